@@ -1,0 +1,1 @@
+"""cauce: cloud-style data pipelines as plain Python."""

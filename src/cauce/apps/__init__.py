@@ -1,0 +1,1 @@
+"""The bundled apps. Each is built only on cauce's public API."""
