@@ -1,0 +1,1 @@
+"""The open engine: runs, boardings, alightings, trips, expansion, profiles and speeds."""

@@ -1,0 +1,1 @@
+"""Readers and writers of the ADATRAP input and output formats."""

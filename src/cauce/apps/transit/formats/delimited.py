@@ -1,0 +1,112 @@
+"""Positional reading and writing of the `;`/`|`-separated text files ADATRAP uses.
+
+The parameter file names columns by 1-based position, so readers take a mapping field -> column
+and return a frame of strings with one column per field. The separator is detected from the
+first line; a header line is detected (and skipped) when the probe column of the first row is
+not a value of the expected shape.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import InputFileError
+
+SEPARATORS = (";", "|", "\t", ",")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
+
+
+def sniff_separator(first_line: str) -> str:
+    """The separator that splits the first line into the most fields."""
+    return max(SEPARATORS, key=first_line.count)
+
+
+def _first_line(data: bytes) -> str:
+    end = data.find(b"\n")
+    return data[: end if end >= 0 else len(data)].decode("latin-1").rstrip("\r")
+
+
+def read_positional(
+    source: Path | bytes,
+    fields: dict[str, int | None],
+    *,
+    name: str,
+    is_value: Callable[[str], bool] | None = None,
+    probe: str | None = None,
+    encoding: str = "utf-8",
+) -> pl.DataFrame:
+    """Read `fields` (1-based columns; None = absent) as strings.
+
+    `probe` names the field whose first-row value decides whether the first line is a header:
+    when `is_value(value)` is false, the line is a header. Absent fields become null columns.
+    """
+    data = source.read_bytes() if isinstance(source, Path) else source
+    if not data.strip():
+        return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
+    if encoding.lower() not in ("utf-8", "utf8"):
+        data = data.decode(encoding).encode("utf-8")
+    first = _first_line(data)
+    separator = sniff_separator(first)
+    cells = first.split(separator)
+    has_header = False
+    if probe is not None and is_value is not None:
+        column = fields[probe]
+        has_header = column is not None and (
+            column > len(cells) or not is_value(cells[column - 1].strip()))
+    width = len(cells)
+    wanted = {f: c for f, c in fields.items() if c is not None}
+    too_far = {f: c for f, c in wanted.items() if c > width}
+    if too_far:
+        described = ", ".join(f"{f} (column {c})" for f, c in too_far.items())
+        raise InputFileError(
+            f"{name}: has {width} columns separated by {separator!r}, but the parameter file "
+            f"expects {described}", hint="check the input layout flag and column numbers")
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(data), separator=separator, has_header=False, infer_schema=False,
+            quote_char=None, truncate_ragged_lines=True, skip_rows=1 if has_header else 0,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as error:
+        raise InputFileError(f"{name}: cannot be read as {separator!r}-separated text: "
+                             f"{str(error).splitlines()[0]}") from None
+    raw_names = frame.columns
+    frame = frame.select([pl.col(raw_names[c - 1]).str.strip_chars().alias(f)
+                          for f, c in wanted.items()])
+    for field, column in fields.items():
+        if column is None:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(field))
+    return frame.select(list(fields))
+
+
+def positional_frame(frame: pl.DataFrame, positions: dict[str, int | None], *,
+                     headers: dict[str, str]) -> pl.DataFrame:
+    """Lay out `frame`'s columns at their 1-based positions, named by `headers`; other
+    positions are empty columns named `C<n>`. Write it with `write_csv(separator=...)`."""
+    placed = {c: f for f, c in positions.items() if c is not None}
+    columns = []
+    for position in range(1, max(placed) + 1):
+        field = placed.get(position)
+        if field is None:
+            columns.append(pl.lit("").alias(f"C{position}"))
+        else:
+            columns.append(pl.col(field).cast(pl.String).fill_null("")
+                           .alias(headers.get(field, field)))
+    return frame.select(columns)
+
+
+def is_datetime_text(value: str) -> bool:
+    return bool(DATETIME_RE.match(value))
+
+
+def is_number_text(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
