@@ -1,0 +1,1 @@
+"""census app (wiring comes with the core)."""

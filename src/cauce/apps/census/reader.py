@@ -1,0 +1,58 @@
+"""Split a census file into numbered data lines, vectorised with Polars.
+
+A data file is UTF-8 text with one record per line. Two kinds of line are not records and are
+skipped (and counted): blank lines (the files end with one) and comment lines, which start with
+`|` (Adult.test opens with `|1x3 Cross validator`). Every other line is a record, valid or not;
+the validator decides. Each keeps its 1-based physical line number, and a flag saying whether
+the identical line appeared earlier in the same file, so duplicates are flagged the same way
+however the file is later cut into chunks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from cauce.apps.census.schema import DUPLICATE, LINE, RAW, SOURCE
+
+COMMENT_PREFIX = "|"
+
+
+@dataclass(frozen=True)
+class SourceLines:
+    """The records of one file: columns `_source`, `_line`, `raw`, `_duplicate`."""
+
+    name: str
+    records: pl.DataFrame
+    physical_lines: int
+    blank_lines: int
+    comment_lines: int
+
+
+def read_lines(name: str, data: bytes) -> SourceLines:
+    """Number the lines of `data`, drop blank and comment lines, flag repeated lines."""
+    # Undecodable bytes become U+FFFD, so such a line fails validation and is quarantined
+    # with its (visible) raw text instead of stopping the load.
+    text = data.decode("utf-8", errors="replace")
+    # The last newline ends the last line; it does not start an empty one.
+    chunks = [text.removesuffix("\n")] if text else []
+    lines = (
+        pl.Series(RAW, chunks, dtype=pl.String)
+        .str.split("\n")
+        .explode()
+        .str.strip_suffix("\r")
+        .to_frame()
+        .with_row_index(LINE, offset=1)
+        .with_columns(pl.col(LINE).cast(pl.Int32))
+    )
+    blank = pl.col(RAW).str.strip_chars().str.len_bytes() == 0
+    comment = pl.col(RAW).str.starts_with(COMMENT_PREFIX)
+    kinds = lines.select(blank=blank.sum(), comment=(comment & ~blank).sum()).row(0)
+    records = lines.filter(~blank & ~comment).select(
+        pl.lit(name, dtype=pl.String).alias(SOURCE),
+        pl.col(LINE),
+        pl.col(RAW),
+        (~pl.col(RAW).is_first_distinct()).alias(DUPLICATE),
+    )
+    return SourceLines(name, records, lines.height, int(kinds[0]), int(kinds[1]))

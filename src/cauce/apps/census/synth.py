@@ -1,0 +1,198 @@
+"""Write synthetic Adult-like files with the quirks of the real ones, so the app runs offline.
+
+The columns and their allowed values come from the Description. The files reproduce every
+quirk the loader must handle: `, ` separators, ` ?` for unknown workclass, occupation and
+native-country, a `|1x3 Cross validator` comment line opening the test file, test labels ending
+in `.`, letters injected into numeric fields (A, B, C, ... as in the real files), exact duplicate
+lines, and a blank last line. The class shares follow the Description's Class Distribution, on
+all rows and on the rows without unknowns. Everything is drawn with NumPy and assembled with
+Polars; a seed makes the files reproducible.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from cauce.apps.census.description import Column, Description
+from cauce.apps.census.reader import COMMENT_PREFIX
+
+DATA_ROWS, TEST_ROWS = 32_561, 16_281  # the sizes of the real Adult.data and Adult.test
+TEST_COMMENT = f"{COMMENT_PREFIX}1x3 Cross validator"
+MISSING_SHARE = {"workclass": 0.056, "occupation": 0.0005, "native-country": 0.018}
+
+
+@dataclass(frozen=True)
+class Injection:
+    """A letter written into a numeric field: the row must end up in quarantine."""
+
+    file: str
+    line: int
+    column: str
+    letter: str
+
+
+@dataclass(frozen=True)
+class SyntheticFile:
+    """One written file and what it holds, known by construction."""
+
+    path: Path
+    rows: int
+    duplicates: int
+    injections: tuple[Injection, ...] = field(default=())
+
+
+def write_synthetic(
+    directory: Path,
+    description: Description,
+    *,
+    data_rows: int = DATA_ROWS,
+    test_rows: int = TEST_ROWS,
+    duplicates: tuple[int, int] = (24, 5),
+    injections: tuple[int, int] = (4, 1),
+    seed: int = 1994,
+) -> list[SyntheticFile]:
+    """Write `Adult.data` and `Adult.test` into `directory`; return what each contains."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    letters = iter(string.ascii_uppercase * 1000)
+    specs = [
+        ("Adult.data", data_rows, duplicates[0], injections[0], None, ""),
+        ("Adult.test", test_rows, duplicates[1], injections[1], TEST_COMMENT, "."),
+    ]
+    written = []
+    for name, rows, dup_count, inject_count, comment, label_suffix in specs:
+        frame = _rows(rng, description, rows)
+        frame = frame.with_columns(pl.col(description.class_column) + label_suffix)
+        lines = frame.select(
+            pl.concat_str([pl.col(c).cast(pl.String) for c in frame.columns], separator=", ")
+        ).to_series()
+        offset = 2 if comment else 1  # physical line number of the first record
+        injected_rows = rng.choice(rows, size=min(inject_count, rows), replace=False)
+        targets, copied = _duplicate_plan(rng, rows, dup_count, set(injected_rows.tolist()))
+        if targets:
+            lines = lines.scatter(targets, lines.gather(copied))
+        texts = lines.to_list()
+        found = []
+        numeric = [column.name for column in description.continuous]
+        for row in sorted(injected_rows.tolist()):
+            column = numeric[int(rng.integers(len(numeric)))]
+            letter = next(letters)
+            texts[row] = _replace_field(texts[row], description.names.index(column), letter)
+            found.append(Injection(name, row + offset, column, letter))
+        header = [comment] if comment else []
+        path = directory / name
+        path.write_text("\n".join([*header, *texts]) + "\n\n", encoding="utf-8")
+        written.append(SyntheticFile(path, rows, len(targets), tuple(found)))
+    return written
+
+
+def _rows(rng: np.random.Generator, description: Description, rows: int) -> pl.DataFrame:
+    """Random records as text, with unknowns and a class drawn from a simple income model."""
+    values: dict[str, np.ndarray] = {}
+    for column in description.columns:
+        if column.name == description.class_column:
+            continue
+        if column.kind == "continuous":
+            values[column.name] = _continuous(rng, column.name, rows)
+        else:
+            values[column.name] = _nominal(rng, column, rows)
+    unknown = np.zeros(rows, dtype=bool)
+    for name, share in MISSING_SHARE.items():
+        if name in values:
+            missing = rng.random(rows) < share
+            if name == "occupation" and "workclass" in values:
+                missing |= values["workclass"] == "?"
+            values[name] = np.where(missing, "?", values[name])
+            unknown |= missing
+    values[description.class_column] = _labels(rng, description, values, unknown)
+    return pl.DataFrame({name: values[name] for name in description.names})
+
+
+def _continuous(rng: np.random.Generator, name: str, rows: int) -> np.ndarray:
+    """Plausible integers per known column; a unique final weight keeps rows distinct."""
+    if name == "age":
+        return np.clip(rng.gamma(5.0, 7.8, rows) + 17, 17, 90).astype(np.int64)
+    if name == "fnlwgt":
+        return rng.choice(np.arange(12_285, 1_484_706), size=rows, replace=False)
+    if name == "education-num":
+        return rng.integers(1, 17, rows)
+    if name == "capital-gain":
+        gains = rng.lognormal(8.5, 1.0, rows).astype(np.int64).clip(114, 99_999)
+        return np.where(rng.random(rows) < 0.083, gains, 0)
+    if name == "capital-loss":
+        losses = rng.normal(1_870, 360, rows).astype(np.int64).clip(155, 4_356)
+        return np.where(rng.random(rows) < 0.047, losses, 0)
+    if name == "hours-per-week":
+        hours = np.rint(rng.normal(40.4, 12.3, rows)).astype(np.int64).clip(1, 99)
+        return np.where(rng.random(rows) < 0.46, 40, hours)
+    return rng.integers(0, 100, rows)
+
+
+def _nominal(rng: np.random.Generator, column: Column, rows: int) -> np.ndarray:
+    """Listed values with falling weights: the Description lists the commonest first."""
+    weights = 1.0 / np.arange(1, len(column.values) + 1) ** 1.6
+    return rng.choice(np.array(column.values), size=rows, p=weights / weights.sum())
+
+
+def _labels(
+    rng: np.random.Generator,
+    description: Description,
+    values: dict[str, np.ndarray],
+    unknown: np.ndarray,
+) -> np.ndarray:
+    """The first label for the highest income scores, in the Description's proportions.
+
+    The share is met separately on rows with and without unknowns, so both figures of the
+    Class Distribution (all rows, without unknowns) hold for the synthetic files.
+    """
+    high, low = (share.label for share in description.class_distribution[:2])
+    target = description.share(high)
+    score = rng.gumbel(0, 1.0, len(unknown))
+    for name, weight, centre in (
+        ("age", 0.05, 40), ("education-num", 0.35, 10), ("hours-per-week", 0.04, 40)
+    ):
+        if name in values:
+            score += weight * (values[name].astype(float) - centre)
+    if "capital-gain" in values:
+        score += 2.5 * (values["capital-gain"] > 5_000)
+    known_share = target.without_unknowns / 100
+    unknown_rows = int(unknown.sum())
+    wanted_high = round(target.all_rows / 100 * len(unknown))
+    known_high = round(known_share * (len(unknown) - unknown_rows))
+    labels = np.full(len(unknown), low, dtype=object)
+    for rows, count in ((~unknown, known_high), (unknown, max(wanted_high - known_high, 0))):
+        index = np.flatnonzero(rows)
+        top = index[np.argsort(-score[index], kind="stable")[: min(count, index.size)]]
+        labels[top] = high
+    return labels.astype(str)
+
+
+def _duplicate_plan(
+    rng: np.random.Generator, rows: int, count: int, avoid: set[int]
+) -> tuple[list[int], list[int]]:
+    """Rows to overwrite with a copy of an earlier row: (targets, the rows they copy).
+
+    Copied rows are neither injected rows (a copy would be a second quarantined row) nor
+    targets themselves (overwritten, their copy would match no line of the file).
+    """
+    free = np.setdiff1d(np.arange(1, rows), np.fromiter(avoid, dtype=np.int64))
+    chosen = rng.choice(free, size=min(count, free.size), replace=False) if free.size else free
+    targets = np.sort(chosen)
+    plain = np.setdiff1d(np.arange(rows), np.concatenate([targets, list(avoid)]))
+    pairs = []
+    for target in targets.tolist():
+        before = int(np.searchsorted(plain, target))
+        if before:
+            pairs.append((target, int(plain[rng.integers(before)])))
+    return [target for target, _ in pairs], [source for _, source in pairs]
+
+
+def _replace_field(line: str, index: int, letter: str) -> str:
+    fields = line.split(", ")
+    fields[index] = letter
+    return ", ".join(fields)

@@ -1,0 +1,60 @@
+"""Fixtures of the census tests: the Description, the real files, synthetic files, PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cauce.apps.census.description import Description, read_description
+from cauce.apps.census.synth import SyntheticFile, write_synthetic
+
+REAL_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "census"
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def description() -> Description:
+    return read_description()
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    if not (REAL_DIR / "Adult.data").is_file() or not (REAL_DIR / "Adult.test").is_file():
+        pytest.skip(f"the real census files are not in {REAL_DIR}")
+    return REAL_DIR
+
+
+@pytest.fixture(scope="session")
+def small_synthetic(
+    tmp_path_factory: pytest.TempPathFactory, description: Description
+) -> list[SyntheticFile]:
+    """Small Adult-like files: 600 + 300 records, 3 + 2 duplicates, 2 + 1 injected letters."""
+    return write_synthetic(
+        tmp_path_factory.mktemp("synthetic"), description,
+        data_rows=600, test_rows=300, duplicates=(3, 2), injections=(2, 1), seed=7,
+    )
+
+
+@pytest.fixture
+def postgres() -> Iterator[Any]:
+    """A psycopg connection to the `test` database, working in a fresh schema dropped afterwards.
+
+    Skips when no server is reachable.
+    """
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        connection = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=2)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
+    schema = f"census_{uuid.uuid4().hex[:10]}"
+    with connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+        connection.execute(f'SET search_path TO "{schema}"')
+        try:
+            yield connection
+        finally:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

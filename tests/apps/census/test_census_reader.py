@@ -1,0 +1,35 @@
+"""Reading a file into numbered records: comments, blank lines, line endings, duplicates."""
+
+from __future__ import annotations
+
+from cauce.apps.census.reader import read_lines
+
+
+def test_lines_are_numbered_from_one_and_skips_are_counted():
+    data = b"|1x3 Cross validator\na, b\n\n  \nc, d\n\n"
+    source = read_lines("Adult.test", data)
+    assert source.records["_line"].to_list() == [2, 5]
+    assert source.records["raw"].to_list() == ["a, b", "c, d"]
+    assert source.records["_source"].unique().to_list() == ["Adult.test"]
+    assert (source.physical_lines, source.comment_lines, source.blank_lines) == (6, 1, 3)
+
+
+def test_an_empty_file_has_no_lines():
+    source = read_lines("empty", b"")
+    assert (source.physical_lines, source.records.height) == (0, 0)
+
+
+def test_the_last_line_needs_no_newline_and_crlf_is_one_line_end():
+    source = read_lines("x", b"a\r\nb")
+    assert source.records["raw"].to_list() == ["a", "b"]
+    assert source.physical_lines == 2
+
+
+def test_repeated_lines_are_flagged_after_their_first_occurrence():
+    source = read_lines("x", b"a\nb\na\na\nb \n")
+    assert source.records["_duplicate"].to_list() == [False, False, True, True, False]
+
+
+def test_undecodable_bytes_stay_visible_in_the_record():
+    source = read_lines("x", b"caf\xe9, 1\n")
+    assert source.records["raw"].to_list() == ["caf\ufffd, 1"]

@@ -1,0 +1,111 @@
+"""Sources: local paths, URLs downloaded once with a checksum, and errors that say what to do."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+
+from cauce import CauceError
+from cauce.apps.census.sources import (
+    DEFAULT_SOURCES,
+    download_key,
+    fetch,
+    source_name,
+)
+
+URL = "https://example.org/data/Adult.data"
+BODY = b"39, State-gov, 77516\n" * 100
+
+
+class DictBucket:
+    """Objects in a dict: the three bucket calls the fetcher makes."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def get(self, key: str) -> bytes:
+        return self.objects[key]
+
+    def put(self, key: str, data: bytes | str) -> None:
+        self.objects[key] = data.encode() if isinstance(data, str) else data
+
+
+class Server:
+    """A mock HTTP server counting its requests."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.requests = 0
+        self.status = status
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return httpx.Response(self.status, content=BODY if self.status == 200 else b"")
+
+
+def test_the_defaults_are_the_original_test_files():
+    assert [source_name(s) for s in DEFAULT_SOURCES] == ["Adult.data", "Adult.test"]
+    assert all(s.startswith("https://raw.githubusercontent.com/clicksign/python-dev-test/")
+               for s in DEFAULT_SOURCES)
+
+
+def test_a_local_file_is_read_with_its_checksum(tmp_path):
+    path = tmp_path / "Adult.data"
+    path.write_bytes(BODY)
+    file = fetch(str(path), DictBucket())
+    assert (file.name, file.data, file.downloaded) == ("Adult.data", BODY, False)
+    assert file.sha256 == hashlib.sha256(BODY).hexdigest()
+
+
+def test_a_missing_local_file_is_one_clear_error(tmp_path):
+    with pytest.raises(CauceError, match="cannot read the source .*No such file") as raised:
+        fetch(str(tmp_path / "nope.data"), DictBucket())
+    assert "--source" in raised.value.hint
+
+
+def test_a_url_is_downloaded_once_with_progress_and_checksum():
+    server, bucket, progress = Server(), DictBucket(), []
+    transport = httpx.MockTransport(server)
+    first = fetch(URL, bucket, progress=lambda done, total: progress.append((done, total)),
+                  transport=transport)
+    second = fetch(URL, bucket, transport=transport)
+    assert server.requests == 1
+    assert first.downloaded and not second.downloaded
+    assert first.data == second.data == BODY
+    key = download_key(URL)
+    assert key == "downloads/example.org/data/Adult.data"
+    assert bucket.objects[key + ".sha256"].decode().strip() == hashlib.sha256(BODY).hexdigest()
+    assert progress[-1] == (len(BODY), len(BODY))
+
+
+def test_a_damaged_copy_is_downloaded_again():
+    server, bucket = Server(), DictBucket()
+    fetch(URL, bucket, transport=httpx.MockTransport(server))
+    bucket.objects[download_key(URL)] = b"truncated"
+    again = fetch(URL, bucket, transport=httpx.MockTransport(server))
+    assert again.data == BODY and again.downloaded
+    assert server.requests == 2
+
+
+def test_no_network_says_so_and_shows_how_to_pass_local_files():
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
+
+    with pytest.raises(CauceError, match="no network connection") as raised:
+        fetch(URL, DictBucket(), transport=httpx.MockTransport(unreachable))
+    assert "--source path/to/Adult.data --source path/to/Adult.test" in raised.value.hint
+    assert "demo-data" in raised.value.hint
+
+
+def test_an_http_error_names_the_status():
+    with pytest.raises(CauceError, match="HTTP 404 Not Found"):
+        fetch(URL, DictBucket(), transport=httpx.MockTransport(Server(status=404)))
+
+
+def test_a_real_closed_port_is_reported_as_no_network():
+    with pytest.raises(CauceError, match="no network connection"):
+        fetch("http://127.0.0.1:9/Adult.data", DictBucket())

@@ -1,0 +1,52 @@
+"""The synthetic files carry the quirks of the real ones, known by construction."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cauce.apps.census.reader import read_lines
+from cauce.apps.census.synth import TEST_COMMENT, write_synthetic
+from cauce.apps.census.validate import validate
+
+
+def test_the_files_look_like_the_real_ones(small_synthetic):
+    data, test = small_synthetic
+    assert (data.path.name, test.path.name) == ("Adult.data", "Adult.test")
+    test_text = test.path.read_text()
+    assert test_text.startswith(TEST_COMMENT + "\n")
+    assert data.path.read_text().endswith("\n\n") and test_text.endswith("\n\n")
+    first = test_text.splitlines()[1]
+    assert first.endswith("50K.") and ", " in first
+    assert ", ?," in data.path.read_text()
+
+
+def test_what_the_files_hold_matches_what_the_loader_finds(small_synthetic, description):
+    sources = [read_lines(f.path.name, f.path.read_bytes()) for f in small_synthetic]
+    for written, read in zip(small_synthetic, sources):
+        assert read.records.height == written.rows
+        assert int(read.records["_duplicate"].sum()) == written.duplicates
+    result = validate(pl.concat(s.records for s in sources), description)
+    expected = sorted(
+        (i.file, i.line, f"{i.column}: '{i.letter}' is not an integer")
+        for f in small_synthetic for i in f.injections
+    )
+    assert sorted(result.rejected.select("_source", "_line", "reason").rows()) == expected
+    assert [i.letter for f in small_synthetic for i in f.injections] == ["A", "B", "C"]
+
+
+def test_class_shares_follow_the_description(tmp_path, description):
+    files = write_synthetic(tmp_path, description, data_rows=8000, test_rows=4000, seed=3)
+    rows = validate(
+        pl.concat(read_lines(f.path.name, f.path.read_bytes()).records for f in files),
+        description,
+    ).rows
+    high = description.share(">50K")
+    assert abs((rows["class"] == ">50K").mean() * 100 - high.all_rows) < 0.2
+    known = rows.drop_nulls()
+    assert abs((known["class"] == ">50K").mean() * 100 - high.without_unknowns) < 0.2
+
+
+def test_a_seed_makes_the_files_reproducible(tmp_path, description):
+    first = write_synthetic(tmp_path / "a", description, data_rows=50, test_rows=20, seed=11)
+    second = write_synthetic(tmp_path / "b", description, data_rows=50, test_rows=20, seed=11)
+    assert [f.path.read_bytes() for f in first] == [f.path.read_bytes() for f in second]
