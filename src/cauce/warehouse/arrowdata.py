@@ -1,0 +1,131 @@
+"""Data going into and coming out of a warehouse, as Arrow tables.
+
+Every load is turned into one ``pyarrow.Table`` first, whatever the caller handed over, so
+the backends only ever see Arrow. Converting to driver values happens column by column with
+Arrow's own kernels, never row by row in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from cauce.errors import WarehouseError
+
+_ACCEPTED = "a pyarrow Table or RecordBatch, a polars or pandas DataFrame, or a list of dicts"
+
+
+def to_arrow(data: Any, table: str) -> pa.Table:
+    """``data`` as an Arrow table; ``table`` only names the target in error messages."""
+    if isinstance(data, pa.Table):
+        result = data
+    elif isinstance(data, pa.RecordBatch):
+        result = pa.Table.from_batches([data])
+    elif _from_module(data, "polars") and hasattr(data, "to_arrow"):
+        result = data.to_arrow()
+    elif _from_module(data, "pandas") and hasattr(data, "columns"):
+        result = pa.Table.from_pandas(data, preserve_index=False)
+    elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        result = _from_dicts(data, table)
+    else:
+        raise WarehouseError(
+            f"cannot load {type(data).__name__} into {table!r}", hint=f"give {_ACCEPTED}"
+        )
+    duplicates = sorted({n for n in result.column_names if result.column_names.count(n) > 1})
+    if duplicates:
+        raise WarehouseError(
+            f"the data for {table!r} has duplicate columns: {', '.join(duplicates)}",
+            hint="rename the columns so each name appears once",
+        )
+    return result
+
+
+def _from_module(data: Any, package: str) -> bool:
+    """True when ``data``'s class comes from ``package`` (checked without importing it)."""
+    return type(data).__module__.split(".")[0] == package
+
+
+def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
+    if not rows:
+        return pa.table({})
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise WarehouseError(
+                f"row {index} for {table!r} is a {type(row).__name__}, not a dict",
+                hint=f"give {_ACCEPTED}",
+            )
+    # Every key of every row becomes a column: rows missing a key get NULL there.
+    names = list(dict.fromkeys(key for row in rows for key in row))
+    arrays = []
+    for name in names:
+        if not isinstance(name, str):
+            raise WarehouseError(
+                f"the rows for {table!r} have a non-string key {name!r}",
+                hint="column names must be strings",
+            )
+        try:
+            arrays.append(pa.array([row.get(name) for row in rows]))
+        except (pa.ArrowException, OverflowError, TypeError) as error:
+            raise WarehouseError(
+                f"column {name!r} for {table!r} mixes values Arrow cannot put in one column: "
+                f"{error}",
+                hint="give the column values of one type (None for missing)",
+            ) from error
+    if not names:
+        raise WarehouseError(
+            f"the rows for {table!r} have no columns", hint="give each row at least one key"
+        )
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def plain_types(data: pa.Table) -> pa.Table:
+    """Decode dictionary columns and views into plain Arrow types drivers and CSV understand."""
+    columns = []
+    for column in data.columns:
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = column.type
+        if pa.types.is_string_view(kind):
+            column = column.cast(pa.large_string())
+        elif pa.types.is_binary_view(kind):
+            column = column.cast(pa.large_binary())
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=data.column_names)
+
+
+def is_temporal(kind: pa.DataType) -> bool:
+    return pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind)
+
+
+def python_columns(data: pa.Table, *, as_text: bool) -> list[list[Any]]:
+    """One list of Python values per column, for a driver's ``executemany``.
+
+    With ``as_text``, dates, times, timestamps and decimals become ISO/decimal text (SQLite
+    has no such types, and Python's implicit sqlite3 adapters for them are deprecated).
+    """
+    columns = []
+    for column in data.columns:
+        kind = column.type
+        if as_text and (is_temporal(kind) or pa.types.is_decimal(kind)):
+            column = column.cast(pa.string())
+        columns.append(column.to_pylist())
+    return columns
+
+
+def rows_to_arrow(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> pa.Table:
+    """A query result (column names and row tuples) as an Arrow table."""
+    rows = list(rows)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    arrays = []
+    for name, values in zip(names, columns, strict=True):
+        try:
+            arrays.append(pa.array(values))
+        except (pa.ArrowException, OverflowError, TypeError) as error:
+            raise WarehouseError(
+                f"result column {name!r} holds values Arrow cannot put in one column: {error}",
+                hint=f"CAST {name!r} to one type in the query",
+            ) from error
+    return pa.Table.from_arrays(arrays, names=list(names))

@@ -1,0 +1,185 @@
+"""DuckDB warehouses (``duckdb:///path.duckdb``), the default for an app's warehouse.
+
+DuckDB lets one process at a time open a file for writing, and cauce runs several processes
+on one home (worker processes, a CLI reading while ``cauce serve`` writes). So a file is opened
+for each operation or transaction and closed right after, and opening retries with backoff
+while another process holds the file, for up to ``lock_timeout`` seconds.
+
+Threads: each operation opens its own connection; inside one process these share one database
+instance (DuckDB caches it by path). Writes to a file are serialised by a per-file lock in the
+process, because DuckDB reports concurrent writers in one process as conflicts rather than
+making them wait. ``:memory:`` is one connection behind a lock.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, suppress
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from cauce.errors import WarehouseError
+from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
+from cauce.warehouse.params import DUCKDB, Params, bind
+from cauce.warehouse.pool import SharedConnection
+
+_FILE_LOCKS: dict[Path, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    """The one lock of this process for writing ``path`` (shared by every backend on it)."""
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(path, threading.Lock())
+
+
+class DuckDBSession(Session):
+    checkpoint_types = ("VARCHAR", "VARCHAR", "TIMESTAMPTZ")
+
+    def __init__(self, backend: WarehouseBackend, connection: duckdb.DuckDBPyConnection) -> None:
+        super().__init__(backend)
+        self._connection = connection
+
+    def begin(self) -> None:
+        self._connection.begin()
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        sql, bound = bind(sql, params, DUCKDB)
+        self._connection.execute(sql, bound)
+
+    def execute_count(self, sql: str, params: Params = None) -> int:
+        sql, bound = bind(sql, params, DUCKDB)
+        changed = self._connection.execute(sql, bound).fetchone()
+        return int(changed[0]) if changed else 0
+
+    def execute_alone(self, sql: str, params: Params = None) -> None:
+        # Outside BEGIN, DuckDB runs each statement in its own transaction already.
+        self.execute(sql, params)
+
+    def query(self, sql: str, params: Params = None) -> pa.Table:
+        sql, bound = bind(sql, params, DUCKDB)
+        relation = self._connection.sql(sql, params=bound)
+        # Statements that return nothing (DDL, DML without RETURNING) give no relation.
+        return pa.table({}) if relation is None else relation.to_arrow_table()
+
+    def table_columns(self, table: str) -> list[str] | None:
+        rows = self._connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = current_schema() "
+            "AND lower(table_name) = lower(?) ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return [row[0] for row in rows] or None
+
+    def create_table(self, table: str, data: pa.Table) -> None:
+        # DuckDB maps every Arrow type itself (lists, structs and all), so the new table
+        # takes its columns from the data directly.
+        with self._registered(data) as view:
+            self.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.backend.quote(table)} AS "
+                f"SELECT * FROM {view} LIMIT 0"
+            )
+
+    def insert(self, table: str, data: pa.Table) -> None:
+        quote = self.backend.quote
+        names = ", ".join(quote(name) for name in data.column_names)
+        with self._registered(data) as view:
+            self.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {view}")
+
+    @contextmanager
+    def _registered(self, data: pa.Table) -> Iterator[str]:
+        name = f"_cauce_load_{uuid.uuid4().hex}"
+        self._connection.register(name, data)
+        try:
+            yield double_quoted(name)
+        finally:
+            self._connection.unregister(name)
+
+
+class DuckDBBackend(WarehouseBackend):
+    dialect = "duckdb"
+    _driver_errors = (duckdb.Error, OSError, pa.ArrowException)
+
+    def __init__(self, url: str, path: Path | None, *, lock_timeout: float) -> None:
+        """``path`` None is an in-memory database."""
+        super().__init__(url)
+        self._path = path
+        self._lock_timeout = lock_timeout
+        self._closed = False
+        self._memory = (
+            SharedConnection(lambda: duckdb.connect(":memory:"), _close, name=url)
+            if path is None
+            else None
+        )
+
+    def quote(self, identifier: str) -> str:
+        return double_quoted(identifier)
+
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[DuckDBSession]:
+        if self._memory is not None:
+            with self._memory.acquire() as connection:
+                yield DuckDBSession(self, connection)
+            return
+        if self._closed:
+            raise WarehouseError(f"the warehouse {self.url} is closed", hint="connect again")
+        assert self._path is not None
+        with _write_lock(self._path) if write else nullcontext():
+            connection = self._open(self._path)
+            try:
+                yield DuckDBSession(self, connection)
+            except BaseException:
+                _close(connection)
+                raise
+            # Closing the last connection checkpoints the file and releases it for others.
+            with self._translated("close"):
+                connection.close()
+
+    def _open(self, path: Path) -> duckdb.DuckDBPyConnection:
+        """Open ``path``, waiting (with jittered backoff) while another process holds it."""
+        deadline = time.monotonic() + self._lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                with self._translated("open"):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    return duckdb.connect(str(path))
+            except WarehouseError as error:
+                cause = error.__cause__
+                if not (isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower()):
+                    raise
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    holder = re.search(r"PID (\d+)", str(cause))
+                    raise WarehouseError(
+                        f"the DuckDB file {path} is locked by another process"
+                        f"{f' (PID {holder.group(1)})' if holder else ''}; "
+                        f"waited {self._lock_timeout:g} s",
+                        hint="DuckDB lets one process open a file at a time: stop the other "
+                        "process or let it finish, or raise lock_timeout in connect()",
+                    ) from cause
+                time.sleep(min(remaining, delay * random.uniform(0.5, 1.5)))
+                delay = min(delay * 2, 0.2)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._memory is not None:
+            self._memory.close()
+
+
+def _close(connection: duckdb.DuckDBPyConnection) -> None:
+    with suppress(duckdb.Error):
+        connection.close()

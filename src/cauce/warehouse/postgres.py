@@ -1,0 +1,162 @@
+"""PostgreSQL warehouses (``postgresql://user@host:port/db``), on psycopg 3.
+
+Loads stream the rows with ``COPY ... FROM STDIN`` in CSV form, which Arrow writes in native
+code (quoted strings, so an empty string and NULL stay different), inside the transaction.
+Threads: a pool of connections, each used by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
+
+from cauce.warehouse import sqltypes
+from cauce.warehouse.arrowdata import rows_to_arrow
+from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
+from cauce.warehouse.params import PSYCOPG, Params, bind
+from cauce.warehouse.pool import ConnectionPool
+from cauce.warehouse.seam import one_line
+
+_COPY_BATCH_ROWS = 65_536
+_CSV = pa_csv.WriteOptions(include_header=False)
+
+
+class PostgresSession(Session):
+    checkpoint_types = ("TEXT", "TEXT", "TIMESTAMP WITH TIME ZONE")
+    type_names = sqltypes.POSTGRESQL
+
+    def __init__(self, backend: WarehouseBackend, connection: psycopg.Connection) -> None:
+        super().__init__(backend)
+        self._connection = connection
+
+    def begin(self) -> None:
+        self._connection.execute("BEGIN")
+
+    def commit(self) -> None:
+        self._connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._connection.info.transaction_status != TransactionStatus.IDLE:
+            self._connection.execute("ROLLBACK")
+
+    def _run(self, sql: str, params: Params) -> psycopg.Cursor:
+        sql, bound = bind(sql, params, PSYCOPG)
+        return self._connection.execute(sql, bound)  # type: ignore[arg-type]
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self._run(sql, params)
+
+    def execute_alone(self, sql: str, params: Params = None) -> None:
+        # The connection is in autocommit mode, so a lone statement commits by itself; that
+        # also lets statements that refuse transaction blocks (VACUUM, CREATE INDEX
+        # CONCURRENTLY) run through execute().
+        self.execute(sql, params)
+
+    def execute_count(self, sql: str, params: Params = None) -> int:
+        return self._run(sql, params).rowcount
+
+    def query(self, sql: str, params: Params = None) -> pa.Table:
+        cursor = self._run(sql, params)
+        if cursor.description is None:
+            return pa.table({})
+        names = [column.name for column in cursor.description]
+        return rows_to_arrow(names, cursor.fetchall())
+
+    def table_columns(self, table: str) -> list[str] | None:
+        rows = self._connection.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [self.backend.quote(table)],
+        ).fetchall()
+        return [row[0] for row in rows] or None
+
+    def create(self, table: str, ddl: str) -> None:
+        if self.table_columns(table) is not None:
+            return
+        # Two transactions creating one table at once can fail inside PostgreSQL's catalog
+        # even with IF NOT EXISTS; a transaction-scoped advisory lock on the name makes the
+        # second wait and then find the table.
+        self._connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cauce.create:{table}"]
+        )
+        self.execute(ddl)
+
+    def insert(self, table: str, data: pa.Table) -> None:
+        quote = self.backend.quote
+        names = ", ".join(quote(name) for name in data.column_names)
+        data = _bytea_as_text(data)
+        with (
+            self._connection.cursor() as cursor,
+            cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT csv)") as copy,
+        ):
+            for batch in data.to_batches(max_chunksize=_COPY_BATCH_ROWS):
+                buffer = io.BytesIO()
+                pa_csv.write_csv(batch, buffer, _CSV)
+                copy.write(buffer.getbuffer())
+
+
+def _bytea_as_text(data: pa.Table) -> pa.Table:
+    """Binary columns in PostgreSQL's hex input form (``\\x...``), which CSV can carry."""
+    for index, field in enumerate(data.schema):
+        if sqltypes.kind_of(field.name, field.type, "postgresql") == "binary":
+            hexed = [
+                None if value is None else "\\x" + value.hex()
+                for value in data.column(index).to_pylist()
+            ]
+            data = data.set_column(index, field.name, pa.array(hexed, pa.string()))
+    return data
+
+
+class PostgresBackend(WarehouseBackend):
+    dialect = "postgresql"
+    case_sensitive_names = True
+    _driver_errors = (psycopg.Error, pa.ArrowException)
+
+    def __init__(self, url: str, conninfo: str, *, lock_timeout: float) -> None:
+        super().__init__(url)
+        with self._translated("read the URL"):
+            options = conninfo_to_dict(conninfo)
+        options.setdefault("connect_timeout", 10)
+        self._options = options
+        self._lock_timeout = lock_timeout
+        self._connections = ConnectionPool(self._open, _close, _reusable, name=url)
+
+    def quote(self, identifier: str) -> str:
+        return double_quoted(identifier)
+
+    def _open(self) -> psycopg.Connection:
+        with self._translated("connect"):
+            connection = psycopg.connect(autocommit=True, **self._options)
+            connection.execute(f"SET lock_timeout = {int(self._lock_timeout * 1000)}")
+            return connection
+
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[PostgresSession]:
+        with self._connections.acquire() as connection:
+            yield PostgresSession(self, connection)
+
+    def _reason(self, error: BaseException) -> str:
+        reason = one_line(str(error))
+        context = getattr(getattr(error, "diag", None), "context", None)
+        if context and context.startswith("COPY"):
+            reason += f" ({one_line(context)})"
+        return reason
+
+    def close(self) -> None:
+        self._connections.close()
+
+
+def _reusable(connection: psycopg.Connection) -> bool:
+    return not connection.closed and connection.info.transaction_status == TransactionStatus.IDLE
+
+
+def _close(connection: psycopg.Connection) -> None:
+    with suppress(psycopg.Error):
+        connection.close()

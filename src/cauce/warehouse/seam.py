@@ -1,0 +1,85 @@
+"""Driver errors turned into one-line WarehouseErrors at the backend seam.
+
+Every public method of a backend runs its driver calls inside :func:`translated`, so callers
+only ever see :class:`~cauce.errors.WarehouseError` (chained with ``from`` to the driver's
+exception), never a ``sqlite3``, ``duckdb``, ``psycopg`` or SQLAlchemy one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from cauce.errors import WarehouseError
+
+_HINTS = (
+    (
+        r"no such column|has no column|unknown column|column .*(not found|does not exist)",
+        "check the column names (backend.columns(table) lists them)",
+    ),
+    (
+        r"no such table|does not exist|not found|unknown table|doesn't exist",
+        "check the name; load() creates a missing table from the data, execute() does not",
+    ),
+    (
+        r"syntax error|parser error|near \"",
+        "check the SQL near the quoted token; placeholders are ? with a list, :name with a dict",
+    ),
+    (
+        r"unique|duplicate key|primary key|constraint|not null|foreign key",
+        "a constraint failed: check keys, UNIQUE and NOT NULL columns",
+    ),
+    (
+        r"locked|lock timeout|could not obtain lock|canceling statement due to lock",
+        "another writer held the lock too long; retry, or raise lock_timeout in connect()",
+    ),
+    (
+        r"connection|could not connect|server closed|timeout expired|password",
+        "check that the database server is running and the URL (host, port, user, database)",
+    ),
+    (
+        r"binding|bindings|parameter|placeholder",
+        "give one value per ? (as a list) or a dict with every :name",
+    ),
+    (
+        r"convert|invalid input syntax|conversion|could not cast|mismatch|out of range",
+        "a value does not fit its column's type; cast it or change the column",
+    ),
+)
+
+DEFAULT_HINT = "check the SQL and the table and column names"
+
+
+def hint_for(message: str) -> str:
+    """A hint for a driver's error message, by the words it uses."""
+    lowered = message.lower()
+    for pattern, hint in _HINTS:
+        if re.search(pattern, lowered):
+            return hint
+    return DEFAULT_HINT
+
+
+def one_line(text: str) -> str:
+    """The first non-empty line of a driver message, without driver noise."""
+    for line in str(text).splitlines():
+        if line.strip():
+            return line.strip()
+    return "no message"
+
+
+@contextmanager
+def translated(
+    what: str,
+    where: str,
+    driver_errors: tuple[type[BaseException], ...],
+    reason: Callable[[BaseException], str] = one_line,
+) -> Iterator[None]:
+    """Re-raise ``driver_errors`` as ``WarehouseError("<what> failed on <where>: ...")``."""
+    try:
+        yield
+    except WarehouseError:
+        raise
+    except driver_errors as error:
+        text = reason(error)
+        raise WarehouseError(f"{what} failed on {where}: {text}", hint=hint_for(text)) from error

@@ -1,0 +1,195 @@
+"""Any other database SQLAlchemy can reach (``mysql+pymysql://...``, ``mssql+pyodbc://...``).
+
+Statements go to the driver as written (``exec_driver_sql``), with placeholders rewritten for
+the driver's own parameter style, so SQL behaves as it does in the native backends. New tables
+get their column types from SQLAlchemy's type compiler for the dialect.
+Threads: SQLAlchemy's connection pool; each operation checks a connection out.
+Concurrency guarantees are the database's own: checkpoint moves are a conditional UPDATE or
+an INSERT on the primary key, which every SQL database serialises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+from cauce.errors import WarehouseError
+from cauce.warehouse import sqltypes
+from cauce.warehouse.arrowdata import python_columns, rows_to_arrow
+from cauce.warehouse.base import Session, WarehouseBackend, check_name
+from cauce.warehouse.params import DBAPI_STYLES, Params, ParamStyle, bind
+from cauce.warehouse.seam import one_line
+
+_PRECISE_DATETIME = mysql.DATETIME(fsp=6)
+_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "boolean": sa.Boolean(),
+    "smallint": sa.SmallInteger(),
+    "integer": sa.Integer(),
+    "bigint": sa.BigInteger(),
+    "numeric20": sa.Numeric(20, 0),
+    "real": sa.REAL(),
+    "double": sa.Double(),
+    "text": sa.Text(),
+    "binary": sa.LargeBinary(),
+    "date": sa.Date(),
+    "time": sa.Time(),
+    # MySQL's DATETIME drops fractions of a second unless asked for them.
+    "timestamp": sa.DateTime().with_variant(_PRECISE_DATETIME, "mysql", "mariadb"),
+    "timestamptz": sa.DateTime(timezone=True).with_variant(_PRECISE_DATETIME, "mysql", "mariadb"),
+}
+
+
+class SQLAlchemySession(Session):
+    def __init__(self, backend: SQLAlchemyBackend, connection: sa.Connection) -> None:
+        super().__init__(backend)
+        self._connection = connection
+        self._dialect = connection.dialect
+        self._style = backend.param_style
+        self.checkpoint_types = (
+            self._compiled(sa.String(255)),
+            self._compiled(sa.Text()),
+            self._compiled(_TYPES["timestamptz"]),
+        )
+
+    def _compiled(self, kind: sa.types.TypeEngine[Any]) -> str:
+        return kind.compile(dialect=self._dialect)
+
+    def begin(self) -> None:
+        self._connection.begin()
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        if self._connection.in_transaction():
+            self._connection.rollback()
+
+    def _run(self, sql: str, params: Params) -> sa.CursorResult[Any]:
+        sql, bound = bind(sql, params, self._style)
+        if bound is None:
+            # Drivers with format-style placeholders only read % as special when given
+            # parameters; no_parameters makes SQLAlchemy give none at all.
+            options = self._connection.execution_options(no_parameters=True)
+            return options.exec_driver_sql(sql)
+        if isinstance(bound, Sequence):
+            bound = tuple(bound)
+        return self._connection.exec_driver_sql(sql, bound)
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self._run(sql, params)
+
+    def execute_count(self, sql: str, params: Params = None) -> int:
+        return self._run(sql, params).rowcount
+
+    def query(self, sql: str, params: Params = None) -> pa.Table:
+        result = self._run(sql, params)
+        if not result.returns_rows:
+            return pa.table({})
+        return rows_to_arrow(list(result.keys()), result.fetchall())
+
+    def table_columns(self, table: str) -> list[str] | None:
+        inspector = sa.inspect(self._connection)
+        if not inspector.has_table(table):
+            return None
+        return [column["name"] for column in inspector.get_columns(table)]
+
+    def insert(self, table: str, data: pa.Table) -> None:
+        quote = self.backend.quote
+        names = ", ".join(quote(name) for name in data.column_names)
+        marks = ", ".join("?" * data.num_columns)
+        # Binding placeholder values only to learn the driver's spelling of the statement.
+        statement = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"
+        sql, _ = bind(statement, [None] * data.num_columns, self._style)
+        columns = python_columns(data, as_text=self._dialect.name == "sqlite")
+        rows: list[Any] = list(zip(*columns, strict=True))
+        if self._style.positional is None:
+            rows = [{f"p{n}": value for n, value in enumerate(row, start=1)} for row in rows]
+        self._connection.exec_driver_sql(sql, rows)
+
+    def insert_absent(self, sql: str, params: Params) -> bool:
+        # Not every dialect has ON CONFLICT; a duplicate primary key says the same thing.
+        try:
+            return self.execute_count(sql, params) == 1
+        except sa.exc.IntegrityError:
+            return False
+
+    def column_type(self, column: str, arrow_type: pa.DataType) -> str:
+        kind = sqltypes.kind_of(column, arrow_type, self._dialect.name)
+        if kind == "decimal":
+            return self._compiled(sa.Numeric(arrow_type.precision, arrow_type.scale))
+        return self._compiled(_TYPES[kind])
+
+
+class SQLAlchemyBackend(WarehouseBackend):
+    #: How the driver spells placeholders (its DB-API paramstyle).
+    param_style: ParamStyle
+
+    def __init__(self, shown: str, url: str, scheme: str, *, lock_timeout: float) -> None:
+        super().__init__(shown)
+        try:
+            parsed = sa.engine.make_url(url)
+            backend_name = parsed.get_backend_name()
+            connect_args = {"timeout": lock_timeout} if backend_name == "sqlite" else {}
+            self._engine = sa.create_engine(parsed, connect_args=connect_args)
+        except sa.exc.NoSuchModuleError as error:
+            from cauce.warehouse.urls import SUPPORTED
+
+            raise WarehouseError(
+                f"unknown warehouse URL scheme {scheme!r} in {shown}",
+                hint=f"use one of: {SUPPORTED}",
+            ) from error
+        except ImportError as error:
+            raise WarehouseError(
+                f"the database driver for {scheme}:// is not installed ({error})",
+                hint=f"install the package that provides the {error.name!r} module "
+                "(SQLAlchemy's page for the dialect names it)",
+            ) from error
+        except sa.exc.ArgumentError as error:
+            raise WarehouseError(
+                f"not a valid SQLAlchemy URL: {shown} ({error})",
+                hint="the form is dialect+driver://user:password@host:port/database",
+            ) from error
+        dialect = self._engine.dialect
+        self.dialect = dialect.name
+        self.case_sensitive_names = dialect.name == "postgresql"
+        self.param_style = dataclasses.replace(
+            DBAPI_STYLES[dialect.paramstyle],
+            backslash_strings=dialect.name in ("mysql", "mariadb"),
+        )
+        self._driver_errors = (sa.exc.SQLAlchemyError, pa.ArrowException) + (
+            (dialect.dbapi.Error,) if dialect.dbapi is not None else ()
+        )
+        self._closed = False
+
+    def quote(self, identifier: str) -> str:
+        check_name(identifier, "identifier")
+        return self._engine.dialect.identifier_preparer.quote_identifier(identifier)
+
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[SQLAlchemySession]:
+        if self._closed:
+            raise WarehouseError(f"the warehouse {self.url} is closed", hint="connect again")
+        with self._translated("connect"):
+            connection = self._engine.connect()
+        try:
+            yield SQLAlchemySession(self, connection)
+        except BaseException:
+            with suppress(*self._driver_errors):
+                connection.close()
+            raise
+        with self._translated("close"):
+            connection.close()
+
+    def _reason(self, error: BaseException) -> str:
+        # SQLAlchemy prefixes the driver's message with its class and appends the SQL.
+        return one_line(str(getattr(error, "orig", None) or error))
+
+    def close(self) -> None:
+        self._closed = True
+        self._engine.dispose()
