@@ -389,8 +389,8 @@ class WarehouseBackend(ABC):
     def _stored(self, session: Session, name: str) -> str:
         """The stored value of a checkpoint for a conflict message, as far as it can be read.
 
-        On some servers the statement that found the conflict has aborted the transaction,
-        so reading may fail; the conflict is what matters then.
+        A database without savepoints may have aborted the transaction on the duplicate key,
+        so reading can fail; the conflict is what the caller must get all the same.
         """
         try:
             return repr(self._read_checkpoint(session, name))

@@ -26,6 +26,8 @@ from cauce.warehouse.base import Session, WarehouseBackend, check_name
 from cauce.warehouse.params import DBAPI_STYLES, Params, ParamStyle, bind
 from cauce.warehouse.seam import one_line
 
+# Dialects where DDL commits the open transaction by itself (so no savepoint survives it).
+_DDL_COMMITS = ("mysql", "mariadb", "oracle")
 _PRECISE_DATETIME = mysql.DATETIME(fsp=6)
 _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "boolean": sa.Boolean(),
@@ -61,7 +63,7 @@ class SQLAlchemySession(Session):
         return kind.compile(dialect=self._dialect)
 
     def begin(self) -> None:
-        self._connection.begin()
+        self._connection.execution_options(cauce_write=True).begin()
 
     def commit(self) -> None:
         self._connection.commit()
@@ -112,10 +114,27 @@ class SQLAlchemySession(Session):
             rows = [{f"p{n}": value for n, value in enumerate(row, start=1)} for row in rows]
         self._connection.exec_driver_sql(sql, rows)
 
-    def insert_absent(self, sql: str, params: Params) -> bool:
-        # Not every dialect has ON CONFLICT; a duplicate primary key says the same thing.
+    def create(self, table: str, ddl: str) -> None:
+        if self.table_columns(table) is not None:
+            return
+        if self._dialect.name in _DDL_COMMITS:
+            self.execute(ddl)
+            return
         try:
-            return self.execute_count(sql, params) == 1
+            with self._connection.begin_nested():
+                self.execute(ddl)
+        except sa.exc.DBAPIError:
+            # Another transaction created the table first (PostgreSQL reports that race as a
+            # duplicate key in its catalog). If the table is there now, that is all we needed.
+            if self.table_columns(table) is None:
+                raise
+
+    def insert_absent(self, sql: str, params: Params) -> bool:
+        # Not every dialect has ON CONFLICT; a duplicate primary key says the same thing. The
+        # savepoint keeps the transaction usable after the duplicate (PostgreSQL would abort it).
+        try:
+            with self._connection.begin_nested():
+                return self.execute_count(sql, params) == 1
         except sa.exc.IntegrityError:
             return False
 
@@ -124,6 +143,24 @@ class SQLAlchemySession(Session):
         if kind == "decimal":
             return self._compiled(sa.Numeric(arrow_type.precision, arrow_type.scale))
         return self._compiled(_TYPES[kind])
+
+
+def _own_sqlite_transactions(engine: sa.Engine) -> None:
+    """Make pysqlite transactions real, as SQLAlchemy's SQLite page recommends.
+
+    Left alone, Python's sqlite3 begins transactions only before DML, so DDL commits on its
+    own and a failed script leaves half its tables behind; writes also start deferred, so a
+    concurrent writer fails with "database is locked" instead of waiting.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        write = connection.get_execution_options().get("cauce_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class SQLAlchemyBackend(WarehouseBackend):
@@ -137,6 +174,8 @@ class SQLAlchemyBackend(WarehouseBackend):
             backend_name = parsed.get_backend_name()
             connect_args = {"timeout": lock_timeout} if backend_name == "sqlite" else {}
             self._engine = sa.create_engine(parsed, connect_args=connect_args)
+            if backend_name == "sqlite":
+                _own_sqlite_transactions(self._engine)
         except sa.exc.NoSuchModuleError as error:
             from cauce.warehouse.urls import SUPPORTED
 

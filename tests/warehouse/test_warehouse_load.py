@@ -1,0 +1,180 @@
+"""Loads: Arrow, Polars, pandas and lists of dicts, matched to the table by column name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from cauce.errors import WarehouseError
+from cauce.warehouse import WarehouseBackend
+
+
+def _people() -> pa.Table:
+    return pa.table({"id": [1, 2, 3], "name": ["ana", "", None], "score": [1.5, None, -2.0]})
+
+
+def _sorted(warehouse: WarehouseBackend, table: str, columns: str = "*") -> list[dict]:
+    return warehouse.query(
+        f"SELECT {columns} FROM {warehouse.quote(table)} ORDER BY id"
+    ).to_pylist()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t: t,
+        lambda t: t.to_batches()[0],
+        lambda t: pl.from_arrow(t),
+        lambda t: t.to_pandas(),
+        lambda t: t.to_pylist(),
+    ],
+    ids=["arrow-table", "record-batch", "polars", "pandas", "dicts"],
+)
+def test_every_kind_of_data_loads(warehouse: WarehouseBackend, make) -> None:
+    assert warehouse.load("people", make(_people())) == 3
+    rows = _sorted(warehouse, "people")
+    assert [row["id"] for row in rows] == [1, 2, 3]
+    # An empty string and a NULL stay different through every backend's load path.
+    assert [row["name"] for row in rows] == ["ana", "", None]
+    assert [row["score"] for row in rows] == [1.5, None, -2.0]
+
+
+def test_columns_are_matched_by_name_and_missing_ones_get_null(
+    warehouse: WarehouseBackend,
+) -> None:
+    warehouse.execute("CREATE TABLE people (id INTEGER, name TEXT, city TEXT DEFAULT 'x')")
+    warehouse.load("people", pa.table({"name": ["ana"], "id": [1]}))
+    warehouse.load("people", [{"city": "Talca", "id": 2}])
+    assert _sorted(warehouse, "people") == [
+        {"id": 1, "name": "ana", "city": "x"},
+        {"id": 2, "name": None, "city": "Talca"},
+    ]
+
+
+def test_a_column_the_table_lacks_is_an_error_naming_it(warehouse: WarehouseBackend) -> None:
+    warehouse.load("people", _people())
+    with pytest.raises(WarehouseError, match="table 'people' has no column 'age'") as raised:
+        warehouse.load("people", [{"id": 9, "age": 40}])
+    assert "id, name, score" in (raised.value.hint or "")
+    assert len(_sorted(warehouse, "people")) == 3
+
+
+def test_rows_of_dicts_with_different_keys_union_their_columns(
+    warehouse: WarehouseBackend,
+) -> None:
+    warehouse.load("mixed", [{"id": 1, "a": "x"}, {"id": 2, "b": 5}])
+    assert warehouse.columns("mixed") == ["id", "a", "b"]
+    assert _sorted(warehouse, "mixed") == [
+        {"id": 1, "a": "x", "b": None},
+        {"id": 2, "a": None, "b": 5},
+    ]
+
+
+def test_values_of_many_types_round_trip(warehouse: WarehouseBackend) -> None:
+    moment = dt.datetime(2021, 4, 22, 13, 5, 7, 250000, tzinfo=dt.UTC)
+    data = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int64()),
+            "small": pa.array([7, None], pa.int16()),
+            "ratio": pa.array([0.25, None], pa.float64()),
+            "flag": pa.array([True, None]),
+            "day": pa.array([dt.date(2021, 4, 22), None]),
+            "at": pa.array([moment, None], pa.timestamp("us", tz="UTC")),
+            "amount": pa.array([Decimal("1234.56"), None], pa.decimal128(10, 2)),
+            "text": pa.array(["ñandú ' \" \n ; % ? :x", None]),
+        }
+    )
+    warehouse.load("typed", data)
+    first, second = _sorted(warehouse, "typed")
+    assert all(value is None for key, value in second.items() if key != "id")
+    assert first["small"] == 7
+    assert first["ratio"] == 0.25
+    assert bool(first["flag"]) is True
+    assert str(first["day"]).startswith("2021-04-22")
+    assert Decimal(str(first["amount"])) == Decimal("1234.56")
+    assert first["text"] == "ñandú ' \" \n ; % ? :x"
+    at = first["at"]
+    if isinstance(at, str):  # SQLite keeps timestamps as ISO text
+        at = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    assert at == moment
+
+
+def test_polars_categoricals_and_string_views_load_as_text(warehouse: WarehouseBackend) -> None:
+    frame = pl.DataFrame(
+        {"id": [1, 2], "kind": pl.Series(["a", "b"], dtype=pl.Categorical), "s": ["x", "y"]}
+    )
+    warehouse.load("cats", frame)
+    warehouse.load("cats", pl.DataFrame({"id": [3], "kind": ["c"], "s": ["z"]}))
+    assert [row["kind"] for row in _sorted(warehouse, "cats")] == ["a", "b", "c"]
+
+
+def test_empty_inputs(warehouse: WarehouseBackend) -> None:
+    assert warehouse.load("nothing", []) == 0
+    assert not warehouse.table_exists("nothing")
+    empty = pa.table({"id": pa.array([], pa.int64()), "name": pa.array([], pa.string())})
+    assert warehouse.load("shaped", empty) == 0
+    assert warehouse.columns("shaped") == ["id", "name"]
+
+
+def test_a_larger_load_keeps_every_row(warehouse: WarehouseBackend) -> None:
+    count = 20_000
+    data = pa.table(
+        {
+            "id": pa.array(range(count), pa.int64()),
+            "name": pa.array([f"row {i}" if i % 7 else None for i in range(count)]),
+        }
+    )
+    assert warehouse.load("big", data) == count
+    summary = warehouse.query(
+        "SELECT count(*) AS n, count(DISTINCT id) AS ids, count(name) AS names, sum(id) AS total "
+        "FROM big"
+    ).to_pylist()[0]
+    assert summary == {
+        "n": count,
+        "ids": count,
+        "names": count - len(range(0, count, 7)),
+        "total": count * (count - 1) // 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("a string", "cannot load str"),
+        ({"id": [1]}, "cannot load dict"),
+        ([{"id": 1}, ["not", "a", "dict"]], "row 1 for 'bad' is a list"),
+        ([{"id": 1}, {"id": "two"}], "column 'id' for 'bad' mixes values"),
+        ([{}, {}], "have no columns"),
+        ([{1: "x"}], "non-string key"),
+        (pa.table({"a": [1], "b": [2]}).rename_columns(["a", "a"]), "duplicate columns: a"),
+    ],
+)
+def test_bad_data_is_refused_before_anything_is_written(
+    warehouse: WarehouseBackend, data: object, message: str
+) -> None:
+    with pytest.raises(WarehouseError, match=message):
+        warehouse.load("bad", data)
+    assert not warehouse.table_exists("bad")
+
+
+def test_nested_columns_are_refused_where_they_cannot_be_stored(
+    warehouse: WarehouseBackend,
+) -> None:
+    data = pa.table({"id": [1], "tags": [["a", "b"]]})
+    if warehouse.dialect == "duckdb":
+        warehouse.load("nested", data)
+        assert _sorted(warehouse, "nested") == [{"id": 1, "tags": ["a", "b"]}]
+    else:
+        with pytest.raises(WarehouseError, match="column 'tags' has Arrow type list"):
+            warehouse.load("nested", data)
+
+
+def test_pandas_frames_load_without_their_index(warehouse: WarehouseBackend) -> None:
+    frame = pd.DataFrame({"id": [1, 2]}, index=[10, 20])
+    warehouse.load("indexed", frame)
+    assert warehouse.columns("indexed") == ["id"]

@@ -1,0 +1,93 @@
+"""Statements and queries, the same on every backend."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from cauce.errors import WarehouseError
+from cauce.warehouse import WarehouseBackend
+
+
+def _rows(table: pa.Table) -> list[dict]:
+    return table.to_pylist()
+
+
+def test_execute_and_query_with_both_placeholder_styles(warehouse: WarehouseBackend) -> None:
+    warehouse.execute("CREATE TABLE items (id INTEGER, label TEXT)")
+    warehouse.execute("INSERT INTO items (id, label) VALUES (?, ?)", [1, "one"])
+    warehouse.execute(
+        "INSERT INTO items (id, label) VALUES (:id, :label)", {"id": 2, "label": "two"}
+    )
+    result = warehouse.query("SELECT id, label FROM items WHERE id >= ? ORDER BY id", (1,))
+    assert isinstance(result, pa.Table)
+    assert result.column_names == ["id", "label"]
+    assert _rows(result) == [{"id": 1, "label": "one"}, {"id": 2, "label": "two"}]
+    named = warehouse.query("SELECT label FROM items WHERE id = :id", {"id": 2})
+    assert _rows(named) == [{"label": "two"}]
+
+
+def test_placeholder_characters_inside_literals_are_data(warehouse: WarehouseBackend) -> None:
+    result = warehouse.query("SELECT '50%' AS p, '?' AS q, ':x' AS r, ? AS v", [7])
+    assert _rows(result) == [{"p": "50%", "q": "?", "r": ":x", "v": 7}]
+    assert _rows(warehouse.query("SELECT '100%' AS p")) == [{"p": "100%"}]
+
+
+def test_query_of_an_empty_result_keeps_the_column_names(warehouse: WarehouseBackend) -> None:
+    warehouse.execute("CREATE TABLE empty_one (a INTEGER, b TEXT)")
+    result = warehouse.query("SELECT a, b FROM empty_one")
+    assert result.column_names == ["a", "b"]
+    assert result.num_rows == 0
+
+
+def test_quote_makes_awkward_names_usable(warehouse: WarehouseBackend) -> None:
+    table, column = 'census "2024"', "education-num"
+    warehouse.execute(f"CREATE TABLE {warehouse.quote(table)} ({warehouse.quote(column)} INTEGER)")
+    warehouse.load(table, [{column: 13}])
+    assert warehouse.columns(table) == [column]
+    result = warehouse.query(f"SELECT {warehouse.quote(column)} FROM {warehouse.quote(table)}")
+    assert result.column(0).to_pylist() == [13]
+
+
+def test_quote_rejects_names_no_database_can_hold(warehouse: WarehouseBackend) -> None:
+    for bad in ("", "a\x00b"):
+        with pytest.raises(WarehouseError, match="invalid identifier name"):
+            warehouse.quote(bad)
+
+
+def test_table_exists_and_columns_in_order(warehouse: WarehouseBackend) -> None:
+    assert not warehouse.table_exists("people")
+    warehouse.execute("CREATE TABLE people (zeta INTEGER, alpha TEXT, mid REAL)")
+    assert warehouse.table_exists("people")
+    assert warehouse.columns("people") == ["zeta", "alpha", "mid"]
+    with pytest.raises(WarehouseError, match="no table 'nobody'"):
+        warehouse.columns("nobody")
+
+
+def test_executescript_runs_every_statement(warehouse: WarehouseBackend) -> None:
+    warehouse.executescript(
+        """
+        CREATE TABLE a (x INTEGER);  -- the first; with a semicolon in a comment
+        INSERT INTO a VALUES (1);
+        INSERT INTO a VALUES (2);
+        CREATE TABLE b (note TEXT);
+        INSERT INTO b VALUES ('semi;colon');
+        """
+    )
+    assert _rows(warehouse.query("SELECT count(*) AS n FROM a")) == [{"n": 2}]
+    assert _rows(warehouse.query("SELECT note FROM b")) == [{"note": "semi;colon"}]
+
+
+def test_executescript_is_all_or_nothing(warehouse: WarehouseBackend) -> None:
+    with pytest.raises(WarehouseError):
+        warehouse.executescript(
+            "CREATE TABLE kept (x INTEGER); INSERT INTO kept VALUES (1);"
+            "INSERT INTO nowhere VALUES (2)"
+        )
+    assert not warehouse.table_exists("kept")
+
+
+def test_dialect_and_url_describe_the_backend(warehouse: WarehouseBackend) -> None:
+    assert warehouse.dialect in ("sqlite", "duckdb", "postgresql")
+    assert "://" in warehouse.url
+    assert warehouse.url in repr(warehouse)
