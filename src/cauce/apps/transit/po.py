@@ -1,0 +1,92 @@
+"""The operation programme archive `YYYY-MM-DD.po.zip`: pack and unpack it as the original does.
+
+Inside: one top folder `YYYY-MM-DD/`; files directly in it and one level of subfolders are gzipped
+(`Paraderos/ConsolidadoParadas_POYYYYMMDD.csv.gz`). Unpacking extracts the archive and gunzips every
+`.gz` there next to itself, so the parameter file's `{po_path}` = `tmp/YYYY-MM-DD` works.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from datetime import date
+from pathlib import Path
+
+from .errors import InputFileError
+
+#: text encoding of the PO files written here (the real ConsolidadoParadas sample is UTF-8)
+PO_ENCODING = "utf-8"
+
+
+def po_member(day: date, folder: str, stem: str, ext: str = "csv") -> str:
+    """Path of a PO file inside the archive, e.g. `2021-04-22/Paraderos/X_PO20210422.csv.gz`."""
+    name = f"{stem}_PO{day:%Y%m%d}.{ext}.gz"
+    return f"{day.isoformat()}/{folder + '/' if folder else ''}{name}"
+
+
+def write_po_zip(files: dict[str, str], path: Path) -> None:
+    """Write `files` (archive path -> text) gzipped into a zip at `path`."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for member, text in files.items():
+            archive.writestr(member, gzip.compress(text.encode(PO_ENCODING), compresslevel=6))
+
+
+def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
+    """Extract the archive into `dest`, gunzip its members; return the `YYYY-MM-DD` folder."""
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            names = archive.namelist()
+            if not any(n.startswith(f"{day_text}/") for n in names):
+                raise InputFileError(
+                    f"{zip_path.name}: has no top folder '{day_text}/'",
+                    hint="the po.zip must hold a folder named like its date")
+            for name in names:
+                target = (dest / name).resolve()
+                if not target.is_relative_to(dest.resolve()):
+                    raise InputFileError(f"{zip_path.name}: member {name!r} escapes the folder")
+            archive.extractall(dest)
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise InputFileError(f"{zip_path.name}: not a readable zip archive ({error})",
+                             hint="upload the file again; it may be truncated") from None
+    folder = dest / day_text
+    members = [p for p in folder.iterdir() if p.is_file()]
+    members += [p for sub in folder.iterdir() if sub.is_dir() for p in sub.iterdir()
+                if p.is_file()]
+    for member in members:
+        if member.suffix != ".gz":
+            continue
+        plain = member.with_suffix("")
+        try:
+            with gzip.open(member) as source:
+                plain.write_bytes(source.read())
+        except (OSError, EOFError) as error:
+            raise InputFileError(f"{zip_path.name}: member {member.relative_to(dest)} is not "
+                                 f"a readable gzip file ({error})") from None
+    return folder
+
+
+def gunzip_to(source: Path, target: Path, *, label: str) -> None:
+    """Decompress one input (`2021-04-22.gps.gz` -> `2021-04-22.gps`), naming it on failure."""
+    try:
+        with gzip.open(source) as stream, target.open("wb") as out:
+            while chunk := stream.read(16 * 1024 * 1024):
+                out.write(chunk)
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        target.unlink(missing_ok=True)
+        raise InputFileError(f"{label}: not a readable gzip file ({error})",
+                             hint="upload the file again; it may be truncated") from None
+
+
+def read_text(path: Path) -> str:
+    """A PO text file: UTF-8 when it decodes as such, else ISO-8859-1 (as older files are)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def csv_bytes(path: Path) -> bytes:
+    """A PO file re-encoded as UTF-8 bytes for the CSV reader."""
+    return io.BytesIO(read_text(path).encode("utf-8")).getvalue()
