@@ -1,0 +1,164 @@
+"""Errors: one line naming the URL with a hint; never a raw driver exception."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from warehouse_support import postgres_schema, postgres_url
+
+from cauce.errors import WarehouseError
+from cauce.warehouse import Checkpoint, WarehouseBackend, connect
+
+
+def _strict_table(warehouse: WarehouseBackend) -> None:
+    warehouse.execute("CREATE TABLE strict (id INTEGER NOT NULL)")
+
+
+def _in_transaction(warehouse: WarehouseBackend) -> None:
+    with warehouse.transaction() as tx:
+        tx.execute("THIS IS NOT SQL")
+
+
+def _garbled_checkpoint(warehouse: WarehouseBackend) -> None:
+    warehouse.load("rows", [{"id": 1}], checkpoint=Checkpoint("c", 1))
+    warehouse.execute("UPDATE _cauce_checkpoints SET value = 'not json'")
+    warehouse.checkpoint("c")
+
+
+FAILING: dict[str, Callable[[WarehouseBackend], object]] = {
+    "bad sql": lambda w: w.execute("THIS IS NOT SQL"),
+    "missing table": lambda w: w.query("SELECT * FROM missing_table"),
+    "insert into missing table": lambda w: w.execute("INSERT INTO missing_table VALUES (1)"),
+    "too many values": lambda w: w.query("SELECT ?", [1, 2]),
+    "unbindable value": lambda w: w.query("SELECT ?", [object()]),
+    "params of the wrong kind": lambda w: w.query("SELECT ?", 5),
+    "broken script": lambda w: w.executescript("CREATE TABLE a (x INTEGER); BROKEN"),
+    "not null": lambda w: (_strict_table(w), w.load("strict", [{"id": 1}, {"id": None}])),
+    "no such table for columns": lambda w: w.columns("missing_table"),
+    "bad statement in a transaction": _in_transaction,
+    "garbled checkpoint": _garbled_checkpoint,
+    "bad table name": lambda w: w.load("", [{"id": 1}]),
+}
+
+
+@pytest.mark.parametrize("operation", FAILING.values(), ids=FAILING.keys())
+def test_no_raw_driver_exception_escapes(
+    warehouse: WarehouseBackend, operation: Callable[[WarehouseBackend], object]
+) -> None:
+    with pytest.raises(WarehouseError) as raised:
+        operation(warehouse)
+    error = raised.value
+    assert "\n" not in str(error), "messages are one line"
+    assert error.hint, "every error carries a hint"
+    if error.__cause__ is not None:
+        assert not isinstance(error.__cause__, WarehouseError)
+
+
+def test_driver_errors_name_the_url_and_keep_the_cause(warehouse: WarehouseBackend) -> None:
+    with pytest.raises(WarehouseError) as raised:
+        warehouse.query("SELECT * FROM missing_table")
+    assert f"query failed on {warehouse.url}" in str(raised.value)
+    assert raised.value.__cause__ is not None
+    assert "check the name" in (raised.value.hint or "")
+
+
+def test_a_closed_warehouse_says_so(warehouse: WarehouseBackend) -> None:
+    warehouse.query("SELECT 1 AS one")
+    warehouse.close()
+    with pytest.raises(WarehouseError, match="is closed"):
+        warehouse.query("SELECT 1 AS one")
+
+
+def test_a_failed_commit_is_a_warehouse_error(request: pytest.FixtureRequest) -> None:
+    schema = postgres_schema(request)
+    with connect(postgres_url(schema)) as warehouse:
+        warehouse.executescript(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE child (parent_id INTEGER REFERENCES parent DEFERRABLE INITIALLY DEFERRED)"
+        )
+        with (
+            pytest.raises(WarehouseError, match="commit failed") as raised,
+            warehouse.transaction() as tx,
+        ):
+            tx.execute("INSERT INTO child VALUES (1)")
+        assert "constraint" in (raised.value.hint or "")
+        # The pool dropped or reset the connection: the warehouse keeps working.
+        assert warehouse.query("SELECT count(*) AS n FROM child").column(0)[0].as_py() == 0
+
+
+def test_an_unreachable_server_is_one_line_with_a_hint() -> None:
+    with (
+        connect("postgresql://postgres@127.0.0.1:1/test") as warehouse,
+        pytest.raises(WarehouseError, match="connect failed on postgresql://") as raised,
+    ):
+        warehouse.query("SELECT 1")
+    assert "\n" not in str(raised.value)
+    assert "server is running" in (raised.value.hint or "")
+
+
+def test_passwords_never_show() -> None:
+    with connect("postgresql://postgres:s3cret@127.0.0.1:1/test") as warehouse:
+        assert "s3cret" not in warehouse.url
+        assert warehouse.url == "postgresql://postgres:***@127.0.0.1:1/test"
+        with pytest.raises(WarehouseError) as raised:
+            warehouse.query("SELECT 1")
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://example.org/x", "unknown warehouse URL scheme 'ftp'"),
+        ("just a path.db", "not a warehouse URL"),
+        ("sqlite://host/x.db", "take no host"),
+        ("duckdb:///x.duckdb?threads=4", "take no query options"),
+        ("mysql+pymysql://root@127.0.0.1/test", "driver for mysql\\+pymysql:// is not installed"),
+    ],
+)
+def test_urls_that_cannot_work_fail_at_connect(url: str, message: str) -> None:
+    with pytest.raises(WarehouseError, match=message) as raised:
+        connect(url)
+    if "scheme" in message or "not a warehouse" in message:
+        assert "duckdb:///" in (raised.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("module", "url", "extra"),
+    [
+        ("psycopg", "postgresql://postgres@127.0.0.1/test", "postgres"),
+        ("psycopg", "postgres://postgres@127.0.0.1/test", "postgres"),
+        ("sqlalchemy", "mysql+pymysql://root@127.0.0.1/test", "sql"),
+    ],
+)
+def test_a_missing_driver_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, module: str, url: str, extra: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    with pytest.raises(WarehouseError) as raised:
+        connect(url)
+    assert f"pip install 'cauce[{extra}]'" in (raised.value.hint or "")
+
+
+def test_file_urls_are_relative_or_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with connect("sqlite:///relative/here.db") as warehouse:
+        warehouse.load("t", [{"id": 1}])
+    assert (tmp_path / "relative" / "here.db").exists()
+    absolute = tmp_path / "abs.duckdb"
+    with connect(f"duckdb:///{absolute}") as warehouse:
+        warehouse.load("t", [{"id": 1}])
+    assert absolute.exists()
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text("this is not a database file, it is long enough to look like one" * 100)
+    for url in (f"duckdb:///{junk}", f"sqlite:///{junk}"):
+        with connect(url, lock_timeout=1) as warehouse, pytest.raises(WarehouseError) as raised:
+            warehouse.query("SELECT 1 AS one")
+        assert str(junk) in str(raised.value)
