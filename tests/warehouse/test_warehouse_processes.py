@@ -1,0 +1,119 @@
+"""Several processes on one warehouse: SIGKILLed loaders, racing loaders, DuckDB's file lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cauce.errors import WarehouseError
+from cauce.warehouse import connect
+
+LOADER = Path(__file__).with_name("loader_process.py")
+CHUNKS, ROWS = 40, 500
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, str(LOADER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    assert first in ("ready", "holding"), process.stderr.read() if process.stderr else first
+    return process
+
+
+def _finish(process: subprocess.Popen[str]) -> dict[str, int]:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _assert_every_row_once(url: str) -> None:
+    with connect(url) as warehouse:
+        summary = warehouse.query(
+            "SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS low, max(id) AS high "
+            "FROM events"
+        ).to_pylist()[0]
+        assert summary == {
+            "n": CHUNKS * ROWS,
+            "ids": CHUNKS * ROWS,
+            "low": 0,
+            "high": CHUNKS * ROWS - 1,
+        }
+        assert warehouse.checkpoint("events-chunk") == CHUNKS - 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgresql"])
+def test_a_sigkilled_loader_resumes_without_duplicates(
+    kind: str, make_url: Callable[[str], str]
+) -> None:
+    url = make_url(kind)
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    killed_mid_run = 0
+    for _ in range(5):
+        process = _start("chunks", url, str(CHUNKS), str(ROWS))
+        time.sleep(chance.uniform(0.05, 0.35))
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            killed_mid_run += 1
+        process.communicate(timeout=60)
+    result = _finish(_start("chunks", url, str(CHUNKS), str(ROWS)))
+    assert killed_mid_run >= 3, f"too few kills landed mid-run (seed {seed})"
+    assert result["conflicts"] == 0
+    _assert_every_row_once(url)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgresql"])
+def test_two_racing_loader_processes_load_each_chunk_once(
+    kind: str, make_url: Callable[[str], str]
+) -> None:
+    url = make_url(kind)
+    first = _start("chunks", url, str(CHUNKS), str(ROWS))
+    second = _start("chunks", url, str(CHUNKS), str(ROWS))
+    results = [_finish(first), _finish(second)]
+    assert sum(result["loaded"] for result in results) == CHUNKS
+    _assert_every_row_once(url)
+
+
+def test_duckdb_waits_for_another_process_then_writes(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    holder = _start("hold", url, "1.0")
+    started = time.monotonic()
+    with connect(url) as warehouse:
+        assert warehouse.load("mine", [{"id": 2}]) == 1
+        waited = time.monotonic() - started
+        assert warehouse.query("SELECT count(*) AS n FROM held").column(0)[0].as_py() == 1
+    holder.communicate(timeout=30)
+    assert holder.returncode == 0
+    assert waited > 0.5, "the load should have waited for the holding process"
+
+
+def test_duckdb_gives_up_after_lock_timeout_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "busy.duckdb"
+    holder = _start("hold", f"duckdb:///{path}", "3")
+    try:
+        with (
+            connect(f"duckdb:///{path}", lock_timeout=0.3) as warehouse,
+            pytest.raises(WarehouseError, match=f"{path} is locked by another process") as raised,
+        ):
+            warehouse.query("SELECT 1 AS one")
+        assert f"PID {holder.pid}" in str(raised.value)
+        assert "lock_timeout" in (raised.value.hint or "")
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
