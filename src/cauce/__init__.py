@@ -1,1 +1,89 @@
-"""cauce: cloud-style data pipelines as plain Python."""
+"""cauce: cloud-style data pipelines — buckets, queues, topics, tables, streams, warehouses,
+log streams, schedules, partitions and workers — as plain Python objects."""
+
+from .app import App, Handler, Job
+from .clock import Clock, SimulatedClock, SystemClock
+from .context import Context
+from .errors import (
+    CauceError,
+    CheckpointConflict,
+    CommandError,
+    CommandFailed,
+    CommandTimeout,
+    ConditionFailed,
+    ConfigError,
+    DeclarationError,
+    InvalidKey,
+    NotAttached,
+    NotFound,
+    NotSerializable,
+    ObjectNotFound,
+    PartitionError,
+    ResourceError,
+    RunCancelled,
+    WarehouseError,
+)
+from .events import Message, ObjectRef, Record
+from .logs import LogLine
+from .partitions import Partitions, daily, monthly, weekly
+from .resources.bucket import Bucket
+from .resources.queue import Queue
+from .resources.stream import Stream
+from .resources.table import Table
+from .resources.topic import Topic
+from .resources.warehouse import Warehouse
+from .runs import Run, RunStatus
+from .runtime.commands import CommandResult
+from .runtime.runtime import Runtime
+from .settings import Setting, Settings
+from .warehouse.checkpoints import Checkpoint
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "App",
+    "Bucket",
+    "CauceError",
+    "Checkpoint",
+    "CheckpointConflict",
+    "Clock",
+    "CommandError",
+    "CommandFailed",
+    "CommandResult",
+    "CommandTimeout",
+    "ConditionFailed",
+    "ConfigError",
+    "Context",
+    "DeclarationError",
+    "Handler",
+    "InvalidKey",
+    "Job",
+    "LogLine",
+    "Message",
+    "NotAttached",
+    "NotFound",
+    "NotSerializable",
+    "ObjectNotFound",
+    "ObjectRef",
+    "PartitionError",
+    "Partitions",
+    "Queue",
+    "Record",
+    "ResourceError",
+    "Run",
+    "RunCancelled",
+    "RunStatus",
+    "Runtime",
+    "Setting",
+    "Settings",
+    "SimulatedClock",
+    "Stream",
+    "SystemClock",
+    "Table",
+    "Topic",
+    "Warehouse",
+    "WarehouseError",
+    "daily",
+    "monthly",
+    "weekly",
+]

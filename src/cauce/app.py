@@ -1,0 +1,454 @@
+"""App: a named set of resources, handlers and jobs, declared in Python. Declaring does no I/O.
+
+Mistakes are reported when they are made — an invalid cron, an unknown time zone, two
+resources with one name, a handler on something that is not a resource of this app — so a
+broken app fails at import, before any work runs. A runtime (`cauce run/serve/worker`,
+`cauce.testing.TestRuntime`) attaches to the app to execute it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+import sys
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .durations import DurationLike, parse_duration
+from .errors import DeclarationError, NotFound
+from .partitions import Partitions
+from .resources.base import Resource
+from .resources.bucket import Bucket
+from .resources.queue import Queue
+from .resources.stream import Stream
+from .resources.table import Table
+from .resources.topic import Topic
+from .resources.warehouse import Warehouse
+from .schedules import make_schedule
+from .settings import REQUIRED, Setting
+
+if TYPE_CHECKING:
+    from .runtime.runtime import Runtime
+
+_APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+WorkerKind = Literal["thread", "process"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed keyword parameter of a job: a command-line option."""
+
+    name: str
+    annotation: Any
+    default: Any
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(eq=False)
+class Handler:
+    """A function run for each event of a bucket, queue, topic or stream."""
+
+    app: App
+    name: str
+    func: Callable[..., Any]
+    resource: Resource
+    prefix: str = ""
+    suffix: str = ""
+    batch_size: int = 1
+    window: float | None = None
+    max_attempts: int = 3
+    concurrency: int | None = None
+    retry_delay: float = 1.0
+    max_retry_delay: float = 300.0
+    visibility: float = 60.0
+
+    @property
+    def kind(self) -> str:
+        return self.resource.kind
+
+    @property
+    def store_queue(self) -> str:
+        """The queue (in the state database) this handler consumes."""
+        if isinstance(self.resource, Queue):
+            return self.resource.store_name
+        return f"{self.app.name}:{self.resource.kind}/{self.resource.name}/{self.name}"
+
+    @property
+    def attempts(self) -> int:
+        return self.resource.max_receives if isinstance(self.resource, Queue) else self.max_attempts
+
+    def matches(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+
+@dataclass(eq=False)
+class Job:
+    """A function run on a schedule, per partition, after other jobs, or by hand."""
+
+    app: App
+    name: str
+    func: Callable[..., Any]
+    params: dict[str, Param]
+    schedule: str | None = None
+    every: DurationLike | Setting | None = None
+    partitions: Partitions | None = None
+    after: tuple[Job, ...] = ()
+    worker: WorkerKind = "thread"
+    retries: int = 2
+    retry_delay: float = 5.0
+    max_retry_delay: float = 600.0
+    timeout: float | None = None
+    run_at_start: bool = False
+    concurrency: int | None = None
+    description: str = ""
+    downstream: list[Job] = field(default_factory=list)
+
+    @property
+    def store_queue(self) -> str:
+        return f"{self.app.name}:job/{self.name}"
+
+    @property
+    def max_attempts(self) -> int:
+        return self.retries + 1
+
+    @property
+    def scheduled(self) -> bool:
+        return self.schedule is not None or self.every is not None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function itself (handy in unit tests)."""
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Job {self.app.name}.{self.name}>"
+
+
+@dataclass(frozen=True)
+class Demo:
+    """An app's part of `cauce demo`: a function taking the runtime, returning lines to print."""
+
+    func: Callable[..., list[str] | None]
+    settings: Mapping[str, Any]
+
+
+class App:
+    """A named set of resources and functions. Only declarations: nothing runs until attached."""
+
+    def __init__(self, name: str, *, timezone: str = "UTC", description: str = "") -> None:
+        if not isinstance(name, str) or not _APP_NAME.match(name):
+            raise DeclarationError(f"app name {name!r} is not valid",
+                                   hint="use lower case letters, digits, '-' and '_', starting with a letter")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise DeclarationError(f"unknown time zone {timezone!r}",
+                                   hint="use an IANA name such as 'America/Santiago' or 'UTC'") from None
+        self.name = name
+        self.timezone = timezone
+        self.description = description
+        self.settings: dict[str, Setting] = {}
+        self.resources: dict[str, Resource] = {}
+        self.handlers: dict[str, Handler] = {}
+        self.jobs: dict[str, Job] = {}
+        self.demo_hook: Demo | None = None
+        self.runtime: Runtime | None = None
+        self.module = sys._getframe(1).f_globals.get("__name__", "")
+
+    def __repr__(self) -> str:
+        return f"<App {self.name}>"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def reference(self) -> str | None:
+        """``module:attribute`` naming this app, so other processes can import it."""
+        module = sys.modules.get(self.module)
+        if module is None or self.module == "__main__":
+            return None
+        for attribute, value in vars(module).items():
+            if value is self:
+                return f"{self.module}:{attribute}"
+        return None
+
+    # -- settings ---------------------------------------------------------------------
+    def setting(
+        self, name: str, type: Any = str, *, default: Any = REQUIRED, help: str = "", secret: bool = False,
+        env: str | None = None,
+    ) -> Setting:
+        """Declare a setting the app needs; without a default it is required."""
+        if name in self.settings:
+            raise DeclarationError(f"app {self.name!r} declares setting {name!r} twice")
+        setting = Setting(self.name, name, type, default, help, secret, env)
+        self.settings[name] = setting
+        return setting
+
+    # -- resources --------------------------------------------------------------------
+    def _add(self, resource: Resource) -> Any:
+        if resource.name in self.resources:
+            existing = self.resources[resource.name]
+            raise DeclarationError(
+                f"app {self.name!r} already has a {existing.kind} named {resource.name!r}",
+                hint="resource names are unique within an app",
+            )
+        self.resources[resource.name] = resource
+        return resource
+
+    def bucket(self, name: str, *, url: str | Setting | None = None) -> Bucket:
+        """Object storage; a folder under the cauce home unless ``url`` names another folder."""
+        bucket = Bucket(self, name)
+        bucket.url = url
+        return self._add(bucket)
+
+    def queue(self, name: str, *, max_receives: int = 5, visibility_timeout: DurationLike = "30s",
+              fifo: bool = False) -> Queue:
+        """A durable queue; messages received ``max_receives`` times without success are dead-lettered."""
+        return self._add(Queue(self, name, max_receives=max_receives, visibility_timeout=visibility_timeout,
+                               fifo=fifo))
+
+    def topic(self, name: str, *, subscribers: Sequence[Queue] = ()) -> Topic:
+        """Publish once, deliver to every subscribed handler and queue."""
+        return self._add(Topic(self, name, subscribers=subscribers))
+
+    def table(self, name: str, *, key: str | Sequence[str] = "id", indexes: Sequence[str] = ()) -> Table:
+        """A key–value table of JSON items with conditional writes."""
+        return self._add(Table(self, name, key=key, indexes=indexes))
+
+    def stream(self, name: str, *, shards: int = 1, retention: DurationLike = "7d") -> Stream:
+        """An ordered, sharded log of records."""
+        return self._add(Stream(self, name, shards=shards, retention=retention))
+
+    def warehouse(self, name: str, *, url: str | Setting | None = None) -> Warehouse:
+        """A SQL database; a DuckDB file under the cauce home unless ``url`` says otherwise."""
+        return self._add(Warehouse(self, name, url))
+
+    # -- handlers ---------------------------------------------------------------------
+    def on(
+        self,
+        resource: Resource | str,
+        *,
+        prefix: str = "",
+        suffix: str = "",
+        batch_size: int | None = None,
+        window: DurationLike | None = None,
+        max_attempts: int = 3,
+        concurrency: int | None = None,
+        retry_delay: DurationLike = "1s",
+        name: str | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Run the decorated function for each event of ``resource``.
+
+        Buckets: an `ObjectRef` per created object whose key matches ``prefix``/``suffix``.
+        Queues: a `Message` (a list of them when ``batch_size`` > 1). Topics: a `Message`.
+        Streams: a list of `Record` per ``batch_size`` records or per closed ``window``.
+        """
+        target = self._resolve_resource(resource)
+        if not isinstance(target, Bucket | Queue | Topic | Stream):
+            raise DeclarationError(f"{target.kind} {target.name!r} has no events to handle",
+                                   hint="handlers subscribe to buckets, queues, topics and streams")
+        if (prefix or suffix) and not isinstance(target, Bucket):
+            raise DeclarationError("prefix= and suffix= filter bucket keys; "
+                                   f"{target.kind} {target.name!r} has no keys")
+        if window is not None and not isinstance(target, Stream):
+            raise DeclarationError("window= groups stream records; use batch_size= for queues")
+        if batch_size is not None and isinstance(target, Bucket | Topic):
+            raise DeclarationError(f"batch_size= applies to queues and streams, not {target.kind}s")
+        size = batch_size if batch_size is not None else (100 if isinstance(target, Stream) else 1)
+        if not isinstance(size, int) or size < 1:
+            raise DeclarationError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise DeclarationError(f"max_attempts must be a positive integer, got {max_attempts!r}")
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise DeclarationError(f"concurrency must be a positive integer, got {concurrency!r}")
+        seconds = parse_duration(window, what="window") if window is not None else None
+        if seconds is not None and seconds <= 0:
+            raise DeclarationError("window must be longer than zero")
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            handler_name = name or func.__name__
+            if handler_name in self.handlers:
+                raise DeclarationError(f"app {self.name!r} already has a handler named {handler_name!r}",
+                                       hint="give one of them name=...")
+            if isinstance(target, Queue):
+                for other in self.handlers.values():
+                    if other.resource is target:
+                        raise DeclarationError(
+                            f"queue {target.name!r} already has handler {other.name!r}",
+                            hint="a queue has one consumer; publish to a topic to fan out",
+                        )
+            self.handlers[handler_name] = Handler(
+                app=self, name=handler_name, func=func, resource=target, prefix=prefix, suffix=suffix,
+                batch_size=size, window=seconds, max_attempts=max_attempts, concurrency=concurrency,
+                retry_delay=parse_duration(retry_delay, what="retry_delay"),
+                visibility=(target.visibility_timeout if isinstance(target, Queue) else 60.0),
+            )
+            return func
+
+        return decorate
+
+    def _resolve_resource(self, resource: Resource | str) -> Resource:
+        if isinstance(resource, str):
+            if resource not in self.resources:
+                raise DeclarationError(f"app {self.name!r} has no resource {resource!r}",
+                                       hint=suggest(resource, self.resources))
+            return self.resources[resource]
+        if not isinstance(resource, Resource):
+            raise DeclarationError(f"{resource!r} is not a resource",
+                                   hint="pass what app.bucket/queue/topic/stream returned")
+        if resource.app is not self or self.resources.get(resource.name) is not resource:
+            raise DeclarationError(f"{resource.kind} {resource.name!r} is not a resource of app {self.name!r}",
+                                   hint="declare it on this app first")
+        return resource
+
+    # -- jobs -------------------------------------------------------------------------
+    def job(
+        self,
+        func: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        schedule: str | None = None,
+        every: DurationLike | Setting | None = None,
+        partitions: Partitions | None = None,
+        after: Sequence[Job] = (),
+        worker: WorkerKind = "thread",
+        retries: int = 2,
+        retry_delay: DurationLike = "5s",
+        timeout: DurationLike | None = None,
+        run_at_start: bool = False,
+        concurrency: int | None = None,
+    ) -> Any:
+        """Declare a job. Its typed keyword parameters become options of `cauce run APP JOB`."""
+
+        def decorate(f: Callable[..., Any]) -> Job:
+            job_name = name or f.__name__.replace("_", "-")
+            if job_name in self.jobs:
+                raise DeclarationError(f"app {self.name!r} already has a job named {job_name!r}")
+            if worker not in ("thread", "process"):
+                raise DeclarationError(f"job {job_name!r}: worker must be 'thread' or 'process'")
+            if not isinstance(retries, int) or retries < 0:
+                raise DeclarationError(f"job {job_name!r}: retries must be a non-negative integer")
+            if schedule is not None:
+                make_schedule(cron=schedule, every=None, timezone=self.timezone)
+            if every is not None and schedule is not None:
+                raise DeclarationError(f"job {job_name!r} takes schedule= or every=, not both")
+            if every is not None and not isinstance(every, Setting):
+                make_schedule(cron=None, every=every, timezone=self.timezone)
+            if isinstance(every, Setting) and every.app != self.name:
+                raise DeclarationError(f"job {job_name!r}: every= names a setting of another app")
+            upstream = tuple(after)
+            for up in upstream:
+                if not isinstance(up, Job) or up.app is not self:
+                    raise DeclarationError(f"job {job_name!r}: after= takes jobs of app {self.name!r}",
+                                           hint="pass the objects @app.job returned")
+            own = partitions
+            inherited = {u.partitions for u in upstream if u.partitions is not None}
+            if len(inherited) > 1:
+                raise DeclarationError(f"job {job_name!r} follows jobs with different partitions")
+            if own is None and inherited:
+                own = next(iter(inherited))
+            elif own is not None and inherited and own not in inherited:
+                raise DeclarationError(f"job {job_name!r} declares partitions unlike its upstream jobs")
+            params = job_params(job_name, f)
+            if (schedule is not None or every is not None or upstream or run_at_start):
+                required = [p.option for p in params.values() if p.required]
+                if required:
+                    raise DeclarationError(
+                        f"job {job_name!r} runs by itself but needs {', '.join(required)}",
+                        hint="give those parameters defaults",
+                    )
+            job = Job(
+                app=self, name=job_name, func=f, params=params, schedule=schedule, every=every,
+                partitions=own, after=upstream, worker=worker, retries=retries,
+                retry_delay=parse_duration(retry_delay, what="retry_delay"),
+                timeout=parse_duration(timeout, what="timeout") if timeout is not None else None,
+                run_at_start=run_at_start, concurrency=concurrency,
+                description=inspect.cleandoc(f.__doc__ or "").split("\n\n")[0],
+            )
+            for up in upstream:
+                up.downstream.append(job)
+            self.jobs[job_name] = job
+            return job
+
+        return decorate(func) if func is not None else decorate
+
+    def demo(self, func: Callable[..., Any] | None = None, *, settings: Mapping[str, Any] | None = None) -> Any:
+        """Declare this app's part of `cauce demo`: ``func(runtime) -> lines to print``."""
+
+        def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+            self.demo_hook = Demo(f, dict(settings or {}))
+            return f
+
+        return decorate(func) if func is not None else decorate
+
+    # -- look-ups ---------------------------------------------------------------------
+    def get_job(self, name: str) -> Job:
+        if name not in self.jobs:
+            raise NotFound(f"app {self.name!r} has no job {name!r}", hint=suggest(name, self.jobs))
+        return self.jobs[name]
+
+    def get_resource(self, name: str, kind: type[Resource] | None = None) -> Any:
+        resource = self.resources.get(name)
+        if resource is None or (kind is not None and not isinstance(resource, kind)):
+            pool = {n: r for n, r in self.resources.items() if kind is None or isinstance(r, kind)}
+            what = kind.kind if kind is not None else "resource"
+            raise NotFound(f"app {self.name!r} has no {what} {name!r}", hint=suggest(name, pool))
+        return resource
+
+    def handlers_of(self, resource: Resource) -> list[Handler]:
+        return [h for h in self.handlers.values() if h.resource is resource]
+
+
+def suggest(name: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
+    names = list(choices)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"choose one of: {', '.join(sorted(names))}" if names else "it declares none"
+
+
+
+
+def job_params(job_name: str, func: Callable[..., Any]) -> dict[str, Param]:
+    """The typed keyword parameters after ``ctx``: each becomes a command-line option."""
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters.values())
+    if not parameters or parameters[0].kind not in (inspect.Parameter.POSITIONAL_ONLY,
+                                                    inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        raise DeclarationError(f"job {job_name!r} must take the run context as its first parameter",
+                               hint="def my_job(ctx): ...")
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception as err:  # a forward reference the module cannot resolve
+        raise DeclarationError(f"job {job_name!r}: cannot read its type hints ({err})") from None
+    params: dict[str, Param] = {}
+    for p in parameters[1:]:
+        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            raise DeclarationError(f"job {job_name!r}: *args/**kwargs cannot be options",
+                                   hint="declare each option as a typed keyword parameter")
+        if p.name not in hints:
+            raise DeclarationError(f"job {job_name!r}: parameter {p.name!r} needs a type annotation",
+                                   hint=f"e.g. {p.name}: str = ...")
+        annotation, help_text = hints[p.name], ""
+        if typing.get_origin(annotation) is typing.Annotated:
+            base, *extras = typing.get_args(annotation)
+            annotation = base
+            help_text = next((e for e in extras if isinstance(e, str)), "")
+        default = REQUIRED if p.default is inspect.Parameter.empty else p.default
+        params[p.name] = Param(p.name, annotation, default, help_text)
+    return params

@@ -1,0 +1,200 @@
+"""Durable queues in the state database: at-least-once delivery with leases that expire.
+
+A message is *visible* when ``visible_at <= now``. Receiving it takes a lease: a random token
+and a new ``visible_at`` one visibility timeout away. Acknowledging deletes it if the lease is
+still held; if the receiver dies, the lease simply expires and the message is delivered again.
+In a message group only the oldest message can be received, which gives FIFO order per group.
+
+Each function takes a connection; write functions expect to run inside ``StateDB.write()`` so a
+caller can group them with other writes (a topic fan-out, an ack plus its run record).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class StoredMessage:
+    """A message as stored, with the lease of the receive that returned it."""
+
+    id: int
+    queue: str
+    body: str
+    event_id: str
+    group: str | None
+    sent_at: float
+    receive_count: int
+    lease: str | None = None
+    last_error: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    visible_at: float = 0.0
+
+
+def new_token() -> str:
+    return secrets.token_hex(8)
+
+
+def send(
+    con: sqlite3.Connection,
+    queue: str,
+    bodies: Sequence[str],
+    *,
+    now: float,
+    delay: float = 0.0,
+    group: str | None = None,
+    event_ids: Sequence[str] | None = None,
+    attrs: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> list[int]:
+    """Insert messages; returns their ids (in order)."""
+    ids = event_ids or [new_token() + new_token() for _ in bodies]
+    attrs_text = json.dumps(attrs) if attrs else None
+    rows = [(queue, body, eid, group, now + delay, now, attrs_text, error)
+            for body, eid in zip(bodies, ids, strict=True)]
+    sql = ("INSERT INTO messages (queue, body, event_id, grp, visible_at, sent_at, attrs, last_error) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    if len(rows) == 1:
+        return [int(con.execute(sql, rows[0]).lastrowid or 0)]
+    first = con.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+    con.executemany(sql, rows)
+    return list(range(first + 1, first + 1 + len(rows)))
+
+
+_CLAIM = """
+UPDATE messages SET lease = :lease, visible_at = :until, receive_count = receive_count + 1
+WHERE id IN (
+    SELECT m.id FROM messages AS m
+    WHERE m.queue = :queue AND m.visible_at <= :now
+      AND (m.grp IS NULL OR m.id = (SELECT min(g.id) FROM messages AS g
+                                    WHERE g.queue = m.queue AND g.grp = m.grp))
+    ORDER BY m.visible_at, m.id
+    LIMIT :limit)
+RETURNING id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs, visible_at
+"""
+
+
+def receive(
+    con: sqlite3.Connection, queue: str, *, now: float, limit: int, visibility: float
+) -> list[StoredMessage]:
+    """Lease up to ``limit`` visible messages for ``visibility`` seconds (oldest first)."""
+    rows = con.execute(
+        _CLAIM,
+        {"lease": new_token(), "until": now + visibility, "queue": queue, "now": now, "limit": limit},
+    ).fetchall()
+    messages = [_from_row(row) for row in rows]
+    messages.sort(key=lambda m: m.id)
+    return messages
+
+
+def _from_row(row: sqlite3.Row) -> StoredMessage:
+    return StoredMessage(
+        id=row["id"],
+        queue=row["queue"],
+        body=row["body"],
+        event_id=row["event_id"],
+        group=row["grp"],
+        sent_at=row["sent_at"],
+        receive_count=row["receive_count"],
+        lease=row["lease"],
+        last_error=row["last_error"],
+        attrs=json.loads(row["attrs"]) if row["attrs"] else {},
+        visible_at=row["visible_at"],
+    )
+
+
+def ack(con: sqlite3.Connection, leases: Iterable[tuple[int, str]]) -> int:
+    """Delete messages whose lease is still held; returns how many were deleted."""
+    cur = con.executemany("DELETE FROM messages WHERE id = ? AND lease = ?", list(leases))
+    return cur.rowcount
+
+
+def release(
+    con: sqlite3.Connection, message_id: int, lease: str, *, visible_at: float, error: str | None = None
+) -> bool:
+    """Give a message back, visible again at ``visible_at`` (a retry back-off, or now)."""
+    cur = con.execute(
+        "UPDATE messages SET lease = NULL, visible_at = ?, last_error = coalesce(?, last_error) "
+        "WHERE id = ? AND lease = ?",
+        (visible_at, error, message_id, lease),
+    )
+    return cur.rowcount == 1
+
+
+def dead_letter(
+    con: sqlite3.Connection, message_id: int, lease: str, *, dlq: str, now: float, error: str
+) -> bool:
+    """Move a message to its dead-letter queue, remembering where it came from and why."""
+    cur = con.execute(
+        "UPDATE messages SET attrs = json_set(coalesce(attrs, '{}'), '$.source_queue', queue), "
+        "queue = ?, lease = NULL, visible_at = ?, last_error = ? WHERE id = ? AND lease = ?",
+        (dlq, now, error, message_id, lease),
+    )
+    return cur.rowcount == 1
+
+
+def extend(con: sqlite3.Connection, leases: Iterable[tuple[int, str]], until: float) -> int:
+    """Push back the expiry of leases still held (a heartbeat for long handlers)."""
+    cur = con.executemany(
+        "UPDATE messages SET visible_at = ? WHERE id = ? AND lease = ?",
+        [(until, mid, lease) for mid, lease in leases],
+    )
+    return cur.rowcount
+
+
+def next_visible(con: sqlite3.Connection, queues: Sequence[str]) -> dict[str, float]:
+    """For each queue holding messages, the earliest time one of them is visible."""
+    if not queues:
+        return {}
+    marks = ",".join("?" * len(queues))
+    rows = con.execute(
+        f"SELECT queue, min(visible_at) FROM messages WHERE queue IN ({marks}) GROUP BY queue",
+        list(queues),
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
+def stats(con: sqlite3.Connection, queues: Sequence[str], now: float) -> dict[str, tuple[int, int, int]]:
+    """(visible, in flight or delayed, oldest age in seconds) per queue."""
+    if not queues:
+        return {}
+    marks = ",".join("?" * len(queues))
+    rows = con.execute(
+        f"SELECT queue, sum(visible_at <= ?), sum(visible_at > ?), min(sent_at) "
+        f"FROM messages WHERE queue IN ({marks}) GROUP BY queue",
+        [now, now, *queues],
+    ).fetchall()
+    return {r[0]: (int(r[1] or 0), int(r[2] or 0), int(now - r[3]) if r[3] else 0) for r in rows}
+
+
+def listing(con: sqlite3.Connection, queue: str, limit: int | None = None) -> list[StoredMessage]:
+    """Messages of a queue, oldest first, without leasing them."""
+    sql = "SELECT * FROM messages WHERE queue = ? ORDER BY id"
+    rows = con.execute(sql + (" LIMIT ?" if limit else ""), (queue, limit) if limit else (queue,))
+    return [_from_row(row) for row in rows.fetchall()]
+
+
+def replay(
+    con: sqlite3.Connection, dlq: str, *, now: float, ids: Sequence[int] | None = None
+) -> list[StoredMessage]:
+    """Move dead-lettered messages back to the queue they came from, with a fresh count."""
+    messages = [m for m in listing(con, dlq) if ids is None or m.id in set(ids)]
+    for m in messages:
+        source = m.attrs.pop("source_queue", None) or dlq.removesuffix(".dlq")
+        m.attrs["replayed"] = m.attrs.get("replayed", 0) + 1
+        con.execute(
+            "UPDATE messages SET queue = ?, visible_at = ?, receive_count = 0, lease = NULL, "
+            "attrs = ? WHERE id = ?",
+            (source, now, json.dumps(m.attrs), m.id),
+        )
+        m.queue = source
+    return messages
+
+
+def purge(con: sqlite3.Connection, queue: str) -> int:
+    return con.execute("DELETE FROM messages WHERE queue = ?", (queue,)).rowcount

@@ -1,0 +1,220 @@
+"""The state database: one SQLite file in WAL mode, shared by every process of a home.
+
+Every write runs in a short ``BEGIN IMMEDIATE`` transaction so that concurrent writers queue on
+SQLite's busy handler instead of failing, and a writer never has to upgrade a read lock (the
+case in which SQLite reports "database is locked" without waiting). ``synchronous=NORMAL`` in
+WAL mode keeps every committed transaction across a process crash; only a power cut can lose
+the last few.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ...errors import CauceError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id            INTEGER PRIMARY KEY,
+    queue         TEXT    NOT NULL,
+    body          TEXT    NOT NULL,
+    event_id      TEXT    NOT NULL,
+    grp           TEXT,
+    visible_at    REAL    NOT NULL,
+    sent_at       REAL    NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    lease         TEXT,
+    last_error    TEXT,
+    attrs         TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at);
+CREATE INDEX IF NOT EXISTS messages_group ON messages (queue, grp, id) WHERE grp IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS items (
+    tbl        TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS item_index (
+    tbl   TEXT NOT NULL,
+    idx   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    PRIMARY KEY (tbl, idx, value, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stream_records (
+    stream TEXT    NOT NULL,
+    shard  INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    pkey   TEXT    NOT NULL,
+    data   TEXT    NOT NULL,
+    ts     REAL    NOT NULL,
+    PRIMARY KEY (stream, shard, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stream_consumers (
+    stream      TEXT    NOT NULL,
+    consumer    TEXT    NOT NULL,
+    shard       INTEGER NOT NULL,
+    seq         INTEGER NOT NULL DEFAULT 0,
+    lease       TEXT,
+    lease_until REAL    NOT NULL DEFAULT 0,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    retry_at    REAL    NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    PRIMARY KEY (stream, consumer, shard)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS runs (
+    id         TEXT PRIMARY KEY,
+    app        TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    partition  TEXT,
+    attempt    INTEGER NOT NULL,
+    status     TEXT NOT NULL,
+    trigger    TEXT,
+    message_id INTEGER,
+    event_id   TEXT,
+    queued_at  REAL,
+    started_at REAL,
+    ended_at   REAL,
+    error      TEXT,
+    params     TEXT,
+    result     TEXT,
+    worker     TEXT,
+    cancel     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_by_name ON runs (app, name, partition, status);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, worker);
+CREATE INDEX IF NOT EXISTS runs_by_message ON runs (message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
+
+CREATE TABLE IF NOT EXISTS logs (
+    id      INTEGER PRIMARY KEY,
+    app     TEXT NOT NULL,
+    stream  TEXT NOT NULL,
+    ts      REAL NOT NULL,
+    level   INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    run_id  TEXT
+);
+CREATE INDEX IF NOT EXISTS logs_by_stream ON logs (app, stream, ts);
+CREATE INDEX IF NOT EXISTS logs_by_run ON logs (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS logs_by_time ON logs (ts);
+
+CREATE TABLE IF NOT EXISTS schedules (
+    app     TEXT NOT NULL,
+    job     TEXT NOT NULL,
+    spec    TEXT NOT NULL,
+    next_at REAL NOT NULL,
+    paused  TEXT,
+    PRIMARY KEY (app, job)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS leases (
+    name    TEXT PRIMARY KEY,
+    owner   TEXT NOT NULL,
+    expires REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS workers (
+    id           TEXT PRIMARY KEY,
+    app          TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    host         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    started_at   REAL NOT NULL,
+    heartbeat_at REAL NOT NULL,
+    stopped_at   REAL
+);
+"""
+
+
+class StateError(CauceError):
+    """The state database could not be used."""
+
+
+class StateDB:
+    """A SQLite state file with one connection per thread and retrying write transactions."""
+
+    BUSY_TIMEOUT_MS = 60_000
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        con = self.connection()
+        con.executescript(SCHEMA)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit mode: transactions are explicit)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            try:
+                con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                      timeout=self.BUSY_TIMEOUT_MS / 1000)
+                con.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("PRAGMA synchronous = NORMAL")
+            except sqlite3.Error as err:
+                raise StateError(
+                    f"cannot open the state database {self.path}: {err}",
+                    hint="check the cauce home folder exists and is writable (--home, CAUCE_HOME)",
+                ) from err
+            con.row_factory = sqlite3.Row
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``); committed on exit, rolled back on error."""
+        con = self.connection()
+        for attempt in range(50):
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as err:
+                # busy_timeout already waited; a second chance covers rare lock-upgrade cases.
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                time.sleep(min(0.5, 0.01 * (attempt + 1)))
+        else:
+            raise StateError(f"the state database {self.path} stayed locked",
+                             hint="another process holds a long write transaction")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        else:
+            con.execute("COMMIT")
+
+    def read(self) -> sqlite3.Connection:
+        """The connection for reads outside a transaction (each statement sees committed data)."""
+        return self.connection()
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._connections:
+                try:
+                    con.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,0 +1,124 @@
+"""Context: what a job or handler receives besides its event — identity, settings, log, tools."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .runtime.commands import CommandResult, run_command
+
+if TYPE_CHECKING:
+    from .app import App, Job
+    from .runtime.runtime import Runtime
+    from .settings import Settings
+
+
+class Context:
+    """One run's view of the world. Created by the runtime; passed as ``ctx``."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        app: App,
+        name: str,
+        run_id: str,
+        attempt: int = 1,
+        event_id: str | None = None,
+        partition: str | None = None,
+        partition_date: date | None = None,
+        params: Mapping[str, Any] | None = None,
+        cancel: threading.Event | None = None,
+        window: tuple[datetime, datetime] | None = None,
+        shard: int | None = None,
+    ) -> None:
+        self._runtime = runtime
+        self.app = app
+        self.name = name
+        self.run_id = run_id
+        self.attempt = attempt
+        self.event_id = event_id or run_id
+        self.partition = partition
+        self.partition_date = partition_date
+        self.params: dict[str, Any] = dict(params or {})
+        self.window = window
+        self.shard = shard
+        self._cancel = cancel or threading.Event()
+        self._workdir: Path | None = None
+        self.log = logging.getLogger(f"cauce.app.{app.name}.{name}")
+        self.log.setLevel(logging.DEBUG)
+
+    def __repr__(self) -> str:
+        part = f" partition={self.partition}" if self.partition else ""
+        return f"<Context {self.app.name}.{self.name} run={self.run_id} attempt={self.attempt}{part}>"
+
+    @property
+    def settings(self) -> Settings:
+        return self._runtime.settings_for(self.app)
+
+    @property
+    def home(self) -> Path:
+        return self._runtime.home
+
+    @property
+    def workdir(self) -> Path:
+        """A scratch folder for this run, removed when the run ends."""
+        if self._workdir is None:
+            self._workdir = self._runtime.home / "work" / self.run_id
+            self._workdir.mkdir(parents=True, exist_ok=True)
+        return self._workdir
+
+    def now(self) -> datetime:
+        """Now, as an aware UTC datetime, from the runtime's clock."""
+        return self._runtime.clock.now()
+
+    def local_now(self) -> datetime:
+        """Now in the app's time zone."""
+        return self.now().astimezone(self.app.tz)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once someone asked to cancel this run (`cauce runs cancel`)."""
+        return self._cancel.is_set()
+
+    def run_command(
+        self,
+        argv: Sequence[str | os.PathLike[str]],
+        *,
+        timeout: float | None = None,
+        cwd: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> CommandResult:
+        """Run a program, streaming its stdout/stderr into this run's log stream line by line.
+
+        Raises CommandFailed on a non-zero exit (unless ``check=False``), CommandTimeout after
+        ``timeout`` seconds, RunCancelled if the run is cancelled meanwhile.
+        """
+        return run_command(argv, log=self.log, cancelled=self._cancel.is_set, timeout=timeout, cwd=cwd,
+                           env=env, check=check)
+
+    def submit(self, job: Job | str, partition: str | None = None, **params: Any) -> str:
+        """Queue a run of ``job`` (for a partition, with options); returns the run id."""
+        target = self.app.get_job(job) if isinstance(job, str) else job
+        return self._runtime.submit(target, partition=partition, params=params, trigger=f"submitted by {self.run_id}")
+
+    def pause_schedule(self, reason: str) -> None:
+        """Stop this job's schedule (until `cauce schedules APP --resume JOB`), saying why."""
+        self._runtime.pause_schedule(self.app, self.name, reason)
+        self.log.info("schedule paused: %s", reason)
+
+    def progress(self, done: float, total: float | None = None, label: str = "") -> None:
+        """Report progress; `cauce run` and `cauce backfill` show it as a bar."""
+        self._runtime.report_progress(self.run_id, done, total, label)
+
+    def _cleanup(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None

@@ -1,0 +1,56 @@
+"""Durations written the way people write them: ``"10s"``, ``"5m"``, ``"1h30m"``, ``"8w"``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from .errors import DeclarationError
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+DurationLike = str | int | float | timedelta
+
+
+def parse_duration(value: DurationLike, *, what: str = "duration") -> float:
+    """Seconds in ``value``: a number of seconds, a timedelta, or text such as ``"1h30m"``."""
+    if isinstance(value, bool):
+        raise DeclarationError(f"{what}: {value!r} is not a duration", hint='write e.g. "30s"')
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _parse_text(value.strip().lower(), what)
+    else:
+        raise DeclarationError(f"{what}: {value!r} is not a duration", hint='write e.g. "30s"')
+    if seconds < 0:
+        raise DeclarationError(f"{what}: {value!r} is negative")
+    return seconds
+
+
+def _parse_text(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        raise DeclarationError(
+            f"{what}: {text!r} is not a duration",
+            hint='use a number of seconds or units ms, s, m, h, d, w, e.g. "10s", "1h30m", "8w"',
+        )
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form: 0.25 → ``250ms``, 90 → ``1m30s``, 3600 → ``1h``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    out, rest = [], round(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(out)

@@ -1,0 +1,208 @@
+"""Log streams: the lines of one run, one worker, or an app's general stream.
+
+Lines written with ``ctx.log`` — and any standard ``logging`` call made while a run executes in
+that thread — land in the run's stream with the runtime clock's timestamp and their level. They
+are buffered briefly and written in batches, and always flushed when the run ends. Secret
+setting values are masked before a line is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .backends.local.sqlite import StateDB
+from .clock import Clock
+from .settings import MASK
+
+GENERAL = "general"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One stored log line."""
+
+    ts: datetime
+    level: str
+    message: str
+    stream: str
+    app: str
+    run_id: str | None
+    id: int = 0
+
+    def format(self, tz: object = UTC) -> str:
+        """``YYYY-MM-DD HH:MM:SS<TAB>LEVEL: message`` in the given time zone."""
+        local = self.ts.astimezone(tz)  # type: ignore[arg-type]
+        return f"{local:%Y-%m-%d %H:%M:%S}\t{self.level}: {self.message}"
+
+
+class LogSink:
+    """Buffers log lines and writes them to the state database in batches."""
+
+    FLUSH_EVERY = 0.2
+    MAX_BUFFER = 500
+
+    def __init__(self, db: StateDB, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._buffer: list[tuple[str, str, float, int, str, str | None]] = []
+        self._lock = threading.Lock()
+        self._secrets: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def mask(self, secrets: Sequence[str]) -> None:
+        """Values that must never be stored (secret settings)."""
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def start(self) -> None:
+        """Flush in the background (the real runtime); tests flush at run ends instead."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="cauce-log-flusher", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.FLUSH_EVERY):
+            self.flush()
+
+    def write(self, app: str, stream: str, level: int, message: str, run_id: str | None = None) -> None:
+        for secret in self._secrets:
+            message = message.replace(secret, MASK)
+        row = (app, stream, self._clock.time(), level, message, run_id)
+        with self._lock:
+            self._buffer.append(row)
+            full = len(self._buffer) >= self.MAX_BUFFER
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._buffer = self._buffer, []
+        if rows:
+            with self._db.write() as con:
+                con.executemany(
+                    "INSERT INTO logs (app, stream, ts, level, message, run_id) VALUES (?, ?, ?, ?, ?, ?)", rows
+                )
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+        self.flush()
+
+
+@dataclass(frozen=True)
+class LogScope:
+    """Where log records of the current thread go while a run (or a worker loop) executes."""
+
+    sink: LogSink
+    app: str
+    stream: str
+    run_id: str | None = None
+
+
+_scope: ContextVar[LogScope | None] = ContextVar("cauce_log_scope", default=None)
+
+
+@contextmanager
+def scoped(scope: LogScope) -> Iterator[LogScope]:
+    """Route logging records made in this context to ``scope``'s stream."""
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+def current_scope() -> LogScope | None:
+    return _scope.get()
+
+
+class _ScopeHandler(logging.Handler):
+    """Copies every record made inside a scope into that scope's log stream."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        scope = _scope.get()
+        if scope is None:
+            return
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        if record.exc_info and record.exc_info[1] is not None:
+            message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        scope.sink.write(scope.app, scope.stream, record.levelno, message, scope.run_id)
+
+
+_installed = threading.Lock()
+_handler: _ScopeHandler | None = None
+
+
+def install() -> Callable[[], None]:
+    """Attach the routing handler to the root logger and let INFO through; returns an undo."""
+    global _handler
+    root = logging.getLogger()
+    with _installed:
+        if _handler is None:
+            _handler = _ScopeHandler(level=logging.DEBUG)
+            root.addHandler(_handler)
+    previous = root.level
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+
+    def undo() -> None:
+        root.setLevel(previous)
+
+    return undo
+
+
+def read(
+    con: sqlite3.Connection,
+    *,
+    app: str | None = None,
+    stream: str | None = None,
+    run_id: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    after_id: int = 0,
+    limit: int | None = None,
+) -> list[LogLine]:
+    """Stored lines matching every given filter, oldest first."""
+    where, args = ["id > ?"], [after_id]
+    for clause, value in (("app = ?", app), ("stream = ?", stream), ("run_id = ?", run_id),
+                          ("ts >= ?", since), ("ts < ?", until)):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    sql = "SELECT id, app, stream, ts, level, message, run_id FROM logs WHERE " + " AND ".join(where)
+    sql += " ORDER BY ts, id"
+    if limit:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return [
+        LogLine(
+            ts=datetime.fromtimestamp(r[3], UTC), level=logging.getLevelName(r[4]), message=r[5],
+            stream=r[2], app=r[1], run_id=r[6], id=r[0],
+        )
+        for r in con.execute(sql, args).fetchall()
+    ]
+
+
+def streams(con: sqlite3.Connection, app: str | None = None, limit: int = 50) -> list[tuple[str, str, float, int]]:
+    """Recent streams: (app, stream, last timestamp, line count), newest first."""
+    sql = "SELECT app, stream, max(ts), count(*) FROM logs"
+    args: list[object] = []
+    if app:
+        sql += " WHERE app = ?"
+        args.append(app)
+    sql += " GROUP BY app, stream ORDER BY max(ts) DESC LIMIT ?"
+    args.append(limit)
+    return [(r[0], r[1], r[2], r[3]) for r in con.execute(sql, args).fetchall()]

@@ -1,0 +1,141 @@
+"""Time partitions: a job run per day, week or month, named by the period's first date.
+
+A partitioned job is idempotent per partition; backfills run a range of them. Keys are
+``YYYY-MM-DD`` for days and weeks (the week's first day) and ``YYYY-MM`` for months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from .errors import DeclarationError, PartitionError
+
+
+@dataclass(frozen=True)
+class Partitions:
+    """A range of periods of one size, from ``start`` to ``end`` (inclusive, open if None)."""
+
+    unit: str
+    start: date
+    end: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.end is not None and self.end < self.start:
+            raise DeclarationError(f"{self.unit} partitions end {self.end} before they start {self.start}")
+
+    # -- keys ---------------------------------------------------------------------------
+    def key(self, day: date) -> str:
+        """The key of the partition holding ``day``."""
+        return self._format(self._period_start(day))
+
+    def parse(self, key: str) -> date:
+        """The first day of partition ``key``; PartitionError when malformed or misaligned."""
+        try:
+            if self.unit == "monthly":
+                first = datetime.strptime(key, "%Y-%m").date()
+            else:
+                first = date.fromisoformat(key)
+        except (ValueError, TypeError):
+            example = "2021-04" if self.unit == "monthly" else "2021-04-22"
+            raise PartitionError(
+                f"{key!r} is not a {self.unit} partition key", hint=f"write it like {example}"
+            ) from None
+        if self._period_start(first) != first:
+            raise PartitionError(
+                f"{key!r} is not the start of a {self.unit} partition",
+                hint=f"the nearest one is {self.key(first)}",
+            )
+        return first
+
+    def validate(self, key: str, today: date | None = None) -> date:
+        """Parse ``key`` and check it lies in the declared range (and not after ``today``)."""
+        first = self.parse(key)
+        if first < self._period_start(self.start):
+            raise PartitionError(
+                f"partition {key} is before the first one ({self.key(self.start)})",
+                hint=f"partitions start at {self.key(self.start)}",
+            )
+        if self.end is not None and first > self.end:
+            raise PartitionError(
+                f"partition {key} is after the last one ({self.key(self.end)})",
+                hint=f"partitions end at {self.key(self.end)}",
+            )
+        if today is not None and first > today:
+            raise PartitionError(f"partition {key} is in the future", hint=f"today is {today}")
+        return first
+
+    def range(self, first: str, last: str, today: date | None = None) -> list[str]:
+        """Every key from ``first`` to ``last`` inclusive, each validated."""
+        lo = self.validate(self.key(_as_date(first)), today)
+        hi = self.validate(self.key(_as_date(last)), today)
+        if hi < lo:
+            raise PartitionError(f"range {first}..{last} is empty", hint="--from must not be after --to")
+        keys, cur = [], lo
+        while cur <= hi:
+            keys.append(self._format(cur))
+            cur = self._next(cur)
+        return keys
+
+    def last_complete(self, today: date) -> str | None:
+        """The newest partition that has fully ended before ``today`` (None if none has)."""
+        current = self._period_start(today)
+        previous = self._period_start(current - timedelta(days=1))
+        if previous < self._period_start(self.start):
+            return None
+        if self.end is not None and previous > self.end:
+            previous = self._period_start(self.end)
+        return self._format(previous)
+
+    # -- period arithmetic --------------------------------------------------------------
+    def _period_start(self, day: date) -> date:
+        if self.unit == "daily":
+            return day
+        if self.unit == "weekly":
+            return day - timedelta(days=(day.weekday() - self.start.weekday()) % 7)
+        return day.replace(day=1)
+
+    def _next(self, first: date) -> date:
+        if self.unit == "daily":
+            return first + timedelta(days=1)
+        if self.unit == "weekly":
+            return first + timedelta(days=7)
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+    def _format(self, first: date) -> str:
+        return first.strftime("%Y-%m") if self.unit == "monthly" else first.isoformat()
+
+
+def _as_date(value: str | date) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        if len(value) == 7:
+            return datetime.strptime(value, "%Y-%m").date()
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PartitionError(f"{value!r} is not a date", hint="write dates as YYYY-MM-DD") from None
+
+
+def _declared(unit: str, start: str | date, end: str | date | None) -> Partitions:
+    try:
+        first = _as_date(start)
+        last = _as_date(end) if end is not None else None
+    except PartitionError as err:
+        raise DeclarationError(f"{unit} partitions: {err.message}", hint=err.hint) from None
+    return Partitions(unit, first, last)
+
+
+def daily(start: str | date, end: str | date | None = None) -> Partitions:
+    """One partition per day from ``start`` (``"2020-01-01"``); keys ``YYYY-MM-DD``."""
+    return _declared("daily", start, end)
+
+
+def weekly(start: str | date, end: str | date | None = None) -> Partitions:
+    """One partition per week; weeks begin on ``start``'s weekday; keys are their first day."""
+    return _declared("weekly", start, end)
+
+
+def monthly(start: str | date, end: str | date | None = None) -> Partitions:
+    """One partition per calendar month; keys ``YYYY-MM``."""
+    return _declared("monthly", start, end)

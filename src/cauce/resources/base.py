@@ -1,0 +1,54 @@
+"""The part every resource shares: its app, its name, and the runtime it is attached to."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import DeclarationError, NotAttached, NotSerializable
+
+if TYPE_CHECKING:
+    from ..app import App
+    from ..runtime.runtime import Runtime
+    from ..settings import Setting
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class Resource:
+    """A named resource of an app. Declaring one does no I/O."""
+
+    kind: ClassVar[str] = "resource"
+
+    def __init__(self, app: App, name: str, url: str | Setting | None = None) -> None:
+        if not isinstance(name, str) or not _NAME.match(name) or name.endswith(".dlq"):
+            raise DeclarationError(
+                f"{self.kind} name {name!r} is not valid",
+                hint="use lower case letters, digits, '-', '_' and '.' (and not ending in .dlq)",
+            )
+        self.app = app
+        self.name = name
+        self.url = url
+
+    @property
+    def qualified(self) -> str:
+        """``app:name``: unique across every app sharing a home."""
+        return f"{self.app.name}:{self.name}"
+
+    def _runtime(self) -> Runtime:
+        runtime = self.app.runtime
+        if runtime is None:
+            raise NotAttached(f"{self.kind} {self.name!r} of app {self.app.name!r} is not attached to a runtime")
+        return runtime
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.qualified}>"
+
+
+def to_json(value: Any, what: str) -> str:
+    """Strict JSON text of ``value`` (no NaN, no arbitrary objects), or NotSerializable."""
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as err:
+        raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None

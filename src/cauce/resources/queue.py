@@ -1,0 +1,142 @@
+"""Queue: durable, at-least-once, with a visibility timeout and a dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..backends.local import queues as store
+from ..durations import DurationLike, parse_duration
+from ..errors import DeclarationError, ResourceError
+from ..events import Message
+from .base import Resource, to_json
+
+if TYPE_CHECKING:
+    from ..app import App
+
+
+def message_from(stored: store.StoredMessage) -> Message:
+    return Message(
+        id=str(stored.id),
+        body=json.loads(stored.body),
+        event_id=stored.event_id,
+        receive_count=stored.receive_count,
+        group=stored.group,
+        sent_at=datetime.fromtimestamp(stored.sent_at, UTC),
+        queue=stored.queue,
+        lease=stored.lease,
+    )
+
+
+class Queue(Resource):
+    """A durable queue. After ``max_receives`` failed deliveries a message moves to ``<name>.dlq``."""
+
+    kind = "queue"
+
+    def __init__(
+        self,
+        app: App,
+        name: str,
+        *,
+        max_receives: int = 5,
+        visibility_timeout: DurationLike = "30s",
+        fifo: bool = False,
+    ) -> None:
+        super().__init__(app, name)
+        if not isinstance(max_receives, int) or max_receives < 1:
+            raise DeclarationError(f"queue {name!r}: max_receives must be a positive integer")
+        self.max_receives = max_receives
+        self.visibility_timeout = parse_duration(visibility_timeout, what=f"queue {name!r} visibility_timeout")
+        if self.visibility_timeout <= 0:
+            raise DeclarationError(f"queue {name!r}: visibility_timeout must be positive")
+        self.fifo = fifo
+
+    @property
+    def store_name(self) -> str:
+        """The name its messages carry in the state database."""
+        return self.qualified
+
+    @property
+    def dlq(self) -> DeadLetterQueue:
+        return DeadLetterQueue(self)
+
+    def send(self, body: Any, *, delay: DurationLike | None = None, group: str | None = None) -> str:
+        """Send one message; returns its id. ``body`` must be JSON-serialisable."""
+        return self.send_batch([body], delay=delay, group=group)[0]
+
+    def send_batch(
+        self, bodies: Iterable[Any], *, delay: DurationLike | None = None, group: str | None = None
+    ) -> list[str]:
+        """Send several messages in one transaction; returns their ids."""
+        texts = [to_json(b, f"a message for queue {self.name!r}") for b in bodies]
+        if group is not None and not self.fifo:
+            raise ResourceError(f"queue {self.name!r} is not FIFO, so it has no message groups",
+                                hint=f"declare app.queue({self.name!r}, fifo=True)")
+        if self.fifo and group is None:
+            group = "default"
+        seconds = parse_duration(delay, what="delay") if delay is not None else 0.0
+        return self._runtime().enqueue(self.store_name, texts, delay=seconds, group=group)
+
+    def receive(self, max: int = 1, *, visibility_timeout: DurationLike | None = None) -> list[Message]:
+        """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
+        runtime = self._runtime()
+        visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
+                      else self.visibility_timeout)
+        with runtime.db.write() as con:
+            stored = store.receive(con, self.store_name, now=runtime.clock.time(), limit=max,
+                                   visibility=visibility)
+        return [message_from(m) for m in stored]
+
+    def ack(self, messages: Message | Sequence[Message]) -> int:
+        """Delete received messages; returns how many were still leased (others were redelivered)."""
+        items = [messages] if isinstance(messages, Message) else list(messages)
+        with self._runtime().db.write() as con:
+            return store.ack(con, [(int(m.id), m.lease or "") for m in items])
+
+    def nack(self, message: Message, *, delay: DurationLike | None = None) -> bool:
+        """Give a message back now, or after ``delay``; it moves to the DLQ at max_receives."""
+        runtime = self._runtime()
+        now = runtime.clock.time()
+        with runtime.db.write() as con:
+            if message.receive_count >= self.max_receives:
+                return store.dead_letter(con, int(message.id), message.lease or "", dlq=self.dlq.store_name,
+                                         now=now, error="given back (nack) after the last allowed receive")
+            seconds = parse_duration(delay) if delay is not None else 0.0
+            return store.release(con, int(message.id), message.lease or "", visible_at=now + seconds)
+
+    def depth(self) -> int:
+        """Messages waiting or in flight (not counting the dead-letter queue)."""
+        runtime = self._runtime()
+        counts = store.stats(runtime.db.read(), [self.store_name], runtime.clock.time())
+        visible, later, _ = counts.get(self.store_name, (0, 0, 0))
+        return visible + later
+
+
+class DeadLetterQueue:
+    """Messages a queue gave up on, with their last error; they can be replayed."""
+
+    def __init__(self, source: Queue) -> None:
+        self.source = source
+        self.name = source.name + ".dlq"
+        self.store_name = source.store_name + ".dlq"
+
+    def messages(self, limit: int | None = None) -> list[Message]:
+        return [message_from(m) for m in store.listing(self.source._runtime().db.read(), self.store_name, limit)]
+
+    def errors(self) -> list[str | None]:
+        """The last error of each dead-lettered message, oldest first."""
+        return [m.last_error for m in store.listing(self.source._runtime().db.read(), self.store_name)]
+
+    def depth(self) -> int:
+        return len(store.listing(self.source._runtime().db.read(), self.store_name))
+
+    def replay(self, ids: Sequence[str] | None = None) -> int:
+        """Send dead-lettered messages back to their queue; returns how many moved."""
+        runtime = self.source._runtime()
+        with runtime.db.write() as con:
+            moved = store.replay(con, self.store_name, now=runtime.clock.time(),
+                                 ids=[int(i) for i in ids] if ids is not None else None)
+        runtime.wake()
+        return len(moved)

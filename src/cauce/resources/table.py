@@ -1,0 +1,118 @@
+"""Table: a key–value (document) table with versions for conditional, idempotent writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..backends.local import tables as store
+from ..errors import ConditionFailed, DeclarationError, InvalidKey
+from .base import Resource, to_json
+
+if TYPE_CHECKING:
+    from ..app import App
+
+KeyValue = str | int | tuple[Any, ...]
+
+
+class Table(Resource):
+    """Items (JSON objects) identified by one attribute, or a tuple of attributes, of each item."""
+
+    kind = "table"
+
+    def __init__(self, app: App, name: str, *, key: str | Sequence[str] = "id", indexes: Sequence[str] = ()) -> None:
+        super().__init__(app, name)
+        self.key_fields: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key)
+        if not self.key_fields or not all(isinstance(k, str) and k for k in self.key_fields):
+            raise DeclarationError(f"table {name!r}: key must be an attribute name or a tuple of them")
+        self.indexes = tuple(indexes)
+        overlap = set(self.indexes) & set(self.key_fields)
+        if overlap:
+            raise DeclarationError(f"table {name!r}: {sorted(overlap)} is already the key; drop it from indexes")
+
+    # -- keys ---------------------------------------------------------------------------
+    def _encode(self, key: KeyValue, *, prefix: bool = False) -> str:
+        parts = key if isinstance(key, tuple) else (key,)
+        if not prefix and len(parts) != len(self.key_fields):
+            raise InvalidKey(f"table {self.name!r} keys have {len(self.key_fields)} part(s) "
+                             f"{self.key_fields}, got {key!r}")
+        return store.SEPARATOR.join(_part(p, self.name) for p in parts)
+
+    def key_of(self, item: dict[str, Any]) -> KeyValue:
+        """The key of ``item`` (a tuple for composite keys)."""
+        missing = [k for k in self.key_fields if item.get(k) is None]
+        if missing:
+            raise InvalidKey(f"item for table {self.name!r} has no {', '.join(missing)}",
+                             hint=f"every item needs its key attribute(s) {self.key_fields}")
+        values = tuple(item[k] for k in self.key_fields)
+        return values if len(values) > 1 else values[0]
+
+    # -- operations ---------------------------------------------------------------------
+    def put(self, item: dict[str, Any], *, if_absent: bool = False, if_version: int | None = None) -> int:
+        """Write ``item``; returns its new version. ConditionFailed when a condition does not hold."""
+        if not isinstance(item, dict):
+            raise InvalidKey(f"table {self.name!r} stores dicts, not {type(item).__name__}")
+        key = self._encode(self.key_of(item))
+        text = to_json(item, f"an item for table {self.name!r}")
+        indexes = {i: json.dumps(item[i], sort_keys=True) for i in self.indexes if item.get(i) is not None}
+        runtime = self._runtime()
+        with runtime.db.write() as con:
+            version = store.put(con, self.qualified, key, text, indexes=indexes, now=runtime.clock.time(),
+                                if_absent=if_absent, if_version=if_version)
+        if version is None:
+            wanted = "absent" if if_absent else f"at version {if_version}"
+            raise ConditionFailed(f"item {self.key_of(item)!r} of table {self.name!r} is not {wanted}")
+        return version
+
+    def get(self, key: KeyValue) -> dict[str, Any] | None:
+        found = store.get(self._runtime().db.read(), self.qualified, self._encode(key))
+        return json.loads(found[0]) if found else None
+
+    def version(self, key: KeyValue) -> int | None:
+        """The item's current version (1 after its first put), or None if absent."""
+        found = store.get(self._runtime().db.read(), self.qualified, self._encode(key))
+        return found[1] if found else None
+
+    def delete(self, key: KeyValue, *, if_version: int | None = None) -> bool:
+        with self._runtime().db.write() as con:
+            return store.delete(con, self.qualified, self._encode(key), if_version=if_version)
+
+    def query(
+        self, prefix: KeyValue | None = None, *, index: str | None = None, value: Any = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Items whose key starts with ``prefix`` (text, or leading parts of a composite key),
+        or whose ``index`` attribute equals ``value``."""
+        con = self._runtime().db.read()
+        if index is not None:
+            if index not in self.indexes:
+                raise InvalidKey(f"table {self.name!r} has no index {index!r}",
+                                 hint=f"declare indexes=[{index!r}] (it has {list(self.indexes)})")
+            rows = store.by_index(con, self.qualified, index, json.dumps(value, sort_keys=True), limit)
+        else:
+            text = ""
+            if prefix is not None:
+                text = self._encode(prefix, prefix=True)
+                if isinstance(prefix, tuple) and len(self.key_fields) > len(prefix):
+                    text += store.SEPARATOR
+            rows = store.by_prefix(con, self.qualified, text, limit)
+        return [json.loads(r) for r in rows]
+
+    def scan(self) -> Iterator[dict[str, Any]]:
+        """Every item, in key order."""
+        for text in store.scan(self._runtime().db.read(), self.qualified):
+            yield json.loads(text)
+
+    def count(self) -> int:
+        return store.count(self._runtime().db.read(), self.qualified)
+
+
+def _part(value: Any, table: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | date | datetime):
+        raise InvalidKey(f"table {table!r}: key part {value!r} must be text, an integer or a date")
+    text = value.isoformat() if isinstance(value, date | datetime) else str(value)
+    if store.SEPARATOR in text:
+        raise InvalidKey(f"table {table!r}: key part {text!r} contains the reserved character U+001F")
+    return text

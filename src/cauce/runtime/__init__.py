@@ -1,0 +1,1 @@
+"""Execution: the runtime, its scheduler, dispatcher and workers."""

@@ -1,0 +1,242 @@
+"""The dispatcher: claims deliveries from every source, runs them on workers, settles them.
+
+One loop object does all the bookkeeping in the thread that calls `pump` (claims, settlements,
+lease heartbeats, cancellation checks); workers only execute user code. Settlements are written
+in batches, one transaction for everything that finished since the last pump, which is what
+keeps thousands of messages a second cheap on SQLite.
+
+Two ways to drive it: `pump` hands work to a thread pool (``cauce serve``/``worker``), and
+`run_inline` executes work in the calling thread, one delivery at a time, in a deterministic
+order (the TestRuntime and foreground tools).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from ..backends.local import queues
+from .. import runs
+from ..runs import RunStatus
+from .execute import Outcome, execute
+from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+log = logging.getLogger("cauce.dispatcher")
+
+
+class Dispatcher:
+    """Moves work from sources to workers and back, for one runtime."""
+
+    CANCEL_CHECK_EVERY = 1.0
+
+    def __init__(
+        self, runtime: Runtime, *, threads: int = 8, processes: int = 2, sources: Sequence[Source] | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.sources = list(sources) if sources is not None else build_sources(runtime)
+        self.threads = max(1, threads)
+        self.processes = max(1, processes)
+        self._pool: ThreadPoolExecutor | None = None
+        self._done: deque[Delivery] = deque()
+        self.inflight: dict[str, Delivery] = {}
+        self._process_inflight = 0
+        self._claiming = True
+        self._last_cancel_check = 0.0
+        self._last_heartbeat = 0.0
+        self.heartbeat_every = max(0.2, min([s.visibility for s in self.sources if isinstance(s, QueueSource)]
+                                            or [30.0]) / 3)
+
+    # -- the pool-driven loop ---------------------------------------------------------
+    def pump(self) -> int:
+        """Settle finished work, keep leases alive, claim and start new work; returns activity."""
+        settled = self._settle_done()
+        now = self.runtime.clock.time()
+        if now - self._last_cancel_check >= self.CANCEL_CHECK_EVERY:
+            self._check_cancellations()
+            self._last_cancel_check = now
+        if self.inflight and now - self._last_heartbeat >= self.heartbeat_every:
+            self._heartbeat(now)
+            self._last_heartbeat = now
+        started = 0
+        if self._claiming:
+            for delivery in self._claim(self.threads - len(self.inflight)):
+                self._start(delivery)
+                started += 1
+        return settled + started
+
+    def _start(self, delivery: Delivery) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="cauce-worker")
+        self.inflight[delivery.spec.run_id] = delivery
+        delivery.source.inflight += 1
+        if delivery.source.in_process:
+            self._process_inflight += 1
+        self._pool.submit(self._work, delivery)
+
+    def _work(self, delivery: Delivery) -> None:
+        try:
+            delivery.outcome = self._execute(delivery)
+        except BaseException as err:  # a bug in cauce itself: keep the message, record the failure
+            log.exception("cauce failed to execute run %s", delivery.spec.run_id)
+            delivery.outcome = Outcome(ok=False, error=f"internal error: {type(err).__name__}: {err}")
+        self._done.append(delivery)
+        self.runtime.wake()
+
+    def _execute(self, delivery: Delivery) -> Outcome:
+        if delivery.source.in_process:
+            return self.runtime.processes.execute(delivery.spec, delivery.cancel)
+        return execute(self.runtime, delivery.spec, delivery.cancel)
+
+    def _settle_done(self) -> int:
+        if not self._done:
+            return 0
+        batch = []
+        while self._done:
+            batch.append(self._done.popleft())
+        self._settle(batch)
+        for delivery in batch:
+            self.inflight.pop(delivery.spec.run_id, None)
+            delivery.source.inflight -= 1
+            if delivery.source.in_process:
+                self._process_inflight -= 1
+        return len(batch)
+
+    # -- claiming ---------------------------------------------------------------------
+    def _capacity(self, source: Source, free: int) -> int:
+        cap = free
+        if source.limit is not None:
+            cap = min(cap, source.limit - source.inflight)
+        if source.in_process:
+            cap = min(cap, self.processes - self._process_inflight)
+        return max(0, cap)
+
+    def _claim(self, free: int, *, one: bool = False) -> list[Delivery]:
+        if free <= 0:
+            return []
+        runtime = self.runtime
+        now = runtime.clock.time()
+        queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
+        ready = queues.next_visible(runtime.db.read(), [s.queue for s in queue_sources])
+        wanted = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
+        wanted += [s for s in self.sources if isinstance(s, StreamSource)]
+        claimed: list[Delivery] = []
+        if not wanted:
+            return claimed
+        with runtime.db.write() as con:
+            for source in wanted:
+                cap = self._capacity(source, free - len(claimed))
+                if one:
+                    cap = min(cap, 1)
+                if cap <= 0:
+                    continue
+                claimed.extend(source.claim(con, now, cap, runtime.worker_id))
+                if one and claimed:
+                    break
+        return claimed
+
+    # -- settling ---------------------------------------------------------------------
+    def _settle(self, deliveries: list[Delivery]) -> None:
+        runtime = self.runtime
+        now = runtime.clock.time()
+        with runtime.db.write() as con:
+            for delivery in deliveries:
+                delivery.source.settle(con, delivery, now)
+        for delivery in deliveries:
+            runtime.announce(delivery)
+
+    def _heartbeat(self, now: float) -> None:
+        by_source: dict[int, list[Delivery]] = {}
+        for d in self.inflight.values():
+            by_source.setdefault(id(d.source), []).append(d)
+        with self.runtime.db.write() as con:
+            for group in by_source.values():
+                group[0].source.extend(con, group, now)
+
+    def _check_cancellations(self) -> None:
+        runtime = self.runtime
+        con = runtime.db.read()
+        for run_id in runs.cancel_requested(con, list(self.inflight)):
+            delivery = self.inflight.get(run_id)
+            if delivery is not None and not delivery.cancel.is_set():
+                delivery.cancel.set()
+                log.info("cancelling run %s", run_id)
+        waiting = runs.queued_cancelled(con)
+        if waiting:
+            now = runtime.clock.time()
+            with runtime.db.write() as wcon:
+                for run_id, message_id in waiting:
+                    if message_id is not None:
+                        wcon.execute("DELETE FROM messages WHERE id = ? AND lease IS NULL", (message_id,))
+                    runs.finish(wcon, run_id, RunStatus.CANCELLED, now=now, error="cancelled before it started")
+
+    # -- the inline driver ------------------------------------------------------------
+    def run_inline(self, max_deliveries: int = 1_000_000) -> int:
+        """Execute every delivery that is ready now, in this thread; returns how many ran."""
+        count = 0
+        while count < max_deliveries:
+            self._check_cancellations()
+            claimed = self._claim(1, one=True)
+            if not claimed:
+                return count
+            delivery = claimed[0]
+            delivery.outcome = self._execute(delivery)
+            self._settle([delivery])
+            count += 1
+        return count
+
+    def next_wakeup(self) -> float | None:
+        """The earliest future moment a delayed message, retry or stream window becomes due."""
+        runtime = self.runtime
+        now = runtime.clock.time()
+        con = runtime.db.read()
+        ready = queues.next_visible(con, [s.queue for s in self.sources if isinstance(s, QueueSource)])
+        times = [t for t in ready.values() if t > now]
+        for source in self.sources:
+            if isinstance(source, StreamSource):
+                due = source.next_wakeup(con, now)
+                if due is not None:
+                    times.append(due)
+        return min(times) if times else None
+
+    def pending(self) -> bool:
+        """True if any source still holds messages or records (ready or later)."""
+        return bool(self.inflight) or self.next_wakeup() is not None or bool(self._claimable_now())
+
+    def _claimable_now(self) -> list[str]:
+        now = self.runtime.clock.time()
+        ready = queues.next_visible(self.runtime.db.read(),
+                                    [s.queue for s in self.sources if isinstance(s, QueueSource)])
+        return [q for q, t in ready.items() if t <= now]
+
+    # -- shutdown ---------------------------------------------------------------------
+    def stop_claiming(self) -> None:
+        self._claiming = False
+
+    def shutdown(self, grace: float) -> None:
+        """Stop taking work, let work in hand finish for ``grace`` seconds, give back the rest."""
+        self._claiming = False
+        deadline = time.monotonic() + grace
+        while self.inflight and time.monotonic() < deadline:
+            self._settle_done()
+            if self.inflight:
+                self.runtime.wait(0.05)
+        self._settle_done()
+        if self.inflight:
+            now = self.runtime.clock.time()
+            with self.runtime.db.write() as con:
+                for delivery in self.inflight.values():
+                    delivery.cancel.set()
+                    delivery.source.release(con, delivery, now)
+            log.warning("gave back %d unfinished run(s) for redelivery", len(self.inflight))
+            self.inflight.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,102 @@
+"""Execute one run of a job or handler: build its context, route its logs, catch its errors.
+
+This is the single boundary where user code is called. Whatever it raises is recorded — the
+one-line error on the run, the full traceback in the run's log stream — and turned into an
+`Outcome`; the dispatcher then decides between retry and dead-letter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..app import Handler, Job
+from ..context import Context
+from ..errors import RunCancelled
+from ..logs import LogScope, scoped
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended."""
+
+    ok: bool
+    error: str | None = None
+    result: Any = None
+    cancelled: bool = False
+    traceback: str | None = None
+
+
+@dataclass
+class RunSpec:
+    """Everything needed to execute one run, and to find it again afterwards."""
+
+    run_id: str
+    target: Handler | Job
+    attempt: int = 1
+    event_id: str | None = None
+    partition: str | None = None
+    params: dict[str, Any] | None = None
+    payload: Any = None
+    window: tuple[datetime, datetime] | None = None
+    shard: int | None = None
+
+    @property
+    def is_job(self) -> bool:
+        return isinstance(self.target, Job)
+
+    @property
+    def stream_name(self) -> str:
+        return f"{self.target.name}/{self.run_id}"
+
+
+def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = None) -> Outcome:
+    """Run ``spec`` in this thread and report how it ended. Never raises for user errors."""
+    target = spec.target
+    partition_date = None
+    if isinstance(target, Job) and target.partitions is not None and spec.partition is not None:
+        partition_date = target.partitions.parse(spec.partition)
+    ctx = Context(
+        runtime, app=target.app, name=target.name, run_id=spec.run_id, attempt=spec.attempt,
+        event_id=spec.event_id, partition=spec.partition, partition_date=partition_date,
+        params=spec.params, cancel=cancel, window=spec.window, shard=spec.shard,
+    )
+    scope = LogScope(runtime.sink, target.app.name, spec.stream_name, spec.run_id)
+    with scoped(scope):
+        if spec.is_job:
+            where = f" for partition {spec.partition}" if spec.partition else ""
+            ctx.log.info("run %s of %s started%s (attempt %d)", spec.run_id, target.name, where, spec.attempt)
+        try:
+            if isinstance(target, Job):
+                result = target.func(ctx, **(spec.params or {}))
+            else:
+                result = target.func(spec.payload, ctx)
+        except RunCancelled as err:
+            ctx.log.warning("run cancelled: %s", err)
+            return Outcome(ok=False, error=f"cancelled: {err}", cancelled=True)
+        except Exception as err:
+            if ctx.cancelled:
+                ctx.log.warning("run cancelled (%s: %s)", type(err).__name__, err)
+                return Outcome(ok=False, error="cancelled", cancelled=True)
+            one_line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+            trace = traceback.format_exc().rstrip()
+            ctx.log.error("attempt %d failed: %s\n%s", spec.attempt, one_line, trace)
+            return Outcome(ok=False, error=one_line, traceback=trace)
+        finally:
+            ctx._cleanup()
+        if spec.is_job:
+            ctx.log.info("run %s succeeded", spec.run_id)
+        return Outcome(ok=True, result=result)
+
+
+def log_general(runtime: Runtime, app_name: str, level: int, message: str, *args: Any) -> None:
+    """A line in the app's general stream (run start/end, schedules, workers)."""
+    runtime.sink.write(app_name, "general", level, message % args if args else message)
+    logging.getLogger(f"cauce.general.{app_name}").log(level, message, *args)

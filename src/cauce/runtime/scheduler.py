@@ -1,0 +1,124 @@
+"""The scheduler: fires each scheduled job when its time comes, in the app's time zone.
+
+Next fire times live in the state database, so a restart keeps step. Missed ticks while nothing
+ran are coalesced into one run (like cron, unlike a catch-up storm); a tick is skipped when the
+previous run of that job (or partition) is still queued or running. Only one process per app
+fires schedules: the holder of a short lease in the state database.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..app import Job
+from ..backends.local.queues import new_token
+from ..schedules import Schedule, make_schedule
+from .execute import log_general
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+log = logging.getLogger("cauce.scheduler")
+
+
+class Scheduler:
+    """Fires the schedules of one app."""
+
+    LEASE = 15.0
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.owner = runtime.worker_id + ":" + new_token()
+        self.schedules: dict[str, Schedule] = {}
+        for job in runtime.app.jobs.values():
+            schedule = self._schedule_of(job)
+            if schedule is not None:
+                self.schedules[job.name] = schedule
+        self._announced_pauses: set[str] = set()
+
+    def _schedule_of(self, job: Job) -> Schedule | None:
+        every = job.every
+        if every is not None and not isinstance(every, str | int | float):
+            every = self.runtime.settings_for(job.app)[every.name]
+        return make_schedule(cron=job.schedule, every=every, timezone=job.app.timezone)
+
+    def _lead(self, now: float) -> bool:
+        name = f"scheduler:{self.runtime.app.name}"
+        with self.runtime.db.write() as con:
+            cur = con.execute(
+                "INSERT INTO leases (name, owner, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires "
+                "WHERE leases.owner = excluded.owner OR leases.expires <= ?",
+                (name, self.owner, now + self.LEASE, now),
+            )
+            return cur.rowcount == 1
+
+    def tick(self) -> float | None:
+        """Fire every schedule due now; returns the next fire time (None: nothing scheduled)."""
+        if not self.schedules:
+            return None
+        runtime = self.runtime
+        now = runtime.clock.time()
+        if not self._lead(now):
+            return now + self.LEASE / 3
+        app = runtime.app
+        next_times = []
+        with runtime.db.write() as con:
+            rows = {r["job"]: r for r in con.execute("SELECT * FROM schedules WHERE app = ?", (app.name,))}
+            for name, schedule in self.schedules.items():
+                row = rows.get(name)
+                if row is None or row["spec"] != schedule.spec:
+                    next_at = schedule.next_after(now)
+                    con.execute(
+                        "INSERT INTO schedules (app, job, spec, next_at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (app, job) DO UPDATE SET spec = excluded.spec, next_at = excluded.next_at",
+                        (app.name, name, schedule.spec, next_at),
+                    )
+                    next_times.append(next_at)
+                    continue
+                if row["paused"]:
+                    self._announce_pause(name, row["paused"])
+                    continue
+                next_at = row["next_at"]
+                if next_at <= now:
+                    self._fire(con, app.jobs[name], next_at, now)
+                    next_at = schedule.next_after(max(now, next_at))
+                    con.execute("UPDATE schedules SET next_at = ? WHERE app = ? AND job = ?",
+                                (next_at, app.name, name))
+                next_times.append(next_at)
+        return min(next_times) if next_times else None
+
+    def _fire(self, con, job: Job, due: float, now: float) -> None:  # type: ignore[no-untyped-def]
+        runtime = self.runtime
+        partition = None
+        if job.partitions is not None:
+            local_day = datetime.fromtimestamp(due, job.app.tz).date()
+            partition = job.partitions.last_complete(local_day)
+            if partition is None:
+                return
+        if runtime.has_pending_run(con, job, partition):
+            log_general(runtime, job.app.name, logging.INFO,
+                        "%s: tick skipped, its previous run is still queued or running", job.name)
+            return
+        if partition is not None and runtime.partition_succeeded(con, job, partition):
+            return
+        runtime.enqueue_job(con, job, partition=partition, params={}, trigger="schedule", now=now)
+
+    def _announce_pause(self, job: str, reason: str) -> None:
+        if job not in self._announced_pauses:
+            self._announced_pauses.add(job)
+            log_general(self.runtime, self.runtime.app.name, logging.INFO,
+                        "%s: schedule paused (%s); resume with `cauce schedules %s --resume %s`",
+                        job, reason, self.runtime.app.name, job)
+
+    def next_due(self) -> float | None:
+        """The earliest next fire time of an active schedule (without firing anything)."""
+        if not self.schedules:
+            return None
+        rows = self.runtime.db.read().execute(
+            "SELECT job, next_at, paused FROM schedules WHERE app = ?", (self.runtime.app.name,)
+        ).fetchall()
+        times = [r["next_at"] for r in rows if not r["paused"] and r["job"] in self.schedules]
+        return min(times) if times else None

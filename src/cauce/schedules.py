@@ -1,0 +1,85 @@
+"""When a scheduled job fires: cron expressions (5 fields, or 6 with seconds first) or intervals.
+
+Cron is evaluated in the app's time zone, so ``0 3 * * *`` means 03:00 in Santiago across
+daylight-saving changes; times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from .durations import format_duration, parse_duration
+from .errors import DeclarationError
+
+
+class Schedule(ABC):
+    """Something that knows the next fire time strictly after a given instant."""
+
+    @property
+    @abstractmethod
+    def spec(self) -> str:
+        """A stable text form, stored with the schedule's state to notice changes."""
+
+    @abstractmethod
+    def next_after(self, timestamp: float) -> float:
+        """The first fire time strictly after ``timestamp`` (epoch seconds)."""
+
+
+@dataclass(frozen=True)
+class CronSchedule(Schedule):
+    """A cron expression; six fields means the first one is seconds."""
+
+    expression: str
+    timezone: str
+
+    def __post_init__(self) -> None:
+        fields = self.expression.split()
+        if len(fields) not in (5, 6) or not croniter.is_valid(
+            self.expression, second_at_beginning=len(fields) == 6
+        ):
+            raise DeclarationError(
+                f"invalid cron expression {self.expression!r}",
+                hint='use 5 fields (min hour day month weekday) or 6 with seconds first, '
+                'e.g. "*/10 * * * * *"',
+            )
+
+    @property
+    def spec(self) -> str:
+        return f"cron {self.expression} {self.timezone}"
+
+    def next_after(self, timestamp: float) -> float:
+        start = datetime.fromtimestamp(timestamp, ZoneInfo(self.timezone))
+        six = len(self.expression.split()) == 6
+        return float(croniter(self.expression, start, second_at_beginning=six).get_next(float))
+
+
+@dataclass(frozen=True)
+class IntervalSchedule(Schedule):
+    """Every ``seconds``, on multiples of the interval since the epoch (so restarts keep step)."""
+
+    seconds: float
+
+    @property
+    def spec(self) -> str:
+        return f"every {format_duration(self.seconds)}"
+
+    def next_after(self, timestamp: float) -> float:
+        return (math.floor(timestamp / self.seconds + 1e-9) + 1) * self.seconds
+
+
+def make_schedule(*, cron: str | None, every: object, timezone: str) -> Schedule | None:
+    """The schedule for ``cron`` or ``every`` (an interval of 0 means no schedule)."""
+    if cron is not None and every is not None:
+        raise DeclarationError("a job takes schedule= or every=, not both")
+    if cron is not None:
+        return CronSchedule(cron, timezone)
+    if every is None:
+        return None
+    seconds = parse_duration(every, what="every")  # type: ignore[arg-type]
+    return IntervalSchedule(seconds) if seconds > 0 else None

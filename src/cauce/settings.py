@@ -1,0 +1,280 @@
+"""App settings: declared with a type and a purpose, resolved from files, environment and CLI.
+
+Precedence, lowest first: the declared default, ``cauce.toml`` (or ``[tool.cauce]`` in
+``pyproject.toml``), the ``.env`` file, the process environment, then command-line options.
+A missing or invalid setting fails at start with one message listing every problem. Secret
+settings are masked wherever cauce shows them and never stored in state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import ConfigError, DeclarationError
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+MASK = "********"
+
+
+@dataclass(frozen=True, eq=False)
+class Setting:
+    """A value an app needs, declared with `App.setting`."""
+
+    app: str
+    name: str
+    type: Any
+    default: Any = REQUIRED
+    help: str = ""
+    secret: bool = False
+    env: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise DeclarationError(
+                f"setting name {self.name!r} is not valid",
+                hint="use lower case letters, digits and underscores, e.g. chunk_size",
+            )
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def env_name(self) -> str:
+        """The environment variable that sets it."""
+        return self.env or f"CAUCE_{_upper(self.app)}_{self.name.upper()}"
+
+    @property
+    def option(self) -> str:
+        """The command-line option that sets it."""
+        return "--" + self.name.replace("_", "-")
+
+    def convert(self, value: Any) -> Any:
+        """``value`` as the declared type; strings from the environment are parsed."""
+        if isinstance(value, str):
+            value = _from_text(value, self.type)
+        return TypeAdapter(self.type).validate_python(value)
+
+
+def _upper(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def _from_text(text: str, annotation: Any) -> Any:
+    """Make environment text fit list and optional types (JSON or comma-separated lists)."""
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and type(None) in args and text.strip() == "":
+        return None
+    if origin in (list, tuple, set, frozenset) or any(
+        typing.get_origin(a) in (list, tuple, set, frozenset) for a in args
+    ):
+        stripped = text.strip()
+        if stripped.startswith("["):
+            return json.loads(stripped)
+        return [part.strip() for part in stripped.split(",") if part.strip()]
+    return text
+
+
+@dataclass
+class ConfigSources:
+    """What the configuration files and environment say, before any app reads them."""
+
+    files: dict[str, Any] = field(default_factory=dict)
+    file_name: str | None = None
+    dotenv: dict[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    @classmethod
+    def discover(cls, directory: Path | None = None, environ: Mapping[str, str] | None = None) -> ConfigSources:
+        """Read ``cauce.toml`` or ``pyproject.toml`` and ``.env`` from ``directory`` (default: cwd)."""
+        directory = directory or Path.cwd()
+        sources = cls(environ=os.environ if environ is None else environ)
+        toml_path = directory / "cauce.toml"
+        pyproject = directory / "pyproject.toml"
+        if toml_path.is_file():
+            sources.files, sources.file_name = _read_toml(toml_path), "cauce.toml"
+        elif pyproject.is_file():
+            section = _read_toml(pyproject).get("tool", {}).get("cauce")
+            if section:
+                sources.files, sources.file_name = section, "pyproject.toml [tool.cauce]"
+        dotenv = directory / ".env"
+        if dotenv.is_file():
+            sources.dotenv = parse_dotenv(dotenv.read_text(encoding="utf-8"))
+        return sources
+
+    def home(self) -> tuple[str | None, str]:
+        """The configured home folder and where it came from (None: not configured)."""
+        for where, value in (
+            ("environment CAUCE_HOME", self.environ.get("CAUCE_HOME")),
+            (".env CAUCE_HOME", self.dotenv.get("CAUCE_HOME")),
+            (self.file_name or "", self.files.get("home")),
+        ):
+            if value:
+                return str(value), where
+        return None, "default"
+
+    def app_section(self, app: str) -> dict[str, Any]:
+        return dict(self.files.get("apps", {}).get(app, {}))
+
+    def lookup(self, setting: Setting) -> tuple[Any, str] | None:
+        """The highest-precedence raw value for ``setting`` and its source, if any is given."""
+        env_name = setting.env_name
+        if env_name in self.environ:
+            return self.environ[env_name], f"environment {env_name}"
+        if env_name in self.dotenv:
+            return self.dotenv[env_name], f".env {env_name}"
+        section = self.app_section(setting.app)
+        for key in (setting.name, setting.name.replace("_", "-")):
+            if key in section:
+                return section[key], f"{self.file_name} [apps.{setting.app}] {key}"
+        return None
+
+    def resource_url(self, app: str, resource: str) -> tuple[str, str] | None:
+        """A backend URL configured for one resource of an app, and its source."""
+        env_name = f"CAUCE_{_upper(app)}_{_upper(resource)}_URL"
+        for where, table in (("environment", self.environ), (".env", self.dotenv)):
+            if env_name in table:
+                return table[env_name], f"{where} {env_name}"
+        urls = self.app_section(app).get("resources", {})
+        if resource in urls:
+            return str(urls[resource]), f"{self.file_name} [apps.{app}.resources] {resource}"
+        return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
+
+
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """``KEY=value`` lines; quotes, ``export`` prefixes, blank lines and ``#`` comments allowed."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _DOTENV_LINE.match(line)
+        if not match:
+            continue
+        key, raw = match.groups()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+            raw = raw[1:-1]
+            if match.group(2).startswith('"'):
+                raw = raw.encode("utf-8").decode("unicode_escape")
+        else:
+            raw = re.sub(r"\s+#.*$", "", raw)
+        values[key] = raw
+    return values
+
+
+class Settings(Mapping[str, Any]):
+    """Resolved settings of one app: typed values, read as ``ctx.settings.db`` or ``["db"]``."""
+
+    def __init__(self, values: dict[str, Any], sources: dict[str, str], declared: dict[str, Setting]):
+        self._values = values
+        self._sources = sources
+        self._declared = declared
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no setting named {name!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def source(self, name: str) -> str:
+        """Where the value of ``name`` came from (default, a file, .env, environment, option)."""
+        return self._sources[name]
+
+    def secrets(self) -> list[str]:
+        """The values of secret settings, to be masked wherever text leaves cauce."""
+        return [
+            str(v)
+            for n, v in self._values.items()
+            if self._declared[n].secret and v not in (None, "")
+        ]
+
+    def shown(self, name: str) -> str:
+        """The value as cauce may print it: secrets masked."""
+        value = self._values[name]
+        if self._declared[name].secret and value not in (None, ""):
+            return MASK
+        return repr(value)
+
+    def public(self) -> dict[str, Any]:
+        """Every non-secret value, for recording on runs."""
+        return {n: v for n, v in self._values.items() if not self._declared[n].secret}
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{n}={self.shown(n)}" for n in self._values) + ")"
+
+
+def resolve(
+    declared: Mapping[str, Setting], sources: ConfigSources, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Resolve every declared setting, or raise one ConfigError listing all that are wrong."""
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    problems: list[str] = []
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        problems.extend(f"{name}: not a setting of this app" for name in unknown)
+    for name, setting in declared.items():
+        if name in overrides and overrides[name] is not None:
+            raw, where = overrides[name], f"option {setting.option}"
+        else:
+            found = sources.lookup(setting)
+            if found is None:
+                if setting.required:
+                    problems.append(f"{name} ({setting.help or 'no description'}): missing — set "
+                                    f"{setting.env_name}, {setting.option} or [apps.{setting.app}] {name}")
+                    continue
+                values[name], origin[name] = setting.default, "default"
+                continue
+            raw, where = found
+        try:
+            values[name], origin[name] = setting.convert(raw), where
+        except (ValidationError, ValueError) as err:
+            shown = MASK if setting.secret else repr(raw)
+            reason = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
+            problems.append(f"{name}: {shown} from {where} is invalid ({reason})")
+    if problems:
+        first = problems[0] if len(problems) == 1 else f"{len(problems)} settings need attention"
+        raise ConfigError(
+            first if len(problems) == 1 else first + ":\n  " + "\n  ".join(problems),
+            hint="see `cauce config APP` for every setting, its value and where it came from",
+        )
+    return Settings(values, origin, dict(declared))
