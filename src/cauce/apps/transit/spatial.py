@@ -19,17 +19,18 @@ def cell_key(x: pl.Expr, y: pl.Expr, size: float) -> pl.Expr:
 
 def near_pairs(left: pl.DataFrame, right: pl.DataFrame, radius: float, *,
                lx: str = "x", ly: str = "y", rx: str = "x", ry: str = "y",
-               suffix: str = "_near") -> pl.DataFrame:
+               suffix: str = "_near", by: list[str] | None = None) -> pl.DataFrame:
     """Every (left row, right row) pair closer than `radius`, with their distance `d`.
 
     Right columns keep their names unless they clash with the left ones (then `suffix`).
+    `by` columns must also match (e.g. only stops of the same route).
     """
     shifted = pl.concat([
         left.with_columns(cell_key(pl.col(lx) + dx * radius, pl.col(ly) + dy * radius, radius)
                           .alias("_cell"))
         for dx, dy in _OFFSETS])
     keyed = right.with_columns(cell_key(pl.col(rx), pl.col(ry), radius).alias("_cell"))
-    joined = shifted.join(keyed, on="_cell", suffix=suffix).drop("_cell")
+    joined = shifted.join(keyed, on=["_cell", *(by or [])], suffix=suffix).drop("_cell")
     rxn = rx + suffix if rx in left.columns else rx
     ryn = ry + suffix if ry in left.columns else ry
     joined = joined.with_columns(

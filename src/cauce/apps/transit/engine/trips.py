@@ -1,0 +1,147 @@
+"""Trips from stages, expansion factors and trip purposes.
+
+A new trip starts at a stage when: the previous stage and this one are both metro (re-entering
+the paid area, `MS_M_M`); the time from the previous alighting to this boarding exceeds the cut
+(without an alighting: from the previous boarding, plus an allowance for the ride); the fare
+rule would break — a 4th paid stage (`M3B`), more than 2 hours since the trip began (`SM2H`), or
+the same bus service again (`RS`). The day's last trip ends with `UE`; a trip cut by time ends
+with `TC`. The fare-rule checks depend on where the current trip began, so they run as one
+vectorised step per stage position (a card rarely has more than ten stages).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .network import Network
+
+
+def assign_periods(frame: pl.DataFrame, column: str, network: Network, prefix: str
+                   ) -> pl.DataFrame:
+    """TS period id and name of the day type for the time in `column` (seconds)."""
+    periods = network.periods.filter(pl.col("day_type") == network.day_type).sort("start_s")
+    starts = periods["start_s"].to_numpy()
+    ids = periods["id"].to_numpy()
+    names = periods["name"].to_numpy()
+    t = frame[column].to_numpy()
+    valid = ~np.isnan(t.astype(np.float64)) if t.dtype.kind == "f" else np.ones(t.size, bool)
+    tt = np.where(valid, np.nan_to_num(t.astype(np.float64)) % 86400, 0)
+    index = np.clip(np.searchsorted(starts, tt, side="right") - 1, 0, max(len(starts) - 1, 0))
+    if not len(starts):
+        return frame.with_columns(pl.lit(None, pl.Int32).alias(f"{prefix}_period_id"),
+                                  pl.lit(None, pl.String).alias(f"{prefix}_period"))
+    return frame.with_columns(
+        pl.Series(f"{prefix}_period_id", np.where(valid, ids[index], -1)).replace(-1, None)
+        .cast(pl.Int32),
+        pl.Series(f"{prefix}_period", np.where(valid, names[index], None)))
+
+
+def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
+                no_alight_allowance_min: float, max_paid_stages: int = 3,
+                fare_window_min: float = 120.0) -> pl.DataFrame:
+    """Add trip (number within the card), stage_in_trip and cut (why the trip ended)."""
+    stages = stages.sort("card", "t")
+    service = stages.join(network.routes.select("route_idx", "user"), on="route_idx",
+                          how="left")["user"]
+    service_id = service.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+    card = stages["card"].to_numpy()
+    t = stages["t"].to_numpy().astype(np.float64)
+    t_alight = stages["t_alight"].to_numpy().astype(np.float64)
+    is_metro = (stages["mode"] == "METRO").to_numpy()
+    n = card.size
+    first = np.ones(n, dtype=bool)
+    first[1:] = card[1:] != card[:-1]
+    pos = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    prev = np.maximum(np.arange(n) - 1, 0)
+    cut_s = cut_minutes * 60
+    gap_from = np.where(np.isnan(t_alight[prev]), t[prev] + no_alight_allowance_min * 60,
+                        t_alight[prev])
+    reason = np.full(n, "", dtype=object)
+    metro_again = ~first & is_metro & is_metro[prev]
+    time_cut = ~first & (t - gap_from > cut_s)
+    reason[time_cut] = "TC"
+    reason[metro_again] = "MS_M_M"
+    cut = first | metro_again | time_cut
+    trip_start = t.copy()
+    count = np.ones(n, dtype=np.int64)
+    services = np.zeros((n, max_paid_stages), dtype=np.int64)
+    services[:, 0] = np.where(is_metro, 0, service_id)
+    for k in range(1, int(pos.max(initial=0)) + 1):
+        rows = np.flatnonzero(pos == k)
+        p = rows - 1
+        svc = np.where(is_metro[rows], 0, service_id[rows])
+        repeated = (svc > 0) & (services[p] == svc[:, None]).any(axis=1)
+        too_many = count[p] >= max_paid_stages
+        too_long = t[rows] - trip_start[p] > fare_window_min * 60
+        extra = ~cut[rows] & (repeated | too_many | too_long)
+        reason[rows[extra & repeated]] = "RS"
+        reason[rows[extra & too_long]] = "SM2H"
+        reason[rows[extra & too_many]] = "M3B"
+        cut[rows] |= extra
+        new = cut[rows]
+        trip_start[rows] = np.where(new, t[rows], trip_start[p])
+        count[rows] = np.where(new, 1, count[p] + 1)
+        services[rows] = np.where(new[:, None], 0, services[p])
+        slot = np.clip(count[rows] - 1, 0, max_paid_stages - 1)
+        services[rows, slot] = svc
+    trip = np.cumsum(cut) - np.maximum.accumulate(np.where(first, np.cumsum(cut) - 1, 0))
+    stage_in_trip = count
+    # the reason a trip ended is the reason the next one started; the day's last trip is UE
+    ends = np.roll(reason, -1)
+    last_of_card = np.ones(n, dtype=bool)
+    last_of_card[:-1] = card[1:] != card[:-1]
+    end_reason = np.where(last_of_card, "UE", ends)
+    return stages.with_columns(
+        pl.Series("trip", trip.astype(np.int32)),
+        pl.Series("stage_in_trip", stage_in_trip.astype(np.int32)),
+        pl.Series("end_reason", end_reason.astype(str)))
+
+
+def stage_expansion(stages: pl.DataFrame) -> pl.DataFrame:
+    """fExpansionServicioPeriodoTS: boardings / boardings with alighting, per service-period.
+
+    fExpansionZonaPeriodoTS: the same by boarding zone and period. Stages without an alighting
+    carry 0 (their riders are represented by the others)."""
+    service_key = pl.coalesce(pl.col("route_idx").cast(pl.String), pl.col("bst_line"))
+    by_service = [service_key.alias("_svc"), "board_period_id"]
+    frame = stages.with_columns(*by_service[:1], pl.coalesce("board_zone", "bst_zone").alias(
+        "_zone"))
+    factor = (pl.len() / pl.col("has_alight").sum()).over("_svc", "board_period_id")
+    zone_factor = (pl.len() / pl.col("has_alight").sum()).over("_zone", "board_period_id")
+    return frame.with_columns(
+        pl.when(pl.col("has_alight")).then(factor).otherwise(0.0).alias("f_service"),
+        pl.when(pl.col("has_alight")).then(zone_factor).otherwise(0.0).alias("f_zone"),
+    ).drop("_svc", "_zone")
+
+
+def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) -> pl.DataFrame:
+    """One row per trip with its first/last stage, times, places, purpose and expansion."""
+    s = stages.with_columns(
+        pl.coalesce("board_x", "bst_x", "bx").alias("ox"),
+        pl.coalesce("board_y", "bst_y", "by").alias("oy"),
+        pl.coalesce("alight_x", "ast_x").alias("dx"), pl.coalesce("alight_y", "ast_y").alias(
+            "dy"))
+    home = s.group_by("card").agg(pl.col("ox").first().alias("hx"), pl.col("oy").first().alias(
+        "hy"))
+    trips = s.group_by("card", "trip", maintain_order=True).agg(
+        pl.len().alias("n_stages"), (~pl.col("has_alight")).sum().alias("n_no_alight"),
+        pl.col("has_alight").last().alias("last_has_alight"),
+        pl.col("t").first().alias("t_start"), pl.col("t_alight").last().alias("t_end"),
+        pl.col("ox").first(), pl.col("oy").first(), pl.col("dx").last(), pl.col("dy").last(),
+        pl.col("end_reason").last(), pl.col("sid").first().alias("first_sid"),
+        pl.col("sid").last().alias("last_sid"), pl.col("board_period_id").first().alias(
+            "period_id"), pl.col("board_period").first().alias("period"))
+    trips = trips.join(home, on="card").with_columns(
+        pl.col("t_start").shift(-1).over("card").alias("next_start"))
+    at_home = ((pl.col("dx") - pl.col("hx")) ** 2 + (pl.col("dy") - pl.col("hy")) ** 2).sqrt()
+    stay = pl.col("next_start") - pl.col("t_end")
+    purpose = (pl.when(~pl.col("last_has_alight")).then(pl.lit("SINBAJADA"))
+               .when(at_home <= home_radius_m).then(pl.lit("HOGAR"))
+               .when(stay >= 5 * 3600).then(pl.lit("TRABAJO"))
+               .otherwise(pl.lit("OTROS")))
+    trips = trips.with_columns(purpose.alias("purpose"))
+    factor = pl.len().over("period_id") / pl.col("last_has_alight").sum().over("period_id")
+    return trips.with_columns(
+        pl.when(pl.col("last_has_alight")).then(factor).otherwise(0.0).alias(
+            "factor_expansion")).drop("hx", "hy", "next_start")
