@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from warehouse_support import POSTGRES_SERVER, postgres_unreachable
 
 from cauce.errors import WarehouseError
-from cauce.warehouse import connect
+from cauce.warehouse import WarehouseBackend, connect
 from cauce.warehouse.params import (
     DBAPI_STYLES,
     DUCKDB,
@@ -172,10 +173,18 @@ def test_psycopg_translation_round_trips(case: tuple[str, list[object], object])
     assert "".join(restored) == sql
 
 
-def _run_select(url: str, case: tuple[str, list[object], object]) -> None:
+@pytest.fixture(scope="module")
+def engines() -> Iterator[dict[str, WarehouseBackend]]:
+    """One in-memory warehouse per embedded engine, shared by every generated example."""
+    opened = {name: connect(f"{name}:///:memory:") for name in ("sqlite", "duckdb")}
+    yield opened
+    for warehouse in opened.values():
+        warehouse.close()
+
+
+def _run_select(warehouse: WarehouseBackend, case: tuple[str, list[object], object]) -> None:
     sql, expected, params = case
-    with connect(url) as warehouse:
-        result = warehouse.query(sql, params)  # type: ignore[arg-type]
+    result = warehouse.query(sql, params)  # type: ignore[arg-type]
     assert [column[0].as_py() for column in result.columns] == expected
 
 
@@ -184,9 +193,9 @@ def _run_select(url: str, case: tuple[str, list[object], object]) -> None:
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_translated_statements_return_their_literals_and_values(
-    engine: str, named: bool, data: st.DataObject
+    engines: dict[str, WarehouseBackend], engine: str, named: bool, data: st.DataObject
 ) -> None:
-    _run_select(f"{engine}:///:memory:", data.draw(_select(named)))
+    _run_select(engines[engine], data.draw(_select(named)))
 
 
 @pytest.mark.postgres
@@ -199,4 +208,5 @@ def test_translated_statements_round_trip_through_postgresql(
     reason = postgres_unreachable()
     if reason:
         pytest.skip(reason)
-    _run_select(POSTGRES_SERVER, data.draw(_select(named)))
+    with connect(POSTGRES_SERVER) as warehouse:
+        _run_select(warehouse, data.draw(_select(named)))

@@ -5,20 +5,23 @@ on one home (worker processes, a CLI reading while ``cauce serve`` writes). So a
 for each operation or transaction and closed right after, and opening retries with backoff
 while another process holds the file, for up to ``lock_timeout`` seconds.
 
-Threads: each operation opens its own connection; inside one process these share one database
-instance (DuckDB caches it by path). Writes to a file are serialised by a per-file lock in the
-process, because DuckDB reports concurrent writers in one process as conflicts rather than
+Threads: the file is opened once for all the operations in flight in this process, each of
+which gets its own connection to it (``cursor()``), and closed when the last one ends; opening
+and closing are serialised, since DuckDB's own cache of open databases can hand a thread a
+database that another thread is closing. Writes to a file are serialised by a per-file lock in
+the process, because DuckDB reports concurrent writers in one process as conflicts rather than
 making them wait. ``:memory:`` is one connection behind a lock.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
@@ -30,14 +33,56 @@ from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import DUCKDB, Params, bind
 from cauce.warehouse.pool import SharedConnection
 
-_FILE_LOCKS: dict[Path, threading.Lock] = {}
-_FILE_LOCKS_GUARD = threading.Lock()
+
+class _OpenFile:
+    """A database file as this process holds it: open while any operation uses it."""
+
+    def __init__(self) -> None:
+        #: Held by a write transaction for its whole length.
+        self.write_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._root: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+
+    def connect(
+        self, open_file: Callable[[], duckdb.DuckDBPyConnection]
+    ) -> duckdb.DuckDBPyConnection:
+        """A connection of this thread's own, opening the file first if nobody has it open."""
+        with self._lock:
+            if self._root is None:
+                self._root = open_file()
+            self._users += 1
+            try:
+                return self._root.cursor()
+            except BaseException:
+                self._leave()
+                raise
+
+    def release(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Close ``connection``; the last one out closes the file, releasing it for others."""
+        try:
+            connection.close()
+        finally:
+            with self._lock:
+                self._leave()
+
+    def _leave(self) -> None:
+        self._users -= 1
+        if self._users == 0 and self._root is not None:
+            root, self._root = self._root, None
+            # Closing checkpoints the file's write-ahead log and releases the file lock.
+            root.close()
 
 
-def _write_lock(path: Path) -> threading.Lock:
-    """The one lock of this process for writing ``path`` (shared by every backend on it)."""
-    with _FILE_LOCKS_GUARD:
-        return _FILE_LOCKS.setdefault(path, threading.Lock())
+_OPEN_FILES: dict[tuple[int, Path], _OpenFile] = {}
+_OPEN_FILES_GUARD = threading.Lock()
+
+
+def _open_file(path: Path) -> _OpenFile:
+    """This process's handle on ``path``, shared by every backend on it (a forked child
+    gets its own rather than the parent's)."""
+    with _OPEN_FILES_GUARD:
+        return _OPEN_FILES.setdefault((os.getpid(), path), _OpenFile())
 
 
 class DuckDBSession(Session):
@@ -137,16 +182,18 @@ class DuckDBBackend(WarehouseBackend):
         if self._closed:
             raise WarehouseError(f"the warehouse {self.url} is closed", hint="connect again")
         assert self._path is not None
-        with _write_lock(self._path) if write else nullcontext():
-            connection = self._open(self._path)
+        path = self._path
+        file = _open_file(path)
+        with file.write_lock if write else nullcontext():
+            connection = file.connect(lambda: self._open(path))
             try:
                 yield DuckDBSession(self, connection)
             except BaseException:
-                _close(connection)
+                with suppress(duckdb.Error):
+                    file.release(connection)
                 raise
-            # Closing the last connection checkpoints the file and releases it for others.
             with self._translated("close"):
-                connection.close()
+                file.release(connection)
 
     def _open(self, path: Path) -> duckdb.DuckDBPyConnection:
         """Open ``path``, waiting (with jittered backoff) while another process holds it."""
