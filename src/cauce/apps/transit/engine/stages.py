@@ -17,6 +17,7 @@ stop than any candidate, it lies upstream and no alighting is estimated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,7 +205,8 @@ def with_next_boarding(stages: pl.DataFrame) -> pl.DataFrame:
 
 def build_stages(trx: pl.DataFrame, network: Network, fleet: Fleet, *, closeness_m: float,
                  offroute_m: float, zp_wait_s: float, settings: StageSettings,
-                 rejects: dict[str, int]) -> pl.DataFrame:
+                 rejects: dict[str, int], boarded: Callable[[], None] = lambda: None
+                 ) -> pl.DataFrame:
     """One row per transaction with its boarding and estimated alighting."""
     frame = classify(trx, network, fleet, rejects)
     bus = locate_bus(frame.filter(pl.col("mode") == "BUS"), network, fleet, closeness_m,
@@ -238,6 +240,7 @@ def build_stages(trx: pl.DataFrame, network: Network, fleet: Fleet, *, closeness
     ], how="vertical_relaxed")
     base = with_next_boarding(base).with_row_index("sid").with_columns(pl.col("sid").cast(
         pl.Int64))
+    boarded()
     # zona-paga stages become one row per candidate service, then keep the best candidate
     targets = base.filter(pl.col("mode") == "ZP").select("card", "t", "sid", "next_x",
                                                           "next_y", "next_t", "last_of_day")

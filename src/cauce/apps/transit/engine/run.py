@@ -1,0 +1,185 @@
+"""Process one day with the open engine: the same contract as the closed executable.
+
+Input: a rendered parameter file whose relative paths start in `workdir` (inputs unpacked in
+`tmp/` as the original worker leaves them). Output: the ADATRAP files in the parameter file's
+output folder, Parquet tables for analysis, and a summary with stage timings and bad rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import InputFileError
+from ..formats.inputs import read_gps, read_runs, read_transactions
+from ..metro import MetroTiming
+from ..outputs import write_output
+from ..params import ParFile
+from . import tables
+from .network import load_network
+from .runs import build_fleet, section_speeds
+from .stages import StageSettings, build_stages
+from .trips import assign_periods, build_trips, chain_trips, stage_expansion
+
+log = logging.getLogger(__name__)
+VERSION = "cauce-transit 1"
+
+
+class Cancelled(Exception):
+    """The run was asked to stop between two stages of the engine."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Engine choices the parameter file does not carry; the app exposes them as settings."""
+
+    stages: StageSettings = field(default_factory=StageSettings)
+    metro: MetroTiming = field(default_factory=MetroTiming)
+    no_alight_allowance_min: float = 30.0
+    home_radius_m: float = 500.0
+    fare_window_min: float = 120.0
+    max_paid_stages: int = 3
+
+
+@dataclass
+class EngineResult:
+    outputs: dict[str, Path]
+    parquet: dict[str, Path]
+    rows: dict[str, int]
+    rejects: dict[str, int]
+    seconds: dict[str, float]
+    stages: pl.DataFrame
+
+
+def _input(workdir: Path, par: ParFile, field_name: str) -> Path:
+    path = workdir / par.path(field_name)
+    if not path.is_file():
+        raise InputFileError(f"input missing: {par.path(field_name)}",
+                             hint="the inputs are unpacked into tmp/ before the engine runs")
+    return path
+
+
+def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettings | None = None,
+               parquet_dir: Path | None = None,
+               cancelled: Callable[[], bool] = lambda: False) -> EngineResult:
+    settings = settings or EngineSettings()
+    seconds: dict[str, float] = {}
+    rejects: dict[str, int] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(seconds.get(name, 0.0) + now - clock, 2)
+        clock = now
+        log.info("engine: %s done in %.1f s", name, seconds[name])
+        if cancelled():
+            raise Cancelled(f"cancelled after {name}")
+
+    network = load_network(workdir, par, day, settings.metro)
+    gps, r = read_gps(_input(workdir, par, "gps_file"), par, day)
+    rejects.update(r)
+    runs, r = read_runs(_input(workdir, par, "runs_file"), par, day)
+    rejects.update(r)
+    trx, r = read_transactions(_input(workdir, par, "trx_file"), par, day)
+    rejects.update(r)
+    gps_rows = gps.height
+    lap("read")
+    fleet = build_fleet(runs, gps, network, par.number("route_offroute_m"), rejects)
+    del gps
+    lap("runs")
+    stages = build_stages(
+        trx, network, fleet, closeness_m=par.number("next_stop_closeness_m"),
+        offroute_m=par.number("validation_offroute_m"),
+        zp_wait_s=par.number("zp_max_wait_min") * 60, settings=settings.stages,
+        rejects=rejects, boarded=lambda: lap("boarding"))
+    lap("alighting")
+    stages = assign_periods(stages, "t_board", network, "board")
+    stages = assign_periods(stages, "t_alight", network, "alight")
+    stages = chain_trips(stages, network, cut_minutes=par.number("trip_cut_minutes"),
+                         no_alight_allowance_min=settings.no_alight_allowance_min,
+                         max_paid_stages=settings.max_paid_stages,
+                         fare_window_min=settings.fare_window_min)
+    stages = stage_expansion(stages)
+    trips = build_trips(stages, network, settings.home_radius_m)
+    lap("chaining")
+    folder = workdir / par.path("output_folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    enriched = tables.enrich_stages(stages, network, fleet)
+    speeds = section_speeds(fleet, network)
+    profile = tables.profile(enriched, fleet, network, day)
+    frames = {
+        "etapas": tables.etapas(enriched, network, day),
+        "viajes": tables.viajes(enriched, trips, network, day),
+        "profile": profile,
+        "odbyroute": tables.odbyroute(enriched, network, day),
+        "expediciones": tables.expediciones(fleet, network, day),
+        "speed": tables.speed(speeds, network, day),
+        "bip": tables.bip(enriched, network, day),
+        "general": tables.general(day, network, fleet, enriched, trips, gps_rows, VERSION),
+    }
+    outputs: dict[str, Path] = {}
+    rows: dict[str, int] = {}
+    name = day.isoformat()
+    for kind, frame in frames.items():
+        path = (workdir / par.path(f"out_{kind}")) if f"out_{kind}" in par.values else (
+            folder / f"{name}.{kind}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows[kind] = write_output(frame, kind, path)
+        outputs[kind] = path
+    parquet: dict[str, Path] = {}
+    if parquet_dir is not None:
+        parquet = write_parquet(parquet_dir, day, enriched, trips, profile)
+    lap("outputs")
+    for reason, count in sorted(rejects.items()):
+        log.info("unusable rows: %s: %d", reason, count)
+    return EngineResult(outputs, parquet, rows, rejects, seconds, enriched)
+
+
+def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataFrame,
+                  profile: pl.DataFrame) -> dict[str, Path]:
+    """Stages, trips, OD by zone and by comuna, and load profiles, for analysis."""
+    folder.mkdir(parents=True, exist_ok=True)
+    d = day.isoformat()
+    stage_table = stages.select(
+        pl.lit(day).alias("day"), "card", "trip", "stage_in_trip", "mode", "site",
+        pl.col("op").alias("operator"), pl.col("service_board").alias("service"),
+        pl.col("t").alias("t_validation"), "t_board", "t_alight", "has_alight",
+        pl.col("stop_board").alias("board_stop"), pl.col("stop_alight").alias("alight_stop"),
+        "comuna_board", "comuna_alight", "zone_board", "zone_alight", "x_board", "y_board",
+        "x_alight", "y_alight", pl.col("board_period").alias("period"), "f_service", "f_zone")
+    ends = stages.group_by("card", "trip").agg(
+        pl.col("zone_board").first().alias("zone_origin"),
+        pl.col("zone_alight").last().alias("zone_destination"),
+        pl.col("comuna_board").first().alias("comuna_origin"),
+        pl.col("comuna_alight").last().alias("comuna_destination"))
+    trip_table = trips.join(ends, on=["card", "trip"]).select(
+        pl.lit(day).alias("day"), "card", "trip", "n_stages", "t_start", "t_end",
+        "last_has_alight", "purpose", "end_reason", "factor_expansion", "period",
+        "zone_origin", "zone_destination", "comuna_origin", "comuna_destination")
+    od_zone = trip_table.filter(pl.col("last_has_alight")).group_by(
+        "day", "period", "zone_origin", "zone_destination").agg(
+        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
+    od_comuna = trip_table.filter(pl.col("last_has_alight")).group_by(
+        "day", "period", "comuna_origin", "comuna_destination").agg(
+        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
+    profile_table = profile.select(
+        pl.lit(day).alias("day"), pl.col("idExpedicion").alias("expedition"),
+        pl.col("ServicioSentido").alias("service"), pl.col("Patente").alias("plate"),
+        pl.col("Correlativo").alias("seq"), pl.col("Paradero").alias("stop"),
+        pl.col("t_pass"), pl.col("#Subidas").alias("boardings"),
+        pl.col("#Bajadas").alias("alightings"), pl.col("load_after").alias("load"),
+        pl.col("Capacidad").alias("capacity"))
+    out = {}
+    for name, frame in (("stages", stage_table), ("trips", trip_table), ("od_zone", od_zone),
+                        ("od_comuna", od_comuna), ("profiles", profile_table)):
+        path = folder / f"{d}.{name}.parquet"
+        frame.write_parquet(path)
+        out[name] = path
+    return out

@@ -1,0 +1,433 @@
+"""Shape the engine's frames into the ADATRAP output tables (columns named as the headers)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from .network import Network
+from .runs import Fleet
+
+DAY_TYPE_CODE = {"LABORAL": 0, "SABADO": 1, "DOMINGO": 2}
+_K = ("1era", "2da", "3era", "4ta")
+
+
+def clock_text(seconds: pl.Expr, day: date) -> pl.Expr:
+    """`YYYY-MM-DD HH:MM:SS` for seconds since the day's midnight (null stays null)."""
+    base = pl.lit(day).cast(pl.Datetime("ms"))
+    return (base + pl.duration(milliseconds=(seconds * 1000).round(0).cast(pl.Int64))
+            ).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def hms_text(seconds: pl.Expr) -> pl.Expr:
+    s = seconds.round(0).cast(pl.Int64)
+    return pl.format("{}:{}:{}", (s // 3600).cast(pl.String).str.zfill(2),
+                     (s % 3600 // 60).cast(pl.String).str.zfill(2),
+                     (s % 60).cast(pl.String).str.zfill(2))
+
+
+def half_hour_text(seconds: pl.Expr) -> pl.Expr:
+    return hms_text((seconds // 1800) * 1800)
+
+
+def _num(expr: pl.Expr, decimals: int) -> pl.Expr:
+    return expr.round(decimals).cast(pl.String)
+
+
+def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.DataFrame:
+    """Names, operators and waits that several outputs share."""
+    routes = network.routes.select("route_idx", "route", "user", "direction")
+    exps = fleet.expeditions.select("exp", pl.col("operator").alias("exp_operator"),
+                                    pl.col("start").alias("exp_start"))
+    headway = fleet.passing.with_columns((pl.col("t_pass") // 1800).alias("hh")).group_by(
+        "route_idx", "seq", "hh").agg((1800 / pl.len()).alias("headway_s"))
+    out = stages.join(routes, on="route_idx", how="left").join(exps, on="exp", how="left")
+    out = out.with_columns((pl.col("t_board") // 1800).alias("hh")).join(
+        headway.rename({"seq": "board_seq"}), on=["route_idx", "board_seq", "hh"], how="left")
+    return out.with_columns(
+        pl.when(pl.col("mode") == "METRO").then(1).otherwise(
+            pl.coalesce("exp_operator", "operator")).alias("op"),
+        pl.coalesce("route", "bst_line").alias("service_board"),
+        pl.coalesce("route", "ast_line").alias("service_alight"),
+        pl.coalesce("board_stop", "bst_unique").alias("stop_board"),
+        pl.coalesce("alight_stop", "ast_unique").alias("stop_alight"),
+        pl.coalesce("board_comuna", "bst_comuna").alias("comuna_board"),
+        pl.coalesce("alight_comuna", "ast_comuna").alias("comuna_alight"),
+        pl.coalesce("board_zone", "bst_zone").alias("zone_board"),
+        pl.coalesce("alight_zone", "ast_zone").alias("zone_alight"),
+        pl.coalesce("board_x", "bst_x", "bx").alias("x_board"),
+        pl.coalesce("board_y", "bst_y", "by").alias("y_board"),
+        pl.coalesce("alight_x", "ast_x").alias("x_alight"),
+        pl.coalesce("alight_y", "ast_y").alias("y_alight"),
+        (pl.col("alight_dist") - pl.col("board_dist")).alias("route_dist"),
+    ).with_columns(
+        ((pl.col("x_alight") - pl.col("x_board")) ** 2 + (pl.col("y_alight") - pl.col(
+            "y_board")) ** 2).sqrt().alias("eucl_dist"),
+        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min"))
+
+
+def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+    return s.select(
+        pl.col("op").alias("operador"), pl.col("card").alias("id_etapa"),
+        pl.col("trip").alias("correlativo_viajes"),
+        pl.col("stage_in_trip").alias("correlativo_etapas"),
+        pl.lit(network.day_type).alias("tipo_dia"), pl.col("mode").alias("tipo_transporte"),
+        _num(pl.col("f_service"), 4).alias("fExpansionServicioPeriodoTS"),
+        pl.col("has_alight").cast(pl.Int8).alias("tiene_bajada"),
+        clock_text(pl.col("t"), day).alias("tiempo2"),
+        clock_text(pl.coalesce("t_board", "t"), day).alias("tiempo_subida"),
+        clock_text(pl.col("t_alight"), day).alias("tiempo_bajada"),
+        (pl.col("t_alight") - pl.coalesce("t_board", "t")).round(0).cast(pl.Int64).alias(
+            "tiempo_etapa"),
+        half_hour_text(pl.coalesce("t_board", "t")).alias("media_hora_subida"),
+        half_hour_text(pl.col("t_alight")).alias("media_hora_bajada"),
+        pl.col("x_board").round(0).cast(pl.Int64).alias("x_subida"),
+        pl.col("y_board").round(0).cast(pl.Int64).alias("y_subida"),
+        pl.col("x_alight").round(0).cast(pl.Int64).alias("x_bajada"),
+        pl.col("y_alight").round(0).cast(pl.Int64).alias("y_bajada"),
+        pl.col("route_dist").round(0).cast(pl.Int64).alias("dist_ruta_paraderos"),
+        pl.col("eucl_dist").round(0).cast(pl.Int64).alias("dist_eucl_paraderos"),
+        pl.col("service_board").alias("servicio_subida"),
+        pl.when(pl.col("has_alight")).then(pl.col("service_alight")).alias("servicio_bajada"),
+        pl.col("stop_board").alias("parada_subida"), pl.col("stop_alight").alias(
+            "parada_bajada"),
+        pl.col("comuna_board").alias("comuna_subida"), pl.col("comuna_alight").alias(
+            "comuna_bajada"),
+        pl.col("zone_board").alias("zona_subida"), pl.col("zone_alight").alias("zona_bajada"),
+        pl.col("site").alias("sitio_subida"),
+        pl.when(pl.col("has_alight")).then(_num(pl.col("f_zone"), 4)).alias(
+            "fExpansionZonaPeriodoTS"),
+        _num(pl.col("mean_wait_min"), 4).alias("tEsperaMediaIntervalo"),
+        pl.col("board_period").alias("periodoSubida"),
+        pl.col("alight_period").alias("periodoBajada"),
+        clock_text(pl.col("exp_start").cast(pl.Float64), day).alias("tiempoIniExpedicion"))
+
+
+def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+    walk = 1.3 / 1.2
+    s = s.with_columns(
+        pl.col("t_board").shift(-1).over("card", "trip").alias("next_board"),
+        pl.col("walk_m").alias("transfer_m"))
+    per_stage = s.with_columns(
+        ((pl.col("t_alight") - pl.coalesce("t_board", "t")) / 60).alias("ride_min"),
+        ((pl.col("next_board") - pl.col("t_alight")) / 60).alias("transfer_min"),
+        (pl.col("transfer_m") * walk / 60).alias("walk_min"))
+    per_stage = per_stage.with_columns(
+        pl.when(pl.col("next_board").is_not_null()).then(
+            pl.col("transfer_min") - pl.col("walk_min")).alias("wait_min"))
+    out = trips.with_columns(
+        ((pl.col("t_end") - pl.col("t_start"))).alias("dur"),
+        ((pl.col("dx") - pl.col("ox")) ** 2 + (pl.col("dy") - pl.col("oy")) ** 2).sqrt().alias(
+            "eucl")).select("card", "trip", "n_stages", "n_no_alight", "last_has_alight",
+                            "t_start", "t_end", "dur", "eucl", "factor_expansion", "purpose",
+                            "end_reason", "period")
+    agg = per_stage.group_by("card", "trip").agg(
+        pl.col("route_dist").sum().alias("route_total"),
+        pl.col("route_dist").filter(pl.col("mode") != "METRO").sum().alias("bus_total"),
+        pl.col("ride_min").sum().alias("vehicle_min"),
+        pl.col("stop_board").first().alias("o_stop"), pl.col("stop_alight").last().alias(
+            "d_stop"),
+        pl.col("comuna_board").first().alias("o_comuna"), pl.col("comuna_alight").last().alias(
+            "d_comuna"),
+        pl.col("zone_board").first().alias("o_zone"), pl.col("zone_alight").last().alias(
+            "d_zone"), pl.col("alight_period").last().alias("d_period"))
+    out = out.join(agg, on=["card", "trip"], how="left")
+    for index, k in enumerate(_K, start=1):
+        part = per_stage.filter(pl.col("stage_in_trip") == index).select(
+            "card", "trip",
+            _num(pl.col("ride_min"), 4).alias(f"tiempo_{k}_etapa"),
+            _num(pl.col("route_dist"), 4).alias(
+                "ddist_2da_etapa" if k == "2da" else f"dist_{k}_etapa"),
+            _num(pl.col("wait_min"), 4).alias(f"tespera_{k}_etapa"),
+            _num(pl.col("transfer_min"), 4).alias(f"ttrasbordo_{k}_etapa"),
+            pl.when(pl.col("next_board").is_not_null()).then(_num(pl.col("walk_min"), 4)).alias(
+                f"tcaminata_{k}_etapa"),
+            pl.when(pl.col("next_board").is_not_null()).then(_num(pl.col("transfer_m"), 4))
+            .alias(f"dtransbordo_{k}_etapa"),
+            pl.col("op").alias(f"op_{k}_etapa"),
+            pl.when(pl.col("mode") == "METRO").then(2).otherwise(1).alias(f"tipo_op_{k}_etapa"),
+            pl.when(pl.col("mode") != "METRO").then(pl.col("service_board")).alias(
+                f"serv_{k}_etapa"),
+            pl.col("bst_line").alias(f"linea_metro_subida_{index}"),
+            pl.col("ast_line").alias(f"linea_metro_bajada_{index}"),
+            pl.col("stop_board").alias(f"parada_subida_{k}"),
+            clock_text(pl.coalesce("t_board", "t"), day).alias(f"tiempo_subida_{k}"),
+            pl.col("zone_board").alias(f"zona_subida_{k}"),
+            pl.col("stop_alight").alias(f"parada_bajada_{k}"),
+            clock_text(pl.col("t_alight"), day).alias(f"tiempo_bajada_{k}"),
+            pl.col("zone_alight").alias(f"zona_bajada_{k}"),
+            pl.col("mode").alias(f"tipo_transporte_{k}"),
+            _num(pl.col("mean_wait_min"), 4).alias(f"tespera_est_{k}"))
+        out = out.join(part, on=["card", "trip"], how="left")
+    mid = (pl.col("t_start") + pl.col("t_end")) / 2
+    out = out.with_columns(mid.alias("mid"))
+    out = _periods(out, "mid", network)
+    return out.with_columns(
+        pl.col("card").alias("id_viaje"), pl.col("trip").alias("correlativo_viajes"),
+        pl.col("n_stages").alias("correlativo_etapas"), pl.col("n_stages").alias(
+            "cantidad_etapas"),
+        pl.col("n_no_alight").alias("netapas_sin_bajada"),
+        pl.col("last_has_alight").cast(pl.Int8).alias("ultima_etapa_con_bajada"),
+        pl.col("dur").round(0).cast(pl.Int64).alias("tiempo_viaje_seg"),
+        _num(pl.col("dur") / 60, 4).alias("tiempo_viaje_min"),
+        _num(pl.col("eucl"), 4).alias("dist_viaje_euclidiana_mts"),
+        pl.when(pl.col("last_has_alight")).then(_num(pl.col("route_total"), 4)).alias(
+            "dist_viaje_en_ruta_mts"),
+        pl.col("o_stop").alias("parada_subida"), pl.col("d_stop").alias("parada_bajada"),
+        pl.col("o_comuna").alias("comuna_subida"), pl.col("d_comuna").alias("comuna_bajada"),
+        pl.col("o_zone").alias("zona_subida"), pl.col("d_zone").alias("zona_bajada"),
+        clock_text(pl.col("t_start"), day).alias("tiempo_subida"),
+        clock_text(pl.col("t_end"), day).alias("tiempo_bajada"),
+        pl.col("period").alias("periodo_subida"), pl.col("d_period").alias("periodo_bajada"),
+        pl.lit(network.day_type).alias("tipo_dia"),
+        half_hour_text(pl.col("t_start")).alias("media_hora"),
+        _num(pl.col("factor_expansion"), 4).alias("factor_expansion"),
+        clock_text(pl.col("mid"), day).alias("tiempo_medio_viaje"),
+        pl.col("mid_period").alias("periodo_medio_viaje"),
+        half_hour_text(pl.col("mid")).alias("media_hora_medio_viaje"),
+        pl.lit(network.day_type).alias("tipo_dia_medio_viaje"),
+        _num(pl.col("vehicle_min"), 4).alias("tviaje_en_vehiculo_min"),
+        pl.col("end_reason").alias("tipo_corte_etapa_viaje"),
+        pl.col("purpose").alias("proposito"),
+        pl.when(pl.col("bus_total") > 0).then(_num(pl.col("bus_total"), 4)).alias(
+            "dviaje_buses"))
+
+
+def _periods(frame: pl.DataFrame, column: str, network: Network) -> pl.DataFrame:
+    from .trips import assign_periods
+
+    return assign_periods(frame.with_columns(pl.col(column).cast(pl.Float64)), column, network,
+                          column)
+
+
+def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.DataFrame:
+    """One row per expedition and stop with boardings, alightings and the load."""
+    located = s.filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
+    ons = located.group_by("exp", pl.col("board_seq").alias("seq")).agg(
+        pl.len().alias("n_on"), pl.col("f_service").sum().alias("on_exp"),
+        pl.col("has_alight").sum().alias("on_with_alight"), pl.col("t").min().alias("first_trx"))
+    offs = located.filter(pl.col("has_alight")).group_by(
+        "exp", pl.col("alight_seq").alias("seq")).agg(
+        pl.len().alias("n_off"), pl.col("f_service").sum().alias("off_exp"))
+    zp_stops = network.zonas_pagas.select("stop").unique().with_columns(pl.lit(1).alias("zp"))
+    exps = fleet.expeditions.select("exp", "plate", "plate_key", "operator", "start", "end",
+                                    "fulfillment")
+    p = fleet.passing.join(exps, on="exp").join(ons, on=["exp", "seq"], how="left").join(
+        offs, on=["exp", "seq"], how="left").join(
+        network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name"),
+        on=["route_idx", "seq"]).join(network.routes.select("route_idx", "route", "user",
+                                                            "direction"), on="route_idx").join(
+        network.fleet, on="plate_key", how="left").join(zp_stops, on="stop", how="left")
+    p = p.sort("exp", "seq").with_columns(
+        pl.col("n_on", "n_off", "on_with_alight").fill_null(0),
+        pl.col("on_exp", "off_exp").fill_null(0.0))
+    p = p.with_columns((pl.col("on_exp") - pl.col("off_exp")).cum_sum().over("exp").alias(
+        "load_after"))
+    p = p.with_columns(pl.col("load_after").shift(1).over("exp").fill_null(0.0).alias("load"),
+                       ((pl.col("dist").shift(-1).over("exp") - pl.col("dist")) / 1000)
+                       .fill_null(0.0).alias("km"))
+    problem = ((pl.col("load") < -1) | (pl.col("load") > pl.col("capacity"))).mean().over(
+        "exp") > 0.01
+    p = p.with_columns(problem.fill_null(False).cast(pl.Int8).alias("problem"))
+    p = _periods(p.with_columns(pl.col("start").cast(pl.Float64).alias("exp_start_s")),
+                 "exp_start_s", network)
+    p = _periods(p, "t_pass", network)
+    return p.select(
+        pl.col("operator").alias("Operador"), pl.col("route").alias("ServicioSentido"),
+        (pl.col("user") + pl.col("direction")).alias("ServicioUsuario"),
+        pl.col("plate").alias("Patente"), pl.col("stop").alias("Paradero"),
+        pl.col("name").alias("NombreParada"),
+        clock_text(pl.col("start").cast(pl.Float64), day).alias("Hini"),
+        clock_text(pl.col("end").cast(pl.Float64), day).alias("Hfin"),
+        pl.col("fulfillment").alias("Cumplimiento"), pl.col("seq").alias("Correlativo"),
+        pl.col("exp").alias("idExpedicion"), pl.col("dist").round(0).cast(pl.Int64).alias(
+            "DistEnRuta"),
+        pl.col("n_on").alias("#Subidas"), pl.col("n_on").alias("Subidastotal"),
+        _num(pl.col("on_exp"), 4).alias("SubidasExpandidas"),
+        pl.col("n_off").alias("#Bajadas"), pl.col("n_off").alias("Bajadastotal"),
+        _num(pl.col("off_exp"), 4).alias("BajadasExpandidas"),
+        _num(pl.col("load"), 4).alias("Carga"), pl.col("capacity").alias("Capacidad"),
+        pl.when(pl.col("gps")).then(hms_text(pl.col("t_pass"))).alias("TiempoGPSInterpolado"),
+        hms_text(pl.col("first_trx").cast(pl.Float64)).alias("TiempoPrimeraTrx"),
+        clock_text(pl.col("t_pass"), day).alias("Tiempo"),
+        pl.col("user_stop").alias("ParaderoUsuario"),
+        pl.col("exp_start_s_period_id").alias("PeriodoTSExpedicion"),
+        pl.col("t_pass_period_id").alias("PeriodoTSParada"),
+        pl.lit(DAY_TYPE_CODE.get(network.day_type, 0)).alias("TipoDia"),
+        pl.col("zp").fill_null(0).alias("ZP"),
+        (pl.col("start") // 1800).alias("MHSalida"),
+        (pl.col("t_pass") // 1800).cast(pl.Int64).alias("MHPasada"),
+        pl.col("problem").alias("ExpedicionConProblema"),
+        _num(pl.col("on_exp"), 4).alias("subidas_corregidas"),
+        _num(pl.col("off_exp"), 4).alias("bajadas_corregidas"),
+        _num(pl.col("load"), 4).alias("carga_corregida"),
+        pl.col("on_with_alight").alias("subidas_conbajada"),
+        pl.lit(2).alias("tipo_evasion"), pl.lit(0).alias("uniforme"),
+        _num(pl.col("load_after") * pl.col("km"), 4).alias("pax-km_tramo"),
+        _num(pl.col("capacity") * pl.col("km"), 4).alias("plazas-km_tramo"),
+        # kept for the warehouse table
+        pl.col("route_idx"), pl.col("load_after"), pl.col("t_pass"))
+
+
+def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+    bus = s.filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
+    without = bus.filter(~pl.col("has_alight")).group_by(
+        "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada"))
+    od = bus.filter(pl.col("has_alight")).group_by(
+        "route_idx", "board_period_id", "board_seq", "alight_seq").agg(
+        pl.len().alias("ConBajada"), pl.col("f_service").sum().alias("exp"),
+        pl.col("op").mode().first().alias("op"))
+    rs = network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name", "zone")
+    od = od.join(without, on=["route_idx", "board_period_id", "board_seq"], how="left").join(
+        rs.rename({c: f"b_{c}" for c in rs.columns if c != "route_idx"}).rename(
+            {"b_seq": "board_seq"}), on=["route_idx", "board_seq"]).join(
+        rs.rename({c: f"a_{c}" for c in rs.columns if c != "route_idx"}).rename(
+            {"a_seq": "alight_seq"}), on=["route_idx", "alight_seq"]).join(
+        network.routes.select("route_idx", "route", "user", "direction"), on="route_idx")
+    return od.sort("route_idx", "board_period_id", "board_seq", "alight_seq").select(
+        pl.lit(day.isoformat()).alias("Dia"),
+        pl.lit(DAY_TYPE_CODE.get(network.day_type, 0)).alias("TipoDia"),
+        pl.col("route").alias("Servicio"), pl.col("op").alias("Operador"),
+        (pl.col("user") + pl.col("direction")).alias("ServicioUsuario"),
+        pl.col("board_period_id").alias("PeriodoTS"), pl.col("board_seq").alias("inicio"),
+        pl.col("alight_seq").alias("fin"), pl.col("b_stop").alias("CodigoParInicio"),
+        pl.col("a_stop").alias("CodigoParFin"), pl.col("b_user_stop").alias("UsuarioParInicio"),
+        pl.col("a_user_stop").alias("UsuarioParFin"), pl.col("b_name").alias("NombreParInicio"),
+        pl.col("a_name").alias("NombreParFin"), pl.col("b_zone").alias("zonaS"),
+        pl.col("a_zone").alias("zonaB"), "ConBajada", pl.col("SinBajada").fill_null(0),
+        _num(pl.col("exp"), 5).alias("Expandida"))
+
+
+def expediciones(fleet: Fleet, network: Network, day: date) -> pl.DataFrame:
+    ends = fleet.passing.group_by("exp").agg(pl.col("t_pass").first().alias("a"),
+                                             pl.col("t_pass").last().alias("b"))
+    e = fleet.expeditions.join(ends, on="exp", how="left").join(
+        network.routes.select("route_idx", "route"), on="route_idx")
+    return e.sort("exp").select(
+        pl.col("route"), pl.col("plate").alias("licensePlate"),
+        clock_text(pl.col("a"), day).alias("a"), clock_text(pl.col("b"), day).alias("b"),
+        clock_text(pl.col("start").cast(pl.Float64), day).alias("expeditionStartTime"),
+        clock_text(pl.col("end").cast(pl.Float64), day).alias("expeditionEndTime"),
+        pl.col("fulfillment"), _num((pl.col("b") - pl.col("a")) / 60, 4).alias("f"),
+        _num((pl.col("end") - pl.col("start")) / 60, 4).alias("g"),
+        (pl.col("start") // 1800).alias("periodId"))
+
+
+def speed(speeds: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+    routes = network.routes.select("route_idx", "route", "user")
+    return speeds.join(routes, on="route_idx").select(
+        pl.col("route").alias("Route"), pl.col("k").alias("IdSection"),
+        pl.lit(day.isoformat()).alias("Date"), pl.col("period").alias("Period"),
+        pl.lit(DAY_TYPE_CODE.get(network.day_type, 0)).alias("DayType"),
+        _num(pl.col("total_distance"), 2).alias("TotalDistance"),
+        _num(pl.col("total_time"), 2).alias("TotalTime"),
+        pl.when(pl.col("total_time") > 0).then(_num(
+            pl.col("total_distance") / pl.col("total_time") * 3.6, 2)).alias("Speed"),
+        pl.col("observations").alias("Observations"),
+        pl.col("invalid_observations").alias("InvalidObservations"),
+        pl.col("operator").alias("Operator"), pl.col("user").alias("RouteUser"),
+        pl.col("is_end").cast(pl.Int8).alias("IsEndSection"))
+
+
+def bip(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+    return s.sort("t").select(
+        pl.col("card").alias("id"), clock_text(pl.col("t").cast(pl.Float64), day).alias(
+            "tiempo"), pl.col("site").alias("sitio"), pl.col("op").alias("op"),
+        pl.when(pl.col("mode") != "METRO").then(pl.col("route")).alias("servicio_sonda"),
+        pl.when(pl.col("mode") != "METRO").then(pl.col("user") + pl.col("direction")).alias(
+            "servicio_usuario"),
+        pl.col("board_period_id").alias("periodo"), pl.lit(network.day_type).alias("tipo_dia"))
+
+
+def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: pl.DataFrame,
+            gps_rows: int, version: str) -> pl.DataFrame:
+    """The day's one-row statistics (97 columns)."""
+    e = fleet.expeditions
+    minutes = (e["end"] - e["start"]) / 60
+    gaps = fleet.pings.group_by("exp").agg(pl.col("t").diff().mean().alias("g"))["g"]
+    n = s.height
+    share = (lambda mask: round(100 * float(mask.sum()) / n, 4) if n else None)
+    mode = s["mode"]
+    located = s["board_seq"].is_not_null() | (mode == "METRO")
+    alight_share = {}
+    for label, code in (("Bus", "BUS"), ("Metro", "METRO"), ("ZonasPagas", "ZP")):
+        sub = s.filter(pl.col("mode") == code)
+        alight_share[label] = round(100 * float(sub["has_alight"].mean()), 4) if sub.height \
+            else None
+    t = trips
+    nt = t.height
+    tshare = (lambda mask: round(100 * float(mask.sum()) / nt, 4) if nt else None)
+    modes = s.group_by("card", "trip").agg((pl.col("mode") == "METRO").all().alias("only"),
+                                           (pl.col("mode") == "METRO").any().alias("some"))
+    complete = t.filter(pl.col("last_has_alight"))
+    dur = (complete["t_end"] - complete["t_start"]) / 60
+    dist = ((complete["dx"] - complete["ox"]) ** 2 + (complete["dy"] - complete["oy"]) ** 2
+            ).sqrt()
+    pm = complete.filter((pl.col("t_start") >= 6.5 * 3600) & (pl.col("t_start") < 8.5 * 3600))
+    pt = complete.filter((pl.col("t_start") >= 17.5 * 3600) & (pl.col("t_start") < 20 * 3600))
+
+    def trip_means(frame: pl.DataFrame) -> list[object]:
+        if not frame.height:
+            return [0, None, None, None]
+        d = ((frame["dx"] - frame["ox"]) ** 2 + (frame["dy"] - frame["oy"]) ** 2).sqrt()
+        m = (frame["t_end"] - frame["t_start"]) / 60
+        return [frame.height, round(float(m.mean()), 4), round(float(d.mean()), 4),
+                round(float(d.mean()) / 1000 / max(float(m.mean()) / 60, 1e-9), 4)]
+
+    ts = s["t"]
+    in_pm = (ts >= 6.5 * 3600) & (ts < 8.5 * 3600)
+    in_pt = (ts >= 17.5 * 3600) & (ts < 20 * 3600)
+    ta = s["t_alight"]
+    stops = network.route_stops["stop"].unique()
+    classes = stops.str.slice(0, 1)
+    board_class = s["board_stop"].str.slice(0, 1)
+    top_metro = s.filter(pl.col("mode") == "METRO").group_by("bst_unique").len().sort(
+        ["len", "bst_unique"], descending=[True, False]).head(10)
+    top_bus = s.filter(pl.col("board_stop").is_not_null()).group_by("board_stop").len().sort(
+        ["len", "board_stop"], descending=[True, False]).head(10)
+    row: dict[str, object] = {
+        "Fecha": day.isoformat(), "TipoDia": network.day_type, "version": version,
+        "nExpediciones": e.height,
+        "minTiempoExpediciones": round(float(minutes.min()), 4) if e.height else None,
+        "maxTiempoExpediciones": round(float(minutes.max()), 4) if e.height else None,
+        "mediaTiempoExpediciones": round(float(minutes.mean()), 4) if e.height else None,
+        "nPatentes": e["plate_key"].n_unique(), "nGPS": gps_rows,
+        "mediaTiempoEntreGPS": round(float(gaps.mean()), 4) if gaps.len() else None,
+        "nGPSConServicio": fleet.counts.get("gps_with_service"),
+        "nGPSSinServicio": fleet.counts.get("gps_without_service"),
+        "nTrxTotales": n, "nTrxTotalesBus(%)": share(mode == "BUS"),
+        "nTrxTotalesMetro(%)": share(mode == "METRO"), "nTrxTotalesMetroTren(%)": 0.0,
+        "nTrxTotalesZonasPagas(%)": share(mode == "ZP"), "nTarjetas": s["card"].n_unique(),
+        "nTrxsConServicio": int(located.sum()), "nTrxsSinServicio": int((~located).sum()),
+        "nEtapasConBajadaBus(%)": alight_share["Bus"],
+        "nEtapasConBajadaMetro(%)": alight_share["Metro"],
+        "nEtapasConBajadaZonasPagas(%)": alight_share["ZonasPagas"],
+        "nViajes": nt,
+        **{f"nViajes{k}E(%)": tshare(t["n_stages"] == k) for k in range(1, 5)},
+        "nViajes5E(%)": tshare(t["n_stages"] >= 5),
+        "nViajesSoloMetro(%)": tshare(modes["only"]),
+        "nViajesConAlgunaEtapaEnMetro(%)": tshare(modes["some"]),
+        "nViajesSinBajadaFinal(%)": tshare(~t["last_has_alight"]),
+        "tViajeTotal": round(float(dur.mean()), 4) if complete.height else None,
+        "dViajeTotal": round(float(dist.mean()), 4) if complete.height else None,
+        "vViajeTotal": (round(float(dist.mean()) / 1000 / max(float(dur.mean()) / 60, 1e-9), 4)
+                        if complete.height else None),
+        "nTrxPM(%)": share(in_pm), "nTrxPT(%)": share(in_pt),
+        "nBajadas": int(ta.is_not_null().sum()),
+        "nBajadasPM": int((ta.is_not_null() & in_pm).sum()),
+        "nBajadasPT": int((ta.is_not_null() & in_pt).sum()),
+        **{f"nParadas{c}": int((classes == c).sum()) for c in "ETLI"},
+        **{f"nTrx{c}(%)": share(board_class == c) for c in "ETLI"},
+    }
+    for name, values in zip(("nViajeMediaPM", "tViajeMediaPM", "dViajeMediaPM", "vViajeMediaPM"),
+                            trip_means(pm), strict=True):
+        row[name] = values
+    for name, values in zip(("nViajeMediaPT", "tViajeMediaPT", "dViajeMediaPT", "vViajeMediaPT"),
+                            trip_means(pt), strict=True):
+        row[name] = values
+    for i, (name, count) in enumerate(top_metro.rows(), start=1):
+        row[f"par{i}"], row[f"trx{i}"] = name, count
+    for i, (name, count) in enumerate(top_bus.rows(), start=1):
+        row[f"parBus{i}"], row[f"trx{i}_"] = name, count
+    return pl.DataFrame({k: [None if v is None else str(v)] for k, v in row.items()})

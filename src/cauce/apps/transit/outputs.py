@@ -1,0 +1,157 @@
+"""ADATRAP output files: exact headers, a writer, a reader, and the flat zip of a day.
+
+All outputs are `|`-separated text with a header line, `-` for a value that is missing or that
+the engine cannot compute. The same reader opens our files and the real samples (it drops the
+empty name a trailing `|` leaves and tolerates CRLF line ends).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import polars as pl
+
+_K = ("1era", "2da", "3era", "4ta")
+
+ETAPAS = (
+    "operador|id_etapa|correlativo_viajes|correlativo_etapas|tipo_dia|tipo_transporte|"
+    "fExpansionServicioPeriodoTS|tiene_bajada|tiempo2|tiempo_subida|tiempo_bajada|tiempo_etapa|"
+    "media_hora_subida|media_hora_bajada|x_subida|y_subida|x_bajada|y_bajada|"
+    "dist_ruta_paraderos|dist_eucl_paraderos|servicio_subida|servicio_bajada|parada_subida|"
+    "parada_bajada|comuna_subida|comuna_bajada|zona_subida|zona_bajada|sitio_subida|"
+    "fExpansionZonaPeriodoTS|tEsperaMediaIntervalo|periodoSubida|periodoBajada|"
+    "tiempoIniExpedicion").split("|")
+
+_VIAJES_HEAD = (
+    "id_viaje|correlativo_viajes|correlativo_etapas|cantidad_etapas|netapas_sin_bajada|"
+    "ultima_etapa_con_bajada|tiempo_viaje_seg|tiempo_viaje_min|dist_viaje_euclidiana_mts|"
+    "dist_viaje_en_ruta_mts|parada_subida|parada_bajada|comuna_subida|comuna_bajada|zona_subida|"
+    "zona_bajada|tiempo_subida|tiempo_bajada|periodo_subida|periodo_bajada|tipo_dia|media_hora|"
+    "contrato|factor_expansion|tiempo_medio_viaje|periodo_medio_viaje|media_hora_medio_viaje|"
+    "tipo_dia_medio_viaje").split("|")
+_VIAJES_STAGE = [
+    name for k in _K for name in (
+        f"tiempo_{k}_etapa", "ddist_2da_etapa" if k == "2da" else f"dist_{k}_etapa",
+        f"tespera_{k}_etapa", f"ttrasbordo_{k}_etapa", f"tcaminata_{k}_etapa",
+        f"dtransbordo_{k}_etapa")]
+_VIAJES_TAIL = (
+    [f"op_{k}_etapa" for k in _K] + [f"tipo_op_{k}_etapa" for k in _K]
+    + [f"serv_{k}_etapa" for k in _K] + [f"linea_metro_subida_{i}" for i in range(1, 5)]
+    + [f"linea_metro_bajada_{i}" for i in range(1, 5)] + [f"parada_subida_{k}" for k in _K]
+    + [f"tiempo_subida_{k}" for k in _K] + [f"zona_subida_{k}" for k in _K]
+    + [f"parada_bajada_{k}" for k in _K] + [f"tiempo_bajada_{k}" for k in _K]
+    + [f"zona_bajada_{k}" for k in _K] + [f"tipo_transporte_{k}" for k in _K]
+    + [f"tespera_est_{k}" for k in _K]
+    + ["escolar", "tviaje_en_vehiculo_min", "tipo_corte_etapa_viaje", "proposito",
+       "dviaje_buses"])
+VIAJES = _VIAJES_HEAD + _VIAJES_STAGE + _VIAJES_TAIL
+
+PROFILE = (
+    "Operador|ServicioSentido|ServicioUsuario|Patente|Paradero|NombreParada|Hini|Hfin|"
+    "Cumplimiento|Correlativo|idExpedicion|DistEnRuta|#Subidas|#SubidasLejanas|Subidastotal|"
+    "SubidasExpandidas|#Bajadas|#BajadasLejanas|Bajadastotal|BajadasExpandidas|Carga|Capacidad|"
+    "TiempoGPSInterpolado|TiempoPrimeraTrx|TiempoGPSMasCercano|Tiempo|nSubidasTmp|"
+    "ParaderoUsuario|PeriodoTSExpedicion|PeriodoTSParada|TipoDia|ZP|DeltaTrxs|MHSalida|MHPasada|"
+    "ExpedicionConProblema|subidas_evadidas|bajadas_evadidas|subidas_corregidas|"
+    "bajadas_corregidas|carga_corregida|subidas_conbajada|%evasion|tipo_evasion|uniforme|"
+    "pax-km_tramo|pax-km_corregido_tramo|plazas-km_tramo").split("|")
+
+ODBYROUTE = (
+    "Dia|TipoDia|Servicio|Operador|ServicioUsuario|PeriodoTS|inicio|fin|CodigoParInicio|"
+    "CodigoParFin|UsuarioParInicio|UsuarioParFin|NombreParInicio|NombreParFin|zonaS|zonaB|"
+    "ConBajada|SinBajada|Expandida").split("|")
+
+EXPEDICIONES = (
+    "route|licensePlate|a|b|expeditionStartTime|expeditionEndTime|fulfillment|c|d|e|f|g|h|"
+    "periodId").split("|")
+
+SPEED = (
+    "Route|IdSection|Date|Period|DayType|TotalDistance|TotalTime|Speed|Observations|"
+    "InvalidObservations|Operator|RouteUser|IsEndSection").split("|")
+
+BIP = "id|tiempo|sitio|op|servicio_sonda|servicio_usuario|periodo|tipo_dia".split("|")
+
+GENERAL = (
+    "Fecha|TipoDia|version|nExpediciones|minTiempoExpediciones|maxTiempoExpediciones|"
+    "mediaTiempoExpediciones|nPatentes|nGPS|mediaTiempoEntreGPS|nGPSConServicio|nGPSSinServicio|"
+    "nTrxTotales|nTrxTotalesBus(%)|nTrxTotalesMetro(%)|nTrxTotalesMetroTren(%)|"
+    "nTrxTotalesZonasPagas(%)|nTarjetas|nTrxsConServicio|nTrxsSinServicio|"
+    "nEtapasConBajadaBus(%)|nEtapasConBajadaMetro(%)|nEtapasConBajadaMetroTren(%)|"
+    "nEtapasConBajadaZonasPagas(%)|nViajes|nViajes1E(%)|nViajes2E(%)|nViajes3E(%)|nViajes4E(%)|"
+    "nViajes5E(%)|nViajesSoloMetro(%)|nViajesConAlgunaEtapaEnMetro(%)|"
+    "nViajesSinBajadaFinal(%)|tViajeTotal|dViajeTotal|vViajeTotal|nViajeMediaPM|tViajeMediaPM|"
+    "dViajeMediaPM|vViajeMediaPM|nViajeMediaPT|tViajeMediaPT|dViajeMediaPT|vViajeMediaPT|"
+    "nTrxPM(%)|nTrxPT(%)|nBajadas|nBajadasPM|nBajadasPT|nParadasE|nParadasT|nParadasL|"
+    "nParadasI|nTrxE(%)|nTrxT(%)|nTrxL(%)|nTrxI(%)").split("|") + (
+    [f"par{i}" for i in range(1, 11)] + [f"trx{i}" for i in range(1, 11)]
+    + [f"parBus{i}" for i in range(1, 11)] + [f"trx{i}_" for i in range(1, 11)])
+
+#: output kind -> (header, trailing `|` on every line)
+LAYOUTS: dict[str, tuple[list[str], bool]] = {
+    "etapas": (ETAPAS, False), "viajes": (VIAJES, False), "profile": (PROFILE, False),
+    "odbyroute": (ODBYROUTE, False), "expediciones": (EXPEDICIONES, False),
+    "speed": (SPEED, False), "bip": (BIP, False), "general": (GENERAL, True),
+}
+
+#: folders the original leaves out of the day's zip
+SKIPPED_FOLDERS = ("kmls", "reportes", "debug")
+
+
+def write_output(frame: pl.DataFrame, kind: str, path: Path) -> int:
+    """Write `frame` under the exact header of `kind`; absent columns and nulls become `-`."""
+    header, trailing = LAYOUTS[kind]
+    columns = [(pl.col(name).cast(pl.String).fill_null("-") if name in frame.columns
+                else pl.lit("-")).alias(f"c{i}") for i, name in enumerate(header)]
+    if trailing:
+        columns.append(pl.lit("").alias("trail"))
+    laid = frame.select(columns)
+    with path.open("wb") as out:
+        out.write(("|".join(header) + ("|" if trailing else "") + "\n").encode("utf-8"))
+        laid.write_csv(out, separator="|", include_header=False, quote_style="never")
+    return laid.height
+
+
+def read_output(source: Path | bytes) -> pl.DataFrame:
+    """Any `|`-separated ADATRAP output (ours or a real sample) as strings with its header."""
+    data = source.read_bytes() if isinstance(source, Path) else source
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    lines = text.split("\n", 1)
+    header = lines[0].split("|")
+    if header and header[-1] == "":
+        header = header[:-1]
+    body = lines[1] if len(lines) > 1 else ""
+    if not body.strip():
+        return pl.DataFrame({name: pl.Series([], dtype=pl.String) for name in header})
+    frame = pl.read_csv(io.BytesIO(body.encode("utf-8")), separator="|", has_header=False,
+                        infer_schema=False, quote_char=None, truncate_ragged_lines=True)
+    frame = frame.select(frame.columns[: len(header)])
+    names = [name if name else f"_{i}" for i, name in enumerate(header[: frame.width])]
+    return frame.rename(dict(zip(frame.columns, _dedupe(names), strict=True)))
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        out.append(name if count == 0 else f"{name}_{count}")
+        seen[name] = count + 1
+    return out
+
+
+def pack_day(folder: Path, zip_path: Path) -> list[str]:
+    """Zip every file under `folder` flat (basename only), skipping kmls/, reportes/, debug/."""
+    names: list[str] = []
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED,
+                         compresslevel=1) as archive:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if not path.is_file() or any(part in SKIPPED_FOLDERS for part in relative.parts[:-1]):
+                continue
+            if path.name in names:
+                continue
+            archive.write(path, path.name)
+            names.append(path.name)
+    return names
