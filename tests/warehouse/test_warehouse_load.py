@@ -178,3 +178,25 @@ def test_pandas_frames_load_without_their_index(warehouse: WarehouseBackend) -> 
     frame = pd.DataFrame({"id": [1, 2]}, index=[10, 20])
     warehouse.load("indexed", frame)
     assert warehouse.columns("indexed") == ["id"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["Private", None, "State-gov", "Private", ""] * 400,
+        [f"unique {i}" for i in range(2000)],
+        [None] * 50,
+    ],
+    ids=["repetitive", "unique", "all-null"],
+)
+def test_text_columns_convert_exactly_either_way(values: list[str | None]) -> None:
+    from cauce.warehouse.arrowdata import python_columns
+
+    table = pa.table(
+        {
+            "text": pa.chunked_array(
+                [values[: len(values) // 2], values[len(values) // 2 :]], pa.string()
+            )
+        }
+    )
+    assert python_columns(table, as_text=True) == [values]
