@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cauce import CauceError
 
-class TransitError(Exception):
+
+class TransitError(CauceError):
     """A transit input or parameter problem that stops a day's run."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:

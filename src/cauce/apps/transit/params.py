@@ -176,3 +176,58 @@ def _convert(field: _Field, text: str, source: str, number: int) -> object:
 def read_par(path: Path) -> ParFile:
     """Parse a parameter file from disk (ASCII or ISO-8859-1, as the original's)."""
     return parse_par(path.read_bytes().decode("latin-1"), source=str(path))
+
+
+def _po(folder: str, stem: str, ext: str = "csv") -> str:
+    return f"{{po_path}}/{folder + '/' if folder else ''}{stem}_PO{{po_date}}.{ext}"
+
+
+#: the values of the version 0.2 layout, in order (two-number lines: ADATRAP then Online column)
+DEFAULT_VALUES: tuple[str, ...] = (
+    "Parametros Asignacion Paradero a validacion", "------------------------", "",
+    *(f"ADATRAP/{{date}}/{{date}}.{kind}" for kind in OUTPUT_KINDS), "ADATRAP/{date}/",
+    "{date}", "1",
+    "tmp/{date}.gps", "1 1", "4 3", "2 4", "3 5",
+    "tmp/{date}.196", "1", "2", "5", "6", "7", "12", "17",
+    _po("Paraderos", "ConsolidadoParadas"), "3", "4", "5", "7", "8", "9", "13", "14", "15",
+    "100", "100", "1",
+    _po("Paraderos", "BaseInfra"), "1", "2", "4", "15", "9", "13", "14",
+    "tmp/{date}.trx", "3 1", "9 3", "2 2", "1 4", "13 -1", "10 -1", "12 -1", "14 -1",
+    _po("Diccionario", "Diccionario-Comunas"), "1", "2",
+    _po("Diccionario", "Diccionario-Servicios"), "12", "9 8", "2", "14", "13",
+    _po("Rutas", "ShapeRutas"), "2", "3", "4", "1",
+    "{service_detail_file}", *(str(i) for i in range(1, 12)), "30", "200.0",
+    _po("Diccionario", "Diccionario-EstacionesMetro"),
+    "1", "6", "3", "4", "5", "9", "7", "2", "10", "8",
+    _po("Diccionario", "DistanciaGrilla"), _po("Metro", "Lineas", "txt"),
+    _po("Metro", "Horarios"), _po("Metro", "Combinacion"), _po("Metro", "Lion"),
+    *(str(i) for i in range(1, 9)),
+    _po("Diccionario", "Diccionario-Patentes"), "3", "12", "13",
+    _po("Evasion", "EvasionServicioSentidoParadaMH"), _po("Evasion", "Zonas777Fevasion"),
+    _po("Diccionario", "Diccionario-Zonificaciones"), "1", "2", "3", "4", "5",
+    _po("Diccionario", "Diccionario-PeriodosTS"), "1", "2", "3", "4", "5",
+    _po("", "secuencia_paradas_full", "dbg"), "1", "2", "3", "4",
+    _po("", "velocidadesAgosto2019"), _po("Diccionario", "Diccionario-EstacionesMetroTren"),
+    _po("MetroTren", "tiemposViajeMetroTren", "txt"), _po("", "osm"),
+    "1", "3", "2", "7", "8", "9",
+    _po("Frecuencias", "Frecuencias"), _po("Frecuencias", "Capacidades"),
+    _po("Frecuencias", "Distancias"), _po("Frecuencias", "Velocidades"),
+    _po("Diccionario", "Diccionario-AsignacionZP2"),
+    "ADATRAP/{date}/kmls/", "ADATRAP/{date}/reportes/", "ADATRAP/{date}/debug/",
+    "{po_path}/Indicadores/", _po("Diccionario", "Diccionario_Tipo_dia"),
+    "1", "1350406895", "0", "0", "0", "1", "0", "40", "1", "T201 00I",
+)
+
+
+def default_par_text() -> str:
+    """A parameter file in the version 0.2 layout with its published values.
+
+    Used when no `.par` is configured; each line names its field after the `*`."""
+    lines = []
+    for field, value in zip(SCHEMA_V02, DEFAULT_VALUES, strict=True):
+        if field.kind == "text" and field.name in ("title", "rule", "blank", "draw_services"):
+            lines.append(value)
+        else:
+            lines.append(f"{value.replace(' ', chr(9))}\t\t* {field.name}"
+                         if field.kind == "cols" else f"{value}\t\t* {field.name}")
+    return "\n".join(lines) + "\n"
