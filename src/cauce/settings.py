@@ -242,9 +242,17 @@ class Settings(Mapping[str, Any]):
 
 
 def resolve(
-    declared: Mapping[str, Setting], sources: ConfigSources, overrides: Mapping[str, Any] | None = None
+    declared: Mapping[str, Setting],
+    sources: ConfigSources,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    lenient: bool = False,
 ) -> Settings:
-    """Resolve every declared setting, or raise one ConfigError listing all that are wrong."""
+    """Resolve every declared setting, or raise one ConfigError listing all that are wrong.
+
+    ``lenient`` (for commands that only inspect state) leaves problem settings at their
+    default, or None, instead of failing.
+    """
     overrides = dict(overrides or {})
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
@@ -271,6 +279,12 @@ def resolve(
             shown = MASK if setting.secret else repr(raw)
             reason = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
             problems.append(f"{name}: {shown} from {where} is invalid ({reason})")
+    if problems and lenient:
+        for name, setting in declared.items():
+            if name not in values:
+                values[name] = None if setting.required else setting.default
+                origin[name] = "unresolved"
+        problems = []
     if problems:
         first = problems[0] if len(problems) == 1 else f"{len(problems)} settings need attention"
         raise ConfigError(

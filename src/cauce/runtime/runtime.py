@@ -73,6 +73,7 @@ class Runtime:
         config: ConfigSources | None = None,
         role: str = "foreground",
         app_ref: str | None = None,
+        lenient_settings: bool = False,
     ) -> None:
         self.app = app
         self.config = config or ConfigSources.discover()
@@ -80,6 +81,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.overrides = {k: v for k, v in (settings or {}).items() if v is not None}
         self.role = role
+        self.lenient_settings = lenient_settings
         self.app_ref = app_ref or app.reference
         self.worker_id = f"{role}-{socket.gethostname()}-{os.getpid()}-{new_token()[:6]}"
         self._wake = threading.Condition()
@@ -101,7 +103,7 @@ class Runtime:
         if self.app.runtime is not None and self.app.runtime is not self:
             raise CauceError(f"app {self.app.name!r} is already attached to another runtime in this process",
                              hint="close the other runtime (or TestRuntime) first")
-        self._settings = resolve(self.app.settings, self.config, self.overrides)
+        self._settings = resolve(self.app.settings, self.config, self.overrides, lenient=self.lenient_settings)
         self.home.mkdir(parents=True, exist_ok=True)
         self.db = StateDB(self.home / "state.db")
         self.sink = LogSink(self.db, self.clock)

@@ -1,0 +1,1 @@
+"""The `cauce` command line: one module per command group."""

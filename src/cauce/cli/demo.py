@@ -1,0 +1,85 @@
+"""``cauce demo``: every bundled app's demo in a fresh home, on the embedded defaults, offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import typer
+
+from ..errors import CauceError
+from ..runtime.runtime import Runtime
+from ..settings import ConfigSources
+from . import console
+from .loading import bundled_apps, load_app
+
+MARKER = ".cauce-demo"
+
+
+def _fresh(home: Path) -> None:
+    if home.exists():
+        if (home / MARKER).exists():
+            shutil.rmtree(home)
+        elif any(home.iterdir()):
+            raise CauceError(f"{home} exists and is not a demo home, so it is left alone",
+                             hint="pass --home with a new folder name")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / MARKER).write_text("created by `cauce demo`; deleted and recreated by the next one\n")
+
+
+def register(cli: typer.Typer) -> None:
+    @cli.command("demo")
+    def demo_command(
+        home: Path = typer.Option(Path("cauce-demo"), "--home", help="folder for the demo (recreated each time)"),
+        only: list[str] = typer.Option(None, "--app", help="run only these apps' demos"),
+    ) -> None:
+        """Run every bundled app's demo on generated data, with no network, and show what it made.
+
+        Example: cauce demo --app census
+        """
+        home = home.resolve()
+        apps = bundled_apps()
+        if only:
+            unknown = [a for a in only if a not in apps]
+            if unknown:
+                load_app(unknown[0])  # raises NotFound with a suggestion
+            apps = {name: ref for name, ref in apps.items() if name in only}
+        _fresh(home)
+        console.err.print(f"[bold]cauce demo[/] in {home}")
+        failures, summaries = [], []
+        for name in apps:
+            app, reference = load_app(name)
+            hook = app.demo_hook
+            if hook is None:
+                continue
+            settings = {k: v.format(home=home) if isinstance(v, str) else v for k, v in hook.settings.items()}
+            started = time.monotonic()
+            previous = Path.cwd()
+            try:
+                os.chdir(home)  # relative defaults (files, databases) land inside the demo home
+                with console.err.status(f"[bold]{name}[/]: running its demo…"), Runtime(
+                    app, home=home, settings=settings, config=ConfigSources(environ={}), app_ref=reference,
+                    role="demo",
+                ) as rt:
+                    lines = hook.func(rt) or []
+            except Exception as err:  # report each app's failure and go on with the next
+                failures.append(name)
+                message = err.message if isinstance(err, CauceError) else f"{type(err).__name__}: {err}"
+                console.err.print(f"[red]✗ {name}[/] failed after {time.monotonic() - started:.1f}s: {message}")
+                continue
+            finally:
+                os.chdir(previous)
+            console.err.print(f"[green]✓ {name}[/] in {time.monotonic() - started:.1f}s")
+            summaries.append((name, lines))
+        for name, lines in summaries:
+            console.out.print(f"\n[bold cyan]{name}[/]")
+            for line in lines:
+                console.out.print(f"  {line}", markup=False, highlight=False)
+        console.out.print("\n[bold]Look around[/]")
+        console.out.print(f"  cauce --home {home} runs --limit 20")
+        console.out.print(f"  cauce --home {home} logs general --app <app>")
+        console.out.print(f"  cauce --home {home} queues <app>")
+        if failures:
+            raise CauceError(f"the demo of {', '.join(failures)} failed", hint="run with --debug for a traceback")

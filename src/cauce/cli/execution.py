@@ -1,0 +1,257 @@
+"""``cauce run``, ``serve``, ``worker`` and ``backfill``: the commands that execute an app.
+
+Their options depend on the app (its settings) and the job (its parameters), so each command
+takes APP and JOB first, then builds the rest of its options from the declarations.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..app import App, Job
+from ..durations import format_duration, parse_duration
+from ..errors import CauceError
+from ..runtime.backfill import backfill
+from ..runtime.runtime import Runtime
+from . import console
+from .loading import load_app
+from .options import clean, job_options, settings_options
+from .state import home_option_value
+
+DYNAMIC = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+def _parse(name: str, options: list[click.Parameter], args: list[str], help_text: str) -> dict[str, Any] | None:
+    """Parse ``args`` against ``options``; None when only help was asked for (and printed)."""
+    options = [*options, click.Option(["--help", "-h"], is_flag=True, help="Show this message and exit.")]
+    command = click.Command(name, params=options, help=help_text, callback=lambda **kw: kw,
+                            add_help_option=False, context_settings={"max_content_width": 100})
+    values = command.main(args=args, prog_name=name, standalone_mode=False)
+    if values.pop("help", False):
+        with click.Context(command, info_name=name) as ctx:
+            click.echo(command.get_help(ctx))
+        return None
+    return values
+
+
+def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]:
+    return [click.Option(["--home"], type=click.Path(path_type=Path), help="cauce home folder "
+                         "[default: .cauce, or CAUCE_HOME]"), *(extra or [])]
+
+
+def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | None:
+    if app_ref is None or app_ref in ("--help", "-h"):
+        click.echo(ctx.get_help())
+        return None
+    return load_app(app_ref)
+
+
+def _settings(app: App, values: dict[str, Any], taken: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    return clean({k: values.get(k) for k in app.settings if k not in taken})
+
+
+def _list_jobs(app: App) -> None:
+    console.out.print(f"[bold]{app.name}[/] jobs:")
+    for job in app.jobs.values():
+        console.out.print(f"  [cyan]{job.name}[/]  {job.description}")
+    console.out.print(f"\nrun one: cauce run {app.name} JOB [OPTIONS]   (cauce run {app.name} JOB --help)")
+
+
+def register(cli: typer.Typer) -> None:
+    """Add the execution commands to ``cli``."""
+
+    @cli.command("run", context_settings=DYNAMIC, add_help_option=False)
+    def run_command(
+        ctx: typer.Context,
+        app_ref: str = typer.Argument(None, metavar="APP", help="bundled app name or module:attribute"),
+        job_name: str = typer.Argument(None, metavar="JOB"),
+    ) -> None:
+        """Run one job now, in the foreground, with its log on the terminal.
+
+        Example: cauce run census load --source Adult.data --source Adult.test --db sqlite:///census.db
+        """
+        loaded = _app_or_help(ctx, app_ref)
+        if loaded is None:
+            return
+        app, reference = loaded
+        if job_name is None or job_name in ("--help", "-h"):
+            _list_jobs(app)
+            return
+        job = app.get_job(job_name)
+        extra = [click.Option(["--partition", "-p"], help="partition key, e.g. 2021-04-22"),
+                 click.Option(["--json"], is_flag=True, help="print the finished run as JSON")]
+        options = _common(extra) + job_options(job) + settings_options(app.settings.values(), set(job.params))
+        example = f"cauce run {app.name} {job.name}" + (" --partition 2021-04-22" if job.partitions else "")
+        values = _parse(f"cauce run {app.name} {job.name}", options, ctx.args,
+                        f"{job.description or 'Run job ' + job.name + '.'}\n\nExample: {example}")
+        if values is None:
+            return
+        params = clean({k: values.get(k) for k in job.params})
+        handler = console.show_logs(logging.INFO, general=False)
+        try:
+            with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values, set(job.params)),
+                         app_ref=reference) as rt, _progress_bar() as bar:
+                rt.on_progress(bar)
+                run = rt.run(job, values["partition"], **params)
+        finally:
+            logging.getLogger().removeHandler(handler)
+        if values["json"]:
+            console.print_json(console.run_dict(run))
+        else:
+            console.err.print(console.summary_line(run))
+            if run.result is not None:
+                console.print_json(run.result)
+        if not run.succeeded:
+            raise typer.Exit(1)
+
+    @cli.command("serve", context_settings=DYNAMIC, add_help_option=False)
+    def serve_command(ctx: typer.Context, app_ref: str = typer.Argument(None, metavar="APP")) -> None:
+        """Run the scheduler, the event dispatcher and workers until stopped (Ctrl-C or SIGTERM).
+
+        Example: cauce serve census --every 0 --db sqlite:///c.db
+        """
+        _serve(ctx, app_ref, scheduler=True)
+
+    @cli.command("worker", context_settings=DYNAMIC, add_help_option=False)
+    def worker_command(ctx: typer.Context, app_ref: str = typer.Argument(None, metavar="APP")) -> None:
+        """Run an extra worker process on the same home (no scheduler): more hands for the queues.
+
+        Example: cauce worker opendata --threads 16
+        """
+        _serve(ctx, app_ref, scheduler=False)
+
+    @cli.command("backfill", context_settings=DYNAMIC, add_help_option=False)
+    def backfill_command(
+        ctx: typer.Context,
+        app_ref: str = typer.Argument(None, metavar="APP"),
+        job_name: str = typer.Argument(None, metavar="JOB"),
+    ) -> None:
+        """Run a partitioned job for a range of partitions; partitions that succeeded are skipped.
+
+        Example: cauce backfill transit adatrap --from 2021-01-01 --to 2021-03-31 --parallel 2
+        """
+        loaded = _app_or_help(ctx, app_ref)
+        if loaded is None:
+            return
+        app, reference = loaded
+        if job_name is None or job_name in ("--help", "-h"):
+            _list_jobs(app)
+            return
+        job = app.get_job(job_name)
+        extra = [click.Option(["--from", "first"], required=True, help="first partition"),
+                 click.Option(["--to", "last"], required=True, help="last partition (inclusive)"),
+                 click.Option(["--parallel"], type=click.IntRange(1, 256), default=1, show_default=True,
+                              help="partitions run at once"),
+                 click.Option(["--force"], is_flag=True, help="run partitions that already succeeded too")]
+        values = _parse(f"cauce backfill {app.name} {job.name}", _common(extra) + settings_options(
+            app.settings.values(), set()), ctx.args, f"Backfill {job.name}.")
+        if values is None:
+            return
+        handler = console.show_logs(logging.WARNING)
+        try:
+            with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values),
+                         app_ref=reference, role="backfill") as rt:
+                report = _backfill_with_bar(rt, job, values)
+        finally:
+            logging.getLogger().removeHandler(handler)
+        console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, {len(report.failed)} failed, "
+                          f"{len(report.skipped)} skipped (already succeeded) in {format_duration(report.seconds)}")
+        for key, error in report.failed.items():
+            console.err.print(f"  [red]✗[/] {key}: {error}")
+        if report.failed:
+            console.err.print(f"[yellow]hint:[/] run the same command again to retry the failed partitions; "
+                              f"see `cauce runs --app {app.name} --job {job.name} --status dead-lettered`")
+            raise typer.Exit(1)
+
+
+def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console.err, transient=False) as progress:
+        task = progress.add_task(f"backfill {job.name}", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return backfill(rt, job, values["first"], values["last"], parallel=values["parallel"],
+                        force=values["force"], progress=update)
+
+
+class _progress_bar:
+    """A progress bar that appears once a run reports progress (`ctx.progress`)."""
+
+    def __enter__(self) -> Callable[[str, float, float | None, str], None]:
+        self._progress: Progress | None = None
+        self._tasks: dict[str, Any] = {}
+        return self.update
+
+    def update(self, run_id: str, done: float, total: float | None, label: str) -> None:
+        if self._progress is None:
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), console=console.err, transient=True)
+            self._progress.start()
+        task = self._tasks.get(run_id)
+        if task is None:
+            task = self._tasks[run_id] = self._progress.add_task(label or run_id, total=total)
+        self._progress.update(task, completed=done, total=total, description=label or run_id)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
+    loaded = _app_or_help(ctx, app_ref)
+    if loaded is None:
+        return
+    app, reference = loaded
+    verb = "serve" if scheduler else "worker"
+    extra = [click.Option(["--for", "duration"], help="stop after this long, e.g. 30s, 2h"),
+             click.Option(["--threads"], type=click.IntRange(1, 512), default=8, show_default=True,
+                          help="worker threads"),
+             click.Option(["--processes"], type=click.IntRange(1, 256), default=None,
+                          help="process workers for worker='process' jobs [default: CPU count]"),
+             click.Option(["--grace"], default="30s", show_default=True,
+                          help="on stop, how long to let running work finish before giving it back")]
+    values = _parse(f"cauce {verb} {app.name}", _common(extra) + settings_options(app.settings.values(), set()),
+                    ctx.args, f"cauce {verb} for app {app.name}.")
+    if values is None:
+        return
+    handler = console.show_logs(logging.INFO, general_only=True)
+    try:
+        with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values),
+                     app_ref=reference, role=verb) as rt:
+            _banner(rt, verb)
+            rt.serve(timeout=parse_duration(values["duration"], what="--for") if values["duration"] else None,
+                     threads=values["threads"], processes=values["processes"], scheduler=scheduler,
+                     grace=values["grace"], handle_signals=True)
+    except KeyboardInterrupt:
+        raise CauceError("stopped at once on a second interrupt; unfinished work will be delivered again "
+                         "when its leases expire") from None
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def _banner(rt: Runtime, verb: str) -> None:
+    app = rt.app
+    console.err.print(f"[bold]cauce {verb}[/] {app.name}  home={rt.home}  worker={rt.worker_id}")
+    if verb == "serve":
+        from ..runtime.scheduler import Scheduler
+
+        for name, schedule in Scheduler(rt).schedules.items():
+            console.err.print(f"  schedule {name}: {schedule.spec}")
+        for state in rt.schedule_states():
+            if state["paused"]:
+                console.err.print(f"  [yellow]paused[/] {state['job']}: {state['paused']} "
+                                  f"(cauce schedules {app.name} --resume {state['job']})")
+    handlers = ", ".join(f"{h.name}←{h.resource.kind} {h.resource.name}" for h in app.handlers.values())
+    if handlers:
+        console.err.print(f"  handlers: {handlers}")
+    console.err.print(f"  started {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}; Ctrl-C stops gracefully")

@@ -1,0 +1,50 @@
+"""Find an app from what the user typed: a bundled app's short name or ``module:attribute``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from ..app import App, suggest
+from ..errors import NotFound
+
+GROUP = "cauce.apps"
+
+
+def bundled_apps() -> dict[str, str]:
+    """Short name → ``module:attribute`` of every app registered under the ``cauce.apps`` entry point."""
+    return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+
+
+def load_app(reference: str) -> tuple[App, str]:
+    """The App named by ``reference`` (``census``, ``pkg.module:app``, ``file.py:app``) and its reference."""
+    bundled = bundled_apps()
+    target = bundled.get(reference, reference)
+    if ":" not in target and not target.endswith(".py") and "." not in target:
+        raise NotFound(f"no app named {reference!r}",
+                       hint=suggest(reference, bundled) + " — or give module:attribute")
+    module_name, _, attribute = target.partition(":")
+    attribute = attribute or "app"
+    if module_name.endswith(".py"):
+        path = Path(module_name).resolve()
+        if not path.is_file():
+            raise NotFound(f"no file {module_name}", hint="give the path of the Python file that declares the app")
+        sys.path.insert(0, str(path.parent))
+        module_name = path.stem
+    elif str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name and module_name.startswith(err.name):
+            raise NotFound(f"cannot import {module_name!r}",
+                           hint=suggest(reference, bundled) + " — or check the module is on the Python path") from None
+        raise
+    app = getattr(module, attribute, None)
+    if not isinstance(app, App):
+        found = [name for name, value in vars(module).items() if isinstance(value, App)]
+        raise NotFound(f"{module_name}:{attribute} is not a cauce App",
+                       hint=f"did you mean {module_name}:{found[0]}?" if found else "declare app = App(...)")
+    return app, f"{module_name}:{attribute}"

@@ -1,0 +1,85 @@
+"""Command-line options built at run time from an app's settings and a job's parameters.
+
+Settings become options of ``run``, ``serve``, ``worker`` and ``backfill`` (``--chunk-size``);
+a job's typed keyword parameters become options of ``run`` (``--source a --source b --all``).
+Values are parsed by click and validated by the runtime against the declared types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import pathlib
+import types
+import typing
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from ..app import Job, Param
+from ..settings import Setting
+
+
+def _scalar(annotation: Any) -> tuple[Any, bool]:
+    """(click type, multiple) for an annotation."""
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _scalar(args[0])
+    if origin in (list, tuple, set, frozenset):
+        inner = args[0] if args else str
+        return _scalar(inner)[0], True
+    if origin is typing.Literal:
+        return click.Choice([str(a) for a in typing.get_args(annotation)]), False
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return click.Choice([str(m.value) for m in annotation]), False
+    simple = {int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL,
+              pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: click.STRING, dt.datetime: click.STRING}
+    return simple.get(annotation, click.STRING), False
+
+
+def _is_bool(annotation: Any) -> bool:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return annotation is bool or (len(args) == 1 and args[0] is bool)
+
+
+def param_option(param: Param) -> click.Option:
+    if _is_bool(param.annotation):
+        name = param.option.removeprefix("--")
+        default = False if param.required else bool(param.default)
+        return click.Option([f"--{name}/--no-{name}", param.name], default=default, show_default=True,
+                            help=param.help or None)
+    kind, multiple = _scalar(param.annotation)
+    return click.Option([param.option, param.name], type=kind, multiple=multiple, required=param.required,
+                        default=None, help=_help(param.help, param.default if not param.required else None))
+
+
+def setting_option(setting: Setting) -> click.Option:
+    kind, multiple = _scalar(setting.type)
+    if _is_bool(setting.type):
+        name = setting.option.removeprefix("--")
+        return click.Option([f"--{name}/--no-{name}", setting.name], default=None,
+                            help=_help(f"[setting] {setting.help}", None if setting.required else setting.default))
+    default = None if setting.required or setting.secret else setting.default
+    return click.Option([setting.option, setting.name], type=kind, multiple=multiple, default=None,
+                        help=_help(f"[setting] {setting.help}" + (" (secret)" if setting.secret else ""), default))
+
+
+def _help(text: str, default: Any) -> str:
+    if default not in (None, [], ()):
+        text = f"{text}  [default: {default}]" if text else f"[default: {default}]"
+    return text
+
+
+def job_options(job: Job) -> list[click.Option]:
+    return [param_option(p) for p in job.params.values()]
+
+
+def settings_options(settings: Iterable[Setting], taken: set[str]) -> list[click.Option]:
+    return [setting_option(s) for s in settings if s.name not in taken]
+
+
+def clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Drop options the user did not give (None, or an empty multiple)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items() if v is not None and v != ()}
