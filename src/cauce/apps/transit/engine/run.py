@@ -133,13 +133,19 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         path.parent.mkdir(parents=True, exist_ok=True)
         rows[kind] = write_output(frame, kind, path)
         outputs[kind] = path
+    outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
     parquet: dict[str, Path] = {}
     if parquet_dir is not None:
         parquet = write_parquet(parquet_dir, day, enriched, trips, profile)
     lap("outputs")
-    for reason, count in sorted(rejects.items()):
-        log.info("unusable rows: %s: %d", reason, count)
     return EngineResult(outputs, parquet, rows, rejects, seconds, enriched)
+
+
+def write_rejects(rejects: dict[str, int], path: Path) -> Path:
+    """Unusable rows per reason, next to `.general` (whose header has no place for them)."""
+    lines = ["motivo|filas"] + [f"{reason}|{count}" for reason, count in sorted(rejects.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataFrame,

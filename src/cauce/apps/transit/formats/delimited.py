@@ -75,6 +75,8 @@ def read_positional(
     except pl.exceptions.PolarsError as error:
         raise InputFileError(f"{name}: cannot be read as {separator!r}-separated text: "
                              f"{str(error).splitlines()[0]}") from None
+    if frame.height == 0:
+        return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
     raw_names = frame.columns
     frame = frame.select([pl.col(raw_names[c - 1]).str.strip_chars().alias(f)
                           for f, c in wanted.items()])

@@ -28,7 +28,8 @@ TRANSFER_RADIUS_M = 350.0
 WALK_SPEED = 1.2           # m/s, with a 1.3 detour factor on straight-line distances
 MAX_TRIPS = 4
 PATTERNS = ("B", "M", "BB", "BM", "MB", "BMB")
-PATTERN_P = (0.40, 0.27, 0.10, 0.12, 0.08, 0.03)
+PATTERN_P = (0.34, 0.26, 0.14, 0.13, 0.09, 0.04)
+ZP_BOARDING_WEIGHT = 8.0  # zonas pagas stand at the busiest stops
 DAY_TYPES = ("commute", "commute_evening", "commute_lunch", "errand", "one_way",
              "one_way_after", "elsewhere_return")
 DAY_TYPE_P = (0.56, 0.07, 0.05, 0.13, 0.11, 0.04, 0.04)
@@ -84,7 +85,11 @@ def _plan_trips(city: City, rs: pl.DataFrame, stations: pl.DataFrame, day_type: 
                 rng: np.random.Generator) -> pl.DataFrame:
     """One row per planned stage: card, trip, stage, mode, board/alight (rs id or station)."""
     n_cards = day_type.size
-    boardable = rs.filter(pl.col("seq") < pl.col("n"))["rs"].to_numpy()
+    boardable_rs = rs.filter(pl.col("seq") < pl.col("n"))
+    boardable = boardable_rs["rs"].to_numpy()
+    weight = np.where(boardable_rs["stop"].is_in(city.zonas_pagas["stop"].implode()).to_numpy(),
+                      ZP_BOARDING_WEIGHT, 1.0)
+    board_p = weight / weight.sum()
     rs_stop_xy = rs.select("rs", "x", "y", "base", "seq", "n", "stop")
     # transfers: bus stops near a stop, and bus stops near a station
     stop_pts = city.stops.select("stop", "x", "y")
@@ -123,7 +128,7 @@ def _plan_trips(city: City, rs: pl.DataFrame, stations: pl.DataFrame, day_type: 
     starts_bus = np.char.startswith(names.astype(str), "B")
     # stage 1 by bus
     b1 = card[starts_bus]
-    board1 = rng.choice(boardable, size=b1.size)
+    board1 = rng.choice(boardable, size=b1.size, p=board_p)
     alight1 = _bus_stage(rs, board1, rng)
     wants_metro = np.isin(names[b1], ["BM", "BMB"])
     if wants_metro.any():
@@ -298,9 +303,13 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
     errand_start = rng.uniform(9 * 3600, 18.5 * 3600, n_cards)
     start = np.where(np.isin(kinds, ["errand", "one_way"]), errand_start, start)
     work = np.clip(rng.normal(8.8 * 3600, 3600, n_cards), 3 * 3600, 11 * 3600)
-    errand = rng.lognormal(np.log(90 * 60), 0.55, n_cards)
+    # errands are often short: those under the trip cut look like a transfer to any estimate
+    errand = rng.lognormal(np.log(60 * 60), 0.7, n_cards)
     lunch_at = rng.uniform(35 * 60, 75 * 60, n_cards)
     evening_gap = rng.uniform(30 * 60, 150 * 60, n_cards)
+    # a short stop on the way out (a child left at school): two true trips that look like one
+    stopover = rng.random(n_cards) < 0.25
+    stopover_s = rng.uniform(8 * 60, 35 * 60, n_cards)
 
     zp = city.zonas_pagas
     zp_of_stop = dict(zip(zp["stop"], zip(zp["validator"], zp["mixed"], zp["operators"],
@@ -352,7 +361,7 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
             activity = np.where((k == "commute_evening") & (trip_no == 4), errand[cards], activity)
             activity = np.where(k == "elsewhere_return", work[cards] + rng.uniform(
                 0, 2 * 3600, cards.size), activity)
-            ready = ready + np.maximum(activity, 15 * 60)
+            ready = ready + np.maximum(activity, 8 * 60)
         mode = rows["mode"].to_numpy()
         board = rows["board"].to_numpy()
         alight = rows["alight"].to_numpy()
@@ -360,6 +369,8 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
                       st_x[np.where(mode == "M", board, 0)])
         by = np.where(mode == "B", rs_y[np.where(mode == "B", board, 0)],
                       st_y[np.where(mode == "M", board, 0)])
+        if trip_no == 1 and stage_no >= 2:
+            ready = ready + np.where(stopover[cards], stopover_s[cards], 0.0)
         walk = np.hypot(bx - last_x[cards], by - last_y[cards]) * 1.3 / WALK_SPEED
         ready = ready + np.where(np.isnan(walk) | (stage_no == 1), 0, walk) + rng.uniform(
             0, 60, cards.size)
@@ -410,7 +421,8 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
             pl.Series("t", np.round(t_trx[served]).astype(np.int64)),
             pl.Series("t_alight", np.round(t_alight[served]).astype(np.int64)),
             pl.Series("site", site[served].astype(str)),
-            pl.Series("operator", operator[served]), pl.Series("run_id", run[served])))
+            pl.Series("operator", operator[served]), pl.Series("run_id", run[served]),
+            pl.Series("split", (trip_no == 1) & (stage_no >= 2) & stopover[cards[served]])))
     truth = pl.concat(records).sort("card", "t")
     # a rider cut short by the end of service keeps only what was ridden
     truth = truth.unique(["card", "t"], keep="first").sort("card", "t")
@@ -435,7 +447,8 @@ def _finish(city: City, rs: pl.DataFrame, stations: pl.DataFrame, truth: pl.Data
                                     "line": "line_a"}), on="alight").drop("line_a").with_columns(
         pl.lit(None, pl.Int64).alias("board_seq"), pl.lit(None, pl.Int64).alias("alight_seq"))
     cols = ["card", "t", "site", "operator", "mode", "route", "run_id", "board_stop",
-            "board_seq", "alight_stop", "alight_seq", "t_alight", "trip", "stage", "kind"]
+            "board_seq", "alight_stop", "alight_seq", "t_alight", "trip", "stage", "kind",
+            "split"]
     truth = pl.concat([bus.select(cols), metro.select(cols)], how="vertical_relaxed")
     truth = truth.with_columns(
         pl.Series("card_id", ids[truth["card"].to_numpy()]),
@@ -444,7 +457,9 @@ def _finish(city: City, rs: pl.DataFrame, stations: pl.DataFrame, truth: pl.Data
         .otherwise(pl.lit("BUS")).alias("mode"))
     truth = truth.drop("card").rename({"card_id": "card"}).sort("card", "t")
     # trips renumbered 1.. in time order per card (plans may skip trips cut by end of service)
-    truth = truth.with_columns(pl.col("trip").rank("dense").over("card").cast(pl.Int32),
+    truth = truth.with_columns((pl.col("trip").cast(pl.Int32) * 2 + pl.col("split").cast(
+        pl.Int32)).rank("dense").over("card").cast(pl.Int32).alias("trip"))
+    truth = truth.drop("split").with_columns(
                                pl.col("stage").rank("ordinal").over(["card", "trip"])
                                .cast(pl.Int32))
     transactions = truth.select("card", "t", "site", "operator")

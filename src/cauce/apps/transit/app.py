@@ -1,0 +1,282 @@
+"""The transit app: ADATRAP Miner on cauce, with an open engine and a synthetic city.
+
+`cauce run transit synth --scale tiny --date 2021-04-22` writes a synthetic day into the input
+buckets; `cauce run transit adatrap --partition 2021-04-22` processes a day (the open engine by
+default, `--engine adatrap --executable pvmtsc_v0.2.exe` for the closed one); `cauce serve
+transit` submits a day as soon as its GPS, 1.96 and transactions have all arrived.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cauce import (
+    App,
+    CauceError,
+    CommandTimeout,
+    ConditionFailed,
+    Context,
+    ObjectRef,
+    Runtime,
+    RunCancelled,
+    RunStatus,
+    daily,
+)
+
+from .accuracy import Accuracy, evaluate, metro_neighbour_pairs
+from .engine.network import load_network
+from .engine.run import Cancelled, EngineSettings, run_engine
+from .engine.stages import StageSettings
+from .metro import MetroTiming
+from .params import default_par_text, parse_par
+from .pipeline import (
+    EXECUTABLE_TIMEOUT_S,
+    PreparedDay,
+    executable_argv,
+    pack_outputs,
+    prepare_day,
+    resolve_day,
+)
+from .resolve import GPS, PO, RUNS, SERVICE_DETAIL, TRANSACTIONS
+from .synth.day import generate_day
+
+app = App("transit", timezone="America/Santiago",
+          description="ADATRAP Miner: a day of bus GPS and bip! transactions into stages, trips, "
+                      "OD and load profiles")
+
+_bucket_help = "folder of the {} bucket (default: under the cauce home)"
+gps_url = app.setting("gps_bucket", str | None, default=None, help=_bucket_help.format("GPS"))
+po_url = app.setting("po_bucket", str | None, default=None,
+                     help=_bucket_help.format("operation programme (po.zip)"))
+runs_url = app.setting("file_196_bucket", str | None, default=None,
+                       help=_bucket_help.format("1.96 report"))
+trx_url = app.setting("transaction_bucket", str | None, default=None,
+                      help=_bucket_help.format("transactions"))
+detail_url = app.setting("service_detail_bucket", str | None, default=None,
+                         help=_bucket_help.format("zona-paga service detail"))
+output_url = app.setting("output_bucket", str | None, default=None,
+                         help=_bucket_help.format("output (YYYY-MM-DD.zip)"))
+app.setting("engine", str, default="cauce",
+            help="which engine processes a day: cauce (the open one) or adatrap (the executable)")
+app.setting("executable", str | None, default=None,
+            help="the ADATRAP executable: a path, or a key of the executables bucket")
+app.setting("par", str | None, default=None,
+            help="the .par file: a path or a key of the executables bucket (default: v0.2 layout)")
+app.setting("launcher", str, default="",
+            help="command put before the executable, e.g. 'wine' to run the .exe on Linux")
+app.setting("walk_cap_m", float, default=1000.0,
+            help="farthest walk from an alighting to the next boarding, metres")
+app.setting("walk_weight", float, default=2.0,
+            help="weight of walking time against in-vehicle time when choosing an alighting")
+
+gps_bucket = app.bucket("gps", url=gps_url)
+po_bucket = app.bucket("po", url=po_url)
+runs_bucket = app.bucket("file196", url=runs_url)
+trx_bucket = app.bucket("transactions", url=trx_url)
+detail_bucket = app.bucket("service-detail", url=detail_url)
+output_bucket = app.bucket("output", url=output_url)
+executables = app.bucket("executables")
+truth_bucket = app.bucket("truth")
+submitted = app.table("submitted-days", key="day")
+warehouse = app.warehouse("analysis")
+
+INPUT_BUCKETS = {SERVICE_DETAIL: detail_bucket, GPS: gps_bucket, RUNS: runs_bucket,
+                 TRANSACTIONS: trx_bucket, PO: po_bucket}
+WAREHOUSE_TABLES = ("stages", "trips", "od_zone", "od_comuna", "profiles")
+
+
+@app.job()
+def synth(ctx: Context, scale: str = "tiny", date: str = "2021-04-22", seed: int = 1
+          ) -> dict[str, Any]:
+    """Generate a synthetic city and day (tiny|small|santiago) into the input buckets."""
+    day = _parse_day(date)
+    par = _par_file(ctx)
+    folder = ctx.workdir / "synth"
+    ctx.log.info("generating a %s day for %s (seed %d)", scale, day, seed)
+    generated = generate_day(scale, day, seed, parse_par(par), folder)
+    files = generated.files
+    for bucket, key in ((po_bucket, files.po), (detail_bucket, files.service_detail),
+                        (runs_bucket, files.runs), (trx_bucket, files.transactions),
+                        (truth_bucket, files.truth), (gps_bucket, files.gps)):
+        bucket.put_file(key, folder / key, move=True)
+        ctx.log.info("wrote %s to bucket '%s'", key, bucket.name)
+    ctx.log.info("generated: %s", ", ".join(f"{k} {v:,}" for k, v in generated.counts.items()))
+    return {"day": day.isoformat(), "scale": scale, **generated.counts,
+            "seconds": generated.seconds}
+
+
+@app.job(partitions=daily(start="2018-01-01"), worker="process", retries=0)
+def adatrap(ctx: Context, dry_run: bool = False, engine: str | None = None,
+            executable: str | None = None, par: str | None = None) -> dict[str, Any]:
+    """Process one day: fetch its inputs, run the engine, zip the outputs to the output bucket.
+
+    --dry-run does everything but the processing (the original's `execute-adatrap --debug`)."""
+    day = ctx.partition_date
+    assert day is not None
+    which = engine or ctx.settings["engine"]
+    if which not in ("cauce", "adatrap"):
+        raise CauceError(f"unknown engine {which!r}", hint="use --engine cauce or adatrap")
+    ctx.log.info("starting the ADATRAP process for %s (engine: %s)", day, which)
+    prepared = prepare_day(INPUT_BUCKETS, day, ctx.workdir, _par_file(ctx, par),
+                           say=ctx.log.info)
+    if dry_run:
+        ctx.log.info("dry run: inputs and %s ready, the engine is not run", prepared.par_path.name)
+        return {"day": day.isoformat(), "dry_run": True, "inputs": prepared.inputs.keys}
+    result: dict[str, Any] = {"day": day.isoformat(), "engine": which,
+                              "inputs": prepared.inputs.keys}
+    if which == "adatrap":
+        _run_executable(ctx, prepared, executable)
+    else:
+        result.update(_run_open_engine(ctx, prepared))
+    zip_path = pack_outputs(prepared)
+    output_bucket.put_file(zip_path.name, zip_path, move=True)
+    ctx.log.info("outputs uploaded: %s to bucket '%s'", zip_path.name, output_bucket.name)
+    result["output"] = zip_path.name
+    return result
+
+
+def _run_executable(ctx: Context, prepared: PreparedDay, executable: str | None) -> None:
+    name = executable or ctx.settings["executable"]
+    if not name:
+        raise CauceError("no ADATRAP executable configured",
+                         hint="pass --executable pvmtsc_vX.exe or set the `executable` setting")
+    path = _local_file(ctx, name, "executable")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    argv = executable_argv(ctx.settings["launcher"], path, prepared.par_path)
+    ctx.log.info("running %s", " ".join(argv))
+    try:
+        ctx.run_command(argv, timeout=EXECUTABLE_TIMEOUT_S, cwd=prepared.workdir)
+    except CommandTimeout:
+        raise CauceError(f"the ADATRAP process did not finish within "
+                         f"{EXECUTABLE_TIMEOUT_S // 60} minutes (1:15 h)",
+                         hint="the original's limit; the outputs were not uploaded") from None
+
+
+def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
+    settings = EngineSettings(stages=StageSettings(walk_cap_m=ctx.settings["walk_cap_m"],
+                                                   walk_weight=ctx.settings["walk_weight"]))
+    parquet_dir = ctx.workdir / "parquet"
+    try:
+        result = run_engine(prepared.par, prepared.workdir, prepared.day, settings=settings,
+                            parquet_dir=parquet_dir, cancelled=lambda: ctx.cancelled)
+    except Cancelled as stop:
+        raise RunCancelled(str(stop)) from None
+    for reason, count in sorted(result.rejects.items()):
+        ctx.log.warning("unusable rows: %s: %d", reason, count)
+    day = prepared.day.isoformat()
+    for name, path in result.parquet.items():
+        output_bucket.put_file(f"parquet/{day}/{path.name}", path)
+    loaded = _load_warehouse(prepared.day, result.parquet)
+    summary: dict[str, Any] = {"rows": result.rows, "rejects": result.rejects,
+                               "seconds": result.seconds, "warehouse": loaded}
+    truth_key = f"{day}.truth.parquet"
+    if truth_bucket.exists(truth_key):
+        accuracy = _accuracy(result.stages, truth_bucket.path(truth_key), prepared)
+        for line in accuracy.lines():
+            ctx.log.info("accuracy against the synthetic truth: %s", line)
+        summary["accuracy"] = accuracy.as_dict()
+    return summary
+
+
+def _accuracy(stages: pl.DataFrame, truth_path: Path, prepared: PreparedDay) -> Accuracy:
+    network = load_network(prepared.workdir, prepared.par, prepared.day, MetroTiming())
+    route_stops = network.route_stops.join(network.routes.select("route_idx", "route"),
+                                           on="route_idx").select("route", "seq", "stop")
+    estimated = stages.with_columns(pl.col("stop_alight").alias("alight_stop"))
+    return evaluate(estimated, pl.read_parquet(truth_path), route_stops,
+                    metro_neighbour_pairs(network.stations, network.metro_lines))
+
+
+def _load_warehouse(day: date, parquet: dict[str, Path]) -> dict[str, int]:
+    """Replace the day's rows of each analysis table, all tables in one transaction."""
+    loaded = {}
+    with warehouse.transaction() as tx:
+        for name in WAREHOUSE_TABLES:
+            if name not in parquet:
+                continue
+            if warehouse.table_exists(name):
+                tx.execute(f"DELETE FROM {warehouse.quote(name)} WHERE day = ?", [day])
+            loaded[name] = tx.load(name, pl.read_parquet(parquet[name]))
+    return loaded
+
+
+@app.on(gps_bucket, suffix=".gps.gz", name="gps-arrived")
+@app.on(runs_bucket, suffix=".196.gz", name="196-arrived")
+@app.on(trx_bucket, suffix=".trx.gz", name="transactions-arrived")
+def on_input(obj: ObjectRef, ctx: Context) -> str | None:
+    """When a day's GPS, 1.96 and transactions are all in, submit that day's run once."""
+    try:
+        day = date.fromisoformat(obj.key[:10])
+    except ValueError:
+        ctx.log.warning("ignoring %s: its name does not start with a date", obj.key)
+        return None
+    try:
+        resolve_day(INPUT_BUCKETS, day)
+    except CauceError as missing:
+        ctx.log.info("%s arrived; still waiting: %s", obj.key, missing)
+        return None
+    try:
+        submitted.put({"day": day.isoformat(), "by": obj.key}, if_absent=True)
+    except ConditionFailed:
+        ctx.log.info("%s arrived; the day was already submitted", obj.key)
+        return None
+    run_id = ctx.submit(adatrap, partition=day.isoformat())
+    ctx.log.info("all inputs of %s are in; submitted run %s", day, run_id)
+    return run_id
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CauceError(f"not a date: {text!r}", hint="use YYYY-MM-DD") from None
+
+
+def _local_file(ctx: Context, name: str, what: str) -> Path:
+    """A local path as is; otherwise the key of the executables bucket, downloaded."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        local = ctx.workdir / path.name
+        shutil.copyfile(path, local)
+        return local
+    if executables.exists(name):
+        local = ctx.workdir / Path(name).name
+        local.write_bytes(executables.get(name))
+        return local
+    raise CauceError(f"{what} {name!r} is neither a file nor a key of bucket "
+                     f"'{executables.name}'", hint="check the path or upload it")
+
+
+def _par_file(ctx: Context, name: str | None = None) -> str:
+    chosen = name or ctx.settings["par"]
+    if not chosen:
+        return default_par_text()
+    return _local_file(ctx, chosen, "parameter file").read_bytes().decode("latin-1")
+
+
+@app.demo()
+def demo(rt: Runtime) -> list[str]:
+    """A tiny synthetic day: generated, processed by the open engine, checked against truth."""
+    made = rt.run(synth, scale="tiny", date="2021-04-22", seed=1)
+    run = rt.run(adatrap, partition="2021-04-22")
+    if run.status != RunStatus.SUCCEEDED:
+        return [f"transit: the day's run ended {run.status}: {run.error}"]
+    result = run.result or {}
+    lines = [f"transit: synthetic tiny day 2021-04-22 with {made.result['transactions']:,} "
+             f"transactions and {made.result['gps']:,} GPS pings",
+             f"transit: outputs {result.get('output')} in bucket 'output' "
+             f"({', '.join(f'{k} {v:,}' for k, v in result.get('rows', {}).items())})"]
+    accuracy = result.get("accuracy")
+    if accuracy:
+        lines.append(f"transit: alightings estimated for {accuracy['alighting_share']:.1%} of "
+                     f"boardings, {accuracy['within_one_stop']:.1%} within one stop; "
+                     f"{accuracy['trips_right']:.1%} of true trips rebuilt exactly")
+    lines.append("transit: look at it with `cauce logs transit` and "
+                 "`cauce run transit adatrap --partition 2021-04-22 --dry-run`")
+    return lines
