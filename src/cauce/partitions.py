@@ -107,13 +107,15 @@ class Partitions:
 
 
 def _as_date(value: str | date) -> date:
+    if isinstance(value, datetime):  # a datetime is a date too, but does not compare with one
+        return value.date()
     if isinstance(value, date):
         return value
     try:
         if len(value) == 7:
             return datetime.strptime(value, "%Y-%m").date()
         return date.fromisoformat(value)
-    except ValueError:
+    except (ValueError, TypeError):
         raise PartitionError(f"{value!r} is not a date", hint="write dates as YYYY-MM-DD") from None
 
 
