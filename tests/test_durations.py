@@ -1,0 +1,69 @@
+"""Durations are written the way people write them: "10s", "5m", "1h30m", "8w"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from cauce import DeclarationError
+from cauce.durations import format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("10s", 10.0),
+        ("5m", 300.0),
+        ("1h30m", 5400.0),
+        ("1h 30m", 5400.0),
+        ("2d", 172_800.0),
+        ("8w", 4_838_400.0),
+        ("250ms", 0.25),
+        ("1.5h", 5400.0),
+        ("30", 30.0),
+        (" 10S ", 10.0),
+    ],
+)
+def test_text_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+def test_numbers_and_timedeltas_are_seconds() -> None:
+    assert parse_duration(7) == 7.0
+    assert parse_duration(0.5) == 0.5
+    assert parse_duration(timedelta(minutes=2)) == 120.0
+
+
+@pytest.mark.parametrize("text", ["", "ten seconds", "10x", "10s5", "s", "1h-30m", "5 m s"])
+def test_text_that_is_not_a_duration_says_how_to_write_one(text: str) -> None:
+    with pytest.raises(DeclarationError, match="is not a duration") as info:
+        parse_duration(text, what="every")
+    assert info.value.message.startswith("every:")
+    assert "10s" in (info.value.hint or "")
+
+
+def test_negative_durations_are_rejected() -> None:
+    with pytest.raises(DeclarationError, match="is negative"):
+        parse_duration(-1)
+    with pytest.raises(DeclarationError, match="is negative"):
+        parse_duration(timedelta(seconds=-5))
+
+
+@pytest.mark.parametrize("value", [True, None, [10], object()])
+def test_other_types_are_not_durations(value: object) -> None:
+    with pytest.raises(DeclarationError, match="is not a duration"):
+        parse_duration(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.25, "250ms"), (1, "1s"), (90, "1m30s"), (3600, "1h"), (86_400 + 61, "1d1m1s"), (604_800, "7d")],
+)
+def test_format_duration_is_short(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_formatted_durations_parse_back() -> None:
+    for seconds in (1, 59, 61, 3599, 3601, 90_061):
+        assert parse_duration(format_duration(seconds)) == seconds
