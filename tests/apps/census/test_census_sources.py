@@ -95,7 +95,8 @@ def test_no_network_says_so_and_shows_how_to_pass_local_files():
     def unreachable(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
 
-    with pytest.raises(CauceError, match="no network connection") as raised:
+    with pytest.raises(CauceError, match="no network connection .*pass local files with "
+                       "--source path/to/Adult.data --source path/to/Adult.test") as raised:
         fetch(URL, DictBucket(), transport=httpx.MockTransport(unreachable))
     assert "--source path/to/Adult.data --source path/to/Adult.test" in raised.value.hint
     assert "demo-data" in raised.value.hint

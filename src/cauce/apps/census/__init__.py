@@ -1,1 +1,208 @@
-"""census app (wiring comes with the core)."""
+"""The census app: the Adult census files loaded typed, validated and chunked, exactly once.
+
+`cauce run census load` commits the next 1,630 records of Adult.data then Adult.test (valid
+rows to the table, the others to `<table>_rejected` with their reason) together with the
+cursor; `cauce serve census` does it every 10 seconds until every row is in, then pauses the
+schedule. `demo-data` writes synthetic files with the real files' quirks, `report` writes an
+HTML report with one chart per breakdown. See README.md next to this file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from cauce import App, CauceError, CheckpointConflict, Context, Runtime
+from cauce.apps.census.description import read_description
+from cauce.apps.census.loader import (
+    ChunkResult,
+    LoadState,
+    checkpoint_name,
+    load_chunk,
+    prepare,
+)
+from cauce.apps.census.report import write_census_report
+from cauce.apps.census.sources import DEFAULT_SOURCES, fetch, source_name
+from cauce.apps.census.synth import DATA_ROWS, TEST_ROWS, write_synthetic
+
+app = App(
+    "census",
+    timezone="America/Sao_Paulo",
+    description="Adult census files into SQL: typed, validated, 1,630 rows every 10 s, exactly once",
+)
+
+db = app.setting(
+    "db", str, default="sqlite:///census.db",
+    help="target database: sqlite:///file.db, postgresql://user@host:port/db or duckdb:///file.duckdb",
+)
+table = app.setting("table", str, default="adult", help="table of valid rows (quarantine: <table>_rejected)")
+chunk_size = app.setting("chunk_size", int, default=1630, help="records committed per scheduled run")
+every = app.setting(
+    "every", str, default="10s",
+    help="how often `cauce serve` loads the next chunk; 0 loads everything in one run",
+)
+source = app.setting(
+    "source", list[str], default=list(DEFAULT_SOURCES),
+    help="data files in load order: local paths or http(s) URLs (downloaded once)",
+)
+description_file = app.setting(
+    "description", str | None, default=None,
+    help="the Description file the table follows (default: the original's, shipped with the app)",
+)
+
+target = app.warehouse("target", url=db)
+downloads = app.bucket("sources")
+
+_ZERO = re.compile(r"0+(\.0*)?\s*(ms|s|m|h|d|w)?")
+
+
+@app.job(every=every, retries=2)
+def load(ctx: Context, all: bool = False) -> dict[str, Any]:
+    """Load the next chunk of records (all of them with --all, or when --every is 0)."""
+    settings = ctx.settings
+    description = read_description(settings["description"])
+    files = [_fetch(ctx, origin) for origin in settings["source"]]
+    prepare(target, description, settings["table"])
+    at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
+    try:
+        result = load_chunk(
+            target, description, settings["table"], files, None if at_once else settings["chunk_size"]
+        )
+    except CheckpointConflict:
+        ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
+        return {"conflict": True}
+    _log_report(ctx, result)
+    if result.state.done:
+        totals = result.state.totals
+        ctx.pause_schedule(
+            f"all {totals.read:,} records are processed ({totals.loaded:,} loaded, "
+            f"{totals.quarantined:,} quarantined); nothing left to load"
+        )
+    return result.report()
+
+
+@app.job(name="demo-data")
+def demo_data(
+    ctx: Context,
+    out: str = "census-data",
+    data_rows: int = DATA_ROWS,
+    test_rows: int = TEST_ROWS,
+    seed: int = 1994,
+) -> dict[str, Any]:
+    """Write synthetic Adult.data and Adult.test with the quirks of the real files."""
+    description = read_description(ctx.settings["description"])
+    files = write_synthetic(
+        Path(out), description, data_rows=data_rows, test_rows=test_rows, seed=seed
+    )
+    for file in files:
+        ctx.log.info(
+            "wrote %s: %s records, %s duplicates, letters injected at %s", file.path,
+            f"{file.rows:,}", file.duplicates,
+            ", ".join(f"line {i.line} ({i.column})" for i in file.injections) or "no line",
+        )
+    sources = " ".join(f"--source {file.path}" for file in files)
+    return {
+        "files": [str(file.path) for file in files],
+        "next": f"cauce run census load {sources} --all",
+    }
+
+
+@app.job
+def report(ctx: Context, out: str = "census-report") -> dict[str, Any]:
+    """Write the HTML report (one SVG chart per breakdown) and check the class distribution."""
+    settings = ctx.settings
+    description = read_description(settings["description"])
+    name = settings["table"]
+    state = LoadState.from_json(target.checkpoint(checkpoint_name(name)))
+    if state.cursor is None:
+        raise CauceError(
+            f"nothing is loaded in {name!r} yet",
+            hint="run `cauce run census load --all` (with your --source and --db) first",
+        )
+    folder = Path(out)
+    checks = write_census_report(folder, target, description, name, state)
+    for check in checks:
+        ctx.log.info("%s", check.sentence())
+    ctx.log.info("report written to %s", folder / "index.html")
+    return {
+        "report": str(folder / "index.html"),
+        "class_distribution": [
+            {"check": c.label, "measured": round(c.measured, 4), "stated": c.stated,
+             "matches": c.matches}
+            for c in checks
+        ],
+    }
+
+
+DEMO_DATA = "census-data"
+
+
+@app.demo(settings={
+    "every": "1s",
+    "chunk_size": 5000,
+    "source": [f"{DEMO_DATA}/Adult.data", f"{DEMO_DATA}/Adult.test"],
+})
+def demo(rt: Runtime) -> list[str]:
+    """Synthetic files loaded on a 1-second schedule (5,000 records a run), then the report."""
+    rt.run(demo_data, out=DEMO_DATA)
+    name = rt.settings["table"]
+
+    def loaded() -> bool:
+        state = target.checkpoint(checkpoint_name(name))
+        return bool(state and state["done"])
+
+    rt.serve(until=loaded, timeout="120s")
+    if not loaded():
+        raise CauceError("the demo load did not finish within 120 s")
+    state = LoadState.from_json(target.checkpoint(checkpoint_name(name)))
+    runs = [run for run in rt.runs(job=load) if run.result and run.result.get("chunk", {}).get("read")]
+    checked = rt.run(report, out="census-report")
+    if checked.error:
+        raise CauceError(f"the census report failed: {checked.error}")
+    totals = state.totals
+    return [
+        f"{totals.read:,} synthetic records in {len(runs)} scheduled runs of "
+        f"{rt.settings['chunk_size']:,}: {totals.loaded:,} loaded, {totals.quarantined:,} "
+        f"quarantined ({', '.join(totals.reasons)})",
+        f"report: {rt.home / checked.result['report']}",
+        f"tables: sqlite3 {rt.home / 'census.db'} 'SELECT * FROM {name}_income_by_education'",
+        f"quarantine: sqlite3 {rt.home / 'census.db'} 'SELECT * FROM {name}_rejected'",
+    ]
+
+
+def _fetch(ctx: Context, origin: str) -> Any:
+    name = source_name(origin)
+
+    def progress(done: int, total: int | None) -> None:
+        ctx.progress(done, total, label=f"downloading {name}")
+
+    file = fetch(origin, downloads, progress=progress)
+    verb = "downloaded" if file.downloaded else "read"
+    ctx.log.info("%s %s: %s bytes, sha256 %s", verb, origin, f"{len(file.data):,}", file.sha256)
+    return file
+
+
+def _log_report(ctx: Context, result: ChunkResult) -> None:
+    """The end-of-load report in the run's log: this chunk, then the totals so far."""
+    chunk, totals = result.chunk, result.state.totals
+    if not result.committed:
+        ctx.log.info("nothing left to load: every record was processed by earlier runs")
+    else:
+        ctx.log.info(
+            "chunk: %s records read, %s loaded, %s quarantined; cursor %s line %s",
+            f"{chunk.read:,}", f"{chunk.loaded:,}", f"{chunk.quarantined:,}",
+            result.state.cursor.source, result.state.cursor.line,
+        )
+    ctx.log.info(
+        "total: %s records read, %s loaded (%s exact duplicates flagged), %s quarantined, "
+        "%s left", f"{totals.read:,}", f"{totals.loaded:,}", f"{totals.duplicates:,}",
+        f"{totals.quarantined:,}", f"{result.remaining:,}",
+    )
+    for name, counts in totals.files.items():
+        ctx.log.info(
+            "  %s: %s read, %s loaded, %s quarantined", name, f"{counts['read']:,}",
+            f"{counts['loaded']:,}", f"{counts['quarantined']:,}",
+        )
+    for reason, count in totals.reasons.items():
+        ctx.log.info("  quarantined because %s: %s", reason, f"{count:,}")

@@ -120,8 +120,11 @@ def _download(url: str, progress: Progress | None, transport: httpx.BaseTranspor
                     progress(len(received), total)
             return bytes(received)
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        # The advice is in the message too: it is what a failed run shows first.
         raise CauceError(
-            f"cannot download {url}: no network connection ({error})", hint=LOCAL_HINT
+            f"cannot download {url}: no network connection ({error}); pass local files with "
+            "--source path/to/Adult.data --source path/to/Adult.test",
+            hint=LOCAL_HINT,
         ) from error
     except httpx.HTTPStatusError as error:
         status = error.response
