@@ -1,7 +1,8 @@
 """When a scheduled job fires: cron expressions (5 fields, or 6 with seconds first) or intervals.
 
 Cron is evaluated in the app's time zone, so ``0 3 * * *`` means 03:00 in Santiago across
-daylight-saving changes; times are stored in UTC.
+daylight-saving changes; times are stored in UTC. A set time that a DST change skips runs at
+the first moment after the gap; one that it repeats runs once.
 """
 
 from __future__ import annotations
@@ -54,9 +55,25 @@ class CronSchedule(Schedule):
         return f"cron {self.expression} {self.timezone}"
 
     def next_after(self, timestamp: float) -> float:
-        start = datetime.fromtimestamp(timestamp, ZoneInfo(self.timezone))
-        six = len(self.expression.split()) == 6
-        return float(croniter(self.expression, start, second_at_beginning=six).get_next(float))
+        tz = ZoneInfo(self.timezone)
+        fields = self.expression.split()
+        six = len(fields) == 6
+        # When clocks go back an hour, wall times in that hour happen twice. A job at a set
+        # hour ("30 23 * * *") runs once, at the first of them, as cron does; a job for every
+        # hour keeps running on real time through the repeated hour.
+        every_hour = fields[2 if six else 1] == "*"
+        moment = timestamp
+        while True:
+            start = datetime.fromtimestamp(moment, tz)
+            moment = float(croniter(self.expression, start, second_at_beginning=six).get_next(float))
+            if every_hour or not _repeated_wall_time(moment, tz):
+                return moment
+
+
+def _repeated_wall_time(timestamp: float, tz: ZoneInfo) -> bool:
+    """True for the second occurrence of a local time that a DST change made happen twice."""
+    local = datetime.fromtimestamp(timestamp, tz)
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
 
 
 @dataclass(frozen=True)
