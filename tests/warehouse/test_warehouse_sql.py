@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from cauce.errors import WarehouseError
-from cauce.warehouse import WarehouseBackend
+from cauce.warehouse import WarehouseBackend, connect
 
 
 def _rows(table: pa.Table) -> list[dict]:
@@ -91,3 +94,21 @@ def test_dialect_and_url_describe_the_backend(warehouse: WarehouseBackend) -> No
     assert warehouse.dialect in ("sqlite", "duckdb", "postgresql")
     assert "://" in warehouse.url
     assert warehouse.url in repr(warehouse)
+
+
+def test_sqlite_files_use_wal_and_wait_for_writers(tmp_path: Path) -> None:
+    with connect(f"sqlite:///{tmp_path / 'w.db'}", lock_timeout=7) as warehouse:
+        assert warehouse.query("PRAGMA journal_mode").column(0).to_pylist() == ["wal"]
+        assert warehouse.query("PRAGMA busy_timeout").column(0).to_pylist() == [7000]
+        # Durability is left at SQLite's default (FULL = 2), never weakened for speed.
+        assert warehouse.query("PRAGMA synchronous").column(0).to_pylist() == [2]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgresql"])
+def test_execute_runs_statements_that_refuse_transactions(
+    kind: str, make_url: Callable[[str], str]
+) -> None:
+    with connect(make_url(kind)) as warehouse:
+        warehouse.load("t", [{"id": 1}])
+        warehouse.execute("  -- tidy up\n VACUUM")
+        assert warehouse.query("SELECT count(*) AS n FROM t").column(0).to_pylist() == [1]

@@ -77,7 +77,9 @@ class Session(ABC):
         try:
             self.execute(sql, params)
         except BaseException:
-            self.rollback()
+            # The statement's own error is the one to report, not a failed rollback's.
+            with suppress(*self.backend._driver_errors):
+                self.rollback()
             raise
         self.commit()
 
@@ -237,6 +239,7 @@ class WarehouseBackend(ABC):
             return session.query(sql, params)
 
     def table_exists(self, name: str) -> bool:
+        """Whether a table (or view) ``name`` exists."""
         with self._session(write=False) as session, self._translated(f"look up {name!r}"):
             return session.table_columns(name) is not None
 

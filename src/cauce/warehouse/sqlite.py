@@ -10,6 +10,7 @@ connection behind a lock, since each connection would otherwise see its own empt
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,6 +23,9 @@ from cauce.warehouse.arrowdata import python_columns, rows_to_arrow
 from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import NATIVE, Params, bind, split_statements
 from cauce.warehouse.pool import ConnectionPool, SharedConnection
+
+# A VACUUM statement, after any blanks and comments.
+_VACUUM = re.compile(r"(\s+|--[^\n]*\n?|/\*.*?\*/)*VACUUM\b", re.IGNORECASE | re.DOTALL)
 
 
 class SQLiteSession(Session):
@@ -48,6 +52,13 @@ class SQLiteSession(Session):
 
     def execute(self, sql: str, params: Params = None) -> None:
         self._run(sql, params)
+
+    def execute_alone(self, sql: str, params: Params = None) -> None:
+        # VACUUM cannot run inside a transaction; everything else takes the write lock first.
+        if _VACUUM.match(sql):
+            self.execute(sql, params)
+        else:
+            super().execute_alone(sql, params)
 
     def execute_count(self, sql: str, params: Params = None) -> int:
         return self._run(sql, params).rowcount
