@@ -1,4 +1,4 @@
-"""Helpers shared by the warehouse tests: backend URLs and the PostgreSQL test server.
+"""What the warehouse tests share: backend URLs and the PostgreSQL test server.
 
 PostgreSQL tests use 127.0.0.1:5432 (user postgres, database ``test``) and skip when it is not
 reachable; each test gets its own schema (through ``search_path`` in the URL) and drops it.
