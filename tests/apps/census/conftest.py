@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,18 @@ def small_synthetic(
     )
 
 
-@pytest.fixture
-def postgres() -> Iterator[Any]:
-    """A psycopg connection to the `test` database, working in a fresh schema dropped afterwards.
+@dataclass(frozen=True)
+class PostgresSchema:
+    """A fresh schema of the `test` database: a connection working in it, and a warehouse
+    URL whose search path is it, so one test's tables and checkpoints never meet another's."""
 
-    Skips when no server is reachable.
-    """
+    connection: Any
+    url: str
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresSchema]:
+    """A fresh PostgreSQL schema, dropped afterwards; skips when no server is reachable."""
     psycopg = pytest.importorskip("psycopg")
     try:
         connection = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=2)
@@ -55,6 +62,6 @@ def postgres() -> Iterator[Any]:
         connection.execute(f'CREATE SCHEMA "{schema}"')
         connection.execute(f'SET search_path TO "{schema}"')
         try:
-            yield connection
+            yield PostgresSchema(connection, f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
         finally:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -128,6 +128,7 @@ def test_duckdb_enforces_the_same_schema(description):
 
 def test_postgresql_enforces_the_same_schema(description, postgres):
     psycopg = pytest.importorskip("psycopg")
+    postgres = postgres.connection
     for _ in range(2):  # idempotent
         for statement in create_statements(description, "adult", "postgresql", ansi_quote):
             postgres.execute(statement)

@@ -54,7 +54,7 @@ class Counts:
         files: dict[str, dict[str, int]] = {}
         for kind, frame in (("read", chunk.records), ("loaded", validated.rows),
                             ("quarantined", validated.rejected)):
-            for name, count in frame.group_by(SOURCE).len().iter_rows():
+            for name, count in frame.group_by(SOURCE, maintain_order=True).len().iter_rows():
                 files.setdefault(name, {"read": 0, "loaded": 0, "quarantined": 0})[kind] = count
         reasons = (
             validated.rejected.select(pl.col(PROBLEM).str.split("; ").explode())
@@ -200,11 +200,13 @@ def load_chunk(
     counts = Counts.of(chunk, validated)
     new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done)
     with warehouse.transaction() as transaction:
+        # The checkpoint moves first: a loader that lost the race stops here, before writing
+        # a row, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
+        transaction.set_checkpoint(name, new_state.to_json(), expect=previous)
         if validated.rows.height:
             transaction.load(table, validated.rows)
         if validated.rejected.height:
             transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
-        transaction.set_checkpoint(name, new_state.to_json(), expect=previous)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True)
 
 

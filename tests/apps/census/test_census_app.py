@@ -1,0 +1,166 @@
+"""The census app in a TestRuntime: chunks, --all, the report, and what it refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from cauce import CheckpointConflict
+from cauce.apps.census import app, demo_data, load, report, target
+from cauce.apps.census.loader import checkpoint_name, load_chunk
+from cauce.apps.census.sources import fetch
+from cauce.testing import TestRuntime
+
+
+def settings_for(tmp_path, files, **more):
+    return {"db": f"sqlite:///{tmp_path / 'census.db'}",
+            "source": [str(f.path) for f in files], **more}
+
+
+def expected(files):
+    rows = sum(f.rows for f in files)
+    injected = sum(len(f.injections) for f in files)
+    return rows, rows - injected, injected
+
+
+def count(table: str) -> int:
+    return target.query(f'SELECT COUNT(*) AS n FROM "{table}"').column(0)[0].as_py()
+
+
+def test_chunks_follow_each_other_until_everything_is_in(tmp_path, small_synthetic):
+    rows, valid, injected = expected(small_synthetic)
+    settings = settings_for(tmp_path, small_synthetic, chunk_size=250)
+    with TestRuntime(app, settings=settings) as rt:
+        results = [rt.run(load).result for _ in range(4)]
+        assert [r["chunk"]["read"] for r in results] == [250, 250, 250, 150]
+        assert [r["done"] for r in results] == [False, False, False, True]
+        crossing = results[2]["chunk"]["files"]
+        assert crossing["Adult.data"]["read"] == 100 and crossing["Adult.test"]["read"] == 150
+        total = results[-1]["total"]
+        assert (total["read"], total["loaded"], total["quarantined"]) == (rows, valid, injected)
+        assert total["duplicates"] == sum(f.duplicates for f in small_synthetic)
+        assert (count("adult"), count("adult_rejected")) == (valid, injected)
+        last = rt.runs(job=load)[-1]
+        assert any("schedule paused: all 900 records are processed" in line.message
+                   for line in rt.logs(last.id))
+        again = rt.run(load).result
+        assert again["chunk"]["read"] == 0 and again["done"]
+        assert count("adult") == valid
+
+
+def test_all_loads_every_remaining_record_in_one_run(tmp_path, small_synthetic):
+    rows, valid, injected = expected(small_synthetic)
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic, chunk_size=100)) as rt:
+        rt.run(load)
+        result = rt.run(load, all=True).result
+    assert result["chunk"]["read"] == rows - 100
+    assert (result["total"]["read"], result["total"]["loaded"]) == (rows, valid)
+    assert sum(result["total"]["reasons"].values()) == injected
+    assert result["done"]
+
+
+def test_every_zero_also_loads_at_once(tmp_path, small_synthetic):
+    settings = settings_for(tmp_path, small_synthetic, every="0", chunk_size=10)
+    with TestRuntime(app, settings=settings) as rt:
+        result = rt.run(load).result
+    assert result["chunk"]["read"] == expected(small_synthetic)[0]
+
+
+def test_the_load_report_has_every_file_and_reason(tmp_path, small_synthetic):
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        run = rt.run(load, all=True)
+        lines = [line.message for line in rt.logs(run.id)]
+    files = run.result["total"]["files"]
+    assert files["Adult.data"] == {"read": 600, "loaded": 598, "quarantined": 2}
+    assert files["Adult.test"] == {"read": 300, "loaded": 299, "quarantined": 1}
+    for injection in (i for f in small_synthetic for i in f.injections):
+        assert f"{injection.column}: not an integer" in run.result["total"]["reasons"]
+    assert any(line.startswith("total: 900 records read, 897 loaded") for line in lines)
+    assert any("Adult.test: 300 read, 299 loaded, 1 quarantined" in line for line in lines)
+
+
+def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description):
+    """Two loaders read the same checkpoint; the second to commit gets a conflict."""
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic, chunk_size=100)) as rt:
+        rt.run(load)  # creates the tables, commits the first chunk
+        files = [fetch(str(f.path), None) for f in small_synthetic]
+        stale = target.checkpoint(checkpoint_name("adult"))
+
+        class Stale:
+            """The warehouse as a slower loader saw it: the checkpoint before the other commit."""
+
+            def __getattr__(self, name):
+                return getattr(target, name)
+
+            def checkpoint(self, name):
+                return stale
+
+        load_chunk(target, description, "adult", files, 100)
+        before = count("adult"), target.checkpoint(checkpoint_name("adult"))
+        with pytest.raises(CheckpointConflict, match="not the expected"):
+            load_chunk(Stale(), description, "adult", files, 100)
+        assert (count("adult"), target.checkpoint(checkpoint_name("adult"))) == before
+        early = [i for i in small_synthetic[0].injections if i.line <= 200]
+        assert before[0] == 200 - len(early)  # two chunks of 100
+
+
+def test_a_changed_source_is_refused(tmp_path, small_synthetic):
+    copy = tmp_path / "Adult.data"
+    copy.write_bytes(small_synthetic[0].path.read_bytes())
+    settings = {"db": f"sqlite:///{tmp_path / 'census.db'}", "source": [str(copy)],
+                "chunk_size": 100}
+    with TestRuntime(app, settings=settings) as rt:
+        rt.run(load)
+        copy.write_bytes(copy.read_bytes().replace(b"Private", b"Federal-gov", 1))
+        run = rt.run(load)
+    assert "Adult.data changed since the load of this table began" in run.error
+
+
+def test_rows_no_checkpoint_accounts_for_are_refused(tmp_path, small_synthetic):
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        rt.run(load)
+        target.execute("DELETE FROM _cauce_checkpoints")
+        run = rt.run(load)
+    assert "'adult' already holds 897 rows that no census checkpoint accounts for" in run.error
+
+
+def test_two_sources_with_one_name_are_refused(tmp_path, small_synthetic):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "Adult.data").write_bytes(small_synthetic[0].path.read_bytes())
+    settings = {"db": f"sqlite:///{tmp_path / 'c.db'}",
+                "source": [str(small_synthetic[0].path), str(other / "Adult.data")]}
+    with TestRuntime(app, settings=settings) as rt:
+        run = rt.run(load)
+    assert "two sources are both named 'Adult.data'" in run.error
+
+
+def test_the_report_needs_a_load_first(tmp_path, small_synthetic):
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        run = rt.run(report, out=str(tmp_path / "report"))
+    assert "nothing is loaded in 'adult' yet" in run.error
+
+
+def test_the_report_has_a_chart_per_breakdown(tmp_path, small_synthetic):
+    folder = tmp_path / "report"
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        rt.run(load, all=True)
+        result = rt.run(report, out=str(folder)).result
+    charts = sorted(path.name for path in folder.glob("*.svg"))
+    assert charts == [f"by_{name}.svg" for name in
+                      ("age_band", "education", "hours_band", "occupation", "race", "sex")]
+    page = (folder / "index.html").read_text()
+    assert "Class distribution" in page and "adult_rejected" in page
+    assert [c["check"] for c in result["class_distribution"]] == [
+        ">50K on all rows", ">50K without unknowns"]
+    assert all(abs(c["measured"] - c["stated"]) < 5 for c in result["class_distribution"])
+
+
+def test_demo_data_writes_files_the_load_takes(tmp_path):
+    out = tmp_path / "data"
+    files = [str(out / "Adult.data"), str(out / "Adult.test")]
+    with TestRuntime(app, settings={"db": f"sqlite:///{tmp_path / 'c.db'}", "source": files}) as rt:
+        made = rt.run(demo_data, out=str(out), data_rows=120, test_rows=60, seed=5).result
+        assert made["files"] == files
+        assert made["next"] == f"cauce run census load --source {files[0]} --source {files[1]} --all"
+        result = rt.run(load, all=True).result
+    assert result["total"]["read"] == 180
