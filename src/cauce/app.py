@@ -281,7 +281,8 @@ class App:
             raise DeclarationError("window must be longer than zero")
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            handler_name = name or func.__name__
+            handler_name = _checked_name("handler", name or getattr(func, "__name__", ""))
+            _check_handler_signature(handler_name, func)
             if handler_name in self.handlers:
                 raise DeclarationError(f"app {self.name!r} already has a handler named {handler_name!r}",
                                        hint="give one of them name=...")
@@ -336,7 +337,7 @@ class App:
         """Declare a job. Its typed keyword parameters become options of `cauce run APP JOB`."""
 
         def decorate(f: Callable[..., Any]) -> Job:
-            job_name = name or f.__name__.replace("_", "-")
+            job_name = _checked_name("job", name or getattr(f, "__name__", "").replace("_", "-"))
             if job_name in self.jobs:
                 raise DeclarationError(f"app {self.name!r} already has a job named {job_name!r}")
             if worker not in ("thread", "process"):
@@ -414,14 +415,36 @@ class App:
         return [h for h in self.handlers.values() if h.resource is resource]
 
 
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _checked_name(kind: str, name: str) -> str:
+    """A job or handler name fit for the command line and log stream names."""
+    if not isinstance(name, str) or not _FUNCTION_NAME.match(name):
+        raise DeclarationError(f"{kind} name {name!r} is not valid",
+                               hint="give it name=... with letters, digits, '-', '_' and '.'")
+    return name
+
+
+def _check_handler_signature(handler_name: str, func: Callable[..., Any]) -> None:
+    """A handler is called as ``func(event, ctx)``; say so now rather than at every delivery."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise DeclarationError(f"handler {handler_name!r} must take (event, ctx), not {signature}",
+                               hint=f"def {handler_name}(event, ctx): ...") from None
+
+
 def suggest(name: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
     names = list(choices)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     if close:
         return f"did you mean {close[0]!r}?"
     return f"choose one of: {', '.join(sorted(names))}" if names else "it declares none"
-
-
 
 
 def job_params(job_name: str, func: Callable[..., Any]) -> dict[str, Param]:
