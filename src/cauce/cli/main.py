@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     command = typer.main.get_command(cli)
     try:
-        command.main(args=args, prog_name="cauce", standalone_mode=False)
+        # Without standalone mode click returns the status of an Exit instead of raising it.
+        status = command.main(args=args, prog_name="cauce", standalone_mode=False)
     except (typer.Exit, click.exceptions.Exit) as done:
         return int(getattr(done, "exit_code", 0) or 0)
     except (typer.Abort, click.exceptions.Abort):
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.err.print("interrupted")
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def run() -> None:

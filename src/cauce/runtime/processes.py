@@ -48,8 +48,12 @@ def load_app(reference: str) -> Any:
 
 
 def _child_main(task: ChildTask, conn: Connection) -> None:
-    os.setsid()  # lead a process group: the parent stops us and our subprocesses together
+    os.setsid()  # lead a process group of our own, apart from the serving process
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    # SIGTERM from the parent means "cancel": the run stops its programs (ctx.run_command gives
+    # each its own process group) and ends; the parent sends SIGKILL if that takes too long.
+    cancel = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: cancel.set())
     from .runtime import Runtime
 
     outcome: Outcome
@@ -58,7 +62,7 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
         with Runtime(app, home=Path(task.home), settings=task.settings, role="child") as runtime:
             job = app.get_job(task.job)
             spec = RunSpec(task.run_id, job, task.attempt, task.event_id, task.partition, task.params)
-            outcome = execute(runtime, spec, threading.Event())
+            outcome = execute(runtime, spec, cancel)
             runtime.sink.flush()
     except BaseException as err:  # the child could not even start the job: report it
         outcome = Outcome(ok=False, error=f"process worker failed: {type(err).__name__}: {err}")

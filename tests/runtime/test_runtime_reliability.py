@@ -1,0 +1,182 @@
+"""The promises under stress: many processes on one home, SIGKILL mid-handler, poison messages."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runtime_helpers import cauce, start, wait_for
+
+CHAIN_APP = """
+from cauce import App, ConditionFailed
+
+app = App("rel")
+work = app.queue("work", max_receives=5, visibility_timeout="20s")
+seen = app.table("seen", key="n")
+
+@app.on(work, batch_size=20)
+def handle(messages, ctx):
+    for m in messages:
+        try:
+            seen.put({"n": m.body["n"], "by": m.body["by"]}, if_absent=True)
+        except ConditionFailed:
+            pass  # delivered again: the first delivery already recorded it
+"""
+
+PRODUCER = """
+import sys
+from cauce import Runtime
+from cauce.cli.loading import load_app
+
+app, ref = load_app(sys.argv[1])
+home, who, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
+work = app.resources["work"]
+with Runtime(app, home=home, role="producer") as rt:
+    for start in range(0, count, 50):
+        work.send_batch([{"n": f"{who}-{i}", "by": who} for i in range(start, min(count, start + 50))])
+    for i in range(200):  # and some single sends, the slow path
+        work.send({"n": f"{who}-single-{i}", "by": who})
+"""
+
+
+def _count(home: Path, sql: str) -> int:
+    con = sqlite3.connect(home / "state.db", timeout=30)
+    try:
+        return int(con.execute(sql).fetchone()[0])
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_four_workers_two_producers_lose_nothing(tmp_path: Path, app_module) -> None:
+    ref = app_module("relchain", CHAIN_APP)
+    home = tmp_path / "home"
+    producer = tmp_path / "producer.py"
+    producer.write_text(PRODUCER)
+    workers = [start(["worker", ref, "--home", str(home), "--threads", "4"], tmp_path) for _ in range(4)]
+    per_producer = 10_000 - 200
+    producers = [subprocess.Popen([sys.executable, str(producer), ref, str(home), who, str(per_producer)],
+                                  cwd=tmp_path, stderr=subprocess.PIPE, text=True) for who in ("a", "b")]
+    try:
+        for p in producers:
+            _, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err
+        expected = 2 * (per_producer + 200)
+        wait_for(lambda: _count(home, "SELECT count(*) FROM items WHERE tbl = 'rel:seen'") >= expected, 120,
+                 "every message to be handled")
+        wait_for(lambda: _count(home, "SELECT count(*) FROM messages") == 0, 30, "the queue to empty")
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        outputs = [w.communicate(timeout=60) for w in workers]
+    assert _count(home, "SELECT count(*) FROM items WHERE tbl = 'rel:seen'") == expected == 20_000
+    assert _count(home, "SELECT count(*) FROM runs WHERE status != 'succeeded'") == 0
+    redelivered = _count(home, "SELECT count(*) FROM runs WHERE attempt > 1")
+    assert redelivered <= expected * 0.01, f"{redelivered} redeliveries"
+    for w, (out, err) in zip(workers, outputs, strict=True):
+        assert w.returncode == 0, err
+        assert "database is locked" not in err + out
+    # every worker took a share of the work
+    assert _count(home, "SELECT count(DISTINCT worker) FROM runs") == 4
+
+
+SLOW_APP = """
+import time
+from pathlib import Path
+from cauce import App, ConditionFailed
+
+app = App("killed")
+work = app.queue("work", visibility_timeout="2s")
+done = app.table("done", key="n")
+
+@app.on(work)
+def handle(message, ctx):
+    try:
+        done.put({"n": message.body["n"], "event": ctx.event_id}, if_absent=True)
+    except ConditionFailed:
+        ctx.log.info("already recorded by an earlier delivery")
+        return
+    if message.receive_count == 1:
+        Path(message.body["marker"]).write_text("started")
+        time.sleep(600)  # killed here, after the write, before the ack
+"""
+
+
+def test_sigkill_mid_handler_redelivers_and_conditional_put_keeps_one(tmp_path: Path, app_module) -> None:
+    ref = app_module("relkill", SLOW_APP)
+    home = tmp_path / "home"
+    marker = tmp_path / "started"
+    assert cauce(home, "send", ref, "work", f'{{"n": 1, "marker": "{marker}"}}', cwd=tmp_path).returncode == 0
+    first = start(["worker", ref, "--home", str(home)], tmp_path)
+    wait_for(marker.exists, 30, "the handler to start")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    second = start(["worker", ref, "--home", str(home)], tmp_path)
+    try:
+        wait_for(lambda: _count(home, "SELECT count(*) FROM messages") == 0, 30, "the redelivery to finish")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=30)
+    assert _count(home, "SELECT count(*) FROM items WHERE tbl = 'killed:done'") == 1
+    con = sqlite3.connect(home / "state.db")
+    rows = con.execute("SELECT attempt, status, error, event_id FROM runs ORDER BY attempt").fetchall()
+    assert [(a, s) for a, s, _, _ in rows] == [(1, "failed"), (2, "succeeded")]
+    assert "worker lost" in rows[0][2]
+    assert rows[0][3] == rows[1][3], "the event id is stable across redeliveries"
+
+
+POISON_APP = """
+from pathlib import Path
+from cauce import App
+
+app = App("poison")
+work = app.queue("work", max_receives=3, visibility_timeout="5s")
+done = app.table("done", key="n")
+
+@app.on(work)
+def handle(message, ctx):
+    if Path(message.body["flag"]).exists():
+        raise ValueError(f"cannot handle {message.body['n']}")
+    done.put({"n": message.body["n"]})
+"""
+
+
+def test_poison_message_dead_lettered_then_replayed_by_cli(tmp_path: Path, app_module) -> None:
+    ref = app_module("relpoison", POISON_APP)
+    home = tmp_path / "home"
+    flag = tmp_path / "broken"
+    flag.write_text("")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return cauce(home, *args, cwd=tmp_path)
+
+    assert run("send", ref, "work", f'{{"n": 7, "flag": "{flag}"}}').returncode == 0
+    worker = start(["worker", ref, "--home", str(home)], tmp_path)
+    try:
+        wait_for(lambda: _count(home, "SELECT count(*) FROM messages WHERE queue = 'poison:work.dlq'") == 1, 60,
+                 "the message to be dead-lettered")
+        listing = run("dlq", "list", ref, "work", "--json")
+        assert listing.returncode == 0, listing.stderr
+        [entry] = json.loads(listing.stdout)
+        assert entry["receives"] == 3
+        assert "ValueError: cannot handle 7" in entry["error"]
+        assert "Traceback" in entry["error"]
+        statuses = [r[0] for r in sqlite3.connect(home / "state.db").execute(
+            "SELECT status FROM runs ORDER BY started_at")]
+        assert statuses == ["failed", "failed", "dead-lettered"]
+        flag.unlink()  # the handler is fixed
+        replay = run("dlq", "replay", ref, "work")
+        assert replay.returncode == 0 and "replayed 1" in replay.stdout
+        wait_for(lambda: _count(home, "SELECT count(*) FROM items WHERE tbl = 'poison:done'") == 1, 30,
+                 "the replayed message to be handled")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+    assert _count(home, "SELECT count(*) FROM messages") == 0
