@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from ..errors import CauceError
 from ..runs import Run
+from ..settings import MASK
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -25,10 +27,29 @@ def print_error(error: CauceError) -> None:
         err.print(f"[yellow]hint:[/] {error.hint}", soft_wrap=True)
 
 
-def show_logs(level: int = logging.INFO, *, general_only: bool = False, general: bool = True) -> logging.Handler:
+class TerminalLog(RichHandler):
+    """Log lines on the terminal, with secret setting values masked as in the stored log streams."""
+
+    secrets: Sequence[str] = ()
+
+    def hide(self, secrets: Sequence[str]) -> None:
+        """Mask these values (the runtime's secret settings) in every line from now on."""
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return masked(super().format(record), self.secrets)
+
+
+def masked(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def show_logs(level: int = logging.INFO, *, general_only: bool = False, general: bool = True) -> TerminalLog:
     """Print log records on stderr while a command runs: all of them, only the general stream's lines
     and warnings (``general_only``), or all but the general stream's (``general=False``)."""
-    handler = RichHandler(console=err, show_path=False, markup=False, rich_tracebacks=False,
+    handler = TerminalLog(console=err, show_path=False, markup=False, rich_tracebacks=False,
                           log_time_format="[%H:%M:%S]")
     handler.setLevel(level)
     if general_only:

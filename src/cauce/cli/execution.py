@@ -99,6 +99,7 @@ def register(cli: typer.Typer) -> None:
         try:
             with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values, set(job.params)),
                          app_ref=reference) as rt, _progress_bar() as bar:
+                handler.hide(rt.settings.secrets())
                 rt.on_progress(bar)
                 run = rt.run(job, values["partition"], **params)
         finally:
@@ -106,7 +107,7 @@ def register(cli: typer.Typer) -> None:
         if values["json"]:
             console.print_json(console.run_dict(run))
         else:
-            console.err.print(console.summary_line(run))
+            console.err.print(console.masked(console.summary_line(run), handler.secrets))
             if run.result is not None:
                 console.print_json(run.result)
         if not run.succeeded:
@@ -159,13 +160,14 @@ def register(cli: typer.Typer) -> None:
         try:
             with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values),
                          app_ref=reference, role="backfill") as rt:
+                handler.hide(rt.settings.secrets())
                 report = _backfill_with_bar(rt, job, values)
         finally:
             logging.getLogger().removeHandler(handler)
         console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, {len(report.failed)} failed, "
                           f"{len(report.skipped)} skipped (already succeeded) in {format_duration(report.seconds)}")
         for key, error in report.failed.items():
-            console.err.print(f"  [red]✗[/] {key}: {error}")
+            console.err.print(f"  [red]✗[/] {key}: {console.masked(error, handler.secrets)}")
         if report.failed:
             console.err.print(f"[yellow]hint:[/] run the same command again to retry the failed partitions; "
                               f"see `cauce runs --app {app.name} --job {job.name} --status dead-lettered`")
@@ -228,6 +230,7 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
     try:
         with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values),
                      app_ref=reference, role=verb) as rt:
+            handler.hide(rt.settings.secrets())
             _banner(rt, verb)
             rt.serve(timeout=parse_duration(values["duration"], what="--for") if values["duration"] else None,
                      threads=values["threads"], processes=values["processes"], scheduler=scheduler,
