@@ -1,0 +1,57 @@
+"""Fixtures for command-line tests: `cauce` run in-process in a fresh working directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cauce.cli.main import main
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """``cli("runs", "--json")`` runs `cauce runs --json` with ``tmp_path`` as working directory
+    (so the home is ``tmp_path/.cauce``) and no CAUCE_* variables from the developer's shell."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in list(os.environ):
+        if name.startswith("CAUCE_"):
+            monkeypatch.delenv(name)
+
+    def invoke(*args: str) -> Result:
+        capsys.readouterr()
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return Result(status, out, err)
+
+    return invoke
+
+
+@pytest.fixture
+def app_file(tmp_path: Path) -> Callable[[str], str]:
+    """Write an app module into the working directory; returns its ``file.py:app`` reference."""
+
+    def write(source: str) -> str:
+        path = tmp_path / f"app_{uuid.uuid4().hex[:8]}.py"
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        return f"{path.name}:app"
+
+    return write
