@@ -88,7 +88,7 @@ GENERAL = (
     [f"par{i}" for i in range(1, 11)] + [f"trx{i}" for i in range(1, 11)]
     + [f"parBus{i}" for i in range(1, 11)] + [f"trx{i}_" for i in range(1, 11)])
 
-#: output kind -> (header, trailing `|` on every line)
+#: output kind -> (header, trailing `|` on every data line, as `.general` has)
 LAYOUTS: dict[str, tuple[list[str], bool]] = {
     "etapas": (ETAPAS, False), "viajes": (VIAJES, False), "profile": (PROFILE, False),
     "odbyroute": (ODBYROUTE, False), "expediciones": (EXPEDICIONES, False),
@@ -108,7 +108,7 @@ def write_output(frame: pl.DataFrame, kind: str, path: Path) -> int:
         columns.append(pl.lit("").alias("trail"))
     laid = frame.select(columns)
     with path.open("wb") as out:
-        out.write(("|".join(header) + ("|" if trailing else "") + "\n").encode("utf-8"))
+        out.write(("|".join(header) + "\n").encode("utf-8"))
         laid.write_csv(out, separator="|", include_header=False, quote_style="never")
     return laid.height
 

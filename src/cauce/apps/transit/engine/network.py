@@ -160,50 +160,59 @@ def _shapes(root: Path, par: ParFile, services: pl.DataFrame,
 
 
 def project(px: np.ndarray, py: np.ndarray, route: np.ndarray, shapes: pl.DataFrame,
-            radius: float) -> tuple[np.ndarray, np.ndarray]:
+            radius: float, chunk: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
     """Distance along `route` and distance off it for points (px, py); NaN beyond `radius`.
 
-    Segments of every route are bucketed by the cells they touch (cell = radius), so each point
-    is only compared with the few segments of its own route in its cell.
+    Segments of every route are registered in the grid cells (side = radius) around them, so
+    each point is only compared with the few segments of its own route in its cell. The look-up
+    is a binary search over sorted (route, cell) keys; points go through in chunks to bound memory.
     """
     seg = shapes.with_columns(
         pl.col("x").shift(-1).over("route_idx").alias("x1"),
         pl.col("y").shift(-1).over("route_idx").alias("y1"),
-    ).drop_nulls("x1")
-    # a segment touches every cell of its bounding box enlarged by one cell
-    seg = seg.with_row_index("seg").with_columns(
-        (pl.min_horizontal("x", "x1") / radius).floor().cast(pl.Int64).alias("cx0"),
-        (pl.max_horizontal("x", "x1") / radius).floor().cast(pl.Int64).alias("cx1"),
-        (pl.min_horizontal("y", "y1") / radius).floor().cast(pl.Int64).alias("cy0"),
-        (pl.max_horizontal("y", "y1") / radius).floor().cast(pl.Int64).alias("cy1"))
+    ).drop_nulls("x1").with_row_index("seg")
     cells = seg.select(
         "seg", "route_idx",
-        pl.int_ranges(pl.col("cx0") - 1, pl.col("cx1") + 2).alias("cx"),
-        pl.int_ranges(pl.col("cy0") - 1, pl.col("cy1") + 2).alias("cy"),
+        pl.int_ranges((pl.min_horizontal("x", "x1") / radius).floor().cast(pl.Int64) - 1,
+                      (pl.max_horizontal("x", "x1") / radius).floor().cast(pl.Int64) + 2)
+        .alias("cx"),
+        pl.int_ranges((pl.min_horizontal("y", "y1") / radius).floor().cast(pl.Int64) - 1,
+                      (pl.max_horizontal("y", "y1") / radius).floor().cast(pl.Int64) + 2)
+        .alias("cy"),
     ).explode("cx").explode("cy").select(
-        "seg", "route_idx", (pl.col("cx") * 100_000 + pl.col("cy")).alias("cell"))
-    points = pl.DataFrame({
-        "i": np.arange(px.size, dtype=np.int64), "route_idx": route.astype(np.int32),
-        "cell": (np.floor(px / radius).astype(np.int64) * 100_000
-                 + np.floor(py / radius).astype(np.int64)), "px": px, "py": py})
-    pairs = points.join(cells, on=["route_idx", "cell"]).join(
-        seg.select("seg", "x", "y", "x1", "y1", "dist"), on="seg")
-    vx, vy = pl.col("x1") - pl.col("x"), pl.col("y1") - pl.col("y")
-    length2 = (vx * vx + vy * vy).clip(lower_bound=1e-9)
-    f = (((pl.col("px") - pl.col("x")) * vx + (pl.col("py") - pl.col("y")) * vy) / length2
-         ).clip(0, 1)
-    pairs = pairs.with_columns(
-        (((pl.col("x") + f * vx - pl.col("px")) ** 2 + (pl.col("y") + f * vy - pl.col("py"))
-          ** 2).sqrt()).alias("off"),
-        (pl.col("dist") + f * length2.sqrt()).alias("along"))
-    best = pairs.sort("off").unique("i", keep="first")
+        "seg", (pl.col("route_idx").cast(pl.Int64) * 1_000_000_000 + pl.col("cx") * 100_000
+                + pl.col("cy")).alias("key")).sort("key")
+    keys = cells["key"].to_numpy()
+    seg_of = cells["seg"].to_numpy().astype(np.int64)
+    sx0, sy0 = seg["x"].to_numpy(), seg["y"].to_numpy()
+    vx, vy = seg["x1"].to_numpy() - sx0, seg["y1"].to_numpy() - sy0
+    length = np.sqrt(vx * vx + vy * vy)
+    length2 = np.maximum(length * length, 1e-9)
+    dist0 = seg["dist"].to_numpy()
     along = np.full(px.size, np.nan)
     off = np.full(px.size, np.nan)
-    idx = best["i"].to_numpy()
-    along[idx] = best["along"].to_numpy()
-    off[idx] = best["off"].to_numpy()
-    far = off > radius
-    along[far] = np.nan
+    for start in range(0, px.size, chunk):
+        sl = slice(start, start + chunk)
+        x, y = px[sl], py[sl]
+        key = (route[sl].astype(np.int64) * 1_000_000_000
+               + np.floor(x / radius).astype(np.int64) * 100_000
+               + np.floor(y / radius).astype(np.int64))
+        lo = np.searchsorted(keys, key, side="left")
+        counts = np.searchsorted(keys, key, side="right") - lo
+        point = np.repeat(np.arange(key.size), counts)
+        within = np.arange(point.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        s = seg_of[np.repeat(lo, counts) + within]
+        dx, dy = x[point] - sx0[s], y[point] - sy0[s]
+        f = np.clip((dx * vx[s] + dy * vy[s]) / length2[s], 0.0, 1.0)
+        d = np.hypot(dx - f * vx[s], dy - f * vy[s])
+        best = np.full(key.size, np.inf)
+        np.minimum.at(best, point, d)
+        winner = d == best[point]
+        chunk_along = np.full(key.size, np.nan)
+        chunk_along[point[winner]] = dist0[s[winner]] + f[winner] * length[s[winner]]
+        close = best <= radius
+        along[sl] = np.where(close, chunk_along, np.nan)
+        off[sl] = np.where(np.isfinite(best), best, np.nan)
     return along, off
 
 

@@ -1,0 +1,157 @@
+import gzip
+import sys
+import textwrap
+import zipfile
+
+import pytest
+
+from cauce import RunStatus
+from cauce.apps.transit import app
+from cauce.apps.transit.app import adatrap, output_bucket, synth, trx_bucket, warehouse
+from cauce.apps.transit.outputs import read_output
+from cauce.testing import TestRuntime
+
+DAY = "2021-04-22"
+
+
+@pytest.fixture(scope="module")
+def day_inputs(tmp_path_factory):
+    """The files of a tiny synthetic day, generated once for this module."""
+    with TestRuntime(app) as rt:
+        run = rt.run(synth, scale="tiny", date=DAY, seed=3)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        saved = {}
+        for name in ("gps", "po", "file196", "transactions", "service-detail", "truth"):
+            bucket = rt.bucket(name)
+            saved[name] = {ref.key: bucket.get(ref.key) for ref in bucket.list()}
+        return saved
+
+
+def _load(rt, inputs, skip=()):
+    for name, objects in inputs.items():
+        if name in skip:
+            continue
+        for key, data in objects.items():
+            rt.bucket(name).put(key, data)
+
+
+def test_a_tiny_day_runs_end_to_end_with_outputs_warehouse_and_accuracy(day_inputs):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        result = run.result
+        assert result["output"] == f"{DAY}.zip"
+        with zipfile.ZipFile(output_bucket.path(f"{DAY}.zip")) as archive:
+            names = set(archive.namelist())
+            etapas = read_output(archive.read(f"{DAY}.etapas"))
+        assert {f"{DAY}.{k}" for k in ("etapas", "viajes", "profile", "odbyroute", "expediciones",
+                                      "speed", "bip", "general", "rechazos")} == names
+        assert etapas.height == result["rows"]["etapas"] > 1000
+        assert set(etapas["tipo_transporte"]) <= {"BUS", "METRO", "ZP"}
+        assert result["accuracy"]["alighting_share"] > 0.8
+        assert result["accuracy"]["within_one_stop"] > 0.85
+        assert result["rejects"]["gps: impossible coordinates"] > 0
+        stages = warehouse.query("SELECT count(*) AS n FROM stages").to_pylist()[0]["n"]
+        assert stages == result["rows"]["etapas"]
+        again = rt.run(adatrap, partition=DAY)  # a rerun replaces the day's rows
+        assert again.status == RunStatus.SUCCEEDED
+        assert warehouse.query("SELECT count(*) AS n FROM stages").to_pylist()[0]["n"] == stages
+        assert any("unusable rows: gps: impossible coordinates" in line.message
+                   for line in rt.logs(run.id))
+
+
+def test_dry_run_prepares_everything_but_runs_nothing(day_inputs):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, dry_run=True)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert run.result["dry_run"] is True and run.result["inputs"]["po"] == f"{DAY}.po.zip"
+        assert not output_bucket.exists(f"{DAY}.zip")
+
+
+def test_missing_inputs_fail_before_any_work_naming_each_bucket(day_inputs):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs, skip=("gps", "transactions"))
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status != RunStatus.SUCCEEDED
+        assert "gps (2021-04-22.gps.gz) in bucket 'gps'" in run.error
+        assert "trx (2021-04-22.trx.gz) in bucket 'transactions'" in run.error
+        assert not any("downloading" in line.message for line in rt.logs(run.id))
+
+
+def test_a_truncated_gz_fails_naming_the_file(day_inputs):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        key = f"{DAY}.trx.gz"
+        trx_bucket.put(key, day_inputs["transactions"][key][:200])
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status != RunStatus.SUCCEEDED
+        assert "2021-04-22.trx.gz (bucket 'transactions'): not a readable gzip file" in run.error
+
+
+def test_the_day_is_submitted_once_when_its_inputs_have_arrived(day_inputs):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs, skip=("transactions",))
+        rt.drain()
+        assert not rt.runs(job="adatrap")
+        _load(rt, {"transactions": day_inputs["transactions"]})
+        rt.drain()
+        runs = rt.runs(job="adatrap")
+        assert [r.partition for r in runs] == [DAY]
+        assert runs[0].status == RunStatus.SUCCEEDED, runs[0].error
+
+
+STAND_IN = textwrap.dedent('''
+    import pathlib, sys
+    par = pathlib.Path(sys.argv[1]).read_text(encoding="latin-1").splitlines()
+    out = pathlib.Path(par[3].split("*")[0].strip()).parent
+    out.mkdir(parents=True, exist_ok=True)
+    gps = par[25].split("*")[0].strip()
+    (out / "stand-in.etapas").write_text(f"par|lines|gps\\n{sys.argv[1]}|{len(par)}|{gps}\\n")
+    (out / "kmls").mkdir(exist_ok=True)
+    (out / "kmls" / "map.kml").write_text("<kml/>")
+    print("read", sys.argv[1], "with", len(par), "lines; gps at", gps)
+''')
+
+
+def test_the_executable_runs_through_the_launcher_with_the_rendered_par(day_inputs, tmp_path):
+    executable = tmp_path / "pvmtsc_v0.2.exe"
+    executable.write_text(STAND_IN)
+    with TestRuntime(app, settings={"launcher": sys.executable}) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, engine="adatrap", executable=str(executable))
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        messages = [line.message for line in rt.logs(run.id)]
+        assert any(m.startswith(f"$ {sys.executable} ") and m.endswith(" 2021-04-22.par")
+                   for m in messages)
+        with zipfile.ZipFile(output_bucket.path(f"{DAY}.zip")) as archive:
+            assert archive.namelist() == ["stand-in.etapas"]
+            seen = read_output(archive.read("stand-in.etapas")).row(0, named=True)
+        assert seen == {"par": "2021-04-22.par", "lines": "173", "gps": "tmp/2021-04-22.gps"}
+
+
+def test_a_failing_executable_fails_the_run(day_inputs, tmp_path):
+    executable = tmp_path / "broken.exe"
+    executable.write_text("import sys; print('boom', file=sys.stderr); sys.exit(3)")
+    with TestRuntime(app, settings={"launcher": sys.executable}) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, engine="adatrap", executable=str(executable))
+        assert run.status != RunStatus.SUCCEEDED
+        assert "status 3" in run.error
+        assert not output_bucket.exists(f"{DAY}.zip")
+
+
+def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):
+    inputs = dict(day_inputs)
+    key = f"{DAY}.trx.gz"
+    text = gzip.decompress(inputs["transactions"][key]).decode()
+    text += "99;2021-04-22 10:00:00;XX-0000;5\n98;2021-04-22 10:00:00;Nowhere Station;1\n"
+    inputs["transactions"] = {key: gzip.compress(text.encode())}
+    with TestRuntime(app) as rt:
+        _load(rt, inputs)
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert run.result["rejects"]["trx: unknown plate, station or validator"] == 2
+        rejects = output_bucket.get(f"{DAY}.zip")
+        assert rejects

@@ -1,0 +1,108 @@
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from cauce.apps.transit.errors import InputFileError
+from cauce.apps.transit.formats.delimited import (
+    is_number_text,
+    read_positional,
+    sniff_separator,
+)
+from cauce.apps.transit.formats.inputs import (
+    read_gps,
+    read_runs,
+    read_service_detail,
+    read_transactions,
+)
+from cauce.apps.transit.params import default_par_text, parse_par
+
+SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit" / "po-samples"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/data is not beside the repo")
+PAR = parse_par(default_par_text())
+DAY = date(2021, 4, 22)
+
+
+def test_separator_is_the_most_frequent_candidate():
+    assert sniff_separator("a;b;c") == ";"
+    assert sniff_separator("a|b|c|") == "|"
+
+
+@needs_samples
+def test_real_service_detail_reads_as_iso_8859_1():
+    detail = read_service_detail(SAMPLES / "Diccionario-DetalleServicioZP_20200627_20200731.csv",
+                                 PAR)
+    assert detail.height == 247
+    first = detail.row(0, named=True)
+    assert first["validator"] == "RM-0045" and first["stop"] == "E-17-140-PO-7"
+    assert first["x"] == pytest.approx(352880.2)
+    assert first["service_list"][:2] == ["T556 00I", "T576 00I"]
+    assert detail["name"].str.contains("Estación").any()
+
+
+@needs_samples
+def test_real_stop_sequence_reads_with_the_parameter_file_columns():
+    stops = read_positional(
+        SAMPLES / "ConsolidadoParadas.csv",
+        {"service": PAR.column("stops_service"), "direction": PAR.column("stops_direction"),
+         "stop": PAR.column("stops_code"), "x": PAR.column("stops_x"),
+         "name": PAR.column("stops_name"), "seq": PAR.column("stops_sequence")},
+        name="ConsolidadoParadas.csv", probe="x", is_value=is_number_text)
+    assert stops.row(0, named=True) == {
+        "service": "201", "direction": "Ida", "stop": "T-3-374-NS-5", "x": "343574.60",
+        "name": "Parada / Mall Plaza Norte - Los Libertadores", "seq": "1"}
+
+
+@needs_samples
+def test_real_dictionaries_read():
+    periods = read_positional(SAMPLES / "Diccionario-PeriodosTS.csv",
+                              {"id": 1, "day_type": 2, "name": 3, "start": 4}, name="p",
+                              probe="id", is_value=is_number_text)
+    assert periods.height == 29 and periods["name"][3] == "04 - PUNTA MANANA"
+    comunas = read_positional(SAMPLES / "Diccionario-Comunas.csv", {"id": 1, "name": 2},
+                              name="c", probe="id", is_value=is_number_text)
+    assert comunas.height == 42 and comunas["name"][3] == "LAS CONDES"
+
+
+def _gz(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    return path
+
+
+def test_gps_rows_that_cannot_be_used_are_counted_per_reason(tmp_path):
+    path = _gz(tmp_path, "d.gps", "patente;C2;tiempo;latitud;longitud\n"
+               "ZN-6220;;2021-04-22 08:00:00;-33.45;-70.65\n"
+               "ZN-6220;;2021-04-22 08:00:40;0.0;0.0\n"
+               "ZN-6220;;2021-04-23 00:00:10;-33.45;-70.65\n"
+               "ZN-6220;;not a time;-33.45;-70.65\n"
+               ";;2021-04-22 08:01:00;-33.45;-70.65\n")
+    frame, rejects = read_gps(path, PAR, DAY)
+    assert frame.height == 1 and frame["plate_key"][0] == "ZN6220"
+    assert frame["t"][0] == 8 * 3600 and 340000 < frame["x"][0] < 360000
+    assert rejects == {"gps: impossible coordinates": 1, "gps: time outside the day": 1,
+                       "gps: unreadable time": 1, "gps: missing plate": 1}
+
+
+def test_transactions_without_header_and_duplicates(tmp_path):
+    path = _gz(tmp_path, "d.trx", "12;2021-04-22 07:00:00;ZN-6220;2\n"
+               "12;2021-04-22 07:00:00;ZN-6220;2\nx;2021-04-22 07:00:00;ZN-6220;2\n")
+    frame, rejects = read_transactions(path, PAR, DAY)
+    assert frame.rows() == [(12, 7 * 3600, "ZN-6220", 2)]
+    assert rejects == {"trx: duplicate validation (same card and second)": 1,
+                       "trx: missing card or site": 1}
+
+
+def test_runs_report_reads_positions_5_6_7_and_rejects_backwards_runs(tmp_path):
+    row = "6;GCBB-35;;;T201 00I;2021-04-22 07:00:00;2021-04-22 07:50:00;;;;;18.5;;;;;C"
+    bad = "6;GCBB-35;;;T201 00I;2021-04-22 09:00:00;2021-04-22 08:50:00;;;;;18.5;;;;;C"
+    frame, rejects = read_runs(_gz(tmp_path, "d.196", f"{row}\n{bad}\n"), PAR, DAY)
+    assert frame.select("service", "start", "end", "fulfillment").rows() == [
+        ("T201 00I", 7 * 3600, 7 * 3600 + 3000, "C")]
+    assert rejects == {"196: run ends before it starts": 1}
+
+
+def test_a_file_narrower_than_the_parameter_file_expects_fails_with_its_name(tmp_path):
+    path = _gz(tmp_path, "d.gps", "ZN-1;2021-04-22 08:00:00\n")
+    with pytest.raises(InputFileError, match="d.gps: has 2 columns.*time \\(column 3\\)"):
+        read_gps(path, PAR, DAY)

@@ -1,0 +1,90 @@
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cauce.apps.transit.errors import InputFileError
+from cauce.apps.transit.outputs import LAYOUTS, pack_day, read_output, write_output
+from cauce.apps.transit.po import unpack_po, write_po_zip
+
+OUTPUTS = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit"
+           / "adatrap-outputs")
+needs_samples = pytest.mark.skipif(not OUTPUTS.is_dir(), reason="shared/data is not beside the repo")
+
+
+@needs_samples
+@pytest.mark.parametrize(("sample", "kind"), [
+    ("2021-07-26.etapas", "etapas"), ("2020-03-01.viajes", "viajes"),
+    ("2021-06-30.profile", "profile"), ("2017-05-08.odbyroute", "odbyroute"),
+    ("2016-05-23.expedition", "expediciones"), ("2021-06-30.speed", "speed"),
+    ("2021-06-30.bip", "bip"), ("2018-10-01.general", "general")])
+def test_real_samples_have_our_exact_headers_and_round_trip(sample, kind, tmp_path):
+    real = read_output(OUTPUTS / sample)
+    header, _ = LAYOUTS[kind]
+    assert real.columns == header
+    path = tmp_path / f"x.{kind}"
+    write_output(real, kind, path)
+    again = read_output(path)
+    assert again.equals(real)
+    assert path.read_bytes().splitlines()[0] == (OUTPUTS / sample).read_bytes().splitlines()[0]
+
+
+@needs_samples
+def test_older_samples_read_by_name_too():
+    trip = read_output(OUTPUTS / "2022-10-01.trip")
+    assert "tipo_corte_etapa_viaje" in trip.columns and trip.height > 0
+    shape = read_output(OUTPUTS / "2017-04-03.shape")  # CRLF line ends
+    assert shape.columns[-1] == "userRoute" and shape["userRoute"][0] == "B01"
+
+
+def test_columns_we_cannot_compute_are_dashes(tmp_path):
+    path = tmp_path / "d.bip"
+    write_output(pl.DataFrame({"id": [1], "tiempo": ["2021-04-22 07:00:00"], "sitio": [None]}),
+                 "bip", path)
+    assert path.read_text().splitlines()[1] == "1|2021-04-22 07:00:00|-|-|-|-|-|-"
+
+
+def test_general_lines_end_with_a_pipe(tmp_path):
+    path = tmp_path / "d.general"
+    write_output(pl.DataFrame({"Fecha": ["2021-04-22"]}), "general", path)
+    lines = path.read_text().splitlines()
+    assert lines[0].endswith("|trx10_") and lines[1].endswith("|")
+    assert read_output(path).width == 97
+
+
+def test_the_day_zip_is_flat_without_kmls_reportes_debug(tmp_path):
+    folder = tmp_path / "ADATRAP" / "2021-04-22"
+    for rel in ("2021-04-22.etapas", "sub/2021-04-22.viajes", "kmls/a.kml",
+                "reportes/r.txt", "debug/x.dbg", "kmls/deep/b.kml"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(rel)
+    names = pack_day(folder, tmp_path / "2021-04-22.zip")
+    with zipfile.ZipFile(tmp_path / "2021-04-22.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(names) == [
+            "2021-04-22.etapas", "2021-04-22.viajes"]
+
+
+def test_po_archive_members_are_gunzipped_in_folder_and_subfolders(tmp_path):
+    write_po_zip({"2021-04-01/Paraderos/A_PO20210401.csv.gz": "x;y\n",
+                  "2021-04-01/top_PO20210401.csv.gz": "z\n"}, tmp_path / "p.zip")
+    folder = unpack_po(tmp_path / "p.zip", tmp_path / "tmp", "2021-04-01")
+    assert (folder / "Paraderos" / "A_PO20210401.csv").read_text() == "x;y\n"
+    assert (folder / "top_PO20210401.csv").read_text() == "z\n"
+
+
+def test_po_archive_problems_name_the_file(tmp_path):
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(InputFileError, match="bad.zip: not a readable zip archive"):
+        unpack_po(tmp_path / "bad.zip", tmp_path / "t", "2021-04-01")
+    write_po_zip({"2021-03-01/a.csv.gz": "x"}, tmp_path / "other.zip")
+    with pytest.raises(InputFileError, match="no top folder '2021-04-01/'"):
+        unpack_po(tmp_path / "other.zip", tmp_path / "t", "2021-04-01")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("2021-04-01/Paraderos/A.csv.gz", gzip.compress(b"x" * 1000)[:20])
+    (tmp_path / "cut.zip").write_bytes(buffer.getvalue())
+    with pytest.raises(InputFileError, match="A.csv.gz is not a readable gzip"):
+        unpack_po(tmp_path / "cut.zip", tmp_path / "t2", "2021-04-01")
