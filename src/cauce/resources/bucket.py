@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..backends.local.folders import FolderStore, StoredObject
-from ..errors import ObjectNotFound, ResourceError
+from ..errors import InvalidKey, ObjectNotFound, ResourceError
 from ..events import ObjectRef
 from .base import Resource
 
@@ -26,24 +27,40 @@ class Bucket(Resource):
         return ObjectRef(self, obj.key, obj.size, datetime.fromtimestamp(obj.mtime, UTC))
 
     def _created(self, key: str) -> ObjectRef:
+        # The object was created now by the runtime's clock, whatever the file's own history
+        # (a file moved in keeps its old modification time otherwise).
+        runtime = self._runtime()
+        now = runtime.clock.time()
+        os.utime(self._store().path(key), (now, now))
         ref = self._ref(self._store().stat(key))
-        self._runtime().object_created(self, ref)
+        runtime.object_created(self, ref)
         return ref
+
+    @contextmanager
+    def _writing(self, key: str) -> Iterator[None]:
+        """Turn a key that collides with a folder of other keys into InvalidKey."""
+        try:
+            yield
+        except (IsADirectoryError, NotADirectoryError, FileExistsError):
+            raise InvalidKey(
+                f"object key {key!r} of bucket {self.name!r} collides with other keys: one is the folder of another",
+                hint="on one machine an object cannot be both 'a' and the prefix 'a/' of other keys",
+            ) from None
 
     def put(self, key: str, data: bytes | str | IO[bytes]) -> ObjectRef:
         """Write an object atomically (replacing any previous one) and emit object-created."""
         store = self._store()
         if isinstance(data, str):
             data = data.encode("utf-8")
-        with store.writer(key) as out:
+        if not isinstance(data, bytes | bytearray | memoryview) and not hasattr(data, "read"):
+            raise ResourceError(f"cannot store a {type(data).__name__} in bucket {self.name!r}",
+                                hint="pass bytes, text or a binary file object")
+        with self._writing(key), store.writer(key) as out:
             if isinstance(data, bytes | bytearray | memoryview):
                 out.write(data)
-            elif hasattr(data, "read"):
+            else:
                 while chunk := data.read(1 << 20):
                     out.write(chunk)
-            else:
-                raise ResourceError(f"cannot store a {type(data).__name__} in bucket {self.name!r}",
-                                    hint="pass bytes, text or a binary file object")
         return self._created(key)
 
     def put_file(self, key: str, path: str | Path, *, move: bool = False) -> ObjectRef:
@@ -51,7 +68,8 @@ class Bucket(Resource):
         source = Path(path)
         if not source.is_file():
             raise ObjectNotFound(f"no file {source}", hint="check the path")
-        self._store().put_file(key, source, move=move)
+        with self._writing(key):
+            self._store().put_file(key, source, move=move)
         return self._created(key)
 
     def get(self, key: str) -> bytes:
@@ -68,7 +86,7 @@ class Bucket(Resource):
 
     @contextmanager
     def _writer(self, key: str) -> Iterator[IO[bytes]]:
-        with self._store().writer(key) as out:
+        with self._writing(key), self._store().writer(key) as out:
             yield out
         self._created(key)
 
@@ -88,7 +106,10 @@ class Bucket(Resource):
 
     def delete(self, key: str) -> bool:
         """Remove an object; False if there was none."""
-        return self._store().delete(key)
+        try:
+            return self._store().delete(key)
+        except IsADirectoryError:  # the key is only the folder of other keys: no such object
+            return False
 
     def path(self, key: str) -> Path:
         """The object's local file, for engines that read files directly."""
