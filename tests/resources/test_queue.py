@@ -1,0 +1,229 @@
+"""Queues: durable, at-least-once, with visibility timeouts, delays, FIFO groups and a dead-letter queue."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from cauce import App, Message, NotSerializable, ResourceError
+from cauce.testing import TestRuntime
+
+
+@pytest.fixture
+def queue():
+    app = App("mail")
+    work = app.queue("work", max_receives=3, visibility_timeout="30s")
+    with TestRuntime(app, start="2024-01-01T00:00:00") as rt:
+        yield work, rt
+
+
+def test_send_receive_ack(queue) -> None:
+    work, rt = queue
+    message_id = work.send({"key": "in/a.csv"})
+    (message,) = work.receive()
+    assert isinstance(message, Message)
+    assert message.id == message_id
+    assert message.body == {"key": "in/a.csv"}
+    assert message.receive_count == 1
+    assert message.group is None
+    assert message.sent_at == datetime(2024, 1, 1, tzinfo=UTC)
+    assert work.depth() == 1  # in flight until acked
+    assert work.ack(message) == 1
+    assert work.depth() == 0
+    assert work.receive() == []
+
+
+def test_send_batch_keeps_order(queue) -> None:
+    work, _ = queue
+    ids = work.send_batch([1, 2, 3, "four", None, [5]])
+    received = work.receive(max=10)
+    assert [m.id for m in received] == ids
+    assert [m.body for m in received] == [1, 2, 3, "four", None, [5]]
+    assert work.ack(received) == 6
+
+
+def test_a_message_not_acked_is_delivered_again_after_the_visibility_timeout(queue) -> None:
+    work, rt = queue
+    work.send("job")
+    (first,) = work.receive()
+    rt.clock.advance(29)
+    assert work.receive() == []
+    rt.clock.advance(1)
+    (again,) = work.receive()
+    assert (again.id, again.event_id, again.receive_count) == (first.id, first.event_id, 2)
+    assert work.ack(first) == 0  # the first lease expired: acking it does nothing
+    assert work.ack(again) == 1
+
+
+def test_receive_may_ask_for_a_longer_visibility_timeout(queue) -> None:
+    work, rt = queue
+    work.send("slow")
+    work.receive(visibility_timeout="5m")
+    rt.clock.advance(60)
+    assert work.receive() == []
+
+
+def test_nack_gives_a_message_back_now_or_later(queue) -> None:
+    work, rt = queue
+    work.send("retry me")
+    (message,) = work.receive()
+    assert work.nack(message) is True
+    (message,) = work.receive()
+    assert message.receive_count == 2
+    work.nack(message, delay="10s")
+    assert work.receive() == []
+    rt.clock.advance(10)
+    assert work.receive()[0].receive_count == 3
+
+
+def test_a_nack_after_the_last_allowed_receive_dead_letters(queue) -> None:
+    work, _ = queue
+    work.send("poison")
+    for _ in range(3):
+        (message,) = work.receive()
+        work.nack(message)
+    assert work.receive() == []
+    assert [m.body for m in work.dlq.messages()] == ["poison"]
+    assert work.dlq.errors() == ["given back (nack) after the last allowed receive"]
+
+
+def test_delayed_messages_become_visible_later(queue) -> None:
+    work, rt = queue
+    work.send("later", delay="1m")
+    work.send("sooner", delay=5)
+    work.send("now")
+
+    def receive_and_ack() -> list[str]:
+        messages = work.receive(max=10)
+        work.ack(messages)
+        return [m.body for m in messages]
+
+    assert receive_and_ack() == ["now"]
+    rt.clock.advance(4.9)
+    assert receive_and_ack() == []
+    rt.clock.advance(0.1)
+    assert receive_and_ack() == ["sooner"]
+    rt.clock.advance(55)
+    assert receive_and_ack() == ["later"]
+
+
+@pytest.mark.parametrize("body", [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes"])
+def test_a_body_that_is_not_json_is_rejected_at_send(queue, body) -> None:
+    work, _ = queue
+    with pytest.raises(NotSerializable, match="a message for queue 'work' is not JSON-serialisable") as info:
+        work.send(body)
+    assert "dicts, lists, strings" in (info.value.hint or "")
+    assert work.depth() == 0
+
+
+def test_one_bad_body_rejects_the_whole_batch(queue) -> None:
+    work, _ = queue
+    with pytest.raises(NotSerializable):
+        work.send_batch([{"ok": 1}, {"bad": object()}])
+    assert work.depth() == 0
+
+
+def test_fifo_groups_deliver_in_order_one_at_a_time() -> None:
+    app = App("mail")
+    orders = app.queue("orders", fifo=True)
+    with TestRuntime(app):
+        orders.send_batch(["a1", "a2", "a3"], group="alice")
+        orders.send_batch(["b1", "b2"], group="bob")
+        first = orders.receive(max=10)
+        assert [(m.body, m.group) for m in first] == [("a1", "alice"), ("b1", "bob")]
+        assert orders.receive(max=10) == []  # each group waits for its head to be acked
+        orders.ack(first[0])
+        assert [m.body for m in orders.receive(max=10)] == ["a2"]
+
+
+def test_fifo_messages_without_a_group_share_one() -> None:
+    app = App("mail")
+    orders = app.queue("orders", fifo=True)
+    with TestRuntime(app):
+        orders.send("x")
+        orders.send("y")
+        (message,) = orders.receive(max=10)
+        assert (message.body, message.group) == ("x", "default")
+
+
+def test_groups_need_a_fifo_queue(queue) -> None:
+    work, _ = queue
+    with pytest.raises(ResourceError, match="queue 'work' is not FIFO, so it has no message groups") as info:
+        work.send("x", group="g")
+    assert info.value.hint == "declare app.queue('work', fifo=True)"
+
+
+def test_a_failing_handler_dead_letters_after_max_receives_with_the_traceback() -> None:
+    app = App("mail")
+    work = app.queue("work", max_receives=3)
+    attempts: list[tuple[int, str]] = []
+
+    @app.on(work)
+    def handle(message: Message, ctx) -> None:
+        attempts.append((message.receive_count, ctx.event_id))
+        raise ValueError(f"cannot parse {message.body['key']}")
+
+    with TestRuntime(app) as rt:
+        work.send({"key": "bad.csv"})
+        rt.drain()
+        assert [count for count, _ in attempts] == [1, 2, 3]
+        assert len({event for _, event in attempts}) == 1
+        assert [r.status.value for r in rt.runs("handle")] == ["failed", "failed", "dead-lettered"]
+        (dead,) = rt.dlq(work)
+        assert dead.body == {"key": "bad.csv"}
+        (error,) = rt.dlq_errors(work)
+        assert error.startswith("ValueError: cannot parse bad.csv\nTraceback (most recent call last):")
+        assert 'raise ValueError(f"cannot parse' in error
+        assert work.depth() == 0
+        assert work.dlq.depth() == 1
+
+
+def test_dead_letters_are_replayed_to_a_fixed_handler() -> None:
+    app = App("mail")
+    work = app.queue("work", max_receives=2)
+    broken = {"yes": True}
+    done = []
+
+    @app.on(work)
+    def handle(message: Message, ctx) -> None:
+        if broken["yes"]:
+            raise RuntimeError("bug")
+        done.append((message.body, message.receive_count))
+
+    with TestRuntime(app) as rt:
+        work.send_batch(["a", "b"])
+        rt.drain()
+        assert len(rt.dlq(work)) == 2
+        broken["yes"] = False
+        assert work.dlq.replay() == 2
+        rt.drain()
+        assert sorted(done) == [("a", 1), ("b", 1)]
+        assert rt.dlq(work) == []
+
+
+def test_replay_of_chosen_messages(queue) -> None:
+    work, _ = queue
+    ids = work.send_batch(["a", "b"])
+    for _ in range(3):
+        for message in work.receive(max=10):
+            work.nack(message)
+    assert work.dlq.replay([ids[1]]) == 1
+    assert [m.body for m in work.receive(max=10)] == ["b"]
+    assert [m.body for m in work.dlq.messages()] == ["a"]
+
+
+def test_a_batch_handler_gets_lists_of_messages() -> None:
+    app = App("mail")
+    work = app.queue("work")
+    batches = []
+
+    @app.on(work, batch_size=4)
+    def handle(messages: list[Message], ctx) -> None:
+        batches.append([m.body for m in messages])
+
+    with TestRuntime(app) as rt:
+        work.send_batch(list(range(10)))
+        rt.drain()
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
