@@ -65,7 +65,7 @@ class ColumnSpec:
     field: str
     name: str
     type: str  # dataTypeName: text, number, calendar_date, url, checkbox
-    generate: Generator = field(compare=False, repr=False)
+    generate: Generator | None = field(default=None, compare=False, repr=False)
 
 
 # -- value generators (vectorised: one NumPy draw per column) ---------------------------------
@@ -331,7 +331,13 @@ def make_frame(kind: str, rows: int, *, seed: int = 0) -> pl.DataFrame:
     """A typed table of ``rows`` rows of the given kind."""
     columns = KINDS[kind]
     rng = np.random.default_rng(seed)
-    return pl.DataFrame([_typed(spec, spec.generate(rng, rows)).alias(spec.field) for spec in columns])
+    return pl.DataFrame([_typed(spec, _draw(spec, rng, rows)).alias(spec.field) for spec in columns])
+
+
+def _draw(spec: ColumnSpec, rng: np.random.Generator, rows: int) -> pl.Series:
+    if spec.generate is None:
+        raise ValueError(f"column {spec.field!r} has no generator")
+    return spec.generate(rng, rows)
 
 
 def _typed(spec: ColumnSpec, series: pl.Series) -> pl.Series:
@@ -346,14 +352,15 @@ def wire_frame(frame: pl.DataFrame) -> pl.DataFrame:
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if dtype.is_temporal():
-            out.append(column.dt.strftime(FLOATING_TIMESTAMP))
+            text = column.dt.strftime(FLOATING_TIMESTAMP)
         elif dtype.is_float():
             whole = column == column.round(0)
-            out.append(pl.when(whole).then(column.cast(pl.Int64).cast(pl.String)).otherwise(column.cast(pl.String)))
+            text = pl.when(whole).then(column.cast(pl.Int64).cast(pl.String)).otherwise(column.cast(pl.String))
         elif dtype == pl.Boolean:
-            out.append(pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false")))
+            text = pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false"))
         else:
-            out.append(column.cast(pl.String))
+            text = column.cast(pl.String)
+        out.append(text.alias(name))
     return frame.select(out)
 
 

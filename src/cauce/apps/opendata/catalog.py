@@ -1,0 +1,122 @@
+"""The items the chain writes: datasets (by content hash), versions (by id and time), alerts.
+
+Every write is conditional, so a message delivered twice, or replayed from the dead-letter
+queue, leaves the tables as one delivery would:
+
+- `datasets` is keyed by ``HASH`` as in the original; the first dataset with some content creates
+  the item (put if absent), and another dataset with the very same bytes is added to its ``IDS``
+  (put if the version read is still current) instead of overwriting it.
+- `versions` is keyed by (``ID``, ``TIME``), ``TIME`` being the harvest's; a redelivery finds its
+  version already there and reuses it, including whether it was new, changed or unchanged.
+- `alerts` is keyed by (``ID``, ``ALERT``) where ``ALERT`` names the criterion, the finding and
+  the content, so the same finding on the same content is stored once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cauce import ConditionFailed, Table
+from cauce.apps.opendata.criteria import Finding, Snapshot
+from cauce.apps.opendata.profile import Profile
+
+IDENTITY = ("ID", "OWNER", "NAME", "EMAIL", "CATEGORY")
+
+
+def object_key(dataset: str) -> str:
+    """The bucket key of a dataset's CSV, as the original: ``{id}/{id}.csv``."""
+    return f"{dataset}/{dataset}.csv"
+
+
+def previous_version(versions: Table, dataset: str, before: str) -> dict[str, Any] | None:
+    """The dataset's latest version harvested before ``before`` (an ISO time), if any."""
+    earlier = [v for v in versions.query((dataset,)) if v["TIME"] < before]
+    return earlier[-1] if earlier else None
+
+
+def classify(previous: Mapping[str, Any] | None, snapshot: Snapshot) -> str:
+    """new, changed or unchanged against the previous version (gone/forbidden when not served)."""
+    if snapshot.status != "ok":
+        return snapshot.status
+    if previous is None or previous.get("HASH") is None:
+        return "new"
+    return "unchanged" if previous["HASH"] == snapshot.hash else "changed"
+
+
+def record_content(datasets: Table, identity: Mapping[str, str], profile: Profile, version: str) -> bool:
+    """Store the content under its hash once; returns True if this call created the item."""
+    item = {key: str(identity.get(key, "")) for key in IDENTITY}
+    item.update({"HASH": profile.sha256, "IDS": [item["ID"]], "SIZE": profile.size, "ROWS": profile.rows,
+                 "FIRST_SEEN": version, "PROFILE": profile.to_dict()})
+    try:
+        datasets.put(item, if_absent=True)
+        return True
+    except ConditionFailed:
+        pass
+    for _ in range(10):  # another writer may add its id at the same time: read, check, write again
+        current = datasets.get(profile.sha256)
+        version_number = datasets.version(profile.sha256)
+        if current is None or item["ID"] in current.get("IDS", []):
+            return False
+        current["IDS"] = [*current.get("IDS", []), item["ID"]]
+        try:
+            datasets.put(current, if_version=version_number)
+            return False
+        except ConditionFailed:
+            continue
+    raise ConditionFailed(f"could not add {item['ID']} to the item of content {profile.sha256[:12]}…")
+
+
+def record_version(versions: Table, identity: Mapping[str, str], snapshot: Snapshot,
+                   previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Store this harvest's version of the dataset, or return the one a first delivery stored."""
+    profile = snapshot.profile
+    item = {key: str(identity.get(key, "")) for key in IDENTITY}
+    item.update({
+        "TIME": snapshot.version, "HASH": snapshot.hash, "STATUS": snapshot.status,
+        "CHANGE": classify(previous, snapshot), "PREVIOUS": previous["TIME"] if previous else None,
+        "ROWS": profile.rows if profile else None, "SIZE": profile.size if profile else None,
+        "ROWS_UPDATED_AT": snapshot.rows_updated_at, "SNAPSHOT": snapshot.to_dict(),
+    })
+    try:
+        versions.put(item, if_absent=True)
+    except ConditionFailed:
+        stored = versions.get((snapshot.dataset, snapshot.version))
+        if stored is not None:
+            return stored
+        raise
+    return item
+
+
+def event_of(version: Mapping[str, Any]) -> dict[str, Any]:
+    """The `dataset-events` message announcing a stored version."""
+    return {"ID": version["ID"], "HASH": version["HASH"], "change": version["CHANGE"], "TIME": version["TIME"],
+            "PREVIOUS": version["PREVIOUS"], "NAME": version["NAME"], "OWNER": version["OWNER"],
+            "CATEGORY": version["CATEGORY"], "ROWS": version["ROWS"], "SIZE": version["SIZE"]}
+
+
+def snapshots(versions: Table, event: Mapping[str, Any]) -> tuple[Snapshot, Snapshot | None]:
+    """The current and previous snapshots an event speaks of."""
+    current = versions.get((event["ID"], event["TIME"]))
+    if current is None:
+        raise LookupError(f"version {event['TIME']} of {event['ID']} is not in table versions")
+    previous = versions.get((event["ID"], event["PREVIOUS"])) if event.get("PREVIOUS") else None
+    return (Snapshot.from_dict(current["SNAPSHOT"]),
+            Snapshot.from_dict(previous["SNAPSHOT"]) if previous else None)
+
+
+def record_alert(alerts: Table, criterion: str, finding: Finding, event: Mapping[str, Any], raised_at: str) -> bool:
+    """Store a finding as an alert; False if the same finding on the same content is already there."""
+    content = event.get("HASH") or event.get("change") or ""
+    item = {
+        "ID": event["ID"], "ALERT": f"{criterion}/{finding.code}/{str(content)[:16]}", "CRITERION": criterion,
+        "CODE": finding.code, "SEVERITY": finding.severity, "MESSAGE": finding.message,
+        "DETAILS": dict(finding.details), "HASH": event.get("HASH"), "TIME": event["TIME"], "RAISED_AT": raised_at,
+        "NAME": event.get("NAME", ""),
+    }
+    try:
+        alerts.put(item, if_absent=True)
+    except ConditionFailed:
+        return False
+    return True

@@ -1,0 +1,74 @@
+"""Download many datasets at once, a bounded number at a time, and report each as it ends.
+
+Downloads run in a thread pool (``concurrency`` at a time) sharing one HTTP client; each thread
+runs in a copy of the caller's context, so its log lines land in the calling run's log stream.
+Results come back in completion order, in the caller's thread, which is where they are stored
+and announced: no cauce resource is touched from a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from cauce.apps.opendata.errors import DatasetForbidden, DatasetGone, SodaError
+from cauce.apps.opendata.inventory import Asset
+from cauce.apps.opendata.soda import DownloadResult, Progress, SodaClient, marker_for
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one dataset's download ended: ``downloaded``, ``gone``, ``forbidden`` or ``failed``."""
+
+    asset: Asset
+    status: str
+    result: DownloadResult | None = None
+    error: str | None = None
+
+
+def partial_path(folder: Path, dataset: str) -> Path:
+    """Where a dataset's download is written until it is complete (with its resume marker)."""
+    return folder / dataset / f"{dataset}.csv"
+
+
+def has_partial(folder: Path, dataset: str) -> bool:
+    return marker_for(partial_path(folder, dataset)).exists()
+
+
+def discard_partial(folder: Path, dataset: str) -> None:
+    """Forget a partial download (of a dataset the portal no longer serves)."""
+    path = partial_path(folder, dataset)
+    path.unlink(missing_ok=True)
+    marker_for(path).unlink(missing_ok=True)
+
+
+def download(client: SodaClient, asset: Asset, folder: Path, *, page_size: int | None = None,
+             progress: Callable[[Progress], None] | None = None) -> Outcome:
+    """Download one dataset completely (resuming a partial download); never raises a SODA error."""
+    try:
+        result = client.download_csv(asset.id, partial_path(folder, asset.id), page_size=page_size,
+                                     progress=progress)
+    except (DatasetGone, DatasetForbidden) as err:
+        discard_partial(folder, asset.id)
+        return Outcome(asset, "gone" if isinstance(err, DatasetGone) else "forbidden", error=err.message)
+    except SodaError as err:
+        return Outcome(asset, "failed", error=err.message)
+    return Outcome(asset, "downloaded", result)
+
+
+def download_all(client: SodaClient, assets: Iterable[Asset], folder: Path, *, concurrency: int = 4,
+                 page_size: int | None = None) -> Iterator[Outcome]:
+    """Download every asset, ``concurrency`` at a time; yields each outcome as it is known."""
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="soda-download")
+    try:
+        futures: list[Future[Outcome]] = [
+            pool.submit(contextvars.copy_context().run, download, client, asset, folder, page_size=page_size)
+            for asset in assets
+        ]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:  # a caller that stops early (a cancelled run) does not wait for downloads not started
+        pool.shutdown(wait=True, cancel_futures=True)
