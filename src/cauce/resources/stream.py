@@ -6,7 +6,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from ..durations import DurationLike, parse_duration
-from ..errors import DeclarationError
+from ..errors import DeclarationError, InvalidKey
 from .base import Resource, to_json
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ class Stream(Resource):
     def put(self, record: Any, partition_key: str) -> tuple[int, int]:
         """Append a record; returns (shard, sequence number)."""
         if not isinstance(partition_key, str) or not partition_key:
-            raise DeclarationError(f"stream {self.name!r}: partition_key must be non-empty text")
+            raise InvalidKey(f"stream {self.name!r}: partition_key must be non-empty text, got {partition_key!r}",
+                             hint="records with one partition key keep their order, e.g. a station id")
         text = to_json(record, f"a record for stream {self.name!r}")
         shard = self.shard_for(partition_key)
         seq = self._runtime().append(self, shard, [(partition_key, text)])[0]
