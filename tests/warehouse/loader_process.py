@@ -46,6 +46,7 @@ def load_chunks(url: str, chunks: int, rows: int) -> dict[str, int]:
                     checkpoint=Checkpoint(CHECKPOINT, following, done),
                 )
                 loaded += 1
+                print(f"loaded {following}", flush=True)
             except CheckpointConflict:
                 conflicts += 1
 

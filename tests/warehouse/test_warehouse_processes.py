@@ -18,7 +18,7 @@ from cauce.errors import WarehouseError
 from cauce.warehouse import connect
 
 LOADER = Path(__file__).with_name("loader_process.py")
-CHUNKS, ROWS = 40, 500
+CHUNKS, ROWS = 30, 500
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -66,7 +66,11 @@ def test_a_sigkilled_loader_resumes_without_duplicates(
     killed_mid_run = 0
     for _ in range(5):
         process = _start("chunks", url, str(CHUNKS), str(ROWS))
-        time.sleep(chance.uniform(0.05, 0.35))
+        assert process.stdout is not None
+        # Let it commit a few chunks, then kill it somewhere inside the next one.
+        for _ in range(chance.randint(1, 3)):
+            process.stdout.readline()
+        time.sleep(chance.uniform(0, 0.015))
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             killed_mid_run += 1
