@@ -1,0 +1,99 @@
+"""Every run has a log stream: ctx.log and standard logging calls land there with level and time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from cauce import App, LogLine
+from cauce.testing import TestRuntime
+
+library_log = logging.getLogger("some.library")
+
+
+def test_ctx_log_and_plain_logging_land_in_the_runs_stream() -> None:
+    app = App("logs")
+
+    @app.job
+    def load(ctx) -> None:
+        ctx.log.debug("details for the curious")
+        ctx.log.info("read %d rows", 42)
+        library_log.warning("retrying the download")
+        logging.getLogger().error("from the root logger")
+
+    with TestRuntime(app, start="2024-01-01T08:00:00") as rt:
+        run = rt.run(load)
+        lines = rt.logs(run.id)
+    assert all(isinstance(line, LogLine) for line in lines)
+    body = [(line.level, line.message) for line in lines[1:-1]]
+    assert body == [
+        ("DEBUG", "details for the curious"),
+        ("INFO", "read 42 rows"),
+        ("WARNING", "retrying the download"),
+        ("ERROR", "from the root logger"),
+    ]
+    assert lines[0].message == f"run {run.id} of load started (attempt 1)"
+    assert lines[-1].message == f"run {run.id} succeeded"
+    assert {line.ts for line in lines} == {datetime(2024, 1, 1, 8, 0, tzinfo=UTC)}
+    assert {line.run_id for line in lines} == {run.id}
+    assert lines[1].format() == "2024-01-01 08:00:00\tDEBUG: details for the curious"
+
+
+def test_handler_logs_are_kept_per_run() -> None:
+    app = App("logs")
+    events = app.topic("events")
+
+    @app.on(events)
+    def notify(msg, ctx) -> None:
+        ctx.log.info("got %s", msg.body)
+
+    with TestRuntime(app) as rt:
+        events.publish("one")
+        events.publish("two")
+        rt.drain()
+        first, second = rt.runs("notify")
+        assert [line.message for line in rt.logs(first.id)] == ["got one"]
+        assert [line.message for line in rt.logs(second.id)] == ["got two"]
+
+
+def test_logging_outside_a_run_stays_out_of_run_streams() -> None:
+    app = App("logs")
+    app.job(name="quiet")(lambda ctx: None)
+    with TestRuntime(app) as rt:
+        library_log.warning("not in any run")
+        run = rt.run("quiet")
+        assert all("not in any run" not in line.message for line in rt.logs(run.id))
+
+
+def test_a_failure_leaves_its_traceback_in_the_runs_stream() -> None:
+    app = App("logs")
+
+    @app.job(retries=0)
+    def explode(ctx) -> None:
+        ctx.log.info("about to fail")
+        {}["missing"]  # noqa: B018
+
+    with TestRuntime(app) as rt:
+        run = rt.run(explode)
+        lines = rt.logs(run.id)
+    assert (run.status.value, run.error) == ("failed", "KeyError: 'missing'")
+    error = next(line for line in lines if line.level == "ERROR")
+    assert error.message.startswith("attempt 1 failed: KeyError: 'missing'\nTraceback (most recent call last):")
+    assert '{}["missing"]' in error.message
+
+
+def test_the_general_stream_tells_the_story_of_the_app() -> None:
+    app = App("logs")
+    app.job(name="quiet")(lambda ctx: None)
+    with TestRuntime(app) as rt:
+        run = rt.run("quiet")
+        general = [line.message for line in rt.logs(stream="general")]
+    assert general == [f"run {run.id} quiet started by hand", f"run {run.id} quiet succeeded"]
+
+
+def test_a_log_line_of_a_run_can_be_found_by_a_prefix_of_its_id() -> None:
+    app = App("logs")
+    app.job(name="quiet")(lambda ctx: ctx.log.info("hello"))
+    with TestRuntime(app) as rt:
+        run = rt.run("quiet")
+        assert "hello" in [line.message for line in rt.logs(run.id[:14])]
