@@ -65,3 +65,11 @@ def postgres() -> Iterator[PostgresSchema]:
             yield PostgresSchema(connection, f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
         finally:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def full_synthetic(
+    tmp_path_factory: pytest.TempPathFactory, description: Description
+) -> list[SyntheticFile]:
+    """Synthetic files as large as the real ones: 32,561 + 16,281 records."""
+    return write_synthetic(tmp_path_factory.mktemp("full"), description)
