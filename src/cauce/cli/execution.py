@@ -34,11 +34,12 @@ def _parse(name: str, options: list[click.Parameter], args: list[str], help_text
     options = [*options, click.Option(["--help", "-h"], is_flag=True, help="Show this message and exit.")]
     command = click.Command(name, params=options, help=help_text, callback=lambda **kw: kw,
                             add_help_option=False, context_settings={"max_content_width": 100})
-    values = command.main(args=args, prog_name=name, standalone_mode=False)
-    if values.pop("help", False):
+    if "--help" in args or "-h" in args:  # before parsing, so missing required options do not hide the help
         with click.Context(command, info_name=name) as ctx:
             click.echo(command.get_help(ctx))
         return None
+    values = command.main(args=args, prog_name=name, standalone_mode=False)
+    values.pop("help", None)
     return values
 
 
@@ -152,8 +153,11 @@ def register(cli: typer.Typer) -> None:
                  click.Option(["--parallel"], type=click.IntRange(1, 256), default=1, show_default=True,
                               help="partitions run at once"),
                  click.Option(["--force"], is_flag=True, help="run partitions that already succeeded too")]
+        example = f"cauce backfill {app.name} {job.name} --from 2021-01-01 --to 2021-01-31 --parallel 2"
         values = _parse(f"cauce backfill {app.name} {job.name}", _common(extra) + settings_options(
-            app.settings.values(), set()), ctx.args, f"Backfill {job.name}.")
+            app.settings.values(), set()), ctx.args,
+            f"Run {job.name} for every partition from --from to --to; those that succeeded are skipped."
+            f"\n\nExample: {example}")
         if values is None:
             return
         handler = console.show_logs(logging.WARNING)
@@ -223,7 +227,7 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
              click.Option(["--grace"], default="30s", show_default=True,
                           help="on stop, how long to let running work finish before giving it back")]
     values = _parse(f"cauce {verb} {app.name}", _common(extra) + settings_options(app.settings.values(), set()),
-                    ctx.args, f"cauce {verb} for app {app.name}.")
+                    ctx.args, f"cauce {verb} for app {app.name}.\n\nExample: cauce {verb} {app.name} --for 30s")
     if values is None:
         return
     handler = console.show_logs(logging.INFO, general_only=True)

@@ -58,8 +58,10 @@ def _when(text: str | None) -> float | None:
 
 
 def register(cli: typer.Typer) -> None:
-    runs_cli = typer.Typer(help="List, show and cancel runs.", no_args_is_help=False)
-    dlq_cli = typer.Typer(help="Look at and replay dead-lettered messages.", no_args_is_help=True)
+    runs_cli = typer.Typer(help="List, show and cancel runs, newest first.\n\n"
+                           "Example: cauce runs --app census --job load --limit 5", no_args_is_help=False)
+    dlq_cli = typer.Typer(help="Look at and replay dead-lettered messages.\n\n"
+                          "Example: cauce dlq list example work", no_args_is_help=True)
     cli.add_typer(runs_cli, name="runs")
     cli.add_typer(dlq_cli, name="dlq")
 
@@ -93,7 +95,10 @@ def register(cli: typer.Typer) -> None:
     @runs_cli.command("show")
     def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool = JsonOption,
                   home: Path = HomeOption) -> None:
-        """Show one run (a unique prefix of its id is enough) and its log."""
+        """Show one run (a unique prefix of its id is enough) and its log.
+
+        Example: cauce runs show 018f3a2b4c
+        """
         db = open_state(home)
         run = _get_run(db, run_id)
         if as_json:
@@ -178,7 +183,10 @@ def register(cli: typer.Typer) -> None:
     @cli.command("queues")
     def queues_command(app_ref: str = typer.Argument(..., metavar="APP"), as_json: bool = JsonOption,
                        home: Path = HomeOption) -> None:
-        """Depth, in-flight and dead-letter counts of every queue of an app (handlers' and jobs' too)."""
+        """Depth, in-flight and dead-letter counts of every queue of an app (handlers' and jobs' too).
+
+        Example: cauce queues example --json
+        """
         with attached(app_ref, home) as rt:
             rows = rt.queue_stats()
         if as_json:
@@ -197,7 +205,10 @@ def register(cli: typer.Typer) -> None:
     def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
                  queue: str = typer.Argument(..., metavar="QUEUE", help="a queue, handler or job name"),
                  as_json: bool = JsonOption, home: Path = HomeOption) -> None:
-        """Dead-lettered messages of a queue (or of a handler or job), with their last error."""
+        """Dead-lettered messages of a queue (or of a handler or job), with their last error.
+
+        Example: cauce dlq list example work
+        """
         with attached(app_ref, home) as rt:
             messages, errors = rt.dlq(queue), rt.dlq_errors(queue)
         rows = [{"id": m.id, "event_id": m.event_id, "receives": m.receive_count, "sent_at": m.sent_at,
@@ -230,7 +241,10 @@ def register(cli: typer.Typer) -> None:
     def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
                           resume: str = typer.Option(None, "--resume", metavar="JOB", help="resume a paused job"),
                           as_json: bool = JsonOption, home: Path = HomeOption) -> None:
-        """Scheduled jobs of an app: next fire time, and whether a job paused its own schedule."""
+        """Scheduled jobs of an app: next fire time, and whether a job paused its own schedule.
+
+        Example: cauce schedules opendata --resume refresh
+        """
         with attached(app_ref, home) as rt:
             if resume:
                 job = rt.app.get_job(resume)
@@ -289,7 +303,10 @@ def register(cli: typer.Typer) -> None:
 
     @cli.command("apps")
     def apps_command(as_json: bool = JsonOption) -> None:
-        """The bundled apps and what each contains."""
+        """The bundled apps and what each contains.
+
+        Example: cauce apps --json
+        """
         described = []
         for name, reference in bundled_apps().items():
             try:
