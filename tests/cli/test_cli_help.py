@@ -1,0 +1,71 @@
+"""Every command explains itself with `--help`, and every help shows an example."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+
+from cauce.cli.main import cli as typer_app
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and group of `cauce`, as the words that name it."""
+    root = typer.main.get_command(typer_app)
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():  # a group
+            walk(sub, (*path, name))
+
+    walk(root, ())
+    return paths
+
+
+ALL = command_paths()
+
+
+def test_the_walk_finds_the_commands() -> None:
+    names = {" ".join(p) for p in ALL}
+    assert {"run", "serve", "worker", "backfill", "runs", "runs cancel", "logs", "dlq replay", "config"} <= names
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: " ".join(p) or "cauce")
+def test_every_command_has_help_with_an_example(cli, path: tuple[str, ...]) -> None:
+    result = cli(*path, "--help")
+    assert result.status == 0, result.err
+    assert "Usage:" in result.out
+    assert "Example" in result.out, f"`cauce {' '.join(path)} --help` shows no example"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("run", "example", "seed", "--help"), ["--files", "how many CSV files to write", "--greeting",
+                                                "Example: cauce run example seed"]),
+        (("run", "example", "daily-summary", "--help"), ["--partition", "--partition 2021-04-22"]),
+        (("serve", "example", "--help"), ["--for", "--threads", "--greeting", "[setting]"]),
+        (("worker", "example", "--help"), ["--threads", "--greeting"]),
+        (("backfill", "example", "daily-summary", "--help"), ["--from", "--to", "--parallel", "--force",
+                                                              "Example: cauce backfill example daily-summary"]),
+    ],
+)
+def test_help_for_an_apps_job_lists_its_options_and_settings(cli, args, expected: list[str]) -> None:
+    result = cli(*args)
+    assert result.status == 0, result.err
+    for text in expected:
+        assert text in result.out
+
+
+def test_run_with_an_app_but_no_job_lists_the_jobs(cli) -> None:
+    result = cli("run", "example")
+    assert result.status == 0
+    for job in ("heartbeat", "daily-summary", "publish-summary", "seed"):
+        assert job in result.out
+    assert "cauce run example JOB --help" in result.out
+
+
+def test_no_arguments_shows_the_commands(cli) -> None:
+    result = cli()
+    assert result.status in (0, 2)
+    assert "backfill" in result.out + result.err
