@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import CauceError
@@ -22,9 +23,9 @@ err = Console(stderr=True, highlight=False)
 
 
 def print_error(error: CauceError) -> None:
-    err.print(f"[bold red]error:[/] {error.message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(error.message)}", markup=True, highlight=False, soft_wrap=True)
     if error.hint:
-        err.print(f"[yellow]hint:[/] {error.hint}", soft_wrap=True)
+        err.print(f"[yellow]hint:[/] {escape(error.hint)}", soft_wrap=True)
 
 
 class TerminalLog(RichHandler):
@@ -106,7 +107,7 @@ def runs_table(rows: list[Run]) -> Table:
         style = STATUS_STYLE.get(run.status.value, "")
         table.add_row(run.id, f"{run.app}.{run.name}", run.partition or "", str(run.attempt),
                       f"[{style}]{run.status.value}[/]", local(run.started_at or run.queued_at),
-                      f"{run.duration:.2f}" if run.duration is not None else "", (run.error or "")[:160])
+                      f"{run.duration:.2f}" if run.duration is not None else "", escape((run.error or "")[:160]))
     return table
 
 
@@ -116,7 +117,7 @@ def summary_line(run: Run) -> str:
     took = f" in {run.duration:.2f}s" if run.duration is not None else ""
     text = f"{mark} run {run.id} {run.app}.{run.name}{where} {run.status.value}{took}"
     if run.error:
-        text += f": {run.error}"
+        text += f": {escape(run.error)}"
     return text
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from ..errors import CauceError
 from ..runtime.runtime import Runtime
@@ -67,7 +68,7 @@ def register(cli: typer.Typer) -> None:
             except Exception as err:  # report each app's failure and go on with the next
                 failures.append(name)
                 message = err.message if isinstance(err, CauceError) else f"{type(err).__name__}: {err}"
-                console.err.print(f"[red]✗ {name}[/] failed after {time.monotonic() - started:.1f}s: {message}")
+                console.err.print(f"[red]✗ {name}[/] failed after {time.monotonic() - started:.1f}s: {escape(message)}")
                 continue
             finally:
                 os.chdir(previous)

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..app import App, Job
@@ -62,7 +63,7 @@ def _settings(app: App, values: dict[str, Any], taken: frozenset[str] | set[str]
 def _list_jobs(app: App) -> None:
     console.out.print(f"[bold]{app.name}[/] jobs:")
     for job in app.jobs.values():
-        console.out.print(f"  [cyan]{job.name}[/]  {job.description}")
+        console.out.print(f"  [cyan]{job.name}[/]  {escape(job.description)}")
     console.out.print(f"\nrun one: cauce run {app.name} JOB [OPTIONS]   (cauce run {app.name} JOB --help)")
 
 
@@ -171,7 +172,7 @@ def register(cli: typer.Typer) -> None:
         console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, {len(report.failed)} failed, "
                           f"{len(report.skipped)} skipped (already succeeded) in {format_duration(report.seconds)}")
         for key, error in report.failed.items():
-            console.err.print(f"  [red]✗[/] {key}: {console.masked(error, handler.secrets)}")
+            console.err.print(f"  [red]✗[/] {key}: {escape(console.masked(error, handler.secrets))}")
         if report.failed:
             console.err.print(f"[yellow]hint:[/] run the same command again to retry the failed partitions; "
                               f"see `cauce runs --app {app.name} --job {job.name} --status dead-lettered`")
@@ -256,7 +257,7 @@ def _banner(rt: Runtime, verb: str) -> None:
             console.err.print(f"  schedule {name}: {schedule.spec}")
         for state in rt.schedule_states():
             if state["paused"]:
-                console.err.print(f"  [yellow]paused[/] {state['job']}: {state['paused']} "
+                console.err.print(f"  [yellow]paused[/] {state['job']}: {escape(state['paused'])} "
                                   f"(cauce schedules {app.name} --resume {state['job']})")
     handlers = ", ".join(f"{h.name}←{h.resource.kind} {h.resource.name}" for h in app.handlers.values())
     if handlers:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .. import logs as log_streams
@@ -106,7 +107,7 @@ def register(cli: typer.Typer) -> None:
             return
         for key, value in console.run_dict(run).items():
             if value is not None:
-                console.out.print(f"[bold]{key:>10}[/]  {value}")
+                console.out.print(f"[bold]{key:>10}[/]  {escape(str(value))}")
         for line in log_streams.read(db.read(), run_id=run.id):
             console.out.print(line.format(datetime.now().astimezone().tzinfo), markup=False)
 
@@ -222,7 +223,7 @@ def register(cli: typer.Typer) -> None:
             first = (row["error"] or "").splitlines()[0] if row["error"] else ""
             console.out.print(f"[bold]{row['id']}[/] receives={row['receives']} sent={console.local(row['sent_at'])}")
             console.out.print(f"  body: {json.dumps(row['body'], ensure_ascii=False)[:200]}", markup=False)
-            console.out.print(f"  [red]{first}[/]")
+            console.out.print(f"  [red]{escape(first)}[/]")
 
     @dlq_cli.command("replay")
     def dlq_replay(app_ref: str = typer.Argument(..., metavar="APP"),
@@ -260,7 +261,7 @@ def register(cli: typer.Typer) -> None:
             console.print_json(rows)
             return
         for row in rows:
-            state = f"[yellow]paused: {row['paused']}[/]" if row["paused"] else f"next {console.local(row['next'])}"
+            state = f"[yellow]paused: {escape(row['paused'])}[/]" if row["paused"] else f"next {console.local(row['next'])}"
             console.out.print(f"{row['job']}: {row['spec'] or '(not started)'}  {state}")
         if not rows:
             console.err.print("no schedule state yet (start `cauce serve`)")
@@ -299,7 +300,7 @@ def register(cli: typer.Typer) -> None:
                           row["env"], row["help"])
         console.out.print(table)
         if problems:
-            console.err.print(f"[red]problems:[/] {problems}")
+            console.err.print(f"[red]problems:[/] {escape(problems)}")
 
     @cli.command("apps")
     def apps_command(as_json: bool = JsonOption) -> None:
@@ -319,15 +320,16 @@ def register(cli: typer.Typer) -> None:
             console.print_json(described)
             return
         for item in described:
-            console.out.print(f"[bold cyan]{item['name']}[/]  {item.get('description', '')}  [dim]{item['reference']}[/]")
+            console.out.print(f"[bold cyan]{item['name']}[/]  {escape(item.get('description', ''))}  "
+                              f"[dim]{item['reference']}[/]")
             if "error" in item:
-                console.out.print(f"  [red]cannot load: {item['error']}[/]")
+                console.out.print(f"  [red]cannot load: {escape(item['error'])}[/]")
                 continue
             for kind in ("buckets", "queues", "topics", "tables", "streams", "warehouses"):
                 if item[kind]:
                     console.out.print(f"  {kind}: {', '.join(item[kind])}")
             for job in item["jobs"]:
-                console.out.print(f"  job [green]{job['name']}[/] {job['trigger']}  {job['description']}")
+                console.out.print(f"  job [green]{job['name']}[/] {escape(job['trigger'])}  {escape(job['description'])}")
             for handler in item["handlers"]:
                 console.out.print(f"  handler {handler}")
 
