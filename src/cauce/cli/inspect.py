@@ -16,7 +16,7 @@ from rich.table import Table
 
 from .. import logs as log_streams
 from .. import runs as run_store
-from ..app import App
+from ..app import App, suggest
 from ..durations import parse_duration
 from ..errors import CauceError, NotFound
 from ..logs import LogLine
@@ -160,8 +160,9 @@ def register(cli: typer.Typer) -> None:
         else:
             query.update(stream=stream, app=app)
         lines = log_streams.read(db.read(), **query)
-        if not lines and not follow and run is None and not log_streams.streams(db.read(), app):
-            raise NotFound(f"no log stream {stream!r}", hint="list streams with `cauce logs`")
+        if not lines and not follow and run is None and not log_streams.read(db.read(), stream=stream, app=app,
+                                                                             limit=1):
+            _no_stream(db, stream, app)
         sink = output.open("w", encoding="utf-8") if output else None
         try:
             _emit(lines, sink, tz)
@@ -382,6 +383,14 @@ def _find_run(db: Any, run_id: str) -> run_store.Run | None:
     if len(matches) > 1:
         raise CauceError(f"run id prefix {run_id!r} is ambiguous", hint="give more characters")
     return matches[0] if matches else None
+
+
+def _no_stream(db: Any, stream: str, app: str | None) -> None:
+    """Raise NotFound for a stream that is neither a run id nor a stream name, naming the closest one."""
+    named = sorted({name for _, name, _, _ in log_streams.streams(db.read(), app, limit=1000) if "/" not in name})
+    where = f" of app {app!r}" if app else ""
+    hint = f"{suggest(stream, named)} — or give a run id from `cauce runs`" if named else "list streams with `cauce logs`"
+    raise NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
 
 
 def _emit(lines: list[LogLine], sink: Any, tz: Any) -> None:
