@@ -1,0 +1,111 @@
+"""Errors on the command line: one line and a hint, exit status 1; a traceback only with --debug."""
+
+from __future__ import annotations
+
+import pytest
+
+from cauce import NotFound
+
+
+def assert_one_line_error(result, message: str, hint: str) -> None:
+    assert result.status == 1
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert lines == [f"error: {message}", f"hint: {hint}"]
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "hint"),
+    [
+        (("run", "exampel", "seed"), "no app named 'exampel'", "did you mean 'example'? — or give module:attribute"),
+        (("run", "example", "sed"), "app 'example' has no job 'sed'", "did you mean 'seed'?"),
+        (("backfill", "example", "daily-sumary", "--from", "2024-01-01", "--to", "2024-01-02"),
+         "app 'example' has no job 'daily-sumary'", "did you mean 'daily-summary'?"),
+        (("send", "example", "wrok", "{}"), "app 'example' has no queue 'wrok'", "did you mean 'work'?"),
+        (("publish", "example", "event", "{}"), "app 'example' has no topic 'event'", "did you mean 'events'?"),
+        (("dlq", "list", "example", "wrok"), "app 'example' has no queue, handler or job 'wrok'",
+         "did you mean 'work'?"),
+        (("serve", "exmple"), "no app named 'exmple'", "did you mean 'example'? — or give module:attribute"),
+        (("run", "cauce.apps.example:ap", "seed"), "cauce.apps.example:ap is not a cauce App",
+         "did you mean cauce.apps.example:app?"),
+    ],
+)
+def test_unknown_names_suggest_the_closest(cli, args, message: str, hint: str) -> None:
+    assert_one_line_error(cli(*args), message, hint)
+
+
+def test_an_app_file_that_does_not_exist(cli) -> None:
+    assert_one_line_error(cli("run", "missing.py:app", "load"), "no file missing.py",
+                          "give the path of the Python file that declares the app")
+
+
+def test_a_home_where_nothing_ran(cli, tmp_path) -> None:
+    result = cli("runs", "--home", str(tmp_path / "empty"))
+    assert_one_line_error(result, f"no cauce home at {tmp_path / 'empty'} (nothing has run there yet)",
+                          "pass --home (or set CAUCE_HOME) to the folder `cauce serve`/`run` used")
+
+
+def test_bad_json_on_the_command_line(cli) -> None:
+    result = cli("send", "example", "work", "{key: 1}")
+    assert_one_line_error(result, "the message is not valid JSON: Expecting property name enclosed in double "
+                          "quotes at character 1", """quote it for the shell: '{"key": "value"}'""")
+
+
+def test_a_partition_outside_the_range(cli) -> None:
+    result = cli("run", "example", "daily-summary", "--partition", "2023-12-31")
+    assert_one_line_error(result, "partition 2023-12-31 is before the first one (2024-01-01)",
+                          "partitions start at 2024-01-01")
+
+
+def test_missing_settings_are_listed_before_anything_runs(cli, app_file) -> None:
+    ref = app_file("""
+        from cauce import App
+        app = App("strict")
+        app.setting("db", str, help="target database URL")
+        app.setting("token", str, secret=True, help="API token")
+        app.job(name="load")(lambda ctx: None)
+    """)
+    result = cli("run", ref, "load")
+    assert result.status == 1
+    assert result.err.splitlines()[:3] == [
+        "error: 2 settings need attention:",
+        "  db (target database URL): missing — set CAUCE_STRICT_DB, --db or [apps.strict] db",
+        "  token (API token): missing — set CAUCE_STRICT_TOKEN, --token or [apps.strict] token",
+    ]
+    assert result.err.splitlines()[3].startswith("hint: see `cauce config APP`")
+
+
+def test_debug_shows_the_traceback_instead(cli) -> None:
+    with pytest.raises(NotFound, match="app 'example' has no job 'sed'"):
+        cli("--debug", "run", "example", "sed")
+
+
+def test_usage_errors_exit_with_status_2(cli) -> None:
+    result = cli("run", "example", "seed", "--files", "many")
+    assert result.status == 2
+    assert "Invalid value for '--files': 'many' is not a valid integer" in result.err
+    misspelt = cli("run", "example", "seed", "--filez", "2")
+    assert misspelt.status == 2
+    assert "Did you mean '--files'?" in misspelt.err
+
+
+def test_an_unknown_status_filter(cli) -> None:
+    result = cli("runs", "--status", "done")
+    assert_one_line_error(result, "unknown status 'done'",
+                          "one of: queued, running, succeeded, failed, dead-lettered, cancelled")
+
+
+def test_a_failed_run_exits_with_status_1(cli, app_file) -> None:
+    ref = app_file("""
+        from cauce import App
+        app = App("broken")
+
+        @app.job(retries=0)
+        def load(ctx):
+            raise ValueError("no rows in the source file")
+    """)
+    result = cli("run", ref, "load")
+    assert result.status == 1
+    assert "broken.load failed" in result.err
+    assert "ValueError: no rows in the source file" in result.err
