@@ -120,6 +120,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routing ------------------------------------------------------------------------------
     def do_GET(self) -> None:
+        try:
+            self._get()
+        except Exception:  # a bug in the portal answers 500, as a real server would
+            log.exception("GET %s failed", self.path)
+            self._error(500, "internal_error", "Internal error")
+
+    def _get(self) -> None:
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))

@@ -1,0 +1,72 @@
+"""Reading the asset inventory by field name, with filters and a limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cauce.apps.opendata.errors import InventoryError
+from cauce.apps.opendata.inventory import (
+    Asset,
+    Selection,
+    read_inventory,
+    resolve_fields,
+    split_values,
+    where_clause,
+)
+from cauce.apps.opendata.portal import INVENTORY_ID, Portal, PortalState
+from cauce.apps.opendata.portal.state import INVENTORY_COLUMNS
+from cauce.apps.opendata.soda import RetryPolicy, SodaClient
+
+
+@pytest.fixture
+def soda(portal: Portal) -> Iterator[SodaClient]:
+    with SodaClient(portal.url, retry=RetryPolicy(attempts=2, backoff=0)) as client:
+        yield client
+
+
+def test_default_selection_is_public_datasets_limited_to_100(soda: SodaClient, state: PortalState) -> None:
+    assets = read_inventory(soda, INVENTORY_ID, Selection())
+    assert {a.id for a in assets} == set(state.datasets)  # the extras are charts, filters, links
+    jbjy = next(a for a in assets if a.id == "jbjy-vk9h")
+    assert jbjy.message() == {"ID": "jbjy-vk9h", "OWNER": state.datasets["jbjy-vk9h"].owner,
+                              "NAME": "SECOP II - Contratos Electrónicos", "EMAIL": state.datasets["jbjy-vk9h"].email,
+                              "CATEGORY": "Gastos Gubernamentales"}
+    assert len(read_inventory(soda, INVENTORY_ID, Selection(limit=2))) == 2
+    assert read_inventory(soda, INVENTORY_ID, Selection(limit=0)) == []
+
+
+def test_filters_by_category_owner_type_and_ids(soda: SodaClient, state: PortalState) -> None:
+    health = read_inventory(soda, INVENTORY_ID, Selection(categories=("Salud y Protección Social",)))
+    assert {a.id for a in health} == {d.id for d in state.datasets.values() if d.category == "Salud y Protección Social"}
+    owned = read_inventory(soda, INVENTORY_ID, Selection(owners=("Instituto Nacional de Salud",)))
+    assert {a.id for a in owned} == {"gt2j-8ykr", "8835-5baf"}
+    charts = read_inventory(soda, INVENTORY_ID, Selection(types=("chart", "filter"), audiences=()))
+    assert {a.type for a in charts} == {"chart", "filter"}
+    chosen = read_inventory(soda, INVENTORY_ID, Selection(ids=("it5q-hg94", "9ssf-i6c5"), limit=None))
+    assert sorted(a.id for a in chosen) == ["9ssf-i6c5", "it5q-hg94"]
+
+
+def test_fields_are_found_by_name_in_any_order() -> None:
+    shuffled = [c.field for c in reversed(INVENTORY_COLUMNS)]
+    assert resolve_fields(shuffled)["id"] == "uid"
+    assert resolve_fields(["u_id", "name", "commoncore_contactemail"]) == {
+        "id": "u_id", "name": "name", "email": "commoncore_contactemail"}
+    with pytest.raises(InventoryError, match="no id field"):
+        resolve_fields(["name", "owner"])
+
+
+def test_a_filter_on_a_missing_field_is_refused_and_literals_are_quoted() -> None:
+    fields = resolve_fields(["uid", "name", "owner"])
+    with pytest.raises(InventoryError, match="cannot filter by type"):
+        where_clause(fields, Selection())
+    clause = where_clause(fields, Selection(types=(), audiences=(), owners=("O'Higgins",)))
+    assert clause == "owner IN ('O''Higgins')"
+
+
+def test_assets_from_metadata_and_split_ids() -> None:
+    view = {"id": "abcd-1234", "name": "N", "owner": {"displayName": "Dueño"}, "category": "C",
+            "metadata": {"custom_fields": {"Contacto": {"Correo": "a@b.co"}}}}
+    assert Asset.from_metadata(view) == Asset("abcd-1234", "N", "Dueño", "a@b.co", "C")
+    assert split_values(["a,b", " c ", ""]) == ("a", "b", "c")
