@@ -36,6 +36,7 @@ class Dispatcher:
     """Moves work from sources to workers and back, for one runtime."""
 
     CANCEL_CHECK_EVERY = 1.0
+    PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
 
     def __init__(
         self, runtime: Runtime, *, threads: int = 8, processes: int = 2, sources: Sequence[Source] | None = None
@@ -67,28 +68,38 @@ class Dispatcher:
             self._last_heartbeat = now
         started = 0
         if self._claiming:
-            for delivery in self._claim(self.threads - len(self.inflight)):
-                self._start(delivery)
-                started += 1
+            claimed = self._claim(self.threads * self.PREFETCH - len(self.inflight))
+            self._start(claimed)
+            started = len(claimed)
         return settled + started
 
-    def _start(self, delivery: Delivery) -> None:
+    def _start(self, deliveries: list[Delivery]) -> None:
+        """Hand deliveries to the pool in up to ``threads`` chunks (one hand-off per chunk, not per
+        delivery: handing work between threads costs more than a small handler does)."""
+        if not deliveries:
+            return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="cauce-worker")
-        self.inflight[delivery.spec.run_id] = delivery
-        delivery.source.inflight += 1
-        if delivery.source.in_process:
-            self._process_inflight += 1
-        self._pool.submit(self._work, delivery)
+        for delivery in deliveries:
+            self.inflight[delivery.spec.run_id] = delivery
+            delivery.source.inflight += 1
+            if delivery.source.in_process:
+                self._process_inflight += 1
+        chunks = min(self.threads, len(deliveries))
+        for i in range(chunks):
+            self._pool.submit(self._work, deliveries[i::chunks])
 
-    def _work(self, delivery: Delivery) -> None:
-        try:
-            delivery.outcome = self._execute(delivery)
-        except BaseException as err:  # a bug in cauce itself: keep the message, record the failure
-            log.exception("cauce failed to execute run %s", delivery.spec.run_id)
-            delivery.outcome = Outcome(ok=False, error=f"internal error: {type(err).__name__}: {err}")
-        self._done.append(delivery)
-        self.runtime.wake()
+    def _work(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            if delivery.cancel.is_set() and not self._claiming:
+                continue  # given back at shutdown before it started
+            try:
+                delivery.outcome = self._execute(delivery)
+            except BaseException as err:  # a bug in cauce itself: keep the message, record the failure
+                log.exception("cauce failed to execute run %s", delivery.spec.run_id)
+                delivery.outcome = Outcome(ok=False, error=f"internal error: {type(err).__name__}: {err}")
+            self._done.append(delivery)
+            self.runtime.wake()
 
     def _execute(self, delivery: Delivery) -> Outcome:
         if delivery.source.in_process:
@@ -125,8 +136,8 @@ class Dispatcher:
         now = runtime.clock.time()
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
         ready = queues.next_visible(runtime.db.read(), [s.queue for s in queue_sources])
-        wanted = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
-        wanted += [s for s in self.sources if isinstance(s, StreamSource)]
+        wanted: list[Source] = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
+        wanted += [s for s in self.sources if isinstance(s, StreamSource) and s.has_work(runtime.db.read(), now)]
         claimed: list[Delivery] = []
         if not wanted:
             return claimed
@@ -146,9 +157,12 @@ class Dispatcher:
     def _settle(self, deliveries: list[Delivery]) -> None:
         runtime = self.runtime
         now = runtime.clock.time()
+        by_source: dict[int, list[Delivery]] = {}
+        for delivery in deliveries:
+            by_source.setdefault(id(delivery.source), []).append(delivery)
         with runtime.db.write() as con:
-            for delivery in deliveries:
-                delivery.source.settle(con, delivery, now)
+            for group in by_source.values():
+                group[0].source.settle_many(con, group, now)
         for delivery in deliveries:
             runtime.announce(delivery)
 

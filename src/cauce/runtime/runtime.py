@@ -428,7 +428,7 @@ class Runtime:
         processes: int | None = None,
         scheduler: bool = True,
         grace: DurationLike = "30s",
-        poll: float = 0.02,
+        poll: float = 0.005,
         handle_signals: bool = False,
     ) -> None:
         """Run the scheduler, the dispatcher and the workers until ``until()`` is true, ``timeout``

@@ -37,6 +37,9 @@ class Scheduler:
             if schedule is not None:
                 self.schedules[job.name] = schedule
         self._announced_pauses: set[str] = set()
+        self._lead_until = 0.0
+        self._next_due: float | None = None
+        self._checked_at = -1.0
 
     def _schedule_of(self, job: Job) -> Schedule | None:
         every = job.every
@@ -44,7 +47,11 @@ class Scheduler:
             every = self.runtime.settings_for(job.app)[every.name]
         return make_schedule(cron=job.schedule, every=every, timezone=job.app.timezone)
 
+    RECHECK = 1.0  # how often state is read even when nothing is due (other processes may change it)
+
     def _lead(self, now: float) -> bool:
+        if now < self._lead_until - self.LEASE / 3:
+            return True
         name = f"scheduler:{self.runtime.app.name}"
         with self.runtime.db.write() as con:
             cur = con.execute(
@@ -53,7 +60,9 @@ class Scheduler:
                 "WHERE leases.owner = excluded.owner OR leases.expires <= ?",
                 (name, self.owner, now + self.LEASE, now),
             )
-            return cur.rowcount == 1
+            leading = cur.rowcount == 1
+        self._lead_until = now + self.LEASE if leading else 0.0
+        return leading
 
     def tick(self) -> float | None:
         """Fire every schedule due now; returns the next fire time (None: nothing scheduled)."""
@@ -61,6 +70,10 @@ class Scheduler:
             return None
         runtime = self.runtime
         now = runtime.clock.time()
+        # Nothing due and state read recently: no database work on this loop iteration.
+        if self._next_due is not None and now < self._next_due and now - self._checked_at < self.RECHECK:
+            return self._next_due
+        self._checked_at = now
         if not self._lead(now):
             return now + self.LEASE / 3
         app = runtime.app
@@ -88,7 +101,8 @@ class Scheduler:
                     con.execute("UPDATE schedules SET next_at = ? WHERE app = ? AND job = ?",
                                 (next_at, app.name, name))
                 next_times.append(next_at)
-        return min(next_times) if next_times else None
+        self._next_due = min(next_times) if next_times else None
+        return self._next_due
 
     def _fire(self, con, job: Job, due: float, now: float) -> None:  # type: ignore[no-untyped-def]
         runtime = self.runtime

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -47,8 +48,28 @@ class Delivery:
     outcome: Outcome | None = None
 
 
-class Source:
-    """Base of the two kinds of source."""
+class Source(ABC):
+    """Base of the two kinds of source: claim work, settle it, keep or give back its leases."""
+
+    @abstractmethod
+    def claim(self, con: sqlite3.Connection, now: float, capacity: int, worker: str) -> list[Delivery]:
+        """Take up to ``capacity`` deliveries (leases and run records) in the caller's transaction."""
+
+    @abstractmethod
+    def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
+        """Record how a delivery ended: ack, retry later, or dead-letter."""
+
+    @abstractmethod
+    def extend(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
+        """Keep the leases of deliveries still running."""
+
+    @abstractmethod
+    def release(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
+        """Give back a delivery this process will not finish."""
+
+    def settle_many(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
+        for delivery in deliveries:
+            self.settle(con, delivery, now)
 
     target: Handler | Job
     limit: int | None
@@ -134,6 +155,17 @@ class QueueSource(Source):
         return messages if handler.kind == "queue" and handler.batch_size > 1 else messages[0]
 
     # -- settling ---------------------------------------------------------------------
+    def settle_many(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
+        """Settle deliveries; plain successes of handlers share two statements (the hot path)."""
+        quick = [d for d in deliveries if isinstance(self.target, Handler) and d.outcome and d.outcome.ok
+                 and d.outcome.result is None]
+        if quick:
+            queues.ack(con, [(m.id, m.lease or "") for d in quick for m in d.messages])
+            runs.finish_many(con, [(d.spec.run_id, RunStatus.SUCCEEDED, None) for d in quick], now)
+        for delivery in deliveries:
+            if delivery not in quick:
+                self.settle(con, delivery, now)
+
     def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
         outcome = delivery.outcome
         assert outcome is not None
@@ -242,6 +274,26 @@ class StreamSource(Source):
                                      event_id=spec.event_id, started_at=now, worker=worker)])
             deliveries.append(Delivery(self, spec, shard_lease=lease, last_seq=records[-1].seq))
         return deliveries
+
+    def has_work(self, con: sqlite3.Connection, now: float) -> bool:
+        """Whether a shard has records to deliver now (a read, so idle polls take no write lock)."""
+        handler = self.target
+        assert isinstance(handler, Handler)
+        rows = con.execute(
+            "SELECT c.shard, c.seq, c.lease, c.lease_until, c.retry_at FROM stream_consumers AS c "
+            "WHERE c.stream = ? AND c.consumer = ?", (self.stream.qualified, handler.name)).fetchall()
+        known = {r[0]: r for r in rows}
+        for shard in range(self.stream.shards):
+            row = known.get(shard)
+            seq = row[1] if row else 0
+            if row and ((row[2] and row[3] > now) or row[4] > now):
+                continue
+            first = streams.first_after(con, self.stream.qualified, shard, seq)
+            if first is None:
+                continue
+            if handler.window is None or now >= math.floor(first.ts / handler.window) * handler.window + handler.window:
+                return True
+        return False
 
     def next_wakeup(self, con: sqlite3.Connection, now: float) -> float | None:
         """The earliest future time a window closes or a retry is due."""

@@ -1,0 +1,176 @@
+"""Event-chain latency at a steady rate: bucket put → queue → handler → table put → topic → handler.
+
+A producer process puts one small object every 1/RATE seconds into a bucket served by a separate
+`cauce serve` process; the last handler of the chain records how long after the put it ran.
+huey (SQLite storage) runs the equivalent three-hop chain of tasks in the same run.
+
+    python benchmarks/chain_latency.py                # 100 events/s for 10 s
+    python benchmarks/chain_latency.py --rate 200 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+CAUCE_APP = """
+import json, time
+from cauce import App
+
+app = App("chain")
+inbox = app.bucket("inbox")
+work = app.queue("work")
+seen = app.table("seen", key="key")
+events = app.topic("events")
+latency = app.table("latency", key="key")
+
+@app.on(inbox, prefix="in/")
+def on_object(obj, ctx):
+    work.send({"key": obj.key, "t0": json.loads(obj.read())["t0"]})
+
+@app.on(work)
+def handle(message, ctx):
+    seen.put({"key": message.body["key"]}, if_absent=True)
+    events.publish(message.body)
+
+@app.on(events)
+def last(message, ctx):
+    latency.put({"key": message.body["key"], "seconds": time.time() - message.body["t0"]})
+"""
+
+CAUCE_PRODUCER = """
+import json, sys, time
+from cauce import Runtime
+from cauce.cli.loading import load_app
+app, _ = load_app(sys.argv[1])
+home, rate, seconds = sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+inbox = app.resources["inbox"]
+with Runtime(app, home=home, role="producer"):
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        target = start + i / rate
+        while time.perf_counter() < target:
+            time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
+        inbox.put(f"in/{i:06d}.json", json.dumps({"t0": time.time()}))
+"""
+
+HUEY_APP = """
+import time
+from huey import SqliteHuey
+huey = SqliteHuey(filename={db!r}, results=False)
+OUT = {out!r}
+
+@huey.task()
+def first(i, t0):
+    second(i, t0)
+
+@huey.task()
+def second(i, t0):
+    third(i, t0)
+
+@huey.task()
+def third(i, t0):
+    with open(OUT, "a") as f:
+        f.write(f"{{time.time() - t0}}\\n")
+"""
+
+HUEY_PRODUCER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from hueychain import first
+rate, seconds = float(sys.argv[2]), float(sys.argv[3])
+start = time.perf_counter()
+for i in range(int(rate * seconds)):
+    target = start + i / rate
+    while time.perf_counter() < target:
+        time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
+    first(i, time.time())
+"""
+
+HUEY_CONSUMER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from hueychain import huey
+huey.create_consumer(workers=4, worker_type="thread", initial_delay=0.001, backoff=1.15, max_delay=0.01,
+                     periodic=False).run()
+"""
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50_ms": round(q[49] * 1000, 1), "p99_ms": round(q[98] * 1000, 1),
+            "max_ms": round(max(values) * 1000, 1), "events": len(values)}
+
+
+def bench_cauce(work: Path, rate: float, seconds: float) -> dict[str, float]:
+    home = work / "cauce"
+    (work / "chainapp.py").write_text(textwrap.dedent(CAUCE_APP))
+    (work / "producer.py").write_text(textwrap.dedent(CAUCE_PRODUCER))
+    ref = f"{work / 'chainapp.py'}:app"
+    subprocess.run([sys.executable, str(work / "producer.py"), ref, str(home), "1", "0"], check=True)
+    serve = subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "serve", ref, "--home", str(home)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    subprocess.run([sys.executable, str(work / "producer.py"), ref, str(home), str(rate), str(seconds)], check=True)
+    expected = int(rate * seconds)
+    con = sqlite3.connect(home / "state.db", timeout=30)
+    deadline = time.monotonic() + 60
+    while con.execute("SELECT count(*) FROM items WHERE tbl = 'chain:latency'").fetchone()[0] < expected:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the chain did not finish")
+        time.sleep(0.1)
+    values = [json.loads(v)["seconds"] for (v,) in con.execute("SELECT value FROM items WHERE tbl = 'chain:latency'")]
+    serve.send_signal(signal.SIGTERM)
+    serve.wait(timeout=60)
+    return percentiles(values)
+
+
+def bench_huey(work: Path, rate: float, seconds: float) -> dict[str, float]:
+    folder = work / "huey"
+    folder.mkdir()
+    out = folder / "latency.txt"
+    (folder / "hueychain.py").write_text(textwrap.dedent(HUEY_APP.format(db=str(folder / "huey.db"), out=str(out))))
+    (folder / "producer.py").write_text(textwrap.dedent(HUEY_PRODUCER))
+    (folder / "consumer.py").write_text(textwrap.dedent(HUEY_CONSUMER))
+    consumer = subprocess.Popen([sys.executable, str(folder / "consumer.py"), str(folder)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), str(rate), str(seconds)], check=True)
+    expected = int(rate * seconds)
+    deadline = time.monotonic() + 120
+    while not out.exists() or len(out.read_text().splitlines()) < expected:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    consumer.send_signal(signal.SIGINT)
+    consumer.wait(timeout=60)
+    return percentiles([float(x) for x in out.read_text().split()])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cauce-chain-"))
+    try:
+        cauce = bench_cauce(work, args.rate, args.seconds)
+        huey = bench_huey(work, args.rate, args.seconds)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({"rate_per_s": args.rate, "seconds": args.seconds, "cauce": cauce, "huey_sqlite": huey,
+                      "p99_ratio_huey_over_cauce": round(huey["p99_ms"] / cauce["p99_ms"], 2)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
