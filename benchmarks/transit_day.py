@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import shutil
 import time
@@ -44,6 +45,11 @@ class FolderStore:
         return (self.folder / key).read_bytes()
 
 
+def rss_gb() -> float:
+    with open("/proc/self/statm") as stat:
+        return int(stat.read().split()[1]) * resource.getpagesize() / 1e9
+
+
 def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
@@ -55,6 +61,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/.work/transit"))
     parser.add_argument("--skip-generate", action="store_true")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     day = date(2021, 4, 22)
     inputs = args.workdir / "inputs"
     work = args.workdir / "run"

@@ -6,7 +6,29 @@ projection library. PO coordinates are UTM 19S; GPS pings and metro stations are
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+
+#: below this many points, one thread is faster than two
+_PARALLEL_FROM = 200_000
+
+
+def _in_threads(func: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+                a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy releases the GIL in its ufuncs: split big arrays over the machine's cores."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    workers = min(os.cpu_count() or 1, 8)
+    if a.size < _PARALLEL_FROM or workers == 1:
+        return func(a, b)
+    bounds = np.linspace(0, a.size, workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda i: func(a[bounds[i]:bounds[i + 1]],
+                                             b[bounds[i]:bounds[i + 1]]), range(workers)))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 _A = 6378137.0
 _F = 1 / 298.257223563
@@ -26,6 +48,15 @@ _C = 2 * np.sqrt(_N) / (1 + _N)
 
 def to_utm(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Latitude/longitude in degrees -> (easting, northing) in metres, UTM 19S."""
+    return _in_threads(_to_utm, lat, lon)
+
+
+def to_latlon(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTM 19S (easting, northing) in metres -> (latitude, longitude) in degrees."""
+    return _in_threads(_to_latlon, easting, northing)
+
+
+def _to_utm(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     phi = np.radians(np.asarray(lat, dtype=np.float64))
     lam = np.radians(np.asarray(lon, dtype=np.float64)) - _LON0
     sin_phi = np.sin(phi)
@@ -40,8 +71,7 @@ def to_utm(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _E0 + _K0 * _RECT * easting, _N0 + _K0 * _RECT * northing
 
 
-def to_latlon(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """UTM 19S (easting, northing) in metres -> (latitude, longitude) in degrees."""
+def _to_latlon(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     xi = (np.asarray(northing, dtype=np.float64) - _N0) / (_K0 * _RECT)
     eta = (np.asarray(easting, dtype=np.float64) - _E0) / (_K0 * _RECT)
     xi_p = xi.copy()

@@ -12,30 +12,39 @@ import polars as pl
 _OFFSETS = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
-def cell_key(x: pl.Expr, y: pl.Expr, size: float) -> pl.Expr:
-    """One Int64 per cell of `size` metres (UTM coordinates stay far below 2**31 cells)."""
-    return (x / size).floor().cast(pl.Int64) * 100_000 + (y / size).floor().cast(pl.Int64)
-
-
 def near_pairs(left: pl.DataFrame, right: pl.DataFrame, radius: float, *,
                lx: str = "x", ly: str = "y", rx: str = "x", ry: str = "y",
                suffix: str = "_near", by: list[str] | None = None) -> pl.DataFrame:
     """Every (left row, right row) pair closer than `radius`, with their distance `d`.
 
     Right columns keep their names unless they clash with the left ones (then `suffix`).
-    `by` columns must also match (e.g. only stops of the same route).
+    `by` columns must also match (e.g. only stops of the same route). Only row numbers and cell
+    keys go through the join, so memory stays small for millions of left rows.
     """
-    shifted = pl.concat([
-        left.with_columns(cell_key(pl.col(lx) + dx * radius, pl.col(ly) + dy * radius, radius)
-                          .alias("_cell"))
-        for dx, dy in _OFFSETS])
-    keyed = right.with_columns(cell_key(pl.col(rx), pl.col(ry), radius).alias("_cell"))
-    joined = shifted.join(keyed, on=["_cell", *(by or [])], suffix=suffix).drop("_cell")
-    rxn = rx + suffix if rx in left.columns else rx
-    ryn = ry + suffix if ry in left.columns else ry
-    joined = joined.with_columns(
-        ((pl.col(lx) - pl.col(rxn)) ** 2 + (pl.col(ly) - pl.col(ryn)) ** 2).sqrt().alias("d"))
-    return joined.filter(pl.col("d") <= radius)
+    by = by or []
+    lxa, lya = left[lx].to_numpy(), left[ly].to_numpy()
+    rxa, rya = right[rx].to_numpy(), right[ry].to_numpy()
+    keyed_left = pl.DataFrame({"_l": np.arange(left.height, dtype=np.int64)}).with_columns(
+        *(left[c] for c in by))
+    cells = [keyed_left.with_columns(pl.Series("_cell", _cells(lxa + dx * radius,
+                                                              lya + dy * radius, radius)))
+             for dx, dy in _OFFSETS]
+    keyed_right = pl.DataFrame({"_r": np.arange(right.height, dtype=np.int64),
+                                "_cell": _cells(rxa, rya, radius)}).with_columns(
+        *(right[c] for c in by))
+    pairs = pl.concat(cells).join(keyed_right, on=["_cell", *by]).select("_l", "_r")
+    li, ri = pairs["_l"].to_numpy(), pairs["_r"].to_numpy()
+    d = np.hypot(lxa[li] - rxa[ri], lya[li] - rya[ri])
+    keep = d <= radius
+    li, ri, d = li[keep], ri[keep], d[keep]
+    out = left[li]
+    extra = right.drop(by)[ri]
+    extra = extra.rename({c: c + suffix for c in extra.columns if c in out.columns})
+    return pl.concat([out, extra, pl.DataFrame({"d": d})], how="horizontal")
+
+
+def _cells(x: np.ndarray, y: np.ndarray, size: float) -> np.ndarray:
+    return np.floor(x / size).astype(np.int64) * 100_000 + np.floor(y / size).astype(np.int64)
 
 
 def nearest(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray,

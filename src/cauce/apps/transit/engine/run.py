@@ -8,6 +8,7 @@ output folder, Parquet tables for analysis, and a summary with stage timings and
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,7 +79,8 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         now = time.perf_counter()
         seconds[name] = round(seconds.get(name, 0.0) + now - clock, 2)
         clock = now
-        log.info("engine: %s done in %.1f s", name, seconds[name])
+        log.info("engine: %s done in %.1f s (peak memory so far %.2f GB)", name, seconds[name],
+                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
         if cancelled():
             raise Cancelled(f"cancelled after {name}")
 

@@ -39,6 +39,7 @@ def read_positional(
     is_value: Callable[[str], bool] | None = None,
     probe: str | None = None,
     encoding: str = "utf-8",
+    strip: bool = True,
 ) -> pl.DataFrame:
     """Read `fields` (1-based columns; None = absent) as strings.
 
@@ -46,6 +47,7 @@ def read_positional(
     when `is_value(value)` is false, the line is a header. Absent fields become null columns.
     """
     data = source.read_bytes() if isinstance(source, Path) else source
+    # big inputs are not stripped of spaces (see `strip`), dictionaries are
     if not data.strip():
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
     if encoding.lower() not in ("utf-8", "utf8"):
@@ -78,8 +80,8 @@ def read_positional(
     if frame.height == 0:
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
     raw_names = frame.columns
-    frame = frame.select([pl.col(raw_names[c - 1]).str.strip_chars().alias(f)
-                          for f, c in wanted.items()])
+    frame = frame.select([(pl.col(raw_names[c - 1]).str.strip_chars() if strip
+                           else pl.col(raw_names[c - 1])).alias(f) for f, c in wanted.items()])
     for field, column in fields.items():
         if column is None:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(field))

@@ -48,7 +48,8 @@ def runs_positions(par: ParFile) -> dict[str, int | None]:
 
 def plate_key(column: str) -> pl.Expr:
     """Plates are compared without dashes or spaces: `ZN-6220` and `ZN6220` are one bus."""
-    return pl.col(column).str.to_uppercase().str.replace_all(r"[-\s]", "")
+    return (pl.col(column).str.replace_all("-", "", literal=True)
+            .str.replace_all(" ", "", literal=True).str.to_uppercase())
 
 
 def seconds_of_day(column: str, day: date) -> pl.Expr:
@@ -77,7 +78,7 @@ def _split_time(frame: pl.DataFrame, column: str, day: date, rejects: Rejects,
 def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects]:
     """GPS pings -> plate, plate_key, t (s), x, y (UTM 19S)."""
     raw = read_positional(path, gps_positions(par), name=path.name, probe="time",
-                          is_value=is_datetime_text)
+                          is_value=is_datetime_text, strip=False)
     rejects: Rejects = {}
     missing = raw["plate"].is_null() | (raw["plate"] == "")
     _count(rejects, "gps: missing plate", missing)
@@ -100,7 +101,7 @@ def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects
 def read_transactions(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects]:
     """Transactions -> card (Int64), t (s), site, operator."""
     raw = read_positional(path, trx_positions(par), name=path.name, probe="time",
-                          is_value=is_datetime_text)
+                          is_value=is_datetime_text, strip=False)
     rejects: Rejects = {}
     card = raw["card"].cast(pl.Int64, strict=False)
     missing = card.is_null() | raw["site"].is_null() | (raw["site"] == "")
@@ -110,10 +111,10 @@ def read_transactions(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame
     frame = frame.select(
         "card", pl.col("_t").cast(pl.Int32).alias("t"), "site",
         pl.col("operator").cast(pl.Int32, strict=False).alias("operator"))
-    unique = frame.unique(subset=["card", "t"], keep="first", maintain_order=True)
-    if unique.height < frame.height:
-        rejects["trx: duplicate validation (same card and second)"] = frame.height - unique.height
-    frame = unique
+    frame = frame.sort("card", "t")
+    repeated = (frame["card"] == frame["card"].shift(1)) & (frame["t"] == frame["t"].shift(1))
+    _count(rejects, "trx: duplicate validation (same card and second)", repeated.fill_null(False))
+    frame = frame.filter(~repeated.fill_null(False))
     return frame, rejects
 
 
