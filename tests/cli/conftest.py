@@ -26,15 +26,19 @@ class Result:
         return json.loads(self.out)
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """``cli("runs", "--json")`` runs `cauce runs --json` with ``tmp_path`` as working directory
-    (so the home is ``tmp_path/.cauce``) and no CAUCE_* variables from the developer's shell."""
-    monkeypatch.chdir(tmp_path)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    monkeypatch.chdir(directory)
     monkeypatch.setenv("COLUMNS", "200")
     for name in list(os.environ):
         if name.startswith("CAUCE_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """``cli("runs", "--json")`` runs `cauce runs --json` with ``tmp_path`` as working directory
+    (so the home is ``tmp_path/.cauce``) and no CAUCE_* variables from the developer's shell."""
+    _clean_environment(monkeypatch, tmp_path)
 
     def invoke(*args: str) -> Result:
         capsys.readouterr()
@@ -55,3 +59,16 @@ def app_file(tmp_path: Path) -> Callable[[str], str]:
         return f"{path.name}:app"
 
     return write
+
+
+@pytest.fixture(scope="session")
+def example_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home where `cauce run example seed --files 2` then `cauce serve example --for 2s` ran.
+    Shared by the tests that only look at it: do not change it."""
+    work = tmp_path_factory.mktemp("example")
+    home = work / ".cauce"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _clean_environment(monkeypatch, work)
+        assert main(["--home", str(home), "run", "example", "seed", "--files", "2"]) == 0
+        assert main(["--home", str(home), "serve", "example", "--for", "2s"]) == 0
+    return home
