@@ -1,0 +1,59 @@
+"""`cauce logs`: a run's stream by its id, an app's general stream, to the terminal or a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_a_runs_log_by_its_id_or_a_prefix(cli, example_home) -> None:
+    (seed,) = cli("--home", str(example_home), "runs", "--job", "seed", "--json").json()
+    full = cli("--home", str(example_home), "logs", seed["id"])
+    assert full.status == 0
+    assert f"run {seed['id']} of seed started (attempt 1)" in full.out
+    assert f"run {seed['id']} succeeded" in full.out
+    by_prefix = cli("--home", str(example_home), "logs", seed["id"][:15])
+    assert by_prefix.out == full.out
+
+
+def test_the_general_stream_of_an_app_into_a_file(cli, example_home, tmp_path: Path) -> None:
+    (seed,) = cli("--home", str(example_home), "runs", "--job", "seed", "--json").json()
+    target = tmp_path / "general.log"
+    result = cli("--home", str(example_home), "logs", "general", "--app", "example", "-o", str(target), "--utc")
+    assert result.status == 0
+    assert result.out == ""
+    assert f"wrote {target}" in result.err
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert any(line.endswith(f"INFO: run {seed['id']} seed succeeded") for line in lines)
+    assert any("serve serve-" in line and "started (pid" in line for line in lines)
+    assert all(line[:4].isdigit() and "\t" in line for line in lines)
+
+
+def test_since_and_until_filter_lines(cli, example_home) -> None:
+    future = cli("--home", str(example_home), "logs", "general", "--app", "example", "--since", "2999-01-01")
+    assert (future.status, future.out) == (0, "")
+    past = cli("--home", str(example_home), "logs", "general", "--app", "example", "--until", "2000-01-01")
+    assert (past.status, past.out) == (0, "")
+    recent = cli("--home", str(example_home), "logs", "general", "--app", "example", "--since", "1d")
+    assert "seed" in recent.out
+
+
+def test_a_time_that_is_not_a_time(cli, example_home) -> None:
+    result = cli("--home", str(example_home), "logs", "general", "--since", "last tuesday")
+    assert result.status == 1
+    assert "error: 'last tuesday' is not a date, a time or an age" in result.err
+
+
+def test_without_a_stream_it_lists_the_streams(cli, example_home) -> None:
+    result = cli("--home", str(example_home), "logs", "--app", "example")
+    assert result.status == 0
+    assert "general" in result.out
+    assert "notify/" in result.out
+
+
+def test_an_unknown_stream_suggests_the_closest(cli, example_home) -> None:
+    result = cli("--home", str(example_home), "logs", "genral", "--app", "example")
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        "error: no log stream or run 'genral' of app 'example'",
+        "hint: did you mean 'general'? — or give a run id from `cauce runs`",
+    ]
