@@ -120,7 +120,8 @@ def register(cli: typer.Typer) -> None:
         db = open_state(home)
         run = _get_run(db, run_id)
         if run.status.finished:
-            raise CauceError(f"run {run.id} already ended ({run.status.value})")
+            raise CauceError(f"run {run.id} already ended ({run.status.value})",
+                             hint="only queued or running runs can be cancelled; see `cauce runs --status running`")
         with db.write() as con:
             run_store.request_cancel(con, run.id)
         console.out.print(f"asked run {run.id} ({run.app}.{run.name}) to cancel")
