@@ -1,0 +1,50 @@
+"""`cauce dlq list` and `cauce dlq replay`: dead letters, with their error, sent back once fixed."""
+
+from __future__ import annotations
+
+APP = """
+from cauce import App
+
+app = App("poison")
+work = app.queue("work", max_receives=2)
+
+
+@app.on(work, retry_delay="50ms")
+def handle(msg, ctx):
+    if msg.body.get("poison"):
+        raise ValueError(f"cannot handle {msg.body}")
+"""
+
+
+def test_a_poison_message_is_listed_with_its_error_and_replayed(cli, app_file) -> None:
+    ref = app_file(APP)
+    assert cli("send", ref, "work", '{"poison": true}').status == 0
+    assert cli("send", ref, "work", '{"poison": false}').status == 0
+    assert cli("serve", ref, "--for", "1s").status == 0
+
+    listed = cli("dlq", "list", ref, "work", "--json").json()
+    assert [(m["body"], m["receives"]) for m in listed] == [({"poison": True}, 2)]
+    error = listed[0]["error"]
+    assert error.startswith("ValueError: cannot handle {'poison': True}\nTraceback (most recent call last):")
+    text = cli("dlq", "list", ref, "work")
+    assert "ValueError: cannot handle {'poison': True}" in text.out
+    assert "receives=2" in text.out
+
+    runs = cli("runs", "--job", "handle", "--json").json()
+    assert sorted(r["status"] for r in runs) == ["dead-lettered", "failed", "succeeded"]
+
+    replayed = cli("dlq", "replay", ref, "work")
+    assert replayed.status == 0
+    assert replayed.out.startswith("replayed 1 message(s)")
+    assert cli("dlq", "list", ref, "work", "--json").json() == []
+    (row,) = [r for r in cli("queues", ref, "--json").json() if r["queue"] == "work"]
+    assert (row["visible"], row["dlq"]) == (1, 0)
+
+
+def test_an_empty_dead_letter_queue(cli, app_file) -> None:
+    ref = app_file(APP)
+    cli("send", ref, "work", "{}")
+    result = cli("dlq", "list", ref, "handle")
+    assert result.status == 0
+    assert "the dead-letter queue is empty" in result.err
+    assert cli("dlq", "replay", ref, "work").out.startswith("replayed 0 message(s)")

@@ -1,0 +1,54 @@
+"""`cauce send`, `publish` and `put`: put work into an app's queues, topics and buckets by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def depths(cli) -> dict[str, int]:
+    return {row["queue"]: row["visible"] for row in cli("queues", "example", "--json").json()}
+
+
+def test_send_a_message_to_a_queue(cli) -> None:
+    result = cli("send", "example", "work", '{"key": "in/a.csv"}')
+    assert result.status == 0, result.err
+    assert result.out.startswith("sent message ")
+    assert depths(cli)["work"] == 1
+
+
+def test_publish_to_a_topic_reaches_its_handlers(cli) -> None:
+    result = cli("publish", "example", "events", '{"key": "in/a.csv", "rows": 3}')
+    assert result.status == 0, result.err
+    assert result.out.startswith("published event ")
+    assert depths(cli)["topic events → notify"] == 1
+
+
+def test_put_a_file_into_a_bucket_emits_object_created(cli, tmp_path: Path) -> None:
+    local = tmp_path / "a.csv"
+    local.write_text("id\n1\n2\n")
+    result = cli("put", "example", "inbox", "in/a.csv", str(local))
+    assert result.status == 0, result.err
+    assert result.out.strip() == "stored in/a.csv (7 bytes) in bucket inbox"
+    stored = tmp_path / ".cauce" / "buckets" / "example" / "inbox" / "in" / "a.csv"
+    assert stored.read_text() == "id\n1\n2\n"
+    assert local.exists()  # copied, not moved
+    assert depths(cli)["bucket inbox → on_file"] == 1
+    cli("put", "example", "inbox", "notes/readme.txt", str(local))  # outside the handler's prefix and suffix
+    assert depths(cli)["bucket inbox → on_file"] == 1
+
+
+def test_put_refuses_bad_keys_and_missing_files(cli, tmp_path: Path) -> None:
+    local = tmp_path / "a.csv"
+    local.write_text("x")
+    bad_key = cli("put", "example", "inbox", "../escape.csv", str(local))
+    assert bad_key.status == 1
+    assert bad_key.err.startswith("error: object key '../escape.csv' has an empty, '.' or '..' segment")
+    missing = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "nope.csv"))
+    assert missing.status == 1
+    assert missing.err.startswith(f"error: no file {tmp_path / 'nope.csv'}")
+
+
+def test_json_that_is_a_plain_value_is_fine(cli) -> None:
+    assert cli("send", "example", "work", "42").status == 0
+    assert cli("send", "example", "work", '"text"').status == 0
+    assert depths(cli)["work"] == 2
