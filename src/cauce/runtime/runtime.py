@@ -108,6 +108,8 @@ class Runtime:
         self.db = StateDB(self.home / "state.db")
         self.sink = LogSink(self.db, self.clock)
         self.sink.mask(self._settings.secrets())
+        if self.role != "test":  # tests flush at run ends, so what they read is deterministic
+            self.sink.start()
         self._undo_logging = logs.install()
         self.app.runtime = self
         return self
@@ -439,16 +441,19 @@ class Runtime:
         deadline = time.monotonic() + limit if limit is not None else None
         sched = Scheduler(self) if scheduler else None
         dispatcher = self.dispatcher(threads=threads, processes=processes)
-        self.sink.start()
         self._register_worker()
         previous = self._install_signals() if handle_signals else {}
         log_general(self, self.app.name, logging.INFO, "%s %s started (pid %d)",
                     "worker" if not scheduler else "serve", self.worker_id, os.getpid())
         self._stop.clear()
+        tidied = 0.0
         try:
             if sched is not None:
                 self._start_jobs()
             while not self._stop.is_set():
+                if time.monotonic() - tidied > self.HOUSEKEEPING_EVERY:
+                    self._trim_streams()
+                    tidied = time.monotonic()
                 next_due = sched.tick() if sched is not None else None
                 busy = dispatcher.pump()
                 if until is not None and until():
@@ -469,6 +474,17 @@ class Runtime:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.sink.flush()
+
+    HOUSEKEEPING_EVERY = 300.0
+
+    def _trim_streams(self) -> None:
+        """Drop stream records older than their stream's retention, as a stream service does."""
+        now = self.clock.time()
+        targets = [s for s in self.app.resources.values() if isinstance(s, Stream)]
+        if targets:
+            with self.db.write() as con:
+                for stream in targets:
+                    streams.trim(con, stream.qualified, now - stream.retention)
 
     def _start_jobs(self) -> None:
         jobs = [j for j in self.app.jobs.values() if j.run_at_start]
