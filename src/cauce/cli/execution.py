@@ -180,15 +180,24 @@ def register(cli: typer.Typer) -> None:
 
 
 def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console.err, transient=False) as progress:
-        task = progress.add_task(f"backfill {job.name}", total=None)
+    # The bar appears with the first progress report, so a range refused up front shows only its error.
+    bar: list[tuple[Progress, Any]] = []
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        if not bar:
+            progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console.err, transient=False)
+            progress.start()
+            bar.append((progress, progress.add_task(f"backfill {job.name}", total=total)))
+        progress, task = bar[0]
+        progress.update(task, completed=done, total=total)
 
+    try:
         return backfill(rt, job, values["first"], values["last"], parallel=values["parallel"],
                         force=values["force"], progress=update)
+    finally:
+        for progress, _ in bar:
+            progress.stop()
 
 
 class _progress_bar:
