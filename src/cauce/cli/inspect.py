@@ -20,14 +20,15 @@ from ..app import App, suggest
 from ..durations import parse_duration
 from ..errors import CauceError, NotFound
 from ..logs import LogLine
+from ..resources.base import Resource
 from ..resources.bucket import Bucket
 from ..resources.queue import Queue
 from ..resources.topic import Topic
 from ..runtime.runtime import Runtime
-from ..settings import MASK
+from ..settings import MASK, Setting, Settings
 from . import console
 from .loading import bundled_apps, load_app
-from .state import home_option_value, open_state
+from .state import GLOBALS, home_option_value, open_state
 
 HomeOption = typer.Option(None, "--home", help="cauce home folder [default: .cauce, or CAUCE_HOME]")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
@@ -285,22 +286,31 @@ def register(cli: typer.Typer) -> None:
         except CauceError as err:
             problems = err.message
             settings = resolve(app.settings, rt.config, {}, lenient=True)
-        home_value, home_source = rt.config.home()
+        home_source = "option --home" if home or GLOBALS.home else rt.config.home()[1]
         rows = [{"setting": name, "value": MASK if s.secret and settings[name] not in (None, "") else settings[name],
                  "source": settings.source(name), "env": s.env_name, "help": s.help}
                 for name, s in app.settings.items()]
+        resources = [{"resource": r.name, "kind": r.kind, "location": _location(rt, r, settings)}
+                     for r in app.resources.values()]
         if as_json:
             console.print_json({"app": app.name, "home": str(rt.home), "home_source": home_source,
-                                "settings": rows, "problems": problems})
+                                "settings": rows, "resources": resources, "problems": problems})
             return
         console.out.print(f"[bold]{app.name}[/]  home {rt.home} ({home_source})")
         table = Table(box=None)
         for column in ("setting", "value", "source", "environment variable", "what it is"):
             table.add_column(column)
         for row in rows:
-            table.add_row(row["setting"], repr(row["value"]) if row["value"] != MASK else MASK, row["source"],
-                          row["env"], row["help"])
+            shown = MASK if row["value"] == MASK else repr(row["value"])
+            table.add_row(row["setting"], escape(shown), escape(row["source"]), row["env"], escape(row["help"]))
         console.out.print(table)
+        if resources:
+            places = Table(box=None)
+            for column in ("resource", "kind", "location"):
+                places.add_column(column)
+            for row in resources:
+                places.add_row(row["resource"], row["kind"], escape(row["location"]))
+            console.out.print(places)
         if problems:
             console.err.print(f"[red]problems:[/] {escape(problems)}")
 
@@ -384,6 +394,17 @@ def _find_run(db: Any, run_id: str) -> run_store.Run | None:
     if len(matches) > 1:
         raise CauceError(f"run id prefix {run_id!r} is ambiguous", hint="give more characters")
     return matches[0] if matches else None
+
+
+def _location(rt: Runtime, resource: Resource, settings: Settings) -> str:
+    """Where a resource keeps its data, and why; a URL given by a secret setting stays hidden."""
+    url = resource.url
+    if isinstance(url, Setting) and rt.config.resource_url(rt.app.name, resource.name) is None:
+        value = settings[url.name]
+        if value in (None, ""):
+            return f"the default location (setting {url.name} is not set)"
+        return f"{MASK if url.secret else value}  (setting {url.name})"
+    return rt.resource_url(resource)
 
 
 def _no_stream(db: Any, stream: str, app: str | None) -> None:
