@@ -1,0 +1,75 @@
+"""`cauce apps` and `cauce schedules`: what the bundled apps contain and when their jobs fire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def test_apps_describes_every_bundled_app(cli) -> None:
+    described = {item["name"]: item for item in cli("apps", "--json").json()}
+    assert {"example", "census", "transit", "opendata"} <= set(described)
+    example = described["example"]
+    assert example["reference"] == "cauce.apps.example:app"
+    assert example["description"].startswith("bucket → queue → table → topic chain")
+    assert (example["buckets"], example["queues"], example["tables"], example["topics"], example["streams"],
+            example["warehouses"]) == (["inbox"], ["work"], ["files"], ["events"], [], ["summaries"])
+    assert {job["name"]: job["trigger"] for job in example["jobs"]} == {
+        "heartbeat": "(every 5s)",
+        "daily-summary": "(daily from 2024-01-01)",
+        "publish-summary": "(daily from 2024-01-01; after daily-summary)",
+        "seed": "(by hand)",
+    }
+    assert example["handlers"] == ["on_file ← bucket inbox", "count_rows ← queue work", "notify ← topic events"]
+    assert example["settings"] == ["greeting"]
+
+
+def test_apps_as_text(cli) -> None:
+    result = cli("apps")
+    assert result.status == 0
+    assert "example" in result.out
+    assert "job daily-summary (daily from 2024-01-01)" in result.out
+    assert "handler notify ← topic events" in result.out
+
+
+def test_schedules_after_serving(cli, example_home) -> None:
+    (heartbeat,) = cli("--home", str(example_home), "schedules", "example", "--json").json()
+    assert (heartbeat["job"], heartbeat["spec"], heartbeat["paused"]) == ("heartbeat", "every 5s", None)
+    assert datetime.fromisoformat(heartbeat["next"]).second % 5 == 0
+    text = cli("--home", str(example_home), "schedules", "example")
+    assert text.out.startswith("heartbeat: every 5s  next ")
+
+
+def test_schedules_before_serving(cli) -> None:
+    cli("run", "example", "seed", "--files", "0")
+    result = cli("schedules", "example")
+    assert (result.status, result.out) == (0, "")
+    assert "no schedule state yet (start `cauce serve`)" in result.err
+
+
+PAUSING = """
+from cauce import App
+
+app = App("poller")
+
+
+@app.job(every="100ms")
+def poll(ctx):
+    ctx.pause_schedule("the portal is down for maintenance")
+"""
+
+
+def test_a_paused_schedule_is_shown_and_resumed(cli, app_file) -> None:
+    ref = app_file(PAUSING)
+    served = cli("serve", ref, "--for", "1s")
+    assert served.status == 0
+    assert "poll: schedule paused: the portal is down for maintenance" in served.err
+    assert len(cli("runs", "--job", "poll", "--json").json()) == 1
+    (state,) = cli("schedules", ref, "--json").json()
+    assert state["paused"] == "the portal is down for maintenance"
+    assert "paused: the portal is down for maintenance" in cli("schedules", ref).out
+    resumed = cli("schedules", ref, "--resume", "poll")
+    assert resumed.status == 0
+    assert resumed.out.startswith("resumed poll")
+    assert cli("schedules", ref, "--json").json()[0]["paused"] is None
+    unknown = cli("schedules", ref, "--resume", "pol")
+    assert unknown.err.splitlines() == ["error: app 'poller' has no job 'pol'", "hint: did you mean 'poll'?"]
