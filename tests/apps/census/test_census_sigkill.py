@@ -29,7 +29,7 @@ from cauce.apps.census.validate import validate
 
 KILLS = 20
 CHUNK = 5
-WARM = 2  # loaders started ahead
+WARM = 1  # loader started ahead, importing while the previous one loads
 
 LOADER = textwrap.dedent(
     """

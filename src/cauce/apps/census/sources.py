@@ -12,12 +12,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from cauce import CauceError
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_SOURCES = (
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Adult.data",
@@ -107,6 +108,8 @@ def _read_local(source: str) -> SourceFile:
 
 
 def _download(url: str, progress: Progress | None, transport: httpx.BaseTransport | None) -> bytes:
+    import httpx  # only URLs need it; a load of local files starts faster without it
+
     try:
         client = httpx.Client(transport=transport, timeout=TIMEOUT_SECONDS, follow_redirects=True)
         with client, client.stream("GET", url) as response:
