@@ -93,5 +93,5 @@ def demo(rt: Runtime) -> list[str]:
         f"{files.count()} files counted through bucket → queue → table → topic",
         f"daily summary for {day}: {summaries.query('SELECT count(*) AS n FROM daily').column('n')[0].as_py()} rows "
         "in the summaries warehouse",
-        "see it: cauce --home <demo home> runs --app example",
+        f"see it: cauce --home {rt.home} runs --app example",
     ]
