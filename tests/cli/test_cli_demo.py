@@ -1,0 +1,36 @@
+"""`cauce demo`: a bundled app's demo in a fresh home, offline, ending with what it made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_the_example_demo(cli, tmp_path: Path) -> None:
+    home = tmp_path / "demo-home"
+    result = cli("demo", "--app", "example", "--home", str(home))
+    assert result.status == 0, result.err
+    assert "✓ example in" in result.err
+    assert "3 files counted through bucket → queue → table → topic" in result.out
+    assert f"see it: cauce --home {home} runs --app example" in result.out
+    assert f"cauce --home {home} runs --limit 20" in result.out
+    runs = cli("--home", str(home), "runs", "--app", "example", "--json", "--limit", "100").json()
+    assert {"seed", "on_file", "count_rows", "notify", "daily-summary", "publish-summary"} <= {r["name"] for r in runs}
+    again = cli("demo", "--app", "example", "--home", str(home))  # a demo home is recreated each time
+    assert again.status == 0
+
+
+def test_the_demo_leaves_other_folders_alone(cli, tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "thesis.tex").write_text("precious")
+    result = cli("demo", "--app", "example", "--home", str(busy))
+    assert result.status == 1
+    assert result.err.splitlines() == [f"error: {busy} exists and is not a demo home, so it is left alone",
+                                       "hint: pass --home with a new folder name"]
+    assert (busy / "thesis.tex").read_text() == "precious"
+
+
+def test_an_unknown_demo_app(cli, tmp_path: Path) -> None:
+    result = cli("demo", "--app", "exampl", "--home", str(tmp_path / "d"))
+    assert result.status == 1
+    assert result.err.splitlines()[0] == "error: no app named 'exampl'"
