@@ -9,6 +9,7 @@ they are a few dozen lines of SVG, lighter than a plotting stack.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ def bar_chart_svg(
     bar, gap, top, label_width = 18, 6, 34, min(260, 12 + 7 * max((len(str(x)) for x in labels), default=4))
     plot_width = max(80, width - label_width - 90)
     height = top + len(labels) * (bar + gap) + 10
-    peak = max((v for v in values if v == v), default=0) or 1
+    peak = max((v for v in values if math.isfinite(v)), default=0) or 1
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
@@ -49,7 +50,7 @@ def bar_chart_svg(
     ]
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + i * (bar + gap)
-        length = 0 if value != value else max(0.0, value) / peak * plot_width  # NaN draws no bar
+        length = max(0.0, value) / peak * plot_width if math.isfinite(value) else 0  # NaN, ±inf: no bar
         shown = "n/a" if value != value else value_format.format(value)
         parts.append(
             f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end">{html.escape(str(label))}</text>'
