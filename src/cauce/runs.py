@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,9 +62,21 @@ class Run:
         return self.status is RunStatus.SUCCEEDED
 
 
+_last_ms = 0
+_id_lock = threading.Lock()
+
+
 def new_run_id() -> str:
-    """Time-ordered, unique across processes: 12 hex digits of milliseconds + 6 random."""
-    return f"{int(time.time() * 1000):012x}{secrets.token_hex(3)}"
+    """Time-ordered and unique across processes: 12 hex digits of milliseconds + 6 random.
+
+    Within a process ids strictly increase (a millisecond already used is bumped by one), so
+    runs created together list in the order they were created.
+    """
+    global _last_ms
+    with _id_lock:
+        _last_ms = max(_last_ms + 1, int(time.time() * 1000))
+        ms = _last_ms
+    return f"{ms:012x}{secrets.token_hex(3)}"
 
 
 def _ts(value: float | None) -> datetime | None:

@@ -114,17 +114,19 @@ class FolderStore:
         start = self.root
         if "/" in prefix:
             start = self.root / prefix.rsplit("/", 1)[0]
-            if not start.is_dir():
+            # a prefix folder that is (or passes through) a link out of the bucket lists nothing
+            if not start.is_dir() or self.root not in (*start.resolve().parents, start.resolve()):
                 return
         found = []
-        for dirpath, dirnames, filenames in os.walk(start):
+        for dirpath, dirnames, filenames in os.walk(start):  # does not descend into linked folders
             if Path(dirpath) == self.root and TMP_DIR in dirnames:
                 dirnames.remove(TMP_DIR)
             rel = Path(dirpath).relative_to(self.root).as_posix()
             for name in filenames:
                 key = name if rel == "." else f"{rel}/{name}"
-                if key.startswith(prefix):
-                    st = os.stat(os.path.join(dirpath, name))
+                full = Path(dirpath, name)
+                if key.startswith(prefix) and (not full.is_symlink() or self.root in full.resolve().parents):
+                    st = full.stat()
                     found.append(StoredObject(key, st.st_size, st.st_mtime))
         yield from sorted(found, key=lambda o: o.key)
 
