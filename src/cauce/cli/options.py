@@ -51,8 +51,12 @@ def param_option(param: Param) -> click.Option:
         return click.Option([f"--{name}/--no-{name}", param.name], default=default, show_default=True,
                             help=param.help or None)
     kind, multiple = _scalar(param.annotation)
-    return click.Option([param.option, param.name], type=kind, multiple=multiple, required=param.required,
-                        default=None, help=_help(param.help, param.default if not param.required else None))
+    if param.required:
+        # No default at all: click counts an explicit default=None as given and would not ask for it.
+        return click.Option([param.option, param.name], type=kind, multiple=multiple, required=True,
+                            help=param.help or None)
+    return click.Option([param.option, param.name], type=kind, multiple=multiple, default=None,
+                        help=_help(param.help, param.default))
 
 
 def setting_option(setting: Setting) -> click.Option:
