@@ -1,0 +1,75 @@
+"""`cauce run APP JOB`: the job's typed parameters are its options, validated and recorded."""
+
+from __future__ import annotations
+
+APP = """
+from typing import Annotated, Literal
+
+from cauce import App
+
+app = App("loader")
+app.setting("chunk_size", int, default=100, help="rows per chunk")
+app.setting("db", str, default="sqlite:///x.db", help="target database")
+
+
+@app.job
+def load(
+    ctx,
+    source: Annotated[list[str], "files to read, in order"] = [],
+    all: Annotated[bool, "load everything now"] = False,
+    mode: Literal["append", "replace"] = "append",
+    chunk_size: int = 10,
+    limit: int | None = None,
+) -> dict:
+    \"\"\"Load files into the database.\"\"\"
+    return {"source": source, "all": all, "mode": mode, "chunk_size": chunk_size, "limit": limit,
+            "setting_chunk_size": ctx.settings.chunk_size, "db": ctx.settings.db}
+
+
+@app.job
+def export(ctx, day: str) -> str:
+    return day
+"""
+
+
+def test_options_reach_the_job_and_are_recorded_on_the_run(cli, app_file) -> None:
+    ref = app_file(APP)
+    result = cli("run", ref, "load", "--source", "a.csv", "--source", "b.csv", "--all", "--mode", "replace",
+                 "--limit", "5", "--db", "sqlite:///other.db", "--json")
+    assert result.status == 0, result.err
+    run = result.json()
+    expected = {"source": ["a.csv", "b.csv"], "all": True, "mode": "replace", "chunk_size": 10, "limit": 5}
+    assert run["params"] == expected
+    assert run["result"] == {**expected, "setting_chunk_size": 100, "db": "sqlite:///other.db"}
+
+
+def test_defaults_and_negated_flags(cli, app_file) -> None:
+    ref = app_file(APP)
+    run = cli("run", ref, "load", "--no-all", "--json").json()
+    assert run["params"] == {"source": [], "all": False, "mode": "append", "chunk_size": 10, "limit": None}
+
+
+def test_a_job_parameter_shadows_the_setting_of_the_same_name(cli, app_file) -> None:
+    ref = app_file(APP)
+    run = cli("run", ref, "load", "--chunk-size", "7", "--json").json()
+    assert (run["result"]["chunk_size"], run["result"]["setting_chunk_size"]) == (7, 100)
+
+
+def test_help_documents_each_option(cli, app_file) -> None:
+    ref = app_file(APP)
+    help_text = cli("run", ref, "load", "--help").out
+    assert "Load files into the database." in help_text
+    for text in ["--source", "files to read, in order", "--all / --no-all", "load everything now",
+                 "[append|replace]", "--limit", "--db", "[setting] target database"]:
+        assert text in help_text
+
+
+def test_bad_option_values_are_usage_errors(cli, app_file) -> None:
+    ref = app_file(APP)
+    bad_choice = cli("run", ref, "load", "--mode", "upsert")
+    assert bad_choice.status == 2
+    assert "'upsert' is not one of 'append', 'replace'" in bad_choice.err
+    missing = cli("run", ref, "export")
+    assert missing.status == 2
+    assert "Missing option '--day'" in missing.err
+    assert cli("run", ref, "export", "--day", "2024-01-01", "--json").json()["result"] == "2024-01-01"
