@@ -344,6 +344,12 @@ class App:
                 raise DeclarationError(f"job {job_name!r}: worker must be 'thread' or 'process'")
             if not isinstance(retries, int) or retries < 0:
                 raise DeclarationError(f"job {job_name!r}: retries must be a non-negative integer")
+            if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+                raise DeclarationError(f"job {job_name!r}: concurrency must be a positive integer, got {concurrency!r}",
+                                       hint="leave it out for no limit")
+            seconds = parse_duration(timeout, what="timeout") if timeout is not None else None
+            if seconds is not None and seconds <= 0:
+                raise DeclarationError(f"job {job_name!r}: timeout must be longer than zero")
             if schedule is not None:
                 make_schedule(cron=schedule, every=None, timezone=self.timezone)
             if every is not None and schedule is not None:
@@ -377,7 +383,7 @@ class App:
                 app=self, name=job_name, func=f, params=params, schedule=schedule, every=every,
                 partitions=own, after=upstream, worker=worker, retries=retries,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
-                timeout=parse_duration(timeout, what="timeout") if timeout is not None else None,
+                timeout=seconds,
                 run_at_start=run_at_start, concurrency=concurrency,
                 description=inspect.cleandoc(f.__doc__ or "").split("\n\n")[0],
             )
