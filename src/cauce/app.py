@@ -283,9 +283,10 @@ class App:
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             handler_name = _checked_name("handler", name or getattr(func, "__name__", ""))
             _check_handler_signature(handler_name, func)
-            if handler_name in self.handlers:
-                raise DeclarationError(f"app {self.name!r} already has a handler named {handler_name!r}",
-                                       hint="give one of them name=...")
+            if handler_name in self.handlers or handler_name in self.jobs:
+                what = "handler" if handler_name in self.handlers else "job"
+                raise DeclarationError(f"app {self.name!r} already has a {what} named {handler_name!r}",
+                                       hint="runs, logs and dead letters are found by name: give one of them name=...")
             if isinstance(target, Queue):
                 for other in self.handlers.values():
                     if other.resource is target:
@@ -338,8 +339,10 @@ class App:
 
         def decorate(f: Callable[..., Any]) -> Job:
             job_name = _checked_name("job", name or getattr(f, "__name__", "").replace("_", "-"))
-            if job_name in self.jobs:
-                raise DeclarationError(f"app {self.name!r} already has a job named {job_name!r}")
+            if job_name in self.jobs or job_name in self.handlers:
+                what = "job" if job_name in self.jobs else "handler"
+                raise DeclarationError(f"app {self.name!r} already has a {what} named {job_name!r}",
+                                       hint="runs, logs and dead letters are found by name: give one of them name=...")
             if worker not in ("thread", "process"):
                 raise DeclarationError(f"job {job_name!r}: worker must be 'thread' or 'process'")
             if not isinstance(retries, int) or retries < 0:
