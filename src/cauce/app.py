@@ -269,6 +269,9 @@ class App:
             raise DeclarationError("window= groups stream records; use batch_size= for queues")
         if batch_size is not None and isinstance(target, Bucket | Topic):
             raise DeclarationError(f"batch_size= applies to queues and streams, not {target.kind}s")
+        if batch_size is not None and window is not None:
+            raise DeclarationError(f"stream {target.name!r}: read batches by count (batch_size=) or by time "
+                                   "(window=), not both")
         size = batch_size if batch_size is not None else (100 if isinstance(target, Stream) else 1)
         if not isinstance(size, int) or size < 1:
             raise DeclarationError(f"batch_size must be a positive integer, got {batch_size!r}")
