@@ -393,3 +393,35 @@ def test_the_app_reference_names_module_and_attribute() -> None:
     from cauce.apps.example import app
 
     assert app.reference == "cauce.apps.example:app"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"concurrency": 0}, "job 'load': concurrency must be a positive integer, got 0"),
+        ({"concurrency": "2"}, "job 'load': concurrency must be a positive integer, got '2'"),
+        ({"timeout": 0}, "job 'load': timeout must be longer than zero"),
+    ],
+)
+def test_job_limits_that_would_never_let_it_run(options: dict, message: str) -> None:
+    with pytest.raises(DeclarationError, match=message):
+        App("demo").job(name="load", **options)(lambda ctx: None)
+
+
+def test_jobs_and_handlers_share_one_set_of_names() -> None:
+    app = App("demo")
+    work = app.queue("work")
+    app.job(name="load")(lambda ctx: None)
+    with pytest.raises(DeclarationError, match="app 'demo' already has a job named 'load'") as info:
+        app.on(work, name="load")(lambda msg, ctx: None)
+    assert "found by name" in (info.value.hint or "")
+    app.on(work, name="handle")(lambda msg, ctx: None)
+    with pytest.raises(DeclarationError, match="app 'demo' already has a handler named 'handle'"):
+        app.job(name="handle")(lambda ctx: None)
+
+
+def test_a_stream_handler_reads_by_count_or_by_time() -> None:
+    app = App("demo")
+    readings = app.stream("readings")
+    with pytest.raises(DeclarationError, match="read batches by count \\(batch_size=\\) or by time \\(window=\\), not both"):
+        app.on(readings, batch_size=10, window="5m")
