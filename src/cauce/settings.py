@@ -168,6 +168,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
 
 
+# Escapes understood inside double quotes, as shells and python-dotenv read them; other text
+# (accents, ñ) is kept as written.
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -184,7 +188,7 @@ def parse_dotenv(text: str) -> dict[str, str]:
         if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
             raw = raw[1:-1]
             if match.group(2).startswith('"'):
-                raw = raw.encode("utf-8").decode("unicode_escape")
+                raw = _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), raw)
         else:
             raw = re.sub(r"\s+#.*$", "", raw)
         values[key] = raw
