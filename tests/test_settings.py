@@ -197,6 +197,17 @@ not a line
     }
 
 
+def test_dotenv_keeps_accents_and_reads_escapes_only_in_double_quotes() -> None:
+    text = 'COMUNA="Ñuñoa"\nPLAIN=Peñalolén\nPATH_WIN="C:\\\\data\\tsub"\nRAW=\'a\\nb\'\nODD="keep \\x as is"\n'
+    assert parse_dotenv(text) == {
+        "COMUNA": "Ñuñoa",
+        "PLAIN": "Peñalolén",
+        "PATH_WIN": "C:\\data\tsub",
+        "RAW": "a\\nb",
+        "ODD": "keep \\x as is",
+    }
+
+
 def test_the_home_comes_from_environment_then_dotenv_then_file(tmp_path: Path) -> None:
     assert sources(tmp_path).home() == (None, "default")
     (tmp_path / "cauce.toml").write_text('home = "from-file"\n')
