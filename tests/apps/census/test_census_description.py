@@ -44,7 +44,7 @@ def test_continuous_and_nominal_kinds(description):
     assert [c.name for c in description.continuous] == [
         "age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week",
     ]
-    counts = {c.name: len(c.values) for c in description.nominal}
+    counts = {c.name: len(c.values) for c in description.columns if c.kind == "nominal"}
     assert counts == {
         "workclass": 8, "education": 16, "marital-status": 7, "occupation": 14,
         "relationship": 6, "race": 5, "sex": 2, "native-country": 41, "class": 2,

@@ -34,6 +34,9 @@ def test_the_real_files_load_the_same_everywhere(real_dir, database_url, descrip
     with TestRuntime(app, settings={"db": database_url, "source": sources}) as rt:
         run = rt.run(load, all=True)
         assert run.error is None
+        assert [(s["name"], s["lines"], s["records"], s["comment_lines"], s["blank_lines"])
+                for s in run.result["sources"]] == [
+            ("Adult.data", 32_562, 32_561, 0, 1), ("Adult.test", 16_283, 16_281, 1, 1)]
         total = run.result["total"]
         assert (total["read"], total["loaded"], total["quarantined"]) == (48_842, 48_837, 5)
         assert total["files"] == {

@@ -186,6 +186,12 @@ def _fetch(ctx: Context, origin: str) -> Any:
 def _log_report(ctx: Context, result: ChunkResult) -> None:
     """The end-of-load report in the run's log: this chunk, then the totals so far."""
     chunk, totals = result.chunk, result.state.totals
+    for source in result.sources:
+        ctx.log.info(
+            "%s: %s lines: %s records, %s comment, %s blank", source["name"],
+            f"{source['lines']:,}", f"{source['records']:,}", source["comment_lines"],
+            source["blank_lines"],
+        )
     if not result.committed:
         ctx.log.info("nothing left to load: every record was processed by earlier runs")
     else:

@@ -68,10 +68,6 @@ class Description:
     def continuous(self) -> list[Column]:
         return [column for column in self.columns if column.kind == "continuous"]
 
-    @property
-    def nominal(self) -> list[Column]:
-        return [column for column in self.columns if column.kind == "nominal"]
-
     def share(self, label: str) -> ClassShare:
         """The Description's figures for one class label."""
         for share in self.class_distribution:

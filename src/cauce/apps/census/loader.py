@@ -143,10 +143,12 @@ class ChunkResult:
     state: LoadState
     remaining: int
     committed: bool  # False when there was nothing left to load
+    sources: list[dict[str, Any]]  # per file: origin, size, checksum, lines by kind
 
     def report(self) -> dict[str, Any]:
-        """The JSON report a run stores: this chunk, the totals so far, the cursor."""
+        """The JSON report a run stores: the files, this chunk, the totals so far, the cursor."""
         return {
+            "sources": self.sources,
             "chunk": self.chunk.to_json(),
             "total": self.state.totals.to_json(),
             "cursor": self.state.cursor.to_json() if self.state.cursor else None,
@@ -193,9 +195,11 @@ def load_chunk(
     if previous is None:
         _refuse_unknown_rows(warehouse, table)
     checksums = _checked_checksums(state, files)
-    chunk = next_chunk(read_sources(files), state.cursor, size)
+    sources = read_sources(files)
+    described = [_describe(file, lines) for file, lines in zip(files, sources)]
+    chunk = next_chunk(sources, state.cursor, size)
     if chunk.records.height == 0:
-        return ChunkResult(Counts(), state, 0, committed=False)
+        return ChunkResult(Counts(), state, 0, committed=False, sources=described)
     validated = validate(chunk.records, description)
     counts = Counts.of(chunk, validated)
     new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done)
@@ -207,7 +211,20 @@ def load_chunk(
             transaction.load(table, validated.rows)
         if validated.rejected.height:
             transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
-    return ChunkResult(counts, new_state, chunk.remaining, committed=True)
+    return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
+
+
+def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:
+    return {
+        "name": file.name,
+        "origin": file.origin,
+        "bytes": len(file.data),
+        "sha256": file.sha256,
+        "lines": lines.physical_lines,
+        "records": lines.records.height,
+        "comment_lines": lines.comment_lines,
+        "blank_lines": lines.blank_lines,
+    }
 
 
 def _checked_checksums(state: LoadState, files: Sequence[SourceFile]) -> dict[str, str]:
