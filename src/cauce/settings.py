@@ -72,7 +72,16 @@ class Setting:
         """``value`` as the declared type; strings from the environment are parsed."""
         if isinstance(value, str):
             value = _from_text(value, self.type)
-        return TypeAdapter(self.type).validate_python(value)
+        adapter = TypeAdapter(self.type)
+        try:
+            return adapter.validate_python(value)
+        except ValidationError:
+            # A TOML number for a text setting (``every = 0``) means its text.
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return adapter.validate_python(str(value))
+            if isinstance(value, list) and any(isinstance(v, int | float) for v in value):
+                return adapter.validate_python([str(v) if isinstance(v, int | float) else v for v in value])
+            raise
 
 
 def _upper(name: str) -> str:
