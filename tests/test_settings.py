@@ -138,6 +138,16 @@ def test_file_keys_may_use_dashes_and_keep_their_toml_types(tmp_path: Path) -> N
     assert (settings.chunk_size, settings.sources) == (50, ["a", "b"])
 
 
+def test_toml_numbers_are_text_for_text_settings(tmp_path: Path) -> None:
+    app = App("demo")
+    app.setting("every", str, default="10s")
+    app.setting("codes", list[str], default=[])
+    app.setting("ratio", float, default=1.0)
+    config = sources(tmp_path, cauce_toml="[apps.demo]\nevery = 0\ncodes = [13101, \"13102\"]\nratio = 2\n")
+    settings = resolve(app.settings, config)
+    assert (settings.every, settings.codes, settings.ratio) == ("0", ["13101", "13102"], 2.0)
+
+
 def test_a_custom_environment_name_and_app_names_with_dashes(tmp_path: Path) -> None:
     app = App("open-data")
     token = app.setting("token", str | None, default=None, env="SODA_APP_TOKEN")
