@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cauce import Runtime
 from cauce.apps.census import app, load
-from cauce.testing import TestRuntime
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "census"
@@ -45,7 +45,7 @@ def cauce_census(files: list[Path], database: Path) -> float:
     not timed: opening the in-process runtime, which `cauce run` does once at start-up.
     """
     settings = {"db": f"sqlite:///{database}", "source": [str(f) for f in files]}
-    with TestRuntime(app, settings=settings, home=database.parent / "home") as runtime:
+    with Runtime(app, settings=settings, home=database.parent / "home") as runtime:
         start = time.perf_counter()
         run = runtime.run(load, all=True)
         elapsed = time.perf_counter() - start

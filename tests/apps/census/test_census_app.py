@@ -161,6 +161,7 @@ def test_demo_data_writes_files_the_load_takes(tmp_path):
     with TestRuntime(app, settings={"db": f"sqlite:///{tmp_path / 'c.db'}", "source": files}) as rt:
         made = rt.run(demo_data, out=str(out), data_rows=120, test_rows=60, seed=5).result
         assert made["files"] == files
-        assert made["next"] == f"cauce run census load --source {files[0]} --source {files[1]} --all"
+        sources = f"--source {files[0]} --source {files[1]}"
+        assert made["next"] == f"cauce run census load {sources} --all"
         result = rt.run(load, all=True).result
     assert result["total"]["read"] == 180

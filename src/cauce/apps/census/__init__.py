@@ -23,21 +23,26 @@ from cauce.apps.census.loader import (
     prepare,
 )
 from cauce.apps.census.report import write_census_report
-from cauce.apps.census.sources import DEFAULT_SOURCES, fetch, source_name
+from cauce.apps.census.sources import DEFAULT_SOURCES, SourceFile, fetch, source_name
 from cauce.apps.census.synth import DATA_ROWS, TEST_ROWS, write_synthetic
 
 app = App(
     "census",
     timezone="America/Sao_Paulo",
-    description="Adult census files into SQL: typed, validated, 1,630 rows every 10 s, exactly once",
+    description="Adult census files into SQL: typed, validated, 1,630 rows every 10 s, once",
 )
 
 db = app.setting(
     "db", str, default="sqlite:///census.db",
-    help="target database: sqlite:///file.db, postgresql://user@host:port/db or duckdb:///file.duckdb",
+    help="target database: sqlite:///file.db, postgresql://user@host:port/db, "
+    "duckdb:///file.duckdb",
 )
-table = app.setting("table", str, default="adult", help="table of valid rows (quarantine: <table>_rejected)")
-chunk_size = app.setting("chunk_size", int, default=1630, help="records committed per scheduled run")
+table = app.setting(
+    "table", str, default="adult", help="table of valid rows (quarantine: <table>_rejected)"
+)
+chunk_size = app.setting(
+    "chunk_size", int, default=1630, help="records committed per scheduled run"
+)
 every = app.setting(
     "every", str, default="10s",
     help="how often `cauce serve` loads the next chunk; 0 loads everything in one run",
@@ -66,9 +71,8 @@ def load(ctx: Context, all: bool = False) -> dict[str, Any]:
     prepare(target, description, settings["table"])
     at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
     try:
-        result = load_chunk(
-            target, description, settings["table"], files, None if at_once else settings["chunk_size"]
-        )
+        size = None if at_once else settings["chunk_size"]
+        result = load_chunk(target, description, settings["table"], files, size)
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
         return {"conflict": True}
@@ -156,7 +160,7 @@ def demo(rt: Runtime) -> list[str]:
     if not loaded():
         raise CauceError("the demo load did not finish within 120 s")
     state = LoadState.from_json(target.checkpoint(checkpoint_name(name)))
-    runs = [run for run in rt.runs(job=load) if run.result and run.result.get("chunk", {}).get("read")]
+    runs = [run for run in rt.runs(job=load) if run.result and run.result["chunk"]["read"]]
     checked = rt.run(report, out="census-report")
     if checked.error:
         raise CauceError(f"the census report failed: {checked.error}")
@@ -171,7 +175,7 @@ def demo(rt: Runtime) -> list[str]:
     ]
 
 
-def _fetch(ctx: Context, origin: str) -> Any:
+def _fetch(ctx: Context, origin: str) -> SourceFile:
     name = source_name(origin)
 
     def progress(done: int, total: int | None) -> None:

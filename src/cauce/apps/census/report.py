@@ -40,7 +40,8 @@ class ShareCheck:
         return self.rows > 0 and round(self.measured, 2) == self.stated
 
     def sentence(self) -> str:
-        verdict = "matches" if self.matches else f"differs by {self.measured - self.stated:+.2f} points"
+        difference = self.measured - self.stated
+        verdict = "matches" if self.matches else f"differs by {difference:+.2f} points"
         return (
             f"{self.label}: {self.measured:.2f} % ({self.matching:,} of {self.rows:,} rows); "
             f"the Description says {self.stated:.2f} %, {verdict}"
