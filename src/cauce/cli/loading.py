@@ -27,6 +27,7 @@ def load_app(reference: str) -> tuple[App, str]:
                        hint=suggest(reference, bundled) + " — or give module:attribute")
     module_name, _, attribute = target.partition(":")
     attribute = attribute or "app"
+    path = None
     if module_name.endswith(".py"):
         path = Path(module_name).resolve()
         if not path.is_file():
@@ -42,6 +43,12 @@ def load_app(reference: str) -> tuple[App, str]:
             raise NotFound(f"cannot import {module_name!r}",
                            hint=suggest(reference, bundled) + " — or check the module is on the Python path") from None
         raise
+    found_at = getattr(module, "__file__", None)
+    if path is not None and (found_at is None or Path(found_at).resolve() != path):
+        # Another module of that name (the standard library's queue, an installed package) came first.
+        taken_by = found_at or "a built-in module"
+        raise NotFound(f"{path.name} cannot be imported as {module_name!r}: that name is taken by {taken_by}",
+                       hint=f"rename {path.name}, e.g. to {module_name}_app.py")
     app = getattr(module, attribute, None)
     if not isinstance(app, App):
         found = [name for name, value in vars(module).items() if isinstance(value, App)]
