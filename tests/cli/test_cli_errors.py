@@ -40,6 +40,15 @@ def test_an_app_file_that_does_not_exist(cli) -> None:
                           "give the path of the Python file that declares the app")
 
 
+def test_an_app_file_named_like_another_module(cli, tmp_path) -> None:
+    import queue
+
+    (tmp_path / "queue.py").write_text("from cauce import App\napp = App('shadowed')\n")
+    assert_one_line_error(cli("run", "queue.py:app", "load"),
+                          f"queue.py cannot be imported as 'queue': that name is taken by {queue.__file__}",
+                          "rename queue.py, e.g. to queue_app.py")
+
+
 def test_a_home_where_nothing_ran(cli, tmp_path) -> None:
     result = cli("runs", "--home", str(tmp_path / "empty"))
     assert_one_line_error(result, f"no cauce home at {tmp_path / 'empty'} (nothing has run there yet)",
