@@ -99,14 +99,21 @@ LAYOUTS: dict[str, tuple[list[str], bool]] = {
 SKIPPED_FOLDERS = ("kmls", "reportes", "debug")
 
 
-def write_output(frame: pl.DataFrame, kind: str, path: Path) -> int:
-    """Write `frame` under the exact header of `kind`; absent columns and nulls become `-`."""
+def write_output(frame: pl.DataFrame | pl.LazyFrame, kind: str, path: Path) -> int:
+    """Write `frame` under the exact header of `kind`; absent columns and nulls become `-`.
+
+    A LazyFrame is streamed to the file (the strings of a whole day never sit in memory)."""
     header, trailing = LAYOUTS[kind]
-    columns = [(pl.col(name).cast(pl.String).fill_null("-") if name in frame.columns
-                else pl.lit("-")).alias(f"c{i}") for i, name in enumerate(header)]
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    columns = [(pl.col(name).cast(pl.String).fill_null("-") if name in names
+                else pl.lit("-")).alias(name) for name in header]
+    if isinstance(frame, pl.LazyFrame) and not trailing:
+        frame.select(columns).sink_csv(path, separator="|", quote_style="never")
+        return pl.scan_csv(path, separator="|", quote_char=None, infer_schema=False).select(
+            pl.len()).collect().item()
+    laid = frame.lazy().select([c.alias(f"c{i}") for i, c in enumerate(columns)]).collect()
     if trailing:
-        columns.append(pl.lit("").alias("trail"))
-    laid = frame.select(columns)
+        laid = laid.with_columns(pl.lit("").alias("trail"))
     with path.open("wb") as out:
         out.write(("|".join(header) + "\n").encode("utf-8"))
         laid.write_csv(out, separator="|", include_header=False, quote_style="never")

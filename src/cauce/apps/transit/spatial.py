@@ -12,33 +12,55 @@ import polars as pl
 _OFFSETS = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
+def near_index(lx: np.ndarray, ly: np.ndarray, rx: np.ndarray, ry: np.ndarray, radius: float,
+               lgroup: np.ndarray | None = None, rgroup: np.ndarray | None = None,
+               chunk: int = 500_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(left index, right index, distance) of every pair closer than `radius`.
+
+    With groups, only pairs in the same group count (e.g. stops of the same route). Right points
+    are sorted by (group, cell) once; left points look up their 3x3 block of cells by binary
+    search, a chunk at a time, so memory stays bounded for tens of millions of points.
+    """
+    rg = np.zeros(rx.size, np.int64) if rgroup is None else rgroup.astype(np.int64)
+    lg = np.zeros(lx.size, np.int64) if lgroup is None else lgroup.astype(np.int64)
+    rkey = rg * 10_000_000_000 + _cells(rx, ry, radius)
+    order = np.argsort(rkey, kind="stable")
+    rkey = rkey[order]
+    out_l, out_r, out_d = [], [], []
+    for start in range(0, lx.size, chunk):
+        x, y, g = lx[start:start + chunk], ly[start:start + chunk], lg[start:start + chunk]
+        for dx, dy in _OFFSETS:
+            key = g * 10_000_000_000 + _cells(x + dx * radius, y + dy * radius, radius)
+            lo = np.searchsorted(rkey, key, side="left")
+            counts = np.searchsorted(rkey, key, side="right") - lo
+            li = np.repeat(np.arange(key.size), counts)
+            ri = order[np.repeat(lo, counts) + np.arange(li.size)
+                       - np.repeat(np.cumsum(counts) - counts, counts)]
+            d = np.hypot(x[li] - rx[ri], y[li] - ry[ri])
+            keep = d <= radius
+            out_l.append(li[keep] + start)
+            out_r.append(ri[keep])
+            out_d.append(d[keep])
+    if not out_l:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.zeros(0)
+    return np.concatenate(out_l), np.concatenate(out_r), np.concatenate(out_d)
+
+
 def near_pairs(left: pl.DataFrame, right: pl.DataFrame, radius: float, *,
                lx: str = "x", ly: str = "y", rx: str = "x", ry: str = "y",
-               suffix: str = "_near", by: list[str] | None = None) -> pl.DataFrame:
+               suffix: str = "_near", by: str | None = None) -> pl.DataFrame:
     """Every (left row, right row) pair closer than `radius`, with their distance `d`.
 
-    Right columns keep their names unless they clash with the left ones (then `suffix`).
-    `by` columns must also match (e.g. only stops of the same route). Only row numbers and cell
-    keys go through the join, so memory stays small for millions of left rows.
+    Right columns keep their names unless they clash with the left ones (then `suffix`);
+    `by` names a column that must also match on both sides.
     """
-    by = by or []
-    lxa, lya = left[lx].to_numpy(), left[ly].to_numpy()
-    rxa, rya = right[rx].to_numpy(), right[ry].to_numpy()
-    keyed_left = pl.DataFrame({"_l": np.arange(left.height, dtype=np.int64)}).with_columns(
-        *(left[c] for c in by))
-    cells = [keyed_left.with_columns(pl.Series("_cell", _cells(lxa + dx * radius,
-                                                              lya + dy * radius, radius)))
-             for dx, dy in _OFFSETS]
-    keyed_right = pl.DataFrame({"_r": np.arange(right.height, dtype=np.int64),
-                                "_cell": _cells(rxa, rya, radius)}).with_columns(
-        *(right[c] for c in by))
-    pairs = pl.concat(cells).join(keyed_right, on=["_cell", *by]).select("_l", "_r")
-    li, ri = pairs["_l"].to_numpy(), pairs["_r"].to_numpy()
-    d = np.hypot(lxa[li] - rxa[ri], lya[li] - rya[ri])
-    keep = d <= radius
-    li, ri, d = li[keep], ri[keep], d[keep]
+    li, ri, d = near_index(
+        left[lx].to_numpy(), left[ly].to_numpy(), right[rx].to_numpy(), right[ry].to_numpy(),
+        radius, None if by is None else left[by].to_numpy(),
+        None if by is None else right[by].to_numpy())
     out = left[li]
-    extra = right.drop(by)[ri]
+    extra = (right.drop(by) if by else right)[ri]
     extra = extra.rename({c: c + suffix for c in extra.columns if c in out.columns})
     return pl.concat([out, extra, pl.DataFrame({"d": d})], how="horizontal")
 

@@ -55,7 +55,7 @@ class EngineResult:
     rows: dict[str, int]
     rejects: dict[str, int]
     seconds: dict[str, float]
-    stages: pl.DataFrame
+    stages: pl.DataFrame  # card, t, mode, has_alight, stop_alight, trip: for accuracy
 
 
 def _input(workdir: Path, par: ParFile, field_name: str) -> Path:
@@ -114,33 +114,38 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     folder = workdir / par.path("output_folder")
     folder.mkdir(parents=True, exist_ok=True)
     enriched = tables.enrich_stages(stages, network, fleet)
+    del stages
     speeds = section_speeds(fleet, network)
-    profile = tables.profile(enriched, fleet, network, day)
-    frames = {
-        "etapas": tables.etapas(enriched, network, day),
-        "viajes": tables.viajes(enriched, trips, network, day),
-        "profile": profile,
-        "odbyroute": tables.odbyroute(enriched, network, day),
-        "expediciones": tables.expediciones(fleet, network, day),
-        "speed": tables.speed(speeds, network, day),
-        "bip": tables.bip(enriched, network, day),
-        "general": tables.general(day, network, fleet, enriched, trips, gps_rows, VERSION),
+    general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip", "t",
+                                    "t_alight", "board_stop", "bst_unique").collect()
+    builders: dict[str, Callable[[], pl.DataFrame | pl.LazyFrame]] = {
+        "etapas": lambda: tables.etapas(enriched, network, day),
+        "viajes": lambda: tables.viajes(enriched, trips, network, day),
+        "profile": lambda: tables.profile(enriched, fleet, network, day),
+        "odbyroute": lambda: tables.odbyroute(enriched, network, day),
+        "expediciones": lambda: tables.expediciones(fleet, network, day),
+        "speed": lambda: tables.speed(speeds, network, day),
+        "bip": lambda: tables.bip(enriched, network, day),
+        "general": lambda: tables.general(day, network, fleet, general_input, trips, gps_rows,
+                                          VERSION),
     }
     outputs: dict[str, Path] = {}
     rows: dict[str, int] = {}
     name = day.isoformat()
-    for kind, frame in frames.items():
+    for kind, build in builders.items():
         path = (workdir / par.path(f"out_{kind}")) if f"out_{kind}" in par.values else (
             folder / f"{name}.{kind}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows[kind] = write_output(frame, kind, path)
+        rows[kind] = write_output(build(), kind, path)
         outputs[kind] = path
     outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
     parquet: dict[str, Path] = {}
     if parquet_dir is not None:
-        parquet = write_parquet(parquet_dir, day, enriched, trips, profile)
+        parquet = write_parquet(parquet_dir, day, enriched, trips,
+                                tables.profile(enriched, fleet, network, day))
+    summary = enriched.select("card", "t", "mode", "has_alight", "stop_alight", "trip").collect()
     lap("outputs")
-    return EngineResult(outputs, parquet, rows, rejects, seconds, enriched)
+    return EngineResult(outputs, parquet, rows, rejects, seconds, summary)
 
 
 def write_rejects(rejects: dict[str, int], path: Path) -> Path:
@@ -150,8 +155,8 @@ def write_rejects(rejects: dict[str, int], path: Path) -> Path:
     return path
 
 
-def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataFrame,
-                  profile: pl.DataFrame) -> dict[str, Path]:
+def write_parquet(folder: Path, day: date, stages: pl.LazyFrame, trips: pl.DataFrame,
+                  profile: pl.LazyFrame) -> dict[str, Path]:
     """Stages, trips, OD by zone and by comuna, and load profiles, for analysis."""
     folder.mkdir(parents=True, exist_ok=True)
     d = day.isoformat()
@@ -167,7 +172,7 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
         pl.col("zone_alight").last().alias("zone_destination"),
         pl.col("comuna_board").first().alias("comuna_origin"),
         pl.col("comuna_alight").last().alias("comuna_destination"))
-    trip_table = trips.join(ends, on=["card", "trip"]).select(
+    trip_table = trips.lazy().join(ends, on=["card", "trip"]).select(
         pl.lit(day).alias("day"), "card", "trip", "n_stages", "t_start", "t_end",
         "last_has_alight", "purpose", "end_reason", "factor_expansion", "period",
         "zone_origin", "zone_destination", "comuna_origin", "comuna_destination")
@@ -188,6 +193,6 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
     for name, frame in (("stages", stage_table), ("trips", trip_table), ("od_zone", od_zone),
                         ("od_comuna", od_comuna), ("profiles", profile_table)):
         path = folder / f"{d}.{name}.parquet"
-        frame.write_parquet(path)
+        frame.sink_parquet(path)
         out[name] = path
     return out

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from ..formats.inputs import plate_key
-from ..spatial import near_pairs
+from ..spatial import near_index, near_pairs
 from .network import Network
 from .runs import TIME_OFFSET, Fleet
 
@@ -129,32 +129,9 @@ def estimate_alightings(stages: pl.DataFrame, network: Network, fleet: Fleet,
     """Add alight_seq / alight_station, t_alight, walk_m for every stage (or ZP candidate)."""
     walk = settings.walk_detour / settings.walk_speed_ms
     cap = settings.walk_cap_m
-    rs = network.route_stops.select("route_idx", "seq", "x", "y")
-    bus = stages.filter(pl.col("board_seq").is_not_null() & pl.col("next_x").is_not_null()
-                        & pl.col("mode").is_in(["BUS", "ZP"]))
-    bus = bus.select("sid", "exp", "route_idx", "board_seq", "t_board", "next_x", "next_y",
-                     "next_t", "last_of_day", "bx", "by")
-    cand = near_pairs(bus, rs.rename({"x": "sx", "y": "sy"}), cap, lx="next_x", ly="next_y",
-                      rx="sx", ry="sy", by=["route_idx"])
-    cand = cand.filter(pl.col("seq") > pl.col("board_seq")).join(
-        fleet.passing.select("exp", "seq", "t_pass"), on=["exp", "seq"])
-    cand = cand.with_columns(
-        (pl.col("t_pass") - pl.col("t_board") + settings.walk_weight * pl.col("d") * walk)
-        .alias("cost"))
-    cand = cand.filter(pl.col("last_of_day") | (
-        pl.col("t_pass") + pl.col("d") * walk <= pl.col("next_t") + settings.time_slack_s))
-    best = cand.sort("cost").unique("sid", keep="first").select(
-        "sid", pl.col("seq").alias("alight_seq"), pl.col("t_pass").alias("t_alight"),
-        pl.col("d").alias("walk_m"), "cost")
-    bus = bus.join(best, on="sid", how="left").with_columns(
-        ((pl.col("bx") - pl.col("next_x")) ** 2 + (pl.col("by") - pl.col("next_y")) ** 2)
-        .sqrt().alias("d_board"))
-    upstream = pl.col("d_board") < pl.col("walk_m")
-    bus = bus.with_columns(
-        pl.when(upstream).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("alight_seq", "t_alight", "walk_m", "cost")).select(
-        "sid", "alight_seq", "t_alight", "walk_m", "cost")
-
+    bus = _bus_alightings(stages.filter(
+        pl.col("board_seq").is_not_null() & pl.col("next_x").is_not_null()
+        & pl.col("mode").is_in(["BUS", "ZP"])), network, fleet, settings)
     if "station_idx" not in stages.columns:
         return stages.join(bus, on="sid", how="left")
     metro = stages.filter((pl.col("mode") == "METRO") & pl.col("next_x").is_not_null())
@@ -186,6 +163,106 @@ def estimate_alightings(stages: pl.DataFrame, network: Network, fleet: Fleet,
         pl.coalesce("t_alight", "t_alight_m").alias("t_alight"),
         pl.coalesce("walk_m", "walk_m_m").alias("walk_m"),
         pl.coalesce("cost", "cost_m").alias("cost")).drop("t_alight_m", "walk_m_m", "cost_m")
+
+
+def with_places(stages: pl.DataFrame, network: Network) -> pl.DataFrame:
+    """Numeric place columns of each stage (names are joined only when outputs are written):
+    board_rs / alight_rs (row of the stop in the route-stop table), x/y and zone of boarding and
+    alighting, and a service key (route_idx for buses, -1 - line number for metro)."""
+    rs = network.route_stops.sort("route_idx", "seq")
+    rs_routes = rs["route_idx"].to_numpy().astype(np.int64)
+    offsets = np.zeros(int(rs_routes.max(initial=0)) + 1, dtype=np.int64)
+    unique_routes, first_rows = np.unique(rs_routes, return_index=True)
+    offsets[unique_routes] = first_rows
+    route = stages["route_idx"].fill_null(0).to_numpy().astype(np.int64)
+
+    def rs_row(seq_column: str) -> np.ndarray:
+        seq = stages[seq_column].fill_null(0).to_numpy().astype(np.int64)
+        return np.where(stages[seq_column].is_null().to_numpy(), -1, offsets[route] + seq - 1)
+
+    board_rs, alight_rs = rs_row("board_seq"), rs_row("alight_seq")
+    st = network.stations.sort("station_idx")
+    lines = {line: i for i, line in enumerate(sorted(set(st["line"].to_list())))}
+    st_line = np.array([lines[v] for v in st["line"].to_list()], dtype=np.int64)
+    b_station = stages["station_idx"].fill_null(-1).to_numpy()
+    a_station = stages["alight_station"].fill_null(-1).to_numpy()
+
+    def pick(rs_values: np.ndarray, st_values: np.ndarray, rows: np.ndarray,
+             stations: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+        out = np.full(rows.size, np.nan) if fallback is None else fallback.astype(np.float64)
+        at_stop = rows >= 0
+        out[at_stop] = rs_values[rows[at_stop]]
+        at_station = stations >= 0
+        out[at_station] = st_values[stations[at_station]]
+        return out
+
+    rx, ry = rs["x"].to_numpy(), rs["y"].to_numpy()
+    rz = rs["zone"].cast(pl.Float64).to_numpy()
+    sx, sy = st["x"].to_numpy(), st["y"].to_numpy()
+    sz = st["zone"].cast(pl.Float64).to_numpy()
+    service = np.where(b_station >= 0, -1 - st_line[np.maximum(b_station, 0)], route)
+    return stages.with_columns(
+        pl.Series("board_rs", board_rs), pl.Series("alight_rs", alight_rs),
+        pl.Series("x_board", pick(rx, sx, board_rs, b_station, stages["bx"].to_numpy())
+                  ).fill_nan(None),
+        pl.Series("y_board", pick(ry, sy, board_rs, b_station, stages["by"].to_numpy())
+                  ).fill_nan(None),
+        pl.Series("x_alight", pick(rx, sx, alight_rs, a_station)).fill_nan(None),
+        pl.Series("y_alight", pick(ry, sy, alight_rs, a_station)).fill_nan(None),
+        pl.Series("zone_board", pick(rz, sz, board_rs, b_station)).fill_nan(None).cast(pl.Int32),
+        pl.Series("zone_alight", pick(rz, sz, alight_rs, a_station)).fill_nan(None).cast(
+            pl.Int32),
+        pl.Series("service_key", service.astype(np.int64)))
+
+
+def _first_per_group(group: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Positions of the lowest cost in each group."""
+    order = np.lexsort((cost, group))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = group[order][1:] != group[order][:-1]
+    return order[first]
+
+
+def _bus_alightings(bus: pl.DataFrame, network: Network, fleet: Fleet,
+                    settings: StageSettings) -> pl.DataFrame:
+    """The best downstream stop of each bus stage, in NumPy over all candidate pairs."""
+    walk = settings.walk_detour / settings.walk_speed_ms
+    rs = network.route_stops.sort("route_idx", "seq")
+    rs_route, rs_seq = rs["route_idx"].to_numpy(), rs["seq"].to_numpy()
+    nx, ny = bus["next_x"].to_numpy(), bus["next_y"].to_numpy()
+    li, ri, d = near_index(nx, ny, rs["x"].to_numpy(), rs["y"].to_numpy(), settings.walk_cap_m,
+                           bus["route_idx"].to_numpy(), rs_route)
+    seq = rs_seq[ri]
+    keep = seq > bus["board_seq"].to_numpy()[li]
+    li, seq, d = li[keep], seq[keep], d[keep]
+    passing = fleet.passing.sort("exp", "seq")
+    p_exp = passing["exp"].to_numpy()
+    n_exp = int(max(p_exp.max(initial=-1), bus["exp"].max() or 0)) + 2
+    start = np.full(n_exp, -1, dtype=np.int64)
+    count = np.zeros(n_exp, dtype=np.int64)
+    exps, first, counts = np.unique(p_exp, return_index=True, return_counts=True)
+    start[exps], count[exps] = first, counts
+    exp = bus["exp"].to_numpy()[li]
+    ok = (start[exp] >= 0) & (seq <= count[exp])
+    li, seq, d, exp = li[ok], seq[ok], d[ok], exp[ok]
+    t_pass = passing["t_pass"].to_numpy()[start[exp] + seq - 1]
+    t_board = bus["t_board"].to_numpy()[li]
+    cost = t_pass - t_board + settings.walk_weight * d * walk
+    feasible = bus["last_of_day"].to_numpy()[li] | (
+        t_pass + d * walk <= bus["next_t"].to_numpy()[li] + settings.time_slack_s)
+    feasible &= ~np.isnan(t_pass)
+    li, seq, d, t_pass, cost = li[feasible], seq[feasible], d[feasible], t_pass[feasible], \
+        cost[feasible]
+    best = _first_per_group(li, cost)
+    rows = li[best]
+    d_board = np.hypot(bus["bx"].to_numpy()[rows] - nx[rows], bus["by"].to_numpy()[rows]
+                       - ny[rows])
+    # the target nearer the boarding stop than any candidate lies upstream: no alighting
+    downstream = d_board >= d[best]
+    sel = best[downstream]
+    return pl.DataFrame({
+        "sid": bus["sid"].to_numpy()[li[sel]], "alight_seq": seq[sel].astype(np.int32),
+        "t_alight": t_pass[sel], "walk_m": d[sel], "cost": cost[sel]})
 
 
 def with_next_boarding(stages: pl.DataFrame) -> pl.DataFrame:
@@ -267,18 +344,5 @@ def build_stages(trx: pl.DataFrame, network: Network, fleet: Fleet, *, closeness
             zp_stage = zp_stage.with_columns(pl.lit(None).alias(column))
     stages = pl.concat([others, zp_stage.select(columns)], how="vertical_relaxed").sort(
         "card", "t")
-    rs_names = network.route_stops.select(
-        "route_idx", "seq", "stop", "user_stop", "name", "comuna", "zone", "x", "y", "dist")
-    stages = stages.join(rs_names.rename({c: f"board_{c}" for c in rs_names.columns
-                                          if c not in ("route_idx",)}).rename(
-        {"board_seq": "board_seq"}), on=["route_idx", "board_seq"], how="left")
-    stages = stages.join(rs_names.rename({c: f"alight_{c}" for c in rs_names.columns
-                                          if c != "route_idx"}), on=["route_idx", "alight_seq"],
-                         how="left")
-    st = network.stations.select("station_idx", "standard", "unique", "line", "comuna", "zone",
-                                 "x", "y")
-    stages = stages.join(st.rename({c: f"bst_{c}" for c in st.columns if c != "station_idx"}),
-                         on="station_idx", how="left")
-    stages = stages.join(st.rename({c: f"ast_{c}" for c in st.columns}).rename(
-        {"ast_station_idx": "alight_station"}), on="alight_station", how="left")
+    stages = with_places(stages, network)
     return stages.with_columns(pl.col("t_alight").is_not_null().alias("has_alight"))

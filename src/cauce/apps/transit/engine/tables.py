@@ -11,6 +11,7 @@ from .runs import Fleet
 
 DAY_TYPE_CODE = {"LABORAL": 0, "SABADO": 1, "DOMINGO": 2}
 _K = ("1era", "2da", "3era", "4ta")
+RS_NAMES = ("seq", "stop", "user_stop", "name", "zone")
 
 
 def clock_text(seconds: pl.Expr, day: date) -> pl.Expr:
@@ -35,16 +36,42 @@ def _num(expr: pl.Expr, decimals: int) -> pl.Expr:
     return expr.round(decimals).cast(pl.String)
 
 
-def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.DataFrame:
-    """Names, operators and waits that several outputs share."""
-    routes = network.routes.select("route_idx", "route", "user", "direction")
+def period_of(network: Network, seconds: pl.Expr, what: str) -> pl.Expr:
+    """TS period id (`what="id"`) or name of the day type for a time in seconds."""
+    periods = network.periods.filter(pl.col("day_type") == network.day_type).sort("start_s")
+    expr: pl.Expr = pl.lit(None, pl.Int32 if what == "id" else pl.String)
+    t = seconds % 86400
+    for start, value in reversed(list(zip(periods["start_s"], periods[what], strict=True))):
+        expr = pl.when(t >= start).then(pl.lit(value)).otherwise(expr)
+    return pl.when(seconds.is_null()).then(None).otherwise(expr)
+
+
+def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.LazyFrame:
+    """Names, operators and waits that several outputs share, joined lazily by row numbers."""
+    rs = network.route_stops.sort("route_idx", "seq").with_row_index("rs").select(
+        pl.col("rs").cast(pl.Int64), "stop", "user_stop", "name", "comuna", "dist").lazy()
+    st = network.stations.select("station_idx", "unique", "line", "comuna").lazy()
+    routes = network.routes.select("route_idx", "route", "user", "direction").lazy()
     exps = fleet.expeditions.select("exp", pl.col("operator").alias("exp_operator"),
-                                    pl.col("start").alias("exp_start"))
-    headway = fleet.passing.with_columns((pl.col("t_pass") // 1800).alias("hh")).group_by(
+                                    pl.col("start").alias("exp_start")).lazy()
+    headway = fleet.passing.lazy().with_columns((pl.col("t_pass") // 1800).alias("hh")).group_by(
         "route_idx", "seq", "hh").agg((1800 / pl.len()).alias("headway_s"))
-    out = stages.join(routes, on="route_idx", how="left").join(exps, on="exp", how="left")
-    out = out.with_columns((pl.col("t_board") // 1800).alias("hh")).join(
-        headway.rename({"seq": "board_seq"}), on=["route_idx", "board_seq", "hh"], how="left")
+    out = (stages.lazy()
+           .join(rs.rename({c: f"board_{c}" for c in ("rs", "stop", "user_stop", "name",
+                                                      "comuna", "dist")}), on="board_rs",
+                 how="left")
+           .join(rs.rename({c: f"alight_{c}" for c in ("rs", "stop", "user_stop", "name",
+                                                       "comuna", "dist")}), on="alight_rs",
+                 how="left")
+           .join(st.rename({"unique": "bst_unique", "line": "bst_line", "comuna": "bst_comuna"}),
+                 on="station_idx", how="left")
+           .join(st.rename({"station_idx": "alight_station", "unique": "ast_unique",
+                            "line": "ast_line", "comuna": "ast_comuna"}), on="alight_station",
+                 how="left")
+           .join(routes, on="route_idx", how="left").join(exps, on="exp", how="left")
+           .with_columns((pl.col("t_board") // 1800).alias("hh"))
+           .join(headway.rename({"seq": "board_seq"}), on=["route_idx", "board_seq", "hh"],
+                 how="left"))
     return out.with_columns(
         pl.when(pl.col("mode") == "METRO").then(1).otherwise(
             pl.coalesce("exp_operator", "operator")).alias("op"),
@@ -54,20 +81,13 @@ def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.Da
         pl.coalesce("alight_stop", "ast_unique").alias("stop_alight"),
         pl.coalesce("board_comuna", "bst_comuna").alias("comuna_board"),
         pl.coalesce("alight_comuna", "ast_comuna").alias("comuna_alight"),
-        pl.coalesce("board_zone", "bst_zone").alias("zone_board"),
-        pl.coalesce("alight_zone", "ast_zone").alias("zone_alight"),
-        pl.coalesce("board_x", "bst_x", "bx").alias("x_board"),
-        pl.coalesce("board_y", "bst_y", "by").alias("y_board"),
-        pl.coalesce("alight_x", "ast_x").alias("x_alight"),
-        pl.coalesce("alight_y", "ast_y").alias("y_alight"),
         (pl.col("alight_dist") - pl.col("board_dist")).alias("route_dist"),
-    ).with_columns(
         ((pl.col("x_alight") - pl.col("x_board")) ** 2 + (pl.col("y_alight") - pl.col(
             "y_board")) ** 2).sqrt().alias("eucl_dist"),
         (pl.col("headway_s") / 2 / 60).alias("mean_wait_min"))
 
 
-def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+def etapas(s: pl.LazyFrame, network: Network, day: date) -> pl.LazyFrame:
     return s.select(
         pl.col("op").alias("operador"), pl.col("card").alias("id_etapa"),
         pl.col("trip").alias("correlativo_viajes"),
@@ -104,7 +124,7 @@ def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
         clock_text(pl.col("exp_start").cast(pl.Float64), day).alias("tiempoIniExpedicion"))
 
 
-def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+def viajes(s: pl.LazyFrame, trips: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
     walk = 1.3 / 1.2
     s = s.with_columns(
         pl.col("t_board").shift(-1).over("card", "trip").alias("next_board"),
@@ -116,7 +136,7 @@ def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) ->
     per_stage = per_stage.with_columns(
         pl.when(pl.col("next_board").is_not_null()).then(
             pl.col("transfer_min") - pl.col("walk_min")).alias("wait_min"))
-    out = trips.with_columns(
+    out = trips.lazy().with_columns(
         ((pl.col("t_end") - pl.col("t_start"))).alias("dur"),
         ((pl.col("dx") - pl.col("ox")) ** 2 + (pl.col("dy") - pl.col("oy")) ** 2).sqrt().alias(
             "eucl")).select("card", "trip", "n_stages", "n_no_alight", "last_has_alight",
@@ -161,8 +181,8 @@ def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) ->
             _num(pl.col("mean_wait_min"), 4).alias(f"tespera_est_{k}"))
         out = out.join(part, on=["card", "trip"], how="left")
     mid = (pl.col("t_start") + pl.col("t_end")) / 2
-    out = out.with_columns(mid.alias("mid"))
-    out = _periods(out, "mid", network)
+    out = out.with_columns(mid.alias("mid")).with_columns(
+        period_of(network, pl.col("mid"), "name").alias("mid_period"))
     return out.with_columns(
         pl.col("card").alias("id_viaje"), pl.col("trip").alias("correlativo_viajes"),
         pl.col("n_stages").alias("correlativo_etapas"), pl.col("n_stages").alias(
@@ -194,14 +214,7 @@ def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) ->
             "dviaje_buses"))
 
 
-def _periods(frame: pl.DataFrame, column: str, network: Network) -> pl.DataFrame:
-    from .trips import assign_periods
-
-    return assign_periods(frame.with_columns(pl.col(column).cast(pl.Float64)), column, network,
-                          column)
-
-
-def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.DataFrame:
+def profile(s: pl.LazyFrame, fleet: Fleet, network: Network, day: date) -> pl.LazyFrame:
     """One row per expedition and stop with boardings, alightings and the load."""
     located = s.filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
     ons = located.group_by("exp", pl.col("board_seq").alias("seq")).agg(
@@ -212,13 +225,14 @@ def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.Da
         pl.len().alias("n_off"), pl.col("f_service").sum().alias("off_exp"))
     zp_stops = network.zonas_pagas.select("stop").unique().with_columns(pl.lit(1).alias("zp"))
     exps = fleet.expeditions.select("exp", "plate", "plate_key", "operator", "start", "end",
-                                    "fulfillment")
-    p = fleet.passing.join(exps, on="exp").join(ons, on=["exp", "seq"], how="left").join(
+                                    "fulfillment").lazy()
+    p = fleet.passing.lazy().join(exps, on="exp").join(ons, on=["exp", "seq"], how="left").join(
         offs, on=["exp", "seq"], how="left").join(
-        network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name"),
-        on=["route_idx", "seq"]).join(network.routes.select("route_idx", "route", "user",
-                                                            "direction"), on="route_idx").join(
-        network.fleet, on="plate_key", how="left").join(zp_stops, on="stop", how="left")
+        network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name").lazy(),
+        on=["route_idx", "seq"]).join(network.routes.select(
+            "route_idx", "route", "user", "direction").lazy(), on="route_idx").join(
+        network.fleet.lazy(), on="plate_key", how="left").join(zp_stops.lazy(), on="stop",
+                                                              how="left")
     p = p.sort("exp", "seq").with_columns(
         pl.col("n_on", "n_off", "on_with_alight").fill_null(0),
         pl.col("on_exp", "off_exp").fill_null(0.0))
@@ -230,9 +244,9 @@ def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.Da
     problem = ((pl.col("load") < -1) | (pl.col("load") > pl.col("capacity"))).mean().over(
         "exp") > 0.01
     p = p.with_columns(problem.fill_null(False).cast(pl.Int8).alias("problem"))
-    p = _periods(p.with_columns(pl.col("start").cast(pl.Float64).alias("exp_start_s")),
-                 "exp_start_s", network)
-    p = _periods(p, "t_pass", network)
+    p = p.with_columns(
+        period_of(network, pl.col("start"), "id").alias("exp_start_s_period_id"),
+        period_of(network, pl.col("t_pass"), "id").alias("t_pass_period_id"))
     return p.select(
         pl.col("operator").alias("Operador"), pl.col("route").alias("ServicioSentido"),
         (pl.col("user") + pl.col("direction")).alias("ServicioUsuario"),
@@ -270,7 +284,7 @@ def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.Da
         pl.col("route_idx"), pl.col("load_after"), pl.col("t_pass"))
 
 
-def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+def odbyroute(s: pl.LazyFrame, network: Network, day: date) -> pl.LazyFrame:
     bus = s.filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
     without = bus.filter(~pl.col("has_alight")).group_by(
         "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada"))
@@ -278,13 +292,13 @@ def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
         "route_idx", "board_period_id", "board_seq", "alight_seq").agg(
         pl.len().alias("ConBajada"), pl.col("f_service").sum().alias("exp"),
         pl.col("op").mode().first().alias("op"))
-    rs = network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name", "zone")
+    rs = network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name", "zone").lazy()
     od = od.join(without, on=["route_idx", "board_period_id", "board_seq"], how="left").join(
-        rs.rename({c: f"b_{c}" for c in rs.columns if c != "route_idx"}).rename(
+        rs.rename({c: f"b_{c}" for c in RS_NAMES}).rename(
             {"b_seq": "board_seq"}), on=["route_idx", "board_seq"]).join(
-        rs.rename({c: f"a_{c}" for c in rs.columns if c != "route_idx"}).rename(
+        rs.rename({c: f"a_{c}" for c in RS_NAMES}).rename(
             {"a_seq": "alight_seq"}), on=["route_idx", "alight_seq"]).join(
-        network.routes.select("route_idx", "route", "user", "direction"), on="route_idx")
+        network.routes.select("route_idx", "route", "user", "direction").lazy(), on="route_idx")
     return od.sort("route_idx", "board_period_id", "board_seq", "alight_seq").select(
         pl.lit(day.isoformat()).alias("Dia"),
         pl.lit(DAY_TYPE_CODE.get(network.day_type, 0)).alias("TipoDia"),
@@ -330,8 +344,8 @@ def speed(speeds: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
         pl.col("is_end").cast(pl.Int8).alias("IsEndSection"))
 
 
-def bip(s: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
-    return s.sort("t").select(
+def bip(s: pl.LazyFrame, network: Network, day: date) -> pl.LazyFrame:
+    return s.select(
         pl.col("card").alias("id"), clock_text(pl.col("t").cast(pl.Float64), day).alias(
             "tiempo"), pl.col("site").alias("sitio"), pl.col("op").alias("op"),
         pl.when(pl.col("mode") != "METRO").then(pl.col("route")).alias("servicio_sonda"),

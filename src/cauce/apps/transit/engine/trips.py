@@ -103,25 +103,19 @@ def stage_expansion(stages: pl.DataFrame) -> pl.DataFrame:
 
     fExpansionZonaPeriodoTS: the same by boarding zone and period. Stages without an alighting
     carry 0 (their riders are represented by the others)."""
-    service_key = pl.coalesce(pl.col("route_idx").cast(pl.String), pl.col("bst_line"))
-    by_service = [service_key.alias("_svc"), "board_period_id"]
-    frame = stages.with_columns(*by_service[:1], pl.coalesce("board_zone", "bst_zone").alias(
-        "_zone"))
-    factor = (pl.len() / pl.col("has_alight").sum()).over("_svc", "board_period_id")
-    zone_factor = (pl.len() / pl.col("has_alight").sum()).over("_zone", "board_period_id")
-    return frame.with_columns(
+    factor = (pl.len() / pl.col("has_alight").sum()).over("service_key", "board_period_id")
+    zone_factor = (pl.len() / pl.col("has_alight").sum()).over("zone_board", "board_period_id")
+    return stages.with_columns(
         pl.when(pl.col("has_alight")).then(factor).otherwise(0.0).alias("f_service"),
-        pl.when(pl.col("has_alight")).then(zone_factor).otherwise(0.0).alias("f_zone"),
-    ).drop("_svc", "_zone")
+        pl.when(pl.col("has_alight")).then(zone_factor).otherwise(0.0).alias("f_zone"))
 
 
 def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) -> pl.DataFrame:
     """One row per trip with its first/last stage, times, places, purpose and expansion."""
-    s = stages.with_columns(
-        pl.coalesce("board_x", "bst_x", "bx").alias("ox"),
-        pl.coalesce("board_y", "bst_y", "by").alias("oy"),
-        pl.coalesce("alight_x", "ast_x").alias("dx"), pl.coalesce("alight_y", "ast_y").alias(
-            "dy"))
+    s = stages.select("card", "trip", "t", "t_alight", "has_alight", "end_reason", "sid",
+                      "board_period_id", "board_period", pl.col("x_board").alias("ox"),
+                      pl.col("y_board").alias("oy"), pl.col("x_alight").alias("dx"),
+                      pl.col("y_alight").alias("dy"))
     home = s.group_by("card").agg(pl.col("ox").first().alias("hx"), pl.col("oy").first().alias(
         "hy"))
     trips = s.group_by("card", "trip", maintain_order=True).agg(

@@ -3,7 +3,7 @@
 Each bus serves one service, alternating directions with a layover at each terminal. All-day buses
 work from about 05:20 to 23:30; peak buses only in the morning and evening peaks. Speeds depend on
 the time of day, the run and the street segment; buses dwell at every stop. Pings come every
-30-45 s with metric noise, some buses lose their signal for minutes, and a few rows are
+28-42 s (from the depot too, before and after service) with metric noise, some buses lose their signal for minutes, and a few rows are
 impossible (zero coordinates, a time on another day), as in real feeds.
 """
 
@@ -112,11 +112,12 @@ def _pings(city: City, runs: pl.DataFrame, events: pl.DataFrame,
            rng: np.random.Generator) -> pl.DataFrame:
     """Pings along each bus's day, from its true position, with noise, gaps and bad rows."""
     per_bus = runs.group_by("bus").agg(pl.col("start").min(), pl.col("end").max()).sort("bus")
-    first = per_bus["start"].to_numpy() - rng.uniform(300, 1200, per_bus.height)
-    last = per_bus["end"].to_numpy() + rng.uniform(120, 600, per_bus.height)
-    counts = np.ceil((last - first) / 30.0).astype(int)
+    # units report from the depot before the first run and after the last one ("sin servicio")
+    first = per_bus["start"].to_numpy() - rng.uniform(1800, 5400, per_bus.height)
+    last = per_bus["end"].to_numpy() + rng.uniform(600, 2400, per_bus.height)
+    counts = np.ceil((last - first) / 28.0).astype(int)
     bus = np.repeat(per_bus["bus"].to_numpy(), counts)
-    steps = rng.uniform(30, 45, counts.sum())
+    steps = rng.uniform(28, 42, counts.sum())
     cum = np.cumsum(steps)
     starts = np.cumsum(counts) - counts
     t = np.repeat(first, counts) + cum - np.repeat(cum[starts] - steps[starts], counts)
