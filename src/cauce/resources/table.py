@@ -109,10 +109,23 @@ class Table(Resource):
         return store.count(self._runtime().db.read(), self.qualified)
 
 
+# Integer key parts are stored as a marker and 20 digits (offset to be non-negative), so that 1 and
+# "1" are different keys, integers sort by value (2 before 10), and the prefix 1 does not match 10.
+# Dates are stored as their ISO text, so a date and its text name the same item.
+_INTEGER = "\x1e"
+_OFFSET = 2**63
+
+
 def _part(value: Any, table: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | date | datetime):
         raise InvalidKey(f"table {table!r}: key part {value!r} must be text, an integer or a date")
-    text = value.isoformat() if isinstance(value, date | datetime) else str(value)
-    if store.SEPARATOR in text:
-        raise InvalidKey(f"table {table!r}: key part {text!r} contains the reserved character U+001F")
+    if isinstance(value, int):
+        if not -_OFFSET <= value < _OFFSET:
+            raise InvalidKey(f"table {table!r}: key part {value} does not fit in 64 bits")
+        return f"{_INTEGER}{value + _OFFSET:020d}"
+    text = value.isoformat() if isinstance(value, date | datetime) else value
+    for reserved in (store.SEPARATOR, _INTEGER):
+        if reserved in text:
+            raise InvalidKey(f"table {table!r}: key part {text!r} contains the reserved character "
+                             f"U+{ord(reserved):04X}")
     return text
