@@ -50,12 +50,27 @@ def test_items_need_their_key(tables) -> None:
         (True, "key part True must be text, an integer or a date"),
         (1.5, "key part 1.5 must be text, an integer or a date"),
         ("a\x1fb", "contains the reserved character U\\+001F"),
+        ("a\x1eb", "contains the reserved character U\\+001E"),
+        (2**63, "does not fit in 64 bits"),
     ],
 )
 def test_invalid_key_parts(tables, key, message: str) -> None:
     items, _ = tables
     with pytest.raises(InvalidKey, match=message):
         items.put({"id": key})
+
+
+def test_integer_keys_sort_by_value_and_differ_from_text() -> None:
+    app = App("store")
+    users = app.table("users", key="id")
+    with TestRuntime(app):
+        for key in [10, 2, -3, 1, "1", "10"]:
+            users.put({"id": key})
+        assert [u["id"] for u in users.scan()] == [-3, 1, 2, 10, "1", "10"]
+        assert users.get(1) == {"id": 1}
+        assert users.get("1") == {"id": "1"}
+        assert [u["id"] for u in users.query(1)] == [1]  # a whole integer, not the text prefix of 10
+        assert [u["id"] for u in users.query("1")] == ["1", "10"]
 
 
 def test_items_must_be_json(tables) -> None:
