@@ -322,7 +322,6 @@ def demo(rt: Runtime) -> list[str]:
     lines += [f"  {a['ID']} {a['CRITERION']}: {a['MESSAGE']}" for a in found
               if a["CRITERION"] in ("changed-content", "schema-drift", "availability")][:6]
     lines.append(f"report: {page.result['report']}" if page.result else f"report failed: {page.error}")
-    lines.append("look: cauce tables opendata alerts  ·  cauce runs opendata")
     return lines
 
 

@@ -40,6 +40,9 @@ from cauce.apps.opendata.errors import (
 )
 
 log = logging.getLogger("cauce.apps.opendata.soda")
+# httpx logs every request at INFO: thousands of lines per harvest in a run's log. This client
+# logs what matters itself (retries, resumes); httpx's warnings still show.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 T = TypeVar("T")
 TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
