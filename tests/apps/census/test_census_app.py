@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
+
 import pytest
 
 from cauce import CheckpointConflict
@@ -165,3 +169,43 @@ def test_demo_data_writes_files_the_load_takes(tmp_path):
         assert made["next"] == f"cauce run census load {sources} --all"
         result = rt.run(load, all=True).result
     assert result["total"]["read"] == 180
+
+
+@pytest.fixture
+def http_server(small_synthetic):
+    """The small synthetic files over HTTP on 127.0.0.1, counting the requests."""
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    folder = small_synthetic[0].path.parent
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()
+
+
+def test_url_sources_are_downloaded_once_into_the_bucket(tmp_path, http_server):
+    base, requests = http_server
+    urls = [f"{base}/Adult.data", f"{base}/Adult.test"]
+    settings = {"db": f"sqlite:///{tmp_path / 'c.db'}", "source": urls, "chunk_size": 400}
+    with TestRuntime(app, settings=settings) as rt:
+        first, second = rt.run(load), rt.run(load)
+        keys = sorted(ref.key for ref in rt.bucket("sources").list())
+        logs = [line.message for line in rt.logs(second.id)]
+    assert requests == ["/Adult.data", "/Adult.test"]
+    assert first.result["sources"][0]["origin"] == urls[0]
+    assert second.result["total"]["read"] == 800
+    assert keys == [f"downloads/127.0.0.1/{name}{suffix}" for name in ("Adult.data", "Adult.test")
+                    for suffix in ("", ".sha256")]
+    assert any(line.startswith(f"read {urls[1]}: ") for line in logs)
