@@ -20,7 +20,7 @@ BODY = b"39, State-gov, 77516\n" * 100
 
 
 class DictBucket:
-    """Objects in a dict: the three bucket calls the fetcher makes."""
+    """Objects in a dict: the three Bucket calls the fetcher makes (exists, get, put)."""
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}

@@ -12,29 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
-from cauce import CauceError
+from cauce import CauceError, Warehouse
 from cauce.apps.census.chunker import Chunk, Cursor, next_chunk
 from cauce.apps.census.description import Description
 from cauce.apps.census.reader import SourceLines, read_lines
 from cauce.apps.census.schema import DUPLICATE, SOURCE, create_statements, rejected_table
 from cauce.apps.census.sources import SourceFile
 from cauce.apps.census.validate import PROBLEM, Validated, validate
-
-
-class Warehouse(Protocol):
-    """The part of a cauce warehouse the loader uses."""
-
-    @property
-    def dialect(self) -> str: ...
-    def quote(self, identifier: str) -> str: ...
-    def execute(self, sql: str, params: Any = None) -> None: ...
-    def query(self, sql: str, params: Any = None) -> Any: ...
-    def checkpoint(self, name: str) -> Any: ...
-    def transaction(self) -> Any: ...
 
 
 @dataclass

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cauce import Warehouse
 from cauce.apps.census.description import Description
-from cauce.apps.census.loader import LoadState, Warehouse
+from cauce.apps.census.loader import LoadState
 from cauce.apps.census.schema import BREAKDOWNS, Breakdown, high_income_label, literal, view_name
 from cauce.apps.census.schema import rejected_table as rejected_name
 from cauce.reports import Section, bar_chart_svg, write_report

@@ -12,10 +12,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from cauce import CauceError
+from cauce import Bucket, CauceError
 
 if TYPE_CHECKING:
     import httpx
@@ -32,14 +32,6 @@ LOCAL_HINT = (
 )
 
 Progress = Callable[[int, int | None], None]
-
-
-class Bucket(Protocol):
-    """The part of a cauce bucket the fetcher uses."""
-
-    def exists(self, key: str) -> bool: ...
-    def get(self, key: str) -> bytes: ...
-    def put(self, key: str, data: bytes | str) -> object: ...
 
 
 @dataclass(frozen=True)
