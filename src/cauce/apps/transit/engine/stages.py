@@ -129,15 +129,17 @@ def estimate_alightings(stages: pl.DataFrame, network: Network, fleet: Fleet,
     """Add alight_seq / alight_station, t_alight, walk_m for every stage (or ZP candidate)."""
     walk = settings.walk_detour / settings.walk_speed_ms
     cap = settings.walk_cap_m
+    # one key per row: zona-paga stages come here as one row per candidate service
+    stages = stages.with_row_index("_row")
     bus = _bus_alightings(stages.filter(
         pl.col("board_seq").is_not_null() & pl.col("next_x").is_not_null()
         & pl.col("mode").is_in(["BUS", "ZP"])), network, fleet, settings)
     if "station_idx" not in stages.columns:
-        return stages.join(bus, on="sid", how="left")
+        return stages.join(bus, on="_row", how="left").drop("_row")
     metro = stages.filter((pl.col("mode") == "METRO") & pl.col("next_x").is_not_null())
     st = network.stations.select(pl.col("station_idx").alias("alight_station"),
                                  pl.col("x").alias("sx"), pl.col("y").alias("sy"))
-    mc = near_pairs(metro.select("sid", "t", "station_idx", "next_x", "next_y", "next_t",
+    mc = near_pairs(metro.select("_row", "t", "station_idx", "next_x", "next_y", "next_t",
                                  "last_of_day"), st, cap, lx="next_x", ly="next_y", rx="sx",
                     ry="sy")
     mc = mc.filter(pl.col("alight_station") != pl.col("station_idx"))
@@ -155,10 +157,10 @@ def estimate_alightings(stages: pl.DataFrame, network: Network, fleet: Fleet,
     else:
         mc = mc.with_columns(pl.lit(None, pl.Float64).alias("t_alight"),
                              pl.lit(None, pl.Float64).alias("cost"))
-    mbest = mc.sort("cost").unique("sid", keep="first").select(
-        "sid", "alight_station", "t_alight", pl.col("d").alias("walk_m"), "cost")
-    out = stages.join(bus, on="sid", how="left").join(mbest, on="sid", how="left",
-                                                      suffix="_m")
+    mbest = mc.sort("cost").unique("_row", keep="first").select(
+        "_row", "alight_station", "t_alight", pl.col("d").alias("walk_m"), "cost")
+    out = stages.join(bus, on="_row", how="left").join(mbest, on="_row", how="left",
+                                                       suffix="_m").drop("_row")
     return out.with_columns(
         pl.coalesce("t_alight", "t_alight_m").alias("t_alight"),
         pl.coalesce("walk_m", "walk_m_m").alias("walk_m"),
@@ -261,7 +263,7 @@ def _bus_alightings(bus: pl.DataFrame, network: Network, fleet: Fleet,
     downstream = d_board >= d[best]
     sel = best[downstream]
     return pl.DataFrame({
-        "sid": bus["sid"].to_numpy()[li[sel]], "alight_seq": seq[sel].astype(np.int32),
+        "_row": bus["_row"].to_numpy()[li[sel]], "alight_seq": seq[sel].astype(np.int32),
         "t_alight": t_pass[sel], "walk_m": d[sel], "cost": cost[sel]})
 
 
