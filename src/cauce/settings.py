@@ -33,6 +33,8 @@ class _Required:
 
 REQUIRED: Any = _Required()
 MASK = "********"
+# What `Settings` itself offers; every other name reads as the declared setting's value.
+RESERVED_NAMES = frozenset({"origin", "secrets", "shown", "public", "keys", "items", "values", "get"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +55,9 @@ class Setting:
                 f"setting name {self.name!r} is not valid",
                 hint="use lower case letters, digits and underscores, e.g. chunk_size",
             )
+        if self.name in RESERVED_NAMES:
+            raise DeclarationError(f"setting name {self.name!r} is taken by ctx.settings itself",
+                                   hint=f"choose another name, e.g. {self.name}_setting")
 
     @property
     def required(self) -> bool:
@@ -215,11 +220,16 @@ class Settings(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
 
+    def __getattribute__(self, name: str) -> Any:
+        # A declared setting wins over anything else of that name (census declares ``source``).
+        if not name.startswith("_"):
+            values = object.__getattribute__(self, "_values")
+            if name in values:
+                return values[name]
+        return object.__getattribute__(self, name)
+
     def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f"no setting named {name!r}") from None
+        raise AttributeError(f"no setting named {name!r}")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -227,7 +237,7 @@ class Settings(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._values)
 
-    def source(self, name: str) -> str:
+    def origin(self, name: str) -> str:
         """Where the value of ``name`` came from (default, a file, .env, environment, option)."""
         return self._sources[name]
 

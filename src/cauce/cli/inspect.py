@@ -288,7 +288,7 @@ def register(cli: typer.Typer) -> None:
             settings = resolve(app.settings, rt.config, {}, lenient=True)
         home_source = "option --home" if home or GLOBALS.home else rt.config.home()[1]
         rows = [{"setting": name, "value": MASK if s.secret and settings[name] not in (None, "") else settings[name],
-                 "source": settings.source(name), "env": s.env_name, "help": s.help}
+                 "source": settings.origin(name), "env": s.env_name, "help": s.help}
                 for name, s in app.settings.items()]
         resources = [{"resource": r.name, "kind": r.kind, "location": _location(rt, r, settings)}
                      for r in app.resources.values()]
