@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cauce import App, ConfigError, Settings
+from cauce import App, ConfigError, DeclarationError, Settings
 from cauce.settings import ConfigSources, parse_dotenv, resolve
 from cauce.testing import TestRuntime
 
@@ -25,7 +25,7 @@ def test_declared_defaults_are_used_when_nothing_is_configured(tmp_path: Path) -
     settings = resolve(app.settings, sources(tmp_path))
     assert settings.chunk_size == 1000
     assert settings["chunk_size"] == 1000
-    assert settings.source("chunk_size") == "default"
+    assert settings.origin("chunk_size") == "default"
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_environment_text_is_parsed_to_the_declared_type(tmp_path: Path, annotat
     app.setting("value", annotation, default=None)
     settings = resolve(app.settings, sources(tmp_path, {"CAUCE_DEMO_VALUE": text}))
     assert settings.value == value
-    assert settings.source("value") == "environment CAUCE_DEMO_VALUE"
+    assert settings.origin("value") == "environment CAUCE_DEMO_VALUE"
 
 
 def test_every_missing_required_setting_is_listed_in_one_error(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_precedence_default_file_dotenv_environment_option(tmp_path: Path) -> No
     )
     settings = resolve(app.settings, config, {"e": "option"})
     assert dict(settings) == {"a": "default", "b": "file", "c": "dotenv", "d": "environment", "e": "option"}
-    assert [settings.source(n) for n in "abcde"] == [
+    assert [settings.origin(n) for n in "abcde"] == [
         "default", "cauce.toml [apps.demo] b", ".env CAUCE_DEMO_C", "environment CAUCE_DEMO_D", "option --e"]
 
 
@@ -118,7 +118,7 @@ def test_pyproject_tool_cauce_is_read_when_there_is_no_cauce_toml(tmp_path: Path
     config = sources(tmp_path, pyproject_toml='[project]\nname = "x"\n\n[tool.cauce.apps.demo]\ndb = "from-pyproject"\n')
     settings = resolve(app.settings, config)
     assert settings.db == "from-pyproject"
-    assert settings.source("db") == "pyproject.toml [tool.cauce] [apps.demo] db"
+    assert settings.origin("db") == "pyproject.toml [tool.cauce] [apps.demo] db"
 
 
 def test_cauce_toml_wins_over_pyproject(tmp_path: Path) -> None:
@@ -177,7 +177,7 @@ def test_lenient_resolution_leaves_problems_unresolved(tmp_path: Path) -> None:
     app.setting("chunk_size", int, default=10)
     settings = resolve(app.settings, sources(tmp_path, {"CAUCE_DEMO_CHUNK_SIZE": "x"}), lenient=True)
     assert (settings.db, settings.chunk_size) == (None, 10)
-    assert settings.source("db") == "unresolved"
+    assert settings.origin("db") == "unresolved"
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
@@ -236,6 +236,22 @@ def test_resource_urls_are_configured_per_app(tmp_path: Path) -> None:
     assert config.resource_url("demo", "other") is None
 
 
+def test_every_setting_reads_as_an_attribute_even_when_named_like_a_method() -> None:
+    app = App("demo")
+    app.setting("source", list[str], default=["a.csv"])
+    app.setting("description", str, default="d")
+    settings = resolve(app.settings, ConfigSources(environ={}))
+    assert (settings.source, settings["source"], settings.description) == (["a.csv"], ["a.csv"], "d")
+    assert settings.origin("source") == "default"
+    assert dict(settings) == {"source": ["a.csv"], "description": "d"}
+
+
+@pytest.mark.parametrize("name", ["origin", "secrets", "keys", "get"])
+def test_names_that_settings_need_for_themselves(name: str) -> None:
+    with pytest.raises(DeclarationError, match=f"setting name '{name}' is taken by ctx.settings itself"):
+        App("demo").setting(name, str, default="x")
+
+
 def test_settings_mask_secrets_when_shown() -> None:
     app = App("demo")
     app.setting("db", str, default="sqlite:///x.db")
@@ -265,7 +281,7 @@ def test_a_runtime_resolves_settings_before_anything_runs() -> None:
     assert app.runtime is None
     with TestRuntime(app, settings={"db": "sqlite:///t.db"}) as rt:
         rt.run(load)
-        assert rt.settings.source("db") == "option --db"
+        assert rt.settings.origin("db") == "option --db"
     assert ran == ["sqlite:///t.db"]
 
 
