@@ -168,8 +168,6 @@ def test_a_key_cannot_escape_through_a_symlink(raw, tmp_path: Path) -> None:
     assert not (outside / "evil.txt").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="backends/local/folders.py FolderStore.list walks the symlinked prefix "
-                   "folder and lists files outside the bucket")
 def test_listing_does_not_follow_a_symlink_out_of_the_bucket(raw, tmp_path: Path) -> None:
     bucket, _ = raw
     outside = tmp_path / "outside"
