@@ -43,3 +43,6 @@ def test_after_the_chain_every_queue_is_empty(cli, example_home) -> None:
     rows = cli("--home", str(example_home), "queues", "example", "--json").json()
     assert {r["queue"] for r in rows} >= {"work", "bucket inbox → on_file", "topic events → notify", "job seed"}
     assert all((r["visible"], r["dlq"]) == (0, 0) for r in rows)
+    table = cli("--home", str(example_home), "queues", "example").out
+    assert "dead letters" in table
+    assert "topic events → notify" in table
