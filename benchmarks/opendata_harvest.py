@@ -1,4 +1,4 @@
-"""Opendata: harvest of 1,000 small datasets from the local portal, the whole chain, against the original's loop.
+"""Opendata: harvest of 1,000 small datasets from the local portal through the whole chain.
 
 The local SODA portal (loopback) serves 1,000 synthetic datasets of 20–200 rows. cauce runs the
 app in a real `Runtime` as `cauce serve` would: the harvest job (bounded concurrency) downloads
@@ -43,15 +43,23 @@ def original_loop(url: str, folder: Path) -> int:
     """The original's chain without its cloud: inventory, download, hash, one item per dataset."""
     items = {}
     with httpx.Client(base_url=url, timeout=60) as client:
-        inventory = client.get("/resource/uzcf-b9dh.json",
-                               params={"type": "dataset", "audience": "public", "$limit": 50_000}).json()
+        inventory = client.get(
+            "/resource/uzcf-b9dh.json",
+            params={"type": "dataset", "audience": "public", "$limit": 50_000},
+        ).json()
         for entry in inventory:
             ident = entry["uid"]
             path = folder / ident / f"{ident}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(client.get(f"/resource/{ident}.csv", params={"$limit": 50_000}).content)
+            path.write_bytes(
+                client.get(f"/resource/{ident}.csv", params={"$limit": 50_000}).content
+            )
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            items[digest] = {"ID": ident, "OWNER": entry.get("owner", ""), "NAME": entry.get("name", "")}
+            items[digest] = {
+                "ID": ident,
+                "OWNER": entry.get("owner", ""),
+                "NAME": entry.get("name", ""),
+            }
     (folder / "items.json").write_text(json.dumps(items))
     return len(inventory)
 
@@ -65,8 +73,11 @@ def cauce_chain(url: str, home: Path, concurrency: int, threads: int) -> dict[st
         def done() -> bool:
             if rt.get_run(run_id).ended_at is None:
                 return False
-            return all(q["visible"] == 0 and q["in_flight_or_delayed"] == 0 for q in rt.queue_stats()
-                       if not q["queue"].startswith("job "))
+            return all(
+                q["visible"] == 0 and q["in_flight_or_delayed"] == 0
+                for q in rt.queue_stats()
+                if not q["queue"].startswith("job ")
+            )
 
         rt.serve(until=done, timeout="1800s", threads=threads, scheduler=False)
         ended = time.time()
@@ -84,8 +95,11 @@ def cauce_chain(url: str, home: Path, concurrency: int, threads: int) -> dict[st
         assert len(latencies) == result["downloaded"] == len(downloaded), (len(latencies), result)
         assert raw.exists(object_key(next(iter(downloaded))))
     return {
-        "datasets": result["datasets"], "seconds": ended - started, "harvest_seconds": harvest_seconds,
-        "p50": statistics.median(latencies), "p99": latencies[max(0, round(0.99 * len(latencies)) - 1)],
+        "datasets": result["datasets"],
+        "seconds": ended - started,
+        "harvest_seconds": harvest_seconds,
+        "p50": statistics.median(latencies),
+        "p99": latencies[max(0, round(0.99 * len(latencies)) - 1)],
         "failed_runs": failed,
     }
 
@@ -102,21 +116,32 @@ def main() -> None:
         datasets = catalogue(args.datasets, seed=11, rows=(20, 200), known=False)
         state = PortalState.of(datasets, extras=20)
         rows = sum(d.rows for d in datasets)
-        print(f"{datetime.date.today()} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · "
-              f"Python {sys.version.split()[0]}")
-        print(f"{len(datasets):,} datasets, {rows:,} rows (generated in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"{datetime.date.today()} · {platform.processor() or platform.machine()} · "
+            f"{os.cpu_count()} cores · Python {sys.version.split()[0]}"
+        )
+        print(
+            f"{len(datasets):,} datasets, {rows:,} rows "
+            f"(generated in {time.perf_counter() - started:.1f} s)"
+        )
         with Portal(state) as portal:
             began = time.perf_counter()
             count = original_loop(portal.url, folder / "original")
             peer = count / (time.perf_counter() - began)
             print(f"  original loop (sequential download + SHA-256): {peer:7.1f} datasets/s")
             for concurrency in args.concurrency:
-                figures = cauce_chain(portal.url, folder / f"home-{concurrency}", concurrency, args.threads)
+                figures = cauce_chain(
+                    portal.url, folder / f"home-{concurrency}", concurrency, args.threads
+                )
                 speed = figures["datasets"] / figures["seconds"]
-                print(f"  cauce chain, concurrency {concurrency:>2}, {args.threads} worker threads: {speed:7.1f} datasets/s "
-                      f"({figures['seconds']:.1f} s end to end, harvest job {figures['harvest_seconds']:.1f} s; latency download → last criterion "
-                      f"p50 {figures['p50']:.2f} s, p99 {figures['p99']:.2f} s; {figures['failed_runs']} failed runs); "
-                      f"{speed / peer:.2f}× the original loop", flush=True)
+                print(
+                    f"  cauce chain, concurrency {concurrency:>2}, {args.threads} worker threads: "
+                    f"{speed:7.1f} datasets/s ({figures['seconds']:.1f} s end to end, harvest job "
+                    f"{figures['harvest_seconds']:.1f} s; latency download → last criterion "
+                    f"p50 {figures['p50']:.2f} s, p99 {figures['p99']:.2f} s; "
+                    f"{figures['failed_runs']} failed runs); {speed / peer:.2f}× the original loop",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -103,7 +104,7 @@ def cut(source: Path, target: Path, size: int) -> None:
         out.write(src.readline())
 
 
-def timed(label: str, func, path: Path, repeat: int) -> float:  # noqa: ANN001 - any profiler
+def timed(label: str, func: Callable[[Path], object], path: Path, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -118,9 +119,13 @@ def timed(label: str, func, path: Path, repeat: int) -> float:  # noqa: ANN001 -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="size of the synthetic CSV")
-    parser.add_argument("--prefix-mb", type=int, default=128, help="part of it the naive peers profile")
+    parser.add_argument(
+        "--prefix-mb", type=int, default=128, help="part of it the naive peers profile"
+    )
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=None, help="folder for the files (default: a temp folder)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="folder for the files (default: a temp folder)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="opendata-bench-", dir=args.dir))
     cores = os.cpu_count() or 1
@@ -128,28 +133,49 @@ def main() -> None:
         big = folder / "contracts.csv"
         started = time.perf_counter()
         rows = write_csv(big, "secop-contracts", target_bytes=args.size_mb * 1024 * 1024, seed=7)
-        print(f"{datetime.date.today()} · {platform.processor() or platform.machine()} · {cores} cores · "
-              f"Python {sys.version.split()[0]}")
-        print(f"synthetic SECOP contracts: {big.stat().st_size / MB:,.0f} MB, {rows:,} rows, 31 columns "
-              f"(written in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"{datetime.date.today()} · {platform.processor() or platform.machine()} · "
+            f"{cores} cores · Python {sys.version.split()[0]}"
+        )
+        print(
+            f"synthetic SECOP contracts: {big.stat().st_size / MB:,.0f} MB, {rows:,} rows, "
+            f"31 columns (written in {time.perf_counter() - started:.1f} s)"
+        )
         prefix = folder / "prefix.csv"
         cut(big, prefix, args.prefix_mb * 1024 * 1024)
 
         check = profile_csv(big, threads=1)
         assert check.rows == rows and not check.problems, (check.rows, check.problems)
         print(f"whole file ({big.stat().st_size / MB:,.0f} MB):")
-        one = timed("cauce profile_csv, DuckDB 1 thread", lambda p: profile_csv(p, threads=1), big, args.repeat)
-        every = timed(f"cauce profile_csv, DuckDB {cores} threads", lambda p: profile_csv(p, threads=cores), big,
-                      args.repeat)
+        one = timed(
+            "cauce profile_csv, DuckDB 1 thread",
+            lambda p: profile_csv(p, threads=1),
+            big,
+            args.repeat,
+        )
+        every = timed(
+            f"cauce profile_csv, DuckDB {cores} threads",
+            lambda p: profile_csv(p, threads=cores),
+            big,
+            args.repeat,
+        )
         print(f"prefix ({prefix.stat().st_size / MB:,.0f} MB):")
-        prefix_one = timed("cauce profile_csv, DuckDB 1 thread", lambda p: profile_csv(p, threads=1), prefix,
-                           args.repeat)
+        prefix_one = timed(
+            "cauce profile_csv, DuckDB 1 thread",
+            lambda p: profile_csv(p, threads=1),
+            prefix,
+            args.repeat,
+        )
         pandas_speed = timed("pandas read_csv + column statistics", naive_pandas, prefix, 1)
         csv_speed = timed("csv module, row by row", naive_csv, prefix, 1)
-        print(f"cauce per core: {one:,.0f} MB/s on the whole file ({every / cores:,.0f} MB/s per core with "
-              f"{cores} threads, {every:,.0f} MB/s in all)")
-        print(f"ratio on the prefix, one core each: {prefix_one / pandas_speed:.1f}× pandas, "
-              f"{prefix_one / csv_speed:.1f}× the csv module")
+        print(
+            f"cauce per core: {one:,.0f} MB/s on the whole file ({every / cores:,.0f} MB/s per "
+            f"core with {cores} threads, {every:,.0f} MB/s in all)"
+        )
+        print(
+            f"ratio on the prefix, one core each: {prefix_one / pandas_speed:.1f}× pandas, "
+            f"{prefix_one / csv_speed:.1f}× the csv module"
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

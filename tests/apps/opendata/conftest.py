@@ -13,7 +13,9 @@ from cauce.apps.opendata.synth import Dataset, catalogue
 START = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)
 
 
-def small_catalogue(count: int = 6, *, seed: int = 1, rows: tuple[int, int] = (30, 120)) -> list[Dataset]:
+def small_catalogue(
+    count: int = 6, *, seed: int = 1, rows: tuple[int, int] = (30, 120)
+) -> list[Dataset]:
     """The known datasets first (with fewer rows than the demo's), then random small ones."""
     found = catalogue(count, seed=seed, now=START, rows=rows)
     for dataset in found:

@@ -1,4 +1,4 @@
-"""The whole chain in the TestRuntime: harvest → bucket → queue → metadata → tables → topic → alerts."""
+"""The whole chain in the TestRuntime: harvest → bucket → queue → metadata → tables → alerts."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from cauce.apps.opendata.portal import Portal, PortalState
 from cauce.apps.opendata.synth import Dataset, csv_bytes
 from cauce.testing import TestRuntime
 
-START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # 07:00 in Bogotá: the daily 05:00 harvest is tomorrow
+START = datetime(
+    2026, 3, 2, 12, 0, tzinfo=UTC
+)  # 07:00 in Bogotá: the daily 05:00 harvest is tomorrow
 
 
 @dataclass
@@ -44,11 +46,22 @@ class Chain:
 def running_chain(datasets: list[Dataset]) -> Iterator[Chain]:
     """The app in a TestRuntime, harvesting a local portal: 9ssf-i6c5 is stale, the others fresh."""
     ages = {d.id: 900 if d.id == "9ssf-i6c5" else 5 for d in datasets}
-    state = PortalState.of([replace(d, rows_updated_at=int((START - timedelta(days=ages[d.id])).timestamp()))
-                            for d in datasets], extras=2)
+    state = PortalState.of(
+        [
+            replace(d, rows_updated_at=int((START - timedelta(days=ages[d.id])).timestamp()))
+            for d in datasets
+        ],
+        extras=2,
+    )
     with Portal(state) as portal:
-        settings = {"portal": portal.url, "retries": 3, "backoff": 0.0, "page_size": 100, "limit": 0,
-                    "concurrency": 2}
+        settings = {
+            "portal": portal.url,
+            "retries": 3,
+            "backoff": 0.0,
+            "page_size": 100,
+            "limit": 0,
+            "concurrency": 2,
+        }
         with TestRuntime(app, settings=settings, start=START.isoformat()) as rt:
             state.clock = lambda: rt.now().timestamp()
             yield Chain(rt, state, portal)
@@ -75,7 +88,9 @@ def test_a_harvest_stores_profiles_versions_and_raises_alerts(chain: Chain) -> N
     changes = Counter(v["CHANGE"] for v in chain.items("versions"))
     assert changes == {"new": 6, "forbidden": 1}
     assert {(a["ID"], a["CODE"]) for a in chain.alerts("stale-data")} == {("9ssf-i6c5", "stale")}
-    assert ("xvdy-vvsk", "forbidden") in {(a["ID"], a["CODE"]) for a in chain.alerts("availability")}
+    assert ("xvdy-vvsk", "forbidden") in {
+        (a["ID"], a["CODE"]) for a in chain.alerts("availability")
+    }
     assert ("gt2j-8ykr", "mostly-null") in {(a["ID"], a["CODE"]) for a in chain.alerts("quality")}
     assert chain.alerts("changed-content") == [] and chain.alerts("schema-drift") == []
     assert chain.rt.dlq("downloaded") == []
@@ -93,25 +108,34 @@ def test_the_daily_harvest_sees_changed_content_and_a_retyped_column(chain: Chai
     for v in chain.items("versions"):
         latest[v["ID"]] = max(latest.get(v["ID"], v), v, key=lambda item: item["TIME"])
     assert latest["jbjy-vk9h"]["CHANGE"] == "changed" and latest["p6dx-8zbt"]["CHANGE"] == "changed"
-    assert {v["CHANGE"] for i, v in latest.items() if i not in ("jbjy-vk9h", "p6dx-8zbt")} == {"unchanged"}
+    assert {v["CHANGE"] for i, v in latest.items() if i not in ("jbjy-vk9h", "p6dx-8zbt")} == {
+        "unchanged"
+    }
     assert len({d["HASH"] for d in chain.items("datasets")} - first) == 2
     changed = {a["ID"]: a for a in chain.alerts("changed-content")}
     assert set(changed) == {"jbjy-vk9h", "p6dx-8zbt"}
     assert "(+4)" in changed["jbjy-vk9h"]["MESSAGE"]
-    drift = [(a["ID"], a["CODE"], a["DETAILS"]["from"], a["DETAILS"]["to"]) for a in chain.alerts("schema-drift")]
+    drift = [
+        (a["ID"], a["CODE"], a["DETAILS"]["from"], a["DETAILS"]["to"])
+        for a in chain.alerts("schema-drift")
+    ]
     assert drift == [("p6dx-8zbt", "type-changed:precio_base", "number", "text")]
     stale = chain.alerts("stale-data")
     assert len(stale) == 1  # unchanged content: the same alert is not stored twice
 
 
-def test_a_flaky_dataset_is_retried_and_a_failing_one_waits_in_the_dlq_until_replayed(chain: Chain) -> None:
+def test_a_flaky_dataset_is_retried_and_a_failing_one_waits_in_the_dlq_until_replayed(
+    chain: Chain,
+) -> None:
     chain.state.fail("gt2j-8ykr", times=2)  # 500 twice, then fine: absorbed by the client's retries
     chain.state.fail("jbjy-vk9h", times=None, from_offset=200)  # pages 1-2 arrive, page 3 never
     result = chain.harvest()
     assert result["downloaded"] == 6 and result["failed"] == 1
     assert [r.status for r in chain.state.requests_for("gt2j-8ykr")][:3] == [500, 500, 200]
     dead = chain.rt.dlq("downloaded")
-    assert [m.body["ID"] for m in dead] == ["jbjy-vk9h"] and dead[0].body["DOWNLOAD"] == "incomplete"
+    assert [m.body["ID"] for m in dead] == ["jbjy-vk9h"] and dead[0].body[
+        "DOWNLOAD"
+    ] == "incomplete"
     reason = chain.rt.dlq_errors("downloaded")[0] or ""
     assert "still incomplete" in reason and "$offset=200" in reason
     handled = [r for r in chain.rt.runs("metadata") if not r.succeeded]
@@ -122,11 +146,17 @@ def test_a_flaky_dataset_is_retried_and_a_failing_one_waits_in_the_dlq_until_rep
     assert chain.rt.replay("downloaded") == 1
     chain.rt.drain()
     assert chain.rt.dlq("downloaded") == []
-    assert chain.rt.bucket("raw").get(object_key("jbjy-vk9h")) == csv_bytes(chain.state.datasets["jbjy-vk9h"].frame)
-    fetched = [r.params.get("$offset") for r in chain.state.requests_for("jbjy-vk9h") if r.status == 200]
+    assert chain.rt.bucket("raw").get(object_key("jbjy-vk9h")) == csv_bytes(
+        chain.state.datasets["jbjy-vk9h"].frame
+    )
+    fetched = [
+        r.params.get("$offset") for r in chain.state.requests_for("jbjy-vk9h") if r.status == 200
+    ]
     assert fetched.count("0") == 1 and fetched.count("100") == 1  # resumed at the failed page
     versions = [v for v in chain.items("versions") if v["ID"] == "jbjy-vk9h"]
-    assert [(v["CHANGE"], v["ROWS"]) for v in versions] == [("new", chain.state.datasets["jbjy-vk9h"].rows)]
+    assert [(v["CHANGE"], v["ROWS"]) for v in versions] == [
+        ("new", chain.state.datasets["jbjy-vk9h"].rows)
+    ]
 
     # Delivered again (a lost acknowledgement, a second replay): nothing is processed twice.
     before = (chain.items("datasets"), chain.items("versions"), chain.items("alerts"))
@@ -145,7 +175,10 @@ def test_a_dataset_that_disappears_is_recorded_and_the_others_go_on(chain: Chain
     assert Counter(v["CHANGE"] for v in chain.items("versions"))["unchanged"] == 6
     chain.state.restore("it5q-hg94")
     chain.rt.advance("1d")
-    assert {a["CODE"] for a in chain.alerts("availability") if a["ID"] == "it5q-hg94"} == {"gone", "back"}
+    assert {a["CODE"] for a in chain.alerts("availability") if a["ID"] == "it5q-hg94"} == {
+        "gone",
+        "back",
+    }
 
 
 def test_identical_content_under_two_ids_keeps_both(chain: Chain) -> None:
@@ -154,7 +187,10 @@ def test_identical_content_under_two_ids_keeps_both(chain: Chain) -> None:
     chain.harvest()
     (shared,) = [d for d in chain.items("datasets") if "twin-0001" in d["IDS"]]
     assert sorted(shared["IDS"]) == ["it5q-hg94", "twin-0001"]
-    assert {v["ID"] for v in chain.items("versions") if v["HASH"] == shared["HASH"]} == {"it5q-hg94", "twin-0001"}
+    assert {v["ID"] for v in chain.items("versions") if v["HASH"] == shared["HASH"]} == {
+        "it5q-hg94",
+        "twin-0001",
+    }
 
 
 def test_harvest_options_select_datasets(chain: Chain) -> None:
@@ -164,9 +200,13 @@ def test_harvest_options_select_datasets(chain: Chain) -> None:
     assert chain.harvest(owner=["nobody"])["datasets"] == 0
 
 
-def test_a_criterion_is_one_decorated_function(make_catalogue: Callable[..., list[Dataset]]) -> None:
+def test_a_criterion_is_one_decorated_function(
+    make_catalogue: Callable[..., list[Dataset]],
+) -> None:
     @criterion
-    def too_many_rows(current: Snapshot, previous: Snapshot | None, limits: Limits, now: datetime) -> list[Finding]:
+    def too_many_rows(
+        current: Snapshot, previous: Snapshot | None, limits: Limits, now: datetime
+    ) -> list[Finding]:
         """Datasets over 300 rows."""
         rows = current.profile.rows if current.profile else 0
         return [Finding("big", "info", f"{rows:,} rows")] if rows > 300 else []
@@ -175,7 +215,9 @@ def test_a_criterion_is_one_decorated_function(make_catalogue: Callable[..., lis
         with running_chain(make_catalogue(7, seed=2)) as chain:
             chain.harvest()
             found = {a["ID"]: a["MESSAGE"] for a in chain.alerts("too-many-rows")}
-            expected = {d.id: f"{d.rows:,} rows" for d in chain.state.datasets.values() if d.rows > 300}
+            expected = {
+                d.id: f"{d.rows:,} rows" for d in chain.state.datasets.values() if d.rows > 300
+            }
     finally:
         del app.handlers["too_many_rows"]  # declared for this test only
     assert found == expected and 0 < len(expected) < 7
@@ -190,4 +232,9 @@ def test_the_report_shows_the_catalogue_and_open_alerts(chain: Chain, tmp_path: 
     assert "SECOP II - Contratos Electrónicos" in page and "Open alerts" in page
     assert "the portal answers 403" in page and "data last updated" in page
     assert {p.name for p in (tmp_path / "report").glob("*.svg")} == {
-        "by-category.svg", "size-by-category.svg", "by-owner.svg", "freshness.svg", "alerts.svg"}
+        "by-category.svg",
+        "size-by-category.svg",
+        "by-owner.svg",
+        "freshness.svg",
+        "alerts.svg",
+    }

@@ -26,25 +26,37 @@ def soda(portal: Portal) -> Iterator[SodaClient]:
         yield client
 
 
-def test_default_selection_is_public_datasets_limited_to_100(soda: SodaClient, state: PortalState) -> None:
+def test_default_selection_is_public_datasets_limited_to_100(
+    soda: SodaClient, state: PortalState
+) -> None:
     assets = read_inventory(soda, INVENTORY_ID, Selection())
     assert {a.id for a in assets} == set(state.datasets)  # the extras are charts, filters, links
     jbjy = next(a for a in assets if a.id == "jbjy-vk9h")
-    assert jbjy.message() == {"ID": "jbjy-vk9h", "OWNER": state.datasets["jbjy-vk9h"].owner,
-                              "NAME": "SECOP II - Contratos Electrónicos", "EMAIL": state.datasets["jbjy-vk9h"].email,
-                              "CATEGORY": "Gastos Gubernamentales"}
+    assert jbjy.message() == {
+        "ID": "jbjy-vk9h",
+        "OWNER": state.datasets["jbjy-vk9h"].owner,
+        "NAME": "SECOP II - Contratos Electrónicos",
+        "EMAIL": state.datasets["jbjy-vk9h"].email,
+        "CATEGORY": "Gastos Gubernamentales",
+    }
     assert len(read_inventory(soda, INVENTORY_ID, Selection(limit=2))) == 2
     assert read_inventory(soda, INVENTORY_ID, Selection(limit=0)) == []
 
 
 def test_filters_by_category_owner_type_and_ids(soda: SodaClient, state: PortalState) -> None:
-    health = read_inventory(soda, INVENTORY_ID, Selection(categories=("Salud y Protección Social",)))
-    assert {a.id for a in health} == {d.id for d in state.datasets.values() if d.category == "Salud y Protección Social"}
+    health = read_inventory(
+        soda, INVENTORY_ID, Selection(categories=("Salud y Protección Social",))
+    )
+    assert {a.id for a in health} == {
+        d.id for d in state.datasets.values() if d.category == "Salud y Protección Social"
+    }
     owned = read_inventory(soda, INVENTORY_ID, Selection(owners=("Instituto Nacional de Salud",)))
     assert {a.id for a in owned} == {"gt2j-8ykr", "8835-5baf"}
     charts = read_inventory(soda, INVENTORY_ID, Selection(types=("chart", "filter"), audiences=()))
     assert {a.type for a in charts} == {"chart", "filter"}
-    chosen = read_inventory(soda, INVENTORY_ID, Selection(ids=("it5q-hg94", "9ssf-i6c5"), limit=None))
+    chosen = read_inventory(
+        soda, INVENTORY_ID, Selection(ids=("it5q-hg94", "9ssf-i6c5"), limit=None)
+    )
     assert sorted(a.id for a in chosen) == ["9ssf-i6c5", "it5q-hg94"]
 
 
@@ -52,7 +64,10 @@ def test_fields_are_found_by_name_in_any_order() -> None:
     shuffled = [c.field for c in reversed(INVENTORY_COLUMNS)]
     assert resolve_fields(shuffled)["id"] == "uid"
     assert resolve_fields(["u_id", "name", "commoncore_contactemail"]) == {
-        "id": "u_id", "name": "name", "email": "commoncore_contactemail"}
+        "id": "u_id",
+        "name": "name",
+        "email": "commoncore_contactemail",
+    }
     with pytest.raises(InventoryError, match="no id field"):
         resolve_fields(["name", "owner"])
 
@@ -66,7 +81,12 @@ def test_a_filter_on_a_missing_field_is_refused_and_literals_are_quoted() -> Non
 
 
 def test_assets_from_metadata_and_split_ids() -> None:
-    view = {"id": "abcd-1234", "name": "N", "owner": {"displayName": "Dueño"}, "category": "C",
-            "metadata": {"custom_fields": {"Contacto": {"Correo": "a@b.co"}}}}
+    view = {
+        "id": "abcd-1234",
+        "name": "N",
+        "owner": {"displayName": "Dueño"},
+        "category": "C",
+        "metadata": {"custom_fields": {"Contacto": {"Correo": "a@b.co"}}},
+    }
     assert Asset.from_metadata(view) == Asset("abcd-1234", "N", "Dueño", "a@b.co", "C")
     assert split_values(["a,b", " c ", ""]) == ("a", "b", "c")

@@ -25,14 +25,21 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_default_page_is_1000_rows_and_paging_by_id_covers_every_row(http: httpx.Client,
-                                                                      state: PortalState) -> None:
+def test_default_page_is_1000_rows_and_paging_by_id_covers_every_row(
+    http: httpx.Client, state: PortalState
+) -> None:
     big = catalogue(1, seed=5, rows=(2_500, 2_500), known=False)[0]
     state.add(big)
     assert len(csv_rows(http.get(f"/resource/{big.id}.csv").text)) == 1_000
-    pages = [csv_rows(http.get(f"/resource/{big.id}.csv",
-                               params={"$order": ":id", "$limit": 1_000, "$offset": offset}).text)
-             for offset in (0, 1_000, 2_000, 3_000)]
+    pages = [
+        csv_rows(
+            http.get(
+                f"/resource/{big.id}.csv",
+                params={"$order": ":id", "$limit": 1_000, "$offset": offset},
+            ).text
+        )
+        for offset in (0, 1_000, 2_000, 3_000)
+    ]
     assert [len(p) for p in pages] == [1_000, 1_000, 500, 0]
     whole = http.get(f"/resource/{big.id}.csv", params={"$limit": 50_000}).content
     assert whole == csv_bytes(big.frame)
@@ -40,14 +47,28 @@ def test_default_page_is_1000_rows_and_paging_by_id_covers_every_row(http: httpx
 
 
 def test_csv_and_json_follow_the_wire_format(http: httpx.Client, state: PortalState) -> None:
-    response = http.get("/resource/jbjy-vk9h.csv", params={"$limit": 3, "$order": ":id",
-                                                            "$select": "id_contrato, valor_del_contrato, fecha_de_firma"})
+    response = http.get(
+        "/resource/jbjy-vk9h.csv",
+        params={
+            "$limit": 3,
+            "$order": ":id",
+            "$select": "id_contrato, valor_del_contrato, fecha_de_firma",
+        },
+    )
     assert response.headers["content-type"].startswith("text/csv")
-    assert json.loads(response.headers["X-SODA2-Fields"]) == ["id_contrato", "valor_del_contrato", "fecha_de_firma"]
+    assert json.loads(response.headers["X-SODA2-Fields"]) == [
+        "id_contrato",
+        "valor_del_contrato",
+        "fecha_de_firma",
+    ]
     assert json.loads(response.headers["X-SODA2-Types"]) == ["text", "number", "calendar_date"]
     first = csv_rows(response.text)[0]
-    assert first["fecha_de_firma"].endswith("T00:00:00.000") and first["valor_del_contrato"].isdigit()
-    rows = http.get("/resource/jbjy-vk9h.json", params={"$where": "ultima_actualizacion IS NULL", "$limit": 5}).json()
+    assert (
+        first["fecha_de_firma"].endswith("T00:00:00.000") and first["valor_del_contrato"].isdigit()
+    )
+    rows = http.get(
+        "/resource/jbjy-vk9h.json", params={"$where": "ultima_actualizacion IS NULL", "$limit": 5}
+    ).json()
     assert rows and all("ultima_actualizacion" not in r for r in rows)  # nulls are left out
     assert all(isinstance(v, str) for r in rows for v in r.values())  # numbers come as text
 
@@ -55,28 +76,47 @@ def test_csv_and_json_follow_the_wire_format(http: httpx.Client, state: PortalSt
 def test_where_order_select_and_count(http: httpx.Client, state: PortalState) -> None:
     frame = state.datasets["jbjy-vk9h"].frame
     expected = frame.filter(frame["valor_del_contrato"] > 50_000_000).height
-    count = http.get("/resource/jbjy-vk9h.json", params={"$select": "count(*)",
-                                                          "$where": "valor_del_contrato > 50000000"}).json()
+    count = http.get(
+        "/resource/jbjy-vk9h.json",
+        params={"$select": "count(*)", "$where": "valor_del_contrato > 50000000"},
+    ).json()
     assert count == [{"count": str(expected)}]
-    ordered = http.get("/resource/jbjy-vk9h.json", params={"$order": "valor_del_contrato DESC", "$limit": 3,
-                                                            "$select": "valor_del_contrato AS v"}).json()
+    ordered = http.get(
+        "/resource/jbjy-vk9h.json",
+        params={
+            "$order": "valor_del_contrato DESC",
+            "$limit": 3,
+            "$select": "valor_del_contrato AS v",
+        },
+    ).json()
     values = [float(r["v"]) for r in ordered]
     assert values == sorted(values, reverse=True) and values[0] == frame["valor_del_contrato"].max()
     bad = http.get("/resource/jbjy-vk9h.json", params={"$where": "no_such_column = 1"})
     assert bad.status_code == 400 and bad.json() == {
-        "code": "query.compiler.malformed", "error": True, "message": "No such column: no_such_column"}
+        "code": "query.compiler.malformed",
+        "error": True,
+        "message": "No such column: no_such_column",
+    }
 
 
-def test_inventory_lists_every_asset_and_filters_by_field(http: httpx.Client, state: PortalState) -> None:
+def test_inventory_lists_every_asset_and_filters_by_field(
+    http: httpx.Client, state: PortalState
+) -> None:
     rows = csv_rows(http.get(f"/resource/{INVENTORY_ID}.csv").text)
     assert len(rows) == len(state.datasets) + len(state.extras)
-    public = csv_rows(http.get(f"/resource/{INVENTORY_ID}.csv", params={"audience": "public", "type": "dataset"}).text)
+    public = csv_rows(
+        http.get(
+            f"/resource/{INVENTORY_ID}.csv", params={"audience": "public", "type": "dataset"}
+        ).text
+    )
     assert {r["uid"] for r in public} == {d.id for d in state.datasets.values()}
     jbjy = next(r for r in public if r["uid"] == "jbjy-vk9h")
     assert jbjy["owner"].endswith("|08033") and jbjy["contact_email"].startswith("datos@")
 
 
-def test_view_metadata_has_columns_and_rows_updated_at(http: httpx.Client, state: PortalState) -> None:
+def test_view_metadata_has_columns_and_rows_updated_at(
+    http: httpx.Client, state: PortalState
+) -> None:
     view = http.get("/api/views/it5q-hg94.json").json()
     assert view["name"] == "SECOP II - Multas y Sanciones"
     assert view["rowsUpdatedAt"] == state.datasets["it5q-hg94"].rows_updated_at
@@ -100,9 +140,12 @@ def test_faults_throttle_fail_and_cut(http: httpx.Client, state: PortalState) ->
     throttled = http.get("/resource/gt2j-8ykr.csv")
     assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "7"
     state.fail("gt2j-8ykr", status=503, times=2, from_offset=100)
-    assert http.get("/resource/gt2j-8ykr.csv", params={"$offset": 0}).status_code == 200  # before the offset
-    assert [http.get("/resource/gt2j-8ykr.csv", params={"$offset": 100}).status_code for _ in range(3)] == [
-        503, 503, 200]
+    assert (
+        http.get("/resource/gt2j-8ykr.csv", params={"$offset": 0}).status_code == 200
+    )  # before the offset
+    assert [
+        http.get("/resource/gt2j-8ykr.csv", params={"$offset": 100}).status_code for _ in range(3)
+    ] == [503, 503, 200]
     state.cut("gt2j-8ykr")
     with pytest.raises(httpx.RemoteProtocolError):
         http.get("/resource/gt2j-8ykr.csv")
@@ -116,18 +159,27 @@ def test_changes_and_retyping(state: PortalState, http: httpx.Client) -> None:
     after = http.get("/resource/it5q-hg94.csv", params={"$limit": 50_000}).content
     assert after != before and after.count(b"\n") == before.count(b"\n") + 3
     state.retype("it5q-hg94", "valor", "text")
-    fields = {c["fieldName"]: c["dataTypeName"] for c in http.get("/api/views/it5q-hg94.json").json()["columns"]}
+    fields = {
+        c["fieldName"]: c["dataTypeName"]
+        for c in http.get("/api/views/it5q-hg94.json").json()["columns"]
+    }
     assert fields["valor"] == "text"
-    assert csv_rows(http.get("/resource/it5q-hg94.csv", params={"$limit": 1}).text)[0]["valor"].startswith("$ ")
+    assert csv_rows(http.get("/resource/it5q-hg94.csv", params={"$limit": 1}).text)[0][
+        "valor"
+    ].startswith("$ ")
     state.change("it5q-hg94")  # new rows follow the column's new type
     valor = state.datasets["it5q-hg94"].frame["valor"]
     assert valor.dtype == pl.String and valor.drop_nulls().str.starts_with("$ ").all()
 
 
 def test_controls_over_http(http: httpx.Client, state: PortalState) -> None:
-    assert http.post("/_portal/fail", json={"dataset": "gt2j-8ykr", "times": 1, "status": 502}).json()["ok"]
+    assert http.post(
+        "/_portal/fail", json={"dataset": "gt2j-8ykr", "times": 1, "status": 502}
+    ).json()["ok"]
     assert http.get("/resource/gt2j-8ykr.csv").status_code == 502
-    assert http.post("/_portal/drop", json={"dataset": "gt2j-8ykr", "status": 403}).status_code == 200
+    assert (
+        http.post("/_portal/drop", json={"dataset": "gt2j-8ykr", "status": 403}).status_code == 200
+    )
     assert http.get("/resource/gt2j-8ykr.csv").status_code == 403
     assert http.post("/_portal/restore", json={"dataset": "gt2j-8ykr"}).status_code == 200
     assert http.post("/_portal/drop", json={"dataset": "nope-nope"}).status_code == 400

@@ -38,8 +38,13 @@ def waits() -> Waits:
 
 @pytest.fixture
 def soda(portal: Portal, waits: Waits) -> Iterator[SodaClient]:
-    with SodaClient(portal.url, app_token=TOKEN, retry=RetryPolicy(attempts=4, backoff=0.5), page_size=100,
-                    sleep=waits) as client:
+    with SodaClient(
+        portal.url,
+        app_token=TOKEN,
+        retry=RetryPolicy(attempts=4, backoff=0.5),
+        page_size=100,
+        sleep=waits,
+    ) as client:
         yield client
 
 
@@ -47,49 +52,88 @@ def offsets(state: PortalState, dataset: str) -> list[tuple[str, int]]:
     return [(r.params.get("$offset", ""), r.status) for r in state.requests_for(dataset)]
 
 
-def test_download_pages_through_everything_byte_for_byte(soda: SodaClient, state: PortalState,
-                                                          tmp_path: Path) -> None:
+def test_download_pages_through_everything_byte_for_byte(
+    soda: SodaClient, state: PortalState, tmp_path: Path
+) -> None:
     seen: list[Progress] = []
     result = soda.download_csv("jbjy-vk9h", tmp_path / "jbjy.csv", progress=seen.append)
     frame = state.datasets["jbjy-vk9h"].frame
-    assert (result.rows, result.pages, result.resumed_at_page) == (frame.height, frame.height // 100 + 1, 0)
+    assert (result.rows, result.pages, result.resumed_at_page) == (
+        frame.height,
+        frame.height // 100 + 1,
+        0,
+    )
     assert (tmp_path / "jbjy.csv").read_bytes() == csv_bytes(frame)
     assert result.bytes == (tmp_path / "jbjy.csv").stat().st_size
     assert not marker_for(tmp_path / "jbjy.csv").exists()
     assert seen[-1] == Progress("jbjy-vk9h", result.pages, result.rows, result.bytes)
-    assert all(r.params["$order"] == ":id" and r.params["$limit"] == "100" for r in state.requests_for("jbjy-vk9h"))
+    assert all(
+        r.params["$order"] == ":id" and r.params["$limit"] == "100"
+        for r in state.requests_for("jbjy-vk9h")
+    )
 
 
-def test_quoted_line_breaks_commas_and_quotes_are_counted_as_one_record(soda: SodaClient, state: PortalState,
-                                                                       tmp_path: Path) -> None:
+def test_quoted_line_breaks_commas_and_quotes_are_counted_as_one_record(
+    soda: SodaClient, state: PortalState, tmp_path: Path
+) -> None:
     texts = [f'line {i}\nsecond, "quoted" part' if i % 3 == 0 else f"plain {i}" for i in range(250)]
-    state.add(Dataset("mult-line", "Multi-line", "Owner", "Cat", "a@b.co", "custom",
-                      [ColumnSpec("n", "N", "number"), ColumnSpec("texto", "Texto", "text")],
-                      pl.DataFrame({"n": list(range(250)), "texto": texts}), 0, 0))
+    state.add(
+        Dataset(
+            "mult-line",
+            "Multi-line",
+            "Owner",
+            "Cat",
+            "a@b.co",
+            "custom",
+            [ColumnSpec("n", "N", "number"), ColumnSpec("texto", "Texto", "text")],
+            pl.DataFrame({"n": list(range(250)), "texto": texts}),
+            0,
+            0,
+        )
+    )
     result = soda.download_csv("mult-line", tmp_path / "m.csv")
     assert (result.rows, result.pages) == (250, 3)
     assert pl.read_csv(tmp_path / "m.csv")["texto"].to_list() == texts
 
 
-def test_empty_dataset_is_a_header_only_file(soda: SodaClient, state: PortalState, tmp_path: Path) -> None:
+def test_empty_dataset_is_a_header_only_file(
+    soda: SodaClient, state: PortalState, tmp_path: Path
+) -> None:
     empty = state.datasets["it5q-hg94"]
-    state.add(Dataset("empt-y000", "Empty", "Owner", "Cat", "a@b.co", empty.kind, empty.columns,
-                      empty.frame.head(0), 0, 0))
+    state.add(
+        Dataset(
+            "empt-y000",
+            "Empty",
+            "Owner",
+            "Cat",
+            "a@b.co",
+            empty.kind,
+            empty.columns,
+            empty.frame.head(0),
+            0,
+            0,
+        )
+    )
     result = soda.download_csv("empt-y000", tmp_path / "e.csv")
     assert (result.rows, result.pages) == (0, 1)
     assert (tmp_path / "e.csv").read_text().startswith('"nombre_entidad_creadora","id_proceso"')
 
 
-def test_500_twice_then_success_is_retried_with_backoff(soda: SodaClient, state: PortalState, waits: Waits,
-                                                        tmp_path: Path) -> None:
+def test_500_twice_then_success_is_retried_with_backoff(
+    soda: SodaClient, state: PortalState, waits: Waits, tmp_path: Path
+) -> None:
     state.fail("gt2j-8ykr", times=2, from_offset=100)
     result = soda.download_csv("gt2j-8ykr", tmp_path / "g.csv")
     assert result.rows == state.datasets["gt2j-8ykr"].rows
     assert offsets(state, "gt2j-8ykr")[:4] == [("0", 200), ("100", 500), ("100", 500), ("100", 200)]
-    assert len(waits) == 2 and 0.25 <= waits[0] <= 0.75 and 0.5 <= waits[1] <= 1.5  # 0.5 s, then 1 s, ±50 %
+    assert (
+        len(waits) == 2 and 0.25 <= waits[0] <= 0.75 and 0.5 <= waits[1] <= 1.5
+    )  # 0.5 s, then 1 s, ±50 %
 
 
-def test_throttling_honours_retry_after(soda: SodaClient, state: PortalState, waits: Waits, tmp_path: Path) -> None:
+def test_throttling_honours_retry_after(
+    soda: SodaClient, state: PortalState, waits: Waits, tmp_path: Path
+) -> None:
     state.throttle("8835-5baf", times=2, retry_after=3)
     soda.download_csv("8835-5baf", tmp_path / "p.csv")
     assert waits == [3.0, 3.0]
@@ -100,7 +144,9 @@ def test_throttling_honours_retry_after(soda: SodaClient, state: PortalState, wa
     assert waits[-1] == 2
 
 
-def test_a_failed_download_resumes_at_the_failed_page(soda: SodaClient, state: PortalState, tmp_path: Path) -> None:
+def test_a_failed_download_resumes_at_the_failed_page(
+    soda: SodaClient, state: PortalState, tmp_path: Path
+) -> None:
     dest = tmp_path / "jbjy.csv"
     state.fail("jbjy-vk9h", times=None, from_offset=200)
     with pytest.raises(SodaUnavailable, match=r"\$offset=200.*HTTP 500 after 4 attempt"):
@@ -114,32 +160,38 @@ def test_a_failed_download_resumes_at_the_failed_page(soda: SodaClient, state: P
     assert dest.read_bytes() == csv_bytes(state.datasets["jbjy-vk9h"].frame)
 
 
-def test_a_response_cut_mid_page_is_fetched_again_without_leftovers(soda: SodaClient, state: PortalState,
-                                                                     tmp_path: Path) -> None:
+def test_a_response_cut_mid_page_is_fetched_again_without_leftovers(
+    soda: SodaClient, state: PortalState, tmp_path: Path
+) -> None:
     state.cut("jbjy-vk9h", from_offset=100)
     result = soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
     assert (tmp_path / "j.csv").read_bytes() == csv_bytes(state.datasets["jbjy-vk9h"].frame)
     assert result.rows == state.datasets["jbjy-vk9h"].rows
 
 
-def test_a_changed_header_between_pages_restarts_from_the_first(soda: SodaClient, state: PortalState,
-                                                                tmp_path: Path) -> None:
+def test_a_changed_header_between_pages_restarts_from_the_first(
+    soda: SodaClient, state: PortalState, tmp_path: Path
+) -> None:
     dest = tmp_path / "j.csv"
     state.fail("jbjy-vk9h", times=None, from_offset=200)
     with pytest.raises(SodaUnavailable):
         soda.download_csv("jbjy-vk9h", dest)
     state.clear_faults()
     current = state.datasets["jbjy-vk9h"]
-    renamed = [replace(c, field="orden_entidad") if c.field == "orden" else c for c in current.columns]
-    state.datasets["jbjy-vk9h"] = replace(current, frame=current.frame.rename({"orden": "orden_entidad"}),
-                                          columns=renamed)
+    renamed = [
+        replace(c, field="orden_entidad") if c.field == "orden" else c for c in current.columns
+    ]
+    state.datasets["jbjy-vk9h"] = replace(
+        current, frame=current.frame.rename({"orden": "orden_entidad"}), columns=renamed
+    )
     result = soda.download_csv("jbjy-vk9h", dest)
     assert result.resumed_at_page == 0 and result.header.count("orden_entidad") == 1
     assert dest.read_bytes() == csv_bytes(state.datasets["jbjy-vk9h"].frame)
 
 
-def test_gone_and_forbidden_are_not_retried(soda: SodaClient, state: PortalState, waits: Waits,
-                                            tmp_path: Path) -> None:
+def test_gone_and_forbidden_are_not_retried(
+    soda: SodaClient, state: PortalState, waits: Waits, tmp_path: Path
+) -> None:
     state.drop("9ssf-i6c5", 403)
     with pytest.raises(DatasetForbidden, match="forbidden") as forbidden:
         soda.download_csv("9ssf-i6c5", tmp_path / "f.csv")
@@ -159,12 +211,15 @@ def test_rows_count_and_iter_rows(soda: SodaClient, state: PortalState) -> None:
     assert [int(r["id_de_caso"]) for r in rows] == frame["id_de_caso"].to_list()
 
 
-def test_the_token_goes_in_a_header_only_and_is_never_logged(soda: SodaClient, state: PortalState, tmp_path: Path,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_the_token_goes_in_a_header_only_and_is_never_logged(
+    soda: SodaClient, state: PortalState, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     state.fail("gt2j-8ykr", times=1)
     soda.download_csv("gt2j-8ykr", tmp_path / "g.csv")
-    assert all(r.token for r in state.requests) and all(TOKEN not in str(r.params) for r in state.requests)
+    assert all(r.token for r in state.requests) and all(
+        TOKEN not in str(r.params) for r in state.requests
+    )
     assert "retrying" in caplog.text and TOKEN not in caplog.text
     assert TOKEN not in repr(soda) and "token=yes" in repr(soda)
 
@@ -174,12 +229,17 @@ def test_timeouts_and_refused_connections_end_as_unavailable(waits: Waits) -> No
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # accepts connections, never answers
     port = silent.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
     try:
-        with SodaClient(f"http://127.0.0.1:{port}", timeout=0.2, retry=RetryPolicy(attempts=2), sleep=waits) as c:
-            with pytest.raises(SodaUnavailable, match="ReadTimeout"):
-                c.metadata("gt2j-8ykr")
+        with (
+            SodaClient(url, timeout=0.2, retry=RetryPolicy(attempts=2), sleep=waits) as slow,
+            pytest.raises(SodaUnavailable, match="ReadTimeout"),
+        ):
+            slow.metadata("gt2j-8ykr")
     finally:
         silent.close()
-    with SodaClient(f"http://127.0.0.1:{port}", retry=RetryPolicy(attempts=2), sleep=waits) as closed:
-        with pytest.raises(SodaUnavailable, match="ConnectError"):
-            closed.metadata("gt2j-8ykr")
+    with (
+        SodaClient(url, retry=RetryPolicy(attempts=2), sleep=waits) as closed,
+        pytest.raises(SodaUnavailable, match="ConnectError"),
+    ):
+        closed.metadata("gt2j-8ykr")

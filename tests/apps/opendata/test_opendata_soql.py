@@ -9,47 +9,61 @@ import pytest
 
 from cauce.apps.opendata.portal.soql import SoqlError, order, select, where
 
-FRAME = pl.DataFrame({
-    "name": ["ana", "bo", None, "o'neil", "eve"],
-    "valor": [10.0, 250.5, 99.0, None, 1000.0],
-    "fecha": [datetime(2020, 1, 1), datetime(2021, 6, 1), None, datetime(2023, 3, 3), datetime(2024, 1, 1)],
-    "ok": [True, False, True, None, False],
-})
+FRAME = pl.DataFrame(
+    {
+        "name": ["ana", "bo", None, "o'neil", "eve"],
+        "valor": [10.0, 250.5, 99.0, None, 1000.0],
+        "fecha": [
+            datetime(2020, 1, 1),
+            datetime(2021, 6, 1),
+            None,
+            datetime(2023, 3, 3),
+            datetime(2024, 1, 1),
+        ],
+        "ok": [True, False, True, None, False],
+    }
+)
 
 
 def rows(clause: str) -> list[str | None]:
     return FRAME.filter(where(clause, FRAME.schema))["name"].to_list()
 
 
-@pytest.mark.parametrize(("clause", "expected"), [
-    ("valor > 100", ["bo", "eve"]),
-    ("valor >= 99 AND valor < 1000", ["bo", None]),
-    ("name = 'ana' OR name = 'eve'", ["ana", "eve"]),
-    ("name != 'ana' and valor <> 99", ["bo", "eve"]),
-    ("name IS NULL", [None]),
-    ("valor IS NOT NULL AND NOT (valor > 200)", ["ana", None]),
-    ("name IN ('bo', 'eve')", ["bo", "eve"]),
-    ("name NOT IN ('bo', 'eve') AND name IS NOT NULL", ["ana", "o'neil"]),
-    ("valor BETWEEN 50 AND 300", ["bo", None]),
-    ("name = 'o''neil'", ["o'neil"]),
-    ("fecha > '2022-01-01T00:00:00.000'", ["o'neil", "eve"]),
-    ("ok = true", ["ana", None]),
-    ("valor > '200'", ["bo", "eve"]),
-    ("name = 'ana' OR name = 'bo' AND valor > 100", ["ana", "bo"]),  # AND binds tighter than OR
-])
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("valor > 100", ["bo", "eve"]),
+        ("valor >= 99 AND valor < 1000", ["bo", None]),
+        ("name = 'ana' OR name = 'eve'", ["ana", "eve"]),
+        ("name != 'ana' and valor <> 99", ["bo", "eve"]),
+        ("name IS NULL", [None]),
+        ("valor IS NOT NULL AND NOT (valor > 200)", ["ana", None]),
+        ("name IN ('bo', 'eve')", ["bo", "eve"]),
+        ("name NOT IN ('bo', 'eve') AND name IS NOT NULL", ["ana", "o'neil"]),
+        ("valor BETWEEN 50 AND 300", ["bo", None]),
+        ("name = 'o''neil'", ["o'neil"]),
+        ("fecha > '2022-01-01T00:00:00.000'", ["o'neil", "eve"]),
+        ("ok = true", ["ana", None]),
+        ("valor > '200'", ["bo", "eve"]),
+        ("name = 'ana' OR name = 'bo' AND valor > 100", ["ana", "bo"]),  # AND binds tighter than OR
+    ],
+)
 def test_where_filters_like_soql(clause: str, expected: list[str | None]) -> None:
     assert rows(clause) == expected
 
 
-@pytest.mark.parametrize(("clause", "message"), [
-    ("nope = 1", "No such column: nope"),
-    ("valor >", "expected a value"),
-    ("valor > 1 AND", "expected a value"),
-    ("(valor > 1", r"expected '\)'"),
-    ("valor = 'abc'", "not a valid"),
-    ("valor ~ 3", "could not parse"),
-    ("valor > 1 valor", "unexpected"),
-])
+@pytest.mark.parametrize(
+    ("clause", "message"),
+    [
+        ("nope = 1", "No such column: nope"),
+        ("valor >", "expected a value"),
+        ("valor > 1 AND", "expected a value"),
+        ("(valor > 1", r"expected '\)'"),
+        ("valor = 'abc'", "not a valid"),
+        ("valor ~ 3", "could not parse"),
+        ("valor > 1 valor", "unexpected"),
+    ],
+)
 def test_bad_where_clauses_are_soql_errors(clause: str, message: str) -> None:
     with pytest.raises(SoqlError, match=message):
         where(clause, FRAME.schema)

@@ -44,29 +44,65 @@ __all__ = ["Finding", "Limits", "Snapshot", "app", "criterion"]
 app = App(
     "opendata",
     timezone="America/Bogota",
-    description="Socrata portal harvest: datasets into a bucket, profiled, versioned and checked by criteria",
+    description="Socrata portal harvest: datasets profiled, versioned and checked by criteria",
 )
 
 # -- settings ------------------------------------------------------------------------------------
-portal_url = app.setting("portal", str, default="https://www.datos.gov.co",
-                         help="the Socrata portal: a domain (www.datos.gov.co) or a base URL (http://127.0.0.1:8080)")
-inventory_id = app.setting("inventory", str, default="uzcf-b9dh", help="id of the portal's asset inventory")
-types = app.setting("types", list[str], default=["dataset"], help="asset types to harvest (inventory field type)")
-audiences = app.setting("audiences", list[str], default=["public"], help="audiences to harvest (field audience)")
-categories = app.setting("categories", list[str], default=[], help="categories to harvest; empty: all")
+portal_url = app.setting(
+    "portal",
+    str,
+    default="https://www.datos.gov.co",
+    help="the Socrata portal: a domain (www.datos.gov.co) or a base URL (http://127.0.0.1:8080)",
+)
+inventory_id = app.setting(
+    "inventory", str, default="uzcf-b9dh", help="id of the portal's asset inventory"
+)
+types = app.setting(
+    "types", list[str], default=["dataset"], help="asset types to harvest (inventory field type)"
+)
+audiences = app.setting(
+    "audiences", list[str], default=["public"], help="audiences to harvest (field audience)"
+)
+categories = app.setting(
+    "categories", list[str], default=[], help="categories to harvest; empty: all"
+)
 owners = app.setting("owners", list[str], default=[], help="owners to harvest; empty: all")
 limit = app.setting("limit", int, default=100, help="datasets per harvest, as the original; 0: all")
-page_size = app.setting("page_size", int, default=50_000, help="rows per SODA page ($limit); 50,000 at most")
-concurrency = app.setting("concurrency", int, default=4, help="datasets downloaded at the same time")
-timeout = app.setting("timeout", float, default=60.0, help="seconds before a SODA request times out")
-retries = app.setting("retries", int, default=5, help="attempts per SODA request (429, 5xx, timeouts)")
-backoff = app.setting("backoff", float, default=1.0, help="seconds before the first retry, doubled for each next")
-stale_days = app.setting("stale_days", int, default=365, help="rows older than this many days are stale")
-mostly_null = app.setting("mostly_null", float, default=0.95, help="null share that makes a column mostly null")
-duplicate_share = app.setting("duplicate_share", float, default=0.05,
-                              help="duplicate-row share above which the quality criterion warns")
-app_token = app.setting("soda_app_token", str | None, default=None, secret=True, env="SODA_APP_TOKEN",
-                        help="Socrata app token, sent as X-App-Token (avoids throttling)")
+page_size = app.setting(
+    "page_size", int, default=50_000, help="rows per SODA page ($limit); 50,000 at most"
+)
+concurrency = app.setting(
+    "concurrency", int, default=4, help="datasets downloaded at the same time"
+)
+timeout = app.setting(
+    "timeout", float, default=60.0, help="seconds before a SODA request times out"
+)
+retries = app.setting(
+    "retries", int, default=5, help="attempts per SODA request (429, 5xx, timeouts)"
+)
+backoff = app.setting(
+    "backoff", float, default=1.0, help="seconds before the first retry, doubled for each next"
+)
+stale_days = app.setting(
+    "stale_days", int, default=365, help="rows older than this many days are stale"
+)
+mostly_null = app.setting(
+    "mostly_null", float, default=0.95, help="null share that makes a column mostly null"
+)
+duplicate_share = app.setting(
+    "duplicate_share",
+    float,
+    default=0.05,
+    help="duplicate-row share above which the quality criterion warns",
+)
+app_token = app.setting(
+    "soda_app_token",
+    str | None,
+    default=None,
+    secret=True,
+    env="SODA_APP_TOKEN",
+    help="Socrata app token, sent as X-App-Token (avoids throttling)",
+)
 
 # -- resources -----------------------------------------------------------------------------------
 raw = app.bucket("raw")
@@ -76,12 +112,16 @@ versions = app.table("versions", key=("ID", "TIME"), indexes=["STATUS"])
 dataset_events = app.topic("dataset-events")
 alerts = app.table("alerts", key=("ID", "ALERT"), indexes=["CRITERION"])
 
+
 def client(ctx: Context, base_url: str | None = None) -> SodaClient:
     """A SODA client configured by the app's settings."""
     settings = ctx.settings
     return SodaClient(
-        base_url or settings.portal, app_token=settings.soda_app_token, timeout=settings.timeout,
-        retry=RetryPolicy(attempts=settings.retries, backoff=settings.backoff), page_size=settings.page_size,
+        base_url or settings.portal,
+        app_token=settings.soda_app_token,
+        timeout=settings.timeout,
+        retry=RetryPolicy(attempts=settings.retries, backoff=settings.backoff),
+        page_size=settings.page_size,
         max_connections=max(settings.concurrency, 1) + 2,
     )
 
@@ -93,8 +133,11 @@ def downloads_folder(ctx: Context) -> Path:
 
 def limits(ctx: Context) -> Limits:
     settings = ctx.settings
-    return Limits(stale_after=timedelta(days=settings.stale_days), mostly_null=settings.mostly_null,
-                  duplicate_share=settings.duplicate_share)
+    return Limits(
+        stale_after=timedelta(days=settings.stale_days),
+        mostly_null=settings.mostly_null,
+        duplicate_share=settings.duplicate_share,
+    )
 
 
 # -- step 1: harvest -----------------------------------------------------------------------------
@@ -103,20 +146,23 @@ def harvest(
     ctx: Context,
     limit: Annotated[int | None, "datasets to harvest (default: the limit setting; 0: all)"] = None,
     ids: Annotated[list[str], "harvest these dataset ids (repeat or comma-separate)"] = [],  # noqa: B006
-    type: Annotated[list[str], "asset types (default: the types setting)"] = [],  # noqa: A002,B006
+    type: Annotated[list[str], "asset types (default: the types setting)"] = [],  # noqa: B006
     audience: Annotated[list[str], "audiences (default: the audiences setting)"] = [],  # noqa: B006
     category: Annotated[list[str], "categories (default: the categories setting)"] = [],  # noqa: B006
     owner: Annotated[list[str], "owners (default: the owners setting)"] = [],  # noqa: B006
     portal: Annotated[str | None, "portal base URL (default: the portal setting)"] = None,
 ) -> dict[str, Any]:
-    """Read the asset inventory, download each selected dataset completely into bucket raw, queue it."""
+    """Read the asset inventory, download each selected dataset whole into bucket raw, queue it."""
     settings = ctx.settings
     chosen = split_values(ids)
     count = limit if limit is not None else (None if chosen else settings.limit)
     selection = Selection(
-        types=tuple(type or settings.types), audiences=tuple(audience or settings.audiences),
-        categories=tuple(category or settings.categories), owners=tuple(owner or settings.owners),
-        ids=chosen, limit=count or None,
+        types=tuple(type or settings.types),
+        audiences=tuple(audience or settings.audiences),
+        categories=tuple(category or settings.categories),
+        owners=tuple(owner or settings.owners),
+        ids=chosen,
+        limit=count or None,
     )
     version = ctx.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     folder = downloads_folder(ctx)
@@ -125,7 +171,9 @@ def harvest(
         assets = read_inventory(soda, settings.inventory, selection)
         assets += _not_in_inventory(soda, chosen, assets)
         ctx.log.info("harvest %s: %d dataset(s) from %s", version, len(assets), soda.base_url)
-        for done, outcome in enumerate(download_all(soda, assets, folder, concurrency=settings.concurrency), 1):
+        for done, outcome in enumerate(
+            download_all(soda, assets, folder, concurrency=settings.concurrency), 1
+        ):
             _settle(ctx, outcome, version, soda.base_url)
             totals[outcome.status] += 1
             if outcome.result is not None:
@@ -151,23 +199,37 @@ def _not_in_inventory(soda: SodaClient, chosen: tuple[str, ...], found: list[Ass
 
 
 def _message(asset: Asset, version: str, portal: str, **extra: Any) -> dict[str, Any]:
-    return {**asset.message(), "TIME": version, "PORTAL": portal, "KEY": object_key(asset.id), **extra}
+    return {
+        **asset.message(),
+        "TIME": version,
+        "PORTAL": portal,
+        "KEY": object_key(asset.id),
+        **extra,
+    }
 
 
 def _settle(ctx: Context, outcome: Outcome, version: str, portal: str) -> None:
     asset = outcome.asset
     if outcome.status == "downloaded" and outcome.result is not None:
         raw.put_file(object_key(asset.id), outcome.result.path, move=True)
-        downloaded.send(_message(asset, version, portal, DOWNLOAD="complete", ROWS=outcome.result.rows))
-        ctx.log.info("%s: %d rows in %d page(s)", asset.id, outcome.result.rows, outcome.result.pages)
+        downloaded.send(
+            _message(asset, version, portal, DOWNLOAD="complete", ROWS=outcome.result.rows)
+        )
+        ctx.log.info(
+            "%s: %d rows in %d page(s)", asset.id, outcome.result.rows, outcome.result.pages
+        )
     elif outcome.status in ("gone", "forbidden"):
         ctx.log.warning("%s: %s", asset.id, outcome.error)
         _record_unavailable(asset.message(), version, outcome.status)
     else:
         # Queued anyway: the metadata handler resumes the download at the page that failed,
         # and after its retries the message waits in the dead-letter queue with the reason.
-        ctx.log.warning("%s: download incomplete, queued for the metadata step: %s", asset.id, outcome.error)
-        downloaded.send(_message(asset, version, portal, DOWNLOAD="incomplete", ERROR=outcome.error))
+        ctx.log.warning(
+            "%s: download incomplete, queued for the metadata step: %s", asset.id, outcome.error
+        )
+        downloaded.send(
+            _message(asset, version, portal, DOWNLOAD="incomplete", ERROR=outcome.error)
+        )
 
 
 def _record_unavailable(identity: dict[str, str], version: str, status: str) -> None:
@@ -192,11 +254,15 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
                 _record_unavailable(body, version, outcome.status)
                 return {"ID": ident, "change": outcome.status}
             if outcome.result is None:
-                raise OpendataError(f"{ident}: the download is still incomplete: {outcome.error}",
-                                    hint="it resumes at the failed page when retried or replayed")
+                raise OpendataError(
+                    f"{ident}: the download is still incomplete: {outcome.error}",
+                    hint="it resumes at the failed page when retried or replayed",
+                )
             raw.put_file(key, outcome.result.path, move=True)
         if not raw.exists(key):
-            raise OpendataError(f"{ident}: object {key} is not in bucket raw", hint="harvest the dataset again")
+            raise OpendataError(
+                f"{ident}: object {key} is not in bucket raw", hint="harvest the dataset again"
+            )
         profile = profile_csv(raw.path(key))
         try:
             view = soda.metadata(ident)
@@ -204,8 +270,16 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
             ctx.log.warning("%s: no portal metadata: %s", ident, err.message)
             view = {}
     snapshot = Snapshot(
-        ident, version, "ok", profile, view.get("rowsUpdatedAt"),
-        {c["fieldName"]: c.get("dataTypeName", "") for c in view.get("columns", []) if "fieldName" in c},
+        ident,
+        version,
+        "ok",
+        profile,
+        view.get("rowsUpdatedAt"),
+        {
+            c["fieldName"]: c.get("dataTypeName", "")
+            for c in view.get("columns", [])
+            if "fieldName" in c
+        },
     )
     created = catalog.record_content(datasets, body, profile, version)
     previous = catalog.previous_version(versions, ident, version)
@@ -213,14 +287,26 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     dataset_events.publish(catalog.event_of(stored))
     for problem in profile.problems:
         ctx.log.warning("%s: %s", ident, problem)
-    ctx.log.info("%s: %s, %d rows, %d columns, sha256 %s…%s", ident, stored["CHANGE"], profile.rows,
-                 len(profile.columns), profile.sha256[:12], "" if created else " (content already known)")
+    ctx.log.info(
+        "%s: %s, %d rows, %d columns, sha256 %s…%s",
+        ident,
+        stored["CHANGE"],
+        profile.rows,
+        len(profile.columns),
+        profile.sha256[:12],
+        "" if created else " (content already known)",
+    )
     return {"ID": ident, "HASH": profile.sha256, "change": stored["CHANGE"]}
 
 
 def _asset_fields(body: dict[str, Any]) -> dict[str, str]:
-    return {"id": body["ID"], "name": body.get("NAME", ""), "owner": body.get("OWNER", ""),
-            "email": body.get("EMAIL", ""), "category": body.get("CATEGORY", "")}
+    return {
+        "id": body["ID"],
+        "name": body.get("NAME", ""),
+        "owner": body.get("OWNER", ""),
+        "email": body.get("EMAIL", ""),
+        "category": body.get("CATEGORY", ""),
+    }
 
 
 # -- step 3: criteria ----------------------------------------------------------------------------
@@ -243,10 +329,14 @@ def criterion(func: Criterion) -> Criterion:
         stored = 0
         for finding in findings:
             stored += catalog.record_alert(alerts, name, finding, msg.body, raised)
-            ctx.log.log(_LEVELS[finding.severity], "%s %s: %s", msg.body["ID"], name, finding.message)
+            ctx.log.log(
+                _LEVELS[finding.severity], "%s %s: %s", msg.body["ID"], name, finding.message
+            )
         return {"ID": msg.body["ID"], "findings": len(findings), "stored": stored}
 
-    handle.__doc__ = func.__doc__  # shown by `cauce apps`; not functools.wraps: the signature stays (msg, ctx)
+    handle.__doc__ = (
+        func.__doc__
+    )  # shown by `cauce apps`; not functools.wraps: the signature stays (msg, ctx)
     app.on(dataset_events, name=func.__name__)(handle)
     return func
 
@@ -264,7 +354,9 @@ def portal(
     ctx: Context,
     port: Annotated[int, "port to listen on (0: any free port)"] = 8080,
     host: Annotated[str, "address to listen on"] = "127.0.0.1",
-    count: Annotated[int, "synthetic datasets to serve (the known SECOP and health ones first)"] = 12,
+    count: Annotated[
+        int, "synthetic datasets to serve (the known SECOP and health ones first)"
+    ] = 12,
     seed: Annotated[int, "seed of the synthetic data"] = 0,
     drop: Annotated[list[str], "serve ID with 404, or ID:403"] = [],  # noqa: B006
     fail: Annotated[list[str], "answer ID with 500 N times: ID:N or ID:N:STATUS"] = [],  # noqa: B006
@@ -279,19 +371,33 @@ def portal(
         times, _, status = rest.partition(":")
         state.fail(ident, times=int(times or 1), status=int(status or 500))
     server = Portal(state, host=host, port=port)
-    ctx.log.info("serving %d datasets at %s (inventory %s/resource/uzcf-b9dh.csv); Ctrl-C stops it",
-                 len(state.datasets), server.url, server.url)
-    print(f"SODA portal at {server.url}  —  harvest it with: cauce run opendata harvest --portal {server.url}",
-          flush=True)
+    ctx.log.info(
+        "serving %d datasets at %s (inventory %s/resource/uzcf-b9dh.csv); Ctrl-C stops it",
+        len(state.datasets),
+        server.url,
+        server.url,
+    )
+    print(
+        f"SODA portal at {server.url}  —  harvest it with: "
+        f"cauce run opendata harvest --portal {server.url}",
+        flush=True,
+    )
     server.serve(until=lambda: ctx.cancelled)
     return {"url": server.url, "requests": len(state.requests)}
 
 
 @app.job
-def report(ctx: Context, out: Annotated[str, "folder for index.html and the charts"] = "opendata-report") -> dict:
-    """Write an HTML page of the harvested catalogue: categories, owners, sizes, freshness, alerts."""
-    page = write_catalogue_report(Path(out), versions.scan(), alerts.scan(), now=ctx.now(),
-                                  stale_after=timedelta(days=ctx.settings.stale_days))
+def report(
+    ctx: Context, out: Annotated[str, "folder for index.html and the charts"] = "opendata-report"
+) -> dict:
+    """Write an HTML page of the catalogue: categories, owners, sizes, freshness, alerts."""
+    page = write_catalogue_report(
+        Path(out),
+        versions.scan(),
+        alerts.scan(),
+        now=ctx.now(),
+        stale_after=timedelta(days=ctx.settings.stale_days),
+    )
     ctx.log.info("report written to %s", page)
     return {"report": str(page)}
 
@@ -299,7 +405,7 @@ def report(ctx: Context, out: Annotated[str, "folder for index.html and the char
 # -- demo ----------------------------------------------------------------------------------------
 @app.demo(settings={"limit": 0, "backoff": 0.05, "retries": 3, "concurrency": 4})
 def demo(rt: Runtime) -> list[str]:
-    """Harvest a local portal, change a dataset and retype a column, harvest again; alerts and report."""
+    """Harvest a local portal, change a dataset, retype a column, harvest again; alerts, report."""
     state = PortalState.of(catalogue(10, seed=3), extras=3, seed=3)
     state.drop("xvdy-vvsk", 403)
     with Portal(state) as server:
@@ -314,21 +420,31 @@ def demo(rt: Runtime) -> list[str]:
     found = list(rt.table("alerts").scan())
     severities = Counter(a["SEVERITY"] for a in found)
     lines = [
-        f"harvested {first.result['datasets']} datasets twice from a local SODA portal ({server.url})",
+        f"harvested {first.result['datasets']} datasets twice from a local SODA portal "
+        f"({server.url})",
         f"second harvest: {second.result.get('downloaded', 0)} downloaded, "
         f"{second.result.get('forbidden', 0)} forbidden (403)",
         f"alerts: {len(found)} ({', '.join(f'{n} {s}' for s, n in sorted(severities.items()))})",
     ]
-    lines += [f"  {a['ID']} {a['CRITERION']}: {a['MESSAGE']}" for a in found
-              if a["CRITERION"] in ("changed-content", "schema-drift", "availability")][:6]
-    lines.append(f"report: {page.result['report']}" if page.result else f"report failed: {page.error}")
+    lines += [
+        f"  {a['ID']} {a['CRITERION']}: {a['MESSAGE']}"
+        for a in found
+        if a["CRITERION"] in ("changed-content", "schema-drift", "availability")
+    ][:6]
+    lines.append(
+        f"report: {page.result['report']}" if page.result else f"report failed: {page.error}"
+    )
     return lines
 
 
 def _settle_chain(rt: Runtime) -> None:
     """Serve until the queue and every criterion's deliveries are done."""
+
     def idle() -> bool:
-        return all(q["visible"] == 0 and q["in_flight_or_delayed"] == 0 for q in rt.queue_stats()
-                   if not q["queue"].startswith("job "))
+        return all(
+            q["visible"] == 0 and q["in_flight_or_delayed"] == 0
+            for q in rt.queue_stats()
+            if not q["queue"].startswith("job ")
+        )
 
     rt.serve(until=idle, timeout="120s", scheduler=False)

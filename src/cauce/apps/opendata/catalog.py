@@ -44,11 +44,21 @@ def classify(previous: Mapping[str, Any] | None, snapshot: Snapshot) -> str:
     return "unchanged" if previous["HASH"] == snapshot.hash else "changed"
 
 
-def record_content(datasets: Table, identity: Mapping[str, str], profile: Profile, version: str) -> bool:
+def record_content(
+    datasets: Table, identity: Mapping[str, str], profile: Profile, version: str
+) -> bool:
     """Store the content under its hash once; returns True if this call created the item."""
     item = {key: str(identity.get(key, "")) for key in IDENTITY}
-    item.update({"HASH": profile.sha256, "IDS": [item["ID"]], "SIZE": profile.size, "ROWS": profile.rows,
-                 "FIRST_SEEN": version, "PROFILE": profile.to_dict()})
+    item.update(
+        {
+            "HASH": profile.sha256,
+            "IDS": [item["ID"]],
+            "SIZE": profile.size,
+            "ROWS": profile.rows,
+            "FIRST_SEEN": version,
+            "PROFILE": profile.to_dict(),
+        }
+    )
     try:
         datasets.put(item, if_absent=True)
         return True
@@ -65,20 +75,33 @@ def record_content(datasets: Table, identity: Mapping[str, str], profile: Profil
             return False
         except ConditionFailed:
             continue
-    raise ConditionFailed(f"could not add {item['ID']} to the item of content {profile.sha256[:12]}…")
+    raise ConditionFailed(
+        f"could not add {item['ID']} to the item of content {profile.sha256[:12]}…"
+    )
 
 
-def record_version(versions: Table, identity: Mapping[str, str], snapshot: Snapshot,
-                   previous: Mapping[str, Any] | None) -> dict[str, Any]:
+def record_version(
+    versions: Table,
+    identity: Mapping[str, str],
+    snapshot: Snapshot,
+    previous: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     """Store this harvest's version of the dataset, or return the one a first delivery stored."""
     profile = snapshot.profile
     item = {key: str(identity.get(key, "")) for key in IDENTITY}
-    item.update({
-        "TIME": snapshot.version, "HASH": snapshot.hash, "STATUS": snapshot.status,
-        "CHANGE": classify(previous, snapshot), "PREVIOUS": previous["TIME"] if previous else None,
-        "ROWS": profile.rows if profile else None, "SIZE": profile.size if profile else None,
-        "ROWS_UPDATED_AT": snapshot.rows_updated_at, "SNAPSHOT": snapshot.to_dict(),
-    })
+    item.update(
+        {
+            "TIME": snapshot.version,
+            "HASH": snapshot.hash,
+            "STATUS": snapshot.status,
+            "CHANGE": classify(previous, snapshot),
+            "PREVIOUS": previous["TIME"] if previous else None,
+            "ROWS": profile.rows if profile else None,
+            "SIZE": profile.size if profile else None,
+            "ROWS_UPDATED_AT": snapshot.rows_updated_at,
+            "SNAPSHOT": snapshot.to_dict(),
+        }
+    )
     try:
         versions.put(item, if_absent=True)
     except ConditionFailed:
@@ -91,9 +114,18 @@ def record_version(versions: Table, identity: Mapping[str, str], snapshot: Snaps
 
 def event_of(version: Mapping[str, Any]) -> dict[str, Any]:
     """The `dataset-events` message announcing a stored version."""
-    return {"ID": version["ID"], "HASH": version["HASH"], "change": version["CHANGE"], "TIME": version["TIME"],
-            "PREVIOUS": version["PREVIOUS"], "NAME": version["NAME"], "OWNER": version["OWNER"],
-            "CATEGORY": version["CATEGORY"], "ROWS": version["ROWS"], "SIZE": version["SIZE"]}
+    return {
+        "ID": version["ID"],
+        "HASH": version["HASH"],
+        "change": version["CHANGE"],
+        "TIME": version["TIME"],
+        "PREVIOUS": version["PREVIOUS"],
+        "NAME": version["NAME"],
+        "OWNER": version["OWNER"],
+        "CATEGORY": version["CATEGORY"],
+        "ROWS": version["ROWS"],
+        "SIZE": version["SIZE"],
+    }
 
 
 def snapshots(versions: Table, event: Mapping[str, Any]) -> tuple[Snapshot, Snapshot | None]:
@@ -102,17 +134,28 @@ def snapshots(versions: Table, event: Mapping[str, Any]) -> tuple[Snapshot, Snap
     if current is None:
         raise LookupError(f"version {event['TIME']} of {event['ID']} is not in table versions")
     previous = versions.get((event["ID"], event["PREVIOUS"])) if event.get("PREVIOUS") else None
-    return (Snapshot.from_dict(current["SNAPSHOT"]),
-            Snapshot.from_dict(previous["SNAPSHOT"]) if previous else None)
+    return (
+        Snapshot.from_dict(current["SNAPSHOT"]),
+        Snapshot.from_dict(previous["SNAPSHOT"]) if previous else None,
+    )
 
 
-def record_alert(alerts: Table, criterion: str, finding: Finding, event: Mapping[str, Any], raised_at: str) -> bool:
-    """Store a finding as an alert; False if the same finding on the same content is already there."""
+def record_alert(
+    alerts: Table, criterion: str, finding: Finding, event: Mapping[str, Any], raised_at: str
+) -> bool:
+    """Store a finding as an alert; False if the same finding on this content is already there."""
     content = event.get("HASH") or event.get("change") or ""
     item = {
-        "ID": event["ID"], "ALERT": f"{criterion}/{finding.code}/{str(content)[:16]}", "CRITERION": criterion,
-        "CODE": finding.code, "SEVERITY": finding.severity, "MESSAGE": finding.message,
-        "DETAILS": dict(finding.details), "HASH": event.get("HASH"), "TIME": event["TIME"], "RAISED_AT": raised_at,
+        "ID": event["ID"],
+        "ALERT": f"{criterion}/{finding.code}/{str(content)[:16]}",
+        "CRITERION": criterion,
+        "CODE": finding.code,
+        "SEVERITY": finding.severity,
+        "MESSAGE": finding.message,
+        "DETAILS": dict(finding.details),
+        "HASH": event.get("HASH"),
+        "TIME": event["TIME"],
+        "RAISED_AT": raised_at,
         "NAME": event.get("NAME", ""),
     }
     try:

@@ -25,8 +25,14 @@ class OpendataError(CauceError):
 class SodaError(OpendataError):
     """A SODA request failed."""
 
-    def __init__(self, message: str, *, dataset: str | None = None, status: int | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        dataset: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.dataset = dataset
         self.status = status

@@ -45,27 +45,44 @@ def discard_partial(folder: Path, dataset: str) -> None:
     marker_for(path).unlink(missing_ok=True)
 
 
-def download(client: SodaClient, asset: Asset, folder: Path, *, page_size: int | None = None,
-             progress: Callable[[Progress], None] | None = None) -> Outcome:
+def download(
+    client: SodaClient,
+    asset: Asset,
+    folder: Path,
+    *,
+    page_size: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Outcome:
     """Download one dataset completely (resuming a partial download); never raises a SODA error."""
     try:
-        result = client.download_csv(asset.id, partial_path(folder, asset.id), page_size=page_size,
-                                     progress=progress)
+        result = client.download_csv(
+            asset.id, partial_path(folder, asset.id), page_size=page_size, progress=progress
+        )
     except (DatasetGone, DatasetForbidden) as err:
         discard_partial(folder, asset.id)
-        return Outcome(asset, "gone" if isinstance(err, DatasetGone) else "forbidden", error=err.message)
+        return Outcome(
+            asset, "gone" if isinstance(err, DatasetGone) else "forbidden", error=err.message
+        )
     except SodaError as err:
         return Outcome(asset, "failed", error=err.message)
     return Outcome(asset, "downloaded", result)
 
 
-def download_all(client: SodaClient, assets: Iterable[Asset], folder: Path, *, concurrency: int = 4,
-                 page_size: int | None = None) -> Iterator[Outcome]:
+def download_all(
+    client: SodaClient,
+    assets: Iterable[Asset],
+    folder: Path,
+    *,
+    concurrency: int = 4,
+    page_size: int | None = None,
+) -> Iterator[Outcome]:
     """Download every asset, ``concurrency`` at a time; yields each outcome as it is known."""
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="soda-download")
     try:
         futures: list[Future[Outcome]] = [
-            pool.submit(contextvars.copy_context().run, download, client, asset, folder, page_size=page_size)
+            pool.submit(
+                contextvars.copy_context().run, download, client, asset, folder, page_size=page_size
+            )
             for asset in assets
         ]
         for future in as_completed(futures):

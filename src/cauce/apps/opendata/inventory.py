@@ -43,20 +43,40 @@ class Asset:
 
     def message(self) -> dict[str, str]:
         """The original's queue message: ID, OWNER, NAME, EMAIL, CATEGORY (all strings)."""
-        return {"ID": self.id, "OWNER": self.owner, "NAME": self.name, "EMAIL": self.email,
-                "CATEGORY": self.category}
+        return {
+            "ID": self.id,
+            "OWNER": self.owner,
+            "NAME": self.name,
+            "EMAIL": self.email,
+            "CATEGORY": self.category,
+        }
 
     @classmethod
     def from_metadata(cls, view: Mapping[str, Any]) -> Asset:
         """An asset described by its `/api/views/{id}.json` (for ids not in the inventory)."""
         owner = view.get("owner") or {}
         custom = (view.get("metadata") or {}).get("custom_fields") or {}
-        email = next((v for group in custom.values() if isinstance(group, dict)
-                      for k, v in group.items() if "correo" in k.lower() or "email" in k.lower()), "")
+        email = next(
+            (
+                v
+                for group in custom.values()
+                if isinstance(group, dict)
+                for k, v in group.items()
+                if "correo" in k.lower() or "email" in k.lower()
+            ),
+            "",
+        )
         return cls(
-            id=str(view["id"]), name=str(view.get("name") or ""),
-            owner=str(owner.get("displayName") if isinstance(owner, dict) else owner or view.get("attribution") or ""),
-            email=str(email), category=str(view.get("category") or ""), type=str(view.get("assetType") or "dataset"),
+            id=str(view["id"]),
+            name=str(view.get("name") or ""),
+            owner=str(
+                owner.get("displayName")
+                if isinstance(owner, dict)
+                else owner or view.get("attribution") or ""
+            ),
+            email=str(email),
+            category=str(view.get("category") or ""),
+            type=str(view.get("assetType") or "dataset"),
         )
 
 
@@ -72,19 +92,28 @@ class Selection:
     limit: int | None = 100
 
     def filters(self) -> dict[str, tuple[str, ...]]:
-        return {"type": self.types, "audience": self.audiences, "category": self.categories,
-                "owner": self.owners, "id": self.ids}
+        return {
+            "type": self.types,
+            "audience": self.audiences,
+            "category": self.categories,
+            "owner": self.owners,
+            "id": self.ids,
+        }
 
 
 def resolve_fields(available: Iterable[str]) -> dict[str, str]:
     """Map each concept (id, name, owner...) to the inventory's field name for it."""
     names = set(available)
-    found = {concept: next((n for n in options if n in names), "") for concept, options in FIELD_NAMES.items()}
+    found = {
+        concept: next((n for n in options if n in names), "")
+        for concept, options in FIELD_NAMES.items()
+    }
     missing = [concept for concept in REQUIRED if not found[concept]]
     if missing:
         raise InventoryError(
             f"the asset inventory has no {' or '.join(missing)} field",
-            hint=f"expected one of {', '.join(FIELD_NAMES[missing[0]])}; it has: {', '.join(sorted(names))[:300]}",
+            hint=f"expected one of {', '.join(FIELD_NAMES[missing[0]])}; "
+            f"it has: {', '.join(sorted(names))[:300]}",
         )
     return {concept: name for concept, name in found.items() if name}
 
@@ -96,15 +125,18 @@ def where_clause(fields: Mapping[str, str], selection: Selection) -> str | None:
         if not values:
             continue
         if concept not in fields:
-            raise InventoryError(f"cannot filter by {concept}: the asset inventory has no such field",
-                                 hint=f"drop the {concept} filter (it has: {', '.join(sorted(fields.values()))})")
+            raise InventoryError(
+                f"cannot filter by {concept}: the asset inventory has no such field",
+                hint=f"drop the {concept} filter (it has: {', '.join(sorted(fields.values()))})",
+            )
         quoted = ", ".join(_literal(v) for v in values)
         clauses.append(f"{fields[concept]} IN ({quoted})")
     return " AND ".join(clauses) or None
 
 
-def read_inventory(client: SodaClient, inventory_id: str, selection: Selection, *,
-                   page_size: int = 1_000) -> list[Asset]:
+def read_inventory(
+    client: SodaClient, inventory_id: str, selection: Selection, *, page_size: int = 1_000
+) -> list[Asset]:
     """The inventory entries matching ``selection``, in `:id` order, at most ``selection.limit``."""
     view = client.metadata(inventory_id)
     fields = resolve_fields(c.get("fieldName", "") for c in view.get("columns", []))
@@ -113,7 +145,9 @@ def read_inventory(client: SodaClient, inventory_id: str, selection: Selection, 
     assets: list[Asset] = []
     if selection.limit == 0:
         return assets
-    for row in client.iter_rows(inventory_id, select=select, where=where_clause(fields, selection), page_size=size):
+    for row in client.iter_rows(
+        inventory_id, select=select, where=where_clause(fields, selection), page_size=size
+    ):
         assets.append(asset_from_row(row, fields))
         if selection.limit is not None and len(assets) >= selection.limit:
             break
@@ -126,8 +160,15 @@ def asset_from_row(row: Mapping[str, Any], fields: Mapping[str, str]) -> Asset:
         found = row.get(name) if name else None
         return default if found is None else str(found)
 
-    return Asset(id=value("id"), name=value("name"), owner=value("owner"), email=value("email"),
-                 category=value("category"), type=value("type", "dataset"), audience=value("audience", "public"))
+    return Asset(
+        id=value("id"),
+        name=value("name"),
+        owner=value("owner"),
+        email=value("email"),
+        category=value("category"),
+        type=value("type", "dataset"),
+        audience=value("audience", "public"),
+    )
 
 
 def _literal(value: str) -> str:

@@ -104,7 +104,9 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def profile_csv(path: str | Path, *, threads: int | None = None, sample_rows: int = SAMPLE_ROWS) -> Profile:
+def profile_csv(
+    path: str | Path, *, threads: int | None = None, sample_rows: int = SAMPLE_ROWS
+) -> Profile:
     """Profile the CSV at ``path``; problems are listed in the result, never raised."""
     path = Path(path)
     digest, size = sha256_of(path)
@@ -125,14 +127,21 @@ def profile_csv(path: str | Path, *, threads: int | None = None, sample_rows: in
         bad = result.rejects["INVALID ENCODING"]
         result = _scan(con, path, names, "latin-1", sample_rows)
         encoding = "latin-1"
-        problems.append(f"not UTF-8: {bad[0]:,} line(s) with invalid bytes (first at line {bad[1]:,});"
-                        " read as Latin-1")
+        problems.append(
+            f"not UTF-8: {bad[0]:,} line(s) with invalid bytes (first at line {bad[1]:,});"
+            " read as Latin-1"
+        )
     elif encoding == "latin-1":
         problems.append("not UTF-8: read as Latin-1")
     problems.extend(_describe_rejects(result.rejects))
     return Profile(
-        sha256=digest, size=size, rows=result.rows, columns=tuple(result.columns),
-        duplicate_rows=result.duplicates, rejected_rows=result.rejected, encoding=encoding,
+        sha256=digest,
+        size=size,
+        rows=result.rows,
+        columns=tuple(result.columns),
+        duplicate_rows=result.duplicates,
+        rejected_rows=result.rejected,
+        encoding=encoding,
         problems=tuple(problems),
     )
 
@@ -210,12 +219,15 @@ def _quote(name: str) -> str:
 def _source(path: Path, names: list[str], encoding: str) -> str:
     columns = ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names)
     location = str(path).replace("'", "''")
-    return (f"read_csv('{location}', columns = {{{columns}}}, auto_detect = false, header = true, "
-            f"delim = ',', quote = '\"', escape = '\"', encoding = '{encoding}', store_rejects = true)")
+    return (
+        f"read_csv('{location}', columns = {{{columns}}}, auto_detect = false, header = true, "
+        f"delim = ',', quote = '\"', escape = '\"', encoding = '{encoding}', store_rejects = true)"
+    )
 
 
-def _scan(con: duckdb.DuckDBPyConnection, path: Path, names: list[str], encoding: str,
-          sample_rows: int) -> _Result:
+def _scan(
+    con: duckdb.DuckDBPyConnection, path: Path, names: list[str], encoding: str, sample_rows: int
+) -> _Result:
     source = _source(path, names, encoding)
     plan = _propose(con, source, names, sample_rows)
     parts = ["count(*)", "count(DISTINCT hash(" + ", ".join(_quote(n) for n in names) + "))"]
@@ -227,7 +239,8 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, names: list[str], encoding
     # The rejects of the last scan (the full one), per error type and in all: one query.
     found = con.execute(
         "SELECT error_type, count(DISTINCT line), min(line) FROM reject_errors "
-        "WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) GROUP BY GROUPING SETS ((error_type), ())"
+        "WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) "
+        "GROUP BY GROUPING SETS ((error_type), ())"
     ).fetchall()
     rejects = {kind: (int(lines), int(first)) for kind, lines, first in found if kind is not None}
     rejected = next((int(lines) for kind, lines, _ in found if kind is None), 0)
@@ -236,7 +249,9 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, names: list[str], encoding
     return _Result(rows, columns, rows - distinct_rows, rejected, rejects)
 
 
-def _propose(con: duckdb.DuckDBPyConnection, source: str, names: list[str], sample_rows: int) -> _Plan:
+def _propose(
+    con: duckdb.DuckDBPyConnection, source: str, names: list[str], sample_rows: int
+) -> _Plan:
     """Guess each column's type from the first rows, in one query.
 
     Cheap probes (a cast to a number, characters at fixed places for dates) run on every sampled
@@ -250,16 +265,24 @@ def _propose(con: duckdb.DuckDBPyConnection, source: str, names: list[str], samp
         probes += [
             f"count({v})",
             f"count(TRY_CAST({v} AS DOUBLE))",
-            f"count_if(contains({v}, '.') OR contains({v}, 'e') OR contains({v}, 'E'))",  # not a whole number
-            f"count_if(starts_with({v}, '0') AND length({v}) > 1 AND NOT starts_with({v}, '0.'))",  # a code: 05
-            f"count(CASE WHEN substr({v}, 5, 1) = '-' THEN TRY_CAST({v} AS TIMESTAMP) END)",  # 2019-11-14...
-            f"count(CASE WHEN {v} LIKE '%/%/%' THEN try_strptime({v}, [{slash}]) END)",  # 11/14/2019...
+            # not a whole number: 1.5, 1e3
+            f"count_if(contains({v}, '.') OR contains({v}, 'e') OR contains({v}, 'E'))",
+            # a code, not a number: 05
+            f"count_if(starts_with({v}, '0') AND length({v}) > 1 AND NOT starts_with({v}, '0.'))",
+            # 2019-11-14..., parsed only when it looks like one
+            f"count(CASE WHEN substr({v}, 5, 1) = '-' THEN TRY_CAST({v} AS TIMESTAMP) END)",
+            # 11/14/2019...
+            f"count(CASE WHEN {v} LIKE '%/%/%' THEN try_strptime({v}, [{slash}]) END)",
             f"count_if(lower({v}) IN ('true', 'false'))",
         ]
-    counts = con.execute(f"SELECT {', '.join(probes)} FROM (SELECT * FROM {source} LIMIT {int(sample_rows)})").fetchall()[0]
+    counts = con.execute(
+        f"SELECT {', '.join(probes)} FROM (SELECT * FROM {source} LIMIT {int(sample_rows)})"
+    ).fetchall()[0]
     plan = _Plan(names)
     for index, name in enumerate(names):
-        present, as_float, fractional, padded, iso, slashed, as_bool = counts[index * 7:(index + 1) * 7]
+        present, as_float, fractional, padded, iso, slashed, as_bool = counts[
+            index * 7 : (index + 1) * 7
+        ]
         if present == 0:
             continue
         if as_float == present and padded == 0:
@@ -298,7 +321,9 @@ def _aggregates(name: str, plan: _Plan) -> list[str]:
     return parts
 
 
-def _columns(names: list[str], plan: _Plan, values: Iterable[Any], rows: int) -> list[ColumnProfile]:
+def _columns(
+    names: list[str], plan: _Plan, values: Iterable[Any], rows: int
+) -> list[ColumnProfile]:
     out: list[ColumnProfile] = []
     it = iter(values)
     for name in names:
@@ -315,10 +340,18 @@ def _columns(names: list[str], plan: _Plan, values: Iterable[Any], rows: int) ->
                 kind, low, high = "text", None, None
         if present == 0:
             kind = "empty"
-        out.append(ColumnProfile(
-            name=name, type=kind, nulls=rows - present, null_share=(rows - present) / rows if rows else 0.0,
-            distinct=min(distinct, present), min=_plain(low), max=_plain(high), nonconforming=bad,
-        ))
+        out.append(
+            ColumnProfile(
+                name=name,
+                type=kind,
+                nulls=rows - present,
+                null_share=(rows - present) / rows if rows else 0.0,
+                distinct=min(distinct, present),
+                min=_plain(low),
+                max=_plain(high),
+                nonconforming=bad,
+            )
+        )
     return out
 
 
@@ -334,14 +367,17 @@ def _plain(value: Any) -> float | str | None:
 
 
 def _describe_rejects(rejects: Mapping[str, tuple[int, int]]) -> list[str]:
+    first = " (first at line {line:,})"
     words = {
-        "TOO MANY COLUMNS": "ragged rows: {n:,} row(s) with more fields than the header (first at line {line:,})",
-        "MISSING COLUMNS": "ragged rows: {n:,} row(s) with fewer fields than the header (first at line {line:,})",
-        "UNQUOTED VALUE": "unterminated or stray quote: {n:,} row(s) cannot be split (first at line {line:,})",
-        "INVALID ENCODING": "invalid bytes: {n:,} row(s) (first at line {line:,})",
-        "LINE SIZE OVER MAXIMUM": "{n:,} line(s) too long to read (first at line {line:,})",
+        "TOO MANY COLUMNS": "ragged rows: {n:,} row(s) with more fields than the header" + first,
+        "MISSING COLUMNS": "ragged rows: {n:,} row(s) with fewer fields than the header" + first,
+        "UNQUOTED VALUE": "unterminated or stray quote: {n:,} row(s) cannot be split" + first,
+        "INVALID ENCODING": "invalid bytes: {n:,} row(s)" + first,
+        "LINE SIZE OVER MAXIMUM": "{n:,} line(s) too long to read" + first,
     }
     return [
-        words.get(kind, kind.lower() + ": {n:,} row(s) rejected (first at line {line:,})").format(n=n, line=line)
+        words.get(kind, kind.lower() + ": {n:,} row(s) rejected (first at line {line:,})").format(
+            n=n, line=line
+        )
         for kind, (n, line) in sorted(rejects.items())
     ]

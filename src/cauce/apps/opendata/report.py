@@ -15,7 +15,13 @@ from typing import Any
 
 from cauce.reports import Section, bar_chart_svg, write_report
 
-FRESHNESS = ((30, "under 30 days"), (90, "30–90 days"), (365, "90 days – 1 year"), (730, "1–2 years"))
+SEVERITY_ORDER = ("error", "warning", "info")
+FRESHNESS = (
+    (30, "under 30 days"),
+    (90, "30–90 days"),
+    (365, "90 days – 1 year"),
+    (730, "1–2 years"),
+)
 
 
 def latest_versions(versions: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -27,12 +33,21 @@ def latest_versions(versions: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[
     return latest
 
 
-def open_alerts(alerts: Iterable[Mapping[str, Any]],
-                latest: Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def open_alerts(
+    alerts: Iterable[Mapping[str, Any]], latest: Mapping[str, Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
     """Alerts raised on the content each dataset has now."""
-    found = [a for a in alerts if a["ID"] in latest and a.get("HASH") == latest[a["ID"]].get("HASH")
-             and (a.get("HASH") is not None or latest[a["ID"]]["STATUS"] != "ok")]
-    return sorted(found, key=lambda a: ("error warning info".split().index(a["SEVERITY"]), a["ID"], a["ALERT"]))
+    found = [
+        a
+        for a in alerts
+        if a["ID"] in latest
+        and a.get("HASH") == latest[a["ID"]].get("HASH")
+        and (a.get("HASH") is not None or latest[a["ID"]]["STATUS"] != "ok")
+    ]
+    return sorted(
+        found,
+        key=lambda a: (SEVERITY_ORDER.index(a["SEVERITY"]), a["ID"], a["ALERT"]),
+    )
 
 
 def freshness(rows_updated_at: int | None, now: datetime) -> str:
@@ -42,8 +57,14 @@ def freshness(rows_updated_at: int | None, now: datetime) -> str:
     return next((label for limit, label in FRESHNESS if days < limit), "over 2 years")
 
 
-def write_catalogue_report(folder: Path, versions: Iterable[Mapping[str, Any]], alerts: Iterable[Mapping[str, Any]],
-                           *, now: datetime, stale_after: timedelta) -> Path:
+def write_catalogue_report(
+    folder: Path,
+    versions: Iterable[Mapping[str, Any]],
+    alerts: Iterable[Mapping[str, Any]],
+    *,
+    now: datetime,
+    stale_after: timedelta,
+) -> Path:
     """Write the report into ``folder``; returns the path of its index.html."""
     latest = latest_versions(versions)
     current = open_alerts(alerts, latest)
@@ -60,38 +81,80 @@ def write_catalogue_report(folder: Path, versions: Iterable[Mapping[str, Any]], 
     severities = Counter(a["SEVERITY"] for a in current)
     by_criterion = Counter(a["CRITERION"] for a in current)
 
-    def chart(title: str, counts: Mapping[str, float], *, order: list[str] | None = None, top: int = 15,
-              value_format: str = "{:,.0f}") -> str:
-        keys = [k for k in order if k in counts] if order else [k for k, _ in Counter(counts).most_common(top)]
+    def chart(
+        title: str,
+        counts: Mapping[str, float],
+        *,
+        order: list[str] | None = None,
+        top: int = 15,
+        value_format: str = "{:,.0f}",
+    ) -> str:
+        keys = (
+            [k for k in order if k in counts]
+            if order
+            else [k for k, _ in Counter(counts).most_common(top)]
+        )
         return bar_chart_svg(title, keys, [counts[k] for k in keys], value_format=value_format)
 
+    rows = sum(v.get("ROWS") or 0 for v in items)
+    megabytes = sum(v.get("SIZE") or 0 for v in items) / 1e6
+    by_severity = ", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none"
     summary = (
-        f"<p>{len(items):,} datasets ({statuses.get('ok', 0):,} served, {statuses.get('gone', 0):,} gone, "
-        f"{statuses.get('forbidden', 0):,} forbidden); "
-        f"{sum(v.get('ROWS') or 0 for v in items):,} rows, {sum(v.get('SIZE') or 0 for v in items) / 1e6:,.1f} MB; "
-        f"{len(current):,} open alerts ({', '.join(f'{n} {s}' for s, n in sorted(severities.items())) or 'none'}). "
+        f"<p>{len(items):,} datasets ({statuses.get('ok', 0):,} served, "
+        f"{statuses.get('gone', 0):,} gone, {statuses.get('forbidden', 0):,} forbidden); "
+        f"{rows:,} rows, {megabytes:,.1f} MB; {len(current):,} open alerts ({by_severity}). "
         f"Stale means data older than {stale_after.days:,} days.</p>"
     )
     catalogue_rows = [
-        {"id": v["ID"], "name": v["NAME"], "owner": v["OWNER"], "category": v["CATEGORY"], "status": v["STATUS"],
-         "change": v["CHANGE"], "rows": v.get("ROWS"), "MB": round((v.get("SIZE") or 0) / 1e6, 2),
-         "data updated": _date(v.get("ROWS_UPDATED_AT")), "harvested": v["TIME"][:19].replace("T", " "),
-         "open alerts": per_dataset.get(v["ID"], 0)}
+        {
+            "id": v["ID"],
+            "name": v["NAME"],
+            "owner": v["OWNER"],
+            "category": v["CATEGORY"],
+            "status": v["STATUS"],
+            "change": v["CHANGE"],
+            "rows": v.get("ROWS"),
+            "MB": round((v.get("SIZE") or 0) / 1e6, 2),
+            "data updated": _date(v.get("ROWS_UPDATED_AT")),
+            "harvested": v["TIME"][:19].replace("T", " "),
+            "open alerts": per_dataset.get(v["ID"], 0),
+        }
         for v in items
     ]
-    alert_rows = [{"id": a["ID"], "dataset": a.get("NAME", ""), "criterion": a["CRITERION"],
-                   "severity": a["SEVERITY"], "message": a["MESSAGE"]} for a in current]
+    alert_rows = [
+        {
+            "id": a["ID"],
+            "dataset": a.get("NAME", ""),
+            "criterion": a["CRITERION"],
+            "severity": a["SEVERITY"],
+            "message": a["MESSAGE"],
+        }
+        for a in current
+    ]
     sections = [
         Section("Summary", html=summary),
-        Section("Datasets by category", charts={
-            "by-category": chart("Datasets by category", by_category),
-            "size-by-category": chart("Size by category (MB)", size_by_category, value_format="{:,.1f}"),
-        }),
-        Section("Datasets by owner", charts={"by-owner": chart("Datasets by owner (top 15)", by_owner)}),
-        Section("Freshness", html="<p class=meta>Time since the portal's rowsUpdatedAt.</p>",
-                charts={"freshness": chart("Datasets by age of their data", fresh, order=fresh_order)}),
-        Section("Open alerts", charts={"alerts": chart("Open alerts by criterion", by_criterion)} if current else {},
-                table=alert_rows),
+        Section(
+            "Datasets by category",
+            charts={
+                "by-category": chart("Datasets by category", by_category),
+                "size-by-category": chart(
+                    "Size by category (MB)", size_by_category, value_format="{:,.1f}"
+                ),
+            },
+        ),
+        Section(
+            "Datasets by owner", charts={"by-owner": chart("Datasets by owner (top 15)", by_owner)}
+        ),
+        Section(
+            "Freshness",
+            html="<p class=meta>Time since the portal's rowsUpdatedAt.</p>",
+            charts={"freshness": chart("Datasets by age of their data", fresh, order=fresh_order)},
+        ),
+        Section(
+            "Open alerts",
+            charts={"alerts": chart("Open alerts by criterion", by_criterion)} if current else {},
+            table=alert_rows,
+        ),
         Section("Catalogue", table=catalogue_rows),
     ]
     subtitle = f"Generated {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC from tables versions and alerts"

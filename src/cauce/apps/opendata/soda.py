@@ -146,9 +146,15 @@ class SodaClient:
         if app_token:
             headers["X-App-Token"] = app_token
         self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, transport=transport, follow_redirects=True, verify=_tls(),
+            base_url=self.base_url,
+            headers=headers,
+            transport=transport,
+            follow_redirects=True,
+            verify=_tls(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
         )
         self.uses_token = bool(app_token)
 
@@ -169,16 +175,30 @@ class SodaClient:
         """`/api/views/{id}.json`: name, owner, category, `rowsUpdatedAt`, `columns[]`..."""
         return self._get_json(f"/api/views/{dataset}.json", {}, dataset)  # type: ignore[no-any-return]
 
-    def rows(self, dataset: str, *, select: str | None = None, where: str | None = None,
-             order: str | None = ":id", limit: int = 1_000, offset: int = 0,
-             filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    def rows(
+        self,
+        dataset: str,
+        *,
+        select: str | None = None,
+        where: str | None = None,
+        order: str | None = ":id",
+        limit: int = 1_000,
+        offset: int = 0,
+        filters: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
         """One page of rows as JSON objects (every value text; null fields absent)."""
         params = _query(select=select, where=where, order=order, filters=filters)
         params.update({"$limit": str(limit), "$offset": str(offset)})
         return self._get_json(f"/resource/{dataset}.json", params, dataset)  # type: ignore[no-any-return]
 
-    def iter_rows(self, dataset: str, *, select: str | None = None, where: str | None = None,
-                  page_size: int | None = None) -> Iterator[dict[str, Any]]:
+    def iter_rows(
+        self,
+        dataset: str,
+        *,
+        select: str | None = None,
+        where: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Every row, page by page in `:id` order, until a short page."""
         size = page_size or self.page_size
         offset = 0
@@ -218,8 +238,12 @@ class SodaClient:
         query = _query(select=select, where=where, order=":id")
         fresh = ResumeMarker(dataset, page_size or self.page_size, query)
         marker = ResumeMarker.load(marker_path)
-        if (marker is None or (marker.dataset, marker.page_size, marker.query) != (dataset, fresh.page_size, query)
-                or not dest.exists() or dest.stat().st_size < marker.bytes):
+        if (
+            marker is None
+            or (marker.dataset, marker.page_size, marker.query) != (dataset, fresh.page_size, query)
+            or not dest.exists()
+            or dest.stat().st_size < marker.bytes
+        ):
             marker = fresh
         if marker is fresh:
             marker.save(marker_path)  # from now on the destination is known to be incomplete
@@ -229,39 +253,78 @@ class SodaClient:
             except DatasetChanged:
                 if restart:
                     raise
-                log.warning("%s: its columns changed while paging; downloading again from the first page", dataset)
+                log.warning(
+                    "%s: its columns changed while paging; downloading again from the first page",
+                    dataset,
+                )
                 marker = fresh
                 marker.save(marker_path)
         raise AssertionError("unreachable")
 
-    def _pages(self, dest: Path, marker_path: Path, marker: ResumeMarker,
-               progress: Callable[[Progress], None] | None) -> DownloadResult:
+    def _pages(
+        self,
+        dest: Path,
+        marker_path: Path,
+        marker: ResumeMarker,
+        progress: Callable[[Progress], None] | None,
+    ) -> DownloadResult:
         resumed_at = marker.pages
         if resumed_at:
-            log.info("%s: resuming at page %d (%d rows already written)", marker.dataset, resumed_at + 1, marker.rows)
+            log.info(
+                "%s: resuming at page %d (%d rows already written)",
+                marker.dataset,
+                resumed_at + 1,
+                marker.rows,
+            )
         mode = "r+b" if dest.exists() else "w+b"
         with dest.open(mode) as out:
             while True:
                 params = dict(marker.query)
-                params.update({"$limit": str(marker.page_size), "$offset": str(marker.pages * marker.page_size)})
+                params.update(
+                    {
+                        "$limit": str(marker.page_size),
+                        "$offset": str(marker.pages * marker.page_size),
+                    }
+                )
                 current = marker
 
-                def fetch(current: ResumeMarker = current, params: dict[str, str] = params) -> _Page:
+                def fetch(
+                    current: ResumeMarker = current, params: dict[str, str] = params
+                ) -> _Page:
                     return self._page(out, current, params, progress)
 
-                page = self._with_retries(f"/resource/{marker.dataset}.csv", params, marker.dataset, fetch)
-                marker = replace(marker, pages=marker.pages + 1, rows=marker.rows + page.rows,
-                                 bytes=marker.bytes + page.bytes, header=marker.header or page.header)
+                page = self._with_retries(
+                    f"/resource/{marker.dataset}.csv", params, marker.dataset, fetch
+                )
+                marker = replace(
+                    marker,
+                    pages=marker.pages + 1,
+                    rows=marker.rows + page.rows,
+                    bytes=marker.bytes + page.bytes,
+                    header=marker.header or page.header,
+                )
                 marker.save(marker_path)
                 if page.rows < marker.page_size:
                     break
             out.truncate(marker.bytes)
         marker_path.unlink(missing_ok=True)
-        return DownloadResult(marker.dataset, dest, marker.rows, marker.pages, marker.bytes, resumed_at,
-                              marker.header or "")
+        return DownloadResult(
+            marker.dataset,
+            dest,
+            marker.rows,
+            marker.pages,
+            marker.bytes,
+            resumed_at,
+            marker.header or "",
+        )
 
-    def _page(self, out: BinaryIO, marker: ResumeMarker, params: dict[str, str],
-              progress: Callable[[Progress], None] | None) -> _Page:
+    def _page(
+        self,
+        out: BinaryIO,
+        marker: ResumeMarker,
+        params: dict[str, str],
+        progress: Callable[[Progress], None] | None,
+    ) -> _Page:
         out.truncate(marker.bytes)  # drop whatever a failed attempt at this page left behind
         out.seek(marker.bytes)
         writer = _PageWriter(out, marker.header)
@@ -273,11 +336,19 @@ class SodaClient:
             for chunk in response.iter_bytes(CHUNK):
                 writer.feed(chunk)
                 if progress is not None:
-                    progress(Progress(marker.dataset, marker.pages + 1, marker.rows + writer.rows,
-                                      marker.bytes + writer.bytes))
+                    progress(
+                        Progress(
+                            marker.dataset,
+                            marker.pages + 1,
+                            marker.rows + writer.rows,
+                            marker.bytes + writer.bytes,
+                        )
+                    )
         page = writer.finish()
         if marker.header is not None and page.header != marker.header:
-            raise DatasetChanged(f"dataset {marker.dataset}: columns changed between pages", dataset=marker.dataset)
+            raise DatasetChanged(
+                f"dataset {marker.dataset}: columns changed between pages", dataset=marker.dataset
+            )
         return page
 
     # -- requests -------------------------------------------------------------------------------
@@ -292,7 +363,9 @@ class SodaClient:
 
         return self._with_retries(path, params, dataset, fetch)
 
-    def _with_retries(self, path: str, params: dict[str, str], dataset: str, fetch: Callable[[], T]) -> T:
+    def _with_retries(
+        self, path: str, params: dict[str, str], dataset: str, fetch: Callable[[], T]
+    ) -> T:
         attempts = max(1, self.retry.attempts)
         for attempt in range(1, attempts + 1):
             try:
@@ -303,9 +376,18 @@ class SodaClient:
                 failure = err
             where = _describe(path, params)
             if attempt == attempts:
-                raise SodaUnavailable(f"{where}: {failure} after {attempts} attempt(s)", dataset=dataset)
+                raise SodaUnavailable(
+                    f"{where}: {failure} after {attempts} attempt(s)", dataset=dataset
+                )
             wait = self.retry.wait(attempt, failure.retry_after)
-            log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", where, failure, wait, attempt + 1, attempts)
+            log.warning(
+                "%s: %s; retrying in %.1fs (attempt %d of %d)",
+                where,
+                failure,
+                wait,
+                attempt + 1,
+                attempts,
+            )
             self._sleep(wait)
         raise AssertionError("unreachable")
 
@@ -317,19 +399,26 @@ class SodaClient:
             raise _Transient(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
         message = _message(response)
         if status == 404:
-            raise DatasetGone(f"dataset {dataset} is gone (HTTP 404): {message}", dataset=dataset, status=404)
+            raise DatasetGone(
+                f"dataset {dataset} is gone (HTTP 404): {message}", dataset=dataset, status=404
+            )
         if status == 403:
-            raise DatasetForbidden(f"dataset {dataset} is forbidden (HTTP 403): {message}", dataset=dataset,
-                                   status=403)
+            raise DatasetForbidden(
+                f"dataset {dataset} is forbidden (HTTP 403): {message}", dataset=dataset, status=403
+            )
         if status >= 500 or status < 200:
             raise _Transient(f"HTTP {status}")
-        raise SodaRequestError(f"dataset {dataset}: HTTP {status}: {message}", dataset=dataset, status=status,
-                               hint="check the query ($select, $where) and the app token")
+        raise SodaRequestError(
+            f"dataset {dataset}: HTTP {status}: {message}",
+            dataset=dataset,
+            status=status,
+            hint="check the query ($select, $where) and the app token",
+        )
 
 
 @functools.cache
 def _tls() -> ssl.SSLContext:
-    """httpx's default TLS settings, built once: loading the CA bundle takes tens of milliseconds."""
+    """httpx's default TLS settings, built once: loading the CA bundle takes tens of ms."""
     return httpx.create_ssl_context()
 
 
@@ -401,8 +490,13 @@ def _first_record_end(data: bytes) -> int | None:
     return int(ends[0]) + 1 if ends.size else None
 
 
-def _query(*, select: str | None, where: str | None, order: str | None,
-           filters: dict[str, str] | None = None) -> dict[str, str]:
+def _query(
+    *,
+    select: str | None,
+    where: str | None,
+    order: str | None,
+    filters: dict[str, str] | None = None,
+) -> dict[str, str]:
     params = dict(filters or {})
     if select:
         params["$select"] = select
@@ -415,7 +509,9 @@ def _query(*, select: str | None, where: str | None, order: str | None,
 
 def _describe(path: str, params: dict[str, str]) -> str:
     paging = {k: params[k] for k in ("$offset", "$limit") if k in params}
-    return f"GET {path}" + (f" ({', '.join(f'{k}={v}' for k, v in paging.items())})" if paging else "")
+    return f"GET {path}" + (
+        f" ({', '.join(f'{k}={v}' for k, v in paging.items())})" if paging else ""
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

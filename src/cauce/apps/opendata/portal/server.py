@@ -49,7 +49,9 @@ CONTROLS = ("fail", "throttle", "cut", "drop", "restore", "change", "retype", "t
 class Portal:
     """The local portal: ``with Portal() as portal: portal.url`` serves on a free loopback port."""
 
-    def __init__(self, state: PortalState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, state: PortalState | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         if state is None:
             from cauce.apps.opendata.synth import catalogue
 
@@ -72,8 +74,12 @@ class Portal:
     def start(self) -> Portal:
         """Serve in a background thread."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=f"soda-portal-{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"soda-portal-{self.port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -115,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
     def state(self) -> PortalState:
         return self.server.portal_state  # type: ignore[attr-defined,no-any-return]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     # -- routing ------------------------------------------------------------------------------
@@ -145,7 +151,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if match is None or match["action"] not in CONTROLS:
-            self._error(404, "not_found", f"No control at {self.path}; use one of: {', '.join(CONTROLS)}")
+            self._error(
+                404, "not_found", f"No control at {self.path}; use one of: {', '.join(CONTROLS)}"
+            )
             return
         try:
             options = json.loads(body or b"{}")
@@ -153,7 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError) as err:
             self._error(400, "invalid_request", str(err))
             return
-        self._send(200, json.dumps({"ok": True, "action": match["action"]}).encode(), "application/json")
+        self._send(
+            200, json.dumps({"ok": True, "action": match["action"]}).encode(), "application/json"
+        )
 
     # -- endpoints ----------------------------------------------------------------------------
     def _view(self, path: str, dataset: str, params: dict[str, str]) -> None:
@@ -206,8 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
             content_type = "text/csv; charset=UTF-8"
         else:
             rows = wire_frame(page).to_dicts()
-            body = json.dumps([{k: v for k, v in row.items() if v is not None} for row in rows],
-                              ensure_ascii=False).encode()
+            body = json.dumps(
+                [{k: v for k, v in row.items() if v is not None} for row in rows],
+                ensure_ascii=False,
+            ).encode()
             content_type = "application/json; charset=utf-8"
         self._record(path, dataset, params, 200)
         self._send(200, body, content_type, headers, cut=fault is not None)
@@ -216,8 +228,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, path: str, dataset: str, params: dict[str, str], fault: Fault) -> None:
         self._record(path, dataset, params, fault.status)
         if fault.kind == "throttle":
-            retry = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            self._error(429, "throttled", "Too many requests; make sure you are using an app token", retry)
+            retry = (
+                {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            )
+            self._error(
+                429, "throttled", "Too many requests; make sure you are using an app token", retry
+            )
         else:
             self._error(fault.status, "internal_error", "Internal error")
 
@@ -233,15 +249,32 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, "not_found", f"Cannot find view with id {dataset}")
 
     def _record(self, path: str, dataset: str | None, params: dict[str, str], status: int) -> None:
-        self.state.record(RequestRecord("GET", path, dataset, dict(params), status,
-                                        token=bool(self.headers.get("X-App-Token"))))
+        self.state.record(
+            RequestRecord(
+                "GET",
+                path,
+                dataset,
+                dict(params),
+                status,
+                token=bool(self.headers.get("X-App-Token")),
+            )
+        )
 
-    def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def _error(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         body = json.dumps({"code": code, "error": True, "message": message}).encode()
         self._send(status, body, "application/json; charset=utf-8", headers)
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None,
-              *, cut: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        *,
+        cut: bool = False,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -261,13 +294,15 @@ def _whole(text: str, name: str) -> int:
     return int(text)
 
 
-def _query(frame: pl.DataFrame, columns: list[Any], params: dict[str, str], offset: int,
-           limit: int) -> tuple[pl.DataFrame, list[str]]:
+def _query(
+    frame: pl.DataFrame, columns: list[Any], params: dict[str, str], offset: int, limit: int
+) -> tuple[pl.DataFrame, list[str]]:
     """Run a SODA query on a dataset's rows; returns the page and its columns' SODA types."""
     fields = [c.field for c in columns]
     declared = {c.field: c.type for c in columns}
     rows = frame.with_row_index(ROW_ID).with_columns(
-        pl.format("row-{}", pl.col(ROW_ID).cast(pl.String).str.zfill(8)).alias(ROW_ID))
+        pl.format("row-{}", pl.col(ROW_ID).cast(pl.String).str.zfill(8)).alias(ROW_ID)
+    )
     schema = rows.schema
     for name, value in params.items():
         if not name.startswith("$"):
@@ -282,25 +317,39 @@ def _query(frame: pl.DataFrame, columns: list[Any], params: dict[str, str], offs
     selection = soql.select(params.get("$select") or "*", schema, fields)
     if selection.count_as is not None:
         return pl.DataFrame({selection.count_as: [rows.height]}).slice(offset, limit), ["number"]
-    page = rows.slice(offset, limit).select(pl.col(c).alias(alias) for c, alias in selection.columns)
+    page = rows.slice(offset, limit).select(
+        pl.col(c).alias(alias) for c, alias in selection.columns
+    )
     return page, [declared.get(c, "text") for c, _ in selection.columns]
 
 
 def _control(state: PortalState, action: str, options: dict[str, Any]) -> None:
     dataset = options.get("dataset")
     if action == "fail":
-        state.fail(dataset, status=int(options.get("status", 500)), times=options.get("times", 1),
-                   from_offset=int(options.get("from_offset", 0)))
+        state.fail(
+            dataset,
+            status=int(options.get("status", 500)),
+            times=options.get("times", 1),
+            from_offset=int(options.get("from_offset", 0)),
+        )
     elif action == "throttle":
-        state.throttle(dataset, times=options.get("times", 1), retry_after=float(options.get("retry_after", 1)))
+        state.throttle(
+            dataset, times=options.get("times", 1), retry_after=float(options.get("retry_after", 1))
+        )
     elif action == "cut":
-        state.cut(dataset, times=options.get("times", 1), from_offset=int(options.get("from_offset", 0)))
+        state.cut(
+            dataset, times=options.get("times", 1), from_offset=int(options.get("from_offset", 0))
+        )
     elif action == "drop":
         state.drop(options["dataset"], int(options.get("status", 404)))
     elif action == "restore":
         state.restore(options["dataset"])
     elif action == "change":
-        state.change(options["dataset"], share=float(options.get("share", 0.1)), added=int(options.get("added", 5)))
+        state.change(
+            options["dataset"],
+            share=float(options.get("share", 0.1)),
+            added=int(options.get("added", 5)),
+        )
     elif action == "retype":
         state.retype(options["dataset"], options["column"], options.get("to", "text"))
     elif action == "touch":

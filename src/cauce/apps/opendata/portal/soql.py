@@ -31,7 +31,20 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_KEYWORDS = {"and", "or", "not", "is", "null", "in", "between", "true", "false", "as", "asc", "desc"}
+_KEYWORDS = {
+    "and",
+    "or",
+    "not",
+    "is",
+    "null",
+    "in",
+    "between",
+    "true",
+    "false",
+    "as",
+    "asc",
+    "desc",
+}
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,7 @@ def tokenize(text: str) -> list[Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise SoqlError(f"could not parse the query at {text[position:position + 20]!r}")
+            raise SoqlError(f"could not parse the query at {text[position : position + 20]!r}")
         kind = match.lastgroup or "op"
         value = match.group(kind)
         if kind == "name" and value.lower() in _KEYWORDS:
@@ -244,7 +257,9 @@ def select(text: str, schema: Mapping[str, pl.DataType], default: list[str]) -> 
             break
     parser.done()
     if count_as is not None and columns:
-        raise SoqlError("count(*) with other columns needs $group, which this portal does not support")
+        raise SoqlError(
+            "count(*) with other columns needs $group, which this portal does not support"
+        )
     return Selection(tuple(columns), count_as)
 
 

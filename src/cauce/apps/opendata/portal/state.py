@@ -56,8 +56,11 @@ INVENTORY_COLUMNS = (
     ColumnSpec("license", "License", "text"),
     ColumnSpec("attribution", "Attribution", "text"),
     ColumnSpec("informacindelaentidad_sector", "Información de la Entidad: Sector", "text"),
-    ColumnSpec("informacindedatos_frecuenciadeactualizacin", "Información de Datos: Frecuencia de Actualización",
-               "text"),
+    ColumnSpec(
+        "informacindedatos_frecuenciadeactualizacin",
+        "Información de Datos: Frecuencia de Actualización",
+        "text",
+    ),
     ColumnSpec("contact_email", "Contact Email", "text"),
 )
 LICENSE = "Creative Commons Attribution | Share Alike 4.0 International"
@@ -130,17 +133,24 @@ class PortalState:
     _changes: int = 0
 
     @classmethod
-    def of(cls, datasets: Iterable[Dataset], *, extras: int = 0, seed: int = 0, **options: Any) -> PortalState:
+    def of(
+        cls, datasets: Iterable[Dataset], *, extras: int = 0, seed: int = 0, **options: Any
+    ) -> PortalState:
         """A state serving ``datasets`` plus ``extras`` non-dataset assets in its inventory."""
         state = cls(datasets={d.id: d for d in datasets}, **options)
         rng = np.random.default_rng(seed + 7)
         kinds = ("chart", "filter", "href", "file", "map")
         for index in range(extras):
-            state.extras.append(Extra(
-                id=asset_id(rng), name=f"Vista {index + 1}", owner=OWNERS[index % len(OWNERS)],
-                category=CATEGORIES[index % len(CATEGORIES)], type=kinds[index % len(kinds)],
-                audience="private" if index % 4 == 3 else "public",
-            ))
+            state.extras.append(
+                Extra(
+                    id=asset_id(rng),
+                    name=f"Vista {index + 1}",
+                    owner=OWNERS[index % len(OWNERS)],
+                    category=CATEGORIES[index % len(CATEGORIES)],
+                    type=kinds[index % len(kinds)],
+                    audience="private" if index % 4 == 3 else "public",
+                )
+            )
         return state
 
     # -- controls ---------------------------------------------------------------------------
@@ -160,16 +170,26 @@ class PortalState:
         with self._lock:
             self.dropped.pop(dataset, None)
 
-    def fail(self, dataset: str | None = None, *, status: int = 500, times: int | None = 1,
-             from_offset: int = 0) -> Fault:
-        """Answer ``status`` to the next ``times`` matching requests (rows at ``from_offset`` on)."""
+    def fail(
+        self,
+        dataset: str | None = None,
+        *,
+        status: int = 500,
+        times: int | None = 1,
+        from_offset: int = 0,
+    ) -> Fault:
+        """Answer ``status`` to the next ``times`` matching requests (from row ``from_offset``)."""
         return self._inject(Fault("status", dataset, status, times, from_offset))
 
-    def throttle(self, dataset: str | None = None, *, times: int | None = 1, retry_after: float = 1.0) -> Fault:
+    def throttle(
+        self, dataset: str | None = None, *, times: int | None = 1, retry_after: float = 1.0
+    ) -> Fault:
         """Answer 429 with ``Retry-After: retry_after`` to the next ``times`` matching requests."""
         return self._inject(Fault("throttle", dataset, 429, times, retry_after=retry_after))
 
-    def cut(self, dataset: str | None = None, *, times: int | None = 1, from_offset: int = 0) -> Fault:
+    def cut(
+        self, dataset: str | None = None, *, times: int | None = 1, from_offset: int = 0
+    ) -> Fault:
         """Send half of the next ``times`` matching responses, then close the connection."""
         return self._inject(Fault("cut", dataset, 200, times, from_offset))
 
@@ -192,11 +212,18 @@ class PortalState:
             current = self._known(dataset)
             self._changes += 1
             frame = current.frame
-            keep = frame.height - int(round(frame.height * share))
-            fresh = make_frame(current.kind, frame.height - keep + added, seed=10_000 + self._changes)
-            fresh = fresh.select([_like(fresh[c.field], frame.schema[c.field]) for c in current.columns])
-            self.datasets[dataset] = replace(current, frame=pl.concat([frame.head(keep), fresh]),
-                                             rows_updated_at=int(self.clock()))
+            keep = frame.height - round(frame.height * share)
+            fresh = make_frame(
+                current.kind, frame.height - keep + added, seed=10_000 + self._changes
+            )
+            fresh = fresh.select(
+                [_like(fresh[c.field], frame.schema[c.field]) for c in current.columns]
+            )
+            self.datasets[dataset] = replace(
+                current,
+                frame=pl.concat([frame.head(keep), fresh]),
+                rows_updated_at=int(self.clock()),
+            )
 
     def retype(self, dataset: str, column: str, to: str = "text") -> None:
         """Change a column's declared type (and its values) as publishers sometimes do."""
@@ -209,14 +236,20 @@ class PortalState:
             target = pl.String if to == "text" else pl.Float64
             series = _like(current.frame[column], target)
             columns = [replace(c, type=to) if c.field == column else c for c in current.columns]
-            self.datasets[dataset] = replace(current, columns=columns, frame=current.frame.with_columns(series),
-                                             rows_updated_at=int(self.clock()))
+            self.datasets[dataset] = replace(
+                current,
+                columns=columns,
+                frame=current.frame.with_columns(series),
+                rows_updated_at=int(self.clock()),
+            )
 
     def touch(self, dataset: str, *, at: float | None = None) -> None:
         """Move a dataset's `rowsUpdatedAt` (to ``at``, epoch seconds) without changing its rows."""
         with self._lock:
             current = self._known(dataset)
-            self.datasets[dataset] = replace(current, rows_updated_at=int(self.clock() if at is None else at))
+            self.datasets[dataset] = replace(
+                current, rows_updated_at=int(self.clock() if at is None else at)
+            )
 
     def requests_for(self, dataset: str) -> list[RequestRecord]:
         with self._lock:
@@ -257,38 +290,61 @@ class PortalState:
             datasets = list(self.datasets.values())
             extras = list(self.extras)
             moment = int(self.clock())
-        frame = pl.DataFrame({
-            "uid": [d.id for d in datasets] + [e.id for e in extras],
-            "name": [d.name for d in datasets] + [e.name for e in extras],
-            "description": [d.description for d in datasets] + ["" for _ in extras],
-            "owner": [d.owner for d in datasets] + [e.owner for e in extras],
-            "type": [d.type for d in datasets] + [e.type for e in extras],
-            "category": [d.category for d in datasets] + [e.category for e in extras],
-            "tags": ["datos abiertos" for _ in datasets] + [None for _ in extras],
-            "url": [f"https://{self.domain}/d/{d.id}" for d in datasets] + [
-                f"https://{self.domain}/d/{e.id}" for e in extras],
-            "domain": [self.domain] * (len(datasets) + len(extras)),
-            "creation_date": [iso(d.created_at) for d in datasets] + [iso(moment) for _ in extras],
-            "last_metadata_updated_date": [iso(d.rows_updated_at) for d in datasets] + [iso(moment) for _ in extras],
-            "last_data_updated_date": [iso(d.rows_updated_at) for d in datasets] + [None for _ in extras],
-            "row_count": [d.rows for d in datasets] + [None for _ in extras],
-            "column_count": [len(d.columns) for d in datasets] + [None for _ in extras],
-            "audience": [d.audience for d in datasets] + [e.audience for e in extras],
-            "public": [d.audience == "public" for d in datasets] + [e.audience == "public" for e in extras],
-            "approval_status": ["approved"] * (len(datasets) + len(extras)),
-            "license": [LICENSE] * (len(datasets) + len(extras)),
-            "attribution": [d.owner for d in datasets] + [e.owner for e in extras],
-            "informacindelaentidad_sector": [d.category for d in datasets] + [e.category for e in extras],
-            "informacindedatos_frecuenciadeactualizacin": ["Mensual"] * (len(datasets) + len(extras)),
-            "contact_email": [d.email for d in datasets] + [email_for(e.owner) for e in extras],
-        }, schema_overrides={"row_count": pl.Int64, "column_count": pl.Int64, "tags": pl.String,
-                             "last_data_updated_date": pl.String})
-        frame = frame.with_columns(pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.3f")
-                                   for c in ("creation_date", "last_metadata_updated_date", "last_data_updated_date"))
+        frame = pl.DataFrame(
+            {
+                "uid": [d.id for d in datasets] + [e.id for e in extras],
+                "name": [d.name for d in datasets] + [e.name for e in extras],
+                "description": [d.description for d in datasets] + ["" for _ in extras],
+                "owner": [d.owner for d in datasets] + [e.owner for e in extras],
+                "type": [d.type for d in datasets] + [e.type for e in extras],
+                "category": [d.category for d in datasets] + [e.category for e in extras],
+                "tags": ["datos abiertos" for _ in datasets] + [None for _ in extras],
+                "url": [f"https://{self.domain}/d/{d.id}" for d in datasets]
+                + [f"https://{self.domain}/d/{e.id}" for e in extras],
+                "domain": [self.domain] * (len(datasets) + len(extras)),
+                "creation_date": [iso(d.created_at) for d in datasets]
+                + [iso(moment) for _ in extras],
+                "last_metadata_updated_date": [iso(d.rows_updated_at) for d in datasets]
+                + [iso(moment) for _ in extras],
+                "last_data_updated_date": [iso(d.rows_updated_at) for d in datasets]
+                + [None for _ in extras],
+                "row_count": [d.rows for d in datasets] + [None for _ in extras],
+                "column_count": [len(d.columns) for d in datasets] + [None for _ in extras],
+                "audience": [d.audience for d in datasets] + [e.audience for e in extras],
+                "public": [d.audience == "public" for d in datasets]
+                + [e.audience == "public" for e in extras],
+                "approval_status": ["approved"] * (len(datasets) + len(extras)),
+                "license": [LICENSE] * (len(datasets) + len(extras)),
+                "attribution": [d.owner for d in datasets] + [e.owner for e in extras],
+                "informacindelaentidad_sector": [d.category for d in datasets]
+                + [e.category for e in extras],
+                "informacindedatos_frecuenciadeactualizacin": ["Mensual"]
+                * (len(datasets) + len(extras)),
+                "contact_email": [d.email for d in datasets] + [email_for(e.owner) for e in extras],
+            },
+            schema_overrides={
+                "row_count": pl.Int64,
+                "column_count": pl.Int64,
+                "tags": pl.String,
+                "last_data_updated_date": pl.String,
+            },
+        )
+        frame = frame.with_columns(
+            pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.3f")
+            for c in ("creation_date", "last_metadata_updated_date", "last_data_updated_date")
+        )
         return Dataset(
-            id=INVENTORY_ID, name="Asset Inventory", owner="datos.gov.co", category="Ciencia, Tecnología e Innovación",
-            email=email_for("datos.gov.co"), kind="inventory", columns=list(INVENTORY_COLUMNS), frame=frame,
-            created_at=moment, rows_updated_at=moment, description="Every asset on this portal.",
+            id=INVENTORY_ID,
+            name="Asset Inventory",
+            owner="datos.gov.co",
+            category="Ciencia, Tecnología e Innovación",
+            email=email_for("datos.gov.co"),
+            kind="inventory",
+            columns=list(INVENTORY_COLUMNS),
+            frame=frame,
+            created_at=moment,
+            rows_updated_at=moment,
+            description="Every asset on this portal.",
         )
 
     def view(self, dataset: str) -> dict[str, Any]:
@@ -313,24 +369,38 @@ class PortalState:
             "license": {"name": LICENSE},
             "owner": {"id": owner_id, "displayName": current.owner},
             "tableAuthor": {"id": owner_id, "displayName": current.owner},
-            "metadata": {"custom_fields": {"Información de la Entidad": {"Nombre de la Entidad": current.owner},
-                                           "Contacto": {"Correo": current.email}}},
+            "metadata": {
+                "custom_fields": {
+                    "Información de la Entidad": {"Nombre de la Entidad": current.owner},
+                    "Contacto": {"Correo": current.email},
+                }
+            },
             "columns": [
-                {"id": 100_000 + position, "name": spec.name, "fieldName": spec.field,
-                 "dataTypeName": spec.type, "renderTypeName": spec.type, "position": position + 1,
-                 "description": ""}
+                {
+                    "id": 100_000 + position,
+                    "name": spec.name,
+                    "fieldName": spec.field,
+                    "dataTypeName": spec.type,
+                    "renderTypeName": spec.type,
+                    "position": position + 1,
+                    "description": "",
+                }
                 for position, spec in enumerate(current.columns)
             ],
         }
 
 
 def _like(series: pl.Series, target: pl.DataType) -> pl.Series:
-    """``series`` in the ``target`` type: numbers become text as `$ 35000000`, dates `14/11/2019`."""
+    """``series`` in the ``target`` type (to text: numbers as `$ 35000000`, dates `14/11/2019`)."""
     if series.dtype == target:
         return series
     if target == pl.String:
         if series.dtype.is_numeric():
-            return pl.select(pl.format("$ {}", pl.lit(series).cast(pl.Int64))).to_series().alias(series.name)
+            return (
+                pl.select(pl.format("$ {}", pl.lit(series).cast(pl.Int64)))
+                .to_series()
+                .alias(series.name)
+            )
         if series.dtype.is_temporal():
             return series.dt.strftime("%d/%m/%Y")
         return series.cast(pl.String)
