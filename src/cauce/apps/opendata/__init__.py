@@ -363,25 +363,10 @@ def portal(
 ) -> dict[str, Any]:
     """Serve a local SODA portal with synthetic datasets until interrupted (Ctrl-C)."""
     state = PortalState.of(catalogue(count, seed=seed), extras=3, seed=seed)
-    for spec in drop:
-        ident, _, status = spec.partition(":")
-        state.drop(ident, int(status or 404))
-    for spec in fail:
-        ident, _, rest = spec.partition(":")
-        times, _, status = rest.partition(":")
-        state.fail(ident, times=int(times or 1), status=int(status or 500))
+    state.apply(drop=drop, fail=fail)
     server = Portal(state, host=host, port=port)
-    ctx.log.info(
-        "serving %d datasets at %s (inventory %s/resource/uzcf-b9dh.csv); Ctrl-C stops it",
-        len(state.datasets),
-        server.url,
-        server.url,
-    )
-    print(
-        f"SODA portal at {server.url}  —  harvest it with: "
-        f"cauce run opendata harvest --portal {server.url}",
-        flush=True,
-    )
+    ctx.log.info("serving %d datasets at %s; Ctrl-C stops it", len(state.datasets), server.url)
+    ctx.log.info("harvest it with: cauce run opendata harvest --portal %s", server.url)
     server.serve(until=lambda: ctx.cancelled)
     return {"url": server.url, "requests": len(state.requests)}
 
@@ -389,7 +374,7 @@ def portal(
 @app.job
 def report(
     ctx: Context, out: Annotated[str, "folder for index.html and the charts"] = "opendata-report"
-) -> dict:
+) -> dict[str, str]:
     """Write an HTML page of the catalogue: categories, owners, sizes, freshness, alerts."""
     page = write_catalogue_report(
         Path(out),

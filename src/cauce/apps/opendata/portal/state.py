@@ -197,6 +197,16 @@ class PortalState:
         with self._lock:
             self.faults = [f for f in self.faults if dataset is not None and f.dataset != dataset]
 
+    def apply(self, *, drop: Iterable[str] = (), fail: Iterable[str] = ()) -> None:
+        """Faults as on the command line: drop ``ID`` or ``ID:403``, fail ``ID:N[:STATUS]``."""
+        for spec in drop:
+            ident, _, status = spec.partition(":")
+            self.drop(ident, int(status or 404))
+        for spec in fail:
+            ident, _, rest = spec.partition(":")
+            times, _, status = rest.partition(":")
+            self.fail(ident, times=int(times or 1), status=int(status or 500))
+
     def _inject(self, fault: Fault) -> Fault:
         if fault.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {fault.kind!r}")
