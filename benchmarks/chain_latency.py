@@ -161,13 +161,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (to study the runs)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cauce-chain-"))
     try:
         cauce = bench_cauce(work, args.rate, args.seconds)
         huey = bench_huey(work, args.rate, args.seconds)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"rate_per_s": args.rate, "seconds": args.seconds, "cauce": cauce, "huey_sqlite": huey,
                       "p99_ratio_huey_over_cauce": round(huey["p99_ms"] / cauce["p99_ms"], 2)}, indent=2))
 

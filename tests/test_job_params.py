@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -64,11 +65,7 @@ def test_values_are_converted_to_the_declared_types_and_recorded_on_the_run() ->
                           "target": None}
 
 
-@pytest.mark.xfail(strict=True, reason="runs.insert and Runtime.enqueue_job json.dumps the converted params, "
-                   "so a Path or date option raises TypeError instead of being recorded")
 def test_path_and_date_options_are_passed_typed_and_recorded_as_text() -> None:
-    from datetime import date
-
     app = App("params")
 
     @app.job

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 
 from cauce import App
 from cauce.testing import TestRuntime
@@ -73,8 +72,6 @@ def test_public_settings_are_not_masked() -> None:
         assert "db is sqlite:///public.db" in [line.message for line in rt.logs(run.id)]
 
 
-@pytest.mark.xfail(strict=True, reason="runtime/execute.py execute() builds Outcome.error and Outcome.traceback "
-                   "from the exception unmasked; they are stored as runs.error and the DLQ last_error")
 def test_a_secret_in_an_error_message_is_masked_on_the_run_and_in_the_dead_letter_queue() -> None:
     app = make_app()
     work = app.queue("work", max_receives=1)

@@ -293,8 +293,6 @@ def test_the_test_runtime_ignores_the_developers_environment(monkeypatch) -> Non
         assert rt.settings.db == "default"
 
 
-@pytest.mark.xfail(strict=True, reason="TestRuntime.__enter__ does not remove its temporary home when "
-                   "Runtime.open raises (e.g. ConfigError), so every failed start leaks a folder")
 def test_a_failed_start_leaves_no_temporary_home(tmp_path: Path, monkeypatch) -> None:
     import tempfile
 

@@ -72,9 +72,14 @@ class LogSink:
         while not self._stop.wait(self.FLUSH_EVERY):
             self.flush()
 
-    def write(self, app: str, stream: str, level: int, message: str, run_id: str | None = None) -> None:
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value replaced by the mask."""
         for secret in self._secrets:
-            message = message.replace(secret, MASK)
+            text = text.replace(secret, MASK)
+        return text
+
+    def write(self, app: str, stream: str, level: int, message: str, run_id: str | None = None) -> None:
+        message = self.redact(message)
         row = (app, stream, self._clock.time(), level, message, run_id)
         with self._lock:
             self._buffer.append(row)

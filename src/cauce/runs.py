@@ -130,7 +130,7 @@ def insert(con: sqlite3.Connection, runs: Sequence[NewRun]) -> None:
         "event_id, queued_at, started_at, params, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             (r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger, r.message_id,
-             r.event_id, r.queued_at, r.started_at, json.dumps(r.params) if r.params is not None else None,
+             r.event_id, r.queued_at, r.started_at, json.dumps(r.params, default=str) if r.params is not None else None,
              r.worker)
             for r in runs
         ],

@@ -57,7 +57,11 @@ class TestRuntime:
         self._scheduler: Scheduler | None = None
 
     def __enter__(self) -> TestRuntime:
-        self.runtime.open()
+        try:
+            self.runtime.open()
+        except BaseException:
+            self.close()  # a failed start (missing settings…) leaves no temporary home behind
+            raise
         self._scheduler = Scheduler(self.runtime)
         self._scheduler.tick()
         self._dispatcher = self.runtime.dispatcher(threads=1, processes=1)
@@ -89,9 +93,9 @@ class TestRuntime:
         schedules fire only if their time comes while waiting for such work.
         """
         assert self._scheduler is not None
-        before = self._count_runs()
+        ran = 0
         for _ in range(self.MAX_STEPS):
-            self._dispatcher.run_inline()
+            ran += self._dispatcher.run_inline()
             wake = self._dispatcher.next_wakeup()
             if wake is None:
                 break
@@ -101,7 +105,7 @@ class TestRuntime:
         else:
             raise CauceError("drain() did not settle", hint="a handler keeps producing work for itself")
         self.runtime.sink.flush()
-        return self._count_runs() - before
+        return ran
 
     def advance(self, span: DurationLike | timedelta) -> None:
         """Move the clock forward by ``span``, firing every schedule due on the way, in order,
@@ -118,9 +122,6 @@ class TestRuntime:
         self.clock.set(target)
         self._step()
         self.runtime.sink.flush()
-
-    def _count_runs(self) -> int:
-        return int(self.runtime.db.read().execute("SELECT count(*) FROM runs").fetchone()[0])
 
     # -- running and inspecting -------------------------------------------------------
     def run(self, job: Job | str, partition: str | None = None, **params: Any) -> Run:

@@ -6,6 +6,7 @@ started (a launcher such as ``wine`` and the program it runs).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import signal
@@ -84,10 +85,12 @@ def run_command(
     out: deque[str] = deque(maxlen=KEEP_LINES)
     err_lines: deque[str] = deque(maxlen=KEEP_LINES)
     assert process.stdout is not None and process.stderr is not None
+    # Each pump runs in a copy of this thread's context, so its lines reach the run's log stream.
     pumps = [
-        threading.Thread(target=_pump, args=(process.stdout, out, lambda s: log.info("%s", s)), daemon=True),
-        threading.Thread(target=_pump, args=(process.stderr, err_lines, lambda s: log.warning("%s", s)),
-                         daemon=True),
+        threading.Thread(target=contextvars.copy_context().run,
+                         args=(_pump, process.stdout, out, lambda s: log.info("%s", s)), daemon=True),
+        threading.Thread(target=contextvars.copy_context().run,
+                         args=(_pump, process.stderr, err_lines, lambda s: log.warning("%s", s)), daemon=True),
     ]
     for pump in pumps:
         pump.start()
@@ -109,7 +112,7 @@ def run_command(
     seconds = time.monotonic() - started
     result = CommandResult(args, process.returncode, list(out), list(err_lines), seconds)
     if outcome == "timeout":
-        raise CommandTimeout(f"{args[0]} did not finish within {timeout:.0f} s and was stopped",
+        raise CommandTimeout(f"{Path(args[0]).name} did not finish within {timeout:g} s and was stopped",
                              hint="raise the timeout or look at the run's log for where it stalled")
     if outcome == "cancelled":
         raise RunCancelled(f"{args[0]} was stopped because the run was cancelled")

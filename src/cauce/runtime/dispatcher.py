@@ -13,7 +13,6 @@ order (the TestRuntime and foreground tools).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Sequence

@@ -7,9 +7,11 @@ one-line error on the run, the full traceback in the run's log stream — and tu
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -73,14 +75,17 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
         if spec.is_job:
             where = f" for partition {spec.partition}" if spec.partition else ""
             ctx.log.info("run %s of %s started%s (attempt %d)", spec.run_id, target.name, where, spec.attempt)
+        redact = runtime.sink.redact
         try:
             if isinstance(target, Job):
-                result = target.func(ctx, **(spec.params or {}))
+                # options queued as JSON come back as text: give the job its declared types again
+                params = runtime.check_params(target, spec.params or {})
+                result = target.func(ctx, **params)
             else:
                 result = target.func(spec.payload, ctx)
         except RunCancelled as err:
             ctx.log.warning("run cancelled: %s", err)
-            return Outcome(ok=False, error=f"cancelled: {err}", cancelled=True)
+            return Outcome(ok=False, error=redact(f"cancelled: {err}"), cancelled=True)
         except Exception as err:
             if ctx.cancelled:
                 ctx.log.warning("run cancelled (%s: %s)", type(err).__name__, err)
@@ -88,12 +93,27 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
             one_line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
             trace = traceback.format_exc().rstrip()
             ctx.log.error("attempt %d failed: %s\n%s", spec.attempt, one_line, trace)
-            return Outcome(ok=False, error=one_line, traceback=trace)
+            return Outcome(ok=False, error=redact(one_line), traceback=redact(trace))
         finally:
             ctx._cleanup()
+        if ctx.cancelled:
+            ctx.log.warning("run cancelled: it returned after cancellation was asked")
+            return Outcome(ok=False, error="cancelled", cancelled=True)
         if spec.is_job:
             ctx.log.info("run %s succeeded", spec.run_id)
-        return Outcome(ok=True, result=result)
+        return Outcome(ok=True, result=_redacted(result, redact))
+
+
+def _redacted(result: Any, redact: Callable[[str], str]) -> Any:
+    """The result with secret values masked (it is stored on the run as JSON)."""
+    if result is None:
+        return None
+    try:
+        text = json.dumps(result, default=str)
+    except (TypeError, ValueError):
+        return None
+    masked = redact(text)
+    return result if masked == text else json.loads(masked)
 
 
 def log_general(runtime: Runtime, app_name: str, level: int, message: str, *args: Any) -> None:

@@ -281,7 +281,7 @@ class Runtime:
     def enqueue_job(self, con: Any, job: Job, *, partition: str | None, params: Mapping[str, Any], trigger: str,
                     now: float, attrs: Mapping[str, Any] | None = None) -> str:
         """Queue a run of ``job`` inside the caller's transaction; returns the run id."""
-        body = json.dumps({"partition": partition, "params": dict(params), "trigger": trigger})
+        body = json.dumps({"partition": partition, "params": dict(params), "trigger": trigger}, default=str)
         message_id = queues.send(con, job.store_queue, [body], now=now, attrs=dict(attrs) if attrs else None)[0]
         run_id = runs.new_run_id()
         runs.insert(con, [NewRun(id=run_id, app=self.app.name, kind="job", name=job.name, status=RunStatus.QUEUED,

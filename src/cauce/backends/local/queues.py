@@ -57,13 +57,16 @@ def send(
     attrs_text = json.dumps(attrs) if attrs else None
     rows = [(queue, body, eid, group, now + delay, now, attrs_text, error)
             for body, eid in zip(bodies, ids, strict=True)]
-    sql = ("INSERT INTO messages (queue, body, event_id, grp, visible_at, sent_at, attrs, last_error) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-    if len(rows) == 1:
-        return [int(con.execute(sql, rows[0]).lastrowid or 0)]
-    first = con.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
-    con.executemany(sql, rows)
-    return list(range(first + 1, first + 1 + len(rows)))
+    inserted: list[int] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start:start + _ROWS_PER_INSERT]
+        sql = ("INSERT INTO messages (queue, body, event_id, grp, visible_at, sent_at, attrs, last_error) VALUES "
+               + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)) + " RETURNING id")
+        inserted.extend(sorted(row[0] for row in con.execute(sql, [v for row in chunk for v in row])))
+    return inserted
+
+
+_ROWS_PER_INSERT = 500  # 8 parameters a row, well under SQLite's limit of variables per statement
 
 
 _CLAIM = """

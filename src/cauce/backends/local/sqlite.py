@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,  -- a message id is never reused
     queue         TEXT    NOT NULL,
     body          TEXT    NOT NULL,
     event_id      TEXT    NOT NULL,
