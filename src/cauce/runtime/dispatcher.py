@@ -41,7 +41,9 @@ class Dispatcher:
         self, runtime: Runtime, *, threads: int = 8, processes: int = 2, sources: Sequence[Source] | None = None
     ) -> None:
         self.runtime = runtime
+        self._follow_app = sources is None  # pick up handlers and jobs declared after start
         self.sources = list(sources) if sources is not None else build_sources(runtime)
+        self._declared = self._declaration_count()
         self.threads = max(1, threads)
         self.processes = max(1, processes)
         self._pool: ThreadPoolExecutor | None = None
@@ -128,9 +130,20 @@ class Dispatcher:
             cap = min(cap, self.processes - self._process_inflight)
         return max(0, cap)
 
+    def _declaration_count(self) -> tuple[int, int]:
+        return len(self.runtime.app.handlers), len(self.runtime.app.jobs)
+
+    def _refresh_sources(self) -> None:
+        """Add sources for handlers and jobs declared since the dispatcher was built."""
+        if self._follow_app and self._declaration_count() != self._declared:
+            known = {(type(s).__name__, s.target.name) for s in self.sources}
+            self.sources += [s for s in build_sources(self.runtime) if (type(s).__name__, s.target.name) not in known]
+            self._declared = self._declaration_count()
+
     def _claim(self, free: int, *, one: bool = False) -> list[Delivery]:
         if free <= 0:
             return []
+        self._refresh_sources()
         runtime = self.runtime
         now = runtime.clock.time()
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
