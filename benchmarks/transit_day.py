@@ -1,6 +1,7 @@
 """Benchmark: one synthetic day of the transit app, generated and processed end to end.
 
-    python benchmarks/transit_day.py --scale santiago [--workdir DIR] [--seed 1]
+    python benchmarks/transit_day.py --scale santiago --generate-only
+    python benchmarks/transit_day.py --scale santiago --skip-generate
 
 Generates the day (timed), then does what `cauce run transit adatrap` does with the open engine:
 unpack the inputs, run the engine, zip the outputs (timed, stage by stage). Prints the figures,
@@ -59,7 +60,10 @@ def main() -> None:
     parser.add_argument("--scale", default="small", choices=("tiny", "small", "santiago"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/.work/transit"))
-    parser.add_argument("--skip-generate", action="store_true")
+    parser.add_argument("--skip-generate", action="store_true",
+                        help="process the day already in --workdir")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="only generate (run processing in a fresh process: own peak memory)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     day = date(2021, 4, 22)
@@ -76,6 +80,8 @@ def main() -> None:
         figures["counts"] = generated.counts
         figures["peak_rss_after_generate_gb"] = round(peak_rss_gb(), 2)
         print(json.dumps(figures, indent=1), flush=True)
+        if args.generate_only:
+            return
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     store = FolderStore(inputs, "inputs")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -99,25 +100,28 @@ LAYOUTS: dict[str, tuple[list[str], bool]] = {
 SKIPPED_FOLDERS = ("kmls", "reportes", "debug")
 
 
-def write_output(frame: pl.DataFrame | pl.LazyFrame, kind: str, path: Path) -> int:
+def write_output(frame: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame | pl.LazyFrame],
+                 kind: str, path: Path) -> int:
     """Write `frame` under the exact header of `kind`; absent columns and nulls become `-`.
 
-    A LazyFrame is streamed to the file (the strings of a whole day never sit in memory)."""
+    `frame` may be an iterable of parts (e.g. one per group of cards): each is collected,
+    written and dropped in turn, so a whole day's text never sits in memory at once."""
     header, trailing = LAYOUTS[kind]
-    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
-    columns = [(pl.col(name).cast(pl.String).fill_null("-") if name in names
-                else pl.lit("-")).alias(name) for name in header]
-    if isinstance(frame, pl.LazyFrame) and not trailing:
-        frame.select(columns).sink_csv(path, separator="|", quote_style="never")
-        return pl.scan_csv(path, separator="|", quote_char=None, infer_schema=False).select(
-            pl.len()).collect().item()
-    laid = frame.lazy().select([c.alias(f"c{i}") for i, c in enumerate(columns)]).collect()
-    if trailing:
-        laid = laid.with_columns(pl.lit("").alias("trail"))
+    parts = [frame] if isinstance(frame, pl.DataFrame | pl.LazyFrame) else frame
+    rows = 0
     with path.open("wb") as out:
         out.write(("|".join(header) + "\n").encode("utf-8"))
-        laid.write_csv(out, separator="|", include_header=False, quote_style="never")
-    return laid.height
+        for part in parts:
+            lazy = part.lazy()
+            names = lazy.collect_schema().names()
+            columns = [(pl.col(name).cast(pl.String).fill_null("-") if name in names
+                        else pl.lit("-")).alias(f"c{i}") for i, name in enumerate(header)]
+            if trailing:
+                columns.append(pl.lit("").alias("trail"))
+            laid = lazy.select(columns).collect()
+            laid.write_csv(out, separator="|", include_header=False, quote_style="never")
+            rows += laid.height
+    return rows
 
 
 def read_output(source: Path | bytes) -> pl.DataFrame:

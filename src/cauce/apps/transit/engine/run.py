@@ -30,6 +30,7 @@ from .trips import assign_periods, build_trips, chain_trips, stage_expansion
 
 log = logging.getLogger(__name__)
 VERSION = "cauce-transit 1"
+ROWS_PER_PART = 1_500_000
 
 
 class Cancelled(Exception):
@@ -117,15 +118,21 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     del stages
     speeds = section_speeds(fleet, network)
     general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip", "t",
-                                    "t_alight", "board_stop", "bst_unique").collect()
-    builders: dict[str, Callable[[], pl.DataFrame | pl.LazyFrame]] = {
-        "etapas": lambda: tables.etapas(enriched, network, day),
-        "viajes": lambda: tables.viajes(enriched, trips, network, day),
-        "profile": lambda: tables.profile(enriched, fleet, network, day),
+                                    "t_alight", "board_stop", "bst_unique")
+    # the biggest tables are written by groups of cards (or expeditions) to bound memory
+    parts = max(1, general_input.height // ROWS_PER_PART)
+    by_card = [pl.col("card") % parts == i for i in range(parts)]
+    by_exp = [pl.col("exp") % parts == i for i in range(parts)]
+    builders: dict[str, Callable[[], object]] = {
+        "etapas": lambda: (tables.etapas(enriched.filter(c), network, day) for c in by_card),
+        "viajes": lambda: (tables.viajes(enriched.filter(c), trips.filter(c), network, day)
+                           for c in by_card),
+        "profile": lambda: (tables.profile(enriched.filter(e), fleet.part(e), network, day)
+                            for e in by_exp),
         "odbyroute": lambda: tables.odbyroute(enriched, network, day),
         "expediciones": lambda: tables.expediciones(fleet, network, day),
         "speed": lambda: tables.speed(speeds, network, day),
-        "bip": lambda: tables.bip(enriched, network, day),
+        "bip": lambda: (tables.bip(enriched.filter(c), network, day) for c in by_card),
         "general": lambda: tables.general(day, network, fleet, general_input, trips, gps_rows,
                                           VERSION),
     }
@@ -136,14 +143,19 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         path = (workdir / par.path(f"out_{kind}")) if f"out_{kind}" in par.values else (
             folder / f"{name}.{kind}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows[kind] = write_output(build(), kind, path)
+        started = time.perf_counter()
+        rows[kind] = write_output(build(), kind, path)  # type: ignore[arg-type]
         outputs[kind] = path
+        log.info("engine: wrote %s (%d rows) in %.1f s", path.name, rows[kind],
+                 time.perf_counter() - started)
     outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
     parquet: dict[str, Path] = {}
     if parquet_dir is not None:
         parquet = write_parquet(parquet_dir, day, enriched, trips,
-                                tables.profile(enriched, fleet, network, day))
-    summary = enriched.select("card", "t", "mode", "has_alight", "stop_alight", "trip").collect()
+                                [tables.profile(enriched.filter(e), fleet.part(e), network, day)
+                                 for e in by_exp])
+    summary = enriched.select("card", "t", "mode", "has_alight",
+                              pl.col("stop_alight").cast(pl.String), "trip")
     lap("outputs")
     return EngineResult(outputs, parquet, rows, rejects, seconds, summary)
 
@@ -155,19 +167,19 @@ def write_rejects(rejects: dict[str, int], path: Path) -> Path:
     return path
 
 
-def write_parquet(folder: Path, day: date, stages: pl.LazyFrame, trips: pl.DataFrame,
-                  profile: pl.LazyFrame) -> dict[str, Path]:
+def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataFrame,
+                  profiles: list[pl.LazyFrame]) -> dict[str, Path]:
     """Stages, trips, OD by zone and by comuna, and load profiles, for analysis."""
     folder.mkdir(parents=True, exist_ok=True)
     d = day.isoformat()
-    stage_table = stages.select(
+    stage_table = stages.lazy().select(
         pl.lit(day).alias("day"), "card", "trip", "stage_in_trip", "mode", "site",
         pl.col("op").alias("operator"), pl.col("service_board").alias("service"),
         pl.col("t").alias("t_validation"), "t_board", "t_alight", "has_alight",
         pl.col("stop_board").alias("board_stop"), pl.col("stop_alight").alias("alight_stop"),
         "comuna_board", "comuna_alight", "zone_board", "zone_alight", "x_board", "y_board",
         "x_alight", "y_alight", pl.col("board_period").alias("period"), "f_service", "f_zone")
-    ends = stages.group_by("card", "trip").agg(
+    ends = stages.lazy().group_by("card", "trip").agg(
         pl.col("zone_board").first().alias("zone_origin"),
         pl.col("zone_alight").last().alias("zone_destination"),
         pl.col("comuna_board").first().alias("comuna_origin"),
@@ -182,7 +194,7 @@ def write_parquet(folder: Path, day: date, stages: pl.LazyFrame, trips: pl.DataF
     od_comuna = trip_table.filter(pl.col("last_has_alight")).group_by(
         "day", "period", "comuna_origin", "comuna_destination").agg(
         pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
-    profile_table = profile.select(
+    profile_table = pl.concat(profiles).select(
         pl.lit(day).alias("day"), pl.col("idExpedicion").alias("expedition"),
         pl.col("ServicioSentido").alias("service"), pl.col("Patente").alias("plate"),
         pl.col("Correlativo").alias("seq"), pl.col("Paradero").alias("stop"),

@@ -27,6 +27,11 @@ class Fleet:
     passing: pl.DataFrame      # exp, route_idx, seq, t_pass (s, float), gps (bool)
     counts: dict[str, int]
 
+    def part(self, condition: pl.Expr) -> Fleet:
+        """The expeditions (with their pings and passing times) matching `condition` on exp."""
+        return Fleet(self.expeditions.filter(condition), self.pings.filter(condition),
+                     self.passing.filter(condition), self.counts)
+
 
 def build_expeditions(runs: pl.DataFrame, network: Network, rejects: dict[str, int]
                       ) -> pl.DataFrame:

@@ -51,13 +51,15 @@ def classify(trx: pl.DataFrame, network: Network, fleet: Fleet,
                                     pl.lit(True).alias("is_zp")).unique("site_key")
     plates = fleet.expeditions.select(pl.col("plate_key").alias("site_key")).unique().with_columns(
         pl.lit(True).alias("is_bus"))
-    frame = trx.with_columns(plate_key("site").alias("site_key")).join(
+    # sites are few (plates, stations, validators): classify them once, then join once
+    sites = trx.select("site").unique().with_columns(plate_key("site").alias("site_key")).join(
         stations, on="site", how="left").join(zp, on="site_key", how="left").join(
         plates, on="site_key", how="left")
     mode = (pl.when(pl.col("station_idx").is_not_null()).then(pl.lit("METRO"))
             .when(pl.col("is_zp").fill_null(False)).then(pl.lit("ZP"))
             .when(pl.col("is_bus").fill_null(False)).then(pl.lit("BUS")))
-    frame = frame.with_columns(mode.alias("mode"))
+    sites = sites.with_columns(mode.alias("mode"))
+    frame = trx.join(sites, on="site", how="left")
     unknown = frame["mode"].is_null()
     if unknown.any():
         rejects["trx: unknown plate, station or validator"] = int(unknown.sum())
@@ -268,18 +270,29 @@ def _bus_alightings(bus: pl.DataFrame, network: Network, fleet: Fleet,
 
 
 def with_next_boarding(stages: pl.DataFrame) -> pl.DataFrame:
-    """Target of each stage: the card's next boarding; for the last, the day's first."""
+    """Target of each stage: the card's next boarding; for the last, the day's first.
+
+    Rows are sorted by card and time, so neighbours and group starts are plain array shifts."""
     stages = stages.sort("card", "t")
-    nxt = [pl.col(c).shift(-1).over("card") for c in ("bx", "by", "t")]
-    first = [pl.col(c).first().over("card") for c in ("bx", "by", "t")]
-    last = pl.col("t") == pl.col("t").max().over("card")
+    card = stages["card"].to_numpy()
+    n = card.size
+    index = np.arange(n)
+    first = np.ones(n, dtype=bool)
+    first[1:] = card[1:] != card[:-1]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = first[1:]
+    group_first = np.maximum.accumulate(np.where(first, index, 0))
+    target = np.where(last, group_first, np.minimum(index + 1, n - 1))
+    sizes = np.diff(np.append(np.flatnonzero(first), n))
+    bx = stages["bx"].to_numpy().astype(np.float64)
+    by = stages["by"].to_numpy().astype(np.float64)
+    t = stages["t"].to_numpy().astype(np.float64)
     return stages.with_columns(
-        last.alias("last_of_day"),
-        pl.when(last).then(first[0]).otherwise(nxt[0]).alias("next_x"),
-        pl.when(last).then(first[1]).otherwise(nxt[1]).alias("next_y"),
-        pl.when(last).then(first[2] + 86400).otherwise(nxt[2]).cast(pl.Float64).alias(
-            "next_t"),
-        pl.len().over("card").alias("n_card"))
+        pl.Series("last_of_day", last),
+        pl.Series("next_x", bx[target]).fill_nan(None),
+        pl.Series("next_y", by[target]).fill_nan(None),
+        pl.Series("next_t", np.where(last, t[target] + 86400, t[target])),
+        pl.Series("n_card", np.repeat(sizes, sizes)))
 
 
 def build_stages(trx: pl.DataFrame, network: Network, fleet: Fleet, *, closeness_m: float,

@@ -46,12 +46,19 @@ def period_of(network: Network, seconds: pl.Expr, what: str) -> pl.Expr:
     return pl.when(seconds.is_null()).then(None).otherwise(expr)
 
 
-def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.LazyFrame:
-    """Names, operators and waits that several outputs share, joined lazily by row numbers."""
-    rs = network.route_stops.sort("route_idx", "seq").with_row_index("rs").select(
-        pl.col("rs").cast(pl.Int64), "stop", "user_stop", "name", "comuna", "dist").lazy()
-    st = network.stations.select("station_idx", "unique", "line", "comuna").lazy()
-    routes = network.routes.select("route_idx", "route", "user", "direction").lazy()
+def _categorical(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.col(pl.String).cast(pl.Categorical))
+
+
+def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.DataFrame:
+    """Names, operators and waits that several outputs share, joined once by row numbers.
+
+    Names are categorical (a few thousand distinct stops and routes), so the day's enriched
+    stages stay compact; they become text only when a file is written."""
+    rs = _categorical(network.route_stops.sort("route_idx", "seq").with_row_index("rs").select(
+        pl.col("rs").cast(pl.Int64), "stop", "user_stop", "name", "comuna", "dist")).lazy()
+    st = _categorical(network.stations.select("station_idx", "unique", "line", "comuna")).lazy()
+    routes = _categorical(network.routes.select("route_idx", "route", "user", "direction")).lazy()
     exps = fleet.expeditions.select("exp", pl.col("operator").alias("exp_operator"),
                                     pl.col("start").alias("exp_start")).lazy()
     headway = fleet.passing.lazy().with_columns((pl.col("t_pass") // 1800).alias("hh")).group_by(
@@ -84,11 +91,11 @@ def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.La
         (pl.col("alight_dist") - pl.col("board_dist")).alias("route_dist"),
         ((pl.col("x_alight") - pl.col("x_board")) ** 2 + (pl.col("y_alight") - pl.col(
             "y_board")) ** 2).sqrt().alias("eucl_dist"),
-        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min"))
+        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min")).collect()
 
 
-def etapas(s: pl.LazyFrame, network: Network, day: date) -> pl.LazyFrame:
-    return s.select(
+def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
+    return s.lazy().select(
         pl.col("op").alias("operador"), pl.col("card").alias("id_etapa"),
         pl.col("trip").alias("correlativo_viajes"),
         pl.col("stage_in_trip").alias("correlativo_etapas"),
@@ -124,9 +131,9 @@ def etapas(s: pl.LazyFrame, network: Network, day: date) -> pl.LazyFrame:
         clock_text(pl.col("exp_start").cast(pl.Float64), day).alias("tiempoIniExpedicion"))
 
 
-def viajes(s: pl.LazyFrame, trips: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
+def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
     walk = 1.3 / 1.2
-    s = s.with_columns(
+    s = s.lazy().with_columns(
         pl.col("t_board").shift(-1).over("card", "trip").alias("next_board"),
         pl.col("walk_m").alias("transfer_m"))
     per_stage = s.with_columns(
@@ -214,9 +221,9 @@ def viajes(s: pl.LazyFrame, trips: pl.DataFrame, network: Network, day: date) ->
             "dviaje_buses"))
 
 
-def profile(s: pl.LazyFrame, fleet: Fleet, network: Network, day: date) -> pl.LazyFrame:
+def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.LazyFrame:
     """One row per expedition and stop with boardings, alightings and the load."""
-    located = s.filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
+    located = s.lazy().filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
     ons = located.group_by("exp", pl.col("board_seq").alias("seq")).agg(
         pl.len().alias("n_on"), pl.col("f_service").sum().alias("on_exp"),
         pl.col("has_alight").sum().alias("on_with_alight"), pl.col("t").min().alias("first_trx"))
@@ -284,8 +291,8 @@ def profile(s: pl.LazyFrame, fleet: Fleet, network: Network, day: date) -> pl.La
         pl.col("route_idx"), pl.col("load_after"), pl.col("t_pass"))
 
 
-def odbyroute(s: pl.LazyFrame, network: Network, day: date) -> pl.LazyFrame:
-    bus = s.filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
+def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
+    bus = s.lazy().filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
     without = bus.filter(~pl.col("has_alight")).group_by(
         "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada"))
     od = bus.filter(pl.col("has_alight")).group_by(
@@ -344,12 +351,13 @@ def speed(speeds: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
         pl.col("is_end").cast(pl.Int8).alias("IsEndSection"))
 
 
-def bip(s: pl.LazyFrame, network: Network, day: date) -> pl.LazyFrame:
-    return s.select(
+def bip(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
+    return s.lazy().select(
         pl.col("card").alias("id"), clock_text(pl.col("t").cast(pl.Float64), day).alias(
             "tiempo"), pl.col("site").alias("sitio"), pl.col("op").alias("op"),
         pl.when(pl.col("mode") != "METRO").then(pl.col("route")).alias("servicio_sonda"),
-        pl.when(pl.col("mode") != "METRO").then(pl.col("user") + pl.col("direction")).alias(
+        pl.when(pl.col("mode") != "METRO").then(
+            pl.col("user").cast(pl.String) + pl.col("direction").cast(pl.String)).alias(
             "servicio_usuario"),
         pl.col("board_period_id").alias("periodo"), pl.lit(network.day_type).alias("tipo_dia"))
 
@@ -395,7 +403,7 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     ta = s["t_alight"]
     stops = network.route_stops["stop"].unique()
     classes = stops.str.slice(0, 1)
-    board_class = s["board_stop"].str.slice(0, 1)
+    board_class = s["board_stop"].cast(pl.String).str.slice(0, 1)
     top_metro = s.filter(pl.col("mode") == "METRO").group_by("bst_unique").len().sort(
         ["len", "bst_unique"], descending=[True, False]).head(10)
     top_bus = s.filter(pl.col("board_stop").is_not_null()).group_by("board_stop").len().sort(
