@@ -439,41 +439,47 @@ class Runtime:
 
         limit = parse_duration(timeout, what="timeout") if timeout is not None else None
         deadline = time.monotonic() + limit if limit is not None else None
+        role = "serve" if scheduler else "worker"
         sched = Scheduler(self) if scheduler else None
         dispatcher = self.dispatcher(threads=threads, processes=processes)
         self._register_worker()
         previous = self._install_signals() if handle_signals else {}
-        log_general(self, self.app.name, logging.INFO, "%s %s started (pid %d)",
-                    "worker" if not scheduler else "serve", self.worker_id, os.getpid())
         self._stop.clear()
+        # Lines logged by this loop (outside any run) form the worker's own log stream.
+        with logs.scoped(logs.LogScope(self.sink, self.app.name, f"worker/{self.worker_id}")):
+            log_general(self, self.app.name, logging.INFO, "%s %s started (pid %d)", role, self.worker_id,
+                        os.getpid())
+            try:
+                if sched is not None:
+                    self._start_jobs()
+                self._loop(sched, dispatcher, until, deadline, poll)
+            finally:
+                dispatcher.shutdown(parse_duration(grace, what="grace"))
+                log_general(self, self.app.name, logging.INFO, "%s %s stopped", role, self.worker_id)
+                self._unregister_worker()
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+                self.sink.flush()
+
+    def _loop(self, sched: Any, dispatcher: Dispatcher, until: Callable[[], bool] | None,
+              deadline: float | None, poll: float) -> None:
         tidied = 0.0
-        try:
-            if sched is not None:
-                self._start_jobs()
-            while not self._stop.is_set():
-                if time.monotonic() - tidied > self.HOUSEKEEPING_EVERY:
-                    self._trim_streams()
-                    tidied = time.monotonic()
-                next_due = sched.tick() if sched is not None else None
-                busy = dispatcher.pump()
-                if until is not None and until():
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                if busy:
-                    continue
-                wait = poll
-                if next_due is not None:
-                    wait = max(0.0, min(wait, next_due - self.clock.time()))
-                self.wait(wait)
-        finally:
-            dispatcher.shutdown(parse_duration(grace, what="grace"))
-            log_general(self, self.app.name, logging.INFO, "%s %s stopped", "worker" if not scheduler else "serve",
-                        self.worker_id)
-            self._unregister_worker()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.sink.flush()
+        while not self._stop.is_set():
+            if time.monotonic() - tidied > self.HOUSEKEEPING_EVERY:
+                self._trim_streams()
+                tidied = time.monotonic()
+            next_due = sched.tick() if sched is not None else None
+            busy = dispatcher.pump()
+            if until is not None and until():
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            if busy:
+                continue
+            wait = poll
+            if next_due is not None:
+                wait = max(0.0, min(wait, next_due - self.clock.time()))
+            self.wait(wait)
 
     HOUSEKEEPING_EVERY = 300.0
 
