@@ -174,13 +174,8 @@ def finish_many(con: sqlite3.Connection, outcomes: Sequence[tuple[str, RunStatus
 
 
 def _result_json(result: Any) -> str | None:
-    if result is None:
-        return None
-    try:
-        text = json.dumps(result, default=str)
-    except (TypeError, ValueError):
-        return None
-    return text if len(text) <= 1_000_000 else None
+    """The stored form of a result already made storable by the executor."""
+    return None if result is None else json.dumps(result)
 
 
 def get(con: sqlite3.Connection, run_id: str) -> Run | None:

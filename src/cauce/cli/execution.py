@@ -56,6 +56,18 @@ def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | N
     return load_app(app_ref)
 
 
+def _app_and_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> tuple[App, str, Job] | None:
+    """The app and job the user named; None when help or the list of jobs was printed instead."""
+    loaded = _app_or_help(ctx, app_ref)
+    if loaded is None:
+        return None
+    app, reference = loaded
+    if job_name is None or job_name in ("--help", "-h"):
+        _list_jobs(app)
+        return None
+    return app, reference, app.get_job(job_name)
+
+
 def _settings(app: App, values: dict[str, Any], taken: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     return clean({k: values.get(k) for k in app.settings if k not in taken})
 
@@ -80,14 +92,10 @@ def register(cli: typer.Typer) -> None:
 
         Example: cauce run census load --source Adult.data --source Adult.test --db sqlite:///census.db
         """
-        loaded = _app_or_help(ctx, app_ref)
-        if loaded is None:
+        chosen = _app_and_job(ctx, app_ref, job_name)
+        if chosen is None:
             return
-        app, reference = loaded
-        if job_name is None or job_name in ("--help", "-h"):
-            _list_jobs(app)
-            return
-        job = app.get_job(job_name)
+        app, reference, job = chosen
         extra = [click.Option(["--partition", "-p"], help="partition key, e.g. 2021-04-22"),
                  click.Option(["--json"], is_flag=True, help="print the finished run as JSON")]
         options = _common(extra) + job_options(job) + settings_options(app.settings.values(), set(job.params))
@@ -141,14 +149,10 @@ def register(cli: typer.Typer) -> None:
 
         Example: cauce backfill transit adatrap --from 2021-01-01 --to 2021-03-31 --parallel 2
         """
-        loaded = _app_or_help(ctx, app_ref)
-        if loaded is None:
+        chosen = _app_and_job(ctx, app_ref, job_name)
+        if chosen is None:
             return
-        app, reference = loaded
-        if job_name is None or job_name in ("--help", "-h"):
-            _list_jobs(app)
-            return
-        job = app.get_job(job_name)
+        app, reference, job = chosen
         extra = [click.Option(["--from", "first"], required=True, help="first partition"),
                  click.Option(["--to", "last"], required=True, help="last partition (inclusive)"),
                  click.Option(["--parallel"], type=click.IntRange(1, 256), default=1, show_default=True,

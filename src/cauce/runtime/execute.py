@@ -101,19 +101,22 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
             return Outcome(ok=False, error="cancelled", cancelled=True)
         if spec.is_job:
             ctx.log.info("run %s succeeded", spec.run_id)
-        return Outcome(ok=True, result=_redacted(result, redact))
+        return Outcome(ok=True, result=storable(result, redact))
 
 
-def _redacted(result: Any, redact: Callable[[str], str]) -> Any:
-    """The result with secret values masked (it is stored on the run as JSON)."""
+MAX_RESULT = 1_000_000
+
+
+def storable(result: Any, redact: Callable[[str], str]) -> Any:
+    """What is kept of a run's return value: its JSON form (other values as text), secrets
+    masked; None when it is not serialisable or longer than a megabyte."""
     if result is None:
         return None
     try:
-        text = json.dumps(result, default=str)
+        text = redact(json.dumps(result, default=str))
     except (TypeError, ValueError):
         return None
-    masked = redact(text)
-    return result if masked == text else json.loads(masked)
+    return json.loads(text) if len(text) <= MAX_RESULT else None
 
 
 def log_general(runtime: Runtime, app_name: str, level: int, message: str, *args: Any) -> None:
