@@ -2,7 +2,7 @@
 
 Each loader is a real Python process running the app's `load` job chunk after chunk (a few
 records each) on its own cauce home; the test kills it with SIGKILL after a random short
-delay, 20 times, then lets one last loader finish. Whatever the kills interrupted (reading,
+delay, 20 times per database, then lets one last loader finish. Whatever the kills interrupted (reading,
 validating, inserting, committing), the table must then hold every valid record exactly once,
 the quarantine table every invalid one, and the checkpoint's totals must count each once.
 Loaders are started ahead of time and wait for a go, so their start-up is not the test's.
@@ -89,24 +89,43 @@ class Loaders:
             loader.wait()
 
 
+def committed(checkpoint) -> int:
+    state = checkpoint()
+    return state["totals"]["read"] if state else 0
+
+
+def wait_for_a_commit(checkpoint, before: int) -> None:
+    """Until the running loader has committed a chunk (so a busy machine cannot make every
+    kill land before the first one)."""
+    deadline = time.monotonic() + 30
+    while committed(checkpoint) == before:
+        assert time.monotonic() < deadline, "the loader committed nothing in 30 s"
+        time.sleep(0.005)
+
+
 def kill_and_finish(folder: Path, settings: dict, checkpoint, seed: int) -> list[int]:
-    """Kill KILLS loaders at random points; return the records committed after each kill."""
+    """Kill KILLS loaders at random points; return the records committed after each kill.
+
+    Every other kill comes after a random delay from the go (anywhere: its first query, the
+    table creation, any chunk); the others after a random delay from the loader's first commit.
+    """
     rng = random.Random(seed)
     loaders = Loaders(folder, settings)
-    progress = []
+    progress = [0]
     try:
-        for _ in range(KILLS):
+        for kill in range(KILLS):
             loader = loaders.go()
-            time.sleep(rng.uniform(0.05, 0.3))
+            if kill % 2:
+                wait_for_a_commit(checkpoint, progress[-1])
+            time.sleep(rng.uniform(0.0, 0.15))
             loader.send_signal(signal.SIGKILL)
             assert loader.wait() == -signal.SIGKILL, "the load finished before it was killed"
-            state = checkpoint()
-            progress.append(state["totals"]["read"] if state else 0)
+            progress.append(committed(checkpoint))
         last, number = loaders.go(), loaders.started - WARM
         assert last.wait(timeout=60) == 0, (folder / f"loader{number}.err").read_text()
     finally:
         loaders.close()
-    return progress
+    return progress[1:]
 
 
 def expected_records(files, description) -> tuple[set, set]:
@@ -132,6 +151,7 @@ def assert_kills_landed_mid_load(progress: list[int], total: int) -> None:
     assert progress == sorted(progress), "committed work never goes back"
     assert progress[-1] < total, "every kill interrupted an unfinished load"
     assert len(set(progress)) >= KILLS // 2, f"kills landed at too few points: {progress}"
+    assert len(progress) == KILLS
 
 
 @pytest.mark.slow
