@@ -101,7 +101,7 @@ def test_views_give_the_income_share_per_group(sqlite):
     )
     assert by_age == {None: (1, 0, 0.0), "<25": (1, 0, 0.0), "25-34": (1, 1, 1.0),
                       "65+": (1, 1, 1.0)}
-    hours = dict(sqlite.execute(f'SELECT hours_band, "rows" FROM "adult_income_by_hours_band"'))
+    hours = dict(sqlite.execute('SELECT hours_band, "rows" FROM "adult_income_by_hours_band"'))
     assert hours == {"40": 3, "60+": 1}
 
 
