@@ -68,7 +68,7 @@ def test_a_cursor_survives_json():
 
 
 def test_a_cursor_on_a_file_that_is_not_a_source_is_an_error():
-    with pytest.raises(CauceError, match="loaded up to other.csv line 3") as raised:
+    with pytest.raises(CauceError, match=r"loaded up to other\.csv line 3") as raised:
         next_chunk(REAL_SIZES, Cursor("other.csv", 3), 10)
     assert "same --source files" in raised.value.hint
 

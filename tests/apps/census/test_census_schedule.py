@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from cauce.apps.census import app, load, target
 from cauce.testing import TestRuntime
 
@@ -21,7 +23,7 @@ def test_thirty_runs_every_ten_seconds_then_the_schedule_pauses(tmp_path, full_s
         assert reads == [1630] * 29 + [1572]
         assert runs[-1].result["done"] and not runs[-2].result["done"]
         started = [run.started_at for run in runs]
-        assert {(b - a).total_seconds() for a, b in zip(started, started[1:])} == {10.0}
+        assert {(b - a).total_seconds() for a, b in pairwise(started)} == {10.0}
         rt.advance("10m")
         assert len(rt.runs(job=load)) == 30  # paused: idle ever after
         loaded = target.query('SELECT COUNT(*) FROM "adult"').column(0)[0].as_py()

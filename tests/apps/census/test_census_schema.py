@@ -29,7 +29,7 @@ def row(line: int, **changes):
     names = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
              "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
              "hours-per-week", "native-country", "class"]
-    values = dict(zip(names, ROW)) | changes
+    values = dict(zip(names, ROW, strict=True)) | changes
     return (*values.values(), "Adult.data", line, False)
 
 

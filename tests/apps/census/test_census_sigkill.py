@@ -2,10 +2,11 @@
 
 Each loader is a real Python process running the app's `load` job chunk after chunk (a few
 records each) on its own cauce home; the test kills it with SIGKILL after a random short
-delay, 20 times per database, then lets one last loader finish. Whatever the kills interrupted (reading,
-validating, inserting, committing), the table must then hold every valid record exactly once,
-the quarantine table every invalid one, and the checkpoint's totals must count each once.
-Loaders are started ahead of time and wait for a go, so their start-up is not the test's.
+delay, 20 times per database, then lets one last loader finish. Whatever the kills
+interrupted (reading, validating, inserting, committing), the table must then hold every
+valid record exactly once, the quarantine table every invalid one, and the checkpoint's
+totals must count each once. Loaders are started ahead of time and wait for a go, so their
+start-up is not the test's.
 """
 
 from __future__ import annotations

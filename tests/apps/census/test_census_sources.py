@@ -62,7 +62,7 @@ def test_a_local_file_is_read_with_its_checksum(tmp_path):
 
 
 def test_a_missing_local_file_is_one_clear_error(tmp_path):
-    with pytest.raises(CauceError, match="cannot read the source .*No such file") as raised:
+    with pytest.raises(CauceError, match=r"cannot read the source .*No such file") as raised:
         fetch(str(tmp_path / "nope.data"), DictBucket())
     assert "--source" in raised.value.hint
 
@@ -95,8 +95,8 @@ def test_no_network_says_so_and_shows_how_to_pass_local_files():
     def unreachable(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
 
-    with pytest.raises(CauceError, match="no network connection .*pass local files with "
-                       "--source path/to/Adult.data --source path/to/Adult.test") as raised:
+    with pytest.raises(CauceError, match=r"no network connection .*pass local files with "
+                       r"--source path/to/Adult\.data --source path/to/Adult\.test") as raised:
         fetch(URL, DictBucket(), transport=httpx.MockTransport(unreachable))
     assert "--source path/to/Adult.data --source path/to/Adult.test" in raised.value.hint
     assert "demo-data" in raised.value.hint

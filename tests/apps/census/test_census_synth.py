@@ -22,7 +22,7 @@ def test_the_files_look_like_the_real_ones(small_synthetic):
 
 def test_what_the_files_hold_matches_what_the_loader_finds(small_synthetic, description):
     sources = [read_lines(f.path.name, f.path.read_bytes()) for f in small_synthetic]
-    for written, read in zip(small_synthetic, sources):
+    for written, read in zip(small_synthetic, sources, strict=True):
         assert read.records.height == written.rows
         assert int(read.records["_duplicate"].sum()) == written.duplicates
     result = validate(pl.concat(s.records for s in sources), description)

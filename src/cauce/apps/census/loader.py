@@ -184,7 +184,7 @@ def load_chunk(
         _refuse_unknown_rows(warehouse, table)
     checksums = _checked_checksums(state, files)
     sources = read_sources(files)
-    described = [_describe(file, lines) for file, lines in zip(files, sources)]
+    described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
     chunk = next_chunk(sources, state.cursor, size)
     if chunk.records.height == 0:
         return ChunkResult(Counts(), state, 0, committed=False, sources=described)
