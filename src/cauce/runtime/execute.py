@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..app import Handler, Job
 from ..context import Context
-from ..errors import RunCancelled
+from ..errors import CauceError, RunCancelled
 from ..logs import LogScope, scoped
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
                 ctx.log.warning("run cancelled (%s: %s)", type(err).__name__, err)
                 return Outcome(ok=False, error="cancelled", cancelled=True)
             one_line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+            if isinstance(err, CauceError) and err.hint:
+                one_line += f" (hint: {err.hint})"
             trace = traceback.format_exc().rstrip()
             ctx.log.error("attempt %d failed: %s\n%s", spec.attempt, one_line, trace)
             return Outcome(ok=False, error=redact(one_line), traceback=redact(trace))
