@@ -30,7 +30,9 @@ from .trips import assign_periods, build_trips, chain_trips, stage_expansion
 
 log = logging.getLogger(__name__)
 VERSION = "cauce-transit 1"
-ROWS_PER_PART = 1_500_000
+ROWS_PER_PART = 700_000
+DROPPED_BEFORE_OUTPUTS = ("bx", "by", "sid", "last_of_day", "next_x", "next_y", "next_t",
+                          "n_card", "cost")
 
 
 class Cancelled(Exception):
@@ -95,7 +97,7 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     gps_rows = gps.height
     lap("read")
     fleet = build_fleet(runs, gps, network, par.number("route_offroute_m"), rejects)
-    del gps
+    del gps  # the pings live on, projected, in the fleet
     lap("runs")
     stages = build_stages(
         trx, network, fleet, closeness_m=par.number("next_stop_closeness_m"),
@@ -114,8 +116,14 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     lap("chaining")
     folder = workdir / par.path("output_folder")
     folder.mkdir(parents=True, exist_ok=True)
+    # only what the outputs use goes on; texts repeated millions of times become categorical
+    stages = stages.select(pl.exclude(DROPPED_BEFORE_OUTPUTS)).with_columns(
+        pl.col("site", "mode", "board_period", "alight_period", "end_reason").cast(
+            pl.Categorical))
     enriched = tables.enrich_stages(stages, network, fleet)
-    del stages
+    del stages  # enriched holds everything the outputs need from here on
+    log.info("engine: stages enriched (peak memory so far %.2f GB)",
+             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
     speeds = section_speeds(fleet, network)
     general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip", "t",
                                     "t_alight", "board_stop", "bst_unique")
