@@ -277,6 +277,6 @@ def demo(rt: Runtime) -> list[str]:
         lines.append(f"transit: alightings estimated for {accuracy['alighting_share']:.1%} of "
                      f"boardings, {accuracy['within_one_stop']:.1%} within one stop; "
                      f"{accuracy['trips_right']:.1%} of true trips rebuilt exactly")
-    lines.append("transit: look at it with `cauce logs transit` and "
+    lines.append("transit: look at it with `cauce logs general --app transit` and "
                  "`cauce run transit adatrap --partition 2021-04-22 --dry-run`")
     return lines

@@ -34,7 +34,8 @@ def assign_periods(frame: pl.DataFrame, column: str, network: Network, prefix: s
     return frame.with_columns(
         pl.Series(f"{prefix}_period_id", np.where(valid, ids[index], -1)).replace(-1, None)
         .cast(pl.Int32),
-        pl.Series(f"{prefix}_period", np.where(valid, names[index], None)))
+        pl.Series(f"{prefix}_period", np.where(valid, names[index], None).tolist(),
+                  dtype=pl.String))
 
 
 def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
