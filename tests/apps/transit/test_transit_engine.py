@@ -1,0 +1,84 @@
+import gzip
+import zipfile
+from datetime import date
+
+import polars as pl
+import pytest
+
+from cauce.apps.transit.engine.run import Cancelled, run_engine
+from cauce.apps.transit.errors import InputFileError
+from cauce.apps.transit.params import default_par_text, parse_par
+from cauce.apps.transit.pipeline import prepare_day
+from cauce.apps.transit.resolve import INPUT_KINDS
+from cauce.apps.transit.synth.day import generate_day
+
+DAY = date(2021, 4, 22)
+
+
+class Folder:
+    def __init__(self, path):
+        self.path, self.name = path, path.name
+
+    def list(self, prefix=""):
+        return [type("Ref", (), {"key": p.name}) for p in self.path.iterdir()]
+
+    def get(self, key):
+        return (self.path / key).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    generated = generate_day("tiny", DAY, 5, parse_par(default_par_text()), folder)
+    return folder, generated
+
+
+def _prepared(tiny, tmp_path):
+    store = Folder(tiny[0])
+    return prepare_day({kind: store for kind in INPUT_KINDS}, DAY, tmp_path, default_par_text())
+
+
+def test_the_generator_writes_the_real_names_and_layouts(tiny):
+    folder, generated = tiny
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted([
+        "2021-04-22.po.zip", "2021-04-22.gps.gz", "2021-04-22.196.gz", "2021-04-22.trx.gz",
+        "2021-04-22.truth.parquet", generated.files.service_detail])
+    assert generated.files.service_detail.startswith("Diccionario-DetalleServicioZP_2021")
+    with zipfile.ZipFile(folder / "2021-04-22.po.zip") as archive:
+        members = archive.namelist()
+        header = gzip.decompress(archive.read(
+            "2021-04-22/Paraderos/ConsolidadoParadas_PO20210422.csv.gz")).decode().split("\n")[0]
+    assert "2021-04-22/Diccionario/Diccionario-Servicios_PO20210422.csv.gz" in members
+    assert header.startswith("OrdenCirc;Código TS;Código Usuario;Sentido Servicio;Varian-te")
+    detail = gzip.decompress((folder / generated.files.service_detail).read_bytes())
+    assert detail.decode("latin-1").startswith("Código ZP;Patente;")
+    truth = pl.read_parquet(folder / "2021-04-22.truth.parquet")
+    assert truth.height == generated.counts["transactions"]
+    assert set(truth["mode"]) == {"BUS", "METRO", "ZP"}
+    assert truth.filter(pl.col("mode") == "ZP")["site"].str.starts_with("RM-").all()
+    gps = gzip.decompress((folder / "2021-04-22.gps.gz").read_bytes()).decode().splitlines()
+    assert gps[0] == "patente;C2;tiempo;latitud;longitud"
+
+
+def test_the_engine_stops_between_stages_when_cancelled(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    with pytest.raises(Cancelled, match="cancelled after read"):
+        run_engine(prepared.par, prepared.workdir, DAY, cancelled=lambda: True)
+
+
+def test_a_po_without_the_stop_sequence_file_fails_naming_it(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    (prepared.workdir / prepared.par.path("stops_file")).unlink()
+    with pytest.raises(InputFileError, match="PO file missing: tmp/2021-04-22/Paraderos/"
+                                             "ConsolidadoParadas_PO20210422.csv"):
+        run_engine(prepared.par, prepared.workdir, DAY)
+
+
+def test_missing_optional_dictionaries_only_lose_their_columns(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    for field in ("shapes_file", "zones_file", "fleet_file", "calendar_file"):
+        (prepared.workdir / prepared.par.path(field)).unlink()
+    result = run_engine(prepared.par, prepared.workdir, DAY)
+    assert result.rows["etapas"] == tiny[1].counts["transactions"]
+    assert result.stages["has_alight"].mean() > 0.7
