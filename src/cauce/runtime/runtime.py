@@ -105,7 +105,7 @@ class Runtime:
                              hint="close the other runtime (or TestRuntime) first")
         self._settings = resolve(self.app.settings, self.config, self.overrides, lenient=self.lenient_settings)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.db = StateDB(self.home / "state.db")
+        self.db = StateDB(self.home / "state.db", background_checkpoints=self.role in ("serve", "worker"))
         self.sink = LogSink(self.db, self.clock)
         self.sink.mask(self._settings.secrets())
         if self.role != "test":  # tests flush at run ends, so what they read is deterministic

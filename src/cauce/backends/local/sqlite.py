@@ -150,15 +150,38 @@ class StateDB:
 
     BUSY_TIMEOUT_MS = 60_000
 
-    def __init__(self, path: Path) -> None:
+    CHECKPOINT_EVERY = 1.0
+
+    def __init__(self, path: Path, *, background_checkpoints: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # A WAL checkpoint writes the database file and syncs it: tens of milliseconds on a slow
+        # disk. Left to SQLite it runs inside whichever commit crosses the threshold, stalling a
+        # hot path; a serving process instead checkpoints from a thread of its own.
+        self._background = background_checkpoints
+        self._stop = threading.Event()
         con = self.connection()
         con.executescript(SCHEMA)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._checkpointer: threading.Thread | None = None
+        if background_checkpoints:
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, daemon=True,
+                                                  name="cauce-wal-checkpoint")
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        con = sqlite3.connect(self.path, isolation_level=None, timeout=self.BUSY_TIMEOUT_MS / 1000)
+        try:
+            while not self._stop.wait(self.CHECKPOINT_EVERY):
+                try:
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.OperationalError:
+                    continue  # busy: the next round catches up
+        finally:
+            con.close()
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (autocommit mode: transactions are explicit)."""
@@ -170,6 +193,8 @@ class StateDB:
                 con.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
                 con.execute("PRAGMA journal_mode = WAL")
                 con.execute("PRAGMA synchronous = NORMAL")
+                if self._background:
+                    con.execute("PRAGMA wal_autocheckpoint = 0")
             except sqlite3.Error as err:
                 raise StateError(
                     f"cannot open the state database {self.path}: {err}",
@@ -210,6 +235,10 @@ class StateDB:
         return self.connection()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
+            self._checkpointer = None
         with self._lock:
             for con in self._connections:
                 try:
