@@ -18,7 +18,8 @@ from cauce.apps.transit.formats.inputs import (
 from cauce.apps.transit.params import default_par_text, parse_par
 
 SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit" / "po-samples"
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/data is not beside the repo")
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(),
+                                   reason="shared/data is not beside the repo")
 PAR = parse_par(default_par_text())
 DAY = date(2021, 4, 22)
 

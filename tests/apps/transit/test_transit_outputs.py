@@ -12,7 +12,8 @@ from cauce.apps.transit.po import unpack_po, write_po_zip
 
 OUTPUTS = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit"
            / "adatrap-outputs")
-needs_samples = pytest.mark.skipif(not OUTPUTS.is_dir(), reason="shared/data is not beside the repo")
+needs_samples = pytest.mark.skipif(not OUTPUTS.is_dir(),
+                                   reason="shared/data is not beside the repo")
 
 
 @needs_samples

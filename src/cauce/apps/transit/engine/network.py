@@ -124,7 +124,8 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     periods = periods.with_columns(
         pl.col("id").cast(pl.Int32), _clock("start").alias("start_s"), _clock("end").alias(
             "end_s"))
-    return Network(route_stops, routes, shapes, stations, metro_times, metro_lines, zp, fleet, periods,
+    return Network(route_stops, routes, shapes, stations, metro_times, metro_lines, zp, fleet,
+                   periods,
                    _day_type(root, par, day), zones)
 
 

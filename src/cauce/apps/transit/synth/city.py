@@ -51,7 +51,8 @@ class City:
 
     scale: Scale
     stops: pl.DataFrame        # stop, user_code, name, comuna, x, y, cls
-    routes: pl.DataFrame       # route_idx, route, base, user, direction, operator, length, n, mirror
+    routes: pl.DataFrame       # route_idx, route, base, user, direction, operator, length, n,
+    #                            mirror (the other direction's route_idx)
     route_stops: pl.DataFrame  # route_idx, seq, stop, dist, x, y
     shapes: pl.DataFrame       # route_idx, point, x, y, dist
     stations: pl.DataFrame     # station_idx, trx_name, standard, unique, line, x, y, comuna, ...

@@ -331,7 +331,8 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
     run_operator = run_info["operator"].to_numpy()
     arrive_of = ops.events.sort("run_id", "seq")
     ev_offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(
-        arrive_of.group_by("run_id", maintain_order=True).len()["len"].to_numpy()).astype(np.int64)])
+        arrive_of.group_by("run_id", maintain_order=True).len()["len"].to_numpy()
+    ).astype(np.int64)])
     ev_arrive = arrive_of["arrive"].to_numpy()
 
     clock = start.copy()
@@ -412,8 +413,9 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
             operator[idx] = 1
         served = ~np.isnan(t_trx) & (t_trx < 86400 - 60) & ~np.isnan(t_alight)
         alive[cards[~served]] = False
-        ax = np.where(is_bus, rs_x[np.where(is_bus, alight, 0)], st_x[np.where(is_metro, alight, 0)])
-        ay = np.where(is_bus, rs_y[np.where(is_bus, alight, 0)], st_y[np.where(is_metro, alight, 0)])
+        bus_at, metro_at = np.where(is_bus, alight, 0), np.where(is_metro, alight, 0)
+        ax = np.where(is_bus, rs_x[bus_at], st_x[metro_at])
+        ay = np.where(is_bus, rs_y[bus_at], st_y[metro_at])
         clock[cards[served]] = t_alight[served] + np.where(is_metro[served], rng.uniform(
             40, 120, int(served.sum())), 0)
         last_x[cards[served]], last_y[cards[served]] = ax[served], ay[served]

@@ -3,8 +3,9 @@
 Each bus serves one service, alternating directions with a layover at each terminal. All-day buses
 work from about 05:20 to 23:30; peak buses only in the morning and evening peaks. Speeds depend on
 the time of day, the run and the street segment; buses dwell at every stop. Pings come every
-28-42 s (from the depot too, before and after service) with metric noise, some buses lose their signal for minutes, and a few rows are
-impossible (zero coordinates, a time on another day), as in real feeds.
+28-42 s (from the depot too, before and after service) with metric noise, some buses lose their
+signal for minutes, and a few rows are impossible (zero coordinates, a time on another day), as in
+real feeds.
 """
 
 from __future__ import annotations

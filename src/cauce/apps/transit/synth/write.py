@@ -195,7 +195,8 @@ def write_day(city: City, ops: Operations, demand: Demand, day: date, par: ParFi
         transactions=daily_key(day, "trx"), truth=f"{day.isoformat()}.truth.parquet")
     write_po_zip(po_files(city, day), folder / names.po)
     zp = _laid_out(
-        city.zonas_pagas, "zp", "validator", "stop", pl.lit(""), pl.col("x").round(2), pl.col("y").round(2),
+        city.zonas_pagas, "zp", "validator", "stop", pl.lit(""), pl.col("x").round(2),
+        pl.col("y").round(2),
         "comuna", "name", "mixed", "operators", "services")
     write_service_detail(zp, folder / names.service_detail)
     pings = ops.pings
