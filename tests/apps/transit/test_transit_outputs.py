@@ -89,3 +89,16 @@ def test_po_archive_problems_name_the_file(tmp_path):
     (tmp_path / "cut.zip").write_bytes(buffer.getvalue())
     with pytest.raises(InputFileError, match="A.csv.gz is not a readable gzip"):
         unpack_po(tmp_path / "cut.zip", tmp_path / "t2", "2021-04-01")
+
+
+def test_the_parallel_zip_is_a_valid_archive(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    payloads = {f"2021-04-22.{k}": (f"{k}|x\n" * 5000).encode() for k in ("etapas", "viajes")}
+    payloads["empty.txt"] = b""
+    for name, data in payloads.items():
+        (folder / name).write_bytes(data)
+    pack_day(folder, tmp_path / "d.zip")
+    with zipfile.ZipFile(tmp_path / "d.zip") as archive:
+        assert archive.testzip() is None
+        assert {n: archive.read(n) for n in archive.namelist()} == payloads

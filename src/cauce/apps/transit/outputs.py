@@ -8,8 +8,16 @@ empty name a trailing `|` leaves and tolerates CRLF line ends).
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import struct
+import tempfile
+import time
 import zipfile
+import zlib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -153,16 +161,84 @@ def _dedupe(names: list[str]) -> list[str]:
 
 
 def pack_day(folder: Path, zip_path: Path) -> list[str]:
-    """Zip every file under `folder` flat (basename only), skipping kmls/, reportes/, debug/."""
-    names: list[str] = []
+    """Zip every file under `folder` flat (basename only), skipping kmls/, reportes/, debug/.
+
+    Members are deflated in parallel (one thread per core; zlib releases the GIL) and then laid
+    into a standard zip; an archive that would need ZIP64 is written by `zipfile` instead."""
+    chosen: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part in SKIPPED_FOLDERS for part in relative.parts[:-1]):
+            chosen.setdefault(path.name, path)
+    workers = max(1, min(len(chosen), os.cpu_count() or 1))
+    with tempfile.TemporaryDirectory(dir=zip_path.parent) as scratch, \
+            ThreadPoolExecutor(workers) as pool:
+        deflated = list(pool.map(lambda item: _deflate(item[1], Path(scratch) / item[0]),
+                                 chosen.items()))
+        total = sum(d.compressed + 30 + 46 + 2 * len(d.name) for d in deflated)
+        if total >= _ZIP32_LIMIT or any(d.size >= _ZIP32_LIMIT for d in deflated):
+            _pack_with_zipfile(chosen, zip_path)
+        else:
+            _write_zip(deflated, zip_path)
+    return list(chosen)
+
+
+_ZIP32_LIMIT = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class _Deflated:
+    name: str
+    data: Path
+    crc: int
+    size: int
+    compressed: int
+    time: int
+    date: int
+
+
+def _deflate(source: Path, target: Path) -> _Deflated:
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    crc = size = compressed = 0
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(16 * 1024 * 1024):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            out = compressor.compress(chunk)
+            compressed += len(out)
+            writer.write(out)
+        out = compressor.flush()
+        compressed += len(out)
+        writer.write(out)
+    stamp = time.localtime(source.stat().st_mtime)
+    dos_time = (stamp.tm_hour << 11) | (stamp.tm_min << 5) | (stamp.tm_sec // 2)
+    dos_date = ((max(stamp.tm_year, 1980) - 1980) << 9) | (stamp.tm_mon << 5) | stamp.tm_mday
+    return _Deflated(source.name, target, crc, size, compressed, dos_time, dos_date)
+
+
+def _write_zip(members: list[_Deflated], zip_path: Path) -> None:
+    central = bytearray()
+    with zip_path.open("wb") as out:
+        for member in members:
+            name = member.name.encode("utf-8")
+            offset = out.tell()
+            out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, 8, member.time,
+                                  member.date, member.crc, member.compressed, member.size,
+                                  len(name), 0) + name)
+            with member.data.open("rb") as data:
+                shutil.copyfileobj(data, out, 16 * 1024 * 1024)
+            central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x800, 8,
+                                   member.time, member.date, member.crc, member.compressed,
+                                   member.size, len(name), 0, 0, 0, 0, 0o644 << 16,
+                                   offset) + name
+        start = out.tell()
+        out.write(central)
+        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
+                              len(central), start, 0))
+
+
+def _pack_with_zipfile(members: dict[str, Path], zip_path: Path) -> None:
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED,
                          compresslevel=1) as archive:
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
-            if not path.is_file() or any(part in SKIPPED_FOLDERS for part in relative.parts[:-1]):
-                continue
-            if path.name in names:
-                continue
-            archive.write(path, path.name)
-            names.append(path.name)
-    return names
+        for name, path in members.items():
+            archive.write(path, name)

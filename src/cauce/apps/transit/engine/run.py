@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -131,12 +131,21 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     parts = max(1, general_input.height // ROWS_PER_PART)
     by_card = [pl.col("card") % parts == i for i in range(parts)]
     by_exp = [pl.col("exp") % parts == i for i in range(parts)]
+    profile_tables: list[pl.DataFrame] = []
+
+    def profile_parts() -> Iterator[pl.DataFrame]:
+        # each part feeds the text file and, narrowed, the Parquet table: computed once
+        for condition in by_exp:
+            part = tables.profile(enriched.filter(condition), fleet.part(condition), network,
+                                  day).collect()
+            profile_tables.append(profile_table(part, day))
+            yield part
+
     builders: dict[str, Callable[[], object]] = {
         "etapas": lambda: (tables.etapas(enriched.filter(c), network, day) for c in by_card),
         "viajes": lambda: (tables.viajes(enriched.filter(c), trips.filter(c), network, day)
                            for c in by_card),
-        "profile": lambda: (tables.profile(enriched.filter(e), fleet.part(e), network, day)
-                            for e in by_exp),
+        "profile": profile_parts,
         "odbyroute": lambda: tables.odbyroute(enriched, network, day),
         "expediciones": lambda: tables.expediciones(fleet, network, day),
         "speed": lambda: tables.speed(speeds, network, day),
@@ -159,13 +168,22 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
     parquet: dict[str, Path] = {}
     if parquet_dir is not None:
-        parquet = write_parquet(parquet_dir, day, enriched, trips,
-                                [tables.profile(enriched.filter(e), fleet.part(e), network, day)
-                                 for e in by_exp])
+        parquet = write_parquet(parquet_dir, day, enriched, trips, pl.concat(profile_tables))
     summary = enriched.select("card", "t", "mode", "has_alight",
                               pl.col("stop_alight").cast(pl.String), "trip")
     lap("outputs")
     return EngineResult(outputs, parquet, rows, rejects, seconds, summary)
+
+
+def profile_table(profile: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The analysis columns of a `.profile` part."""
+    return profile.select(
+        pl.lit(day).alias("day"), pl.col("idExpedicion").alias("expedition"),
+        pl.col("ServicioSentido").alias("service"), pl.col("Patente").alias("plate"),
+        pl.col("Correlativo").alias("seq"), pl.col("Paradero").alias("stop"),
+        pl.col("t_pass"), pl.col("#Subidas").alias("boardings"),
+        pl.col("#Bajadas").alias("alightings"), pl.col("load_after").alias("load"),
+        pl.col("Capacidad").alias("capacity"))
 
 
 def write_rejects(rejects: dict[str, int], path: Path) -> Path:
@@ -176,7 +194,7 @@ def write_rejects(rejects: dict[str, int], path: Path) -> Path:
 
 
 def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataFrame,
-                  profiles: list[pl.LazyFrame]) -> dict[str, Path]:
+                  profiles: pl.DataFrame) -> dict[str, Path]:
     """Stages, trips, OD by zone and by comuna, and load profiles, for analysis."""
     folder.mkdir(parents=True, exist_ok=True)
     d = day.isoformat()
@@ -202,16 +220,10 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
     od_comuna = trip_table.filter(pl.col("last_has_alight")).group_by(
         "day", "period", "comuna_origin", "comuna_destination").agg(
         pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
-    profile_table = pl.concat(profiles).select(
-        pl.lit(day).alias("day"), pl.col("idExpedicion").alias("expedition"),
-        pl.col("ServicioSentido").alias("service"), pl.col("Patente").alias("plate"),
-        pl.col("Correlativo").alias("seq"), pl.col("Paradero").alias("stop"),
-        pl.col("t_pass"), pl.col("#Subidas").alias("boardings"),
-        pl.col("#Bajadas").alias("alightings"), pl.col("load_after").alias("load"),
-        pl.col("Capacidad").alias("capacity"))
+    profile_frame = profiles.lazy()
     out = {}
     for name, frame in (("stages", stage_table), ("trips", trip_table), ("od_zone", od_zone),
-                        ("od_comuna", od_comuna), ("profiles", profile_table)):
+                        ("od_comuna", od_comuna), ("profiles", profile_frame)):
         path = folder / f"{d}.{name}.parquet"
         frame.sink_parquet(path)
         out[name] = path

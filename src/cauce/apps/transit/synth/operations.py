@@ -3,7 +3,7 @@
 Each bus serves one service, alternating directions with a layover at each terminal. All-day buses
 work from about 05:20 to 23:30; peak buses only in the morning and evening peaks. Speeds depend on
 the time of day, the run and the street segment; buses dwell at every stop. Pings come every
-28-42 s (from the depot too, before and after service) with metric noise, some buses lose their
+26-40 s (from the depot too, before and after service) with metric noise, some buses lose their
 signal for minutes, and a few rows are impossible (zero coordinates, a time on another day), as in
 real feeds.
 """
@@ -116,9 +116,9 @@ def _pings(city: City, runs: pl.DataFrame, events: pl.DataFrame,
     # units report from the depot before the first run and after the last one ("sin servicio")
     first = per_bus["start"].to_numpy() - rng.uniform(1800, 5400, per_bus.height)
     last = per_bus["end"].to_numpy() + rng.uniform(600, 2400, per_bus.height)
-    counts = np.ceil((last - first) / 28.0).astype(int)
+    counts = np.ceil((last - first) / 26.0).astype(int)
     bus = np.repeat(per_bus["bus"].to_numpy(), counts)
-    steps = rng.uniform(28, 42, counts.sum())
+    steps = rng.uniform(26, 40, counts.sum())
     cum = np.cumsum(steps)
     starts = np.cumsum(counts) - counts
     t = np.repeat(first, counts) + cum - np.repeat(cum[starts] - steps[starts], counts)
