@@ -1,4 +1,6 @@
-"""Errors of the transit domain: one line naming the file or input, plus a hint."""
+"""Errors of the transit domain: one line naming the file or input, plus a hint.
+
+All are `CauceError`s, so the command line shows the message and its hint the usual way."""
 
 from __future__ import annotations
 
@@ -7,14 +9,6 @@ from cauce import CauceError
 
 class TransitError(CauceError):
     """A transit input or parameter problem that stops a day's run."""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-    def __str__(self) -> str:
-        text = str(self.args[0])
-        return f"{text} (hint: {self.hint})" if self.hint else text
 
 
 class ParFileError(TransitError):
