@@ -1,4 +1,9 @@
-"""Fixtures of the census tests: the Description, the real files, synthetic files, PostgreSQL."""
+"""Fixtures of the census tests: the Descriptions, the real files, synthetic files, PostgreSQL.
+
+`description` is the synthetic Description (always there, written next to the small synthetic
+files); `real_description` is the original's, read from ../shared/data/census (skipped when
+absent). Both are parsed from their files, as the app does.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +15,43 @@ from typing import Any
 
 import pytest
 
-from cauce.apps.census.description import Description, read_description
+from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
 from cauce.apps.census.synth import SyntheticFile, write_synthetic
 
 REAL_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "census"
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture(scope="session")
-def description() -> Description:
-    return read_description()
+def parse_file(path: Path) -> Description:
+    return read_description(path.read_bytes(), str(path))
 
 
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
-    if not (REAL_DIR / "Adult.data").is_file() or not (REAL_DIR / "Adult.test").is_file():
-        pytest.skip(f"the real census files are not in {REAL_DIR}")
+    names = ("Adult.data", "Adult.test", DESCRIPTION_FILE)
+    if not all((REAL_DIR / name).is_file() for name in names):
+        pytest.skip(f"the real census files ({', '.join(names)}) are not in {REAL_DIR}")
     return REAL_DIR
 
 
 @pytest.fixture(scope="session")
-def small_synthetic(
-    tmp_path_factory: pytest.TempPathFactory, description: Description
-) -> list[SyntheticFile]:
+def real_description(real_dir: Path) -> Description:
+    return parse_file(real_dir / DESCRIPTION_FILE)
+
+
+@pytest.fixture(scope="session")
+def small_synthetic(tmp_path_factory: pytest.TempPathFactory) -> list[SyntheticFile]:
     """Small Adult-like files: 600 + 300 records, 3 + 2 duplicates, 2 + 1 injected letters."""
     return write_synthetic(
-        tmp_path_factory.mktemp("synthetic"), description,
+        tmp_path_factory.mktemp("synthetic"),
         data_rows=600, test_rows=300, duplicates=(3, 2), injections=(2, 1), seed=7,
     )
+
+
+@pytest.fixture(scope="session")
+def description(small_synthetic: list[SyntheticFile]) -> Description:
+    """The Description written next to the small synthetic files."""
+    return parse_file(small_synthetic[0].path.with_name(DESCRIPTION_FILE))
 
 
 @dataclass(frozen=True)
@@ -68,8 +82,6 @@ def postgres() -> Iterator[PostgresSchema]:
 
 
 @pytest.fixture(scope="session")
-def full_synthetic(
-    tmp_path_factory: pytest.TempPathFactory, description: Description
-) -> list[SyntheticFile]:
+def full_synthetic(tmp_path_factory: pytest.TempPathFactory) -> list[SyntheticFile]:
     """Synthetic files as large as the real ones: 32,561 + 16,281 records."""
-    return write_synthetic(tmp_path_factory.mktemp("full"), description)
+    return write_synthetic(tmp_path_factory.mktemp("full"))

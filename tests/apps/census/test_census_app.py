@@ -1,15 +1,18 @@
-"""The census app in a TestRuntime: chunks, --all, the report, and what it refuses."""
+"""The census app in a TestRuntime: chunks, --all, the report, where the Description comes
+from, and what it refuses."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import threading
 
 import pytest
 
 from cauce import CheckpointConflict
-from cauce.apps.census import app, demo_data, load, report, target
+from cauce.apps.census import app, demo_data, load, report, sources, target
+from cauce.apps.census.description import DESCRIPTION_FILE
 from cauce.apps.census.loader import checkpoint_name, load_chunk
 from cauce.apps.census.sources import fetch
 from cauce.testing import TestRuntime
@@ -26,8 +29,12 @@ def expected(files):
     return rows, rows - injected, injected
 
 
+def scalar(sql: str):
+    return target.query(sql).column(0)[0].as_py()
+
+
 def count(table: str) -> int:
-    return target.query(f'SELECT COUNT(*) AS n FROM "{table}"').column(0)[0].as_py()
+    return scalar(f'SELECT COUNT(*) AS n FROM "{table}"')
 
 
 def test_chunks_follow_each_other_until_everything_is_in(tmp_path, small_synthetic):
@@ -110,6 +117,8 @@ def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description)
 def test_a_changed_source_is_refused(tmp_path, small_synthetic):
     copy = tmp_path / "Adult.data"
     copy.write_bytes(small_synthetic[0].path.read_bytes())
+    description = small_synthetic[0].path.with_name(DESCRIPTION_FILE)
+    (tmp_path / DESCRIPTION_FILE).write_bytes(description.read_bytes())
     settings = {"db": f"sqlite:///{tmp_path / 'census.db'}", "source": [str(copy)],
                 "chunk_size": 100}
     with TestRuntime(app, settings=settings) as rt:
@@ -165,10 +174,82 @@ def test_demo_data_writes_files_the_load_takes(tmp_path):
     with TestRuntime(app, settings={"db": f"sqlite:///{tmp_path / 'c.db'}", "source": files}) as rt:
         made = rt.run(demo_data, out=str(out), data_rows=120, test_rows=60, seed=5).result
         assert made["files"] == files
+        assert made["description"] == str(out / DESCRIPTION_FILE)
         sources = f"--source {files[0]} --source {files[1]}"
         assert made["next"] == f"cauce run census load {sources} --all"
         result = rt.run(load, all=True).result
     assert result["total"]["read"] == 180
+    assert result["description"]["origin"] == made["description"]
+
+
+def test_the_description_next_to_the_first_source_is_the_default(tmp_path, small_synthetic):
+    beside = small_synthetic[0].path.with_name(DESCRIPTION_FILE)
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        result = rt.run(load, all=True).result
+        downloaded = rt.bucket("sources").list()
+    assert result["description"] == {
+        "origin": str(beside), "sha256": hashlib.sha256(beside.read_bytes()).hexdigest()}
+    assert result["total"]["loaded"] == expected(small_synthetic)[1]
+    assert downloaded == []
+
+
+def test_the_description_setting_is_the_schema_the_load_follows(tmp_path, small_synthetic):
+    """A Description without `Male` given with --description: every Male row is quarantined."""
+    beside = small_synthetic[0].path.with_name(DESCRIPTION_FILE).read_text(encoding="utf-8")
+    narrower = tmp_path / "narrower" / DESCRIPTION_FILE
+    narrower.parent.mkdir()
+    narrower.write_text(beside.replace("sex           : Female, Male.", "sex           : Female."))
+    settings = settings_for(tmp_path, small_synthetic, description=str(narrower))
+    with TestRuntime(app, settings=settings) as rt:
+        result = rt.run(load, all=True).result
+        loaded = scalar("""SELECT COUNT(*) FROM "adult" WHERE "sex" = 'Male'""")
+        males = scalar(
+            """SELECT COUNT(*) FROM "adult_rejected" WHERE "reason" LIKE '%sex: ''Male''%'""")
+    assert result["description"]["origin"] == str(narrower)
+    assert loaded == 0 and males > 0
+    assert result["total"]["reasons"]["sex: not one of the listed values"] == males
+
+
+@pytest.fixture
+def apart(tmp_path, small_synthetic):
+    """The small synthetic data files in a folder without a Description."""
+    folder = tmp_path / "apart"
+    folder.mkdir()
+    for file in small_synthetic:
+        (folder / file.path.name).write_bytes(file.path.read_bytes())
+    return [str(folder / file.path.name) for file in small_synthetic]
+
+
+def test_else_the_original_description_is_downloaded_once_into_the_bucket(
+    tmp_path, apart, http_server, monkeypatch
+):
+    base, requests = http_server
+    monkeypatch.setattr(sources, "DEFAULT_DESCRIPTION", f"{base}/Description")
+    settings = {"db": f"sqlite:///{tmp_path / 'c.db'}", "source": apart, "chunk_size": 400}
+    with TestRuntime(app, settings=settings) as rt:
+        first, second = rt.run(load), rt.run(load)
+        keys = sorted(ref.key for ref in rt.bucket("sources").list())
+        logs = [line.message for line in rt.logs(first.id)]
+    assert requests == ["/Description"]
+    assert keys == ["downloads/127.0.0.1/Description", "downloads/127.0.0.1/Description.sha256"]
+    assert first.result["description"]["origin"] == f"{base}/Description"
+    assert second.result["description"] == first.result["description"]
+    assert second.result["total"]["read"] == 800
+    assert any(line.startswith(f"downloaded {base}/Description: ") for line in logs)
+
+
+def test_else_without_network_one_line_says_how_to_give_the_description(
+    tmp_path, apart, monkeypatch
+):
+    monkeypatch.setattr(sources, "DEFAULT_DESCRIPTION", "http://127.0.0.1:9/Description")
+    settings = {"db": f"sqlite:///{tmp_path / 'c.db'}", "source": apart}
+    with TestRuntime(app, settings=settings) as rt:
+        run = rt.run(load)
+    assert "\n" not in run.error
+    assert run.error.startswith(
+        "CauceError: cannot download http://127.0.0.1:9/Description: no network connection")
+    assert "; pass --description PATH or put Description next to the data files (hint: " in (
+        run.error)
 
 
 @pytest.fixture
@@ -198,14 +279,16 @@ def http_server(small_synthetic):
 def test_url_sources_are_downloaded_once_into_the_bucket(tmp_path, http_server):
     base, requests = http_server
     urls = [f"{base}/Adult.data", f"{base}/Adult.test"]
-    settings = {"db": f"sqlite:///{tmp_path / 'c.db'}", "source": urls, "chunk_size": 400}
+    settings = {"db": f"sqlite:///{tmp_path / 'c.db'}", "source": urls, "chunk_size": 400,
+                "description": f"{base}/Description"}
     with TestRuntime(app, settings=settings) as rt:
         first, second = rt.run(load), rt.run(load)
         keys = sorted(ref.key for ref in rt.bucket("sources").list())
         logs = [line.message for line in rt.logs(second.id)]
-    assert requests == ["/Adult.data", "/Adult.test"]
+    assert requests == ["/Adult.data", "/Adult.test", "/Description"]
     assert first.result["sources"][0]["origin"] == urls[0]
     assert second.result["total"]["read"] == 800
-    assert keys == [f"downloads/127.0.0.1/{name}{suffix}" for name in ("Adult.data", "Adult.test")
+    assert keys == [f"downloads/127.0.0.1/{name}{suffix}"
+                    for name in ("Adult.data", "Adult.test", "Description")
                     for suffix in ("", ".sha256")]
     assert any(line.startswith(f"read {urls[1]}: ") for line in logs)

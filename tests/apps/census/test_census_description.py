@@ -1,16 +1,20 @@
-"""The Description parser: the schema comes from the file, exactly as written."""
+"""The Description parser: the schema comes from the file, exactly as written.
+
+The structural tests run on both the original (skipped when ../shared/data/census is absent)
+and the synthetic Description that `demo-data` writes; both must give the same schema.
+"""
 
 from __future__ import annotations
-
-from importlib import resources
 
 import pytest
 
 from cauce.apps.census.description import (
+    DESCRIPTION_FILE,
     DescriptionError,
     parse_description,
     read_description,
 )
+from cauce.apps.census.synth import MODEL, description_text
 
 ORIGINAL_NAMES = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
@@ -35,12 +39,20 @@ label : yes, no
 """
 
 
-def test_columns_come_in_file_order_with_their_hyphens(description):
-    assert description.names == ORIGINAL_NAMES
-    assert description.title == "adult"
+@pytest.fixture(params=["real", "synthetic"])
+def either(request):
+    """The original Description, then the synthetic one: the same tests hold for both."""
+    return request.getfixturevalue("real_description" if request.param == "real" else
+                                   "description")
 
 
-def test_continuous_and_nominal_kinds(description):
+def test_columns_come_in_file_order_with_their_hyphens(either):
+    assert either.names == ORIGINAL_NAMES
+    assert either.title == "adult"
+
+
+def test_continuous_and_nominal_kinds(either):
+    description = either
     assert [c.name for c in description.continuous] == [
         "age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week",
     ]
@@ -51,7 +63,8 @@ def test_continuous_and_nominal_kinds(description):
     }
 
 
-def test_indented_continuation_lines_belong_to_the_attribute_above(description):
+def test_indented_continuation_lines_belong_to_the_attribute_above(either):
+    description = either
     occupation = next(c for c in description.columns if c.name == "occupation")
     country = next(c for c in description.columns if c.name == "native-country")
     assert occupation.values[0] == "Tech-support"
@@ -60,7 +73,8 @@ def test_indented_continuation_lines_belong_to_the_attribute_above(description):
     assert country.values[-1] == "Holand-Netherlands"  # its trailing '.' is not part of it
 
 
-def test_class_column_and_distribution(description):
+def test_class_column_and_distribution(either):
+    description = either
     assert description.class_column == "class"
     high = description.share(">50K")
     low = description.share("<=50K")
@@ -70,18 +84,30 @@ def test_class_column_and_distribution(description):
         description.share("maybe")
 
 
-def test_soft_hyphens_read_as_hyphens(description):
-    marital = next(c for c in description.columns if c.name == "marital-status")
+def test_soft_hyphens_read_as_hyphens(real_description):
+    marital = next(c for c in real_description.columns if c.name == "marital-status")
     assert "Married-civ-spouse corresponds to a civilian spouse" in marital.description
     assert "\u00ad" not in marital.description
     soft = MINIMAL.replace("Female, Male", "Fe\u00admale, Male")
     assert parse_description(soft).columns[1].values == ("Fe-male", "Male")
 
 
-def test_the_shipped_copy_is_the_original_file(real_dir):
-    shipped = resources.files("cauce.apps.census").joinpath("Description").read_bytes()
-    assert shipped == (real_dir / "Description").read_bytes()
-    assert read_description(real_dir / "Description") == read_description()
+def test_the_synthetic_description_gives_the_original_schema(real_description, description):
+    def schema(parsed):
+        columns = [(c.name, c.kind, c.values) for c in parsed.columns]
+        return columns, parsed.class_column, parsed.class_distribution
+
+    assert schema(description) == schema(real_description)
+
+
+def test_the_synthetic_description_is_the_model_written_out(small_synthetic, description):
+    text = small_synthetic[0].path.with_name(DESCRIPTION_FILE).read_text(encoding="utf-8")
+    assert text == description_text(MODEL)
+    assert description == MODEL
+    # the original's layout: long lists continue on indented lines, the class line has no '.'
+    assert "\n      Handlers-cleaners, " in text
+    assert "\nclass         : >50K, <=50K\n" in text
+    assert " Probability for the label '>50K'  : 23.93% / 24.78% (without unknowns)" in text
 
 
 def test_a_minimal_description():
@@ -110,7 +136,8 @@ def test_malformed_descriptions_fail_with_a_reason(edit, message):
     assert raised.value.hint
 
 
-def test_an_unreadable_file_says_which(tmp_path):
-    with pytest.raises(DescriptionError, match="cannot read the Description file") as raised:
-        read_description(tmp_path / "missing")
-    assert "--description" in raised.value.hint
+def test_a_file_that_is_not_a_description_names_its_origin():
+    with pytest.raises(DescriptionError, match=r"no 'attribute type' section \(in Adult\.data\)"):
+        read_description(b"39, State-gov, 77516\n", "Adult.data")
+    with pytest.raises(DescriptionError, match=r"'D' is not UTF-8 text \(byte 3\)"):
+        read_description(MINIMAL[:3].encode() + b"\xff", "D")

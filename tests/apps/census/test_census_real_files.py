@@ -18,9 +18,9 @@ INJECTED = [
 
 
 @pytest.fixture(scope="module")
-def real(real_dir, description):
+def real(real_dir, real_description):
     sources = [read_lines(n, (real_dir / n).read_bytes()) for n in ("Adult.data", "Adult.test")]
-    return sources, validate(pl.concat(s.records for s in sources), description)
+    return sources, validate(pl.concat(s.records for s in sources), real_description)
 
 
 def test_every_record_is_read_and_nothing_else(real):
@@ -46,9 +46,9 @@ def test_exact_duplicates_are_kept_and_flagged_per_file(real):
     assert int(result.rows["_duplicate"].sum()) == 29
 
 
-def test_class_shares_match_the_description(real, description):
+def test_class_shares_match_the_description(real, real_description):
     _, result = real
-    high = description.share(">50K")
+    high = real_description.share(">50K")
     share_all = (result.rows["class"] == ">50K").mean() * 100
     share_known = (result.rows.drop_nulls()["class"] == ">50K").mean() * 100
     assert (round(share_all, 2), round(share_known, 2)) == (high.all_rows, high.without_unknowns)

@@ -35,6 +35,7 @@ WARM = 1  # loader started ahead, importing while the previous one loads
 LOADER = textwrap.dedent(
     """
     import json, sys
+    from pathlib import Path
     from cauce import Runtime
     from cauce.apps.census import app, load, target
     from cauce.apps.census.description import read_description
@@ -46,7 +47,9 @@ LOADER = textwrap.dedent(
         # Warm up (connect, first query, Polars' threads) so the kill lands in the load itself.
         target.checkpoint("census:adult")
         target.query("SELECT 1 AS one")
-        validate(read_lines("warm-up", b"1, 2\\n").records, read_description())
+        beside = Path(settings["source"][0]).with_name("Description")
+        validate(read_lines("warm-up", b"1, 2\\n").records,
+                 read_description(beside.read_bytes(), str(beside)))
         print("ready", flush=True)
         sys.stdin.readline()
         while True:

@@ -1,4 +1,8 @@
-"""Sources: local paths, URLs downloaded once with a checksum, and errors that say what to do."""
+"""Sources: local paths, URLs downloaded once with a checksum, and errors that say what to do.
+
+The Description comes the same way; without a setting it is the one next to the first local
+source, else the original's URL.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ import pytest
 
 from cauce import CauceError
 from cauce.apps.census.sources import (
+    DEFAULT_DESCRIPTION,
     DEFAULT_SOURCES,
+    DESCRIPTION,
+    description_origin,
     download_key,
     fetch,
     source_name,
@@ -51,6 +58,38 @@ def test_the_defaults_are_the_original_test_files():
     assert [source_name(s) for s in DEFAULT_SOURCES] == ["Adult.data", "Adult.test"]
     assert all(s.startswith("https://raw.githubusercontent.com/clicksign/python-dev-test/")
                for s in DEFAULT_SOURCES)
+
+
+def test_the_default_description_sits_next_to_the_default_data_files():
+    folder = {s.rsplit("/", 1)[0] for s in DEFAULT_SOURCES}
+    assert folder == {DEFAULT_DESCRIPTION.rsplit("/", 1)[0]}
+    assert source_name(DEFAULT_DESCRIPTION) == "Description"
+
+
+def test_the_description_setting_comes_first(tmp_path):
+    (tmp_path / "Description").write_text("next to the data")
+    sources = [str(tmp_path / "Adult.data")]
+    assert description_origin("elsewhere/Description", sources) == "elsewhere/Description"
+    assert description_origin(URL + ".txt", sources) == URL + ".txt"
+
+
+def test_then_the_description_next_to_the_first_local_source(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "Description").write_text("first")
+    (second / "Description").write_text("second")
+    local = [str(first / "Adult.data"), str(second / "Adult.test")]
+    assert description_origin(None, local) == str(first / "Description")
+    assert description_origin(None, [URL, *local]) == str(first / "Description")
+
+
+def test_then_the_original_url(tmp_path):
+    assert description_origin(None, [str(tmp_path / "Adult.data")]) == DEFAULT_DESCRIPTION
+    assert description_origin(None, list(DEFAULT_SOURCES)) == DEFAULT_DESCRIPTION
+    assert description_origin(None, []) == DEFAULT_DESCRIPTION
+    (tmp_path / "Description").mkdir()  # a folder of that name is not the file
+    assert description_origin(None, [str(tmp_path / "Adult.data")]) == DEFAULT_DESCRIPTION
 
 
 def test_a_local_file_is_read_with_its_checksum(tmp_path):
@@ -100,6 +139,27 @@ def test_no_network_says_so_and_shows_how_to_pass_local_files():
         fetch(URL, DictBucket(), transport=httpx.MockTransport(unreachable))
     assert "--source path/to/Adult.data --source path/to/Adult.test" in raised.value.hint
     assert "demo-data" in raised.value.hint
+
+
+def test_no_network_for_the_description_says_how_to_give_it_locally():
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
+
+    with pytest.raises(CauceError) as raised:
+        fetch(DEFAULT_DESCRIPTION, DictBucket(), transport=httpx.MockTransport(unreachable),
+              advice=DESCRIPTION)
+    message = raised.value.message
+    assert message.startswith(f"cannot download {DEFAULT_DESCRIPTION}: no network connection")
+    assert message.endswith("pass --description PATH or put Description next to the data files")
+    assert "\n" not in message
+    assert "--description path/to/Description" in raised.value.hint
+    assert "--source" not in message
+
+
+def test_a_missing_description_file_says_which_option_names_it(tmp_path):
+    with pytest.raises(CauceError, match=r"cannot read the Description file .*No such file") as e:
+        fetch(str(tmp_path / "Description"), DictBucket(), advice=DESCRIPTION)
+    assert "--description" in e.value.hint
 
 
 def test_an_http_error_names_the_status():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from cauce.apps.census.description import DESCRIPTION_FILE, read_description
 from cauce.apps.census.reader import read_lines
 from cauce.apps.census.synth import TEST_COMMENT, write_synthetic
 from cauce.apps.census.validate import validate
@@ -12,6 +13,8 @@ from cauce.apps.census.validate import validate
 def test_the_files_look_like_the_real_ones(small_synthetic):
     data, test = small_synthetic
     assert (data.path.name, test.path.name) == ("Adult.data", "Adult.test")
+    assert sorted(p.name for p in data.path.parent.iterdir()) == [
+        "Adult.data", "Adult.test", DESCRIPTION_FILE]
     test_text = test.path.read_text()
     assert test_text.startswith(TEST_COMMENT + "\n")
     assert data.path.read_text().endswith("\n\n") and test_text.endswith("\n\n")
@@ -34,8 +37,10 @@ def test_what_the_files_hold_matches_what_the_loader_finds(small_synthetic, desc
     assert [i.letter for f in small_synthetic for i in f.injections] == ["A", "B", "C"]
 
 
-def test_class_shares_follow_the_description(tmp_path, description):
-    files = write_synthetic(tmp_path, description, data_rows=8000, test_rows=4000, seed=3)
+def test_class_shares_follow_the_description_written_next_to_them(tmp_path):
+    files = write_synthetic(tmp_path, data_rows=8000, test_rows=4000, seed=3)
+    path = tmp_path / DESCRIPTION_FILE
+    description = read_description(path.read_bytes(), str(path))
     rows = validate(
         pl.concat(read_lines(f.path.name, f.path.read_bytes()).records for f in files),
         description,
@@ -46,7 +51,7 @@ def test_class_shares_follow_the_description(tmp_path, description):
     assert abs((known["class"] == ">50K").mean() * 100 - high.without_unknowns) < 0.2
 
 
-def test_a_seed_makes_the_files_reproducible(tmp_path, description):
-    first = write_synthetic(tmp_path / "a", description, data_rows=50, test_rows=20, seed=11)
-    second = write_synthetic(tmp_path / "b", description, data_rows=50, test_rows=20, seed=11)
+def test_a_seed_makes_the_files_reproducible(tmp_path):
+    first = write_synthetic(tmp_path / "a", data_rows=50, test_rows=20, seed=11)
+    second = write_synthetic(tmp_path / "b", data_rows=50, test_rows=20, seed=11)
     assert [f.path.read_bytes() for f in first] == [f.path.read_bytes() for f in second]

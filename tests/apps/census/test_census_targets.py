@@ -29,7 +29,9 @@ def scalar(sql: str):
     return target.query(sql).column(0)[0].as_py()
 
 
-def test_the_real_files_load_the_same_everywhere(real_dir, database_url, description, tmp_path):
+def test_the_real_files_load_the_same_everywhere(
+    real_dir, database_url, real_description, tmp_path
+):
     sources = [str(real_dir / "Adult.data"), str(real_dir / "Adult.test")]
     with TestRuntime(app, settings={"db": database_url, "source": sources}) as rt:
         run = rt.run(load, all=True)
@@ -43,7 +45,9 @@ def test_the_real_files_load_the_same_everywhere(real_dir, database_url, descrip
             "Adult.data": {"read": 32_561, "loaded": 32_557, "quarantined": 4},
             "Adult.test": {"read": 16_281, "loaded": 16_280, "quarantined": 1},
         }
-        assert target.columns("adult")[:15] == description.names
+        assert target.columns("adult")[:15] == real_description.names
+        # no --description: the original's, found next to the first source
+        assert run.result["description"]["origin"] == str(real_dir / "Description")
         assert scalar('SELECT COUNT(*) FROM "adult"') == 48_837
         assert scalar('SELECT COUNT(DISTINCT "_source" || \':\' || "_line") FROM "adult"') == 48_837
         assert scalar('SELECT SUM(CASE WHEN "_duplicate" THEN 1 ELSE 0 END) FROM "adult"') == 29

@@ -3,8 +3,10 @@
 `cauce run census load` commits the next 1,630 records of Adult.data then Adult.test (valid
 rows to the table, the others to `<table>_rejected` with their reason) together with the
 cursor; `cauce serve census` does it every 10 seconds until every row is in, then pauses the
-schedule. `demo-data` writes synthetic files with the real files' quirks, `report` writes an
-HTML report with one chart per breakdown. See README.md next to this file.
+schedule. The table follows the `Description` file: the `description` setting, else the one
+next to the first local source, else the original's (downloaded once). `demo-data` writes
+synthetic files with the real files' quirks and their Description, `report` writes an HTML
+report with one chart per breakdown. See README.md next to this file.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cauce import App, CauceError, CheckpointConflict, Context, Runtime
-from cauce.apps.census.description import read_description
+from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
 from cauce.apps.census.loader import (
     ChunkResult,
     LoadState,
@@ -23,7 +25,16 @@ from cauce.apps.census.loader import (
     prepare,
 )
 from cauce.apps.census.report import write_census_report
-from cauce.apps.census.sources import DEFAULT_SOURCES, SourceFile, fetch, source_name
+from cauce.apps.census.sources import (
+    DATA,
+    DEFAULT_SOURCES,
+    DESCRIPTION,
+    Advice,
+    SourceFile,
+    description_origin,
+    fetch,
+    source_name,
+)
 from cauce.apps.census.synth import DATA_ROWS, TEST_ROWS, write_synthetic
 
 app = App(
@@ -53,7 +64,8 @@ source = app.setting(
 )
 description_file = app.setting(
     "description", str | None, default=None,
-    help="the Description file the table follows (default: the original's, shipped with the app)",
+    help="the Description file the table follows: a path or http(s) URL (default: the file "
+    "named Description next to the first local source, else the original's, downloaded once)",
 )
 
 target = app.warehouse("target", url=db)
@@ -66,8 +78,8 @@ _ZERO = re.compile(r"0+(\.0*)?\s*(ms|s|m|h|d|w)?")
 def load(ctx: Context, all: bool = False) -> dict[str, Any]:
     """Load the next chunk of records (all of them with --all, or when --every is 0)."""
     settings = ctx.settings
-    description = read_description(settings["description"])
     files = [_fetch(ctx, origin) for origin in settings["source"]]
+    schema, description = _description(ctx)
     prepare(target, description, settings["table"])
     at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
     try:
@@ -83,7 +95,7 @@ def load(ctx: Context, all: bool = False) -> dict[str, Any]:
             f"all {totals.read:,} records are processed ({totals.loaded:,} loaded, "
             f"{totals.quarantined:,} quarantined); nothing left to load"
         )
-    return result.report()
+    return {**result.report(), "description": {"origin": schema.origin, "sha256": schema.sha256}}
 
 
 @app.job(name="demo-data")
@@ -94,20 +106,22 @@ def demo_data(
     test_rows: int = TEST_ROWS,
     seed: int = 1994,
 ) -> dict[str, Any]:
-    """Write synthetic Adult.data and Adult.test with the quirks of the real files."""
-    description = read_description(ctx.settings["description"])
-    files = write_synthetic(
-        Path(out), description, data_rows=data_rows, test_rows=test_rows, seed=seed
-    )
+    """Write synthetic Adult.data and Adult.test with the quirks of the real files, and their
+    Description, so that a load of them needs no network."""
+    folder = Path(out)
+    files = write_synthetic(folder, data_rows=data_rows, test_rows=test_rows, seed=seed)
     for file in files:
         ctx.log.info(
             "wrote %s: %s records, %s duplicates, letters injected at %s", file.path,
             f"{file.rows:,}", file.duplicates,
             ", ".join(f"line {i.line} ({i.column})" for i in file.injections) or "no line",
         )
+    ctx.log.info("wrote %s: the columns, listed values and class shares the files follow",
+                 folder / DESCRIPTION_FILE)
     sources = " ".join(f"--source {file.path}" for file in files)
     return {
         "files": [str(file.path) for file in files],
+        "description": str(folder / DESCRIPTION_FILE),
         "next": f"cauce run census load {sources} --all",
     }
 
@@ -116,7 +130,7 @@ def demo_data(
 def report(ctx: Context, out: str = "census-report") -> dict[str, Any]:
     """Write the HTML report (one SVG chart per breakdown) and check the class distribution."""
     settings = ctx.settings
-    description = read_description(settings["description"])
+    _, description = _description(ctx)
     name = settings["table"]
     state = LoadState.from_json(target.checkpoint(checkpoint_name(name)))
     if state.cursor is None:
@@ -175,13 +189,20 @@ def demo(rt: Runtime) -> list[str]:
     ]
 
 
-def _fetch(ctx: Context, origin: str) -> SourceFile:
+def _description(ctx: Context) -> tuple[SourceFile, Description]:
+    """The Description file the run follows (see `description_origin`), fetched and parsed."""
+    origin = description_origin(ctx.settings["description"], ctx.settings["source"])
+    file = _fetch(ctx, origin, DESCRIPTION)
+    return file, read_description(file.data, origin)
+
+
+def _fetch(ctx: Context, origin: str, advice: Advice = DATA) -> SourceFile:
     name = source_name(origin)
 
     def progress(done: int, total: int | None) -> None:
         ctx.progress(done, total, label=f"downloading {name}")
 
-    file = fetch(origin, downloads, progress=progress)
+    file = fetch(origin, downloads, progress=progress, advice=advice)
     verb = "downloaded" if file.downloaded else "read"
     ctx.log.info("%s %s: %s bytes, sha256 %s", verb, origin, f"{len(file.data):,}", file.sha256)
     return file

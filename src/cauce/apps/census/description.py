@@ -3,20 +3,20 @@
 The file is the single source of the column names, their order and their types: continuous
 attributes become integer columns, nominal attributes become text restricted to the listed
 values, and the class column is the one whose values are the labels of the "Class
-Distribution" section. Nothing about the schema is written anywhere else in the app.
+Distribution" section. Nothing about the schema is written anywhere else in the app: the
+loader, the DDL, the validator and the report read it only from a parsed Description file.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Literal
 
 from cauce import CauceError
 
 SOFT_HYPHEN = "\u00ad"
+DESCRIPTION_FILE = "Description"  # its name in the original's data folder, next to Adult.data
 
 _SECTION = re.compile(r"^\d+\.\s+(?P<title>[^:\n]+?)\s*(?::\s*(?P<rest>.*))?$")
 _ATTRIBUTE = re.compile(r"^(?P<name>[A-Za-z][\w-]*)\s*:\s*(?P<body>.*)$")
@@ -95,20 +95,21 @@ def parse_description(text: str) -> Description:
     return Description(title, columns, class_column, distribution)
 
 
-def read_description(path: str | Path | None = None) -> Description:
-    """Parse the Description file at `path`, or the copy of the original shipped with the app."""
-    if path is None:
-        text = resources.files(__package__).joinpath("Description").read_text(encoding="utf-8")
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise DescriptionError(
-                f"cannot read the Description file {str(path)!r}: {error.strerror}",
-                hint="pass --description with the path of the Description file, or leave it "
-                "unset to use the copy shipped with the app",
-            ) from error
-    return parse_description(text)
+def read_description(data: bytes, origin: str) -> Description:
+    """Build the schema from the bytes of the Description file fetched from `origin`.
+
+    Errors name `origin`, so a wrong --description (a data file, a web page) is easy to spot.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DescriptionError(
+            f"the Description file {origin!r} is not UTF-8 text (byte {error.start:,})"
+        ) from error
+    try:
+        return parse_description(text)
+    except DescriptionError as error:
+        raise DescriptionError(f"{error.message} (in {origin})", hint=error.hint) from error
 
 
 def _sections(text: str) -> dict[str, list[str]]:

@@ -1,21 +1,26 @@
-"""Get the bytes of a census source: a local path, or an http(s) URL downloaded once.
+"""Get the bytes of a census file: a local path, or an http(s) URL downloaded once.
 
-A URL is downloaded into a bucket under `downloads/<host>/<path>` together with its SHA-256
-checksum (`<key>.sha256`); later loads read the bucket copy after checking it against the
-checksum, so the 30 runs of a chunked load download each file once, and a damaged copy is
-fetched again instead of being loaded.
+The data files and the Description come the same way. A URL is downloaded into a bucket under
+`downloads/<host>/<path>` together with its SHA-256 checksum (`<key>.sha256`); later loads read
+the bucket copy after checking it against the checksum, so the 30 runs of a chunked load
+download each file once, and a damaged copy is fetched again instead of being loaded.
+
+Without a `description` setting the Description is the file of that name next to the first
+local source (the original exercise keeps `Adult.data`, `Adult.test` and `Description` in one
+folder), else the original's, downloaded like the data files.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from cauce import Bucket, CauceError
+from cauce.apps.census.description import DESCRIPTION_FILE
 
 if TYPE_CHECKING:
     import httpx
@@ -24,14 +29,39 @@ DEFAULT_SOURCES = (
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Adult.data",
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Adult.test",
 )
+DEFAULT_DESCRIPTION = (
+    "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Description"
+)
 DOWNLOADS = "downloads"
 TIMEOUT_SECONDS = 30.0
-LOCAL_HINT = (
-    "pass local files instead: cauce run census load --source path/to/Adult.data "
-    "--source path/to/Adult.test (or write synthetic ones with `cauce run census demo-data`)"
-)
 
 Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What the errors about one kind of file say: what it is and how to give it locally."""
+
+    role: str  # "source", "Description file"
+    option: str  # the CLI option that names it
+    offline: str  # ends the message of a download that found no network
+    hint: str
+
+
+DATA = Advice(
+    "source",
+    "--source",
+    "pass local files with --source path/to/Adult.data --source path/to/Adult.test",
+    "pass local files instead: cauce run census load --source path/to/Adult.data "
+    "--source path/to/Adult.test (or write synthetic ones with `cauce run census demo-data`)",
+)
+DESCRIPTION = Advice(
+    "Description file",
+    "--description",
+    "pass --description PATH or put Description next to the data files",
+    "pass --description path/to/Description, or put the file named Description next to the "
+    "first --source file (`cauce run census demo-data` writes one next to its synthetic files)",
+)
 
 
 @dataclass(frozen=True)
@@ -56,16 +86,33 @@ def source_name(source: str) -> str:
     return Path(source).name
 
 
+def description_origin(setting: str | None, sources: Sequence[str]) -> str:
+    """Where the Description comes from: the setting if given; else the file named Description
+    next to the first local source, if there is one; else the original exercise's URL."""
+    if setting:
+        return setting
+    local = next((source for source in sources if not is_url(source)), None)
+    if local is not None:
+        beside = Path(local).expanduser().parent / DESCRIPTION_FILE
+        if beside.is_file():
+            return str(beside)
+    return DEFAULT_DESCRIPTION
+
+
 def fetch(
     source: str,
     bucket: Bucket,
     *,
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
+    advice: Advice = DATA,
 ) -> SourceFile:
-    """The content of `source`: read from disk, or from the bucket copy of a URL."""
+    """The content of `source`: read from disk, or from the bucket copy of a URL.
+
+    `advice` says in the errors which file could not be had and how to give it locally.
+    """
     if not is_url(source):
-        return _read_local(source)
+        return _read_local(source, advice)
     key = download_key(source)
     checksum_key = f"{key}.sha256"
     if bucket.exists(key) and bucket.exists(checksum_key):
@@ -73,7 +120,7 @@ def fetch(
         digest = hashlib.sha256(data).hexdigest()
         if digest == bucket.get(checksum_key).decode().strip():
             return SourceFile(source_name(source), source, data, digest)
-    data = _download(source, progress, transport)
+    data = _download(source, progress, transport, advice)
     digest = hashlib.sha256(data).hexdigest()
     bucket.put(key, data)
     bucket.put(checksum_key, digest + "\n")
@@ -87,19 +134,21 @@ def download_key(url: str) -> str:
     return "/".join([DOWNLOADS, parts.hostname or "host", *segments])
 
 
-def _read_local(source: str) -> SourceFile:
+def _read_local(source: str, advice: Advice) -> SourceFile:
     path = Path(source).expanduser()
     try:
         data = path.read_bytes()
     except OSError as error:
         raise CauceError(
-            f"cannot read the source {source!r}: {error.strerror}",
-            hint="pass an existing file or an http(s) URL with --source",
+            f"cannot read the {advice.role} {source!r}: {error.strerror}",
+            hint=f"pass an existing file or an http(s) URL with {advice.option}",
         ) from error
     return SourceFile(path.name, source, data, hashlib.sha256(data).hexdigest())
 
 
-def _download(url: str, progress: Progress | None, transport: httpx.BaseTransport | None) -> bytes:
+def _download(
+    url: str, progress: Progress | None, transport: httpx.BaseTransport | None, advice: Advice
+) -> bytes:
     import httpx  # only URLs need it; a load of local files starts faster without it
 
     try:
@@ -117,15 +166,14 @@ def _download(url: str, progress: Progress | None, transport: httpx.BaseTranspor
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
         # The advice is in the message too: it is what a failed run shows first.
         raise CauceError(
-            f"cannot download {url}: no network connection ({error}); pass local files with "
-            "--source path/to/Adult.data --source path/to/Adult.test",
-            hint=LOCAL_HINT,
+            f"cannot download {url}: no network connection ({error}); {advice.offline}",
+            hint=advice.hint,
         ) from error
     except httpx.HTTPStatusError as error:
         status = error.response
         raise CauceError(
             f"cannot download {url}: HTTP {status.status_code} {status.reason_phrase}",
-            hint=LOCAL_HINT,
+            hint=advice.hint,
         ) from error
     except httpx.HTTPError as error:
-        raise CauceError(f"cannot download {url}: {error}", hint=LOCAL_HINT) from error
+        raise CauceError(f"cannot download {url}: {error}", hint=advice.hint) from error

@@ -1,29 +1,111 @@
 """Write synthetic Adult-like files with the quirks of the real ones, so the app runs offline.
 
-The columns and their allowed values come from the Description. The files reproduce every
-quirk the loader must handle: `, ` separators, ` ?` for unknown workclass, occupation and
-native-country, a `|1x3 Cross validator` comment line opening the test file, test labels ending
-in `.`, letters injected into numeric fields (A, B, C, ... as in the real files), exact duplicate
-lines, and a blank last line. The class shares follow the Description's Class Distribution, on
-all rows and on the rows without unknowns. Everything is drawn with NumPy and assembled with
-Polars; a seed makes the files reproducible.
+`MODEL` below is the generator's column model: the names, kinds and listed values of the
+attributes, in file order, and the class shares, as the original Description publishes them.
+It drives the generator and is written out as a `Description` file next to `Adult.data` and
+`Adult.test`, in the original's format, so a synthetic folder reads like the original's `data/`
+folder: the app takes its schema from that file, as it does from the real one.
+
+The data files reproduce every quirk the loader must handle: `, ` separators, ` ?` for unknown
+workclass, occupation and native-country, a `|1x3 Cross validator` comment line opening the test
+file, test labels ending in `.`, letters injected into numeric fields (A, B, C, ... as in the
+real files), exact duplicate lines, and a blank last line. The class shares follow the model's
+class distribution, on all rows and on the rows without unknowns. Everything is drawn with NumPy
+and assembled with Polars; a seed makes the files reproducible.
 """
 
 from __future__ import annotations
 
 import string
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from cauce.apps.census.description import Column, Description
+from cauce.apps.census.description import (
+    DESCRIPTION_FILE,
+    ClassShare,
+    Column,
+    Description,
+)
 from cauce.apps.census.reader import COMMENT_PREFIX
 
 DATA_ROWS, TEST_ROWS = 32_561, 16_281  # the sizes of the real Adult.data and Adult.test
 TEST_COMMENT = f"{COMMENT_PREFIX}1x3 Cross validator"
 MISSING_SHARE = {"workclass": 0.056, "occupation": 0.0005, "native-country": 0.018}
+LINE_WIDTH = 100  # longer value lists go on indented lines, as in the original
+
+
+def _continuous_column(name: str, note: str) -> Column:
+    return Column(name, "continuous", description=note)
+
+
+def _nominal_column(name: str, values: str, note: str) -> Column:
+    return Column(name, "nominal", tuple(values.split(", ")), note)
+
+
+MODEL = Description(
+    title="adult",
+    columns=(
+        _continuous_column("age", "Age in years"),
+        _nominal_column(
+            "workclass",
+            "Private, Self-emp-not-inc, Self-emp-inc, Federal-gov, Local-gov, State-gov, "
+            "Without-pay, Never-worked",
+            "Employer or employment status",
+        ),
+        _continuous_column(
+            "fnlwgt", "Final weight: how many people the census believes the record stands for"
+        ),
+        _nominal_column(
+            "education",
+            "Bachelors, Some-college, 11th, HS-grad, Prof-school, Assoc-acdm, Assoc-voc, 9th, "
+            "7th-8th, 12th, Masters, 1st-4th, 10th, Doctorate, 5th-6th, Preschool",
+            "Highest level of education reached",
+        ),
+        _continuous_column("education-num", "Highest level of education reached, as a number"),
+        _nominal_column(
+            "marital-status",
+            "Married-civ-spouse, Divorced, Never-married, Separated, Widowed, "
+            "Married-spouse-absent, Married-AF-spouse",
+            "Marital status; Married-AF-spouse is a spouse in the Armed Forces",
+        ),
+        _nominal_column(
+            "occupation",
+            "Tech-support, Craft-repair, Other-service, Sales, Exec-managerial, Prof-specialty, "
+            "Handlers-cleaners, Machine-op-inspct, Adm-clerical, Farming-fishing, "
+            "Transport-moving, Priv-house-serv, Protective-serv, Armed-Forces",
+            "Kind of occupation",
+        ),
+        _nominal_column(
+            "relationship",
+            "Wife, Own-child, Husband, Not-in-family, Other-relative, Unmarried",
+            "Relation to the rest of the household",
+        ),
+        _nominal_column(
+            "race", "White, Asian-Pac-Islander, Amer-Indian-Eskimo, Other, Black", "Race"
+        ),
+        _nominal_column("sex", "Female, Male", "Sex"),
+        _continuous_column("capital-gain", "Capital gains"),
+        _continuous_column("capital-loss", "Capital losses"),
+        _continuous_column("hours-per-week", "Hours worked per week, as reported"),
+        _nominal_column(
+            "native-country",
+            "United-States, Cambodia, England, Puerto-Rico, Canada, Germany, "
+            "Outlying-US(Guam-USVI-etc), India, Japan, Greece, South, China, Cuba, Iran, "
+            "Honduras, Philippines, Italy, Poland, Jamaica, Vietnam, Mexico, Portugal, Ireland, "
+            "France, Dominican-Republic, Laos, Ecuador, Taiwan, Haiti, Columbia, Hungary, "
+            "Guatemala, Nicaragua, Scotland, Thailand, Yugoslavia, El-Salvador, "
+            "Trinadad&Tobago, Peru, Hong, Holand-Netherlands",
+            "Country of origin",
+        ),
+        _nominal_column("class", ">50K, <=50K", "Whether the yearly income is over $50,000"),
+    ),
+    class_column="class",
+    class_distribution=(ClassShare(">50K", 23.93, 24.78), ClassShare("<=50K", 76.07, 75.22)),
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +120,7 @@ class Injection:
 
 @dataclass(frozen=True)
 class SyntheticFile:
-    """One written file and what it holds, known by construction."""
+    """One written data file and what it holds, known by construction."""
 
     path: Path
     rows: int
@@ -48,7 +130,6 @@ class SyntheticFile:
 
 def write_synthetic(
     directory: Path,
-    description: Description,
     *,
     data_rows: int = DATA_ROWS,
     test_rows: int = TEST_ROWS,
@@ -56,8 +137,12 @@ def write_synthetic(
     injections: tuple[int, int] = (4, 1),
     seed: int = 1994,
 ) -> list[SyntheticFile]:
-    """Write `Adult.data` and `Adult.test` into `directory`; return what each contains."""
+    """Write `Adult.data`, `Adult.test` and their `Description` into `directory`.
+
+    Returns what each data file contains; the Description is `directory / "Description"`.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / DESCRIPTION_FILE).write_text(description_text(MODEL), encoding="utf-8")
     rng = np.random.default_rng(seed)
     letters = iter(string.ascii_uppercase * 1000)
     specs = [
@@ -66,8 +151,8 @@ def write_synthetic(
     ]
     written = []
     for name, rows, dup_count, inject_count, comment, label_suffix in specs:
-        frame = _rows(rng, description, rows)
-        frame = frame.with_columns(pl.col(description.class_column) + label_suffix)
+        frame = _rows(rng, MODEL, rows)
+        frame = frame.with_columns(pl.col(MODEL.class_column) + label_suffix)
         lines = frame.select(
             pl.concat_str([pl.col(c).cast(pl.String) for c in frame.columns], separator=", ")
         ).to_series()
@@ -78,17 +163,58 @@ def write_synthetic(
             lines = lines.scatter(targets, lines.gather(copied))
         texts = lines.to_list()
         found = []
-        numeric = [column.name for column in description.continuous]
+        numeric = [column.name for column in MODEL.continuous]
         for row in sorted(injected_rows.tolist()):
             column = numeric[int(rng.integers(len(numeric)))]
             letter = next(letters)
-            texts[row] = _replace_field(texts[row], description.names.index(column), letter)
+            texts[row] = _replace_field(texts[row], MODEL.names.index(column), letter)
             found.append(Injection(name, row + offset, column, letter))
         header = [comment] if comment else []
         path = directory / name
         path.write_text("\n".join([*header, *texts]) + "\n\n", encoding="utf-8")
         written.append(SyntheticFile(path, rows, len(targets), tuple(found)))
     return written
+
+
+def description_text(model: Description) -> str:
+    """`model` in the original Description's format: the sections its parser reads.
+
+    "2. Number of Attributes" counts the attributes besides the class, "3. Attribute type" lists
+    each as `continuous.` or its values (wrapped onto indented lines when long), "3. Attribute
+    Description" gives one note each and "9. Class Distribution" the shares of the labels.
+    """
+    continuous = len(model.continuous)
+    nominal = len(model.columns) - continuous - 1
+    width = max(len(column.name) for column in model.columns)
+    types = [_type_line(column, width, column.name == model.class_column)
+             for column in model.columns]
+    notes = [f"{column.name:<{width}}: {column.description};"
+             for column in model.columns if column.description]
+    labels = [f"'{share.label}'" for share in model.class_distribution]
+    label_width = max(map(len, labels))
+    shares = [
+        f" Probability for the label {label:<{label_width}} : {share.all_rows:.2f}% / "
+        f"{share.without_unknowns:.2f}% (without unknowns)"
+        for label, share in zip(labels, model.class_distribution, strict=True)
+    ]
+    return "\n".join([
+        f"1. Title of Database: {model.title}", "",
+        "2. Number of Attributes", f"   {continuous} continuous, {nominal} nominal attributes.", "",
+        "3. Attribute type:", "", *types, "",
+        "3. Attribute Description:", "", *notes, "",
+        "9. Class Distribution:", "", *shares, "",
+    ])
+
+
+def _type_line(column: Column, width: int, is_class: bool) -> str:
+    """`name : continuous.` or `name : A, B, C.` (the class line has no final period)."""
+    body = "continuous." if column.kind == "continuous" else ", ".join(column.values)
+    if column.kind == "nominal" and not is_class:
+        body += "."
+    return "\n".join(textwrap.wrap(
+        body, LINE_WIDTH, initial_indent=f"{column.name:<{width}}: ", subsequent_indent=" " * 6,
+        break_long_words=False, break_on_hyphens=False,
+    ))
 
 
 def _rows(rng: np.random.Generator, description: Description, rows: int) -> pl.DataFrame:
@@ -134,7 +260,7 @@ def _continuous(rng: np.random.Generator, name: str, rows: int) -> np.ndarray:
 
 
 def _nominal(rng: np.random.Generator, column: Column, rows: int) -> np.ndarray:
-    """Listed values with falling weights: the Description lists the commonest first."""
+    """Listed values with falling weights: the model lists the commonest first."""
     weights = 1.0 / np.arange(1, len(column.values) + 1) ** 1.6
     return rng.choice(np.array(column.values), size=rows, p=weights / weights.sum())
 
@@ -145,10 +271,10 @@ def _labels(
     values: dict[str, np.ndarray],
     unknown: np.ndarray,
 ) -> np.ndarray:
-    """The first label for the highest income scores, in the Description's proportions.
+    """The first label for the highest income scores, in the model's class shares.
 
     The share is met separately on rows with and without unknowns, so both figures of the
-    Class Distribution (all rows, without unknowns) hold for the synthetic files.
+    class distribution (all rows, without unknowns) hold for the synthetic files.
     """
     high, low = (share.label for share in description.class_distribution[:2])
     target = description.share(high)
