@@ -155,3 +155,13 @@ def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):
         assert run.result["rejects"]["trx: unknown plate, station or validator"] == 2
         rejects = output_bucket.get(f"{DAY}.zip")
         assert rejects
+
+
+def test_a_late_po_completes_the_day(day_inputs):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs, skip=("po",))
+        rt.drain()
+        assert not rt.runs(job="adatrap")
+        _load(rt, {"po": day_inputs["po"]})
+        rt.drain()
+        assert [r.partition for r in rt.runs(job="adatrap")] == [DAY]

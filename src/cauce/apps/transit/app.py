@@ -3,7 +3,7 @@
 `cauce run transit synth --scale tiny --date 2021-04-22` writes a synthetic day into the input
 buckets; `cauce run transit adatrap --partition 2021-04-22` processes a day (the open engine by
 default, `--engine adatrap --executable pvmtsc_v0.2.exe` for the closed one); `cauce serve
-transit` submits a day as soon as its GPS, 1.96 and transactions have all arrived.
+transit` submits a day once, as soon as all five of its inputs have arrived.
 """
 
 from __future__ import annotations
@@ -209,26 +209,37 @@ def _load_warehouse(day: date, parquet: dict[str, Path]) -> dict[str, int]:
 @app.on(gps_bucket, suffix=".gps.gz", name="gps-arrived")
 @app.on(runs_bucket, suffix=".196.gz", name="196-arrived")
 @app.on(trx_bucket, suffix=".trx.gz", name="transactions-arrived")
-def on_input(obj: ObjectRef, ctx: Context) -> str | None:
-    """When a day's GPS, 1.96 and transactions are all in, submit that day's run once."""
-    try:
-        day = date.fromisoformat(obj.key[:10])
-    except ValueError:
-        ctx.log.warning("ignoring %s: its name does not start with a date", obj.key)
-        return None
-    try:
-        resolve_day(INPUT_BUCKETS, day)
-    except CauceError as missing:
-        ctx.log.info("%s arrived; still waiting: %s", obj.key, missing)
-        return None
-    try:
-        submitted.put({"day": day.isoformat(), "by": obj.key}, if_absent=True)
-    except ConditionFailed:
-        ctx.log.info("%s arrived; the day was already submitted", obj.key)
-        return None
-    run_id = ctx.submit(adatrap, partition=day.isoformat())
-    ctx.log.info("all inputs of %s are in; submitted run %s", day, run_id)
-    return run_id
+@app.on(po_bucket, suffix=".po.zip", name="po-arrived")
+@app.on(detail_bucket, suffix=".csv.gz", name="service-detail-arrived")
+def on_input(obj: ObjectRef, ctx: Context) -> list[str]:
+    """Submit, once, every day whose five inputs are now all in.
+
+    A daily file concerns its own day; a PO or a service-detail file may complete any day whose
+    GPS file is already there."""
+    if obj.bucket in (po_bucket.name, detail_bucket.name):
+        days = sorted({ref.key[:10] for ref in gps_bucket.list() if ref.key.endswith(".gps.gz")})
+    else:
+        days = [obj.key[:10]]
+    submitted_runs = []
+    for text in days:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            ctx.log.warning("ignoring %s: its name does not start with a date", text)
+            continue
+        try:
+            resolve_day(INPUT_BUCKETS, day)
+        except CauceError as missing:
+            ctx.log.info("%s arrived; still waiting: %s", obj.key, missing)
+            continue
+        try:
+            submitted.put({"day": day.isoformat(), "by": obj.key}, if_absent=True)
+        except ConditionFailed:
+            continue
+        run_id = ctx.submit(adatrap, partition=day.isoformat())
+        ctx.log.info("all inputs of %s are in; submitted run %s", day, run_id)
+        submitted_runs.append(run_id)
+    return submitted_runs
 
 
 def _parse_day(text: str) -> date:
