@@ -1,4 +1,5 @@
 import gzip
+import io
 import sys
 import textwrap
 import zipfile
@@ -8,7 +9,7 @@ import pytest
 from cauce import RunStatus
 from cauce.apps.transit import app
 from cauce.apps.transit.app import adatrap, output_bucket, synth, trx_bucket, warehouse
-from cauce.apps.transit.outputs import read_output
+from cauce.apps.transit.outputs import GENERAL, read_output
 from cauce.testing import TestRuntime
 
 DAY = "2021-04-22"
@@ -153,8 +154,11 @@ def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):
         run = rt.run(adatrap, partition=DAY)
         assert run.status == RunStatus.SUCCEEDED, run.error
         assert run.result["rejects"]["trx: unknown plate, station or validator"] == 2
-        rejects = output_bucket.get(f"{DAY}.zip")
-        assert rejects
+        with zipfile.ZipFile(io.BytesIO(output_bucket.get(f"{DAY}.zip"))) as archive:
+            general = read_output(archive.read(f"{DAY}.general"))
+    # the reference's 97 columns keep their places; the counts per reason follow them
+    assert general.columns[:len(GENERAL)] == GENERAL
+    assert general["rechazo: trx: unknown plate, station or validator"].to_list() == ["2"]
 
 
 def test_a_late_po_completes_the_day(day_inputs):

@@ -15,7 +15,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,12 +109,14 @@ SKIPPED_FOLDERS = ("kmls", "reportes", "debug")
 
 
 def write_output(frame: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame | pl.LazyFrame],
-                 kind: str, path: Path) -> int:
+                 kind: str, path: Path, extra: Sequence[str] = ()) -> int:
     """Write `frame` under the exact header of `kind`; absent columns and nulls become `-`.
 
+    `extra` names columns written after the reference's own (which keep their positions).
     `frame` may be an iterable of parts (e.g. one per group of cards): each is collected,
     written and dropped in turn, so a whole day's text never sits in memory at once."""
     header, trailing = LAYOUTS[kind]
+    header = [*header, *extra]
     parts = [frame] if isinstance(frame, pl.DataFrame | pl.LazyFrame) else frame
     rows = 0
     with path.open("wb") as out:

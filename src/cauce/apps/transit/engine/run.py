@@ -151,8 +151,10 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         "speed": lambda: tables.speed(speeds, network, day),
         "bip": lambda: (tables.bip(enriched.filter(c), network, day) for c in by_card),
         "general": lambda: tables.general(day, network, fleet, general_input, trips, gps_rows,
-                                          VERSION),
+                                          VERSION).with_columns(
+            pl.lit(count).alias(reject_column(reason)) for reason, count in sorted(rejects.items())),
     }
+    extra = {"general": [reject_column(reason) for reason in sorted(rejects)]}
     outputs: dict[str, Path] = {}
     rows: dict[str, int] = {}
     name = day.isoformat()
@@ -161,7 +163,7 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
             folder / f"{name}.{kind}")
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        rows[kind] = write_output(build(), kind, path)  # type: ignore[arg-type]
+        rows[kind] = write_output(build(), kind, path, extra.get(kind, ()))  # type: ignore[arg-type]
         outputs[kind] = path
         log.info("engine: wrote %s (%d rows) in %.1f s", path.name, rows[kind],
                  time.perf_counter() - started)
@@ -186,8 +188,13 @@ def profile_table(profile: pl.DataFrame, day: date) -> pl.DataFrame:
         pl.col("Capacidad").alias("capacity"))
 
 
+def reject_column(reason: str) -> str:
+    """The `.general` column counting one reason for unusable rows, after the reference's 97."""
+    return f"rechazo: {reason}"
+
+
 def write_rejects(rejects: dict[str, int], path: Path) -> Path:
-    """Unusable rows per reason, next to `.general` (whose header has no place for them)."""
+    """Unusable rows per reason, one per line (the same counts close the `.general` row)."""
     lines = ["motivo|filas"] + [f"{reason}|{count}" for reason, count in sorted(rejects.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
