@@ -2,7 +2,9 @@
 
 A producer process puts one small object every 1/RATE seconds into a bucket served by a separate
 `cauce serve` process; the last handler of the chain records how long after the put it ran.
-huey (SQLite storage) runs the equivalent three-hop chain of tasks in the same run.
+huey (SQLite storage) runs the same work in the same run: the producer writes the object file
+atomically and enqueues a task for it (huey has no object events), the task reads it and enqueues
+the next, which does a conditional insert into a SQLite table and enqueues the last.
 
     python benchmarks/chain_latency.py                # 100 events/s for 10 s
     python benchmarks/chain_latency.py --rate 200 --seconds 20
@@ -65,36 +67,52 @@ with Runtime(app, home=home, role="producer"):
 """
 
 HUEY_APP = """
-import time
+import json, sqlite3, threading, time
 from huey import SqliteHuey
 huey = SqliteHuey(filename={db!r}, results=False)
-OUT = {out!r}
+OUT, TABLE = {out!r}, {table!r}
+_local = threading.local()
+
+def table():
+    if not hasattr(_local, "con"):
+        _local.con = sqlite3.connect(TABLE, timeout=30, isolation_level=None)
+        _local.con.execute("PRAGMA journal_mode=WAL")
+        _local.con.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY)")
+    return _local.con
 
 @huey.task()
-def first(i, t0):
-    second(i, t0)
+def on_object(path):                     # the object was written; its "event" is this task
+    with open(path) as f:
+        second(path, json.load(f)["t0"])
 
 @huey.task()
-def second(i, t0):
-    third(i, t0)
+def second(key, t0):                      # the handler: a conditional put, then the "topic"
+    table().execute("INSERT OR IGNORE INTO seen (key) VALUES (?)", (key,))
+    last(key, t0)
 
 @huey.task()
-def third(i, t0):
+def last(key, t0):
     with open(OUT, "a") as f:
         f.write(f"{{time.time() - t0}}\\n")
 """
 
 HUEY_PRODUCER = """
-import sys, time
+import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
-from hueychain import first
+from hueychain import on_object
 rate, seconds = float(sys.argv[2]), float(sys.argv[3])
+objects = os.path.join(sys.argv[1], "objects")
+os.makedirs(objects, exist_ok=True)
 start = time.perf_counter()
 for i in range(int(rate * seconds)):
     target = start + i / rate
     while time.perf_counter() < target:
         time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
-    first(i, time.time())
+    path = os.path.join(objects, f"{i:06d}.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump({"t0": time.time()}, f)
+    os.replace(path + ".tmp", path)       # an atomic object write, as a bucket does
+    on_object(path)
 """
 
 HUEY_CONSUMER = """
@@ -139,7 +157,8 @@ def bench_huey(work: Path, rate: float, seconds: float) -> dict[str, float]:
     folder = work / "huey"
     folder.mkdir()
     out = folder / "latency.txt"
-    (folder / "hueychain.py").write_text(textwrap.dedent(HUEY_APP.format(db=str(folder / "huey.db"), out=str(out))))
+    (folder / "hueychain.py").write_text(textwrap.dedent(HUEY_APP.format(
+        db=str(folder / "huey.db"), out=str(out), table=str(folder / "table.db"))))
     (folder / "producer.py").write_text(textwrap.dedent(HUEY_PRODUCER))
     (folder / "consumer.py").write_text(textwrap.dedent(HUEY_CONSUMER))
     consumer = subprocess.Popen([sys.executable, str(folder / "consumer.py"), str(folder)],

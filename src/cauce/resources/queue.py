@@ -138,5 +138,5 @@ class DeadLetterQueue:
         with runtime.db.write() as con:
             moved = store.replay(con, self.store_name, now=runtime.clock.time(),
                                  ids=[int(i) for i in ids] if ids is not None else None)
-        runtime.wake()
+        runtime.new_work()
         return len(moved)

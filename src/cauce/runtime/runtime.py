@@ -44,6 +44,7 @@ from ..runs import NewRun, Run, RunStatus
 from ..settings import ConfigSources, Setting, Settings, resolve
 from .execute import Outcome, RunSpec, execute, log_general
 from .processes import ProcessLauncher
+from .wakeup import WakeListener, WakeNotifier
 
 if TYPE_CHECKING:
     from ..warehouse import WarehouseBackend
@@ -111,6 +112,7 @@ class Runtime:
         if self.role != "test":  # tests flush at run ends, so what they read is deterministic
             self.sink.start()
         self._undo_logging = logs.install()
+        self._notifier = WakeNotifier(self.home, own=self.worker_id)
         self.app.runtime = self
         return self
 
@@ -123,6 +125,7 @@ class Runtime:
         self._warehouses.clear()
         if self._undo_logging is not None:
             self._undo_logging()
+        self._notifier.close()
         self.db.close()
 
     def __enter__(self) -> Runtime:
@@ -198,6 +201,11 @@ class Runtime:
             self._woken = True
             self._wake.notify_all()
 
+    def new_work(self) -> None:
+        """Work was committed: wake this process's loop and the serving processes of the home."""
+        self.wake()
+        self._notifier.notify()
+
     def wait(self, timeout: float) -> None:
         with self._wake:
             if not self._woken:
@@ -208,7 +216,7 @@ class Runtime:
     def enqueue(self, queue: str, texts: list[str], *, delay: float = 0.0, group: str | None = None) -> list[str]:
         with self.db.write() as con:
             ids = queues.send(con, queue, texts, now=self.clock.time(), delay=delay, group=group)
-        self.wake()
+        self.new_work()
         return [str(i) for i in ids]
 
     def publish(self, topic: Topic, text: str) -> str:
@@ -219,7 +227,7 @@ class Runtime:
             with self.db.write() as con:
                 for queue in targets:
                     queues.send(con, queue, [text], now=now, event_ids=[event_id])
-            self.wake()
+            self.new_work()
         return event_id
 
     def object_created(self, bucket: Bucket, ref: ObjectRef) -> None:
@@ -231,12 +239,12 @@ class Runtime:
         with self.db.write() as con:
             for handler in handlers:
                 queues.send(con, handler.store_queue, [body], now=now)
-        self.wake()
+        self.new_work()
 
     def append(self, stream: Stream, shard: int, items: list[tuple[str, str]]) -> list[int]:
         with self.db.write() as con:
             seqs = streams.put(con, stream.qualified, shard, items, self.clock.time())
-        self.wake()
+        self.new_work()
         return seqs
 
     # -- job runs -----------------------------------------------------------------------
@@ -297,7 +305,7 @@ class Runtime:
         with self.db.write() as con:
             run_id = self.enqueue_job(con, job, partition=partition, params=values, trigger=trigger,
                                       now=self.clock.time())
-        self.wake()
+        self.new_work()
         return run_id
 
     def has_pending_run(self, con: Any, job: Job, partition: str | None) -> bool:
@@ -407,7 +415,7 @@ class Runtime:
         log_general(self, self.app.name, logging.INFO if outcome.ok else logging.ERROR, "run %s %s %s%s", run_id,
                     job.name, status.value, f": {outcome.error}" if outcome.error else "")
         self.sink.flush()
-        self.wake()
+        self.new_work()
         return self.get_run(run_id)
 
     # -- serving ----------------------------------------------------------------------
@@ -443,6 +451,8 @@ class Runtime:
         sched = Scheduler(self) if scheduler else None
         dispatcher = self.dispatcher(threads=threads, processes=processes)
         self._register_worker()
+        listener = WakeListener(self.home, self.worker_id, self.wake)
+        listener.start()
         previous = self._install_signals() if handle_signals else {}
         self._stop.clear()
         # Lines logged by this loop (outside any run) form the worker's own log stream.
@@ -454,6 +464,7 @@ class Runtime:
                     self._start_jobs()
                 self._loop(sched, dispatcher, until, deadline, poll)
             finally:
+                listener.close()
                 dispatcher.shutdown(parse_duration(grace, what="grace"))
                 log_general(self, self.app.name, logging.INFO, "%s %s stopped", role, self.worker_id)
                 self._unregister_worker()
@@ -619,7 +630,7 @@ class Runtime:
             for m in moved:
                 if m.queue.split(":", 1)[1].startswith("job/"):
                     self._requeue_run(con, m)
-        self.wake()
+        self.new_work()
         return len(moved)
 
     def _requeue_run(self, con: Any, message: queues.StoredMessage) -> None:

@@ -1,0 +1,71 @@
+"""Cross-process wake-ups: an accelerator that must never be needed for correctness."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from cauce.runtime.wakeup import WakeListener, WakeNotifier, supported
+
+pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets on this platform")
+
+
+def _listener(home: Path, name: str) -> tuple[WakeListener, threading.Event]:
+    woke = threading.Event()
+    listener = WakeListener(home, name, woke.set)
+    assert listener.start()
+    return listener, woke
+
+
+def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path) -> None:
+    a, woke_a = _listener(tmp_path, "a")
+    b, woke_b = _listener(tmp_path, "b")
+    notifier = WakeNotifier(tmp_path, own="producer")
+    try:
+        notifier.notify()
+        notifier.notify()
+        assert woke_a.wait(2) and woke_b.wait(2)
+    finally:
+        a.close()
+        b.close()
+        notifier.close()
+    assert not (tmp_path / "wake" / "a.sock").exists()
+
+
+def test_a_process_does_not_wake_itself(tmp_path: Path) -> None:
+    own, woke = _listener(tmp_path, "me")
+    notifier = WakeNotifier(tmp_path, own="me")
+    try:
+        notifier.notify()
+        assert not woke.wait(0.2)
+    finally:
+        own.close()
+        notifier.close()
+
+
+def test_the_socket_of_a_dead_listener_is_forgotten(tmp_path: Path) -> None:
+    folder = tmp_path / "wake"
+    folder.mkdir()
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(str(folder / "dead.sock"))
+    dead.close()  # its file stays behind, as after a SIGKILL
+    alive, woke = _listener(tmp_path, "alive")
+    notifier = WakeNotifier(tmp_path)
+    try:
+        notifier.notify()
+        notifier.notify()
+        assert woke.wait(2)
+        assert not (folder / "dead.sock").exists()
+    finally:
+        alive.close()
+        notifier.close()
+
+
+def test_a_path_too_long_for_a_socket_falls_back_to_polling(tmp_path: Path) -> None:
+    deep = tmp_path / ("x" * 120)
+    listener = WakeListener(deep, "w", lambda: None)
+    assert listener.start() is False
+    WakeNotifier(deep).notify()  # nothing to wake, nothing raised
