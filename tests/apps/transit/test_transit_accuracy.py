@@ -4,37 +4,23 @@ from datetime import date
 
 import polars as pl
 import pytest
+from transit_helpers import prepare_from_folder
 
 from cauce.apps.transit.accuracy import evaluate, metro_neighbour_pairs
 from cauce.apps.transit.engine.network import load_network
 from cauce.apps.transit.engine.run import run_engine
 from cauce.apps.transit.metro import MetroTiming
 from cauce.apps.transit.params import default_par_text, parse_par
-from cauce.apps.transit.pipeline import prepare_day
-from cauce.apps.transit.resolve import INPUT_KINDS
 from cauce.apps.transit.synth.day import generate_day
 
 DAY = date(2021, 4, 22)
-
-
-class Folder:
-    def __init__(self, path):
-        self.path, self.name = path, path.name
-
-    def list(self, prefix=""):
-        return [type("Ref", (), {"key": p.name}) for p in self.path.iterdir()]
-
-    def get(self, key):
-        return (self.path / key).read_bytes()
 
 
 @pytest.mark.slow
 def test_small_day_meets_the_accuracy_floors(tmp_path):
     inputs = tmp_path / "inputs"
     generate_day("small", DAY, 11, parse_par(default_par_text()), inputs)
-    store = Folder(inputs)
-    prepared = prepare_day({kind: store for kind in INPUT_KINDS}, DAY, tmp_path / "run",
-                           default_par_text())
+    prepared = prepare_from_folder(inputs, DAY, tmp_path / "run")
     result = run_engine(prepared.par, prepared.workdir, DAY)
     network = load_network(prepared.workdir, prepared.par, DAY, MetroTiming())
     route_stops = network.route_stops.join(network.routes.select("route_idx", "route"),

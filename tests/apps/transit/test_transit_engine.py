@@ -4,26 +4,14 @@ from datetime import date
 
 import polars as pl
 import pytest
+from transit_helpers import prepare_from_folder
 
 from cauce.apps.transit.engine.run import Cancelled, run_engine
 from cauce.apps.transit.errors import InputFileError
 from cauce.apps.transit.params import default_par_text, parse_par
-from cauce.apps.transit.pipeline import prepare_day
-from cauce.apps.transit.resolve import INPUT_KINDS
 from cauce.apps.transit.synth.day import generate_day
 
 DAY = date(2021, 4, 22)
-
-
-class Folder:
-    def __init__(self, path):
-        self.path, self.name = path, path.name
-
-    def list(self, prefix=""):
-        return [type("Ref", (), {"key": p.name}) for p in self.path.iterdir()]
-
-    def get(self, key):
-        return (self.path / key).read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +22,7 @@ def tiny(tmp_path_factory):
 
 
 def _prepared(tiny, tmp_path):
-    store = Folder(tiny[0])
-    return prepare_day({kind: store for kind in INPUT_KINDS}, DAY, tmp_path, default_par_text())
+    return prepare_from_folder(tiny[0], DAY, tmp_path)
 
 
 def test_the_generator_writes_the_real_names_and_layouts(tiny):
