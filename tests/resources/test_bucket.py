@@ -154,13 +154,19 @@ def test_empty_keys(raw) -> None:
         bucket.put("", b"x")
 
 
-def test_a_key_cannot_escape_through_a_symlink(raw, tmp_path: Path) -> None:
-    bucket, _ = raw
+def _link_out(bucket, tmp_path: Path) -> Path:
+    """A folder outside the bucket holding secret.txt, linked into the bucket as link/."""
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("no")
     bucket.put("placeholder", b"1")
     bucket.path("placeholder").parent.joinpath("link").symlink_to(outside)
+    return outside
+
+
+def test_a_key_cannot_escape_through_a_symlink(raw, tmp_path: Path) -> None:
+    bucket, _ = raw
+    outside = _link_out(bucket, tmp_path)
     with pytest.raises(InvalidKey, match="object key 'link/evil.txt' escapes the bucket folder"):
         bucket.put("link/evil.txt", b"x")
     with pytest.raises(InvalidKey, match="escapes the bucket folder"):
@@ -170,11 +176,7 @@ def test_a_key_cannot_escape_through_a_symlink(raw, tmp_path: Path) -> None:
 
 def test_listing_does_not_follow_a_symlink_out_of_the_bucket(raw, tmp_path: Path) -> None:
     bucket, _ = raw
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "secret.txt").write_text("no")
-    bucket.put("placeholder", b"1")
-    bucket.path("placeholder").parent.joinpath("link").symlink_to(outside)
+    _link_out(bucket, tmp_path)
     assert [r.key for r in bucket.list("link/")] == []
 
 
