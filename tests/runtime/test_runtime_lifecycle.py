@@ -42,6 +42,10 @@ def too_slow(ctx) -> None:
 """
 
 
+# The long program's duration: unusual, so that no other `sleep` on the machine is taken for it.
+UNUSUAL_SECONDS = 3607
+
+
 def _runs(home: Path, where: str = "1") -> list[tuple]:
     con = sqlite3.connect(home / "state.db", timeout=30)
     try:
@@ -99,11 +103,11 @@ from cauce.cli.loading import load_app
 app, ref = load_app(sys.argv[1])
 with Runtime(app, home=sys.argv[2]) as rt:
     rt.submit(app.get_job("in-process"))
-    rt.submit(app.get_job("in-process"), params={"seconds": 60})
+    rt.submit(app.get_job("in-process"), params={"seconds": %d})
     rt.submit(app.get_job("too-slow"))
 """
         script = tmp_path / "submit.py"
-        script.write_text(submit)
+        script.write_text(submit % UNUSUAL_SECONDS)
         subprocess.run([sys.executable, str(script), ref, str(home)], check=True, cwd=tmp_path, timeout=60)
         wait_for(lambda: len(_runs(home, "name = 'in-process' AND status = 'running'")) >= 1
                  and len(_runs(home, "name = 'in-process' AND status = 'succeeded'")) == 1, 60,
@@ -120,5 +124,5 @@ with Runtime(app, home=sys.argv[2]) as rt:
     assert f'"pid": {serve.pid}' not in result
     [(_, _, _, error, _)] = _runs(home, "name = 'too-slow'")
     assert "timed out after 1 s" in error
-    survivors = subprocess.run(["pgrep", "-f", "^sleep 60$"], capture_output=True, text=True).stdout
+    survivors = subprocess.run(["pgrep", "-f", f"^sleep {UNUSUAL_SECONDS}$"], capture_output=True, text=True).stdout
     assert not survivors, "the cancelled job's program was stopped"
