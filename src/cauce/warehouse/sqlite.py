@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from cauce.sqlite_wal import use_wal
 from cauce.warehouse import sqltypes
 from cauce.warehouse.arrowdata import python_columns, rows_to_arrow
 from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
@@ -116,7 +117,7 @@ class SQLiteBackend(WarehouseBackend):
             )
             try:
                 if self._path is not None:
-                    connection.execute("PRAGMA journal_mode=WAL")
+                    use_wal(connection, self._lock_timeout)
                 # A bigger page cache speeds up large loads; durability settings stay default.
                 connection.execute("PRAGMA cache_size=-32768")
             except BaseException:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ...errors import CauceError
+from ...sqlite_wal import use_wal
 
 SCHEMA_VERSION = 1
 
@@ -191,7 +192,7 @@ class StateDB:
                 con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                       timeout=self.BUSY_TIMEOUT_MS / 1000)
                 con.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
-                con.execute("PRAGMA journal_mode = WAL")
+                use_wal(con, self.BUSY_TIMEOUT_MS / 1000)
                 con.execute("PRAGMA synchronous = NORMAL")
                 if self._background:
                     con.execute("PRAGMA wal_autocheckpoint = 0")
@@ -247,3 +248,4 @@ class StateDB:
                     pass
             self._connections.clear()
         self._local = threading.local()
+
