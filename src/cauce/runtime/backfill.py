@@ -77,7 +77,8 @@ def backfill(
         for key in todo:
             if not runtime.has_pending_run(con, job, key):
                 runtime.enqueue_job(con, job, partition=key, params={}, trigger="backfill", now=now)
-    log_general(runtime, runtime.app.name, logging.INFO, "backfill of %s: %d partition(s), %d skipped",
+    log_general(runtime, runtime.app.name, logging.INFO,
+                "backfill of %s: %d partition(s), %d skipped",
                 job.name, len(todo), len(report.skipped))
     family = _closure(job)
     dispatcher = runtime.dispatcher(threads=parallel, processes=parallel,
@@ -90,12 +91,14 @@ def backfill(
             remaining = {k for k in remaining if runtime.has_pending_run(con, job, k)}
             if progress is not None:
                 progress(len(todo) - len(remaining), len(todo))
-            if not remaining and not any(runtime.has_pending_run(con, j, k) for j in family for k in todo):
+            if not remaining and not any(runtime.has_pending_run(con, j, k)
+                                         for j in family for k in todo):
                 break
             runtime.wait(poll)
     finally:
         dispatcher.shutdown(30.0)
-    latest = {r.partition: r for r in runtime.runs(job, newest_first=False) if r.partition in set(todo)}
+    latest = {r.partition: r for r in runtime.runs(job, newest_first=False)
+              if r.partition in set(todo)}
     for key in todo:
         run = latest.get(key)
         if run is not None and run.succeeded:

@@ -6,6 +6,7 @@ started (a launcher such as ``wine`` and the program it runs).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
@@ -88,9 +89,11 @@ def run_command(
     # Each pump runs in a copy of this thread's context, so its lines reach the run's log stream.
     pumps = [
         threading.Thread(target=contextvars.copy_context().run,
-                         args=(_pump, process.stdout, out, lambda s: log.info("%s", s)), daemon=True),
+                         args=(_pump, process.stdout, out, lambda s: log.info("%s", s)),
+                         daemon=True),
         threading.Thread(target=contextvars.copy_context().run,
-                         args=(_pump, process.stderr, err_lines, lambda s: log.warning("%s", s)), daemon=True),
+                         args=(_pump, process.stderr, err_lines, lambda s: log.warning("%s", s)),
+                         daemon=True),
     ]
     for pump in pumps:
         pump.start()
@@ -103,22 +106,24 @@ def run_command(
         if outcome:
             _stop(process)
             break
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            pass
     for pump in pumps:
         pump.join(timeout=5)
     seconds = time.monotonic() - started
     result = CommandResult(args, process.returncode, list(out), list(err_lines), seconds)
     if outcome == "timeout":
-        raise CommandTimeout(f"{Path(args[0]).name} did not finish within {timeout:g} s and was stopped",
-                             hint="raise the timeout or look at the run's log for where it stalled")
+        raise CommandTimeout(f"{Path(args[0]).name} did not finish within {timeout:g} s "
+                             "and was stopped",
+                             hint="raise the timeout or look at the run's log "
+                             "for where it stalled")
     if outcome == "cancelled":
         raise RunCancelled(f"{args[0]} was stopped because the run was cancelled")
-    log.info("%s exited with status %d after %.1f s", Path(args[0]).name, process.returncode, seconds)
+    log.info("%s exited with status %d after %.1f s", Path(args[0]).name, process.returncode,
+             seconds)
     if check and process.returncode != 0:
         last = err_lines[-1] if err_lines else (out[-1] if out else "")
         raise CommandFailed(f"{Path(args[0]).name} exited with status {process.returncode}",
-                            returncode=process.returncode, hint=f"its last line: {last}" if last else None)
+                            returncode=process.returncode,
+                            hint=f"its last line: {last}" if last else None)
     return result

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..backends.local import queues
 from .. import runs
+from ..backends.local import queues
 from ..runs import RunStatus
 from .execute import Outcome, execute
 from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
@@ -38,7 +38,8 @@ class Dispatcher:
     PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
 
     def __init__(
-        self, runtime: Runtime, *, threads: int = 8, processes: int = 2, sources: Sequence[Source] | None = None
+        self, runtime: Runtime, *, threads: int = 8, processes: int = 2,
+        sources: Sequence[Source] | None = None,
     ) -> None:
         self.runtime = runtime
         self._follow_app = sources is None  # pick up handlers and jobs declared after start
@@ -53,8 +54,8 @@ class Dispatcher:
         self._claiming = True
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
-        self.heartbeat_every = max(0.2, min([s.visibility for s in self.sources if isinstance(s, QueueSource)]
-                                            or [30.0]) / 3)
+        visibilities = [s.visibility for s in self.sources if isinstance(s, QueueSource)]
+        self.heartbeat_every = max(0.2, min(visibilities or [30.0]) / 3)
 
     # -- the pool-driven loop ---------------------------------------------------------
     def pump(self) -> int:
@@ -96,9 +97,10 @@ class Dispatcher:
                 continue  # given back at shutdown before it started
             try:
                 delivery.outcome = self._execute(delivery)
-            except BaseException as err:  # a bug in cauce itself: keep the message, record the failure
+            except BaseException as err:  # a bug in cauce: keep the message, record the failure
                 log.exception("cauce failed to execute run %s", delivery.spec.run_id)
-                delivery.outcome = Outcome(ok=False, error=f"internal error: {type(err).__name__}: {err}")
+                delivery.outcome = Outcome(ok=False,
+                                           error=f"internal error: {type(err).__name__}: {err}")
             self._done.append(delivery)
             self.runtime.wake()
 
@@ -137,7 +139,8 @@ class Dispatcher:
         """Add sources for handlers and jobs declared since the dispatcher was built."""
         if self._follow_app and self._declaration_count() != self._declared:
             known = {(type(s).__name__, s.target.name) for s in self.sources}
-            self.sources += [s for s in build_sources(self.runtime) if (type(s).__name__, s.target.name) not in known]
+            self.sources += [s for s in build_sources(self.runtime)
+                             if (type(s).__name__, s.target.name) not in known]
             self._declared = self._declaration_count()
 
     def _claim(self, free: int, *, one: bool = False) -> list[Delivery]:
@@ -149,7 +152,8 @@ class Dispatcher:
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
         ready = queues.next_visible(runtime.db.read(), [s.queue for s in queue_sources])
         wanted: list[Source] = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
-        wanted += [s for s in self.sources if isinstance(s, StreamSource) and s.has_work(runtime.db.read(), now)]
+        wanted += [s for s in self.sources
+                   if isinstance(s, StreamSource) and s.has_work(runtime.db.read(), now)]
         claimed: list[Delivery] = []
         if not wanted:
             return claimed
@@ -200,8 +204,10 @@ class Dispatcher:
             with runtime.db.write() as wcon:
                 for run_id, message_id in waiting:
                     if message_id is not None:
-                        wcon.execute("DELETE FROM messages WHERE id = ? AND lease IS NULL", (message_id,))
-                    runs.finish(wcon, run_id, RunStatus.CANCELLED, now=now, error="cancelled before it started")
+                        wcon.execute("DELETE FROM messages WHERE id = ? AND lease IS NULL",
+                                     (message_id,))
+                    runs.finish(wcon, run_id, RunStatus.CANCELLED, now=now,
+                                error="cancelled before it started")
 
     # -- the inline driver ------------------------------------------------------------
     def run_inline(self, max_deliveries: int = 1_000_000) -> int:
@@ -223,7 +229,8 @@ class Dispatcher:
         runtime = self.runtime
         now = runtime.clock.time()
         con = runtime.db.read()
-        ready = queues.next_visible(con, [s.queue for s in self.sources if isinstance(s, QueueSource)])
+        ready = queues.next_visible(con, [s.queue for s in self.sources
+                                          if isinstance(s, QueueSource)])
         times = [t for t in ready.values() if t > now]
         for source in self.sources:
             if isinstance(source, StreamSource):

@@ -74,7 +74,8 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
     with scoped(scope):
         if spec.is_job:
             where = f" for partition {spec.partition}" if spec.partition else ""
-            ctx.log.info("run %s of %s started%s (attempt %d)", spec.run_id, target.name, where, spec.attempt)
+            ctx.log.info("run %s of %s started%s (attempt %d)", spec.run_id, target.name, where,
+                         spec.attempt)
         redact = runtime.sink.redact
         try:
             if isinstance(target, Job):
@@ -90,7 +91,8 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
             if ctx.cancelled:
                 ctx.log.warning("run cancelled (%s: %s)", type(err).__name__, err)
                 return Outcome(ok=False, error="cancelled", cancelled=True)
-            one_line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+            one_line = (f"{type(err).__name__}: {err}".splitlines()[0] if str(err)
+                        else type(err).__name__)
             if isinstance(err, CauceError) and err.hint:
                 one_line += f" (hint: {err.hint})"
             trace = traceback.format_exc().rstrip()

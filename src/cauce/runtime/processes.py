@@ -61,7 +61,8 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
         app = load_app(task.app_ref)
         with Runtime(app, home=Path(task.home), settings=task.settings, role="child") as runtime:
             job = app.get_job(task.job)
-            spec = RunSpec(task.run_id, job, task.attempt, task.event_id, task.partition, task.params)
+            spec = RunSpec(task.run_id, job, task.attempt, task.event_id, task.partition,
+                           task.params)
             outcome = execute(runtime, spec, cancel)
             runtime.sink.flush()
     except BaseException as err:  # the child could not even start the job: report it
@@ -87,12 +88,15 @@ class ProcessLauncher:
         runtime = self.runtime
         reference = runtime.app_ref
         if reference is None:
-            return Outcome(ok=False, error=f"job {spec.target.name!r} runs in a process worker, but app "
-                           f"{runtime.app.name!r} cannot be imported by reference; run it as module:attribute")
-        task = ChildTask(reference, str(runtime.home), dict(runtime.overrides), spec.target.name, spec.run_id,
-                         spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}))
+            return Outcome(ok=False, error=f"job {spec.target.name!r} runs in a process worker, "
+                           f"but app {runtime.app.name!r} cannot be imported by reference; "
+                           "run it as module:attribute")
+        task = ChildTask(reference, str(runtime.home), dict(runtime.overrides), spec.target.name,
+                         spec.run_id, spec.attempt, spec.event_id, spec.partition,
+                         dict(spec.params or {}))
         receiver, sender = self._context.Pipe(duplex=False)
-        child = self._context.Process(target=_child_main, args=(task, sender), name=f"cauce-{spec.run_id}")
+        child = self._context.Process(target=_child_main, args=(task, sender),
+                                      name=f"cauce-{spec.run_id}")
         child.start()
         sender.close()
         timeout = getattr(spec.target, "timeout", None)
@@ -111,7 +115,8 @@ class ProcessLauncher:
                     return Outcome(ok=False, error="cancelled", cancelled=True)
                 if timeout is not None and time.monotonic() - started > timeout:
                     self._stop(child)
-                    return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; the process was stopped")
+                    return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
+                                   "the process was stopped")
             child.join(timeout=5)
             return Outcome(ok=False, error=f"the process worker died (exit code {child.exitcode})")
         finally:

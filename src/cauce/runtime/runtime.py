@@ -102,11 +102,14 @@ class Runtime:
     def open(self) -> Runtime:
         """Resolve settings, open the home and attach the app (raises ConfigError first)."""
         if self.app.runtime is not None and self.app.runtime is not self:
-            raise CauceError(f"app {self.app.name!r} is already attached to another runtime in this process",
+            raise CauceError(f"app {self.app.name!r} is already attached to another runtime "
+                             "in this process",
                              hint="close the other runtime (or TestRuntime) first")
-        self._settings = resolve(self.app.settings, self.config, self.overrides, lenient=self.lenient_settings)
+        self._settings = resolve(self.app.settings, self.config, self.overrides,
+                                 lenient=self.lenient_settings)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.db = StateDB(self.home / "state.db", background_checkpoints=self.role in ("serve", "worker"))
+        self.db = StateDB(self.home / "state.db",
+                          background_checkpoints=self.role in ("serve", "worker"))
         self.sink = LogSink(self.db, self.clock)
         self.sink.mask(self._settings.secrets())
         if self.role != "test":  # tests flush at run ends, so what they read is deterministic
@@ -164,10 +167,12 @@ class Runtime:
                 root = Path(url.removeprefix("file://"))
             elif "://" in url:
                 raise ConfigError(f"bucket {bucket.name!r}: URL {url!r} ({where}) is not supported",
-                                  hint="on one machine a bucket is a folder: file:///path or a plain path")
+                                  hint="on one machine a bucket is a folder: "
+                                  "file:///path or a plain path")
             else:
                 root = Path(url)
-            store = self._stores[bucket.name] = FolderStore(root if root.is_absolute() else Path.cwd() / root)
+            root = root if root.is_absolute() else Path.cwd() / root
+            store = self._stores[bucket.name] = FolderStore(root)
         return store
 
     def warehouse_backend(self, warehouse: Warehouse) -> WarehouseBackend:
@@ -191,7 +196,8 @@ class Runtime:
         if isinstance(resource, Bucket):
             return str(self.home / "buckets" / self.app.name / resource.name)
         if isinstance(resource, Warehouse):
-            return f"duckdb:///{self.home / 'warehouses' / self.app.name / (resource.name + '.duckdb')}"
+            path = self.home / "warehouses" / self.app.name / (resource.name + ".duckdb")
+            return f"duckdb:///{path}"
         return f"sqlite:///{self.home / 'state.db'}"
 
     # -- waking the serve loop --------------------------------------------------------
@@ -213,7 +219,8 @@ class Runtime:
             self._woken = False
 
     # -- producing work (called by resources) -----------------------------------------
-    def enqueue(self, queue: str, texts: list[str], *, delay: float = 0.0, group: str | None = None) -> list[str]:
+    def enqueue(self, queue: str, texts: list[str], *, delay: float = 0.0,
+                group: str | None = None) -> list[str]:
         with self.db.write() as con:
             ids = queues.send(con, queue, texts, now=self.clock.time(), delay=delay, group=group)
         self.new_work()
@@ -221,7 +228,8 @@ class Runtime:
 
     def publish(self, topic: Topic, text: str) -> str:
         event_id = new_token() + new_token()
-        targets = [h.store_queue for h in self.app.handlers_of(topic)] + [q.store_name for q in topic.queues]
+        targets = ([h.store_queue for h in self.app.handlers_of(topic)]
+                   + [q.store_name for q in topic.queues])
         if targets:
             now = self.clock.time()
             with self.db.write() as con:
@@ -255,7 +263,8 @@ class Runtime:
             if name not in job.params:
                 from ..app import suggest
 
-                problems.append(f"job {job.name!r} has no option {name!r} ({suggest(name, job.params)})")
+                problems.append(f"job {job.name!r} has no option {name!r} "
+                                f"({suggest(name, job.params)})")
         for name, param in job.params.items():
             if params.get(name) is None:
                 if param.required:
@@ -266,15 +275,18 @@ class Runtime:
             try:
                 values[name] = TypeAdapter(param.annotation).validate_python(params[name])
             except ValidationError as err:
-                problems.append(f"{param.option}: {params[name]!r} is invalid ({err.errors()[0]['msg']})")
+                problems.append(f"{param.option}: {params[name]!r} is invalid "
+                                f"({err.errors()[0]['msg']})")
         if problems:
-            raise ConfigError("; ".join(problems), hint=f"see `cauce run {self.app.name} {job.name} --help`")
+            raise ConfigError("; ".join(problems),
+                              hint=f"see `cauce run {self.app.name} {job.name} --help`")
         return values
 
     def check_partition(self, job: Job, partition: str | None) -> str | None:
         if job.partitions is None:
             if partition is not None:
-                raise PartitionError(f"job {job.name!r} is not partitioned", hint="drop --partition")
+                raise PartitionError(f"job {job.name!r} is not partitioned",
+                                     hint="drop --partition")
             return None
         if partition is None:
             raise PartitionError(f"job {job.name!r} runs per {job.partitions.unit} partition",
@@ -286,19 +298,21 @@ class Runtime:
     def today(self) -> date:
         return self.clock.now().astimezone(self.app.tz).date()
 
-    def enqueue_job(self, con: Any, job: Job, *, partition: str | None, params: Mapping[str, Any], trigger: str,
-                    now: float, attrs: Mapping[str, Any] | None = None) -> str:
+    def enqueue_job(self, con: Any, job: Job, *, partition: str | None, params: Mapping[str, Any],
+                    trigger: str, now: float, attrs: Mapping[str, Any] | None = None) -> str:
         """Queue a run of ``job`` inside the caller's transaction; returns the run id."""
-        body = json.dumps({"partition": partition, "params": dict(params), "trigger": trigger}, default=str)
-        message_id = queues.send(con, job.store_queue, [body], now=now, attrs=dict(attrs) if attrs else None)[0]
+        body = json.dumps({"partition": partition, "params": dict(params), "trigger": trigger},
+                          default=str)
+        message_id = queues.send(con, job.store_queue, [body], now=now,
+                                 attrs=dict(attrs) if attrs else None)[0]
         run_id = runs.new_run_id()
-        runs.insert(con, [NewRun(id=run_id, app=self.app.name, kind="job", name=job.name, status=RunStatus.QUEUED,
-                                 partition=partition, trigger=trigger, message_id=message_id, queued_at=now,
-                                 params=dict(params))])
+        runs.insert(con, [NewRun(id=run_id, app=self.app.name, kind="job", name=job.name,
+                                 status=RunStatus.QUEUED, partition=partition, trigger=trigger,
+                                 message_id=message_id, queued_at=now, params=dict(params))])
         return run_id
 
-    def submit(self, job: Job, *, partition: str | None = None, params: Mapping[str, Any] | None = None,
-               trigger: str = "submitted") -> str:
+    def submit(self, job: Job, *, partition: str | None = None,
+               params: Mapping[str, Any] | None = None, trigger: str = "submitted") -> str:
         """Queue a run of ``job``; a worker (`serve`, `worker`, or a test's drain) executes it."""
         partition = self.check_partition(job, partition)
         values = self.check_params(job, params or {})
@@ -311,14 +325,16 @@ class Runtime:
     def has_pending_run(self, con: Any, job: Job, partition: str | None) -> bool:
         """A run of ``job`` (for ``partition``) is queued, running, or waiting for a retry."""
         row = con.execute(
-            "SELECT 1 FROM messages WHERE queue = ? AND json_extract(body, '$.partition') IS ? LIMIT 1",
+            "SELECT 1 FROM messages WHERE queue = ? AND json_extract(body, '$.partition') IS ? "
+            "LIMIT 1",
             (job.store_queue, partition),
         ).fetchone()
         return row is not None
 
     def partition_succeeded(self, con: Any, job: Job, partition: str | None) -> bool:
         row = con.execute(
-            "SELECT 1 FROM runs WHERE app = ? AND name = ? AND partition IS ? AND status = 'succeeded' LIMIT 1",
+            "SELECT 1 FROM runs WHERE app = ? AND name = ? AND partition IS ? "
+            "AND status = 'succeeded' LIMIT 1",
             (self.app.name, job.name, partition),
         ).fetchone()
         return row is not None
@@ -326,10 +342,10 @@ class Runtime:
     def trigger_downstream(self, con: Any, job: Job, partition: str | None, now: float) -> None:
         """Queue each job that runs ``after`` this one, once all its upstream runs succeeded."""
         for down in job.downstream:
-            if all(self.partition_succeeded(con, up, partition) for up in down.after) and not self.has_pending_run(
-                con, down, partition
-            ):
-                self.enqueue_job(con, down, partition=partition, params={}, trigger=f"after {job.name}", now=now)
+            if (all(self.partition_succeeded(con, up, partition) for up in down.after)
+                    and not self.has_pending_run(con, down, partition)):
+                self.enqueue_job(con, down, partition=partition, params={},
+                                 trigger=f"after {job.name}", now=now)
 
     def pause_schedule(self, app: App, job: str, reason: str) -> None:
         with self.db.write() as con:
@@ -343,12 +359,13 @@ class Runtime:
     def resume_schedule(self, job: Job) -> bool:
         """Let a paused schedule fire again (from its next tick after now)."""
         with self.db.write() as con:
-            cur = con.execute("UPDATE schedules SET paused = NULL, spec = '' WHERE app = ? AND job = ?",
-                              (self.app.name, job.name))
+            cur = con.execute("UPDATE schedules SET paused = NULL, spec = '' "
+                              "WHERE app = ? AND job = ?", (self.app.name, job.name))
         return cur.rowcount == 1
 
     def schedule_states(self) -> list[dict[str, Any]]:
-        rows = self.db.read().execute("SELECT * FROM schedules WHERE app = ? ORDER BY job", (self.app.name,))
+        rows = self.db.read().execute("SELECT * FROM schedules WHERE app = ? ORDER BY job",
+                                      (self.app.name,))
         return [dict(r) for r in rows.fetchall()]
 
     # -- progress and run announcements ------------------------------------------------
@@ -370,12 +387,14 @@ class Runtime:
         if spec.is_job:
             what = f"{spec.target.name}" + (f"[{spec.partition}]" if spec.partition else "")
             if outcome.ok:
-                log_general(self, self.app.name, logging.INFO, "run %s %s succeeded", spec.run_id, what)
+                log_general(self, self.app.name, logging.INFO, "run %s %s succeeded",
+                            spec.run_id, what)
             elif outcome.cancelled:
-                log_general(self, self.app.name, logging.WARNING, "run %s %s cancelled", spec.run_id, what)
+                log_general(self, self.app.name, logging.WARNING, "run %s %s cancelled",
+                            spec.run_id, what)
             else:
-                log_general(self, self.app.name, logging.ERROR, "run %s %s failed (attempt %d): %s", spec.run_id,
-                            what, spec.attempt, outcome.error)
+                log_general(self, self.app.name, logging.ERROR, "run %s %s failed (attempt %d): %s",
+                            spec.run_id, what, spec.attempt, outcome.error)
         if self._run_hooks:
             run = self.get_run(spec.run_id)
             for hook in self._run_hooks:
@@ -391,8 +410,9 @@ class Runtime:
         now = self.clock.time()
         with self.db.write() as con:
             runs.insert(con, [NewRun(id=run_id, app=self.app.name, kind="job", name=target.name,
-                                     status=RunStatus.RUNNING, partition=partition, trigger="manual",
-                                     queued_at=now, started_at=now, params=values, worker=self.worker_id)])
+                                     status=RunStatus.RUNNING, partition=partition,
+                                     trigger="manual", queued_at=now, started_at=now,
+                                     params=values, worker=self.worker_id)])
         log_general(self, self.app.name, logging.INFO, "run %s %s started by hand", run_id,
                     target.name + (f"[{partition}]" if partition else ""))
         cancel = threading.Event()
@@ -404,25 +424,29 @@ class Runtime:
             watcher.stop()
         return self._finish_foreground(target, run_id, partition, outcome)
 
-    def _finish_foreground(self, job: Job, run_id: str, partition: str | None, outcome: Outcome) -> Run:
-        status = RunStatus.SUCCEEDED if outcome.ok else (RunStatus.CANCELLED if outcome.cancelled
-                                                         else RunStatus.FAILED)
+    def _finish_foreground(self, job: Job, run_id: str, partition: str | None,
+                           outcome: Outcome) -> Run:
+        status = RunStatus.SUCCEEDED if outcome.ok else (
+            RunStatus.CANCELLED if outcome.cancelled else RunStatus.FAILED)
         now = self.clock.time()
         with self.db.write() as con:
             runs.finish(con, run_id, status, now=now, error=outcome.error, result=outcome.result)
             if outcome.ok:
                 self.trigger_downstream(con, job, partition, now)
-        log_general(self, self.app.name, logging.INFO if outcome.ok else logging.ERROR, "run %s %s %s%s", run_id,
-                    job.name, status.value, f": {outcome.error}" if outcome.error else "")
+        log_general(self, self.app.name, logging.INFO if outcome.ok else logging.ERROR,
+                    "run %s %s %s%s", run_id, job.name, status.value,
+                    f": {outcome.error}" if outcome.error else "")
         self.sink.flush()
         self.new_work()
         return self.get_run(run_id)
 
     # -- serving ----------------------------------------------------------------------
-    def dispatcher(self, *, threads: int = 8, processes: int | None = None, sources: Any = None) -> Dispatcher:
+    def dispatcher(self, *, threads: int = 8, processes: int | None = None,
+                   sources: Any = None) -> Dispatcher:
         from .dispatcher import Dispatcher
 
-        return Dispatcher(self, threads=threads, processes=processes or (os.cpu_count() or 2), sources=sources)
+        return Dispatcher(self, threads=threads, processes=processes or (os.cpu_count() or 2),
+                          sources=sources)
 
     def stop(self) -> None:
         """Ask a running `serve` to stop gracefully."""
@@ -457,8 +481,8 @@ class Runtime:
         self._stop.clear()
         # Lines logged by this loop (outside any run) form the worker's own log stream.
         with logs.scoped(logs.LogScope(self.sink, self.app.name, f"worker/{self.worker_id}")):
-            log_general(self, self.app.name, logging.INFO, "%s %s started (pid %d)", role, self.worker_id,
-                        os.getpid())
+            log_general(self, self.app.name, logging.INFO, "%s %s started (pid %d)", role,
+                        self.worker_id, os.getpid())
             try:
                 if sched is not None:
                     self._start_jobs()
@@ -466,7 +490,8 @@ class Runtime:
             finally:
                 listener.close()
                 dispatcher.shutdown(parse_duration(grace, what="grace"))
-                log_general(self, self.app.name, logging.INFO, "%s %s stopped", role, self.worker_id)
+                log_general(self, self.app.name, logging.INFO, "%s %s stopped", role,
+                            self.worker_id)
                 self._unregister_worker()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
@@ -513,7 +538,8 @@ class Runtime:
                                      (self.app.name, job.name)).fetchone()
                 if (paused and paused[0]) or self.has_pending_run(con, job, None):
                     continue
-                self.enqueue_job(con, job, partition=None, params={}, trigger="start", now=self.clock.time())
+                self.enqueue_job(con, job, partition=None, params={}, trigger="start",
+                                 now=self.clock.time())
 
     def _install_signals(self) -> dict[int, Any]:
         # Signal handlers only set a flag: the loop notices it and shuts down in order.
@@ -532,13 +558,16 @@ class Runtime:
     def _register_worker(self) -> None:
         now = self.clock.time()
         with self.db.write() as con:
-            con.execute("INSERT OR REPLACE INTO workers (id, app, pid, host, role, started_at, heartbeat_at) "
+            con.execute("INSERT OR REPLACE INTO workers "
+                        "(id, app, pid, host, role, started_at, heartbeat_at) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (self.worker_id, self.app.name, os.getpid(), socket.gethostname(), self.role, now, now))
+                        (self.worker_id, self.app.name, os.getpid(), socket.gethostname(),
+                         self.role, now, now))
 
     def _unregister_worker(self) -> None:
         with self.db.write() as con:
-            con.execute("UPDATE workers SET stopped_at = ? WHERE id = ?", (self.clock.time(), self.worker_id))
+            con.execute("UPDATE workers SET stopped_at = ? WHERE id = ?",
+                        (self.clock.time(), self.worker_id))
 
     # -- inspection -------------------------------------------------------------------
     def get_run(self, run_id: str) -> Run:
@@ -551,11 +580,12 @@ class Runtime:
         return run
 
     def runs(self, job: Job | Handler | str | None = None, *, status: str | None = None,
-             partition: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[Run]:
+             partition: str | None = None, limit: int | None = None,
+             newest_first: bool = False) -> list[Run]:
         """Runs of this app (of one job or handler), oldest first unless ``newest_first``."""
         name = job if isinstance(job, str) or job is None else job.name
-        return runs.query(self.db.read(), app=self.app.name, name=name, status=status, partition=partition,
-                          limit=limit, newest_first=newest_first)
+        return runs.query(self.db.read(), app=self.app.name, name=name, status=status,
+                          partition=partition, limit=limit, newest_first=newest_first)
 
     def logs(self, run_id: str | None = None, *, stream: str | None = None) -> list[LogLine]:
         """Lines of a run's log stream, or of a named stream of this app (e.g. ``general``)."""
@@ -594,7 +624,8 @@ class Runtime:
 
     # -- dead letters -----------------------------------------------------------------
     def dead_letter_queue(self, target: Queue | Handler | Job | str) -> str:
-        """The state-database name of the DLQ behind a queue, a handler or a job (or their name)."""
+        """The state-database name of the DLQ behind a queue, a handler or a job
+        (or their name)."""
         if isinstance(target, str):
             if target.endswith(".dlq"):
                 target = target.removesuffix(".dlq")
@@ -617,10 +648,12 @@ class Runtime:
 
     def dlq(self, target: Queue | Handler | Job | str) -> list[Message]:
         """Messages dead-lettered by a queue's consumer, a handler or a job."""
-        return [message_from(m) for m in queues.listing(self.db.read(), self.dead_letter_queue(target))]
+        stored = queues.listing(self.db.read(), self.dead_letter_queue(target))
+        return [message_from(m) for m in stored]
 
     def dlq_errors(self, target: Queue | Handler | Job | str) -> list[str | None]:
-        return [m.last_error for m in queues.listing(self.db.read(), self.dead_letter_queue(target))]
+        stored = queues.listing(self.db.read(), self.dead_letter_queue(target))
+        return [m.last_error for m in stored]
 
     def replay(self, target: Queue | Handler | Job | str, ids: list[str] | None = None) -> int:
         """Send dead-lettered messages back for another round of attempts; returns how many."""
@@ -637,12 +670,14 @@ class Runtime:
         body = json.loads(message.body)
         name = message.queue.split(":", 1)[1].removeprefix("job/")
         runs.insert(con, [NewRun(id=runs.new_run_id(), app=self.app.name, kind="job", name=name,
-                                 status=RunStatus.QUEUED, partition=body.get("partition"), trigger="replay",
-                                 message_id=message.id, queued_at=self.clock.time(), params=body.get("params"))])
+                                 status=RunStatus.QUEUED, partition=body.get("partition"),
+                                 trigger="replay", message_id=message.id,
+                                 queued_at=self.clock.time(), params=body.get("params"))])
 
     def queue_names(self) -> list[tuple[str, str]]:
         """(label, state-database name) of every queue this app consumes or owns."""
-        names = [(q.name, q.store_name) for q in self.app.resources.values() if isinstance(q, Queue)]
+        names = [(q.name, q.store_name) for q in self.app.resources.values()
+                 if isinstance(q, Queue)]
         names += [(f"{h.resource.kind} {h.resource.name} → {h.name}", h.store_queue)
                   for h in self.app.handlers.values() if not isinstance(h.resource, Queue)]
         names += [(f"job {j.name}", j.store_queue) for j in self.app.jobs.values()]
@@ -657,8 +692,8 @@ class Runtime:
         for label, name in pairs:
             visible, later, oldest = stats.get(name, (0, 0, 0))
             dlq = sum(stats.get(name + ".dlq", (0, 0, 0))[:2])
-            rows.append({"queue": label, "visible": visible, "in_flight_or_delayed": later, "dlq": dlq,
-                         "oldest_seconds": oldest})
+            rows.append({"queue": label, "visible": visible, "in_flight_or_delayed": later,
+                         "dlq": dlq, "oldest_seconds": oldest})
         return rows
 
 
@@ -668,7 +703,8 @@ class _CancelWatcher:
     def __init__(self, runtime: Runtime, run_id: str, cancel: threading.Event) -> None:
         self.runtime, self.run_id, self.cancel = runtime, run_id, cancel
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="cauce-cancel-watch")
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name="cauce-cancel-watch")
 
     def start(self) -> None:
         self._thread.start()

@@ -47,7 +47,8 @@ class Scheduler:
             every = self.runtime.settings_for(job.app)[every.name]
         return make_schedule(cron=job.schedule, every=every, timezone=job.app.timezone)
 
-    RECHECK = 1.0  # how often state is read even when nothing is due (other processes may change it)
+    # how often state is read even when nothing is due (other processes may change it)
+    RECHECK = 1.0
 
     def _lead(self, now: float) -> bool:
         if now < self._lead_until - self.LEASE / 3:
@@ -56,7 +57,8 @@ class Scheduler:
         with self.runtime.db.write() as con:
             cur = con.execute(
                 "INSERT INTO leases (name, owner, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires "
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+                "expires = excluded.expires "
                 "WHERE leases.owner = excluded.owner OR leases.expires <= ?",
                 (name, self.owner, now + self.LEASE, now),
             )
@@ -71,7 +73,8 @@ class Scheduler:
         runtime = self.runtime
         now = runtime.clock.time()
         # Nothing due and state read recently: no database work on this loop iteration.
-        if self._next_due is not None and now < self._next_due and now - self._checked_at < self.RECHECK:
+        if (self._next_due is not None and now < self._next_due
+                and now - self._checked_at < self.RECHECK):
             return self._next_due
         self._checked_at = now
         if not self._lead(now):
@@ -79,14 +82,16 @@ class Scheduler:
         app = runtime.app
         next_times = []
         with runtime.db.write() as con:
-            rows = {r["job"]: r for r in con.execute("SELECT * FROM schedules WHERE app = ?", (app.name,))}
+            rows = {r["job"]: r
+                    for r in con.execute("SELECT * FROM schedules WHERE app = ?", (app.name,))}
             for name, schedule in self.schedules.items():
                 row = rows.get(name)
                 if row is None or row["spec"] != schedule.spec:
                     next_at = schedule.next_after(now)
                     con.execute(
                         "INSERT INTO schedules (app, job, spec, next_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (app, job) DO UPDATE SET spec = excluded.spec, next_at = excluded.next_at",
+                        "ON CONFLICT (app, job) DO UPDATE SET spec = excluded.spec, "
+                        "next_at = excluded.next_at",
                         (app.name, name, schedule.spec, next_at),
                     )
                     next_times.append(next_at)

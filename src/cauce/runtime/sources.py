@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .. import runs
 from ..app import Handler, Job
 from ..backends.local import queues, streams
 from ..backends.local.queues import StoredMessage
@@ -22,7 +23,6 @@ from ..events import ObjectRef, Record
 from ..resources.bucket import Bucket
 from ..resources.queue import message_from
 from ..resources.stream import Stream
-from .. import runs
 from ..runs import NewRun, RunStatus
 from .execute import Outcome, RunSpec, log_general
 from .retry import backoff
@@ -52,8 +52,10 @@ class Source(ABC):
     """Base of the two kinds of source: claim work, settle it, keep or give back its leases."""
 
     @abstractmethod
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int, worker: str) -> list[Delivery]:
-        """Take up to ``capacity`` deliveries (leases and run records) in the caller's transaction."""
+    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
+              worker: str) -> list[Delivery]:
+        """Take up to ``capacity`` deliveries (leases and run records) in the caller's
+        transaction."""
 
     @abstractmethod
     def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
@@ -101,13 +103,15 @@ class QueueSource(Source):
             self.visibility = JOB_VISIBILITY
             self.limit = target.concurrency
         else:
-            self.batch_size, self.max_attempts = (target.batch_size if target.kind == "queue" else 1), target.attempts
+            self.batch_size = target.batch_size if target.kind == "queue" else 1
+            self.max_attempts = target.attempts
             self.visibility = target.visibility
             self.limit = target.concurrency
         self.inflight = 0
 
     # -- claiming ---------------------------------------------------------------------
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int, worker: str) -> list[Delivery]:
+    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
+              worker: str) -> list[Delivery]:
         stored = queues.receive(con, self.queue, now=now, limit=capacity * self.batch_size,
                                 visibility=self.visibility)
         if not stored:
@@ -133,12 +137,14 @@ class QueueSource(Source):
         runs.insert(con, new_runs)
         return deliveries
 
-    def _new_run(self, spec: RunSpec, first: StoredMessage, now: float, worker: str, trigger: str | None) -> NewRun:
+    def _new_run(self, spec: RunSpec, first: StoredMessage, now: float, worker: str,
+                 trigger: str | None) -> NewRun:
         return NewRun(
             id=spec.run_id, app=self.target.app.name, kind="job" if spec.is_job else "handler",
-            name=self.target.name, status=RunStatus.RUNNING, attempt=spec.attempt, partition=spec.partition,
-            trigger=trigger, message_id=first.id, event_id=first.event_id, queued_at=first.sent_at,
-            started_at=now, params=spec.params if spec.is_job else None, worker=worker,
+            name=self.target.name, status=RunStatus.RUNNING, attempt=spec.attempt,
+            partition=spec.partition, trigger=trigger, message_id=first.id,
+            event_id=first.event_id, queued_at=first.sent_at, started_at=now,
+            params=spec.params if spec.is_job else None, worker=worker,
         )
 
     def _payload(self, batch: list[StoredMessage]) -> Any:
@@ -147,7 +153,8 @@ class QueueSource(Source):
         resource = handler.resource
         if isinstance(resource, Bucket):
             body = json.loads(batch[0].body)
-            return ObjectRef(resource, body["key"], body["size"], datetime.fromtimestamp(body["mtime"], UTC))
+            return ObjectRef(resource, body["key"], body["size"],
+                             datetime.fromtimestamp(body["mtime"], UTC))
         if isinstance(resource, Stream):
             body = json.loads(batch[0].body)
             return [_record(r) for r in body["records"]]
@@ -157,7 +164,8 @@ class QueueSource(Source):
     # -- settling ---------------------------------------------------------------------
     def settle_many(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
         """Settle deliveries; plain successes of handlers share two statements (the hot path)."""
-        quick = [d for d in deliveries if isinstance(self.target, Handler) and d.outcome and d.outcome.ok
+        quick = [d for d in deliveries
+                 if isinstance(self.target, Handler) and d.outcome and d.outcome.ok
                  and d.outcome.result is None]
         if quick:
             queues.ack(con, [(m.id, m.lease or "") for d in quick for m in d.messages])
@@ -174,14 +182,16 @@ class QueueSource(Source):
         if outcome.ok or outcome.cancelled:
             queues.ack(con, leases)
             status = RunStatus.SUCCEEDED if outcome.ok else RunStatus.CANCELLED
-            runs.finish(con, spec.run_id, status, now=now, error=outcome.error, result=outcome.result)
+            runs.finish(con, spec.run_id, status, now=now, error=outcome.error,
+                        result=outcome.result)
             if outcome.ok and isinstance(self.target, Job):
                 self.runtime.trigger_downstream(con, self.target, spec.partition, now)
             return
         error = outcome.error or "failed"
         if spec.attempt >= self.max_attempts:
             for mid, lease in leases:
-                queues.dead_letter(con, mid, lease, dlq=self.queue + ".dlq", now=now, error=_detail(outcome))
+                queues.dead_letter(con, mid, lease, dlq=self.queue + ".dlq", now=now,
+                                   error=_detail(outcome))
             runs.finish(con, spec.run_id, RunStatus.DEAD_LETTERED, now=now, error=error)
             log_general(self.runtime, self.target.app.name, 40,
                         "%s run %s dead-lettered after %d attempt(s): %s",
@@ -232,7 +242,9 @@ class StreamSource(Source):
         handler = self.target
         assert isinstance(handler, Handler)
         if handler.window is None:
-            return streams.read(con, self.stream.qualified, state.shard, state.seq, handler.batch_size), None
+            records = streams.read(con, self.stream.qualified, state.shard, state.seq,
+                                   handler.batch_size)
+            return records, None
         first = streams.first_after(con, self.stream.qualified, state.shard, state.seq)
         if first is None:
             return [], None
@@ -240,15 +252,17 @@ class StreamSource(Source):
         end = start + handler.window
         if now < end:
             return [], end
-        records = streams.read(con, self.stream.qualified, state.shard, state.seq, self.MAX_WINDOW_RECORDS,
-                               before_ts=end)
+        records = streams.read(con, self.stream.qualified, state.shard, state.seq,
+                               self.MAX_WINDOW_RECORDS, before_ts=end)
         return records, (start, end)
 
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int, worker: str) -> list[Delivery]:
+    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
+              worker: str) -> list[Delivery]:
         handler = self.target
         assert isinstance(handler, Handler)
         deliveries: list[Delivery] = []
-        for state in streams.consumer_states(con, self.stream.qualified, handler.name, self.stream.shards):
+        for state in streams.consumer_states(con, self.stream.qualified, handler.name,
+                                             self.stream.shards):
             if len(deliveries) >= capacity:
                 break
             if (state.lease and state.lease_until > now) or state.retry_at > now:
@@ -257,21 +271,23 @@ class StreamSource(Source):
             if not records:
                 continue
             lease = queues.new_token()
-            if not streams.take_shard(con, self.stream.qualified, handler.name, state.shard, lease, now,
-                                      now + handler.visibility):
+            if not streams.take_shard(con, self.stream.qualified, handler.name, state.shard, lease,
+                                      now, now + handler.visibility):
                 continue
             attempt = state.attempts + 1
             span = None
             if isinstance(window, tuple):
-                span = (datetime.fromtimestamp(window[0], UTC), datetime.fromtimestamp(window[1], UTC))
+                span = (datetime.fromtimestamp(window[0], UTC),
+                        datetime.fromtimestamp(window[1], UTC))
             spec = RunSpec(runs.new_run_id(), handler, attempt,
                            f"{self.stream.name}:{state.shard}:{records[0].seq}-{records[-1].seq}",
                            payload=[Record(json.loads(r.data), r.pkey, r.shard, r.seq,
                                            datetime.fromtimestamp(r.ts, UTC)) for r in records],
                            window=span, shard=state.shard)
-            runs.insert(con, [NewRun(id=spec.run_id, app=handler.app.name, kind="handler", name=handler.name,
-                                     status=RunStatus.RUNNING, attempt=attempt, trigger="stream",
-                                     event_id=spec.event_id, started_at=now, worker=worker)])
+            runs.insert(con, [NewRun(id=spec.run_id, app=handler.app.name, kind="handler",
+                                     name=handler.name, status=RunStatus.RUNNING, attempt=attempt,
+                                     trigger="stream", event_id=spec.event_id, started_at=now,
+                                     worker=worker)])
             deliveries.append(Delivery(self, spec, shard_lease=lease, last_seq=records[-1].seq))
         return deliveries
 
@@ -280,8 +296,10 @@ class StreamSource(Source):
         handler = self.target
         assert isinstance(handler, Handler)
         rows = con.execute(
-            "SELECT c.shard, c.seq, c.lease, c.lease_until, c.retry_at FROM stream_consumers AS c "
-            "WHERE c.stream = ? AND c.consumer = ?", (self.stream.qualified, handler.name)).fetchall()
+            "SELECT c.shard, c.seq, c.lease, c.lease_until, c.retry_at "
+            "FROM stream_consumers AS c "
+            "WHERE c.stream = ? AND c.consumer = ?",
+            (self.stream.qualified, handler.name)).fetchall()
         known = {r[0]: r for r in rows}
         for shard in range(self.stream.shards):
             row = known.get(shard)
@@ -291,7 +309,9 @@ class StreamSource(Source):
             first = streams.first_after(con, self.stream.qualified, shard, seq)
             if first is None:
                 continue
-            if handler.window is None or now >= math.floor(first.ts / handler.window) * handler.window + handler.window:
+            if handler.window is None:
+                return True
+            if now >= math.floor(first.ts / handler.window) * handler.window + handler.window:
                 return True
         return False
 
@@ -300,7 +320,8 @@ class StreamSource(Source):
         handler = self.target
         assert isinstance(handler, Handler)
         times = []
-        for state in streams.consumer_states(con, self.stream.qualified, handler.name, self.stream.shards):
+        for state in streams.consumer_states(con, self.stream.qualified, handler.name,
+                                             self.stream.shards):
             if state.retry_at > now:
                 times.append(state.retry_at)
                 continue
@@ -317,28 +338,31 @@ class StreamSource(Source):
         args = (con, self.stream.qualified, handler.name, spec.shard, delivery.shard_lease)
         if outcome.ok or outcome.cancelled:
             streams.finish(*args, seq=delivery.last_seq)
-            runs.finish(con, spec.run_id, RunStatus.SUCCEEDED if outcome.ok else RunStatus.CANCELLED,
-                        now=now, error=outcome.error)
+            status = RunStatus.SUCCEEDED if outcome.ok else RunStatus.CANCELLED
+            runs.finish(con, spec.run_id, status, now=now, error=outcome.error)
             return
         if spec.attempt >= handler.max_attempts:
-            records = [{"data": json.dumps(r.data), "pkey": r.partition_key, "shard": r.shard, "seq": r.seq,
-                        "ts": r.ts.timestamp()} for r in spec.payload]
-            body = json.dumps({"stream": self.stream.name, "shard": spec.shard, "records": records})
-            queues.send(con, handler.store_queue + ".dlq", [body], now=now, event_ids=[spec.event_id or ""],
+            records = [{"data": json.dumps(r.data), "pkey": r.partition_key, "shard": r.shard,
+                        "seq": r.seq, "ts": r.ts.timestamp()} for r in spec.payload]
+            body = json.dumps({"stream": self.stream.name, "shard": spec.shard,
+                               "records": records})
+            queues.send(con, handler.store_queue + ".dlq", [body], now=now,
+                        event_ids=[spec.event_id or ""],
                         attrs={"source_queue": handler.store_queue}, error=_detail(outcome))
             streams.finish(*args, seq=delivery.last_seq)
             runs.finish(con, spec.run_id, RunStatus.DEAD_LETTERED, now=now, error=outcome.error)
             log_general(self.runtime, handler.app.name, 40, "%s: records %s dead-lettered: %s",
                         handler.name, spec.event_id, outcome.error)
         else:
-            streams.finish(*args, seq=None, retry_at=now + self._retry(spec.attempt), error=outcome.error)
+            streams.finish(*args, seq=None, retry_at=now + self._retry(spec.attempt),
+                           error=outcome.error)
             runs.finish(con, spec.run_id, RunStatus.FAILED, now=now, error=outcome.error)
 
     def extend(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
         handler = self.target
         for d in deliveries:
-            streams.extend(con, self.stream.qualified, handler.name, d.spec.shard or 0, d.shard_lease or "",
-                           now + handler.visibility)
+            streams.extend(con, self.stream.qualified, handler.name, d.spec.shard or 0,
+                           d.shard_lease or "", now + handler.visibility)
 
     def release(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
         streams.finish(con, self.stream.qualified, self.target.name, delivery.spec.shard or 0,

@@ -118,7 +118,8 @@ class WakeNotifier:
                 except BlockingIOError:
                     return  # its buffer is full of wake-ups already: it is awake
                 except (ConnectionRefusedError, FileNotFoundError):
-                    # a listener that died without cleaning up: forget it (and its file), try the next
+                    # a listener that died without cleaning up: forget it (and its file),
+                    # try the next
                     with contextlib.suppress(OSError):
                         os.unlink(target)
                     self._scanned = -RESCAN
