@@ -50,6 +50,7 @@ def validate(records: pl.DataFrame, description: Description) -> Validated:
             (pl.col(RAW).str.count_matches(SEPARATOR, literal=True) + 1).alias(_COUNT),
         )
         .unnest("_fields")
+        .with_columns(check.cleaned for check in checks)
         .with_columns(check.value.alias(check.column.name) for check in checks)
         .with_columns(
             pl.all_horizontal(pl.col(_COUNT) == expected, *(check.valid for check in checks))
@@ -90,11 +91,12 @@ class _Check:
 
     def __init__(self, index: int, column: Column, description: Description) -> None:
         self.column = column
-        text = pl.col(f"field_{index}").str.strip_chars()
         is_class = column.name == description.class_column
-        if is_class:
-            text = text.str.strip_suffix(".")
-        self.text = text
+        # `cleaned` replaces the raw field with its stripped text, once; every rule below
+        # then reads that column instead of stripping again.
+        text = self.text = pl.col(f"field_{index}")
+        stripped = text.str.strip_chars()
+        self.cleaned = stripped.str.strip_suffix(".") if is_class else stripped
         unknown = text == UNKNOWN
         if column.kind == "continuous":
             # Polars parses optional sign and ASCII digits only; anything else, or a number
