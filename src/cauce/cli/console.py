@@ -23,7 +23,8 @@ err = Console(stderr=True, highlight=False)
 
 
 def print_error(error: CauceError) -> None:
-    err.print(f"[bold red]error:[/] {escape(error.message)}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(error.message)}", markup=True, highlight=False,
+              soft_wrap=True)
     if error.hint:
         err.print(f"[yellow]hint:[/] {escape(error.hint)}", soft_wrap=True)
 
@@ -47,14 +48,16 @@ def masked(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-def show_logs(level: int = logging.INFO, *, general_only: bool = False, general: bool = True) -> TerminalLog:
-    """Print log records on stderr while a command runs: all of them, only the general stream's lines
-    and warnings (``general_only``), or all but the general stream's (``general=False``)."""
+def show_logs(level: int = logging.INFO, *, general_only: bool = False,
+              general: bool = True) -> TerminalLog:
+    """Print log records on stderr while a command runs: all of them, only the general stream's
+    lines and warnings (``general_only``), or all but the general stream's (``general=False``)."""
     handler = TerminalLog(console=err, show_path=False, markup=False, rich_tracebacks=False,
                           log_time_format="[%H:%M:%S]")
     handler.setLevel(level)
     if general_only:
-        handler.addFilter(lambda r: r.name.startswith("cauce.general") or r.levelno >= logging.WARNING)
+        handler.addFilter(lambda r: r.name.startswith("cauce.general")
+                          or r.levelno >= logging.WARNING)
     elif not general:
         handler.addFilter(lambda r: not r.name.startswith("cauce.general"))
     root = logging.getLogger()
@@ -78,15 +81,16 @@ def _default(value: Any) -> Any:
 
 def run_dict(run: Run) -> dict[str, Any]:
     return {
-        "id": run.id, "app": run.app, "name": run.name, "kind": run.kind, "partition": run.partition,
-        "attempt": run.attempt, "status": run.status.value, "trigger": run.trigger,
+        "id": run.id, "app": run.app, "name": run.name, "kind": run.kind,
+        "partition": run.partition, "attempt": run.attempt, "status": run.status.value,
+        "trigger": run.trigger,
         "queued_at": run.queued_at, "started_at": run.started_at, "ended_at": run.ended_at,
         "seconds": run.duration, "error": run.error, "params": run.params, "result": run.result,
     }
 
 
-STATUS_STYLE = {"succeeded": "green", "failed": "yellow", "dead-lettered": "red", "cancelled": "magenta",
-                "running": "cyan", "queued": "blue"}
+STATUS_STYLE = {"succeeded": "green", "failed": "yellow", "dead-lettered": "red",
+                "cancelled": "magenta", "running": "cyan", "queued": "blue"}
 
 
 def local(ts: datetime | None) -> str:
@@ -107,12 +111,14 @@ def runs_table(rows: list[Run]) -> Table:
         style = STATUS_STYLE.get(run.status.value, "")
         table.add_row(run.id, f"{run.app}.{run.name}", run.partition or "", str(run.attempt),
                       f"[{style}]{run.status.value}[/]", local(run.started_at or run.queued_at),
-                      f"{run.duration:.2f}" if run.duration is not None else "", escape((run.error or "")[:160]))
+                      f"{run.duration:.2f}" if run.duration is not None else "",
+                      escape((run.error or "")[:160]))
     return table
 
 
 def summary_line(run: Run) -> str:
-    mark = {"succeeded": "[green]✓[/]", "cancelled": "[magenta]■[/]"}.get(run.status.value, "[red]✗[/]")
+    mark = {"succeeded": "[green]✓[/]", "cancelled": "[magenta]■[/]"}.get(run.status.value,
+                                                                          "[red]✗[/]")
     where = f"[{run.partition}]" if run.partition else ""
     took = f" in {run.duration:.2f}s" if run.duration is not None else ""
     text = f"{mark} run {run.id} {run.app}.{run.name}{where} {run.status.value}{took}"

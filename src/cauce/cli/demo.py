@@ -33,7 +33,8 @@ def _fresh(home: Path) -> None:
 def register(cli: typer.Typer) -> None:
     @cli.command("demo")
     def demo_command(
-        home: Path = typer.Option(Path("cauce-demo"), "--home", help="folder for the demo (recreated each time)"),
+        home: Path = typer.Option(Path("cauce-demo"), "--home",
+                                  help="folder for the demo (recreated each time)"),
         only: list[str] = typer.Option(None, "--app", help="run only these apps' demos"),
     ) -> None:
         """Run every bundled app's demo on generated data, with no network, and show what it made.
@@ -55,20 +56,23 @@ def register(cli: typer.Typer) -> None:
             hook = app.demo_hook
             if hook is None:
                 continue
-            settings = {k: v.format(home=home) if isinstance(v, str) else v for k, v in hook.settings.items()}
+            settings = {k: v.format(home=home) if isinstance(v, str) else v
+                        for k, v in hook.settings.items()}
             started = time.monotonic()
             previous = Path.cwd()
             try:
                 os.chdir(home)  # relative defaults (files, databases) land inside the demo home
                 with console.err.status(f"[bold]{name}[/]: running its demo…"), Runtime(
-                    app, home=home, settings=settings, config=ConfigSources(environ={}), app_ref=reference,
-                    role="demo",
+                    app, home=home, settings=settings, config=ConfigSources(environ={}),
+                    app_ref=reference, role="demo",
                 ) as rt:
                     lines = hook.func(rt) or []
             except Exception as err:  # report each app's failure and go on with the next
                 failures.append(name)
-                message = err.message if isinstance(err, CauceError) else f"{type(err).__name__}: {err}"
-                console.err.print(f"[red]✗ {name}[/] failed after {time.monotonic() - started:.1f}s: {escape(message)}")
+                message = (err.message if isinstance(err, CauceError)
+                           else f"{type(err).__name__}: {err}")
+                console.err.print(f"[red]✗ {name}[/] failed after "
+                                  f"{time.monotonic() - started:.1f}s: {escape(message)}")
                 continue
             finally:
                 os.chdir(previous)
@@ -83,4 +87,5 @@ def register(cli: typer.Typer) -> None:
         console.out.print(f"  cauce --home {home} logs general --app <app>")
         console.out.print(f"  cauce --home {home} queues <app>")
         if failures:
-            raise CauceError(f"the demo of {', '.join(failures)} failed", hint="run with --debug for a traceback")
+            raise CauceError(f"the demo of {', '.join(failures)} failed",
+                             hint="run with --debug for a traceback")

@@ -30,12 +30,15 @@ from .state import home_option_value
 DYNAMIC = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
 
-def _parse(name: str, options: list[click.Parameter], args: list[str], help_text: str) -> dict[str, Any] | None:
+def _parse(name: str, options: list[click.Parameter], args: list[str],
+           help_text: str) -> dict[str, Any] | None:
     """Parse ``args`` against ``options``; None when only help was asked for (and printed)."""
-    options = [*options, click.Option(["--help", "-h"], is_flag=True, help="Show this message and exit.")]
+    options = [*options, click.Option(["--help", "-h"], is_flag=True,
+                                      help="Show this message and exit.")]
     command = click.Command(name, params=options, help=help_text, callback=lambda **kw: kw,
                             add_help_option=False, context_settings={"max_content_width": 100})
-    if "--help" in args or "-h" in args:  # before parsing, so missing required options do not hide the help
+    # before parsing, so missing required options do not hide the help
+    if "--help" in args or "-h" in args:
         with click.Context(command, info_name=name) as ctx:
             click.echo(command.get_help(ctx))
         return None
@@ -56,7 +59,8 @@ def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | N
     return load_app(app_ref)
 
 
-def _app_and_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> tuple[App, str, Job] | None:
+def _app_and_job(ctx: typer.Context, app_ref: str | None,
+                 job_name: str | None) -> tuple[App, str, Job] | None:
     """The app and job the user named; None when help or the list of jobs was printed instead."""
     loaded = _app_or_help(ctx, app_ref)
     if loaded is None:
@@ -68,7 +72,8 @@ def _app_and_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
     return app, reference, app.get_job(job_name)
 
 
-def _settings(app: App, values: dict[str, Any], taken: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+def _settings(app: App, values: dict[str, Any],
+              taken: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     return clean({k: values.get(k) for k in app.settings if k not in taken})
 
 
@@ -76,7 +81,8 @@ def _list_jobs(app: App) -> None:
     console.out.print(f"[bold]{app.name}[/] jobs:")
     for job in app.jobs.values():
         console.out.print(f"  [cyan]{job.name}[/]  {escape(job.description)}")
-    console.out.print(f"\nrun one: cauce run {app.name} JOB [OPTIONS]   (cauce run {app.name} JOB --help)")
+    console.out.print(f"\nrun one: cauce run {app.name} JOB [OPTIONS]   "
+                      f"(cauce run {app.name} JOB --help)")
 
 
 def register(cli: typer.Typer) -> None:
@@ -85,7 +91,8 @@ def register(cli: typer.Typer) -> None:
     @cli.command("run", context_settings=DYNAMIC, add_help_option=False)
     def run_command(
         ctx: typer.Context,
-        app_ref: str = typer.Argument(None, metavar="APP", help="bundled app name or module:attribute"),
+        app_ref: str = typer.Argument(None, metavar="APP",
+                                      help="bundled app name or module:attribute"),
         job_name: str = typer.Argument(None, metavar="JOB"),
     ) -> None:
         """Run one job now, in the foreground, with its log on the terminal.
@@ -98,8 +105,10 @@ def register(cli: typer.Typer) -> None:
         app, reference, job = chosen
         extra = [click.Option(["--partition", "-p"], help="partition key, e.g. 2021-04-22"),
                  click.Option(["--json"], is_flag=True, help="print the finished run as JSON")]
-        options = _common(extra) + job_options(job) + settings_options(app.settings.values(), set(job.params))
-        example = f"cauce run {app.name} {job.name}" + (" --partition 2021-04-22" if job.partitions else "")
+        options = (_common(extra) + job_options(job)
+                   + settings_options(app.settings.values(), set(job.params)))
+        example = (f"cauce run {app.name} {job.name}"
+                   + (" --partition 2021-04-22" if job.partitions else ""))
         values = _parse(f"cauce run {app.name} {job.name}", options, ctx.args,
                         f"{job.description or 'Run job ' + job.name + '.'}\n\nExample: {example}")
         if values is None:
@@ -107,7 +116,8 @@ def register(cli: typer.Typer) -> None:
         params = clean({k: values.get(k) for k in job.params})
         handler = console.show_logs(logging.INFO, general=False)
         try:
-            with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values, set(job.params)),
+            with Runtime(app, home=home_option_value(values["home"]),
+                         settings=_settings(app, values, set(job.params)),
                          app_ref=reference) as rt, _progress_bar() as bar:
                 handler.hide(rt.settings.secrets())
                 rt.on_progress(bar)
@@ -124,7 +134,8 @@ def register(cli: typer.Typer) -> None:
             raise typer.Exit(1)
 
     @cli.command("serve", context_settings=DYNAMIC, add_help_option=False)
-    def serve_command(ctx: typer.Context, app_ref: str = typer.Argument(None, metavar="APP")) -> None:
+    def serve_command(ctx: typer.Context,
+                      app_ref: str = typer.Argument(None, metavar="APP")) -> None:
         """Run the scheduler, the event dispatcher and workers until stopped (Ctrl-C or SIGTERM).
 
         Example: cauce serve census --every 0 --db sqlite:///c.db
@@ -132,7 +143,8 @@ def register(cli: typer.Typer) -> None:
         _serve(ctx, app_ref, scheduler=True)
 
     @cli.command("worker", context_settings=DYNAMIC, add_help_option=False)
-    def worker_command(ctx: typer.Context, app_ref: str = typer.Argument(None, metavar="APP")) -> None:
+    def worker_command(ctx: typer.Context,
+                       app_ref: str = typer.Argument(None, metavar="APP")) -> None:
         """Run an extra worker process on the same home (no scheduler): more hands for the queues.
 
         Example: cauce worker opendata --threads 16
@@ -155,42 +167,52 @@ def register(cli: typer.Typer) -> None:
         app, reference, job = chosen
         extra = [click.Option(["--from", "first"], required=True, help="first partition"),
                  click.Option(["--to", "last"], required=True, help="last partition (inclusive)"),
-                 click.Option(["--parallel"], type=click.IntRange(1, 256), default=1, show_default=True,
-                              help="partitions run at once"),
-                 click.Option(["--force"], is_flag=True, help="run partitions that already succeeded too")]
-        example = f"cauce backfill {app.name} {job.name} --from 2021-01-01 --to 2021-01-31 --parallel 2"
+                 click.Option(["--parallel"], type=click.IntRange(1, 256), default=1,
+                              show_default=True, help="partitions run at once"),
+                 click.Option(["--force"], is_flag=True,
+                              help="run partitions that already succeeded too")]
+        example = (f"cauce backfill {app.name} {job.name} --from 2021-01-01 --to 2021-01-31 "
+                   "--parallel 2")
         values = _parse(f"cauce backfill {app.name} {job.name}", _common(extra) + settings_options(
             app.settings.values(), set()), ctx.args,
-            f"Run {job.name} for every partition from --from to --to; those that succeeded are skipped."
+            f"Run {job.name} for every partition from --from to --to; "
+            "those that succeeded are skipped."
             f"\n\nExample: {example}")
         if values is None:
             return
         handler = console.show_logs(logging.WARNING)
         try:
-            with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values),
-                         app_ref=reference, role="backfill") as rt:
+            with Runtime(app, home=home_option_value(values["home"]),
+                         settings=_settings(app, values), app_ref=reference,
+                         role="backfill") as rt:
                 handler.hide(rt.settings.secrets())
                 report = _backfill_with_bar(rt, job, values)
         finally:
             logging.getLogger().removeHandler(handler)
-        console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, {len(report.failed)} failed, "
-                          f"{len(report.skipped)} skipped (already succeeded) in {format_duration(report.seconds)}")
+        console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "
+                          f"{len(report.failed)} failed, "
+                          f"{len(report.skipped)} skipped (already succeeded) "
+                          f"in {format_duration(report.seconds)}")
         for key, error in report.failed.items():
-            console.err.print(f"  [red]✗[/] {key}: {escape(console.masked(error, handler.secrets))}")
+            console.err.print(f"  [red]✗[/] {key}: "
+                              f"{escape(console.masked(error, handler.secrets))}")
         if report.failed:
-            console.err.print(f"[yellow]hint:[/] run the same command again to retry the failed partitions; "
-                              f"see `cauce runs --app {app.name} --job {job.name} --status dead-lettered`")
+            console.err.print("[yellow]hint:[/] run the same command again to retry the failed "
+                              f"partitions; see `cauce runs --app {app.name} --job {job.name} "
+                              "--status dead-lettered`")
             raise typer.Exit(1)
 
 
 def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:
-    # The bar appears with the first progress report, so a range refused up front shows only its error.
+    # The bar appears with the first progress report, so a range refused up front shows only its
+    # error.
     bar: list[tuple[Progress, Any]] = []
 
     def update(done: int, total: int) -> None:
         if not bar:
-            progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=console.err, transient=False)
+            progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(), console=console.err,
+                                transient=False)
             progress.start()
             bar.append((progress, progress.add_task(f"backfill {job.name}", total=total)))
         progress, task = bar[0]
@@ -214,8 +236,9 @@ class _progress_bar:
 
     def update(self, run_id: str, done: float, total: float | None, label: str) -> None:
         if self._progress is None:
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), console=console.err, transient=True)
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(),
+                                      console=console.err, transient=True)
             self._progress.start()
         task = self._tasks.get(run_id)
         if task is None:
@@ -239,9 +262,12 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
              click.Option(["--processes"], type=click.IntRange(1, 256), default=None,
                           help="process workers for worker='process' jobs [default: CPU count]"),
              click.Option(["--grace"], default="30s", show_default=True,
-                          help="on stop, how long to let running work finish before giving it back")]
-    values = _parse(f"cauce {verb} {app.name}", _common(extra) + settings_options(app.settings.values(), set()),
-                    ctx.args, f"cauce {verb} for app {app.name}.\n\nExample: cauce {verb} {app.name} --for 30s")
+                          help="on stop, how long to let running work finish "
+                          "before giving it back")]
+    values = _parse(f"cauce {verb} {app.name}",
+                    _common(extra) + settings_options(app.settings.values(), set()), ctx.args,
+                    f"cauce {verb} for app {app.name}.\n\n"
+                    f"Example: cauce {verb} {app.name} --for 30s")
     if values is None:
         return
     handler = console.show_logs(logging.INFO, general_only=True)
@@ -250,12 +276,13 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
                      app_ref=reference, role=verb) as rt:
             handler.hide(rt.settings.secrets())
             _banner(rt, verb)
-            rt.serve(timeout=parse_duration(values["duration"], what="--for") if values["duration"] else None,
+            duration = values["duration"]
+            rt.serve(timeout=parse_duration(duration, what="--for") if duration else None,
                      threads=values["threads"], processes=values["processes"], scheduler=scheduler,
                      grace=values["grace"], handle_signals=True)
     except KeyboardInterrupt:
-        raise CauceError("stopped at once on a second interrupt; unfinished work will be delivered again "
-                         "when its leases expire") from None
+        raise CauceError("stopped at once on a second interrupt; unfinished work will be "
+                         "delivered again when its leases expire") from None
     finally:
         logging.getLogger().removeHandler(handler)
 
@@ -272,7 +299,9 @@ def _banner(rt: Runtime, verb: str) -> None:
             if state["paused"]:
                 console.err.print(f"  [yellow]paused[/] {state['job']}: {escape(state['paused'])} "
                                   f"(cauce schedules {app.name} --resume {state['job']})")
-    handlers = ", ".join(f"{h.name}←{h.resource.kind} {h.resource.name}" for h in app.handlers.values())
+    handlers = ", ".join(f"{h.name}←{h.resource.kind} {h.resource.name}"
+                         for h in app.handlers.values())
     if handlers:
         console.err.print(f"  handlers: {handlers}")
-    console.err.print(f"  started {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}; Ctrl-C stops gracefully")
+    console.err.print(f"  started {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}; "
+                      "Ctrl-C stops gracefully")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -53,7 +54,8 @@ def _when(text: str | None) -> float | None:
             return (datetime.now(UTC) - timedelta(seconds=parse_duration(text))).timestamp()
         except CauceError:
             raise CauceError(f"{text!r} is not a date, a time or an age",
-                             hint="use 2021-04-22, 2021-04-22T10:30 or an age like 15m, 2h, 1d") from None
+                             hint="use 2021-04-22, 2021-04-22T10:30 "
+                             "or an age like 15m, 2h, 1d") from None
     if moment.tzinfo is None:
         moment = moment.astimezone()
     return moment.timestamp()
@@ -61,7 +63,8 @@ def _when(text: str | None) -> float | None:
 
 def register(cli: typer.Typer) -> None:
     runs_cli = typer.Typer(help="List, show and cancel runs, newest first.\n\n"
-                           "Example: cauce runs --app census --job load --limit 5", no_args_is_help=False)
+                           "Example: cauce runs --app census --job load --limit 5",
+                           no_args_is_help=False)
     dlq_cli = typer.Typer(help="Look at and replay dead-lettered messages.\n\n"
                           "Example: cauce dlq list example work", no_args_is_help=True)
     cli.add_typer(runs_cli, name="runs")
@@ -72,8 +75,8 @@ def register(cli: typer.Typer) -> None:
         ctx: typer.Context,
         app: str = typer.Option(None, "--app", help="only this app"),
         job: str = typer.Option(None, "--job", help="only this job or handler"),
-        status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, dead-lettered, "
-                                   "cancelled"),
+        status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, "
+                                   "dead-lettered, cancelled"),
         partition: str = typer.Option(None, "--partition"),
         limit: int = typer.Option(20, "--limit", help="newest N runs"),
         as_json: bool = JsonOption,
@@ -86,7 +89,8 @@ def register(cli: typer.Typer) -> None:
             raise CauceError(f"unknown status {status!r}",
                              hint="one of: " + ", ".join(s.value for s in run_store.RunStatus))
         db = open_state(home)
-        rows = run_store.query(db.read(), app=app, name=job, status=status, partition=partition, limit=limit)
+        rows = run_store.query(db.read(), app=app, name=job, status=status, partition=partition,
+                               limit=limit)
         if as_json:
             console.print_json([console.run_dict(r) for r in rows])
         elif rows:
@@ -113,25 +117,29 @@ def register(cli: typer.Typer) -> None:
             console.out.print(line.format(datetime.now().astimezone().tzinfo), markup=False)
 
     @runs_cli.command("cancel")
-    def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"), home: Path = HomeOption) -> None:
+    def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
+                    home: Path = HomeOption) -> None:
         """Cancel a queued or running run: its worker stops it (and any program it runs) within a second.
 
         Example: cauce runs cancel 018f3a2b4c5d6e7f80
-        """
+        """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
         db = open_state(home)
         run = _get_run(db, run_id)
         if run.status.finished:
             raise CauceError(f"run {run.id} already ended ({run.status.value})",
-                             hint="only queued or running runs can be cancelled; see `cauce runs --status running`")
+                             hint="only queued or running runs can be cancelled; "
+                             "see `cauce runs --status running`")
         with db.write() as con:
             run_store.request_cancel(con, run.id)
         console.out.print(f"asked run {run.id} ({run.app}.{run.name}) to cancel")
 
     @cli.command("logs")
     def logs_command(
-        stream: str = typer.Argument(None, metavar="[STREAM]", help="a run id, 'general', or a worker stream"),
+        stream: str = typer.Argument(None, metavar="[STREAM]",
+                                     help="a run id, 'general', or a worker stream"),
         app: str = typer.Option(None, "--app", help="only this app"),
-        since: str = typer.Option(None, "--since", "-s", help="from this date/time or age (e.g. 2021-04-22, 1h)"),
+        since: str = typer.Option(None, "--since", "-s",
+                                  help="from this date/time or age (e.g. 2021-04-22, 1h)"),
         until: str = typer.Option(None, "--until", "-e", help="up to this date/time or age"),
         output: Path = typer.Option(None, "--output", "-o", help="write the lines to this file"),
         follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
@@ -141,7 +149,7 @@ def register(cli: typer.Typer) -> None:
         """Show a log stream (`cauce logs RUN_ID`, `cauce logs general --app transit`), or list streams.
 
         Example: cauce logs general --app transit --since 2021-04-22 -o day.log
-        """
+        """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
         db = open_state(home)
         tz = UTC if utc else datetime.now().astimezone().tzinfo
         if stream is None:
@@ -149,7 +157,8 @@ def register(cli: typer.Typer) -> None:
             for column in ("app", "stream", "last line", "lines"):
                 table.add_column(column)
             for app_name, name, last, count in log_streams.streams(db.read(), app):
-                table.add_row(app_name, name, datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S"),
+                table.add_row(app_name, name,
+                              datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S"),
                               str(count))
             console.out.print(table)
             return
@@ -162,8 +171,8 @@ def register(cli: typer.Typer) -> None:
         else:
             query.update(stream=stream, app=app)
         lines = log_streams.read(db.read(), **query)
-        if not lines and not follow and run is None and not log_streams.read(db.read(), stream=stream, app=app,
-                                                                             limit=1):
+        if (not lines and not follow and run is None
+                and not log_streams.read(db.read(), stream=stream, app=app, limit=1)):
             _no_stream(db, stream, app)
         sink = output.open("w", encoding="utf-8") if output else None
         try:
@@ -185,12 +194,12 @@ def register(cli: typer.Typer) -> None:
                 console.err.print(f"wrote {output}")
 
     @cli.command("queues")
-    def queues_command(app_ref: str = typer.Argument(..., metavar="APP"), as_json: bool = JsonOption,
-                       home: Path = HomeOption) -> None:
+    def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
+                       as_json: bool = JsonOption, home: Path = HomeOption) -> None:
         """Depth, in-flight and dead-letter counts of every queue of an app (handlers' and jobs' too).
 
         Example: cauce queues example --json
-        """
+        """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
         with attached(app_ref, home) as rt:
             rows = rt.queue_stats()
         if as_json:
@@ -207,7 +216,8 @@ def register(cli: typer.Typer) -> None:
 
     @dlq_cli.command("list")
     def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
-                 queue: str = typer.Argument(..., metavar="QUEUE", help="a queue, handler or job name"),
+                 queue: str = typer.Argument(..., metavar="QUEUE",
+                                             help="a queue, handler or job name"),
                  as_json: bool = JsonOption, home: Path = HomeOption) -> None:
         """Dead-lettered messages of a queue (or of a handler or job), with their last error.
 
@@ -215,8 +225,9 @@ def register(cli: typer.Typer) -> None:
         """
         with attached(app_ref, home) as rt:
             messages, errors = rt.dlq(queue), rt.dlq_errors(queue)
-        rows = [{"id": m.id, "event_id": m.event_id, "receives": m.receive_count, "sent_at": m.sent_at,
-                 "body": m.body, "error": e} for m, e in zip(messages, errors, strict=True)]
+        rows = [{"id": m.id, "event_id": m.event_id, "receives": m.receive_count,
+                 "sent_at": m.sent_at, "body": m.body, "error": e}
+                for m, e in zip(messages, errors, strict=True)]
         if as_json:
             console.print_json(rows)
             return
@@ -224,13 +235,16 @@ def register(cli: typer.Typer) -> None:
             console.err.print("the dead-letter queue is empty")
         for row in rows:
             first = (row["error"] or "").splitlines()[0] if row["error"] else ""
-            console.out.print(f"[bold]{row['id']}[/] receives={row['receives']} sent={console.local(row['sent_at'])}")
-            console.out.print(f"  body: {json.dumps(row['body'], ensure_ascii=False)[:200]}", markup=False)
+            console.out.print(f"[bold]{row['id']}[/] receives={row['receives']} "
+                              f"sent={console.local(row['sent_at'])}")
+            console.out.print(f"  body: {json.dumps(row['body'], ensure_ascii=False)[:200]}",
+                              markup=False)
             console.out.print(f"  [red]{escape(first)}[/]")
 
     @dlq_cli.command("replay")
     def dlq_replay(app_ref: str = typer.Argument(..., metavar="APP"),
-                   queue: str = typer.Argument(..., metavar="QUEUE", help="a queue, handler or job name"),
+                   queue: str = typer.Argument(..., metavar="QUEUE",
+                                               help="a queue, handler or job name"),
                    ids: list[str] = typer.Option(None, "--id", help="only these message ids"),
                    home: Path = HomeOption) -> None:
         """Send dead-lettered messages back to their queue for a fresh round of attempts.
@@ -243,7 +257,8 @@ def register(cli: typer.Typer) -> None:
 
     @cli.command("schedules")
     def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
-                          resume: str = typer.Option(None, "--resume", metavar="JOB", help="resume a paused job"),
+                          resume: str = typer.Option(None, "--resume", metavar="JOB",
+                                                     help="resume a paused job"),
                           as_json: bool = JsonOption, home: Path = HomeOption) -> None:
         """Scheduled jobs of an app: next fire time, and whether a job paused its own schedule.
 
@@ -255,23 +270,26 @@ def register(cli: typer.Typer) -> None:
                 if not rt.resume_schedule(job):
                     raise CauceError(f"job {job.name!r} has no schedule state yet",
                                      hint=f"`cauce serve {rt.app.name}` creates it")
-                console.out.print(f"resumed {job.name}; its next tick is computed by the running serve")
+                console.out.print(f"resumed {job.name}; "
+                                  "its next tick is computed by the running serve")
                 return
             states = rt.schedule_states()
         rows = [{"job": s["job"], "spec": s["spec"], "paused": s["paused"],
-                 "next": datetime.fromtimestamp(s["next_at"], UTC) if s["next_at"] else None} for s in states]
+                 "next": datetime.fromtimestamp(s["next_at"], UTC) if s["next_at"] else None}
+                for s in states]
         if as_json:
             console.print_json(rows)
             return
         for row in rows:
-            state = f"[yellow]paused: {escape(row['paused'])}[/]" if row["paused"] else f"next {console.local(row['next'])}"
+            state = (f"[yellow]paused: {escape(row['paused'])}[/]" if row["paused"]
+                     else f"next {console.local(row['next'])}")
             console.out.print(f"{row['job']}: {row['spec'] or '(not started)'}  {state}")
         if not rows:
             console.err.print("no schedule state yet (start `cauce serve`)")
 
     @cli.command("config")
-    def config_command(app_ref: str = typer.Argument(..., metavar="APP"), as_json: bool = JsonOption,
-                       home: Path = HomeOption) -> None:
+    def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
+                       as_json: bool = JsonOption, home: Path = HomeOption) -> None:
         """The effective configuration of an app: each setting, its source, and resource locations.
 
         Secrets are masked. Example: cauce config opendata
@@ -287,7 +305,8 @@ def register(cli: typer.Typer) -> None:
             problems = err.message
             settings = resolve(app.settings, rt.config, {}, lenient=True)
         home_source = "option --home" if home or GLOBALS.home else rt.config.home()[1]
-        rows = [{"setting": name, "value": MASK if s.secret and settings[name] not in (None, "") else settings[name],
+        rows = [{"setting": name,
+                 "value": MASK if s.secret and settings[name] not in (None, "") else settings[name],
                  "source": settings.origin(name), "env": s.env_name, "help": s.help}
                 for name, s in app.settings.items()]
         resources = [{"resource": r.name, "kind": r.kind, "location": _location(rt, r, settings)}
@@ -302,7 +321,8 @@ def register(cli: typer.Typer) -> None:
             table.add_column(column)
         for row in rows:
             shown = MASK if row["value"] == MASK else repr(row["value"])
-            table.add_row(row["setting"], escape(shown), escape(row["source"]), row["env"], escape(row["help"]))
+            table.add_row(row["setting"], escape(shown), escape(row["source"]), row["env"],
+                          escape(row["help"]))
         console.out.print(table)
         if resources:
             places = Table(box=None)
@@ -325,14 +345,16 @@ def register(cli: typer.Typer) -> None:
             try:
                 app, _ = load_app(name)
             except Exception as err:  # one broken app must not hide the others
-                described.append({"name": name, "reference": reference, "error": f"{type(err).__name__}: {err}"})
+                described.append({"name": name, "reference": reference,
+                                  "error": f"{type(err).__name__}: {err}"})
                 continue
             described.append(_describe(app, reference))
         if as_json:
             console.print_json(described)
             return
         for item in described:
-            console.out.print(f"[bold cyan]{item['name']}[/]  {escape(item.get('description', ''))}  "
+            console.out.print(f"[bold cyan]{item['name']}[/]  "
+                              f"{escape(item.get('description', ''))}  "
                               f"[dim]{item['reference']}[/]")
             if "error" in item:
                 console.out.print(f"  [red]cannot load: {escape(item['error'])}[/]")
@@ -341,31 +363,38 @@ def register(cli: typer.Typer) -> None:
                 if item[kind]:
                     console.out.print(f"  {kind}: {', '.join(item[kind])}")
             for job in item["jobs"]:
-                console.out.print(f"  job [green]{job['name']}[/] {escape(job['trigger'])}  {escape(job['description'])}")
+                console.out.print(f"  job [green]{job['name']}[/] {escape(job['trigger'])}  "
+                                  f"{escape(job['description'])}")
             for handler in item["handlers"]:
                 console.out.print(f"  handler {handler}")
 
     @cli.command("send")
-    def send_command(app_ref: str = typer.Argument(..., metavar="APP"), queue: str = typer.Argument(..., metavar="QUEUE"),
-                     body: str = typer.Argument(..., metavar="JSON"), home: Path = HomeOption) -> None:
+    def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
+                     queue: str = typer.Argument(..., metavar="QUEUE"),
+                     body: str = typer.Argument(..., metavar="JSON"),
+                     home: Path = HomeOption) -> None:
         """Send one JSON message to a queue. Example: cauce send demo work '{"key": "in/a.csv"}'"""
         with attached(app_ref, home) as rt:
             message_id = rt.app.get_resource(queue, Queue).send(_json_arg(body))
         console.out.print(f"sent message {message_id}")
 
     @cli.command("publish")
-    def publish_command(app_ref: str = typer.Argument(..., metavar="APP"), topic: str = typer.Argument(..., metavar="TOPIC"),
-                        body: str = typer.Argument(..., metavar="JSON"), home: Path = HomeOption) -> None:
+    def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
+                        topic: str = typer.Argument(..., metavar="TOPIC"),
+                        body: str = typer.Argument(..., metavar="JSON"),
+                        home: Path = HomeOption) -> None:
         """Publish one JSON message to a topic. Example: cauce publish demo events '{"n": 1}'"""
         with attached(app_ref, home) as rt:
             event_id = rt.app.get_resource(topic, Topic).publish(_json_arg(body))
         console.out.print(f"published event {event_id}")
 
     @cli.command("put")
-    def put_command(app_ref: str = typer.Argument(..., metavar="APP"), bucket: str = typer.Argument(..., metavar="BUCKET"),
-                    key: str = typer.Argument(..., metavar="KEY"), file: Path = typer.Argument(..., metavar="FILE"),
+    def put_command(app_ref: str = typer.Argument(..., metavar="APP"),
+                    bucket: str = typer.Argument(..., metavar="BUCKET"),
+                    key: str = typer.Argument(..., metavar="KEY"),
+                    file: Path = typer.Argument(..., metavar="FILE"),
                     home: Path = HomeOption) -> None:
-        """Store a local file in a bucket (which emits object-created). Example: cauce put demo inbox in/a.csv a.csv"""
+        """Store a local file in a bucket (which emits object-created). Example: cauce put demo inbox in/a.csv a.csv"""  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
         with attached(app_ref, home) as rt:
             ref = rt.app.get_resource(bucket, Bucket).put_file(key, file)
         console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {bucket}")
@@ -408,10 +437,13 @@ def _location(rt: Runtime, resource: Resource, settings: Settings) -> str:
 
 
 def _no_stream(db: Any, stream: str, app: str | None) -> None:
-    """Raise NotFound for a stream that is neither a run id nor a stream name, naming the closest one."""
-    named = sorted({name for _, name, _, _ in log_streams.streams(db.read(), app, limit=1000) if "/" not in name})
+    """Raise NotFound for a stream that is neither a run id nor a stream name, naming the
+    closest one."""
+    named = sorted({name for _, name, _, _ in log_streams.streams(db.read(), app, limit=1000)
+                    if "/" not in name})
     where = f" of app {app!r}" if app else ""
-    hint = f"{suggest(stream, named)} — or give a run id from `cauce runs`" if named else "list streams with `cauce logs`"
+    hint = (f"{suggest(stream, named)} — or give a run id from `cauce runs`" if named
+            else "list streams with `cauce logs`")
     raise NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
 
 
@@ -425,7 +457,8 @@ def _emit(lines: list[LogLine], sink: Any, tz: Any) -> None:
 
 
 def _describe(app: App, reference: str) -> dict[str, Any]:
-    kinds: dict[str, list[str]] = {k: [] for k in ("buckets", "queues", "topics", "tables", "streams", "warehouses")}
+    kinds: dict[str, list[str]] = {k: [] for k in ("buckets", "queues", "topics", "tables",
+                                                   "streams", "warehouses")}
     for resource in app.resources.values():
         kinds[resource.kind + "s"].append(resource.name)
     jobs = []
@@ -434,13 +467,15 @@ def _describe(app: App, reference: str) -> dict[str, Any]:
         if job.schedule:
             trigger.append(f"cron {job.schedule}")
         if job.every is not None:
-            trigger.append(f"every {job.every}" if not hasattr(job.every, 'name') else f"every <setting {job.every.name}>")
+            trigger.append(f"every {job.every}" if not hasattr(job.every, 'name')
+                           else f"every <setting {job.every.name}>")
         if job.partitions:
             trigger.append(f"{job.partitions.unit} from {job.partitions.start}")
         if job.after:
             trigger.append("after " + ", ".join(u.name for u in job.after))
-        jobs.append({"name": job.name, "trigger": "(" + "; ".join(trigger) + ")" if trigger else "(by hand)",
+        jobs.append({"name": job.name,
+                     "trigger": "(" + "; ".join(trigger) + ")" if trigger else "(by hand)",
                      "description": job.description})
     handlers = [f"{h.name} ← {h.resource.kind} {h.resource.name}" for h in app.handlers.values()]
-    return {"name": app.name, "reference": reference, "description": app.description, **kinds, "jobs": jobs,
-            "handlers": handlers, "settings": list(app.settings)}
+    return {"name": app.name, "reference": reference, "description": app.description, **kinds,
+            "jobs": jobs, "handlers": handlers, "settings": list(app.settings)}

@@ -14,12 +14,14 @@ GROUP = "cauce.apps"
 
 
 def bundled_apps() -> dict[str, str]:
-    """Short name → ``module:attribute`` of every app registered under the ``cauce.apps`` entry point."""
+    """Short name → ``module:attribute`` of every app registered under the ``cauce.apps``
+    entry point."""
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
 def load_app(reference: str) -> tuple[App, str]:
-    """The App named by ``reference`` (``census``, ``pkg.module:app``, ``file.py:app``) and its reference."""
+    """The App named by ``reference`` (``census``, ``pkg.module:app``, ``file.py:app``) and its
+    reference."""
     bundled = bundled_apps()
     target = bundled.get(reference, reference)
     if ":" not in target and not target.endswith(".py") and "." not in target:
@@ -31,7 +33,8 @@ def load_app(reference: str) -> tuple[App, str]:
     if module_name.endswith(".py"):
         path = Path(module_name).resolve()
         if not path.is_file():
-            raise NotFound(f"no file {module_name}", hint="give the path of the Python file that declares the app")
+            raise NotFound(f"no file {module_name}",
+                           hint="give the path of the Python file that declares the app")
         sys.path.insert(0, str(path.parent))
         module_name = path.stem
     elif str(Path.cwd()) not in sys.path:
@@ -41,17 +44,21 @@ def load_app(reference: str) -> tuple[App, str]:
     except ModuleNotFoundError as err:
         if err.name and module_name.startswith(err.name):
             raise NotFound(f"cannot import {module_name!r}",
-                           hint=suggest(reference, bundled) + " — or check the module is on the Python path") from None
+                           hint=suggest(reference, bundled)
+                           + " — or check the module is on the Python path") from None
         raise
     found_at = getattr(module, "__file__", None)
     if path is not None and (found_at is None or Path(found_at).resolve() != path):
-        # Another module of that name (the standard library's queue, an installed package) came first.
+        # Another module of that name (the standard library's queue, an installed package) came
+        # first.
         taken_by = found_at or "a built-in module"
-        raise NotFound(f"{path.name} cannot be imported as {module_name!r}: that name is taken by {taken_by}",
+        raise NotFound(f"{path.name} cannot be imported as {module_name!r}: "
+                       f"that name is taken by {taken_by}",
                        hint=f"rename {path.name}, e.g. to {module_name}_app.py")
     app = getattr(module, attribute, None)
     if not isinstance(app, App):
         found = [name for name, value in vars(module).items() if isinstance(value, App)]
         raise NotFound(f"{module_name}:{attribute} is not a cauce App",
-                       hint=f"did you mean {module_name}:{found[0]}?" if found else "declare app = App(...)")
+                       hint=f"did you mean {module_name}:{found[0]}?" if found
+                       else "declare app = App(...)")
     return app, f"{module_name}:{attribute}"

@@ -35,7 +35,8 @@ def _scalar(annotation: Any) -> tuple[Any, bool]:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return click.Choice([str(m.value) for m in annotation]), False
     simple = {int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL,
-              pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: click.STRING, dt.datetime: click.STRING}
+              pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: click.STRING,
+              dt.datetime: click.STRING}
     return simple.get(annotation, click.STRING), False
 
 
@@ -48,13 +49,14 @@ def param_option(param: Param) -> click.Option:
     if _is_bool(param.annotation):
         name = param.option.removeprefix("--")
         default = False if param.required else bool(param.default)
-        return click.Option([f"--{name}/--no-{name}", param.name], default=default, show_default=True,
-                            help=param.help or None)
+        return click.Option([f"--{name}/--no-{name}", param.name], default=default,
+                            show_default=True, help=param.help or None)
     kind, multiple = _scalar(param.annotation)
     if param.required:
-        # No default at all: click counts an explicit default=None as given and would not ask for it.
-        return click.Option([param.option, param.name], type=kind, multiple=multiple, required=True,
-                            help=param.help or None)
+        # No default at all: click counts an explicit default=None as given and would not ask
+        # for it.
+        return click.Option([param.option, param.name], type=kind, multiple=multiple,
+                            required=True, help=param.help or None)
     return click.Option([param.option, param.name], type=kind, multiple=multiple, default=None,
                         help=_help(param.help, param.default))
 
@@ -64,10 +66,12 @@ def setting_option(setting: Setting) -> click.Option:
     if _is_bool(setting.type):
         name = setting.option.removeprefix("--")
         return click.Option([f"--{name}/--no-{name}", setting.name], default=None,
-                            help=_help(f"[setting] {setting.help}", None if setting.required else setting.default))
+                            help=_help(f"[setting] {setting.help}",
+                                       None if setting.required else setting.default))
     default = None if setting.required or setting.secret else setting.default
     return click.Option([setting.option, setting.name], type=kind, multiple=multiple, default=None,
-                        help=_help(f"[setting] {setting.help}" + (" (secret)" if setting.secret else ""), default))
+                        help=_help(f"[setting] {setting.help}"
+                                   + (" (secret)" if setting.secret else ""), default))
 
 
 def _help(text: str, default: Any) -> str:
@@ -86,4 +90,5 @@ def settings_options(settings: Iterable[Setting], taken: set[str]) -> list[click
 
 def clean(values: dict[str, Any]) -> dict[str, Any]:
     """Drop options the user did not give (None, or an empty multiple)."""
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items() if v is not None and v != ()}
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items()
+            if v is not None and v != ()}

@@ -34,5 +34,6 @@ def open_state(value: Path | None) -> StateDB:
     path = home / "state.db"
     if not path.is_file():
         raise NotFound(f"no cauce home at {home} (nothing has run there yet)",
-                       hint="pass --home (or set CAUCE_HOME) to the folder `cauce serve`/`run` used")
+                       hint="pass --home (or set CAUCE_HOME) to the folder "
+                       "`cauce serve`/`run` used")
     return StateDB(path)
