@@ -39,7 +39,8 @@ class Resource:
     def _runtime(self) -> Runtime:
         runtime = self.app.runtime
         if runtime is None:
-            raise NotAttached(f"{self.kind} {self.name!r} of app {self.app.name!r} is not attached to a runtime")
+            raise NotAttached(f"{self.kind} {self.name!r} of app {self.app.name!r} "
+                              "is not attached to a runtime")
         return runtime
 
     def __repr__(self) -> str:

@@ -16,7 +16,8 @@ from .base import Resource
 
 
 class Bucket(Resource):
-    """Objects by key. On one machine a folder under the cauce home (or the folder its URL names)."""
+    """Objects by key. On one machine a folder under the cauce home (or the folder its URL
+    names)."""
 
     kind = "bucket"
 
@@ -43,8 +44,10 @@ class Bucket(Resource):
             yield
         except (IsADirectoryError, NotADirectoryError, FileExistsError):
             raise InvalidKey(
-                f"object key {key!r} of bucket {self.name!r} collides with other keys: one is the folder of another",
-                hint="on one machine an object cannot be both 'a' and the prefix 'a/' of other keys",
+                f"object key {key!r} of bucket {self.name!r} collides with other keys: "
+                "one is the folder of another",
+                hint="on one machine an object cannot be both 'a' and the prefix 'a/' "
+                "of other keys",
             ) from None
 
     def put(self, key: str, data: bytes | str | IO[bytes]) -> ObjectRef:

@@ -31,7 +31,8 @@ def message_from(stored: store.StoredMessage) -> Message:
 
 
 class Queue(Resource):
-    """A durable queue. After ``max_receives`` failed deliveries a message moves to ``<name>.dlq``."""
+    """A durable queue. After ``max_receives`` failed deliveries a message moves to
+    ``<name>.dlq``."""
 
     kind = "queue"
 
@@ -48,7 +49,8 @@ class Queue(Resource):
         if not isinstance(max_receives, int) or max_receives < 1:
             raise DeclarationError(f"queue {name!r}: max_receives must be a positive integer")
         self.max_receives = max_receives
-        self.visibility_timeout = parse_duration(visibility_timeout, what=f"queue {name!r} visibility_timeout")
+        self.visibility_timeout = parse_duration(visibility_timeout,
+                                                 what=f"queue {name!r} visibility_timeout")
         if self.visibility_timeout <= 0:
             raise DeclarationError(f"queue {name!r}: visibility_timeout must be positive")
         self.fifo = fifo
@@ -62,7 +64,8 @@ class Queue(Resource):
     def dlq(self) -> DeadLetterQueue:
         return DeadLetterQueue(self)
 
-    def send(self, body: Any, *, delay: DurationLike | None = None, group: str | None = None) -> str:
+    def send(self, body: Any, *, delay: DurationLike | None = None,
+             group: str | None = None) -> str:
         """Send one message; returns its id. ``body`` must be JSON-serialisable."""
         return self.send_batch([body], delay=delay, group=group)[0]
 
@@ -79,7 +82,8 @@ class Queue(Resource):
         seconds = parse_duration(delay, what="delay") if delay is not None else 0.0
         return self._runtime().enqueue(self.store_name, texts, delay=seconds, group=group)
 
-    def receive(self, max: int = 1, *, visibility_timeout: DurationLike | None = None) -> list[Message]:
+    def receive(self, max: int = 1, *,
+                visibility_timeout: DurationLike | None = None) -> list[Message]:
         """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
         runtime = self._runtime()
         visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
@@ -90,7 +94,8 @@ class Queue(Resource):
         return [message_from(m) for m in stored]
 
     def ack(self, messages: Message | Sequence[Message]) -> int:
-        """Delete received messages; returns how many were still leased (others were redelivered)."""
+        """Delete received messages; returns how many were still leased (others were
+        redelivered)."""
         items = [messages] if isinstance(messages, Message) else list(messages)
         with self._runtime().db.write() as con:
             return store.ack(con, [(int(m.id), m.lease or "") for m in items])
@@ -101,10 +106,12 @@ class Queue(Resource):
         now = runtime.clock.time()
         with runtime.db.write() as con:
             if message.receive_count >= self.max_receives:
-                return store.dead_letter(con, int(message.id), message.lease or "", dlq=self.dlq.store_name,
-                                         now=now, error="given back (nack) after the last allowed receive")
+                return store.dead_letter(con, int(message.id), message.lease or "",
+                                         dlq=self.dlq.store_name, now=now,
+                                         error="given back (nack) after the last allowed receive")
             seconds = parse_duration(delay) if delay is not None else 0.0
-            return store.release(con, int(message.id), message.lease or "", visible_at=now + seconds)
+            return store.release(con, int(message.id), message.lease or "",
+                                 visible_at=now + seconds)
 
     def depth(self) -> int:
         """Messages waiting or in flight (not counting the dead-letter queue)."""
@@ -123,11 +130,13 @@ class DeadLetterQueue:
         self.store_name = source.store_name + ".dlq"
 
     def messages(self, limit: int | None = None) -> list[Message]:
-        return [message_from(m) for m in store.listing(self.source._runtime().db.read(), self.store_name, limit)]
+        stored = store.listing(self.source._runtime().db.read(), self.store_name, limit)
+        return [message_from(m) for m in stored]
 
     def errors(self) -> list[str | None]:
         """The last error of each dead-lettered message, oldest first."""
-        return [m.last_error for m in store.listing(self.source._runtime().db.read(), self.store_name)]
+        stored = store.listing(self.source._runtime().db.read(), self.store_name)
+        return [m.last_error for m in stored]
 
     def depth(self) -> int:
         return len(store.listing(self.source._runtime().db.read(), self.store_name))

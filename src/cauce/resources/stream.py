@@ -18,7 +18,8 @@ class Stream(Resource):
 
     kind = "stream"
 
-    def __init__(self, app: App, name: str, *, shards: int = 1, retention: DurationLike = "7d") -> None:
+    def __init__(self, app: App, name: str, *, shards: int = 1,
+                 retention: DurationLike = "7d") -> None:
         super().__init__(app, name)
         if not isinstance(shards, int) or shards < 1:
             raise DeclarationError(f"stream {name!r}: shards must be a positive integer")
@@ -32,8 +33,10 @@ class Stream(Resource):
     def put(self, record: Any, partition_key: str) -> tuple[int, int]:
         """Append a record; returns (shard, sequence number)."""
         if not isinstance(partition_key, str) or not partition_key:
-            raise InvalidKey(f"stream {self.name!r}: partition_key must be non-empty text, got {partition_key!r}",
-                             hint="records with one partition key keep their order, e.g. a station id")
+            raise InvalidKey(f"stream {self.name!r}: partition_key must be non-empty text, "
+                             f"got {partition_key!r}",
+                             hint="records with one partition key keep their order, "
+                             "e.g. a station id")
         text = to_json(record, f"a record for stream {self.name!r}")
         shard = self.shard_for(partition_key)
         seq = self._runtime().append(self, shard, [(partition_key, text)])[0]

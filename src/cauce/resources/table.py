@@ -22,15 +22,18 @@ class Table(Resource):
 
     kind = "table"
 
-    def __init__(self, app: App, name: str, *, key: str | Sequence[str] = "id", indexes: Sequence[str] = ()) -> None:
+    def __init__(self, app: App, name: str, *, key: str | Sequence[str] = "id",
+                 indexes: Sequence[str] = ()) -> None:
         super().__init__(app, name)
         self.key_fields: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key)
         if not self.key_fields or not all(isinstance(k, str) and k for k in self.key_fields):
-            raise DeclarationError(f"table {name!r}: key must be an attribute name or a tuple of them")
+            raise DeclarationError(f"table {name!r}: key must be an attribute name "
+                                   "or a tuple of them")
         self.indexes = tuple(indexes)
         overlap = set(self.indexes) & set(self.key_fields)
         if overlap:
-            raise DeclarationError(f"table {name!r}: {sorted(overlap)} is already the key; drop it from indexes")
+            raise DeclarationError(f"table {name!r}: {sorted(overlap)} is already the key; "
+                                   "drop it from indexes")
 
     # -- keys ---------------------------------------------------------------------------
     def _encode(self, key: KeyValue, *, prefix: bool = False) -> str:
@@ -50,20 +53,25 @@ class Table(Resource):
         return values if len(values) > 1 else values[0]
 
     # -- operations ---------------------------------------------------------------------
-    def put(self, item: dict[str, Any], *, if_absent: bool = False, if_version: int | None = None) -> int:
-        """Write ``item``; returns its new version. ConditionFailed when a condition does not hold."""
+    def put(self, item: dict[str, Any], *, if_absent: bool = False,
+            if_version: int | None = None) -> int:
+        """Write ``item``; returns its new version. ConditionFailed when a condition does not
+        hold."""
         if not isinstance(item, dict):
             raise InvalidKey(f"table {self.name!r} stores dicts, not {type(item).__name__}")
         key = self._encode(self.key_of(item))
         text = to_json(item, f"an item for table {self.name!r}")
-        indexes = {i: json.dumps(item[i], sort_keys=True) for i in self.indexes if item.get(i) is not None}
+        indexes = {i: json.dumps(item[i], sort_keys=True) for i in self.indexes
+                   if item.get(i) is not None}
         runtime = self._runtime()
         with runtime.db.write() as con:
-            version = store.put(con, self.qualified, key, text, indexes=indexes, now=runtime.clock.time(),
-                                if_absent=if_absent, if_version=if_version)
+            version = store.put(con, self.qualified, key, text, indexes=indexes,
+                                now=runtime.clock.time(), if_absent=if_absent,
+                                if_version=if_version)
         if version is None:
             wanted = "absent" if if_absent else f"at version {if_version}"
-            raise ConditionFailed(f"item {self.key_of(item)!r} of table {self.name!r} is not {wanted}")
+            raise ConditionFailed(f"item {self.key_of(item)!r} of table {self.name!r} "
+                                  f"is not {wanted}")
         return version
 
     def get(self, key: KeyValue) -> dict[str, Any] | None:
@@ -90,7 +98,8 @@ class Table(Resource):
             if index not in self.indexes:
                 raise InvalidKey(f"table {self.name!r} has no index {index!r}",
                                  hint=f"declare indexes=[{index!r}] (it has {list(self.indexes)})")
-            rows = store.by_index(con, self.qualified, index, json.dumps(value, sort_keys=True), limit)
+            rows = store.by_index(con, self.qualified, index, json.dumps(value, sort_keys=True),
+                                  limit)
         else:
             text = ""
             if prefix is not None:

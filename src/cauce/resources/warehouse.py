@@ -22,7 +22,8 @@ Params = Sequence[Any] | Mapping[str, Any] | None
 
 
 class Warehouse(Resource):
-    """SQL for pipeline outputs. Each call is its own transaction unless inside ``transaction()``."""
+    """SQL for pipeline outputs. Each call is its own transaction unless inside
+    ``transaction()``."""
 
     kind = "warehouse"
 

@@ -32,7 +32,8 @@ class StoredObject:
 def check_key(key: str) -> str:
     """Return ``key`` if it is a valid object key, else raise InvalidKey saying why."""
     if not isinstance(key, str) or not key:
-        raise InvalidKey("an object key must be a non-empty string", hint='e.g. "in/2021-04-22.csv"')
+        raise InvalidKey("an object key must be a non-empty string",
+                         hint='e.g. "in/2021-04-22.csv"')
     problem = None
     if key.startswith("/") or (len(key) > 1 and key[1] == ":"):
         problem = "is absolute"
@@ -47,7 +48,8 @@ def check_key(key: str) -> str:
     elif len(key.encode()) > 1024:
         problem = "is longer than 1024 bytes"
     if problem:
-        raise InvalidKey(f"object key {key!r} {problem}", hint="use relative keys like 'folder/name.ext'")
+        raise InvalidKey(f"object key {key!r} {problem}",
+                         hint="use relative keys like 'folder/name.ext'")
     return key
 
 
@@ -60,7 +62,8 @@ class FolderStore:
     def path(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()
         if self.root not in path.parents:
-            raise InvalidKey(f"object key {key!r} escapes the bucket folder", hint="remove links and '..'")
+            raise InvalidKey(f"object key {key!r} escapes the bucket folder",
+                             hint="remove links and '..'")
         return path
 
     @contextmanager
@@ -125,7 +128,8 @@ class FolderStore:
             for name in filenames:
                 key = name if rel == "." else f"{rel}/{name}"
                 full = Path(dirpath, name)
-                if key.startswith(prefix) and (not full.is_symlink() or self.root in full.resolve().parents):
+                if key.startswith(prefix) and (not full.is_symlink()
+                                               or self.root in full.resolve().parents):
                     st = full.stat()
                     found.append(StoredObject(key, st.st_size, st.st_mtime))
         yield from sorted(found, key=lambda o: o.key)

@@ -60,9 +60,11 @@ def send(
     inserted: list[int] = []
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start:start + _ROWS_PER_INSERT]
-        sql = ("INSERT INTO messages (queue, body, event_id, grp, visible_at, sent_at, attrs, last_error) VALUES "
+        sql = ("INSERT INTO messages "
+               "(queue, body, event_id, grp, visible_at, sent_at, attrs, last_error) VALUES "
                + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)) + " RETURNING id")
-        inserted.extend(sorted(row[0] for row in con.execute(sql, [v for row in chunk for v in row])))
+        params = [v for row in chunk for v in row]
+        inserted.extend(sorted(row[0] for row in con.execute(sql, params)))
     return inserted
 
 
@@ -78,7 +80,8 @@ WHERE id IN (
                                     WHERE g.queue = m.queue AND g.grp = m.grp))
     ORDER BY m.visible_at, m.id
     LIMIT :limit)
-RETURNING id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs, visible_at
+RETURNING id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs,
+          visible_at
 """
 
 
@@ -88,7 +91,8 @@ def receive(
     """Lease up to ``limit`` visible messages for ``visibility`` seconds (oldest first)."""
     rows = con.execute(
         _CLAIM,
-        {"lease": new_token(), "until": now + visibility, "queue": queue, "now": now, "limit": limit},
+        {"lease": new_token(), "until": now + visibility, "queue": queue, "now": now,
+         "limit": limit},
     ).fetchall()
     messages = [_from_row(row) for row in rows]
     messages.sort(key=lambda m: m.id)
@@ -118,7 +122,8 @@ def ack(con: sqlite3.Connection, leases: Iterable[tuple[int, str]]) -> int:
 
 
 def release(
-    con: sqlite3.Connection, message_id: int, lease: str, *, visible_at: float, error: str | None = None
+    con: sqlite3.Connection, message_id: int, lease: str, *, visible_at: float,
+    error: str | None = None,
 ) -> bool:
     """Give a message back, visible again at ``visible_at`` (a retry back-off, or now)."""
     cur = con.execute(
@@ -158,12 +163,14 @@ def next_visible(con: sqlite3.Connection, queues: Sequence[str]) -> dict[str, fl
     """
     if not queues:
         return {}
-    sql = " UNION ALL ".join("SELECT ?, (SELECT min(visible_at) FROM messages WHERE queue = ?)" for _ in queues)
+    sql = " UNION ALL ".join("SELECT ?, (SELECT min(visible_at) FROM messages WHERE queue = ?)"
+                             for _ in queues)
     rows = con.execute(sql, [v for q in queues for v in (q, q)]).fetchall()
     return {row[0]: row[1] for row in rows if row[1] is not None}
 
 
-def stats(con: sqlite3.Connection, queues: Sequence[str], now: float) -> dict[str, tuple[int, int, int]]:
+def stats(con: sqlite3.Connection, queues: Sequence[str],
+          now: float) -> dict[str, tuple[int, int, int]]:
     """(visible, in flight or delayed, oldest age in seconds) per queue."""
     if not queues:
         return {}

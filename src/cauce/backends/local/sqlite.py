@@ -9,6 +9,7 @@ the last few.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -242,10 +243,8 @@ class StateDB:
             self._checkpointer = None
         with self._lock:
             for con in self._connections:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     con.close()
-                except sqlite3.Error:
-                    pass
             self._connections.clear()
         self._local = threading.local()
 

@@ -21,24 +21,30 @@ class StoredRecord:
     ts: float
 
 
-def put(con: sqlite3.Connection, stream: str, shard: int, items: Sequence[tuple[str, str]], now: float) -> list[int]:
+def put(
+    con: sqlite3.Connection, stream: str, shard: int, items: Sequence[tuple[str, str]], now: float
+) -> list[int]:
     """Append ``(partition key, data)`` records to one shard; returns their sequence numbers."""
     last = con.execute(
-        "SELECT coalesce(max(seq), 0) FROM stream_records WHERE stream = ? AND shard = ?", (stream, shard)
+        "SELECT coalesce(max(seq), 0) FROM stream_records WHERE stream = ? AND shard = ?",
+        (stream, shard),
     ).fetchone()[0]
     seqs = list(range(last + 1, last + 1 + len(items)))
     con.executemany(
         "INSERT INTO stream_records (stream, shard, seq, pkey, data, ts) VALUES (?, ?, ?, ?, ?, ?)",
-        [(stream, shard, seq, pkey, data, now) for seq, (pkey, data) in zip(seqs, items, strict=True)],
+        [(stream, shard, seq, pkey, data, now)
+         for seq, (pkey, data) in zip(seqs, items, strict=True)],
     )
     return seqs
 
 
 def read(
-    con: sqlite3.Connection, stream: str, shard: int, after: int, limit: int, before_ts: float | None = None
+    con: sqlite3.Connection, stream: str, shard: int, after: int, limit: int,
+    before_ts: float | None = None,
 ) -> list[StoredRecord]:
     """Records of a shard after sequence ``after`` (and stamped before ``before_ts``)."""
-    sql = "SELECT shard, seq, pkey, data, ts FROM stream_records WHERE stream = ? AND shard = ? AND seq > ?"
+    sql = ("SELECT shard, seq, pkey, data, ts FROM stream_records "
+           "WHERE stream = ? AND shard = ? AND seq > ?")
     args: list[object] = [stream, shard, after]
     if before_ts is not None:
         sql += " AND ts < ?"
@@ -48,7 +54,9 @@ def read(
     return [StoredRecord(*row) for row in con.execute(sql, args)]
 
 
-def first_after(con: sqlite3.Connection, stream: str, shard: int, after: int) -> StoredRecord | None:
+def first_after(
+    con: sqlite3.Connection, stream: str, shard: int, after: int
+) -> StoredRecord | None:
     rows = read(con, stream, shard, after, 1)
     return rows[0] if rows else None
 
@@ -64,21 +72,26 @@ class ConsumerState:
     last_error: str | None
 
 
-def consumer_states(con: sqlite3.Connection, stream: str, consumer: str, shards: int) -> list[ConsumerState]:
+def consumer_states(
+    con: sqlite3.Connection, stream: str, consumer: str, shards: int
+) -> list[ConsumerState]:
     """The checkpoint row of every shard (created at 0 when missing)."""
     con.executemany(
         "INSERT OR IGNORE INTO stream_consumers (stream, consumer, shard) VALUES (?, ?, ?)",
         [(stream, consumer, s) for s in range(shards)],
     )
     rows = con.execute(
-        "SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error FROM stream_consumers "
-        "WHERE stream = ? AND consumer = ? ORDER BY shard",
+        "SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error "
+        "FROM stream_consumers WHERE stream = ? AND consumer = ? ORDER BY shard",
         (stream, consumer),
     ).fetchall()
     return [ConsumerState(*row) for row in rows]
 
 
-def take_shard(con: sqlite3.Connection, stream: str, consumer: str, shard: int, lease: str, now: float, until: float) -> bool:
+def take_shard(
+    con: sqlite3.Connection, stream: str, consumer: str, shard: int, lease: str, now: float,
+    until: float,
+) -> bool:
     cur = con.execute(
         "UPDATE stream_consumers SET lease = ?, lease_until = ? WHERE stream = ? AND consumer = ? "
         "AND shard = ? AND (lease IS NULL OR lease_until <= ?)",
@@ -95,25 +108,31 @@ def finish(
     if seq is not None:
         cur = con.execute(
             "UPDATE stream_consumers SET seq = ?, lease = NULL, lease_until = 0, attempts = 0, "
-            "retry_at = 0, last_error = NULL WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?",
+            "retry_at = 0, last_error = NULL "
+            "WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?",
             (seq, stream, consumer, shard, lease),
         )
     else:
         cur = con.execute(
             "UPDATE stream_consumers SET lease = NULL, lease_until = 0, attempts = attempts + 1, "
-            "retry_at = ?, last_error = ? WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?",
+            "retry_at = ?, last_error = ? "
+            "WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?",
             (retry_at, error, stream, consumer, shard, lease),
         )
     return cur.rowcount == 1
 
 
-def extend(con: sqlite3.Connection, stream: str, consumer: str, shard: int, lease: str, until: float) -> None:
+def extend(
+    con: sqlite3.Connection, stream: str, consumer: str, shard: int, lease: str, until: float
+) -> None:
     con.execute(
-        "UPDATE stream_consumers SET lease_until = ? WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?",
+        "UPDATE stream_consumers SET lease_until = ? "
+        "WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?",
         (until, stream, consumer, shard, lease),
     )
 
 
 def trim(con: sqlite3.Connection, stream: str, older_than: float) -> int:
     """Drop records older than the retention, as a stream service does."""
-    return con.execute("DELETE FROM stream_records WHERE stream = ? AND ts < ?", (stream, older_than)).rowcount
+    return con.execute("DELETE FROM stream_records WHERE stream = ? AND ts < ?",
+                       (stream, older_than)).rowcount

@@ -15,7 +15,8 @@ _HIGH = "\U0010ffff"
 
 
 def get(con: sqlite3.Connection, table: str, key: str) -> tuple[str, int] | None:
-    row = con.execute("SELECT value, version FROM items WHERE tbl = ? AND key = ?", (table, key)).fetchone()
+    row = con.execute("SELECT value, version FROM items WHERE tbl = ? AND key = ?",
+                      (table, key)).fetchone()
     return (row[0], row[1]) if row else None
 
 
@@ -54,7 +55,8 @@ def put(
 
 def delete(con: sqlite3.Connection, table: str, key: str, *, if_version: int | None = None) -> bool:
     if if_version is not None:
-        cur = con.execute("DELETE FROM items WHERE tbl = ? AND key = ? AND version = ?", (table, key, if_version))
+        cur = con.execute("DELETE FROM items WHERE tbl = ? AND key = ? AND version = ?",
+                          (table, key, if_version))
     else:
         cur = con.execute("DELETE FROM items WHERE tbl = ? AND key = ?", (table, key))
     if cur.rowcount:
@@ -72,7 +74,8 @@ def by_prefix(con: sqlite3.Connection, table: str, prefix: str, limit: int | Non
     return [row[0] for row in con.execute(sql, args)]
 
 
-def by_index(con: sqlite3.Connection, table: str, index: str, value: str, limit: int | None) -> list[str]:
+def by_index(con: sqlite3.Connection, table: str, index: str, value: str,
+             limit: int | None) -> list[str]:
     sql = (
         "SELECT i.value FROM item_index AS x JOIN items AS i ON i.tbl = x.tbl AND i.key = x.key "
         "WHERE x.tbl = ? AND x.idx = ? AND x.value = ? ORDER BY x.key"
