@@ -152,12 +152,14 @@ class App:
     def __init__(self, name: str, *, timezone: str = "UTC", description: str = "") -> None:
         if not isinstance(name, str) or not _APP_NAME.match(name):
             raise DeclarationError(f"app name {name!r} is not valid",
-                                   hint="use lower case letters, digits, '-' and '_', starting with a letter")
+                                   hint="use lower case letters, digits, '-' and '_', "
+                                   "starting with a letter")
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise DeclarationError(f"unknown time zone {timezone!r}",
-                                   hint="use an IANA name such as 'America/Santiago' or 'UTC'") from None
+                                   hint="use an IANA name such as 'America/Santiago' "
+                                   "or 'UTC'") from None
         self.name = name
         self.timezone = timezone
         self.description = description
@@ -189,8 +191,8 @@ class App:
 
     # -- settings ---------------------------------------------------------------------
     def setting(
-        self, name: str, type: Any = str, *, default: Any = REQUIRED, help: str = "", secret: bool = False,
-        env: str | None = None,
+        self, name: str, type: Any = str, *, default: Any = REQUIRED, help: str = "",
+        secret: bool = False, env: str | None = None,
     ) -> Setting:
         """Declare a setting the app needs; without a default it is required."""
         if name in self.settings:
@@ -218,15 +220,17 @@ class App:
 
     def queue(self, name: str, *, max_receives: int = 5, visibility_timeout: DurationLike = "30s",
               fifo: bool = False) -> Queue:
-        """A durable queue; messages received ``max_receives`` times without success are dead-lettered."""
-        return self._add(Queue(self, name, max_receives=max_receives, visibility_timeout=visibility_timeout,
-                               fifo=fifo))
+        """A durable queue; messages received ``max_receives`` times without success are
+        dead-lettered."""
+        return self._add(Queue(self, name, max_receives=max_receives,
+                               visibility_timeout=visibility_timeout, fifo=fifo))
 
     def topic(self, name: str, *, subscribers: Sequence[Queue] = ()) -> Topic:
         """Publish once, deliver to every subscribed handler and queue."""
         return self._add(Topic(self, name, subscribers=subscribers))
 
-    def table(self, name: str, *, key: str | Sequence[str] = "id", indexes: Sequence[str] = ()) -> Table:
+    def table(self, name: str, *, key: str | Sequence[str] = "id",
+              indexes: Sequence[str] = ()) -> Table:
         """A key–value table of JSON items with conditional writes."""
         return self._add(Table(self, name, key=key, indexes=indexes))
 
@@ -270,8 +274,8 @@ class App:
         if batch_size is not None and isinstance(target, Bucket | Topic):
             raise DeclarationError(f"batch_size= applies to queues and streams, not {target.kind}s")
         if batch_size is not None and window is not None:
-            raise DeclarationError(f"stream {target.name!r}: read batches by count (batch_size=) or by time "
-                                   "(window=), not both")
+            raise DeclarationError(f"stream {target.name!r}: read batches by count (batch_size=) "
+                                   "or by time (window=), not both")
         size = batch_size if batch_size is not None else (100 if isinstance(target, Stream) else 1)
         if not isinstance(size, int) or size < 1:
             raise DeclarationError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -288,8 +292,10 @@ class App:
             _check_handler_signature(handler_name, func)
             if handler_name in self.handlers or handler_name in self.jobs:
                 what = "handler" if handler_name in self.handlers else "job"
-                raise DeclarationError(f"app {self.name!r} already has a {what} named {handler_name!r}",
-                                       hint="runs, logs and dead letters are found by name: give one of them name=...")
+                raise DeclarationError(f"app {self.name!r} already has a {what} named "
+                                       f"{handler_name!r}",
+                                       hint="runs, logs and dead letters are found by name: "
+                                       "give one of them name=...")
             if isinstance(target, Queue):
                 for other in self.handlers.values():
                     if other.resource is target:
@@ -298,8 +304,9 @@ class App:
                             hint="a queue has one consumer; publish to a topic to fan out",
                         )
             self.handlers[handler_name] = Handler(
-                app=self, name=handler_name, func=func, resource=target, prefix=prefix, suffix=suffix,
-                batch_size=size, window=seconds, max_attempts=max_attempts, concurrency=concurrency,
+                app=self, name=handler_name, func=func, resource=target, prefix=prefix,
+                suffix=suffix, batch_size=size, window=seconds, max_attempts=max_attempts,
+                concurrency=concurrency,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
                 visibility=(target.visibility_timeout if isinstance(target, Queue) else 60.0),
             )
@@ -317,7 +324,8 @@ class App:
             raise DeclarationError(f"{resource!r} is not a resource",
                                    hint="pass what app.bucket/queue/topic/stream returned")
         if resource.app is not self or self.resources.get(resource.name) is not resource:
-            raise DeclarationError(f"{resource.kind} {resource.name!r} is not a resource of app {self.name!r}",
+            raise DeclarationError(f"{resource.kind} {resource.name!r} is not a resource "
+                                   f"of app {self.name!r}",
                                    hint="declare it on this app first")
         return resource
 
@@ -345,13 +353,15 @@ class App:
             if job_name in self.jobs or job_name in self.handlers:
                 what = "job" if job_name in self.jobs else "handler"
                 raise DeclarationError(f"app {self.name!r} already has a {what} named {job_name!r}",
-                                       hint="runs, logs and dead letters are found by name: give one of them name=...")
+                                       hint="runs, logs and dead letters are found by name: "
+                                       "give one of them name=...")
             if worker not in ("thread", "process"):
                 raise DeclarationError(f"job {job_name!r}: worker must be 'thread' or 'process'")
             if not isinstance(retries, int) or retries < 0:
                 raise DeclarationError(f"job {job_name!r}: retries must be a non-negative integer")
             if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
-                raise DeclarationError(f"job {job_name!r}: concurrency must be a positive integer, got {concurrency!r}",
+                raise DeclarationError(f"job {job_name!r}: concurrency must be a positive integer, "
+                                       f"got {concurrency!r}",
                                        hint="leave it out for no limit")
             seconds = parse_duration(timeout, what="timeout") if timeout is not None else None
             if seconds is not None and seconds <= 0:
@@ -367,7 +377,8 @@ class App:
             upstream = tuple(after)
             for up in upstream:
                 if not isinstance(up, Job) or up.app is not self:
-                    raise DeclarationError(f"job {job_name!r}: after= takes jobs of app {self.name!r}",
+                    raise DeclarationError(f"job {job_name!r}: after= takes jobs "
+                                           f"of app {self.name!r}",
                                            hint="pass the objects @app.job returned")
             own = partitions
             inherited = {u.partitions for u in upstream if u.partitions is not None}
@@ -376,7 +387,8 @@ class App:
             if own is None and inherited:
                 own = next(iter(inherited))
             elif own is not None and inherited and own not in inherited:
-                raise DeclarationError(f"job {job_name!r} declares partitions unlike its upstream jobs")
+                raise DeclarationError(f"job {job_name!r} declares partitions "
+                                       "unlike its upstream jobs")
             params = job_params(job_name, f)
             if (schedule is not None or every is not None or upstream or run_at_start):
                 required = [p.option for p in params.values() if p.required]
@@ -400,7 +412,8 @@ class App:
 
         return decorate(func) if func is not None else decorate
 
-    def demo(self, func: Callable[..., Any] | None = None, *, settings: Mapping[str, Any] | None = None) -> Any:
+    def demo(self, func: Callable[..., Any] | None = None, *,
+             settings: Mapping[str, Any] | None = None) -> Any:
         """Declare this app's part of `cauce demo`: ``func(runtime) -> lines to print``."""
 
         def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -477,7 +490,8 @@ def job_params(job_name: str, func: Callable[..., Any]) -> dict[str, Param]:
             raise DeclarationError(f"job {job_name!r}: *args/**kwargs cannot be options",
                                    hint="declare each option as a typed keyword parameter")
         if p.name not in hints:
-            raise DeclarationError(f"job {job_name!r}: parameter {p.name!r} needs a type annotation",
+            raise DeclarationError(f"job {job_name!r}: parameter {p.name!r} "
+                                   "needs a type annotation",
                                    hint=f"e.g. {p.name}: str = ...")
         annotation, help_text = hints[p.name], ""
         if typing.get_origin(annotation) is typing.Annotated:

@@ -56,7 +56,8 @@ class Context:
 
     def __repr__(self) -> str:
         part = f" partition={self.partition}" if self.partition else ""
-        return f"<Context {self.app.name}.{self.name} run={self.run_id} attempt={self.attempt}{part}>"
+        return (f"<Context {self.app.name}.{self.name} run={self.run_id} "
+                f"attempt={self.attempt}{part}>")
 
     @property
     def settings(self) -> Settings:
@@ -101,13 +102,14 @@ class Context:
         Raises CommandFailed on a non-zero exit (unless ``check=False``), CommandTimeout after
         ``timeout`` seconds, RunCancelled if the run is cancelled meanwhile.
         """
-        return run_command(argv, log=self.log, cancelled=self._cancel.is_set, timeout=timeout, cwd=cwd,
-                           env=env, check=check)
+        return run_command(argv, log=self.log, cancelled=self._cancel.is_set, timeout=timeout,
+                           cwd=cwd, env=env, check=check)
 
     def submit(self, job: Job | str, partition: str | None = None, **params: Any) -> str:
         """Queue a run of ``job`` (for a partition, with options); returns the run id."""
         target = self.app.get_job(job) if isinstance(job, str) else job
-        return self._runtime.submit(target, partition=partition, params=params, trigger=f"submitted by {self.run_id}")
+        return self._runtime.submit(target, partition=partition, params=params,
+                                    trigger=f"submitted by {self.run_id}")
 
     def pause_schedule(self, reason: str) -> None:
         """Stop this job's schedule (until `cauce schedules APP --resume JOB`), saying why."""

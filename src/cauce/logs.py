@@ -65,7 +65,8 @@ class LogSink:
     def start(self) -> None:
         """Flush in the background (the real runtime); tests flush at run ends instead."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="cauce-log-flusher", daemon=True)
+            self._thread = threading.Thread(target=self._loop, name="cauce-log-flusher",
+                                            daemon=True)
             self._thread.start()
 
     def _loop(self) -> None:
@@ -78,7 +79,8 @@ class LogSink:
             text = text.replace(secret, MASK)
         return text
 
-    def write(self, app: str, stream: str, level: int, message: str, run_id: str | None = None) -> None:
+    def write(self, app: str, stream: str, level: int, message: str,
+              run_id: str | None = None) -> None:
         message = self.redact(message)
         row = (app, stream, self._clock.time(), level, message, run_id)
         with self._lock:
@@ -93,7 +95,8 @@ class LogSink:
         if rows:
             with self._db.write() as con:
                 con.executemany(
-                    "INSERT INTO logs (app, stream, ts, level, message, run_id) VALUES (?, ?, ?, ?, ?, ?)", rows
+                    "INSERT INTO logs (app, stream, ts, level, message, run_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", rows
                 )
 
     def close(self) -> None:
@@ -187,7 +190,8 @@ def read(
         if value is not None:
             where.append(clause)
             args.append(value)
-    sql = "SELECT id, app, stream, ts, level, message, run_id FROM logs WHERE " + " AND ".join(where)
+    sql = ("SELECT id, app, stream, ts, level, message, run_id FROM logs WHERE "
+           + " AND ".join(where))
     sql += " ORDER BY ts, id"
     if limit:
         sql += " LIMIT ?"
@@ -201,7 +205,8 @@ def read(
     ]
 
 
-def streams(con: sqlite3.Connection, app: str | None = None, limit: int = 50) -> list[tuple[str, str, float, int]]:
+def streams(con: sqlite3.Connection, app: str | None = None,
+            limit: int = 50) -> list[tuple[str, str, float, int]]:
     """Recent streams: (app, stream, last timestamp, line count), newest first."""
     sql = "SELECT app, stream, max(ts), count(*) FROM logs"
     args: list[object] = []

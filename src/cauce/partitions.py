@@ -22,7 +22,8 @@ class Partitions:
 
     def __post_init__(self) -> None:
         if self.end is not None and self.end < self.start:
-            raise DeclarationError(f"{self.unit} partitions end {self.end} before they start {self.start}")
+            raise DeclarationError(f"{self.unit} partitions end {self.end} "
+                                   f"before they start {self.start}")
 
     # -- keys ---------------------------------------------------------------------------
     def key(self, day: date) -> str:
@@ -70,7 +71,8 @@ class Partitions:
         lo = self.validate(self.key(_as_date(first)), today)
         hi = self.validate(self.key(_as_date(last)), today)
         if hi < lo:
-            raise PartitionError(f"range {first}..{last} is empty", hint="--from must not be after --to")
+            raise PartitionError(f"range {first}..{last} is empty",
+                                 hint="--from must not be after --to")
         keys, cur = [], lo
         while cur <= hi:
             keys.append(self._format(cur))

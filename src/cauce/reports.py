@@ -17,9 +17,10 @@ from typing import Any
 
 _PALETTE = ("#2f6f8f", "#d9822b", "#4c956c", "#b5485d", "#7a5195")
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:60rem;
-color:#222;line-height:1.45;padding:0 1rem}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:60rem;color:#222;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}
+h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
 th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.n{text-align:right}
 th{background:#f4f4f4}.meta{color:#666;font-size:.85rem}img{max-width:100%;margin:.5rem 0}
@@ -38,7 +39,8 @@ def bar_chart_svg(
     """A horizontal bar chart as a standalone SVG document (one bar per label)."""
     if len(labels) != len(values):
         raise ValueError(f"{len(labels)} labels but {len(values)} values")
-    bar, gap, top, label_width = 18, 6, 34, min(260, 12 + 7 * max((len(str(x)) for x in labels), default=4))
+    bar, gap, top = 18, 6, 34
+    label_width = min(260, 12 + 7 * max((len(str(x)) for x in labels), default=4))
     plot_width = max(80, width - label_width - 90)
     height = top + len(labels) * (bar + gap) + 10
     peak = max((v for v in values if math.isfinite(v)), default=0) or 1
@@ -50,13 +52,16 @@ def bar_chart_svg(
     ]
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + i * (bar + gap)
-        length = max(0.0, value) / peak * plot_width if math.isfinite(value) else 0  # NaN, ±inf: no bar
+        # NaN, ±inf: no bar
+        length = max(0.0, value) / peak * plot_width if math.isfinite(value) else 0
         shown = "n/a" if value != value else value_format.format(value)
         parts.append(
-            f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end">{html.escape(str(label))}</text>'
+            f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end">'
+            f"{html.escape(str(label))}</text>"
             f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar}" fill="{color}">'
             f"<title>{html.escape(str(label))}: {html.escape(shown)}</title></rect>"
-            f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 5}">{html.escape(shown)}</text>'
+            f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 5}">'
+            f"{html.escape(shown)}</text>"
         )
     parts.append("</svg>")
     return "\n".join(parts)
@@ -85,14 +90,17 @@ def table_html(rows: Sequence[Mapping[str, Any]]) -> str:
             value = row.get(c)
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else (
-                f"{value:,.2f}" if isinstance(value, float) else ("" if value is None else str(value)))
+                f"{value:,.2f}" if isinstance(value, float)
+                else ("" if value is None else str(value)))
             cells.append(f'<td{" class=n" if numeric else ""}>{html.escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def write_report(folder: str | Path, title: str, sections: Sequence[Section], *, subtitle: str = "") -> Path:
-    """Write ``index.html`` and the charts' ``.svg`` files into ``folder``; returns the page's path."""
+def write_report(folder: str | Path, title: str, sections: Sequence[Section], *,
+                 subtitle: str = "") -> Path:
+    """Write ``index.html`` and the charts' ``.svg`` files into ``folder``; returns the page's
+    path."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     body = [f"<h1>{html.escape(title)}</h1>"]

@@ -129,16 +129,18 @@ def insert(con: sqlite3.Connection, runs: Sequence[NewRun]) -> None:
         "INSERT INTO runs (id, app, kind, name, partition, attempt, status, trigger, message_id, "
         "event_id, queued_at, started_at, params, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
-            (r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger, r.message_id,
-             r.event_id, r.queued_at, r.started_at, json.dumps(r.params, default=str) if r.params is not None else None,
-             r.worker)
+            (r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
+             r.message_id, r.event_id, r.queued_at, r.started_at,
+             json.dumps(r.params, default=str) if r.params is not None else None, r.worker)
             for r in runs
         ],
     )
 
 
-def start_queued(con: sqlite3.Connection, message_id: int, *, now: float, worker: str, attempt: int) -> str | None:
-    """Turn the queued run of a job message into a running one; returns its id if there was one."""
+def start_queued(con: sqlite3.Connection, message_id: int, *, now: float, worker: str,
+                 attempt: int) -> str | None:
+    """Turn the queued run of a job message into a running one; returns its id if there was
+    one."""
     row = con.execute(
         "UPDATE runs SET status = 'running', started_at = ?, worker = ?, attempt = ? "
         "WHERE message_id = ? AND status = 'queued' RETURNING id",
@@ -157,8 +159,8 @@ def mark_lost(con: sqlite3.Connection, message_ids: Iterable[int], now: float) -
 
 
 def finish(
-    con: sqlite3.Connection, run_id: str, status: RunStatus, *, now: float, error: str | None = None,
-    result: Any = None,
+    con: sqlite3.Connection, run_id: str, status: RunStatus, *, now: float,
+    error: str | None = None, result: Any = None,
 ) -> None:
     con.execute(
         "UPDATE runs SET status = ?, ended_at = ?, error = ?, result = ? WHERE id = ?",
@@ -166,7 +168,8 @@ def finish(
     )
 
 
-def finish_many(con: sqlite3.Connection, outcomes: Sequence[tuple[str, RunStatus, str | None]], now: float) -> None:
+def finish_many(con: sqlite3.Connection, outcomes: Sequence[tuple[str, RunStatus, str | None]],
+                now: float) -> None:
     con.executemany(
         "UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?",
         [(status.value, now, error, run_id) for run_id, status, error in outcomes],
@@ -184,7 +187,8 @@ def get(con: sqlite3.Connection, run_id: str) -> Run | None:
 
 
 def find_by_prefix(con: sqlite3.Connection, prefix: str) -> list[Run]:
-    rows = con.execute("SELECT * FROM runs WHERE id >= ? AND id < ? LIMIT 3", (prefix, prefix + "g")).fetchall()
+    rows = con.execute("SELECT * FROM runs WHERE id >= ? AND id < ? LIMIT 3",
+                       (prefix, prefix + "g")).fetchall()
     return [from_row(r) for r in rows]
 
 
@@ -200,7 +204,8 @@ def query(
     newest_first: bool = True,
 ) -> list[Run]:
     where, args = [], []
-    for column, value in (("app", app), ("name", name), ("status", status), ("partition", partition), ("kind", kind)):
+    for column, value in (("app", app), ("name", name), ("status", status),
+                          ("partition", partition), ("kind", kind)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
@@ -225,7 +230,8 @@ def succeeded_partitions(con: sqlite3.Connection, app: str, name: str) -> set[st
 
 
 def request_cancel(con: sqlite3.Connection, run_id: str) -> Run | None:
-    con.execute("UPDATE runs SET cancel = 1 WHERE id = ? AND status IN ('queued', 'running')", (run_id,))
+    con.execute("UPDATE runs SET cancel = 1 WHERE id = ? AND status IN ('queued', 'running')",
+                (run_id,))
     return get(con, run_id)
 
 

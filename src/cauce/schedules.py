@@ -65,7 +65,8 @@ class CronSchedule(Schedule):
         moment = timestamp
         while True:
             start = datetime.fromtimestamp(moment, tz)
-            moment = float(croniter(self.expression, start, second_at_beginning=six).get_next(float))
+            cron = croniter(self.expression, start, second_at_beginning=six)
+            moment = float(cron.get_next(float))
             if every_hour or not _repeated_wall_time(moment, tz):
                 return moment
 

@@ -34,7 +34,8 @@ class _Required:
 REQUIRED: Any = _Required()
 MASK = "********"
 # What `Settings` itself offers; every other name reads as the declared setting's value.
-RESERVED_NAMES = frozenset({"origin", "secrets", "shown", "public", "keys", "items", "values", "get"})
+RESERVED_NAMES = frozenset({"origin", "secrets", "shown", "public", "keys", "items", "values",
+                            "get"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +86,8 @@ class Setting:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return adapter.validate_python(str(value))
             if isinstance(value, list) and any(isinstance(v, int | float) for v in value):
-                return adapter.validate_python([str(v) if isinstance(v, int | float) else v for v in value])
+                return adapter.validate_python([str(v) if isinstance(v, int | float) else v
+                                                for v in value])
             raise
 
 
@@ -119,8 +121,10 @@ class ConfigSources:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     @classmethod
-    def discover(cls, directory: Path | None = None, environ: Mapping[str, str] | None = None) -> ConfigSources:
-        """Read ``cauce.toml`` or ``pyproject.toml`` and ``.env`` from ``directory`` (default: cwd)."""
+    def discover(cls, directory: Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> ConfigSources:
+        """Read ``cauce.toml`` or ``pyproject.toml`` and ``.env`` from ``directory``
+        (default: cwd)."""
         directory = directory or Path.cwd()
         sources = cls(environ=os.environ if environ is None else environ)
         toml_path = directory / "cauce.toml"
@@ -212,7 +216,8 @@ def parse_dotenv(text: str) -> dict[str, str]:
 class Settings(Mapping[str, Any]):
     """Resolved settings of one app: typed values, read as ``ctx.settings.db`` or ``["db"]``."""
 
-    def __init__(self, values: dict[str, Any], sources: dict[str, str], declared: dict[str, Setting]):
+    def __init__(self, values: dict[str, Any], sources: dict[str, str],
+                 declared: dict[str, Setting]):
         self._values = values
         self._sources = sources
         self._declared = declared
@@ -291,7 +296,8 @@ def resolve(
             if found is None:
                 if setting.required:
                     problems.append(f"{name} ({setting.help or 'no description'}): missing — set "
-                                    f"{setting.env_name}, {setting.option} or [apps.{setting.app}] {name}")
+                                    f"{setting.env_name}, {setting.option} "
+                                    f"or [apps.{setting.app}] {name}")
                     continue
                 values[name], origin[name] = setting.default, "default"
                 continue

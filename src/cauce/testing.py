@@ -20,10 +20,10 @@ from .durations import DurationLike, parse_duration
 from .errors import CauceError
 from .events import Message
 from .logs import LogLine
+from .resources.queue import Queue
 from .runs import Run
 from .runtime.runtime import Runtime
 from .runtime.scheduler import Scheduler
-from .resources.queue import Queue
 from .settings import ConfigSources
 
 DEFAULT_START = "2024-01-01T00:00:00"
@@ -103,7 +103,8 @@ class TestRuntime:
             self.clock.set(min(wake, due) if due is not None else wake)
             self._scheduler.tick()
         else:
-            raise CauceError("drain() did not settle", hint="a handler keeps producing work for itself")
+            raise CauceError("drain() did not settle",
+                             hint="a handler keeps producing work for itself")
         self.runtime.sink.flush()
         return ran
 
@@ -114,7 +115,8 @@ class TestRuntime:
         target = self.clock.time() + parse_duration(span, what="advance")
         for _ in range(self.MAX_STEPS * 10):
             self._step()
-            candidates = [t for t in (self._scheduler.next_due(), self._dispatcher.next_wakeup()) if t is not None]
+            candidates = [t for t in (self._scheduler.next_due(), self._dispatcher.next_wakeup())
+                          if t is not None]
             nxt = min(candidates) if candidates else None
             if nxt is None or nxt > target:
                 break
