@@ -16,7 +16,8 @@ from cauce import App, Context, Message, ObjectRef, Runtime, daily
 app = App("example", timezone="America/Santiago",
           description="bucket → queue → table → topic chain, a schedule and a daily job")
 
-greeting = app.setting("greeting", str, default="hola", help="word the notifier logs with each event")
+greeting = app.setting("greeting", str, default="hola",
+                       help="word the notifier logs with each event")
 inbox = app.bucket("inbox")
 work = app.queue("work", max_receives=3, visibility_timeout="30s")
 files = app.table("files", key="key", indexes=["rows"])
@@ -32,7 +33,8 @@ def on_file(obj: ObjectRef, ctx: Context) -> None:
 
 @app.on(work, batch_size=10)
 def count_rows(messages: list[Message], ctx: Context) -> None:
-    """Count each file's rows once (a conditional put makes redeliveries harmless), then announce it."""
+    """Count each file's rows once (a conditional put makes redeliveries harmless), then
+    announce it."""
     for message in messages:
         key = message.body["key"]
         rows = sum(1 for _ in csv.reader(io.StringIO(inbox.text(key)))) - 1
@@ -43,7 +45,8 @@ def count_rows(messages: list[Message], ctx: Context) -> None:
 
 @app.on(events)
 def notify(message: Message, ctx: Context) -> None:
-    ctx.log.info("%s: %s has %d rows", ctx.settings.greeting, message.body["key"], message.body["rows"])
+    ctx.log.info("%s: %s has %d rows", ctx.settings.greeting, message.body["key"],
+                 message.body["rows"])
 
 
 @app.job(every="5s")
@@ -89,9 +92,9 @@ def demo(rt: Runtime) -> list[str]:
     day = rt.today().isoformat()
     rt.run(daily_summary, partition=day)
     rt.serve(until=lambda: bool(rt.runs("publish-summary", status="succeeded")), timeout="10s")
+    summary_rows = summaries.query("SELECT count(*) AS n FROM daily").column("n")[0].as_py()
     return [
         f"{files.count()} files counted through bucket → queue → table → topic",
-        f"daily summary for {day}: {summaries.query('SELECT count(*) AS n FROM daily').column('n')[0].as_py()} rows "
-        "in the summaries warehouse",
+        f"daily summary for {day}: {summary_rows} rows in the summaries warehouse",
         f"see it: cauce --home {rt.home} runs --app example",
     ]

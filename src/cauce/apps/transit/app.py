@@ -23,9 +23,9 @@ from cauce import (
     ConditionFailed,
     Context,
     ObjectRef,
-    Runtime,
     RunCancelled,
     RunStatus,
+    Runtime,
     daily,
 )
 
@@ -170,7 +170,7 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
     for reason, count in sorted(result.rejects.items()):
         ctx.log.warning("unusable rows: %s: %d", reason, count)
     day = prepared.day.isoformat()
-    for name, path in result.parquet.items():
+    for path in result.parquet.values():
         output_bucket.put_file(f"parquet/{day}/{path.name}", path)
     loaded = _load_warehouse(prepared.day, result.parquet)
     summary: dict[str, Any] = {"rows": result.rows, "rejects": result.rejects,

@@ -24,22 +24,22 @@ import polars as pl
 
 _K = ("1era", "2da", "3era", "4ta")
 
-ETAPAS = (
-    "operador|id_etapa|correlativo_viajes|correlativo_etapas|tipo_dia|tipo_transporte|"
-    "fExpansionServicioPeriodoTS|tiene_bajada|tiempo2|tiempo_subida|tiempo_bajada|tiempo_etapa|"
-    "media_hora_subida|media_hora_bajada|x_subida|y_subida|x_bajada|y_bajada|"
-    "dist_ruta_paraderos|dist_eucl_paraderos|servicio_subida|servicio_bajada|parada_subida|"
-    "parada_bajada|comuna_subida|comuna_bajada|zona_subida|zona_bajada|sitio_subida|"
-    "fExpansionZonaPeriodoTS|tEsperaMediaIntervalo|periodoSubida|periodoBajada|"
-    "tiempoIniExpedicion").split("|")
+ETAPAS = [
+    "operador", "id_etapa", "correlativo_viajes", "correlativo_etapas", "tipo_dia",
+    "tipo_transporte", "fExpansionServicioPeriodoTS", "tiene_bajada", "tiempo2", "tiempo_subida",
+    "tiempo_bajada", "tiempo_etapa", "media_hora_subida", "media_hora_bajada", "x_subida",
+    "y_subida", "x_bajada", "y_bajada", "dist_ruta_paraderos", "dist_eucl_paraderos",
+    "servicio_subida", "servicio_bajada", "parada_subida", "parada_bajada", "comuna_subida",
+    "comuna_bajada", "zona_subida", "zona_bajada", "sitio_subida", "fExpansionZonaPeriodoTS",
+    "tEsperaMediaIntervalo", "periodoSubida", "periodoBajada", "tiempoIniExpedicion"]
 
-_VIAJES_HEAD = (
-    "id_viaje|correlativo_viajes|correlativo_etapas|cantidad_etapas|netapas_sin_bajada|"
-    "ultima_etapa_con_bajada|tiempo_viaje_seg|tiempo_viaje_min|dist_viaje_euclidiana_mts|"
-    "dist_viaje_en_ruta_mts|parada_subida|parada_bajada|comuna_subida|comuna_bajada|zona_subida|"
-    "zona_bajada|tiempo_subida|tiempo_bajada|periodo_subida|periodo_bajada|tipo_dia|media_hora|"
-    "contrato|factor_expansion|tiempo_medio_viaje|periodo_medio_viaje|media_hora_medio_viaje|"
-    "tipo_dia_medio_viaje").split("|")
+_VIAJES_HEAD = [
+    "id_viaje", "correlativo_viajes", "correlativo_etapas", "cantidad_etapas", "netapas_sin_bajada",
+    "ultima_etapa_con_bajada", "tiempo_viaje_seg", "tiempo_viaje_min", "dist_viaje_euclidiana_mts",
+    "dist_viaje_en_ruta_mts", "parada_subida", "parada_bajada", "comuna_subida", "comuna_bajada",
+    "zona_subida", "zona_bajada", "tiempo_subida", "tiempo_bajada", "periodo_subida",
+    "periodo_bajada", "tipo_dia", "media_hora", "contrato", "factor_expansion",
+    "tiempo_medio_viaje", "periodo_medio_viaje", "media_hora_medio_viaje", "tipo_dia_medio_viaje"]
 _VIAJES_STAGE = [
     name for k in _K for name in (
         f"tiempo_{k}_etapa", "ddist_2da_etapa" if k == "2da" else f"dist_{k}_etapa",
@@ -57,43 +57,45 @@ _VIAJES_TAIL = (
        "dviaje_buses"])
 VIAJES = _VIAJES_HEAD + _VIAJES_STAGE + _VIAJES_TAIL
 
-PROFILE = (
-    "Operador|ServicioSentido|ServicioUsuario|Patente|Paradero|NombreParada|Hini|Hfin|"
-    "Cumplimiento|Correlativo|idExpedicion|DistEnRuta|#Subidas|#SubidasLejanas|Subidastotal|"
-    "SubidasExpandidas|#Bajadas|#BajadasLejanas|Bajadastotal|BajadasExpandidas|Carga|Capacidad|"
-    "TiempoGPSInterpolado|TiempoPrimeraTrx|TiempoGPSMasCercano|Tiempo|nSubidasTmp|"
-    "ParaderoUsuario|PeriodoTSExpedicion|PeriodoTSParada|TipoDia|ZP|DeltaTrxs|MHSalida|MHPasada|"
-    "ExpedicionConProblema|subidas_evadidas|bajadas_evadidas|subidas_corregidas|"
-    "bajadas_corregidas|carga_corregida|subidas_conbajada|%evasion|tipo_evasion|uniforme|"
-    "pax-km_tramo|pax-km_corregido_tramo|plazas-km_tramo").split("|")
+PROFILE = [
+    "Operador", "ServicioSentido", "ServicioUsuario", "Patente", "Paradero", "NombreParada", "Hini",
+    "Hfin", "Cumplimiento", "Correlativo", "idExpedicion", "DistEnRuta", "#Subidas",
+    "#SubidasLejanas", "Subidastotal", "SubidasExpandidas", "#Bajadas", "#BajadasLejanas",
+    "Bajadastotal", "BajadasExpandidas", "Carga", "Capacidad", "TiempoGPSInterpolado",
+    "TiempoPrimeraTrx", "TiempoGPSMasCercano", "Tiempo", "nSubidasTmp", "ParaderoUsuario",
+    "PeriodoTSExpedicion", "PeriodoTSParada", "TipoDia", "ZP", "DeltaTrxs", "MHSalida", "MHPasada",
+    "ExpedicionConProblema", "subidas_evadidas", "bajadas_evadidas", "subidas_corregidas",
+    "bajadas_corregidas", "carga_corregida", "subidas_conbajada", "%evasion", "tipo_evasion",
+    "uniforme", "pax-km_tramo", "pax-km_corregido_tramo", "plazas-km_tramo"]
 
-ODBYROUTE = (
-    "Dia|TipoDia|Servicio|Operador|ServicioUsuario|PeriodoTS|inicio|fin|CodigoParInicio|"
-    "CodigoParFin|UsuarioParInicio|UsuarioParFin|NombreParInicio|NombreParFin|zonaS|zonaB|"
-    "ConBajada|SinBajada|Expandida").split("|")
+ODBYROUTE = [
+    "Dia", "TipoDia", "Servicio", "Operador", "ServicioUsuario", "PeriodoTS", "inicio", "fin",
+    "CodigoParInicio", "CodigoParFin", "UsuarioParInicio", "UsuarioParFin", "NombreParInicio",
+    "NombreParFin", "zonaS", "zonaB", "ConBajada", "SinBajada", "Expandida"]
 
-EXPEDICIONES = (
-    "route|licensePlate|a|b|expeditionStartTime|expeditionEndTime|fulfillment|c|d|e|f|g|h|"
-    "periodId").split("|")
+EXPEDICIONES = [
+    "route", "licensePlate", "a", "b", "expeditionStartTime", "expeditionEndTime", "fulfillment",
+    "c", "d", "e", "f", "g", "h", "periodId"]
 
-SPEED = (
-    "Route|IdSection|Date|Period|DayType|TotalDistance|TotalTime|Speed|Observations|"
-    "InvalidObservations|Operator|RouteUser|IsEndSection").split("|")
+SPEED = [
+    "Route", "IdSection", "Date", "Period", "DayType", "TotalDistance", "TotalTime", "Speed",
+    "Observations", "InvalidObservations", "Operator", "RouteUser", "IsEndSection"]
 
-BIP = "id|tiempo|sitio|op|servicio_sonda|servicio_usuario|periodo|tipo_dia".split("|")
+BIP = ["id", "tiempo", "sitio", "op", "servicio_sonda", "servicio_usuario", "periodo", "tipo_dia"]
 
-GENERAL = (
-    "Fecha|TipoDia|version|nExpediciones|minTiempoExpediciones|maxTiempoExpediciones|"
-    "mediaTiempoExpediciones|nPatentes|nGPS|mediaTiempoEntreGPS|nGPSConServicio|nGPSSinServicio|"
-    "nTrxTotales|nTrxTotalesBus(%)|nTrxTotalesMetro(%)|nTrxTotalesMetroTren(%)|"
-    "nTrxTotalesZonasPagas(%)|nTarjetas|nTrxsConServicio|nTrxsSinServicio|"
-    "nEtapasConBajadaBus(%)|nEtapasConBajadaMetro(%)|nEtapasConBajadaMetroTren(%)|"
-    "nEtapasConBajadaZonasPagas(%)|nViajes|nViajes1E(%)|nViajes2E(%)|nViajes3E(%)|nViajes4E(%)|"
-    "nViajes5E(%)|nViajesSoloMetro(%)|nViajesConAlgunaEtapaEnMetro(%)|"
-    "nViajesSinBajadaFinal(%)|tViajeTotal|dViajeTotal|vViajeTotal|nViajeMediaPM|tViajeMediaPM|"
-    "dViajeMediaPM|vViajeMediaPM|nViajeMediaPT|tViajeMediaPT|dViajeMediaPT|vViajeMediaPT|"
-    "nTrxPM(%)|nTrxPT(%)|nBajadas|nBajadasPM|nBajadasPT|nParadasE|nParadasT|nParadasL|"
-    "nParadasI|nTrxE(%)|nTrxT(%)|nTrxL(%)|nTrxI(%)").split("|") + (
+GENERAL = [
+    "Fecha", "TipoDia", "version", "nExpediciones", "minTiempoExpediciones",
+    "maxTiempoExpediciones", "mediaTiempoExpediciones", "nPatentes", "nGPS", "mediaTiempoEntreGPS",
+    "nGPSConServicio", "nGPSSinServicio", "nTrxTotales", "nTrxTotalesBus(%)", "nTrxTotalesMetro(%)",
+    "nTrxTotalesMetroTren(%)", "nTrxTotalesZonasPagas(%)", "nTarjetas", "nTrxsConServicio",
+    "nTrxsSinServicio", "nEtapasConBajadaBus(%)", "nEtapasConBajadaMetro(%)",
+    "nEtapasConBajadaMetroTren(%)", "nEtapasConBajadaZonasPagas(%)", "nViajes", "nViajes1E(%)",
+    "nViajes2E(%)", "nViajes3E(%)", "nViajes4E(%)", "nViajes5E(%)", "nViajesSoloMetro(%)",
+    "nViajesConAlgunaEtapaEnMetro(%)", "nViajesSinBajadaFinal(%)", "tViajeTotal", "dViajeTotal",
+    "vViajeTotal", "nViajeMediaPM", "tViajeMediaPM", "dViajeMediaPM", "vViajeMediaPM",
+    "nViajeMediaPT", "tViajeMediaPT", "dViajeMediaPT", "vViajeMediaPT", "nTrxPM(%)", "nTrxPT(%)",
+    "nBajadas", "nBajadasPM", "nBajadasPT", "nParadasE", "nParadasT", "nParadasL", "nParadasI",
+    "nTrxE(%)", "nTrxT(%)", "nTrxL(%)", "nTrxI(%)"] + (
     [f"par{i}" for i in range(1, 11)] + [f"trx{i}" for i in range(1, 11)]
     + [f"parBus{i}" for i in range(1, 11)] + [f"trx{i}_" for i in range(1, 11)])
 

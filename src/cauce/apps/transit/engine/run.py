@@ -152,7 +152,8 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         "bip": lambda: (tables.bip(enriched.filter(c), network, day) for c in by_card),
         "general": lambda: tables.general(day, network, fleet, general_input, trips, gps_rows,
                                           VERSION).with_columns(
-            pl.lit(count).alias(reject_column(reason)) for reason, count in sorted(rejects.items())),
+            pl.lit(count).alias(reject_column(reason))
+            for reason, count in sorted(rejects.items())),
     }
     extra = {"general": [reject_column(reason) for reason in sorted(rejects)]}
     outputs: dict[str, Path] = {}

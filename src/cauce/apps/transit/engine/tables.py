@@ -369,7 +369,10 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     minutes = (e["end"] - e["start"]) / 60
     gaps = fleet.pings.group_by("exp").agg(pl.col("t").diff().mean().alias("g"))["g"]
     n = s.height
-    share = (lambda mask: round(100 * float(mask.sum()) / n, 4) if n else None)
+
+    def share(mask: pl.Series) -> float | None:
+        return round(100 * float(mask.sum()) / n, 4) if n else None
+
     mode = s["mode"]
     located = s["board_seq"].is_not_null() | (mode == "METRO")
     alight_share = {}
@@ -379,7 +382,10 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
             else None
     t = trips
     nt = t.height
-    tshare = (lambda mask: round(100 * float(mask.sum()) / nt, 4) if nt else None)
+
+    def tshare(mask: pl.Series) -> float | None:
+        return round(100 * float(mask.sum()) / nt, 4) if nt else None
+
     modes = s.group_by("card", "trip").agg((pl.col("mode") == "METRO").all().alias("only"),
                                            (pl.col("mode") == "METRO").any().alias("some"))
     complete = t.filter(pl.col("last_has_alight"))

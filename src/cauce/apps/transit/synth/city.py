@@ -9,6 +9,7 @@ at intersections; crossing lines share a transfer station.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,7 +186,7 @@ def _stops_and_routes(services: list[dict], scale: Scale, rows: int, cols: int,
     for service, operator, number in zip(services, operators, numbers, strict=True):
         corners = service["corners"]
         legs: list[tuple[str, int, int, int]] = []
-        for c0, c1 in zip(corners, corners[1:], strict=False):
+        for c0, c1 in itertools.pairwise(corners):
             legs.extend(_leg_stops(c0, c1, a))
         for direction in ("I", "R"):
             sequence = legs if direction == "I" else [
@@ -233,7 +234,7 @@ def _stops_and_routes(services: list[dict], scale: Scale, rows: int, cols: int,
 def _shape_points(path: list[tuple[int, int]], a: float) -> list[tuple[float, float]]:
     """Polyline through the path's intersections, a point every 100 m, on the travel side."""
     points: list[tuple[float, float]] = []
-    for (i0, j0), (i1, j1) in zip(path, path[1:], strict=False):
+    for (i0, j0), (i1, j1) in itertools.pairwise(path):
         x0, y0 = ORIGIN_X + (j0 + 0.5) * a, ORIGIN_Y + (i0 + 0.5) * a
         x1, y1 = ORIGIN_X + (j1 + 0.5) * a, ORIGIN_Y + (i1 + 0.5) * a
         length = max(abs(x1 - x0), abs(y1 - y0))

@@ -13,8 +13,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..formats.inputs import (format_times, write_gps, write_runs, write_service_detail,
-                              write_transactions)
+from ..formats.inputs import (
+    format_times,
+    write_gps,
+    write_runs,
+    write_service_detail,
+    write_transactions,
+)
 from ..geo import to_latlon
 from ..params import ParFile
 from ..po import po_member, write_po_zip
