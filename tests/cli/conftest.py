@@ -35,7 +35,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """``cli("runs", "--json")`` runs `cauce runs --json` with ``tmp_path`` as working directory
     (so the home is ``tmp_path/.cauce``) and no CAUCE_* variables from the developer's shell."""
     _clean_environment(monkeypatch, tmp_path)

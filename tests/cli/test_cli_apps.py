@@ -11,15 +11,17 @@ def test_apps_describes_every_bundled_app(cli) -> None:
     example = described["example"]
     assert example["reference"] == "cauce.apps.example:app"
     assert example["description"].startswith("bucket → queue → table → topic chain")
-    assert (example["buckets"], example["queues"], example["tables"], example["topics"], example["streams"],
-            example["warehouses"]) == (["inbox"], ["work"], ["files"], ["events"], [], ["summaries"])
+    assert (example["buckets"], example["queues"], example["tables"], example["topics"],
+            example["streams"], example["warehouses"]) == (["inbox"], ["work"], ["files"],
+                                                            ["events"], [], ["summaries"])
     assert {job["name"]: job["trigger"] for job in example["jobs"]} == {
         "heartbeat": "(every 5s)",
         "daily-summary": "(daily from 2024-01-01)",
         "publish-summary": "(daily from 2024-01-01; after daily-summary)",
         "seed": "(by hand)",
     }
-    assert example["handlers"] == ["on_file ← bucket inbox", "count_rows ← queue work", "notify ← topic events"]
+    assert example["handlers"] == ["on_file ← bucket inbox", "count_rows ← queue work",
+                                   "notify ← topic events"]
     assert example["settings"] == ["greeting"]
 
 
@@ -33,7 +35,8 @@ def test_apps_as_text(cli) -> None:
 
 def test_schedules_after_serving(cli, example_home) -> None:
     (heartbeat,) = cli("--home", str(example_home), "schedules", "example", "--json").json()
-    assert (heartbeat["job"], heartbeat["spec"], heartbeat["paused"]) == ("heartbeat", "every 5s", None)
+    assert (heartbeat["job"], heartbeat["spec"], heartbeat["paused"]) == ("heartbeat", "every 5s",
+                                                                          None)
     assert datetime.fromisoformat(heartbeat["next"]).second % 5 == 0
     text = cli("--home", str(example_home), "schedules", "example")
     assert text.out.startswith("heartbeat: every 5s  next ")
@@ -72,4 +75,5 @@ def test_a_paused_schedule_is_shown_and_resumed(cli, app_file) -> None:
     assert resumed.out.startswith("resumed poll")
     assert cli("schedules", ref, "--json").json()[0]["paused"] is None
     unknown = cli("schedules", ref, "--resume", "pol")
-    assert unknown.err.splitlines() == ["error: app 'poller' has no job 'pol'", "hint: did you mean 'poll'?"]
+    assert unknown.err.splitlines() == ["error: app 'poller' has no job 'pol'",
+                                        "hint: did you mean 'poll'?"]

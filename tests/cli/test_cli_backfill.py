@@ -9,8 +9,8 @@ BACKFILL = ("backfill", "example", "daily-summary", "--from", "2024-01-01", "--t
 
 
 def succeeded(cli, job: str) -> Counter:
-    return Counter(r["partition"] for r in cli("runs", "--job", job, "--json", "--limit", "100").json()
-                   if r["status"] == "succeeded")
+    runs = cli("runs", "--job", job, "--json", "--limit", "100").json()
+    return Counter(r["partition"] for r in runs if r["status"] == "succeeded")
 
 
 def test_backfill_runs_each_partition_and_the_jobs_after_it(cli) -> None:
@@ -19,7 +19,8 @@ def test_backfill_runs_each_partition_and_the_jobs_after_it(cli) -> None:
     assert result.out.startswith("daily-summary: 5 succeeded, 0 failed, 0 skipped")
     assert succeeded(cli, "daily-summary") == Counter(DAYS)
     assert succeeded(cli, "publish-summary") == Counter(DAYS)
-    results = {r["partition"]: r["result"] for r in cli("runs", "--job", "daily-summary", "--json").json()}
+    runs = cli("runs", "--job", "daily-summary", "--json").json()
+    results = {r["partition"]: r["result"] for r in runs}
     assert results["2024-01-03"] == {"day": "2024-01-03", "files": 0}
 
 
@@ -35,11 +36,14 @@ def test_running_it_again_skips_what_succeeded_and_force_reruns(cli) -> None:
 
 
 def test_a_range_outside_the_partitions_fails_before_running(cli) -> None:
-    result = cli("backfill", "example", "daily-summary", "--from", "2023-12-30", "--to", "2024-01-02")
+    result = cli("backfill", "example", "daily-summary", "--from", "2023-12-30",
+                 "--to", "2024-01-02")
     assert result.status == 1
-    assert result.err.splitlines() == ["error: partition 2023-12-30 is before the first one (2024-01-01)",
-                                       "hint: partitions start at 2024-01-01"]
-    backwards = cli("backfill", "example", "daily-summary", "--from", "2024-01-05", "--to", "2024-01-01")
+    assert result.err.splitlines() == [
+        "error: partition 2023-12-30 is before the first one (2024-01-01)",
+        "hint: partitions start at 2024-01-01"]
+    backwards = cli("backfill", "example", "daily-summary", "--from", "2024-01-05",
+                    "--to", "2024-01-01")
     assert backwards.err.startswith("error: range 2024-01-05..2024-01-01 is empty")
 
 

@@ -31,8 +31,9 @@ def greeted(cli, ref: str, *options: str) -> str:
     return result.json()
 
 
-def test_the_default_then_file_then_dotenv_then_environment_then_option(cli, app_file, tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_then_file_then_dotenv_then_environment_then_option(
+    cli, app_file, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ref = app_file(APP)
     assert greeted(cli, ref) == "hola"
     (tmp_path / "cauce.toml").write_text('[apps.greeter]\ngreeting = "hello"\ntimes = 2\n')
@@ -61,7 +62,8 @@ def test_config_says_where_each_value_came_from(cli, app_file, tmp_path: Path, m
     assert report["problems"] is None
 
 
-def test_config_shows_where_each_resource_keeps_its_data(cli, app_file, tmp_path: Path, monkeypatch) -> None:
+def test_config_shows_where_each_resource_keeps_its_data(cli, app_file, tmp_path: Path,
+                                                         monkeypatch) -> None:
     ref = app_file(APP)
     monkeypatch.setenv("CAUCE_GREETER_KEY", "postgresql://user:pw@db/vault")
     report = cli("config", ref, "--json").json()
@@ -85,11 +87,13 @@ def test_the_home_comes_from_the_option_the_environment_or_dotenv(cli, app_file,
     ref = app_file(APP)
     (tmp_path / ".env").write_text(f"CAUCE_HOME={tmp_path / 'from-dotenv'}\n")
     report = cli("config", ref, "--json").json()
-    assert (report["home"], report["home_source"]) == (str(tmp_path / "from-dotenv"), ".env CAUCE_HOME")
+    assert (report["home"], report["home_source"]) == (str(tmp_path / "from-dotenv"),
+                                                       ".env CAUCE_HOME")
     monkeypatch.setenv("CAUCE_HOME", str(tmp_path / "from-env"))
     assert cli("config", ref, "--json").json()["home_source"] == "environment CAUCE_HOME"
     report = cli("--home", str(tmp_path / "from-option"), "config", ref, "--json").json()
-    assert (report["home"], report["home_source"]) == (str(tmp_path / "from-option"), "option --home")
+    assert (report["home"], report["home_source"]) == (str(tmp_path / "from-option"),
+                                                       "option --home")
 
 
 def test_an_invalid_value_is_one_clear_error(cli, app_file, monkeypatch) -> None:
@@ -97,6 +101,7 @@ def test_an_invalid_value_is_one_clear_error(cli, app_file, monkeypatch) -> None
     monkeypatch.setenv("CAUCE_GREETER_TIMES", "twice")
     result = cli("run", ref, "greet")
     assert result.status == 1
-    assert result.err.startswith("error: times: 'twice' from environment CAUCE_GREETER_TIMES is invalid")
+    problem = "times: 'twice' from environment CAUCE_GREETER_TIMES is invalid"
+    assert result.err.startswith(f"error: {problem}")
     report = cli("config", ref, "--json").json()
-    assert report["problems"].startswith("times: 'twice' from environment CAUCE_GREETER_TIMES is invalid")
+    assert report["problems"].startswith(problem)

@@ -14,8 +14,10 @@ def test_the_example_demo(cli, tmp_path: Path) -> None:
     assert f"see it: cauce --home {home} runs --app example" in result.out
     assert f"cauce --home {home} runs --limit 20" in result.out
     runs = cli("--home", str(home), "runs", "--app", "example", "--json", "--limit", "100").json()
-    assert {"seed", "on_file", "count_rows", "notify", "daily-summary", "publish-summary"} <= {r["name"] for r in runs}
-    again = cli("demo", "--app", "example", "--home", str(home))  # a demo home is recreated each time
+    assert {"seed", "on_file", "count_rows", "notify", "daily-summary",
+            "publish-summary"} <= {r["name"] for r in runs}
+    # a demo home is recreated each time
+    again = cli("demo", "--app", "example", "--home", str(home))
     assert again.status == 0
 
 
@@ -25,8 +27,9 @@ def test_the_demo_leaves_other_folders_alone(cli, tmp_path: Path) -> None:
     (busy / "thesis.tex").write_text("precious")
     result = cli("demo", "--app", "example", "--home", str(busy))
     assert result.status == 1
-    assert result.err.splitlines() == [f"error: {busy} exists and is not a demo home, so it is left alone",
-                                       "hint: pass --home with a new folder name"]
+    assert result.err.splitlines() == [
+        f"error: {busy} exists and is not a demo home, so it is left alone",
+        "hint: pass --home with a new folder name"]
     assert (busy / "thesis.tex").read_text() == "precious"
 
 

@@ -25,7 +25,8 @@ def test_a_poison_message_is_listed_with_its_error_and_replayed(cli, app_file) -
     listed = cli("dlq", "list", ref, "work", "--json").json()
     assert [(m["body"], m["receives"]) for m in listed] == [({"poison": True}, 2)]
     error = listed[0]["error"]
-    assert error.startswith("ValueError: cannot handle {'poison': True}\nTraceback (most recent call last):")
+    assert error.startswith("ValueError: cannot handle {'poison': True}\n"
+                            "Traceback (most recent call last):")
     text = cli("dlq", "list", ref, "work")
     assert "ValueError: cannot handle {'poison': True}" in text.out
     assert "receives=2" in text.out

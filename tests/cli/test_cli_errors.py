@@ -18,15 +18,19 @@ def assert_one_line_error(result, message: str, hint: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message", "hint"),
     [
-        (("run", "exampel", "seed"), "no app named 'exampel'", "did you mean 'example'? — or give module:attribute"),
+        (("run", "exampel", "seed"), "no app named 'exampel'",
+         "did you mean 'example'? — or give module:attribute"),
         (("run", "example", "sed"), "app 'example' has no job 'sed'", "did you mean 'seed'?"),
         (("backfill", "example", "daily-sumary", "--from", "2024-01-01", "--to", "2024-01-02"),
          "app 'example' has no job 'daily-sumary'", "did you mean 'daily-summary'?"),
-        (("send", "example", "wrok", "{}"), "app 'example' has no queue 'wrok'", "did you mean 'work'?"),
-        (("publish", "example", "event", "{}"), "app 'example' has no topic 'event'", "did you mean 'events'?"),
+        (("send", "example", "wrok", "{}"), "app 'example' has no queue 'wrok'",
+         "did you mean 'work'?"),
+        (("publish", "example", "event", "{}"), "app 'example' has no topic 'event'",
+         "did you mean 'events'?"),
         (("dlq", "list", "example", "wrok"), "app 'example' has no queue, handler or job 'wrok'",
          "did you mean 'work'?"),
-        (("serve", "exmple"), "no app named 'exmple'", "did you mean 'example'? — or give module:attribute"),
+        (("serve", "exmple"), "no app named 'exmple'",
+         "did you mean 'example'? — or give module:attribute"),
         (("run", "cauce.apps.example:ap", "seed"), "cauce.apps.example:ap is not a cauce App",
          "did you mean cauce.apps.example:app?"),
     ],
@@ -45,20 +49,23 @@ def test_an_app_file_named_like_another_module(cli, tmp_path) -> None:
 
     (tmp_path / "queue.py").write_text("from cauce import App\napp = App('shadowed')\n")
     assert_one_line_error(cli("run", "queue.py:app", "load"),
-                          f"queue.py cannot be imported as 'queue': that name is taken by {queue.__file__}",
+                          "queue.py cannot be imported as 'queue': "
+                          f"that name is taken by {queue.__file__}",
                           "rename queue.py, e.g. to queue_app.py")
 
 
 def test_a_home_where_nothing_ran(cli, tmp_path) -> None:
     result = cli("runs", "--home", str(tmp_path / "empty"))
-    assert_one_line_error(result, f"no cauce home at {tmp_path / 'empty'} (nothing has run there yet)",
+    assert_one_line_error(result,
+                          f"no cauce home at {tmp_path / 'empty'} (nothing has run there yet)",
                           "pass --home (or set CAUCE_HOME) to the folder `cauce serve`/`run` used")
 
 
 def test_bad_json_on_the_command_line(cli) -> None:
     result = cli("send", "example", "work", "{key: 1}")
-    assert_one_line_error(result, "the message is not valid JSON: Expecting property name enclosed in double "
-                          "quotes at character 1", """quote it for the shell: '{"key": "value"}'""")
+    assert_one_line_error(result, "the message is not valid JSON: Expecting property name "
+                          "enclosed in double quotes at character 1",
+                          """quote it for the shell: '{"key": "value"}'""")
 
 
 def test_a_partition_outside_the_range(cli) -> None:

@@ -36,12 +36,14 @@ def test_each_step_has_its_log(cli, example_home) -> None:
         result = cli("--home", str(example_home), "logs", run["id"], "--utc")
         assert result.status == 0, result.err
         lines += [LINE.match(line).groups() for line in result.out.splitlines()]
-    assert sorted(lines) == [("INFO", "hola: in/sample-000.csv has 2 rows"), ("INFO", "hola: in/sample-001.csv has 3 rows")]
+    assert sorted(lines) == [("INFO", "hola: in/sample-000.csv has 2 rows"),
+                             ("INFO", "hola: in/sample-001.csv has 3 rows")]
 
 
 def test_after_the_chain_every_queue_is_empty(cli, example_home) -> None:
     rows = cli("--home", str(example_home), "queues", "example", "--json").json()
-    assert {r["queue"] for r in rows} >= {"work", "bucket inbox → on_file", "topic events → notify", "job seed"}
+    assert {r["queue"] for r in rows} >= {"work", "bucket inbox → on_file",
+                                          "topic events → notify", "job seed"}
     assert all((r["visible"], r["dlq"]) == (0, 0) for r in rows)
     table = cli("--home", str(example_home), "queues", "example").out
     assert "dead letters" in table

@@ -27,7 +27,8 @@ ALL = command_paths()
 
 def test_the_walk_finds_the_commands() -> None:
     names = {" ".join(p) for p in ALL}
-    assert {"run", "serve", "worker", "backfill", "runs", "runs cancel", "logs", "dlq replay", "config"} <= names
+    assert {"run", "serve", "worker", "backfill", "runs", "runs cancel", "logs", "dlq replay",
+            "config"} <= names
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: " ".join(p) or "cauce")
@@ -41,16 +42,18 @@ def test_every_command_has_help_with_an_example(cli, path: tuple[str, ...]) -> N
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("run", "example", "seed", "--help"), ["--files", "how many CSV files to write", "--greeting",
-                                                "Example: cauce run example seed"]),
+        (("run", "example", "seed", "--help"), ["--files", "how many CSV files to write",
+                                                "--greeting", "Example: cauce run example seed"]),
         (("run", "example", "daily-summary", "--help"), ["--partition", "--partition 2021-04-22"]),
         (("serve", "example", "--help"), ["--for", "--threads", "--greeting", "[setting]"]),
         (("worker", "example", "--help"), ["--threads", "--greeting"]),
-        (("backfill", "example", "daily-summary", "--help"), ["--from", "--to", "--parallel", "--force",
-                                                              "Example: cauce backfill example daily-summary"]),
+        (("backfill", "example", "daily-summary", "--help"), [
+            "--from", "--to", "--parallel", "--force",
+            "Example: cauce backfill example daily-summary"]),
     ],
 )
-def test_help_for_an_apps_job_lists_its_options_and_settings(cli, args, expected: list[str]) -> None:
+def test_help_for_an_apps_job_lists_its_options_and_settings(cli, args,
+                                                             expected: list[str]) -> None:
     result = cli(*args)
     assert result.status == 0, result.err
     for text in expected:

@@ -18,7 +18,8 @@ def test_a_runs_log_by_its_id_or_a_prefix(cli, example_home) -> None:
 def test_the_general_stream_of_an_app_into_a_file(cli, example_home, tmp_path: Path) -> None:
     (seed,) = cli("--home", str(example_home), "runs", "--job", "seed", "--json").json()
     target = tmp_path / "general.log"
-    result = cli("--home", str(example_home), "logs", "general", "--app", "example", "-o", str(target), "--utc")
+    result = cli("--home", str(example_home), "logs", "general", "--app", "example",
+                 "-o", str(target), "--utc")
     assert result.status == 0
     assert result.out == ""
     assert f"wrote {target}" in result.err
@@ -29,11 +30,12 @@ def test_the_general_stream_of_an_app_into_a_file(cli, example_home, tmp_path: P
 
 
 def test_since_and_until_filter_lines(cli, example_home) -> None:
-    future = cli("--home", str(example_home), "logs", "general", "--app", "example", "--since", "2999-01-01")
+    general = ("--home", str(example_home), "logs", "general", "--app", "example")
+    future = cli(*general, "--since", "2999-01-01")
     assert (future.status, future.out) == (0, "")
-    past = cli("--home", str(example_home), "logs", "general", "--app", "example", "--until", "2000-01-01")
+    past = cli(*general, "--until", "2000-01-01")
     assert (past.status, past.out) == (0, "")
-    recent = cli("--home", str(example_home), "logs", "general", "--app", "example", "--since", "1d")
+    recent = cli(*general, "--since", "1d")
     assert "seed" in recent.out
 
 

@@ -34,11 +34,12 @@ def export(ctx, day: str) -> str:
 
 def test_options_reach_the_job_and_are_recorded_on_the_run(cli, app_file) -> None:
     ref = app_file(APP)
-    result = cli("run", ref, "load", "--source", "a.csv", "--source", "b.csv", "--all", "--mode", "replace",
-                 "--limit", "5", "--db", "sqlite:///other.db", "--json")
+    result = cli("run", ref, "load", "--source", "a.csv", "--source", "b.csv", "--all",
+                 "--mode", "replace", "--limit", "5", "--db", "sqlite:///other.db", "--json")
     assert result.status == 0, result.err
     run = result.json()
-    expected = {"source": ["a.csv", "b.csv"], "all": True, "mode": "replace", "chunk_size": 10, "limit": 5}
+    expected = {"source": ["a.csv", "b.csv"], "all": True, "mode": "replace", "chunk_size": 10,
+                "limit": 5}
     assert run["params"] == expected
     assert run["result"] == {**expected, "setting_chunk_size": 100, "db": "sqlite:///other.db"}
 
@@ -46,7 +47,8 @@ def test_options_reach_the_job_and_are_recorded_on_the_run(cli, app_file) -> Non
 def test_defaults_and_negated_flags(cli, app_file) -> None:
     ref = app_file(APP)
     run = cli("run", ref, "load", "--no-all", "--json").json()
-    assert run["params"] == {"source": [], "all": False, "mode": "append", "chunk_size": 10, "limit": None}
+    assert run["params"] == {"source": [], "all": False, "mode": "append", "chunk_size": 10,
+                             "limit": None}
 
 
 def test_a_job_parameter_shadows_the_setting_of_the_same_name(cli, app_file) -> None:
@@ -72,4 +74,5 @@ def test_bad_option_values_are_usage_errors(cli, app_file) -> None:
     missing = cli("run", ref, "export")
     assert missing.status == 2
     assert "Missing option '--day'" in missing.err
-    assert cli("run", ref, "export", "--day", "2024-01-01", "--json").json()["result"] == "2024-01-01"
+    exported = cli("run", ref, "export", "--day", "2024-01-01", "--json").json()
+    assert exported["result"] == "2024-01-01"

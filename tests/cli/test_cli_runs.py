@@ -25,7 +25,8 @@ def test_runs_are_listed_newest_first_and_filtered(cli, example_home) -> None:
     assert len(every) >= 6
     started = [r["started_at"] for r in every]
     assert started == sorted(started, reverse=True)
-    assert {r["name"] for r in cli(*home, "runs", "--job", "on_file", "--json").json()} == {"on_file"}
+    on_file = cli(*home, "runs", "--job", "on_file", "--json").json()
+    assert {r["name"] for r in on_file} == {"on_file"}
     assert len(cli(*home, "runs", "--limit", "2", "--json").json()) == 2
     assert cli(*home, "runs", "--status", "dead-lettered", "--json").json() == []
     assert cli(*home, "runs", "--app", "census", "--json").json() == []
@@ -54,7 +55,8 @@ def test_show_one_run_by_a_prefix_of_its_id(cli, example_home) -> None:
 def test_show_an_unknown_run(cli, example_home) -> None:
     result = cli("--home", str(example_home), "runs", "show", "ffffffffffff")
     assert result.status == 1
-    assert result.err.splitlines() == ["error: no run 'ffffffffffff'", "hint: list runs with `cauce runs`"]
+    assert result.err.splitlines() == ["error: no run 'ffffffffffff'",
+                                       "hint: list runs with `cauce runs`"]
 
 
 def test_cancel_a_queued_run(cli, app_file, tmp_path: Path) -> None:
@@ -68,7 +70,8 @@ def test_cancel_a_queued_run(cli, app_file, tmp_path: Path) -> None:
     with TestRuntime(app, home=tmp_path / ".cauce") as rt:
         rt.drain()  # a worker notices the request before it starts the run
     shown = cli("runs", "show", run_id, "--json").json()
-    assert (shown["status"], shown["error"], shown["result"]) == ("cancelled", "cancelled before it started", None)
+    assert (shown["status"], shown["error"], shown["result"]) == (
+        "cancelled", "cancelled before it started", None)
 
 
 def test_a_finished_run_cannot_be_cancelled(cli, example_home) -> None:

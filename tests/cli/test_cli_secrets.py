@@ -37,7 +37,8 @@ def test_cauce_run_masks_a_secret_from_the_environment(cli, app_file, monkeypatc
     assert result.json()["params"] == {"page": 1}
 
 
-def test_cauce_config_masks_secrets_and_says_where_values_came_from(cli, app_file, tmp_path) -> None:
+def test_cauce_config_masks_secrets_and_says_where_values_came_from(cli, app_file,
+                                                                    tmp_path) -> None:
     ref = app_file(APP)
     (tmp_path / ".env").write_text(f"CAUCE_KEYS_TOKEN={SECRET}\n")
     (tmp_path / "cauce.toml").write_text('[apps.keys]\nregion = "us"\n')
@@ -47,7 +48,8 @@ def test_cauce_config_masks_secrets_and_says_where_values_came_from(cli, app_fil
     rows = {row["setting"]: row for row in result.json()["settings"]}
     assert rows["token"]["value"] == "********"
     assert rows["token"]["source"] == ".env CAUCE_KEYS_TOKEN"
-    assert rows["region"] == {"setting": "region", "value": "us", "source": "cauce.toml [apps.keys] region",
+    assert rows["region"] == {"setting": "region", "value": "us",
+                              "source": "cauce.toml [apps.keys] region",
                               "env": "CAUCE_KEYS_REGION", "help": "where the API lives"}
     table = cli("config", ref)
     assert SECRET not in table.out + table.err
@@ -60,4 +62,5 @@ def test_cauce_config_lists_missing_settings_without_failing(cli, app_file) -> N
     assert result.status == 0
     report = result.json()
     assert report["problems"].startswith("token (API token): missing")
-    assert {row["setting"]: row["value"] for row in report["settings"]} == {"token": None, "region": "cl"}
+    assert {row["setting"]: row["value"] for row in report["settings"]} == {"token": None,
+                                                                           "region": "cl"}

@@ -33,7 +33,8 @@ def test_put_a_file_into_a_bucket_emits_object_created(cli, tmp_path: Path) -> N
     assert stored.read_text() == "id\n1\n2\n"
     assert local.exists()  # copied, not moved
     assert depths(cli)["bucket inbox → on_file"] == 1
-    cli("put", "example", "inbox", "notes/readme.txt", str(local))  # outside the handler's prefix and suffix
+    # outside the handler's prefix and suffix
+    cli("put", "example", "inbox", "notes/readme.txt", str(local))
     assert depths(cli)["bucket inbox → on_file"] == 1
 
 
@@ -42,7 +43,8 @@ def test_put_refuses_bad_keys_and_missing_files(cli, tmp_path: Path) -> None:
     local.write_text("x")
     bad_key = cli("put", "example", "inbox", "../escape.csv", str(local))
     assert bad_key.status == 1
-    assert bad_key.err.startswith("error: object key '../escape.csv' has an empty, '.' or '..' segment")
+    assert bad_key.err.startswith("error: object key '../escape.csv' has an empty, '.' or '..' "
+                                  "segment")
     missing = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "nope.csv"))
     assert missing.status == 1
     assert missing.err.startswith(f"error: no file {tmp_path / 'nope.csv'}")
