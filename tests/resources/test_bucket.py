@@ -68,9 +68,9 @@ def test_open_for_reading_and_writing(raw) -> None:
 
 def test_missing_objects(raw) -> None:
     bucket, _ = raw
-    with pytest.raises(ObjectNotFound, match="no object 'nope.csv'"):
+    with pytest.raises(ObjectNotFound, match=r"no object 'nope\.csv'"):
         bucket.get("nope.csv")
-    with pytest.raises(ObjectNotFound, match="no object 'nope.csv'"):
+    with pytest.raises(ObjectNotFound, match=r"no object 'nope\.csv'"):
         bucket.open("nope.csv")
     assert not bucket.exists("nope.csv")
     assert bucket.delete("nope.csv") is False
@@ -80,9 +80,11 @@ def test_list_by_prefix_in_key_order(raw) -> None:
     bucket, _ = raw
     for key in ["in/b.csv", "in/a.csv", "in/sub/c.csv", "out/x.csv", "inbox.txt"]:
         bucket.put(key, b"1")
-    assert [r.key for r in bucket.list()] == ["in/a.csv", "in/b.csv", "in/sub/c.csv", "inbox.txt", "out/x.csv"]
+    assert [r.key for r in bucket.list()] == ["in/a.csv", "in/b.csv", "in/sub/c.csv", "inbox.txt",
+                                              "out/x.csv"]
     assert [r.key for r in bucket.list("in/")] == ["in/a.csv", "in/b.csv", "in/sub/c.csv"]
-    assert [r.key for r in bucket.list("in")] == ["in/a.csv", "in/b.csv", "in/sub/c.csv", "inbox.txt"]
+    assert [r.key for r in bucket.list("in")] == ["in/a.csv", "in/b.csv", "in/sub/c.csv",
+                                                  "inbox.txt"]
     assert [r.key for r in bucket.list("in/s")] == ["in/sub/c.csv"]
     assert bucket.list("missing/") == []
 
@@ -167,7 +169,7 @@ def _link_out(bucket, tmp_path: Path) -> Path:
 def test_a_key_cannot_escape_through_a_symlink(raw, tmp_path: Path) -> None:
     bucket, _ = raw
     outside = _link_out(bucket, tmp_path)
-    with pytest.raises(InvalidKey, match="object key 'link/evil.txt' escapes the bucket folder"):
+    with pytest.raises(InvalidKey, match=r"object key 'link/evil\.txt' escapes the bucket folder"):
         bucket.put("link/evil.txt", b"x")
     with pytest.raises(InvalidKey, match="escapes the bucket folder"):
         bucket.get("link/secret.txt")
@@ -185,7 +187,8 @@ def test_an_object_key_cannot_also_be_a_folder_of_keys(raw) -> None:
     bucket.put("a/b", b"1")
     with pytest.raises(InvalidKey, match="object key 'a' of bucket 'raw' collides with other keys"):
         bucket.put("a", b"2")
-    with pytest.raises(InvalidKey, match="object key 'a/b/c' of bucket 'raw' collides with other keys"):
+    with pytest.raises(InvalidKey,
+                       match="object key 'a/b/c' of bucket 'raw' collides with other keys"):
         bucket.put("a/b/c", b"3")
     assert bucket.delete("a") is False
     assert [r.key for r in bucket.list()] == ["a/b"]
@@ -194,14 +197,12 @@ def test_an_object_key_cannot_also_be_a_folder_of_keys(raw) -> None:
 def test_a_writer_that_raises_leaves_no_object_and_no_temporary_file(raw) -> None:
     bucket, _ = raw
     bucket.put("report.txt", b"complete")
-    with pytest.raises(RuntimeError, match="disk full"):
-        with bucket.open("report.txt", "wb") as out:
-            out.write(b"half of the new ver")
-            raise RuntimeError("disk full")
-    with pytest.raises(RuntimeError, match="source broke"):
-        with bucket.open("fresh.txt", "wb") as out:
-            out.write(b"partial")
-            raise RuntimeError("source broke")
+    with pytest.raises(RuntimeError, match="disk full"), bucket.open("report.txt", "wb") as out:
+        out.write(b"half of the new ver")
+        raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError, match="source broke"), bucket.open("fresh.txt", "wb") as out:
+        out.write(b"partial")
+        raise RuntimeError("source broke")
     assert bucket.get("report.txt") == b"complete"
     assert not bucket.exists("fresh.txt")
     root = bucket.path("report.txt").parent
@@ -273,9 +274,8 @@ def test_a_failed_write_emits_no_event() -> None:
     seen = []
     app.on(raw, name="on_any")(lambda obj, ctx: seen.append(obj.key))
     with TestRuntime(app) as rt:
-        with pytest.raises(RuntimeError):
-            with raw.open("x", "wb") as out:
-                out.write(b"1")
-                raise RuntimeError("abort")
+        with pytest.raises(RuntimeError), raw.open("x", "wb") as out:
+            out.write(b"1")
+            raise RuntimeError("abort")
         assert rt.drain() == 0
     assert seen == []

@@ -1,4 +1,5 @@
-"""Queues: durable, at-least-once, with visibility timeouts, delays, FIFO groups and a dead-letter queue."""
+"""Queues: durable, at-least-once, with visibility timeouts, delays, FIFO groups and a
+dead-letter queue."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def queue():
 
 
 def test_send_receive_ack(queue) -> None:
-    work, rt = queue
+    work, _ = queue
     message_id = work.send({"key": "in/a.csv"})
     (message,) = work.receive()
     assert isinstance(message, Message)
@@ -109,10 +110,12 @@ def test_delayed_messages_become_visible_later(queue) -> None:
     assert receive_and_ack() == ["later"]
 
 
-@pytest.mark.parametrize("body", [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes"])
+@pytest.mark.parametrize("body",
+                         [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes"])
 def test_a_body_that_is_not_json_is_rejected_at_send(queue, body) -> None:
     work, _ = queue
-    with pytest.raises(NotSerializable, match="a message for queue 'work' is not JSON-serialisable") as info:
+    with pytest.raises(NotSerializable,
+                       match="a message for queue 'work' is not JSON-serialisable") as info:
         work.send(body)
     assert "dicts, lists, strings" in (info.value.hint or "")
     assert work.depth() == 0
@@ -150,7 +153,8 @@ def test_fifo_messages_without_a_group_share_one() -> None:
 
 def test_groups_need_a_fifo_queue(queue) -> None:
     work, _ = queue
-    with pytest.raises(ResourceError, match="queue 'work' is not FIFO, so it has no message groups") as info:
+    with pytest.raises(ResourceError,
+                       match="queue 'work' is not FIFO, so it has no message groups") as info:
         work.send("x", group="g")
     assert info.value.hint == "declare app.queue('work', fifo=True)"
 
@@ -174,7 +178,8 @@ def test_a_failing_handler_dead_letters_after_max_receives_with_the_traceback() 
         (dead,) = rt.dlq(work)
         assert dead.body == {"key": "bad.csv"}
         (error,) = rt.dlq_errors(work)
-        assert error.startswith("ValueError: cannot parse bad.csv\nTraceback (most recent call last):")
+        assert error.startswith("ValueError: cannot parse bad.csv\n"
+                                "Traceback (most recent call last):")
         assert 'raise ValueError(f"cannot parse' in error
         assert work.depth() == 0
         assert work.dlq.depth() == 1

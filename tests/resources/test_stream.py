@@ -33,7 +33,8 @@ def test_bad_records_and_keys_are_refused() -> None:
     with TestRuntime(app):
         with pytest.raises(NotSerializable, match="a record for stream 'readings'"):
             readings.put({"at": datetime(2024, 1, 1)}, "a")
-        with pytest.raises(InvalidKey, match="stream 'readings': partition_key must be non-empty text, got ''"):
+        with pytest.raises(InvalidKey, match="stream 'readings': partition_key must be non-empty "
+                                             "text, got ''"):
             readings.put({"v": 1}, "")
 
 
@@ -65,7 +66,8 @@ def test_records_carry_their_metadata() -> None:
         readings.put({"v": 1.5}, "station-7")
         rt.drain()
     (record,) = got
-    assert (record.data, record.partition_key, record.shard, record.seq) == ({"v": 1.5}, "station-7", 0, 1)
+    assert (record.data, record.partition_key, record.shard, record.seq) == ({"v": 1.5},
+                                                                             "station-7", 0, 1)
     assert record.ts == datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -83,7 +85,8 @@ def test_five_minute_windows_close_as_the_clock_moves() -> None:
         for seconds, value in [(30, 1), (60, 2), (200, 3), (20, 4)]:  # 00:00:30 .. 00:05:10
             rt.clock.advance(seconds)
             readings.put(value, "a")
-        assert windows == []  # the clock is at 00:05:10: the first window has closed, nothing ran yet
+        # the clock is at 00:05:10: the first window has closed, nothing ran yet
+        assert windows == []
         rt.advance("1s")
         assert windows == [("00:00", "00:05", [1, 2, 3])]
         rt.advance("4m")  # 00:09:11: the second window is still open
@@ -96,7 +99,8 @@ def test_checkpoints_mean_nothing_is_delivered_twice() -> None:
     app = App("sensors")
     readings = app.stream("readings", shards=2)
     seen: list[int] = []
-    app.on(readings, batch_size=2, name="collect")(lambda records, ctx: seen.extend(r.data for r in records))
+    app.on(readings, batch_size=2, name="collect")(
+        lambda records, ctx: seen.extend(r.data for r in records))
     with TestRuntime(app) as rt:
         for n in range(5):
             readings.put(n, (SHARD_1 + SHARD_0)[n % 4])
@@ -111,8 +115,10 @@ def test_two_handlers_keep_their_own_checkpoints() -> None:
     app = App("sensors")
     readings = app.stream("readings")
     fast, slow = [], []
-    app.on(readings, batch_size=100, name="fast")(lambda records, ctx: fast.extend(r.data for r in records))
-    app.on(readings, window="1h", name="slow")(lambda records, ctx: slow.extend(r.data for r in records))
+    app.on(readings, batch_size=100, name="fast")(
+        lambda records, ctx: fast.extend(r.data for r in records))
+    app.on(readings, window="1h", name="slow")(
+        lambda records, ctx: slow.extend(r.data for r in records))
     with TestRuntime(app) as rt:
         readings.put(1, "a")
         rt.advance("1s")
@@ -139,7 +145,8 @@ def test_a_failing_window_is_retried_then_dead_lettered_and_replayable() -> None
         rt.advance("5m")
         rt.drain()
         runs = rt.runs("per_window")
-        assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed"), (2, "failed"), (3, "dead-lettered")]
+        assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed"), (2, "failed"),
+                                                               (3, "dead-lettered")]
         assert len({r.event_id for r in runs}) == 1
         assert rt.dlq_errors("per_window")[0].startswith("ArithmeticError: bad reading")
         broken["yes"] = False

@@ -69,7 +69,8 @@ def test_integer_keys_sort_by_value_and_differ_from_text() -> None:
         assert [u["id"] for u in users.scan()] == [-3, 1, 2, 10, "1", "10"]
         assert users.get(1) == {"id": 1}
         assert users.get("1") == {"id": "1"}
-        assert [u["id"] for u in users.query(1)] == [1]  # a whole integer, not the text prefix of 10
+        # a whole integer, not the text prefix of 10
+        assert [u["id"] for u in users.query(1)] == [1]
         assert [u["id"] for u in users.query("1")] == ["1", "10"]
 
 
@@ -85,7 +86,8 @@ def test_composite_keys_are_tuples(tables) -> None:
     readings.put({"station": "A", "day": "2024-01-01", "mm": 3})
     assert readings.get(("A", "2024-01-01")) == {"station": "A", "day": "2024-01-01", "mm": 3}
     assert readings.get(("A", date(2024, 1, 1)))["mm"] == 3
-    with pytest.raises(InvalidKey, match=r"table 'readings' keys have 2 part\(s\) \('station', 'day'\), got 'A'"):
+    with pytest.raises(InvalidKey, match=r"table 'readings' keys have 2 part\(s\) "
+                                         r"\('station', 'day'\), got 'A'"):
         readings.get("A")
 
 
@@ -97,10 +99,12 @@ def test_query_by_key_prefix(tables) -> None:
     assert [i["id"] for i in items.query("user")] == ["user", "user/1", "user/2"]
     assert [i["id"] for i in items.query("user/", limit=1)] == ["user/1"]
     assert items.query("nobody") == []
-    for station, day in [("A", "2024-01-02"), ("A", "2024-01-01"), ("AB", "2024-01-01"), ("B", "2024-01-01")]:
+    for station, day in [("A", "2024-01-02"), ("A", "2024-01-01"), ("AB", "2024-01-01"),
+                         ("B", "2024-01-01")]:
         readings.put({"station": station, "day": day})
     # leading parts of a composite key match whole parts only: ("A",) is not a prefix of "AB"
-    assert [(r["station"], r["day"]) for r in readings.query(("A",))] == [("A", "2024-01-01"), ("A", "2024-01-02")]
+    assert [(r["station"], r["day"]) for r in readings.query(("A",))] == [("A", "2024-01-01"),
+                                                                          ("A", "2024-01-02")]
     assert [r["station"] for r in readings.query("A")] == ["A", "A", "AB"]
 
 
@@ -158,7 +162,8 @@ def test_if_version_is_optimistic_locking(tables) -> None:
         items.put({"id": "a", "n": 3}, if_version=version)
     with pytest.raises(ConditionFailed, match="item 'new' of table 'items' is not at version 1"):
         items.put({"id": "new"}, if_version=1)
-    with pytest.raises(ConditionFailed, match=r"item \('A', 'x'\) of table 'readings' is not absent"):
+    with pytest.raises(ConditionFailed,
+                       match=r"item \('A', 'x'\) of table 'readings' is not absent"):
         readings.put({"station": "A", "day": "x"})
         readings.put({"station": "A", "day": "x"}, if_absent=True)
     assert items.get("a")["n"] == 2

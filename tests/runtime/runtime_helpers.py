@@ -22,14 +22,14 @@ def write_app(folder: Path, name: str, source: str) -> str:
 
 def cauce(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run one cauce command on ``home`` and wait for it."""
-    return subprocess.run([*CAUCE, "--home", str(home), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([*CAUCE, "--home", str(home), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
 
 
 def start(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([*CAUCE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)  # type: ignore[call-overload]
+    return subprocess.Popen([*CAUCE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -49,7 +49,8 @@ UNUSUAL_SECONDS = 3607
 def _runs(home: Path, where: str = "1") -> list[tuple]:
     con = sqlite3.connect(home / "state.db", timeout=30)
     try:
-        return con.execute(f"SELECT id, name, status, error, result FROM runs WHERE {where} ORDER BY queued_at").fetchall()
+        return con.execute(f"SELECT id, name, status, error, result FROM runs WHERE {where} "
+                           "ORDER BY queued_at").fetchall()
     except sqlite3.OperationalError:  # the home is still being created
         return []
     finally:
@@ -59,7 +60,8 @@ def _runs(home: Path, where: str = "1") -> list[tuple]:
 def test_sigterm_lets_the_handler_in_hand_finish(tmp_path: Path, app_module) -> None:
     ref = app_module("lifeapp", APP)
     home, marker = tmp_path / "home", tmp_path / "started"
-    assert cauce(home, "send", ref, "work", f'{{"n": 1, "marker": "{marker}"}}', cwd=tmp_path).returncode == 0
+    sent = cauce(home, "send", ref, "work", f'{{"n": 1, "marker": "{marker}"}}', cwd=tmp_path)
+    assert sent.returncode == 0
     worker = start(["worker", ref, "--home", str(home)], tmp_path)
     wait_for(marker.exists, 30, "the handler to start")
     worker.send_signal(signal.SIGTERM)
@@ -76,7 +78,8 @@ def test_cancel_stops_a_foreground_run_and_its_program(tmp_path: Path, app_modul
     ref = app_module("lifeapp2", APP)
     home = tmp_path / "home"
     run = start(["run", ref, "sleeper", "--home", str(home)], tmp_path)
-    wait_for(lambda: (home / "state.db").exists() and bool(_runs(home, "status = 'running'")), 30, "the run")
+    wait_for(lambda: (home / "state.db").exists() and bool(_runs(home, "status = 'running'")), 30,
+             "the run")
     [(run_id, *_)] = _runs(home)
     started = time.monotonic()
     cancel = cauce(home, "runs", "cancel", run_id[:12], cwd=tmp_path)
@@ -90,7 +93,8 @@ def test_cancel_stops_a_foreground_run_and_its_program(tmp_path: Path, app_modul
     assert "$ sleep 60" in logs.stdout
 
 
-def test_process_worker_runs_in_another_process_and_can_be_cancelled(tmp_path: Path, app_module) -> None:
+def test_process_worker_runs_in_another_process_and_can_be_cancelled(tmp_path: Path,
+                                                                     app_module) -> None:
     ref = app_module("lifeapp3", APP)
     home = tmp_path / "home"
     serve = start(["serve", ref, "--home", str(home), "--processes", "2"], tmp_path)
@@ -108,14 +112,17 @@ with Runtime(app, home=sys.argv[2]) as rt:
 """
         script = tmp_path / "submit.py"
         script.write_text(submit % UNUSUAL_SECONDS)
-        subprocess.run([sys.executable, str(script), ref, str(home)], check=True, cwd=tmp_path, timeout=60)
+        subprocess.run([sys.executable, str(script), ref, str(home)], check=True, cwd=tmp_path,
+                       timeout=60)
         wait_for(lambda: len(_runs(home, "name = 'in-process' AND status = 'running'")) >= 1
                  and len(_runs(home, "name = 'in-process' AND status = 'succeeded'")) == 1, 60,
                  "the quick process job to finish and the long one to start")
         [(long_id, *_)] = _runs(home, "name = 'in-process' AND status = 'running'")
         assert cauce(home, "runs", "cancel", long_id, cwd=tmp_path).returncode == 0
-        wait_for(lambda: _runs(home, f"id = '{long_id}'")[0][2] == "cancelled", 30, "the cancellation")
-        wait_for(lambda: _runs(home, "name = 'too-slow'")[0][2] == "dead-lettered", 60, "the timeout")
+        wait_for(lambda: _runs(home, f"id = '{long_id}'")[0][2] == "cancelled", 30,
+                 "the cancellation")
+        wait_for(lambda: _runs(home, "name = 'too-slow'")[0][2] == "dead-lettered", 60,
+                 "the timeout")
     finally:
         serve.send_signal(signal.SIGTERM)
         _, err = serve.communicate(timeout=60)
@@ -124,5 +131,6 @@ with Runtime(app, home=sys.argv[2]) as rt:
     assert f'"pid": {serve.pid}' not in result
     [(_, _, _, error, _)] = _runs(home, "name = 'too-slow'")
     assert "timed out after 1 s" in error
-    survivors = subprocess.run(["pgrep", "-f", f"^sleep {UNUSUAL_SECONDS}$"], capture_output=True, text=True).stdout
+    survivors = subprocess.run(["pgrep", "-f", f"^sleep {UNUSUAL_SECONDS}$"], capture_output=True,
+                               text=True).stdout
     assert not survivors, "the cancelled job's program was stopped"

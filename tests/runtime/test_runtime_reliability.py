@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from runtime_helpers import cauce, start, wait_for
 
 CHAIN_APP = """
@@ -39,7 +38,8 @@ home, who, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
 work = app.resources["work"]
 with Runtime(app, home=home, role="producer") as rt:
     for start in range(0, count, 50):
-        work.send_batch([{"n": f"{who}-{i}", "by": who} for i in range(start, min(count, start + 50))])
+        work.send_batch([{"n": f"{who}-{i}", "by": who}
+                         for i in range(start, min(count, start + 50))])
     for i in range(200):  # and some single sends, the slow path
         work.send({"n": f"{who}-single-{i}", "by": who})
 """
@@ -59,18 +59,22 @@ def test_four_workers_two_producers_lose_nothing(tmp_path: Path, app_module) -> 
     home = tmp_path / "home"
     producer = tmp_path / "producer.py"
     producer.write_text(PRODUCER)
-    workers = [start(["worker", ref, "--home", str(home), "--threads", "4"], tmp_path) for _ in range(4)]
+    workers = [start(["worker", ref, "--home", str(home), "--threads", "4"], tmp_path)
+               for _ in range(4)]
     per_producer = 10_000 - 200
-    producers = [subprocess.Popen([sys.executable, str(producer), ref, str(home), who, str(per_producer)],
-                                  cwd=tmp_path, stderr=subprocess.PIPE, text=True) for who in ("a", "b")]
+    producers = [subprocess.Popen([sys.executable, str(producer), ref, str(home), who,
+                                   str(per_producer)],
+                                  cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+                 for who in ("a", "b")]
     try:
         for p in producers:
             _, err = p.communicate(timeout=120)
             assert p.returncode == 0, err
         expected = 2 * (per_producer + 200)
-        wait_for(lambda: _count(home, "SELECT count(*) FROM items WHERE tbl = 'rel:seen'") >= expected, 120,
-                 "every message to be handled")
-        wait_for(lambda: _count(home, "SELECT count(*) FROM messages") == 0, 30, "the queue to empty")
+        wait_for(lambda: _count(home, "SELECT count(*) FROM items WHERE tbl = 'rel:seen'")
+                 >= expected, 120, "every message to be handled")
+        wait_for(lambda: _count(home, "SELECT count(*) FROM messages") == 0, 30,
+                 "the queue to empty")
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
@@ -108,24 +112,28 @@ def handle(message, ctx):
 """
 
 
-def test_sigkill_mid_handler_redelivers_and_conditional_put_keeps_one(tmp_path: Path, app_module) -> None:
+def test_sigkill_mid_handler_redelivers_and_conditional_put_keeps_one(tmp_path: Path,
+                                                                      app_module) -> None:
     ref = app_module("relkill", SLOW_APP)
     home = tmp_path / "home"
     marker = tmp_path / "started"
-    assert cauce(home, "send", ref, "work", f'{{"n": 1, "marker": "{marker}"}}', cwd=tmp_path).returncode == 0
+    sent = cauce(home, "send", ref, "work", f'{{"n": 1, "marker": "{marker}"}}', cwd=tmp_path)
+    assert sent.returncode == 0
     first = start(["worker", ref, "--home", str(home)], tmp_path)
     wait_for(marker.exists, 30, "the handler to start")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     second = start(["worker", ref, "--home", str(home)], tmp_path)
     try:
-        wait_for(lambda: _count(home, "SELECT count(*) FROM messages") == 0, 30, "the redelivery to finish")
+        wait_for(lambda: _count(home, "SELECT count(*) FROM messages") == 0, 30,
+                 "the redelivery to finish")
     finally:
         second.send_signal(signal.SIGTERM)
         second.communicate(timeout=30)
     assert _count(home, "SELECT count(*) FROM items WHERE tbl = 'killed:done'") == 1
     con = sqlite3.connect(home / "state.db")
-    rows = con.execute("SELECT attempt, status, error, event_id FROM runs ORDER BY attempt").fetchall()
+    rows = con.execute("SELECT attempt, status, error, event_id FROM runs "
+                       "ORDER BY attempt").fetchall()
     assert [(a, s) for a, s, _, _ in rows] == [(1, "failed"), (2, "succeeded")]
     assert "worker lost" in rows[0][2]
     assert rows[0][3] == rows[1][3], "the event id is stable across redeliveries"
@@ -159,7 +167,8 @@ def test_poison_message_dead_lettered_then_replayed_by_cli(tmp_path: Path, app_m
     assert run("send", ref, "work", f'{{"n": 7, "flag": "{flag}"}}').returncode == 0
     worker = start(["worker", ref, "--home", str(home)], tmp_path)
     try:
-        wait_for(lambda: _count(home, "SELECT count(*) FROM messages WHERE queue = 'poison:work.dlq'") == 1, 60,
+        wait_for(lambda: _count(home, "SELECT count(*) FROM messages "
+                                      "WHERE queue = 'poison:work.dlq'") == 1, 60,
                  "the message to be dead-lettered")
         listing = run("dlq", "list", ref, "work", "--json")
         assert listing.returncode == 0, listing.stderr
@@ -173,8 +182,8 @@ def test_poison_message_dead_lettered_then_replayed_by_cli(tmp_path: Path, app_m
         flag.unlink()  # the handler is fixed
         replay = run("dlq", "replay", ref, "work")
         assert replay.returncode == 0 and "replayed 1" in replay.stdout
-        wait_for(lambda: _count(home, "SELECT count(*) FROM items WHERE tbl = 'poison:done'") == 1, 30,
-                 "the replayed message to be handled")
+        wait_for(lambda: _count(home, "SELECT count(*) FROM items WHERE tbl = 'poison:done'")
+                 == 1, 30, "the replayed message to be handled")
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)

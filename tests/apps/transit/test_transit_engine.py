@@ -57,8 +57,8 @@ def test_the_engine_stops_between_stages_when_cancelled(tiny, tmp_path):
 def test_a_po_without_the_stop_sequence_file_fails_naming_it(tiny, tmp_path):
     prepared = _prepared(tiny, tmp_path)
     (prepared.workdir / prepared.par.path("stops_file")).unlink()
-    with pytest.raises(InputFileError, match="PO file missing: tmp/2021-04-22/Paraderos/"
-                                             "ConsolidadoParadas_PO20210422.csv"):
+    with pytest.raises(InputFileError, match=r"PO file missing: tmp/2021-04-22/Paraderos/"
+                                             r"ConsolidadoParadas_PO20210422\.csv"):
         run_engine(prepared.par, prepared.workdir, DAY)
 
 

@@ -105,5 +105,5 @@ def test_runs_report_reads_positions_5_6_7_and_rejects_backwards_runs(tmp_path):
 
 def test_a_file_narrower_than_the_parameter_file_expects_fails_with_its_name(tmp_path):
     path = _gz(tmp_path, "d.gps", "ZN-1;2021-04-22 08:00:00\n")
-    with pytest.raises(InputFileError, match="d.gps: has 2 columns.*time \\(column 3\\)"):
+    with pytest.raises(InputFileError, match=r"d\.gps: has 2 columns.*time \(column 3\)"):
         read_gps(path, PAR, DAY)

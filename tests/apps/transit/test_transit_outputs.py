@@ -78,7 +78,7 @@ def test_po_archive_members_are_gunzipped_in_folder_and_subfolders(tmp_path):
 
 def test_po_archive_problems_name_the_file(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
-    with pytest.raises(InputFileError, match="bad.zip: not a readable zip archive"):
+    with pytest.raises(InputFileError, match=r"bad\.zip: not a readable zip archive"):
         unpack_po(tmp_path / "bad.zip", tmp_path / "t", "2021-04-01")
     write_po_zip({"2021-03-01/a.csv.gz": "x"}, tmp_path / "other.zip")
     with pytest.raises(InputFileError, match="no top folder '2021-04-01/'"):
@@ -87,7 +87,7 @@ def test_po_archive_problems_name_the_file(tmp_path):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("2021-04-01/Paraderos/A.csv.gz", gzip.compress(b"x" * 1000)[:20])
     (tmp_path / "cut.zip").write_bytes(buffer.getvalue())
-    with pytest.raises(InputFileError, match="A.csv.gz is not a readable gzip"):
+    with pytest.raises(InputFileError, match=r"A\.csv\.gz is not a readable gzip"):
         unpack_po(tmp_path / "cut.zip", tmp_path / "t2", "2021-04-01")
 
 
