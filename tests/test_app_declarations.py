@@ -22,14 +22,15 @@ def test_declaring_does_no_io(tmp_path, monkeypatch) -> None:
 def test_resources_used_outside_a_runtime_say_where_to_use_them() -> None:
     app = App("idle")
     work = app.queue("work")
-    with pytest.raises(NotAttached, match="queue 'work' of app 'idle' is not attached to a runtime") as info:
+    with pytest.raises(NotAttached,
+                       match="queue 'work' of app 'idle' is not attached to a runtime") as info:
         work.send({"n": 1})
     assert "TestRuntime" in (info.value.hint or "")
 
 
 @pytest.mark.parametrize("name", ["Census", "1app", "", "my app", "app!"])
 def test_app_names_are_lower_case_words(name: str) -> None:
-    with pytest.raises(DeclarationError, match="app name .* is not valid"):
+    with pytest.raises(DeclarationError, match=r"app name .* is not valid"):
         App(name)
 
 
@@ -70,7 +71,7 @@ def test_duplicate_resource_names_even_across_kinds() -> None:
 
 @pytest.mark.parametrize("name", ["Raw", "raw files", "work.dlq", "", "-x"])
 def test_resource_names(name: str) -> None:
-    with pytest.raises(DeclarationError, match="queue name .* is not valid"):
+    with pytest.raises(DeclarationError, match=r"queue name .* is not valid"):
         App("demo").queue(name)
 
 
@@ -138,13 +139,14 @@ def test_two_handlers_with_one_name() -> None:
 
     with pytest.raises(DeclarationError, match="app 'demo' already has a handler named 'handle'"):
         @app.on(events)
-        def handle(msg, ctx): ...  # noqa: F811
+        def handle(msg, ctx): ...
 
 
 @pytest.mark.parametrize(
     ("kind", "options", "message"),
     [
-        ("queue", {"prefix": "in/"}, "prefix= and suffix= filter bucket keys; queue 'r' has no keys"),
+        ("queue", {"prefix": "in/"},
+         "prefix= and suffix= filter bucket keys; queue 'r' has no keys"),
         ("queue", {"window": "5m"}, "window= groups stream records"),
         ("bucket", {"batch_size": 10}, "batch_size= applies to queues and streams, not buckets"),
         ("topic", {"batch_size": 10}, "batch_size= applies to queues and streams, not topics"),
@@ -155,7 +157,8 @@ def test_two_handlers_with_one_name() -> None:
         ("stream", {"window": "soon"}, "window: 'soon' is not a duration"),
     ],
 )
-def test_handler_options_that_do_not_fit_the_resource(kind: str, options: dict, message: str) -> None:
+def test_handler_options_that_do_not_fit_the_resource(kind: str, options: dict,
+                                                      message: str) -> None:
     app = App("demo")
     resource = getattr(app, kind)("r")
     with pytest.raises(DeclarationError, match=message):
@@ -191,7 +194,8 @@ def test_handlers_with_defaults_or_varargs_are_fine() -> None:
 
 def test_job_without_a_context_parameter() -> None:
     app = App("demo")
-    with pytest.raises(DeclarationError, match="job 'tick' must take the run context as its first parameter") as info:
+    message = "job 'tick' must take the run context as its first parameter"
+    with pytest.raises(DeclarationError, match=message) as info:
         @app.job
         def tick(): ...
     assert info.value.hint == "def my_job(ctx): ..."
@@ -199,7 +203,8 @@ def test_job_without_a_context_parameter() -> None:
 
 def test_job_parameter_without_annotation() -> None:
     app = App("demo")
-    with pytest.raises(DeclarationError, match="job 'load': parameter 'source' needs a type annotation"):
+    with pytest.raises(DeclarationError,
+                       match="job 'load': parameter 'source' needs a type annotation"):
         @app.job
         def load(ctx, source=None): ...
 
@@ -213,7 +218,8 @@ def test_job_with_var_keywords() -> None:
 
 def test_scheduled_job_with_required_parameters() -> None:
     app = App("demo")
-    with pytest.raises(DeclarationError, match="job 'load' runs by itself but needs --source, --chunk-size") as info:
+    with pytest.raises(DeclarationError,
+                       match="job 'load' runs by itself but needs --source, --chunk-size") as info:
         @app.job(every="1h")
         def load(ctx, source: str, chunk_size: int, all: bool = False): ...
     assert info.value.hint == "give those parameters defaults"
@@ -245,7 +251,8 @@ def test_after_another_apps_job() -> None:
     def extract(ctx): ...
 
     app = App("demo")
-    with pytest.raises(DeclarationError, match="job 'load': after= takes jobs of app 'demo'") as info:
+    with pytest.raises(DeclarationError,
+                       match="job 'load': after= takes jobs of app 'demo'") as info:
         @app.job(after=[extract])
         def load(ctx): ...
     assert "@app.job returned" in (info.value.hint or "")
@@ -280,10 +287,12 @@ def test_after_jobs_with_different_partitions() -> None:
     @app.job(partitions=weekly(start="2024-01-01"))
     def per_week(ctx): ...
 
-    with pytest.raises(DeclarationError, match="job 'report' follows jobs with different partitions"):
+    with pytest.raises(DeclarationError,
+                       match="job 'report' follows jobs with different partitions"):
         @app.job(after=[per_day, per_week])
         def report(ctx): ...
-    with pytest.raises(DeclarationError, match="job 'summary' declares partitions unlike its upstream jobs"):
+    with pytest.raises(DeclarationError,
+                       match="job 'summary' declares partitions unlike its upstream jobs"):
         @app.job(after=[per_day], partitions=weekly(start="2024-01-01"))
         def summary(ctx): ...
 
@@ -381,7 +390,8 @@ def test_duplicate_settings() -> None:
         (lambda app: app.stream("s", shards=0), "shards must be a positive integer"),
         (lambda app: app.table("t", key=()), "key must be an attribute name or a tuple"),
         (lambda app: app.table("t", key="id", indexes=["id"]), "is already the key"),
-        (lambda app: app.topic("t", subscribers=[App("x").queue("q")]), "can only be subscribed by queues of app"),
+        (lambda app: app.topic("t", subscribers=[App("x").queue("q")]),
+         "can only be subscribed by queues of app"),
     ],
 )
 def test_resource_options(make, message: str) -> None:
@@ -423,5 +433,6 @@ def test_jobs_and_handlers_share_one_set_of_names() -> None:
 def test_a_stream_handler_reads_by_count_or_by_time() -> None:
     app = App("demo")
     readings = app.stream("readings")
-    with pytest.raises(DeclarationError, match="read batches by count \\(batch_size=\\) or by time \\(window=\\), not both"):
+    with pytest.raises(DeclarationError, match=r"read batches by count \(batch_size=\) "
+                                               r"or by time \(window=\), not both"):
         app.on(readings, batch_size=10, window="5m")

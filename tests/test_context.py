@@ -20,8 +20,8 @@ def test_a_jobs_context() -> None:
     def inspect_ctx(ctx: Context, limit: int = 5) -> None:
         seen.update(app=ctx.app, run_id=ctx.run_id, attempt=ctx.attempt, event_id=ctx.event_id,
                     partition=ctx.partition, partition_date=ctx.partition_date, params=ctx.params,
-                    chunk_size=ctx.settings.chunk_size, now=ctx.now(), local_now=ctx.local_now(), home=ctx.home,
-                    cancelled=ctx.cancelled)
+                    chunk_size=ctx.settings.chunk_size, now=ctx.now(), local_now=ctx.local_now(),
+                    home=ctx.home, cancelled=ctx.cancelled)
 
     with TestRuntime(app, start="2024-06-01T09:30:00", settings={"chunk_size": "20"}) as rt:
         run = rt.run(inspect_ctx, limit=7)
@@ -38,12 +38,14 @@ def test_a_jobs_context() -> None:
 
 @pytest.mark.parametrize(
     ("partitions", "key", "day"),
-    [(daily(start="2024-01-01"), "2024-02-29", date(2024, 2, 29)), (monthly(start="2024-01"), "2024-02", date(2024, 2, 1))],
+    [(daily(start="2024-01-01"), "2024-02-29", date(2024, 2, 29)),
+     (monthly(start="2024-01"), "2024-02", date(2024, 2, 1))],
 )
 def test_partition_and_partition_date(partitions, key: str, day: date) -> None:
     app = App("ctx")
     seen = []
-    app.job(partitions=partitions, name="per-period")(lambda ctx: seen.append((ctx.partition, ctx.partition_date)))
+    app.job(partitions=partitions, name="per-period")(
+        lambda ctx: seen.append((ctx.partition, ctx.partition_date)))
     with TestRuntime(app, start="2024-06-01T00:00:00") as rt:
         run = rt.run("per-period", partition=key)
     assert seen == [(key, day)]
@@ -109,7 +111,8 @@ def test_submit_queues_a_run_for_a_partition_with_options() -> None:
 
     @app.job
     def fan_out(ctx) -> list[str]:
-        return [ctx.submit(per_day, partition=day, note="from fan-out") for day in ("2024-01-01", "2024-01-02")]
+        return [ctx.submit(per_day, partition=day, note="from fan-out")
+                for day in ("2024-01-01", "2024-01-02")]
 
     with TestRuntime(app, start="2024-01-05T00:00:00") as rt:
         parent = rt.run(fan_out)

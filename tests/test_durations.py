@@ -58,7 +58,8 @@ def test_other_types_are_not_durations(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.25, "250ms"), (1, "1s"), (90, "1m30s"), (3600, "1h"), (86_400 + 61, "1d1m1s"), (604_800, "7d")],
+    [(0.25, "250ms"), (1, "1s"), (90, "1m30s"), (3600, "1h"), (86_400 + 61, "1d1m1s"),
+     (604_800, "7d")],
 )
 def test_format_duration_is_short(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text

@@ -1,4 +1,5 @@
-"""A job's typed keyword parameters are its options: validated, converted and recorded on the run."""
+"""A job's typed keyword parameters are its options: validated, converted and recorded on the
+run."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def make_app() -> tuple[App, object]:
         mode: Literal["append", "replace"] = "append",
         target: Path | None = None,
     ) -> dict:
-        return {"source": source, "chunk_size": chunk_size, "all": all, "mode": mode, "target": str(target)}
+        return {"source": source, "chunk_size": chunk_size, "all": all, "mode": mode,
+                "target": str(target)}
 
     return app, load
 
@@ -33,7 +35,8 @@ def test_parameters_after_ctx_become_options() -> None:
     _, load = make_app()
     assert list(load.params) == ["source", "chunk_size", "all", "mode", "target"]
     chunk = load.params["chunk_size"]
-    assert (chunk.option, chunk.annotation, chunk.default, chunk.required) == ("--chunk-size", int, 1000, False)
+    assert (chunk.option, chunk.annotation, chunk.default, chunk.required) == ("--chunk-size", int,
+                                                                               1000, False)
     assert load.params["source"].help == "files to read"
     assert load.params["source"].annotation == list[str]
 
@@ -52,17 +55,18 @@ def test_defaults_fill_in_what_is_not_given() -> None:
     with TestRuntime(app) as rt:
         run = rt.run(load)
     assert run.succeeded
-    assert run.result == {"source": [], "chunk_size": 1000, "all": False, "mode": "append", "target": "None"}
+    assert run.result == {"source": [], "chunk_size": 1000, "all": False, "mode": "append",
+                          "target": "None"}
 
 
 def test_values_are_converted_to_the_declared_types_and_recorded_on_the_run() -> None:
     app, load = make_app()
     with TestRuntime(app) as rt:
         run = rt.run(load, source=("a.csv", "b.csv"), chunk_size="250", all=True, mode="replace")
-    assert run.result == {"source": ["a.csv", "b.csv"], "chunk_size": 250, "all": True, "mode": "replace",
-                          "target": "None"}
-    assert run.params == {"source": ["a.csv", "b.csv"], "chunk_size": 250, "all": True, "mode": "replace",
-                          "target": None}
+    assert run.result == {"source": ["a.csv", "b.csv"], "chunk_size": 250, "all": True,
+                          "mode": "replace", "target": "None"}
+    assert run.params == {"source": ["a.csv", "b.csv"], "chunk_size": 250, "all": True,
+                          "mode": "replace", "target": None}
 
 
 def test_path_and_date_options_are_passed_typed_and_recorded_as_text() -> None:

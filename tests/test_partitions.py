@@ -45,20 +45,23 @@ def test_malformed_keys_say_how_to_write_one(partitions, key: str, example: str)
 
 def test_a_weekly_key_that_is_not_a_week_start_names_the_nearest_one() -> None:
     weeks = weekly(start="2024-01-01")  # Mondays
-    with pytest.raises(PartitionError, match="'2024-01-10' is not the start of a weekly partition") as info:
+    with pytest.raises(PartitionError,
+                       match="'2024-01-10' is not the start of a weekly partition") as info:
         weeks.parse("2024-01-10")
     assert info.value.hint == "the nearest one is 2024-01-08"
 
 
 def test_partitions_before_the_first_one_are_refused() -> None:
-    with pytest.raises(PartitionError, match=r"partition 2019-12-31 is before the first one \(2020-01-01\)"):
+    with pytest.raises(PartitionError,
+                       match=r"partition 2019-12-31 is before the first one \(2020-01-01\)"):
         daily(start="2020-01-01").validate("2019-12-31")
 
 
 def test_partitions_after_the_declared_end_are_refused() -> None:
     months = monthly(start="2024-01", end="2024-06")
     assert months.validate("2024-06") == date(2024, 6, 1)
-    with pytest.raises(PartitionError, match=r"partition 2024-07 is after the last one \(2024-06\)"):
+    with pytest.raises(PartitionError,
+                       match=r"partition 2024-07 is after the last one \(2024-06\)"):
         months.validate("2024-07")
 
 
@@ -78,18 +81,21 @@ def test_a_month_that_started_mid_month_still_has_its_first_partition() -> None:
 def test_ranges_are_inclusive_and_cross_month_and_year_ends() -> None:
     assert daily(start="2023-01-01").range("2023-12-30", "2024-01-02") == [
         "2023-12-30", "2023-12-31", "2024-01-01", "2024-01-02"]
-    assert monthly(start="2023-01").range("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
+    assert monthly(start="2023-01").range("2023-11", "2024-02") == [
+        "2023-11", "2023-12", "2024-01", "2024-02"]
     assert weekly(start="2024-01-01").range("2024-01-01", "2024-01-22") == [
         "2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
 
 
 def test_range_ends_inside_a_period_stand_for_that_period() -> None:
-    assert weekly(start="2024-01-01").range("2024-01-03", "2024-01-09") == ["2024-01-01", "2024-01-08"]
-    assert monthly(start="2024-01").range("2024-01-15", "2024-03-01") == ["2024-01", "2024-02", "2024-03"]
+    assert weekly(start="2024-01-01").range("2024-01-03", "2024-01-09") == [
+        "2024-01-01", "2024-01-08"]
+    assert monthly(start="2024-01").range("2024-01-15", "2024-03-01") == [
+        "2024-01", "2024-02", "2024-03"]
 
 
 def test_backwards_ranges_are_empty_and_say_so() -> None:
-    with pytest.raises(PartitionError, match="range 2024-01-05..2024-01-01 is empty") as info:
+    with pytest.raises(PartitionError, match=r"range 2024-01-05\.\.2024-01-01 is empty") as info:
         daily(start="2024-01-01").range("2024-01-05", "2024-01-01")
     assert "--from" in (info.value.hint or "")
 
@@ -118,18 +124,20 @@ def test_ranges_are_validated_at_both_ends() -> None:
         (weekly(start="2024-01-01", end="2024-01-10"), date(2024, 6, 1), "2024-01-08"),
     ],
 )
-def test_last_complete_is_the_newest_period_that_ended_before_today(partitions, today, expected) -> None:
+def test_last_complete_is_the_newest_period_that_ended_before_today(partitions, today,
+                                                                    expected) -> None:
     assert partitions.last_complete(today) == expected
 
 
 def test_declaring_an_end_before_the_start_fails() -> None:
-    with pytest.raises(DeclarationError, match="daily partitions end 2023-01-01 before they start 2024-01-01"):
+    with pytest.raises(DeclarationError,
+                       match="daily partitions end 2023-01-01 before they start 2024-01-01"):
         daily(start="2024-01-01", end="2023-01-01")
 
 
 @pytest.mark.parametrize("start", ["01/01/2024", "2024-02-30", 20240101])
 def test_declaring_an_invalid_start_fails_at_declaration(start: object) -> None:
-    with pytest.raises(DeclarationError, match="daily partitions: .* is not a date"):
+    with pytest.raises(DeclarationError, match=r"daily partitions: .* is not a date"):
         daily(start=start)  # type: ignore[arg-type]
 
 

@@ -16,7 +16,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 def bars(svg: str) -> dict[str, float]:
     """Bar widths by their tooltip label."""
     root = ET.fromstring(svg)
-    return {rect.find(f"{SVG}title").text.split(":")[0]: float(rect.get("width")) for rect in root.iter(f"{SVG}rect")}
+    return {rect.find(f"{SVG}title").text.split(":")[0]: float(rect.get("width"))
+            for rect in root.iter(f"{SVG}rect")}
 
 
 def test_a_bar_chart_is_a_valid_svg_with_one_bar_per_label() -> None:
@@ -65,7 +66,8 @@ def test_an_empty_chart_is_still_valid() -> None:
 def test_tables_right_align_numbers_and_escape_text() -> None:
     html = table_html([{"name": "<b>", "rows": 1234, "share": 0.5, "ok": True, "none": None}])
     assert "<th>name</th><th>rows</th>" in html
-    assert "<td>&lt;b&gt;</td><td class=n>1,234</td><td class=n>0.50</td><td>True</td><td></td>" in html
+    assert ("<td>&lt;b&gt;</td><td class=n>1,234</td><td class=n>0.50</td><td>True</td><td></td>"
+            in html)
     assert table_html([]) == "<p class=meta>(no rows)</p>"
 
 

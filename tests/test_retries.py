@@ -1,6 +1,9 @@
-"""A run that raises is retried with exponential back-off and jitter, then dead-lettered; never lost."""
+"""A run that raises is retried with exponential back-off and jitter, then dead-lettered; never
+lost."""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 
@@ -10,7 +13,7 @@ from cauce.testing import TestRuntime
 
 def gaps(runs) -> list[float]:
     starts = [r.started_at.timestamp() for r in runs]
-    return [b - a for a, b in zip(starts, starts[1:])]
+    return [b - a for a, b in itertools.pairwise(starts)]
 
 
 def test_a_handler_is_retried_with_growing_delays_then_dead_lettered() -> None:
@@ -28,13 +31,15 @@ def test_a_handler_is_retried_with_growing_delays_then_dead_lettered() -> None:
         assert [(r.attempt, r.status.value) for r in runs] == [
             (1, "failed"), (2, "failed"), (3, "failed"), (4, "dead-lettered")]
         # base · 2^(attempt-1), times a jitter between 0.5 and 1
-        for gap, base in zip(gaps(runs), (10, 20, 40)):
+        for gap, base in zip(gaps(runs), (10, 20, 40), strict=True):
             assert base * 0.5 <= gap <= base
         last_log = [line.message for line in rt.logs(runs[-1].id)]
-        assert last_log[0].startswith("attempt 4 failed: ConnectionRefusedError: endpoint down\nTraceback")
+        assert last_log[0].startswith("attempt 4 failed: ConnectionRefusedError: endpoint down\n"
+                                      "Traceback")
         assert [m.body for m in rt.dlq("deliver")] == [{"id": 7}]
         general = [line.message for line in rt.logs(stream="general")]
-        assert any("dead-lettered after 4 attempt(s): ConnectionRefusedError: endpoint down" in m for m in general)
+        assert any("dead-lettered after 4 attempt(s): ConnectionRefusedError: endpoint down" in m
+                   for m in general)
 
 
 def test_jitter_spreads_retries_apart() -> None:
@@ -46,7 +51,8 @@ def test_jitter_spreads_retries_apart() -> None:
         rt.drain()
         runs = rt.runs("handle")
     first = {r.event_id: r.started_at for r in runs if r.attempt == 1}
-    delays = {round((r.started_at - first[r.event_id]).total_seconds(), 3) for r in runs if r.attempt == 2}
+    delays = {round((r.started_at - first[r.event_id]).total_seconds(), 3)
+              for r in runs if r.attempt == 2}
     assert len(delays) > 1
     assert all(30 <= d <= 60 for d in delays)
 
@@ -67,7 +73,8 @@ def test_a_job_that_recovers_on_a_retry_succeeds() -> None:
         rt.drain()
         runs = rt.runs(flaky)
     assert attempts == [1, 2]
-    assert [(r.attempt, r.status.value, r.result) for r in runs] == [(1, "failed", None), (2, "succeeded", "ok")]
+    assert [(r.attempt, r.status.value, r.result) for r in runs] == [(1, "failed", None),
+                                                                     (2, "succeeded", "ok")]
 
 
 def test_a_job_that_keeps_failing_is_dead_lettered_and_can_be_replayed() -> None:
@@ -120,7 +127,8 @@ def test_a_foreground_run_is_not_retried() -> None:
 def test_a_partition_outside_the_range_fails_before_anything_runs(partition, message: str) -> None:
     app = App("retry")
     ran = []
-    app.job(partitions=daily(start="2024-01-01"), name="per-day")(lambda ctx: ran.append(ctx.partition))
+    app.job(partitions=daily(start="2024-01-01"), name="per-day")(
+        lambda ctx: ran.append(ctx.partition))
     with TestRuntime(app, start="2024-02-01T00:00:00") as rt:
         with pytest.raises(PartitionError, match=message):
             rt.run("per-day", partition=partition)
@@ -133,6 +141,7 @@ def test_a_partition_outside_the_range_fails_before_anything_runs(partition, mes
 def test_a_partition_for_a_job_without_partitions() -> None:
     app = App("retry")
     app.job(name="plain")(lambda ctx: None)
-    with TestRuntime(app) as rt, pytest.raises(PartitionError, match="job 'plain' is not partitioned") as info:
+    with (TestRuntime(app) as rt,
+          pytest.raises(PartitionError, match="job 'plain' is not partitioned") as info):
         rt.run("plain", partition="2024-01-01")
     assert info.value.hint == "drop --partition"

@@ -6,7 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from cauce import App, CommandFailed, CommandResult, CommandTimeout
 from cauce.testing import TestRuntime
 
@@ -23,8 +22,8 @@ def run_job(func, **params):
 
 def test_a_program_runs_and_its_result_comes_back() -> None:
     def program(ctx) -> list:
-        result = ctx.run_command([PYTHON, "-c", "import sys; print('out 1'); print('err 1', file=sys.stderr); "
-                                                "print('out 2')"])
+        result = ctx.run_command([PYTHON, "-c", "import sys; print('out 1'); "
+                                                "print('err 1', file=sys.stderr); print('out 2')"])
         assert isinstance(result, CommandResult)
         return [result.returncode, result.stdout_lines, result.stderr_lines]
 
@@ -44,7 +43,8 @@ def test_the_command_and_its_exit_are_logged(tmp_path) -> None:
 
 def test_stdout_and_stderr_lines_are_streamed_into_the_run_log() -> None:
     def program(ctx) -> None:
-        ctx.run_command([PYTHON, "-c", "import sys; print('loading'); print('1 warning', file=sys.stderr)"])
+        ctx.run_command([PYTHON, "-c", "import sys; print('loading'); "
+                                       "print('1 warning', file=sys.stderr)"])
 
     _, lines = run_job(program)
     levels = {line.message: line.level for line in lines}
@@ -57,7 +57,8 @@ def test_a_non_zero_exit_raises_command_failed_with_the_last_line() -> None:
 
     def program(ctx) -> None:
         try:
-            ctx.run_command([PYTHON, "-c", "import sys; print('reading'); sys.exit('input file missing')"])
+            ctx.run_command([PYTHON, "-c", "import sys; print('reading'); "
+                                           "sys.exit('input file missing')"])
         except CommandFailed as err:
             caught.update(returncode=err.returncode, message=err.message, hint=err.hint)
             raise

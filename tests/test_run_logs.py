@@ -71,14 +71,15 @@ def test_a_failure_leaves_its_traceback_in_the_runs_stream() -> None:
     @app.job(retries=0)
     def explode(ctx) -> None:
         ctx.log.info("about to fail")
-        {}["missing"]  # noqa: B018
+        {}["missing"]
 
     with TestRuntime(app) as rt:
         run = rt.run(explode)
         lines = rt.logs(run.id)
     assert (run.status.value, run.error) == ("failed", "KeyError: 'missing'")
     error = next(line for line in lines if line.level == "ERROR")
-    assert error.message.startswith("attempt 1 failed: KeyError: 'missing'\nTraceback (most recent call last):")
+    assert error.message.startswith("attempt 1 failed: KeyError: 'missing'\n"
+                                    "Traceback (most recent call last):")
     assert '{}["missing"]' in error.message
 
 

@@ -1,7 +1,9 @@
-"""Schedules: 5-field cron, 6-field cron with seconds first, and intervals, in the app's time zone."""
+"""Schedules: 5-field cron, 6-field cron with seconds first, and intervals, in the app's time
+zone."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -44,7 +46,8 @@ def test_next_after_is_strictly_after() -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["", "* * *", "* * * * * * *", "61 * * * *", "0 25 * * *", "0 0 32 * *", "every day", "*/0 * * * *"],
+    ["", "* * *", "* * * * * * *", "61 * * * *", "0 25 * * *", "0 0 32 * *", "every day",
+     "*/0 * * * *"],
 )
 def test_invalid_cron_is_a_declaration_error_with_an_example(expression: str) -> None:
     with pytest.raises(DeclarationError, match="invalid cron expression") as info:
@@ -56,14 +59,16 @@ def test_cron_runs_on_local_time_across_daylight_saving_changes() -> None:
     # Chile left summer time at 2024-04-07 00:00 (UTC-3 → UTC-4): 03:00 stays 03:00 locally.
     at_three = CronSchedule("0 3 * * *", "America/Santiago")
     got = fires(at_three, datetime(2024, 4, 5, 12, tzinfo=SANTIAGO), 3)
-    assert got == ["2024-04-06T03:00:00-03:00", "2024-04-07T03:00:00-04:00", "2024-04-08T03:00:00-04:00"]
+    assert got == ["2024-04-06T03:00:00-03:00", "2024-04-07T03:00:00-04:00",
+                   "2024-04-08T03:00:00-04:00"]
 
 
 def test_a_time_skipped_by_the_spring_change_runs_once_after_the_gap() -> None:
     # 2024-09-08 00:00 → 01:00 in Santiago: 00:30 does not exist that day.
     at_half_past_midnight = CronSchedule("30 0 * * *", "America/Santiago")
     got = fires(at_half_past_midnight, datetime(2024, 9, 6, 12, tzinfo=SANTIAGO), 3)
-    assert got == ["2024-09-07T00:30:00-04:00", "2024-09-08T01:00:00-03:00", "2024-09-09T00:30:00-03:00"]
+    assert got == ["2024-09-07T00:30:00-04:00", "2024-09-08T01:00:00-03:00",
+                   "2024-09-09T00:30:00-03:00"]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +92,7 @@ def test_an_hourly_job_keeps_real_time_through_the_repeated_hour() -> None:
     hourly = CronSchedule("0 * * * *", "Europe/Berlin")
     start = datetime(2024, 10, 27, 0, 30, tzinfo=tz)
     moments = [datetime.fromisoformat(t) for t in fires(hourly, start, 4, tz)]
-    gaps = {(b - a).total_seconds() for a, b in zip(moments, moments[1:])}
+    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(moments)}
     assert gaps == {3600.0}
 
 
@@ -111,5 +116,6 @@ def test_make_schedule_reads_cron_or_every_and_zero_means_none() -> None:
 
 
 def test_specs_change_when_the_schedule_or_zone_does() -> None:
-    assert CronSchedule("0 3 * * *", "UTC").spec != CronSchedule("0 3 * * *", "America/Santiago").spec
+    assert (CronSchedule("0 3 * * *", "UTC").spec
+            != CronSchedule("0 3 * * *", "America/Santiago").spec)
     assert CronSchedule("0 3 * * *", "UTC").spec != CronSchedule("0 4 * * *", "UTC").spec

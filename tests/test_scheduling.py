@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-
 from cauce import App, daily
 from cauce.testing import TestRuntime
 
 
 def test_advance_8_weeks_fires_8_weekly_and_56_daily_runs() -> None:
     app = App("cron", timezone="America/Santiago")
-    app.job(schedule="0 4 * * 1", name="weekly-report")(lambda ctx: ctx.local_now().strftime("%a %H:%M"))
+    app.job(schedule="0 4 * * 1", name="weekly-report")(
+        lambda ctx: ctx.local_now().strftime("%a %H:%M"))
     app.job(schedule="0 3 * * *", name="nightly")(lambda ctx: ctx.local_now().strftime("%H:%M"))
     with TestRuntime(app, start="2024-01-01T00:00:00") as rt:  # a Monday, at midnight in Santiago
         rt.advance("8w")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-
 from cauce import App
 from cauce.testing import TestRuntime
 

@@ -45,7 +45,8 @@ def test_declared_defaults_are_used_when_nothing_is_configured(tmp_path: Path) -
         (list[str] | None, "a,b", ["a", "b"]),
     ],
 )
-def test_environment_text_is_parsed_to_the_declared_type(tmp_path: Path, annotation, text: str, value) -> None:
+def test_environment_text_is_parsed_to_the_declared_type(tmp_path: Path, annotation, text: str,
+                                                         value) -> None:
     app = App("demo")
     app.setting("value", annotation, default=None)
     settings = resolve(app.settings, sources(tmp_path, {"CAUCE_DEMO_VALUE": text}))
@@ -63,7 +64,8 @@ def test_every_missing_required_setting_is_listed_in_one_error(tmp_path: Path) -
     assert info.value.message == (
         "2 settings need attention:\n"
         "  db (target database URL): missing — set CAUCE_MINER_DB, --db or [apps.miner] db\n"
-        "  api_key (key of the data API): missing — set MINER_KEY, --api-key or [apps.miner] api_key"
+        "  api_key (key of the data API): missing — set MINER_KEY, --api-key "
+        "or [apps.miner] api_key"
     )
     assert "cauce config APP" in (info.value.hint or "")
 
@@ -71,8 +73,8 @@ def test_every_missing_required_setting_is_listed_in_one_error(tmp_path: Path) -
 def test_one_problem_is_one_line(tmp_path: Path) -> None:
     app = App("demo")
     app.setting("chunk_size", int, default=10)
-    with pytest.raises(ConfigError, match=r"^chunk_size: 'lots' from environment CAUCE_DEMO_CHUNK_SIZE is invalid "
-                       r"\(Input should be a valid integer"):
+    with pytest.raises(ConfigError, match=r"^chunk_size: 'lots' from environment "
+                       r"CAUCE_DEMO_CHUNK_SIZE is invalid \(Input should be a valid integer"):
         resolve(app.settings, sources(tmp_path, {"CAUCE_DEMO_CHUNK_SIZE": "lots"}))
 
 
@@ -85,13 +87,15 @@ def test_missing_and_invalid_settings_are_reported_together(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="3 settings need attention") as info:
         resolve(app.settings, sources(tmp_path, environ))
     lines = info.value.message.splitlines()[1:]
-    assert [line.split(":")[0].strip() for line in lines] == ["db (no description)", "chunk_size", "sources"]
+    assert [line.split(":")[0].strip() for line in lines] == ["db (no description)", "chunk_size",
+                                                             "sources"]
 
 
 def test_an_invalid_secret_is_not_shown(tmp_path: Path) -> None:
     app = App("demo")
     app.setting("port", int, secret=True, default=1)
-    with pytest.raises(ConfigError, match=r"port: \*\*\*\*\*\*\*\* from environment CAUCE_DEMO_PORT") as info:
+    with pytest.raises(ConfigError,
+                       match=r"port: \*\*\*\*\*\*\*\* from environment CAUCE_DEMO_PORT") as info:
         resolve(app.settings, sources(tmp_path, {"CAUCE_DEMO_PORT": "hunter2"}))
     assert "hunter2" not in info.value.message
 
@@ -107,15 +111,18 @@ def test_precedence_default_file_dotenv_environment_option(tmp_path: Path) -> No
         env="CAUCE_DEMO_C=dotenv\nCAUCE_DEMO_D=dotenv\nCAUCE_DEMO_E=dotenv\n",
     )
     settings = resolve(app.settings, config, {"e": "option"})
-    assert dict(settings) == {"a": "default", "b": "file", "c": "dotenv", "d": "environment", "e": "option"}
+    assert dict(settings) == {"a": "default", "b": "file", "c": "dotenv", "d": "environment",
+                              "e": "option"}
     assert [settings.origin(n) for n in "abcde"] == [
-        "default", "cauce.toml [apps.demo] b", ".env CAUCE_DEMO_C", "environment CAUCE_DEMO_D", "option --e"]
+        "default", "cauce.toml [apps.demo] b", ".env CAUCE_DEMO_C", "environment CAUCE_DEMO_D",
+        "option --e"]
 
 
 def test_pyproject_tool_cauce_is_read_when_there_is_no_cauce_toml(tmp_path: Path) -> None:
     app = App("demo")
     app.setting("db", str)
-    config = sources(tmp_path, pyproject_toml='[project]\nname = "x"\n\n[tool.cauce.apps.demo]\ndb = "from-pyproject"\n')
+    config = sources(tmp_path, pyproject_toml='[project]\nname = "x"\n\n'
+                                              '[tool.cauce.apps.demo]\ndb = "from-pyproject"\n')
     settings = resolve(app.settings, config)
     assert settings.db == "from-pyproject"
     assert settings.origin("db") == "pyproject.toml [tool.cauce] [apps.demo] db"
@@ -143,7 +150,8 @@ def test_toml_numbers_are_text_for_text_settings(tmp_path: Path) -> None:
     app.setting("every", str, default="10s")
     app.setting("codes", list[str], default=[])
     app.setting("ratio", float, default=1.0)
-    config = sources(tmp_path, cauce_toml="[apps.demo]\nevery = 0\ncodes = [13101, \"13102\"]\nratio = 2\n")
+    config = sources(tmp_path,
+                     cauce_toml="[apps.demo]\nevery = 0\ncodes = [13101, \"13102\"]\nratio = 2\n")
     settings = resolve(app.settings, config)
     assert (settings.every, settings.codes, settings.ratio) == ("0", ["13101", "13102"], 2.0)
 
@@ -152,8 +160,10 @@ def test_a_custom_environment_name_and_app_names_with_dashes(tmp_path: Path) -> 
     app = App("open-data")
     token = app.setting("token", str | None, default=None, env="SODA_APP_TOKEN")
     limit = app.setting("limit", int, default=1)
-    assert (token.env_name, limit.env_name, limit.option) == ("SODA_APP_TOKEN", "CAUCE_OPEN_DATA_LIMIT", "--limit")
-    settings = resolve(app.settings, sources(tmp_path, {"SODA_APP_TOKEN": "t", "CAUCE_OPEN_DATA_LIMIT": "3"}))
+    assert (token.env_name, limit.env_name, limit.option) == ("SODA_APP_TOKEN",
+                                                              "CAUCE_OPEN_DATA_LIMIT", "--limit")
+    settings = resolve(app.settings, sources(tmp_path, {"SODA_APP_TOKEN": "t",
+                                                        "CAUCE_OPEN_DATA_LIMIT": "3"}))
     assert (settings.token, settings.limit) == ("t", 3)
 
 
@@ -175,13 +185,14 @@ def test_lenient_resolution_leaves_problems_unresolved(tmp_path: Path) -> None:
     app = App("demo")
     app.setting("db", str)
     app.setting("chunk_size", int, default=10)
-    settings = resolve(app.settings, sources(tmp_path, {"CAUCE_DEMO_CHUNK_SIZE": "x"}), lenient=True)
+    settings = resolve(app.settings, sources(tmp_path, {"CAUCE_DEMO_CHUNK_SIZE": "x"}),
+                       lenient=True)
     assert (settings.db, settings.chunk_size) == (None, 10)
     assert settings.origin("db") == "unresolved"
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cauce.toml is not valid TOML") as info:
+    with pytest.raises(ConfigError, match=r"cauce\.toml is not valid TOML") as info:
         sources(tmp_path, cauce_toml="[apps.demo\n")
     assert str(tmp_path / "cauce.toml") in (info.value.hint or "")
 
@@ -208,7 +219,8 @@ not a line
 
 
 def test_dotenv_keeps_accents_and_reads_escapes_only_in_double_quotes() -> None:
-    text = 'COMUNA="Ñuñoa"\nPLAIN=Peñalolén\nPATH_WIN="C:\\\\data\\tsub"\nRAW=\'a\\nb\'\nODD="keep \\x as is"\n'
+    text = ('COMUNA="Ñuñoa"\nPLAIN=Peñalolén\nPATH_WIN="C:\\\\data\\tsub"\n'
+            'RAW=\'a\\nb\'\nODD="keep \\x as is"\n')
     assert parse_dotenv(text) == {
         "COMUNA": "Ñuñoa",
         "PLAIN": "Peñalolén",
@@ -230,9 +242,12 @@ def test_the_home_comes_from_environment_then_dotenv_then_file(tmp_path: Path) -
 
 def test_resource_urls_are_configured_per_app(tmp_path: Path) -> None:
     config = sources(tmp_path, {"CAUCE_DEMO_MAIN_URL": "sqlite:///env.db"},
-                     cauce_toml='[apps.demo.resources]\nmain = "duckdb:///file.duckdb"\nraw = "/data/raw"\n')
-    assert config.resource_url("demo", "main") == ("sqlite:///env.db", "environment CAUCE_DEMO_MAIN_URL")
-    assert config.resource_url("demo", "raw") == ("/data/raw", "cauce.toml [apps.demo.resources] raw")
+                     cauce_toml='[apps.demo.resources]\nmain = "duckdb:///file.duckdb"\n'
+                                'raw = "/data/raw"\n')
+    assert config.resource_url("demo", "main") == ("sqlite:///env.db",
+                                                   "environment CAUCE_DEMO_MAIN_URL")
+    assert config.resource_url("demo", "raw") == ("/data/raw",
+                                                  "cauce.toml [apps.demo.resources] raw")
     assert config.resource_url("demo", "other") is None
 
 
@@ -241,14 +256,16 @@ def test_every_setting_reads_as_an_attribute_even_when_named_like_a_method() -> 
     app.setting("source", list[str], default=["a.csv"])
     app.setting("description", str, default="d")
     settings = resolve(app.settings, ConfigSources(environ={}))
-    assert (settings.source, settings["source"], settings.description) == (["a.csv"], ["a.csv"], "d")
+    assert (settings.source, settings["source"], settings.description) == (["a.csv"], ["a.csv"],
+                                                                           "d")
     assert settings.origin("source") == "default"
     assert dict(settings) == {"source": ["a.csv"], "description": "d"}
 
 
 @pytest.mark.parametrize("name", ["origin", "secrets", "keys", "get"])
 def test_names_that_settings_need_for_themselves(name: str) -> None:
-    with pytest.raises(DeclarationError, match=f"setting name '{name}' is taken by ctx.settings itself"):
+    with pytest.raises(DeclarationError,
+                       match=f"setting name '{name}' is taken by ctx.settings itself"):
         App("demo").setting(name, str, default="x")
 
 
@@ -275,9 +292,9 @@ def test_a_runtime_resolves_settings_before_anything_runs() -> None:
     def load(ctx) -> None:
         ran.append(ctx.settings.db)
 
-    with pytest.raises(ConfigError, match="db \\(target database URL\\): missing"):
-        with TestRuntime(app):
-            pass
+    with (pytest.raises(ConfigError, match="db \\(target database URL\\): missing"),
+          TestRuntime(app)):
+        pass
     assert app.runtime is None
     with TestRuntime(app, settings={"db": "sqlite:///t.db"}) as rt:
         rt.run(load)
@@ -299,7 +316,6 @@ def test_a_failed_start_leaves_no_temporary_home(tmp_path: Path, monkeypatch) ->
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     app = App("demo")
     app.setting("db", str)
-    with pytest.raises(ConfigError):
-        with TestRuntime(app):
-            pass
+    with pytest.raises(ConfigError), TestRuntime(app):
+        pass
     assert list(tmp_path.iterdir()) == []
