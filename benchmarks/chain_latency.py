@@ -119,8 +119,8 @@ HUEY_CONSUMER = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from hueychain import huey
-huey.create_consumer(workers=4, worker_type="thread", initial_delay=0.001, backoff=1.15, max_delay=0.01,
-                     periodic=False).run()
+huey.create_consumer(workers=4, worker_type="thread", initial_delay=0.001, backoff=1.15,
+                     max_delay=0.01, periodic=False).run()
 """
 
 
@@ -135,19 +135,23 @@ def bench_cauce(work: Path, rate: float, seconds: float) -> dict[str, float]:
     (work / "chainapp.py").write_text(textwrap.dedent(CAUCE_APP))
     (work / "producer.py").write_text(textwrap.dedent(CAUCE_PRODUCER))
     ref = f"{work / 'chainapp.py'}:app"
-    subprocess.run([sys.executable, str(work / "producer.py"), ref, str(home), "1", "0"], check=True)
-    serve = subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "serve", ref, "--home", str(home)],
+    producer = str(work / "producer.py")
+    subprocess.run([sys.executable, producer, ref, str(home), "1", "0"], check=True)
+    serve = subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "serve", ref,
+                              "--home", str(home)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2)
-    subprocess.run([sys.executable, str(work / "producer.py"), ref, str(home), str(rate), str(seconds)], check=True)
+    subprocess.run([sys.executable, producer, ref, str(home), str(rate), str(seconds)], check=True)
     expected = int(rate * seconds)
     con = sqlite3.connect(home / "state.db", timeout=30)
     deadline = time.monotonic() + 60
-    while con.execute("SELECT count(*) FROM items WHERE tbl = 'chain:latency'").fetchone()[0] < expected:
+    while con.execute("SELECT count(*) FROM items "
+                      "WHERE tbl = 'chain:latency'").fetchone()[0] < expected:
         if time.monotonic() > deadline:
             raise RuntimeError("the chain did not finish")
         time.sleep(0.1)
-    values = [json.loads(v)["seconds"] for (v,) in con.execute("SELECT value FROM items WHERE tbl = 'chain:latency'")]
+    values = [json.loads(v)["seconds"]
+              for (v,) in con.execute("SELECT value FROM items WHERE tbl = 'chain:latency'")]
     serve.send_signal(signal.SIGTERM)
     serve.wait(timeout=60)
     return percentiles(values)
@@ -164,7 +168,8 @@ def bench_huey(work: Path, rate: float, seconds: float) -> dict[str, float]:
     consumer = subprocess.Popen([sys.executable, str(folder / "consumer.py"), str(folder)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2)
-    subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), str(rate), str(seconds)], check=True)
+    subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), str(rate),
+                    str(seconds)], check=True)
     expected = int(rate * seconds)
     deadline = time.monotonic() + 120
     while not out.exists() or len(out.read_text().splitlines()) < expected:
@@ -180,7 +185,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (to study the runs)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (to study the runs)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cauce-chain-"))
     try:
@@ -191,8 +197,10 @@ def main() -> None:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({"rate_per_s": args.rate, "seconds": args.seconds, "cauce": cauce, "huey_sqlite": huey,
-                      "p99_ratio_huey_over_cauce": round(huey["p99_ms"] / cauce["p99_ms"], 2)}, indent=2))
+    print(json.dumps({"rate_per_s": args.rate, "seconds": args.seconds, "cauce": cauce,
+                      "huey_sqlite": huey,
+                      "p99_ratio_huey_over_cauce": round(huey["p99_ms"] / cauce["p99_ms"], 2)},
+                     indent=2))
 
 
 if __name__ == "__main__":

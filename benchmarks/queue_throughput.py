@@ -71,8 +71,8 @@ HUEY_CONSUMER = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from hueyapp import huey
-consumer = huey.create_consumer(workers=int(sys.argv[2]), worker_type=sys.argv[3], initial_delay=0.001,
-                                backoff=1.15, max_delay=0.05, periodic=False)
+consumer = huey.create_consumer(workers=int(sys.argv[2]), worker_type=sys.argv[3],
+                                initial_delay=0.001, backoff=1.15, max_delay=0.05, periodic=False)
 consumer.run()
 """
 
@@ -90,7 +90,8 @@ def _count(db: Path, sql: str) -> int:
     raise RuntimeError(f"cannot read {db}")
 
 
-def _wait_empty(db: Path, sql: str, producers: list[subprocess.Popen[bytes]], timeout: float = 600) -> None:
+def _wait_empty(db: Path, sql: str, producers: list[subprocess.Popen[bytes]],
+                timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(p.poll() is not None for p in producers) and _count(db, sql) == 0:
@@ -106,9 +107,11 @@ def bench_cauce(work: Path, n: int, processes: int, batch_send: bool) -> float:
     producer = work / "cauce_producer.py"
     producer.write_text(textwrap.dedent(CAUCE_PRODUCER))
     ref = f"{app}:app"
-    subprocess.run([sys.executable, str(producer), ref, str(home), "0", "single"], check=True)  # create the home
-    workers = [subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "worker", ref, "--home", str(home),
-                                 "--threads", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # create the home
+    subprocess.run([sys.executable, str(producer), ref, str(home), "0", "single"], check=True)
+    workers = [subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "worker", ref,
+                                 "--home", str(home), "--threads", "4"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                for _ in range(processes)]
     time.sleep(1.5)  # let the workers import and start polling
     started = time.perf_counter()
@@ -134,7 +137,8 @@ def bench_huey(work: Path, n: int, processes: int) -> float:
     (folder / "consumer.py").write_text(textwrap.dedent(HUEY_CONSUMER))
     subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), "0"], check=True)
     kind, workers = ("thread", 4) if processes == 1 else ("process", processes)
-    consumer = subprocess.Popen([sys.executable, str(folder / "consumer.py"), str(folder), str(workers), kind],
+    consumer = subprocess.Popen([sys.executable, str(folder / "consumer.py"), str(folder),
+                                 str(workers), kind],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.5)
     started = time.perf_counter()
@@ -168,9 +172,11 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'processes':>9} {'huey/s':>9} {'cauce send/s':>13} {'cauce batch/s':>14} {'cauce÷huey':>11}")
+    print(f"{'processes':>9} {'huey/s':>9} {'cauce send/s':>13} {'cauce batch/s':>14} "
+          f"{'cauce÷huey':>11}")
     for r in results:
-        print(f"{r['worker_processes']:>9} {r['huey_sqlite_msgs_per_s']:>9,} {r['cauce_send_msgs_per_s']:>13,} "
+        print(f"{r['worker_processes']:>9} {r['huey_sqlite_msgs_per_s']:>9,} "
+              f"{r['cauce_send_msgs_per_s']:>13,} "
               f"{r['cauce_send_batch_msgs_per_s']:>14,} {r['ratio_cauce_send_vs_huey']:>10}x")
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
 
