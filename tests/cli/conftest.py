@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import textwrap
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,9 @@ class Result:
 
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
     monkeypatch.chdir(directory)
+    # Loading an app puts its folder on sys.path; keep that to the test, so that a module left
+    # there (a queue.py) does not shadow the standard library in later tests' child processes.
+    monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setenv("COLUMNS", "200")
     for name in list(os.environ):
         if name.startswith("CAUCE_"):
