@@ -18,6 +18,7 @@ from cauce.warehouse.params import (
     NATIVE,
     PSYCOPG,
     bind,
+    blank_quotes_in_comments,
     split_statements,
 )
 
@@ -186,6 +187,29 @@ def _run_select(warehouse: WarehouseBackend, case: tuple[str, list[object], obje
     sql, expected, params = case
     result = warehouse.query(sql, params)  # type: ignore[arg-type]
     assert [column[0].as_py() for column in result.columns] == expected
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1 /* it's */ AS a, '\xa0' AS b",
+        "SELECT 1 /* \"$ */ AS a, '\u2003 x\u3000' AS b",
+        "SELECT 1 -- it's\n AS a, '\xa0' AS b",
+    ],
+)
+def test_a_quote_in_a_comment_leaves_unicode_spaces_in_literals_alone(
+    engines: dict[str, WarehouseBackend], engine: str, sql: str
+) -> None:
+    literal = sql[sql.rindex(", '") + 3 : sql.rindex("' AS b")]
+    assert engines[engine].query(sql).to_pylist() == [{"a": 1, "b": literal}]
+
+
+def test_quotes_in_comments_become_spaces_and_nothing_else_moves() -> None:
+    sql = "SELECT 'it''s' /* don't */, \"q\" -- a 'b'\nFROM t /* $x$ */"
+    blanked = blank_quotes_in_comments(sql)
+    assert blanked == "SELECT 'it''s' /* don t */, \"q\" -- a  b \nFROM t /*  x  */"
+    assert len(blanked) == len(sql)
 
 
 @pytest.mark.parametrize("named", [False, True])

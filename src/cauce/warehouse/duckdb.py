@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from cauce.errors import WarehouseError
 from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
-from cauce.warehouse.params import DUCKDB, Params, bind
+from cauce.warehouse.params import DUCKDB, Params, bind, blank_quotes_in_comments
 from cauce.warehouse.pool import SharedConnection
 
 
@@ -102,11 +102,11 @@ class DuckDBSession(Session):
         self._connection.rollback()
 
     def execute(self, sql: str, params: Params = None) -> None:
-        sql, bound = bind(sql, params, DUCKDB)
+        sql, bound = bind(blank_quotes_in_comments(sql), params, DUCKDB)
         self._connection.execute(sql, bound)
 
     def execute_count(self, sql: str, params: Params = None) -> int:
-        sql, bound = bind(sql, params, DUCKDB)
+        sql, bound = bind(blank_quotes_in_comments(sql), params, DUCKDB)
         changed = self._connection.execute(sql, bound).fetchone()
         return int(changed[0]) if changed else 0
 
@@ -115,7 +115,7 @@ class DuckDBSession(Session):
         self.execute(sql, params)
 
     def query(self, sql: str, params: Params = None) -> pa.Table:
-        sql, bound = bind(sql, params, DUCKDB)
+        sql, bound = bind(blank_quotes_in_comments(sql), params, DUCKDB)
         relation = self._connection.sql(sql, params=bound)
         # Statements that return nothing (DDL, DML without RETURNING) give no relation.
         return pa.table({}) if relation is None else relation.to_arrow_table()
