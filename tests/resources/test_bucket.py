@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 from datetime import UTC, datetime
@@ -235,13 +236,26 @@ def test_a_bucket_can_live_in_a_folder_given_by_url(tmp_path: Path) -> None:
     assert (tmp_path / "shared-folder" / "a.txt").read_bytes() == b"1"
 
 
-def test_a_bucket_url_that_is_not_a_folder_is_a_config_error(tmp_path: Path) -> None:
+def test_a_bucket_url_of_an_unknown_protocol_is_a_config_error() -> None:
     from cauce import ConfigError
 
     app = App("files")
-    remote = app.bucket("remote", url="s3://bucket/prefix")
-    with TestRuntime(app), pytest.raises(ConfigError, match="bucket 'remote': URL 's3://bucket/prefix'"):
+    remote = app.bucket("remote", url="nosuch://bucket/prefix")
+    message = r"bucket 'remote' \(declaration\): URL 'nosuch://bucket/prefix' is not supported"
+    with TestRuntime(app), pytest.raises(ConfigError, match=message):
         remote.put("a.txt", b"1")
+
+
+def test_a_bucket_url_whose_package_is_missing_names_it() -> None:
+    from cauce import ConfigError
+
+    if importlib.util.find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed here, so gs:// works")
+    app = App("files")
+    remote = app.bucket("remote", url="gs://bucket/prefix")
+    with TestRuntime(app), pytest.raises(ConfigError, match="needs a package") as info:
+        remote.put("a.txt", b"1")
+    assert "gcsfs" in info.value.message
 
 
 def test_object_created_events_are_filtered_by_prefix_and_suffix() -> None:

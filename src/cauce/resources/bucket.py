@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from ..backends.fsspec_store import FsspecStore
 from ..backends.local.folders import FolderStore, StoredObject
 from ..errors import InvalidKey, ObjectNotFound, ResourceError
 from ..events import ObjectRef
@@ -17,23 +17,20 @@ from .base import Resource
 
 class Bucket(Resource):
     """Objects by key. On one machine a folder under the cauce home (or the folder its URL
-    names)."""
+    names); with an ``s3://`` (or other fsspec) URL, objects in that storage."""
 
     kind = "bucket"
 
-    def _store(self) -> FolderStore:
+    def _store(self) -> FolderStore | FsspecStore:
         return self._runtime().bucket_store(self)
 
     def _ref(self, obj: StoredObject) -> ObjectRef:
         return ObjectRef(self, obj.key, obj.size, datetime.fromtimestamp(obj.mtime, UTC))
 
     def _created(self, key: str) -> ObjectRef:
-        # The object was created now by the runtime's clock, whatever the file's own history
-        # (a file moved in keeps its old modification time otherwise).
+        # The object was created now by the runtime's clock, whatever the file's own history.
         runtime = self._runtime()
-        now = runtime.clock.time()
-        os.utime(self._store().path(key), (now, now))
-        ref = self._ref(self._store().stat(key))
+        ref = self._ref(self._store().created(key, runtime.clock.time()))
         runtime.object_created(self, ref)
         return ref
 
@@ -115,7 +112,8 @@ class Bucket(Resource):
             return False
 
     def path(self, key: str) -> Path:
-        """The object's local file, for engines that read files directly."""
+        """The object's local file, for engines that read files directly (for a bucket in
+        object storage, a local copy kept until the object changes)."""
         return self._store().path(key)
 
     def text(self, key: str, encoding: str = "utf-8") -> str:

@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .. import logs, runs
 from ..app import App, Handler, Job
+from ..backends.fsspec_store import FsspecStore
 from ..backends.local import queues, streams
 from ..backends.local.folders import FolderStore
 from ..backends.local.queues import new_token
@@ -87,7 +88,7 @@ class Runtime:
         self.worker_id = f"{role}-{socket.gethostname()}-{os.getpid()}-{new_token()[:6]}"
         self._wake = threading.Condition()
         self._woken = False
-        self._stores: dict[str, FolderStore] = {}
+        self._stores: dict[str, FolderStore | FsspecStore] = {}
         self._warehouses: dict[str, WarehouseBackend] = {}
         self._progress_hooks: list[ProgressHook] = []
         self._run_hooks: list[RunHook] = []
@@ -157,22 +158,24 @@ class Runtime:
             return str(resource.url), "declaration"
         return None, "default"
 
-    def bucket_store(self, bucket: Bucket) -> FolderStore:
+    def bucket_store(self, bucket: Bucket) -> FolderStore | FsspecStore:
         store = self._stores.get(bucket.name)
         if store is None:
             url, where = self._url_of(bucket)
-            if url is None:
-                root = self.home / "buckets" / self.app.name / bucket.name
-            elif url.startswith("file://"):
-                root = Path(url.removeprefix("file://"))
-            elif "://" in url:
-                raise ConfigError(f"bucket {bucket.name!r}: URL {url!r} ({where}) is not supported",
-                                  hint="on one machine a bucket is a folder: "
-                                  "file:///path or a plain path")
+            if url is not None and "://" in url and not url.startswith("file://"):
+                cache = self.home / "cache" / "buckets" / self.app.name / bucket.name
+                try:
+                    store = FsspecStore(url, cache)
+                except ConfigError as error:
+                    raise ConfigError(f"bucket {bucket.name!r} ({where}): {error.message}",
+                                      hint=error.hint) from None
             else:
-                root = Path(url)
-            root = root if root.is_absolute() else Path.cwd() / root
-            store = self._stores[bucket.name] = FolderStore(root)
+                if url is None:
+                    root = self.home / "buckets" / self.app.name / bucket.name
+                else:
+                    root = Path(url.removeprefix("file://"))
+                store = FolderStore(root if root.is_absolute() else Path.cwd() / root)
+            self._stores[bucket.name] = store
         return store
 
     def warehouse_backend(self, warehouse: Warehouse) -> WarehouseBackend:

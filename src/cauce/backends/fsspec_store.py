@@ -1,0 +1,176 @@
+"""Buckets in object storage: S3 and S3-compatible servers, or any other fsspec file system.
+
+A bucket whose URL is ``s3://bucket/prefix`` (or ``gs://``, ``az://``, ``memory://``...) keeps
+its objects there, under the same keys and rules as a folder bucket. Each write goes to a local
+temporary file first and is uploaded in one call when the block ends without error, so a failed
+write leaves no object and a reader never sees half of one (an S3 PUT is atomic). Listings and
+lookups ask the server each time: another process or machine may have written meanwhile.
+``path(key)`` gives engines that read files directly a local copy, cached until the object's
+size or time changes.
+
+Credentials and endpoints come from each library's usual places; for S3 that is the AWS
+environment variables and files, with ``AWS_ENDPOINT_URL`` for an S3-compatible server.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import fsspec
+
+from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
+from .local.folders import StoredObject, check_key
+
+
+class FsspecStore:
+    """The objects of one bucket at ``url``; ``cache`` is a local folder for temporary files
+    and the copies ``path()`` hands out."""
+
+    def __init__(self, url: str, cache: Path) -> None:
+        try:
+            self.fs, root = fsspec.core.url_to_fs(url)
+        except ImportError as error:  # fsspec names the package the protocol needs
+            raise ConfigError(
+                f"URL {url!r} needs a package that is not installed: {error}",
+                hint='for s3:// install cauce with its S3 extra: pip install "cauce[s3]"; '
+                "for other protocols, the package fsspec names",
+            ) from None
+        except ValueError as error:
+            raise ConfigError(
+                f"URL {url!r} is not supported: {error}",
+                hint="use a folder path, file:///path, s3://bucket/prefix or another fsspec URL",
+            ) from None
+        self.url = url
+        self.root = root.rstrip("/")
+        self.cache = Path(cache)
+
+    def _full(self, key: str) -> str:
+        return f"{self.root}/{check_key(key)}"
+
+    @contextmanager
+    def _translated(self, action: str, *, lookup: bool = False) -> Iterator[None]:
+        """Storage failures (network, credentials, permissions, a missing S3 bucket) as
+        one-line ResourceErrors; a lookup lets FileNotFoundError through for its caller."""
+        try:
+            yield
+        except CauceError:
+            raise
+        except FileNotFoundError:
+            if lookup:
+                raise
+            raise ResourceError(
+                f"{self.url}: cannot {action}: the storage location does not exist",
+                hint="create the S3 bucket (or the container) first, or fix the bucket's URL",
+            ) from None
+        except Exception as error:  # each fsspec back end has its own exception classes
+            raise ResourceError(
+                f"{self.url}: cannot {action}: {type(error).__name__}: {error}",
+                hint="check the storage's credentials and endpoint (for S3: AWS_ACCESS_KEY_ID, "
+                "AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL)",
+            ) from error
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
+        """A binary file that is uploaded as ``key`` only when the block ends without error."""
+        target = self._full(key)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self.cache, prefix=".put-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+            with self._translated(f"put {key!r}"):
+                self.fs.put_file(tmp_name, target)
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+
+    def put_file(self, key: str, source: Path, *, move: bool) -> None:
+        with self._translated(f"put {key!r}"):
+            self.fs.put_file(str(source), self._full(key))
+        if move:
+            Path(source).unlink()
+
+    def stat(self, key: str) -> StoredObject:
+        full = self._full(key)
+        self.fs.invalidate_cache(full)
+        try:
+            with self._translated(f"look up {key!r}", lookup=True):
+                info = self.fs.info(full)
+        except FileNotFoundError:
+            raise ObjectNotFound(f"no object {key!r} in {self.url}") from None
+        if info.get("type") != "file":
+            raise ObjectNotFound(f"no object {key!r} in {self.url}")
+        return StoredObject(key, int(info["size"]), _modified(info))
+
+    def created(self, key: str, when: float) -> StoredObject:
+        """The object just written, dated ``when`` by the runtime's clock (the server keeps
+        its own time for later listings)."""
+        stored = self.stat(key)
+        return StoredObject(key, stored.size, when)
+
+    def open(self, key: str) -> IO[bytes]:
+        self.stat(key)
+        with self._translated(f"read {key!r}", lookup=True):
+            return self.fs.open(self._full(key), "rb")
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Objects whose key starts with ``prefix``, in key order."""
+        folder = self.root + ("/" + prefix.rsplit("/", 1)[0] if "/" in prefix else "")
+        self.fs.invalidate_cache(folder)
+        try:
+            with self._translated("list its objects", lookup=True):
+                found = self.fs.find(folder, detail=True)
+        except FileNotFoundError:
+            return
+        objects = []
+        for name, info in found.items():
+            key = name[len(self.root) + 1:]
+            if info.get("type") == "file" and key.startswith(prefix):
+                objects.append(StoredObject(key, int(info["size"]), _modified(info)))
+        yield from sorted(objects, key=lambda stored: stored.key)
+
+    def delete(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        with self._translated(f"delete {key!r}"):
+            self.fs.rm_file(self._full(key))
+        return True
+
+    def path(self, key: str) -> Path:
+        """A local copy of the object, downloaded again only when the object changed."""
+        stored = self.stat(key)
+        local = self.cache / "objects" / key
+        if local.is_file():
+            kept = local.stat()
+            if kept.st_size == stored.size and kept.st_mtime == stored.mtime:
+                return local
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=local.parent, prefix=".get-")
+        os.close(fd)
+        try:
+            with self._translated(f"download {key!r}"):
+                self.fs.get_file(self._full(key), tmp_name)
+            os.utime(tmp_name, (stored.mtime, stored.mtime))
+            os.replace(tmp_name, local)
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+        return local
+
+
+def _modified(info: dict[str, Any]) -> float:
+    """The object's time from an fsspec info record (S3 ``LastModified``, or ``mtime``, or
+    ``created``), as epoch seconds."""
+    for field in ("LastModified", "mtime", "created"):
+        value = info.get(field)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, int | float):
+            return float(value)
+    return 0.0

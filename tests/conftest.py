@@ -1,0 +1,51 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+S3_PACKAGES = ("moto", "s3fs", "boto3")
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 server on loopback with one bucket, ``cauce-test``; AWS_* variables point at it."""
+    missing = [name for name in S3_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"an S3 test server needs {', '.join(missing)} (the dev extra installs them)")
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {name: os.environ.get(name) for name in (*S3_CREDENTIALS, "AWS_ENDPOINT_URL")}
+    os.environ.update(S3_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
+    try:
+        import boto3
+
+        boto3.client("s3").create_bucket(Bucket="cauce-test")
+        yield endpoint
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()

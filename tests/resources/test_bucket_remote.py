@@ -1,0 +1,130 @@
+"""Buckets in object storage: the same contract as folder buckets, on fsspec's in-memory file
+system (always) and on an S3 server on loopback (``s3_endpoint`` in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from cauce import App, InvalidKey, ObjectNotFound, ResourceError
+from cauce.testing import TestRuntime
+
+
+@pytest.fixture(params=["memory", "s3"])
+def bucket_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty place in object storage for each test."""
+    prefix = uuid.uuid4().hex[:12]
+    if request.param == "s3":
+        request.getfixturevalue("s3_endpoint")
+        return f"s3://cauce-test/{prefix}"
+    return f"memory://cauce-test/{prefix}"
+
+
+@pytest.fixture
+def remote(bucket_url: str, tmp_path):
+    app = App("objects")
+    bucket = app.bucket("raw", url=bucket_url)
+    seen: list[tuple[str, int]] = []
+
+    @app.on(bucket, prefix="in/")
+    def arrived(obj, ctx) -> None:
+        seen.append((obj.key, len(obj.read())))
+
+    with TestRuntime(app, start="2024-03-01T12:00:00", home=tmp_path / "home") as rt:
+        yield bucket, rt, seen
+
+
+def test_put_get_list_and_delete(remote) -> None:
+    bucket, _, _ = remote
+    ref = bucket.put("in/a.csv", b"id\n1\n")
+    assert (ref.key, ref.size) == ("in/a.csv", 5)
+    assert ref.created_at == datetime(2024, 3, 1, 12, 0, tzinfo=UTC)  # the runtime's clock
+    bucket.put("in/b.csv", "ñandú")
+    bucket.put("other/c.txt", io.BytesIO(b"x" * 3_000_000))
+    assert bucket.get("in/a.csv") == b"id\n1\n"
+    assert bucket.text("in/b.csv") == "ñandú"
+    assert bucket.info("other/c.txt").size == 3_000_000
+    assert [r.key for r in bucket.list()] == ["in/a.csv", "in/b.csv", "other/c.txt"]
+    assert [r.key for r in bucket.list("in/")] == ["in/a.csv", "in/b.csv"]
+    assert [r.key for r in bucket.list("in/b")] == ["in/b.csv"]
+    assert bucket.list("nothing/") == []
+    assert bucket.exists("in/a.csv") and not bucket.exists("in")
+    assert bucket.delete("in/a.csv") is True
+    assert bucket.delete("in/a.csv") is False
+    with pytest.raises(ObjectNotFound):
+        bucket.get("in/a.csv")
+
+
+def test_every_write_is_an_object_created_event(remote) -> None:
+    bucket, rt, seen = remote
+    bucket.put("in/a.csv", b"12345")
+    with bucket.open("in/b.csv", "wb") as out:
+        out.write(b"123")
+    bucket.put("elsewhere/c.csv", b"1")  # outside the handler's prefix
+    rt.drain()
+    assert sorted(seen) == [("in/a.csv", 5), ("in/b.csv", 3)]
+
+
+def test_a_failed_write_leaves_no_object(remote) -> None:
+    bucket, rt, seen = remote
+    with pytest.raises(RuntimeError), bucket.open("in/half.csv", "wb") as out:
+        out.write(b"half")
+        raise RuntimeError("the writer died")
+    assert not bucket.exists("in/half.csv")
+    rt.drain()
+    assert seen == []
+
+
+def test_put_file_copies_or_moves(remote, tmp_path) -> None:
+    bucket, _, _ = remote
+    source = tmp_path / "day.csv"
+    source.write_bytes(b"a,b\n")
+    bucket.put_file("in/copied.csv", source)
+    bucket.put_file("in/moved.csv", source, move=True)
+    assert not source.exists()
+    assert bucket.get("in/copied.csv") == bucket.get("in/moved.csv") == b"a,b\n"
+
+
+def test_path_is_a_local_copy_refreshed_when_the_object_changes(remote) -> None:
+    bucket, _, _ = remote
+    bucket.put("in/a.csv", b"first")
+    local = bucket.path("in/a.csv")
+    assert local.read_bytes() == b"first"
+    assert bucket.path("in/a.csv") == local  # unchanged: the same copy
+    bucket.put("in/a.csv", b"second, longer")
+    assert bucket.path("in/a.csv").read_bytes() == b"second, longer"
+
+
+def test_keys_are_checked_as_in_folder_buckets(remote) -> None:
+    bucket, _, _ = remote
+    for key in ("../x", "/abs", "a//b", "a\\b"):
+        with pytest.raises(InvalidKey):
+            bucket.put(key, b"1")
+    assert bucket.list() == []
+
+
+def test_a_second_runtime_sees_what_the_first_wrote(bucket_url: str, tmp_path) -> None:
+    """Two homes (two machines, say) sharing one bucket in object storage."""
+    writer_app, reader_app = App("writer"), App("reader")
+    written = writer_app.bucket("shared", url=bucket_url)
+    read = reader_app.bucket("shared", url=bucket_url)
+    with TestRuntime(writer_app, home=tmp_path / "one"):
+        written.put("day/2024-03-01.csv", b"1,2\n")
+    with TestRuntime(reader_app, home=tmp_path / "two"):
+        assert [r.key for r in read.list("day/")] == ["day/2024-03-01.csv"]
+        assert read.get("day/2024-03-01.csv") == b"1,2\n"
+
+
+def test_a_missing_s3_bucket_is_one_clear_error(s3_endpoint: str, tmp_path) -> None:
+    app = App("objects")
+    bucket = app.bucket("raw", url="s3://no-such-bucket-here/prefix")
+    message = r"cannot put 'a\.txt': the storage location does not exist"
+    with TestRuntime(app, home=tmp_path / "home"):
+        with pytest.raises(ResourceError, match=message) as info:
+            bucket.put("a.txt", b"1")
+        assert "create the S3 bucket" in (info.value.hint or "")
+        assert not bucket.exists("a.txt")
+        assert bucket.list() == []
