@@ -2,6 +2,7 @@ import gzip
 import io
 import sys
 import textwrap
+import uuid
 import zipfile
 
 import pytest
@@ -10,6 +11,7 @@ from cauce import RunStatus
 from cauce.apps.transit import app
 from cauce.apps.transit.app import adatrap, output_bucket, synth, trx_bucket, warehouse
 from cauce.apps.transit.outputs import GENERAL, read_output
+from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
 DAY = "2021-04-22"
@@ -34,6 +36,26 @@ def _load(rt, inputs, skip=()):
             continue
         for key, data in objects.items():
             rt.bucket(name).put(key, data)
+
+
+def test_a_tiny_day_reads_and_writes_buckets_in_s3(day_inputs, s3_endpoint):
+    """Every input bucket and the output bucket on an S3 server, chosen by URL alone."""
+    prefix = f"s3://cauce-test/transit-{uuid.uuid4().hex[:8]}"
+    buckets = ("gps", "po", "file196", "transactions", "service-detail", "truth", "output")
+    environ = {f"CAUCE_TRANSIT_{name.upper().replace('-', '_')}_URL": f"{prefix}/{name}"
+               for name in buckets}
+    with TestRuntime(app, config=ConfigSources(environ=environ)) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert f"{DAY}.zip" in {ref.key for ref in output_bucket.list()}
+        with zipfile.ZipFile(io.BytesIO(output_bucket.get(f"{DAY}.zip"))) as archive:
+            etapas = read_output(archive.read(f"{DAY}.etapas"))
+        assert etapas.height == run.result["rows"]["etapas"] > 1000
+    import s3fs
+
+    uploaded = s3fs.S3FileSystem().find(f"{prefix.removeprefix('s3://')}/output")
+    assert any(path.endswith(f"/output/{DAY}.zip") for path in uploaded)
 
 
 def test_a_tiny_day_runs_end_to_end_with_outputs_warehouse_and_accuracy(day_inputs):
