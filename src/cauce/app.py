@@ -212,10 +212,18 @@ class App:
         self.resources[resource.name] = resource
         return resource
 
-    def bucket(self, name: str, *, url: str | Setting | None = None) -> Bucket:
-        """Object storage; a folder under the cauce home unless ``url`` names another folder."""
+    def bucket(
+        self, name: str, *, url: str | Setting | None = None, watch: DurationLike | None = None
+    ) -> Bucket:
+        """Object storage; a folder under the cauce home unless ``url`` names another folder or
+        an ``s3://`` location. With ``watch`` ("1m"), `cauce serve` lists the bucket that often
+        and emits object-created for objects other programs wrote or changed."""
         bucket = Bucket(self, name)
         bucket.url = url
+        bucket.watch = None if watch is None else parse_duration(watch, what="watch")
+        if bucket.watch is not None and bucket.watch <= 0:
+            raise DeclarationError(f"bucket {name!r}: watch must be a positive duration",
+                                   hint='e.g. watch="1m"')
         return self._add(bucket)
 
     def queue(self, name: str, *, max_receives: int = 5, visibility_timeout: DurationLike = "30s",

@@ -108,10 +108,9 @@ class FsspecStore:
         return StoredObject(key, int(info["size"]), _modified(info))
 
     def created(self, key: str, when: float) -> StoredObject:
-        """The object just written, dated ``when`` by the runtime's clock (the server keeps
-        its own time for later listings)."""
-        stored = self.stat(key)
-        return StoredObject(key, stored.size, when)
+        """The object just written, as listings will show it: the server keeps its own time,
+        so ``when`` (the runtime's clock) only dates the event."""
+        return self.stat(key)
 
     def open(self, key: str) -> IO[bytes]:
         self.stat(key)

@@ -20,6 +20,7 @@ class Bucket(Resource):
     names); with an ``s3://`` (or other fsspec) URL, objects in that storage."""
 
     kind = "bucket"
+    watch: float | None = None  # seconds between listings that find other programs' writes
 
     def _store(self) -> FolderStore | FsspecStore:
         return self._runtime().bucket_store(self)
@@ -30,8 +31,10 @@ class Bucket(Resource):
     def _created(self, key: str) -> ObjectRef:
         # The object was created now by the runtime's clock, whatever the file's own history.
         runtime = self._runtime()
-        ref = self._ref(self._store().created(key, runtime.clock.time()))
-        runtime.object_created(self, ref)
+        now = runtime.clock.time()
+        stored = self._store().created(key, now)
+        ref = ObjectRef(self, key, stored.size, datetime.fromtimestamp(now, UTC))
+        runtime.object_created(self, ref, stored)
         return ref
 
     @contextmanager

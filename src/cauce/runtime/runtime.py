@@ -26,7 +26,7 @@ from .. import logs, runs
 from ..app import App, Handler, Job
 from ..backends.fsspec_store import FsspecStore
 from ..backends.local import queues, streams
-from ..backends.local.folders import FolderStore
+from ..backends.local.folders import FolderStore, StoredObject
 from ..backends.local.queues import new_token
 from ..backends.local.sqlite import StateDB
 from ..clock import Clock, SystemClock
@@ -241,16 +241,56 @@ class Runtime:
             self.new_work()
         return event_id
 
-    def object_created(self, bucket: Bucket, ref: ObjectRef) -> None:
+    def object_created(self, bucket: Bucket, ref: ObjectRef, stored: StoredObject) -> None:
+        """Queue the object-created event of a write made through cauce; a watched bucket also
+        remembers the object as listings show it, so its watch does not announce it again."""
         handlers = [h for h in self.app.handlers_of(bucket) if h.matches(ref.key)]
-        if not handlers:
+        if not handlers and bucket.watch is None:
             return
         body = json.dumps({"key": ref.key, "size": ref.size, "mtime": ref.created_at.timestamp()})
         now = self.clock.time()
         with self.db.write() as con:
+            if bucket.watch is not None:
+                _remember_objects(con, self.app.name, bucket.name, [stored])
             for handler in handlers:
                 queues.send(con, handler.store_queue, [body], now=now)
-        self.new_work()
+        if handlers:
+            self.new_work()
+
+    def scan_bucket(self, bucket: Bucket) -> int:
+        """List a watched bucket and queue object-created events for every object that is new
+        or changed (size or time) since the bucket was last seen; returns how many.
+
+        The comparison and the events are one transaction, so processes watching the same
+        bucket announce each object once; objects that disappeared are forgotten, so one
+        written again under the same key is announced again.
+        """
+        listed = {stored.key: stored for stored in self.bucket_store(bucket).list()}
+        now = self.clock.time()
+        with self.db.write() as con:
+            known = {
+                row["key"]: (row["size"], row["mtime"])
+                for row in con.execute(
+                    "SELECT key, size, mtime FROM bucket_objects WHERE app = ? AND bucket = ?",
+                    (self.app.name, bucket.name),
+                )
+            }
+            fresh = [obj for key, obj in listed.items() if known.get(key) != (obj.size, obj.mtime)]
+            gone = [(self.app.name, bucket.name, key) for key in known if key not in listed]
+            con.executemany("DELETE FROM bucket_objects WHERE app = ? AND bucket = ? AND key = ?",
+                            gone)
+            _remember_objects(con, self.app.name, bucket.name, fresh)
+            handlers = self.app.handlers_of(bucket)
+            for obj in fresh:
+                body = json.dumps({"key": obj.key, "size": obj.size, "mtime": obj.mtime})
+                for handler in (h for h in handlers if h.matches(obj.key)):
+                    queues.send(con, handler.store_queue, [body], now=now)
+        if fresh:
+            log_general(self, self.app.name, logging.INFO,
+                        "bucket %s: %d object(s) new or changed since the last look",
+                        bucket.name, len(fresh))
+            self.new_work()
+        return len(fresh)
 
     def append(self, stream: Stream, shard: int, items: list[tuple[str, str]]) -> list[int]:
         with self.db.write() as con:
@@ -721,3 +761,12 @@ class _CancelWatcher:
     def stop(self) -> None:
         self._done.set()
         self._thread.join(timeout=2)
+
+
+def _remember_objects(con: Any, app: str, bucket: str, objects: list[StoredObject]) -> None:
+    con.executemany(
+        "INSERT INTO bucket_objects (app, bucket, key, size, mtime) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (app, bucket, key) DO UPDATE SET size = excluded.size, "
+        "mtime = excluded.mtime",
+        [(app, bucket, obj.key, obj.size, obj.mtime) for obj in objects],
+    )

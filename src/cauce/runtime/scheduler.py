@@ -1,9 +1,12 @@
-"""The scheduler: fires each scheduled job when its time comes, in the app's time zone.
+"""The scheduler: fires each scheduled job when its time comes, in the app's time zone, and
+looks into each watched bucket as often as it asks.
 
 Next fire times live in the state database, so a restart keeps step. Missed ticks while nothing
 ran are coalesced into one run (like cron, unlike a catch-up storm); a tick is skipped when the
 previous run of that job (or partition) is still queued or running. Only one process per app
-fires schedules: the holder of a short lease in the state database.
+fires schedules: the holder of a short lease in the state database. Watched buckets are listed
+by every serving process (the first look right at start, so what arrived while nothing ran is
+found); the state database decides which objects are new, once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..app import Job
 from ..backends.local.queues import new_token
+from ..errors import CauceError
+from ..resources.bucket import Bucket
 from ..schedules import Schedule, make_schedule
 from .execute import log_general
 
@@ -40,6 +45,9 @@ class Scheduler:
         self._lead_until = 0.0
         self._next_due: float | None = None
         self._checked_at = -1.0
+        self.watched = [r for r in runtime.app.resources.values()
+                        if isinstance(r, Bucket) and r.watch is not None]
+        self._next_look = {bucket.name: runtime.clock.time() for bucket in self.watched}
 
     def _schedule_of(self, job: Job) -> Schedule | None:
         every = job.every
@@ -67,7 +75,28 @@ class Scheduler:
         return leading
 
     def tick(self) -> float | None:
-        """Fire every schedule due now; returns the next fire time (None: nothing scheduled)."""
+        """Fire every schedule and look into every watched bucket due now; returns when the
+        next is due (None: nothing scheduled or watched)."""
+        next_look = self._look_into_buckets()
+        next_fire = self._fire_schedules()
+        due = [t for t in (next_look, next_fire) if t is not None]
+        return min(due) if due else None
+
+    def _look_into_buckets(self) -> float | None:
+        if not self.watched:
+            return None
+        now = self.runtime.clock.time()
+        for bucket in self.watched:
+            if self._next_look[bucket.name] <= now:
+                try:
+                    self.runtime.scan_bucket(bucket)
+                except (CauceError, OSError) as error:  # unreachable: say so, look again later
+                    log_general(self.runtime, self.runtime.app.name, logging.WARNING,
+                                "bucket %s: cannot look for new objects: %s", bucket.name, error)
+                self._next_look[bucket.name] = now + (bucket.watch or 0.0)
+        return min(self._next_look.values())
+
+    def _fire_schedules(self) -> float | None:
         if not self.schedules:
             return None
         runtime = self.runtime
@@ -133,11 +162,13 @@ class Scheduler:
                         job, reason, self.runtime.app.name, job)
 
     def next_due(self) -> float | None:
-        """The earliest next fire time of an active schedule (without firing anything)."""
-        if not self.schedules:
-            return None
-        rows = self.runtime.db.read().execute(
-            "SELECT job, next_at, paused FROM schedules WHERE app = ?", (self.runtime.app.name,)
-        ).fetchall()
-        times = [r["next_at"] for r in rows if not r["paused"] and r["job"] in self.schedules]
+        """The earliest next fire time of an active schedule or look into a watched bucket
+        (without doing anything)."""
+        times = list(self._next_look.values())
+        if self.schedules:
+            rows = self.runtime.db.read().execute(
+                "SELECT job, next_at, paused FROM schedules WHERE app = ?",
+                (self.runtime.app.name,),
+            ).fetchall()
+            times += [r["next_at"] for r in rows if not r["paused"] and r["job"] in self.schedules]
         return min(times) if times else None

@@ -124,6 +124,15 @@ CREATE TABLE IF NOT EXISTS schedules (
     PRIMARY KEY (app, job)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS bucket_objects (
+    app     TEXT NOT NULL,
+    bucket  TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    size    INTEGER NOT NULL,
+    mtime   REAL NOT NULL,
+    PRIMARY KEY (app, bucket, key)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS leases (
     name    TEXT PRIMARY KEY,
     owner   TEXT NOT NULL,

@@ -1,0 +1,127 @@
+"""Watched buckets: objects that other programs write (into the folder, or straight to S3) raise
+object-created events too, each object once, whichever process looks."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import fsspec
+import pytest
+
+from cauce import App, DeclarationError
+from cauce.testing import TestRuntime
+
+
+@pytest.fixture(params=["folder", "memory", "s3"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the watched bucket lives: a folder, fsspec's memory, or an S3 server."""
+    if request.param == "folder":
+        return str(tmp_path / "dropbox")
+    if request.param == "s3":
+        request.getfixturevalue("s3_endpoint")
+        return f"s3://cauce-test/watch-{uuid.uuid4().hex[:8]}"
+    return f"memory://cauce-test/watch-{uuid.uuid4().hex[:8]}"
+
+
+def drop(location: str, key: str, data: bytes) -> None:
+    """Write an object the way another program would: not through cauce."""
+    if "://" in location:
+        with fsspec.open(f"{location}/{key}", "wb") as out:
+            out.write(data)
+    else:
+        path = Path(location, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def remove(location: str, key: str) -> None:
+    if "://" in location:
+        fs, root = fsspec.core.url_to_fs(location)
+        fs.rm_file(f"{root}/{key}")
+    else:
+        Path(location, key).unlink()
+
+
+def watching_app(location: str, seen: list[tuple[str, int]], name: str = "watcher") -> App:
+    app = App(name)
+    inbox = app.bucket("inbox", url=location, watch="1m")
+
+    @app.on(inbox, suffix=".csv")
+    def arrived(obj, ctx) -> None:
+        seen.append((obj.key, len(obj.read())))
+
+    return app
+
+
+def test_objects_written_by_others_are_announced_once(location: str, tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+    app = watching_app(location, seen)
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        drop(location, "day/2024-03-01.csv", b"a,b\n")
+        drop(location, "day/notes.txt", b"not for the handler")
+        rt.advance("59s")
+        assert seen == []  # not looked yet
+        rt.advance("1s")
+        assert seen == [("day/2024-03-01.csv", 4)]
+        rt.advance("10m")
+        assert seen == [("day/2024-03-01.csv", 4)]  # looked ten more times: nothing new
+
+
+def test_a_changed_or_recreated_object_is_announced_again(location: str, tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+    app = watching_app(location, seen)
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        drop(location, "a.csv", b"1\n")
+        rt.advance("1m")
+        drop(location, "a.csv", b"1\n2\n")  # rewritten, longer
+        rt.advance("1m")
+        remove(location, "a.csv")
+        rt.advance("1m")
+        drop(location, "a.csv", b"3\n")  # gone, then back
+        rt.advance("1m")
+    assert seen == [("a.csv", 2), ("a.csv", 4), ("a.csv", 2)]
+
+
+def test_writes_through_cauce_are_not_announced_twice(location: str, tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+    app = watching_app(location, seen)
+    inbox = app.resources["inbox"]
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        inbox.put("mine.csv", b"x,y\n")
+        rt.drain()
+        rt.advance("5m")
+    assert seen == [("mine.csv", 4)]
+
+
+def test_what_arrived_while_nothing_ran_is_found_at_start(location: str, tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+    home = tmp_path / "home"
+    with TestRuntime(watching_app(location, seen), home=home) as rt:
+        drop(location, "before.csv", b"1\n")
+        rt.advance("1m")
+    drop(location, "while-down.csv", b"12\n")
+    with TestRuntime(watching_app(location, seen), home=home) as rt:
+        rt.drain()
+    assert seen == [("before.csv", 2), ("while-down.csv", 3)]
+
+
+def test_two_processes_watching_one_bucket_announce_each_object_once(
+    location: str, tmp_path: Path
+) -> None:
+    seen: list[tuple[str, int]] = []
+    home = tmp_path / "home"
+    first, second = watching_app(location, seen, "shared"), watching_app(location, seen, "shared")
+    with TestRuntime(first, home=home) as one, TestRuntime(second, home=home) as two:
+        drop(location, "once.csv", b"1\n")
+        counts = [one.runtime.scan_bucket(first.resources["inbox"]),
+                  two.runtime.scan_bucket(second.resources["inbox"])]
+        assert sorted(counts) == [0, 1]
+        one.drain()
+        two.drain()
+    assert seen == [("once.csv", 2)]
+
+
+def test_watch_must_be_a_positive_duration() -> None:
+    with pytest.raises(DeclarationError, match="watch must be a positive duration"):
+        App("bad").bucket("inbox", watch="0s")
