@@ -213,17 +213,24 @@ class App:
         return resource
 
     def bucket(
-        self, name: str, *, url: str | Setting | None = None, watch: DurationLike | None = None
+        self,
+        name: str,
+        *,
+        url: str | Setting | None = None,
+        watch: DurationLike | Setting | None = None,
     ) -> Bucket:
         """Object storage; a folder under the cauce home unless ``url`` names another folder or
-        an ``s3://`` location. With ``watch`` ("1m"), `cauce serve` lists the bucket that often
-        and emits object-created for objects other programs wrote or changed."""
+        an ``s3://`` location. With ``watch`` ("1m", or a setting read at start), `cauce serve`
+        lists the bucket that often and emits object-created for objects other programs wrote
+        or changed."""
         bucket = Bucket(self, name)
         bucket.url = url
-        bucket.watch = None if watch is None else parse_duration(watch, what="watch")
-        if bucket.watch is not None and bucket.watch <= 0:
-            raise DeclarationError(f"bucket {name!r}: watch must be a positive duration",
-                                   hint='e.g. watch="1m"')
+        if isinstance(watch, Setting):
+            if watch.app != self.name:
+                raise DeclarationError(f"bucket {name!r}: watch= names a setting of another app")
+            bucket.watch = watch
+        elif watch is not None:
+            bucket.watch = watch_interval(watch, name)
         return self._add(bucket)
 
     def queue(self, name: str, *, max_receives: int = 5, visibility_timeout: DurationLike = "30s",
@@ -509,3 +516,12 @@ def job_params(job_name: str, func: Callable[..., Any]) -> dict[str, Param]:
         default = REQUIRED if p.default is inspect.Parameter.empty else p.default
         params[p.name] = Param(p.name, annotation, default, help_text)
     return params
+
+
+def watch_interval(value: DurationLike, bucket: str) -> float:
+    """A bucket's watch interval in seconds; it must be positive."""
+    seconds = parse_duration(value, what="watch")
+    if seconds <= 0:
+        raise DeclarationError(f"bucket {bucket!r}: watch must be a positive duration",
+                               hint='e.g. watch="1m"')
+    return seconds

@@ -9,7 +9,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from cauce import App, DeclarationError
+from cauce import App, ConfigError, DeclarationError
 from cauce.testing import TestRuntime
 
 
@@ -125,3 +125,23 @@ def test_two_processes_watching_one_bucket_announce_each_object_once(
 def test_watch_must_be_a_positive_duration() -> None:
     with pytest.raises(DeclarationError, match="watch must be a positive duration"):
         App("bad").bucket("inbox", watch="0s")
+
+
+@pytest.mark.parametrize(("every", "announced"), [("1m", 1), (None, 0), ("0", 0)])
+def test_a_setting_can_turn_the_watch_on(tmp_path: Path, every: str | None, announced: int) -> None:
+    app = App("configured")
+    interval = app.setting("watch_every", str | None, default=None)
+    inbox = app.bucket("inbox", url=str(tmp_path / "drop"), watch=interval)
+    seen: list[str] = []
+    app.on(inbox, name="arrived")(lambda obj, ctx: seen.append(obj.key))
+    with TestRuntime(app, settings={"watch_every": every}, home=tmp_path / "home") as rt:
+        drop(str(tmp_path / "drop"), "a.csv", b"1\n")
+        rt.advance("2m")
+    assert len(seen) == announced
+
+
+def test_a_watch_setting_that_is_no_duration_is_a_config_error(tmp_path: Path) -> None:
+    app = App("configured")
+    app.bucket("inbox", watch=app.setting("watch_every", str, default="often"))
+    with pytest.raises(ConfigError, match="watch_every: "), TestRuntime(app, home=tmp_path / "h"):
+        pass

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..backends.fsspec_store import FsspecStore
 from ..backends.local.folders import FolderStore, StoredObject
@@ -14,13 +14,17 @@ from ..errors import InvalidKey, ObjectNotFound, ResourceError
 from ..events import ObjectRef
 from .base import Resource
 
+if TYPE_CHECKING:
+    from ..settings import Setting
+
 
 class Bucket(Resource):
     """Objects by key. On one machine a folder under the cauce home (or the folder its URL
     names); with an ``s3://`` (or other fsspec) URL, objects in that storage."""
 
     kind = "bucket"
-    watch: float | None = None  # seconds between listings that find other programs' writes
+    # seconds between listings that find other programs' writes (a Setting: read at start)
+    watch: float | Setting | None = None
 
     def _store(self) -> FolderStore | FsspecStore:
         return self._runtime().bucket_store(self)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 
 from .. import logs, runs
-from ..app import App, Handler, Job
+from ..app import App, Handler, Job, watch_interval
 from ..backends.fsspec_store import FsspecStore
 from ..backends.local import queues, streams
 from ..backends.local.folders import FolderStore, StoredObject
@@ -108,6 +108,9 @@ class Runtime:
                              hint="close the other runtime (or TestRuntime) first")
         self._settings = resolve(self.app.settings, self.config, self.overrides,
                                  lenient=self.lenient_settings)
+        for resource in self.app.resources.values():
+            if isinstance(resource, Bucket):
+                self.watch_of(resource)  # a watch setting that is no duration fails here
         self.home.mkdir(parents=True, exist_ok=True)
         self.db = StateDB(self.home / "state.db",
                           background_checkpoints=self.role in ("serve", "worker"))
@@ -245,17 +248,32 @@ class Runtime:
         """Queue the object-created event of a write made through cauce; a watched bucket also
         remembers the object as listings show it, so its watch does not announce it again."""
         handlers = [h for h in self.app.handlers_of(bucket) if h.matches(ref.key)]
-        if not handlers and bucket.watch is None:
+        watched = self.watch_of(bucket) is not None
+        if not handlers and not watched:
             return
         body = json.dumps({"key": ref.key, "size": ref.size, "mtime": ref.created_at.timestamp()})
         now = self.clock.time()
         with self.db.write() as con:
-            if bucket.watch is not None:
+            if watched:
                 _remember_objects(con, self.app.name, bucket.name, [stored])
             for handler in handlers:
                 queues.send(con, handler.store_queue, [body], now=now)
         if handlers:
             self.new_work()
+
+    def watch_of(self, bucket: Bucket) -> float | None:
+        """Seconds between looks into ``bucket`` (None: not watched); a setting that is empty
+        or 0 turns the watch off."""
+        watch = bucket.watch
+        if isinstance(watch, Setting):
+            value = self.settings_for(bucket.app)[watch.name]
+            if value in (None, "", 0, "0"):
+                return None
+            try:
+                return watch_interval(value, bucket.name)
+            except CauceError as error:
+                raise ConfigError(f"{watch.name}: {error.message}", hint=error.hint) from None
+        return watch
 
     def scan_bucket(self, bucket: Bucket) -> int:
         """List a watched bucket and queue object-created events for every object that is new

@@ -45,9 +45,9 @@ class Scheduler:
         self._lead_until = 0.0
         self._next_due: float | None = None
         self._checked_at = -1.0
-        self.watched = [r for r in runtime.app.resources.values()
-                        if isinstance(r, Bucket) and r.watch is not None]
-        self._next_look = {bucket.name: runtime.clock.time() for bucket in self.watched}
+        self.watched = {r.name: (r, every) for r in runtime.app.resources.values()
+                        if isinstance(r, Bucket) and (every := runtime.watch_of(r)) is not None}
+        self._next_look = {name: runtime.clock.time() for name in self.watched}
 
     def _schedule_of(self, job: Job) -> Schedule | None:
         every = job.every
@@ -86,14 +86,14 @@ class Scheduler:
         if not self.watched:
             return None
         now = self.runtime.clock.time()
-        for bucket in self.watched:
+        for bucket, every in self.watched.values():
             if self._next_look[bucket.name] <= now:
                 try:
                     self.runtime.scan_bucket(bucket)
                 except (CauceError, OSError) as error:  # unreachable: say so, look again later
                     log_general(self.runtime, self.runtime.app.name, logging.WARNING,
                                 "bucket %s: cannot look for new objects: %s", bucket.name, error)
-                self._next_look[bucket.name] = now + (bucket.watch or 0.0)
+                self._next_look[bucket.name] = now + every
         return min(self._next_look.values())
 
     def _fire_schedules(self) -> float | None:
