@@ -125,6 +125,21 @@ def test_the_day_is_submitted_once_when_its_inputs_have_arrived(day_inputs):
         assert runs[0].status == RunStatus.SUCCEEDED, runs[0].error
 
 
+def test_inputs_dropped_by_other_programs_are_found_by_the_watch(day_inputs):
+    with TestRuntime(app, settings={"watch_inputs": "5m"}) as rt:
+        for name, objects in day_inputs.items():
+            folder = rt.runtime.bucket_store(rt.bucket(name)).root
+            for key, data in objects.items():  # written into the folders, not through cauce
+                (folder / key).parent.mkdir(parents=True, exist_ok=True)
+                (folder / key).write_bytes(data)
+        rt.drain()
+        assert not rt.runs(job="adatrap")
+        rt.advance("5m")
+        runs = rt.runs(job="adatrap")
+        assert [r.partition for r in runs] == [DAY]
+        assert runs[0].status == RunStatus.SUCCEEDED, runs[0].error
+
+
 STAND_IN = textwrap.dedent('''
     import pathlib, sys
     par = pathlib.Path(sys.argv[1]).read_text(encoding="latin-1").splitlines()

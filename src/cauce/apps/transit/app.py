@@ -50,7 +50,7 @@ app = App("transit", timezone="America/Santiago",
           description="ADATRAP Miner: a day of bus GPS and bip! transactions into stages, trips, "
                       "OD and load profiles")
 
-_bucket_help = "folder of the {} bucket (default: under the cauce home)"
+_bucket_help = "folder or s3:// location of the {} bucket (default: under the cauce home)"
 gps_url = app.setting("gps_bucket", str | None, default=None, help=_bucket_help.format("GPS"))
 po_url = app.setting("po_bucket", str | None, default=None,
                      help=_bucket_help.format("operation programme (po.zip)"))
@@ -75,11 +75,16 @@ app.setting("walk_cap_m", float, default=1000.0,
 app.setting("walk_weight", float, default=2.0,
             help="weight of walking time against in-vehicle time when choosing an alighting")
 
-gps_bucket = app.bucket("gps", url=gps_url)
-po_bucket = app.bucket("po", url=po_url)
-runs_bucket = app.bucket("file196", url=runs_url)
-trx_bucket = app.bucket("transactions", url=trx_url)
-detail_bucket = app.bucket("service-detail", url=detail_url)
+watch_inputs = app.setting(
+    "watch_inputs", str | None, default=None,
+    help="how often `cauce serve` looks for input files that other programs put in the input "
+    "buckets, e.g. 5m (default: off; files put through cauce are seen at once)",
+)
+gps_bucket = app.bucket("gps", url=gps_url, watch=watch_inputs)
+po_bucket = app.bucket("po", url=po_url, watch=watch_inputs)
+runs_bucket = app.bucket("file196", url=runs_url, watch=watch_inputs)
+trx_bucket = app.bucket("transactions", url=trx_url, watch=watch_inputs)
+detail_bucket = app.bucket("service-detail", url=detail_url, watch=watch_inputs)
 output_bucket = app.bucket("output", url=output_url)
 executables = app.bucket("executables")
 truth_bucket = app.bucket("truth")
