@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .durations import DurationLike, parse_duration
-from .errors import DeclarationError, NotFound
+from .errors import ConfigError, DeclarationError, NotFound
 from .partitions import Partitions
 from .resources.base import Resource
 from .resources.bucket import Bucket
@@ -29,7 +29,7 @@ from .resources.table import Table
 from .resources.topic import Topic
 from .resources.warehouse import Warehouse
 from .schedules import make_schedule
-from .settings import REQUIRED, Setting
+from .settings import REQUIRED, Setting, Settings
 
 if TYPE_CHECKING:
     from .runtime.runtime import Runtime
@@ -516,6 +516,21 @@ def job_params(job_name: str, func: Callable[..., Any]) -> dict[str, Param]:
         default = REQUIRED if p.default is inspect.Parameter.empty else p.default
         params[p.name] = Param(p.name, annotation, default, help_text)
     return params
+
+
+def watch_of(bucket: Bucket, settings: Settings) -> float | None:
+    """Seconds between looks into ``bucket`` (None: not watched); a watch setting that is
+    empty or 0 turns it off, one that is no duration is a ConfigError."""
+    watch = bucket.watch
+    if not isinstance(watch, Setting):
+        return watch
+    value = settings[watch.name]
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        return watch_interval(value, bucket.name)
+    except DeclarationError as error:
+        raise ConfigError(f"{watch.name}: {error.message}", hint=error.hint) from None
 
 
 def watch_interval(value: DurationLike, bucket: str) -> float:

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from .. import logs as log_streams
 from .. import runs as run_store
-from ..app import App, suggest
-from ..durations import parse_duration
+from ..app import App, suggest, watch_of
+from ..durations import format_duration, parse_duration
 from ..errors import CauceError, NotFound
 from ..logs import LogLine
 from ..resources.base import Resource
@@ -426,14 +426,19 @@ def _find_run(db: Any, run_id: str) -> run_store.Run | None:
 
 
 def _location(rt: Runtime, resource: Resource, settings: Settings) -> str:
-    """Where a resource keeps its data, and why; a URL given by a secret setting stays hidden."""
+    """Where a resource keeps its data, and why (a URL given by a secret setting stays hidden),
+    and how often a watched bucket is looked into."""
     url = resource.url
     if isinstance(url, Setting) and rt.config.resource_url(rt.app.name, resource.name) is None:
         value = settings[url.name]
         if value in (None, ""):
-            return f"the default location (setting {url.name} is not set)"
-        return f"{MASK if url.secret else value}  (setting {url.name})"
-    return rt.resource_url(resource)
+            where = f"the default location (setting {url.name} is not set)"
+        else:
+            where = f"{MASK if url.secret else value}  (setting {url.name})"
+    else:
+        where = rt.resource_url(resource)
+    every = watch_of(resource, settings) if isinstance(resource, Bucket) else None
+    return where if every is None else f"{where}; watched every {format_duration(every)}"
 
 
 def _no_stream(db: Any, stream: str, app: str | None) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 
 from .. import logs, runs
-from ..app import App, Handler, Job, watch_interval
+from ..app import App, Handler, Job, watch_of
 from ..backends.fsspec_store import FsspecStore
 from ..backends.local import queues, streams
 from ..backends.local.folders import FolderStore, StoredObject
@@ -262,18 +262,8 @@ class Runtime:
             self.new_work()
 
     def watch_of(self, bucket: Bucket) -> float | None:
-        """Seconds between looks into ``bucket`` (None: not watched); a setting that is empty
-        or 0 turns the watch off."""
-        watch = bucket.watch
-        if isinstance(watch, Setting):
-            value = self.settings_for(bucket.app)[watch.name]
-            if value in (None, "", 0, "0"):
-                return None
-            try:
-                return watch_interval(value, bucket.name)
-            except CauceError as error:
-                raise ConfigError(f"{watch.name}: {error.message}", hint=error.hint) from None
-        return watch
+        """Seconds between looks into ``bucket`` (None: not watched)."""
+        return watch_of(bucket, self.settings_for(bucket.app))
 
     def scan_bucket(self, bucket: Bucket) -> int:
         """List a watched bucket and queue object-created events for every object that is new
