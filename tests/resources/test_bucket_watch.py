@@ -145,3 +145,31 @@ def test_a_watch_setting_that_is_no_duration_is_a_config_error(tmp_path: Path) -
     app.bucket("inbox", watch=app.setting("watch_every", str, default="often"))
     with pytest.raises(ConfigError, match="watch_every: "), TestRuntime(app, home=tmp_path / "h"):
         pass
+
+
+def test_a_write_through_cauce_during_a_listing_is_not_announced_again(tmp_path: Path) -> None:
+    """The listing predates the write: the object is neither forgotten nor announced twice."""
+    seen: list[tuple[str, int]] = []
+    location = str(tmp_path / "dropbox")
+    app = watching_app(location, seen)
+    inbox = app.resources["inbox"]
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        inbox.put("old.csv", b"1\n")
+        rt.drain()
+        store = rt.runtime.bucket_store(inbox)
+        plain_list = store.list
+
+        def list_then_write(prefix: str = ""):
+            listing = list(plain_list(prefix))  # taken before the writes below
+            inbox.put("new.csv", b"22\n")
+            inbox.put("old.csv", b"333\n")
+            return iter(listing)
+
+        store.list = list_then_write  # type: ignore[method-assign]
+        try:
+            assert rt.runtime.scan_bucket(inbox) == 0
+        finally:
+            store.list = plain_list  # type: ignore[method-assign]
+        rt.drain()
+        rt.advance("3m")
+    assert sorted(seen) == [("new.csv", 3), ("old.csv", 2), ("old.csv", 4)]

@@ -255,7 +255,7 @@ class Runtime:
         now = self.clock.time()
         with self.db.write() as con:
             if watched:
-                _remember_objects(con, self.app.name, bucket.name, [stored])
+                _remember_objects(con, self.app.name, bucket.name, [stored], now)
             for handler in handlers:
                 queues.send(con, handler.store_queue, [body], now=now)
         if handlers:
@@ -271,23 +271,29 @@ class Runtime:
 
         The comparison and the events are one transaction, so processes watching the same
         bucket announce each object once; objects that disappeared are forgotten, so one
-        written again under the same key is announced again.
+        written again under the same key is announced again. An object that cauce itself wrote
+        after the listing began is left as that write recorded it: the listing may predate it.
         """
+        started = self.clock.time()
         listed = {stored.key: stored for stored in self.bucket_store(bucket).list()}
         now = self.clock.time()
         with self.db.write() as con:
             known = {
-                row["key"]: (row["size"], row["mtime"])
+                row["key"]: ((row["size"], row["mtime"]), row["seen_at"])
                 for row in con.execute(
-                    "SELECT key, size, mtime FROM bucket_objects WHERE app = ? AND bucket = ?",
+                    "SELECT key, size, mtime, seen_at FROM bucket_objects "
+                    "WHERE app = ? AND bucket = ?",
                     (self.app.name, bucket.name),
                 )
             }
-            fresh = [obj for key, obj in listed.items() if known.get(key) != (obj.size, obj.mtime)]
-            gone = [(self.app.name, bucket.name, key) for key in known if key not in listed]
+            recent = {key for key, (_, seen_at) in known.items() if seen_at >= started}
+            fresh = [obj for key, obj in listed.items() if key not in recent
+                     and (key not in known or known[key][0] != (obj.size, obj.mtime))]
+            gone = [(self.app.name, bucket.name, key) for key in known
+                    if key not in listed and key not in recent]
             con.executemany("DELETE FROM bucket_objects WHERE app = ? AND bucket = ? AND key = ?",
                             gone)
-            _remember_objects(con, self.app.name, bucket.name, fresh)
+            _remember_objects(con, self.app.name, bucket.name, fresh, now)
             handlers = self.app.handlers_of(bucket)
             for obj in fresh:
                 body = json.dumps({"key": obj.key, "size": obj.size, "mtime": obj.mtime})
@@ -771,10 +777,12 @@ class _CancelWatcher:
         self._thread.join(timeout=2)
 
 
-def _remember_objects(con: Any, app: str, bucket: str, objects: list[StoredObject]) -> None:
+def _remember_objects(
+    con: Any, app: str, bucket: str, objects: list[StoredObject], now: float
+) -> None:
     con.executemany(
-        "INSERT INTO bucket_objects (app, bucket, key, size, mtime) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (app, bucket, key) DO UPDATE SET size = excluded.size, "
-        "mtime = excluded.mtime",
-        [(app, bucket, obj.key, obj.size, obj.mtime) for obj in objects],
+        "INSERT INTO bucket_objects (app, bucket, key, size, mtime, seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (app, bucket, key) DO UPDATE SET "
+        "size = excluded.size, mtime = excluded.mtime, seen_at = excluded.seen_at",
+        [(app, bucket, obj.key, obj.size, obj.mtime, now) for obj in objects],
     )

@@ -130,6 +130,7 @@ CREATE TABLE IF NOT EXISTS bucket_objects (
     key     TEXT NOT NULL,
     size    INTEGER NOT NULL,
     mtime   REAL NOT NULL,
+    seen_at REAL NOT NULL,
     PRIMARY KEY (app, bucket, key)
 ) WITHOUT ROWID;
 
