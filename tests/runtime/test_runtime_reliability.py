@@ -53,6 +53,16 @@ def _count(home: Path, sql: str) -> int:
         con.close()
 
 
+def _running_workers(home: Path) -> int:
+    if not (home / "state.db").exists():
+        return 0
+    try:
+        return _count(home, "SELECT count(*) FROM workers "
+                            "WHERE role = 'worker' AND stopped_at IS NULL")
+    except sqlite3.OperationalError:  # the first worker is still creating the tables
+        return 0
+
+
 @pytest.mark.slow
 def test_four_workers_two_producers_lose_nothing(tmp_path: Path, app_module) -> None:
     ref = app_module("relchain", CHAIN_APP)
@@ -61,6 +71,9 @@ def test_four_workers_two_producers_lose_nothing(tmp_path: Path, app_module) -> 
     producer.write_text(PRODUCER)
     workers = [start(["worker", ref, "--home", str(home), "--threads", "4"], tmp_path)
                for _ in range(4)]
+    # Every worker is up before the first message: on a loaded machine one can take seconds to
+    # start, and the others would have handled everything by then.
+    wait_for(lambda: _running_workers(home) == 4, 60, "the four workers to start")
     per_producer = 10_000 - 200
     producers = [subprocess.Popen([sys.executable, str(producer), ref, str(home), who,
                                    str(per_producer)],
