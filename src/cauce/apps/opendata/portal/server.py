@@ -174,11 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._fault(path, dataset, params, fault)
                 return
             body = json.dumps(view).encode()
-        except Unavailable as gone:
-            self._unavailable(path, dataset, params, gone.status)
-            return
-        except KeyError:
-            self._not_found(path, dataset, params)
+        except (Unavailable, KeyError) as missing:
+            self._missing(path, dataset, params, missing)
             return
         self._record(path, dataset, params, 200)
         self._send(200, body, "application/json; charset=utf-8", cut=fault is not None)
@@ -186,11 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _resource(self, path: str, dataset: str, fmt: str, params: dict[str, str]) -> None:
         try:
             current = self.state.resource(dataset)
-        except Unavailable as gone:
-            self._unavailable(path, dataset, params, gone.status)
-            return
-        except KeyError:
-            self._not_found(path, dataset, params)
+        except (Unavailable, KeyError) as missing:
+            self._missing(path, dataset, params, missing)
             return
         try:
             offset = _whole(params.get("$offset", "0"), "$offset")
@@ -237,16 +231,16 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(fault.status, "internal_error", "Internal error")
 
-    def _unavailable(self, path: str, dataset: str, params: dict[str, str], status: int) -> None:
+    def _missing(
+        self, path: str, dataset: str, params: dict[str, str], missing: Unavailable | KeyError
+    ) -> None:
+        """A dataset that was dropped (403 or 404, as told) or never existed (404)."""
+        status = missing.status if isinstance(missing, Unavailable) else 404
         self._record(path, dataset, params, status)
         if status == 403:
             self._error(403, "permission_denied", f"You do not have permission to view {dataset}")
         else:
             self._error(404, "not_found", f"Cannot find view with id {dataset}")
-
-    def _not_found(self, path: str, dataset: str, params: dict[str, str]) -> None:
-        self._record(path, dataset, params, 404)
-        self._error(404, "not_found", f"Cannot find view with id {dataset}")
 
     def _record(self, path: str, dataset: str | None, params: dict[str, str], status: int) -> None:
         self.state.record(
