@@ -289,6 +289,15 @@ MODALITIES = (
     "Licitación pública Obra Publica",
 )
 MODALITY_WEIGHTS = (351.7, 181.3, 25.4, 9.3, 8.1, 4.2, 2.1, 4.9, 1.3)
+# The SECOP II link of a process, in both the contracts and the processes tables.
+_URL_PROCESO = ColumnSpec(
+    "urlproceso",
+    "URLProceso",
+    "url",
+    sequence(
+        "https://community.secop.gov.co/Public/Tendering/OpportunityDetail/Index?noticeUID=CO1.NTC."
+    ),
+)
 
 KINDS: dict[str, tuple[ColumnSpec, ...]] = {
     "secop-contracts": (
@@ -379,14 +388,7 @@ KINDS: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec(
             "espostconflicto", "EsPostConflicto", "text", choice(("Si", "No"), weights=(1, 9))
         ),
-        ColumnSpec(
-            "urlproceso",
-            "URLProceso",
-            "url",
-            sequence(
-                "https://community.secop.gov.co/Public/Tendering/OpportunityDetail/Index?noticeUID=CO1.NTC."
-            ),
-        ),
+        _URL_PROCESO,
         ColumnSpec(
             "ultima_actualizacion",
             "Ultima Actualizacion",
@@ -470,14 +472,7 @@ KINDS: dict[str, tuple[ColumnSpec, ...]] = {
             "text",
             choice(("Publicado", "Adjudicado", "Cancelado", "Desierto", "Seleccionado")),
         ),
-        ColumnSpec(
-            "urlproceso",
-            "URLProceso",
-            "url",
-            sequence(
-                "https://community.secop.gov.co/Public/Tendering/OpportunityDetail/Index?noticeUID=CO1.NTC."
-            ),
-        ),
+        _URL_PROCESO,
     ),
     "secop-fines": (
         ColumnSpec("nombre_entidad_creadora", "Nombre Entidad Creadora", "text", choice(ENTITIES)),
