@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from census_helpers import INJECTED
 
 from cauce.apps.census import app, load, report, target
 from cauce.testing import TestRuntime
-
-INJECTED = [
-    ("Adult.data", 49, "capital-gain: 'A' is not an integer"),
-    ("Adult.data", 22198, "age: 'B' is not an integer"),
-    ("Adult.data", 22819, "fnlwgt: 'C' is not an integer"),
-    ("Adult.data", 32541, "age: 'D' is not an integer"),
-    ("Adult.test", 31, "hours-per-week: 'E' is not an integer"),
-]
 
 
 @pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
