@@ -31,7 +31,7 @@ work = app.queue("work", visibility_timeout="60s")
 
 @app.on(work, batch_size={batch})
 def handle(messages, ctx):
-    pass
+    pass  # nothing to do: what is measured is the delivery itself
 """
 
 CAUCE_PRODUCER = """
@@ -56,7 +56,7 @@ huey = SqliteHuey(filename={path!r}, results=False)
 
 @huey.task()
 def handle(n):
-    pass
+    pass  # nothing to do, as on the cauce side
 """
 
 HUEY_PRODUCER = """

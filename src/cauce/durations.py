@@ -34,7 +34,7 @@ def _parse_text(text: str, what: str) -> float:
     try:
         return float(text)
     except ValueError:
-        pass
+        pass  # not a bare number of seconds: read units below
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
         raise DeclarationError(

@@ -187,7 +187,7 @@ def register(cli: typer.Typer) -> None:
                 if run is not None and _get_run(db, run.id).status.finished and not fresh:
                     break
         except KeyboardInterrupt:
-            pass
+            pass  # Ctrl-C is how --follow ends
         finally:
             if sink:
                 sink.close()

@@ -63,7 +63,7 @@ def record_content(
         datasets.put(item, if_absent=True)
         return True
     except ConditionFailed:
-        pass
+        pass  # the content is known already: add this id to its item below
     for _ in range(10):  # another writer may add its id at the same time: read, check, write again
         current = datasets.get(profile.sha256)
         version_number = datasets.version(profile.sha256)

@@ -521,7 +521,7 @@ def _retry_after(value: str | None) -> float | None:
     try:
         return float(value)
     except ValueError:
-        pass
+        pass  # not seconds: an HTTP date, below
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
