@@ -96,7 +96,7 @@ def test_save_by_suffix(tmp_path: Path):
     assert "<h1>Zones</h1>" in page and "vegaEmbed(" in page
     with pytest.raises(ValueError, match=r"use a \.png, \.svg, \.html or \.json"):
         charts.save(chart, tmp_path / "zones.pdf")
-    with pytest.raises(ValueError, match="only an .html file holds several charts"):
+    with pytest.raises(ValueError, match=r"only an \.html file holds several charts"):
         charts.save([chart, chart], tmp_path / "two.png")
 
 
