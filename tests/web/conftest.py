@@ -55,3 +55,42 @@ def shots() -> Path:
     folder = Path(chosen) if chosen else Path(tempfile.gettempdir()) / "cauce-ui-shots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def hostile_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home where the hostile app ran: failures, dead letters, hostile keys and lines."""
+    from cauce import Runtime
+
+    from .hostile_app import XSS, app, inbox, items, readings, work
+
+    home = tmp_path_factory.mktemp("hostile-home")
+    with Runtime(app, home=home) as rt:
+        rt.run("per-day", "2021-01-03")
+        rt.run("boom", note=f"note {XSS}")
+        for key in (XSS, "quote\"'s", "../escape", "a/b/c.txt"):
+            items.put({"id": key, "value": XSS})
+        inbox.put("folder/<b>x</b>.txt", f"text {XSS}")
+        inbox.put("folder/deeper/'quoted'.csv", b"a,b\n1,2\n")
+        work.send({"body": XSS})
+        work.send({"body": "second"})
+        readings.put({"r": XSS}, "k1")
+        rt.serve(until=lambda: work.dlq.depth() == 2, timeout="20s", scheduler=False)
+    return home
+
+
+@pytest.fixture
+def ui_client(hostile_home: Path) -> Iterator[Any]:
+    """A test client of the UI over the hostile home (no token)."""
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        home = Home(hostile_home, [rt], [])
+        with TestClient(create_app(home), base_url="http://127.0.0.1") as client:
+            yield client

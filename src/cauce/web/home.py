@@ -184,6 +184,9 @@ class Home:
     def latest_by_partition(self, app: str, name: str, first: str, last: str) -> dict[str, Run]:
         return views.latest_by_partition(self._con(), app, name, first, last)
 
+    def newest_partition(self, app: str, name: str) -> str | None:
+        return views.newest_partition(self._con(), app, name)
+
     def run_log(self, run: Run, after_id: int = 0, limit: int = 2000) -> list[LogLine]:
         rt = self.runtime(run.app)
         rt.sink.flush()

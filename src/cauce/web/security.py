@@ -114,6 +114,7 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
             form_token = request.headers.get(CSRF_HEADER)
             if form_token is None and request.headers.get("content-type", "").startswith(
                     ("application/x-www-form-urlencoded", "multipart/form-data")):
+                await request.body()  # cached, so the endpoint reads the same form again
                 form = await request.form()
                 value = form.get(CSRF_FIELD)
                 form_token = value if isinstance(value, str) else None

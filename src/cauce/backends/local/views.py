@@ -96,6 +96,13 @@ def latest_by_partition(con: sqlite3.Connection, app: str, name: str, first: str
     return {r["partition"]: run_store.from_row(r) for r in rows}
 
 
+def newest_partition(con: sqlite3.Connection, app: str, name: str) -> str | None:
+    """The greatest partition key any run of job ``name`` had (an index look-up)."""
+    row = con.execute("SELECT max(partition) FROM runs WHERE app = ? AND name = ?",
+                      (app, name)).fetchone()
+    return row[0] if row else None
+
+
 def run_activity(con: sqlite3.Connection, app: str, names: Sequence[str], since: float,
                  bucket: float) -> dict[str, dict[int, int]]:
     """Runs started per time bucket since ``since``, per handler or job name:

@@ -49,7 +49,9 @@ def routes(ui: UI) -> list[Route]:
 
     def grid(app: str, job: Job, last: str | None) -> dict[str, Any]:
         assert job.partitions is not None
-        keys = window(job.partitions, home.today(app), last)
+        # by default the grid ends at the newest partition that ran, else at today's
+        keys = window(job.partitions, home.today(app),
+                      last or home.newest_partition(app, job.name))
         rows = []
         for member in family(job):
             latest = home.latest_by_partition(app, member.name, keys[0], keys[-1]) if keys else {}
@@ -57,7 +59,10 @@ def routes(ui: UI) -> list[Route]:
         older = None
         if keys and job.partitions.parse(keys[0]) > job.partitions.start:
             older = job.partitions.key(job.partitions.parse(keys[0]) - timedelta(days=1))
-        return {"job": job, "partition_keys": keys, "rows": rows, "older": older}
+        newer = None
+        if keys and keys[-1] < job.partitions.key(home.today(app)):
+            newer = job.partitions.key(home.today(app))
+        return {"job": job, "partition_keys": keys, "rows": rows, "older": older, "newer": newer}
 
     def index(request: Request) -> Response:
         app = request.path_params["app"]
