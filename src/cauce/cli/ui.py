@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+import click
 import typer
 
 from ..errors import CauceError
@@ -13,14 +17,30 @@ from .state import home_option_value
 TOKEN_ENV = "CAUCE_UI_TOKEN"
 
 
-def web_server() -> object:
-    """The web package, or a clear line saying how to install it."""
+def ui_opener() -> Callable[..., Any]:
+    """`cauce.web.open_ui`, or one line saying how to install what the UI needs."""
     try:
-        from .. import web
+        from ..web import open_ui
     except ImportError as err:
         raise CauceError(f"the web UI needs {err.name}, which is not installed",
                          hint="pip install 'cauce[ui]'") from None
-    return web
+    return open_ui
+
+
+def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token: str | None,
+             attached: Sequence[Any] = ()) -> Any:
+    """Start the UI in a background thread and print its address; returns the server."""
+    server = ui_opener()(home, apps, attached=attached, host=host, port=port,
+                         token=token or None)
+    try:
+        server.start()
+    except BaseException:
+        server.home.close()
+        raise
+    console.err.print(f"[bold]cauce ui[/] on {server.home.path} "
+                      f"({', '.join(server.home.app_names)})")
+    console.out.print(server.url, markup=False, highlight=False)
+    return server
 
 
 def register(cli: typer.Typer) -> None:
@@ -43,17 +63,30 @@ def register(cli: typer.Typer) -> None:
 
         Example: cauce --home cauce-demo ui
         """
-        web = web_server()
-        server = web.open_ui(home_option_value(home), apps or [], host=host,  # type: ignore[attr-defined]
-                             port=port, token=token or None)
+        server = start_ui(home_option_value(home), apps or None, host=host, port=port,
+                          token=token)
         try:
-            server.start()
-            console.err.print(f"[bold]cauce ui[/] on {server.home.path} "
-                              f"({', '.join(server.home.app_names)}) — Ctrl-C stops it")
-            console.out.print(server.url, markup=False, highlight=False)
+            console.err.print("Ctrl-C stops it")
             server.wait()
         except KeyboardInterrupt:
             pass
         finally:
             server.stop()
             server.home.close()
+
+
+def ui_options() -> list[click.Parameter]:
+    """The options `cauce serve` takes to start the UI beside it."""
+    return [click.Option(["--ui"], is_flag=True, help="also serve the web UI (needs cauce[ui])"),
+            click.Option(["--ui-host"], default="127.0.0.1", show_default=True,
+                         help="address of the UI"),
+            click.Option(["--ui-port"], type=int, default=8765, show_default=True,
+                         help="port of the UI (0: any free port)")]
+
+
+def start_served_ui(rt: Any, values: dict[str, Any]) -> Any:
+    """With --ui, the UI over the serving runtime's home, showing its app; else None."""
+    if not values.get("ui"):
+        return None
+    return start_ui(rt.home, [], host=values["ui_host"], port=values["ui_port"],
+                    token=os.environ.get(TOKEN_ENV), attached=[rt])

@@ -75,9 +75,10 @@ class Home:
         self.host = socket.gethostname()
 
     @classmethod
-    def open(cls, path: str | Path, references: Sequence[str] = (),
+    def open(cls, path: str | Path, references: Sequence[str] | None = None,
              attached: Sequence[Runtime] = ()) -> Home:
-        """Attach the named apps (all bundled apps when none is named) to the home at ``path``."""
+        """Attach the named apps (every bundled app for None) to the home at ``path``, besides
+        the runtimes already ``attached``."""
         home = Path(path).resolve()
         if not (home / "state.db").is_file() and not attached:
             raise NotFound(f"no cauce home at {home} (nothing has run there yet)",
@@ -86,7 +87,7 @@ class Home:
         taken = {rt.app.name for rt in attached}
         opened: list[Runtime] = []
         try:
-            for reference in references or list(bundled_apps()):
+            for reference in list(bundled_apps()) if references is None else references:
                 app, ref = load_app(reference)
                 if app.name in taken:
                     continue

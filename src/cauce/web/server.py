@@ -147,10 +147,12 @@ class Server:
         self.stop()
 
 
-def open_ui(home_path: Path, references: Sequence[str], *, attached: Sequence[Runtime] = (),
+def open_ui(home_path: Path, references: Sequence[str] | None = None, *,
+            attached: Sequence[Runtime] = (),
             host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> Server:
-    """A server over the home at ``home_path`` showing the named apps (all bundled ones when
-    none), not yet started; close its home with ``server.home.close()`` after use."""
+    """A server over the home at ``home_path`` showing the named apps (every bundled one for
+    None) and the ``attached`` runtimes' apps, not yet started; close its home with
+    ``server.home.close()`` after use."""
     security.check_bind(host, token)
     home = Home.open(home_path, references, attached)
     try:
