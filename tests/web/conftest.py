@@ -57,14 +57,12 @@ def shots() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def hostile_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home where the hostile app ran: failures, dead letters, hostile keys and lines."""
+def build_hostile_home(home: Path) -> Path:
+    """Run the hostile app in ``home``: failures, dead letters, hostile keys and lines."""
     from cauce import Runtime
 
     from .hostile_app import XSS, app, inbox, items, readings, work
 
-    home = tmp_path_factory.mktemp("hostile-home")
     with Runtime(app, home=home) as rt:
         rt.run("per-day", "2021-01-03")
         rt.run("boom", note=f"note {XSS}")
@@ -77,6 +75,12 @@ def hostile_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         readings.put({"r": XSS}, "k1")
         rt.serve(until=lambda: work.dlq.depth() == 2, timeout="20s", scheduler=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def hostile_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home of the hostile app, shared by the tests of one session (they may change it)."""
+    return build_hostile_home(tmp_path_factory.mktemp("hostile-home"))
 
 
 @pytest.fixture
