@@ -71,5 +71,8 @@ def test_log_tail_reads_the_newest_lines_of_a_stream(tmp_path: Path):
     assert [line.message for line in tail] == [f"line {i}" for i in range(491, 500, 2)]
     older = views.log_tail(db.read(), app="a", stream="general", limit=2, before_id=tail[0].id)
     assert [line.message for line in older] == ["line 487", "line 489"]
-    assert views.log_streams(db.read(), "a")[0][0] == "general"
+    with db.write() as con:
+        con.execute("INSERT INTO workers (id, app, pid, host, role, started_at, heartbeat_at) "
+                    "VALUES ('x', 'a', 1, 'h', 'serve', 1, 1)")
+    assert views.log_streams(db.read(), "a") == ["general", "worker/x"]
     db.close()

@@ -31,10 +31,11 @@ def demo_ui(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(home.parent)
         assert main(["demo", "--home", str(home)]) == 0
-    server = open_ui(home, port=0).start()
-    yield server
-    server.stop()
-    server.home.close()
+        patch.chdir(home)  # as `cauce ui` does for a demo home: its relative files are there
+        server = open_ui(home, port=0).start()
+        yield server
+        server.stop()
+        server.home.close()
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +86,15 @@ def test_every_page_renders_for_each_bundled_app(demo_ui, page, shots: Path):
                 paths[f"{app}-{kind}-{first}"] = f"/apps/{app}/data/{kind}/{first}"
     newest = demo_ui.home.runs(RunFilter(), limit=1)[0]
     paths["run"] = f"/runs/{newest.id}"
+    paths["census-warehouse-sql"] = ("/apps/census/data/warehouse/target?table=adult&sql="
+                                     "SELECT education, count(*) AS people FROM adult "
+                                     "GROUP BY 1 ORDER BY 2 DESC")
     for name, path in paths.items():
         response = page.goto(base + path)
         assert response is not None and response.status == 200, (path, response)
         assert page.locator("main h1").first.is_visible(), path
         page.screenshot(path=str(shots / f"{name}.png"))
+    assert "people" in page.locator("table.result").inner_text()
     # the graph is drawn and links to pages
     page.goto(base + "/apps/example")
     assert page.locator("svg.graph a.node").count() >= 5

@@ -12,6 +12,7 @@ import typer
 
 from ..errors import CauceError
 from . import console
+from .demo import MARKER as DEMO_MARKER
 from .state import home_option_value
 
 TOKEN_ENV = "CAUCE_UI_TOKEN"
@@ -63,8 +64,12 @@ def register(cli: typer.Typer) -> None:
 
         Example: cauce --home cauce-demo ui
         """
-        server = start_ui(home_option_value(home), apps or None, host=host, port=port,
-                          token=token)
+        chosen = home_option_value(home)
+        if (chosen / DEMO_MARKER).is_file():
+            # `cauce demo` runs inside its home, so relative locations (sqlite:///census.db)
+            # are there: read them from there too
+            os.chdir(chosen)
+        server = start_ui(chosen, apps or None, host=host, port=port, token=token)
         try:
             console.err.print("Ctrl-C stops it")
             server.wait()

@@ -198,7 +198,7 @@ class Home:
         return views.log_tail(self._con(), app=app, stream=stream, limit=limit,
                               before_id=before_id)
 
-    def log_streams(self, app: str) -> list[tuple[str, float]]:
+    def log_streams(self, app: str) -> list[str]:
         return views.log_streams(self._con(), app)
 
     def target(self, app: str, name: str) -> Job | Handler:

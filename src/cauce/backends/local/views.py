@@ -42,15 +42,20 @@ class RunFilter:
 
 
 def _run_where(f: RunFilter) -> tuple[list[str], list[Any]]:
+    """WHERE terms of ``f``. Without a job name, the columns are written ``+column`` so that
+    SQLite walks the primary key (newest first, or the id range of ``since``/``until``) and
+    stops after a page, instead of sorting every run of an app; with a name, the
+    (app, name) index finds that job's runs."""
     where: list[str] = []
     args: list[Any] = []
+    plus = "" if f.name is not None else "+"
     if f.apps is not None:
-        where.append(f"app IN ({','.join('?' * len(f.apps))})" if f.apps else "0")
+        where.append(f"{plus}app IN ({','.join('?' * len(f.apps))})" if f.apps else "0")
         args.extend(f.apps)
     for column, value in (("name", f.name), ("status", f.status),
                           ("partition", f.partition), ("kind", f.kind)):
         if value is not None:
-            where.append(f"{column} = ?")
+            where.append(f"{plus if column != 'name' else ''}{column} = ?")
             args.append(value)
     if f.since is not None:
         where.append("id >= ?")
@@ -82,8 +87,8 @@ def runs_page(con: sqlite3.Connection, f: RunFilter, *, before: str | None = Non
 def run_counts(con: sqlite3.Connection, f: RunFilter) -> dict[tuple[str, str], int]:
     """(app, status) → number of runs matching ``f`` (give ``since``: it bounds the scan)."""
     where, args = _run_where(f)
-    sql = "SELECT app, status, count(*) FROM runs"
-    sql += (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY app, status"
+    sql = "SELECT +app, +status, count(*) FROM runs"  # '+': walk the id range, not an index
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY 1, 2"
     return {(r[0], r[1]): r[2] for r in con.execute(sql, args).fetchall()}
 
 
@@ -106,13 +111,14 @@ def newest_partition(con: sqlite3.Connection, app: str, name: str) -> str | None
 def run_activity(con: sqlite3.Connection, app: str, names: Sequence[str], since: float,
                  bucket: float) -> dict[str, dict[int, int]]:
     """Runs started per time bucket since ``since``, per handler or job name:
-    name → {bucket index → count}. Bounded by the id range of the period."""
+    name → {bucket index → count}. Bounded by the id range of the period ('+' keeps SQLite on
+    that range rather than on every run of the names)."""
     if not names:
         return {}
     marks = ",".join("?" * len(names))
     rows = con.execute(
         f"SELECT name, CAST((coalesce(started_at, queued_at) - ?) / ? AS INTEGER), count(*) "
-        f"FROM runs WHERE id >= ? AND app = ? AND name IN ({marks}) GROUP BY 1, 2",
+        f"FROM runs WHERE id >= ? AND +app = ? AND +name IN ({marks}) GROUP BY 1, 2",
         [since, bucket, id_at(since), app, *names]).fetchall()
     found: dict[str, dict[int, int]] = {}
     for name, index, count in rows:
@@ -142,12 +148,12 @@ def run_log(con: sqlite3.Connection, run_id: str, *, after_id: int = 0,
     return read_logs(con, run_id=run_id, after_id=after_id, limit=limit)
 
 
-def log_streams(con: sqlite3.Connection, app: str, limit: int = 50) -> list[tuple[str, float]]:
-    """Streams of an app other than runs' (general, workers): (name, last time), newest first."""
-    rows = con.execute(
-        "SELECT stream, max(ts) FROM logs WHERE app = ? AND run_id IS NULL GROUP BY stream "
-        "ORDER BY 2 DESC LIMIT ?", (app, limit)).fetchall()
-    return [(r[0], r[1]) for r in rows]
+def log_streams(con: sqlite3.Connection, app: str, limit: int = 50) -> list[str]:
+    """Streams of an app other than runs': ``general`` and one per serve or worker process
+    (named from the workers table, so no log line is scanned), newest first."""
+    rows = con.execute("SELECT id FROM workers WHERE app = ? ORDER BY started_at DESC LIMIT ?",
+                       (app, limit)).fetchall()
+    return ["general", *(f"worker/{r[0]}" for r in rows)]
 
 
 def workers(con: sqlite3.Connection, apps: Sequence[str], limit: int = 100) -> list[dict[str, Any]]:

@@ -125,9 +125,9 @@ def routes(ui: UI) -> list[Route]:
                     return
                 if await request.is_disconnected():
                     return
-                if not lines:
+                if not lines:  # nothing new: wait a little (a full batch: read on at once)
                     yield ": waiting\n\n"  # keeps proxies from closing an idle stream
-                await asyncio.sleep(FOLLOW_EVERY)
+                    await asyncio.sleep(FOLLOW_EVERY)
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"cache-control": "no-store"})

@@ -23,6 +23,10 @@
     source.addEventListener("end", function (event) {
       source.close();
       if (state) { state.textContent = "the run ended: " + JSON.parse(event.data); }
+      var status = document.getElementById("run-status");
+      if (status && window.htmx) {
+        htmx.ajax("GET", window.location.pathname, {target: status, swap: "innerHTML"});
+      }
     });
     source.onerror = function () {
       if (state) { state.textContent = "connection lost; reload the page to follow again"; }
