@@ -68,27 +68,45 @@ def decode(
 ) -> str:
     """The text of ``data`` without its byte-order mark.
 
-    ``encoding`` None detects it (see :func:`detect_encoding`), which never fails; a named
-    encoding (any Python codec name, e.g. from ``--encoding``) is used as given, and bytes it
-    cannot decode raise :class:`TextDecodeError` naming ``name`` and the line, unless
-    ``errors`` is ``"replace"`` (U+FFFD marks each bad byte). ``universal_newlines`` turns
-    CRLF and lone CR line ends into LF, as Python's text mode does.
+    ``encoding`` None detects it (see :func:`detect_encoding`), which never fails (a UTF-16
+    file cut inside a character ends with U+FFFD); a named encoding (any Python codec name,
+    e.g. from ``--encoding``) is used as given, and bytes it cannot decode raise
+    :class:`TextDecodeError` naming ``name`` and the line, unless ``errors`` is
+    ``"replace"`` (U+FFFD marks each bad byte). ``universal_newlines`` turns CRLF and lone
+    CR line ends into LF, as Python's text mode does.
     """
-    chosen = detect_encoding(data) if encoding is None else check_encoding(encoding)
-    try:
-        text = data.decode(chosen, errors)
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise TextDecodeError(
-            f"{name} is not {chosen} text: byte {data[error.start]:#04x} on line {line:,} "
-            f"({error.reason})",
-            hint="give the encoding the file was saved in (e.g. --encoding cp1252 or "
-            "--encoding latin-1 for a spreadsheet's CSV), or leave it out to detect it",
-        ) from None
+    if encoding is None:
+        text = _detected_text(data)
+    else:
+        text = _decoded(data, check_encoding(encoding), errors, name)
     text = text.removeprefix("\ufeff")
     if universal_newlines:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def _detected_text(data: bytes) -> str:
+    """``data`` decoded in its detected encoding, decoding a UTF-8 file only once."""
+    for mark, encoding in BOMS:
+        if data.startswith(mark):
+            return data.decode(encoding, "replace")
+    try:
+        return data.decode(UTF8)
+    except UnicodeDecodeError:
+        return data.decode(_single_byte(data))
+
+
+def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:
+    try:
+        return data.decode(encoding, errors)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise TextDecodeError(
+            f"{name} is not {encoding} text: byte {data[error.start]:#04x} on line {line:,} "
+            f"({error.reason})",
+            hint="give the encoding the file was saved in (e.g. --encoding cp1252 or "
+            "--encoding latin-1 for a spreadsheet's CSV), or leave it out to detect it",
+        ) from None
 
 
 def check_encoding(encoding: str) -> str:
