@@ -95,6 +95,12 @@ def test_every_page_renders_for_each_bundled_app(demo_ui, page, shots: Path):
         assert page.locator("main h1").first.is_visible(), path
         page.screenshot(path=str(shots / f"{name}.png"))
     assert "people" in page.locator("table.result").inner_text()
+    # dashboards draw their charts live, from the vendored Vega
+    for app, expected in (("census", 6), ("opendata", 5), ("transit", 3)):
+        page.goto(f"{base}/apps/{app}/dashboard")
+        page.wait_for_function(f"document.querySelectorAll('.cauce-chart svg.marks').length"
+                               f" >= {expected}", timeout=15_000)
+        page.screenshot(path=str(shots / f"{app}-dashboard.png"), full_page=True)
     # the graph is drawn and links to pages
     page.goto(base + "/apps/example")
     assert page.locator("svg.graph a.node").count() >= 5
