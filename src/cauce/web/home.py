@@ -269,24 +269,24 @@ class Home:
         return rows
 
     @staticmethod
-    def _target_of(app: App, store_name: str) -> str:
-        for job in app.jobs.values():
-            if job.store_queue == store_name:
-                return job.name
-        for handler in app.handlers.values():
-            if handler.store_queue == store_name and not isinstance(handler.resource, Queue):
-                return handler.name
+    def _consumer(app: App, store_name: str) -> Job | Handler | None:
+        """The job or handler that consumes the queue stored as ``store_name``."""
+        for worker in [*app.jobs.values(), *app.handlers.values()]:
+            if worker.store_queue == store_name:
+                return worker
+        return None
+
+    def _target_of(self, app: App, store_name: str) -> str:
+        """The name `Runtime.dead_letter_queue` takes for a queue: the job's or the event
+        handler's, or the declared queue's own."""
+        consumer = self._consumer(app, store_name)
+        if consumer is not None and not isinstance(getattr(consumer, "resource", None), Queue):
+            return consumer.name
         return store_name.split(":", 1)[1]
 
-    @staticmethod
-    def _consumer_name(app: App, store_name: str) -> str:
-        for job in app.jobs.values():
-            if job.store_queue == store_name:
-                return job.name
-        for handler in app.handlers.values():
-            if handler.store_queue == store_name:
-                return handler.name
-        return ""
+    def _consumer_name(self, app: App, store_name: str) -> str:
+        consumer = self._consumer(app, store_name)
+        return consumer.name if consumer is not None else ""
 
     def topics(self, app: str) -> list[dict[str, Any]]:
         declared = self.app(app)

@@ -14,23 +14,13 @@ from starlette.routing import Route
 from ...app import Job
 from ...errors import CauceError, PartitionError
 from ...partitions import Partitions
+from ...runtime.backfill import _closure as family  # the jobs a backfill runs
 
 if TYPE_CHECKING:
     from ..server import UI
 
 WINDOW = 60  # partitions shown at once
 UNIT_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
-
-
-def family(job: Job) -> list[Job]:
-    """``job`` and every job that runs after it (for the same partition), in order."""
-    found, todo = [job], list(job.downstream)
-    while todo:
-        nxt = todo.pop(0)
-        if nxt not in found:
-            found.append(nxt)
-            todo.extend(nxt.downstream)
-    return found
 
 
 def window(parts: Partitions, today: date, last: str | None, size: int = WINDOW) -> list[str]:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..server import UI
 
 WINDOW, BUCKETS = 3600.0, 30  # the sparkline: runs per 2 minutes over the last hour
+PAGE = 50  # dead letters per page
 
 
 def routes(ui: UI) -> list[Route]:
@@ -33,11 +34,12 @@ def routes(ui: UI) -> list[Route]:
     def dlq_page(request: Request) -> Response:
         app, target = request.path_params["app"], request.path_params["target"]
         after = request.query_params.get("after", "0")
-        store_name, messages = home.dead_letters(app, target,
+        store_name, messages = home.dead_letters(app, target, limit=PAGE + 1,
                                                  after_id=int(after) if after.isdigit() else 0)
         return ui.pages.render(request, "dlq.html", title=f"{app} {target} dead letters",
                                section="queues", app_name=app, target=target,
-                               store_name=store_name, messages=messages,
+                               store_name=store_name, messages=messages[:PAGE],
+                               more=len(messages) > PAGE,
                                flash=request.query_params.get("done"))
 
     async def replay(request: Request) -> Response:
