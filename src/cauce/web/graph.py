@@ -3,8 +3,9 @@
 Edges come from the declarations (a handler's resource, a topic's subscriber queues, a job's
 ``after=``) and, dashed, from what each handler's or job's code names: a function that mentions
 the module-level ``work`` queue writes to (or reads from) it. The layout is a layered one: each
-node's column is its longest path from a source, and nodes within a column keep declaration
-order. Small apps have tens of nodes, so nothing cleverer is needed.
+node's column is its longest path from a source (see `_layout` for the edges that count), and
+nodes within a column are ordered by kind and name. Apps have tens of nodes, so nothing
+cleverer is needed.
 """
 
 from __future__ import annotations
@@ -43,15 +44,25 @@ class Graph:
             self.edges.append((a, b, how))
 
 
-def _referenced_names(func: Any) -> set[str]:
-    """Global names a function's code (and the functions nested in it) mentions."""
-    code = getattr(getattr(func, "__wrapped__", func), "__code__", None)
+def _referenced_names(func: Any, module: Any) -> set[str]:
+    """Global names a function's code mentions, and those of the module's own functions it
+    calls (so a job that loads through a helper still names the warehouse)."""
     names: set[str] = set()
-    todo = [code] if code is not None else []
+    seen: set[int] = set()
+    start = getattr(getattr(func, "__wrapped__", func), "__code__", None)
+    todo = [start] if start is not None else []
     while todo:
         current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         names.update(current.co_names)
         todo.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+        for name in current.co_names:
+            helper = getattr(module, name, None)
+            if (isinstance(helper, types.FunctionType)
+                    and helper.__module__ == getattr(module, "__name__", None)):
+                todo.append(helper.__code__)
     return names
 
 
@@ -94,23 +105,30 @@ def _code_edges(app: App, g: Graph) -> None:
     workers = [(f"h:{h.name}", h.func, h.resource) for h in app.handlers.values()]
     workers += [(f"j:{j.name}", j.func, None) for j in app.jobs.values()]
     for node, func, source in workers:
-        for name in sorted(_referenced_names(func) & set(by_global)):
+        for name in sorted(_referenced_names(func, module) & set(by_global)):
             resource = by_global[name]
             if resource is not source:
                 g.add_edge(node, f"r:{resource.name}", "uses")
 
 
 def _layout(g: Graph) -> None:
-    # longest path from a source over the edges, ignoring those that would close a cycle
-    for _ in range(len(g.nodes)):
+    """Columns by longest path over the edges that cannot close a cycle: every trigger, a job's
+    uses (nothing leads back into a job but another job), and a handler's uses of a resource
+    that triggers nothing (a table it fills). A handler's use of a resource that triggers other
+    handlers does not move anything: drawn at all, it would point backwards."""
+    triggers_out = {a for a, _, how in g.edges if how == "trigger"}
+    layering = [(a, b) for a, b, how in g.edges
+                if how == "trigger" or a.startswith("j:") or b not in triggers_out]
+    for _ in range(len(g.nodes)):  # at most one pass per node on an acyclic graph
         changed = False
-        for a, b, _how in g.edges:
-            want = g.nodes[a].column + 1
-            if want > g.nodes[b].column and want < len(g.nodes):
-                g.nodes[b].column = want
+        for a, b in layering:
+            if g.nodes[a].column + 1 > g.nodes[b].column:
+                g.nodes[b].column = g.nodes[a].column + 1
                 changed = True
         if not changed:
             break
+    g.edges = [(a, b, how) for a, b, how in g.edges
+               if how == "trigger" or g.nodes[b].column > g.nodes[a].column]
     columns: dict[int, list[Node]] = {}
     for node in sorted(g.nodes.values(), key=lambda n: (ORDER.get(n.kind, 9), n.name)):
         columns.setdefault(node.column, []).append(node)
