@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
-
 from cauce import Runtime
 from cauce.reports import Section, bar_chart
 
@@ -34,6 +32,8 @@ def _periods(day: Any) -> Section:
 
 
 def _od(day: Any) -> Section:
+    import altair as alt  # only when the dashboard is drawn: loading the app stays quick
+
     rows = warehouse.query(
         "WITH top AS (SELECT comuna_origin AS c FROM od_comuna WHERE day = ? GROUP BY 1 "
         f"ORDER BY sum(expanded_trips) DESC LIMIT {TOP_COMUNAS}) "
@@ -51,6 +51,8 @@ def _od(day: Any) -> Section:
 
 
 def _load_profile(day: Any) -> Section:
+    import altair as alt
+
     rows = warehouse.query(
         "SELECT floor(t_pass / 1800) / 2 AS hour, avg(load) AS mean_load, "
         "max(load) AS max_load FROM profiles WHERE day = ? AND t_pass IS NOT NULL "
