@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,43 @@ def test_sqlite_files_open_read_only(tmp_path: Path):
         sqlbox._run_sqlite(wh.url, "INSERT INTO t VALUES (2)", [], 10, 1.0)
     assert sqlbox.run(wh, "SELECT count(*) FROM t").rows == [(1,)]
     wh.close()
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_warehouse():
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    try:
+        psycopg.connect(POSTGRES, connect_timeout=2).close()
+    except psycopg.Error as err:
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES}: {err}")
+    schema = f"cauce_ui_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as con:
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    wh = connect(f"{POSTGRES}?options=-csearch_path%3D{schema}")
+    try:
+        wh.load("trips", [{"zone": f"z{i % 5}", "n": i} for i in range(300)])
+        yield wh
+    finally:
+        wh.close()
+        with psycopg.connect(POSTGRES, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_postgresql_selects_read_only_capped_and_timed(postgres_warehouse):
+    wh = postgres_warehouse
+    assert sqlbox.tables(wh) == ["trips"]
+    assert sqlbox.describe(wh, "trips")["count"] == 300
+    result = sqlbox.run(wh, "SELECT * FROM trips ORDER BY n", cap=10)
+    assert len(result.rows) == 10 and result.truncated and result.columns == ["zone", "n"]
+    # a SELECT that writes (a sequence moves on) meets the READ ONLY transaction
+    wh.execute("CREATE SEQUENCE ticket")
+    with pytest.raises(CauceError, match="read-only transaction"):
+        sqlbox.run(wh, "SELECT nextval('ticket')")
+    assert wh.query("SELECT last_value, is_called FROM ticket").to_pylist() == [
+        {"last_value": 1, "is_called": False}]
+    with pytest.raises(CauceError, match="statement timeout"):
+        sqlbox.run(wh, "SELECT pg_sleep(3)", timeout=0.3)
+    assert sqlbox.run(wh, "SELECT count(*) FROM trips").rows == [(300,)]
