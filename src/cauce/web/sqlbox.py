@@ -37,6 +37,11 @@ class Result:
     seconds: float
 
 
+def _too_long(timeout: float) -> CauceError:
+    return CauceError(f"the query ran longer than {timeout:g} s and was stopped",
+                      hint="add a WHERE or a LIMIT")
+
+
 def check_select(sql: str) -> str:
     """``sql`` without a trailing semicolon, if it is exactly one SELECT; else CauceError."""
     text = sql.strip().rstrip(";").strip()
@@ -107,8 +112,7 @@ def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, timeout: float)
             rows = cur.fetchmany(cap + 1)
             columns = [d[0] for d in cur.description or []]
         except duckdb.InterruptException:
-            raise CauceError(f"the query ran longer than {timeout:g} s and was stopped",
-                             hint="add a WHERE or a LIMIT") from None
+            raise _too_long(timeout) from None
         except duckdb.Error as err:
             raise CauceError(f"the warehouse refused it: {str(err).splitlines()[0]}") from None
         finally:
@@ -130,8 +134,7 @@ def _run_sqlite(url: str, sql: str, params: list[Any], cap: int, timeout: float)
         columns = [d[0] for d in cur.description or []]
     except sqlite3.OperationalError as err:
         if "interrupted" in str(err):
-            raise CauceError(f"the query ran longer than {timeout:g} s and was stopped",
-                             hint="add a WHERE or a LIMIT") from None
+            raise _too_long(timeout) from None
         raise CauceError(f"the warehouse refused it: {err}") from None
     except sqlite3.Error as err:
         raise CauceError(f"the warehouse refused it: {err}") from None
@@ -148,6 +151,8 @@ def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
             tx.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
             table = tx.query(f"SELECT * FROM ({sql}) AS cauce_ui LIMIT {cap + 1}")
     except WarehouseError as err:
+        if "statement timeout" in err.message:
+            raise _too_long(timeout) from None
         raise CauceError(f"the warehouse refused it: {err.message}") from None
     rows = [tuple(r.values()) for r in table.to_pylist()]
     return Result(table.column_names, rows[:cap], len(rows) > cap, time.monotonic() - started)
