@@ -201,3 +201,15 @@ def test_run_events_after_is_a_number(ui_client, after):
     runs = ui_client.get("/runs?app=hostile&name=boom").text
     run_id = re.findall(r'href="/runs/([0-9a-f]{18})"', runs)[-1]
     assert ui_client.get(f"/runs/{run_id}/events?after={after}").status_code == 200
+
+
+def test_bucket_folders_are_paged(ui_client, monkeypatch):
+    from cauce.web.pages import data
+
+    monkeypatch.setattr(data, "BUCKET_PAGE", 1)
+    # "folder/<b>x</b>.txt" holds a "/": under folder/ it is the folder "<b>x</", then "deeper/"
+    first = ui_client.get("/apps/hostile/data/bucket/inbox?prefix=folder/").text
+    assert "&lt;b&gt;x&lt;/</a>" in first and "deeper/" not in first and "next →" in first
+    after = re.search(r'href="([^"]*after=[^"]*)"', first).group(1).replace("&amp;", "&")
+    second = ui_client.get(after).text
+    assert "deeper/</a>" in second and "&lt;b&gt;x" not in second and "next →" not in second

@@ -23,19 +23,20 @@ if TYPE_CHECKING:
 
 PAGE = 50
 PREVIEW = 64 * 1024
+BUCKET_PAGE = 200
 
 
 def folders(keys: list[tuple[str, int, float]], prefix: str) -> tuple[list[str], list[Any]]:
     """The sub-folders and the objects directly under ``prefix`` of a bucket listing."""
     subfolders: dict[str, None] = {}
     objects = []
-    for key, size, mtime in keys:
+    for key, size, mtime in sorted(keys):
         rest = key[len(prefix):]
         if "/" in rest:
             subfolders[prefix + rest.split("/", 1)[0] + "/"] = None
         else:
             objects.append((key, size, mtime))
-    return list(subfolders), objects
+    return sorted(subfolders), objects
 
 
 def content_disposition(key: str) -> str:
@@ -78,6 +79,14 @@ def routes(ui: UI) -> list[Route]:
         bucket = home.bucket(app, name)
         listed = [(o.key, o.size, o.created_at.timestamp()) for o in bucket.list(prefix)]
         subfolders, objects = folders(listed, prefix)
+        # one page of entries (folders, then objects, each in key order) after ``after``
+        after = request.query_params.get("after", "")
+        entries = [(f, None) for f in subfolders] + [(o[0], o) for o in objects]
+        if after:
+            entries = [e for e in entries if e[0] > after]
+        page, more = entries[:BUCKET_PAGE], len(entries) > BUCKET_PAGE
+        subfolders = [key for key, obj in page if obj is None]
+        objects = [obj for _, obj in page if obj is not None]
         crumbs = []
         walked = ""
         for part in prefix.strip("/").split("/") if prefix else []:
@@ -85,7 +94,8 @@ def routes(ui: UI) -> list[Route]:
             crumbs.append((part, walked))
         return pages.render(request, "bucket.html", title=f"{app} bucket {name}",
                             section="data", app_name=app, bucket=bucket, prefix=prefix,
-                            crumbs=crumbs, subfolders=subfolders, objects=objects)
+                            crumbs=crumbs, subfolders=subfolders, objects=objects,
+                            next_after=page[-1][0] if more else None, total=len(listed))
 
     def object_page(request: Request) -> Response:
         app, name = request.path_params["app"], request.path_params["name"]
