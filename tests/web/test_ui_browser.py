@@ -206,17 +206,15 @@ def test_live_log_follows_a_running_run(hostile_ui, page, shots: Path):
     before = log.count()
     page.wait_for_function(f"document.querySelectorAll('#run-log span').length > {before}",
                            timeout=5000)
-    # each new line shows within a second of being logged
-    lag = page.evaluate("""() => new Promise(resolve => {
-        const box = document.getElementById('run-log');
-        const seen = box.querySelectorAll('span').length;
-        const started = performance.now();
-        const observer = new MutationObserver(() => {
-          if (box.querySelectorAll('span').length > seen) {
-            observer.disconnect(); resolve(performance.now() - started); } });
-        observer.observe(box, {childList: true}); })""")
-    assert lag < 1000
+    # each line shows within a second of being logged: the browser notes when each arrives
+    page.evaluate("""() => {
+        window.lags = [];
+        new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+          if (n.dataset && n.dataset.ts) { window.lags.push(Date.now() / 1000 - n.dataset.ts); }
+        }))).observe(document.getElementById('run-log'), {childList: true}); }""")
     page.wait_for_selector("text=the run ended: succeeded", timeout=20_000)
+    lags = page.evaluate("window.lags")
+    assert len(lags) >= 3 and max(lags) < 1.0, lags
     texts = log.all_inner_texts()
     assert any(t.endswith("tick 7 <script>alert('x')</script>") for t in texts)  # as text
     assert page.locator("#run-log script").count() == 0

@@ -115,7 +115,7 @@ def routes(ui: UI) -> list[Route]:
                 current = await run_in_threadpool(home.run, run.id)
                 lines = await run_in_threadpool(home.run_log, current, after)
                 for line in lines:
-                    payload = {"id": line.id, "level": line.level,
+                    payload = {"id": line.id, "level": line.level, "ts": line.ts.timestamp(),
                                "time": pages.when(run.app, line.ts),
                                "message": home.mask(run.app, line.message)}
                     yield f"id: {line.id}\nevent: line\ndata: {json.dumps(payload)}\n\n"

@@ -13,6 +13,7 @@
       var line = JSON.parse(event.data);
       var span = document.createElement("span");
       span.className = "lvl-" + String(line.level).toLowerCase();
+      span.dataset.ts = line.ts;  // when it was logged, for a look at how far behind we are
       span.textContent = line.time + " " + line.level + ": " + line.message;
       var atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
       box.appendChild(span);
