@@ -52,3 +52,14 @@ def test_serve_with_ui_answers_while_it_serves(example_home: Path, tmp_path: Pat
         serve.terminate()
         serve.wait(timeout=30)
     assert serve.returncode == 0, serve.stderr.read() if serve.stderr else ""
+
+
+def test_ui_without_its_extra_says_how_to_install_it(cli, example_home: Path, monkeypatch):
+    # as after `pip install -e .` alone: starlette cannot be imported
+    for name in [m for m in sys.modules if m == "cauce.web" or m.startswith(("cauce.web.",
+                                                                              "starlette"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    result = cli("--home", str(example_home), "ui", "example")
+    assert result.status == 1
+    assert "needs starlette" in result.err and "pip install 'cauce[ui]'" in result.err
