@@ -84,6 +84,9 @@ def test_every_page_renders_for_each_bundled_app(demo_ui, page, shots: Path):
                           if r.kind == kind), None)
             if first is not None:
                 paths[f"{app}-{kind}-{first}"] = f"/apps/{app}/data/{kind}/{first}"
+    raw_key = demo_ui.home.bucket("opendata", "raw").list()[0].key
+    paths["opendata-bucket-folder"] = ("/apps/opendata/data/bucket/raw?prefix="
+                                       + raw_key.rsplit("/", 1)[0])
     newest = demo_ui.home.runs(RunFilter(), limit=1)[0]
     paths["run"] = f"/runs/{newest.id}"
     paths["census-warehouse-sql"] = ("/apps/census/data/warehouse/target?table=adult&sql="
