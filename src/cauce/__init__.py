@@ -21,6 +21,7 @@ from .errors import (
     PartitionError,
     ResourceError,
     RunCancelled,
+    StateError,
     WarehouseError,
 )
 from .events import Message, ObjectRef, Record
@@ -77,6 +78,7 @@ __all__ = [
     "Setting",
     "Settings",
     "SimulatedClock",
+    "StateError",
     "Stream",
     "SystemClock",
     "Table",
