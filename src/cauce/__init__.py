@@ -24,7 +24,7 @@ from .errors import (
     StateError,
     WarehouseError,
 )
-from .events import Message, ObjectRef, Record
+from .events import BatchFailed, Message, ObjectRef, Record
 from .logs import LogLine
 from .partitions import Partitions, daily, monthly, weekly
 from .resources.bucket import Bucket
@@ -43,6 +43,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "App",
+    "BatchFailed",
     "Bucket",
     "CauceError",
     "Checkpoint",

@@ -22,7 +22,7 @@ from ...errors import StateError
 from ...sqlite_wal import use_wal
 from . import statefile
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -36,10 +36,16 @@ CREATE TABLE IF NOT EXISTS messages (
     receive_count INTEGER NOT NULL DEFAULT 0,
     lease         TEXT,
     last_error    TEXT,
-    attrs         TEXT
+    attrs         TEXT,
+    worker        TEXT,                               -- who holds (or last held) the lease
+    batch_head    INTEGER,                            -- first message of its batch, if not itself
+    isolation     INTEGER NOT NULL DEFAULT 0,         -- 1: in a batch of its own, 2: in a process
+    lost          INTEGER NOT NULL DEFAULT 0          -- deliveries whose worker died meanwhile
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at);
 CREATE INDEX IF NOT EXISTS messages_group ON messages (queue, grp, id) WHERE grp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_leased ON messages (queue, visible_at) WHERE lease IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_isolated ON messages (queue, visible_at) WHERE isolation = 2;
 
 CREATE TABLE IF NOT EXISTS items (
     tbl        TEXT NOT NULL,
@@ -76,6 +82,9 @@ CREATE TABLE IF NOT EXISTS stream_consumers (
     attempts    INTEGER NOT NULL DEFAULT 0,
     retry_at    REAL    NOT NULL DEFAULT 0,
     last_error  TEXT,
+    worker      TEXT,                                 -- who holds (or last held) the lease
+    run_id      TEXT,                                 -- the run of that delivery
+    isolated    INTEGER NOT NULL DEFAULT 0,           -- 1: delivered alone in its process
     PRIMARY KEY (stream, consumer, shard)
 ) WITHOUT ROWID;
 
@@ -160,7 +169,19 @@ TABLES = ("messages", "items", "item_index", "stream_records", "stream_consumers
           "schedules", "bucket_objects", "leases", "workers")
 
 # (schema version, statements that bring a file of the previous version to it), in order.
-MIGRATIONS: list[tuple[int, list[str]]] = []
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (2, ["ALTER TABLE messages ADD COLUMN worker TEXT",
+         "ALTER TABLE messages ADD COLUMN batch_head INTEGER",
+         "ALTER TABLE messages ADD COLUMN isolation INTEGER NOT NULL DEFAULT 0",
+         "ALTER TABLE messages ADD COLUMN lost INTEGER NOT NULL DEFAULT 0",
+         "CREATE INDEX IF NOT EXISTS messages_leased ON messages (queue, visible_at) "
+         "WHERE lease IS NOT NULL",
+         "CREATE INDEX IF NOT EXISTS messages_isolated ON messages (queue, visible_at) "
+         "WHERE isolation = 2",
+         "ALTER TABLE stream_consumers ADD COLUMN worker TEXT",
+         "ALTER TABLE stream_consumers ADD COLUMN run_id TEXT",
+         "ALTER TABLE stream_consumers ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0"]),
+]
 
 
 class StateDB:
