@@ -25,17 +25,6 @@ def _home_with_work(tmp_path: Path) -> Path:
     return home
 
 
-def _damage_messages(path: Path) -> None:
-    """Overwrite the page that holds the queued messages, leaving the header sound."""
-    con = sqlite3.connect(path)
-    page_size = con.execute("PRAGMA page_size").fetchone()[0]
-    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'messages'").fetchone()[0]
-    con.close()
-    with path.open("r+b") as handle:
-        handle.seek((root - 1) * page_size)
-        handle.write(b"\xde\xad" * (page_size // 2))
-
-
 def test_a_new_home_gets_a_complete_state_file(tmp_path: Path) -> None:
     home = _home_with_work(tmp_path)
     con = sqlite3.connect(home / "state.db")
@@ -78,9 +67,9 @@ def test_a_sqlite_file_of_another_program_is_not_taken_for_state(tmp_path: Path)
         Runtime(_app(), home=home).open()
 
 
-def test_damage_found_while_working_is_a_state_error(tmp_path: Path) -> None:
+def test_damage_found_while_working_is_a_state_error(tmp_path: Path, damage_messages) -> None:
     home = _home_with_work(tmp_path)
-    _damage_messages(home / "state.db")
+    damage_messages(home / "state.db")
     app = _app()
     with Runtime(app, home=home), pytest.raises(StateError, match="is damaged") as info:
         app.resources["work"].receive(max=10)

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-
-
-def _damage_messages(path: Path) -> None:
-    con = sqlite3.connect(path)
-    page_size = con.execute("PRAGMA page_size").fetchone()[0]
-    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'messages'").fetchone()[0]
-    con.close()
-    with path.open("r+b") as handle:
-        handle.seek((root - 1) * page_size)
-        handle.write(b"\xde\xad" * (page_size // 2))
 
 
 @pytest.fixture
@@ -50,8 +39,8 @@ def test_check_says_a_sound_file_is_sound(cli, home: Path) -> None:
     assert "3 message(s)" in result.out
 
 
-def test_check_finds_a_damaged_page(cli, home: Path) -> None:
-    _damage_messages(home / "state.db")
+def test_check_finds_a_damaged_page(cli, home: Path, damage_messages) -> None:
+    damage_messages(home / "state.db")
     result = cli("state", "check")
     assert result.status == 1
     assert f"{home / 'state.db'}: damaged" in result.out
