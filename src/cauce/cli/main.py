@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import console, demo, execution, inspect, ui
+from . import console, demo, execution, inspect, state, ui
 from .state import GLOBALS
 
 cli = typer.Typer(
@@ -40,6 +40,7 @@ def main_options(
 execution.register(cli)
 inspect.register(cli)
 demo.register(cli)
+state.register(cli)
 ui.register(cli)
 
 
