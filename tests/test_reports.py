@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import cauce.reports
+from cauce import CauceError
 from cauce.reports import Section, bar_chart_svg, table_html, write_report
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -55,7 +57,7 @@ def test_negative_values_draw_no_bar_but_show_their_value() -> None:
 
 
 def test_labels_and_values_must_match() -> None:
-    with pytest.raises(ValueError, match="2 labels but 1 values"):
+    with pytest.raises(CauceError, match="2 labels but 1 values"):
         bar_chart_svg("x", ["a", "b"], [1])
 
 
@@ -88,5 +90,14 @@ def test_write_report_writes_the_page_and_one_svg_per_chart(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("name", ["../escape", "sub/chart", ".hidden"])
 def test_chart_names_are_plain_file_names(tmp_path: Path, name: str) -> None:
-    with pytest.raises(ValueError, match="must be a plain file name"):
+    with pytest.raises(CauceError, match="must be a plain file name"):
         write_report(tmp_path, "x", [Section("s", charts={name: "<svg/>"})])
+
+
+def test_the_public_names_are_exactly_those_listed() -> None:
+    defined = {name for name, value in vars(cauce.reports).items()
+               if not name.startswith("_")
+               and getattr(value, "__module__", None) == "cauce.reports"}
+    assert sorted(cauce.reports.__all__) == cauce.reports.__all__ == sorted(defined)
+    for name in cauce.reports.__all__:
+        assert getattr(cauce.reports, name).__doc__, f"cauce.reports.{name} has no docstring"

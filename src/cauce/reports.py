@@ -1,4 +1,5 @@
-"""Small static HTML reports with SVG charts, written without a plotting library.
+"""Small static HTML reports with SVG charts, written without a plotting library — a public
+part of cauce, as `cauce.testing` is (see docs/reports.md).
 
 A report is a folder: ``index.html`` plus one ``.svg`` file per chart (embedded in the page as
 ``<img>``), so it opens from disk, needs no network, and each chart can be reused on its own.
@@ -14,6 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .errors import CauceError
+
+__all__ = ["Section", "bar_chart_svg", "table_html", "write_report"]
 
 _PALETTE = ("#2f6f8f", "#d9822b", "#4c956c", "#b5485d", "#7a5195")
 _STYLE = """
@@ -38,7 +43,8 @@ def bar_chart_svg(
 ) -> str:
     """A horizontal bar chart as a standalone SVG document (one bar per label)."""
     if len(labels) != len(values):
-        raise ValueError(f"{len(labels)} labels but {len(values)} values")
+        raise CauceError(f"bar chart {title!r}: {len(labels)} labels but {len(values)} values",
+                         hint="give one value per label")
     bar, gap, top = 18, 6, 34
     label_width = min(260, 12 + 7 * max((len(str(x)) for x in labels), default=4))
     plot_width = max(80, width - label_width - 90)
@@ -113,7 +119,8 @@ def write_report(folder: str | Path, title: str, sections: Sequence[Section], *,
         for name, svg in section.charts.items():
             file_name = name if name.endswith(".svg") else name + ".svg"
             if "/" in file_name or file_name.startswith("."):
-                raise ValueError(f"chart file name {name!r} must be a plain file name")
+                raise CauceError(f"chart file name {name!r} must be a plain file name",
+                                 hint="e.g. 'shares.svg', without folders")
             (out / file_name).write_text(svg, encoding="utf-8")
             body.append(f'<img src="{html.escape(file_name)}" alt="{html.escape(section.title)}">')
         if section.table is not None:
