@@ -26,12 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cauce import runs as run_store
-from cauce.backends.local.sqlite import StateDB
+from cauce.backends.state import RunFilter, open_state, sqlite_url
 from cauce.cli.loading import bundled_apps, load_app
 from cauce.clock import SimulatedClock
 from cauce.logs import LogSink
-from cauce.runs import NewRun, RunStatus
+from cauce.runs import RunRecord, RunStatus
 
 STATUSES = [RunStatus.SUCCEEDED] * 90 + [RunStatus.FAILED] * 6 + [
     RunStatus.DEAD_LETTERED, RunStatus.CANCELLED, RunStatus.QUEUED, RunStatus.RUNNING]
@@ -49,10 +48,10 @@ def generate(home: Path, n_runs: int, n_lines: int, seed: int = 7) -> tuple[floa
         targets += [(app.name, "handler", h.name, None) for h in app.handlers.values()]
     now = time.time()
     first = now - 30 * DAY
-    db = StateDB(home / "state.db")
+    state = open_state(sqlite_url(home / "state.db"))
     ids: list[str] = []
     apps: list[str] = []
-    batch: list[NewRun] = []
+    batch: list[RunRecord] = []
     for i in range(n_runs):
         app, kind, name, parts = rng.choice(targets)
         at = first + (now - first) * i / n_runs
@@ -62,24 +61,23 @@ def generate(home: Path, n_runs: int, n_lines: int, seed: int = 7) -> tuple[floa
         if parts is not None:
             day = parts.start.toordinal() + rng.randrange(400)
             partition = parts.key(type(parts.start).fromordinal(day))
-        batch.append(NewRun(id=run_id, app=app, kind=kind, name=name,
-                            status=rng.choice(STATUSES), partition=partition, trigger="bench",
-                            queued_at=at, started_at=at + 0.01, params={"i": i}))
+        status = rng.choice(STATUSES)
+        ended = status.finished
+        batch.append(RunRecord(id=run_id, app=app, kind=kind, name=name, status=status,
+                               partition=partition, trigger="bench", queued_at=at,
+                               started_at=at + 0.01, params={"i": i},
+                               ended_at=at + 1.51 if ended else None,
+                               error="ValueError: bad row" if status in (
+                                   RunStatus.FAILED, RunStatus.DEAD_LETTERED) else None))
         ids.append(run_id)
         apps.append(app)
         if len(batch) == 10_000:
-            with db.write() as con:
-                run_store.insert(con, batch)
+            state.runs.insert(batch)
             batch = []
     if batch:
-        with db.write() as con:
-            run_store.insert(con, batch)
-    with db.write() as con:  # end the ones that ended, with an error for the failures
-        con.execute("UPDATE runs SET ended_at = started_at + 1.5, error = CASE WHEN status IN "
-                    "('failed', 'dead-lettered') THEN 'ValueError: bad row' END "
-                    "WHERE status NOT IN ('queued', 'running')")
+        state.runs.insert(batch)
     clock = SimulatedClock(first)
-    sink = LogSink(db, clock)
+    sink = LogSink(state, clock)
     per_run = min(10, n_lines // max(1, n_runs))
     written = 0
     for i, run_id in enumerate(ids):
@@ -92,7 +90,7 @@ def generate(home: Path, n_runs: int, n_lines: int, seed: int = 7) -> tuple[floa
         clock.set(first + (now - first) * k / max(1, n_lines - written))
         sink.write(targets[k % len(targets)][0], "general", logging.INFO, f"general line {k}")
     sink.close()
-    db.close()
+    state.close()
     return time.perf_counter() - started, ids
 
 
@@ -130,11 +128,10 @@ def measure(home: Path, ids: list[str], repeat: int) -> dict[str, dict[str, floa
 
 def offset_versus_keyset(home: Path, depth: int, repeat: int) -> dict[str, float]:
     """The runs query a page needs at ``depth`` rows from the newest: OFFSET against keyset."""
-    from cauce.backends.local import views
-    from cauce.backends.local.views import RunFilter
+    import sqlite3
 
-    db = StateDB(home / "state.db")
-    con = db.read()
+    state = open_state(sqlite_url(home / "state.db"))
+    con = sqlite3.connect(home / "state.db")  # the OFFSET peer, as a plain SQLite reader would
     before = con.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?",
                          (depth - 1,)).fetchone()[0]
 
@@ -149,8 +146,9 @@ def offset_versus_keyset(home: Path, depth: int, repeat: int) -> dict[str, float
     offset_ms = timed(lambda: con.execute(
         "SELECT * FROM runs ORDER BY coalesce(started_at, queued_at) DESC, id DESC "
         "LIMIT 50 OFFSET ?", (depth,)).fetchall())
-    keyset_ms = timed(lambda: views.runs_page(con, RunFilter(), before=before, limit=50))
-    db.close()
+    keyset_ms = timed(lambda: state.views.runs_page(RunFilter(), before=before, limit=50))
+    con.close()
+    state.close()
     return {"depth": depth, "offset_ms": offset_ms, "keyset_ms": keyset_ms,
             "ratio": offset_ms / keyset_ms}
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cauce import charts
+import cauce.reports
+from cauce import CauceError, charts
 from cauce.reports import Section, bar_chart, table_html, write_report
 
 
@@ -59,7 +60,7 @@ def test_values_that_are_not_numbers_draw_no_bar(odd: float) -> None:
 
 
 def test_labels_and_values_must_match() -> None:
-    with pytest.raises(ValueError, match="2 labels but 1 values"):
+    with pytest.raises(CauceError, match="2 labels but 1 values"):
         bar_chart("x", ["a", "b"], [1])
 
 
@@ -100,6 +101,15 @@ def test_write_report_writes_the_page_the_scripts_and_one_svg_per_chart(tmp_path
 
 @pytest.mark.parametrize("name", ["../escape", "sub/chart", ".hidden", "back\\slash"])
 def test_chart_names_are_plain_file_names(tmp_path: Path, name: str) -> None:
-    with pytest.raises(ValueError, match="must be a plain file name"):
+    with pytest.raises(CauceError, match="must be a plain file name"):
         write_report(tmp_path, "x", [Section("s", charts={name: bar_chart("x", [], [])})])
     assert not any(tmp_path.iterdir())  # refused before anything is written
+
+
+def test_the_public_names_are_exactly_those_listed() -> None:
+    defined = {name for name, value in vars(cauce.reports).items()
+               if not name.startswith("_")
+               and getattr(value, "__module__", None) == "cauce.reports"}
+    assert sorted(cauce.reports.__all__) == cauce.reports.__all__ == sorted(defined)
+    for name in cauce.reports.__all__:
+        assert getattr(cauce.reports, name).__doc__, f"cauce.reports.{name} has no docstring"

@@ -2,6 +2,7 @@
 log streams, schedules, partitions and workers — as plain Python objects."""
 
 from .app import App, Handler, Job
+from .backends.objects import ObjectStore
 from .clock import Clock, SimulatedClock, SystemClock
 from .context import Context
 from .errors import (
@@ -67,6 +68,7 @@ __all__ = [
     "NotSerializable",
     "ObjectNotFound",
     "ObjectRef",
+    "ObjectStore",
     "PartitionError",
     "Partitions",
     "Queue",

@@ -1,4 +1,5 @@
-"""Small static HTML reports whose charts are drawn by cauce.charts, as the web UI draws them.
+"""Small static HTML reports whose charts are drawn by cauce.charts, as the web UI draws them — a
+public part of cauce, as `cauce.testing` is (see docs/reports.md).
 
 A report is a folder: ``index.html`` with each chart live (Vega, with axes and tooltips, from
 the scripts copied next to it, so the folder opens from disk with no network), plus one ``.svg``
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from . import charts
+from .errors import CauceError
+
+__all__ = ["Section", "bar_chart", "table_html", "write_report"]
 
 COLOR = "#2f6f8f"
 _STYLE = """
@@ -47,7 +51,8 @@ def bar_chart(
     import altair as alt
 
     if len(labels) != len(values):
-        raise ValueError(f"{len(labels)} labels but {len(values)} values")
+        raise CauceError(f"bar chart {title!r}: {len(labels)} labels but {len(values)} values",
+                         hint="give one value per label")
     rows = [{"label": str(label), "value": float(value) if math.isfinite(value) else None}
             for label, value in zip(labels, values, strict=True)]
     order = list(dict.fromkeys(row["label"] for row in rows))
@@ -101,7 +106,8 @@ def table_html(rows: Sequence[Mapping[str, Any]]) -> str:
 def _svg_name(name: str) -> str:
     file_name = name if name.endswith(".svg") else name + ".svg"
     if "/" in file_name or "\\" in file_name or file_name.startswith("."):
-        raise ValueError(f"chart file name {name!r} must be a plain file name")
+        raise CauceError(f"chart file name {name!r} must be a plain file name",
+                         hint="e.g. 'shares.svg', without folders")
     return file_name
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cauce.backends.local.views import RunFilter
+from cauce.backends.state import RunFilter
 from cauce.cli.main import main
 
 from .conftest import build_hostile_home

@@ -13,7 +13,7 @@ import typer
 from ..errors import CauceError
 from . import console
 from .demo import MARKER as DEMO_MARKER
-from .state import home_option_value
+from .home import home_option_value
 
 TOKEN_ENV = "CAUCE_UI_TOKEN"
 

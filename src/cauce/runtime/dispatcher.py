@@ -9,11 +9,11 @@ Two ways to drive it: `pump` hands work to a thread pool (``cauce serve``/``work
 `run_inline` executes work in the calling thread, one delivery at a time, in a deterministic
 order (the TestRuntime and foreground tools).
 
-A worker thread logs each delivery's start before calling its handler (see
-`cauce.backends.local.starts`); the run's row says "running" once the delivery has run for
-`RECORD_AFTER` seconds, and its final status when it is settled. A delivery whose last worker
-died runs alone in a child process (`cauce.runtime.processes`), so that if it kills its worker
-again only that child dies.
+A worker thread notes each delivery's start before calling its handler
+(`cauce.backends.state.RunStore.note_started`); the run's row says "running" once the delivery
+has run for `RECORD_AFTER` seconds, and its final status when it is settled. A delivery whose
+last worker died runs alone in a child process (`cauce.runtime.processes`), so that if it kills
+its worker again only that child dies.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .. import runs
-from ..backends.local import queues
 from ..runs import RunStatus
 from .execute import Outcome, execute
 from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
@@ -43,7 +41,6 @@ class Dispatcher:
     CANCEL_CHECK_EVERY = 1.0
     PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
     RECORD_AFTER = 0.2  # seconds a delivery runs before its row is marked running
-    ROTATE_AT = 1 << 20  # bytes of start log after which its runs are recorded and it is renewed
 
     def __init__(
         self, runtime: Runtime, *, threads: int = 8, processes: int = 2,
@@ -90,24 +87,17 @@ class Dispatcher:
         return delivery.source.in_process or (delivery.alone and self._children and not inline)
 
     def _begin(self, delivery: Delivery) -> None:
-        """Log the delivery's start, then let it run: from here on its death counts."""
-        self.runtime.starts.note(delivery.start(self.runtime.clock.time()))
+        """Note the delivery's start, then let it run: from here on its death counts."""
+        self.runtime.state.runs.note_started(delivery.start(self.runtime.clock.time()))
 
     def _record_started(self, now: float) -> None:
-        """Mark running the runs that have run a little while (or all, when the start log is
-        renewed: its lines must be in the state database before it goes)."""
-        log = self.runtime.starts
-        old = log.rotate() if log.size > self.ROTATE_AT else None
+        """Mark running the runs that have run a little while (most end sooner, and their
+        settlement says everything at once)."""
         due = [d for d in self.inflight.values() if d.started_at is not None and not d.recorded
-               and (old is not None or (d.outcome is None and now - d.started_at
-                                        >= self.RECORD_AFTER))]
-        if due:
-            with self.runtime.db.write() as con:
-                runs.upsert(con, [d.running() for d in due])
-            for delivery in due:
-                delivery.recorded = True
-        if old is not None:
-            log.remove(old)
+               and d.outcome is None and now - d.started_at >= self.RECORD_AFTER]
+        self.runtime.state.runs.record_running([d.running() for d in due])
+        for delivery in due:
+            delivery.recorded = True
 
     def _start(self, deliveries: list[Delivery]) -> None:
         """Hand deliveries to the pool in up to ``threads`` chunks (one hand-off per chunk, not per
@@ -186,22 +176,22 @@ class Dispatcher:
         self._refresh_sources()
         runtime = self.runtime
         now = runtime.clock.time()
-        read = runtime.db.read()
+        queues = runtime.state.queues
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
-        ready = queues.next_visible(read, [s.queue for s in queue_sources])
+        ready = queues.next_visible([s.queue for s in queue_sources])
         wanted: list[Source] = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
         stream_sources = [s for s in self.sources
-                          if isinstance(s, StreamSource) and s.has_work(read, now)]
+                          if isinstance(s, StreamSource) and s.has_work(now)]
         wanted += stream_sources
         claimed: list[Delivery] = []
         if not wanted:
             return claimed
         # sources holding work that must run alone (in a child process, or inline one at a time)
-        apart = set(queues.alone_ready(read, [s.queue for s in wanted
-                                              if isinstance(s, QueueSource)], now))
+        apart = set(queues.alone_ready([s.queue for s in wanted if isinstance(s, QueueSource)],
+                                       now=now))
         alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
-                         or (isinstance(s, StreamSource) and s.has_alone(read, now))}
-        with runtime.db.write() as con:
+                         or (isinstance(s, StreamSource) and s.has_alone(now))}
+        with runtime.state.atomic():
             for source in wanted:
                 cap = self._capacity(source, free - len(claimed))
                 if one:
@@ -213,7 +203,7 @@ class Dispatcher:
                     alone = cap if one or not self._children else max(
                         0, self.processes - self._process_inflight
                         - sum(self._in_child(d) for d in claimed))
-                claimed.extend(source.claim(con, now, cap, runtime.worker_id, alone=alone))
+                claimed.extend(source.claim(now, cap, runtime.worker_id, alone=alone))
                 if one and claimed:
                     break
         return claimed
@@ -225,9 +215,9 @@ class Dispatcher:
         by_source: dict[int, list[Delivery]] = {}
         for delivery in deliveries:
             by_source.setdefault(id(delivery.source), []).append(delivery)
-        with runtime.db.write() as con:
+        with runtime.state.atomic():
             for group in by_source.values():
-                group[0].source.settle_many(con, group, now)
+                group[0].source.settle_many(group, now)
         for delivery in deliveries:
             runtime.announce(delivery)
 
@@ -235,28 +225,27 @@ class Dispatcher:
         by_source: dict[int, list[Delivery]] = {}
         for d in self.inflight.values():
             by_source.setdefault(id(d.source), []).append(d)
-        with self.runtime.db.write() as con:
+        with self.runtime.state.atomic():
             for group in by_source.values():
-                group[0].source.extend(con, group, now)
+                group[0].source.extend(group, now)
 
     def _check_cancellations(self) -> None:
         runtime = self.runtime
-        con = runtime.db.read()
-        for run_id in runs.cancel_requested(con, list(self.inflight)):
+        runs = runtime.state.runs
+        for run_id in runs.cancel_requested(list(self.inflight)):
             delivery = self.inflight.get(run_id)
             if delivery is not None and not delivery.cancel.is_set():
                 delivery.cancel.set()
                 log.info("cancelling run %s", run_id)
-        waiting = runs.queued_cancelled(con)
+        waiting = runs.queued_cancelled()
         if waiting:
             now = runtime.clock.time()
-            with runtime.db.write() as wcon:
+            with runtime.state.atomic():
                 for run_id, message_id in waiting:
-                    if message_id is not None and not wcon.execute(
-                            "DELETE FROM messages WHERE id = ? AND lease IS NULL",
-                            (message_id,)).rowcount:
+                    if message_id is not None and not runtime.state.queues.drop_unclaimed(
+                            message_id):
                         continue  # a worker holds it: that worker cancels it before it starts
-                    runs.finish(wcon, run_id, RunStatus.CANCELLED, now=now,
+                    runs.finish(run_id, RunStatus.CANCELLED, now=now,
                                 error="cancelled before it started")
 
     # -- the inline driver ------------------------------------------------------------
@@ -279,16 +268,20 @@ class Dispatcher:
         """The earliest future moment a delayed message, retry or stream window becomes due."""
         runtime = self.runtime
         now = runtime.clock.time()
-        con = runtime.db.read()
-        ready = queues.next_visible(con, [s.queue for s in self.sources
-                                          if isinstance(s, QueueSource)])
+        ready = runtime.state.queues.next_visible([s.queue for s in self.sources
+                                                   if isinstance(s, QueueSource)])
         times = [t for t in ready.values() if t > now]
         for source in self.sources:
             if isinstance(source, StreamSource):
-                due = source.next_wakeup(con, now)
+                due = source.next_wakeup(now)
                 if due is not None:
                     times.append(due)
         return min(times) if times else None
+
+    def idle(self) -> bool:
+        """True when nothing is left to do, now or later: no work in hand, none ready, none
+        delayed or waiting for a retry or a stream window."""
+        return not self.pending()
 
     def pending(self) -> bool:
         """True if any source still holds messages or records (ready or later)."""
@@ -296,8 +289,8 @@ class Dispatcher:
 
     def _claimable_now(self) -> list[str]:
         now = self.runtime.clock.time()
-        ready = queues.next_visible(self.runtime.db.read(),
-                                    [s.queue for s in self.sources if isinstance(s, QueueSource)])
+        ready = self.runtime.state.queues.next_visible(
+            [s.queue for s in self.sources if isinstance(s, QueueSource)])
         return [q for q, t in ready.items() if t <= now]
 
     # -- shutdown ---------------------------------------------------------------------
@@ -315,10 +308,10 @@ class Dispatcher:
         self._settle_done()
         if self.inflight:
             now = self.runtime.clock.time()
-            with self.runtime.db.write() as con:
+            with self.runtime.state.atomic():
                 for delivery in self.inflight.values():
                     delivery.cancel.set()
-                    delivery.source.release(con, delivery, now)
+                    delivery.source.release(delivery, now)
             log.warning("gave back %d unfinished run(s) for redelivery", len(self.inflight))
             self.inflight.clear()
         if self._pool is not None:

@@ -36,6 +36,7 @@ class ChildTask:
 
     app_ref: str
     home: str
+    state: str
     settings: dict[str, Any]
     kind: str
     name: str
@@ -91,7 +92,8 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
     outcome: Outcome
     try:
         app = load_app(task.app_ref)
-        with Runtime(app, home=Path(task.home), settings=task.settings, role="child") as runtime:
+        with Runtime(app, home=Path(task.home), settings=task.settings, role="child",
+                     state=task.state) as runtime:
             target = app.get_job(task.name) if task.kind == "job" else app.handlers[task.name]
             spec = RunSpec(task.run_id, target, task.attempt, task.event_id, task.partition,
                            task.params, _restored(task.payload, app), task.window, task.shard)
@@ -123,7 +125,7 @@ class ProcessLauncher:
             return Outcome(ok=False, error=f"{spec.target.name!r} runs in a process worker, "
                            f"but app {runtime.app.name!r} cannot be imported by reference; "
                            "run it as module:attribute")
-        task = ChildTask(reference, str(runtime.home), dict(runtime.overrides),
+        task = ChildTask(reference, str(runtime.home), runtime.state_url, dict(runtime.overrides),
                          "job" if spec.is_job else "handler", spec.target.name, spec.run_id,
                          spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}),
                          _portable(spec.payload), spec.window, spec.shard)

@@ -19,8 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..app import App, Handler, Job, suggest
-from ..backends.local import views
-from ..backends.local.views import RunFilter, ShardState
+from ..backends.state import RunFilter, ShardState, StateStore
 from ..cli.loading import bundled_apps, load_app
 from ..errors import NotFound
 from ..logs import GENERAL, LogLine
@@ -31,6 +30,7 @@ from ..resources.table import Table
 from ..resources.topic import Topic
 from ..resources.warehouse import Warehouse
 from ..runs import Run, RunStatus
+from ..runtime import inspection
 from ..runtime.runtime import Runtime
 from ..settings import MASK
 
@@ -148,18 +148,15 @@ class Home:
         return rows
 
     @property
-    def _db(self) -> Any:
-        return next(iter(self.runtimes.values())).db
-
-    def _con(self) -> Any:
-        return self._db.read()
+    def _state(self) -> StateStore:
+        return next(iter(self.runtimes.values())).state
 
     # -- runs -----------------------------------------------------------------------------
     def runs(self, f: RunFilter, *, before: str | None = None, after: str | None = None,
              limit: int = 50) -> list[Run]:
         if f.apps is None:
             f = RunFilter(self.app_names, f.name, f.status, f.partition, f.kind, f.since, f.until)
-        return [self._masked_run(r) for r in views.runs_page(self._con(), f, before=before,
+        return [self._masked_run(r) for r in self._state.views.runs_page(f, before=before,
                                                              after=after, limit=limit)]
 
     def _masked_run(self, run: Run) -> Run:
@@ -183,23 +180,23 @@ class Home:
         return self.runs(f, limit=limit)
 
     def latest_by_partition(self, app: str, name: str, first: str, last: str) -> dict[str, Run]:
-        return views.latest_by_partition(self._con(), app, name, first, last)
+        return self._state.views.latest_by_partition(app, name, first, last)
 
     def newest_partition(self, app: str, name: str) -> str | None:
-        return views.newest_partition(self._con(), app, name)
+        return self._state.views.newest_partition(app, name)
 
     def run_log(self, run: Run, after_id: int = 0, limit: int = 2000) -> list[LogLine]:
         rt = self.runtime(run.app)
         rt.sink.flush()
-        return views.run_log(self._con(), run.id, after_id=after_id, limit=limit)
+        return self._state.logs.read(run_id=run.id, after_id=after_id, limit=limit)
 
     def stream_log(self, app: str, stream: str = GENERAL, limit: int = 200,
                    before_id: int | None = None) -> list[LogLine]:
-        return views.log_tail(self._con(), app=app, stream=stream, limit=limit,
+        return self._state.views.log_tail(app=app, stream=stream, limit=limit,
                               before_id=before_id)
 
     def log_streams(self, app: str) -> list[str]:
-        return views.log_streams(self._con(), app)
+        return self._state.views.log_streams(app)
 
     def target(self, app: str, name: str) -> Job | Handler:
         """The job or handler ``name`` of ``app``."""
@@ -212,7 +209,7 @@ class Home:
 
     # -- overview -------------------------------------------------------------------------
     def counts_since(self, since: float) -> dict[tuple[str, str], int]:
-        return views.run_counts(self._con(), RunFilter(self.app_names, since=since))
+        return self._state.views.run_counts(RunFilter(self.app_names, since=since))
 
     def failures_since(self, since: float, limit: int = 20) -> list[Run]:
         failed = [self.runs(RunFilter(status=status, since=since), limit=limit)
@@ -220,7 +217,7 @@ class Home:
         return sorted((r for rs in failed for r in rs), key=lambda r: r.id, reverse=True)[:limit]
 
     def workers(self) -> list[WorkerState]:
-        rows = views.workers(self._con(), self.app_names)
+        rows = self._state.views.workers(self.app_names)
         return [WorkerState(r["id"], r["app"], r["role"], r["host"], r["pid"], r["started_at"],
                             r["heartbeat_at"], r["stopped_at"], self._alive(r)) for r in rows]
 
@@ -243,7 +240,7 @@ class Home:
                    for w in self.workers())
 
     def schedules(self) -> list[dict[str, Any]]:
-        return views.schedules(self._con(), self.app_names)
+        return self._state.views.schedules(self.app_names)
 
     # -- queues, topics, streams ----------------------------------------------------------
     def queues(self, app: str, *, window: float = 3600.0, buckets: int = 30) -> list[QueueRow]:
@@ -251,7 +248,7 @@ class Home:
         stats = {row["queue"]: row for row in rt.queue_stats()}
         consumers: dict[str, str] = {}
         rows = []
-        for label, store_name in rt.queue_names():
+        for label, store_name in inspection.queue_names(rt.app):
             target = self._target_of(rt.app, store_name)
             consumers[store_name] = target
             s = stats[label]
@@ -262,7 +259,7 @@ class Home:
         # throughput: runs started per interval by the handler or job that consumes each queue
         names = sorted({self._consumer_name(rt.app, row.store_name) for row in rows} - {""})
         since = rt.clock.time() - window
-        activity = views.run_activity(self._con(), app, names, since, window / buckets)
+        activity = self._state.views.run_activity(app, names, since, window / buckets)
         for row in rows:
             counts = activity.get(self._consumer_name(rt.app, row.store_name), {})
             row.activity = [counts.get(i, 0) for i in range(buckets)]
@@ -297,21 +294,20 @@ class Home:
 
     def streams(self, app: str) -> list[tuple[Stream, list[ShardState]]]:
         declared = self.app(app)
-        return [(s, views.stream_shards(self._con(), s.qualified, s.shards))
+        return [(s, self._state.views.stream_shards(s.qualified, s.shards))
                 for s in declared.resources.values() if isinstance(s, Stream)]
 
     def dead_letters(self, app: str, target: str, *, after_id: int = 0,
                      limit: int = 50) -> tuple[str, list[dict[str, Any]]]:
         """(store name of the DLQ, its messages after ``after_id``) with body, error, receives."""
         rt = self.runtime(app)
-        dlq = rt.dead_letter_queue(target)
+        dlq = inspection.dead_letter_queue(rt, target)
         rows = []
-        for m in views.messages_page(self._con(), dlq, after_id=after_id, limit=limit):
-            rows.append({"id": m["id"], "event_id": m["event_id"],
-                         "receives": m["receive_count"], "sent_at": m["sent_at"],
-                         "body": self.mask(app, m["body"]),
-                         "error": self.mask(app, m["last_error"]),
-                         "attrs": self.mask(app, json.loads(m["attrs"]) if m["attrs"] else {})})
+        for m in self._state.views.messages_page(dlq, after_id=after_id, limit=limit):
+            rows.append({"id": m.id, "event_id": m.event_id, "receives": m.receive_count,
+                         "sent_at": m.sent_at, "body": self.mask(app, m.body),
+                         "error": self.mask(app, m.last_error),
+                         "attrs": self.mask(app, m.attrs)})
         return dlq, rows
 
     # -- data -----------------------------------------------------------------------------
@@ -324,7 +320,7 @@ class Home:
     def table_items(self, app: str, name: str, *, prefix: str = "", after: str | None = None,
                     limit: int = 50) -> list[dict[str, Any]]:
         table: Table = self.resource(app, name, Table)
-        rows = views.items_page(self._con(), table.qualified, prefix=prefix, after=after,
+        rows = self._state.views.items_page(table.qualified, prefix=prefix, after=after,
                                 limit=limit)
         return [{"stored_key": key, "key": _shown_key(key), "value": self.mask(app, value),
                  "version": version, "updated_at": updated}
@@ -332,7 +328,7 @@ class Home:
 
     def table_count(self, app: str, name: str) -> int:
         table: Table = self.resource(app, name, Table)
-        return views.item_count(self._con(), table.qualified)
+        return self._state.views.item_count(table.qualified)
 
     def bucket(self, app: str, name: str) -> Bucket:
         return self.resource(app, name, Bucket)

@@ -432,12 +432,4 @@ def demo(rt: Runtime) -> list[str]:
 
 def _settle_chain(rt: Runtime) -> None:
     """Serve until the queue and every criterion's deliveries are done."""
-
-    def idle() -> bool:
-        return all(
-            q["visible"] == 0 and q["in_flight_or_delayed"] == 0
-            for q in rt.queue_stats()
-            if not q["queue"].startswith("job ")
-        )
-
-    rt.serve(until=idle, timeout="120s", scheduler=False)
+    rt.serve(until="idle", timeout="120s", scheduler=False)

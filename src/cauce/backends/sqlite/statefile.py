@@ -12,11 +12,11 @@ import contextlib
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
 from ...errors import StateError
+from ..state import Verdict
 
 MAGIC = b"SQLite format 3\x00"
 
@@ -86,31 +86,17 @@ def create(path: Path, schema: str, version: int) -> None:
                 leftover.unlink()
 
 
-@dataclass
-class Verdict:
-    """What `cauce state check` found in a state file."""
-
-    path: Path
-    problems: list[str] = field(default_factory=list)
-    version: int | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def sound(self) -> bool:
-        return not self.problems
-
-
-def examine(path: Path, tables: Iterable[str], version: int,
-            connect: Callable[[Path], sqlite3.Connection]) -> Verdict:
-    """A full check of a state file: header, SQLite's integrity check, cauce's tables, version."""
-    verdict = Verdict(path)
+def examine(path: Path, tables: Iterable[str], version: int) -> Verdict:
+    """A full check of a state file, never creating or changing it: header, SQLite's integrity
+    check, cauce's tables, schema version."""
+    verdict = Verdict(str(path), hint=recovery_hint(path))
     try:
         check_header(path)
     except StateError as error:
         verdict.problems.append(error.message)
         return verdict
     try:
-        con = connect(path)
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
     except sqlite3.Error as error:
         verdict.problems.append(f"cannot open it: {error}")
         return verdict
