@@ -150,7 +150,7 @@ def test_two_sources_with_one_name_are_refused(tmp_path, small_synthetic):
 def test_the_report_needs_a_load_first(tmp_path, small_synthetic):
     with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
         run = rt.run(report, out=str(tmp_path / "report"))
-    assert "nothing is loaded in 'adult' yet" in run.error
+    assert f"nothing is loaded in 'adult' in sqlite:///{tmp_path / 'census.db'} yet" in run.error
 
 
 def test_the_report_has_a_chart_per_breakdown(tmp_path, small_synthetic):

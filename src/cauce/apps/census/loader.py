@@ -99,12 +99,14 @@ class Counts:
 
 @dataclass(frozen=True)
 class LoadState:
-    """What the checkpoint holds: the cursor, the running totals and the sources' checksums."""
+    """What the checkpoint holds: the cursor, the running totals, the sources' checksums and
+    the Description the last chunk followed (`origin` and `sha256`; empty before any load)."""
 
     cursor: Cursor | None = None
     totals: Counts = field(default_factory=Counts)
     checksums: dict[str, str] = field(default_factory=dict)
     done: bool = False
+    description: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +114,7 @@ class LoadState:
             "totals": self.totals.to_json(),
             "checksums": self.checksums,
             "done": self.done,
+            "description": self.description,
         }
 
     @classmethod
@@ -120,7 +123,9 @@ class LoadState:
             return cls()
         cursor = Cursor.from_json(value["cursor"]) if value["cursor"] else None
         totals = Counts.from_json(value["totals"])
-        return cls(cursor, totals, dict(value["checksums"]), value["done"])
+        # Checkpoints written before the Description was recorded have none.
+        followed = dict(value.get("description") or {})
+        return cls(cursor, totals, dict(value["checksums"]), value["done"], followed)
 
 
 @dataclass(frozen=True)
@@ -179,9 +184,11 @@ def load_chunk(
     files: Sequence[SourceFile],
     size: int | None,
     encoding: str | None = None,
+    description_file: SourceFile | None = None,
 ) -> ChunkResult:
     """Validate and commit the next `size` records (all when None) after the checkpoint,
-    reading the files in `encoding` (detected when None)."""
+    reading the files in `encoding` (detected when None). The checkpoint records where
+    `description_file` (the file `description` was parsed from) came from, for the report."""
     name = checkpoint_name(table)
     previous = warehouse.checkpoint(name)
     state = LoadState.from_json(previous)
@@ -195,7 +202,11 @@ def load_chunk(
         return ChunkResult(Counts(), state, 0, committed=False, sources=described)
     validated = validate(chunk.records, description)
     counts = Counts.of(chunk, validated)
-    new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done)
+    followed = (
+        {"origin": description_file.origin, "sha256": description_file.sha256}
+        if description_file is not None else state.description
+    )
+    new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
     with warehouse.transaction() as transaction:
         # The checkpoint moves first: a loader that lost the race stops here, before writing
         # a row, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
