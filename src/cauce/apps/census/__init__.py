@@ -22,7 +22,6 @@ from cauce.apps.census.loader import (
     LoadState,
     checkpoint_name,
     load_chunk,
-    prepare,
 )
 from cauce.apps.census.report import write_census_report
 from cauce.apps.census.sources import (
@@ -88,7 +87,6 @@ def load(ctx: Context, all: bool = False) -> dict[str, Any]:
     text_encoding = _encoding(ctx)
     files = [_fetch(ctx, origin) for origin in settings["source"]]
     schema, description = _description(ctx)
-    prepare(target, description, settings["table"])
     at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
     try:
         size = None if at_once else settings["chunk_size"]

@@ -10,9 +10,9 @@ exactly once however many runs (or crashes) it took.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -23,6 +23,9 @@ from cauce.apps.census.reader import SourceLines, read_lines
 from cauce.apps.census.schema import DUPLICATE, SOURCE, create_statements, rejected_table
 from cauce.apps.census.sources import SourceFile
 from cauce.apps.census.validate import PROBLEM, Validated, validate
+
+if TYPE_CHECKING:
+    from cauce.warehouse import Transaction
 
 
 @dataclass
@@ -155,11 +158,11 @@ def checkpoint_name(table: str) -> str:
     return f"census:{table}"
 
 
-def prepare(warehouse: Warehouse, description: Description, table: str) -> None:
+def prepare(transaction: Transaction, description: Description, table: str, dialect: str,
+            quote: Callable[[str], str]) -> None:
     """Create the table, its quarantine table and the views if they are missing."""
-    with warehouse.transaction() as transaction:
-        for statement in create_statements(description, table, warehouse.dialect, warehouse.quote):
-            transaction.execute(statement)
+    for statement in create_statements(description, table, dialect, quote):
+        transaction.execute(statement)
 
 
 def read_sources(
@@ -192,13 +195,13 @@ def load_chunk(
     name = checkpoint_name(table)
     previous = warehouse.checkpoint(name)
     state = LoadState.from_json(previous)
-    if previous is None:
-        _refuse_unknown_rows(warehouse, table)
     checksums = _checked_checksums(state, files)
     sources = read_sources(files, encoding)
     described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
     chunk = next_chunk(sources, state.cursor, size)
     if chunk.records.height == 0:
+        with warehouse.transaction() as transaction:
+            prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
         return ChunkResult(Counts(), state, 0, committed=False, sources=described)
     validated = validate(chunk.records, description)
     counts = Counts.of(chunk, validated)
@@ -207,9 +210,14 @@ def load_chunk(
         if description_file is not None else state.description
     )
     new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
+    # One transaction, one commit: the tables and views (created when missing), the
+    # checkpoint, the rows and the quarantined lines.
     with warehouse.transaction() as transaction:
-        # The checkpoint moves first: a loader that lost the race stops here, before writing
-        # a row, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
+        prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
+        if previous is None:
+            _refuse_unknown_rows(transaction, warehouse.quote, table)
+        # The checkpoint moves before any row: a loader that lost the race stops here, and on
+        # PostgreSQL the checkpoint's row lock makes a racing loader wait.
         transaction.set_checkpoint(name, new_state.to_json(), expect=previous)
         if validated.rows.height:
             transaction.load(table, validated.rows)
@@ -245,9 +253,11 @@ def _checked_checksums(state: LoadState, files: Sequence[SourceFile]) -> dict[st
     return checksums
 
 
-def _refuse_unknown_rows(warehouse: Warehouse, table: str) -> None:
+def _refuse_unknown_rows(
+    transaction: Transaction, quote: Callable[[str], str], table: str
+) -> None:
     """Rows without a checkpoint were not loaded by this app: never mix them in."""
-    counted = warehouse.query(f"SELECT COUNT(*) AS n FROM {warehouse.quote(table)}")
+    counted = transaction.query(f"SELECT COUNT(*) AS n FROM {quote(table)}")
     rows = counted.column(0)[0].as_py()
     if rows:
         raise CauceError(
