@@ -21,7 +21,9 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import adbc_driver_manager
 import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -45,21 +47,33 @@ _DRIVER_PREFIX = re.compile(r"^[A-Z_]+: (\[SQLite\] )?(Failed to \w+ (query|stat
 
 
 class _Connection:
-    """An ADBC connection with one cursor, and whether a transaction is open on it."""
+    """An ADBC connection, and whether a transaction is open on it.
+
+    Each statement gets a cursor of its own, closed when the statement is done: a cursor
+    keeps the parameters of its last statement, even of one that failed, and would bind them
+    to the next.
+    """
 
     def __init__(self, connection: adbc_sqlite.Connection) -> None:
         self.connection = connection
-        self.cursor = connection.cursor()
         self.in_transaction = False
 
-    def run(self, sql: str, params: Params = None) -> adbc_sqlite.Cursor:
+    @contextmanager
+    def run(self, sql: str, params: Params = None) -> Iterator[adbc_sqlite.Cursor]:
         sql, bound = bind(sql, params, _QMARK)
-        self.cursor.execute(sql, bound)
-        return self.cursor
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, _bindable(bound))
+            yield cursor
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        with self.run(sql, params):
+            pass
+
+    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        with self.run(sql, params) as cursor:
+            return cursor.fetchall()
 
     def close(self) -> None:
-        with suppress(adbc_driver_manager.Error):
-            self.cursor.close()
         with suppress(adbc_driver_manager.Error):
             self.connection.close()
 
@@ -73,20 +87,20 @@ class SQLiteSession(Session):
         self._connection = connection
 
     def begin(self) -> None:
-        self._connection.run("BEGIN IMMEDIATE")
+        self._connection.execute("BEGIN IMMEDIATE")
         self._connection.in_transaction = True
 
     def commit(self) -> None:
-        self._connection.run("COMMIT")
+        self._connection.execute("COMMIT")
         self._connection.in_transaction = False
 
     def rollback(self) -> None:
         if self._connection.in_transaction:
             self._connection.in_transaction = False
-            self._connection.run("ROLLBACK")
+            self._connection.execute("ROLLBACK")
 
     def execute(self, sql: str, params: Params = None) -> None:
-        self._connection.run(sql, params)
+        self._connection.execute(sql, params)
 
     def execute_alone(self, sql: str, params: Params = None) -> None:
         # VACUUM cannot run inside a transaction; everything else takes the write lock first.
@@ -96,23 +110,22 @@ class SQLiteSession(Session):
             super().execute_alone(sql, params)
 
     def execute_count(self, sql: str, params: Params = None) -> int:
-        cursor = self._connection.run(sql, params)
-        cursor.execute("SELECT changes()")
-        return int(cursor.fetchone()[0])
+        self._connection.execute(sql, params)
+        return int(self._connection.rows("SELECT changes()")[0][0])
 
     def query(self, sql: str, params: Params = None) -> pa.Table:
-        return self._connection.run(sql, params).fetch_arrow_table()
+        with self._connection.run(sql, params) as cursor:
+            return cursor.fetch_arrow_table()
 
     def table_columns(self, table: str) -> list[str] | None:
-        cursor = self._connection.run(
-            "SELECT name FROM pragma_table_info(?) ORDER BY cid", [table]
-        )
-        return [row[0] for row in cursor.fetchall()] or None
+        rows = self._connection.rows("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table])
+        return [row[0] for row in rows] or None
 
     def insert(self, table: str, data: pa.Table) -> None:
         """Bind the Arrow columns into one prepared INSERT in native code."""
         if data.num_rows and data.num_columns:
-            self._connection.cursor.adbc_ingest(table, as_text_columns(data), mode="append")
+            with self._connection.connection.cursor() as cursor:
+                cursor.adbc_ingest(table, as_text_columns(data), mode="append")
 
 
 class SQLiteBackend(WarehouseBackend):
@@ -149,12 +162,12 @@ class SQLiteBackend(WarehouseBackend):
                 adbc_sqlite.connect(str(self._path or ":memory:"), autocommit=True)
             )
             try:
-                opened.run(f"PRAGMA busy_timeout = {int(self._lock_timeout * 1000)}")
+                opened.execute(f"PRAGMA busy_timeout = {int(self._lock_timeout * 1000)}")
                 # 16 KiB pages for a new file (an existing one keeps its own): a load of
                 # the census table takes a fifth less CPU than with the default 4 KiB, and
                 # a 32 MB page cache keeps a large load's pages from spilling mid-transaction.
-                opened.run(f"PRAGMA page_size = {_PAGE_SIZE}")
-                opened.run(f"PRAGMA cache_size = {_CACHE_SIZE}")
+                opened.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
+                opened.execute(f"PRAGMA cache_size = {_CACHE_SIZE}")
                 if self._path is not None:
                     self._use_wal(opened)
             except BaseException:
@@ -168,9 +181,9 @@ class SQLiteBackend(WarehouseBackend):
         a file already in WAL mode is left alone, and the switch is retried until the timeout."""
         deadline = time.monotonic() + self._lock_timeout
         pause = 0.005
-        while connection.run("PRAGMA journal_mode").fetchone()[0] != "wal":
+        while connection.rows("PRAGMA journal_mode")[0][0] != "wal":
             try:
-                connection.run("PRAGMA journal_mode = WAL").fetchall()
+                connection.rows("PRAGMA journal_mode = WAL")
             except adbc_driver_manager.Error as error:
                 if "locked" not in str(error) or time.monotonic() >= deadline:
                     raise
@@ -188,3 +201,10 @@ class SQLiteBackend(WarehouseBackend):
     def close(self) -> None:
         self._connections.close()
 
+
+def _bindable(params: Params) -> Params:
+    """Values the driver binds: a Decimal as its text, as ``load()`` stores decimals (the
+    column's affinity makes it a number in a NUMERIC or REAL column)."""
+    if not params:
+        return params
+    return [str(value) if isinstance(value, Decimal) else value for value in params]  # type: ignore[union-attr]

@@ -168,6 +168,25 @@ def test_the_report_has_a_chart_per_breakdown(tmp_path, small_synthetic):
     assert all(abs(c["measured"] - c["stated"]) < 5 for c in result["class_distribution"])
 
 
+def test_the_report_follows_the_description_the_load_used(tmp_path, small_synthetic):
+    kept = tmp_path / "kept" / DESCRIPTION_FILE
+    kept.parent.mkdir()
+    kept.write_bytes(small_synthetic[0].path.with_name(DESCRIPTION_FILE).read_bytes())
+    # No source at report time: only the checkpoint says which Description to read.
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic,
+                                                description=str(kept))) as rt:
+        rt.run(load, all=True)
+    with TestRuntime(app, settings={"db": f"sqlite:///{tmp_path / 'census.db'}",
+                                    "source": ["http://127.0.0.1:9/Adult.data"]}) as rt:
+        first = rt.run(report, out=str(tmp_path / "one"))
+        kept.write_bytes(kept.read_bytes() + b"\n")
+        second = rt.run(report, out=str(tmp_path / "two"))
+        warnings = [line.message for line in rt.logs(second.id) if line.level == "WARNING"]
+    assert first.error is None and second.error is None
+    assert [w.split(" (sha256")[0] for w in warnings] == [
+        f"the Description at {kept} changed since the load"]
+
+
 def test_demo_data_writes_files_the_load_takes(tmp_path):
     out = tmp_path / "data"
     files = [str(out / "Adult.data"), str(out / "Adult.test")]
