@@ -11,10 +11,11 @@ import threading
 import pytest
 
 from cauce import CheckpointConflict
-from cauce.apps.census import app, demo_data, load, report, sources, target
+from cauce.apps.census import app, demo_data, load, loader, report, sources, target
 from cauce.apps.census.description import DESCRIPTION_FILE
 from cauce.apps.census.loader import checkpoint_name, load_chunk
 from cauce.apps.census.sources import fetch
+from cauce.apps.census.validate import validate
 from cauce.testing import TestRuntime
 
 
@@ -112,6 +113,36 @@ def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description)
         assert (count("adult"), target.checkpoint(checkpoint_name("adult"))) == before
         early = [i for i in small_synthetic[0].injections if i.line <= 200]
         assert before[0] == 200 - len(early)  # two chunks of 100
+
+
+def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeypatch):
+    rows, valid, injected = expected(small_synthetic)
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)  # 900 records: 8 batches
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        total = rt.run(load, all=True).result["total"]
+        lines = scalar('SELECT COUNT(DISTINCT "_line" || "_source") AS n FROM "adult"')
+        assert (count("adult"), count("adult_rejected"), lines) == (valid, injected, valid)
+    assert (total["read"], total["loaded"], total["quarantined"]) == (rows, valid, injected)
+    assert total["duplicates"] == sum(f.duplicates for f in small_synthetic)
+
+
+def test_a_batch_that_fails_leaves_nothing_committed(tmp_path, small_synthetic, monkeypatch):
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)
+    checked = []
+
+    def failing(records, description):
+        if len(checked) == 3:
+            raise RuntimeError("the fourth batch breaks")
+        checked.append(records.height)
+        return validate(records, description)
+
+    monkeypatch.setattr(loader, "validate", failing)
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        run = rt.run(load, all=True)
+        assert "the fourth batch breaks" in run.error
+        # Not even the tables: they are created in the chunk's transaction.
+        assert not target.table_exists("adult")
+        assert target.checkpoint(checkpoint_name("adult")) is None
 
 
 def test_a_changed_source_is_refused(tmp_path, small_synthetic):

@@ -10,14 +10,15 @@ exactly once however many runs (or crashes) it took.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from cauce import CauceError, Warehouse
-from cauce.apps.census.chunker import Chunk, Cursor, next_chunk
+from cauce.apps.census.chunker import Cursor, next_chunk
 from cauce.apps.census.description import Description
 from cauce.apps.census.reader import SourceLines, read_lines
 from cauce.apps.census.schema import DUPLICATE, SOURCE, create_statements, rejected_table
@@ -26,6 +27,10 @@ from cauce.apps.census.validate import PROBLEM, Validated, validate
 
 if TYPE_CHECKING:
     from cauce.warehouse import Transaction
+
+
+# Records validated and written at a time within a chunk (see _validated_batches).
+BATCH_RECORDS = 8_192
 
 
 @dataclass
@@ -40,10 +45,10 @@ class Counts:
     reasons: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, chunk: Chunk, validated: Validated) -> Counts:
-        """Count one chunk, vectorised: group by source and by each single reason."""
+    def of(cls, records: pl.DataFrame, validated: Validated) -> Counts:
+        """Count `records` once validated, vectorised: group by source and by each reason."""
         files: dict[str, dict[str, int]] = {}
-        for kind, frame in (("read", chunk.records), ("loaded", validated.rows),
+        for kind, frame in (("read", records), ("loaded", validated.rows),
                             ("quarantined", validated.rejected)):
             for name, count in frame.group_by(SOURCE, maintain_order=True).len().iter_rows():
                 files.setdefault(name, {"read": 0, "loaded": 0, "quarantined": 0})[kind] = count
@@ -55,7 +60,7 @@ class Counts:
             .iter_rows()
         )
         return cls(
-            read=chunk.records.height,
+            read=records.height,
             loaded=validated.rows.height,
             quarantined=validated.rejected.height,
             duplicates=int(validated.rows[DUPLICATE].sum()),
@@ -72,6 +77,7 @@ class Counts:
         reasons = dict(self.reasons)
         for reason, count in other.reasons.items():
             reasons[reason] = reasons.get(reason, 0) + count
+        reasons = dict(sorted(reasons.items()))
         return Counts(
             self.read + other.read,
             self.loaded + other.loaded,
@@ -203,27 +209,54 @@ def load_chunk(
         with warehouse.transaction() as transaction:
             prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
         return ChunkResult(Counts(), state, 0, committed=False, sources=described)
-    validated = validate(chunk.records, description)
-    counts = Counts.of(chunk, validated)
     followed = (
         {"origin": description_file.origin, "sha256": description_file.sha256}
         if description_file is not None else state.description
     )
-    new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
     # One transaction, one commit: the tables and views (created when missing), the
     # checkpoint, the rows and the quarantined lines.
     with warehouse.transaction() as transaction:
         prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
         if previous is None:
             _refuse_unknown_rows(transaction, warehouse.quote, table)
-        # The checkpoint moves before any row: a loader that lost the race stops here, and on
-        # PostgreSQL the checkpoint's row lock makes a racing loader wait.
-        transaction.set_checkpoint(name, new_state.to_json(), expect=previous)
-        if validated.rows.height:
-            transaction.load(table, validated.rows)
-        if validated.rejected.height:
-            transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
+        # The checkpoint is claimed before any row: a loader that lost the race stops here,
+        # and on PostgreSQL the checkpoint's row lock makes a racing loader wait. The totals
+        # it ends with are known once every batch is validated.
+        claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
+        transaction.set_checkpoint(name, claim, expect=previous)
+        counts = Counts()
+        for records, validated in _validated_batches(chunk.records, description):
+            counts += Counts.of(records, validated)
+            if validated.rows.height:
+                transaction.load(table, validated.rows)
+            if validated.rejected.height:
+                transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
+        new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
+        transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
+
+
+def _validated_batches(
+    records: pl.DataFrame, description: Description
+) -> Iterator[tuple[pl.DataFrame, Validated]]:
+    """`records` in batches of BATCH_RECORDS, each with its validation, in order.
+
+    A worker thread validates the next batches while the caller writes the one before: the
+    database drivers and Polars both release the GIL, so on two cores checking and writing
+    overlap. A chunk of one batch is validated in the caller's thread.
+    """
+    batches = [records.slice(start, BATCH_RECORDS)
+               for start in range(0, records.height, BATCH_RECORDS)]
+    if len(batches) == 1:
+        yield batches[0], validate(batches[0], description)
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="census-validate")
+    try:
+        checked = [pool.submit(validate, batch, description) for batch in batches]
+        for batch, future in zip(batches, checked, strict=True):
+            yield batch, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:
