@@ -6,6 +6,10 @@ still holds the value this loader read (`expect=`). A loader killed at any point
 the whole chunk or none of it; a second loader racing for the same chunk gets a conflict and
 commits nothing. The totals live in the checkpoint, so the end-of-load report counts every row
 exactly once however many runs (or crashes) it took.
+
+Within the transaction a large chunk is written in batches, each validated by a worker thread
+while the batch before it is written (see `_validated_batches`); the checkpoint is claimed
+before the first row and given the chunk's totals after the last.
 """
 
 from __future__ import annotations
@@ -225,8 +229,8 @@ def load_chunk(
         claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
         transaction.set_checkpoint(name, claim, expect=previous)
         counts = Counts()
-        for records, validated in _validated_batches(chunk.records, description):
-            counts += Counts.of(records, validated)
+        for validated, batch_counts in _validated_batches(chunk.records, description):
+            counts += batch_counts
             if validated.rows.height:
                 transaction.load(table, validated.rows)
             if validated.rejected.height:
@@ -238,25 +242,29 @@ def load_chunk(
 
 def _validated_batches(
     records: pl.DataFrame, description: Description
-) -> Iterator[tuple[pl.DataFrame, Validated]]:
-    """`records` in batches of BATCH_RECORDS, each with its validation, in order.
+) -> Iterator[tuple[Validated, Counts]]:
+    """`records` in batches of BATCH_RECORDS, each validated and counted, in order.
 
-    A worker thread validates the next batches while the caller writes the one before: the
+    A worker thread checks the next batches while the caller writes the one before: the
     database drivers and Polars both release the GIL, so on two cores checking and writing
-    overlap. A chunk of one batch is validated in the caller's thread.
+    overlap. A chunk of one batch is checked in the caller's thread.
     """
     batches = [records.slice(start, BATCH_RECORDS)
                for start in range(0, records.height, BATCH_RECORDS)]
     if len(batches) == 1:
-        yield batches[0], validate(batches[0], description)
+        yield _checked(batches[0], description)
         return
     pool = ThreadPoolExecutor(1, thread_name_prefix="census-validate")
     try:
-        checked = [pool.submit(validate, batch, description) for batch in batches]
-        for batch, future in zip(batches, checked, strict=True):
-            yield batch, future.result()
+        for future in [pool.submit(_checked, batch, description) for batch in batches]:
+            yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _checked(records: pl.DataFrame, description: Description) -> tuple[Validated, Counts]:
+    validated = validate(records, description)
+    return validated, Counts.of(records, validated)
 
 
 def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:
