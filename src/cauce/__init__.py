@@ -21,9 +21,10 @@ from .errors import (
     PartitionError,
     ResourceError,
     RunCancelled,
+    StateError,
     WarehouseError,
 )
-from .events import Message, ObjectRef, Record
+from .events import BatchFailed, Message, ObjectRef, Record
 from .logs import LogLine
 from .partitions import Partitions, daily, monthly, weekly
 from .resources.bucket import Bucket
@@ -42,6 +43,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "App",
+    "BatchFailed",
     "Bucket",
     "CauceError",
     "Checkpoint",
@@ -77,6 +79,7 @@ __all__ = [
     "Setting",
     "Settings",
     "SimulatedClock",
+    "StateError",
     "Stream",
     "SystemClock",
     "Table",

@@ -7,7 +7,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -106,7 +106,7 @@ def from_row(row: sqlite3.Row) -> Run:
 
 @dataclass
 class NewRun:
-    """The fields of a run row about to be inserted."""
+    """The fields of a run row about to be written."""
 
     id: str
     app: str
@@ -122,40 +122,73 @@ class NewRun:
     started_at: float | None = None
     params: dict[str, Any] | None = None
     worker: str | None = None
+    ended_at: float | None = None
+    error: str | None = None
+    result: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (the status as text), for a start log line."""
+        return {**self.__dict__, "status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> NewRun:
+        return cls(**{**values, "status": RunStatus(values["status"])})
+
+
+_COLUMNS = ("id, app, kind, name, partition, attempt, status, trigger, message_id, event_id, "
+            "queued_at, started_at, params, worker, ended_at, error, result")
+_MARKS = ",".join("?" * len(_COLUMNS.split(", ")))
+
+
+def _row(r: NewRun) -> tuple[Any, ...]:
+    return (r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
+            r.message_id, r.event_id, r.queued_at, r.started_at,
+            json.dumps(r.params, default=str) if r.params is not None else None, r.worker,
+            r.ended_at, r.error, _result_json(r.result))
 
 
 def insert(con: sqlite3.Connection, runs: Sequence[NewRun]) -> None:
+    con.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({_MARKS})", [_row(r) for r in runs])
+
+
+def upsert(con: sqlite3.Connection, runs: Sequence[NewRun]) -> None:
+    """Write runs whose row may already exist (a queued job run, a run marked running): what
+    happened to them replaces the row's status, attempt, worker, timings and outcome."""
     con.executemany(
-        "INSERT INTO runs (id, app, kind, name, partition, attempt, status, trigger, message_id, "
-        "event_id, queued_at, started_at, params, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            (r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
-             r.message_id, r.event_id, r.queued_at, r.started_at,
-             json.dumps(r.params, default=str) if r.params is not None else None, r.worker)
-            for r in runs
-        ],
+        f"INSERT INTO runs ({_COLUMNS}) VALUES ({_MARKS}) "
+        "ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, "
+        "worker = excluded.worker, started_at = excluded.started_at, "
+        "ended_at = excluded.ended_at, error = excluded.error, result = excluded.result",
+        [_row(r) for r in runs],
     )
 
 
-def start_queued(con: sqlite3.Connection, message_id: int, *, now: float, worker: str,
-                 attempt: int) -> str | None:
-    """Turn the queued run of a job message into a running one; returns its id if there was
-    one."""
-    row = con.execute(
-        "UPDATE runs SET status = 'running', started_at = ?, worker = ?, attempt = ? "
-        "WHERE message_id = ? AND status = 'queued' RETURNING id",
-        (now, worker, attempt, message_id),
-    ).fetchone()
+def queued_for(con: sqlite3.Connection, message_id: int) -> str | None:
+    """The queued run waiting for a job message (created when the run was queued), if any."""
+    row = con.execute("SELECT id FROM runs WHERE message_id = ? AND status = 'queued'",
+                      (message_id,)).fetchone()
     return row[0] if row else None
 
 
-def mark_lost(con: sqlite3.Connection, message_ids: Iterable[int], now: float) -> None:
-    """Runs still 'running' for messages being delivered again: their worker was lost."""
-    con.executemany(
-        "UPDATE runs SET status = 'failed', ended_at = ?, error = 'worker lost: its lease expired "
-        "before the run finished' WHERE message_id = ? AND status = 'running'",
-        [(now, mid) for mid in message_ids],
-    )
+def running_for(con: sqlite3.Connection, message_id: int) -> NewRun | None:
+    """The run recorded as running for the delivery a message heads, if any."""
+    return _running("message_id", message_id, con)
+
+
+def running(con: sqlite3.Connection, run_id: str) -> NewRun | None:
+    """The run ``run_id`` if it is recorded as running."""
+    return _running("id", run_id, con)
+
+
+def _running(column: str, value: object, con: sqlite3.Connection) -> NewRun | None:
+    row = con.execute(f"SELECT {_COLUMNS} FROM runs WHERE {column} = ? AND status = 'running'",
+                      (value,)).fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_COLUMNS.split(", "), row, strict=True))
+    values["params"] = json.loads(values["params"]) if values["params"] else None
+    values["result"] = json.loads(values["result"]) if values["result"] else None
+    return NewRun.from_dict(values)
 
 
 def finish(
@@ -165,14 +198,6 @@ def finish(
     con.execute(
         "UPDATE runs SET status = ?, ended_at = ?, error = ?, result = ? WHERE id = ?",
         (status.value, now, error, _result_json(result), run_id),
-    )
-
-
-def finish_many(con: sqlite3.Connection, outcomes: Sequence[tuple[str, RunStatus, str | None]],
-                now: float) -> None:
-    con.executemany(
-        "UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?",
-        [(status.value, now, error, run_id) for run_id, status, error in outcomes],
     )
 
 

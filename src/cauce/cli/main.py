@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import console, demo, execution, inspect
+from . import console, demo, execution, inspect, state
 from .state import GLOBALS
 
 cli = typer.Typer(
@@ -40,6 +40,7 @@ def main_options(
 execution.register(cli)
 inspect.register(cli)
 demo.register(cli)
+state.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,12 +85,9 @@ class Queue(Resource):
     def receive(self, max: int = 1, *,
                 visibility_timeout: DurationLike | None = None) -> list[Message]:
         """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
-        runtime = self._runtime()
         visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
                       else self.visibility_timeout)
-        with runtime.db.write() as con:
-            stored = store.receive(con, self.store_name, now=runtime.clock.time(), limit=max,
-                                   visibility=visibility)
+        stored = self._runtime().receive(self, limit=max, visibility=visibility)
         return [message_from(m) for m in stored]
 
     def ack(self, messages: Message | Sequence[Message]) -> int:

@@ -8,6 +8,12 @@ keeps thousands of messages a second cheap on SQLite.
 Two ways to drive it: `pump` hands work to a thread pool (``cauce serve``/``worker``), and
 `run_inline` executes work in the calling thread, one delivery at a time, in a deterministic
 order (the TestRuntime and foreground tools).
+
+A worker thread logs each delivery's start before calling its handler (see
+`cauce.backends.local.starts`); the run's row says "running" once the delivery has run for
+`RECORD_AFTER` seconds, and its final status when it is settled. A delivery whose last worker
+died runs alone in a child process (`cauce.runtime.processes`), so that if it kills its worker
+again only that child dies.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class Dispatcher:
 
     CANCEL_CHECK_EVERY = 1.0
     PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
+    RECORD_AFTER = 0.2  # seconds a delivery runs before its row is marked running
+    ROTATE_AT = 1 << 20  # bytes of start log after which its runs are recorded and it is renewed
 
     def __init__(
         self, runtime: Runtime, *, threads: int = 8, processes: int = 2,
@@ -51,6 +59,8 @@ class Dispatcher:
         self._done: deque[Delivery] = deque()
         self.inflight: dict[str, Delivery] = {}
         self._process_inflight = 0
+        # deliveries that must run alone go to a child process when the app can be imported there
+        self._children = runtime.processes.available
         self._claiming = True
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
@@ -73,7 +83,31 @@ class Dispatcher:
             claimed = self._claim(self.threads * self.PREFETCH - len(self.inflight))
             self._start(claimed)
             started = len(claimed)
+        self._record_started(now)
         return settled + started
+
+    def _in_child(self, delivery: Delivery, *, inline: bool = False) -> bool:
+        return delivery.source.in_process or (delivery.alone and self._children and not inline)
+
+    def _begin(self, delivery: Delivery) -> None:
+        """Log the delivery's start, then let it run: from here on its death counts."""
+        self.runtime.starts.note(delivery.start(self.runtime.clock.time()))
+
+    def _record_started(self, now: float) -> None:
+        """Mark running the runs that have run a little while (or all, when the start log is
+        renewed: its lines must be in the state database before it goes)."""
+        log = self.runtime.starts
+        old = log.rotate() if log.size > self.ROTATE_AT else None
+        due = [d for d in self.inflight.values() if d.started_at is not None and not d.recorded
+               and (old is not None or (d.outcome is None and now - d.started_at
+                                        >= self.RECORD_AFTER))]
+        if due:
+            with self.runtime.db.write() as con:
+                runs.upsert(con, [d.running() for d in due])
+            for delivery in due:
+                delivery.recorded = True
+        if old is not None:
+            log.remove(old)
 
     def _start(self, deliveries: list[Delivery]) -> None:
         """Hand deliveries to the pool in up to ``threads`` chunks (one hand-off per chunk, not per
@@ -85,7 +119,7 @@ class Dispatcher:
         for delivery in deliveries:
             self.inflight[delivery.spec.run_id] = delivery
             delivery.source.inflight += 1
-            if delivery.source.in_process:
+            if self._in_child(delivery):
                 self._process_inflight += 1
         chunks = min(self.threads, len(deliveries))
         for i in range(chunks):
@@ -104,8 +138,11 @@ class Dispatcher:
             self._done.append(delivery)
             self.runtime.wake()
 
-    def _execute(self, delivery: Delivery) -> Outcome:
-        if delivery.source.in_process:
+    def _execute(self, delivery: Delivery, *, inline: bool = False) -> Outcome:
+        if delivery.cancel.is_set():  # asked to cancel while it waited for a thread
+            return Outcome(ok=False, error="cancelled before it started", cancelled=True)
+        self._begin(delivery)
+        if self._in_child(delivery, inline=inline):
             return self.runtime.processes.execute(delivery.spec, delivery.cancel)
         return execute(self.runtime, delivery.spec, delivery.cancel)
 
@@ -119,7 +156,7 @@ class Dispatcher:
         for delivery in batch:
             self.inflight.pop(delivery.spec.run_id, None)
             delivery.source.inflight -= 1
-            if delivery.source.in_process:
+            if self._in_child(delivery):
                 self._process_inflight -= 1
         return len(batch)
 
@@ -149,14 +186,21 @@ class Dispatcher:
         self._refresh_sources()
         runtime = self.runtime
         now = runtime.clock.time()
+        read = runtime.db.read()
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
-        ready = queues.next_visible(runtime.db.read(), [s.queue for s in queue_sources])
+        ready = queues.next_visible(read, [s.queue for s in queue_sources])
         wanted: list[Source] = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
-        wanted += [s for s in self.sources
-                   if isinstance(s, StreamSource) and s.has_work(runtime.db.read(), now)]
+        stream_sources = [s for s in self.sources
+                          if isinstance(s, StreamSource) and s.has_work(read, now)]
+        wanted += stream_sources
         claimed: list[Delivery] = []
         if not wanted:
             return claimed
+        # sources holding work that must run alone (in a child process, or inline one at a time)
+        apart = set(queues.alone_ready(read, [s.queue for s in wanted
+                                              if isinstance(s, QueueSource)], now))
+        alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
+                         or (isinstance(s, StreamSource) and s.has_alone(read, now))}
         with runtime.db.write() as con:
             for source in wanted:
                 cap = self._capacity(source, free - len(claimed))
@@ -164,7 +208,12 @@ class Dispatcher:
                     cap = min(cap, 1)
                 if cap <= 0:
                     continue
-                claimed.extend(source.claim(con, now, cap, runtime.worker_id))
+                alone = 0
+                if id(source) in alone_sources:
+                    alone = cap if one or not self._children else max(
+                        0, self.processes - self._process_inflight
+                        - sum(self._in_child(d) for d in claimed))
+                claimed.extend(source.claim(con, now, cap, runtime.worker_id, alone=alone))
                 if one and claimed:
                     break
         return claimed
@@ -203,9 +252,10 @@ class Dispatcher:
             now = runtime.clock.time()
             with runtime.db.write() as wcon:
                 for run_id, message_id in waiting:
-                    if message_id is not None:
-                        wcon.execute("DELETE FROM messages WHERE id = ? AND lease IS NULL",
-                                     (message_id,))
+                    if message_id is not None and not wcon.execute(
+                            "DELETE FROM messages WHERE id = ? AND lease IS NULL",
+                            (message_id,)).rowcount:
+                        continue  # a worker holds it: that worker cancels it before it starts
                     runs.finish(wcon, run_id, RunStatus.CANCELLED, now=now,
                                 error="cancelled before it started")
 
@@ -219,8 +269,9 @@ class Dispatcher:
             if not claimed:
                 return count
             delivery = claimed[0]
-            delivery.outcome = self._execute(delivery)
+            delivery.outcome = self._execute(delivery, inline=True)
             self._settle([delivery])
+            self._record_started(self.runtime.clock.time())
             count += 1
         return count
 

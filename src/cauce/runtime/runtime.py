@@ -29,6 +29,7 @@ from ..backends.local import queues, streams
 from ..backends.local.folders import FolderStore, StoredObject
 from ..backends.local.queues import new_token
 from ..backends.local.sqlite import StateDB
+from ..backends.local.starts import StartLog, dead_workers, forget
 from ..clock import Clock, SystemClock
 from ..durations import DurationLike, parse_duration
 from ..errors import CauceError, ConfigError, NotFound, PartitionError
@@ -114,6 +115,7 @@ class Runtime:
         self.home.mkdir(parents=True, exist_ok=True)
         self.db = StateDB(self.home / "state.db",
                           background_checkpoints=self.role in ("serve", "worker"))
+        self.starts = StartLog(self.home, self.worker_id)
         self.sink = LogSink(self.db, self.clock)
         self.sink.mask(self._settings.secrets())
         if self.role != "test":  # tests flush at run ends, so what they read is deterministic
@@ -133,6 +135,7 @@ class Runtime:
         if self._undo_logging is not None:
             self._undo_logging()
         self._notifier.close()
+        self.starts.close()
         self.db.close()
 
     def __enter__(self) -> Runtime:
@@ -231,6 +234,18 @@ class Runtime:
             ids = queues.send(con, queue, texts, now=self.clock.time(), delay=delay, group=group)
         self.new_work()
         return [str(i) for i in ids]
+
+    def receive(self, queue: Queue, *, limit: int,
+                visibility: float) -> list[queues.StoredMessage]:
+        """Lease messages of ``queue`` by hand (`Queue.receive`), after settling expired leases."""
+        from .sources import recover_queue
+
+        now = self.clock.time()
+        with self.db.write() as con:
+            runs.upsert(con, recover_queue(self, con, queue.store_name,
+                                           max_receives=queue.max_receives, now=now))
+            return queues.receive(con, queue.store_name, now=now, limit=limit,
+                                  visibility=visibility, alone=None)
 
     def publish(self, topic: Topic, text: str) -> str:
         event_id = new_token() + new_token()
@@ -560,6 +575,7 @@ class Runtime:
         while not self._stop.is_set():
             if time.monotonic() - tidied > self.HOUSEKEEPING_EVERY:
                 self._trim_streams()
+                self._forget_dead_workers()
                 tidied = time.monotonic()
             next_due = sched.tick() if sched is not None else None
             busy = dispatcher.pump()
@@ -584,6 +600,17 @@ class Runtime:
             with self.db.write() as con:
                 for stream in targets:
                     streams.trim(con, stream.qualified, now - stream.retention)
+
+    def _forget_dead_workers(self) -> None:
+        """Remove the start logs of dead workers once no lease of theirs is left to settle."""
+        for worker in dead_workers(self.home) - {self.worker_id}:
+            con = self.db.read()
+            held = con.execute(
+                "SELECT 1 FROM messages WHERE lease IS NOT NULL AND worker = ? UNION ALL "
+                "SELECT 1 FROM stream_consumers WHERE lease IS NOT NULL AND worker = ? LIMIT 1",
+                (worker, worker)).fetchone()
+            if held is None:
+                forget(self.home, worker)
 
     def _start_jobs(self) -> None:
         jobs = [j for j in self.app.jobs.values() if j.run_at_start]

@@ -1,8 +1,14 @@
 """Where deliveries come from: a queue (user queues, and the internal queues behind bucket
 events, topic subscriptions and job runs) or the shards of a stream.
 
-A source claims work inside a write transaction (taking leases and creating run records) and
-settles it inside another (ack, retry later, or dead-letter, and the run's final status).
+A source claims work inside a write transaction (taking leases) and settles it inside another
+(ack, retry later, or dead-letter, and the run's record). Before claiming it settles the leases
+that expired: deliveries whose worker died or stopped renewing them. A delivery that had
+really started (its worker logged the start, see `cauce.backends.local.starts`) was *lost*: its
+run is recorded as such, it counts toward the message's ``max_receives``, and the message is
+delivered alone in a process of its own from then on, so a message that kills its worker is
+found and dead-lettered ("worker lost while handling it N times") while the messages claimed
+with it are handled. A delivery that never started does not count at all.
 """
 
 from __future__ import annotations
@@ -11,14 +17,16 @@ import json
 import math
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import runs
 from ..app import Handler, Job
 from ..backends.local import queues, streams
-from ..backends.local.queues import StoredMessage
+from ..backends.local.queues import OWN_BATCH, OWN_PROCESS, StoredMessage
+from ..backends.local.starts import Start, read_starts
 from ..events import ObjectRef, Record
 from ..resources.bucket import Bucket
 from ..resources.queue import message_from
@@ -33,6 +41,8 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 JOB_VISIBILITY = 300.0
+LOST = "worker lost: its lease expired before the run finished"
+STOPPED = "worker stopped before the run finished; delivered again"
 
 
 @dataclass(eq=False)
@@ -41,21 +51,64 @@ class Delivery:
 
     source: Source
     spec: RunSpec
+    run: NewRun
+    lease: str
+    head: str
     messages: list[StoredMessage] = field(default_factory=list)
-    shard_lease: str | None = None
     last_seq: int | None = None
+    alone: bool = False  # delivered alone in a process of its own: its last worker died
     cancel: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome | None = None
+    started_at: float | None = None
+    recorded: bool = False  # its run row says running
+
+    def start(self, at: float) -> Start:
+        """Mark the delivery started; returns the line its worker logs before calling it."""
+        self.started_at = at
+        return Start(self.lease, self.head, self.running().as_dict())
+
+    def running(self) -> NewRun:
+        return replace(self.run, status=RunStatus.RUNNING, started_at=self.started_at)
+
+    def ended(self, status: RunStatus, now: float, error: str | None = None,
+              result: Any = None) -> NewRun:
+        return replace(self.run, status=status, started_at=self.started_at, ended_at=now,
+                       error=error, result=result)
+
+
+class StartIndex:
+    """The start logs of dead workers, each read once per recovery."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._read: dict[str, dict[tuple[str, str], Start]] = {}
+
+    def run(self, worker: str | None, lease: str | None, head: str) -> NewRun | None:
+        """The run a worker logged as started under ``lease`` for ``head``, if it did."""
+        if worker is None or lease is None:
+            return None
+        if worker not in self._read:
+            self._read[worker] = read_starts(self.home, worker)
+        start = self._read[worker].get((lease, head))
+        return NewRun.from_dict(start.run) if start else None
+
+
+def lost_reason(times: int, earlier: str | None) -> str:
+    """The error a message dead-lettered for lost deliveries keeps."""
+    text = f"worker lost while handling it {times} time{'s' if times != 1 else ''}"
+    if earlier and earlier != LOST:
+        text += f"; an earlier attempt failed: {earlier.splitlines()[0]}"
+    return text
 
 
 class Source(ABC):
     """Base of the two kinds of source: claim work, settle it, keep or give back its leases."""
 
     @abstractmethod
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
-              worker: str) -> list[Delivery]:
-        """Take up to ``capacity`` deliveries (leases and run records) in the caller's
-        transaction."""
+    def claim(self, con: sqlite3.Connection, now: float, capacity: int, worker: str, *,
+              alone: int = 0) -> list[Delivery]:
+        """Take up to ``capacity`` deliveries, and up to ``alone`` of those that must run alone
+        in a process of their own, in the caller's transaction."""
 
     @abstractmethod
     def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
@@ -91,6 +144,43 @@ class Source(ABC):
         return backoff(attempt, t.retry_delay, cap)
 
 
+def recover_queue(runtime: Runtime, con: sqlite3.Connection, queue: str, *, max_receives: int,
+                  now: float) -> list[NewRun]:
+    """Settle the expired leases of ``queue`` (see the module's docstring); returns the runs
+    found lost, for the caller to record."""
+    found = queues.expired(con, queue, now)
+    if not found:
+        return []
+    starts = StartIndex(runtime.home)
+    lost: dict[str, NewRun] = {}
+    for message in found:
+        run = (runs.running_for(con, message.head)
+               or starts.run(message.worker, message.lease, str(message.head)))
+        by_hand = message.worker is None  # received with Queue.receive(): it was handed over
+        if run is None and not by_hand:
+            queues.unclaim(con, message, now=now)
+            continue
+        if message.receive_count >= max_receives:
+            reason = (lost_reason(message.lost + 1, message.last_error) if not by_hand else
+                      f"not acknowledged within its visibility timeout {message.receive_count} "
+                      f"time{'s' if message.receive_count != 1 else ''}")
+            queues.dead_letter(con, message.id, message.lease or "", dlq=queue + ".dlq", now=now,
+                               error=reason)
+            status = RunStatus.DEAD_LETTERED
+            log_general(runtime, runtime.app.name, 40, "%s: message %d dead-lettered: %s",
+                        queue.split(":", 1)[1], message.id, reason)
+        else:
+            reason = LOST
+            queues.release(con, message.id, message.lease or "", visible_at=now, error=LOST,
+                           isolation=None if by_hand else OWN_PROCESS, lost=True)
+            status = RunStatus.FAILED
+        if run is not None:
+            earlier = lost.get(run.id)
+            if earlier is None or status is RunStatus.DEAD_LETTERED:
+                lost[run.id] = replace(run, status=status, ended_at=now, error=reason)
+    return list(lost.values())
+
+
 class QueueSource(Source):
     """Deliveries from one queue of the state database."""
 
@@ -110,42 +200,54 @@ class QueueSource(Source):
         self.inflight = 0
 
     # -- claiming ---------------------------------------------------------------------
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
-              worker: str) -> list[Delivery]:
-        stored = queues.receive(con, self.queue, now=now, limit=capacity * self.batch_size,
-                                visibility=self.visibility)
+    def claim(self, con: sqlite3.Connection, now: float, capacity: int, worker: str, *,
+              alone: int = 0) -> list[Delivery]:
+        runs.upsert(con, recover_queue(self.runtime, con, self.queue,
+                                       max_receives=self.max_attempts, now=now))
+        stored = []
+        if alone > 0:
+            stored = queues.receive(con, self.queue, now=now, limit=min(alone, capacity),
+                                    visibility=self.visibility, worker=worker, alone=True)
+        if capacity - len(stored) > 0:
+            stored += queues.receive(con, self.queue, now=now,
+                                     limit=(capacity - len(stored)) * self.batch_size,
+                                     visibility=self.visibility, worker=worker)
         if not stored:
             return []
-        runs.mark_lost(con, [m.id for m in stored if m.receive_count > 1], now)
-        batches = [stored[i:i + self.batch_size] for i in range(0, len(stored), self.batch_size)]
-        deliveries, new_runs = [], []
-        for batch in batches:
-            first = batch[0]
-            attempt = max(m.receive_count for m in batch)
-            if isinstance(self.target, Job):
-                body = json.loads(first.body)
-                run_id = runs.start_queued(con, first.id, now=now, worker=worker, attempt=attempt)
-                spec = RunSpec(run_id or runs.new_run_id(), self.target, attempt, first.event_id,
-                               body.get("partition"), body.get("params") or {})
-                if run_id is None:
-                    new_runs.append(self._new_run(spec, first, now, worker, body.get("trigger")))
-            else:
-                spec = RunSpec(runs.new_run_id(), self.target, attempt, first.event_id,
-                               payload=self._payload(batch))
-                new_runs.append(self._new_run(spec, first, now, worker, self.target.kind))
-            deliveries.append(Delivery(self, spec, batch))
-        runs.insert(con, new_runs)
-        return deliveries
+        batches = [[m] for m in stored if m.isolation]
+        together = [m for m in stored if not m.isolation]
+        batches += [together[i:i + self.batch_size]
+                    for i in range(0, len(together), self.batch_size)]
+        for surplus in batches[capacity:]:  # messages kept apart made more batches than asked
+            for m in surplus:
+                queues.unclaim(con, m, now=now)
+        batches = batches[:capacity]
+        queues.join_batches(con, batches)
+        return [self._delivery(con, batch, worker) for batch in batches]
 
-    def _new_run(self, spec: RunSpec, first: StoredMessage, now: float, worker: str,
-                 trigger: str | None) -> NewRun:
-        return NewRun(
+    def _delivery(self, con: sqlite3.Connection, batch: list[StoredMessage],
+                  worker: str) -> Delivery:
+        first = batch[0]
+        attempt = max(m.receive_count for m in batch)
+        if isinstance(self.target, Job):
+            body = json.loads(first.body)
+            run_id = runs.queued_for(con, first.id) or runs.new_run_id()
+            spec = RunSpec(run_id, self.target, attempt, first.event_id, body.get("partition"),
+                           body.get("params") or {})
+            trigger = body.get("trigger")
+        else:
+            spec = RunSpec(runs.new_run_id(), self.target, attempt, first.event_id,
+                           payload=self._payload(batch))
+            trigger = self.target.kind
+        run = NewRun(
             id=spec.run_id, app=self.target.app.name, kind="job" if spec.is_job else "handler",
-            name=self.target.name, status=RunStatus.RUNNING, attempt=spec.attempt,
+            name=self.target.name, status=RunStatus.QUEUED, attempt=spec.attempt,
             partition=spec.partition, trigger=trigger, message_id=first.id,
-            event_id=first.event_id, queued_at=first.sent_at, started_at=now,
+            event_id=first.event_id, queued_at=first.sent_at,
             params=spec.params if spec.is_job else None, worker=worker,
         )
+        return Delivery(self, spec, run, first.lease or "", str(first.id), batch,
+                        alone=first.isolation == OWN_PROCESS)
 
     def _payload(self, batch: list[StoredMessage]) -> Any:
         handler = self.target
@@ -169,7 +271,7 @@ class QueueSource(Source):
                  and d.outcome.result is None]
         if quick:
             queues.ack(con, [(m.id, m.lease or "") for d in quick for m in d.messages])
-            runs.finish_many(con, [(d.spec.run_id, RunStatus.SUCCEEDED, None) for d in quick], now)
+            runs.upsert(con, [d.ended(RunStatus.SUCCEEDED, now) for d in quick])
         for delivery in deliveries:
             if delivery not in quick:
                 self.settle(con, delivery, now)
@@ -178,40 +280,53 @@ class QueueSource(Source):
         outcome = delivery.outcome
         assert outcome is not None
         spec = delivery.spec
-        leases = [(m.id, m.lease or "") for m in delivery.messages]
         if outcome.ok or outcome.cancelled:
-            queues.ack(con, leases)
+            queues.ack(con, [(m.id, m.lease or "") for m in delivery.messages])
             status = RunStatus.SUCCEEDED if outcome.ok else RunStatus.CANCELLED
-            runs.finish(con, spec.run_id, status, now=now, error=outcome.error,
-                        result=outcome.result)
+            runs.upsert(con, [delivery.ended(status, now, outcome.error, outcome.result)])
             if outcome.ok and isinstance(self.target, Job):
                 self.runtime.trigger_downstream(con, self.target, spec.partition, now)
             return
-        error = outcome.error or "failed"
-        if spec.attempt >= self.max_attempts:
-            for mid, lease in leases:
-                queues.dead_letter(con, mid, lease, dlq=self.queue + ".dlq", now=now,
-                                   error=_detail(outcome))
-            runs.finish(con, spec.run_id, RunStatus.DEAD_LETTERED, now=now, error=error)
+        failing, error, detail = delivery.messages, outcome.error or "failed", _detail(outcome)
+        isolation = OWN_BATCH if len(failing) > 1 else None
+        if outcome.failed is not None:  # the handler named the messages that failed
+            failing = [m for m in delivery.messages if str(m.id) in outcome.failed]
+            queues.ack(con, [(m.id, m.lease or "") for m in delivery.messages
+                             if m not in failing])
+            error = f"{len(failing)} of {len(delivery.messages)} message(s) failed: {error}"
+            detail, isolation = outcome.error or "failed", None
+        retry_at = now + self._retry(spec.attempt)
+        dead = 0
+        for m in failing:
+            if m.receive_count >= self.max_attempts:
+                queues.dead_letter(con, m.id, m.lease or "", dlq=self.queue + ".dlq", now=now,
+                                   error=(lost_reason(m.lost + 1, m.last_error) if outcome.lost
+                                          else detail))
+                dead += 1
+            else:
+                queues.release(con, m.id, m.lease or "", visible_at=retry_at, error=error,
+                               isolation=isolation, lost=outcome.lost)
+        status = RunStatus.DEAD_LETTERED if dead == len(failing) else RunStatus.FAILED
+        runs.upsert(con, [delivery.ended(status, now, error)])
+        if dead:
             log_general(self.runtime, self.target.app.name, 40,
                         "%s run %s dead-lettered after %d attempt(s): %s",
                         self.target.name, spec.run_id, spec.attempt, error)
-        else:
-            retry_at = now + self._retry(spec.attempt)
-            for mid, lease in leases:
-                queues.release(con, mid, lease, visible_at=retry_at, error=error)
-            runs.finish(con, spec.run_id, RunStatus.FAILED, now=now, error=error)
 
     def extend(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
         leases = [(m.id, m.lease or "") for d in deliveries for m in d.messages]
         queues.extend(con, leases, now + self.visibility)
 
     def release(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
-        """Give back work this process will not finish (shutdown): visible again at once."""
+        """Give back work this process will not finish (shutdown): visible again at once; work
+        that never started does not count as a receive."""
+        if delivery.started_at is None:
+            for m in delivery.messages:
+                queues.unclaim(con, m, now=now)
+            return
         for m in delivery.messages:
             queues.release(con, m.id, m.lease or "", visible_at=now)
-        runs.finish(con, delivery.spec.run_id, RunStatus.FAILED, now=now,
-                    error="worker stopped before the run finished; delivered again")
+        runs.upsert(con, [delivery.ended(RunStatus.FAILED, now, STOPPED)])
 
 
 def _detail(outcome: Outcome) -> str:
@@ -238,9 +353,13 @@ class StreamSource(Source):
         self.limit = handler.concurrency
         self.inflight = 0
 
+    @property
+    def handler(self) -> Handler:
+        assert isinstance(self.target, Handler)
+        return self.target
+
     def _batch(self, con: sqlite3.Connection, state: streams.ConsumerState, now: float):
-        handler = self.target
-        assert isinstance(handler, Handler)
+        handler = self.handler
         if handler.window is None:
             records = streams.read(con, self.stream.qualified, state.shard, state.seq,
                                    handler.batch_size)
@@ -256,55 +375,96 @@ class StreamSource(Source):
                                self.MAX_WINDOW_RECORDS, before_ts=end)
         return records, (start, end)
 
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
-              worker: str) -> list[Delivery]:
-        handler = self.target
-        assert isinstance(handler, Handler)
+    def claim(self, con: sqlite3.Connection, now: float, capacity: int, worker: str, *,
+              alone: int = 0) -> list[Delivery]:
+        handler = self.handler
+        states = streams.consumer_states(con, self.stream.qualified, handler.name,
+                                         self.stream.shards)
+        expired = [s for s in states if s.lease and s.lease_until <= now]
+        if expired:
+            self._recover(con, expired, now)
+            states = streams.read_states(con, self.stream.qualified, handler.name)
         deliveries: list[Delivery] = []
-        for state in streams.consumer_states(con, self.stream.qualified, handler.name,
-                                             self.stream.shards):
+        for state in states:
             if len(deliveries) >= capacity:
                 break
             if (state.lease and state.lease_until > now) or state.retry_at > now:
                 continue
+            if state.isolated and alone <= 0:
+                continue
             records, window = self._batch(con, state, now)
             if not records:
                 continue
-            lease = queues.new_token()
+            lease, run_id = queues.new_token(), runs.new_run_id()
             if not streams.take_shard(con, self.stream.qualified, handler.name, state.shard, lease,
-                                      now, now + handler.visibility):
+                                      now, now + handler.visibility, worker=worker, run_id=run_id):
                 continue
+            alone -= bool(state.isolated)
             attempt = state.attempts + 1
             span = None
             if isinstance(window, tuple):
                 span = (datetime.fromtimestamp(window[0], UTC),
                         datetime.fromtimestamp(window[1], UTC))
-            spec = RunSpec(runs.new_run_id(), handler, attempt,
+            spec = RunSpec(run_id, handler, attempt,
                            f"{self.stream.name}:{state.shard}:{records[0].seq}-{records[-1].seq}",
                            payload=[Record(json.loads(r.data), r.pkey, r.shard, r.seq,
                                            datetime.fromtimestamp(r.ts, UTC)) for r in records],
                            window=span, shard=state.shard)
-            runs.insert(con, [NewRun(id=spec.run_id, app=handler.app.name, kind="handler",
-                                     name=handler.name, status=RunStatus.RUNNING, attempt=attempt,
-                                     trigger="stream", event_id=spec.event_id, started_at=now,
-                                     worker=worker)])
-            deliveries.append(Delivery(self, spec, shard_lease=lease, last_seq=records[-1].seq))
+            run = NewRun(id=run_id, app=handler.app.name, kind="handler", name=handler.name,
+                         status=RunStatus.QUEUED, attempt=attempt, trigger="stream",
+                         event_id=spec.event_id, queued_at=now, worker=worker)
+            deliveries.append(Delivery(self, spec, run, lease, _shard_head(state.shard),
+                                       last_seq=records[-1].seq, alone=bool(state.isolated)))
         return deliveries
+
+    def _recover(self, con: sqlite3.Connection, expired: list[streams.ConsumerState],
+                 now: float) -> None:
+        """Settle shard leases that expired (see the module's docstring)."""
+        handler = self.handler
+        starts = StartIndex(self.runtime.home)
+        lost = []
+        for state in expired:
+            lease = state.lease or ""
+            run = ((runs.running(con, state.run_id) if state.run_id else None)
+                   or starts.run(state.worker, lease, _shard_head(state.shard)))
+            if run is None:
+                streams.give_back(con, self.stream.qualified, handler.name, state.shard, lease,
+                                  started=False)
+                continue
+            if state.attempts + 1 >= handler.max_attempts:
+                records, _ = self._batch(con, state, now)
+                reason = lost_reason(state.attempts + 1, state.last_error)
+                self._dead_letter(con, state.shard, records, run.event_id or "", reason, now)
+                streams.finish(con, self.stream.qualified, handler.name, state.shard, lease,
+                               seq=records[-1].seq if records else state.seq)
+                lost.append(replace(run, status=RunStatus.DEAD_LETTERED, ended_at=now,
+                                    error=reason))
+            else:
+                streams.give_back(con, self.stream.qualified, handler.name, state.shard, lease,
+                                  started=True, error=LOST)
+                lost.append(replace(run, status=RunStatus.FAILED, ended_at=now, error=LOST))
+        runs.upsert(con, lost)
 
     def has_work(self, con: sqlite3.Connection, now: float) -> bool:
         """Whether a shard has records to deliver now (a read, so idle polls take no write lock)."""
-        handler = self.target
-        assert isinstance(handler, Handler)
-        rows = con.execute(
-            "SELECT c.shard, c.seq, c.lease, c.lease_until, c.retry_at "
-            "FROM stream_consumers AS c "
-            "WHERE c.stream = ? AND c.consumer = ?",
-            (self.stream.qualified, handler.name)).fetchall()
-        known = {r[0]: r for r in rows}
+        return self._ready(con, now, alone=False)
+
+    def has_alone(self, con: sqlite3.Connection, now: float) -> bool:
+        """Whether a shard that must be delivered alone (its last worker died), or one whose
+        lease expired, is ready."""
+        return self._ready(con, now, alone=True)
+
+    def _ready(self, con: sqlite3.Connection, now: float, *, alone: bool) -> bool:
+        handler = self.handler
+        known = {s.shard: s for s in streams.read_states(con, self.stream.qualified,
+                                                         handler.name)}
         for shard in range(self.stream.shards):
-            row = known.get(shard)
-            seq = row[1] if row else 0
-            if row and ((row[2] and row[3] > now) or row[4] > now):
+            state = known.get(shard)
+            if alone and not (state and (state.isolated or (state.lease
+                                                             and state.lease_until <= now))):
+                continue  # neither kept apart nor (its lease expired) perhaps about to be
+            seq = state.seq if state else 0
+            if state and ((state.lease and state.lease_until > now) or state.retry_at > now):
                 continue
             first = streams.first_after(con, self.stream.qualified, shard, seq)
             if first is None:
@@ -317,8 +477,7 @@ class StreamSource(Source):
 
     def next_wakeup(self, con: sqlite3.Connection, now: float) -> float | None:
         """The earliest future time a window closes or a retry is due."""
-        handler = self.target
-        assert isinstance(handler, Handler)
+        handler = self.handler
         times = []
         for state in streams.consumer_states(con, self.stream.qualified, handler.name,
                                              self.stream.shards):
@@ -330,45 +489,60 @@ class StreamSource(Source):
                 times.append(window)
         return min(times) if times else None
 
+    def _dead_letter(self, con: sqlite3.Connection, shard: int, records: list[Any],
+                     event_id: str, error: str, now: float) -> None:
+        """Write a batch of records to the handler's dead-letter queue, to replay later."""
+        handler = self.handler
+        rows = [{"data": r.data, "pkey": r.pkey, "shard": r.shard, "seq": r.seq, "ts": r.ts}
+                for r in records]
+        body = json.dumps({"stream": self.stream.name, "shard": shard, "records": rows})
+        queues.send(con, handler.store_queue + ".dlq", [body], now=now, event_ids=[event_id],
+                    attrs={"source_queue": handler.store_queue}, error=error)
+
     def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
         outcome = delivery.outcome
-        assert outcome is not None and delivery.spec.shard is not None and delivery.shard_lease
-        handler = self.target
+        assert outcome is not None and delivery.spec.shard is not None
+        handler = self.handler
         spec = delivery.spec
-        args = (con, self.stream.qualified, handler.name, spec.shard, delivery.shard_lease)
+        args = (con, self.stream.qualified, handler.name, spec.shard, delivery.lease)
         if outcome.ok or outcome.cancelled:
             streams.finish(*args, seq=delivery.last_seq)
             status = RunStatus.SUCCEEDED if outcome.ok else RunStatus.CANCELLED
-            runs.finish(con, spec.run_id, status, now=now, error=outcome.error)
+            runs.upsert(con, [delivery.ended(status, now, outcome.error)])
             return
         if spec.attempt >= handler.max_attempts:
-            records = [{"data": json.dumps(r.data), "pkey": r.partition_key, "shard": r.shard,
-                        "seq": r.seq, "ts": r.ts.timestamp()} for r in spec.payload]
-            body = json.dumps({"stream": self.stream.name, "shard": spec.shard,
-                               "records": records})
-            queues.send(con, handler.store_queue + ".dlq", [body], now=now,
-                        event_ids=[spec.event_id or ""],
-                        attrs={"source_queue": handler.store_queue}, error=_detail(outcome))
+            error = (lost_reason(spec.attempt, None) if outcome.lost else _detail(outcome))
+            self._dead_letter(con, spec.shard, [
+                streams.StoredRecord(r.shard, r.seq, r.partition_key, json.dumps(r.data),
+                                     r.ts.timestamp()) for r in spec.payload],
+                spec.event_id or "", error, now)
             streams.finish(*args, seq=delivery.last_seq)
-            runs.finish(con, spec.run_id, RunStatus.DEAD_LETTERED, now=now, error=outcome.error)
+            runs.upsert(con, [delivery.ended(RunStatus.DEAD_LETTERED, now, outcome.error)])
             log_general(self.runtime, handler.app.name, 40, "%s: records %s dead-lettered: %s",
                         handler.name, spec.event_id, outcome.error)
         else:
             streams.finish(*args, seq=None, retry_at=now + self._retry(spec.attempt),
                            error=outcome.error)
-            runs.finish(con, spec.run_id, RunStatus.FAILED, now=now, error=outcome.error)
+            runs.upsert(con, [delivery.ended(RunStatus.FAILED, now, outcome.error)])
 
     def extend(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
-        handler = self.target
+        handler = self.handler
         for d in deliveries:
-            streams.extend(con, self.stream.qualified, handler.name, d.spec.shard or 0,
-                           d.shard_lease or "", now + handler.visibility)
+            streams.extend(con, self.stream.qualified, handler.name, d.spec.shard or 0, d.lease,
+                           now + handler.visibility)
 
     def release(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
+        if delivery.started_at is None:
+            streams.give_back(con, self.stream.qualified, self.target.name,
+                              delivery.spec.shard or 0, delivery.lease, started=False)
+            return
         streams.finish(con, self.stream.qualified, self.target.name, delivery.spec.shard or 0,
-                       delivery.shard_lease or "", seq=None, retry_at=now, error="worker stopped")
-        runs.finish(con, delivery.spec.run_id, RunStatus.FAILED, now=now,
-                    error="worker stopped before the run finished; delivered again")
+                       delivery.lease, seq=None, retry_at=now, error="worker stopped")
+        runs.upsert(con, [delivery.ended(RunStatus.FAILED, now, STOPPED)])
+
+
+def _shard_head(shard: int) -> str:
+    return f"shard {shard}"
 
 
 def build_sources(runtime: Runtime) -> list[Source]:

@@ -1,9 +1,8 @@
 """Buckets as folders: one file per object, written to a temporary file and renamed into place.
 
 A rename within one file system is atomic, so a reader (or a crash) never sees half an object.
-Keys are checked before they touch the file system: no empty or absolute keys, no ``..`` or
-empty segments, no backslashes or control characters, and the resolved path must stay inside
-the bucket folder.
+Keys are checked by `check_key` before they touch the file system, and the resolved path must
+stay inside the bucket folder.
 """
 
 from __future__ import annotations
@@ -29,27 +28,41 @@ class StoredObject:
     mtime: float
 
 
+MAX_KEY_BYTES = 1024  # S3's limit
+MAX_SEGMENT_BYTES = 255  # a file name's limit on common file systems
+
+
 def check_key(key: str) -> str:
-    """Return ``key`` if it is a valid object key, else raise InvalidKey saying why."""
+    """Return ``key`` if it is a valid object key, else raise InvalidKey saying why.
+
+    One rule for every store (folders, S3, other fsspec storage): 1 to 1,024 bytes of UTF-8 in
+    segments separated by ``/``; no segment empty, ``.``, ``..`` or over 255 bytes; no leading
+    ``/``, backslash or control character; the first segment is not ``.cauce-tmp``. Any other
+    character, a colon included (``2021-04-22T10:00.json``), is an ordinary one.
+    """
     if not isinstance(key, str) or not key:
         raise InvalidKey("an object key must be a non-empty string",
                          hint='e.g. "in/2021-04-22.csv"')
+    segments = key.split("/")
     problem = None
-    if key.startswith("/") or (len(key) > 1 and key[1] == ":"):
+    if key.startswith("/"):
         problem = "is absolute"
     elif "\\" in key:
         problem = "contains a backslash"
     elif any(ord(c) < 32 for c in key):
         problem = "contains a control character"
-    elif any(part in ("", ".", "..") for part in key.split("/")):
+    elif any(part in ("", ".", "..") for part in segments):
         problem = "has an empty, '.' or '..' segment"
-    elif key.split("/")[0] == TMP_DIR:
+    elif segments[0] == TMP_DIR:
         problem = f"uses the reserved folder {TMP_DIR}"
-    elif len(key.encode()) > 1024:
-        problem = "is longer than 1024 bytes"
+    elif len(key.encode()) > MAX_KEY_BYTES:
+        problem = f"is longer than {MAX_KEY_BYTES} bytes"
+    elif any(len(part.encode()) > MAX_SEGMENT_BYTES for part in segments):
+        problem = f"has a segment longer than {MAX_SEGMENT_BYTES} bytes"
     if problem:
         raise InvalidKey(f"object key {key!r} {problem}",
-                         hint="use relative keys like 'folder/name.ext'")
+                         hint="use relative keys like 'folder/name.ext', each part of a folder "
+                         f"or file name at most {MAX_SEGMENT_BYTES} bytes")
     return key
 
 

@@ -34,6 +34,20 @@ class StoredMessage:
     last_error: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     visible_at: float = 0.0
+    worker: str | None = None
+    batch_head: int | None = None
+    isolation: int = 0
+    lost: int = 0
+
+    @property
+    def head(self) -> int:
+        """The first message of the batch this one was delivered in (itself when alone)."""
+        return self.batch_head or self.id
+
+
+# How a message is delivered: with others, in a batch of its own (after its batch failed as a
+# whole), or alone in its process (after a worker died while handling it).
+TOGETHER, OWN_BATCH, OWN_PROCESS = 0, 1, 2
 
 
 def new_token() -> str:
@@ -71,28 +85,40 @@ def send(
 _ROWS_PER_INSERT = 500  # 8 parameters a row, well under SQLite's limit of variables per statement
 
 
+_COLUMNS = """id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs,
+          visible_at, worker, batch_head, isolation, lost"""
+
 _CLAIM = """
-UPDATE messages SET lease = :lease, visible_at = :until, receive_count = receive_count + 1
+UPDATE messages SET lease = :lease, visible_at = :until, receive_count = receive_count + 1,
+                    worker = :worker, batch_head = NULL
 WHERE id IN (
     SELECT m.id FROM messages AS m
-    WHERE m.queue = :queue AND m.visible_at <= :now
+    WHERE m.queue = :queue AND m.visible_at <= :now AND {isolation}
       AND (m.grp IS NULL OR m.id = (SELECT min(g.id) FROM messages AS g
                                     WHERE g.queue = m.queue AND g.grp = m.grp))
     ORDER BY m.visible_at, m.id
     LIMIT :limit)
-RETURNING id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs,
-          visible_at
+RETURNING {columns}
 """
+# Literal conditions, so that SQLite uses the partial index for the (rare) messages kept apart.
+_CLAIM_TOGETHER = _CLAIM.format(isolation="m.isolation < 2", columns=_COLUMNS)
+_CLAIM_ALONE = _CLAIM.format(isolation="m.isolation = 2", columns=_COLUMNS)
+_CLAIM_ANY = _CLAIM.format(isolation="1", columns=_COLUMNS)
 
 
 def receive(
-    con: sqlite3.Connection, queue: str, *, now: float, limit: int, visibility: float
+    con: sqlite3.Connection, queue: str, *, now: float, limit: int, visibility: float,
+    worker: str | None = None, alone: bool | None = False,
 ) -> list[StoredMessage]:
-    """Lease up to ``limit`` visible messages for ``visibility`` seconds (oldest first)."""
+    """Lease up to ``limit`` visible messages for ``visibility`` seconds (oldest first): those
+    delivered with others (``alone=False``), those that must be delivered alone in a process of
+    their own (``alone=True``), or any (``None``). Leases that expired must be settled first
+    (`expired`): this claims only messages no one holds."""
+    sql = _CLAIM_ANY if alone is None else _CLAIM_ALONE if alone else _CLAIM_TOGETHER
     rows = con.execute(
-        _CLAIM,
+        sql,
         {"lease": new_token(), "until": now + visibility, "queue": queue, "now": now,
-         "limit": limit},
+         "limit": limit, "worker": worker},
     ).fetchall()
     messages = [_from_row(row) for row in rows]
     messages.sort(key=lambda m: m.id)
@@ -112,7 +138,38 @@ def _from_row(row: sqlite3.Row) -> StoredMessage:
         last_error=row["last_error"],
         attrs=json.loads(row["attrs"]) if row["attrs"] else {},
         visible_at=row["visible_at"],
+        worker=row["worker"],
+        batch_head=row["batch_head"],
+        isolation=row["isolation"],
+        lost=row["lost"],
     )
+
+
+def expired(con: sqlite3.Connection, queue: str, now: float) -> list[StoredMessage]:
+    """Messages whose lease ran out unsettled: their holder died, or stopped renewing it."""
+    rows = con.execute(f"SELECT {_COLUMNS} FROM messages "
+                       "WHERE queue = ? AND lease IS NOT NULL AND visible_at <= ? ORDER BY id",
+                       (queue, now)).fetchall()
+    return [_from_row(row) for row in rows]
+
+
+def unclaim(con: sqlite3.Connection, message: StoredMessage, *, now: float) -> bool:
+    """Give back a message whose delivery never started: visible at once, and the receive that
+    took it not counted."""
+    cur = con.execute("UPDATE messages SET lease = NULL, visible_at = ?, "
+                      "receive_count = max(0, receive_count - 1) WHERE id = ? AND lease = ?",
+                      (now, message.id, message.lease))
+    return cur.rowcount == 1
+
+
+def join_batches(con: sqlite3.Connection, batches: Sequence[Sequence[StoredMessage]]) -> None:
+    """Remember which messages were delivered together, so a lost batch is found as one."""
+    rows = [(batch[0].id, m.id) for batch in batches if len(batch) > 1 for m in batch[1:]]
+    if rows:
+        con.executemany("UPDATE messages SET batch_head = ? WHERE id = ?", rows)
+    for batch in batches:
+        for m in batch[1:]:
+            m.batch_head = batch[0].id
 
 
 def ack(con: sqlite3.Connection, leases: Iterable[tuple[int, str]]) -> int:
@@ -123,13 +180,15 @@ def ack(con: sqlite3.Connection, leases: Iterable[tuple[int, str]]) -> int:
 
 def release(
     con: sqlite3.Connection, message_id: int, lease: str, *, visible_at: float,
-    error: str | None = None,
+    error: str | None = None, isolation: int | None = None, lost: bool = False,
 ) -> bool:
-    """Give a message back, visible again at ``visible_at`` (a retry back-off, or now)."""
+    """Give a message back, visible again at ``visible_at`` (a retry back-off, or now); with
+    ``isolation``, delivered at least that much apart from others from then on; ``lost`` counts
+    a delivery whose worker died."""
     cur = con.execute(
-        "UPDATE messages SET lease = NULL, visible_at = ?, last_error = coalesce(?, last_error) "
-        "WHERE id = ? AND lease = ?",
-        (visible_at, error, message_id, lease),
+        "UPDATE messages SET lease = NULL, visible_at = ?, last_error = coalesce(?, last_error), "
+        "isolation = max(isolation, coalesce(?, 0)), lost = lost + ? WHERE id = ? AND lease = ?",
+        (visible_at, error, isolation, int(lost), message_id, lease),
     )
     return cur.rowcount == 1
 
@@ -169,6 +228,19 @@ def next_visible(con: sqlite3.Connection, queues: Sequence[str]) -> dict[str, fl
     return {row[0]: row[1] for row in rows if row[1] is not None}
 
 
+def alone_ready(con: sqlite3.Connection, queues: Sequence[str], now: float) -> list[str]:
+    """Queues holding a message ready to be delivered alone in a process of its own, or one
+    whose lease expired (which may turn out to need that)."""
+    if not queues:
+        return []
+    sql = " UNION ALL ".join(
+        "SELECT ? WHERE EXISTS (SELECT 1 FROM messages WHERE queue = ? AND isolation = 2 "
+        "AND visible_at <= ?) OR EXISTS (SELECT 1 FROM messages WHERE queue = ? "
+        "AND lease IS NOT NULL AND visible_at <= ?)" for _ in queues)
+    rows = con.execute(sql, [v for q in queues for v in (q, q, now, q, now)]).fetchall()
+    return [row[0] for row in rows]
+
+
 def stats(con: sqlite3.Connection, queues: Sequence[str],
           now: float) -> dict[str, tuple[int, int, int]]:
     """(visible, in flight or delayed, oldest age in seconds) per queue."""
@@ -185,7 +257,7 @@ def stats(con: sqlite3.Connection, queues: Sequence[str],
 
 def listing(con: sqlite3.Connection, queue: str, limit: int | None = None) -> list[StoredMessage]:
     """Messages of a queue, oldest first, without leasing them."""
-    sql = "SELECT * FROM messages WHERE queue = ? ORDER BY id"
+    sql = f"SELECT {_COLUMNS} FROM messages WHERE queue = ? ORDER BY id"
     rows = con.execute(sql + (" LIMIT ?" if limit else ""), (queue, limit) if limit else (queue,))
     return [_from_row(row) for row in rows.fetchall()]
 
@@ -200,7 +272,7 @@ def replay(
         m.attrs["replayed"] = m.attrs.get("replayed", 0) + 1
         con.execute(
             "UPDATE messages SET queue = ?, visible_at = ?, receive_count = 0, lease = NULL, "
-            "attrs = ? WHERE id = ?",
+            "attrs = ?, isolation = 0, lost = 0, batch_head = NULL WHERE id = ?",
             (source, now, json.dumps(m.attrs), m.id),
         )
         m.queue = source

@@ -10,6 +10,7 @@ the last few.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -17,10 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ...errors import CauceError
+from ...errors import StateError
 from ...sqlite_wal import use_wal
+from . import statefile
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -34,10 +36,16 @@ CREATE TABLE IF NOT EXISTS messages (
     receive_count INTEGER NOT NULL DEFAULT 0,
     lease         TEXT,
     last_error    TEXT,
-    attrs         TEXT
+    attrs         TEXT,
+    worker        TEXT,                               -- who holds (or last held) the lease
+    batch_head    INTEGER,                            -- first message of its batch, if not itself
+    isolation     INTEGER NOT NULL DEFAULT 0,         -- 1: in a batch of its own, 2: in a process
+    lost          INTEGER NOT NULL DEFAULT 0          -- deliveries whose worker died meanwhile
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at);
 CREATE INDEX IF NOT EXISTS messages_group ON messages (queue, grp, id) WHERE grp IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_leased ON messages (queue, visible_at) WHERE lease IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_isolated ON messages (queue, visible_at) WHERE isolation = 2;
 
 CREATE TABLE IF NOT EXISTS items (
     tbl        TEXT NOT NULL,
@@ -74,6 +82,9 @@ CREATE TABLE IF NOT EXISTS stream_consumers (
     attempts    INTEGER NOT NULL DEFAULT 0,
     retry_at    REAL    NOT NULL DEFAULT 0,
     last_error  TEXT,
+    worker      TEXT,                                 -- who holds (or last held) the lease
+    run_id      TEXT,                                 -- the run of that delivery
+    isolated    INTEGER NOT NULL DEFAULT 0,           -- 1: delivered alone in its process
     PRIMARY KEY (stream, consumer, shard)
 ) WITHOUT ROWID;
 
@@ -153,8 +164,24 @@ CREATE TABLE IF NOT EXISTS workers (
 """
 
 
-class StateError(CauceError):
-    """The state database could not be used."""
+# Tables every state file has; a SQLite file without them is not cauce's.
+TABLES = ("messages", "items", "item_index", "stream_records", "stream_consumers", "runs", "logs",
+          "schedules", "bucket_objects", "leases", "workers")
+
+# (schema version, statements that bring a file of the previous version to it), in order.
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (2, ["ALTER TABLE messages ADD COLUMN worker TEXT",
+         "ALTER TABLE messages ADD COLUMN batch_head INTEGER",
+         "ALTER TABLE messages ADD COLUMN isolation INTEGER NOT NULL DEFAULT 0",
+         "ALTER TABLE messages ADD COLUMN lost INTEGER NOT NULL DEFAULT 0",
+         "CREATE INDEX IF NOT EXISTS messages_leased ON messages (queue, visible_at) "
+         "WHERE lease IS NOT NULL",
+         "CREATE INDEX IF NOT EXISTS messages_isolated ON messages (queue, visible_at) "
+         "WHERE isolation = 2",
+         "ALTER TABLE stream_consumers ADD COLUMN worker TEXT",
+         "ALTER TABLE stream_consumers ADD COLUMN run_id TEXT",
+         "ALTER TABLE stream_consumers ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0"]),
+]
 
 
 class StateDB:
@@ -175,14 +202,42 @@ class StateDB:
         # hot path; a serving process instead checkpoints from a thread of its own.
         self._background = background_checkpoints
         self._stop = threading.Event()
-        con = self.connection()
-        con.executescript(SCHEMA)
-        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._checkpointer: threading.Thread | None = None
+        if not self.path.exists():
+            statefile.create(self.path, SCHEMA, SCHEMA_VERSION)
+        statefile.check_header(self.path)
+        try:
+            self._upgrade(self.connection())
+        except BaseException:
+            self.close()
+            raise
         if background_checkpoints:
             self._checkpointer = threading.Thread(target=self._checkpoint_loop, daemon=True,
                                                   name="cauce-wal-checkpoint")
             self._checkpointer.start()
+
+    def _upgrade(self, con: sqlite3.Connection) -> None:
+        """Check the file is a cauce state database and bring its schema to this version."""
+        with self._translated():
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            tables = {row[0] for row in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version > SCHEMA_VERSION:
+            raise StateError(f"the state database {self.path} was written by a newer cauce "
+                             f"(schema version {version}; this one knows {SCHEMA_VERSION})",
+                             hint="upgrade cauce on this machine")
+        if not set(TABLES) <= tables:
+            raise statefile.damaged(self.path, "is not a cauce state database "
+                                    "(it lacks cauce's tables)")
+        with self.write() as con:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            for target, statements in MIGRATIONS:
+                if version < target:
+                    for statement in statements:
+                        con.execute(statement)
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _checkpoint_loop(self) -> None:
         con = sqlite3.connect(self.path, isolation_level=None, timeout=self.BUSY_TIMEOUT_MS / 1000)
@@ -208,6 +263,9 @@ class StateDB:
                 if self._background:
                     con.execute("PRAGMA wal_autocheckpoint = 0")
             except sqlite3.Error as err:
+                known = statefile.translate(self.path, err)
+                if known is not None:
+                    raise known from err
                 raise StateError(
                     f"cannot open the state database {self.path}: {err}",
                     hint="check the cauce home folder exists and is writable (--home, CAUCE_HOME)",
@@ -219,32 +277,69 @@ class StateDB:
         return con
 
     @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite errors that mean a damaged file or disk, as StateError."""
+        try:
+            yield
+        except sqlite3.Error as err:
+            known = statefile.translate(self.path, err)
+            if known is None:
+                raise
+            raise known from err
+
+    @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``); committed on exit, rolled back on error."""
         con = self.connection()
-        for attempt in range(50):
+        with self._translated():
+            for attempt in range(50):
+                try:
+                    con.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as err:
+                    # busy_timeout already waited; a second chance covers rare lock-upgrade cases.
+                    if "locked" not in str(err) and "busy" not in str(err):
+                        raise
+                    time.sleep(min(0.5, 0.01 * (attempt + 1)))
+            else:
+                raise StateError(f"the state database {self.path} stayed locked",
+                                 hint="another process holds a long write transaction")
             try:
-                con.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as err:
-                # busy_timeout already waited; a second chance covers rare lock-upgrade cases.
-                if "locked" not in str(err) and "busy" not in str(err):
-                    raise
-                time.sleep(min(0.5, 0.01 * (attempt + 1)))
-        else:
-            raise StateError(f"the state database {self.path} stayed locked",
-                             hint="another process holds a long write transaction")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        else:
-            con.execute("COMMIT")
+                yield con
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+                raise
+            else:
+                con.execute("COMMIT")
 
     def read(self) -> sqlite3.Connection:
         """The connection for reads outside a transaction (each statement sees committed data)."""
         return self.connection()
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the whole state (committed work only) at ``target``, taken while
+        other processes keep working; written under a temporary name, then renamed."""
+        target = Path(target)
+        if target.exists():
+            raise StateError(f"{target} already exists", hint="name a new file for the backup")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.partial")
+        copy = sqlite3.connect(tmp)
+        try:
+            with self._translated():
+                self.connection().backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        finally:
+            copy.close()
+        os.replace(tmp, target)
+
+    @staticmethod
+    def examine(path: Path) -> statefile.Verdict:
+        """A full check of the state file at ``path`` (never creating or changing it)."""
+        return statefile.examine(
+            Path(path), TABLES, SCHEMA_VERSION,
+            lambda p: sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=60))
 
     def close(self) -> None:
         self._stop.set()

@@ -70,6 +70,9 @@ class ConsumerState:
     attempts: int
     retry_at: float
     last_error: str | None
+    worker: str | None = None
+    run_id: str | None = None
+    isolated: int = 0
 
 
 def consumer_states(
@@ -80,9 +83,14 @@ def consumer_states(
         "INSERT OR IGNORE INTO stream_consumers (stream, consumer, shard) VALUES (?, ?, ?)",
         [(stream, consumer, s) for s in range(shards)],
     )
+    return read_states(con, stream, consumer)
+
+
+def read_states(con: sqlite3.Connection, stream: str, consumer: str) -> list[ConsumerState]:
+    """The checkpoint rows that exist, by shard (a read: no rows are created)."""
     rows = con.execute(
-        "SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error "
-        "FROM stream_consumers WHERE stream = ? AND consumer = ? ORDER BY shard",
+        "SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error, worker, run_id, "
+        "isolated FROM stream_consumers WHERE stream = ? AND consumer = ? ORDER BY shard",
         (stream, consumer),
     ).fetchall()
     return [ConsumerState(*row) for row in rows]
@@ -90,12 +98,12 @@ def consumer_states(
 
 def take_shard(
     con: sqlite3.Connection, stream: str, consumer: str, shard: int, lease: str, now: float,
-    until: float,
+    until: float, *, worker: str | None = None, run_id: str | None = None,
 ) -> bool:
     cur = con.execute(
-        "UPDATE stream_consumers SET lease = ?, lease_until = ? WHERE stream = ? AND consumer = ? "
-        "AND shard = ? AND (lease IS NULL OR lease_until <= ?)",
-        (lease, until, stream, consumer, shard, now),
+        "UPDATE stream_consumers SET lease = ?, lease_until = ?, worker = ?, run_id = ? "
+        "WHERE stream = ? AND consumer = ? AND shard = ? AND (lease IS NULL OR lease_until <= ?)",
+        (lease, until, worker, run_id, stream, consumer, shard, now),
     )
     return cur.rowcount == 1
 
@@ -108,7 +116,7 @@ def finish(
     if seq is not None:
         cur = con.execute(
             "UPDATE stream_consumers SET seq = ?, lease = NULL, lease_until = 0, attempts = 0, "
-            "retry_at = 0, last_error = NULL "
+            "retry_at = 0, last_error = NULL, isolated = 0 "
             "WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?",
             (seq, stream, consumer, shard, lease),
         )
@@ -120,6 +128,22 @@ def finish(
             (retry_at, error, stream, consumer, shard, lease),
         )
     return cur.rowcount == 1
+
+
+def give_back(con: sqlite3.Connection, stream: str, consumer: str, shard: int, lease: str, *,
+              started: bool, error: str | None = None) -> bool:
+    """Release a shard whose delivery ended unsettled, to be delivered again at once: one that
+    started counts as an attempt, and is delivered alone in its process from then on."""
+    if started:
+        sql = ("UPDATE stream_consumers SET lease = NULL, lease_until = 0, retry_at = 0, "
+               "attempts = attempts + 1, last_error = coalesce(?, last_error), isolated = 1 "
+               "WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?")
+        args: tuple[object, ...] = (error, stream, consumer, shard, lease)
+    else:
+        sql = ("UPDATE stream_consumers SET lease = NULL, lease_until = 0 "
+               "WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?")
+        args = (stream, consumer, shard, lease)
+    return con.execute(sql, args).rowcount == 1
 
 
 def extend(
