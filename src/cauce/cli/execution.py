@@ -26,6 +26,7 @@ from . import console
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .state import home_option_value
+from .ui import start_served_ui, ui_options
 
 DYNAMIC = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
@@ -264,6 +265,8 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
              click.Option(["--grace"], default="30s", show_default=True,
                           help="on stop, how long to let running work finish "
                           "before giving it back")]
+    if scheduler:
+        extra += ui_options()
     values = _parse(f"cauce {verb} {app.name}",
                     _common(extra) + settings_options(app.settings.values(), set()), ctx.args,
                     f"cauce {verb} for app {app.name}.\n\n"
@@ -271,11 +274,13 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
     if values is None:
         return
     handler = console.show_logs(logging.INFO, general_only=True)
+    ui = None
     try:
         with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values),
                      app_ref=reference, role=verb) as rt:
             handler.hide(rt.settings.secrets())
             _banner(rt, verb)
+            ui = start_served_ui(rt, values) if scheduler else None
             duration = values["duration"]
             rt.serve(timeout=parse_duration(duration, what="--for") if duration else None,
                      threads=values["threads"], processes=values["processes"], scheduler=scheduler,
@@ -284,6 +289,9 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
         raise CauceError("stopped at once on a second interrupt; unfinished work will be "
                          "delivered again when its leases expire") from None
     finally:
+        if ui is not None:
+            ui.stop()
+            ui.home.close()
         logging.getLogger().removeHandler(handler)
 
 

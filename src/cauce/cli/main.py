@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import console, demo, execution, inspect, state
+from . import console, demo, execution, inspect, state, ui
 from .state import GLOBALS
 
 cli = typer.Typer(
@@ -41,6 +41,7 @@ execution.register(cli)
 inspect.register(cli)
 demo.register(cli)
 state.register(cli)
+ui.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -750,6 +750,11 @@ class Runtime:
         self.new_work()
         return len(moved)
 
+    def purge_dead_letters(self, target: Queue | Handler | Job | str) -> int:
+        """Delete every dead-lettered message of a queue, handler or job; returns how many."""
+        with self.db.write() as con:
+            return queues.purge(con, self.dead_letter_queue(target))
+
     def _requeue_run(self, con: Any, message: queues.StoredMessage) -> None:
         body = json.loads(message.body)
         name = message.queue.split(":", 1)[1].removeprefix("job/")

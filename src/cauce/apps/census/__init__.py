@@ -23,7 +23,7 @@ from cauce.apps.census.loader import (
     checkpoint_name,
     load_chunk,
 )
-from cauce.apps.census.report import write_census_report
+from cauce.apps.census.report import warehouse_sections, write_census_report
 from cauce.apps.census.sources import (
     DATA,
     DEFAULT_SOURCES,
@@ -35,6 +35,7 @@ from cauce.apps.census.sources import (
     source_name,
 )
 from cauce.apps.census.synth import DATA_ROWS, TEST_ROWS, write_synthetic
+from cauce.reports import Section
 from cauce.textfiles import check_encoding
 
 app = App(
@@ -177,6 +178,18 @@ def report(ctx: Context, out: str = "census-report") -> dict[str, Any]:
             for c in checks
         ],
     }
+
+
+@app.dashboard
+def dashboard(rt: Runtime) -> list[Section]:
+    """Live in `cauce ui`: the income-share breakdowns and the quarantine, as loaded now."""
+    name = rt.settings["table"]
+    state = target.checkpoint(checkpoint_name(name))
+    if not state:
+        return [Section("Nothing loaded yet", html="<p>Run <code>cauce run census load</code> "
+                        "(or <code>cauce serve census</code>) to fill the table.</p>")]
+    breakdowns, quarantine = warehouse_sections(target, name)
+    return [*breakdowns, quarantine]
 
 
 DEMO_DATA = "census-data"
