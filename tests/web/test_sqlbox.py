@@ -57,7 +57,7 @@ def test_nothing_can_be_written_even_through_a_select(backend, tmp_path: Path):
     else:  # past the SELECT check too: the connection itself cannot reach other files
         with pytest.raises(CauceError, match="not authorized"):
             sqlbox._run_sqlite(backend.url, f"ATTACH DATABASE '{tmp_path / 'x.db'}' AS x",
-                               [], 10, 1.0)
+                               10, 1.0)
         assert not (tmp_path / "x.db").exists()
     assert sqlbox.run(backend, "SELECT count(*) FROM trips").rows == before
 
@@ -75,7 +75,7 @@ def test_sqlite_files_open_read_only(tmp_path: Path):
     wh = connect(f"sqlite:///{path}")
     wh.load("t", [{"a": 1}])
     with pytest.raises(CauceError):
-        sqlbox._run_sqlite(wh.url, "INSERT INTO t VALUES (2)", [], 10, 1.0)
+        sqlbox._run_sqlite(wh.url, "INSERT INTO t VALUES (2)", 10, 1.0)
     assert sqlbox.run(wh, "SELECT count(*) FROM t").rows == [(1,)]
     wh.close()
 

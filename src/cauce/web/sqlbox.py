@@ -11,7 +11,6 @@ statement timeout. Other databases are not offered the SQL box.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from typing import Any
 import duckdb
 
 from ..errors import CauceError, WarehouseError
+from ..warehouse import sqlite_readonly
 from ..warehouse.urls import _file_path
 
 ROW_CAP = 1000
@@ -120,27 +120,11 @@ def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, timeout: float)
         return Result(columns, rows[:cap], len(rows) > cap, time.monotonic() - started)
 
 
-def _run_sqlite(url: str, sql: str, params: list[Any], cap: int, timeout: float) -> Result:
-    path = _path(url)
-    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=OPEN_RETRY)
+def _run_sqlite(url: str, sql: str, cap: int, timeout: float) -> Result:
     started = time.monotonic()
-    # no other database files; a progress check ends long queries
-    con.set_authorizer(lambda action, *_: sqlite3.SQLITE_DENY
-                       if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK)
-    con.set_progress_handler(lambda: int(time.monotonic() - started > timeout), 10_000)
-    try:
-        cur = con.execute(sql, params)
-        rows = cur.fetchmany(cap + 1)
-        columns = [d[0] for d in cur.description or []]
-    except sqlite3.OperationalError as err:
-        if "interrupted" in str(err):
-            raise _too_long(timeout) from None
-        raise CauceError(f"the warehouse refused it: {err}") from None
-    except sqlite3.Error as err:
-        raise CauceError(f"the warehouse refused it: {err}") from None
-    finally:
-        con.close()
-    return Result(columns, rows[:cap], len(rows) > cap, time.monotonic() - started)
+    columns, rows = sqlite_readonly.query(_path(url), sql, cap=cap, timeout=timeout)
+    return Result(columns, [tuple(r) for r in rows[:cap]], len(rows) > cap,
+                  time.monotonic() - started)
 
 
 def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
@@ -166,7 +150,7 @@ def run(backend: Any, sql: str, *, cap: int = ROW_CAP, timeout: float = TIMEOUT,
     if scheme == "duckdb":
         return _run_duckdb(backend.url, text, [], cap, timeout)
     if scheme == "sqlite":
-        return _run_sqlite(backend.url, text, [], cap, timeout)
+        return _run_sqlite(backend.url, text, cap, timeout)
     if scheme in ("postgresql", "postgres"):
         return _run_postgres(backend, text, cap, timeout)
     raise CauceError(f"the SQL box does not open {scheme} warehouses",
