@@ -15,8 +15,7 @@ import pytest
 
 from cauce.apps.opendata import Finding, Limits, Snapshot, app, criterion, harvest, report
 from cauce.apps.opendata.catalog import object_key
-from cauce.apps.opendata.portal import Portal, PortalState
-from cauce.apps.opendata.synth import Dataset, csv_bytes
+from cauce.connectors.soda.portal import Dataset, Portal, PortalState, csv_bytes
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 

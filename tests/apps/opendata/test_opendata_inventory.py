@@ -15,9 +15,8 @@ from cauce.apps.opendata.inventory import (
     split_values,
     where_clause,
 )
-from cauce.apps.opendata.portal import INVENTORY_ID, Portal, PortalState
-from cauce.apps.opendata.portal.state import INVENTORY_COLUMNS
-from cauce.apps.opendata.soda import RetryPolicy, SodaClient
+from cauce.connectors.soda import RetryPolicy, SodaClient
+from cauce.connectors.soda.portal import INVENTORY_COLUMNS, INVENTORY_ID, Portal, PortalState
 
 
 @pytest.fixture

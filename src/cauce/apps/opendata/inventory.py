@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cauce.apps.opendata.errors import InventoryError
-from cauce.apps.opendata.soda import SodaClient
+from cauce.connectors.soda import SodaClient
 
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "id": ("uid", "u_id", "id"),

@@ -32,11 +32,17 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import polars as pl
 
-from cauce.apps.opendata.portal import soql
-from cauce.apps.opendata.portal.state import ROW_ID, Fault, PortalState, RequestRecord, Unavailable
-from cauce.apps.opendata.synth import wire_frame
+from cauce.connectors.soda.portal import soql
+from cauce.connectors.soda.portal.datasets import wire_frame
+from cauce.connectors.soda.portal.state import (
+    ROW_ID,
+    Fault,
+    PortalState,
+    RequestRecord,
+    Unavailable,
+)
 
-log = logging.getLogger("cauce.apps.opendata.portal")
+log = logging.getLogger("cauce.connectors.soda.portal")
 
 DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 50_000
@@ -47,15 +53,10 @@ CONTROLS = ("fail", "throttle", "cut", "drop", "restore", "change", "retype", "t
 
 
 class Portal:
-    """The local portal: ``with Portal() as portal: portal.url`` serves on a free loopback port."""
+    """The local portal: ``with Portal(state) as portal: portal.url`` serves on a free loopback
+    port."""
 
-    def __init__(
-        self, state: PortalState | None = None, *, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        if state is None:
-            from cauce.apps.opendata.synth import catalogue
-
-            state = PortalState.of(catalogue(), extras=3)
+    def __init__(self, state: PortalState, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
