@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from contracting_fixtures import d, measures, money, proc, run_one, ts
 
 from cauce.apps.contracting.engine import Engine, connect
 from cauce.apps.contracting.tables import (
@@ -21,8 +22,6 @@ from cauce.apps.contracting.tables import (
     PUESTOS,
     RUES,
 )
-
-from contracting_fixtures import d, measures, money, proc, run_one, ts
 
 
 @pytest.fixture
@@ -172,9 +171,9 @@ def test_entregas_compares_numbers_and_links_contracts_through_the_contracts_tab
 
 
 def test_entregas_fixed_is_skipped_without_the_contracts_table(duck, tmp_path):
-    from cauce.apps.contracting.indicators.compute import compute_indicators
-
     from contracting_fixtures import CUT, inputs_of
+
+    from cauce.apps.contracting.indicators.compute import compute_indicators
 
     inputs = inputs_of(duck, tmp_path, {EJECUCION: []})
     [fixed] = compute_indicators(duck, inputs, as_published=False, fecha_ejecucion=CUT,
