@@ -1,0 +1,206 @@
+"""Synthetic bulk exports of the ten sources, with planted irregularities and their truth.
+
+`write_synthetic` writes each export under its real file name, with its real headers (the
+leading space of ``' Codigo Proveedor Objeto de la Multa'``, the en dash of ``Presupuesto
+General de la Nacion – PGN``, the empty first header of ``obras inconclusas.csv``) and the
+quirks of the real files: a byte-order mark (RUES), CRLF line ends (the PACO files), Windows
+Latin-1 (``obras inconclusas.csv``, saved from Excel), one unreadable record at the end of two
+exports (for the quarantine), and the row-level quirks of `background`. Rows are shuffled, so
+planted cases sit anywhere. Next to the exports, ``truth/<date>.json`` has the exact value of
+every indicator under the fixed definitions and as the original computes them
+(docs/contracting.md). The same seed writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cauce import Bucket
+from cauce.apps.contracting.sources import SOURCES
+from cauce.apps.contracting.synth import background as bg
+from cauce.apps.contracting.synth.planted import FIXED, INDICATORS, PUBLISHED, Planted, plant
+
+SCALES = {"tiny": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
+PROCESOS = "t_seii_procecotrata_compraadjudi"
+HIDDEN = ("_year", "_base", "_adjudicated", "_awarded", "_updated")
+PLACEHOLDERS = ("No Definido", "No Adjudicado")
+# how each export is written: (encoding, line end)
+STYLE = {
+    "t_otro_pernajuesadl_camarcomerci": ("utf-8-sig", "\n"),
+    "t_paco_registro_obras_inconclusa": ("cp1252", "\r\n"),
+    "t_paco_responsabilidad_fiscales": ("utf-8", "\r\n"),
+}
+RAGGED = ("t_seii_ejecucioncon_avancerevses", "t_otro_pernajuesadl_camarcomerci")
+
+
+def generate(scale: str, *, seed: int = 0) -> tuple[dict[str, pl.DataFrame], Planted]:
+    """Every export as a frame of text (the processes with their hidden columns)."""
+    processes = SCALES[scale]
+    sizes = bg.Sizes(processes)
+    rng = np.random.default_rng(seed)
+    planted = plant()
+    planted_processes = len(planted.rows[PROCESOS])
+    unique = int((processes - planted_processes) / 1.03)
+    procesos = bg.processes(rng, unique, 1_000_000)
+    procesos = pl.concat([procesos, bg.older_phases(rng, procesos, 0.03)])
+    frames = {
+        PROCESOS: procesos,
+        "t_seii_ofertaproces_procesocompr": bg.offers(
+            rng, procesos, sizes.of("t_seii_ofertaproces_procesocompr"), 1
+        ),
+        "t_otro_pernajuesadl_camarcomerci": bg.rues(
+            rng, procesos, sizes.of("t_otro_pernajuesadl_camarcomerci")
+        ),
+        "t_otro_persexpupoli_sigepperexpo": bg.pep(
+            rng, sizes.of("t_otro_persexpupoli_sigepperexpo")
+        ),
+        "t_otro_puestsensibl_sigeppsscorr": bg.puestos(
+            rng, sizes.of("t_otro_puestsensibl_sigeppsscorr")
+        ),
+        "t_seii_contracanela_aislamiencon": bg.cancelados(
+            rng, sizes.of("t_seii_contracanela_aislamiencon")
+        ),
+        "t_seii_ejecucioncon_avancerevses": bg.ejecucion(
+            rng, sizes.of("t_seii_ejecucioncon_avancerevses")
+        ),
+        "t_seii_multasysanci_secopiimulsa": bg.multas(
+            rng, sizes.of("t_seii_multasysanci_secopiimulsa")
+        ),
+        "t_paco_registro_obras_inconclusa": bg.obras(
+            rng, sizes.of("t_paco_registro_obras_inconclusa")
+        ),
+        "t_paco_responsabilidad_fiscales": bg.responsables(
+            rng, sizes.of("t_paco_responsabilidad_fiscales")
+        ),
+    }
+    for key, rows in planted.rows.items():
+        frames[key] = pl.concat([frames[key], _planted_frame(key, rows, rng)], how="vertical")
+    for key, frame in frames.items():
+        frames[key] = frame[rng.permutation(frame.height)]
+    return frames, planted
+
+
+def _planted_frame(key: str, rows: list[dict[str, Any]], rng: np.random.Generator) -> pl.DataFrame:
+    src = SOURCES[key]
+    given = {
+        header: pl.Series([row.get(header) for row in rows], dtype=pl.String)
+        for header in src.headers
+        if any(header in row for row in rows)
+    }
+    out = bg.frame(src, rng, len(rows), given)
+    if key == PROCESOS:
+        out = out.with_columns(
+            pl.Series("_year", [r["_year"] for r in rows], dtype=pl.Int32),
+            pl.Series("_base", [r["_base"] for r in rows], dtype=pl.Int64),
+            pl.Series("_adjudicated", [r["_adjudicated"] for r in rows], dtype=pl.Int64),
+            pl.Series("_awarded", [r["_awarded"] for r in rows], dtype=pl.Boolean),
+            pl.Series("_updated", [r["_updated"] for r in rows], dtype=pl.Int32),
+        )
+    return out
+
+
+def truth(
+    frames: dict[str, pl.DataFrame], planted: Planted, day: str, scale: str, seed: int
+) -> dict[str, Any]:
+    """The expected indicator rows: the planted cases' contributions plus the totals."""
+    procesos = frames[PROCESOS]
+    rows = procesos.height
+    distinct = procesos["ID del Proceso"].n_unique()
+    first = procesos.unique("ID del Proceso", keep="first", maintain_order=True)
+    nit = pl.col("NIT del Proveedor Adjudicado")
+    groups = (
+        first.filter(nit.is_not_null() & ~nit.is_in(PLACEHOLDERS))
+        .group_by("Nit Entidad", "NIT del Proveedor Adjudicado", "_year")
+        .len()
+        .height
+    )
+    portfolios = set(procesos["ID del Portafolio"].to_list())
+    joined_offers = (
+        frames["t_seii_ofertaproces_procesocompr"]
+        .filter(pl.col("ID del Proceso de Compra").is_in(list(portfolios)))
+        .height
+    )
+    undefined = procesos.unique("ID del Portafolio", keep="first").filter(
+        pl.col("Nombre del Proveedor Adjudicado").str.strip_chars(" ").str.to_uppercase()
+        == "NO DEFINIDO"
+    )
+    tally = {name: {d: list(v) for d, v in by.items()} for name, by in planted.tally.items()}
+    if undefined.height:  # the fine on "No Definido" (see planted._multas)
+        published = tally[INDICATORS[7]][PUBLISHED]
+        published[0] += 1
+        published[1] += undefined.height
+        published[2] += int(undefined["_base"].sum() or 0)
+    result: dict[str, dict[str, dict[str, Any]]] = {FIXED: {}, PUBLISHED: {}}
+    for index, name in enumerate(INDICATORS):
+        for definition in (FIXED, PUBLISHED):
+            irregular, contracts, amount = tally[name][definition]
+            if definition == FIXED:
+                total = distinct
+            else:
+                total = {0: groups, 1: joined_offers}.get(index, rows)
+            result[definition][name] = {
+                "cantidad_irregularidades": irregular,
+                "cantidad_contratos_irregularidades": contracts,
+                "monto_total_irregularidades": f"{amount}.000",
+                "cantidad_contratos_totales": total,
+            }
+    return {
+        "fecha_corte_datos": day,
+        "scale": scale,
+        "seed": seed,
+        "rows": {key: frame.height for key, frame in frames.items()},
+        "indicators": result,
+        "planted": {
+            name: {
+                "positives": planted.positives.get(name, []),
+                "near_misses": planted.near_misses.get(name, []),
+            }
+            for name in INDICATORS
+        },
+        "flags": {},
+        "notes": {
+            INDICATORS[6]: "fixed: delivery lines whose quantities both parse as numbers and "
+            "received < due, expected on or before the cut date; contratos = distinct contracts, "
+            "monto 0 (no contracts source links them to processes yet)",
+        },
+    }
+
+
+def write_export(key: str, frame: pl.DataFrame, path: Path) -> None:
+    """One export as the portal's bulk download (or a hand-saved PACO file) writes it."""
+    encoding, newline = STYLE.get(key, ("utf-8", "\n"))
+    data = frame.drop([c for c in HIDDEN if c in frame.columns])
+    if encoding == "utf-8":
+        data.write_csv(path, line_terminator=newline, include_bom=False)
+    elif encoding == "utf-8-sig":
+        data.write_csv(path, line_terminator=newline, include_bom=True)
+    else:
+        text = data.write_csv(line_terminator=newline)
+        path.write_bytes(text.encode(encoding, errors="replace"))
+    if key in RAGGED:  # one record with a field too few: the ETL quarantines it
+        fields = len(SOURCES[key].headers) - 1
+        with path.open("ab") as out:
+            out.write((",".join(["x"] * fields) + newline).encode("utf-8"))
+
+
+def write_synthetic(
+    staging: Bucket, *, scale: str, day: str, seed: int, workdir: Path
+) -> dict[str, Any]:
+    """Write the ten exports into ``staging`` under ``origen/`` and the truth under ``truth/``."""
+    date.fromisoformat(day)
+    frames, planted = generate(scale, seed=seed)
+    expected = truth(frames, planted, day, scale, seed)
+    folder = workdir / "synth"
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, frame in frames.items():
+        path = folder / SOURCES[key].file
+        write_export(key, frame, path)
+        staging.put_file(f"origen/{SOURCES[key].file}", path, move=True)
+    staging.put(f"truth/{day}.json", json.dumps(expected, ensure_ascii=False, indent=1))
+    return expected

@@ -1,0 +1,633 @@
+"""The bulk of each synthetic export: realistic rows that raise no indicator, drawn with NumPy.
+
+Every column is generated whole (one draw per column), so a million processes take seconds.
+Columns nobody looks at get plausible values of their kind; the columns the indicators read
+are drawn so that background rows never match the planted ones nor each other: suppliers win
+at most two processes each, registry people have document numbers no supplier has, and each
+registry's names come from its own vocabulary. The quirks of the real exports are here too:
+duplicate process rows (older phases), ``No Definido``/``No Adjudicado`` for unawarded
+processes, dates with a trailing time, a few impossible dates, amounts with thousands
+separators, names with double spaces, a description spanning two lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from cauce.apps.contracting.sources import SOURCES, Column, Source
+
+# Java pattern → strftime, for writing dates as each export writes them
+STRFTIME = {
+    "MM/dd/yyyy": "%m/%d/%Y",
+    "dd/MM/yyyy": "%d/%m/%Y",
+    "yyyyMMdd": "%Y%m%d",
+    "yyyy-MM-dd": "%Y-%m-%d",
+    "yyyy/MM/dd HH:mm:ss": "%Y/%m/%d %H:%M:%S",
+    "MM/dd/yyyy HH:mm:ss": "%m/%d/%Y %H:%M:%S",
+    "dd/MM/yyyy HH:mm:ss": "%d/%m/%Y %H:%M:%S",
+    "yyyy-MM-dd HH:mm:ss.SSSSSSS": "%Y-%m-%d %H:%M:%S.0000000",
+}
+EPOCH = date(1970, 1, 1)
+MODALITIES = (
+    "Contratación directa",
+    "Contratación régimen especial",
+    "Mínima cuantía",
+    "Selección Abreviada de Menor Cuantía",
+    "Selección abreviada subasta inversa",
+    "Licitación pública",
+    "Concurso de méritos abierto",
+)
+ENTITY_KINDS = (
+    "ALCALDÍA MUNICIPAL DE",
+    "GOBERNACIÓN DE",
+    "E.S.E. HOSPITAL DE",
+    "INSTITUCIÓN EDUCATIVA DE",
+    "CONCEJO MUNICIPAL DE",
+)
+PLACES = (
+    "PASTO",
+    "MEDELLÍN",
+    "BUCARAMANGA",
+    "IBAGUÉ",
+    "NEIVA",
+    "MONTERÍA",
+    "TUNJA",
+    "POPAYÁN",
+    "SANTA MARTA",
+    "VILLAVICENCIO",
+    "CÚCUTA",
+    "SOACHA",
+    "QUIBDÓ",
+    "RIOHACHA",
+    "LETICIA",
+)
+FIRM_WORDS = (
+    "CONSTRUCTORA",
+    "INVERSIONES",
+    "SUMINISTROS",
+    "SERVICIOS",
+    "INGENIERÍA",
+    "COMERCIALIZADORA",
+    "SOLUCIONES",
+    "DISTRIBUIDORA",
+    "CONSULTORES",
+    "TECNOLOGÍA",
+    "LOGÍSTICA",
+    "OBRAS",
+)
+FIRM_PLACES = (
+    "ANDINA",
+    "DEL PACÍFICO",
+    "DEL CARIBE",
+    "LLANERA",
+    "DEL SUR",
+    "CAFETERA",
+    "DE ORIENTE",
+    "DEL NORTE",
+    "ANTIOQUEÑA",
+    "SANTANDEREANA",
+)
+FIRM_SUFFIXES = ("S.A.S.", "LTDA", "S.A.", "SAS", "E.U.")
+GIVEN = ("ANA", "LUIS", "MARÍA", "JOSÉ", "CARLOS", "LUZ", "JORGE", "DIANA", "ANDRÉS", "PAOLA")
+SURNAMES = (
+    "RODRÍGUEZ",
+    "GÓMEZ",
+    "MARTÍNEZ",
+    "LÓPEZ",
+    "GARCÍA",
+    "PÉREZ",
+    "SÁNCHEZ",
+    "RAMÍREZ",
+    "TORRES",
+    "DÍAZ",
+    "VARGAS",
+    "ROJAS",
+    "MUÑOZ",
+    "CASTAÑO",
+    "OSPINA",
+)
+WORDS = (
+    "prestación",
+    "de",
+    "servicios",
+    "profesionales",
+    "apoyo",
+    "a",
+    "la",
+    "gestión",
+    "suministro",
+    "mantenimiento",
+    "obra",
+    "pública",
+    "interventoría",
+    "adquisición",
+    "equipos",
+    "vías",
+    "terciarias",
+    "alimentación",
+    "escolar",
+    "municipio",
+    "salud",
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Rows of each export for a number of processes, in the proportions of datos.gov.co."""
+
+    processes: int
+
+    def of(self, key: str) -> int:
+        share = {
+            "t_seii_procecotrata_compraadjudi": 1.0,
+            "t_seii_ofertaproces_procesocompr": 0.5,  # ≈ 4 M offers for ≈ 8.5 M processes
+            "t_otro_pernajuesadl_camarcomerci": 1.0,  # ≈ 9.3 M registrations
+            "t_otro_persexpupoli_sigepperexpo": 0.01,
+            "t_otro_puestsensibl_sigeppsscorr": 0.02,
+            "t_seii_contracanela_aislamiencon": 0.01,
+            "t_seii_ejecucioncon_avancerevses": 0.5,  # ≈ 4.4 M delivery lines
+            "t_seii_multasysanci_secopiimulsa": 0.0001,  # ≈ 540 fines
+            "t_paco_registro_obras_inconclusa": 0.001,
+            "t_paco_responsabilidad_fiscales": 0.003,
+        }[key]
+        return max(8, int(self.processes * share))
+
+
+def pick(rng: np.random.Generator, values: tuple[str, ...], n: int) -> pl.Series:
+    return pl.Series(
+        np.asarray(values, dtype=object)[rng.integers(0, len(values), n)], dtype=pl.String
+    )
+
+
+def numbered(prefix: str, start: int, n: int, width: int = 0) -> pl.Series:
+    numbers = pl.int_range(start, start + n, eager=True).cast(pl.String)
+    if width:
+        numbers = numbers.str.zfill(width)
+    return prefix + numbers
+
+
+def days(rng: np.random.Generator, first: date, last: date, n: int) -> np.ndarray:
+    """Day numbers (since 1970) drawn uniformly in [first, last]."""
+    return rng.integers((first - EPOCH).days, (last - EPOCH).days + 1, n)
+
+
+def render(day_numbers: np.ndarray | pl.Series, pattern: str) -> pl.Series:
+    """Dates as an export writes them with ``pattern``."""
+    series = pl.Series(day_numbers).cast(pl.Int32).cast(pl.Date)
+    if "HH" in pattern:
+        series = series.cast(pl.Datetime("ms"))
+    return series.dt.strftime(STRFTIME[pattern])
+
+
+def filler(column: Column, rng: np.random.Generator, n: int) -> pl.Series:
+    """Plausible values for a column no indicator reads."""
+    if column.kind == "decimal":
+        digits = min(8, column.precision - column.scale - 1)
+        return pl.Series(rng.integers(0, 10**digits, n)).cast(pl.String)
+    if column.kind in ("int", "int text"):
+        return pl.Series(rng.integers(1, 99, n)).cast(pl.String)
+    if column.kind in ("date", "timestamp"):
+        return render(days(rng, date(2018, 1, 1), date(2023, 3, 31), n), column.pattern)
+    if column.kind == "upper":
+        return person_names(rng, n)
+    words = tuple(f"{column.name.split('_')[-1].capitalize()} {k}" for k in range(1, 7))
+    return pick(rng, words, n)
+
+
+def person_names(
+    rng: np.random.Generator, n: int, *, surnames: tuple[str, ...] = SURNAMES
+) -> pl.Series:
+    return pick(rng, GIVEN, n) + " " + pick(rng, surnames, n) + " " + pick(rng, surnames, n)
+
+
+def firm_names(index: pl.Series) -> pl.Series:
+    """A distinct firm name per supplier index (the number keeps each name unique)."""
+    words = np.asarray(FIRM_WORDS, dtype=object)
+    places = np.asarray(FIRM_PLACES, dtype=object)
+    suffixes = np.asarray(FIRM_SUFFIXES, dtype=object)
+    k = index.to_numpy()
+    return (
+        pl.Series(words[k % len(words)], dtype=pl.String)
+        + " "
+        + pl.Series(places[(k // len(words)) % len(places)], dtype=pl.String)
+        + " "
+        + index.cast(pl.String)
+        + " "
+        + pl.Series(suffixes[k % len(suffixes)], dtype=pl.String)
+    )
+
+
+def frame(
+    src: Source, rng: np.random.Generator, n: int, given: dict[str, pl.Series]
+) -> pl.DataFrame:
+    """All of ``src``'s export columns for ``n`` rows: ``given`` ones, the others filled."""
+    columns = {}
+    for header in src.headers:
+        column = next(c for c in src.columns if c.header == header)
+        series = given[header] if header in given else filler(column, rng, n)
+        columns[header] = series.cast(pl.String).alias(header)
+    return pl.DataFrame(columns)
+
+
+# -- processes ------------------------------------------------------------------------------------
+def processes(rng: np.random.Generator, n: int, first_id: int) -> pl.DataFrame:
+    """``n`` processes (each once) plus, as hidden columns, what the raw zone will read:
+    ``_year`` of publication and ``_base`` (the base price, null when it does not parse)."""
+    src = SOURCES["t_seii_procecotrata_compraadjudi"]
+    ids = pl.int_range(first_id, first_id + n, eager=True)
+    entities = max(20, n // 200)
+    entity = rng.integers(0, entities, n)
+    kinds = np.asarray(ENTITY_KINDS, dtype=object)[entity % len(ENTITY_KINDS)]
+    places = np.asarray(PLACES, dtype=object)[(entity // len(ENTITY_KINDS)) % len(PLACES)]
+    entity_name = pl.Series(kinds, dtype=pl.String) + " " + pl.Series(places, dtype=pl.String)
+    # an odd space, as exports have: two spaces inside one name in a hundred
+    double = rng.random(n) < 0.01
+    entity_name = pl.select(
+        pl.when(pl.lit(pl.Series(double)))
+        .then(entity_name.str.replace(" ", "  "))
+        .otherwise(entity_name)
+    ).to_series()
+    entity_nit = pl.Series(890_000_000 + entity).cast(pl.String)
+    awarded = rng.random(n) < 0.7
+    supplier = pl.Series(ids.to_numpy() // 2)  # a supplier wins at most two processes
+    published = days(rng, date(2019, 1, 1), date(2023, 4, 10), n)
+    updated = published + rng.integers(0, 60, n)
+    base = (np.exp(rng.normal(17.0, 1.3, n))).astype(np.int64) + 1_000_000
+    adjudicated = np.where(awarded, (base * rng.uniform(0.85, 1.0, n)).astype(np.int64), 0)
+    published_text = render(published, "MM/dd/yyyy")
+    trailing = rng.random(n) < 0.01  # "06/30/2022 12:00:00 AM": read by its prefix
+    impossible = rng.random(n) < 0.001  # "13/25/2022": null
+    published_text = pl.select(
+        pl.when(pl.lit(pl.Series(impossible)))
+        .then(pl.lit("13/25/") + published_text.str.slice(6, 4))
+        .when(pl.lit(pl.Series(trailing)))
+        .then(published_text + " 12:00:00 AM")
+        .otherwise(published_text)
+    ).to_series()
+    commas = rng.random(n) < 0.001  # "1,234,567": null
+    base_text = pl.Series(base).cast(pl.String)
+    base_text = pl.select(
+        pl.when(pl.lit(pl.Series(commas)))
+        .then(base_text.str.replace(r"(\d)(\d{3})$", "$1,$2"))
+        .otherwise(base_text)
+    ).to_series()
+    placeholder = pl.Series(np.where(rng.random(n) < 0.5, "No Adjudicado", "No Definido"))
+    awarded_s = pl.Series(awarded)
+    provider_nit = pl.select(
+        pl.when(awarded_s).then((800_000_000 + supplier).cast(pl.String)).otherwise(placeholder)
+    ).to_series()
+    provider_name = pl.select(
+        pl.when(awarded_s).then(firm_names(supplier)).otherwise(pl.lit("No Definido"))
+    ).to_series()
+    provider_code = pl.select(
+        pl.when(awarded_s)
+        .then((1_000_000 + supplier).cast(pl.String))
+        .otherwise(pl.lit("No Definido"))
+    ).to_series()
+    description = words(rng, n, 6, 14)
+    two_lines = rng.random(n) < 0.0005
+    description = pl.select(
+        pl.when(pl.lit(pl.Series(two_lines)))
+        .then(description + "\nObjeto: " + description)
+        .otherwise(description)
+    ).to_series()
+    given = {
+        "Entidad": entity_name,
+        "Nit Entidad": entity_nit,
+        "Codigo Entidad": (700_000 + pl.Series(entity)).cast(pl.String),
+        "ID del Proceso": "CO1.REQ." + ids.cast(pl.String),
+        "Referencia del Proceso": "REF-" + ids.cast(pl.String),
+        "ID del Portafolio": "CO1.BDOS." + ids.cast(pl.String),
+        "Nombre del Procedimiento": words(rng, n, 3, 7),
+        "Descripción del Procedimiento": description,
+        "Fase": pick(rng, ("Presentación de oferta", "Evaluación", "Selección"), n),
+        "Fecha de Publicacion del Proceso": published_text,
+        "Fecha de Ultima Publicación": render(updated, "MM/dd/yyyy"),
+        "Precio Base": base_text,
+        "Modalidad de Contratacion": pick(rng, MODALITIES, n),
+        "Adjudicado": pl.Series(np.where(awarded, "Si", "No")),
+        "CodigoProveedor": provider_code,
+        "Fecha Adjudicacion": pl.select(
+            pl.when(awarded_s).then(render(updated, "MM/dd/yyyy")).otherwise(pl.lit(None))
+        ).to_series(),
+        "Valor Total Adjudicacion": pl.Series(adjudicated).cast(pl.String),
+        "Nombre del Proveedor Adjudicado": provider_name,
+        "NIT del Proveedor Adjudicado": provider_nit,
+        "Estado Resumen": pl.Series(np.where(awarded, "Adjudicado", "Presentación de oferta")),
+        "URLProceso": "https://community.secop.gov.co/Public/Tendering/OpportunityDetail/Index?"
+        "noticeUID=CO1.NTC." + ids.cast(pl.String),
+    }
+    out = frame(src, rng, n, given)
+    years = pl.Series(published).cast(pl.Int32).cast(pl.Date).dt.year()
+    return out.with_columns(
+        _masked(years.to_numpy(), impossible).alias("_year").cast(pl.Int32),
+        _masked(base, commas).alias("_base"),
+        pl.Series("_adjudicated", adjudicated, dtype=pl.Int64),
+        pl.Series("_awarded", awarded),
+        pl.Series("_updated", updated, dtype=pl.Int32),
+    )
+
+
+def older_phases(rng: np.random.Generator, procesos: pl.DataFrame, share: float) -> pl.DataFrame:
+    """Duplicate rows of ``share`` of the processes: an earlier phase, with an older update date
+    and everything an indicator reads unchanged."""
+    chosen = procesos.filter(pl.Series(rng.random(procesos.height) < share))
+    older = chosen["_updated"] - 1 - pl.Series(rng.integers(1, 30, chosen.height))
+    return chosen.with_columns(
+        pl.lit("Borrador").alias("Fase"),
+        pl.lit("En evaluación").alias("Estado Resumen"),
+        render(older.to_numpy(), "MM/dd/yyyy").alias("Fecha de Ultima Publicación"),
+        older.cast(pl.Int32).alias("_updated"),
+    )
+
+
+def words(rng: np.random.Generator, n: int, low: int, high: int) -> pl.Series:
+    count = rng.integers(low, high + 1, n)
+    vocabulary = np.asarray(WORDS, dtype=object)
+    picked = vocabulary[rng.integers(0, len(WORDS), (n, high))]
+    joined = (
+        [" ".join(row[:k]) for row, k in zip(picked, count, strict=True)] if n <= 50_000 else None
+    )
+    if joined is not None:
+        return pl.Series(joined, dtype=pl.String).str.to_titlecase().str.slice(0, 200)
+    # large tables: one vectorised concatenation of ``high`` word columns, cut at the count
+    frame_ = pl.DataFrame({f"w{i}": picked[:, i].astype(str) for i in range(high)})
+    text = frame_.select(pl.concat_str(pl.all(), separator=" ")).to_series()
+    return text.str.split(" ").list.head(pl.Series(count)).list.join(" ").str.to_titlecase()
+
+
+# -- the other sources -----------------------------------------------------------------------------
+def offers(rng: np.random.Generator, procesos: pl.DataFrame, n: int, first_id: int) -> pl.DataFrame:
+    """Three offers per awarded process (until ``n``): the winner's, the cheapest, two dearer."""
+    src = SOURCES["t_seii_ofertaproces_procesocompr"]
+    awarded = procesos.filter(pl.col("_awarded") & (pl.col("_adjudicated") > 0)).head(n // 3)
+    k = awarded.height
+    winner = awarded.select(
+        pl.col("ID del Portafolio").alias("portfolio"),
+        pl.col("NIT del Proveedor Adjudicado").alias("nit"),
+        pl.col("Nombre del Proveedor Adjudicado").alias("name"),
+        pl.col("CodigoProveedor").alias("code"),
+        pl.col("_adjudicated").alias("value"),
+        pl.col("Modalidad de Contratacion").alias("modality"),
+        pl.col("Entidad").alias("entity"),
+        pl.col("Nit Entidad").alias("entity_nit"),
+        pl.col("Fecha Adjudicacion").alias("date"),
+    )
+    rivals = []
+    for offset in (1, 2):
+        other = pl.Series(rng.integers(0, 2**31 - 1, k)) % 400_000 + 600_000  # not winners
+        rivals.append(
+            winner.with_columns(
+                (500_000_000 + other).cast(pl.String).alias("nit"),
+                firm_names(other).alias("name"),
+                (3_000_000 + other).cast(pl.String).alias("code"),
+                (pl.col("value") * (1.0 + 0.05 * offset + pl.Series(rng.random(k)) * 0.1)).cast(
+                    pl.Int64
+                ),
+            )
+        )
+    table = pl.concat([winner, *rivals])
+    m = table.height
+    registered = render(days(rng, date(2019, 1, 1), date(2023, 4, 1), m), "dd/MM/yyyy")
+    given = {
+        "Fecha de Registro": registered,
+        "Referencia de la Oferta": numbered("OF-", first_id, m),
+        "Identificador de la Oferta": numbered("CO1.BID.", first_id, m),
+        "Valor de la Oferta": table["value"].cast(pl.String),
+        "Entidad Compradora": table["entity"],
+        "NIT Entidad Compradora": table["entity_nit"],
+        "Moneda": pl.Series(["COP"] * m),
+        "ID del Proceso de Compra": table["portfolio"],
+        "Modalidad": table["modality"],
+        "Invitacion Directa": pl.Series(["No"] * m),
+        "Nombre Proveedor": table["name"],
+        "NIT del Proveedor": table["nit"],
+        "Codigo Proveedor": table["code"],
+    }
+    return frame(src, rng, m, given)
+
+
+def rues(rng: np.random.Generator, procesos: pl.DataFrame, n: int) -> pl.DataFrame:
+    """Registrations: the winning suppliers (active) first, then other firms and people; the
+    cancelled ones have numbers no supplier has."""
+    src = SOURCES["t_otro_pernajuesadl_camarcomerci"]
+    suppliers = (
+        procesos.filter(pl.col("_awarded"))
+        .select("NIT del Proveedor Adjudicado", "Nombre del Proveedor Adjudicado")
+        .unique(maintain_order=True)
+        .head(n // 2)
+    )
+    others = n - suppliers.height
+    other_nits = (400_000_000 + pl.int_range(0, others, eager=True)).cast(pl.String)
+    nits = pl.concat([suppliers["NIT del Proveedor Adjudicado"], other_nits])
+    names = pl.concat(
+        [
+            suppliers["Nombre del Proveedor Adjudicado"],
+            firm_names(pl.int_range(0, others, eager=True) + 2_000_000),
+        ]
+    )
+    states = pl.concat(
+        [
+            pl.Series(["ACTIVA"] * suppliers.height),
+            pick(rng, ("ACTIVA", "ACTIVA", "CANCELADA", "INACTIVA", "NO ASIGNADO"), others),
+        ]
+    )
+    registered = days(rng, date(1950, 1, 1), date(2023, 3, 1), n)
+    cancelled = registered + rng.integers(30, 3_000, n)
+    is_cancelled = states == "CANCELADA"
+    given = {
+        "razon_social": names,
+        "numero_identificacion": nits,
+        "nit": nits,
+        "digito_verificacion": pl.Series(rng.integers(0, 10, n)).cast(pl.String),
+        "fecha_matricula": render(registered, "yyyyMMdd"),
+        "fecha_renovacion": render(registered + 365, "yyyyMMdd"),
+        "fecha_vigencia": render(registered + 36_500, "yyyyMMdd"),
+        "fecha_cancelacion": pl.select(
+            pl.when(pl.lit(is_cancelled))
+            .then(render(cancelled, "yyyyMMdd"))
+            .otherwise(pl.lit(None))
+        ).to_series(),
+        "estado_matricula": states,
+        "primer_apellido": pl.Series([None] * n, dtype=pl.String),
+        "segundo_apellido": pl.Series([None] * n, dtype=pl.String),
+        "primer_nombre": pl.Series([None] * n, dtype=pl.String),
+        "segundo_nombre": pl.Series([None] * n, dtype=pl.String),
+    }
+    return frame(src, rng, n, given)
+
+
+def registry_people(
+    rng: np.random.Generator, n: int, first_document: int
+) -> tuple[pl.Series, pl.Series]:
+    """Document numbers no supplier has and names from a registry's own surnames."""
+    documents = (first_document + pl.int_range(0, n, eager=True)).cast(pl.String)
+    surnames = tuple(s + "IN" for s in SURNAMES)  # never a supplier's surname
+    return documents, person_names(rng, n, surnames=surnames)
+
+
+def pep(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    documents, names = registry_people(rng, n, 30_000_000)
+    start = days(rng, date(2010, 1, 1), date(2022, 12, 31), n)
+    return frame(
+        SOURCES["t_otro_persexpupoli_sigepperexpo"],
+        rng,
+        n,
+        {
+            "NUMERO_DOCUMENTO": documents,
+            "NOMBRE_PEP": names,
+            "FECHA_VINCULACION": render(start, "MM/dd/yyyy HH:mm:ss") + " AM",
+            "FECHA_DESVINCULACION": render(start + 900, "MM/dd/yyyy HH:mm:ss") + " AM",
+        },
+    )
+
+
+def puestos(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    documents, names = registry_people(rng, n, 40_000_000)
+    salary = pl.Series(rng.integers(1_160_000, 15_000_000, n))
+    return frame(
+        SOURCES["t_otro_puestsensibl_sigeppsscorr"],
+        rng,
+        n,
+        {
+            "IDENTIFICACION_FUNCIONARIO": documents,
+            "NOMBRE_COMPLETO": names,
+            "TIPO_NOMBRAMIENTO": pl.select(
+                pl.when(pl.lit(pl.Series(rng.random(n) < 0.1)))
+                .then(pl.lit(None, pl.String))
+                .otherwise(
+                    pick(
+                        rng,
+                        ("Carrera administrativa", "Libre nombramiento y remoción", "Provisional"),
+                        n,
+                    )
+                )
+            ).to_series(),
+            # "3,456,789": the original removes the commas
+            "ASIG_BASICA": salary.cast(pl.String).str.replace(
+                r"(\d)(\d{3})(\d{3})$", "$1,$2,$3"
+            ),
+            "FECHA_VINCULACION": render(
+                days(rng, date(2005, 1, 1), date(2022, 12, 31), n), "MM/dd/yyyy HH:mm:ss"
+            ),
+        },
+    )
+
+
+def cancelados(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    documents, names = registry_people(rng, n, 50_000_000)
+    firms = (450_000_000 + pl.int_range(0, n, eager=True)).cast(pl.String)
+    signed = days(rng, date(2018, 1, 1), date(2022, 12, 31), n)
+    return frame(
+        SOURCES["t_seii_contracanela_aislamiencon"],
+        rng,
+        n,
+        {
+            "Proceso de Compra": numbered("CO1.BDOS.", 90_000_000, n),
+            "ID Contrato": numbered("CO1.PCCNTR.", 90_000_000, n),
+            "Documento Proveedor": firms,
+            "Proveedor Adjudicado": firm_names(pl.int_range(0, n, eager=True) + 3_000_000),
+            "Identificación Representante Legal": documents,
+            "Nombre Representante Legal": names,
+            "Fecha de Firma": render(signed, "dd/MM/yyyy"),
+            "FechaModificacion": render(signed + 40, "dd/MM/yyyy HH:mm:ss"),
+            "Estado Contrato": pl.Series(["Cancelado"] * n),
+        },
+    )
+
+
+def ejecucion(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """Delivery lines of contracts numbered apart from every process (8 digits against 7), all
+    delivered in full (or with quantities ``No Definido``)."""
+    due = pl.Series(rng.integers(1, 500, n)).cast(pl.String)
+    undefined = pl.Series(rng.random(n) < 0.2)
+    due = pl.select(
+        pl.when(pl.lit(undefined)).then(pl.lit("No Definido")).otherwise(due)
+    ).to_series()
+    expected = days(rng, date(2020, 1, 1), date(2023, 3, 1), n)
+    return frame(
+        SOURCES["t_seii_ejecucioncon_avancerevses"],
+        rng,
+        n,
+        {
+            "IdentificadorContrato": "CO1.PCCNTR."
+            + pl.Series(rng.integers(20_000_000, 29_999_999, n)).cast(pl.String),
+            "TipoEjecucion": pick(rng, ("Entregables", "Porcentaje de avance"), n),
+            "PorcentajeDeAvanceEsperado": pl.Series(rng.integers(0, 10_000, n) / 100).cast(
+                pl.String
+            ),
+            "CantidadPorRecibir": due,
+            "CantidadRecibida": due,
+            "FechaDeEntregaEsperada": render(expected, "yyyy-MM-dd HH:mm:ss.SSSSSSS"),
+            "FechaDeEntregaReal": render(expected + 3, "yyyy-MM-dd HH:mm:ss.SSSSSSS"),
+            "FechaCreacion": render(expected - 30, "yyyy-MM-dd HH:mm:ss.SSSSSSS"),
+        },
+    )
+
+
+def multas(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    _, names = registry_people(rng, n, 60_000_000)
+    return frame(
+        SOURCES["t_seii_multasysanci_secopiimulsa"],
+        rng,
+        n,
+        {
+            "ID Proceso": numbered("CO1.BDOS.", 95_000_000, n),
+            " Codigo Proveedor Objeto de la Multa": (
+                9_000_000 + pl.int_range(0, n, eager=True)
+            ).cast(pl.String),
+            "Nombre Proveedor Objeto de la Multa": names,
+            "Fecha Evento": render(
+                days(rng, date(2018, 1, 1), date(2023, 3, 1), n), "MM/dd/yyyy HH:mm:ss"
+            )
+            + " PM",
+        },
+    )
+
+
+def obras(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    documents, names = registry_people(rng, n, 70_000_000)
+    lower = pl.Series(rng.random(n) < 0.3)
+    return frame(
+        SOURCES["t_paco_registro_obras_inconclusa"],
+        rng,
+        n,
+        {
+            "": pl.int_range(0, n, eager=True).cast(pl.String),
+            "ROL_2006": pick(rng, ("CONTRATISTA", "INTERVENTOR", "SUPERVISOR"), n),
+            "IDENTIFICACION_2006": documents,
+            "NOMBRE_2006": pl.select(
+                pl.when(pl.lit(lower)).then(names.str.to_lowercase()).otherwise(names)
+            ).to_series(),
+            "ENTIDAD_2010": "NIT. "
+            + pl.Series(rng.integers(800_000_000, 899_999_999, n)).cast(pl.String)
+            + "-1",
+            "COD_DEPARTAMENTO_2004": pick(rng, ("05", "08", "11", "13", "76"), n),
+            "FECHA_2011": render(days(rng, date(2011, 1, 1), date(2011, 12, 31), n), "yyyy-MM-dd")
+            + " 00:00:00",
+        },
+    )
+
+
+def responsables(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    documents, names = registry_people(rng, n, 80_000_000)
+    return frame(
+        SOURCES["t_paco_responsabilidad_fiscales"],
+        rng,
+        n,
+        {
+            "Responsable Fiscal": names,
+            "Tipo y Num Docuemento": "CC " + documents,
+            "TR": pick(rng, ("I", "S"), n),
+            "R": pl.Series([None] * n, dtype=pl.String),
+        },
+    )
+
+
+def _masked(values: np.ndarray, mask: np.ndarray) -> pl.Series:
+    """``values`` with null where ``mask`` is set."""
+    return pl.Series(values).scatter(np.flatnonzero(mask), None)
