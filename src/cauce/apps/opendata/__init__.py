@@ -246,7 +246,8 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     body = msg.body
     ident, version = body["ID"], body["TIME"]
     key = object_key(ident)
-    with client(ctx, body.get("PORTAL")) as soda:
+    # the portal setting as it is now: PORTAL names where the harvest ran, which may have moved
+    with client(ctx) as soda:
         if body.get("DOWNLOAD") != "complete" and has_partial(downloads_folder(ctx), ident):
             outcome = download(soda, Asset(**_asset_fields(body)), downloads_folder(ctx))
             if outcome.status in ("gone", "forbidden"):
