@@ -77,7 +77,7 @@ def fetch(ctx: Context, src: Source) -> Fetched:
 def as_export(src: Source, path: Path, view: dict, target: Path) -> None:
     """Rewrite a SODA CSV download as the bulk export: display names, the export's date format."""
     names = {c["fieldName"]: c.get("name", c["fieldName"]) for c in view.get("columns", [])}
-    frame = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=False)
+    frame = pl.read_csv(path, infer_schema=False)
     frame = frame.rename({f: names[f] for f in frame.columns if f in names})
     patterns = {c.header: c.pattern for c in date_columns(src)}
     frame = frame.with_columns(
