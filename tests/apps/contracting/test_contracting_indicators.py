@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from contracting_fixtures import d, measures, money, proc, run_one, ts
+from contracting_fixtures import CUT, d, inputs_of, measures, money, proc, run_one, ts
 
 from cauce.apps.contracting.engine import Engine, connect
+from cauce.apps.contracting.indicators.compute import compute_indicators
 from cauce.apps.contracting.tables import (
     CANCELADOS,
-    CONTRATOS,
     EJECUCION,
     FISCALES,
     MULTAS,
@@ -144,8 +144,7 @@ def test_cancelados_keys_on_the_provider_not_the_legal_representative(duck, tmp_
     assert published == (2, 2, money(800), 5)      # c and e through the representative's id
 
 
-def test_entregas_compares_numbers_and_links_contracts_through_the_contracts_table(duck,
-                                                                                 tmp_path):
+def test_entregas_compares_numbers_and_counts_due_deliveries_per_contract(duck, tmp_path):
     a = proc(id_proceso="CO1.REQ.55556666", id_portafolio="CO1.BDOS.1",
              id_nit_proveedor="111", monto_precio_base=100)
     b = proc(id_proceso="CO1.REQ.11112222", id_nit_proveedor="222", monto_precio_base=300)
@@ -163,26 +162,20 @@ def test_entregas_compares_numbers_and_links_contracts_through_the_contracts_tab
         {"id_contrato": "CO1.PCCNTR.11112222", "cant_recibir": "No Definido",
          "cant_recibida": "1", "fecha_entrega_esperada": due},
     ]
-    contracts = [{"id_contrato": "CO1.PCCNTR.11112222", "id_proceso_compra": "CO1.BDOS.1"}]
-    fixed, published = both(duck, tmp_path, "I07", {PROCESOS: [a, b, c], EJECUCION: lines,
-                                                     CONTRATOS: contracts})
-    assert fixed == (2, 1, money(100), 3)
+    fixed, published = both(duck, tmp_path, "I07", {PROCESOS: [a, b, c], EJECUCION: lines})
+    assert fixed == (2, 1, money(0), 3)            # two short lines of one contract
     assert published == (2, 2, money(300), 3)     # sum of DISTINCT amounts: 300 once
 
 
-def test_entregas_fixed_is_skipped_without_the_contracts_table(duck, tmp_path):
-    from contracting_fixtures import CUT, inputs_of
-
-    from cauce.apps.contracting.indicators.compute import compute_indicators
-
+def test_no_matches_give_zeros_where_the_original_had_null_sums(duck, tmp_path):
     inputs = inputs_of(duck, tmp_path, {EJECUCION: []})
     [fixed] = compute_indicators(duck, inputs, as_published=False, fecha_ejecucion=CUT,
                                  only={"I07"})
-    assert fixed.status == "skipped" and CONTRATOS in fixed.reason
+    assert measures(fixed) == (0, 0, money(0), 0) and not fixed.nulls
     [published] = compute_indicators(duck, inputs, as_published=True, fecha_ejecucion=CUT,
                                      only={"I07"})
-    assert published.ok and published.nulls == ["cantidad_irregularidades",
-                                                 "monto_total_irregularidades"]
+    assert measures(published) == (0, 0, money(0), 0)
+    assert published.nulls == ["cantidad_irregularidades", "monto_total_irregularidades"]
 
 
 def test_multa_matches_supplier_codes_before_the_award(duck, tmp_path):

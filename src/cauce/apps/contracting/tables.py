@@ -19,7 +19,6 @@ EJECUCION = "t_seii_ejecucioncon_avancerevses"
 MULTAS = "t_seii_multasysanci_secopiimulsa"
 OBRAS = "t_paco_registro_obras_inconclusa"
 FISCALES = "t_paco_responsabilidad_fiscales"
-CONTRATOS = "t_seii_contratelect_cregistrados"
 
 S = pa.string()
 MONEY = pa.decimal128(30, 3)
@@ -47,7 +46,8 @@ COLUMNS: dict[str, dict[str, pa.DataType]] = {
     PUESTOS: {"id_nit_identificacion": S, "fecha_vinculacion": TS},
     CANCELADOS: {
         "id_nit_rep_legal": S, "id_proveedor": S, "id_proceso_compra": S,
-        "fecha_firma": DAY, "fecha_modificacion": TS,
+        "fecha_firma": DAY, "fecha_modificacion": TS, "fecha_inicio_contrato": DAY,
+        "fecha_fin_contrato": DAY, "numero_adicion_dias": S,
     },
     EJECUCION: {
         "id_contrato": S, "cant_recibir": S, "cant_recibida": S, "fecha_entrega_esperada": TS,
@@ -58,10 +58,5 @@ COLUMNS: dict[str, dict[str, pa.DataType]] = {
     FISCALES: {
         "nombre_responsable_fiscal": S, "id_responsable_fiscal": S,
         "tipo_respons_responsable_fiscal": S, "cant_registros_responsable_fiscal": pa.int32(),
-    },
-    CONTRATOS: {
-        "id_contrato": S, "id_proceso_compra": S, "id_proveedor": S, "monto_contrato": MONEY,
-        "fecha_firma": DAY, "fecha_inicio_contrato": DAY, "fecha_fin_contrato": DAY,
-        "numero_adicion_dias": S,
     },
 }

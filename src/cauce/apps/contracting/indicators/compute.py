@@ -65,47 +65,58 @@ def load_inputs(engine: Engine, files: Mapping[str, list[Path] | None],
     return Inputs(tables, fecha_corte)
 
 
-def compute_indicators(engine: Engine, inputs: Inputs, *, as_published: bool,
-                       fecha_ejecucion: date, only: set[str] | None = None,
-                       log: logging.Logger | None = None) -> list[Outcome]:
-    """Each of the ten indicators (or those whose code is in ``only``), in order."""
-    log = log or logging.getLogger(__name__)
-    totales: int | None = None
-    outcomes = []
-    for indicator in INDICATORS:
-        if only is not None and indicator.code not in only:
-            continue
-        missing = [t for t in indicator.needs(as_published) if t not in inputs.tables]
+class IndicatorRunner:
+    """Computes indicators one at a time on one engine (the fixed `totales` once)."""
+
+    def __init__(self, engine: Engine, inputs: Inputs, *, as_published: bool,
+                 fecha_ejecucion: date, log: logging.Logger | None = None) -> None:
+        self.engine, self.inputs = engine, inputs
+        self.as_published, self.fecha_ejecucion = as_published, fecha_ejecucion
+        self.log = log or logging.getLogger(__name__)
+        self._totales: int | None = None
+
+    def run(self, indicator: Indicator) -> Outcome:
+        """The indicator's outcome: skipped when a source it reads is missing, failed (with
+        the reason, the traceback in the log) when it raises."""
+        inputs, log = self.inputs, self.log
+        missing = [t for t in indicator.needs(self.as_published) if t not in inputs.tables]
         if missing:
             reason = f"source(s) missing for {inputs.fecha_corte}: {', '.join(missing)}"
             log.warning("%s skipped: %s", indicator.name, reason)
-            outcomes.append(Outcome(indicator, "skipped", reason=reason))
-            continue
+            return Outcome(indicator, "skipped", reason=reason)
         try:
-            if as_published:
-                row, nulls = _published_row(engine, indicator, inputs)
+            if self.as_published:
+                row, nulls = _published_row(self.engine, indicator, inputs)
                 outcome = Outcome(indicator, "ok", row, nulls=nulls)
             else:
-                if totales is None:
-                    totales = _scalar(engine, processes(inputs).aggregate(n=_.count()))
-                hits = indicator.fixed(inputs)
-                outcome = _fixed_outcome(engine, indicator, hits, totales)
+                if self._totales is None:
+                    self._totales = _scalar(self.engine,
+                                            processes(inputs).aggregate(n=_.count()))
+                outcome = _fixed_outcome(self.engine, indicator, indicator.fixed(inputs),
+                                         self._totales)
         except Exception as err:  # one indicator failing must not stop the others
             reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             log.error("%s failed: %s", indicator.name, reason, exc_info=True)
-            outcomes.append(Outcome(indicator, "failed", reason=reason))
-            continue
+            return Outcome(indicator, "failed", reason=reason)
         outcome.row = {"nombre_grupo_indicador": indicator.group,
                        "nombre_indicador": indicator.name, **(outcome.row or {}),
-                       "fecha_ejecucion": fecha_ejecucion}
+                       "fecha_ejecucion": self.fecha_ejecucion}
         if outcome.nulls:
             log.warning("%s: the original's global sums are null here (%s): it would have "
                         "failed its NOT NULL COPY; loaded as 0", indicator.name,
                         ", ".join(outcome.nulls))
         log.info("%s: %s irregularities, %s contracts, %s COP, of %s", indicator.name,
                  *(outcome.row[m] for m in MEASURES))
-        outcomes.append(outcome)
-    return outcomes
+        return outcome
+
+
+def compute_indicators(engine: Engine, inputs: Inputs, *, as_published: bool,
+                       fecha_ejecucion: date, only: set[str] | None = None,
+                       log: logging.Logger | None = None) -> list[Outcome]:
+    """Each of the ten indicators (or those whose code is in ``only``), in order."""
+    runner = IndicatorRunner(engine, inputs, as_published=as_published,
+                             fecha_ejecucion=fecha_ejecucion, log=log)
+    return [runner.run(i) for i in INDICATORS if only is None or i.code in only]
 
 
 def result_table(outcomes: list[Outcome]) -> pa.Table:
@@ -134,7 +145,7 @@ def _fixed_outcome(engine: Engine, indicator: Indicator, hits: Hits, totales: in
            "cantidad_contratos_irregularidades": pc.count_distinct(flagged["id_proceso"]).as_py(),
            "monto_total_irregularidades": _money(pc.sum(flagged["monto"]).as_py()),
            "cantidad_contratos_totales": totales}
-    return Outcome(indicator, "ok", row, hits=flagged)
+    return Outcome(indicator, "ok", row, hits=flagged if hits.linked else None)
 
 
 def _published_row(engine: Engine, indicator: Indicator,

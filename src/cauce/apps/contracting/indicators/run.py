@@ -14,7 +14,7 @@ from ..engine import Engine
 from ..tables import PROCESOS
 from .common import Inputs
 from .compute import Outcome, compute_indicators, result_table
-from .flags import FLAGS, base
+from .flags import FLAGS, Flag, base
 from .scores import ATTRIBUTES, Fired, Scored, score
 
 INDICATOR_WEIGHTS = {"I01": 8, "I02": 10, "I03": 10, "I04": 8, "I05": 8, "I06": 10, "I07": 10,
@@ -65,46 +65,56 @@ class Results:
                     "monto_total_irregularidades"]).to_pylist()}
 
 
-def run_all(engine: Engine, inputs: Inputs, *, as_published: bool, fecha_ejecucion: date,
-            log: logging.Logger | None = None) -> Results:
-    """The ten indicators; with the fixed definitions, also the flags and scores."""
+def run_flag(engine: Engine, inputs: Inputs, flag: Flag,
+             log: logging.Logger | None = None) -> tuple[Step, Fired | None]:
+    """One red flag: skipped when a source is missing, failed alone when it raises."""
     log = log or logging.getLogger(__name__)
-    outcomes = compute_indicators(engine, inputs, as_published=as_published,
-                                  fecha_ejecucion=fecha_ejecucion, log=log)
+    missing = [t for t in flag.sources if t not in inputs.tables]
+    if missing:
+        reason = f"source(s) missing for {inputs.fecha_corte}: {', '.join(missing)}"
+        log.warning("flag %s skipped: %s", flag.code, reason)
+        return Step(flag.code, flag.name, "skipped", reason), None
+    try:
+        ids = engine.arrow(flag.fires(inputs))
+    except Exception as err:  # one flag failing must not stop the others
+        reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        log.error("flag %s failed: %s", flag.code, reason, exc_info=True)
+        return Step(flag.code, flag.name, "failed", reason), None
+    log.info("flag %s (%s): %s processes", flag.code, flag.name, f"{ids.num_rows:,}")
+    return Step(flag.code, flag.name, "ok"), Fired(flag.code, flag.name, flag.weight, ids)
+
+
+def assemble(engine: Engine, inputs: Inputs, outcomes: list[Outcome],
+             flags: list[tuple[Step, Fired | None]], *, as_published: bool,
+             fecha_ejecucion: date) -> Results:
+    """The run's tables from what each indicator and flag gave: with the fixed definitions,
+    the flags table and the scores."""
     results = Results(fecha_ejecucion, as_published, result_table(outcomes),
-                      [_step(o) for o in outcomes])
-    if as_published:
+                      [_step(o) for o in outcomes] + [step for step, _ in flags])
+    if as_published or PROCESOS not in inputs.tables:
         return results
     fired = [Fired(o.indicator.code, o.indicator.name, INDICATOR_WEIGHTS[o.indicator.code],
                    o.hits) for o in outcomes if o.ok and o.hits is not None]
     evaluated = sum(INDICATOR_WEIGHTS[o.indicator.code] for o in outcomes if o.ok)
-    for flag in FLAGS:
-        missing = [t for t in flag.sources if t not in inputs.tables]
-        if missing:
-            reason = f"source(s) missing for {inputs.fecha_corte}: {', '.join(missing)}"
-            log.warning("flag %s skipped: %s", flag.code, reason)
-            results.steps.append(Step(flag.code, flag.name, "skipped", reason))
-            continue
-        try:
-            ids = engine.arrow(flag.fires(inputs))
-        except Exception as err:  # one flag failing must not stop the others
-            reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-            log.error("flag %s failed: %s", flag.code, reason, exc_info=True)
-            results.steps.append(Step(flag.code, flag.name, "failed", reason))
-            continue
-        fired.append(Fired(flag.code, flag.name, flag.weight, ids))
-        evaluated += flag.weight
-        results.steps.append(Step(flag.code, flag.name, "ok"))
-        log.info("flag %s (%s): %s processes", flag.code, flag.name, f"{ids.num_rows:,}")
-    if PROCESOS not in inputs.tables:
-        return results
     processes = engine.arrow(base(inputs).select(*ATTRIBUTES))
     amounts = processes.select(["id_proceso", "monto"])
-    fired = [f if "monto" in f.rows.column_names else
-             Fired(f.code, f.name, f.weight, f.rows.join(amounts, "id_proceso"))
-             for f in fired]
+    for _, flag in flags:
+        if flag is not None:
+            fired.append(Fired(flag.code, flag.name, flag.weight,
+                               flag.rows.join(amounts, "id_proceso")))
+            evaluated += flag.weight
     results.scored = score(fired, processes, evaluated, fecha_ejecucion)
     return results
+
+
+def run_all(engine: Engine, inputs: Inputs, *, as_published: bool, fecha_ejecucion: date,
+            log: logging.Logger | None = None) -> Results:
+    """The ten indicators; with the fixed definitions, also the flags and scores."""
+    outcomes = compute_indicators(engine, inputs, as_published=as_published,
+                                  fecha_ejecucion=fecha_ejecucion, log=log)
+    flags = [] if as_published else [run_flag(engine, inputs, f, log) for f in FLAGS]
+    return assemble(engine, inputs, outcomes, flags, as_published=as_published,
+                    fecha_ejecucion=fecha_ejecucion)
 
 
 def _step(outcome: Outcome) -> Step:

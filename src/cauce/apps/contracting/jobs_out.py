@@ -1,0 +1,302 @@
+"""The data-out jobs: indicators, load, dashboard, and `weekly`, the original's whole DAG.
+
+`weekly` (Sundays 00:00 in Bogotá, retries 1, as the original's Airflow DAG) runs for one week
+key: download → ETL per source → each indicator and flag once exactly the sources it reads are
+in → results → warehouse load → dashboard. A failing source skips only what reads it; the run
+then fails (so it is retried and shows in `cauce runs`) after loading everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from cauce import CauceError, Context, daily, weekly
+from cauce.apps.contracting import rawzone
+from cauce.apps.contracting.app import app, raw
+from cauce.apps.contracting.dag import OK, Done, Graph, Skip
+from cauce.apps.contracting.dashboard.page import read_panel, write_dashboard
+from cauce.apps.contracting.download import downloadable
+from cauce.apps.contracting.engine import Engine, connect
+from cauce.apps.contracting.errors import SourceMissing
+from cauce.apps.contracting.indicators.common import Inputs
+from cauce.apps.contracting.indicators.compute import IndicatorRunner, load_inputs
+from cauce.apps.contracting.indicators.flags import FLAGS
+from cauce.apps.contracting.indicators.original import INDICATORS
+from cauce.apps.contracting.indicators.run import Results, assemble, run_all, run_flag
+from cauce.apps.contracting.jobs_in import SHORT, download_source, etl_source
+from cauce.apps.contracting.results import (
+    load_warehouse,
+    read_curated,
+    write_curated,
+)
+from cauce.apps.contracting.sources import SOURCES
+from cauce.apps.contracting.tables import COLUMNS
+
+engine_name = app.setting(
+    "engine", Literal["duckdb", "spark"], default="duckdb",
+    help="where the indicators run: duckdb (in process) or spark (pip install 'cauce[spark]')")
+spark_master = app.setting(
+    "spark_master", str, default="local[2]",
+    help="Spark master for --engine spark: local[N], or a cluster URL such as "
+    "spark://host:7077 (the raw-zone files must be readable from its workers)")
+as_published = app.setting(
+    "as_published", bool, default=False,
+    help="compute the ten indicators exactly as the original published them, defects "
+    "included, into t_result_indicadores_batch_publicado (no flags or scores)")
+fetch_first = app.setting(
+    "download", bool, default=True,
+    help="weekly: download every source from the portal first; --no-download uses the "
+    "exports already in bucket staging")
+warehouse_url = app.setting(
+    "warehouse", str | None, default=None,
+    help="results database: duckdb:///file.duckdb (default: a DuckDB file under the cauce "
+    "home) or postgresql://user@host:5432/db")
+dashboard_dir = app.setting(
+    "dashboard_dir", str, default="contracting-dashboard",
+    help="folder the dashboard is written to (index.html, charts/, vendor/)")
+
+curated = app.bucket("curated")  # <definicion>/fecha_ejecucion=<date>/<table>.parquet
+results = app.warehouse("results", url=warehouse_url)
+
+DAY_START = "2015-01-01"  # as the ETL's partitions
+WEEK_START = "2023-03-12"  # the original DAG's start_date, a Sunday
+
+
+def _engine(ctx: Context) -> Engine:
+    name = ctx.settings["engine"]
+    engine = connect(name, spark_master=ctx.settings["spark_master"])
+    ctx.log.info("engine: %s%s", name,
+                 f" ({ctx.settings['spark_master']})" if name == "spark" else "")
+    return engine
+
+
+def _committed_files(day: date, tables: list[str] | None = None) -> dict[str, list[Path] | None]:
+    """Local files of each raw table committed for ``day``; None where it is missing."""
+    files: dict[str, list[Path] | None] = {}
+    for table in tables if tables is not None else list(COLUMNS):
+        try:
+            files[table] = rawzone.local_paths(raw, table, day)
+        except SourceMissing:
+            files[table] = None
+    return files
+
+
+def _compute(ctx: Context, day: date) -> Results:
+    published = ctx.settings["as_published"]
+    files = _committed_files(day)
+    missing = [t for t, f in files.items() if f is None]
+    if missing:
+        ctx.log.warning("raw zone %s: no committed partition for %s", day, ", ".join(missing))
+    engine = _engine(ctx)
+    try:
+        inputs = load_inputs(engine, files, day)
+        return run_all(engine, inputs, as_published=published, fecha_ejecucion=day,
+                       log=ctx.log)
+    finally:
+        engine.close()
+
+
+def _store(ctx: Context, outcome: Results) -> dict[str, Any]:
+    counts = write_curated(curated, outcome)
+    ctx.log.info("curated zone: %s", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    return {**outcome.summary(), "tables": counts}
+
+
+@app.job(partitions=daily(start=DAY_START), retries=1)
+def indicators(ctx: Context) -> dict[str, Any]:
+    """The ten indicators (fixed, or --as-published), the red flags and the risk scores for the
+    partition's cut date, from the raw zone into the curated zone."""
+    day = _day(ctx)
+    return _store(ctx, _compute(ctx, day))
+
+
+@app.job(partitions=daily(start=DAY_START), retries=1)
+def load(ctx: Context) -> dict[str, Any]:
+    """The date's results from the curated zone into the warehouse, replacing that date in every
+    result table in one transaction."""
+    day = _day(ctx)
+    run = read_curated(curated, day, ctx.settings["as_published"])
+    loaded = load_warehouse(results, run)
+    ctx.log.info("warehouse %s: %s", results.resolved_url,
+                 ", ".join(f"{t} {n:,}" for t, n in loaded.items()))
+    return {"fecha_ejecucion": day.isoformat(), "definicion": run.definicion, "rows": loaded}
+
+
+@app.job(retries=0)
+def dashboard(
+    ctx: Context,
+    fecha: Annotated[str, "execution date to show (default: the latest one)"] = "",
+    images: Annotated[bool, "also write each chart as PNG and SVG"] = True,
+) -> dict[str, Any]:
+    """The panel (contracts and amounts per indicator, trend, riskiest buyers and suppliers,
+    departments, red flags) as an offline HTML page plus a PNG and SVG per chart."""
+    day = date.fromisoformat(fecha) if fecha else None
+    return _dashboard(ctx, day, images)
+
+
+def _dashboard(ctx: Context, day: date | None, images: bool = True) -> dict[str, Any]:
+    panel = read_panel(results, day, as_published=ctx.settings["as_published"])
+    written = write_dashboard(Path(ctx.settings["dashboard_dir"]), panel, images=images)
+    ctx.log.info("dashboard for %s: %s", panel.fecha, written["page"])
+    return {"fecha_ejecucion": panel.fecha.isoformat(), **written}
+
+
+# -- the weekly DAG ------------------------------------------------------------------------------
+def weekly_graph(ctx: Context, day: date) -> tuple[Graph, dict[str, Any]]:
+    """The step graph of one weekly run (see the module docstring); returns it and the place
+    where the indicator steps leave their outcomes."""
+    published = ctx.settings["as_published"]
+    graph, state = Graph(), {"outcomes": {}, "flags": {}}
+    lock, engine_lock = threading.Lock(), threading.Lock()
+    tables: dict[str, Any] = {}
+
+    def engine() -> Engine:
+        with lock:
+            if "engine" not in state:
+                state["engine"] = _engine(ctx)
+            return state["engine"]
+
+    def inputs(names: tuple[str, ...]) -> Inputs:
+        """The raw tables committed for the day among ``names``, each read once."""
+        eng = engine()
+        for name in names:
+            if name not in tables:
+                loaded = load_inputs(eng, _committed_files(day, [name]), day).tables
+                if name in loaded:
+                    tables[name] = loaded[name]
+        return Inputs({n: tables[n] for n in names if n in tables}, day)
+
+    etl_step: dict[str, str] = {}
+    for src in SOURCES.values():
+        short = SHORT[src.key]
+        needs: list[str] = []
+        if ctx.settings["download"] and downloadable(src):
+            graph.add(f"download-{short}", _bind(download_source, ctx, src.key, day))
+            needs = [f"download-{short}"]
+        graph.add(f"etl-{short}", _bind(etl_source, ctx, src.key, day), needs)
+        etl_step[src.key] = f"etl-{short}"
+
+    runner: dict[str, IndicatorRunner] = {}
+
+    def indicator(i: Any) -> Any:
+        def step() -> str:
+            needed = i.needs(published)
+            if "r" not in runner:
+                runner["r"] = IndicatorRunner(engine(), Inputs({}, day), as_published=published,
+                                              fecha_ejecucion=day, log=ctx.log)
+            runner["r"].inputs = inputs(needed)
+            outcome = runner["r"].run(i)
+            state["outcomes"][i.code] = outcome
+            _settle(outcome.status, outcome.reason)
+            return outcome.status
+        return step
+
+    def flag(f: Any) -> Any:
+        def step() -> str:
+            result = run_flag(engine(), inputs(f.sources), f, ctx.log)
+            state["flags"][f.code] = result
+            _settle(result[0].status, result[0].reason)
+            return result[0].status
+        return step
+
+    computed = []
+    for i in INDICATORS:
+        graph.add(i.code, indicator(i), [etl_step[t] for t in i.needs(published)
+                                         if t in etl_step] or [], lock=engine_lock)
+        computed.append(i.code)
+    if not published:
+        for f in FLAGS:
+            graph.add(f.code, flag(f), [etl_step[t] for t in f.sources if t in etl_step],
+                      lock=engine_lock)
+            computed.append(f.code)
+
+    def results_step() -> dict[str, Any]:
+        outcomes = [state["outcomes"][i.code] for i in INDICATORS if i.code in state["outcomes"]]
+        flags = [state["flags"][f.code] for f in FLAGS if f.code in state["flags"]]
+        with engine_lock:
+            available = tuple(t for t in COLUMNS if t in tables)
+            assembled = assemble(engine(), inputs(available), outcomes, flags,
+                                 as_published=published, fecha_ejecucion=day)
+        for done in state["graph_done"].values():
+            if done.name in computed and done.name not in {
+                    s.code for s in assembled.steps}:
+                assembled.steps.append(_not_run(done, state))
+        return _store(ctx, assembled)
+
+    graph.add("resultados", results_step, computed, always=True)
+    graph.add("carga", lambda: load(ctx), ["resultados"])
+    graph.add("tablero", lambda: _dashboard(ctx, day), ["carga"])
+    return graph, state
+
+
+def _settle(status: str, reason: str) -> None:
+    """Turn an indicator's or flag's status into the step's ending."""
+    if status == "skipped":
+        raise Skip(reason)
+    if status != OK:
+        raise CauceError(reason)
+
+
+def _not_run(done: Done, state: dict[str, Any]) -> Any:
+    from cauce.apps.contracting.indicators.run import Step
+
+    names = {i.code: i.name for i in INDICATORS} | {f.code: f.name for f in FLAGS}
+    return Step(done.name, names[done.name], "skipped", done.error)
+
+
+def _bind(func: Any, ctx: Context, key: str, day: date) -> Any:
+    return lambda: func(ctx, key, day)
+
+
+@app.job(name="weekly", partitions=weekly(start=WEEK_START), schedule="0 0 * * 0", retries=1,
+         retry_delay="5m")
+def weekly_job(ctx: Context) -> dict[str, Any]:
+    """The original's weekly DAG for one week (its Sunday): download → ETL per source → each
+    indicator after exactly its sources → warehouse load → dashboard."""
+    day = _day(ctx)
+    graph, state = weekly_graph(ctx, day)
+    state["graph_done"] = {}
+    started = time.perf_counter()
+
+    def report(done: Done) -> None:
+        state["graph_done"][done.name] = done
+        level = logging.INFO if done.status == OK else (
+            logging.WARNING if done.status == "skipped" else logging.ERROR)
+        ctx.log.log(level, "step %s %s%s%s", done.name, done.status,
+                    f" in {done.seconds:.1f}s" if done.status != "skipped" else "",
+                    f": {done.error}" if done.error else "")
+        ctx.progress(len(state["graph_done"]), len(graph.steps), done.name)
+
+    try:
+        finished = graph.run(workers=2, on_done=report, cancelled=lambda: ctx.cancelled)
+    finally:
+        if "engine" in state:
+            state["engine"].close()
+    summary = {
+        "fecha_ejecucion": day.isoformat(),
+        "definicion": "publicada" if ctx.settings["as_published"] else "corregida",
+        "seconds": round(time.perf_counter() - started, 1),
+        "steps": {n: d.status for n, d in finished.items()},
+    }
+    failed = {n: d.error for n, d in finished.items() if d.status == "failed"}
+    skipped = [n for n, d in finished.items() if d.status == "skipped"]
+    if failed:
+        raise CauceError(
+            f"{len(failed)} step(s) failed for {day}: "
+            + "; ".join(f"{n}: {e}" for n, e in failed.items())
+            + (f"; not computed: {', '.join(skipped)}" if skipped else ""),
+            hint="everything else was loaded; fix the cause and run the same week again "
+            "(its rows are replaced, never duplicated)")
+    return summary
+
+
+
+def _day(ctx: Context) -> date:
+    if ctx.partition_date is None:
+        raise CauceError("this job needs a partition date", hint="pass --partition DATE")
+    return ctx.partition_date
