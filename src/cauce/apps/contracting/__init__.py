@@ -6,7 +6,10 @@ Parquet in bucket ``raw`` (``<table>/fecha_corte_datos=<date>/``) with a quarant
 could not be read. See README.md next to this file.
 """
 
-from cauce.apps.contracting import jobs_in  # noqa: F401  (declares the data-in jobs)
+from cauce.apps.contracting import (
+    jobs_in,  # noqa: F401  (declares the data-in jobs)
+    jobs_out,  # noqa: F401  (declares the data-out jobs)
+)
 from cauce.apps.contracting.app import app
 
 __all__ = ["app"]
