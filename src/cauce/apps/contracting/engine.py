@@ -31,6 +31,7 @@ class Engine:
     backend: Any
     session: Any = None
     _owned: bool = field(default=False, repr=False)
+    _kept: list[ir.Table] = field(default_factory=list, repr=False)
 
     def read(self, paths: Iterable[Path], schema: dict[str, pa.DataType]) -> ir.Table:
         """The rows of ``paths`` (Parquet), as the columns of ``schema`` with its types; columns
@@ -57,7 +58,20 @@ class Engine:
         """Execute ``expr`` and return its rows as Arrow."""
         return self.backend.to_pyarrow(expr)
 
+    def materialize(self, expr: ir.Table) -> ir.Table:
+        """``expr`` computed once and kept by the engine for the rest of the run: a DuckDB
+        temporary table (gone with the connection), a cached Spark DataFrame."""
+        if self.name == "duckdb":
+            return self.backend.create_table(f"shared_{next(_names)}", expr, temp=True)
+        kept = expr.cache()
+        self._kept.append(kept)
+        return kept
+
     def close(self) -> None:
+        """Let the engine go, with what the run materialised."""
+        for table in self._kept:
+            table.release()
+        self._kept.clear()
         if self.name == "duckdb":
             self.backend.disconnect()
         elif self._owned and self.session is not None:

@@ -59,6 +59,9 @@ warehouse_url = app.setting(
 dashboard_dir = app.setting(
     "dashboard_dir", str, default="contracting-dashboard",
     help="folder the dashboard is written to (index.html, charts/, vendor/)")
+dashboard_images = app.setting(
+    "dashboard_images", bool, default=True,
+    help="also write each dashboard chart as PNG and SVG (charts/)")
 
 curated = app.bucket("curated")  # <definicion>/fecha_ejecucion=<date>/<table>.parquet
 results = app.warehouse("results", url=warehouse_url)
@@ -131,15 +134,14 @@ def load(ctx: Context) -> dict[str, Any]:
 def dashboard(
     ctx: Context,
     fecha: Annotated[str, "execution date to show (default: the latest one)"] = "",
-    images: Annotated[bool, "also write each chart as PNG and SVG"] = True,
 ) -> dict[str, Any]:
     """The panel (contracts and amounts per indicator, trend, riskiest buyers and suppliers,
     departments, red flags) as an offline HTML page plus a PNG and SVG per chart."""
     day = date.fromisoformat(fecha) if fecha else None
-    return _dashboard(ctx, day, images)
+    return _dashboard(ctx, day, ctx.settings["dashboard_images"])
 
 
-def _dashboard(ctx: Context, day: date | None, images: bool = True) -> dict[str, Any]:
+def _dashboard(ctx: Context, day: date | None, images: bool) -> dict[str, Any]:
     panel = read_panel(results, day, as_published=ctx.settings["as_published"])
     written = write_dashboard(Path(ctx.settings["dashboard_dir"]), panel, images=images)
     ctx.log.info("dashboard for %s: %s", panel.fecha, written["page"])
@@ -154,6 +156,7 @@ def weekly_graph(ctx: Context, day: date) -> tuple[Graph, dict[str, Any]]:
     graph, state = Graph(), {"outcomes": {}, "flags": {}}
     lock, engine_lock = threading.Lock(), threading.Lock()
     tables: dict[str, Any] = {}
+    shared: dict[str, Any] = {}  # relations the indicators share, materialised once
 
     def engine() -> Engine:
         with lock:
@@ -169,7 +172,8 @@ def weekly_graph(ctx: Context, day: date) -> tuple[Graph, dict[str, Any]]:
                 loaded = load_inputs(eng, _committed_files(day, [name]), day).tables
                 if name in loaded:
                     tables[name] = loaded[name]
-        return Inputs({n: tables[n] for n in names if n in tables}, day)
+        return Inputs({n: tables[n] for n in names if n in tables}, day, shared,
+                      eng.materialize)
 
     etl_step: dict[str, str] = {}
     for src in SOURCES.values():
@@ -187,7 +191,7 @@ def weekly_graph(ctx: Context, day: date) -> tuple[Graph, dict[str, Any]]:
         def step() -> str:
             needed = i.needs(published)
             if "r" not in runner:
-                runner["r"] = IndicatorRunner(engine(), Inputs({}, day), as_published=published,
+                runner["r"] = IndicatorRunner(engine(), inputs(()), as_published=published,
                                               fecha_ejecucion=day, log=ctx.log)
             runner["r"].inputs = inputs(needed)
             outcome = runner["r"].run(i)
@@ -230,7 +234,8 @@ def weekly_graph(ctx: Context, day: date) -> tuple[Graph, dict[str, Any]]:
 
     graph.add("resultados", results_step, computed, always=True)
     graph.add("carga", lambda: load(ctx), ["resultados"])
-    graph.add("tablero", lambda: _dashboard(ctx, day), ["carga"])
+    graph.add("tablero", lambda: _dashboard(ctx, day, ctx.settings["dashboard_images"]),
+              ["carga"])
     return graph, state
 
 

@@ -8,8 +8,8 @@ process (`processes`); the as-published definitions reproduce the original's arb
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import ibis
@@ -23,16 +23,26 @@ PLACEHOLDERS = ("No Definido", "No Adjudicado")
 
 @dataclass(frozen=True)
 class Inputs:
-    """The raw tables of one cut date, as Ibis tables; a source that is missing is absent."""
+    """The raw tables of one cut date, as Ibis tables; a source that is missing is absent.
+
+    ``cached`` holds relations several indicators share (the deduplicated processes…),
+    materialised once per run by the engine; pass the same dict to every `Inputs` of a run.
+    """
 
     tables: Mapping[str, ir.Table]
     fecha_corte: date
+    cached: dict[str, ir.Table] = field(default_factory=dict)
+    materialize: Callable[[ir.Table], ir.Table] = ir.Table.cache
 
     def __getitem__(self, name: str) -> ir.Table:
         return self.tables[name]
 
-    def has(self, names: Sequence[str]) -> bool:
-        return all(n in self.tables for n in names)
+    def shared(self, key: str, build: Callable[[], ir.Table]) -> ir.Table:
+        """``build()`` materialised by the engine the first time ``key`` is asked for: small
+        plans for every indicator, and the work done once."""
+        if key not in self.cached:
+            self.cached[key] = self.materialize(build())
+        return self.cached[key]
 
 
 def doc(value: ir.StringValue) -> ir.StringValue:
@@ -72,6 +82,15 @@ def published_first(table: ir.Table, key: str) -> ir.Table:
 def processes(inputs: Inputs) -> ir.Table:
     """P deduplicated on id_proceso (the fixed definitions' `Pd`): the latest published row,
     with the keys and dates every fixed indicator uses."""
+    return inputs.shared("processes", lambda: _processes(inputs))
+
+
+def published_processes(inputs: Inputs, key: str) -> ir.Table:
+    """The original's ``dropDuplicates([key])`` of P, materialised once per key."""
+    return inputs.shared(f"published:{key}", lambda: published_first(inputs[PROCESOS], key))
+
+
+def _processes(inputs: Inputs) -> ir.Table:
     p = inputs[PROCESOS].filter(_.id_proceso.notnull())
     latest = first_per(p, "id_proceso", [
         ibis.desc(_.fecha_actualizacion, nulls_first=False),
@@ -91,7 +110,7 @@ def processes(inputs: Inputs) -> ir.Table:
 
 def awarded(inputs: Inputs) -> ir.Table:
     """`Pd` restricted to processes with a provider document (placeholders are not providers)."""
-    return processes(inputs).filter(_.doc_proveedor.notnull())
+    return inputs.shared("awarded", lambda: processes(inputs).filter(_.doc_proveedor.notnull()))
 
 
 def by_doc_or_name(pd: ir.Table, ref: ir.Table, ref_doc: str, ref_name: str) -> ir.Table:

@@ -62,7 +62,7 @@ def load_inputs(engine: Engine, files: Mapping[str, list[Path] | None],
     """The raw tables whose files are given (None: the source is missing for this date)."""
     tables = {name: engine.read(paths, COLUMNS[name]) for name, paths in files.items()
               if paths is not None and name in COLUMNS}
-    return Inputs(tables, fecha_corte)
+    return Inputs(tables, fecha_corte, materialize=engine.materialize)
 
 
 class IndicatorRunner:

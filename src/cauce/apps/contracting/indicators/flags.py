@@ -45,10 +45,10 @@ class Flag:
 
 def base(inputs: Inputs) -> ir.Table:
     """Awarded processes with their normalised modality and the amount at stake."""
-    return awarded(inputs).mutate(
+    return inputs.shared("base", lambda: awarded(inputs).mutate(
         modalidad=name(_.tipo_contratacion).fill_null(""),
         monto=ibis.coalesce(_.monto_total_adjudicado, _.monto_precio_base),
-    )
+    ))
 
 
 def smmlv(year: ir.IntegerValue) -> ir.IntegerValue:

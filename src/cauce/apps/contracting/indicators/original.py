@@ -35,6 +35,7 @@ from .common import (
     doc,
     name,
     published_first,
+    published_processes,
 )
 
 OTROS = "otros indicadores"
@@ -107,7 +108,7 @@ def abuso_fixed(inputs: Inputs) -> Hits:
 
 
 def abuso_published(inputs: Inputs) -> ir.Table:
-    p = published_first(inputs[PROCESOS], "id_proceso")
+    p = published_processes(inputs, "id_proceso")
     p = p.filter(_not_placeholder(p.id_nit_proveedor))
     groups = p.aggregate(by=["id_nit_entidad", "id_nit_proveedor",
                              p.fecha_publicacion.year().name("anio")],
@@ -147,7 +148,7 @@ def ofertas_fixed(inputs: Inputs) -> Hits:
 
 
 def ofertas_published(inputs: Inputs) -> ir.Table:
-    p = published_first(inputs[PROCESOS], "id_proceso")
+    p = published_processes(inputs, "id_proceso")
     offers = _offers(inputs)
     joined = p.join(offers, p.id_portafolio == offers.id_proceso_compra)
     ranked = joined.mutate(rk=ibis.row_number().over(
@@ -213,7 +214,7 @@ def _matched_published(p: ir.Table, ref: ir.Table, left: str, right: str) -> ir.
 
 
 def pep_published(inputs: Inputs) -> ir.Table:
-    p = published_first(inputs[PROCESOS], "id_proceso")
+    p = published_processes(inputs, "id_proceso")
     pep = inputs[PEP].select("id_nit_pep")
     return _one_row(_matched_published(p, pep, "id_nit_proveedor", "id_nit_pep"),
                     _raw_count(inputs))
@@ -250,7 +251,7 @@ def _by_portfolio_published(inputs: Inputs, matched: Callable[[ir.Table], ir.Tab
                             dedup: bool = True) -> ir.Table:
     """#6, #8–#10: processes (deduplicated on id_portafolio unless ``dedup`` is false)
     joined to a reference; distinct providers and portfolios."""
-    p = published_first(inputs[PROCESOS], "id_portafolio") if dedup else inputs[PROCESOS]
+    p = published_processes(inputs, "id_portafolio") if dedup else inputs[PROCESOS]
     joined = matched(p)
     measures = joined.aggregate(
         cantidad_irregularidades=_.provider_key.nunique(),
