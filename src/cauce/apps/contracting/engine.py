@@ -7,8 +7,10 @@ compute is an Ibis expression executed by `Engine.arrow`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,14 +58,29 @@ class Engine:
 
     def arrow(self, expr: ir.Expr) -> pa.Table:
         """Execute ``expr`` and return its rows as Arrow."""
-        return self.backend.to_pyarrow(expr)
+        with self._quiet():
+            return self.backend.to_pyarrow(expr)
+
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """PySpark 4.0 converts results through pandas, and pandas 3 warns about the options
+        PySpark still sets; those warnings say nothing about the results, so they are muted
+        (only around Spark calls)."""
+        if self.name != "spark":
+            yield
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
 
     def materialize(self, expr: ir.Table) -> ir.Table:
         """``expr`` computed once and kept by the engine for the rest of the run: a DuckDB
         temporary table (gone with the connection), a cached Spark DataFrame."""
         if self.name == "duckdb":
             return self.backend.create_table(f"shared_{next(_names)}", expr, temp=True)
-        kept = expr.cache()
+        with self._quiet():
+            kept = expr.cache()
         self._kept.append(kept)
         return kept
 
@@ -103,10 +120,10 @@ def spark_session(master: str = "local[2]") -> Any:
         builder = (SparkSession.builder.master(master).appName("cauce-contracting")
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
-                   .config("spark.sql.session.timeZone", "UTC")
-                   .config("spark.sql.shuffle.partitions", "8"))
-        if master.startswith("local"):
-            builder = builder.config("spark.driver.host", "127.0.0.1")
+                   .config("spark.sql.session.timeZone", "UTC"))
+        if master.startswith("local"):  # one machine: few shuffle partitions, no network
+            builder = (builder.config("spark.driver.host", "127.0.0.1")
+                       .config("spark.sql.shuffle.partitions", "4"))
         session = builder.getOrCreate()
     except Exception as err:  # the JVM could not start or the master is unreachable
         raise CauceError(f"could not start Spark on {master}: {str(err).splitlines()[0]}",

@@ -23,11 +23,18 @@ LEVEL_COLORS = {"Bajo": "#4c9a2a", "Medio": "#e0b400", "Alto": "#e07000", "Crít
 WIDTH = 560
 
 
+def _axis(number_format: str) -> alt.Axis:
+    """An axis in ``number_format``; counts get whole ticks only."""
+    if number_format == ",d":
+        return alt.Axis(format=number_format, tickMinStep=1)
+    return alt.Axis(format=number_format)
+
+
 def _bars(rows: Rows, *, y: str, y_title: str, x: str, x_title: str, title: str,
           x_format: str, tooltip: list[alt.Tooltip], color: Any = None) -> alt.Chart:
     encoding: dict[str, Any] = {
         "y": alt.Y(f"{y}:N", title=y_title, sort="-x", axis=alt.Axis(labelLimit=320)),
-        "x": alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=x_format)),
+        "x": alt.X(f"{x}:Q", title=x_title, axis=_axis(x_format)),
         "tooltip": tooltip,
     }
     if color is not None:
@@ -42,8 +49,7 @@ def _scaled(rows: Rows, column: str) -> tuple[Rows, str]:
     top = max((abs(r.get(column) or 0) for r in rows), default=0)
     size, unit = next(((s, u) for s, u in UNITS if top >= 10 * s), UNITS[-1])
     scaled = [{**r, f"{column}_escala": (r.get(column) or 0) / size} for r in rows]
-    return scaled, f"monto ({unit + ' de ' if unit else ''}COP)".replace("millones de COP",
-                                                                      "millones de pesos")
+    return scaled, f"monto ({unit} de pesos)" if unit else "monto (pesos)"
 
 
 def contracts_per_indicator(rows: Rows) -> alt.Chart:
@@ -76,7 +82,7 @@ def trend(rows: Rows) -> alt.Chart:
     return alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
         x=alt.X("fecha_ejecucion:T", title="ejecución", axis=alt.Axis(format="%Y-%m-%d")),
         y=alt.Y("cantidad_contratos_irregularidades:Q", title="contratos con irregularidades",
-                axis=alt.Axis(format=",d")),
+                axis=_axis(",d")),
         color=alt.Color("nombre_indicador:N", title="indicador",
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
         tooltip=[alt.Tooltip("fecha_ejecucion:T", title="ejecución", format="%Y-%m-%d"),

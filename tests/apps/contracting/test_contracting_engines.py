@@ -1,0 +1,118 @@
+"""One definition, two engines: DuckDB and Spark give identical indicators, flags and scores,
+and both equal the synthetic exports' planted truth."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from contracting_fixtures import inputs_of, measures, money, proc, run_one, ts
+from contracting_spark import spark_engine  # noqa: F401  (the session-wide Spark engine)
+
+from cauce.apps.contracting import app, rawzone
+from cauce.apps.contracting.engine import Engine, connect
+from cauce.apps.contracting.indicators.compute import load_inputs
+from cauce.apps.contracting.indicators.run import run_all
+from cauce.apps.contracting.tables import COLUMNS, EJECUCION, OFERTAS, PROCESOS
+from cauce.testing import TestRuntime
+
+pytestmark = pytest.mark.spark
+DAY = date(2023, 4, 16)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> tuple[dict[str, list[Path]], dict]:
+    """The raw zone of the synthetic tiny exports, copied out of a test home, and the truth."""
+    folder = tmp_path_factory.mktemp("raw")
+    with TestRuntime(app, settings={"download": False}) as rt:
+        rt.run("synth", scale="tiny", date=DAY.isoformat())
+        assert rt.run("etl", partition=DAY.isoformat()).succeeded
+        truth = json.loads(rt.bucket("staging").get(f"truth/{DAY}.json"))
+        files = {}
+        for table in COLUMNS:
+            copies = []
+            for n, path in enumerate(rawzone.local_paths(rt.bucket("raw"), table, DAY)):
+                copy = folder / table / f"part-{n}.parquet"
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copy)
+                copies.append(copy)
+            files[table] = copies
+    return files, truth
+
+
+def sorted_table(table: pa.Table, keys: list[str]) -> list[dict]:
+    return table.sort_by([(k, "ascending") for k in keys]).to_pylist()
+
+
+@pytest.mark.parametrize("published", [False, True], ids=["fixed", "as-published"])
+def test_both_engines_give_the_same_results_and_the_truth(tiny, spark, published):
+    files, truth = tiny
+    duck = connect("duckdb")
+    try:
+        ours = run_all(duck, load_inputs(duck, files, DAY), as_published=published,
+                       fecha_ejecucion=DAY)
+    finally:
+        duck.close()
+    theirs = run_all(spark, load_inputs(spark, files, DAY), as_published=published,
+                     fecha_ejecucion=DAY)
+    assert ours.indicators.equals(theirs.indicators)
+    assert [s.status for s in ours.steps] == [s.status for s in theirs.steps]
+    assert all(s.status == "ok" for s in ours.steps)
+    expected = truth["indicators"]["as_published" if published else "fixed"]
+    got = {r["nombre_indicador"]: {**{k: r[k] for k in expected[r["nombre_indicador"]]},
+                                   "monto_total_irregularidades":
+                                       str(r["monto_total_irregularidades"])}
+           for r in ours.indicators.to_pylist()}
+    assert got == expected
+    if not published:
+        assert ours.scored is not None and theirs.scored is not None
+        assert ours.scored.flags.num_rows > 0
+        for name, keys in (("flags", ["id_proceso", "codigo_bandera"]),
+                           ("contracts", ["id_proceso"]), ("buyers", ["documento"]),
+                           ("suppliers", ["documento"])):
+            a, b = getattr(ours.scored, name), getattr(theirs.scored, name)
+            assert a.schema.equals(b.schema), name
+            assert sorted_table(a, keys) == sorted_table(b, keys), name
+
+
+def edge_world() -> dict:
+    """The cases where Spark's and DuckDB's defaults differ: null ordering (the original's
+    cheapest offer can be a null), text comparison of quantities, ties, empty sums."""
+    a = proc(n="s1", id_nit_proveedor="444", monto_total_adjudicado=700)
+    b = proc(n="s2", id_nit_proveedor="555", monto_total_adjudicado=900,
+             monto_precio_base=1000)
+    offers = [{"id_proceso_compra": a["id_portafolio"], "id_oferta": "1", "monto_oferta": None,
+               "id_nit_proveedor": "777"},
+              {"id_proceso_compra": a["id_portafolio"], "id_oferta": "2",
+               "monto_oferta": money(650), "id_nit_proveedor": "888"},
+              {"id_proceso_compra": b["id_portafolio"], "id_oferta": "3",
+               "monto_oferta": money(850), "id_nit_proveedor": "555"},
+              {"id_proceso_compra": b["id_portafolio"], "id_oferta": "4",
+               "monto_oferta": money(850), "id_nit_proveedor": "999"}]
+    lines = [{"id_contrato": "CO1.PCCNTR.00000s1", "cant_recibir": "10", "cant_recibida": "9",
+              "fecha_entrega_esperada": ts("2023-01-01 00:00:00")},
+             {"id_contrato": "CO1.PCCNTR.00000s1", "cant_recibir": " 9 ", "cant_recibida": "10",
+              "fecha_entrega_esperada": ts("2023-01-01 00:00:00")}]
+    return {PROCESOS: [a, b], OFERTAS: offers, EJECUCION: lines}
+
+
+@pytest.mark.parametrize("code", ["I02", "I07"])
+@pytest.mark.parametrize("published", [False, True], ids=["fixed", "as-published"])
+def test_engine_defaults_do_not_leak_into_the_results(tmp_path, spark, code, published):
+    duck: Engine = connect("duckdb")
+    try:
+        expected = measures(run_one(duck, tmp_path / "d", code, edge_world(),
+                                    as_published=published))
+    finally:
+        duck.close()
+    assert measures(run_one(spark, tmp_path / "s", code, edge_world(),
+                            as_published=published)) == expected
+
+
+def test_spark_reads_a_source_committed_with_no_rows(tmp_path, spark):
+    inputs = inputs_of(spark, tmp_path, {OFERTAS: []})
+    assert spark.arrow(inputs[OFERTAS].count().as_table()).column(0)[0].as_py() == 0
