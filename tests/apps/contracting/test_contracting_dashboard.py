@@ -11,7 +11,7 @@ import pytest
 
 from cauce.apps.contracting import app
 from cauce.apps.contracting.dashboard import charts
-from cauce.apps.contracting.dashboard.page import cop, miles
+from cauce.apps.contracting.formats import cop, miles
 from cauce.testing import TestRuntime
 
 DAY = "2023-04-16"

@@ -20,6 +20,7 @@ import altair as alt
 
 from cauce import CauceError, Warehouse
 
+from ..formats import cop, miles
 from ..results import (
     BUYER_SCORES,
     FLAGS_TABLE,
@@ -49,20 +50,6 @@ class Panel:
     status: list[dict[str, Any]] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
     as_published: bool = False
-
-
-def cop(value: Any) -> str:
-    """Pesos as Colombians write them: ``$ 1.234.568`` (rounded to the peso)."""
-    if value is None:
-        return "–"
-    return "$ " + miles(Decimal(str(value)).quantize(Decimal(1)))
-
-
-def miles(value: Any) -> str:
-    """A whole number with dots between thousands: ``12.345``."""
-    if value is None:
-        return "–"
-    return f"{int(value):,}".replace(",", ".")
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from ibis import _
 
 from ..engine import Engine
+from ..formats import cop, miles
 from ..tables import COLUMNS
 from .common import Inputs, processes
 from .original import INDICATORS, Hits, Indicator
@@ -105,8 +106,11 @@ class IndicatorRunner:
             log.warning("%s: the original's global sums are null here (%s): it would have "
                         "failed its NOT NULL COPY; loaded as 0", indicator.name,
                         ", ".join(outcome.nulls))
-        log.info("%s: %s irregularities, %s contracts, %s COP, of %s", indicator.name,
-                 *(outcome.row[m] for m in MEASURES))
+        row = outcome.row
+        log.info("%s: %s irregularidades, %s contratos, %s, de %s contratos", indicator.name,
+                 miles(row["cantidad_irregularidades"]),
+                 miles(row["cantidad_contratos_irregularidades"]),
+                 cop(row["monto_total_irregularidades"]), miles(row["cantidad_contratos_totales"]))
         return outcome
 
 
