@@ -1,18 +1,21 @@
-"""The dashboard: written from the warehouse after a weekly run, every chart also as PNG and
-SVG, numbers in Colombian format, and the page rendering offline in headless Chromium."""
+"""The demo and its dashboard: the weekly DAG on tiny synthetic exports, the page written from
+the warehouse, every chart also as PNG and SVG, numbers in Colombian format, and the page
+rendering offline in headless Chromium."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from cauce import Runtime
 from cauce.apps.contracting import app
 from cauce.apps.contracting.dashboard import charts
 from cauce.apps.contracting.formats import cop, miles
-from cauce.testing import TestRuntime
+from cauce.apps.contracting.jobs_out import demo
 
 DAY = "2023-04-16"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -37,14 +40,19 @@ def test_chart_builders_are_pure_and_scale_amounts():
 
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("panel")
-    settings = {"download": False, "dashboard_dir": str(folder)}
-    with TestRuntime(app, settings=settings) as rt:
-        rt.run("synth", scale="tiny", date=DAY)
-        run = rt.run("weekly", partition=DAY)
-        assert run.succeeded, run.error
-        assert run.result["steps"]["tablero"] == "ok"
-    return folder
+    """The demo's home after `cauce demo --app contracting` (its hook, run as the CLI does:
+    from inside the home, so the dashboard folder lands there)."""
+    home = tmp_path_factory.mktemp("demo")
+    previous = Path.cwd()
+    os.chdir(home)
+    try:
+        with Runtime(app, home=home, settings=app.demo_hook.settings) as runtime:
+            lines = demo(runtime)
+    finally:
+        os.chdir(previous)
+    assert lines[0].startswith(f"weekly {DAY}: 36 of 36 steps ok")
+    assert lines[2] == f"dashboard: {home / 'contracting-dashboard' / 'index.html'}"
+    return home / "contracting-dashboard"
 
 
 def test_every_chart_is_written_as_png_and_svg(panel):
