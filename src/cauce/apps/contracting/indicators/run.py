@@ -95,7 +95,8 @@ def assemble(engine: Engine, inputs: Inputs, outcomes: list[Outcome],
         return results
     fired = [Fired(o.indicator.code, o.indicator.name, INDICATOR_WEIGHTS[o.indicator.code],
                    o.hits) for o in outcomes if o.ok and o.hits is not None]
-    evaluated = sum(INDICATOR_WEIGHTS[o.indicator.code] for o in outcomes if o.ok)
+    evaluated = sum(INDICATOR_WEIGHTS[o.indicator.code] for o in outcomes
+                    if o.ok and o.hits is not None)  # I07 counts contracts, not processes
     processes = engine.arrow(base(inputs).select(*ATTRIBUTES))
     amounts = processes.select(["id_proceso", "monto"])
     for _, flag in flags:
