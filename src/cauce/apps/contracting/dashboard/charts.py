@@ -23,6 +23,18 @@ LEVEL_COLORS = {"Bajo": "#4c9a2a", "Medio": "#e0b400", "Alto": "#e07000", "Crít
 WIDTH = 560
 
 
+def _count(field: str, title: str) -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:Q", title=title, format=",d")
+
+
+def _pesos(field: str, title: str) -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:Q", title=title, format="$,.0f")
+
+
+def _text(field: str, title: str) -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:N", title=title)
+
+
 def _axis(number_format: str) -> alt.Axis:
     """An axis in ``number_format``; counts get whole ticks only."""
     if number_format == ",d":
@@ -57,13 +69,10 @@ def contracts_per_indicator(rows: Rows) -> alt.Chart:
     return _bars(rows, y="nombre_indicador", y_title=None, x="cantidad_contratos_irregularidades",
                  x_title="contratos con irregularidades", x_format=",d",
                  title="Contratos por indicador",
-                 tooltip=[alt.Tooltip("nombre_indicador:N", title="indicador"),
-                          alt.Tooltip("cantidad_contratos_irregularidades:Q", title="contratos",
-                                      format=",d"),
-                          alt.Tooltip("cantidad_irregularidades:Q", title="irregularidades",
-                                      format=",d"),
-                          alt.Tooltip("monto_total_irregularidades:Q", title="monto (COP)",
-                                      format="$,.0f")])
+                 tooltip=[_text("nombre_indicador", "indicador"),
+                          _count("cantidad_contratos_irregularidades", "contratos"),
+                          _count("cantidad_irregularidades", "irregularidades"),
+                          _pesos("monto_total_irregularidades", "monto (COP)")])
 
 
 def amount_per_indicator(rows: Rows) -> alt.Chart:
@@ -72,9 +81,8 @@ def amount_per_indicator(rows: Rows) -> alt.Chart:
     return _bars(scaled, y="nombre_indicador", y_title=None,
                  x="monto_total_irregularidades_escala", x_title=axis, x_format=",.1~f",
                  title="Monto por indicador",
-                 tooltip=[alt.Tooltip("nombre_indicador:N", title="indicador"),
-                          alt.Tooltip("monto_total_irregularidades:Q", title="monto (COP)",
-                                      format="$,.0f")])
+                 tooltip=[_text("nombre_indicador", "indicador"),
+                          _pesos("monto_total_irregularidades", "monto (COP)")])
 
 
 def trend(rows: Rows) -> alt.Chart:
@@ -86,11 +94,9 @@ def trend(rows: Rows) -> alt.Chart:
         color=alt.Color("nombre_indicador:N", title="indicador",
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
         tooltip=[alt.Tooltip("fecha_ejecucion:T", title="ejecución", format="%Y-%m-%d"),
-                 alt.Tooltip("nombre_indicador:N", title="indicador"),
-                 alt.Tooltip("cantidad_contratos_irregularidades:Q", title="contratos",
-                             format=",d"),
-                 alt.Tooltip("monto_total_irregularidades:Q", title="monto (COP)",
-                             format="$,.0f")],
+                 _text("nombre_indicador", "indicador"),
+                 _count("cantidad_contratos_irregularidades", "contratos"),
+                 _pesos("monto_total_irregularidades", "monto (COP)")],
     ).properties(title="Tendencia por ejecución", width=WIDTH)
 
 
@@ -100,14 +106,12 @@ def top_by_risk(rows: Rows, *, name: str, title: str) -> alt.Chart:
     return _bars(rows, y=name, y_title=None, x="puntaje", x_title="puntaje de riesgo (0–100)",
                  x_format=",.1f", title=title,
                  color=alt.Color("nivel:N", title="nivel", scale=levels),
-                 tooltip=[alt.Tooltip(f"{name}:N", title="nombre"),
-                          alt.Tooltip("documento:N", title="documento"),
+                 tooltip=[_text(name, "nombre"),
+                          _text("documento", "documento"),
                           alt.Tooltip("puntaje:Q", title="puntaje", format=",.1f"),
-                          alt.Tooltip("contratos:Q", title="contratos", format=",d"),
-                          alt.Tooltip("contratos_con_banderas:Q", title="con banderas",
-                                      format=",d"),
-                          alt.Tooltip("monto_con_banderas:Q", title="monto con banderas (COP)",
-                                      format="$,.0f")])
+                          _count("contratos", "contratos"),
+                          _count("contratos_con_banderas", "con banderas"),
+                          _pesos("monto_con_banderas", "monto con banderas (COP)")])
 
 
 def departments(rows: Rows) -> alt.Chart:
@@ -116,11 +120,9 @@ def departments(rows: Rows) -> alt.Chart:
     return _bars(scaled, y="nombre_depto_entidad", y_title=None, x="monto_con_banderas_escala",
                  x_title=axis.replace("monto", "monto con banderas"), x_format=",.1~f",
                  title="Monto con banderas por departamento",
-                 tooltip=[alt.Tooltip("nombre_depto_entidad:N", title="departamento"),
-                          alt.Tooltip("contratos_con_banderas:Q", title="contratos con banderas",
-                                      format=",d"),
-                          alt.Tooltip("monto_con_banderas:Q", title="monto (COP)",
-                                      format="$,.0f"),
+                 tooltip=[_text("nombre_depto_entidad", "departamento"),
+                          _count("contratos_con_banderas", "contratos con banderas"),
+                          _pesos("monto_con_banderas", "monto (COP)"),
                           alt.Tooltip("puntaje:Q", title="puntaje medio", format=",.1f")])
 
 
@@ -128,6 +130,6 @@ def contracts_per_flag(rows: Rows) -> alt.Chart:
     """Contracts per red flag (rows: codigo_bandera, nombre_bandera, contratos, monto)."""
     return _bars(rows, y="etiqueta", y_title=None, x="contratos", x_title="contratos",
                  x_format=",d", title="Contratos por bandera roja",
-                 tooltip=[alt.Tooltip("etiqueta:N", title="bandera"),
-                          alt.Tooltip("contratos:Q", title="contratos", format=",d"),
-                          alt.Tooltip("monto:Q", title="monto (COP)", format="$,.0f")])
+                 tooltip=[_text("etiqueta", "bandera"),
+                          _count("contratos", "contratos"),
+                          _pesos("monto", "monto (COP)")])
