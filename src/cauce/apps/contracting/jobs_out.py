@@ -12,23 +12,25 @@ import logging
 import threading
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from cauce import CauceError, Context, Runtime, daily, weekly
 from cauce.apps.contracting import rawzone
 from cauce.apps.contracting.app import app, raw
-from cauce.apps.contracting.dag import OK, Done, Graph, Skip
+from cauce.apps.contracting.dag import FAILED, OK, SKIPPED, Done, Graph, Skip
 from cauce.apps.contracting.dashboard.page import read_panel, write_dashboard
 from cauce.apps.contracting.download import downloadable
 from cauce.apps.contracting.engine import Engine, connect
 from cauce.apps.contracting.errors import SourceMissing
 from cauce.apps.contracting.formats import cop, miles
 from cauce.apps.contracting.indicators.common import Inputs
-from cauce.apps.contracting.indicators.compute import IndicatorRunner, load_inputs
-from cauce.apps.contracting.indicators.flags import FLAGS
-from cauce.apps.contracting.indicators.original import INDICATORS
-from cauce.apps.contracting.indicators.run import Results, assemble, run_all, run_flag
+from cauce.apps.contracting.indicators.compute import IndicatorRunner, Outcome, load_inputs
+from cauce.apps.contracting.indicators.flags import FLAGS, Flag
+from cauce.apps.contracting.indicators.original import INDICATORS, Indicator
+from cauce.apps.contracting.indicators.run import Results, Step, assemble, run_all, run_flag
+from cauce.apps.contracting.indicators.scores import Fired
 from cauce.apps.contracting.jobs_in import SHORT, download_source, etl_source
 from cauce.apps.contracting.results import (
     load_warehouse,
@@ -159,109 +161,109 @@ def _dashboard(ctx: Context, day: date | None, images: bool) -> dict[str, Any]:
 
 
 # -- the weekly DAG ------------------------------------------------------------------------------
-def weekly_graph(ctx: Context, day: date) -> tuple[Graph, dict[str, Any]]:
-    """The step graph of one weekly run (see the module docstring); returns it and the place
-    where the indicator steps leave their outcomes."""
-    published = ctx.settings["as_published"]
-    graph, state = Graph(), {"outcomes": {}, "flags": {}}
-    lock, engine_lock = threading.Lock(), threading.Lock()
-    tables: dict[str, Any] = {}
-    shared: dict[str, Any] = {}  # relations the indicators share, materialised once
+class Week:
+    """One weekly run's step graph and what its steps share: the engine (started on first
+    use), the raw tables read so far, the relations materialised once, and each indicator's
+    and flag's outcome."""
 
-    def engine() -> Engine:
-        with lock:
-            if "engine" not in state:
-                state["engine"] = _engine(ctx)
-            return state["engine"]
+    def __init__(self, ctx: Context, day: date) -> None:
+        self.ctx, self.day = ctx, day
+        self.published: bool = ctx.settings["as_published"]
+        self.graph = Graph()
+        self.finished: dict[str, Done] = {}
+        self.outcomes: dict[str, Outcome] = {}
+        self.flags: dict[str, tuple[Step, Fired | None]] = {}
+        self._engine: Engine | None = None
+        self._runner: IndicatorRunner | None = None
+        self._tables: dict[str, Any] = {}
+        self._shared: dict[str, Any] = {}
+        self._start_lock, self._engine_lock = threading.Lock(), threading.Lock()
+        self._build()
 
-    def inputs(names: tuple[str, ...]) -> Inputs:
+    def engine(self) -> Engine:
+        with self._start_lock:
+            if self._engine is None:
+                self._engine = _engine(self.ctx)
+            return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+    def inputs(self, names: tuple[str, ...]) -> Inputs:
         """The raw tables committed for the day among ``names``, each read once."""
-        eng = engine()
+        engine = self.engine()
         for name in names:
-            if name not in tables:
-                loaded = load_inputs(eng, _committed_files(day, [name]), day).tables
-                if name in loaded:
-                    tables[name] = loaded[name]
-        return Inputs({n: tables[n] for n in names if n in tables}, day, shared,
-                      eng.materialize)
+            if name not in self._tables:
+                loaded = load_inputs(engine, _committed_files(self.day, [name]), self.day)
+                self._tables.update(loaded.tables)
+        return Inputs({n: self._tables[n] for n in names if n in self._tables}, self.day,
+                      self._shared, engine.materialize)
 
-    etl_step: dict[str, str] = {}
-    for src in SOURCES.values():
-        short = SHORT[src.key]
-        needs: list[str] = []
-        if ctx.settings["download"] and downloadable(src):
-            graph.add(f"download-{short}", _bind(download_source, ctx, src.key, day))
-            needs = [f"download-{short}"]
-        graph.add(f"etl-{short}", _bind(etl_source, ctx, src.key, day), needs)
-        etl_step[src.key] = f"etl-{short}"
-
-    runner: dict[str, IndicatorRunner] = {}
-
-    def indicator(i: Any) -> Any:
-        def step() -> str:
-            needed = i.needs(published)
-            if "r" not in runner:
-                runner["r"] = IndicatorRunner(engine(), inputs(()), as_published=published,
-                                              fecha_ejecucion=day, log=ctx.log)
-            runner["r"].inputs = inputs(needed)
-            outcome = runner["r"].run(i)
-            state["outcomes"][i.code] = outcome
-            _settle(outcome.status, outcome.reason)
-            return outcome.status
-        return step
-
-    def flag(f: Any) -> Any:
-        def step() -> str:
-            result = run_flag(engine(), inputs(f.sources), f, ctx.log)
-            state["flags"][f.code] = result
-            _settle(result[0].status, result[0].reason)
-            return result[0].status
-        return step
-
-    computed = []
-    for i in INDICATORS:
-        graph.add(i.code, indicator(i), [etl_step[t] for t in i.needs(published)
-                                         if t in etl_step] or [], lock=engine_lock)
-        computed.append(i.code)
-    if not published:
-        for f in FLAGS:
-            graph.add(f.code, flag(f), [etl_step[t] for t in f.sources if t in etl_step],
-                      lock=engine_lock)
+    def _build(self) -> None:
+        etl_of: dict[str, str] = {}
+        for src in SOURCES.values():
+            short = SHORT[src.key]
+            needs: list[str] = []
+            if self.ctx.settings["download"] and downloadable(src):
+                self.graph.add(f"download-{short}", _bind(download_source, self.ctx, src.key,
+                                                          self.day))
+                needs = [f"download-{short}"]
+            self.graph.add(f"etl-{short}", _bind(etl_source, self.ctx, src.key, self.day),
+                           needs)
+            etl_of[src.key] = f"etl-{short}"
+        computed = []
+        for i in INDICATORS:
+            self.graph.add(i.code, partial(self._indicator, i),
+                           [etl_of[t] for t in i.needs(self.published) if t in etl_of],
+                           lock=self._engine_lock)
+            computed.append(i.code)
+        for f in () if self.published else FLAGS:
+            self.graph.add(f.code, partial(self._flag, f),
+                           [etl_of[t] for t in f.sources if t in etl_of], lock=self._engine_lock)
             computed.append(f.code)
+        self.graph.add("resultados", self._results, computed, always=True)
+        self.graph.add("carga", lambda: load(self.ctx), ["resultados"])
+        self.graph.add("tablero", lambda: _dashboard(self.ctx, self.day,
+                                                     self.ctx.settings["dashboard_images"]),
+                       ["carga"])
 
-    def results_step() -> dict[str, Any]:
-        outcomes = [state["outcomes"][i.code] for i in INDICATORS if i.code in state["outcomes"]]
-        flags = [state["flags"][f.code] for f in FLAGS if f.code in state["flags"]]
-        with engine_lock:
-            available = tuple(t for t in COLUMNS if t in tables)
-            assembled = assemble(engine(), inputs(available), outcomes, flags,
-                                 as_published=published, fecha_ejecucion=day)
-        for done in state["graph_done"].values():
-            if done.name in computed and done.name not in {
-                    s.code for s in assembled.steps}:
-                assembled.steps.append(_not_run(done, state))
-        return _store(ctx, assembled)
+    def _indicator(self, indicator: Indicator) -> str:
+        inputs = self.inputs(indicator.needs(self.published))
+        if self._runner is None:
+            self._runner = IndicatorRunner(self.engine(), inputs, as_published=self.published,
+                                           fecha_ejecucion=self.day, log=self.ctx.log)
+        self._runner.inputs = inputs
+        outcome = self.outcomes[indicator.code] = self._runner.run(indicator)
+        return _settle(outcome.status, outcome.reason)
 
-    graph.add("resultados", results_step, computed, always=True)
-    graph.add("carga", lambda: load(ctx), ["resultados"])
-    graph.add("tablero", lambda: _dashboard(ctx, day, ctx.settings["dashboard_images"]),
-              ["carga"])
-    return graph, state
+    def _flag(self, flag: Flag) -> str:
+        result = self.flags[flag.code] = run_flag(self.engine(), self.inputs(flag.sources), flag,
+                                                  self.ctx.log)
+        return _settle(result[0].status, result[0].reason)
+
+    def _results(self) -> dict[str, Any]:
+        outcomes = [self.outcomes[i.code] for i in INDICATORS if i.code in self.outcomes]
+        flags = [self.flags[f.code] for f in FLAGS if f.code in self.flags]
+        with self._engine_lock:
+            available = tuple(t for t in COLUMNS if t in self._tables)
+            assembled = assemble(self.engine(), self.inputs(available), outcomes, flags,
+                                 as_published=self.published, fecha_ejecucion=self.day)
+        names = {i.code: i.name for i in INDICATORS} | {f.code: f.name for f in FLAGS}
+        reported = {s.code for s in assembled.steps}
+        for done in self.finished.values():  # never ran: a source they read failed
+            if done.name in names and done.name not in reported:
+                assembled.steps.append(Step(done.name, names[done.name], SKIPPED, done.error))
+        return _store(self.ctx, assembled)
 
 
-def _settle(status: str, reason: str) -> None:
+def _settle(status: str, reason: str) -> str:
     """Turn an indicator's or flag's status into the step's ending."""
-    if status == "skipped":
+    if status == SKIPPED:
         raise Skip(reason)
     if status != OK:
         raise CauceError(reason)
-
-
-def _not_run(done: Done, state: dict[str, Any]) -> Any:
-    from cauce.apps.contracting.indicators.run import Step
-
-    names = {i.code: i.name for i in INDICATORS} | {f.code: f.name for f in FLAGS}
-    return Step(done.name, names[done.name], "skipped", done.error)
+    return status
 
 
 def _bind(func: Any, ctx: Context, key: str, day: date) -> Any:
@@ -274,32 +276,30 @@ def weekly_job(ctx: Context) -> dict[str, Any]:
     """The original's weekly DAG for one week (its Sunday): download → ETL per source → each
     indicator after exactly its sources → warehouse load → dashboard."""
     day = _day(ctx)
-    graph, state = weekly_graph(ctx, day)
-    state["graph_done"] = {}
+    week = Week(ctx, day)
     started = time.perf_counter()
 
     def report(done: Done) -> None:
-        state["graph_done"][done.name] = done
+        week.finished[done.name] = done
         level = logging.INFO if done.status == OK else (
-            logging.WARNING if done.status == "skipped" else logging.ERROR)
+            logging.WARNING if done.status == SKIPPED else logging.ERROR)
         ctx.log.log(level, "step %s %s%s%s", done.name, done.status,
-                    f" in {done.seconds:.1f}s" if done.status != "skipped" else "",
+                    f" in {done.seconds:.1f}s" if done.status != SKIPPED else "",
                     f": {done.error}" if done.error else "")
-        ctx.progress(len(state["graph_done"]), len(graph.steps), done.name)
+        ctx.progress(len(week.finished), len(week.graph.steps), done.name)
 
     try:
-        finished = graph.run(workers=2, on_done=report, cancelled=lambda: ctx.cancelled)
+        finished = week.graph.run(workers=2, on_done=report, cancelled=lambda: ctx.cancelled)
     finally:
-        if "engine" in state:
-            state["engine"].close()
+        week.close()
     summary = {
         "fecha_ejecucion": day.isoformat(),
         "definicion": "publicada" if ctx.settings["as_published"] else "corregida",
         "seconds": round(time.perf_counter() - started, 1),
         "steps": {n: d.status for n, d in finished.items()},
     }
-    failed = {n: d.error for n, d in finished.items() if d.status == "failed"}
-    skipped = [n for n, d in finished.items() if d.status == "skipped"]
+    failed = {n: d.error for n, d in finished.items() if d.status == FAILED}
+    skipped = [n for n, d in finished.items() if d.status == SKIPPED]
     if failed:
         raise CauceError(
             f"{len(failed)} step(s) failed for {day}: "
