@@ -11,7 +11,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from cauce import WarehouseError
+from cauce import CauceError, WarehouseError
 from cauce.apps.contracting.indicators.compute import RESULT_SCHEMA
 from cauce.apps.contracting.results import (
     INDICATORS_TABLE,
@@ -135,3 +135,25 @@ def test_a_date_is_replaced_whole_and_a_failed_load_changes_nothing(wh):
     assert indicator_rows(wh) == expected   # the delete of that date was rolled back too
     count = wh.query(f"SELECT count(*) AS n FROM {STATUS_TABLE}").column("n")[0].as_py()
     assert count == 2
+
+
+def test_the_curated_zone_commits_a_run_whole(tmp_path):
+    from cauce.apps.contracting import app
+    from cauce.apps.contracting.indicators.run import Results
+    from cauce.apps.contracting.results import read_curated, write_curated
+    from cauce.testing import TestRuntime
+
+    day = date(2023, 4, 16)
+    with TestRuntime(app) as rt:
+        curated = rt.bucket("curated")
+        write_curated(curated, Results(day, False, rows(day, "1", ["a"])))
+        # a run killed after writing its tables, before its commit
+        curated.put(f"corregida/fecha_ejecucion={day}/{INDICATORS_TABLE}.killed.parquet", b"x")
+        assert read_curated(curated, day, False).tables[INDICATORS_TABLE].num_rows == 1
+        write_curated(curated, Results(day, False, rows(day, "2", ["a", "b"])))
+        again = read_curated(curated, day, False)
+        assert again.tables[INDICATORS_TABLE].num_rows == 2
+        keys = [o.key for o in curated.list(f"corregida/fecha_ejecucion={day}/")]
+        assert len(keys) == 3 and not any("killed" in k for k in keys)   # 2 tables + _SUCCESS
+        with pytest.raises(CauceError, match="no indicators results"):
+            read_curated(curated, day, True)

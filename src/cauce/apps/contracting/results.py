@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -128,15 +129,22 @@ def tables_of(results: Results) -> dict[str, pa.Table]:
 
 
 def write_curated(curated: Bucket, results: Results) -> dict[str, int]:
-    """Each table as Parquet, then `_SUCCESS` (the commit); returns the row counts."""
+    """Each table as Parquet under a name no earlier run used, then `_SUCCESS` listing them
+    (the commit, one atomic write), then the earlier runs' files go. A run killed before its
+    commit leaves the previous one whole; returns the row counts."""
     prefix = _prefix(results.fecha_ejecucion, results.definicion)
-    counts = {}
+    token = uuid.uuid4().hex[:12]
+    files, counts = {}, {}
     for name, table in tables_of(results).items():
         sink = io.BytesIO()
         pq.write_table(table, sink)
-        curated.put(f"{prefix}{name}.parquet", sink.getvalue())
+        files[name] = f"{prefix}{name}.{token}.parquet"
+        curated.put(files[name], sink.getvalue())
         counts[name] = table.num_rows
-    curated.put(prefix + SUCCESS, json.dumps({"tables": counts}, sort_keys=True))
+    curated.put(prefix + SUCCESS, json.dumps({"files": files, "rows": counts}, sort_keys=True))
+    for stale in curated.list(prefix):
+        if stale.key != prefix + SUCCESS and stale.key not in files.values():
+            curated.delete(stale.key)
     return counts
 
 
@@ -149,9 +157,8 @@ def read_curated(curated: Bucket, day: date, as_published: bool) -> Curated:
         raise CauceError(f"no indicators results for {day} ({definition}) in the curated zone",
                          hint=f"run `cauce run contracting indicators --partition {day}{flag}` "
                          "first")
-    names = json.loads(curated.get(prefix + SUCCESS))["tables"]
-    tables = {name: pq.read_table(io.BytesIO(curated.get(f"{prefix}{name}.parquet")))
-              for name in names}
+    files = json.loads(curated.get(prefix + SUCCESS))["files"]
+    tables = {name: pq.read_table(io.BytesIO(curated.get(key))) for name, key in files.items()}
     return Curated(day, definition, tables)
 
 
