@@ -6,11 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from cauce.apps.contracting import javatime
 from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
-from cauce.apps.contracting.etl import EtlOutput, detect_encoding, transform
+from cauce.apps.contracting.etl import EtlOutput, transform
 from cauce.apps.contracting.sources import SOURCES, Source
 
 DAY = date(2023, 4, 16)
@@ -137,42 +139,66 @@ def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
         etl(PROCESOS, path, tmp_path)
 
 
+CANCELADOS = SOURCES["t_seii_contracanela_aislamiencon"]  # the en dash header
+
+
+def cancelled(name: str, *, newline: str = "\n", rows: int = 1) -> str:
+    row = {
+        "Nombre Representante Legal": name,
+        "ID Contrato": "C1",
+        "Presupuesto General de la Nacion – PGN": "12.5",
+        "Fecha de Firma": "31/12/2021",
+    }
+    return export(CANCELADOS, [row] * rows, newline=newline)
+
+
 @pytest.mark.parametrize(
-    ("encoding", "newline", "bom"),
-    [("utf-8", "\r\n", True), ("cp1252", "\r\n", False), ("utf-16", "\n", False)],
+    ("encoding", "newline", "mark", "detected"),
+    [
+        ("utf-8", "\r\n", b"\xef\xbb\xbf", "utf-8"),
+        ("cp1252", "\r\n", b"", "cp1252"),
+        ("utf-16-le", "\n", b"\xff\xfe", "utf-16-le"),
+        ("utf-16-be", "\r\n", b"\xfe\xff", "utf-16-be"),
+    ],
 )
-def test_bom_crlf_and_latin1_exports_read_alike(
-    tmp_path: Path, encoding: str, newline: str, bom: bool
+def test_bom_crlf_utf16_and_cp1252_exports_read_alike(
+    tmp_path: Path, encoding: str, newline: str, mark: bytes, detected: str
 ) -> None:
-    src = SOURCES["t_seii_contracanela_aislamiencon"]  # the en dash header
-    text = export(
-        src,
-        [
-            {
-                "Nombre Representante Legal": "josé núñez",
-                "ID Contrato": "C1",
-                "Presupuesto General de la Nacion – PGN": "12.5",
-                "Fecha de Firma": "31/12/2021",
-            }
-        ],
-        newline=newline,
-    )
-    path = tmp_path / src.file
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
-    output, rows, _ = etl(src, path, tmp_path)
-    assert output.encoding == ("utf-8" if encoding == "utf-8" else encoding)
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes(mark + cancelled("josé núñez", newline=newline).encode(encoding))
+    output, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.encoding == detected and not quarantined
     (row,) = rows
     assert row["nombre_representante_legal"] == "JOSÉ NÚÑEZ"
     assert row["monto_pgn"] == Decimal("12.500") and row["fecha_firma"] == date(2021, 12, 31)
     assert row["id_contrato"] == "C1"  # no \r left on any value
 
 
-def test_latin1_deep_in_a_large_file_is_found(tmp_path: Path) -> None:
-    path = tmp_path / "late.csv"
-    path.write_bytes(b"a\n" + b"x\n" * 10_000_000 + "é\n".encode("cp1252"))
-    assert detect_encoding(path) == "cp1252"
-    path.write_bytes(b"a\n" + b"x\n" * 10_000_000 + "é\n".encode())
-    assert detect_encoding(path) == "utf-8"
+def test_a_byte_cp1252_leaves_undefined_makes_the_file_latin1(tmp_path: Path) -> None:
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]  # ASCII headers (no en dash in Latin-1)
+    path = tmp_path / pep.file
+    path.write_bytes(export(pep, [{"NOMBRE_PEP": "josé\x81"}]).encode("latin-1"))
+    output, (row,), _ = etl(pep, path, tmp_path)
+    assert output.encoding == "latin-1"
+    assert row["nombre_pep"] == "JOSÉ\x81"
+
+
+@pytest.mark.parametrize("late", ["é", "–"], ids=["latin1", "cp1252-dash"])
+def test_a_single_byte_character_past_the_first_megabyte_decodes_the_whole_file(
+    tmp_path: Path, late: str
+) -> None:
+    """The head looks like UTF-8; the reader finds the byte; the file is read again whole as
+    cp1252 (one encoding per file), so the UTF-8-looking head is single-byte text too."""
+    path = tmp_path / CANCELADOS.file
+    head = cancelled("ñandú", rows=20_000).encode("utf-8")  # about 2 MB
+    assert len(head) > 1 << 20
+    tail = "C9," + ",".join([""] * (len(CANCELADOS.headers) - 1)) + "\n"
+    path.write_bytes(head + tail.replace("C9,", f"C9{late},", 1).encode("cp1252"))
+    output, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.encoding == "cp1252" and not quarantined
+    assert len(rows) == 20_001 and rows[-1]["nombre_entidad"] == f"C9{late}"
+    mojibake = "ñandú".encode().decode("cp1252").upper()  # the UTF-8 bytes as cp1252 text
+    assert rows[0]["nombre_representante_legal"] == mojibake == "Ã±ANDÃº"
 
 
 def test_null_rules_and_untrimmed_sources(tmp_path: Path) -> None:
@@ -236,3 +262,41 @@ def test_null_rules_and_untrimmed_sources(tmp_path: Path) -> None:
     assert row["numero_registro"] == "7" and row["id_nit_entidad"] == "8901234561"
     assert row["id_departamento"] == "5" and row["fecha_acta"] == date(2011, 5, 17)
     assert row["nombre_rol_1"] == "obras sas"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "values"),
+    [
+        ("MM/dd/yyyy", ["06/30/2022", "02/29/2023", "02/29/2024", "00/10/2020", "12/31/0999"]),
+        ("yyyyMMdd", ["20200101", "19580101", "20200230", "20201301", "00010101"]),
+        (
+            "dd/MM/yyyy HH:mm:ss",
+            ["31/12/2021 23:59:59", "31/12/2021 23:59:60", "01/01/2021 24:00:00"],
+        ),
+        (
+            "yyyy-MM-dd HH:mm:ss.SSSSSSS",
+            [
+                "2022-03-15 10:11:12.1234567",
+                "2022-03-15 10:11:12.9999999",
+                "2022-02-29 00:00:00.0000000",
+            ],
+        ),
+    ],
+)
+def test_canonical_values_take_strptime_and_read_as_the_prefix_parser_reads_them(
+    pattern: str, values: list[str]
+) -> None:
+    """Values written exactly as the pattern go the fast way; it must agree with the general
+    parser, valid or not (30 February, hour 24, second 60)."""
+    con = duckdb.connect()
+    shape, _ = javatime.canonical(pattern)
+    timestamp = "HH" in pattern
+    for value in values:
+        literal = javatime.quote(value)
+        fast, slow, canonical = con.execute(
+            f"SELECT {javatime.parse(literal, pattern, timestamp=timestamp)}, "
+            f"{javatime.prefix_parse(literal, pattern, timestamp=timestamp)}, "
+            f"regexp_full_match({literal}, {javatime.quote(shape)})"
+        ).fetchone()
+        assert fast == slow, value
+        assert canonical == (value[:4] != "0001" and "/0999" not in value), value

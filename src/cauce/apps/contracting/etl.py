@@ -1,17 +1,30 @@
 """One source's bulk CSV export into raw-zone Parquet files and a quarantine, with DuckDB.
 
-The export is read once, every value as text, the way RFC 4180 says (quote ``"``, a doubled
-quote inside quotes, line breaks inside quoted values). Columns are picked by header name, so
-their order does not matter; a header that lacks a column the original reads, or has one it
-does not know, stops the source with one line naming both. Each column is then trimmed,
-upper-cased, cast and parsed as the original's Spark job did (see `sources` and `javatime`).
+The export is read the way RFC 4180 says (quote ``"``, a doubled quote inside quotes, line
+breaks inside quoted values), every value as text. Columns are picked by header name, so their
+order does not matter; a header that lacks a column the original reads, or has one it does not
+know, stops the source with one line naming both. Each column is then trimmed, upper-cased,
+cast and parsed as the original's Spark job did (see `sources` and `javatime`).
 
-Nothing is dropped silently. A record DuckDB cannot read (a wrong number of fields, an
-unterminated quote, bytes that are not text) goes to the quarantine with its line and the
+Two parallel passes over the file, none of them sorting or numbering rows one at a time:
+
+1. the export straight into Parquet (one ``COPY``, one folder per value of the second
+   partition column), with the records DuckDB cannot read (a wrong number of fields, an
+   unterminated quote, bytes that are not text in the file's encoding) kept aside;
+2. only the columns that are cast, into a table holding, for each record, the values a cast
+   turned into null (nearly always none). A table keeps the order records were read in, so a
+   row's position is its record number, and with the rejected ones, its line.
+
+Nothing is dropped silently. Unreadable records go to the quarantine with their line and the
 reason. A value that a cast turns into null (``1,234`` for a decimal, ``13/25/2022`` for a
 date) stays null in the raw zone, as in the original, and is listed in the quarantine too.
 Quarantine lines count records (the header is line 1), as DuckDB's reader does; they differ
 from a text editor's line only after a record whose quoted value spans several lines.
+
+The encoding is `cauce.textfiles`'s: a byte-order mark names it, UTF-8 is UTF-8 to the last
+byte (DuckDB checks it while reading; a file that is not is read again as cp1252, or Latin-1
+when it has a byte cp1252 leaves undefined). UTF-8 and little-endian UTF-16 are read by DuckDB
+itself; cp1252, Latin-1 and big-endian UTF-16 are transcoded to UTF-8 first.
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,14 +43,20 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from cauce import textfiles
 from cauce.apps.contracting import javatime
 from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
 from cauce.apps.contracting.rawzone import partition_folder
 from cauce.apps.contracting.sources import Column, Source
 
 CHUNK = 16 << 20
+HEAD = 1 << 20  # bytes read for the header and the first guess of the encoding
 QUARANTINE_COLUMNS = ("source", "file", "line", "column", "value", "reason")
 _CAST_KINDS = ("decimal", "int", "int text", "date", "timestamp")
+# the encodings DuckDB's reader decodes itself, by their cauce.textfiles names (its "latin-1"
+# refuses the C1 control bytes Latin-1 has)
+_DUCKDB_ENCODINGS = {textfiles.UTF8: "utf-8", "utf-16-le": "utf-16"}
+_BAD_BYTES = "INVALID ENCODING"  # DuckDB's reject for bytes that are not UTF-8
 
 
 @dataclass
@@ -64,69 +84,71 @@ class EtlOutput:
 
 
 # -- encodings ------------------------------------------------------------------------------------
-def detect_encoding(path: Path) -> str:
-    """``utf-8``, ``utf-16`` (with a byte-order mark) or ``cp1252`` (what Excel writes on
-    Windows: Latin-1 plus the en dash, curly quotes and euro sign).
+@dataclass(frozen=True)
+class Readable:
+    """The file DuckDB reads for an export, in an encoding it decodes."""
 
-    A UTF-8 byte-order mark is ``utf-8`` (the reader skips it). The whole file is checked, a
-    block at a time, so a Latin-1 byte deep in a large export is found.
+    path: Path
+    duckdb_encoding: str
+    encoding: str  # the export's own, as cauce.textfiles names it
+
+
+def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable:
+    """The export as DuckDB can read it: itself, or a UTF-8 copy in ``workdir``.
+
+    Without ``encoding``, the first megabyte tells (`cauce.textfiles.detect_encoding`).
     """
-    with path.open("rb") as handle:
-        head = handle.read(4)
-        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return "utf-16"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        while block := handle.read(CHUNK):
-            if (
-                not np.any(np.frombuffer(block, dtype=np.uint8) >= 0x80)
-                and not decoder.getstate()[0]
-            ):
-                continue
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError:
-                return "cp1252"
+    if encoding is None:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD + 1)
+        encoding = textfiles.detect_encoding(head[:HEAD], complete=len(head) <= HEAD)
+    if encoding in _DUCKDB_ENCODINGS:
+        return Readable(path, _DUCKDB_ENCODINGS[encoding], encoding)
+    if encoding == textfiles.CP1252:
         try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
+            return Readable(_as_utf8(path, encoding, workdir), "utf-8", encoding)
+        except UnicodeDecodeError:  # a byte cp1252 leaves undefined: the file is Latin-1
+            return readable(path, workdir, textfiles.LATIN1)
+    return Readable(_as_utf8(path, encoding, workdir), "utf-8", encoding)
 
 
-def as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """``path`` itself when it is UTF-8, else a UTF-8 copy of it in ``workdir``."""
-    if encoding == "utf-8":
-        return path
+def single_byte(path: Path, workdir: Path) -> Readable:
+    """An export that turned out not to be UTF-8 after its first megabyte: cp1252, or Latin-1
+    when it has a byte cp1252 leaves undefined (`cauce.textfiles`' rule for the whole file)."""
+    return readable(path, workdir, textfiles.CP1252)
+
+
+def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+    """A UTF-8 copy of ``path`` in ``workdir``, without a byte-order mark."""
     target = workdir / (path.name + ".utf-8")
-    # cp1252 leaves five bytes undefined; they are read as Latin-1 rather than lost.
-    errors = "strict" if encoding == "utf-16" else "latin1fallback"
-    with path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
-        reader = codecs.getreader(encoding)(raw, errors=errors)
-        while text := reader.read(CHUNK):
-            out.write(text.lstrip("\ufeff") if out.tell() == 0 else text)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
+            first = True
+            while block := raw.read(CHUNK):
+                text = decoder.decode(block)
+                out.write(text.removeprefix("\ufeff") if first else text)
+                first = False
+            out.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        target.unlink(missing_ok=True)
+        raise
     return target
 
 
-def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
-    assert isinstance(error, UnicodeDecodeError)
-    return error.object[error.start : error.end].decode("latin-1"), error.end
-
-
-codecs.register_error("latin1fallback", _latin1_fallback)
-
-
 # -- the header -----------------------------------------------------------------------------------
-def read_header(path: Path) -> list[str]:
-    """The first record's fields (a UTF-8 file; a byte-order mark is dropped)."""
+def read_header(file: Readable) -> list[str]:
+    """The first record's fields (a byte-order mark is dropped)."""
+    with file.path.open("rb") as handle:
+        head = handle.read(HEAD)
+    text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
     try:
-        with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            first = next(csv.reader(io.StringIO(handle.read(1 << 20))), None)
-    except (csv.Error, UnicodeDecodeError) as err:
-        raise SourceUnreadable(f"{path.name}: the header cannot be read: {err}") from None
+        first = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as err:
+        raise SourceUnreadable(f"{file.path.name}: the header cannot be read: {err}") from None
     if not first or first == [""]:
         raise SourceUnreadable(
-            f"{path.name}: the file is empty (no header row)",
+            f"{file.path.name}: the file is empty (no header row)",
             hint="export the dataset again with its header row",
         )
     return first
@@ -164,13 +186,19 @@ def check_header(src: Source, found: list[str]) -> dict[str, int]:
 
 
 # -- the transform --------------------------------------------------------------------------------
-def _text(column: Column, ref: str) -> str:
-    return f"trim({ref}, ' ')" if column.trim else ref
+def text_sql(column: Column, ref: str) -> str:
+    """The export's text as the original read it: trimmed of ASCII spaces unless it was not.
+
+    Most values have no space to trim; testing both ends first spares copying them.
+    """
+    if not column.trim:
+        return ref
+    spaced = f"starts_with({ref}, ' ') OR ends_with({ref}, ' ')"
+    return f"CASE WHEN {spaced} THEN trim({ref}, ' ') ELSE {ref} END"
 
 
-def column_sql(column: Column, ref: str) -> str:
-    """The raw-zone value of ``column`` from the export's text ``ref``, before the null rules."""
-    value = _text(column, ref)
+def convert_sql(column: Column, value: str) -> str:
+    """The raw-zone value of ``column`` from its (trimmed) text, before the null rules."""
     if column.kind == "upper":
         return f"replace(upper({value}), 'ẞ', 'SS')"  # Java upper-cases ß to SS
     if column.kind == "decimal":
@@ -189,7 +217,7 @@ def column_sql(column: Column, ref: str) -> str:
 
 
 def rules_sql(column: Column, ref: str) -> str:
-    """The original's null rules on an already transformed value."""
+    """The original's null rules on an already converted value."""
     if column.default is not None:
         return f"coalesce({ref}, {javatime.quote(column.default)})"
     if column.null_years_below is not None:
@@ -225,158 +253,208 @@ def transform(
     """Read ``path`` (the source's export) and write its raw-zone parts and quarantine into
     ``workdir``; raises HeaderMismatch or SourceUnreadable."""
     del day  # the partition is in the keys the caller publishes under
-    encoding = detect_encoding(path)
-    readable = as_utf8(path, encoding, workdir)
-    header = read_header(readable)
-    positions = check_header(src, header)
+    file = readable(path, workdir)
+    positions = check_header(src, read_header(file))
     con = duckdb.connect(config={"temp_directory": str(workdir / "duckdb.tmp")})
     try:
         con.execute(f"SET memory_limit = {javatime.quote(memory_limit)}")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        return _run(con, src, readable, header, positions, workdir, run, encoding)
+        load = _Load(con, src, positions, workdir, run)
+        output = load.run(file)
+        if output is None:  # bytes that are not UTF-8 past the first megabyte
+            output = load.run(single_byte(path, workdir))
+        assert output is not None, "a single-byte file always decodes"
+        return output
     finally:
         con.close()
 
 
-def _run(
-    con: duckdb.DuckDBPyConnection,
-    src: Source,
-    path: Path,
-    header: list[str],
-    positions: dict[str, int],
-    workdir: Path,
-    run: str,
-    encoding: str,
-) -> EtlOutput:
-    fields = {f"c{i}": "VARCHAR" for i in range(len(header))}
-    reader = (
-        f"read_csv({javatime.quote(str(path))}, columns={{"
-        + ", ".join(f"{javatime.quote(k)}: 'VARCHAR'" for k in fields)
-        + "}, header=true, delim=',', quote='\"', escape='\"', strict_mode=true, "
-        "auto_detect=false, store_rejects=true, rejects_table='rejects', "
-        "rejects_scan='scans', max_line_size=20000000)"
-    )
-    selects = ["row_number() OVER () AS __record"]
-    casts: list[tuple[int, Column]] = []
-    for index, column in enumerate(src.columns):
-        ref = f"c{positions[column.header]}"
-        selects.append(f"{column_sql(column, ref)} AS {_ident(column.name)}")
-        if column.kind in _CAST_KINDS:
-            casts.append((index, column))
-            selects.append(f"{ref} AS __raw{index}")
-    con.execute(f"CREATE TABLE t AS SELECT {', '.join(selects)} FROM {reader}")
-    rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
-    output = EtlOutput(src.key, rows, encoding)
-    final = ", ".join(rules_sql(c, _ident(c.name)) + f" AS {_ident(c.name)}" for c in src.columns)
-    _write_parts(con, src, final, workdir, run, output)
-    _write_quarantine(con, src, casts, workdir, run, output)
-    return output
+class _Load:
+    """The passes over one export, on one DuckDB connection."""
 
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        src: Source,
+        positions: dict[str, int],
+        workdir: Path,
+        run: str,
+    ) -> None:
+        self.con, self.src, self.workdir, self.run_id = con, src, workdir, run
+        self.refs = {column.header: f"c{positions[column.header]}" for column in src.columns}
+        self.width = max(positions.values()) + 1 if positions else 0
+        self.casts = [(i, c) for i, c in enumerate(src.columns) if c.kind in _CAST_KINDS]
 
-def _write_parts(
-    con: duckdb.DuckDBPyConnection,
-    src: Source,
-    final: str,
-    workdir: Path,
-    run: str,
-    output: EtlOutput,
-) -> None:
-    folder = workdir / "parts"
-    folder.mkdir(parents=True, exist_ok=True)
-    groups: dict[str, list[str | None]] = {"": [None]}
-    if src.partition is not None:
-        groups = {}
-        values = con.execute(
-            f"SELECT DISTINCT {_ident(src.partition)} FROM t ORDER BY 1 NULLS FIRST"
+    def reader(self, file: Readable, rejects: str) -> str:
+        """DuckDB's strict RFC 4180 reader over the whole file, every field as text."""
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.width))
+        return (
+            f"read_csv({javatime.quote(str(file.path))}, columns={{{columns}}}, header=true, "
+            f"delim=',', quote='\"', escape='\"', strict_mode=true, auto_detect=false, "
+            f"encoding={javatime.quote(file.duckdb_encoding)}, store_rejects=true, "
+            f"rejects_table='{rejects}', rejects_scan='{rejects}_scan', "
+            "max_line_size=20000000)"
+        )
+
+    def run(self, file: Readable) -> EtlOutput | None:
+        """Both passes; None when DuckDB found bytes that are not text in ``file``'s encoding."""
+        for table in ("rejects", "rejects_scan", "nulled", "rejects2", "rejects2_scan"):
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        folder = self.workdir / "parts"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        rows = self._write_parts(file, folder)
+        bad_bytes = self.con.execute(
+            f"SELECT count(*) FROM rejects WHERE error_type = '{_BAD_BYTES}'"
+        ).fetchall()[0][0]
+        if bad_bytes and file.encoding == textfiles.UTF8:
+            return None
+        output = EtlOutput(self.src.key, rows, file.encoding)
+        output.parts = self._parts(folder)
+        self._write_quarantine(file, output)
+        return output
+
+    # -- pass 1: the parts
+    def _final_sql(self) -> str:
+        """Every raw-zone column from the export's text fields, in the source's order."""
+        return ", ".join(
+            rules_sql(c, convert_sql(c, text_sql(c, self.refs[c.header]))) + f" AS {_ident(c.name)}"
+            for c in self.src.columns
+        )
+
+    def _write_parts(self, file: Readable, folder: Path) -> int:
+        reader = self.reader(file, "rejects")
+        select = f"SELECT {self._final_sql()} FROM {reader}"
+        if self.src.partition is None:
+            target, options = folder / f"part-{self.run_id}-0.parquet", ""
+        else:
+            # one folder per value, by a hash of it (any text is a safe folder name); the
+            # folders are named as Spark names them afterwards, from the value inside
+            key = f"hash(coalesce({_ident(self.src.partition)}, ''))"
+            select = f"SELECT *, {key} AS __value FROM ({select})"
+            target = folder
+            options = f", PARTITION_BY (__value), FILENAME_PATTERN 'part-{self.run_id}-{{i}}'"
+        written = self.con.execute(
+            f"COPY ({select}) TO {javatime.quote(str(target))} "
+            f"(FORMAT parquet, COMPRESSION zstd{options})"
         ).fetchall()
-        for (value,) in values:
-            groups.setdefault(partition_folder(src.partition, value), []).append(value)
-        groups = groups or {partition_folder(src.partition, None): [None]}
-    for number, (sub, values) in enumerate(sorted(groups.items())):
-        where = ""
-        if src.partition is not None:
-            named = [v for v in values if v is not None]
-            tests = [f"{_ident(src.partition)} IS NULL"] if None in values else []
-            if named:
-                tests.append(
-                    f"{_ident(src.partition)} IN ({', '.join(map(javatime.quote, named))})"
+        rows = int(written[0][0])
+        if self.src.partition is not None and rows == 0:  # still a (default) partition
+            empty = folder / "__value=0" / f"part-{self.run_id}-0.parquet"
+            empty.parent.mkdir()
+            self.con.execute(
+                f"COPY (SELECT {self._final_sql()} FROM {reader} LIMIT 0) TO "
+                f"{javatime.quote(str(empty))} (FORMAT parquet)"
+            )
+        return rows
+
+    def _parts(self, folder: Path) -> list[tuple[str, Path]]:
+        """(key under the date's partition, file) for each part written."""
+        if self.src.partition is None:
+            return [(path.name, path) for path in sorted(folder.glob("*.parquet"))]
+        parts = []
+        for sub in sorted(folder.iterdir()):
+            files = sorted(sub.glob("*.parquet"))
+            values = self.con.execute(
+                f"SELECT {_ident(self.src.partition)} FROM read_parquet("
+                f"{javatime.quote(str(files[0]))}) LIMIT 1"
+            ).fetchall()
+            name = partition_folder(self.src.partition, values[0][0] if values else None)
+            parts += [(f"{name}/{path.name}", path) for path in files]
+        return parts
+
+    # -- pass 2: the values casts turned into null, and the quarantine
+    def _find_nulled(self, file: Readable) -> int:
+        """Table ``nulled``: (record, column header, raw value) of each value a cast nulled."""
+        failures = []
+        for index, column in self.casts:
+            raw = self.refs[column.header]
+            converted = convert_sql(column, text_sql(column, raw))
+            failures.append(
+                (
+                    f"({converted}) IS NULL AND nullif(trim({raw}, ' '), '') IS NOT NULL",
+                    f"{{'i': {index}, 'v': left({raw}, 500)}}",
                 )
-            where = " WHERE " + " OR ".join(tests)
-        target = folder / f"part-{number}.parquet"
-        con.execute(
-            f"COPY (SELECT {final} FROM t{where} ORDER BY __record) TO "
-            f"{javatime.quote(str(target))} (FORMAT parquet, COMPRESSION zstd)"
+            )
+        if not failures:
+            return 0
+        # rows nothing failed on (nearly all) hold a null; a list only where a test failed
+        tests = " OR ".join(f"({test})" for test, _ in failures)
+        values = ", ".join(f"CASE WHEN {test} THEN {value} END" for test, value in failures)
+        self.con.execute(
+            f"CREATE TABLE nulled_rows AS SELECT CASE WHEN {tests} THEN [{values}] END AS bad "
+            f"FROM {self.reader(file, 'rejects2')}"
         )
-        key = f"{sub}/part-{run}-{number}.parquet" if sub else f"part-{run}-{number}.parquet"
-        output.parts.append((key, target))
-
-
-def _write_quarantine(
-    con: duckdb.DuckDBPyConnection,
-    src: Source,
-    casts: list[tuple[int, Column]],
-    workdir: Path,
-    run: str,
-    output: EtlOutput,
-) -> None:
-    file = javatime.quote(src.file)
-    source = javatime.quote(src.key)
-    rejected = (
-        f"SELECT {source} AS source, {file} AS file, line, "
-        "CAST(NULL AS VARCHAR) AS \"column\", left(trim(csv_line, e'\\r\\n'), 500) AS value, "
-        "error_type || ': ' || error_message AS reason "
-        "FROM (SELECT *, row_number() OVER (PARTITION BY line ORDER BY column_idx) AS k "
-        "FROM rejects) WHERE k = 1"
-    )
-    values = [
-        f"SELECT {source}, {file}, __record, {javatime.quote(column.header)}, "
-        f"left(__raw{index}, 500), "
-        f"{javatime.quote(_reason(column))} FROM t WHERE {_ident(column.name)} IS NULL "
-        f"AND nullif(trim(__raw{index}, ' '), '') IS NOT NULL"
-        for index, column in casts
-    ]
-    con.execute(f"CREATE TABLE q AS {rejected}")
-    output.rejected_rows = con.execute("SELECT count(*) FROM q").fetchall()[0][0]
-    if values:
-        con.execute("CREATE TABLE v AS SELECT * FROM (" + " UNION ALL ".join(values) + ")")
-        nulled = con.execute("SELECT count(*) FROM v").fetchall()[0][0]
-        if nulled:
-            _record_lines(con)
-            con.execute("INSERT INTO q SELECT * FROM v")
-        output.nulled_values = nulled
-    counts = con.execute(
-        "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ':', 1), count(*) "
-        "FROM q GROUP BY 1"
-    ).fetchall()
-    output.reasons.update({reason: n for reason, n in counts})
-    if output.rejected_rows or output.nulled_values:
-        target = workdir / "quarantine.parquet"
-        con.execute(
-            f'COPY (SELECT * FROM q ORDER BY line, "column" NULLS FIRST) TO '
-            f"{javatime.quote(str(target))} (FORMAT parquet)"
+        # a table's rows keep the order they were read in: rowid + 1 is the record's number
+        headers = ", ".join(
+            f"({i}, {javatime.quote(c.header)}, {javatime.quote(_reason(c))})"
+            for i, c in self.casts
         )
-        output.quarantine = target
+        self.con.execute(
+            "CREATE TABLE nulled AS SELECT record, h.header, b.v AS value, h.reason FROM ("
+            "SELECT rowid + 1 AS record, unnest(bad) AS b FROM nulled_rows WHERE bad IS NOT NULL"
+            f") JOIN (VALUES {headers}) h(i, header, reason) ON b.i = h.i"
+        )
+        self.con.execute("DROP TABLE nulled_rows")
+        return self.con.execute("SELECT count(*) FROM nulled").fetchall()[0][0]
 
+    def _write_quarantine(self, file: Readable, output: EtlOutput) -> None:
+        file_name = javatime.quote(self.src.file)
+        source = javatime.quote(self.src.key)
+        self.con.execute(
+            f"CREATE TABLE q AS SELECT {source} AS source, {file_name} AS file, line, "
+            "CAST(NULL AS VARCHAR) AS \"column\", left(trim(csv_line, e'\\r\\n'), 500) AS value, "
+            "error_type || ': ' || error_message AS reason "
+            "FROM (SELECT *, row_number() OVER (PARTITION BY line ORDER BY column_idx) AS k "
+            "FROM rejects) WHERE k = 1"
+        )
+        output.rejected_rows = self.con.execute("SELECT count(*) FROM q").fetchall()[0][0]
+        output.nulled_values = self._find_nulled(file)
+        if output.nulled_values:
+            self._record_lines()
+            self.con.execute(
+                f"INSERT INTO q SELECT {source}, {file_name}, line, header, value, reason "
+                "FROM nulled"
+            )
+        counts = self.con.execute(
+            "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ':', 1), count(*) "
+            "FROM q GROUP BY 1"
+        ).fetchall()
+        output.reasons.update({reason: n for reason, n in counts})
+        if output.rejected_rows or output.nulled_values:
+            target = self.workdir / "quarantine.parquet"
+            self.con.execute(
+                f'COPY (SELECT * FROM q ORDER BY line, "column" NULLS FIRST) TO '
+                f"{javatime.quote(str(target))} (FORMAT parquet)"
+            )
+            output.quarantine = target
+        self.con.execute("DROP TABLE q")
+        self.con.execute("DROP TABLE IF EXISTS nulled")
 
-def _record_lines(con: duckdb.DuckDBPyConnection) -> None:
-    """Turn the record numbers in ``v`` (1 = first record read) into lines (header = line 1),
-    counting the records the reader rejected."""
-    rejected = np.array(
-        [r[0] for r in con.execute("SELECT DISTINCT line FROM q ORDER BY 1").fetchall()],
-        dtype=np.int64,
-    )
-    if rejected.size == 0:
-        con.execute("UPDATE v SET __record = __record + 1")
-        return
-    # the k-th record read is record k + j, j = the rejected records before it
-    records = rejected - 1
-    read_before = records - 1 - np.arange(records.size)  # records read before each rejected one
-    wanted = np.array(
-        [r[0] for r in con.execute("SELECT DISTINCT __record FROM v").fetchall()], dtype=np.int64
-    )
-    skipped = np.searchsorted(read_before, wanted, side="left")
-    lines = pa.table({"record": wanted, "line": wanted + skipped + 1})
-    con.register("lines", lines)
-    con.execute("UPDATE v SET __record = lines.line FROM lines WHERE v.__record = lines.record")
-    con.unregister("lines")
+    def _record_lines(self) -> None:
+        """Add ``line`` to ``nulled``: record numbers (1 = first record read) become lines
+        (header = line 1), counting the records the reader rejected before each."""
+        con = self.con
+        rejected = np.array(
+            [r[0] for r in con.execute("SELECT DISTINCT line FROM q ORDER BY 1").fetchall()],
+            dtype=np.int64,
+        )
+        con.execute("ALTER TABLE nulled ADD COLUMN line BIGINT")
+        if rejected.size == 0:
+            con.execute("UPDATE nulled SET line = record + 1")
+            return
+        # the k-th record read is record k + j, j = the rejected records before it
+        records = rejected - 1
+        read_before = records - 1 - np.arange(records.size)  # records read before each rejected
+        wanted = np.array(
+            [r[0] for r in con.execute("SELECT DISTINCT record FROM nulled").fetchall()],
+            dtype=np.int64,
+        )
+        skipped = np.searchsorted(read_before, wanted, side="left")
+        lines = pa.table({"record": wanted, "line": wanted + skipped + 1})
+        con.register("lines", lines)
+        con.execute(
+            "UPDATE nulled SET line = lines.line FROM lines WHERE nulled.record = lines.record"
+        )
+        con.unregister("lines")
