@@ -14,7 +14,7 @@ process, so its peak memory is its own:
 With ``--check`` each engine also runs the as-published definitions and every result is
 compared with the truth the synthetic exports planted (and the peer with the as-published
 truth). Figures are seconds of wall time; peak memory is the process's high-water mark
-(and the JVM's, for Spark).
+with its children (Spark's JVM), sampled.
 
     .venv/bin/python benchmarks/contracting_weekly.py --scale large [--check] [--no-spark]
 """
@@ -26,10 +26,10 @@ import datetime
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,48 @@ def _runtime(home: Path, **settings: Any) -> Any:
     return Runtime(app, home=home, settings={"download": False, **settings})
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class PeakMemory:
+    """The highest resident memory of this process plus its descendants (Spark's JVM), sampled
+    every 0.2 s; `ru_maxrss` will not do, as a child inherits its parent's high-water mark."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, sum(_rss_kb(p) for p in _family(os.getpid())) / 1024)
+            self._stop.wait(0.2)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
+def _family(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _timed(rt: Any, job: str, **params: Any) -> float:
@@ -81,13 +121,14 @@ def phase_engine(home: Path, engine: str, check: bool) -> dict[str, Any]:
     from cauce.apps.contracting.results import INDICATORS_TABLE, PUBLISHED_TABLE
 
     out: dict[str, Any] = {"engine": engine}
+    memory = PeakMemory()
     with _runtime(home, engine=engine, dashboard_images=False) as rt:
         out["etl"] = _timed(rt, "etl")
         out["indicators"] = _timed(rt, "indicators")
         out["load"] = _timed(rt, "load")
         rows = rt.warehouse("results").query(
             f"SELECT * FROM {INDICATORS_TABLE} WHERE fecha_ejecucion = DATE '{DAY}'").to_pylist()
-        out["jvm_peak_mb"] = _jvm_peak_mb()
+    out["peak_mb"] = memory.stop()
     out["total"] = out["etl"] + out["indicators"] + out["load"]
     if check:
         truth = _truth(home)["indicators"]
@@ -99,25 +140,7 @@ def phase_engine(home: Path, engine: str, check: bool) -> dict[str, Any]:
                 f"SELECT * FROM {PUBLISHED_TABLE} WHERE fecha_ejecucion = DATE '{DAY}'"
             ).to_pylist()
         out["published_differs"] = _compare(rows, truth["as_published"])
-    out["peak_mb"] = _rss_mb()
     return out
-
-
-def _jvm_peak_mb() -> float | None:
-    """The Spark JVM's high-water mark, read before the session stops."""
-    try:
-        from pyspark import SparkContext
-    except ImportError:
-        return None
-    context = SparkContext._active_spark_context
-    gateway = getattr(context, "_gateway", None)
-    proc = getattr(gateway, "proc", None)
-    if proc is None:
-        return None
-    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
 
 
 def phase_original(home: Path, check: bool) -> dict[str, Any]:
@@ -132,17 +155,17 @@ def phase_original(home: Path, check: bool) -> dict[str, Any]:
     day = datetime.date.fromisoformat(DAY)
     with _runtime(home) as rt:
         files = {t: rawzone.local_paths(rt.bucket("raw"), t, day) for t in COLUMNS}
+    memory = PeakMemory()
     started = time.perf_counter()
     spark = spark_session("local[2]")
     out: dict[str, Any] = {"engine": "original", "start": time.perf_counter() - started}
     started = time.perf_counter()
     rows = indicators(spark, files)
     out["indicators"] = time.perf_counter() - started
-    out["jvm_peak_mb"] = _jvm_peak_mb()
     spark.stop()
+    out["peak_mb"] = memory.stop()
     if check:
         out["published_differs"] = _compare(rows, _truth(home)["indicators"]["as_published"])
-    out["peak_mb"] = _rss_mb()
     return out
 
 
@@ -182,12 +205,11 @@ def main() -> None:
         results.append(_child(args, "spark", home))
         if not args.no_original:
             results.append(_child(args, "original", home))
-    print(f"{'engine':10} {'etl':>7} {'indic.':>7} {'load':>7} {'total':>7} {'peak MB':>8} "
-          f"{'JVM MB':>8}")
+    print(f"{'engine':10} {'etl':>7} {'indic.':>7} {'load':>7} {'total':>7} {'peak MB':>8}")
     for r in results:
         print(f"{r['engine']:10} {r.get('etl', 0):7.1f} {r['indicators']:7.1f} "
               f"{r.get('load', 0):7.1f} {r.get('total', r['indicators']):7.1f} "
-              f"{r['peak_mb']:8.0f} {r.get('jvm_peak_mb') or 0:8.0f}")
+              f"{r['peak_mb']:8.0f}")
     by = {r["engine"]: r for r in results}
     if "spark" in by:
         duck, spark = by["duckdb"], by["spark"]
