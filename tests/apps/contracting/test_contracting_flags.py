@@ -166,4 +166,5 @@ def test_scores_flags_table_and_rollups(duck, tmp_path):
     [buyer] = results.scored.buyers.to_pylist()
     assert buyer["contratos"] == 2 and buyer["contratos_con_banderas"] == 1
     assert buyer["puntaje"] == pytest.approx(contract["puntaje"] * 1200 / 1300, abs=1e-3)
-    assert {s["documento"] for s in results.scored.suppliers.to_pylist()} == {"77", "78"}
+    # suppliers with no flagged contract score 0 and are left out
+    assert [s["documento"] for s in results.scored.suppliers.to_pylist()] == ["77"]

@@ -311,15 +311,15 @@ def entregas_published(inputs: Inputs) -> ir.Table:
 
 # -- 8, 9, 10. inhabilitados por multa, obras inconclusas, responsabilidad fiscal -------
 def multa_fixed(inputs: Inputs) -> Hits:
-    pd = awarded(inputs).filter(_.fecha_ref.notnull())
+    pd = awarded(inputs).filter(_.fecha_ref.notnull()).mutate(code=doc(_.id_proveedor_secop))
     f = inputs[MULTAS].mutate(k=doc(_.id_contratista), n=name(_.nombre_contratista_sancionado),
                               dia=_.fecha_registro_sanacion.date()).filter(_.dia.notnull())
-    code = doc(pd.id_proveedor_secop)
-    by_code = (code.notnull() & f.k.notnull() & (code == f.k))
-    by_name = ((code.isnull() | f.k.isnull()) & f.n.notnull() & (f.n != "NO DEFINIDO")
-               & (f.n == pd.name_proveedor))
-    joined = pd.join(f, (by_code | by_name) & (f.dia < pd.fecha_ref))
-    return _hits(joined.select(pd.columns))
+    # two equi-joins rather than one join on (code OR name), which no engine can hash
+    by_code = pd.join(f.filter(f.k.notnull()), (pd.code == f.k) & (f.dia < pd.fecha_ref))
+    named = f.filter(f.n.notnull() & (f.n != "NO DEFINIDO"))
+    by_name = pd.join(named, (pd.name_proveedor == named.n) & (named.dia < pd.fecha_ref)
+                      & (pd.code.isnull() | named.k.isnull()))
+    return _hits(by_code.select(pd.columns).union(by_name.select(pd.columns)))
 
 
 def _names_published(inputs: Inputs, table: str, column: str, dedup: bool = True,

@@ -2,7 +2,8 @@
 
 Score of a contract = 100 × Σ weights of the flags it fired / Σ weights of the flags evaluated
 in the run (a flag whose source is missing is not counted against anyone). Buyers and
-suppliers get the amount-weighted mean of their contracts' scores. Levels follow the public
+suppliers get the amount-weighted mean of their contracts' scores (suppliers none of whose
+contracts fired a flag are left out: their score is 0). Levels follow the public
 "Radar" scale: Bajo < 20 ≤ Medio < 40 ≤ Alto < 60 ≤ Crítico. Computed in Polars from the
 engines' Arrow results, so both engines give identical scores by construction.
 """
@@ -81,6 +82,7 @@ def score(fired: list[Fired], processes: pa.Table, evaluated_weight: int,
     buyers = _rollup(contracts, "doc_entidad", ["id_nit_entidad", "nombre_entidad",
                                                 "nombre_depto_entidad"], day)
     suppliers = _rollup(contracts, "doc_proveedor", ["id_nit_proveedor", "nombre_proveedor"], day)
+    suppliers = suppliers.filter(pl.col("contratos_con_banderas") > 0)  # the rest score 0
     flagged = contracts.filter(pl.col("cantidad_banderas") > 0).with_columns(
         fecha_ejecucion=day).drop("doc_entidad", "doc_proveedor", "peso").sort("id_proceso")
     return Scored(flags.to_arrow(), flagged.to_arrow(), buyers.to_arrow(), suppliers.to_arrow())
