@@ -28,7 +28,6 @@ from cauce.apps.contracting.synth.planted import FIXED, INDICATORS, PUBLISHED, P
 
 SCALES = {"tiny": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
 PROCESOS = "t_seii_procecotrata_compraadjudi"
-HIDDEN = ("_year", "_base", "_adjudicated", "_awarded", "_updated")
 PLACEHOLDERS = ("No Definido", "No Adjudicado")
 # how each export is written: (encoding, line end)
 STYLE = {
@@ -47,8 +46,7 @@ def generate(scale: str, *, seed: int = 0) -> tuple[dict[str, pl.DataFrame], Pla
     planted = plant()
     planted_processes = len(planted.rows[PROCESOS])
     unique = int((processes - planted_processes) / 1.03)
-    procesos = bg.processes(rng, unique, 1_000_000)
-    procesos = pl.concat([procesos, bg.older_phases(rng, procesos, 0.03)])
+    procesos = bg.processes(rng, unique, 1_000_000, duplicates=0.03)
     frames = {
         PROCESOS: procesos,
         "t_seii_ofertaproces_procesocompr": bg.offers(
@@ -80,10 +78,21 @@ def generate(scale: str, *, seed: int = 0) -> tuple[dict[str, pl.DataFrame], Pla
         ),
     }
     for key, rows in planted.rows.items():
-        frames[key] = pl.concat([frames[key], _planted_frame(key, rows, rng)], how="vertical")
-    for key, frame in frames.items():
-        frames[key] = frame[rng.permutation(frame.height)]
+        frames[key] = scatter(frames[key], _planted_frame(key, rows, rng), rng)
     return frames, planted
+
+
+def scatter(background: pl.DataFrame, rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """``rows`` shuffled and put at random places among ``background``: the background is cut
+    into slices, so none of its text is copied."""
+    rows = rows[rng.permutation(rows.height)]
+    cuts = np.sort(rng.integers(0, background.height + 1, rows.height))
+    pieces, start = [], 0
+    for index, cut in enumerate(cuts):
+        pieces += [background.slice(start, cut - start), rows.slice(index, 1)]
+        start = cut
+    pieces.append(background.slice(start))
+    return pl.concat(pieces, how="diagonal_relaxed")
 
 
 def _planted_frame(key: str, rows: list[dict[str, Any]], rng: np.random.Generator) -> pl.DataFrame:
@@ -101,6 +110,7 @@ def _planted_frame(key: str, rows: list[dict[str, Any]], rng: np.random.Generato
             pl.Series("_adjudicated", [r["_adjudicated"] for r in rows], dtype=pl.Int64),
             pl.Series("_awarded", [r["_awarded"] for r in rows], dtype=pl.Boolean),
             pl.Series("_updated", [r["_updated"] for r in rows], dtype=pl.Int32),
+            pl.Series("_current", [r["_current"] for r in rows], dtype=pl.Boolean),
         )
     return out
 
@@ -109,10 +119,21 @@ def truth(
     frames: dict[str, pl.DataFrame], planted: Planted, day: str, scale: str, seed: int
 ) -> dict[str, Any]:
     """The expected indicator rows: the planted cases' contributions plus the totals."""
-    procesos = frames[PROCESOS]
+    procesos = frames[PROCESOS].select(  # only what is read here, in one chunk
+        "ID del Proceso",
+        "ID del Portafolio",
+        "Nit Entidad",
+        "NIT del Proveedor Adjudicado",
+        "Nombre del Proveedor Adjudicado",
+        "_year",
+        "_base",
+    ).rechunk()
     rows = procesos.height
     distinct = procesos["ID del Proceso"].n_unique()
-    first = procesos.unique("ID del Proceso", keep="first", maintain_order=True)
+    # the duplicate rows of a process agree on everything read here: any row is the first
+    first = procesos.select(
+        "ID del Proceso", "Nit Entidad", "NIT del Proveedor Adjudicado", "_year"
+    ).unique("ID del Proceso", keep="any")
     nit = pl.col("NIT del Proveedor Adjudicado")
     groups = (
         first.filter(nit.is_not_null() & ~nit.is_in(PLACEHOLDERS))
@@ -120,13 +141,18 @@ def truth(
         .len()
         .height
     )
-    portfolios = set(procesos["ID del Portafolio"].to_list())
+    portfolios = procesos.select(pl.col("ID del Portafolio").alias("ID del Proceso de Compra"))
     joined_offers = (
         frames["t_seii_ofertaproces_procesocompr"]
-        .filter(pl.col("ID del Proceso de Compra").is_in(list(portfolios)))
+        .select("ID del Proceso de Compra")
+        .join(portfolios.unique(), on="ID del Proceso de Compra", how="semi")
         .height
     )
-    undefined = procesos.unique("ID del Portafolio", keep="first").filter(
+    undefined = (
+        procesos.select("ID del Portafolio", "Nombre del Proveedor Adjudicado", "_base").unique(
+            "ID del Portafolio", keep="any"
+        )
+    ).filter(
         pl.col("Nombre del Proveedor Adjudicado").str.strip_chars(" ").str.to_uppercase()
         == "NO DEFINIDO"
     )
@@ -175,7 +201,7 @@ def truth(
 def write_export(key: str, frame: pl.DataFrame, path: Path) -> None:
     """One export as the portal's bulk download (or a hand-saved PACO file) writes it."""
     encoding, newline = STYLE.get(key, ("utf-8", "\n"))
-    data = frame.drop([c for c in HIDDEN if c in frame.columns])
+    data = frame.drop([c for c in frame.columns if c.startswith("_")])  # hidden columns
     if encoding == "utf-8":
         data.write_csv(path, line_terminator=newline, include_bom=False)
     elif encoding == "utf-8-sig":

@@ -41,6 +41,9 @@ MODALITIES = (
     "Licitación pública",
     "Concurso de méritos abierto",
 )
+# roughly SECOP's mix: two thirds of the processes are not competitive
+MODALITY_SHARES = (0.45, 0.2, 0.15, 0.07, 0.05, 0.05, 0.03)
+NON_COMPETITIVE = (0, 1)  # the indices of direct contracting and the special regime
 ENTITY_KINDS = (
     "ALCALDÍA MUNICIPAL DE",
     "GOBERNACIÓN DE",
@@ -157,10 +160,13 @@ class Sizes:
         return max(8, int(self.processes * share))
 
 
+def choose(values: tuple[str, ...], indices: np.ndarray) -> pl.Series:
+    """``values[i]`` for each ``i`` of ``indices``, gathered by Polars (no Python strings)."""
+    return pl.Series(values, dtype=pl.String).gather(indices)
+
+
 def pick(rng: np.random.Generator, values: tuple[str, ...], n: int) -> pl.Series:
-    return pl.Series(
-        np.asarray(values, dtype=object)[rng.integers(0, len(values), n)], dtype=pl.String
-    )
+    return choose(values, rng.integers(0, len(values), n))
 
 
 def numbered(prefix: str, start: int, n: int, width: int = 0) -> pl.Series:
@@ -206,19 +212,16 @@ def person_names(
 
 def firm_names(index: pl.Series) -> pl.Series:
     """A distinct firm name per supplier index (the number keeps each name unique)."""
-    words = np.asarray(FIRM_WORDS, dtype=object)
-    places = np.asarray(FIRM_PLACES, dtype=object)
-    suffixes = np.asarray(FIRM_SUFFIXES, dtype=object)
     k = index.to_numpy()
-    return (
-        pl.Series(words[k % len(words)], dtype=pl.String)
-        + " "
-        + pl.Series(places[(k // len(words)) % len(places)], dtype=pl.String)
-        + " "
-        + index.cast(pl.String)
-        + " "
-        + pl.Series(suffixes[k % len(suffixes)], dtype=pl.String)
-    )
+    return pl.select(
+        pl.concat_str(
+            choose(FIRM_WORDS, k % len(FIRM_WORDS)),
+            choose(FIRM_PLACES, (k // len(FIRM_WORDS)) % len(FIRM_PLACES)),
+            index.cast(pl.String),
+            choose(FIRM_SUFFIXES, k % len(FIRM_SUFFIXES)),
+            separator=" ",
+        )
+    ).to_series()
 
 
 def frame(
@@ -234,137 +237,156 @@ def frame(
 
 
 # -- processes ------------------------------------------------------------------------------------
-def processes(rng: np.random.Generator, n: int, first_id: int) -> pl.DataFrame:
-    """``n`` processes (each once) plus, as hidden columns, what the raw zone will read:
-    ``_year`` of publication and ``_base`` (the base price, null when it does not parse)."""
+def processes(
+    rng: np.random.Generator, n: int, first_id: int, duplicates: float = 0.03
+) -> pl.DataFrame:
+    """``n`` processes, ``duplicates`` of them twice (an earlier phase: an older update date,
+    everything an indicator reads unchanged), rows in random order, and hidden columns with
+    what the raw zone will read: ``_year`` of publication and ``_base`` (null when the text
+    does not parse), ``_adjudicated``, ``_awarded``, ``_updated``, ``_current`` (False on the
+    earlier phase), ``_entity``, ``_supplier``, ``_modality`` (index in MODALITIES) and
+    ``_ref`` (the adjudication date, a day number).
+
+    Everything is drawn per process and spread to its rows by index, so no text is copied."""
     src = SOURCES["t_seii_procecotrata_compraadjudi"]
-    ids = pl.int_range(first_id, first_id + n, eager=True)
+    # per process
     entities = max(20, n // 200)
     entity = rng.integers(0, entities, n)
-    kinds = np.asarray(ENTITY_KINDS, dtype=object)[entity % len(ENTITY_KINDS)]
-    places = np.asarray(PLACES, dtype=object)[(entity // len(ENTITY_KINDS)) % len(PLACES)]
-    entity_name = pl.Series(kinds, dtype=pl.String) + " " + pl.Series(places, dtype=pl.String)
-    # an odd space, as exports have: two spaces inside one name in a hundred
-    double = rng.random(n) < 0.01
-    entity_name = pl.select(
-        pl.when(pl.lit(pl.Series(double)))
-        .then(entity_name.str.replace(" ", "  "))
-        .otherwise(entity_name)
-    ).to_series()
-    entity_nit = pl.Series(890_000_000 + entity).cast(pl.String)
     awarded = rng.random(n) < 0.7
-    supplier = pl.Series(ids.to_numpy() // 2)  # a supplier wins at most two processes
+    supplier = (first_id + np.arange(n)) // 2  # a supplier wins at most two processes
     published = days(rng, date(2019, 1, 1), date(2023, 4, 10), n)
     updated = published + rng.integers(0, 60, n)
+    received = published + rng.integers(10, 41, n)  # never shorter than a modality's minimum
     base = (np.exp(rng.normal(17.0, 1.3, n))).astype(np.int64) + 1_000_000
     adjudicated = np.where(awarded, (base * rng.uniform(0.85, 1.0, n)).astype(np.int64), 0)
-    published_text = render(published, "MM/dd/yyyy")
+    modality = rng.choice(len(MODALITIES), n, p=MODALITY_SHARES)
     trailing = rng.random(n) < 0.01  # "06/30/2022 12:00:00 AM": read by its prefix
     impossible = rng.random(n) < 0.001  # "13/25/2022": null
+    commas = rng.random(n) < 0.001  # "1,234,567": null
+    # rows: each process once, the duplicated ones again as their earlier phase, shuffled
+    twice = np.flatnonzero(rng.random(n) < duplicates)
+    order = rng.permutation(n + twice.size)
+    row = np.concatenate([np.arange(n), twice])[order]
+    current = order < n
+    older = updated[row] - np.where(current, 0, 1 + rng.integers(1, 30, row.size))
+    m = row.size
+    ids = pl.Series(first_id + row).cast(pl.String)
+    is_awarded = pl.Series(awarded[row])
+    published_text = render(published[row], "MM/dd/yyyy")
     published_text = pl.select(
-        pl.when(pl.lit(pl.Series(impossible)))
+        pl.when(pl.lit(pl.Series(impossible[row])))
         .then(pl.lit("13/25/") + published_text.str.slice(6, 4))
-        .when(pl.lit(pl.Series(trailing)))
+        .when(pl.lit(pl.Series(trailing[row])))
         .then(published_text + " 12:00:00 AM")
         .otherwise(published_text)
     ).to_series()
-    commas = rng.random(n) < 0.001  # "1,234,567": null
-    base_text = pl.Series(base).cast(pl.String)
+    base_text = pl.Series(base[row]).cast(pl.String)
     base_text = pl.select(
-        pl.when(pl.lit(pl.Series(commas)))
+        pl.when(pl.lit(pl.Series(commas[row])))
         .then(base_text.str.replace(r"(\d)(\d{3})$", "$1,$2"))
         .otherwise(base_text)
     ).to_series()
-    placeholder = pl.Series(np.where(rng.random(n) < 0.5, "No Adjudicado", "No Definido"))
-    awarded_s = pl.Series(awarded)
-    provider_nit = pl.select(
-        pl.when(awarded_s).then((800_000_000 + supplier).cast(pl.String)).otherwise(placeholder)
+    the_supplier = pl.Series(supplier[row])
+    placeholder = pick(rng, ("No Adjudicado", "No Definido"), m)
+
+    def if_awarded(value: pl.Series | pl.Expr, otherwise: pl.Series | pl.Expr) -> pl.Series:
+        return pl.select(pl.when(is_awarded).then(value).otherwise(otherwise)).to_series()
+
+    entity_name = (
+        choose(ENTITY_KINDS, entity[row] % len(ENTITY_KINDS))
+        + " "
+        + choose(PLACES, (entity[row] // len(ENTITY_KINDS)) % len(PLACES))
+    )
+    double = pl.Series(rng.random(m) < 0.01)  # two spaces inside one name in a hundred
+    entity_name = pl.select(
+        pl.when(double).then(entity_name.str.replace(" ", "  ")).otherwise(entity_name)
     ).to_series()
-    provider_name = pl.select(
-        pl.when(awarded_s).then(firm_names(supplier)).otherwise(pl.lit("No Definido"))
-    ).to_series()
-    provider_code = pl.select(
-        pl.when(awarded_s)
-        .then((1_000_000 + supplier).cast(pl.String))
-        .otherwise(pl.lit("No Definido"))
-    ).to_series()
-    description = words(rng, n, 6, 14)
-    two_lines = rng.random(n) < 0.0005
+    description = words(rng, m, 6, 14)
+    two_lines = pl.Series(rng.random(m) < 0.0005)
     description = pl.select(
-        pl.when(pl.lit(pl.Series(two_lines)))
-        .then(description + "\nObjeto: " + description)
-        .otherwise(description)
+        pl.when(two_lines).then(description + "\nObjeto: " + description).otherwise(description)
     ).to_series()
+    phase = pick(rng, ("Presentación de oferta", "Evaluación", "Selección"), m)
     given = {
         "Entidad": entity_name,
-        "Nit Entidad": entity_nit,
-        "Codigo Entidad": (700_000 + pl.Series(entity)).cast(pl.String),
-        "ID del Proceso": "CO1.REQ." + ids.cast(pl.String),
-        "Referencia del Proceso": "REF-" + ids.cast(pl.String),
-        "ID del Portafolio": "CO1.BDOS." + ids.cast(pl.String),
-        "Nombre del Procedimiento": words(rng, n, 3, 7),
+        "Nit Entidad": pl.Series(890_000_000 + entity[row]).cast(pl.String),
+        "Codigo Entidad": pl.Series(700_000 + entity[row]).cast(pl.String),
+        "ID del Proceso": "CO1.REQ." + ids,
+        "Referencia del Proceso": "REF-" + ids,
+        "ID del Portafolio": "CO1.BDOS." + ids,
+        "Nombre del Procedimiento": words(rng, m, 3, 7),
         "Descripción del Procedimiento": description,
-        "Fase": pick(rng, ("Presentación de oferta", "Evaluación", "Selección"), n),
-        "Fecha de Publicacion del Proceso": published_text,
-        "Fecha de Ultima Publicación": render(updated, "MM/dd/yyyy"),
-        "Precio Base": base_text,
-        "Modalidad de Contratacion": pick(rng, MODALITIES, n),
-        "Adjudicado": pl.Series(np.where(awarded, "Si", "No")),
-        "CodigoProveedor": provider_code,
-        "Fecha Adjudicacion": pl.select(
-            pl.when(awarded_s).then(render(updated, "MM/dd/yyyy")).otherwise(pl.lit(None))
+        "Fase": pl.select(
+            pl.when(pl.Series(current)).then(phase).otherwise(pl.lit("Borrador"))
         ).to_series(),
-        "Valor Total Adjudicacion": pl.Series(adjudicated).cast(pl.String),
-        "Nombre del Proveedor Adjudicado": provider_name,
-        "NIT del Proveedor Adjudicado": provider_nit,
-        "Estado Resumen": pl.Series(np.where(awarded, "Adjudicado", "Presentación de oferta")),
+        "Fecha de Publicacion del Proceso": published_text,
+        "Fecha de Ultima Publicación": render(older, "MM/dd/yyyy"),
+        "Fecha de Recepcion de Respuestas": render(received[row], "MM/dd/yyyy"),
+        "Precio Base": base_text,
+        "Modalidad de Contratacion": choose(MODALITIES, modality[row]),
+        "Proveedores Unicos con Respuestas": pl.Series(rng.integers(2, 10, m)).cast(pl.String),
+        "Adjudicado": if_awarded(pl.lit("Si"), pl.lit("No")),
+        "CodigoProveedor": if_awarded(
+            (1_000_000 + the_supplier).cast(pl.String), pl.lit("No Definido")
+        ),
+        "Fecha Adjudicacion": if_awarded(
+            render(updated[row], "MM/dd/yyyy"), pl.lit(None, pl.String)
+        ),
+        "Valor Total Adjudicacion": pl.Series(adjudicated[row]).cast(pl.String),
+        "Nombre del Proveedor Adjudicado": if_awarded(
+            firm_names(the_supplier), pl.lit("No Definido")
+        ),
+        "NIT del Proveedor Adjudicado": if_awarded(
+            (800_000_000 + the_supplier).cast(pl.String), placeholder
+        ),
+        "Estado Resumen": pl.select(
+            pl.when(pl.Series(~current))
+            .then(pl.lit("En evaluación"))
+            .when(is_awarded)
+            .then(pl.lit("Adjudicado"))
+            .otherwise(pl.lit("Presentación de oferta"))
+        ).to_series(),
         "URLProceso": "https://community.secop.gov.co/Public/Tendering/OpportunityDetail/Index?"
-        "noticeUID=CO1.NTC." + ids.cast(pl.String),
+        "noticeUID=CO1.NTC." + ids,
     }
-    out = frame(src, rng, n, given)
-    years = pl.Series(published).cast(pl.Int32).cast(pl.Date).dt.year()
+    out = frame(src, rng, m, given)
+    years = pl.Series(published).cast(pl.Int32).cast(pl.Date).dt.year().to_numpy()
     return out.with_columns(
-        _masked(years.to_numpy(), impossible).alias("_year").cast(pl.Int32),
-        _masked(base, commas).alias("_base"),
-        pl.Series("_adjudicated", adjudicated, dtype=pl.Int64),
-        pl.Series("_awarded", awarded),
-        pl.Series("_updated", updated, dtype=pl.Int32),
-    )
-
-
-def older_phases(rng: np.random.Generator, procesos: pl.DataFrame, share: float) -> pl.DataFrame:
-    """Duplicate rows of ``share`` of the processes: an earlier phase, with an older update date
-    and everything an indicator reads unchanged."""
-    chosen = procesos.filter(pl.Series(rng.random(procesos.height) < share))
-    older = chosen["_updated"] - 1 - pl.Series(rng.integers(1, 30, chosen.height))
-    return chosen.with_columns(
-        pl.lit("Borrador").alias("Fase"),
-        pl.lit("En evaluación").alias("Estado Resumen"),
-        render(older.to_numpy(), "MM/dd/yyyy").alias("Fecha de Ultima Publicación"),
-        older.cast(pl.Int32).alias("_updated"),
+        _masked(years[row], impossible[row]).alias("_year").cast(pl.Int32),
+        _masked(base[row], commas[row]).alias("_base"),
+        pl.Series("_adjudicated", adjudicated[row], dtype=pl.Int64),
+        pl.Series("_awarded", awarded[row]),
+        pl.Series("_updated", older, dtype=pl.Int32),
+        pl.Series("_current", current),
+        pl.Series("_entity", entity[row], dtype=pl.Int64),
+        pl.Series("_supplier", supplier[row], dtype=pl.Int64),
+        pl.Series("_modality", modality[row], dtype=pl.Int8),
+        pl.Series("_ref", updated[row], dtype=pl.Int32),
     )
 
 
 def words(rng: np.random.Generator, n: int, low: int, high: int) -> pl.Series:
+    """``n`` texts of ``low`` to ``high`` words, title-cased: one column of words per position,
+    nulled beyond each text's count and concatenated, so no row is built in Python."""
     count = rng.integers(low, high + 1, n)
-    vocabulary = np.asarray(WORDS, dtype=object)
-    picked = vocabulary[rng.integers(0, len(WORDS), (n, high))]
-    joined = (
-        [" ".join(row[:k]) for row, k in zip(picked, count, strict=True)] if n <= 50_000 else None
-    )
-    if joined is not None:
-        return pl.Series(joined, dtype=pl.String).str.to_titlecase().str.slice(0, 200)
-    # large tables: one vectorised concatenation of ``high`` word columns, cut at the count
-    frame_ = pl.DataFrame({f"w{i}": picked[:, i].astype(str) for i in range(high)})
-    text = frame_.select(pl.concat_str(pl.all(), separator=" ")).to_series()
-    return text.str.split(" ").list.head(pl.Series(count)).list.join(" ").str.to_titlecase()
+    picked = rng.integers(0, len(WORDS), (n, high))
+    vocabulary = pl.Series(WORDS, dtype=pl.String)
+    positions = [
+        pl.when(pl.lit(pl.Series(count > i))).then(vocabulary.gather(picked[:, i]))
+        for i in range(high)
+    ]
+    text = pl.select(pl.concat_str(positions, separator=" ", ignore_nulls=True)).to_series()
+    return text.str.to_titlecase().str.slice(0, 200)
 
 
 # -- the other sources -----------------------------------------------------------------------------
 def offers(rng: np.random.Generator, procesos: pl.DataFrame, n: int, first_id: int) -> pl.DataFrame:
-    """Three offers per awarded process (until ``n``): the winner's, the cheapest, two dearer."""
+    """Three offers per awarded process (until ``n``), in random order: the winner's, the
+    cheapest, and two dearer ones at values no other bidder of the process offers."""
     src = SOURCES["t_seii_ofertaproces_procesocompr"]
-    awarded = procesos.filter(pl.col("_awarded") & (pl.col("_adjudicated") > 0)).head(n // 3)
+    awarded = procesos.filter(
+        pl.col("_current") & pl.col("_awarded") & (pl.col("_adjudicated") > 0)
+    ).head(n // 3)
     k = awarded.height
     winner = awarded.select(
         pl.col("ID del Portafolio").alias("portfolio"),
@@ -385,12 +407,14 @@ def offers(rng: np.random.Generator, procesos: pl.DataFrame, n: int, first_id: i
                 (500_000_000 + other).cast(pl.String).alias("nit"),
                 firm_names(other).alias("name"),
                 (3_000_000 + other).cast(pl.String).alias("code"),
-                (pl.col("value") * (1.0 + 0.05 * offset + pl.Series(rng.random(k)) * 0.1)).cast(
+                # 5-9 % dearer, then 15-19 %: never two bidders at one value
+                (pl.col("value") * (0.95 + 0.1 * offset + pl.Series(rng.random(k)) * 0.04)).cast(
                     pl.Int64
                 ),
             )
         )
-    table = pl.concat([winner, *rivals])
+    table = pl.concat([winner, *rivals]).rechunk()
+    table = table[rng.permutation(table.height)]
     m = table.height
     registered = render(days(rng, date(2019, 1, 1), date(2023, 4, 1), m), "dd/MM/yyyy")
     given = {
@@ -412,35 +436,38 @@ def offers(rng: np.random.Generator, procesos: pl.DataFrame, n: int, first_id: i
 
 
 def rues(rng: np.random.Generator, procesos: pl.DataFrame, n: int) -> pl.DataFrame:
-    """Registrations: the winning suppliers (active) first, then other firms and people; the
-    cancelled ones have numbers no supplier has."""
+    """Registrations in random order: the winning suppliers (active, registered before 2018-07,
+    long before any of their processes), other firms and people; the cancelled ones have
+    numbers no supplier has."""
     src = SOURCES["t_otro_pernajuesadl_camarcomerci"]
     suppliers = (
-        procesos.filter(pl.col("_awarded"))
-        .select("NIT del Proveedor Adjudicado", "Nombre del Proveedor Adjudicado")
+        procesos.filter(pl.col("_awarded") & pl.col("_current"))["_supplier"]
         .unique(maintain_order=True)
         .head(n // 2)
+        .to_numpy()
     )
-    others = n - suppliers.height
-    other_nits = (400_000_000 + pl.int_range(0, others, eager=True)).cast(pl.String)
-    nits = pl.concat([suppliers["NIT del Proveedor Adjudicado"], other_nits])
-    names = pl.concat(
-        [
-            suppliers["Nombre del Proveedor Adjudicado"],
-            firm_names(pl.int_range(0, others, eager=True) + 2_000_000),
-        ]
+    order = rng.permutation(n)
+    is_supplier = order < suppliers.size
+    other = order - suppliers.size
+    firm = np.where(
+        is_supplier, suppliers[np.minimum(order, suppliers.size - 1)], 2_000_000 + other
     )
-    states = pl.concat(
-        [
-            pl.Series(["ACTIVA"] * suppliers.height),
-            pick(rng, ("ACTIVA", "ACTIVA", "CANCELADA", "INACTIVA", "NO ASIGNADO"), others),
-        ]
+    nits = pl.Series(np.where(is_supplier, 800_000_000 + firm, 400_000_000 + other)).cast(pl.String)
+    states = pl.select(
+        pl.when(pl.Series(is_supplier))
+        .then(pl.lit("ACTIVA"))
+        .otherwise(pick(rng, ("ACTIVA", "ACTIVA", "CANCELADA", "INACTIVA", "NO ASIGNADO"), n))
+    ).to_series()
+    registered = np.where(
+        is_supplier,
+        days(rng, date(1960, 1, 1), date(2018, 6, 30), n),
+        days(rng, date(1950, 1, 1), date(2023, 3, 1), n),
     )
-    registered = days(rng, date(1950, 1, 1), date(2023, 3, 1), n)
     cancelled = registered + rng.integers(30, 3_000, n)
     is_cancelled = states == "CANCELADA"
+    nobody = pl.Series([None] * n, dtype=pl.String)
     given = {
-        "razon_social": names,
+        "razon_social": firm_names(pl.Series(firm)),
         "numero_identificacion": nits,
         "nit": nits,
         "digito_verificacion": pl.Series(rng.integers(0, 10, n)).cast(pl.String),
@@ -453,10 +480,10 @@ def rues(rng: np.random.Generator, procesos: pl.DataFrame, n: int) -> pl.DataFra
             .otherwise(pl.lit(None))
         ).to_series(),
         "estado_matricula": states,
-        "primer_apellido": pl.Series([None] * n, dtype=pl.String),
-        "segundo_apellido": pl.Series([None] * n, dtype=pl.String),
-        "primer_nombre": pl.Series([None] * n, dtype=pl.String),
-        "segundo_nombre": pl.Series([None] * n, dtype=pl.String),
+        "primer_apellido": nobody,
+        "segundo_apellido": nobody,
+        "primer_nombre": nobody,
+        "segundo_nombre": nobody,
     }
     return frame(src, rng, n, given)
 
@@ -508,9 +535,7 @@ def puestos(rng: np.random.Generator, n: int) -> pl.DataFrame:
                 )
             ).to_series(),
             # "3,456,789": the original removes the commas
-            "ASIG_BASICA": salary.cast(pl.String).str.replace(
-                r"(\d)(\d{3})(\d{3})$", "$1,$2,$3"
-            ),
+            "ASIG_BASICA": salary.cast(pl.String).str.replace(r"(\d)(\d{3})(\d{3})$", "$1,$2,$3"),
             "FECHA_VINCULACION": render(
                 days(rng, date(2005, 1, 1), date(2022, 12, 31), n), "MM/dd/yyyy HH:mm:ss"
             ),

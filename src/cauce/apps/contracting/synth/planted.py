@@ -103,6 +103,7 @@ class Planted:
             "_adjudicated": adjudicated,
             "_awarded": True,
             "_updated": (awarded_on - date(1970, 1, 1)).days,
+            "_current": True,
         }
         for copy in range(copies):
             duplicate = dict(row)
@@ -113,6 +114,7 @@ class Planted:
                         "Fase": "Borrador",
                         "Fecha de Ultima Publicación": older.strftime("%m/%d/%Y"),
                         "_updated": (older - date(1970, 1, 1)).days,
+                        "_current": False,
                     }
                 )
             self.rows["t_seii_procecotrata_compraadjudi"].append(duplicate)
