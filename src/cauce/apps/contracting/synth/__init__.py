@@ -25,6 +25,7 @@ from cauce import Bucket
 from cauce.apps.contracting.sources import SOURCES
 from cauce.apps.contracting.synth import background as bg
 from cauce.apps.contracting.synth.planted import FIXED, INDICATORS, PUBLISHED, Planted, plant
+from cauce.apps.contracting.synth.redflags import CODES, background_flags, plant_flags
 
 SCALES = {"tiny": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
 PROCESOS = "t_seii_procecotrata_compraadjudi"
@@ -44,6 +45,7 @@ def generate(scale: str, *, seed: int = 0) -> tuple[dict[str, pl.DataFrame], Pla
     sizes = bg.Sizes(processes)
     rng = np.random.default_rng(seed)
     planted = plant()
+    plant_flags(planted)
     planted_processes = len(planted.rows[PROCESOS])
     unique = int((processes - planted_processes) / 1.03)
     procesos = bg.processes(rng, unique, 1_000_000, duplicates=0.03)
@@ -119,15 +121,19 @@ def truth(
     frames: dict[str, pl.DataFrame], planted: Planted, day: str, scale: str, seed: int
 ) -> dict[str, Any]:
     """The expected indicator rows: the planted cases' contributions plus the totals."""
-    procesos = frames[PROCESOS].select(  # only what is read here, in one chunk
-        "ID del Proceso",
-        "ID del Portafolio",
-        "Nit Entidad",
-        "NIT del Proveedor Adjudicado",
-        "Nombre del Proveedor Adjudicado",
-        "_year",
-        "_base",
-    ).rechunk()
+    procesos = (
+        frames[PROCESOS]
+        .select(  # only what is read here, in one chunk
+            "ID del Proceso",
+            "ID del Portafolio",
+            "Nit Entidad",
+            "NIT del Proveedor Adjudicado",
+            "Nombre del Proveedor Adjudicado",
+            "_year",
+            "_base",
+        )
+        .rechunk()
+    )
     rows = procesos.height
     distinct = procesos["ID del Proceso"].n_unique()
     # the duplicate rows of a process agree on everything read here: any row is the first
@@ -189,13 +195,31 @@ def truth(
             }
             for name in INDICATORS
         },
-        "flags": {},
+        "flags": flag_truth(frames[PROCESOS], planted),
+        "planted_flags": {
+            code: {
+                "positives": planted.flag_positives.get(code, []),
+                "near_misses": planted.flag_near_misses.get(code, []),
+            }
+            for code in CODES
+        },
         "notes": {
             INDICATORS[6]: "fixed: delivery lines whose quantities both parse as numbers and "
             "received < due, expected on or before the cut date; contratos = distinct contracts, "
             "monto 0 (no contracts source links them to processes yet)",
         },
     }
+
+
+def flag_truth(procesos: pl.DataFrame, planted: Planted) -> dict[str, dict[str, Any]]:
+    """Each red flag's processes and amount: the background's plus the planted cases'."""
+    background = background_flags(procesos)
+    result = {}
+    for code in CODES:
+        count, amount = background.get(code, (0, 0))
+        extra = planted.flags.get(code, [0, 0])
+        result[code] = {"procesos": count + extra[0], "monto": f"{amount + extra[1]}.000"}
+    return result
 
 
 def write_export(key: str, frame: pl.DataFrame, path: Path) -> None:

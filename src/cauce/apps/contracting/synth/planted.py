@@ -43,6 +43,10 @@ class Planted:
     )
     positives: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     near_misses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # red flag → [processes, amount]
+    flags: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    flag_positives: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    flag_near_misses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _next_process: int = 9_000_000
     _next_entity: int = 900_100_000
 
@@ -53,6 +57,16 @@ class Planted:
             totals = self.tally[indicator][definition]
             for k in range(3):
                 totals[k] += delta[k]
+
+    def flag(self, code: str, amount: int) -> None:
+        """One more process a red flag fires on, weighing ``amount``."""
+        self.flags[code][0] += 1
+        self.flags[code][1] += amount
+
+    def new_entity(self) -> str:
+        """A buying entity's NIT no other case uses."""
+        self._next_entity += 1
+        return str(self._next_entity)
 
     def process(
         self,
@@ -67,17 +81,21 @@ class Planted:
         copies: int = 1,
         published_text: str | None = None,
         awarded: int | None = None,
+        fields: dict[str, str | None] | None = None,
     ) -> tuple[str, str]:
-        """A process awarded to a supplier (``copies`` rows of it); returns (id, portfolio)."""
+        """A process awarded to a supplier (``copies`` rows of it); returns (id, portfolio).
+
+        By default it raises no red flag: a public tender (competitive), answers received 30
+        days after publication, three bidders, the award at 95 % of the base price, its own
+        entity. ``fields`` replaces export columns (header → text, None for empty)."""
         if number is None:
             number = self._next_process
             self._next_process += 1
         if entity_nit is None:
-            entity_nit = str(self._next_entity)
-            self._next_entity += 1
+            entity_nit = self.new_entity()
         ident, portfolio = f"CO1.REQ.{number}", f"CO1.BDOS.{number}"
         awarded_on = published + timedelta(days=10)
-        adjudicated = base if awarded is None else awarded
+        adjudicated = base * 95 // 100 if awarded is None else awarded
         row = {
             "Entidad": f"ALCALDÍA DE PRUEBA {entity_nit[-4:]}",
             "Nit Entidad": entity_nit,
@@ -92,6 +110,10 @@ class Planted:
             "Valor Total Adjudicacion": str(adjudicated),
             "Adjudicado": "Si",
             "Modalidad de Contratacion": "Licitación pública",
+            "Fecha de Recepcion de Respuestas": (published + timedelta(days=30)).strftime(
+                "%m/%d/%Y"
+            ),
+            "Proveedores Unicos con Respuestas": "3",
             "Nombre del Proveedor Adjudicado": supplier_name,
             "NIT del Proveedor Adjudicado": supplier_nit,
             "CodigoProveedor": code,
@@ -105,6 +127,7 @@ class Planted:
             "_updated": (awarded_on - date(1970, 1, 1)).days,
             "_current": True,
         }
+        row.update(fields or {})
         for copy in range(copies):
             duplicate = dict(row)
             if copy:  # an older phase of the same process
