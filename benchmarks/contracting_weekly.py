@@ -13,8 +13,8 @@ process, so its peak memory is its own:
 
 With ``--check`` each engine also runs the as-published definitions and every result is
 compared with the truth the synthetic exports planted (and the peer with the as-published
-truth). Figures are seconds of wall time; peak memory is the process's high-water mark
-with its children (Spark's JVM), sampled.
+truth). Figures are seconds of wall time; peak memory is the highest resident memory of the
+contender's process and its children (Spark's JVM), sampled every 0.2 s.
 
     .venv/bin/python benchmarks/contracting_weekly.py --scale large [--check] [--no-spark]
 """

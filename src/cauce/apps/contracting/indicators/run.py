@@ -98,11 +98,9 @@ def assemble(engine: Engine, inputs: Inputs, outcomes: list[Outcome],
     evaluated = sum(INDICATOR_WEIGHTS[o.indicator.code] for o in outcomes
                     if o.ok and o.hits is not None)  # I07 counts contracts, not processes
     processes = engine.arrow(base(inputs).select(*ATTRIBUTES))
-    amounts = processes.select(["id_proceso", "monto"])
     for _, flag in flags:
         if flag is not None:
-            fired.append(Fired(flag.code, flag.name, flag.weight,
-                               flag.rows.join(amounts, "id_proceso")))
+            fired.append(flag)
             evaluated += flag.weight
     results.scored = score(fired, processes, evaluated, fecha_ejecucion)
     return results

@@ -25,12 +25,13 @@ ATTRIBUTES = ("id_proceso", "id_nit_entidad", "nombre_entidad", "nombre_depto_en
 
 @dataclass(frozen=True)
 class Fired:
-    """The processes one flag (or fixed indicator) fired on, with the amount at stake."""
+    """The processes one flag (or fixed indicator) fired on, with the amount at stake when it
+    is not the process's own (a fixed indicator's)."""
 
     code: str
     name: str
     weight: int
-    rows: pa.Table  # id_proceso, monto
+    rows: pa.Table  # id_proceso[, monto]
 
 
 @dataclass(frozen=True)
@@ -55,22 +56,16 @@ def score(fired: list[Fired], processes: pa.Table, evaluated_weight: int,
     procs = pl.from_arrow(processes.select(list(ATTRIBUTES)))
     assert isinstance(procs, pl.DataFrame)
     procs = procs.with_columns(pl.col("monto").cast(MONEY))
-    frames = [
-        pl.from_arrow(f.rows.select(["id_proceso", "monto"])).with_columns(  # type: ignore[union-attr]
-            codigo_bandera=pl.lit(f.code), nombre_bandera=pl.lit(f.name),
-            peso=pl.lit(f.weight, pl.Int32), monto_bandera=pl.col("monto").cast(MONEY),
-        ).drop("monto")
-        for f in fired
-    ]
+    frames = [_hits(f) for f in fired]
     empty = pl.DataFrame(schema={"id_proceso": pl.String, "codigo_bandera": pl.String,
                                  "nombre_bandera": pl.String, "peso": pl.Int32,
                                  "monto_bandera": MONEY})
     hits = pl.concat(frames) if frames else empty
     hits = hits.unique(["id_proceso", "codigo_bandera"])
     day = pl.lit(fecha_ejecucion, pl.Date)
-    flags = hits.join(procs.drop("doc_entidad", "doc_proveedor", "monto"), "id_proceso") \
-        .with_columns(fecha_ejecucion=day) \
-        .sort(["id_proceso", "codigo_bandera"])
+    # one join gives every flag its process's attributes, and its amount when it has none
+    flags = hits.join(procs.drop("doc_entidad", "doc_proveedor"), "id_proceso").with_columns(
+        monto_bandera=pl.coalesce("monto_bandera", "monto"), fecha_ejecucion=day).drop("monto")
     per_contract = hits.group_by("id_proceso").agg(
         banderas=pl.col("codigo_bandera").sort().str.join(","),
         cantidad_banderas=pl.len().cast(pl.Int32), peso=pl.col("peso").sum())
@@ -84,15 +79,26 @@ def score(fired: list[Fired], processes: pa.Table, evaluated_weight: int,
     suppliers = _rollup(contracts, "doc_proveedor", ["id_nit_proveedor", "nombre_proveedor"], day)
     suppliers = suppliers.filter(pl.col("contratos_con_banderas") > 0)  # the rest score 0
     flagged = contracts.filter(pl.col("cantidad_banderas") > 0).with_columns(
-        fecha_ejecucion=day).drop("doc_entidad", "doc_proveedor", "peso").sort("id_proceso")
+        fecha_ejecucion=day).drop("doc_entidad", "doc_proveedor", "peso")
     return Scored(flags.to_arrow(), flagged.to_arrow(), buyers.to_arrow(), suppliers.to_arrow())
+
+
+def _hits(fired: Fired) -> pl.DataFrame:
+    """One flag's rows: its amount when it has its own (the fixed indicators), else null."""
+    frame = pl.from_arrow(fired.rows)
+    assert isinstance(frame, pl.DataFrame)
+    amount = (pl.col("monto").cast(MONEY) if "monto" in frame.columns
+              else pl.lit(None, MONEY))
+    return frame.select(
+        "id_proceso", codigo_bandera=pl.lit(fired.code), nombre_bandera=pl.lit(fired.name),
+        peso=pl.lit(fired.weight, pl.Int32), monto_bandera=amount)
 
 
 def _rollup(contracts: pl.DataFrame, key: str, names: list[str], day: pl.Expr) -> pl.DataFrame:
     weight = pl.col("monto").cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0)
     scored = contracts.filter(pl.col(key).is_not_null()).with_columns(w=weight)
-    grouped = scored.sort("id_proceso").group_by(key).agg(
-        *(pl.col(n).first() for n in names),
+    grouped = scored.group_by(key).agg(
+        *(pl.col(n).min() for n in names),  # one deterministic name among its processes
         contratos=pl.len().cast(pl.Int64),
         contratos_con_banderas=(pl.col("cantidad_banderas") > 0).sum().cast(pl.Int64),
         monto_total=pl.col("monto").sum().cast(MONEY),
@@ -106,5 +112,4 @@ def _rollup(contracts: pl.DataFrame, key: str, names: list[str], day: pl.Expr) -
         pl.col("puntaje_ponderado") / pl.col("peso_total")).otherwise(pl.col("puntaje_medio"))
     return grouped.with_columns(puntaje=puntaje.round(4)).with_columns(
         nivel=level(pl.col("puntaje")), fecha_ejecucion=day,
-    ).drop("peso_total", "puntaje_ponderado", "puntaje_medio").rename(
-        {key: "documento"}).sort("documento")
+    ).drop("peso_total", "puntaje_ponderado", "puntaje_medio").rename({key: "documento"})
