@@ -44,7 +44,7 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
         return {p.name: p.read_bytes() for p in folder.iterdir()}
 
     first, again = written(3, tmp_path / "a"), written(3, tmp_path / "b")
-    assert first == again and len(first) == 10
+    assert first == again and len(first) == 11
     assert written(4, tmp_path / "c") != first
 
 
@@ -87,7 +87,7 @@ def test_a_missing_export_fails_its_source_only(rt: TestRuntime) -> None:
     run = rt.run(etl, partition=DAY)
     assert not run.succeeded
     assert (
-        "1 of 10 source(s) failed: multas: SECOPII_-_Multas_y_Sanciones.csv: not found in "
+        "1 of 11 source(s) failed: multas: SECOPII_-_Multas_y_Sanciones.csv: not found in "
         "bucket staging at origen/SECOPII_-_Multas_y_Sanciones.csv" in run.error
     )
     assert rawzone.committed(rt.bucket("raw"), PROCESOS, date.fromisoformat(DAY)) is not None

@@ -300,3 +300,43 @@ def test_canonical_values_take_strptime_and_read_as_the_prefix_parser_reads_them
         ).fetchone()
         assert fast == slow, value
         assert canonical == (value[:4] != "0001" and "/0999" not in value), value
+
+
+def test_contracts_read_as_annex_1_models_them_and_extra_columns_are_ignored(
+    tmp_path: Path,
+) -> None:
+    """SECOP II Contratos Electrónicos: month-first dates, money as decimal(30,3), names upper
+    case, the second partition by contract state; a column the model lacks (the live dataset
+    has more than the Annex) is ignored and named, not fatal."""
+    src = SOURCES["t_seii_contratelect_cregistrados"]
+    row = {
+        "ID Contrato": "CO1.PCCNTR.1",
+        "Proceso de Compra": "CO1.BDOS.7",
+        "Proveedor Adjudicado": "ñandú s.a.s",
+        "Valor del Contrato": "1234.5",
+        "Fecha de Firma": "05/20/2022",
+        "Fecha de Fin del Contrato": "12/31/2022 12:00:00 AM",
+        "Dias Adicionados": "15",
+        "Ultima Actualizacion": "06/01/2022 10:11:12",
+        "Fecha Inicio Liquidacion": "07/01/2022",
+        "Estado Contrato": "En ejecución",
+    }
+    text = export(src, [row, {**row, "ID Contrato": "CO1.PCCNTR.2", "Estado Contrato": ""}])
+    lines = text.splitlines()
+    lines = [lines[0] + ",Nombre Ordenador del Gasto"] + [line + ",ANA" for line in lines[1:]]
+    path = tmp_path / src.file
+    path.write_text("\n".join(lines) + "\n")
+    output, rows, quarantined = etl(src, path, tmp_path)
+    assert output.ignored_columns == ["Nombre Ordenador del Gasto"] and not quarantined
+    first = next(r for r in rows if r["id_contrato"] == "CO1.PCCNTR.1")
+    assert first["nombre_proveedor"] == "ÑANDÚ S.A.S"
+    assert first["monto_contrato"] == Decimal("1234.500")
+    assert first["fecha_firma"] == date(2022, 5, 20)
+    assert first["fecha_fin_contrato"] == date(2022, 12, 31)
+    assert first["numero_adicion_dias"] == "15"
+    assert first["fecha_modificacion"] == datetime(2022, 6, 1, 10, 11, 12)
+    assert first["fecha_inicio_liquidacion"] == datetime(2022, 7, 1)
+    assert sorted(key.split("/")[0] for key, _ in output.parts) == [
+        "tipo_estado_contrato=En ejecución",
+        "tipo_estado_contrato=__HIVE_DEFAULT_PARTITION__",
+    ]

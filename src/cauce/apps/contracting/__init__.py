@@ -1,6 +1,6 @@
 """The contracting app: SECOP and registry exports into a raw zone, red-flag indicators on it.
 
-Data in: `synth` writes synthetic bulk exports of the ten sources into bucket ``staging``
+Data in: `synth` writes synthetic bulk exports of the eleven sources into bucket ``staging``
 (``origen/<file>``), `download` fetches them from a Socrata portal, and `etl` turns each into
 Parquet in bucket ``raw`` (``<table>/fecha_corte_datos=<date>/``) with a quarantine of what
 could not be read. See README.md next to this file.

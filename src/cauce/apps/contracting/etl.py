@@ -71,12 +71,14 @@ class EtlOutput:
     rejected_rows: int = 0
     nulled_values: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    ignored_columns: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
             "table": self.source,
             "rows": self.rows,
             "encoding": self.encoding,
+            "ignored_columns": self.ignored_columns,
             "quarantined_rows": self.rejected_rows,
             "quarantined_values": self.nulled_values,
             "reasons": dict(self.reasons.most_common()),
@@ -155,14 +157,16 @@ def read_header(file: Readable) -> list[str]:
 
 
 def check_header(src: Source, found: list[str]) -> dict[str, int]:
-    """Each header the ETL reads and its position; HeaderMismatch when one is missing or extra."""
+    """Each header the ETL reads and its position; HeaderMismatch when one is missing.
+
+    Columns the original does not read are ignored, as its Spark ``select`` ignored them (a
+    portal adds columns now and then); `unexpected_headers` names them for the log.
+    """
     expected = src.headers
     missing = [h for h in expected if h not in found]
-    unexpected = [h for h in found if h not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append("missing " + ", ".join(map(repr, missing)))
+    if missing:
+        unexpected = unexpected_headers(src, found)
+        parts = ["missing " + ", ".join(map(repr, missing))]
         if unexpected:
             parts.append("unexpected " + ", ".join(map(repr, unexpected)))
         near = [
@@ -183,6 +187,12 @@ def check_header(src: Source, found: list[str]) -> dict[str, int]:
     for index, header in enumerate(found):
         positions.setdefault(header, index)
     return positions
+
+
+def unexpected_headers(src: Source, found: list[str]) -> list[str]:
+    """The export's headers the source does not read."""
+    expected = set(src.headers)
+    return [h for h in found if h not in expected]
 
 
 # -- the transform --------------------------------------------------------------------------------
@@ -254,7 +264,8 @@ def transform(
     ``workdir``; raises HeaderMismatch or SourceUnreadable."""
     del day  # the partition is in the keys the caller publishes under
     file = readable(path, workdir)
-    positions = check_header(src, read_header(file))
+    header = read_header(file)
+    positions = check_header(src, header)
     con = duckdb.connect(config={"temp_directory": str(workdir / "duckdb.tmp")})
     try:
         con.execute(f"SET memory_limit = {javatime.quote(memory_limit)}")
@@ -265,6 +276,7 @@ def transform(
         if output is None:  # bytes that are not UTF-8 past the first megabyte
             output = load.run(single_byte(path, workdir))
         assert output is not None, "a single-byte file always decodes"
+        output.ignored_columns = unexpected_headers(src, header)
         return output
     finally:
         con.close()

@@ -27,6 +27,7 @@ SHORT = {
     "t_otro_persexpupoli_sigepperexpo": "pep",
     "t_otro_puestsensibl_sigeppsscorr": "puestos",
     "t_seii_contracanela_aislamiencon": "cancelados",
+    "t_seii_contratelect_cregistrados": "contratos",
     "t_seii_ejecucioncon_avancerevses": "ejecucion",
     "t_seii_multasysanci_secopiimulsa": "multas",
     "t_paco_registro_obras_inconclusa": "obras",
@@ -93,6 +94,12 @@ def etl_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     )
     for reason, count in output.reasons.most_common(10):
         ctx.log.info("  quarantine: %s × %s", f"{count:,}", reason)
+    if output.ignored_columns:
+        ctx.log.warning(
+            "%s: column(s) the ETL does not read, ignored: %s",
+            src.file,
+            ", ".join(map(repr, output.ignored_columns)),
+        )
     return {**output.summary(), "parts": commit.parts, "quarantine": commit.quarantine}
 
 
@@ -203,7 +210,7 @@ def synth(
     ] = "2023-04-16",
     seed: Annotated[int, "seed: the same seed writes the same bytes"] = 0,
 ) -> dict[str, Any]:
-    """Synthetic bulk exports of the ten sources into bucket staging (origen/), with planted
+    """Synthetic bulk exports of the eleven sources into bucket staging (origen/), with planted
     irregularities, and their expected indicator values in truth/<date>.json."""
     if scale not in SCALES:
         raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")

@@ -1,5 +1,7 @@
-"""The ten sources of the original, as their bulk CSV exports come: file, headers, and the raw zone
-they become (table, column names, types, partitions, null rules).
+"""The sources, as their bulk CSV exports come: file, headers, and the raw zone they become
+(table, column names, types, partitions, null rules). The ten the original's ETL read, and
+SECOP II Contratos Electrónicos, which its data model (Annex 1) describes and the fixed delivery
+indicator needs to link delivery lines to processes.
 
 Each column is ``(export header, raw-zone name, transform)``, restated from the original's ETL
 scripts. The transform is one or more words:
@@ -476,6 +478,88 @@ _OBRAS = _columns(
     id_nit_entidad={"strip": NIT_JUNK},
     id_nit_entidad_1={"strip": NIT_JUNK},
 )
+# SECOP II Contratos Electrónicos: the original's Annex 1 model (no ETL script of it ran). Its
+# transforms as the Annex gives them: three names upper-cased, dates MM/dd/yyyy, money as
+# decimal(30,3), "Ultima Actualizacion" a timestamp; "Fecha Inicio/Fin Liquidacion" are cast to
+# timestamps there, which would null the export's MM/dd/yyyy text, so they are read by that
+# pattern (a prefix, as every other date).
+_CONTRATOS = _columns(
+    ("Nombre Entidad", "nombre_entidad", "text"),
+    ("Nit Entidad", "id_nit_entidad", "text"),
+    ("Departamento", "nombre_depto_entidad", "text"),
+    ("Ciudad", "nombre_ciudad_entidad", "text"),
+    ("Localización", "nombre_localizacion_entidad", "text"),
+    ("Orden", "tipo_orden_territorial_entidad", "text"),
+    ("Sector", "nombre_sector_entidad", "text"),
+    ("Rama", "nombre_rama_entidad", "text"),
+    ("Entidad Centralizada", "tipo_centralizada", "text"),
+    ("Proceso de Compra", "id_proceso_compra", "text"),
+    ("ID Contrato", "id_contrato", "text"),
+    ("Referencia del Contrato", "id_ref_contrato", "text"),
+    ("Estado Contrato", "tipo_estado_contrato", "text"),
+    ("Codigo de Categoria Principal", "id_codigo_cat_principal", "text"),
+    ("Descripcion del Proceso", "desc_proceso", "text"),
+    ("Tipo de Contrato", "tipo_contrato", "text"),
+    ("Modalidad de Contratacion", "tipo_modalidad_contrato", "text"),
+    ("Justificacion Modalidad de Contratacion", "desc_justificacion_mod_cont", "text"),
+    ("Fecha de Firma", "fecha_firma", "date MM/dd/yyyy"),
+    ("Fecha de Inicio del Contrato", "fecha_inicio_contrato", "date MM/dd/yyyy"),
+    ("Fecha de Fin del Contrato", "fecha_fin_contrato", "date MM/dd/yyyy"),
+    ("Fecha de Inicio de Ejecucion", "fecha_inicio_ejecucion", "date MM/dd/yyyy"),
+    ("Fecha de Fin de Ejecucion", "fecha_fin_ejecucion", "date MM/dd/yyyy"),
+    ("Condiciones de Entrega", "tipo_condicion_entrega", "text"),
+    ("TipoDocProveedor", "tipo_identificacion_proveedor", "text"),
+    ("Documento Proveedor", "id_proveedor", "text"),
+    ("Proveedor Adjudicado", "nombre_proveedor", "upper"),
+    ("Es Grupo", "tipo_marca_grupo", "text"),
+    ("Es Pyme", "tipo_marca_pyme", "text"),
+    ("Habilita Pago Adelantado", "tipo_habilita_pago_adel", "text"),
+    ("Liquidación", "tipo_liquidacion", "text"),
+    ("Obligación Ambiental", "tipo_obligacion_ambiental", "text"),
+    ("Obligaciones Postconsumo", "tipo_obligacion_postconsumo", "text"),
+    ("Reversion", "tipo_reversion", "text"),
+    ("Valor del Contrato", "monto_contrato", "decimal(30,3)"),
+    ("Valor de pago adelantado", "monto_pago_adelanto", "decimal(30,3)"),
+    ("Valor Facturado", "monto_facturado", "decimal(30,3)"),
+    ("Valor Pendiente de Pago", "monto_pendiente_pago", "decimal(30,3)"),
+    ("Valor Pagado", "monto_pagado", "decimal(30,3)"),
+    ("Valor Amortizado", "monto_amortizado", "decimal(30,3)"),
+    ("Valor Pendiente de Amortizacion", "monto_pendiente_amorti", "decimal(30,3)"),
+    ("Valor Pendiente de Ejecucion", "monto_pendiente_ejecucion", "decimal(30,3)"),
+    ("Estado BPIN", "id_estado_bpin", "text"),
+    ("Código BPIN", "id_bpin", "text"),
+    ("Anno BPIN", "fecha_anio_bpin", "text"),
+    ("Saldo CDP", "monto_saldo_cdp", "decimal(30,3)"),
+    ("Saldo Vigencia", "monto_saldo_vigencia", "decimal(30,3)"),
+    ("EsPostConflicto", "tipo_marca_postconflicto", "text"),
+    ("URLProceso", "desc_url_proceso", "text"),
+    ("Destino Gasto", "id_destino_gasto", "text"),
+    ("Origen de los Recursos", "id_origen_recurso", "text"),
+    ("Dias Adicionados", "numero_adicion_dias", "text"),
+    ("Puntos del Acuerdo", "tipo_puntos_acuerdo", "text"),
+    ("Pilares del Acuerdo", "id_pilares_acuerdo", "text"),
+    ("Nombre Representante Legal", "nombre_representante_legal", "upper"),
+    ("Nacionalidad Representante Legal", "nombre_nacionalidad_rep_leg", "upper"),
+    ("Tipo de Identificación Representante Legal", "tipo_id_rep_legal", "text"),
+    ("Identificación Representante Legal", "id_nit_rep_legal", "text"),
+    ("Género Representante Legal", "tipo_genero_rep_legal", "text"),
+    ("Presupuesto General de la Nacion – PGN", "monto_pgn", "decimal(30,3)"),
+    ("Sistema General de Participaciones", "monto_gral_participantes", "decimal(30,3)"),
+    ("Sistema General de Regalías", "monto_gral_regalias", "decimal(30,3)"),
+    (
+        "Recursos Propios (Alcaldías, Gobernaciones y Resguardos Indígenas)",
+        "monto_recursos_territorios",
+        "decimal(30,3)",
+    ),
+    ("Recursos de Credito", "monto_recursos_credito", "decimal(30,3)"),
+    ("Recursos Propios", "monto_recursos_propios", "decimal(30,3)"),
+    ("Ultima Actualizacion", "fecha_modificacion", "timestamp MM/dd/yyyy HH:mm:ss"),
+    ("Codigo Entidad", "id_entidad", "text"),
+    ("Fecha Inicio Liquidacion", "fecha_inicio_liquidacion", "timestamp MM/dd/yyyy"),
+    ("Fecha Fin Liquidacion", "fecha_fin_liquidacion", "timestamp MM/dd/yyyy"),
+    ("Codigo Proveedor", "id_proveedor_secop", "text"),
+    ("Objeto del Contrato", "desc_objeto_contrato", "text"),
+)
 _RESPONSABLES = _columns(
     ("Responsable Fiscal", "nombre_responsable_fiscal", "text notrim"),
     ("Tipo y Num Docuemento", "id_responsable_fiscal", "text notrim"),
@@ -535,6 +619,14 @@ SOURCES: dict[str, Source] = {
             "SECOPII_-_Contratos_Cancelados.csv",
             "8uyg-q2s6",
             _CANCELADOS,
+        ),
+        Source(
+            "t_seii_contratelect_cregistrados",
+            "SECOP II - Contratos Electrónicos",
+            "SECOP_II_-_Contratos_Electr_nicos.csv",
+            "jbjy-vk9h",
+            _CONTRATOS,
+            partition="tipo_estado_contrato",
         ),
         Source(
             "t_seii_ejecucioncon_avancerevses",

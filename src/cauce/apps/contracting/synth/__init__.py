@@ -66,8 +66,13 @@ def generate(scale: str, *, seed: int = 0) -> tuple[dict[str, pl.DataFrame], Pla
         "t_seii_contracanela_aislamiencon": bg.cancelados(
             rng, sizes.of("t_seii_contracanela_aislamiencon")
         ),
+        "t_seii_contratelect_cregistrados": bg.contratos(
+            rng, procesos, sizes.of("t_seii_contratelect_cregistrados")
+        ),
         "t_seii_ejecucioncon_avancerevses": bg.ejecucion(
-            rng, sizes.of("t_seii_ejecucioncon_avancerevses")
+            rng,
+            sizes.of("t_seii_ejecucioncon_avancerevses"),
+            sizes.of("t_seii_contratelect_cregistrados"),
         ),
         "t_seii_multasysanci_secopiimulsa": bg.multas(
             rng, sizes.of("t_seii_multasysanci_secopiimulsa")
@@ -205,8 +210,8 @@ def truth(
         },
         "notes": {
             INDICATORS[6]: "fixed: delivery lines whose quantities both parse as numbers and "
-            "received < due, expected on or before the cut date; contratos = distinct contracts, "
-            "monto 0 (no contracts source links them to processes yet)",
+            "received < due, expected on or before the cut date, whose contract (SECOP II "
+            "Contratos) belongs to an awarded process; contratos and monto over those processes",
         },
     }
 

@@ -152,6 +152,7 @@ class Sizes:
             "t_otro_persexpupoli_sigepperexpo": 0.01,
             "t_otro_puestsensibl_sigeppsscorr": 0.02,
             "t_seii_contracanela_aislamiencon": 0.01,
+            "t_seii_contratelect_cregistrados": 0.65,  # ≈ 5.6 M contracts
             "t_seii_ejecucioncon_avancerevses": 0.5,  # ≈ 4.4 M delivery lines
             "t_seii_multasysanci_secopiimulsa": 0.0001,  # ≈ 540 fines
             "t_paco_registro_obras_inconclusa": 0.001,
@@ -245,7 +246,7 @@ def processes(
     what the raw zone will read: ``_year`` of publication and ``_base`` (null when the text
     does not parse), ``_adjudicated``, ``_awarded``, ``_updated``, ``_current`` (False on the
     earlier phase), ``_entity``, ``_supplier``, ``_modality`` (index in MODALITIES) and
-    ``_ref`` (the adjudication date, a day number).
+    ``_ref`` (the adjudication date, a day number), ``_number`` (of its ids).
 
     Everything is drawn per process and spread to its rows by index, so no text is copied."""
     src = SOURCES["t_seii_procecotrata_compraadjudi"]
@@ -292,11 +293,7 @@ def processes(
     def if_awarded(value: pl.Series | pl.Expr, otherwise: pl.Series | pl.Expr) -> pl.Series:
         return pl.select(pl.when(is_awarded).then(value).otherwise(otherwise)).to_series()
 
-    entity_name = (
-        choose(ENTITY_KINDS, entity[row] % len(ENTITY_KINDS))
-        + " "
-        + choose(PLACES, (entity[row] // len(ENTITY_KINDS)) % len(PLACES))
-    )
+    entity_name = entity_names(entity[row])
     double = pl.Series(rng.random(m) < 0.01)  # two spaces inside one name in a hundred
     entity_name = pl.select(
         pl.when(double).then(entity_name.str.replace(" ", "  ")).otherwise(entity_name)
@@ -362,6 +359,7 @@ def processes(
         pl.Series("_supplier", supplier[row], dtype=pl.Int64),
         pl.Series("_modality", modality[row], dtype=pl.Int8),
         pl.Series("_ref", updated[row], dtype=pl.Int32),
+        pl.Series("_number", first_id + row, dtype=pl.Int64),
     )
 
 
@@ -565,9 +563,10 @@ def cancelados(rng: np.random.Generator, n: int) -> pl.DataFrame:
     )
 
 
-def ejecucion(rng: np.random.Generator, n: int) -> pl.DataFrame:
-    """Delivery lines of contracts numbered apart from every process (8 digits against 7), all
-    delivered in full (or with quantities ``No Definido``)."""
+def ejecucion(rng: np.random.Generator, n: int, contracts: int) -> pl.DataFrame:
+    """Delivery lines of the first ``contracts`` background contracts (numbered apart from
+    every process: 8 digits against 7), all delivered in full (or with quantities ``No
+    Definido``)."""
     due = pl.Series(rng.integers(1, 500, n)).cast(pl.String)
     undefined = pl.Series(rng.random(n) < 0.2)
     due = pl.select(
@@ -580,7 +579,7 @@ def ejecucion(rng: np.random.Generator, n: int) -> pl.DataFrame:
         n,
         {
             "IdentificadorContrato": "CO1.PCCNTR."
-            + pl.Series(rng.integers(20_000_000, 29_999_999, n)).cast(pl.String),
+            + pl.Series(CONTRACT_BASE + rng.integers(0, max(contracts, 1), n)).cast(pl.String),
             "TipoEjecucion": pick(rng, ("Entregables", "Porcentaje de avance"), n),
             "PorcentajeDeAvanceEsperado": pl.Series(rng.integers(0, 10_000, n) / 100).cast(
                 pl.String
@@ -591,6 +590,58 @@ def ejecucion(rng: np.random.Generator, n: int) -> pl.DataFrame:
             "FechaDeEntregaReal": render(expected + 3, "yyyy-MM-dd HH:mm:ss.SSSSSSS"),
             "FechaCreacion": render(expected - 30, "yyyy-MM-dd HH:mm:ss.SSSSSSS"),
         },
+    )
+
+
+CONTRACT_BASE = 20_000_000  # background contract numbers: CO1.PCCNTR.20000000 and up
+CONTRACT_STATES = ("En ejecución", "Modificado", "Cerrado", "terminado", "Activo", "Suspendido")
+
+
+def contratos(rng: np.random.Generator, procesos: pl.DataFrame, n: int) -> pl.DataFrame:
+    """One contract for each of the first ``n`` awarded background processes, signed after the
+    award, for its value; extensions (``Dias Adicionados``) on one contract in eight, always
+    shorter than half the term."""
+    src = SOURCES["t_seii_contratelect_cregistrados"]
+    won = procesos.filter(
+        pl.col("_entity").is_not_null() & pl.col("_current") & pl.col("_awarded")
+    ).head(n)
+    m = won.height
+    supplier, entity = won["_supplier"], won["_entity"].to_numpy()
+    signed = won["_ref"].to_numpy() + rng.integers(0, 11, m)
+    starts = signed + rng.integers(0, 16, m)
+    term = rng.integers(30, 366, m)
+    added = np.where(rng.random(m) < 0.125, (term * rng.uniform(0.0, 0.49, m)).astype(int), 0)
+    number = pl.Series(CONTRACT_BASE + np.arange(m)).cast(pl.String)
+    given = {
+        "Nombre Entidad": entity_names(entity),
+        "Nit Entidad": pl.Series(890_000_000 + entity).cast(pl.String),
+        "Codigo Entidad": pl.Series(700_000 + entity).cast(pl.String),
+        "Proceso de Compra": "CO1.BDOS." + won["_number"].cast(pl.String),
+        "ID Contrato": "CO1.PCCNTR." + number,
+        "Referencia del Contrato": "CTO-" + number,
+        "Estado Contrato": pick(rng, CONTRACT_STATES, m),
+        "Modalidad de Contratacion": choose(MODALITIES, won["_modality"].to_numpy()),
+        "Fecha de Firma": render(signed, "MM/dd/yyyy"),
+        "Fecha de Inicio del Contrato": render(starts, "MM/dd/yyyy"),
+        "Fecha de Fin del Contrato": render(starts + term, "MM/dd/yyyy"),
+        "Fecha de Inicio de Ejecucion": render(starts, "MM/dd/yyyy"),
+        "Fecha de Fin de Ejecucion": render(starts + term, "MM/dd/yyyy"),
+        "Documento Proveedor": (800_000_000 + supplier).cast(pl.String),
+        "Proveedor Adjudicado": firm_names(supplier),
+        "Codigo Proveedor": (1_000_000 + supplier).cast(pl.String),
+        "Valor del Contrato": won["_adjudicated"].cast(pl.String),
+        "Dias Adicionados": pl.Series(added).cast(pl.String),
+        "Objeto del Contrato": words(rng, m, 4, 12),
+    }
+    return frame(src, rng, m, given)
+
+
+def entity_names(entity: np.ndarray) -> pl.Series:
+    """The name of each background entity (a kind of entity and a place)."""
+    return (
+        choose(ENTITY_KINDS, entity % len(ENTITY_KINDS))
+        + " "
+        + choose(PLACES, (entity // len(ENTITY_KINDS)) % len(PLACES))
     )
 
 

@@ -389,29 +389,69 @@ def _cancelados(p: Planted) -> None:
     p.add(name, fixed=(0, 0, 0), published=(1, 1, base))
 
 
-def _line(p: Planted, contract: str, due: str, got: str) -> None:
+CONTRACTS = "t_seii_contratelect_cregistrados"
+
+
+def _line(p: Planted, contract: str, due: str, got: str, expected: str = "2022-08-01") -> None:
     p.row(
         "t_seii_ejecucioncon_avancerevses",
         IdentificadorContrato=contract,
         CantidadPorRecibir=due,
         CantidadRecibida=got,
         TipoEjecucion="Entregables",
-        FechaDeEntregaEsperada="2022-08-01 00:00:00.0000000",
+        FechaDeEntregaEsperada=f"{expected} 00:00:00.0000000",
+    )
+
+
+def contract(p: Planted, number: str, portfolio: str, supplier: str, **values: str) -> None:
+    """A contract of the process whose portfolio is ``portfolio`` (SECOP II Contratos)."""
+    p.row(
+        CONTRACTS,
+        **{
+            "ID Contrato": number,
+            "Proceso de Compra": portfolio,
+            "Documento Proveedor": supplier,
+            "Fecha de Firma": "05/20/2022",
+            "Fecha de Inicio del Contrato": "06/01/2022",
+            "Fecha de Fin del Contrato": "12/31/2022",
+            "Dias Adicionados": "0",
+            "Estado Contrato": "En ejecución",
+            **values,
+        },
     )
 
 
 def _entregas(p: Planted) -> None:
     name, base = INDICATORS[6], 70 * M
-    # contracts and processes whose numbers happen to share their last 8 digits
-    p.process("900700001", "ENTREGAS UNO S.A.S.", base=base, number=10_000_001)
-    _line(p, "CO1.PCCNTR.10000001", "9", "10")  # '10' < '9' as text; 10 ≥ 9 as numbers
-    p.process("900700002", "ENTREGAS DOS S.A.S.", base=base, number=10_000_002)
-    _line(p, "CO1.PCCNTR.10000002", "100", "50")  # '50' > '100' as text; 50 < 100 as numbers
-    p.process("900700003", "ENTREGAS TRES S.A.S.", base=base, number=10_000_003, copies=2)
-    _line(p, "CO1.PCCNTR.10000003", "8", "7")  # short either way; the same amount as the first
-    # as published: 2 flagged lines, 2 keys, the sum of DISTINCT amounts (70 M once)
-    p.add(name, fixed=(2, 2, 0), published=(2, 2, base))
-    p.positives[name].append("CO1.REQ.10000003")
+    # contracts and processes whose numbers happen to share their last 8 digits (the original
+    # joins on them); the contracts source links them as well
+    for number, due, got, copies in (
+        (10_000_001, "9", "10", 1),  # '10' < '9' as text; 10 ≥ 9 as numbers
+        (10_000_002, "100", "50", 1),  # '50' > '100' as text; 50 < 100 as numbers
+        (10_000_003, "8", "7", 2),  # short either way; the same amount as the first
+    ):
+        nit = f"9007{number % 100_000:05d}"
+        _, folio = p.process(
+            nit, f"ENTREGAS {number} S.A.S.", base=base, number=number, copies=copies
+        )
+        contract(p, f"CO1.PCCNTR.{number}", folio, nit)
+        _line(p, f"CO1.PCCNTR.{number}", due, got)
+    p.positives[name] += ["CO1.REQ.10000002", "CO1.REQ.10000003"]
+    # a contract numbered apart from its process: only the contracts source links them
+    ident, folio = p.process("900700005", "ENTREGAS CINCO S.A.S.", base=72 * M, number=10_000_005)
+    contract(p, "CO1.PCCNTR.30000005", folio, "900700005")
+    _line(p, "CO1.PCCNTR.30000005", "10", "4")
+    p.positives[name].append(ident)
+    # fixed: 3 short lines of 3 processes (70 + 70 + 72 M); as published: 2 flagged lines,
+    # 2 keys, the sum of DISTINCT amounts (70 M once)
+    p.add(name, fixed=(3, 3, 2 * base + 72 * M), published=(2, 2, base))
+    # due after the cut date (2023-04-16)
+    ident, folio = p.process("900700004", "ENTREGAS CUATRO S.A.S.", base=base, number=10_000_004)
+    contract(p, "CO1.PCCNTR.30000004", folio, "900700004")
+    _line(p, "CO1.PCCNTR.30000004", "5", "1", expected="2023-05-01")
+    p.near_misses[name].append(ident)
+    # a short line of a contract no process is known for
+    _line(p, "CO1.PCCNTR.30000009", "5", "1")
 
 
 def _fine(p: Planted, code: str, supplier: str, day: str) -> None:

@@ -10,7 +10,7 @@ drawn); `background_flags` counts those exactly from the numbers drawn, not from
 never fires the others: three bidders per process at distinct values, answers received at
 least 10 days after publication, awards below the base price, at most two processes per
 supplier, suppliers registered years before their processes, cancelled contracts of other
-processes.
+processes, contracts extended by less than half their term.
 
 The definitions are the app's (README, "Red flags"); the SMMLV (the monthly minimum wage) is
 1,000,000 COP in 2022 and 908,526 in 2021.
@@ -23,7 +23,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from cauce.apps.contracting.synth.background import MODALITIES, NON_COMPETITIVE
-from cauce.apps.contracting.synth.planted import Planted
+from cauce.apps.contracting.synth.planted import Planted, contract
 
 CODES = tuple(f"RF{n:02d}" for n in range(1, 14))
 BACKGROUND = ("RF03", "RF04", "RF05", "RF08", "RF12", "RF13")  # may fire on background rows
@@ -350,6 +350,20 @@ def _long_extension(c: FlagCases) -> None:
                 "Fecha de Fin del Contrato": "09/09/2022",  # 100 days later
                 "Días Adicionados": days,
                 "FechaModificacion": "01/10/2022 10:00:00",
+                "Estado Contrato": "Cancelado",
+            },
+        )
+        # the same contract in SECOP II Contratos (month first there), so the flag reads
+        # alike from either source
+        contract(
+            c.p,
+            f"CO1.PCCNTR.{number}",
+            folio,
+            nit,
+            **{
+                "Fecha de Inicio del Contrato": "06/01/2022",
+                "Fecha de Fin del Contrato": "09/09/2022",
+                "Dias Adicionados": days,
                 "Estado Contrato": "Cancelado",
             },
         )
