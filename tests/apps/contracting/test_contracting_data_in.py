@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cauce.apps.contracting import app, rawzone
-from cauce.apps.contracting.jobs_in import download, etl, synth
+from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
 from cauce.apps.contracting.sources import SOURCES
 from cauce.apps.contracting.synth import generate, write_export
 from cauce.apps.contracting.synth.portal import portal_datasets
@@ -115,3 +120,48 @@ def test_download_from_a_local_portal_all_pages_with_retries() -> None:
         assert raw_rows(rt, PROCESOS) == frames[PROCESOS].height
     statuses = [r.status for r in state.requests_for("p6dx-8zbt")]
     assert 429 in statuses and 500 in statuses
+
+
+@pytest.mark.slow
+def test_the_portal_job_serves_every_published_source_for_download_and_etl(
+    tmp_path: Path,
+) -> None:
+    """`cauce run contracting portal` in one process, `download` and `etl` against it from
+    another home: the Socrata datasets and PACO's file arrive, obras is left to the user."""
+    cauce = [str(Path(sys.executable).with_name("cauce"))]
+    server = subprocess.Popen(
+        [*cauce, "--home", str(tmp_path / "a"), "run", "contracting", "portal", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        url, deadline = None, time.monotonic() + 60
+        assert server.stdout is not None
+        while url is None and time.monotonic() < deadline:
+            found = re.search(r"--portal (http://127\.0\.0\.1:\d+)", server.stdout.readline())
+            url = found.group(1) if found else None
+        assert url is not None, "the portal did not say how to download from it"
+        home = ["--home", str(tmp_path / "b")]
+        fetched = subprocess.run(
+            [*cauce, *home, "run", "contracting", "download", "--partition", DAY,
+             "--portal", url, "--paco", f"{url}/files/paco", "--json"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+        loaded = subprocess.run(
+            [*cauce, *home, "run", "contracting", "etl", "--partition", DAY, "--source",
+             ",".join(s for s in SHORT.values() if s != "obras")],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    result = json.loads(fetched.stdout)["result"]
+    assert len(result["downloaded"]) == len(SOURCES) - 1
+    assert result["manual"] == ["t_paco_registro_obras_inconclusa"]
+    frames, _ = generate("tiny", seed=0)
+    for key, got in result["downloaded"].items():
+        assert got["rows"] == frames[key].height, key

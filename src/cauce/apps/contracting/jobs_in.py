@@ -17,7 +17,9 @@ from cauce.apps.contracting.app import app, quarantine, raw, staging
 from cauce.apps.contracting.errors import ContractingError, SourceMissing
 from cauce.apps.contracting.etl import transform
 from cauce.apps.contracting.sources import SOURCES, Source, source
-from cauce.apps.contracting.synth import SCALES, write_synthetic
+from cauce.apps.contracting.synth import SCALES, generate, write_synthetic
+from cauce.apps.contracting.synth.portal import FILES, synthetic_portal
+from cauce.connectors.soda.portal import Portal
 
 START = "2015-01-01"  # the first SECOP II processes
 SHORT = {
@@ -224,3 +226,35 @@ def synth(
         time.perf_counter() - started,
     )
     return {"rows": result["rows"], "truth": f"truth/{date}.json"}
+
+
+@app.job(retries=0)
+def portal(
+    ctx: Context,
+    scale: Annotated[str, f"how large: {', '.join(SCALES)}"] = "tiny",
+    seed: Annotated[int, "seed of the synthetic exports"] = 0,
+    port: Annotated[int, "port to listen on (0: any free port)"] = 8080,
+    host: Annotated[str, "address to listen on"] = "127.0.0.1",
+) -> dict[str, Any]:
+    """Serve the synthetic sources offline until interrupted (Ctrl-C): the Socrata datasets by
+    the SODA API with their real ids, PACO's bulletin as a file under /files/paco/."""
+    if scale not in SCALES:
+        raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")
+    frames, _ = generate(scale, seed=seed)
+    state = synthetic_portal(frames, ctx.workdir)
+    server = Portal(state, host=host, port=port)
+    ctx.log.info(
+        "serving %d datasets and %d file(s) at %s; Ctrl-C stops it",
+        len(state.datasets),
+        len(state.files),
+        server.url,
+    )
+    ctx.log.info(
+        "download from it: cauce run contracting download --partition DATE --portal %s "
+        "--paco %s/files/%s",
+        server.url,
+        server.url,
+        FILES,
+    )
+    server.serve(until=lambda: ctx.cancelled)
+    return {"url": server.url, "requests": len(state.requests)}

@@ -1,20 +1,24 @@
 """The synthetic exports as datasets of a local SODA portal, with their real 4x4 ids.
 
 Columns get API field names made from the display names as Socrata makes them (lower case,
-accents and punctuation to ``_``), so a download must map them back through ``columns[]``.
+accents and punctuation to ``_``), so a download must map them back through ``columns[]``. The
+sources published as plain files (PACO's bulletin) are served under ``/files/paco/``.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import polars as pl
 
 from cauce.apps.contracting.sources import SOURCES
-from cauce.connectors.soda.portal import ColumnSpec, Dataset
+from cauce.apps.contracting.synth import write_export
+from cauce.connectors.soda.portal import ColumnSpec, Dataset, PortalState
 
 OWNER = "AGENCIA NACIONAL DE CONTRATACION PUBLICA -COLOMBIA COMPRA EFICIENTE-"
+FILES = "paco"  # the plain files' folder: <portal>/files/paco/<file>
 
 
 def field_name(header: str) -> str:
@@ -50,3 +54,16 @@ def portal_datasets(
             )
         )
     return datasets
+
+
+def synthetic_portal(frames: dict[str, pl.DataFrame], workdir: Path) -> PortalState:
+    """A portal serving ``frames``: the Socrata sources as datasets, the files PACO publishes
+    as plain files (written as their exports are, in ``workdir`` first)."""
+    state = PortalState.of(portal_datasets(frames))
+    for key, frame in frames.items():
+        src = SOURCES[key]
+        if src.dataset is None and src.url is not None:
+            path = workdir / src.file
+            write_export(key, frame, path)
+            state.files[f"{FILES}/{src.file}"] = path.read_bytes()
+    return state

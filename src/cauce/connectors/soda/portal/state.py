@@ -120,6 +120,8 @@ class PortalState:
     dropped: dict[str, int] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)
+    # plain files served at /files/<name>, as a blob store next to the portal publishes them
+    files: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _changes: int = 0
 
