@@ -45,6 +45,12 @@ retries = app.setting(
 backoff = app.setting(
     "backoff", float, default=1.0, help="seconds before the first retry, doubled for each next"
 )
+etl_lease = app.setting(
+    "etl_lease",
+    float,
+    default=120.0,
+    help="seconds a killed ETL run keeps its source and date locked (renewed while it runs)",
+)
 etl_memory = app.setting(
     "etl_memory", str, default="4GB", help="DuckDB's memory limit for one source's ETL"
 )
@@ -53,3 +59,6 @@ etl_memory = app.setting(
 staging = app.bucket("staging")  # origen/<export file name>, as the original's staging zone
 raw = app.bucket("raw")  # <table>/fecha_corte_datos=<date>/..., Parquet
 quarantine = app.bucket("quarantine")  # <table>/fecha_corte_datos=<date>/quarantine-<run>.parquet
+
+# -- tables --------------------------------------------------------------------------------------
+leases = app.table("etl_leases", key=("table", "day"))  # one ETL at a time per raw partition

@@ -6,7 +6,8 @@ CauceError
     ├── SourceMissing      a source's export is not in the staging bucket (or its raw partition
     │                      is not committed)
     ├── HeaderMismatch     an export's header lacks columns the ETL needs, or has unknown ones
-    └── SourceUnreadable   an export cannot be read at all (not CSV, empty, wrong encoding)
+    ├── SourceUnreadable   an export cannot be read at all (not CSV, empty, wrong encoding)
+    └── PartitionBusy      another ETL run holds the lease of the same table and date
 ```
 """
 
@@ -29,3 +30,7 @@ class HeaderMismatch(ContractingError):
 
 class SourceUnreadable(ContractingError):
     """An export cannot be read as CSV."""
+
+
+class PartitionBusy(ContractingError):
+    """Another run is loading the same raw partition."""

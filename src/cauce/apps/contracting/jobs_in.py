@@ -7,13 +7,13 @@ them one source at a time and a failing source stops only what needs it.
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from cauce import Context, ObjectNotFound, daily
 from cauce.apps.contracting import download as fetching
-from cauce.apps.contracting import rawzone
-from cauce.apps.contracting.app import app, quarantine, raw, staging
+from cauce.apps.contracting import lease, rawzone
+from cauce.apps.contracting.app import app, leases, quarantine, raw, staging
 from cauce.apps.contracting.errors import ContractingError, SourceMissing
 from cauce.apps.contracting.etl import transform
 from cauce.apps.contracting.sources import SOURCES, Source, source
@@ -79,8 +79,11 @@ def etl_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     folder = ctx.workdir / SHORT[src.key]
     folder.mkdir(parents=True, exist_ok=True)
     run = ctx.run_id.replace("-", "")
-    output = transform(src, path, day, folder, run=run, memory_limit=ctx.settings.etl_memory)
-    commit = rawzone.publish(raw, quarantine, src.key, day, run, output)
+    ttl = timedelta(seconds=ctx.settings.etl_lease)
+    with lease.exclusive(leases, src.key, day, holder=ctx.run_id, clock=ctx.now, ttl=ttl) as held:
+        output = transform(src, path, day, folder, run=run, memory_limit=ctx.settings.etl_memory)
+        held.check()
+        commit = rawzone.publish(raw, quarantine, src.key, day, run, output)
     seconds = time.perf_counter() - started
     ctx.log.info(
         "%s: %s rows into raw %s (%d part(s)) in %.1fs; %s quarantined row(s), %s value(s) "
