@@ -12,6 +12,7 @@ from cauce.apps.contracting.engine import Engine, connect
 from cauce.apps.contracting.indicators.compute import compute_indicators
 from cauce.apps.contracting.tables import (
     CANCELADOS,
+    CONTRATOS,
     EJECUCION,
     FISCALES,
     MULTAS,
@@ -144,7 +145,8 @@ def test_cancelados_keys_on_the_provider_not_the_legal_representative(duck, tmp_
     assert published == (2, 2, money(800), 5)      # c and e through the representative's id
 
 
-def test_entregas_compares_numbers_and_counts_due_deliveries_per_contract(duck, tmp_path):
+def test_entregas_compares_numbers_and_links_contracts_through_the_contracts_table(duck,
+                                                                                 tmp_path):
     a = proc(id_proceso="CO1.REQ.55556666", id_portafolio="CO1.BDOS.1",
              id_nit_proveedor="111", monto_precio_base=100)
     b = proc(id_proceso="CO1.REQ.11112222", id_nit_proveedor="222", monto_precio_base=300)
@@ -162,13 +164,15 @@ def test_entregas_compares_numbers_and_counts_due_deliveries_per_contract(duck, 
         {"id_contrato": "CO1.PCCNTR.11112222", "cant_recibir": "No Definido",
          "cant_recibida": "1", "fecha_entrega_esperada": due},
     ]
-    fixed, published = both(duck, tmp_path, "I07", {PROCESOS: [a, b, c], EJECUCION: lines})
-    assert fixed == (2, 1, money(0), 3)            # two short lines of one contract
+    contracts = [{"id_contrato": "CO1.PCCNTR.11112222", "id_proceso_compra": "CO1.BDOS.1"}]
+    fixed, published = both(duck, tmp_path, "I07", {PROCESOS: [a, b, c], EJECUCION: lines,
+                                                     CONTRATOS: contracts})
+    assert fixed == (2, 1, money(100), 3)          # two short lines of a's contract
     assert published == (2, 2, money(300), 3)     # sum of DISTINCT amounts: 300 once
 
 
 def test_no_matches_give_zeros_where_the_original_had_null_sums(duck, tmp_path):
-    inputs = inputs_of(duck, tmp_path, {EJECUCION: []})
+    inputs = inputs_of(duck, tmp_path, {EJECUCION: [], CONTRATOS: []})
     [fixed] = compute_indicators(duck, inputs, as_published=False, fecha_ejecucion=CUT,
                                  only={"I07"})
     assert measures(fixed) == (0, 0, money(0), 0) and not fixed.nulls
@@ -176,6 +180,16 @@ def test_no_matches_give_zeros_where_the_original_had_null_sums(duck, tmp_path):
                                      only={"I07"})
     assert measures(published) == (0, 0, money(0), 0)
     assert published.nulls == ["cantidad_irregularidades", "monto_total_irregularidades"]
+
+
+def test_entregas_fixed_needs_the_contracts_table_and_the_original_does_not(duck, tmp_path):
+    inputs = inputs_of(duck, tmp_path, {EJECUCION: []})
+    [fixed] = compute_indicators(duck, inputs, as_published=False, fecha_ejecucion=CUT,
+                                 only={"I07"})
+    assert fixed.status == "skipped" and CONTRATOS in fixed.reason
+    [published] = compute_indicators(duck, inputs, as_published=True, fecha_ejecucion=CUT,
+                                     only={"I07"})
+    assert published.ok
 
 
 def test_multa_matches_supplier_codes_before_the_award(duck, tmp_path):

@@ -340,7 +340,8 @@ def demo(rt: Runtime) -> list[str]:
     steps = run.result["steps"]
     return [
         f"weekly {DEMO_DAY}: {sum(s == OK for s in steps.values())} of {len(steps)} steps ok "
-        f"(ETL of 10 sources, 10 indicators, {len(FLAGS)} red flags, load, dashboard) "
+        f"(ETL of {len(SOURCES)} sources, 10 indicators, {len(FLAGS)} red flags, load, "
+        "dashboard) "
         f"in {run.result['seconds']:.1f}s",
         f"{cop(table['m'])} in {miles(table['c'])} irregular contracts; "
         f"{miles(flagged['n'])} contracts with a risk score above 0",

@@ -19,6 +19,7 @@ EJECUCION = "t_seii_ejecucioncon_avancerevses"
 MULTAS = "t_seii_multasysanci_secopiimulsa"
 OBRAS = "t_paco_registro_obras_inconclusa"
 FISCALES = "t_paco_responsabilidad_fiscales"
+CONTRATOS = "t_seii_contratelect_cregistrados"
 
 S = pa.string()
 MONEY = pa.decimal128(30, 3)
@@ -59,4 +60,5 @@ COLUMNS: dict[str, dict[str, pa.DataType]] = {
         "nombre_responsable_fiscal": S, "id_responsable_fiscal": S,
         "tipo_respons_responsable_fiscal": S, "cant_registros_responsable_fiscal": pa.int32(),
     },
+    CONTRATOS: {"id_contrato": S, "id_proceso_compra": S},
 }

@@ -149,7 +149,7 @@ def _fixed_outcome(engine: Engine, indicator: Indicator, hits: Hits, totales: in
            "cantidad_contratos_irregularidades": pc.count_distinct(flagged["id_proceso"]).as_py(),
            "monto_total_irregularidades": _money(pc.sum(flagged["monto"]).as_py()),
            "cantidad_contratos_totales": totales}
-    return Outcome(indicator, "ok", row, hits=flagged if hits.linked else None)
+    return Outcome(indicator, "ok", row, hits=flagged)
 
 
 def _published_row(engine: Engine, indicator: Indicator,

@@ -16,6 +16,7 @@ from ibis import _
 
 from ..tables import (
     CANCELADOS,
+    CONTRATOS,
     EJECUCION,
     FISCALES,
     MULTAS,
@@ -51,7 +52,6 @@ class Hits:
 
     processes: ir.Table
     irregularidades: str | ir.Table = "providers"
-    linked: bool = True  # rows are processes of P (False: contracts, kept out of the scores)
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,11 @@ class Indicator:
     sources: tuple[str, ...]
     fixed: Callable[[Inputs], Hits]
     published: Callable[[Inputs], ir.Table]
+    fixed_sources: tuple[str, ...] = ()
 
     def needs(self, as_published: bool) -> tuple[str, ...]:
-        """The raw tables the definition reads (the same for both definitions)."""
-        return self.sources
+        """The raw tables the chosen definition reads."""
+        return self.sources if as_published or not self.fixed_sources else self.fixed_sources
 
 
 def _hits(flagged: ir.Table, irregularidades: str | ir.Table = "providers") -> Hits:
@@ -273,18 +274,17 @@ def cancelados_published(inputs: Inputs) -> ir.Table:
 
 # -- 7. contratos con incumplimiento de entregas ----------------------------------------
 def entregas_fixed(inputs: Inputs) -> Hits:
-    """Contract level: SECOP II delivery lines name their contract (CO1.PCCNTR.n), and no
-    source of this app links a contract to its process, so no amount is known."""
+    pd = awarded(inputs)
     e = inputs[EJECUCION].mutate(debe=_.cant_recibir.strip().try_cast("decimal(30,6)"),
                                  recibio=_.cant_recibida.strip().try_cast("decimal(30,6)"))
     due = e.fecha_entrega_esperada.date() <= ibis.literal(inputs.fecha_corte)
-    lines = e.filter(e.id_contrato.notnull() & e.debe.notnull() & e.recibio.notnull() & due
-                     & (e.recibio < e.debe))
-    contracts = lines.aggregate(by="id_contrato", n=_.count())
-    rows = contracts.select(id_proceso=_.id_contrato,
-                            doc_proveedor=ibis.null("string"),
-                            monto=ibis.literal(0).cast("decimal(30,3)"))
-    return Hits(rows, contracts.aggregate(n=_.n.sum()), linked=False)
+    lines = e.filter(e.debe.notnull() & e.recibio.notnull() & due & (e.recibio < e.debe))
+    per_contract = lines.aggregate(by="id_contrato", n=_.count())
+    k = inputs[CONTRATOS].select("id_contrato", "id_proceso_compra").distinct()
+    linked = per_contract.join(k, "id_contrato")
+    flagged = pd.join(linked, pd.id_portafolio == linked.id_proceso_compra)
+    counted = flagged.select("id_contrato", "n").distinct().aggregate(n=_.n.sum())
+    return _hits(flagged.select(pd.columns), counted)
 
 
 def entregas_published(inputs: Inputs) -> ir.Table:
@@ -373,7 +373,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("I06", INCUMPLIMIENTO, "contratistas con contratos cancelados",
               (PROCESOS, CANCELADOS), cancelados_fixed, cancelados_published),
     Indicator("I07", INCUMPLIMIENTO, "contratos con incumplimiento de entregas",
-              (PROCESOS, EJECUCION), entregas_fixed, entregas_published),
+              (PROCESOS, EJECUCION), entregas_fixed, entregas_published,
+              fixed_sources=(PROCESOS, EJECUCION, CONTRATOS)),
     Indicator("I08", INHABILIDAD, "inhabilitados por multa", (PROCESOS, MULTAS),
               multa_fixed, multa_published),
     Indicator("I09", INHABILIDAD, "inhabilitados por obras inconclusas", (PROCESOS, OBRAS),

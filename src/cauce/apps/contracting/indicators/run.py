@@ -96,7 +96,7 @@ def assemble(engine: Engine, inputs: Inputs, outcomes: list[Outcome],
     fired = [Fired(o.indicator.code, o.indicator.name, INDICATOR_WEIGHTS[o.indicator.code],
                    o.hits) for o in outcomes if o.ok and o.hits is not None]
     evaluated = sum(INDICATOR_WEIGHTS[o.indicator.code] for o in outcomes
-                    if o.ok and o.hits is not None)  # I07 counts contracts, not processes
+                    if o.ok and o.hits is not None)
     processes = engine.arrow(base(inputs).select(*ATTRIBUTES))
     for _, flag in flags:
         if flag is not None:
