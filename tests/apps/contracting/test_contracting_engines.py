@@ -44,6 +44,18 @@ def tiny(tmp_path_factory) -> tuple[dict[str, list[Path]], dict]:
     return files, truth
 
 
+def flag_totals(flags: pa.Table) -> dict[str, dict]:
+    """Processes and amount per red flag, as the synthetic truth states them."""
+    totals: dict[str, dict] = {}
+    for row in flags.to_pylist():
+        if row["codigo_bandera"].startswith("RF"):
+            entry = totals.setdefault(row["codigo_bandera"], {"procesos": 0, "monto": 0})
+            entry["procesos"] += 1
+            entry["monto"] += row["monto_bandera"] or 0
+    return {code: {"procesos": t["procesos"], "monto": f"{t['monto']:.3f}"}
+            for code, t in totals.items()}
+
+
 def sorted_table(table: pa.Table, keys: list[str]) -> list[dict]:
     return table.sort_by([(k, "ascending") for k in keys]).to_pylist()
 
@@ -70,7 +82,8 @@ def test_both_engines_give_the_same_results_and_the_truth(tiny, spark, published
     assert got == expected
     if not published:
         assert ours.scored is not None and theirs.scored is not None
-        assert ours.scored.flags.num_rows > 0
+        assert flag_totals(ours.scored.flags) == truth["flags"]
+        assert flag_totals(theirs.scored.flags) == truth["flags"]
         for name, keys in (("flags", ["id_proceso", "codigo_bandera"]),
                            ("contracts", ["id_proceso"]), ("buyers", ["documento"]),
                            ("suppliers", ["documento"])):
