@@ -7,6 +7,7 @@ them one source at a time and a failing source stops only what needs it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -108,13 +109,23 @@ def etl_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     return {**output.summary(), "parts": commit.parts, "quarantine": commit.quarantine}
 
 
-def _etl(ctx: Context, sources: list[Source]) -> dict[str, Any]:
-    day = _day(ctx)
+def each_source(
+    ctx: Context,
+    sources: list[Source],
+    step: Callable[[Source], dict[str, Any] | None],
+    *,
+    what: str,
+    hint: str,
+) -> dict[str, Any]:
+    """``step`` for every source, one failing not stopping the others; their results by table
+    (None: nothing to report), or one error listing the failed ones at the end."""
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
     for done, src in enumerate(sources, 1):
         try:
-            results[src.key] = etl_source(ctx, src.key, day)
+            result = step(src)
+            if result is not None:
+                results[src.key] = result
         except ContractingError as err:
             failed[src.key] = err.message
             ctx.log.error("%s: %s", SHORT[src.key], err.message)
@@ -123,10 +134,22 @@ def _etl(ctx: Context, sources: list[Source]) -> dict[str, Any]:
         ctx.progress(done, len(sources), SHORT[src.key])
     if failed:
         raise ContractingError(
-            f"{len(failed)} of {len(sources)} source(s) failed: "
+            f"{len(failed)} of {len(sources)} {what} failed: "
             + "; ".join(f"{SHORT[k]}: {m}" for k, m in failed.items()),
-            hint="the other sources are in the raw zone; fix these and run etl --source NAME",
+            hint=hint,
         )
+    return results
+
+
+def _etl(ctx: Context, sources: list[Source]) -> dict[str, Any]:
+    day = _day(ctx)
+    results = each_source(
+        ctx,
+        sources,
+        lambda src: etl_source(ctx, src.key, day),
+        what="source(s)",
+        hint="the other sources are in the raw zone; fix these and run etl --source NAME",
+    )
     return {"fecha_corte_datos": day.isoformat(), "sources": results}
 
 
@@ -183,25 +206,22 @@ def download(
     """Every source from the Socrata portal (whole datasets, all pages) and PACO into bucket
     staging; obras inconclusas is not published as CSV and is put there by hand."""
     day = _day(ctx)
-    results, failed, skipped = {}, {}, []
-    sources = chosen(source)
-    for done, src in enumerate(sources, 1):
-        if not fetching.downloadable(src):
-            skipped.append(src.key)
-            ctx.log.warning("%s: %s", SHORT[src.key], fetching.manual_hint(src))
-        else:
-            try:
-                results[src.key] = download_source(ctx, src.key, day)
-            except ContractingError as err:
-                failed[src.key] = err.message
-                ctx.log.error("%s: %s", SHORT[src.key], err.message)
-        ctx.progress(done, len(sources), SHORT[src.key])
-    if failed:
-        raise ContractingError(
-            f"{len(failed)} of {len(sources)} download(s) failed: "
-            + "; ".join(f"{SHORT[k]}: {m}" for k, m in failed.items()),
-            hint="the other sources are in bucket staging; run download --source NAME again",
-        )
+    skipped: list[str] = []
+
+    def fetch(src: Source) -> dict[str, Any] | None:
+        if fetching.downloadable(src):
+            return download_source(ctx, src.key, day)
+        skipped.append(src.key)
+        ctx.log.warning("%s: %s", SHORT[src.key], fetching.manual_hint(src))
+        return None
+
+    results = each_source(
+        ctx,
+        chosen(source),
+        fetch,
+        what="download(s)",
+        hint="the other sources are in bucket staging; run download --source NAME again",
+    )
     return {"downloaded": results, "manual": skipped}
 
 

@@ -1,4 +1,4 @@
-"""Synthetic bulk exports of the ten sources, with planted irregularities and their truth.
+"""Synthetic bulk exports of the eleven sources, with planted irregularities and their truth.
 
 `write_synthetic` writes each export under its real file name, with its real headers (the
 leading space of ``' Codigo Proveedor Objeto de la Multa'``, the en dash of ``Presupuesto
@@ -14,6 +14,7 @@ every indicator under the fixed definitions and as the original computes them
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from cauce.apps.contracting.synth.redflags import CODES, background_flags, plant
 
 SCALES = {"tiny": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
 PROCESOS = "t_seii_procecotrata_compraadjudi"
+OFERTAS = "t_seii_ofertaproces_procesocompr"
+CONTRATOS = "t_seii_contratelect_cregistrados"
 PLACEHOLDERS = ("No Definido", "No Adjudicado")
 # how each export is written: (encoding, line end)
 STYLE = {
@@ -41,52 +44,47 @@ RAGGED = ("t_seii_ejecucioncon_avancerevses", "t_otro_pernajuesadl_camarcomerci"
 
 def generate(scale: str, *, seed: int = 0) -> tuple[dict[str, pl.DataFrame], Planted]:
     """Every export as a frame of text (the processes with their hidden columns)."""
-    processes = SCALES[scale]
-    sizes = bg.Sizes(processes)
-    rng = np.random.default_rng(seed)
+    planted = planted_cases()
+    return dict(each_export(scale, seed, planted)), planted
+
+
+def planted_cases() -> Planted:
+    """The planted cases of the ten indicators and of the thirteen red flags."""
     planted = plant()
     plant_flags(planted)
-    planted_processes = len(planted.rows[PROCESOS])
-    unique = int((processes - planted_processes) / 1.03)
+    return planted
+
+
+def each_export(scale: str, seed: int, planted: Planted) -> Iterator[tuple[str, pl.DataFrame]]:
+    """(raw table, export frame) one at a time, ``planted``'s rows among the background's, the
+    processes last (the others are drawn from them), so a writer holds one export at a time."""
+    sizes = bg.Sizes(SCALES[scale])
+    rng = np.random.default_rng(seed)
+    unique = int((SCALES[scale] - len(planted.rows[PROCESOS])) / 1.03)
     procesos = bg.processes(rng, unique, 1_000_000, duplicates=0.03)
-    frames = {
-        PROCESOS: procesos,
-        "t_seii_ofertaproces_procesocompr": bg.offers(
-            rng, procesos, sizes.of("t_seii_ofertaproces_procesocompr"), 1
-        ),
-        "t_otro_pernajuesadl_camarcomerci": bg.rues(
-            rng, procesos, sizes.of("t_otro_pernajuesadl_camarcomerci")
-        ),
-        "t_otro_persexpupoli_sigepperexpo": bg.pep(
-            rng, sizes.of("t_otro_persexpupoli_sigepperexpo")
-        ),
-        "t_otro_puestsensibl_sigeppsscorr": bg.puestos(
-            rng, sizes.of("t_otro_puestsensibl_sigeppsscorr")
-        ),
-        "t_seii_contracanela_aislamiencon": bg.cancelados(
-            rng, sizes.of("t_seii_contracanela_aislamiencon")
-        ),
-        "t_seii_contratelect_cregistrados": bg.contratos(
-            rng, procesos, sizes.of("t_seii_contratelect_cregistrados")
-        ),
-        "t_seii_ejecucioncon_avancerevses": bg.ejecucion(
-            rng,
-            sizes.of("t_seii_ejecucioncon_avancerevses"),
-            sizes.of("t_seii_contratelect_cregistrados"),
-        ),
-        "t_seii_multasysanci_secopiimulsa": bg.multas(
-            rng, sizes.of("t_seii_multasysanci_secopiimulsa")
-        ),
-        "t_paco_registro_obras_inconclusa": bg.obras(
-            rng, sizes.of("t_paco_registro_obras_inconclusa")
-        ),
-        "t_paco_responsabilidad_fiscales": bg.responsables(
-            rng, sizes.of("t_paco_responsabilidad_fiscales")
-        ),
+    contracts = sizes.of(CONTRATOS)
+    makers: dict[str, Callable[[int], pl.DataFrame]] = {
+        OFERTAS: lambda n: bg.offers(rng, procesos, n, 1),
+        "t_otro_pernajuesadl_camarcomerci": lambda n: bg.rues(rng, procesos, n),
+        "t_otro_persexpupoli_sigepperexpo": lambda n: bg.pep(rng, n),
+        "t_otro_puestsensibl_sigeppsscorr": lambda n: bg.puestos(rng, n),
+        "t_seii_contracanela_aislamiencon": lambda n: bg.cancelados(rng, n),
+        CONTRATOS: lambda n: bg.contratos(rng, procesos, n),
+        "t_seii_ejecucioncon_avancerevses": lambda n: bg.ejecucion(rng, n, contracts),
+        "t_seii_multasysanci_secopiimulsa": lambda n: bg.multas(rng, n),
+        "t_paco_registro_obras_inconclusa": lambda n: bg.obras(rng, n),
+        "t_paco_responsabilidad_fiscales": lambda n: bg.responsables(rng, n),
     }
-    for key, rows in planted.rows.items():
-        frames[key] = scatter(frames[key], _planted_frame(key, rows, rng), rng)
-    return frames, planted
+    for key, make in makers.items():
+        yield key, _with_planted(key, make(sizes.of(key)), planted, rng)
+    yield PROCESOS, _with_planted(PROCESOS, procesos, planted, rng)
+
+
+def _with_planted(
+    key: str, background: pl.DataFrame, planted: Planted, rng: np.random.Generator
+) -> pl.DataFrame:
+    rows = planted.rows.get(key)
+    return scatter(background, _planted_frame(key, rows, rng), rng) if rows else background
 
 
 def scatter(background: pl.DataFrame, rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -123,9 +121,17 @@ def _planted_frame(key: str, rows: list[dict[str, Any]], rng: np.random.Generato
 
 
 def truth(
-    frames: dict[str, pl.DataFrame], planted: Planted, day: str, scale: str, seed: int
+    frames: dict[str, pl.DataFrame],
+    planted: Planted,
+    day: str,
+    scale: str,
+    seed: int,
+    *,
+    rows: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The expected indicator rows: the planted cases' contributions plus the totals."""
+    """The expected results: the planted cases' contributions plus the totals. ``frames``
+    needs the processes and the offers' ``ID del Proceso de Compra`` only; ``rows`` (each
+    export's rows) defaults to the frames' heights."""
     procesos = (
         frames[PROCESOS]
         .select(  # only what is read here, in one chunk
@@ -139,7 +145,7 @@ def truth(
         )
         .rechunk()
     )
-    rows = procesos.height
+    total = procesos.height
     distinct = procesos["ID del Proceso"].n_unique()
     # the duplicate rows of a process agree on everything read here: any row is the first
     first = procesos.select(
@@ -154,7 +160,7 @@ def truth(
     )
     portfolios = procesos.select(pl.col("ID del Portafolio").alias("ID del Proceso de Compra"))
     joined_offers = (
-        frames["t_seii_ofertaproces_procesocompr"]
+        frames[OFERTAS]
         .select("ID del Proceso de Compra")
         .join(portfolios.unique(), on="ID del Proceso de Compra", how="semi")
         .height
@@ -180,7 +186,7 @@ def truth(
             if definition == FIXED:
                 total = distinct
             else:
-                total = {0: groups, 1: joined_offers}.get(index, rows)
+                total = {0: groups, 1: joined_offers}.get(index, total)
             result[definition][name] = {
                 "cantidad_irregularidades": irregular,
                 "cantidad_contratos_irregularidades": contracts,
@@ -191,7 +197,7 @@ def truth(
         "fecha_corte_datos": day,
         "scale": scale,
         "seed": seed,
-        "rows": {key: frame.height for key, frame in frames.items()},
+        "rows": rows or {key: frame.height for key, frame in frames.items()},
         "indicators": result,
         "planted": {
             name: {
@@ -247,15 +253,23 @@ def write_export(key: str, frame: pl.DataFrame, path: Path) -> None:
 def write_synthetic(
     staging: Bucket, *, scale: str, day: str, seed: int, workdir: Path
 ) -> dict[str, Any]:
-    """Write the ten exports into ``staging`` under ``origen/`` and the truth under ``truth/``."""
+    """Write the eleven exports into ``staging`` under ``origen/`` and the truth under
+    ``truth/``, one export at a time."""
     date.fromisoformat(day)
-    frames, planted = generate(scale, seed=seed)
-    expected = truth(frames, planted, day, scale, seed)
     folder = workdir / "synth"
     folder.mkdir(parents=True, exist_ok=True)
-    for key, frame in frames.items():
+    planted = planted_cases()
+    kept: dict[str, pl.DataFrame] = {}
+    rows: dict[str, int] = {}
+    for key, frame in each_export(scale, seed, planted):
         path = folder / SOURCES[key].file
         write_export(key, frame, path)
         staging.put_file(f"origen/{SOURCES[key].file}", path, move=True)
+        rows[key] = frame.height
+        if key == PROCESOS:
+            kept[key] = frame
+        elif key == OFERTAS:
+            kept[key] = frame.select("ID del Proceso de Compra")
+    expected = truth(kept, planted, day, scale, seed, rows=rows)
     staging.put(f"truth/{day}.json", json.dumps(expected, ensure_ascii=False, indent=1))
     return expected

@@ -183,26 +183,25 @@ def _non_competitive(c: FlagCases) -> None:
 
 
 def _buyer_share(c: FlagCases) -> None:
-    """Five awarded processes of one entity, 4 of 4.2 parts not competitive: the four flag."""
-    entity = c.entity()
-    for _ in range(4):
-        ident, _, amount = c.process(base=100 * M, awarded=100 * M, entity=entity, modality=DIRECT)
-        c.fires("RF04", ident, amount)
-        c.fires("RF03", ident, amount, positive=False)
-    c.process(base=30 * M, awarded=20 * M, entity=entity)
-    # exactly 80 % is not more than 80 %
-    entity = c.entity()
-    for _ in range(4):
-        ident, _, amount = c.process(base=100 * M, awarded=100 * M, entity=entity, modality=DIRECT)
-        c.fires("RF03", ident, amount, positive=False)
-    c.misses("RF04", ident)
-    c.process(base=110 * M, awarded=100 * M, entity=entity)
-    # only four awarded processes, all closed
-    entity = c.entity()
-    for _ in range(4):
-        ident, _, amount = c.process(base=100 * M, awarded=100 * M, entity=entity, modality=DIRECT)
-        c.fires("RF03", ident, amount, positive=False)
-    c.misses("RF04", ident)
+    """Entities whose awarded amount is mostly not competitive: 4 direct awards of 100 M and
+    one tender; more than 80 % of at least five processes flags the four."""
+
+    def buyer(tender: int | None, *, fires: bool) -> str:
+        entity = c.entity()
+        for _ in range(4):
+            ident, _, amount = c.process(
+                base=100 * M, awarded=100 * M, entity=entity, modality=DIRECT
+            )
+            c.fires("RF03", ident, amount, positive=False)
+            if fires:
+                c.fires("RF04", ident, amount)
+        if tender is not None:
+            c.process(base=tender * 11 // 10, awarded=tender, entity=entity)
+        return ident
+
+    buyer(20 * M, fires=True)  # 400 of 420
+    c.misses("RF04", buyer(100 * M, fires=False))  # 400 of 500: 80 % is not more than 80 %
+    c.misses("RF04", buyer(None, fires=False))  # only four awarded processes, all closed
 
 
 def _price_at_estimate(c: FlagCases) -> None:
