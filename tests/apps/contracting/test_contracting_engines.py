@@ -129,3 +129,21 @@ def test_engine_defaults_do_not_leak_into_the_results(tmp_path, spark, code, pub
 def test_spark_reads_a_source_committed_with_no_rows(tmp_path, spark):
     inputs = inputs_of(spark, tmp_path, {OFERTAS: []})
     assert spark.arrow(inputs[OFERTAS].count().as_table()).column(0)[0].as_py() == 0
+
+
+def test_partition_folders_are_not_read_as_columns(tmp_path, spark):
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "t" / "fecha_corte_datos=2023-04-16" / "tipo_contratacion=A%2FB"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id_proceso_compra": ["x"], "tipo_contratacion": ["A/B"]}),
+                   folder / "part-0.parquet")
+    schema = {"id_proceso_compra": pa.string(), "tipo_contratacion": pa.string()}
+    duck = connect("duckdb")
+    try:
+        ours = duck.arrow(duck.read("t", [folder / "part-0.parquet"], schema))
+    finally:
+        duck.close()
+    theirs = spark.arrow(spark.read("t", [folder / "part-0.parquet"], schema))
+    assert ours.to_pylist() == theirs.to_pylist() == [{"id_proceso_compra": "x",
+                                                       "tipo_contratacion": "A/B"}]

@@ -35,9 +35,11 @@ class Engine:
     _owned: bool = field(default=False, repr=False)
     _kept: list[ir.Table] = field(default_factory=list, repr=False)
 
-    def read(self, paths: Iterable[Path], schema: dict[str, pa.DataType]) -> ir.Table:
-        """The rows of ``paths`` (Parquet), as the columns of ``schema`` with its types; columns
-        the files lack are an error naming them."""
+    def read(self, table_name: str, paths: Iterable[Path],
+             schema: dict[str, pa.DataType]) -> ir.Table:
+        """The rows of ``paths`` (Parquet files of raw table ``table_name``), as the columns of
+        ``schema`` with its types; columns the files lack are an error naming them. Partition
+        folders (``col=value``) are not read as columns: the files hold every column."""
         files = [str(p) for p in paths]
         if not files:  # a source committed with no rows
             return ibis.memtable(pa.schema(schema).empty_table())
@@ -46,10 +48,10 @@ class Engine:
             self.session.read.parquet(*files).createOrReplaceTempView(view)
             table = self.backend.table(view)
         else:
-            table = self.backend.read_parquet(files)
+            table = self.backend.read_parquet(files, hive_partitioning=False)
         missing = [c for c in schema if c not in table.columns]
         if missing:
-            raise CauceError(f"{Path(files[0]).parent.parent.name} lacks column(s) "
+            raise CauceError(f"raw table {table_name} lacks column(s) "
                              f"{', '.join(missing)}",
                              hint="the raw zone was written by another version of the ETL: "
                              "run the etl job again for this date")

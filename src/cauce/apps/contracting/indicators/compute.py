@@ -61,7 +61,7 @@ class Outcome:
 def load_inputs(engine: Engine, files: Mapping[str, list[Path] | None],
                 fecha_corte: date) -> Inputs:
     """The raw tables whose files are given (None: the source is missing for this date)."""
-    tables = {name: engine.read(paths, COLUMNS[name]) for name, paths in files.items()
+    tables = {name: engine.read(name, paths, COLUMNS[name]) for name, paths in files.items()
               if paths is not None and name in COLUMNS}
     return Inputs(tables, fecha_corte, materialize=engine.materialize)
 
