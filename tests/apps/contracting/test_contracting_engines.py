@@ -17,7 +17,7 @@ from cauce.apps.contracting import app, rawzone
 from cauce.apps.contracting.engine import Engine, connect
 from cauce.apps.contracting.indicators.compute import load_inputs
 from cauce.apps.contracting.indicators.run import run_all
-from cauce.apps.contracting.tables import COLUMNS, EJECUCION, OFERTAS, PROCESOS
+from cauce.apps.contracting.tables import COLUMNS, CONTRATOS, EJECUCION, OFERTAS, PROCESOS
 from cauce.testing import TestRuntime
 
 pytestmark = pytest.mark.spark
@@ -110,7 +110,8 @@ def edge_world() -> dict:
               "fecha_entrega_esperada": ts("2023-01-01 00:00:00")},
              {"id_contrato": "CO1.PCCNTR.00000s1", "cant_recibir": " 9 ", "cant_recibida": "10",
               "fecha_entrega_esperada": ts("2023-01-01 00:00:00")}]
-    return {PROCESOS: [a, b], OFERTAS: offers, EJECUCION: lines}
+    contracts = [{"id_contrato": "CO1.PCCNTR.00000s1", "id_proceso_compra": a["id_portafolio"]}]
+    return {PROCESOS: [a, b], OFERTAS: offers, EJECUCION: lines, CONTRATOS: contracts}
 
 
 @pytest.mark.parametrize("code", ["I02", "I07"])
