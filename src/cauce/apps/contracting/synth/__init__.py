@@ -145,7 +145,7 @@ def truth(
         )
         .rechunk()
     )
-    total = procesos.height
+    raw_rows = procesos.height  # what the original counts as totales: duplicates included
     distinct = procesos["ID del Proceso"].n_unique()
     # the duplicate rows of a process agree on everything read here: any row is the first
     first = procesos.select(
@@ -186,7 +186,7 @@ def truth(
             if definition == FIXED:
                 total = distinct
             else:
-                total = {0: groups, 1: joined_offers}.get(index, total)
+                total = {0: groups, 1: joined_offers}.get(index, raw_rows)
             result[definition][name] = {
                 "cantidad_irregularidades": irregular,
                 "cantidad_contratos_irregularidades": contracts,
