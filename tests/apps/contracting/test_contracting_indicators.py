@@ -247,10 +247,11 @@ def test_responsabilidad_fiscal_filters_tr_not_r_and_dedups(duck, tmp_path):
 
 def test_first_per_keeps_one_row_per_key_and_one_for_the_null_key(duck):
     import ibis
+    import pyarrow as pa
     from ibis import _
 
     from cauce.apps.contracting.indicators.common import first_per
 
-    table = ibis.memtable({"k": ["a", "a", "b", None, None], "v": [2, 1, 5, 4, 3]})
+    table = ibis.memtable(pa.table({"k": ["a", "a", "b", None, None], "v": [2, 1, 5, 4, 3]}))
     kept = duck.arrow(first_per(table, "k", [ibis.asc(_.v)])).sort_by("v").to_pylist()
     assert kept == [{"k": "a", "v": 1}, {"k": None, "v": 3}, {"k": "b", "v": 5}]
