@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -165,3 +166,12 @@ def test_the_portal_job_serves_every_published_source_for_download_and_etl(
     frames, _ = generate("tiny", seed=0)
     for key, got in result["downloaded"].items():
         assert got["rows"] == frames[key].height, key
+
+
+def test_the_portal_job_says_so_when_its_port_is_taken(rt: TestRuntime) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        run = rt.run("portal", port=taken.getsockname()[1])
+    assert not run.succeeded
+    assert "cannot listen on 127.0.0.1:" in run.error and "choose another --port" in run.error
