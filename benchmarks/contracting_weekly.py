@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -89,11 +90,20 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+CPU: dict[str, float] = {}  # CPU seconds (all threads) of each job timed in this process
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(rt: Any, job: str, **params: Any) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     run = rt.run(job, DAY, **params) if job != "synth" else rt.run(job, **params)
     if not run.succeeded:
         raise SystemExit(f"{job} failed: {run.error}")
+    CPU[job] = _cpu() - cpu
     return time.perf_counter() - started
 
 
@@ -130,6 +140,7 @@ def phase_engine(home: Path, engine: str, check: bool) -> dict[str, Any]:
             f"SELECT * FROM {INDICATORS_TABLE} WHERE fecha_ejecucion = DATE '{DAY}'").to_pylist()
     out["peak_mb"] = memory.stop()
     out["total"] = out["etl"] + out["indicators"] + out["load"]
+    out["cpu"] = {job: round(CPU[job], 1) for job in ("etl", "indicators", "load")}
     if check:
         truth = _truth(home)["indicators"]
         out["fixed_differs"] = _compare(rows, truth["fixed"])
@@ -185,6 +196,8 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="compare with the planted truth")
     parser.add_argument("--no-spark", action="store_true", help="DuckDB only")
     parser.add_argument("--no-original", action="store_true", help="skip the original's peer")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the exports already in --home (no synth)")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -196,7 +209,7 @@ def main() -> None:
     print(f"# contracting weekly batch, scale {args.scale}, {datetime.date.today()}, "
           f"{platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     with _runtime(home) as rt:
-        synth = _timed(rt, "synth", scale=args.scale, date=DAY)
+        synth = 0.0 if args.reuse else _timed(rt, "synth", scale=args.scale, date=DAY)
         rows = json.loads(rt.bucket("staging").get(f"truth/{DAY}.json"))["rows"]
     print(f"synth: {synth:.1f} s, {sum(rows.values()):,} rows "
           f"({rows['t_seii_procecotrata_compraadjudi']:,} processes)")
@@ -205,11 +218,13 @@ def main() -> None:
         results.append(_child(args, "spark", home))
         if not args.no_original:
             results.append(_child(args, "original", home))
-    print(f"{'engine':10} {'etl':>7} {'indic.':>7} {'load':>7} {'total':>7} {'peak MB':>8}")
+    print(f"{'engine':10} {'etl':>7} {'indic.':>7} {'load':>7} {'total':>7} {'peak MB':>8} "
+          "CPU s (etl/indic./load)")
     for r in results:
+        cpu = "/".join(str(v) for v in r.get("cpu", {}).values())
         print(f"{r['engine']:10} {r.get('etl', 0):7.1f} {r['indicators']:7.1f} "
               f"{r.get('load', 0):7.1f} {r.get('total', r['indicators']):7.1f} "
-              f"{r['peak_mb']:8.0f}")
+              f"{r['peak_mb']:8.0f} {cpu}")
     by = {r["engine"]: r for r in results}
     if "spark" in by:
         duck, spark = by["duckdb"], by["spark"]
