@@ -33,8 +33,8 @@ import httpx
 from cauce import Runtime
 from cauce.apps.opendata import app, harvest
 from cauce.apps.opendata.catalog import object_key
-from cauce.apps.opendata.portal import Portal, PortalState
 from cauce.apps.opendata.synth import catalogue
+from cauce.connectors.soda.portal import Portal, PortalState
 
 CRITERIA = ("changed_content", "stale_data", "schema_drift", "quality", "availability")
 

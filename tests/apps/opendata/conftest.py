@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce.apps.opendata.portal import Portal, PortalState
-from cauce.apps.opendata.synth import Dataset, catalogue
+from cauce.apps.opendata.synth import catalogue
+from cauce.connectors.soda.portal import Dataset, Portal, PortalState
 
 START = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)
 

@@ -15,8 +15,7 @@ import pytest
 
 from cauce.apps.opendata import Finding, Limits, Snapshot, app, criterion, harvest, report
 from cauce.apps.opendata.catalog import object_key
-from cauce.apps.opendata.portal import Portal, PortalState
-from cauce.apps.opendata.synth import Dataset, csv_bytes
+from cauce.connectors.soda.portal import Dataset, Portal, PortalState, csv_bytes
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
@@ -261,3 +260,17 @@ def test_the_report_shows_the_catalogue_and_open_alerts(chain: Chain, tmp_path: 
         "freshness.svg",
         "alerts.svg",
     }
+
+
+def test_a_queued_download_is_profiled_against_the_portal_setting_not_the_old_portal(
+    make_catalogue: Callable[..., list[Dataset]],
+) -> None:
+    """Messages queued by a harvest of a portal that has since moved are handled against the
+    portal the settings name now."""
+    with running_chain(make_catalogue(2, seed=4)) as chain:
+        with Portal(chain.state) as old:
+            run = chain.rt.run(harvest, portal=old.url)
+            assert run.succeeded, run.error
+        chain.rt.drain()  # the old portal is gone; the setting names the running one
+        assert chain.rt.dlq("downloaded") == []
+        assert {v["ID"] for v in chain.items("versions")} == set(chain.state.datasets)

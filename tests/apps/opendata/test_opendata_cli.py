@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cauce.apps.opendata.portal import Portal, PortalState
-from cauce.apps.opendata.synth import Dataset
+from cauce.connectors.soda.portal import Dataset, Portal, PortalState
 
 CAUCE = Path(sys.executable).with_name("cauce")
 

@@ -15,9 +15,8 @@ from cauce.apps.opendata.inventory import (
     split_values,
     where_clause,
 )
-from cauce.apps.opendata.portal import INVENTORY_ID, Portal, PortalState
-from cauce.apps.opendata.portal.state import INVENTORY_COLUMNS
-from cauce.apps.opendata.soda import RetryPolicy, SodaClient
+from cauce.connectors.soda import RetryPolicy, SodaClient
+from cauce.connectors.soda.portal import INVENTORY_COLUMNS, INVENTORY_ID, Portal, PortalState
 
 
 @pytest.fixture
@@ -90,3 +89,24 @@ def test_assets_from_metadata_and_split_ids() -> None:
     }
     assert Asset.from_metadata(view) == Asset("abcd-1234", "N", "Dueño", "a@b.co", "C")
     assert split_values(["a,b", " c ", ""]) == ("a", "b", "c")
+
+
+def test_filters_hold_when_the_portal_ignores_where(
+    soda: SodaClient, state: PortalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A portal that ignores `$where` returns charts, maps and private views too: the harvest
+    must still keep only what the selection asks for."""
+    import polars as pl
+
+    from cauce.connectors.soda.portal import server
+
+    monkeypatch.setattr(server.soql, "where", lambda text, schema: pl.lit(True))
+    assets = read_inventory(soda, INVENTORY_ID, Selection(limit=None))
+    assert {a.id for a in assets} == set(state.datasets)
+    assert {a.type for a in assets} == {"dataset"} and {a.audience for a in assets} == {"public"}
+    owner = state.datasets["jbjy-vk9h"].owner
+    chosen = read_inventory(soda, INVENTORY_ID, Selection(owners=(owner,), limit=None))
+    assert chosen and {a.owner for a in chosen} == {owner}
+    assert [a.id for a in read_inventory(soda, INVENTORY_ID, Selection(ids=("jbjy-vk9h",)))] == [
+        "jbjy-vk9h"
+    ]

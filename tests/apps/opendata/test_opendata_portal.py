@@ -11,8 +11,8 @@ import httpx
 import polars as pl
 import pytest
 
-from cauce.apps.opendata.portal import INVENTORY_ID, Portal, PortalState
-from cauce.apps.opendata.synth import catalogue, csv_bytes
+from cauce.apps.opendata.synth import catalogue
+from cauce.connectors.soda.portal import INVENTORY_ID, Portal, PortalState, csv_bytes
 
 
 @pytest.fixture

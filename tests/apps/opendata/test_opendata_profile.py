@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from cauce.apps.opendata.profile import Profile, profile_csv
-from cauce.apps.opendata.synth import csv_bytes, make_frame
+from cauce.apps.opendata.synth import make_frame
+from cauce.connectors.soda.portal import csv_bytes
 
 
 def write(tmp_path: Path, data: bytes, name: str = "f.csv") -> Path:

@@ -11,15 +11,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cauce.apps.opendata.errors import (
+from cauce.connectors.soda import (
     DatasetForbidden,
     DatasetGone,
+    Progress,
+    RetryPolicy,
+    SodaClient,
     SodaRequestError,
     SodaUnavailable,
+    marker_for,
 )
-from cauce.apps.opendata.portal import Portal, PortalState
-from cauce.apps.opendata.soda import Progress, RetryPolicy, SodaClient, marker_for
-from cauce.apps.opendata.synth import ColumnSpec, Dataset, csv_bytes
+from cauce.connectors.soda.portal import ColumnSpec, Dataset, Portal, PortalState, csv_bytes
 
 TOKEN = "tok-5ecret-value"
 

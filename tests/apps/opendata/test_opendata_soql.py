@@ -7,7 +7,7 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from cauce.apps.opendata.portal.soql import SoqlError, order, select, where
+from cauce.connectors.soda.portal.soql import SoqlError, order, select, where
 
 FRAME = pl.DataFrame(
     {

@@ -30,14 +30,14 @@ from cauce import App, Context, Message, Runtime
 from cauce.apps.opendata import catalog, criteria
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.criteria import Finding, Limits, Snapshot
-from cauce.apps.opendata.errors import DatasetForbidden, DatasetGone, OpendataError
+from cauce.apps.opendata.errors import OpendataError
 from cauce.apps.opendata.harvest import Outcome, download, download_all, has_partial
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
-from cauce.apps.opendata.portal import Portal, PortalState
 from cauce.apps.opendata.profile import profile_csv
 from cauce.apps.opendata.report import catalogue_sections, write_catalogue_report
-from cauce.apps.opendata.soda import RetryPolicy, SodaClient
 from cauce.apps.opendata.synth import catalogue
+from cauce.connectors.soda import DatasetForbidden, DatasetGone, RetryPolicy, SodaClient
+from cauce.connectors.soda.portal import Portal, PortalState
 from cauce.reports import Section
 
 __all__ = ["Finding", "Limits", "Snapshot", "app", "criterion"]
@@ -247,7 +247,8 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     body = msg.body
     ident, version = body["ID"], body["TIME"]
     key = object_key(ident)
-    with client(ctx, body.get("PORTAL")) as soda:
+    # the portal setting as it is now: PORTAL names where the harvest ran, which may have moved
+    with client(ctx) as soda:
         if body.get("DOWNLOAD") != "complete" and has_partial(downloads_folder(ctx), ident):
             outcome = download(soda, Asset(**_asset_fields(body)), downloads_folder(ctx))
             if outcome.status in ("gone", "forbidden"):

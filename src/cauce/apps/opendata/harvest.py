@@ -14,9 +14,16 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from cauce.apps.opendata.errors import DatasetForbidden, DatasetGone, SodaError
 from cauce.apps.opendata.inventory import Asset
-from cauce.apps.opendata.soda import DownloadResult, Progress, SodaClient, marker_for
+from cauce.connectors.soda import (
+    DatasetForbidden,
+    DatasetGone,
+    DownloadResult,
+    Progress,
+    SodaClient,
+    SodaError,
+    marker_for,
+)
 
 
 @dataclass(frozen=True)

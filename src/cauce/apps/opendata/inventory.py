@@ -4,7 +4,8 @@ Fields are found by name in the inventory's own metadata (`columns[].fieldName`)
 position, so a reordered inventory still reads right; each field has a few known spellings
 (``uid`` or ``u_id``; ``contact_email`` or ``commoncore_contactemail``). Filters (type, audience,
 category, owner, explicit ids) become one SoQL ``$where`` so the portal does the filtering, and
-paging is by ``:id`` with the limit as page size.
+are applied again to every row read, so a portal that ignores ``$where`` gets nothing else
+harvested; paging is by ``:id``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cauce.apps.opendata.errors import InventoryError
-from cauce.apps.opendata.soda import SodaClient
+from cauce.connectors.soda import SodaClient
 
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "id": ("uid", "u_id", "id"),
@@ -148,10 +149,24 @@ def read_inventory(
     for row in client.iter_rows(
         inventory_id, select=select, where=where_clause(fields, selection), page_size=size
     ):
-        assets.append(asset_from_row(row, fields))
+        asset = asset_from_row(row, fields)
+        if selected(asset, selection):
+            assets.append(asset)
         if selection.limit is not None and len(assets) >= selection.limit:
             break
     return assets
+
+
+def selected(asset: Asset, selection: Selection) -> bool:
+    """Whether ``asset`` passes every filter of ``selection`` (the client-side check)."""
+    values = {
+        "type": asset.type,
+        "audience": asset.audience,
+        "category": asset.category,
+        "owner": asset.owner,
+        "id": asset.id,
+    }
+    return all(not wanted or values[c] in wanted for c, wanted in selection.filters().items())
 
 
 def asset_from_row(row: Mapping[str, Any], fields: Mapping[str, str]) -> Asset:

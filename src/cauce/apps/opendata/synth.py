@@ -6,25 +6,27 @@ Each dataset *kind* is a table family seen on datos.gov.co, with the real API fi
 public-health and social tables of ARTI4207's DATASET.csv (COVID-19 cases, PCR tests by
 department, Colombia Mayor beneficiaries). Values are drawn with NumPy and assembled with Polars
 column by column, so a million rows take seconds. A seed makes every table reproducible.
-
-`wire_frame` renders a table as the SODA API does on the wire: every value text, numbers
-without thousands separators, dates as floating timestamps (`2019-11-14T00:00:00.000`), null as
-nothing at all.
+The datasets are `cauce.connectors.soda.portal.Dataset`s, served by its local portal.
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-Generator = Callable[[np.random.Generator, int], pl.Series]
-FLOATING_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%.3f"
+from cauce.connectors.soda.portal import (
+    ColumnSpec,
+    Dataset,
+    Generator,
+    asset_id,
+    csv_bytes,
+    email_for,
+)
 
 DEPARTMENTS = (
     ("Bogotá D.C.", "Bogotá", "11"),
@@ -132,16 +134,6 @@ CATEGORIES = (
     "Función pública",
     "Justicia y Derecho",
 )
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One column as Socrata describes it in `/api/views/{id}.json`."""
-
-    field: str
-    name: str
-    type: str  # dataTypeName: text, number, calendar_date, url, checkbox
-    generate: Generator | None = field(default=None, compare=False, repr=False)
 
 
 # -- value generators (vectorised: one NumPy draw per column) ---------------------------------
@@ -586,29 +578,6 @@ KINDS: dict[str, tuple[ColumnSpec, ...]] = {
 }
 
 
-@dataclass
-class Dataset:
-    """A synthetic asset as a portal serves it: its catalogue fields, columns and rows."""
-
-    id: str
-    name: str
-    owner: str
-    category: str
-    email: str
-    kind: str
-    columns: list[ColumnSpec]
-    frame: pl.DataFrame
-    created_at: int
-    rows_updated_at: int
-    description: str = ""
-    type: str = "dataset"
-    audience: str = "public"
-
-    @property
-    def rows(self) -> int:
-        return self.frame.height
-
-
 def make_frame(kind: str, rows: int, *, seed: int = 0) -> pl.DataFrame:
     """A typed table of ``rows`` rows of the given kind."""
     columns = KINDS[kind]
@@ -628,33 +597,6 @@ def _typed(spec: ColumnSpec, series: pl.Series) -> pl.Series:
     if spec.type == "number" and series.dtype == pl.String:
         return series.cast(pl.Float64 if series.str.contains(r"\.").any() else pl.Int64)
     return series
-
-
-def wire_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every column as the text the SODA API sends: floating timestamps, plain numbers, nulls."""
-    out = []
-    for name, dtype in frame.schema.items():
-        column = pl.col(name)
-        if dtype.is_temporal():
-            text = column.dt.strftime(FLOATING_TIMESTAMP)
-        elif dtype.is_float():
-            whole = column == column.round(0)
-            text = (
-                pl.when(whole)
-                .then(column.cast(pl.Int64).cast(pl.String))
-                .otherwise(column.cast(pl.String))
-            )
-        elif dtype == pl.Boolean:
-            text = pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false"))
-        else:
-            text = column.cast(pl.String)
-        out.append(text.alias(name))
-    return frame.select(out)
-
-
-def csv_bytes(frame: pl.DataFrame, *, header: bool = True) -> bytes:
-    """The table as a SODA CSV: values quoted, nulls empty, `\\n` line ends."""
-    return wire_frame(frame).write_csv(include_header=header, quote_style="non_numeric").encode()
 
 
 def write_csv(
@@ -748,20 +690,6 @@ OWNERS = (
     "Alcaldía de Santiago de Cali",
     "ICBF",
 )
-_ID_ALPHABET = np.array(list(string.ascii_lowercase + string.digits))
-
-
-def asset_id(rng: np.random.Generator) -> str:
-    """A Socrata "4x4" id such as ``jbjy-vk9h``."""
-    letters = "".join(rng.choice(_ID_ALPHABET, size=8))
-    return f"{letters[:4]}-{letters[4:]}"
-
-
-def email_for(owner: str) -> str:
-    slug = "".join(c for c in owner.lower() if c.isalnum())[:18] or "contacto"
-    return f"datos@{slug}.gov.co"
-
-
 def catalogue(
     count: int = 12,
     *,
@@ -825,12 +753,8 @@ def _dataset(
         kind=kind,
         columns=list(KINDS[kind]),
         frame=make_frame(kind, size, seed=seed),
+        regenerate=partial(make_frame, kind),
         created_at=created,
         rows_updated_at=updated,
         description=f"{name} ({owner}).",
     )
-
-
-def iso(epoch: int) -> str:
-    """A floating timestamp for an epoch second, as Socrata writes dates."""
-    return (datetime(1970, 1, 1) + timedelta(seconds=epoch)).strftime("%Y-%m-%dT%H:%M:%S.000")

@@ -7,6 +7,8 @@ It answers the parts of the API the client uses, as Socrata does:
   filters; the CSV repeats its header on every page; JSON sends every value as text and leaves
   out nulls; ``X-SODA2-Fields``, ``X-SODA2-Types`` and ``Last-Modified`` headers.
 - ``GET /api/views/{id}.json``: name, owner, category, ``rowsUpdatedAt`` and ``columns[]``.
+- ``GET /files/{name}``: a plain file of ``PortalState.files`` (files some publishers put next to
+  their portal, such as PACO's CSVs), 404 for any other name.
 - 404 for an unknown or dropped dataset, 403 for a forbidden one, 400 for a bad query, each with
   Socrata's JSON error body; injected 5xx, 429 with ``Retry-After``, and cut-off responses.
 
@@ -32,30 +34,32 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import polars as pl
 
-from cauce.apps.opendata.portal import soql
-from cauce.apps.opendata.portal.state import ROW_ID, Fault, PortalState, RequestRecord, Unavailable
-from cauce.apps.opendata.synth import wire_frame
+from cauce.connectors.soda.portal import soql
+from cauce.connectors.soda.portal.datasets import wire_frame
+from cauce.connectors.soda.portal.state import (
+    ROW_ID,
+    Fault,
+    PortalState,
+    RequestRecord,
+    Unavailable,
+)
 
-log = logging.getLogger("cauce.apps.opendata.portal")
+log = logging.getLogger("cauce.connectors.soda.portal")
 
 DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 50_000
 _RESOURCE = re.compile(r"^/resource/(?P<id>[a-z0-9]{4}-[a-z0-9]{4})\.(?P<format>csv|json)$")
 _VIEW = re.compile(r"^/api/views/(?P<id>[a-z0-9]{4}-[a-z0-9]{4})\.json$")
 _CONTROL = re.compile(r"^/_portal/(?P<action>[a-z]+)$")
+_FILES = "/files/"
 CONTROLS = ("fail", "throttle", "cut", "drop", "restore", "change", "retype", "touch", "clear")
 
 
 class Portal:
-    """The local portal: ``with Portal() as portal: portal.url`` serves on a free loopback port."""
+    """The local portal: ``with Portal(state) as portal: portal.url`` serves on a free loopback
+    port."""
 
-    def __init__(
-        self, state: PortalState | None = None, *, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        if state is None:
-            from cauce.apps.opendata.synth import catalogue
-
-            state = PortalState.of(catalogue(), extras=3)
+    def __init__(self, state: PortalState, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
@@ -140,6 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._resource(path, match["id"], match["format"], params)
         elif match := _VIEW.match(path):
             self._view(path, match["id"], params)
+        elif path.startswith(_FILES) and path[len(_FILES) :] in self.state.files:
+            self._send(200, self.state.files[path[len(_FILES) :]], "text/csv; charset=utf-8")
         elif path == "/_portal/requests":
             rows = [r.__dict__ for r in self.state.requests]
             self._send(200, json.dumps(rows).encode(), "application/json")

@@ -18,16 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cauce.apps.opendata.synth import (
-    CATEGORIES,
-    OWNERS,
-    ColumnSpec,
-    Dataset,
-    asset_id,
-    email_for,
-    iso,
-    make_frame,
-)
+from cauce.connectors.soda.portal.datasets import ColumnSpec, Dataset, asset_id, email_for, iso
 
 INVENTORY_ID = "uzcf-b9dh"
 ROW_ID = ":id"
@@ -129,6 +120,8 @@ class PortalState:
     dropped: dict[str, int] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)
+    # plain files served at /files/<name>, as a blob store next to the portal publishes them
+    files: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _changes: int = 0
 
@@ -136,17 +129,20 @@ class PortalState:
     def of(
         cls, datasets: Iterable[Dataset], *, extras: int = 0, seed: int = 0, **options: Any
     ) -> PortalState:
-        """A state serving ``datasets`` plus ``extras`` non-dataset assets in its inventory."""
+        """A state serving ``datasets`` plus ``extras`` non-dataset assets in its inventory
+        (owned by the datasets' owners, in their categories)."""
         state = cls(datasets={d.id: d for d in datasets}, **options)
         rng = np.random.default_rng(seed + 7)
         kinds = ("chart", "filter", "href", "file", "map")
+        owners = sorted({d.owner for d in state.datasets.values()}) or ["datos.gov.co"]
+        categories = sorted({d.category for d in state.datasets.values()}) or [""]
         for index in range(extras):
             state.extras.append(
                 Extra(
                     id=asset_id(rng),
                     name=f"Vista {index + 1}",
-                    owner=OWNERS[index % len(OWNERS)],
-                    category=CATEGORIES[index % len(CATEGORIES)],
+                    owner=owners[index % len(owners)],
+                    category=categories[index % len(categories)],
                     type=kinds[index % len(kinds)],
                     audience="private" if index % 4 == 3 else "public",
                 )
@@ -223,9 +219,11 @@ class PortalState:
             self._changes += 1
             frame = current.frame
             keep = frame.height - round(frame.height * share)
-            fresh = make_frame(
-                current.kind, frame.height - keep + added, seed=10_000 + self._changes
-            )
+            count, seed = frame.height - keep + added, 10_000 + self._changes
+            if current.regenerate is not None:
+                fresh = current.regenerate(count, seed=seed)
+            else:
+                fresh = frame.sample(count, with_replacement=True, seed=seed)
             fresh = fresh.select(
                 [_like(fresh[c.field], frame.schema[c.field]) for c in current.columns]
             )

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, TypeVar
 import httpx
 import numpy as np
 
-from cauce.apps.opendata.errors import (
+from cauce.connectors.soda.errors import (
     DatasetChanged,
     DatasetForbidden,
     DatasetGone,
@@ -39,7 +39,7 @@ from cauce.apps.opendata.errors import (
     SodaUnavailable,
 )
 
-log = logging.getLogger("cauce.apps.opendata.soda")
+log = logging.getLogger("cauce.connectors.soda")
 # httpx logs every request at INFO: thousands of lines per harvest in a run's log. This client
 # logs what matters itself (retries, resumes); httpx's warnings still show.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -142,7 +142,7 @@ class SodaClient:
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
         self._sleep = sleep
-        headers = {"User-Agent": "cauce-opendata", "Accept-Encoding": "gzip"}
+        headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
         if app_token:
             headers["X-App-Token"] = app_token
         self._http = httpx.Client(

@@ -1,0 +1,15 @@
+"""The contracting app: SECOP and registry exports into a raw zone, red-flag indicators on it.
+
+Data in: `synth` writes synthetic bulk exports of the eleven sources into bucket ``staging``
+(``origen/<file>``), `download` fetches them from a Socrata portal, and `etl` turns each into
+Parquet in bucket ``raw`` (``<table>/fecha_corte_datos=<date>/``) with a quarantine of what
+could not be read. See README.md next to this file.
+"""
+
+from cauce.apps.contracting import (
+    jobs_in,  # noqa: F401  (declares the data-in jobs)
+    jobs_out,  # noqa: F401  (declares the data-out jobs)
+)
+from cauce.apps.contracting.app import app
+
+__all__ = ["app"]

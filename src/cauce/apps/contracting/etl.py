@@ -1,0 +1,472 @@
+"""One source's bulk CSV export into raw-zone Parquet files and a quarantine, with DuckDB.
+
+The export is read the way RFC 4180 says (quote ``"``, a doubled quote inside quotes, line
+breaks inside quoted values), every value as text. Columns are picked by header name, so their
+order does not matter; a header that lacks a column the original reads, or has one it does not
+know, stops the source with one line naming both. Each column is then trimmed, upper-cased,
+cast and parsed as the original's Spark job did (see `sources` and `javatime`).
+
+Two parallel passes over the file, none of them sorting or numbering rows one at a time:
+
+1. the export straight into Parquet (one ``COPY``, one folder per value of the second
+   partition column), with the records DuckDB cannot read (a wrong number of fields, an
+   unterminated quote, bytes that are not text in the file's encoding) kept aside;
+2. only the columns that are cast, into a table holding, for each record, the values a cast
+   turned into null (nearly always none). A table keeps the order records were read in, so a
+   row's position is its record number, and with the rejected ones, its line.
+
+Nothing is dropped silently. Unreadable records go to the quarantine with their line and the
+reason. A value that a cast turns into null (``1,234`` for a decimal, ``13/25/2022`` for a
+date) stays null in the raw zone, as in the original, and is listed in the quarantine too.
+Quarantine lines count records (the header is line 1), as DuckDB's reader does; they differ
+from a text editor's line only after a record whose quoted value spans several lines.
+
+The encoding is `cauce.textfiles`'s: a byte-order mark names it, UTF-8 is UTF-8 to the last
+byte (DuckDB checks it while reading; a file that is not is read again as cp1252, or Latin-1
+when it has a byte cp1252 leaves undefined). UTF-8 and little-endian UTF-16 are read by DuckDB
+itself; cp1252, Latin-1 and big-endian UTF-16 are transcoded to UTF-8 first.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from cauce import textfiles
+from cauce.apps.contracting import javatime
+from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
+from cauce.apps.contracting.rawzone import partition_folder
+from cauce.apps.contracting.sources import Column, Source
+
+CHUNK = 16 << 20
+HEAD = 1 << 20  # bytes read for the header and the first guess of the encoding
+QUARANTINE_COLUMNS = ("source", "file", "line", "column", "value", "reason")
+_CAST_KINDS = ("decimal", "int", "int text", "date", "timestamp")
+# the encodings DuckDB's reader decodes itself, by their cauce.textfiles names (its "latin-1"
+# refuses the C1 control bytes Latin-1 has)
+_DUCKDB_ENCODINGS = {textfiles.UTF8: "utf-8", "utf-16-le": "utf-16"}
+_BAD_BYTES = "INVALID ENCODING"  # DuckDB's reject for bytes that are not UTF-8
+
+
+@dataclass
+class EtlOutput:
+    """What one source's ETL produced, before it is published to the buckets."""
+
+    source: str
+    rows: int
+    encoding: str
+    parts: list[tuple[str, Path]] = field(default_factory=list)  # (key under the partition, file)
+    quarantine: Path | None = None
+    rejected_rows: int = 0
+    nulled_values: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "table": self.source,
+            "rows": self.rows,
+            "encoding": self.encoding,
+            "ignored_columns": self.ignored_columns,
+            "quarantined_rows": self.rejected_rows,
+            "quarantined_values": self.nulled_values,
+            "reasons": dict(self.reasons.most_common()),
+        }
+
+
+# -- encodings ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Readable:
+    """The file DuckDB reads for an export, in an encoding it decodes."""
+
+    path: Path
+    duckdb_encoding: str
+    encoding: str  # the export's own, as cauce.textfiles names it
+
+
+def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable:
+    """The export as DuckDB can read it: itself, or a UTF-8 copy in ``workdir``.
+
+    Without ``encoding``, the first megabyte tells (`cauce.textfiles.detect_encoding`).
+    """
+    if encoding is None:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD + 1)
+        encoding = textfiles.detect_encoding(head[:HEAD], complete=len(head) <= HEAD)
+    if encoding in _DUCKDB_ENCODINGS:
+        return Readable(path, _DUCKDB_ENCODINGS[encoding], encoding)
+    if encoding == textfiles.CP1252:
+        try:
+            return Readable(_as_utf8(path, encoding, workdir), "utf-8", encoding)
+        except UnicodeDecodeError:  # a byte cp1252 leaves undefined: the file is Latin-1
+            return readable(path, workdir, textfiles.LATIN1)
+    return Readable(_as_utf8(path, encoding, workdir), "utf-8", encoding)
+
+
+def single_byte(path: Path, workdir: Path) -> Readable:
+    """An export that turned out not to be UTF-8 after its first megabyte: cp1252, or Latin-1
+    when it has a byte cp1252 leaves undefined (`cauce.textfiles`' rule for the whole file)."""
+    return readable(path, workdir, textfiles.CP1252)
+
+
+def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+    """A UTF-8 copy of ``path`` in ``workdir``, without a byte-order mark."""
+    target = workdir / (path.name + ".utf-8")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
+            first = True
+            while block := raw.read(CHUNK):
+                text = decoder.decode(block)
+                out.write(text.removeprefix("\ufeff") if first else text)
+                first = False
+            out.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+# -- the header -----------------------------------------------------------------------------------
+def read_header(file: Readable) -> list[str]:
+    """The first record's fields (a byte-order mark is dropped)."""
+    with file.path.open("rb") as handle:
+        head = handle.read(HEAD)
+    text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
+    try:
+        first = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as err:
+        raise SourceUnreadable(f"{file.path.name}: the header cannot be read: {err}") from None
+    if not first or first == [""]:
+        raise SourceUnreadable(
+            f"{file.path.name}: the file is empty (no header row)",
+            hint="export the dataset again with its header row",
+        )
+    return first
+
+
+def check_header(src: Source, found: list[str]) -> dict[str, int]:
+    """Each header the ETL reads and its position; HeaderMismatch when one is missing.
+
+    Columns the original does not read are ignored, as its Spark ``select`` ignored them (a
+    portal adds columns now and then); `unexpected_headers` names them for the log.
+    """
+    expected = src.headers
+    missing = [h for h in expected if h not in found]
+    if missing:
+        unexpected = unexpected_headers(src, found)
+        parts = ["missing " + ", ".join(map(repr, missing))]
+        if unexpected:
+            parts.append("unexpected " + ", ".join(map(repr, unexpected)))
+        near = [
+            (m, u)
+            for m in missing
+            for u in unexpected
+            if m.strip().casefold() == u.strip().casefold()
+        ]
+        hint = (
+            "the export spells "
+            + "; ".join(f"{u!r} where the original reads {m!r}" for m, u in near)
+            + " (spaces and case count)"
+            if near
+            else f"is this {src.file}? export it again from {src.dataset or src.url or 'PACO'}"
+        )
+        raise HeaderMismatch(f"{src.file}: {'; '.join(parts)}", hint=hint)
+    positions = {}
+    for index, header in enumerate(found):
+        positions.setdefault(header, index)
+    return positions
+
+
+def unexpected_headers(src: Source, found: list[str]) -> list[str]:
+    """The export's headers the source does not read."""
+    expected = set(src.headers)
+    return [h for h in found if h not in expected]
+
+
+# -- the transform --------------------------------------------------------------------------------
+def text_sql(column: Column, ref: str) -> str:
+    """The export's text as the original read it: trimmed of ASCII spaces unless it was not.
+
+    Most values have no space to trim; testing both ends first spares copying them.
+    """
+    if not column.trim:
+        return ref
+    spaced = f"starts_with({ref}, ' ') OR ends_with({ref}, ' ')"
+    return f"CASE WHEN {spaced} THEN trim({ref}, ' ') ELSE {ref} END"
+
+
+def convert_sql(column: Column, value: str) -> str:
+    """The raw-zone value of ``column`` from its (trimmed) text, before the null rules."""
+    if column.kind == "upper":
+        return f"replace(upper({value}), 'ẞ', 'SS')"  # Java upper-cases ß to SS
+    if column.kind == "decimal":
+        if column.commas:
+            value = f"replace({value}, ',', '')"
+        return javatime.decimal(value, column.precision, column.scale)
+    if column.kind == "int":
+        return javatime.integer(value)
+    if column.kind == "int text":
+        return f"CAST({javatime.integer(value)} AS VARCHAR)"
+    if column.kind in ("date", "timestamp"):
+        return javatime.parse(value, column.pattern, timestamp=column.kind == "timestamp")
+    if column.strip:
+        value = f"regexp_replace({value}, {javatime.quote(column.strip)}, '', 'g')"
+    return value
+
+
+def rules_sql(column: Column, ref: str) -> str:
+    """The original's null rules on an already converted value."""
+    if column.default is not None:
+        return f"coalesce({ref}, {javatime.quote(column.default)})"
+    if column.null_years_below is not None:
+        return f"CASE WHEN year({ref}) < {column.null_years_below} THEN NULL ELSE {ref} END"
+    if column.null_years:
+        years = ", ".join(map(str, column.null_years))
+        return f"CASE WHEN year({ref}) IN ({years}) THEN NULL ELSE {ref} END"
+    return ref
+
+
+def _reason(column: Column) -> str:
+    if column.kind == "decimal":
+        return f"not a number (decimal({column.precision},{column.scale})): null in the raw zone"
+    if column.kind in ("int", "int text"):
+        return "not an integer: null in the raw zone"
+    return f"not a {column.kind} in {column.pattern}: null in the raw zone"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def transform(
+    src: Source,
+    path: Path,
+    day: date,
+    workdir: Path,
+    *,
+    run: str,
+    threads: int | None = None,
+    memory_limit: str = "4GB",
+) -> EtlOutput:
+    """Read ``path`` (the source's export) and write its raw-zone parts and quarantine into
+    ``workdir``; raises HeaderMismatch or SourceUnreadable."""
+    del day  # the partition is in the keys the caller publishes under
+    file = readable(path, workdir)
+    header = read_header(file)
+    positions = check_header(src, header)
+    con = duckdb.connect(config={"temp_directory": str(workdir / "duckdb.tmp")})
+    try:
+        con.execute(f"SET memory_limit = {javatime.quote(memory_limit)}")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        load = _Load(con, src, positions, workdir, run)
+        output = load.run(file)
+        if output is None:  # bytes that are not UTF-8 past the first megabyte
+            output = load.run(single_byte(path, workdir))
+        assert output is not None, "a single-byte file always decodes"
+        output.ignored_columns = unexpected_headers(src, header)
+        return output
+    finally:
+        con.close()
+
+
+class _Load:
+    """The passes over one export, on one DuckDB connection."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        src: Source,
+        positions: dict[str, int],
+        workdir: Path,
+        run: str,
+    ) -> None:
+        self.con, self.src, self.workdir, self.run_id = con, src, workdir, run
+        self.refs = {column.header: f"c{positions[column.header]}" for column in src.columns}
+        self.width = max(positions.values()) + 1 if positions else 0
+        self.casts = [(i, c) for i, c in enumerate(src.columns) if c.kind in _CAST_KINDS]
+
+    def reader(self, file: Readable, rejects: str) -> str:
+        """DuckDB's strict RFC 4180 reader over the whole file, every field as text."""
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.width))
+        return (
+            f"read_csv({javatime.quote(str(file.path))}, columns={{{columns}}}, header=true, "
+            f"delim=',', quote='\"', escape='\"', strict_mode=true, auto_detect=false, "
+            f"encoding={javatime.quote(file.duckdb_encoding)}, store_rejects=true, "
+            f"rejects_table='{rejects}', rejects_scan='{rejects}_scan', "
+            "max_line_size=20000000)"
+        )
+
+    def run(self, file: Readable) -> EtlOutput | None:
+        """Both passes; None when DuckDB found bytes that are not text in ``file``'s encoding."""
+        for table in ("rejects", "rejects_scan", "nulled", "rejects2", "rejects2_scan"):
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        folder = self.workdir / "parts"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        rows = self._write_parts(file, folder)
+        bad_bytes = self.con.execute(
+            f"SELECT count(*) FROM rejects WHERE error_type = '{_BAD_BYTES}'"
+        ).fetchall()[0][0]
+        if bad_bytes and file.encoding == textfiles.UTF8:
+            return None
+        output = EtlOutput(self.src.key, rows, file.encoding)
+        output.parts = self._parts(folder)
+        self._write_quarantine(file, output)
+        return output
+
+    # -- pass 1: the parts
+    def _final_sql(self) -> str:
+        """Every raw-zone column from the export's text fields, in the source's order."""
+        return ", ".join(
+            rules_sql(c, convert_sql(c, text_sql(c, self.refs[c.header]))) + f" AS {_ident(c.name)}"
+            for c in self.src.columns
+        )
+
+    def _write_parts(self, file: Readable, folder: Path) -> int:
+        reader = self.reader(file, "rejects")
+        select = f"SELECT {self._final_sql()} FROM {reader}"
+        if self.src.partition is None:
+            target, options = folder / f"part-{self.run_id}-0.parquet", ""
+        else:
+            # one folder per value, by a hash of it (any text is a safe folder name); the
+            # folders are named as Spark names them afterwards, from the value inside
+            key = f"hash(coalesce({_ident(self.src.partition)}, ''))"
+            select = f"SELECT *, {key} AS __value FROM ({select})"
+            target = folder
+            options = f", PARTITION_BY (__value), FILENAME_PATTERN 'part-{self.run_id}-{{i}}'"
+        written = self.con.execute(
+            f"COPY ({select}) TO {javatime.quote(str(target))} "
+            f"(FORMAT parquet, COMPRESSION zstd{options})"
+        ).fetchall()
+        rows = int(written[0][0])
+        if self.src.partition is not None and rows == 0:  # still a (default) partition
+            empty = folder / "__value=0" / f"part-{self.run_id}-0.parquet"
+            empty.parent.mkdir()
+            self.con.execute(
+                f"COPY (SELECT {self._final_sql()} FROM {reader} LIMIT 0) TO "
+                f"{javatime.quote(str(empty))} (FORMAT parquet)"
+            )
+        return rows
+
+    def _parts(self, folder: Path) -> list[tuple[str, Path]]:
+        """(key under the date's partition, file) for each part written."""
+        if self.src.partition is None:
+            return [(path.name, path) for path in sorted(folder.glob("*.parquet"))]
+        parts = []
+        for sub in sorted(folder.iterdir()):
+            files = sorted(sub.glob("*.parquet"))
+            values = self.con.execute(
+                f"SELECT {_ident(self.src.partition)} FROM read_parquet("
+                f"{javatime.quote(str(files[0]))}) LIMIT 1"
+            ).fetchall()
+            name = partition_folder(self.src.partition, values[0][0] if values else None)
+            parts += [(f"{name}/{path.name}", path) for path in files]
+        return parts
+
+    # -- pass 2: the values casts turned into null, and the quarantine
+    def _find_nulled(self, file: Readable) -> int:
+        """Table ``nulled``: (record, column header, raw value) of each value a cast nulled."""
+        failures = []
+        for index, column in self.casts:
+            raw = self.refs[column.header]
+            converted = convert_sql(column, text_sql(column, raw))
+            failures.append(
+                (
+                    f"({converted}) IS NULL AND nullif(trim({raw}, ' '), '') IS NOT NULL",
+                    f"{{'i': {index}, 'v': left({raw}, 500)}}",
+                )
+            )
+        if not failures:
+            return 0
+        # rows nothing failed on (nearly all) hold a null; a list only where a test failed
+        tests = " OR ".join(f"({test})" for test, _ in failures)
+        values = ", ".join(f"CASE WHEN {test} THEN {value} END" for test, value in failures)
+        self.con.execute(
+            f"CREATE TABLE nulled_rows AS SELECT CASE WHEN {tests} THEN [{values}] END AS bad "
+            f"FROM {self.reader(file, 'rejects2')}"
+        )
+        # a table's rows keep the order they were read in: rowid + 1 is the record's number
+        headers = ", ".join(
+            f"({i}, {javatime.quote(c.header)}, {javatime.quote(_reason(c))})"
+            for i, c in self.casts
+        )
+        self.con.execute(
+            "CREATE TABLE nulled AS SELECT record, h.header, b.v AS value, h.reason FROM ("
+            "SELECT rowid + 1 AS record, unnest(bad) AS b FROM nulled_rows WHERE bad IS NOT NULL"
+            f") JOIN (VALUES {headers}) h(i, header, reason) ON b.i = h.i"
+        )
+        self.con.execute("DROP TABLE nulled_rows")
+        return self.con.execute("SELECT count(*) FROM nulled").fetchall()[0][0]
+
+    def _write_quarantine(self, file: Readable, output: EtlOutput) -> None:
+        file_name = javatime.quote(self.src.file)
+        source = javatime.quote(self.src.key)
+        self.con.execute(
+            f"CREATE TABLE q AS SELECT {source} AS source, {file_name} AS file, line, "
+            "CAST(NULL AS VARCHAR) AS \"column\", left(trim(csv_line, e'\\r\\n'), 500) AS value, "
+            "error_type || ': ' || error_message AS reason "
+            "FROM (SELECT *, row_number() OVER (PARTITION BY line ORDER BY column_idx) AS k "
+            "FROM rejects) WHERE k = 1"
+        )
+        output.rejected_rows = self.con.execute("SELECT count(*) FROM q").fetchall()[0][0]
+        output.nulled_values = self._find_nulled(file)
+        if output.nulled_values:
+            self._record_lines()
+            self.con.execute(
+                f"INSERT INTO q SELECT {source}, {file_name}, line, header, value, reason "
+                "FROM nulled"
+            )
+        counts = self.con.execute(
+            "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ':', 1), count(*) "
+            "FROM q GROUP BY 1"
+        ).fetchall()
+        output.reasons.update({reason: n for reason, n in counts})
+        if output.rejected_rows or output.nulled_values:
+            target = self.workdir / "quarantine.parquet"
+            self.con.execute(
+                f'COPY (SELECT * FROM q ORDER BY line, "column" NULLS FIRST) TO '
+                f"{javatime.quote(str(target))} (FORMAT parquet)"
+            )
+            output.quarantine = target
+        self.con.execute("DROP TABLE q")
+        self.con.execute("DROP TABLE IF EXISTS nulled")
+
+    def _record_lines(self) -> None:
+        """Add ``line`` to ``nulled``: record numbers (1 = first record read) become lines
+        (header = line 1), counting the records the reader rejected before each."""
+        con = self.con
+        rejected = np.array(
+            [r[0] for r in con.execute("SELECT DISTINCT line FROM q ORDER BY 1").fetchall()],
+            dtype=np.int64,
+        )
+        con.execute("ALTER TABLE nulled ADD COLUMN line BIGINT")
+        if rejected.size == 0:
+            con.execute("UPDATE nulled SET line = record + 1")
+            return
+        # the k-th record read is record k + j, j = the rejected records before it
+        records = rejected - 1
+        read_before = records - 1 - np.arange(records.size)  # records read before each rejected
+        wanted = np.array(
+            [r[0] for r in con.execute("SELECT DISTINCT record FROM nulled").fetchall()],
+            dtype=np.int64,
+        )
+        skipped = np.searchsorted(read_before, wanted, side="left")
+        lines = pa.table({"record": wanted, "line": wanted + skipped + 1})
+        con.register("lines", lines)
+        con.execute(
+            "UPDATE nulled SET line = lines.line FROM lines WHERE nulled.record = lines.record"
+        )
+        con.unregister("lines")

@@ -1,0 +1,134 @@
+"""Expressions shared by the indicators: identity keys, names, deduplication, reference dates.
+
+Fixed definitions match people and firms on canonical document numbers (`doc`), fall back to
+normalised names (`name`) only where a document is missing, and keep one deterministic row per
+process (`processes`); the as-published definitions reproduce the original's arbitrary
+`dropDuplicates` with a fixed order (`first_per`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+
+from ..tables import PROCESOS
+
+PLACEHOLDERS = ("No Definido", "No Adjudicado")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The raw tables of one cut date, as Ibis tables; a source that is missing is absent.
+
+    ``cached`` holds relations several indicators share (the deduplicated processes…),
+    materialised once per run by the engine; pass the same dict to every `Inputs` of a run.
+    """
+
+    tables: Mapping[str, ir.Table]
+    fecha_corte: date
+    cached: dict[str, ir.Table] = field(default_factory=dict)
+    materialize: Callable[[ir.Table], ir.Table] = ir.Table.cache
+
+    def __getitem__(self, name: str) -> ir.Table:
+        return self.tables[name]
+
+    def shared(self, key: str, build: Callable[[], ir.Table]) -> ir.Table:
+        """``build()`` materialised by the engine the first time ``key`` is asked for: small
+        plans for every indicator, and the work done once."""
+        if key not in self.cached:
+            self.cached[key] = self.materialize(build())
+        return self.cached[key]
+
+
+def doc(value: ir.StringValue) -> ir.StringValue:
+    """A document number as digits without leading zeros; null when it has no digit
+    (so the placeholders `No Definido` and `No Adjudicado` are null too)."""
+    return value.re_replace(r"[^0-9]", "").re_replace(r"^0+", "").nullif("")
+
+
+def name(value: ir.StringValue) -> ir.StringValue:
+    """A person's or firm's name for comparison: trimmed, upper case, single spaces, no acute
+    accents or diaeresis (Ñ is kept); null when empty."""
+    cleaned = value.strip().re_replace(r"\s+", " ").upper().translate("ÁÉÍÓÚÜ", "AEIOUU")
+    return cleaned.nullif("")
+
+
+def first_per(table: ir.Table, key: str | Sequence[str],
+              order: Sequence[ir.Value | ibis.Deferred]) -> ir.Table:
+    """One row per ``key``: the first by ``order`` (give orders that leave no ties; rows whose
+    key is null count as one group, as Spark's ``dropDuplicates`` does).
+
+    Only the keys that repeat go through the window: most processes have one row, and sorting
+    every wide row by its key costs twice the time of finding the few that repeat."""
+    keys = [key] if isinstance(key, str) else list(key)
+    known = ibis.and_(*(table[k].notnull() for k in keys))
+    keyed, unkeyed = table.filter(known), table.filter(~known)
+    counts = keyed.aggregate(by=keys, _n=_.count())
+    single = keyed.semi_join(counts.filter(_._n == 1), keys)
+    repeated = keyed.semi_join(counts.filter(_._n > 1), keys).union(unkeyed)
+    ranked = repeated.mutate(_rank=ibis.row_number().over(group_by=keys, order_by=list(order)))
+    return single.union(ranked.filter(_._rank == 0).drop("_rank"))
+
+
+def asc_first(column: str) -> ibis.Deferred:
+    """Ascending with nulls first, as Spark sorts by default (and the original relied on)."""
+    return ibis.asc(_[column], nulls_first=True)
+
+
+def published_first(table: ir.Table, key: str) -> ir.Table:
+    """The original's ``dropDuplicates([key])``: it keeps an arbitrary row; this keeps the first
+    by (id_proceso, id_portafolio, monto_precio_base, id_nit_proveedor), so runs agree."""
+    order = [c for c in ("id_proceso", "id_portafolio", "monto_precio_base", "id_nit_proveedor")
+             if c != key]
+    return first_per(table, key, [asc_first(c) for c in order])
+
+
+def processes(inputs: Inputs) -> ir.Table:
+    """P deduplicated on id_proceso (the fixed definitions' `Pd`): the latest published row,
+    with the keys and dates every fixed indicator uses."""
+    return inputs.shared("processes", lambda: _processes(inputs))
+
+
+def published_processes(inputs: Inputs, key: str) -> ir.Table:
+    """The original's ``dropDuplicates([key])`` of P, materialised once per key."""
+    return inputs.shared(f"published:{key}", lambda: published_first(inputs[PROCESOS], key))
+
+
+def _processes(inputs: Inputs) -> ir.Table:
+    p = inputs[PROCESOS].filter(_.id_proceso.notnull())
+    latest = first_per(p, "id_proceso", [
+        ibis.desc(_.fecha_actualizacion, nulls_first=False),
+        ibis.desc(_.fecha_adjudicacion, nulls_first=False),
+        ibis.desc(_.monto_total_adjudicado, nulls_first=False),
+        ibis.desc(_.monto_precio_base, nulls_first=False),
+        ibis.asc(_.id_nit_proveedor, nulls_first=False),
+        ibis.asc(_.nombre_proveedor, nulls_first=False),
+    ])
+    return latest.mutate(
+        doc_proveedor=doc(_.id_nit_proveedor),
+        doc_entidad=doc(_.id_nit_entidad),
+        name_proveedor=name(_.nombre_proveedor),
+        fecha_ref=ibis.coalesce(_.fecha_adjudicacion, _.fecha_publicacion),
+    )
+
+
+def awarded(inputs: Inputs) -> ir.Table:
+    """`Pd` restricted to processes with a provider document (placeholders are not providers)."""
+    return inputs.shared("awarded", lambda: processes(inputs).filter(_.doc_proveedor.notnull()))
+
+
+def by_doc_or_name(pd: ir.Table, ref: ir.Table, ref_doc: str, ref_name: str) -> ir.Table:
+    """Processes of ``pd`` whose provider matches a row of ``ref`` on the document when the
+    reference row has one, else on the normalised name (never on a placeholder name)."""
+    keyed = ref.mutate(_doc=doc(ref[ref_doc]), _name=name(ref[ref_name]))
+    docs = keyed.filter(_._doc.notnull()).select("_doc").distinct()
+    names = keyed.filter(_._doc.isnull() & _._name.notnull() & (_._name != "NO DEFINIDO")) \
+        .select("_name").distinct()
+    by_doc = pd.join(docs, pd.doc_proveedor == docs._doc).select(pd.columns)
+    by_name = pd.join(names, pd.name_proveedor == names._name).select(pd.columns)
+    return by_doc.union(by_name, distinct=True)

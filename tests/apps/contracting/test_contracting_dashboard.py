@@ -1,0 +1,110 @@
+"""The demo and its dashboard: the weekly DAG on tiny synthetic exports, the page written from
+the warehouse, every chart also as PNG and SVG, numbers in Colombian format, and the page
+rendering offline in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cauce import Runtime
+from cauce.apps.contracting import app
+from cauce.apps.contracting.dashboard import charts
+from cauce.apps.contracting.formats import cop, miles
+from cauce.apps.contracting.jobs_out import demo
+
+DAY = "2023-04-16"
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+
+
+def test_colombian_number_format():
+    assert cop(1234567.891) == "$ 1.234.568"
+    assert cop(None) == "–"
+    assert miles(9706) == "9.706"
+    assert charts.COLOMBIA["decimal"] == "," and charts.COLOMBIA["thousands"] == "."
+
+
+def test_chart_builders_are_pure_and_scale_amounts():
+    rows = [{"nombre_indicador": "a", "monto_total_irregularidades": 2.5e13,
+             "cantidad_contratos_irregularidades": 3, "cantidad_irregularidades": 1}]
+    spec = charts.amount_per_indicator(rows).to_dict()
+    assert spec["encoding"]["x"]["title"] == "monto (billones de pesos)"
+    assert spec["data"]["values"][0]["monto_total_irregularidades_escala"] == 25
+    assert rows[0].keys() == {"nombre_indicador", "monto_total_irregularidades",
+                              "cantidad_contratos_irregularidades", "cantidad_irregularidades"}
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory) -> Path:
+    """The demo's home after `cauce demo --app contracting` (its hook, run as the CLI does:
+    from inside the home, so the dashboard folder lands there)."""
+    home = tmp_path_factory.mktemp("demo")
+    previous = Path.cwd()
+    os.chdir(home)
+    try:
+        with Runtime(app, home=home, settings=app.demo_hook.settings) as runtime:
+            lines = demo(runtime)
+    finally:
+        os.chdir(previous)
+    assert re.match(rf"weekly {DAY}: (\d+) of \1 steps ok", lines[0]), lines[0]
+    assert lines[2] == f"dashboard: {home / 'contracting-dashboard' / 'index.html'}"
+    return home / "contracting-dashboard"
+
+
+def test_every_chart_is_written_as_png_and_svg(panel):
+    names = {"contratos_por_indicador", "monto_por_indicador", "tendencia", "entidades_riesgo",
+             "proveedores_riesgo", "departamentos", "banderas"}
+    for name in names:
+        assert (panel / "charts" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (panel / "charts" / f"{name}.svg").read_text(encoding="utf-8")
+    page = (panel / "index.html").read_text(encoding="utf-8")
+    assert "https://" not in page.split("<body>")[0]     # no CDN: the scripts are local
+    for script in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js"):
+        assert (panel / "vendor" / script).stat().st_size > 10_000
+    assert re.search(r"\$ \d{1,3}(\.\d{3})+", page)      # pesos with dots between thousands
+
+
+def _browser_or_skip():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[dev]'")
+    executable = next((shutil.which(c) for c in CHROMIUM if shutil.which(c)), None)
+    if executable is None:
+        pytest.skip("no Chromium found (Debian: apt-get install -y chromium)")
+    return sync_playwright, executable
+
+
+@pytest.mark.browser
+def test_the_page_renders_every_chart_offline_in_chromium(panel):
+    sync_playwright, executable = _browser_or_skip()
+    with sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        except Exception as error:  # a browser that cannot start here
+            pytest.skip(f"Chromium at {executable} did not start: {str(error).splitlines()[0]}")
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.route("http*://**", lambda route: route.abort())   # offline: no network
+            page.goto((panel / "index.html").as_uri())
+            page.wait_for_function(
+                "document.querySelectorAll('section.chart svg .mark-rect, "
+                "section.chart svg .mark-line').length >= 7", timeout=30_000)
+            charts_drawn = page.eval_on_selector_all(
+                "section.chart > div", "els => els.map(e => [e.id, "
+                "e.querySelectorAll('svg path, svg rect').length])")
+            text = page.inner_text("body")
+            page.screenshot(path=str(panel / "screenshot.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert len(charts_drawn) == 7 and all(n > 0 for _, n in charts_drawn), charts_drawn
+    assert "abuso de la contratación" in text and "inhabilitados por multa" in text
+    assert re.search(r"\$ \d{1,3}(\.\d{3})+", text)

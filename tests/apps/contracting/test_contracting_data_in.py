@@ -1,0 +1,177 @@
+"""Data in, end to end: synthetic exports, the download from a local portal, the raw zone."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from cauce.apps.contracting import app, rawzone
+from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
+from cauce.apps.contracting.sources import SOURCES
+from cauce.apps.contracting.synth import generate, write_export
+from cauce.apps.contracting.synth.portal import portal_datasets
+from cauce.connectors.soda.portal import Portal, PortalState
+from cauce.testing import TestRuntime
+
+DAY = "2023-04-16"
+PROCESOS = "t_seii_procecotrata_compraadjudi"
+
+
+@pytest.fixture
+def rt() -> Iterator[TestRuntime]:
+    with TestRuntime(app, settings={"retries": 3, "backoff": 0.0, "page_size": 500}) as runtime:
+        yield runtime
+
+
+def raw_rows(rt: TestRuntime, table: str) -> int:
+    return sum(
+        pq.read_metadata(p).num_rows
+        for p in rawzone.local_paths(rt.bucket("raw"), table, date.fromisoformat(DAY))
+    )
+
+
+def test_the_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
+    def written(seed: int, folder: Path) -> dict[str, bytes]:
+        folder.mkdir()
+        frames, _ = generate("tiny", seed=seed)
+        for key, frame in frames.items():
+            write_export(key, frame, folder / SOURCES[key].file)
+        return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    first, again = written(3, tmp_path / "a"), written(3, tmp_path / "b")
+    assert first == again and len(first) == 11
+    assert written(4, tmp_path / "c") != first
+
+
+def test_synth_then_etl_fills_the_raw_zone_and_reruns_replace_it(rt: TestRuntime) -> None:
+    made = rt.run(synth, scale="tiny", date=DAY)
+    assert made.succeeded, made.error
+    truth = json.loads(rt.bucket("staging").get(f"truth/{DAY}.json"))
+    assert set(truth["indicators"]) == {"fixed", "as_published"}
+    first = rt.run(etl, partition=DAY)
+    assert first.succeeded, first.error
+    for key, count in truth["rows"].items():
+        ragged = (
+            1
+            if key in ("t_seii_ejecucioncon_avancerevses", "t_otro_pernajuesadl_camarcomerci")
+            else 0
+        )
+        assert raw_rows(rt, key) == count, key
+        commit = rawzone.committed(rt.bucket("raw"), key, date.fromisoformat(DAY))
+        assert commit is not None and commit.rows == count
+        assert first.result["sources"][key]["quarantined_rows"] == ragged
+    parts = {o.key for o in rt.bucket("raw").list(PROCESOS)}
+    # a run killed after writing its parts, before its commit: its parts are not read...
+    stray = f"{PROCESOS}/fecha_corte_datos={DAY}/part-killed-0.parquet"
+    rt.bucket("raw").put(
+        stray,
+        rt.bucket("raw").get(sorted(parts - {f"{PROCESOS}/fecha_corte_datos={DAY}/_SUCCESS"})[0]),
+    )
+    assert raw_rows(rt, PROCESOS) == truth["rows"][PROCESOS]
+    # ...and the next run of the date replaces the partition and sweeps them: no duplicates
+    again = rt.run(etl, partition=DAY, source=["procesos"])
+    assert again.succeeded, again.error
+    keys = {o.key for o in rt.bucket("raw").list(PROCESOS)}
+    assert stray not in keys and len(keys) == len(parts) and keys != parts
+    assert raw_rows(rt, PROCESOS) == truth["rows"][PROCESOS]
+
+
+def test_a_missing_export_fails_its_source_only(rt: TestRuntime) -> None:
+    rt.run(synth, scale="tiny", date=DAY)
+    rt.bucket("staging").delete("origen/SECOPII_-_Multas_y_Sanciones.csv")
+    run = rt.run(etl, partition=DAY)
+    assert not run.succeeded
+    assert (
+        "1 of 11 source(s) failed: multas: SECOPII_-_Multas_y_Sanciones.csv: not found in "
+        "bucket staging at origen/SECOPII_-_Multas_y_Sanciones.csv" in run.error
+    )
+    assert rawzone.committed(rt.bucket("raw"), PROCESOS, date.fromisoformat(DAY)) is not None
+
+
+def test_download_from_a_local_portal_all_pages_with_retries() -> None:
+    frames, _ = generate("tiny", seed=1)
+    state = PortalState.of(portal_datasets(frames))
+    state.throttle("p6dx-8zbt", times=1, retry_after=0)
+    state.fail("p6dx-8zbt", times=1, status=500, from_offset=500)
+    settings = {"retries": 3, "backoff": 0.0, "page_size": 500}
+    with (
+        Portal(state) as portal,
+        TestRuntime(app, settings={**settings, "portal": portal.url}) as rt,
+    ):
+        run = rt.run(download, partition=DAY, source=["procesos", "ofertas"])
+        assert run.succeeded, run.error
+        got = run.result["downloaded"][PROCESOS]
+        assert got["rows"] == frames[PROCESOS].height and got["pages"] >= 4
+        state.drop("wi7w-2nvm", 404)
+        gone = rt.run(download, partition=DAY, source=["ofertas"])
+        assert not gone.succeeded and "wi7w-2nvm" in gone.error and "404" in gone.error
+        loaded = rt.run(etl, partition=DAY, source=["procesos"])
+        assert loaded.succeeded, loaded.error
+        assert raw_rows(rt, PROCESOS) == frames[PROCESOS].height
+    statuses = [r.status for r in state.requests_for("p6dx-8zbt")]
+    assert 429 in statuses and 500 in statuses
+
+
+@pytest.mark.slow
+def test_the_portal_job_serves_every_published_source_for_download_and_etl(
+    tmp_path: Path,
+) -> None:
+    """`cauce run contracting portal` in one process, `download` and `etl` against it from
+    another home: the Socrata datasets and PACO's file arrive, obras is left to the user."""
+    cauce = [str(Path(sys.executable).with_name("cauce"))]
+    server = subprocess.Popen(
+        [*cauce, "--home", str(tmp_path / "a"), "run", "contracting", "portal", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        url, deadline = None, time.monotonic() + 60
+        assert server.stdout is not None
+        while url is None and time.monotonic() < deadline:
+            found = re.search(r"--portal (http://127\.0\.0\.1:\d+)", server.stdout.readline())
+            url = found.group(1) if found else None
+        assert url is not None, "the portal did not say how to download from it"
+        home = ["--home", str(tmp_path / "b")]
+        fetched = subprocess.run(
+            [*cauce, *home, "run", "contracting", "download", "--partition", DAY,
+             "--portal", url, "--paco", f"{url}/files/paco", "--json"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+        loaded = subprocess.run(
+            [*cauce, *home, "run", "contracting", "etl", "--partition", DAY, "--source",
+             ",".join(s for s in SHORT.values() if s != "obras")],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    result = json.loads(fetched.stdout)["result"]
+    assert len(result["downloaded"]) == len(SOURCES) - 1
+    assert result["manual"] == ["t_paco_registro_obras_inconclusa"]
+    frames, _ = generate("tiny", seed=0)
+    for key, got in result["downloaded"].items():
+        assert got["rows"] == frames[key].height, key
+
+
+def test_the_portal_job_says_so_when_its_port_is_taken(rt: TestRuntime) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        run = rt.run("portal", port=taken.getsockname()[1])
+    assert not run.succeeded
+    assert "cannot listen on 127.0.0.1:" in run.error and "choose another --port" in run.error

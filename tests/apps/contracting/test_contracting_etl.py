@@ -1,0 +1,342 @@
+"""The ETL of one source: headers, casts, date semantics, null rules, encodings, quarantine."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from cauce.apps.contracting import javatime
+from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
+from cauce.apps.contracting.etl import EtlOutput, transform
+from cauce.apps.contracting.sources import SOURCES, Source
+
+DAY = date(2023, 4, 16)
+
+
+def etl(src: Source, path: Path, tmp_path: Path) -> tuple[EtlOutput, list[dict], list[dict]]:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    output = transform(src, path, DAY, work, run="r1", threads=1)
+    rows = [r for _, part in output.parts for r in pq.read_table(part).to_pylist()]
+    quarantined = pq.read_table(output.quarantine).to_pylist() if output.quarantine else []
+    return output, rows, quarantined
+
+
+def export(src: Source, rows: list[dict[str, str]], *, newline: str = "\n") -> str:
+    """A CSV with every header of ``src``; cells not given are empty."""
+
+    def cell(value: str) -> str:
+        return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n\r') else value
+
+    lines = [",".join(cell(h) for h in src.headers)]
+    lines += [",".join(cell(row.get(h, "")) for h in src.headers) for row in rows]
+    return newline.join(lines) + newline
+
+
+PROCESOS = SOURCES["t_seii_procecotrata_compraadjudi"]
+
+
+def test_processes_casts_dates_and_names_as_the_original(tmp_path: Path) -> None:
+    path = tmp_path / PROCESOS.file
+    path.write_text(
+        export(
+            PROCESOS,
+            [
+                {
+                    "ID del Proceso": " CO1.REQ.1 ",
+                    "Nombre del Proveedor Adjudicado": "  constructora  ñandú s.a.s ",
+                    "Precio Base": "1.5E7",
+                    "Valor Total Adjudicacion": "1234.5675",
+                    "Fecha de Publicacion del Proceso": "06/30/2022 12:00:00 AM",
+                    "Fecha de Ultima Publicación": "6/3/22",
+                    "Fecha Adjudicacion": "02/29/2023",
+                },
+                {
+                    "ID del Proceso": "CO1.REQ.2",
+                    "Precio Base": "1,234,567",
+                    "Valor Total Adjudicacion": "$5",
+                    "Fecha de Publicacion del Proceso": "13/25/2022",
+                    "Fecha de Ultima Publicación": "2022-04-20",
+                    "Descripción del Procedimiento": 'dos\nlíneas, con "comillas"',
+                },
+            ],
+        ),
+        encoding="utf-8",
+    )
+    output, rows, quarantined = etl(PROCESOS, path, tmp_path)
+    first, second = rows
+    assert first["id_proceso"] == "CO1.REQ.1"  # trimmed
+    assert first["nombre_proveedor"] == "CONSTRUCTORA  ÑANDÚ S.A.S"  # upper, inner spaces kept
+    assert first["monto_precio_base"] == Decimal("15000000.000")
+    assert first["monto_total_adjudicado"] == Decimal("1234.568")  # half-up to 3 places
+    assert first["fecha_publicacion"] == date(2022, 6, 30)  # a prefix is enough
+    assert first["fecha_actualizacion"] == date(22, 6, 3)  # yyyy takes the digits it finds
+    assert first["fecha_adjudicacion"] is None  # not lenient: no 29 February 2023
+    assert second["monto_precio_base"] is None and second["monto_total_adjudicado"] is None
+    assert second["fecha_publicacion"] is None and second["fecha_actualizacion"] is None
+    assert second["desc_contrato"] == 'dos\nlíneas, con "comillas"'
+    assert output.rows == 2 and output.rejected_rows == 0
+    nulled = {(q["line"], q["column"], q["value"]) for q in quarantined}
+    assert nulled == {
+        (2, "Fecha Adjudicacion", "02/29/2023"),
+        (3, "Precio Base", "1,234,567"),
+        (3, "Valor Total Adjudicacion", "$5"),
+        (3, "Fecha de Publicacion del Proceso", "13/25/2022"),
+        (3, "Fecha de Ultima Publicación", "2022-04-20"),
+    }
+    assert all(
+        q["source"] == PROCESOS.key and "null in the raw zone" in q["reason"] for q in quarantined
+    )
+
+
+def test_a_ragged_record_goes_to_the_quarantine_with_its_line(tmp_path: Path) -> None:
+    src = SOURCES["t_seii_ejecucioncon_avancerevses"]
+    good = {
+        "IdentificadorContrato": "CO1.PCCNTR.1",
+        "TipoEjecucion": "Entregables",
+        "FechaCreacion": "2022-03-15 10:11:12.1234567",
+        "FechaDeEntregaReal": "0218-01-01 00:00:00.0",
+    }
+    text = export(src, [good, good]).splitlines()
+    text.insert(2, "a,b,c")
+    text.append("CO1.PCCNTR.9,x,y,z,2022-01-01 00:00:00,q,1,2,bad")
+    (tmp_path / src.file).write_text("\n".join(text) + "\n")
+    output, rows, quarantined = etl(src, tmp_path / src.file, tmp_path)
+    assert output.rows == 3 and output.rejected_rows == 1
+    assert rows[0]["fecha_creacion"] == datetime(2022, 3, 15, 10, 11, 12, 123456)
+    assert rows[0]["fecha_entrega_real"] is None  # the year 218 rule
+    rejected = [q for q in quarantined if q["column"] is None]
+    assert [(q["line"], q["value"]) for q in rejected] == [(3, "a,b,c")]
+    assert "MISSING COLUMNS" in rejected[0]["reason"]
+    # values of records after the rejected one keep their own line numbers
+    nulled = [q for q in quarantined if q["column"] is not None]
+    assert {(q["line"], q["column"]) for q in nulled} >= {(5, "FechaCreacion")}
+
+
+def test_wrong_headers_are_one_line_naming_missing_and_unexpected(tmp_path: Path) -> None:
+    src = SOURCES["t_seii_multasysanci_secopiimulsa"]
+    headers = [h.strip() for h in src.headers] + ["Extra"]  # the leading space lost
+    path = tmp_path / src.file
+    path.write_text(",".join(headers) + "\n")
+    with pytest.raises(HeaderMismatch) as caught:
+        etl(src, path, tmp_path)
+    message = caught.value.message
+    assert "\n" not in message
+    assert "missing ' Codigo Proveedor Objeto de la Multa'" in message
+    assert "unexpected 'Codigo Proveedor Objeto de la Multa', 'Extra'" in message
+    assert "spaces and case count" in (caught.value.hint or "")
+
+
+def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(SourceUnreadable, match="empty"):
+        etl(PROCESOS, path, tmp_path)
+
+
+CANCELADOS = SOURCES["t_seii_contracanela_aislamiencon"]  # the en dash header
+
+
+def cancelled(name: str, *, newline: str = "\n", rows: int = 1) -> str:
+    row = {
+        "Nombre Representante Legal": name,
+        "ID Contrato": "C1",
+        "Presupuesto General de la Nacion – PGN": "12.5",
+        "Fecha de Firma": "31/12/2021",
+    }
+    return export(CANCELADOS, [row] * rows, newline=newline)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "newline", "mark", "detected"),
+    [
+        ("utf-8", "\r\n", b"\xef\xbb\xbf", "utf-8"),
+        ("cp1252", "\r\n", b"", "cp1252"),
+        ("utf-16-le", "\n", b"\xff\xfe", "utf-16-le"),
+        ("utf-16-be", "\r\n", b"\xfe\xff", "utf-16-be"),
+    ],
+)
+def test_bom_crlf_utf16_and_cp1252_exports_read_alike(
+    tmp_path: Path, encoding: str, newline: str, mark: bytes, detected: str
+) -> None:
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes(mark + cancelled("josé núñez", newline=newline).encode(encoding))
+    output, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.encoding == detected and not quarantined
+    (row,) = rows
+    assert row["nombre_representante_legal"] == "JOSÉ NÚÑEZ"
+    assert row["monto_pgn"] == Decimal("12.500") and row["fecha_firma"] == date(2021, 12, 31)
+    assert row["id_contrato"] == "C1"  # no \r left on any value
+
+
+def test_a_byte_cp1252_leaves_undefined_makes_the_file_latin1(tmp_path: Path) -> None:
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]  # ASCII headers (no en dash in Latin-1)
+    path = tmp_path / pep.file
+    path.write_bytes(export(pep, [{"NOMBRE_PEP": "josé\x81"}]).encode("latin-1"))
+    output, (row,), _ = etl(pep, path, tmp_path)
+    assert output.encoding == "latin-1"
+    assert row["nombre_pep"] == "JOSÉ\x81"
+
+
+@pytest.mark.parametrize("late", ["é", "–"], ids=["latin1", "cp1252-dash"])
+def test_a_single_byte_character_past_the_first_megabyte_decodes_the_whole_file(
+    tmp_path: Path, late: str
+) -> None:
+    """The head looks like UTF-8; the reader finds the byte; the file is read again whole as
+    cp1252 (one encoding per file), so the UTF-8-looking head is single-byte text too."""
+    path = tmp_path / CANCELADOS.file
+    head = cancelled("ñandú", rows=20_000).encode("utf-8")  # about 2 MB
+    assert len(head) > 1 << 20
+    tail = "C9," + ",".join([""] * (len(CANCELADOS.headers) - 1)) + "\n"
+    path.write_bytes(head + tail.replace("C9,", f"C9{late},", 1).encode("cp1252"))
+    output, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.encoding == "cp1252" and not quarantined
+    assert len(rows) == 20_001 and rows[-1]["nombre_entidad"] == f"C9{late}"
+    mojibake = "ñandú".encode().decode("cp1252").upper()  # the UTF-8 bytes as cp1252 text
+    assert rows[0]["nombre_representante_legal"] == mojibake == "Ã±ANDÃº"
+
+
+def test_null_rules_and_untrimmed_sources(tmp_path: Path) -> None:
+    rues = SOURCES["t_otro_pernajuesadl_camarcomerci"]
+    path = tmp_path / rues.file
+    path.write_text(
+        export(
+            rues,
+            [
+                {
+                    "nit": "1",
+                    "fecha_matricula": "19580101",
+                    "fecha_cancelacion": "19590101",
+                    "estado_matricula": " Cancelada ",
+                    "fecha_actualizacion": "2022/01/02 03:04:05",
+                }
+            ],
+        )
+    )
+    _, (row,), _ = etl(rues, path, tmp_path)
+    assert row["fecha_matricula"] is None and row["fecha_cancelacion"] == date(1959, 1, 1)
+    assert row["tipo_estado_matricula"] == "Cancelada"  # trimmed, case kept
+    assert row["fecha_acutalizacion"] == datetime(2022, 1, 2, 3, 4, 5)
+    puestos = SOURCES["t_otro_puestsensibl_sigeppsscorr"]
+    path = tmp_path / puestos.file
+    path.write_text(
+        export(
+            puestos,
+            [{"ASIG_BASICA": "3,456,789"}, {"ASIG_BASICA": " 1,000 ", "TIPO_NOMBRAMIENTO": "X"}],
+        )
+    )
+    _, rows, _ = etl(puestos, path, tmp_path)
+    assert {(r["monto_asignacion_salarial"], r["tipo_nombramiento"]) for r in rows} == {
+        (Decimal("3456789.000"), "NO DEFINIDO"),
+        (None, "X"),  # not trimmed, so the original cannot read it
+    }
+    fiscal = SOURCES["t_paco_responsabilidad_fiscales"]
+    path = tmp_path / fiscal.file
+    path.write_text(export(fiscal, [{"Responsable Fiscal": " ana ", "R": "2"}, {"R": ""}]))
+    _, rows, _ = etl(fiscal, path, tmp_path)
+    assert [
+        (r["nombre_responsable_fiscal"], r["cant_registros_responsable_fiscal"]) for r in rows
+    ] == [(" ana ", 2), (None, None)]  # every row kept, nothing trimmed
+    obras = SOURCES["t_paco_registro_obras_inconclusa"]
+    path = tmp_path / obras.file
+    path.write_text(
+        export(
+            obras,
+            [
+                {
+                    "": "7",
+                    "ENTIDAD_2010": "NIT. 890.123.456-1",
+                    "COD_DEPARTAMENTO_2004": "05",
+                    "FECHA_2011": " 2011-05-17",
+                    "NOMBRE_2006": " obras sas ",
+                }
+            ],
+        )
+    )
+    _, (row,), _ = etl(obras, path, tmp_path)
+    assert row["numero_registro"] == "7" and row["id_nit_entidad"] == "8901234561"
+    assert row["id_departamento"] == "5" and row["fecha_acta"] == date(2011, 5, 17)
+    assert row["nombre_rol_1"] == "obras sas"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "values"),
+    [
+        ("MM/dd/yyyy", ["06/30/2022", "02/29/2023", "02/29/2024", "00/10/2020", "12/31/0999"]),
+        ("yyyyMMdd", ["20200101", "19580101", "20200230", "20201301", "00010101"]),
+        (
+            "dd/MM/yyyy HH:mm:ss",
+            ["31/12/2021 23:59:59", "31/12/2021 23:59:60", "01/01/2021 24:00:00"],
+        ),
+        (
+            "yyyy-MM-dd HH:mm:ss.SSSSSSS",
+            [
+                "2022-03-15 10:11:12.1234567",
+                "2022-03-15 10:11:12.9999999",
+                "2022-02-29 00:00:00.0000000",
+            ],
+        ),
+    ],
+)
+def test_canonical_values_take_strptime_and_read_as_the_prefix_parser_reads_them(
+    pattern: str, values: list[str]
+) -> None:
+    """Values written exactly as the pattern go the fast way; it must agree with the general
+    parser, valid or not (30 February, hour 24, second 60)."""
+    con = duckdb.connect()
+    shape, _ = javatime.canonical(pattern)
+    timestamp = "HH" in pattern
+    for value in values:
+        literal = javatime.quote(value)
+        fast, slow, canonical = con.execute(
+            f"SELECT {javatime.parse(literal, pattern, timestamp=timestamp)}, "
+            f"{javatime.prefix_parse(literal, pattern, timestamp=timestamp)}, "
+            f"regexp_full_match({literal}, {javatime.quote(shape)})"
+        ).fetchone()
+        assert fast == slow, value
+        assert canonical == (value[:4] != "0001" and "/0999" not in value), value
+
+
+def test_contracts_read_as_annex_1_models_them_and_extra_columns_are_ignored(
+    tmp_path: Path,
+) -> None:
+    """SECOP II Contratos Electrónicos: month-first dates, money as decimal(30,3), names upper
+    case, the second partition by contract state; a column the model lacks (the live dataset
+    has more than the Annex) is ignored and named, not fatal."""
+    src = SOURCES["t_seii_contratelect_cregistrados"]
+    row = {
+        "ID Contrato": "CO1.PCCNTR.1",
+        "Proceso de Compra": "CO1.BDOS.7",
+        "Proveedor Adjudicado": "ñandú s.a.s",
+        "Valor del Contrato": "1234.5",
+        "Fecha de Firma": "05/20/2022",
+        "Fecha de Fin del Contrato": "12/31/2022 12:00:00 AM",
+        "Dias Adicionados": "15",
+        "Ultima Actualizacion": "06/01/2022 10:11:12",
+        "Fecha Inicio Liquidacion": "07/01/2022",
+        "Estado Contrato": "En ejecución",
+    }
+    text = export(src, [row, {**row, "ID Contrato": "CO1.PCCNTR.2", "Estado Contrato": ""}])
+    lines = text.splitlines()
+    lines = [lines[0] + ",Nombre Ordenador del Gasto"] + [line + ",ANA" for line in lines[1:]]
+    path = tmp_path / src.file
+    path.write_text("\n".join(lines) + "\n")
+    output, rows, quarantined = etl(src, path, tmp_path)
+    assert output.ignored_columns == ["Nombre Ordenador del Gasto"] and not quarantined
+    first = next(r for r in rows if r["id_contrato"] == "CO1.PCCNTR.1")
+    assert first["nombre_proveedor"] == "ÑANDÚ S.A.S"
+    assert first["monto_contrato"] == Decimal("1234.500")
+    assert first["fecha_firma"] == date(2022, 5, 20)
+    assert first["fecha_fin_contrato"] == date(2022, 12, 31)
+    assert first["numero_adicion_dias"] == "15"
+    assert first["fecha_modificacion"] == datetime(2022, 6, 1, 10, 11, 12)
+    assert first["fecha_inicio_liquidacion"] == datetime(2022, 7, 1)
+    assert sorted(key.split("/")[0] for key, _ in output.parts) == [
+        "tipo_estado_contrato=En ejecución",
+        "tipo_estado_contrato=__HIVE_DEFAULT_PARTITION__",
+    ]
