@@ -6,23 +6,22 @@ file that one of them opened drops the locks the other holds on it: a reader ope
 Python's ``sqlite3`` beside a running load could let another process write under the loader.
 So a look (the web UI's SQL box) runs here, in a child process: the file opened read-only,
 ATTACH refused, a progress check ending queries that run past their time, at most ``cap + 1``
-rows fetched, the answer returned as JSON on stdout.
+rows fetched, the answer returned as JSON on stdout (the child is `sqlite_reader.py`, which
+needs only the standard library).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import CauceError
 
-OPEN_RETRY = 5.0  # seconds to wait for a file another process holds locked
+READER = Path(__file__).with_name("sqlite_reader.py")
 
 
 def query(path: Path, sql: str, *, cap: int, timeout: float) -> tuple[list[str], list[list[Any]]]:
@@ -32,8 +31,10 @@ def query(path: Path, sql: str, *, cap: int, timeout: float) -> tuple[list[str],
     refused it."""
     request = json.dumps({"path": str(path), "sql": sql, "cap": cap, "timeout": timeout})
     try:
-        done = subprocess.run([sys.executable, "-m", __name__], input=request,
-                              capture_output=True, text=True, timeout=timeout + OPEN_RETRY + 10)
+        # -I -S: the reader needs only the standard library, so it starts in milliseconds;
+        # it may wait 5 s for a lock, then run for ``timeout``
+        done = subprocess.run([sys.executable, "-I", "-S", str(READER)], input=request,
+                              capture_output=True, text=True, timeout=timeout + 15)
     except subprocess.TimeoutExpired:
         raise _too_long(timeout) from None
     answer = json.loads(done.stdout or "{}") if done.returncode == 0 else {
@@ -56,31 +57,3 @@ def _value(value: Any) -> Any:
     if isinstance(value, dict) and "blob" in value:
         return base64.b64decode(value["blob"])
     return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return {"blob": base64.b64encode(value).decode()}
-    return value
-
-
-def _answer(request: dict[str, Any]) -> dict[str, Any]:
-    path, timeout = Path(request["path"]), float(request["timeout"])
-    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=OPEN_RETRY)
-    started = time.monotonic()
-    con.set_authorizer(lambda action, *_: sqlite3.SQLITE_DENY
-                       if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK)
-    con.set_progress_handler(lambda: int(time.monotonic() - started > timeout), 10_000)
-    try:
-        cur = con.execute(request["sql"])
-        rows = cur.fetchmany(int(request["cap"]) + 1)
-        columns = [d[0] for d in cur.description or []]
-    except sqlite3.Error as err:
-        return {"error": str(err), "interrupted": "interrupted" in str(err)}
-    finally:
-        con.close()
-    return {"columns": columns, "rows": [[_plain(v) for v in row] for row in rows]}
-
-
-if __name__ == "__main__":
-    json.dump(_answer(json.loads(sys.stdin.read())), sys.stdout)
