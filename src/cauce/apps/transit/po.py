@@ -17,6 +17,8 @@ from .errors import InputFileError
 
 #: text encoding of the PO files written here (the real ConsolidadoParadas sample is UTF-8)
 PO_ENCODING = "utf-8"
+#: the earliest time a zip member can carry: written where a clock would break same-seed bytes
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def po_member(day: date, folder: str, stem: str, ext: str = "csv") -> str:
@@ -26,10 +28,16 @@ def po_member(day: date, folder: str, stem: str, ext: str = "csv") -> str:
 
 
 def write_po_zip(files: dict[str, str], path: Path) -> None:
-    """Write `files` (archive path -> text) gzipped into a zip at `path`."""
+    """Write `files` (archive path -> text) gzipped into a zip at `path`.
+
+    No clock goes into the bytes (member times are the zip epoch, gzip times 0), so the same
+    files always make the same archive."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         for member, text in files.items():
-            archive.writestr(member, gzip.compress(text.encode(PO_ENCODING), compresslevel=6))
+            info = zipfile.ZipInfo(member, date_time=ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, gzip.compress(text.encode(PO_ENCODING), compresslevel=6,
+                                                 mtime=0))
 
 
 def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
