@@ -90,8 +90,8 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     services = services.with_row_index("route_idx").with_columns(pl.col("route_idx").cast(
         pl.Int32)).rename({"code": "route"})
     route_stops = stops.join(services.select("route_idx", "user", "direction"),
-                             on=["user", "direction"]).drop_nulls(["x", "y", "seq"]).sort(
-        "route_idx", "seq")
+                             on=["user", "direction"], maintain_order="left").drop_nulls(
+        ["x", "y", "seq"]).sort("route_idx", "seq", maintain_order=True)
     if route_stops.is_empty():
         raise InputFileError(f"{par.path('stops_file')}: no stop sequence matches the service "
                              f"dictionary", hint="check the service and direction columns")
@@ -100,7 +100,8 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     route_stops = _distance_along(route_stops, shapes)
     routes = services.join(route_stops.group_by("route_idx").agg(
         pl.len().alias("n")), on="route_idx").join(
-        shapes.group_by("route_idx").agg(pl.col("dist").max().alias("length")), on="route_idx")
+        shapes.group_by("route_idx").agg(pl.col("dist").max().alias("length")), on="route_idx"
+    ).sort("route_idx")
     stations, metro_lines, metro_times = _metro(root, par, timing)
     zones = _zones(root, par)
     route_stops = route_stops.with_columns(_zone_of(route_stops, zones))
@@ -108,7 +109,8 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     zp = read_service_detail(_file(root, par.path("service_detail_file")), par)
     zp = zp.explode("service_list").join(
         services.select("route_idx", pl.col("route").alias("service_list")), on="service_list"
-    ).group_by("validator_key", "validator", "stop").agg(pl.col("route_idx").unique())
+    ).group_by("validator_key", "validator", "stop").agg(
+        pl.col("route_idx").unique().sort()).sort("validator_key", "stop")
     fleet = _read(root, par, "fleet_file", {"plate": par.column("fleet_plate"),
                                             "capacity": par.column("fleet_capacity")},
                   "capacity", required=False)

@@ -7,6 +7,7 @@ output folder, Parquet tables for analysis, and a summary with stage timings and
 
 from __future__ import annotations
 
+import itertools
 import logging
 import resource
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ..errors import InputFileError
@@ -22,6 +24,7 @@ from ..formats.inputs import read_gps, read_runs, read_transactions
 from ..metro import MetroTiming
 from ..outputs import write_output
 from ..params import ParFile
+from ..zipping import deflated_dir
 from . import tables
 from .network import load_network
 from .runs import build_fleet, section_speeds
@@ -127,35 +130,35 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     speeds = section_speeds(fleet, network)
     general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip", "t",
                                     "t_alight", "board_stop", "bst_unique")
-    # the biggest tables are written by groups of cards (or expeditions) to bound memory
-    parts = max(1, general_input.height // ROWS_PER_PART)
-    by_card = [pl.col("card") % parts == i for i in range(parts)]
-    by_exp = [pl.col("exp") % parts == i for i in range(parts)]
+    # the biggest tables are written by groups of whole cards (or expeditions) to bound memory
+    card_parts = card_slices(enriched["card"], trips["card"], ROWS_PER_PART)
+    exp_parts = exp_ranges(fleet.expeditions.height,
+                           max(1, enriched.height // ROWS_PER_PART))
     profile_tables: list[pl.DataFrame] = []
 
     def profile_parts() -> Iterator[pl.DataFrame]:
         # each part feeds the text file and, narrowed, the Parquet table: computed once
-        for condition in by_exp:
+        for lo, hi in exp_parts:
+            condition = pl.col("exp").is_between(lo, hi, closed="left")
             part = tables.profile(enriched.filter(condition), fleet.part(condition), network,
                                   day).collect()
             profile_tables.append(profile_table(part, day))
             yield part
 
     builders: dict[str, Callable[[], object]] = {
-        "etapas": lambda: (tables.etapas(enriched.filter(c), network, day) for c in by_card),
-        "viajes": lambda: (tables.viajes(enriched.filter(c), trips.filter(c), network, day)
-                           for c in by_card),
+        "etapas": lambda: (tables.etapas(enriched.slice(*rows), network, day)
+                           for rows, _ in card_parts),
+        "viajes": lambda: (tables.viajes(enriched.slice(*rows), trips.slice(*trip_rows),
+                                         network, day) for rows, trip_rows in card_parts),
         "profile": profile_parts,
         "odbyroute": lambda: tables.odbyroute(enriched, network, day),
         "expediciones": lambda: tables.expediciones(fleet, network, day),
         "speed": lambda: tables.speed(speeds, network, day),
-        "bip": lambda: (tables.bip(enriched.filter(c), network, day) for c in by_card),
+        "bip": lambda: (tables.bip(enriched.slice(*rows), network, day)
+                        for rows, _ in card_parts),
         "general": lambda: tables.general(day, network, fleet, general_input, trips, gps_rows,
-                                          VERSION).with_columns(
-            pl.lit(count).alias(reject_column(reason))
-            for reason, count in sorted(rejects.items())),
+                                          VERSION),
     }
-    extra = {"general": [reject_column(reason) for reason in sorted(rejects)]}
     outputs: dict[str, Path] = {}
     rows: dict[str, int] = {}
     name = day.isoformat()
@@ -164,7 +167,8 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
             folder / f"{name}.{kind}")
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        rows[kind] = write_output(build(), kind, path, extra.get(kind, ()))  # type: ignore[arg-type]
+        rows[kind] = write_output(build(), kind, path,  # type: ignore[arg-type]
+                                  deflate_to=deflated_dir(path.parent))
         outputs[kind] = path
         log.info("engine: wrote %s (%d rows) in %.1f s", path.name, rows[kind],
                  time.perf_counter() - started)
@@ -189,16 +193,44 @@ def profile_table(profile: pl.DataFrame, day: date) -> pl.DataFrame:
         pl.col("Capacidad").alias("capacity"))
 
 
-def reject_column(reason: str) -> str:
-    """The `.general` column counting one reason for unusable rows, after the reference's 97."""
-    return f"rechazo: {reason}"
+def card_slices(stage_cards: pl.Series, trip_cards: pl.Series, rows: int
+                ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Cut stages (sorted by card) into runs of about `rows` rows ending at a card boundary;
+    each run's (offset, length) in the stages and in the trips (also sorted by card)."""
+    cards = stage_cards.to_numpy()
+    bounds = [0]
+    while bounds[-1] < cards.size:
+        cut = min(bounds[-1] + rows, cards.size)
+        if cut < cards.size:  # move the cut to the first row of the next card
+            cut = int(np.searchsorted(cards, cards[cut - 1], side="right"))
+        bounds.append(cut)
+    trip_of = trip_cards.to_numpy()
+    trip_bounds = [0] + [int(np.searchsorted(trip_of, cards[b - 1], side="right"))
+                         for b in bounds[1:]]
+    return [((a, b - a), (ta, tb - ta)) for (a, b), (ta, tb) in
+            zip(itertools.pairwise(bounds), itertools.pairwise(trip_bounds), strict=True)] or [
+        ((0, 0), (0, 0))]
+
+
+def exp_ranges(n_exp: int, parts: int) -> list[tuple[int, int]]:
+    """`parts` consecutive [lo, hi) ranges of expedition numbers covering 0..n_exp."""
+    edges = np.linspace(0, n_exp, parts + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(edges)] or [(0, 0)]
 
 
 def write_rejects(rejects: dict[str, int], path: Path) -> Path:
-    """Unusable rows per reason, one per line (the same counts close the `.general` row)."""
+    """Unusable rows per reason, one per line: cauce's own file beside the ADATRAP outputs."""
     lines = ["motivo|filas"] + [f"{reason}|{count}" for reason, count in sorted(rejects.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _od(trips: pl.LazyFrame, origin: str, destination: str) -> pl.LazyFrame:
+    """Trips with a final alighting and their expanded count, by period, origin, destination."""
+    keys = ["day", "period", origin, destination]
+    return trips.filter(pl.col("last_has_alight")).group_by(keys).agg(
+        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips")
+    ).sort(keys, nulls_last=True)
 
 
 def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataFrame,
@@ -218,16 +250,12 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
         pl.col("zone_alight").last().alias("zone_destination"),
         pl.col("comuna_board").first().alias("comuna_origin"),
         pl.col("comuna_alight").last().alias("comuna_destination"))
-    trip_table = trips.lazy().join(ends, on=["card", "trip"]).select(
+    trip_table = trips.lazy().join(ends, on=["card", "trip"], maintain_order="left").select(
         pl.lit(day).alias("day"), "card", "trip", "n_stages", "t_start", "t_end",
         "last_has_alight", "purpose", "end_reason", "factor_expansion", "period",
         "zone_origin", "zone_destination", "comuna_origin", "comuna_destination")
-    od_zone = trip_table.filter(pl.col("last_has_alight")).group_by(
-        "day", "period", "zone_origin", "zone_destination").agg(
-        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
-    od_comuna = trip_table.filter(pl.col("last_has_alight")).group_by(
-        "day", "period", "comuna_origin", "comuna_destination").agg(
-        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
+    od_zone = _od(trip_table, "zone_origin", "zone_destination")
+    od_comuna = _od(trip_table, "comuna_origin", "comuna_destination")
     profile_frame = profiles.lazy()
     out = {}
     for name, frame in (("stages", stage_table), ("trips", trip_table), ("od_zone", od_zone),

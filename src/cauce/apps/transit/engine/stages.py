@@ -159,7 +159,7 @@ def estimate_alightings(stages: pl.DataFrame, network: Network, fleet: Fleet,
     else:
         mc = mc.with_columns(pl.lit(None, pl.Float64).alias("t_alight"),
                              pl.lit(None, pl.Float64).alias("cost"))
-    mbest = mc.sort("cost").unique("_row", keep="first").select(
+    mbest = mc.sort("cost", "alight_station").unique("_row", keep="first").select(
         "_row", "alight_station", "t_alight", pl.col("d").alias("walk_m"), "cost")
     out = stages.join(bus, on="_row", how="left").join(mbest, on="_row", how="left",
                                                        suffix="_m").drop("_row")
@@ -342,7 +342,8 @@ def build_stages(trx: pl.DataFrame, network: Network, fleet: Fleet, *, closeness
     zp_est = estimate_alightings(zp_rows, network, fleet, settings)
     zp_best = zp_est.with_columns(
         (pl.col("cost") + (pl.col("t_board") - pl.col("t"))).alias("rank_cost")).sort(
-        [pl.col("rank_cost").is_null(), "rank_cost", "t_board"]).unique("sid", keep="first")
+        [pl.col("rank_cost").is_null(), "rank_cost", "t_board", "exp"]).unique(
+        "sid", keep="first")
     others = estimate_alightings(base.filter(pl.col("mode") != "ZP"), network, fleet, settings)
     zp_stage = base.filter(pl.col("mode") == "ZP").drop(
         "exp", "route_idx", "board_seq", "t_board", "bx", "by").join(

@@ -44,7 +44,7 @@ def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
     """Add trip (number within the card), stage_in_trip and cut (why the trip ended)."""
     stages = stages.sort("card", "t")
     service = stages.join(network.routes.select("route_idx", "user"), on="route_idx",
-                          how="left")["user"]
+                          how="left", maintain_order="left")["user"]
     service_id = service.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
     card = stages["card"].to_numpy()
     t = stages["t"].to_numpy().astype(np.float64)
@@ -127,7 +127,7 @@ def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) ->
         pl.col("end_reason").last(), pl.col("sid").first().alias("first_sid"),
         pl.col("sid").last().alias("last_sid"), pl.col("board_period_id").first().alias(
             "period_id"), pl.col("board_period").first().alias("period"))
-    trips = trips.join(home, on="card").with_columns(
+    trips = trips.join(home, on="card", maintain_order="left").with_columns(
         pl.col("t_start").shift(-1).over("card").alias("next_start"))
     at_home = ((pl.col("dx") - pl.col("hx")) ** 2 + (pl.col("dy") - pl.col("hy")) ** 2).sqrt()
     stay = pl.col("next_start") - pl.col("t_end")
