@@ -15,6 +15,7 @@ from cauce.apps.census.description import (
     read_description,
 )
 from cauce.apps.census.synth import MODEL, description_text
+from cauce.textfiles import TextDecodeError
 
 ORIGINAL_NAMES = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
@@ -139,5 +140,13 @@ def test_malformed_descriptions_fail_with_a_reason(edit, message):
 def test_a_file_that_is_not_a_description_names_its_origin():
     with pytest.raises(DescriptionError, match=r"no 'attribute type' section \(in Adult\.data\)"):
         read_description(b"39, State-gov, 77516\n", "Adult.data")
-    with pytest.raises(DescriptionError, match=r"'D' is not UTF-8 text \(byte 3\)"):
-        read_description(MINIMAL[:3].encode() + b"\xff", "D")
+    with pytest.raises(TextDecodeError, match=r"'D' is not utf-8 text: byte 0xff on line 1"):
+        read_description(MINIMAL[:3].encode() + b"\xff", "D", "utf-8")
+
+
+def test_a_description_saved_as_cp1252_with_crlf_reads_as_the_utf8_one():
+    text = MINIMAL.replace("Female, Male", "Female, Male, Não-informado")
+    windows = text.replace("\n", "\r\n").encode("cp1252")
+    parsed = read_description(windows, "D")
+    assert parsed == parse_description(text)
+    assert parsed.columns[1].values == ("Female", "Male", "Não-informado")

@@ -30,6 +30,22 @@ def test_repeated_lines_are_flagged_after_their_first_occurrence():
     assert source.records["_duplicate"].to_list() == [False, False, True, True, False]
 
 
-def test_undecodable_bytes_stay_visible_in_the_record():
+def test_a_latin1_file_is_detected_and_its_letters_read_right():
     source = read_lines("x", b"caf\xe9, 1\n")
-    assert source.records["raw"].to_list() == ["caf\ufffd, 1"]
+    assert source.records["raw"].to_list() == ["caf\u00e9, 1"]
+
+
+def test_bytes_the_given_encoding_cannot_decode_stay_visible_in_the_record():
+    source = read_lines("x", b"ok, 1\ncaf\xe9, 1\n", "utf-8")
+    assert source.records["raw"].to_list() == ["ok, 1", "caf\ufffd, 1"]
+
+
+def test_the_byte_order_mark_is_not_part_of_the_first_record():
+    source = read_lines("x", b"\xef\xbb\xbf39, a\r\n40, b\r\n")
+    assert source.records["raw"].to_list() == ["39, a", "40, b"]
+    assert source.records["_line"].to_list() == [1, 2]
+
+
+def test_a_lone_carriage_return_stays_inside_its_line():
+    source = read_lines("x", b"a\rb\r\nc\n")
+    assert source.records["raw"].to_list() == ["a\rb", "c"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import sqlite3
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cauce.apps.census.reader import read_lines
@@ -121,7 +122,10 @@ def test_any_line_loads_or_is_quarantined_with_a_reason(description, lines):
 
     And the database takes every row the validator lets through.
     """
-    source = read_lines("Adult.data", b"\n".join(lines) + b"\n")
+    data = b"\n".join(lines) + b"\n"
+    # A UTF-16 byte-order mark makes the file UTF-16: its lines are other lines.
+    assume(not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
+    source = read_lines("Adult.data", data)
     result = validate(source.records, description)
     loaded, rejected = result.rows["_line"].to_list(), result.rejected["_line"].to_list()
     assert source.physical_lines == len(lines)

@@ -36,6 +36,7 @@ from cauce.apps.census.sources import (
     source_name,
 )
 from cauce.apps.census.synth import DATA_ROWS, TEST_ROWS, write_synthetic
+from cauce.textfiles import check_encoding
 
 app = App(
     "census",
@@ -68,6 +69,12 @@ description_file = app.setting(
     "named Description next to the first local source, else the original's, downloaded once)",
 )
 
+encoding = app.setting(
+    "encoding", str | None, default=None,
+    help="text encoding of the data files and the Description, e.g. utf-8, cp1252, latin-1 "
+    "(default: detected; a byte-order mark is always dropped)",
+)
+
 target = app.warehouse("target", url=db)
 downloads = app.bucket("sources")
 
@@ -78,13 +85,16 @@ _ZERO = re.compile(r"0+(\.0*)?\s*(ms|s|m|h|d|w)?")
 def load(ctx: Context, all: bool = False) -> dict[str, Any]:
     """Load the next chunk of records (all of them with --all, or when --every is 0)."""
     settings = ctx.settings
+    text_encoding = _encoding(ctx)
     files = [_fetch(ctx, origin) for origin in settings["source"]]
     schema, description = _description(ctx)
     prepare(target, description, settings["table"])
     at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
     try:
         size = None if at_once else settings["chunk_size"]
-        result = load_chunk(target, description, settings["table"], files, size)
+        result = load_chunk(
+            target, description, settings["table"], files, size, text_encoding
+        )
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
         return {"conflict": True}
@@ -193,7 +203,13 @@ def _description(ctx: Context) -> tuple[SourceFile, Description]:
     """The Description file the run follows (see `description_origin`), fetched and parsed."""
     origin = description_origin(ctx.settings["description"], ctx.settings["source"])
     file = _fetch(ctx, origin, DESCRIPTION)
-    return file, read_description(file.data, origin)
+    return file, read_description(file.data, origin, _encoding(ctx))
+
+
+def _encoding(ctx: Context) -> str | None:
+    """The --encoding setting checked (an unknown name fails before any work), or None."""
+    given = ctx.settings["encoding"]
+    return check_encoding(given) if given else None
 
 
 def _fetch(ctx: Context, origin: str, advice: Advice = DATA) -> SourceFile:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cauce import CauceError
+from cauce.textfiles import decode
 
 SOFT_HYPHEN = "\u00ad"
 DESCRIPTION_FILE = "Description"  # its name in the original's data folder, next to Adult.data
@@ -95,17 +96,15 @@ def parse_description(text: str) -> Description:
     return Description(title, columns, class_column, distribution)
 
 
-def read_description(data: bytes, origin: str) -> Description:
+def read_description(data: bytes, origin: str, encoding: str | None = None) -> Description:
     """Build the schema from the bytes of the Description file fetched from `origin`.
 
-    Errors name `origin`, so a wrong --description (a data file, a web page) is easy to spot.
+    The encoding is detected unless given (see cauce.textfiles), so a Description saved by a
+    Windows editor (byte-order mark, CRLF, cp1252) reads as the original. Errors name
+    `origin`, so a wrong --description (a data file, a web page) is easy to spot.
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DescriptionError(
-            f"the Description file {origin!r} is not UTF-8 text (byte {error.start:,})"
-        ) from error
+    name = f"the Description file {origin!r}"
+    text = decode(data, encoding, universal_newlines=True, name=name)
     try:
         return parse_description(text)
     except DescriptionError as error:

@@ -157,8 +157,11 @@ def prepare(warehouse: Warehouse, description: Description, table: str) -> None:
             transaction.execute(statement)
 
 
-def read_sources(files: Sequence[SourceFile]) -> list[SourceLines]:
-    """Split every fetched file into records; two sources may not share a file name."""
+def read_sources(
+    files: Sequence[SourceFile], encoding: str | None = None
+) -> list[SourceLines]:
+    """Split every fetched file into records (in `encoding`, detected when None); two sources
+    may not share a file name."""
     names = [file.name for file in files]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -166,7 +169,7 @@ def read_sources(files: Sequence[SourceFile]) -> list[SourceLines]:
             f"two sources are both named {repeated[0]!r}; rows are told apart by file name",
             hint="rename one of the files, or pass each file once",
         )
-    return [read_lines(file.name, file.data) for file in files]
+    return [read_lines(file.name, file.data, encoding) for file in files]
 
 
 def load_chunk(
@@ -175,15 +178,17 @@ def load_chunk(
     table: str,
     files: Sequence[SourceFile],
     size: int | None,
+    encoding: str | None = None,
 ) -> ChunkResult:
-    """Validate and commit the next `size` records (all when None) after the checkpoint."""
+    """Validate and commit the next `size` records (all when None) after the checkpoint,
+    reading the files in `encoding` (detected when None)."""
     name = checkpoint_name(table)
     previous = warehouse.checkpoint(name)
     state = LoadState.from_json(previous)
     if previous is None:
         _refuse_unknown_rows(warehouse, table)
     checksums = _checked_checksums(state, files)
-    sources = read_sources(files)
+    sources = read_sources(files, encoding)
     described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
     chunk = next_chunk(sources, state.cursor, size)
     if chunk.records.height == 0:

@@ -1,11 +1,14 @@
 """Split a census file into numbered data lines, vectorised with Polars.
 
-A data file is UTF-8 text with one record per line. Two kinds of line are not records and are
-skipped (and counted): blank lines (the files end with one) and comment lines, which start with
-`|` (Adult.test opens with `|1x3 Cross validator`). Every other line is a record, valid or not;
-the validator decides. Each keeps its 1-based physical line number, and a flag saying whether
-the identical line appeared earlier in the same file, so duplicates are flagged the same way
-however the file is later cut into chunks.
+A data file is text with one record per line, in the encoding its tool wrote: detected (UTF-8
+with or without a byte-order mark, UTF-16 with one, else cp1252/Latin-1 as spreadsheets
+write) or given with `--encoding`. The mark is dropped, so it never sticks to the first field;
+CRLF counts as one line end (a lone CR stays in its line, as `wc -l` counts lines). Two kinds
+of line are not records and are skipped (and counted): blank lines (the files end with one)
+and comment lines, which start with `|` (Adult.test opens with `|1x3 Cross validator`). Every
+other line is a record, valid or not; the validator decides. Each keeps its 1-based physical
+line number, and a flag saying whether the identical line appeared earlier in the same file,
+so duplicates are flagged the same way however the file is later cut into chunks.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cauce.apps.census.schema import DUPLICATE, LINE, RAW, SOURCE
+from cauce.textfiles import decode
 
 COMMENT_PREFIX = "|"
 
@@ -30,11 +34,14 @@ class SourceLines:
     comment_lines: int
 
 
-def read_lines(name: str, data: bytes) -> SourceLines:
-    """Number the lines of `data`, drop blank and comment lines, flag repeated lines."""
-    # Undecodable bytes become U+FFFD, so such a line fails validation and is quarantined
-    # with its (visible) raw text instead of stopping the load.
-    text = data.decode("utf-8", errors="replace")
+def read_lines(name: str, data: bytes, encoding: str | None = None) -> SourceLines:
+    """Number the lines of `data`, drop blank and comment lines, flag repeated lines.
+
+    `encoding` None detects it. Bytes a given encoding cannot decode become U+FFFD, so such a
+    line fails validation and is quarantined with its (visible) raw text instead of stopping
+    the load.
+    """
+    text = decode(data, encoding, errors="replace", name=name)
     # The last newline ends the last line; it does not start an empty one.
     chunks = [text.removesuffix("\n")] if text else []
     lines = (

@@ -1,0 +1,142 @@
+"""Read the text files users hand over in the encoding their tools wrote.
+
+Users' CSV and text files come from editors, spreadsheets and exports: UTF-8, UTF-8 with a
+byte-order mark (Excel's "CSV UTF-8", Notepad), UTF-16 with a mark (Excel's "Unicode text"),
+or a single-byte Windows encoding (Excel's plain "CSV" on a Western-European Windows writes
+cp1252). :func:`detect_encoding` tells which from the bytes, :func:`decode` turns them into
+text without the mark (a ``\\ufeff`` left at the start would end up glued to the first
+field), and ``encoding=`` overrides the guess, as a ``--encoding`` option would.
+
+Detection, in order: a byte-order mark names its encoding; else bytes that are valid UTF-8
+are UTF-8 (ASCII is too); else cp1252 when every byte is one cp1252 defines, else Latin-1,
+which decodes any byte. One invalid byte anywhere makes the whole file single-byte: a file
+has one encoding, and a guess per line would turn the same word into different text. Not
+detected: UTF-16 or UTF-32 without a mark, and UTF-32 (its mark reads as UTF-16's).
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from cauce.errors import CauceError
+
+UTF8 = "utf-8"
+CP1252 = "cp1252"
+LATIN1 = "latin-1"
+
+#: Byte-order marks and the encoding each one names; the mark itself is not text.
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, UTF8),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+#: The longest a UTF-8 character can be: a sample cut inside one is not invalid.
+_UTF8_MAX_BYTES = 4
+
+
+class TextDecodeError(CauceError):
+    """A file's bytes are not text in the encoding it was read with."""
+
+
+def detect_encoding(data: bytes, *, complete: bool = True) -> str:
+    """The encoding ``data`` is written in: ``utf-8``, ``utf-16-le``, ``utf-16-be``,
+    ``cp1252`` or ``latin-1``.
+
+    With ``complete=False``, ``data`` is the head of a longer file (a sample): a character
+    cut by the end of the sample does not count as an invalid byte.
+    """
+    for mark, encoding in BOMS:
+        if data.startswith(mark):
+            return encoding
+    try:
+        data.decode(UTF8)
+    except UnicodeDecodeError as error:
+        cut_at_end = error.reason == "unexpected end of data"
+        if complete or not (cut_at_end and error.start >= len(data) - _UTF8_MAX_BYTES + 1):
+            return _single_byte(data)
+    return UTF8
+
+
+def decode(
+    data: bytes,
+    encoding: str | None = None,
+    *,
+    universal_newlines: bool = False,
+    errors: str = "strict",
+    name: str = "the file",
+) -> str:
+    """The text of ``data`` without its byte-order mark.
+
+    ``encoding`` None detects it (see :func:`detect_encoding`), which never fails (a UTF-16
+    file cut inside a character ends with U+FFFD); a named encoding (any Python codec name,
+    e.g. from ``--encoding``) is used as given, and bytes it cannot decode raise
+    :class:`TextDecodeError` naming ``name`` and the line, unless ``errors`` is
+    ``"replace"`` (U+FFFD marks each bad byte). ``universal_newlines`` turns CRLF and lone
+    CR line ends into LF, as Python's text mode does.
+    """
+    if encoding is None:
+        text = _detected_text(data)
+    else:
+        text = _decoded(data, check_encoding(encoding), errors, name)
+    text = text.removeprefix("\ufeff")
+    if universal_newlines:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _detected_text(data: bytes) -> str:
+    """``data`` decoded in its detected encoding, decoding a UTF-8 file only once."""
+    for mark, encoding in BOMS:
+        if data.startswith(mark):
+            return data.decode(encoding, "replace")
+    try:
+        return data.decode(UTF8)
+    except UnicodeDecodeError:
+        return data.decode(_single_byte(data))
+
+
+def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:
+    try:
+        return data.decode(encoding, errors)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise TextDecodeError(
+            f"{name} is not {encoding} text: byte {data[error.start]:#04x} on line {line:,} "
+            f"({error.reason})",
+            hint="give the encoding the file was saved in (e.g. --encoding cp1252 or "
+            "--encoding latin-1 for a spreadsheet's CSV), or leave it out to detect it",
+        ) from None
+
+
+def check_encoding(encoding: str) -> str:
+    """``encoding`` as Python's canonical codec name; a one-line error when it is unknown."""
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise CauceError(
+            f"unknown text encoding {encoding!r}",
+            hint="use utf-8, utf-8-sig, utf-16, cp1252 or latin-1 (any Python codec name), "
+            "or leave it out to detect the encoding from the file",
+        ) from None
+    if not _is_text_codec(info):
+        raise CauceError(
+            f"{encoding!r} is not a text encoding",
+            hint="use utf-8, utf-16, cp1252 or latin-1",
+        )
+    # utf-8-sig is UTF-8 whose mark decode() strips anyway: one name for one encoding.
+    return UTF8 if info.name == "utf-8-sig" else info.name
+
+
+def _is_text_codec(info: codecs.CodecInfo) -> bool:
+    # Codecs such as base64 or rot13 are bytes-to-bytes or str-to-str transforms.
+    return getattr(info, "_is_text_encoding", True)
+
+
+def _single_byte(data: bytes) -> str:
+    try:
+        data.decode(CP1252)
+    except UnicodeDecodeError:
+        # cp1252 leaves five bytes undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d); Latin-1 takes all.
+        return LATIN1
+    return CP1252

@@ -1,0 +1,124 @@
+"""cauce.textfiles: the encodings users' tools write, detected from the bytes or given."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from cauce import CauceError
+from cauce.textfiles import TextDecodeError, check_encoding, decode, detect_encoding
+
+ROWS = "name,city\r\nJosé,São Paulo\r\nZoë,Köln\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "utf-8"),
+        (b"plain ascii\n", "utf-8"),
+        (ROWS.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + ROWS.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF16_LE + ROWS.encode("utf-16-le"), "utf-16-le"),
+        (codecs.BOM_UTF16_BE + ROWS.encode("utf-16-be"), "utf-16-be"),
+        (ROWS.encode("latin-1"), "cp1252"),  # the same bytes in both for these letters
+        ("“quoted” – 5 €\n".encode("cp1252"), "cp1252"),
+        (b"caf\xe9 \x81\n", "latin-1"),  # 0x81 is not a cp1252 character
+    ],
+)
+def test_detect_encoding(data: bytes, expected: str) -> None:
+    assert detect_encoding(data) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ROWS.encode("utf-8"),
+        codecs.BOM_UTF8 + ROWS.encode("utf-8"),
+        codecs.BOM_UTF16_LE + ROWS.encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + ROWS.encode("utf-16-be"),
+        ROWS.encode("cp1252"),
+    ],
+    ids=["utf-8", "utf-8 bom", "utf-16-le bom", "utf-16-be bom", "cp1252"],
+)
+def test_every_encoding_decodes_to_the_same_text_without_the_mark(data: bytes) -> None:
+    assert decode(data) == ROWS
+    assert decode(data, universal_newlines=True) == ROWS.replace("\r\n", "\n")
+
+
+def test_the_bom_never_sticks_to_the_first_field() -> None:
+    text = decode(codecs.BOM_UTF8 + b"32,Private\n")
+    assert text.split(",")[0] == "32"
+    assert decode(codecs.BOM_UTF8 + b"32\n", "utf-8").split(",")[0] == "32\n"
+    assert decode(codecs.BOM_UTF8 + b"32\n", "utf-8-sig") == "32\n"
+
+
+def test_universal_newlines_handle_crlf_lone_cr_and_keep_lf() -> None:
+    assert decode(b"a\r\nb\rc\nd", universal_newlines=True) == "a\nb\nc\nd"
+    assert decode(b"a\r\nb") == "a\r\nb"  # untouched unless asked
+
+
+def test_an_invalid_byte_mid_file_makes_the_whole_file_single_byte() -> None:
+    head = "Zoë\n".encode() * 1000
+    data = head + b"caf\xe9\n" + "Zoë\n".encode()
+    assert detect_encoding(data) == "cp1252"
+    text = decode(data)  # never raises: every line is kept
+    assert text.count("\n") == 1002
+    assert "café" in text
+
+
+def test_a_sample_cut_inside_a_character_is_still_utf8() -> None:
+    data = "aé€😀".encode()
+    for cut in range(1, len(data)):
+        sample = data[:cut]
+        assert detect_encoding(sample, complete=False) == "utf-8", sample
+    assert detect_encoding(data[:-1], complete=True) == "cp1252"
+    # an invalid byte that is not at the very end is invalid in a sample too
+    assert detect_encoding(b"caf\xe9 and more", complete=False) == "cp1252"
+
+
+def test_empty_file() -> None:
+    assert detect_encoding(b"") == "utf-8"
+    assert decode(b"") == ""
+    assert decode(codecs.BOM_UTF8) == ""
+    assert decode(b"", "latin-1", universal_newlines=True) == ""
+
+
+def test_explicit_encoding_overrides_detection() -> None:
+    data = "Köln\n".encode()
+    assert decode(data, "latin-1") == "KÃ¶ln\n"  # what the user asked for, not the guess
+    assert decode("Köln\n".encode("latin-1"), "latin-1") == "Köln\n"
+
+
+def test_explicit_encoding_that_does_not_fit_names_the_line() -> None:
+    data = b"ok\nstill ok\ncaf\xe9\n"
+    with pytest.raises(TextDecodeError) as caught:
+        decode(data, "utf-8", name="Adult.data")
+    assert str(caught.value) == (
+        "Adult.data is not utf-8 text: byte 0xe9 on line 3 (invalid continuation byte)"
+    )
+    assert "--encoding cp1252" in caught.value.hint
+    assert decode(data, "utf-8", errors="replace") == "ok\nstill ok\ncaf\ufffd\n"
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [("UTF8", "utf-8"), ("utf-8-sig", "utf-8"), ("Latin1", "iso8859-1"),
+     ("windows-1252", "cp1252"), ("utf_16", "utf-16")],
+)
+def test_check_encoding_accepts_python_codec_names(given: str, canonical: str) -> None:
+    assert check_encoding(given) == canonical
+
+
+@pytest.mark.parametrize("given", ["klingon", "base64", "rot13", ""])
+def test_check_encoding_refuses_what_is_not_a_text_encoding(given: str) -> None:
+    with pytest.raises(CauceError) as caught:
+        check_encoding(given)
+    assert given in str(caught.value)
+    assert "utf-8" in caught.value.hint
+
+
+def test_a_utf16_file_with_its_mark_decodes_with_the_generic_name() -> None:
+    data = ROWS.encode("utf-16")  # Python writes the native-order mark first
+    assert decode(data, "utf-16") == ROWS
+    assert decode(data) == ROWS
