@@ -34,7 +34,7 @@ from .engine.network import load_network
 from .engine.run import Cancelled, EngineSettings, run_engine
 from .engine.stages import StageSettings
 from .metro import MetroTiming
-from .params import default_par_text, parse_par
+from .params import decode_par, default_par_text, parse_par
 from .pipeline import (
     EXECUTABLE_TIMEOUT_S,
     PreparedDay,
@@ -273,7 +273,7 @@ def _par_file(ctx: Context, name: str | None = None) -> str:
     chosen = name or ctx.settings["par"]
     if not chosen:
         return default_par_text()
-    return _local_file(ctx, chosen, "parameter file").read_bytes().decode("latin-1")
+    return decode_par(_local_file(ctx, chosen, "parameter file").read_bytes())
 
 
 @app.demo()

@@ -13,6 +13,8 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+from cauce.textfiles import decode
+
 from .errors import InputFileError
 
 #: text encoding of the PO files written here (the real ConsolidadoParadas sample is UTF-8)
@@ -87,12 +89,9 @@ def gunzip_to(source: Path, target: Path, *, label: str) -> None:
 
 
 def read_text(path: Path) -> str:
-    """A PO text file: UTF-8 when it decodes as such, else ISO-8859-1 (as older files are)."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """A PO text file in the encoding it was saved in: UTF-8 (with or without a byte-order
+    mark), UTF-16 with a mark, or a Windows single-byte encoding (as older files are)."""
+    return decode(path.read_bytes(), name=path.name)
 
 
 def csv_bytes(path: Path) -> bytes:

@@ -151,9 +151,10 @@ def service_detail_positions(par: ParFile) -> dict[str, int | None]:
 
 
 def read_service_detail(path: Path, par: ParFile) -> pl.DataFrame:
-    """Zona-paga detail (ISO-8859-1): one validator per row with its stop and service list."""
+    """Zona-paga detail (ISO-8859-1 as published; any encoding a spreadsheet saves it in is
+    detected): one validator per row with its stop and service list."""
     raw = read_positional(path, service_detail_positions(par), name=path.name, probe="x",
-                          is_value=is_number_text, encoding="latin-1")
+                          is_value=is_number_text)
     return raw.with_columns(
         pl.col("x").cast(pl.Float64, strict=False), pl.col("y").cast(pl.Float64, strict=False),
         plate_key("validator").alias("validator_key"),
