@@ -212,3 +212,14 @@ def test_a_late_po_completes_the_day(day_inputs):
         _load(rt, {"po": day_inputs["po"]})
         rt.drain()
         assert [r.partition for r in rt.runs(job="adatrap")] == [DAY]
+
+
+def test_synth_reports_its_progress():
+    heard = []
+    with TestRuntime(app) as rt:
+        rt.runtime.on_progress(lambda run_id, done, total, label: heard.append((done, total,
+                                                                                label)))
+        run = rt.run(synth, scale="tiny", date=DAY, seed=2)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [(done, total) for done, total, _ in heard] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert heard[-1][2] == "synth: files written"

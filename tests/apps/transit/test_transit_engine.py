@@ -69,3 +69,15 @@ def test_missing_optional_dictionaries_only_lose_their_columns(tiny, tmp_path):
     result = run_engine(prepared.par, prepared.workdir, DAY)
     assert result.rows["etapas"] == tiny[1].counts["transactions"]
     assert result.stages["has_alight"].mean() > 0.7
+
+
+def test_the_engine_reports_each_step_as_it_ends(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    heard = []
+    run_engine(prepared.par, prepared.workdir, DAY, parquet_dir=tmp_path / "parquet",
+               progress=lambda done, total, label: heard.append((done, total, label)))
+    assert [done for done, _, _ in heard] == list(range(1, len(heard) + 1))
+    assert {total for _, total, _ in heard} == {len(heard)}
+    labels = [label for _, _, label in heard]
+    assert labels[:5] == ["read", "runs", "boarding", "alighting", "chaining"]
+    assert "wrote 2021-04-22.viajes" in labels and labels[-1] == "outputs"

@@ -104,7 +104,9 @@ def synth(ctx: Context, scale: str = "tiny", date: str = "2021-04-22", seed: int
     par = _par_file(ctx)
     folder = ctx.workdir / "synth"
     ctx.log.info("generating a %s day for %s (seed %d)", scale, day, seed)
-    generated = generate_day(scale, day, seed, parse_par(par), folder)
+    generated = generate_day(scale, day, seed, parse_par(par), folder,
+                             progress=lambda done, total, label: ctx.progress(
+                                 done, total, f"synth: {label}"))
     files = generated.files
     for bucket, key in ((po_bucket, files.po), (detail_bucket, files.service_detail),
                         (runs_bucket, files.runs), (trx_bucket, files.transactions),
@@ -169,7 +171,9 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
     parquet_dir = ctx.workdir / "parquet"
     try:
         result = run_engine(prepared.par, prepared.workdir, prepared.day, settings=settings,
-                            parquet_dir=parquet_dir, cancelled=lambda: ctx.cancelled)
+                            parquet_dir=parquet_dir, cancelled=lambda: ctx.cancelled,
+                            progress=lambda done, total, label: ctx.progress(
+                                done, total, f"engine: {label}"))
     except Cancelled as stop:
         raise RunCancelled(str(stop)) from None
     for reason, count in sorted(result.rejects.items()):

@@ -34,6 +34,11 @@ from .trips import assign_periods, build_trips, chain_trips, stage_expansion
 log = logging.getLogger(__name__)
 VERSION = "cauce-transit 1"
 ROWS_PER_PART = 700_000
+#: what `progress` counts: the engine's stages, each output file, the Parquet tables, the end
+STEPS = ("read", "runs", "boarding", "alighting", "chaining", *(f"wrote {kind}" for kind in (
+    "etapas", "viajes", "profile", "odbyroute", "expediciones", "speed", "bip", "general")),
+    "Parquet", "outputs")
+Progress = Callable[[int, int, str], None]
 DROPPED_BEFORE_OUTPUTS = ("bx", "by", "sid", "last_of_day", "next_x", "next_y", "next_t",
                           "n_card", "cost")
 
@@ -74,11 +79,19 @@ def _input(workdir: Path, par: ParFile, field_name: str) -> Path:
 
 def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettings | None = None,
                parquet_dir: Path | None = None,
-               cancelled: Callable[[], bool] = lambda: False) -> EngineResult:
+               cancelled: Callable[[], bool] = lambda: False,
+               progress: Progress = lambda done, total, label: None) -> EngineResult:
+    """Process the day; `progress(done, total, label)` hears of each step as it ends."""
     settings = settings or EngineSettings()
     seconds: dict[str, float] = {}
     rejects: dict[str, int] = {}
     clock = time.perf_counter()
+    done, total = 0, len(STEPS) - (parquet_dir is None)
+
+    def step(label: str) -> None:
+        nonlocal done
+        done += 1
+        progress(done, total, label)
 
     def lap(name: str) -> None:
         nonlocal clock
@@ -87,6 +100,7 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         clock = now
         log.info("engine: %s done in %.1f s (peak memory so far %.2f GB)", name, seconds[name],
                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
+        step(name)
         if cancelled():
             raise Cancelled(f"cancelled after {name}")
 
@@ -172,10 +186,12 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         outputs[kind] = path
         log.info("engine: wrote %s (%d rows) in %.1f s", path.name, rows[kind],
                  time.perf_counter() - started)
+        step(f"wrote {path.name}")
     outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
     parquet: dict[str, Path] = {}
     if parquet_dir is not None:
         parquet = write_parquet(parquet_dir, day, enriched, trips, pl.concat(profile_tables))
+        step("wrote the Parquet tables")
     summary = enriched.select("card", "t", "mode", "has_alight",
                               pl.col("stop_alight").cast(pl.String), "trip")
     lap("outputs")
