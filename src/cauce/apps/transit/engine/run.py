@@ -241,8 +241,9 @@ def write_rejects(rejects: dict[str, int], path: Path) -> Path:
     return path
 
 
-def _od(trips: pl.LazyFrame, origin: str, destination: str) -> pl.LazyFrame:
-    """Trips with a final alighting and their expanded count, by period, origin, destination."""
+def _od(trips: pl.DataFrame, origin: str, destination: str) -> pl.DataFrame:
+    """Trips with a final alighting and their expanded count, by period, origin, destination
+    (an eager group-by: the sums are added in row order, whatever the thread count)."""
     keys = ["day", "period", origin, destination]
     return trips.filter(pl.col("last_has_alight")).group_by(keys).agg(
         pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips")
@@ -261,22 +262,21 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
         pl.col("stop_board").alias("board_stop"), pl.col("stop_alight").alias("alight_stop"),
         "comuna_board", "comuna_alight", "zone_board", "zone_alight", "x_board", "y_board",
         "x_alight", "y_alight", pl.col("board_period").alias("period"), "f_service", "f_zone")
-    ends = stages.lazy().group_by("card", "trip").agg(
+    ends = stages.group_by("card", "trip", maintain_order=True).agg(
         pl.col("zone_board").first().alias("zone_origin"),
         pl.col("zone_alight").last().alias("zone_destination"),
         pl.col("comuna_board").first().alias("comuna_origin"),
         pl.col("comuna_alight").last().alias("comuna_destination"))
-    trip_table = trips.lazy().join(ends, on=["card", "trip"], maintain_order="left").select(
+    trip_table = trips.join(ends, on=["card", "trip"], maintain_order="left").select(
         pl.lit(day).alias("day"), "card", "trip", "n_stages", "t_start", "t_end",
         "last_has_alight", "purpose", "end_reason", "factor_expansion", "period",
         "zone_origin", "zone_destination", "comuna_origin", "comuna_destination")
     od_zone = _od(trip_table, "zone_origin", "zone_destination")
     od_comuna = _od(trip_table, "comuna_origin", "comuna_destination")
-    profile_frame = profiles.lazy()
     out = {}
     for name, frame in (("stages", stage_table), ("trips", trip_table), ("od_zone", od_zone),
-                        ("od_comuna", od_comuna), ("profiles", profile_frame)):
+                        ("od_comuna", od_comuna), ("profiles", profiles)):
         path = folder / f"{d}.{name}.parquet"
-        frame.sink_parquet(path)
+        frame.lazy().sink_parquet(path)
         out[name] = path
     return out

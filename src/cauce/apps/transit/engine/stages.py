@@ -17,7 +17,9 @@ stop than any candidate, it lies upstream and no alighting is estimated.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,9 @@ from ..formats.inputs import plate_key
 from ..spatial import near_index, near_pairs
 from .network import Network
 from .runs import TIME_OFFSET, Fleet
+
+#: bus stages whose alighting candidates are weighed at once (bounds the memory of the search)
+ALIGHTING_CHUNK = 400_000
 
 
 @dataclass(frozen=True)
@@ -220,53 +225,84 @@ def with_places(stages: pl.DataFrame, network: Network) -> pl.DataFrame:
 
 
 def _first_per_group(group: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Positions of the lowest cost in each group."""
-    order = np.lexsort((cost, group))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = group[order][1:] != group[order][:-1]
-    return order[first]
+    """Positions of the lowest cost in each group (the first one on a tie).
+
+    A stable sort of the integer groups (radix) and a minimum per run of equal groups: about
+    three times faster than sorting by (group, cost) with `lexsort`, with the same answer."""
+    order = np.argsort(group, kind="stable")
+    grouped, costs = group[order], cost[order]
+    starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+    if not starts.size:
+        return order[:0]
+    lowest = np.minimum.reduceat(costs, starts)
+    hits = np.flatnonzero(costs == np.repeat(lowest, np.diff(np.append(starts, costs.size))))
+    run = np.searchsorted(starts, hits, side="right") - 1
+    first = np.concatenate(([True], run[1:] != run[:-1]))
+    return order[hits[first]]
 
 
 def _bus_alightings(bus: pl.DataFrame, network: Network, fleet: Fleet,
                     settings: StageSettings) -> pl.DataFrame:
-    """The best downstream stop of each bus stage, in NumPy over all candidate pairs."""
-    walk = settings.walk_detour / settings.walk_speed_ms
-    rs = network.route_stops.sort("route_idx", "seq")
-    rs_route, rs_seq = rs["route_idx"].to_numpy(), rs["seq"].to_numpy()
-    nx, ny = bus["next_x"].to_numpy(), bus["next_y"].to_numpy()
-    li, ri, d = near_index(nx, ny, rs["x"].to_numpy(), rs["y"].to_numpy(), settings.walk_cap_m,
-                           bus["route_idx"].to_numpy(), rs_route)
-    seq = rs_seq[ri]
-    keep = seq > bus["board_seq"].to_numpy()[li]
-    li, seq, d = li[keep], seq[keep], d[keep]
-    passing = fleet.passing.sort("exp", "seq")
-    p_exp = passing["exp"].to_numpy()
-    n_exp = int(max(p_exp.max(initial=-1), bus["exp"].max() or 0)) + 2
-    start = np.full(n_exp, -1, dtype=np.int64)
-    count = np.zeros(n_exp, dtype=np.int64)
-    exps, first, counts = np.unique(p_exp, return_index=True, return_counts=True)
-    start[exps], count[exps] = first, counts
-    exp = bus["exp"].to_numpy()[li]
-    ok = (start[exp] >= 0) & (seq <= count[exp])
-    li, seq, d, exp = li[ok], seq[ok], d[ok], exp[ok]
-    t_pass = passing["t_pass"].to_numpy()[start[exp] + seq - 1]
-    t_board = bus["t_board"].to_numpy()[li]
-    cost = t_pass - t_board + settings.walk_weight * d * walk
-    feasible = bus["last_of_day"].to_numpy()[li] | (
-        t_pass + d * walk <= bus["next_t"].to_numpy()[li] + settings.time_slack_s)
-    feasible &= ~np.isnan(t_pass)
-    li, seq, d, t_pass, cost = li[feasible], seq[feasible], d[feasible], t_pass[feasible], \
-        cost[feasible]
-    best = _first_per_group(li, cost)
-    rows = li[best]
-    d_board = np.hypot(bus["bx"].to_numpy()[rows] - nx[rows], bus["by"].to_numpy()[rows]
-                       - ny[rows])
-    # the target nearer the boarding stop than any candidate lies upstream: no alighting
-    downstream = d_board >= d[best]
-    sel = best[downstream]
-    return pl.DataFrame({
-        "_row": bus["_row"].to_numpy()[li[sel]], "alight_seq": seq[sel].astype(np.int32),
-        "t_alight": t_pass[sel], "walk_m": d[sel], "cost": cost[sel]})
+    """The best downstream stop of each bus stage, in NumPy over all candidate pairs.
+
+    Stages go through in chunks, two at a time in threads (NumPy releases the GIL in its
+    kernels): the candidate pairs of a whole day would take gigabytes at once."""
+    candidates = _Candidates(network, fleet, bus, settings)
+    chunks = range(0, bus.height, ALIGHTING_CHUNK)
+    with ThreadPoolExecutor(max(1, min(2, os.cpu_count() or 1))) as pool:
+        parts = list(pool.map(lambda offset: candidates.best(
+            bus.slice(offset, ALIGHTING_CHUNK)), chunks))
+    return pl.concat(parts) if parts else candidates.best(bus)
+
+
+class _Candidates:
+    """What every chunk of bus stages shares: stop sequences and expedition passing times."""
+
+    def __init__(self, network: Network, fleet: Fleet, bus: pl.DataFrame,
+                 settings: StageSettings) -> None:
+        self.settings = settings
+        self.walk = settings.walk_detour / settings.walk_speed_ms
+        rs = network.route_stops.sort("route_idx", "seq")
+        self.rs_route, self.rs_seq = rs["route_idx"].to_numpy(), rs["seq"].to_numpy()
+        self.rs_x, self.rs_y = rs["x"].to_numpy(), rs["y"].to_numpy()
+        passing = fleet.passing.sort("exp", "seq")
+        p_exp = passing["exp"].to_numpy()
+        n_exp = int(max(p_exp.max(initial=-1), bus["exp"].max() or 0)) + 2
+        self.start = np.full(n_exp, -1, dtype=np.int64)
+        self.count = np.zeros(n_exp, dtype=np.int64)
+        exps, first, counts = np.unique(p_exp, return_index=True, return_counts=True)
+        self.start[exps], self.count[exps] = first, counts
+        self.t_pass = passing["t_pass"].to_numpy()
+
+    def best(self, bus: pl.DataFrame) -> pl.DataFrame:
+        settings, walk = self.settings, self.walk
+        nx, ny = bus["next_x"].to_numpy(), bus["next_y"].to_numpy()
+        li, ri, d = near_index(nx, ny, self.rs_x, self.rs_y, settings.walk_cap_m,
+                               bus["route_idx"].to_numpy(), self.rs_route)
+        seq = self.rs_seq[ri]
+        keep = seq > bus["board_seq"].to_numpy()[li]
+        li, seq, d = li[keep], seq[keep], d[keep]
+        exp = bus["exp"].to_numpy()[li]
+        ok = (self.start[exp] >= 0) & (seq <= self.count[exp])
+        li, seq, d, exp = li[ok], seq[ok], d[ok], exp[ok]
+        t_pass = self.t_pass[self.start[exp] + seq - 1]
+        t_board = bus["t_board"].to_numpy()[li]
+        cost = t_pass - t_board + settings.walk_weight * d * walk
+        feasible = bus["last_of_day"].to_numpy()[li] | (
+            t_pass + d * walk <= bus["next_t"].to_numpy()[li] + settings.time_slack_s)
+        feasible &= ~np.isnan(t_pass)
+        li, seq, d, t_pass, cost = li[feasible], seq[feasible], d[feasible], \
+            t_pass[feasible], cost[feasible]
+        best = _first_per_group(li, cost)
+        rows = li[best]
+        d_board = np.hypot(bus["bx"].to_numpy()[rows] - nx[rows],
+                           bus["by"].to_numpy()[rows] - ny[rows])
+        # the target nearer the boarding stop than any candidate lies upstream: no alighting
+        downstream = d_board >= d[best]
+        sel = best[downstream]
+        return pl.DataFrame({
+            "_row": bus["_row"].to_numpy()[li[sel]], "alight_seq": seq[sel].astype(np.int32),
+            "t_alight": t_pass[sel], "walk_m": d[sel], "cost": cost[sel]})
 
 
 def with_next_boarding(stages: pl.DataFrame) -> pl.DataFrame:

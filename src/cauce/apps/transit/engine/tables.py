@@ -261,13 +261,15 @@ def _trip_sums(values: pl.Series, first: np.ndarray) -> np.ndarray:
 
 def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.LazyFrame:
     """One row per expedition and stop with boardings, alightings and the load."""
-    located = s.lazy().filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
+    # eager group-bys add floats in row order: the sums do not change with the thread count
+    located = s.filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
     ons = located.group_by("exp", pl.col("board_seq").alias("seq")).agg(
         pl.len().alias("n_on"), pl.col("f_service").sum().alias("on_exp"),
-        pl.col("has_alight").sum().alias("on_with_alight"), pl.col("t").min().alias("first_trx"))
+        pl.col("has_alight").sum().alias("on_with_alight"), pl.col("t").min().alias("first_trx")
+    ).lazy()
     offs = located.filter(pl.col("has_alight")).group_by(
         "exp", pl.col("alight_seq").alias("seq")).agg(
-        pl.len().alias("n_off"), pl.col("f_service").sum().alias("off_exp"))
+        pl.len().alias("n_off"), pl.col("f_service").sum().alias("off_exp")).lazy()
     zp_stops = network.zonas_pagas.select("stop").unique().with_columns(pl.lit(1).alias("zp"))
     exps = fleet.expeditions.select("exp", "plate", "plate_key", "operator", "start", "end",
                                     "fulfillment").lazy()
@@ -330,13 +332,14 @@ def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.La
 
 
 def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
-    bus = s.lazy().filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
+    # eager group-bys add floats in row order: the sums do not change with the thread count
+    bus = s.filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
     without = bus.filter(~pl.col("has_alight")).group_by(
-        "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada"))
+        "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada")).lazy()
     od = bus.filter(pl.col("has_alight")).group_by(
         "route_idx", "board_period_id", "board_seq", "alight_seq").agg(
         pl.len().alias("ConBajada"), pl.col("f_service").sum().alias("exp"),
-        pl.col("op").mode().first().alias("op"))
+        pl.col("op").mode().min().alias("op")).lazy()
     rs = network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name", "zone").lazy()
     od = od.join(without, on=["route_idx", "board_period_id", "board_seq"], how="left").join(
         rs.rename({c: f"b_{c}" for c in RS_NAMES}).rename(
