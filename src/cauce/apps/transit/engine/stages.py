@@ -230,10 +230,10 @@ def _first_per_group(group: np.ndarray, cost: np.ndarray) -> np.ndarray:
     A stable sort of the integer groups (radix) and a minimum per run of equal groups: about
     three times faster than sorting by (group, cost) with `lexsort`, with the same answer."""
     order = np.argsort(group, kind="stable")
+    if not order.size:
+        return order
     grouped, costs = group[order], cost[order]
     starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
-    if not starts.size:
-        return order[:0]
     lowest = np.minimum.reduceat(costs, starts)
     hits = np.flatnonzero(costs == np.repeat(lowest, np.diff(np.append(starts, costs.size))))
     run = np.searchsorted(starts, hits, side="right") - 1
