@@ -154,8 +154,8 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         # each part feeds the text file and, narrowed, the Parquet table: computed once
         for lo, hi in exp_parts:
             condition = pl.col("exp").is_between(lo, hi, closed="left")
-            part = tables.profile(enriched.filter(condition), fleet.part(condition), network,
-                                  day).collect()
+            part = tables.profile(enriched.lazy().filter(condition), fleet.part(condition),
+                                  network, day).collect()
             profile_tables.append(profile_table(part, day))
             yield part
 

@@ -259,10 +259,14 @@ def _trip_sums(values: pl.Series, first: np.ndarray) -> np.ndarray:
     return np.add.reduceat(array, first)
 
 
-def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.LazyFrame:
+def profile(s: pl.DataFrame | pl.LazyFrame, fleet: Fleet, network: Network, day: date
+            ) -> pl.LazyFrame:
     """One row per expedition and stop with boardings, alightings and the load."""
-    # eager group-bys add floats in row order: the sums do not change with the thread count
-    located = s.filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
+    # only the columns used are read; eager group-bys add floats in row order, so the sums do
+    # not change with the thread count
+    located = s.lazy().select("exp", "board_seq", "alight_seq", "f_service", "has_alight",
+                              "t").filter(pl.col("exp").is_not_null()
+                                          & pl.col("board_seq").is_not_null()).collect()
     ons = located.group_by("exp", pl.col("board_seq").alias("seq")).agg(
         pl.len().alias("n_on"), pl.col("f_service").sum().alias("on_exp"),
         pl.col("has_alight").sum().alias("on_with_alight"), pl.col("t").min().alias("first_trx")
@@ -332,8 +336,11 @@ def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.La
 
 
 def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
-    # eager group-bys add floats in row order: the sums do not change with the thread count
-    bus = s.filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
+    # only the columns used are read; eager group-bys add floats in row order, so the sums do
+    # not change with the thread count
+    bus = s.lazy().select("route_idx", "board_period_id", "board_seq", "alight_seq",
+                          "has_alight", "f_service", "op").filter(
+        pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null()).collect()
     without = bus.filter(~pl.col("has_alight")).group_by(
         "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada")).lazy()
     od = bus.filter(pl.col("has_alight")).group_by(

@@ -31,11 +31,17 @@ def assign_periods(frame: pl.DataFrame, column: str, network: Network, prefix: s
     if not len(starts):
         return frame.with_columns(pl.lit(None, pl.Int32).alias(f"{prefix}_period_id"),
                                   pl.lit(None, pl.String).alias(f"{prefix}_period"))
+    # names are gathered by position in Polars: no Python string per row
+    at = pl.Series(np.where(valid, index, -1)).to_frame("i").select(
+        pl.when(pl.col("i") >= 0).then(pl.col("i"))).to_series()
     return frame.with_columns(
         pl.Series(f"{prefix}_period_id", np.where(valid, ids[index], -1)).replace(-1, None)
         .cast(pl.Int32),
-        pl.Series(f"{prefix}_period", np.where(valid, names[index], None).tolist(),
-                  dtype=pl.String))
+        pl.Series(f"{prefix}_period", names, dtype=pl.String).gather(at))
+
+
+#: why a trip ended (codes of `.viajes`' tipo_corte_etapa_viaje; "" = the trip goes on)
+CUT_REASONS = ("", "TC", "MS_M_M", "RS", "SM2H", "M3B", "UE")
 
 
 def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
@@ -58,11 +64,11 @@ def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
     cut_s = cut_minutes * 60
     gap_from = np.where(np.isnan(t_alight[prev]), t[prev] + no_alight_allowance_min * 60,
                         t_alight[prev])
-    reason = np.full(n, "", dtype=object)
+    reason = np.zeros(n, dtype=np.int8)  # index into CUT_REASONS
     metro_again = ~first & is_metro & is_metro[prev]
     time_cut = ~first & (t - gap_from > cut_s)
-    reason[time_cut] = "TC"
-    reason[metro_again] = "MS_M_M"
+    reason[time_cut] = CUT_REASONS.index("TC")
+    reason[metro_again] = CUT_REASONS.index("MS_M_M")
     cut = first | metro_again | time_cut
     trip_start = t.copy()
     count = np.ones(n, dtype=np.int64)
@@ -76,9 +82,9 @@ def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
         too_many = count[p] >= max_paid_stages
         too_long = t[rows] - trip_start[p] > fare_window_min * 60
         extra = ~cut[rows] & (repeated | too_many | too_long)
-        reason[rows[extra & repeated]] = "RS"
-        reason[rows[extra & too_long]] = "SM2H"
-        reason[rows[extra & too_many]] = "M3B"
+        reason[rows[extra & repeated]] = CUT_REASONS.index("RS")
+        reason[rows[extra & too_long]] = CUT_REASONS.index("SM2H")
+        reason[rows[extra & too_many]] = CUT_REASONS.index("M3B")
         cut[rows] |= extra
         new = cut[rows]
         trip_start[rows] = np.where(new, t[rows], trip_start[p])
@@ -92,11 +98,11 @@ def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
     ends = np.roll(reason, -1)
     last_of_card = np.ones(n, dtype=bool)
     last_of_card[:-1] = card[1:] != card[:-1]
-    end_reason = np.where(last_of_card, "UE", ends)
+    end_reason = np.where(last_of_card, CUT_REASONS.index("UE"), ends)
     return stages.with_columns(
         pl.Series("trip", trip.astype(np.int32)),
         pl.Series("stage_in_trip", stage_in_trip.astype(np.int32)),
-        pl.Series("end_reason", end_reason.astype(str)))
+        pl.Series("end_reason", CUT_REASONS, dtype=pl.String).gather(end_reason))
 
 
 def stage_expansion(stages: pl.DataFrame) -> pl.DataFrame:
