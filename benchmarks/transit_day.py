@@ -51,6 +51,12 @@ def rss_gb() -> float:
         return int(stat.read().split()[1]) * resource.getpagesize() / 1e9
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (as `uptime` shows them)."""
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
+
+
 def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
@@ -70,7 +76,8 @@ def main() -> None:
     inputs = args.workdir / "inputs"
     work = args.workdir / "run"
     par_text = default_par_text()
-    figures: dict[str, object] = {"scale": args.scale, "seed": args.seed}
+    figures: dict[str, object] = {"scale": args.scale, "seed": args.seed,
+                                  "load_at_start": load_average()}
     if not args.skip_generate:
         shutil.rmtree(inputs, ignore_errors=True)
         started = time.perf_counter()
@@ -102,6 +109,7 @@ def main() -> None:
     figures["rows"] = result.rows
     figures["rejects"] = result.rejects
     figures["peak_rss_gb"] = round(peak_rss_gb(), 2)
+    figures["load_at_end"] = load_average()
     network = load_network(work, prepared.par, day, MetroTiming())
     route_stops = network.route_stops.join(network.routes.select("route_idx", "route"),
                                            on="route_idx").select("route", "seq", "stop")
