@@ -6,6 +6,7 @@ expedition and stop), so the same input always gives the same files."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import numpy as np
@@ -25,11 +26,24 @@ def clock(seconds: pl.Expr, day: date) -> pl.Expr:
     return base + pl.duration(milliseconds=(seconds * 1000).round(0).cast(pl.Int64))
 
 
+#: `HH:MM:SS` reaches this far: past midnight the hours go on (`24:05:00`), as on the day's
+#: last trips; other values (an extrapolated time before midnight) are missing
+HMS_SECONDS = 2 * 86400
+
+
+@functools.cache
+def _hms_table() -> pl.Series:
+    s = pl.int_range(0, HMS_SECONDS, eager=True)
+    return pl.select(pl.format("{}:{}:{}", (s // 3600).cast(pl.String).str.zfill(2),
+                               (s % 3600 // 60).cast(pl.String).str.zfill(2),
+                               (s % 60).cast(pl.String).str.zfill(2))).to_series()
+
+
 def hms_text(seconds: pl.Expr) -> pl.Expr:
+    """`HH:MM:SS` of seconds since midnight (rounded), looked up in a table of all of them."""
     s = seconds.round(0).cast(pl.Int64)
-    return pl.format("{}:{}:{}", (s // 3600).cast(pl.String).str.zfill(2),
-                     (s % 3600 // 60).cast(pl.String).str.zfill(2),
-                     (s % 60).cast(pl.String).str.zfill(2))
+    inside = (s >= 0) & (s < HMS_SECONDS)
+    return pl.when(inside).then(pl.lit(_hms_table()).gather(s.clip(0, HMS_SECONDS - 1)))
 
 
 def half_hour_text(seconds: pl.Expr) -> pl.Expr:
