@@ -13,6 +13,8 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+from isal import igzip
+
 from cauce.textfiles import decode
 
 from .errors import InputFileError
@@ -77,9 +79,11 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
 
 
 def gunzip_to(source: Path, target: Path, *, label: str) -> None:
-    """Decompress one input (`2021-04-22.gps.gz` -> `2021-04-22.gps`), naming it on failure."""
+    """Decompress one input (`2021-04-22.gps.gz` -> `2021-04-22.gps`), naming it on failure.
+
+    ISA-L's inflate (`isal.igzip`) reads the big daily inputs about twice as fast as zlib."""
     try:
-        with gzip.open(source) as stream, target.open("wb") as out:
+        with igzip.open(source) as stream, target.open("wb") as out:
             while chunk := stream.read(16 * 1024 * 1024):
                 out.write(chunk)
     except (OSError, EOFError, zipfile.BadZipFile) as error:
