@@ -65,35 +65,40 @@ def _categorical(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.DataFrame:
-    """Names, operators and waits that several outputs share, joined once by row numbers.
+    """Names, operators and waits that several outputs share, gathered once by row numbers.
 
-    Names are categorical (a few thousand distinct stops and routes), so the day's enriched
-    stages stay compact; they become text only when a file is written."""
-    rs = _categorical(network.route_stops.sort("route_idx", "seq").with_row_index("rs").select(
-        pl.col("rs").cast(pl.Int64), "stop", "user_stop", "name", "comuna", "dist")).lazy()
-    st = _categorical(network.stations.select("station_idx", "unique", "line", "comuna")).lazy()
-    routes = _categorical(network.routes.select("route_idx", "route", "user", "direction")).lazy()
-    exps = fleet.expeditions.select("exp", pl.col("operator").alias("exp_operator"),
-                                    pl.col("start").alias("exp_start")).lazy()
-    headway = fleet.passing.lazy().with_columns((pl.col("t_pass") // 1800).alias("hh")).group_by(
-        "route_idx", "seq", "hh").agg((1800 / pl.len()).alias("headway_s"))
-    out = (stages.lazy()
-           .join(rs.rename({c: f"board_{c}" for c in ("rs", "stop", "user_stop", "name",
-                                                      "comuna", "dist")}), on="board_rs",
-                 how="left", maintain_order="left")
-           .join(rs.rename({c: f"alight_{c}" for c in ("rs", "stop", "user_stop", "name",
-                                                       "comuna", "dist")}), on="alight_rs",
-                 how="left", maintain_order="left")
-           .join(st.rename({"unique": "bst_unique", "line": "bst_line", "comuna": "bst_comuna"}),
-                 on="station_idx", how="left", maintain_order="left")
-           .join(st.rename({"station_idx": "alight_station", "unique": "ast_unique",
-                            "line": "ast_line", "comuna": "ast_comuna"}), on="alight_station",
-                 how="left", maintain_order="left")
-           .join(routes, on="route_idx", how="left", maintain_order="left")
-           .join(exps, on="exp", how="left", maintain_order="left")
-           .with_columns((pl.col("t_board") // 1800).alias("hh"))
-           .join(headway.rename({"seq": "board_seq"}), on=["route_idx", "board_seq", "hh"],
-                 how="left", maintain_order="left"))
+    Stops, stations, routes and expeditions are looked up by position (`board_rs` is the row of
+    the stop in the sorted route-stop table, `station_idx` and `exp` are row numbers too), so
+    no hash join runs over the day's stages. Names are categorical (a few thousand distinct
+    stops and routes), so the enriched stages stay compact; they become text when written."""
+    rs = _categorical(network.route_stops.sort("route_idx", "seq").select(
+        "stop", "user_stop", "name", "comuna", "dist"))
+    st = _categorical(network.stations.sort("station_idx").select("unique", "line", "comuna"))
+    routes = _categorical(network.routes.sort("route_idx").select("route", "user", "direction"))
+    route_ids = network.routes.sort("route_idx")["route_idx"].to_numpy()
+    route_row = np.full(int(route_ids.max(initial=-1)) + 1, -1, dtype=np.int64)
+    route_row[route_ids] = np.arange(route_ids.size)
+    route_idx = stages["route_idx"].fill_null(-1).to_numpy().astype(np.int64)
+    exps = fleet.expeditions.sort("exp").select(pl.col("operator").alias("exp_operator"),
+                                                pl.col("start").alias("exp_start"))
+
+    def rows(column: str) -> np.ndarray:
+        return stages[column].fill_null(-1).to_numpy().astype(np.int64)
+
+    looked_up = pl.concat([
+        _gather(rs, rows("board_rs")).rename({c: f"board_{c}" for c in rs.columns}),
+        _gather(rs, rows("alight_rs")).rename({c: f"alight_{c}" for c in rs.columns}),
+        _gather(st, rows("station_idx")).rename(
+            {"unique": "bst_unique", "line": "bst_line", "comuna": "bst_comuna"}),
+        _gather(st, rows("alight_station")).rename(
+            {"unique": "ast_unique", "line": "ast_line", "comuna": "ast_comuna"}),
+        _gather(routes, np.where((route_idx >= 0) & (route_idx < route_row.size),
+                                 route_row[np.clip(route_idx, 0, max(route_row.size - 1, 0))],
+                                 -1) if route_row.size else np.full(route_idx.size, -1)),
+        _gather(exps, rows("exp")),
+        pl.DataFrame({"headway_s": _headways(stages, fleet)}).fill_nan(None),
+    ], how="horizontal")
+    out = pl.concat([stages, looked_up], how="horizontal")
     return out.with_columns(
         pl.when(pl.col("mode") == "METRO").then(1).otherwise(
             pl.coalesce("exp_operator", "operator")).alias("op"),
@@ -106,7 +111,33 @@ def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.Da
         (pl.col("alight_dist") - pl.col("board_dist")).alias("route_dist"),
         ((pl.col("x_alight") - pl.col("x_board")) ** 2 + (pl.col("y_alight") - pl.col(
             "y_board")) ** 2).sqrt().alias("eucl_dist"),
-        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min")).collect()
+        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min"))
+
+
+def _headways(stages: pl.DataFrame, fleet: Fleet) -> np.ndarray:
+    """Seconds between buses at each stage's boarding stop, in its half-hour: 1800 / the
+    expeditions passing there then (NaN where none passed), counted in a dense array."""
+    passing = fleet.passing.select("route_idx", "seq", (pl.col("t_pass") // 1800).alias("hh")
+                                   ).drop_nulls().filter(pl.col("hh").is_not_nan())
+    out = np.full(stages.height, np.nan)
+    if passing.is_empty():
+        return out
+    route, seq = passing["route_idx"].to_numpy(), passing["seq"].to_numpy()
+    hh = passing["hh"].to_numpy().astype(np.int64)
+    lo, n_hh = int(hh.min()), int(hh.max() - hh.min()) + 1
+    n_seq = int(seq.max()) + 1
+    counts = np.bincount((route.astype(np.int64) * n_seq + seq) * n_hh + hh - lo,
+                         minlength=(int(route.max()) + 1) * n_seq * n_hh)
+    s_route = stages["route_idx"].to_numpy().astype(np.float64)
+    s_seq = stages["board_seq"].to_numpy().astype(np.float64)
+    s_hh = np.floor(stages["t_board"].to_numpy().astype(np.float64) / 1800) - lo
+    ok = ~(np.isnan(s_route) | np.isnan(s_seq) | np.isnan(s_hh))
+    ok &= (s_hh >= 0) & (s_hh < n_hh) & (s_seq < n_seq) & (s_route <= route.max())
+    cell = ((s_route[ok].astype(np.int64) * n_seq + s_seq[ok].astype(np.int64)) * n_hh
+            + s_hh[ok].astype(np.int64))
+    found = counts[cell]
+    out[np.flatnonzero(ok)] = np.where(found > 0, 1800 / np.maximum(found, 1), np.nan)
+    return out
 
 
 def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
