@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from ..formats.inputs import plate_key
-from ..spatial import near_index, near_pairs
+from ..spatial import near_index
 from .network import Network
 from .runs import TIME_OFFSET, Fleet
 
@@ -133,45 +133,71 @@ def zp_candidates(zp: pl.DataFrame, network: Network, fleet: Fleet, max_wait_s: 
 
 def estimate_alightings(stages: pl.DataFrame, network: Network, fleet: Fleet,
                         settings: StageSettings) -> pl.DataFrame:
-    """Add alight_seq / alight_station, t_alight, walk_m for every stage (or ZP candidate)."""
-    walk = settings.walk_detour / settings.walk_speed_ms
-    cap = settings.walk_cap_m
+    """Add alight_seq / alight_station, t_alight, walk_m, cost for every stage (or ZP
+    candidate): each search returns row numbers, and its answers are put in place by them."""
     # one key per row: zona-paga stages come here as one row per candidate service
     stages = stages.with_row_index("_row")
     bus = _bus_alightings(stages.filter(
         pl.col("board_seq").is_not_null() & pl.col("next_x").is_not_null()
         & pl.col("mode").is_in(["BUS", "ZP"])), network, fleet, settings)
-    if "station_idx" not in stages.columns:
-        return stages.join(bus, on="_row", how="left").drop("_row")
-    metro = stages.filter((pl.col("mode") == "METRO") & pl.col("next_x").is_not_null())
-    st = network.stations.select(pl.col("station_idx").alias("alight_station"),
-                                 pl.col("x").alias("sx"), pl.col("y").alias("sy"))
-    mc = near_pairs(metro.select("_row", "t", "station_idx", "next_x", "next_y", "next_t",
-                                 "last_of_day"), st, cap, lx="next_x", ly="next_y", rx="sx",
-                    ry="sy")
-    mc = mc.filter(pl.col("alight_station") != pl.col("station_idx"))
-    if mc.height and network.metro_times.size:
-        ride = network.metro_times[mc["station_idx"].to_numpy(), mc["alight_station"].to_numpy()]
-        mc = mc.with_columns(pl.Series("ride", ride)).filter(pl.col("ride") < np.inf)
-        mc = mc.with_columns(
-            (pl.col("t") + settings.metro_entry_s + settings.metro_wait_s + pl.col("ride"))
-            .alias("t_alight"))
-        mc = mc.with_columns(
-            (pl.col("t_alight") - pl.col("t") + settings.walk_weight * pl.col("d") * walk)
-            .alias("cost")).filter(pl.col("last_of_day") | (
-                pl.col("t_alight") + pl.col("d") * walk <= pl.col("next_t")
-                + settings.time_slack_s))
+    rows = bus["_row"].to_numpy()
+    columns = {"alight_seq": _placed(stages.height, rows, bus["alight_seq"].to_numpy(), -1),
+               "t_alight": _placed(stages.height, rows, bus["t_alight"].to_numpy(), np.nan),
+               "walk_m": _placed(stages.height, rows, bus["walk_m"].to_numpy(), np.nan),
+               "cost": _placed(stages.height, rows, bus["cost"].to_numpy(), np.nan)}
+    if "station_idx" in stages.columns:
+        metro = _metro_alightings(stages.filter(
+            (pl.col("mode") == "METRO") & pl.col("next_x").is_not_null()), network, settings)
+        rows = metro["_row"]
+        columns["alight_station"] = _placed(stages.height, rows, metro["alight_station"], -1)
+        for name in ("t_alight", "walk_m", "cost"):
+            columns[name][rows] = metro[name]
+    return stages.drop("_row").with_columns(
+        pl.Series("alight_seq", columns.pop("alight_seq"), dtype=pl.Int32).replace(-1, None),
+        *(pl.Series(name, values, dtype=pl.Int64).replace(-1, None)
+          for name, values in columns.items() if name == "alight_station"),
+        *(pl.Series(name, values).fill_nan(None) for name, values in columns.items()
+          if name != "alight_station"))
+
+
+def _placed(size: int, rows: np.ndarray, values: np.ndarray, missing: float) -> np.ndarray:
+    """An array of `size` holding `values` at `rows` and `missing` elsewhere."""
+    out = np.full(size, missing, dtype=np.float64 if np.isnan(missing) else np.int64)
+    out[rows] = values
+    return out
+
+
+def _metro_alightings(metro: pl.DataFrame, network: Network, settings: StageSettings
+                      ) -> dict[str, np.ndarray]:
+    """The best station to leave the metro for each metro stage: the stations within the
+    walking cap of the next boarding, by ride plus weighted walk (the lower station on a tie);
+    without metro travel times, the lowest station within reach and no time."""
+    walk = settings.walk_detour / settings.walk_speed_ms
+    stations = network.stations.sort("station_idx")
+    li, ri, d = near_index(metro["next_x"].to_numpy(), metro["next_y"].to_numpy(),
+                           stations["x"].to_numpy(), stations["y"].to_numpy(),
+                           settings.walk_cap_m)
+    board = metro["station_idx"].to_numpy()
+    keep = ri != board[li]
+    li, ri, d = li[keep], ri[keep], d[keep]
+    t = metro["t"].to_numpy().astype(np.float64)[li]
+    if network.metro_times.size:
+        ride = network.metro_times[board[li], ri]
+        t_alight = t + settings.metro_entry_s + settings.metro_wait_s + ride
+        cost = t_alight - t + settings.walk_weight * d * walk
+        feasible = np.isfinite(ride) & (metro["last_of_day"].to_numpy()[li] | (
+            t_alight + d * walk <= metro["next_t"].to_numpy()[li] + settings.time_slack_s))
     else:
-        mc = mc.with_columns(pl.lit(None, pl.Float64).alias("t_alight"),
-                             pl.lit(None, pl.Float64).alias("cost"))
-    mbest = mc.sort("cost", "alight_station").unique("_row", keep="first").select(
-        "_row", "alight_station", "t_alight", pl.col("d").alias("walk_m"), "cost")
-    out = stages.join(bus, on="_row", how="left").join(mbest, on="_row", how="left",
-                                                       suffix="_m").drop("_row")
-    return out.with_columns(
-        pl.coalesce("t_alight", "t_alight_m").alias("t_alight"),
-        pl.coalesce("walk_m", "walk_m_m").alias("walk_m"),
-        pl.coalesce("cost", "cost_m").alias("cost")).drop("t_alight_m", "walk_m_m", "cost_m")
+        t_alight = cost = np.full(li.size, np.nan)
+        feasible = np.ones(li.size, dtype=bool)
+    li, ri, d, t_alight, cost = li[feasible], ri[feasible], d[feasible], t_alight[feasible], \
+        cost[feasible]
+    # candidates in station order, so the first of the cheapest is the lowest station
+    by_station = np.argsort(ri, kind="stable")
+    li, ri, d, t_alight, cost = (a[by_station] for a in (li, ri, d, t_alight, cost))
+    best = _first_per_group(li, np.nan_to_num(cost, nan=0.0))
+    return {"_row": metro["_row"].to_numpy()[li[best]], "alight_station": ri[best],
+            "t_alight": t_alight[best], "walk_m": d[best], "cost": cost[best]}
 
 
 def with_places(stages: pl.DataFrame, network: Network) -> pl.DataFrame:
