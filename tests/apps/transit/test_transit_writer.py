@@ -5,6 +5,7 @@ same frames are formatted value by value in Python by the layout's rules. Any ch
 number, a date-time or a missing value is printed fails the byte comparison.
 """
 
+import math
 from datetime import date, datetime
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def _plain(frame: pl.DataFrame, layout: Layout) -> bytes:
 
 
 def _text(value: object, form: str) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, bool):
         return str(int(value))
