@@ -142,8 +142,8 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     log.info("engine: stages enriched (peak memory so far %.2f GB)",
              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
     speeds = section_speeds(fleet, network)
-    general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip", "t",
-                                    "t_alight", "board_stop", "bst_unique")
+    general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip",
+                                    "stage_in_trip", "t", "t_alight", "board_stop", "bst_unique")
     # the biggest tables are written by groups of whole cards (or expeditions) to bound memory
     card_parts = card_slices(enriched["card"], trips["card"], ROWS_PER_PART)
     exp_parts = exp_ranges(fleet.expeditions.height,
@@ -165,7 +165,7 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         "viajes": lambda: (tables.viajes(enriched.slice(*rows), trips.slice(*trip_rows),
                                          network, day) for rows, trip_rows in card_parts),
         "profile": profile_parts,
-        "odbyroute": lambda: tables.odbyroute(enriched, network, day),
+        "odbyroute": lambda: tables.odbyroute(enriched, network, fleet, day),
         "expediciones": lambda: tables.expediciones(fleet, network, day),
         "speed": lambda: tables.speed(speeds, network, day),
         "bip": lambda: (tables.bip(enriched.slice(*rows), network, day)

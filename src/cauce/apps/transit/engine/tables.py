@@ -380,25 +380,32 @@ def profile(s: pl.DataFrame | pl.LazyFrame, fleet: Fleet, network: Network, day:
         pl.col("route_idx"), pl.col("load_after"), pl.col("t_pass"))
 
 
-def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
+def _route_operators(fleet: Fleet) -> pl.DataFrame:
+    """Each route's operator: the one most of its expeditions in the 1.96 report have."""
+    return fleet.expeditions.group_by("route_idx", "operator").len().sort(
+        ["route_idx", "len", "operator"], descending=[False, True, False]).unique(
+        "route_idx", keep="first").select("route_idx", pl.col("operator").alias("op"))
+
+
+def odbyroute(s: pl.DataFrame, network: Network, fleet: Fleet, day: date) -> pl.LazyFrame:
     # only the columns used are read; eager group-bys add floats in row order, so the sums do
     # not change with the thread count
     bus = s.lazy().select("route_idx", "board_period_id", "board_seq", "alight_seq",
-                          "has_alight", "f_service", "op").filter(
+                          "has_alight", "f_service").filter(
         pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null()).collect()
     without = bus.filter(~pl.col("has_alight")).group_by(
         "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada")).lazy()
     od = bus.filter(pl.col("has_alight")).group_by(
         "route_idx", "board_period_id", "board_seq", "alight_seq").agg(
-        pl.len().alias("ConBajada"), pl.col("f_service").sum().alias("exp"),
-        pl.col("op").mode().min().alias("op")).lazy()
+        pl.len().alias("ConBajada"), pl.col("f_service").sum().alias("exp")).lazy()
     rs = network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name", "zone").lazy()
     od = od.join(without, on=["route_idx", "board_period_id", "board_seq"], how="left").join(
         rs.rename({c: f"b_{c}" for c in RS_NAMES}).rename(
             {"b_seq": "board_seq"}), on=["route_idx", "board_seq"]).join(
         rs.rename({c: f"a_{c}" for c in RS_NAMES}).rename(
             {"a_seq": "alight_seq"}), on=["route_idx", "alight_seq"]).join(
-        network.routes.select("route_idx", "route", "user", "direction").lazy(), on="route_idx")
+        network.routes.select("route_idx", "route", "user", "direction").lazy(),
+        on="route_idx").join(_route_operators(fleet).lazy(), on="route_idx", how="left")
     return od.sort("route_idx", "board_period_id", "board_seq", "alight_seq").select(
         pl.lit(day.isoformat()).alias("Dia"),
         pl.lit(DAY_TYPE_CODE.get(network.day_type, 0)).alias("TipoDia"),
@@ -461,7 +468,7 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     """The day's one-row statistics (the reference's 97 columns, nothing more)."""
     e = fleet.expeditions
     minutes = (e["end"] - e["start"]) / 60
-    gaps = fleet.pings.group_by("exp").agg(pl.col("t").diff().mean().alias("g"))["g"]
+    gaps = _mean_ping_gaps(fleet.pings)
     n = s.height
 
     def share(mask: pl.Series) -> float | None:
@@ -479,8 +486,7 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     def tshare(mask: pl.Series) -> float | None:
         return 100 * float(mask.sum()) / nt if nt else None
 
-    modes = s.group_by("card", "trip").agg((pl.col("mode") == "METRO").all().alias("only"),
-                                           (pl.col("mode") == "METRO").any().alias("some"))
+    modes = _metro_in_trips(s)
     complete = t.filter(pl.col("last_has_alight"))
     dur = (complete["t_end"] - complete["t_start"]) / 60
     dist = ((complete["dx"] - complete["ox"]) ** 2 + (complete["dy"] - complete["oy"]) ** 2
@@ -553,6 +559,30 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
         row[f"parBus{i}"], row[f"trx{i}_"] = name, count
     # one typed column per value (text, integer or float); a missing value is a null
     return pl.DataFrame({k: pl.Series(k, [v], dtype=_dtype(v)) for k, v in row.items()})
+
+
+def _mean_ping_gaps(pings: pl.DataFrame) -> pl.Series:
+    """Each expedition's mean time between pings (its pings are sorted by time): the gaps add
+    up to last minus first."""
+    exp, t = pings["exp"].to_numpy(), pings["t"].to_numpy().astype(np.float64)
+    if not exp.size:
+        return pl.Series("g", [], dtype=pl.Float64)
+    first = np.flatnonzero(np.concatenate(([True], exp[1:] != exp[:-1])))
+    last = np.append(first[1:], exp.size) - 1
+    several = last > first
+    return pl.Series("g", (t[last] - t[first])[several] / (last - first)[several])
+
+
+def _metro_in_trips(s: pl.DataFrame) -> dict[str, pl.Series]:
+    """Per trip (its stages are consecutive rows, the first with stage_in_trip 1): whether
+    every stage is by metro, and whether any is."""
+    metro = (s["mode"] == "METRO").cast(pl.Int64).to_numpy()
+    first = np.flatnonzero(s["stage_in_trip"].to_numpy() == 1)
+    if not first.size:
+        return {"only": pl.Series([], dtype=pl.Boolean), "some": pl.Series([], dtype=pl.Boolean)}
+    count = np.add.reduceat(metro, first)
+    size = np.diff(np.append(first, metro.size))
+    return {"only": pl.Series(count == size), "some": pl.Series(count > 0)}
 
 
 def _dtype(value: object) -> pl.DataType:
