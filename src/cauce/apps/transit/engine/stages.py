@@ -31,7 +31,7 @@ from .network import Network
 from .runs import TIME_OFFSET, Fleet
 
 #: bus stages whose alighting candidates are weighed at once (bounds the memory of the search)
-ALIGHTING_CHUNK = 400_000
+ALIGHTING_CHUNK = 150_000
 
 
 @dataclass(frozen=True)
@@ -392,6 +392,7 @@ def build_stages(trx: pl.DataFrame, network: Network, fleet: Fleet, *, closeness
               if c not in ("station_idx", "t_board")),
             pl.col("t").cast(pl.Float64).alias("t_board")).select(*common, "bx", "by"),
     ], how="vertical_relaxed")
+    del frame, bus, zp, metro, zp_pos  # what is left of them lives on in `base`
     base = with_next_boarding(base).with_row_index("sid").with_columns(pl.col("sid").cast(
         pl.Int64))
     boarded()
@@ -406,21 +407,16 @@ def build_stages(trx: pl.DataFrame, network: Network, fleet: Fleet, *, closeness
         (pl.col("cost") + (pl.col("t_board") - pl.col("t"))).alias("rank_cost")).sort(
         [pl.col("rank_cost").is_null(), "rank_cost", "t_board", "exp"]).unique(
         "sid", keep="first")
-    others = estimate_alightings(base.filter(pl.col("mode") != "ZP"), network, fleet, settings)
-    zp_stage = base.filter(pl.col("mode") == "ZP").drop(
-        "exp", "route_idx", "board_seq", "t_board", "bx", "by").join(
-        zp_best.select("sid", "exp", "route_idx", "board_seq", "t_board", "bx", "by",
-                       "alight_seq", "t_alight", "walk_m", "cost"), on="sid", how="left")
-    zp_pos_xy = base.filter(pl.col("mode") == "ZP").select("sid", pl.col("bx").alias("zx"),
-                                                           pl.col("by").alias("zy"))
-    zp_stage = zp_stage.join(zp_pos_xy, on="sid").with_columns(
-        pl.coalesce("bx", "zx").alias("bx"), pl.coalesce("by", "zy").alias("by")).drop(
-        "zx", "zy")
-    columns = others.columns
-    for column in columns:
-        if column not in zp_stage.columns:
-            zp_stage = zp_stage.with_columns(pl.lit(None).alias(column))
-    stages = pl.concat([others, zp_stage.select(columns)], how="vertical_relaxed").sort(
-        "card", "t")
+    del zp_rows, zp_est
+    # every stage keeps its place (card, time): zona-paga rows take their best candidate's
+    # answer by row number (sid), so the day's stages are never concatenated and sorted again
+    stages = estimate_alightings(base, network, fleet, settings)
+    del base
+    chosen = zp_best.filter(pl.col("exp").is_not_null())
+    at = pl.Series(chosen["sid"].to_numpy())
+    stages = stages.with_columns(
+        stages[column].scatter(at, chosen[column].cast(stages[column].dtype))
+        for column in ("exp", "route_idx", "board_seq", "t_board", "bx", "by", "alight_seq",
+                       "t_alight", "walk_m", "cost"))
     stages = with_places(stages, network)
     return stages.with_columns(pl.col("t_alight").is_not_null().alias("has_alight"))
