@@ -67,6 +67,7 @@ class EngineResult:
     rejects: dict[str, int]
     seconds: dict[str, float]
     stages: pl.DataFrame  # card, t, mode, has_alight, stop_alight, trip: for accuracy
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # all threads, per stage
 
 
 def _input(workdir: Path, par: ParFile, field_name: str) -> Path:
@@ -84,8 +85,9 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     """Process the day; `progress(done, total, label)` hears of each step as it ends."""
     settings = settings or EngineSettings()
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     rejects: dict[str, int] = {}
-    clock = time.perf_counter()
+    clock, cpu_clock = time.perf_counter(), _cpu_seconds()
     done, total = 0, len(STEPS) - (parquet_dir is None)
 
     def step(label: str) -> None:
@@ -94,11 +96,13 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         progress(done, total, label)
 
     def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
+        nonlocal clock, cpu_clock
+        now, cpu_now = time.perf_counter(), _cpu_seconds()
         seconds[name] = round(seconds.get(name, 0.0) + now - clock, 2)
-        clock = now
-        log.info("engine: %s done in %.1f s (peak memory so far %.2f GB)", name, seconds[name],
+        cpu[name] = round(cpu.get(name, 0.0) + cpu_now - cpu_clock, 2)
+        clock, cpu_clock = now, cpu_now
+        log.info("engine: %s done in %.1f s, %.1f s of CPU (peak memory so far %.2f GB)", name,
+                 seconds[name], cpu[name],
                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
         step(name)
         if cancelled():
@@ -195,7 +199,13 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     summary = enriched.select("card", "t", "mode", "has_alight",
                               pl.col("stop_alight").cast(pl.String), "trip")
     lap("outputs")
-    return EngineResult(outputs, parquet, rows, rejects, seconds, summary)
+    return EngineResult(outputs, parquet, rows, rejects, seconds, summary, cpu)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of the process so far, every thread (user and system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def profile_table(profile: pl.DataFrame, day: date) -> pl.DataFrame:
