@@ -272,12 +272,16 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
         pl.col("stop_board").alias("board_stop"), pl.col("stop_alight").alias("alight_stop"),
         "comuna_board", "comuna_alight", "zone_board", "zone_alight", "x_board", "y_board",
         "x_alight", "y_alight", pl.col("board_period").alias("period"), "f_service", "f_zone")
-    ends = stages.group_by("card", "trip", maintain_order=True).agg(
-        pl.col("zone_board").first().alias("zone_origin"),
-        pl.col("zone_alight").last().alias("zone_destination"),
-        pl.col("comuna_board").first().alias("comuna_origin"),
-        pl.col("comuna_alight").last().alias("comuna_destination"))
-    trip_table = trips.join(ends, on=["card", "trip"], maintain_order="left").select(
+    # a trip's stages are consecutive rows, in the trips' order: its ends are gathered
+    first = np.flatnonzero(stages["stage_in_trip"].to_numpy() == 1)
+    last = np.append(first[1:], stages.height) - 1
+    ends = pl.concat([
+        stages[first].select(pl.col("zone_board").alias("zone_origin"),
+                             pl.col("comuna_board").alias("comuna_origin")),
+        stages[last].select(pl.col("zone_alight").alias("zone_destination"),
+                            pl.col("comuna_alight").alias("comuna_destination"))],
+        how="horizontal")
+    trip_table = pl.concat([trips, ends], how="horizontal").select(
         pl.lit(day).alias("day"), "card", "trip", "n_stages", "t_start", "t_end",
         "last_has_alight", "purpose", "end_reason", "factor_expansion", "period",
         "zone_origin", "zone_destination", "comuna_origin", "comuna_destination")
