@@ -1,30 +1,35 @@
-"""Warehouse load: 48,842 rows x 17 columns through `load()`, against pandas `to_sql`.
+"""Warehouse load: 48,842 rows x 17 columns through `load()`, against the libraries' loads.
 
 The data has the census table's shape (7 integer columns, 10 short text columns, 48,842 rows),
 generated with a fixed seed. Each repetition loads it into a fresh table in one `load()` call
-(creating the table, inserting, committing with SQLite's default durability). The peer is
-pandas `DataFrame.to_sql` into SQLite, the way the original census loader wrote rows, run in
-the same process on the same data; the ratio is pandas' median over cauce's.
+(creating the table, inserting, committing with SQLite's default durability). Peers, on the
+same data in the same rounds: polars `write_database` through ADBC's SQLite driver and pandas
+`to_sql` into SQLite; on PostgreSQL, ADBC's own `adbc_ingest` (COPY in binary form) against
+cauce's COPY of CSV that Arrow writes. Ratios are of medians in one run.
 
     .venv/bin/python benchmarks/warehouse_load.py [--repeat 7]
 
-PostgreSQL is measured when 127.0.0.1:5432 (user postgres, database test) answers.
+PostgreSQL is measured when 127.0.0.1:5432 (user postgres, database test) answers; it needs
+the `bench` extra (adbc-driver-postgresql).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import sqlite3
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from cauce.errors import WarehouseError
@@ -32,6 +37,10 @@ from cauce.warehouse import connect
 
 ROWS = 48_842
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+SQLITE = "cauce load, SQLite file (ADBC ingest, WAL, synchronous=FULL)"
+PANDAS = "pandas to_sql, SQLite file"
+POSTGRES_COPY = "cauce load, PostgreSQL (COPY csv written by Arrow)"
+POSTGRES_ADBC = "ADBC adbc_ingest, PostgreSQL (COPY binary)"
 INTEGER_COLUMNS = (
     "row_id",
     "age",
@@ -65,13 +74,16 @@ def census_like(rows: int = ROWS) -> pa.Table:
     return pa.table(columns)
 
 
-def timed(run: Callable[[int], None], repeat: int) -> list[float]:
-    """Seconds of ``run(i)`` for each repetition (each one loads into fresh storage)."""
-    seconds = []
-    for index in range(repeat):
-        started = time.perf_counter()
-        run(index)
-        seconds.append(time.perf_counter() - started)
+def timed(contenders: dict[str, Callable[[int], None]], repeat: int) -> dict[str, list[float]]:
+    """Seconds of each contender's ``run(i)``, interleaved round by round so that a busy
+    machine slows them alike (each run loads into fresh storage); round 0 only warms up."""
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for index in range(repeat + 1):
+        for name, run in contenders.items():
+            started = time.perf_counter()
+            run(index)
+            if index:
+                seconds[name].append(time.perf_counter() - started)
     return seconds
 
 
@@ -86,7 +98,8 @@ def main() -> None:
     args = parser.parse_args()
     data = census_like()
     frame = data.to_pandas()
-    results: dict[str, list[float]] = {}
+    polars_frame = pl.from_arrow(data)
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -94,6 +107,11 @@ def main() -> None:
         def cauce_sqlite(index: int) -> None:
             with connect(f"sqlite:///{work / f'cauce-{index}.db'}") as warehouse:
                 warehouse.load("census", data)
+
+        def polars_sqlite(index: int) -> None:
+            polars_frame.write_database(  # type: ignore[union-attr]
+                "census", f"sqlite:///{work / f'polars-{index}.db'}", engine="adbc"
+            )
 
         def pandas_sqlite(index: int) -> None:
             connection = sqlite3.connect(work / f"pandas-{index}.db")
@@ -106,43 +124,59 @@ def main() -> None:
             with connect(f"duckdb:///{work / f'cauce-{index}.duckdb'}") as warehouse:
                 warehouse.load("census", data)
 
-        results["cauce load, SQLite file"] = timed(cauce_sqlite, args.repeat)
-        results["pandas to_sql, SQLite file"] = timed(pandas_sqlite, args.repeat)
-        results["cauce load, DuckDB file"] = timed(cauce_duckdb, args.repeat)
-        postgres = postgres_timings(data, args.repeat)
-        if postgres:
-            results["cauce load, PostgreSQL (COPY)"] = postgres
+        contenders = {
+            SQLITE: cauce_sqlite,
+            "polars write_database (ADBC), SQLite file": polars_sqlite,
+            PANDAS: pandas_sqlite,
+            "cauce load, DuckDB file (open, load, close)": cauce_duckdb,
+        }
+        with postgres_contenders(data) as postgres:
+            contenders.update(postgres)
+            results = timed(contenders, args.repeat)
 
-    print(f"Warehouse load of {ROWS:,} rows x {data.num_columns} columns")
-    print(f"{datetime.date.today()}, Python {platform.python_version()}, {platform.machine()}")
+    print(f"Warehouse load of {ROWS:,} rows x {data.num_columns} columns, median of "
+          f"{args.repeat}")
+    print(f"{datetime.date.today()}, Python {platform.python_version()}, {platform.machine()}, "
+          f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after")
     print("| target | median s | best s | rows/s |")
     print("|---|---|---|---|")
     for name, seconds in results.items():
         print(describe(name, seconds))
-    ratio = statistics.median(results["pandas to_sql, SQLite file"]) / statistics.median(
-        results["cauce load, SQLite file"]
-    )
-    print(f"SQLite: cauce load is {ratio:.2f}x the speed of pandas to_sql (median over median)")
-    if "cauce load, PostgreSQL (COPY)" not in results:
+    median = {name: statistics.median(seconds) for name, seconds in results.items()}
+    print(f"SQLite: pandas to_sql / cauce load = {median[PANDAS] / median[SQLITE]:.2f}x")
+    if POSTGRES_COPY in median:
+        print(f"PostgreSQL: ADBC ingest / cauce COPY = "
+              f"{median[POSTGRES_ADBC] / median[POSTGRES_COPY]:.2f}x")
+    else:
         print(f"PostgreSQL: not measured ({POSTGRES} not reachable)")
 
 
-def postgres_timings(data: pa.Table, repeat: int) -> list[float]:
-    """Load timings into a throwaway schema, or [] when the server is not reachable."""
+@contextmanager
+def postgres_contenders(data: pa.Table) -> Iterator[dict[str, Callable[[int], None]]]:
+    """cauce's COPY load and ADBC's ingest into a throwaway schema; none when the server is
+    not reachable."""
     schema = f"cauce_bench_{uuid.uuid4().hex[:8]}"
     try:
         admin = connect(POSTGRES)
         admin.execute(f'CREATE SCHEMA "{schema}"')
     except WarehouseError:
-        return []
+        yield {}
+        return
+    import adbc_driver_postgresql.dbapi as adbc_postgresql
+
     try:
         url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-        with connect(url) as warehouse:
+        with connect(url) as warehouse, adbc_postgresql.connect(POSTGRES) as adbc:
 
-            def load(index: int) -> None:
-                warehouse.load(f"census_{index}", data)
+            def cauce_postgres(index: int) -> None:
+                warehouse.load(f"cauce_{index}", data)
 
-            return timed(load, repeat)
+            def adbc_postgres(index: int) -> None:
+                with adbc.cursor() as cursor:
+                    cursor.adbc_ingest(f"adbc_{index}", data, db_schema_name=schema)
+                adbc.commit()
+
+            yield {POSTGRES_COPY: cauce_postgres, POSTGRES_ADBC: adbc_postgres}
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()

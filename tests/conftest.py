@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import socket
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,20 @@ def s3_endpoint() -> Iterator[str]:
             else:
                 os.environ[name] = value
         server.stop()
+
+
+@pytest.fixture
+def damage_messages() -> Callable[[Path], None]:
+    """Overwrite the page of a state file that holds the queued messages, header left sound."""
+
+    def damage(path: Path) -> None:
+        con = sqlite3.connect(path)
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute("SELECT rootpage FROM sqlite_master "
+                           "WHERE name = 'messages'").fetchone()[0]
+        con.close()
+        with path.open("r+b") as handle:
+            handle.seek((root - 1) * page_size)
+            handle.write(b"\xde\xad" * (page_size // 2))
+
+    return damage

@@ -1,66 +1,71 @@
-"""Static HTML reports with SVG bar charts: a folder that opens from disk."""
+"""Static HTML reports whose charts are drawn by cauce.charts: a folder that opens from disk."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from cauce.reports import Section, bar_chart_svg, table_html, write_report
+import cauce.reports
+from cauce import CauceError, charts
+from cauce.reports import Section, bar_chart, table_html, write_report
 
-SVG = "{http://www.w3.org/2000/svg}"
+
+def rows_of(chart) -> list[dict]:
+    spec = charts.spec(chart)
+    return spec["data"]["values"] if "data" in spec else spec["layer"][0]["data"]["values"]
 
 
-def bars(svg: str) -> dict[str, float]:
-    """Bar widths by their tooltip label."""
+def test_a_bar_chart_has_one_bar_per_label_in_order() -> None:
+    chart = bar_chart("Rows per file", ["b.csv", "a.csv", "c.csv"], [5, 10, 0])
+    assert [(r["label"], r["value"]) for r in rows_of(chart)] == [  # in the order given
+        ("b.csv", 5.0), ("a.csv", 10.0), ("c.csv", 0.0)]
+    spec = charts.spec(chart)
+    assert spec["title"] == "Rows per file"
+    assert spec["layer"][0]["mark"]["type"] == "bar"
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == ["b.csv", "a.csv", "c.csv"]
+
+
+def test_drawn_bars_and_values(tmp_path: Path) -> None:
+    svg = charts.svg(bar_chart("Share", ["low", "high"], [10, 20], number_format=".1f",
+                               suffix=" %"))
     root = ET.fromstring(svg)
-    return {rect.find(f"{SVG}title").text.split(":")[0]: float(rect.get("width"))
-            for rect in root.iter(f"{SVG}rect")}
-
-
-def test_a_bar_chart_is_a_valid_svg_with_one_bar_per_label() -> None:
-    svg = bar_chart_svg("Rows per file", ["a.csv", "b.csv", "c.csv"], [10, 5, 0])
-    root = ET.fromstring(svg)
-    assert root.find(f"{SVG}title").text == "Rows per file"
-    widths = bars(svg)
-    assert widths["b.csv"] == pytest.approx(widths["a.csv"] / 2)
-    assert widths["c.csv"] == 0
+    assert root.tag.endswith("svg")
+    assert "10.0 %" in svg and "20.0 %" in svg and "Share" in svg
+    bars = dict(re.findall(r'label: (low|high);[^"]*" role="graphics-symbol" '
+                           r'aria-roledescription="bar" d="M0,[\d.]+h([\d.]+)', svg))
+    assert float(bars["high"]) == pytest.approx(2 * float(bars["low"]), rel=0.02)
+    tops = dict(re.findall(r'label: (low|high);[^"]*" role="graphics-symbol" '
+                           r'aria-roledescription="bar" d="M0,([\d.]+)', svg))
+    assert float(tops["low"]) < float(tops["high"])  # low first, as given
 
 
 def test_text_is_escaped() -> None:
-    svg = bar_chart_svg("Income <=50K & >50K", ["<=50K", ">50K"], [3, 1])
+    svg = charts.svg(bar_chart("Income <=50K & >50K", ["<=50K", ">50K"], [3, 1]))
     ET.fromstring(svg)
     assert "&lt;=50K" in svg and "&amp;" in svg
 
 
-def test_values_are_formatted() -> None:
-    svg = bar_chart_svg("Share", ["a"], [0.256], value_format="{:.1%}")
-    assert ">25.6%<" in svg
-
-
 @pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf])
 def test_values_that_are_not_numbers_draw_no_bar(odd: float) -> None:
-    svg = bar_chart_svg("Odd", ["odd", "fine"], [odd, 4])
-    widths = bars(svg)
-    assert widths["odd"] == 0
-    assert widths["fine"] > 0
-
-
-def test_negative_values_draw_no_bar_but_show_their_value() -> None:
-    svg = bar_chart_svg("Change", ["down", "up"], [-5, 10])
-    assert bars(svg)["down"] == 0
-    assert ">-5<" in svg
+    chart = bar_chart("Odd", ["odd", "fine"], [odd, 4])
+    assert [r["value"] for r in rows_of(chart)] == [None, 4.0]
+    spec_text = json.dumps(charts.spec(chart), allow_nan=False)  # valid JSON for Vega
+    assert "NaN" not in spec_text
+    assert "n/a" in charts.svg(chart)
 
 
 def test_labels_and_values_must_match() -> None:
-    with pytest.raises(ValueError, match="2 labels but 1 values"):
-        bar_chart_svg("x", ["a", "b"], [1])
+    with pytest.raises(CauceError, match="2 labels but 1 values"):
+        bar_chart("x", ["a", "b"], [1])
 
 
-def test_an_empty_chart_is_still_valid() -> None:
-    ET.fromstring(bar_chart_svg("Nothing yet", [], []))
+def test_an_empty_chart_still_draws() -> None:
+    ET.fromstring(charts.svg(bar_chart("Nothing yet", [], [])))
 
 
 def test_tables_right_align_numbers_and_escape_text() -> None:
@@ -71,22 +76,40 @@ def test_tables_right_align_numbers_and_escape_text() -> None:
     assert table_html([]) == "<p class=meta>(no rows)</p>"
 
 
-def test_write_report_writes_the_page_and_one_svg_per_chart(tmp_path: Path) -> None:
-    chart = bar_chart_svg("Rows", ["a"], [1])
+def test_write_report_writes_the_page_the_scripts_and_one_svg_per_chart(tmp_path: Path) -> None:
+    chart = bar_chart("Rows", ["a"], [1])
     index = write_report(tmp_path / "report", "Census load", [
         Section("Rows", html="<p>Loaded.</p>", charts={"rows": chart}),
         Section("Files", table=[{"file": "a.csv", "rows": 1}]),
     ], subtitle="2024-01-01")
     assert index == tmp_path / "report" / "index.html"
-    assert sorted(p.name for p in index.parent.iterdir()) == ["index.html", "rows.svg"]
+    assert sorted(p.name for p in index.parent.iterdir()) == [
+        "index.html", "rows.svg", "vega-embed.min.js", "vega-lite.min.js", "vega.min.js"]
     page = index.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
-    assert '<img src="rows.svg" alt="Rows">' in page
+    assert '<script src="vega.min.js"></script>' in page and "vegaEmbed(" in page
+    assert '<noscript><img src="rows.svg" alt="Rows"></noscript>' in page
     assert "<p>Loaded.</p>" in page and "<td>a.csv</td>" in page and "2024-01-01" in page
-    assert (index.parent / "rows.svg").read_text(encoding="utf-8") == chart
+    assert (index.parent / "rows.svg").read_text(encoding="utf-8") == charts.svg(chart)
+    # the same report twice: the same bytes
+    again = write_report(tmp_path / "again", "Census load", [
+        Section("Rows", html="<p>Loaded.</p>", charts={"rows": chart}),
+        Section("Files", table=[{"file": "a.csv", "rows": 1}]),
+    ], subtitle="2024-01-01")
+    assert again.read_bytes() == page.encode()
 
 
-@pytest.mark.parametrize("name", ["../escape", "sub/chart", ".hidden"])
+@pytest.mark.parametrize("name", ["../escape", "sub/chart", ".hidden", "back\\slash"])
 def test_chart_names_are_plain_file_names(tmp_path: Path, name: str) -> None:
-    with pytest.raises(ValueError, match="must be a plain file name"):
-        write_report(tmp_path, "x", [Section("s", charts={name: "<svg/>"})])
+    with pytest.raises(CauceError, match="must be a plain file name"):
+        write_report(tmp_path, "x", [Section("s", charts={name: bar_chart("x", [], [])})])
+    assert not any(tmp_path.iterdir())  # refused before anything is written
+
+
+def test_the_public_names_are_exactly_those_listed() -> None:
+    defined = {name for name, value in vars(cauce.reports).items()
+               if not name.startswith("_")
+               and getattr(value, "__module__", None) == "cauce.reports"}
+    assert sorted(cauce.reports.__all__) == cauce.reports.__all__ == sorted(defined)
+    for name in cauce.reports.__all__:
+        assert getattr(cauce.reports, name).__doc__, f"cauce.reports.{name} has no docstring"

@@ -126,6 +126,28 @@ def test_pause_schedule_stops_the_job_until_resumed() -> None:
         assert len(rt.runs(poll)) == 4  # it ran once more, and paused itself again
 
 
+def test_a_job_can_resume_a_paused_schedule_and_leaves_an_active_one_alone() -> None:
+    app = App("cron")
+    polls = []
+
+    @app.job(every="1h")
+    def poll(ctx) -> None:
+        polls.append(ctx.now())
+        ctx.pause_schedule("paused")
+
+    @app.job(name="wake")
+    def wake(ctx) -> bool:
+        return ctx.resume_schedule(poll)
+
+    with TestRuntime(app) as rt:
+        rt.advance("3h")
+        assert len(polls) == 1
+        assert rt.run(wake).result is True
+        assert rt.run(wake).result is False  # not paused any more: nothing to do
+        rt.advance("1h")
+        assert len(polls) == 2
+
+
 def test_run_at_start_runs_once_when_serving_starts() -> None:
     app = App("cron")
     app.job(run_at_start=True, name="warm-up")(lambda ctx: "warm")

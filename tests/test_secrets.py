@@ -18,9 +18,11 @@ def make_app() -> App:
 
 
 def state_bytes(rt: TestRuntime) -> bytes:
-    """Everything the state database holds on disk, WAL included."""
+    """Everything the state store holds on disk: the file, its WAL, its start logs."""
     rt.runtime.sink.flush()
-    return b"".join(path.read_bytes() for path in sorted(rt.home.glob("state.db*")))
+    files = [p for p in rt.home.glob("state.db*") if p.is_file()]
+    files += list(rt.home.glob("state.db-starts/*"))
+    return b"".join(path.read_bytes() for path in sorted(files))
 
 
 def test_a_secret_logged_by_a_job_is_masked_in_its_log_stream() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cauce.backends.local.sqlite import StateDB
+from cauce.backends.sqlite.database import StateDB
 from cauce.warehouse import connect
 
 OPENERS = 10

@@ -2,6 +2,7 @@
 log streams, schedules, partitions and workers — as plain Python objects."""
 
 from .app import App, Handler, Job
+from .backends.objects import ObjectStore
 from .clock import Clock, SimulatedClock, SystemClock
 from .context import Context
 from .errors import (
@@ -21,9 +22,10 @@ from .errors import (
     PartitionError,
     ResourceError,
     RunCancelled,
+    StateError,
     WarehouseError,
 )
-from .events import Message, ObjectRef, Record
+from .events import BatchFailed, Message, ObjectRef, Record
 from .logs import LogLine
 from .partitions import Partitions, daily, monthly, weekly
 from .resources.bucket import Bucket
@@ -42,6 +44,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "App",
+    "BatchFailed",
     "Bucket",
     "CauceError",
     "Checkpoint",
@@ -65,6 +68,7 @@ __all__ = [
     "NotSerializable",
     "ObjectNotFound",
     "ObjectRef",
+    "ObjectStore",
     "PartitionError",
     "Partitions",
     "Queue",
@@ -77,6 +81,7 @@ __all__ = [
     "Setting",
     "Settings",
     "SimulatedClock",
+    "StateError",
     "Stream",
     "SystemClock",
     "Table",

@@ -168,6 +168,7 @@ class App:
         self.handlers: dict[str, Handler] = {}
         self.jobs: dict[str, Job] = {}
         self.demo_hook: Demo | None = None
+        self.dashboard_hook: Callable[..., Any] | None = None
         self.runtime: Runtime | None = None
         self.module = sys._getframe(1).f_globals.get("__name__", "")
 
@@ -436,6 +437,12 @@ class App:
             return f
 
         return decorate(func) if func is not None else decorate
+
+    def dashboard(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Declare this app's live dashboard: ``func(runtime) -> list[cauce.reports.Section]``,
+        built from the app's current data each time `cauce ui` shows it."""
+        self.dashboard_hook = func
+        return func
 
     # -- look-ups ---------------------------------------------------------------------
     def get_job(self, name: str) -> Job:

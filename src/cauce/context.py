@@ -116,6 +116,19 @@ class Context:
         self._runtime.pause_schedule(self.app, self.name, reason)
         self.log.info("schedule paused: %s", reason)
 
+    def resume_schedule(self, job: Job | str | None = None) -> bool:
+        """Let a schedule paused with `pause_schedule` fire again: this job's, or ``job``'s
+        of the same app. True when it was paused (a schedule that is not is left as it is)."""
+        target = (
+            self.app.get_job(job or self.name) if job is None or isinstance(job, str) else job
+        )
+        paused = any(state["job"] == target.name and state["paused"]
+                     for state in self._runtime.schedule_states())
+        if paused:
+            self._runtime.resume_schedule(target)
+            self.log.info("schedule of %s resumed", target.name)
+        return paused
+
     def progress(self, done: float, total: float | None = None, label: str = "") -> None:
         """Report progress; `cauce run` and `cauce backfill` show it as a bar."""
         self._runtime.report_progress(self.run_id, done, total, label)

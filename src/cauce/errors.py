@@ -12,6 +12,7 @@ CauceError                     one line of what went wrong, plus a hint
 │   ├── ObjectNotFound         a bucket key that does not exist
 │   ├── ConditionFailed        a conditional table write whose condition did not hold
 │   └── NotSerializable        a message, item or record that is not JSON-serialisable
+├── StateError                 the state database cannot be opened, is damaged, or stayed locked
 ├── WarehouseError             a warehouse statement, load or connection failed
 │   └── CheckpointConflict     another loader moved the checkpoint first
 ├── CommandError               ctx.run_command: the program failed
@@ -84,6 +85,10 @@ class NotSerializable(ResourceError):
     """The value is not JSON-serialisable."""
 
     hint = "send dicts, lists, strings, numbers, booleans and None only"
+
+
+class StateError(CauceError):
+    """The state database could not be used."""
 
 
 class WarehouseError(CauceError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,3 +60,18 @@ class Record:
     shard: int
     seq: int
     ts: datetime
+
+
+class BatchFailed(Exception):
+    """Raised (or returned) by a batch handler to fail only some messages of its batch.
+
+    The messages named — `Message` objects or their ids — are retried, and dead-lettered after
+    their queue's ``max_receives``; the rest of the batch is acknowledged. Any other exception
+    fails the whole batch, whose messages are then each retried in a batch of their own.
+    """
+
+    def __init__(self, failed: Iterable[Message | str], reason: str = "failed in its batch"
+                 ) -> None:
+        super().__init__(reason)
+        self.failed = tuple(m.id if isinstance(m, Message) else str(m) for m in failed)
+        self.reason = reason

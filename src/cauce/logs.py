@@ -9,7 +9,6 @@ setting values are masked before a line is stored.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -17,10 +16,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from .backends.local.sqlite import StateDB
 from .clock import Clock
 from .settings import MASK
+
+if TYPE_CHECKING:
+    from .backends.state import StateStore
 
 GENERAL = "general"
 
@@ -44,13 +46,13 @@ class LogLine:
 
 
 class LogSink:
-    """Buffers log lines and writes them to the state database in batches."""
+    """Buffers log lines and writes them to the state store in batches."""
 
     FLUSH_EVERY = 0.2
     MAX_BUFFER = 500
 
-    def __init__(self, db: StateDB, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, state: StateStore, clock: Clock) -> None:
+        self._state = state
         self._clock = clock
         self._buffer: list[tuple[str, str, float, int, str, str | None]] = []
         self._lock = threading.Lock()
@@ -93,11 +95,7 @@ class LogSink:
         with self._lock:
             rows, self._buffer = self._buffer, []
         if rows:
-            with self._db.write() as con:
-                con.executemany(
-                    "INSERT INTO logs (app, stream, ts, level, message, run_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", rows
-                )
+            self._state.logs.append(rows)
 
     def close(self) -> None:
         self._stop.set()
@@ -170,49 +168,3 @@ def install() -> Callable[[], None]:
         root.setLevel(previous)
 
     return undo
-
-
-def read(
-    con: sqlite3.Connection,
-    *,
-    app: str | None = None,
-    stream: str | None = None,
-    run_id: str | None = None,
-    since: float | None = None,
-    until: float | None = None,
-    after_id: int = 0,
-    limit: int | None = None,
-) -> list[LogLine]:
-    """Stored lines matching every given filter, oldest first."""
-    where, args = ["id > ?"], [after_id]
-    for clause, value in (("app = ?", app), ("stream = ?", stream), ("run_id = ?", run_id),
-                          ("ts >= ?", since), ("ts < ?", until)):
-        if value is not None:
-            where.append(clause)
-            args.append(value)
-    sql = ("SELECT id, app, stream, ts, level, message, run_id FROM logs WHERE "
-           + " AND ".join(where))
-    sql += " ORDER BY ts, id"
-    if limit:
-        sql += " LIMIT ?"
-        args.append(limit)
-    return [
-        LogLine(
-            ts=datetime.fromtimestamp(r[3], UTC), level=logging.getLevelName(r[4]), message=r[5],
-            stream=r[2], app=r[1], run_id=r[6], id=r[0],
-        )
-        for r in con.execute(sql, args).fetchall()
-    ]
-
-
-def streams(con: sqlite3.Connection, app: str | None = None,
-            limit: int = 50) -> list[tuple[str, str, float, int]]:
-    """Recent streams: (app, stream, last timestamp, line count), newest first."""
-    sql = "SELECT app, stream, max(ts), count(*) FROM logs"
-    args: list[object] = []
-    if app:
-        sql += " WHERE app = ?"
-        args.append(app)
-    sql += " GROUP BY app, stream ORDER BY max(ts) DESC LIMIT ?"
-    args.append(limit)
-    return [(r[0], r[1], r[2], r[3]) for r in con.execute(sql, args).fetchall()]

@@ -1,21 +1,28 @@
-"""Small static HTML reports with SVG charts, written without a plotting library.
+"""Small static HTML reports whose charts are drawn by cauce.charts, as the web UI draws them — a
+public part of cauce, as `cauce.testing` is (see docs/reports.md).
 
-A report is a folder: ``index.html`` plus one ``.svg`` file per chart (embedded in the page as
-``<img>``), so it opens from disk, needs no network, and each chart can be reused on its own.
-Horizontal bar charts cover what pipeline reports need (a share or a count per category);
-they are a few dozen lines of SVG, lighter than a plotting stack.
+A report is a folder: ``index.html`` with each chart live (Vega, with axes and tooltips, from
+the scripts copied next to it, so the folder opens from disk with no network), plus one ``.svg``
+file per chart for reuse on its own (and shown when scripts are off). The same sections can be
+shown live by the web UI as an app's dashboard (``@app.dashboard``).
 """
 
 from __future__ import annotations
 
 import html
 import math
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_PALETTE = ("#2f6f8f", "#d9822b", "#4c956c", "#b5485d", "#7a5195")
+from . import charts
+from .errors import CauceError
+
+__all__ = ["Section", "bar_chart", "table_html", "write_report"]
+
+COLOR = "#2f6f8f"
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
 max-width:60rem;color:#222;line-height:1.45;padding:0 1rem}
@@ -24,56 +31,55 @@ h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
 th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.n{text-align:right}
 th{background:#f4f4f4}.meta{color:#666;font-size:.85rem}img{max-width:100%;margin:.5rem 0}
+.cauce-chart{display:block;margin:.5rem 0}
 """
 
 
-def bar_chart_svg(
+def bar_chart(
     title: str,
     labels: Sequence[str],
     values: Sequence[float],
     *,
-    value_format: str = "{:,.0f}",
-    width: int = 640,
-    color: str = _PALETTE[0],
-) -> str:
-    """A horizontal bar chart as a standalone SVG document (one bar per label)."""
+    value_title: str = "",
+    number_format: str = ",.0f",
+    suffix: str = "",
+    color: str = COLOR,
+) -> Any:
+    """A horizontal bar chart (Altair), one bar per label in the order given, each bar labelled
+    with its value (``number_format`` is a d3 format, e.g. ``".1f"``; ``suffix`` e.g. ``" %"``).
+    Values that are not numbers (NaN, ±inf) draw no bar and read "n/a"."""
+    import altair as alt
+
     if len(labels) != len(values):
-        raise ValueError(f"{len(labels)} labels but {len(values)} values")
-    bar, gap, top = 18, 6, 34
-    label_width = min(260, 12 + 7 * max((len(str(x)) for x in labels), default=4))
-    plot_width = max(80, width - label_width - 90)
-    height = top + len(labels) * (bar + gap) + 10
-    peak = max((v for v in values if math.isfinite(v)), default=0) or 1
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-        f"<title>{html.escape(title)}</title>",
-        f'<text x="4" y="20" font-size="14" font-weight="bold">{html.escape(title)}</text>',
-    ]
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = top + i * (bar + gap)
-        # NaN, ±inf: no bar
-        length = max(0.0, value) / peak * plot_width if math.isfinite(value) else 0
-        shown = "n/a" if value != value else value_format.format(value)
-        parts.append(
-            f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end">'
-            f"{html.escape(str(label))}</text>"
-            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar}" fill="{color}">'
-            f"<title>{html.escape(str(label))}: {html.escape(shown)}</title></rect>"
-            f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 5}">'
-            f"{html.escape(shown)}</text>"
-        )
-    parts.append("</svg>")
-    return "\n".join(parts)
+        raise CauceError(f"bar chart {title!r}: {len(labels)} labels but {len(values)} values",
+                         hint="give one value per label")
+    rows = [{"label": str(label), "value": float(value) if math.isfinite(value) else None}
+            for label, value in zip(labels, values, strict=True)]
+    order = list(dict.fromkeys(row["label"] for row in rows))
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+        tooltip=[alt.Tooltip("label:N", title="category"),
+                 alt.Tooltip("value:Q", title=value_title or "value", format=number_format)],
+    )
+    x = alt.X("value:Q", title=value_title or None, axis=alt.Axis(format=number_format))
+    bars = base.mark_bar(color=color).encode(x=x)
+    # the value next to each bar; a missing value reads "n/a" at zero
+    text = base.transform_calculate(
+        shown=f"datum.value == null ? 'n/a' : format(datum.value, '{number_format}') + "
+        f"'{suffix.replace(chr(39), '')}'",
+        at="datum.value == null ? 0 : datum.value",
+    ).mark_text(align="left", dx=3, color="#333").encode(x=alt.X("at:Q"), text="shown:N")
+    return (bars + text).properties(title=title, width=460, height=alt.Step(20))
 
 
 @dataclass
 class Section:
-    """A titled part of a report: free HTML, charts (file name → SVG text) and/or a table."""
+    """A titled part of a report: free HTML, charts (file name → Altair chart or Vega-Lite
+    spec) and/or a table."""
 
     title: str
     html: str = ""
-    charts: Mapping[str, str] = field(default_factory=dict)
+    charts: Mapping[str, Any] = field(default_factory=dict)
     table: Sequence[Mapping[str, Any]] | None = None
 
 
@@ -97,30 +103,43 @@ def table_html(rows: Sequence[Mapping[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _svg_name(name: str) -> str:
+    file_name = name if name.endswith(".svg") else name + ".svg"
+    if "/" in file_name or "\\" in file_name or file_name.startswith("."):
+        raise CauceError(f"chart file name {name!r} must be a plain file name",
+                         hint="e.g. 'shares.svg', without folders")
+    return file_name
+
+
 def write_report(folder: str | Path, title: str, sections: Sequence[Section], *,
                  subtitle: str = "") -> Path:
-    """Write ``index.html`` and the charts' ``.svg`` files into ``folder``; returns the page's
-    path."""
+    """Write ``index.html``, the charts' ``.svg`` files and the Vega scripts into ``folder``;
+    returns the page's path."""
     out = Path(folder)
+    names = [_svg_name(name) for section in sections for name in section.charts]
     out.mkdir(parents=True, exist_ok=True)
+    for name, path in charts.script_files().items():
+        shutil.copyfile(path, out / name)
     body = [f"<h1>{html.escape(title)}</h1>"]
     if subtitle:
         body.append(f"<p class=meta>{html.escape(subtitle)}</p>")
+    drawn = iter(names)
     for section in sections:
         body.append(f"<h2>{html.escape(section.title)}</h2>")
         if section.html:
             body.append(section.html)
-        for name, svg in section.charts.items():
-            file_name = name if name.endswith(".svg") else name + ".svg"
-            if "/" in file_name or file_name.startswith("."):
-                raise ValueError(f"chart file name {name!r} must be a plain file name")
-            (out / file_name).write_text(svg, encoding="utf-8")
-            body.append(f'<img src="{html.escape(file_name)}" alt="{html.escape(section.title)}">')
+        for chart in section.charts.values():
+            file_name = next(drawn)
+            (out / file_name).write_text(charts.svg(chart), encoding="utf-8")
+            body.append(charts.html(chart, scripts=None) + f'<noscript><img src="'
+                        f'{html.escape(file_name)}" alt="{html.escape(section.title)}">'
+                        "</noscript>")
         if section.table is not None:
             body.append(table_html(section.table))
+    scripts = "".join(f'<script src="{name}"></script>' for name in charts.script_files())
     page = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style>{scripts}</head><body>"
         + "\n".join(body)
         + "</body></html>\n"
     )

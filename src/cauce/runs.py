@@ -1,15 +1,16 @@
-"""Runs: one attempt of a job or handler, with its status, timings and outcome."""
+"""Runs: one attempt of a job or handler, with its status, timings and outcome.
+
+`Run` is what users read (`cauce runs`, ``rt.runs()``); `RunRecord` is what the runtime writes
+through the state store (`cauce.backends.state.RunStore`).
+"""
 
 from __future__ import annotations
 
-import json
 import secrets
-import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -79,34 +80,15 @@ def new_run_id() -> str:
     return f"{ms:012x}{secrets.token_hex(3)}"
 
 
-def _ts(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
-
-
-def from_row(row: sqlite3.Row) -> Run:
-    return Run(
-        id=row["id"],
-        app=row["app"],
-        kind=row["kind"],
-        name=row["name"],
-        partition=row["partition"],
-        attempt=row["attempt"],
-        status=RunStatus(row["status"]),
-        trigger=row["trigger"],
-        event_id=row["event_id"],
-        queued_at=_ts(row["queued_at"]),
-        started_at=_ts(row["started_at"]),
-        ended_at=_ts(row["ended_at"]),
-        error=row["error"],
-        params=json.loads(row["params"]) if row["params"] else None,
-        result=json.loads(row["result"]) if row["result"] else None,
-        worker=row["worker"],
-    )
+def run_id_at(timestamp: float) -> str:
+    """The smallest id a run created at ``timestamp`` (epoch seconds) can have: run ids in a
+    time range form a range of ids."""
+    return f"{max(0, int(timestamp * 1000)):012x}"
 
 
 @dataclass
-class NewRun:
-    """The fields of a run row about to be inserted."""
+class RunRecord:
+    """A run as the runtime writes it: times as epoch seconds, its message and outcome."""
 
     id: str
     app: str
@@ -122,128 +104,14 @@ class NewRun:
     started_at: float | None = None
     params: dict[str, Any] | None = None
     worker: str | None = None
+    ended_at: float | None = None
+    error: str | None = None
+    result: Any = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (the status as text), for a start log line."""
+        return {**self.__dict__, "status": self.status.value}
 
-def insert(con: sqlite3.Connection, runs: Sequence[NewRun]) -> None:
-    con.executemany(
-        "INSERT INTO runs (id, app, kind, name, partition, attempt, status, trigger, message_id, "
-        "event_id, queued_at, started_at, params, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            (r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
-             r.message_id, r.event_id, r.queued_at, r.started_at,
-             json.dumps(r.params, default=str) if r.params is not None else None, r.worker)
-            for r in runs
-        ],
-    )
-
-
-def start_queued(con: sqlite3.Connection, message_id: int, *, now: float, worker: str,
-                 attempt: int) -> str | None:
-    """Turn the queued run of a job message into a running one; returns its id if there was
-    one."""
-    row = con.execute(
-        "UPDATE runs SET status = 'running', started_at = ?, worker = ?, attempt = ? "
-        "WHERE message_id = ? AND status = 'queued' RETURNING id",
-        (now, worker, attempt, message_id),
-    ).fetchone()
-    return row[0] if row else None
-
-
-def mark_lost(con: sqlite3.Connection, message_ids: Iterable[int], now: float) -> None:
-    """Runs still 'running' for messages being delivered again: their worker was lost."""
-    con.executemany(
-        "UPDATE runs SET status = 'failed', ended_at = ?, error = 'worker lost: its lease expired "
-        "before the run finished' WHERE message_id = ? AND status = 'running'",
-        [(now, mid) for mid in message_ids],
-    )
-
-
-def finish(
-    con: sqlite3.Connection, run_id: str, status: RunStatus, *, now: float,
-    error: str | None = None, result: Any = None,
-) -> None:
-    con.execute(
-        "UPDATE runs SET status = ?, ended_at = ?, error = ?, result = ? WHERE id = ?",
-        (status.value, now, error, _result_json(result), run_id),
-    )
-
-
-def finish_many(con: sqlite3.Connection, outcomes: Sequence[tuple[str, RunStatus, str | None]],
-                now: float) -> None:
-    con.executemany(
-        "UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?",
-        [(status.value, now, error, run_id) for run_id, status, error in outcomes],
-    )
-
-
-def _result_json(result: Any) -> str | None:
-    """The stored form of a result already made storable by the executor."""
-    return None if result is None else json.dumps(result)
-
-
-def get(con: sqlite3.Connection, run_id: str) -> Run | None:
-    row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-    return from_row(row) if row else None
-
-
-def find_by_prefix(con: sqlite3.Connection, prefix: str) -> list[Run]:
-    rows = con.execute("SELECT * FROM runs WHERE id >= ? AND id < ? LIMIT 3",
-                       (prefix, prefix + "g")).fetchall()
-    return [from_row(r) for r in rows]
-
-
-def query(
-    con: sqlite3.Connection,
-    *,
-    app: str | None = None,
-    name: str | None = None,
-    status: str | None = None,
-    partition: str | None = None,
-    kind: str | None = None,
-    limit: int | None = None,
-    newest_first: bool = True,
-) -> list[Run]:
-    where, args = [], []
-    for column, value in (("app", app), ("name", name), ("status", status),
-                          ("partition", partition), ("kind", kind)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
-    sql = "SELECT * FROM runs"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    order = "DESC" if newest_first else "ASC"
-    sql += f" ORDER BY coalesce(started_at, queued_at) {order}, id {order}"
-    if limit:
-        sql += " LIMIT ?"
-        args.append(limit)
-    return [from_row(r) for r in con.execute(sql, args).fetchall()]
-
-
-def succeeded_partitions(con: sqlite3.Connection, app: str, name: str) -> set[str]:
-    rows = con.execute(
-        "SELECT DISTINCT partition FROM runs WHERE app = ? AND name = ? AND status = 'succeeded' "
-        "AND partition IS NOT NULL",
-        (app, name),
-    )
-    return {r[0] for r in rows}
-
-
-def request_cancel(con: sqlite3.Connection, run_id: str) -> Run | None:
-    con.execute("UPDATE runs SET cancel = 1 WHERE id = ? AND status IN ('queued', 'running')",
-                (run_id,))
-    return get(con, run_id)
-
-
-def cancel_requested(con: sqlite3.Connection, run_ids: Sequence[str]) -> set[str]:
-    if not run_ids:
-        return set()
-    marks = ",".join("?" * len(run_ids))
-    rows = con.execute(f"SELECT id FROM runs WHERE cancel = 1 AND id IN ({marks})", list(run_ids))
-    return {r[0] for r in rows}
-
-
-def queued_cancelled(con: sqlite3.Connection) -> list[tuple[str, int | None]]:
-    """Queued runs someone asked to cancel: (run id, message id)."""
-    rows = con.execute("SELECT id, message_id FROM runs WHERE cancel = 1 AND status = 'queued'")
-    return [(r[0], r[1]) for r in rows]
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunRecord:
+        return cls(**{**values, "status": RunStatus(values["status"])})

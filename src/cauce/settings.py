@@ -142,10 +142,17 @@ class ConfigSources:
 
     def home(self) -> tuple[str | None, str]:
         """The configured home folder and where it came from (None: not configured)."""
+        return self._top_level("home", "CAUCE_HOME")
+
+    def state(self) -> tuple[str | None, str]:
+        """The configured state URL and where it came from (None: ``<home>/state.db``)."""
+        return self._top_level("state", "CAUCE_STATE")
+
+    def _top_level(self, key: str, env: str) -> tuple[str | None, str]:
         for where, value in (
-            ("environment CAUCE_HOME", self.environ.get("CAUCE_HOME")),
-            (".env CAUCE_HOME", self.dotenv.get("CAUCE_HOME")),
-            (self.file_name or "", self.files.get("home")),
+            (f"environment {env}", self.environ.get(env)),
+            (f".env {env}", self.dotenv.get(env)),
+            (self.file_name or "", self.files.get(key)),
         ):
             if value:
                 return str(value), where

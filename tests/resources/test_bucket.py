@@ -134,12 +134,13 @@ def test_path_is_the_objects_local_file(raw) -> None:
         ("in/", "has an empty, '.' or '..' segment"),
         ("./a.csv", "has an empty, '.' or '..' segment"),
         ("/etc/passwd", "is absolute"),
-        ("C:/data.csv", "is absolute"),
         ("in\\a.csv", "contains a backslash"),
         ("in/a\x00.csv", "contains a control character"),
         ("in/a\n.csv", "contains a control character"),
         (".cauce-tmp/x", "uses the reserved folder .cauce-tmp"),
         ("k" * 1025, "is longer than 1024 bytes"),
+        ("in/" + "n" * 256 + ".csv", "has a segment longer than 255 bytes"),
+        ("é" * 128, "has a segment longer than 255 bytes"),
     ],
 )
 def test_invalid_keys_are_refused_before_touching_the_disk(raw, key: str, problem: str) -> None:
@@ -149,6 +150,15 @@ def test_invalid_keys_are_refused_before_touching_the_disk(raw, key: str, proble
     with pytest.raises(InvalidKey, match=problem):
         bucket.get(key)
     assert bucket.list() == []
+
+
+@pytest.mark.parametrize("key", ["x:y.csv", "ab:c", "C:/data.csv", "2021-04-22T10:00:00Z.json",
+                                 "in/" + "n" * 255, "é" * 127 + "e"])
+def test_colons_and_segments_up_to_255_bytes_are_ordinary_keys(raw, key: str) -> None:
+    bucket, _ = raw
+    bucket.put(key, b"x")
+    assert bucket.get(key) == b"x"
+    assert [ref.key for ref in bucket.list()] == [key]
 
 
 def test_empty_keys(raw) -> None:

@@ -100,10 +100,13 @@ def test_path_is_a_local_copy_refreshed_when_the_object_changes(remote) -> None:
 
 def test_keys_are_checked_as_in_folder_buckets(remote) -> None:
     bucket, _, _ = remote
-    for key in ("../x", "/abs", "a//b", "a\\b"):
+    for key in ("../x", "/abs", "a//b", "a\\b", "in/" + "n" * 256):
         with pytest.raises(InvalidKey):
             bucket.put(key, b"1")
     assert bucket.list() == []
+    for key in ("x:y.csv", "ab:c", "in/" + "n" * 255):
+        bucket.put(key, b"1")
+    assert sorted(ref.key for ref in bucket.list()) == ["ab:c", "in/" + "n" * 255, "x:y.csv"]
 
 
 def test_a_second_runtime_sees_what_the_first_wrote(bucket_url: str, tmp_path) -> None:

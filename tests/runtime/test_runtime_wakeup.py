@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cauce.runtime.wakeup import WakeListener, WakeNotifier, supported
+from cauce.backends.wakeup import WakeListener, WakeNotifier, supported
 
 pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets on this platform")
 

@@ -1,6 +1,7 @@
 """A loader run as a separate process by the warehouse tests (killed, raced, or holding locks).
 
-loader_process.py chunks URL CHUNKS ROWS   load chunks 0..CHUNKS-1, resuming from the checkpoint
+loader_process.py chunks URL CHUNKS ROWS   load chunks 0..CHUNKS-1, resuming from the checkpoint,
+                                            once a line ("go") arrives on standard input
 loader_process.py hold URL SECONDS          keep a write transaction open for SECONDS
 """
 
@@ -34,6 +35,7 @@ def load_chunks(url: str, chunks: int, rows: int) -> dict[str, int]:
     loaded = conflicts = 0
     with connect(url) as warehouse:
         print("ready", flush=True)
+        sys.stdin.readline()  # so that racing loaders start together
         while True:
             done = warehouse.checkpoint(CHECKPOINT)
             following = 0 if done is None else done + 1

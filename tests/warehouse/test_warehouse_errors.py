@@ -65,6 +65,24 @@ def test_driver_errors_name_the_url_and_keep_the_cause(warehouse: WarehouseBacke
     assert "check the name" in (raised.value.hint or "")
 
 
+def test_a_failed_statement_with_values_leaves_the_warehouse_usable(
+    warehouse: WarehouseBackend,
+) -> None:
+    warehouse.execute("CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)")
+    warehouse.execute("INSERT INTO kv VALUES (?, ?)", [1, "one"])
+    for _ in range(2):
+        with pytest.raises(WarehouseError):
+            warehouse.execute("INSERT INTO kv VALUES (?, ?)", [1, "again"])
+        with pytest.raises(WarehouseError):
+            warehouse.execute("INSERT INTO kv VALUES (?, ?)", [4, object()])
+    # The next statements bind their own values, or none, not the failed one's.
+    warehouse.execute("INSERT INTO kv VALUES (2, 'two')")
+    assert warehouse.query("SELECT count(*) AS n FROM kv").column(0)[0].as_py() == 2
+    with warehouse.transaction() as tx:
+        tx.execute("INSERT INTO kv VALUES (?, ?)", [3, "three"])
+    assert warehouse.query("SELECT v FROM kv WHERE k = ?", [3]).column(0)[0].as_py() == "three"
+
+
 def test_a_closed_warehouse_says_so(warehouse: WarehouseBackend) -> None:
     warehouse.query("SELECT 1 AS one")
     warehouse.close()

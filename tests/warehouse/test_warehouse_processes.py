@@ -21,9 +21,11 @@ LOADER = Path(__file__).with_name("loader_process.py")
 CHUNKS, ROWS = 30, 500
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
+def _start(*args: str, go: bool = True) -> subprocess.Popen[str]:
+    """Start a loader and wait until it is ready; with ``go`` let it start loading."""
     process = subprocess.Popen(
         [sys.executable, str(LOADER), *args],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -31,12 +33,24 @@ def _start(*args: str) -> subprocess.Popen[str]:
     assert process.stdout is not None
     first = process.stdout.readline().strip()
     assert first in ("ready", "holding"), process.stderr.read() if process.stderr else first
+    if go:
+        _go(process)
     return process
 
 
+def _go(process: subprocess.Popen[str]) -> None:
+    assert process.stdin is not None
+    process.stdin.write("go\n")
+    process.stdin.flush()
+
+
 def _finish(process: subprocess.Popen[str]) -> dict[str, int]:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
+    # Read through the same buffered pipe as _start: communicate() reads the file descriptor
+    # directly and would miss lines that readline() had already buffered.
+    assert process.stdout is not None and process.stderr is not None
+    out = process.stdout.read()
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 0, err
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -87,8 +101,10 @@ def test_two_racing_loader_processes_load_each_chunk_once(
     kind: str, make_url: Callable[[str], str]
 ) -> None:
     url = make_url(kind)
-    first = _start("chunks", url, str(CHUNKS), str(ROWS))
-    second = _start("chunks", url, str(CHUNKS), str(ROWS))
+    first = _start("chunks", url, str(CHUNKS), str(ROWS), go=False)
+    second = _start("chunks", url, str(CHUNKS), str(ROWS), go=False)
+    _go(first)
+    _go(second)
     results = [_finish(first), _finish(second)]
     assert sum(result["loaded"] for result in results) == CHUNKS
     _assert_every_row_once(url)

@@ -25,10 +25,10 @@ from typing import IO, Any
 import fsspec
 
 from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
-from .local.folders import StoredObject, check_key
+from .objects import ObjectStore, StoredObject, check_key
 
 
-class FsspecStore:
+class FsspecStore(ObjectStore):
     """The objects of one bucket at ``url``; ``cache`` is a local folder for temporary files
     and the copies ``path()`` hands out."""
 

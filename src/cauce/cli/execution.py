@@ -23,9 +23,10 @@ from ..errors import CauceError
 from ..runtime.backfill import backfill
 from ..runtime.runtime import Runtime
 from . import console
+from .home import home_option_value, state_url
 from .loading import load_app
 from .options import clean, job_options, settings_options
-from .state import home_option_value
+from .ui import start_served_ui, ui_options
 
 DYNAMIC = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
@@ -77,6 +78,14 @@ def _settings(app: App, values: dict[str, Any],
     return clean({k: values.get(k) for k in app.settings if k not in taken})
 
 
+def _runtime(app: App, reference: str, values: dict[str, Any], settings: dict[str, Any],
+             role: str) -> Runtime:
+    """A runtime on the home (and state) the command's options and configuration name."""
+    home = home_option_value(values["home"])
+    return Runtime(app, home=home, settings=settings, app_ref=reference, role=role,
+                   state=state_url(home))
+
+
 def _list_jobs(app: App) -> None:
     console.out.print(f"[bold]{app.name}[/] jobs:")
     for job in app.jobs.values():
@@ -116,9 +125,8 @@ def register(cli: typer.Typer) -> None:
         params = clean({k: values.get(k) for k in job.params})
         handler = console.show_logs(logging.INFO, general=False)
         try:
-            with Runtime(app, home=home_option_value(values["home"]),
-                         settings=_settings(app, values, set(job.params)),
-                         app_ref=reference) as rt, _progress_bar() as bar:
+            with _runtime(app, reference, values, _settings(app, values, set(job.params)),
+                          "foreground") as rt, _progress_bar() as bar:
                 handler.hide(rt.settings.secrets())
                 rt.on_progress(bar)
                 run = rt.run(job, values["partition"], **params)
@@ -182,9 +190,7 @@ def register(cli: typer.Typer) -> None:
             return
         handler = console.show_logs(logging.WARNING)
         try:
-            with Runtime(app, home=home_option_value(values["home"]),
-                         settings=_settings(app, values), app_ref=reference,
-                         role="backfill") as rt:
+            with _runtime(app, reference, values, _settings(app, values), "backfill") as rt:
                 handler.hide(rt.settings.secrets())
                 report = _backfill_with_bar(rt, job, values)
         finally:
@@ -264,6 +270,8 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
              click.Option(["--grace"], default="30s", show_default=True,
                           help="on stop, how long to let running work finish "
                           "before giving it back")]
+    if scheduler:
+        extra += ui_options()
     values = _parse(f"cauce {verb} {app.name}",
                     _common(extra) + settings_options(app.settings.values(), set()), ctx.args,
                     f"cauce {verb} for app {app.name}.\n\n"
@@ -271,11 +279,12 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
     if values is None:
         return
     handler = console.show_logs(logging.INFO, general_only=True)
+    ui = None
     try:
-        with Runtime(app, home=home_option_value(values["home"]), settings=_settings(app, values),
-                     app_ref=reference, role=verb) as rt:
+        with _runtime(app, reference, values, _settings(app, values), verb) as rt:
             handler.hide(rt.settings.secrets())
             _banner(rt, verb)
+            ui = start_served_ui(rt, values) if scheduler else None
             duration = values["duration"]
             rt.serve(timeout=parse_duration(duration, what="--for") if duration else None,
                      threads=values["threads"], processes=values["processes"], scheduler=scheduler,
@@ -284,6 +293,9 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
         raise CauceError("stopped at once on a second interrupt; unfinished work will be "
                          "delivered again when its leases expire") from None
     finally:
+        if ui is not None:
+            ui.stop()
+            ui.home.close()
         logging.getLogger().removeHandler(handler)
 
 

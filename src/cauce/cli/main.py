@@ -13,8 +13,8 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import console, demo, execution, inspect
-from .state import GLOBALS
+from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, ui
+from .home import GLOBALS
 
 cli = typer.Typer(
     name="cauce",
@@ -31,15 +31,30 @@ cli = typer.Typer(
 def main_options(
     home: Path = typer.Option(None, "--home", help="cauce home folder for every command "
                               "[default: .cauce, or CAUCE_HOME]"),
+    state_url: str = typer.Option(None, "--state", metavar="URL",
+                                  help="the state store [default: sqlite:///<home>/state.db, "
+                                  "or CAUCE_STATE]"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     GLOBALS.home = home
+    GLOBALS.state = state_url
     GLOBALS.debug = debug
 
 
 execution.register(cli)
-inspect.register(cli)
+cli.add_typer(runs.runs_cli, name="runs")
+cli.command("logs")(logs.logs_command)
+cli.command("queues")(queues.queues_command)
+cli.add_typer(dlq.dlq_cli, name="dlq")
+cli.command("schedules")(queues.schedules_command)
+cli.command("config")(config.config_command)
+cli.command("apps")(config.apps_command)
+cli.command("send")(feed.send_command)
+cli.command("publish")(feed.publish_command)
+cli.command("put")(feed.put_command)
 demo.register(cli)
+cli.add_typer(state.state_cli, name="state")
+ui.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

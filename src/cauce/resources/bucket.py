@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..backends.fsspec_store import FsspecStore
-from ..backends.local.folders import FolderStore, StoredObject
+from ..backends.objects import ObjectStore, StoredObject
 from ..errors import InvalidKey, ObjectNotFound, ResourceError
 from ..events import ObjectRef
 from .base import Resource
@@ -26,7 +25,7 @@ class Bucket(Resource):
     # seconds between listings that find other programs' writes (a Setting: read at start)
     watch: float | Setting | None = None
 
-    def _store(self) -> FolderStore | FsspecStore:
+    def _store(self) -> ObjectStore:
         return self._runtime().bucket_store(self)
 
     def _ref(self, obj: StoredObject) -> ObjectRef:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..backends.local import queues as store
+from ..backends.state import StoredMessage
 from ..durations import DurationLike, parse_duration
 from ..errors import DeclarationError, ResourceError
 from ..events import Message
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..app import App
 
 
-def message_from(stored: store.StoredMessage) -> Message:
+def message_from(stored: StoredMessage) -> Message:
     return Message(
         id=str(stored.id),
         body=json.loads(stored.body),
@@ -85,38 +85,33 @@ class Queue(Resource):
     def receive(self, max: int = 1, *,
                 visibility_timeout: DurationLike | None = None) -> list[Message]:
         """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
-        runtime = self._runtime()
         visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
                       else self.visibility_timeout)
-        with runtime.db.write() as con:
-            stored = store.receive(con, self.store_name, now=runtime.clock.time(), limit=max,
-                                   visibility=visibility)
+        stored = self._runtime().receive(self, limit=max, visibility=visibility)
         return [message_from(m) for m in stored]
 
     def ack(self, messages: Message | Sequence[Message]) -> int:
         """Delete received messages; returns how many were still leased (others were
         redelivered)."""
         items = [messages] if isinstance(messages, Message) else list(messages)
-        with self._runtime().db.write() as con:
-            return store.ack(con, [(int(m.id), m.lease or "") for m in items])
+        return self._runtime().state.queues.ack([(int(m.id), m.lease or "") for m in items])
 
     def nack(self, message: Message, *, delay: DurationLike | None = None) -> bool:
         """Give a message back now, or after ``delay``; it moves to the DLQ at max_receives."""
         runtime = self._runtime()
         now = runtime.clock.time()
-        with runtime.db.write() as con:
-            if message.receive_count >= self.max_receives:
-                return store.dead_letter(con, int(message.id), message.lease or "",
-                                         dlq=self.dlq.store_name, now=now,
-                                         error="given back (nack) after the last allowed receive")
-            seconds = parse_duration(delay) if delay is not None else 0.0
-            return store.release(con, int(message.id), message.lease or "",
-                                 visible_at=now + seconds)
+        if message.receive_count >= self.max_receives:
+            return runtime.state.queues.dead_letter(
+                int(message.id), message.lease or "", dlq=self.dlq.store_name, now=now,
+                error="given back (nack) after the last allowed receive")
+        seconds = parse_duration(delay) if delay is not None else 0.0
+        return runtime.state.queues.release(int(message.id), message.lease or "",
+                                            visible_at=now + seconds)
 
     def depth(self) -> int:
         """Messages waiting or in flight (not counting the dead-letter queue)."""
         runtime = self._runtime()
-        counts = store.stats(runtime.db.read(), [self.store_name], runtime.clock.time())
+        counts = runtime.state.queues.stats([self.store_name], now=runtime.clock.time())
         visible, later, _ = counts.get(self.store_name, (0, 0, 0))
         return visible + later
 
@@ -130,22 +125,18 @@ class DeadLetterQueue:
         self.store_name = source.store_name + ".dlq"
 
     def messages(self, limit: int | None = None) -> list[Message]:
-        stored = store.listing(self.source._runtime().db.read(), self.store_name, limit)
+        stored = self.source._runtime().state.queues.listing(self.store_name, limit)
         return [message_from(m) for m in stored]
 
     def errors(self) -> list[str | None]:
         """The last error of each dead-lettered message, oldest first."""
-        stored = store.listing(self.source._runtime().db.read(), self.store_name)
-        return [m.last_error for m in stored]
+        return [m.last_error for m in self.source._runtime().state.queues.listing(self.store_name)]
 
     def depth(self) -> int:
-        return len(store.listing(self.source._runtime().db.read(), self.store_name))
+        runtime = self.source._runtime()
+        counts = runtime.state.queues.stats([self.store_name], now=runtime.clock.time())
+        return sum(counts.get(self.store_name, (0, 0, 0))[:2])
 
     def replay(self, ids: Sequence[str] | None = None) -> int:
         """Send dead-lettered messages back to their queue; returns how many moved."""
-        runtime = self.source._runtime()
-        with runtime.db.write() as con:
-            moved = store.replay(con, self.store_name, now=runtime.clock.time(),
-                                 ids=[int(i) for i in ids] if ids is not None else None)
-        runtime.new_work()
-        return len(moved)
+        return self.source._runtime().replay(self.source, ids)

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..backends.local import tables as store
 from ..errors import ConditionFailed, DeclarationError, InvalidKey
 from .base import Resource, to_json
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
     from ..app import App
 
 KeyValue = str | int | tuple[Any, ...]
+SEPARATOR = "\x1f"  # joins the parts of a composite key, so a prefix of parts is a key range
 
 
 class Table(Resource):
@@ -41,7 +41,7 @@ class Table(Resource):
         if not prefix and len(parts) != len(self.key_fields):
             raise InvalidKey(f"table {self.name!r} keys have {len(self.key_fields)} part(s) "
                              f"{self.key_fields}, got {key!r}")
-        return store.SEPARATOR.join(_part(p, self.name) for p in parts)
+        return SEPARATOR.join(_part(p, self.name) for p in parts)
 
     def key_of(self, item: dict[str, Any]) -> KeyValue:
         """The key of ``item`` (a tuple for composite keys)."""
@@ -64,10 +64,9 @@ class Table(Resource):
         indexes = {i: json.dumps(item[i], sort_keys=True) for i in self.indexes
                    if item.get(i) is not None}
         runtime = self._runtime()
-        with runtime.db.write() as con:
-            version = store.put(con, self.qualified, key, text, indexes=indexes,
-                                now=runtime.clock.time(), if_absent=if_absent,
-                                if_version=if_version)
+        version = runtime.state.tables.put(self.qualified, key, text, indexes=indexes,
+                                           now=runtime.clock.time(), if_absent=if_absent,
+                                           if_version=if_version)
         if version is None:
             wanted = "absent" if if_absent else f"at version {if_version}"
             raise ConditionFailed(f"item {self.key_of(item)!r} of table {self.name!r} "
@@ -75,17 +74,17 @@ class Table(Resource):
         return version
 
     def get(self, key: KeyValue) -> dict[str, Any] | None:
-        found = store.get(self._runtime().db.read(), self.qualified, self._encode(key))
+        found = self._runtime().state.tables.get(self.qualified, self._encode(key))
         return json.loads(found[0]) if found else None
 
     def version(self, key: KeyValue) -> int | None:
         """The item's current version (1 after its first put), or None if absent."""
-        found = store.get(self._runtime().db.read(), self.qualified, self._encode(key))
+        found = self._runtime().state.tables.get(self.qualified, self._encode(key))
         return found[1] if found else None
 
     def delete(self, key: KeyValue, *, if_version: int | None = None) -> bool:
-        with self._runtime().db.write() as con:
-            return store.delete(con, self.qualified, self._encode(key), if_version=if_version)
+        return self._runtime().state.tables.delete(self.qualified, self._encode(key),
+                                                   if_version=if_version)
 
     def query(
         self, prefix: KeyValue | None = None, *, index: str | None = None, value: Any = None,
@@ -93,29 +92,29 @@ class Table(Resource):
     ) -> list[dict[str, Any]]:
         """Items whose key starts with ``prefix`` (text, or leading parts of a composite key),
         or whose ``index`` attribute equals ``value``."""
-        con = self._runtime().db.read()
+        tables = self._runtime().state.tables
         if index is not None:
             if index not in self.indexes:
                 raise InvalidKey(f"table {self.name!r} has no index {index!r}",
                                  hint=f"declare indexes=[{index!r}] (it has {list(self.indexes)})")
-            rows = store.by_index(con, self.qualified, index, json.dumps(value, sort_keys=True),
-                                  limit)
+            rows = tables.by_index(self.qualified, index, json.dumps(value, sort_keys=True),
+                                   limit)
         else:
             text = ""
             if prefix is not None:
                 text = self._encode(prefix, prefix=True)
                 if isinstance(prefix, tuple) and len(self.key_fields) > len(prefix):
-                    text += store.SEPARATOR
-            rows = store.by_prefix(con, self.qualified, text, limit)
+                    text += SEPARATOR
+            rows = tables.by_prefix(self.qualified, text, limit)
         return [json.loads(r) for r in rows]
 
     def scan(self) -> Iterator[dict[str, Any]]:
         """Every item, in key order."""
-        for text in store.scan(self._runtime().db.read(), self.qualified):
+        for text in self._runtime().state.tables.scan(self.qualified):
             yield json.loads(text)
 
     def count(self) -> int:
-        return store.count(self._runtime().db.read(), self.qualified)
+        return self._runtime().state.tables.count(self.qualified)
 
 
 # Integer key parts are stored as a marker and 20 digits (offset to be non-negative), so that 1 and
@@ -133,7 +132,7 @@ def _part(value: Any, table: str) -> str:
             raise InvalidKey(f"table {table!r}: key part {value} does not fit in 64 bits")
         return f"{_INTEGER}{value + _OFFSET:020d}"
     text = value.isoformat() if isinstance(value, date | datetime) else value
-    for reserved in (store.SEPARATOR, _INTEGER):
+    for reserved in (SEPARATOR, _INTEGER):
         if reserved in text:
             raise InvalidKey(f"table {table!r}: key part {text!r} contains the reserved character "
                              f"U+{ord(reserved):04X}")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import runs
 from ..app import Job
 from ..errors import PartitionError
 from .execute import log_general
@@ -69,14 +68,14 @@ def backfill(
     started = time.monotonic()
     keys = job.partitions.range(first, last, runtime.today())
     report = BackfillReport(job.name, keys)
-    done = runs.succeeded_partitions(runtime.db.read(), runtime.app.name, job.name)
+    done = runtime.state.runs.succeeded_partitions(runtime.app.name, job.name)
     todo = [k for k in keys if force or k not in done]
     report.skipped = [k for k in keys if k not in todo]
     now = runtime.clock.time()
-    with runtime.db.write() as con:
+    with runtime.state.atomic():
         for key in todo:
-            if not runtime.has_pending_run(con, job, key):
-                runtime.enqueue_job(con, job, partition=key, params={}, trigger="backfill", now=now)
+            if not runtime.has_pending_run(job, key):
+                runtime.enqueue_job(job, partition=key, params={}, trigger="backfill", now=now)
     log_general(runtime, runtime.app.name, logging.INFO,
                 "backfill of %s: %d partition(s), %d skipped",
                 job.name, len(todo), len(report.skipped))
@@ -87,11 +86,10 @@ def backfill(
     try:
         while True:
             dispatcher.pump()
-            con = runtime.db.read()
-            remaining = {k for k in remaining if runtime.has_pending_run(con, job, k)}
+            remaining = {k for k in remaining if runtime.has_pending_run(job, k)}
             if progress is not None:
                 progress(len(todo) - len(remaining), len(todo))
-            if not remaining and not any(runtime.has_pending_run(con, j, k)
+            if not remaining and not any(runtime.has_pending_run(j, k)
                                          for j in family for k in todo):
                 break
             runtime.wait(poll)

@@ -8,6 +8,12 @@ keeps thousands of messages a second cheap on SQLite.
 Two ways to drive it: `pump` hands work to a thread pool (``cauce serve``/``worker``), and
 `run_inline` executes work in the calling thread, one delivery at a time, in a deterministic
 order (the TestRuntime and foreground tools).
+
+A worker thread notes each delivery's start before calling its handler
+(`cauce.backends.state.RunStore.note_started`); the run's row says "running" once the delivery
+has run for `RECORD_AFTER` seconds, and its final status when it is settled. A delivery whose
+last worker died runs alone in a child process (`cauce.runtime.processes`), so that if it kills
+its worker again only that child dies.
 """
 
 from __future__ import annotations
@@ -19,8 +25,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .. import runs
-from ..backends.local import queues
 from ..runs import RunStatus
 from .execute import Outcome, execute
 from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
@@ -36,6 +40,7 @@ class Dispatcher:
 
     CANCEL_CHECK_EVERY = 1.0
     PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
+    RECORD_AFTER = 0.2  # seconds a delivery runs before its row is marked running
 
     def __init__(
         self, runtime: Runtime, *, threads: int = 8, processes: int = 2,
@@ -51,6 +56,8 @@ class Dispatcher:
         self._done: deque[Delivery] = deque()
         self.inflight: dict[str, Delivery] = {}
         self._process_inflight = 0
+        # deliveries that must run alone go to a child process when the app can be imported there
+        self._children = runtime.processes.available
         self._claiming = True
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
@@ -73,7 +80,24 @@ class Dispatcher:
             claimed = self._claim(self.threads * self.PREFETCH - len(self.inflight))
             self._start(claimed)
             started = len(claimed)
+        self._record_started(now)
         return settled + started
+
+    def _in_child(self, delivery: Delivery, *, inline: bool = False) -> bool:
+        return delivery.source.in_process or (delivery.alone and self._children and not inline)
+
+    def _begin(self, delivery: Delivery) -> None:
+        """Note the delivery's start, then let it run: from here on its death counts."""
+        self.runtime.state.runs.note_started(delivery.start(self.runtime.clock.time()))
+
+    def _record_started(self, now: float) -> None:
+        """Mark running the runs that have run a little while (most end sooner, and their
+        settlement says everything at once)."""
+        due = [d for d in self.inflight.values() if d.started_at is not None and not d.recorded
+               and d.outcome is None and now - d.started_at >= self.RECORD_AFTER]
+        self.runtime.state.runs.record_running([d.running() for d in due])
+        for delivery in due:
+            delivery.recorded = True
 
     def _start(self, deliveries: list[Delivery]) -> None:
         """Hand deliveries to the pool in up to ``threads`` chunks (one hand-off per chunk, not per
@@ -85,7 +109,7 @@ class Dispatcher:
         for delivery in deliveries:
             self.inflight[delivery.spec.run_id] = delivery
             delivery.source.inflight += 1
-            if delivery.source.in_process:
+            if self._in_child(delivery):
                 self._process_inflight += 1
         chunks = min(self.threads, len(deliveries))
         for i in range(chunks):
@@ -104,8 +128,11 @@ class Dispatcher:
             self._done.append(delivery)
             self.runtime.wake()
 
-    def _execute(self, delivery: Delivery) -> Outcome:
-        if delivery.source.in_process:
+    def _execute(self, delivery: Delivery, *, inline: bool = False) -> Outcome:
+        if delivery.cancel.is_set():  # asked to cancel while it waited for a thread
+            return Outcome(ok=False, error="cancelled before it started", cancelled=True)
+        self._begin(delivery)
+        if self._in_child(delivery, inline=inline):
             return self.runtime.processes.execute(delivery.spec, delivery.cancel)
         return execute(self.runtime, delivery.spec, delivery.cancel)
 
@@ -119,7 +146,7 @@ class Dispatcher:
         for delivery in batch:
             self.inflight.pop(delivery.spec.run_id, None)
             delivery.source.inflight -= 1
-            if delivery.source.in_process:
+            if self._in_child(delivery):
                 self._process_inflight -= 1
         return len(batch)
 
@@ -149,22 +176,34 @@ class Dispatcher:
         self._refresh_sources()
         runtime = self.runtime
         now = runtime.clock.time()
+        queues = runtime.state.queues
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
-        ready = queues.next_visible(runtime.db.read(), [s.queue for s in queue_sources])
+        ready = queues.next_visible([s.queue for s in queue_sources])
         wanted: list[Source] = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
-        wanted += [s for s in self.sources
-                   if isinstance(s, StreamSource) and s.has_work(runtime.db.read(), now)]
+        stream_sources = [s for s in self.sources
+                          if isinstance(s, StreamSource) and s.has_work(now)]
+        wanted += stream_sources
         claimed: list[Delivery] = []
         if not wanted:
             return claimed
-        with runtime.db.write() as con:
+        # sources holding work that must run alone (in a child process, or inline one at a time)
+        apart = set(queues.alone_ready([s.queue for s in wanted if isinstance(s, QueueSource)],
+                                       now=now))
+        alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
+                         or (isinstance(s, StreamSource) and s.has_alone(now))}
+        with runtime.state.atomic():
             for source in wanted:
                 cap = self._capacity(source, free - len(claimed))
                 if one:
                     cap = min(cap, 1)
                 if cap <= 0:
                     continue
-                claimed.extend(source.claim(con, now, cap, runtime.worker_id))
+                alone = 0
+                if id(source) in alone_sources:
+                    alone = cap if one or not self._children else max(
+                        0, self.processes - self._process_inflight
+                        - sum(self._in_child(d) for d in claimed))
+                claimed.extend(source.claim(now, cap, runtime.worker_id, alone=alone))
                 if one and claimed:
                     break
         return claimed
@@ -176,9 +215,9 @@ class Dispatcher:
         by_source: dict[int, list[Delivery]] = {}
         for delivery in deliveries:
             by_source.setdefault(id(delivery.source), []).append(delivery)
-        with runtime.db.write() as con:
+        with runtime.state.atomic():
             for group in by_source.values():
-                group[0].source.settle_many(con, group, now)
+                group[0].source.settle_many(group, now)
         for delivery in deliveries:
             runtime.announce(delivery)
 
@@ -186,27 +225,27 @@ class Dispatcher:
         by_source: dict[int, list[Delivery]] = {}
         for d in self.inflight.values():
             by_source.setdefault(id(d.source), []).append(d)
-        with self.runtime.db.write() as con:
+        with self.runtime.state.atomic():
             for group in by_source.values():
-                group[0].source.extend(con, group, now)
+                group[0].source.extend(group, now)
 
     def _check_cancellations(self) -> None:
         runtime = self.runtime
-        con = runtime.db.read()
-        for run_id in runs.cancel_requested(con, list(self.inflight)):
+        runs = runtime.state.runs
+        for run_id in runs.cancel_requested(list(self.inflight)):
             delivery = self.inflight.get(run_id)
             if delivery is not None and not delivery.cancel.is_set():
                 delivery.cancel.set()
                 log.info("cancelling run %s", run_id)
-        waiting = runs.queued_cancelled(con)
+        waiting = runs.queued_cancelled()
         if waiting:
             now = runtime.clock.time()
-            with runtime.db.write() as wcon:
+            with runtime.state.atomic():
                 for run_id, message_id in waiting:
-                    if message_id is not None:
-                        wcon.execute("DELETE FROM messages WHERE id = ? AND lease IS NULL",
-                                     (message_id,))
-                    runs.finish(wcon, run_id, RunStatus.CANCELLED, now=now,
+                    if message_id is not None and not runtime.state.queues.drop_unclaimed(
+                            message_id):
+                        continue  # a worker holds it: that worker cancels it before it starts
+                    runs.finish(run_id, RunStatus.CANCELLED, now=now,
                                 error="cancelled before it started")
 
     # -- the inline driver ------------------------------------------------------------
@@ -219,8 +258,9 @@ class Dispatcher:
             if not claimed:
                 return count
             delivery = claimed[0]
-            delivery.outcome = self._execute(delivery)
+            delivery.outcome = self._execute(delivery, inline=True)
             self._settle([delivery])
+            self._record_started(self.runtime.clock.time())
             count += 1
         return count
 
@@ -228,16 +268,20 @@ class Dispatcher:
         """The earliest future moment a delayed message, retry or stream window becomes due."""
         runtime = self.runtime
         now = runtime.clock.time()
-        con = runtime.db.read()
-        ready = queues.next_visible(con, [s.queue for s in self.sources
-                                          if isinstance(s, QueueSource)])
+        ready = runtime.state.queues.next_visible([s.queue for s in self.sources
+                                                   if isinstance(s, QueueSource)])
         times = [t for t in ready.values() if t > now]
         for source in self.sources:
             if isinstance(source, StreamSource):
-                due = source.next_wakeup(con, now)
+                due = source.next_wakeup(now)
                 if due is not None:
                     times.append(due)
         return min(times) if times else None
+
+    def idle(self) -> bool:
+        """True when nothing is left to do, now or later: no work in hand, none ready, none
+        delayed or waiting for a retry or a stream window."""
+        return not self.pending()
 
     def pending(self) -> bool:
         """True if any source still holds messages or records (ready or later)."""
@@ -245,8 +289,8 @@ class Dispatcher:
 
     def _claimable_now(self) -> list[str]:
         now = self.runtime.clock.time()
-        ready = queues.next_visible(self.runtime.db.read(),
-                                    [s.queue for s in self.sources if isinstance(s, QueueSource)])
+        ready = self.runtime.state.queues.next_visible(
+            [s.queue for s in self.sources if isinstance(s, QueueSource)])
         return [q for q, t in ready.items() if t <= now]
 
     # -- shutdown ---------------------------------------------------------------------
@@ -264,10 +308,10 @@ class Dispatcher:
         self._settle_done()
         if self.inflight:
             now = self.runtime.clock.time()
-            with self.runtime.db.write() as con:
+            with self.runtime.state.atomic():
                 for delivery in self.inflight.values():
                     delivery.cancel.set()
-                    delivery.source.release(con, delivery, now)
+                    delivery.source.release(delivery, now)
             log.warning("gave back %d unfinished run(s) for redelivery", len(self.inflight))
             self.inflight.clear()
         if self._pool is not None:

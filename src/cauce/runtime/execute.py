@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..app import Handler, Job
 from ..context import Context
 from ..errors import CauceError, RunCancelled
+from ..events import BatchFailed, Message
 from ..logs import LogScope, scoped
 
 if TYPE_CHECKING:
@@ -27,13 +28,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended."""
+    """How a run ended. ``failed`` names the messages a batch handler failed (the rest of its
+    batch succeeded); ``lost`` says the process running it died."""
 
     ok: bool
     error: str | None = None
     result: Any = None
     cancelled: bool = False
     traceback: str | None = None
+    failed: frozenset[str] | None = None
+    lost: bool = False
 
 
 @dataclass
@@ -84,20 +88,22 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
                 result = target.func(ctx, **params)
             else:
                 result = target.func(spec.payload, ctx)
+            if isinstance(result, BatchFailed):  # returned rather than raised: the same
+                raise result
         except RunCancelled as err:
             ctx.log.warning("run cancelled: %s", err)
             return Outcome(ok=False, error=redact(f"cancelled: {err}"), cancelled=True)
+        except BatchFailed as err:
+            partial = _partial(err, spec, redact)
+            if partial is not None:
+                ctx.log.warning("attempt %d: %s", spec.attempt, partial.error)
+                return partial
+            return _failed(ctx, spec, err, redact)
         except Exception as err:
             if ctx.cancelled:
                 ctx.log.warning("run cancelled (%s: %s)", type(err).__name__, err)
                 return Outcome(ok=False, error="cancelled", cancelled=True)
-            one_line = (f"{type(err).__name__}: {err}".splitlines()[0] if str(err)
-                        else type(err).__name__)
-            if isinstance(err, CauceError) and err.hint:
-                one_line += f" (hint: {err.hint})"
-            trace = traceback.format_exc().rstrip()
-            ctx.log.error("attempt %d failed: %s\n%s", spec.attempt, one_line, trace)
-            return Outcome(ok=False, error=redact(one_line), traceback=redact(trace))
+            return _failed(ctx, spec, err, redact)
         finally:
             ctx._cleanup()
         if ctx.cancelled:
@@ -106,6 +112,32 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
         if spec.is_job:
             ctx.log.info("run %s succeeded", spec.run_id)
         return Outcome(ok=True, result=storable(result, redact))
+
+
+def _failed(ctx: Context, spec: RunSpec, err: Exception, redact: Callable[[str], str]) -> Outcome:
+    """The outcome of a run that raised: its one-line error, its traceback in its log."""
+    one_line = (f"{type(err).__name__}: {err}".splitlines()[0] if str(err)
+                else type(err).__name__)
+    if isinstance(err, CauceError) and err.hint:
+        one_line += f" (hint: {err.hint})"
+    trace = traceback.format_exc().rstrip()
+    ctx.log.error("attempt %d failed: %s\n%s", spec.attempt, one_line, trace)
+    return Outcome(ok=False, error=redact(one_line), traceback=redact(trace))
+
+
+def _partial(failure: BatchFailed, spec: RunSpec, redact: Callable[[str], str]) -> Outcome | None:
+    """The outcome of a batch handler that named the messages it failed; None when the run was
+    not a batch of messages (then BatchFailed is an ordinary error)."""
+    batch = spec.payload
+    if not isinstance(batch, list) or not all(isinstance(m, Message) for m in batch):
+        return None
+    if not failure.failed:
+        return Outcome(ok=True)
+    unknown = sorted(set(failure.failed) - {m.id for m in batch})
+    if unknown:
+        return Outcome(ok=False, error="BatchFailed names message(s) not in the batch: "
+                       + ", ".join(unknown))
+    return Outcome(ok=False, error=redact(failure.reason), failed=frozenset(failure.failed))
 
 
 MAX_RESULT = 1_000_000

@@ -1,8 +1,11 @@
-"""Process workers: a job declared ``worker="process"`` runs in a child process of its own.
+"""Process workers: a job declared ``worker="process"`` runs in a child process of its own, and
+so does a delivery that must run alone because its last worker died while running it.
 
 The child imports the app by its ``module:attribute`` reference, opens the same home, runs the
-job and reports how it ended through a pipe. It leads a process group of its own, so a
-cancellation or a timeout stops it together with any program it started.
+job or handler and reports how it ended through a pipe. It leads a process group of its own, so
+a cancellation or a timeout stops it together with any program it started. A child that dies
+without reporting — killed, out of memory, crashed — is a *lost* outcome, which counts toward
+the message's ``max_receives`` as a worker's death does; the serving process carries on.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..events import ObjectRef
 from .execute import Outcome, RunSpec, execute
 
 if TYPE_CHECKING:
@@ -27,17 +32,45 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ChildTask:
-    """What a child process needs to run one job (all of it picklable)."""
+    """What a child process needs to run one job or handler delivery (all of it picklable)."""
 
     app_ref: str
     home: str
+    state: str
     settings: dict[str, Any]
-    job: str
+    kind: str
+    name: str
     run_id: str
     attempt: int
     event_id: str | None
     partition: str | None
     params: dict[str, Any]
+    payload: Any = None
+    window: tuple[datetime, datetime] | None = None
+    shard: int | None = None
+
+
+@dataclass(frozen=True)
+class _ObjectPayload:
+    """An `ObjectRef` on its way to a child (which has its own Bucket objects)."""
+
+    bucket: str
+    key: str
+    size: int
+    created_at: datetime
+
+
+def _portable(payload: Any) -> Any:
+    if isinstance(payload, ObjectRef):
+        return _ObjectPayload(payload.bucket.name, payload.key, payload.size, payload.created_at)
+    return payload
+
+
+def _restored(payload: Any, app: Any) -> Any:
+    if isinstance(payload, _ObjectPayload):
+        return ObjectRef(app.resources[payload.bucket], payload.key, payload.size,
+                         payload.created_at)
+    return payload
 
 
 def load_app(reference: str) -> Any:
@@ -59,10 +92,11 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
     outcome: Outcome
     try:
         app = load_app(task.app_ref)
-        with Runtime(app, home=Path(task.home), settings=task.settings, role="child") as runtime:
-            job = app.get_job(task.job)
-            spec = RunSpec(task.run_id, job, task.attempt, task.event_id, task.partition,
-                           task.params)
+        with Runtime(app, home=Path(task.home), settings=task.settings, role="child",
+                     state=task.state) as runtime:
+            target = app.get_job(task.name) if task.kind == "job" else app.handlers[task.name]
+            spec = RunSpec(task.run_id, target, task.attempt, task.event_id, task.partition,
+                           task.params, _restored(task.payload, app), task.window, task.shard)
             outcome = execute(runtime, spec, cancel)
             runtime.sink.flush()
     except BaseException as err:  # the child could not even start the job: report it
@@ -88,12 +122,13 @@ class ProcessLauncher:
         runtime = self.runtime
         reference = runtime.app_ref
         if reference is None:
-            return Outcome(ok=False, error=f"job {spec.target.name!r} runs in a process worker, "
+            return Outcome(ok=False, error=f"{spec.target.name!r} runs in a process worker, "
                            f"but app {runtime.app.name!r} cannot be imported by reference; "
                            "run it as module:attribute")
-        task = ChildTask(reference, str(runtime.home), dict(runtime.overrides), spec.target.name,
-                         spec.run_id, spec.attempt, spec.event_id, spec.partition,
-                         dict(spec.params or {}))
+        task = ChildTask(reference, str(runtime.home), runtime.state_url, dict(runtime.overrides),
+                         "job" if spec.is_job else "handler", spec.target.name, spec.run_id,
+                         spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}),
+                         _portable(spec.payload), spec.window, spec.shard)
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(target=_child_main, args=(task, sender),
                                       name=f"cauce-{spec.run_id}")
@@ -118,12 +153,18 @@ class ProcessLauncher:
                     return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
                                    "the process was stopped")
             child.join(timeout=5)
-            return Outcome(ok=False, error=f"the process worker died (exit code {child.exitcode})")
+            return Outcome(ok=False, lost=True,
+                           error=f"the process running it died ({_death(child.exitcode)})")
         finally:
             receiver.close()
             if child.is_alive():
                 self._stop(child)
             child.join(timeout=5)
+
+    @property
+    def available(self) -> bool:
+        """Whether children can import the app (it has a ``module:attribute`` reference)."""
+        return self.runtime.app_ref is not None
 
     @staticmethod
     def _stop(child: multiprocessing.process.BaseProcess) -> None:
@@ -138,3 +179,12 @@ class ProcessLauncher:
             child.join(timeout=wait)
             if not child.is_alive():
                 return
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"

@@ -1,12 +1,12 @@
 """The scheduler: fires each scheduled job when its time comes, in the app's time zone, and
 looks into each watched bucket as often as it asks.
 
-Next fire times live in the state database, so a restart keeps step. Missed ticks while nothing
+Next fire times live in the state store, so a restart keeps step. Missed ticks while nothing
 ran are coalesced into one run (like cron, unlike a catch-up storm); a tick is skipped when the
 previous run of that job (or partition) is still queued or running. Only one process per app
-fires schedules: the holder of a short lease in the state database. Watched buckets are listed
+fires schedules: the holder of a short lease in the state store. Watched buckets are listed
 by every serving process (the first look right at start, so what arrived while nothing ran is
-found); the state database decides which objects are new, once.
+found); the state store decides which objects are new, once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..app import Job
-from ..backends.local.queues import new_token
+from ..backends.state import new_token
 from ..errors import CauceError
 from ..resources.bucket import Bucket
 from ..schedules import Schedule, make_schedule
@@ -61,16 +61,8 @@ class Scheduler:
     def _lead(self, now: float) -> bool:
         if now < self._lead_until - self.LEASE / 3:
             return True
-        name = f"scheduler:{self.runtime.app.name}"
-        with self.runtime.db.write() as con:
-            cur = con.execute(
-                "INSERT INTO leases (name, owner, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
-                "expires = excluded.expires "
-                "WHERE leases.owner = excluded.owner OR leases.expires <= ?",
-                (name, self.owner, now + self.LEASE, now),
-            )
-            leading = cur.rowcount == 1
+        leading = self.runtime.state.leases.acquire(f"scheduler:{self.runtime.app.name}",
+                                                    self.owner, now=now, until=now + self.LEASE)
         self._lead_until = now + self.LEASE if leading else 0.0
         return leading
 
@@ -108,37 +100,30 @@ class Scheduler:
         self._checked_at = now
         if not self._lead(now):
             return now + self.LEASE / 3
-        app = runtime.app
+        app, store = runtime.app, runtime.state.schedules
         next_times = []
-        with runtime.db.write() as con:
-            rows = {r["job"]: r
-                    for r in con.execute("SELECT * FROM schedules WHERE app = ?", (app.name,))}
+        with runtime.state.atomic():
+            rows = {r.job: r for r in store.states(app.name)}
             for name, schedule in self.schedules.items():
                 row = rows.get(name)
-                if row is None or row["spec"] != schedule.spec:
+                if row is None or row.spec != schedule.spec:
                     next_at = schedule.next_after(now)
-                    con.execute(
-                        "INSERT INTO schedules (app, job, spec, next_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (app, job) DO UPDATE SET spec = excluded.spec, "
-                        "next_at = excluded.next_at",
-                        (app.name, name, schedule.spec, next_at),
-                    )
+                    store.set(app.name, name, spec=schedule.spec, next_at=next_at)
                     next_times.append(next_at)
                     continue
-                if row["paused"]:
-                    self._announce_pause(name, row["paused"])
+                if row.paused:
+                    self._announce_pause(name, row.paused)
                     continue
-                next_at = row["next_at"]
+                next_at = row.next_at
                 if next_at <= now:
-                    self._fire(con, app.jobs[name], next_at, now)
+                    self._fire(app.jobs[name], next_at, now)
                     next_at = schedule.next_after(max(now, next_at))
-                    con.execute("UPDATE schedules SET next_at = ? WHERE app = ? AND job = ?",
-                                (next_at, app.name, name))
+                    store.advance(app.name, name, next_at=next_at)
                 next_times.append(next_at)
         self._next_due = min(next_times) if next_times else None
         return self._next_due
 
-    def _fire(self, con, job: Job, due: float, now: float) -> None:  # type: ignore[no-untyped-def]
+    def _fire(self, job: Job, due: float, now: float) -> None:
         runtime = self.runtime
         partition = None
         if job.partitions is not None:
@@ -146,13 +131,13 @@ class Scheduler:
             partition = job.partitions.last_complete(local_day)
             if partition is None:
                 return
-        if runtime.has_pending_run(con, job, partition):
+        if runtime.has_pending_run(job, partition):
             log_general(runtime, job.app.name, logging.INFO,
                         "%s: tick skipped, its previous run is still queued or running", job.name)
             return
-        if partition is not None and runtime.partition_succeeded(con, job, partition):
+        if partition is not None and runtime.partition_succeeded(job, partition):
             return
-        runtime.enqueue_job(con, job, partition=partition, params={}, trigger="schedule", now=now)
+        runtime.enqueue_job(job, partition=partition, params={}, trigger="schedule", now=now)
 
     def _announce_pause(self, job: str, reason: str) -> None:
         if job not in self._announced_pauses:
@@ -166,9 +151,6 @@ class Scheduler:
         (without doing anything)."""
         times = list(self._next_look.values())
         if self.schedules:
-            rows = self.runtime.db.read().execute(
-                "SELECT job, next_at, paused FROM schedules WHERE app = ?",
-                (self.runtime.app.name,),
-            ).fetchall()
-            times += [r["next_at"] for r in rows if not r["paused"] and r["job"] in self.schedules]
+            times += [r.next_at for r in self.runtime.state.schedules.states(self.runtime.app.name)
+                      if not r.paused and r.job in self.schedules]
         return min(times) if times else None

@@ -1,8 +1,15 @@
 """Where deliveries come from: a queue (user queues, and the internal queues behind bucket
 events, topic subscriptions and job runs) or the shards of a stream.
 
-A source claims work inside a write transaction (taking leases and creating run records) and
-settles it inside another (ack, retry later, or dead-letter, and the run's final status).
+A source claims work inside a transaction of the state store (taking leases) and settles it
+inside another (ack, retry later, or dead-letter, and the run's record); the dispatcher opens
+them. Before claiming it settles the leases that expired: deliveries whose worker died or
+stopped renewing them. A delivery that had really started (its worker noted the start, see
+`cauce.backends.state.RunStore.note_started`) was *lost*: its
+run is recorded as such, it counts toward the message's ``max_receives``, and the message is
+delivered alone in a process of its own from then on, so a message that kills its worker is
+found and dead-lettered ("worker lost while handling it N times") while the messages claimed
+with it are handled. A delivery that never started does not count at all.
 """
 
 from __future__ import annotations
@@ -11,28 +18,34 @@ import json
 import math
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import runs
 from ..app import Handler, Job
-from ..backends.local import queues, streams
-from ..backends.local.queues import StoredMessage
+from ..backends.state import (
+    OWN_BATCH,
+    OWN_PROCESS,
+    ConsumerState,
+    Start,
+    StoredMessage,
+    StoredRecord,
+    new_token,
+)
 from ..events import ObjectRef, Record
 from ..resources.bucket import Bucket
 from ..resources.queue import message_from
 from ..resources.stream import Stream
-from ..runs import NewRun, RunStatus
+from ..runs import RunRecord, RunStatus, new_run_id
 from .execute import Outcome, RunSpec, log_general
 from .retry import backoff
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from .runtime import Runtime
 
 JOB_VISIBILITY = 300.0
+LOST = "worker lost: its lease expired before the run finished"
+STOPPED = "worker stopped before the run finished; delivered again"
 
 
 @dataclass(eq=False)
@@ -41,38 +54,66 @@ class Delivery:
 
     source: Source
     spec: RunSpec
+    run: RunRecord
+    lease: str
+    head: str
     messages: list[StoredMessage] = field(default_factory=list)
-    shard_lease: str | None = None
     last_seq: int | None = None
+    alone: bool = False  # delivered alone in a process of its own: its last worker died
     cancel: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome | None = None
+    started_at: float | None = None
+    recorded: bool = False  # its run row says running
+
+    def start(self, at: float) -> Start:
+        """Mark the delivery started; returns the line its worker logs before calling it."""
+        self.started_at = at
+        return Start(self.lease, self.head, self.running().as_dict())
+
+    def running(self) -> RunRecord:
+        return replace(self.run, status=RunStatus.RUNNING, started_at=self.started_at)
+
+    def ended(self, status: RunStatus, now: float, error: str | None = None,
+              result: Any = None) -> RunRecord:
+        return replace(self.run, status=status, started_at=self.started_at, ended_at=now,
+                       error=error, result=result)
+
+
+def lost_reason(times: int, earlier: str | None) -> str:
+    """The error a message dead-lettered for lost deliveries keeps."""
+    text = f"worker lost while handling it {times} time{'s' if times != 1 else ''}"
+    if earlier and earlier != LOST:
+        text += f"; an earlier attempt failed: {earlier.splitlines()[0]}"
+    return text
 
 
 class Source(ABC):
-    """Base of the two kinds of source: claim work, settle it, keep or give back its leases."""
+    """Base of the two kinds of source: claim work, settle it, keep or give back its leases.
+    Each is called inside a transaction of the state store the dispatcher opened."""
 
     @abstractmethod
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
-              worker: str) -> list[Delivery]:
-        """Take up to ``capacity`` deliveries (leases and run records) in the caller's
-        transaction."""
+    def claim(self, now: float, capacity: int, worker: str, *,
+              alone: int = 0) -> list[Delivery]:
+        """Take up to ``capacity`` deliveries, and up to ``alone`` of those that must run alone
+        in a process of their own."""
 
     @abstractmethod
-    def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
+    def settle(self, delivery: Delivery, now: float) -> None:
         """Record how a delivery ended: ack, retry later, or dead-letter."""
 
     @abstractmethod
-    def extend(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
+    def extend(self, deliveries: list[Delivery], now: float) -> None:
         """Keep the leases of deliveries still running."""
 
     @abstractmethod
-    def release(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
+    def release(self, delivery: Delivery, now: float) -> None:
         """Give back a delivery this process will not finish."""
 
-    def settle_many(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
+    def settle_many(self, deliveries: list[Delivery], now: float) -> None:
         for delivery in deliveries:
-            self.settle(con, delivery, now)
+            self.settle(delivery, now)
 
+    runtime: Runtime
     target: Handler | Job
     limit: int | None
     inflight: int = 0
@@ -91,8 +132,43 @@ class Source(ABC):
         return backoff(attempt, t.retry_delay, cap)
 
 
+def recover_queue(runtime: Runtime, queue: str, *, max_receives: int,
+                  now: float) -> list[RunRecord]:
+    """Settle the expired leases of ``queue`` (see the module's docstring); returns the runs
+    found lost, for the caller to record. Call it inside a transaction."""
+    state = runtime.state
+    found = state.queues.expired(queue, now=now)
+    lost: dict[str, RunRecord] = {}
+    for message in found:
+        run = state.runs.started(worker=message.worker, lease=message.lease,
+                                 head=str(message.head), message_id=message.head)
+        by_hand = message.worker is None  # received with Queue.receive(): it was handed over
+        if run is None and not by_hand:
+            state.queues.unclaim(message, now=now)
+            continue
+        if message.receive_count >= max_receives:
+            reason = (lost_reason(message.lost + 1, message.last_error) if not by_hand else
+                      f"not acknowledged within its visibility timeout {message.receive_count} "
+                      f"time{'s' if message.receive_count != 1 else ''}")
+            state.queues.dead_letter(message.id, message.lease or "", dlq=queue + ".dlq",
+                                     now=now, error=reason)
+            status = RunStatus.DEAD_LETTERED
+            log_general(runtime, runtime.app.name, 40, "%s: message %d dead-lettered: %s",
+                        queue.split(":", 1)[1], message.id, reason)
+        else:
+            reason = LOST
+            state.queues.release(message.id, message.lease or "", visible_at=now, error=LOST,
+                                 isolation=None if by_hand else OWN_PROCESS, lost=True)
+            status = RunStatus.FAILED
+        if run is not None:
+            earlier = lost.get(run.id)
+            if earlier is None or status is RunStatus.DEAD_LETTERED:
+                lost[run.id] = replace(run, status=status, ended_at=now, error=reason)
+    return list(lost.values())
+
+
 class QueueSource(Source):
-    """Deliveries from one queue of the state database."""
+    """Deliveries from one queue of the state store."""
 
     def __init__(self, runtime: Runtime, target: Handler | Job) -> None:
         self.runtime = runtime
@@ -110,42 +186,54 @@ class QueueSource(Source):
         self.inflight = 0
 
     # -- claiming ---------------------------------------------------------------------
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
-              worker: str) -> list[Delivery]:
-        stored = queues.receive(con, self.queue, now=now, limit=capacity * self.batch_size,
-                                visibility=self.visibility)
+    def claim(self, now: float, capacity: int, worker: str, *,
+              alone: int = 0) -> list[Delivery]:
+        queues = self.runtime.state.queues
+        self.runtime.state.runs.upsert(recover_queue(self.runtime, self.queue,
+                                                     max_receives=self.max_attempts, now=now))
+        stored = []
+        if alone > 0:
+            stored = queues.receive(self.queue, now=now, limit=min(alone, capacity),
+                                    visibility=self.visibility, worker=worker, alone=True)
+        if capacity - len(stored) > 0:
+            stored += queues.receive(self.queue, now=now,
+                                     limit=(capacity - len(stored)) * self.batch_size,
+                                     visibility=self.visibility, worker=worker)
         if not stored:
             return []
-        runs.mark_lost(con, [m.id for m in stored if m.receive_count > 1], now)
-        batches = [stored[i:i + self.batch_size] for i in range(0, len(stored), self.batch_size)]
-        deliveries, new_runs = [], []
-        for batch in batches:
-            first = batch[0]
-            attempt = max(m.receive_count for m in batch)
-            if isinstance(self.target, Job):
-                body = json.loads(first.body)
-                run_id = runs.start_queued(con, first.id, now=now, worker=worker, attempt=attempt)
-                spec = RunSpec(run_id or runs.new_run_id(), self.target, attempt, first.event_id,
-                               body.get("partition"), body.get("params") or {})
-                if run_id is None:
-                    new_runs.append(self._new_run(spec, first, now, worker, body.get("trigger")))
-            else:
-                spec = RunSpec(runs.new_run_id(), self.target, attempt, first.event_id,
-                               payload=self._payload(batch))
-                new_runs.append(self._new_run(spec, first, now, worker, self.target.kind))
-            deliveries.append(Delivery(self, spec, batch))
-        runs.insert(con, new_runs)
-        return deliveries
+        batches = [[m] for m in stored if m.isolation]
+        together = [m for m in stored if not m.isolation]
+        batches += [together[i:i + self.batch_size]
+                    for i in range(0, len(together), self.batch_size)]
+        for surplus in batches[capacity:]:  # messages kept apart made more batches than asked
+            for m in surplus:
+                queues.unclaim(m, now=now)
+        batches = batches[:capacity]
+        queues.join_batches(batches)
+        return [self._delivery(batch, worker) for batch in batches]
 
-    def _new_run(self, spec: RunSpec, first: StoredMessage, now: float, worker: str,
-                 trigger: str | None) -> NewRun:
-        return NewRun(
+    def _delivery(self, batch: list[StoredMessage], worker: str) -> Delivery:
+        first = batch[0]
+        attempt = max(m.receive_count for m in batch)
+        if isinstance(self.target, Job):
+            body = json.loads(first.body)
+            run_id = self.runtime.state.runs.queued_for(first.id) or new_run_id()
+            spec = RunSpec(run_id, self.target, attempt, first.event_id, body.get("partition"),
+                           body.get("params") or {})
+            trigger = body.get("trigger")
+        else:
+            spec = RunSpec(new_run_id(), self.target, attempt, first.event_id,
+                           payload=self._payload(batch))
+            trigger = self.target.kind
+        run = RunRecord(
             id=spec.run_id, app=self.target.app.name, kind="job" if spec.is_job else "handler",
-            name=self.target.name, status=RunStatus.RUNNING, attempt=spec.attempt,
+            name=self.target.name, status=RunStatus.QUEUED, attempt=spec.attempt,
             partition=spec.partition, trigger=trigger, message_id=first.id,
-            event_id=first.event_id, queued_at=first.sent_at, started_at=now,
+            event_id=first.event_id, queued_at=first.sent_at,
             params=spec.params if spec.is_job else None, worker=worker,
         )
+        return Delivery(self, spec, run, first.lease or "", str(first.id), batch,
+                        alone=first.isolation == OWN_PROCESS)
 
     def _payload(self, batch: list[StoredMessage]) -> Any:
         handler = self.target
@@ -162,56 +250,71 @@ class QueueSource(Source):
         return messages if handler.kind == "queue" and handler.batch_size > 1 else messages[0]
 
     # -- settling ---------------------------------------------------------------------
-    def settle_many(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
+    def settle_many(self, deliveries: list[Delivery], now: float) -> None:
         """Settle deliveries; plain successes of handlers share two statements (the hot path)."""
+        state = self.runtime.state
         quick = [d for d in deliveries
                  if isinstance(self.target, Handler) and d.outcome and d.outcome.ok
                  and d.outcome.result is None]
         if quick:
-            queues.ack(con, [(m.id, m.lease or "") for d in quick for m in d.messages])
-            runs.finish_many(con, [(d.spec.run_id, RunStatus.SUCCEEDED, None) for d in quick], now)
+            state.queues.ack([(m.id, m.lease or "") for d in quick for m in d.messages])
+            state.runs.upsert([d.ended(RunStatus.SUCCEEDED, now) for d in quick])
         for delivery in deliveries:
             if delivery not in quick:
-                self.settle(con, delivery, now)
+                self.settle(delivery, now)
 
-    def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
+    def settle(self, delivery: Delivery, now: float) -> None:
         outcome = delivery.outcome
         assert outcome is not None
-        spec = delivery.spec
-        leases = [(m.id, m.lease or "") for m in delivery.messages]
+        spec, state = delivery.spec, self.runtime.state
         if outcome.ok or outcome.cancelled:
-            queues.ack(con, leases)
+            state.queues.ack([(m.id, m.lease or "") for m in delivery.messages])
             status = RunStatus.SUCCEEDED if outcome.ok else RunStatus.CANCELLED
-            runs.finish(con, spec.run_id, status, now=now, error=outcome.error,
-                        result=outcome.result)
+            state.runs.upsert([delivery.ended(status, now, outcome.error, outcome.result)])
             if outcome.ok and isinstance(self.target, Job):
-                self.runtime.trigger_downstream(con, self.target, spec.partition, now)
+                self.runtime.trigger_downstream(self.target, spec.partition, now)
             return
-        error = outcome.error or "failed"
-        if spec.attempt >= self.max_attempts:
-            for mid, lease in leases:
-                queues.dead_letter(con, mid, lease, dlq=self.queue + ".dlq", now=now,
-                                   error=_detail(outcome))
-            runs.finish(con, spec.run_id, RunStatus.DEAD_LETTERED, now=now, error=error)
+        failing, error, detail = delivery.messages, outcome.error or "failed", _detail(outcome)
+        isolation = OWN_BATCH if len(failing) > 1 else None
+        if outcome.failed is not None:  # the handler named the messages that failed
+            failing = [m for m in delivery.messages if str(m.id) in outcome.failed]
+            state.queues.ack([(m.id, m.lease or "") for m in delivery.messages
+                              if m not in failing])
+            error = f"{len(failing)} of {len(delivery.messages)} message(s) failed: {error}"
+            detail, isolation = outcome.error or "failed", None
+        retry_at = now + self._retry(spec.attempt)
+        dead = 0
+        for m in failing:
+            if m.receive_count >= self.max_attempts:
+                state.queues.dead_letter(m.id, m.lease or "", dlq=self.queue + ".dlq", now=now,
+                                         error=(lost_reason(m.lost + 1, m.last_error)
+                                                if outcome.lost else detail))
+                dead += 1
+            else:
+                state.queues.release(m.id, m.lease or "", visible_at=retry_at, error=error,
+                                     isolation=isolation, lost=outcome.lost)
+        status = RunStatus.DEAD_LETTERED if dead == len(failing) else RunStatus.FAILED
+        state.runs.upsert([delivery.ended(status, now, error)])
+        if dead:
             log_general(self.runtime, self.target.app.name, 40,
                         "%s run %s dead-lettered after %d attempt(s): %s",
                         self.target.name, spec.run_id, spec.attempt, error)
-        else:
-            retry_at = now + self._retry(spec.attempt)
-            for mid, lease in leases:
-                queues.release(con, mid, lease, visible_at=retry_at, error=error)
-            runs.finish(con, spec.run_id, RunStatus.FAILED, now=now, error=error)
 
-    def extend(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
+    def extend(self, deliveries: list[Delivery], now: float) -> None:
         leases = [(m.id, m.lease or "") for d in deliveries for m in d.messages]
-        queues.extend(con, leases, now + self.visibility)
+        self.runtime.state.queues.extend(leases, until=now + self.visibility)
 
-    def release(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
-        """Give back work this process will not finish (shutdown): visible again at once."""
+    def release(self, delivery: Delivery, now: float) -> None:
+        """Give back work this process will not finish (shutdown): visible again at once; work
+        that never started does not count as a receive."""
+        queues = self.runtime.state.queues
+        if delivery.started_at is None:
+            for m in delivery.messages:
+                queues.unclaim(m, now=now)
+            return
         for m in delivery.messages:
-            queues.release(con, m.id, m.lease or "", visible_at=now)
-        runs.finish(con, delivery.spec.run_id, RunStatus.FAILED, now=now,
-                    error="worker stopped before the run finished; delivered again")
+            queues.release(m.id, m.lease or "", visible_at=now)
+        self.runtime.state.runs.upsert([delivery.ended(RunStatus.FAILED, now, STOPPED)])
 
 
 def _detail(outcome: Outcome) -> str:
@@ -238,75 +341,121 @@ class StreamSource(Source):
         self.limit = handler.concurrency
         self.inflight = 0
 
-    def _batch(self, con: sqlite3.Connection, state: streams.ConsumerState, now: float):
-        handler = self.target
-        assert isinstance(handler, Handler)
+    @property
+    def handler(self) -> Handler:
+        assert isinstance(self.target, Handler)
+        return self.target
+
+    def _first_after(self, shard: int, seq: int) -> StoredRecord | None:
+        found = self.runtime.state.streams.read(self.stream.qualified, shard, after=seq, limit=1)
+        return found[0] if found else None
+
+    def _batch(self, state: ConsumerState,
+               now: float) -> tuple[list[StoredRecord], tuple[float, float] | float | None]:
+        handler, streams = self.handler, self.runtime.state.streams
         if handler.window is None:
-            records = streams.read(con, self.stream.qualified, state.shard, state.seq,
-                                   handler.batch_size)
-            return records, None
-        first = streams.first_after(con, self.stream.qualified, state.shard, state.seq)
+            return streams.read(self.stream.qualified, state.shard, after=state.seq,
+                                limit=handler.batch_size), None
+        first = self._first_after(state.shard, state.seq)
         if first is None:
             return [], None
         start = math.floor(first.ts / handler.window) * handler.window
         end = start + handler.window
         if now < end:
             return [], end
-        records = streams.read(con, self.stream.qualified, state.shard, state.seq,
-                               self.MAX_WINDOW_RECORDS, before_ts=end)
-        return records, (start, end)
+        return streams.read(self.stream.qualified, state.shard, after=state.seq,
+                            limit=self.MAX_WINDOW_RECORDS, before_ts=end), (start, end)
 
-    def claim(self, con: sqlite3.Connection, now: float, capacity: int,
-              worker: str) -> list[Delivery]:
-        handler = self.target
-        assert isinstance(handler, Handler)
+    def claim(self, now: float, capacity: int, worker: str, *,
+              alone: int = 0) -> list[Delivery]:
+        handler, streams = self.handler, self.runtime.state.streams
+        states = streams.consumers(self.stream.qualified, handler.name, self.stream.shards)
+        expired = [s for s in states if s.lease and s.lease_until <= now]
+        if expired:
+            self._recover(expired, now)
+            states = streams.consumer_states(self.stream.qualified, handler.name)
         deliveries: list[Delivery] = []
-        for state in streams.consumer_states(con, self.stream.qualified, handler.name,
-                                             self.stream.shards):
+        for state in states:
             if len(deliveries) >= capacity:
                 break
             if (state.lease and state.lease_until > now) or state.retry_at > now:
                 continue
-            records, window = self._batch(con, state, now)
+            if state.isolated and alone <= 0:
+                continue
+            records, window = self._batch(state, now)
             if not records:
                 continue
-            lease = queues.new_token()
-            if not streams.take_shard(con, self.stream.qualified, handler.name, state.shard, lease,
-                                      now, now + handler.visibility):
+            lease, run_id = new_token(), new_run_id()
+            if not streams.take_shard(self.stream.qualified, handler.name, state.shard,
+                                      lease=lease, now=now, until=now + handler.visibility,
+                                      worker=worker, run_id=run_id):
                 continue
+            alone -= bool(state.isolated)
             attempt = state.attempts + 1
             span = None
             if isinstance(window, tuple):
                 span = (datetime.fromtimestamp(window[0], UTC),
                         datetime.fromtimestamp(window[1], UTC))
-            spec = RunSpec(runs.new_run_id(), handler, attempt,
+            spec = RunSpec(run_id, handler, attempt,
                            f"{self.stream.name}:{state.shard}:{records[0].seq}-{records[-1].seq}",
                            payload=[Record(json.loads(r.data), r.pkey, r.shard, r.seq,
                                            datetime.fromtimestamp(r.ts, UTC)) for r in records],
                            window=span, shard=state.shard)
-            runs.insert(con, [NewRun(id=spec.run_id, app=handler.app.name, kind="handler",
-                                     name=handler.name, status=RunStatus.RUNNING, attempt=attempt,
-                                     trigger="stream", event_id=spec.event_id, started_at=now,
-                                     worker=worker)])
-            deliveries.append(Delivery(self, spec, shard_lease=lease, last_seq=records[-1].seq))
+            run = RunRecord(id=run_id, app=handler.app.name, kind="handler", name=handler.name,
+                            status=RunStatus.QUEUED, attempt=attempt, trigger="stream",
+                            event_id=spec.event_id, queued_at=now, worker=worker)
+            deliveries.append(Delivery(self, spec, run, lease, _shard_head(state.shard),
+                                       last_seq=records[-1].seq, alone=bool(state.isolated)))
         return deliveries
 
-    def has_work(self, con: sqlite3.Connection, now: float) -> bool:
-        """Whether a shard has records to deliver now (a read, so idle polls take no write lock)."""
-        handler = self.target
-        assert isinstance(handler, Handler)
-        rows = con.execute(
-            "SELECT c.shard, c.seq, c.lease, c.lease_until, c.retry_at "
-            "FROM stream_consumers AS c "
-            "WHERE c.stream = ? AND c.consumer = ?",
-            (self.stream.qualified, handler.name)).fetchall()
-        known = {r[0]: r for r in rows}
-        for shard in range(self.stream.shards):
-            row = known.get(shard)
-            seq = row[1] if row else 0
-            if row and ((row[2] and row[3] > now) or row[4] > now):
+    def _recover(self, expired: list[ConsumerState], now: float) -> None:
+        """Settle shard leases that expired (see the module's docstring)."""
+        handler, state_store = self.handler, self.runtime.state
+        streams, lost = state_store.streams, []
+        for state in expired:
+            lease = state.lease or ""
+            run = state_store.runs.started(worker=state.worker, lease=lease,
+                                           head=_shard_head(state.shard), run_id=state.run_id)
+            if run is None:
+                streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
+                                  started=False)
                 continue
-            first = streams.first_after(con, self.stream.qualified, shard, seq)
+            if state.attempts + 1 >= handler.max_attempts:
+                records, _ = self._batch(state, now)
+                reason = lost_reason(state.attempts + 1, state.last_error)
+                self._dead_letter(state.shard, records, run.event_id or "", reason, now)
+                streams.commit(self.stream.qualified, handler.name, state.shard, lease,
+                               seq=records[-1].seq if records else state.seq)
+                lost.append(replace(run, status=RunStatus.DEAD_LETTERED, ended_at=now,
+                                    error=reason))
+            else:
+                streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
+                                  started=True, error=LOST)
+                lost.append(replace(run, status=RunStatus.FAILED, ended_at=now, error=LOST))
+        state_store.runs.upsert(lost)
+
+    def has_work(self, now: float) -> bool:
+        """Whether a shard has records to deliver now (a read, so idle polls take no write lock)."""
+        return self._ready(now, alone=False)
+
+    def has_alone(self, now: float) -> bool:
+        """Whether a shard that must be delivered alone (its last worker died), or one whose
+        lease expired, is ready."""
+        return self._ready(now, alone=True)
+
+    def _ready(self, now: float, *, alone: bool) -> bool:
+        handler = self.handler
+        known = {s.shard: s for s in self.runtime.state.streams.consumer_states(
+            self.stream.qualified, handler.name)}
+        for shard in range(self.stream.shards):
+            state = known.get(shard)
+            if alone and not (state and (state.isolated or (state.lease
+                                                             and state.lease_until <= now))):
+                continue  # neither kept apart nor (its lease expired) perhaps about to be
+            seq = state.seq if state else 0
+            if state and ((state.lease and state.lease_until > now) or state.retry_at > now):
+                continue
+            first = self._first_after(shard, seq)
             if first is None:
                 continue
             if handler.window is None:
@@ -315,60 +464,73 @@ class StreamSource(Source):
                 return True
         return False
 
-    def next_wakeup(self, con: sqlite3.Connection, now: float) -> float | None:
+    def next_wakeup(self, now: float) -> float | None:
         """The earliest future time a window closes or a retry is due."""
-        handler = self.target
-        assert isinstance(handler, Handler)
         times = []
-        for state in streams.consumer_states(con, self.stream.qualified, handler.name,
-                                             self.stream.shards):
+        for state in self.runtime.state.streams.consumers(self.stream.qualified,
+                                                          self.handler.name, self.stream.shards):
             if state.retry_at > now:
                 times.append(state.retry_at)
                 continue
-            records, window = self._batch(con, state, now)
+            records, window = self._batch(state, now)
             if not records and isinstance(window, float):
                 times.append(window)
         return min(times) if times else None
 
-    def settle(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
+    def _dead_letter(self, shard: int, records: list[StoredRecord], event_id: str, error: str,
+                     now: float) -> None:
+        """Write a batch of records to the handler's dead-letter queue, to replay later."""
+        handler = self.handler
+        rows = [{"data": r.data, "pkey": r.pkey, "shard": r.shard, "seq": r.seq, "ts": r.ts}
+                for r in records]
+        body = json.dumps({"stream": self.stream.name, "shard": shard, "records": rows})
+        self.runtime.state.queues.send(handler.store_queue + ".dlq", [body], now=now,
+                                       event_ids=[event_id],
+                                       attrs={"source_queue": handler.store_queue}, error=error)
+
+    def settle(self, delivery: Delivery, now: float) -> None:
         outcome = delivery.outcome
-        assert outcome is not None and delivery.spec.shard is not None and delivery.shard_lease
-        handler = self.target
-        spec = delivery.spec
-        args = (con, self.stream.qualified, handler.name, spec.shard, delivery.shard_lease)
+        assert outcome is not None and delivery.spec.shard is not None
+        handler, spec = self.handler, delivery.spec
+        streams, runs = self.runtime.state.streams, self.runtime.state.runs
+        where = (self.stream.qualified, handler.name, spec.shard, delivery.lease)
         if outcome.ok or outcome.cancelled:
-            streams.finish(*args, seq=delivery.last_seq)
+            streams.commit(*where, seq=delivery.last_seq or 0)
             status = RunStatus.SUCCEEDED if outcome.ok else RunStatus.CANCELLED
-            runs.finish(con, spec.run_id, status, now=now, error=outcome.error)
+            runs.upsert([delivery.ended(status, now, outcome.error)])
             return
         if spec.attempt >= handler.max_attempts:
-            records = [{"data": json.dumps(r.data), "pkey": r.partition_key, "shard": r.shard,
-                        "seq": r.seq, "ts": r.ts.timestamp()} for r in spec.payload]
-            body = json.dumps({"stream": self.stream.name, "shard": spec.shard,
-                               "records": records})
-            queues.send(con, handler.store_queue + ".dlq", [body], now=now,
-                        event_ids=[spec.event_id or ""],
-                        attrs={"source_queue": handler.store_queue}, error=_detail(outcome))
-            streams.finish(*args, seq=delivery.last_seq)
-            runs.finish(con, spec.run_id, RunStatus.DEAD_LETTERED, now=now, error=outcome.error)
+            error = (lost_reason(spec.attempt, None) if outcome.lost else _detail(outcome))
+            self._dead_letter(spec.shard, [
+                StoredRecord(r.shard, r.seq, r.partition_key, json.dumps(r.data),
+                             r.ts.timestamp()) for r in spec.payload],
+                spec.event_id or "", error, now)
+            streams.commit(*where, seq=delivery.last_seq or 0)
+            runs.upsert([delivery.ended(RunStatus.DEAD_LETTERED, now, outcome.error)])
             log_general(self.runtime, handler.app.name, 40, "%s: records %s dead-lettered: %s",
                         handler.name, spec.event_id, outcome.error)
         else:
-            streams.finish(*args, seq=None, retry_at=now + self._retry(spec.attempt),
-                           error=outcome.error)
-            runs.finish(con, spec.run_id, RunStatus.FAILED, now=now, error=outcome.error)
+            streams.fail(*where, retry_at=now + self._retry(spec.attempt), error=outcome.error)
+            runs.upsert([delivery.ended(RunStatus.FAILED, now, outcome.error)])
 
-    def extend(self, con: sqlite3.Connection, deliveries: list[Delivery], now: float) -> None:
-        handler = self.target
+    def extend(self, deliveries: list[Delivery], now: float) -> None:
         for d in deliveries:
-            streams.extend(con, self.stream.qualified, handler.name, d.spec.shard or 0,
-                           d.shard_lease or "", now + handler.visibility)
+            self.runtime.state.streams.extend(self.stream.qualified, self.handler.name,
+                                              d.spec.shard or 0, d.lease,
+                                              until=now + self.handler.visibility)
 
-    def release(self, con: sqlite3.Connection, delivery: Delivery, now: float) -> None:
-        streams.finish(con, self.stream.qualified, self.target.name, delivery.spec.shard or 0,
-                       delivery.shard_lease or "", seq=None, retry_at=now, error="worker stopped")
-        runs.finish(con, delivery.spec.run_id, RunStatus.FAILED, now=now,
-                    error="worker stopped before the run finished; delivered again")
+    def release(self, delivery: Delivery, now: float) -> None:
+        streams = self.runtime.state.streams
+        where = (self.stream.qualified, self.target.name, delivery.spec.shard or 0, delivery.lease)
+        if delivery.started_at is None:
+            streams.give_back(*where, started=False)
+            return
+        streams.fail(*where, retry_at=now, error="worker stopped")
+        self.runtime.state.runs.upsert([delivery.ended(RunStatus.FAILED, now, STOPPED)])
+
+
+def _shard_head(shard: int) -> str:
+    return f"shard {shard}"
 
 
 def build_sources(runtime: Runtime) -> list[Source]:

@@ -102,17 +102,23 @@ def is_temporal(kind: pa.DataType) -> bool:
     return pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind)
 
 
+def as_text_columns(data: pa.Table) -> pa.Table:
+    """``data`` with dates, times, timestamps and decimals as ISO/decimal text, the way SQLite
+    stores them (it has no such types)."""
+    for index, field in enumerate(data.schema):
+        if is_temporal(field.type) or pa.types.is_decimal(field.type):
+            data = data.set_column(index, field.name, data.column(index).cast(pa.string()))
+    return data
+
+
 def python_columns(data: pa.Table, *, as_text: bool) -> list[list[Any]]:
     """One list of Python values per column, for a driver's ``executemany``.
 
-    With ``as_text``, dates, times, timestamps and decimals become ISO/decimal text (SQLite
-    has no such types, and Python's implicit sqlite3 adapters for them are deprecated).
+    With ``as_text``, dates, times, timestamps and decimals become text (see
+    :func:`as_text_columns`; Python's implicit sqlite3 adapters for them are deprecated).
     """
     columns = []
-    for column in data.columns:
-        kind = column.type
-        if as_text and (is_temporal(kind) or pa.types.is_decimal(kind)):
-            column = column.cast(pa.string())
+    for column in (as_text_columns(data) if as_text else data).columns:
         if _is_repetitive_text(column):
             columns.append(_repeated_strings(column))
         else:

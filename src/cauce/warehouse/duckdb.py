@@ -74,6 +74,9 @@ class _OpenFile:
             root.close()
 
 
+# DuckDB's file header: a main header and two database headers of 4 KiB each.
+_HEADER_BYTES = 3 * 4096
+
 _OPEN_FILES: dict[tuple[int, Path], _OpenFile] = {}
 _OPEN_FILES_GUARD = threading.Lock()
 
@@ -206,9 +209,12 @@ class DuckDBBackend(WarehouseBackend):
                     return duckdb.connect(str(path))
             except WarehouseError as error:
                 cause = error.__cause__
-                if not (isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower()):
+                if not (isinstance(cause, duckdb.IOException)
+                        and ("lock" in str(cause).lower() or _being_created(path, cause))):
                     raise
                 remaining = deadline - time.monotonic()
+                if remaining <= 0 and _being_created(path, cause):
+                    raise
                 if remaining <= 0:
                     holder = re.search(r"PID (\d+)", str(cause))
                     raise WarehouseError(
@@ -225,6 +231,20 @@ class DuckDBBackend(WarehouseBackend):
         self._closed = True
         if self._memory is not None:
             self._memory.close()
+
+
+def _being_created(path: Path, error: BaseException) -> bool:
+    """Another process has just created ``path`` and not yet written all of DuckDB's header
+    (three 4 KiB blocks, the magic ``DUCK`` at byte 8). A file with other content is not a
+    DuckDB file, and is refused at once."""
+    if "not a valid DuckDB database file" not in str(error):
+        return False
+    try:
+        with path.open("rb") as file:
+            head = file.read(_HEADER_BYTES)
+    except OSError:
+        return True  # gone again: the creator's open failed and removed it; try afresh
+    return len(head) < _HEADER_BYTES and b"DUCK".startswith(head[8:12])
 
 
 def _close(connection: duckdb.DuckDBPyConnection) -> None:

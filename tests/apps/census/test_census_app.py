@@ -11,10 +11,11 @@ import threading
 import pytest
 
 from cauce import CheckpointConflict
-from cauce.apps.census import app, demo_data, load, report, sources, target
+from cauce.apps.census import app, demo_data, load, loader, report, sources, target
 from cauce.apps.census.description import DESCRIPTION_FILE
 from cauce.apps.census.loader import checkpoint_name, load_chunk
 from cauce.apps.census.sources import fetch
+from cauce.apps.census.validate import validate
 from cauce.testing import TestRuntime
 
 
@@ -114,6 +115,36 @@ def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description)
         assert before[0] == 200 - len(early)  # two chunks of 100
 
 
+def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeypatch):
+    rows, valid, injected = expected(small_synthetic)
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)  # 900 records: 8 batches
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        total = rt.run(load, all=True).result["total"]
+        lines = scalar('SELECT COUNT(DISTINCT "_line" || "_source") AS n FROM "adult"')
+        assert (count("adult"), count("adult_rejected"), lines) == (valid, injected, valid)
+    assert (total["read"], total["loaded"], total["quarantined"]) == (rows, valid, injected)
+    assert total["duplicates"] == sum(f.duplicates for f in small_synthetic)
+
+
+def test_a_batch_that_fails_leaves_nothing_committed(tmp_path, small_synthetic, monkeypatch):
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)
+    checked = []
+
+    def failing(records, description):
+        if len(checked) == 3:
+            raise RuntimeError("the fourth batch breaks")
+        checked.append(records.height)
+        return validate(records, description)
+
+    monkeypatch.setattr(loader, "validate", failing)
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        run = rt.run(load, all=True)
+        assert "the fourth batch breaks" in run.error
+        # Not even the tables: they are created in the chunk's transaction.
+        assert not target.table_exists("adult")
+        assert target.checkpoint(checkpoint_name("adult")) is None
+
+
 def test_a_changed_source_is_refused(tmp_path, small_synthetic):
     copy = tmp_path / "Adult.data"
     copy.write_bytes(small_synthetic[0].path.read_bytes())
@@ -150,7 +181,7 @@ def test_two_sources_with_one_name_are_refused(tmp_path, small_synthetic):
 def test_the_report_needs_a_load_first(tmp_path, small_synthetic):
     with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
         run = rt.run(report, out=str(tmp_path / "report"))
-    assert "nothing is loaded in 'adult' yet" in run.error
+    assert f"nothing is loaded in 'adult' in sqlite:///{tmp_path / 'census.db'} yet" in run.error
 
 
 def test_the_report_has_a_chart_per_breakdown(tmp_path, small_synthetic):
@@ -166,6 +197,25 @@ def test_the_report_has_a_chart_per_breakdown(tmp_path, small_synthetic):
     assert [c["check"] for c in result["class_distribution"]] == [
         ">50K on all rows", ">50K without unknowns"]
     assert all(abs(c["measured"] - c["stated"]) < 5 for c in result["class_distribution"])
+
+
+def test_the_report_follows_the_description_the_load_used(tmp_path, small_synthetic):
+    kept = tmp_path / "kept" / DESCRIPTION_FILE
+    kept.parent.mkdir()
+    kept.write_bytes(small_synthetic[0].path.with_name(DESCRIPTION_FILE).read_bytes())
+    # No source at report time: only the checkpoint says which Description to read.
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic,
+                                                description=str(kept))) as rt:
+        rt.run(load, all=True)
+    with TestRuntime(app, settings={"db": f"sqlite:///{tmp_path / 'census.db'}",
+                                    "source": ["http://127.0.0.1:9/Adult.data"]}) as rt:
+        first = rt.run(report, out=str(tmp_path / "one"))
+        kept.write_bytes(kept.read_bytes() + b"\n")
+        second = rt.run(report, out=str(tmp_path / "two"))
+        warnings = [line.message for line in rt.logs(second.id) if line.level == "WARNING"]
+    assert first.error is None and second.error is None
+    assert [w.split(" (sha256")[0] for w in warnings] == [
+        f"the Description at {kept} changed since the load"]
 
 
 def test_demo_data_writes_files_the_load_takes(tmp_path):

@@ -22,9 +22,8 @@ from cauce.apps.census.loader import (
     LoadState,
     checkpoint_name,
     load_chunk,
-    prepare,
 )
-from cauce.apps.census.report import write_census_report
+from cauce.apps.census.report import warehouse_sections, write_census_report
 from cauce.apps.census.sources import (
     DATA,
     DEFAULT_SOURCES,
@@ -36,6 +35,7 @@ from cauce.apps.census.sources import (
     source_name,
 )
 from cauce.apps.census.synth import DATA_ROWS, TEST_ROWS, write_synthetic
+from cauce.reports import Section
 from cauce.textfiles import check_encoding
 
 app = App(
@@ -88,12 +88,11 @@ def load(ctx: Context, all: bool = False) -> dict[str, Any]:
     text_encoding = _encoding(ctx)
     files = [_fetch(ctx, origin) for origin in settings["source"]]
     schema, description = _description(ctx)
-    prepare(target, description, settings["table"])
     at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
     try:
         size = None if at_once else settings["chunk_size"]
         result = load_chunk(
-            target, description, settings["table"], files, size, text_encoding
+            target, description, settings["table"], files, size, text_encoding, schema
         )
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
@@ -102,10 +101,27 @@ def load(ctx: Context, all: bool = False) -> dict[str, Any]:
     if result.state.done:
         totals = result.state.totals
         ctx.pause_schedule(
-            f"all {totals.read:,} records are processed ({totals.loaded:,} loaded, "
-            f"{totals.quarantined:,} quarantined); nothing left to load"
+            f"all {totals.read:,} records are processed in {target.resolved_url} "
+            f"({totals.loaded:,} loaded, {totals.quarantined:,} quarantined); nothing left "
+            "to load there"
         )
     return {**result.report(), "description": {"origin": schema.origin, "sha256": schema.sha256}}
+
+
+@app.job(run_at_start=True)
+def start(ctx: Context) -> dict[str, Any]:
+    """What `cauce serve` does first: when the target table's load is not finished, load a
+    first chunk now (everything when --every is 0) and let the schedule go on, even if a
+    finished load into another database paused it."""
+    settings = ctx.settings
+    state = LoadState.from_json(target.checkpoint(checkpoint_name(settings["table"])))
+    if state.done:
+        ctx.log.info("the load into %s is finished; nothing to start", target.resolved_url)
+        return {"started": False, "resumed": False}
+    resumed = ctx.resume_schedule(load)
+    run_id = ctx.submit(load)
+    ctx.log.info("loading into %s: run %s queued", target.resolved_url, run_id)
+    return {"started": True, "resumed": resumed, "run": run_id}
 
 
 @app.job(name="demo-data")
@@ -140,14 +156,15 @@ def demo_data(
 def report(ctx: Context, out: str = "census-report") -> dict[str, Any]:
     """Write the HTML report (one SVG chart per breakdown) and check the class distribution."""
     settings = ctx.settings
-    _, description = _description(ctx)
     name = settings["table"]
     state = LoadState.from_json(target.checkpoint(checkpoint_name(name)))
     if state.cursor is None:
         raise CauceError(
-            f"nothing is loaded in {name!r} yet",
-            hint="run `cauce run census load --all` (with your --source and --db) first",
+            f"nothing is loaded in {name!r} in {target.resolved_url} yet",
+            hint="run `cauce run census load --all` (with your --source and --db) first, "
+            "or pass the --db and --table the load used",
         )
+    _, description = _description(ctx, state.description)
     folder = Path(out)
     checks = write_census_report(folder, target, description, name, state)
     for check in checks:
@@ -161,6 +178,18 @@ def report(ctx: Context, out: str = "census-report") -> dict[str, Any]:
             for c in checks
         ],
     }
+
+
+@app.dashboard
+def dashboard(rt: Runtime) -> list[Section]:
+    """Live in `cauce ui`: the income-share breakdowns and the quarantine, as loaded now."""
+    name = rt.settings["table"]
+    state = target.checkpoint(checkpoint_name(name))
+    if not state:
+        return [Section("Nothing loaded yet", html="<p>Run <code>cauce run census load</code> "
+                        "(or <code>cauce serve census</code>) to fill the table.</p>")]
+    breakdowns, quarantine = warehouse_sections(target, name)
+    return [*breakdowns, quarantine]
 
 
 DEMO_DATA = "census-data"
@@ -199,10 +228,23 @@ def demo(rt: Runtime) -> list[str]:
     ]
 
 
-def _description(ctx: Context) -> tuple[SourceFile, Description]:
-    """The Description file the run follows (see `description_origin`), fetched and parsed."""
-    origin = description_origin(ctx.settings["description"], ctx.settings["source"])
+def _description(
+    ctx: Context, followed: dict[str, str] | None = None
+) -> tuple[SourceFile, Description]:
+    """The Description file the run follows, fetched and parsed: the `description` setting;
+    else the one the load `followed` (the report's case: read again from where the load
+    read it, or from the copy of its download); else see `description_origin`."""
+    given = ctx.settings["description"]
+    if not given and followed:
+        origin = followed["origin"]
+    else:
+        origin = description_origin(given, ctx.settings["source"])
     file = _fetch(ctx, origin, DESCRIPTION)
+    if followed and file.origin == followed["origin"] and file.sha256 != followed["sha256"]:
+        ctx.log.warning(
+            "the Description at %s changed since the load (sha256 %s, the load's %s)",
+            origin, file.sha256[:12], followed["sha256"][:12],
+        )
     return file, read_description(file.data, origin, _encoding(ctx))
 
 

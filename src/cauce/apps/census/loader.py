@@ -6,23 +6,35 @@ still holds the value this loader read (`expect=`). A loader killed at any point
 the whole chunk or none of it; a second loader racing for the same chunk gets a conflict and
 commits nothing. The totals live in the checkpoint, so the end-of-load report counts every row
 exactly once however many runs (or crashes) it took.
+
+Within the transaction a large chunk is written in batches, each validated by a worker thread
+while the batch before it is written (see `_validated_batches`); the checkpoint is claimed
+before the first row and given the chunk's totals after the last.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from cauce import CauceError, Warehouse
-from cauce.apps.census.chunker import Chunk, Cursor, next_chunk
+from cauce.apps.census.chunker import Cursor, next_chunk
 from cauce.apps.census.description import Description
 from cauce.apps.census.reader import SourceLines, read_lines
 from cauce.apps.census.schema import DUPLICATE, SOURCE, create_statements, rejected_table
 from cauce.apps.census.sources import SourceFile
 from cauce.apps.census.validate import PROBLEM, Validated, validate
+
+if TYPE_CHECKING:
+    from cauce.warehouse import Transaction
+
+
+# Records validated and written at a time within a chunk (see _validated_batches).
+BATCH_RECORDS = 8_192
 
 
 @dataclass
@@ -37,10 +49,10 @@ class Counts:
     reasons: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, chunk: Chunk, validated: Validated) -> Counts:
-        """Count one chunk, vectorised: group by source and by each single reason."""
+    def of(cls, records: pl.DataFrame, validated: Validated) -> Counts:
+        """Count `records` once validated, vectorised: group by source and by each reason."""
         files: dict[str, dict[str, int]] = {}
-        for kind, frame in (("read", chunk.records), ("loaded", validated.rows),
+        for kind, frame in (("read", records), ("loaded", validated.rows),
                             ("quarantined", validated.rejected)):
             for name, count in frame.group_by(SOURCE, maintain_order=True).len().iter_rows():
                 files.setdefault(name, {"read": 0, "loaded": 0, "quarantined": 0})[kind] = count
@@ -52,7 +64,7 @@ class Counts:
             .iter_rows()
         )
         return cls(
-            read=chunk.records.height,
+            read=records.height,
             loaded=validated.rows.height,
             quarantined=validated.rejected.height,
             duplicates=int(validated.rows[DUPLICATE].sum()),
@@ -69,6 +81,7 @@ class Counts:
         reasons = dict(self.reasons)
         for reason, count in other.reasons.items():
             reasons[reason] = reasons.get(reason, 0) + count
+        reasons = dict(sorted(reasons.items()))
         return Counts(
             self.read + other.read,
             self.loaded + other.loaded,
@@ -99,12 +112,14 @@ class Counts:
 
 @dataclass(frozen=True)
 class LoadState:
-    """What the checkpoint holds: the cursor, the running totals and the sources' checksums."""
+    """What the checkpoint holds: the cursor, the running totals, the sources' checksums and
+    the Description the last chunk followed (`origin` and `sha256`; empty before any load)."""
 
     cursor: Cursor | None = None
     totals: Counts = field(default_factory=Counts)
     checksums: dict[str, str] = field(default_factory=dict)
     done: bool = False
+    description: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +127,7 @@ class LoadState:
             "totals": self.totals.to_json(),
             "checksums": self.checksums,
             "done": self.done,
+            "description": self.description,
         }
 
     @classmethod
@@ -120,7 +136,9 @@ class LoadState:
             return cls()
         cursor = Cursor.from_json(value["cursor"]) if value["cursor"] else None
         totals = Counts.from_json(value["totals"])
-        return cls(cursor, totals, dict(value["checksums"]), value["done"])
+        # Checkpoints written before the Description was recorded have none.
+        followed = dict(value.get("description") or {})
+        return cls(cursor, totals, dict(value["checksums"]), value["done"], followed)
 
 
 @dataclass(frozen=True)
@@ -150,11 +168,11 @@ def checkpoint_name(table: str) -> str:
     return f"census:{table}"
 
 
-def prepare(warehouse: Warehouse, description: Description, table: str) -> None:
+def prepare(transaction: Transaction, description: Description, table: str, dialect: str,
+            quote: Callable[[str], str]) -> None:
     """Create the table, its quarantine table and the views if they are missing."""
-    with warehouse.transaction() as transaction:
-        for statement in create_statements(description, table, warehouse.dialect, warehouse.quote):
-            transaction.execute(statement)
+    for statement in create_statements(description, table, dialect, quote):
+        transaction.execute(statement)
 
 
 def read_sources(
@@ -179,32 +197,74 @@ def load_chunk(
     files: Sequence[SourceFile],
     size: int | None,
     encoding: str | None = None,
+    description_file: SourceFile | None = None,
 ) -> ChunkResult:
     """Validate and commit the next `size` records (all when None) after the checkpoint,
-    reading the files in `encoding` (detected when None)."""
+    reading the files in `encoding` (detected when None). The checkpoint records where
+    `description_file` (the file `description` was parsed from) came from, for the report."""
     name = checkpoint_name(table)
     previous = warehouse.checkpoint(name)
     state = LoadState.from_json(previous)
-    if previous is None:
-        _refuse_unknown_rows(warehouse, table)
     checksums = _checked_checksums(state, files)
     sources = read_sources(files, encoding)
     described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
     chunk = next_chunk(sources, state.cursor, size)
     if chunk.records.height == 0:
+        with warehouse.transaction() as transaction:
+            prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
         return ChunkResult(Counts(), state, 0, committed=False, sources=described)
-    validated = validate(chunk.records, description)
-    counts = Counts.of(chunk, validated)
-    new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done)
+    followed = (
+        {"origin": description_file.origin, "sha256": description_file.sha256}
+        if description_file is not None else state.description
+    )
+    # One transaction, one commit: the tables and views (created when missing), the
+    # checkpoint, the rows and the quarantined lines.
     with warehouse.transaction() as transaction:
-        # The checkpoint moves first: a loader that lost the race stops here, before writing
-        # a row, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
-        transaction.set_checkpoint(name, new_state.to_json(), expect=previous)
-        if validated.rows.height:
-            transaction.load(table, validated.rows)
-        if validated.rejected.height:
-            transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
+        prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
+        if previous is None:
+            _refuse_unknown_rows(transaction, warehouse.quote, table)
+        # The checkpoint is claimed before any row: a loader that lost the race stops here,
+        # and on PostgreSQL the checkpoint's row lock makes a racing loader wait. The totals
+        # it ends with are known once every batch is validated.
+        claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
+        transaction.set_checkpoint(name, claim, expect=previous)
+        counts = Counts()
+        for validated, batch_counts in _validated_batches(chunk.records, description):
+            counts += batch_counts
+            if validated.rows.height:
+                transaction.load(table, validated.rows)
+            if validated.rejected.height:
+                transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
+        new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
+        transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
+
+
+def _validated_batches(
+    records: pl.DataFrame, description: Description
+) -> Iterator[tuple[Validated, Counts]]:
+    """`records` in batches of BATCH_RECORDS, each validated and counted, in order.
+
+    A worker thread checks the next batches while the caller writes the one before: the
+    database drivers and Polars both release the GIL, so on two cores checking and writing
+    overlap. A chunk of one batch is checked in the caller's thread.
+    """
+    batches = [records.slice(start, BATCH_RECORDS)
+               for start in range(0, records.height, BATCH_RECORDS)]
+    if len(batches) == 1:
+        yield _checked(batches[0], description)
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="census-validate")
+    try:
+        for future in [pool.submit(_checked, batch, description) for batch in batches]:
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _checked(records: pl.DataFrame, description: Description) -> tuple[Validated, Counts]:
+    validated = validate(records, description)
+    return validated, Counts.of(records, validated)
 
 
 def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:
@@ -234,9 +294,11 @@ def _checked_checksums(state: LoadState, files: Sequence[SourceFile]) -> dict[st
     return checksums
 
 
-def _refuse_unknown_rows(warehouse: Warehouse, table: str) -> None:
+def _refuse_unknown_rows(
+    transaction: Transaction, quote: Callable[[str], str], table: str
+) -> None:
     """Rows without a checkpoint were not loaded by this app: never mix them in."""
-    counted = warehouse.query(f"SELECT COUNT(*) AS n FROM {warehouse.quote(table)}")
+    counted = transaction.query(f"SELECT COUNT(*) AS n FROM {quote(table)}")
     rows = counted.column(0)[0].as_py()
     if rows:
         raise CauceError(

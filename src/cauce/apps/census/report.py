@@ -1,6 +1,6 @@
 """The census report: income share per breakdown, the class-distribution check, the load.
 
-Figures come from the warehouse views (one SVG bar chart per breakdown) and from the rows
+Figures come from the warehouse views (one bar chart per breakdown) and from the rows
 themselves for the check against the Description's "Class Distribution": the share of the
 first label (>50K) over all loaded rows and over the rows with no unknown value, rounded as the
 Description rounds them (two decimals).
@@ -18,7 +18,7 @@ from cauce.apps.census.description import Description
 from cauce.apps.census.loader import LoadState
 from cauce.apps.census.schema import BREAKDOWNS, Breakdown, high_income_label, literal, view_name
 from cauce.apps.census.schema import rejected_table as rejected_name
-from cauce.reports import Section, bar_chart_svg, write_report
+from cauce.reports import Section, bar_chart, write_report
 
 QUARANTINE_SHOWN = 20
 
@@ -90,15 +90,23 @@ def write_census_report(
 ) -> list[ShareCheck]:
     """Write `index.html` and one SVG per breakdown into `folder`; return the class checks."""
     checks = class_checks(warehouse, description, table)
+    breakdowns, quarantine = warehouse_sections(warehouse, table)
     sections = [
         Section("Class distribution", html=_checks_html(checks)),
-        *(_breakdown_section(warehouse, table, breakdown) for breakdown in BREAKDOWNS),
+        *breakdowns,
         _load_section(state),
-        _quarantine_section(warehouse, table),
+        quarantine,
     ]
     write_report(folder, f"Census: share of incomes above 50K in {table}", sections,
                  subtitle="the Adult files loaded by the cauce census app")
     return checks
+
+
+def warehouse_sections(warehouse: Warehouse, table: str) -> tuple[list[Section], Section]:
+    """What the warehouse alone shows (the report's and the live dashboard's): one chart per
+    breakdown, and the quarantine."""
+    return ([_breakdown_section(warehouse, table, breakdown) for breakdown in BREAKDOWNS],
+            _quarantine_section(warehouse, table))
 
 
 def _breakdown_section(warehouse: Warehouse, table: str, breakdown: Breakdown) -> Section:
@@ -106,7 +114,8 @@ def _breakdown_section(warehouse: Warehouse, table: str, breakdown: Breakdown) -
     labels = [row[breakdown.name] if row[breakdown.name] is not None else "unknown" for row in rows]
     shares = [100 * row["share_over_50k"] for row in rows]
     title = f"Share above 50K by {breakdown.name.replace('_', ' ')}"
-    chart = bar_chart_svg(title, labels, shares, value_format="{:.1f} %")
+    chart = bar_chart(title, labels, shares, value_title="share above 50K (%)",
+                      number_format=".1f", suffix=" %")
     note = (
         f"<p class=meta>From the view <code>{html.escape(view_name(table, breakdown.name))}</code>"
         f" over {sum(row['rows'] for row in rows):,} rows.</p>"

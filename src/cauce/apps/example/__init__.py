@@ -88,10 +88,10 @@ def seed(ctx: Context, files: Annotated[int, "how many CSV files to write"] = 3)
 def demo(rt: Runtime) -> list[str]:
     """Seed three files, serve until the chain has counted them, then summarise a day."""
     rt.run(seed, files=3)
-    rt.serve(until=lambda: files.count() >= 3 and not rt.queue_stats()[0]["visible"], timeout="30s")
+    rt.serve(until="idle", timeout="30s")
     day = rt.today().isoformat()
     rt.run(daily_summary, partition=day)
-    rt.serve(until=lambda: bool(rt.runs("publish-summary", status="succeeded")), timeout="10s")
+    rt.serve(until="idle", timeout="10s")
     summary_rows = summaries.query("SELECT count(*) AS n FROM daily").column("n")[0].as_py()
     return [
         f"{files.count()} files counted through bucket → queue → table → topic",

@@ -35,9 +35,10 @@ from cauce.apps.opendata.harvest import Outcome, download, download_all, has_par
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
 from cauce.apps.opendata.portal import Portal, PortalState
 from cauce.apps.opendata.profile import profile_csv
-from cauce.apps.opendata.report import write_catalogue_report
+from cauce.apps.opendata.report import catalogue_sections, write_catalogue_report
 from cauce.apps.opendata.soda import RetryPolicy, SodaClient
 from cauce.apps.opendata.synth import catalogue
+from cauce.reports import Section
 
 __all__ = ["Finding", "Limits", "Snapshot", "app", "criterion"]
 
@@ -387,6 +388,13 @@ def report(
     return {"report": str(page)}
 
 
+@app.dashboard
+def dashboard(rt: Runtime) -> list[Section]:
+    """Live in `cauce ui`: the catalogue report's sections, from the tables as they are now."""
+    return catalogue_sections(versions.scan(), alerts.scan(), now=rt.clock.now(),
+                              stale_after=timedelta(days=rt.settings.stale_days))
+
+
 # -- demo ----------------------------------------------------------------------------------------
 @app.demo(settings={"limit": 0, "backoff": 0.05, "retries": 3, "concurrency": 4})
 def demo(rt: Runtime) -> list[str]:
@@ -424,12 +432,4 @@ def demo(rt: Runtime) -> list[str]:
 
 def _settle_chain(rt: Runtime) -> None:
     """Serve until the queue and every criterion's deliveries are done."""
-
-    def idle() -> bool:
-        return all(
-            q["visible"] == 0 and q["in_flight_or_delayed"] == 0
-            for q in rt.queue_stats()
-            if not q["queue"].startswith("job ")
-        )
-
-    rt.serve(until=idle, timeout="120s", scheduler=False)
+    rt.serve(until="idle", timeout="120s", scheduler=False)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cauce.reports import Section, bar_chart_svg, write_report
+from cauce.reports import Section, bar_chart, write_report
 
 SEVERITY_ORDER = ("error", "warning", "info")
 FRESHNESS = (
@@ -66,6 +66,20 @@ def write_catalogue_report(
     stale_after: timedelta,
 ) -> Path:
     """Write the report into ``folder``; returns the path of its index.html."""
+    sections = catalogue_sections(versions, alerts, now=now, stale_after=stale_after)
+    subtitle = f"Generated {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC from tables versions and alerts"
+    return write_report(folder, "Open data catalogue", sections, subtitle=subtitle)
+
+
+def catalogue_sections(
+    versions: Iterable[Mapping[str, Any]],
+    alerts: Iterable[Mapping[str, Any]],
+    *,
+    now: datetime,
+    stale_after: timedelta,
+) -> list[Section]:
+    """The report's sections (also the app's live dashboard): summary, charts, alerts,
+    catalogue."""
     latest = latest_versions(versions)
     current = open_alerts(alerts, latest)
     per_dataset = Counter(a["ID"] for a in current)
@@ -87,14 +101,14 @@ def write_catalogue_report(
         *,
         order: list[str] | None = None,
         top: int = 15,
-        value_format: str = "{:,.0f}",
-    ) -> str:
+        number_format: str = ",.0f",
+    ) -> Any:
         keys = (
             [k for k in order if k in counts]
             if order
             else [k for k, _ in Counter(counts).most_common(top)]
         )
-        return bar_chart_svg(title, keys, [counts[k] for k in keys], value_format=value_format)
+        return bar_chart(title, keys, [counts[k] for k in keys], number_format=number_format)
 
     rows = sum(v.get("ROWS") or 0 for v in items)
     megabytes = sum(v.get("SIZE") or 0 for v in items) / 1e6
@@ -131,14 +145,14 @@ def write_catalogue_report(
         }
         for a in current
     ]
-    sections = [
+    return [
         Section("Summary", html=summary),
         Section(
             "Datasets by category",
             charts={
                 "by-category": chart("Datasets by category", by_category),
                 "size-by-category": chart(
-                    "Size by category (MB)", size_by_category, value_format="{:,.1f}"
+                    "Size by category (MB)", size_by_category, number_format=",.1f"
                 ),
             },
         ),
@@ -157,8 +171,6 @@ def write_catalogue_report(
         ),
         Section("Catalogue", table=catalogue_rows),
     ]
-    subtitle = f"Generated {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC from tables versions and alerts"
-    return write_report(folder, "Open data catalogue", sections, subtitle=subtitle)
 
 
 def _date(epoch: int | None) -> str:

@@ -1,0 +1,123 @@
+"""Buckets as folders: one file per object, written to a temporary file and renamed into place.
+
+A rename within one file system is atomic, so a reader (or a crash) never sees half an object.
+Keys are checked by `check_key` before they touch the file system, and the resolved path must
+stay inside the bucket folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from ..errors import InvalidKey, ObjectNotFound
+from .objects import TMP_DIR, ObjectStore, StoredObject, check_key
+
+
+class FolderStore(ObjectStore):
+    """The objects of one bucket, stored under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    def path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents:
+            raise InvalidKey(f"object key {key!r} escapes the bucket folder",
+                             hint="remove links and '..'")
+        return path
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
+        """A binary file that becomes the object ``key`` only when the block ends without error."""
+        target = self.path(key)
+        tmp_dir = self.root / TMP_DIR
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, key: str, source: Path, *, move: bool) -> None:
+        target = self.path(key)
+        if move:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(source, target)
+                return
+            except OSError:
+                pass  # another file system: copy, then remove the source
+        with self.writer(key) as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        if move:
+            Path(source).unlink()
+
+    def stat(self, key: str) -> StoredObject:
+        path = self.path(key)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
+        if not path.is_file():
+            raise ObjectNotFound(f"no object {key!r} in {self.root}")
+        return StoredObject(key, st.st_size, st.st_mtime)
+
+    def created(self, key: str, when: float) -> StoredObject:
+        """The object just written, dated ``when`` by the runtime's clock (a file moved in
+        would otherwise keep its old modification time)."""
+        os.utime(self.path(key), (when, when))
+        return self.stat(key)
+
+    def open(self, key: str) -> IO[bytes]:
+        self.stat(key)
+        return open(self.path(key), "rb")
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Objects whose key starts with ``prefix``, in key order."""
+        if not self.root.exists():
+            return
+        start = self.root
+        if "/" in prefix:
+            start = self.root / prefix.rsplit("/", 1)[0]
+            # a prefix folder that is (or passes through) a link out of the bucket lists nothing
+            if not start.is_dir() or self.root not in (*start.resolve().parents, start.resolve()):
+                return
+        found = []
+        for dirpath, dirnames, filenames in os.walk(start):  # does not descend into linked folders
+            if Path(dirpath) == self.root and TMP_DIR in dirnames:
+                dirnames.remove(TMP_DIR)
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in filenames:
+                key = name if rel == "." else f"{rel}/{name}"
+                full = Path(dirpath, name)
+                if key.startswith(prefix) and (not full.is_symlink()
+                                               or self.root in full.resolve().parents):
+                    st = full.stat()
+                    found.append(StoredObject(key, st.st_size, st.st_mtime))
+        yield from sorted(found, key=lambda o: o.key)
+
+    def delete(self, key: str) -> bool:
+        path = self.path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        # Drop folders the delete left empty, so listings stay tidy.
+        parent = path.parent
+        while parent != self.root:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+        return True

@@ -1,1 +1,0 @@
-"""Embedded backends: one SQLite file in WAL mode for state, folders for buckets."""

@@ -1,0 +1,106 @@
+"""Object storage: the contract both bucket stores keep (`ObjectStore`), and the one rule
+for object keys.
+
+A bucket's objects live in a folder (`cauce.backends.folders.FolderStore`) or in S3 and other
+fsspec storage (`cauce.backends.fsspec_store.FsspecStore`); the `Bucket` resource speaks only
+to this protocol. Every write is atomic — a reader or a crash never sees half an object — and
+every key is checked by `check_key` before it reaches the storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol, runtime_checkable
+
+from ..errors import InvalidKey
+
+TMP_DIR = ".cauce-tmp"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's key, size in bytes and modification time (epoch seconds)."""
+
+    key: str
+    size: int
+    mtime: float
+
+
+MAX_KEY_BYTES = 1024  # S3's limit
+MAX_SEGMENT_BYTES = 255  # a file name's limit on common file systems
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a valid object key, else raise InvalidKey saying why.
+
+    One rule for every store (folders, S3, other fsspec storage): 1 to 1,024 bytes of UTF-8 in
+    segments separated by ``/``; no segment empty, ``.``, ``..`` or over 255 bytes; no leading
+    ``/``, backslash or control character; the first segment is not ``.cauce-tmp``. Any other
+    character, a colon included (``2021-04-22T10:00.json``), is an ordinary one.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidKey("an object key must be a non-empty string",
+                         hint='e.g. "in/2021-04-22.csv"')
+    segments = key.split("/")
+    problem = None
+    if key.startswith("/"):
+        problem = "is absolute"
+    elif "\\" in key:
+        problem = "contains a backslash"
+    elif any(ord(c) < 32 for c in key):
+        problem = "contains a control character"
+    elif any(part in ("", ".", "..") for part in segments):
+        problem = "has an empty, '.' or '..' segment"
+    elif segments[0] == TMP_DIR:
+        problem = f"uses the reserved folder {TMP_DIR}"
+    elif len(key.encode()) > MAX_KEY_BYTES:
+        problem = f"is longer than {MAX_KEY_BYTES} bytes"
+    elif any(len(part.encode()) > MAX_SEGMENT_BYTES for part in segments):
+        problem = f"has a segment longer than {MAX_SEGMENT_BYTES} bytes"
+    if problem:
+        raise InvalidKey(f"object key {key!r} {problem}",
+                         hint="use relative keys like 'folder/name.ext', each part of a folder "
+                         f"or file name at most {MAX_SEGMENT_BYTES} bytes")
+    return key
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """The objects of one bucket. Keys are checked by `check_key`; a missing key raises
+    `ObjectNotFound`, storage failures a one-line `ResourceError`."""
+
+    def writer(self, key: str) -> AbstractContextManager[IO[bytes]]:
+        """A binary file that becomes the object ``key`` (replacing any previous one) only when
+        the block ends without error; otherwise nothing is written."""
+        ...
+
+    def put_file(self, key: str, source: Path, *, move: bool) -> None:
+        """Store a local file as ``key``, atomically; with ``move`` the source is removed."""
+        ...
+
+    def stat(self, key: str) -> StoredObject:
+        """The object's size and modification time."""
+        ...
+
+    def created(self, key: str, when: float) -> StoredObject:
+        """The object just written, dated ``when`` where the storage lets cauce date it."""
+        ...
+
+    def open(self, key: str) -> IO[bytes]:
+        """The object, open for reading."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Objects whose key starts with ``prefix``, in key order."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Remove an object; False if there was none."""
+        ...
+
+    def path(self, key: str) -> Path:
+        """A local file with the object's bytes, for engines that read files directly."""
+        ...

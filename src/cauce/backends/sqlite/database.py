@@ -1,0 +1,216 @@
+"""The SQLite state file: connections, transactions and savepoints, shared by every process of
+a home.
+
+Every write runs in a short ``BEGIN IMMEDIATE`` transaction so that concurrent writers queue on
+SQLite's busy handler instead of failing, and a writer never has to upgrade a read lock (the
+case in which SQLite reports "database is locked" without waiting). ``synchronous=NORMAL`` in
+WAL mode keeps every committed transaction across a process crash; only a power cut can lose
+the last few. Each thread has its own connection, so `atomic` blocks of different threads are
+different transactions, and one thread's nested blocks are savepoints of its transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ...errors import StateError
+from ...sqlite_wal import use_wal
+from . import statefile
+from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
+
+
+class StateDB:
+    """A SQLite state file with one connection per thread and retrying write transactions."""
+
+    BUSY_TIMEOUT_MS = 60_000
+
+    CHECKPOINT_EVERY = 1.0
+
+    def __init__(self, path: Path, *, background_checkpoints: bool = False) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        # A WAL checkpoint writes the database file and syncs it: tens of milliseconds on a slow
+        # disk. Left to SQLite it runs inside whichever commit crosses the threshold, stalling a
+        # hot path; a serving process instead checkpoints from a thread of its own.
+        self._background = background_checkpoints
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if not self.path.exists():
+            statefile.create(self.path, SCHEMA, SCHEMA_VERSION)
+        statefile.check_header(self.path)
+        try:
+            self._upgrade(self.connection())
+        except BaseException:
+            self.close()
+            raise
+        if background_checkpoints:
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, daemon=True,
+                                                  name="cauce-wal-checkpoint")
+            self._checkpointer.start()
+
+    def _upgrade(self, con: sqlite3.Connection) -> None:
+        """Check the file is a cauce state database and bring its schema to this version."""
+        with self._translated():
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            tables = {row[0] for row in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version > SCHEMA_VERSION:
+            raise StateError(f"the state database {self.path} was written by a newer cauce "
+                             f"(schema version {version}; this one knows {SCHEMA_VERSION})",
+                             hint="upgrade cauce on this machine")
+        if not set(TABLES) <= tables:
+            raise statefile.damaged(self.path, "is not a cauce state database "
+                                    "(it lacks cauce's tables)")
+        with self.atomic() as con:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            for target, statements in MIGRATIONS:
+                if version < target:
+                    for statement in statements:
+                        con.execute(statement)
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _checkpoint_loop(self) -> None:
+        con = sqlite3.connect(self.path, isolation_level=None, timeout=self.BUSY_TIMEOUT_MS / 1000)
+        try:
+            while not self._stop.wait(self.CHECKPOINT_EVERY):
+                try:
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.OperationalError:
+                    continue  # busy: the next round catches up
+        finally:
+            con.close()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit mode: transactions are explicit)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            try:
+                con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                      timeout=self.BUSY_TIMEOUT_MS / 1000)
+                con.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+                use_wal(con, self.BUSY_TIMEOUT_MS / 1000)
+                con.execute("PRAGMA synchronous = NORMAL")
+                if self._background:
+                    con.execute("PRAGMA wal_autocheckpoint = 0")
+            except sqlite3.Error as err:
+                known = statefile.translate(self.path, err)
+                if known is not None:
+                    raise known from err
+                raise StateError(
+                    f"cannot open the state database {self.path}: {err}",
+                    hint="check the cauce home folder exists and is writable (--home, CAUCE_HOME)",
+                ) from err
+            con.row_factory = sqlite3.Row
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite errors that mean a damaged file or disk, as StateError."""
+        try:
+            yield
+        except sqlite3.Error as err:
+            known = statefile.translate(self.path, err)
+            if known is None:
+                raise
+            raise known from err
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``), committed when the block ends and rolled
+        back when it raises; inside another block of this thread, a savepoint of it."""
+        con = self.connection()
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            name = f"cauce_{depth}"
+            with self._translated():
+                con.execute(f"SAVEPOINT {name}")
+                self._local.depth = depth + 1
+                try:
+                    yield con
+                except BaseException:
+                    con.execute(f"ROLLBACK TO {name}")
+                    con.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    con.execute(f"RELEASE {name}")
+                finally:
+                    self._local.depth = depth
+            return
+        with self._translated():
+            self._begin(con)
+            self._local.depth = 1
+            try:
+                yield con
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+                raise
+            else:
+                con.execute("COMMIT")
+            finally:
+                self._local.depth = 0
+
+    def _begin(self, con: sqlite3.Connection) -> None:
+        for attempt in range(50):
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                # busy_timeout already waited; a second chance covers rare lock-upgrade cases.
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                time.sleep(min(0.5, 0.01 * (attempt + 1)))
+        raise StateError(f"the state database {self.path} stayed locked",
+                         hint="another process holds a long write transaction")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for reads: outside a transaction each statement sees what
+        is committed; inside `atomic`, the transaction's own writes too."""
+        with self._translated():
+            yield self.connection()
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the whole state (committed work only) at ``target``, taken while
+        other processes keep working; written under a temporary name, then renamed."""
+        target = Path(target)
+        if target.exists():
+            raise StateError(f"{target} already exists", hint="name a new file for the backup")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.partial")
+        copy = sqlite3.connect(tmp)
+        try:
+            with self._translated():
+                self.connection().backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        finally:
+            copy.close()
+        os.replace(tmp, target)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
+            self._checkpointer = None
+        with self._lock:
+            for con in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    con.close()
+            self._connections.clear()
+        self._local = threading.local()
+

@@ -1,0 +1,105 @@
+"""Streams in the SQLite state file (`cauce.backends.state.StreamStore`): records by (stream,
+shard, sequence), numbered inside the appending transaction, so order within a shard is the
+order of commits; one row per consumer and shard holds its checkpoint and lease."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..state import ConsumerState, StoredRecord, StreamStore
+from .database import StateDB
+
+_STATE = ("SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error, worker, run_id, "
+          "isolated FROM stream_consumers WHERE stream = ? AND consumer = ? ORDER BY shard")
+_HELD = "WHERE stream = ? AND consumer = ? AND shard = ? AND lease = ?"
+
+
+class SQLiteStreams(StreamStore):
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+
+    def append(self, stream: str, shard: int, items: Sequence[tuple[str, str]], *,
+               now: float) -> list[int]:
+        with self.db.atomic() as con:
+            last = con.execute(
+                "SELECT coalesce(max(seq), 0) FROM stream_records WHERE stream = ? AND shard = ?",
+                (stream, shard)).fetchone()[0]
+            seqs = list(range(last + 1, last + 1 + len(items)))
+            con.executemany(
+                "INSERT INTO stream_records (stream, shard, seq, pkey, data, ts) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(stream, shard, seq, pkey, data, now)
+                 for seq, (pkey, data) in zip(seqs, items, strict=True)])
+        return seqs
+
+    def read(self, stream: str, shard: int, *, after: int, limit: int,
+             before_ts: float | None = None) -> list[StoredRecord]:
+        sql = ("SELECT shard, seq, pkey, data, ts FROM stream_records "
+               "WHERE stream = ? AND shard = ? AND seq > ?")
+        args: list[object] = [stream, shard, after]
+        if before_ts is not None:
+            sql += " AND ts < ?"
+            args.append(before_ts)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        with self.db.reading() as con:
+            return [StoredRecord(*row) for row in con.execute(sql, args).fetchall()]
+
+    def consumers(self, stream: str, consumer: str, shards: int) -> list[ConsumerState]:
+        with self.db.atomic() as con:
+            con.executemany(
+                "INSERT OR IGNORE INTO stream_consumers (stream, consumer, shard) VALUES (?, ?, ?)",
+                [(stream, consumer, s) for s in range(shards)])
+            return [ConsumerState(*row) for row in con.execute(_STATE, (stream, consumer))]
+
+    def consumer_states(self, stream: str, consumer: str) -> list[ConsumerState]:
+        with self.db.reading() as con:
+            return [ConsumerState(*row)
+                    for row in con.execute(_STATE, (stream, consumer)).fetchall()]
+
+    def take_shard(self, stream: str, consumer: str, shard: int, *, lease: str, now: float,
+                   until: float, worker: str | None = None, run_id: str | None = None) -> bool:
+        with self.db.atomic() as con:
+            return con.execute(
+                "UPDATE stream_consumers SET lease = ?, lease_until = ?, worker = ?, run_id = ? "
+                "WHERE stream = ? AND consumer = ? AND shard = ? "
+                "AND (lease IS NULL OR lease_until <= ?)",
+                (lease, until, worker, run_id, stream, consumer, shard, now)).rowcount == 1
+
+    def commit(self, stream: str, consumer: str, shard: int, lease: str, *, seq: int) -> bool:
+        with self.db.atomic() as con:
+            return con.execute(
+                "UPDATE stream_consumers SET seq = ?, lease = NULL, lease_until = 0, "
+                f"attempts = 0, retry_at = 0, last_error = NULL, isolated = 0 {_HELD}",
+                (seq, stream, consumer, shard, lease)).rowcount == 1
+
+    def fail(self, stream: str, consumer: str, shard: int, lease: str, *, retry_at: float,
+             error: str | None) -> bool:
+        with self.db.atomic() as con:
+            return con.execute(
+                "UPDATE stream_consumers SET lease = NULL, lease_until = 0, "
+                f"attempts = attempts + 1, retry_at = ?, last_error = ? {_HELD}",
+                (retry_at, error, stream, consumer, shard, lease)).rowcount == 1
+
+    def give_back(self, stream: str, consumer: str, shard: int, lease: str, *, started: bool,
+                  error: str | None = None) -> bool:
+        if started:
+            sql = ("UPDATE stream_consumers SET lease = NULL, lease_until = 0, retry_at = 0, "
+                   "attempts = attempts + 1, last_error = coalesce(?, last_error), isolated = 1 "
+                   + _HELD)
+            args: tuple[object, ...] = (error, stream, consumer, shard, lease)
+        else:
+            sql = f"UPDATE stream_consumers SET lease = NULL, lease_until = 0 {_HELD}"
+            args = (stream, consumer, shard, lease)
+        with self.db.atomic() as con:
+            return con.execute(sql, args).rowcount == 1
+
+    def extend(self, stream: str, consumer: str, shard: int, lease: str, *, until: float) -> bool:
+        with self.db.atomic() as con:
+            return con.execute(f"UPDATE stream_consumers SET lease_until = ? {_HELD}",
+                               (until, stream, consumer, shard, lease)).rowcount == 1
+
+    def trim(self, stream: str, *, older_than: float) -> int:
+        with self.db.atomic() as con:
+            return con.execute("DELETE FROM stream_records WHERE stream = ? AND ts < ?",
+                               (stream, older_than)).rowcount

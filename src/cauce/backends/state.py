@@ -1,0 +1,745 @@
+"""The state contract: every operation cauce performs on its state, written down once.
+
+Queues (and the topics, bucket events and job runs built on them), tables, streams, runs and
+their leases, log streams, schedule bookkeeping, the worker registry and watched-bucket state
+all live in one *state store*, chosen by a URL: ``sqlite:///path/state.db`` (the default,
+``<home>/state.db``) or, with another implementation, ``postgresql://…``. Resources, the
+runtime and the command line call the operations below and nothing else; each engine
+implements them once (`cauce.backends.sqlite`), and one contract test suite (tests/state)
+runs against every implementation.
+
+**Transactions.** Every call is one transaction: it happens entirely or not at all, and what it
+wrote is visible to every process once it returns. ``with state.atomic():`` groups calls made
+in the same thread into one transaction — committed when the block ends, rolled back (and the
+exception re-raised) when it raises; an ``atomic()`` inside another is a savepoint, so an inner
+failure can be caught without losing the outer work. Writes inside a block see each other; other
+processes see none of them until the outermost block commits. This is how the dispatcher settles
+a whole batch (acknowledgements, run records, downstream job runs) at once, how a publish
+reaches every subscriber or none, and how a claim takes its leases and creates its runs together.
+
+**Values.** What crosses the seam is plain Python: ``str``, ``int``, ``float``, ``None``, JSON-like
+dicts and lists, and the record dataclasses of this module. Message bodies, table items and
+stream records are JSON text, serialised above the seam by the resources; a store keeps them
+as given (it may store them as a JSON type, e.g. jsonb, as long as the text read back parses to
+the same value). Structured values a store keeps for cauce — message attributes, run parameters
+and results — are passed as Python values and returned as equal ones.
+
+**Time.** Every operation that depends on time takes ``now`` (epoch seconds of the runtime's
+clock); a store never reads the system clock, so a simulated clock governs leases and
+visibility in tests exactly as the real one does in production.
+
+**Leases.** Receiving a message, taking a stream shard and leading a scheduler each take a lease:
+a random token and an expiry. Only the holder of the current token can settle or extend it; an
+expired lease is settled by whoever claims next (see `QueueStore.expired`), so a holder that dies
+needs no detection.
+
+**Errors.** A store raises `cauce.errors.StateError` (one line and a hint) when its engine is
+unreachable, its storage damaged or full; other engine errors are bugs and propagate as they are.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import ConfigError
+from ..logs import LogLine
+from ..runs import Run, RunRecord, RunStatus
+
+
+def new_token() -> str:
+    """A random token: a lease, a worker's or an event's identity."""
+    return secrets.token_hex(8)
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+@dataclass
+class StoredMessage:
+    """A message as stored, with the lease of the receive that returned it."""
+
+    id: int
+    queue: str
+    body: str
+    event_id: str
+    group: str | None
+    sent_at: float
+    receive_count: int
+    lease: str | None = None
+    last_error: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    visible_at: float = 0.0
+    worker: str | None = None
+    batch_head: int | None = None
+    isolation: int = 0
+    lost: int = 0
+
+    @property
+    def head(self) -> int:
+        """The first message of the batch this one was delivered in (itself when alone)."""
+        return self.batch_head or self.id
+
+
+# How a message is delivered: with others, in a batch of its own (after its batch failed as a
+# whole), or alone in a process of its own (after a worker died while handling it).
+TOGETHER, OWN_BATCH, OWN_PROCESS = 0, 1, 2
+
+
+@dataclass
+class StoredRecord:
+    """A stream record: its shard, sequence number, partition key, JSON text and time."""
+
+    shard: int
+    seq: int
+    pkey: str
+    data: str
+    ts: float
+
+
+@dataclass
+class ConsumerState:
+    """A stream consumer's checkpoint and lease on one shard."""
+
+    shard: int
+    seq: int
+    lease: str | None
+    lease_until: float
+    attempts: int
+    retry_at: float
+    last_error: str | None
+    worker: str | None = None
+    run_id: str | None = None
+    isolated: int = 0
+
+
+@dataclass(frozen=True)
+class Start:
+    """A delivery a worker started: the lease it was claimed under, the message (or stream shard)
+    that heads it, and its run record as it began (`RunRecord.as_dict`, whose ``worker`` names
+    the process that started it)."""
+
+    lease: str
+    head: str
+    run: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """The bookkeeping of one job's schedule: its spec, next fire time, and why it is paused."""
+
+    job: str
+    spec: str
+    next_at: float
+    paused: str | None
+
+
+@dataclass(frozen=True)
+class SeenObject:
+    """An object of a watched bucket as the last look saw it."""
+
+    key: str
+    size: int
+    mtime: float
+    seen_at: float
+
+
+@dataclass
+class Verdict:
+    """What a full check of a state store found (`cauce state check`)."""
+
+    where: str
+    problems: list[str] = field(default_factory=list)
+    version: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    hint: str | None = None  # how to recover, when it is damaged
+
+    @property
+    def sound(self) -> bool:
+        return not self.problems
+
+
+# -- the contract, by concept ---------------------------------------------------------------
+
+
+class QueueStore(ABC):
+    """Durable queues: at-least-once delivery with leases that expire; topics are sends to
+    several queues in one transaction. A message is *visible* when ``visible_at <= now`` and
+    nobody holds its lease; in a message group only the oldest message can be received."""
+
+    @abstractmethod
+    def send(self, queue: str, bodies: Sequence[str], *, now: float, delay: float = 0.0,
+             group: str | None = None, event_ids: Sequence[str] | None = None,
+             attrs: Mapping[str, Any] | None = None, error: str | None = None) -> list[int]:
+        """Store messages, visible at ``now + delay``; returns their ids, in order. Ids increase
+        and are never reused. Without ``event_ids`` each message gets a new random event id."""
+
+    @abstractmethod
+    def publish(self, queues: Sequence[str], body: str, *, now: float, event_id: str) -> None:
+        """A topic's fan-out: one copy of ``body`` in each of ``queues``, all with ``event_id``,
+        in one transaction (every subscriber gets it, or none does)."""
+
+    @abstractmethod
+    def receive(self, queue: str, *, now: float, limit: int, visibility: float,
+                worker: str | None = None, alone: bool | None = False) -> list[StoredMessage]:
+        """Lease up to ``limit`` visible messages for ``visibility`` seconds, oldest first:
+        each gets one token (the same for this call), ``receive_count + 1`` and ``worker``.
+        ``alone=False`` takes messages delivered with others, ``True`` those kept apart in a
+        process of their own (``isolation == OWN_PROCESS``), ``None`` any. Atomic: two callers
+        never lease the same message. Expired leases are not taken: settle them first."""
+
+    @abstractmethod
+    def expired(self, queue: str, *, now: float) -> list[StoredMessage]:
+        """Messages whose lease ran out unsettled (their holder died, or stopped renewing it),
+        with that lease, oldest first. Reading them changes nothing."""
+
+    @abstractmethod
+    def join_batches(self, batches: Sequence[Sequence[StoredMessage]]) -> None:
+        """Remember which leased messages were delivered together (each one's ``batch_head`` is
+        the first of its batch), so a lost batch is found as one."""
+
+    @abstractmethod
+    def ack(self, leases: Sequence[tuple[int, str]]) -> int:
+        """Delete messages whose lease ``(id, token)`` is still held; returns how many. A lease
+        that expired (and perhaps was taken again) deletes nothing."""
+
+    @abstractmethod
+    def release(self, message_id: int, lease: str, *, visible_at: float,
+                error: str | None = None, isolation: int | None = None,
+                lost: bool = False) -> bool:
+        """Give back a leased message, visible at ``visible_at``, keeping ``error`` as its last
+        error; ``isolation`` raises (never lowers) how apart it is delivered from then on;
+        ``lost`` counts a delivery whose worker died. False if the lease is no longer held."""
+
+    @abstractmethod
+    def unclaim(self, message: StoredMessage, *, now: float) -> bool:
+        """Give back a message whose delivery never started: visible at ``now``, and the
+        receive that leased it not counted. False if the lease is no longer held."""
+
+    @abstractmethod
+    def dead_letter(self, message_id: int, lease: str, *, dlq: str, now: float,
+                    error: str) -> bool:
+        """Move a leased message to the queue ``dlq`` with ``error``, remembering its queue in
+        the attribute ``source_queue``; False if the lease is no longer held."""
+
+    @abstractmethod
+    def extend(self, leases: Sequence[tuple[int, str]], *, until: float) -> int:
+        """Move the expiry of leases still held to ``until``; returns how many."""
+
+    @abstractmethod
+    def drop_unclaimed(self, message_id: int) -> bool:
+        """Delete a message nobody holds (a queued job run cancelled); False if it is leased or
+        gone."""
+
+    @abstractmethod
+    def next_visible(self, queues: Sequence[str]) -> dict[str, float]:
+        """For each queue holding messages, the earliest ``visible_at`` among them (leased ones
+        included: their lease's expiry). Called on every poll: it must not grow with depth."""
+
+    @abstractmethod
+    def alone_ready(self, queues: Sequence[str], *, now: float) -> list[str]:
+        """The queues holding, now, a message kept apart in a process of its own or one whose
+        lease expired (which may turn out to need that)."""
+
+    @abstractmethod
+    def holds(self, queue: str, field: str, value: Any) -> bool:
+        """Whether a message of ``queue`` (visible, leased or delayed) has a JSON body whose
+        top-level ``field`` equals ``value`` (``None``: the field is null or missing)."""
+
+    @abstractmethod
+    def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
+        """Per queue holding messages: (visible, leased or delayed, age of the oldest in whole
+        seconds)."""
+
+    @abstractmethod
+    def listing(self, queue: str, limit: int | None = None) -> list[StoredMessage]:
+        """The messages of a queue, oldest first, without leasing them."""
+
+    @abstractmethod
+    def replay(self, dlq: str, *, now: float,
+               ids: Sequence[int] | None = None) -> list[StoredMessage]:
+        """Move dead-lettered messages (all, or ``ids``) back to the queue each came from (its
+        ``source_queue``, else ``dlq`` without ``.dlq``), visible now, with a fresh receive
+        count and isolation, and the attribute ``replayed`` counting replays; returns them as
+        moved."""
+
+    @abstractmethod
+    def purge(self, queue: str) -> int:
+        """Delete every message of a queue; returns how many."""
+
+
+class TableStore(ABC):
+    """Key–value tables of JSON text, with a version per item for conditional writes. Keys are
+    text (a composite key's parts joined by U+001F by the resource), compared as text."""
+
+    @abstractmethod
+    def get(self, table: str, key: str) -> tuple[str, int] | None:
+        """The item's JSON text and version, or None."""
+
+    @abstractmethod
+    def put(self, table: str, key: str, value: str, *, indexes: Mapping[str, str], now: float,
+            if_absent: bool = False, if_version: int | None = None) -> int | None:
+        """Write an item and its index entries (``{index: value text}``, replacing the old
+        ones); returns its new version (1 for a new item, then +1 per write), or None — and
+        nothing written — when ``if_absent`` and it exists, or ``if_version`` is not its
+        version. The check and the write are one atomic step."""
+
+    @abstractmethod
+    def delete(self, table: str, key: str, *, if_version: int | None = None) -> bool:
+        """Delete an item (only at ``if_version``, if given) and its index entries; False when
+        nothing was deleted."""
+
+    @abstractmethod
+    def by_prefix(self, table: str, prefix: str, limit: int | None = None) -> list[str]:
+        """Items whose key starts with ``prefix``, in key order."""
+
+    @abstractmethod
+    def by_index(self, table: str, index: str, value: str,
+                 limit: int | None = None) -> list[str]:
+        """Items whose ``index`` entry equals ``value``, in key order."""
+
+    @abstractmethod
+    def scan(self, table: str, page: int = 1000) -> Iterator[str]:
+        """Every item in key order, read a page at a time (each page its own read, so a long
+        scan never holds up writers; items written meanwhile may or may not appear)."""
+
+    @abstractmethod
+    def count(self, table: str) -> int:
+        """How many items the table holds."""
+
+
+class StreamStore(ABC):
+    """Append-only, sharded, ordered logs, and per-consumer checkpoints with shard leases."""
+
+    @abstractmethod
+    def append(self, stream: str, shard: int, items: Sequence[tuple[str, str]], *,
+               now: float) -> list[int]:
+        """Append ``(partition key, JSON text)`` records to a shard, stamped ``now``; returns
+        their sequence numbers: consecutive, after every record committed before, so order
+        within a shard is the order of commits."""
+
+    @abstractmethod
+    def read(self, stream: str, shard: int, *, after: int, limit: int,
+             before_ts: float | None = None) -> list[StoredRecord]:
+        """Up to ``limit`` records of a shard after sequence ``after`` (and stamped before
+        ``before_ts``), in order."""
+
+    @abstractmethod
+    def consumers(self, stream: str, consumer: str, shards: int) -> list[ConsumerState]:
+        """The consumer's state on every shard, by shard; missing states are created (at
+        sequence 0, unleased) in the same transaction."""
+
+    @abstractmethod
+    def consumer_states(self, stream: str, consumer: str) -> list[ConsumerState]:
+        """The consumer's states that exist, by shard (a read: nothing is created)."""
+
+    @abstractmethod
+    def take_shard(self, stream: str, consumer: str, shard: int, *, lease: str, now: float,
+                   until: float, worker: str | None = None, run_id: str | None = None) -> bool:
+        """Lease a shard for a consumer until ``until`` unless someone holds it unexpired;
+        records ``worker`` and ``run_id`` with the lease. True if taken."""
+
+    @abstractmethod
+    def commit(self, stream: str, consumer: str, shard: int, lease: str, *, seq: int) -> bool:
+        """Move the checkpoint to ``seq`` and release the shard (attempts, retry time, error
+        and isolation cleared); False if the lease is no longer held."""
+
+    @abstractmethod
+    def fail(self, stream: str, consumer: str, shard: int, lease: str, *, retry_at: float,
+             error: str | None) -> bool:
+        """Release the shard without moving the checkpoint: one more attempt counted, the
+        next not before ``retry_at``; False if the lease is no longer held."""
+
+    @abstractmethod
+    def give_back(self, stream: str, consumer: str, shard: int, lease: str, *, started: bool,
+                  error: str | None = None) -> bool:
+        """Release a shard whose delivery ended unsettled, ready at once: one that started
+        counts an attempt and is delivered alone in a process of its own from then on."""
+
+    @abstractmethod
+    def extend(self, stream: str, consumer: str, shard: int, lease: str, *, until: float) -> bool:
+        """Move the shard lease's expiry to ``until``; False if it is no longer held."""
+
+    @abstractmethod
+    def trim(self, stream: str, *, older_than: float) -> int:
+        """Delete records stamped before ``older_than``; returns how many."""
+
+
+class RunStore(ABC):
+    """Runs: one attempt of a job or handler each, and the marks of deliveries that started."""
+
+    @abstractmethod
+    def insert(self, runs: Sequence[RunRecord]) -> None:
+        """Create runs; an id that exists is an error."""
+
+    @abstractmethod
+    def upsert(self, runs: Sequence[RunRecord]) -> None:
+        """Write runs that may exist (a queued job run, a run marked running): status, attempt,
+        worker, timings and outcome are replaced; how and when it was queued are kept."""
+
+    @abstractmethod
+    def finish(self, run_id: str, status: RunStatus, *, now: float, error: str | None = None,
+               result: Any = None) -> None:
+        """Record the end of a run: its status, end time, error and result."""
+
+    @abstractmethod
+    def note_started(self, start: Start) -> None:
+        """Record that a delivery starts now. When this returns the mark survives the death of
+        the calling process, and `started` finds it; the run's row may say ``running`` only
+        later (it must by the time the run is upserted or `record_running` is called)."""
+
+    @abstractmethod
+    def record_running(self, runs: Sequence[RunRecord]) -> None:
+        """Make the rows of started runs say ``running`` (for `cauce runs` and cancellation)."""
+
+    @abstractmethod
+    def started(self, *, worker: str | None, lease: str | None, head: str,
+                message_id: int | None = None, run_id: str | None = None) -> RunRecord | None:
+        """The run of a delivery that started before its lease
+        expired — found by its row (running, for ``message_id`` or ``run_id``) or by the start
+        ``worker`` noted under ``lease`` for ``head`` — or None if it never started."""
+
+    @abstractmethod
+    def get(self, run_id: str) -> Run | None:
+        """The run with this id, or None."""
+
+    @abstractmethod
+    def find_by_prefix(self, prefix: str, limit: int = 3) -> list[Run]:
+        """Up to ``limit`` runs whose id starts with ``prefix``."""
+
+    @abstractmethod
+    def query(self, *, app: str | None = None, name: str | None = None,
+              status: str | None = None, partition: str | None = None,
+              kind: str | None = None, limit: int | None = None,
+              newest_first: bool = True) -> list[Run]:
+        """Runs matching every given filter, ordered by start (or queue) time then id."""
+
+    @abstractmethod
+    def queued_for(self, message_id: int) -> str | None:
+        """The id of the queued run waiting for a job message, if any."""
+
+    @abstractmethod
+    def succeeded_partitions(self, app: str, name: str) -> set[str]:
+        """The partitions of a job that have a succeeded run."""
+
+    @abstractmethod
+    def partition_succeeded(self, app: str, name: str, partition: str | None) -> bool:
+        """Whether a job has a succeeded run for ``partition`` (None: unpartitioned)."""
+
+    @abstractmethod
+    def request_cancel(self, run_id: str) -> None:
+        """Mark a queued or running run to be cancelled (finished runs are left alone)."""
+
+    @abstractmethod
+    def cancel_requested(self, run_ids: Sequence[str]) -> set[str]:
+        """Which of these runs someone asked to cancel."""
+
+    @abstractmethod
+    def queued_cancelled(self) -> list[tuple[str, int | None]]:
+        """Queued runs someone asked to cancel: (run id, message id)."""
+
+
+class LogStore(ABC):
+    """Log streams: lines of a run, a worker or an app's general stream."""
+
+    @abstractmethod
+    def append(self, lines: Sequence[tuple[str, str, float, int, str, str | None]]) -> None:
+        """Store lines ``(app, stream, time, level, message, run id)``; each gets an id greater
+        than every id before it."""
+
+    @abstractmethod
+    def read(self, *, app: str | None = None, stream: str | None = None,
+             run_id: str | None = None, since: float | None = None,
+             until: float | None = None, after_id: int = 0,
+             limit: int | None = None) -> list[LogLine]:
+        """Lines matching every given filter, ``since`` included and
+        ``until`` excluded, with ids over ``after_id`` (to follow a stream), oldest first."""
+
+    @abstractmethod
+    def streams(self, app: str | None = None, limit: int = 50) -> list[tuple[str, str, float, int]]:
+        """Recent streams: (app, stream, time of the last line, line count), newest first."""
+
+
+class ScheduleStore(ABC):
+    """What the scheduler keeps between runs: each job's spec, next fire time and pause."""
+
+    @abstractmethod
+    def states(self, app: str) -> list[ScheduleState]:
+        """The schedule state of every job of an app that has one, by job name."""
+
+    @abstractmethod
+    def set(self, app: str, job: str, *, spec: str, next_at: float) -> None:
+        """Create or replace a job's spec and next fire time (its pause is kept)."""
+
+    @abstractmethod
+    def advance(self, app: str, job: str, *, next_at: float) -> None:
+        """Move a job's next fire time."""
+
+    @abstractmethod
+    def pause(self, app: str, job: str, reason: str) -> None:
+        """Pause a job's schedule with a reason (creating its state if needed)."""
+
+    @abstractmethod
+    def resume(self, app: str, job: str) -> bool:
+        """Clear a pause and the spec (so the next tick is computed afresh); False if the job
+        has no schedule state."""
+
+
+class LeaseStore(ABC):
+    """Named leases, for work one process of a home does at a time (firing schedules)."""
+
+    @abstractmethod
+    def acquire(self, name: str, owner: str, *, now: float, until: float) -> bool:
+        """Take or renew the lease ``name`` for ``owner`` until ``until``, if it is free,
+        expired or already ``owner``'s; True if ``owner`` holds it now."""
+
+
+class WorkerStore(ABC):
+    """The registry of serving processes."""
+
+    @abstractmethod
+    def register(self, worker: str, *, app: str, pid: int, host: str, role: str,
+                 now: float) -> None:
+        """Record a serving process as started (replacing a record with its id)."""
+
+    @abstractmethod
+    def stopped(self, worker: str, *, now: float) -> None:
+        """Record that a serving process stopped."""
+
+    @abstractmethod
+    def running(self, role: str | None = None) -> list[str]:
+        """Ids of serving processes registered and not stopped (of one role, if given)."""
+
+
+class WatchStore(ABC):
+    """What the last look into each watched bucket saw."""
+
+    @abstractmethod
+    def seen(self, app: str, bucket: str) -> dict[str, SeenObject]:
+        """The objects remembered for a bucket, by key."""
+
+    @abstractmethod
+    def remember(self, app: str, bucket: str, objects: Sequence[tuple[str, int, float]], *,
+                 now: float) -> None:
+        """Remember objects ``(key, size, mtime)`` as seen at ``now``."""
+
+    @abstractmethod
+    def forget(self, app: str, bucket: str, keys: Sequence[str]) -> None:
+        """Forget objects that are gone."""
+
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What a page of runs is restricted to (None: anything)."""
+
+    apps: Sequence[str] | None = None
+    name: str | None = None
+    status: str | None = None
+    partition: str | None = None
+    kind: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+@dataclass(frozen=True)
+class ShardState:
+    """One shard of a stream: records kept, newest sequence, and each consumer's position."""
+
+    shard: int
+    records: int
+    last_seq: int
+    last_ts: float | None
+    consumers: dict[str, int]
+
+
+class ViewStore(ABC):
+    """Bounded read-only looks at a home, for people (the web UI): every call reads committed
+    state, changes nothing, and costs the same with a hundred runs or a hundred thousand (a
+    LIMIT and an indexed range; runs are paged by keyset on their time-ordered id, never by
+    OFFSET)."""
+
+    @abstractmethod
+    def runs_page(self, f: RunFilter, *, before: str | None = None, after: str | None = None,
+                  limit: int = 50) -> list[Run]:
+        """Up to ``limit`` runs matching ``f``, newest first, older than run id ``before`` (the
+        next page) or newer than ``after`` (the previous page)."""
+
+    @abstractmethod
+    def run_counts(self, f: RunFilter) -> dict[tuple[str, str], int]:
+        """(app, status) → number of runs matching ``f`` (give ``since``: it bounds the scan)."""
+
+    @abstractmethod
+    def latest_by_partition(self, app: str, name: str, first: str,
+                            last: str) -> dict[str, Run]:
+        """The newest run of job ``name`` for each partition key from ``first`` to ``last``."""
+
+    @abstractmethod
+    def newest_partition(self, app: str, name: str) -> str | None:
+        """The greatest partition key any run of job ``name`` had."""
+
+    @abstractmethod
+    def run_activity(self, app: str, names: Sequence[str], since: float,
+                     bucket: float) -> dict[str, dict[int, int]]:
+        """Runs started per time bucket of ``bucket`` seconds since ``since``, per handler or
+        job name: name → {bucket index → count}."""
+
+    @abstractmethod
+    def log_tail(self, *, app: str, stream: str, limit: int = 200,
+                 before_id: int | None = None) -> list[LogLine]:
+        """The last ``limit`` lines of one stream of an app (older than line ``before_id``),
+        oldest first."""
+
+    @abstractmethod
+    def log_streams(self, app: str, limit: int = 50) -> list[str]:
+        """Streams of an app other than runs': ``general`` and one per serve or worker process,
+        newest first (named from the worker registry: no log line is scanned)."""
+
+    @abstractmethod
+    def workers(self, apps: Sequence[str], limit: int = 100) -> list[dict[str, Any]]:
+        """Registered serve and worker processes of ``apps`` (``id``, ``app``, ``pid``, ``host``,
+        ``role``, ``started_at``, ``heartbeat_at``, ``stopped_at``), running ones first, newest
+        first."""
+
+    @abstractmethod
+    def schedules(self, apps: Sequence[str]) -> list[dict[str, Any]]:
+        """Schedule bookkeeping of ``apps`` (``app``, ``job``, ``spec``, ``next_at``,
+        ``paused``), soonest first."""
+
+    @abstractmethod
+    def messages_page(self, queue: str, *, after_id: int = 0,
+                      limit: int = 50) -> list[StoredMessage]:
+        """Messages of one queue (a DLQ too) after id ``after_id``, oldest first."""
+
+    @abstractmethod
+    def items_page(self, table: str, *, prefix: str = "", after: str | None = None,
+                   limit: int = 50) -> list[tuple[str, str, int, float]]:
+        """(stored key, JSON value, version, updated at) of a table's items whose key starts
+        with ``prefix``, in key order after key ``after``."""
+
+    @abstractmethod
+    def item_count(self, table: str) -> int:
+        """How many items a table holds."""
+
+    @abstractmethod
+    def stream_shards(self, stream: str, shards: int) -> list[ShardState]:
+        """Each shard of a stream: records kept, newest sequence and time, consumer positions."""
+
+
+class Listener(Protocol):
+    """Receives wake-ups for one serving process (`StateStore.listener`)."""
+
+    def start(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class Notifier(Protocol):
+    """Wakes a serving process when work was committed (`StateStore.notifier`)."""
+
+    def notify(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class StateStore(ABC):
+    """One state store: the operations by concept, transactions, and its own care."""
+
+    url: str
+    queues: QueueStore
+    tables: TableStore
+    streams: StreamStore
+    runs: RunStore
+    logs: LogStore
+    schedules: ScheduleStore
+    leases: LeaseStore
+    workers: WorkerStore
+    watches: WatchStore
+    views: ViewStore
+
+    @classmethod
+    @abstractmethod
+    def from_url(cls, url: str, *, serving: bool = False) -> StateStore:
+        """Open (creating if needed) the store a URL names; ``serving`` for a process that
+        serves (it may keep background threads, e.g. for checkpoints)."""
+
+    @classmethod
+    @abstractmethod
+    def examine(cls, url: str) -> Verdict:
+        """A full check of the store a URL names — readable, sound, cauce's — never creating,
+        changing or refusing it (`cauce state check`)."""
+
+    @classmethod
+    def exists(cls, url: str) -> bool:
+        """Whether the store a URL names was created (commands that only look at a home refuse
+        to create one)."""
+        return True
+
+    @abstractmethod
+    def atomic(self) -> AbstractContextManager[None]:
+        """A block whose calls (in this thread) share one transaction; nested: a savepoint."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and threads; the store is unusable afterwards."""
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the whole state at ``target``, taken while others work."""
+        raise ConfigError(f"the state at {self.url} is backed up with its engine's own tools",
+                          hint="cauce state backup copies SQLite state files")
+
+    def maintain(self, now: float) -> None:  # noqa: B027 - optional: most stores need none
+        """Housekeeping a serving process runs every few minutes (nothing by default)."""
+
+    def listener(self, name: str, on_wake: Callable[[], None]) -> Listener | None:
+        """Wake-ups for the serving process ``name`` (None: it polls only)."""
+        return None
+
+    def notifier(self, own: str) -> Notifier | None:
+        """Something that wakes one serving process (not ``own``) when work was committed."""
+        return None
+
+
+# -- choosing an implementation --------------------------------------------------------------
+
+# scheme -> "module:class" of its implementation, imported when first used
+ENGINES = {
+    "sqlite": "cauce.backends.sqlite:SQLiteState",
+    "postgresql": "cauce.backends.postgres:PostgresState",
+}
+
+
+def engine(url: str) -> type[StateStore]:
+    """The implementation a state URL names (``sqlite:///path``, ``postgresql://…``)."""
+    scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
+    target = ENGINES.get(scheme)
+    if target is None:
+        raise ConfigError(f"state URL {url!r} names no state engine cauce knows",
+                          hint="use sqlite:///path/to/state.db (the default is "
+                          "<home>/state.db) or postgresql://user@host/db")
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        raise ConfigError(f"state URL {url!r}: this cauce has no {scheme} state engine yet",
+                          hint="use sqlite:///path/to/state.db") from None
+    found: type[StateStore] = getattr(module, class_name)
+    return found
+
+
+def open_state(url: str, *, serving: bool = False) -> StateStore:
+    """The state store a URL names, opened (and created if it does not exist)."""
+    return engine(url).from_url(url, serving=serving)
+
+
+def sqlite_url(path: Path) -> str:
+    """The URL of a SQLite state file."""
+    return f"sqlite:///{Path(path).resolve()}"

@@ -1,0 +1,58 @@
+"""``cauce dlq``: look at and replay dead-lettered messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from . import console
+from .home import HomeOption, JsonOption, attached
+
+dlq_cli = typer.Typer(help="Look at and replay dead-lettered messages.\n\n"
+                      "Example: cauce dlq list example work", no_args_is_help=True)
+
+
+@dlq_cli.command("list")
+def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
+             queue: str = typer.Argument(..., metavar="QUEUE",
+                                         help="a queue, handler or job name"),
+             as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+    """Dead-lettered messages of a queue (or of a handler or job), with their last error.
+
+    Example: cauce dlq list example work
+    """
+    with attached(app_ref, home) as rt:
+        messages, errors = rt.dlq(queue), rt.dlq_errors(queue)
+    rows = [{"id": m.id, "event_id": m.event_id, "receives": m.receive_count,
+             "sent_at": m.sent_at, "body": m.body, "error": e}
+            for m, e in zip(messages, errors, strict=True)]
+    if as_json:
+        console.print_json(rows)
+        return
+    if not rows:
+        console.err.print("the dead-letter queue is empty")
+    for row in rows:
+        first = (row["error"] or "").splitlines()[0] if row["error"] else ""
+        console.out.print(f"[bold]{row['id']}[/] receives={row['receives']} "
+                          f"sent={console.local(row['sent_at'])}")
+        console.out.print(f"  body: {json.dumps(row['body'], ensure_ascii=False)[:200]}",
+                          markup=False)
+        console.out.print(f"  [red]{escape(first)}[/]")
+
+
+@dlq_cli.command("replay")
+def dlq_replay(app_ref: str = typer.Argument(..., metavar="APP"),
+               queue: str = typer.Argument(..., metavar="QUEUE",
+                                           help="a queue, handler or job name"),
+               ids: list[str] = typer.Option(None, "--id", help="only these message ids"),
+               home: Path = HomeOption) -> None:
+    """Send dead-lettered messages back to their queue for a fresh round of attempts.
+
+    Example: cauce dlq replay opendata downloaded
+    """
+    with attached(app_ref, home) as rt:
+        moved = rt.replay(queue, ids or None)
+    console.out.print(f"replayed {moved} message(s); a running `cauce serve` picks them up")

@@ -1,0 +1,81 @@
+"""What every command shares: the global options (``--home``, ``--state``, ``--debug``), the
+per-command ``--home`` and ``--json``, and opening a home — its state store for commands that
+only look, a runtime for those that also need the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from ..backends.state import StateStore, engine, open_state, sqlite_url
+from ..errors import NotFound
+from ..runtime.runtime import Runtime
+from ..settings import ConfigSources
+from .loading import load_app
+
+HomeOption = typer.Option(None, "--home", help="cauce home folder [default: .cauce, or CAUCE_HOME]")
+JsonOption = typer.Option(False, "--json", help="machine-readable output")
+
+
+@dataclass
+class Globals:
+    home: Path | None = None
+    state: str | None = None
+    debug: bool = False
+
+
+GLOBALS = Globals()
+
+
+def home_option_value(value: Path | None) -> Path:
+    """The home to use: the command's --home, the global --home, CAUCE_HOME / config, or .cauce."""
+    chosen = value or GLOBALS.home
+    if chosen is not None:
+        return Path(chosen).resolve()
+    configured, _ = ConfigSources.discover().home()
+    return Path(configured or ".cauce").resolve()
+
+
+def state_url(home: Path) -> str:
+    """The state URL of a home: the global --state, CAUCE_STATE / config, or <home>/state.db."""
+    return (GLOBALS.state or ConfigSources.discover().state()[0]
+            or sqlite_url(home / "state.db"))
+
+
+def no_home(home: Path) -> NotFound:
+    return NotFound(f"no cauce home at {home} (nothing has run there yet)",
+                    hint="pass --home (or set CAUCE_HOME) to the folder `cauce serve`/`run` used")
+
+
+def existing_state(value: Path | None) -> tuple[Path, str]:
+    """The home and state URL of a home where something ran (NotFound otherwise)."""
+    home = home_option_value(value)
+    url = state_url(home)
+    if not engine(url).exists(url):
+        raise no_home(home)
+    return home, url
+
+
+@contextmanager
+def inspected(value: Path | None) -> Iterator[StateStore]:
+    """The state store of an existing home, for commands that only look at it."""
+    _, url = existing_state(value)
+    state = open_state(url)
+    try:
+        yield state
+    finally:
+        state.close()
+
+
+@contextmanager
+def attached(app_ref: str, home: Path | None) -> Iterator[Runtime]:
+    """A runtime on an existing home, for commands that inspect or feed it (settings lenient)."""
+    app, reference = load_app(app_ref)
+    home_path = home_option_value(home)
+    with Runtime(app, home=home_path, app_ref=reference, lenient_settings=True,
+                 state=state_url(home_path)) as rt:
+        yield rt

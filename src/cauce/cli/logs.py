@@ -1,0 +1,121 @@
+"""``cauce logs``: show a log stream, follow it, write it to a file, or list the streams."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from ..app import suggest
+from ..backends.state import StateStore
+from ..durations import parse_duration
+from ..errors import CauceError, NotFound
+from ..logs import LogLine
+from . import console
+from .home import HomeOption, inspected
+from .runs import find_run, get_run
+
+
+def logs_command(
+    stream: str = typer.Argument(None, metavar="[STREAM]",
+                                 help="a run id, 'general', or a worker stream"),
+    app: str = typer.Option(None, "--app", help="only this app"),
+    since: str = typer.Option(None, "--since", "-s",
+                              help="from this date/time or age (e.g. 2021-04-22, 1h)"),
+    until: str = typer.Option(None, "--until", "-e", help="up to this date/time or age"),
+    output: Path = typer.Option(None, "--output", "-o", help="write the lines to this file"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
+    utc: bool = typer.Option(False, "--utc", help="show times in UTC instead of local time"),
+    home: Path = HomeOption,
+) -> None:
+    """Show a log stream (`cauce logs RUN_ID`, `cauce logs general --app transit`), or list streams.
+
+    Example: cauce logs general --app transit --since 2021-04-22 -o day.log
+    """
+    tz = UTC if utc else datetime.now().astimezone().tzinfo
+    with inspected(home) as state:
+        if stream is None:
+            _list_streams(state, app, tz)
+            return
+        query: dict[str, Any] = {"since": _when(since), "until": _when(until)}
+        run = None
+        if stream not in ("general",) and not stream.startswith("worker"):
+            run = find_run(state, stream)
+        if run is not None:
+            query["run_id"] = run.id
+        else:
+            query.update(stream=stream, app=app)
+        lines = state.logs.read(**query)
+        if (not lines and not follow and run is None
+                and not state.logs.read(stream=stream, app=app, limit=1)):
+            _no_stream(state, stream, app)
+        sink = output.open("w", encoding="utf-8") if output else None
+        try:
+            _emit(lines, sink, tz)
+            last_id = lines[-1].id if lines else 0
+            while follow:
+                time.sleep(0.5)
+                fresh = state.logs.read(after_id=last_id, **query)
+                _emit(fresh, sink, tz)
+                if fresh:
+                    last_id = fresh[-1].id
+                if run is not None and get_run(state, run.id).status.finished and not fresh:
+                    break
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is how --follow ends
+        finally:
+            if sink:
+                sink.close()
+                console.err.print(f"wrote {output}")
+
+
+def _list_streams(state: StateStore, app: str | None, tz: Any) -> None:
+    table = Table(box=None)
+    for column in ("app", "stream", "last line", "lines"):
+        table.add_column(column)
+    for app_name, name, last, count in state.logs.streams(app):
+        table.add_row(app_name, name,
+                      datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S"), str(count))
+    console.out.print(table)
+
+
+def _when(text: str | None) -> float | None:
+    """``2021-04-22``, ``2021-04-22T10:00``, or an age such as ``10m`` (that long ago)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return (datetime.now(UTC) - timedelta(seconds=parse_duration(text))).timestamp()
+        except CauceError:
+            raise CauceError(f"{text!r} is not a date, a time or an age",
+                             hint="use 2021-04-22, 2021-04-22T10:30 "
+                             "or an age like 15m, 2h, 1d") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.timestamp()
+
+
+def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
+    """Raise NotFound for a stream that is neither a run id nor a stream name, naming the
+    closest one."""
+    named = sorted({name for _, name, _, _ in state.logs.streams(app, limit=1000)
+                    if "/" not in name})
+    where = f" of app {app!r}" if app else ""
+    hint = (f"{suggest(stream, named)} — or give a run id from `cauce runs`" if named
+            else "list streams with `cauce logs`")
+    raise NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
+
+
+def _emit(lines: list[LogLine], sink: Any, tz: Any) -> None:
+    for line in lines:
+        text = line.format(tz)
+        if sink is not None:
+            sink.write(text.replace("\n", " ⏎ ") + "\n")
+        else:
+            console.out.print(text, markup=False, highlight=False)

@@ -1,0 +1,103 @@
+"""``cauce runs``: list, show and cancel runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from ..backends.state import StateStore
+from ..errors import CauceError, NotFound
+from ..runs import Run, RunStatus
+from . import console
+from .home import HomeOption, JsonOption, inspected
+
+runs_cli = typer.Typer(help="List, show and cancel runs, newest first.\n\n"
+                       "Example: cauce runs --app census --job load --limit 5",
+                       no_args_is_help=False)
+
+
+@runs_cli.callback(invoke_without_command=True)
+def runs_list(
+    ctx: typer.Context,
+    app: str = typer.Option(None, "--app", help="only this app"),
+    job: str = typer.Option(None, "--job", help="only this job or handler"),
+    status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, "
+                               "dead-lettered, cancelled"),
+    partition: str = typer.Option(None, "--partition"),
+    limit: int = typer.Option(20, "--limit", help="newest N runs"),
+    as_json: bool = JsonOption,
+    home: Path = HomeOption,
+) -> None:
+    """List runs, newest first. Example: cauce runs --app census --job load --limit 5"""
+    if ctx.invoked_subcommand is not None:
+        return
+    if status is not None and status not in {s.value for s in RunStatus}:
+        raise CauceError(f"unknown status {status!r}",
+                         hint="one of: " + ", ".join(s.value for s in RunStatus))
+    with inspected(home) as state:
+        rows = state.runs.query(app=app, name=job, status=status, partition=partition,
+                                limit=limit)
+    if as_json:
+        console.print_json([console.run_dict(r) for r in rows])
+    elif rows:
+        console.out.print(console.runs_table(rows))
+    else:
+        console.err.print("no runs match")
+
+
+@runs_cli.command("show")
+def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool = JsonOption,
+              home: Path = HomeOption) -> None:
+    """Show one run (a unique prefix of its id is enough) and its log.
+
+    Example: cauce runs show 018f3a2b4c
+    """
+    with inspected(home) as state:
+        run = get_run(state, run_id)
+        lines = [] if as_json else state.logs.read(run_id=run.id)
+    if as_json:
+        console.print_json(console.run_dict(run))
+        return
+    for key, value in console.run_dict(run).items():
+        if value is not None:
+            console.out.print(f"[bold]{key:>10}[/]  {escape(str(value))}")
+    for line in lines:
+        console.out.print(line.format(datetime.now().astimezone().tzinfo), markup=False)
+
+
+@runs_cli.command("cancel")
+def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
+                home: Path = HomeOption) -> None:
+    """Cancel a queued or running run: its worker stops it (and any program it runs) within a second.
+
+    Example: cauce runs cancel 018f3a2b4c5d6e7f80
+    """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    with inspected(home) as state:
+        run = get_run(state, run_id)
+        if run.status.finished:
+            raise CauceError(f"run {run.id} already ended ({run.status.value})",
+                             hint="only queued or running runs can be cancelled; "
+                             "see `cauce runs --status running`")
+        state.runs.request_cancel(run.id)
+    console.out.print(f"asked run {run.id} ({run.app}.{run.name}) to cancel")
+
+
+def get_run(state: StateStore, run_id: str) -> Run:
+    """The run with this id or unique id prefix (NotFound otherwise)."""
+    run = find_run(state, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id!r}", hint="list runs with `cauce runs`")
+    return run
+
+
+def find_run(state: StateStore, run_id: str) -> Run | None:
+    run = state.runs.get(run_id)
+    if run is not None:
+        return run
+    matches = state.runs.find_by_prefix(run_id)
+    if len(matches) > 1:
+        raise CauceError(f"run id prefix {run_id!r} is ambiguous", hint="give more characters")
+    return matches[0] if matches else None

@@ -1,0 +1,97 @@
+"""``cauce ui``: the web UI over a home, for every bundled app or the apps named."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+
+from ..errors import CauceError
+from . import console
+from .demo import MARKER as DEMO_MARKER
+from .home import home_option_value
+
+TOKEN_ENV = "CAUCE_UI_TOKEN"
+
+
+def ui_opener() -> Callable[..., Any]:
+    """`cauce.web.open_ui`, or one line saying how to install what the UI needs."""
+    try:
+        from ..web import open_ui
+    except ImportError as err:
+        raise CauceError(f"the web UI needs {err.name}, which is not installed",
+                         hint="pip install 'cauce[ui]'") from None
+    return open_ui
+
+
+def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token: str | None,
+             attached: Sequence[Any] = ()) -> Any:
+    """Start the UI in a background thread and print its address; returns the server."""
+    server = ui_opener()(home, apps, attached=attached, host=host, port=port,
+                         token=token or None)
+    try:
+        server.start()
+    except BaseException:
+        server.home.close()
+        raise
+    console.err.print(f"[bold]cauce ui[/] on {server.home.path} "
+                      f"({', '.join(server.home.app_names)})")
+    console.out.print(server.url, markup=False, highlight=False)
+    return server
+
+
+def register(cli: typer.Typer) -> None:
+    @cli.command("ui")
+    def ui_command(
+        apps: list[str] = typer.Argument(None, metavar="[APP]...",
+                                         help="apps to show: bundled names or module:attribute "
+                                         "[default: every bundled app]"),
+        host: str = typer.Option("127.0.0.1", "--host",
+                                 help="address to listen on; beyond loopback a token is "
+                                 "required"),
+        port: int = typer.Option(8765, "--port", help="port to listen on (0: any free port)"),
+        token: str = typer.Option(None, "--token", envvar=TOKEN_ENV,
+                                  help=f"require this token on every request [env {TOKEN_ENV}]"),
+        home: Path = typer.Option(None, "--home", help="cauce home folder "
+                                  "[default: .cauce, or CAUCE_HOME]"),
+    ) -> None:
+        """Open the web UI: runs, live logs, the graph, partitions, queues and dead letters, data,
+        dashboards. Stop it with Ctrl-C.
+
+        Example: cauce --home cauce-demo ui
+        """
+        chosen = home_option_value(home)
+        if (chosen / DEMO_MARKER).is_file():
+            # `cauce demo` runs inside its home, so relative locations (sqlite:///census.db)
+            # are there: read them from there too
+            os.chdir(chosen)
+        server = start_ui(chosen, apps or None, host=host, port=port, token=token)
+        try:
+            console.err.print("Ctrl-C stops it")
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+            server.home.close()
+
+
+def ui_options() -> list[click.Parameter]:
+    """The options `cauce serve` takes to start the UI beside it."""
+    return [click.Option(["--ui"], is_flag=True, help="also serve the web UI (needs cauce[ui])"),
+            click.Option(["--ui-host"], default="127.0.0.1", show_default=True,
+                         help="address of the UI"),
+            click.Option(["--ui-port"], type=int, default=8765, show_default=True,
+                         help="port of the UI (0: any free port)")]
+
+
+def start_served_ui(rt: Any, values: dict[str, Any]) -> Any:
+    """With --ui, the UI over the serving runtime's home, showing its app; else None."""
+    if not values.get("ui"):
+        return None
+    return start_ui(rt.home, [], host=values["ui_host"], port=values["ui_port"],
+                    token=os.environ.get(TOKEN_ENV), attached=[rt])

@@ -1,0 +1,113 @@
+"""Putting work in: messages sent, topics published, objects created (by cauce or found in a
+watched bucket), stream records appended — each committed in one transaction, then announced to
+the serving processes of the home."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from ..backends.objects import StoredObject
+from ..backends.state import StoredMessage, new_token
+from ..events import ObjectRef
+from ..resources.bucket import Bucket
+from ..resources.queue import Queue
+from ..resources.stream import Stream
+from ..resources.topic import Topic
+from .execute import log_general
+from .sources import recover_queue
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
+def enqueue(rt: Runtime, queue: str, texts: list[str], *, delay: float = 0.0,
+            group: str | None = None) -> list[str]:
+    ids = rt.state.queues.send(queue, texts, now=rt.clock.time(), delay=delay, group=group)
+    rt.new_work()
+    return [str(i) for i in ids]
+
+
+def receive(rt: Runtime, queue: Queue, *, limit: int, visibility: float) -> list[StoredMessage]:
+    """Lease messages of ``queue`` by hand (`Queue.receive`), after settling expired leases."""
+    now = rt.clock.time()
+    with rt.state.atomic():
+        rt.state.runs.upsert(recover_queue(rt, queue.store_name,
+                                           max_receives=queue.max_receives, now=now))
+        return rt.state.queues.receive(queue.store_name, now=now, limit=limit,
+                                       visibility=visibility, alone=None)
+
+
+def publish(rt: Runtime, topic: Topic, text: str) -> str:
+    """One copy for each subscribed handler and queue, all or none; returns the event id."""
+    event_id = new_token() + new_token()
+    targets = ([h.store_queue for h in rt.app.handlers_of(topic)]
+               + [q.store_name for q in topic.queues])
+    if targets:
+        rt.state.queues.publish(targets, text, now=rt.clock.time(), event_id=event_id)
+        rt.new_work()
+    return event_id
+
+
+def _body(obj: StoredObject) -> str:
+    return json.dumps({"key": obj.key, "size": obj.size, "mtime": obj.mtime})
+
+
+def object_created(rt: Runtime, bucket: Bucket, ref: ObjectRef, stored: StoredObject) -> None:
+    """Queue the object-created event of a write made through cauce; a watched bucket also
+    remembers the object as listings show it, so its watch does not announce it again."""
+    handlers = [h for h in rt.app.handlers_of(bucket) if h.matches(ref.key)]
+    watched = rt.watch_of(bucket) is not None
+    if not handlers and not watched:
+        return
+    body = json.dumps({"key": ref.key, "size": ref.size, "mtime": ref.created_at.timestamp()})
+    now = rt.clock.time()
+    with rt.state.atomic():
+        if watched:
+            rt.state.watches.remember(rt.app.name, bucket.name,
+                                      [(stored.key, stored.size, stored.mtime)], now=now)
+        for handler in handlers:
+            rt.state.queues.send(handler.store_queue, [body], now=now)
+    if handlers:
+        rt.new_work()
+
+
+def scan_bucket(rt: Runtime, bucket: Bucket) -> int:
+    """List a watched bucket and queue object-created events for every object that is new or
+    changed (size or time) since the bucket was last seen; returns how many.
+
+    The comparison and the events are one transaction, so processes watching the same bucket
+    announce each object once; objects that disappeared are forgotten, so one written again
+    under the same key is announced again. An object that cauce itself wrote after the listing
+    began is left as that write recorded it: the listing may predate it.
+    """
+    started = rt.clock.time()
+    listed = {stored.key: stored for stored in rt.bucket_store(bucket).list()}
+    now = rt.clock.time()
+    app, watches = rt.app.name, rt.state.watches
+    with rt.state.atomic():
+        known = watches.seen(app, bucket.name)
+        recent = {key for key, seen in known.items() if seen.seen_at >= started}
+        fresh = [obj for key, obj in listed.items() if key not in recent
+                 and (key not in known or (known[key].size, known[key].mtime)
+                      != (obj.size, obj.mtime))]
+        watches.forget(app, bucket.name,
+                       [key for key in known if key not in listed and key not in recent])
+        watches.remember(app, bucket.name, [(o.key, o.size, o.mtime) for o in fresh], now=now)
+        handlers = rt.app.handlers_of(bucket)
+        for obj in fresh:
+            for handler in (h for h in handlers if h.matches(obj.key)):
+                rt.state.queues.send(handler.store_queue, [_body(obj)], now=now)
+    if fresh:
+        log_general(rt, app, logging.INFO,
+                    "bucket %s: %d object(s) new or changed since the last look",
+                    bucket.name, len(fresh))
+        rt.new_work()
+    return len(fresh)
+
+
+def append(rt: Runtime, stream: Stream, shard: int, items: list[tuple[str, str]]) -> list[int]:
+    seqs = rt.state.streams.append(stream.qualified, shard, items, now=rt.clock.time())
+    rt.new_work()
+    return seqs

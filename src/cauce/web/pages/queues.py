@@ -1,0 +1,75 @@
+"""Queues, topics and streams of an app, and each queue's dead letters: replay, purge."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ...errors import CauceError
+
+if TYPE_CHECKING:
+    from ..server import UI
+
+WINDOW, BUCKETS = 3600.0, 30  # the sparkline: runs per 2 minutes over the last hour
+PAGE = 50  # dead letters per page
+
+
+def routes(ui: UI) -> list[Route]:
+    home = ui.home
+
+    def queues_page(request: Request) -> Response:
+        app = request.path_params["app"]
+        context = {"title": f"{app} queues", "section": "queues", "app_name": app,
+                   "queues": home.queues(app, window=WINDOW, buckets=BUCKETS),
+                   "topics": home.topics(app), "streams": home.streams(app),
+                   "window_minutes": int(WINDOW / 60)}
+        if request.headers.get("hx-request"):
+            return ui.pages.render(request, "queues_body.html", **context)
+        return ui.pages.render(request, "queues.html", **context)
+
+    def dlq_page(request: Request) -> Response:
+        app, target = request.path_params["app"], request.path_params["target"]
+        after = request.query_params.get("after", "0")
+        store_name, messages = home.dead_letters(app, target, limit=PAGE + 1,
+                                                 after_id=int(after) if after.isdigit() else 0)
+        return ui.pages.render(request, "dlq.html", title=f"{app} {target} dead letters",
+                               section="queues", app_name=app, target=target,
+                               store_name=store_name, messages=messages[:PAGE],
+                               more=len(messages) > PAGE,
+                               flash=request.query_params.get("done"))
+
+    async def replay(request: Request) -> Response:
+        app, target = request.path_params["app"], request.path_params["target"]
+        form = await request.form()
+        chosen = [str(v) for v in form.getlist("id")]
+        everything = form.get("all") == "yes"
+        if not chosen and not everything:
+            raise CauceError("no message was selected", hint="tick the messages to replay, "
+                             "or use “replay all”")
+        if any(not v.isdigit() for v in chosen):
+            raise CauceError("message ids are numbers")
+        moved = home.runtime(app).replay(target, None if everything else chosen)
+        done = (f"replayed {moved} message(s)" + ("" if home.serving(app) else
+                "; they wait in their queue until a serve or worker of the app runs"))
+        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?done={quote(done)}",
+                                303)
+
+    async def purge(request: Request) -> Response:
+        app, target = request.path_params["app"], request.path_params["target"]
+        form = await request.form()
+        if form.get("confirm") != target:
+            raise CauceError("purge not confirmed",
+                             hint=f"type the queue's name ({target}) in the box to purge it")
+        removed = home.runtime(app).purge_dead_letters(target)
+        done = f"purged {removed} dead-lettered message(s)"
+        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?done={quote(done)}",
+                                303)
+
+    return [Route("/apps/{app}/queues", queues_page),
+            Route("/apps/{app}/dlq/{target}", dlq_page),
+            Route("/apps/{app}/dlq/{target}/replay", replay, methods=["POST"]),
+            Route("/apps/{app}/dlq/{target}/purge", purge, methods=["POST"])]

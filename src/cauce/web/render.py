@@ -1,0 +1,93 @@
+"""Templates and the small formatting filters every page uses.
+
+Jinja2 escapes every value by default; nothing user-controlled is marked safe. Times are shown
+in the time zone of the app they belong to.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from ..durations import format_duration
+from .home import Home, local
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+STATUS_CLASS = {"succeeded": "ok", "failed": "bad", "dead-lettered": "bad", "cancelled": "warn",
+                "running": "run", "queued": "wait"}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else format_duration(seconds)
+
+
+def _pretty(value: Any) -> str:
+    """JSON of a value, indented; text that is JSON is shown indented too."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _sparkline(counts: list[int], width: int = 120, height: int = 22) -> str:
+    """Points of a polyline for a tiny throughput chart (numbers only, nothing to escape)."""
+    if not counts:
+        return ""
+    top = max(counts) or 1
+    step = width / max(1, len(counts) - 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - (c / top) * (height - 4):.1f}"
+                    for i, c in enumerate(counts))
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES),
+                      autoescape=select_autoescape(default=True), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters.update(duration=_duration, pretty=_pretty, sparkline=_sparkline,
+                       status_class=lambda s: STATUS_CLASS.get(str(s), ""))
+    return env
+
+
+class Pages:
+    """Renders templates with what every page needs (the home, the CSRF token, the nav)."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.env = environment()
+        self.env.globals.update(apps=home.app_names, home_path=str(home.path))
+
+    def when(self, app: str | None, ts: float | datetime | None) -> str:
+        return local(ts, self.home.tz(app))
+
+    def render(self, request: Request, template: str, status: int = 200,
+               **values: Any) -> HTMLResponse:
+        context = {"request": request, "csrf": getattr(request.state, "csrf", ""),
+                   "when": self.when, "url_with": lambda **kw: url_with(request, **kw),
+                   "section": values.pop("section", ""), **values}
+        page = self.env.get_template(template).render(context)
+        return HTMLResponse(page, status_code=status)
+
+
+def url_with(request: Request, **changes: Any) -> str:
+    """This page's address with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    params.pop("token", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return request.url.path + ("?" + query if query else "")

@@ -1,0 +1,163 @@
+"""The web application: routes of every page group, security, static files, errors as pages."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from ..errors import CauceError, InvalidKey, NotFound
+from ..runtime.runtime import Runtime
+from . import security
+from .executor import Executor
+from .home import Home
+from .pages import apps, dashboards, data, overview, partitions, queues, runs
+from .render import Pages
+
+STATIC = Path(__file__).with_name("static")
+VENDOR = Path(__file__).parent.parent / "vendor"
+
+
+class UI:
+    """What the pages share: the home, the templates, and the background executor."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.pages = Pages(home)
+        self.executor = Executor(home)
+
+
+def create_app(home: Home, *, token: str | None = None) -> Starlette:
+    """The Starlette application over ``home``; with ``token``, every request must carry it."""
+    ui = UI(home)
+    routes: list[Any] = [
+        Mount("/static/vendor", app=StaticFiles(directory=VENDOR), name="vendor"),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    for group in (overview, apps, runs, partitions, queues, data, dashboards):
+        routes.extend(group.routes(ui))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        message = getattr(exc, "message", None) or "no such page"
+        return ui.pages.render(request, "error.html", 404, title="Not found", message=message,
+                               hint=getattr(exc, "hint", ""))
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CauceError)
+        return ui.pages.render(request, "error.html", 400, title="Cannot do that",
+                               message=exc.message, hint=exc.hint or "")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return await not_found(request, exc)
+        return ui.pages.render(request, "error.html", exc.status_code, title="Error",
+                               message=str(exc.detail), hint="")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        ui.executor.shutdown()
+
+    guard = security.Guard(token)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
+        exception_handlers={NotFound: not_found, InvalidKey: refused, CauceError: refused,
+                            HTTPException: http_error},
+        lifespan=lifespan)
+    app.state.ui = ui
+    return app
+
+
+class Server:
+    """The UI served by uvicorn in a thread of this process (for `cauce serve --ui` and
+    tests), or in the foreground (`cauce ui`)."""
+
+    def __init__(self, home: Home, *, host: str = "127.0.0.1", port: int = 8765,
+                 token: str | None = None) -> None:
+        import uvicorn
+
+        security.check_bind(host, token)
+        self.home = home
+        self.app = create_app(home, token=token)
+        self.config = uvicorn.Config(self.app, host=host, port=port, log_level="warning",
+                                     access_log=False, lifespan="on")
+        self.server = uvicorn.Server(self.config)
+        self._thread: threading.Thread | None = None
+        self.token = token
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        port = self.port
+        shown = f"[{host}]" if ":" in host else host
+        address = f"http://{shown}:{port}/"
+        return address + (f"?token={self.token}" if self.token else "")
+
+    @property
+    def port(self) -> int:
+        servers = getattr(self.server, "servers", None) or []
+        for server in servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return int(self.config.port)
+
+    def run(self) -> None:
+        """Serve in the foreground until interrupted."""
+        self.server.run()
+
+    def start(self) -> Server:
+        """Serve from a background thread; returns once it accepts connections."""
+        self._thread = threading.Thread(target=self.server.run, name="cauce-ui", daemon=True)
+        self._thread.start()
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise CauceError(f"the UI could not listen on {self.config.host}:"
+                                 f"{self.config.port}", hint="is the port taken? try --port 0")
+            self._thread.join(0.02)
+        return self
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C reaches this thread as KeyboardInterrupt)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def open_ui(home_path: Path, references: Sequence[str] | None = None, *,
+            attached: Sequence[Runtime] = (),
+            host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> Server:
+    """A server over the home at ``home_path`` showing the named apps (every bundled one for
+    None) and the ``attached`` runtimes' apps, not yet started; close its home with
+    ``server.home.close()`` after use."""
+    security.check_bind(host, token)
+    home = Home.open(home_path, references, attached)
+    try:
+        return Server(home, host=host, port=port, token=token)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            home.close()
+        raise

@@ -1,0 +1,186 @@
+"""Read-only looks into a warehouse: its tables, a table's columns, count and first rows, and
+one SELECT typed by the user, with a row cap and a time limit.
+
+A typed statement must parse as exactly one SELECT (DuckDB's parser, which reads the SQL that
+SQLite and PostgreSQL users write). It then runs on a connection that cannot write: DuckDB and
+SQLite files are opened read-only by the UI itself (DuckDB also without access to other files,
+so ``read_csv('/etc/passwd')`` is refused), PostgreSQL in a READ ONLY transaction with a
+statement timeout. Other databases are not offered the SQL box.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import CauceError, WarehouseError
+from ..warehouse import sqlite_readonly
+from ..warehouse.urls import _file_path
+
+ROW_CAP = 1000
+TIMEOUT = 10.0
+OPEN_RETRY = 5.0  # seconds to wait for a DuckDB file another process is writing
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    seconds: float
+
+
+def _too_long(timeout: float) -> CauceError:
+    return CauceError(f"the query ran longer than {timeout:g} s and was stopped",
+                      hint="add a WHERE or a LIMIT")
+
+
+def check_select(sql: str) -> str:
+    """``sql`` without a trailing semicolon, if it is exactly one SELECT; else CauceError."""
+    text = sql.strip().rstrip(";").strip()
+    if not text:
+        raise CauceError("type a SELECT statement", hint="e.g. SELECT * FROM my_table LIMIT 10")
+    try:
+        statements = duckdb.extract_statements(text)
+    except duckdb.Error as err:
+        raise CauceError(f"the statement does not parse: {str(err).splitlines()[0]}",
+                         hint="write one SELECT (or WITH ... SELECT)") from None
+    if len(statements) != 1:
+        raise CauceError(f"{len(statements)} statements given; the box runs one",
+                         hint="remove the extra statements")
+    if statements[0].type != duckdb.StatementType.SELECT:
+        kind = statements[0].type.name
+        raise CauceError(f"only SELECT statements may run here, not {kind}",
+                         hint="this box is read-only; change data through your jobs")
+    return text
+
+
+def _scheme(url: str) -> str:
+    return url.partition("://")[0].lower()
+
+
+def _path(url: str) -> Path:
+    path = _file_path(_scheme(url), url.partition("://")[2])
+    if path is None:
+        raise CauceError("this warehouse is in memory: its tables live in the process using "
+                         "it", hint="give it a file URL to browse it here")
+    if not path.is_file():
+        raise CauceError(f"the warehouse file {path} does not exist yet",
+                         hint="it is created by the first load; relative paths are read from "
+                         "the UI's working folder")
+    return path
+
+
+def supported(url: str) -> bool:
+    return _scheme(url) in ("duckdb", "sqlite", "postgresql", "postgres")
+
+
+@contextlib.contextmanager
+def _duckdb(url: str) -> Iterator[Any]:
+    path = _path(url)
+    deadline = time.monotonic() + OPEN_RETRY
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=True,
+                                 config={"enable_external_access": False})
+            break
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise CauceError(f"{path.name} is being written by another process",
+                                 hint="try again in a moment") from None
+            time.sleep(0.1)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, timeout: float) -> Result:
+    with _duckdb(url) as con:
+        timer = threading.Timer(timeout, con.interrupt)
+        started = time.monotonic()
+        timer.start()
+        try:
+            cur = con.execute(sql, params)
+            rows = cur.fetchmany(cap + 1)
+            columns = [d[0] for d in cur.description or []]
+        except duckdb.InterruptException:
+            raise _too_long(timeout) from None
+        except duckdb.Error as err:
+            raise CauceError(f"the warehouse refused it: {str(err).splitlines()[0]}") from None
+        finally:
+            timer.cancel()
+        return Result(columns, rows[:cap], len(rows) > cap, time.monotonic() - started)
+
+
+def _run_sqlite(url: str, sql: str, cap: int, timeout: float) -> Result:
+    started = time.monotonic()
+    columns, rows = sqlite_readonly.query(_path(url), sql, cap=cap, timeout=timeout)
+    return Result(columns, [tuple(r) for r in rows[:cap]], len(rows) > cap,
+                  time.monotonic() - started)
+
+
+def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
+    started = time.monotonic()
+    try:
+        with backend.transaction() as tx:
+            tx.execute("SET TRANSACTION READ ONLY")
+            tx.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
+            table = tx.query(f"SELECT * FROM ({sql}) AS cauce_ui LIMIT {cap + 1}")
+    except WarehouseError as err:
+        if "statement timeout" in err.message:
+            raise _too_long(timeout) from None
+        raise CauceError(f"the warehouse refused it: {err.message}") from None
+    rows = [tuple(r.values()) for r in table.to_pylist()]
+    return Result(table.column_names, rows[:cap], len(rows) > cap, time.monotonic() - started)
+
+
+def run(backend: Any, sql: str, *, cap: int = ROW_CAP, timeout: float = TIMEOUT,
+        checked: bool = False) -> Result:
+    """Run one SELECT read-only on ``backend``'s database; at most ``cap`` rows."""
+    text = sql if checked else check_select(sql)
+    scheme = _scheme(backend.url)
+    if scheme == "duckdb":
+        return _run_duckdb(backend.url, text, [], cap, timeout)
+    if scheme == "sqlite":
+        return _run_sqlite(backend.url, text, cap, timeout)
+    if scheme in ("postgresql", "postgres"):
+        return _run_postgres(backend, text, cap, timeout)
+    raise CauceError(f"the SQL box does not open {scheme} warehouses",
+                     hint="it supports DuckDB, SQLite and PostgreSQL")
+
+
+def tables(backend: Any) -> list[str]:
+    """Tables and views of the warehouse (the default schema), by name."""
+    scheme = _scheme(backend.url)
+    if scheme == "sqlite":
+        sql = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+               "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    else:
+        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+               + ("'main'" if scheme == "duckdb" else "current_schema()") + " ORDER BY 1")
+    return [str(row[0]) for row in run(backend, sql, cap=10_000, checked=True).rows]
+
+
+def describe(backend: Any, table: str, first: int = 20) -> dict[str, Any]:
+    """A table's columns with their types, its row count and its first rows."""
+    if table not in tables(backend):
+        raise CauceError(f"no table {table!r} in this warehouse")
+    quoted = '"' + table.replace('"', '""') + '"'
+    sample = run(backend, f"SELECT * FROM {quoted} LIMIT {first}", cap=first, checked=True)
+    count = run(backend, f"SELECT count(*) FROM {quoted}", checked=True).rows[0][0]
+    literal = "'" + table.replace("'", "''") + "'"
+    if _scheme(backend.url) == "sqlite":
+        sql = f"SELECT name, type FROM pragma_table_info({literal})"
+    else:
+        sql = ("SELECT column_name, data_type FROM information_schema.columns "
+               f"WHERE table_name = {literal} ORDER BY ordinal_position")
+    info = run(backend, sql, checked=True).rows
+    return {"columns": info, "count": count, "sample": sample}

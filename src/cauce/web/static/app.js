@@ -1,0 +1,79 @@
+// Small behaviours of cauce's UI pages; everything else is server-rendered HTML and htmx.
+(function () {
+  "use strict";
+
+  // Follow a running run's log: server-sent events append each new line (as text, never HTML).
+  function followLog() {
+    var box = document.getElementById("run-log");
+    if (!box || box.dataset.follow !== "yes" || !window.EventSource) { return; }
+    var state = document.getElementById("follow-state");
+    var url = "/runs/" + encodeURIComponent(box.dataset.run) + "/events?after=" + box.dataset.after;
+    var source = new EventSource(url);
+    source.addEventListener("line", function (event) {
+      var line = JSON.parse(event.data);
+      var span = document.createElement("span");
+      span.className = "lvl-" + String(line.level).toLowerCase();
+      span.dataset.ts = line.ts;  // when it was logged, for a look at how far behind we are
+      span.textContent = line.time + " " + line.level + ": " + line.message;
+      var atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+      box.appendChild(span);
+      box.appendChild(document.createTextNode("\n"));
+      box.dataset.after = line.id;
+      if (atBottom) { box.scrollTop = box.scrollHeight; }
+    });
+    source.addEventListener("end", function (event) {
+      source.close();
+      if (state) { state.textContent = "the run ended: " + JSON.parse(event.data); }
+      var status = document.getElementById("run-status");
+      if (status && window.htmx) {
+        htmx.ajax("GET", window.location.pathname, {target: status, swap: "innerHTML"});
+      }
+    });
+    source.onerror = function () {
+      if (state) { state.textContent = "connection lost; reload the page to follow again"; }
+      source.close();
+    };
+  }
+
+  // "select all" boxes: <input type=checkbox data-check-all="name"> ticks every box of that name.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-check-all]");
+    if (!all) { return; }
+    document.querySelectorAll('input[type=checkbox][name="' + all.dataset.checkAll + '"]')
+      .forEach(function (box) { box.checked = all.checked; });
+  });
+
+  // Forms that ask first: <form data-confirm="...">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  followLog();
+})();
+
+// Partition grids: shift-click (or alt-click) a cell to set the backfill range: first, then last.
+document.addEventListener("click", function (event) {
+  var cell = event.target.closest("table.grid td[data-key]");
+  if (!cell || !(event.shiftKey || event.altKey)) { return; }
+  event.preventDefault();
+  var section = cell.closest("section.partition-job");
+  var form = section && section.querySelector("form.backfill");
+  if (!form) { return; }
+  var key = cell.dataset.key;
+  var picking = form.dataset.picking === "last" ? "last" : "first";
+  form.elements[picking].value = key;
+  if (picking === "last" && form.elements.first.value > key) {
+    form.elements.last.value = form.elements.first.value;
+    form.elements.first.value = key;
+  }
+  form.dataset.picking = picking === "first" ? "last" : "first";
+  section.querySelectorAll("td.sel").forEach(function (td) { td.classList.remove("sel"); });
+  section.querySelectorAll("td[data-key]").forEach(function (td) {
+    if (td.dataset.key >= form.elements.first.value && td.dataset.key <= form.elements.last.value) {
+      td.classList.add("sel");
+    }
+  });
+});

@@ -1,0 +1,98 @@
+"""The census app from the command line, offline: demo-data, load, report and serve, with their
+exit codes, against several target databases in one home."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from cauce.apps.census import sources
+from cauce.cli.main import main
+
+SOURCES = ["--source", "census-data/Adult.data", "--source", "census-data/Adult.test"]
+ROWS, VALID = 400, 395  # 300 + 100 synthetic records, 5 of them with a letter injected
+
+
+@pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    """`cauce ...` in-process in a fresh folder; any download of the default files fails."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in [name for name in os.environ if name.startswith("CAUCE_")]:
+        monkeypatch.delenv(name)
+    unreachable = "http://127.0.0.1:9"
+    monkeypatch.setattr(sources, "DEFAULT_DESCRIPTION", f"{unreachable}/Description")
+    monkeypatch.setattr(sources, "DEFAULT_SOURCES", (f"{unreachable}/Adult.data",))
+
+    def cauce(*args: str) -> tuple[int, str]:
+        capsys.readouterr()
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return status, out + err
+
+    status, _ = cauce("run", "census", "demo-data", "--data-rows", "300", "--test-rows", "100",
+                      "--seed", "3")
+    assert status == 0
+    return cauce
+
+
+def rows(database: Path, table: str = "adult") -> int:
+    connection = sqlite3.connect(database)
+    try:
+        return connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+    finally:
+        connection.close()
+
+
+def last_start(cauce) -> dict:
+    """The result of the newest run of `start`."""
+    status, output = cauce("runs", "--app", "census", "--job", "start", "--limit", "1", "--json")
+    assert status == 0
+    return json.loads(output)[0]["result"]
+
+
+def test_report_uses_the_description_the_load_used(offline, tmp_path):
+    status, _ = offline("run", "census", "load", *SOURCES, "--all")
+    assert status == 0
+    # No --source, no --description: the Description is the one the load followed.
+    status, output = offline("run", "census", "report")
+    assert status == 0, output
+    assert "127.0.0.1:9" not in output
+    assert (tmp_path / "census-report" / "index.html").is_file()
+
+
+def test_report_before_any_load_fails_with_one_line_and_exit_code_1(offline):
+    status, output = offline("run", "census", "report", "--db", "sqlite:///empty.db")
+    assert status == 1
+    assert "nothing is loaded in 'adult' in sqlite:///empty.db yet" in output
+    assert "Traceback" not in output.split("✗")[-1]
+
+
+def test_serve_with_every_0_loads_everything_into_each_new_database(offline, tmp_path):
+    status, output = offline("serve", "census", "--every", "0", "--db", "sqlite:///c.db",
+                             *SOURCES, "--for", "4s")
+    assert status == 0, output
+    assert rows(tmp_path / "c.db") == VALID
+    assert f"all {ROWS} records are processed in sqlite:///c.db" in output
+
+    # The finished load into c.db paused the schedule in this home: a new database still loads.
+    status, output = offline("serve", "census", "--every", "0.2s", "--chunk-size", "150",
+                             "--db", "sqlite:///d.db", *SOURCES, "--for", "4s")
+    assert status == 0, output
+    assert rows(tmp_path / "d.db") == VALID
+    assert f"all {ROWS} records are processed in sqlite:///d.db" in output
+    started = last_start(offline)
+    assert (started["started"], started["resumed"]) == (True, True)
+
+    # Back to the finished one: nothing is loaded twice.
+    status, output = offline("serve", "census", "--every", "0", "--db", "sqlite:///c.db",
+                             *SOURCES, "--for", "2s")
+    assert status == 0, output
+    assert last_start(offline) == {"started": False, "resumed": False}
+    assert rows(tmp_path / "c.db") == VALID

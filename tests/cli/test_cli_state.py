@@ -1,0 +1,77 @@
+"""`cauce state check` and `cauce state backup`, and every command on a damaged state file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def home(cli, tmp_path: Path) -> Path:
+    """A home with three messages waiting in the example app's queue."""
+    home = tmp_path / ".cauce"
+    for n in range(3):
+        assert cli("send", "example", "work", f'{{"key": "in/{n}.csv"}}').status == 0
+    return home
+
+
+@pytest.mark.parametrize("command", [("serve", "example", "--for", "1s"), ("runs",),
+                                     ("send", "example", "work", "{}"), ("logs",),
+                                     ("queues", "example"), ("dlq", "list", "example", "work"),
+                                     ("run", "example", "seed")])
+def test_every_command_stops_on_an_empty_state_file(cli, home: Path, command) -> None:
+    (home / "state.db").write_bytes(b"")
+    result = cli(*command)
+    assert result.status == 1
+    lines = result.err.strip().splitlines()
+    assert lines[0] == (f"error: the state database {home / 'state.db'} is empty (0 bytes): "
+                        "it was truncated or damaged")
+    assert lines[1].startswith("hint: restore state.db from a backup")
+    assert "Traceback" not in result.err
+    assert (home / "state.db").stat().st_size == 0
+
+
+def test_check_says_a_sound_file_is_sound(cli, home: Path) -> None:
+    result = cli("state", "check")
+    assert result.status == 0, result.err
+    assert f"{home / 'state.db'}: sound" in result.out
+    assert "3 message(s)" in result.out
+
+
+def test_check_finds_a_damaged_page(cli, home: Path, damage_messages) -> None:
+    damage_messages(home / "state.db")
+    result = cli("state", "check")
+    assert result.status == 1
+    assert f"{home / 'state.db'}: damaged" in result.out
+    assert "integrity check" in result.out
+    assert "hint: restore state.db from a backup" in result.err
+
+
+def test_check_of_an_empty_file(cli, home: Path) -> None:
+    (home / "state.db").write_bytes(b"")
+    result = cli("state", "check")
+    assert result.status == 1
+    assert "is empty (0 bytes)" in result.out
+
+
+def test_check_of_a_home_where_nothing_ran(cli, tmp_path: Path) -> None:
+    result = cli("state", "check", "--home", str(tmp_path / "nothing"))
+    assert result.status == 1
+    assert "no cauce home at" in result.err
+
+
+def test_backup_is_a_sound_copy_that_restores(cli, home: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "saved" / "state.db"
+    result = cli("state", "backup", str(copy))
+    assert result.status == 0, result.err
+    assert f"backed up {home / 'state.db'} to {copy}" in result.out
+    assert cli("state", "backup", str(copy)).status == 1, "an existing file is not overwritten"
+    (home / "state.db").write_bytes(b"")
+    for leftover in home.glob("state.db-*"):
+        leftover.unlink()
+    copy.replace(home / "state.db")
+    assert cli("state", "check").status == 0
+    listing = cli("queues", "example", "--json")
+    assert listing.status == 0, listing.err
+    assert {row["queue"]: row["visible"] for row in listing.json()}["work"] == 3

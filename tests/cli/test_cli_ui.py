@@ -1,0 +1,65 @@
+"""`cauce ui` and `cauce serve --ui`: refusals in one line, and a real server answering."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def test_ui_refuses_other_addresses_without_a_token(cli, example_home: Path):
+    result = cli("--home", str(example_home), "ui", "example", "--host", "0.0.0.0")
+    assert result.status == 1
+    assert "without a token" in result.err and "CAUCE_UI_TOKEN" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_ui_needs_an_existing_home(cli, tmp_path: Path):
+    result = cli("--home", str(tmp_path / "nothing-here"), "ui")
+    assert result.status == 1 and "no cauce home" in result.err
+    assert not (tmp_path / "nothing-here").exists()
+
+
+def test_ui_names_an_unknown_app(cli, example_home: Path):
+    result = cli("--home", str(example_home), "ui", "exampel")
+    assert result.status == 1 and "example" in result.err
+
+
+def test_serve_with_ui_answers_while_it_serves(example_home: Path, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "cauce.cli.main", "--home", str(example_home), "serve",
+         "example", "--ui", "--ui-port", "0", "--for", "20s"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        assert serve.stdout is not None
+        address = serve.stdout.readline().strip()
+        assert address.startswith("http://127.0.0.1:"), address
+        deadline = time.monotonic() + 10
+        while True:
+            page = httpx.get(address + "apps/example", timeout=5)
+            if page.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert page.status_code == 200 and "example" in page.text
+        overview = httpx.get(address, timeout=5).text
+        assert "alive" in overview  # the serve process itself, registered in the home
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+    assert serve.returncode == 0, serve.stderr.read() if serve.stderr else ""
+
+
+def test_ui_without_its_extra_says_how_to_install_it(cli, example_home: Path, monkeypatch):
+    # as after `pip install -e .` alone: starlette cannot be imported
+    for name in [m for m in sys.modules if m == "cauce.web" or m.startswith(("cauce.web.",
+                                                                              "starlette"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    result = cli("--home", str(example_home), "ui", "example")
+    assert result.status == 1
+    assert "needs starlette" in result.err and "pip install 'cauce[ui]'" in result.err

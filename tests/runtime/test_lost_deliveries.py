@@ -1,0 +1,136 @@
+"""Deliveries whose worker died: told apart from those that never started, counted toward
+max_receives, dead-lettered "worker lost while handling it N times", the rest handled."""
+
+from __future__ import annotations
+
+import pytest
+
+from cauce import App
+from cauce.runtime.dispatcher import Dispatcher
+from cauce.testing import TestRuntime
+
+
+def _app(max_receives: int = 3, batch_size: int = 1) -> tuple[App, object, object]:
+    app = App("lost")
+    work = app.queue("work", max_receives=max_receives, visibility_timeout="30s")
+    done = app.table("done", key="n")
+
+    @app.on(work, batch_size=batch_size)
+    def handle(message, ctx):
+        for m in message if isinstance(message, list) else [message]:
+            done.put({"n": m.body, "attempt": ctx.attempt})
+
+    return app, work, done
+
+
+def _die_while_running(rt: TestRuntime, claim: int, started: int, lease: float = 30) -> None:
+    """A worker claims ``claim`` deliveries, starts the first ``started``, and dies: nothing is
+    settled, and its leases run out."""
+    dead = Dispatcher(rt.runtime, threads=1, processes=1)
+    claimed = dead._claim(claim)
+    for delivery in claimed[:started]:
+        dead._begin(delivery)
+    rt.clock.advance(lease + 1)
+
+
+def test_only_deliveries_that_started_are_lost() -> None:
+    app, work, done = _app()
+    with TestRuntime(app) as rt:
+        work.send_batch(list(range(5)))
+        _die_while_running(rt, claim=5, started=1)
+        rt.drain()
+        runs = rt.runs("handle")
+        assert sorted(item["n"] for item in done.scan()) == [0, 1, 2, 3, 4]
+    lost = [r for r in runs if r.status.value == "failed"]
+    assert len(lost) == 1 and lost[0].error.startswith("worker lost")
+    assert lost[0].started_at is not None and lost[0].ended_at is not None
+    succeeded = [r for r in runs if r.succeeded]
+    assert sorted(r.attempt for r in succeeded) == [1, 1, 1, 1, 2], \
+        "a claim that never started does not count as an attempt"
+    assert len(runs) == 6
+
+
+def test_a_message_that_keeps_killing_its_worker_is_dead_lettered() -> None:
+    app, work, done = _app(max_receives=2)
+    with TestRuntime(app) as rt:
+        work.send("killer")
+        _die_while_running(rt, claim=1, started=1)
+        _die_while_running(rt, claim=1, started=1)
+        rt.drain()
+        assert list(done.scan()) == []
+        assert [m.body for m in rt.dlq("work")] == ["killer"]
+        assert rt.dlq_errors("work") == ["worker lost while handling it 2 times"]
+        runs = rt.runs("handle")
+    assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed"), (2, "dead-lettered")]
+    assert runs[1].error == "worker lost while handling it 2 times"
+
+
+def test_a_lost_message_is_delivered_alone_afterwards() -> None:
+    app, work, done = _app(batch_size=10)
+    with TestRuntime(app) as rt:
+        work.send_batch(list(range(4)))
+        _die_while_running(rt, claim=1, started=1)  # one batch of four, lost
+        work.send_batch([10, 11])
+        rt.drain()
+        runs = rt.runs("handle")
+        assert sorted(item["n"] for item in done.scan()) == [0, 1, 2, 3, 10, 11]
+    assert [r.status.value for r in runs].count("succeeded") == 5, \
+        "the four lost messages one by one, the two new ones together"
+
+
+def test_a_run_that_runs_a_while_is_recorded_running() -> None:
+    app, work, _ = _app()
+    with TestRuntime(app) as rt:
+        work.send(1)
+        dispatcher = Dispatcher(rt.runtime, threads=1, processes=1)
+        [delivery] = dispatcher._claim(1)
+        dispatcher.inflight[delivery.spec.run_id] = delivery
+        dispatcher._begin(delivery)
+        dispatcher._record_started(rt.clock.time())
+        assert rt.runs("handle") == [], "not yet: most runs end sooner"
+        rt.clock.advance(1)
+        dispatcher._record_started(rt.clock.time())
+        [run] = rt.runs("handle")
+        assert run.status.value == "running" and run.started_at is not None
+
+
+@pytest.mark.parametrize("times", [1, 3])
+def test_messages_received_by_hand_and_never_acked_go_to_the_dlq(times: int) -> None:
+    app = App("manual")
+    work = app.queue("work", max_receives=3, visibility_timeout="10s")
+    with TestRuntime(app) as rt:
+        work.send("forgotten")
+        for _ in range(times):
+            assert len(work.receive()) == 1
+            rt.clock.advance(10)
+        assert len(work.receive()) == (1 if times < 3 else 0)
+        if times == 3:
+            assert rt.dlq_errors("work") == [
+                "not acknowledged within its visibility timeout 3 times"]
+
+
+def test_stream_records_whose_worker_died_are_delivered_again_then_dead_lettered() -> None:
+    app = App("lostream")
+    readings = app.stream("readings", shards=2)
+    seen: list[list[int]] = []
+
+    @app.on(readings, batch_size=10, max_attempts=2)
+    def consume(records, ctx):
+        seen.append([r.data for r in records])
+
+    with TestRuntime(app) as rt:
+        readings.put(1, partition_key="a")
+        readings.put(2, partition_key="a")
+        _die_while_running(rt, claim=5, started=1, lease=60)
+        rt.drain()
+        assert seen == [[1, 2]], "redelivered once, after its worker died"
+        runs = rt.runs("consume")
+        assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed"), (2, "succeeded")]
+        assert runs[0].error.startswith("worker lost")
+        readings.put(3, partition_key="a")
+        _die_while_running(rt, claim=5, started=1, lease=60)
+        _die_while_running(rt, claim=5, started=1, lease=60)
+        rt.drain()
+        assert seen == [[1, 2]]
+        assert rt.dlq_errors("consume") == ["worker lost while handling it 2 times"]
+        assert [m.body["records"][0]["seq"] for m in rt.dlq("consume")] == [3]

@@ -1,0 +1,95 @@
+"""RunStore and LogStore: run records and their queries, started deliveries found again after
+their worker is gone, cancellation marks; log lines and streams."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cauce.backends.state import Start, StateStore
+from cauce.runs import RunRecord, RunStatus
+
+
+def _run(run_id: str, **fields: object) -> RunRecord:
+    values: dict[str, object] = {"app": "app", "kind": "job", "name": "load",
+                                 "status": RunStatus.QUEUED, "queued_at": 10.0}
+    values.update(fields)
+    return RunRecord(id=run_id, **values)  # type: ignore[arg-type]
+
+
+def test_insert_get_and_upsert_keep_how_a_run_was_queued(state: StateStore) -> None:
+    state.runs.insert([_run("r1", partition="2024-01-01", params={"all": True}, message_id=7,
+                            trigger="schedule")])
+    assert state.runs.queued_for(7) == "r1"
+    state.runs.upsert([_run("r1", status=RunStatus.SUCCEEDED, attempt=2, started_at=11.0,
+                            ended_at=12.5, worker="w", queued_at=99.0, trigger="other",
+                            result={"rows": 3})])
+    run = state.runs.get("r1")
+    assert run is not None
+    assert (run.status, run.attempt, run.worker, run.duration, run.result) == (
+        RunStatus.SUCCEEDED, 2, "w", 1.5, {"rows": 3})
+    assert (run.queued_at.timestamp(), run.trigger, run.params) == (
+        10.0, "schedule", {"all": True})
+    assert state.runs.queued_for(7) is None
+    state.runs.upsert([_run("r2", status=RunStatus.FAILED, error="boom")])
+    assert state.runs.get("r2").error == "boom"  # type: ignore[union-attr]
+
+
+def test_finish_and_queries(state: StateStore) -> None:
+    state.runs.insert([_run("a1", started_at=1.0, partition="p1"),
+                       _run("a2", started_at=2.0, partition="p2", name="other"),
+                       _run("a3", started_at=3.0, partition="p1")])
+    state.runs.finish("a1", RunStatus.SUCCEEDED, now=5.0, result=[1])
+    state.runs.finish("a3", RunStatus.FAILED, now=6.0, error="x")
+    assert [r.id for r in state.runs.query(app="app")] == ["a3", "a2", "a1"]
+    assert [r.id for r in state.runs.query(name="load", newest_first=False)] == ["a1", "a3"]
+    assert [r.id for r in state.runs.query(status="failed")] == ["a3"]
+    assert [r.id for r in state.runs.query(partition="p1", limit=1)] == ["a3"]
+    assert state.runs.succeeded_partitions("app", "load") == {"p1"}
+    assert state.runs.partition_succeeded("app", "load", "p1")
+    assert not state.runs.partition_succeeded("app", "load", "p2")
+    assert [r.id for r in state.runs.find_by_prefix("a")] == ["a1", "a2", "a3"]
+    assert state.runs.get("a1").result == [1]  # type: ignore[union-attr]
+
+
+def test_cancellation_marks(state: StateStore) -> None:
+    state.runs.insert([_run("q", message_id=1), _run("done", status=RunStatus.SUCCEEDED)])
+    state.runs.request_cancel("q")
+    state.runs.request_cancel("done")
+    assert state.runs.cancel_requested(["q", "done", "nope"]) == {"q"}
+    assert state.runs.queued_cancelled() == [("q", 1)]
+
+
+def test_a_noted_start_is_found_by_another_process(state: StateStore,
+                                                   other: StateStore) -> None:
+    run = _run("h1", kind="handler", name="h", status=RunStatus.RUNNING, started_at=3.0,
+               worker="worker-a", message_id=42)
+    state.runs.note_started(Start("lease-1", "42", run.as_dict()))
+    found = other.runs.started(worker="worker-a", lease="lease-1", head="42", message_id=42)
+    assert found == run
+    assert other.runs.started(worker="worker-a", lease="lease-2", head="42") is None
+    assert other.runs.started(worker="worker-b", lease="lease-1", head="42") is None
+    assert other.runs.get("h1") is None, "noted, not yet recorded"
+    state.runs.record_running([run])
+    assert other.runs.get("h1").status is RunStatus.RUNNING  # type: ignore[union-attr]
+    assert other.runs.started(worker=None, lease=None, head="42", message_id=42) == run
+    state.runs.upsert([replace(run, status=RunStatus.SUCCEEDED, ended_at=4.0)])
+    assert other.runs.started(worker=None, lease=None, head="42", message_id=42) is None
+
+
+def test_log_lines_and_streams(state: StateStore) -> None:
+    state.logs.append([("app", "general", 1.0, 20, "started", None),
+                       ("app", "load/r1", 2.0, 20, "reading", "r1"),
+                       ("app", "load/r1", 3.0, 40, "failed", "r1"),
+                       ("other", "general", 4.0, 30, "elsewhere", None)])
+    lines = state.logs.read(run_id="r1")
+    assert [(line.message, line.level, line.stream) for line in lines] == [
+        ("reading", "INFO", "load/r1"), ("failed", "ERROR", "load/r1")]
+    assert [line.message for line in state.logs.read(app="app", stream="general")] == [
+        "started"]
+    assert [line.message for line in state.logs.read(since=2.0, until=4.0)] == [
+        "reading", "failed"]
+    assert [line.message for line in state.logs.read(after_id=lines[0].id)] == [
+        "failed", "elsewhere"]
+    assert [line.message for line in state.logs.read(limit=1)] == ["started"]
+    assert state.logs.streams("app") == [("app", "load/r1", 3.0, 2), ("app", "general", 1.0, 1)]
+    assert len(state.logs.streams(limit=2)) == 2

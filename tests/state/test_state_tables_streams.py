@@ -1,0 +1,102 @@
+"""TableStore and StreamStore: versions and conditions, key order, prefixes and indexes;
+ordered appends, checkpoints and shard leases."""
+
+from __future__ import annotations
+
+import threading
+
+from cauce.backends.state import StateStore
+
+T, S = "app:items", "app:readings"
+
+
+def test_put_versions_and_conditions(state: StateStore) -> None:
+    tables = state.tables
+    assert tables.put(T, "a", '{"v":1}', indexes={}, now=0.0, if_absent=True) == 1
+    assert tables.put(T, "a", '{"v":2}', indexes={}, now=0.0, if_absent=True) is None
+    assert tables.put(T, "a", '{"v":2}', indexes={}, now=0.0, if_version=5) is None
+    assert tables.put(T, "a", '{"v":2}', indexes={}, now=0.0, if_version=1) == 2
+    assert tables.put(T, "b", "{}", indexes={}, now=0.0, if_version=1) is None
+    assert tables.get(T, "a") == ('{"v":2}', 2)
+    assert tables.put(T, "a", '{"v":3}', indexes={}, now=0.0) == 3
+    assert not tables.delete(T, "a", if_version=2)
+    assert tables.delete(T, "a", if_version=3)
+    assert tables.get(T, "a") is None and not tables.delete(T, "a")
+
+
+def test_prefixes_indexes_scan_and_count_in_key_order(state: StateStore) -> None:
+    tables = state.tables
+    for key, status in (("in/b", "new"), ("in/a", "old"), ("out/c", "new"), ("in", "new")):
+        tables.put(T, key, f'"{key}"', indexes={"status": f'"{status}"'}, now=0.0)
+    tables.put("app:other", "in/z", '"other table"', indexes={}, now=0.0)
+    assert tables.by_prefix(T, "in/") == ['"in/a"', '"in/b"']
+    assert tables.by_prefix(T, "in", limit=2) == ['"in"', '"in/a"']
+    assert tables.by_index(T, "status", '"new"') == ['"in"', '"in/b"', '"out/c"']
+    tables.put(T, "in/b", '"in/b"', indexes={"status": '"old"'}, now=0.0)
+    assert tables.by_index(T, "status", '"new"', limit=5) == ['"in"', '"out/c"']
+    tables.delete(T, "out/c")
+    assert tables.by_index(T, "status", '"new"') == ['"in"']
+    assert list(tables.scan(T, page=2)) == ['"in"', '"in/a"', '"in/b"']
+    assert tables.count(T) == 3
+
+
+def test_concurrent_conditional_puts_let_exactly_one_win(state: StateStore,
+                                                          other: StateStore) -> None:
+    wins: list[int | None] = []
+
+    def put(store: StateStore) -> None:
+        for n in range(50):
+            wins.append(store.tables.put(T, f"k{n}", "{}", indexes={}, now=0.0, if_absent=True))
+
+    threads = [threading.Thread(target=put, args=(s,)) for s in (state, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wins.count(1) == 50 and wins.count(None) == 50
+
+
+def test_appends_are_numbered_in_order_per_shard(state: StateStore) -> None:
+    streams = state.streams
+    assert streams.append(S, 0, [("a", "1"), ("a", "2")], now=10.0) == [1, 2]
+    assert streams.append(S, 1, [("b", "x")], now=11.0) == [1]
+    assert streams.append(S, 0, [("a", "3")], now=20.0) == [3]
+    records = streams.read(S, 0, after=1, limit=10)
+    assert [(r.seq, r.pkey, r.data, r.ts) for r in records] == [(2, "a", "2", 10.0),
+                                                               (3, "a", "3", 20.0)]
+    assert [r.seq for r in streams.read(S, 0, after=0, limit=10, before_ts=15.0)] == [1, 2]
+    assert streams.trim(S, older_than=15.0) == 3
+    assert [r.seq for r in streams.read(S, 0, after=0, limit=10)] == [3]
+
+
+def test_checkpoints_and_shard_leases(state: StateStore, other: StateStore) -> None:
+    streams = state.streams
+    assert streams.consumer_states(S, "c") == []
+    states = streams.consumers(S, "c", 2)
+    assert [(s.shard, s.seq, s.lease, s.attempts) for s in states] == [(0, 0, None, 0),
+                                                                       (1, 0, None, 0)]
+    assert streams.take_shard(S, "c", 0, lease="L1", now=0.0, until=10.0, worker="w",
+                              run_id="r")
+    assert not other.streams.take_shard(S, "c", 0, lease="L2", now=5.0, until=15.0)
+    assert streams.extend(S, "c", 0, "L1", until=20.0)
+    assert not other.streams.take_shard(S, "c", 0, lease="L2", now=15.0, until=25.0)
+    assert not streams.commit(S, "c", 0, "wrong", seq=3)
+    assert streams.fail(S, "c", 0, "L1", retry_at=30.0, error="boom")
+    [s0, _] = streams.consumer_states(S, "c")
+    assert (s0.seq, s0.attempts, s0.retry_at, s0.last_error, s0.lease) == (
+        0, 1, 30.0, "boom", None)
+    assert streams.take_shard(S, "c", 0, lease="L3", now=30.0, until=40.0, worker="w2",
+                              run_id="r2")
+    assert streams.give_back(S, "c", 0, "L3", started=True, error="lost")
+    [s0, _] = streams.consumer_states(S, "c")
+    assert (s0.attempts, s0.isolated, s0.lease) == (2, 1, None)
+    streams.take_shard(S, "c", 0, lease="L4", now=30.0, until=40.0)
+    assert streams.commit(S, "c", 0, "L4", seq=7)
+    [s0, _] = streams.consumer_states(S, "c")
+    assert (s0.seq, s0.attempts, s0.retry_at, s0.last_error, s0.isolated) == (7, 0, 0, None, 0)
+    streams.take_shard(S, "c", 1, lease="L5", now=0.0, until=10.0, worker="w3", run_id="r5")
+    [_, s1] = streams.consumer_states(S, "c")
+    assert (s1.lease, s1.worker, s1.run_id) == ("L5", "w3", "r5")
+    assert streams.give_back(S, "c", 1, "L5", started=False)
+    [_, s1] = streams.consumer_states(S, "c")
+    assert (s1.lease, s1.attempts, s1.isolated) == (None, 0, 0)

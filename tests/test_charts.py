@@ -1,0 +1,114 @@
+"""cauce.charts: Altair charts as offline HTML, SVG and PNG."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import altair as alt
+import pytest
+
+from cauce import charts
+
+HOSTILE = ["</script><script>alert(1)</script>", "O'Brien \"quoted\"", "../../etc/passwd",
+           "<!-- comment", "a&b", "line\u2028break"]
+
+
+def _bar(labels: list[str] | None = None) -> alt.Chart:
+    labels = labels or ["north", "south"]
+    rows = [{"zone": label, "trips": 10 * (i + 1)} for i, label in enumerate(labels)]
+    return (alt.Chart(alt.Data(values=rows)).mark_bar()
+            .encode(x=alt.X("trips:Q", title="trips"), y=alt.Y("zone:N", title="zone"),
+                    tooltip=["zone:N", "trips:Q"])
+            .properties(title="Trips per zone"))
+
+
+def _specs_in(fragment: str) -> list[dict]:
+    found = re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', fragment,
+                       flags=re.S)
+    return [json.loads(text) for text in found]
+
+
+def test_fragment_holds_the_spec_and_draws_itself():
+    fragment = charts.html(_bar(), scripts=None)
+    (spec,) = _specs_in(fragment)
+    assert spec["mark"] == {"type": "bar"}
+    assert spec["encoding"]["tooltip"][0]["field"] == "zone"
+    assert "vegaEmbed(" in fragment
+    assert "<script src" not in fragment and "vega.min.js" not in fragment
+
+
+def test_hostile_data_cannot_leave_the_spec():
+    fragment = charts.html(_bar(HOSTILE), scripts=None)
+    # the only script ends are the ones cauce writes: two per chart
+    assert fragment.count("</script>") == 2
+    assert "<!--" not in fragment and "alert(1)</" not in fragment
+    (spec,) = _specs_in(fragment)
+    assert [row["zone"] for row in spec["data"]["values"]] == HOSTILE
+
+
+def test_same_charts_same_bytes():
+    assert charts.html([_bar(), _bar(["a"])]) == charts.html([_bar(), _bar(["a"])])
+    assert charts.html(_bar()) != charts.html(_bar(["x"]))
+
+
+def test_inline_page_works_alone():
+    page = charts.html([_bar(), _bar(["east"])], page=True, title="Zones <&>")
+    assert page.startswith("<!doctype html>")
+    assert "<title>Zones &lt;&amp;&gt;</title>" in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    for name in charts.SCRIPTS:
+        assert (charts.VENDOR / name).read_text(encoding="utf-8")[:200] in page
+    assert "<script src" not in page
+    assert len(_specs_in(page)) == 2
+
+
+def test_scripts_from_a_url_prefix():
+    fragment = charts.html(_bar(), scripts="/static")
+    for name in charts.SCRIPTS:
+        assert f'<script src="/static/{name}"></script>' in fragment
+
+
+def test_a_vega_lite_dict_is_a_chart_too():
+    spec = _bar().to_dict()
+    assert _specs_in(charts.html(spec, scripts=None)) == [json.loads(json.dumps(spec))]
+    with pytest.raises(TypeError, match="Altair chart or a Vega-Lite dict"):
+        charts.spec(42)  # type: ignore[arg-type]
+
+
+def test_svg_has_axes_and_title_as_text():
+    drawn = charts.svg(_bar(["<north>"]))
+    assert drawn.startswith("<svg")
+    for text in ("Trips per zone", "trips", "zone", "&lt;north&gt;"):
+        assert text in drawn
+
+
+def test_save_by_suffix(tmp_path: Path):
+    chart = _bar()
+    png = charts.save(chart, tmp_path / "out" / "zones.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert charts.save(chart, tmp_path / "zones.svg").read_text().startswith("<svg")
+    saved = json.loads(charts.save(chart, tmp_path / "zones.json").read_text())
+    assert saved["title"] == "Trips per zone"
+    page = charts.save([chart, chart], tmp_path / "zones.html", title="Zones").read_text()
+    assert "<h1>Zones</h1>" in page and "vegaEmbed(" in page
+    with pytest.raises(ValueError, match=r"use a \.png, \.svg, \.html or \.json"):
+        charts.save(chart, tmp_path / "zones.pdf")
+    with pytest.raises(ValueError, match=r"only an \.html file holds several charts"):
+        charts.save([chart, chart], tmp_path / "two.png")
+
+
+def test_png_is_deterministic():
+    assert charts.png(_bar()) == charts.png(_bar())
+
+
+def test_vendored_files_match_their_manifest():
+    manifest = json.loads((charts.VENDOR / "manifest.json").read_text())
+    assert set(charts.SCRIPTS) <= set(manifest)
+    for name, entry in manifest.items():
+        data = (charts.VENDOR / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], name
+        assert (charts.VENDOR / entry["licence_file"]).is_file()
+    assert set(charts.script_files()) == set(charts.SCRIPTS)

@@ -1,0 +1,120 @@
+"""The warehouse SQL box: one SELECT, read-only, capped, stopped when it runs too long."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from cauce.errors import CauceError
+from cauce.warehouse import connect
+from cauce.web import sqlbox
+
+
+@pytest.fixture(params=["duckdb", "sqlite"])
+def backend(request, tmp_path: Path):
+    path = tmp_path / f"w.{request.param}"
+    wh = connect(f"{request.param}:///{path}")
+    wh.load("trips", [{"zone": f"z{i % 5}", "n": i} for i in range(3000)])
+    wh.load("odd names", [{"x<y": "<script>"}])
+    yield wh
+    wh.close()
+
+
+@pytest.mark.parametrize("sql, problem", [
+    ("", "type a SELECT"),
+    ("INSERT INTO trips VALUES ('z', 1)", "only SELECT statements"),
+    ("DELETE FROM trips", "only SELECT statements"),
+    ("SELECT 1; DROP TABLE trips", "2 statements given"),
+    ("ATTACH 'other.db' AS o", "only SELECT statements"),
+    ("COPY trips TO 'out.csv'", "only SELECT statements"),
+    ("SELEC 1", "does not parse"),
+])
+def test_only_one_select_is_accepted(sql, problem):
+    with pytest.raises(CauceError, match=problem):
+        sqlbox.check_select(sql)
+
+
+def test_select_is_capped_and_tables_described(backend):
+    result = sqlbox.run(backend, "SELECT * FROM trips ORDER BY n;", cap=100)
+    assert result.columns == ["zone", "n"] and len(result.rows) == 100 and result.truncated
+    assert sqlbox.tables(backend) == ["odd names", "trips"]
+    detail = sqlbox.describe(backend, "odd names")
+    assert detail["count"] == 1 and detail["columns"][0][0] == "x<y"
+    with pytest.raises(CauceError, match="no table"):
+        sqlbox.describe(backend, "nope")
+
+
+def test_nothing_can_be_written_even_through_a_select(backend, tmp_path: Path):
+    before = sqlbox.run(backend, "SELECT count(*) FROM trips").rows
+    if backend.dialect == "duckdb":
+        outside = tmp_path / "secret.csv"
+        outside.write_text("a\n1\n")
+        with pytest.raises(CauceError, match="refused"):
+            sqlbox.run(backend, f"SELECT * FROM read_csv('{outside}')")
+    else:  # past the SELECT check too: the connection itself cannot reach other files
+        with pytest.raises(CauceError, match="not authorized"):
+            sqlbox._run_sqlite(backend.url, f"ATTACH DATABASE '{tmp_path / 'x.db'}' AS x",
+                               10, 1.0)
+        assert not (tmp_path / "x.db").exists()
+    assert sqlbox.run(backend, "SELECT count(*) FROM trips").rows == before
+
+
+def test_a_long_query_is_stopped(backend):
+    slow = ("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) "
+            "SELECT count(*) FROM c")
+    with pytest.raises(CauceError, match=r"longer than 0\.3 s"):
+        sqlbox.run(backend, slow, timeout=0.3)
+
+
+def test_sqlite_files_open_read_only(tmp_path: Path):
+    path = tmp_path / "w.sqlite"
+    sqlite3.connect(path).close()
+    wh = connect(f"sqlite:///{path}")
+    wh.load("t", [{"a": 1}])
+    with pytest.raises(CauceError):
+        sqlbox._run_sqlite(wh.url, "INSERT INTO t VALUES (2)", 10, 1.0)
+    assert sqlbox.run(wh, "SELECT count(*) FROM t").rows == [(1,)]
+    wh.close()
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_warehouse():
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    try:
+        psycopg.connect(POSTGRES, connect_timeout=2).close()
+    except psycopg.Error as err:
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES}: {err}")
+    schema = f"cauce_ui_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as con:
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    wh = connect(f"{POSTGRES}?options=-csearch_path%3D{schema}")
+    try:
+        wh.load("trips", [{"zone": f"z{i % 5}", "n": i} for i in range(300)])
+        yield wh
+    finally:
+        wh.close()
+        with psycopg.connect(POSTGRES, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_postgresql_selects_read_only_capped_and_timed(postgres_warehouse):
+    wh = postgres_warehouse
+    assert sqlbox.tables(wh) == ["trips"]
+    assert sqlbox.describe(wh, "trips")["count"] == 300
+    result = sqlbox.run(wh, "SELECT * FROM trips ORDER BY n", cap=10)
+    assert len(result.rows) == 10 and result.truncated and result.columns == ["zone", "n"]
+    # a SELECT that writes (a sequence moves on) meets the READ ONLY transaction
+    wh.execute("CREATE SEQUENCE ticket")
+    with pytest.raises(CauceError, match="read-only transaction"):
+        sqlbox.run(wh, "SELECT nextval('ticket')")
+    assert wh.query("SELECT last_value, is_called FROM ticket").to_pylist() == [
+        {"last_value": 1, "is_called": False}]
+    with pytest.raises(CauceError, match=r"longer than 0\.3 s"):
+        sqlbox.run(wh, "SELECT pg_sleep(3)", timeout=0.3)
+    assert sqlbox.run(wh, "SELECT count(*) FROM trips").rows == [(300,)]

@@ -1,0 +1,215 @@
+"""The UI's pages over a home full of hostile names: every page answers, nothing is markup,
+no secret shows, and actions are POSTs that need the page's CSRF token."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from .hostile_app import SECRET, XSS
+
+RAW = [XSS, "<img src=x onerror", "<b>x</b>", "<b>bold</b>"]
+
+
+def _csrf(client, path: str = "/") -> str:
+    page = client.get(path).text
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page) or re.search(
+        r'"X-CSRF-Token": "([0-9a-f]+)"', page)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+def _pages(client) -> list[str]:
+    runs = re.findall(r'href="/runs/([0-9a-f]{18})"', client.get("/runs?app=hostile").text)
+    assert runs, "the hostile home has runs"
+    base = "/apps/hostile"
+    return ["/", "/runs", "/runs?app=hostile&status=failed", "/dashboards", base,
+            f"{base}/partitions", f"{base}/partitions/per-day", f"{base}/queues",
+            f"{base}/dlq/handle", f"{base}/data", f"{base}/data/table/items",
+            f"{base}/data/table/items?key=%3Cscript", f"{base}/data/bucket/inbox",
+            f"{base}/data/bucket/inbox?prefix=folder/",
+            f"{base}/data/bucket/inbox/object?key=folder/%3Cb%3Ex%3C/b%3E.txt",
+            f"{base}/logs", f"{base}/dashboard", *(f"/runs/{r}" for r in set(runs))]
+
+
+def test_every_page_answers_and_escapes_everything(ui_client):
+    for path in _pages(ui_client):
+        page = ui_client.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+        for raw in RAW:
+            assert raw not in page.text, (path, raw)
+        assert SECRET not in page.text, path
+    # what was escaped is still shown, as text
+    items = ui_client.get("/apps/hostile/data/table/items").text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in items
+    assert "../escape" in items and "quote&#34;&#39;s" in items
+    dlq = ui_client.get("/apps/hostile/dlq/handle").text
+    assert "refused" in dlq and "***" in dlq  # the secret in the error is masked
+
+
+def test_settings_show_secrets_masked(ui_client):
+    page = ui_client.get("/apps/hostile").text
+    assert "api_token" in page and SECRET not in page and "***" in page
+
+
+def test_graph_links_every_node(ui_client):
+    page = ui_client.get("/apps/hostile").text
+    for href in ('href="/apps/hostile/partitions/per-day"',
+                 'href="/runs?app=hostile&amp;name=boom"',
+                 'href="/apps/hostile/queues#queue-work"',
+                 'href="/apps/hostile/data/table/items"'):
+        assert href in page
+    # handle raises without touching a resource; per-day writes items: a dashed edge
+    assert 'class="edge uses"' in page and 'class="edge trigger"' in page
+
+
+def test_unknown_things_are_pages_not_tracebacks(ui_client):
+    for path in ("/apps/nope", "/runs/ffffffffffff", "/apps/hostile/data/table/nope",
+                 "/nowhere"):
+        page = ui_client.get(path)
+        assert page.status_code == 404, path
+        assert "Traceback" not in page.text
+    page = ui_client.get("/runs?status=sideways")
+    assert page.status_code == 400 and "unknown status" in page.text
+
+
+def test_bucket_browsing_cannot_leave_the_bucket(ui_client):
+    for key in ("../../state.db", "/etc/passwd", "folder/../../x", "..\\x"):
+        for view in ("object", "download"):
+            page = ui_client.get(f"/apps/hostile/data/bucket/inbox/{view}", params={"key": key})
+            assert page.status_code == 400, (view, key)
+    got = ui_client.get("/apps/hostile/data/bucket/inbox/download",
+                        params={"key": "folder/<b>x</b>.txt"})
+    assert got.status_code == 200 and got.content == f"text {XSS}".encode()
+    assert got.headers["content-type"] == "application/octet-stream"
+    # the key's last segment (its "/" makes "b>.txt" the name), ASCII-safe and exact
+    assert got.headers["content-disposition"] == (
+        "attachment; filename=\"b_.txt\"; filename*=UTF-8''b%3E.txt")
+
+
+def test_actions_need_the_csrf_token(ui_client):
+    for path in ("/apps/hostile/dlq/handle/replay", "/apps/hostile/dlq/handle/purge"):
+        refused = ui_client.post(path, data={"all": "yes"})
+        assert refused.status_code == 403 and "CSRF" in refused.text
+        wrong = ui_client.post(path, data={"all": "yes", "csrf": "0" * 64})
+        assert wrong.status_code == 403
+    token = _csrf(ui_client)
+    cross = ui_client.post("/apps/hostile/dlq/handle/replay",
+                           data={"all": "yes", "csrf": token},
+                           headers={"origin": "http://evil.example"})
+    assert cross.status_code == 403
+
+
+def test_gets_change_nothing(ui_client):
+    before = ui_client.get("/apps/hostile/dlq/handle").text.count('name="id"')
+    for path in ("/apps/hostile/dlq/handle/replay", "/apps/hostile/dlq/handle/purge",
+                 "/apps/hostile/partitions/per-day/backfill"):
+        assert ui_client.get(path).status_code == 405
+    assert ui_client.get("/apps/hostile/dlq/handle").text.count('name="id"') == before
+
+
+def test_replay_one_then_all_then_purge(ui_client, hostile_home):
+    from cauce import Runtime
+
+    token = _csrf(ui_client, "/apps/hostile/dlq/handle")
+    page = ui_client.get("/apps/hostile/dlq/handle").text
+    ids = re.findall(r'name="id" value="(\d+)"', page)
+    assert len(ids) == 2
+    done = ui_client.post("/apps/hostile/dlq/handle/replay",
+                          data={"id": ids[0], "csrf": token})
+    assert done.status_code == 200 and "replayed 1 message(s)" in done.text
+    assert done.text.count('name="id"') == 1
+    none = ui_client.post("/apps/hostile/dlq/handle/replay", data={"csrf": token})
+    assert none.status_code == 400 and "no message was selected" in none.text
+    unconfirmed = ui_client.post("/apps/hostile/dlq/handle/purge",
+                                 data={"confirm": "nope", "csrf": token})
+    assert unconfirmed.status_code == 400
+    purged = ui_client.post("/apps/hostile/dlq/handle/purge",
+                            data={"confirm": "handle", "csrf": token})
+    assert "purged 1 dead-lettered message(s)" in purged.text
+    # the replayed message waits in its queue again, with a fresh count
+    from .hostile_app import app
+
+    rt = ui_client.app.state.ui.home.runtime("hostile")
+    assert isinstance(rt, Runtime) and rt.app is app
+    rows = {row["queue"]: row for row in rt.queue_stats()}
+    assert rows["work"]["visible"] == 1 and rows["work"]["dlq"] == 0
+
+
+def test_backfill_by_post_runs_the_range(ui_client):
+    token = _csrf(ui_client, "/apps/hostile/partitions/per-day")
+    bad = ui_client.post("/apps/hostile/partitions/per-day/backfill",
+                         data={"first": "2021-01-05", "last": "2021-01-01", "parallel": "2",
+                               "csrf": token})
+    assert bad.status_code == 400 and "is empty" in bad.text
+    started = ui_client.post("/apps/hostile/partitions/per-day/backfill",
+                             data={"first": "2021-01-01", "last": "2021-01-04", "parallel": "2",
+                                   "csrf": token})
+    assert started.status_code == 200 and "started: backfill per-day" in started.text
+    executor = ui_client.app.state.ui.executor
+    deadline = time.monotonic() + 30
+    while executor.running("hostile") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    task = executor.recent("hostile")[0]
+    assert task.outcome == "3 succeeded, 0 failed, 1 skipped (already succeeded)"
+    grid = ui_client.get("/apps/hostile/partitions/per-day?last=2021-01-04").text
+    for key in ("2021-01-01", "2021-01-02", "2021-01-04"):
+        assert f'class="ok" data-key="{key}"' in grid
+    assert grid.count('class="ok" data-key=') == 8  # per-day and summary, four days
+
+
+def test_rerun_and_cancel(ui_client):
+    runs = ui_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{18})"', runs)[0]
+    token = _csrf(ui_client, f"/runs/{run_id}")
+    ended = ui_client.post(f"/runs/{run_id}/cancel", data={"csrf": token})
+    assert ended.status_code == 400 and "already ended" in ended.text
+    again = ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token},
+                           follow_redirects=False)
+    assert again.status_code == 303
+    new_id = again.headers["location"].split("/runs/")[1].split("?")[0]
+    assert new_id != run_id
+    home = ui_client.app.state.ui.home
+    deadline = time.monotonic() + 20
+    while not home.run(new_id).status.finished and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rerun = home.runtime("hostile").get_run(new_id)
+    assert rerun.status.value == "failed" and rerun.params == {"note": f"note {XSS}"}
+    assert rerun.trigger == f"re-run of {run_id}"
+    handler_run = re.findall(r'href="/runs/([0-9a-f]{18})"',
+                             ui_client.get("/runs?app=hostile&name=handle").text)[0]
+    refused = ui_client.post(f"/runs/{handler_run}/rerun", data={"csrf": token})
+    assert refused.status_code == 400 and "only job runs" in refused.text
+
+
+def test_run_events_stream_the_log_then_end(ui_client):
+    runs = ui_client.get("/runs?app=hostile&name=per-day").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{18})"', runs)[-1]
+    body = ui_client.get(f"/runs/{run_id}/events?after=0").text
+    assert body.rstrip().endswith('event: end\ndata: "succeeded"')
+    # lines travel as JSON text; the page inserts them with textContent, never as HTML
+    messages = [json.loads(line[6:])["message"] for line in body.splitlines()
+                if line.startswith("data: {")]
+    assert "<img src=x onerror=alert(1)> day 2021-01-03" in messages
+
+
+@pytest.mark.parametrize("after", ["0", "junk"])
+def test_run_events_after_is_a_number(ui_client, after):
+    runs = ui_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{18})"', runs)[-1]
+    assert ui_client.get(f"/runs/{run_id}/events?after={after}").status_code == 200
+
+
+def test_bucket_folders_are_paged(ui_client, monkeypatch):
+    from cauce.web.pages import data
+
+    monkeypatch.setattr(data, "BUCKET_PAGE", 1)
+    # "folder/<b>x</b>.txt" holds a "/": under folder/ it is the folder "<b>x</", then "deeper/"
+    first = ui_client.get("/apps/hostile/data/bucket/inbox?prefix=folder/").text
+    assert "&lt;b&gt;x&lt;/</a>" in first and "deeper/" not in first and "next →" in first
+    after = re.search(r'href="([^"]*after=[^"]*)"', first).group(1).replace("&amp;", "&")
+    second = ui_client.get(after).text
+    assert "deeper/</a>" in second and "&lt;b&gt;x" not in second and "next →" not in second

@@ -1,0 +1,74 @@
+"""Who may reach the UI: loopback only without a token, the token on every request with one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cauce.errors import ConfigError
+from cauce.web.security import check_bind, is_loopback
+
+TOKEN = "a-long-enough-test-token-0123456789"
+
+
+@pytest.fixture
+def token_client(hostile_home: Path) -> Iterator[Any]:
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        client = TestClient(create_app(Home(hostile_home, [rt], []), token=TOKEN),
+                            base_url="http://ui.example:8765")
+        with client:
+            yield client
+
+
+def test_binding_beyond_loopback_needs_a_token():
+    for host in ("127.0.0.1", "::1", "localhost", "127.0.0.2"):
+        check_bind(host, None)
+        assert is_loopback(host)
+    for host in ("0.0.0.0", "192.0.2.10", "::", "example.org"):
+        with pytest.raises(ConfigError, match="without a token"):
+            check_bind(host, None)
+        check_bind(host, TOKEN)
+    with pytest.raises(ConfigError, match="shorter than 16"):
+        check_bind("0.0.0.0", "short")
+
+
+def test_requests_without_the_token_are_refused(token_client):
+    for path in ("/", "/runs", "/apps/hostile", "/static/app.css"):
+        refused = token_client.get(path)
+        assert refused.status_code == 401 and "token is required" in refused.text
+    wrong = token_client.get("/", headers={"authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert token_client.get("/", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_a_token_link_sets_a_cookie_and_leaves_the_address(token_client):
+    first = token_client.get(f"/runs?app=hostile&token={TOKEN}", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].endswith("/runs?app=hostile")
+    assert TOKEN not in first.headers["location"]
+    cookie = [c for c in first.headers.get_list("set-cookie") if c.startswith("cauce_token=")]
+    assert cookie and "HttpOnly" in cookie[0] and "SameSite=strict" in cookie[0]
+    assert token_client.get("/runs?app=hostile").status_code == 200  # the cookie carries it
+
+
+def test_without_a_token_only_loopback_host_names_are_answered(ui_client):
+    rebound = ui_client.get("/", headers={"host": "attacker.example"})
+    assert rebound.status_code == 421
+    assert ui_client.get("/", headers={"host": "localhost:8765"}).status_code == 200
+
+
+def test_pages_forbid_framing_and_foreign_scripts(ui_client):
+    headers = ui_client.get("/").headers
+    assert headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
