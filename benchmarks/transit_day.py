@@ -51,6 +51,18 @@ def rss_gb() -> float:
         return int(stat.read().split()[1]) * resource.getpagesize() / 1e9
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (as `uptime` shows them)."""
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, all threads (less sensitive than wall time to other work)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
@@ -70,7 +82,8 @@ def main() -> None:
     inputs = args.workdir / "inputs"
     work = args.workdir / "run"
     par_text = default_par_text()
-    figures: dict[str, object] = {"scale": args.scale, "seed": args.seed}
+    figures: dict[str, object] = {"scale": args.scale, "seed": args.seed,
+                                  "load_at_start": load_average()}
     if not args.skip_generate:
         shutil.rmtree(inputs, ignore_errors=True)
         started = time.perf_counter()
@@ -86,7 +99,7 @@ def main() -> None:
     work.mkdir(parents=True)
     store = FolderStore(inputs, "inputs")
     stores = {kind: store for kind in (SERVICE_DETAIL, GPS, RUNS, TRANSACTIONS, PO)}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     prepared = prepare_day(stores, day, work, par_text, say=lambda _: None)
     unpack_s = time.perf_counter() - started
     result = run_engine(prepared.par, work, day, parquet_dir=work / "parquet")
@@ -95,13 +108,16 @@ def main() -> None:
     zip_s = time.perf_counter() - zipped
     total = time.perf_counter() - started
     figures["process_s"] = round(total, 1)
+    figures["process_cpu_s"] = round(cpu_seconds() - cpu_started, 1)
     figures["process_stages_s"] = {"unpack": round(unpack_s, 1), **result.seconds,
                                    "zip": round(zip_s, 1)}
+    figures["engine_stages_cpu_s"] = result.cpu_seconds
     figures["ratio_to_4500s_budget"] = round(total / EXECUTABLE_TIMEOUT_S, 4)
     figures["zip_mb"] = round(zip_path.stat().st_size / 1e6, 1)
     figures["rows"] = result.rows
     figures["rejects"] = result.rejects
     figures["peak_rss_gb"] = round(peak_rss_gb(), 2)
+    figures["load_at_end"] = load_average()
     network = load_network(work, prepared.par, day, MetroTiming())
     route_stops = network.route_stops.join(network.routes.select("route_idx", "route"),
                                            on="route_idx").select("route", "seq", "stop")

@@ -10,7 +10,8 @@ import pytest
 from cauce import RunStatus
 from cauce.apps.transit import app
 from cauce.apps.transit.app import adatrap, output_bucket, synth, trx_bucket, warehouse
-from cauce.apps.transit.outputs import GENERAL, read_output
+from cauce.apps.transit.layouts import GENERAL
+from cauce.apps.transit.outputs import read_output
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
@@ -192,10 +193,15 @@ def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):
         assert run.status == RunStatus.SUCCEEDED, run.error
         assert run.result["rejects"]["trx: unknown plate, station or validator"] == 2
         with zipfile.ZipFile(io.BytesIO(output_bucket.get(f"{DAY}.zip"))) as archive:
-            general = read_output(archive.read(f"{DAY}.general"))
-    # the reference's 97 columns keep their places; the counts per reason follow them
-    assert general.columns[:len(GENERAL)] == GENERAL
-    assert general["rechazo: trx: unknown plate, station or validator"].to_list() == ["2"]
+            general = archive.read(f"{DAY}.general").decode()
+            rejects = read_output(archive.read(f"{DAY}.rechazos"))
+    # `.general` keeps the reference's shape exactly: 97 names, data lines ending with `|`
+    header, row = general.splitlines()
+    assert header.split("|") == GENERAL.header and len(GENERAL.header) == 97
+    assert len(row.split("|")) == 98 and row.endswith("|")
+    # the counts per reason are in cauce's own file
+    counts = dict(zip(rejects["motivo"], rejects["filas"], strict=True))
+    assert counts["trx: unknown plate, station or validator"] == "2"
 
 
 def test_a_late_po_completes_the_day(day_inputs):
@@ -206,3 +212,14 @@ def test_a_late_po_completes_the_day(day_inputs):
         _load(rt, {"po": day_inputs["po"]})
         rt.drain()
         assert [r.partition for r in rt.runs(job="adatrap")] == [DAY]
+
+
+def test_synth_reports_its_progress():
+    heard = []
+    with TestRuntime(app) as rt:
+        rt.runtime.on_progress(lambda run_id, done, total, label: heard.append((done, total,
+                                                                                label)))
+        run = rt.run(synth, scale="tiny", date=DAY, seed=2)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [(done, total) for done, total, _ in heard] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert heard[-1][2] == "synth: files written"

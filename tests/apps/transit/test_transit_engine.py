@@ -1,6 +1,10 @@
 import gzip
+import os
+import subprocess
+import sys
 import zipfile
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -69,3 +73,53 @@ def test_missing_optional_dictionaries_only_lose_their_columns(tiny, tmp_path):
     result = run_engine(prepared.par, prepared.workdir, DAY)
     assert result.rows["etapas"] == tiny[1].counts["transactions"]
     assert result.stages["has_alight"].mean() > 0.7
+
+
+def test_the_engine_reports_each_step_as_it_ends(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    heard = []
+    run_engine(prepared.par, prepared.workdir, DAY, parquet_dir=tmp_path / "parquet",
+               progress=lambda done, total, label: heard.append((done, total, label)))
+    assert [done for done, _, _ in heard] == list(range(1, len(heard) + 1))
+    assert {total for _, total, _ in heard} == {len(heard)}
+    labels = [label for _, _, label in heard]
+    assert labels[:5] == ["read", "runs", "boarding", "alighting", "chaining"]
+    assert "wrote 2021-04-22.viajes" in labels and labels[-1] == "outputs"
+
+
+PROCESS = """
+import hashlib, sys
+from datetime import date
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from transit_helpers import prepare_from_folder
+from cauce.apps.transit.engine.run import run_engine
+prepared = prepare_from_folder(Path(sys.argv[1]), date(2021, 4, 22), Path(sys.argv[2]))
+result = run_engine(prepared.par, prepared.workdir, date(2021, 4, 22))
+for kind, path in sorted(result.outputs.items()):
+    print(kind, hashlib.sha256(path.read_bytes()).hexdigest())
+"""
+
+
+def test_the_same_inputs_give_the_same_files_in_any_process(tiny, tmp_path):
+    """Row orders and float sums do not depend on hash seeds or Polars' thread count."""
+    digests = []
+    for hash_seed, threads in (("1", "1"), ("2", "4")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "POLARS_MAX_THREADS": threads}
+        done = subprocess.run(
+            [sys.executable, "-c", PROCESS, str(tiny[0]), str(tmp_path / hash_seed),
+             str(Path(__file__).parent)], env=env, check=True, capture_output=True, text=True,
+            timeout=240)
+        digests.append(done.stdout)
+    assert digests[0] == digests[1] and digests[0].count("\n") == 9
+
+
+def test_the_cheapest_candidate_of_each_stage_wins_the_first_on_a_tie():
+    import numpy as np
+
+    from cauce.apps.transit.engine.stages import _first_per_group
+
+    group = np.array([2, 1, 2, 1, 3, 2])
+    cost = np.array([5.0, 4.0, 5.0, 1.0, 7.0, 6.0])
+    assert _first_per_group(group, cost).tolist() == [3, 0, 4]
+    assert _first_per_group(group[:0], cost[:0]).tolist() == []

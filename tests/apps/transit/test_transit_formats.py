@@ -15,7 +15,8 @@ from cauce.apps.transit.formats.inputs import (
     read_service_detail,
     read_transactions,
 )
-from cauce.apps.transit.params import default_par_text, parse_par
+from cauce.apps.transit.params import decode_par, default_par_text, parse_par
+from cauce.apps.transit.po import csv_bytes
 
 SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit" / "po-samples"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(),
@@ -107,3 +108,67 @@ def test_a_file_narrower_than_the_parameter_file_expects_fails_with_its_name(tmp
     path = _gz(tmp_path, "d.gps", "ZN-1;2021-04-22 08:00:00\n")
     with pytest.raises(InputFileError, match=r"d\.gps: has 2 columns.*time \(column 3\)"):
         read_gps(path, PAR, DAY)
+
+
+# users' files as spreadsheets and editors save them: a byte-order mark, CRLF, Latin-1, UTF-16
+
+def test_inputs_with_a_bom_and_crlf_keep_their_first_record(tmp_path):
+    trx = tmp_path / "d.trx"
+    trx.write_bytes(b"\xef\xbb\xbf12;2021-04-22 07:00:00;ZN-6220;2\r\n"
+                    b"13;2021-04-22 07:01:00;ZN-6220;2\r\n")
+    frame, rejects = read_transactions(trx, PAR, DAY)
+    assert frame.rows() == [(12, 7 * 3600, "ZN-6220", 2), (13, 7 * 3600 + 60, "ZN-6220", 2)]
+    assert rejects == {}
+    gps = tmp_path / "d.gps"
+    gps.write_bytes(b"\xef\xbb\xbfZN-6220;;2021-04-22 08:00:00;-33.45;-70.65\r\n"
+                    b"ZN-6220;;2021-04-22 08:00:30;-33.45;-70.65\r\n")
+    frame, rejects = read_gps(gps, PAR, DAY)
+    assert frame["plate"].to_list() == ["ZN-6220", "ZN-6220"] and rejects == {}
+
+
+def test_a_bom_before_a_header_line_is_still_a_header(tmp_path):
+    path = tmp_path / "d.trx"
+    path.write_bytes("\ufeffid;tiempo;sitio;operador\r\n12;2021-04-22 07:00:00;ZN-6220;2\r\n"
+                     .encode())
+    frame, rejects = read_transactions(path, PAR, DAY)
+    assert frame["card"].to_list() == [12] and rejects == {}
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16"])
+def test_transactions_in_a_spreadsheets_encoding_keep_station_names(tmp_path, encoding):
+    path = tmp_path / "d.trx"
+    text = ("id;tiempo;sitio;operador\r\n12;2021-04-22 07:00:00;Estación Central;1\r\n"
+            "13;2021-04-22 07:00:05;Ñuñoa;1\r\n")
+    path.write_bytes(text.encode(encoding))
+    frame, _ = read_transactions(path, PAR, DAY)
+    assert frame["site"].to_list() == ["Estación Central", "Ñuñoa"]
+
+
+@needs_samples
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_service_detail_saved_again_from_a_spreadsheet_reads_the_same(tmp_path, encoding):
+    original = SAMPLES / "Diccionario-DetalleServicioZP_20200627_20200731.csv"
+    resaved = tmp_path / original.name
+    text = original.read_bytes().decode("latin-1").replace("\n", "\r\n")
+    resaved.write_bytes(text.encode(encoding))
+    assert read_service_detail(resaved, PAR).equals(read_service_detail(original, PAR))
+
+
+@needs_samples
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8-sig"])
+def test_po_files_in_any_users_encoding_read_the_same(tmp_path, encoding):
+    original = SAMPLES / "ConsolidadoParadas.csv"
+    resaved = tmp_path / "ConsolidadoParadas.csv"
+    resaved.write_bytes(original.read_text(encoding="utf-8").replace("\n", "\r\n")
+                        .encode(encoding))
+    fields = {"stop": PAR.column("stops_code"), "x": PAR.column("stops_x"),
+              "name": PAR.column("stops_name")}
+    read = [read_positional(csv_bytes(path), fields, name="c", probe="x",
+                            is_value=is_number_text) for path in (original, resaved)]
+    assert read[0].equals(read[1]) and read[0].height > 0
+
+
+def test_a_parameter_file_with_a_bom_and_crlf_reads_the_same():
+    text = default_par_text()
+    resaved = ("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8")
+    assert parse_par(decode_par(resaved)).values == PAR.values

@@ -7,8 +7,10 @@ import polars as pl
 import pytest
 
 from cauce.apps.transit.errors import InputFileError
-from cauce.apps.transit.outputs import LAYOUTS, pack_day, read_output, write_output
+from cauce.apps.transit.layouts import LAYOUTS
+from cauce.apps.transit.outputs import read_output, write_output
 from cauce.apps.transit.po import unpack_po, write_po_zip
+from cauce.apps.transit.zipping import DeflatingFile, Member, deflated_dir, pack_day, write_zip
 
 OUTPUTS = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit"
            / "adatrap-outputs")
@@ -24,8 +26,7 @@ needs_samples = pytest.mark.skipif(not OUTPUTS.is_dir(),
     ("2021-06-30.bip", "bip"), ("2018-10-01.general", "general")])
 def test_real_samples_have_our_exact_headers_and_round_trip(sample, kind, tmp_path):
     real = read_output(OUTPUTS / sample)
-    header, _ = LAYOUTS[kind]
-    assert real.columns == header
+    assert real.columns == LAYOUTS[kind].header
     path = tmp_path / f"x.{kind}"
     write_output(real, kind, path)
     again = read_output(path)
@@ -100,5 +101,51 @@ def test_the_parallel_zip_is_a_valid_archive(tmp_path):
         (folder / name).write_bytes(data)
     pack_day(folder, tmp_path / "d.zip")
     with zipfile.ZipFile(tmp_path / "d.zip") as archive:
+        assert archive.testzip() is None
+        assert {n: archive.read(n) for n in archive.namelist()} == payloads
+
+
+def test_outputs_deflated_while_written_go_into_the_zip_as_they_are(tmp_path):
+    folder = tmp_path / "ADATRAP" / "2021-04-22"
+    folder.mkdir(parents=True)
+    text = b"".join(b"%d|x|2021-04-22 07:00:00\n" % i for i in range(50_000))
+    with DeflatingFile(folder / "2021-04-22.etapas", deflated_dir(folder)) as out:
+        for start in range(0, len(text), 70_000):
+            out.write(text[start:start + 70_000])
+    sidecar = (deflated_dir(folder) / "2021-04-22.etapas.deflate").read_bytes()
+    (folder / "2021-04-22.viajes").write_bytes(b"not deflated before\n" * 100)
+    (folder / "extra.gz").write_bytes(gzip.compress(b"already compressed"))
+    pack_day(folder, tmp_path / "d.zip")
+    with zipfile.ZipFile(tmp_path / "d.zip") as archive:
+        assert archive.testzip() is None
+        assert archive.read("2021-04-22.etapas") == text
+        assert archive.read("2021-04-22.viajes") == b"not deflated before\n" * 100
+        info = {i.filename: i for i in archive.infolist()}
+        assert info["extra.gz"].compress_type == zipfile.ZIP_STORED
+        assert info["2021-04-22.etapas"].compress_size == len(sidecar)
+    raw = (tmp_path / "d.zip").read_bytes()
+    assert sidecar in raw  # laid in as it was, not compressed again
+
+
+def test_a_stale_deflated_copy_is_not_used(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with DeflatingFile(folder / "a.etapas", deflated_dir(folder)) as out:
+        out.write(b"old text\n")
+    (folder / "a.etapas").write_bytes(b"the text changed afterwards\n")
+    pack_day(folder, tmp_path / "d.zip")
+    with zipfile.ZipFile(tmp_path / "d.zip") as archive:
+        assert archive.read("a.etapas") == b"the text changed afterwards\n"
+
+
+def test_zip64_records_are_readable(tmp_path):
+    payloads = {"a.etapas": b"a" * 3000, "b.viajes": b"b" * 10}
+    members = []
+    for name, data in payloads.items():
+        (tmp_path / name).write_bytes(data)
+        members.append(Member(name, tmp_path / name, 0, zipfile.crc32(data), len(data),
+                              len(data), 0, 33))
+    write_zip(members, tmp_path / "big.zip", zip64_from=100)
+    with zipfile.ZipFile(tmp_path / "big.zip") as archive:
         assert archive.testzip() is None
         assert {n: archive.read(n) for n in archive.namelist()} == payloads

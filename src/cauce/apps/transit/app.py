@@ -8,6 +8,7 @@ transit` submits a day once, as soon as all five of its inputs have arrived.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import stat
 from datetime import date
@@ -34,7 +35,7 @@ from .engine.network import load_network
 from .engine.run import Cancelled, EngineSettings, run_engine
 from .engine.stages import StageSettings
 from .metro import MetroTiming
-from .params import default_par_text, parse_par
+from .params import decode_par, default_par_text, parse_par
 from .pipeline import (
     EXECUTABLE_TIMEOUT_S,
     PreparedDay,
@@ -104,7 +105,9 @@ def synth(ctx: Context, scale: str = "tiny", date: str = "2021-04-22", seed: int
     par = _par_file(ctx)
     folder = ctx.workdir / "synth"
     ctx.log.info("generating a %s day for %s (seed %d)", scale, day, seed)
-    generated = generate_day(scale, day, seed, parse_par(par), folder)
+    generated = generate_day(scale, day, seed, parse_par(par), folder,
+                             progress=lambda done, total, label: ctx.progress(
+                                 done, total, f"synth: {label}"))
     files = generated.files
     for bucket, key in ((po_bucket, files.po), (detail_bucket, files.service_detail),
                         (runs_bucket, files.runs), (trx_bucket, files.transactions),
@@ -143,6 +146,9 @@ def adatrap(ctx: Context, dry_run: bool = False, engine: str | None = None,
     output_bucket.put_file(zip_path.name, zip_path, move=True)
     ctx.log.info("outputs uploaded: %s to bucket '%s'", zip_path.name, output_bucket.name)
     result["output"] = zip_path.name
+    # a day processed (by hand or not) is not submitted again when its files arrive later
+    with contextlib.suppress(ConditionFailed):
+        submitted.put({"day": day.isoformat(), "by": f"run {ctx.run_id}"}, if_absent=True)
     return result
 
 
@@ -169,7 +175,9 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
     parquet_dir = ctx.workdir / "parquet"
     try:
         result = run_engine(prepared.par, prepared.workdir, prepared.day, settings=settings,
-                            parquet_dir=parquet_dir, cancelled=lambda: ctx.cancelled)
+                            parquet_dir=parquet_dir, cancelled=lambda: ctx.cancelled,
+                            progress=lambda done, total, label: ctx.progress(
+                                done, total, f"engine: {label}"))
     except Cancelled as stop:
         raise RunCancelled(str(stop)) from None
     for reason, count in sorted(result.rejects.items()):
@@ -221,16 +229,18 @@ def on_input(obj: ObjectRef, ctx: Context) -> list[str]:
 
     A daily file concerns its own day; a PO or a service-detail file may complete any day whose
     GPS file is already there."""
-    if obj.bucket in (po_bucket.name, detail_bucket.name):
-        days = sorted({ref.key[:10] for ref in gps_bucket.list() if ref.key.endswith(".gps.gz")})
+    if obj.bucket_name in (po_bucket.name, detail_bucket.name):
+        named = sorted((ref.key, gps_bucket.name) for ref in gps_bucket.list()
+                       if ref.key.endswith(".gps.gz"))
     else:
-        days = [obj.key[:10]]
+        named = [(obj.key, obj.bucket_name)]
     submitted_runs = []
-    for text in days:
+    for key, bucket in named:
         try:
-            day = date.fromisoformat(text)
+            day = date.fromisoformat(key[:10])
         except ValueError:
-            ctx.log.warning("ignoring %s: its name does not start with a date", text)
+            ctx.log.warning("ignoring %s in bucket '%s': its name does not start with a date "
+                            "(YYYY-MM-DD)", key, bucket)
             continue
         try:
             resolve_day(INPUT_BUCKETS, day)
@@ -273,7 +283,7 @@ def _par_file(ctx: Context, name: str | None = None) -> str:
     chosen = name or ctx.settings["par"]
     if not chosen:
         return default_par_text()
-    return _local_file(ctx, chosen, "parameter file").read_bytes().decode("latin-1")
+    return decode_par(_local_file(ctx, chosen, "parameter file").read_bytes())
 
 
 @app.demo()
@@ -293,6 +303,6 @@ def demo(rt: Runtime) -> list[str]:
         lines.append(f"transit: alightings estimated for {accuracy['alighting_share']:.1%} of "
                      f"boardings, {accuracy['within_one_stop']:.1%} within one stop; "
                      f"{accuracy['trips_right']:.1%} of true trips rebuilt exactly")
-    lines.append("transit: look at it with `cauce logs general --app transit` and "
-                 "`cauce run transit adatrap --partition 2021-04-22 --dry-run`")
+    lines += ["transit: look at it with", f"  cauce --home {rt.home} logs general --app transit",
+              f"  cauce --home {rt.home} run transit adatrap --partition 2021-04-22 --dry-run"]
     return lines

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cauce.textfiles import decode
+
 from .errors import ParFileError
 
 PLACEHOLDERS = ("{po_path}", "{service_detail_file}", "{date}", "{po_date}")
@@ -217,6 +219,12 @@ DEFAULT_VALUES: tuple[str, ...] = (
     "{po_path}/Indicadores/", _po("Diccionario", "Diccionario_Tipo_dia"),
     "1", "1350406895", "0", "0", "0", "1", "0", "40", "1", "T201 00I",
 )
+
+
+def decode_par(data: bytes) -> str:
+    """A parameter file's text in the encoding its editor wrote (the original's are Windows
+    Latin-1; a byte-order mark or UTF-16 from another editor is read too)."""
+    return decode(data, universal_newlines=True)
 
 
 def default_par_text() -> str:

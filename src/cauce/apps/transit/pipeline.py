@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import InputFileError
-from .outputs import pack_day
 from .params import ParFile, parse_par, render_par
 from .po import gunzip_to, unpack_po
 from .resolve import GPS, PO, RUNS, SERVICE_DETAIL, TRANSACTIONS, ResolvedInputs, resolve_inputs
+from .zipping import pack_day
 
 log = logging.getLogger(__name__)
 

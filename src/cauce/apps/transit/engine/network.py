@@ -8,6 +8,8 @@ lines and transfers (no metro), fleet (capacity `-`), zones (`-`), comunas, cale
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -90,8 +92,8 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     services = services.with_row_index("route_idx").with_columns(pl.col("route_idx").cast(
         pl.Int32)).rename({"code": "route"})
     route_stops = stops.join(services.select("route_idx", "user", "direction"),
-                             on=["user", "direction"]).drop_nulls(["x", "y", "seq"]).sort(
-        "route_idx", "seq")
+                             on=["user", "direction"], maintain_order="left").drop_nulls(
+        ["x", "y", "seq"]).sort("route_idx", "seq", maintain_order=True)
     if route_stops.is_empty():
         raise InputFileError(f"{par.path('stops_file')}: no stop sequence matches the service "
                              f"dictionary", hint="check the service and direction columns")
@@ -100,7 +102,8 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     route_stops = _distance_along(route_stops, shapes)
     routes = services.join(route_stops.group_by("route_idx").agg(
         pl.len().alias("n")), on="route_idx").join(
-        shapes.group_by("route_idx").agg(pl.col("dist").max().alias("length")), on="route_idx")
+        shapes.group_by("route_idx").agg(pl.col("dist").max().alias("length")), on="route_idx"
+    ).sort("route_idx")
     stations, metro_lines, metro_times = _metro(root, par, timing)
     zones = _zones(root, par)
     route_stops = route_stops.with_columns(_zone_of(route_stops, zones))
@@ -108,7 +111,8 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     zp = read_service_detail(_file(root, par.path("service_detail_file")), par)
     zp = zp.explode("service_list").join(
         services.select("route_idx", pl.col("route").alias("service_list")), on="service_list"
-    ).group_by("validator_key", "validator", "stop").agg(pl.col("route_idx").unique())
+    ).group_by("validator_key", "validator", "stop").agg(
+        pl.col("route_idx").unique().sort()).sort("validator_key", "stop")
     fleet = _read(root, par, "fleet_file", {"plate": par.column("fleet_plate"),
                                             "capacity": par.column("fleet_capacity")},
                   "capacity", required=False)
@@ -161,12 +165,13 @@ def _shapes(root: Path, par: ParFile, services: pl.DataFrame,
 
 
 def project(px: np.ndarray, py: np.ndarray, route: np.ndarray, shapes: pl.DataFrame,
-            radius: float, chunk: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+            radius: float, chunk: int = 250_000) -> tuple[np.ndarray, np.ndarray]:
     """Distance along `route` and distance off it for points (px, py); NaN beyond `radius`.
 
     Segments of every route are registered in the grid cells (side = radius) around them, so
     each point is only compared with the few segments of its own route in its cell. The look-up
-    is a binary search over sorted (route, cell) keys; points go through in chunks to bound memory.
+    is a binary search over sorted (route, cell) keys; points go through in chunks to bound
+    memory, two chunks at a time in threads (NumPy releases the GIL in its kernels).
     """
     seg = shapes.with_columns(
         pl.col("x").shift(-1).over("route_idx").alias("x1"),
@@ -182,7 +187,7 @@ def project(px: np.ndarray, py: np.ndarray, route: np.ndarray, shapes: pl.DataFr
         .alias("cy"),
     ).explode("cx").explode("cy").select(
         "seg", (pl.col("route_idx").cast(pl.Int64) * 1_000_000_000 + pl.col("cx") * 100_000
-                + pl.col("cy")).alias("key")).sort("key")
+                + pl.col("cy")).alias("key")).sort("key", "seg")
     keys = cells["key"].to_numpy()
     seg_of = cells["seg"].to_numpy().astype(np.int64)
     sx0, sy0 = seg["x"].to_numpy(), seg["y"].to_numpy()
@@ -192,7 +197,8 @@ def project(px: np.ndarray, py: np.ndarray, route: np.ndarray, shapes: pl.DataFr
     dist0 = seg["dist"].to_numpy()
     along = np.full(px.size, np.nan)
     off = np.full(px.size, np.nan)
-    for start in range(0, px.size, chunk):
+
+    def one_chunk(start: int) -> None:
         sl = slice(start, start + chunk)
         x, y = px[sl], py[sl]
         key = (route[sl].astype(np.int64) * 1_000_000_000
@@ -214,6 +220,9 @@ def project(px: np.ndarray, py: np.ndarray, route: np.ndarray, shapes: pl.DataFr
         close = best <= radius
         along[sl] = np.where(close, chunk_along, np.nan)
         off[sl] = np.where(np.isfinite(best), best, np.nan)
+
+    with ThreadPoolExecutor(max(1, min(2, os.cpu_count() or 1))) as pool:
+        list(pool.map(one_chunk, range(0, px.size, chunk)))
     return along, off
 
 

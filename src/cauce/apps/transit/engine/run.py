@@ -7,6 +7,7 @@ output folder, Parquet tables for analysis, and a summary with stage timings and
 
 from __future__ import annotations
 
+import itertools
 import logging
 import resource
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ..errors import InputFileError
@@ -22,6 +24,7 @@ from ..formats.inputs import read_gps, read_runs, read_transactions
 from ..metro import MetroTiming
 from ..outputs import write_output
 from ..params import ParFile
+from ..zipping import deflated_dir
 from . import tables
 from .network import load_network
 from .runs import build_fleet, section_speeds
@@ -31,6 +34,11 @@ from .trips import assign_periods, build_trips, chain_trips, stage_expansion
 log = logging.getLogger(__name__)
 VERSION = "cauce-transit 1"
 ROWS_PER_PART = 700_000
+#: what `progress` counts: the engine's stages, each output file, the Parquet tables, the end
+STEPS = ("read", "runs", "boarding", "alighting", "chaining", *(f"wrote {kind}" for kind in (
+    "etapas", "viajes", "profile", "odbyroute", "expediciones", "speed", "bip", "general")),
+    "Parquet", "outputs")
+Progress = Callable[[int, int, str], None]
 DROPPED_BEFORE_OUTPUTS = ("bx", "by", "sid", "last_of_day", "next_x", "next_y", "next_t",
                           "n_card", "cost")
 
@@ -59,6 +67,7 @@ class EngineResult:
     rejects: dict[str, int]
     seconds: dict[str, float]
     stages: pl.DataFrame  # card, t, mode, has_alight, stop_alight, trip: for accuracy
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # all threads, per stage
 
 
 def _input(workdir: Path, par: ParFile, field_name: str) -> Path:
@@ -71,19 +80,31 @@ def _input(workdir: Path, par: ParFile, field_name: str) -> Path:
 
 def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettings | None = None,
                parquet_dir: Path | None = None,
-               cancelled: Callable[[], bool] = lambda: False) -> EngineResult:
+               cancelled: Callable[[], bool] = lambda: False,
+               progress: Progress = lambda done, total, label: None) -> EngineResult:
+    """Process the day; `progress(done, total, label)` hears of each step as it ends."""
     settings = settings or EngineSettings()
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     rejects: dict[str, int] = {}
-    clock = time.perf_counter()
+    clock, cpu_clock = time.perf_counter(), _cpu_seconds()
+    done, total = 0, len(STEPS) - (parquet_dir is None)
+
+    def step(label: str) -> None:
+        nonlocal done
+        done += 1
+        progress(done, total, label)
 
     def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
+        nonlocal clock, cpu_clock
+        now, cpu_now = time.perf_counter(), _cpu_seconds()
         seconds[name] = round(seconds.get(name, 0.0) + now - clock, 2)
-        clock = now
-        log.info("engine: %s done in %.1f s (peak memory so far %.2f GB)", name, seconds[name],
+        cpu[name] = round(cpu.get(name, 0.0) + cpu_now - cpu_clock, 2)
+        clock, cpu_clock = now, cpu_now
+        log.info("engine: %s done in %.1f s, %.1f s of CPU (peak memory so far %.2f GB)", name,
+                 seconds[name], cpu[name],
                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
+        step(name)
         if cancelled():
             raise Cancelled(f"cancelled after {name}")
 
@@ -125,37 +146,37 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     log.info("engine: stages enriched (peak memory so far %.2f GB)",
              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
     speeds = section_speeds(fleet, network)
-    general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip", "t",
-                                    "t_alight", "board_stop", "bst_unique")
-    # the biggest tables are written by groups of cards (or expeditions) to bound memory
-    parts = max(1, general_input.height // ROWS_PER_PART)
-    by_card = [pl.col("card") % parts == i for i in range(parts)]
-    by_exp = [pl.col("exp") % parts == i for i in range(parts)]
+    general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip",
+                                    "stage_in_trip", "t", "t_alight", "board_stop", "bst_unique")
+    # the biggest tables are written by groups of whole cards (or expeditions) to bound memory
+    card_parts = card_slices(enriched["card"], trips["card"], ROWS_PER_PART)
+    exp_parts = exp_ranges(fleet.expeditions.height,
+                           max(1, enriched.height // ROWS_PER_PART))
     profile_tables: list[pl.DataFrame] = []
 
     def profile_parts() -> Iterator[pl.DataFrame]:
         # each part feeds the text file and, narrowed, the Parquet table: computed once
-        for condition in by_exp:
-            part = tables.profile(enriched.filter(condition), fleet.part(condition), network,
-                                  day).collect()
+        for lo, hi in exp_parts:
+            condition = pl.col("exp").is_between(lo, hi, closed="left")
+            part = tables.profile(enriched.lazy().filter(condition), fleet.part(condition),
+                                  network, day).collect()
             profile_tables.append(profile_table(part, day))
             yield part
 
     builders: dict[str, Callable[[], object]] = {
-        "etapas": lambda: (tables.etapas(enriched.filter(c), network, day) for c in by_card),
-        "viajes": lambda: (tables.viajes(enriched.filter(c), trips.filter(c), network, day)
-                           for c in by_card),
+        "etapas": lambda: (tables.etapas(enriched.slice(*rows), network, day)
+                           for rows, _ in card_parts),
+        "viajes": lambda: (tables.viajes(enriched.slice(*rows), trips.slice(*trip_rows),
+                                         network, day) for rows, trip_rows in card_parts),
         "profile": profile_parts,
-        "odbyroute": lambda: tables.odbyroute(enriched, network, day),
+        "odbyroute": lambda: tables.odbyroute(enriched, network, fleet, day),
         "expediciones": lambda: tables.expediciones(fleet, network, day),
         "speed": lambda: tables.speed(speeds, network, day),
-        "bip": lambda: (tables.bip(enriched.filter(c), network, day) for c in by_card),
+        "bip": lambda: (tables.bip(enriched.slice(*rows), network, day)
+                        for rows, _ in card_parts),
         "general": lambda: tables.general(day, network, fleet, general_input, trips, gps_rows,
-                                          VERSION).with_columns(
-            pl.lit(count).alias(reject_column(reason))
-            for reason, count in sorted(rejects.items())),
+                                          VERSION),
     }
-    extra = {"general": [reject_column(reason) for reason in sorted(rejects)]}
     outputs: dict[str, Path] = {}
     rows: dict[str, int] = {}
     name = day.isoformat()
@@ -164,18 +185,27 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
             folder / f"{name}.{kind}")
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        rows[kind] = write_output(build(), kind, path, extra.get(kind, ()))  # type: ignore[arg-type]
+        rows[kind] = write_output(build(), kind, path,  # type: ignore[arg-type]
+                                  deflate_to=deflated_dir(path.parent))
         outputs[kind] = path
         log.info("engine: wrote %s (%d rows) in %.1f s", path.name, rows[kind],
                  time.perf_counter() - started)
+        step(f"wrote {path.name}")
     outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
     parquet: dict[str, Path] = {}
     if parquet_dir is not None:
         parquet = write_parquet(parquet_dir, day, enriched, trips, pl.concat(profile_tables))
+        step("wrote the Parquet tables")
     summary = enriched.select("card", "t", "mode", "has_alight",
                               pl.col("stop_alight").cast(pl.String), "trip")
     lap("outputs")
-    return EngineResult(outputs, parquet, rows, rejects, seconds, summary)
+    return EngineResult(outputs, parquet, rows, rejects, seconds, summary, cpu)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of the process so far, every thread (user and system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def profile_table(profile: pl.DataFrame, day: date) -> pl.DataFrame:
@@ -189,16 +219,45 @@ def profile_table(profile: pl.DataFrame, day: date) -> pl.DataFrame:
         pl.col("Capacidad").alias("capacity"))
 
 
-def reject_column(reason: str) -> str:
-    """The `.general` column counting one reason for unusable rows, after the reference's 97."""
-    return f"rechazo: {reason}"
+def card_slices(stage_cards: pl.Series, trip_cards: pl.Series, rows: int
+                ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Cut stages (sorted by card) into runs of about `rows` rows ending at a card boundary;
+    each run's (offset, length) in the stages and in the trips (also sorted by card)."""
+    cards = stage_cards.to_numpy()
+    bounds = [0]
+    while bounds[-1] < cards.size:
+        cut = min(bounds[-1] + rows, cards.size)
+        if cut < cards.size:  # move the cut to the first row of the next card
+            cut = int(np.searchsorted(cards, cards[cut - 1], side="right"))
+        bounds.append(cut)
+    trip_of = trip_cards.to_numpy()
+    trip_bounds = [0] + [int(np.searchsorted(trip_of, cards[b - 1], side="right"))
+                         for b in bounds[1:]]
+    return [((a, b - a), (ta, tb - ta)) for (a, b), (ta, tb) in
+            zip(itertools.pairwise(bounds), itertools.pairwise(trip_bounds), strict=True)] or [
+        ((0, 0), (0, 0))]
+
+
+def exp_ranges(n_exp: int, parts: int) -> list[tuple[int, int]]:
+    """`parts` consecutive [lo, hi) ranges of expedition numbers covering 0..n_exp."""
+    edges = np.linspace(0, n_exp, parts + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(edges)] or [(0, 0)]
 
 
 def write_rejects(rejects: dict[str, int], path: Path) -> Path:
-    """Unusable rows per reason, one per line (the same counts close the `.general` row)."""
+    """Unusable rows per reason, one per line: cauce's own file beside the ADATRAP outputs."""
     lines = ["motivo|filas"] + [f"{reason}|{count}" for reason, count in sorted(rejects.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _od(trips: pl.DataFrame, origin: str, destination: str) -> pl.DataFrame:
+    """Trips with a final alighting and their expanded count, by period, origin, destination
+    (an eager group-by: the sums are added in row order, whatever the thread count)."""
+    keys = ["day", "period", origin, destination]
+    return trips.filter(pl.col("last_has_alight")).group_by(keys).agg(
+        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips")
+    ).sort(keys, nulls_last=True)
 
 
 def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataFrame,
@@ -213,26 +272,25 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
         pl.col("stop_board").alias("board_stop"), pl.col("stop_alight").alias("alight_stop"),
         "comuna_board", "comuna_alight", "zone_board", "zone_alight", "x_board", "y_board",
         "x_alight", "y_alight", pl.col("board_period").alias("period"), "f_service", "f_zone")
-    ends = stages.lazy().group_by("card", "trip").agg(
-        pl.col("zone_board").first().alias("zone_origin"),
-        pl.col("zone_alight").last().alias("zone_destination"),
-        pl.col("comuna_board").first().alias("comuna_origin"),
-        pl.col("comuna_alight").last().alias("comuna_destination"))
-    trip_table = trips.lazy().join(ends, on=["card", "trip"]).select(
+    # a trip's stages are consecutive rows, in the trips' order: its ends are gathered
+    first = np.flatnonzero(stages["stage_in_trip"].to_numpy() == 1)
+    last = np.append(first[1:], stages.height) - 1
+    ends = pl.concat([
+        stages[first].select(pl.col("zone_board").alias("zone_origin"),
+                             pl.col("comuna_board").alias("comuna_origin")),
+        stages[last].select(pl.col("zone_alight").alias("zone_destination"),
+                            pl.col("comuna_alight").alias("comuna_destination"))],
+        how="horizontal")
+    trip_table = pl.concat([trips, ends], how="horizontal").select(
         pl.lit(day).alias("day"), "card", "trip", "n_stages", "t_start", "t_end",
         "last_has_alight", "purpose", "end_reason", "factor_expansion", "period",
         "zone_origin", "zone_destination", "comuna_origin", "comuna_destination")
-    od_zone = trip_table.filter(pl.col("last_has_alight")).group_by(
-        "day", "period", "zone_origin", "zone_destination").agg(
-        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
-    od_comuna = trip_table.filter(pl.col("last_has_alight")).group_by(
-        "day", "period", "comuna_origin", "comuna_destination").agg(
-        pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips"))
-    profile_frame = profiles.lazy()
+    od_zone = _od(trip_table, "zone_origin", "zone_destination")
+    od_comuna = _od(trip_table, "comuna_origin", "comuna_destination")
     out = {}
     for name, frame in (("stages", stage_table), ("trips", trip_table), ("od_zone", od_zone),
-                        ("od_comuna", od_comuna), ("profiles", profile_frame)):
+                        ("od_comuna", od_comuna), ("profiles", profiles)):
         path = folder / f"{d}.{name}.parquet"
-        frame.sink_parquet(path)
+        frame.lazy().sink_parquet(path)
         out[name] = path
     return out

@@ -36,11 +36,12 @@ class Fleet:
 def build_expeditions(runs: pl.DataFrame, network: Network, rejects: dict[str, int]
                       ) -> pl.DataFrame:
     routes = network.routes.select("route_idx", pl.col("route").alias("service"), "length")
-    known = runs.join(routes, on="service", how="inner")
+    known = runs.join(routes, on="service", how="inner", maintain_order="left")
     unknown = runs.height - known.height
     if unknown:
         rejects["196: service not in the PO dictionary"] = unknown
-    return known.sort("plate_key", "start").with_row_index("exp").with_columns(
+    return known.sort("plate_key", "start", maintain_order=True).with_row_index(
+        "exp").with_columns(
         pl.col("exp").cast(pl.Int64))
 
 
@@ -48,8 +49,9 @@ def attach_gps(gps: pl.DataFrame, expeditions: pl.DataFrame, network: Network,
                offroute_m: float, rejects: dict[str, int]) -> tuple[pl.DataFrame, dict[str, int]]:
     """Pings of each expedition with their distance along its route (monotone)."""
     exps = expeditions.select("exp", "plate_key", "start", "end", "route_idx").sort("start")
-    pings = gps.sort("t").join_asof(exps, left_on="t", right_on="start", by="plate_key",
-                                    strategy="backward", check_sortedness=False)
+    pings = gps.sort("t", maintain_order=True).join_asof(
+        exps, left_on="t", right_on="start", by="plate_key", strategy="backward",
+        check_sortedness=False)
     in_service = pings["exp"].is_not_null() & (pings["t"] <= pings["end"])
     counts = {"gps_with_service": int(in_service.sum()),
               "gps_without_service": int((~in_service).sum())}
@@ -61,7 +63,8 @@ def attach_gps(gps: pl.DataFrame, expeditions: pl.DataFrame, network: Network,
         rejects["gps: farther than the off-route distance from the expedition's route"] = int(
             off.sum())
     pings = pings.with_columns(pl.Series("along", along)).filter(~pl.Series(off))
-    pings = pings.sort("exp", "t").with_columns(pl.col("along").cum_max().over("exp"))
+    pings = pings.sort("exp", "t", maintain_order=True).with_columns(
+        pl.col("along").cum_max().over("exp"))
     return pings.select("exp", "t", "along"), counts
 
 
@@ -140,7 +143,8 @@ def section_speeds(fleet: Fleet, network: Network, section_m: float = 500.0) -> 
         pl.col("covered").shift(-1).over("exp").alias("covered1")).drop_nulls("dist1")
     frame = frame.filter(pl.col("covered") & pl.col("covered1") & (pl.col("dist1")
                                                                      > pl.col("dist")))
-    frame = frame.join(exps.select("exp", "route_idx", "operator"), on="exp").with_columns(
+    frame = frame.join(exps.select("exp", "route_idx", "operator"), on="exp",
+                       maintain_order="left").with_columns(
         (pl.col("dist1") - pl.col("dist")).alias("d"), (pl.col("t1") - pl.col("t")).alias("dt"),
         (pl.col("t") // 1800).cast(pl.Int32).alias("period"),
         (pl.col("dist1") >= pl.col("dist").max().over("exp")).alias("is_end"))

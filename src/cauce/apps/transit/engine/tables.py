@@ -1,9 +1,15 @@
-"""Shape the engine's frames into the ADATRAP output tables (columns named as the headers)."""
+"""Shape the engine's frames into the ADATRAP output tables (columns named as the headers).
+
+Values stay typed (integers, floats, date-times, text): their text form is the layout's
+(layouts.py), applied by the writer. Rows come in a fixed order (by card, trip and stage; by
+expedition and stop), so the same input always gives the same files."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from .network import Network
@@ -14,26 +20,34 @@ _K = ("1era", "2da", "3era", "4ta")
 RS_NAMES = ("seq", "stop", "user_stop", "name", "zone")
 
 
-def clock_text(seconds: pl.Expr, day: date) -> pl.Expr:
-    """`YYYY-MM-DD HH:MM:SS` for seconds since the day's midnight (null stays null)."""
+def clock(seconds: pl.Expr, day: date) -> pl.Expr:
+    """The date-time of seconds since the day's midnight (null stays null)."""
     base = pl.lit(day).cast(pl.Datetime("ms"))
-    return (base + pl.duration(milliseconds=(seconds * 1000).round(0).cast(pl.Int64))
-            ).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return base + pl.duration(milliseconds=(seconds * 1000).round(0).cast(pl.Int64))
+
+
+#: `HH:MM:SS` reaches this far: past midnight the hours go on (`24:05:00`), as on the day's
+#: last trips; other values (an extrapolated time before midnight) are missing
+HMS_SECONDS = 2 * 86400
+
+
+@functools.cache
+def _hms_table() -> pl.Series:
+    s = pl.int_range(0, HMS_SECONDS, eager=True)
+    return pl.select(pl.format("{}:{}:{}", (s // 3600).cast(pl.String).str.zfill(2),
+                               (s % 3600 // 60).cast(pl.String).str.zfill(2),
+                               (s % 60).cast(pl.String).str.zfill(2))).to_series()
 
 
 def hms_text(seconds: pl.Expr) -> pl.Expr:
+    """`HH:MM:SS` of seconds since midnight (rounded), looked up in a table of all of them."""
     s = seconds.round(0).cast(pl.Int64)
-    return pl.format("{}:{}:{}", (s // 3600).cast(pl.String).str.zfill(2),
-                     (s % 3600 // 60).cast(pl.String).str.zfill(2),
-                     (s % 60).cast(pl.String).str.zfill(2))
+    inside = (s >= 0) & (s < HMS_SECONDS)
+    return pl.when(inside).then(pl.lit(_hms_table()).gather(s.clip(0, HMS_SECONDS - 1)))
 
 
 def half_hour_text(seconds: pl.Expr) -> pl.Expr:
     return hms_text((seconds // 1800) * 1800)
-
-
-def _num(expr: pl.Expr, decimals: int) -> pl.Expr:
-    return expr.round(decimals).cast(pl.String)
 
 
 def period_of(network: Network, seconds: pl.Expr, what: str) -> pl.Expr:
@@ -51,34 +65,40 @@ def _categorical(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.DataFrame:
-    """Names, operators and waits that several outputs share, joined once by row numbers.
+    """Names, operators and waits that several outputs share, gathered once by row numbers.
 
-    Names are categorical (a few thousand distinct stops and routes), so the day's enriched
-    stages stay compact; they become text only when a file is written."""
-    rs = _categorical(network.route_stops.sort("route_idx", "seq").with_row_index("rs").select(
-        pl.col("rs").cast(pl.Int64), "stop", "user_stop", "name", "comuna", "dist")).lazy()
-    st = _categorical(network.stations.select("station_idx", "unique", "line", "comuna")).lazy()
-    routes = _categorical(network.routes.select("route_idx", "route", "user", "direction")).lazy()
-    exps = fleet.expeditions.select("exp", pl.col("operator").alias("exp_operator"),
-                                    pl.col("start").alias("exp_start")).lazy()
-    headway = fleet.passing.lazy().with_columns((pl.col("t_pass") // 1800).alias("hh")).group_by(
-        "route_idx", "seq", "hh").agg((1800 / pl.len()).alias("headway_s"))
-    out = (stages.lazy()
-           .join(rs.rename({c: f"board_{c}" for c in ("rs", "stop", "user_stop", "name",
-                                                      "comuna", "dist")}), on="board_rs",
-                 how="left")
-           .join(rs.rename({c: f"alight_{c}" for c in ("rs", "stop", "user_stop", "name",
-                                                       "comuna", "dist")}), on="alight_rs",
-                 how="left")
-           .join(st.rename({"unique": "bst_unique", "line": "bst_line", "comuna": "bst_comuna"}),
-                 on="station_idx", how="left")
-           .join(st.rename({"station_idx": "alight_station", "unique": "ast_unique",
-                            "line": "ast_line", "comuna": "ast_comuna"}), on="alight_station",
-                 how="left")
-           .join(routes, on="route_idx", how="left").join(exps, on="exp", how="left")
-           .with_columns((pl.col("t_board") // 1800).alias("hh"))
-           .join(headway.rename({"seq": "board_seq"}), on=["route_idx", "board_seq", "hh"],
-                 how="left"))
+    Stops, stations, routes and expeditions are looked up by position (`board_rs` is the row of
+    the stop in the sorted route-stop table, `station_idx` and `exp` are row numbers too), so
+    no hash join runs over the day's stages. Names are categorical (a few thousand distinct
+    stops and routes), so the enriched stages stay compact; they become text when written."""
+    rs = _categorical(network.route_stops.sort("route_idx", "seq").select(
+        "stop", "user_stop", "name", "comuna", "dist"))
+    st = _categorical(network.stations.sort("station_idx").select("unique", "line", "comuna"))
+    routes = _categorical(network.routes.sort("route_idx").select("route", "user", "direction"))
+    route_ids = network.routes.sort("route_idx")["route_idx"].to_numpy()
+    route_row = np.full(int(route_ids.max(initial=-1)) + 1, -1, dtype=np.int64)
+    route_row[route_ids] = np.arange(route_ids.size)
+    route_idx = stages["route_idx"].fill_null(-1).to_numpy().astype(np.int64)
+    exps = fleet.expeditions.sort("exp").select(pl.col("operator").alias("exp_operator"),
+                                                pl.col("start").alias("exp_start"))
+
+    def rows(column: str) -> np.ndarray:
+        return stages[column].fill_null(-1).to_numpy().astype(np.int64)
+
+    looked_up = pl.concat([
+        _gather(rs, rows("board_rs")).rename({c: f"board_{c}" for c in rs.columns}),
+        _gather(rs, rows("alight_rs")).rename({c: f"alight_{c}" for c in rs.columns}),
+        _gather(st, rows("station_idx")).rename(
+            {"unique": "bst_unique", "line": "bst_line", "comuna": "bst_comuna"}),
+        _gather(st, rows("alight_station")).rename(
+            {"unique": "ast_unique", "line": "ast_line", "comuna": "ast_comuna"}),
+        _gather(routes, np.where((route_idx >= 0) & (route_idx < route_row.size),
+                                 route_row[np.clip(route_idx, 0, max(route_row.size - 1, 0))],
+                                 -1) if route_row.size else np.full(route_idx.size, -1)),
+        _gather(exps, rows("exp")),
+        pl.DataFrame({"headway_s": _headways(stages, fleet)}).fill_nan(None),
+    ], how="horizontal")
+    out = pl.concat([stages, looked_up], how="horizontal")
     return out.with_columns(
         pl.when(pl.col("mode") == "METRO").then(1).otherwise(
             pl.coalesce("exp_operator", "operator")).alias("op"),
@@ -91,7 +111,33 @@ def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.Da
         (pl.col("alight_dist") - pl.col("board_dist")).alias("route_dist"),
         ((pl.col("x_alight") - pl.col("x_board")) ** 2 + (pl.col("y_alight") - pl.col(
             "y_board")) ** 2).sqrt().alias("eucl_dist"),
-        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min")).collect()
+        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min"))
+
+
+def _headways(stages: pl.DataFrame, fleet: Fleet) -> np.ndarray:
+    """Seconds between buses at each stage's boarding stop, in its half-hour: 1800 / the
+    expeditions passing there then (NaN where none passed), counted in a dense array."""
+    passing = fleet.passing.select("route_idx", "seq", (pl.col("t_pass") // 1800).alias("hh")
+                                   ).drop_nulls().filter(pl.col("hh").is_not_nan())
+    out = np.full(stages.height, np.nan)
+    if passing.is_empty():
+        return out
+    route, seq = passing["route_idx"].to_numpy(), passing["seq"].to_numpy()
+    hh = passing["hh"].to_numpy().astype(np.int64)
+    lo, n_hh = int(hh.min()), int(hh.max() - hh.min()) + 1
+    n_seq = int(seq.max()) + 1
+    counts = np.bincount((route.astype(np.int64) * n_seq + seq) * n_hh + hh - lo,
+                         minlength=(int(route.max()) + 1) * n_seq * n_hh)
+    s_route = stages["route_idx"].to_numpy().astype(np.float64)
+    s_seq = stages["board_seq"].to_numpy().astype(np.float64)
+    s_hh = np.floor(stages["t_board"].to_numpy().astype(np.float64) / 1800) - lo
+    ok = ~(np.isnan(s_route) | np.isnan(s_seq) | np.isnan(s_hh))
+    ok &= (s_hh >= 0) & (s_hh < n_hh) & (s_seq < n_seq) & (s_route <= route.max())
+    cell = ((s_route[ok].astype(np.int64) * n_seq + s_seq[ok].astype(np.int64)) * n_hh
+            + s_hh[ok].astype(np.int64))
+    found = counts[cell]
+    out[np.flatnonzero(ok)] = np.where(found > 0, 1800 / np.maximum(found, 1), np.nan)
+    return out
 
 
 def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
@@ -100,11 +146,11 @@ def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
         pl.col("trip").alias("correlativo_viajes"),
         pl.col("stage_in_trip").alias("correlativo_etapas"),
         pl.lit(network.day_type).alias("tipo_dia"), pl.col("mode").alias("tipo_transporte"),
-        _num(pl.col("f_service"), 4).alias("fExpansionServicioPeriodoTS"),
+        pl.col("f_service").alias("fExpansionServicioPeriodoTS"),
         pl.col("has_alight").cast(pl.Int8).alias("tiene_bajada"),
-        clock_text(pl.col("t"), day).alias("tiempo2"),
-        clock_text(pl.coalesce("t_board", "t"), day).alias("tiempo_subida"),
-        clock_text(pl.col("t_alight"), day).alias("tiempo_bajada"),
+        clock(pl.col("t"), day).alias("tiempo2"),
+        clock(pl.coalesce("t_board", "t"), day).alias("tiempo_subida"),
+        clock(pl.col("t_alight"), day).alias("tiempo_bajada"),
         (pl.col("t_alight") - pl.coalesce("t_board", "t")).round(0).cast(pl.Int64).alias(
             "tiempo_etapa"),
         half_hour_text(pl.coalesce("t_board", "t")).alias("media_hora_subida"),
@@ -123,70 +169,94 @@ def etapas(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
             "comuna_bajada"),
         pl.col("zone_board").alias("zona_subida"), pl.col("zone_alight").alias("zona_bajada"),
         pl.col("site").alias("sitio_subida"),
-        pl.when(pl.col("has_alight")).then(_num(pl.col("f_zone"), 4)).alias(
+        pl.when(pl.col("has_alight")).then(pl.col("f_zone")).alias(
             "fExpansionZonaPeriodoTS"),
-        _num(pl.col("mean_wait_min"), 4).alias("tEsperaMediaIntervalo"),
+        pl.col("mean_wait_min").alias("tEsperaMediaIntervalo"),
         pl.col("board_period").alias("periodoSubida"),
         pl.col("alight_period").alias("periodoBajada"),
-        clock_text(pl.col("exp_start").cast(pl.Float64), day).alias("tiempoIniExpedicion"))
+        clock(pl.col("exp_start").cast(pl.Float64), day).alias("tiempoIniExpedicion"))
 
 
-def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
+def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
+    """One row per trip; its stages are gathered by position, not joined.
+
+    `s` holds whole trips sorted by card, time (so a trip's stages are consecutive rows, in
+    order) and `trips` the same trips in the same order."""
     walk = 1.3 / 1.2
-    s = s.lazy().with_columns(
-        pl.col("t_board").shift(-1).over("card", "trip").alias("next_board"),
-        pl.col("walk_m").alias("transfer_m"))
-    per_stage = s.with_columns(
+    first = np.flatnonzero(s["stage_in_trip"].to_numpy() == 1)
+    if first.size != trips.height:
+        raise ValueError("stages and trips are not aligned")
+    n_stages = trips["n_stages"].to_numpy()
+    last = first + n_stages - 1
+    # per stage: the next boarding of the same trip, ride, transfer and walk
+    t_board = s["t_board"].to_numpy().astype(np.float64)
+    same_trip = np.zeros(s.height, dtype=bool)
+    same_trip[:-1] = s["stage_in_trip"].to_numpy()[1:] > 1
+    next_board = np.full(s.height, np.nan)
+    next_board[:-1] = np.where(same_trip[:-1], t_board[1:], np.nan)
+    stage = s.select(
+        "op", "mode", "service_board", "bst_line", "ast_line", "stop_board", "stop_alight",
+        "zone_board", "zone_alight", "mean_wait_min", "route_dist", "t_alight",
+        clock(pl.coalesce("t_board", "t"), day).alias("board_time"),
+        clock(pl.col("t_alight"), day).alias("alight_time"),
         ((pl.col("t_alight") - pl.coalesce("t_board", "t")) / 60).alias("ride_min"),
-        ((pl.col("next_board") - pl.col("t_alight")) / 60).alias("transfer_min"),
-        (pl.col("transfer_m") * walk / 60).alias("walk_min"))
-    per_stage = per_stage.with_columns(
-        pl.when(pl.col("next_board").is_not_null()).then(
-            pl.col("transfer_min") - pl.col("walk_min")).alias("wait_min"))
-    out = trips.lazy().with_columns(
-        ((pl.col("t_end") - pl.col("t_start"))).alias("dur"),
-        ((pl.col("dx") - pl.col("ox")) ** 2 + (pl.col("dy") - pl.col("oy")) ** 2).sqrt().alias(
-            "eucl")).select("card", "trip", "n_stages", "n_no_alight", "last_has_alight",
-                            "t_start", "t_end", "dur", "eucl", "factor_expansion", "purpose",
-                            "end_reason", "period")
-    agg = per_stage.group_by("card", "trip").agg(
-        pl.col("route_dist").sum().alias("route_total"),
-        pl.col("route_dist").filter(pl.col("mode") != "METRO").sum().alias("bus_total"),
-        pl.col("ride_min").sum().alias("vehicle_min"),
-        pl.col("stop_board").first().alias("o_stop"), pl.col("stop_alight").last().alias(
-            "d_stop"),
-        pl.col("comuna_board").first().alias("o_comuna"), pl.col("comuna_alight").last().alias(
-            "d_comuna"),
-        pl.col("zone_board").first().alias("o_zone"), pl.col("zone_alight").last().alias(
-            "d_zone"), pl.col("alight_period").last().alias("d_period"))
-    out = out.join(agg, on=["card", "trip"], how="left")
+        pl.Series("next_board", next_board).fill_nan(None),
+        (pl.col("walk_m") * walk / 60).alias("walk_min"), pl.col("walk_m").alias("transfer_m"))
+    stage = stage.with_columns(
+        ((pl.col("next_board") - pl.col("t_alight")) / 60).alias("transfer_min"))
+    stage = stage.with_columns(pl.when(pl.col("next_board").is_not_null()).then(
+        pl.col("transfer_min") - pl.col("walk_min")).alias("wait_min"),
+        pl.when(pl.col("next_board").is_not_null()).then(pl.col("walk_min")).alias("walk_min"),
+        pl.when(pl.col("next_board").is_not_null()).then(pl.col("transfer_m")).alias(
+            "transfer_m"))
+    columns: dict[str, pl.Series] = {}
     for index, k in enumerate(_K, start=1):
-        part = per_stage.filter(pl.col("stage_in_trip") == index).select(
-            "card", "trip",
-            _num(pl.col("ride_min"), 4).alias(f"tiempo_{k}_etapa"),
-            _num(pl.col("route_dist"), 4).alias(
-                "ddist_2da_etapa" if k == "2da" else f"dist_{k}_etapa"),
-            _num(pl.col("wait_min"), 4).alias(f"tespera_{k}_etapa"),
-            _num(pl.col("transfer_min"), 4).alias(f"ttrasbordo_{k}_etapa"),
-            pl.when(pl.col("next_board").is_not_null()).then(_num(pl.col("walk_min"), 4)).alias(
-                f"tcaminata_{k}_etapa"),
-            pl.when(pl.col("next_board").is_not_null()).then(_num(pl.col("transfer_m"), 4))
-            .alias(f"dtransbordo_{k}_etapa"),
-            pl.col("op").alias(f"op_{k}_etapa"),
-            pl.when(pl.col("mode") == "METRO").then(2).otherwise(1).alias(f"tipo_op_{k}_etapa"),
-            pl.when(pl.col("mode") != "METRO").then(pl.col("service_board")).alias(
-                f"serv_{k}_etapa"),
-            pl.col("bst_line").alias(f"linea_metro_subida_{index}"),
-            pl.col("ast_line").alias(f"linea_metro_bajada_{index}"),
-            pl.col("stop_board").alias(f"parada_subida_{k}"),
-            clock_text(pl.coalesce("t_board", "t"), day).alias(f"tiempo_subida_{k}"),
-            pl.col("zone_board").alias(f"zona_subida_{k}"),
-            pl.col("stop_alight").alias(f"parada_bajada_{k}"),
-            clock_text(pl.col("t_alight"), day).alias(f"tiempo_bajada_{k}"),
-            pl.col("zone_alight").alias(f"zona_bajada_{k}"),
-            pl.col("mode").alias(f"tipo_transporte_{k}"),
-            _num(pl.col("mean_wait_min"), 4).alias(f"tespera_est_{k}"))
-        out = out.join(part, on=["card", "trip"], how="left")
+        at = np.where(n_stages >= index, first + index - 1, -1)
+        picked = _gather(stage, at)
+        columns.update({
+            f"tiempo_{k}_etapa": picked["ride_min"],
+            "ddist_2da_etapa" if k == "2da" else f"dist_{k}_etapa": picked["route_dist"],
+            f"tespera_{k}_etapa": picked["wait_min"],
+            f"ttrasbordo_{k}_etapa": picked["transfer_min"],
+            f"tcaminata_{k}_etapa": picked["walk_min"],
+            f"dtransbordo_{k}_etapa": picked["transfer_m"],
+            f"op_{k}_etapa": picked["op"],
+            f"tipo_op_{k}_etapa": picked.select(pl.when(pl.col("mode") == "METRO").then(2)
+                                                .when(pl.col("mode").is_not_null()).then(1)
+                                                ).to_series(),
+            f"serv_{k}_etapa": picked.select(pl.when(pl.col("mode") != "METRO").then(
+                pl.col("service_board"))).to_series(),
+            f"linea_metro_subida_{index}": picked["bst_line"],
+            f"linea_metro_bajada_{index}": picked["ast_line"],
+            f"parada_subida_{k}": picked["stop_board"],
+            f"tiempo_subida_{k}": picked["board_time"],
+            f"zona_subida_{k}": picked["zone_board"],
+            f"parada_bajada_{k}": picked["stop_alight"],
+            f"tiempo_bajada_{k}": picked["alight_time"],
+            f"zona_bajada_{k}": picked["zone_alight"],
+            f"tipo_transporte_{k}": picked["mode"],
+            f"tespera_est_{k}": picked["mean_wait_min"]})
+    starts, ends = _gather(stage, first), _gather(s.select("alight_period"), last)
+    ends = ends.with_columns(_gather(stage, last).select("stop_alight", "zone_alight"))
+    # sums over each trip's consecutive stages
+    bus_dist = s.select(pl.when(pl.col("mode") != "METRO").then(pl.col("route_dist"))
+                        ).to_series()
+    route_total = _trip_sums(stage["route_dist"], first)
+    bus_total = _trip_sums(bus_dist, first)
+    vehicle_min = _trip_sums(stage["ride_min"], first)
+    out = trips.select("card", "trip", "n_stages", "n_no_alight", "last_has_alight", "t_start",
+                       "t_end", "factor_expansion", "purpose", "end_reason", "period",
+                       (pl.col("t_end") - pl.col("t_start")).alias("dur"),
+                       ((pl.col("dx") - pl.col("ox")) ** 2 + (pl.col("dy") - pl.col("oy")) ** 2
+                        ).sqrt().alias("eucl"))
+    out = out.with_columns(
+        pl.Series("route_total", route_total), pl.Series("bus_total", bus_total),
+        pl.Series("vehicle_min", vehicle_min), starts["stop_board"].alias("o_stop"),
+        ends["stop_alight"].alias("d_stop"), starts["zone_board"].alias("o_zone"),
+        ends["zone_alight"].alias("d_zone"), ends["alight_period"].alias("d_period"),
+        _gather(s.select("comuna_board"), first).to_series().alias("o_comuna"),
+        _gather(s.select("comuna_alight"), last).to_series().alias("d_comuna"),
+        *(series.alias(name) for name, series in columns.items()))
     mid = (pl.col("t_start") + pl.col("t_end")) / 2
     out = out.with_columns(mid.alias("mid")).with_columns(
         period_of(network, pl.col("mid"), "name").alias("mid_period"))
@@ -196,40 +266,59 @@ def viajes(s: pl.DataFrame, trips: pl.DataFrame, network: Network, day: date) ->
             "cantidad_etapas"),
         pl.col("n_no_alight").alias("netapas_sin_bajada"),
         pl.col("last_has_alight").cast(pl.Int8).alias("ultima_etapa_con_bajada"),
-        pl.col("dur").round(0).cast(pl.Int64).alias("tiempo_viaje_seg"),
-        _num(pl.col("dur") / 60, 4).alias("tiempo_viaje_min"),
-        _num(pl.col("eucl"), 4).alias("dist_viaje_euclidiana_mts"),
-        pl.when(pl.col("last_has_alight")).then(_num(pl.col("route_total"), 4)).alias(
+        pl.col("dur").alias("tiempo_viaje_seg"), (pl.col("dur") / 60).alias("tiempo_viaje_min"),
+        pl.col("eucl").alias("dist_viaje_euclidiana_mts"),
+        pl.when(pl.col("last_has_alight")).then(pl.col("route_total")).alias(
             "dist_viaje_en_ruta_mts"),
         pl.col("o_stop").alias("parada_subida"), pl.col("d_stop").alias("parada_bajada"),
         pl.col("o_comuna").alias("comuna_subida"), pl.col("d_comuna").alias("comuna_bajada"),
         pl.col("o_zone").alias("zona_subida"), pl.col("d_zone").alias("zona_bajada"),
-        clock_text(pl.col("t_start"), day).alias("tiempo_subida"),
-        clock_text(pl.col("t_end"), day).alias("tiempo_bajada"),
+        clock(pl.col("t_start"), day).alias("tiempo_subida"),
+        clock(pl.col("t_end"), day).alias("tiempo_bajada"),
         pl.col("period").alias("periodo_subida"), pl.col("d_period").alias("periodo_bajada"),
         pl.lit(network.day_type).alias("tipo_dia"),
         half_hour_text(pl.col("t_start")).alias("media_hora"),
-        _num(pl.col("factor_expansion"), 4).alias("factor_expansion"),
-        clock_text(pl.col("mid"), day).alias("tiempo_medio_viaje"),
+        pl.col("factor_expansion"),
+        clock(pl.col("mid"), day).alias("tiempo_medio_viaje"),
         pl.col("mid_period").alias("periodo_medio_viaje"),
         half_hour_text(pl.col("mid")).alias("media_hora_medio_viaje"),
         pl.lit(network.day_type).alias("tipo_dia_medio_viaje"),
-        _num(pl.col("vehicle_min"), 4).alias("tviaje_en_vehiculo_min"),
+        pl.col("vehicle_min").alias("tviaje_en_vehiculo_min"),
         pl.col("end_reason").alias("tipo_corte_etapa_viaje"),
         pl.col("purpose").alias("proposito"),
-        pl.when(pl.col("bus_total") > 0).then(_num(pl.col("bus_total"), 4)).alias(
-            "dviaje_buses"))
+        pl.when(pl.col("bus_total") > 0).then(pl.col("bus_total")).alias("dviaje_buses"))
 
 
-def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.LazyFrame:
+def _gather(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+    """Rows of `frame` at `rows`; -1 gives a row of nulls."""
+    index = pl.select(pl.when(pl.lit(pl.Series(rows, dtype=pl.Int64)) >= 0).then(
+        pl.lit(pl.Series(rows, dtype=pl.Int64)))).to_series()
+    return frame.select(pl.all().gather(index))
+
+
+def _trip_sums(values: pl.Series, first: np.ndarray) -> np.ndarray:
+    """Sum of `values` (nulls as 0) over each run of rows starting at `first`."""
+    array = values.cast(pl.Float64).fill_null(0.0).to_numpy()
+    if not first.size:
+        return np.zeros(0)
+    return np.add.reduceat(array, first)
+
+
+def profile(s: pl.DataFrame | pl.LazyFrame, fleet: Fleet, network: Network, day: date
+            ) -> pl.LazyFrame:
     """One row per expedition and stop with boardings, alightings and the load."""
-    located = s.lazy().filter(pl.col("exp").is_not_null() & pl.col("board_seq").is_not_null())
+    # only the columns used are read; eager group-bys add floats in row order, so the sums do
+    # not change with the thread count
+    located = s.lazy().select("exp", "board_seq", "alight_seq", "f_service", "has_alight",
+                              "t").filter(pl.col("exp").is_not_null()
+                                          & pl.col("board_seq").is_not_null()).collect()
     ons = located.group_by("exp", pl.col("board_seq").alias("seq")).agg(
         pl.len().alias("n_on"), pl.col("f_service").sum().alias("on_exp"),
-        pl.col("has_alight").sum().alias("on_with_alight"), pl.col("t").min().alias("first_trx"))
+        pl.col("has_alight").sum().alias("on_with_alight"), pl.col("t").min().alias("first_trx")
+    ).lazy()
     offs = located.filter(pl.col("has_alight")).group_by(
         "exp", pl.col("alight_seq").alias("seq")).agg(
-        pl.len().alias("n_off"), pl.col("f_service").sum().alias("off_exp"))
+        pl.len().alias("n_off"), pl.col("f_service").sum().alias("off_exp")).lazy()
     zp_stops = network.zonas_pagas.select("stop").unique().with_columns(pl.lit(1).alias("zp"))
     exps = fleet.expeditions.select("exp", "plate", "plate_key", "operator", "start", "end",
                                     "fulfillment").lazy()
@@ -256,22 +345,22 @@ def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.La
         period_of(network, pl.col("t_pass"), "id").alias("t_pass_period_id"))
     return p.select(
         pl.col("operator").alias("Operador"), pl.col("route").alias("ServicioSentido"),
-        (pl.col("user") + pl.col("direction")).alias("ServicioUsuario"),
-        pl.col("plate").alias("Patente"), pl.col("stop").alias("Paradero"),
+        pl.col("user").alias("ServicioUsuario"), pl.col("plate").alias("Patente"),
+        pl.col("stop").alias("Paradero"),
         pl.col("name").alias("NombreParada"),
-        clock_text(pl.col("start").cast(pl.Float64), day).alias("Hini"),
-        clock_text(pl.col("end").cast(pl.Float64), day).alias("Hfin"),
+        clock(pl.col("start").cast(pl.Float64), day).alias("Hini"),
+        clock(pl.col("end").cast(pl.Float64), day).alias("Hfin"),
         pl.col("fulfillment").alias("Cumplimiento"), pl.col("seq").alias("Correlativo"),
         pl.col("exp").alias("idExpedicion"), pl.col("dist").round(0).cast(pl.Int64).alias(
             "DistEnRuta"),
         pl.col("n_on").alias("#Subidas"), pl.col("n_on").alias("Subidastotal"),
-        _num(pl.col("on_exp"), 4).alias("SubidasExpandidas"),
+        pl.col("on_exp").alias("SubidasExpandidas"),
         pl.col("n_off").alias("#Bajadas"), pl.col("n_off").alias("Bajadastotal"),
-        _num(pl.col("off_exp"), 4).alias("BajadasExpandidas"),
-        _num(pl.col("load"), 4).alias("Carga"), pl.col("capacity").alias("Capacidad"),
+        pl.col("off_exp").alias("BajadasExpandidas"),
+        pl.col("load").alias("Carga"), pl.col("capacity").alias("Capacidad"),
         pl.when(pl.col("gps")).then(hms_text(pl.col("t_pass"))).alias("TiempoGPSInterpolado"),
         hms_text(pl.col("first_trx").cast(pl.Float64)).alias("TiempoPrimeraTrx"),
-        clock_text(pl.col("t_pass"), day).alias("Tiempo"),
+        clock(pl.col("t_pass"), day).alias("Tiempo"),
         pl.col("user_stop").alias("ParaderoUsuario"),
         pl.col("exp_start_s_period_id").alias("PeriodoTSExpedicion"),
         pl.col("t_pass_period_id").alias("PeriodoTSParada"),
@@ -280,71 +369,83 @@ def profile(s: pl.DataFrame, fleet: Fleet, network: Network, day: date) -> pl.La
         (pl.col("start") // 1800).alias("MHSalida"),
         (pl.col("t_pass") // 1800).cast(pl.Int64).alias("MHPasada"),
         pl.col("problem").alias("ExpedicionConProblema"),
-        _num(pl.col("on_exp"), 4).alias("subidas_corregidas"),
-        _num(pl.col("off_exp"), 4).alias("bajadas_corregidas"),
-        _num(pl.col("load"), 4).alias("carga_corregida"),
+        pl.col("on_exp").alias("subidas_corregidas"),
+        pl.col("off_exp").alias("bajadas_corregidas"),
+        pl.col("load").alias("carga_corregida"),
         pl.col("on_with_alight").alias("subidas_conbajada"),
         pl.lit(2).alias("tipo_evasion"), pl.lit(0).alias("uniforme"),
-        _num(pl.col("load_after") * pl.col("km"), 4).alias("pax-km_tramo"),
-        _num(pl.col("capacity") * pl.col("km"), 4).alias("plazas-km_tramo"),
+        (pl.col("load_after") * pl.col("km")).alias("pax-km_tramo"),
+        (pl.col("capacity") * pl.col("km")).alias("plazas-km_tramo"),
         # kept for the warehouse table
         pl.col("route_idx"), pl.col("load_after"), pl.col("t_pass"))
 
 
-def odbyroute(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
-    bus = s.lazy().filter(pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null())
+def _route_operators(fleet: Fleet) -> pl.DataFrame:
+    """Each route's operator: the one most of its expeditions in the 1.96 report have."""
+    return fleet.expeditions.group_by("route_idx", "operator").len().sort(
+        ["route_idx", "len", "operator"], descending=[False, True, False]).unique(
+        "route_idx", keep="first").select("route_idx", pl.col("operator").alias("op"))
+
+
+def odbyroute(s: pl.DataFrame, network: Network, fleet: Fleet, day: date) -> pl.LazyFrame:
+    # only the columns used are read; eager group-bys add floats in row order, so the sums do
+    # not change with the thread count
+    bus = s.lazy().select("route_idx", "board_period_id", "board_seq", "alight_seq",
+                          "has_alight", "f_service").filter(
+        pl.col("route_idx").is_not_null() & pl.col("board_seq").is_not_null()).collect()
     without = bus.filter(~pl.col("has_alight")).group_by(
-        "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada"))
+        "route_idx", "board_period_id", "board_seq").agg(pl.len().alias("SinBajada")).lazy()
     od = bus.filter(pl.col("has_alight")).group_by(
         "route_idx", "board_period_id", "board_seq", "alight_seq").agg(
-        pl.len().alias("ConBajada"), pl.col("f_service").sum().alias("exp"),
-        pl.col("op").mode().first().alias("op"))
+        pl.len().alias("ConBajada"), pl.col("f_service").sum().alias("exp")).lazy()
     rs = network.route_stops.select("route_idx", "seq", "stop", "user_stop", "name", "zone").lazy()
     od = od.join(without, on=["route_idx", "board_period_id", "board_seq"], how="left").join(
         rs.rename({c: f"b_{c}" for c in RS_NAMES}).rename(
             {"b_seq": "board_seq"}), on=["route_idx", "board_seq"]).join(
         rs.rename({c: f"a_{c}" for c in RS_NAMES}).rename(
             {"a_seq": "alight_seq"}), on=["route_idx", "alight_seq"]).join(
-        network.routes.select("route_idx", "route", "user", "direction").lazy(), on="route_idx")
+        network.routes.select("route_idx", "route", "user", "direction").lazy(),
+        on="route_idx").join(_route_operators(fleet).lazy(), on="route_idx", how="left")
     return od.sort("route_idx", "board_period_id", "board_seq", "alight_seq").select(
         pl.lit(day.isoformat()).alias("Dia"),
         pl.lit(DAY_TYPE_CODE.get(network.day_type, 0)).alias("TipoDia"),
         pl.col("route").alias("Servicio"), pl.col("op").alias("Operador"),
-        (pl.col("user") + pl.col("direction")).alias("ServicioUsuario"),
-        pl.col("board_period_id").alias("PeriodoTS"), pl.col("board_seq").alias("inicio"),
-        pl.col("alight_seq").alias("fin"), pl.col("b_stop").alias("CodigoParInicio"),
+        pl.col("user").alias("ServicioUsuario"), pl.col("board_period_id").alias("PeriodoTS"),
+        # stop positions count from 0 here (as in the reference's `.stop` and `.odbyroute`)
+        (pl.col("board_seq") - 1).alias("inicio"), (pl.col("alight_seq") - 1).alias("fin"),
+        pl.col("b_stop").alias("CodigoParInicio"),
         pl.col("a_stop").alias("CodigoParFin"), pl.col("b_user_stop").alias("UsuarioParInicio"),
         pl.col("a_user_stop").alias("UsuarioParFin"), pl.col("b_name").alias("NombreParInicio"),
         pl.col("a_name").alias("NombreParFin"), pl.col("b_zone").alias("zonaS"),
         pl.col("a_zone").alias("zonaB"), "ConBajada", pl.col("SinBajada").fill_null(0),
-        _num(pl.col("exp"), 5).alias("Expandida"))
+        pl.col("exp").alias("Expandida"))
 
 
 def expediciones(fleet: Fleet, network: Network, day: date) -> pl.DataFrame:
     ends = fleet.passing.group_by("exp").agg(pl.col("t_pass").first().alias("a"),
                                              pl.col("t_pass").last().alias("b"))
     e = fleet.expeditions.join(ends, on="exp", how="left").join(
-        network.routes.select("route_idx", "route"), on="route_idx")
+        network.routes.select("route_idx", "route"), on="route_idx", maintain_order="left")
     return e.sort("exp").select(
         pl.col("route"), pl.col("plate").alias("licensePlate"),
-        clock_text(pl.col("a"), day).alias("a"), clock_text(pl.col("b"), day).alias("b"),
-        clock_text(pl.col("start").cast(pl.Float64), day).alias("expeditionStartTime"),
-        clock_text(pl.col("end").cast(pl.Float64), day).alias("expeditionEndTime"),
-        pl.col("fulfillment"), _num((pl.col("b") - pl.col("a")) / 60, 4).alias("f"),
-        _num((pl.col("end") - pl.col("start")) / 60, 4).alias("g"),
+        clock(pl.col("a"), day).alias("a"), clock(pl.col("b"), day).alias("b"),
+        clock(pl.col("start").cast(pl.Float64), day).alias("expeditionStartTime"),
+        clock(pl.col("end").cast(pl.Float64), day).alias("expeditionEndTime"),
+        pl.col("fulfillment"), ((pl.col("b") - pl.col("a")) / 60).alias("f"),
+        ((pl.col("end") - pl.col("start")) / 60).alias("g"),
         (pl.col("start") // 1800).alias("periodId"))
 
 
 def speed(speeds: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
     routes = network.routes.select("route_idx", "route", "user")
-    return speeds.join(routes, on="route_idx").select(
+    return speeds.join(routes, on="route_idx", maintain_order="left").select(
         pl.col("route").alias("Route"), pl.col("k").alias("IdSection"),
         pl.lit(day.isoformat()).alias("Date"), pl.col("period").alias("Period"),
         pl.lit(DAY_TYPE_CODE.get(network.day_type, 0)).alias("DayType"),
-        _num(pl.col("total_distance"), 2).alias("TotalDistance"),
-        _num(pl.col("total_time"), 2).alias("TotalTime"),
-        pl.when(pl.col("total_time") > 0).then(_num(
-            pl.col("total_distance") / pl.col("total_time") * 3.6, 2)).alias("Speed"),
+        pl.col("total_distance").alias("TotalDistance"),
+        pl.col("total_time").alias("TotalTime"),
+        pl.when(pl.col("total_time") > 0).then(
+            pl.col("total_distance") / pl.col("total_time") * 3.6).alias("Speed"),
         pl.col("observations").alias("Observations"),
         pl.col("invalid_observations").alias("InvalidObservations"),
         pl.col("operator").alias("Operator"), pl.col("user").alias("RouteUser"),
@@ -353,7 +454,7 @@ def speed(speeds: pl.DataFrame, network: Network, day: date) -> pl.DataFrame:
 
 def bip(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
     return s.lazy().select(
-        pl.col("card").alias("id"), clock_text(pl.col("t").cast(pl.Float64), day).alias(
+        pl.col("card").alias("id"), clock(pl.col("t").cast(pl.Float64), day).alias(
             "tiempo"), pl.col("site").alias("sitio"), pl.col("op").alias("op"),
         pl.when(pl.col("mode") != "METRO").then(pl.col("route")).alias("servicio_sonda"),
         pl.when(pl.col("mode") != "METRO").then(
@@ -364,30 +465,28 @@ def bip(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
 
 def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: pl.DataFrame,
             gps_rows: int, version: str) -> pl.DataFrame:
-    """The day's one-row statistics (97 columns)."""
+    """The day's one-row statistics (the reference's 97 columns, nothing more)."""
     e = fleet.expeditions
     minutes = (e["end"] - e["start"]) / 60
-    gaps = fleet.pings.group_by("exp").agg(pl.col("t").diff().mean().alias("g"))["g"]
+    gaps = _mean_ping_gaps(fleet.pings)
     n = s.height
 
     def share(mask: pl.Series) -> float | None:
-        return round(100 * float(mask.sum()) / n, 4) if n else None
+        return 100 * float(mask.sum()) / n if n else None
 
     mode = s["mode"]
     located = s["board_seq"].is_not_null() | (mode == "METRO")
     alight_share = {}
     for label, code in (("Bus", "BUS"), ("Metro", "METRO"), ("ZonasPagas", "ZP")):
         sub = s.filter(pl.col("mode") == code)
-        alight_share[label] = round(100 * float(sub["has_alight"].mean()), 4) if sub.height \
-            else None
+        alight_share[label] = 100 * float(sub["has_alight"].mean()) if sub.height else None
     t = trips
     nt = t.height
 
     def tshare(mask: pl.Series) -> float | None:
-        return round(100 * float(mask.sum()) / nt, 4) if nt else None
+        return 100 * float(mask.sum()) / nt if nt else None
 
-    modes = s.group_by("card", "trip").agg((pl.col("mode") == "METRO").all().alias("only"),
-                                           (pl.col("mode") == "METRO").any().alias("some"))
+    modes = _metro_in_trips(s)
     complete = t.filter(pl.col("last_has_alight"))
     dur = (complete["t_end"] - complete["t_start"]) / 60
     dist = ((complete["dx"] - complete["ox"]) ** 2 + (complete["dy"] - complete["oy"]) ** 2
@@ -400,8 +499,8 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
             return [0, None, None, None]
         d = ((frame["dx"] - frame["ox"]) ** 2 + (frame["dy"] - frame["oy"]) ** 2).sqrt()
         m = (frame["t_end"] - frame["t_start"]) / 60
-        return [frame.height, round(float(m.mean()), 4), round(float(d.mean()), 4),
-                round(float(d.mean()) / 1000 / max(float(m.mean()) / 60, 1e-9), 4)]
+        return [frame.height, float(m.mean()), float(d.mean()),
+                float(d.mean()) / 1000 / max(float(m.mean()) / 60, 1e-9)]
 
     ts = s["t"]
     in_pm = (ts >= 6.5 * 3600) & (ts < 8.5 * 3600)
@@ -417,11 +516,11 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     row: dict[str, object] = {
         "Fecha": day.isoformat(), "TipoDia": network.day_type, "version": version,
         "nExpediciones": e.height,
-        "minTiempoExpediciones": round(float(minutes.min()), 4) if e.height else None,
-        "maxTiempoExpediciones": round(float(minutes.max()), 4) if e.height else None,
-        "mediaTiempoExpediciones": round(float(minutes.mean()), 4) if e.height else None,
+        "minTiempoExpediciones": float(minutes.min()) if e.height else None,
+        "maxTiempoExpediciones": float(minutes.max()) if e.height else None,
+        "mediaTiempoExpediciones": float(minutes.mean()) if e.height else None,
         "nPatentes": e["plate_key"].n_unique(), "nGPS": gps_rows,
-        "mediaTiempoEntreGPS": round(float(gaps.mean()), 4) if gaps.len() else None,
+        "mediaTiempoEntreGPS": float(gaps.mean()) if gaps.len() else None,
         "nGPSConServicio": fleet.counts.get("gps_with_service"),
         "nGPSSinServicio": fleet.counts.get("gps_without_service"),
         "nTrxTotales": n, "nTrxTotalesBus(%)": share(mode == "BUS"),
@@ -437,9 +536,9 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
         "nViajesSoloMetro(%)": tshare(modes["only"]),
         "nViajesConAlgunaEtapaEnMetro(%)": tshare(modes["some"]),
         "nViajesSinBajadaFinal(%)": tshare(~t["last_has_alight"]),
-        "tViajeTotal": round(float(dur.mean()), 4) if complete.height else None,
-        "dViajeTotal": round(float(dist.mean()), 4) if complete.height else None,
-        "vViajeTotal": (round(float(dist.mean()) / 1000 / max(float(dur.mean()) / 60, 1e-9), 4)
+        "tViajeTotal": float(dur.mean()) if complete.height else None,
+        "dViajeTotal": float(dist.mean()) if complete.height else None,
+        "vViajeTotal": (float(dist.mean()) / 1000 / max(float(dur.mean()) / 60, 1e-9)
                         if complete.height else None),
         "nTrxPM(%)": share(in_pm), "nTrxPT(%)": share(in_pt),
         "nBajadas": int(ta.is_not_null().sum()),
@@ -458,4 +557,37 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
         row[f"par{i}"], row[f"trx{i}"] = name, count
     for i, (name, count) in enumerate(top_bus.rows(), start=1):
         row[f"parBus{i}"], row[f"trx{i}_"] = name, count
-    return pl.DataFrame({k: [None if v is None else str(v)] for k, v in row.items()})
+    # one typed column per value (text, integer or float); a missing value is a null
+    return pl.DataFrame({k: pl.Series(k, [v], dtype=_dtype(v)) for k, v in row.items()})
+
+
+def _mean_ping_gaps(pings: pl.DataFrame) -> pl.Series:
+    """Each expedition's mean time between pings (its pings are sorted by time): the gaps add
+    up to last minus first."""
+    exp, t = pings["exp"].to_numpy(), pings["t"].to_numpy().astype(np.float64)
+    if not exp.size:
+        return pl.Series("g", [], dtype=pl.Float64)
+    first = np.flatnonzero(np.concatenate(([True], exp[1:] != exp[:-1])))
+    last = np.append(first[1:], exp.size) - 1
+    several = last > first
+    return pl.Series("g", (t[last] - t[first])[several] / (last - first)[several])
+
+
+def _metro_in_trips(s: pl.DataFrame) -> dict[str, pl.Series]:
+    """Per trip (its stages are consecutive rows, the first with stage_in_trip 1): whether
+    every stage is by metro, and whether any is."""
+    metro = (s["mode"] == "METRO").cast(pl.Int64).to_numpy()
+    first = np.flatnonzero(s["stage_in_trip"].to_numpy() == 1)
+    if not first.size:
+        return {"only": pl.Series([], dtype=pl.Boolean), "some": pl.Series([], dtype=pl.Boolean)}
+    count = np.add.reduceat(metro, first)
+    size = np.diff(np.append(first, metro.size))
+    return {"only": pl.Series(count == size), "some": pl.Series(count > 0)}
+
+
+def _dtype(value: object) -> pl.DataType:
+    if isinstance(value, bool | int):
+        return pl.Int64()
+    if isinstance(value, float):
+        return pl.Float64()
+    return pl.String()

@@ -31,21 +31,34 @@ def assign_periods(frame: pl.DataFrame, column: str, network: Network, prefix: s
     if not len(starts):
         return frame.with_columns(pl.lit(None, pl.Int32).alias(f"{prefix}_period_id"),
                                   pl.lit(None, pl.String).alias(f"{prefix}_period"))
+    # names are gathered by position in Polars: no Python string per row
+    at = pl.Series(np.where(valid, index, -1)).to_frame("i").select(
+        pl.when(pl.col("i") >= 0).then(pl.col("i"))).to_series()
     return frame.with_columns(
         pl.Series(f"{prefix}_period_id", np.where(valid, ids[index], -1)).replace(-1, None)
         .cast(pl.Int32),
-        pl.Series(f"{prefix}_period", np.where(valid, names[index], None).tolist(),
-                  dtype=pl.String))
+        pl.Series(f"{prefix}_period", names, dtype=pl.String).gather(at))
+
+
+#: why a trip ended (codes of `.viajes`' tipo_corte_etapa_viaje; "" = the trip goes on)
+CUT_REASONS = ("", "TC", "MS_M_M", "RS", "SM2H", "M3B", "UE")
 
 
 def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
                 no_alight_allowance_min: float, max_paid_stages: int = 3,
                 fare_window_min: float = 120.0) -> pl.DataFrame:
     """Add trip (number within the card), stage_in_trip and cut (why the trip ended)."""
-    stages = stages.sort("card", "t")
-    service = stages.join(network.routes.select("route_idx", "user"), on="route_idx",
-                          how="left")["user"]
-    service_id = service.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+    if not _sorted_by_card_and_time(stages):
+        stages = stages.sort("card", "t")
+    # the user service of each stage as a number (0: none), looked up by route position
+    routes = network.routes.select("route_idx", "user")
+    users = routes["user"].unique().sort()
+    by_route = np.zeros(int(routes["route_idx"].max() or 0) + 1, dtype=np.int64)
+    by_route[routes["route_idx"].to_numpy()] = np.searchsorted(
+        users.to_numpy(), routes["user"].to_numpy()) + 1
+    route_idx = stages["route_idx"].fill_null(-1).to_numpy().astype(np.int64)
+    known = (route_idx >= 0) & (route_idx < by_route.size)
+    service_id = np.where(known, by_route[np.where(known, route_idx, 0)], 0)
     card = stages["card"].to_numpy()
     t = stages["t"].to_numpy().astype(np.float64)
     t_alight = stages["t_alight"].to_numpy().astype(np.float64)
@@ -58,11 +71,11 @@ def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
     cut_s = cut_minutes * 60
     gap_from = np.where(np.isnan(t_alight[prev]), t[prev] + no_alight_allowance_min * 60,
                         t_alight[prev])
-    reason = np.full(n, "", dtype=object)
+    reason = np.zeros(n, dtype=np.int8)  # index into CUT_REASONS
     metro_again = ~first & is_metro & is_metro[prev]
     time_cut = ~first & (t - gap_from > cut_s)
-    reason[time_cut] = "TC"
-    reason[metro_again] = "MS_M_M"
+    reason[time_cut] = CUT_REASONS.index("TC")
+    reason[metro_again] = CUT_REASONS.index("MS_M_M")
     cut = first | metro_again | time_cut
     trip_start = t.copy()
     count = np.ones(n, dtype=np.int64)
@@ -76,9 +89,9 @@ def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
         too_many = count[p] >= max_paid_stages
         too_long = t[rows] - trip_start[p] > fare_window_min * 60
         extra = ~cut[rows] & (repeated | too_many | too_long)
-        reason[rows[extra & repeated]] = "RS"
-        reason[rows[extra & too_long]] = "SM2H"
-        reason[rows[extra & too_many]] = "M3B"
+        reason[rows[extra & repeated]] = CUT_REASONS.index("RS")
+        reason[rows[extra & too_long]] = CUT_REASONS.index("SM2H")
+        reason[rows[extra & too_many]] = CUT_REASONS.index("M3B")
         cut[rows] |= extra
         new = cut[rows]
         trip_start[rows] = np.where(new, t[rows], trip_start[p])
@@ -92,11 +105,16 @@ def chain_trips(stages: pl.DataFrame, network: Network, *, cut_minutes: float,
     ends = np.roll(reason, -1)
     last_of_card = np.ones(n, dtype=bool)
     last_of_card[:-1] = card[1:] != card[:-1]
-    end_reason = np.where(last_of_card, "UE", ends)
+    end_reason = np.where(last_of_card, CUT_REASONS.index("UE"), ends)
     return stages.with_columns(
         pl.Series("trip", trip.astype(np.int32)),
         pl.Series("stage_in_trip", stage_in_trip.astype(np.int32)),
-        pl.Series("end_reason", end_reason.astype(str)))
+        pl.Series("end_reason", CUT_REASONS, dtype=pl.String).gather(end_reason))
+
+
+def _sorted_by_card_and_time(stages: pl.DataFrame) -> bool:
+    card, t = stages["card"].to_numpy(), stages["t"].to_numpy()
+    return bool(np.all((card[1:] > card[:-1]) | ((card[1:] == card[:-1]) & (t[1:] >= t[:-1]))))
 
 
 def stage_expansion(stages: pl.DataFrame) -> pl.DataFrame:
@@ -112,23 +130,37 @@ def stage_expansion(stages: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) -> pl.DataFrame:
-    """One row per trip with its first/last stage, times, places, purpose and expansion."""
+    """One row per trip with its first/last stage, times, places, purpose and expansion.
+
+    Stages come sorted by card and time, so a trip is a run of rows starting where
+    `stage_in_trip` is 1: its first and last stage are gathered by position."""
     s = stages.select("card", "trip", "t", "t_alight", "has_alight", "end_reason", "sid",
                       "board_period_id", "board_period", pl.col("x_board").alias("ox"),
                       pl.col("y_board").alias("oy"), pl.col("x_alight").alias("dx"),
                       pl.col("y_alight").alias("dy"))
-    home = s.group_by("card").agg(pl.col("ox").first().alias("hx"), pl.col("oy").first().alias(
-        "hy"))
-    trips = s.group_by("card", "trip", maintain_order=True).agg(
-        pl.len().alias("n_stages"), (~pl.col("has_alight")).sum().alias("n_no_alight"),
-        pl.col("has_alight").last().alias("last_has_alight"),
-        pl.col("t").first().alias("t_start"), pl.col("t_alight").last().alias("t_end"),
-        pl.col("ox").first(), pl.col("oy").first(), pl.col("dx").last(), pl.col("dy").last(),
-        pl.col("end_reason").last(), pl.col("sid").first().alias("first_sid"),
-        pl.col("sid").last().alias("last_sid"), pl.col("board_period_id").first().alias(
-            "period_id"), pl.col("board_period").first().alias("period"))
-    trips = trips.join(home, on="card").with_columns(
-        pl.col("t_start").shift(-1).over("card").alias("next_start"))
+    first = np.flatnonzero(stages["stage_in_trip"].to_numpy() == 1)
+    last = np.append(first[1:], s.height) - 1
+    card = s["card"].to_numpy()
+    card_first = np.flatnonzero(np.concatenate(([True], card[1:] != card[:-1])))
+    home = card_first[np.searchsorted(card_first, first, side="right") - 1]
+    no_alight = (~s["has_alight"]).cast(pl.Int64).to_numpy()
+    head = s[first].select("card", "trip", pl.col("t").alias("t_start"), "ox", "oy",
+                           pl.col("sid").alias("first_sid"),
+                           pl.col("board_period_id").alias("period_id"),
+                           pl.col("board_period").alias("period"))
+    tail = s[last].select(pl.col("has_alight").alias("last_has_alight"),
+                          pl.col("t_alight").alias("t_end"), "dx", "dy", "end_reason",
+                          pl.col("sid").alias("last_sid"))
+    trips = pl.concat([head, tail, s[home].select(pl.col("ox").alias("hx"),
+                                                  pl.col("oy").alias("hy"))], how="horizontal")
+    same_card_next = np.append(card[first[1:]] == card[first[:-1]], False) if first.size \
+        else np.zeros(0, dtype=bool)
+    trips = trips.with_columns(
+        pl.Series("n_stages", (last - first + 1).astype(np.uint32)),
+        pl.Series("n_no_alight", np.add.reduceat(no_alight, first).astype(np.uint32)
+                  if first.size else np.zeros(0, np.uint32)),
+        pl.when(pl.Series(same_card_next)).then(pl.col("t_start").shift(-1)).alias(
+            "next_start"))
     at_home = ((pl.col("dx") - pl.col("hx")) ** 2 + (pl.col("dy") - pl.col("hy")) ** 2).sqrt()
     stay = pl.col("next_start") - pl.col("t_end")
     purpose = (pl.when(~pl.col("last_has_alight")).then(pl.lit("SINBAJADA"))
@@ -139,4 +171,7 @@ def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) ->
     factor = pl.len().over("period_id") / pl.col("last_has_alight").sum().over("period_id")
     return trips.with_columns(
         pl.when(pl.col("last_has_alight")).then(factor).otherwise(0.0).alias(
-            "factor_expansion")).drop("hx", "hy", "next_start")
+            "factor_expansion")).drop("hx", "hy", "next_start").select(
+        "card", "trip", "n_stages", "n_no_alight", "last_has_alight", "t_start", "t_end", "ox",
+        "oy", "dx", "dy", "end_reason", "first_sid", "last_sid", "period_id", "period",
+        "purpose", "factor_expansion")

@@ -8,12 +8,15 @@ not a value of the expected shape.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+
+from cauce.textfiles import decode
 
 from ..errors import InputFileError
 
@@ -24,6 +27,18 @@ DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
 def sniff_separator(first_line: str) -> str:
     """The separator that splits the first line into the most fields."""
     return max(SEPARATORS, key=first_line.count)
+
+
+def utf8_bytes(data: bytes, encoding: str | None, name: str) -> bytes:
+    """`data` as UTF-8 without a byte-order mark, the only text the CSV reader takes.
+
+    The usual case costs one pass: ASCII (after a UTF-8 mark, if any) is returned as is."""
+    if encoding is None:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+        if data.isascii():
+            return data
+    return decode(data, encoding, name=name).encode("utf-8")
 
 
 def _first_line(data: bytes) -> str:
@@ -38,20 +53,21 @@ def read_positional(
     name: str,
     is_value: Callable[[str], bool] | None = None,
     probe: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     strip: bool = True,
 ) -> pl.DataFrame:
     """Read `fields` (1-based columns; None = absent) as strings.
 
     `probe` names the field whose first-row value decides whether the first line is a header:
     when `is_value(value)` is false, the line is a header. Absent fields become null columns.
+    `encoding` None detects it (a byte-order mark, UTF-8, else the spreadsheet's single-byte
+    encoding; see `cauce.textfiles`); CRLF line ends are read as LF.
     """
     data = source.read_bytes() if isinstance(source, Path) else source
+    data = utf8_bytes(data, encoding, name)
     # big inputs are not stripped of spaces (see `strip`), dictionaries are
     if not data.strip():
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
-    if encoding.lower() not in ("utf-8", "utf8"):
-        data = data.decode(encoding).encode("utf-8")
     first = _first_line(data)
     separator = sniff_separator(first)
     cells = first.split(separator)

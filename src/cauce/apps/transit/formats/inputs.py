@@ -7,6 +7,7 @@ file. Times become seconds since midnight of the processing day (local time, as 
 
 from __future__ import annotations
 
+import gzip
 from datetime import date
 from pathlib import Path
 
@@ -150,9 +151,10 @@ def service_detail_positions(par: ParFile) -> dict[str, int | None]:
 
 
 def read_service_detail(path: Path, par: ParFile) -> pl.DataFrame:
-    """Zona-paga detail (ISO-8859-1): one validator per row with its stop and service list."""
+    """Zona-paga detail (ISO-8859-1 as published; any encoding a spreadsheet saves it in is
+    detected): one validator per row with its stop and service list."""
     raw = read_positional(path, service_detail_positions(par), name=path.name, probe="x",
-                          is_value=is_number_text, encoding="latin-1")
+                          is_value=is_number_text)
     return raw.with_columns(
         pl.col("x").cast(pl.Float64, strict=False), pl.col("y").cast(pl.Float64, strict=False),
         plate_key("validator").alias("validator_key"),
@@ -175,12 +177,11 @@ def write_runs(frame: pl.DataFrame, par: ParFile, path: Path) -> None:
 
 
 def write_service_detail(frame: pl.DataFrame, path: Path) -> None:
-    """Write the zona-paga detail as the real file: `;`, ISO-8859-1, gzipped."""
-    import gzip
-
+    """Write the zona-paga detail as the real file: `;`, ISO-8859-1, gzipped (without a time
+    in the gzip header, so the same frame gives the same bytes)."""
     body = frame.write_csv(separator=";", include_header=False, quote_style="never")
-    with gzip.open(path, "wb", compresslevel=6) as out:
-        out.write((SERVICE_DETAIL_HEADER + "\n" + body).encode("latin-1"))
+    text = (SERVICE_DETAIL_HEADER + "\n" + body).encode("latin-1")
+    path.write_bytes(gzip.compress(text, compresslevel=6, mtime=0))
 
 
 def _write(frame: pl.DataFrame, positions: dict[str, int | None], headers: dict[str, str],

@@ -348,7 +348,8 @@ def _zonas_pagas(scale: Scale, stops: pl.DataFrame, route_stops: pl.DataFrame,
     """Zonas pagas at busy stops, preferring stops next to metro stations."""
     served = route_stops.group_by("stop").agg(pl.col("route_idx").alias("routes"),
                                               pl.len().alias("n_routes"))
-    candidates = stops.join(served, on="stop").filter(pl.col("n_routes") >= 2)
+    candidates = stops.join(served, on="stop", maintain_order="left").filter(
+        pl.col("n_routes") >= 2)
     sx, sy = stations["x"].to_numpy(), stations["y"].to_numpy()
     cx, cy = candidates["x"].to_numpy(), candidates["y"].to_numpy()
     near = np.zeros(len(candidates), dtype=bool)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,10 @@ from .demand import build_demand
 from .operations import simulate_operations
 from .write import DayFiles, write_day
 
+#: the generator's steps, as progress reports them
+STEPS = {"city": "city laid out", "operations": "buses simulated", "riders": "riders simulated",
+         "write": "files written"}
+
 
 @dataclass
 class GeneratedDay:
@@ -23,8 +28,12 @@ class GeneratedDay:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def generate_day(scale: str, day: date, seed: int, par: ParFile, folder: Path) -> GeneratedDay:
-    """Build a city of `scale`, simulate `day` with `seed`, and write its files into `folder`."""
+def generate_day(scale: str, day: date, seed: int, par: ParFile, folder: Path, *,
+                 progress: Callable[[int, int, str], None] = lambda done, total, label: None
+                 ) -> GeneratedDay:
+    """Build a city of `scale`, simulate `day` with `seed`, and write its files into `folder`.
+
+    `progress(done, total, label)` hears of each of the four steps as it ends."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     rng = np.random.default_rng(seed)
@@ -36,6 +45,7 @@ def generate_day(scale: str, day: date, seed: int, par: ParFile, folder: Path) -
         now = time.perf_counter()
         seconds[name] = round(now - clock, 2)
         clock = now
+        progress(len(seconds), len(STEPS), STEPS[name])
 
     city = build_city(SCALES[scale], rng)
     lap("city")

@@ -44,7 +44,7 @@ class Demand:
 def _route_stop_table(city: City) -> pl.DataFrame:
     rs = city.route_stops.sort("route_idx", "seq").join(
         city.routes.select("route_idx", "route", "base", "n", "mirror", "operator"),
-        on="route_idx")
+        on="route_idx", maintain_order="left")
     return rs.with_row_index("rs").with_columns(pl.col("rs").cast(pl.Int64))
 
 
@@ -76,9 +76,10 @@ def _bus_stage(rs: pl.DataFrame, board_rs: np.ndarray, rng: np.random.Generator,
 
 
 def _pick(pairs: pl.DataFrame, key: str, value: str, rng: np.random.Generator) -> pl.DataFrame:
-    """One random `value` per `key` among candidate pairs."""
+    """One random `value` per `key` among candidate pairs (in a deterministic order)."""
     return (pairs.with_columns(pl.Series("_r", rng.random(pairs.height)))
-            .sort("_r").unique(key, keep="first").select(key, value))
+            .sort("_r", maintain_order=True).unique(key, keep="first", maintain_order=True)
+            .select(key, value))
 
 
 def _plan_trips(city: City, rs: pl.DataFrame, stations: pl.DataFrame, day_type: np.ndarray,
@@ -100,9 +101,9 @@ def _plan_trips(city: City, rs: pl.DataFrame, stations: pl.DataFrame, day_type: 
     near_station = near_pairs(st_pts, rs_stop_xy, TRANSFER_RADIUS_M)
     station_to_rs = near_station.filter(pl.col("seq") < pl.col("n")).select(
         "station_idx", pl.col("rs").alias("to_rs"))
-    rs_to_station = (near_station.sort("d").unique("rs", keep="first")
+    rs_to_station = (near_station.sort("d", "station_idx").unique("rs", keep="first")
                      .select("rs", "station_idx"))
-    rs_near = rs.join(rs_to_station, on="rs", how="left").with_columns(
+    rs_near = rs.join(rs_to_station, on="rs", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("station_idx").is_not_null()).then(pl.col("rs")).otherwise(None)
         .backward_fill().over("route_idx").alias("next_station_rs"))
     next_station_rs = rs_near["next_station_rs"].fill_null(-1).to_numpy()
@@ -156,7 +157,8 @@ def _plan_trips(city: City, rs: pl.DataFrame, stations: pl.DataFrame, day_type: 
     if bb.height:
         cand = bb.select("card", pl.Series("stop", stop_of[bb["alight"].to_numpy()]),
                          pl.Series("base", base[bb["alight"].to_numpy()])).join(
-            near_stop, on="stop").filter(pl.col("to_base") != pl.col("base"))
+            near_stop, on="stop", maintain_order="left_right").filter(
+            pl.col("to_base") != pl.col("base"))
         chosen = _pick(cand, "card", "to_rs", rng)
         b2 = chosen["to_rs"].to_numpy()
         second.append({"card": chosen["card"].to_numpy(), "stage": 2, "mode": "B", "board": b2,
@@ -173,7 +175,7 @@ def _plan_trips(city: City, rs: pl.DataFrame, stations: pl.DataFrame, day_type: 
     mb = first.filter(pl.Series(names[first["card"].to_numpy()] == "MB") & (pl.col("mode") == "M"))
     if mb.height:
         chosen = _pick(mb.select("card", pl.col("alight").alias("station_idx")).join(
-            station_to_rs, on="station_idx"), "card", "to_rs", rng)
+            station_to_rs, on="station_idx", maintain_order="left_right"), "card", "to_rs", rng)
         b2 = chosen["to_rs"].to_numpy()
         second.append({"card": chosen["card"].to_numpy(), "stage": 2, "mode": "B", "board": b2,
                        "alight": _bus_stage(rs, b2, rng)})
@@ -184,14 +186,15 @@ def _plan_trips(city: City, rs: pl.DataFrame, stations: pl.DataFrame, day_type: 
             pl.Series(names[second_frame["card"].to_numpy()] == "BMB") & (pl.col("mode") == "M"))
         if bmb.height:
             chosen = _pick(bmb.select("card", pl.col("alight").alias("station_idx")).join(
-                station_to_rs, on="station_idx"), "card", "to_rs", rng)
+                station_to_rs, on="station_idx", maintain_order="left_right"), "card", "to_rs", rng)
             b3 = chosen["to_rs"].to_numpy()
             third_frame = _stage_frame({"card": chosen["card"].to_numpy(), "stage": 3,
                                         "mode": "B", "board": b3,
                                         "alight": _bus_stage(rs, b3, rng)})
     outbound = pl.concat([f for f in (first, second_frame, third_frame) if f is not None],
                          how="vertical_relaxed").with_columns(
-        pl.col("trip").cast(pl.Int8), pl.col("stage").cast(pl.Int8)).sort("card", "stage")
+        pl.col("trip").cast(pl.Int8), pl.col("stage").cast(pl.Int8)).sort("card", "stage",
+                                                                          maintain_order=True)
     return _day_plans(rs, outbound, day_type, rng)
 
 
@@ -217,9 +220,10 @@ def _reverse(rs: pl.DataFrame, trip: pl.DataFrame, new_trip: int) -> pl.DataFram
     ra = np.where(is_bus, offsets[mirror[board]] + n[board] - seq[board], board)
     stages = trip.group_by("card").agg(pl.col("stage").max().alias("_k"))
     out = trip.with_columns(pl.Series("board", rb), pl.Series("alight", ra),
-                            pl.lit(new_trip, pl.Int8).alias("trip")).join(stages, on="card")
+                            pl.lit(new_trip, pl.Int8).alias("trip")).join(
+        stages, on="card", maintain_order="left")
     return out.with_columns((pl.col("_k") - pl.col("stage") + 1).cast(pl.Int8).alias("stage")
-                            ).drop("_k").sort("card", "stage")
+                            ).drop("_k").sort("card", "stage", maintain_order=True)
 
 
 def _day_plans(rs: pl.DataFrame, outbound: pl.DataFrame, day_type: np.ndarray,
@@ -227,7 +231,7 @@ def _day_plans(rs: pl.DataFrame, outbound: pl.DataFrame, day_type: np.ndarray,
     """Assemble each card's trips for its day type; returns planned stages with activities."""
     kind = np.array(DAY_TYPES)[day_type]
     card_kind = pl.DataFrame({"card": np.arange(day_type.size), "kind": kind})
-    out = outbound.join(card_kind, on="card")
+    out = outbound.join(card_kind, on="card", maintain_order="left")
     trips = [out.filter(pl.col("kind") != "x")]
     back = _reverse(rs, out.filter(pl.col("kind").is_in(
         ["commute", "commute_evening", "commute_lunch", "errand", "one_way_after"])), 2)
@@ -262,11 +266,12 @@ def _day_plans(rs: pl.DataFrame, outbound: pl.DataFrame, day_type: np.ndarray,
         # the rider moved by other means and comes back on another rider's unrelated trip
         owners = elsewhere["card"].unique().sort().to_numpy()
         swap = pl.DataFrame({"card": owners, "new_card": rng.permutation(owners)})
-        other = elsewhere.join(swap, on="card").drop("card").rename({"new_card": "card"})
+        other = elsewhere.join(swap, on="card", maintain_order="left").drop("card").rename(
+            {"new_card": "card"})
         trips.append(other.with_columns(pl.lit(2, pl.Int8).alias("trip")))
     columns = ["card", "trip", "stage", "mode", "board", "alight", "kind"]
     plans = pl.concat([t.select(columns) for t in trips], how="vertical_relaxed").sort(
-        "card", "trip", "stage")
+        "card", "trip", "stage", maintain_order=True)
     return plans.with_columns(pl.col("trip").cast(pl.Int8), pl.col("stage").cast(pl.Int8))
 
 
@@ -325,7 +330,8 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
     zp_operator = np.array([int(zp_of_stop.get(s, ("", "", "U0"))[2].split("-")[0][1:])
                             for s in stop_of])
 
-    events = ops.events.select("route_idx", "seq", "arrive", "depart", "run_id").sort("arrive")
+    events = ops.events.select("route_idx", "seq", "arrive", "depart", "run_id").sort(
+        "arrive", maintain_order=True)
     run_info = ops.runs.select("run_id", "plate", "operator", "start").sort("run_id")
     plates = run_info["plate"].to_numpy()
     run_operator = run_info["operator"].to_numpy()
@@ -425,9 +431,9 @@ def _simulate(city: City, ops: Operations, rs: pl.DataFrame, stations: pl.DataFr
             pl.Series("site", site[served].astype(str)),
             pl.Series("operator", operator[served]), pl.Series("run_id", run[served]),
             pl.Series("split", (trip_no == 1) & (stage_no >= 2) & stopover[cards[served]])))
-    truth = pl.concat(records).sort("card", "t")
+    truth = pl.concat(records).sort("card", "t", maintain_order=True)
     # a rider cut short by the end of service keeps only what was ridden
-    truth = truth.unique(["card", "t"], keep="first").sort("card", "t")
+    truth = truth.unique(["card", "t"], keep="first", maintain_order=True)
     return _finish(city, rs, stations, truth, rng)
 
 

@@ -51,7 +51,7 @@ def simulate_operations(city: City, rng: np.random.Generator) -> Operations:
     route_r = np.array([route_of[(s, "R")] for s in fleet["service"]])
     rank = fleet.select(pl.col("bus").rank("ordinal").over("service") - 1).to_series().to_numpy()
     size = fleet.group_by("service").len().rename({"len": "size"})
-    per_service = fleet.join(size, on="service")["size"].to_numpy()
+    per_service = fleet.join(size, on="service", maintain_order="left")["size"].to_numpy()
     length = routes["length"].to_numpy()
     cycle = 2 * (length[route_i] / (19 / 3.6) + 600)
     peak_bus = rng.random(n_bus) < 0.3
@@ -187,4 +187,4 @@ def _pings(city: City, runs: pl.DataFrame, events: pl.DataFrame,
     keep = ~drop
     return pl.DataFrame({"plate": plates[bus[keep]], "t": np.round(t[keep]).astype(np.int64),
                          "lat": np.round(lat[keep], 6), "lon": np.round(lon[keep], 6)}).sort(
-        "plate", "t")
+        "plate", "t", maintain_order=True)

@@ -151,9 +151,11 @@ def po_files(city: City, day: date) -> dict[str, str]:
         "line", "order", "standard")
     transfers = city.transfers.join(
         city.stations.select(pl.col("station_idx").alias("station_a"),
-                             pl.col("standard").alias("a")), on="station_a").join(
+                             pl.col("standard").alias("a")), on="station_a",
+        maintain_order="left").join(
         city.stations.select(pl.col("station_idx").alias("station_b"),
-                             pl.col("standard").alias("b")), on="station_b").select("a", "b")
+                             pl.col("standard").alias("b")), on="station_b",
+        maintain_order="left").select("a", "b")
     zones = _laid_out(city.zones, "zone", pl.col("x").round(1), pl.col("y").round(1),
                               pl.concat_str(pl.lit("ZONA "), "zone"), pl.lit(777))
     files = {
@@ -208,15 +210,16 @@ def write_day(city: City, ops: Operations, demand: Demand, day: date, par: ParFi
     gps = pings.select("plate", pl.Series("time", format_times(pings["t"].to_numpy(), day)),
                        "lat", "lon")
     write_gps(gps, par, folder / names.gps)
-    runs = ops.runs.join(city.routes.select("route_idx", "route", "length"), on="route_idx")
-    runs = runs.sort("start").select(
+    runs = ops.runs.join(city.routes.select("route_idx", "route", "length"),
+                         on="route_idx").sort("start", "run_id")
+    runs = runs.select(
         "operator", "plate", pl.col("route").alias("service"),
-        pl.Series("start", format_times(np.round(runs.sort("start")["start"].to_numpy()), day)),
-        pl.Series("end", format_times(np.round(runs.sort("start")["end"].to_numpy()), day)),
+        pl.Series("start", format_times(np.round(runs["start"].to_numpy()), day)),
+        pl.Series("end", format_times(np.round(runs["end"].to_numpy()), day)),
         (pl.col("length") / (pl.col("end") - pl.col("start")) * 3.6).round(2).alias("speed"),
         pl.lit("C").alias("fulfillment"))
     write_runs(runs, par, folder / names.runs)
-    trx = demand.transactions.sort("t")
+    trx = demand.transactions.sort("t", "card")
     trx = trx.select("card", pl.Series("time", format_times(trx["t"].to_numpy(), day)), "site",
                      "operator")
     write_transactions(trx, par, folder / names.transactions)

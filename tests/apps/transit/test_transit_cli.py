@@ -1,0 +1,101 @@
+"""The transit app from the command line, as a user runs it (exit codes included)."""
+
+import json
+import os
+import shlex
+import sys
+
+import pytest
+
+from cauce.cli.main import main
+
+DAY = "2021-04-22"
+
+
+@pytest.fixture
+def cauce(tmp_path, monkeypatch, capsys):
+    """`cauce(...)` runs the command line in-process in a fresh folder: (status, out, err)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in list(os.environ):
+        if name.startswith("CAUCE_"):
+            monkeypatch.delenv(name)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+@pytest.mark.slow
+def test_the_commands_the_demo_suggests_work_when_copied(cauce, tmp_path):
+    home = tmp_path / "demo"
+    status, out, err = cauce("demo", "--app", "transit", "--home", str(home))
+    assert status == 0, err
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if "transit: look at it with" in line)
+    suggested = [line.strip() for line in lines[start + 1:start + 3]]
+    assert len(suggested) == 2 and all(f"--home {home}" in c for c in suggested)
+    os.chdir(tmp_path.parent)  # elsewhere: the commands must not depend on the folder
+    for command in suggested:
+        status, _, err = cauce(*shlex.split(command)[1:])
+        assert status == 0, f"{command}: {err}"
+
+
+@pytest.mark.slow
+def test_serve_does_not_process_again_a_day_run_by_hand(cauce, tmp_path):
+    home = str(tmp_path / "home")
+    assert cauce("--home", home, "run", "transit", "synth", "--scale", "tiny", "--date", DAY,
+                 "--seed", "2")[0] == 0
+    assert cauce("--home", home, "run", "transit", "adatrap", "--partition", DAY)[0] == 0
+    status, _, err = cauce("--home", home, "serve", "transit", "--for", "8s", "--processes",
+                           "1")
+    assert status == 0, err
+    status, out, _ = cauce("--home", home, "runs", "--app", "transit", "--json",
+                           "--limit", "100")
+    assert status == 0
+    adatrap_runs = [r for r in json.loads(out) if r["name"] == "adatrap"]
+    assert len(adatrap_runs) == 1, adatrap_runs
+
+
+def test_an_input_without_a_date_is_named_in_full():
+    from cauce import RunStatus
+    from cauce.apps.transit import app
+    from cauce.testing import TestRuntime
+
+    key = "Diccionario-DetalleServicioZP_20210401_20210519.trx.gz"
+    with TestRuntime(app) as rt:
+        rt.bucket("transactions").put(key, b"")
+        rt.drain()
+        handled = [r for r in rt.runs() if r.name == "transactions-arrived"]
+        assert handled and handled[0].status == RunStatus.SUCCEEDED
+        messages = [line.message for line in rt.logs(handled[0].id)]
+    assert (f"ignoring {key} in bucket 'transactions': its name does not start with a date "
+            "(YYYY-MM-DD)") in messages
+
+
+def test_a_service_detail_arriving_late_completes_every_waiting_day(tmp_path):
+    """The detail file is no daily file: its arrival checks each day whose GPS is in."""
+    from cauce import RunStatus
+    from cauce.apps.transit import app
+    from cauce.testing import TestRuntime
+
+    with TestRuntime(app) as rt:
+        assert rt.run(app.jobs["synth"], scale="tiny", date=DAY, seed=4).status == \
+            RunStatus.SUCCEEDED
+        detail = rt.bucket("service-detail")
+        (key,) = [ref.key for ref in detail.list()]
+        data = detail.get(key)
+        detail.delete(key)
+        rt.drain()
+        assert not [r for r in rt.runs() if r.name == "adatrap"]
+        detail.put(key, data)
+        rt.drain()
+        handled = [r for r in rt.runs() if r.name == "service-detail-arrived"]
+        messages = [line.message for r in handled for line in rt.logs(r.id)]
+        assert not any("does not start with a date" in m for m in messages), messages
+        assert [r.partition for r in rt.runs() if r.name == "adatrap"] == [DAY]

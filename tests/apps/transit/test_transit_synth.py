@@ -1,0 +1,44 @@
+"""The generator: the same scale, date and seed give the same bytes, in any process."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+GENERATE = textwrap.dedent("""
+    import sys
+    from datetime import date
+    from pathlib import Path
+    from cauce.apps.transit.params import default_par_text, parse_par
+    from cauce.apps.transit.synth.day import generate_day
+    scale, seed, folder = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    generate_day(scale, date(2021, 4, 22), seed, parse_par(default_par_text()), folder)
+""")
+
+
+def _generate(scale: str, seed: int, folder: Path, hash_seed: str, threads: str) -> dict:
+    """Generate in a fresh interpreter with its own hash seed and Polars thread count."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "POLARS_MAX_THREADS": threads}
+    subprocess.run([sys.executable, "-c", GENERATE, scale, str(seed), str(folder)], env=env,
+                   check=True, timeout=240)
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("scale", ["tiny", "small"])
+def test_the_same_seed_gives_the_same_bytes_across_processes(scale, tmp_path):
+    first = _generate(scale, 7, tmp_path / "a", hash_seed="1", threads="1")
+    second = _generate(scale, 7, tmp_path / "b", hash_seed="2", threads="4")
+    assert len(first) == 6
+    assert first == second
+
+
+def test_another_seed_gives_another_day(tmp_path):
+    first = _generate("tiny", 7, tmp_path / "a", hash_seed="0", threads="2")
+    other = _generate("tiny", 8, tmp_path / "b", hash_seed="0", threads="2")
+    assert first.keys() == other.keys()
+    assert first[next(k for k in first if k.endswith(".trx.gz"))] != other[
+        next(k for k in other if k.endswith(".trx.gz"))]
