@@ -183,6 +183,16 @@ class Runtime:
     def settings_for(self, app: App) -> Settings:
         return self.settings
 
+    def configure(self, **settings: Any) -> None:
+        """Change settings of the open runtime as options would have at start: runs and
+        handlers that start afterwards see the new values (a demo points the app at the local
+        server it has just started). Raises ConfigError as opening would."""
+        overrides = {**self.overrides, **{k: v for k, v in settings.items() if v is not None}}
+        self._settings = resolve(self.app.settings, self.config, overrides,
+                                 lenient=self.lenient_settings)
+        self.overrides = overrides
+        self.sink.mask(self._settings.secrets())
+
     def _url_of(self, resource: Resource) -> tuple[str | None, str]:
         configured = self.config.resource_url(self.app.name, resource.name)
         if configured is not None:
