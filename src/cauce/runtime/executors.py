@@ -98,6 +98,12 @@ class Executors:
                 found = self._remote[url] = DaskExecutor(self.runtime, url)
         return found
 
+    def open_all(self) -> None:
+        """Open now the executors the app's jobs use, so that a cluster that cannot be reached
+        stops `serve` at its start rather than failing runs later."""
+        for job in self.runtime.app.jobs.values():
+            self.remote(job)
+
     def pick(self, spec: RunSpec, *, in_child: bool) -> Executor:
         """The executor of one run: a job's remote executor if it has one, else a child process
         (``in_child``) or this thread."""

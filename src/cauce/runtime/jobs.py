@@ -112,11 +112,14 @@ def requeue_replayed(rt: Runtime, queue: str, message_id: int, body: str) -> Non
 
 def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
                    **params: Any) -> Run:
-    """Run ``job`` once, now, in this thread (as `cauce run`); returns the finished run."""
+    """Run ``job`` once, now, in this thread (or on its executor's cluster), as `cauce run`;
+    returns the finished run."""
     target = rt.app.get_job(job) if isinstance(job, str) else job
     partition = check_partition(rt, target, partition)
     values = check_params(rt, target, params)
     run_id = new_run_id()
+    spec = RunSpec(run_id, target, 1, run_id, partition, values)
+    executor = rt.executors.pick(spec, in_child=False)  # an unreachable cluster fails here
     now = rt.clock.time()
     rt.state.runs.insert([RunRecord(id=run_id, app=rt.app.name, kind="job", name=target.name,
                                     status=RunStatus.RUNNING, partition=partition,
@@ -128,8 +131,7 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     watcher = CancelWatcher(rt, run_id, cancel)
     watcher.start()
     try:
-        spec = RunSpec(run_id, target, 1, run_id, partition, values)
-        outcome = rt.executors.pick(spec, in_child=False).execute(spec, cancel)
+        outcome = executor.execute(spec, cancel)
     finally:
         watcher.stop()
     return _finish_foreground(rt, target, run_id, partition, outcome)

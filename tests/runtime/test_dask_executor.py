@@ -1,0 +1,104 @@
+"""Job runs on a Dask cluster: a backfill of tiny transit days, one Dask worker SIGKILLed while it
+runs a day, failures recorded as they are locally, and the choice of executor."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cauce import App
+from cauce.apps.transit import app as transit
+from cauce.backends.state import open_state
+from cauce.errors import ConfigError, DeclarationError
+from cauce.runtime.backfill import backfill
+from cauce.runtime.runtime import Runtime
+from cauce.settings import ConfigSources
+
+distributed = pytest.importorskip("distributed", reason="Dask is not installed (cauce[dask])")
+
+DAYS = ["2021-04-22", "2021-04-23", "2021-04-24"]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[distributed.LocalCluster]:
+    """Two single-threaded worker processes, shared by the tests of this module."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as found:
+        yield found
+
+
+@pytest.fixture
+def url(cluster: distributed.LocalCluster) -> str:
+    return cluster.scheduler_address.replace("tcp://", "dask://")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home with the inputs of the three tiny days."""
+    home = tmp_path / "home"
+    with Runtime(transit, home=home) as rt:
+        for day in DAYS:
+            assert rt.run("synth", scale="tiny", date=day).succeeded
+    return home
+
+
+class Killer(threading.Thread):
+    """SIGKILLs the Dask worker that runs a day, once that day's run has logged its start."""
+
+    def __init__(self, cluster: distributed.LocalCluster, state_url: str) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.state_url = cluster, state_url
+        self.killed: str | None = None  # the run whose worker was killed
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        state = open_state(self.state_url)
+        try:
+            with distributed.Client(self.cluster) as client:
+                while not self.done.is_set() and self.killed is None:
+                    self._try(state, client)
+                    self.done.wait(0.02)
+        finally:
+            state.close()
+
+    def _try(self, state: object, client: distributed.Client) -> None:
+        started = {line.run_id for line in state.logs.read(app="transit")  # type: ignore[attr-defined]
+                   if "of adatrap started" in line.message}
+        for address, keys in client.processing().items():
+            for key in keys:
+                run_id = str(key).split("-")[1] if str(key).startswith("cauce-") else None
+                if run_id in started:
+                    pid = client.run(os.getpid, workers=[address])[address]
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed = run_id
+                    return
+
+
+def test_a_backfill_on_dask_survives_a_killed_worker_and_runs_each_day_once(
+        cluster: distributed.LocalCluster, url: str, home: Path) -> None:
+    with Runtime(transit, home=home, executor=url, role="backfill") as rt:
+        killer = Killer(cluster, rt.state_url)
+        killer.start()
+        try:
+            report = backfill(rt, transit.get_job("adatrap"), DAYS[0], DAYS[-1])
+        finally:
+            killer.done.set()
+            killer.join(10)
+        assert killer.killed is not None, "no worker was killed while it ran a day"
+        assert report.ok, report.failed
+        assert sorted(report.succeeded) == DAYS
+        runs = rt.runs("adatrap")
+        assert Counter((r.partition, r.status.value) for r in runs) == Counter(
+            (day, "succeeded") for day in DAYS)
+        # the killed worker's day ran again elsewhere, as the same run
+        rerun = [line.message for line in rt.logs(killer.killed) if "on Dask worker" in line.message]
+        assert len(rerun) == 2 and rerun[0] != rerun[1]
+        outputs = rt.bucket("output").list()
+        assert sorted(ref.key for ref in outputs if ref.key.endswith(".zip")) == [
+            f"{day}.zip" for day in DAYS]
