@@ -4,6 +4,7 @@ runs a day, failures recorded as they are locally, and the choice of executor.""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 from collections import Counter
@@ -17,6 +18,9 @@ from cauce.apps.transit import app as transit
 from cauce.backends.state import open_state
 from cauce.errors import ConfigError, DeclarationError
 from cauce.runtime.backfill import backfill
+from cauce.runtime.dask_executor import run_task
+from cauce.runtime.execute import RunSpec
+from cauce.runtime.processes import child_task
 from cauce.runtime.runtime import Runtime
 from cauce.settings import ConfigSources
 
@@ -38,14 +42,20 @@ def url(cluster: distributed.LocalCluster) -> str:
     return cluster.scheduler_address.replace("tcp://", "dask://")
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """A home with the inputs of the three tiny days."""
-    home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the inputs of the three tiny days, made once."""
+    home = tmp_path_factory.mktemp("dask") / "home"
     with Runtime(transit, home=home) as rt:
         for day in DAYS:
             assert rt.run("synth", scale="tiny", date=day).succeeded
     return home
+
+
+@pytest.fixture
+def home(inputs: Path, tmp_path: Path) -> Path:
+    """A copy of that home of the test's own."""
+    return Path(shutil.copytree(inputs, tmp_path / "home"))
 
 
 class Killer(threading.Thread):
@@ -97,8 +107,60 @@ def test_a_backfill_on_dask_survives_a_killed_worker_and_runs_each_day_once(
         assert Counter((r.partition, r.status.value) for r in runs) == Counter(
             (day, "succeeded") for day in DAYS)
         # the killed worker's day ran again elsewhere, as the same run
-        rerun = [line.message for line in rt.logs(killer.killed) if "on Dask worker" in line.message]
+        rerun = [line.message for line in rt.logs(killer.killed)
+                 if "on Dask worker" in line.message]
         assert len(rerun) == 2 and rerun[0] != rerun[1]
         outputs = rt.bucket("output").list()
         assert sorted(ref.key for ref in outputs if ref.key.endswith(".zip")) == [
             f"{day}.zip" for day in DAYS]
+
+
+def test_a_day_that_fails_on_dask_is_recorded_as_it_is_here(url: str, home: Path) -> None:
+    missing = "2021-04-26"  # no inputs were generated for it
+    with Runtime(transit, home=home) as rt:
+        here = rt.run("adatrap", missing)
+    with Runtime(transit, home=home, executor=url) as rt:
+        there = rt.run("adatrap", missing)
+        lines = [line.message for line in rt.logs(there.id)]
+    assert there.status.value == here.status.value == "failed"
+    assert there.error == here.error and there.error.startswith("MissingInputs: no input")
+    assert any(m.startswith("run ") and "on Dask worker tcp://" in m for m in lines)
+    assert any("Traceback" in m for m in lines)
+
+
+def test_a_rerun_of_a_task_that_finished_does_not_run_the_job_again(
+        cluster: distributed.LocalCluster, url: str, home: Path) -> None:
+    with Runtime(transit, home=home, executor=url) as rt:
+        run = rt.run("adatrap", DAYS[0])
+        assert run.succeeded
+        spec = RunSpec(run.id, transit.get_job("adatrap"), 1, run.id, DAYS[0], {})
+        task = child_task(rt, spec)
+        before = len(rt.logs(run.id))
+        with distributed.Client(cluster) as client:
+            outcome = client.submit(run_task, task, pure=False).result()
+        assert outcome.ok and outcome.result == run.result
+        assert len(rt.logs(run.id)) == before  # nothing ran, nothing was logged
+
+
+def test_where_a_job_runs_is_the_option_then_the_declaration_then_the_setting() -> None:
+    app = App("executors")
+
+    @app.job(executor="dask")
+    def heavy(ctx) -> None: ...
+
+    @app.job()
+    def light(ctx) -> None: ...
+
+    def chosen(job, option=None, setting=None):
+        config = ConfigSources(environ={"CAUCE_EXECUTOR": setting} if setting else {})
+        runtime = Runtime(app, config=config, executor=option)
+        return runtime.executors.url_for(job)
+
+    assert chosen(light) == "local" and chosen(heavy) == "dask"
+    assert chosen(light, setting="dask://sched:8786") == "dask://sched:8786"
+    assert chosen(heavy, setting="dask://sched:8786") == "dask://sched:8786"
+    assert chosen(heavy, option="local", setting="dask://sched:8786") == "local"
+    with pytest.raises(ConfigError, match="environment CAUCE_EXECUTOR: unknown executor 'ray'"):
+        chosen(light, setting="ray")
+    with pytest.raises(DeclarationError, match="job 'bad': executor 'dask://sched' names no"):
+        app.job(name="bad", executor="dask://sched")(lambda ctx: None)

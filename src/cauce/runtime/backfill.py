@@ -69,7 +69,8 @@ def backfill(
                              hint="backfill runs a range of partitions; use `cauce run` instead")
     started = time.monotonic()
     keys = job.partitions.range(first, last, runtime.today())
-    parallel = parallel or runtime.executors.slots(job)  # opens (and checks) its executor
+    slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here
+    parallel = parallel or slots
     report = BackfillReport(job.name, keys)
     done = runtime.state.runs.succeeded_partitions(runtime.app.name, job.name)
     todo = [k for k in keys if force or k not in done]
