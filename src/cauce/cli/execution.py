@@ -133,6 +133,9 @@ def register(cli: typer.Typer) -> None:
                 handler.hide(rt.settings.secrets())
                 rt.on_progress(bar)
                 run = rt.run(job, values["partition"], **params)
+                if rt.executors.remote(job) is not None:  # it logged on the cluster: show it now
+                    for line in rt.logs(run.id):
+                        console.err.print(escape(line.format(app.tz)), soft_wrap=True)
         finally:
             logging.getLogger().removeHandler(handler)
         if values["json"]:

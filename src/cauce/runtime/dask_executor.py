@@ -58,6 +58,7 @@ class DaskExecutor:
                               hint='pip install "cauce[dask]"') from None
         self.runtime = runtime
         self.url = url
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter: not ours
         address = scheduler_address(url)
         self._cluster: Any = None
         if address is None:
