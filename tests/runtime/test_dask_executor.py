@@ -4,11 +4,13 @@ runs a day, failures recorded as they are locally, and the choice of executor.""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ import pytest
 from cauce import App
 from cauce.apps.transit import app as transit
 from cauce.backends.state import open_state
-from cauce.errors import ConfigError, DeclarationError
+from cauce.errors import CauceError, ConfigError, DeclarationError
 from cauce.runtime.backfill import backfill
 from cauce.runtime.dask_executor import run_task
 from cauce.runtime.execute import RunSpec
@@ -164,3 +166,15 @@ def test_where_a_job_runs_is_the_option_then_the_declaration_then_the_setting() 
         chosen(light, setting="ray")
     with pytest.raises(DeclarationError, match="job 'bad': executor 'dask://sched' names no"):
         app.job(name="bad", executor="dask://sched")(lambda ctx: None)
+
+
+def test_a_worker_that_cannot_see_the_state_refuses_rather_than_start_an_empty_one(
+        cluster: distributed.LocalCluster, home: Path, tmp_path: Path) -> None:
+    with Runtime(transit, home=home) as rt:
+        spec = RunSpec("r1", transit.get_job("adatrap"), 1, "r1", DAYS[0], {})
+        elsewhere = f"sqlite:///{tmp_path}/elsewhere/state.db"
+        task = replace(child_task(rt, spec), state=elsewhere)
+    with distributed.Client(cluster) as client, pytest.raises(
+            CauceError, match=re.escape(f"state {elsewhere} is not reachable from Dask worker")):
+        client.submit(run_task, task, pure=False).result()
+    assert not (tmp_path / "elsewhere").exists()

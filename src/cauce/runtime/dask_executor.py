@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..backends.state import engine
 from ..errors import CauceError, ConfigError
 from ..executor_urls import scheduler_address
 from ..runs import RunStatus
@@ -173,6 +174,11 @@ def _runtime_for(task: ChildTask) -> Iterator[Runtime]:
             found.runtime.close()
             found = None
         if found is None:
+            if not engine(task.state).exists(task.state):  # not a new, empty one: refuse
+                raise CauceError(f"the state {task.state} is not reachable from Dask worker "
+                                 f"{_worker_address()}",
+                                 hint="workers on other machines need a shared state: "
+                                 "--state postgresql://…")
             runtime = Runtime(load_app(task.app_ref), home=Path(task.home),
                               settings=task.settings, role="child", state=task.state)
             found = _attached[task.app_ref] = _Attached(runtime.open(), key)
