@@ -27,6 +27,7 @@ from cauce.runtime.runtime import Runtime
 from cauce.settings import ConfigSources
 
 distributed = pytest.importorskip("distributed", reason="Dask is not installed (cauce[dask])")
+import dask  # noqa: E402  (installed with distributed)
 
 DAYS = ["2021-04-22", "2021-04-23", "2021-04-24"]
 
@@ -35,7 +36,7 @@ DAYS = ["2021-04-22", "2021-04-23", "2021-04-24"]
 def cluster() -> Iterator[distributed.LocalCluster]:
     """Two single-threaded worker processes, shared by the tests of this module."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as found:
+                                  dashboard_address=":0") as found:
         yield found
 
 
@@ -142,6 +143,50 @@ def test_a_rerun_of_a_task_that_finished_does_not_run_the_job_again(
             outcome = client.submit(run_task, task, pure=False).result()
         assert outcome.ok and outcome.result == run.result
         assert len(rt.logs(run.id)) == before  # nothing ran, nothing was logged
+
+
+def test_a_served_app_sends_its_job_runs_to_the_cluster(url: str, home: Path) -> None:
+    with Runtime(transit, home=home, executor=url, role="worker") as rt:
+        run_id = rt.submit(transit.get_job("adatrap"), partition=DAYS[1])
+        rt.serve(until="idle", timeout="60s", threads=2, scheduler=False)
+        run = rt.get_run(run_id)
+        lines = [line.message for line in rt.logs(run_id)]
+    assert run.succeeded and run.partition == DAYS[1]
+    assert any("on Dask worker tcp://" in m for m in lines)
+
+
+KILLS_ITSELF = """
+import os, signal
+from cauce import App
+
+app = App("suicidal")
+
+@app.job(retries=1, retry_delay="0s")
+def die(ctx) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # as an out-of-memory kill would
+"""
+
+
+def test_a_run_whose_dask_workers_keep_dying_is_lost_then_dead_lettered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "suicidal_app.py").write_text(KILLS_ITSELF)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get(
+        "PYTHONPATH", "")]))  # for the workers' processes
+    from suicidal_app import app
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0") as cluster, \
+            Runtime(app, home=tmp_path / "home", app_ref="suicidal_app:app", role="worker",
+                    executor=cluster.scheduler_address.replace("tcp://", "dask://")) as rt:
+        rt.submit(app.get_job("die"))
+        rt.serve(until="idle", timeout="60s", threads=1, scheduler=False)
+        runs = rt.runs("die")
+        dead = rt.dlq_errors(app.get_job("die"))
+    assert [r.status.value for r in runs] == ["failed", "dead-lettered"]
+    assert runs[0].error.startswith("the Dask workers running it died")
+    assert len(dead) == 1 and dead[0].startswith("worker lost while handling it 2 times")
 
 
 def test_where_a_job_runs_is_the_option_then_the_declaration_then_the_setting() -> None:

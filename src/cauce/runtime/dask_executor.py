@@ -63,9 +63,10 @@ class DaskExecutor:
         address = scheduler_address(url)
         self._cluster: Any = None
         if address is None:
-            # a cluster of processes on this machine, one single-threaded worker per core
+            # a cluster of processes on this machine, one single-threaded worker per core; its
+            # HTTP server on any free port (a fixed one may be taken by another cluster)
             self._cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                                         processes=True, dashboard_address=None)
+                                         processes=True, dashboard_address=":0")
             self.client = Client(self._cluster)
         else:
             try:
@@ -106,8 +107,9 @@ class DaskExecutor:
                     future.cancel()
                     return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
                                    "its Dask task was cancelled")
-        except KilledWorker as err:
-            return Outcome(ok=False, lost=True, error=f"the Dask workers running it died ({err})")
+        except KilledWorker:
+            return Outcome(ok=False, lost=True, error="the Dask workers running it died "
+                           "(killed, out of memory or crashed: see their logs)")
         except CancelledError:
             return Outcome(ok=False, lost=True,
                            error="the Dask scheduler dropped its task (restarted or gone)")
