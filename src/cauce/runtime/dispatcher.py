@@ -13,7 +13,9 @@ A worker thread notes each delivery's start before calling its handler
 (`cauce.backends.state.RunStore.note_started`); the run's row says "running" once the delivery
 has run for `RECORD_AFTER` seconds, and its final status when it is settled. A delivery whose
 last worker died runs alone in a child process (`cauce.runtime.processes`), so that if it kills
-its worker again only that child dies.
+its worker again only that child dies. Where a run executes — this thread, a child process,
+a Dask cluster — is the runtime's executors' choice (`cauce.runtime.executors`); the
+bookkeeping stays here whatever the choice.
 """
 
 from __future__ import annotations
