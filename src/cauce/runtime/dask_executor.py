@@ -152,11 +152,18 @@ def run_task(task: ChildTask) -> Outcome:
             outcome = execute(runtime, spec, cancel)
         finally:
             watcher.stop()
-        if outcome.ok:
+        if outcome.ok and _unsettled(runtime, task.run_id):
             runtime.state.runs.finish(task.run_id, RunStatus.SUCCEEDED, now=runtime.clock.time(),
                                       result=outcome.result)
         runtime.sink.flush()
         return outcome
+
+
+def _unsettled(runtime: Runtime, run_id: str) -> bool:
+    """Whether the claimer has not yet settled the run (it settles a run it stopped waiting for,
+    timed out or cancelled, without this task: its record must stay as the claimer wrote it)."""
+    run = runtime.state.runs.get(run_id)
+    return run is None or run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 @contextmanager
