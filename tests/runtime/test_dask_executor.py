@@ -1,5 +1,6 @@
-"""Job runs on a Dask cluster: a backfill of tiny transit days, one Dask worker SIGKILLed while it
-runs a day, failures recorded as they are locally, and the choice of executor."""
+"""Job runs on a Dask cluster: a backfill of tiny transit days with one Dask worker SIGKILLed
+while it runs a day, failures and cancellations recorded as they are locally, workers that keep
+dying, and the choice of executor."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from runtime_helpers import wait_for
 
 from cauce import App
 from cauce.apps.transit import app as transit
@@ -32,8 +34,40 @@ import dask  # noqa: E402  (installed with distributed)
 DAYS = ["2021-04-22", "2021-04-23", "2021-04-24"]
 
 
+TEST_APP = """
+import os, signal, time
+from cauce import App
+
+app = App("dasktest")
+
+@app.job()
+def wait(ctx) -> None:
+    while not ctx.cancelled:
+        time.sleep(0.05)
+    ctx.log.info("saw the cancellation")
+
+@app.job(retries=1, retry_delay="0s")
+def die(ctx) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # as an out-of-memory kill would
+"""
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[distributed.LocalCluster]:
+def test_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """An app of this module's own, importable here and by the workers started meanwhile."""
+    folder = tmp_path_factory.mktemp("apps")
+    (folder / "dask_test_app.py").write_text(TEST_APP)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(folder))
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(folder), os.environ.get("PYTHONPATH",
+                                                                                "")]))
+        from dask_test_app import app
+
+        yield app
+
+
+@pytest.fixture(scope="module")
+def cluster(test_app: App) -> Iterator[distributed.LocalCluster]:
     """Two single-threaded worker processes, shared by the tests of this module."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as found:
@@ -155,35 +189,34 @@ def test_a_served_app_sends_its_job_runs_to_the_cluster(url: str, home: Path) ->
     assert any("on Dask worker tcp://" in m for m in lines)
 
 
-KILLS_ITSELF = """
-import os, signal
-from cauce import App
+def test_a_run_cancelled_while_it_runs_on_dask_stops_there_and_ends_cancelled(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        def cancel_once_running() -> None:
+            wait_for(lambda: bool(rt.state.runs.query(name="wait", status="running")), 60,
+                     "the run to start")
+            rt.cancel(rt.state.runs.query(name="wait", status="running")[0].id)
 
-app = App("suicidal")
-
-@app.job(retries=1, retry_delay="0s")
-def die(ctx) -> None:
-    os.kill(os.getpid(), signal.SIGKILL)  # as an out-of-memory kill would
-"""
+        canceller = threading.Thread(target=cancel_once_running, daemon=True)
+        canceller.start()
+        run = rt.run("wait")
+        canceller.join(10)
+        assert run.status.value == "cancelled"
+        wait_for(lambda: any(line.message == "saw the cancellation" for line in rt.logs(run.id)),
+                 30, "the job on the cluster to see the cancellation")
 
 
 def test_a_run_whose_dask_workers_keep_dying_is_lost_then_dead_lettered(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "suicidal_app.py").write_text(KILLS_ITSELF)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get(
-        "PYTHONPATH", "")]))  # for the workers' processes
-    from suicidal_app import app
-
+        test_app: App, tmp_path: Path) -> None:
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
             distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                      dashboard_address=":0") as cluster, \
-            Runtime(app, home=tmp_path / "home", app_ref="suicidal_app:app", role="worker",
+            Runtime(test_app, home=tmp_path / "home", role="worker",
                     executor=cluster.scheduler_address.replace("tcp://", "dask://")) as rt:
-        rt.submit(app.get_job("die"))
+        rt.submit(test_app.get_job("die"))
         rt.serve(until="idle", timeout="60s", threads=1, scheduler=False)
         runs = rt.runs("die")
-        dead = rt.dlq_errors(app.get_job("die"))
+        dead = rt.dlq_errors(test_app.get_job("die"))
     assert [r.status.value for r in runs] == ["failed", "dead-lettered"]
     assert runs[0].error.startswith("the Dask workers running it died")
     assert len(dead) == 1 and dead[0].startswith("worker lost while handling it 2 times")
