@@ -712,6 +712,7 @@ class StateStore(ABC):
 ENGINES = {
     "sqlite": "cauce.backends.sqlite:SQLiteState",
     "postgresql": "cauce.backends.postgres:PostgresState",
+    "postgres": "cauce.backends.postgres:PostgresState",
 }
 
 
