@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -72,3 +73,16 @@ def state(opener: Callable[[], StateStore]) -> StateStore:
 def other(state: StateStore, opener: Callable[[], StateStore]) -> StateStore:
     """A second store on the same location, as another process would open it."""
     return opener()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL location (tests of what only that engine does)."""
+    yield from _postgres()
+
+
+@pytest.fixture
+def pg_server(pg_url: str) -> str:
+    """The test server's ``host:port``."""
+    parts = urlsplit(PG_URL)
+    return f"{parts.hostname}:{parts.port or 5432}"

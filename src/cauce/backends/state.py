@@ -681,6 +681,15 @@ class StateStore(ABC):
         to create one)."""
         return True
 
+    @classmethod
+    def migrate(cls, url: str) -> tuple[int, int]:
+        """Create the store a URL names, or bring its schema to this cauce's version, now
+        (opening it does the same); returns the schema version before (0: none) and after. A
+        schema newer than this cauce's is a StateError."""
+        before = (cls.examine(url).version or 0) if cls.exists(url) else 0
+        cls.from_url(url).close()
+        return before, cls.examine(url).version or 0
+
     @abstractmethod
     def atomic(self) -> AbstractContextManager[None]:
         """A block whose calls (in this thread) share one transaction; nested: a savepoint."""

@@ -54,6 +54,7 @@ cli.command("publish")(feed.publish_command)
 cli.command("put")(feed.put_command)
 demo.register(cli)
 cli.add_typer(state.state_cli, name="state")
+cli.command("migrate")(state.migrate_command)
 ui.register(cli)
 
 

@@ -97,6 +97,14 @@ class PostgresState(StateStore):
                         f"SELECT count(*) FROM {table}").fetchone()[0]
         return verdict
 
+    @classmethod
+    def migrate(cls, url: str) -> tuple[int, int]:
+        db = Database(locate(url))
+        try:
+            return migrate(db)
+        finally:
+            db.close()
+
     @contextmanager
     def atomic(self) -> Iterator[None]:
         with self.db.atomic():

@@ -97,7 +97,9 @@ def _login() -> str:
 
 def unreachable(location: Location, error: Exception) -> StateError:
     """The StateError for a connection that failed, with the hint its cause calls for."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    # libpq's first line ends with the cause ("…port 5432 failed: Connection refused")
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = first.rsplit(" failed: ", 1)[-1]
     low = str(error).lower()
     at = f"{location.host}:{location.port}"
     if "role" in low and "does not exist" in low:

@@ -1,0 +1,110 @@
+"""What only the PostgreSQL state does: errors that name their cause, versioned migrations
+(automatic, explicit, refused when the schema is newer), connections across a fork."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+
+import pytest
+
+from cauce.backends.postgres import PostgresState
+from cauce.backends.postgres.schema import SCHEMA_VERSION
+from cauce.backends.state import open_state
+from cauce.errors import ConfigError, StateError
+
+
+def test_an_unreachable_server_is_one_line_naming_it(pg_url: str) -> None:
+    with pytest.raises(StateError, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:1") as caught:
+        open_state("postgresql://postgres@127.0.0.1:1/test")
+    assert "is the server running at 127.0.0.1:1" in (caught.value.hint or "")
+
+
+def test_a_missing_role_or_database_says_how_to_create_it(pg_server: str) -> None:
+    with pytest.raises(StateError, match="has no role 'no_such_role_x'") as caught:
+        open_state(f"postgresql://no_such_role_x@{pg_server}/test")
+    assert "createuser no_such_role_x" in (caught.value.hint or "")
+    with pytest.raises(StateError, match="has no database 'no_such_db_x'") as caught:
+        open_state(f"postgresql://postgres@{pg_server}/no_such_db_x")
+    assert "createdb" in (caught.value.hint or "")
+
+
+def test_without_the_driver_the_hint_is_the_extra(pg_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(ConfigError, match="psycopg") as caught:
+        open_state(pg_url)
+    assert caught.value.hint == "install cauce[postgres]"
+
+
+def test_migrations_run_once_and_report_versions(pg_url: str) -> None:
+    assert not PostgresState.exists(pg_url)
+    assert PostgresState.examine(pg_url).problems
+    assert PostgresState.migrate(pg_url) == (0, SCHEMA_VERSION)
+    assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, SCHEMA_VERSION)
+    assert PostgresState.exists(pg_url)
+    assert PostgresState.examine(pg_url).version == SCHEMA_VERSION
+
+
+def test_processes_opening_a_new_schema_together_migrate_it_once(pg_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_and_send() -> None:
+        try:
+            store = open_state(pg_url)
+            store.queues.send("app:q", ["1"], now=0.0)
+            store.close()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_and_send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store = open_state(pg_url)
+    try:
+        assert len(store.queues.listing("app:q")) == 4
+        with store.db.connection() as con:
+            assert con.execute("SELECT count(*) FROM cauce_schema").fetchone()[0] == 1
+    finally:
+        store.close()
+
+
+def test_a_schema_newer_than_the_code_is_refused(pg_url: str) -> None:
+    store = open_state(pg_url)
+    store.db.change("INSERT INTO cauce_schema (version) VALUES (%s)", (SCHEMA_VERSION + 1,))
+    store.close()
+    with pytest.raises(StateError, match="newer cauce") as caught:
+        open_state(pg_url)
+    assert caught.value.hint == "upgrade cauce on this machine"
+    assert PostgresState.examine(pg_url).problems
+
+
+_inherited: list[PostgresState] = []
+
+
+def _send_from_child() -> None:
+    _inherited[0].queues.send("app:q", ["from the child"], now=0.0)
+
+
+@pytest.mark.skipif(not hasattr(multiprocessing, "get_context") or sys.platform == "win32",
+                    reason="fork is POSIX")
+def test_a_forked_child_opens_its_own_connections(pg_url: str) -> None:
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        store.queues.send("app:q", ["from the parent"], now=0.0)
+        _inherited[:] = [store]
+        child = multiprocessing.get_context("fork").Process(target=_send_from_child)
+        child.start()
+        child.join()
+        assert child.exitcode == 0
+        store.queues.send("app:q", ["parent again"], now=0.0)
+        assert [m.body for m in store.queues.listing("app:q")] == [
+            "from the parent", "from the child", "parent again"]
+    finally:
+        _inherited.clear()
+        store.close()
