@@ -42,7 +42,8 @@ class PostgresState(StateStore):
         self.queues = PostgresQueues(self.db)
         self.tables = PostgresTables(self.db)
         self.streams = PostgresStreams(self.db)
-        self.runs = PostgresRuns(self.db)
+        self.relaxed = Database(self.location, durable=False)
+        self.runs = PostgresRuns(self.db, self.relaxed)
         self.logs = PostgresLogs(self.db)
         self.schedules = PostgresSchedules(self.db)
         self.leases = PostgresLeases(self.db)
@@ -111,6 +112,7 @@ class PostgresState(StateStore):
             yield
 
     def close(self) -> None:
+        self.relaxed.close()
         self.db.close()
 
     def maintain(self, now: float) -> None:
@@ -124,4 +126,4 @@ class PostgresState(StateStore):
         return PostgresListener(self.db, name, on_wake)
 
     def notifier(self, own: str) -> PostgresNotifier:
-        return PostgresNotifier(self.db, own=own)
+        return PostgresNotifier(self.relaxed, own=own)

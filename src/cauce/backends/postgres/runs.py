@@ -62,8 +62,12 @@ def _columns(runs: Sequence[RunRecord]) -> list[list[Any]]:
 
 
 class PostgresRuns(RunStore):
-    def __init__(self, db: Database) -> None:
+    """Runs; ``marks`` is the connection pool for start marks, whose commits need not wait
+    for the disk (one is written before every delivery)."""
+
+    def __init__(self, db: Database, marks: Database) -> None:
         self.db = db
+        self.marks = marks
 
     # -- writing -------------------------------------------------------------------------
     def insert(self, runs: Sequence[RunRecord]) -> None:
@@ -81,7 +85,7 @@ class PostgresRuns(RunStore):
 
     # -- starts --------------------------------------------------------------------------
     def note_started(self, start: Start) -> None:
-        self.db.change("INSERT INTO starts (worker, lease, head, run_id, run) "
+        self.marks.change("INSERT INTO starts (worker, lease, head, run_id, run) "
                        "VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
                        (start.run["worker"], start.lease, start.head, start.run["id"],
                         _json(start.run)))
