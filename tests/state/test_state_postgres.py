@@ -108,3 +108,23 @@ def test_a_forked_child_opens_its_own_connections(pg_url: str) -> None:
     finally:
         _inherited.clear()
         store.close()
+
+
+def test_a_claim_passes_messages_another_transaction_holds(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    try:
+        state.queues.send("app:q", ["1", "2", "3"], now=0.0)
+        taken: list[str] = []
+        with state.atomic():
+            held = state.queues.receive("app:q", now=0.0, limit=2, visibility=30.0)
+            claimer = threading.Thread(target=lambda: taken.extend(
+                m.body for m in other.queues.receive("app:q", now=0.0, limit=5,
+                                                     visibility=30.0)))
+            claimer.start()
+            claimer.join(60)
+            assert not claimer.is_alive(), "the claim did not wait for the open transaction"
+        assert [m.body for m in held] == ["1", "2"]
+        assert taken == ["3"]
+    finally:
+        state.close()
+        other.close()

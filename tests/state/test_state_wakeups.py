@@ -23,3 +23,21 @@ def test_a_notifier_wakes_a_listening_process(state: StateStore, other: StateSto
     finally:
         notifier.close()
         listener.close()
+
+
+def test_notifications_wake_listeners_in_turn(state: StateStore, other: StateStore) -> None:
+    events = [threading.Event(), threading.Event()]
+    listeners = [state.listener(f"serve-{n}", events[n].set) for n in range(2)]
+    if any(listener is None or not listener.start() for listener in listeners):
+        pytest.skip("this engine only polls")
+    notifier = other.notifier("worker-b")
+    assert notifier is not None
+    try:
+        notifier.notify()
+        notifier.notify()
+        assert events[0].wait(30) and events[1].wait(30), "each listener woken once"
+    finally:
+        notifier.close()
+        for listener in listeners:
+            if listener is not None:
+                listener.close()
