@@ -137,9 +137,10 @@ class PostgresRuns(RunStore):
             if value is not None:
                 where.append(f"{column} = %s")
                 args.append(value)
-        order = "DESC" if newest_first else "ASC"
+        # NULLs first, as in SQLite (and as the index runs_by_start is walked, either way)
+        order = "DESC NULLS LAST" if newest_first else "ASC NULLS FIRST"
         sql = (f"SELECT {RECORD} FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
-               + f" ORDER BY coalesce(started_at, queued_at) {order} NULLS LAST, id {order} "
+               + f" ORDER BY coalesce(started_at, queued_at) {order}, id {order.split()[0]} "
                "LIMIT %s")
         return [run(r) for r in self.db.rows(sql, [*args, limit or None])]
 

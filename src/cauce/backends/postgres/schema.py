@@ -107,7 +107,7 @@ _V1 = [
     "CREATE INDEX runs_by_app ON runs (app, id)",
     "CREATE INDEX runs_by_status ON runs (status, worker)",
     "CREATE INDEX runs_by_message ON runs (message_id) WHERE message_id IS NOT NULL",
-    "CREATE INDEX runs_by_start ON runs (coalesce(started_at, queued_at), id)",
+    "CREATE INDEX runs_by_start ON runs (coalesce(started_at, queued_at) NULLS FIRST, id)",
     "CREATE INDEX runs_cancelled ON runs (id) WHERE cancel",
     # deliveries a worker started, until their runs' rows say so (RunStore.note_started)
     """CREATE TABLE starts (
