@@ -128,3 +128,19 @@ def test_a_claim_passes_messages_another_transaction_holds(pg_url: str) -> None:
     finally:
         state.close()
         other.close()
+
+
+def test_a_lost_connection_is_one_state_error_and_the_next_call_reconnects(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    assert isinstance(state, PostgresState) and isinstance(other, PostgresState)
+    try:
+        state.queues.send("app:q", ["1"], now=0.0)
+        pids = [con.info.backend_pid for con in state.db._idle]
+        other.db.change("SELECT pg_terminate_backend(pid) FROM unnest(%s::integer[]) AS pid",
+                        (pids,))
+        with pytest.raises(StateError, match="lost the connection to PostgreSQL"):
+            state.queues.listing("app:q")
+        assert [m.body for m in state.queues.listing("app:q")] == ["1"]
+    finally:
+        state.close()
+        other.close()

@@ -187,6 +187,16 @@ class Database:
             self._all.append(con)
         return con
 
+    def _drop_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            for con in idle:
+                with contextlib.suppress(ValueError):
+                    self._all.remove(con)
+        for con in idle:
+            with contextlib.suppress(Exception):
+                con.close()
+
     def _give(self, con: psycopg.Connection[Any]) -> None:
         broken = con.closed or con.info.transaction_status != self.psycopg.pq.TransactionStatus.IDLE
         with self._lock:
@@ -207,6 +217,7 @@ class Database:
             errors = self.psycopg.errors
             if isinstance(error, errors.QueryCanceled | errors.LockNotAvailable):
                 raise
+            self._drop_idle()  # a server that went away took every idle connection with it
             raise StateError(f"lost the connection to PostgreSQL at {self.location.host}:"
                              f"{self.location.port}: {str(error).strip().splitlines()[0]}",
                              hint="is the server still running? the work of this call was "
