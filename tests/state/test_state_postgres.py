@@ -144,3 +144,20 @@ def test_a_lost_connection_is_one_state_error_and_the_next_call_reconnects(pg_ur
     finally:
         state.close()
         other.close()
+
+
+def test_url_forms_name_the_same_store(pg_url: str) -> None:
+    first = open_state(pg_url)
+    try:
+        first.queues.send("app:q", ["1"], now=0.0)
+        rest = pg_url.split("://", 1)[1]
+        for scheme in ("postgres", "postgresql+psycopg"):
+            again = open_state(f"{scheme}://{rest}")
+            try:
+                assert len(again.queues.listing("app:q")) == 1
+            finally:
+                again.close()
+    finally:
+        first.close()
+    with pytest.raises(ConfigError, match="not a plain name"):
+        open_state(pg_url.split("?")[0] + "?schema=a;drop")

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ...errors import StateError
 from ..state import StateStore, Verdict
 from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
-from .database import Database, driver, locate, unreachable
+from .database import Database, locate
 from .logs import PostgresLogs
 from .queues import PostgresQueues
 from .runs import PostgresRuns
@@ -57,28 +58,18 @@ class PostgresState(StateStore):
 
     @classmethod
     def exists(cls, url: str) -> bool:
-        location = locate(url)
-        psycopg = driver()
-        options = {"options": f"-c search_path={location.schema}"} if location.schema else {}
-        try:
-            with psycopg.connect(location.conninfo, autocommit=True, connect_timeout=10,
-                                 **options) as con:
-                return current_version(con) > 0
-        except psycopg.OperationalError as error:
-            raise unreachable(location, error) from None
+        with Database(locate(url)).connect() as con:
+            return current_version(con) > 0
 
     @classmethod
     def examine(cls, url: str) -> Verdict:
         location = locate(url)
         verdict = Verdict(location.where, hint="`cauce migrate` builds or upgrades cauce's "
                           "tables; restore the database from its backup if they were damaged")
-        psycopg = driver()
-        options = {"options": f"-c search_path={location.schema}"} if location.schema else {}
         try:
-            con = psycopg.connect(location.conninfo, autocommit=True, connect_timeout=10,
-                                  **options)
-        except psycopg.OperationalError as error:
-            verdict.problems.append(unreachable(location, error).message)
+            con = Database(location).connect()
+        except StateError as error:
+            verdict.problems.append(error.message)
             return verdict
         with con:
             verdict.version = current_version(con)

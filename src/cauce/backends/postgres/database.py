@@ -48,7 +48,6 @@ class Location:
     """Where a ``postgresql://`` URL points: libpq's connection string, the schema cauce's
     tables live in (``?schema=``; default ``public``), and how to name it to people."""
 
-    url: str
     conninfo: str
     schema: str | None
     where: str
@@ -84,7 +83,7 @@ def locate(url: str) -> Location:
     user = parts.username or os.environ.get("PGUSER", "") or _login()
     dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
     where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
-    return Location(url, conninfo, schema, where, host, port, user, dbname)
+    return Location(conninfo, schema, where, host, port, user, dbname)
 
 
 def _login() -> str:
