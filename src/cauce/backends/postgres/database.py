@@ -208,22 +208,23 @@ class Database:
             con.close()
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
-        """A connection lost or refused mid-way, as StateError; other errors unchanged."""
+    def _translated(self, con: psycopg.Connection[Any]) -> Iterator[None]:
+        """A full disk and a connection lost mid-way, as StateError; other errors (a deadlock,
+        a cancelled statement, cauce's own mistakes) unchanged."""
+        at = f"{self.location.host}:{self.location.port}"
         try:
             yield
+        except self.psycopg.errors.DiskFull as error:
+            raise StateError(f"PostgreSQL at {at} is out of disk space: {error}",
+                             hint="free space on the server's disk") from None
         except self.psycopg.OperationalError as error:
-            errors = self.psycopg.errors
-            if isinstance(error, errors.QueryCanceled | errors.LockNotAvailable):
+            if not (con.broken or con.closed):
                 raise
             self._drop_idle()  # a server that went away took every idle connection with it
-            raise StateError(f"lost the connection to PostgreSQL at {self.location.host}:"
-                             f"{self.location.port}: {str(error).strip().splitlines()[0]}",
-                             hint="is the server still running? the work of this call was "
-                             "not committed") from None
-        except self.psycopg.errors.DiskFull as error:
-            raise StateError(f"PostgreSQL at {self.location.host}:{self.location.port} is out "
-                             f"of disk space: {error}", hint="free space on the server") from None
+            raise StateError(f"lost the connection to PostgreSQL at {at}: "
+                             f"{str(error).strip().splitlines()[0]}",
+                             hint="is the server still running? what this call wrote may not "
+                             "have been committed") from None
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -234,7 +235,7 @@ class Database:
             return
         con = self._take()
         try:
-            with self._translated():
+            with self._translated(con):
                 yield con
         finally:
             self._give(con)
@@ -251,7 +252,7 @@ class Database:
         con = self._take()
         self._local.con = con
         try:
-            with self._translated(), con.transaction():
+            with self._translated(con), con.transaction():
                 yield con
         finally:
             self._local.con = None
