@@ -93,3 +93,9 @@ def test_log_lines_and_streams(state: StateStore) -> None:
     assert [line.message for line in state.logs.read(limit=1)] == ["started"]
     assert state.logs.streams("app") == [("app", "load/r1", 3.0, 2), ("app", "general", 1.0, 1)]
     assert len(state.logs.streams(limit=2)) == 2
+
+
+def test_an_upsert_naming_a_run_twice_keeps_the_last(state: StateStore) -> None:
+    state.runs.upsert([_run("u1", status=RunStatus.RUNNING, started_at=1.0),
+                       _run("u1", status=RunStatus.SUCCEEDED, started_at=1.0, ended_at=2.0)])
+    assert state.runs.get("u1").status is RunStatus.SUCCEEDED  # type: ignore[union-attr]

@@ -75,8 +75,11 @@ class PostgresRuns(RunStore):
             self.db.change(f"INSERT INTO runs ({RECORD}) {_UNNEST}", _columns(runs))
 
     def upsert(self, runs: Sequence[RunRecord]) -> None:
-        if runs:
-            self.db.change(_UPSERT, _columns(runs))
+        # One row per run, the last written winning (as one write after another would): a
+        # statement may not update a row twice.
+        latest = list({r.id: r for r in runs}.values())
+        if latest:
+            self.db.change(_UPSERT, _columns(latest))
 
     def finish(self, run_id: str, status: str, *, now: float, error: str | None = None,
                result: Any = None) -> None:
