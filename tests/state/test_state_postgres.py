@@ -161,3 +161,19 @@ def test_url_forms_name_the_same_store(pg_url: str) -> None:
         first.close()
     with pytest.raises(ConfigError, match="not a plain name"):
         open_state(pg_url.split("?")[0] + "?schema=a;drop")
+
+
+def test_a_step_that_is_not_automatic_waits_for_cauce_migrate(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cauce.backends.postgres import schema
+
+    PostgresState.migrate(pg_url)
+    step = schema.Migration(SCHEMA_VERSION + 1, ("CREATE TABLE later (x integer)",),
+                            automatic=False)
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", step.version)
+    with pytest.raises(StateError, match="applied only on purpose") as caught:
+        open_state(pg_url)
+    assert "cauce migrate" in (caught.value.hint or "")
+    assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, step.version)
+    open_state(pg_url).close()

@@ -93,7 +93,7 @@ class PostgresState(StateStore):
     def migrate(cls, url: str) -> tuple[int, int]:
         db = Database(locate(url))
         try:
-            return migrate(db)
+            return migrate(db, explicit=True)
         finally:
             db.close()
 
