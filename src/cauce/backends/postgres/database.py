@@ -43,6 +43,12 @@ def driver() -> Any:
     return psycopg
 
 
+def text(value: str | None) -> str | None:
+    """Free text (a log line, an error) as PostgreSQL can store it: its text type cannot hold
+    the character U+0000, which a program's output may contain; it becomes U+FFFD."""
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a ``postgresql://`` URL points: libpq's connection string, the schema cauce's

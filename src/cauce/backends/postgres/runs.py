@@ -11,7 +11,7 @@ from typing import Any
 
 from ...runs import Run, RunRecord, RunStatus
 from ..state import RunStore, Start
-from .database import Database
+from .database import Database, text
 
 _NAMES = ("id", "app", "kind", "name", "partition", "attempt", "status", "trigger", "message_id",
           "event_id", "queued_at", "started_at", "params", "worker", "ended_at", "error",
@@ -57,7 +57,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
 def _columns(runs: Sequence[RunRecord]) -> list[list[Any]]:
     rows = [(r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
              r.message_id, r.event_id, r.queued_at, r.started_at, _json(r.params), r.worker,
-             r.ended_at, r.error, _json(r.result)) for r in runs]
+             r.ended_at, text(r.error), _json(r.result)) for r in runs]
     return [list(column) for column in zip(*rows, strict=True)]
 
 
@@ -84,7 +84,7 @@ class PostgresRuns(RunStore):
     def finish(self, run_id: str, status: str, *, now: float, error: str | None = None,
                result: Any = None) -> None:
         self.db.change("UPDATE runs SET status = %s, ended_at = %s, error = %s, result = %s::jsonb "
-                       "WHERE id = %s", (str(status), now, error, _json(result), run_id))
+                       "WHERE id = %s", (str(status), now, text(error), _json(result), run_id))
 
     # -- starts --------------------------------------------------------------------------
     def note_started(self, start: Start) -> None:
