@@ -161,6 +161,20 @@ def test_url_forms_name_the_same_store(pg_url: str) -> None:
         first.close()
     with pytest.raises(ConfigError, match="not a plain name"):
         open_state(pg_url.split("?")[0] + "?schema=a;drop")
+    with pytest.raises(ConfigError, match="port is not a number") as caught:
+        open_state("postgresql://postgres:secret@127.0.0.1:x/test")
+    assert "secret" not in str(caught.value)
+
+
+def test_libpq_parameters_pass_through(pg_url: str) -> None:
+    store = open_state(pg_url + "&options=-c%20synchronous_commit%3Doff"
+                       "&application_name=cauce%20test")
+    try:
+        assert store.db.row("SHOW synchronous_commit") == ("off",)
+        store.queues.send("app:q", ["1"], now=0.0)
+        assert len(store.queues.listing("app:q")) == 1
+    finally:
+        store.close()
 
 
 def test_a_step_that_is_not_automatic_waits_for_cauce_migrate(

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ...errors import ConfigError, StateError
 
@@ -55,6 +55,7 @@ class Location:
     tables live in (``?schema=``; default ``public``), and how to name it to people."""
 
     conninfo: str
+    options: str  # libpq's ``options`` (server settings), to which cauce adds its own
     schema: str | None
     where: str
     host: str
@@ -74,22 +75,27 @@ def locate(url: str) -> Location:
     ``postgresql+psycopg://`` too); other query parameters are libpq's own."""
     scheme, rest = url.split("://", 1) if "://" in url else ("", url)
     if scheme.split("+", 1)[0] not in SCHEMES:
-        raise ConfigError(f"state URL {url!r} names no PostgreSQL database",
+        raise ConfigError(f"state URL scheme {scheme!r} names no PostgreSQL database",
                           hint="use postgresql://user@host:5432/dbname")
     parts = urlsplit("postgresql://" + rest)
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None) or None
     if schema is not None and not schema.replace("_", "").isalnum():
-        raise ConfigError(f"state URL {url!r}: schema {schema!r} is not a plain name",
+        raise ConfigError(f"the state URL's schema {schema!r} is not a plain name",
                           hint="use letters, digits and underscores (?schema=cauce)")
-    libpq = [(k, v) for k, v in query if k != "schema"]
-    conninfo = urlunsplit(parts._replace(query=urlencode(libpq)))
+    options = " ".join(v for k, v in query if k == "options")
+    libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
+    conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
     host = parts.hostname or os.environ.get("PGHOST", "localhost")
-    port = parts.port or int(os.environ.get("PGPORT", "5432"))
+    try:
+        port = parts.port or int(os.environ.get("PGPORT", "5432"))
+    except ValueError:
+        raise ConfigError("the state URL's port is not a number",
+                          hint="use postgresql://user@host:5432/dbname") from None
     user = parts.username or os.environ.get("PGUSER", "") or _login()
     dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
     where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
-    return Location(conninfo, schema, where, host, port, user, dbname)
+    return Location(conninfo, options, schema, where, host, port, user, dbname)
 
 
 def _login() -> str:
@@ -156,7 +162,7 @@ class Database:
         """A new connection of its own (the pool's, a listener's), search path set."""
         options = {"autocommit": autocommit, "connect_timeout": 10,
                    "application_name": "cauce"}
-        settings = []
+        settings = [self.location.options] if self.location.options else []
         if self.location.schema:
             settings.append(f"-c search_path={self.location.schema}")
         if not self.durable:
