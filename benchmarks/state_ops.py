@@ -3,7 +3,9 @@ and on PostgreSQL, in the same run (one process, one thread: the cost of the sto
 without the dispatcher).
 
 - one by one: a send per message, then a claim of one and its ack (two transactions);
-- in batches: sends of 10, then a claim of 10 and their ack in one ``atomic()`` block.
+- in batches: sends of 10, then a claim of 10 and their ack in one ``atomic()`` block;
+
+and PostgreSQL once more with ``synchronous_commit=off`` (what commits cost on the server's disk).
 
     python benchmarks/state_ops.py                      # N=5000, PostgreSQL at 127.0.0.1:5432/test
     python benchmarks/state_ops.py --n 20000 --postgres postgresql://user@host/db
@@ -68,12 +70,15 @@ def main() -> None:
     schema = f"bench_{secrets.token_hex(4)}"
     separator = "&" if "?" in args.postgres else "?"
     with tempfile.TemporaryDirectory() as folder:
-        urls = {"sqlite": sqlite_url(Path(folder) / "state.db"),
-                "postgresql": f"{args.postgres}{separator}schema={schema}"}
+        postgres = f"{args.postgres}{separator}schema={schema}"
+        urls = {"sqlite": sqlite_url(Path(folder) / "state.db"), "postgresql": postgres,
+                "postgresql, commits not waiting for the disk":
+                postgres + "&options=-c%20synchronous_commit%3Doff"}
         try:
             for engine, url in urls.items():
                 rates = measure(url, args.n, args.batch)
-                print(f"{engine:11s}" + "  ".join(f"{k}: {v:8,.0f}/s" for k, v in rates.items()))
+                print(engine)
+                print("    " + "  ".join(f"{k}: {v:8,.0f}/s" for k, v in rates.items()))
         finally:
             import psycopg
 
