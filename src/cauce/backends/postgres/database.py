@@ -144,7 +144,9 @@ class Database:
     within a fraction of a second (for marks whose loss costs a redelivery, never work).
     """
 
-    IDLE_KEPT = 8  # connections kept open between uses; more are opened when threads need them
+    # connections kept open between uses: as many as a serving process's threads use at once
+    # (more are opened when needed, and closed after)
+    IDLE_KEPT = 16
 
     def __init__(self, location: Location, *, durable: bool = True) -> None:
         self.location = location
