@@ -191,3 +191,24 @@ def test_a_step_that_is_not_automatic_waits_for_cauce_migrate(
     assert "cauce migrate" in (caught.value.hint or "")
     assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, step.version)
     open_state(pg_url).close()
+
+
+def test_maintain_forgets_starts_whose_runs_are_recorded(pg_url: str) -> None:
+    from cauce.backends.state import Start
+    from cauce.runs import RunRecord, RunStatus
+
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        runs = [RunRecord(id=f"s{n}", app="app", kind="handler", name="h",
+                          status=RunStatus.RUNNING, worker="w") for n in range(3)]
+        for n, run in enumerate(runs):
+            store.runs.note_started(Start(f"lease-{n}", str(n), run.as_dict()))
+        store.runs.upsert([runs[0]])
+        store.maintain(0.0)
+        assert store.runs.started(worker="w", lease="lease-0", head="0") is None
+        assert store.runs.started(worker="w", lease="lease-1", head="1") == runs[1]
+        store.runs.record_running([runs[1]])
+        assert store.db.row("SELECT count(*) FROM starts") == (1,)
+    finally:
+        store.close()
