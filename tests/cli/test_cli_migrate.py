@@ -38,6 +38,7 @@ def pg_url() -> Iterator[str]:
         admin.close()
 
 
+@pytest.mark.postgres
 def test_migrate_on_postgresql_and_a_newer_schema_refused(cli, pg_url: str) -> None:
     first = cli("migrate", "--state", pg_url)
     assert first.status == 0, first.err

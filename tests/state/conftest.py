@@ -19,7 +19,7 @@ import pytest
 
 from cauce.backends.state import StateStore, open_state, sqlite_url
 
-ENGINES = ["sqlite", "postgresql"]
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 # The PostgreSQL server the tests use (each test in a schema of its own, dropped after).
 PG_URL = os.environ.get("CAUCE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")

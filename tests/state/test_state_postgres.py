@@ -14,6 +14,8 @@ from cauce.backends.postgres.schema import SCHEMA_VERSION
 from cauce.backends.state import open_state
 from cauce.errors import ConfigError, StateError
 
+pytestmark = pytest.mark.postgres
+
 
 def test_an_unreachable_server_is_one_line_naming_it(pg_url: str) -> None:
     with pytest.raises(StateError, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:1") as caught:
