@@ -214,3 +214,18 @@ def test_maintain_forgets_starts_whose_runs_are_recorded(pg_url: str) -> None:
         assert store.db.row("SELECT count(*) FROM starts") == (1,)
     finally:
         store.close()
+
+
+def test_a_block_that_need_not_be_durable_does_not_wait_for_the_disk(pg_url: str) -> None:
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        with store.atomic(durable=False):
+            assert store.db.row("SHOW synchronous_commit") == ("off",)
+            with store.atomic():
+                assert store.db.row("SHOW synchronous_commit") == ("off",), "the outer decides"
+        with store.atomic():
+            assert store.db.row("SHOW synchronous_commit") == ("on",)
+        assert store.db.row("SHOW synchronous_commit") == ("on",)
+    finally:
+        store.close()

@@ -98,8 +98,8 @@ class PostgresState(StateStore):
             db.close()
 
     @contextmanager
-    def atomic(self) -> Iterator[None]:
-        with self.db.atomic():
+    def atomic(self, *, durable: bool = True) -> Iterator[None]:
+        with self.db.atomic(durable=durable):
             yield
 
     def close(self) -> None:

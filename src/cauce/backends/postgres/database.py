@@ -255,9 +255,10 @@ class Database:
             self._give(con)
 
     @contextmanager
-    def atomic(self) -> Iterator[psycopg.Connection[Any]]:
+    def atomic(self, *, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
         """A transaction, committed when the block ends and rolled back when it raises;
-        inside another block of this thread, a savepoint of it."""
+        inside another block of this thread, a savepoint of it. Not ``durable`` (counted on
+        the outermost block): its commit does not wait for the disk."""
         con = getattr(self._local, "con", None)
         if con is not None:
             with con.transaction():
@@ -267,6 +268,8 @@ class Database:
         self._local.con = con
         try:
             with self._translated(con), con.transaction():
+                if not durable and self.durable:
+                    con.execute("SET LOCAL synchronous_commit TO off")
                 yield con
         finally:
             self._local.con = None
