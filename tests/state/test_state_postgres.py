@@ -229,3 +229,17 @@ def test_a_block_that_need_not_be_durable_does_not_wait_for_the_disk(pg_url: str
         assert store.db.row("SHOW synchronous_commit") == ("on",)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("said", "message", "hint"), [
+    ('connection to server at "db", port 5432 failed: FATAL:  password authentication failed '
+     'for user "cauce"', "refused the login of 'cauce'", "password"),
+    ('connection to server at "db", port 5432 failed: timeout expired', "did not answer",
+     "reachable from this machine"),
+])
+def test_a_refused_login_and_a_silent_server_have_their_own_hints(said: str, message: str,
+                                                                   hint: str) -> None:
+    from cauce.backends.postgres.database import locate, unreachable
+
+    error = unreachable(locate("postgresql://cauce@db:5432/cauce"), Exception(said))
+    assert message in error.message and hint in (error.hint or "")
