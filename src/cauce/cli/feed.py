@@ -57,18 +57,19 @@ def put_command(app_ref: str = typer.Argument(..., metavar="APP"),
     Examples: cauce put demo inbox in/a.csv a.csv; cauce put demo readings --key station-7 '{"v": 1.5}'
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
     with attached(app_ref, home) as rt:
-        resource = rt.app.resources.get(target)
+        resource = rt.app.get_resource(target)  # an unknown name: the closest one
         if isinstance(resource, Stream):
             placed = _put_records(resource, first, partition_key, key_field)
             console.out.print(f"put {len(placed):,} record(s) into stream {target}"
                               + (f" (shard {placed[0][0]}, sequence {placed[0][1]})"
                                  if len(placed) == 1 else ""))
             return
+        bucket = rt.app.get_resource(target, Bucket)
         if file is None:
             raise CauceError("cauce put BUCKET needs a KEY and a FILE",
                              hint="cauce put APP BUCKET KEY FILE, or "
                              "cauce put APP STREAM --key K JSON")
-        ref = rt.app.get_resource(target, Bucket).put_file(first, file)
+        ref = bucket.put_file(first, file)
     console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}")
 
 
