@@ -45,7 +45,7 @@ def handle(records, ctx):
     if records[0].data.get("t"):
         now = time.time()
         with LATENCIES.open("a") as out:
-            out.write("".join(f"{{now - r.data['t']:.6f}}\\n" for r in records))
+            out.write("".join(f"{now - r.data['t']:.6f}\\n" for r in records))
 """
 
 CAUCE_PRODUCER = """

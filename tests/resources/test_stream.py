@@ -208,7 +208,13 @@ def test_retention_trims_by_age_and_count_and_numbering_goes_on() -> None:
         assert readings.put(5, "a") == (0, 6)
         app.on(readings, name="late")(lambda records, ctx: seen.extend(r.data for r in records))
         rt.drain()
-    assert seen == [5], "a consumer starts from the oldest record kept"
+        readings.put_many([(n, "a") for n in range(6, 10)])
+        housekeeping(rt.runtime)
+        rt.drain()
+        warned = [line.message for line in rt.logs(stream="general")]
+    assert seen == [5, 8, 9], "a consumer goes on from the oldest record kept"
+    assert "stream readings shard 0: records 7-8 were dropped by its retention before late " \
+        "read them" in warned
 
 
 def test_a_failed_batch_comes_again_as_it_was_even_if_more_records_arrived() -> None:
