@@ -238,7 +238,8 @@ def main() -> None:
     print(f"throughput, {args.n:,} records (put_many chunks of 1,000):")
     for side in ("cauce", "redis"):
         r = through[side]
-        print(f"  {side:6} put {r['put_per_s']:>8,}/s   put→checkpoint {r['end_to_end_per_s']:>8,}/s")
+        print(f"  {side:6} put {r['put_per_s']:>8,}/s   "
+              f"put→checkpoint {r['end_to_end_per_s']:>8,}/s")
     print(f"latency, {args.rate:,.0f} records/s for {args.seconds:g} s:")
     for side in ("cauce", "redis"):
         r = latency[side]
