@@ -1,5 +1,6 @@
 """Stream consumers killed with SIGKILL while a producer writes, with real processes: every
-record ends up in exactly one sink file; a slow consumer loses nothing and catches up."""
+record ends up in exactly one sink file and has its effects exactly once; a slow consumer loses
+nothing and catches up."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ events = app.stream("events", shards=2)
 lake = app.bucket("lake")
 app.sink(events, bucket=lake, prefix="raw/", partition_by=lambda r: f"part={r.data['n'] % 3}",
          max_bytes=600, max_seconds="1s", max_attempts=1000, visibility="2s")
+totals = app.table("totals", key="key")
+out = app.queue("out")
+
+@app.on(events, batch_size=50, max_attempts=1000, visibility="2s")
+def count(records, ctx):
+    with ctx.atomic():  # read-modify-write: a batch applied twice would count twice
+        for r in records:
+            row = totals.get(r.partition_key) or {"key": r.partition_key, "n": 0}
+            totals.put({**row, "n": row["n"] + 1})
+        out.send_batch([{"n": r.data["n"]} for r in records])
 """
 
 PRODUCE = """
@@ -67,8 +78,8 @@ def _sink_files(home: Path) -> dict[str, list[int]]:
 
 
 @pytest.mark.slow
-def test_every_record_lands_in_exactly_one_file_whatever_the_kills(tmp_path: Path,
-                                                                     app_module) -> None:
+def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
+        tmp_path: Path, app_module) -> None:
     ref = app_module("lake_app", LAKE_APP)
     home, stop = tmp_path / "home", tmp_path / "stop"
     (tmp_path / "produce.py").write_text(PRODUCE)
@@ -89,8 +100,8 @@ def test_every_record_lands_in_exactly_one_file_whatever_the_kills(tmp_path: Pat
         produced = int(producer.communicate(timeout=60)[0].strip())
     final = start(["worker", ref, "--home", str(home)], tmp_path)
     try:
-        wait_for(lambda: _lag(home, "lake:events", "events-to-lake") == 0, 240,
-                 "the sink to catch up")
+        wait_for(lambda: _lag(home, "lake:events", "events-to-lake") == 0
+                 and _lag(home, "lake:events", "count") == 0, 240, "the consumers to catch up")
     finally:
         final.terminate()
         final.communicate(timeout=60)
@@ -99,6 +110,11 @@ def test_every_record_lands_in_exactly_one_file_whatever_the_kills(tmp_path: Pat
     assert produced > 1000 and written == list(range(produced)), \
         "every record in exactly one file"
     assert _query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
+    counted = _query(home, "SELECT sum(json_extract(value, '$.n')) FROM items "
+                           "WHERE tbl = 'lake:totals'")[0][0]
+    sent = sorted(n for (n,) in _query(home, "SELECT json_extract(body, '$.n') FROM messages "
+                                             "WHERE queue = 'lake:out'"))
+    assert (counted, sent) == (produced, list(range(produced))), "every record's effects once"
     lost = _query(home, "SELECT count(*) FROM runs WHERE error LIKE 'worker lost%'")[0][0]
     assert lost >= 1, "some kills landed while a batch was being written"
 
