@@ -461,6 +461,13 @@ class StreamSource(Source):
                 streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
                                   started=False)
                 continue
+            if state.upto and state.seq >= state.upto:
+                # its ctx.atomic() block committed the batch's checkpoint: only the settling
+                # was lost, so the next batch counts no attempt for it and is not kept apart
+                streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
+                                  started=False)
+                lost.append(replace(run, status=RunStatus.FAILED, ended_at=now, error=LOST))
+                continue
             if state.attempts + 1 >= handler.max_attempts:
                 records, _ = self._batch(state, now)
                 reason = lost_reason(state.attempts + 1, state.last_error)
