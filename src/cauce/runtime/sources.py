@@ -437,8 +437,7 @@ class StreamSource(Source):
                         datetime.fromtimestamp(window[1], UTC))
             spec = RunSpec(run_id, handler, attempt,
                            f"{self.stream.name}:{state.shard}:{records[0].seq}-{records[-1].seq}",
-                           payload=[Record(json.loads(r.data), r.pkey, r.shard, r.seq,
-                                           datetime.fromtimestamp(r.ts, UTC)) for r in records],
+                           payload=_records(records),
                            window=span, shard=state.shard,
                            position=Position(self.stream.qualified, handler.name, state.shard,
                                              lease, records[-1].seq))
@@ -581,6 +580,14 @@ class StreamSource(Source):
             return
         streams.fail(*where, retry_at=now, error="worker stopped")
         self.runtime.state.runs.upsert([delivery.ended(RunStatus.FAILED, now, STOPPED)])
+
+
+def _records(stored: list[StoredRecord]) -> list[Record]:
+    """A batch's records, their JSON texts parsed in one call (a thousand calls of json.loads
+    cost about twice as much)."""
+    values = json.loads("[" + ",".join(r.data for r in stored) + "]")
+    return [Record(value, r.pkey, r.shard, r.seq, datetime.fromtimestamp(r.ts, UTC))
+            for value, r in zip(values, stored, strict=True)]
 
 
 def _shard_head(shard: int) -> str:
