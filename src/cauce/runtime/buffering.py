@@ -34,8 +34,7 @@ class Pending:
     first_ts: float | None = None
     closed: int | None = None  # the batch's last sequence number, once it closed
 
-    def scan(self, read: Reader, *, max_bytes: int, max_seconds: float,
-             now: float) -> float | None:
+    def scan(self, read: Reader, *, max_bytes: int, max_seconds: float, now: float) -> float | None:
         """Count records appended since the last scan; returns when the batch closes by time
         if it has not closed (None when there is no record yet, or it closed)."""
         while self.closed is None:
