@@ -54,3 +54,42 @@ def test_put_explains_what_is_missing(cli, app_file) -> None:
     assert bad.err.startswith("error: the message is not valid JSON")
     unknown = cli("put", ref, "reading", "a.csv")
     assert "readings" in unknown.err, "the closest name is suggested"
+
+
+POISON_APP = """
+from pathlib import Path
+
+from cauce import App
+
+app = App("poisoned")
+readings = app.stream("readings")
+done = app.table("done", key="v")
+
+
+@app.on(readings, batch_size=10, max_attempts=2, retry_delay="50ms")
+def check(records, ctx):
+    if any(r.data.get("poison") for r in records) and not Path("fixed").exists():
+        raise ValueError("cannot read this batch")
+    for r in records:
+        done.put({"v": r.data["v"]})
+"""
+
+
+def test_a_failing_stream_batch_is_listed_and_replayed_like_a_queue_message(
+    cli, app_file, tmp_path
+) -> None:
+    ref = app_file(POISON_APP)
+    assert cli("put", ref, "readings", "--key", "k", '{"v": 1, "poison": true}').status == 0
+    assert cli("serve", ref, "--for", "1s").status == 0
+    [dead] = cli("dlq", "list", ref, "check", "--json").json()
+    assert dead["receives"] == 2
+    assert dead["error"].startswith("ValueError: cannot read this batch\n")
+    assert [r["seq"] for r in dead["body"]["records"]] == [1]
+    [info] = cli("streams", ref, "--json").json()
+    assert info["lag"] == {"check": 0}, "the stream moved on past the dead letter"
+    (tmp_path / "fixed").touch()
+    assert cli("dlq", "replay", ref, "check").out.startswith("replayed 1 message(s)")
+    assert cli("serve", ref, "--for", "1s").status == 0
+    assert cli("dlq", "list", ref, "check", "--json").json() == []
+    runs = cli("runs", "--job", "check", "--json").json()
+    assert sorted(r["status"] for r in runs) == ["dead-lettered", "failed", "succeeded"]
