@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 _APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 WorkerKind = Literal["thread", "process"]
+StartAt = Literal["oldest", "latest"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Handler:
     max_retry_delay: float = 300.0
     visibility: float = 60.0
     buffer: FlushLimits | None = None  # a sink's: batches close by size or age
+    start: StartAt = "oldest"  # where a new stream consumer begins
 
     @property
     def kind(self) -> str:
@@ -278,6 +280,7 @@ class App:
         retry_delay: DurationLike = "1s",
         name: str | None = None,
         visibility: DurationLike | None = None,
+        start: StartAt = "oldest",
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Run the decorated function for each event of ``resource``.
 
@@ -285,7 +288,9 @@ class App:
         Queues: a `Message` (a list of them when ``batch_size`` > 1). Topics: a `Message`.
         Streams: a list of `Record` per ``batch_size`` records or per closed ``window``;
         ``visibility`` (default 60 s) is how long a batch may run before its shard is taken
-        over (a queue's handler has its queue's visibility timeout).
+        over (a queue's handler has its queue's visibility timeout); a new stream handler
+        begins at the ``"oldest"`` record kept, or with what arrives after it first runs
+        (``start="latest"``, Kinesis's TRIM_HORIZON and LATEST).
         """
         target = self._resolve_resource(resource)
         if not isinstance(target, Bucket | Queue | Topic | Stream):
@@ -308,6 +313,11 @@ class App:
             raise DeclarationError(f"max_attempts must be a positive integer, got {max_attempts!r}")
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise DeclarationError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if start not in ("oldest", "latest"):
+            raise DeclarationError(f"start={start!r}: a stream handler starts at 'oldest' or "
+                                   "'latest'")
+        if start != "oldest" and not isinstance(target, Stream):
+            raise DeclarationError("start= applies to stream handlers")
         if visibility is not None and not isinstance(target, Stream):
             raise DeclarationError("visibility= applies to stream handlers",
                                    hint="a queue's handler has its queue's visibility_timeout")
@@ -340,6 +350,7 @@ class App:
                 concurrency=concurrency,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
                 visibility=(target.visibility_timeout if isinstance(target, Queue) else lease),
+                start=start,
             )
             return func
 

@@ -162,3 +162,12 @@ def test_a_write_inside_atomic_rolls_back_with_the_checkpoint(state: StateStore)
         raise RuntimeError("the handler failed after its writes")
     assert state.tables.get("app:t", "k") is None
     assert streams.consumer_states(S, "c")[0].seq == 0
+
+
+def test_a_new_consumer_may_start_after_the_newest_record(state: StateStore) -> None:
+    streams = state.streams
+    streams.append(S, 1, [("b", "x"), ("b", "y")], now=5.0)
+    assert [s.seq for s in streams.consumers(S, "late", 2, latest=True)] == [0, 2]
+    streams.append(S, 1, [("b", "z")], now=6.0)
+    assert [s.seq for s in streams.consumers(S, "late", 2, latest=True)] == [0, 2], \
+        "an existing checkpoint is kept"

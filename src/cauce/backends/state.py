@@ -344,9 +344,11 @@ class StreamStore(ABC):
         number given, and every consumer's checkpoint. Costs the same for any length."""
 
     @abstractmethod
-    def consumers(self, stream: str, consumer: str, shards: int) -> list[ConsumerState]:
+    def consumers(self, stream: str, consumer: str, shards: int, *,
+                  latest: bool = False) -> list[ConsumerState]:
         """The consumer's state on every shard, by shard; missing states are created (at
-        sequence 0, unleased) in the same transaction."""
+        sequence 0 — or, with ``latest``, at the shard's newest sequence number — unleased) in
+        the same transaction."""
 
     @abstractmethod
     def consumer_states(self, stream: str, consumer: str) -> list[ConsumerState]:

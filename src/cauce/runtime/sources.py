@@ -408,7 +408,8 @@ class StreamSource(Source):
     def claim(self, now: float, capacity: int, worker: str, *,
               alone: int = 0) -> list[Delivery]:
         handler, streams = self.handler, self.runtime.state.streams
-        states = streams.consumers(self.stream.qualified, handler.name, self.stream.shards)
+        states = streams.consumers(self.stream.qualified, handler.name, self.stream.shards,
+                                   latest=handler.start == "latest")
         expired = [s for s in states if s.lease and s.lease_until <= now]
         if expired:
             self._recover(expired, now)
@@ -519,8 +520,9 @@ class StreamSource(Source):
     def next_wakeup(self, now: float) -> float | None:
         """The earliest future time a window closes or a retry is due."""
         times = []
-        for state in self.runtime.state.streams.consumers(self.stream.qualified,
-                                                          self.handler.name, self.stream.shards):
+        for state in self.runtime.state.streams.consumers(
+                self.stream.qualified, self.handler.name, self.stream.shards,
+                latest=self.handler.start == "latest"):
             if state.retry_at > now:
                 times.append(state.retry_at)
                 continue
