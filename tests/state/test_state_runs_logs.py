@@ -93,3 +93,23 @@ def test_log_lines_and_streams(state: StateStore) -> None:
     assert [line.message for line in state.logs.read(limit=1)] == ["started"]
     assert state.logs.streams("app") == [("app", "load/r1", 3.0, 2), ("app", "general", 1.0, 1)]
     assert len(state.logs.streams(limit=2)) == 2
+
+
+def test_prune_deletes_finished_runs_and_old_lines_only(state: StateStore) -> None:
+    state.runs.insert([
+        _run("old", status=RunStatus.SUCCEEDED, started_at=10.0, ended_at=20.0),
+        _run("old-other-app", app="other", status=RunStatus.FAILED, started_at=10.0,
+             ended_at=20.0),
+        _run("new", status=RunStatus.FAILED, started_at=10.0, ended_at=200.0),
+        _run("waiting", queued_at=5.0),
+        _run("going", status=RunStatus.RUNNING, started_at=6.0)])
+    assert state.runs.prune(ended_before=100.0, app="app") == 1
+    assert state.runs.get("old") is None and state.runs.get("old-other-app") is not None
+    assert state.runs.prune(ended_before=100.0) == 1
+    assert sorted(r.id for r in state.runs.query()) == ["going", "new", "waiting"]
+    state.logs.append([("app", "load/old", 15.0, 20, "old line", "old"),
+                       ("app", "general", 150.0, 20, "new line", None),
+                       ("other", "general", 15.0, 20, "other app", None)])
+    assert state.logs.prune(before=100.0, app="app") == 1
+    assert [line.message for line in state.logs.read()] == ["other app", "new line"]
+    assert state.logs.prune(before=100.0) == 1

@@ -50,7 +50,7 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
 
 def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]:
     return [click.Option(["--home"], type=click.Path(path_type=Path), help="cauce home folder "
-                         "[default: .cauce, or CAUCE_HOME]"), *(extra or [])]
+                         "[default: ./.cauce in the current folder, or CAUCE_HOME]"), *(extra or [])]
 
 
 def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | None:

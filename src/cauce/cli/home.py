@@ -12,12 +12,12 @@ from pathlib import Path
 import typer
 
 from ..backends.state import StateStore, engine, open_state, sqlite_url
-from ..errors import NotFound
+from ..errors import ConfigError, NotFound
 from ..runtime.runtime import Runtime
 from ..settings import ConfigSources
 from .loading import load_app
 
-HomeOption = typer.Option(None, "--home", help="cauce home folder [default: .cauce, or CAUCE_HOME]")
+HomeOption = typer.Option(None, "--home", help="cauce home folder [default: ./.cauce in the current folder, or CAUCE_HOME]")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
@@ -55,6 +55,10 @@ def existing_state(value: Path | None) -> tuple[Path, str]:
     """The home and state URL of a home where something ran (NotFound otherwise)."""
     home = home_option_value(value)
     url = state_url(home)
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the cauce home {home} is a file, not a folder",
+                          hint="pass --home (or set CAUCE_HOME) to the folder "
+                          "`cauce serve`/`run` used")
     if not engine(url).exists(url):
         raise no_home(home)
     return home, url

@@ -14,7 +14,7 @@ from ..runs import Run, RunStatus
 from . import console
 from .home import HomeOption, JsonOption, inspected
 
-runs_cli = typer.Typer(help="List, show and cancel runs, newest first.\n\n"
+runs_cli = typer.Typer(rich_markup_mode=None, help="List, show and cancel runs, newest first.\n\n"
                        "Example: cauce runs --app census --job load --limit 5",
                        no_args_is_help=False)
 

@@ -57,7 +57,7 @@ def register(cli: typer.Typer) -> None:
         token: str = typer.Option(None, "--token", envvar=TOKEN_ENV,
                                   help=f"require this token on every request [env {TOKEN_ENV}]"),
         home: Path = typer.Option(None, "--home", help="cauce home folder "
-                                  "[default: .cauce, or CAUCE_HOME]"),
+                                  "[default: ./.cauce in the current folder, or CAUCE_HOME]"),
     ) -> None:
         """Open the web UI: runs, live logs, the graph, partitions, queues and dead letters, data,
         dashboards. Stop it with Ctrl-C.

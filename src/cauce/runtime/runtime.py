@@ -54,6 +54,20 @@ ProgressHook = Callable[[str, float, float | None, str], None]
 RunHook = Callable[[Run], None]
 
 
+def make_home(home: Path) -> None:
+    """Create the home folder (and its parents); a ConfigError when that is impossible."""
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the cauce home {home} is a file, not a folder",
+                          hint="pass --home (or set CAUCE_HOME) to a folder, "
+                          "or to a path that does not exist yet")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create the cauce home {home}: {err.strerror}",
+                          hint="pass --home (or set CAUCE_HOME) to a folder you can write to"
+                          ) from err
+
+
 def default_home(config: ConfigSources) -> Path:
     value, _ = config.home()
     return Path(value or ".cauce")
@@ -123,7 +137,7 @@ class Runtime:
         for resource in self.app.resources.values():
             if isinstance(resource, Bucket):
                 self.watch_of(resource)  # a watch setting that is no duration fails here
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_home(self.home)
         self._state = open_state(self.state_url, serving=self.role in ("serve", "worker"))
         self.sink = LogSink(self._state, self.clock)
         self.sink.mask(self._settings.secrets())

@@ -46,8 +46,8 @@ app = App(
 
 db = app.setting(
     "db", str, default="sqlite:///census.db",
-    help="target database: sqlite:///file.db, postgresql://user@host:port/db, "
-    "duckdb:///file.duckdb",
+    help="target database: sqlite:///file.db (relative to the current folder, not the home; "
+    "sqlite:////abs/file.db is absolute), postgresql://user@host:port/db, duckdb:///file.duckdb",
 )
 table = app.setting(
     "table", str, default="adult", help="table of valid rows (quarantine: <table>_rejected)"
