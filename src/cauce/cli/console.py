@@ -192,6 +192,8 @@ def summary_line(run: Run) -> str:
     took = f" in {run.duration:.2f}s" if run.duration is not None else ""
     text = f"{mark} run {run.id} {run.app}.{run.name}{where} {run.status.value}{took}"
     error, hint = split_hint(run.error or "")
+    if run.status.value == "cancelled":
+        error = error.removeprefix("cancelled: ")
     if error:
         text += f": {escape(error)}"
     if hint:

@@ -4,6 +4,7 @@ only look, a runtime for those that also need the app."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,11 +14,13 @@ import typer
 
 from ..backends.state import StateStore, engine, open_state, sqlite_url
 from ..errors import ConfigError, NotFound
+from ..runtime.foreground import reap_lost_runs
 from ..runtime.runtime import Runtime
 from ..settings import ConfigSources
 from .loading import load_app
 
-HomeOption = typer.Option(None, "--home", help="cauce home folder [default: ./.cauce in the current folder, or CAUCE_HOME]")
+HOME_HELP = "cauce home folder [default: ./.cauce in the current folder, or CAUCE_HOME]"
+HomeOption = typer.Option(None, "--home", help=HOME_HELP)
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
@@ -70,6 +73,7 @@ def inspected(value: Path | None) -> Iterator[StateStore]:
     _, url = existing_state(value)
     state = open_state(url)
     try:
+        reap_lost_runs(state, time.time())
         yield state
     finally:
         state.close()

@@ -14,7 +14,7 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, ui
+from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, ui, workers
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -56,6 +56,7 @@ def main_options(
 execution.register(cli)
 cli.add_typer(runs.runs_cli, name="runs")
 cli.command("logs")(logs.logs_command)
+cli.command("workers")(workers.workers_command)
 cli.command("queues")(queues.queues_command)
 cli.add_typer(dlq.dlq_cli, name="dlq")
 cli.command("schedules")(queues.schedules_command)

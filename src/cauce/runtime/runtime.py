@@ -42,6 +42,7 @@ from ..runs import Run
 from ..settings import ConfigSources, Setting, Settings, resolve
 from . import inspection, jobs, produce, serving
 from .execute import log_general
+from .foreground import reap_lost_runs
 from .processes import ProcessLauncher
 
 if TYPE_CHECKING:
@@ -144,6 +145,8 @@ class Runtime:
         if self.role != "test":  # tests flush at run ends, so what they read is deterministic
             self.sink.start()
         self._undo_logging = logs.install()
+        if self.role != "test":
+            reap_lost_runs(self._state, self.clock.time())
         self._notifier = self._state.notifier(self.worker_id)
         self.app.runtime = self
         self.lifecycle = Lifecycle.OPEN
@@ -323,7 +326,7 @@ class Runtime:
 
     def run(self, job: Job | str, partition: str | None = None, **params: Any) -> Run:
         """Run ``job`` once, now, in this thread (as `cauce run`); returns the finished run."""
-        return jobs.run_foreground(self, job, partition, **params)
+        return jobs.run_foreground(self, job, partition, params)
 
     def start_jobs(self) -> None:
         """Queue one run of each ``run_at_start`` job not paused and not already pending."""
@@ -390,12 +393,13 @@ class Runtime:
     def serve(self, *, until: serving.Until = None, timeout: DurationLike | None = None,
               threads: int = 8, processes: int | None = None, scheduler: bool = True,
               grace: DurationLike = "30s", poll: float = 0.005,
-              handle_signals: bool = False) -> None:
+              handle_signals: bool = False, on_ready: Callable[[], None] | None = None) -> None:
         """Run the scheduler, the dispatcher and the workers until ``until()`` is true (or, with
         ``until="idle"``, until no work is left in the app's queues and streams), ``timeout``
         passes, or `stop` / SIGTERM / SIGINT; then finish or give back the work in hand."""
         serving.serve(self, until=until, timeout=timeout, threads=threads, processes=processes,
-                      scheduler=scheduler, grace=grace, poll=poll, handle_signals=handle_signals)
+                      scheduler=scheduler, grace=grace, poll=poll, handle_signals=handle_signals,
+                      on_ready=on_ready)
 
     def stop(self) -> None:
         """Ask a running `serve` to stop gracefully."""

@@ -16,8 +16,10 @@ from ..durations import DurationLike, parse_duration
 from ..errors import CauceError
 from ..resources.stream import Stream
 from .execute import log_general
+from .foreground import BEAT_EVERY, alive
 
 if TYPE_CHECKING:
+    from ..backends.state import WorkerRecord
     from .dispatcher import Dispatcher
     from .runtime import Runtime
     from .scheduler import Scheduler
@@ -39,11 +41,13 @@ def serve(
     grace: DurationLike = "30s",
     poll: float = 0.005,
     handle_signals: bool = False,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run the scheduler, the dispatcher and the workers until ``until`` — a function that
     returns True, or ``"idle"``: nothing left to do now or later in any queue or stream of the
     app — or until ``timeout`` passes, or `stop` / SIGTERM / SIGINT; then finish or give back
-    the work in hand."""
+    the work in hand. ``on_ready`` is called once the signal handlers are in place and the
+    process is registered (what `cauce workers` lists)."""
     from .scheduler import Scheduler
 
     if until is not None and until != "idle" and not callable(until):
@@ -58,20 +62,28 @@ def serve(
         done = dispatcher.idle
     elif callable(until):
         done = until
+    previous = _install_signals(rt) if handle_signals else {}
+    rt.clear_stop()
+    first = _other_server(rt) if scheduler else None
     rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
                               host=socket.gethostname(), role=rt.role, now=rt.clock.time())
     listener = rt.state.listener(rt.worker_id, rt.wake)
     if listener is not None:
         listener.start()
-    previous = _install_signals(rt) if handle_signals else {}
-    rt.clear_stop()
     # Lines logged by this loop (outside any run) form the worker's own log stream.
     with logs.scoped(logs.LogScope(rt.sink, rt.app.name, f"worker/{rt.worker_id}")):
         log_general(rt, rt.app.name, logging.INFO, "%s %s started (pid %d)", role, rt.worker_id,
                     os.getpid())
+        if first is not None:
+            log_general(rt, rt.app.name, logging.WARNING,
+                        "another `cauce serve %s` is live on this home (pid %d on %s): this one "
+                        "works as an extra worker; schedules fire in that one, and here only "
+                        "once it stops", rt.app.name, first.pid, first.host)
         try:
-            if sched is not None:
+            if sched is not None and first is None:
                 rt.start_jobs()
+            if on_ready is not None:
+                on_ready()
             _loop(rt, sched, dispatcher, done, deadline, poll)
         finally:
             if listener is not None:
@@ -84,13 +96,23 @@ def serve(
             rt.sink.flush()
 
 
+def _other_server(rt: Runtime) -> WorkerRecord | None:
+    """A live `cauce serve` of the same app on this home, if there is one."""
+    now = rt.clock.time()
+    return next((w for w in rt.state.workers.listing() if w.role == "serve"
+                 and w.app == rt.app.name and w.id != rt.worker_id and alive(w, now)), None)
+
+
 def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
           until: Callable[[], bool] | None, deadline: float | None, poll: float) -> None:
-    tidied = 0.0
+    tidied = beaten = time.monotonic()
     while not rt.stopping:
         if time.monotonic() - tidied > HOUSEKEEPING_EVERY:
             housekeeping(rt)
             tidied = time.monotonic()
+        if time.monotonic() - beaten > BEAT_EVERY:
+            rt.state.workers.beat(rt.worker_id, now=rt.clock.time())
+            beaten = time.monotonic()
         next_due = sched.tick() if sched is not None else None
         busy = dispatcher.pump()
         if until is not None and until():
