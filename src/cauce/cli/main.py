@@ -22,6 +22,7 @@ cli = typer.Typer(
     rich_markup_mode=None,  # click's plain help: flags as flags, [default: ...] kept as text
     help="Cloud-style data pipelines — buckets, queues, topics, tables, streams, warehouses, "
     "schedules — as plain Python, on one machine.",
+    epilog="Example: cauce run census demo-data && cauce run census load --all",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
