@@ -116,9 +116,11 @@ def show_logs(level: int = logging.INFO, *, general_only: bool = False,
         handler.addFilter(lambda r: r.name.startswith("cauce.general")
                           or r.levelno >= logging.WARNING)
     elif not general:
-        # the failure of the run in the foreground is said once, by the command's last line
+        # the failure of the run in the foreground is said once, by the command's last line;
+        # its progress lines are the bar on a terminal
         handler.addFilter(lambda r: not r.name.startswith("cauce.general")
-                          and (handler.debug or not getattr(r, "run_failure", False)))
+                          and (handler.debug or not getattr(r, "run_failure", False))
+                          and not (err.is_terminal and getattr(r, "progress", False)))
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:

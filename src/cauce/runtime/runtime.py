@@ -121,6 +121,7 @@ class Runtime:
         self._state: StateStore | None = None
         self._stop = threading.Event()
         self.processes = ProcessLauncher(self)
+        self.handler_tally = serving.HandlerTally()
         self.sink: LogSink
 
     # -- life cycle -------------------------------------------------------------------
@@ -365,6 +366,9 @@ class Runtime:
         spec, outcome = delivery.spec, delivery.outcome
         if outcome is None:
             return
+        if not spec.is_job and self.role in ("serve", "worker"):
+            self.handler_tally.add(spec.target.name, "succeeded" if outcome.ok else
+                                   "cancelled" if outcome.cancelled else "failed", spec.run_id)
         if spec.is_job:
             what = f"{spec.target.name}" + (f"[{spec.partition}]" if spec.partition else "")
             if outcome.ok:

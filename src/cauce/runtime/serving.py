@@ -7,12 +7,14 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import logs
-from ..durations import DurationLike, parse_duration
+from ..durations import DurationLike, format_duration, parse_duration
 from ..errors import CauceError
 from ..resources.stream import Stream
 from .execute import log_general
@@ -27,6 +29,37 @@ if TYPE_CHECKING:
 log = logging.getLogger("cauce.runtime")
 
 HOUSEKEEPING_EVERY = 300.0
+SUMMARY_EVERY = 10.0  # seconds between two lines on the handler runs of a serving process
+ONE_BY_ONE = 3  # up to this many handler runs in a period are named one by one
+
+
+class HandlerTally:
+    """How the handler runs of a serving process ended, told in the general stream: each one
+    when there are few, a count per handler and outcome when there are many."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: list[tuple[str, str, str]] = []
+
+    def add(self, handler: str, outcome: str, run_id: str) -> None:
+        with self._lock:
+            self._runs.append((handler, outcome, run_id))
+
+    def flush(self, rt: Runtime) -> None:
+        with self._lock:
+            runs, self._runs = self._runs, []
+        if not runs:
+            return
+        level = logging.WARNING if any(o != "succeeded" for _, o, _ in runs) else logging.INFO
+        if len(runs) <= ONE_BY_ONE:
+            for handler, outcome, run_id in runs:
+                log_general(rt, rt.app.name, level, "run %s %s %s (handler)", run_id, handler,
+                            outcome)
+            return
+        counts = Counter((handler, outcome) for handler, outcome, _ in runs)
+        text = "; ".join(f"{handler} {n} {outcome}" for (handler, outcome), n in counts.items())
+        log_general(rt, rt.app.name, level, "handler runs in the last %s: %s",
+                    format_duration(SUMMARY_EVERY), text)
 Until = Callable[[], bool] | Literal["idle"] | None
 
 
@@ -89,6 +122,7 @@ def serve(
             if listener is not None:
                 listener.close()
             dispatcher.shutdown(parse_duration(grace, what="grace"))
+            rt.handler_tally.flush(rt)
             log_general(rt, rt.app.name, logging.INFO, "%s %s stopped", role, rt.worker_id)
             rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())
             for sig, handler in previous.items():
@@ -105,8 +139,11 @@ def _other_server(rt: Runtime) -> WorkerRecord | None:
 
 def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
           until: Callable[[], bool] | None, deadline: float | None, poll: float) -> None:
-    tidied = beaten = time.monotonic()
+    tidied = beaten = told = time.monotonic()
     while not rt.stopping:
+        if time.monotonic() - told > SUMMARY_EVERY:
+            rt.handler_tally.flush(rt)
+            told = time.monotonic()
         if time.monotonic() - tidied > HOUSEKEEPING_EVERY:
             housekeeping(rt)
             tidied = time.monotonic()
