@@ -84,14 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, click.exceptions.Abort):
         console.err.print("aborted")
         return 130
-    except click.UsageError as err:
-        # usage errors, from typer's own parser or from the options built per app and job
-        where = err.ctx.command_path if err.ctx is not None else "cauce"
-        console.print_problem(err.format_message(), f"see `{where} --help`")
-        return err.exit_code
     except (click.ClickException, typer.TyperException) as err:
-        err.show()  # type: ignore[union-attr]
-        return int(getattr(err, "exit_code", 2))
+        # usage errors, from typer's parser (its own click) or the options built per app and job
+        status = int(getattr(err, "exit_code", 2))
+        if status != 2 or not hasattr(err, "format_message"):
+            err.show()  # type: ignore[union-attr]
+            return status
+        context = getattr(err, "ctx", None)
+        where = context.command_path if context is not None else "cauce"
+        console.print_problem(err.format_message(), f"see `{where} --help`")
+        return status
     except CauceError as err:
         if console.debugging():
             raise
