@@ -165,25 +165,46 @@ def local(ts: datetime | None) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
-def runs_table(rows: list[Run]) -> Table:
-    # On a narrow terminal the id, status and time keep their width; the names fold and the
-    # error takes what is left.
+# Columns a narrow terminal gives up first, in order; run, job/handler and status stay.
+SPARED_LAST = ("try", "secs", "partition", "error", "started")
+MIN_ERROR = 12  # narrower than this, the error column is left out
+
+
+def runs_table(rows: list[Run], width: int | None = None) -> Table:
+    """Runs as a table as wide as ``width`` (the terminal's; unlimited when piped): columns
+    that do not fit are left out, least useful first, and the error is cut to what is left."""
+    width = width or out.width
+    cells = {
+        "run": [r.id for r in rows],
+        "job/handler": [f"{r.app}.{r.name}" for r in rows],
+        "partition": [r.partition or "" for r in rows],
+        "try": [str(r.attempt) for r in rows],
+        "status": [r.status.value for r in rows],
+        "started": [local(r.started_at or r.queued_at) for r in rows],
+        "secs": [f"{r.duration:.2f}" if r.duration is not None else "" for r in rows],
+        "error": [r.error or "" for r in rows],
+    }
+    if not any(cells["partition"]):
+        del cells["partition"]
+    sizes = {name: max([len(name), *map(len, values)]) for name, values in cells.items()}
+    droppable = [name for name in SPARED_LAST if name in cells]
+    while True:
+        fixed = sum(sizes[n] for n in cells if n != "error") + 2 * (len(cells) - 1)
+        room = width - fixed
+        if "error" in cells and room >= min(MIN_ERROR, sizes["error"]):
+            sizes["error"] = min(sizes["error"], room)
+            break
+        if ("error" not in cells and room + 2 >= 0) or not droppable:
+            break
+        del cells[droppable.pop(0)]
     table = Table(box=None, pad_edge=False)
-    table.add_column("run", no_wrap=True, min_width=max((len(r.id) for r in rows), default=3))
-    table.add_column("job/handler", overflow="fold", min_width=8)
-    table.add_column("partition", overflow="fold")
-    table.add_column("try", justify="right")
-    table.add_column("status", no_wrap=True, min_width=max(
-        (len(r.status.value) for r in rows), default=6))
-    table.add_column("started", no_wrap=True, min_width=19 if rows else 7)
-    table.add_column("secs", justify="right", no_wrap=True)
-    table.add_column("error", overflow="fold")
-    for run in rows:
+    for name in cells:
+        table.add_column(name, no_wrap=True, overflow="ellipsis", width=sizes[name],
+                         justify="right" if name in ("try", "secs") else "left")
+    for i, run in enumerate(rows):
         style = STATUS_STYLE.get(run.status.value, "")
-        table.add_row(run.id, f"{run.app}.{run.name}", run.partition or "", str(run.attempt),
-                      f"[{style}]{run.status.value}[/]", local(run.started_at or run.queued_at),
-                      f"{run.duration:.2f}" if run.duration is not None else "",
-                      escape((run.error or "")[:160]))
+        table.add_row(*(f"[{style}]{cells[name][i]}[/]" if name == "status"
+                        else escape(cells[name][i]) for name in cells))
     return table
 
 
