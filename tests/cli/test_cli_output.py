@@ -100,3 +100,10 @@ def test_logs_as_json_lines(failed, tmp_path: Path) -> None:
     assert set(lines[0]) == {"ts", "level", "app", "stream", "run_id", "message"}
     streams = json.loads(cauce("logs", "--json", cwd=tmp_path).stdout)
     assert {s["stream"] for s in streams} == {"general", f"fail/{run['id']}"}
+
+
+def test_shell_completion_completes_commands(tmp_path: Path) -> None:
+    done = cauce(cwd=tmp_path, _CAUCE_COMPLETE="complete_bash", COMP_WORDS="cauce ru",
+                 COMP_CWORD="1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["run", "runs"]

@@ -94,7 +94,8 @@ def load(
     try:
         size = None if at_once else settings["chunk_size"]
         result = load_chunk(
-            target, description, settings["table"], files, size, text_encoding, schema
+            target, description, settings["table"], files, size, text_encoding, schema,
+            progress=lambda done, total: ctx.progress(done, total, "records loaded"),
         )
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
