@@ -87,7 +87,8 @@ class TerminalLog(RichHandler):
         if self.console.is_terminal:
             # rich renders the record's message (through `format`) beside time and level
             plain = logging.makeLogRecord({**record.__dict__, "msg": self.format(record),
-                                           "args": None, "exc_info": None, "exc_text": None})
+                                           "args": None, "exc_info": None, "exc_text": None,
+                                           "traceback": None})
             super().emit(plain)
             return
         try:
