@@ -141,7 +141,8 @@ def register(cli: typer.Typer) -> None:
         if values["json"]:
             console.print_json(console.run_dict(run))
         else:
-            console.err.print(console.masked(console.summary_line(run), handler.secrets))
+            console.err.print(console.masked(console.summary_line(run), handler.secrets),
+                              soft_wrap=True)
             if run.result is not None:
                 console.print_json(run.result)
         if not run.succeeded:
