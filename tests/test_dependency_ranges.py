@@ -23,7 +23,8 @@ def test_each_package_of_the_s3_stack_has_an_upper_bound() -> None:
     ranges = _ranges()
     for name in ("s3fs", "aiobotocore", "boto3", "moto"):
         assert any(spec.operator in ("<", "<=", "==", "~=") for spec in ranges[name].specifier), (
-            f"{name} needs an upper bound")
+            f"{name} needs an upper bound"
+        )
 
 
 def test_the_ranges_agree_with_what_the_packages_require() -> None:
@@ -37,8 +38,11 @@ def test_the_ranges_agree_with_what_the_packages_require() -> None:
     for name, got in installed.items():
         assert got in ranges[name].specifier, f"{name} {got} is outside {ranges[name]}"
     [aio_botocore] = [Requirement(r) for r in aiobotocore if r.startswith("botocore")]
-    [boto3_botocore] = [Requirement(r) for r in boto3 if Requirement(r).name == "botocore"
-                        and not Requirement(r).marker]
+    [boto3_botocore] = [
+        Requirement(r)
+        for r in boto3
+        if Requirement(r).name == "botocore" and not Requirement(r).marker
+    ]
     # the boto3 range sits inside the botocore range aiobotocore accepts
     for spec in ranges["boto3"].specifier:
         if spec.operator == ">=":

@@ -17,8 +17,9 @@ import pytest
 
 CAUCE = Path(sys.executable).with_name("cauce")
 
-pytestmark = pytest.mark.skipif(not CAUCE.exists(),
-                                reason=f"no cauce console script next to {sys.executable}")
+pytestmark = pytest.mark.skipif(
+    not CAUCE.exists(), reason=f"no cauce console script next to {sys.executable}"
+)
 
 APP = """
 import time
@@ -40,13 +41,20 @@ def _env() -> dict[str, str]:
 
 
 def cauce(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CAUCE), *args], cwd=cwd, env=_env(), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [str(CAUCE), *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=60
+    )
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([str(CAUCE), *args], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [str(CAUCE), *args],
+        cwd=cwd,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(check: Callable[[], object], what: str, seconds: float = 30) -> object:
@@ -71,8 +79,7 @@ def only_run(cwd: Path) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_ends_the_run_cancelled(tmp_path: Path, sig: signal.Signals,
-                                         status: int) -> None:
+def test_a_signal_ends_the_run_cancelled(tmp_path: Path, sig: signal.Signals, status: int) -> None:
     (tmp_path / "sleepy.py").write_text(APP)
     process = start("run", "sleepy.py:app", "nap", cwd=tmp_path)
     try:
@@ -103,8 +110,7 @@ def test_cancel_stops_a_run_that_never_checks(tmp_path: Path) -> None:
     assert process.returncode == 1, err
     assert "cancelling the run: asked by `cauce runs cancel`" in err
     run = only_run(tmp_path)
-    assert (run["status"], run["error"]) == ("cancelled",
-                                             "cancelled: asked by `cauce runs cancel`")
+    assert (run["status"], run["error"]) == ("cancelled", "cancelled: asked by `cauce runs cancel`")
 
 
 def test_a_killed_run_is_found_lost_by_the_next_command(tmp_path: Path) -> None:
@@ -118,8 +124,10 @@ def test_a_killed_run_is_found_lost_by_the_next_command(tmp_path: Path) -> None:
         process.kill()
     run = only_run(tmp_path)
     assert run["status"] == "failed"
-    assert run["error"] == (f"lost: its `cauce run` process (pid {process.pid} on "
-                            f"{os.uname().nodename}) ended without finishing it")
+    assert run["error"] == (
+        f"lost: its `cauce run` process (pid {process.pid} on "
+        f"{os.uname().nodename}) ended without finishing it"
+    )
 
 
 def test_serve_says_when_it_is_ready_and_when_another_serve_is_live(tmp_path: Path) -> None:
@@ -131,8 +139,10 @@ def test_serve_says_when_it_is_ready_and_when_another_serve_is_live(tmp_path: Pa
         second = start("serve", "example", cwd=tmp_path)
         assert second.stderr is not None
         said: list[str] = []
-        wait_for(lambda: said.append(second.stderr.readline()) or said[-1].startswith("ready "),
-                 "the second serve")
+        wait_for(
+            lambda: said.append(second.stderr.readline()) or said[-1].startswith("ready "),
+            "the second serve",
+        )
         [warning] = [line for line in said if "another `cauce serve example`" in line]
         assert f"is live on this home (pid {first.pid} on " in warning
         assert "this one works as an extra worker" in warning

@@ -14,8 +14,9 @@ import pytest
 
 CAUCE = Path(sys.executable).with_name("cauce")
 
-pytestmark = pytest.mark.skipif(not CAUCE.exists(),
-                                reason=f"no cauce console script next to {sys.executable}")
+pytestmark = pytest.mark.skipif(
+    not CAUCE.exists(), reason=f"no cauce console script next to {sys.executable}"
+)
 
 LONG = "x" * 150
 
@@ -33,10 +34,15 @@ def fail(ctx) -> None:
 
 
 def cauce(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")
-             and k != "COLUMNS"}
-    return subprocess.run([str(CAUCE), *args], cwd=cwd, env={**clean, **env},
-                          capture_output=True, text=True, timeout=60)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_") and k != "COLUMNS"}
+    return subprocess.run(
+        [str(CAUCE), *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -61,8 +67,14 @@ def test_the_traceback_is_in_the_runs_log_and_shown_with_debug(failed, tmp_path:
     logged = cauce("logs", run["id"], cwd=tmp_path).stdout
     assert "Traceback (most recent call last)" in logged
     for debug in (("--debug",), ()):
-        shown = cauce(*debug, "run", "loud.py:app", "fail", cwd=tmp_path,
-                      **({} if debug else {"CAUCE_DEBUG": "1"}))
+        shown = cauce(
+            *debug,
+            "run",
+            "loud.py:app",
+            "fail",
+            cwd=tmp_path,
+            **({} if debug else {"CAUCE_DEBUG": "1"}),
+        )
         assert shown.returncode == 1
         assert "Traceback (most recent call last)" in shown.stderr
 
@@ -70,8 +82,15 @@ def test_the_traceback_is_in_the_runs_log_and_shown_with_debug(failed, tmp_path:
 def test_piped_tables_and_logs_keep_whole_lines(failed, tmp_path: Path) -> None:
     [run] = json.loads(cauce("runs", "--json", cwd=tmp_path).stdout)
     table = cauce("runs", cwd=tmp_path).stdout.splitlines()
-    assert table[0].split() == ["run", "job/handler", "try", "status", "started", "secs",
-                                "error"], "no partition column when no run has one"
+    assert table[0].split() == [
+        "run",
+        "job/handler",
+        "try",
+        "status",
+        "started",
+        "secs",
+        "error",
+    ], "no partition column when no run has one"
     assert table[1].startswith(f"{run['id']}  loud.fail")
     assert f"failed  {run['started_at'][:10]}" in table[1]
     assert table[1].rstrip().endswith(f"{LONG} (hint: put it back)")
@@ -103,7 +122,8 @@ def test_logs_as_json_lines(failed, tmp_path: Path) -> None:
 
 
 def test_shell_completion_completes_commands(tmp_path: Path) -> None:
-    done = cauce(cwd=tmp_path, _CAUCE_COMPLETE="complete_bash", COMP_WORDS="cauce ru",
-                 COMP_CWORD="1")
+    done = cauce(
+        cwd=tmp_path, _CAUCE_COMPLETE="complete_bash", COMP_WORDS="cauce ru", COMP_CWORD="1"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["run", "runs"]

@@ -28,8 +28,9 @@ def test_a_home_that_is_a_file(cli, tmp_path: Path) -> None:
     for args in (("run", "example", "seed"), ("runs",)):
         result = cli(*args, "--home", "afile")
         assert result.status == 1
-        assert result.err.splitlines()[0] == (f"error: the cauce home {tmp_path / 'afile'} is "
-                                              "a file, not a folder")
+        assert result.err.splitlines()[0] == (
+            f"error: the cauce home {tmp_path / 'afile'} is a file, not a folder"
+        )
         assert len(result.err.splitlines()) == 2
 
 
@@ -50,8 +51,17 @@ def _listening(port: int) -> bool:
 def test_a_postgresql_role_that_does_not_exist(cli) -> None:
     pytest.importorskip("psycopg")
     assert cli(*DEMO).status == 0
-    error, hint = failure(cli("run", "census", "load", "--all", *SOURCES, "--db",
-                              "postgresql://no_such_role_here@127.0.0.1:5432/test"))
+    error, hint = failure(
+        cli(
+            "run",
+            "census",
+            "load",
+            "--all",
+            *SOURCES,
+            "--db",
+            "postgresql://no_such_role_here@127.0.0.1:5432/test",
+        )
+    )
     assert 'role "no_such_role_here" does not exist' in error
     assert hint.startswith("the database server refused that user")
 
@@ -62,8 +72,17 @@ def test_nothing_listening(cli) -> None:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     assert cli(*DEMO).status == 0
-    error, hint = failure(cli("run", "census", "load", "--all", *SOURCES, "--db",
-                              f"postgresql://postgres@127.0.0.1:{port}/test"))
+    error, hint = failure(
+        cli(
+            "run",
+            "census",
+            "load",
+            "--all",
+            *SOURCES,
+            "--db",
+            f"postgresql://postgres@127.0.0.1:{port}/test",
+        )
+    )
     assert "Connection refused" in error
     assert hint.startswith("nothing answers at that host and port")
 

@@ -52,7 +52,8 @@ def test_a_negative_limit_is_refused_in_one_line(cli) -> None:
     assert result.status == 2
     assert result.err.splitlines() == [
         "error: Invalid value for '--limit': Input should be greater than or equal to 1",
-        "hint: see `cauce runs --help`"]
+        "hint: see `cauce runs --help`",
+    ]
 
 
 def test_retry_queues_a_fresh_run_with_the_same_options(cli, app_file) -> None:
@@ -66,7 +67,10 @@ def test_retry_queues_a_fresh_run_with_the_same_options(cli, app_file) -> None:
     assert new_id is not None and new_id.group(2) == old["id"]
     queued = cli("runs", "show", new_id.group(1), "--json").json()
     assert (queued["status"], queued["params"], queued["trigger"]) == (
-        "queued", {"n": -1}, f"retry of {old['id']}")
+        "queued",
+        {"n": -1},
+        f"retry of {old['id']}",
+    )
     again = cli("runs", "retry", new_id.group(1))
     assert again.status == 1
     assert again.err.splitlines()[0] == f"error: run {new_id.group(1)} is still queued"
@@ -80,8 +84,7 @@ def test_prune_deletes_old_finished_runs_and_their_lines(cli, app_file, tmp_path
     old = time.time() - 40 * 86400
     with con:  # the first run and its lines, forty days ago
         first = con.execute("SELECT id FROM runs ORDER BY id LIMIT 1").fetchone()[0]
-        con.execute("UPDATE runs SET started_at = ?, ended_at = ? WHERE id = ?",
-                    (old, old, first))
+        con.execute("UPDATE runs SET started_at = ?, ended_at = ? WHERE id = ?", (old, old, first))
         con.execute("UPDATE logs SET ts = ? WHERE run_id = ?", (old, first))
     lines = con.execute("SELECT count(*) FROM logs WHERE run_id = ?", (first,)).fetchone()[0]
     con.close()
@@ -97,8 +100,11 @@ def test_pause_and_resume_a_schedule(cli, app_file) -> None:
     ref = app_file(APP)
     listed = cli("schedules", ref)
     assert listed.status == 0
-    assert re.fullmatch(r"nightly: cron 0 3 \* \* \* UTC  next \S+ 03:00:00 \(once `cauce serve` "
-                        r"runs\)\n", listed.out), listed.out
+    assert re.fullmatch(
+        r"nightly: cron 0 3 \* \* \* UTC  next \S+ 03:00:00 \(once `cauce serve` "
+        r"runs\)\n",
+        listed.out,
+    ), listed.out
     paused = cli("schedules", ref, "--pause", "nightly", "--reason", "source down")
     assert paused.status == 0
     assert cli("schedules", ref, "--json").json()[0]["paused"] == "source down"
@@ -106,18 +112,22 @@ def test_pause_and_resume_a_schedule(cli, app_file) -> None:
     resumed = cli("schedules", ref, "--resume", "nightly")
     assert resumed.out.startswith("resumed nightly")
     assert cli("schedules", ref, "--resume", "nightly").out.strip() == (
-        "the schedule of nightly was not paused")
+        "the schedule of nightly was not paused"
+    )
     unscheduled = cli("schedules", ref, "--pause", "flaky")
     assert unscheduled.status == 1
     assert unscheduled.err.splitlines() == [
-        "error: job 'flaky' of app 'verbs' has no schedule", "hint: scheduled jobs: nightly"]
+        "error: job 'flaky' of app 'verbs' has no schedule",
+        "hint: scheduled jobs: nightly",
+    ]
 
 
 def test_an_app_without_schedules_is_told_so(cli, app_file) -> None:
     result = cli("schedules", app_file(UNSCHEDULED))
     assert (result.status, result.out) == (0, "")
-    assert result.err.strip() == ("app plain declares no schedules (its jobs run by hand, "
-                                  "after other jobs, or on events)")
+    assert result.err.strip() == (
+        "app plain declares no schedules (its jobs run by hand, after other jobs, or on events)"
+    )
 
 
 def test_the_schedules_help_example_names_a_real_job(cli) -> None:
@@ -134,15 +144,19 @@ def test_workers_lists_live_processes_only(cli, app_file, tmp_path: Path) -> Non
     with TestRuntime(app, home=tmp_path / ".cauce") as rt:
         state = rt.runtime.state
         now = time.time()
-        state.workers.register("serve-live", app="verbs", pid=1, host="elsewhere",
-                               role="serve", now=now)
-        state.workers.register("worker-silent", app="verbs", pid=2, host="elsewhere",
-                               role="worker", now=now - 120)
+        state.workers.register(
+            "serve-live", app="verbs", pid=1, host="elsewhere", role="serve", now=now
+        )
+        state.workers.register(
+            "worker-silent", app="verbs", pid=2, host="elsewhere", role="worker", now=now - 120
+        )
     live = cli("workers", "--json").json()
     assert [(w["id"], w["alive"]) for w in live] == [("serve-live", True)]
     every = cli("workers", "--all", "--json").json()
-    assert {(w["id"], w["alive"]) for w in every} == {("serve-live", True),
-                                                      ("worker-silent", False)}
+    assert {(w["id"], w["alive"]) for w in every} == {
+        ("serve-live", True),
+        ("worker-silent", False),
+    }
     table = cli("workers")
     assert table.status == 0 and "serve-live" in table.out and "worker-silent" not in table.out
     none = cli("workers", "--app", "other")

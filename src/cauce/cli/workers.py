@@ -31,26 +31,37 @@ def workers_command(
     """
     now = time.time()
     with inspected(home) as state:
-        rows = [(w, alive(w, now)) for w in state.workers.listing(stopped=every)
-                if app is None or w.app == app]
+        rows = [
+            (w, alive(w, now))
+            for w in state.workers.listing(stopped=every)
+            if app is None or w.app == app
+        ]
     if not every:
         rows = [(w, live) for w, live in rows if live]
     if as_json:
         console.print_json([{**asdict(w), "alive": live} for w, live in rows])
         return
     if not rows:
-        console.err.print("no live server or worker" + (f" of app {app}" if app else "")
-                          + " (`cauce serve APP` starts one; --all shows those that ended)")
+        console.err.print(
+            "no live server or worker"
+            + (f" of app {app}" if app else "")
+            + " (`cauce serve APP` starts one; --all shows those that ended)"
+        )
         return
     table = Table(box=None, pad_edge=False)
     for column in ("worker", "app", "role", "pid", "host", "started", "heartbeat", "state"):
-        table.add_column(column, no_wrap=column in ("pid", "started", "state"),
-                         overflow="fold")
+        table.add_column(column, no_wrap=column in ("pid", "started", "state"), overflow="fold")
     for worker, live in rows:
-        table.add_row(worker.id, worker.app, worker.role, str(worker.pid), worker.host,
-                      console.local(_utc(worker.started_at)),
-                      f"{format_duration(max(0.0, now - worker.heartbeat_at))} ago",
-                      _state(worker, live))
+        table.add_row(
+            worker.id,
+            worker.app,
+            worker.role,
+            str(worker.pid),
+            worker.host,
+            console.local(_utc(worker.started_at)),
+            f"{format_duration(max(0.0, now - worker.heartbeat_at))} ago",
+            _state(worker, live),
+        )
     console.out.print(table)
 
 

@@ -105,8 +105,11 @@ def alive(worker: WorkerRecord, now: float) -> bool:
 def reap_lost_runs(state: StateStore, now: float) -> list[str]:
     """Mark failed the foreground runs whose process died without finishing them; returns
     their ids. Cheap when there are none: one query of running runs."""
-    running = [r for r in state.runs.query(status=RunStatus.RUNNING.value, limit=None)
-               if r.trigger == "manual" and r.worker]
+    running = [
+        r
+        for r in state.runs.query(status=RunStatus.RUNNING.value, limit=None)
+        if r.trigger == "manual" and r.worker
+    ]
     if not running:
         return []
     workers = {w.id: w for w in state.workers.listing(stopped=True) if w.role == ROLE}
@@ -116,9 +119,13 @@ def reap_lost_runs(state: StateStore, now: float) -> list[str]:
             worker = workers.get(run.worker or "")
             if worker is None or alive(worker, now):
                 continue
-            state.runs.finish(run.id, RunStatus.FAILED, now=now,
-                              error=f"lost: its `cauce run` process (pid {worker.pid} on "
-                              f"{worker.host}) ended without finishing it")
+            state.runs.finish(
+                run.id,
+                RunStatus.FAILED,
+                now=now,
+                error=f"lost: its `cauce run` process (pid {worker.pid} on "
+                f"{worker.host}) ended without finishing it",
+            )
             if worker.stopped_at is None:
                 state.workers.stopped(worker.id, now=now)
             lost.append(run.id)
