@@ -13,7 +13,9 @@ A worker thread notes each delivery's start before calling its handler
 (`cauce.backends.state.RunStore.note_started`); the run's row says "running" once the delivery
 has run for `RECORD_AFTER` seconds, and its final status when it is settled. A delivery whose
 last worker died runs alone in a child process (`cauce.runtime.processes`), so that if it kills
-its worker again only that child dies.
+its worker again only that child dies. Where a run executes — this thread, a child process,
+a Dask cluster — is the runtime's executors' choice (`cauce.runtime.executors`); the
+bookkeeping stays here whatever the choice.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .execute import Outcome, execute
+from .execute import Outcome
 from .jobs import drop_cancelled
 from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
 
@@ -57,7 +59,7 @@ class Dispatcher:
         self.inflight: dict[str, Delivery] = {}
         self._process_inflight = 0
         # deliveries that must run alone go to a child process when the app can be imported there
-        self._children = runtime.processes.available
+        self._children = runtime.executors.processes.available
         self._claiming = True
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
@@ -132,9 +134,9 @@ class Dispatcher:
         if delivery.cancel.is_set():  # asked to cancel while it waited for a thread
             return Outcome(ok=False, error="cancelled before it started", cancelled=True)
         self._begin(delivery)
-        if self._in_child(delivery, inline=inline):
-            return self.runtime.processes.execute(delivery.spec, delivery.cancel)
-        return execute(self.runtime, delivery.spec, delivery.cancel)
+        executor = self.runtime.executors.pick(delivery.spec,
+                                               in_child=self._in_child(delivery, inline=inline))
+        return executor.execute(delivery.spec, delivery.cancel)
 
     def _settle_done(self) -> int:
         if not self._done:

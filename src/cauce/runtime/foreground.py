@@ -61,6 +61,11 @@ class Stopper:
         self._previous.clear()
 
     @property
+    def installed(self) -> bool:
+        """Whether its signal handlers are in place (in `cauce run`)."""
+        return bool(self._previous)
+
+    @property
     def exit_status(self) -> int | None:
         """128 + the signal that stopped the run, as a shell reports a process it killed."""
         return 128 + self.signal if self.signal is not None else None

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..app import Job, suggest
 from ..errors import CauceError, ConfigError, PartitionError
 from ..runs import Run, RunRecord, RunStatus, new_run_id
-from .execute import Outcome, RunSpec, execute, log_general
+from .execute import Outcome, RunSpec, log_general
 from .foreground import BEAT_EVERY, GRACE, ROLE, Interrupted, Stopper
 
 if TYPE_CHECKING:
@@ -154,7 +154,8 @@ def requeue_replayed(rt: Runtime, queue: str, message_id: int, body: str) -> Non
 def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
                    params: Mapping[str, Any] | None = None,
                    stopper: Stopper | None = None) -> Run:
-    """Run ``job`` once, now, in this thread (as `cauce run`); returns the finished run.
+    """Run ``job`` once, now, in this thread (or on its executor's cluster), as `cauce run`;
+    returns the finished run.
 
     With a `Stopper` whose signal handlers are installed, SIGINT, SIGTERM and `cauce runs
     cancel` stop the run even when the job never looks at ``ctx.cancelled``."""
@@ -162,6 +163,8 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     partition = check_partition(rt, target, partition)
     values = check_params(rt, target, params or {})
     run_id = new_run_id()
+    spec = RunSpec(run_id, target, 1, run_id, partition, values)
+    executor = rt.executors.pick(spec, in_child=False)  # an unreachable cluster fails here
     now = rt.clock.time()
     with rt.state.atomic():
         rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
@@ -173,11 +176,10 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     log_general(rt, rt.app.name, logging.INFO, "run %s %s started by hand", run_id,
                 target.name + (f"[{partition}]" if partition else ""))
     stopper = stopper or Stopper(threading.Event())
-    watcher = _CancelWatcher(rt, run_id, stopper)
+    watcher = CancelWatcher(rt, run_id, stopper.cancel, stopper)
     watcher.start()
-    spec = RunSpec(run_id, target, 1, run_id, partition, values)
     try:
-        outcome = execute(rt, spec, stopper.cancel)
+        outcome = executor.execute(spec, stopper.cancel)
     except Interrupted as stop:
         reason = f"cancelled: {stop}"
         rt.sink.write(rt.app.name, spec.stream_name, logging.WARNING,
@@ -211,12 +213,15 @@ def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None
     return rt.get_run(run_id)
 
 
-class _CancelWatcher:
-    """Beats for the foreground process, and checks once a second whether its run was asked to
-    cancel (by `cauce runs cancel` in another process)."""
+class CancelWatcher:
+    """Beats for the process running a run, and checks twice a second whether the run was asked
+    to cancel (by `cauce runs cancel` in another process): it then sets ``cancel``, or asks
+    ``stopper`` (which stops even a job that never checks) when there is one."""
 
-    def __init__(self, rt: Runtime, run_id: str, stopper: Stopper) -> None:
-        self.rt, self.run_id, self.stopper = rt, run_id, stopper
+    def __init__(self, rt: Runtime, run_id: str, cancel: threading.Event,
+                 stopper: Stopper | None = None) -> None:
+        self.rt, self.run_id = rt, run_id
+        self.stopper = stopper or Stopper(cancel)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name="cauce-cancel-watch")
@@ -227,7 +232,7 @@ class _CancelWatcher:
     def _loop(self) -> None:
         beaten, told = time.monotonic(), False
         while not self._done.wait(0.5):
-            if self.stopper.cancel.is_set() and not told:
+            if self.stopper.installed and self.stopper.cancel.is_set() and not told:
                 told = True
                 self._tell(f"cancelling the run: {self.stopper.reason or 'asked'} (it stops at "
                            f"once if it does not end within {GRACE:.0f} s, or at a second "
