@@ -50,6 +50,10 @@ class Stopper:
         self._timer: threading.Timer | None = None
 
     def install(self) -> None:
+        """Handle SIGINT and SIGTERM until `restore`; outside the main thread (where Python
+        cannot set handlers) the run stops only when its job checks ``ctx.cancelled``."""
+        if threading.current_thread() is not threading.main_thread():
+            return
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._on_signal)
 
