@@ -101,3 +101,11 @@ def test_boolean_options_are_flags(cli) -> None:
     transit = cli("run", "transit", "adatrap", "--help").out
     assert "--dry-run " in transit and "fetch the inputs" in transit
     assert "<bool>" not in cli("runs", "--help").out
+
+
+def test_every_command_is_in_the_cli_docs() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = [" ".join(p) for p in ALL if p and f"`cauce {' '.join(p)}" not in docs]
+    assert not missing, f"docs/cli.md does not list: {missing}"
