@@ -56,6 +56,14 @@ def test_a_negative_limit_is_refused_in_one_line(cli) -> None:
     ]
 
 
+def test_a_port_out_of_range_is_refused_in_one_line(cli) -> None:
+    for args in (("ui", "--port", "70000"), ("serve", "example", "--ui-port", "-1")):
+        result = cli(*args)
+        assert result.status == 2
+        [error, hint] = result.err.splitlines()
+        assert error.startswith("error: Invalid value for '--") and hint.startswith("hint: see `")
+
+
 def test_retry_queues_a_fresh_run_with_the_same_options(cli, app_file) -> None:
     ref = app_file(APP)
     failed = cli("run", ref, "flaky", "--n", "-1", "--json")
