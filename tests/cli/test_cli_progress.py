@@ -38,3 +38,27 @@ def test_serve_tells_the_handler_runs(cli) -> None:
     assert "on_file 5 succeeded" in counted and "notify 5 succeeded" in counted
     general = cli("logs", "general", "--app", "example").out
     assert f"handler runs in the last 10s: {counted}" in general
+
+
+FAILING = """
+from cauce import App
+
+app = App("fragile")
+work = app.queue("work", max_receives=1)
+
+
+@app.on(work)
+def breaks(message, ctx) -> None:
+    raise ValueError("boom")
+"""
+
+
+def test_serve_says_a_failed_handler_run_once_with_its_error(cli, app_file) -> None:
+    ref = app_file(FAILING)
+    assert cli("send", ref, "work", "{}").status == 0
+    served = cli("serve", ref, "--for", "2s")
+    assert served.status == 0, served.err
+    said = [line for line in served.err.splitlines() if "ValueError: boom" in line]
+    assert len(said) == 1, served.err
+    assert said[0].endswith("dead-lettered after 1 attempt(s): ValueError: boom")
+    assert "Traceback" not in served.err

@@ -114,8 +114,10 @@ def show_logs(level: int = logging.INFO, *, general_only: bool = False,
     handler.debug = debugging()
     handler.setLevel(level)
     if general_only:
+        # a failed run's own error line is left out: the general stream's line says it
         handler.addFilter(lambda r: r.name.startswith("cauce.general")
-                          or r.levelno >= logging.WARNING)
+                          or (r.levelno >= logging.WARNING
+                              and (handler.debug or not getattr(r, "run_failure", False))))
     elif not general:
         # the failure of the run in the foreground is said once, by the command's last line;
         # its progress lines are the bar on a terminal

@@ -34,8 +34,9 @@ ONE_BY_ONE = 3  # up to this many handler runs in a period are named one by one
 
 
 class HandlerTally:
-    """How the handler runs of a serving process ended, told in the general stream: each one
-    when there are few, a count per handler and outcome when there are many."""
+    """How the handler runs of a serving process ended, told in the general stream: each
+    successful one when there are few, a count per handler and outcome when there are many.
+    (A failure is told when it happens, by the delivery that retries or dead-letters it.)"""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -48,18 +49,18 @@ class HandlerTally:
     def flush(self, rt: Runtime) -> None:
         with self._lock:
             runs, self._runs = self._runs, []
-        if not runs:
-            return
-        level = logging.WARNING if any(o != "succeeded" for _, o, _ in runs) else logging.INFO
         if len(runs) <= ONE_BY_ONE:
             for handler, outcome, run_id in runs:
-                log_general(rt, rt.app.name, level, "run %s %s %s (handler)", run_id, handler,
-                            outcome)
+                if outcome == "succeeded":
+                    log_general(rt, rt.app.name, logging.INFO, "run %s %s succeeded (handler)",
+                                run_id, handler)
             return
         counts = Counter((handler, outcome) for handler, outcome, _ in runs)
         text = "; ".join(f"{handler} {n} {outcome}" for (handler, outcome), n in counts.items())
-        log_general(rt, rt.app.name, level, "handler runs in the last %s: %s",
+        log_general(rt, rt.app.name, logging.INFO, "handler runs in the last %s: %s",
                     format_duration(SUMMARY_EVERY), text)
+
+
 Until = Callable[[], bool] | Literal["idle"] | None
 
 
