@@ -14,7 +14,21 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, ui, workers
+from . import (
+    config,
+    console,
+    demo,
+    dlq,
+    execution,
+    feed,
+    logs,
+    migrate,
+    queues,
+    runs,
+    state,
+    ui,
+    workers,
+)
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -68,6 +82,7 @@ cli.command("publish")(feed.publish_command)
 cli.command("put")(feed.put_command)
 demo.register(cli)
 cli.add_typer(state.state_cli, name="state")
+cli.command("migrate")(migrate.migrate_command)
 ui.register(cli)
 
 
