@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -57,6 +58,7 @@ class Context:
         self._depth = 0
         self._cancel = cancel or threading.Event()
         self._workdir: Path | None = None
+        self._progress_logged: tuple[str, float] = ("", float("-inf"))
         self.log = logging.getLogger(f"cauce.app.{app.name}.{name}")
         self.log.setLevel(logging.DEBUG)
 
@@ -157,9 +159,22 @@ class Context:
             self.log.info("schedule of %s resumed", target.name)
         return paused
 
+    PROGRESS_LINE_EVERY = 5.0  # seconds between two progress lines in the log stream
+
     def progress(self, done: float, total: float | None = None, label: str = "") -> None:
-        """Report progress; `cauce run` and `cauce backfill` show it as a bar."""
+        """Report progress: `cauce run` and `cauce backfill` show a bar on a terminal, and the
+        run's log stream gets a line when the label changes, when done reaches total, and at
+        most every few seconds otherwise (piped output shows those lines)."""
         self._runtime.report_progress(self.run_id, done, total, label)
+        now = time.monotonic()
+        last_label, last_at = self._progress_logged
+        finished = total is not None and done >= total
+        if label != last_label or finished or now - last_at >= self.PROGRESS_LINE_EVERY:
+            self._progress_logged = (label, now)
+            amount = f"{done:,.0f}/{total:,.0f}" if total is not None else f"{done:,.0f}"
+            share = f" ({100 * done / total:.0f}%)" if total else ""
+            self.log.info("progress: %s%s%s", f"{label}: " if label else "", amount, share,
+                          extra={"progress": True})
 
     def _cleanup(self) -> None:
         if self._workdir is not None:

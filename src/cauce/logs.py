@@ -145,6 +145,8 @@ class _ScopeHandler(logging.Handler):
             message = str(record.msg)
         if record.exc_info and record.exc_info[1] is not None:
             message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        elif isinstance(getattr(record, "traceback", None), str):
+            message += "\n" + record.traceback
         scope.sink.write(scope.app, scope.stream, record.levelno, message, scope.run_id)
 
 

@@ -8,6 +8,7 @@ the developer's environment or files, unless ``config=`` says otherwise.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from datetime import datetime, timedelta
@@ -108,11 +109,23 @@ class TestRuntime:
         self.runtime.sink.flush()
         return ran
 
+    MAX_FIRINGS = 50_000
+
     def advance(self, span: DurationLike | timedelta) -> None:
         """Move the clock forward by ``span``, firing every schedule due on the way, in order,
-        and running the work each produces before the next."""
+        and running the work each produces before the next.
+
+        Each firing is a whole run (about a millisecond), so a span that would fire more than
+        `MAX_FIRINGS` runs is refused up front rather than left to run for minutes."""
         assert self._scheduler is not None
         target = self.clock.time() + parse_duration(span, what="advance")
+        firings = self._firings(self.clock.time(), target)
+        if firings > self.MAX_FIRINGS:
+            raise CauceError(f"advance({span!r}) would fire about {firings:,.0f} scheduled "
+                             f"runs (more than {self.MAX_FIRINGS:,}), each a whole run of about "
+                             "a millisecond",
+                             hint="advance a shorter span, or give the test a coarser schedule "
+                             "(e.g. its interval as a setting)")
         for _ in range(self.MAX_STEPS * 10):
             self._step()
             candidates = [t for t in (self._scheduler.next_due(), self._dispatcher.next_wakeup())
@@ -124,6 +137,20 @@ class TestRuntime:
         self.clock.set(target)
         self._step()
         self.runtime.sink.flush()
+
+    def _firings(self, start: float, end: float) -> float:
+        """About how many times the schedules fire in (start, end]: the span over the shortest
+        of each schedule's first gaps (counting cron ticks one by one would cost as much)."""
+        assert self._scheduler is not None
+        total = 0.0
+        for schedule in self._scheduler.schedules.values():
+            ticks = [schedule.next_after(start)]
+            for _ in range(3):
+                ticks.append(schedule.next_after(ticks[-1]))
+            gap = min(b - a for a, b in itertools.pairwise(ticks))
+            if ticks[0] <= end:
+                total += 1 + (end - ticks[0]) / max(gap, 1e-3)
+        return total
 
     # -- running and inspecting -------------------------------------------------------
     def run(self, job: Job | str, partition: str | None = None, **params: Any) -> Run:

@@ -72,3 +72,40 @@ def test_no_arguments_shows_the_commands(cli) -> None:
     result = cli()
     assert result.status in (0, 2)
     assert "backfill" in result.out + result.err
+
+
+def bundled_jobs() -> list[tuple[str, str]]:
+    from cauce.cli.loading import bundled_apps, load_app
+
+    return [(name, job) for name in sorted(bundled_apps()) for job in load_app(name)[0].jobs]
+
+
+@pytest.mark.parametrize(("app", "job"), bundled_jobs(),
+                         ids=[f"{app}.{job}" for app, job in bundled_jobs()])
+def test_every_option_of_a_bundled_job_has_help(cli, app: str, job: str) -> None:
+    from cauce.cli.loading import load_app
+    from cauce.cli.options import job_options
+
+    result = cli("run", app, job, "--help")
+    assert result.status == 0, result.err
+    text = " ".join(result.out.split())
+    for option in job_options(load_app(app)[0].jobs[job]):
+        said = (option.help or "").split("[default")[0].strip()
+        assert said, f"{option.opts[0]} of {app} {job} has no help"
+        assert " ".join(said.split()[:4]) in text
+
+
+def test_boolean_options_are_flags(cli) -> None:
+    census = cli("run", "census", "load", "--help").out
+    assert "--all " in census and "--no-all" not in census and "<bool>" not in census
+    transit = cli("run", "transit", "adatrap", "--help").out
+    assert "--dry-run " in transit and "fetch the inputs" in transit
+    assert "<bool>" not in cli("runs", "--help").out
+
+
+def test_every_command_is_in_the_cli_docs() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = [" ".join(p) for p in ALL if p and f"`cauce {' '.join(p)}" not in docs]
+    assert not missing, f"docs/cli.md does not list: {missing}"

@@ -44,11 +44,14 @@ def test_options_reach_the_job_and_are_recorded_on_the_run(cli, app_file) -> Non
     assert run["result"] == {**expected, "setting_chunk_size": 100, "db": "sqlite:///other.db"}
 
 
-def test_defaults_and_negated_flags(cli, app_file) -> None:
+def test_defaults_and_plain_flags(cli, app_file) -> None:
     ref = app_file(APP)
-    run = cli("run", ref, "load", "--no-all", "--json").json()
+    run = cli("run", ref, "load", "--json").json()
     assert run["params"] == {"source": [], "all": False, "mode": "append", "chunk_size": 10,
                              "limit": None}
+    negated = cli("run", ref, "load", "--no-all")
+    assert negated.status == 2, "an option off by default is a plain flag, with no negation"
+    assert negated.err.startswith("error: No such option '--no-all'. Did you mean '--all'?")
 
 
 def test_a_job_parameter_shadows_the_setting_of_the_same_name(cli, app_file) -> None:
@@ -61,7 +64,7 @@ def test_help_documents_each_option(cli, app_file) -> None:
     ref = app_file(APP)
     help_text = cli("run", ref, "load", "--help").out
     assert "Load files into the database." in help_text
-    for text in ["--source", "files to read, in order", "--all / --no-all", "load everything now",
+    for text in ["--source", "files to read, in order", "--all ", "load everything now",
                  "[append|replace]", "--limit", "--db", "[setting] target database"]:
         assert text in help_text
 

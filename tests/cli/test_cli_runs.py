@@ -66,12 +66,13 @@ def test_cancel_a_queued_run(cli, app_file, tmp_path: Path) -> None:
         run_id = rt.submit("slow", n=5)
     result = cli("runs", "cancel", run_id[:15])
     assert result.status == 0, result.err
-    assert result.out.strip() == f"asked run {run_id} (jobs.slow) to cancel"
-    with TestRuntime(app, home=tmp_path / ".cauce") as rt:
-        rt.drain()  # a worker notices the request before it starts the run
+    assert result.out.strip() == (f"cancelled run {run_id} (jobs.slow): "
+                                  "dropped from its queue before it started")
     shown = cli("runs", "show", run_id, "--json").json()
     assert (shown["status"], shown["error"], shown["result"]) == (
         "cancelled", "cancelled before it started", None)
+    with TestRuntime(app, home=tmp_path / ".cauce") as rt:
+        assert rt.drain() == 0, "nothing is left in the queue"
 
 
 def test_a_finished_run_cannot_be_cancelled(cli, example_home) -> None:

@@ -14,4 +14,5 @@ def test_a_worker_handles_events_but_fires_no_schedule(cli, tmp_path: Path) -> N
     assert "cauce worker example" in result.err
     names = sorted(r["name"] for r in cli("runs", "--json").json() if r["status"] == "succeeded")
     assert names == ["count_rows", "notify", "on_file"]
-    assert cli("schedules", "example", "--json").json() == []
+    [heartbeat] = cli("schedules", "example", "--json").json()
+    assert (heartbeat["spec"], heartbeat["served"]) == ("every 5s", False), "never fired"

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from cauce.backends.state import ScheduleState, SeenObject, StateStore, engine, open_state
+from cauce.backends.state import (
+    ScheduleState,
+    SeenObject,
+    StateStore,
+    WorkerRecord,
+    engine,
+    open_state,
+)
 from cauce.errors import ConfigError
 
 
@@ -42,6 +49,19 @@ def test_worker_registry(state: StateStore) -> None:
     assert state.workers.running("worker") == ["w1"]
     state.workers.stopped("w1", now=3.0)
     assert state.workers.running() == ["s1"]
+
+
+def test_worker_heartbeats_and_listing(state: StateStore, other: StateStore) -> None:
+    state.workers.register("w1", app="app", pid=1, host="h", role="worker", now=1.0)
+    state.workers.register("f1", app="app", pid=2, host="h", role="foreground", now=2.0)
+    other.workers.beat("w1", now=7.5)
+    other.workers.beat("gone", now=8.0)  # not registered: nothing to refresh
+    assert state.workers.listing() == [
+        WorkerRecord("w1", "app", 1, "h", "worker", 1.0, 7.5, None),
+        WorkerRecord("f1", "app", 2, "h", "foreground", 2.0, 2.0, None)]
+    state.workers.stopped("f1", now=9.0)
+    assert [w.id for w in state.workers.listing()] == ["w1"]
+    assert state.workers.listing(stopped=True)[1].stopped_at == 9.0
 
 
 def test_watched_bucket_state(state: StateStore) -> None:

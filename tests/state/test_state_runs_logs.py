@@ -108,3 +108,23 @@ def test_free_text_with_a_nul_character_is_kept_readable(state: StateStore) -> N
     state.runs.insert([_run("n1")])
     state.runs.finish("n1", RunStatus.FAILED, now=2.0, error="bad\x00byte")
     assert state.runs.get("n1").error.startswith("bad")  # type: ignore[union-attr]
+
+
+def test_prune_deletes_finished_runs_and_old_lines_only(state: StateStore) -> None:
+    state.runs.insert([
+        _run("old", status=RunStatus.SUCCEEDED, started_at=10.0, ended_at=20.0),
+        _run("old-other-app", app="other", status=RunStatus.FAILED, started_at=10.0,
+             ended_at=20.0),
+        _run("new", status=RunStatus.FAILED, started_at=10.0, ended_at=200.0),
+        _run("waiting", queued_at=5.0),
+        _run("going", status=RunStatus.RUNNING, started_at=6.0)])
+    assert state.runs.prune(ended_before=100.0, app="app") == 1
+    assert state.runs.get("old") is None and state.runs.get("old-other-app") is not None
+    assert state.runs.prune(ended_before=100.0) == 1
+    assert sorted(r.id for r in state.runs.query()) == ["going", "new", "waiting"]
+    state.logs.append([("app", "load/old", 15.0, 20, "old line", "old"),
+                       ("app", "general", 150.0, 20, "new line", None),
+                       ("other", "general", 15.0, 20, "other app", None)])
+    assert state.logs.prune(before=100.0, app="app") == 1
+    assert [line.message for line in state.logs.read()] == ["other app", "new line"]
+    assert state.logs.prune(before=100.0) == 1

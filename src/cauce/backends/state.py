@@ -469,6 +469,11 @@ class RunStore(ABC):
     def queued_cancelled(self) -> list[tuple[str, int | None]]:
         """Queued runs someone asked to cancel: (run id, message id)."""
 
+    @abstractmethod
+    def prune(self, *, ended_before: float, app: str | None = None) -> int:
+        """Delete finished runs (of ``app``, if given) that ended before ``ended_before``;
+        queued and running runs are kept whatever their age. Returns how many were deleted."""
+
 
 class LogStore(ABC):
     """Log streams: lines of a run, a worker or an app's general stream."""
@@ -489,6 +494,11 @@ class LogStore(ABC):
     @abstractmethod
     def streams(self, app: str | None = None, limit: int = 50) -> list[tuple[str, str, float, int]]:
         """Recent streams: (app, stream, time of the last line, line count), newest first."""
+
+    @abstractmethod
+    def prune(self, *, before: float, app: str | None = None) -> int:
+        """Delete the lines (of ``app``, if given) stamped before ``before``, in every stream;
+        returns how many were deleted."""
 
 
 class ScheduleStore(ABC):
@@ -525,13 +535,36 @@ class LeaseStore(ABC):
         expired or already ``owner``'s; True if ``owner`` holds it now."""
 
 
+@dataclass(frozen=True)
+class WorkerRecord:
+    """A registered process: a server, a worker, or a `cauce run` in the foreground."""
+
+    id: str
+    app: str
+    pid: int
+    host: str
+    role: str
+    started_at: float
+    heartbeat_at: float
+    stopped_at: float | None = None
+
+
 class WorkerStore(ABC):
-    """The registry of serving processes."""
+    """The registry of serving processes (and of `cauce run` processes), with heartbeats."""
 
     @abstractmethod
     def register(self, worker: str, *, app: str, pid: int, host: str, role: str,
                  now: float) -> None:
         """Record a serving process as started (replacing a record with its id)."""
+
+    @abstractmethod
+    def beat(self, worker: str, *, now: float) -> None:
+        """Record that a registered process is alive at ``now`` (its heartbeat)."""
+
+    @abstractmethod
+    def listing(self, *, stopped: bool = False) -> list[WorkerRecord]:
+        """Registered processes not recorded as stopped (every one with ``stopped``), oldest
+        start first."""
 
     @abstractmethod
     def stopped(self, worker: str, *, now: float) -> None:

@@ -1,15 +1,22 @@
-"""Terminal output: rich consoles, one-line errors with hints, live log lines, JSON output."""
+"""Terminal output: rich consoles, one-line errors with hints, live log lines, JSON output.
+
+On a terminal, lines fit its width and tables shrink their wide columns first. Piped or
+redirected, nothing is wrapped or cut (unless ``COLUMNS`` says how wide to be) and log lines are
+plain ``HH:MM:SS LEVEL message`` lines, so ``cauce logs RUN > f`` and ``cauce runs | grep`` see
+whole lines.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
@@ -18,8 +25,24 @@ from ..errors import CauceError
 from ..runs import Run
 from ..settings import MASK
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+UNLIMITED = 10_000  # columns of a console that is not a terminal: no line is wrapped or cut
+
+
+class _Console(Console):
+    """A console as wide as its terminal, or unlimited when its output is not a terminal (rich
+    would otherwise take the width of whichever standard stream is one, or 80)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal:
+            return size
+        columns = os.environ.get("COLUMNS", "")
+        return ConsoleDimensions(int(columns) if columns.isdigit() else UNLIMITED, size.height)
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 
 
 def print_error(error: CauceError) -> None:
@@ -29,17 +52,51 @@ def print_error(error: CauceError) -> None:
         err.print(f"[yellow]hint:[/] {escape(error.hint)}", soft_wrap=True)
 
 
+def print_problem(message: str, hint: str | None = None) -> None:
+    """A one-line error (and hint) that is not a CauceError: a usage error, an unexpected one."""
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    if hint:
+        err.print(f"[yellow]hint:[/] {escape(hint)}", soft_wrap=True)
+
+
 class TerminalLog(RichHandler):
-    """Log lines on the terminal, with secret setting values masked as in the stored log streams."""
+    """Log lines on stderr, with secret setting values masked as in the stored log streams.
+
+    A record's traceback (``exc_info``, or the ``traceback`` a failed run attaches) is stored in
+    the run's log stream; here it shows only with ``--debug``. Piped, lines are plain text.
+    """
 
     secrets: Sequence[str] = ()
+    debug = False
 
     def hide(self, secrets: Sequence[str]) -> None:
         """Mask these values (the runtime's secret settings) in every line from now on."""
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        return masked(super().format(record), self.secrets)
+        message = record.getMessage()
+        trace = getattr(record, "traceback", None)
+        if record.exc_info and record.exc_info[1] is not None:
+            trace = self.formatter.formatException(record.exc_info) if self.formatter else (
+                logging.Formatter().formatException(record.exc_info))
+        if self.debug and trace:
+            message += "\n" + trace
+        return masked(message, self.secrets)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.console.is_terminal:
+            # rich renders the record's message (through `format`) beside time and level
+            plain = logging.makeLogRecord({**record.__dict__, "msg": self.format(record),
+                                           "args": None, "exc_info": None, "exc_text": None,
+                                           "traceback": None})
+            super().emit(plain)
+            return
+        try:
+            stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+            self.console.file.write(f"{stamp} {record.levelname:<7} {self.format(record)}\n")
+            self.console.file.flush()
+        except Exception:  # logging must never break the command
+            self.handleError(record)
 
 
 def masked(text: str, secrets: Sequence[str]) -> str:
@@ -54,17 +111,31 @@ def show_logs(level: int = logging.INFO, *, general_only: bool = False,
     lines and warnings (``general_only``), or all but the general stream's (``general=False``)."""
     handler = TerminalLog(console=err, show_path=False, markup=False, rich_tracebacks=False,
                           log_time_format="[%H:%M:%S]")
+    handler.debug = debugging()
     handler.setLevel(level)
     if general_only:
+        # a failed run's own error line is left out: the general stream's line says it
         handler.addFilter(lambda r: r.name.startswith("cauce.general")
-                          or r.levelno >= logging.WARNING)
+                          or (r.levelno >= logging.WARNING
+                              and (handler.debug or not getattr(r, "run_failure", False))))
     elif not general:
-        handler.addFilter(lambda r: not r.name.startswith("cauce.general"))
+        # the failure of the run in the foreground is said once, by the command's last line;
+        # its progress lines are the bar on a terminal
+        handler.addFilter(lambda r: not r.name.startswith("cauce.general")
+                          and (handler.debug or not getattr(r, "run_failure", False))
+                          and not (err.is_terminal and getattr(r, "progress", False)))
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
     return handler
+
+
+def debugging() -> bool:
+    """Tracebacks wanted: ``--debug`` or ``CAUCE_DEBUG=1``."""
+    from .home import GLOBALS
+
+    return GLOBALS.debug or os.environ.get("CAUCE_DEBUG", "") not in ("", "0", "false", "no")
 
 
 def print_json(value: Any) -> None:
@@ -97,22 +168,46 @@ def local(ts: datetime | None) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
-def runs_table(rows: list[Run]) -> Table:
+# Columns a narrow terminal gives up first, in order; run, job/handler and status stay.
+SPARED_LAST = ("try", "secs", "partition", "error", "started")
+MIN_ERROR = 12  # narrower than this, the error column is left out
+
+
+def runs_table(rows: list[Run], width: int | None = None) -> Table:
+    """Runs as a table as wide as ``width`` (the terminal's; unlimited when piped): columns
+    that do not fit are left out, least useful first, and the error is cut to what is left."""
+    width = width or out.width
+    cells = {
+        "run": [r.id for r in rows],
+        "job/handler": [f"{r.app}.{r.name}" for r in rows],
+        "partition": [r.partition or "" for r in rows],
+        "try": [str(r.attempt) for r in rows],
+        "status": [r.status.value for r in rows],
+        "started": [local(r.started_at or r.queued_at) for r in rows],
+        "secs": [f"{r.duration:.2f}" if r.duration is not None else "" for r in rows],
+        "error": [r.error or "" for r in rows],
+    }
+    if not any(cells["partition"]):
+        del cells["partition"]
+    sizes = {name: max([len(name), *map(len, values)]) for name, values in cells.items()}
+    droppable = [name for name in SPARED_LAST if name in cells]
+    while True:
+        fixed = sum(sizes[n] for n in cells if n != "error") + 2 * (len(cells) - 1)
+        room = width - fixed
+        if "error" in cells and room >= min(MIN_ERROR, sizes["error"]):
+            sizes["error"] = min(sizes["error"], room)
+            break
+        if ("error" not in cells and room + 2 >= 0) or not droppable:
+            break
+        del cells[droppable.pop(0)]
     table = Table(box=None, pad_edge=False)
-    table.add_column("run", no_wrap=True)
-    table.add_column("job/handler", no_wrap=True)
-    table.add_column("partition", no_wrap=True)
-    table.add_column("try", justify="right")
-    table.add_column("status", no_wrap=True)
-    table.add_column("started", no_wrap=True)
-    table.add_column("secs", justify="right", no_wrap=True)
-    table.add_column("error", overflow="fold")
-    for run in rows:
+    for name in cells:
+        table.add_column(name, no_wrap=True, overflow="ellipsis", width=sizes[name],
+                         justify="right" if name in ("try", "secs") else "left")
+    for i, run in enumerate(rows):
         style = STATUS_STYLE.get(run.status.value, "")
-        table.add_row(run.id, f"{run.app}.{run.name}", run.partition or "", str(run.attempt),
-                      f"[{style}]{run.status.value}[/]", local(run.started_at or run.queued_at),
-                      f"{run.duration:.2f}" if run.duration is not None else "",
-                      escape((run.error or "")[:160]))
+        table.add_row(*(f"[{style}]{cells[name][i]}[/]" if name == "status"
+                        else escape(cells[name][i]) for name in cells))
     return table
 
 
@@ -122,9 +217,22 @@ def summary_line(run: Run) -> str:
     where = f"[{run.partition}]" if run.partition else ""
     took = f" in {run.duration:.2f}s" if run.duration is not None else ""
     text = f"{mark} run {run.id} {run.app}.{run.name}{where} {run.status.value}{took}"
-    if run.error:
-        text += f": {escape(run.error)}"
+    error, hint = split_hint(run.error or "")
+    if run.status.value == "cancelled":
+        error = error.removeprefix("cancelled: ")
+    if error:
+        text += f": {escape(error)}"
+    if hint:
+        text += f"\n[yellow]hint:[/] {escape(hint)}"
     return text
+
+
+def split_hint(error: str) -> tuple[str, str | None]:
+    """A run's one-line error and the hint it ends with (``... (hint: ...)``), apart."""
+    head, found, hint = error.partition(" (hint: ")
+    if found and hint.endswith(")"):
+        return head, hint[:-1]
+    return error, None
 
 
 def now_utc() -> datetime:

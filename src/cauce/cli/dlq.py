@@ -11,7 +11,7 @@ from rich.markup import escape
 from . import console
 from .home import HomeOption, JsonOption, attached
 
-dlq_cli = typer.Typer(help="Look at and replay dead-lettered messages.\n\n"
+dlq_cli = typer.Typer(rich_markup_mode=None, help="Look at and replay dead-lettered messages.\n\n"
                       "Example: cauce dlq list example work", no_args_is_help=True)
 
 

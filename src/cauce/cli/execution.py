@@ -7,6 +7,7 @@ takes APP and JOB first, then builds the rest of its options from the declaratio
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -21,9 +22,11 @@ from ..app import App, Job
 from ..durations import format_duration, parse_duration
 from ..errors import CauceError
 from ..runtime.backfill import backfill
+from ..runtime.foreground import Stopper
+from ..runtime.jobs import run_foreground
 from ..runtime.runtime import Runtime
 from . import console
-from .home import home_option_value, state_url
+from .home import HOME_HELP, home_option_value, state_url
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
@@ -49,8 +52,7 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
 
 
 def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]:
-    return [click.Option(["--home"], type=click.Path(path_type=Path), help="cauce home folder "
-                         "[default: .cauce, or CAUCE_HOME]"),
+    return [click.Option(["--home"], type=click.Path(path_type=Path), help=HOME_HELP),
             click.Option(["--executor"], metavar="URL", help="where job runs execute: local, "
                          "dask (a local cluster) or dask://HOST:PORT [default: the job's "
                          "executor=, CAUCE_EXECUTOR, or local]"), *(extra or [])]
@@ -127,25 +129,29 @@ def register(cli: typer.Typer) -> None:
             return
         params = clean({k: values.get(k) for k in job.params})
         handler = console.show_logs(logging.INFO, general=False)
+        stopper = Stopper(threading.Event())
         try:
             with _runtime(app, reference, values, _settings(app, values, set(job.params)),
                           "foreground") as rt, _progress_bar() as bar:
                 handler.hide(rt.settings.secrets())
                 rt.on_progress(bar)
-                run = rt.run(job, values["partition"], **params)
+                stopper.install()
+                run = run_foreground(rt, job, values["partition"], params, stopper)
                 if rt.executors.remote(job) is not None:  # it logged on the cluster: show it now
                     for line in rt.logs(run.id):
                         console.err.print(escape(line.format(app.tz)), soft_wrap=True)
         finally:
+            stopper.restore()
             logging.getLogger().removeHandler(handler)
         if values["json"]:
             console.print_json(console.run_dict(run))
         else:
-            console.err.print(console.masked(console.summary_line(run), handler.secrets))
+            console.err.print(console.masked(console.summary_line(run), handler.secrets),
+                              soft_wrap=True)
             if run.result is not None:
                 console.print_json(run.result)
         if not run.succeeded:
-            raise typer.Exit(1)
+            raise typer.Exit(stopper.exit_status or 1)
 
     @cli.command("serve", context_settings=DYNAMIC, add_help_option=False)
     def serve_command(ctx: typer.Context,
@@ -295,10 +301,12 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
             duration = values["duration"]
             rt.serve(timeout=parse_duration(duration, what="--for") if duration else None,
                      threads=values["threads"], processes=values["processes"], scheduler=scheduler,
-                     grace=values["grace"], handle_signals=True)
+                     grace=values["grace"], handle_signals=True, on_ready=_ready)
     except KeyboardInterrupt:
-        raise CauceError("stopped at once on a second interrupt; unfinished work will be "
-                         "delivered again when its leases expire") from None
+        console.print_error(CauceError(
+            "stopped at once on a second interrupt",
+            hint="unfinished work is delivered again when its leases expire"))
+        raise typer.Exit(130) from None
     finally:
         if ui is not None:
             ui.stop()
@@ -322,5 +330,10 @@ def _banner(rt: Runtime, verb: str) -> None:
                          for h in app.handlers.values())
     if handlers:
         console.err.print(f"  handlers: {handlers}")
-    console.err.print(f"  started {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}; "
-                      "Ctrl-C stops gracefully")
+
+
+def _ready() -> None:
+    # Printed once the signal handlers exist: from here SIGTERM stops gracefully. Scripts wait
+    # for this line (docs/cli.md).
+    console.err.print(f"ready {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}: "
+                      "Ctrl-C or SIGTERM stops gracefully", markup=False)

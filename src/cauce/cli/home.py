@@ -4,6 +4,7 @@ only look, a runtime for those that also need the app."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,12 +13,14 @@ from pathlib import Path
 import typer
 
 from ..backends.state import StateStore, engine, open_state, sqlite_url
-from ..errors import NotFound
+from ..errors import ConfigError, NotFound
+from ..runtime.foreground import reap_lost_runs
 from ..runtime.runtime import Runtime
 from ..settings import ConfigSources
 from .loading import load_app
 
-HomeOption = typer.Option(None, "--home", help="cauce home folder [default: .cauce, or CAUCE_HOME]")
+HOME_HELP = "cauce home folder [default: ./.cauce in the current folder, or CAUCE_HOME]"
+HomeOption = typer.Option(None, "--home", help=HOME_HELP)
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
@@ -55,6 +58,10 @@ def existing_state(value: Path | None) -> tuple[Path, str]:
     """The home and state URL of a home where something ran (NotFound otherwise)."""
     home = home_option_value(value)
     url = state_url(home)
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the cauce home {home} is a file, not a folder",
+                          hint="pass --home (or set CAUCE_HOME) to the folder "
+                          "`cauce serve`/`run` used")
     if not engine(url).exists(url):
         raise no_home(home)
     return home, url
@@ -66,6 +73,7 @@ def inspected(value: Path | None) -> Iterator[StateStore]:
     _, url = existing_state(value)
     state = open_state(url)
     try:
+        reap_lost_runs(state, time.time())
         yield state
     finally:
         state.close()

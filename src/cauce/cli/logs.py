@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,8 @@ def logs_command(
     output: Path = typer.Option(None, "--output", "-o", help="write the lines to this file"),
     follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
     utc: bool = typer.Option(False, "--utc", help="show times in UTC instead of local time"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per line (JSON Lines): "
+                                 "ts, level, app, stream, run_id, message"),
     home: Path = HomeOption,
 ) -> None:
     """Show a log stream (`cauce logs RUN_ID`, `cauce logs general --app transit`), or list streams.
@@ -39,7 +42,7 @@ def logs_command(
     tz = UTC if utc else datetime.now().astimezone().tzinfo
     with inspected(home) as state:
         if stream is None:
-            _list_streams(state, app, tz)
+            _list_streams(state, app, tz, as_json)
             return
         query: dict[str, Any] = {"since": _when(since), "until": _when(until)}
         run = None
@@ -55,12 +58,12 @@ def logs_command(
             _no_stream(state, stream, app)
         sink = output.open("w", encoding="utf-8") if output else None
         try:
-            _emit(lines, sink, tz)
+            _emit(lines, sink, tz, as_json)
             last_id = lines[-1].id if lines else 0
             while follow:
                 time.sleep(0.5)
                 fresh = state.logs.read(after_id=last_id, **query)
-                _emit(fresh, sink, tz)
+                _emit(fresh, sink, tz, as_json)
                 if fresh:
                     last_id = fresh[-1].id
                 if run is not None and get_run(state, run.id).status.finished and not fresh:
@@ -73,7 +76,12 @@ def logs_command(
                 console.err.print(f"wrote {output}")
 
 
-def _list_streams(state: StateStore, app: str | None, tz: Any) -> None:
+def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) -> None:
+    if as_json:
+        console.print_json([{"app": a, "stream": name, "last_line": datetime.fromtimestamp(
+            last, tz).isoformat(), "lines": count} for a, name, last, count
+            in state.logs.streams(app)])
+        return
     table = Table(box=None)
     for column in ("app", "stream", "last line", "lines"):
         table.add_column(column)
@@ -112,10 +120,15 @@ def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
     raise NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
 
 
-def _emit(lines: list[LogLine], sink: Any, tz: Any) -> None:
+def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:
     for line in lines:
-        text = line.format(tz)
+        if as_json:
+            text = json.dumps({"ts": line.ts.astimezone(tz).isoformat(), "level": line.level,
+                               "app": line.app, "stream": line.stream, "run_id": line.run_id,
+                               "message": line.message}, ensure_ascii=False)
+        else:
+            text = line.format(tz)
         if sink is not None:
             sink.write(text.replace("\n", " ⏎ ") + "\n")
         else:
-            console.out.print(text, markup=False, highlight=False)
+            console.out.print(text, markup=False, highlight=False, soft_wrap=True)

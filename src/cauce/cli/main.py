@@ -1,7 +1,8 @@
 """Entry point of the `cauce` command: global options, command groups, and error handling.
 
-Library errors become one line and a hint on stderr with exit status 1; usage errors exit 2;
-an interrupt exits 130. ``--debug`` shows the traceback instead.
+Library errors become one line and a hint on stderr with exit status 1; usage errors are one
+line too and exit 2; an interrupt exits 130 (SIGTERM 143). ``--debug`` (or ``CAUCE_DEBUG=1``)
+shows the traceback instead; an unexpected exception is one line that says so.
 """
 
 from __future__ import annotations
@@ -27,28 +28,41 @@ from . import (
     state,
     streams,
     ui,
+    workers,
 )
 from .home import GLOBALS
 
 cli = typer.Typer(
     name="cauce",
+    rich_markup_mode=None,  # click's plain help: flags as flags, [default: ...] kept as text
     help="Cloud-style data pipelines — buckets, queues, topics, tables, streams, warehouses, "
     "schedules — as plain Python, on one machine.",
+    epilog="Example: cauce run census demo-data && cauce run census load --all",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"max_content_width": 100},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        console.out.print(f"cauce {__version__}")
+        raise typer.Exit()
+
+
 @cli.callback()
 def main_options(
     home: Path = typer.Option(None, "--home", help="cauce home folder for every command "
-                              "[default: .cauce, or CAUCE_HOME]"),
+                              "[default: ./.cauce in the current folder, or CAUCE_HOME]"),
     state_url: str = typer.Option(None, "--state", metavar="URL",
                                   help="the state store [default: sqlite:///<home>/state.db, "
                                   "or CAUCE_STATE]"),
-    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks [or CAUCE_DEBUG=1]"),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="print cauce's version and exit"),
 ) -> None:
     GLOBALS.home = home
     GLOBALS.state = state_url
@@ -58,6 +72,7 @@ def main_options(
 execution.register(cli)
 cli.add_typer(runs.runs_cli, name="runs")
 cli.command("logs")(logs.logs_command)
+cli.command("workers")(workers.workers_command)
 cli.command("queues")(queues.queues_command)
 cli.command("streams")(streams.streams_command)
 cli.add_typer(dlq.dlq_cli, name="dlq")
@@ -76,7 +91,7 @@ ui.register(cli)
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    GLOBALS.debug = "--debug" in args
     command = typer.main.get_command(cli)
     try:
         # Without standalone mode click returns the status of an Exit instead of raising it.
@@ -87,17 +102,31 @@ def main(argv: list[str] | None = None) -> int:
         console.err.print("aborted")
         return 130
     except (click.ClickException, typer.TyperException) as err:
-        # usage errors, from typer's own parser or from the options built per app and job
-        err.show()  # type: ignore[union-attr]
-        return int(getattr(err, "exit_code", 2))
+        # usage errors, from typer's parser (its own click) or the options built per app and job
+        status = int(getattr(err, "exit_code", 2))
+        if status != 2 or not hasattr(err, "format_message"):
+            err.show()  # type: ignore[union-attr]
+            return status
+        context = getattr(err, "ctx", None)
+        where = context.command_path if context is not None else "cauce"
+        console.print_problem(err.format_message(), f"see `{where} --help`")
+        return status
     except CauceError as err:
-        if debug:
+        if console.debugging():
             raise
         console.print_error(err)
         return 1
     except KeyboardInterrupt:
         console.err.print("interrupted")
         return 130
+    except Exception as err:
+        # a bug, or an error no seam translated: still one line, the traceback with --debug
+        if console.debugging():
+            raise
+        console.print_problem(f"unexpected {type(err).__name__}: {err}".splitlines()[0],
+                              "run again with --debug (or CAUCE_DEBUG=1) for the traceback, "
+                              "and report it")
+        return 1
     return status if isinstance(status, int) else 0
 
 

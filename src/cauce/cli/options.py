@@ -13,6 +13,7 @@ import pathlib
 import types
 import typing
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -48,8 +49,11 @@ def _is_bool(annotation: Any) -> bool:
 def param_option(param: Param) -> click.Option:
     if _is_bool(param.annotation):
         name = param.option.removeprefix("--")
-        default = False if param.required else bool(param.default)
-        return click.Option([f"--{name}/--no-{name}", param.name], default=default,
+        if not param.required and not param.default:
+            # off unless given: a plain flag, as `--all`, not `--all / --no-all`
+            return click.Option([param.option, param.name], is_flag=True, default=False,
+                                help=param.help or None)
+        return click.Option([f"--{name}/--no-{name}", param.name], default=bool(param.default),
                             show_default=True, help=param.help or None)
     kind, multiple = _scalar(param.annotation)
     if param.required:
@@ -81,7 +85,12 @@ def _help(text: str, default: Any) -> str:
 
 
 def job_options(job: Job) -> list[click.Option]:
-    return [param_option(p) for p in job.params.values()]
+    """A job's parameters as options; one declared without help takes the help of the app's
+    setting of the same name (the option then sets the parameter, not the setting)."""
+    settings = job.app.settings
+    return [param_option(p if p.help or p.name not in settings
+                         else replace(p, help=settings[p.name].help))
+            for p in job.params.values()]
 
 
 def settings_options(settings: Iterable[Setting], taken: set[str]) -> list[click.Option]:

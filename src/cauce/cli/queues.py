@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import CauceError
+from ..runtime.scheduler import Scheduler
 from . import console
 from .home import HomeOption, JsonOption, attached
 
@@ -36,32 +37,65 @@ def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
 
 
 def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
+                      pause: str = typer.Option(None, "--pause", metavar="JOB",
+                                                help="pause a job's schedule (until --resume)"),
+                      reason: str = typer.Option("paused by hand", "--reason",
+                                                 help="why, shown beside the paused schedule"),
                       resume: str = typer.Option(None, "--resume", metavar="JOB",
-                                                 help="resume a paused job"),
+                                                 help="resume a paused job's schedule"),
                       as_json: bool = JsonOption, home: Path = HomeOption) -> None:
-    """Scheduled jobs of an app: next fire time, and whether a job paused its own schedule.
+    """Scheduled jobs of an app: their cron or interval, next fire time, and pauses.
 
-    Example: cauce schedules opendata --resume refresh
+    Example: cauce schedules example --pause heartbeat --reason "source down"
     """
+    if pause and resume:
+        raise CauceError("give --pause or --resume, not both")
     with attached(app_ref, home) as rt:
-        if resume:
-            job = rt.app.get_job(resume)
-            if not rt.resume_schedule(job):
-                raise CauceError(f"job {job.name!r} has no schedule state yet",
-                                 hint=f"`cauce serve {rt.app.name}` creates it")
-            console.out.print(f"resumed {job.name}; "
-                              "its next tick is computed by the running serve")
+        declared = Scheduler(rt).schedules
+        job_name = pause or resume
+        if job_name:
+            job = rt.app.get_job(job_name)
+            if job.name not in declared:
+                raise CauceError(f"job {job.name!r} of app {rt.app.name!r} has no schedule",
+                                 hint=_scheduled_hint(rt.app.name, declared))
+            if pause:
+                rt.pause_schedule(rt.app, job.name, reason)
+                console.out.print(f"paused the schedule of {job.name}: {reason} "
+                                  f"(`cauce schedules {rt.app.name} --resume {job.name}` "
+                                  "resumes it)", markup=False)
+            elif any(s["job"] == job.name and s["paused"] for s in rt.schedule_states()):
+                rt.resume_schedule(job)
+                console.out.print(f"resumed {job.name}; it fires next at its first tick "
+                                  "after now", markup=False)
+            else:
+                console.out.print(f"the schedule of {job.name} was not paused", markup=False)
             return
-        states = rt.schedule_states()
-    rows = [{"job": s["job"], "spec": s["spec"], "paused": s["paused"],
-             "next": datetime.fromtimestamp(s["next_at"], UTC) if s["next_at"] else None}
-            for s in states]
+        states = {s["job"]: s for s in rt.schedule_states()}
+        now = rt.clock.time()
+        rows = []
+        for name in sorted(set(declared) | set(states)):
+            state = states.get(name, {})
+            schedule = declared.get(name)
+            next_at = state.get("next_at") or (schedule.next_after(now) if schedule else None)
+            rows.append({"job": name, "spec": schedule.spec if schedule else state.get("spec"),
+                         "paused": state.get("paused"),
+                         "next": datetime.fromtimestamp(next_at, UTC) if next_at else None,
+                         "served": bool(state.get("next_at"))})
     if as_json:
         console.print_json(rows)
         return
+    if not rows:
+        console.err.print(f"app {rt.app.name} declares no schedules (its jobs run by hand, "
+                          "after other jobs, or on events)")
+        return
     for row in rows:
         state = (f"[yellow]paused: {escape(row['paused'])}[/]" if row["paused"]
-                 else f"next {console.local(row['next'])}")
-        console.out.print(f"{row['job']}: {row['spec'] or '(not started)'}  {state}")
-    if not rows:
-        console.err.print("no schedule state yet (start `cauce serve`)")
+                 else f"next {console.local(row['next'])}"
+                 + ("" if row["served"] else " (once `cauce serve` runs)"))
+        console.out.print(f"{row['job']}: {escape(row['spec'] or '')}  {state}")
+
+
+def _scheduled_hint(app: str, declared: dict[str, object]) -> str:
+    if not declared:
+        return f"app {app!r} declares no schedules"
+    return "scheduled jobs: " + ", ".join(sorted(declared))

@@ -1,7 +1,8 @@
-"""``cauce runs``: list, show and cancel runs."""
+"""``cauce runs``: list, show, cancel, retry and prune runs."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -9,12 +10,15 @@ import typer
 from rich.markup import escape
 
 from ..backends.state import StateStore
+from ..durations import format_duration, parse_duration
 from ..errors import CauceError, NotFound
 from ..runs import Run, RunStatus
+from ..runtime.jobs import drop_cancelled, retry_run
 from . import console
 from .home import HomeOption, JsonOption, inspected
 
-runs_cli = typer.Typer(help="List, show and cancel runs, newest first.\n\n"
+runs_cli = typer.Typer(rich_markup_mode=None,
+                       help="List, show, cancel, retry and prune runs, newest first.\n\n"
                        "Example: cauce runs --app census --job load --limit 5",
                        no_args_is_help=False)
 
@@ -27,7 +31,7 @@ def runs_list(
     status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, "
                                "dead-lettered, cancelled"),
     partition: str = typer.Option(None, "--partition"),
-    limit: int = typer.Option(20, "--limit", help="newest N runs"),
+    limit: int = typer.Option(20, "--limit", min=1, help="newest N runs"),
     as_json: bool = JsonOption,
     home: Path = HomeOption,
 ) -> None:
@@ -71,10 +75,12 @@ def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool
 @runs_cli.command("cancel")
 def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
                 home: Path = HomeOption) -> None:
-    """Cancel a queued or running run: its worker stops it (and any program it runs) within a second.
+    """Cancel a queued run (dropped from its queue now) or a running one (stopped by its process).
 
+    A `cauce run` stops its job within seconds, even one that never looks at ctx.cancelled; a
+    worker stops a process job at once and a thread job when it next checks ctx.cancelled.
     Example: cauce runs cancel 018f3a2b4c5d6e7f80
-    """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    """
     with inspected(home) as state:
         run = get_run(state, run_id)
         if run.status.finished:
@@ -82,7 +88,51 @@ def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
                              hint="only queued or running runs can be cancelled; "
                              "see `cauce runs --status running`")
         state.runs.request_cancel(run.id)
-    console.out.print(f"asked run {run.id} ({run.app}.{run.name}) to cancel")
+        dropped = run.status is RunStatus.QUEUED and run.id in drop_cancelled(state, time.time())
+    what = f"run {run.id} ({run.app}.{run.name})"
+    if dropped:
+        console.out.print(f"cancelled {what}: dropped from its queue before it started")
+    else:
+        console.out.print(f"asked {what} to cancel; its process stops it within seconds "
+                          f"(`cauce runs show {run.id}` shows when it ended)")
+
+
+@runs_cli.command("retry")
+def runs_retry(run_id: str = typer.Argument(..., metavar="RUN_ID"),
+               home: Path = HomeOption) -> None:
+    """Queue a fresh run of a finished job run, with the same partition and options.
+
+    A serving process (`cauce serve`, `cauce worker`) picks it up. Example: cauce runs retry 018f3a2b4c
+    """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    with inspected(home) as state:
+        run = get_run(state, run_id)
+        new_id = retry_run(state, run, time.time())
+    console.out.print(f"queued run {new_id} ({run.app}.{run.name}"
+                      f"{f'[{run.partition}]' if run.partition else ''}), a retry of {run.id}; "
+                      f"`cauce serve {run.app}` or `cauce worker {run.app}` runs it")
+
+
+@runs_cli.command("prune")
+def runs_prune(
+    older_than: str = typer.Option(..., "--older-than", metavar="AGE",
+                                   help="delete what ended (or was logged) longer ago than "
+                                   "this, e.g. 30d, 12h"),
+    app: str = typer.Option(None, "--app", help="only this app"),
+    home: Path = HomeOption,
+) -> None:
+    """Delete finished runs and log lines older than an age; queued and running runs stay.
+
+    Example: cauce runs prune --older-than 30d
+    """
+    age = parse_duration(older_than, what="--older-than")
+    if age <= 0:
+        raise CauceError("--older-than must be longer than zero", hint="e.g. --older-than 30d")
+    cutoff = time.time() - age
+    with inspected(home) as state:
+        runs = state.runs.prune(ended_before=cutoff, app=app)
+        lines = state.logs.prune(before=cutoff, app=app)
+    console.out.print(f"deleted {runs:,} run(s) and {lines:,} log line(s) older than "
+                      f"{format_duration(age)}")
 
 
 def get_run(state: StateStore, run_id: str) -> Run:

@@ -11,7 +11,8 @@ from ..backends.state import engine
 from . import console
 from .home import HomeOption, existing_state, inspected
 
-state_cli = typer.Typer(help="Look after the state store: check it, back it up.\n\n"
+state_cli = typer.Typer(rich_markup_mode=None,
+                        help="Look after the state store: check it, back it up.\n\n"
                         "Example: cauce state check", no_args_is_help=True)
 
 

@@ -53,11 +53,12 @@ def register(cli: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host",
                                  help="address to listen on; beyond loopback a token is "
                                  "required"),
-        port: int = typer.Option(8765, "--port", help="port to listen on (0: any free port)"),
+        port: int = typer.Option(8765, "--port", min=0, max=65535,
+                                 help="port to listen on (0: any free port)"),
         token: str = typer.Option(None, "--token", envvar=TOKEN_ENV,
                                   help=f"require this token on every request [env {TOKEN_ENV}]"),
         home: Path = typer.Option(None, "--home", help="cauce home folder "
-                                  "[default: .cauce, or CAUCE_HOME]"),
+                                  "[default: ./.cauce in the current folder, or CAUCE_HOME]"),
     ) -> None:
         """Open the web UI: runs, live logs, the graph, partitions, queues and dead letters, data,
         dashboards. Stop it with Ctrl-C.
@@ -85,7 +86,8 @@ def ui_options() -> list[click.Parameter]:
     return [click.Option(["--ui"], is_flag=True, help="also serve the web UI (needs cauce[ui])"),
             click.Option(["--ui-host"], default="127.0.0.1", show_default=True,
                          help="address of the UI"),
-            click.Option(["--ui-port"], type=int, default=8765, show_default=True,
+            click.Option(["--ui-port"], type=click.IntRange(0, 65535), default=8765,
+                         show_default=True,
                          help="port of the UI (0: any free port)")]
 
 

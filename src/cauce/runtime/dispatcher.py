@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..runs import RunStatus
 from .execute import Outcome
+from .jobs import drop_cancelled
 from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
 
 if TYPE_CHECKING:
@@ -239,16 +239,8 @@ class Dispatcher:
             if delivery is not None and not delivery.cancel.is_set():
                 delivery.cancel.set()
                 log.info("cancelling run %s", run_id)
-        waiting = runs.queued_cancelled()
-        if waiting:
-            now = runtime.clock.time()
-            with runtime.state.atomic():
-                for run_id, message_id in waiting:
-                    if message_id is not None and not runtime.state.queues.drop_unclaimed(
-                            message_id):
-                        continue  # a worker holds it: that worker cancels it before it starts
-                    runs.finish(run_id, RunStatus.CANCELLED, now=now,
-                                error="cancelled before it started")
+        if runs.queued_cancelled():
+            drop_cancelled(runtime.state, runtime.clock.time())
 
     # -- the inline driver ------------------------------------------------------------
     def run_inline(self, max_deliveries: int = 1_000_000) -> int:

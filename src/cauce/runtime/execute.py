@@ -135,7 +135,9 @@ def _failed(ctx: Context, spec: RunSpec, err: Exception, redact: Callable[[str],
     if isinstance(err, CauceError) and err.hint:
         one_line += f" (hint: {err.hint})"
     trace = traceback.format_exc().rstrip()
-    ctx.log.error("attempt %d failed: %s\n%s", spec.attempt, one_line, trace)
+    # The stored line carries the traceback; a terminal shows it only with --debug.
+    ctx.log.error("attempt %d failed: %s", spec.attempt, one_line,
+                  extra={"traceback": trace, "run_failure": True})
     return Outcome(ok=False, error=redact(one_line), traceback=redact(trace))
 
 

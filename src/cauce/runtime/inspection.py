@@ -12,9 +12,9 @@ from ..errors import NotFound
 from ..events import Message
 from ..logs import LogLine
 from ..resources.queue import Queue, message_from
-from ..runs import Run
+from ..runs import Run, RunStatus
 from .execute import log_general
-from .jobs import requeue_replayed
+from .jobs import drop_cancelled, requeue_replayed
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -50,9 +50,12 @@ def logs(rt: Runtime, run_id: str | None = None, *, stream: str | None = None) -
 
 
 def cancel(rt: Runtime, run_id: str) -> Run:
-    """Ask a queued or running run to stop; its worker notices within a second."""
+    """Ask a queued or running run to stop: a queued one is dropped from its queue now (unless
+    a worker already holds it), a running one's worker notices within a second."""
     run = get_run(rt, run_id)
     rt.state.runs.request_cancel(run.id)
+    if run.status is RunStatus.QUEUED:
+        drop_cancelled(rt.state, rt.clock.time())
     return rt.state.runs.get(run.id) or run
 
 

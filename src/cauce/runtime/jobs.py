@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from ..app import Job, suggest
-from ..errors import ConfigError, PartitionError
+from ..errors import CauceError, ConfigError, PartitionError
 from ..runs import Run, RunRecord, RunStatus, new_run_id
 from .execute import Outcome, RunSpec, log_general
+from .foreground import BEAT_EVERY, GRACE, ROLE, Interrupted, Stopper
 
 if TYPE_CHECKING:
+    from ..backends.state import StateStore
     from .runtime import Runtime
 
 
@@ -62,16 +67,52 @@ def check_partition(rt: Runtime, job: Job, partition: str | None) -> str | None:
 def enqueue_job(rt: Runtime, job: Job, *, partition: str | None, params: Mapping[str, Any],
                 trigger: str, now: float, attrs: Mapping[str, Any] | None = None) -> str:
     """Queue a run of ``job``: its message and its queued run, together; returns the run id."""
+    return queue_run(rt.state, rt.app.name, job.name, partition=partition, params=params,
+                     trigger=trigger, now=now, attrs=attrs)
+
+
+def queue_run(state: StateStore, app: str, job: str, *, partition: str | None,
+              params: Mapping[str, Any], trigger: str, now: float,
+              attrs: Mapping[str, Any] | None = None) -> str:
+    """Queue a run of job ``job`` of ``app`` straight in the state store (options already
+    checked): its message and its queued run, in one transaction; returns the run id."""
     body = json.dumps({"partition": partition, "params": dict(params), "trigger": trigger},
                       default=str)
     run_id = new_run_id()
-    with rt.state.atomic():
-        [message_id] = rt.state.queues.send(job.store_queue, [body], now=now, attrs=attrs)
-        rt.state.runs.insert([RunRecord(id=run_id, app=rt.app.name, kind="job", name=job.name,
-                                        status=RunStatus.QUEUED, partition=partition,
-                                        trigger=trigger, message_id=message_id, queued_at=now,
-                                        params=dict(params))])
+    with state.atomic():
+        [message_id] = state.queues.send(f"{app}:job/{job}", [body], now=now, attrs=attrs)
+        state.runs.insert([RunRecord(id=run_id, app=app, kind="job", name=job,
+                                     status=RunStatus.QUEUED, partition=partition,
+                                     trigger=trigger, message_id=message_id, queued_at=now,
+                                     params=dict(params))])
     return run_id
+
+
+def retry_run(state: StateStore, run: Run, now: float) -> str:
+    """Queue a fresh run of a finished job run, with its partition and options."""
+    if run.kind != "job":
+        raise CauceError(f"run {run.id} is a run of handler {run.name!r}, not of a job",
+                         hint=f"a handler's failed message is sent again with `cauce dlq replay "
+                         f"{run.app} {run.name}`")
+    if not run.status.finished:
+        raise CauceError(f"run {run.id} is still {run.status.value}",
+                         hint="retry it once it ended; `cauce runs cancel` stops it")
+    return queue_run(state, run.app, run.name, partition=run.partition,
+                     params=run.params or {}, trigger=f"retry of {run.id}", now=now)
+
+
+def drop_cancelled(state: StateStore, now: float) -> list[str]:
+    """Finish as cancelled the queued runs someone asked to cancel, dropping their messages;
+    one a worker already holds is left to that worker. Returns the ids dropped."""
+    dropped = []
+    with state.atomic():
+        for run_id, message_id in state.runs.queued_cancelled():
+            if message_id is not None and not state.queues.drop_unclaimed(message_id):
+                continue  # a worker holds it: that worker cancels it before it starts
+            state.runs.finish(run_id, RunStatus.CANCELLED, now=now,
+                              error="cancelled before it started")
+            dropped.append(run_id)
+    return dropped
 
 
 def submit(rt: Runtime, job: Job, *, partition: str | None = None,
@@ -111,30 +152,48 @@ def requeue_replayed(rt: Runtime, queue: str, message_id: int, body: str) -> Non
 
 
 def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
-                   **params: Any) -> Run:
+                   params: Mapping[str, Any] | None = None,
+                   stopper: Stopper | None = None) -> Run:
     """Run ``job`` once, now, in this thread (or on its executor's cluster), as `cauce run`;
-    returns the finished run."""
+    returns the finished run.
+
+    With a `Stopper` whose signal handlers are installed, SIGINT, SIGTERM and `cauce runs
+    cancel` stop the run even when the job never looks at ``ctx.cancelled``."""
     target = rt.app.get_job(job) if isinstance(job, str) else job
     partition = check_partition(rt, target, partition)
-    values = check_params(rt, target, params)
+    values = check_params(rt, target, params or {})
     run_id = new_run_id()
     spec = RunSpec(run_id, target, 1, run_id, partition, values)
     executor = rt.executors.pick(spec, in_child=False)  # an unreachable cluster fails here
     now = rt.clock.time()
-    rt.state.runs.insert([RunRecord(id=run_id, app=rt.app.name, kind="job", name=target.name,
-                                    status=RunStatus.RUNNING, partition=partition,
-                                    trigger="manual", queued_at=now, started_at=now,
-                                    params=values, worker=rt.worker_id)])
+    with rt.state.atomic():
+        rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
+                                  host=socket.gethostname(), role=ROLE, now=now)
+        rt.state.runs.insert([RunRecord(id=run_id, app=rt.app.name, kind="job",
+                                        name=target.name, status=RunStatus.RUNNING,
+                                        partition=partition, trigger="manual", queued_at=now,
+                                        started_at=now, params=values, worker=rt.worker_id)])
     log_general(rt, rt.app.name, logging.INFO, "run %s %s started by hand", run_id,
                 target.name + (f"[{partition}]" if partition else ""))
-    cancel = threading.Event()
-    watcher = CancelWatcher(rt, run_id, cancel)
+    stopper = stopper or Stopper(threading.Event())
+    watcher = CancelWatcher(rt, run_id, stopper.cancel, stopper)
     watcher.start()
     try:
-        outcome = executor.execute(spec, cancel)
+        outcome = executor.execute(spec, stopper.cancel)
+    except Interrupted as stop:
+        reason = f"cancelled: {stop}"
+        rt.sink.write(rt.app.name, spec.stream_name, logging.WARNING,
+                      f"run {reason} (it did not stop when asked)", run_id)
+        outcome = Outcome(ok=False, error=reason, cancelled=True)
     finally:
         watcher.stop()
-    return _finish_foreground(rt, target, run_id, partition, outcome)
+        stopper.restore()
+    if outcome.cancelled and stopper.reason and outcome.error == "cancelled":
+        outcome = Outcome(ok=False, error=f"cancelled: {stopper.reason}", cancelled=True)
+    try:
+        return _finish_foreground(rt, target, run_id, partition, outcome)
+    finally:
+        rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())
 
 
 def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None,
@@ -155,10 +214,14 @@ def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None
 
 
 class CancelWatcher:
-    """Checks once a second whether a foreground run was asked to cancel."""
+    """Beats for the process running a run, and checks twice a second whether the run was asked
+    to cancel (by `cauce runs cancel` in another process): it then sets ``cancel``, or asks
+    ``stopper`` (which stops even a job that never checks) when there is one."""
 
-    def __init__(self, rt: Runtime, run_id: str, cancel: threading.Event) -> None:
-        self.rt, self.run_id, self.cancel = rt, run_id, cancel
+    def __init__(self, rt: Runtime, run_id: str, cancel: threading.Event,
+                 stopper: Stopper | None = None) -> None:
+        self.rt, self.run_id = rt, run_id
+        self.stopper = stopper or Stopper(cancel)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name="cauce-cancel-watch")
@@ -167,10 +230,27 @@ class CancelWatcher:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._done.wait(1.0):
-            if self.rt.state.runs.cancel_requested([self.run_id]):
-                self.cancel.set()
-                return
+        beaten, told = time.monotonic(), False
+        while not self._done.wait(0.5):
+            if self.stopper.installed and self.stopper.cancel.is_set() and not told:
+                told = True
+                self._tell(f"cancelling the run: {self.stopper.reason or 'asked'} (it stops at "
+                           f"once if it does not end within {GRACE:.0f} s, or at a second "
+                           "Ctrl-C)")
+            if time.monotonic() - beaten >= BEAT_EVERY:
+                self.rt.state.workers.beat(self.rt.worker_id, now=self.rt.clock.time())
+                beaten = time.monotonic()
+            if (not self.stopper.cancel.is_set()
+                    and self.rt.state.runs.cancel_requested([self.run_id])):
+                self.stopper.request("asked by `cauce runs cancel`")
+
+    def _tell(self, message: str) -> None:
+        """A line in the run's log stream and on the terminal, from outside the run's thread."""
+        app = self.rt.app.name
+        job = self.rt.state.runs.get(self.run_id)
+        stream = f"{job.name}/{self.run_id}" if job else "general"
+        self.rt.sink.write(app, stream, logging.WARNING, message, self.run_id)
+        logging.getLogger(f"cauce.app.{app}").warning("%s", message)
 
     def stop(self) -> None:
         self._done.set()

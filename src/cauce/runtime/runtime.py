@@ -43,6 +43,7 @@ from ..settings import ConfigSources, Setting, Settings, resolve
 from . import inspection, jobs, produce, serving
 from .execute import log_general
 from .executors import Executors
+from .foreground import reap_lost_runs
 
 if TYPE_CHECKING:
     from ..backends.state import Notifier
@@ -52,6 +53,20 @@ if TYPE_CHECKING:
 
 ProgressHook = Callable[[str, float, float | None, str], None]
 RunHook = Callable[[Run], None]
+
+
+def make_home(home: Path) -> None:
+    """Create the home folder (and its parents); a ConfigError when that is impossible."""
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the cauce home {home} is a file, not a folder",
+                          hint="pass --home (or set CAUCE_HOME) to a folder, "
+                          "or to a path that does not exist yet")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create the cauce home {home}: {err.strerror}",
+                          hint="pass --home (or set CAUCE_HOME) to a folder you can write to"
+                          ) from err
 
 
 def default_home(config: ConfigSources) -> Path:
@@ -107,6 +122,7 @@ class Runtime:
         self._state: StateStore | None = None
         self._stop = threading.Event()
         self.executors = Executors(self, executor)  # where job runs execute
+        self.handler_tally = serving.HandlerTally()
         self.sink: LogSink
 
     # -- life cycle -------------------------------------------------------------------
@@ -124,13 +140,15 @@ class Runtime:
         for resource in self.app.resources.values():
             if isinstance(resource, Bucket):
                 self.watch_of(resource)  # a watch setting that is no duration fails here
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_home(self.home)
         self._state = open_state(self.state_url, serving=self.role in ("serve", "worker"))
         self.sink = LogSink(self._state, self.clock)
         self.sink.mask(self._settings.secrets())
         if self.role != "test":  # tests flush at run ends, so what they read is deterministic
             self.sink.start()
         self._undo_logging = logs.install()
+        if self.role != "test":
+            reap_lost_runs(self._state, self.clock.time())
         self._notifier = self._state.notifier(self.worker_id)
         self.app.runtime = self
         self.lifecycle = Lifecycle.OPEN
@@ -322,7 +340,7 @@ class Runtime:
 
     def run(self, job: Job | str, partition: str | None = None, **params: Any) -> Run:
         """Run ``job`` once, now, in this thread (as `cauce run`); returns the finished run."""
-        return jobs.run_foreground(self, job, partition, **params)
+        return jobs.run_foreground(self, job, partition, params)
 
     def start_jobs(self) -> None:
         """Queue one run of each ``run_at_start`` job not paused and not already pending."""
@@ -361,6 +379,9 @@ class Runtime:
         spec, outcome = delivery.spec, delivery.outcome
         if outcome is None:
             return
+        if not spec.is_job and self.role in ("serve", "worker"):
+            self.handler_tally.add(spec.target.name, "succeeded" if outcome.ok else
+                                   "cancelled" if outcome.cancelled else "failed", spec.run_id)
         if spec.is_job:
             what = f"{spec.target.name}" + (f"[{spec.partition}]" if spec.partition else "")
             if outcome.ok:
@@ -389,12 +410,13 @@ class Runtime:
     def serve(self, *, until: serving.Until = None, timeout: DurationLike | None = None,
               threads: int = 8, processes: int | None = None, scheduler: bool = True,
               grace: DurationLike = "30s", poll: float = 0.005,
-              handle_signals: bool = False) -> None:
+              handle_signals: bool = False, on_ready: Callable[[], None] | None = None) -> None:
         """Run the scheduler, the dispatcher and the workers until ``until()`` is true (or, with
         ``until="idle"``, until no work is left in the app's queues and streams), ``timeout``
         passes, or `stop` / SIGTERM / SIGINT; then finish or give back the work in hand."""
         serving.serve(self, until=until, timeout=timeout, threads=threads, processes=processes,
-                      scheduler=scheduler, grace=grace, poll=poll, handle_signals=handle_signals)
+                      scheduler=scheduler, grace=grace, poll=poll, handle_signals=handle_signals,
+                      on_ready=on_ready)
 
     def stop(self) -> None:
         """Ask a running `serve` to stop gracefully."""

@@ -7,17 +7,21 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import logs
-from ..durations import DurationLike, parse_duration
+from ..durations import DurationLike, format_duration, parse_duration
 from ..errors import CauceError
 from ..resources.stream import Stream
 from .execute import log_general
+from .foreground import BEAT_EVERY, alive
 
 if TYPE_CHECKING:
+    from ..backends.state import WorkerRecord
     from .dispatcher import Dispatcher
     from .runtime import Runtime
     from .scheduler import Scheduler
@@ -25,6 +29,38 @@ if TYPE_CHECKING:
 log = logging.getLogger("cauce.runtime")
 
 HOUSEKEEPING_EVERY = 300.0
+SUMMARY_EVERY = 10.0  # seconds between two lines on the handler runs of a serving process
+ONE_BY_ONE = 3  # up to this many handler runs in a period are named one by one
+
+
+class HandlerTally:
+    """How the handler runs of a serving process ended, told in the general stream: each
+    successful one when there are few, a count per handler and outcome when there are many.
+    (A failure is told when it happens, by the delivery that retries or dead-letters it.)"""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: list[tuple[str, str, str]] = []
+
+    def add(self, handler: str, outcome: str, run_id: str) -> None:
+        with self._lock:
+            self._runs.append((handler, outcome, run_id))
+
+    def flush(self, rt: Runtime) -> None:
+        with self._lock:
+            runs, self._runs = self._runs, []
+        if len(runs) <= ONE_BY_ONE:
+            for handler, outcome, run_id in runs:
+                if outcome == "succeeded":
+                    log_general(rt, rt.app.name, logging.INFO, "run %s %s succeeded (handler)",
+                                run_id, handler)
+            return
+        counts = Counter((handler, outcome) for handler, outcome, _ in runs)
+        text = "; ".join(f"{handler} {n} {outcome}" for (handler, outcome), n in counts.items())
+        log_general(rt, rt.app.name, logging.INFO, "handler runs in the last %s: %s",
+                    format_duration(SUMMARY_EVERY), text)
+
+
 Until = Callable[[], bool] | Literal["idle"] | None
 
 
@@ -39,11 +75,13 @@ def serve(
     grace: DurationLike = "30s",
     poll: float = 0.005,
     handle_signals: bool = False,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run the scheduler, the dispatcher and the workers until ``until`` — a function that
     returns True, or ``"idle"``: nothing left to do now or later in any queue or stream of the
     app — or until ``timeout`` passes, or `stop` / SIGTERM / SIGINT; then finish or give back
-    the work in hand."""
+    the work in hand. ``on_ready`` is called once the signal handlers are in place and the
+    process is registered (what `cauce workers` lists)."""
     from .scheduler import Scheduler
 
     if until is not None and until != "idle" and not callable(until):
@@ -59,25 +97,34 @@ def serve(
         done = dispatcher.idle
     elif callable(until):
         done = until
+    previous = _install_signals(rt) if handle_signals else {}
+    rt.clear_stop()
+    first = _other_server(rt) if scheduler else None
     rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
                               host=socket.gethostname(), role=rt.role, now=rt.clock.time())
     listener = rt.state.listener(rt.worker_id, rt.wake)
     if listener is not None:
         listener.start()
-    previous = _install_signals(rt) if handle_signals else {}
-    rt.clear_stop()
     # Lines logged by this loop (outside any run) form the worker's own log stream.
     with logs.scoped(logs.LogScope(rt.sink, rt.app.name, f"worker/{rt.worker_id}")):
         log_general(rt, rt.app.name, logging.INFO, "%s %s started (pid %d)", role, rt.worker_id,
                     os.getpid())
+        if first is not None:
+            log_general(rt, rt.app.name, logging.WARNING,
+                        "another `cauce serve %s` is live on this home (pid %d on %s): this one "
+                        "works as an extra worker; schedules fire in that one, and here only "
+                        "once it stops", rt.app.name, first.pid, first.host)
         try:
-            if sched is not None:
+            if sched is not None and first is None:
                 rt.start_jobs()
+            if on_ready is not None:
+                on_ready()
             _loop(rt, sched, dispatcher, done, deadline, poll)
         finally:
             if listener is not None:
                 listener.close()
             dispatcher.shutdown(parse_duration(grace, what="grace"))
+            rt.handler_tally.flush(rt)
             log_general(rt, rt.app.name, logging.INFO, "%s %s stopped", role, rt.worker_id)
             rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())
             for sig, handler in previous.items():
@@ -85,13 +132,26 @@ def serve(
             rt.sink.flush()
 
 
+def _other_server(rt: Runtime) -> WorkerRecord | None:
+    """A live `cauce serve` of the same app on this home, if there is one."""
+    now = rt.clock.time()
+    return next((w for w in rt.state.workers.listing() if w.role == "serve"
+                 and w.app == rt.app.name and w.id != rt.worker_id and alive(w, now)), None)
+
+
 def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
           until: Callable[[], bool] | None, deadline: float | None, poll: float) -> None:
-    tidied = 0.0
+    tidied = beaten = told = time.monotonic()
     while not rt.stopping:
+        if time.monotonic() - told > SUMMARY_EVERY:
+            rt.handler_tally.flush(rt)
+            told = time.monotonic()
         if time.monotonic() - tidied > HOUSEKEEPING_EVERY:
             housekeeping(rt)
             tidied = time.monotonic()
+        if time.monotonic() - beaten > BEAT_EVERY:
+            rt.state.workers.beat(rt.worker_id, now=rt.clock.time())
+            beaten = time.monotonic()
         next_due = sched.tick() if sched is not None else None
         busy = dispatcher.pump()
         if until is not None and until():

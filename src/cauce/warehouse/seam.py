@@ -15,6 +15,21 @@ from cauce.errors import WarehouseError
 
 _HINTS = (
     (
+        r"role .* does not exist|password authentication failed|authentication failed"
+        r"|access denied for user",
+        "the database server refused that user: check the user (and password) in the URL, "
+        "or create the role on the server",
+    ),
+    (
+        r"database .* does not exist|unknown database",
+        "the server has no such database: create it, or name an existing one in the URL",
+    ),
+    (
+        r"connection refused|could not connect|no route to host|name or service not known",
+        "nothing answers at that host and port: check the database server is running and the "
+        "URL's host and port",
+    ),
+    (
         r"no such column|has no column|unknown column|column .*(not found|does not exist)",
         "check the column names (backend.columns(table) lists them)",
     ),

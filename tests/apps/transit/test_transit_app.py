@@ -221,5 +221,10 @@ def test_synth_reports_its_progress():
                                                                                 label)))
         run = rt.run(synth, scale="tiny", date=DAY, seed=2)
         assert run.status == RunStatus.SUCCEEDED, run.error
-    assert [(done, total) for done, total, _ in heard] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+        progress_lines = [line.message for line in rt.logs(run.id) if "progress:" in line.message]
+    assert [(done, total) for done, total, _ in heard] == [(0, 4), (1, 4), (2, 4), (3, 4),
+                                                          (4, 4)]
+    assert heard[0][2] == "synth: laying out the city", "said before the first step"
     assert heard[-1][2] == "synth: files written"
+    assert progress_lines[0] == "progress: synth: laying out the city: 0/4 (0%)"
+    assert progress_lines[-1] == "progress: synth: files written: 4/4 (100%)"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from cauce import App, CauceError, CheckpointConflict, Context, Runtime
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
@@ -46,8 +46,8 @@ app = App(
 
 db = app.setting(
     "db", str, default="sqlite:///census.db",
-    help="target database: sqlite:///file.db, postgresql://user@host:port/db, "
-    "duckdb:///file.duckdb",
+    help="target database: sqlite:///file.db (relative to the current folder, not the home; "
+    "sqlite:////abs/file.db is absolute), postgresql://user@host:port/db, duckdb:///file.duckdb",
 )
 table = app.setting(
     "table", str, default="adult", help="table of valid rows (quarantine: <table>_rejected)"
@@ -82,7 +82,9 @@ _ZERO = re.compile(r"0+(\.0*)?\s*(ms|s|m|h|d|w)?")
 
 
 @app.job(every=every, retries=2)
-def load(ctx: Context, all: bool = False) -> dict[str, Any]:
+def load(
+    ctx: Context, all: Annotated[bool, "load every remaining record in this run"] = False
+) -> dict[str, Any]:
     """Load the next chunk of records (all of them with --all, or when --every is 0)."""
     settings = ctx.settings
     text_encoding = _encoding(ctx)
@@ -92,7 +94,8 @@ def load(ctx: Context, all: bool = False) -> dict[str, Any]:
     try:
         size = None if at_once else settings["chunk_size"]
         result = load_chunk(
-            target, description, settings["table"], files, size, text_encoding, schema
+            target, description, settings["table"], files, size, text_encoding, schema,
+            progress=lambda done, total: ctx.progress(done, total, "records loaded"),
         )
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
@@ -127,10 +130,12 @@ def start(ctx: Context) -> dict[str, Any]:
 @app.job(name="demo-data")
 def demo_data(
     ctx: Context,
-    out: str = "census-data",
-    data_rows: int = DATA_ROWS,
-    test_rows: int = TEST_ROWS,
-    seed: int = 1994,
+    out: Annotated[str, "folder to write Adult.data, Adult.test and Description to"] = (
+        "census-data"
+    ),
+    data_rows: Annotated[int, "records in Adult.data"] = DATA_ROWS,
+    test_rows: Annotated[int, "records in Adult.test"] = TEST_ROWS,
+    seed: Annotated[int, "seed of the synthetic records (same seed, same files)"] = 1994,
 ) -> dict[str, Any]:
     """Write synthetic Adult.data and Adult.test with the quirks of the real files, and their
     Description, so that a load of them needs no network."""
@@ -153,7 +158,9 @@ def demo_data(
 
 
 @app.job
-def report(ctx: Context, out: str = "census-report") -> dict[str, Any]:
+def report(
+    ctx: Context, out: Annotated[str, "folder for index.html and its charts"] = "census-report"
+) -> dict[str, Any]:
     """Write the HTML report (one SVG chart per breakdown) and check the class distribution."""
     settings = ctx.settings
     name = settings["table"]

@@ -198,10 +198,12 @@ def load_chunk(
     size: int | None,
     encoding: str | None = None,
     description_file: SourceFile | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ChunkResult:
     """Validate and commit the next `size` records (all when None) after the checkpoint,
     reading the files in `encoding` (detected when None). The checkpoint records where
-    `description_file` (the file `description` was parsed from) came from, for the report."""
+    `description_file` (the file `description` was parsed from) came from, for the report.
+    `progress(records written, records in the chunk)` hears of each batch."""
     name = checkpoint_name(table)
     previous = warehouse.checkpoint(name)
     state = LoadState.from_json(previous)
@@ -235,6 +237,8 @@ def load_chunk(
                 transaction.load(table, validated.rows)
             if validated.rejected.height:
                 transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
+            if progress is not None:
+                progress(counts.read, chunk.records.height)
         new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
         transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)

@@ -240,7 +240,14 @@ def synth(
     if scale not in SCALES:
         raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")
     started = time.perf_counter()
-    result = write_synthetic(staging, scale=scale, day=date, seed=seed, workdir=ctx.workdir)
+    result = write_synthetic(
+        staging,
+        scale=scale,
+        day=date,
+        seed=seed,
+        workdir=ctx.workdir,
+        progress=lambda done, total, name: ctx.progress(done, total, f"synth: {name}"),
+    )
     ctx.log.info(
         "wrote %d exports (%s rows) and truth/%s.json in %.1fs",
         len(result["rows"]),

@@ -13,7 +13,7 @@ import shutil
 import stat
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
 
@@ -98,8 +98,14 @@ WAREHOUSE_TABLES = ("stages", "trips", "od_zone", "od_comuna", "profiles")
 
 
 @app.job()
-def synth(ctx: Context, scale: str = "tiny", date: str = "2021-04-22", seed: int = 1
-          ) -> dict[str, Any]:
+def synth(
+    ctx: Context,
+    scale: Annotated[str, "city size: tiny, small or santiago (a full day, about a minute)"] = (
+        "tiny"
+    ),
+    date: Annotated[str, "the service day to generate, YYYY-MM-DD"] = "2021-04-22",
+    seed: Annotated[int, "seed of the synthetic city and day (same seed, same files)"] = 1,
+) -> dict[str, Any]:
     """Generate a synthetic city and day (tiny|small|santiago) into the input buckets."""
     day = _parse_day(date)
     par = _par_file(ctx)
@@ -120,8 +126,18 @@ def synth(ctx: Context, scale: str = "tiny", date: str = "2021-04-22", seed: int
 
 
 @app.job(partitions=daily(start="2018-01-01"), worker="process", retries=0)
-def adatrap(ctx: Context, dry_run: bool = False, engine: str | None = None,
-            executable: str | None = None, par: str | None = None) -> dict[str, Any]:
+def adatrap(
+    ctx: Context,
+    dry_run: Annotated[bool, "fetch the inputs and write the parameter file, but do not "
+                       "process (the original's `execute-adatrap --debug`)"] = False,
+    engine: Annotated[str | None, "cauce (the open engine) or adatrap (the executable) "
+                      "[default: the engine setting]"] = None,
+    executable: Annotated[str | None, "the ADATRAP executable for --engine adatrap: a path, or "
+                          "a key of the executables bucket [default: the executable setting]"
+                          ] = None,
+    par: Annotated[str | None, "the parameter file (.par): a path or a key of the executables "
+                   "bucket [default: the par setting, else the v0.2 layout]"] = None,
+) -> dict[str, Any]:
     """Process one day: fetch its inputs, run the engine, zip the outputs to the output bucket.
 
     --dry-run does everything but the processing (the original's `execute-adatrap --debug`)."""

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..state import LeaseStore, ScheduleState, ScheduleStore, SeenObject, WatchStore, WorkerStore
+from ..state import (
+    LeaseStore,
+    ScheduleState,
+    ScheduleStore,
+    SeenObject,
+    WatchStore,
+    WorkerRecord,
+    WorkerStore,
+)
 from .database import Database
 
 
@@ -66,6 +74,15 @@ class PostgresWorkers(WorkerStore):
 
     def stopped(self, worker: str, *, now: float) -> None:
         self.db.change("UPDATE workers SET stopped_at = %s WHERE id = %s", (now, worker))
+
+    def beat(self, worker: str, *, now: float) -> None:
+        self.db.change("UPDATE workers SET heartbeat_at = %s WHERE id = %s", (now, worker))
+
+    def listing(self, *, stopped: bool = False) -> list[WorkerRecord]:
+        rows = self.db.rows("SELECT id, app, pid, host, role, started_at, heartbeat_at, "
+                            "stopped_at FROM workers WHERE %s OR stopped_at IS NULL "
+                            "ORDER BY started_at", (stopped,))
+        return [WorkerRecord(*row) for row in rows]
 
     def running(self, role: str | None = None) -> list[str]:
         rows = self.db.rows("SELECT id FROM workers WHERE stopped_at IS NULL "

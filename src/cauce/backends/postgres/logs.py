@@ -59,3 +59,7 @@ class PostgresLogs(LogStore):
             args.append(app)
         sql += " GROUP BY app, stream ORDER BY max(ts) DESC LIMIT %s"
         return [(r[0], r[1], r[2], r[3]) for r in self.db.rows(sql, [*args, limit])]
+
+    def prune(self, *, before: float, app: str | None = None) -> int:
+        return self.db.change("DELETE FROM logs WHERE ts < %s AND (%s::text IS NULL OR app = %s)",
+                              (before, app, app))

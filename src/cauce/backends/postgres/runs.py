@@ -177,3 +177,9 @@ class PostgresRuns(RunStore):
         rows = self.db.rows("SELECT id, message_id FROM runs WHERE cancel AND status = 'queued' "
                             "ORDER BY id")
         return [(r[0], r[1]) for r in rows]
+
+    def prune(self, *, ended_before: float, app: str | None = None) -> int:
+        return self.db.change(
+            "DELETE FROM runs WHERE status IN ('succeeded', 'failed', 'dead-lettered', "
+            "'cancelled') AND ended_at < %s AND (%s::text IS NULL OR app = %s)",
+            (ended_before, app, app))

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..state import LeaseStore, ScheduleState, ScheduleStore, SeenObject, WatchStore, WorkerStore
+from ..state import (
+    LeaseStore,
+    ScheduleState,
+    ScheduleStore,
+    SeenObject,
+    WatchStore,
+    WorkerRecord,
+    WorkerStore,
+)
 from .database import StateDB
 
 
@@ -72,6 +80,17 @@ class SQLiteWorkers(WorkerStore):
     def stopped(self, worker: str, *, now: float) -> None:
         with self.db.atomic() as con:
             con.execute("UPDATE workers SET stopped_at = ? WHERE id = ?", (now, worker))
+
+    def beat(self, worker: str, *, now: float) -> None:
+        with self.db.atomic() as con:
+            con.execute("UPDATE workers SET heartbeat_at = ? WHERE id = ?", (now, worker))
+
+    def listing(self, *, stopped: bool = False) -> list[WorkerRecord]:
+        sql = ("SELECT id, app, pid, host, role, started_at, heartbeat_at, stopped_at "
+               "FROM workers" + ("" if stopped else " WHERE stopped_at IS NULL")
+               + " ORDER BY started_at")
+        with self.db.reading() as con:
+            return [WorkerRecord(*row) for row in con.execute(sql).fetchall()]
 
     def running(self, role: str | None = None) -> list[str]:
         sql = "SELECT id FROM workers WHERE stopped_at IS NULL"

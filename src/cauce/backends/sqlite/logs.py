@@ -52,3 +52,11 @@ class SQLiteLogs(LogStore):
         args.append(limit)
         with self.db.reading() as con:
             return [(r[0], r[1], r[2], r[3]) for r in con.execute(sql, args).fetchall()]
+
+    def prune(self, *, before: float, app: str | None = None) -> int:
+        sql, args = "DELETE FROM logs WHERE ts < ?", [before]
+        if app is not None:
+            sql += " AND app = ?"
+            args.append(app)
+        with self.db.atomic() as con:
+            return con.execute(sql, args).rowcount

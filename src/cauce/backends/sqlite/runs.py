@@ -203,3 +203,13 @@ class SQLiteRuns(RunStore):
             rows = con.execute("SELECT id, message_id FROM runs "
                                "WHERE cancel = 1 AND status = 'queued'").fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    def prune(self, *, ended_before: float, app: str | None = None) -> int:
+        sql = ("DELETE FROM runs WHERE status IN ('succeeded', 'failed', 'dead-lettered', "
+               "'cancelled') AND ended_at < ?")
+        args: list[Any] = [ended_before]
+        if app is not None:
+            sql += " AND app = ?"
+            args.append(app)
+        with self.db.atomic() as con:
+            return con.execute(sql, args).rowcount

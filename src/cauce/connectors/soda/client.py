@@ -121,6 +121,17 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
+def _unavailable_hint(failure: str) -> str:
+    """A hint that fits why the portal could not be had: refused, throttled, or failing."""
+    if failure.startswith("HTTP 429"):
+        return "the portal throttled the requests: set SODA_APP_TOKEN; the run is retried later"
+    if failure.startswith("HTTP "):
+        return "the portal itself is failing; the run is retried later"
+    if "ConnectError" in failure or "Timeout" in failure:
+        return "nothing answered at the portal's address: check the URL and the network"
+    return "the portal's answers could not be read; the run is retried later"
+
+
 class SodaClient:
     """A client for one Socrata domain, e.g. ``SodaClient("https://www.datos.gov.co")``."""
 
@@ -377,7 +388,9 @@ class SodaClient:
             where = _describe(path, params)
             if attempt == attempts:
                 raise SodaUnavailable(
-                    f"{where}: {failure} after {attempts} attempt(s)", dataset=dataset
+                    f"{where}: {failure} after {attempts} attempt(s)",
+                    dataset=dataset,
+                    hint=_unavailable_hint(str(failure)),
                 )
             wait = self.retry.wait(attempt, failure.retry_after)
             log.warning(

@@ -251,10 +251,16 @@ def write_export(key: str, frame: pl.DataFrame, path: Path) -> None:
 
 
 def write_synthetic(
-    staging: Bucket, *, scale: str, day: str, seed: int, workdir: Path
+    staging: Bucket,
+    *,
+    scale: str,
+    day: str,
+    seed: int,
+    workdir: Path,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Write the eleven exports into ``staging`` under ``origen/`` and the truth under
-    ``truth/``, one export at a time."""
+    ``truth/``, one export at a time; ``progress(done, total, name)`` hears of each."""
     date.fromisoformat(day)
     folder = workdir / "synth"
     folder.mkdir(parents=True, exist_ok=True)
@@ -266,6 +272,8 @@ def write_synthetic(
         write_export(key, frame, path)
         staging.put_file(f"origen/{SOURCES[key].file}", path, move=True)
         rows[key] = frame.height
+        if progress is not None:
+            progress(len(rows), len(SOURCES), SOURCES[key].file)
         if key == PROCESOS:
             kept[key] = frame
         elif key == OFERTAS:

@@ -33,7 +33,8 @@ def generate_day(scale: str, day: date, seed: int, par: ParFile, folder: Path, *
                  ) -> GeneratedDay:
     """Build a city of `scale`, simulate `day` with `seed`, and write its files into `folder`.
 
-    `progress(done, total, label)` hears of each of the four steps as it ends."""
+    `progress(done, total, label)` hears of the start, and of each of the four steps as it
+    ends."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     rng = np.random.default_rng(seed)
@@ -47,6 +48,7 @@ def generate_day(scale: str, day: date, seed: int, par: ParFile, folder: Path, *
         clock = now
         progress(len(seconds), len(STEPS), STEPS[name])
 
+    progress(0, len(STEPS), "laying out the city")  # a santiago day takes a minute: say so now
     city = build_city(SCALES[scale], rng)
     lap("city")
     ops = simulate_operations(city, rng)

@@ -43,6 +43,7 @@ from cauce.connectors.soda.portal.state import (
     RequestRecord,
     Unavailable,
 )
+from cauce.errors import CauceError
 
 log = logging.getLogger("cauce.connectors.soda.portal")
 
@@ -61,7 +62,13 @@ class Portal:
 
     def __init__(self, state: PortalState, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
-        self._server = ThreadingHTTPServer((host, port), _Handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), _Handler)
+        except OSError as err:
+            raise CauceError(
+                f"cannot listen on {host}:{port}: {err.strerror or err}",
+                hint="choose another --port (0: any free port)",
+            ) from None
         self._server.daemon_threads = True
         self._server.portal_state = state  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None

@@ -1,0 +1,160 @@
+"""Stopping the real `cauce` process: Ctrl-C and SIGTERM end a run cancelled, a cancel request
+stops a job that never checks, a killed run is found lost by the next command, and `serve`
+says when it is ready and when another serve of the app is live."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+CAUCE = Path(sys.executable).with_name("cauce")
+
+pytestmark = pytest.mark.skipif(
+    not CAUCE.exists(), reason=f"no cauce console script next to {sys.executable}"
+)
+
+APP = """
+import time
+
+from cauce import App
+
+app = App("sleepy")
+
+
+@app.job(retries=0)
+def nap(ctx, seconds: float = 60) -> str:
+    time.sleep(seconds)  # never looks at ctx.cancelled
+    return "rested"
+"""
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+
+
+def cauce(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CAUCE), *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=60
+    )
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(CAUCE), *args],
+        cwd=cwd,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(check: Callable[[], object], what: str, seconds: float = 30) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def running_run(cwd: Path) -> str | None:
+    listed = cauce("runs", "--status", "running", "--json", cwd=cwd)
+    runs = json.loads(listed.stdout) if listed.returncode == 0 else []
+    return runs[0]["id"] if runs else None
+
+
+def only_run(cwd: Path) -> dict[str, object]:
+    [run] = json.loads(cauce("runs", "--json", cwd=cwd).stdout)
+    return run
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_the_run_cancelled(tmp_path: Path, sig: signal.Signals, status: int) -> None:
+    (tmp_path / "sleepy.py").write_text(APP)
+    process = start("run", "sleepy.py:app", "nap", cwd=tmp_path)
+    try:
+        run_id = wait_for(lambda: running_run(tmp_path), "the run to start")
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == status, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"■ run {run_id} sleepy.nap cancelled in ")
+    assert err.splitlines()[-1].endswith(f": interrupted by {sig.name}")
+    run = only_run(tmp_path)
+    assert (run["status"], run["error"]) == ("cancelled", f"cancelled: interrupted by {sig.name}")
+
+
+def test_cancel_stops_a_run_that_never_checks(tmp_path: Path) -> None:
+    (tmp_path / "sleepy.py").write_text(APP)
+    process = start("run", "sleepy.py:app", "nap", cwd=tmp_path)
+    try:
+        run_id = wait_for(lambda: running_run(tmp_path), "the run to start")
+        asked = cauce("runs", "cancel", str(run_id), cwd=tmp_path)
+        assert asked.returncode == 0, asked.stderr
+        assert asked.stdout.startswith(f"asked run {run_id} (sleepy.nap) to cancel")
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1, err
+    assert "cancelling the run: asked by `cauce runs cancel`" in err
+    run = only_run(tmp_path)
+    assert (run["status"], run["error"]) == ("cancelled", "cancelled: asked by `cauce runs cancel`")
+
+
+def test_a_killed_run_is_found_lost_by_the_next_command(tmp_path: Path) -> None:
+    (tmp_path / "sleepy.py").write_text(APP)
+    process = start("run", "sleepy.py:app", "nap", cwd=tmp_path)
+    try:
+        wait_for(lambda: running_run(tmp_path), "the run to start")
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    run = only_run(tmp_path)
+    assert run["status"] == "failed"
+    assert run["error"] == (
+        f"lost: its `cauce run` process (pid {process.pid} on "
+        f"{os.uname().nodename}) ended without finishing it"
+    )
+
+
+def test_serve_says_when_it_is_ready_and_when_another_serve_is_live(tmp_path: Path) -> None:
+    first = start("serve", "example", cwd=tmp_path)
+    second = None
+    try:
+        assert first.stderr is not None
+        wait_for(lambda: first.stderr.readline().startswith("ready "), "the first serve")
+        second = start("serve", "example", cwd=tmp_path)
+        assert second.stderr is not None
+        said: list[str] = []
+        wait_for(
+            lambda: said.append(second.stderr.readline()) or said[-1].startswith("ready "),
+            "the second serve",
+        )
+        [warning] = [line for line in said if "another `cauce serve example`" in line]
+        assert f"is live on this home (pid {first.pid} on " in warning
+        assert "this one works as an extra worker" in warning
+        workers = json.loads(cauce("workers", "--json", cwd=tmp_path).stdout)
+        assert sorted(w["pid"] for w in workers) == sorted([first.pid, second.pid])
+        assert {w["role"] for w in workers} == {"serve"}
+        for process in (first, second):
+            process.send_signal(signal.SIGTERM)  # right after `ready`: a graceful stop
+            process.communicate(timeout=60)
+            assert process.returncode == 0
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.kill()
+    assert json.loads(cauce("workers", "--json", cwd=tmp_path).stdout) == []

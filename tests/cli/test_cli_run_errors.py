@@ -1,0 +1,97 @@
+"""A failed `cauce run` is one line and a hint that fits the cause, with no traceback: a home that
+is a file, an unknown database scheme, a PostgreSQL role that does not exist, nothing listening,
+a port in use."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+DEMO = ("run", "census", "demo-data", "--data-rows", "40", "--test-rows", "10")
+SOURCES = ("--source", "census-data/Adult.data", "--source", "census-data/Adult.test")
+
+
+def failure(result) -> tuple[str, str]:
+    """The run's last line (its error) and its hint, asserting the shape of a failed run."""
+    assert result.status == 1
+    assert "Traceback" not in result.err
+    lines = result.err.splitlines()
+    assert lines[-1].startswith("hint: ")
+    assert sum(line.count("✗") for line in lines) == 1
+    return lines[-2], lines[-1].removeprefix("hint: ")
+
+
+def test_a_home_that_is_a_file(cli, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    for args in (("run", "example", "seed"), ("runs",)):
+        result = cli(*args, "--home", "afile")
+        assert result.status == 1
+        assert result.err.splitlines()[0] == (
+            f"error: the cauce home {tmp_path / 'afile'} is a file, not a folder"
+        )
+        assert len(result.err.splitlines()) == 2
+
+
+def test_an_unknown_database_scheme(cli) -> None:
+    assert cli(*DEMO).status == 0
+    error, hint = failure(cli("run", "census", "load", "--all", "--db", "foo://x", *SOURCES))
+    assert error.endswith("WarehouseError: unknown warehouse URL scheme 'foo' in foo://x")
+    assert hint.startswith("use one of: duckdb:///path.duckdb")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.skipif(not _listening(5432), reason="no PostgreSQL on 127.0.0.1:5432")
+def test_a_postgresql_role_that_does_not_exist(cli) -> None:
+    pytest.importorskip("psycopg")
+    assert cli(*DEMO).status == 0
+    error, hint = failure(
+        cli(
+            "run",
+            "census",
+            "load",
+            "--all",
+            *SOURCES,
+            "--db",
+            "postgresql://no_such_role_here@127.0.0.1:5432/test",
+        )
+    )
+    assert 'role "no_such_role_here" does not exist' in error
+    assert hint.startswith("the database server refused that user")
+
+
+def test_nothing_listening(cli) -> None:
+    pytest.importorskip("psycopg")
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    assert cli(*DEMO).status == 0
+    error, hint = failure(
+        cli(
+            "run",
+            "census",
+            "load",
+            "--all",
+            *SOURCES,
+            "--db",
+            f"postgresql://postgres@127.0.0.1:{port}/test",
+        )
+    )
+    assert "Connection refused" in error
+    assert hint.startswith("nothing answers at that host and port")
+
+
+def test_a_port_in_use(cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        error, hint = failure(cli("run", "opendata", "portal", "--port", str(port)))
+    assert error.endswith(f"CauceError: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert hint == "choose another --port (0: any free port)"
