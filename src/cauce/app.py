@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .durations import DurationLike, parse_duration
 from .errors import ConfigError, DeclarationError, NotFound
+from .executor_urls import parse_executor
 from .partitions import Partitions
 from .resources.base import Resource
 from .resources.bucket import Bucket
@@ -114,6 +115,7 @@ class Job:
     partitions: Partitions | None = None
     after: tuple[Job, ...] = ()
     worker: WorkerKind = "thread"
+    executor: str | None = None
     retries: int = 2
     retry_delay: float = 5.0
     max_retry_delay: float = 600.0
@@ -413,13 +415,17 @@ class App:
         partitions: Partitions | None = None,
         after: Sequence[Job] = (),
         worker: WorkerKind = "thread",
+        executor: str | None = None,
         retries: int = 2,
         retry_delay: DurationLike = "5s",
         timeout: DurationLike | None = None,
         run_at_start: bool = False,
         concurrency: int | None = None,
     ) -> Any:
-        """Declare a job. Its typed keyword parameters become options of `cauce run APP JOB`."""
+        """Declare a job. Its typed keyword parameters become options of `cauce run APP JOB`.
+
+        ``executor`` says where its runs execute (``local``, ``dask`` or ``dask://HOST:PORT``,
+        see `cauce.executor_urls`); `--executor` on the command line overrides it."""
 
         def decorate(f: Callable[..., Any]) -> Job:
             job_name = _checked_name("job", name or getattr(f, "__name__", "").replace("_", "-"))
@@ -430,6 +436,10 @@ class App:
                                        "give one of them name=...")
             if worker not in ("thread", "process"):
                 raise DeclarationError(f"job {job_name!r}: worker must be 'thread' or 'process'")
+            try:
+                where = parse_executor(executor) if executor is not None else None
+            except ConfigError as err:
+                raise DeclarationError(f"job {job_name!r}: {err}", hint=err.hint) from None
             if not isinstance(retries, int) or retries < 0:
                 raise DeclarationError(f"job {job_name!r}: retries must be a non-negative integer")
             if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
@@ -472,7 +482,8 @@ class App:
                     )
             job = Job(
                 app=self, name=job_name, func=f, params=params, schedule=schedule, every=every,
-                partitions=own, after=upstream, worker=worker, retries=retries,
+                partitions=own, after=upstream, worker=worker, executor=where,
+                retries=retries,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
                 timeout=seconds,
                 run_at_start=run_at_start, concurrency=concurrency,
