@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from cauce.backends.postgres import PostgresState
-from cauce.backends.postgres.schema import SCHEMA_VERSION
+from cauce.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from cauce.backends.state import open_state
 from cauce.errors import ConfigError, StateError
 
@@ -70,8 +70,8 @@ def test_processes_opening_a_new_schema_together_migrate_it_once(pg_url: str) ->
     try:
         assert len(store.queues.listing("app:q")) == 4
         with store.db.connection() as con:
-            versions = con.execute("SELECT version FROM cauce_schema ORDER BY 1").fetchall()
-        assert [v for (v,) in versions] == list(range(1, SCHEMA_VERSION + 1)), "each step once"
+            assert con.execute("SELECT count(*) FROM cauce_schema").fetchone()[0] == len(
+                MIGRATIONS), "each step applied once"
     finally:
         store.close()
 

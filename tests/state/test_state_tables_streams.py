@@ -127,6 +127,7 @@ def test_concurrent_appends_to_a_shard_are_numbered_once_each(state: StateStore,
         assert [r.data for r in records if r.pkey == tag and r.data != "0"] == [
             f'"{tag}{n}"' for n in range(30)], "each appender's records in its order"
 
+
 def test_numbering_continues_after_every_record_is_trimmed(state: StateStore) -> None:
     streams = state.streams
     assert streams.append(S, 0, [("a", "1"), ("a", "2"), ("a", "3")], now=10.0) == [1, 2, 3]

@@ -182,7 +182,7 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, tuple(_V1)),
-    # A stream batch is delivered again exactly as it was claimed (its last record, `upto`).
+    # the last record of the batch a consumer claimed, delivered again as it was
     Migration(2, ("ALTER TABLE stream_consumers ADD COLUMN upto bigint NOT NULL DEFAULT 0",)),
 )
 

@@ -14,17 +14,16 @@ from .database import Database, text
 _STATE = ("SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error, worker, "
           "run_id, isolated, upto FROM stream_consumers WHERE stream = %s AND consumer = %s "
           "ORDER BY shard")
-# Each shard's oldest and newest record kept, by primary-key look-ups: the same cost for a
-# stream of ten records or ten million.
+# each shard's oldest and newest record kept: two index look-ups a shard, whatever its length
 _EDGES = """
-SELECT s.shard, h.seq, o.seq, o.ts, n.seq, n.ts
-FROM generate_series(0, %(shards)s - 1) AS s(shard)
-LEFT JOIN stream_heads h ON h.stream = %(stream)s AND h.shard = s.shard
-LEFT JOIN LATERAL (SELECT seq, ts FROM stream_records r WHERE r.stream = %(stream)s
-                   AND r.shard = s.shard ORDER BY seq LIMIT 1) o ON true
-LEFT JOIN LATERAL (SELECT seq, ts FROM stream_records r WHERE r.stream = %(stream)s
-                   AND r.shard = s.shard ORDER BY seq DESC LIMIT 1) n ON true
-ORDER BY s.shard
+SELECT s, head.seq, old.seq, old.ts, new.seq, new.ts
+FROM generate_series(0, %(shards)s - 1) AS s
+LEFT JOIN stream_heads head ON head.stream = %(stream)s AND head.shard = s
+LEFT JOIN LATERAL (SELECT seq, ts FROM stream_records WHERE stream = %(stream)s AND shard = s
+                   ORDER BY seq LIMIT 1) old ON true
+LEFT JOIN LATERAL (SELECT seq, ts FROM stream_records WHERE stream = %(stream)s AND shard = s
+                   ORDER BY seq DESC LIMIT 1) new ON true
+ORDER BY s
 """
 _HELD = "WHERE stream = %s AND consumer = %s AND shard = %s AND lease = %s"
 _APPEND = """
@@ -67,13 +66,14 @@ class PostgresStreams(StreamStore):
 
     def consumers(self, stream: str, consumer: str, shards: int, *,
                   latest: bool = False) -> list[ConsumerState]:
-        start = ("coalesce((SELECT seq FROM stream_heads h WHERE h.stream = %(stream)s "
-                 "AND h.shard = s), 0)" if latest else "0")
         with self.db.atomic() as con:
             con.execute("INSERT INTO stream_consumers (stream, consumer, shard, seq) "
-                        f"SELECT %(stream)s, %(consumer)s, s, {start} "
+                        "SELECT %(stream)s, %(consumer)s, s, CASE WHEN %(latest)s THEN "
+                        "coalesce((SELECT seq FROM stream_heads WHERE stream = %(stream)s "
+                        "AND shard = s), 0) ELSE 0 END "
                         "FROM generate_series(0, %(shards)s - 1) AS s ON CONFLICT DO NOTHING",
-                        {"stream": stream, "consumer": consumer, "shards": shards})
+                        {"stream": stream, "consumer": consumer, "shards": shards,
+                         "latest": latest})
             return [ConsumerState(*row) for row in con.execute(_STATE, (stream, consumer))]
 
     def consumer_states(self, stream: str, consumer: str) -> list[ConsumerState]:
@@ -125,22 +125,22 @@ class PostgresStreams(StreamStore):
                                   (stream, older_than))
             if keep is not None:
                 gone += self.db.change(
-                    "DELETE FROM stream_records r USING stream_heads h WHERE r.stream = %s "
-                    "AND h.stream = r.stream AND h.shard = r.shard AND r.seq <= h.seq - %s",
-                    (stream, keep))
+                    "DELETE FROM stream_records r USING stream_heads h "
+                    "WHERE r.stream = %s AND h.stream = r.stream AND h.shard = r.shard "
+                    "AND r.seq <= h.seq - %s", (stream, keep))
         return gone
 
 
 def shard_states(db: Database, stream: str, shards: int) -> list[ShardState]:
-    """Each shard's first and last record kept, newest number and checkpoints."""
+    """Each shard's first and last record kept, newest number and checkpoints (index look-ups
+    only, so it costs the same for any length)."""
     positions: dict[int, dict[str, int]] = {}
     for shard, consumer, seq in db.rows(
             "SELECT shard, consumer, seq FROM stream_consumers WHERE stream = %s", (stream,)):
         positions.setdefault(shard, {})[consumer] = seq
     states = []
-    for shard, head, first_seq, first_ts, last_seq, last_ts in db.rows(
+    for shard, head, first, first_ts, last, last_ts in db.rows(
             _EDGES, {"stream": stream, "shards": shards}):
-        kept = last_seq - first_seq + 1 if last_seq is not None else 0
-        states.append(ShardState(shard, kept, head or 0, last_ts, positions.get(shard, {}),
-                                 first_seq or 0, first_ts))
+        states.append(ShardState(shard, last - first + 1 if last is not None else 0, head or 0,
+                                 last_ts, positions.get(shard, {}), first or 0, first_ts))
     return states
