@@ -23,6 +23,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: typer's rich help imports markdown-it and pygments
     context_settings={"max_content_width": 100},
 )
 

@@ -10,8 +10,6 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from ..app import Job, suggest
 from ..errors import ConfigError, PartitionError
 from ..runs import Run, RunRecord, RunStatus, new_run_id
@@ -35,6 +33,8 @@ def check_params(rt: Runtime, job: Job, params: Mapping[str, Any]) -> dict[str, 
             else:
                 values[name] = param.default
             continue
+        from pydantic import TypeAdapter, ValidationError  # only for jobs that take options
+
         try:
             values[name] = TypeAdapter(param.annotation).validate_python(params[name])
         except ValidationError as err:
