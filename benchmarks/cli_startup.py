@@ -4,7 +4,9 @@ A hyperfine-like loop: each command runs once to warm the bytecode cache and the
 cache, then ``--runs`` times in turn; the median and the fastest wall time are reported, beside
 bare Python for the floor, and the median CPU time (user + system), which other work on a
 shared machine disturbs less than the wall time. Commands run with this process's
-environment, so ``PYTHONPATH`` picks the checkout measured.
+environment, so ``PYTHONPATH`` picks the checkout measured; bytecode is written (whatever
+PYTHONDONTWRITEBYTECODE says) under a temporary PYTHONPYCACHEPREFIX, so every module, cauce's
+and the libraries', loads from cached bytecode without writing into any source tree.
 
     python benchmarks/cli_startup.py                # 15 runs each
     python benchmarks/cli_startup.py --runs 30 --json
@@ -16,9 +18,11 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 COMMANDS = {
@@ -29,11 +33,13 @@ COMMANDS = {
 }
 
 
-def timed(command: list[str]) -> tuple[float, float]:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall and CPU seconds one run of ``command`` takes, start to exit."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -44,12 +50,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    cache = tempfile.mkdtemp(prefix="cauce-pycache-")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = cache
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
-    for command in COMMANDS.values():
-        timed(command)  # warm-up: bytecode written, files cached
-    for _ in range(args.runs):
-        for name, command in COMMANDS.items():  # interleaved, so load changes hit all alike
-            times[name].append(timed(command))
+    try:
+        for command in COMMANDS.values():
+            timed(command, env)  # warm-up: bytecode written, files cached
+        for _ in range(args.runs):
+            for name, command in COMMANDS.items():  # interleaved: load changes hit all alike
+                times[name].append(timed(command, env))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
     results = [
         {
             "command": name,
