@@ -14,6 +14,7 @@ import typer
 
 from ..errors import CauceError
 from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, ui
+from .helptext import PlainHelpGroup
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -23,7 +24,8 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # click's plain help: typer's rich help imports markdown-it and pygments
+    rich_markup_mode=None,  # plain help: typer's rich help imports markdown-it and pygments
+    cls=PlainHelpGroup,
     context_settings={"max_content_width": 100},
 )
 
@@ -43,10 +45,10 @@ def main_options(
 
 
 execution.register(cli)
-cli.add_typer(runs.runs_cli, name="runs")
+cli.add_typer(runs.runs_cli, name="runs", cls=PlainHelpGroup)
 cli.command("logs")(logs.logs_command)
 cli.command("queues")(queues.queues_command)
-cli.add_typer(dlq.dlq_cli, name="dlq")
+cli.add_typer(dlq.dlq_cli, name="dlq", cls=PlainHelpGroup)
 cli.command("schedules")(queues.schedules_command)
 cli.command("config")(config.config_command)
 cli.command("apps")(config.apps_command)
@@ -54,7 +56,7 @@ cli.command("send")(feed.send_command)
 cli.command("publish")(feed.publish_command)
 cli.command("put")(feed.put_command)
 demo.register(cli)
-cli.add_typer(state.state_cli, name="state")
+cli.add_typer(state.state_cli, name="state", cls=PlainHelpGroup)
 ui.register(cli)
 
 
