@@ -1,9 +1,10 @@
 """The SQLite state file: connections, transactions and savepoints, shared by every process of
 a home.
 
-Every write runs in a short ``BEGIN IMMEDIATE`` transaction so that concurrent writers queue on
-SQLite's busy handler instead of failing, and a writer never has to upgrade a read lock (the
-case in which SQLite reports "database is locked" without waiting). ``synchronous=NORMAL`` in
+Every write runs in a short ``BEGIN IMMEDIATE`` transaction so that concurrent writers queue
+instead of failing (cauce's writers on a lock file, see `turns`; any other program's on SQLite's
+busy handler), and a writer never has to upgrade a read lock (the case in which SQLite reports
+"database is locked" without waiting). ``synchronous=NORMAL`` in
 WAL mode keeps every committed transaction across a process crash; only a power cut can lose
 the last few. Each thread has its own connection, so `atomic` blocks of different threads are
 different transactions, and one thread's nested blocks are savepoints of its transaction.
@@ -24,6 +25,7 @@ from ...errors import StateError
 from ...sqlite_wal import use_wal
 from . import statefile
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
+from .turns import WriterTurns
 
 
 class StateDB:
@@ -39,6 +41,7 @@ class StateDB:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._turns = WriterTurns(self.path)
         # A WAL checkpoint writes the database file and syncs it: tens of milliseconds on a slow
         # disk. Left to SQLite it runs inside whichever commit crosses the threshold, stalling a
         # hot path; a serving process instead checkpoints from a thread of its own.
@@ -151,7 +154,7 @@ class StateDB:
                 finally:
                     self._local.depth = depth
             return
-        with self._translated():
+        with self._translated(), self._turns.turn():
             self._begin(con)
             self._local.depth = 1
             try:
@@ -212,5 +215,6 @@ class StateDB:
                 with contextlib.suppress(sqlite3.Error):
                     con.close()
             self._connections.clear()
+        self._turns.close()
         self._local = threading.local()
 
