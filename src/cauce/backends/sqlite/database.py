@@ -34,6 +34,12 @@ class StateDB:
     BUSY_TIMEOUT_MS = 60_000
 
     CHECKPOINT_EVERY = 1.0
+    # Pages of WAL after which a process without its own checkpointer (a producer, a command)
+    # checkpoints in a commit: SQLite's default, 1,000, had a producer sending one message per
+    # transaction checkpoint every few hundred commits, and every commit while readers kept
+    # the checkpoint from finishing. Serving processes checkpoint every second; this bound
+    # (about 40 MB) only matters when none is running.
+    AUTOCHECKPOINT_PAGES = 10_000
 
     def __init__(self, path: Path, *, background_checkpoints: bool = False) -> None:
         self.path = Path(path)
@@ -105,8 +111,8 @@ class StateDB:
                 con.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
                 use_wal(con, self.BUSY_TIMEOUT_MS / 1000)
                 con.execute("PRAGMA synchronous = NORMAL")
-                if self._background:
-                    con.execute("PRAGMA wal_autocheckpoint = 0")
+                checkpoint_after = 0 if self._background else self.AUTOCHECKPOINT_PAGES
+                con.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_after}")
             except sqlite3.Error as err:
                 known = statefile.translate(self.path, err)
                 if known is not None:
