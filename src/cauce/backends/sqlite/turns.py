@@ -19,12 +19,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# Lock files whose turn this thread holds, through any WriterTurns: a second state object on
+# the same file, used inside the first one's transaction, must not wait for a turn its own
+# thread holds (SQLite then reports the file locked, as it did before turns existed).
+_held = threading.local()
+
 
 class WriterTurns:
     """Exclusive turns among the threads and processes writing one SQLite file."""
 
     def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + "-lock")
+        self.path = database.resolve().with_name(database.name + "-lock")
         self._local = threading.local()
         self._fds: list[int] = []
         self._lock = threading.Lock()
@@ -48,13 +53,16 @@ class WriterTurns:
     def turn(self) -> Iterator[None]:
         """Wait for this thread's turn to write, and hold it for the block."""
         fd = self._fd()
-        if fd is None:
+        held: set[Path] = _held.__dict__.setdefault("paths", set())
+        if fd is None or self.path in held:
             yield
             return
         fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(self.path)
         try:
             yield
         finally:
+            held.discard(self.path)
             fcntl.flock(fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
