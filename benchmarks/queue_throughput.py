@@ -52,7 +52,7 @@ with Runtime(app, home=home, role="producer"):
 
 HUEY_APP = """
 from huey import SqliteHuey
-huey = SqliteHuey(filename={path!r}, results=False)
+huey = SqliteHuey(filename={path!r}, results=False, timeout=60)  # cauce's busy timeout too
 
 @huey.task()
 def handle(n):
@@ -95,6 +95,8 @@ def _wait_empty(db: Path, sql: str, producers: list[subprocess.Popen[bytes]],
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(p.poll() is not None for p in producers) and _count(db, sql) == 0:
+            if any(p.returncode for p in producers):  # a producer that died sent less
+                raise RuntimeError("a producer failed")
             return
         time.sleep(0.01)
     raise RuntimeError("timed out")

@@ -8,7 +8,6 @@ broken app fails at import, before any work runs. A runtime (`cauce run/serve/wo
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 import sys
@@ -555,6 +554,8 @@ def _check_handler_signature(handler_name: str, func: Callable[..., Any]) -> Non
 
 
 def suggest(name: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
+    import difflib  # only on the way to an error message
+
     names = list(choices)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     if close:

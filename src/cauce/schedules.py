@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from .durations import format_duration, parse_duration
 from .errors import DeclarationError
 
@@ -40,6 +38,8 @@ class CronSchedule(Schedule):
     timezone: str
 
     def __post_init__(self) -> None:
+        from croniter import croniter  # imported by the apps that declare a cron schedule
+
         fields = self.expression.split()
         if len(fields) not in (5, 6) or not croniter.is_valid(
             self.expression, second_at_beginning=len(fields) == 6
@@ -55,6 +55,8 @@ class CronSchedule(Schedule):
         return f"cron {self.expression} {self.timezone}"
 
     def next_after(self, timestamp: float) -> float:
+        from croniter import croniter
+
         tz = ZoneInfo(self.timezone)
         fields = self.expression.split()
         six = len(fields) == 6

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from .errors import ConfigError, DeclarationError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -78,6 +76,8 @@ class Setting:
         """``value`` as the declared type; strings from the environment are parsed."""
         if isinstance(value, str):
             value = _from_text(value, self.type)
+        from pydantic import TypeAdapter, ValidationError  # when settings are resolved
+
         adapter = TypeAdapter(self.type)
         try:
             return adapter.validate_python(value)
@@ -315,7 +315,9 @@ def resolve(
             raw, where = found
         try:
             values[name], origin[name] = setting.convert(raw), where
-        except (ValidationError, ValueError) as err:
+        except ValueError as err:  # pydantic's ValidationError is one
+            from pydantic import ValidationError
+
             shown = MASK if setting.secret else repr(raw)
             reason = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
             problems.append(f"{name}: {shown} from {where} is invalid ({reason})")

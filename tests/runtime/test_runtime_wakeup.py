@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from cauce.backends.wakeup import WakeListener, WakeNotifier, supported
+from cauce.backends import wakeup
+from cauce.backends.wakeup import COALESCE, WakeListener, WakeNotifier, supported
 
 pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets on this platform")
 
@@ -26,6 +28,7 @@ def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path) -> None:
     notifier = WakeNotifier(tmp_path, own="producer")
     try:
         notifier.notify()
+        time.sleep(COALESCE)
         notifier.notify()
         assert woke_a.wait(2) and woke_b.wait(2)
     finally:
@@ -33,6 +36,24 @@ def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path) -> None:
         b.close()
         notifier.close()
     assert not (tmp_path / "wake" / "a.sock").exists()
+
+
+def test_commits_right_after_a_wake_up_send_none(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wakeup, "COALESCE", 60.0)  # however slow the machine, "right after"
+    a, woke_a = _listener(tmp_path, "a")
+    b, woke_b = _listener(tmp_path, "b")
+    notifier = WakeNotifier(tmp_path, own="producer")
+    try:
+        for _ in range(5):
+            notifier.notify()
+        assert woke_a.wait(2) or woke_b.wait(2)
+        time.sleep(0.2)
+        assert not (woke_a.is_set() and woke_b.is_set())  # one datagram, one listener
+    finally:
+        a.close()
+        b.close()
+        notifier.close()
 
 
 def test_a_process_does_not_wake_itself(tmp_path: Path) -> None:
@@ -56,6 +77,7 @@ def test_the_socket_of_a_dead_listener_is_forgotten(tmp_path: Path) -> None:
     notifier = WakeNotifier(tmp_path)
     try:
         notifier.notify()
+        time.sleep(COALESCE)
         notifier.notify()
         assert woke.wait(2)
         assert not (folder / "dead.sock").exists()

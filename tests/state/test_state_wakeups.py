@@ -4,10 +4,12 @@ engines that span machines) instead of leaving it to its next poll."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from cauce.backends.state import StateStore
+from cauce.backends.wakeup import COALESCE
 
 
 def test_a_notifier_wakes_a_listening_process(state: StateStore, other: StateStore) -> None:
@@ -34,6 +36,7 @@ def test_notifications_wake_listeners_in_turn(state: StateStore, other: StateSto
     assert notifier is not None
     try:
         notifier.notify()
+        time.sleep(2 * COALESCE)  # commits closer together than this send one wake-up
         notifier.notify()
         assert events[0].wait(30) and events[1].wait(30), "each listener woken once"
     finally:

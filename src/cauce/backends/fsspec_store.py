@@ -22,8 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import fsspec
-
 from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
 from .objects import ObjectStore, StoredObject, check_key
 
@@ -33,6 +31,8 @@ class FsspecStore(ObjectStore):
     and the copies ``path()`` hands out."""
 
     def __init__(self, url: str, cache: Path) -> None:
+        import fsspec  # with asyncio under it: paid only by buckets on remote URLs
+
         try:
             self.fs, root = fsspec.core.url_to_fs(url)
         except ImportError as error:  # fsspec names the package the protocol needs

@@ -11,12 +11,11 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..app import App, Job
 from ..durations import format_duration, parse_duration
@@ -30,6 +29,9 @@ from .home import HOME_HELP, home_option_value, state_url
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 DYNAMIC = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
@@ -229,9 +231,7 @@ def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:
 
     def update(done: int, total: int) -> None:
         if not bar:
-            progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), TimeElapsedColumn(), console=console.err,
-                                transient=False)
+            progress = _new_progress("[bold]{task.description}", transient=False)
             progress.start()
             bar.append((progress, progress.add_task(f"backfill {job.name}", total=total)))
         progress, task = bar[0]
@@ -245,6 +245,20 @@ def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:
             progress.stop()
 
 
+def _new_progress(description: str, *, transient: bool) -> Progress:
+    """A progress bar on stderr; rich.progress is imported only by the runs that show one."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console.err, transient=transient)
+
+
 class _progress_bar:
     """A progress bar that appears once a run reports progress (`ctx.progress`)."""
 
@@ -255,9 +269,7 @@ class _progress_bar:
 
     def update(self, run_id: str, done: float, total: float | None, label: str) -> None:
         if self._progress is None:
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      MofNCompleteColumn(), TimeElapsedColumn(),
-                                      console=console.err, transient=True)
+            self._progress = _new_progress("{task.description}", transient=True)
             self._progress.start()
         task = self._tasks.get(run_id)
         if task is None:

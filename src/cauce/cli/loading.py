@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from ..app import App, suggest
@@ -16,6 +15,8 @@ GROUP = "cauce.apps"
 def bundled_apps() -> dict[str, str]:
     """Short name → ``module:attribute`` of every app registered under the ``cauce.apps``
     entry point."""
+    from importlib.metadata import entry_points  # reads every installed distribution
+
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 

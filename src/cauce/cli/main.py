@@ -30,17 +30,21 @@ from . import (
     ui,
     workers,
 )
+from .helptext import PlainHelpGroup
 from .home import GLOBALS
 
 cli = typer.Typer(
     name="cauce",
-    rich_markup_mode=None,  # click's plain help: flags as flags, [default: ...] kept as text
     help="Cloud-style data pipelines — buckets, queues, topics, tables, streams, warehouses, "
     "schedules — as plain Python, on one machine.",
     epilog="Example: cauce run census demo-data && cauce run census load --all",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    # click's plain help: flags as flags, [default: ...] kept as text, and no markdown-it or
+    # pygments imported by typer's rich help
+    rich_markup_mode=None,
+    cls=PlainHelpGroup,
     context_settings={"max_content_width": 100},
 )
 
@@ -70,12 +74,12 @@ def main_options(
 
 
 execution.register(cli)
-cli.add_typer(runs.runs_cli, name="runs")
+cli.add_typer(runs.runs_cli, name="runs", cls=PlainHelpGroup)
 cli.command("logs")(logs.logs_command)
 cli.command("workers")(workers.workers_command)
 cli.command("queues")(queues.queues_command)
 cli.command("streams")(streams.streams_command)
-cli.add_typer(dlq.dlq_cli, name="dlq")
+cli.add_typer(dlq.dlq_cli, name="dlq", cls=PlainHelpGroup)
 cli.command("schedules")(queues.schedules_command)
 cli.command("config")(config.config_command)
 cli.command("apps")(config.apps_command)
@@ -83,7 +87,7 @@ cli.command("send")(feed.send_command)
 cli.command("publish")(feed.publish_command)
 cli.command("put")(feed.put_command)
 demo.register(cli)
-cli.add_typer(state.state_cli, name="state")
+cli.add_typer(state.state_cli, name="state", cls=PlainHelpGroup)
 cli.command("migrate")(migrate.migrate_command)
 ui.register(cli)
 

@@ -13,8 +13,6 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from ..app import Job, suggest
 from ..errors import CauceError, ConfigError, PartitionError
 from ..runs import Run, RunRecord, RunStatus, new_run_id
@@ -40,6 +38,8 @@ def check_params(rt: Runtime, job: Job, params: Mapping[str, Any]) -> dict[str, 
             else:
                 values[name] = param.default
             continue
+        from pydantic import TypeAdapter, ValidationError  # only for jobs that take options
+
         try:
             values[name] = TypeAdapter(param.annotation).validate_python(params[name])
         except ValidationError as err:

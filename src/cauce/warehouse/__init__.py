@@ -5,8 +5,31 @@ SQLAlchemy reaches); every backend offers the same :class:`WarehouseBackend` met
 See docs/warehouse.md.
 """
 
-from cauce.warehouse.base import Transaction, WarehouseBackend
-from cauce.warehouse.checkpoints import Checkpoint
-from cauce.warehouse.urls import connect
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cauce.warehouse.base import Transaction, WarehouseBackend
+    from cauce.warehouse.checkpoints import Checkpoint
+    from cauce.warehouse.urls import connect
 
 __all__ = ["Checkpoint", "Transaction", "WarehouseBackend", "connect"]
+
+# name -> defining module, imported on first access: the backends pull in pyarrow, which
+# `import cauce` (it needs only Checkpoint) should not pay for.
+_DEFINED_IN = {
+    "Checkpoint": "cauce.warehouse.checkpoints",
+    "Transaction": "cauce.warehouse.base",
+    "WarehouseBackend": "cauce.warehouse.base",
+    "connect": "cauce.warehouse.urls",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _DEFINED_IN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_DEFINED_IN[name]), name)
+    globals()[name] = value
+    return value

@@ -1,9 +1,10 @@
 """The SQLite state file: connections, transactions and savepoints, shared by every process of
 a home.
 
-Every write runs in a short ``BEGIN IMMEDIATE`` transaction so that concurrent writers queue on
-SQLite's busy handler instead of failing, and a writer never has to upgrade a read lock (the
-case in which SQLite reports "database is locked" without waiting). ``synchronous=NORMAL`` in
+Every write runs in a short ``BEGIN IMMEDIATE`` transaction so that concurrent writers queue
+instead of failing (cauce's writers on a lock file, see `turns`; any other program's on SQLite's
+busy handler), and a writer never has to upgrade a read lock (the case in which SQLite reports
+"database is locked" without waiting). ``synchronous=NORMAL`` in
 WAL mode keeps every committed transaction across a process crash; only a power cut can lose
 the last few. Each thread has its own connection, so `atomic` blocks of different threads are
 different transactions, and one thread's nested blocks are savepoints of its transaction.
@@ -24,6 +25,7 @@ from ...errors import StateError
 from ...sqlite_wal import use_wal
 from . import statefile
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
+from .turns import WriterTurns
 
 
 class StateDB:
@@ -32,6 +34,12 @@ class StateDB:
     BUSY_TIMEOUT_MS = 60_000
 
     CHECKPOINT_EVERY = 1.0
+    # Pages of WAL after which a process without its own checkpointer (a producer, a command)
+    # checkpoints in a commit: SQLite's default, 1,000, had a producer sending one message per
+    # transaction checkpoint every few hundred commits, and every commit while readers kept
+    # the checkpoint from finishing. Serving processes checkpoint every second; this bound
+    # (about 40 MB) only matters when none is running.
+    AUTOCHECKPOINT_PAGES = 10_000
 
     def __init__(self, path: Path, *, background_checkpoints: bool = False) -> None:
         self.path = Path(path)
@@ -39,6 +47,7 @@ class StateDB:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._turns = WriterTurns(self.path)
         # A WAL checkpoint writes the database file and syncs it: tens of milliseconds on a slow
         # disk. Left to SQLite it runs inside whichever commit crosses the threshold, stalling a
         # hot path; a serving process instead checkpoints from a thread of its own.
@@ -102,8 +111,8 @@ class StateDB:
                 con.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
                 use_wal(con, self.BUSY_TIMEOUT_MS / 1000)
                 con.execute("PRAGMA synchronous = NORMAL")
-                if self._background:
-                    con.execute("PRAGMA wal_autocheckpoint = 0")
+                checkpoint_after = 0 if self._background else self.AUTOCHECKPOINT_PAGES
+                con.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_after}")
             except sqlite3.Error as err:
                 known = statefile.translate(self.path, err)
                 if known is not None:
@@ -151,7 +160,7 @@ class StateDB:
                 finally:
                     self._local.depth = depth
             return
-        with self._translated():
+        with self._translated(), self._turns.turn():
             self._begin(con)
             self._local.depth = 1
             try:
@@ -212,5 +221,6 @@ class StateDB:
                 with contextlib.suppress(sqlite3.Error):
                     con.close()
             self._connections.clear()
+        self._turns.close()
         self._local = threading.local()
 

@@ -1,0 +1,74 @@
+"""Writers of one state file take turns on a lock file, woken the moment the writer before them
+is done.
+
+SQLite lets a writer that finds the database locked sleep and retry: 1 ms, then 2, 5, 10 and
+more. With several processes committing thousands of small transactions a second, most of that
+sleep is time the lock lies free. Holding an exclusive `flock` on ``<state file>-lock`` around
+each write transaction makes cauce's writers wait in the kernel instead, which hands the lock
+on as soon as it is released. SQLite's own locking still guards the file (against other
+programs, and if the lock file cannot be opened): this only orders cauce's writers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Lock files whose turn this thread holds, through any WriterTurns: a second state object on
+# the same file, used inside the first one's transaction, must not wait for a turn its own
+# thread holds (SQLite then reports the file locked, as it did before turns existed).
+_held = threading.local()
+
+
+class WriterTurns:
+    """Exclusive turns among the threads and processes writing one SQLite file."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.resolve().with_name(database.name + "-lock")
+        self._local = threading.local()
+        self._fds: list[int] = []
+        self._lock = threading.Lock()
+
+    def _fd(self) -> int | None:
+        """This thread's own descriptor (flock excludes descriptors, so threads exclude each
+        other too); None where the lock file cannot be opened."""
+        fd = getattr(self._local, "fd", None)
+        if fd is None:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError:
+                fd = -1  # e.g. a read-only folder: SQLite's busy handler alone orders writers
+            self._local.fd = fd
+            if fd >= 0:
+                with self._lock:
+                    self._fds.append(fd)
+        return fd if fd >= 0 else None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for this thread's turn to write, and hold it for the block."""
+        fd = self._fd()
+        held: set[Path] = _held.__dict__.setdefault("paths", set())
+        if fd is None or self.path in held:
+            yield
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(self.path)
+        try:
+            yield
+        finally:
+            held.discard(self.path)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fds.clear()
+        self._local = threading.local()

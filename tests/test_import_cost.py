@@ -1,0 +1,82 @@
+"""`import cauce` and `cauce --help` stay light: the heavy libraries load when first used.
+
+Each case runs in a fresh interpreter and looks at ``sys.modules`` afterwards; the figures
+themselves are in benchmarks/cli_startup.py and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Libraries that cost tens of milliseconds each to import, and the stdlib modules that
+# pull in a lot (asyncio, via fsspec; importlib.metadata scans every installed distribution).
+HEAVY = (
+    "adbc_driver_manager",
+    "altair",
+    "asyncio",
+    "croniter",
+    "duckdb",
+    "fsspec",
+    "httpx",
+    "ibis",
+    "importlib.metadata",
+    "jinja2",
+    "numpy",
+    "pandas",
+    "polars",
+    "psycopg",
+    "pyarrow",
+    "pydantic",
+    "sqlalchemy",
+    "starlette",
+    "uvicorn",
+)
+# What typer's rich help would add to `cauce --help` (markdown parsing, syntax colouring), and
+# the progress bars only runs show.
+HEAVY_FOR_HELP = (*HEAVY, "markdown_it", "pygments", "rich.markdown", "rich.progress")
+
+IMPORT = "import cauce"
+HELP = """
+import contextlib, io
+from cauce.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()) as shown:
+    assert main(["--help"]) == 0
+assert "Usage:" in shown.getvalue()
+"""
+
+
+def loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    report = "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code + report], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    ("code", "heavy"),
+    [(IMPORT, HEAVY), (HELP, HEAVY_FOR_HELP)],
+    ids=["import cauce", "cauce --help"],
+)
+def test_no_heavy_module_is_imported(code: str, heavy: tuple[str, ...]) -> None:
+    loaded = loaded_after(code)
+    assert "cauce" in loaded
+    assert sorted(set(heavy) & loaded) == []
+
+
+def test_the_check_sees_a_heavy_import() -> None:
+    assert "pyarrow" in loaded_after("import cauce.warehouse.base")
+
+
+def test_warehouse_names_still_resolve_when_first_used() -> None:
+    loaded = loaded_after("import cauce.warehouse as w\nassert callable(w.connect)")
+    assert {"cauce.warehouse.urls", "pyarrow"} <= loaded
+    import cauce.warehouse
+
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        cauce.warehouse.nothing  # noqa: B018
