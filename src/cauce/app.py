@@ -31,12 +31,15 @@ from .resources.topic import Topic
 from .resources.warehouse import Warehouse
 from .schedules import make_schedule
 from .settings import REQUIRED, Setting, Settings
+from .sinks import FlushLimits, Sink, SinkFormat
 
 if TYPE_CHECKING:
+    from .events import Record
     from .runtime.runtime import Runtime
 
 _APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 WorkerKind = Literal["thread", "process"]
+StartAt = Literal["oldest", "latest"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class Handler:
     retry_delay: float = 1.0
     max_retry_delay: float = 300.0
     visibility: float = 60.0
+    buffer: FlushLimits | None = None  # a sink's: batches close by size or age
+    start: StartAt = "oldest"  # where a new stream consumer begins
 
     @property
     def kind(self) -> str:
@@ -252,9 +257,12 @@ class App:
         """A key–value table of JSON items with conditional writes."""
         return self._add(Table(self, name, key=key, indexes=indexes))
 
-    def stream(self, name: str, *, shards: int = 1, retention: DurationLike = "7d") -> Stream:
-        """An ordered, sharded log of records."""
-        return self._add(Stream(self, name, shards=shards, retention=retention))
+    def stream(self, name: str, *, shards: int = 1, retention: DurationLike = "7d",
+               max_records: int | None = None) -> Stream:
+        """An ordered, sharded log of records, kept for ``retention`` (and, with
+        ``max_records``, at most that many records per shard)."""
+        return self._add(Stream(self, name, shards=shards, retention=retention,
+                                max_records=max_records))
 
     def warehouse(self, name: str, *, url: str | Setting | None = None) -> Warehouse:
         """A SQL database; a DuckDB file under the cauce home unless ``url`` says otherwise."""
@@ -273,12 +281,18 @@ class App:
         concurrency: int | None = None,
         retry_delay: DurationLike = "1s",
         name: str | None = None,
+        visibility: DurationLike | None = None,
+        start: StartAt = "oldest",
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Run the decorated function for each event of ``resource``.
 
         Buckets: an `ObjectRef` per created object whose key matches ``prefix``/``suffix``.
         Queues: a `Message` (a list of them when ``batch_size`` > 1). Topics: a `Message`.
-        Streams: a list of `Record` per ``batch_size`` records or per closed ``window``.
+        Streams: a list of `Record` per ``batch_size`` records or per closed ``window``;
+        ``visibility`` (default 60 s) is how long a batch may run before its shard is taken
+        over (a queue's handler has its queue's visibility timeout); a new stream handler
+        begins at the ``"oldest"`` record kept, or with what arrives after it first runs
+        (``start="latest"``, Kinesis's TRIM_HORIZON and LATEST).
         """
         target = self._resolve_resource(resource)
         if not isinstance(target, Bucket | Queue | Topic | Stream):
@@ -301,6 +315,17 @@ class App:
             raise DeclarationError(f"max_attempts must be a positive integer, got {max_attempts!r}")
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise DeclarationError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if start not in ("oldest", "latest"):
+            raise DeclarationError(f"start={start!r}: a stream handler starts at 'oldest' or "
+                                   "'latest'")
+        if start != "oldest" and not isinstance(target, Stream):
+            raise DeclarationError("start= applies to stream handlers")
+        if visibility is not None and not isinstance(target, Stream):
+            raise DeclarationError("visibility= applies to stream handlers",
+                                   hint="a queue's handler has its queue's visibility_timeout")
+        lease = parse_duration(visibility, what="visibility") if visibility is not None else 60.0
+        if lease <= 0:
+            raise DeclarationError("visibility must be longer than zero")
         seconds = parse_duration(window, what="window") if window is not None else None
         if seconds is not None and seconds <= 0:
             raise DeclarationError("window must be longer than zero")
@@ -326,11 +351,43 @@ class App:
                 suffix=suffix, batch_size=size, window=seconds, max_attempts=max_attempts,
                 concurrency=concurrency,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
-                visibility=(target.visibility_timeout if isinstance(target, Queue) else 60.0),
+                visibility=(target.visibility_timeout if isinstance(target, Queue) else lease),
+                start=start,
             )
             return func
 
         return decorate
+
+    def sink(
+        self,
+        stream: Stream | str,
+        *,
+        bucket: Bucket | str,
+        prefix: str = "",
+        partition_by: Callable[[Record], str] | None = None,
+        max_bytes: int | str | Setting = "128MB",
+        max_seconds: DurationLike | Setting = "100s",
+        format: SinkFormat = "jsonl.gz",
+        max_attempts: int = 10,
+        visibility: DurationLike = "60s",
+        name: str | None = None,
+    ) -> Sink:
+        """Deliver a stream's records to ``bucket`` in files, as Firehose does: buffered per
+        shard until ``max_bytes`` or ``max_seconds``, grouped into folders by ``partition_by``
+        (a record → e.g. its event date), each file written once, atomically, and named after
+        its shard and sequence numbers (see `cauce.sinks`)."""
+        source = self._resolve_resource(stream)
+        target = self._resolve_resource(bucket)
+        if not isinstance(source, Stream) or not isinstance(target, Bucket):
+            raise DeclarationError("app.sink() reads a stream and writes a bucket",
+                                   hint="app.sink(app.stream(...), bucket=app.bucket(...))")
+        handler_name = name or f"{source.name}-to-{target.name}"
+        made = Sink(handler_name, source, target, prefix=prefix, partition_by=partition_by,
+                    max_bytes=max_bytes, max_seconds=max_seconds, format=format)
+        self.on(source, max_attempts=max_attempts, name=handler_name,
+                visibility=visibility)(made.write)
+        self.handlers[handler_name].buffer = made.limits
+        return made
 
     def _resolve_resource(self, resource: Resource | str) -> Resource:
         if isinstance(resource, str):

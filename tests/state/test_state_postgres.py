@@ -70,7 +70,8 @@ def test_processes_opening_a_new_schema_together_migrate_it_once(pg_url: str) ->
     try:
         assert len(store.queues.listing("app:q")) == 4
         with store.db.connection() as con:
-            assert con.execute("SELECT count(*) FROM cauce_schema").fetchone()[0] == 1
+            versions = con.execute("SELECT version FROM cauce_schema ORDER BY 1").fetchall()
+        assert [v for (v,) in versions] == list(range(1, SCHEMA_VERSION + 1)), "each step once"
     finally:
         store.close()
 

@@ -26,6 +26,7 @@ from . import (
     queues,
     runs,
     state,
+    streams,
     ui,
     workers,
 )
@@ -73,6 +74,7 @@ cli.add_typer(runs.runs_cli, name="runs")
 cli.command("logs")(logs.logs_command)
 cli.command("workers")(workers.workers_command)
 cli.command("queues")(queues.queues_command)
+cli.command("streams")(streams.streams_command)
 cli.add_typer(dlq.dlq_cli, name="dlq")
 cli.command("schedules")(queues.schedules_command)
 cli.command("config")(config.config_command)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CauceError
 from ..events import ObjectRef
-from .execute import Outcome, RunSpec, execute
+from .execute import Outcome, Position, RunSpec, execute
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -49,6 +49,7 @@ class ChildTask:
     payload: Any = None
     window: tuple[datetime, datetime] | None = None
     shard: int | None = None
+    position: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,15 @@ def child_task(runtime: Runtime, spec: RunSpec) -> ChildTask:
     return ChildTask(reference, str(runtime.home), runtime.state_url, dict(runtime.overrides),
                      "job" if spec.is_job else "handler", spec.target.name, spec.run_id,
                      spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}),
-                     _portable(spec.payload), spec.window, spec.shard)
+                     _portable(spec.payload), spec.window, spec.shard, spec.position)
 
 
 def spec_of(task: ChildTask, app: Any) -> RunSpec:
     """The run a task describes, on ``app`` as imported by the process that runs it."""
     target = app.get_job(task.name) if task.kind == "job" else app.handlers[task.name]
     return RunSpec(task.run_id, target, task.attempt, task.event_id, task.partition,
-                   task.params, _restored(task.payload, app), task.window, task.shard)
+                   task.params, _restored(task.payload, app), task.window, task.shard,
+                   task.position)
 
 
 def _child_main(task: ChildTask, conn: Connection) -> None:

@@ -38,8 +38,9 @@ _CLAIM_ALONE = _CLAIM.format(isolation="c.isolation = 2", columns=_RETURNED)
 _CLAIM_ANY = _CLAIM.format(isolation="true", columns=_RETURNED)
 
 _INSERT = """
-INSERT INTO messages (queue, body, event_id, grp, visible_at, sent_at, attrs, last_error)
-SELECT q, b, e, %(grp)s, %(visible)s, %(now)s, %(attrs)s::jsonb, %(error)s
+INSERT INTO messages (queue, body, event_id, grp, visible_at, sent_at, attrs, last_error,
+                      receive_count)
+SELECT q, b, e, %(grp)s, %(visible)s, %(now)s, %(attrs)s::jsonb, %(error)s, %(receives)s
 FROM unnest(%(queues)s::text[], %(bodies)s::text[], %(events)s::text[]) WITH ORDINALITY
      AS u(q, b, e, n)
 ORDER BY n
@@ -61,21 +62,24 @@ class PostgresQueues(QueueStore):
 
     def _insert(self, queues: list[str], bodies: Sequence[str], events: Sequence[str], *,
                 now: float, visible: float, group: str | None = None,
-                attrs: str | None = None, error: str | None = None) -> list[int]:
+                attrs: str | None = None, error: str | None = None,
+                receives: int = 0) -> list[int]:
         rows = self.db.rows(_INSERT, {"queues": queues, "bodies": list(bodies),
                                       "events": list(events), "grp": group, "visible": visible,
-                                      "now": now, "attrs": attrs, "error": error})
+                                      "now": now, "attrs": attrs, "error": error,
+                                      "receives": receives})
         return sorted(r[0] for r in rows)
 
     def send(self, queue: str, bodies: Sequence[str], *, now: float, delay: float = 0.0,
              group: str | None = None, event_ids: Sequence[str] | None = None,
-             attrs: Mapping[str, Any] | None = None, error: str | None = None) -> list[int]:
+             attrs: Mapping[str, Any] | None = None, error: str | None = None,
+             receives: int = 0) -> list[int]:
         events = event_ids or [new_token() + new_token() for _ in bodies]
         if len(events) != len(bodies):
             raise ValueError("send: one event id per body")
         return self._insert([queue] * len(bodies), bodies, events, now=now, visible=now + delay,
                             group=group, attrs=json.dumps(dict(attrs)) if attrs else None,
-                            error=text(error))
+                            error=text(error), receives=receives)
 
     def publish(self, queues: Sequence[str], body: str, *, now: float, event_id: str) -> None:
         if queues:

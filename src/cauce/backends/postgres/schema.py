@@ -180,7 +180,11 @@ class Migration:
     automatic: bool = True
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, tuple(_V1)),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, tuple(_V1)),
+    # A stream batch is delivered again exactly as it was claimed (its last record, `upto`).
+    Migration(2, ("ALTER TABLE stream_consumers ADD COLUMN upto bigint NOT NULL DEFAULT 0",)),
+)
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

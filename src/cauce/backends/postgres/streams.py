@@ -8,12 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..state import ConsumerState, StoredRecord, StreamStore
+from ..state import ConsumerState, ShardState, StoredRecord, StreamStore
 from .database import Database, text
 
 _STATE = ("SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error, worker, "
-          "run_id, isolated FROM stream_consumers WHERE stream = %s AND consumer = %s "
+          "run_id, isolated, upto FROM stream_consumers WHERE stream = %s AND consumer = %s "
           "ORDER BY shard")
+# Each shard's oldest and newest record kept, by primary-key look-ups: the same cost for a
+# stream of ten records or ten million.
+_EDGES = """
+SELECT s.shard, h.seq, o.seq, o.ts, n.seq, n.ts
+FROM generate_series(0, %(shards)s - 1) AS s(shard)
+LEFT JOIN stream_heads h ON h.stream = %(stream)s AND h.shard = s.shard
+LEFT JOIN LATERAL (SELECT seq, ts FROM stream_records r WHERE r.stream = %(stream)s
+                   AND r.shard = s.shard ORDER BY seq LIMIT 1) o ON true
+LEFT JOIN LATERAL (SELECT seq, ts FROM stream_records r WHERE r.stream = %(stream)s
+                   AND r.shard = s.shard ORDER BY seq DESC LIMIT 1) n ON true
+ORDER BY s.shard
+"""
 _HELD = "WHERE stream = %s AND consumer = %s AND shard = %s AND lease = %s"
 _APPEND = """
 WITH head AS (
@@ -41,37 +53,50 @@ class PostgresStreams(StreamStore):
         return sorted(r[0] for r in rows)
 
     def read(self, stream: str, shard: int, *, after: int, limit: int,
-             before_ts: float | None = None) -> list[StoredRecord]:
+             before_ts: float | None = None, through: int | None = None) -> list[StoredRecord]:
         rows = self.db.rows("SELECT shard, seq, pkey, data, ts FROM stream_records "
                             "WHERE stream = %s AND shard = %s AND seq > %s "
+                            "AND (%s::bigint IS NULL OR seq <= %s) "
                             "AND (%s::double precision IS NULL OR ts < %s) "
                             "ORDER BY seq LIMIT %s",
-                            (stream, shard, after, before_ts, before_ts, limit))
+                            (stream, shard, after, through, through, before_ts, before_ts, limit))
         return [StoredRecord(*row) for row in rows]
 
-    def consumers(self, stream: str, consumer: str, shards: int) -> list[ConsumerState]:
+    def shards(self, stream: str, shards: int) -> list[ShardState]:
+        return shard_states(self.db, stream, shards)
+
+    def consumers(self, stream: str, consumer: str, shards: int, *,
+                  latest: bool = False) -> list[ConsumerState]:
+        start = ("coalesce((SELECT seq FROM stream_heads h WHERE h.stream = %(stream)s "
+                 "AND h.shard = s), 0)" if latest else "0")
         with self.db.atomic() as con:
-            con.execute("INSERT INTO stream_consumers (stream, consumer, shard) "
-                        "SELECT %s, %s, s FROM generate_series(0, %s - 1) AS s "
-                        "ON CONFLICT DO NOTHING", (stream, consumer, shards))
+            con.execute("INSERT INTO stream_consumers (stream, consumer, shard, seq) "
+                        f"SELECT %(stream)s, %(consumer)s, s, {start} "
+                        "FROM generate_series(0, %(shards)s - 1) AS s ON CONFLICT DO NOTHING",
+                        {"stream": stream, "consumer": consumer, "shards": shards})
             return [ConsumerState(*row) for row in con.execute(_STATE, (stream, consumer))]
 
     def consumer_states(self, stream: str, consumer: str) -> list[ConsumerState]:
         return [ConsumerState(*row) for row in self.db.rows(_STATE, (stream, consumer))]
 
     def take_shard(self, stream: str, consumer: str, shard: int, *, lease: str, now: float,
-                   until: float, worker: str | None = None, run_id: str | None = None) -> bool:
+                   until: float, worker: str | None = None, run_id: str | None = None,
+                   upto: int = 0) -> bool:
         return self.db.change(
-            "UPDATE stream_consumers SET lease = %s, lease_until = %s, worker = %s, run_id = %s "
-            "WHERE stream = %s AND consumer = %s AND shard = %s "
+            "UPDATE stream_consumers SET lease = %s, lease_until = %s, worker = %s, run_id = %s, "
+            "upto = %s WHERE stream = %s AND consumer = %s AND shard = %s "
             "AND (lease IS NULL OR lease_until <= %s)",
-            (lease, until, worker, run_id, stream, consumer, shard, now)) == 1
+            (lease, until, worker, run_id, upto, stream, consumer, shard, now)) == 1
 
     def commit(self, stream: str, consumer: str, shard: int, lease: str, *, seq: int) -> bool:
         return self.db.change(
             "UPDATE stream_consumers SET seq = %s, lease = NULL, lease_until = 0, "
-            f"attempts = 0, retry_at = 0, last_error = NULL, isolated = 0 {_HELD}",
+            f"attempts = 0, retry_at = 0, last_error = NULL, isolated = 0, upto = 0 {_HELD}",
             (seq, stream, consumer, shard, lease)) == 1
+
+    def advance(self, stream: str, consumer: str, shard: int, lease: str, *, seq: int) -> bool:
+        return self.db.change(f"UPDATE stream_consumers SET seq = %s {_HELD}",
+                              (seq, stream, consumer, shard, lease)) == 1
 
     def fail(self, stream: str, consumer: str, shard: int, lease: str, *, retry_at: float,
              error: str | None) -> bool:
@@ -94,6 +119,28 @@ class PostgresStreams(StreamStore):
         return self.db.change(f"UPDATE stream_consumers SET lease_until = %s {_HELD}",
                               (until, stream, consumer, shard, lease)) == 1
 
-    def trim(self, stream: str, *, older_than: float) -> int:
-        return self.db.change("DELETE FROM stream_records WHERE stream = %s AND ts < %s",
-                              (stream, older_than))
+    def trim(self, stream: str, *, older_than: float, keep: int | None = None) -> int:
+        with self.db.atomic():
+            gone = self.db.change("DELETE FROM stream_records WHERE stream = %s AND ts < %s",
+                                  (stream, older_than))
+            if keep is not None:
+                gone += self.db.change(
+                    "DELETE FROM stream_records r USING stream_heads h WHERE r.stream = %s "
+                    "AND h.stream = r.stream AND h.shard = r.shard AND r.seq <= h.seq - %s",
+                    (stream, keep))
+        return gone
+
+
+def shard_states(db: Database, stream: str, shards: int) -> list[ShardState]:
+    """Each shard's first and last record kept, newest number and checkpoints."""
+    positions: dict[int, dict[str, int]] = {}
+    for shard, consumer, seq in db.rows(
+            "SELECT shard, consumer, seq FROM stream_consumers WHERE stream = %s", (stream,)):
+        positions.setdefault(shard, {})[consumer] = seq
+    states = []
+    for shard, head, first_seq, first_ts, last_seq, last_ts in db.rows(
+            _EDGES, {"stream": stream, "shards": shards}):
+        kept = last_seq - first_seq + 1 if last_seq is not None else 0
+        states.append(ShardState(shard, kept, head or 0, last_ts, positions.get(shard, {}),
+                                 first_seq or 0, first_ts))
+    return states

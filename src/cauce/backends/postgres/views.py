@@ -17,6 +17,7 @@ from .database import Database
 from .logs import LINE, line
 from .queues import COLUMNS, message
 from .runs import RECORD, run
+from .streams import shard_states
 from .tables import HIGH
 
 
@@ -139,14 +140,4 @@ class PostgresViews(ViewStore):
         return int(row[0]) if row else 0
 
     def stream_shards(self, stream: str, shards: int) -> list[ShardState]:
-        kept = {r[0]: (r[1], r[2], r[3]) for r in self.db.rows(
-            "SELECT shard, count(*), max(seq), max(ts) FROM stream_records "
-            "WHERE stream = %s GROUP BY shard", (stream,))}
-        positions: dict[int, dict[str, int]] = {}
-        for shard, consumer, seq in self.db.rows(
-                "SELECT shard, consumer, seq FROM stream_consumers WHERE stream = %s", (stream,)):
-            positions.setdefault(shard, {})[consumer] = seq
-        empty: tuple[int, int, float | None] = (0, 0, None)
-        return [ShardState(s, kept.get(s, empty)[0], kept.get(s, empty)[1] or 0,
-                           kept.get(s, empty)[2], positions.get(s, {}))
-                for s in range(shards)]
+        return shard_states(self.db, stream, shards)
