@@ -272,13 +272,7 @@ def portal(
         raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")
     frames, _ = generate(scale, seed=seed)
     state = synthetic_portal(frames, ctx.workdir)
-    try:
-        server = Portal(state, host=host, port=port)
-    except OSError as err:
-        raise ContractingError(
-            f"cannot listen on {host}:{port}: {err.strerror or err}",
-            hint="choose another --port (0: any free port)",
-        ) from None
+    server = Portal(state, host=host, port=port)  # a port in use is one line with a hint
     ctx.log.info(
         "serving %d datasets and %d file(s) at %s; Ctrl-C stops it",
         len(state.datasets),
