@@ -61,10 +61,10 @@ warehouse_url = app.setting(
     "home) or postgresql://user@host:5432/db")
 dashboard_dir = app.setting(
     "dashboard_dir", str, default="contracting-dashboard",
-    help="folder the dashboard is written to (index.html, charts/, vendor/)")
+    help="folder the dashboard is written to (index.html, a .svg and a .png per chart)")
 dashboard_images = app.setting(
     "dashboard_images", bool, default=True,
-    help="also write each dashboard chart as PNG and SVG (charts/)")
+    help="also write each dashboard chart as PNG (the SVG is always written)")
 
 curated = app.bucket("curated")  # <definicion>/fecha_ejecucion=<date>/<table>.parquet
 results = app.warehouse("results", url=warehouse_url)

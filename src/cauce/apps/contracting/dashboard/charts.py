@@ -1,9 +1,9 @@
 """The panel's charts as Altair (Vega-Lite) objects, built by pure functions from plain rows.
 
 Each function takes a list of dicts (JSON types only: numbers, text, ISO dates) and returns a
-chart, so the same charts serve the static page, PNG/SVG files and any web UI. Amounts are
-Colombian pesos; numbers are shown with Colombia's separators (`COLOMBIA` below, passed to
-vega-embed and vl-convert as the d3 format locale).
+chart, so the same charts serve the static page, PNG/SVG files and the web UI. Amounts are
+Colombian pesos; numbers are shown with Colombia's separators: each chart carries `COLOMBIA`
+as its number locale (Vega-Lite's ``config.locale``), so every renderer formats alike.
 """
 
 from __future__ import annotations
@@ -51,8 +51,13 @@ def _bars(rows: Rows, *, y: str, y_title: str, x: str, x_title: str, title: str,
     }
     if color is not None:
         encoding["color"] = color
-    return alt.Chart(alt.Data(values=rows)).mark_bar().encode(**encoding).properties(
-        title=title, width=WIDTH)
+    return _colombian(alt.Chart(alt.Data(values=rows)).mark_bar().encode(**encoding).properties(
+        title=title, width=WIDTH))
+
+
+def _colombian(chart: alt.Chart) -> alt.Chart:
+    """``chart`` with Colombia's number format in its own configuration."""
+    return chart.configure(locale={"number": COLOMBIA})
 
 
 def _scaled(rows: Rows, column: str) -> tuple[Rows, str]:
@@ -87,7 +92,7 @@ def amount_per_indicator(rows: Rows) -> alt.Chart:
 
 def trend(rows: Rows) -> alt.Chart:
     """Irregular contracts per indicator over the executions (one row per date × indicator)."""
-    return alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
+    return _colombian(alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
         x=alt.X("fecha_ejecucion:T", title="ejecución", axis=alt.Axis(format="%Y-%m-%d")),
         y=alt.Y("cantidad_contratos_irregularidades:Q", title="contratos con irregularidades",
                 axis=_axis(",d")),
@@ -97,7 +102,7 @@ def trend(rows: Rows) -> alt.Chart:
                  _text("nombre_indicador", "indicador"),
                  _count("cantidad_contratos_irregularidades", "contratos"),
                  _pesos("monto_total_irregularidades", "monto (COP)")],
-    ).properties(title="Tendencia por ejecución", width=WIDTH)
+    ).properties(title="Tendencia por ejecución", width=WIDTH))
 
 
 def top_by_risk(rows: Rows, *, name: str, title: str) -> alt.Chart:
