@@ -30,8 +30,14 @@ def test_colombian_number_format():
 
 
 def test_every_chart_carries_colombias_number_format_into_its_svg():
-    rows = [{"nombre_indicador": "a", "cantidad_contratos_irregularidades": 12_345,
-             "cantidad_irregularidades": 1, "monto_total_irregularidades": 1.0}]
+    rows = [
+        {
+            "nombre_indicador": "a",
+            "cantidad_contratos_irregularidades": 12_345,
+            "cantidad_irregularidades": 1,
+            "monto_total_irregularidades": 1.0,
+        }
+    ]
     chart = charts.contracts_per_indicator(rows)
     assert chart.to_dict()["config"]["locale"]["number"] == charts.COLOMBIA
     ticks = re.findall(r">(\d[\d.,]*)<", render.svg(chart))
@@ -39,13 +45,23 @@ def test_every_chart_carries_colombias_number_format_into_its_svg():
 
 
 def test_chart_builders_are_pure_and_scale_amounts():
-    rows = [{"nombre_indicador": "a", "monto_total_irregularidades": 2.5e13,
-             "cantidad_contratos_irregularidades": 3, "cantidad_irregularidades": 1}]
+    rows = [
+        {
+            "nombre_indicador": "a",
+            "monto_total_irregularidades": 2.5e13,
+            "cantidad_contratos_irregularidades": 3,
+            "cantidad_irregularidades": 1,
+        }
+    ]
     spec = charts.amount_per_indicator(rows).to_dict()
     assert spec["encoding"]["x"]["title"] == "monto (billones de pesos)"
     assert spec["data"]["values"][0]["monto_total_irregularidades_escala"] == 25
-    assert rows[0].keys() == {"nombre_indicador", "monto_total_irregularidades",
-                              "cantidad_contratos_irregularidades", "cantidad_irregularidades"}
+    assert rows[0].keys() == {
+        "nombre_indicador",
+        "monto_total_irregularidades",
+        "cantidad_contratos_irregularidades",
+        "cantidad_irregularidades",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +82,23 @@ def panel(tmp_path_factory) -> Path:
 
 
 def test_every_chart_is_written_as_png_and_svg(panel):
-    names = {"contratos_por_indicador", "monto_por_indicador", "tendencia", "entidades_riesgo",
-             "proveedores_riesgo", "departamentos", "banderas"}
+    names = {
+        "contratos_por_indicador",
+        "monto_por_indicador",
+        "tendencia",
+        "entidades_riesgo",
+        "proveedores_riesgo",
+        "departamentos",
+        "banderas",
+    }
     for name in names:
         assert (panel / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (panel / f"{name}.svg").read_text(encoding="utf-8")
     page = (panel / "index.html").read_text(encoding="utf-8")
-    assert "https://" not in page.split("<body>")[0]     # no CDN: the scripts are local
-    for script, vendored in render.script_files().items():   # cauce's own copies
+    assert "https://" not in page.split("<body>")[0]  # no CDN: the scripts are local
+    for script, vendored in render.script_files().items():  # cauce's own copies
         assert (panel / script).read_bytes() == vendored.read_bytes()
-    assert re.search(r"\$ \d{1,3}(\.\d{3})+", page)      # pesos with dots between thousands
+    assert re.search(r"\$ \d{1,3}(\.\d{3})+", page)  # pesos with dots between thousands
 
 
 def _browser_or_skip():
@@ -102,14 +125,17 @@ def test_the_page_renders_every_chart_offline_in_chromium(panel):
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.route("http*://**", lambda route: route.abort())   # offline: no network
+            page.route("http*://**", lambda route: route.abort())  # offline: no network
             page.goto((panel / "index.html").as_uri())
             page.wait_for_function(
                 "document.querySelectorAll('.cauce-chart svg .mark-rect, "
-                ".cauce-chart svg .mark-line').length >= 7", timeout=30_000)
+                ".cauce-chart svg .mark-line').length >= 7",
+                timeout=30_000,
+            )
             charts_drawn = page.eval_on_selector_all(
-                "div.cauce-chart", "els => els.map(e => [e.id, "
-                "e.querySelectorAll('svg path, svg rect').length])")
+                "div.cauce-chart",
+                "els => els.map(e => [e.id, e.querySelectorAll('svg path, svg rect').length])",
+            )
             text = page.inner_text("body")
             page.screenshot(path=str(panel / "screenshot.png"), full_page=True)
         finally:
@@ -133,15 +159,16 @@ def test_cauce_ui_shows_the_panel_live_from_the_warehouse(panel):
             try:
                 browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
             except Exception as error:
-                pytest.skip(f"Chromium at {executable} did not start: "
-                            f"{str(error).splitlines()[0]}")
+                pytest.skip(f"Chromium at {executable} did not start: {str(error).splitlines()[0]}")
             try:
                 page = browser.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.goto(f"http://127.0.0.1:{server.port}/apps/contracting/dashboard")
-                page.wait_for_function("document.querySelectorAll('.cauce-chart svg.marks')"
-                                       ".length >= 7", timeout=30_000)
+                page.wait_for_function(
+                    "document.querySelectorAll('.cauce-chart svg.marks').length >= 7",
+                    timeout=30_000,
+                )
                 text = page.inner_text("main")
                 axis = page.inner_text(".cauce-chart")
             finally:
@@ -151,9 +178,12 @@ def test_cauce_ui_shows_the_panel_live_from_the_warehouse(panel):
         server.home.close()
     assert not errors, errors
     static = (panel / "index.html").read_text(encoding="utf-8")
-    totals = re.search(r"<td>total</td><td class=n></td><td class=n>([\d.]+)</td><td class=n>"
-                       r"(\$ [\d.]+)</td>", static)
+    totals = re.search(
+        r"<td>total</td><td class=n></td><td class=n>([\d.]+)</td><td class=n>"
+        r"(\$ [\d.]+)</td>",
+        static,
+    )
     assert totals, "the static page has the totals row"
-    assert totals.group(1) in text and totals.group(2) in text   # the same figures, live
+    assert totals.group(1) in text and totals.group(2) in text  # the same figures, live
     assert "abuso de la contratación" in text and "inhabilitados por multa" in text
     assert "," not in re.sub(r"[^\d,.]", " ", axis).replace(", ", " ")  # dots, not commas

@@ -19,6 +19,9 @@ def dashboard(rt: Runtime) -> list[Section]:
         panel = read_panel(results, as_published=rt.settings["as_published"])
     except CauceError as err:
         hint = f" ({err.hint})" if err.hint else ""
-        return [Section("Sin resultados todavía",
-                        html=f"<p>{html.escape(str(err))}{html.escape(hint)}.</p>")]
+        return [
+            Section(
+                "Sin resultados todavía", html=f"<p>{html.escape(str(err))}{html.escape(hint)}.</p>"
+            )
+        ]
     return panel_sections(panel)

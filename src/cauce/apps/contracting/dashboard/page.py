@@ -32,8 +32,15 @@ from . import charts
 
 TOP = 15
 TITLE = "Indicadores de riesgo en la contratación pública"
-CHARTS = ("contratos_por_indicador", "monto_por_indicador", "tendencia", "entidades_riesgo",
-          "proveedores_riesgo", "departamentos", "banderas")
+CHARTS = (
+    "contratos_por_indicador",
+    "monto_por_indicador",
+    "tendencia",
+    "entidades_riesgo",
+    "proveedores_riesgo",
+    "departamentos",
+    "banderas",
+)
 
 
 @dataclass
@@ -54,12 +61,14 @@ class Panel:
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """JSON-ready rows: decimals as floats, dates as ISO text."""
+
     def one(v: Any) -> Any:
         if isinstance(v, Decimal):
             return float(v)
         if isinstance(v, date):
             return v.isoformat()
         return v
+
     return [{k: one(v) for k, v in r.items()} for r in rows]
 
 
@@ -67,62 +76,95 @@ def _rows(wh: Warehouse, sql: str, params: list[Any] | None = None) -> list[dict
     return _plain(wh.query(sql, params).to_pylist())
 
 
-def read_panel(wh: Warehouse, fecha: date | None = None, *,
-               as_published: bool = False) -> Panel:
+def read_panel(wh: Warehouse, fecha: date | None = None, *, as_published: bool = False) -> Panel:
     """The panel of ``fecha`` (default: the latest execution in the warehouse); with
     ``as_published``, of the original's definitions (which have no flags or scores)."""
     main = PUBLISHED_TABLE if as_published else INDICATORS_TABLE
     if not wh.table_exists(main):
-        raise CauceError("the warehouse has no indicator results yet",
-                         hint="run `cauce run contracting weekly --partition DATE` "
-                         "(or indicators, then load) first")
+        raise CauceError(
+            "the warehouse has no indicator results yet",
+            hint="run `cauce run contracting weekly --partition DATE` "
+            "(or indicators, then load) first",
+        )
     if fecha is None:
         latest = wh.query(f"SELECT max(fecha_ejecucion) AS f FROM {main}")
         fecha = latest.column("f")[0].as_py()
         if fecha is None:
-            raise CauceError(f"{main} is empty",
-                             hint="run `cauce run contracting load --partition DATE` first")
+            raise CauceError(
+                f"{main} is empty", hint="run `cauce run contracting load --partition DATE` first"
+            )
     day = [fecha]
     panel = Panel(
         fecha,
-        _rows(wh, f"SELECT * FROM {main} WHERE fecha_ejecucion = ? "
-              "ORDER BY nombre_grupo_indicador, nombre_indicador", day),
-        _rows(wh, f"SELECT fecha_ejecucion, nombre_indicador, "
-              f"cantidad_contratos_irregularidades, monto_total_irregularidades "
-              f"FROM {main} ORDER BY fecha_ejecucion, nombre_indicador"),
+        _rows(
+            wh,
+            f"SELECT * FROM {main} WHERE fecha_ejecucion = ? "
+            "ORDER BY nombre_grupo_indicador, nombre_indicador",
+            day,
+        ),
+        _rows(
+            wh,
+            f"SELECT fecha_ejecucion, nombre_indicador, "
+            f"cantidad_contratos_irregularidades, monto_total_irregularidades "
+            f"FROM {main} ORDER BY fecha_ejecucion, nombre_indicador",
+        ),
         as_published=as_published,
     )
     if not panel.indicators:
-        raise CauceError(f"no indicator results for {fecha} in the warehouse",
-                         hint=f"run `cauce run contracting load --partition {fecha}` first")
+        raise CauceError(
+            f"no indicator results for {fecha} in the warehouse",
+            hint=f"run `cauce run contracting load --partition {fecha}` first",
+        )
     if as_published:
         return panel
     if wh.table_exists(BUYER_SCORES):
         order = f"ORDER BY puntaje DESC, monto_con_banderas DESC, documento LIMIT {TOP}"
-        panel.buyers = _rows(wh, f"SELECT * FROM {BUYER_SCORES} WHERE fecha_ejecucion = ? "
-                             f"AND contratos_con_banderas > 0 {order}", day)
-        panel.suppliers = _rows(wh, f"SELECT * FROM {SUPPLIER_SCORES} WHERE fecha_ejecucion = ?"
-                                f" AND contratos_con_banderas > 0 {order}", day)
+        panel.buyers = _rows(
+            wh,
+            f"SELECT * FROM {BUYER_SCORES} WHERE fecha_ejecucion = ? "
+            f"AND contratos_con_banderas > 0 {order}",
+            day,
+        )
+        panel.suppliers = _rows(
+            wh,
+            f"SELECT * FROM {SUPPLIER_SCORES} WHERE fecha_ejecucion = ?"
+            f" AND contratos_con_banderas > 0 {order}",
+            day,
+        )
         panel.departments = _rows(
-            wh, f"SELECT coalesce(nombre_depto_entidad, 'sin departamento') "
+            wh,
+            f"SELECT coalesce(nombre_depto_entidad, 'sin departamento') "
             f"AS nombre_depto_entidad, sum(contratos_con_banderas) AS contratos_con_banderas, "
             f"sum(monto_con_banderas) AS monto_con_banderas, avg(puntaje) AS puntaje "
             f"FROM {BUYER_SCORES} WHERE fecha_ejecucion = ? GROUP BY 1 "
-            f"ORDER BY monto_con_banderas DESC, 1", day)
+            f"ORDER BY monto_con_banderas DESC, 1",
+            day,
+        )
     if wh.table_exists(FLAGS_TABLE):
         panel.flags = _rows(
-            wh, f"SELECT codigo_bandera, nombre_bandera, count(DISTINCT id_proceso) AS contratos,"
+            wh,
+            f"SELECT codigo_bandera, nombre_bandera, count(DISTINCT id_proceso) AS contratos,"
             f" sum(monto_bandera) AS monto FROM {FLAGS_TABLE} WHERE fecha_ejecucion = ? "
-            f"GROUP BY codigo_bandera, nombre_bandera ORDER BY codigo_bandera", day)
+            f"GROUP BY codigo_bandera, nombre_bandera ORDER BY codigo_bandera",
+            day,
+        )
         for row in panel.flags:
             row["etiqueta"] = f"{row['codigo_bandera']} {row['nombre_bandera']}"
     if wh.table_exists(STATUS_TABLE):
-        panel.status = _rows(wh, f"SELECT codigo, nombre, estado, motivo FROM {STATUS_TABLE} "
-                             "WHERE fecha_ejecucion = ? AND definicion = 'corregida' "
-                             "AND estado <> 'ok' ORDER BY codigo", day)
+        panel.status = _rows(
+            wh,
+            f"SELECT codigo, nombre, estado, motivo FROM {STATUS_TABLE} "
+            "WHERE fecha_ejecucion = ? AND definicion = 'corregida' "
+            "AND estado <> 'ok' ORDER BY codigo",
+            day,
+        )
     if wh.table_exists(PUBLISHED_TABLE):
-        panel.published = _rows(wh, f"SELECT * FROM {PUBLISHED_TABLE} WHERE fecha_ejecucion = ?"
-                                " ORDER BY nombre_grupo_indicador, nombre_indicador", day)
+        panel.published = _rows(
+            wh,
+            f"SELECT * FROM {PUBLISHED_TABLE} WHERE fecha_ejecucion = ?"
+            " ORDER BY nombre_grupo_indicador, nombre_indicador",
+            day,
+        )
     return panel
 
 
@@ -135,10 +177,12 @@ def panel_charts(panel: Panel) -> dict[str, alt.Chart]:
     }
     if panel.buyers:
         found["entidades_riesgo"] = charts.top_by_risk(
-            panel.buyers, name="nombre_entidad", title="Entidades con mayor riesgo")
+            panel.buyers, name="nombre_entidad", title="Entidades con mayor riesgo"
+        )
     if panel.suppliers:
         found["proveedores_riesgo"] = charts.top_by_risk(
-            panel.suppliers, name="nombre_proveedor", title="Proveedores con mayor riesgo")
+            panel.suppliers, name="nombre_proveedor", title="Proveedores con mayor riesgo"
+        )
     if panel.departments:
         found["departamentos"] = charts.departments(panel.departments)
     if panel.flags:
@@ -147,8 +191,11 @@ def panel_charts(panel: Panel) -> dict[str, alt.Chart]:
 
 
 def subtitle(panel: Panel) -> str:
-    definitions = ("definiciones originales, con sus defectos" if panel.as_published
-                   else "definiciones corregidas")
+    definitions = (
+        "definiciones originales, con sus defectos"
+        if panel.as_published
+        else "definiciones corregidas"
+    )
     return f"Ejecución del {panel.fecha} (fecha de corte de los datos), {definitions}."
 
 
@@ -160,31 +207,60 @@ def panel_sections(panel: Panel, *, files: bool = False) -> list[Section]:
         drawn = {name: found[name] for name in names if name in found}
         if not drawn:
             return None
-        links = "".join(f'<p class=meta>{html.escape(name)}: <a href="{name}.png">PNG</a> · '
-                        f'<a href="{name}.svg">SVG</a></p>' for name in drawn) if files else ""
+        links = (
+            "".join(
+                f'<p class=meta>{html.escape(name)}: <a href="{name}.png">PNG</a> · '
+                f'<a href="{name}.svg">SVG</a></p>'
+                for name in drawn
+            )
+            if files
+            else ""
+        )
         return Section(title, html=text + links, charts=drawn)
 
-    note = ("<p class=meta>Un indicador o bandera señala un riesgo, no una prueba: cada caso "
-            "tiene explicaciones posibles y debe revisarse en el registro público del "
-            "proceso.</p>")
+    note = (
+        "<p class=meta>Un indicador o bandera señala un riesgo, no una prueba: cada caso "
+        "tiene explicaciones posibles y debe revisarse en el registro público del "
+        "proceso.</p>"
+    )
     sections = [
-        part("Resultados por indicador", ("contratos_por_indicador", "monto_por_indicador"),
-             f"<p>{html.escape(subtitle(panel))}</p>{note}{_indicator_table(panel.indicators)}"),
+        part(
+            "Resultados por indicador",
+            ("contratos_por_indicador", "monto_por_indicador"),
+            f"<p>{html.escape(subtitle(panel))}</p>{note}{_indicator_table(panel.indicators)}",
+        ),
         part("Tendencia por ejecución", ("tendencia",)),
-        part("Entidades y proveedores con mayor riesgo", ("entidades_riesgo",
-                                                          "proveedores_riesgo")),
-        part("Por departamento", ("departamentos",),
-             "<p class=meta>Barras: no hay geometría de departamentos sin conexión.</p>"),
+        part(
+            "Entidades y proveedores con mayor riesgo", ("entidades_riesgo", "proveedores_riesgo")
+        ),
+        part(
+            "Por departamento",
+            ("departamentos",),
+            "<p class=meta>Barras: no hay geometría de departamentos sin conexión.</p>",
+        ),
         part("Banderas rojas", ("banderas",)),
     ]
     if panel.status:
-        sections.append(Section("No calculados en esta ejecución", html=_table(
-            ["código", "nombre", "estado", "motivo"],
-            [[s["codigo"], s["nombre"], s["estado"], s["motivo"] or ""] for s in panel.status],
-            set())))
+        sections.append(
+            Section(
+                "No calculados en esta ejecución",
+                html=_table(
+                    ["código", "nombre", "estado", "motivo"],
+                    [
+                        [s["codigo"], s["nombre"], s["estado"], s["motivo"] or ""]
+                        for s in panel.status
+                    ],
+                    set(),
+                ),
+            )
+        )
     if panel.published:
-        sections.append(Section("Definiciones originales (publicadas), para comparar",
-                                html=_indicator_table(panel.published)))
+        sections.append(
+            Section(
+                "Definiciones originales (publicadas), para comparar",
+                html=_indicator_table(panel.published),
+            )
+        )
     return [s for s in sections if s is not None]
 
 
@@ -197,8 +273,9 @@ def write_dashboard(folder: Path, panel: Panel, *, images: bool = True) -> dict[
         for suffix in (".svg", ".png"):
             if name not in found or (suffix == ".png" and not images):
                 (folder / f"{name}{suffix}").unlink(missing_ok=True)
-    page = write_report(folder, TITLE, panel_sections(panel, files=images),
-                        subtitle=subtitle(panel))
+    page = write_report(
+        folder, TITLE, panel_sections(panel, files=images), subtitle=subtitle(panel)
+    )
     files = [f"{name}.svg" for name in found]
     if images:
         for name, chart in found.items():
@@ -210,18 +287,34 @@ def write_dashboard(folder: Path, panel: Panel, *, images: bool = True) -> dict[
 def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{html.escape(c)}</td>'
-                         for i, c in enumerate(r)) + "</tr>" for r in rows)
+        "<tr>"
+        + "".join(
+            f"<td{' class=n' if i in numeric else ''}>{html.escape(c)}</td>"
+            for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _indicator_table(rows: list[dict[str, Any]]) -> str:
     total_contracts = sum(r["cantidad_contratos_irregularidades"] or 0 for r in rows)
     total_amount = sum(Decimal(str(r["monto_total_irregularidades"] or 0)) for r in rows)
-    body = [[r["nombre_grupo_indicador"], r["nombre_indicador"],
-             miles(r["cantidad_irregularidades"]), miles(r["cantidad_contratos_irregularidades"]),
-             cop(r["monto_total_irregularidades"]), miles(r["cantidad_contratos_totales"])]
-            for r in rows]
+    body = [
+        [
+            r["nombre_grupo_indicador"],
+            r["nombre_indicador"],
+            miles(r["cantidad_irregularidades"]),
+            miles(r["cantidad_contratos_irregularidades"]),
+            cop(r["monto_total_irregularidades"]),
+            miles(r["cantidad_contratos_totales"]),
+        ]
+        for r in rows
+    ]
     body.append(["", "total", "", miles(total_contracts), cop(total_amount), ""])
-    return _table(["grupo", "indicador", "irregularidades", "contratos", "monto (COP)",
-                   "contratos totales"], body, {2, 3, 4, 5})
+    return _table(
+        ["grupo", "indicador", "irregularidades", "contratos", "monto (COP)", "contratos totales"],
+        body,
+        {2, 3, 4, 5},
+    )
