@@ -20,6 +20,7 @@ from cauce.apps.contracting.etl import transform
 from cauce.apps.contracting.sources import SOURCES, Source, source
 from cauce.apps.contracting.synth import SCALES, generate, write_synthetic
 from cauce.apps.contracting.synth.portal import FILES, synthetic_portal
+from cauce.apps.contracting.watch import put_own
 from cauce.connectors.soda.portal import Portal
 
 START = "2015-01-01"  # the first SECOP II processes
@@ -186,7 +187,7 @@ def download_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     """Fetch one source whole from the portal into bucket staging (origen/<file name>)."""
     src = source(key)
     result = fetching.fetch(ctx, src)
-    staging.put_file(staging_key(src), result.path, move=True)
+    put_own(staging_key(src), result.path)
     ctx.log.info(
         "%s: %s rows in %d page(s) from %s into staging %s",
         src.dataset or src.file,
@@ -240,7 +241,8 @@ def synth(
     if scale not in SCALES:
         raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")
     started = time.perf_counter()
-    result = write_synthetic(staging, scale=scale, day=date, seed=seed, workdir=ctx.workdir)
+    result = write_synthetic(staging, scale=scale, day=date, seed=seed, workdir=ctx.workdir,
+                             put=put_own)
     ctx.log.info(
         "wrote %d exports (%s rows) and truth/%s.json in %.1fs",
         len(result["rows"]),
