@@ -25,7 +25,8 @@ def test_a_dropped_export_is_loaded_and_the_apps_own_writes_are_not_loaded_twice
         etl = [r for r in rt.runs() if r.name.startswith("etl")]
         today = rt.now().date()
         assert [(r.name, r.partition, r.status.value) for r in etl] == [
-            ("etl-multas", today.isoformat(), "succeeded")]
+            ("etl-multas", today.isoformat(), "succeeded")
+        ]
         commit = committed(rt.bucket("raw"), MULTAS.key, today)
         assert commit is not None and commit.rows > 0
         assert any("not an export this app reads" in line.message for line in rt.logs())

@@ -40,11 +40,15 @@ def export_arrived(obj: ObjectRef, ctx: Context) -> str | None:
     try:
         src = source(obj.key.removeprefix(PREFIX))
     except KeyError:
-        ctx.log.warning("%s in bucket staging is not an export this app reads; left alone "
-                        "(the file names are in the app README)", obj.key)
+        ctx.log.warning(
+            "%s in bucket staging is not an export this app reads; left alone "
+            "(the file names are in the app README)",
+            obj.key,
+        )
         return None
     day = ctx.local_now().date().isoformat()
     run_id = ctx.submit(f"etl-{SHORT[src.key]}", partition=day)
-    ctx.log.info("%s arrived: submitted run %s of etl-%s for %s", obj.key, run_id,
-                 SHORT[src.key], day)
+    ctx.log.info(
+        "%s arrived: submitted run %s of etl-%s for %s", obj.key, run_id, SHORT[src.key], day
+    )
     return run_id

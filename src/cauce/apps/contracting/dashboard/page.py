@@ -32,6 +32,8 @@ from . import charts
 
 TOP = 15
 TITLE = "Indicadores de riesgo en la contratación pública"
+# numbers right-aligned and never broken after "$", in the static page and in the web UI alike
+NUMBER = ' class=n style="text-align:right;white-space:nowrap"'
 CHARTS = (
     "contratos_por_indicador",
     "monto_por_indicador",
@@ -273,9 +275,7 @@ def write_dashboard(folder: Path, panel: Panel, *, images: bool = True) -> dict[
         for suffix in (".svg", ".png"):
             if name not in found or (suffix == ".png" and not images):
                 (folder / f"{name}{suffix}").unlink(missing_ok=True)
-    page = write_report(
-        folder, TITLE, panel_sections(panel, files=images), subtitle=subtitle(panel)
-    )
+    page = write_report(folder, TITLE, panel_sections(panel, files=images))
     files = [f"{name}.svg" for name in found]
     if images:
         for name, chart in found.items():
@@ -289,8 +289,7 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td{' class=n' if i in numeric else ''}>{html.escape(c)}</td>"
-            for i, c in enumerate(r)
+            f"<td{NUMBER if i in numeric else ''}>{html.escape(c)}</td>" for i, c in enumerate(r)
         )
         + "</tr>"
         for r in rows
