@@ -186,3 +186,14 @@ def test_cauce_ui_shows_the_panel_live_from_the_warehouse(panel):
     assert totals.group(1) in text and totals.group(2) in text  # the same figures, live
     assert "abuso de la contratación" in text and "inhabilitados por multa" in text
     assert "," not in re.sub(r"[^\d,.]", " ", axis).replace(", ", " ")  # dots, not commas
+
+
+def test_the_live_dashboard_says_how_to_fill_an_empty_warehouse():
+    from cauce.apps.contracting.dashboard.live import dashboard
+    from cauce.testing import TestRuntime
+
+    with TestRuntime(app) as rt:
+        [section] = dashboard(rt.runtime)
+    assert section.title == "Sin resultados todavía"
+    assert "cauce run contracting weekly --partition DATE" in section.html
+    assert not section.charts
