@@ -3,28 +3,51 @@
 A user with bulk CSV exports puts one under ``origen/<its file name>`` (`cauce put`, or a copy
 into the bucket's folder); while `cauce serve contracting` runs, the arrival submits that
 source's ETL (``etl-<short>``) for today's date in Bogotá, as the original dated its raw zone.
-Exports the app writes itself (download, synth) are left to the run that wrote them: they are
-noted in table ``staging_own`` just before they are written, and the watch skips an arrival
-that matches its note (same key and size), so the weekly run's own ETL is never doubled.
+Exports the app writes itself (download, synth) are left to the run that wrote them: each write is
+counted in table ``staging_own`` (by key and size) just before it is made, and the watch skips
+as many arrivals of that key and size as were counted, so the weekly run's own ETL is never
+doubled, however many times the app wrote the file before `cauce serve` saw the events.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cauce import Context, ObjectRef
+from cauce import ConditionFailed, Context, ObjectRef
 
 from .app import app, staging
 from .sources import source
 
 PREFIX = "origen/"
-own = app.table("staging_own", key="key")  # exports the app is writing into staging
+own = app.table("staging_own", key=("key", "size"))  # the app's writes not yet seen
 
 
 def put_own(key: str, path: Path) -> None:
     """Move ``path`` into staging at ``key`` as one of the app's own writes (not watched)."""
-    own.put({"key": key, "size": path.stat().st_size})
+    _count(key, path.stat().st_size, +1)
     staging.put_file(key, path, move=True)
+
+
+def _count(key: str, size: int, step: int) -> bool:
+    """Add ``step`` to the writes counted for (key, size); False when a decrement finds none.
+    Conditional writes, retried, so concurrent writers and the watch never lose a count."""
+    while True:
+        version = own.version((key, size))  # before the item: a later change fails the write
+        note = own.get((key, size)) if version is not None else None
+        pending = (note or {}).get("pending", 0) + step
+        if pending < 0:
+            return False
+        try:
+            if note is None:
+                own.put({"key": key, "size": size, "pending": pending}, if_absent=True)
+            elif pending == 0:
+                if not own.delete((key, size), if_version=version):
+                    continue
+            else:
+                own.put({**note, "pending": pending}, if_version=version)
+            return True
+        except ConditionFailed:
+            continue
 
 
 @app.on(staging, prefix=PREFIX, name="export-arrived")
@@ -32,9 +55,7 @@ def export_arrived(obj: ObjectRef, ctx: Context) -> str | None:
     """Submit the ETL of the source whose export arrived, unless the app wrote it."""
     from .jobs_in import SHORT  # the jobs module declares the ETL jobs this submits
 
-    note = own.get(obj.key)
-    if note is not None and note.get("size") == obj.size:
-        own.delete(obj.key)
+    if _count(obj.key, obj.size, -1):
         ctx.log.info("%s: written by this app's own run, which loads it", obj.key)
         return None
     try:
