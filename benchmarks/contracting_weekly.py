@@ -9,7 +9,10 @@ process, so its peak memory is its own:
 - spark: the same three jobs with ``--engine spark`` on ``local[2]`` (the ETL is the same
   DuckDB code: only the indicators change engine);
 - original: the original's ten `ind_*.py` scripts as PySpark DataFrame code
-  (benchmarks/contracting_original.py) on the same raw zone, as its EMR steps ran them.
+  (benchmarks/contracting_original.py) on the same raw zone, as its EMR steps ran them;
+- floor: the least any DuckDB job can do for the ETL — every export read once as text and
+  written to Parquet (`contracting_data_in.phase_floor`) — plus the duckdb contender's own
+  indicators and load: the whole batch's floor on this machine with DuckDB alone.
 
 With ``--check`` each engine also runs the as-published definitions and every result is
 compared with the truth the synthetic exports planted (and the peer with the as-published
@@ -180,6 +183,17 @@ def phase_original(home: Path, check: bool) -> dict[str, Any]:
     return out
 
 
+def phase_floor(home: Path) -> dict[str, Any]:
+    """The bare CSV-to-Parquet copy of every export, timed as the ETL it stands for."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from contracting_data_in import phase_floor as bare_copy
+
+    started, cpu = time.perf_counter(), _cpu()
+    copied = bare_copy(home)
+    return {"engine": "floor", "etl": time.perf_counter() - started, "indicators": 0.0,
+            "cpu": {"etl": round(_cpu() - cpu, 1)}, "peak_mb": copied["peak_mb"]}
+
+
 def _child(args: argparse.Namespace, phase: str, home: Path) -> dict[str, Any]:
     command = [sys.executable, __file__, "--phase", phase, "--home", str(home),
                "--scale", args.scale] + (["--check"] if args.check else [])
@@ -198,11 +212,14 @@ def main() -> None:
     parser.add_argument("--no-original", action="store_true", help="skip the original's peer")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the exports already in --home (no synth)")
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare-copy floor")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        result = (phase_original(args.home, args.check) if args.phase == "original"
-                  else phase_engine(args.home, args.phase, args.check))
+        phases = {"original": lambda: phase_original(args.home, args.check),
+                  "floor": lambda: phase_floor(args.home)}
+        result = phases.get(args.phase, lambda: phase_engine(args.home, args.phase,
+                                                             args.check))()
         print(json.dumps(result))
         return
     home = args.home or Path(tempfile.mkdtemp(prefix="contracting-bench-"))
@@ -214,6 +231,13 @@ def main() -> None:
     print(f"synth: {synth:.1f} s, {sum(rows.values()):,} rows "
           f"({rows['t_seii_procecotrata_compraadjudi']:,} processes)")
     results = [_child(args, "duckdb", home)]
+    if not args.no_floor:
+        floor, duck = _child(args, "floor", home), results[0]
+        floor.update(indicators=duck["indicators"], load=duck["load"],
+                     cpu={**floor["cpu"], "indicators": duck["cpu"]["indicators"],
+                          "load": duck["cpu"]["load"]})
+        floor["total"] = floor["etl"] + floor["indicators"] + floor["load"]
+        results.append(floor)
     if not args.no_spark:
         results.append(_child(args, "spark", home))
         if not args.no_original:
@@ -241,6 +265,11 @@ def main() -> None:
                 if key in r:
                     verdict = "equal to the truth" if not r[key] else "; ".join(r[key])
                     print(f"check {r['engine']} {key.split('_')[0]}: {verdict}")
+    for r in results:  # Spark's JVM is another process: its CPU is not in these seconds
+        if r["engine"] in ("duckdb", "floor"):
+            print(f"{r['engine']}: {sum(r['cpu'].values()):.1f} CPU seconds for the batch "
+                  f"(at least {sum(r['cpu'].values()) / os.cpu_count():.1f} s of wall time on "
+                  f"{os.cpu_count()} idle cores)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -1,6 +1,6 @@
 """The demo and its dashboard: the weekly DAG on tiny synthetic exports, the page written from
-the warehouse, every chart also as PNG and SVG, numbers in Colombian format, and the page
-rendering offline in headless Chromium."""
+the warehouse with cauce's charts, every chart also as PNG and SVG, numbers in Colombian
+format, the page rendering offline in headless Chromium, and the same panel live in `cauce ui`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cauce import Runtime
+from cauce import charts as render
 from cauce.apps.contracting import app
 from cauce.apps.contracting.dashboard import charts
 from cauce.apps.contracting.formats import cop, miles
@@ -28,14 +29,39 @@ def test_colombian_number_format():
     assert charts.COLOMBIA["decimal"] == "," and charts.COLOMBIA["thousands"] == "."
 
 
+def test_every_chart_carries_colombias_number_format_into_its_svg():
+    rows = [
+        {
+            "nombre_indicador": "a",
+            "cantidad_contratos_irregularidades": 12_345,
+            "cantidad_irregularidades": 1,
+            "monto_total_irregularidades": 1.0,
+        }
+    ]
+    chart = charts.contracts_per_indicator(rows)
+    assert chart.to_dict()["config"]["locale"]["number"] == charts.COLOMBIA
+    ticks = re.findall(r">(\d[\d.,]*)<", render.svg(chart))
+    assert "12.000" in ticks and not any("," in t for t in ticks), ticks
+
+
 def test_chart_builders_are_pure_and_scale_amounts():
-    rows = [{"nombre_indicador": "a", "monto_total_irregularidades": 2.5e13,
-             "cantidad_contratos_irregularidades": 3, "cantidad_irregularidades": 1}]
+    rows = [
+        {
+            "nombre_indicador": "a",
+            "monto_total_irregularidades": 2.5e13,
+            "cantidad_contratos_irregularidades": 3,
+            "cantidad_irregularidades": 1,
+        }
+    ]
     spec = charts.amount_per_indicator(rows).to_dict()
     assert spec["encoding"]["x"]["title"] == "monto (billones de pesos)"
     assert spec["data"]["values"][0]["monto_total_irregularidades_escala"] == 25
-    assert rows[0].keys() == {"nombre_indicador", "monto_total_irregularidades",
-                              "cantidad_contratos_irregularidades", "cantidad_irregularidades"}
+    assert rows[0].keys() == {
+        "nombre_indicador",
+        "monto_total_irregularidades",
+        "cantidad_contratos_irregularidades",
+        "cantidad_irregularidades",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +82,23 @@ def panel(tmp_path_factory) -> Path:
 
 
 def test_every_chart_is_written_as_png_and_svg(panel):
-    names = {"contratos_por_indicador", "monto_por_indicador", "tendencia", "entidades_riesgo",
-             "proveedores_riesgo", "departamentos", "banderas"}
+    names = {
+        "contratos_por_indicador",
+        "monto_por_indicador",
+        "tendencia",
+        "entidades_riesgo",
+        "proveedores_riesgo",
+        "departamentos",
+        "banderas",
+    }
     for name in names:
-        assert (panel / "charts" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert "<svg" in (panel / "charts" / f"{name}.svg").read_text(encoding="utf-8")
+        assert (panel / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (panel / f"{name}.svg").read_text(encoding="utf-8")
     page = (panel / "index.html").read_text(encoding="utf-8")
-    assert "https://" not in page.split("<body>")[0]     # no CDN: the scripts are local
-    for script in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js"):
-        assert (panel / "vendor" / script).stat().st_size > 10_000
-    assert re.search(r"\$ \d{1,3}(\.\d{3})+", page)      # pesos with dots between thousands
+    assert "https://" not in page.split("<body>")[0]  # no CDN: the scripts are local
+    for script, vendored in render.script_files().items():  # cauce's own copies
+        assert (panel / script).read_bytes() == vendored.read_bytes()
+    assert re.search(r"\$ \d{1,3}(\.\d{3})+", page)  # pesos with dots between thousands
 
 
 def _browser_or_skip():
@@ -92,14 +125,17 @@ def test_the_page_renders_every_chart_offline_in_chromium(panel):
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.route("http*://**", lambda route: route.abort())   # offline: no network
+            page.route("http*://**", lambda route: route.abort())  # offline: no network
             page.goto((panel / "index.html").as_uri())
             page.wait_for_function(
-                "document.querySelectorAll('section.chart svg .mark-rect, "
-                "section.chart svg .mark-line').length >= 7", timeout=30_000)
+                "document.querySelectorAll('.cauce-chart svg .mark-rect, "
+                ".cauce-chart svg .mark-line').length >= 7",
+                timeout=30_000,
+            )
             charts_drawn = page.eval_on_selector_all(
-                "section.chart > div", "els => els.map(e => [e.id, "
-                "e.querySelectorAll('svg path, svg rect').length])")
+                "div.cauce-chart",
+                "els => els.map(e => [e.id, e.querySelectorAll('svg path, svg rect').length])",
+            )
             text = page.inner_text("body")
             page.screenshot(path=str(panel / "screenshot.png"), full_page=True)
         finally:
@@ -108,3 +144,56 @@ def test_the_page_renders_every_chart_offline_in_chromium(panel):
     assert len(charts_drawn) == 7 and all(n > 0 for _, n in charts_drawn), charts_drawn
     assert "abuso de la contratación" in text and "inhabilitados por multa" in text
     assert re.search(r"\$ \d{1,3}(\.\d{3})+", text)
+
+
+@pytest.mark.browser
+def test_cauce_ui_shows_the_panel_live_from_the_warehouse(panel):
+    """`cauce ui` over the demo's home: the dashboard page draws the seven charts from the
+    warehouse, with the figures of the indicators table in Colombian format."""
+    from cauce.web import open_ui
+
+    sync_playwright, executable = _browser_or_skip()
+    server = open_ui(panel.parent, ["contracting"], port=0).start()
+    try:
+        with sync_playwright() as p:
+            try:
+                browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+            except Exception as error:
+                pytest.skip(f"Chromium at {executable} did not start: {str(error).splitlines()[0]}")
+            try:
+                page = browser.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(f"http://127.0.0.1:{server.port}/apps/contracting/dashboard")
+                page.wait_for_function(
+                    "document.querySelectorAll('.cauce-chart svg.marks').length >= 7",
+                    timeout=30_000,
+                )
+                text = page.inner_text("main")
+                axis = page.inner_text(".cauce-chart")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+        server.home.close()
+    assert not errors, errors
+    static = (panel / "index.html").read_text(encoding="utf-8")
+    totals = re.search(
+        r"<td>total</td><td[^>]*></td><td[^>]*>([\d.]+)</td><td[^>]*>(\$ [\d.]+)</td>",
+        static,
+    )
+    assert totals, "the static page has the totals row"
+    assert totals.group(1) in text and totals.group(2) in text  # the same figures, live
+    assert "abuso de la contratación" in text and "inhabilitados por multa" in text
+    assert "," not in re.sub(r"[^\d,.]", " ", axis).replace(", ", " ")  # dots, not commas
+
+
+def test_the_live_dashboard_says_how_to_fill_an_empty_warehouse():
+    from cauce.apps.contracting.dashboard.live import dashboard
+    from cauce.testing import TestRuntime
+
+    with TestRuntime(app) as rt:
+        [section] = dashboard(rt.runtime)
+    assert section.title == "Sin resultados todavía"
+    assert "cauce run contracting weekly --partition DATE" in section.html
+    assert not section.charts

@@ -10,7 +10,7 @@ from contracting_fixtures import CUT, d, inputs_of, money, proc
 from cauce.apps.contracting.engine import Engine, connect
 from cauce.apps.contracting.indicators.flags import FLAGS
 from cauce.apps.contracting.indicators.run import run_all
-from cauce.apps.contracting.tables import CANCELADOS, OFERTAS, PROCESOS, RUES
+from cauce.apps.contracting.tables import CONTRATOS, OFERTAS, PROCESOS, RUES
 
 FLAG = {f.code: f for f in FLAGS}
 
@@ -131,7 +131,7 @@ def test_identical_bids_extension_year_end_and_round_values(duck, tmp_path):
                   "fecha_inicio_contrato": d("2023-01-01"), "fecha_fin_contrato": d("2023-03-02"),
                   "numero_adicion_dias": "29"}]
     assert fired(duck, tmp_path / "b", "RF11", {PROCESOS: [long_, short],
-                                                CANCELADOS: contracts}) == {long_["id_proceso"]}
+                                                CONTRATOS: contracts}) == {long_["id_proceso"]}
     december = proc(n="k5", fecha_adjudicacion=d("2022-12-15"))
     early = proc(n="k6", fecha_adjudicacion=d("2022-12-14"))
     assert fired(duck, tmp_path / "c", "RF12", {PROCESOS: [december, early]}) == {

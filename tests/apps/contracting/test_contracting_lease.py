@@ -3,6 +3,8 @@ partition's lease, a dead run's lease is taken over once expired, and renewals k
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -54,6 +56,23 @@ def test_the_lease_of_a_killed_run_is_taken_over_once_expired(rt: TestRuntime) -
                   ttl=timedelta(minutes=2))  # fmt: skip
     run = rt.run("etl", partition=DAY.isoformat(), source=["multas"])
     assert run.succeeded, run.error
+
+
+def test_the_lease_of_a_killed_process_on_this_host_is_taken_over_at_once(
+    rt: TestRuntime,
+) -> None:
+    assert rt.run("synth", scale="tiny", date=DAY.isoformat()).succeeded
+    leases = rt.table("etl_leases")
+    held = lease.acquire(leases, TABLE, DAY, holder="01killed", clock=now, ttl=timedelta(60))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = {**leases.get(held.key), "pid": int(gone.stdout)}  # a process that has exited
+    leases.put(dead, if_version=held.version)
+    assert not lease.holder_alive(dead)
+    run = rt.run("etl", partition=DAY.isoformat(), source=["multas"])
+    assert run.succeeded, run.error
+    # a live holder elsewhere (another host) is still waited for until its lease expires
+    assert lease.holder_alive({**dead, "host": "elsewhere"})
 
 
 def test_of_racing_runs_exactly_one_takes_the_lease(rt: TestRuntime) -> None:

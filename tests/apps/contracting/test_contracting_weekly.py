@@ -82,6 +82,23 @@ def test_a_missing_source_skips_only_its_indicators_and_a_rerun_replaces_rows(tm
         assert rows_of(rt, INDICATORS_TABLE, DAY) == rows
 
 
+def test_indicators_say_in_one_short_line_what_they_could_not_compute(tmp_path):
+    with TestRuntime(app, settings=QUIET) as rt:
+        nothing = rt.run("indicators", partition=DAY)
+        assert not nothing.succeeded
+        assert nothing.error.startswith(f"CauceError: no source is in the raw zone for {DAY}")
+        rt.run("synth", scale="tiny", date=DAY)
+        loaded = rt.run("etl", partition=DAY, source=["procesos,rues,pep,puestos,cancelados,"
+                                                      "contratos,ejecucion,obras,responsables"])
+        assert loaded.succeeded, loaded.error
+        some = rt.run("indicators", partition=DAY)
+        assert not some.succeeded
+        # one group per reason: the codes that need the offers, then the one that needs fines
+        assert (f"4 of 23 indicators and flags not computed for {DAY}: I02, RF01, RF10 "
+                f"(skipped: source(s) missing for {DAY}: t_seii_ofertaproces_procesocompr); "
+                f"I08 (skipped: source(s) missing for {DAY}: {MULTAS})") in some.error
+
+
 @pytest.mark.slow
 def test_eight_sundays_on_the_simulated_clock_with_a_retry(tmp_path):
     settings = {**QUIET, "dashboard_dir": str(tmp_path / "panel")}

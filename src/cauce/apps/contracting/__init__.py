@@ -11,5 +11,6 @@ from cauce.apps.contracting import (
     jobs_out,  # noqa: F401  (declares the data-out jobs)
 )
 from cauce.apps.contracting.app import app
+from cauce.apps.contracting.dashboard import live  # noqa: F401  (declares @app.dashboard)
 
 __all__ = ["app"]

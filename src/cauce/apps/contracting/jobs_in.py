@@ -20,6 +20,7 @@ from cauce.apps.contracting.etl import transform
 from cauce.apps.contracting.sources import SOURCES, Source, source
 from cauce.apps.contracting.synth import SCALES, generate, write_synthetic
 from cauce.apps.contracting.synth.portal import FILES, synthetic_portal
+from cauce.apps.contracting.watch import put_own
 from cauce.connectors.soda.portal import Portal
 
 START = "2015-01-01"  # the first SECOP II processes
@@ -186,7 +187,7 @@ def download_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     """Fetch one source whole from the portal into bucket staging (origen/<file name>)."""
     src = source(key)
     result = fetching.fetch(ctx, src)
-    staging.put_file(staging_key(src), result.path, move=True)
+    put_own(staging_key(src), result.path)
     ctx.log.info(
         "%s: %s rows in %d page(s) from %s into staging %s",
         src.dataset or src.file,
@@ -246,6 +247,7 @@ def synth(
         day=date,
         seed=seed,
         workdir=ctx.workdir,
+        put=put_own,
         progress=lambda done, total, name: ctx.progress(done, total, f"synth: {name}"),
     )
     ctx.log.info(

@@ -61,10 +61,10 @@ warehouse_url = app.setting(
     "home) or postgresql://user@host:5432/db")
 dashboard_dir = app.setting(
     "dashboard_dir", str, default="contracting-dashboard",
-    help="folder the dashboard is written to (index.html, charts/, vendor/)")
+    help="folder the dashboard is written to (index.html, a .svg and a .png per chart)")
 dashboard_images = app.setting(
     "dashboard_images", bool, default=True,
-    help="also write each dashboard chart as PNG and SVG (charts/)")
+    help="also write each dashboard chart as PNG (the SVG is always written)")
 
 curated = app.bucket("curated")  # <definicion>/fecha_ejecucion=<date>/<table>.parquet
 results = app.warehouse("results", url=warehouse_url)
@@ -96,6 +96,10 @@ def _compute(ctx: Context, day: date) -> Results:
     published = ctx.settings["as_published"]
     files = _committed_files(day)
     missing = [t for t, f in files.items() if f is None]
+    if len(missing) == len(files):
+        raise CauceError(f"no source is in the raw zone for {day}",
+                         hint=f"run `cauce run contracting etl --partition {day}` first "
+                         "(or the whole week: weekly)")
     if missing:
         ctx.log.warning("raw zone %s: no committed partition for %s", day, ", ".join(missing))
     engine = _engine(ctx)
@@ -121,10 +125,15 @@ def indicators(ctx: Context) -> dict[str, Any]:
     day = _day(ctx)
     outcome = _compute(ctx, day)
     stored = _store(ctx, outcome)
-    missed = [f"{s.code} ({s.status}: {s.reason})" for s in outcome.steps if s.status != "ok"]
+    missed: dict[str, list[str]] = {}  # the codes of each reason, so the line stays short
+    for step in outcome.steps:
+        if step.status != "ok":
+            missed.setdefault(f"{step.status}: {step.reason}", []).append(step.code)
     if missed:
-        raise CauceError(f"{len(missed)} of {len(outcome.steps)} indicators and flags not "
-                         f"computed for {day}: " + "; ".join(missed),
+        count = sum(len(codes) for codes in missed.values())
+        raise CauceError(f"{count} of {len(outcome.steps)} indicators and flags not computed "
+                         f"for {day}: " + "; ".join(f"{', '.join(codes)} ({why})"
+                                                   for why, codes in missed.items()),
                          hint="the others are in the curated zone; run the ETL of the missing "
                          "sources, then this again")
     return stored

@@ -5,12 +5,16 @@ deletes every part its commit does not list). So the ETL of a source takes the p
 first: a conditional put that only one writer wins, even across processes sharing the cauce
 home. A second run fails at once with one line naming the run that holds it. The holder renews
 the lease from a thread every third of its time to live; a run that is killed (even by SIGKILL)
-stops renewing, and once the lease has expired the next run takes it over. A run that could not
-renew in time (another run took the lease over) stops before it publishes anything.
+stops renewing, and once the lease has expired the next run takes it over. The lease names its
+holder's host and process too: a run on the same host whose holder process is gone takes it over
+at once, so re-running a killed run needs no wait. A run that could not renew in time (another
+run took the lease over) stops before it publishes anything.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,13 +84,13 @@ def acquire(
         current, version = table.get(key), table.version(key)
         if current is None or version is None:
             continue  # released meanwhile
-        if datetime.fromisoformat(current["expires"]) > now:
+        if datetime.fromisoformat(current["expires"]) > now and holder_alive(current):
             raise PartitionBusy(
                 f"{raw_table} {key[1]}: another ETL run ({current['holder']}) has been loading "
                 f"this partition since {current['since']}",
                 hint=f"wait for it, or stop it: cauce runs cancel {current['holder']}",
             )
-        try:  # an expired lease: its holder died; take it over
+        try:  # an expired lease, or its holder died: take it over
             return Lease(table, key, holder, now, table.put(item, if_version=version))
         except ConditionFailed:
             continue
@@ -96,15 +100,34 @@ def acquire(
     )
 
 
+def holder_alive(item: dict[str, object]) -> bool:
+    """False only when the lease's holder ran on this host and its process is gone; a holder
+    on another host (or a lease without host and pid) counts as alive until it expires."""
+    pid = item.get("pid")
+    if item.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process with that id
+        return True
+    return True
+
+
 def _item(
     key: tuple[str, str], holder: str, now: datetime, ttl: timedelta, *, since: datetime
-) -> dict[str, str]:
+) -> dict[str, object]:
     return {
         "table": key[0],
         "day": key[1],
         "holder": holder,
         "since": since.isoformat(timespec="seconds"),
         "expires": (now + ttl).isoformat(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
     }
 
 

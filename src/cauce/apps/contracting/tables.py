@@ -47,8 +47,7 @@ COLUMNS: dict[str, dict[str, pa.DataType]] = {
     PUESTOS: {"id_nit_identificacion": S, "fecha_vinculacion": TS},
     CANCELADOS: {
         "id_nit_rep_legal": S, "id_proveedor": S, "id_proceso_compra": S,
-        "fecha_firma": DAY, "fecha_modificacion": TS, "fecha_inicio_contrato": DAY,
-        "fecha_fin_contrato": DAY, "numero_adicion_dias": S,
+        "fecha_firma": DAY, "fecha_modificacion": TS,
     },
     EJECUCION: {
         "id_contrato": S, "cant_recibir": S, "cant_recibida": S, "fecha_entrega_esperada": TS,
@@ -60,5 +59,8 @@ COLUMNS: dict[str, dict[str, pa.DataType]] = {
         "nombre_responsable_fiscal": S, "id_responsable_fiscal": S,
         "tipo_respons_responsable_fiscal": S, "cant_registros_responsable_fiscal": pa.int32(),
     },
-    CONTRATOS: {"id_contrato": S, "id_proceso_compra": S},
+    CONTRATOS: {
+        "id_contrato": S, "id_proceso_compra": S, "fecha_inicio_contrato": DAY,
+        "fecha_fin_contrato": DAY, "numero_adicion_dias": S,
+    },
 }

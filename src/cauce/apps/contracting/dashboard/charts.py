@@ -1,9 +1,9 @@
 """The panel's charts as Altair (Vega-Lite) objects, built by pure functions from plain rows.
 
 Each function takes a list of dicts (JSON types only: numbers, text, ISO dates) and returns a
-chart, so the same charts serve the static page, PNG/SVG files and any web UI. Amounts are
-Colombian pesos; numbers are shown with Colombia's separators (`COLOMBIA` below, passed to
-vega-embed and vl-convert as the d3 format locale).
+chart, so the same charts serve the static page, PNG/SVG files and the web UI. Amounts are
+Colombian pesos; numbers are shown with Colombia's separators: each chart carries `COLOMBIA`
+as its number locale (Vega-Lite's ``config.locale``), so every renderer formats alike.
 """
 
 from __future__ import annotations
@@ -17,8 +17,12 @@ Rows = list[dict[str, Any]]
 # d3-format locale for Colombia: 1.234.567,89 and "$ 1.234"
 COLOMBIA = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["$ ", ""]}
 # amounts on axes are shown in the largest of these units that leaves a readable number
-UNITS = ((1_000_000_000_000, "billones"), (1_000_000_000, "miles de millones"),
-         (1_000_000, "millones"), (1, ""))
+UNITS = (
+    (1_000_000_000_000, "billones"),
+    (1_000_000_000, "miles de millones"),
+    (1_000_000, "millones"),
+    (1, ""),
+)
 LEVEL_COLORS = {"Bajo": "#4c9a2a", "Medio": "#e0b400", "Alto": "#e07000", "Crítico": "#c0001a"}
 WIDTH = 560
 
@@ -42,8 +46,18 @@ def _axis(number_format: str) -> alt.Axis:
     return alt.Axis(format=number_format)
 
 
-def _bars(rows: Rows, *, y: str, y_title: str, x: str, x_title: str, title: str,
-          x_format: str, tooltip: list[alt.Tooltip], color: Any = None) -> alt.Chart:
+def _bars(
+    rows: Rows,
+    *,
+    y: str,
+    y_title: str,
+    x: str,
+    x_title: str,
+    title: str,
+    x_format: str,
+    tooltip: list[alt.Tooltip],
+    color: Any = None,
+) -> alt.Chart:
     encoding: dict[str, Any] = {
         "y": alt.Y(f"{y}:N", title=y_title, sort="-x", axis=alt.Axis(labelLimit=320)),
         "x": alt.X(f"{x}:Q", title=x_title, axis=_axis(x_format)),
@@ -51,8 +65,17 @@ def _bars(rows: Rows, *, y: str, y_title: str, x: str, x_title: str, title: str,
     }
     if color is not None:
         encoding["color"] = color
-    return alt.Chart(alt.Data(values=rows)).mark_bar().encode(**encoding).properties(
-        title=title, width=WIDTH)
+    return _colombian(
+        alt.Chart(alt.Data(values=rows))
+        .mark_bar()
+        .encode(**encoding)
+        .properties(title=title, width=WIDTH)
+    )
+
+
+def _colombian(chart: alt.Chart) -> alt.Chart:
+    """``chart`` with Colombia's number format in its own configuration."""
+    return chart.configure(locale={"number": COLOMBIA})
 
 
 def _scaled(rows: Rows, column: str) -> tuple[Rows, str]:
@@ -66,70 +89,125 @@ def _scaled(rows: Rows, column: str) -> tuple[Rows, str]:
 
 def contracts_per_indicator(rows: Rows) -> alt.Chart:
     """Irregular contracts per indicator for one execution (`t_result_indicadores_batch`)."""
-    return _bars(rows, y="nombre_indicador", y_title=None, x="cantidad_contratos_irregularidades",
-                 x_title="contratos con irregularidades", x_format=",d",
-                 title="Contratos por indicador",
-                 tooltip=[_text("nombre_indicador", "indicador"),
-                          _count("cantidad_contratos_irregularidades", "contratos"),
-                          _count("cantidad_irregularidades", "irregularidades"),
-                          _pesos("monto_total_irregularidades", "monto (COP)")])
+    return _bars(
+        rows,
+        y="nombre_indicador",
+        y_title=None,
+        x="cantidad_contratos_irregularidades",
+        x_title="contratos con irregularidades",
+        x_format=",d",
+        title="Contratos por indicador",
+        tooltip=[
+            _text("nombre_indicador", "indicador"),
+            _count("cantidad_contratos_irregularidades", "contratos"),
+            _count("cantidad_irregularidades", "irregularidades"),
+            _pesos("monto_total_irregularidades", "monto (COP)"),
+        ],
+    )
 
 
 def amount_per_indicator(rows: Rows) -> alt.Chart:
     """Amount at stake per indicator, in thousands of millions of pesos."""
     scaled, axis = _scaled(rows, "monto_total_irregularidades")
-    return _bars(scaled, y="nombre_indicador", y_title=None,
-                 x="monto_total_irregularidades_escala", x_title=axis, x_format=",.1~f",
-                 title="Monto por indicador",
-                 tooltip=[_text("nombre_indicador", "indicador"),
-                          _pesos("monto_total_irregularidades", "monto (COP)")])
+    return _bars(
+        scaled,
+        y="nombre_indicador",
+        y_title=None,
+        x="monto_total_irregularidades_escala",
+        x_title=axis,
+        x_format=",.1~f",
+        title="Monto por indicador",
+        tooltip=[
+            _text("nombre_indicador", "indicador"),
+            _pesos("monto_total_irregularidades", "monto (COP)"),
+        ],
+    )
 
 
 def trend(rows: Rows) -> alt.Chart:
     """Irregular contracts per indicator over the executions (one row per date × indicator)."""
-    return alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
-        x=alt.X("fecha_ejecucion:T", title="ejecución", axis=alt.Axis(format="%Y-%m-%d")),
-        y=alt.Y("cantidad_contratos_irregularidades:Q", title="contratos con irregularidades",
-                axis=_axis(",d")),
-        color=alt.Color("nombre_indicador:N", title="indicador",
-                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
-        tooltip=[alt.Tooltip("fecha_ejecucion:T", title="ejecución", format="%Y-%m-%d"),
-                 _text("nombre_indicador", "indicador"),
-                 _count("cantidad_contratos_irregularidades", "contratos"),
-                 _pesos("monto_total_irregularidades", "monto (COP)")],
-    ).properties(title="Tendencia por ejecución", width=WIDTH)
+    return _colombian(
+        alt.Chart(alt.Data(values=rows))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("fecha_ejecucion:T", title="ejecución", axis=alt.Axis(format="%Y-%m-%d")),
+            y=alt.Y(
+                "cantidad_contratos_irregularidades:Q",
+                title="contratos con irregularidades",
+                axis=_axis(",d"),
+            ),
+            color=alt.Color(
+                "nombre_indicador:N",
+                title="indicador",
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
+            ),
+            tooltip=[
+                alt.Tooltip("fecha_ejecucion:T", title="ejecución", format="%Y-%m-%d"),
+                _text("nombre_indicador", "indicador"),
+                _count("cantidad_contratos_irregularidades", "contratos"),
+                _pesos("monto_total_irregularidades", "monto (COP)"),
+            ],
+        )
+        .properties(title="Tendencia por ejecución", width=WIDTH)
+    )
 
 
 def top_by_risk(rows: Rows, *, name: str, title: str) -> alt.Chart:
     """Buyers or suppliers with the highest composite score (rows of a `t_result_puntaje_*`)."""
     levels = alt.Scale(domain=list(LEVEL_COLORS), range=list(LEVEL_COLORS.values()))
-    return _bars(rows, y=name, y_title=None, x="puntaje", x_title="puntaje de riesgo (0–100)",
-                 x_format=",.1f", title=title,
-                 color=alt.Color("nivel:N", title="nivel", scale=levels),
-                 tooltip=[_text(name, "nombre"),
-                          _text("documento", "documento"),
-                          alt.Tooltip("puntaje:Q", title="puntaje", format=",.1f"),
-                          _count("contratos", "contratos"),
-                          _count("contratos_con_banderas", "con banderas"),
-                          _pesos("monto_con_banderas", "monto con banderas (COP)")])
+    return _bars(
+        rows,
+        y=name,
+        y_title=None,
+        x="puntaje",
+        x_title="puntaje de riesgo (0–100)",
+        x_format=",.1f",
+        title=title,
+        color=alt.Color("nivel:N", title="nivel", scale=levels),
+        tooltip=[
+            _text(name, "nombre"),
+            _text("documento", "documento"),
+            alt.Tooltip("puntaje:Q", title="puntaje", format=",.1f"),
+            _count("contratos", "contratos"),
+            _count("contratos_con_banderas", "con banderas"),
+            _pesos("monto_con_banderas", "monto con banderas (COP)"),
+        ],
+    )
 
 
 def departments(rows: Rows) -> alt.Chart:
     """Amount of flagged contracts per department of the buyer."""
     scaled, axis = _scaled(rows, "monto_con_banderas")
-    return _bars(scaled, y="nombre_depto_entidad", y_title=None, x="monto_con_banderas_escala",
-                 x_title=axis.replace("monto", "monto con banderas"), x_format=",.1~f",
-                 title="Monto con banderas por departamento",
-                 tooltip=[_text("nombre_depto_entidad", "departamento"),
-                          _count("contratos_con_banderas", "contratos con banderas"),
-                          _pesos("monto_con_banderas", "monto (COP)"),
-                          alt.Tooltip("puntaje:Q", title="puntaje medio", format=",.1f")])
+    return _bars(
+        scaled,
+        y="nombre_depto_entidad",
+        y_title=None,
+        x="monto_con_banderas_escala",
+        x_title=axis.replace("monto", "monto con banderas"),
+        x_format=",.1~f",
+        title="Monto con banderas por departamento",
+        tooltip=[
+            _text("nombre_depto_entidad", "departamento"),
+            _count("contratos_con_banderas", "contratos con banderas"),
+            _pesos("monto_con_banderas", "monto (COP)"),
+            alt.Tooltip("puntaje:Q", title="puntaje medio", format=",.1f"),
+        ],
+    )
 
 
 def contracts_per_flag(rows: Rows) -> alt.Chart:
     """Contracts per red flag (rows: codigo_bandera, nombre_bandera, contratos, monto)."""
-    return _bars(rows, y="etiqueta", y_title=None, x="contratos", x_title="contratos",
-                 x_format=",d", title="Contratos por bandera roja",
-                 tooltip=[_text("etiqueta", "bandera"),
-                          _count("contratos", "contratos"),
-                          _pesos("monto", "monto (COP)")])
+    return _bars(
+        rows,
+        y="etiqueta",
+        y_title=None,
+        x="contratos",
+        x_title="contratos",
+        x_format=",d",
+        title="Contratos por bandera roja",
+        tooltip=[
+            _text("etiqueta", "bandera"),
+            _count("contratos", "contratos"),
+            _pesos("monto", "monto (COP)"),
+        ],
+    )

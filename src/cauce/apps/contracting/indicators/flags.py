@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from ..tables import CANCELADOS, OFERTAS, PROCESOS, RUES
+from ..tables import CONTRATOS, OFERTAS, PROCESOS, RUES
 from .common import Inputs, awarded, doc, name
 
 COMPETITIVE = "LICITACION|SELECCION ABREVIADA|CONCURSO DE MERITOS|MINIMA CUANTIA|SUBASTA"
@@ -150,8 +150,9 @@ def identical_bids(inputs: Inputs) -> ir.Table:
 
 
 def long_extension(inputs: Inputs) -> ir.Table:
-    """Only cancelled contracts carry `Días Adicionados` among this app's sources."""
-    k = inputs[CANCELADOS].mutate(
+    """Days added (`Dias Adicionados`) against the contract's term, from SECOP II Contratos,
+    which lists every contract (the cancelled ones too) with both."""
+    k = inputs[CONTRATOS].mutate(
         dias=_.numero_adicion_dias.strip().try_cast("int64"),
         plazo=_.fecha_fin_contrato.delta(_.fecha_inicio_contrato, unit="day"))
     stretched = k.filter((_.plazo > 0) & (_.dias * 2 >= _.plazo)).select(
@@ -181,7 +182,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("RF09", "proveedor recién matriculado con adjudicación grande", 15, (PROCESOS, RUES),
          new_supplier),
     Flag("RF10", "ofertas con valores idénticos", 10, (PROCESOS, OFERTAS), identical_bids),
-    Flag("RF11", "prórroga de al menos la mitad del plazo", 12, (PROCESOS, CANCELADOS),
+    Flag("RF11", "prórroga de al menos la mitad del plazo", 12, (PROCESOS, CONTRATOS),
          long_extension),
     Flag("RF12", "adjudicación de fin de año", 4, P, year_end),
     Flag("RF13", "valor redondo", 2, P, round_value),

@@ -250,6 +250,10 @@ def write_export(key: str, frame: pl.DataFrame, path: Path) -> None:
             out.write((",".join(["x"] * fields) + newline).encode("utf-8"))
 
 
+def _move_into(staging: Bucket) -> Callable[[str, Path], Any]:
+    return lambda key, path: staging.put_file(key, path, move=True)
+
+
 def write_synthetic(
     staging: Bucket,
     *,
@@ -257,10 +261,12 @@ def write_synthetic(
     day: str,
     seed: int,
     workdir: Path,
+    put: Callable[[str, Path], Any] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Write the eleven exports into ``staging`` under ``origen/`` and the truth under
-    ``truth/``, one export at a time; ``progress(done, total, name)`` hears of each."""
+    ``truth/``, one export at a time; ``put(key, path)`` moves each export in (default:
+    ``staging.put_file``) and ``progress(done, total, name)`` hears of each."""
     date.fromisoformat(day)
     folder = workdir / "synth"
     folder.mkdir(parents=True, exist_ok=True)
@@ -270,7 +276,7 @@ def write_synthetic(
     for key, frame in each_export(scale, seed, planted):
         path = folder / SOURCES[key].file
         write_export(key, frame, path)
-        staging.put_file(f"origen/{SOURCES[key].file}", path, move=True)
+        (put or _move_into(staging))(f"origen/{SOURCES[key].file}", path)
         rows[key] = frame.height
         if progress is not None:
             progress(len(rows), len(SOURCES), SOURCES[key].file)
