@@ -73,6 +73,16 @@ def _lag(home: Path, stream: str, consumer: str) -> int:
     return sum(r[0] for r in rows)
 
 
+def _serving(home: Path, pid: int) -> bool:
+    """Whether the worker process ``pid`` is registered on the home (started up, consuming)."""
+    try:
+        found = _query(home, f"SELECT count(*) FROM workers WHERE pid = {pid} "
+                             "AND stopped_at IS NULL")
+    except sqlite3.OperationalError:  # the tables are still being created
+        return False
+    return found[0][0] > 0
+
+
 def _sink_files(home: Path) -> dict[str, list[int]]:
     root = home / "buckets" / "lake" / "lake"
     return {
@@ -103,7 +113,11 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
     try:
         while kills < 20:
             consumer = start(["worker", ref, "--home", str(home)], tmp_path)
-            time.sleep(chance.uniform(0.5, 4.0))  # from starting up to flushing files
+            if kills % 4:  # most kills once it consumes: anywhere in two flushes of the sink
+                wait_for(lambda c=consumer: _serving(home, c.pid), 60, "the consumer to start")
+                time.sleep(chance.uniform(0.0, 2.0))
+            else:  # and some while it starts up
+                time.sleep(chance.uniform(0.0, 0.5))
             consumer.send_signal(signal.SIGKILL)
             consumer.communicate(timeout=30)
             kills += 1
