@@ -157,6 +157,7 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
 
 SLOW_APP = """
 import time
+from pathlib import Path
 from cauce import App
 
 app = App("slow")
@@ -165,7 +166,8 @@ seen = app.table("seen", key="n")
 
 @app.on(events, batch_size=20)
 def slowly(records, ctx):
-    time.sleep(0.2)  # 100 records/s at most, over two shards
+    if not Path("stop").exists():  # slow while the producer runs (the test's stop file, in cwd)
+        time.sleep(0.2)  # 100 records/s at most, over two shards; then it catches up at speed
     with ctx.atomic():
         for r in records:
             seen.put({"n": r.data["n"]})
@@ -197,8 +199,6 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
         for _ in range(4):
             time.sleep(1.5)
             lags.append(_lag(home, "slow:events", "slowly"))
-        stop.touch()
-        produced = int(producer.communicate(timeout=60)[0].strip())
         assert lags == sorted(lags) and lags[-1] > lags[0], f"lag grows while behind: {lags}"
         shown = subprocess.run(
             [sys.executable, "-m", "cauce.cli.main", "streams", ref, "--home", str(home), "--json"],
@@ -208,6 +208,8 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
             timeout=120,
         )
         assert json.loads(shown.stdout)[0]["lag"]["slowly"] > 0
+        stop.touch()
+        produced = int(producer.communicate(timeout=60)[0].strip())
         wait_for(lambda: _lag(home, "slow:events", "slowly") == 0, 240, "the consumer to catch up")
     finally:
         stop.touch()
