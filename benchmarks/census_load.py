@@ -55,9 +55,21 @@ from cauce.apps.census.schema import create_statements
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "census"
 NAMES = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-    "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week",
-    "native-country", "class",
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "class",
 ]
 INTEGERS = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 CENSUS = "cauce census load --all"
@@ -89,8 +101,13 @@ def polars_adbc(files: list[Path], database: Path) -> tuple[float, float]:
     """Read, strip, type the integers, drop the records they reject, write through ADBC."""
     start, cpu = time.perf_counter(), time.process_time()
     frames = [
-        pl.read_csv(file, has_header=False, new_columns=NAMES, comment_prefix="|",
-                    schema_overrides=dict.fromkeys(NAMES, pl.String))
+        pl.read_csv(
+            file,
+            has_header=False,
+            new_columns=NAMES,
+            comment_prefix="|",
+            schema_overrides=dict.fromkeys(NAMES, pl.String),
+        )
         for file in files
     ]
     cleaned = (
@@ -115,8 +132,14 @@ def floor(files: list[Path], database: Path) -> tuple[float, float]:
         if column.kind == "nominal"
     ]
     frames = [
-        pl.read_csv(file, has_header=False, new_columns=NAMES, comment_prefix="|",
-                    quote_char=None, schema_overrides=dict.fromkeys(NAMES, pl.String))
+        pl.read_csv(
+            file,
+            has_header=False,
+            new_columns=NAMES,
+            comment_prefix="|",
+            quote_char=None,
+            schema_overrides=dict.fromkeys(NAMES, pl.String),
+        )
         .with_row_index("_line", offset=1)
         .with_columns(pl.lit(file.name).alias("_source"))
         for file in files
@@ -124,11 +147,13 @@ def floor(files: list[Path], database: Path) -> tuple[float, float]:
     rows = (
         pl.concat(frames)
         .with_columns(pl.col(pl.String).str.strip_chars())
-        .with_columns(pl.col(INTEGERS).cast(pl.Int32, strict=False),
-                      pl.col("class").str.strip_suffix("."))
+        .with_columns(
+            pl.col(INTEGERS).cast(pl.Int32, strict=False), pl.col("class").str.strip_suffix(".")
+        )
         .filter(pl.all_horizontal(pl.col(INTEGERS).is_not_null(), *listed))
-        .select(*NAMES, "_source", pl.col("_line").cast(pl.Int32),
-                pl.lit(False).alias("_duplicate"))
+        .select(
+            *NAMES, "_source", pl.col("_line").cast(pl.Int32), pl.lit(False).alias("_duplicate")
+        )
     )
     connection = adbc_sqlite.connect(str(database), autocommit=True)
     with connection.cursor() as cursor:
@@ -153,8 +178,9 @@ def pandas_to_sql(files: list[Path], database: Path) -> tuple[float, float]:
     """Both files read by pandas and written by one `to_sql` call, unchecked."""
     start, cpu = time.perf_counter(), time.process_time()
     connection = sqlite3.connect(database)
-    pd.concat([pd.read_csv(f, names=NAMES) for f in files]).to_sql("adult", con=connection,
-                                                                    index=False)
+    pd.concat([pd.read_csv(f, names=NAMES) for f in files]).to_sql(
+        "adult", con=connection, index=False
+    )
     connection.close()
     return time.perf_counter() - start, time.process_time() - cpu
 
@@ -200,19 +226,25 @@ def main() -> None:
                     cpus[name].append(cpu)
     medians = {name: statistics.median(values) for name, values in times.items()}
     cpu_medians = {name: statistics.median(values) for name, values in cpus.items()}
-    print(f"census load benchmark, {datetime.date.today()}, Python {platform.python_version()}, "
-          f"polars {pl.__version__}, pandas {pd.__version__}, median of {args.repeat}, "
-          f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after")
+    print(
+        f"census load benchmark, {datetime.date.today()}, Python {platform.python_version()}, "
+        f"polars {pl.__version__}, pandas {pd.__version__}, median of {args.repeat}, "
+        f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after"
+    )
     for name, median in medians.items():
         spread = f"{min(times[name]) * 1000:.0f}-{max(times[name]) * 1000:.0f}"
-        print(f"  {name:<40} {median * 1000:6.0f} ms (range {spread:>9})  "
-              f"CPU {cpu_medians[name] * 1000:4.0f} ms  {written[name]:>7,} rows")
+        print(
+            f"  {name:<40} {median * 1000:6.0f} ms (range {spread:>9})  "
+            f"CPU {cpu_medians[name] * 1000:4.0f} ms  {written[name]:>7,} rows"
+        )
     for kind, figures in (("wall", medians), ("CPU", cpu_medians)):
         ours = figures[CENSUS]
-        print(f"  {kind:>4}: census / polars+ADBC {ours / figures[POLARS]:.2f}x (target at most "
-              f"1.2x), pandas / census {figures[PANDAS] / ours:.2f}x (target at least 3x), "
-              f"floor / polars+ADBC {figures[FLOOR] / figures[POLARS]:.2f}x, "
-              f"census / floor {ours / figures[FLOOR]:.2f}x")
+        print(
+            f"  {kind:>4}: census / polars+ADBC {ours / figures[POLARS]:.2f}x (target at most "
+            f"1.2x), pandas / census {figures[PANDAS] / ours:.2f}x (target at least 3x), "
+            f"floor / polars+ADBC {figures[FLOOR] / figures[POLARS]:.2f}x, "
+            f"census / floor {ours / figures[FLOOR]:.2f}x"
+        )
 
 
 if __name__ == "__main__":
