@@ -1,4 +1,4 @@
-"""Census: full load of both Adult files into SQLite, the census app against two peers.
+"""Census: full load of both Adult files into SQLite, the census app against three peers.
 
 The census side is `cauce run census load --all`: read both files, validate every record
 (field count, integers, listed values, known class), flag duplicates, create the STRICT typed
