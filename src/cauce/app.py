@@ -30,8 +30,10 @@ from .resources.topic import Topic
 from .resources.warehouse import Warehouse
 from .schedules import make_schedule
 from .settings import REQUIRED, Setting, Settings
+from .sinks import FlushLimits, Sink, SinkFormat
 
 if TYPE_CHECKING:
+    from .events import Record
     from .runtime.runtime import Runtime
 
 _APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -74,6 +76,7 @@ class Handler:
     retry_delay: float = 1.0
     max_retry_delay: float = 300.0
     visibility: float = 60.0
+    buffer: FlushLimits | None = None  # a sink's: batches close by size or age
 
     @property
     def kind(self) -> str:
@@ -251,9 +254,12 @@ class App:
         """A key–value table of JSON items with conditional writes."""
         return self._add(Table(self, name, key=key, indexes=indexes))
 
-    def stream(self, name: str, *, shards: int = 1, retention: DurationLike = "7d") -> Stream:
-        """An ordered, sharded log of records."""
-        return self._add(Stream(self, name, shards=shards, retention=retention))
+    def stream(self, name: str, *, shards: int = 1, retention: DurationLike = "7d",
+               max_records: int | None = None) -> Stream:
+        """An ordered, sharded log of records, kept for ``retention`` (and, with
+        ``max_records``, at most that many records per shard)."""
+        return self._add(Stream(self, name, shards=shards, retention=retention,
+                                max_records=max_records))
 
     def warehouse(self, name: str, *, url: str | Setting | None = None) -> Warehouse:
         """A SQL database; a DuckDB file under the cauce home unless ``url`` says otherwise."""
@@ -330,6 +336,35 @@ class App:
             return func
 
         return decorate
+
+    def sink(
+        self,
+        stream: Stream | str,
+        *,
+        bucket: Bucket | str,
+        prefix: str = "",
+        partition_by: Callable[[Record], str] | None = None,
+        max_bytes: int | str | Setting = "128MB",
+        max_seconds: DurationLike | Setting = "100s",
+        format: SinkFormat = "jsonl.gz",
+        max_attempts: int = 10,
+        name: str | None = None,
+    ) -> Sink:
+        """Deliver a stream's records to ``bucket`` in files, as Firehose does: buffered per
+        shard until ``max_bytes`` or ``max_seconds``, grouped into folders by ``partition_by``
+        (a record → e.g. its event date), each file written once, atomically, and named after
+        its shard and sequence numbers (see `cauce.sinks`)."""
+        source = self._resolve_resource(stream)
+        target = self._resolve_resource(bucket)
+        if not isinstance(source, Stream) or not isinstance(target, Bucket):
+            raise DeclarationError("app.sink() reads a stream and writes a bucket",
+                                   hint="app.sink(app.stream(...), bucket=app.bucket(...))")
+        handler_name = name or f"{source.name}-to-{target.name}"
+        made = Sink(handler_name, source, target, prefix=prefix, partition_by=partition_by,
+                    max_bytes=max_bytes, max_seconds=max_seconds, format=format)
+        self.on(source, max_attempts=max_attempts, name=handler_name)(made.write)
+        self.handlers[handler_name].buffer = made.limits
+        return made
 
     def _resolve_resource(self, resource: Resource | str) -> Resource:
         if isinstance(resource, str):

@@ -6,15 +6,18 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import ConditionFailed
 from .runtime.commands import CommandResult, run_command
 
 if TYPE_CHECKING:
     from .app import App, Job
+    from .runtime.execute import Position
     from .runtime.runtime import Runtime
     from .settings import Settings
 
@@ -37,6 +40,7 @@ class Context:
         cancel: threading.Event | None = None,
         window: tuple[datetime, datetime] | None = None,
         shard: int | None = None,
+        position: Position | None = None,
     ) -> None:
         self._runtime = runtime
         self.app = app
@@ -49,6 +53,8 @@ class Context:
         self.params: dict[str, Any] = dict(params or {})
         self.window = window
         self.shard = shard
+        self._position = position
+        self._depth = 0
         self._cancel = cancel or threading.Event()
         self._workdir: Path | None = None
         self.log = logging.getLogger(f"cauce.app.{app.name}.{name}")
@@ -108,6 +114,28 @@ class Context:
         """
         return run_command(argv, log=self.log, cancelled=self._cancel.is_set, timeout=timeout,
                            cwd=cwd, env=env, check=check)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group this run's writes to tables, queues and topics in one state transaction:
+        they all happen or none does. In a stream handler the block also moves the handler's
+        checkpoint past this batch, so a crash never repeats effects already committed (the
+        batch is delivered again only while the block has not committed). Nested blocks are
+        savepoints; only the outermost moves the checkpoint."""
+        state = self._runtime.state
+        with state.atomic():
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            where = self._position
+            if self._depth == 0 and where is not None and not state.streams.advance(
+                    where.stream, where.consumer, where.shard, where.lease, seq=where.seq):
+                raise ConditionFailed(
+                    f"{self.name}: shard {where.shard} of stream {where.stream.split(':')[-1]!r} "
+                    "was taken over (this delivery's lease expired); nothing was committed",
+                    hint="keep a batch's work shorter than the handler's visibility timeout")
 
     def submit(self, job: Job | str, partition: str | None = None, **params: Any) -> str:
         """Queue a run of ``job`` (for a partition, with options); returns the run id."""

@@ -117,6 +117,7 @@ class ConsumerState:
     worker: str | None = None
     run_id: str | None = None
     isolated: int = 0
+    upto: int = 0  # the last record of the batch claimed (0: none), redelivered as it was
 
 
 @dataclass(frozen=True)
@@ -315,20 +316,29 @@ class TableStore(ABC):
 
 
 class StreamStore(ABC):
-    """Append-only, sharded, ordered logs, and per-consumer checkpoints with shard leases."""
+    """Append-only, sharded, ordered logs, and per-consumer checkpoints with shard leases.
+
+    Sequence numbers start at 1 in each shard and never go back: trimming drops the oldest
+    records but the next append still continues after the newest number ever given."""
 
     @abstractmethod
     def append(self, stream: str, shard: int, items: Sequence[tuple[str, str]], *,
                now: float) -> list[int]:
         """Append ``(partition key, JSON text)`` records to a shard, stamped ``now``; returns
-        their sequence numbers: consecutive, after every record committed before, so order
-        within a shard is the order of commits."""
+        their sequence numbers: consecutive, after every number given before (trimmed ones
+        too), so order within a shard is the order of commits. Several shards in one
+        transaction: call it per shard inside ``atomic()``."""
 
     @abstractmethod
     def read(self, stream: str, shard: int, *, after: int, limit: int,
-             before_ts: float | None = None) -> list[StoredRecord]:
-        """Up to ``limit`` records of a shard after sequence ``after`` (and stamped before
-        ``before_ts``), in order."""
+             before_ts: float | None = None, through: int | None = None) -> list[StoredRecord]:
+        """Up to ``limit`` records of a shard after sequence ``after`` (up to ``through``, and
+        stamped before ``before_ts``, when given), in order."""
+
+    @abstractmethod
+    def shards(self, stream: str, shards: int) -> list[ShardState]:
+        """Each shard of a stream: the oldest and newest record kept, the newest sequence
+        number given, and every consumer's checkpoint. Costs the same for any length."""
 
     @abstractmethod
     def consumers(self, stream: str, consumer: str, shards: int) -> list[ConsumerState]:
@@ -341,14 +351,23 @@ class StreamStore(ABC):
 
     @abstractmethod
     def take_shard(self, stream: str, consumer: str, shard: int, *, lease: str, now: float,
-                   until: float, worker: str | None = None, run_id: str | None = None) -> bool:
+                   until: float, worker: str | None = None, run_id: str | None = None,
+                   upto: int = 0) -> bool:
         """Lease a shard for a consumer until ``until`` unless someone holds it unexpired;
-        records ``worker`` and ``run_id`` with the lease. True if taken."""
+        records ``worker``, ``run_id`` and the batch's last sequence ``upto`` (kept until the
+        next commit, so a batch that fails or is lost is delivered again exactly as it was)
+        with the lease. True if taken."""
 
     @abstractmethod
     def commit(self, stream: str, consumer: str, shard: int, lease: str, *, seq: int) -> bool:
-        """Move the checkpoint to ``seq`` and release the shard (attempts, retry time, error
-        and isolation cleared); False if the lease is no longer held."""
+        """Move the checkpoint to ``seq`` and release the shard (attempts, retry time, error,
+        isolation and ``upto`` cleared); False if the lease is no longer held."""
+
+    @abstractmethod
+    def advance(self, stream: str, consumer: str, shard: int, lease: str, *, seq: int) -> bool:
+        """Move the checkpoint to ``seq`` keeping the lease (inside ``atomic()`` with a
+        handler's own writes: its effects and its checkpoint commit together); False if the
+        lease is no longer held."""
 
     @abstractmethod
     def fail(self, stream: str, consumer: str, shard: int, lease: str, *, retry_at: float,
@@ -367,8 +386,9 @@ class StreamStore(ABC):
         """Move the shard lease's expiry to ``until``; False if it is no longer held."""
 
     @abstractmethod
-    def trim(self, stream: str, *, older_than: float) -> int:
-        """Delete records stamped before ``older_than``; returns how many."""
+    def trim(self, stream: str, *, older_than: float, keep: int | None = None) -> int:
+        """Delete records stamped before ``older_than`` and, with ``keep``, all but the newest
+        ``keep`` of each shard; returns how many. Sequence numbering is not affected."""
 
 
 class RunStore(ABC):
@@ -550,13 +570,20 @@ class RunFilter:
 
 @dataclass(frozen=True)
 class ShardState:
-    """One shard of a stream: records kept, newest sequence, and each consumer's position."""
+    """One shard of a stream: records kept (``first_seq``..``last_seq`` when any), the newest
+    sequence number given, and each consumer's checkpoint."""
 
     shard: int
     records: int
     last_seq: int
     last_ts: float | None
     consumers: dict[str, int]
+    first_seq: int = 0
+    first_ts: float | None = None
+
+    def lag(self, consumer: str) -> int:
+        """How many records the consumer has still to read in this shard."""
+        return self.last_seq - self.consumers.get(consumer, 0)
 
 
 class ViewStore(ABC):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..durations import DurationLike, parse_duration
@@ -13,18 +16,72 @@ if TYPE_CHECKING:
     from ..app import App
 
 
+@dataclass(frozen=True)
+class ConsumerPosition:
+    """Where one consumer (a handler) stands in one shard."""
+
+    checkpoint: int  # the last sequence number it finished
+    lag: int  # records appended after its checkpoint
+    behind_seconds: float  # age of the oldest record it has not read (0 when caught up)
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One shard: the records kept, the newest sequence number, and each consumer there."""
+
+    shard: int
+    records: int
+    first_seq: int
+    last_seq: int
+    oldest: datetime | None
+    newest: datetime | None
+    consumers: dict[str, ConsumerPosition]
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What `Stream.describe` returns: shards, and each consumer's total lag."""
+
+    stream: str
+    retention: float
+    max_records: int | None
+    shards: list[ShardInfo]
+
+    @property
+    def lag(self) -> dict[str, int]:
+        """Records each consumer has still to read, over every shard."""
+        total: dict[str, int] = {}
+        for shard in self.shards:
+            for name, where in shard.consumers.items():
+                total[name] = total.get(name, 0) + where.lag
+        return total
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (times as ISO 8601 text)."""
+        found = asdict(self)
+        for shard in found["shards"]:
+            for when in ("oldest", "newest"):
+                shard[when] = shard[when].isoformat() if shard[when] else None
+        found["lag"] = self.lag
+        return found
+
+
 class Stream(Resource):
     """Records go to a shard chosen by their partition key; order holds within a shard."""
 
     kind = "stream"
 
     def __init__(self, app: App, name: str, *, shards: int = 1,
-                 retention: DurationLike = "7d") -> None:
+                 retention: DurationLike = "7d", max_records: int | None = None) -> None:
         super().__init__(app, name)
         if not isinstance(shards, int) or shards < 1:
             raise DeclarationError(f"stream {name!r}: shards must be a positive integer")
+        if max_records is not None and (not isinstance(max_records, int) or max_records < 1):
+            raise DeclarationError(f"stream {name!r}: max_records must be a positive integer",
+                                   hint="leave it out to keep records for the retention only")
         self.shards = shards
         self.retention = parse_duration(retention, what=f"stream {name!r} retention")
+        self.max_records = max_records
 
     def shard_for(self, partition_key: str) -> int:
         """The shard a partition key maps to (stable across processes and runs)."""
@@ -32,12 +89,50 @@ class Stream(Resource):
 
     def put(self, record: Any, partition_key: str) -> tuple[int, int]:
         """Append a record; returns (shard, sequence number)."""
+        return self.put_many([(record, partition_key)])[0]
+
+    def put_many(self, records: Iterable[tuple[Any, str]]) -> list[tuple[int, int]]:
+        """Append ``(record, partition key)`` pairs in one transaction — all or none; returns
+        each one's (shard, sequence number), in order. Records of one key keep their order."""
+        by_shard: dict[int, list[tuple[str, str]]] = {}
+        placed: list[tuple[int, int]] = []  # (shard, index within its shard's list)
+        for record, partition_key in records:
+            shard = self.shard_for(self._checked_key(partition_key))
+            items = by_shard.setdefault(shard, [])
+            placed.append((shard, len(items)))
+            items.append((partition_key, to_json(record, f"a record for stream {self.name!r}")))
+        if not placed:
+            return []
+        seqs = self._runtime().append(self, by_shard)
+        return [(shard, seqs[shard][i]) for shard, i in placed]
+
+    def _checked_key(self, partition_key: Any) -> str:
         if not isinstance(partition_key, str) or not partition_key:
             raise InvalidKey(f"stream {self.name!r}: partition_key must be non-empty text, "
                              f"got {partition_key!r}",
                              hint="records with one partition key keep their order, "
                              "e.g. a station id")
-        text = to_json(record, f"a record for stream {self.name!r}")
-        shard = self.shard_for(partition_key)
-        seq = self._runtime().append(self, shard, [(partition_key, text)])[0]
-        return shard, seq
+        return partition_key
+
+    def describe(self) -> StreamInfo:
+        """Shards, records kept, and each consumer's checkpoint and lag (like Kinesis's
+        DescribeStream and its consumers' iterator age)."""
+        runtime = self._runtime()
+        streams, now = runtime.state.streams, runtime.clock.time()
+        names = [h.name for h in self.app.handlers_of(self)]
+        shards = []
+        for state in streams.shards(self.qualified, self.shards):
+            consumers = {}
+            for name in sorted(set(names) | set(state.consumers)):
+                checkpoint = state.consumers.get(name, 0)
+                unread = streams.read(self.qualified, state.shard, after=checkpoint, limit=1)
+                consumers[name] = ConsumerPosition(
+                    checkpoint, state.lag(name), max(0.0, now - unread[0].ts) if unread else 0.0)
+            shards.append(ShardInfo(
+                state.shard, state.records, state.first_seq, state.last_seq,
+                _when(state.first_ts), _when(state.last_ts), consumers))
+        return StreamInfo(self.name, self.retention, self.max_records, shards)
+
+
+def _when(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None

@@ -40,6 +40,18 @@ class Outcome:
     lost: bool = False
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a stream delivery leaves its consumer: the checkpoint ``ctx.atomic()`` commits
+    with the handler's own writes, under the delivery's shard lease."""
+
+    stream: str
+    consumer: str
+    shard: int
+    lease: str
+    seq: int
+
+
 @dataclass
 class RunSpec:
     """Everything needed to execute one run, and to find it again afterwards."""
@@ -53,6 +65,7 @@ class RunSpec:
     payload: Any = None
     window: tuple[datetime, datetime] | None = None
     shard: int | None = None
+    position: Position | None = None
 
     @property
     def is_job(self) -> bool:
@@ -73,6 +86,7 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
         runtime, app=target.app, name=target.name, run_id=spec.run_id, attempt=spec.attempt,
         event_id=spec.event_id, partition=spec.partition, partition_date=partition_date,
         params=spec.params, cancel=cancel, window=spec.window, shard=spec.shard,
+        position=spec.position,
     )
     scope = LogScope(runtime.sink, target.app.name, spec.stream_name, spec.run_id)
     with scoped(scope):

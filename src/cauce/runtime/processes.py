@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..events import ObjectRef
-from .execute import Outcome, RunSpec, execute
+from .execute import Outcome, Position, RunSpec, execute
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -48,6 +48,7 @@ class ChildTask:
     payload: Any = None
     window: tuple[datetime, datetime] | None = None
     shard: int | None = None
+    position: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
                      state=task.state) as runtime:
             target = app.get_job(task.name) if task.kind == "job" else app.handlers[task.name]
             spec = RunSpec(task.run_id, target, task.attempt, task.event_id, task.partition,
-                           task.params, _restored(task.payload, app), task.window, task.shard)
+                           task.params, _restored(task.payload, app), task.window, task.shard,
+                           task.position)
             outcome = execute(runtime, spec, cancel)
             runtime.sink.flush()
     except BaseException as err:  # the child could not even start the job: report it
@@ -128,7 +130,7 @@ class ProcessLauncher:
         task = ChildTask(reference, str(runtime.home), runtime.state_url, dict(runtime.overrides),
                          "job" if spec.is_job else "handler", spec.target.name, spec.run_id,
                          spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}),
-                         _portable(spec.payload), spec.window, spec.shard)
+                         _portable(spec.payload), spec.window, spec.shard, spec.position)
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(target=_child_main, args=(task, sender),
                                       name=f"cauce-{spec.run_id}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..backends.objects import StoredObject
@@ -107,7 +108,13 @@ def scan_bucket(rt: Runtime, bucket: Bucket) -> int:
     return len(fresh)
 
 
-def append(rt: Runtime, stream: Stream, shard: int, items: list[tuple[str, str]]) -> list[int]:
-    seqs = rt.state.streams.append(stream.qualified, shard, items, now=rt.clock.time())
+def append(rt: Runtime, stream: Stream,
+           by_shard: Mapping[int, list[tuple[str, str]]]) -> dict[int, list[int]]:
+    """Append records to several shards of a stream in one transaction; their sequence
+    numbers by shard."""
+    now = rt.clock.time()
+    with rt.state.atomic():
+        seqs = {shard: rt.state.streams.append(stream.qualified, shard, items, now=now)
+                for shard, items in by_shard.items()}
     rt.new_work()
     return seqs

@@ -278,8 +278,9 @@ class Runtime:
     def scan_bucket(self, bucket: Bucket) -> int:
         return produce.scan_bucket(self, bucket)
 
-    def append(self, stream: Stream, shard: int, items: list[tuple[str, str]]) -> list[int]:
-        return produce.append(self, stream, shard, items)
+    def append(self, stream: Stream,
+               by_shard: Mapping[int, list[tuple[str, str]]]) -> dict[int, list[int]]:
+        return produce.append(self, stream, by_shard)
 
     # -- job runs -----------------------------------------------------------------------
     def today(self) -> date:

@@ -111,7 +111,8 @@ def housekeeping(rt: Runtime) -> None:
     now = rt.clock.time()
     with rt.state.atomic():
         for stream in (s for s in rt.app.resources.values() if isinstance(s, Stream)):
-            rt.state.streams.trim(stream.qualified, older_than=now - stream.retention)
+            rt.state.streams.trim(stream.qualified, older_than=now - stream.retention,
+                                  keep=stream.max_records)
     rt.state.maintain(now)
 
 

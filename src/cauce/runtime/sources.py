@@ -37,7 +37,8 @@ from ..resources.bucket import Bucket
 from ..resources.queue import message_from
 from ..resources.stream import Stream
 from ..runs import RunRecord, RunStatus, new_run_id
-from .execute import Outcome, RunSpec, log_general
+from .buffering import Pending
+from .execute import Outcome, Position, RunSpec, log_general
 from .retry import backoff
 
 if TYPE_CHECKING:
@@ -340,6 +341,7 @@ class StreamSource(Source):
         self.stream = handler.resource
         self.limit = handler.concurrency
         self.inflight = 0
+        self._pending: dict[int, Pending] = {}  # buffered handlers: per shard
 
     @property
     def handler(self) -> Handler:
@@ -350,21 +352,58 @@ class StreamSource(Source):
         found = self.runtime.state.streams.read(self.stream.qualified, shard, after=seq, limit=1)
         return found[0] if found else None
 
+    def _span(self, first: StoredRecord) -> tuple[float, float]:
+        assert self.handler.window is not None
+        start = math.floor(first.ts / self.handler.window) * self.handler.window
+        return start, start + self.handler.window
+
     def _batch(self, state: ConsumerState,
                now: float) -> tuple[list[StoredRecord], tuple[float, float] | float | None]:
+        """The records to deliver next, and the window they span; or none yet, and when they
+        may be due. A batch claimed before (``upto``) comes again exactly as it was."""
         handler, streams = self.handler, self.runtime.state.streams
+        qualified = self.stream.qualified
+        if state.upto > state.seq:
+            again = streams.read(qualified, state.shard, after=state.seq, through=state.upto,
+                                 limit=state.upto - state.seq)
+            if again:
+                return again, self._span(again[0]) if handler.window is not None else None
+        if handler.buffer is not None:
+            return self._buffered(state, now)
         if handler.window is None:
-            return streams.read(self.stream.qualified, state.shard, after=state.seq,
+            return streams.read(qualified, state.shard, after=state.seq,
                                 limit=handler.batch_size), None
         first = self._first_after(state.shard, state.seq)
         if first is None:
             return [], None
-        start = math.floor(first.ts / handler.window) * handler.window
-        end = start + handler.window
+        start, end = self._span(first)
         if now < end:
             return [], end
-        return streams.read(self.stream.qualified, state.shard, after=state.seq,
+        return streams.read(qualified, state.shard, after=state.seq,
                             limit=self.MAX_WINDOW_RECORDS, before_ts=end), (start, end)
+
+    def _buffered(self, state: ConsumerState,
+                  now: float) -> tuple[list[StoredRecord], float | None]:
+        """A sink's batch: closed by size or age (`cauce.runtime.buffering`)."""
+        pending, due = self._scan(state.shard, state.seq, now)
+        if pending.closed is None:
+            return [], due
+        return self.runtime.state.streams.read(
+            self.stream.qualified, state.shard, after=state.seq, through=pending.closed,
+            limit=pending.closed - state.seq), None
+
+    def _scan(self, shard: int, seq: int, now: float) -> tuple[Pending, float | None]:
+        streams, qualified = self.runtime.state.streams, self.stream.qualified
+        pending = self._pending.get(shard)
+        if pending is None or pending.checkpoint != seq:
+            pending = self._pending[shard] = Pending(seq, seq)
+        assert self.handler.buffer is not None
+        max_bytes, max_seconds = self.handler.buffer.limits(self.runtime.settings_for(
+            self.handler.app))
+        due = pending.scan(lambda after, limit: streams.read(qualified, shard, after=after,
+                                                             limit=limit),
+                           max_bytes=max_bytes, max_seconds=max_seconds, now=now)
+        return pending, due
 
     def claim(self, now: float, capacity: int, worker: str, *,
               alone: int = 0) -> list[Delivery]:
@@ -388,7 +427,7 @@ class StreamSource(Source):
             lease, run_id = new_token(), new_run_id()
             if not streams.take_shard(self.stream.qualified, handler.name, state.shard,
                                       lease=lease, now=now, until=now + handler.visibility,
-                                      worker=worker, run_id=run_id):
+                                      worker=worker, run_id=run_id, upto=records[-1].seq):
                 continue
             alone -= bool(state.isolated)
             attempt = state.attempts + 1
@@ -400,7 +439,9 @@ class StreamSource(Source):
                            f"{self.stream.name}:{state.shard}:{records[0].seq}-{records[-1].seq}",
                            payload=[Record(json.loads(r.data), r.pkey, r.shard, r.seq,
                                            datetime.fromtimestamp(r.ts, UTC)) for r in records],
-                           window=span, shard=state.shard)
+                           window=span, shard=state.shard,
+                           position=Position(self.stream.qualified, handler.name, state.shard,
+                                             lease, records[-1].seq))
             run = RunRecord(id=run_id, app=handler.app.name, kind="handler", name=handler.name,
                             status=RunStatus.QUEUED, attempt=attempt, trigger="stream",
                             event_id=spec.event_id, queued_at=now, worker=worker)
@@ -457,6 +498,10 @@ class StreamSource(Source):
                 continue
             first = self._first_after(shard, seq)
             if first is None:
+                continue
+            if handler.buffer is not None:
+                if (state and state.upto > seq) or self._scan(shard, seq, now)[0].closed:
+                    return True
                 continue
             if handler.window is None:
                 return True

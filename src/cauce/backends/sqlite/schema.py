@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+_SHARDS = """CREATE TABLE IF NOT EXISTS stream_shards (
+    stream   TEXT    NOT NULL,
+    shard    INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,                        -- never goes back, even when trimmed
+    PRIMARY KEY (stream, shard)
+) WITHOUT ROWID;
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -65,6 +73,7 @@ CREATE TABLE IF NOT EXISTS stream_consumers (
     worker      TEXT,                                 -- who holds (or last held) the lease
     run_id      TEXT,                                 -- the run of that delivery
     isolated    INTEGER NOT NULL DEFAULT 0,           -- 1: delivered alone in its process
+    upto        INTEGER NOT NULL DEFAULT 0,           -- last record of the batch claimed
     PRIMARY KEY (stream, consumer, shard)
 ) WITHOUT ROWID;
 
@@ -141,12 +150,12 @@ CREATE TABLE IF NOT EXISTS workers (
     heartbeat_at REAL NOT NULL,
     stopped_at   REAL
 );
-"""
+""" + _SHARDS
 
 
 # Tables every state file has; a SQLite file without them is not cauce's.
 TABLES = ("messages", "items", "item_index", "stream_records", "stream_consumers", "runs", "logs",
-          "schedules", "bucket_objects", "leases", "workers")
+          "schedules", "bucket_objects", "leases", "workers")  # stream_shards: added in version 3
 
 # (schema version, statements that bring a file of the previous version to it), in order.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -161,4 +170,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
          "ALTER TABLE stream_consumers ADD COLUMN worker TEXT",
          "ALTER TABLE stream_consumers ADD COLUMN run_id TEXT",
          "ALTER TABLE stream_consumers ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0"]),
+    (3, [_SHARDS,
+         "INSERT OR IGNORE INTO stream_shards SELECT stream, shard, max(seq) FROM stream_records "
+         "GROUP BY stream, shard",
+         "ALTER TABLE stream_consumers ADD COLUMN upto INTEGER NOT NULL DEFAULT 0"]),
 ]

@@ -17,6 +17,7 @@ from ..state import RunFilter, ShardState, StoredMessage, ViewStore
 from .database import StateDB
 from .queues import _message
 from .runs import _run
+from .streams import shard_states
 
 _HIGH = "\U0010ffff"
 
@@ -170,15 +171,4 @@ class SQLiteViews(ViewStore):
 
     def stream_shards(self, stream: str, shards: int) -> list[ShardState]:
         with self.db.reading() as con:
-            kept = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
-                "SELECT shard, count(*), max(seq), max(ts) FROM stream_records "
-                "WHERE stream = ? GROUP BY shard", (stream,))}
-            positions: dict[int, dict[str, int]] = {}
-            for shard, consumer, seq in con.execute(
-                    "SELECT shard, consumer, seq FROM stream_consumers WHERE stream = ?",
-                    (stream,)):
-                positions.setdefault(shard, {})[consumer] = seq
-        empty: tuple[int, int, float | None] = (0, 0, None)
-        return [ShardState(s, kept.get(s, empty)[0], kept.get(s, empty)[1] or 0,
-                           kept.get(s, empty)[2], positions.get(s, {}))
-                for s in range(shards)]
+            return shard_states(con, stream, shards)
