@@ -9,6 +9,7 @@ could not be read. See README.md next to this file.
 from cauce.apps.contracting import (
     jobs_in,  # noqa: F401  (declares the data-in jobs)
     jobs_out,  # noqa: F401  (declares the data-out jobs)
+    jobs_stream,  # noqa: F401  (declares the stream, its producer and its alerts)
 )
 from cauce.apps.contracting.app import app
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -143,16 +142,14 @@ class ReferenceCache:
 
     raw: Bucket
     every: float
-    clock: Callable[[], float]
     log: logging.Logger = field(default_factory=lambda: logging.getLogger(__name__))
     _current: Reference | None = None
     _checked: float = float("-inf")
     _loading: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self) -> Reference:
-        """The reference to use now; the first call loads it before returning."""
-        now = self.clock()
+    def get(self, now: float) -> Reference:
+        """The reference to use at ``now`` (seconds); the first call loads it first."""
         if self._current is None:
             with self._lock:
                 if self._current is None:
