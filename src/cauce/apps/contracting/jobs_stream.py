@@ -15,15 +15,24 @@ from .jobs_out import results
 from .stream import consumer, records
 
 reference_check = app.setting(
-    "reference_check", float, default=10.0,
+    "reference_check",
+    float,
+    default=10.0,
     help="seconds between looks into the raw zone for a newer weekly ETL (the stream keeps "
-    "running while the new reference loads)")
+    "running while the new reference loads)",
+)
 sink_max_bytes = app.setting(
-    "sink_max_bytes", str, default="128MB",
-    help="the staging sink closes a file at this size (Firehose's buffer size)")
+    "sink_max_bytes",
+    str,
+    default="128MB",
+    help="the staging sink closes a file at this size (Firehose's buffer size)",
+)
 sink_max_seconds = app.setting(
-    "sink_max_seconds", str, default="100s",
-    help="... or once its first record is this old (Firehose's buffer interval)")
+    "sink_max_seconds",
+    str,
+    default="100s",
+    help="... or once its first record is this old (Firehose's buffer interval)",
+)
 
 # One shard: the abuse count of a contract takes the pair's earlier stream contracts, which
 # needs one order over the whole stream (a cauce shard has no per-shard throughput limit).
@@ -43,8 +52,15 @@ def _event_date(record: Record) -> str:
     return day if _DATE.match(day) else "sin-fecha"
 
 
-app.sink(contracts, bucket=staging, prefix="t_streaming_contracts/", partition_by=_event_date,
-         max_bytes=sink_max_bytes, max_seconds=sink_max_seconds, name="contracts-to-staging")
+app.sink(
+    contracts,
+    bucket=staging,
+    prefix="t_streaming_contracts/",
+    partition_by=_event_date,
+    max_bytes=sink_max_bytes,
+    max_seconds=sink_max_seconds,
+    name="contracts-to-staging",
+)
 
 producer = app.table("stream_producer", key="stream")  # the next contract number per stream
 
@@ -59,8 +75,10 @@ def produce(
     """Put contract records on stream `contracts` as the original producer did, at a steady
     rate on the runtime clock; contract numbers continue from the last run."""
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise CauceError(f"--rate {rate:g} is out of range",
-                         hint=f"give {MIN_RATE:g} (one record every 20 s) to {MAX_RATE:,.0f}")
+        raise CauceError(
+            f"--rate {rate:g} is out of range",
+            hint=f"give {MIN_RATE:g} (one record every 20 s) to {MAX_RATE:,.0f}",
+        )
     seconds = parse_duration(for_, what="--for") if for_ else None
     total = math.ceil(seconds * rate) if seconds is not None else None
     start = ctx.now().timestamp()
@@ -75,11 +93,13 @@ def produce(
             break
         ctx.sleep(max(start + sent / rate - ctx.now().timestamp(), TICK))
     elapsed = ctx.now().timestamp() - start
-    done = {"records": sent, "seconds": round(elapsed, 3),
-            "rate": round(sent / elapsed, 1) if elapsed > 0 else None}
+    done = {
+        "records": sent,
+        "seconds": round(elapsed, 3),
+        "rate": round(sent / elapsed, 1) if elapsed > 0 else None,
+    }
     if first is not None:
-        done |= {"first": records.contract_id(first),
-                 "last": records.contract_id(first + sent - 1)}
+        done |= {"first": records.contract_id(first), "last": records.contract_id(first + sent - 1)}
     ctx.log.info("put %s record(s) on stream contracts", f"{sent:,}")
     return done
 
@@ -99,5 +119,12 @@ def put(ctx: Context, seed: int, count: int) -> int:
 def alert(batch: list[Record], ctx: Context) -> dict[str, Any]:
     """The eight stream indicators of each record, into `t_result_indicadores_stream` (upserted
     per contract, indicator and window) and, for each `Si`, a message on topic `alerts`."""
-    return consumer.handle(batch, ctx, stream=contracts, wh=results, raw=raw, topic=alerts,
-                           every=ctx.settings["reference_check"])
+    return consumer.handle(
+        batch,
+        ctx,
+        stream=contracts,
+        wh=results,
+        raw=raw,
+        topic=alerts,
+        every=ctx.settings["reference_check"],
+    )

@@ -36,7 +36,10 @@ WINDOW_SECONDS = 300
 LATE_AFTER = 300  # the original's 5-minute watermark
 TIMEZONE = "America/Bogota"
 OTROS, INCUMPLIMIENTO, INHABILIDAD = (
-    "otros indicadores", "indicadores incumplimiento", "indicadores por inhabilidad")
+    "otros indicadores",
+    "indicadores incumplimiento",
+    "indicadores por inhabilidad",
+)
 ABUSO = "abuso de la contratación"
 
 #: (group, indicator, reference key set, record column looked up), in the original's order
@@ -47,14 +50,34 @@ LOOKUPS: tuple[tuple[str, str, str, str], ...] = (
     (INCUMPLIMIENTO, "contratistas con contratos cancelados", "cancelados", "id_nit_proveedor"),
     (INHABILIDAD, "inhabilitados por multa", "multas", "nombre_proveedor"),
     (INHABILIDAD, "inhabilitados por obras inconclusas", "obras", "nombre_proveedor"),
-    (INHABILIDAD, "inhabilitados por responsabilidad fiscal", "fiscales",
-     "nombre_responsable_fiscal"),
+    (
+        INHABILIDAD,
+        "inhabilitados por responsabilidad fiscal",
+        "fiscales",
+        "nombre_responsable_fiscal",
+    ),
 )
 INDICATORS: tuple[tuple[str, str], ...] = ((OTROS, ABUSO), *((g, n) for g, n, _, _ in LOOKUPS))
-COLUMNS = ("id_no_contrato", "nombre_grupo_indicador", "nombre_indicador",
-           "tipo_alerta_irregularidad", "monto_contrato", "window", "fecha_ejecucion")
-FIELDS = ("event_date", "event_time", "id_no_contrato", "id_nit_entidad", "id_nit_proveedor",
-          "id_nit_empresa", "id_portafolio", "nombre_proveedor", "nombre_responsable_fiscal")
+COLUMNS = (
+    "id_no_contrato",
+    "nombre_grupo_indicador",
+    "nombre_indicador",
+    "tipo_alerta_irregularidad",
+    "monto_contrato",
+    "window",
+    "fecha_ejecucion",
+)
+FIELDS = (
+    "event_date",
+    "event_time",
+    "id_no_contrato",
+    "id_nit_entidad",
+    "id_nit_proveedor",
+    "id_nit_empresa",
+    "id_portafolio",
+    "nombre_proveedor",
+    "nombre_responsable_fiscal",
+)
 
 
 @dataclass(frozen=True)
@@ -76,17 +99,22 @@ def frame(records: Sequence[dict], arrival: Sequence[float]) -> pl.DataFrame:
         name: pl.Series(name, [_text(r.get(name)) for r in records], dtype=pl.String)
         for name in FIELDS
     }
-    cols["monto_contrato"] = pl.Series("monto_contrato", [_number(r.get("monto_contrato"))
-                                                          for r in records], dtype=pl.Float64)
+    cols["monto_contrato"] = pl.Series(
+        "monto_contrato", [_number(r.get("monto_contrato")) for r in records], dtype=pl.Float64
+    )
     df = pl.DataFrame(cols)
-    local = (pl.concat_str("event_date", "event_time")
-             .str.strptime(pl.Datetime("us"), "%Y-%m-%d%H%M%S", strict=False)
-             .dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")
-             .dt.convert_time_zone("UTC"))
+    local = (
+        pl.concat_str("event_date", "event_time")
+        .str.strptime(pl.Datetime("us"), "%Y-%m-%d%H%M%S", strict=False)
+        .dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
     arrived = pl.Series("arrival", arrival, dtype=pl.Float64)
     return df.with_columns(
-        local.fill_null(pl.from_epoch(arrived * 1e6, time_unit="us").dt.replace_time_zone("UTC"))
-        .alias("event_ts"))
+        local.fill_null(
+            pl.from_epoch(arrived * 1e6, time_unit="us").dt.replace_time_zone("UTC")
+        ).alias("event_ts")
+    )
 
 
 def _text(value: object) -> str | None:
@@ -100,8 +128,13 @@ def _number(value: object) -> float | None:
         return None
 
 
-def evaluate(df: pl.DataFrame, ref: Reference, stream_counts: dict[int, int],
-             watermark: float | None, now: datetime) -> Evaluated:
+def evaluate(
+    df: pl.DataFrame,
+    ref: Reference,
+    stream_counts: dict[int, int],
+    watermark: float | None,
+    now: datetime,
+) -> Evaluated:
     """The eight alerts of each record of ``df`` (in stream order)."""
     n = df.height
     flags: dict[str, np.ndarray] = {}
@@ -113,13 +146,19 @@ def evaluate(df: pl.DataFrame, ref: Reference, stream_counts: dict[int, int],
     # abuse: history ∪ the stream's contracts of the pair so far (each contract once)
     pair_cols = df.select("id_nit_entidad", "id_nit_proveedor")
     pair_keys = keys_of(pair_cols)
-    eligible = (df["id_nit_entidad"].is_not_null() & df["id_nit_proveedor"].is_not_null()
-                & ~df["id_nit_proveedor"].is_in(PLACEHOLDERS)
-                & df["id_no_contrato"].is_first_distinct()).to_numpy()
+    eligible = (
+        df["id_nit_entidad"].is_not_null()
+        & df["id_nit_proveedor"].is_not_null()
+        & ~df["id_nit_proveedor"].is_in(PLACEHOLDERS)
+        & df["id_no_contrato"].is_first_distinct()
+    ).to_numpy()
     uniq, inverse = np.unique(pair_keys, return_inverse=True)
     before = np.fromiter((stream_counts.get(int(k), 0) for k in uniq), np.int64, uniq.size)
-    order_in_pair = (pl.DataFrame({"g": inverse, "e": eligible.astype(np.int64)})
-                     .select(pl.col("e").cum_sum().over("g"))["e"].to_numpy())
+    order_in_pair = (
+        pl.DataFrame({"g": inverse, "e": eligible.astype(np.int64)})
+        .select(pl.col("e").cum_sum().over("g"))["e"]
+        .to_numpy()
+    )
     total = ref.pair_counts(pair_keys) + before[inverse] + order_in_pair
     flags[ABUSO] = eligible & (total >= 3)
     added = np.bincount(inverse, weights=eligible, minlength=uniq.size).astype(np.int64)
@@ -128,13 +167,19 @@ def evaluate(df: pl.DataFrame, ref: Reference, stream_counts: dict[int, int],
 
     # windows, lateness
     ts = df["event_ts"].dt.epoch("us").to_numpy() / 1e6
-    seen = np.maximum.accumulate(np.concatenate([[watermark if watermark is not None
-                                                  else -np.inf], ts]))
+    seen = np.maximum.accumulate(
+        np.concatenate([[watermark if watermark is not None else -np.inf], ts])
+    )
     late = int(np.count_nonzero(ts < seen[:-1] - LATE_AFTER))
     start = df["event_ts"].dt.convert_time_zone(TIMEZONE).dt.truncate(WINDOW)
     fmt = "%Y-%m-%dT%H:%M:%S%.3f%:z"
-    window = ('{"start":"' + start.dt.strftime(fmt) + '","end":"'
-              + start.dt.offset_by(WINDOW).dt.strftime(fmt) + '"}')
+    window = (
+        '{"start":"'
+        + start.dt.strftime(fmt)
+        + '","end":"'
+        + start.dt.offset_by(WINDOW).dt.strftime(fmt)
+        + '"}'
+    )
 
     amounts = pa.array(df["monto_contrato"].to_numpy(), pa.float64(), from_pandas=True)
     monto = pc.cast(pc.cast(pc.round(amounts, 3), pa.string()), pa.decimal128(30, 3))
@@ -143,15 +188,19 @@ def evaluate(df: pl.DataFrame, ref: Reference, stream_counts: dict[int, int],
     executed = now.astimezone(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds")
     parts = []
     for group, name in INDICATORS:
-        parts.append(pa.table({
-            "id_no_contrato": ids,
-            "nombre_grupo_indicador": _repeat(group, n),
-            "nombre_indicador": _repeat(name, n),
-            "tipo_alerta_irregularidad": pc.if_else(pa.array(flags[name]), "Si", "No"),
-            "monto_contrato": monto,
-            "window": windows,
-            "fecha_ejecucion": _repeat(executed, n),
-        }))
+        parts.append(
+            pa.table(
+                {
+                    "id_no_contrato": ids,
+                    "nombre_grupo_indicador": _repeat(group, n),
+                    "nombre_indicador": _repeat(name, n),
+                    "tipo_alerta_irregularidad": pc.if_else(pa.array(flags[name]), "Si", "No"),
+                    "monto_contrato": monto,
+                    "window": windows,
+                    "fecha_ejecucion": _repeat(executed, n),
+                }
+            )
+        )
     return Evaluated(
         alerts=pa.concat_tables(parts).combine_chunks(),
         pairs=uniq[touched],

@@ -44,8 +44,24 @@ def reference_cache(raw: Bucket, every: float, ctx: Context) -> ReferenceCache:
         return _references[key]
 
 
-def handle(records: list[Record], ctx: Context, *, stream: Stream, wh: Warehouse, raw: Bucket,
-           topic: Topic, every: float) -> dict[str, Any]:
+def wait_for_reference() -> None:
+    """Wait for the reference reloads in progress in this process (tests, clean shutdown)."""
+    with _lock:
+        caches = list(_references.values())
+    for cache in caches:
+        cache.wait()
+
+
+def handle(
+    records: list[Record],
+    ctx: Context,
+    *,
+    stream: Stream,
+    wh: Warehouse,
+    raw: Bucket,
+    topic: Topic,
+    every: float,
+) -> dict[str, Any]:
     """Apply one delivered batch (one shard, in order); returns what it did."""
     shard, first, last = records[0].shard, records[0].seq, records[-1].seq
     url = wh.resolved_url
@@ -64,17 +80,23 @@ def handle(records: list[Record], ctx: Context, *, stream: Stream, wh: Warehouse
         fresh = [r for r in records if r.seq > done]
         if fresh:
             if pairs.at != at or not pairs.loaded:
-                pairs.load(tx.query(f"SELECT id_nit_entidad, id_nit_proveedor, contratos "
-                                    f"FROM {PAIRS_TABLE}"), at)
+                pairs.load(
+                    tx.query(
+                        f"SELECT id_nit_entidad, id_nit_proveedor, contratos FROM {PAIRS_TABLE}"
+                    ),
+                    at,
+                )
             arrival = np.array([r.ts.timestamp() for r in fresh])
             df = frame([r.data if isinstance(r.data, dict) else {} for r in fresh], arrival)
-            ev = evaluate(df, reference, pairs.counts, at["watermark"] if at else None,
-                          ctx.now())
+            ev = evaluate(df, reference, pairs.counts, at["watermark"] if at else None, ctx.now())
             outbox = messages(ev, df, np.array([r.seq for r in fresh]), arrival, shard)
             apply(wh, tx, ev, outbox, shard)
             late = ev.late
-            moved = {"seq": last, "watermark": ev.watermark,
-                     "late": (at["late"] if at else 0) + late}
+            moved = {
+                "seq": last,
+                "watermark": ev.watermark,
+                "late": (at["late"] if at else 0) + late,
+            }
             tx.set_checkpoint(name, moved, expect=at)
     if fresh:
         pairs.counts.update(zip(ev.pairs.tolist(), ev.pair_totals.tolist(), strict=True))
@@ -87,7 +109,16 @@ def handle(records: list[Record], ctx: Context, *, stream: Stream, wh: Warehouse
             topic.publish(json.loads(text))
     published(wh, shard, last)
     if late:
-        ctx.log.warning("%d late record(s) in shard %d (event time over 5 minutes behind the "
-                        "latest seen): alerted in their own windows", late, shard)
-    return {"records": len(records), "applied": len(fresh), "si": len(texts), "late": late,
-            "reference": {t: d for t, d, _ in reference.version if d}}
+        ctx.log.warning(
+            "%d late record(s) in shard %d (event time over 5 minutes behind the "
+            "latest seen): alerted in their own windows",
+            late,
+            shard,
+        )
+    return {
+        "records": len(records),
+        "applied": len(fresh),
+        "si": len(texts),
+        "late": late,
+        "reference": {t: d for t, d, _ in reference.version if d},
+    }

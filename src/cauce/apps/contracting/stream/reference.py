@@ -31,28 +31,45 @@ PLACEHOLDERS = ("No Definido", "No Adjudicado")
 #: key set name -> (raw table, SQL over relation ``t`` giving the key column(s))
 QUERIES: dict[str, tuple[str, str]] = {
     "pep": (PEP, "SELECT DISTINCT id_nit_pep FROM t WHERE id_nit_pep IS NOT NULL"),
-    "puestos": (PUESTOS, "SELECT DISTINCT id_nit_identificacion FROM t "
-                "WHERE id_nit_identificacion IS NOT NULL"),
+    "puestos": (
+        PUESTOS,
+        "SELECT DISTINCT id_nit_identificacion FROM t WHERE id_nit_identificacion IS NOT NULL",
+    ),
     # grouped by the legal representative's id, `No Definido` removed (the original's key)
-    "cancelados": (CANCELADOS, "SELECT DISTINCT id_nit_rep_legal FROM t "
-                   "WHERE id_nit_rep_legal IS NOT NULL AND id_nit_rep_legal <> 'No Definido'"),
-    "multas": (MULTAS, "SELECT DISTINCT nombre_contratista_sancionado FROM t "
-               "WHERE nombre_contratista_sancionado IS NOT NULL"),
+    "cancelados": (
+        CANCELADOS,
+        "SELECT DISTINCT id_nit_rep_legal FROM t "
+        "WHERE id_nit_rep_legal IS NOT NULL AND id_nit_rep_legal <> 'No Definido'",
+    ),
+    "multas": (
+        MULTAS,
+        "SELECT DISTINCT nombre_contratista_sancionado FROM t "
+        "WHERE nombre_contratista_sancionado IS NOT NULL",
+    ),
     "obras": (OBRAS, "SELECT DISTINCT nombre_rol_1 FROM t WHERE nombre_rol_1 IS NOT NULL"),
     # the original's ETL kept only the bulletin rows whose R is empty
-    "fiscales": (FISCALES, "SELECT DISTINCT nombre_responsable_fiscal FROM t "
-                 "WHERE nombre_responsable_fiscal IS NOT NULL "
-                 "AND cant_registros_responsable_fiscal IS NULL"),
+    "fiscales": (
+        FISCALES,
+        "SELECT DISTINCT nombre_responsable_fiscal FROM t "
+        "WHERE nombre_responsable_fiscal IS NOT NULL "
+        "AND cant_registros_responsable_fiscal IS NULL",
+    ),
     # registrations cancelled, by NIT or by identification number (compared exactly)
-    "inactivos": (RUES, "SELECT id_nit_empresa AS k FROM t WHERE tipo_estado_matricula = "
-                  "'CANCELADA' AND id_nit_empresa IS NOT NULL UNION SELECT id_empresa FROM t "
-                  "WHERE tipo_estado_matricula = 'CANCELADA' AND id_empresa IS NOT NULL"),
+    "inactivos": (
+        RUES,
+        "SELECT id_nit_empresa AS k FROM t WHERE tipo_estado_matricula = "
+        "'CANCELADA' AND id_nit_empresa IS NOT NULL UNION SELECT id_empresa FROM t "
+        "WHERE tipo_estado_matricula = 'CANCELADA' AND id_empresa IS NOT NULL",
+    ),
     # historic processes per (entity, provider): one row per process, placeholders dropped
-    "abuso": (PROCESOS, "SELECT id_nit_entidad, id_nit_proveedor, count(*) AS n FROM ("
-              "SELECT id_nit_entidad, id_nit_proveedor FROM t QUALIFY row_number() OVER ("
-              "PARTITION BY id_proceso ORDER BY id_nit_entidad, id_nit_proveedor) = 1) "
-              "WHERE id_nit_proveedor NOT IN ('No Definido', 'No Adjudicado') "
-              "AND id_nit_entidad IS NOT NULL GROUP BY ALL"),
+    "abuso": (
+        PROCESOS,
+        "SELECT id_nit_entidad, id_nit_proveedor, count(*) AS n FROM ("
+        "SELECT id_nit_entidad, id_nit_proveedor FROM t QUALIFY row_number() OVER ("
+        "PARTITION BY id_proceso ORDER BY id_nit_entidad, id_nit_proveedor) = 1) "
+        "WHERE id_nit_proveedor NOT IN ('No Definido', 'No Adjudicado') "
+        "AND id_nit_entidad IS NOT NULL GROUP BY ALL",
+    ),
 }
 TABLES = sorted({table for table, _ in QUERIES.values()})
 
@@ -127,8 +144,11 @@ def load(raw: Bucket, version: Version) -> Reference:
                     order = np.argsort(hashed, kind="stable")
                     pairs, counts = hashed[order], frame["n"].to_numpy()[order]
                 continue
-            sets[name] = (np.unique(keys_of(frame.select(frame.columns[0])))
-                          if frame is not None and frame.height else np.zeros(0, np.uint64))
+            sets[name] = (
+                np.unique(keys_of(frame.select(frame.columns[0])))
+                if frame is not None and frame.height
+                else np.zeros(0, np.uint64)
+            )
     finally:
         con.close()
     missing = tuple(table for table, day, _ in version if day is None)
@@ -161,8 +181,9 @@ class ReferenceCache:
             self._checked = now
             version = latest(self.raw)
             if version != self._current.version:
-                self._loading = threading.Thread(target=self._reload, args=(version,),
-                                                 name="contracting-reference", daemon=True)
+                self._loading = threading.Thread(
+                    target=self._reload, args=(version,), name="contracting-reference", daemon=True
+                )
                 self._loading.start()
         return self._current
 
@@ -185,5 +206,7 @@ class ReferenceCache:
         cuts = ", ".join(f"{t} {d}" for t, d, _ in reference.version if d)
         self.log.info("reference sources in use: %s", cuts or "none")
         if reference.missing:
-            self.log.warning("no committed partition of %s: their alerts are all No",
-                             ", ".join(reference.missing))
+            self.log.warning(
+                "no committed partition of %s: their alerts are all No",
+                ", ".join(reference.missing),
+            )

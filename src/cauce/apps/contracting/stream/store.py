@@ -94,35 +94,53 @@ class PairCounts:
     def load(self, wh_rows: pa.Table, at: Any) -> None:
         frame = pl.from_arrow(wh_rows)
         assert isinstance(frame, pl.DataFrame)
-        hashes = keys_of(frame.select("id_nit_entidad", "id_nit_proveedor")) if frame.height \
+        hashes = (
+            keys_of(frame.select("id_nit_entidad", "id_nit_proveedor"))
+            if frame.height
             else np.zeros(0, np.uint64)
+        )
         self.counts = dict(zip(hashes.tolist(), frame["contratos"].to_list(), strict=True))
         self.at = at
         self.loaded = True
 
 
-def messages(ev: Evaluated, df: pl.DataFrame, seqs: np.ndarray, arrival: np.ndarray,
-             shard: int) -> pa.Table:
+def messages(
+    ev: Evaluated, df: pl.DataFrame, seqs: np.ndarray, arrival: np.ndarray, shard: int
+) -> pa.Table:
     """The outbox rows of the batch's ``Si`` alerts: one JSON message per alert."""
     alerts = ev.alerts
     si = pc.equal(alerts["tipo_alerta_irregularidad"], "Si")
     rows = alerts.filter(si).to_pylist()
     position = np.flatnonzero(si.to_numpy(zero_copy_only=False)) % df.height
-    extra = df[position.tolist()].select("event_date", "event_time", "id_nit_entidad",
-                                         "id_nit_proveedor", "nombre_proveedor").to_dicts()
+    extra = (
+        df[position.tolist()]
+        .select(
+            "event_date", "event_time", "id_nit_entidad", "id_nit_proveedor", "nombre_proveedor"
+        )
+        .to_dicts()
+    )
     out_seq, out_msg = [], []
     for row, i, more in zip(rows, position.tolist(), extra, strict=True):
         window = json.loads(row["window"])
         body = {
             "id_alerta": f"{row['id_no_contrato']}|{row['nombre_indicador']}|{window['start']}",
-            **row, "monto_contrato": str(row["monto_contrato"]), "window": window,
-            **more, "shard": shard, "seq": int(seqs[i]),
+            **row,
+            "monto_contrato": str(row["monto_contrato"]),
+            "window": window,
+            **more,
+            "shard": shard,
+            "seq": int(seqs[i]),
             "puesto": datetime.fromtimestamp(float(arrival[i]), UTC).isoformat(),
         }
         out_seq.append(int(seqs[i]))
         out_msg.append(json.dumps(body, ensure_ascii=False))
-    return pa.table({"shard": pa.array([shard] * len(out_seq), pa.int32()),
-                     "seq": pa.array(out_seq, pa.int64()), "mensaje": pa.array(out_msg)})
+    return pa.table(
+        {
+            "shard": pa.array([shard] * len(out_seq), pa.int32()),
+            "seq": pa.array(out_seq, pa.int64()),
+            "mensaje": pa.array(out_msg),
+        }
+    )
 
 
 def apply(wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int) -> None:
@@ -132,16 +150,20 @@ def apply(wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int) -
     tx.execute(f"DELETE FROM {stage}")
     tx.execute(f"DELETE FROM {stage_pairs}")
     tx.load(stage, ev.alerts)
-    tx.execute(f"DELETE FROM {ALERTS_TABLE} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s "
-               "WHERE s.id_no_contrato = t.id_no_contrato "
-               f"AND s.nombre_indicador = t.nombre_indicador AND s.{window} = t.{window})")
+    tx.execute(
+        f"DELETE FROM {ALERTS_TABLE} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s "
+        "WHERE s.id_no_contrato = t.id_no_contrato "
+        f"AND s.nombre_indicador = t.nombre_indicador AND s.{window} = t.{window})"
+    )
     tx.execute(f"INSERT INTO {ALERTS_TABLE} SELECT * FROM {stage}")
     if ev.pairs.size:
         pairs = ev.pair_names.with_columns(pl.Series("contratos", ev.pair_totals))
         tx.load(stage_pairs, pairs.to_arrow())
-        tx.execute(f"DELETE FROM {PAIRS_TABLE} AS t WHERE EXISTS (SELECT 1 FROM {stage_pairs} "
-                   "AS s WHERE s.id_nit_entidad = t.id_nit_entidad "
-                   "AND s.id_nit_proveedor = t.id_nit_proveedor)")
+        tx.execute(
+            f"DELETE FROM {PAIRS_TABLE} AS t WHERE EXISTS (SELECT 1 FROM {stage_pairs} "
+            "AS s WHERE s.id_nit_entidad = t.id_nit_entidad "
+            "AND s.id_nit_proveedor = t.id_nit_proveedor)"
+        )
         tx.execute(f"INSERT INTO {PAIRS_TABLE} SELECT * FROM {stage_pairs}")
     if outbox.num_rows:
         tx.load(OUTBOX_TABLE, outbox)
@@ -149,8 +171,10 @@ def apply(wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int) -
 
 def pending(wh: Warehouse, shard: int, first: int, last: int) -> list[str]:
     """The outbox messages of a batch, in stream order."""
-    rows = wh.query(f"SELECT mensaje FROM {OUTBOX_TABLE} WHERE shard = ? AND seq BETWEEN ? AND ? "
-                    "ORDER BY seq", [shard, first, last])
+    rows = wh.query(
+        f"SELECT mensaje FROM {OUTBOX_TABLE} WHERE shard = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+        [shard, first, last],
+    )
     return rows.column("mensaje").to_pylist()
 
 
