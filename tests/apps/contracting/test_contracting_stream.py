@@ -192,13 +192,9 @@ def test_each_indicator_positive_negative_window_edge_and_late(rt, indicator):
     state = rt.warehouse("results").checkpoint(checkpoint_name("contracts", 0))
     assert state["late"] == 1 and state["seq"] == 4
     messages = seen(rt)
-    assert sorted((m["id_no_contrato"], m["nombre_indicador"]) for m in messages) == [
-        ("CO1.REQ.0000001", indicator),
-        ("CO1.REQ.0000004", indicator),
-    ]
-    assert {m["id_alerta"] for m in messages} == {
-        f"CO1.REQ.0000001|{indicator}|2023-04-17T10:00:00.000-05:00",
-        f"CO1.REQ.0000004|{indicator}|2023-04-17T10:10:00.000-05:00",
+    assert {m["id_alerta"]: [a["nombre_indicador"] for a in m["alertas"]] for m in messages} == {
+        "CO1.REQ.0000001|2023-04-17T10:00:00.000-05:00": [indicator],
+        "CO1.REQ.0000004|2023-04-17T10:10:00.000-05:00": [indicator],
     }
 
 

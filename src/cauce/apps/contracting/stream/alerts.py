@@ -90,6 +90,10 @@ class Evaluated:
     pair_names: pl.DataFrame  # id_nit_entidad, id_nit_proveedor of each pair
     watermark: float | None  # the latest event time seen (epoch seconds)
     late: int
+    flags: dict[str, np.ndarray]  # per indicator, whether each record's alert is `Si`
+    starts: pl.Series  # each record's window start and end, as the rows write them
+    ends: pl.Series
+    executed: str  # fecha_ejecucion
 
 
 def frame(records: Sequence[dict], arrival: Sequence[float]) -> pl.DataFrame:
@@ -173,13 +177,9 @@ def evaluate(
     late = int(np.count_nonzero(ts < seen[:-1] - LATE_AFTER))
     start = df["event_ts"].dt.convert_time_zone(TIMEZONE).dt.truncate(WINDOW)
     fmt = "%Y-%m-%dT%H:%M:%S%.3f%:z"
-    window = (
-        '{"start":"'
-        + start.dt.strftime(fmt)
-        + '","end":"'
-        + start.dt.offset_by(WINDOW).dt.strftime(fmt)
-        + '"}'
-    )
+    starts = start.dt.strftime(fmt)
+    ends = start.dt.offset_by(WINDOW).dt.strftime(fmt)
+    window = '{"start":"' + starts + '","end":"' + ends + '"}'
 
     amounts = pa.array(df["monto_contrato"].to_numpy(), pa.float64(), from_pandas=True)
     monto = pc.cast(pc.cast(pc.round(amounts, 3), pa.string()), pa.decimal128(30, 3))
@@ -208,6 +208,10 @@ def evaluate(
         pair_names=pair_cols[first_row[touched].tolist()],
         watermark=float(seen[-1]) if n else watermark,
         late=late,
+        flags=flags,
+        starts=starts,
+        ends=ends,
+        executed=executed,
     )
 
 

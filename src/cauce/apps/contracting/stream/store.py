@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from cauce import Warehouse
 
-from .alerts import Evaluated
+from .alerts import INDICATORS, Evaluated
 from .reference import keys_of
 
 ALERTS_TABLE = "t_result_indicadores_stream"
@@ -107,44 +105,56 @@ class PairCounts:
 def messages(
     ev: Evaluated, df: pl.DataFrame, seqs: np.ndarray, arrival: np.ndarray, shard: int
 ) -> pa.Table:
-    """The outbox rows of the batch's ``Si`` alerts: one JSON message per alert."""
-    alerts = ev.alerts
-    si = pc.equal(alerts["tipo_alerta_irregularidad"], "Si")
-    rows = alerts.filter(si).to_pylist()
-    position = np.flatnonzero(si.to_numpy(zero_copy_only=False)) % df.height
-    extra = (
-        df[position.tolist()]
-        .select(
-            "event_date", "event_time", "id_nit_entidad", "id_nit_proveedor", "nombre_proveedor"
+    """The outbox rows: one JSON message per contract with at least one ``Si`` alert, listing
+    them (built column-wise; ``id_alerta`` names the contract and window, for subscribers that
+    want to deduplicate what they forward)."""
+    # the alert list as JSON text: one constant fragment per indicator that fires
+    fragments = [
+        pl.when(pl.Series(ev.flags[name])).then(
+            pl.lit(
+                json.dumps(
+                    {"nombre_grupo_indicador": group, "nombre_indicador": name}, ensure_ascii=False
+                )
+            )
         )
-        .to_dicts()
-    )
-    out_seq, out_msg = [], []
-    for row, i, more in zip(rows, position.tolist(), extra, strict=True):
-        window = json.loads(row["window"])
-        body = {
-            "id_alerta": f"{row['id_no_contrato']}|{row['nombre_indicador']}|{window['start']}",
-            **row,
-            "monto_contrato": str(row["monto_contrato"]),
-            "window": window,
-            **more,
-            "shard": shard,
-            "seq": int(seqs[i]),
-            "puesto": datetime.fromtimestamp(float(arrival[i]), UTC).isoformat(),
-        }
-        out_seq.append(int(seqs[i]))
-        out_msg.append(json.dumps(body, ensure_ascii=False))
+        for group, name in INDICATORS
+    ]
+    alertas = pl.concat_str(fragments, separator=",", ignore_nulls=True)
+    monto = pl.from_arrow(ev.alerts["monto_contrato"].slice(0, df.height).cast(pa.string()))
+    body = df.select(
+        pl.concat_str("id_no_contrato", pl.lit("|"), ev.starts).alias("id_alerta"),
+        "id_no_contrato",
+        "event_date",
+        "event_time",
+        "id_nit_entidad",
+        "id_nit_proveedor",
+        "nombre_proveedor",
+        pl.lit(monto).alias("monto_contrato"),
+        pl.struct(start=ev.starts, end=ev.ends).alias("window"),
+        pl.lit(ev.executed).alias("fecha_ejecucion"),
+        pl.lit(shard).alias("shard"),
+        pl.Series("seq", seqs),
+        pl.from_epoch(pl.Series(arrival * 1e6).cast(pl.Int64), time_unit="us")
+        .dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .alias("puesto"),
+        alertas.alias("alertas"),
+    ).filter(pl.col("alertas").str.len_bytes() > 0)
+    head = body.drop("alertas").select(pl.struct(pl.all()).struct.json_encode()).to_series()
+    text = head.str.head(-1) + ',"alertas":[' + body["alertas"] + "]}"
     return pa.table(
         {
-            "shard": pa.array([shard] * len(out_seq), pa.int32()),
-            "seq": pa.array(out_seq, pa.int64()),
-            "mensaje": pa.array(out_msg),
+            "shard": pa.array(np.full(body.height, shard), pa.int32()),
+            "seq": body["seq"].to_arrow().cast(pa.int64()),
+            "mensaje": text.to_arrow().cast(pa.string()),
         }
     )
 
 
-def apply(wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int) -> None:
-    """The batch's warehouse writes, inside transaction ``tx``."""
+def apply(
+    wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int, published: int
+) -> None:
+    """The batch's warehouse writes, inside transaction ``tx``; outbox rows up to sequence
+    ``published`` (batches whose stream checkpoint moved) are dropped."""
     window = wh.quote("window")
     (stage, _), (stage_pairs, _) = _stages(shard)
     tx.execute(f"DELETE FROM {stage}")
@@ -165,6 +175,7 @@ def apply(wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int) -
             "AND s.id_nit_proveedor = t.id_nit_proveedor)"
         )
         tx.execute(f"INSERT INTO {PAIRS_TABLE} SELECT * FROM {stage_pairs}")
+    tx.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE shard = ? AND seq <= ?", [shard, published])
     if outbox.num_rows:
         tx.load(OUTBOX_TABLE, outbox)
 
@@ -176,8 +187,3 @@ def pending(wh: Warehouse, shard: int, first: int, last: int) -> list[str]:
         [shard, first, last],
     )
     return rows.column("mensaje").to_pylist()
-
-
-def published(wh: Warehouse, shard: int, upto: int) -> None:
-    """Forget the outbox rows whose batches are published (the stream checkpoint moved)."""
-    wh.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE shard = ? AND seq <= ?", [shard, upto])
