@@ -68,13 +68,19 @@ def create_tables(wh: Warehouse, shards: int) -> None:
         if not wh.table_exists(name):
             wh.execute(f"CREATE TABLE {name} {columns}")
     for shard in range(shards):
-        for stage, table in _stages(shard):
+        keys, pairs = _stages(shard)
+        window = wh.quote("window")
+        for stage, select in (
+            (keys, f"id_no_contrato, {window} FROM {ALERTS_TABLE}"),
+            (pairs, f"* FROM {PAIRS_TABLE}"),
+        ):
             if not wh.table_exists(stage):
-                wh.execute(f"CREATE TABLE {stage} AS SELECT * FROM {table} LIMIT 0")
+                wh.execute(f"CREATE TABLE {stage} AS SELECT {select} LIMIT 0")
 
 
-def _stages(shard: int) -> tuple[tuple[str, str], tuple[str, str]]:
-    return (f"_stage_alertas_{shard}", ALERTS_TABLE), (f"_stage_pares_{shard}", PAIRS_TABLE)
+def _stages(shard: int) -> tuple[str, str]:
+    """The staging tables of a shard: the batch's (contract, window) keys, its pair counts."""
+    return f"_stage_claves_{shard}", f"_stage_pares_{shard}"
 
 
 def checkpoint_name(stream: str, shard: int) -> str:
@@ -156,16 +162,17 @@ def apply(
     """The batch's warehouse writes, inside transaction ``tx``; outbox rows up to sequence
     ``published`` (batches whose stream checkpoint moved) are dropped."""
     window = wh.quote("window")
-    (stage, _), (stage_pairs, _) = _stages(shard)
+    stage, stage_pairs = _stages(shard)
     tx.execute(f"DELETE FROM {stage}")
     tx.execute(f"DELETE FROM {stage_pairs}")
-    tx.load(stage, ev.alerts)
+    # a record's eight rows share its (contract, window): replacing them by that key is the
+    # upsert per (contract, indicator, window)
+    tx.load(stage, ev.alerts.select(["id_no_contrato", "window"]).slice(0, ev.starts.len()))
     tx.execute(
         f"DELETE FROM {ALERTS_TABLE} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s "
-        "WHERE s.id_no_contrato = t.id_no_contrato "
-        f"AND s.nombre_indicador = t.nombre_indicador AND s.{window} = t.{window})"
+        f"WHERE s.id_no_contrato = t.id_no_contrato AND s.{window} = t.{window})"
     )
-    tx.execute(f"INSERT INTO {ALERTS_TABLE} SELECT * FROM {stage}")
+    tx.load(ALERTS_TABLE, ev.alerts)
     if ev.pairs.size:
         pairs = ev.pair_names.with_columns(pl.Series("contratos", ev.pair_totals))
         tx.load(stage_pairs, pairs.to_arrow())
