@@ -42,11 +42,16 @@ TICK = 0.05
 
 def percentiles(values: list[float]) -> dict[str, float]:
     q = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50_ms": round(q[49] * 1000, 1), "p99_ms": round(q[98] * 1000, 1),
-            "max_ms": round(max(values) * 1000, 1), "records": len(values)}
+    return {
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1),
+        "records": len(values),
+    }
 
 
 # -- cauce -----------------------------------------------------------------------------------
+
 
 def prepare(home: Path, n: int, background: int, spark_dir: Path) -> None:
     """Reference in the raw zone, a backlog of n records on the stream and as Spark's files."""
@@ -68,9 +73,22 @@ def prepare(home: Path, n: int, background: int, spark_dir: Path) -> None:
 
 
 def serve(home: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "serve", "contracting",
-                             "--home", str(home), "--no-download", "--threads", "4"],
-                            stdout=subprocess.DEVNULL, stderr=open(home / "serve.log", "w"))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cauce.cli.main",
+            "serve",
+            "contracting",
+            "--home",
+            str(home),
+            "--no-download",
+            "--threads",
+            "4",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(home / "serve.log", "w"),
+    )
 
 
 def consumer_seq(rt: Any) -> tuple[int, int]:
@@ -80,22 +98,36 @@ def consumer_seq(rt: Any) -> tuple[int, int]:
     return (where.checkpoint, where.lag) if where else (0, shard.last_seq)
 
 
+def alert_runs(rt: Any) -> list[tuple[int, int, float, float]]:
+    """(first seq, last seq, started, ended) of each succeeded run of handler `alert`."""
+    found = []
+    for run in rt.runs("alert", status="succeeded", limit=100_000):
+        if run.event_id and run.started_at and run.ended_at:
+            a, b = run.event_id.rsplit(":", 1)[1].split("-")
+            found.append((int(a), int(b), run.started_at.timestamp(), run.ended_at.timestamp()))
+    return sorted(found)
+
+
 def cauce_throughput(home: Path, n: int) -> dict[str, Any]:
+    """From the start of the second batch to the end of the last (the first loads the
+    reference)."""
     from cauce import Runtime
     from cauce.apps.contracting import app
 
     with Runtime(app, home=home, settings={"download": False}) as rt:
-        seen: list[tuple[float, int]] = []
-        while True:
-            seq, lag = consumer_seq(rt)
-            seen.append((time.perf_counter(), seq))
-            if lag == 0:
-                break
-            time.sleep(0.1)
-    moved = [(t, s) for t, s in seen if s > 0]
-    (t0, s0), (t1, s1) = moved[0], moved[-1]
-    return {"records": s1 - s0, "seconds": round(t1 - t0, 2),
-            "records_per_s": round((s1 - s0) / (t1 - t0)) if t1 > t0 else None}
+        while consumer_seq(rt)[1] > 0:
+            time.sleep(0.2)
+        runs = alert_runs(rt)
+    first_batch = runs[0][1]
+    timed = runs[1:]
+    records = timed[-1][1] - first_batch
+    seconds = timed[-1][3] - timed[0][2]
+    return {
+        "records": records,
+        "batches": len(timed),
+        "seconds": round(seconds, 2),
+        "records_per_s": round(records / seconds),
+    }
 
 
 def cauce_latency(home: Path, rate: float, seconds: float) -> dict[str, Any]:
@@ -119,15 +151,10 @@ def cauce_latency(home: Path, rate: float, seconds: float) -> dict[str, Any]:
         counter.put({"stream": "contracts", "next": nxt + sent})
         while consumer_seq(rt)[1] > 0:
             time.sleep(0.1)
-        ends = []
-        for run in rt.runs("alert", newest_first=True, limit=20_000):
-            if run.event_id and run.ended_at and run.status.value == "succeeded":
-                a, b = run.event_id.rsplit(":", 1)[1].split("-")
-                ends.append((int(a), int(b), run.ended_at.timestamp()))
-    ends.sort()
+        ends = alert_runs(rt)
     latencies = []
     for first, last, put_at in puts:
-        for a, b, ended in ends:
+        for a, b, _, ended in ends:
             if a <= last and b >= first:
                 latencies += [ended - put_at] * (min(b, last) - max(a, first) + 1)
     return {"rate": rate, "seconds": seconds, **percentiles(latencies)}
@@ -139,14 +166,20 @@ def cauce_si(home: Path, n: int) -> set[tuple[str, str]]:
     from cauce.apps.contracting.stream import records as rec
 
     with Runtime(app, home=home, settings={"download": False}) as rt:
-        rows = rt.warehouse("results").query(
-            "SELECT id_no_contrato, nombre_indicador FROM t_result_indicadores_stream "
-            "WHERE tipo_alerta_irregularidad = 'Si' AND id_no_contrato <= ?",
-            [rec.contract_id(rec.FIRST_ID + n - 1)]).to_pylist()
+        rows = (
+            rt.warehouse("results")
+            .query(
+                "SELECT id_no_contrato, nombre_indicador FROM t_result_indicadores_stream "
+                "WHERE tipo_alerta_irregularidad = 'Si' AND id_no_contrato <= ?",
+                [rec.contract_id(rec.FIRST_ID + n - 1)],
+            )
+            .to_pylist()
+        )
     return {(r["id_no_contrato"], r["nombre_indicador"]) for r in rows}
 
 
 # -- Spark -----------------------------------------------------------------------------------
+
 
 def spark_reference(spark: Any, home: Path) -> dict[str, Any]:
     """The same key sets as `stream.reference`, from the same committed raw-zone files."""
@@ -167,7 +200,8 @@ def spark_reference(spark: Any, home: Path) -> dict[str, Any]:
                     "PARTITION BY id_proceso ORDER BY id_nit_entidad, id_nit_proveedor) = 1",
                     "SELECT id_nit_entidad, id_nit_proveedor FROM (SELECT *, row_number() OVER ("
                     "PARTITION BY id_proceso ORDER BY id_nit_entidad, id_nit_proveedor) AS rn "
-                    "FROM t) WHERE rn = 1")
+                    "FROM t) WHERE rn = 1",
+                )
             out[name] = spark.sql(spark_sql).cache()
             out[name].count()
     return out
@@ -183,12 +217,18 @@ def spark_job(ref: dict[str, Any], output: Path, latencies: list[float] | None):
     state: dict[str, Any] = {"acc": None}
 
     def run(batch: Any, batch_id: int) -> None:
-        b = (batch.withColumn("event_ts", F.to_timestamp(
-            F.concat("event_date", "event_time"), "yyyy-MM-ddHHmmss"))
+        b = (
+            batch.withColumn(
+                "event_ts", F.to_timestamp(F.concat("event_date", "event_time"), "yyyy-MM-ddHHmmss")
+            )
             .withColumn("w", F.window("event_ts", "5 minutes"))
-            .withColumn("n", F.substring("id_no_contrato", 9, 7).cast("long")))
-        eligible = (F.col("id_nit_entidad").isNotNull() & F.col("id_nit_proveedor").isNotNull()
-                    & ~F.col("id_nit_proveedor").isin("No Definido", "No Adjudicado"))
+            .withColumn("n", F.substring("id_no_contrato", 9, 7).cast("long"))
+        )
+        eligible = (
+            F.col("id_nit_entidad").isNotNull()
+            & F.col("id_nit_proveedor").isNotNull()
+            & ~F.col("id_nit_proveedor").isin("No Definido", "No Adjudicado")
+        )
         b = b.withColumn("eligible", eligible)
         order = Window.partitionBy("id_nit_entidad", "id_nit_proveedor").orderBy("n")
         b = b.withColumn("k", F.sum(F.col("eligible").cast("long")).over(order))
@@ -199,8 +239,11 @@ def spark_job(ref: dict[str, Any], output: Path, latencies: list[float] | None):
             b = b.join(acc, ["id_nit_entidad", "id_nit_proveedor"], "left")
         else:
             b = b.withColumn("prior", F.lit(0))
-        b = b.withColumn(ABUSO, F.col("eligible") & (
-            F.coalesce("hist", F.lit(0)) + F.coalesce("prior", F.lit(0)) + F.col("k") >= 3))
+        b = b.withColumn(
+            ABUSO,
+            F.col("eligible")
+            & (F.coalesce("hist", F.lit(0)) + F.coalesce("prior", F.lit(0)) + F.col("k") >= 3),
+        )
         for _group, name, key_set, column in LOOKUPS:
             keys = ref[key_set]
             key = keys.columns[0]
@@ -210,24 +253,40 @@ def spark_job(ref: dict[str, Any], output: Path, latencies: list[float] | None):
         groups = {ABUSO: OTROS, **{name: group for group, name, _, _ in LOOKUPS}}
         stack = ", ".join(f"'{g}', '{n}', `{n}`" for n, g in groups.items())
         alerts = b.select(
-            "id_no_contrato", "monto_contrato", F.to_json("w").alias("window"),
+            "id_no_contrato",
+            "monto_contrato",
+            F.to_json("w").alias("window"),
             F.expr(f"stack({len(groups)}, {stack}) AS (grupo, indicador, hit)"),
-        ).select("id_no_contrato", F.col("grupo").alias("nombre_grupo_indicador"),
-                 F.col("indicador").alias("nombre_indicador"),
-                 F.when(F.col("hit"), "Si").otherwise("No").alias("tipo_alerta_irregularidad"),
-                 F.col("monto_contrato").cast("decimal(30,3)"), "window",
-                 F.date_format(F.current_timestamp(), "yyyy-MM-dd'T'HH:mm:ssXXX")
-                 .alias("fecha_ejecucion"))
+        ).select(
+            "id_no_contrato",
+            F.col("grupo").alias("nombre_grupo_indicador"),
+            F.col("indicador").alias("nombre_indicador"),
+            F.when(F.col("hit"), "Si").otherwise("No").alias("tipo_alerta_irregularidad"),
+            F.col("monto_contrato").cast("decimal(30,3)"),
+            "window",
+            F.date_format(F.current_timestamp(), "yyyy-MM-dd'T'HH:mm:ssXXX").alias(
+                "fecha_ejecucion"
+            ),
+        )
         alerts.write.mode("append").parquet(str(output))
-        added = (b.where("eligible").groupBy("id_nit_entidad", "id_nit_proveedor")
-                 .agg(F.count("*").alias("prior")))
-        merged = added if acc is None else (
-            acc.unionByName(added).groupBy("id_nit_entidad", "id_nit_proveedor")
-            .agg(F.sum("prior").alias("prior")))
+        added = (
+            b.where("eligible")
+            .groupBy("id_nit_entidad", "id_nit_proveedor")
+            .agg(F.count("*").alias("prior"))
+        )
+        merged = (
+            added
+            if acc is None
+            else (
+                acc.unionByName(added)
+                .groupBy("id_nit_entidad", "id_nit_proveedor")
+                .agg(F.sum("prior").alias("prior"))
+            )
+        )
         state["acc"] = merged.localCheckpoint()
         if latencies is not None:
             ended = time.time()
-            latencies += [ended - r[0] for r in b.select("puesto").collect()]
+            latencies.extend(ended - r[0] for r in b.select("puesto").collect())
         b.unpersist()
 
     return run
@@ -236,30 +295,50 @@ def spark_job(ref: dict[str, Any], output: Path, latencies: list[float] | None):
 def spark_schema() -> Any:
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-    names = ["event_date", "event_time", "id_no_contrato", "id_nit_entidad", "id_nit_proveedor",
-             "id_nit_empresa", "id_portafolio", "nombre_proveedor", "nombre_responsable_fiscal"]
-    return StructType([StructField(n, StringType()) for n in names]
-                      + [StructField("monto_contrato", DoubleType()),
-                         StructField("puesto", DoubleType())])
+    names = [
+        "event_date",
+        "event_time",
+        "id_no_contrato",
+        "id_nit_entidad",
+        "id_nit_proveedor",
+        "id_nit_empresa",
+        "id_portafolio",
+        "nombre_proveedor",
+        "nombre_responsable_fiscal",
+    ]
+    return StructType(
+        [StructField(n, StringType()) for n in names]
+        + [StructField("monto_contrato", DoubleType()), StructField("puesto", DoubleType())]
+    )
 
 
-def spark_bench(home: Path, files: Path, work: Path, n: int, rate: float,
-                seconds: float) -> dict[str, Any]:
+def spark_bench(
+    home: Path, files: Path, work: Path, n: int, rate: float, seconds: float
+) -> dict[str, Any]:
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master("local[2]").appName("contracting-stream")
-             .config("spark.sql.shuffle.partitions", "2")
-             .config("spark.sql.session.timeZone", "America/Bogota")
-             .config("spark.ui.enabled", "false").getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("contracting-stream")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "America/Bogota")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     try:
         ref = spark_reference(spark, home)
         out = work / "spark-alerts"
         started = time.perf_counter()
-        query = (spark.readStream.schema(spark_schema()).json(str(files))
-                 .writeStream.foreachBatch(spark_job(ref, out, None))
-                 .option("checkpointLocation", str(work / "spark-ckpt"))
-                 .trigger(availableNow=True).start())
+        query = (
+            spark.readStream.schema(spark_schema())
+            .json(str(files))
+            .writeStream.foreachBatch(spark_job(ref, out, None))
+            .option("checkpointLocation", str(work / "spark-ckpt"))
+            .trigger(availableNow=True)
+            .start()
+        )
         query.awaitTermination()
         took = time.perf_counter() - started
         rows = spark.read.parquet(str(out)).where("tipo_alerta_irregularidad = 'Si'").collect()
@@ -271,17 +350,22 @@ def spark_bench(home: Path, files: Path, work: Path, n: int, rate: float,
         spark.stop()
 
 
-def spark_latency(spark: Any, ref: dict[str, Any], work: Path, rate: float,
-                  seconds: float) -> dict[str, Any]:
+def spark_latency(
+    spark: Any, ref: dict[str, Any], work: Path, rate: float, seconds: float
+) -> dict[str, Any]:
     from cauce.apps.contracting.stream import records as rec
 
     inbox = work / "spark-inbox"
     inbox.mkdir()
     latencies: list[float] = []
-    query = (spark.readStream.schema(spark_schema()).json(str(inbox))
-             .writeStream.foreachBatch(spark_job(ref, work / "spark-alerts-2", latencies))
-             .option("checkpointLocation", str(work / "spark-ckpt-2"))
-             .trigger(processingTime="0 seconds").start())
+    query = (
+        spark.readStream.schema(spark_schema())
+        .json(str(inbox))
+        .writeStream.foreachBatch(spark_job(ref, work / "spark-alerts-2", latencies))
+        .option("checkpointLocation", str(work / "spark-ckpt-2"))
+        .trigger(processingTime="0 seconds")
+        .start()
+    )
     time.sleep(5)  # the first (empty) micro-batches
     start, sent, total, i = time.time(), 0, int(rate * seconds), 0
     from cauce.apps.contracting import app
@@ -329,13 +413,18 @@ def main() -> None:
         ours = cauce_si(home, args.records)
         result["spark_throughput"], result["spark_latency"] = peer["throughput"], peer["latency"]
         result["same_si_alerts"] = ours == peer["si"]
-        result["si_alerts"] = {"cauce": len(ours), "spark": len(peer["si"]),
-                               "only_cauce": len(ours - peer["si"]),
-                               "only_spark": len(peer["si"] - ours)}
-        result["throughput_ratio"] = round(result["cauce_throughput"]["records_per_s"]
-                                           / peer["throughput"]["records_per_s"], 1)
+        result["si_alerts"] = {
+            "cauce": len(ours),
+            "spark": len(peer["si"]),
+            "only_cauce": len(ours - peer["si"]),
+            "only_spark": len(peer["si"] - ours),
+        }
+        result["throughput_ratio"] = round(
+            result["cauce_throughput"]["records_per_s"] / peer["throughput"]["records_per_s"], 1
+        )
         result["p99_ratio_spark_over_cauce"] = round(
-            peer["latency"]["p99_ms"] / result["cauce_latency"]["p99_ms"], 1)
+            peer["latency"]["p99_ms"] / result["cauce_latency"]["p99_ms"], 1
+        )
     result["load_after"] = os.getloadavg()
     print(json.dumps(result, indent=1, default=str))
 
