@@ -30,7 +30,7 @@ from .logs import LogLine
 from .partitions import Partitions, daily, monthly, weekly
 from .resources.bucket import Bucket
 from .resources.queue import Queue
-from .resources.stream import Stream
+from .resources.stream import Stream, StreamInfo
 from .resources.table import Table
 from .resources.topic import Topic
 from .resources.warehouse import Warehouse
@@ -38,6 +38,7 @@ from .runs import Run, RunStatus
 from .runtime.commands import CommandResult
 from .runtime.runtime import Runtime
 from .settings import Setting, Settings
+from .sinks import Sink
 from .warehouse.checkpoints import Checkpoint
 
 __version__ = "0.1.0"
@@ -81,8 +82,10 @@ __all__ = [
     "Setting",
     "Settings",
     "SimulatedClock",
+    "Sink",
     "StateError",
     "Stream",
+    "StreamInfo",
     "SystemClock",
     "Table",
     "Topic",

@@ -278,12 +278,15 @@ class App:
         concurrency: int | None = None,
         retry_delay: DurationLike = "1s",
         name: str | None = None,
+        visibility: DurationLike | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Run the decorated function for each event of ``resource``.
 
         Buckets: an `ObjectRef` per created object whose key matches ``prefix``/``suffix``.
         Queues: a `Message` (a list of them when ``batch_size`` > 1). Topics: a `Message`.
-        Streams: a list of `Record` per ``batch_size`` records or per closed ``window``.
+        Streams: a list of `Record` per ``batch_size`` records or per closed ``window``;
+        ``visibility`` (default 60 s) is how long a batch may run before its shard is taken
+        over (a queue's handler has its queue's visibility timeout).
         """
         target = self._resolve_resource(resource)
         if not isinstance(target, Bucket | Queue | Topic | Stream):
@@ -306,6 +309,12 @@ class App:
             raise DeclarationError(f"max_attempts must be a positive integer, got {max_attempts!r}")
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise DeclarationError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if visibility is not None and not isinstance(target, Stream):
+            raise DeclarationError("visibility= applies to stream handlers",
+                                   hint="a queue's handler has its queue's visibility_timeout")
+        lease = parse_duration(visibility, what="visibility") if visibility is not None else 60.0
+        if lease <= 0:
+            raise DeclarationError("visibility must be longer than zero")
         seconds = parse_duration(window, what="window") if window is not None else None
         if seconds is not None and seconds <= 0:
             raise DeclarationError("window must be longer than zero")
@@ -331,7 +340,7 @@ class App:
                 suffix=suffix, batch_size=size, window=seconds, max_attempts=max_attempts,
                 concurrency=concurrency,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
-                visibility=(target.visibility_timeout if isinstance(target, Queue) else 60.0),
+                visibility=(target.visibility_timeout if isinstance(target, Queue) else lease),
             )
             return func
 
@@ -348,6 +357,7 @@ class App:
         max_seconds: DurationLike | Setting = "100s",
         format: SinkFormat = "jsonl.gz",
         max_attempts: int = 10,
+        visibility: DurationLike = "60s",
         name: str | None = None,
     ) -> Sink:
         """Deliver a stream's records to ``bucket`` in files, as Firehose does: buffered per
@@ -362,7 +372,8 @@ class App:
         handler_name = name or f"{source.name}-to-{target.name}"
         made = Sink(handler_name, source, target, prefix=prefix, partition_by=partition_by,
                     max_bytes=max_bytes, max_seconds=max_seconds, format=format)
-        self.on(source, max_attempts=max_attempts, name=handler_name)(made.write)
+        self.on(source, max_attempts=max_attempts, name=handler_name,
+                visibility=visibility)(made.write)
         self.handlers[handler_name].buffer = made.limits
         return made
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cauce import App, InvalidKey, NotSerializable, Record
+from cauce.runtime.serving import housekeeping
 from cauce.testing import TestRuntime
 
 # With two shards, "a" and "b" land on shard 1 and "d" and "e" on shard 0.
@@ -157,3 +158,152 @@ def test_a_failing_window_is_retried_then_dead_lettered_and_replayable() -> None
         rt.drain()
         assert delivered == [[3], [1, 2]]
         assert rt.dlq("per_window") == []
+
+
+def test_put_many_places_each_record_by_its_key_in_one_transaction() -> None:
+    app = App("sensors")
+    readings = app.stream("readings", shards=2)
+    with TestRuntime(app):
+        placed = readings.put_many([({"n": n}, (SHARD_1 + SHARD_0)[n % 4]) for n in range(6)])
+        assert placed == [(1, 1), (1, 2), (0, 1), (0, 2), (1, 3), (1, 4)]
+        with pytest.raises(NotSerializable):
+            readings.put_many([({"n": 6}, "a"), ({"at": datetime(2024, 1, 1)}, "a")])
+        with pytest.raises(InvalidKey):
+            readings.put_many([({"n": 6}, "a"), ({"n": 7}, "")])
+        assert readings.put_many([]) == []
+        assert readings.put({"n": 8}, "a") == (1, 5), "nothing of the refused calls was kept"
+
+
+def test_describe_shows_checkpoints_and_lag_per_consumer() -> None:
+    app = App("sensors")
+    readings = app.stream("readings", shards=2)
+    app.on(readings, batch_size=10, name="collect")(lambda records, ctx: None)
+    with TestRuntime(app, start="2024-01-01T00:00:00") as rt:
+        readings.put_many([(n, "a") for n in range(3)] + [(9, "d")])
+        rt.clock.advance(30)
+        before = readings.describe()
+        assert before.lag == {"collect": 4}
+        one = before.shards[1]
+        assert (one.records, one.first_seq, one.last_seq) == (3, 1, 3)
+        assert one.consumers["collect"].behind_seconds == 30.0
+        rt.drain()
+        after = readings.describe()
+        assert after.lag == {"collect": 0}
+        assert after.shards[1].consumers["collect"].checkpoint == 3
+        assert after.as_dict()["shards"][0]["newest"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_retention_trims_by_age_and_count_and_numbering_goes_on() -> None:
+    app = App("sensors")
+    readings = app.stream("readings", retention="1h", max_records=2)
+    seen: list[int] = []
+    with TestRuntime(app) as rt:
+        readings.put_many([(n, "a") for n in range(5)])
+        housekeeping(rt.runtime)
+        assert [(s.first_seq, s.last_seq, s.records) for s in readings.describe().shards] == [
+            (4, 5, 2)]
+        rt.clock.advance(3601)
+        housekeeping(rt.runtime)
+        assert readings.describe().shards[0].records == 0
+        assert readings.put(5, "a") == (0, 6)
+        app.on(readings, name="late")(lambda records, ctx: seen.extend(r.data for r in records))
+        rt.drain()
+        readings.put_many([(n, "a") for n in range(6, 10)])
+        housekeeping(rt.runtime)
+        rt.drain()
+        warned = [line.message for line in rt.logs(stream="general")]
+    assert seen == [5, 8, 9], "a consumer goes on from the oldest record kept"
+    assert "stream readings shard 0: records 7-8 were dropped by its retention before late " \
+        "read them" in warned
+
+
+def test_a_failed_batch_comes_again_as_it_was_even_if_more_records_arrived() -> None:
+    app = App("sensors")
+    readings = app.stream("readings")
+    batches: list[list[int]] = []
+
+    @app.on(readings, batch_size=10, max_attempts=5)
+    def flaky(records: list[Record], ctx) -> None:
+        batches.append([r.data for r in records])
+        if len(batches) == 1:
+            raise ConnectionError("the sink is down")
+
+    with TestRuntime(app) as rt:
+        readings.put_many([(1, "a"), (2, "a")])
+        rt.advance("0s")
+        readings.put(3, "a")
+        rt.drain()
+        assert len({r.event_id for r in rt.runs("flaky")}) == 2
+    assert batches == [[1, 2], [1, 2], [3]]
+
+
+def test_records_that_keep_failing_go_to_the_dlq_with_their_attempts() -> None:
+    app = App("sensors")
+    readings = app.stream("readings")
+    broken = {"yes": True}
+    handled: list[int] = []
+
+    @app.on(readings, batch_size=10, max_attempts=2)
+    def strict(records: list[Record], ctx) -> None:
+        if broken["yes"]:
+            raise ValueError("bad reading")
+        handled.extend(r.data for r in records)
+
+    with TestRuntime(app) as rt:
+        readings.put_many([(1, "a"), (2, "a")])
+        rt.drain()
+        [dead] = rt.dlq("strict")
+        assert dead.receive_count == 2
+        assert rt.dlq_errors("strict")[0].startswith("ValueError: bad reading")
+        assert readings.describe().lag == {"strict": 0}, "the stream moves on"
+        broken["yes"] = False
+        assert rt.replay("strict") == 1
+        rt.drain()
+    assert handled == [1, 2]
+
+
+def test_ctx_atomic_commits_a_handlers_writes_with_its_checkpoint() -> None:
+    app = App("sensors")
+    readings = app.stream("readings")
+    totals = app.table("totals", key="key")
+    alerts = app.queue("alerts")
+    crash = {"after": True}
+
+    @app.on(readings, batch_size=10, max_attempts=5)
+    def count(records: list[Record], ctx) -> None:
+        with ctx.atomic():
+            for r in records:
+                row = totals.get(r.partition_key) or {"key": r.partition_key, "n": 0}
+                totals.put({**row, "n": row["n"] + 1})
+                alerts.send({"seq": r.seq})
+        if crash["after"]:
+            crash["after"] = False
+            raise RuntimeError("the process dies after the block committed")
+
+    with TestRuntime(app) as rt:
+        readings.put_many([(n, "a") for n in range(3)])
+        rt.drain()
+        assert totals.get("a") == {"key": "a", "n": 3}, "no record counted twice"
+        assert len(alerts.receive(10)) == 3
+        assert readings.describe().lag == {"count": 0}
+
+
+def test_ctx_atomic_writes_nothing_when_the_block_fails() -> None:
+    app = App("sensors")
+    readings = app.stream("readings")
+    totals = app.table("totals", key="key")
+    failures = {"left": 1}
+
+    @app.on(readings, batch_size=10, max_attempts=5)
+    def count(records: list[Record], ctx) -> None:
+        with ctx.atomic():
+            for r in records:
+                totals.put({"key": str(r.seq), "attempt": ctx.attempt})
+            if failures["left"]:
+                failures["left"] -= 1
+                raise RuntimeError("failed inside the block")
+
+    with TestRuntime(app) as rt:
+        readings.put_many([(n, "a") for n in range(2)])
+        rt.drain()
+        assert [item["attempt"] for item in totals.scan()] == [2, 2]

@@ -7,6 +7,7 @@ import pytest
 
 from cauce import App
 from cauce.runtime.dispatcher import Dispatcher
+from cauce.runtime.execute import execute
 from cauce.testing import TestRuntime
 
 
@@ -134,3 +135,31 @@ def test_stream_records_whose_worker_died_are_delivered_again_then_dead_lettered
         assert seen == [[1, 2]]
         assert rt.dlq_errors("consume") == ["worker lost while handling it 2 times"]
         assert [m.body["records"][0]["seq"] for m in rt.dlq("consume")] == [3]
+
+
+def test_a_batch_whose_atomic_block_committed_is_not_delivered_again() -> None:
+    app = App("lostream")
+    readings = app.stream("readings")
+    totals = app.table("totals", key="key")
+    batches: list[tuple[list[int], int]] = []
+
+    @app.on(readings, batch_size=2, max_attempts=2)
+    def count(records, ctx):
+        batches.append(([r.data for r in records], ctx.attempt))
+        with ctx.atomic():
+            for r in records:
+                row = totals.get(r.partition_key) or {"key": r.partition_key, "n": 0}
+                totals.put({**row, "n": row["n"] + 1})
+
+    with TestRuntime(app) as rt:
+        readings.put_many([(n, "a") for n in range(4)])
+        dead = Dispatcher(rt.runtime, threads=1, processes=1)
+        [delivery] = dead._claim(1)
+        dead._begin(delivery)
+        execute(rt.runtime, delivery.spec)  # the block commits, then the worker dies unsettled
+        rt.clock.advance(61)
+        rt.drain()
+        assert totals.get("a") == {"key": "a", "n": 4}
+        assert batches == [([0, 1], 1), ([2, 3], 1)], "the next batch is a first attempt"
+        assert [r.error for r in rt.runs("count") if not r.succeeded] == [
+            "worker lost: its lease expired before the run finished"]

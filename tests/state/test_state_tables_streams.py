@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from cauce.backends.state import StateStore
 
 T, S = "app:items", "app:readings"
@@ -100,3 +102,63 @@ def test_checkpoints_and_shard_leases(state: StateStore, other: StateStore) -> N
     assert streams.give_back(S, "c", 1, "L5", started=False)
     [_, s1] = streams.consumer_states(S, "c")
     assert (s1.lease, s1.attempts, s1.isolated) == (None, 0, 0)
+
+
+def test_numbering_continues_after_every_record_is_trimmed(state: StateStore) -> None:
+    streams = state.streams
+    assert streams.append(S, 0, [("a", "1"), ("a", "2"), ("a", "3")], now=10.0) == [1, 2, 3]
+    assert streams.trim(S, older_than=11.0) == 3
+    assert streams.append(S, 0, [("a", "4")], now=20.0) == [4]
+    assert streams.append(S, 0, [], now=21.0) == []
+    [shard] = streams.shards(S, 1)
+    assert (shard.records, shard.first_seq, shard.last_seq, shard.first_ts) == (1, 4, 4, 20.0)
+
+
+def test_trim_keeps_the_newest_records_of_each_shard(state: StateStore) -> None:
+    streams = state.streams
+    streams.append(S, 0, [("a", str(n)) for n in range(5)], now=10.0)
+    streams.append(S, 1, [("b", "x"), ("b", "y")], now=10.0)
+    assert streams.trim(S, older_than=0.0, keep=3) == 2
+    assert [r.seq for r in streams.read(S, 0, after=0, limit=10)] == [3, 4, 5]
+    assert [r.seq for r in streams.read(S, 1, after=0, limit=10)] == [1, 2]
+    assert [r.seq for r in streams.read(S, 0, after=0, limit=10, through=4)] == [3, 4]
+
+
+def test_shards_show_records_kept_and_checkpoints(state: StateStore) -> None:
+    streams = state.streams
+    streams.append(S, 1, [("b", "x"), ("b", "y"), ("b", "z")], now=5.0)
+    streams.consumers(S, "c", 2)
+    streams.take_shard(S, "c", 1, lease="L", now=0.0, until=10.0)
+    streams.commit(S, "c", 1, "L", seq=2)
+    zero, one = streams.shards(S, 2)
+    assert (zero.records, zero.last_seq, zero.consumers, zero.last_ts) == (0, 0, {"c": 0}, None)
+    assert (one.records, one.first_seq, one.last_seq, one.consumers) == (3, 1, 3, {"c": 2})
+    assert (one.lag("c"), one.lag("other")) == (1, 3)
+
+
+def test_a_claimed_batch_is_remembered_until_committed(state: StateStore) -> None:
+    streams = state.streams
+    streams.consumers(S, "c", 1)
+    assert streams.take_shard(S, "c", 0, lease="L1", now=0.0, until=10.0, upto=5)
+    assert streams.fail(S, "c", 0, "L1", retry_at=1.0, error="boom")
+    assert streams.consumer_states(S, "c")[0].upto == 5
+    assert streams.take_shard(S, "c", 0, lease="L2", now=2.0, until=10.0, upto=5)
+    assert streams.advance(S, "c", 0, "L2", seq=5)
+    assert not streams.advance(S, "c", 0, "L1", seq=9)
+    [s0] = streams.consumer_states(S, "c")
+    assert (s0.seq, s0.lease, s0.upto) == (5, "L2", 5)
+    assert streams.commit(S, "c", 0, "L2", seq=5)
+    [s0] = streams.consumer_states(S, "c")
+    assert (s0.seq, s0.lease, s0.upto) == (5, None, 0)
+
+
+def test_a_write_inside_atomic_rolls_back_with_the_checkpoint(state: StateStore) -> None:
+    streams = state.streams
+    streams.consumers(S, "c", 1)
+    streams.take_shard(S, "c", 0, lease="L", now=0.0, until=10.0, upto=3)
+    with pytest.raises(RuntimeError), state.atomic():
+        state.tables.put("app:t", "k", "{}", indexes={}, now=1.0)
+        streams.advance(S, "c", 0, "L", seq=3)
+        raise RuntimeError("the handler failed after its writes")
+    assert state.tables.get("app:t", "k") is None
+    assert streams.consumer_states(S, "c")[0].seq == 0

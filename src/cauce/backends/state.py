@@ -177,9 +177,12 @@ class QueueStore(ABC):
     @abstractmethod
     def send(self, queue: str, bodies: Sequence[str], *, now: float, delay: float = 0.0,
              group: str | None = None, event_ids: Sequence[str] | None = None,
-             attrs: Mapping[str, Any] | None = None, error: str | None = None) -> list[int]:
+             attrs: Mapping[str, Any] | None = None, error: str | None = None,
+             receives: int = 0) -> list[int]:
         """Store messages, visible at ``now + delay``; returns their ids, in order. Ids increase
-        and are never reused. Without ``event_ids`` each message gets a new random event id."""
+        and are never reused. Without ``event_ids`` each message gets a new random event id.
+        ``receives`` starts the receive count (records dead-lettered from a stream keep their
+        attempts)."""
 
     @abstractmethod
     def publish(self, queues: Sequence[str], body: str, *, now: float, event_id: str) -> None:

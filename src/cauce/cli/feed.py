@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import typer
 from ..errors import CauceError
 from ..resources.bucket import Bucket
 from ..resources.queue import Queue
+from ..resources.stream import Stream
 from ..resources.topic import Topic
 from . import console
 from .home import HomeOption, attached
@@ -37,19 +39,75 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
 
 
 def put_command(app_ref: str = typer.Argument(..., metavar="APP"),
-                bucket: str = typer.Argument(..., metavar="BUCKET"),
-                key: str = typer.Argument(..., metavar="KEY"),
-                file: Path = typer.Argument(..., metavar="FILE"),
+                target: str = typer.Argument(..., metavar="BUCKET|STREAM"),
+                first: str = typer.Argument(..., metavar="KEY|JSON",
+                                            help="a bucket's object key, or a stream's record "
+                                            "(JSON; - reads JSON lines from stdin)"),
+                file: Path = typer.Argument(None, metavar="[FILE]",
+                                            help="the local file to store in a bucket"),
+                partition_key: str = typer.Option(None, "--key", metavar="K",
+                                                  help="a stream record's partition key"),
+                key_field: str = typer.Option(None, "--key-field", metavar="FIELD",
+                                              help="take each record's partition key from "
+                                              "this field"),
                 home: Path = HomeOption) -> None:
-    """Store a local file in a bucket (which emits object-created). Example: cauce put demo inbox in/a.csv a.csv"""  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    """Store a local file in a bucket (which emits object-created), or put records into a
+    stream.
+
+    Examples: cauce put demo inbox in/a.csv a.csv; cauce put demo readings --key station-7 '{"v": 1.5}'
+    """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
     with attached(app_ref, home) as rt:
-        ref = rt.app.get_resource(bucket, Bucket).put_file(key, file)
-    console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {bucket}")
+        resource = rt.app.get_resource(target)  # an unknown name: the closest one
+        if isinstance(resource, Stream):
+            placed = _put_records(resource, first, partition_key, key_field)
+            console.out.print(f"put {len(placed):,} record(s) into stream {target}"
+                              + (f" (shard {placed[0][0]}, sequence {placed[0][1]})"
+                                 if len(placed) == 1 else ""))
+            return
+        bucket = rt.app.get_resource(target, Bucket)
+        if file is None:
+            raise CauceError("cauce put BUCKET needs a KEY and a FILE",
+                             hint="cauce put APP BUCKET KEY FILE, or "
+                             "cauce put APP STREAM --key K JSON")
+        ref = bucket.put_file(first, file)
+    console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}")
 
 
-def _json_arg(text: str) -> Any:
+PUT_CHUNK = 5000  # records a transaction when reading JSON lines
+
+
+def _put_records(stream: Stream, text: str, partition_key: str | None,
+                 key_field: str | None) -> list[tuple[int, int]]:
+    """Put one JSON record, or (``-``) every JSON line of stdin, in chunks of `PUT_CHUNK`."""
+    if (partition_key is None) == (key_field is None):
+        raise CauceError(f"stream {stream.name!r}: give --key K or --key-field FIELD",
+                         hint="records with one partition key keep their order in one shard")
+    lines = sys.stdin if text == "-" else [text]
+    placed: list[tuple[int, int]] = []
+    chunk: list[tuple[Any, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        record = _json_arg(line, where=f" (line {number})" if text == "-" else "")
+        chunk.append((record, partition_key or _field(record, key_field or "", number)))
+        if len(chunk) >= PUT_CHUNK:
+            placed += stream.put_many(chunk)
+            chunk = []
+    return placed + stream.put_many(chunk)
+
+
+def _field(record: Any, name: str, number: int) -> str:
+    value = record.get(name) if isinstance(record, dict) else None
+    if value is None or value == "":
+        raise CauceError(f"record {number} has no field {name!r} for its partition key",
+                         hint="give every record that field, or use --key K")
+    return str(value)
+
+
+def _json_arg(text: str, where: str = "") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise CauceError(f"the message is not valid JSON: {err.msg} at character {err.pos}",
+        raise CauceError(f"the message{where} is not valid JSON: {err.msg} at character "
+                         f"{err.pos}",
                          hint="""quote it for the shell: '{"key": "value"}'""") from None

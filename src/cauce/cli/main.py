@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, ui
+from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, streams, ui
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -45,6 +45,7 @@ execution.register(cli)
 cli.add_typer(runs.runs_cli, name="runs")
 cli.command("logs")(logs.logs_command)
 cli.command("queues")(queues.queues_command)
+cli.command("streams")(streams.streams_command)
 cli.add_typer(dlq.dlq_cli, name="dlq")
 cli.command("schedules")(queues.schedules_command)
 cli.command("config")(config.config_command)

@@ -106,13 +106,22 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
 
 
 def housekeeping(rt: Runtime) -> None:
-    """Drop stream records older than their stream's retention (as a stream service does), and
-    let the state store tidy what it keeps for itself."""
+    """Drop stream records past their stream's retention (age, and count per shard) as a
+    stream service does, saying when a consumer had not read them yet, and let the state store
+    tidy what it keeps for itself."""
     now = rt.clock.time()
-    with rt.state.atomic():
-        for stream in (s for s in rt.app.resources.values() if isinstance(s, Stream)):
-            rt.state.streams.trim(stream.qualified, older_than=now - stream.retention,
-                                  keep=stream.max_records)
+    for stream in (s for s in rt.app.resources.values() if isinstance(s, Stream)):
+        streams = rt.state.streams
+        if not streams.trim(stream.qualified, older_than=now - stream.retention,
+                            keep=stream.max_records):
+            continue
+        for shard in streams.shards(stream.qualified, stream.shards):
+            for consumer, seq in shard.consumers.items():
+                if shard.first_seq - 1 > seq:
+                    log_general(rt, rt.app.name, logging.WARNING,
+                                "stream %s shard %d: records %d-%d were dropped by its retention "
+                                "before %s read them", stream.name, shard.shard, seq + 1,
+                                shard.first_seq - 1, consumer)
     rt.state.maintain(now)
 
 

@@ -461,10 +461,18 @@ class StreamSource(Source):
                 streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
                                   started=False)
                 continue
+            if state.upto and state.seq >= state.upto:
+                # its ctx.atomic() block committed the batch's checkpoint: only the settling
+                # was lost, so the next batch counts no attempt for it and is not kept apart
+                streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
+                                  started=False)
+                lost.append(replace(run, status=RunStatus.FAILED, ended_at=now, error=LOST))
+                continue
             if state.attempts + 1 >= handler.max_attempts:
                 records, _ = self._batch(state, now)
                 reason = lost_reason(state.attempts + 1, state.last_error)
-                self._dead_letter(state.shard, records, run.event_id or "", reason, now)
+                self._dead_letter(state.shard, records, run.event_id or "", reason, now,
+                                  state.attempts + 1)
                 streams.commit(self.stream.qualified, handler.name, state.shard, lease,
                                seq=records[-1].seq if records else state.seq)
                 lost.append(replace(run, status=RunStatus.DEAD_LETTERED, ended_at=now,
@@ -523,7 +531,7 @@ class StreamSource(Source):
         return min(times) if times else None
 
     def _dead_letter(self, shard: int, records: list[StoredRecord], event_id: str, error: str,
-                     now: float) -> None:
+                     now: float, attempts: int) -> None:
         """Write a batch of records to the handler's dead-letter queue, to replay later."""
         handler = self.handler
         rows = [{"data": r.data, "pkey": r.pkey, "shard": r.shard, "seq": r.seq, "ts": r.ts}
@@ -531,7 +539,8 @@ class StreamSource(Source):
         body = json.dumps({"stream": self.stream.name, "shard": shard, "records": rows})
         self.runtime.state.queues.send(handler.store_queue + ".dlq", [body], now=now,
                                        event_ids=[event_id],
-                                       attrs={"source_queue": handler.store_queue}, error=error)
+                                       attrs={"source_queue": handler.store_queue}, error=error,
+                                       receives=attempts)
 
     def settle(self, delivery: Delivery, now: float) -> None:
         outcome = delivery.outcome
@@ -549,7 +558,7 @@ class StreamSource(Source):
             self._dead_letter(spec.shard, [
                 StoredRecord(r.shard, r.seq, r.partition_key, json.dumps(r.data),
                              r.ts.timestamp()) for r in spec.payload],
-                spec.event_id or "", error, now)
+                spec.event_id or "", error, now, spec.attempt)
             streams.commit(*where, seq=delivery.last_seq or 0)
             runs.upsert([delivery.ended(RunStatus.DEAD_LETTERED, now, outcome.error)])
             log_general(self.runtime, handler.app.name, 40, "%s: records %s dead-lettered: %s",

@@ -292,10 +292,16 @@ class Home:
                  "queues": [q.name for q in t.queues]}
                 for t in declared.resources.values() if isinstance(t, Topic)]
 
-    def streams(self, app: str) -> list[tuple[Stream, list[ShardState]]]:
+    def streams(self, app: str) -> list[tuple[Stream, list[ShardState], list[str]]]:
+        """Each stream with its shards and its consumers: the handlers declared on it and any
+        other that keeps a checkpoint there."""
         declared = self.app(app)
-        return [(s, self._state.views.stream_shards(s.qualified, s.shards))
-                for s in declared.resources.values() if isinstance(s, Stream)]
+        found = []
+        for s in (r for r in declared.resources.values() if isinstance(r, Stream)):
+            shards = self._state.views.stream_shards(s.qualified, s.shards)
+            names = {h.name for h in declared.handlers_of(s)}
+            found.append((s, shards, sorted(names.union(*(sh.consumers for sh in shards)))))
+        return found
 
     def dead_letters(self, app: str, target: str, *, after_id: int = 0,
                      limit: int = 50) -> tuple[str, list[dict[str, Any]]]:

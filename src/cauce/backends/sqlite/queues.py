@@ -36,7 +36,7 @@ _CLAIM_TOGETHER = _CLAIM.format(isolation="m.isolation < 2", columns=_COLUMNS)
 _CLAIM_ALONE = _CLAIM.format(isolation="m.isolation = 2", columns=_COLUMNS)
 _CLAIM_ANY = _CLAIM.format(isolation="1", columns=_COLUMNS)
 
-_ROWS_PER_INSERT = 500  # 8 parameters a row, well under SQLite's limit of variables per statement
+_ROWS_PER_INSERT = 500  # 9 parameters a row, well under SQLite's limit of variables per statement
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:
@@ -55,8 +55,9 @@ def _insert(con: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start:start + _ROWS_PER_INSERT]
         sql = ("INSERT INTO messages "
-               "(queue, body, event_id, grp, visible_at, sent_at, attrs, last_error) VALUES "
-               + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)) + " RETURNING id")
+               "(queue, body, event_id, grp, visible_at, sent_at, attrs, last_error, "
+               "receive_count) VALUES "
+               + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)) + " RETURNING id")
         inserted.extend(sorted(row[0] for row in con.execute(sql, [v for r in chunk for v in r])))
     return inserted
 
@@ -67,17 +68,19 @@ class SQLiteQueues(QueueStore):
 
     def send(self, queue: str, bodies: Sequence[str], *, now: float, delay: float = 0.0,
              group: str | None = None, event_ids: Sequence[str] | None = None,
-             attrs: Mapping[str, Any] | None = None, error: str | None = None) -> list[int]:
+             attrs: Mapping[str, Any] | None = None, error: str | None = None,
+             receives: int = 0) -> list[int]:
         ids = event_ids or [new_token() + new_token() for _ in bodies]
         attrs_text = json.dumps(dict(attrs)) if attrs else None
-        rows = [(queue, body, eid, group, now + delay, now, attrs_text, error)
+        rows = [(queue, body, eid, group, now + delay, now, attrs_text, error, receives)
                 for body, eid in zip(bodies, ids, strict=True)]
         with self.db.atomic() as con:
             return _insert(con, rows)
 
     def publish(self, queues: Sequence[str], body: str, *, now: float, event_id: str) -> None:
         with self.db.atomic() as con:
-            _insert(con, [(queue, body, event_id, None, now, now, None, None) for queue in queues])
+            _insert(con, [(queue, body, event_id, None, now, now, None, None, 0)
+                          for queue in queues])
 
     def receive(self, queue: str, *, now: float, limit: int, visibility: float,
                 worker: str | None = None, alone: bool | None = False) -> list[StoredMessage]:

@@ -1,0 +1,47 @@
+"""`cauce put APP STREAM` and `cauce streams APP`: records in by hand, shards and lag out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+STREAM_APP = """
+from cauce import App
+
+app = App("sensors")
+readings = app.stream("readings", shards=2, max_records=1000)
+
+@app.on(readings, batch_size=10)
+def collect(records, ctx):
+    pass
+"""
+
+
+def test_put_records_then_see_them_waiting(cli, app_file, tmp_path) -> None:
+    ref = app_file(STREAM_APP)
+    one = cli("put", ref, "readings", "--key", "station-7", '{"v": 1.5}')
+    assert one.status == 0, one.err
+    assert one.out.strip() == "put 1 record(s) into stream readings (shard 1, sequence 1)"
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"id": "a", "v": 1}\n\n{"id": "d", "v": 2}\n')
+    many = subprocess.run([sys.executable, "-m", "cauce.cli.main", "put", ref, "readings",
+                           "--key-field", "id", "-"], stdin=lines.open(), capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert many.stdout.strip() == "put 2 record(s) into stream readings", many.stderr
+    [info] = cli("streams", ref, "--json").json()
+    assert info["lag"] == {"collect": 3}
+    assert [(s["shard"], s["records"], s["last_seq"]) for s in info["shards"]] == [
+        (0, 1, 1), (1, 2, 2)]
+    table = cli("streams", ref)
+    assert "readings  2 shard(s), kept 7d or 1,000 records a shard  (collect 3 behind)" in table.out
+
+
+def test_put_explains_what_is_missing(cli, app_file) -> None:
+    ref = app_file(STREAM_APP)
+    no_key = cli("put", ref, "readings", '{"v": 1}')
+    assert (no_key.status, no_key.err.splitlines()[0]) == (
+        1, "error: stream 'readings': give --key K or --key-field FIELD")
+    bad = cli("put", ref, "readings", "--key", "k", '{"v": ')
+    assert bad.err.startswith("error: the message is not valid JSON")
+    unknown = cli("put", ref, "reading", "a.csv")
+    assert "readings" in unknown.err, "the closest name is suggested"

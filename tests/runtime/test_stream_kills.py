@@ -1,0 +1,169 @@
+"""Stream consumers killed with SIGKILL while a producer writes, with real processes: every
+record ends up in exactly one sink file and has its effects exactly once; a slow consumer loses
+nothing and catches up."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from runtime_helpers import start, wait_for
+
+LAKE_APP = """
+from cauce import App
+
+app = App("lake")
+events = app.stream("events", shards=2)
+lake = app.bucket("lake")
+app.sink(events, bucket=lake, prefix="raw/", partition_by=lambda r: f"part={r.data['n'] % 3}",
+         max_bytes=600, max_seconds="1s", max_attempts=1000, visibility="2s")
+totals = app.table("totals", key="key")
+out = app.queue("out")
+
+@app.on(events, batch_size=50, max_attempts=1000, visibility="2s")
+def count(records, ctx):
+    with ctx.atomic():  # read-modify-write: a batch applied twice would count twice
+        for r in records:
+            row = totals.get(r.partition_key) or {"key": r.partition_key, "n": 0}
+            totals.put({**row, "n": row["n"] + 1})
+        out.send_batch([{"n": r.data["n"]} for r in records])
+"""
+
+PRODUCE = """
+import sys, time
+from pathlib import Path
+from cauce import Runtime
+from cauce.cli.loading import load_app
+
+app, _ = load_app(sys.argv[1])
+stop, n = Path(sys.argv[3]), 0
+with Runtime(app, home=sys.argv[2], role="producer"):
+    events = app.resources["events"]
+    while not stop.exists():
+        events.put_many([({"n": n + i}, f"key-{(n + i) % 7}") for i in range(20)])
+        n += 20
+        time.sleep(0.02)
+print(n)
+"""
+
+
+def _query(home: Path, sql: str) -> list[tuple]:
+    con = sqlite3.connect(home / "state.db", timeout=30)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _lag(home: Path, stream: str, consumer: str) -> int:
+    rows = _query(home, "SELECT s.last_seq - coalesce(c.seq, 0) FROM stream_shards s "
+                        "LEFT JOIN stream_consumers c ON c.stream = s.stream AND c.shard = s.shard "
+                        f"AND c.consumer = '{consumer}' WHERE s.stream = '{stream}'")
+    return sum(r[0] for r in rows)
+
+
+def _sink_files(home: Path) -> dict[str, list[int]]:
+    root = home / "buckets" / "lake" / "lake"
+    return {str(p.relative_to(root)): [json.loads(line)["n"]
+                                        for line in gzip.decompress(p.read_bytes()).splitlines()]
+            for p in root.rglob("*.jsonl.gz") if not p.name.startswith("put-")}
+
+
+@pytest.mark.slow
+def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
+        tmp_path: Path, app_module) -> None:
+    ref = app_module("lake_app", LAKE_APP)
+    home, stop = tmp_path / "home", tmp_path / "stop"
+    (tmp_path / "produce.py").write_text(PRODUCE)
+    producer = subprocess.Popen([sys.executable, str(tmp_path / "produce.py"), ref, str(home),
+                                 str(stop)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    wait_for(lambda: (home / "state.db").exists(), 60, "the producer to create the home")
+    chance = random.Random(13)
+    kills = 0
+    try:
+        while kills < 20:
+            consumer = start(["worker", ref, "--home", str(home)], tmp_path)
+            time.sleep(chance.uniform(0.5, 4.0))  # from starting up to flushing files
+            consumer.send_signal(signal.SIGKILL)
+            consumer.communicate(timeout=30)
+            kills += 1
+    finally:
+        stop.touch()
+        produced = int(producer.communicate(timeout=60)[0].strip())
+    final = start(["worker", ref, "--home", str(home)], tmp_path)
+    try:
+        wait_for(lambda: _lag(home, "lake:events", "events-to-lake") == 0
+                 and _lag(home, "lake:events", "count") == 0, 240, "the consumers to catch up")
+    finally:
+        final.terminate()
+        final.communicate(timeout=60)
+    files = _sink_files(home)
+    written = sorted(n for numbers in files.values() for n in numbers)
+    assert produced > 1000 and written == list(range(produced)), \
+        "every record in exactly one file"
+    assert _query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
+    counted = _query(home, "SELECT sum(json_extract(value, '$.n')) FROM items "
+                           "WHERE tbl = 'lake:totals'")[0][0]
+    sent = sorted(n for (n,) in _query(home, "SELECT json_extract(body, '$.n') FROM messages "
+                                             "WHERE queue = 'lake:out'"))
+    assert (counted, sent) == (produced, list(range(produced))), "every record's effects once"
+    lost = _query(home, "SELECT count(*) FROM runs WHERE error LIKE 'worker lost%'")[0][0]
+    assert lost >= 1, "some kills landed while a batch was being written"
+
+
+SLOW_APP = """
+import time
+from cauce import App
+
+app = App("slow")
+events = app.stream("events", shards=2)
+seen = app.table("seen", key="n")
+
+@app.on(events, batch_size=20)
+def slowly(records, ctx):
+    time.sleep(0.2)  # 100 records/s at most, over two shards
+    with ctx.atomic():
+        for r in records:
+            seen.put({"n": r.data["n"]})
+"""
+
+
+@pytest.mark.slow
+def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_module) -> None:
+    ref = app_module("slow_app", SLOW_APP)
+    home, stop = tmp_path / "home", tmp_path / "stop"
+    (tmp_path / "produce.py").write_text(PRODUCE)
+    consumer = start(["worker", ref, "--home", str(home), "--threads", "1"], tmp_path)
+    producer = subprocess.Popen([sys.executable, str(tmp_path / "produce.py"), ref, str(home),
+                                 str(stop)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (home / "state.db").exists()
+                 and _query(home, "SELECT count(*) FROM stream_shards")[0][0] == 2, 60,
+                 "records in both shards")
+        lags = []
+        for _ in range(4):
+            time.sleep(1.5)
+            lags.append(_lag(home, "slow:events", "slowly"))
+        stop.touch()
+        produced = int(producer.communicate(timeout=60)[0].strip())
+        assert lags == sorted(lags) and lags[-1] > lags[0], f"lag grows while behind: {lags}"
+        shown = subprocess.run([sys.executable, "-m", "cauce.cli.main", "streams", ref,
+                                "--home", str(home), "--json"], capture_output=True, text=True,
+                               cwd=tmp_path, timeout=120)
+        assert json.loads(shown.stdout)[0]["lag"]["slowly"] > 0
+        wait_for(lambda: _lag(home, "slow:events", "slowly") == 0, 240, "the consumer to catch up")
+    finally:
+        stop.touch()
+        consumer.terminate()
+        consumer.communicate(timeout=60)
+    seen = sorted(n for (n,) in _query(home, "SELECT json_extract(value, '$.n') FROM items "
+                                              "WHERE tbl = 'slow:seen'"))
+    assert seen == list(range(produced))
