@@ -264,3 +264,36 @@ def test_a_newer_etl_replaces_the_reference_without_stopping(rt, tmp_path):
     }
     assert pep == {1: "Si", 3: "No", 4: "Si"}
     assert len(got) == 4 * len(INDICATORS)
+
+
+def test_a_batch_failing_after_its_warehouse_commit_is_applied_once(rt, monkeypatch):
+    topic, calls = app.get_resource("alerts"), []
+    publish = topic.publish
+
+    def failing(body):  # the first publish fails: the rows are committed, the checkpoint not
+        calls.append(body["id_no_contrato"])
+        if len(calls) == 1:
+            raise ConnectionError("topic unreachable")
+        return publish(body)
+
+    monkeypatch.setattr(topic, "publish", failing)
+    pair = {"id_nit_entidad": "E2", "id_nit_proveedor": "P2"}
+    rt.stream("contracts").put_many(
+        [
+            (record(1, "100000", nombre_proveedor="MULTADO SAS", **pair), "test-0"),
+            (record(2, "100100", **pair), "test-0"),
+        ]
+    )
+    rt.drain()
+    rt.advance("10s")
+    put(rt, record(3, "100200", **pair))
+    pairs = rt.warehouse("results").query("SELECT * FROM t_stream_pares_abuso").to_pylist()
+    assert pairs == [{"id_nit_entidad": "E2", "id_nit_proveedor": "P2", "contratos": 3}]
+    flags = {
+        k[0]: r["tipo_alerta_irregularidad"]
+        for k, r in alerts(rt).items()
+        if k[1] == "abuso de la contratación"
+    }
+    assert flags == {"CO1.REQ.0000001": "No", "CO1.REQ.0000002": "No", "CO1.REQ.0000003": "Si"}
+    assert [m["id_no_contrato"] for m in seen(rt)] == ["CO1.REQ.0000001", "CO1.REQ.0000003"]
+    assert len(rt.runs("alert", status="failed")) == 1

@@ -72,10 +72,13 @@ def handle(
     reference = reference_cache(raw, every, ctx).get(ctx.now().timestamp())
     name = checkpoint_name(stream.name, shard)
     fresh: list[Record] = []
+    texts: list[str] = []
     late = 0
     with wh.transaction() as tx:
         at = tx.checkpoint(name)
         done = at["seq"] if at else 0
+        if done >= first:  # applied before a crash: its messages wait in the outbox
+            texts = pending(tx, shard, first, min(done, last))
         fresh = [r for r in records if r.seq > done]
         if fresh:
             if pairs.at != at or not pairs.loaded:
@@ -100,9 +103,7 @@ def handle(
     if fresh:
         pairs.counts.update(zip(ev.pairs.tolist(), ev.pair_totals.tolist(), strict=True))
         pairs.at = moved
-        texts = outbox.column("mensaje").to_pylist()
-    else:  # applied before a crash; its messages wait in the outbox
-        texts = pending(wh, shard, first, last)
+        texts += outbox.column("mensaje").to_pylist()
     # a topic nobody subscribes to drops its messages (as SNS does): skip encoding them
     listened = bool(topic.queues or topic.app.handlers_of(topic))
     with ctx.atomic():

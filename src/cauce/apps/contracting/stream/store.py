@@ -187,9 +187,9 @@ def apply(
         tx.load(OUTBOX_TABLE, outbox)
 
 
-def pending(wh: Warehouse, shard: int, first: int, last: int) -> list[str]:
-    """The outbox messages of a batch, in stream order."""
-    rows = wh.query(
+def pending(tx: Any, shard: int, first: int, last: int) -> list[str]:
+    """The outbox messages of records ``first`` … ``last``, in stream order (in ``tx``)."""
+    rows = tx.query(
         f"SELECT mensaje FROM {OUTBOX_TABLE} WHERE shard = ? AND seq BETWEEN ? AND ? ORDER BY seq",
         [shard, first, last],
     )
