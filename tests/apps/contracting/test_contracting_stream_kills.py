@@ -200,10 +200,3 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
         home, "SELECT count(*) FROM runs WHERE name = 'alert' AND error LIKE 'worker lost%'"
     )[0][0]
     assert lost >= 1, "some kills landed while a batch was being applied"
-    print(
-        "DEBUG lost",
-        lost,
-        _query(
-            home, "SELECT status, error, result FROM runs WHERE name = 'alert' ORDER BY queued_at"
-        ),
-    )
