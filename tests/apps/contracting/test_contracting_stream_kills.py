@@ -6,6 +6,7 @@ same kills are checked by the stream core's own SIGKILL test.)"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -40,7 +41,7 @@ handler.visibility, handler.max_attempts = 2.0, 1000
 topic = app.get_resource("alerts")
 topic.subscribe(app.queue("alerts_seen"))
 if os.environ.get("SELF_KILL"):
-    publish, left = topic.publish, [random.randint(1, 3000)]
+    publish, left = topic.publish, [random.randint(1, 300)]
 
     def dying(body):
         left[0] -= 1
@@ -117,6 +118,7 @@ def _expected(home: Path) -> tuple[dict[tuple[str, str], str], set[str], dict[tu
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> None:
     home, log = tmp_path / "home", tmp_path / "processes.log"
     (tmp_path / "killed_app.py").write_text(TEST_APP)
@@ -143,9 +145,12 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
     chance = random.Random(29)
     try:
         for _ in range(KILLS):
-            consumer = _cauce(["worker", ref, "--home", str(home), "--no-download"], tmp_path, log)
-            # once it is up (importing the app takes seconds), at a random moment: loading the
-            # reference, computing, committing, publishing
+            consumer = _cauce(
+                ["worker", ref, "--home", str(home), "--no-download"], tmp_path, log, SELF_KILL="1"
+            )
+            # once it is up (importing the app takes seconds): killed from outside at a random
+            # moment (loading the reference, computing, committing), or left to kill itself
+            # while publishing, after its warehouse commit
             _wait(
                 lambda c=consumer: (
                     c.poll() is not None
@@ -154,7 +159,11 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
                 120,
                 "the worker to start",
             )
-            time.sleep(chance.uniform(0.0, 3.0))
+            if chance.random() < 0.5:
+                time.sleep(chance.uniform(0.0, 3.0))
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    consumer.wait(timeout=20)
             consumer.send_signal(signal.SIGKILL)
             consumer.wait(timeout=30)
     finally:
