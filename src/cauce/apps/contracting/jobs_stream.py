@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from typing import Annotated, Any
 
-from cauce import CauceError, Context, Record
+from cauce import CauceError, Context, Record, Runtime
 from cauce.durations import parse_duration
 
-from .app import app, raw, staging
+from .app import app, quarantine, raw, staging
 from .jobs_out import results
-from .stream import consumer, records
+from .stream import consumer, records, sample
 
 reference_check = app.setting(
     "reference_check",
@@ -128,3 +129,35 @@ def alert(batch: list[Record], ctx: Context) -> dict[str, Any]:
         topic=alerts,
         every=ctx.settings["reference_check"],
     )
+
+
+def demo_stream(rt: Runtime, seconds: float = 4.0, rate: float = 200.0) -> list[str]:
+    """A few seconds of the stream: registries holding some of the producer's pool values as a
+    newer weekly cut, the producer at ``rate``, the alerts as they are computed."""
+    day = date(2023, 4, 23)
+    sample.publish(raw, quarantine, day, background=2_000)
+    run_id = rt.submit(produce, params={"rate": rate, "for_": f"{seconds:g}s", "seed": 0})
+
+    def done() -> bool:
+        finished = rt.get_run(run_id).status.value not in ("queued", "running")
+        return finished and contracts.describe().lag.get("alert", 1) == 0
+
+    rt.serve(until=done, timeout=f"{seconds + 60:g}s", scheduler=False)
+    counts = results.query(
+        "SELECT nombre_indicador AS i, count(*) FILTER (WHERE tipo_alerta_irregularidad = 'Si') "
+        "AS si, count(DISTINCT id_no_contrato) AS n FROM t_result_indicadores_stream GROUP BY 1 "
+        "ORDER BY 2 DESC"
+    ).to_pylist()
+    examples = results.query(
+        "SELECT id_no_contrato AS c, string_agg(nombre_indicador, ', ' ORDER BY "
+        "nombre_indicador) AS i FROM t_result_indicadores_stream WHERE "
+        "tipo_alerta_irregularidad = 'Si' GROUP BY 1 ORDER BY 1 LIMIT 3"
+    ).to_pylist()
+    total = counts[0]["n"] if counts else 0
+    return [
+        f"stream: {total:,} contract records in {seconds:g} s on stream contracts, each with its "
+        f"8 alerts in t_result_indicadores_stream (reference: registries cut {day})",
+        "Si per indicator: " + "; ".join(f"{c['i']} {c['si']:,}" for c in counts),
+        *(f"  {e['c']}: {e['i']}" for e in examples),
+        f"stream, consumers and lag: cauce --home {rt.home} streams contracting",
+    ]
