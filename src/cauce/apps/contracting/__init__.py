@@ -3,7 +3,9 @@
 Data in: `synth` writes synthetic bulk exports of the eleven sources into bucket ``staging``
 (``origen/<file>``), `download` fetches them from a Socrata portal, and `etl` turns each into
 Parquet in bucket ``raw`` (``<table>/fecha_corte_datos=<date>/``) with a quarantine of what
-could not be read. See README.md next to this file.
+could not be read. Streaming: `produce` puts contract records on stream ``contracts`` and the
+``alert`` handler computes eight alerts per record into the warehouse and topic ``alerts``.
+See README.md next to this file.
 """
 
 from cauce.apps.contracting import (
