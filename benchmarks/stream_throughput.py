@@ -129,8 +129,12 @@ def _checkpointed(db: Path) -> int:
         try:
             con = sqlite3.connect(db, timeout=30)
             try:
-                return int(con.execute("SELECT coalesce(sum(seq), 0) FROM stream_consumers "
-                                       "WHERE consumer = 'handle'").fetchone()[0])
+                return int(
+                    con.execute(
+                        "SELECT coalesce(sum(seq), 0) FROM stream_consumers "
+                        "WHERE consumer = 'handle'"
+                    ).fetchone()[0]
+                )
             finally:
                 con.close()
         except sqlite3.OperationalError:
@@ -141,8 +145,12 @@ def _checkpointed(db: Path) -> int:
 def _percentiles(path: Path) -> dict[str, float]:
     values = sorted(float(x) for x in path.read_text().split())
     cut = statistics.quantiles(values, n=100)
-    return {"records": len(values), "p50_ms": round(cut[49] * 1000, 1),
-            "p99_ms": round(cut[98] * 1000, 1), "max_ms": round(values[-1] * 1000, 1)}
+    return {
+        "records": len(values),
+        "p50_ms": round(cut[49] * 1000, 1),
+        "p99_ms": round(cut[98] * 1000, 1),
+        "max_ms": round(values[-1] * 1000, 1),
+    }
 
 
 def bench_cauce(work: Path, n: int, rate: float) -> dict[str, float]:
@@ -152,15 +160,22 @@ def bench_cauce(work: Path, n: int, rate: float) -> dict[str, float]:
     app.write_text(textwrap.dedent(CAUCE_APP))
     producer.write_text(textwrap.dedent(CAUCE_PRODUCER))
     ref, home = f"{app}:app", folder / "home"
-    subprocess.run([sys.executable, str(producer), ref, str(home), "0", "0"], check=True,
-                   capture_output=True)  # creates the home
-    worker = subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "worker", ref,
-                               "--home", str(home)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(producer), ref, str(home), "0", "0"], check=True, capture_output=True
+    )  # creates the home
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cauce.cli.main", "worker", ref, "--home", str(home)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(2.0)  # let the worker import and start polling
     try:
-        put = subprocess.run([sys.executable, str(producer), ref, str(home), str(n), str(rate)],
-                             check=True, capture_output=True, text=True)
+        put = subprocess.run(
+            [sys.executable, str(producer), ref, str(home), str(n), str(rate)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         started, put_done = map(float, put.stdout.split())
         deadline = time.monotonic() + 600
         while _checkpointed(home / "state.db") < n:
@@ -171,8 +186,10 @@ def bench_cauce(work: Path, n: int, rate: float) -> dict[str, float]:
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
-    found = {"put_per_s": round(n / (put_done - started)), "end_to_end_per_s":
-             round(n / (done - started))}
+    found = {
+        "put_per_s": round(n / (put_done - started)),
+        "end_to_end_per_s": round(n / (done - started)),
+    }
     if rate:
         found |= _percentiles(folder / "latencies.txt")
     return found
@@ -188,19 +205,28 @@ def bench_redis(work: Path, n: int, rate: float) -> dict[str, float]:
     (folder / "producer.py").write_text(textwrap.dedent(REDIS_PRODUCER))
     (folder / "consumer.py").write_text(textwrap.dedent(REDIS_CONSUMER))
     out = folder / "latencies.txt"
-    consumer = subprocess.Popen([sys.executable, str(folder / "consumer.py"), key, str(n),
-                                 str(out)], stdout=subprocess.PIPE, text=True)
+    consumer = subprocess.Popen(
+        [sys.executable, str(folder / "consumer.py"), key, str(n), str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert consumer.stdout is not None and consumer.stdout.readline().strip() == "ready"
-        put = subprocess.run([sys.executable, str(folder / "producer.py"), key, str(n),
-                              str(rate)], check=True, capture_output=True, text=True)
+        put = subprocess.run(
+            [sys.executable, str(folder / "producer.py"), key, str(n), str(rate)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         started, put_done = map(float, put.stdout.split())
         done = float(consumer.communicate(timeout=600)[0].strip())
     finally:
         consumer.kill()
         redis.Redis().delete(key)
-    found = {"put_per_s": round(n / (put_done - started)), "end_to_end_per_s":
-             round(n / (done - started))}
+    found = {
+        "put_per_s": round(n / (put_done - started)),
+        "end_to_end_per_s": round(n / (done - started)),
+    }
     if rate:
         found |= _percentiles(out)
     return found
@@ -218,37 +244,52 @@ def main() -> None:
     try:
         results = {
             "load_before": os.getloadavg(),
-            "throughput": {"records": args.n, "redis": bench_redis(work, args.n, 0),
-                           "cauce": bench_cauce(work, args.n, 0)},
-            "latency": {"records": steady, "rate": args.rate,
-                        "redis": bench_redis(work, steady, args.rate),
-                        "cauce": bench_cauce(work, steady, args.rate)},
+            "throughput": {
+                "records": args.n,
+                "redis": bench_redis(work, args.n, 0),
+                "cauce": bench_cauce(work, args.n, 0),
+            },
+            "latency": {
+                "records": steady,
+                "rate": args.rate,
+                "redis": bench_redis(work, steady, args.rate),
+                "cauce": bench_cauce(work, steady, args.rate),
+            },
             "load_after": os.getloadavg(),
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     through, latency = results["throughput"], results["latency"]
     results["ratio_throughput_cauce_vs_redis"] = round(
-        through["cauce"]["end_to_end_per_s"] / through["redis"]["end_to_end_per_s"], 2)
+        through["cauce"]["end_to_end_per_s"] / through["redis"]["end_to_end_per_s"], 2
+    )
     results["ratio_p99_cauce_vs_redis"] = round(
-        latency["cauce"]["p99_ms"] / max(latency["redis"]["p99_ms"], 0.1), 2)
+        latency["cauce"]["p99_ms"] / max(latency["redis"]["p99_ms"], 0.1), 2
+    )
     if args.json:
         print(json.dumps(results, indent=2))
         return
     print(f"throughput, {args.n:,} records (put_many chunks of 1,000):")
     for side in ("cauce", "redis"):
         r = through[side]
-        print(f"  {side:6} put {r['put_per_s']:>8,}/s   "
-              f"put→checkpoint {r['end_to_end_per_s']:>8,}/s")
+        print(
+            f"  {side:6} put {r['put_per_s']:>8,}/s   put→checkpoint {r['end_to_end_per_s']:>8,}/s"
+        )
     print(f"latency, {args.rate:,.0f} records/s for {args.seconds:g} s:")
     for side in ("cauce", "redis"):
         r = latency[side]
-        print(f"  {side:6} p50 {r['p50_ms']:>7} ms   p99 {r['p99_ms']:>7} ms   "
-              f"max {r['max_ms']:>7} ms")
-    print(f"cauce÷redis: throughput {results['ratio_throughput_cauce_vs_redis']}x, "
-          f"p99 {results['ratio_p99_cauce_vs_redis']}x")
-    print(f"load average before {results['load_before']}, after {results['load_after']}; "
-          f"{os.cpu_count()} cores, python {sys.version.split()[0]}")
+        print(
+            f"  {side:6} p50 {r['p50_ms']:>7} ms   p99 {r['p99_ms']:>7} ms   "
+            f"max {r['max_ms']:>7} ms"
+        )
+    print(
+        f"cauce÷redis: throughput {results['ratio_throughput_cauce_vs_redis']}x, "
+        f"p99 {results['ratio_p99_cauce_vs_redis']}x"
+    )
+    print(
+        f"load average before {results['load_before']}, after {results['load_after']}; "
+        f"{os.cpu_count()} cores, python {sys.version.split()[0]}"
+    )
 
 
 if __name__ == "__main__":

@@ -319,3 +319,24 @@ def test_a_failed_start_leaves_no_temporary_home(tmp_path: Path, monkeypatch) ->
     with pytest.raises(ConfigError), TestRuntime(app):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_configure_changes_settings_for_what_runs_next(tmp_path: Path) -> None:
+    app = App("demo")
+    app.setting("portal", str, default="www.datos.gov.co", help="where to harvest")
+    app.setting("limit", int, default=10, help="rows")
+    seen: list[str] = []
+
+    @app.job
+    def look(ctx) -> None:
+        seen.append(ctx.settings.portal)
+
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        rt.run(look)
+        rt.configure(portal="http://127.0.0.1:8080")
+        rt.run(look)
+        assert rt.settings.origin("portal") == "option --portal"
+        with pytest.raises(ConfigError):
+            rt.configure(limit="many")
+        assert rt.settings.limit == 10
+    assert seen == ["www.datos.gov.co", "http://127.0.0.1:8080"]

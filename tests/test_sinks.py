@@ -24,8 +24,10 @@ def _app(**options: Any) -> tuple[App, Any, Any]:
 
 
 def _files(lake: Any) -> dict[str, list[Any]]:
-    return {ref.key: [json.loads(line) for line in gzip.decompress(lake.get(ref.key)).splitlines()]
-            for ref in lake.list()}
+    return {
+        ref.key: [json.loads(line) for line in gzip.decompress(lake.get(ref.key)).splitlines()]
+        for ref in lake.list()
+    }
 
 
 def test_a_file_is_written_once_the_buffer_reaches_its_size() -> None:
@@ -34,7 +36,8 @@ def test_a_file_is_written_once_the_buffer_reaches_its_size() -> None:
         events.put_many([({"n": n}, "k") for n in range(5)])  # 8 bytes a record with its newline
         rt.advance("1s")
         assert _files(lake) == {
-            "raw/events-0000-000000000001-000000000004.jsonl.gz": [{"n": n} for n in range(4)]}
+            "raw/events-0000-000000000001-000000000004.jsonl.gz": [{"n": n} for n in range(4)]
+        }
         rt.advance("59m")
         assert len(_files(lake)) == 1, "the fifth record waits for its hour"
         rt.advance("1m")
@@ -51,7 +54,8 @@ def test_a_file_is_written_once_the_first_record_is_old_enough() -> None:
         assert _files(lake) == {}
         rt.advance("1s")  # 100 s after the first record
         assert _files(lake) == {
-            "raw/events-0000-000000000001-000000000002.jsonl.gz": [{"n": 1}, {"n": 2}]}
+            "raw/events-0000-000000000001-000000000002.jsonl.gz": [{"n": 1}, {"n": 2}]
+        }
         events.put({"n": 3}, "k")
         rt.advance("99s")
         assert len(_files(lake)) == 1
@@ -67,8 +71,11 @@ def test_records_are_grouped_in_folders_by_partition() -> None:
         rt.drain()
         assert _files(lake) == {
             "raw/day=a/events-0000-000000000001-000000000003.jsonl.gz": [
-                {"day": "a", "n": 0}, {"day": "a", "n": 2}],
-            "raw/day=b/events-0000-000000000001-000000000003.jsonl.gz": [{"day": "b", "n": 1}]}
+                {"day": "a", "n": 0},
+                {"day": "a", "n": 2},
+            ],
+            "raw/day=b/events-0000-000000000001-000000000003.jsonl.gz": [{"day": "b", "n": 1}],
+        }
 
 
 def test_parquet_files_hold_one_row_per_record() -> None:
@@ -79,7 +86,8 @@ def test_parquet_files_hold_one_row_per_record() -> None:
         [ref] = lake.list()
         assert ref.key.endswith(".parquet")
         assert pq.read_table(io.BytesIO(lake.get(ref.key))).to_pylist() == [
-            {"id": n, "v": n * 1.5} for n in range(3)]
+            {"id": n, "v": n * 1.5} for n in range(3)
+        ]
 
 
 def test_a_batch_written_but_not_checkpointed_is_rewritten_to_the_same_file() -> None:
@@ -107,16 +115,22 @@ def test_a_batch_written_but_not_checkpointed_is_rewritten_to_the_same_file() ->
 def test_limits_can_come_from_settings() -> None:
     app = App("feed")
     events, lake = app.stream("events"), app.bucket("lake")
-    app.sink(events, bucket=lake, max_bytes=app.setting("flush_bytes", int, default=10),
-             max_seconds=app.setting("flush_after", str, default="1h"))
+    app.sink(
+        events,
+        bucket=lake,
+        max_bytes=app.setting("flush_bytes", int, default=10),
+        max_seconds=app.setting("flush_after", str, default="1h"),
+    )
     with TestRuntime(app, settings={"flush_bytes": 1_000_000, "flush_after": "5s"}) as rt:
         events.put({"n": 1}, "k")
         rt.advance("4s")
         assert lake.list() == []
         rt.advance("1s")
         assert len(lake.list()) == 1
-    with pytest.raises(ConfigError, match="sink max_bytes"), TestRuntime(
-            app, settings={"flush_bytes": -1}) as rt:
+    with (
+        pytest.raises(ConfigError, match="sink max_bytes"),
+        TestRuntime(app, settings={"flush_bytes": -1}) as rt,
+    ):
         events.put({"n": 1}, "k")
         rt.drain()
 

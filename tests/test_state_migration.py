@@ -14,8 +14,10 @@ def test_a_version_2_file_keeps_its_stream_numbering(tmp_path: Path) -> None:
     state.streams.append("app:s", 0, [("a", "1"), ("a", "2")], now=1.0)
     state.close()
     con = sqlite3.connect(tmp_path / "state.db")  # as version 2 left it
-    con.executescript("DROP TABLE stream_shards; ALTER TABLE stream_consumers DROP COLUMN upto; "
-                      "PRAGMA user_version = 2;")
+    con.executescript(
+        "DROP TABLE stream_shards; ALTER TABLE stream_consumers DROP COLUMN upto; "
+        "PRAGMA user_version = 2;"
+    )
     con.close()
     state = open_state(url)
     try:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .durations import DurationLike, parse_duration
 from .errors import ConfigError, DeclarationError, NotFound
+from .executor_urls import parse_executor
 from .partitions import Partitions
 from .resources.base import Resource
 from .resources.bucket import Bucket
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 _APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 WorkerKind = Literal["thread", "process"]
+StartAt = Literal["oldest", "latest"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Handler:
     max_retry_delay: float = 300.0
     visibility: float = 60.0
     buffer: FlushLimits | None = None  # a sink's: batches close by size or age
+    start: StartAt = "oldest"  # where a new stream consumer begins
 
     @property
     def kind(self) -> str:
@@ -113,6 +116,7 @@ class Job:
     partitions: Partitions | None = None
     after: tuple[Job, ...] = ()
     worker: WorkerKind = "thread"
+    executor: str | None = None
     retries: int = 2
     retry_delay: float = 5.0
     max_retry_delay: float = 600.0
@@ -279,6 +283,7 @@ class App:
         retry_delay: DurationLike = "1s",
         name: str | None = None,
         visibility: DurationLike | None = None,
+        start: StartAt = "oldest",
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Run the decorated function for each event of ``resource``.
 
@@ -286,7 +291,9 @@ class App:
         Queues: a `Message` (a list of them when ``batch_size`` > 1). Topics: a `Message`.
         Streams: a list of `Record` per ``batch_size`` records or per closed ``window``;
         ``visibility`` (default 60 s) is how long a batch may run before its shard is taken
-        over (a queue's handler has its queue's visibility timeout).
+        over (a queue's handler has its queue's visibility timeout); a new stream handler
+        begins at the ``"oldest"`` record kept, or with what arrives after it first runs
+        (``start="latest"``, Kinesis's TRIM_HORIZON and LATEST).
         """
         target = self._resolve_resource(resource)
         if not isinstance(target, Bucket | Queue | Topic | Stream):
@@ -309,6 +316,11 @@ class App:
             raise DeclarationError(f"max_attempts must be a positive integer, got {max_attempts!r}")
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise DeclarationError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if start not in ("oldest", "latest"):
+            raise DeclarationError(f"start={start!r}: a stream handler starts at 'oldest' or "
+                                   "'latest'")
+        if start != "oldest" and not isinstance(target, Stream):
+            raise DeclarationError("start= applies to stream handlers")
         if visibility is not None and not isinstance(target, Stream):
             raise DeclarationError("visibility= applies to stream handlers",
                                    hint="a queue's handler has its queue's visibility_timeout")
@@ -341,6 +353,7 @@ class App:
                 concurrency=concurrency,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
                 visibility=(target.visibility_timeout if isinstance(target, Queue) else lease),
+                start=start,
             )
             return func
 
@@ -403,13 +416,17 @@ class App:
         partitions: Partitions | None = None,
         after: Sequence[Job] = (),
         worker: WorkerKind = "thread",
+        executor: str | None = None,
         retries: int = 2,
         retry_delay: DurationLike = "5s",
         timeout: DurationLike | None = None,
         run_at_start: bool = False,
         concurrency: int | None = None,
     ) -> Any:
-        """Declare a job. Its typed keyword parameters become options of `cauce run APP JOB`."""
+        """Declare a job. Its typed keyword parameters become options of `cauce run APP JOB`.
+
+        ``executor`` says where its runs execute (``local``, ``dask`` or ``dask://HOST:PORT``,
+        see `cauce.executor_urls`); `--executor` on the command line overrides it."""
 
         def decorate(f: Callable[..., Any]) -> Job:
             job_name = _checked_name("job", name or getattr(f, "__name__", "").replace("_", "-"))
@@ -420,6 +437,10 @@ class App:
                                        "give one of them name=...")
             if worker not in ("thread", "process"):
                 raise DeclarationError(f"job {job_name!r}: worker must be 'thread' or 'process'")
+            try:
+                where = parse_executor(executor) if executor is not None else None
+            except ConfigError as err:
+                raise DeclarationError(f"job {job_name!r}: {err}", hint=err.hint) from None
             if not isinstance(retries, int) or retries < 0:
                 raise DeclarationError(f"job {job_name!r}: retries must be a non-negative integer")
             if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
@@ -462,7 +483,8 @@ class App:
                     )
             job = Job(
                 app=self, name=job_name, func=f, params=params, schedule=schedule, every=every,
-                partitions=own, after=upstream, worker=worker, retries=retries,
+                partitions=own, after=upstream, worker=worker, executor=where,
+                retries=retries,
                 retry_delay=parse_duration(retry_delay, what="retry_delay"),
                 timeout=seconds,
                 run_at_start=run_at_start, concurrency=concurrency,

@@ -148,6 +148,10 @@ class ConfigSources:
         """The configured state URL and where it came from (None: ``<home>/state.db``)."""
         return self._top_level("state", "CAUCE_STATE")
 
+    def executor(self) -> tuple[str | None, str]:
+        """The configured executor URL and where it came from (None: not configured)."""
+        return self._top_level("executor", "CAUCE_EXECUTOR")
+
     def _top_level(self, key: str, env: str) -> tuple[str | None, str]:
         for where, value in (
             (f"environment {env}", self.environ.get(env)),

@@ -41,8 +41,9 @@ def parse_size(value: int | str, *, what: str = "size") -> int:
         return value
     found = _SIZE.match(value) if isinstance(value, str) else None
     if found is None or float(found.group(1)) <= 0:
-        raise DeclarationError(f"{what}: {value!r} is not a size",
-                               hint='write a number of bytes or e.g. "128MB"')
+        raise DeclarationError(
+            f"{what}: {value!r} is not a size", hint='write a number of bytes or e.g. "128MB"'
+        )
     return int(float(found.group(1)) * _UNITS[(found.group(2) or "b").lower()])
 
 
@@ -62,8 +63,10 @@ class FlushLimits:
         if isinstance(age, Setting):
             age = settings[age.name]
         try:
-            return (parse_size(size, what="sink max_bytes"),
-                    parse_duration(age, what="sink max_seconds"))
+            return (
+                parse_size(size, what="sink max_bytes"),
+                parse_duration(age, what="sink max_seconds"),
+            )
         except DeclarationError as error:
             raise ConfigError(str(error), hint=error.hint) from None
 
@@ -72,14 +75,23 @@ class Sink:
     """Writes a stream's records to ``bucket`` under ``prefix``: one object per batch and
     folder, named ``<prefix><folder>/<stream>-<shard>-<first>-<last>.<format>``."""
 
-    def __init__(self, name: str, stream: Stream, bucket: Bucket, *, prefix: str = "",
-                 partition_by: Callable[[Record], str] | None = None,
-                 max_bytes: int | str | Setting = "128MB",
-                 max_seconds: DurationLike | Setting = "100s",
-                 format: SinkFormat = "jsonl.gz") -> None:
+    def __init__(
+        self,
+        name: str,
+        stream: Stream,
+        bucket: Bucket,
+        *,
+        prefix: str = "",
+        partition_by: Callable[[Record], str] | None = None,
+        max_bytes: int | str | Setting = "128MB",
+        max_seconds: DurationLike | Setting = "100s",
+        format: SinkFormat = "jsonl.gz",
+    ) -> None:
         if format not in FORMATS:
-            raise DeclarationError(f"sink {name!r}: format {format!r} is not one cauce writes",
-                                   hint="use " + " or ".join(repr(f) for f in FORMATS))
+            raise DeclarationError(
+                f"sink {name!r}: format {format!r} is not one cauce writes",
+                hint="use " + " or ".join(repr(f) for f in FORMATS),
+            )
         if not isinstance(max_bytes, Setting):
             parse_size(max_bytes, what=f"sink {name!r} max_bytes")
         if not isinstance(max_seconds, Setting):
@@ -95,8 +107,10 @@ class Sink:
     def key(self, folder: str | None, shard: int, first: int, last: int) -> str:
         """The object key of one batch's records in one folder."""
         where = f"{folder.strip('/')}/" if folder else ""
-        return (f"{self.prefix}{where}{self.stream.name}-{shard:04d}-{first:012d}-{last:012d}."
-                f"{self.format}")
+        return (
+            f"{self.prefix}{where}{self.stream.name}-{shard:04d}-{first:012d}-{last:012d}."
+            f"{self.format}"
+        )
 
     def write(self, records: list[Record], ctx: Context) -> list[str]:
         """The handler: group the batch by folder and write one object per folder."""
@@ -110,8 +124,14 @@ class Sink:
             key = self.key(folder, records[0].shard, first, last)
             self.bucket.put(key, encode(group, self.format))
             keys.append(key)
-        ctx.log.info("%s: records %d-%d of shard %d in %d object(s)", self.name, first, last,
-                     records[0].shard, len(keys))
+        ctx.log.info(
+            "%s: records %d-%d of shard %d in %d object(s)",
+            self.name,
+            first,
+            last,
+            records[0].shard,
+            len(keys),
+        )
         return keys
 
 
@@ -121,11 +141,13 @@ def encode(records: list[Record], format: str) -> bytes:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        rows = [r.data if isinstance(r.data, dict) else {"data": json.dumps(r.data)}
-                for r in records]
+        rows = [
+            r.data if isinstance(r.data, dict) else {"data": json.dumps(r.data)} for r in records
+        ]
         out = io.BytesIO()
         pq.write_table(pa.Table.from_pylist(rows), out, compression="zstd")
         return out.getvalue()
-    text = "".join(json.dumps(r.data, ensure_ascii=False, separators=(",", ":")) + "\n"
-                   for r in records)
+    text = "".join(
+        json.dumps(r.data, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
+    )
     return gzip.compress(text.encode("utf-8"), mtime=0)

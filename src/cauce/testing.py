@@ -156,6 +156,10 @@ class TestRuntime:
     def settings(self) -> Any:
         return self.runtime.settings
 
+    def configure(self, **settings: Any) -> None:
+        """Change settings for what runs next (see `Runtime.configure`)."""
+        self.runtime.configure(**settings)
+
     def bucket(self, name: str) -> Any:
         return self.runtime.bucket(name)
 

@@ -37,3 +37,14 @@ def test_an_unknown_demo_app(cli, tmp_path: Path) -> None:
     result = cli("demo", "--app", "exampl", "--home", str(tmp_path / "d"))
     assert result.status == 1
     assert result.err.splitlines()[0] == "error: no app named 'exampl'"
+
+
+def test_the_opendata_demo_profiles_against_its_own_portal(cli, tmp_path: Path) -> None:
+    """Queued downloads read the portal setting, so the demo points it at its local portal;
+    a dead letter anywhere fails the demo instead of passing unseen."""
+    home = tmp_path / "demo-home"
+    result = cli("demo", "--app", "opendata", "--home", str(home))
+    assert result.status == 0, result.err
+    assert "✓ opendata in" in result.err
+    queues = cli("--home", str(home), "queues", "opendata", "--json").json()
+    assert all(q["dlq"] == 0 and q["visible"] == 0 for q in queues), queues

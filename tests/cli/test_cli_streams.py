@@ -24,14 +24,21 @@ def test_put_records_then_see_them_waiting(cli, app_file, tmp_path) -> None:
     assert one.out.strip() == "put 1 record(s) into stream readings (shard 1, sequence 1)"
     lines = tmp_path / "in.jsonl"
     lines.write_text('{"id": "a", "v": 1}\n\n{"id": "d", "v": 2}\n')
-    many = subprocess.run([sys.executable, "-m", "cauce.cli.main", "put", ref, "readings",
-                           "--key-field", "id", "-"], stdin=lines.open(), capture_output=True,
-                          text=True, cwd=tmp_path, timeout=120)
+    many = subprocess.run(
+        [sys.executable, "-m", "cauce.cli.main", "put", ref, "readings", "--key-field", "id", "-"],
+        stdin=lines.open(),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert many.stdout.strip() == "put 2 record(s) into stream readings", many.stderr
     [info] = cli("streams", ref, "--json").json()
     assert info["lag"] == {"collect": 3}
     assert [(s["shard"], s["records"], s["last_seq"]) for s in info["shards"]] == [
-        (0, 1, 1), (1, 2, 2)]
+        (0, 1, 1),
+        (1, 2, 2),
+    ]
     table = cli("streams", ref)
     assert "readings  2 shard(s), kept 7d or 1,000 records a shard  (collect 3 behind)" in table.out
 
@@ -40,8 +47,49 @@ def test_put_explains_what_is_missing(cli, app_file) -> None:
     ref = app_file(STREAM_APP)
     no_key = cli("put", ref, "readings", '{"v": 1}')
     assert (no_key.status, no_key.err.splitlines()[0]) == (
-        1, "error: stream 'readings': give --key K or --key-field FIELD")
+        1,
+        "error: stream 'readings': give --key K or --key-field FIELD",
+    )
     bad = cli("put", ref, "readings", "--key", "k", '{"v": ')
     assert bad.err.startswith("error: the message is not valid JSON")
     unknown = cli("put", ref, "reading", "a.csv")
     assert "readings" in unknown.err, "the closest name is suggested"
+
+
+POISON_APP = """
+from pathlib import Path
+
+from cauce import App
+
+app = App("poisoned")
+readings = app.stream("readings")
+done = app.table("done", key="v")
+
+
+@app.on(readings, batch_size=10, max_attempts=2, retry_delay="50ms")
+def check(records, ctx):
+    if any(r.data.get("poison") for r in records) and not Path("fixed").exists():
+        raise ValueError("cannot read this batch")
+    for r in records:
+        done.put({"v": r.data["v"]})
+"""
+
+
+def test_a_failing_stream_batch_is_listed_and_replayed_like_a_queue_message(
+    cli, app_file, tmp_path
+) -> None:
+    ref = app_file(POISON_APP)
+    assert cli("put", ref, "readings", "--key", "k", '{"v": 1, "poison": true}').status == 0
+    assert cli("serve", ref, "--for", "1s").status == 0
+    [dead] = cli("dlq", "list", ref, "check", "--json").json()
+    assert dead["receives"] == 2
+    assert dead["error"].startswith("ValueError: cannot read this batch\n")
+    assert [r["seq"] for r in dead["body"]["records"]] == [1]
+    [info] = cli("streams", ref, "--json").json()
+    assert info["lag"] == {"check": 0}, "the stream moved on past the dead letter"
+    (tmp_path / "fixed").touch()
+    assert cli("dlq", "replay", ref, "check").out.startswith("replayed 1 message(s)")
+    assert cli("serve", ref, "--for", "1s").status == 0
+    assert cli("dlq", "list", ref, "check", "--json").json() == []
+    runs = cli("runs", "--job", "check", "--json").json()
+    assert sorted(r["status"] for r in runs) == ["dead-lettered", "failed", "succeeded"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, InvalidKey, NotSerializable, Record
+from cauce import App, DeclarationError, InvalidKey, NotSerializable, Record
 from cauce.runtime.serving import housekeeping
 from cauce.testing import TestRuntime
 
@@ -307,3 +307,19 @@ def test_ctx_atomic_writes_nothing_when_the_block_fails() -> None:
         readings.put_many([(n, "a") for n in range(2)])
         rt.drain()
         assert [item["attempt"] for item in totals.scan()] == [2, 2]
+
+
+def test_a_handler_may_start_with_what_arrives_after_it() -> None:
+    app = App("sensors")
+    readings = app.stream("readings", shards=2)
+    seen: list[int] = []
+    with TestRuntime(app) as rt:
+        readings.put_many([(n, (SHARD_1 + SHARD_0)[n % 4]) for n in range(4)])
+        app.on(readings, name="tail", start="latest")(
+            lambda records, ctx: seen.extend(r.data for r in records))
+        rt.drain()
+        readings.put_many([(n, (SHARD_1 + SHARD_0)[n % 4]) for n in range(4, 8)])
+        rt.drain()
+    assert sorted(seen) == [4, 5, 6, 7]
+    with pytest.raises(DeclarationError, match="start= applies to stream handlers"):
+        app.on(app.queue("work"), start="latest")(lambda message, ctx: None)

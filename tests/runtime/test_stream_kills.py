@@ -64,27 +64,39 @@ def _query(home: Path, sql: str) -> list[tuple]:
 
 
 def _lag(home: Path, stream: str, consumer: str) -> int:
-    rows = _query(home, "SELECT s.last_seq - coalesce(c.seq, 0) FROM stream_shards s "
-                        "LEFT JOIN stream_consumers c ON c.stream = s.stream AND c.shard = s.shard "
-                        f"AND c.consumer = '{consumer}' WHERE s.stream = '{stream}'")
+    rows = _query(
+        home,
+        "SELECT s.last_seq - coalesce(c.seq, 0) FROM stream_shards s "
+        "LEFT JOIN stream_consumers c ON c.stream = s.stream AND c.shard = s.shard "
+        f"AND c.consumer = '{consumer}' WHERE s.stream = '{stream}'",
+    )
     return sum(r[0] for r in rows)
 
 
 def _sink_files(home: Path) -> dict[str, list[int]]:
     root = home / "buckets" / "lake" / "lake"
-    return {str(p.relative_to(root)): [json.loads(line)["n"]
-                                        for line in gzip.decompress(p.read_bytes()).splitlines()]
-            for p in root.rglob("*.jsonl.gz") if not p.name.startswith("put-")}
+    return {
+        str(p.relative_to(root)): [
+            json.loads(line)["n"] for line in gzip.decompress(p.read_bytes()).splitlines()
+        ]
+        for p in root.rglob("*.jsonl.gz")
+        if not p.name.startswith("put-")
+    }
 
 
 @pytest.mark.slow
 def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
-        tmp_path: Path, app_module) -> None:
+    tmp_path: Path, app_module
+) -> None:
     ref = app_module("lake_app", LAKE_APP)
     home, stop = tmp_path / "home", tmp_path / "stop"
     (tmp_path / "produce.py").write_text(PRODUCE)
-    producer = subprocess.Popen([sys.executable, str(tmp_path / "produce.py"), ref, str(home),
-                                 str(stop)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    producer = subprocess.Popen(
+        [sys.executable, str(tmp_path / "produce.py"), ref, str(home), str(stop)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     wait_for(lambda: (home / "state.db").exists(), 60, "the producer to create the home")
     chance = random.Random(13)
     kills = 0
@@ -100,20 +112,30 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
         produced = int(producer.communicate(timeout=60)[0].strip())
     final = start(["worker", ref, "--home", str(home)], tmp_path)
     try:
-        wait_for(lambda: _lag(home, "lake:events", "events-to-lake") == 0
-                 and _lag(home, "lake:events", "count") == 0, 240, "the consumers to catch up")
+        wait_for(
+            lambda: (
+                _lag(home, "lake:events", "events-to-lake") == 0
+                and _lag(home, "lake:events", "count") == 0
+            ),
+            240,
+            "the consumers to catch up",
+        )
     finally:
         final.terminate()
         final.communicate(timeout=60)
     files = _sink_files(home)
     written = sorted(n for numbers in files.values() for n in numbers)
-    assert produced > 1000 and written == list(range(produced)), \
-        "every record in exactly one file"
+    assert produced > 1000 and written == list(range(produced)), "every record in exactly one file"
     assert _query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
-    counted = _query(home, "SELECT sum(json_extract(value, '$.n')) FROM items "
-                           "WHERE tbl = 'lake:totals'")[0][0]
-    sent = sorted(n for (n,) in _query(home, "SELECT json_extract(body, '$.n') FROM messages "
-                                             "WHERE queue = 'lake:out'"))
+    counted = _query(
+        home, "SELECT sum(json_extract(value, '$.n')) FROM items WHERE tbl = 'lake:totals'"
+    )[0][0]
+    sent = sorted(
+        n
+        for (n,) in _query(
+            home, "SELECT json_extract(body, '$.n') FROM messages WHERE queue = 'lake:out'"
+        )
+    )
     assert (counted, sent) == (produced, list(range(produced))), "every record's effects once"
     lost = _query(home, "SELECT count(*) FROM runs WHERE error LIKE 'worker lost%'")[0][0]
     assert lost >= 1, "some kills landed while a batch was being written"
@@ -142,12 +164,21 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
     home, stop = tmp_path / "home", tmp_path / "stop"
     (tmp_path / "produce.py").write_text(PRODUCE)
     consumer = start(["worker", ref, "--home", str(home), "--threads", "1"], tmp_path)
-    producer = subprocess.Popen([sys.executable, str(tmp_path / "produce.py"), ref, str(home),
-                                 str(stop)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    producer = subprocess.Popen(
+        [sys.executable, str(tmp_path / "produce.py"), ref, str(home), str(stop)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        wait_for(lambda: (home / "state.db").exists()
-                 and _query(home, "SELECT count(*) FROM stream_shards")[0][0] == 2, 60,
-                 "records in both shards")
+        wait_for(
+            lambda: (
+                (home / "state.db").exists()
+                and _query(home, "SELECT count(*) FROM stream_shards")[0][0] == 2
+            ),
+            60,
+            "records in both shards",
+        )
         lags = []
         for _ in range(4):
             time.sleep(1.5)
@@ -155,15 +186,23 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
         stop.touch()
         produced = int(producer.communicate(timeout=60)[0].strip())
         assert lags == sorted(lags) and lags[-1] > lags[0], f"lag grows while behind: {lags}"
-        shown = subprocess.run([sys.executable, "-m", "cauce.cli.main", "streams", ref,
-                                "--home", str(home), "--json"], capture_output=True, text=True,
-                               cwd=tmp_path, timeout=120)
+        shown = subprocess.run(
+            [sys.executable, "-m", "cauce.cli.main", "streams", ref, "--home", str(home), "--json"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
         assert json.loads(shown.stdout)[0]["lag"]["slowly"] > 0
         wait_for(lambda: _lag(home, "slow:events", "slowly") == 0, 240, "the consumer to catch up")
     finally:
         stop.touch()
         consumer.terminate()
         consumer.communicate(timeout=60)
-    seen = sorted(n for (n,) in _query(home, "SELECT json_extract(value, '$.n') FROM items "
-                                              "WHERE tbl = 'slow:seen'"))
+    seen = sorted(
+        n
+        for (n,) in _query(
+            home, "SELECT json_extract(value, '$.n') FROM items WHERE tbl = 'slow:seen'"
+        )
+    )
     assert seen == list(range(produced))

@@ -83,3 +83,8 @@ def test_messages_items_and_shards(state: StateStore):
     state.streams.append("app:s", 1, [("p", '{"v": 1}'), ("p", '{"v": 2}')], now=3.0)
     shards = state.views.stream_shards("app:s", 2)
     assert [(s.shard, s.records, s.last_seq) for s in shards] == [(0, 0, 0), (1, 2, 2)]
+    state.streams.consumers("app:s", "c", 2)
+    state.streams.trim("app:s", older_than=0.0, keep=1)
+    _, one = state.views.stream_shards("app:s", 2)
+    assert (one.records, one.first_seq, one.last_seq, one.consumers, one.lag("c")) == (
+        1, 2, 2, {"c": 0}, 2)

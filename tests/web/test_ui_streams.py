@@ -24,7 +24,11 @@ def test_stream_shards_show_checkpoints_and_lag(tmp_path: Path) -> None:
             page = client.get("/apps/sensors/queues").text
     assert "kept 7d or 500 records a shard" in page
     assert "collect: checkpoint" in page
-    rows = [re.sub(r"<[^>]+>", " ", row).split()
-            for row in re.findall(r"<tr><td>\d.*?</tr>", page, re.S)]
-    assert [row[:3] + row[-2:] for row in rows] == [["0", "0", "0", "0", "0"],
-                                                      ["1", "5", "1..5", "2", "3"]]
+    rows = [
+        re.sub(r"<[^>]+>", " ", row).split()
+        for row in re.findall(r"<tr><td>\d.*?</tr>", page, re.S)
+    ]
+    assert [row[:3] + row[-2:] for row in rows] == [
+        ["0", "0", "0", "0", "0"],
+        ["1", "5", "1..5", "2", "3"],
+    ]

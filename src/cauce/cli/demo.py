@@ -30,6 +30,15 @@ def _fresh(home: Path) -> None:
     (home / MARKER).write_text("created by `cauce demo`; deleted and recreated by the next one\n")
 
 
+def _check_nothing_dead_lettered(rt: Runtime) -> None:
+    """A demo that dead-letters work did not show what it claims: say so, and where."""
+    dead = {row["queue"]: row["dlq"] for row in rt.queue_stats() if row["dlq"]}
+    if dead:
+        queues = ", ".join(f"{name} ({count})" for name, count in dead.items())
+        raise CauceError(f"its demo left dead letters in {queues}",
+                         hint=f"cauce --home {rt.home} logs general --app {rt.app.name}")
+
+
 def register(cli: typer.Typer) -> None:
     @cli.command("demo")
     def demo_command(
@@ -67,6 +76,7 @@ def register(cli: typer.Typer) -> None:
                     app_ref=reference, role="demo",
                 ) as rt:
                     lines = hook.func(rt) or []
+                    _check_nothing_dead_lettered(rt)
             except Exception as err:  # report each app's failure and go on with the next
                 failures.append(name)
                 message = (err.message if isinstance(err, CauceError)

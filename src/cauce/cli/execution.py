@@ -50,7 +50,10 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
 
 def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]:
     return [click.Option(["--home"], type=click.Path(path_type=Path), help="cauce home folder "
-                         "[default: .cauce, or CAUCE_HOME]"), *(extra or [])]
+                         "[default: .cauce, or CAUCE_HOME]"),
+            click.Option(["--executor"], metavar="URL", help="where job runs execute: local, "
+                         "dask (a local cluster) or dask://HOST:PORT [default: the job's "
+                         "executor=, CAUCE_EXECUTOR, or local]"), *(extra or [])]
 
 
 def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | None:
@@ -83,7 +86,7 @@ def _runtime(app: App, reference: str, values: dict[str, Any], settings: dict[st
     """A runtime on the home (and state) the command's options and configuration name."""
     home = home_option_value(values["home"])
     return Runtime(app, home=home, settings=settings, app_ref=reference, role=role,
-                   state=state_url(home))
+                   state=state_url(home), executor=values["executor"])
 
 
 def _list_jobs(app: App) -> None:
@@ -130,6 +133,9 @@ def register(cli: typer.Typer) -> None:
                 handler.hide(rt.settings.secrets())
                 rt.on_progress(bar)
                 run = rt.run(job, values["partition"], **params)
+                if rt.executors.remote(job) is not None:  # it logged on the cluster: show it now
+                    for line in rt.logs(run.id):
+                        console.err.print(escape(line.format(app.tz)), soft_wrap=True)
         finally:
             logging.getLogger().removeHandler(handler)
         if values["json"]:
@@ -175,8 +181,9 @@ def register(cli: typer.Typer) -> None:
         app, reference, job = chosen
         extra = [click.Option(["--from", "first"], required=True, help="first partition"),
                  click.Option(["--to", "last"], required=True, help="last partition (inclusive)"),
-                 click.Option(["--parallel"], type=click.IntRange(1, 256), default=1,
-                              show_default=True, help="partitions run at once"),
+                 click.Option(["--parallel"], type=click.IntRange(1, 256),
+                              help="partitions run at once [default: 1, or the threads of "
+                              "the Dask cluster]"),
                  click.Option(["--force"], is_flag=True,
                               help="run partitions that already succeeded too")]
         example = (f"cauce backfill {app.name} {job.name} --from 2021-01-01 --to 2021-01-31 "

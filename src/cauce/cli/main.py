@@ -13,7 +13,21 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, streams, ui
+from . import (
+    config,
+    console,
+    demo,
+    dlq,
+    execution,
+    feed,
+    logs,
+    migrate,
+    queues,
+    runs,
+    state,
+    streams,
+    ui,
+)
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -55,6 +69,7 @@ cli.command("publish")(feed.publish_command)
 cli.command("put")(feed.put_command)
 demo.register(cli)
 cli.add_typer(state.state_cli, name="state")
+cli.command("migrate")(migrate.migrate_command)
 ui.register(cli)
 
 

@@ -14,8 +14,11 @@ from . import console
 from .home import HomeOption, JsonOption, attached
 
 
-def streams_command(app_ref: str = typer.Argument(..., metavar="APP"),
-                    as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+def streams_command(
+    app_ref: str = typer.Argument(..., metavar="APP"),
+    as_json: bool = JsonOption,
+    home: Path = HomeOption,
+) -> None:
     """Shards, records kept, and every consumer's checkpoint and lag, per stream of an app.
 
     Example: cauce streams contracting --json
@@ -36,24 +39,42 @@ def _show(info: StreamInfo) -> None:
     if info.max_records:
         kept += f" or {info.max_records:,} records a shard"
     lag = ", ".join(f"{name} {count:,} behind" for name, count in info.lag.items())
-    console.out.print(f"[bold]{info.stream}[/]  {len(info.shards)} shard(s), {kept}"
-                      + (f"  ({lag})" if lag else "  (no consumer)"))
+    console.out.print(
+        f"[bold]{info.stream}[/]  {len(info.shards)} shard(s), {kept}"
+        + (f"  ({lag})" if lag else "  (no consumer)")
+    )
     table = Table(box=None)
     numbers = ("shard", "records", "checkpoint", "lag", "behind")
-    for column in ("shard", "records", "sequence", "newest record", "consumer", "checkpoint",
-                   "lag", "behind"):
+    for column in (
+        "shard",
+        "records",
+        "sequence",
+        "newest record",
+        "consumer",
+        "checkpoint",
+        "lag",
+        "behind",
+    ):
         table.add_column(column, no_wrap=True, justify="right" if column in numbers else "left")
     for shard in info.shards:
         span = f"{shard.first_seq}..{shard.last_seq}" if shard.records else f"..{shard.last_seq}"
         newest = console.local(shard.newest) if shard.newest else "-"
         consumers = list(shard.consumers.items()) or [("-", None)]
         for i, (name, where) in enumerate(consumers):
-            head = ([str(shard.shard), f"{shard.records:,}", span, newest] if i == 0
-                    else ["", "", "", ""])
+            head = (
+                [str(shard.shard), f"{shard.records:,}", span, newest]
+                if i == 0
+                else ["", "", "", ""]
+            )
             if where is None:
                 table.add_row(*head, name, "", "", "")
                 continue
             lag = f"[red]{where.lag:,}[/]" if where.lag else "0"
-            table.add_row(*head, name, str(where.checkpoint), lag,
-                          format_duration(where.behind_seconds) if where.lag else "-")
+            table.add_row(
+                *head,
+                name,
+                str(where.checkpoint),
+                lag,
+                format_duration(where.behind_seconds) if where.lag else "-",
+            )
     console.out.print(table)

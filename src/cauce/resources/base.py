@@ -47,9 +47,14 @@ class Resource:
         return f"<{type(self).__name__} {self.qualified}>"
 
 
+# One encoder for every call: json.dumps with options builds a new one each time, which costs
+# as much as encoding a small record.
+_STRICT = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+
+
 def to_json(value: Any, what: str) -> str:
     """Strict JSON text of ``value`` (no NaN, no arbitrary objects), or NotSerializable."""
     try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        return _STRICT.encode(value)
     except (TypeError, ValueError) as err:
         raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None

@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..durations import DurationLike, parse_duration
@@ -85,7 +86,7 @@ class Stream(Resource):
 
     def shard_for(self, partition_key: str) -> int:
         """The shard a partition key maps to (stable across processes and runs)."""
-        return zlib.crc32(partition_key.encode("utf-8")) % self.shards
+        return _key_hash(partition_key) % self.shards
 
     def put(self, record: Any, partition_key: str) -> tuple[int, int]:
         """Append a record; returns (shard, sequence number)."""
@@ -96,23 +97,25 @@ class Stream(Resource):
         each one's (shard, sequence number), in order. Records of one key keep their order."""
         by_shard: dict[int, list[tuple[str, str]]] = {}
         placed: list[tuple[int, int]] = []  # (shard, index within its shard's list)
+        what = f"a record for stream {self.name!r}"
         for record, partition_key in records:
-            shard = self.shard_for(self._checked_key(partition_key))
+            if type(partition_key) is not str or not partition_key:
+                self._checked_key(partition_key)
+            shard = _key_hash(partition_key) % self.shards
             items = by_shard.setdefault(shard, [])
             placed.append((shard, len(items)))
-            items.append((partition_key, to_json(record, f"a record for stream {self.name!r}")))
+            items.append((partition_key, to_json(record, what)))
         if not placed:
             return []
         seqs = self._runtime().append(self, by_shard)
         return [(shard, seqs[shard][i]) for shard, i in placed]
 
-    def _checked_key(self, partition_key: Any) -> str:
+    def _checked_key(self, partition_key: Any) -> None:
         if not isinstance(partition_key, str) or not partition_key:
             raise InvalidKey(f"stream {self.name!r}: partition_key must be non-empty text, "
                              f"got {partition_key!r}",
                              hint="records with one partition key keep their order, "
                              "e.g. a station id")
-        return partition_key
 
     def describe(self) -> StreamInfo:
         """Shards, records kept, and each consumer's checkpoint and lag (like Kinesis's
@@ -132,6 +135,12 @@ class Stream(Resource):
                 state.shard, state.records, state.first_seq, state.last_seq,
                 _when(state.first_ts), _when(state.last_ts), consumers))
         return StreamInfo(self.name, self.retention, self.max_records, shards)
+
+
+@lru_cache(maxsize=65536)
+def _key_hash(partition_key: str) -> int:
+    """CRC-32 of a partition key (keys repeat: a producer has a few, or a few thousand)."""
+    return zlib.crc32(partition_key.encode("utf-8"))
 
 
 def _when(ts: float | None) -> datetime | None:

@@ -56,17 +56,21 @@ def backfill(
     first: str,
     last: str,
     *,
-    parallel: int = 1,
+    parallel: int | None = None,
     force: bool = False,
     progress: Progress | None = None,
     poll: float = 0.05,
 ) -> BackfillReport:
-    """Run ``job`` for every partition from ``first`` to ``last`` (inclusive); returns a report."""
+    """Run ``job`` for every partition from ``first`` to ``last`` (inclusive); returns a report.
+    ``parallel`` partitions run at once: by default one, or as many as the threads of the Dask
+    cluster the job's runs go to."""
     if job.partitions is None:
         raise PartitionError(f"job {job.name!r} is not partitioned, so it cannot be backfilled",
                              hint="backfill runs a range of partitions; use `cauce run` instead")
     started = time.monotonic()
     keys = job.partitions.range(first, last, runtime.today())
+    slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here
+    parallel = parallel or slots
     report = BackfillReport(job.name, keys)
     done = runtime.state.runs.succeeded_partitions(runtime.app.name, job.name)
     todo = [k for k in keys if force or k not in done]

@@ -1,5 +1,6 @@
 """Buffered stream batches, as a sink reads them: a batch closes once its records reach a size
-in bytes or its first record has waited a number of seconds on the runtime's clock.
+in bytes (as uncompressed JSON lines, as Firehose counts its buffer) or its first record has
+waited a number of seconds on the runtime's clock.
 
 Where a batch closes depends only on the records: the size cut is the first record at which
 the bytes reach the limit, the time cut is the last record stamped before ``first.ts +
@@ -33,8 +34,7 @@ class Pending:
     first_ts: float | None = None
     closed: int | None = None  # the batch's last sequence number, once it closed
 
-    def scan(self, read: Reader, *, max_bytes: int, max_seconds: float,
-             now: float) -> float | None:
+    def scan(self, read: Reader, *, max_bytes: int, max_seconds: float, now: float) -> float | None:
         """Count records appended since the last scan; returns when the batch closes by time
         if it has not closed (None when there is no record yet, or it closed)."""
         while self.closed is None:
@@ -45,7 +45,7 @@ class Pending:
                 elif record.ts >= self.first_ts + max_seconds:
                     self.closed = self.counted
                     break
-                self.size += len(record.data) + 1
+                self.size += len(record.data.encode("utf-8")) + 1  # a JSON line
                 self.counted = record.seq
                 if self.size >= max_bytes:
                     self.closed = record.seq

@@ -13,7 +13,9 @@ A worker thread notes each delivery's start before calling its handler
 (`cauce.backends.state.RunStore.note_started`); the run's row says "running" once the delivery
 has run for `RECORD_AFTER` seconds, and its final status when it is settled. A delivery whose
 last worker died runs alone in a child process (`cauce.runtime.processes`), so that if it kills
-its worker again only that child dies.
+its worker again only that child dies. Where a run executes — this thread, a child process,
+a Dask cluster — is the runtime's executors' choice (`cauce.runtime.executors`); the
+bookkeeping stays here whatever the choice.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ..runs import RunStatus
-from .execute import Outcome, execute
+from .execute import Outcome
 from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
 
 if TYPE_CHECKING:
@@ -57,7 +59,7 @@ class Dispatcher:
         self.inflight: dict[str, Delivery] = {}
         self._process_inflight = 0
         # deliveries that must run alone go to a child process when the app can be imported there
-        self._children = runtime.processes.available
+        self._children = runtime.executors.processes.available
         self._claiming = True
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
@@ -132,9 +134,9 @@ class Dispatcher:
         if delivery.cancel.is_set():  # asked to cancel while it waited for a thread
             return Outcome(ok=False, error="cancelled before it started", cancelled=True)
         self._begin(delivery)
-        if self._in_child(delivery, inline=inline):
-            return self.runtime.processes.execute(delivery.spec, delivery.cancel)
-        return execute(self.runtime, delivery.spec, delivery.cancel)
+        executor = self.runtime.executors.pick(delivery.spec,
+                                               in_child=self._in_child(delivery, inline=inline))
+        return executor.execute(delivery.spec, delivery.cancel)
 
     def _settle_done(self) -> int:
         if not self._done:
@@ -191,7 +193,7 @@ class Dispatcher:
                                        now=now))
         alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
                          or (isinstance(s, StreamSource) and s.has_alone(now))}
-        with runtime.state.atomic():
+        with runtime.state.atomic(durable=False):  # a claim lost in a crash is found again
             for source in wanted:
                 cap = self._capacity(source, free - len(claimed))
                 if one:
@@ -225,7 +227,7 @@ class Dispatcher:
         by_source: dict[int, list[Delivery]] = {}
         for d in self.inflight.values():
             by_source.setdefault(id(d.source), []).append(d)
-        with self.runtime.state.atomic():
+        with self.runtime.state.atomic(durable=False):  # longer leases: derived, like a claim
             for group in by_source.values():
                 group[0].source.extend(group, now)
 

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..app import Job, suggest
 from ..errors import ConfigError, PartitionError
 from ..runs import Run, RunRecord, RunStatus, new_run_id
-from .execute import Outcome, RunSpec, execute, log_general
+from .execute import Outcome, RunSpec, log_general
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -112,11 +112,14 @@ def requeue_replayed(rt: Runtime, queue: str, message_id: int, body: str) -> Non
 
 def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
                    **params: Any) -> Run:
-    """Run ``job`` once, now, in this thread (as `cauce run`); returns the finished run."""
+    """Run ``job`` once, now, in this thread (or on its executor's cluster), as `cauce run`;
+    returns the finished run."""
     target = rt.app.get_job(job) if isinstance(job, str) else job
     partition = check_partition(rt, target, partition)
     values = check_params(rt, target, params)
     run_id = new_run_id()
+    spec = RunSpec(run_id, target, 1, run_id, partition, values)
+    executor = rt.executors.pick(spec, in_child=False)  # an unreachable cluster fails here
     now = rt.clock.time()
     rt.state.runs.insert([RunRecord(id=run_id, app=rt.app.name, kind="job", name=target.name,
                                     status=RunStatus.RUNNING, partition=partition,
@@ -125,10 +128,10 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     log_general(rt, rt.app.name, logging.INFO, "run %s %s started by hand", run_id,
                 target.name + (f"[{partition}]" if partition else ""))
     cancel = threading.Event()
-    watcher = _CancelWatcher(rt, run_id, cancel)
+    watcher = CancelWatcher(rt, run_id, cancel)
     watcher.start()
     try:
-        outcome = execute(rt, RunSpec(run_id, target, 1, run_id, partition, values), cancel)
+        outcome = executor.execute(spec, cancel)
     finally:
         watcher.stop()
     return _finish_foreground(rt, target, run_id, partition, outcome)
@@ -151,7 +154,7 @@ def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None
     return rt.get_run(run_id)
 
 
-class _CancelWatcher:
+class CancelWatcher:
     """Checks once a second whether a foreground run was asked to cancel."""
 
     def __init__(self, rt: Runtime, run_id: str, cancel: threading.Event) -> None:

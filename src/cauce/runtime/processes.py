@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import CauceError
 from ..events import ObjectRef
 from .execute import Outcome, Position, RunSpec, execute
 
@@ -81,6 +82,28 @@ def load_app(reference: str) -> Any:
     return getattr(module, attribute or "app")
 
 
+def child_task(runtime: Runtime, spec: RunSpec) -> ChildTask:
+    """What another process needs to run ``spec`` of ``runtime``'s app (raises CauceError when
+    the app has no ``module:attribute`` reference another process could import)."""
+    reference = runtime.app_ref
+    if reference is None:
+        raise CauceError(f"{spec.target.name!r} runs in another process, but app "
+                         f"{runtime.app.name!r} cannot be imported by reference",
+                         hint="run it as module:attribute")
+    return ChildTask(reference, str(runtime.home), runtime.state_url, dict(runtime.overrides),
+                     "job" if spec.is_job else "handler", spec.target.name, spec.run_id,
+                     spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}),
+                     _portable(spec.payload), spec.window, spec.shard, spec.position)
+
+
+def spec_of(task: ChildTask, app: Any) -> RunSpec:
+    """The run a task describes, on ``app`` as imported by the process that runs it."""
+    target = app.get_job(task.name) if task.kind == "job" else app.handlers[task.name]
+    return RunSpec(task.run_id, target, task.attempt, task.event_id, task.partition,
+                   task.params, _restored(task.payload, app), task.window, task.shard,
+                   task.position)
+
+
 def _child_main(task: ChildTask, conn: Connection) -> None:
     os.setsid()  # lead a process group of our own, apart from the serving process
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
@@ -95,11 +118,7 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
         app = load_app(task.app_ref)
         with Runtime(app, home=Path(task.home), settings=task.settings, role="child",
                      state=task.state) as runtime:
-            target = app.get_job(task.name) if task.kind == "job" else app.handlers[task.name]
-            spec = RunSpec(task.run_id, target, task.attempt, task.event_id, task.partition,
-                           task.params, _restored(task.payload, app), task.window, task.shard,
-                           task.position)
-            outcome = execute(runtime, spec, cancel)
+            outcome = execute(runtime, spec_of(task, app), cancel)
             runtime.sink.flush()
     except BaseException as err:  # the child could not even start the job: report it
         outcome = Outcome(ok=False, error=f"process worker failed: {type(err).__name__}: {err}")
@@ -121,16 +140,10 @@ class ProcessLauncher:
         self._context = multiprocessing.get_context("spawn")
 
     def execute(self, spec: RunSpec, cancel: threading.Event) -> Outcome:
-        runtime = self.runtime
-        reference = runtime.app_ref
-        if reference is None:
-            return Outcome(ok=False, error=f"{spec.target.name!r} runs in a process worker, "
-                           f"but app {runtime.app.name!r} cannot be imported by reference; "
-                           "run it as module:attribute")
-        task = ChildTask(reference, str(runtime.home), runtime.state_url, dict(runtime.overrides),
-                         "job" if spec.is_job else "handler", spec.target.name, spec.run_id,
-                         spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}),
-                         _portable(spec.payload), spec.window, spec.shard, spec.position)
+        try:
+            task = child_task(self.runtime, spec)
+        except CauceError as err:
+            return Outcome(ok=False, error=f"{err}; {err.hint}")
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(target=_child_main, args=(task, sender),
                                       name=f"cauce-{spec.run_id}")
@@ -162,6 +175,12 @@ class ProcessLauncher:
             if child.is_alive():
                 self._stop(child)
             child.join(timeout=5)
+
+    def slots(self) -> int:
+        return os.cpu_count() or 1
+
+    def close(self) -> None:
+        pass  # each child is waited for by the thread that started it
 
     @property
     def available(self) -> bool:

@@ -42,7 +42,7 @@ from ..runs import Run
 from ..settings import ConfigSources, Setting, Settings, resolve
 from . import inspection, jobs, produce, serving
 from .execute import log_general
-from .processes import ProcessLauncher
+from .executors import Executors
 
 if TYPE_CHECKING:
     from ..backends.state import Notifier
@@ -82,6 +82,7 @@ class Runtime:
         app_ref: str | None = None,
         lenient_settings: bool = False,
         state: str | None = None,
+        executor: str | None = None,
     ) -> None:
         self.app = app
         self.config = config or ConfigSources.discover()
@@ -105,7 +106,7 @@ class Runtime:
         self._notifier: Notifier | None = None
         self._state: StateStore | None = None
         self._stop = threading.Event()
-        self.processes = ProcessLauncher(self)
+        self.executors = Executors(self, executor)  # where job runs execute
         self.sink: LogSink
 
     # -- life cycle -------------------------------------------------------------------
@@ -143,6 +144,7 @@ class Runtime:
         self.lifecycle = Lifecycle.CLOSED
         if self.app.runtime is self:
             self.app.runtime = None
+        self.executors.close()
         self.sink.close()
         for backend in self._warehouses.values():
             backend.close()
@@ -182,6 +184,16 @@ class Runtime:
 
     def settings_for(self, app: App) -> Settings:
         return self.settings
+
+    def configure(self, **settings: Any) -> None:
+        """Change settings of the open runtime as options would have at start: runs and
+        handlers that start afterwards see the new values (a demo points the app at the local
+        server it has just started). Raises ConfigError as opening would."""
+        overrides = {**self.overrides, **{k: v for k, v in settings.items() if v is not None}}
+        self._settings = resolve(self.app.settings, self.config, overrides,
+                                 lenient=self.lenient_settings)
+        self.overrides = overrides
+        self.sink.mask(self._settings.secrets())
 
     def _url_of(self, resource: Resource) -> tuple[str | None, str]:
         configured = self.config.resource_url(self.app.name, resource.name)

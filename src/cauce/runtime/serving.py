@@ -52,6 +52,7 @@ def serve(
     deadline = time.monotonic() + limit if limit is not None else None
     role = "serve" if scheduler else "worker"
     sched = Scheduler(rt) if scheduler else None
+    rt.executors.open_all()
     dispatcher = rt.dispatcher(threads=threads, processes=processes)
     done: Callable[[], bool] | None = None
     if until == "idle":

@@ -403,6 +403,8 @@ def demo(rt: Runtime) -> list[str]:
     state = PortalState.of(catalogue(10, seed=3), extras=3, seed=3)
     state.drop("xvdy-vvsk", 403)
     with Portal(state) as server:
+        # Queued downloads are profiled against the portal setting, as with any harvest.
+        rt.configure(portal=server.url)
         first = rt.run(harvest, portal=server.url)
         _settle_chain(rt)
         state.change("jbjy-vk9h", share=0.2, added=25)

@@ -57,10 +57,14 @@ class SQLiteStreams(StreamStore):
         with self.db.reading() as con:
             return shard_states(con, stream, shards)
 
-    def consumers(self, stream: str, consumer: str, shards: int) -> list[ConsumerState]:
+    def consumers(self, stream: str, consumer: str, shards: int, *,
+                  latest: bool = False) -> list[ConsumerState]:
+        start = ("(SELECT last_seq FROM stream_shards WHERE stream = ?1 AND shard = ?3)"
+                 if latest else "0")
         with self.db.atomic() as con:
             con.executemany(
-                "INSERT OR IGNORE INTO stream_consumers (stream, consumer, shard) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO stream_consumers (stream, consumer, shard, seq) "
+                f"VALUES (?1, ?2, ?3, coalesce({start}, 0))",
                 [(stream, consumer, s) for s in range(shards)])
             return [ConsumerState(*row) for row in con.execute(_STATE, (stream, consumer))]
 

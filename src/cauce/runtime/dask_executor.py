@@ -1,0 +1,217 @@
+"""Job runs on a Dask cluster: each run one task, recorded in the state store like any other.
+
+The dispatcher here claims the run, keeps its lease and settles it, exactly as for a run in a
+thread. What travels to the cluster is a `ChildTask` (the app's ``module:attribute``, the home,
+the state URL, the run's id, partition and options), never a live object: the task imports the
+app and opens the state by URL itself, so the state store stays the one record of every run
+(a PostgreSQL URL for workers on many machines; with SQLite the workers share the file on one
+machine).
+
+Failures map onto runs like this. A job that raises is a failed run with its error and
+traceback, retried by cauce's own policy (``retries=`` of the job), as here. A Dask worker that
+dies mid-run has its task rerun elsewhere by the scheduler (up to
+``distributed.scheduler.allowed-failures`` times) under the same run id, so the retry is the
+same run, not a second one; after that the run is *lost*, as when a local process dies. A task
+that raises outside the job (the app cannot be imported, the state cannot be opened) is retried
+by Dask ``RETRIES`` times. A task that finished the job records the run succeeded before it
+returns, and a rerun of it (its worker died while handing the result back) finds that record and
+does not run the job again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..backends.state import engine
+from ..errors import CauceError, ConfigError
+from ..executor_urls import scheduler_address
+from ..runs import RunStatus
+from .execute import Outcome, RunSpec, execute
+from .jobs import CancelWatcher
+from .processes import ChildTask, child_task, load_app, spec_of
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+RETRIES = 2  # Dask's retries of a task that raised outside the job itself
+CONNECT_TIMEOUT = "5s"
+
+
+class DaskExecutor:
+    """Submits each run to a Dask cluster and waits for its outcome (from a worker thread)."""
+
+    POLL = 0.2
+
+    def __init__(self, runtime: Runtime, url: str) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError(f"the executor {url!r} needs Dask, which is not installed",
+                              hint='pip install "cauce[dask]"') from None
+        self.runtime = runtime
+        self.url = url
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter: not ours
+        address = scheduler_address(url)
+        self._cluster: Any = None
+        if address is None:
+            # a cluster of processes on this machine, one single-threaded worker per core; its
+            # HTTP server on any free port (a fixed one may be taken by another cluster)
+            self._cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                                         processes=True, dashboard_address=":0")
+            self.client = Client(self._cluster)
+        else:
+            try:
+                self.client = Client(address, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError):
+                raise CauceError(f"cannot reach the Dask scheduler at {address} "
+                                 f"within {CONNECT_TIMEOUT}",
+                                 hint="start one with `dask scheduler` and `dask worker "
+                                 f"{address}`, or use --executor dask for a cluster on this "
+                                 "machine") from None
+
+    def slots(self) -> int:
+        """The threads of the cluster's workers, now."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+
+    def execute(self, spec: RunSpec, cancel: threading.Event) -> Outcome:
+        from distributed import CancelledError, KilledWorker
+
+        try:
+            task = child_task(self.runtime, spec)
+        except CauceError as err:
+            return Outcome(ok=False, error=f"{err}; {err.hint}")
+        future = self.client.submit(run_task, task, key=f"cauce-{spec.run_id}-{spec.attempt}",
+                                    retries=RETRIES, pure=False)
+        timeout = getattr(spec.target, "timeout", None)
+        started = time.monotonic()
+        try:
+            while True:
+                try:
+                    return future.result(timeout=self.POLL)
+                except TimeoutError:
+                    pass
+                if cancel.is_set():
+                    future.cancel()
+                    return Outcome(ok=False, error="cancelled", cancelled=True)
+                if timeout is not None and time.monotonic() - started > timeout:
+                    future.cancel()
+                    return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
+                                   "its Dask task was cancelled")
+        except KilledWorker:
+            return Outcome(ok=False, lost=True, error="the Dask workers running it died "
+                           "(killed, out of memory or crashed: see their logs)")
+        except CancelledError:
+            return Outcome(ok=False, lost=True,
+                           error="the Dask scheduler dropped its task (restarted or gone)")
+        except Exception as err:  # the task itself raised, RETRIES + 1 times
+            return Outcome(ok=False, error=f"its Dask task failed: {type(err).__name__}: {err}")
+        finally:
+            future.release()
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+# -- on the Dask worker -------------------------------------------------------------------
+@dataclass
+class _Attached:
+    runtime: Runtime
+    key: tuple[str, str, str]
+    users: int = 0
+
+
+_lock = threading.Lock()
+_attached: dict[str, _Attached] = {}  # app reference → its runtime in this worker process
+
+
+def run_task(task: ChildTask) -> Outcome:
+    """Execute one run on a Dask worker: the function the cluster is sent."""
+    with _runtime_for(task) as runtime:
+        earlier = runtime.state.runs.get(task.run_id)
+        if earlier is not None and earlier.succeeded:  # a rerun of a task that had finished
+            return Outcome(ok=True, result=earlier.result)
+        spec = spec_of(task, runtime.app)
+        runtime.sink.write(runtime.app.name, spec.stream_name, logging.INFO,
+                           f"run {task.run_id} on Dask worker {_worker_address()}", task.run_id)
+        cancel = threading.Event()
+        watcher = CancelWatcher(runtime, task.run_id, cancel)
+        watcher.start()
+        try:
+            outcome = execute(runtime, spec, cancel)
+        finally:
+            watcher.stop()
+        if outcome.ok and _unsettled(runtime, task.run_id):
+            runtime.state.runs.finish(task.run_id, RunStatus.SUCCEEDED, now=runtime.clock.time(),
+                                      result=outcome.result)
+        runtime.sink.flush()
+        return outcome
+
+
+def _unsettled(runtime: Runtime, run_id: str) -> bool:
+    """Whether the claimer has not yet settled the run (it settles a run it stopped waiting for,
+    timed out or cancelled, without this task: its record must stay as the claimer wrote it)."""
+    run = runtime.state.runs.get(run_id)
+    return run is None or run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+@contextmanager
+def _runtime_for(task: ChildTask) -> Iterator[Runtime]:
+    """The runtime of the task's app in this worker process: opened once and shared by the
+    tasks that run here (an app attaches to one runtime per process); replaced when a task for
+    another home, state or settings comes while no task uses the old one."""
+    from .runtime import Runtime
+
+    key = (task.home, task.state, repr(sorted(task.settings.items())))
+    with _lock:
+        found = _attached.get(task.app_ref)
+        if found is not None and found.key != key:
+            if found.users:  # Dask retries the task, by then this worker may be free
+                raise CauceError(f"this Dask worker is running app {task.app_ref} for another "
+                                 "home or state")
+            found.runtime.close()
+            found = None
+        if found is None:
+            if not engine(task.state).exists(task.state):  # not a new, empty one: refuse
+                raise CauceError(f"the state {task.state} is not reachable from Dask worker "
+                                 f"{_worker_address()}",
+                                 hint="workers on other machines need a shared state: "
+                                 "--state postgresql://…")
+            runtime = Runtime(load_app(task.app_ref), home=Path(task.home),
+                              settings=task.settings, role="child", state=task.state)
+            found = _attached[task.app_ref] = _Attached(runtime.open(), key)
+        found.users += 1
+    try:
+        yield found.runtime
+    finally:
+        with _lock:
+            found.users -= 1
+
+
+def _worker_address() -> str:
+    from distributed import get_worker
+
+    try:
+        return get_worker().address
+    except ValueError:
+        return "?"
+
+
+@atexit.register
+def _close_all() -> None:
+    with _lock:
+        attached = list(_attached.values())
+        _attached.clear()
+    for found in attached:
+        found.runtime.close()

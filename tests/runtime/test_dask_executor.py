@@ -1,0 +1,258 @@
+"""Job runs on a Dask cluster: a backfill of tiny transit days with one Dask worker SIGKILLed
+while it runs a day, failures and cancellations recorded as they are locally, workers that keep
+dying, and the choice of executor."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from runtime_helpers import wait_for
+
+from cauce import App
+from cauce.apps.transit import app as transit
+from cauce.backends.state import open_state
+from cauce.errors import CauceError, ConfigError, DeclarationError
+from cauce.runtime.backfill import backfill
+from cauce.runtime.dask_executor import run_task
+from cauce.runtime.execute import RunSpec
+from cauce.runtime.processes import child_task
+from cauce.runtime.runtime import Runtime
+from cauce.settings import ConfigSources
+
+distributed = pytest.importorskip("distributed", reason="Dask is not installed (cauce[dask])")
+import dask  # noqa: E402  (installed with distributed)
+
+DAYS = ["2021-04-22", "2021-04-23", "2021-04-24"]
+
+
+TEST_APP = """
+import os, signal, time
+from cauce import App
+
+app = App("dasktest")
+
+@app.job()
+def wait(ctx) -> None:
+    while not ctx.cancelled:
+        time.sleep(0.05)
+    ctx.log.info("saw the cancellation")
+
+@app.job(retries=1, retry_delay="0s")
+def die(ctx) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # as an out-of-memory kill would
+"""
+
+
+@pytest.fixture(scope="module")
+def test_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """An app of this module's own, importable here and by the workers started meanwhile."""
+    folder = tmp_path_factory.mktemp("apps")
+    (folder / "dask_test_app.py").write_text(TEST_APP)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(folder))
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(folder), os.environ.get("PYTHONPATH",
+                                                                                "")]))
+        from dask_test_app import app
+
+        yield app
+
+
+@pytest.fixture(scope="module")
+def cluster(test_app: App) -> Iterator[distributed.LocalCluster]:
+    """Two single-threaded worker processes, shared by the tests of this module."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as found:
+        yield found
+
+
+@pytest.fixture
+def url(cluster: distributed.LocalCluster) -> str:
+    return cluster.scheduler_address.replace("tcp://", "dask://")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the inputs of the three tiny days, made once."""
+    home = tmp_path_factory.mktemp("dask") / "home"
+    with Runtime(transit, home=home) as rt:
+        for day in DAYS:
+            assert rt.run("synth", scale="tiny", date=day).succeeded
+    return home
+
+
+@pytest.fixture
+def home(inputs: Path, tmp_path: Path) -> Path:
+    """A copy of that home of the test's own."""
+    return Path(shutil.copytree(inputs, tmp_path / "home"))
+
+
+class Killer(threading.Thread):
+    """SIGKILLs the Dask worker that runs a day, once that day's run has logged its start."""
+
+    def __init__(self, cluster: distributed.LocalCluster, state_url: str) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.state_url = cluster, state_url
+        self.killed: str | None = None  # the run whose worker was killed
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        state = open_state(self.state_url)
+        try:
+            with distributed.Client(self.cluster) as client:
+                while not self.done.is_set() and self.killed is None:
+                    self._try(state, client)
+                    self.done.wait(0.02)
+        finally:
+            state.close()
+
+    def _try(self, state: object, client: distributed.Client) -> None:
+        started = {line.run_id for line in state.logs.read(app="transit")  # type: ignore[attr-defined]
+                   if "of adatrap started" in line.message}
+        for address, keys in client.processing().items():
+            for key in keys:
+                run_id = str(key).split("-")[1] if str(key).startswith("cauce-") else None
+                if run_id in started:
+                    pid = client.run(os.getpid, workers=[address])[address]
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed = run_id
+                    return
+
+
+def test_a_backfill_on_dask_survives_a_killed_worker_and_runs_each_day_once(
+        cluster: distributed.LocalCluster, url: str, home: Path) -> None:
+    with Runtime(transit, home=home, executor=url, role="backfill") as rt:
+        killer = Killer(cluster, rt.state_url)
+        killer.start()
+        try:
+            report = backfill(rt, transit.get_job("adatrap"), DAYS[0], DAYS[-1])
+        finally:
+            killer.done.set()
+            killer.join(10)
+        assert killer.killed is not None, "no worker was killed while it ran a day"
+        assert report.ok, report.failed
+        assert sorted(report.succeeded) == DAYS
+        runs = rt.runs("adatrap")
+        assert Counter((r.partition, r.status.value) for r in runs) == Counter(
+            (day, "succeeded") for day in DAYS)
+        # the killed worker's day ran again elsewhere, as the same run
+        rerun = [line.message for line in rt.logs(killer.killed)
+                 if "on Dask worker" in line.message]
+        assert len(rerun) == 2 and rerun[0] != rerun[1]
+        outputs = rt.bucket("output").list()
+        assert sorted(ref.key for ref in outputs if ref.key.endswith(".zip")) == [
+            f"{day}.zip" for day in DAYS]
+
+
+def test_a_day_that_fails_on_dask_is_recorded_as_it_is_here(url: str, home: Path) -> None:
+    missing = "2021-04-26"  # no inputs were generated for it
+    with Runtime(transit, home=home) as rt:
+        here = rt.run("adatrap", missing)
+    with Runtime(transit, home=home, executor=url) as rt:
+        there = rt.run("adatrap", missing)
+        lines = [line.message for line in rt.logs(there.id)]
+    assert there.status.value == here.status.value == "failed"
+    assert there.error == here.error and there.error.startswith("MissingInputs: no input")
+    assert any(m.startswith("run ") and "on Dask worker tcp://" in m for m in lines)
+    assert any("Traceback" in m for m in lines)
+
+
+def test_a_rerun_of_a_task_that_finished_does_not_run_the_job_again(
+        cluster: distributed.LocalCluster, url: str, home: Path) -> None:
+    with Runtime(transit, home=home, executor=url) as rt:
+        run = rt.run("adatrap", DAYS[0])
+        assert run.succeeded
+        spec = RunSpec(run.id, transit.get_job("adatrap"), 1, run.id, DAYS[0], {})
+        task = child_task(rt, spec)
+        before = len(rt.logs(run.id))
+        with distributed.Client(cluster) as client:
+            outcome = client.submit(run_task, task, pure=False).result()
+        assert outcome.ok and outcome.result == run.result
+        assert len(rt.logs(run.id)) == before  # nothing ran, nothing was logged
+
+
+def test_a_served_app_sends_its_job_runs_to_the_cluster(url: str, home: Path) -> None:
+    with Runtime(transit, home=home, executor=url, role="worker") as rt:
+        run_id = rt.submit(transit.get_job("adatrap"), partition=DAYS[1])
+        rt.serve(until="idle", timeout="60s", threads=2, scheduler=False)
+        run = rt.get_run(run_id)
+        lines = [line.message for line in rt.logs(run_id)]
+    assert run.succeeded and run.partition == DAYS[1]
+    assert any("on Dask worker tcp://" in m for m in lines)
+
+
+def test_a_run_cancelled_while_it_runs_on_dask_stops_there_and_ends_cancelled(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        def cancel_once_running() -> None:
+            wait_for(lambda: bool(rt.state.runs.query(name="wait", status="running")), 60,
+                     "the run to start")
+            rt.cancel(rt.state.runs.query(name="wait", status="running")[0].id)
+
+        canceller = threading.Thread(target=cancel_once_running, daemon=True)
+        canceller.start()
+        run = rt.run("wait")
+        canceller.join(10)
+        assert run.status.value == "cancelled"
+        wait_for(lambda: any(line.message == "saw the cancellation" for line in rt.logs(run.id)),
+                 30, "the job on the cluster to see the cancellation")
+
+
+def test_a_run_whose_dask_workers_keep_dying_is_lost_then_dead_lettered(
+        test_app: App, tmp_path: Path) -> None:
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0") as cluster, \
+            Runtime(test_app, home=tmp_path / "home", role="worker",
+                    executor=cluster.scheduler_address.replace("tcp://", "dask://")) as rt:
+        rt.submit(test_app.get_job("die"))
+        rt.serve(until="idle", timeout="60s", threads=1, scheduler=False)
+        runs = rt.runs("die")
+        dead = rt.dlq_errors(test_app.get_job("die"))
+    assert [r.status.value for r in runs] == ["failed", "dead-lettered"]
+    assert runs[0].error.startswith("the Dask workers running it died")
+    assert len(dead) == 1 and dead[0].startswith("worker lost while handling it 2 times")
+
+
+def test_where_a_job_runs_is_the_option_then_the_declaration_then_the_setting() -> None:
+    app = App("executors")
+
+    @app.job(executor="dask")
+    def heavy(ctx) -> None: ...
+
+    @app.job()
+    def light(ctx) -> None: ...
+
+    def chosen(job, option=None, setting=None):
+        config = ConfigSources(environ={"CAUCE_EXECUTOR": setting} if setting else {})
+        runtime = Runtime(app, config=config, executor=option)
+        return runtime.executors.url_for(job)
+
+    assert chosen(light) == "local" and chosen(heavy) == "dask"
+    assert chosen(light, setting="dask://sched:8786") == "dask://sched:8786"
+    assert chosen(heavy, setting="dask://sched:8786") == "dask://sched:8786"
+    assert chosen(heavy, option="local", setting="dask://sched:8786") == "local"
+    with pytest.raises(ConfigError, match="environment CAUCE_EXECUTOR: unknown executor 'ray'"):
+        chosen(light, setting="ray")
+    with pytest.raises(DeclarationError, match="job 'bad': executor 'dask://sched' names no"):
+        app.job(name="bad", executor="dask://sched")(lambda ctx: None)
+
+
+def test_a_worker_that_cannot_see_the_state_refuses_rather_than_start_an_empty_one(
+        cluster: distributed.LocalCluster, home: Path, tmp_path: Path) -> None:
+    with Runtime(transit, home=home) as rt:
+        spec = RunSpec("r1", transit.get_job("adatrap"), 1, "r1", DAYS[0], {})
+        elsewhere = f"sqlite:///{tmp_path}/elsewhere/state.db"
+        task = replace(child_task(rt, spec), state=elsewhere)
+    with distributed.Client(cluster) as client, pytest.raises(
+            CauceError, match=re.escape(f"state {elsewhere} is not reachable from Dask worker")):
+        client.submit(run_task, task, pure=False).result()
+    assert not (tmp_path / "elsewhere").exists()
