@@ -101,3 +101,7 @@ def test_a_rate_out_of_range_fails_with_one_line():
     with TestRuntime(app, start=START) as rt:
         run = rt.run("produce", rate=60_000.0, for_="1s")
         assert not run.succeeded and "out of range" in run.error and "\n" not in run.error
+
+
+def test_the_duration_option_is_spelt_for():
+    assert app.get_job("produce").params["for_"].option == "--for"
