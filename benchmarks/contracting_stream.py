@@ -50,6 +50,20 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live descendants (Linux /proc)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += tree_cpu(int(child))
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        pass
+    return total
+
+
 # -- cauce -----------------------------------------------------------------------------------
 
 
@@ -108,15 +122,16 @@ def alert_runs(rt: Any) -> list[tuple[int, int, float, float]]:
     return sorted(found)
 
 
-def cauce_throughput(home: Path, n: int) -> dict[str, Any]:
+def cauce_throughput(home: Path, n: int, pid: int) -> dict[str, Any]:
     """From the start of the second batch to the end of the last (the first loads the
-    reference)."""
+    reference); CPU seconds of the serving process (start-up and sink included)."""
     from cauce import Runtime
     from cauce.apps.contracting import app
 
     with Runtime(app, home=home, settings={"download": False}) as rt:
         while consumer_seq(rt)[1] > 0:
             time.sleep(0.2)
+        cpu = tree_cpu(pid)
         runs = alert_runs(rt)
     first_batch = runs[0][1]
     timed = runs[1:]
@@ -127,6 +142,7 @@ def cauce_throughput(home: Path, n: int) -> dict[str, Any]:
         "batches": len(timed),
         "seconds": round(seconds, 2),
         "records_per_s": round(records / seconds),
+        "records_per_cpu_s": round(n / cpu),
     }
 
 
@@ -330,7 +346,7 @@ def spark_bench(
     try:
         ref = spark_reference(spark, home)
         out = work / "spark-alerts"
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), tree_cpu(os.getpid())
         query = (
             spark.readStream.schema(spark_schema())
             .json(str(files))
@@ -340,10 +356,15 @@ def spark_bench(
             .start()
         )
         query.awaitTermination()
-        took = time.perf_counter() - started
+        took, cpu = time.perf_counter() - started, tree_cpu(os.getpid()) - cpu
         rows = spark.read.parquet(str(out)).where("tipo_alerta_irregularidad = 'Si'").collect()
         si = {(r["id_no_contrato"], r["nombre_indicador"]) for r in rows}
-        throughput = {"records": n, "seconds": round(took, 2), "records_per_s": round(n / took)}
+        throughput = {
+            "records": n,
+            "seconds": round(took, 2),
+            "records_per_s": round(n / took),
+            "records_per_cpu_s": round(n / cpu),
+        }
         latency = spark_latency(spark, ref, work, rate, seconds)
         return {"throughput": throughput, "latency": latency, "si": si}
     finally:
@@ -403,7 +424,7 @@ def main() -> None:
     result["prepare_s"] = round(time.perf_counter() - t, 1)
     server = serve(home)
     try:
-        result["cauce_throughput"] = cauce_throughput(home, args.records)
+        result["cauce_throughput"] = cauce_throughput(home, args.records, server.pid)
         result["cauce_latency"] = cauce_latency(home, args.rate, args.seconds)
     finally:
         server.send_signal(signal.SIGTERM)
