@@ -117,13 +117,19 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         if cancelled():
             raise Cancelled(f"cancelled after {name}")
 
-    network = load_network(workdir, par, day, settings.metro)
-    gps, r = read_gps(_input(workdir, par, "gps_file"), par, day)
-    rejects.update(r)
-    runs, r = read_runs(_input(workdir, par, "runs_file"), par, day)
-    rejects.update(r)
-    trx, r = read_transactions(_input(workdir, par, "trx_file"), par, day)
-    rejects.update(r)
+    gps_path, runs_path, trx_path = (_input(workdir, par, f"{kind}_file")
+                                     for kind in ("gps", "runs", "trx"))
+    # the two big inputs are read side by side while this thread reads the rest: each reader
+    # has stretches on one core (checking the text, converting coordinates)
+    with ThreadPoolExecutor(2, thread_name_prefix="read") as pool:
+        reading_gps = pool.submit(read_gps, gps_path, par, day)
+        reading_trx = pool.submit(read_transactions, trx_path, par, day)
+        network = load_network(workdir, par, day, settings.metro)
+        runs, runs_rejects = read_runs(runs_path, par, day)
+        gps, gps_rejects = reading_gps.result()
+        trx, trx_rejects = reading_trx.result()
+    for found in (gps_rejects, runs_rejects, trx_rejects):
+        rejects.update(found)
     gps_rows = gps.height
     lap("read")
     fleet = build_fleet(runs, gps, network, par.number("route_offroute_m"), rejects)
