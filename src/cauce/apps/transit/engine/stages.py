@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from ..formats.inputs import plate_key
-from ..spatial import near_index
+from ..spatial import near_index, search_in_order
 from .network import Network
 from .runs import TIME_OFFSET, Fleet
 
@@ -86,7 +86,7 @@ def locate_bus(bus: pl.DataFrame, network: Network, fleet: Fleet, closeness_m: f
     exp_p = pings["exp"].to_numpy()
     exp = found["exp"].fill_null(-1).to_numpy()
     q = exp * TIME_OFFSET + found["t"].to_numpy()
-    hi = np.clip(_search_in_order(key, q), 1, key.size - 1)
+    hi = np.clip(search_in_order(key, q)[0], 1, key.size - 1)
     lo = hi - 1
     same = (exp_p[lo] == exp) & (exp_p[hi] == exp) & (exp >= 0)
     gap = key[hi] - key[lo]
@@ -118,16 +118,6 @@ def locate_bus(bus: pl.DataFrame, network: Network, fleet: Fleet, closeness_m: f
 #: why a bus validation is not located, by code ("" when it is)
 UNLOCATED = ("", "bus not on an expedition of the 1.96 report",
              "no GPS around the validation time", "validation off route")
-
-
-def _search_in_order(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """`np.searchsorted(keys, queries)`, the queries visited in sorted order: each binary search
-    then starts where the last one ended, in cache (4 M validations among 11 M pings: 0.8 s of
-    CPU instead of 4.8 s)."""
-    order = np.argsort(queries, kind="stable")
-    out = np.empty(queries.size, dtype=np.intp)
-    out[order] = np.searchsorted(keys, queries[order])
-    return out
 
 
 def zp_candidates(zp: pl.DataFrame, network: Network, fleet: Fleet, max_wait_s: float
