@@ -31,8 +31,8 @@ def near_index(lx: np.ndarray, ly: np.ndarray, rx: np.ndarray, ry: np.ndarray, r
         x, y, g = lx[start:start + chunk], ly[start:start + chunk], lg[start:start + chunk]
         for dx, dy in _OFFSETS:
             key = g * 10_000_000_000 + _cells(x + dx * radius, y + dy * radius, radius)
-            lo = np.searchsorted(rkey, key, side="left")
-            counts = np.searchsorted(rkey, key, side="right") - lo
+            lo, hi = search_in_order(rkey, key, "left", "right")
+            counts = hi - lo
             li = np.repeat(np.arange(key.size), counts)
             ri = order[np.repeat(lo, counts) + np.arange(li.size)
                        - np.repeat(np.cumsum(counts) - counts, counts)]
