@@ -36,7 +36,7 @@ from .trips import assign_periods, build_trips, chain_trips, stage_expansion
 
 log = logging.getLogger(__name__)
 VERSION = "cauce-transit 1"
-ROWS_PER_PART = 700_000
+ROWS_PER_PART = 350_000
 #: what `progress` counts: the engine's stages, each output file, the Parquet tables, the end
 LAYOUT_KINDS = ("etapas", "viajes", "profile", "odbyroute", "expediciones", "speed", "bip",
                 "general")
@@ -327,7 +327,9 @@ def _od(trips: pl.DataFrame, origin: str, destination: str) -> pl.DataFrame:
     """Trips with a final alighting and their expanded count, by period, origin, destination
     (an eager group-by: the sums are added in row order, whatever the thread count)."""
     keys = ["day", "period", origin, destination]
-    return trips.filter(pl.col("last_has_alight")).group_by(keys).agg(
+    # narrowed before the filter, which copies what it keeps (all 15 columns: 0.6 GB)
+    return trips.select(*keys, "last_has_alight", "factor_expansion").filter(
+        pl.col("last_has_alight")).group_by(keys).agg(
         pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips")
     ).sort(keys, nulls_last=True)
 
