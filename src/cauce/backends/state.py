@@ -40,6 +40,7 @@ unreachable, its storage damaged or full; other engine errors are bugs and propa
 from __future__ import annotations
 
 import importlib
+import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,6 +48,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from ..errors import ConfigError
 from ..logs import LogLine
@@ -720,7 +722,7 @@ def engine(url: str) -> type[StateStore]:
     scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
     target = ENGINES.get(scheme)
     if target is None:
-        raise ConfigError(f"state URL {url!r} names no state engine cauce knows",
+        raise ConfigError(f"state URL {redact(url)!r} names no state engine cauce knows",
                           hint="use sqlite:///path/to/state.db (the default is "
                           "<home>/state.db) or postgresql://user@host/db")
     module_name, _, class_name = target.partition(":")
@@ -729,7 +731,7 @@ def engine(url: str) -> type[StateStore]:
     except ModuleNotFoundError as error:
         if error.name != module_name:
             raise
-        raise ConfigError(f"state URL {url!r}: this cauce has no {scheme} state engine yet",
+        raise ConfigError(f"state URL {redact(url)!r}: this cauce has no {scheme} state engine yet",
                           hint="use sqlite:///path/to/state.db") from None
     found: type[StateStore] = getattr(module, class_name)
     return found
@@ -743,3 +745,23 @@ def open_state(url: str, *, serving: bool = False) -> StateStore:
 def sqlite_url(path: Path) -> str:
     """The URL of a SQLite state file."""
     return f"sqlite:///{Path(path).resolve()}"
+
+
+# the password of a URL's user (scheme://user:password@host, up to the last @ before the
+# path), or given as a query parameter (libpq's ?password=)
+_PASSWORDS = (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^\s/]*)(@)"),
+              re.compile(r"([?&]password=)([^&\s]*)()"))
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL in it masked, for messages and logs: a state
+    URL (``postgresql://cauce:secret@db/cauce``) is shown, its password never."""
+    for pattern in _PASSWORDS:
+        text = pattern.sub(lambda m: m.group(1) + "********" + m.group(3), text)
+    return text
+
+
+def url_passwords(url: str) -> list[str]:
+    """The passwords a URL carries, as written and decoded (to mask wherever they might show)."""
+    found = [m.group(2) for pattern in _PASSWORDS for m in pattern.finditer(url) if m.group(2)]
+    return sorted({*found, *(unquote(f) for f in found)})

@@ -14,6 +14,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
+from ..backends.state import redact
 from ..errors import CauceError
 from ..runs import Run
 from ..settings import MASK
@@ -23,10 +24,10 @@ err = Console(stderr=True, highlight=False)
 
 
 def print_error(error: CauceError) -> None:
-    err.print(f"[bold red]error:[/] {escape(error.message)}", markup=True, highlight=False,
-              soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact(error.message))}", markup=True,
+              highlight=False, soft_wrap=True)
     if error.hint:
-        err.print(f"[yellow]hint:[/] {escape(error.hint)}", soft_wrap=True)
+        err.print(f"[yellow]hint:[/] {escape(redact(error.hint))}", soft_wrap=True)
 
 
 class TerminalLog(RichHandler):
@@ -39,7 +40,7 @@ class TerminalLog(RichHandler):
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        return masked(super().format(record), self.secrets)
+        return masked(redact(super().format(record)), self.secrets)
 
 
 def masked(text: str, secrets: Sequence[str]) -> str:

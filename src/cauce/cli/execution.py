@@ -23,7 +23,7 @@ from ..errors import CauceError
 from ..runtime.backfill import backfill
 from ..runtime.runtime import Runtime
 from . import console
-from .home import home_option_value, state_url
+from .home import StateOption, home_option_value, state_url
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
@@ -50,7 +50,9 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
 
 def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]:
     return [click.Option(["--home"], type=click.Path(path_type=Path), help="cauce home folder "
-                         "[default: .cauce, or CAUCE_HOME]"), *(extra or [])]
+                         "[default: .cauce, or CAUCE_HOME]"),
+            click.Option(["--state", "state_option"], metavar="URL", help=StateOption.help),
+            *(extra or [])]
 
 
 def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | None:
@@ -83,7 +85,7 @@ def _runtime(app: App, reference: str, values: dict[str, Any], settings: dict[st
     """A runtime on the home (and state) the command's options and configuration name."""
     home = home_option_value(values["home"])
     return Runtime(app, home=home, settings=settings, app_ref=reference, role=role,
-                   state=state_url(home))
+                   state=state_url(home, values["state_option"]))
 
 
 def _list_jobs(app: App) -> None:
@@ -127,7 +129,7 @@ def register(cli: typer.Typer) -> None:
         try:
             with _runtime(app, reference, values, _settings(app, values, set(job.params)),
                           "foreground") as rt, _progress_bar() as bar:
-                handler.hide(rt.settings.secrets())
+                handler.hide(rt.secrets())
                 rt.on_progress(bar)
                 run = rt.run(job, values["partition"], **params)
         finally:
@@ -191,7 +193,7 @@ def register(cli: typer.Typer) -> None:
         handler = console.show_logs(logging.WARNING)
         try:
             with _runtime(app, reference, values, _settings(app, values), "backfill") as rt:
-                handler.hide(rt.settings.secrets())
+                handler.hide(rt.secrets())
                 report = _backfill_with_bar(rt, job, values)
         finally:
             logging.getLogger().removeHandler(handler)
@@ -282,7 +284,7 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
     ui = None
     try:
         with _runtime(app, reference, values, _settings(app, values), verb) as rt:
-            handler.hide(rt.settings.secrets())
+            handler.hide(rt.secrets())
             _banner(rt, verb)
             ui = start_served_ui(rt, values) if scheduler else None
             duration = values["duration"]

@@ -16,7 +16,7 @@ from ..durations import parse_duration
 from ..errors import CauceError, NotFound
 from ..logs import LogLine
 from . import console
-from .home import HomeOption, inspected
+from .home import HomeOption, StateOption, inspected
 from .runs import find_run, get_run
 
 
@@ -30,14 +30,14 @@ def logs_command(
     output: Path = typer.Option(None, "--output", "-o", help="write the lines to this file"),
     follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
     utc: bool = typer.Option(False, "--utc", help="show times in UTC instead of local time"),
-    home: Path = HomeOption,
+    home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """Show a log stream (`cauce logs RUN_ID`, `cauce logs general --app transit`), or list streams.
 
     Example: cauce logs general --app transit --since 2021-04-22 -o day.log
     """
     tz = UTC if utc else datetime.now().astimezone().tzinfo
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         if stream is None:
             _list_streams(state, app, tz)
             return

@@ -11,16 +11,17 @@ from rich.table import Table
 
 from ..errors import CauceError
 from . import console
-from .home import HomeOption, JsonOption, attached
+from .home import HomeOption, JsonOption, StateOption, attached
 
 
 def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
-                   as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+                   as_json: bool = JsonOption, home: Path = HomeOption,
+                   state_option: str = StateOption) -> None:
     """Depth, in-flight and dead-letter counts of every queue of an app (handlers' and jobs' too).
 
     Example: cauce queues example --json
     """
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         rows = rt.queue_stats()
     if as_json:
         console.print_json(rows)
@@ -38,12 +39,13 @@ def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
 def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
                       resume: str = typer.Option(None, "--resume", metavar="JOB",
                                                  help="resume a paused job"),
-                      as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+                      as_json: bool = JsonOption, home: Path = HomeOption,
+                      state_option: str = StateOption) -> None:
     """Scheduled jobs of an app: next fire time, and whether a job paused its own schedule.
 
     Example: cauce schedules opendata --resume refresh
     """
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         if resume:
             job = rt.app.get_job(resume)
             if not rt.resume_schedule(job):

@@ -12,7 +12,7 @@ from ..backends.state import StateStore
 from ..errors import CauceError, NotFound
 from ..runs import Run, RunStatus
 from . import console
-from .home import HomeOption, JsonOption, inspected
+from .home import HomeOption, JsonOption, StateOption, inspected
 
 runs_cli = typer.Typer(help="List, show and cancel runs, newest first.\n\n"
                        "Example: cauce runs --app census --job load --limit 5",
@@ -29,7 +29,7 @@ def runs_list(
     partition: str = typer.Option(None, "--partition"),
     limit: int = typer.Option(20, "--limit", help="newest N runs"),
     as_json: bool = JsonOption,
-    home: Path = HomeOption,
+    home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """List runs, newest first. Example: cauce runs --app census --job load --limit 5"""
     if ctx.invoked_subcommand is not None:
@@ -37,7 +37,7 @@ def runs_list(
     if status is not None and status not in {s.value for s in RunStatus}:
         raise CauceError(f"unknown status {status!r}",
                          hint="one of: " + ", ".join(s.value for s in RunStatus))
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         rows = state.runs.query(app=app, name=job, status=status, partition=partition,
                                 limit=limit)
     if as_json:
@@ -50,12 +50,12 @@ def runs_list(
 
 @runs_cli.command("show")
 def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool = JsonOption,
-              home: Path = HomeOption) -> None:
+              home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Show one run (a unique prefix of its id is enough) and its log.
 
     Example: cauce runs show 018f3a2b4c
     """
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         run = get_run(state, run_id)
         lines = [] if as_json else state.logs.read(run_id=run.id)
     if as_json:
@@ -70,12 +70,12 @@ def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool
 
 @runs_cli.command("cancel")
 def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
-                home: Path = HomeOption) -> None:
+                home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Cancel a queued or running run: its worker stops it (and any program it runs) within a second.
 
     Example: cauce runs cancel 018f3a2b4c5d6e7f80
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         run = get_run(state, run_id)
         if run.status.finished:
             raise CauceError(f"run {run.id} already ended ({run.status.value})",

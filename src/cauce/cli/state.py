@@ -9,19 +9,19 @@ from rich.markup import escape
 
 from ..backends.state import engine
 from . import console
-from .home import HomeOption, existing_state, inspected
+from .home import HomeOption, StateOption, existing_state, inspected
 
 state_cli = typer.Typer(help="Look after the state store: check it, back it up.\n\n"
                         "Example: cauce state check", no_args_is_help=True)
 
 
 @state_cli.command("check")
-def check(home: Path = HomeOption) -> None:
+def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Check the state store: SQLite's integrity check, cauce's tables and version.
 
     Exit status 0 when it is sound, 1 when it is damaged. Example: cauce state check --home /srv/cauce
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
-    _, url = existing_state(home)
+    _, url = existing_state(home, state_option)
     verdict = engine(url).examine(url)
     if verdict.sound:
         counts = verdict.counts
@@ -40,13 +40,13 @@ def check(home: Path = HomeOption) -> None:
 
 @state_cli.command("backup")
 def backup(target: Path = typer.Argument(..., metavar="FILE", help="the copy to write"),
-           home: Path = HomeOption) -> None:
+           home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Copy the state store, consistently, while serving processes keep working.
 
     Restore a copy by putting it back as <home>/state.db while nothing runs.
     Example: cauce state backup /backups/state-2021-04-22.db
     """
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         state.backup(target)
     console.out.print(f"backed up {state.url.removeprefix('sqlite:///')} to {target}",
                       markup=False)
