@@ -634,6 +634,46 @@ class ViewStore(ABC):
         """Each shard of a stream: records kept, newest sequence and time, consumer positions."""
 
 
+# What `CopyStore` moves, by kind: the fields of its rows, the first ones its key. Bodies, item
+# values and stream data are JSON text; ``attrs``, ``params`` and ``result`` Python values.
+COPIED: dict[str, tuple[str, ...]] = {
+    "messages": ("id", "queue", "body", "event_id", "grp", "visible_at", "sent_at",
+                 "receive_count", "lease", "last_error", "attrs", "worker", "batch_head",
+                 "isolation", "lost"),
+    "items": ("tbl", "key", "value", "version", "updated_at"),
+    "item_index": ("tbl", "idx", "value", "key"),
+    "stream_records": ("stream", "shard", "seq", "pkey", "data", "ts"),
+    "stream_consumers": ("stream", "consumer", "shard", "seq", "lease", "lease_until",
+                         "attempts", "retry_at", "last_error", "worker", "run_id", "isolated"),
+    "runs": ("id", "app", "kind", "name", "partition", "attempt", "status", "trigger",
+             "message_id", "event_id", "queued_at", "started_at", "ended_at", "error", "params",
+             "result", "worker", "cancel"),
+    "logs": ("id", "app", "stream", "ts", "level", "message", "run_id"),
+    "schedules": ("app", "job", "spec", "next_at", "paused"),
+    "bucket_objects": ("app", "bucket", "key", "size", "mtime", "seen_at"),
+}
+
+
+class CopyStore(ABC):
+    """A whole store as plain rows, for moving a home to another engine (`cauce state copy`):
+    every kind of `COPIED` except the registry of serving processes and named leases, which
+    belong to the processes of the source."""
+
+    @abstractmethod
+    def rows(self, kind: str, page: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        """Every row of ``kind`` (a key of `COPIED`, with those fields) in key order, a page at a
+        time, from one consistent read."""
+
+    @abstractmethod
+    def load(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write rows as they are, ids included; message and log ids given later are greater
+        than every id loaded. Meant for an empty store: a key that exists is an error."""
+
+    @abstractmethod
+    def count(self, kind: str) -> int:
+        """How many rows of ``kind`` the store holds."""
+
+
 class Listener(Protocol):
     """Receives wake-ups for one serving process (`StateStore.listener`)."""
 
@@ -664,6 +704,7 @@ class StateStore(ABC):
     workers: WorkerStore
     watches: WatchStore
     views: ViewStore
+    copying: CopyStore  # optional: an engine without it cannot be copied from or to
 
     @classmethod
     @abstractmethod
