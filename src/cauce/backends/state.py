@@ -755,6 +755,7 @@ class StateStore(ABC):
 ENGINES = {
     "sqlite": "cauce.backends.sqlite:SQLiteState",
     "postgresql": "cauce.backends.postgres:PostgresState",
+    "postgres": "cauce.backends.postgres:PostgresState",
 }
 
 

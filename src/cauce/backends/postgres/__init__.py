@@ -1,0 +1,119 @@
+"""The PostgreSQL state store (`cauce.backends.state.StateStore`): many machines share one
+database, claims pass each other with ``FOR UPDATE SKIP LOCKED``, serving processes wake each
+other with LISTEN/NOTIFY, and the schema is versioned (`schema.py`).
+
+``postgresql://user:password@host:port/dbname`` (or ``postgres://``) names the database, as
+libpq reads it (its other query parameters too); ``?schema=name`` keeps cauce's tables in a
+schema of their own, created when first opened. The driver is psycopg 3 (``cauce[postgres]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ..state import StateStore, Verdict
+from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
+from .database import Database, driver, locate, unreachable
+from .logs import PostgresLogs
+from .queues import PostgresQueues
+from .runs import PostgresRuns
+from .schema import SCHEMA_VERSION, TABLES, current_version, migrate
+from .streams import PostgresStreams
+from .tables import PostgresTables
+from .views import PostgresViews
+from .wakeup import PostgresListener, PostgresNotifier
+
+__all__ = ["PostgresState"]
+
+
+class PostgresState(StateStore):
+    """The state in a PostgreSQL database (or one schema of it)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = locate(url)
+        self.db = Database(self.location)
+        try:
+            migrate(self.db)
+        except BaseException:
+            self.db.close()
+            raise
+        self.queues = PostgresQueues(self.db)
+        self.tables = PostgresTables(self.db)
+        self.streams = PostgresStreams(self.db)
+        self.runs = PostgresRuns(self.db)
+        self.logs = PostgresLogs(self.db)
+        self.schedules = PostgresSchedules(self.db)
+        self.leases = PostgresLeases(self.db)
+        self.workers = PostgresWorkers(self.db)
+        self.watches = PostgresWatches(self.db)
+        self.views = PostgresViews(self.db)
+
+    @classmethod
+    def from_url(cls, url: str, *, serving: bool = False) -> PostgresState:
+        return cls(url)
+
+    @classmethod
+    def exists(cls, url: str) -> bool:
+        location = locate(url)
+        psycopg = driver()
+        options = {"options": f"-c search_path={location.schema}"} if location.schema else {}
+        try:
+            with psycopg.connect(location.conninfo, autocommit=True, connect_timeout=10,
+                                 **options) as con:
+                return current_version(con) > 0
+        except psycopg.OperationalError as error:
+            raise unreachable(location, error) from None
+
+    @classmethod
+    def examine(cls, url: str) -> Verdict:
+        location = locate(url)
+        verdict = Verdict(location.where, hint="`cauce migrate` builds or upgrades cauce's "
+                          "tables; restore the database from its backup if they were damaged")
+        psycopg = driver()
+        options = {"options": f"-c search_path={location.schema}"} if location.schema else {}
+        try:
+            con = psycopg.connect(location.conninfo, autocommit=True, connect_timeout=10,
+                                  **options)
+        except psycopg.OperationalError as error:
+            verdict.problems.append(unreachable(location, error).message)
+            return verdict
+        with con:
+            verdict.version = current_version(con)
+            if verdict.version == 0:
+                verdict.problems.append("it holds no cauce state (no cauce_schema table)")
+                return verdict
+            missing = [t for t in TABLES
+                       if con.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None]
+            if missing:
+                verdict.problems.append("it lacks cauce's tables " + ", ".join(missing))
+            if verdict.version > SCHEMA_VERSION:
+                verdict.problems.append(f"its schema version {verdict.version} is newer than "
+                                        f"this cauce's ({SCHEMA_VERSION}): upgrade cauce")
+            if verdict.sound:
+                for table in ("messages", "runs", "items", "logs"):
+                    verdict.counts[table] = con.execute(
+                        f"SELECT count(*) FROM {table}").fetchone()[0]
+        return verdict
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self.db.atomic():
+            yield
+
+    def close(self) -> None:
+        self.db.close()
+
+    def maintain(self, now: float) -> None:
+        """Remove the starts of runs whose rows say they started, and registrations of
+        listeners whose connection is gone."""
+        self.runs.forget_recorded_starts()
+        self.db.change("DELETE FROM wake_listeners AS w WHERE NOT EXISTS "
+                       "(SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = w.backend)")
+
+    def listener(self, name: str, on_wake: Callable[[], None]) -> PostgresListener:
+        return PostgresListener(self.db, name, on_wake)
+
+    def notifier(self, own: str) -> PostgresNotifier:
+        return PostgresNotifier(self.db, own=own)

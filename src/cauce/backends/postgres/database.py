@@ -1,0 +1,271 @@
+"""A PostgreSQL database for cauce's state: where the URL points, connections, transactions and
+savepoints, and PostgreSQL's errors said in one line.
+
+Connections come from a small pool: a call outside `atomic` borrows one for its statement (run
+in autocommit mode, so one statement is one round trip and one transaction), an `atomic` block
+keeps one for the whole block (nested blocks are savepoints of its transaction). A connection
+belongs to the process that opened it: after a fork the child leaves the parent's connections
+alone and opens its own. psycopg prepares a statement on the server once it has run a few
+times on a connection, so the hot statements are parsed and planned once per connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ...errors import ConfigError, StateError
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Connections of other processes (inherited across a fork): kept referenced, never closed, so
+# that no finaliser ends the parent's sessions.
+_INHERITED: list[Any] = []
+
+SCHEMES = ("postgresql", "postgres")
+
+
+def driver() -> Any:
+    """psycopg, imported when first needed (it is an optional dependency)."""
+    try:
+        import psycopg
+    except ModuleNotFoundError:
+        raise ConfigError("a postgresql:// state needs the PostgreSQL driver psycopg",
+                          hint="install cauce[postgres]") from None
+    return psycopg
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a ``postgresql://`` URL points: libpq's connection string, the schema cauce's
+    tables live in (``?schema=``; default ``public``), and how to name it to people."""
+
+    url: str
+    conninfo: str
+    schema: str | None
+    where: str
+    host: str
+    port: int
+    user: str
+    dbname: str
+
+    @property
+    def lock_key(self) -> int:
+        """The advisory lock key that serialises migrations of this schema."""
+        digest = hashlib.sha256(f"cauce-schema:{self.schema or 'public'}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def locate(url: str) -> Location:
+    """Parse ``postgresql://user:password@host:port/db?schema=name&…`` (``postgres://`` and
+    ``postgresql+psycopg://`` too); other query parameters are libpq's own."""
+    scheme, rest = url.split("://", 1) if "://" in url else ("", url)
+    if scheme.split("+", 1)[0] not in SCHEMES:
+        raise ConfigError(f"state URL {url!r} names no PostgreSQL database",
+                          hint="use postgresql://user@host:5432/dbname")
+    parts = urlsplit("postgresql://" + rest)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None) or None
+    if schema is not None and not schema.replace("_", "").isalnum():
+        raise ConfigError(f"state URL {url!r}: schema {schema!r} is not a plain name",
+                          hint="use letters, digits and underscores (?schema=cauce)")
+    libpq = [(k, v) for k, v in query if k != "schema"]
+    conninfo = urlunsplit(parts._replace(query=urlencode(libpq)))
+    host = parts.hostname or os.environ.get("PGHOST", "localhost")
+    port = parts.port or int(os.environ.get("PGPORT", "5432"))
+    user = parts.username or os.environ.get("PGUSER", "") or _login()
+    dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
+    where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
+    return Location(url, conninfo, schema, where, host, port, user, dbname)
+
+
+def _login() -> str:
+    try:
+        import getpass
+        return getpass.getuser()
+    except (ImportError, KeyError, OSError):
+        return "postgres"
+
+
+def unreachable(location: Location, error: Exception) -> StateError:
+    """The StateError for a connection that failed, with the hint its cause calls for."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    low = str(error).lower()
+    at = f"{location.host}:{location.port}"
+    if "role" in low and "does not exist" in low:
+        return StateError(f"PostgreSQL at {at} has no role {location.user!r}",
+                          hint=f"create the role (createuser {location.user}) or check the user "
+                          "in the state URL")
+    if "database" in low and "does not exist" in low:
+        return StateError(f"PostgreSQL at {at} has no database {location.dbname!r}",
+                          hint=f"create it: createdb -h {location.host} -p {location.port} "
+                          f"{location.dbname}")
+    if "password" in low or "authentication" in low:
+        return StateError(f"PostgreSQL at {at} refused the login of {location.user!r}: {text}",
+                          hint="check the user and password in the state URL (or PGPASSWORD, "
+                          "~/.pgpass)")
+    if "refused" in low or "could not connect" in low or "no such file" in low:
+        return StateError(f"cannot reach PostgreSQL at {at}: {text}",
+                          hint=f"is the server running at {at}? check the host and port in "
+                          "the state URL")
+    if "timeout" in low or "timed out" in low:
+        return StateError(f"PostgreSQL at {at} did not answer: {text}",
+                          hint=f"is the server at {at} reachable from this machine?")
+    return StateError(f"cannot use PostgreSQL at {at}: {text}",
+                      hint="check the state URL and that the server accepts connections")
+
+
+class Database:
+    """Pooled connections to one PostgreSQL database (and schema), with `atomic` blocks."""
+
+    IDLE_KEPT = 8  # connections kept open between uses; more are opened when threads need them
+
+    def __init__(self, location: Location) -> None:
+        self.location = location
+        self.psycopg = driver()
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._all: list[psycopg.Connection[Any]] = []
+        self._local = threading.local()
+        self._closed = False
+
+    # -- connections -------------------------------------------------------------------
+    def connect(self, *, autocommit: bool = True) -> psycopg.Connection[Any]:
+        """A new connection of its own (the pool's, a listener's), search path set."""
+        options = {"autocommit": autocommit, "connect_timeout": 10,
+                   "application_name": "cauce"}
+        if self.location.schema:
+            options["options"] = f"-c search_path={self.location.schema}"
+        try:
+            return self.psycopg.connect(self.location.conninfo, **options)
+        except self.psycopg.OperationalError as error:
+            raise unreachable(self.location, error) from None
+
+    def _forked(self) -> None:
+        """In a child process: forget (without closing) the parent's connections."""
+        with self._lock:
+            _INHERITED.extend(self._all)
+            self._idle, self._all = [], []
+            self._local = threading.local()
+            self._pid = os.getpid()
+
+    def _take(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise StateError(f"the state at {self.location.where} was closed",
+                             hint="open the state store again")
+        if os.getpid() != self._pid:
+            self._forked()
+        with self._lock:
+            while self._idle:
+                con = self._idle.pop()
+                if not con.closed:
+                    return con
+        con = self.connect()
+        with self._lock:
+            self._all.append(con)
+        return con
+
+    def _give(self, con: psycopg.Connection[Any]) -> None:
+        broken = con.closed or con.info.transaction_status != self.psycopg.pq.TransactionStatus.IDLE
+        with self._lock:
+            if not broken and not self._closed and len(self._idle) < self.IDLE_KEPT:
+                self._idle.append(con)
+                return
+            with contextlib.suppress(ValueError):
+                self._all.remove(con)
+        with contextlib.suppress(Exception):
+            con.close()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """A connection lost or refused mid-way, as StateError; other errors unchanged."""
+        try:
+            yield
+        except self.psycopg.OperationalError as error:
+            errors = self.psycopg.errors
+            if isinstance(error, errors.QueryCanceled | errors.LockNotAvailable):
+                raise
+            raise StateError(f"lost the connection to PostgreSQL at {self.location.host}:"
+                             f"{self.location.port}: {str(error).strip().splitlines()[0]}",
+                             hint="is the server still running? the work of this call was "
+                             "not committed") from None
+        except self.psycopg.errors.DiskFull as error:
+            raise StateError(f"PostgreSQL at {self.location.host}:{self.location.port} is out "
+                             f"of disk space: {error}", hint="free space on the server") from None
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """This thread's connection inside an `atomic` block, else one borrowed for a call."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            yield con
+            return
+        con = self._take()
+        try:
+            with self._translated():
+                yield con
+        finally:
+            self._give(con)
+
+    @contextmanager
+    def atomic(self) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction, committed when the block ends and rolled back when it raises;
+        inside another block of this thread, a savepoint of it."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            with con.transaction():
+                yield con
+            return
+        con = self._take()
+        self._local.con = con
+        try:
+            with self._translated(), con.transaction():
+                yield con
+        finally:
+            self._local.con = None
+            self._give(con)
+
+    # -- statements ----------------------------------------------------------------------
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows a statement returns."""
+        with self.connection() as con:
+            return con.execute(sql, params).fetchall()
+
+    def row(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[Any, ...] | None:
+        """The first row a statement returns, or None."""
+        with self.connection() as con:
+            return con.execute(sql, params).fetchone()
+
+    def change(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run a statement; how many rows it changed."""
+        with self.connection() as con:
+            return con.execute(sql, params).rowcount
+
+    def change_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run a statement once per row (pipelined: one round trip); rows changed in all."""
+        if not rows:
+            return 0
+        with self.connection() as con, con.cursor() as cur:
+            cur.executemany(sql, rows)
+            return cur.rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            owned = os.getpid() == self._pid
+            connections, self._all, self._idle = self._all, [], []
+        for con in connections:
+            if owned:
+                with contextlib.suppress(Exception):
+                    con.close()
+            else:
+                _INHERITED.append(con)

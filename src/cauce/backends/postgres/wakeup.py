@@ -1,0 +1,106 @@
+"""Wake-ups through PostgreSQL's LISTEN/NOTIFY, for serving processes on any machine.
+
+Each serving process listens on a channel of its own (on a connection of its own) and registers
+it in ``wake_listeners`` with the server process of that connection. A notifier wakes one
+listener per notification, in turn — as `cauce.backends.wakeup` does with sockets on one
+machine — choosing among the registered listeners whose connection is still alive. It is only
+an accelerator: polling finds every message, so a lost notification costs latency, never work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .database import Database
+
+RESCAN = 1.0  # seconds between looks at the registered listeners
+
+
+def channel(db: Database, name: str) -> str:
+    """The channel of the serving process ``name`` (channels are database-wide: the schema is
+    part of it)."""
+    digest = hashlib.sha256(f"{db.location.schema}/{name}".encode()).hexdigest()[:24]
+    return f"cauce_wake_{digest}"
+
+
+class PostgresListener:
+    """Listens on one serving process's channel and calls ``on_wake`` for each notification."""
+
+    def __init__(self, db: Database, name: str, on_wake: Callable[[], None]) -> None:
+        self.db = db
+        self.channel = channel(db, name)
+        self._on_wake = on_wake
+        self._con: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        con = self.db.connect()
+        con.execute(f"LISTEN {self.channel}")
+        con.execute("INSERT INTO wake_listeners (channel, backend) "
+                    "VALUES (%s, pg_backend_pid()) ON CONFLICT (channel) DO UPDATE "
+                    "SET backend = excluded.backend", (self.channel,))
+        self._con = con
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="cauce-pg-wake")
+        self._thread.start()
+        return True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for _ in self._con.notifies(timeout=0.5, stop_after=1):
+                    self._on_wake()
+            except Exception:  # the connection broke: polling carries on alone
+                return
+
+    def close(self) -> None:
+        if self._con is None:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        with contextlib.suppress(Exception):
+            self._con.execute("DELETE FROM wake_listeners WHERE channel = %s", (self.channel,))
+        with contextlib.suppress(Exception):
+            self._con.close()
+        self._con = None
+
+
+class PostgresNotifier:
+    """Wakes one listening serving process (not ``own``) per notification, in turn."""
+
+    def __init__(self, db: Database, own: str | None = None) -> None:
+        self.db = db
+        self.own = channel(db, own) if own else None
+        self._targets: list[str] = []
+        self._scanned = -RESCAN
+        self._turn = 0
+        self._lock = threading.Lock()
+
+    def _listeners(self) -> list[str]:
+        now = time.monotonic()
+        if now - self._scanned >= RESCAN:
+            rows = self.db.rows("SELECT channel FROM wake_listeners AS w WHERE EXISTS "
+                                "(SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = w.backend) "
+                                "ORDER BY channel")
+            self._targets = [r[0] for r in rows if r[0] != self.own]
+            self._scanned = now
+        return self._targets
+
+    def notify(self) -> None:
+        with contextlib.suppress(Exception):  # an accelerator: never fail the caller
+            with self._lock:
+                targets = self._listeners()
+                if not targets:
+                    return
+                self._turn = (self._turn + 1) % len(targets)
+                target = targets[self._turn]
+            self.db.change("SELECT pg_notify(%s, '')", (target,))
+
+    def close(self) -> None:
+        self._targets = []
