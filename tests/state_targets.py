@@ -42,15 +42,13 @@ def postgres_state(request: pytest.FixtureRequest) -> str:
     import psycopg
 
     schema = f"cauce_state_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
 
     def drop() -> None:
         with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
     request.addfinalizer(drop)
-    return f"{POSTGRES_SERVER}?options=-csearch_path%3D{schema}"
+    return f"{POSTGRES_SERVER}?schema={schema}"
 
 
 def target_url(engine: str, folder: Path, request: pytest.FixtureRequest) -> str:
