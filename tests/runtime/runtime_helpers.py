@@ -9,6 +9,10 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from cauce.backends.state import StateStore, StoredMessage, open_state
+from cauce.errors import StateError
 
 CAUCE = [sys.executable, "-m", "cauce.cli.main"]
 
@@ -39,3 +43,42 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class StateView:
+    """Reads a home's state through the contract, whatever its engine (each call opens the
+    store, reads, closes it — as another process would)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _read(self, read: Callable[[StateStore], Any]) -> Any:
+        if self.url.startswith("sqlite:///") and not Path(self.url[10:]).exists():
+            return None  # nothing ran yet: do not create the file
+        store = open_state(self.url)
+        try:
+            return read(store)
+        finally:
+            store.close()
+
+    def rows(self, kind: str) -> list[dict[str, Any]]:
+        """Every row of one kind of state (`cauce.backends.state.COPIED`)."""
+        return self._read(lambda s: [r for page in s.copying.rows(kind) for r in page]) or []
+
+    def count(self, kind: str) -> int:
+        return self._read(lambda s: s.copying.count(kind)) or 0
+
+    def items(self, table: str) -> int:
+        return self._read(lambda s: s.tables.count(table)) or 0
+
+    def messages(self, queue: str | None = None) -> list[StoredMessage]:
+        if queue is None:
+            return [StoredMessage(**{k: v for k, v in row.items() if k != "grp"},
+                                  group=row["grp"]) for row in self.rows("messages")]
+        return self._read(lambda s: s.queues.listing(queue)) or []
+
+    def running_workers(self) -> int:
+        try:
+            return len(self._read(lambda s: s.workers.running("worker")) or [])
+        except StateError:  # the first worker is still creating the tables
+            return 0
