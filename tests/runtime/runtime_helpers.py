@@ -78,7 +78,11 @@ class StateView:
         return self._read(lambda s: s.queues.listing(queue)) or []
 
     def running_workers(self) -> int:
+        return len(self.worker_ids())
+
+    def worker_ids(self) -> list[str]:
+        """Ids of the `cauce worker` processes registered and not stopped."""
         try:
-            return len(self._read(lambda s: s.workers.running("worker")) or [])
+            return self._read(lambda s: s.workers.running("worker")) or []
         except StateError:  # the first worker is still creating the tables
-            return 0
+            return []

@@ -4,9 +4,11 @@ on each state engine (`state`: the home's SQLite file, or PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,74 @@ def test_poison_message_dead_lettered_then_replayed_by_cli(tmp_path: Path, app_m
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)
     assert state.count("messages") == 0
+
+
+KILLED_APP = """
+import time
+from cauce import App, ConditionFailed
+
+app = App("randkill")
+work = app.queue("work", max_receives=10, visibility_timeout="2s")
+seen = app.table("seen", key="n")
+
+@app.on(work)
+def handle(message, ctx):
+    time.sleep(0.02)  # I/O: where most kills land
+    try:
+        seen.put({"n": message.body["n"], "event": message.event_id}, if_absent=True)
+    except ConditionFailed:
+        pass  # delivered again after a kill: the first delivery already recorded it
+"""
+
+KILLS = 20
+
+
+def _serving(workers: list[subprocess.Popen[str]], state: StateView) -> list[int]:
+    """Which of ``workers`` have started serving (so a kill lands in their work)."""
+    ids = state.worker_ids()
+    return [i for i, w in enumerate(workers) if any(f"-{w.pid}-" in x for x in ids)]
+
+
+@pytest.mark.slow
+def test_twenty_sigkills_at_random_moments_lose_nothing_and_do_nothing_twice(
+        tmp_path: Path, app_module, state: StateView) -> None:
+    rng = random.Random(20)
+    ref = app_module("randkill", KILLED_APP)
+    home = tmp_path / "home"
+    producer = tmp_path / "producer.py"
+    producer.write_text(PRODUCER)
+    per_producer = 1800
+    for who in ("a", "b"):
+        subprocess.run([sys.executable, str(producer), ref, str(home), who, str(per_producer)],
+                       cwd=tmp_path, check=True, timeout=120)
+    expected = 2 * (per_producer + 200)
+    args = ["worker", ref, "--home", str(home), "--threads", "2"]
+    workers = [start(args, tmp_path) for _ in range(4)]
+    landed = 0
+    try:
+        for _ in range(KILLS):
+            time.sleep(rng.uniform(0.1, 0.6))  # a random moment of their work
+            wait_for(lambda: bool(_serving(workers, state)), 60, "a worker to be serving")
+            victim = rng.choice(_serving(workers, state))
+            workers[victim].kill()
+            workers[victim].communicate(timeout=30)
+            landed += state.count("messages") > 0
+            workers[victim] = start(args, tmp_path)
+        wait_for(lambda: state.items("randkill:seen") >= expected, 240,
+                 "every message to be handled")
+        wait_for(lambda: state.count("messages") == 0, 60, "the queue to empty")
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        outputs = [w.communicate(timeout=60) for w in workers]
+    assert landed == KILLS, f"only {landed} of {KILLS} kills landed while work was left"
+    items = [row for row in state.rows("items") if row["tbl"] == "randkill:seen"]
+    assert len(items) == expected, "nothing lost"
+    assert {row["version"] for row in items} == {1}, "nothing written twice"
+    runs = state.rows("runs")
+    lost = [r for r in runs if r["status"] == "failed"]
+    assert lost and all(r["error"].startswith("worker lost") for r in lost), \
+        "the kills landed in handlers, and only they failed runs"
+    assert not [r for r in runs if r["status"] == "dead-lettered"]
+    for w, (_, err) in zip(workers, outputs, strict=True):
+        assert w.returncode == 0, err
