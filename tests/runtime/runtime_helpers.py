@@ -30,8 +30,10 @@ def cauce(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
                           text=True, timeout=120)
 
 
-def start(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def start(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+          **kwargs: object) -> subprocess.Popen[str]:
+    """Start one cauce command (in ``env``: by default this process's environment)."""
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([*CAUCE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
 
