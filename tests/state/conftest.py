@@ -13,12 +13,13 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from cauce.backends.state import StateStore, open_state, sqlite_url
 
-ENGINES = ["sqlite", "postgresql"]
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 # The PostgreSQL server the tests use (each test in a schema of its own, dropped after).
 PG_URL = os.environ.get("CAUCE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -72,3 +73,16 @@ def state(opener: Callable[[], StateStore]) -> StateStore:
 def other(state: StateStore, opener: Callable[[], StateStore]) -> StateStore:
     """A second store on the same location, as another process would open it."""
     return opener()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL location (tests of what only that engine does)."""
+    yield from _postgres()
+
+
+@pytest.fixture
+def pg_server(pg_url: str) -> str:
+    """The test server's ``host:port``."""
+    parts = urlsplit(PG_URL)
+    return f"{parts.hostname}:{parts.port or 5432}"

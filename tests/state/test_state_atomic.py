@@ -61,3 +61,20 @@ def test_a_failed_conditional_write_inside_a_block_leaves_the_rest(state: StateS
     text, version = state.tables.get("app:t", "k") or ("null", 0)
     assert (json.loads(text), version) == ({"v": 1}, 1), "the same JSON (its text may differ)"
     assert len(state.queues.listing("app:q")) == 1
+
+
+def test_a_block_that_need_not_be_durable_is_a_transaction_like_any(state: StateStore,
+                                                                   other: StateStore) -> None:
+    state.queues.send("app:q", ["1", "2"], now=0.0)
+    with state.atomic(durable=False):
+        got = state.queues.receive("app:q", now=0.0, limit=1, visibility=10.0)
+        with state.atomic():
+            state.runs.insert([_run("claimed")])
+    assert [m.body for m in got] == ["1"]
+    assert other.runs.get("claimed") is not None
+    assert [m.body for m in other.queues.receive("app:q", now=0.0, limit=5,
+                                                 visibility=10.0)] == ["2"]
+    with pytest.raises(RuntimeError), state.atomic(durable=False):
+        state.runs.insert([_run("undone")])
+        raise RuntimeError("abandon")
+    assert other.runs.get("undone") is None

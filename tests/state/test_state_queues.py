@@ -169,3 +169,27 @@ def test_two_processes_never_lease_the_same_message(state: StateStore,
         thread.join()
     assert len(taken[0]) + len(taken[1]) == 400
     assert not set(taken[0]) & set(taken[1])
+
+
+def test_two_processes_never_hold_two_messages_of_one_group(state: StateStore,
+                                                            other: StateStore) -> None:
+    for group in ("a", "b", "c"):
+        state.queues.send(Q, [f"{group}{n}" for n in range(20)], now=0.0, group=group)
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def drain(store: StateStore) -> None:
+        while got := store.queues.receive(Q, now=0.0, limit=5, visibility=60.0):
+            groups = [m.group for m in got]
+            assert len(groups) == len(set(groups)), "one message per group at a time"
+            with lock:
+                order.extend(m.body for m in got)
+            assert store.queues.ack([(m.id, m.lease or "") for m in got]) == len(got)
+
+    threads = [threading.Thread(target=drain, args=(s,)) for s in (state, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for group in ("a", "b", "c"):
+        assert [b for b in order if b[0] == group] == [f"{group}{n}" for n in range(20)]

@@ -93,3 +93,18 @@ def test_log_lines_and_streams(state: StateStore) -> None:
     assert [line.message for line in state.logs.read(limit=1)] == ["started"]
     assert state.logs.streams("app") == [("app", "load/r1", 3.0, 2), ("app", "general", 1.0, 1)]
     assert len(state.logs.streams(limit=2)) == 2
+
+
+def test_an_upsert_naming_a_run_twice_keeps_the_last(state: StateStore) -> None:
+    state.runs.upsert([_run("u1", status=RunStatus.RUNNING, started_at=1.0),
+                       _run("u1", status=RunStatus.SUCCEEDED, started_at=1.0, ended_at=2.0)])
+    assert state.runs.get("u1").status is RunStatus.SUCCEEDED  # type: ignore[union-attr]
+
+
+def test_free_text_with_a_nul_character_is_kept_readable(state: StateStore) -> None:
+    state.logs.append([("app", "general", 1.0, 20, "binary\x00output", None)])
+    [line] = state.logs.read(app="app")
+    assert line.message.startswith("binary") and line.message.endswith("output")
+    state.runs.insert([_run("n1")])
+    state.runs.finish("n1", RunStatus.FAILED, now=2.0, error="bad\x00byte")
+    assert state.runs.get("n1").error.startswith("bad")  # type: ignore[union-attr]

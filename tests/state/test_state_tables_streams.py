@@ -102,3 +102,25 @@ def test_checkpoints_and_shard_leases(state: StateStore, other: StateStore) -> N
     assert streams.give_back(S, "c", 1, "L5", started=False)
     [_, s1] = streams.consumer_states(S, "c")
     assert (s1.lease, s1.attempts, s1.isolated) == (None, 0, 0)
+
+
+def test_concurrent_appends_to_a_shard_are_numbered_once_each(state: StateStore,
+                                                             other: StateStore) -> None:
+    got: list[list[int]] = [[], []]
+
+    def append(store: StateStore, into: list[int], tag: str) -> None:
+        for n in range(30):
+            into.extend(store.streams.append(S, 0, [(tag, f'"{tag}{n}"'), (tag, "0")], now=1.0))
+
+    threads = [threading.Thread(target=append, args=(s, g, t))
+               for s, g, t in ((state, got[0], "x"), (other, got[1], "y"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(got[0] + got[1]) == list(range(1, 121))
+    records = state.streams.read(S, 0, after=0, limit=200)
+    assert [r.seq for r in records] == list(range(1, 121))
+    for tag in ("x", "y"):
+        assert [r.data for r in records if r.pkey == tag and r.data != "0"] == [
+            f'"{tag}{n}"' for n in range(30)], "each appender's records in its order"

@@ -724,9 +724,24 @@ class StateStore(ABC):
         to create one)."""
         return True
 
+    @classmethod
+    def migrate(cls, url: str) -> tuple[int, int]:
+        """Create the store a URL names, or bring its schema to this cauce's version, now
+        (opening it does the same); returns the schema version before (0: none) and after. A
+        schema newer than this cauce's is a StateError."""
+        before = (cls.examine(url).version or 0) if cls.exists(url) else 0
+        cls.from_url(url).close()
+        return before, cls.examine(url).version or 0
+
     @abstractmethod
-    def atomic(self) -> AbstractContextManager[None]:
-        """A block whose calls (in this thread) share one transaction; nested: a savepoint."""
+    def atomic(self, *, durable: bool = True) -> AbstractContextManager[None]:
+        """A block whose calls (in this thread) share one transaction; nested: a savepoint.
+
+        ``durable=False`` (it counts on the outermost block, which commits) marks a block whose
+        writes all derive from the state itself — a claim: leases taken, the runs they create,
+        expired leases settled — so that losing it in a crash of the engine only undoes it and
+        its work is found again. An engine may then commit without waiting for its disk; any
+        durable commit after it makes it durable too (an engine's log is written in order)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import CauceError
-from . import config, console, demo, dlq, execution, feed, logs, queues, runs, state, ui
+from . import config, console, demo, dlq, execution, feed, logs, migrate, queues, runs, state, ui
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -54,6 +54,7 @@ cli.command("publish")(feed.publish_command)
 cli.command("put")(feed.put_command)
 demo.register(cli)
 cli.add_typer(state.state_cli, name="state")
+cli.command("migrate")(migrate.migrate_command)
 ui.register(cli)
 
 

@@ -191,7 +191,7 @@ class Dispatcher:
                                        now=now))
         alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
                          or (isinstance(s, StreamSource) and s.has_alone(now))}
-        with runtime.state.atomic():
+        with runtime.state.atomic(durable=False):  # a claim lost in a crash is found again
             for source in wanted:
                 cap = self._capacity(source, free - len(claimed))
                 if one:
@@ -225,7 +225,7 @@ class Dispatcher:
         by_source: dict[int, list[Delivery]] = {}
         for d in self.inflight.values():
             by_source.setdefault(id(d.source), []).append(d)
-        with self.runtime.state.atomic():
+        with self.runtime.state.atomic(durable=False):  # longer leases: derived, like a claim
             for group in by_source.values():
                 group[0].source.extend(group, now)
 

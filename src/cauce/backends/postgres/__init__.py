@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ...errors import StateError
 from ..state import StateStore, Verdict
 from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
 from .copying import PostgresCopying
-from .database import Database, driver, locate, unreachable
+from .database import Database, locate
 from .logs import PostgresLogs
 from .queues import PostgresQueues
 from .runs import PostgresRuns
@@ -43,7 +44,8 @@ class PostgresState(StateStore):
         self.queues = PostgresQueues(self.db)
         self.tables = PostgresTables(self.db)
         self.streams = PostgresStreams(self.db)
-        self.runs = PostgresRuns(self.db)
+        self.relaxed = Database(self.location, durable=False)
+        self.runs = PostgresRuns(self.db, self.relaxed)
         self.logs = PostgresLogs(self.db)
         self.schedules = PostgresSchedules(self.db)
         self.leases = PostgresLeases(self.db)
@@ -58,28 +60,18 @@ class PostgresState(StateStore):
 
     @classmethod
     def exists(cls, url: str) -> bool:
-        location = locate(url)
-        psycopg = driver()
-        options = {"options": f"-c search_path={location.schema}"} if location.schema else {}
-        try:
-            with psycopg.connect(location.conninfo, autocommit=True, connect_timeout=10,
-                                 **options) as con:
-                return current_version(con) > 0
-        except psycopg.OperationalError as error:
-            raise unreachable(location, error) from None
+        with Database(locate(url)).connect() as con:
+            return current_version(con) > 0
 
     @classmethod
     def examine(cls, url: str) -> Verdict:
         location = locate(url)
         verdict = Verdict(location.where, hint="`cauce migrate` builds or upgrades cauce's "
                           "tables; restore the database from its backup if they were damaged")
-        psycopg = driver()
-        options = {"options": f"-c search_path={location.schema}"} if location.schema else {}
         try:
-            con = psycopg.connect(location.conninfo, autocommit=True, connect_timeout=10,
-                                  **options)
-        except psycopg.OperationalError as error:
-            verdict.problems.append(unreachable(location, error).message)
+            con = Database(location).connect()
+        except StateError as error:
+            verdict.problems.append(error.message)
             return verdict
         with con:
             verdict.version = current_version(con)
@@ -99,12 +91,21 @@ class PostgresState(StateStore):
                         f"SELECT count(*) FROM {table}").fetchone()[0]
         return verdict
 
+    @classmethod
+    def migrate(cls, url: str) -> tuple[int, int]:
+        db = Database(locate(url))
+        try:
+            return migrate(db, explicit=True)
+        finally:
+            db.close()
+
     @contextmanager
-    def atomic(self) -> Iterator[None]:
-        with self.db.atomic():
+    def atomic(self, *, durable: bool = True) -> Iterator[None]:
+        with self.db.atomic(durable=durable):
             yield
 
     def close(self) -> None:
+        self.relaxed.close()
         self.db.close()
 
     def maintain(self, now: float) -> None:
@@ -118,4 +119,4 @@ class PostgresState(StateStore):
         return PostgresListener(self.db, name, on_wake)
 
     def notifier(self, own: str) -> PostgresNotifier:
-        return PostgresNotifier(self.db, own=own)
+        return PostgresNotifier(self.relaxed, own=own)

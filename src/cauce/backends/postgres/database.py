@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ...errors import ConfigError, StateError
 
@@ -43,13 +43,19 @@ def driver() -> Any:
     return psycopg
 
 
+def text(value: str | None) -> str | None:
+    """Free text (a log line, an error) as PostgreSQL can store it: its text type cannot hold
+    the character U+0000, which a program's output may contain; it becomes U+FFFD."""
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a ``postgresql://`` URL points: libpq's connection string, the schema cauce's
     tables live in (``?schema=``; default ``public``), and how to name it to people."""
 
-    url: str
     conninfo: str
+    options: str  # libpq's ``options`` (server settings), to which cauce adds its own
     schema: str | None
     where: str
     host: str
@@ -69,22 +75,27 @@ def locate(url: str) -> Location:
     ``postgresql+psycopg://`` too); other query parameters are libpq's own."""
     scheme, rest = url.split("://", 1) if "://" in url else ("", url)
     if scheme.split("+", 1)[0] not in SCHEMES:
-        raise ConfigError(f"state URL {url!r} names no PostgreSQL database",
+        raise ConfigError(f"state URL scheme {scheme!r} names no PostgreSQL database",
                           hint="use postgresql://user@host:5432/dbname")
     parts = urlsplit("postgresql://" + rest)
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None) or None
     if schema is not None and not schema.replace("_", "").isalnum():
-        raise ConfigError(f"state URL {url!r}: schema {schema!r} is not a plain name",
+        raise ConfigError(f"the state URL's schema {schema!r} is not a plain name",
                           hint="use letters, digits and underscores (?schema=cauce)")
-    libpq = [(k, v) for k, v in query if k != "schema"]
-    conninfo = urlunsplit(parts._replace(query=urlencode(libpq)))
+    options = " ".join(v for k, v in query if k == "options")
+    libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
+    conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
     host = parts.hostname or os.environ.get("PGHOST", "localhost")
-    port = parts.port or int(os.environ.get("PGPORT", "5432"))
+    try:
+        port = parts.port or int(os.environ.get("PGPORT", "5432"))
+    except ValueError:
+        raise ConfigError("the state URL's port is not a number",
+                          hint="use postgresql://user@host:5432/dbname") from None
     user = parts.username or os.environ.get("PGUSER", "") or _login()
     dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
     where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
-    return Location(url, conninfo, schema, where, host, port, user, dbname)
+    return Location(conninfo, options, schema, where, host, port, user, dbname)
 
 
 def _login() -> str:
@@ -97,7 +108,9 @@ def _login() -> str:
 
 def unreachable(location: Location, error: Exception) -> StateError:
     """The StateError for a connection that failed, with the hint its cause calls for."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    # libpq's first line ends with the cause ("…port 5432 failed: Connection refused")
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = first.rsplit(" failed: ", 1)[-1]
     low = str(error).lower()
     at = f"{location.host}:{location.port}"
     if "role" in low and "does not exist" in low:
@@ -124,12 +137,20 @@ def unreachable(location: Location, error: Exception) -> StateError:
 
 
 class Database:
-    """Pooled connections to one PostgreSQL database (and schema), with `atomic` blocks."""
+    """Pooled connections to one PostgreSQL database (and schema), with `atomic` blocks.
 
-    IDLE_KEPT = 8  # connections kept open between uses; more are opened when threads need them
+    Not ``durable``: commits return before the server has flushed them to disk — visible to
+    everyone at once and kept if the calling process dies, lost only if the server crashes
+    within a fraction of a second (for marks whose loss costs a redelivery, never work).
+    """
 
-    def __init__(self, location: Location) -> None:
+    # connections kept open between uses: as many as a serving process's threads use at once
+    # (more are opened when needed, and closed after)
+    IDLE_KEPT = 16
+
+    def __init__(self, location: Location, *, durable: bool = True) -> None:
         self.location = location
+        self.durable = durable
         self.psycopg = driver()
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -143,8 +164,13 @@ class Database:
         """A new connection of its own (the pool's, a listener's), search path set."""
         options = {"autocommit": autocommit, "connect_timeout": 10,
                    "application_name": "cauce"}
+        settings = [self.location.options] if self.location.options else []
         if self.location.schema:
-            options["options"] = f"-c search_path={self.location.schema}"
+            settings.append(f"-c search_path={self.location.schema}")
+        if not self.durable:
+            settings.append("-c synchronous_commit=off")
+        if settings:
+            options["options"] = " ".join(settings)
         try:
             return self.psycopg.connect(self.location.conninfo, **options)
         except self.psycopg.OperationalError as error:
@@ -174,6 +200,16 @@ class Database:
             self._all.append(con)
         return con
 
+    def _drop_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            for con in idle:
+                with contextlib.suppress(ValueError):
+                    self._all.remove(con)
+        for con in idle:
+            with contextlib.suppress(Exception):
+                con.close()
+
     def _give(self, con: psycopg.Connection[Any]) -> None:
         broken = con.closed or con.info.transaction_status != self.psycopg.pq.TransactionStatus.IDLE
         with self._lock:
@@ -186,21 +222,23 @@ class Database:
             con.close()
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
-        """A connection lost or refused mid-way, as StateError; other errors unchanged."""
+    def _translated(self, con: psycopg.Connection[Any]) -> Iterator[None]:
+        """A full disk and a connection lost mid-way, as StateError; other errors (a deadlock,
+        a cancelled statement, cauce's own mistakes) unchanged."""
+        at = f"{self.location.host}:{self.location.port}"
         try:
             yield
-        except self.psycopg.OperationalError as error:
-            errors = self.psycopg.errors
-            if isinstance(error, errors.QueryCanceled | errors.LockNotAvailable):
-                raise
-            raise StateError(f"lost the connection to PostgreSQL at {self.location.host}:"
-                             f"{self.location.port}: {str(error).strip().splitlines()[0]}",
-                             hint="is the server still running? the work of this call was "
-                             "not committed") from None
         except self.psycopg.errors.DiskFull as error:
-            raise StateError(f"PostgreSQL at {self.location.host}:{self.location.port} is out "
-                             f"of disk space: {error}", hint="free space on the server") from None
+            raise StateError(f"PostgreSQL at {at} is out of disk space: {error}",
+                             hint="free space on the server's disk") from None
+        except self.psycopg.OperationalError as error:
+            if not (con.broken or con.closed):
+                raise
+            self._drop_idle()  # a server that went away took every idle connection with it
+            raise StateError(f"lost the connection to PostgreSQL at {at}: "
+                             f"{str(error).strip().splitlines()[0]}",
+                             hint="is the server still running? what this call wrote may not "
+                             "have been committed") from None
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -211,15 +249,16 @@ class Database:
             return
         con = self._take()
         try:
-            with self._translated():
+            with self._translated(con):
                 yield con
         finally:
             self._give(con)
 
     @contextmanager
-    def atomic(self) -> Iterator[psycopg.Connection[Any]]:
+    def atomic(self, *, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
         """A transaction, committed when the block ends and rolled back when it raises;
-        inside another block of this thread, a savepoint of it."""
+        inside another block of this thread, a savepoint of it. Not ``durable`` (counted on
+        the outermost block): its commit does not wait for the disk."""
         con = getattr(self._local, "con", None)
         if con is not None:
             with con.transaction():
@@ -228,7 +267,9 @@ class Database:
         con = self._take()
         self._local.con = con
         try:
-            with self._translated(), con.transaction():
+            with self._translated(con), con.transaction():
+                if not durable and self.durable:
+                    con.execute("SET LOCAL synchronous_commit TO off")
                 yield con
         finally:
             self._local.con = None

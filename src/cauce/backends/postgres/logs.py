@@ -10,7 +10,7 @@ from typing import Any
 
 from ...logs import LogLine
 from ..state import LogStore
-from .database import Database
+from .database import Database, text
 
 LINE = "id, app, stream, ts, level, message, run_id"
 
@@ -29,6 +29,7 @@ class PostgresLogs(LogStore):
         if not lines:
             return
         columns = [list(c) for c in zip(*lines, strict=True)]
+        columns[4] = [text(m) for m in columns[4]]
         self.db.change(
             "INSERT INTO logs (app, stream, ts, level, message, run_id) "
             "SELECT a, s, t, l, m, r FROM unnest(%s::text[], %s::text[], "

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..state import QueueStore, StoredMessage, new_token
-from .database import Database
+from .database import Database, text
 
 COLUMNS = ("id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs, "
            "visible_at, worker, batch_head, isolation, lost")
@@ -75,7 +75,7 @@ class PostgresQueues(QueueStore):
             raise ValueError("send: one event id per body")
         return self._insert([queue] * len(bodies), bodies, events, now=now, visible=now + delay,
                             group=group, attrs=json.dumps(dict(attrs)) if attrs else None,
-                            error=error)
+                            error=text(error))
 
     def publish(self, queues: Sequence[str], body: str, *, now: float, event_id: str) -> None:
         if queues:
@@ -120,7 +120,7 @@ class PostgresQueues(QueueStore):
             "last_error = coalesce(%s, last_error), "
             "isolation = greatest(isolation, coalesce(%s::smallint, 0)), lost = lost + %s "
             "WHERE id = %s AND lease = %s",
-            (visible_at, error, isolation, int(lost), message_id, lease)) == 1
+            (visible_at, text(error), isolation, int(lost), message_id, lease)) == 1
 
     def unclaim(self, message: StoredMessage, *, now: float) -> bool:
         return self.db.change(
@@ -134,7 +134,7 @@ class PostgresQueues(QueueStore):
             "UPDATE messages SET attrs = coalesce(attrs, '{}'::jsonb) || "
             "jsonb_build_object('source_queue', queue), queue = %s, lease = NULL, "
             "visible_at = %s, last_error = %s WHERE id = %s AND lease = %s",
-            (dlq, now, error, message_id, lease)) == 1
+            (dlq, now, text(error), message_id, lease)) == 1
 
     def extend(self, leases: Sequence[tuple[int, str]], *, until: float) -> int:
         if not leases:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...runs import Run, RunRecord, RunStatus
 from ..state import RunStore, Start
-from .database import Database
+from .database import Database, text
 
 _NAMES = ("id", "app", "kind", "name", "partition", "attempt", "status", "trigger", "message_id",
           "event_id", "queued_at", "started_at", "params", "worker", "ended_at", "error",
@@ -57,13 +57,17 @@ def _record(row: Sequence[Any]) -> RunRecord:
 def _columns(runs: Sequence[RunRecord]) -> list[list[Any]]:
     rows = [(r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
              r.message_id, r.event_id, r.queued_at, r.started_at, _json(r.params), r.worker,
-             r.ended_at, r.error, _json(r.result)) for r in runs]
+             r.ended_at, text(r.error), _json(r.result)) for r in runs]
     return [list(column) for column in zip(*rows, strict=True)]
 
 
 class PostgresRuns(RunStore):
-    def __init__(self, db: Database) -> None:
+    """Runs; ``marks`` is the connection pool for start marks, whose commits need not wait
+    for the disk (one is written before every delivery)."""
+
+    def __init__(self, db: Database, marks: Database) -> None:
         self.db = db
+        self.marks = marks
 
     # -- writing -------------------------------------------------------------------------
     def insert(self, runs: Sequence[RunRecord]) -> None:
@@ -71,17 +75,20 @@ class PostgresRuns(RunStore):
             self.db.change(f"INSERT INTO runs ({RECORD}) {_UNNEST}", _columns(runs))
 
     def upsert(self, runs: Sequence[RunRecord]) -> None:
-        if runs:
-            self.db.change(_UPSERT, _columns(runs))
+        # One row per run, the last written winning (as one write after another would): a
+        # statement may not update a row twice.
+        latest = list({r.id: r for r in runs}.values())
+        if latest:
+            self.db.change(_UPSERT, _columns(latest))
 
     def finish(self, run_id: str, status: str, *, now: float, error: str | None = None,
                result: Any = None) -> None:
         self.db.change("UPDATE runs SET status = %s, ended_at = %s, error = %s, result = %s::jsonb "
-                       "WHERE id = %s", (str(status), now, error, _json(result), run_id))
+                       "WHERE id = %s", (str(status), now, text(error), _json(result), run_id))
 
     # -- starts --------------------------------------------------------------------------
     def note_started(self, start: Start) -> None:
-        self.db.change("INSERT INTO starts (worker, lease, head, run_id, run) "
+        self.marks.change("INSERT INTO starts (worker, lease, head, run_id, run) "
                        "VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
                        (start.run["worker"], start.lease, start.head, start.run["id"],
                         _json(start.run)))
@@ -133,9 +140,10 @@ class PostgresRuns(RunStore):
             if value is not None:
                 where.append(f"{column} = %s")
                 args.append(value)
-        order = "DESC" if newest_first else "ASC"
+        # NULLs first, as in SQLite (and as the index runs_by_start is walked, either way)
+        order = "DESC NULLS LAST" if newest_first else "ASC NULLS FIRST"
         sql = (f"SELECT {RECORD} FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
-               + f" ORDER BY coalesce(started_at, queued_at) {order} NULLS LAST, id {order} "
+               + f" ORDER BY coalesce(started_at, queued_at) {order}, id {order.split()[0]} "
                "LIMIT %s")
         return [run(r) for r in self.db.rows(sql, [*args, limit or None])]
 

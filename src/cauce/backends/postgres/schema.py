@@ -10,6 +10,7 @@ SQLite.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import StateError
@@ -107,7 +108,7 @@ _V1 = [
     "CREATE INDEX runs_by_app ON runs (app, id)",
     "CREATE INDEX runs_by_status ON runs (status, worker)",
     "CREATE INDEX runs_by_message ON runs (message_id) WHERE message_id IS NOT NULL",
-    "CREATE INDEX runs_by_start ON runs (coalesce(started_at, queued_at), id)",
+    "CREATE INDEX runs_by_start ON runs (coalesce(started_at, queued_at) NULLS FIRST, id)",
     "CREATE INDEX runs_cancelled ON runs (id) WHERE cancel",
     # deliveries a worker started, until their runs' rows say so (RunStore.note_started)
     """CREATE TABLE starts (
@@ -166,10 +167,22 @@ _V1 = [
         backend integer NOT NULL)""",
 ]
 
-# (schema version, statements that bring the previous version to it), in order.
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1)]
 
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+@dataclass(frozen=True)
+class Migration:
+    """One step: the statements that bring the previous version to ``version``. A step that
+    is not ``automatic`` (it rewrites large tables, say) is applied only by `cauce migrate`;
+    opening an older state then stops with a message saying so."""
+
+    version: int
+    statements: tuple[str, ...]
+    automatic: bool = True
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, tuple(_V1)),)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
 
 # Tables every cauce schema has.
 TABLES = ("messages", "items", "item_index", "stream_heads", "stream_records", "stream_consumers",
@@ -192,8 +205,9 @@ def too_new(location: Location, version: int) -> StateError:
                       hint="upgrade cauce on this machine")
 
 
-def migrate(db: Database) -> tuple[int, int]:
-    """Bring the schema to `SCHEMA_VERSION`; returns (version before, version after)."""
+def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
+    """Bring the schema to `SCHEMA_VERSION` (``explicit``: `cauce migrate` asked, so steps that
+    are not automatic run too); returns (version before, version after)."""
     with db.connection() as con:
         version = current_version(con)
     if version > SCHEMA_VERSION:
@@ -208,12 +222,17 @@ def migrate(db: Database) -> tuple[int, int]:
         before = current_version(con)  # another process may have migrated meanwhile
         if before > SCHEMA_VERSION:
             raise too_new(db.location, before)
+        pending = [m for m in MIGRATIONS if m.version > before]
+        held = [m.version for m in pending if not m.automatic]
+        if held and before and not explicit:
+            raise StateError(f"the state at {db.location.where} has schema version {before}; "
+                             f"version {held[0]} is applied only on purpose",
+                             hint="stop the workers, then run `cauce migrate --state URL`")
         if before == 0:
             con.execute("CREATE TABLE cauce_schema (version integer NOT NULL, "
                         "applied_at timestamptz NOT NULL DEFAULT now())")
-        for target, statements in MIGRATIONS:
-            if before < target:
-                for statement in statements:
-                    con.execute(statement)
-                con.execute("INSERT INTO cauce_schema (version) VALUES (%s)", (target,))
+        for step in pending:
+            for statement in step.statements:
+                con.execute(statement)
+            con.execute("INSERT INTO cauce_schema (version) VALUES (%s)", (step.version,))
     return before, SCHEMA_VERSION

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..state import ConsumerState, StoredRecord, StreamStore
-from .database import Database
+from .database import Database, text
 
 _STATE = ("SELECT shard, seq, lease, lease_until, attempts, retry_at, last_error, worker, "
           "run_id, isolated FROM stream_consumers WHERE stream = %s AND consumer = %s "
@@ -78,7 +78,7 @@ class PostgresStreams(StreamStore):
         return self.db.change(
             "UPDATE stream_consumers SET lease = NULL, lease_until = 0, "
             f"attempts = attempts + 1, retry_at = %s, last_error = %s {_HELD}",
-            (retry_at, error, stream, consumer, shard, lease)) == 1
+            (retry_at, text(error), stream, consumer, shard, lease)) == 1
 
     def give_back(self, stream: str, consumer: str, shard: int, lease: str, *, started: bool,
                   error: str | None = None) -> bool:
@@ -86,7 +86,7 @@ class PostgresStreams(StreamStore):
             return self.db.change(
                 "UPDATE stream_consumers SET lease = NULL, lease_until = 0, retry_at = 0, "
                 "attempts = attempts + 1, last_error = coalesce(%s, last_error), isolated = 1 "
-                + _HELD, (error, stream, consumer, shard, lease)) == 1
+                + _HELD, (text(error), stream, consumer, shard, lease)) == 1
         return self.db.change(f"UPDATE stream_consumers SET lease = NULL, lease_until = 0 {_HELD}",
                               (stream, consumer, shard, lease)) == 1
 

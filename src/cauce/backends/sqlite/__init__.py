@@ -74,7 +74,8 @@ class SQLiteState(StateStore):
         return statefile.examine(path_of(url), TABLES, SCHEMA_VERSION)
 
     @contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self, *, durable: bool = True) -> Iterator[None]:
+        # every commit is durable against a crash of the processes (WAL, synchronous=NORMAL)
         with self.db.atomic():
             yield
 

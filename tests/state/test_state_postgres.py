@@ -1,0 +1,245 @@
+"""What only the PostgreSQL state does: errors that name their cause, versioned migrations
+(automatic, explicit, refused when the schema is newer), connections across a fork."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+
+import pytest
+
+from cauce.backends.postgres import PostgresState
+from cauce.backends.postgres.schema import SCHEMA_VERSION
+from cauce.backends.state import open_state
+from cauce.errors import ConfigError, StateError
+
+pytestmark = pytest.mark.postgres
+
+
+def test_an_unreachable_server_is_one_line_naming_it(pg_url: str) -> None:
+    with pytest.raises(StateError, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:1") as caught:
+        open_state("postgresql://postgres@127.0.0.1:1/test")
+    assert "is the server running at 127.0.0.1:1" in (caught.value.hint or "")
+
+
+def test_a_missing_role_or_database_says_how_to_create_it(pg_server: str) -> None:
+    with pytest.raises(StateError, match="has no role 'no_such_role_x'") as caught:
+        open_state(f"postgresql://no_such_role_x@{pg_server}/test")
+    assert "createuser no_such_role_x" in (caught.value.hint or "")
+    with pytest.raises(StateError, match="has no database 'no_such_db_x'") as caught:
+        open_state(f"postgresql://postgres@{pg_server}/no_such_db_x")
+    assert "createdb" in (caught.value.hint or "")
+
+
+def test_without_the_driver_the_hint_is_the_extra(pg_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(ConfigError, match="psycopg") as caught:
+        open_state(pg_url)
+    assert caught.value.hint == "install cauce[postgres]"
+
+
+def test_migrations_run_once_and_report_versions(pg_url: str) -> None:
+    assert not PostgresState.exists(pg_url)
+    assert PostgresState.examine(pg_url).problems
+    assert PostgresState.migrate(pg_url) == (0, SCHEMA_VERSION)
+    assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, SCHEMA_VERSION)
+    assert PostgresState.exists(pg_url)
+    assert PostgresState.examine(pg_url).version == SCHEMA_VERSION
+
+
+def test_processes_opening_a_new_schema_together_migrate_it_once(pg_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_and_send() -> None:
+        try:
+            store = open_state(pg_url)
+            store.queues.send("app:q", ["1"], now=0.0)
+            store.close()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_and_send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store = open_state(pg_url)
+    try:
+        assert len(store.queues.listing("app:q")) == 4
+        with store.db.connection() as con:
+            assert con.execute("SELECT count(*) FROM cauce_schema").fetchone()[0] == 1
+    finally:
+        store.close()
+
+
+def test_a_schema_newer_than_the_code_is_refused(pg_url: str) -> None:
+    store = open_state(pg_url)
+    store.db.change("INSERT INTO cauce_schema (version) VALUES (%s)", (SCHEMA_VERSION + 1,))
+    store.close()
+    with pytest.raises(StateError, match="newer cauce") as caught:
+        open_state(pg_url)
+    assert caught.value.hint == "upgrade cauce on this machine"
+    assert PostgresState.examine(pg_url).problems
+
+
+_inherited: list[PostgresState] = []
+
+
+def _send_from_child() -> None:
+    _inherited[0].queues.send("app:q", ["from the child"], now=0.0)
+
+
+@pytest.mark.skipif(not hasattr(multiprocessing, "get_context") or sys.platform == "win32",
+                    reason="fork is POSIX")
+def test_a_forked_child_opens_its_own_connections(pg_url: str) -> None:
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        store.queues.send("app:q", ["from the parent"], now=0.0)
+        _inherited[:] = [store]
+        child = multiprocessing.get_context("fork").Process(target=_send_from_child)
+        child.start()
+        child.join()
+        assert child.exitcode == 0
+        store.queues.send("app:q", ["parent again"], now=0.0)
+        assert [m.body for m in store.queues.listing("app:q")] == [
+            "from the parent", "from the child", "parent again"]
+    finally:
+        _inherited.clear()
+        store.close()
+
+
+def test_a_claim_passes_messages_another_transaction_holds(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    try:
+        state.queues.send("app:q", ["1", "2", "3"], now=0.0)
+        taken: list[str] = []
+        with state.atomic():
+            held = state.queues.receive("app:q", now=0.0, limit=2, visibility=30.0)
+            claimer = threading.Thread(target=lambda: taken.extend(
+                m.body for m in other.queues.receive("app:q", now=0.0, limit=5,
+                                                     visibility=30.0)))
+            claimer.start()
+            claimer.join(60)
+            assert not claimer.is_alive(), "the claim did not wait for the open transaction"
+        assert [m.body for m in held] == ["1", "2"]
+        assert taken == ["3"]
+    finally:
+        state.close()
+        other.close()
+
+
+def test_a_lost_connection_is_one_state_error_and_the_next_call_reconnects(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    assert isinstance(state, PostgresState) and isinstance(other, PostgresState)
+    try:
+        state.queues.send("app:q", ["1"], now=0.0)
+        pids = [con.info.backend_pid for con in state.db._idle]
+        other.db.change("SELECT pg_terminate_backend(pid) FROM unnest(%s::integer[]) AS pid",
+                        (pids,))
+        with pytest.raises(StateError, match="lost the connection to PostgreSQL"):
+            state.queues.listing("app:q")
+        assert [m.body for m in state.queues.listing("app:q")] == ["1"]
+    finally:
+        state.close()
+        other.close()
+
+
+def test_url_forms_name_the_same_store(pg_url: str) -> None:
+    first = open_state(pg_url)
+    try:
+        first.queues.send("app:q", ["1"], now=0.0)
+        rest = pg_url.split("://", 1)[1]
+        for scheme in ("postgres", "postgresql+psycopg"):
+            again = open_state(f"{scheme}://{rest}")
+            try:
+                assert len(again.queues.listing("app:q")) == 1
+            finally:
+                again.close()
+    finally:
+        first.close()
+    with pytest.raises(ConfigError, match="not a plain name"):
+        open_state(pg_url.split("?")[0] + "?schema=a;drop")
+    with pytest.raises(ConfigError, match="port is not a number") as caught:
+        open_state("postgresql://postgres:secret@127.0.0.1:x/test")
+    assert "secret" not in str(caught.value)
+
+
+def test_libpq_parameters_pass_through(pg_url: str) -> None:
+    store = open_state(pg_url + "&options=-c%20synchronous_commit%3Doff"
+                       "&application_name=cauce%20test")
+    try:
+        assert store.db.row("SHOW synchronous_commit") == ("off",)
+        store.queues.send("app:q", ["1"], now=0.0)
+        assert len(store.queues.listing("app:q")) == 1
+    finally:
+        store.close()
+
+
+def test_a_step_that_is_not_automatic_waits_for_cauce_migrate(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cauce.backends.postgres import schema
+
+    PostgresState.migrate(pg_url)
+    step = schema.Migration(SCHEMA_VERSION + 1, ("CREATE TABLE later (x integer)",),
+                            automatic=False)
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", step.version)
+    with pytest.raises(StateError, match="applied only on purpose") as caught:
+        open_state(pg_url)
+    assert "cauce migrate" in (caught.value.hint or "")
+    assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, step.version)
+    open_state(pg_url).close()
+
+
+def test_maintain_forgets_starts_whose_runs_are_recorded(pg_url: str) -> None:
+    from cauce.backends.state import Start
+    from cauce.runs import RunRecord, RunStatus
+
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        runs = [RunRecord(id=f"s{n}", app="app", kind="handler", name="h",
+                          status=RunStatus.RUNNING, worker="w") for n in range(3)]
+        for n, run in enumerate(runs):
+            store.runs.note_started(Start(f"lease-{n}", str(n), run.as_dict()))
+        store.runs.upsert([runs[0]])
+        store.maintain(0.0)
+        assert store.runs.started(worker="w", lease="lease-0", head="0") is None
+        assert store.runs.started(worker="w", lease="lease-1", head="1") == runs[1]
+        store.runs.record_running([runs[1]])
+        assert store.db.row("SELECT count(*) FROM starts") == (1,)
+    finally:
+        store.close()
+
+
+def test_a_block_that_need_not_be_durable_does_not_wait_for_the_disk(pg_url: str) -> None:
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        with store.atomic(durable=False):
+            assert store.db.row("SHOW synchronous_commit") == ("off",)
+            with store.atomic():
+                assert store.db.row("SHOW synchronous_commit") == ("off",), "the outer decides"
+        with store.atomic():
+            assert store.db.row("SHOW synchronous_commit") == ("on",)
+        assert store.db.row("SHOW synchronous_commit") == ("on",)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("said", "message", "hint"), [
+    ('connection to server at "db", port 5432 failed: FATAL:  password authentication failed '
+     'for user "cauce"', "refused the login of 'cauce'", "password"),
+    ('connection to server at "db", port 5432 failed: timeout expired', "did not answer",
+     "reachable from this machine"),
+])
+def test_a_refused_login_and_a_silent_server_have_their_own_hints(said: str, message: str,
+                                                                   hint: str) -> None:
+    from cauce.backends.postgres.database import locate, unreachable
+
+    error = unreachable(locate("postgresql://cauce@db:5432/cauce"), Exception(said))
+    assert message in error.message and hint in (error.hint or "")
