@@ -108,6 +108,10 @@ from procapp import app, handle
 with app.open():
     if sys.argv[2] == "schema":
         app.schema_manager.apply_schema()
+    elif sys.argv[3] == "batch":
+        n = int(sys.argv[2])
+        for start in range(0, n, 100):
+            handle.batch_defer(*({"n": i} for i in range(start, min(n, start + 100))))
     else:
         for i in range(int(sys.argv[2])):
             handle.defer(n=i)
@@ -137,12 +141,13 @@ def fresh_schema(server: str) -> Iterator[str]:
             con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def bench_procrastinate(work: Path, n: int, processes: int, url: str) -> float:
+def bench_procrastinate(work: Path, n: int, processes: int, url: str,
+                        batch_send: bool = False) -> float:
     import psycopg
 
     server, _, schema = url.rpartition("schema=")
     server = server.rstrip("?&")
-    folder = work / f"procrastinate-{processes}"
+    folder = work / f"procrastinate-{processes}-{batch_send}"
     folder.mkdir()
     (folder / "procapp.py").write_text(textwrap.dedent(PROCRASTINATE_APP.format(
         conninfo=server, schema=schema)))
@@ -160,7 +165,7 @@ def bench_procrastinate(work: Path, n: int, processes: int, url: str) -> float:
     with psycopg.connect(server, autocommit=True, options=f"-c search_path={schema}") as con:
         started = time.perf_counter()
         prod = [subprocess.Popen([sys.executable, str(folder / "producer.py"), str(folder),
-                                  str(n)])]
+                                  str(n), "batch" if batch_send else "single"])]
         while any(p.poll() is None for p in prod) or con.execute(remaining).fetchone()[0]:
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
@@ -266,10 +271,15 @@ def bench_postgres(work: Path, n: int, processes: int, server: str) -> dict[str,
         batch = bench_cauce(work, n, processes, batch_send=True, state=state)
     with fresh_schema(server) as schema_url:
         procrastinate = bench_procrastinate(work, n, processes, schema_url)
+    with fresh_schema(server) as schema_url:
+        procrastinate_batch = bench_procrastinate(work, n, processes, schema_url,
+                                                  batch_send=True)
     return {"procrastinate_msgs_per_s": round(n / procrastinate),
+            "procrastinate_batch_defer_msgs_per_s": round(n / procrastinate_batch),
             "cauce_pg_send_msgs_per_s": round(n / single),
             "cauce_pg_send_batch_msgs_per_s": round(n / batch),
-            "ratio_cauce_pg_send_vs_procrastinate": round(procrastinate / single, 2)}
+            "ratio_cauce_pg_send_vs_procrastinate": round(procrastinate / single, 2),
+            "ratio_cauce_pg_batch_vs_procrastinate_batch": round(procrastinate_batch / batch, 2)}
 
 
 def scale_out(work: Path, n: int, server: str) -> list[dict[str, float]]:
@@ -293,12 +303,18 @@ def main() -> None:
                         help="with --postgres: 1, 2 and 4 workers, a handler waiting 5 ms")
     parser.add_argument("--processes", default="1,4",
                         help="worker processes to measure, comma-separated")
+    parser.add_argument("--only-postgres", action="store_true",
+                        help="with --postgres: skip huey and the SQLite state")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cauce-bench-"))
     results = []
     scaled = []
     try:
         for processes in (int(p) for p in args.processes.split(",")):
+            if args.postgres and args.only_postgres:
+                results.append({"worker_processes": processes, "messages": args.n,
+                                **bench_postgres(work, args.n, processes, args.postgres)})
+                continue
             huey = bench_huey(work, args.n, processes)
             single = bench_cauce(work, args.n, processes, batch_send=False)
             batch = bench_cauce(work, args.n, processes, batch_send=True)
