@@ -170,15 +170,19 @@ def bench_cauce(work: Path, rate: float, seconds: float,
 
 
 PROCRASTINATE_APP = """
-import json, time
+import json, threading, time
 import psycopg
 from procrastinate import App, PsycopgConnector
 CONNINFO, SCHEMA = {conninfo!r}, {schema!r}
 app = App(connector=PsycopgConnector(conninfo=CONNINFO,
                                      kwargs={{"options": f"-c search_path={{SCHEMA}}"}}))
+_local = threading.local()
 
-def table():
-    return psycopg.connect(CONNINFO, autocommit=True, options=f"-c search_path={{SCHEMA}}")
+def table():                              # one connection per worker thread, kept open
+    if not hasattr(_local, "con"):
+        _local.con = psycopg.connect(CONNINFO, autocommit=True,
+                                     options=f"-c search_path={{SCHEMA}}")
+    return _local.con
 
 @app.task(name="on_object")
 def on_object(path):                      # the object was written; its "event" is this task
@@ -187,14 +191,12 @@ def on_object(path):                      # the object was written; its "event" 
 
 @app.task(name="second")
 def second(key, t0):                      # the handler: a conditional put, then the "topic"
-    with table() as con:
-        con.execute("INSERT INTO seen (key) VALUES (%s) ON CONFLICT DO NOTHING", (key,))
+    table().execute("INSERT INTO seen (key) VALUES (%s) ON CONFLICT DO NOTHING", (key,))
     last.defer(key=key, t0=t0)
 
 @app.task(name="last")
 def last(key, t0):
-    with table() as con:
-        con.execute("INSERT INTO latency (key, seconds) VALUES (%s, %s)",
+    table().execute("INSERT INTO latency (key, seconds) VALUES (%s, %s)",
                     (key, time.time() - t0))
 """
 
