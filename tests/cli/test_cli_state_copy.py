@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,12 +135,13 @@ def test_copy_is_refused_while_a_worker_serves_the_home(cli, served_home: tuple[
                                                        tmp_path: Path) -> None:
     ref, home = served_home
     worker = subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "worker", ref,
-                               "--home", str(home)], cwd=tmp_path, stderr=subprocess.PIPE,
-                              text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               "--home", str(home)], cwd=tmp_path, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        for line in worker.stderr:  # the banner is printed once it is registered
-            if "Ctrl-C stops gracefully" in line:
-                break
+        deadline = time.monotonic() + 60
+        while not _registered(sqlite_url(home / "state.db")):
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker started"
+            time.sleep(0.05)
         to = sqlite_url(tmp_path / "copy.db")
         result = cli("state", "copy", "--to", to)
         assert result.status == 1
@@ -150,6 +152,15 @@ def test_copy_is_refused_while_a_worker_serves_the_home(cli, served_home: tuple[
         worker.wait(timeout=30)
     # killed without saying so: on this machine it is known to be gone
     assert cli("state", "copy", "--to", to).status == 0
+
+
+def _registered(url: str) -> bool:
+    """Whether a serving process registered on the state at ``url``."""
+    store = open_state(url)
+    try:
+        return bool(store.workers.running())
+    finally:
+        store.close()
 
 
 def _has_state(url: str) -> bool:
