@@ -69,7 +69,7 @@ def seed(ctx, files: int = 40):
         drop.put(f"in/{n:03d}.txt", str(n))
 """.replace("import time", "import os\nimport time")
 
-FILES, DAYS = 60, 12
+FILES, DAYS = 40, 20
 
 
 def _machine(tmp_path: Path, name: str, state: str, buckets: str) -> tuple[Path, dict]:
@@ -102,15 +102,13 @@ def test_two_machines_share_the_work_and_one_dying_loses_nothing(
         seed = start(["run", ref, "seed", "--files", str(FILES)], a, env=env_a)
         _, err = seed.communicate(timeout=120)
         assert seed.returncode == 0, err
-        # machine b dies half-way: once it did a share of the chain, in a backfill's partition
-        # one machine dies half-way: once it finished a partition and began another
-        wait_for(lambda: any(_in_partition(state, m) for m in workers), 120,
-                 "a machine to be half-way through the backfill")
-        [dead] = [m for m in workers if _in_partition(state, m)][:1]
+        # one machine dies half-way: in the middle of a partition of the backfill
+        busy: list[str] = []  # the machine found in the middle of a partition
+        wait_for(lambda: bool(busy.extend(m for m in workers if _in_partition(state, m))
+                              or busy), 180, "a machine to be in the middle of a partition")
+        dead = busy[0]
         workers[dead].send_signal(signal.SIGKILL)
         workers[dead].communicate(timeout=30)
-        workers["b"].send_signal(signal.SIGKILL)
-        workers["b"].communicate(timeout=30)
         _, err = backfill.communicate(timeout=240)
         assert backfill.returncode == 0, err
         wait_for(lambda: state.items("twomach:told") >= FILES, 120, "the chain to finish")
@@ -136,26 +134,20 @@ def test_two_machines_share_the_work_and_one_dying_loses_nothing(
     failed = [r for r in runs if r["status"] != "succeeded"]
     assert failed, "the kill landed in a run"
     assert all(r["error"].startswith("worker lost") for r in failed), failed
-    days_by = {json.loads(row["value"])["by"] for row in items["days"]}
-    assert dead in days_by and len(days_by) >= 2, "the backfill was spread across machines"
+    began_by = {json.loads(row["value"])["by"] for row in state.rows("items")
+                if row["tbl"] == "twomach:began"}
+    assert dead in began_by and len(began_by) >= 2, "the backfill was spread across machines"
     # the objects are in S3, where any machine reads them: a third home lists them
     listed = _list(tmp_path, url, buckets)
     assert sorted(listed) == [f"out/2024-01-{d:02d}.txt" for d in range(1, DAYS + 1)]
 
 
-def _by(state: StateView, table: str, machine: str) -> bool:
-    """Whether ``machine`` wrote an item of ``table``."""
-    return any(json.loads(row["value"]).get("by") == machine for row in state.rows("items")
-               if row["tbl"] == f"twomach:{table}")
-
-
 def _in_partition(state: StateView, machine: str) -> bool:
-    """Whether ``machine`` is in the middle of a partition of the backfill, having finished
-    another one before."""
+    """Whether ``machine`` is in the middle of a partition of the backfill."""
     items = [json.loads(r["value"]) | {"tbl": r["tbl"]} for r in state.rows("items")]
     began = {i["day"] for i in items if i["tbl"] == "twomach:began" and i["by"] == machine}
     ended = {i["day"] for i in items if i["tbl"] == "twomach:days" and i["by"] == machine}
-    return bool(ended) and bool(began - ended)
+    return bool(began - ended)
 
 
 def _list(tmp_path: Path, url: str, buckets: str) -> list[str]:
