@@ -44,7 +44,9 @@ from .retry import backoff
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-JOB_VISIBILITY = 300.0
+# A job run's lease: renewed by its live worker's heartbeats (every third of the shortest
+# lease it holds), so it bounds only how long a dead machine's run waits to come back.
+JOB_VISIBILITY = 30.0
 LOST = "worker lost: its lease expired before the run finished"
 STOPPED = "worker stopped before the run finished; delivered again"
 
