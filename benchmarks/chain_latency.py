@@ -6,17 +6,22 @@ huey (SQLite storage) runs the same work in the same run: the producer writes th
 atomically and enqueues a task for it (huey has no object events), the task reads it and enqueues
 the next, which does a conditional insert into a SQLite table and enqueues the last.
 
+With ``--postgres URL`` the same run also measures cauce on a PostgreSQL state and
+procrastinate (a PostgreSQL task queue) doing the huey side's work with PostgreSQL for its
+queue and table, each in a fresh schema of that server.
+
     python benchmarks/chain_latency.py                # 100 events/s for 10 s
     python benchmarks/chain_latency.py --rate 200 --seconds 20
+    python benchmarks/chain_latency.py --postgres postgresql://postgres@127.0.0.1/test
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -24,6 +29,8 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+from cauce.backends.state import open_state, sqlite_url
 
 CAUCE_APP = """
 import json, time
@@ -130,30 +137,140 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "max_ms": round(max(values) * 1000, 1), "events": len(values)}
 
 
-def bench_cauce(work: Path, rate: float, seconds: float) -> dict[str, float]:
-    home = work / "cauce"
+def bench_cauce(work: Path, rate: float, seconds: float,
+                state: str | None = None) -> dict[str, float]:
+    """The chain on the home's SQLite state, or on ``state`` (a PostgreSQL URL)."""
+    home = work / ("cauce" if state is None else "cauce-pg")
     (work / "chainapp.py").write_text(textwrap.dedent(CAUCE_APP))
     (work / "producer.py").write_text(textwrap.dedent(CAUCE_PRODUCER))
     ref = f"{work / 'chainapp.py'}:app"
     producer = str(work / "producer.py")
-    subprocess.run([sys.executable, producer, ref, str(home), "1", "0"], check=True)
+    env = {**os.environ, "CAUCE_STATE": state or sqlite_url(home / "state.db")}
+    subprocess.run([sys.executable, producer, ref, str(home), "1", "0"], check=True, env=env)
     serve = subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "serve", ref,
-                              "--home", str(home)],
+                              "--home", str(home)], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2)
-    subprocess.run([sys.executable, producer, ref, str(home), str(rate), str(seconds)], check=True)
+    subprocess.run([sys.executable, producer, ref, str(home), str(rate), str(seconds)],
+                   check=True, env=env)
     expected = int(rate * seconds)
-    con = sqlite3.connect(home / "state.db", timeout=30)
-    deadline = time.monotonic() + 60
-    while con.execute("SELECT count(*) FROM items "
-                      "WHERE tbl = 'chain:latency'").fetchone()[0] < expected:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the chain did not finish")
-        time.sleep(0.1)
-    values = [json.loads(v)["seconds"]
-              for (v,) in con.execute("SELECT value FROM items WHERE tbl = 'chain:latency'")]
+    store = open_state(env["CAUCE_STATE"])
+    try:
+        deadline = time.monotonic() + 60
+        while store.tables.count("chain:latency") < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the chain did not finish")
+            time.sleep(0.1)
+        values = [json.loads(v)["seconds"] for v in store.tables.scan("chain:latency")]
+    finally:
+        store.close()
     serve.send_signal(signal.SIGTERM)
     serve.wait(timeout=60)
+    return percentiles(values)
+
+
+PROCRASTINATE_APP = """
+import json, threading, time
+import psycopg
+from procrastinate import App, PsycopgConnector
+CONNINFO, SCHEMA = {conninfo!r}, {schema!r}
+app = App(connector=PsycopgConnector(conninfo=CONNINFO,
+                                     kwargs={{"options": f"-c search_path={{SCHEMA}}"}}))
+_local = threading.local()
+
+def table():                              # one connection per worker thread, kept open
+    if not hasattr(_local, "con"):
+        _local.con = psycopg.connect(CONNINFO, autocommit=True,
+                                     options=f"-c search_path={{SCHEMA}}")
+    return _local.con
+
+@app.task(name="on_object")
+def on_object(path):                      # the object was written; its "event" is this task
+    with open(path) as f:
+        second.defer(key=path, t0=json.load(f)["t0"])
+
+@app.task(name="second")
+def second(key, t0):                      # the handler: a conditional put, then the "topic"
+    table().execute("INSERT INTO seen (key) VALUES (%s) ON CONFLICT DO NOTHING", (key,))
+    last.defer(key=key, t0=t0)
+
+@app.task(name="last")
+def last(key, t0):
+    table().execute("INSERT INTO latency (key, seconds) VALUES (%s, %s)",
+                    (key, time.time() - t0))
+"""
+
+PROCRASTINATE_PRODUCER = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from procchain import app, on_object, table
+if sys.argv[2] == "schema":
+    with app.open():
+        app.schema_manager.apply_schema()
+    with table() as con:
+        con.execute("CREATE TABLE seen (key text PRIMARY KEY)")
+        con.execute("CREATE TABLE latency (key text, seconds double precision)")
+    sys.exit()
+rate, seconds = float(sys.argv[2]), float(sys.argv[3])
+objects = os.path.join(sys.argv[1], "objects")
+os.makedirs(objects, exist_ok=True)
+with app.open():
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        target = start + i / rate
+        while time.perf_counter() < target:
+            time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
+        path = os.path.join(objects, f"{i:06d}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump({"t0": time.time()}, f)
+        os.replace(path + ".tmp", path)
+        on_object.defer(path=path)
+"""
+
+PROCRASTINATE_WORKER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from procchain import app
+with app.open():
+    app.run_worker(concurrency=4)
+"""
+
+
+def bench_procrastinate(work: Path, rate: float, seconds: float,
+                        server: str) -> dict[str, float]:
+    import psycopg
+
+    folder = work / "procrastinate"
+    folder.mkdir()
+    schema = f"bench_chain_{os.getpid()}"
+    (folder / "procchain.py").write_text(textwrap.dedent(PROCRASTINATE_APP.format(
+        conninfo=server, schema=schema)))
+    (folder / "producer.py").write_text(textwrap.dedent(PROCRASTINATE_PRODUCER))
+    (folder / "worker.py").write_text(textwrap.dedent(PROCRASTINATE_WORKER))
+    with psycopg.connect(server, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    try:
+        subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), "schema"],
+                       check=True)
+        worker = subprocess.Popen([sys.executable, str(folder / "worker.py"), str(folder)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2)
+        subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), str(rate),
+                        str(seconds)], check=True)
+        expected = int(rate * seconds)
+        with psycopg.connect(server, autocommit=True,
+                             options=f"-c search_path={schema}") as con:
+            deadline = time.monotonic() + 120
+            while con.execute("SELECT count(*) FROM latency").fetchone()[0] < expected:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            values = [v for (v,) in con.execute("SELECT seconds FROM latency")]
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    finally:
+        with psycopg.connect(server, autocommit=True) as con:
+            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     return percentiles(values)
 
 
@@ -187,20 +304,34 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--keep", action="store_true",
                         help="keep the work folder (to study the runs)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also measure cauce on PostgreSQL state and procrastinate there")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cauce-chain-"))
+    found: dict[str, object] = {"rate_per_s": args.rate, "seconds": args.seconds}
     try:
-        cauce = bench_cauce(work, args.rate, args.seconds)
-        huey = bench_huey(work, args.rate, args.seconds)
+        found["cauce"] = cauce = bench_cauce(work, args.rate, args.seconds)
+        found["huey_sqlite"] = huey = bench_huey(work, args.rate, args.seconds)
+        found["p99_ratio_huey_over_cauce"] = round(huey["p99_ms"] / cauce["p99_ms"], 2)
+        if args.postgres:
+            schema = f"bench_chain_state_{os.getpid()}"
+            separator = "&" if "?" in args.postgres else "?"
+            try:
+                found["cauce_postgresql"] = bench_cauce(
+                    work, args.rate, args.seconds, f"{args.postgres}{separator}schema={schema}")
+            finally:
+                import psycopg
+
+                with psycopg.connect(args.postgres, autocommit=True) as con:
+                    con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            found["procrastinate"] = bench_procrastinate(work, args.rate, args.seconds,
+                                                         args.postgres)
     finally:
         if args.keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({"rate_per_s": args.rate, "seconds": args.seconds, "cauce": cauce,
-                      "huey_sqlite": huey,
-                      "p99_ratio_huey_over_cauce": round(huey["p99_ms"] / cauce["p99_ms"], 2)},
-                     indent=2))
+    print(json.dumps(found, indent=2))
 
 
 if __name__ == "__main__":

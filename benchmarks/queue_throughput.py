@@ -1,12 +1,19 @@
-"""Queue throughput: messages per second through send → handler → ack, durable, on one machine.
+"""Queue throughput: messages per second through send → handler → ack, durable.
 
 cauce (its embedded SQLite state) against huey with its SQLite storage, the same workload in
 the same run: producers send N messages while consumers handle them; the clock runs from the
 first send to the moment the queue is empty. Both sides use one transaction per send (what a
 producer calling send()/a task does); cauce is also measured with send_batch.
 
+With ``--postgres URL`` the same run also measures cauce on a PostgreSQL state and
+procrastinate (a PostgreSQL task queue) on the same server, each in a fresh schema; with
+``--scale-out`` too, the N-message workload whose handler waits 5 ms on I/O, with 1, 2 and 4
+worker processes on the PostgreSQL state.
+
     python benchmarks/queue_throughput.py            # N=20000
     python benchmarks/queue_throughput.py --n 50000 --json
+    python benchmarks/queue_throughput.py --postgres postgresql://postgres@127.0.0.1/test \
+        --scale-out
 """
 
 from __future__ import annotations
@@ -22,16 +29,23 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from cauce.backends.state import open_state, sqlite_url
+
 CAUCE_APP = """
+import time
 from cauce import App
 app = App("bench")
 work = app.queue("work", visibility_timeout="60s")
 
 @app.on(work, batch_size={batch})
 def handle(messages, ctx):
-    pass  # nothing to do: what is measured is the delivery itself
+    if {wait}:
+        time.sleep({wait})  # waiting on I/O (the scale-out workload)
+    # else nothing to do: what is measured is the delivery itself
 """
 
 CAUCE_PRODUCER = """
@@ -77,6 +91,94 @@ consumer.run()
 """
 
 
+PROCRASTINATE_APP = """
+from procrastinate import App, PsycopgConnector
+app = App(connector=PsycopgConnector(conninfo={conninfo!r},
+                                     kwargs={{"options": "-c search_path={schema}"}}))
+
+@app.task(name="handle")
+def handle(n):
+    pass  # nothing to do, as on the cauce side
+"""
+
+PROCRASTINATE_PRODUCER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from procapp import app, handle
+with app.open():
+    if sys.argv[2] == "schema":
+        app.schema_manager.apply_schema()
+    elif sys.argv[3] == "batch":
+        n = int(sys.argv[2])
+        for start in range(0, n, 100):
+            handle.batch_defer(*({"n": i} for i in range(start, min(n, start + 100))))
+    else:
+        for i in range(int(sys.argv[2])):
+            handle.defer(n=i)
+"""
+
+PROCRASTINATE_WORKER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from procapp import app
+with app.open():
+    app.run_worker(concurrency=int(sys.argv[2]))
+"""
+
+
+@contextmanager
+def fresh_schema(server: str) -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a new schema, dropped afterwards (cauce's state URL
+    names it ``?schema=``)."""
+    import psycopg
+
+    schema = f"bench_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}schema={schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as con:
+            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def bench_procrastinate(work: Path, n: int, processes: int, url: str,
+                        batch_send: bool = False) -> float:
+    import psycopg
+
+    server, _, schema = url.rpartition("schema=")
+    server = server.rstrip("?&")
+    folder = work / f"procrastinate-{processes}-{batch_send}"
+    folder.mkdir()
+    (folder / "procapp.py").write_text(textwrap.dedent(PROCRASTINATE_APP.format(
+        conninfo=server, schema=schema)))
+    (folder / "producer.py").write_text(textwrap.dedent(PROCRASTINATE_PRODUCER))
+    (folder / "worker.py").write_text(textwrap.dedent(PROCRASTINATE_WORKER))
+    with psycopg.connect(server, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), "schema"],
+                   check=True)
+    workers = [subprocess.Popen([sys.executable, str(folder / "worker.py"), str(folder), "4"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(processes)]
+    time.sleep(2.5)  # let the workers import and start listening
+    remaining = ("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
+    with psycopg.connect(server, autocommit=True, options=f"-c search_path={schema}") as con:
+        started = time.perf_counter()
+        prod = [subprocess.Popen([sys.executable, str(folder / "producer.py"), str(folder),
+                                  str(n), "batch" if batch_send else "single"])]
+        while any(p.poll() is None for p in prod) or con.execute(remaining).fetchone()[0]:
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        done = con.execute("SELECT count(*) FROM procrastinate_jobs "
+                           "WHERE status = 'succeeded'").fetchone()[0]
+    for w in workers:
+        w.send_signal(signal.SIGTERM)
+    for w in workers:
+        w.wait(timeout=60)
+    assert done >= n, f"only {done} tasks done"
+    return elapsed
+
+
 def _count(db: Path, sql: str) -> int:
     for _ in range(50):
         try:
@@ -102,30 +204,41 @@ def _wait_empty(db: Path, sql: str, producers: list[subprocess.Popen[bytes]],
     raise RuntimeError("timed out")
 
 
-def bench_cauce(work: Path, n: int, processes: int, batch_send: bool) -> float:
-    home = work / f"cauce-{processes}-{batch_send}"
-    app = work / "benchapp.py"
-    app.write_text(textwrap.dedent(CAUCE_APP.format(batch=1)))
+def bench_cauce(work: Path, n: int, processes: int, batch_send: bool,
+                state: str | None = None, wait: float = 0.0) -> float:
+    """Seconds for n messages through ``processes`` workers on the home's SQLite state, or on
+    ``state`` (a PostgreSQL URL); the handler waits ``wait`` seconds per message."""
+    home = work / f"cauce-{processes}-{batch_send}-{wait}-{state is not None}"
+    app = work / f"benchapp_{int(wait * 1000)}.py"
+    app.write_text(textwrap.dedent(CAUCE_APP.format(batch=1, wait=wait)))
     producer = work / "cauce_producer.py"
     producer.write_text(textwrap.dedent(CAUCE_PRODUCER))
     ref = f"{app}:app"
+    env = {**os.environ, "CAUCE_STATE": state or sqlite_url(home / "state.db")}
     # create the home
-    subprocess.run([sys.executable, str(producer), ref, str(home), "0", "single"], check=True)
+    subprocess.run([sys.executable, str(producer), ref, str(home), "0", "single"], check=True,
+                   env=env)
     workers = [subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "worker", ref,
-                                 "--home", str(home), "--threads", "4"],
+                                 "--home", str(home), "--threads", "4"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                for _ in range(processes)]
-    time.sleep(1.5)  # let the workers import and start polling
-    started = time.perf_counter()
-    prod = [subprocess.Popen([sys.executable, str(producer), ref, str(home), str(n),
-                              "batch" if batch_send else "single"])]
-    _wait_empty(home / "state.db", "SELECT count(*) FROM messages", prod)
-    elapsed = time.perf_counter() - started
-    for w in workers:
-        w.send_signal(signal.SIGTERM)
-    for w in workers:
-        w.wait(timeout=60)
-    handled = _count(home / "state.db", "SELECT count(*) FROM runs WHERE status = 'succeeded'")
+    store = open_state(env["CAUCE_STATE"])
+    try:
+        while len(store.workers.running()) < processes:  # every worker is up and polling
+            time.sleep(0.05)
+        started = time.perf_counter()
+        prod = [subprocess.Popen([sys.executable, str(producer), ref, str(home), str(n),
+                                  "batch" if batch_send else "single"], env=env)]
+        while any(p.poll() is None for p in prod) or store.copying.count("messages"):
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=60)
+        handled = store.copying.count("runs")
+    finally:
+        store.close()
     assert handled >= n, f"only {handled} messages handled"
     return elapsed
 
@@ -152,15 +265,58 @@ def bench_huey(work: Path, n: int, processes: int) -> float:
     return elapsed
 
 
+def bench_postgres(work: Path, n: int, processes: int, server: str) -> dict[str, int]:
+    """cauce on a PostgreSQL state and procrastinate on the same server: messages per second."""
+    with fresh_schema(server) as state:
+        single = bench_cauce(work, n, processes, batch_send=False, state=state)
+    with fresh_schema(server) as state:
+        batch = bench_cauce(work, n, processes, batch_send=True, state=state)
+    with fresh_schema(server) as schema_url:
+        procrastinate = bench_procrastinate(work, n, processes, schema_url)
+    with fresh_schema(server) as schema_url:
+        procrastinate_batch = bench_procrastinate(work, n, processes, schema_url,
+                                                  batch_send=True)
+    return {"procrastinate_msgs_per_s": round(n / procrastinate),
+            "procrastinate_batch_defer_msgs_per_s": round(n / procrastinate_batch),
+            "cauce_pg_send_msgs_per_s": round(n / single),
+            "cauce_pg_send_batch_msgs_per_s": round(n / batch),
+            "ratio_cauce_pg_send_vs_procrastinate": round(procrastinate / single, 2),
+            "ratio_cauce_pg_batch_vs_procrastinate_batch": round(procrastinate_batch / batch, 2)}
+
+
+def scale_out(work: Path, n: int, server: str) -> list[dict[str, float]]:
+    """The n-message workload whose handler waits 5 ms, on 1, 2 and 4 worker processes."""
+    found = []
+    for processes in (1, 2, 4):
+        with fresh_schema(server) as state:
+            seconds = bench_cauce(work, n, processes, batch_send=True, state=state, wait=0.005)
+        found.append({"worker_processes": processes, "messages": n,
+                      "msgs_per_s": round(n / seconds)})
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also measure cauce on PostgreSQL state and procrastinate there")
+    parser.add_argument("--scale-out", action="store_true",
+                        help="with --postgres: 1, 2 and 4 workers, a handler waiting 5 ms")
+    parser.add_argument("--processes", default="1,4",
+                        help="worker processes to measure, comma-separated")
+    parser.add_argument("--only-postgres", action="store_true",
+                        help="with --postgres: skip huey and the SQLite state")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cauce-bench-"))
     results = []
+    scaled = []
     try:
-        for processes in (1, 4):
+        for processes in (int(p) for p in args.processes.split(",")):
+            if args.postgres and args.only_postgres:
+                results.append({"worker_processes": processes, "messages": args.n,
+                                **bench_postgres(work, args.n, processes, args.postgres)})
+                continue
             huey = bench_huey(work, args.n, processes)
             single = bench_cauce(work, args.n, processes, batch_send=False)
             batch = bench_cauce(work, args.n, processes, batch_send=True)
@@ -169,10 +325,14 @@ def main() -> None:
                             "cauce_send_msgs_per_s": round(args.n / single),
                             "cauce_send_batch_msgs_per_s": round(args.n / batch),
                             "ratio_cauce_send_vs_huey": round(huey / single, 2)})
+            if args.postgres:
+                results[-1].update(bench_postgres(work, args.n, processes, args.postgres))
+        if args.postgres and args.scale_out:
+            scaled = scale_out(work, args.n, args.postgres)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
-        print(json.dumps(results, indent=2))
+    if args.json or args.postgres:
+        print(json.dumps({"throughput": results, "scale_out_postgres": scaled}, indent=2))
         return
     print(f"{'processes':>9} {'huey/s':>9} {'cauce send/s':>13} {'cauce batch/s':>14} "
           f"{'cauce÷huey':>11}")

@@ -56,7 +56,8 @@ class Param:
 
     @property
     def option(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        # a trailing underscore lets a parameter take a keyword's name: ``for_`` is ``--for``
+        return "--" + self.name.rstrip("_").replace("_", "-")
 
 
 @dataclass(eq=False)

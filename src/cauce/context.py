@@ -87,6 +87,10 @@ class Context:
         """Now, as an aware UTC datetime, from the runtime's clock."""
         return self._runtime.clock.now()
 
+    def sleep(self, seconds: float) -> None:
+        """Wait on the runtime's clock (a simulated clock just moves on)."""
+        self._runtime.clock.sleep(seconds)
+
     def local_now(self) -> datetime:
         """Now in the app's time zone."""
         return self.now().astimezone(self.app.tz)

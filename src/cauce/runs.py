@@ -68,16 +68,18 @@ _id_lock = threading.Lock()
 
 
 def new_run_id() -> str:
-    """Time-ordered and unique across processes: 12 hex digits of milliseconds + 6 random.
+    """Time-ordered and unique across processes: 12 hex digits of milliseconds + 12 random.
 
     Within a process ids strictly increase (a millisecond already used is bumped by one), so
-    runs created together list in the order they were created.
+    runs created together list in the order they were created. Processes creating runs in the
+    same millisecond are told apart by 48 random bits: with 24, four busy workers drew the same
+    id about once in 500 runs of 20,000 messages, and the second run's record replaced the first.
     """
     global _last_ms
     with _id_lock:
         _last_ms = max(_last_ms + 1, int(time.time() * 1000))
         ms = _last_ms
-    return f"{ms:012x}{secrets.token_hex(3)}"
+    return f"{ms:012x}{secrets.token_hex(6)}"
 
 
 def run_id_at(timestamp: float) -> str:

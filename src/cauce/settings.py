@@ -152,6 +152,12 @@ class ConfigSources:
         """The configured executor URL and where it came from (None: not configured)."""
         return self._top_level("executor", "CAUCE_EXECUTOR")
 
+    def buckets(self) -> tuple[str | None, str]:
+        """Where the buckets of a home live when not configured one by one (None: folders of
+        the home): a folder or fsspec URL (``s3://bucket/prefix``), under which each bucket is
+        ``<app>/<bucket>``."""
+        return self._top_level("buckets", "CAUCE_BUCKETS")
+
     def _top_level(self, key: str, env: str) -> tuple[str | None, str]:
         for where, value in (
             (f"environment {env}", self.environ.get(env)),

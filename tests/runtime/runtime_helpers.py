@@ -9,6 +9,10 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from cauce.backends.state import StateStore, StoredMessage, open_state
+from cauce.errors import StateError
 
 CAUCE = [sys.executable, "-m", "cauce.cli.main"]
 
@@ -26,8 +30,10 @@ def cauce(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
                           text=True, timeout=120)
 
 
-def start(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def start(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+          **kwargs: object) -> subprocess.Popen[str]:
+    """Start one cauce command (in ``env``: by default this process's environment)."""
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([*CAUCE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
 
@@ -39,3 +45,46 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class StateView:
+    """Reads a home's state through the contract, whatever its engine (each call opens the
+    store, reads, closes it — as another process would)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _read(self, read: Callable[[StateStore], Any]) -> Any:
+        if self.url.startswith("sqlite:///") and not Path(self.url[10:]).exists():
+            return None  # nothing ran yet: do not create the file
+        store = open_state(self.url)
+        try:
+            return read(store)
+        finally:
+            store.close()
+
+    def rows(self, kind: str) -> list[dict[str, Any]]:
+        """Every row of one kind of state (`cauce.backends.state.COPIED`)."""
+        return self._read(lambda s: [r for page in s.copying.rows(kind) for r in page]) or []
+
+    def count(self, kind: str) -> int:
+        return self._read(lambda s: s.copying.count(kind)) or 0
+
+    def items(self, table: str) -> int:
+        return self._read(lambda s: s.tables.count(table)) or 0
+
+    def messages(self, queue: str | None = None) -> list[StoredMessage]:
+        if queue is None:
+            return [StoredMessage(**{k: v for k, v in row.items() if k != "grp"},
+                                  group=row["grp"]) for row in self.rows("messages")]
+        return self._read(lambda s: s.queues.listing(queue)) or []
+
+    def running_workers(self) -> int:
+        return len(self.worker_ids())
+
+    def worker_ids(self) -> list[str]:
+        """Ids of the `cauce worker` processes registered and not stopped."""
+        try:
+            return self._read(lambda s: s.workers.running("worker")) or []
+        except StateError:  # the first worker is still creating the tables
+            return []

@@ -8,6 +8,7 @@ import pytest
 from cauce import App
 from cauce.runtime.dispatcher import Dispatcher
 from cauce.runtime.execute import execute
+from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
 
@@ -34,9 +35,9 @@ def _die_while_running(rt: TestRuntime, claim: int, started: int, lease: float =
     rt.clock.advance(lease + 1)
 
 
-def test_only_deliveries_that_started_are_lost() -> None:
+def test_only_deliveries_that_started_are_lost(config: ConfigSources) -> None:
     app, work, done = _app()
-    with TestRuntime(app) as rt:
+    with TestRuntime(app, config=config) as rt:
         work.send_batch(list(range(5)))
         _die_while_running(rt, claim=5, started=1)
         rt.drain()
@@ -51,9 +52,9 @@ def test_only_deliveries_that_started_are_lost() -> None:
     assert len(runs) == 6
 
 
-def test_a_message_that_keeps_killing_its_worker_is_dead_lettered() -> None:
+def test_a_message_that_keeps_killing_its_worker_is_dead_lettered(config: ConfigSources) -> None:
     app, work, done = _app(max_receives=2)
-    with TestRuntime(app) as rt:
+    with TestRuntime(app, config=config) as rt:
         work.send("killer")
         _die_while_running(rt, claim=1, started=1)
         _die_while_running(rt, claim=1, started=1)
@@ -66,9 +67,9 @@ def test_a_message_that_keeps_killing_its_worker_is_dead_lettered() -> None:
     assert runs[1].error == "worker lost while handling it 2 times"
 
 
-def test_a_lost_message_is_delivered_alone_afterwards() -> None:
+def test_a_lost_message_is_delivered_alone_afterwards(config: ConfigSources) -> None:
     app, work, done = _app(batch_size=10)
-    with TestRuntime(app) as rt:
+    with TestRuntime(app, config=config) as rt:
         work.send_batch(list(range(4)))
         _die_while_running(rt, claim=1, started=1)  # one batch of four, lost
         work.send_batch([10, 11])
@@ -79,9 +80,9 @@ def test_a_lost_message_is_delivered_alone_afterwards() -> None:
         "the four lost messages one by one, the two new ones together"
 
 
-def test_a_run_that_runs_a_while_is_recorded_running() -> None:
+def test_a_run_that_runs_a_while_is_recorded_running(config: ConfigSources) -> None:
     app, work, _ = _app()
-    with TestRuntime(app) as rt:
+    with TestRuntime(app, config=config) as rt:
         work.send(1)
         dispatcher = Dispatcher(rt.runtime, threads=1, processes=1)
         [delivery] = dispatcher._claim(1)
@@ -96,10 +97,11 @@ def test_a_run_that_runs_a_while_is_recorded_running() -> None:
 
 
 @pytest.mark.parametrize("times", [1, 3])
-def test_messages_received_by_hand_and_never_acked_go_to_the_dlq(times: int) -> None:
+def test_messages_received_by_hand_and_never_acked_go_to_the_dlq(
+        times: int, config: ConfigSources) -> None:
     app = App("manual")
     work = app.queue("work", max_receives=3, visibility_timeout="10s")
-    with TestRuntime(app) as rt:
+    with TestRuntime(app, config=config) as rt:
         work.send("forgotten")
         for _ in range(times):
             assert len(work.receive()) == 1
@@ -110,7 +112,8 @@ def test_messages_received_by_hand_and_never_acked_go_to_the_dlq(times: int) -> 
                 "not acknowledged within its visibility timeout 3 times"]
 
 
-def test_stream_records_whose_worker_died_are_delivered_again_then_dead_lettered() -> None:
+def test_stream_records_whose_worker_died_are_delivered_again_then_dead_lettered(
+        config: ConfigSources) -> None:
     app = App("lostream")
     readings = app.stream("readings", shards=2)
     seen: list[list[int]] = []
@@ -119,7 +122,7 @@ def test_stream_records_whose_worker_died_are_delivered_again_then_dead_lettered
     def consume(records, ctx):
         seen.append([r.data for r in records])
 
-    with TestRuntime(app) as rt:
+    with TestRuntime(app, config=config) as rt:
         readings.put(1, partition_key="a")
         readings.put(2, partition_key="a")
         _die_while_running(rt, claim=5, started=1, lease=60)

@@ -1,16 +1,16 @@
 """Messages that kill their worker, with real processes: found and dead-lettered, the messages
-claimed with them handled; run records that say what really happened."""
+claimed with them handled; run records that say what really happened — on each state engine."""
 
 from __future__ import annotations
 
-import sqlite3
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import start, wait_for
+from runtime_helpers import StateView, start, wait_for
 
 KILLER_APP = """
 import os, signal
@@ -35,17 +35,9 @@ from cauce import Runtime
 from cauce.cli.loading import load_app
 
 app, _ = load_app(sys.argv[1])
-with Runtime(app, home=sys.argv[2], role="producer"):
+with Runtime(app, home=sys.argv[2], role="producer"):  # the state: CAUCE_STATE, or the home's
     app.resources["work"].send_batch([{"n": n} for n in range(int(sys.argv[3]))])
 """
-
-
-def _query(home: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(home / "state.db", timeout=30)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _send(tmp_path: Path, ref: str, home: Path, count: int) -> None:
@@ -58,7 +50,7 @@ def _send(tmp_path: Path, ref: str, home: Path, count: int) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 10])
 def test_a_message_that_kills_its_worker_is_dead_lettered_and_the_rest_handled(
-        tmp_path: Path, app_module, batch: int) -> None:
+        tmp_path: Path, app_module, batch: int, state: StateView) -> None:
     ref = app_module(f"killer{batch}", KILLER_APP.replace("BATCH", str(batch)))
     home = tmp_path / "home"
     _send(tmp_path, ref, home, 10)
@@ -67,8 +59,7 @@ def test_a_message_that_kills_its_worker_is_dead_lettered_and_the_rest_handled(
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            if _query(home, "SELECT count(*) FROM messages WHERE queue = 'killer:work'")[0][0] \
-                    == 0:
+            if not state.messages("killer:work"):
                 break
             if worker.poll() is not None:  # it died: restart it, as a supervisor would
                 deaths += 1
@@ -81,12 +72,11 @@ def test_a_message_that_kills_its_worker_is_dead_lettered_and_the_rest_handled(
         worker.terminate()
         worker.communicate(timeout=60)
     assert deaths == 1, "after its first kill the message ran alone, in a child process"
-    handled = sorted(n for (n,) in _query(home, "SELECT json_extract(value, '$.n') FROM items"))
+    handled = sorted(json.loads(row["value"])["n"] for row in state.rows("items"))
     assert handled == [0, 1, 2, 3, 5, 6, 7, 8, 9]
-    [(body, error)] = _query(home, "SELECT body, last_error FROM messages "
-                                   "WHERE queue = 'killer:work.dlq'")
-    assert body == '{"n":4}'
-    assert error == "worker lost while handling it 2 times"
+    [dead] = state.messages("killer:work.dlq")
+    assert json.loads(dead.body) == {"n": 4}
+    assert dead.last_error == "worker lost while handling it 2 times"
 
 
 SLEEPY_APP = """
@@ -108,28 +98,28 @@ def handle(message, ctx):
 
 
 @pytest.mark.slow
-def test_runs_claimed_but_never_started_are_not_reported_lost(tmp_path: Path,
-                                                              app_module) -> None:
+def test_runs_claimed_but_never_started_are_not_reported_lost(tmp_path: Path, app_module,
+                                                              state: StateView) -> None:
     marker = tmp_path / "started"
     ref = app_module("sleepy", SLEEPY_APP.replace("MARKER", repr(str(marker))))
     home = tmp_path / "home"
     _send(tmp_path, ref, home, 20)
     first = start(["worker", ref, "--home", str(home), "--threads", "1"], tmp_path)
     wait_for(marker.exists, 60, "the handler to start")
-    assert _query(home, "SELECT count(*) FROM messages WHERE lease IS NOT NULL")[0][0] >= 16, \
+    assert sum(1 for m in state.messages() if m.lease is not None) >= 16, \
         "the worker claimed more than the run it started"
-    wait_for(lambda: _query(home, "SELECT status FROM runs") == [("running",)], 10,
+    wait_for(lambda: [r["status"] for r in state.rows("runs")] == ["running"], 10,
              "the long run to be recorded running (and no other run recorded)")
     first.kill()
     first.wait(timeout=10)
     second = start(["worker", ref, "--home", str(home)], tmp_path)
     try:
-        wait_for(lambda: _query(home, "SELECT count(*) FROM items")[0][0] == 20, 60,
-                 "every message to be handled")
+        wait_for(lambda: state.count("items") == 20, 60, "every message to be handled")
     finally:
         second.terminate()
         second.communicate(timeout=60)
-    rows = _query(home, "SELECT attempt, status, error FROM runs ORDER BY started_at")
+    rows = [(r["attempt"], r["status"], r["error"])
+            for r in sorted(state.rows("runs"), key=lambda r: r["started_at"])]
     lost = [r for r in rows if r[1] == "failed"]
     assert len(lost) == 1 and lost[0][2].startswith("worker lost")
     assert sorted(a for a, s, _ in rows if s == "succeeded") == [1] * 19 + [2]

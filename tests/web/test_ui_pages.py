@@ -23,7 +23,7 @@ def _csrf(client, path: str = "/") -> str:
 
 
 def _pages(client) -> list[str]:
-    runs = re.findall(r'href="/runs/([0-9a-f]{18})"', client.get("/runs?app=hostile").text)
+    runs = re.findall(r'href="/runs/([0-9a-f]{24})"', client.get("/runs?app=hostile").text)
     assert runs, "the hostile home has runs"
     base = "/apps/hostile"
     return ["/", "/runs", "/runs?app=hostile&status=failed", "/dashboards", base,
@@ -163,7 +163,7 @@ def test_backfill_by_post_runs_the_range(ui_client):
 
 def test_rerun_and_cancel(ui_client):
     runs = ui_client.get("/runs?app=hostile&name=boom").text
-    run_id = re.findall(r'href="/runs/([0-9a-f]{18})"', runs)[0]
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[0]
     token = _csrf(ui_client, f"/runs/{run_id}")
     ended = ui_client.post(f"/runs/{run_id}/cancel", data={"csrf": token})
     assert ended.status_code == 400 and "already ended" in ended.text
@@ -179,7 +179,7 @@ def test_rerun_and_cancel(ui_client):
     rerun = home.runtime("hostile").get_run(new_id)
     assert rerun.status.value == "failed" and rerun.params == {"note": f"note {XSS}"}
     assert rerun.trigger == f"re-run of {run_id}"
-    handler_run = re.findall(r'href="/runs/([0-9a-f]{18})"',
+    handler_run = re.findall(r'href="/runs/([0-9a-f]{24})"',
                              ui_client.get("/runs?app=hostile&name=handle").text)[0]
     refused = ui_client.post(f"/runs/{handler_run}/rerun", data={"csrf": token})
     assert refused.status_code == 400 and "only job runs" in refused.text
@@ -187,7 +187,7 @@ def test_rerun_and_cancel(ui_client):
 
 def test_run_events_stream_the_log_then_end(ui_client):
     runs = ui_client.get("/runs?app=hostile&name=per-day").text
-    run_id = re.findall(r'href="/runs/([0-9a-f]{18})"', runs)[-1]
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
     body = ui_client.get(f"/runs/{run_id}/events?after=0").text
     assert body.rstrip().endswith('event: end\ndata: "succeeded"')
     # lines travel as JSON text; the page inserts them with textContent, never as HTML
@@ -199,7 +199,7 @@ def test_run_events_stream_the_log_then_end(ui_client):
 @pytest.mark.parametrize("after", ["0", "junk"])
 def test_run_events_after_is_a_number(ui_client, after):
     runs = ui_client.get("/runs?app=hostile&name=boom").text
-    run_id = re.findall(r'href="/runs/([0-9a-f]{18})"', runs)[-1]
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
     assert ui_client.get(f"/runs/{run_id}/events?after={after}").status_code == 200
 
 

@@ -40,6 +40,7 @@ unreachable, its storage damaged or full; other engine errors are bugs and propa
 from __future__ import annotations
 
 import importlib
+import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,6 +48,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from ..errors import ConfigError
 from ..logs import LogLine
@@ -697,6 +699,46 @@ class ViewStore(ABC):
         """Each shard of a stream: records kept, newest sequence and time, consumer positions."""
 
 
+# What `CopyStore` moves, by kind: the fields of its rows, the first ones its key. Bodies, item
+# values and stream data are JSON text; ``attrs``, ``params`` and ``result`` Python values.
+COPIED: dict[str, tuple[str, ...]] = {
+    "messages": ("id", "queue", "body", "event_id", "grp", "visible_at", "sent_at",
+                 "receive_count", "lease", "last_error", "attrs", "worker", "batch_head",
+                 "isolation", "lost"),
+    "items": ("tbl", "key", "value", "version", "updated_at"),
+    "item_index": ("tbl", "idx", "value", "key"),
+    "stream_records": ("stream", "shard", "seq", "pkey", "data", "ts"),
+    "stream_consumers": ("stream", "consumer", "shard", "seq", "lease", "lease_until",
+                         "attempts", "retry_at", "last_error", "worker", "run_id", "isolated"),
+    "runs": ("id", "app", "kind", "name", "partition", "attempt", "status", "trigger",
+             "message_id", "event_id", "queued_at", "started_at", "ended_at", "error", "params",
+             "result", "worker", "cancel"),
+    "logs": ("id", "app", "stream", "ts", "level", "message", "run_id"),
+    "schedules": ("app", "job", "spec", "next_at", "paused"),
+    "bucket_objects": ("app", "bucket", "key", "size", "mtime", "seen_at"),
+}
+
+
+class CopyStore(ABC):
+    """A whole store as plain rows, for moving a home to another engine (`cauce state copy`):
+    every kind of `COPIED` except the registry of serving processes and named leases, which
+    belong to the processes of the source."""
+
+    @abstractmethod
+    def rows(self, kind: str, page: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        """Every row of ``kind`` (a key of `COPIED`, with those fields) in key order, a page at a
+        time, from one consistent read."""
+
+    @abstractmethod
+    def load(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write rows as they are, ids included; message and log ids given later are greater
+        than every id loaded. Meant for an empty store: a key that exists is an error."""
+
+    @abstractmethod
+    def count(self, kind: str) -> int:
+        """How many rows of ``kind`` the store holds."""
+
+
 class Listener(Protocol):
     """Receives wake-ups for one serving process (`StateStore.listener`)."""
 
@@ -727,6 +769,7 @@ class StateStore(ABC):
     workers: WorkerStore
     watches: WatchStore
     views: ViewStore
+    copying: CopyStore  # optional: an engine without it cannot be copied from or to
 
     @classmethod
     @abstractmethod
@@ -801,7 +844,7 @@ def engine(url: str) -> type[StateStore]:
     scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
     target = ENGINES.get(scheme)
     if target is None:
-        raise ConfigError(f"state URL {url!r} names no state engine cauce knows",
+        raise ConfigError(f"state URL {redact(url)!r} names no state engine cauce knows",
                           hint="use sqlite:///path/to/state.db (the default is "
                           "<home>/state.db) or postgresql://user@host/db")
     module_name, _, class_name = target.partition(":")
@@ -810,7 +853,7 @@ def engine(url: str) -> type[StateStore]:
     except ModuleNotFoundError as error:
         if error.name != module_name:
             raise
-        raise ConfigError(f"state URL {url!r}: this cauce has no {scheme} state engine yet",
+        raise ConfigError(f"state URL {redact(url)!r}: this cauce has no {scheme} state engine yet",
                           hint="use sqlite:///path/to/state.db") from None
     found: type[StateStore] = getattr(module, class_name)
     return found
@@ -824,3 +867,23 @@ def open_state(url: str, *, serving: bool = False) -> StateStore:
 def sqlite_url(path: Path) -> str:
     """The URL of a SQLite state file."""
     return f"sqlite:///{Path(path).resolve()}"
+
+
+# the password of a URL's user (scheme://user:password@host, up to the last @ before the
+# path), or given as a query parameter (libpq's ?password=)
+_PASSWORDS = (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^\s/]*)(@)"),
+              re.compile(r"([?&]password=)([^&\s]*)()"))
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL in it masked, for messages and logs: a state
+    URL (``postgresql://cauce:secret@db/cauce``) is shown, its password never."""
+    for pattern in _PASSWORDS:
+        text = pattern.sub(lambda m: m.group(1) + "********" + m.group(3), text)
+    return text
+
+
+def url_passwords(url: str) -> list[str]:
+    """The passwords a URL carries, as written and decoded (to mask wherever they might show)."""
+    found = [m.group(2) for pattern in _PASSWORDS for m in pattern.finditer(url) if m.group(2)]
+    return sorted({*found, *(unquote(f) for f in found)})

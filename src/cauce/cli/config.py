@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..app import App, watch_of
+from ..backends.state import redact
 from ..durations import format_duration
 from ..errors import CauceError
 from ..resources.base import Resource
@@ -17,19 +18,21 @@ from ..resources.bucket import Bucket
 from ..runtime.runtime import Runtime
 from ..settings import MASK, Setting, Settings, resolve
 from . import console
-from .home import GLOBALS, HomeOption, JsonOption, home_option_value, state_url
+from .home import GLOBALS, HomeOption, JsonOption, StateOption, home_option_value, state_url
 from .loading import bundled_apps, load_app
 
 
 def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
-                   as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+                   as_json: bool = JsonOption, home: Path = HomeOption,
+                   state_option: str = StateOption) -> None:
     """The effective configuration of an app: each setting, its source, and resource locations.
 
     Secrets are masked. Example: cauce config opendata
     """
     app, reference = load_app(app_ref)
     home_path = home_option_value(home)
-    rt = Runtime(app, home=home_path, app_ref=reference, state=state_url(home_path))
+    rt = Runtime(app, home=home_path, app_ref=reference,
+                 state=state_url(home_path, state_option))
     problems = None
     try:
         settings = resolve(app.settings, rt.config, {})
@@ -37,6 +40,8 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
         problems = err.message
         settings = resolve(app.settings, rt.config, {}, lenient=True)
     home_source = "option --home" if home or GLOBALS.home else rt.config.home()[1]
+    state_source = ("option --state" if state_option or GLOBALS.state
+                    else rt.config.state()[1])
     rows = [{"setting": name,
              "value": MASK if s.secret and settings[name] not in (None, "") else settings[name],
              "source": settings.origin(name), "env": s.env_name, "help": s.help}
@@ -45,9 +50,11 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
                  for r in app.resources.values()]
     if as_json:
         console.print_json({"app": app.name, "home": str(rt.home), "home_source": home_source,
+                            "state": redact(rt.state_url), "state_source": state_source,
                             "settings": rows, "resources": resources, "problems": problems})
         return
     console.out.print(f"[bold]{app.name}[/]  home {rt.home} ({home_source})")
+    console.out.print(f"state {escape(redact(rt.state_url))} ({escape(state_source)})")
     table = Table(box=None)
     for column in ("setting", "value", "source", "environment variable", "what it is"):
         table.add_column(column)

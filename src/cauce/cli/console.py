@@ -21,6 +21,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
+from ..backends.state import redact
 from ..errors import CauceError
 from ..runs import Run
 from ..settings import MASK
@@ -46,17 +47,17 @@ err = _Console(stderr=True, highlight=False)
 
 
 def print_error(error: CauceError) -> None:
-    err.print(f"[bold red]error:[/] {escape(error.message)}", markup=True, highlight=False,
-              soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact(error.message))}", markup=True,
+              highlight=False, soft_wrap=True)
     if error.hint:
-        err.print(f"[yellow]hint:[/] {escape(error.hint)}", soft_wrap=True)
+        err.print(f"[yellow]hint:[/] {escape(redact(error.hint))}", soft_wrap=True)
 
 
 def print_problem(message: str, hint: str | None = None) -> None:
     """A one-line error (and hint) that is not a CauceError: a usage error, an unexpected one."""
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact(message))}", soft_wrap=True)
     if hint:
-        err.print(f"[yellow]hint:[/] {escape(hint)}", soft_wrap=True)
+        err.print(f"[yellow]hint:[/] {escape(redact(hint))}", soft_wrap=True)
 
 
 class TerminalLog(RichHandler):
@@ -81,7 +82,7 @@ class TerminalLog(RichHandler):
                 logging.Formatter().formatException(record.exc_info))
         if self.debug and trace:
             message += "\n" + trace
-        return masked(message, self.secrets)
+        return masked(redact(message), self.secrets)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.console.is_terminal:

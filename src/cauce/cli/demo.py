@@ -96,6 +96,7 @@ def register(cli: typer.Typer) -> None:
         console.out.print(f"  cauce --home {home} runs --limit 20")
         console.out.print(f"  cauce --home {home} logs general --app <app>")
         console.out.print(f"  cauce --home {home} queues <app>")
+        console.out.print(f"  cauce --home {home} streams <app>")
         console.out.print(f"  cauce --home {home} ui    # then open http://127.0.0.1:8765/ "
                           "in a browser")
         if failures:

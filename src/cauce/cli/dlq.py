@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from . import console
-from .home import HomeOption, JsonOption, attached
+from .home import HomeOption, JsonOption, StateOption, attached
 
 dlq_cli = typer.Typer(rich_markup_mode=None, help="Look at and replay dead-lettered messages.\n\n"
                       "Example: cauce dlq list example work", no_args_is_help=True)
@@ -19,12 +19,13 @@ dlq_cli = typer.Typer(rich_markup_mode=None, help="Look at and replay dead-lette
 def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
              queue: str = typer.Argument(..., metavar="QUEUE",
                                          help="a queue, handler or job name"),
-             as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+             as_json: bool = JsonOption, home: Path = HomeOption,
+             state_option: str = StateOption) -> None:
     """Dead-lettered messages of a queue (or of a handler or job), with their last error.
 
     Example: cauce dlq list example work
     """
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         messages, errors = rt.dlq(queue), rt.dlq_errors(queue)
     rows = [{"id": m.id, "event_id": m.event_id, "receives": m.receive_count,
              "sent_at": m.sent_at, "body": m.body, "error": e}
@@ -48,11 +49,11 @@ def dlq_replay(app_ref: str = typer.Argument(..., metavar="APP"),
                queue: str = typer.Argument(..., metavar="QUEUE",
                                            help="a queue, handler or job name"),
                ids: list[str] = typer.Option(None, "--id", help="only these message ids"),
-               home: Path = HomeOption) -> None:
+               home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Send dead-lettered messages back to their queue for a fresh round of attempts.
 
     Example: cauce dlq replay opendata downloaded
     """
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         moved = rt.replay(queue, ids or None)
     console.out.print(f"replayed {moved} message(s); a running `cauce serve` picks them up")

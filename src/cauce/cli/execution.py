@@ -25,7 +25,7 @@ from ..runtime.foreground import Stopper
 from ..runtime.jobs import run_foreground
 from ..runtime.runtime import Runtime
 from . import console
-from .home import HOME_HELP, home_option_value, state_url
+from .home import HOME_HELP, StateOption, home_option_value, state_url
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
@@ -55,6 +55,7 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
 
 def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]:
     return [click.Option(["--home"], type=click.Path(path_type=Path), help=HOME_HELP),
+            click.Option(["--state", "state_option"], metavar="URL", help=StateOption.help),
             click.Option(["--executor"], metavar="URL", help="where job runs execute: local, "
                          "dask (a local cluster) or dask://HOST:PORT [default: the job's "
                          "executor=, CAUCE_EXECUTOR, or local]"), *(extra or [])]
@@ -90,7 +91,7 @@ def _runtime(app: App, reference: str, values: dict[str, Any], settings: dict[st
     """A runtime on the home (and state) the command's options and configuration name."""
     home = home_option_value(values["home"])
     return Runtime(app, home=home, settings=settings, app_ref=reference, role=role,
-                   state=state_url(home), executor=values["executor"])
+                   state=state_url(home, values["state_option"]), executor=values["executor"])
 
 
 def _list_jobs(app: App) -> None:
@@ -135,7 +136,7 @@ def register(cli: typer.Typer) -> None:
         try:
             with _runtime(app, reference, values, _settings(app, values, set(job.params)),
                           "foreground") as rt, _progress_bar() as bar:
-                handler.hide(rt.settings.secrets())
+                handler.hide(rt.secrets())
                 rt.on_progress(bar)
                 stopper.install()
                 run = run_foreground(rt, job, values["partition"], params, stopper)
@@ -206,7 +207,7 @@ def register(cli: typer.Typer) -> None:
         handler = console.show_logs(logging.WARNING)
         try:
             with _runtime(app, reference, values, _settings(app, values), "backfill") as rt:
-                handler.hide(rt.settings.secrets())
+                handler.hide(rt.secrets())
                 report = _backfill_with_bar(rt, job, values)
         finally:
             logging.getLogger().removeHandler(handler)
@@ -307,7 +308,7 @@ def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
     ui = None
     try:
         with _runtime(app, reference, values, _settings(app, values), verb) as rt:
-            handler.hide(rt.settings.secrets())
+            handler.hide(rt.secrets())
             _banner(rt, verb)
             ui = start_served_ui(rt, values) if scheduler else None
             duration = values["duration"]

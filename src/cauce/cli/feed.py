@@ -15,15 +15,15 @@ from ..resources.queue import Queue
 from ..resources.stream import Stream
 from ..resources.topic import Topic
 from . import console
-from .home import HomeOption, attached
+from .home import HomeOption, StateOption, attached
 
 
 def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
                  queue: str = typer.Argument(..., metavar="QUEUE"),
                  body: str = typer.Argument(..., metavar="JSON"),
-                 home: Path = HomeOption) -> None:
+                 home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Send one JSON message to a queue. Example: cauce send demo work '{"key": "in/a.csv"}'"""
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         message_id = rt.app.get_resource(queue, Queue).send(_json_arg(body))
     console.out.print(f"sent message {message_id}")
 
@@ -31,9 +31,9 @@ def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
 def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
                     topic: str = typer.Argument(..., metavar="TOPIC"),
                     body: str = typer.Argument(..., metavar="JSON"),
-                    home: Path = HomeOption) -> None:
+                    home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Publish one JSON message to a topic. Example: cauce publish demo events '{"n": 1}'"""
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         event_id = rt.app.get_resource(topic, Topic).publish(_json_arg(body))
     console.out.print(f"published event {event_id}")
 
@@ -50,13 +50,13 @@ def put_command(app_ref: str = typer.Argument(..., metavar="APP"),
                 key_field: str = typer.Option(None, "--key-field", metavar="FIELD",
                                               help="take each record's partition key from "
                                               "this field"),
-                home: Path = HomeOption) -> None:
+                home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Store a local file in a bucket (which emits object-created), or put records into a
     stream.
 
     Examples: cauce put demo inbox in/a.csv a.csv; cauce put demo readings --key station-7 '{"v": 1.5}'
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         resource = rt.app.get_resource(target)  # an unknown name: the closest one
         if isinstance(resource, Stream):
             placed = _put_records(resource, first, partition_key, key_field)

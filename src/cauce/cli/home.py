@@ -1,6 +1,10 @@
 """What every command shares: the global options (``--home``, ``--state``, ``--debug``), the
-per-command ``--home`` and ``--json``, and opening a home — its state store for commands that
-only look, a runtime for those that also need the app."""
+per-command ``--home``, ``--state`` and ``--json``, and opening a home — its state store for
+commands that only look, a runtime for those that also need the app.
+
+The state store is chosen once, here, for every command: the command's ``--state``, then the
+global one, then ``CAUCE_STATE`` (environment or ``.env``), then ``state`` in ``cauce.toml``,
+then ``sqlite:///<home>/state.db``."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from ..backends.state import StateStore, engine, open_state, sqlite_url
+from ..backends.state import StateStore, engine, open_state, redact, sqlite_url
 from ..errors import ConfigError, NotFound
 from ..runtime.foreground import reap_lost_runs
 from ..runtime.runtime import Runtime
@@ -21,6 +25,9 @@ from .loading import load_app
 
 HOME_HELP = "cauce home folder [default: ./.cauce in the current folder, or CAUCE_HOME]"
 HomeOption = typer.Option(None, "--home", help=HOME_HELP)
+StateOption = typer.Option(None, "--state", metavar="URL",
+                           help="state store, e.g. postgresql://host/db "
+                           "[default: CAUCE_STATE, cauce.toml state, or sqlite:///<home>/state.db]")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
@@ -43,9 +50,10 @@ def home_option_value(value: Path | None) -> Path:
     return Path(configured or ".cauce").resolve()
 
 
-def state_url(home: Path) -> str:
-    """The state URL of a home: the global --state, CAUCE_STATE / config, or <home>/state.db."""
-    return (GLOBALS.state or ConfigSources.discover().state()[0]
+def state_url(home: Path, chosen: str | None = None) -> str:
+    """The state URL of a home: the command's --state, the global one, CAUCE_STATE / config,
+    or <home>/state.db."""
+    return (chosen or GLOBALS.state or ConfigSources.discover().state()[0]
             or sqlite_url(home / "state.db"))
 
 
@@ -54,23 +62,26 @@ def no_home(home: Path) -> NotFound:
                     hint="pass --home (or set CAUCE_HOME) to the folder `cauce serve`/`run` used")
 
 
-def existing_state(value: Path | None) -> tuple[Path, str]:
+def existing_state(value: Path | None, state: str | None = None) -> tuple[Path, str]:
     """The home and state URL of a home where something ran (NotFound otherwise)."""
     home = home_option_value(value)
-    url = state_url(home)
+    url = state_url(home, state)
     if home.exists() and not home.is_dir():
         raise ConfigError(f"the cauce home {home} is a file, not a folder",
                           hint="pass --home (or set CAUCE_HOME) to the folder "
                           "`cauce serve`/`run` used")
     if not engine(url).exists(url):
-        raise no_home(home)
+        if url == sqlite_url(home / "state.db"):
+            raise no_home(home)
+        raise NotFound(f"no cauce state at {redact(url)} (nothing has run there yet)",
+                       hint="pass the --state (or CAUCE_STATE) that `cauce serve`/`run` used")
     return home, url
 
 
 @contextmanager
-def inspected(value: Path | None) -> Iterator[StateStore]:
+def inspected(value: Path | None, state: str | None = None) -> Iterator[StateStore]:
     """The state store of an existing home, for commands that only look at it."""
-    _, url = existing_state(value)
+    _, url = existing_state(value, state)
     state = open_state(url)
     try:
         reap_lost_runs(state, time.time())
@@ -80,10 +91,10 @@ def inspected(value: Path | None) -> Iterator[StateStore]:
 
 
 @contextmanager
-def attached(app_ref: str, home: Path | None) -> Iterator[Runtime]:
+def attached(app_ref: str, home: Path | None, state: str | None = None) -> Iterator[Runtime]:
     """A runtime on an existing home, for commands that inspect or feed it (settings lenient)."""
     app, reference = load_app(app_ref)
     home_path = home_option_value(home)
     with Runtime(app, home=home_path, app_ref=reference, lenient_settings=True,
-                 state=state_url(home_path)) as rt:
+                 state=state_url(home_path, state)) as rt:
         yield rt

@@ -17,7 +17,7 @@ from ..durations import parse_duration
 from ..errors import CauceError, NotFound
 from ..logs import LogLine
 from . import console
-from .home import HomeOption, inspected
+from .home import HomeOption, StateOption, inspected
 from .runs import find_run, get_run
 
 
@@ -33,14 +33,14 @@ def logs_command(
     utc: bool = typer.Option(False, "--utc", help="show times in UTC instead of local time"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per line (JSON Lines): "
                                  "ts, level, app, stream, run_id, message"),
-    home: Path = HomeOption,
+    home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """Show a log stream (`cauce logs RUN_ID`, `cauce logs general --app transit`), or list streams.
 
     Example: cauce logs general --app transit --since 2021-04-22 -o day.log
     """
     tz = UTC if utc else datetime.now().astimezone().tzinfo
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         if stream is None:
             _list_streams(state, app, tz, as_json)
             return

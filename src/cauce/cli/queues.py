@@ -12,16 +12,17 @@ from rich.table import Table
 from ..errors import CauceError
 from ..runtime.scheduler import Scheduler
 from . import console
-from .home import HomeOption, JsonOption, attached
+from .home import HomeOption, JsonOption, StateOption, attached
 
 
 def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
-                   as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+                   as_json: bool = JsonOption, home: Path = HomeOption,
+                   state_option: str = StateOption) -> None:
     """Depth, in-flight and dead-letter counts of every queue of an app (handlers' and jobs' too).
 
     Example: cauce queues example --json
     """
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         rows = rt.queue_stats()
     if as_json:
         console.print_json(rows)
@@ -43,14 +44,15 @@ def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
                                                  help="why, shown beside the paused schedule"),
                       resume: str = typer.Option(None, "--resume", metavar="JOB",
                                                  help="resume a paused job's schedule"),
-                      as_json: bool = JsonOption, home: Path = HomeOption) -> None:
+                      as_json: bool = JsonOption, home: Path = HomeOption,
+                      state_option: str = StateOption) -> None:
     """Scheduled jobs of an app: their cron or interval, next fire time, and pauses.
 
     Example: cauce schedules example --pause heartbeat --reason "source down"
     """
     if pause and resume:
         raise CauceError("give --pause or --resume, not both")
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         declared = Scheduler(rt).schedules
         job_name = pause or resume
         if job_name:

@@ -15,7 +15,7 @@ from ..errors import CauceError, NotFound
 from ..runs import Run, RunStatus
 from ..runtime.jobs import drop_cancelled, retry_run
 from . import console
-from .home import HomeOption, JsonOption, inspected
+from .home import HomeOption, JsonOption, StateOption, inspected
 
 runs_cli = typer.Typer(rich_markup_mode=None,
                        help="List, show, cancel, retry and prune runs, newest first.\n\n"
@@ -33,7 +33,7 @@ def runs_list(
     partition: str = typer.Option(None, "--partition"),
     limit: int = typer.Option(20, "--limit", min=1, help="newest N runs"),
     as_json: bool = JsonOption,
-    home: Path = HomeOption,
+    home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """List runs, newest first. Example: cauce runs --app census --job load --limit 5"""
     if ctx.invoked_subcommand is not None:
@@ -41,7 +41,7 @@ def runs_list(
     if status is not None and status not in {s.value for s in RunStatus}:
         raise CauceError(f"unknown status {status!r}",
                          hint="one of: " + ", ".join(s.value for s in RunStatus))
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         rows = state.runs.query(app=app, name=job, status=status, partition=partition,
                                 limit=limit)
     if as_json:
@@ -54,12 +54,12 @@ def runs_list(
 
 @runs_cli.command("show")
 def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool = JsonOption,
-              home: Path = HomeOption) -> None:
+              home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Show one run (a unique prefix of its id is enough) and its log.
 
     Example: cauce runs show 018f3a2b4c
     """
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         run = get_run(state, run_id)
         lines = [] if as_json else state.logs.read(run_id=run.id)
     if as_json:
@@ -74,14 +74,14 @@ def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool
 
 @runs_cli.command("cancel")
 def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
-                home: Path = HomeOption) -> None:
+                home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Cancel a queued run (dropped from its queue now) or a running one (stopped by its process).
 
     A `cauce run` stops its job within seconds, even one that never looks at ctx.cancelled; a
     worker stops a process job at once and a thread job when it next checks ctx.cancelled.
     Example: cauce runs cancel 018f3a2b4c5d6e7f80
     """
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         run = get_run(state, run_id)
         if run.status.finished:
             raise CauceError(f"run {run.id} already ended ({run.status.value})",
@@ -99,12 +99,12 @@ def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
 
 @runs_cli.command("retry")
 def runs_retry(run_id: str = typer.Argument(..., metavar="RUN_ID"),
-               home: Path = HomeOption) -> None:
+               home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Queue a fresh run of a finished job run, with the same partition and options.
 
     A serving process (`cauce serve`, `cauce worker`) picks it up. Example: cauce runs retry 018f3a2b4c
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         run = get_run(state, run_id)
         new_id = retry_run(state, run, time.time())
     console.out.print(f"queued run {new_id} ({run.app}.{run.name}"
@@ -118,7 +118,7 @@ def runs_prune(
                                    help="delete what ended (or was logged) longer ago than "
                                    "this, e.g. 30d, 12h"),
     app: str = typer.Option(None, "--app", help="only this app"),
-    home: Path = HomeOption,
+    home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """Delete finished runs and log lines older than an age; queued and running runs stay.
 
@@ -128,7 +128,7 @@ def runs_prune(
     if age <= 0:
         raise CauceError("--older-than must be longer than zero", hint="e.g. --older-than 30d")
     cutoff = time.time() - age
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         runs = state.runs.prune(ended_before=cutoff, app=app)
         lines = state.logs.prune(before=cutoff, app=app)
     console.out.print(f"deleted {runs:,} run(s) and {lines:,} log line(s) older than "

@@ -1,4 +1,4 @@
-"""``cauce state``: look after the state store itself — check it, back it up."""
+"""``cauce state``: look after the state store itself — check it, back it up, copy it."""
 
 from __future__ import annotations
 
@@ -7,22 +7,24 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ..backends.state import engine
+from ..backends.copy import copy_state, live_processes
+from ..backends.state import engine, open_state, redact
+from ..errors import StateError
 from . import console
-from .home import HomeOption, existing_state, inspected
+from .home import HomeOption, StateOption, existing_state, inspected
 
 state_cli = typer.Typer(rich_markup_mode=None,
-                        help="Look after the state store: check it, back it up.\n\n"
+                        help="Look after the state store: check it, back it up, copy it.\n\n"
                         "Example: cauce state check", no_args_is_help=True)
 
 
 @state_cli.command("check")
-def check(home: Path = HomeOption) -> None:
+def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Check the state store: SQLite's integrity check, cauce's tables and version.
 
     Exit status 0 when it is sound, 1 when it is damaged. Example: cauce state check --home /srv/cauce
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
-    _, url = existing_state(home)
+    _, url = existing_state(home, state_option)
     verdict = engine(url).examine(url)
     if verdict.sound:
         counts = verdict.counts
@@ -41,13 +43,56 @@ def check(home: Path = HomeOption) -> None:
 
 @state_cli.command("backup")
 def backup(target: Path = typer.Argument(..., metavar="FILE", help="the copy to write"),
-           home: Path = HomeOption) -> None:
+           home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Copy the state store, consistently, while serving processes keep working.
 
     Restore a copy by putting it back as <home>/state.db while nothing runs.
     Example: cauce state backup /backups/state-2021-04-22.db
     """
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         state.backup(target)
     console.out.print(f"backed up {state.url.removeprefix('sqlite:///')} to {target}",
                       markup=False)
+
+
+# what each kind of copied rows is, for people
+KINDS = {"messages": "queued message(s), dead letters included",
+         "items": "table item(s)", "item_index": "table index entr(ies)",
+         "stream_records": "stream record(s)", "stream_consumers": "stream checkpoint(s)",
+         "runs": "run(s)", "logs": "log line(s)", "schedules": "schedule(s)",
+         "bucket_objects": "watched bucket object(s)"}
+
+
+@state_cli.command("copy")
+def copy(to: str = typer.Option(..., "--to", metavar="URL", help="the state store to fill, "
+                                "e.g. postgresql://cauce@db/cauce; it must hold no cauce state"),
+         force: bool = typer.Option(False, "--force", help="copy although serving processes "
+                                    "on other machines are registered as running (when you "
+                                    "know they are gone)"),
+         home: Path = HomeOption, state_option: str = StateOption) -> None:
+    """Copy a home's whole state — queues and dead letters, topics' deliveries, tables, streams
+    and checkpoints, runs, logs, schedules, watched buckets — into another store.
+
+    Refused while a `cauce serve` or `worker` runs on the home, and when the target already
+    holds cauce state. Then point the home at the copy (state = "URL" in cauce.toml, or
+    CAUCE_STATE). Example: cauce state copy --to postgresql://cauce@db.internal/cauce
+    """
+    _, url = existing_state(home, state_option)
+    if url == to:
+        raise StateError("the copy and the source are the same store",
+                         hint="name another store with --to")
+    with inspected(home, state_option) as source:
+        running = live_processes(source)
+        if running and not force:
+            raise StateError(f"{len(running)} serving process(es) work on {redact(url)} "
+                             f"({', '.join(running[:3])}): stop them before copying",
+                             hint="stop `cauce serve` and `cauce worker`; when one on another "
+                             "machine died without stopping, pass --force")
+        target = open_state(to)
+        try:
+            counts = copy_state(source, target)
+        finally:
+            target.close()
+    console.out.print(f"copied {redact(url)} to {redact(to)}:", markup=False, soft_wrap=True)
+    for kind, what in KINDS.items():
+        console.out.print(f"  {counts.get(kind, 0):>9,} {what}", markup=False)

@@ -11,19 +11,19 @@ from rich.table import Table
 from ..durations import format_duration
 from ..resources.stream import Stream, StreamInfo
 from . import console
-from .home import HomeOption, JsonOption, attached
+from .home import HomeOption, JsonOption, StateOption, attached
 
 
 def streams_command(
     app_ref: str = typer.Argument(..., metavar="APP"),
     as_json: bool = JsonOption,
-    home: Path = HomeOption,
+    home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """Shards, records kept, and every consumer's checkpoint and lag, per stream of an app.
 
     Example: cauce streams contracting --json
     """
-    with attached(app_ref, home) as rt:
+    with attached(app_ref, home, state_option) as rt:
         found = [r.describe() for r in rt.app.resources.values() if isinstance(r, Stream)]
     if as_json:
         console.print_json([info.as_dict() for info in found])

@@ -13,7 +13,7 @@ import typer
 from ..errors import CauceError
 from . import console
 from .demo import MARKER as DEMO_MARKER
-from .home import home_option_value
+from .home import StateOption, home_option_value, state_url
 
 TOKEN_ENV = "CAUCE_UI_TOKEN"
 
@@ -29,10 +29,10 @@ def ui_opener() -> Callable[..., Any]:
 
 
 def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token: str | None,
-             attached: Sequence[Any] = ()) -> Any:
+             attached: Sequence[Any] = (), state: str | None = None) -> Any:
     """Start the UI in a background thread and print its address; returns the server."""
     server = ui_opener()(home, apps, attached=attached, host=host, port=port,
-                         token=token or None)
+                         token=token or None, state=state)
     try:
         server.start()
     except BaseException:
@@ -59,6 +59,7 @@ def register(cli: typer.Typer) -> None:
                                   help=f"require this token on every request [env {TOKEN_ENV}]"),
         home: Path = typer.Option(None, "--home", help="cauce home folder "
                                   "[default: ./.cauce in the current folder, or CAUCE_HOME]"),
+        state_option: str = StateOption,
     ) -> None:
         """Open the web UI: runs, live logs, the graph, partitions, queues and dead letters, data,
         dashboards. Stop it with Ctrl-C.
@@ -70,7 +71,8 @@ def register(cli: typer.Typer) -> None:
             # `cauce demo` runs inside its home, so relative locations (sqlite:///census.db)
             # are there: read them from there too
             os.chdir(chosen)
-        server = start_ui(chosen, apps or None, host=host, port=port, token=token)
+        server = start_ui(chosen, apps or None, host=host, port=port, token=token,
+                          state=state_url(chosen, state_option))
         try:
             console.err.print("Ctrl-C stops it")
             server.wait()

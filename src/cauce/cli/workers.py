@@ -15,14 +15,14 @@ from ..backends.state import WorkerRecord
 from ..durations import format_duration
 from ..runtime.foreground import alive
 from . import console
-from .home import HomeOption, JsonOption, inspected
+from .home import HomeOption, JsonOption, StateOption, inspected
 
 
 def workers_command(
     app: str = typer.Option(None, "--app", help="only this app"),
     every: bool = typer.Option(False, "--all", help="also the ones that stopped or died"),
     as_json: bool = JsonOption,
-    home: Path = HomeOption,
+    home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """Live servers (`cauce serve`), workers (`cauce worker`) and foreground runs (`cauce run`).
 
@@ -30,7 +30,7 @@ def workers_command(
     Example: cauce workers --app census
     """
     now = time.time()
-    with inspected(home) as state:
+    with inspected(home, state_option) as state:
         rows = [
             (w, alive(w, now))
             for w in state.workers.listing(stopped=every)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from .execute import Outcome
 from .jobs import drop_cancelled
-from .sources import Delivery, QueueSource, Source, StreamSource, build_sources
+from .sources import Claimed, Delivery, QueueSource, Source, StreamSource, build_sources
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -185,17 +185,19 @@ class Dispatcher:
         stream_sources = [s for s in self.sources
                           if isinstance(s, StreamSource) and s.has_work(now)]
         wanted += stream_sources
-        claimed: list[Delivery] = []
         if not wanted:
-            return claimed
+            return []
         # sources holding work that must run alone (in a child process, or inline one at a time)
+        # or expired leases (a queue without any skips recovering them in the transaction)
         apart = set(queues.alone_ready([s.queue for s in wanted if isinstance(s, QueueSource)],
                                        now=now))
         alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
                          or (isinstance(s, StreamSource) and s.has_alone(now))}
+        taken: list[tuple[Source, Sequence[Claimed]]] = []
+        count = children = 0
         with runtime.state.atomic(durable=False):  # a claim lost in a crash is found again
             for source in wanted:
-                cap = self._capacity(source, free - len(claimed))
+                cap = self._capacity(source, free - count)
                 if one:
                     cap = min(cap, 1)
                 if cap <= 0:
@@ -203,12 +205,16 @@ class Dispatcher:
                 alone = 0
                 if id(source) in alone_sources:
                     alone = cap if one or not self._children else max(
-                        0, self.processes - self._process_inflight
-                        - sum(self._in_child(d) for d in claimed))
-                claimed.extend(source.claim(now, cap, runtime.worker_id, alone=alone))
-                if one and claimed:
+                        0, self.processes - self._process_inflight - children)
+                got = source.claim(now, cap, runtime.worker_id, alone=alone,
+                                   expired=id(source) in alone_sources)
+                taken.append((source, got))
+                count += len(got)
+                children += sum(source.in_process or (c.alone and self._children) for c in got)
+                if one and count:
                     break
-        return claimed
+        # built after the commit: the write turn is held for the statements alone
+        return [d for source, got in taken for d in source.deliver(got, runtime.worker_id)]
 
     # -- settling ---------------------------------------------------------------------
     def _settle(self, deliveries: list[Delivery]) -> None:
@@ -217,9 +223,10 @@ class Dispatcher:
         by_source: dict[int, list[Delivery]] = {}
         for delivery in deliveries:
             by_source.setdefault(id(delivery.source), []).append(delivery)
+        writes = [group[0].source.settlement(group, now) for group in by_source.values()]
         with runtime.state.atomic():
-            for group in by_source.values():
-                group[0].source.settle_many(group, now)
+            for write in writes:
+                write()
         for delivery in deliveries:
             runtime.announce(delivery)
 

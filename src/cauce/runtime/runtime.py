@@ -25,7 +25,15 @@ from ..app import App, Handler, Job, watch_of
 from ..backends.folders import FolderStore
 from ..backends.fsspec_store import FsspecStore
 from ..backends.objects import ObjectStore, StoredObject
-from ..backends.state import StateStore, StoredMessage, new_token, open_state, sqlite_url
+from ..backends.state import (
+    StateStore,
+    StoredMessage,
+    new_token,
+    open_state,
+    redact,
+    sqlite_url,
+    url_passwords,
+)
 from ..clock import Clock, SystemClock
 from ..durations import DurationLike
 from ..errors import CauceError, ConfigError
@@ -143,7 +151,7 @@ class Runtime:
         make_home(self.home)
         self._state = open_state(self.state_url, serving=self.role in ("serve", "worker"))
         self.sink = LogSink(self._state, self.clock)
-        self.sink.mask(self._settings.secrets())
+        self.sink.mask(self.secrets())
         if self.role != "test":  # tests flush at run ends, so what they read is deterministic
             self.sink.start()
         self._undo_logging = logs.install()
@@ -211,7 +219,13 @@ class Runtime:
         self._settings = resolve(self.app.settings, self.config, overrides,
                                  lenient=self.lenient_settings)
         self.overrides = overrides
-        self.sink.mask(self._settings.secrets())
+        self.sink.mask(self.secrets())
+
+    def secrets(self) -> list[str]:
+        """Values never to show or store: secret settings and the passwords of the state and
+        bucket URLs."""
+        buckets = self.config.buckets()[0] or ""
+        return [*self.settings.secrets(), *url_passwords(self.state_url), *url_passwords(buckets)]
 
     def _url_of(self, resource: Resource) -> tuple[str | None, str]:
         configured = self.config.resource_url(self.app.name, resource.name)
@@ -221,6 +235,9 @@ class Runtime:
             return self.settings[resource.url.name], f"setting {resource.url.name}"
         if resource.url is not None:
             return str(resource.url), "declaration"
+        base, where = self.config.buckets()
+        if base is not None and isinstance(resource, Bucket):
+            return f"{base.rstrip('/')}/{self.app.name}/{resource.name}", where
         return None, "default"
 
     def bucket_store(self, bucket: Bucket) -> ObjectStore:
@@ -260,13 +277,13 @@ class Runtime:
         """The backend location a resource uses, for `cauce config` and `cauce apps`."""
         url, where = self._url_of(resource)
         if url is not None:
-            return f"{url}  ({where})"
+            return f"{redact(url)}  ({where})"
         if isinstance(resource, Bucket):
             return str(self.home / "buckets" / self.app.name / resource.name)
         if isinstance(resource, Warehouse):
             path = self.home / "warehouses" / self.app.name / (resource.name + ".duckdb")
             return f"duckdb:///{path}"
-        return self.state_url
+        return redact(self.state_url)
 
     def watch_of(self, bucket: Bucket) -> float | None:
         """Seconds between looks into ``bucket`` (None: not watched)."""

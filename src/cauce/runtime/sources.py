@@ -18,9 +18,10 @@ import json
 import math
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..app import Handler, Job
 from ..backends.state import (
@@ -44,7 +45,9 @@ from .retry import backoff
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-JOB_VISIBILITY = 300.0
+# A job run's lease: renewed by its live worker's heartbeats (every third of the shortest
+# lease it holds), so it bounds only how long a dead machine's run waits to come back.
+JOB_VISIBILITY = 30.0
 LOST = "worker lost: its lease expired before the run finished"
 STOPPED = "worker stopped before the run finished; delivered again"
 
@@ -80,6 +83,20 @@ class Delivery:
                        error=error, result=result)
 
 
+class Claimed(Protocol):
+    """Work a claim took: a delivery, or what one is built from after the claim commits."""
+
+    alone: bool
+
+
+@dataclass(eq=False)
+class Taken:
+    """The messages a queue's claim leased for one delivery."""
+
+    messages: list[StoredMessage]
+    alone: bool
+
+
 def lost_reason(times: int, earlier: str | None) -> str:
     """The error a message dead-lettered for lost deliveries keeps."""
     text = f"worker lost while handling it {times} time{'s' if times != 1 else ''}"
@@ -93,10 +110,17 @@ class Source(ABC):
     Each is called inside a transaction of the state store the dispatcher opened."""
 
     @abstractmethod
-    def claim(self, now: float, capacity: int, worker: str, *,
-              alone: int = 0) -> list[Delivery]:
+    def claim(self, now: float, capacity: int, worker: str, *, alone: int = 0,
+              expired: bool = True) -> Sequence[Claimed]:
         """Take up to ``capacity`` deliveries, and up to ``alone`` of those that must run alone
-        in a process of their own."""
+        in a process of their own; `deliver` makes them deliveries after the transaction.
+        ``expired=False``: the caller saw no expired lease at ``now`` (none can appear before
+        that moment), so a source may skip recovering them."""
+
+    def deliver(self, claimed: Sequence[Claimed], worker: str) -> list[Delivery]:
+        """The deliveries of what `claim` took, built once its transaction committed, so that
+        the write turn is not held for Python work (by default `claim` built them itself)."""
+        return [c for c in claimed if isinstance(c, Delivery)]
 
     @abstractmethod
     def settle(self, delivery: Delivery, now: float) -> None:
@@ -110,9 +134,13 @@ class Source(ABC):
     def release(self, delivery: Delivery, now: float) -> None:
         """Give back a delivery this process will not finish."""
 
-    def settle_many(self, deliveries: list[Delivery], now: float) -> None:
-        for delivery in deliveries:
-            self.settle(delivery, now)
+    def settlement(self, deliveries: list[Delivery], now: float) -> Callable[[], None]:
+        """The writes settling ``deliveries``, to call inside a transaction: what can be built
+        before it is built here, so that the write turn is held for the statements."""
+        def write() -> None:
+            for delivery in deliveries:
+                self.settle(delivery, now)
+        return write
 
     runtime: Runtime
     target: Handler | Job
@@ -187,11 +215,13 @@ class QueueSource(Source):
         self.inflight = 0
 
     # -- claiming ---------------------------------------------------------------------
-    def claim(self, now: float, capacity: int, worker: str, *,
-              alone: int = 0) -> list[Delivery]:
+    def claim(self, now: float, capacity: int, worker: str, *, alone: int = 0,
+              expired: bool = True) -> list[Taken]:
         queues = self.runtime.state.queues
-        self.runtime.state.runs.upsert(recover_queue(self.runtime, self.queue,
-                                                     max_receives=self.max_attempts, now=now))
+        if expired:
+            self.runtime.state.runs.upsert(recover_queue(self.runtime, self.queue,
+                                                         max_receives=self.max_attempts,
+                                                         now=now))
         stored = []
         if alone > 0:
             stored = queues.receive(self.queue, now=now, limit=min(alone, capacity),
@@ -211,7 +241,10 @@ class QueueSource(Source):
                 queues.unclaim(m, now=now)
         batches = batches[:capacity]
         queues.join_batches(batches)
-        return [self._delivery(batch, worker) for batch in batches]
+        return [Taken(batch, batch[0].isolation == OWN_PROCESS) for batch in batches]
+
+    def deliver(self, claimed: Sequence[Claimed], worker: str) -> list[Delivery]:
+        return [self._delivery(c.messages, worker) for c in claimed if isinstance(c, Taken)]
 
     def _delivery(self, batch: list[StoredMessage], worker: str) -> Delivery:
         first = batch[0]
@@ -251,18 +284,23 @@ class QueueSource(Source):
         return messages if handler.kind == "queue" and handler.batch_size > 1 else messages[0]
 
     # -- settling ---------------------------------------------------------------------
-    def settle_many(self, deliveries: list[Delivery], now: float) -> None:
-        """Settle deliveries; plain successes of handlers share two statements (the hot path)."""
+    def settlement(self, deliveries: list[Delivery], now: float) -> Callable[[], None]:
+        """Plain successes of handlers share two statements, built beforehand (the hot path)."""
         state = self.runtime.state
-        quick = [d for d in deliveries
+        quick = {id(d) for d in deliveries
                  if isinstance(self.target, Handler) and d.outcome and d.outcome.ok
-                 and d.outcome.result is None]
-        if quick:
-            state.queues.ack([(m.id, m.lease or "") for d in quick for m in d.messages])
-            state.runs.upsert([d.ended(RunStatus.SUCCEEDED, now) for d in quick])
-        for delivery in deliveries:
-            if delivery not in quick:
+                 and d.outcome.result is None}
+        leases = [(m.id, m.lease or "") for d in deliveries if id(d) in quick for m in d.messages]
+        ended = [d.ended(RunStatus.SUCCEEDED, now) for d in deliveries if id(d) in quick]
+        others = [d for d in deliveries if id(d) not in quick]
+
+        def write() -> None:
+            if leases:
+                state.queues.ack(leases)
+                state.runs.upsert(ended)
+            for delivery in others:
                 self.settle(delivery, now)
+        return write
 
     def settle(self, delivery: Delivery, now: float) -> None:
         outcome = delivery.outcome
@@ -405,8 +443,8 @@ class StreamSource(Source):
                            max_bytes=max_bytes, max_seconds=max_seconds, now=now)
         return pending, due
 
-    def claim(self, now: float, capacity: int, worker: str, *,
-              alone: int = 0) -> list[Delivery]:
+    def claim(self, now: float, capacity: int, worker: str, *, alone: int = 0,
+              expired: bool = True) -> list[Delivery]:
         handler, streams = self.handler, self.runtime.state.streams
         states = streams.consumers(self.stream.qualified, handler.name, self.stream.shards,
                                    latest=handler.start == "latest")

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..app import App, Handler, Job, suggest
-from ..backends.state import RunFilter, ShardState, StateStore
+from ..backends.state import RunFilter, ShardState, StateStore, engine, sqlite_url
 from ..cli.loading import bundled_apps, load_app
 from ..errors import NotFound
 from ..logs import GENERAL, LogLine
@@ -32,7 +32,7 @@ from ..resources.warehouse import Warehouse
 from ..runs import Run, RunStatus
 from ..runtime import inspection
 from ..runtime.runtime import Runtime
-from ..settings import MASK
+from ..settings import MASK, ConfigSources
 
 DAY = 86_400.0
 
@@ -76,11 +76,13 @@ class Home:
 
     @classmethod
     def open(cls, path: str | Path, references: Sequence[str] | None = None,
-             attached: Sequence[Runtime] = ()) -> Home:
-        """Attach the named apps (every bundled app for None) to the home at ``path``, besides
-        the runtimes already ``attached``."""
+             attached: Sequence[Runtime] = (), state: str | None = None) -> Home:
+        """Attach the named apps (every bundled app for None) to the home at ``path`` (its
+        state at ``state``: by default as the configuration says), besides the runtimes
+        already ``attached``."""
         home = Path(path).resolve()
-        if not (home / "state.db").is_file() and not attached:
+        url = state or ConfigSources.discover().state()[0] or sqlite_url(home / "state.db")
+        if not attached and not engine(url).exists(url):
             raise NotFound(f"no cauce home at {home} (nothing has run there yet)",
                            hint="pass --home (or set CAUCE_HOME) to the folder `cauce serve`/"
                            "`run` used, or run `cauce demo` first")
@@ -93,7 +95,7 @@ class Home:
                     continue
                 taken.add(app.name)
                 opened.append(Runtime(app, home=home, app_ref=ref, role="ui",
-                                      lenient_settings=True).open())
+                                      lenient_settings=True, state=url).open())
         except BaseException:
             for rt in opened:
                 rt.close()

@@ -149,12 +149,13 @@ class Server:
 
 def open_ui(home_path: Path, references: Sequence[str] | None = None, *,
             attached: Sequence[Runtime] = (),
-            host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> Server:
-    """A server over the home at ``home_path`` showing the named apps (every bundled one for
-    None) and the ``attached`` runtimes' apps, not yet started; close its home with
-    ``server.home.close()`` after use."""
+            host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+            state: str | None = None) -> Server:
+    """A server over the home at ``home_path`` (its state at ``state``, if given) showing the
+    named apps (every bundled one for None) and the ``attached`` runtimes' apps, not yet
+    started; close its home with ``server.home.close()`` after use."""
     security.check_bind(host, token)
-    home = Home.open(home_path, references, attached)
+    home = Home.open(home_path, references, attached, state=state)
     try:
         return Server(home, host=host, port=port, token=token)
     except BaseException:

@@ -123,3 +123,43 @@ def test_the_cheapest_candidate_of_each_stage_wins_the_first_on_a_tie():
     cost = np.array([5.0, 4.0, 5.0, 1.0, 7.0, 6.0])
     assert _first_per_group(group, cost).tolist() == [3, 0, 4]
     assert _first_per_group(group[:0], cost[:0]).tolist() == []
+
+
+def test_searching_in_sorted_order_answers_as_searchsorted():
+    import numpy as np
+
+    from cauce.apps.transit.spatial import search_in_order
+
+    rng = np.random.default_rng(3)
+    keys = np.sort(rng.integers(0, 50, 200))  # repeated keys: left and right differ
+    queries = rng.integers(-5, 55, 1000)
+    left, right = search_in_order(keys, queries, "left", "right")
+    assert left.tolist() == np.searchsorted(keys, queries, side="left").tolist()
+    assert right.tolist() == np.searchsorted(keys, queries, side="right").tolist()
+    assert (right > left).any()
+    (default,) = search_in_order(keys, queries[:0])
+    assert default.size == 0
+
+
+def test_odbyroute_parts_are_the_whole_table_in_order(tiny, tmp_path):
+    from cauce.apps.transit.engine import tables
+
+    heard = {}
+    original = tables.odbyroute
+
+    def in_small_parts(*args):
+        parts = [part.collect() for part in original(*args, rows=50)]
+        heard["parts"], heard["whole"] = parts, pl.concat(
+            [part.collect() for part in original(*args)])
+        return parts
+
+    prepared = _prepared(tiny, tmp_path)
+    tables.odbyroute = in_small_parts
+    try:
+        result = run_engine(prepared.par, prepared.workdir, DAY)
+    finally:
+        tables.odbyroute = original
+    whole = heard["whole"]
+    assert len(heard["parts"]) > 1 and whole.height > 50
+    assert pl.concat(heard["parts"]).equals(whole)
+    assert result.rows["odbyroute"] == whole.height

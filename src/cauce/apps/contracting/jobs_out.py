@@ -331,7 +331,8 @@ DEMO_DAY = "2023-04-16"
 
 @app.demo(settings={"download": False, "dashboard_dir": "contracting-dashboard"})
 def demo(rt: Runtime) -> list[str]:
-    """Synthetic exports (tiny scale), then the whole weekly DAG for one Sunday, offline."""
+    """Synthetic exports (tiny scale), the whole weekly DAG for one Sunday, then a few seconds
+    of the contracts stream with its alerts, offline."""
     from cauce.apps.contracting.jobs_in import synth
 
     made = rt.run(synth, scale="tiny", date=DEMO_DAY)
@@ -347,6 +348,8 @@ def demo(rt: Runtime) -> list[str]:
     flagged = results.query("SELECT count(*) AS n FROM t_result_puntaje_contrato").to_pylist()[0]
     page = Path(rt.settings["dashboard_dir"]).resolve() / "index.html"
     steps = run.result["steps"]
+    from cauce.apps.contracting.jobs_stream import demo_stream
+
     return [
         f"weekly {DEMO_DAY}: {sum(s == OK for s in steps.values())} of {len(steps)} steps ok "
         f"(ETL of {len(SOURCES)} sources, 10 indicators, {len(FLAGS)} red flags, load, "
@@ -359,4 +362,5 @@ def demo(rt: Runtime) -> list[str]:
         "t_result_banderas_contrato, t_result_puntaje_*)",
         f"as the original published: cauce --home {rt.home} run contracting weekly "
         f"--partition {DEMO_DAY} --no-download --as-published",
+        *demo_stream(rt),
     ]

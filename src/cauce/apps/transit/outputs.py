@@ -111,11 +111,18 @@ def _print_significant(laid: pl.DataFrame, layout: Layout) -> pl.DataFrame:
               if form in SIGNIFICANT and laid.schema[f"c{i}"].is_float()}
     if not chosen or laid.is_empty():
         return laid.with_columns(pl.col(c).cast(pl.String) for c in chosen)
-    select = ", ".join(f"printf('%.{digits}g', {c}) AS {c}" for c, digits in chosen.items())
+    # a column equal to one printed already (the profile's corrected counts repeat the expanded
+    # ones) is copied, not printed again: printf is most of the cost
+    same: dict[str, str] = {}
+    for column, digits in chosen.items():
+        same[column] = next((c for c in same if same[c] == c and chosen[c] == digits
+                             and laid[c].equals(laid[column])), column)
+    select = ", ".join(f"printf('%.{chosen[c]}g', {c}) AS {c}" for c in same if same[c] == c)
     with duckdb.connect() as con:
-        con.register("floats", laid.select(list(chosen)))
+        con.register("floats", laid.select([c for c in same if same[c] == c]))
         printed = con.sql(f"SELECT {select} FROM floats").pl()
-    return laid.with_columns(printed)
+    return laid.with_columns(printed).with_columns(
+        pl.col(original).alias(copy) for copy, original in same.items() if copy != original)
 
 
 def read_output(source: Path | bytes) -> pl.DataFrame:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from ...errors import StateError
 from ..state import StateStore, Verdict
 from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
+from .copying import PostgresCopying
 from .database import Database, locate
 from .logs import PostgresLogs
 from .queues import PostgresQueues
@@ -51,6 +52,7 @@ class PostgresState(StateStore):
         self.workers = PostgresWorkers(self.db)
         self.watches = PostgresWatches(self.db)
         self.views = PostgresViews(self.db)
+        self.copying = PostgresCopying(self.db)
 
     @classmethod
     def from_url(cls, url: str, *, serving: bool = False) -> PostgresState:

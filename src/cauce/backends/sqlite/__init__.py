@@ -18,6 +18,7 @@ from ..state import StateStore, Verdict, sqlite_url
 from ..wakeup import WakeListener, WakeNotifier
 from . import statefile
 from .bookkeeping import SQLiteLeases, SQLiteSchedules, SQLiteWatches, SQLiteWorkers
+from .copying import SQLiteCopying
 from .database import StateDB
 from .logs import SQLiteLogs
 from .queues import SQLiteQueues
@@ -58,6 +59,7 @@ class SQLiteState(StateStore):
         self.workers = SQLiteWorkers(self.db)
         self.watches = SQLiteWatches(self.db)
         self.views = SQLiteViews(self.db)
+        self.copying = SQLiteCopying(self.db)
 
     @classmethod
     def from_url(cls, url: str, *, serving: bool = False) -> SQLiteState:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..state import QueueStore, StoredMessage, new_token
@@ -37,6 +37,7 @@ _CLAIM_ALONE = _CLAIM.format(isolation="m.isolation = 2", columns=_COLUMNS)
 _CLAIM_ANY = _CLAIM.format(isolation="1", columns=_COLUMNS)
 
 _ROWS_PER_INSERT = 500  # 9 parameters a row, well under SQLite's limit of variables per statement
+_LEASES_PER_STATEMENT = 500  # 3 parameters a lease
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:
@@ -60,6 +61,20 @@ def _insert(con: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
                + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)) + " RETURNING id")
         inserted.extend(sorted(row[0] for row in con.execute(sql, [v for r in chunk for v in r])))
     return inserted
+
+
+def _leased(leases: Sequence[tuple[int, str]]) -> Iterator[tuple[str, list[Any]]]:
+    """Conditions matching messages by id and lease, one statement per chunk of leases.
+
+    One statement rather than ``executemany``: each statement step releases the GIL, and on a
+    busy process another thread may then keep it for a whole switch interval while this one
+    holds the write turn. The id list lets SQLite look rows up by primary key."""
+    for start in range(0, len(leases), _LEASES_PER_STATEMENT):
+        chunk = leases[start:start + _LEASES_PER_STATEMENT]
+        ids = ",".join("?" * len(chunk))
+        pairs = ",".join(["(?, ?)"] * len(chunk))
+        yield (f"id IN ({ids}) AND (id, lease) IN (VALUES {pairs})",
+               [mid for mid, _ in chunk] + [v for pair in chunk for v in pair])
 
 
 class SQLiteQueues(QueueStore):
@@ -109,8 +124,8 @@ class SQLiteQueues(QueueStore):
 
     def ack(self, leases: Sequence[tuple[int, str]]) -> int:
         with self.db.atomic() as con:
-            return con.executemany("DELETE FROM messages WHERE id = ? AND lease = ?",
-                                   list(leases)).rowcount
+            return sum(con.execute("DELETE FROM messages WHERE " + where, values).rowcount
+                       for where, values in _leased(leases))
 
     def release(self, message_id: int, lease: str, *, visible_at: float,
                 error: str | None = None, isolation: int | None = None,
@@ -140,8 +155,9 @@ class SQLiteQueues(QueueStore):
 
     def extend(self, leases: Sequence[tuple[int, str]], *, until: float) -> int:
         with self.db.atomic() as con:
-            return con.executemany("UPDATE messages SET visible_at = ? WHERE id = ? AND lease = ?",
-                                   [(until, mid, lease) for mid, lease in leases]).rowcount
+            return sum(con.execute("UPDATE messages SET visible_at = ? WHERE " + where,
+                                   [until, *values]).rowcount
+                       for where, values in _leased(leases))
 
     def drop_unclaimed(self, message_id: int) -> bool:
         with self.db.atomic() as con:

@@ -20,6 +20,11 @@ _COLUMNS = ("id, app, kind, name, partition, attempt, status, trigger, message_i
             "queued_at, started_at, params, worker, ended_at, error, result")
 _NAMES = _COLUMNS.split(", ")
 _MARKS = ",".join("?" * len(_NAMES))
+_ROWS_PER_STATEMENT = 500  # 17 variables a row, well under SQLite's limit per statement
+_UPSERT = (" ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+           "attempt = excluded.attempt, worker = excluded.worker, "
+           "started_at = excluded.started_at, ended_at = excluded.ended_at, "
+           "error = excluded.error, result = excluded.result")
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -64,21 +69,23 @@ class SQLiteRuns(RunStore):
 
     # -- writing -------------------------------------------------------------------------
     def insert(self, runs: Sequence[RunRecord]) -> None:
-        with self.db.atomic() as con:
-            con.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({_MARKS})",
-                            [_row(r) for r in runs])
+        self._write(runs, "")
 
     def upsert(self, runs: Sequence[RunRecord]) -> None:
+        self._write(runs, _UPSERT)
+
+    def _write(self, runs: Sequence[RunRecord], conflict: str) -> None:
+        """Rows built first, then written by as few statements as the variable limit allows:
+        the write turn is held only for the statements (see `queues._leased`)."""
         if not runs:
             return
+        rows = [_row(r) for r in runs]
         with self.db.atomic() as con:
-            con.executemany(
-                f"INSERT INTO runs ({_COLUMNS}) VALUES ({_MARKS}) "
-                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
-                "attempt = excluded.attempt, worker = excluded.worker, "
-                "started_at = excluded.started_at, ended_at = excluded.ended_at, "
-                "error = excluded.error, result = excluded.result",
-                [_row(r) for r in runs])
+            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+                chunk = rows[start:start + _ROWS_PER_STATEMENT]
+                con.execute(f"INSERT INTO runs ({_COLUMNS}) VALUES "
+                            + ",".join([f"({_MARKS})"] * len(chunk)) + conflict,
+                            [v for row in chunk for v in row])
 
     def finish(self, run_id: str, status: str, *, now: float, error: str | None = None,
                result: Any = None) -> None:

@@ -24,7 +24,7 @@ from ..geo import to_utm
 from ..metro import MetroTiming, travel_times
 from ..params import ParFile
 from ..po import csv_bytes
-from ..spatial import nearest
+from ..spatial import nearest, search_in_order
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +204,8 @@ def project(px: np.ndarray, py: np.ndarray, route: np.ndarray, shapes: pl.DataFr
         key = (route[sl].astype(np.int64) * 1_000_000_000
                + np.floor(x / radius).astype(np.int64) * 100_000
                + np.floor(y / radius).astype(np.int64))
-        lo = np.searchsorted(keys, key, side="left")
-        counts = np.searchsorted(keys, key, side="right") - lo
+        lo, hi = search_in_order(keys, key, "left", "right")
+        counts = hi - lo
         point = np.repeat(np.arange(key.size), counts)
         within = np.arange(point.size) - np.repeat(np.cumsum(counts) - counts, counts)
         s = seg_of[np.repeat(lo, counts) + within]

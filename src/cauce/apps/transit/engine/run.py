@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,18 +29,24 @@ from ..outputs import write_output
 from ..params import ParFile
 from ..zipping import deflated_dir
 from . import tables
-from .network import load_network
-from .runs import build_fleet, section_speeds
+from .network import Network, load_network
+from .runs import Fleet, build_fleet, section_speeds
 from .stages import StageSettings, build_stages
 from .trips import assign_periods, build_trips, chain_trips, stage_expansion
 
 log = logging.getLogger(__name__)
 VERSION = "cauce-transit 1"
-ROWS_PER_PART = 700_000
+ROWS_PER_PART = 350_000
 #: what `progress` counts: the engine's stages, each output file, the Parquet tables, the end
-STEPS = ("read", "runs", "boarding", "alighting", "chaining", *(f"wrote {kind}" for kind in (
-    "etapas", "viajes", "profile", "odbyroute", "expediciones", "speed", "bip", "general")),
-    "Parquet", "outputs")
+LAYOUT_KINDS = ("etapas", "viajes", "profile", "odbyroute", "expediciones", "speed", "bip",
+                "general")
+PARQUET = "Parquet"
+STEPS = ("read", "runs", "boarding", "alighting", "chaining",
+         *(f"wrote {kind}" for kind in LAYOUT_KINDS), PARQUET, "outputs")
+#: the outputs written side by side, each chain by one thread in order; about the same CPU
+#: each (`.viajes` costs about as much as `.etapas`, `.profile` and the Parquet tables)
+CHAINS = (("viajes", "bip", "general", "expediciones", "speed"),
+          ("etapas", "profile", "odbyroute", PARQUET))
 Progress = Callable[[int, int, str], None]
 DROPPED_BEFORE_OUTPUTS = ("bx", "by", "sid", "last_of_day", "next_x", "next_y", "next_t",
                           "n_card", "cost")
@@ -108,13 +117,19 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         if cancelled():
             raise Cancelled(f"cancelled after {name}")
 
-    network = load_network(workdir, par, day, settings.metro)
-    gps, r = read_gps(_input(workdir, par, "gps_file"), par, day)
-    rejects.update(r)
-    runs, r = read_runs(_input(workdir, par, "runs_file"), par, day)
-    rejects.update(r)
-    trx, r = read_transactions(_input(workdir, par, "trx_file"), par, day)
-    rejects.update(r)
+    gps_path, runs_path, trx_path = (_input(workdir, par, f"{kind}_file")
+                                     for kind in ("gps", "runs", "trx"))
+    # the two big inputs are read side by side while this thread reads the rest: each reader
+    # has stretches on one core (checking the text, converting coordinates)
+    with ThreadPoolExecutor(2, thread_name_prefix="read") as pool:
+        reading_gps = pool.submit(read_gps, gps_path, par, day)
+        reading_trx = pool.submit(read_transactions, trx_path, par, day)
+        network = load_network(workdir, par, day, settings.metro)
+        runs, runs_rejects = read_runs(runs_path, par, day)
+        gps, gps_rejects = reading_gps.result()
+        trx, trx_rejects = reading_trx.result()
+    for found in (gps_rejects, runs_rejects, trx_rejects):
+        rejects.update(found)
     gps_rows = gps.height
     lap("read")
     fleet = build_fleet(runs, gps, network, par.number("route_offroute_m"), rejects)
@@ -145,6 +160,44 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     del stages  # enriched holds everything the outputs need from here on
     log.info("engine: stages enriched (peak memory so far %.2f GB)",
              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
+    name = day.isoformat()
+    paths = {kind: (workdir / par.path(f"out_{kind}")) if f"out_{kind}" in par.values else (
+        folder / f"{name}.{kind}") for kind in LAYOUT_KINDS}
+    outputs, rows, parquet = write_outputs(
+        DayTables(enriched, trips, fleet, network, gps_rows), paths, day,
+        parquet_dir=parquet_dir, written=step)
+    outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
+    summary = enriched.select("card", "t", "mode", "has_alight",
+                              pl.col("stop_alight").cast(pl.String), "trip")
+    lap("outputs")
+    return EngineResult(outputs, parquet, rows, rejects, seconds, summary, cpu)
+
+
+@dataclass(frozen=True)
+class DayTables:
+    """What the day's outputs are made of, once the engine has run."""
+
+    stages: pl.DataFrame  # enriched (tables.enrich_stages), sorted by card, time
+    trips: pl.DataFrame   # sorted by card, trip
+    fleet: Fleet
+    network: Network
+    gps_rows: int
+
+
+def write_outputs(day_tables: DayTables, paths: dict[str, Path], day: date, *,
+                  parquet_dir: Path | None = None,
+                  written: Callable[[str], None] = lambda label: None
+                  ) -> tuple[dict[str, Path], dict[str, int], dict[str, Path]]:
+    """Write the ADATRAP files at `paths` (kind -> path) and, with `parquet_dir`, the Parquet
+    tables; `written(label)` hears of each as it ends, in this thread. Returns the files, their
+    data rows and the Parquet tables.
+
+    The files are written by `len(CHAINS)` threads side by side, each taking its chain in
+    order: Polars and the deflate streams release the GIL, so while one file is in a stretch
+    that runs on one core (NumPy gathers, a group-by's merge, a deflate) the other keeps the
+    second core busy."""
+    t = day_tables
+    enriched, trips, fleet, network = t.stages, t.trips, t.fleet, t.network
     speeds = section_speeds(fleet, network)
     general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip",
                                     "stage_in_trip", "t", "t_alight", "board_stop", "bst_unique")
@@ -158,7 +211,7 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         # each part feeds the text file and, narrowed, the Parquet table: computed once
         for lo, hi in exp_parts:
             condition = pl.col("exp").is_between(lo, hi, closed="left")
-            part = tables.profile(enriched.lazy().filter(condition), fleet.part(condition),
+            part = tables.profile(enriched.lazy().filter(condition), fleet.part(lo, hi),
                                   network, day).collect()
             profile_tables.append(profile_table(part, day))
             yield part
@@ -174,32 +227,51 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         "speed": lambda: tables.speed(speeds, network, day),
         "bip": lambda: (tables.bip(enriched.slice(*rows), network, day)
                         for rows, _ in card_parts),
-        "general": lambda: tables.general(day, network, fleet, general_input, trips, gps_rows,
-                                          VERSION),
+        "general": lambda: tables.general(day, network, fleet, general_input, trips,
+                                          t.gps_rows, VERSION),
     }
-    outputs: dict[str, Path] = {}
     rows: dict[str, int] = {}
-    name = day.isoformat()
-    for kind, build in builders.items():
-        path = (workdir / par.path(f"out_{kind}")) if f"out_{kind}" in par.values else (
-            folder / f"{name}.{kind}")
+    parquet: dict[str, Path] = {}
+
+    def write(kind: str) -> str:
+        if kind == PARQUET:
+            parquet.update(write_parquet(parquet_dir, day, enriched, trips,  # type: ignore
+                                         pl.concat(profile_tables)))
+            return "wrote the Parquet tables"
+        path = paths[kind]
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        rows[kind] = write_output(build(), kind, path,  # type: ignore[arg-type]
+        rows[kind] = write_output(builders[kind](), kind, path,  # type: ignore[arg-type]
                                   deflate_to=deflated_dir(path.parent))
-        outputs[kind] = path
         log.info("engine: wrote %s (%d rows) in %.1f s", path.name, rows[kind],
                  time.perf_counter() - started)
-        step(f"wrote {path.name}")
-    outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
-    parquet: dict[str, Path] = {}
-    if parquet_dir is not None:
-        parquet = write_parquet(parquet_dir, day, enriched, trips, pl.concat(profile_tables))
-        step("wrote the Parquet tables")
-    summary = enriched.select("card", "t", "mode", "has_alight",
-                              pl.col("stop_alight").cast(pl.String), "trip")
-    lap("outputs")
-    return EngineResult(outputs, parquet, rows, rejects, seconds, summary, cpu)
+        return f"wrote {path.name}"
+
+    chains = [[kind for kind in chain if kind != PARQUET or parquet_dir is not None]
+              for chain in CHAINS]
+    heard: queue.Queue[str | BaseException] = queue.Queue()
+    failed = threading.Event()
+
+    def run_chain(chain: list[str]) -> None:
+        for kind in chain:
+            if failed.is_set():
+                return
+            try:
+                heard.put(write(kind))
+            except BaseException as error:  # handed to the calling thread, which raises it
+                failed.set()
+                heard.put(error)
+                return
+
+    with ThreadPoolExecutor(len(chains), thread_name_prefix="outputs") as pool:
+        for chain in chains:
+            pool.submit(run_chain, chain)
+        for _ in range(sum(map(len, chains))):
+            label = heard.get()
+            if isinstance(label, BaseException):
+                raise label
+            written(label)
+    return {kind: paths[kind] for kind in builders}, rows, parquet
 
 
 def _cpu_seconds() -> float:
@@ -255,7 +327,9 @@ def _od(trips: pl.DataFrame, origin: str, destination: str) -> pl.DataFrame:
     """Trips with a final alighting and their expanded count, by period, origin, destination
     (an eager group-by: the sums are added in row order, whatever the thread count)."""
     keys = ["day", "period", origin, destination]
-    return trips.filter(pl.col("last_has_alight")).group_by(keys).agg(
+    # narrowed before the filter, which copies what it keeps (all 15 columns: 0.6 GB)
+    return trips.select(*keys, "last_has_alight", "factor_expansion").filter(
+        pl.col("last_has_alight")).group_by(keys).agg(
         pl.len().alias("trips"), pl.col("factor_expansion").sum().alias("expanded_trips")
     ).sort(keys, nulls_last=True)
 
@@ -275,11 +349,13 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
     # a trip's stages are consecutive rows, in the trips' order: its ends are gathered
     first = np.flatnonzero(stages["stage_in_trip"].to_numpy() == 1)
     last = np.append(first[1:], stages.height) - 1
+    # (the two columns are chosen before the rows: gathering whole rows of the enriched stages
+    # cost 1.5 CPU s each)
     ends = pl.concat([
-        stages[first].select(pl.col("zone_board").alias("zone_origin"),
-                             pl.col("comuna_board").alias("comuna_origin")),
-        stages[last].select(pl.col("zone_alight").alias("zone_destination"),
-                            pl.col("comuna_alight").alias("comuna_destination"))],
+        stages.select(pl.col("zone_board").alias("zone_origin"),
+                      pl.col("comuna_board").alias("comuna_origin"))[first],
+        stages.select(pl.col("zone_alight").alias("zone_destination"),
+                      pl.col("comuna_alight").alias("comuna_destination"))[last]],
         how="horizontal")
     trip_table = pl.concat([trips, ends], how="horizontal").select(
         pl.lit(day).alias("day"), "card", "trip", "n_stages", "t_start", "t_end",

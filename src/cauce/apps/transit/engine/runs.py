@@ -27,10 +27,18 @@ class Fleet:
     passing: pl.DataFrame      # exp, route_idx, seq, t_pass (s, float), gps (bool)
     counts: dict[str, int]
 
-    def part(self, condition: pl.Expr) -> Fleet:
-        """The expeditions (with their pings and passing times) matching `condition` on exp."""
-        return Fleet(self.expeditions.filter(condition), self.pings.filter(condition),
-                     self.passing.filter(condition), self.counts)
+    def part(self, lo: int, hi: int) -> Fleet:
+        """Expeditions lo to hi - 1 with their pings and passing times: slices, since the three
+        tables are sorted by expedition (a filter read the day's 11 M pings for every part)."""
+        return Fleet(_exp_slice(self.expeditions, lo, hi), _exp_slice(self.pings, lo, hi),
+                     _exp_slice(self.passing, lo, hi), self.counts)
+
+
+def _exp_slice(frame: pl.DataFrame, lo: int, hi: int) -> pl.DataFrame:
+    """The rows of `frame` (sorted by exp) whose exp is in [lo, hi)."""
+    exp = frame["exp"]
+    start = int(exp.search_sorted(lo, side="left"))
+    return frame.slice(start, int(exp.search_sorted(hi, side="left")) - start)
 
 
 def build_expeditions(runs: pl.DataFrame, network: Network, rejects: dict[str, int]

@@ -1,0 +1,55 @@
+"""Copying a SQLite state file's rows out and in (`cauce.backends.state.CopyStore`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ..state import COPIED, CopyStore
+from .database import StateDB
+
+# fields kept as JSON text in the file but crossing the seam as Python values
+_JSON = frozenset({"attrs", "params", "result"})
+# the key of each kind's rows, for a stable order
+_KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, key",
+         "stream_records": "stream, shard, seq", "stream_consumers": "stream, consumer, shard",
+         "runs": "id", "logs": "id", "schedules": "app, job",
+         "bucket_objects": "app, bucket, key"}
+
+
+def _fields(kind: str) -> tuple[str, ...]:
+    if kind not in COPIED:
+        raise ValueError(f"no kind of state called {kind!r}")
+    return COPIED[kind]
+
+
+class SQLiteCopying(CopyStore):
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+
+    def rows(self, kind: str, page: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        fields = _fields(kind)
+        with self.db.reading() as con:
+            con.execute("BEGIN")  # one snapshot for every page
+            try:
+                cursor = con.execute(f"SELECT {', '.join(fields)} FROM {kind} "
+                                     f"ORDER BY {_KEYS[kind]}")
+                while batch := cursor.fetchmany(page):
+                    yield [{f: (json.loads(v) if f in _JSON and v is not None else v)
+                            for f, v in zip(fields, row, strict=True)} for row in batch]
+            finally:
+                con.execute("COMMIT")
+
+    def load(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        fields = _fields(kind)
+        values = [tuple(json.dumps(row[f]) if f in _JSON and row[f] is not None else row[f]
+                        for f in fields) for row in rows]
+        with self.db.atomic() as con:
+            con.executemany(f"INSERT INTO {kind} ({', '.join(fields)}) "
+                            f"VALUES ({', '.join('?' * len(fields))})", values)
+
+    def count(self, kind: str) -> int:
+        _fields(kind)
+        with self.db.reading() as con:
+            return int(con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0])

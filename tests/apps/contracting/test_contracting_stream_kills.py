@@ -1,0 +1,211 @@
+"""The alert consumer killed with SIGKILL twenty times at random moments while the producer
+runs: at the end every record produced has exactly its eight warehouse rows, each as a clean
+single pass over the same records computes them, and every contract with a `Si` alert exactly
+one message on topic `alerts` — none twice, none missing. (The staging sink's files under the
+same kills are checked by the stream core's own SIGKILL test.)"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from cauce import Runtime
+from cauce.apps.contracting import app
+from cauce.apps.contracting.stream import alerts, reference, sample
+from cauce.apps.contracting.stream.store import ALERTS_TABLE, PAIRS_TABLE
+
+KILLS = 20
+# the contracting app with short shard leases (a killed worker's batch is taken over after
+# 2 s, not 60 s) and no dead-lettering from kills alone, plus a queue that keeps what the topic
+# publishes. With SELF_KILL set, a worker also kills itself at a random message it publishes:
+# between the warehouse commit and the stream checkpoint, the narrowest of the moments.
+TEST_APP = """
+import os, random, signal
+from cauce.apps.contracting import app
+
+handler = app.handlers["alert"]
+handler.visibility, handler.max_attempts = 2.0, 1000
+topic = app.get_resource("alerts")
+topic.subscribe(app.queue("alerts_seen"))
+if os.environ.get("SELF_KILL"):
+    publish, left = topic.publish, [random.randint(1, 300)]
+
+    def dying(body):
+        left[0] -= 1
+        if left[0] == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return publish(body)
+
+    topic.publish = dying
+"""
+
+
+def _cauce(args: list[str], cwd: Path, log: Path, **env: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+    with open(log, "a") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cauce.cli.main", *args],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _query(home: Path, sql: str) -> list[tuple]:
+    con = sqlite3.connect(home / "state.db", timeout=30)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _lag(home: Path) -> int:
+    rows = _query(
+        home,
+        "SELECT s.last_seq - coalesce(c.seq, 0) FROM stream_shards s "
+        "LEFT JOIN stream_consumers c ON c.stream = s.stream AND c.shard = s.shard "
+        "AND c.consumer = 'alert' WHERE s.stream = 'contracting:contracts'",
+    )
+    return sum(r[0] for r in rows) if rows else 1
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _expected(home: Path) -> tuple[dict[tuple[str, str], str], set[str], dict[tuple, int]]:
+    """Every record's eight flags from one pass over the whole stream, in order, and the
+    stream's contracts per (entity, provider)."""
+    rows = _query(
+        home,
+        "SELECT data, ts FROM stream_records WHERE stream = 'contracting:contracts' ORDER BY seq",
+    )
+    with Runtime(app, home=home, settings={"download": False}) as rt:
+        raw = rt.bucket("raw")
+        ref = reference.load(raw, reference.latest(raw))
+    df = alerts.frame([json.loads(d) for d, _ in rows], np.array([t for _, t in rows]))
+    ev = alerts.evaluate(df, ref, {}, None, rt.clock.now())
+    got = ev.alerts.select(["id_no_contrato", "nombre_indicador", "tipo_alerta_irregularidad"])
+    flags = {
+        (c, i): f for c, i, f in zip(*(got[n].to_pylist() for n in got.column_names), strict=True)
+    }
+    pairs = (
+        df.filter(~df["id_nit_proveedor"].is_in(["No Definido", "No Adjudicado"]))
+        .group_by("id_nit_entidad", "id_nit_proveedor")
+        .len()
+        .rows()
+    )
+    return flags, {c for (c, _), f in flags.items() if f == "Si"}, {(e, p): n for e, p, n in pairs}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> None:
+    home, log = tmp_path / "home", tmp_path / "processes.log"
+    (tmp_path / "killed_app.py").write_text(TEST_APP)
+    ref = f"{tmp_path / 'killed_app.py'}:app"
+    with Runtime(app, home=home, settings={"download": False}) as rt:
+        sample.publish(rt.bucket("raw"), rt.bucket("quarantine"), date(2023, 4, 16), 300)
+    producer = _cauce(
+        [
+            "run",
+            ref,
+            "produce",
+            "--home",
+            str(home),
+            "--rate",
+            "300",
+            "--for",
+            "45s",
+            "--seed",
+            "11",
+        ],
+        tmp_path,
+        log,
+    )
+    chance = random.Random(29)
+    try:
+        for _ in range(KILLS):
+            consumer = _cauce(
+                ["worker", ref, "--home", str(home), "--no-download"], tmp_path, log, SELF_KILL="1"
+            )
+            # once it is up (importing the app takes seconds): killed from outside at a random
+            # moment (loading the reference, computing, committing), or left to kill itself
+            # while publishing, after its warehouse commit
+            _wait(
+                lambda c=consumer: (
+                    c.poll() is not None
+                    or _query(home, f"SELECT count(*) FROM workers WHERE pid = {c.pid}")[0][0] > 0
+                ),
+                120,
+                "the worker to start",
+            )
+            if chance.random() < 0.5:
+                time.sleep(chance.uniform(0.0, 3.0))
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    consumer.wait(timeout=20)
+            consumer.send_signal(signal.SIGKILL)
+            consumer.wait(timeout=30)
+    finally:
+        assert producer.wait(timeout=300) == 0, log.read_text()[-3000:]
+    final = _cauce(["worker", ref, "--home", str(home), "--no-download"], tmp_path, log)
+    try:
+        _wait(lambda: _lag(home) == 0, 300, "the alert consumer to catch up")
+    finally:
+        final.terminate()
+        final.wait(timeout=60)
+    expected, with_si, pairs = _expected(home)
+    assert len(expected) == 8 * 13_500  # 300 records/s for 45 s, each with 8 indicators
+
+    with duckdb.connect(
+        str(home / "warehouses" / "contracting" / "results.duckdb"), read_only=True
+    ) as con:
+        rows = con.sql(
+            f"SELECT id_no_contrato, nombre_indicador, tipo_alerta_irregularidad, "
+            f'"window" FROM {ALERTS_TABLE}'
+        ).fetchall()
+        counted = con.sql(f"SELECT * FROM {PAIRS_TABLE}").fetchall()
+    assert {(e, p): n for e, p, n in counted} == pairs, "each contract counted once for abuse"
+    keys = [(c, i, w) for c, i, _, w in rows]
+    assert len(keys) == len(set(keys)), "no (contract, indicator, window) twice"
+    assert {(c, i): f for c, i, f, _ in rows} == expected, "every record's alerts, none missing"
+
+    bodies = [
+        json.loads(b)
+        for (b,) in _query(
+            home, "SELECT body FROM messages WHERE queue = 'contracting:alerts_seen'"
+        )
+    ]
+    ids = [b["id_alerta"] for b in bodies]
+    assert len(ids) == len(set(ids)), "no alert message twice"
+    assert {b["id_no_contrato"] for b in bodies} == with_si, "a message per contract with a Si"
+    assert all(
+        {a["nombre_indicador"] for a in b["alertas"]}
+        == {i for (c, i), f in expected.items() if c == b["id_no_contrato"] and f == "Si"}
+        for b in bodies[:500]
+    )
+    assert _query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
+    lost = _query(
+        home, "SELECT count(*) FROM runs WHERE name = 'alert' AND error LIKE 'worker lost%'"
+    )[0][0]
+    assert lost >= 1, "some kills landed while a batch was being applied"

@@ -1,0 +1,171 @@
+"""`cauce state copy --to URL`: a home's whole state moved to another store, row for row, and
+the home carrying on there; refused while it is served or when the target holds state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cauce.backends.state import COPIED, StateStore, open_state, sqlite_url
+from state_targets import TARGETS, target_url
+
+FULL_APP = """
+from cauce import App
+
+app = App("full")
+work = app.queue("work", max_receives=2, visibility_timeout="1s")
+news = app.topic("news")
+seen = app.table("seen", key="n", indexes=["kind"])
+clicks = app.stream("clicks", shards=2)
+drop = app.bucket("drop", watch="1s")
+
+@app.on(work)
+def handle(message, ctx):
+    if message.body.get("poison"):
+        raise ValueError("poison")
+    seen.put({"n": message.body["n"], "kind": "work"})
+
+@app.on(news)
+def read_news(message, ctx):
+    seen.put({"n": message.body["n"], "kind": "news"})
+
+@app.on(clicks, batch_size=10)
+def count_clicks(records, ctx):
+    for record in records:
+        seen.put({"n": record.data, "kind": "click"})
+
+@app.on(drop)
+def dropped(obj, ctx):
+    seen.put({"n": obj.key, "kind": "object"})
+
+@app.job(every="1h")
+def tick(ctx):
+    ctx.log.info("tick")
+
+@app.job
+def fill(ctx):
+    work.send_batch([{"n": n} for n in range(3)] + [{"n": 99, "poison": True}])
+    news.publish({"n": "first"})
+    for n in range(5):
+        clicks.put(f"c{n}", partition_key=str(n))
+    drop.put("a.txt", "a")
+"""
+
+
+def _rows(url: str) -> dict[str, list[dict]]:
+    """Every row of a store, item values parsed (an engine may store JSON in its own spelling)."""
+    store = open_state(url)
+    try:
+        found = {kind: [row for page in store.copying.rows(kind) for row in page]
+                 for kind in COPIED}
+    finally:
+        store.close()
+    for row in found["items"]:
+        row["value"] = json.loads(row["value"])
+    return found
+
+
+@pytest.fixture
+def served_home(cli, app_file: Callable[[str], str], tmp_path: Path) -> tuple[str, Path]:
+    """A home of the app above after a fill and a few seconds of serving: runs, logs, a dead
+    letter, table items with indexes, stream checkpoints, a schedule, a watched bucket — and
+    messages left waiting."""
+    ref = app_file(FULL_APP)
+    home = tmp_path / ".cauce"
+    assert cli("run", ref, "fill").status == 0
+    served = cli("serve", ref, "--for", "6s")
+    assert served.status == 0, served.err
+    assert cli("send", ref, "work", '{"n": 7}').status == 0  # waiting at the copy
+    return ref, home
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_copy_moves_every_row_and_the_home_carries_on_there(
+        cli, served_home: tuple[str, Path], target: str, request: pytest.FixtureRequest,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, home = served_home
+    before = _rows(sqlite_url(home / "state.db"))
+    assert all(before[kind] for kind in COPIED), \
+        f"the home holds every kind: {[k for k in COPIED if not before[k]]} missing"
+    assert any(row["queue"] == "full:work.dlq" and row["receive_count"] == 2
+               for row in before["messages"])
+    to = target_url(target, tmp_path, request)
+    copied = cli("state", "copy", "--to", to)
+    assert copied.status == 0, copied.err
+    assert f"{len(before['messages']):>9,} queued message(s)" in copied.out
+    assert f"{len(before['runs']):>9,} run(s)" in copied.out
+    assert _rows(to) == before
+    # the home now works on the copy: the dead letter replayed, the waiting message handled
+    monkeypatch.setenv("CAUCE_STATE", to)
+    replayed = cli("dlq", "replay", ref, "work")
+    assert replayed.status == 0 and "replayed 1" in replayed.out, replayed.err
+    assert cli("send", ref, "work", '{"n": 8}').status == 0
+    assert cli("serve", ref, "--for", "3s").status == 0
+    after = _rows(to)
+    handled = {row["value"]["n"] for row in after["items"]
+               if row["tbl"] == "full:seen"}
+    assert {7, 8} <= handled
+    new_ids = [r["id"] for r in after["messages"]] + [r["message_id"] for r in after["runs"]
+                                                      if r["message_id"] is not None]
+    assert max(new_ids) > max(r["id"] for r in before["messages"]), "ids are never reused"
+    assert _rows(sqlite_url(home / "state.db")) == before, "the source is left as it was"
+
+
+def test_copy_is_refused_into_a_store_that_holds_state(cli, served_home: tuple[str, Path],
+                                                      tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    assert cli("--home", str(other), "send", served_home[0], "work", "{}").status == 0
+    to = sqlite_url(other / "state.db")
+    result = cli("state", "copy", "--to", to)
+    assert result.status == 1
+    assert result.err.startswith(f"error: the state at {to} is not empty (1 messages); "
+                                 "nothing was copied")
+    assert len(_rows(to)["messages"]) == 1
+
+
+def test_copy_is_refused_while_a_worker_serves_the_home(cli, served_home: tuple[str, Path],
+                                                       tmp_path: Path) -> None:
+    ref, home = served_home
+    worker = subprocess.Popen([sys.executable, "-m", "cauce.cli.main", "worker", ref,
+                               "--home", str(home)], cwd=tmp_path, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while not _registered(sqlite_url(home / "state.db")):
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker started"
+            time.sleep(0.05)
+        to = sqlite_url(tmp_path / "copy.db")
+        result = cli("state", "copy", "--to", to)
+        assert result.status == 1
+        assert "serving process(es) work on" in result.err and "stop them" in result.err
+        assert not _has_state(to)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    # killed without saying so: on this machine it is known to be gone
+    assert cli("state", "copy", "--to", to).status == 0
+
+
+def _registered(url: str) -> bool:
+    """Whether a serving process registered on the state at ``url``."""
+    store = open_state(url)
+    try:
+        return bool(store.workers.running())
+    finally:
+        store.close()
+
+
+def _has_state(url: str) -> bool:
+    store: StateStore = open_state(url)
+    try:
+        return any(store.copying.count(kind) for kind in COPIED)
+    finally:
+        store.close()

@@ -1,0 +1,162 @@
+"""Two machines: two worker processes with homes and working folders of their own, sharing only
+a PostgreSQL state and an S3 server, share an event chain and a backfill; one is SIGKILLed
+half-way, and the other finishes its work — nothing lost, nothing done twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+from runtime_helpers import StateView, start, wait_for, write_app
+
+from state_targets import postgres_state
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+APP = """
+import time
+from cauce import App, ConditionFailed, daily
+
+app = App("twomach")
+drop = app.bucket("drop")
+work = app.queue("work", visibility_timeout="2s")
+news = app.topic("news")
+done = app.table("done", key="n")
+told = app.table("told", key="n")
+days = app.table("days", key="day")
+began = app.table("began", key=["day", "by"])
+
+
+def once(table, item):
+    try:
+        table.put(item, if_absent=True)
+    except ConditionFailed:
+        pass  # delivered again after a kill: the first delivery already did it
+
+
+@app.on(drop, prefix="in/")
+def arrived(obj, ctx):
+    work.send({"n": int(obj.read().decode()), "key": obj.key})
+
+
+@app.on(work)
+def handle(message, ctx):
+    time.sleep(0.05)
+    once(done, {"n": message.body["n"], "by": os.environ.get("MACHINE")})
+    news.publish({"n": message.body["n"]})
+
+
+@app.on(news)
+def tell(message, ctx):
+    once(told, {"n": message.body["n"]})
+
+
+@app.job(partitions=daily(start="2024-01-01"), concurrency=1)  # one at a time per process
+def summary(ctx):
+    began.put({"day": ctx.partition, "by": os.environ.get("MACHINE")})
+    time.sleep(1.0)
+    drop.put(f"out/{ctx.partition}.txt", ctx.partition)
+    once(days, {"day": ctx.partition, "by": os.environ.get("MACHINE")})
+
+
+@app.job
+def seed(ctx, files: int = 40):
+    for n in range(files):
+        drop.put(f"in/{n:03d}.txt", str(n))
+""".replace("import time", "import os\nimport time")
+
+FILES, DAYS = 40, 20
+
+
+def _machine(tmp_path: Path, name: str, state: str, buckets: str) -> tuple[Path, dict]:
+    """A working folder of its own holding the app and a home; the environment it runs with."""
+    folder = tmp_path / name
+    folder.mkdir()
+    write_app(folder, "twomach", APP)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAUCE_STATE": state, "CAUCE_BUCKETS": buckets,
+           "CAUCE_HOME": str(folder / "home"), "MACHINE": name, "TMPDIR": str(folder)}
+    return folder, env
+
+
+def test_two_machines_share_the_work_and_one_dying_loses_nothing(
+        tmp_path: Path, s3_endpoint: str, request: pytest.FixtureRequest) -> None:
+    url = postgres_state(request)
+    state = StateView(url)
+    buckets = f"s3://cauce-test/{uuid.uuid4().hex[:12]}"
+    (a, env_a), (b, env_b) = (_machine(tmp_path, m, url, buckets) for m in ("a", "b"))
+    ref = "twomach.py:app"
+
+    def worker(folder: Path, env: dict):
+        return start(["worker", ref, "--threads", "2"], folder, env=env)
+
+    workers = {"a": worker(a, env_a), "b": worker(b, env_b)}
+    backfill = None
+    try:
+        wait_for(lambda: state.running_workers() == 2, 60, "both workers to start")
+        backfill = start(["backfill", ref, "summary", "--from", "2024-01-01",
+                          "--to", f"2024-01-{DAYS:02d}"], a, env={**env_a, "MACHINE": "a2"})
+        seed = start(["run", ref, "seed", "--files", str(FILES)], a, env=env_a)
+        _, err = seed.communicate(timeout=120)
+        assert seed.returncode == 0, err
+        # one machine dies half-way: in the middle of a partition of the backfill
+        busy: list[str] = []  # the machine found in the middle of a partition
+        wait_for(lambda: bool(busy.extend(m for m in workers if _in_partition(state, m))
+                              or busy), 180, "a machine to be in the middle of a partition")
+        dead = busy[0]
+        workers[dead].send_signal(signal.SIGKILL)
+        workers[dead].communicate(timeout=30)
+        _, err = backfill.communicate(timeout=240)
+        assert backfill.returncode == 0, err
+        wait_for(lambda: state.items("twomach:told") >= FILES, 120, "the chain to finish")
+        wait_for(lambda: state.count("messages") == 0, 60, "every queue to empty")
+    finally:
+        for process in [*workers.values(), *([backfill] if backfill else [])]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.communicate(timeout=60)
+    items = {table: [row for row in state.rows("items") if row["tbl"] == f"twomach:{table}"]
+             for table in ("done", "told", "days")}
+    assert len(items["done"]) == len(items["told"]) == FILES, "nothing lost"
+    assert len(items["days"]) == DAYS
+    assert {row["version"] for rows in items.values() for row in rows} == {1}, \
+        "nothing done twice"
+    by = {json.loads(row["value"])["by"] for row in items["done"]}
+    assert by == {"a", "b"}, "both machines took a share of the chain"
+    runs = state.rows("runs")
+    succeeded = sorted(r["partition"] for r in runs
+                       if r["name"] == "summary" and r["status"] == "succeeded")
+    assert succeeded == [f"2024-01-{d:02d}" for d in range(1, DAYS + 1)], \
+        "each partition succeeded once"
+    failed = [r for r in runs if r["status"] != "succeeded"]
+    assert failed, "the kill landed in a run"
+    assert all(r["error"].startswith("worker lost") for r in failed), failed
+    began_by = {json.loads(row["value"])["by"] for row in state.rows("items")
+                if row["tbl"] == "twomach:began"}
+    assert dead in began_by and len(began_by) >= 2, "the backfill was spread across machines"
+    # the objects are in S3, where any machine reads them: a third home lists them
+    listed = _list(tmp_path, url, buckets)
+    assert sorted(listed) == [f"out/2024-01-{d:02d}.txt" for d in range(1, DAYS + 1)]
+
+
+def _in_partition(state: StateView, machine: str) -> bool:
+    """Whether ``machine`` is in the middle of a partition of the backfill."""
+    items = [json.loads(r["value"]) | {"tbl": r["tbl"]} for r in state.rows("items")]
+    began = {i["day"] for i in items if i["tbl"] == "twomach:began" and i["by"] == machine}
+    ended = {i["day"] for i in items if i["tbl"] == "twomach:days" and i["by"] == machine}
+    return bool(began - ended)
+
+
+def _list(tmp_path: Path, url: str, buckets: str) -> list[str]:
+    """The keys under out/ of the app's bucket, seen from a home of its own."""
+    from cauce import Runtime
+    from cauce.cli.loading import load_app
+    from cauce.settings import ConfigSources
+
+    app, _ = load_app(str(tmp_path / "a" / "twomach.py") + ":app")
+    config = ConfigSources(environ={"CAUCE_STATE": url, "CAUCE_BUCKETS": buckets})
+    with Runtime(app, home=tmp_path / "c", config=config, role="producer"):
+        return [ref.key for ref in app.resources["drop"].list("out/")]
