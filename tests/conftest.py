@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import socket
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,26 @@ def damage_messages() -> Callable[[Path], None]:
             handle.write(b"\xde\xad" * (page_size // 2))
 
     return damage
+
+
+@dataclass(frozen=True)
+class DemoHome:
+    """A home where `cauce demo` ran every bundled app, and what the command printed."""
+
+    home: Path
+    out: str
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> DemoHome:
+    """`cauce demo` for every bundled app, run once per session (it is the slowest set-up of the
+    suite) and shared by the tests that only look at what it made: do not change it."""
+    from cauce.cli.main import main
+
+    home = tmp_path_factory.mktemp("demo") / "cauce-demo"
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.chdir(home.parent)
+        status = main(["demo", "--home", str(home)])
+    assert status == 0, printed.getvalue()
+    return DemoHome(home, printed.getvalue())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,15 +40,23 @@ def _open_warehouse(path: str, barrier) -> str:
     return "ok"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("opener", [_open_state, _open_warehouse], ids=["state", "warehouse"])
-def test_processes_opening_a_new_file_together_all_get_in(tmp_path: Path, opener) -> None:
+@pytest.fixture(scope="module")
+def openers() -> Iterator[tuple[Any, Any]]:
+    """A manager (for the barriers) and a pool of OPENERS processes, started once for the module:
+    spawning them is most of the time of these tests."""
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(OPENERS) as pool:
-        for round_ in range(ROUNDS):
-            path = tmp_path / f"{round_}.db"
-            barrier = manager.Barrier(OPENERS)
-            outcomes = pool.starmap(opener, [(str(path), barrier)] * OPENERS)
-            assert [o for o in outcomes if o != "ok"] == [], f"round {round_}"
-            mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
-            assert mode == "wal"
+        yield manager, pool
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("opener", [_open_state, _open_warehouse], ids=["state", "warehouse"])
+def test_processes_opening_a_new_file_together_all_get_in(tmp_path: Path, openers, opener) -> None:
+    manager, pool = openers
+    for round_ in range(ROUNDS):
+        path = tmp_path / f"{round_}.db"
+        barrier = manager.Barrier(OPENERS)
+        outcomes = pool.starmap(opener, [(str(path), barrier)] * OPENERS)
+        assert [o for o in outcomes if o != "ok"] == [], f"round {round_}"
+        mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"

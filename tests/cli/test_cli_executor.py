@@ -21,12 +21,14 @@ def test_a_backfill_runs_on_a_local_dask_cluster(cli) -> None:
     assert "on Dask worker tcp://" in cli("logs", run["id"]).out
 
 
-def test_an_unreachable_scheduler_is_one_error_before_anything_runs(cli) -> None:
+def test_an_unreachable_scheduler_is_one_error_before_anything_runs(cli, monkeypatch) -> None:
     pytest.importorskip("distributed", reason="Dask is not installed (cauce[dask])")
+    # nothing listens on port 1: waiting the default 5 s for it would only slow the suite
+    monkeypatch.setattr("cauce.runtime.dask_executor.CONNECT_TIMEOUT", "1s")
     result = cli(*BACKFILL, "--executor", "dask://127.0.0.1:1")
     assert result.status == 1
     assert result.err.splitlines() == [
-        "error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 within 5s",
+        "error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 within 1s",
         "hint: start one with `dask scheduler` and `dask worker tcp://127.0.0.1:1`, or use "
         "--executor dask for a cluster on this machine"]
     assert cli("runs", "--job", "adatrap", "--json").json() == []

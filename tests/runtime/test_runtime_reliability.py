@@ -142,7 +142,7 @@ app = App("poison")
 work = app.queue("work", max_receives=3, visibility_timeout="5s")
 done = app.table("done", key="n")
 
-@app.on(work)
+@app.on(work, retry_delay="0.1s")  # the attempts, not the waits between them, are the point
 def handle(message, ctx):
     if Path(message.body["flag"]).exists():
         raise ValueError(f"cannot handle {message.body['n']}")

@@ -73,6 +73,16 @@ def _lag(home: Path, stream: str, consumer: str) -> int:
     return sum(r[0] for r in rows)
 
 
+def _serving(home: Path, pid: int) -> bool:
+    """Whether the worker process ``pid`` is registered on the home (started up, consuming)."""
+    try:
+        found = _query(home, f"SELECT count(*) FROM workers WHERE pid = {pid} "
+                             "AND stopped_at IS NULL")
+    except sqlite3.OperationalError:  # the tables are still being created
+        return False
+    return found[0][0] > 0
+
+
 def _sink_files(home: Path) -> dict[str, list[int]]:
     root = home / "buckets" / "lake" / "lake"
     return {
@@ -103,7 +113,11 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
     try:
         while kills < 20:
             consumer = start(["worker", ref, "--home", str(home)], tmp_path)
-            time.sleep(chance.uniform(0.5, 4.0))  # from starting up to flushing files
+            if kills % 4:  # most kills once it consumes: anywhere in two flushes of the sink
+                wait_for(lambda c=consumer: _serving(home, c.pid), 60, "the consumer to start")
+                time.sleep(chance.uniform(0.0, 2.0))
+            else:  # and some while it starts up
+                time.sleep(chance.uniform(0.0, 0.5))
             consumer.send_signal(signal.SIGKILL)
             consumer.communicate(timeout=30)
             kills += 1
@@ -143,6 +157,7 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
 
 SLOW_APP = """
 import time
+from pathlib import Path
 from cauce import App
 
 app = App("slow")
@@ -151,7 +166,8 @@ seen = app.table("seen", key="n")
 
 @app.on(events, batch_size=20)
 def slowly(records, ctx):
-    time.sleep(0.2)  # 100 records/s at most, over two shards
+    if not Path("stop").exists():  # slow while the producer runs (the test's stop file, in cwd)
+        time.sleep(0.2)  # 100 records/s at most, over two shards; then it catches up at speed
     with ctx.atomic():
         for r in records:
             seen.put({"n": r.data["n"]})
@@ -183,8 +199,6 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
         for _ in range(4):
             time.sleep(1.5)
             lags.append(_lag(home, "slow:events", "slowly"))
-        stop.touch()
-        produced = int(producer.communicate(timeout=60)[0].strip())
         assert lags == sorted(lags) and lags[-1] > lags[0], f"lag grows while behind: {lags}"
         shown = subprocess.run(
             [sys.executable, "-m", "cauce.cli.main", "streams", ref, "--home", str(home), "--json"],
@@ -194,6 +208,8 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
             timeout=120,
         )
         assert json.loads(shown.stdout)[0]["lag"]["slowly"] > 0
+        stop.touch()
+        produced = int(producer.communicate(timeout=60)[0].strip())
         wait_for(lambda: _lag(home, "slow:events", "slowly") == 0, 240, "the consumer to catch up")
     finally:
         stop.touch()

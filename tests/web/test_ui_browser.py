@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from cauce.backends.state import RunFilter
-from cauce.cli.main import main
 
 from .conftest import build_hostile_home
 
@@ -23,14 +22,12 @@ TOKEN = "browser-test-token-0123456789"
 
 
 @pytest.fixture(scope="module")
-def demo_ui(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Any]:
+def demo_ui(demo_home: Any, browser: Any) -> Iterator[Any]:
     """The UI over a home where `cauce demo` ran every bundled app."""
     from cauce.web import open_ui
 
-    home = tmp_path_factory.mktemp("demo") / "cauce-demo"
+    home = demo_home.home
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(home.parent)
-        assert main(["demo", "--home", str(home)]) == 0
         patch.chdir(home)  # as `cauce ui` does for a demo home: its relative files are there
         server = open_ui(home, port=0).start()
         yield server

@@ -4,19 +4,16 @@ format, the page rendering offline in headless Chromium, and the same panel live
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from cauce import Runtime
 from cauce import charts as render
 from cauce.apps.contracting import app
 from cauce.apps.contracting.dashboard import charts
 from cauce.apps.contracting.formats import cop, miles
-from cauce.apps.contracting.jobs_out import demo
 
 DAY = "2023-04-16"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -65,19 +62,12 @@ def test_chart_builders_are_pure_and_scale_amounts():
 
 
 @pytest.fixture(scope="module")
-def panel(tmp_path_factory) -> Path:
-    """The demo's home after `cauce demo --app contracting` (its hook, run as the CLI does:
-    from inside the home, so the dashboard folder lands there)."""
-    home = tmp_path_factory.mktemp("demo")
-    previous = Path.cwd()
-    os.chdir(home)
-    try:
-        with Runtime(app, home=home, settings=app.demo_hook.settings) as runtime:
-            lines = demo(runtime)
-    finally:
-        os.chdir(previous)
-    assert re.match(rf"weekly {DAY}: (\d+) of \1 steps ok", lines[0]), lines[0]
-    assert lines[2] == f"dashboard: {home / 'contracting-dashboard' / 'index.html'}"
+def panel(demo_home) -> Path:
+    """The dashboard folder after `cauce demo` (the contracting hook runs from inside the home,
+    so the folder lands there); the demo home is shared by the session, see tests/conftest.py."""
+    home = demo_home.home
+    assert re.search(rf"^  weekly {DAY}: (\d+) of \1 steps ok", demo_home.out, re.M), demo_home.out
+    assert f"  dashboard: {home / 'contracting-dashboard' / 'index.html'}\n" in demo_home.out
     return home / "contracting-dashboard"
 
 
