@@ -311,19 +311,10 @@ def spark_job(ref: dict[str, Any], output: Path, latencies: list[float] | None):
 def spark_schema() -> Any:
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-    names = [
-        "event_date",
-        "event_time",
-        "id_no_contrato",
-        "id_nit_entidad",
-        "id_nit_proveedor",
-        "id_nit_empresa",
-        "id_portafolio",
-        "nombre_proveedor",
-        "nombre_responsable_fiscal",
-    ]
+    from cauce.apps.contracting.stream.alerts import FIELDS
+
     return StructType(
-        [StructField(n, StringType()) for n in names]
+        [StructField(n, StringType()) for n in FIELDS]
         + [StructField("monto_contrato", DoubleType()), StructField("puesto", DoubleType())]
     )
 
