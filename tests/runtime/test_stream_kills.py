@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -18,6 +19,8 @@ import pytest
 from runtime_helpers import start, wait_for
 
 LAKE_APP = """
+import os, time
+from pathlib import Path
 from cauce import App
 
 app = App("lake")
@@ -30,6 +33,9 @@ out = app.queue("out")
 
 @app.on(events, batch_size=50, max_attempts=1000, visibility="2s")
 def count(records, ctx):
+    if os.environ.get("HOLD_FILE"):  # the test kills this worker mid-batch, for certain
+        Path(os.environ["HOLD_FILE"]).touch()
+        time.sleep(5)
     with ctx.atomic():  # read-modify-write: a batch applied twice would count twice
         for r in records:
             row = totals.get(r.partition_key) or {"key": r.partition_key, "n": 0}
@@ -112,8 +118,12 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
     kills = 0
     try:
         while kills < 20:
-            consumer = start(["worker", ref, "--home", str(home)], tmp_path)
-            if kills % 4:  # most kills once it consumes: anywhere in two flushes of the sink
+            holding = tmp_path / f"holding-{kills}"
+            env = {**os.environ, "HOLD_FILE": str(holding)} if kills % 10 == 5 else None
+            consumer = start(["worker", ref, "--home", str(home)], tmp_path, env)
+            if env:  # twice: in the middle of a batch, its run started and nothing written
+                wait_for(holding.exists, 60, "the consumer to start a batch")
+            elif kills % 4:  # most kills once it consumes: anywhere in two flushes of the sink
                 wait_for(lambda c=consumer: _serving(home, c.pid), 60, "the consumer to start")
                 time.sleep(chance.uniform(0.0, 2.0))
             else:  # and some while it starts up

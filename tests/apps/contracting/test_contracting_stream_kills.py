@@ -1,12 +1,13 @@
 """The alert consumer killed with SIGKILL twenty times at random moments while the producer
 runs: at the end every record produced has exactly its eight warehouse rows, each as a clean
-single pass over the same records computes them, and every contract with a `Si` alert exactly
-one message on topic `alerts` — none twice, none missing. (The staging sink's files under the
-same kills are checked by the stream core's own SIGKILL test.)"""
+single pass over the same records computes them, every contract with a `Si` alert exactly
+one message on topic `alerts` — none twice, none missing — and every record is in exactly one
+file of the staging sink (which the killed workers ran too, closing a file each second)."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import random
@@ -28,6 +29,7 @@ from cauce.apps.contracting.stream import alerts, reference, sample
 from cauce.apps.contracting.stream.store import ALERTS_TABLE, PAIRS_TABLE
 
 KILLS = 20
+SINK = "contracts-to-staging"
 # the contracting app with short shard leases (a killed worker's batch is taken over after
 # 2 s, not 60 s) and no dead-lettering from kills alone, plus a queue that keeps what the topic
 # publishes. With SELF_KILL set, a worker also kills itself at a random message it publishes:
@@ -41,7 +43,7 @@ handler.visibility, handler.max_attempts = 2.0, 1000
 topic = app.get_resource("alerts")
 topic.subscribe(app.queue("alerts_seen"))
 if os.environ.get("SELF_KILL"):
-    publish, left = topic.publish, [random.randint(1, 300)]
+    publish, left = topic.publish, [random.randint(1, 100)]
 
     def dying(body):
         left[0] -= 1
@@ -54,7 +56,10 @@ if os.environ.get("SELF_KILL"):
 
 
 def _cauce(args: list[str], cwd: Path, log: Path, **env: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+    # the staging sink closes a file once its first record is a second old, so the kills land
+    # on its writes too and every file is written before the test ends
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAUCE_CONTRACTING_SINK_MAX_SECONDS": "1s",
+           **env}
     with open(log, "a") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "cauce.cli.main", *args],
@@ -73,12 +78,12 @@ def _query(home: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def _lag(home: Path) -> int:
+def _lag(home: Path, consumer: str = "alert") -> int:
     rows = _query(
         home,
         "SELECT s.last_seq - coalesce(c.seq, 0) FROM stream_shards s "
         "LEFT JOIN stream_consumers c ON c.stream = s.stream AND c.shard = s.shard "
-        "AND c.consumer = 'alert' WHERE s.stream = 'contracting:contracts'",
+        f"AND c.consumer = '{consumer}' WHERE s.stream = 'contracting:contracts'",
     )
     return sum(r[0] for r in rows) if rows else 1
 
@@ -90,6 +95,17 @@ def _wait(condition, timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _sunk(home: Path) -> list[str]:
+    """The contract of every record in the staging sink's files, as many times as written."""
+    with Runtime(app, home=home, settings={"download": False}) as rt:
+        staging = rt.bucket("staging")
+        return [
+            json.loads(line)["id_no_contrato"]
+            for ref in staging.list("t_streaming_contracts/")
+            for line in gzip.decompress(staging.get(ref.key)).splitlines()
+        ]
 
 
 def _expected(home: Path) -> tuple[dict[tuple[str, str], str], set[str], dict[tuple, int]]:
@@ -135,7 +151,7 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
             "--rate",
             "300",
             "--for",
-            "45s",
+            "30s",
             "--seed",
             "11",
         ],
@@ -160,10 +176,10 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
                 "the worker to start",
             )
             if chance.random() < 0.5:
-                time.sleep(chance.uniform(0.0, 3.0))
+                time.sleep(chance.uniform(0.0, 2.0))
             else:
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    consumer.wait(timeout=20)
+                    consumer.wait(timeout=3)  # else killed from outside, once the backlog is gone
             consumer.send_signal(signal.SIGKILL)
             consumer.wait(timeout=30)
     finally:
@@ -171,11 +187,13 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
     final = _cauce(["worker", ref, "--home", str(home), "--no-download"], tmp_path, log)
     try:
         _wait(lambda: _lag(home) == 0, 300, "the alert consumer to catch up")
+        _wait(lambda: _lag(home, SINK) == 0, 120, "the staging sink to catch up")
     finally:
         final.terminate()
         final.wait(timeout=60)
     expected, with_si, pairs = _expected(home)
-    assert len(expected) == 8 * 13_500  # 300 records/s for 45 s, each with 8 indicators
+    assert len(expected) == 8 * 9_000  # 300 records/s for 30 s, each with 8 indicators
+    assert sorted(_sunk(home)) == sorted({c for c, _ in expected}), "each record in one file"
 
     with duckdb.connect(
         str(home / "warehouses" / "contracting" / "results.duckdb"), read_only=True
