@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pytest
+from annotated_types import Ge, Interval
+from pydantic import Field
 
 from cauce import App, ConfigError, Context
 from cauce.testing import TestRuntime
@@ -123,3 +125,42 @@ def test_submitted_runs_are_validated_when_submitted() -> None:
     assert run.id == run_id
     assert run.result["chunk_size"] == 5
     assert run.params["chunk_size"] == 5
+
+
+def bounded_app() -> tuple[App, object]:
+    app = App("params")
+
+    @app.job
+    def sample(
+        ctx: Context,
+        rows: Annotated[int, "records to write", Ge(0)] = 10,
+        rate: Annotated[float, Interval(gt=0, le=100)] = 1.0,
+        seed: Annotated[int, Field(ge=0, description="random seed")] = 0,
+    ) -> dict:
+        return {"rows": rows, "rate": rate, "seed": seed}
+
+    return app, sample
+
+
+def test_a_parameter_can_state_its_bounds_and_they_show_as_a_range() -> None:
+    _, sample = bounded_app()
+    rows, rate, seed = sample.params.values()
+    assert (rows.annotation, rows.help, rows.bounds) == (int, "records to write", "x>=0")
+    assert (rate.annotation, rate.bounds) == (float, "0<x<=100")
+    assert (seed.help, seed.bounds) == ("random seed", "x>=0")
+
+
+def test_values_outside_the_bounds_are_refused_before_the_job_runs() -> None:
+    app, sample = bounded_app()
+    with TestRuntime(app) as rt:
+        with pytest.raises(ConfigError) as info:
+            rt.run(sample, rows=-5, rate=0, seed="-1")
+        with pytest.raises(ConfigError, match="--rate: nan is invalid"):
+            rt.submit(sample, rate=float("nan"))
+        assert rt.runs() == []
+        assert rt.run(sample, rows="0", rate="100", seed=7).result == {"rows": 0, "rate": 100.0,
+                                                                       "seed": 7}
+    message = info.value.message
+    assert "--rows: -5 is invalid (Input should be greater than or equal to 0)" in message
+    assert "--rate: 0 is invalid (Input should be greater than 0)" in message
+    assert "--seed: '-1' is invalid" in message

@@ -43,12 +43,17 @@ StartAt = Literal["oldest", "latest"]
 
 @dataclass(frozen=True)
 class Param:
-    """A typed keyword parameter of a job: a command-line option."""
+    """A typed keyword parameter of a job: a command-line option.
+
+    ``constraints`` are the ``Annotated`` extras that are not its help text, such as
+    ``annotated_types.Ge(0)``, ``Interval(ge=1, le=100)`` or pydantic's ``Field(ge=0)``: the
+    value is validated against them with the type, and their bounds are shown in the help."""
 
     name: str
     annotation: Any
     default: Any
     help: str = ""
+    constraints: tuple[Any, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -58,6 +63,47 @@ class Param:
     def option(self) -> str:
         # a trailing underscore lets a parameter take a keyword's name: ``for_`` is ``--for``
         return "--" + self.name.rstrip("_").replace("_", "-")
+
+    @property
+    def checked_type(self) -> Any:
+        """The type values are validated against: the annotation with its constraints."""
+        if not self.constraints:
+            return self.annotation
+        return typing.Annotated[(self.annotation, *self.constraints)]  # type: ignore[return-value]
+
+    @property
+    def bounds(self) -> str:
+        """The range the constraints allow, as click writes one (``x>=0``, ``1<=x<=50``);
+        empty when they state none."""
+        found: dict[str, Any] = {}
+        for item in _flat(self.constraints):
+            for kind in ("gt", "ge", "lt", "le"):
+                if getattr(item, kind, None) is not None:
+                    found[kind] = getattr(item, kind)
+        low = (f"{found['gt']}<" if "gt" in found
+               else f"{found['ge']}<=" if "ge" in found else "")
+        high = (f"<{found['lt']}" if "lt" in found
+                else f"<={found['le']}" if "le" in found else "")
+        if not (low or high):
+            return ""
+        if low and not high:  # click writes a lone lower bound after x
+            return "x" + (f">{found['gt']}" if "gt" in found else f">={found['ge']}")
+        return f"{low}x{high}"
+
+
+def _flat(constraints: Sequence[Any]) -> list[Any]:
+    """Constraints with grouped ones opened: ``Interval(ge=1, le=5)`` is ``Ge(1), Le(5)``, and a
+    pydantic ``Field(ge=1)`` holds its own in ``metadata``."""
+    flat: list[Any] = []
+    for item in constraints:
+        inner = getattr(item, "metadata", None)
+        if isinstance(inner, list):
+            flat.extend(_flat(inner))
+        elif hasattr(item, "__iter__") and not isinstance(item, str | bytes):
+            flat.extend(_flat(list(item)))
+        else:
+            flat.append(item)
+    return flat
 
 
 @dataclass(eq=False)
@@ -585,13 +631,17 @@ def job_params(job_name: str, func: Callable[..., Any]) -> dict[str, Param]:
             raise DeclarationError(f"job {job_name!r}: parameter {p.name!r} "
                                    "needs a type annotation",
                                    hint=f"e.g. {p.name}: str = ...")
-        annotation, help_text = hints[p.name], ""
+        annotation, help_text, constraints = hints[p.name], "", ()
         if typing.get_origin(annotation) is typing.Annotated:
-            base, *extras = typing.get_args(annotation)
-            annotation = base
+            annotation, *extras = typing.get_args(annotation)
             help_text = next((e for e in extras if isinstance(e, str)), "")
+            constraints = tuple(e for e in extras if not isinstance(e, str))
+            # pydantic's Field(description=...) is help text too
+            help_text = help_text or next(
+                (e.description for e in constraints if isinstance(getattr(e, "description", None),
+                                                                  str)), "")
         default = REQUIRED if p.default is inspect.Parameter.empty else p.default
-        params[p.name] = Param(p.name, annotation, default, help_text)
+        params[p.name] = Param(p.name, annotation, default, help_text, constraints)
     return params
 
 

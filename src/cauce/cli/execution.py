@@ -19,10 +19,10 @@ from rich.markup import escape
 
 from ..app import App, Job
 from ..durations import format_duration, parse_duration
-from ..errors import CauceError
+from ..errors import CauceError, ConfigError
 from ..runtime.backfill import backfill
 from ..runtime.foreground import Stopper
-from ..runtime.jobs import run_foreground
+from ..runtime.jobs import check_params, run_foreground
 from ..runtime.runtime import Runtime
 from . import console
 from .home import HOME_HELP, StateOption, home_option_value, state_url
@@ -131,6 +131,11 @@ def register(cli: typer.Typer) -> None:
         if values is None:
             return
         params = clean({k: values.get(k) for k in job.params})
+        try:  # a value out of its bounds is a usage error, as one click refuses
+            check_params(job, params)
+        except ConfigError as err:
+            console.print_error(err)
+            raise typer.Exit(2) from None
         handler = console.show_logs(logging.INFO, general=False)
         stopper = Stopper(threading.Event())
         try:

@@ -2,7 +2,8 @@
 
 Settings become options of ``run``, ``serve``, ``worker`` and ``backfill`` (``--chunk-size``);
 a job's typed keyword parameters become options of ``run`` (``--source a --source b --all``).
-Values are parsed by click and validated by the runtime against the declared types.
+Values are parsed by click and validated by the runtime against the declared types and
+constraints; the help shows a parameter's bounds as click shows a range (``[x>=0]``).
 """
 
 from __future__ import annotations
@@ -60,9 +61,9 @@ def param_option(param: Param) -> click.Option:
         # No default at all: click counts an explicit default=None as given and would not ask
         # for it.
         return click.Option([param.option, param.name], type=kind, multiple=multiple,
-                            required=True, help=param.help or None)
+                            required=True, help=_help(param.help, None, param.bounds) or None)
     return click.Option([param.option, param.name], type=kind, multiple=multiple, default=None,
-                        help=_help(param.help, param.default))
+                        help=_help(param.help, param.default, param.bounds))
 
 
 def setting_option(setting: Setting) -> click.Option:
@@ -78,9 +79,12 @@ def setting_option(setting: Setting) -> click.Option:
                                    + (" (secret)" if setting.secret else ""), default))
 
 
-def _help(text: str, default: Any) -> str:
-    if default not in (None, [], ()):
-        text = f"{text}  [default: {default}]" if text else f"[default: {default}]"
+def _help(text: str, default: Any, bounds: str = "") -> str:
+    """``text  [default: 1000; x>=0]``, as click shows a default and a range."""
+    shown = "; ".join(part for part in (
+        f"default: {default}" if default not in (None, [], ()) else "", bounds) if part)
+    if shown:
+        text = f"{text}  [{shown}]" if text else f"[{shown}]"
     return text
 
 

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 
-def check_params(rt: Runtime, job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and convert job options; raise one ConfigError naming every problem."""
+def check_params(job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate and convert job options against their types and constraints (bounds); raise
+    one ConfigError naming every problem."""
     problems, values = [], {}
     for name in params:
         if name not in job.params:
@@ -41,13 +42,13 @@ def check_params(rt: Runtime, job: Job, params: Mapping[str, Any]) -> dict[str, 
         from pydantic import TypeAdapter, ValidationError  # only for jobs that take options
 
         try:
-            values[name] = TypeAdapter(param.annotation).validate_python(params[name])
+            values[name] = TypeAdapter(param.checked_type).validate_python(params[name])
         except ValidationError as err:
             problems.append(f"{param.option}: {params[name]!r} is invalid "
                             f"({err.errors()[0]['msg']})")
     if problems:
         raise ConfigError("; ".join(problems),
-                          hint=f"see `cauce run {rt.app.name} {job.name} --help`")
+                          hint=f"see `cauce run {job.app.name} {job.name} --help`")
     return values
 
 
@@ -119,7 +120,7 @@ def submit(rt: Runtime, job: Job, *, partition: str | None = None,
            params: Mapping[str, Any] | None = None, trigger: str = "submitted") -> str:
     """Queue a run of ``job``; a worker (`serve`, `worker`, or a test's drain) executes it."""
     partition = check_partition(rt, job, partition)
-    values = check_params(rt, job, params or {})
+    values = check_params(job, params or {})
     run_id = enqueue_job(rt, job, partition=partition, params=values, trigger=trigger,
                          now=rt.clock.time())
     rt.new_work()
@@ -161,7 +162,7 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     cancel` stop the run even when the job never looks at ``ctx.cancelled``."""
     target = rt.app.get_job(job) if isinstance(job, str) else job
     partition = check_partition(rt, target, partition)
-    values = check_params(rt, target, params or {})
+    values = check_params(target, params or {})
     run_id = new_run_id()
     spec = RunSpec(run_id, target, 1, run_id, partition, values)
     executor = rt.executors.pick(spec, in_child=False)  # an unreachable cluster fails here

@@ -334,7 +334,7 @@ class Runtime:
         return self.clock.now().astimezone(self.app.tz).date()
 
     def check_params(self, job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
-        return jobs.check_params(self, job, params)
+        return jobs.check_params(job, params)
 
     def enqueue_job(self, job: Job, *, partition: str | None, params: Mapping[str, Any],
                     trigger: str, now: float) -> str:
