@@ -95,3 +95,14 @@ def test_a_port_in_use(cli) -> None:
         error, hint = failure(cli("run", "opendata", "portal", "--port", str(port)))
     assert error.endswith(f"CauceError: cannot listen on 127.0.0.1:{port}: Address already in use")
     assert hint == "choose another --port (0: any free port)"
+
+
+def test_an_option_out_of_its_bounds_is_a_usage_error(cli, tmp_path: Path) -> None:
+    result = cli("run", "census", "demo-data", "--data-rows", "-5")
+    assert result.status == 2
+    assert result.err.splitlines() == [
+        "error: --data-rows: -5 is invalid (Input should be greater than or equal to 0)",
+        "hint: see `cauce run census demo-data --help`"]
+    assert not (tmp_path / ".cauce").exists()  # refused before anything opened
+    shown = cli("run", "census", "demo-data", "--help").out
+    assert "records in Adult.data [default: 32561; x>=0]" in " ".join(shown.split())

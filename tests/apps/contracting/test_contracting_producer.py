@@ -10,7 +10,9 @@ import re
 from datetime import datetime
 
 import pyarrow as pa
+import pytest
 
+from cauce import ConfigError
 from cauce.apps.contracting import app
 from cauce.apps.contracting.stream import records as rec
 from cauce.testing import TestRuntime
@@ -97,10 +99,13 @@ def test_a_batch_draws_what_single_records_draw():
     assert {key for _, key in whole} == set(rec.PARTITION_KEYS)
 
 
-def test_a_rate_out_of_range_fails_with_one_line():
+def test_a_rate_out_of_range_is_refused_before_the_run():
     with TestRuntime(app, start=START) as rt:
-        run = rt.run("produce", rate=60_000.0, for_="1s")
-        assert not run.succeeded and "out of range" in run.error and "\n" not in run.error
+        for rate in (60_000.0, 0.01):
+            with pytest.raises(ConfigError, match=f"--rate: {rate} is invalid"):
+                rt.run("produce", rate=rate, for_="1s")
+        assert rt.runs() == []
+    assert app.get_job("produce").params["rate"].bounds == "0.05<=x<=50000.0"
 
 
 def test_the_duration_option_is_spelt_for():

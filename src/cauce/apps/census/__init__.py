@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+from annotated_types import Ge
+
 from cauce import App, CauceError, CheckpointConflict, Context, Runtime
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
 from cauce.apps.census.loader import (
@@ -133,9 +135,9 @@ def demo_data(
     out: Annotated[str, "folder to write Adult.data, Adult.test and Description to"] = (
         "census-data"
     ),
-    data_rows: Annotated[int, "records in Adult.data"] = DATA_ROWS,
-    test_rows: Annotated[int, "records in Adult.test"] = TEST_ROWS,
-    seed: Annotated[int, "seed of the synthetic records (same seed, same files)"] = 1994,
+    data_rows: Annotated[int, "records in Adult.data", Ge(0)] = DATA_ROWS,
+    test_rows: Annotated[int, "records in Adult.test", Ge(0)] = TEST_ROWS,
+    seed: Annotated[int, "seed of the synthetic records (same seed, same files)", Ge(0)] = 1994,
 ) -> dict[str, Any]:
     """Write synthetic Adult.data and Adult.test with the quirks of the real files, and their
     Description, so that a load of them needs no network."""

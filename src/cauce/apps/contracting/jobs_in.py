@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
+from annotated_types import Ge, Interval
+
 from cauce import Context, ObjectNotFound, daily
 from cauce.apps.contracting import download as fetching
 from cauce.apps.contracting import lease, rawzone
@@ -234,7 +236,7 @@ def synth(
     date: Annotated[
         str, "the cut date (fecha_corte_datos) the truth is written for"
     ] = "2023-04-16",
-    seed: Annotated[int, "seed: the same seed writes the same bytes"] = 0,
+    seed: Annotated[int, "seed: the same seed writes the same bytes", Ge(0)] = 0,
 ) -> dict[str, Any]:
     """Synthetic bulk exports of the eleven sources into bucket staging (origen/), with planted
     irregularities, and their expected indicator values in truth/<date>.json."""
@@ -264,8 +266,8 @@ def synth(
 def portal(
     ctx: Context,
     scale: Annotated[str, f"how large: {', '.join(SCALES)}"] = "tiny",
-    seed: Annotated[int, "seed of the synthetic exports"] = 0,
-    port: Annotated[int, "port to listen on (0: any free port)"] = 8080,
+    seed: Annotated[int, "seed of the synthetic exports", Ge(0)] = 0,
+    port: Annotated[int, "port to listen on (0: any free port)", Interval(ge=0, le=65535)] = 8080,
     host: Annotated[str, "address to listen on"] = "127.0.0.1",
 ) -> dict[str, Any]:
     """Serve the synthetic sources offline until interrupted (Ctrl-C): the Socrata datasets by

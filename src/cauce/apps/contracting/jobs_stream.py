@@ -8,7 +8,9 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from cauce import CauceError, Context, Record, Runtime
+from annotated_types import Ge, Interval
+
+from cauce import Context, Record, Runtime
 from cauce.durations import parse_duration
 
 from .app import app, quarantine, raw, staging
@@ -69,17 +71,13 @@ producer = app.table("stream_producer", key="stream")  # the next contract numbe
 @app.job(retries=0)
 def produce(
     ctx: Context,
-    rate: Annotated[float, "records per second, 0.05 (one every 20 s) to 50000"] = MIN_RATE,
+    rate: Annotated[float, "records per second (0.05: one every 20 s)",
+                    Interval(ge=MIN_RATE, le=MAX_RATE)] = MIN_RATE,
     for_: Annotated[str, "how long, e.g. 30s, 5m, 1h (default: until stopped)"] = "",
-    seed: Annotated[int, "random seed: the same seed puts the same records"] = 0,
+    seed: Annotated[int, "random seed: the same seed puts the same records", Ge(0)] = 0,
 ) -> dict[str, Any]:
     """Put contract records on stream `contracts` as the original producer did, at a steady
     rate on the runtime clock; contract numbers continue from the last run."""
-    if not MIN_RATE <= rate <= MAX_RATE:
-        raise CauceError(
-            f"--rate {rate:g} is out of range",
-            hint=f"give {MIN_RATE:g} (one record every 20 s) to {MAX_RATE:,.0f}",
-        )
     seconds = parse_duration(for_, what="--for") if for_ else None
     total = math.ceil(seconds * rate) if seconds is not None else None
     start = ctx.now().timestamp()

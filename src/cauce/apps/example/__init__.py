@@ -11,6 +11,8 @@ import csv
 import io
 from typing import Annotated
 
+from annotated_types import Ge
+
 from cauce import App, Context, Message, ObjectRef, Runtime, daily
 
 app = App("example", timezone="America/Santiago",
@@ -74,7 +76,8 @@ def publish_summary(ctx: Context) -> None:
 
 
 @app.job
-def seed(ctx: Context, files: Annotated[int, "how many CSV files to write"] = 3) -> list[str]:
+def seed(ctx: Context,
+         files: Annotated[int, "how many CSV files to write", Ge(0)] = 3) -> list[str]:
     """Write small CSV files into the inbox, which starts the chain."""
     keys = []
     for n in range(files):

@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+from annotated_types import Ge, Interval
+
 from cauce import App, Context, Message, Runtime
 from cauce.apps.opendata import catalog, criteria
 from cauce.apps.opendata.catalog import object_key
@@ -145,7 +147,8 @@ def limits(ctx: Context) -> Limits:
 @app.job(schedule="0 5 * * *", retries=1)
 def harvest(
     ctx: Context,
-    limit: Annotated[int | None, "datasets to harvest (default: the limit setting; 0: all)"] = None,
+    limit: Annotated[int | None, "datasets to harvest (default: the limit setting; 0: all)",
+                     Ge(0)] = None,
     ids: Annotated[list[str], "harvest these dataset ids (repeat or comma-separate)"] = [],  # noqa: B006
     type: Annotated[list[str], "asset types (default: the types setting)"] = [],  # noqa: B006
     audience: Annotated[list[str], "audiences (default: the audiences setting)"] = [],  # noqa: B006
@@ -354,12 +357,12 @@ criterion(criteria.availability)
 @app.job
 def portal(
     ctx: Context,
-    port: Annotated[int, "port to listen on (0: any free port)"] = 8080,
+    port: Annotated[int, "port to listen on (0: any free port)", Interval(ge=0, le=65535)] = 8080,
     host: Annotated[str, "address to listen on"] = "127.0.0.1",
     count: Annotated[
-        int, "synthetic datasets to serve (the known SECOP and health ones first)"
+        int, "synthetic datasets to serve (the known SECOP and health ones first)", Ge(0)
     ] = 12,
-    seed: Annotated[int, "seed of the synthetic data"] = 0,
+    seed: Annotated[int, "seed of the synthetic data", Ge(0)] = 0,
     drop: Annotated[list[str], "serve ID with 404, or ID:403"] = [],  # noqa: B006
     fail: Annotated[list[str], "answer ID with 500 N times: ID:N or ID:N:STATUS"] = [],  # noqa: B006
 ) -> dict[str, Any]:

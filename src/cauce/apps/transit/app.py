@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
+from annotated_types import Ge
 
 from cauce import (
     App,
@@ -104,7 +105,7 @@ def synth(
         "tiny"
     ),
     date: Annotated[str, "the service day to generate, YYYY-MM-DD"] = "2021-04-22",
-    seed: Annotated[int, "seed of the synthetic city and day (same seed, same files)"] = 1,
+    seed: Annotated[int, "seed of the synthetic city and day (same seed, same files)", Ge(0)] = 1,
 ) -> dict[str, Any]:
     """Generate a synthetic city and day (tiny|small|santiago) into the input buckets."""
     day = _parse_day(date)
