@@ -50,11 +50,20 @@ class Resource:
 # One encoder for every call: json.dumps with options builds a new one each time, which costs
 # as much as encoding a small record.
 _STRICT = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+_STRICT_ASCII = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def to_json(value: Any, what: str) -> str:
-    """Strict JSON text of ``value`` (no NaN, no arbitrary objects), or NotSerializable."""
+    """Strict JSON text of ``value`` (no NaN, no arbitrary objects), or NotSerializable.
+
+    A string holding a lone surrogate (as ``os.fsdecode`` gives for undecodable bytes) has
+    no UTF-8 form, so no engine could store it as written: such text is written with JSON
+    escapes instead, which read back as the same string."""
     try:
-        return _STRICT.encode(value)
+        text = _STRICT.encode(value)
     except (TypeError, ValueError) as err:
         raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None
+    if not text.isascii() and _SURROGATE.search(text) is not None:
+        return _STRICT_ASCII.encode(value)
+    return text

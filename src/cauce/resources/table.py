@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,12 @@ if TYPE_CHECKING:
 
 KeyValue = str | int | tuple[Any, ...]
 SEPARATOR = "\x1f"  # joins the parts of a composite key, so a prefix of parts is a key range
+# Longer keys and index entries do not fit one entry of PostgreSQL's btree (about 2.7 kB with
+# the table's name); 1 kB is also DynamoDB's limit for a sort key.
+MAX_KEY = 1024
+# An index entry longer than this is stored as a digest of the value's JSON: lookups are by
+# equality only, so the digest finds the same items and always fits.
+_LONG_INDEX = 256
 
 
 class Table(Resource):
@@ -41,7 +49,12 @@ class Table(Resource):
         if not prefix and len(parts) != len(self.key_fields):
             raise InvalidKey(f"table {self.name!r} keys have {len(self.key_fields)} part(s) "
                              f"{self.key_fields}, got {key!r}")
-        return SEPARATOR.join(_part(p, self.name) for p in parts)
+        text = SEPARATOR.join(_part(p, self.name) for p in parts)
+        if len(text) > MAX_KEY // 4 and len(text.encode()) > MAX_KEY:
+            raise InvalidKey(f"table {self.name!r}: a key of {len(text.encode()):,} bytes is too "
+                             f"long (at most {MAX_KEY:,} in UTF-8)",
+                             hint="key items by a shorter value, e.g. a digest of this one")
+        return text
 
     def key_of(self, item: dict[str, Any]) -> KeyValue:
         """The key of ``item`` (a tuple for composite keys)."""
@@ -61,8 +74,7 @@ class Table(Resource):
             raise InvalidKey(f"table {self.name!r} stores dicts, not {type(item).__name__}")
         key = self._encode(self.key_of(item))
         text = to_json(item, f"an item for table {self.name!r}")
-        indexes = {i: json.dumps(item[i], sort_keys=True) for i in self.indexes
-                   if item.get(i) is not None}
+        indexes = {i: index_text(item[i]) for i in self.indexes if item.get(i) is not None}
         runtime = self._runtime()
         version = runtime.state.tables.put(self.qualified, key, text, indexes=indexes,
                                            now=runtime.clock.time(), if_absent=if_absent,
@@ -97,8 +109,7 @@ class Table(Resource):
             if index not in self.indexes:
                 raise InvalidKey(f"table {self.name!r} has no index {index!r}",
                                  hint=f"declare indexes=[{index!r}] (it has {list(self.indexes)})")
-            rows = tables.by_index(self.qualified, index, json.dumps(value, sort_keys=True),
-                                   limit)
+            rows = tables.by_index(self.qualified, index, index_text(value), limit)
         else:
             text = ""
             if prefix is not None:
@@ -121,6 +132,7 @@ class Table(Resource):
 # "1" are different keys, integers sort by value (2 before 10), and the prefix 1 does not match 10.
 # Dates are stored as their ISO text, so a date and its text name the same item.
 _INTEGER = "\x1e"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _OFFSET = 2**63
 
 
@@ -136,4 +148,17 @@ def _part(value: Any, table: str) -> str:
         if reserved in text:
             raise InvalidKey(f"table {table!r}: key part {text!r} contains the reserved character "
                              f"U+{ord(reserved):04X}")
+    if (bad := _UNSTORABLE.search(text)) is not None:
+        raise InvalidKey(f"table {table!r}: key part {text[:80]!r} contains "
+                         f"U+{ord(bad.group()):04X}, which a state engine cannot keep in a key "
+                         "(PostgreSQL's text holds no U+0000; lone surrogates have no UTF-8)",
+                         hint="key items by text without it, e.g. its escaped or hex form")
     return text
+
+
+def index_text(value: Any) -> str:
+    """An index entry: the value's JSON, or a digest of it when longer than `_LONG_INDEX`."""
+    text = json.dumps(value, sort_keys=True)
+    if len(text) <= _LONG_INDEX:
+        return text
+    return "#sha256:" + hashlib.sha256(text.encode()).hexdigest()  # never JSON, never clashes

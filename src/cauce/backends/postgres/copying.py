@@ -1,9 +1,10 @@
 """Copying a PostgreSQL state's rows out and in (`cauce.backends.state.CopyStore`).
 
-Rows cross as the contract writes them: item values as JSON text (jsonb here), attributes,
-parameters and results as Python values, ``cancel`` as 0 or 1. Loaded message and log ids move
-their identity sequences past them, and loaded stream records and checkpoints move the shard
-heads, so what is written later follows what was copied.
+Rows cross as the contract writes them: item values as JSON text (jsonb here, escaped where it
+must be: `cauce.backends.postgres.jsonb`), attributes, parameters and results as Python values,
+``cancel`` as 0 or 1. Loaded message and log ids move their identity sequences past them, and
+loaded stream records and checkpoints move the shard heads, so what is written later follows
+what was copied.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..state import COPIED, CopyStore
+from . import jsonb
 from .database import Database
 
 _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, key",
@@ -19,10 +21,14 @@ _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, 
          "runs": "id", "logs": "id", "schedules": "app, job",
          "bucket_objects": "app, bucket, key"}
 _JSON = frozenset({"attrs", "params", "result"})
+# fields written as JSON text cast to jsonb (item values already are JSON text)
+_AS_JSONB = {"value": jsonb.dump, **dict.fromkeys(_JSON, jsonb.dump_value)}
 # how a field is read out, when not as it is
 _READ = {("items", "value"): "value::text", ("runs", "cancel"): "cancel::int"}
 # how a field is written in, when not as it is
-_WRITE = {("items", "value"): "%s::jsonb", ("runs", "cancel"): "%s::int::boolean"}
+_WRITE = {("items", "value"): "%s::jsonb", ("messages", "attrs"): "%s::jsonb",
+          ("runs", "params"): "%s::jsonb", ("runs", "result"): "%s::jsonb",
+          ("runs", "cancel"): "%s::int::boolean"}
 _IDENTITY = frozenset({"messages", "logs"})
 _HEADS = ("INSERT INTO stream_heads (stream, shard, seq) SELECT stream, shard, max(seq) "
           "FROM {table} GROUP BY stream, shard ON CONFLICT (stream, shard) "
@@ -47,18 +53,20 @@ class PostgresCopying(CopyStore):
             with con.cursor(name=f"cauce_copy_{kind}") as cursor:
                 cursor.execute(f"SELECT {columns} FROM {kind} ORDER BY {_KEYS[kind]}")
                 while batch := cursor.fetchmany(page):
-                    yield [dict(zip(fields, row, strict=True)) for row in batch]
+                    rows = [dict(zip(fields, row, strict=True)) for row in batch]
+                    if kind == "items":
+                        for row in rows:
+                            row["value"] = jsonb.restore(row["value"])
+                    yield rows
 
     def load(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        from psycopg.types.json import Jsonb
-
         fields = _fields(kind)
         overriding = " OVERRIDING SYSTEM VALUE" if kind in _IDENTITY else ""
         placeholders = ", ".join(_WRITE.get((kind, f), "%s") for f in fields)
-        values = [tuple(Jsonb(row[f]) if f in _JSON and row[f] is not None else row[f]
-                        for f in fields) for row in rows]
+        values = [tuple(_AS_JSONB[f](row[f]) if f in _AS_JSONB and row[f] is not None
+                        else row[f] for f in fields) for row in rows]
         with self.db.atomic() as con:
             with con.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {kind} ({', '.join(fields)}){overriding} "

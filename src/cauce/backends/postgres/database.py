@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ...errors import ConfigError, StateError
+from . import jsonb
 
 if TYPE_CHECKING:
     import psycopg
@@ -172,9 +173,13 @@ class Database:
         if settings:
             options["options"] = " ".join(settings)
         try:
-            return self.psycopg.connect(self.location.conninfo, **options)
+            con = self.psycopg.connect(self.location.conninfo, **options)
         except self.psycopg.OperationalError as error:
             raise unreachable(self.location, error) from None
+        from psycopg.types.json import set_json_loads
+
+        set_json_loads(jsonb.load, con)  # jsonb values back as they were written
+        return con
 
     def _forked(self) -> None:
         """In a child process: forget (without closing) the parent's connections."""

@@ -1,10 +1,10 @@
-"""Runs in PostgreSQL (`cauce.backends.state.RunStore`). Parameters and results are jsonb; the
+"""Runs in PostgreSQL (`cauce.backends.state.RunStore`). Parameters and results are jsonb
+(U+0000 and lone surrogates escaped, `cauce.backends.postgres.jsonb`); the
 starts of deliveries are rows of ``starts`` (workers on other machines must find them), removed
 once the runs' own rows say they started."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from ...runs import Run, RunRecord, RunStatus
 from ..state import RunStore, Start
 from .database import Database, text
+from .jsonb import dump_value
 
 _NAMES = ("id", "app", "kind", "name", "partition", "attempt", "status", "trigger", "message_id",
           "event_id", "queued_at", "started_at", "params", "worker", "ended_at", "error",
@@ -33,10 +34,6 @@ def _ts(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, default=str)
-
-
 def run(row: Sequence[Any]) -> Run:
     """A Run from a row of `RECORD`."""
     values = dict(zip(_NAMES, row, strict=True))
@@ -56,8 +53,8 @@ def _record(row: Sequence[Any]) -> RunRecord:
 
 def _columns(runs: Sequence[RunRecord]) -> list[list[Any]]:
     rows = [(r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
-             r.message_id, r.event_id, r.queued_at, r.started_at, _json(r.params), r.worker,
-             r.ended_at, text(r.error), _json(r.result)) for r in runs]
+             r.message_id, r.event_id, r.queued_at, r.started_at, dump_value(r.params), r.worker,
+             r.ended_at, text(r.error), dump_value(r.result)) for r in runs]
     return [list(column) for column in zip(*rows, strict=True)]
 
 
@@ -84,14 +81,14 @@ class PostgresRuns(RunStore):
     def finish(self, run_id: str, status: str, *, now: float, error: str | None = None,
                result: Any = None) -> None:
         self.db.change("UPDATE runs SET status = %s, ended_at = %s, error = %s, result = %s::jsonb "
-                       "WHERE id = %s", (str(status), now, text(error), _json(result), run_id))
+                       "WHERE id = %s", (str(status), now, text(error), dump_value(result), run_id))
 
     # -- starts --------------------------------------------------------------------------
     def note_started(self, start: Start) -> None:
         self.marks.change("INSERT INTO starts (worker, lease, head, run_id, run) "
                        "VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
                        (start.run["worker"], start.lease, start.head, start.run["id"],
-                        _json(start.run)))
+                        dump_value(start.run)))
 
     def record_running(self, runs: Sequence[RunRecord]) -> None:
         if not runs:

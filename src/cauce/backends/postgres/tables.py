@@ -1,13 +1,15 @@
 """Tables in PostgreSQL (`cauce.backends.state.TableStore`): one jsonb row per item with its
-version. A write — its condition, the item and its index entries — is one statement, so the
-check and the write are one atomic step and one round trip. Keys use the "C" collation: a key
-prefix is a key range of the primary key."""
+version (U+0000 and lone surrogates escaped: `cauce.backends.postgres.jsonb`). A write — its
+condition, the item and its index entries — is one statement, so the check and the write are
+one atomic step and one round trip. Keys use the "C" collation: a key prefix is a key range of
+the primary key."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
 from ..state import TableStore
+from . import jsonb
 from .database import Database
 
 HIGH = "\U0010ffff"
@@ -46,14 +48,14 @@ class PostgresTables(TableStore):
     def get(self, table: str, key: str) -> tuple[str, int] | None:
         row = self.db.row("SELECT value::text, version FROM items WHERE tbl = %s AND key = %s",
                           (table, key))
-        return (row[0], row[1]) if row else None
+        return (jsonb.restore(row[0]), row[1]) if row else None
 
     def put(self, table: str, key: str, value: str, *, indexes: Mapping[str, str], now: float,
             if_absent: bool = False, if_version: int | None = None) -> int | None:
         kind = "absent" if if_absent else "version" if if_version is not None else "plain"
         if if_absent and if_version is not None:
             return None  # an item cannot both be absent and have a version
-        row = self.db.row(_PUT[kind], {"t": table, "k": key, "v": value, "now": now,
+        row = self.db.row(_PUT[kind], {"t": table, "k": key, "v": jsonb.dump(value), "now": now,
                                        "version": if_version, "names": list(indexes),
                                        "values": list(indexes.values())})
         return row[0] if row else None
@@ -71,7 +73,7 @@ class PostgresTables(TableStore):
         rows = self.db.rows("SELECT value::text FROM items WHERE tbl = %s AND key >= %s "
                             "AND key < %s ORDER BY key LIMIT %s",
                             (table, prefix, prefix + HIGH, limit or None))
-        return [r[0] for r in rows]
+        return [jsonb.restore(r[0]) for r in rows]
 
     def by_index(self, table: str, index: str, value: str,
                  limit: int | None = None) -> list[str]:
@@ -79,7 +81,7 @@ class PostgresTables(TableStore):
                             "JOIN items AS i ON i.tbl = x.tbl AND i.key = x.key "
                             "WHERE x.tbl = %s AND x.idx = %s AND x.value = %s "
                             "ORDER BY x.key LIMIT %s", (table, index, value, limit or None))
-        return [r[0] for r in rows]
+        return [jsonb.restore(r[0]) for r in rows]
 
     def scan(self, table: str, page: int = 1000) -> Iterator[str]:
         after: str | None = None
@@ -90,7 +92,7 @@ class PostgresTables(TableStore):
             if not rows:
                 return
             for row in rows:
-                yield row[1]
+                yield jsonb.restore(row[1])
             after = rows[-1][0]
 
     def count(self, table: str) -> int:

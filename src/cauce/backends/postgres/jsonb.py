@@ -1,0 +1,85 @@
+"""JSON as jsonb can hold it, and back again unchanged.
+
+jsonb refuses two things JSON text may hold and a SQLite state keeps: the character U+0000
+(``"\\u0000"``, which Python writes for ``"\\x00"``) and a lone surrogate (``"\\ud800"``).
+Strings holding either — and strings holding the escape character itself — are escaped on the
+way in and restored on the way out, so the value read back is the value written, on either
+engine. The escape character is U+FFFF, a noncharacter that interchanged text should not carry:
+U+FFFF becomes U+FFFF U+FFFF, U+0000 becomes U+FFFF ``0``, a lone surrogate U+FFFF ``u`` and
+its four hex digits.
+
+Text without them (nearly all) crosses as it is, after one search; only the rare text that has
+one is parsed and written again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+ESC = "\uffff"
+_ESC_BYTES = ESC.encode()
+# what the way in must look at: U+0000 or a surrogate as escapes, U+FFFF raw or as an escape
+_UNSAFE = re.compile(r"\\u(?:0000|[dD][89a-fA-F]|[fF]{4})|\uffff")
+_TO_ESCAPE = re.compile("[\x00\ud800-\udfff\uffff]")
+_ESCAPED = re.compile("\uffff(\uffff|0|u[0-9a-f]{4})")
+
+
+def _escape_one(found: re.Match[str]) -> str:
+    char = found.group()
+    return ESC + ("0" if char == "\x00" else ESC if char == ESC else f"u{ord(char):04x}")
+
+
+def _restore_one(found: re.Match[str]) -> str:
+    code = found.group(1)
+    return "\x00" if code == "0" else ESC if code == ESC else chr(int(code[1:], 16))
+
+
+def _escape(text: str) -> str:
+    return _TO_ESCAPE.sub(_escape_one, text)
+
+
+def _restore(text: str) -> str:
+    return _ESCAPED.sub(_restore_one, text) if ESC in text else text
+
+
+def _each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` with ``change`` applied to every string in it, object keys included."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_each_string(v, change) for v in value]
+    if isinstance(value, dict):
+        return {change(k): _each_string(v, change) for k, v in value.items()}
+    return value
+
+
+def dump(text: str) -> str:
+    """JSON text as jsonb accepts it (``%s::jsonb``), escaped where it must be."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return json.dumps(_each_string(json.loads(text), _escape), ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def dump_value(value: Any) -> str | None:
+    """A Python value (a run's parameters, its result) as text for a jsonb column."""
+    return None if value is None else dump(json.dumps(value, default=str))
+
+
+def restore(text: str) -> str:
+    """JSON text read from a jsonb column (``column::text``) as it was written: the same value,
+    with U+0000 and lone surrogates as JSON escapes."""
+    if ESC not in text:
+        return text
+    return json.dumps(_each_string(json.loads(text), _restore))
+
+
+def load(data: bytes | bytearray | memoryview | str) -> Any:
+    """psycopg's loader of json and jsonb values (`set_json_loads`): the value as written."""
+    raw = data if isinstance(data, str | bytes) else bytes(data)
+    value = json.loads(raw)
+    found = ESC in raw if isinstance(raw, str) else _ESC_BYTES in raw
+    return _each_string(value, _restore) if found else value

@@ -1,0 +1,95 @@
+"""Values that one engine or another finds hard — U+0000 (PostgreSQL's jsonb refuses it), lone
+surrogates (no UTF-8), the escape character the PostgreSQL store uses, text that looks like an
+escape, emoji, a megabyte of text — go in and come back equal on every engine; NaN and
+infinities are no JSON, so the resources refuse them before any engine sees them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from cauce import App, InvalidKey, NotSerializable
+from cauce.backends.state import StateStore
+from cauce.resources.base import to_json
+from cauce.resources.table import MAX_KEY, index_text
+from cauce.runs import RunRecord, RunStatus
+
+HOSTILE = {
+    "nul": "a\x00b",
+    "nul only": "\x00",
+    "lone surrogate": "x\ud800y\udfff",
+    "escape character": "\uffff0 and \uffff\uffff",
+    "looks escaped": "\\u0000 \\ud800 \\uffff",
+    "emoji": "🦀 ñ \u2028",
+    "controls": "".join(map(chr, range(1, 32))),
+    "long": "é" * 1_000_000,
+}
+VALUES = [{"text": text, text[:100]: [text, {"n": 1}]} for text in HOSTILE.values()]
+IDS = list(HOSTILE)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=IDS)
+def test_table_items_come_back_equal(state: StateStore, value: dict) -> None:
+    tables, text = state.tables, to_json(value, "an item")
+    index = index_text(value["text"])
+    assert tables.put("app:t", "k", text, indexes={"text": index}, now=0.0) == 1
+    got, version = tables.get("app:t", "k") or ("null", 0)
+    assert (json.loads(got), version) == (value, 1)
+    assert [json.loads(t) for t in tables.by_prefix("app:t", "")] == [value]
+    assert [json.loads(t) for t in tables.by_index("app:t", "text", index)] == [value]
+    assert [json.loads(t) for t in tables.scan("app:t")] == [value]
+    assert tables.put("app:t", "k", text, indexes={}, now=0.0, if_version=1) == 2
+
+
+@pytest.mark.parametrize("value", VALUES, ids=IDS)
+def test_messages_and_stream_records_come_back_equal(state: StateStore, value: dict) -> None:
+    text = to_json(value, "a message")
+    state.queues.send("app:q", [text], now=0.0)
+    [message] = state.queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
+    assert json.loads(message.body) == value
+    state.streams.append("app:s", 0, [("pk", text)], now=0.0)
+    [record] = state.streams.read("app:s", 0, after=0, limit=1)
+    assert json.loads(record.data) == value
+
+
+@pytest.mark.parametrize("text", list(HOSTILE.values()), ids=IDS)
+def test_run_parameters_and_results_come_back_equal(state: StateStore, text: str) -> None:
+    params, result = {"p": text, text[:100]: 1}, [text, {"r": text}]
+    state.runs.insert([RunRecord(id="r1", app="app", kind="job", name="j",
+                                 status=RunStatus.QUEUED, partition=None, trigger="t",
+                                 queued_at=0.0, params=params)])
+    state.runs.finish("r1", RunStatus.SUCCEEDED, now=1.0, result=result)
+    run = state.runs.get("r1")
+    assert run is not None and (run.params, run.result) == (params, result)
+
+
+def test_a_surrogate_pair_reads_back_as_the_character_it_spells(state: StateStore) -> None:
+    # JSON cannot tell the two code points from the character: every engine agrees on that
+    state.tables.put("app:t", "k", to_json({"t": "\ud83e\udd80"}, "an item"), indexes={},
+                     now=0.0)
+    assert json.loads((state.tables.get("app:t", "k") or ("null", 0))[0]) == {"t": "🦀"}
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinities_are_refused_above_every_engine(number: float) -> None:
+    with pytest.raises(NotSerializable, match="is not JSON-serialisable"):
+        to_json({"x": [number]}, "an item for table 't'")
+
+
+def test_keys_no_engine_can_keep_are_refused_alike() -> None:
+    table = App("hostile").table("items")  # never attached: keys need no runtime
+    for key in ("a\x00b", "x\ud800"):
+        with pytest.raises(InvalidKey, match="cannot keep in a key"):
+            table._encode(key)
+    with pytest.raises(InvalidKey, match=f"at most {MAX_KEY:,} in UTF-8"):
+        table._encode("é" * (MAX_KEY // 2 + 1))
+    assert table._encode("é" * (MAX_KEY // 2)) == "é" * (MAX_KEY // 2)
+
+
+def test_long_index_entries_are_digests_that_fit_every_engine() -> None:
+    short, long = index_text("a" * 10), index_text("a" * 1000)
+    assert short == '"aaaaaaaaaa"'
+    assert long.startswith("#sha256:") and len(long) == 72
+    assert index_text("a" * 1000) == long != index_text("a" * 1001)
