@@ -45,8 +45,11 @@ def test_table_items_come_back_equal(state: StateStore, value: dict) -> None:
 
 @pytest.mark.parametrize("value", VALUES, ids=IDS)
 def test_messages_and_stream_records_come_back_equal(state: StateStore, value: dict) -> None:
-    text = to_json(value, "a message")
+    text = to_json({**value, "partition": "p"}, "a message")
+    value = {**value, "partition": "p"}
     state.queues.send("app:q", [text], now=0.0)
+    assert state.queues.holds("app:q", "partition", "p")  # how a job's pending run is found
+    assert not state.queues.holds("app:q", "partition", None)
     [message] = state.queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
     assert json.loads(message.body) == value
     state.streams.append("app:s", 0, [("pk", text)], now=0.0)

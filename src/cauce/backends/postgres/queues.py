@@ -55,6 +55,9 @@ def message(row: Sequence[Any]) -> StoredMessage:
         receive_count=row[6], lease=row[7], last_error=row[8], attrs=row[9] or {},
         visible_at=row[10], worker=row[11], batch_head=row[12], isolation=row[13], lost=row[14])
 
+# A body as jsonb, to look at one field: jsonb refuses the escapes of U+0000 and of surrogates,
+# which a body may hold, so they read as U+FFFD here (the body itself stays as it was sent).
+_BODY = "regexp_replace(body, '\\\\u(0000|[dD][89a-fA-F])', '\\\\ufffd', 'g')::jsonb"
 
 class PostgresQueues(QueueStore):
     def __init__(self, db: Database) -> None:
@@ -179,10 +182,10 @@ class PostgresQueues(QueueStore):
     def holds(self, queue: str, field: str, value: Any) -> bool:
         if value is None:
             sql = ("SELECT 1 FROM messages WHERE queue = %s "
-                   "AND coalesce(body::jsonb -> %s, 'null'::jsonb) = 'null'::jsonb LIMIT 1")
+                   f"AND coalesce({_BODY} -> %s, 'null'::jsonb) = 'null'::jsonb LIMIT 1")
             return self.db.row(sql, (queue, field)) is not None
         return self.db.row("SELECT 1 FROM messages WHERE queue = %s "
-                           "AND body::jsonb -> %s = %s::jsonb LIMIT 1",
+                           f"AND {_BODY} -> %s = %s::jsonb LIMIT 1",
                            (queue, field, json.dumps(value))) is not None
 
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
