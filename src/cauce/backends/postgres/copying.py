@@ -20,15 +20,13 @@ _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, 
          "stream_records": "stream, shard, seq", "stream_consumers": "stream, consumer, shard",
          "runs": "id", "logs": "id", "schedules": "app, job",
          "bucket_objects": "app, bucket, key"}
-_JSON = frozenset({"attrs", "params", "result"})
-# fields written as JSON text cast to jsonb (item values already are JSON text)
-_AS_JSONB = {"value": jsonb.dump, **dict.fromkeys(_JSON, jsonb.dump_value)}
+# the jsonb fields, and how each is written as text for them (item values are JSON text already)
+_JSONB = {("items", "value"): jsonb.dump, ("messages", "attrs"): jsonb.dump_value,
+          ("runs", "params"): jsonb.dump_value, ("runs", "result"): jsonb.dump_value}
 # how a field is read out, when not as it is
 _READ = {("items", "value"): "value::text", ("runs", "cancel"): "cancel::int"}
 # how a field is written in, when not as it is
-_WRITE = {("items", "value"): "%s::jsonb", ("messages", "attrs"): "%s::jsonb",
-          ("runs", "params"): "%s::jsonb", ("runs", "result"): "%s::jsonb",
-          ("runs", "cancel"): "%s::int::boolean"}
+_WRITE = {**dict.fromkeys(_JSONB, "%s::jsonb"), ("runs", "cancel"): "%s::int::boolean"}
 _IDENTITY = frozenset({"messages", "logs"})
 _HEADS = ("INSERT INTO stream_heads (stream, shard, seq) SELECT stream, shard, max(seq) "
           "FROM {table} GROUP BY stream, shard ON CONFLICT (stream, shard) "
@@ -65,8 +63,9 @@ class PostgresCopying(CopyStore):
         fields = _fields(kind)
         overriding = " OVERRIDING SYSTEM VALUE" if kind in _IDENTITY else ""
         placeholders = ", ".join(_WRITE.get((kind, f), "%s") for f in fields)
-        values = [tuple(_AS_JSONB[f](row[f]) if f in _AS_JSONB and row[f] is not None
-                        else row[f] for f in fields) for row in rows]
+        write = [_JSONB.get((kind, f)) for f in fields]
+        values = [tuple(row[f] if to is None or row[f] is None else to(row[f])
+                        for f, to in zip(fields, write, strict=True)) for row in rows]
         with self.db.atomic() as con:
             with con.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {kind} ({', '.join(fields)}){overriding} "
