@@ -77,8 +77,10 @@ def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
                 home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Cancel a queued run (dropped from its queue now) or a running one (stopped by its process).
 
-    A `cauce run` stops its job within seconds, even one that never looks at ctx.cancelled; a
-    worker stops a process job at once and a thread job when it next checks ctx.cancelled.
+    A job that checks ctx.cancelled (or runs programs with ctx.run_command) stops at once, and
+    so does a process job (worker="process"); one that never checks is interrupted 3 s after
+    being asked, in `cauce run` as in a worker's thread (a blocking call into C, such as a long
+    sleep, finishes first).
     Example: cauce runs cancel 018f3a2b4c5d6e7f80
     """
     with inspected(home, state_option) as state:
@@ -93,7 +95,8 @@ def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
     if dropped:
         console.out.print(f"cancelled {what}: dropped from its queue before it started")
     else:
-        console.out.print(f"asked {what} to cancel; its process stops it within seconds "
+        console.out.print(f"asked {what} to cancel: it stops at once if it checks "
+                          "ctx.cancelled, else it is interrupted 3 s later "
                           f"(`cauce runs show {run.id}` shows when it ended)")
 
 

@@ -20,6 +20,7 @@ from ..app import Job
 from ..errors import ConfigError
 from ..executor_urls import DASK, LOCAL, parse_executor
 from .execute import Outcome, RunSpec, execute
+from .interrupts import ThreadRuns
 from .processes import ProcessLauncher
 
 if TYPE_CHECKING:
@@ -43,13 +44,17 @@ class Executor(Protocol):
 
 
 class ThreadExecutor:
-    """Runs in the calling thread: today's behaviour, and the fastest for small work."""
+    """Runs in the calling thread: today's behaviour, and the fastest for small work. A job run
+    that ignores its cancel flag is interrupted (`cauce.runtime.interrupts`)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.jobs = ThreadRuns(runtime)
 
     def execute(self, spec: RunSpec, cancel: threading.Event) -> Outcome:
-        return execute(self.runtime, spec, cancel)
+        if not spec.is_job:
+            return execute(self.runtime, spec, cancel)
+        return self.jobs.run(spec, cancel, lambda: execute(self.runtime, spec, cancel))
 
     def slots(self) -> int:
         return 1
