@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
-from cauce import App, LogLine
+import pytest
+
+from cauce import App, LogLine, Runtime
 from cauce.testing import TestRuntime
+from state_targets import TARGETS, target_url
 
 library_log = logging.getLogger("some.library")
 
@@ -98,3 +102,22 @@ def test_a_log_line_of_a_run_can_be_found_by_a_prefix_of_its_id() -> None:
     with TestRuntime(app) as rt:
         run = rt.run("quiet")
         assert "hello" in [line.message for line in rt.logs(run.id[:14])]
+
+
+@pytest.mark.parametrize("engine", TARGETS)
+def test_lines_and_errors_no_engine_can_store_as_they_are_are_stored_alike(
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    # A lone surrogate is what os.fsdecode gives for an undecodable byte of a file name.
+    app = App("odd")
+
+    @app.job(retries=0)
+    def read(ctx) -> None:
+        ctx.log.info("reading %s", "f\udc80.csv\x00")
+        raise ValueError("cannot read f\udc80.csv\x00")
+
+    state = target_url(engine, tmp_path / "state", request)
+    with Runtime(app, home=tmp_path / "home", state=state) as rt:
+        run = rt.run(read)
+        messages = [line.message for line in rt.logs(run.id)]
+    assert run.error == "ValueError: cannot read f\\udc80.csv\ufffd"
+    assert "reading f\\udc80.csv\ufffd" in messages

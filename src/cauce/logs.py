@@ -3,12 +3,14 @@
 Lines written with ``ctx.log`` — and any standard ``logging`` call made while a run executes in
 that thread — land in the run's stream with the runtime clock's timestamp and their level. They
 are buffered briefly and written in batches, and always flushed when the run ends. Secret
-setting values are masked before a line is stored.
+setting values are masked before a line is stored, and characters no state engine can store
+in text are replaced (`storable_text`), so a line or an error reads the same on every engine.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +27,19 @@ if TYPE_CHECKING:
     from .backends.state import StateStore
 
 GENERAL = "general"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _stored(found: re.Match[str]) -> str:
+    char = found.group()
+    return "\ufffd" if char == "\x00" else f"\\u{ord(char):04x}"
+
+
+def storable_text(text: str) -> str:
+    """Free text (a log line, an error) as every state engine stores it: U+0000, which
+    PostgreSQL's text cannot hold, as U+FFFD; a lone surrogate, which has no UTF-8 (an
+    undecodable byte of a file name, as ``os.fsdecode`` gives it), as its escape ``\\udc80``."""
+    return text if _UNSTORABLE.search(text) is None else _UNSTORABLE.sub(_stored, text)
 
 
 @dataclass(frozen=True)
@@ -76,10 +91,10 @@ class LogSink:
             self.flush()
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret value replaced by the mask."""
+        """``text`` with every secret value replaced by the mask, as it can be stored."""
         for secret in self._secrets:
             text = text.replace(secret, MASK)
-        return text
+        return storable_text(text)
 
     def write(self, app: str, stream: str, level: int, message: str,
               run_id: str | None = None) -> None:
