@@ -21,8 +21,10 @@ reaches every subscriber or none, and how a claim takes its leases and creates i
 dicts and lists, and the record dataclasses of this module. Message bodies, table items and
 stream records are JSON text, serialised above the seam by the resources; a store keeps them
 as given (it may store them as a JSON type, e.g. jsonb, as long as the text read back parses to
-the same value). Structured values a store keeps for cauce — message attributes, run parameters
-and results — are passed as Python values and returned as equal ones.
+the same value — strings holding ``\\u0000`` or a lone surrogate escape included, which jsonb
+refuses as they are: tests/state/test_state_hostile_values.py). Structured values a store
+keeps for cauce — message attributes, run parameters and results — are passed as Python values
+and returned as equal ones.
 
 **Time.** Every operation that depends on time takes ``now`` (epoch seconds of the runtime's
 clock); a store never reads the system clock, so a simulated clock governs leases and
