@@ -82,10 +82,15 @@ def test_nan_and_infinities_are_refused_above_every_engine(number: float) -> Non
 
 
 def test_keys_no_engine_can_keep_are_refused_alike() -> None:
-    table = App("hostile").table("items")  # never attached: keys need no runtime
-    for key in ("a\x00b", "x\ud800"):
+    app = App("hostile")  # never attached: keys are checked before any store is used
+    table, stream, queue = app.table("items"), app.stream("s"), app.queue("q", fifo=True)
+    for key in ("a\x00b", "x\ud800", "ñ\udc80"):
         with pytest.raises(InvalidKey, match="cannot keep in a key"):
             table._encode(key)
+        with pytest.raises(InvalidKey, match=r"stream 's': partition key .* cannot keep in a key"):
+            stream.put({"n": 1}, partition_key=key)
+        with pytest.raises(InvalidKey, match=r"queue 'q': message group .* cannot keep in a key"):
+            queue.send({"n": 1}, group=key)
     with pytest.raises(InvalidKey, match=f"at most {MAX_KEY:,} in UTF-8"):
         table._encode("é" * (MAX_KEY // 2 + 1))
     assert table._encode("é" * (MAX_KEY // 2)) == "é" * (MAX_KEY // 2)

@@ -52,6 +52,20 @@ class Resource:
 _STRICT = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
 _STRICT_ASCII = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be a key, a partition key or a message group on every state engine
+    (PostgreSQL's text holds no U+0000; a lone surrogate has no UTF-8), or None when it can.
+    Cheap for ASCII text without U+0000, which is nearly all."""
+    if text.isascii() and "\x00" not in text:
+        return None
+    bad = _UNSTORABLE.search(text)
+    if bad is None:
+        return None
+    return (f"{text[:80]!r} contains U+{ord(bad.group()):04X}, which a state engine cannot keep "
+            "in a key (PostgreSQL's text holds no U+0000; lone surrogates have no UTF-8)")
 
 
 def to_json(value: Any, what: str) -> str:

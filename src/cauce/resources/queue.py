@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.state import StoredMessage
 from ..durations import DurationLike, parse_duration
-from ..errors import DeclarationError, ResourceError
+from ..errors import DeclarationError, InvalidKey, ResourceError
 from ..events import Message
-from .base import Resource, to_json
+from .base import Resource, to_json, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -79,6 +79,9 @@ class Queue(Resource):
                                 hint=f"declare app.queue({self.name!r}, fifo=True)")
         if self.fifo and group is None:
             group = "default"
+        if group is not None and (why := unstorable(group)) is not None:
+            raise InvalidKey(f"queue {self.name!r}: message group {why}",
+                             hint="use text without it, e.g. its escaped or hex form")
         seconds = parse_duration(delay, what="delay") if delay is not None else 0.0
         return self._runtime().enqueue(self.store_name, texts, delay=seconds, group=group)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..durations import DurationLike, parse_duration
 from ..errors import DeclarationError, InvalidKey
-from .base import Resource, to_json
+from .base import Resource, to_json, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -99,7 +99,8 @@ class Stream(Resource):
         placed: list[tuple[int, int]] = []  # (shard, index within its shard's list)
         what = f"a record for stream {self.name!r}"
         for record, partition_key in records:
-            if type(partition_key) is not str or not partition_key:
+            if (type(partition_key) is not str or not partition_key
+                    or not partition_key.isascii() or "\x00" in partition_key):
                 self._checked_key(partition_key)
             shard = _key_hash(partition_key) % self.shards
             items = by_shard.setdefault(shard, [])
@@ -116,6 +117,9 @@ class Stream(Resource):
                              f"got {partition_key!r}",
                              hint="records with one partition key keep their order, "
                              "e.g. a station id")
+        if (why := unstorable(partition_key)) is not None:
+            raise InvalidKey(f"stream {self.name!r}: partition key {why}",
+                             hint="use text without it, e.g. its escaped or hex form")
 
     def describe(self) -> StreamInfo:
         """Shards, records kept, and each consumer's checkpoint and lag (like Kinesis's

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConditionFailed, DeclarationError, InvalidKey
-from .base import Resource, to_json
+from .base import Resource, to_json, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -132,7 +131,6 @@ class Table(Resource):
 # "1" are different keys, integers sort by value (2 before 10), and the prefix 1 does not match 10.
 # Dates are stored as their ISO text, so a date and its text name the same item.
 _INTEGER = "\x1e"
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _OFFSET = 2**63
 
 
@@ -148,10 +146,8 @@ def _part(value: Any, table: str) -> str:
         if reserved in text:
             raise InvalidKey(f"table {table!r}: key part {text!r} contains the reserved character "
                              f"U+{ord(reserved):04X}")
-    if (bad := _UNSTORABLE.search(text)) is not None:
-        raise InvalidKey(f"table {table!r}: key part {text[:80]!r} contains "
-                         f"U+{ord(bad.group()):04X}, which a state engine cannot keep in a key "
-                         "(PostgreSQL's text holds no U+0000; lone surrogates have no UTF-8)",
+    if (why := unstorable(text)) is not None:
+        raise InvalidKey(f"table {table!r}: key part {why}",
                          hint="key items by text without it, e.g. its escaped or hex form")
     return text
 
