@@ -205,42 +205,46 @@ def load_chunk(
     `description_file` (the file `description` was parsed from) came from, for the report.
     `progress(records written, records in the chunk)` hears of each batch."""
     name = checkpoint_name(table)
-    previous = warehouse.checkpoint(name)
-    state = LoadState.from_json(previous)
-    checksums = _checked_checksums(state, files)
-    sources = read_sources(files, encoding)
-    described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
-    chunk = next_chunk(sources, state.cursor, size)
-    if chunk.records.height == 0:
+    # One connection and one transaction, tables included: the checkpoint is read in the
+    # transaction that moves it, so a new database file is created, written and committed by
+    # that one connection (its first write needs no WAL, see cauce.warehouse.sqlite). The
+    # tables and views (created when missing), the checkpoint, the rows and the quarantined
+    # lines commit together. The files are split into lines while the transaction opens.
+    with ThreadPoolExecutor(1, thread_name_prefix="census-read") as pool:
+        reading = pool.submit(read_sources, files, encoding)
         with warehouse.transaction() as transaction:
+            previous = transaction.checkpoint(name)
+            state = LoadState.from_json(previous)
+            checksums = _checked_checksums(state, files)
+            sources = reading.result()
+            described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
+            chunk = next_chunk(sources, state.cursor, size)
             prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
-        return ChunkResult(Counts(), state, 0, committed=False, sources=described)
-    followed = (
-        {"origin": description_file.origin, "sha256": description_file.sha256}
-        if description_file is not None else state.description
-    )
-    # One transaction, one commit: the tables and views (created when missing), the
-    # checkpoint, the rows and the quarantined lines.
-    with warehouse.transaction() as transaction:
-        prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
-        if previous is None:
-            _refuse_unknown_rows(transaction, warehouse.quote, table)
-        # The checkpoint is claimed before any row: a loader that lost the race stops here,
-        # and on PostgreSQL the checkpoint's row lock makes a racing loader wait. The totals
-        # it ends with are known once every batch is validated.
-        claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
-        transaction.set_checkpoint(name, claim, expect=previous)
-        counts = Counts()
-        for validated, batch_counts in _validated_batches(chunk.records, description):
-            counts += batch_counts
-            if validated.rows.height:
-                transaction.load(table, validated.rows)
-            if validated.rejected.height:
-                transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
-            if progress is not None:
-                progress(counts.read, chunk.records.height)
-        new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
-        transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
+            if chunk.records.height == 0:
+                return ChunkResult(Counts(), state, 0, committed=False, sources=described)
+            if previous is None:
+                _refuse_unknown_rows(transaction, warehouse.quote, table)
+            followed = (
+                {"origin": description_file.origin, "sha256": description_file.sha256}
+                if description_file is not None else state.description
+            )
+            # The checkpoint is claimed before any row: a loader that lost the race stops
+            # here, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
+            # The totals it ends with are known once every batch is validated.
+            claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
+            transaction.set_checkpoint(name, claim, expect=previous)
+            counts = Counts()
+            for validated, batch_counts in _validated_batches(chunk.records, description):
+                counts += batch_counts
+                if validated.rows.height:
+                    transaction.load(table, validated.rows)
+                if validated.rejected.height:
+                    transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
+                if progress is not None:
+                    progress(counts.read, chunk.records.height)
+            new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done,
+                                  followed)
+            transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
 
 
