@@ -122,7 +122,7 @@ def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description)
 
 def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeypatch):
     rows, valid, injected = expected(small_synthetic)
-    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)  # 900 records: 8 batches
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)  # 900 records: 10 batches
     with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
         total = rt.run(load, all=True).result["total"]
         lines = scalar('SELECT COUNT(DISTINCT "_line" || "_source") AS n FROM "adult"')

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from cauce.warehouse import Transaction
 
 
-# Records validated and written at a time within a chunk (see _validated_batches).
+# Records validated and written at a time within a chunk, at most (see _batch_bounds).
 BATCH_RECORDS = 8_192
 
 
@@ -251,14 +251,13 @@ def load_chunk(
 def _validated_batches(
     records: pl.DataFrame, description: Description
 ) -> Iterator[tuple[Validated, Counts]]:
-    """`records` in batches of BATCH_RECORDS, each validated and counted, in order.
+    """`records` in batches (see _batch_bounds), each validated and counted, in order.
 
     A worker thread checks the next batches while the caller writes the one before: the
     database drivers and Polars both release the GIL, so on two cores checking and writing
     overlap. A chunk of one batch is checked in the caller's thread.
     """
-    batches = [records.slice(start, BATCH_RECORDS)
-               for start in range(0, records.height, BATCH_RECORDS)]
+    batches = [records.slice(start, size) for start, size in _batch_bounds(records.height)]
     if len(batches) == 1:
         yield _checked(batches[0], description)
         return
@@ -268,6 +267,17 @@ def _validated_batches(
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _batch_bounds(records: int) -> Iterator[tuple[int, int]]:
+    """(start, size) of each batch: an eighth of BATCH_RECORDS first, each next one twice as
+    large up to BATCH_RECORDS. The first insert waits for the first batch to be checked, and
+    nothing else is written until then; later batches are checked while the one before is
+    written, so they may be large."""
+    start, size = 0, max(1, BATCH_RECORDS // 8)
+    while start < records:
+        yield start, size
+        start, size = start + size, min(size * 2, BATCH_RECORDS)
 
 
 def _checked(records: pl.DataFrame, description: Description) -> tuple[Validated, Counts]:
