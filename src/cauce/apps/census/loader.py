@@ -30,6 +30,8 @@ from cauce.apps.census.sources import SourceFile
 from cauce.apps.census.validate import PROBLEM, Validated, validate
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from cauce.warehouse import Transaction
 
 
@@ -234,12 +236,12 @@ def load_chunk(
             claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
             transaction.set_checkpoint(name, claim, expect=previous)
             counts = Counts()
-            for validated, batch_counts in _validated_batches(chunk.records, description):
-                counts += batch_counts
-                if validated.rows.height:
-                    transaction.load(table, validated.rows)
-                if validated.rejected.height:
-                    transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
+            for batch in _validated_batches(chunk.records, description):
+                counts += batch.counts
+                if batch.rows.num_rows:
+                    transaction.load(table, batch.rows)
+                if batch.rejected.height:
+                    transaction.load(rejected_table(table), batch.rejected)
                 if progress is not None:
                     progress(counts.read, chunk.records.height)
             new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done,
@@ -248,9 +250,7 @@ def load_chunk(
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
 
 
-def _validated_batches(
-    records: pl.DataFrame, description: Description
-) -> Iterator[tuple[Validated, Counts]]:
+def _validated_batches(records: pl.DataFrame, description: Description) -> Iterator[_Checked]:
     """`records` in batches (see _batch_bounds), each validated and counted, in order.
 
     A worker thread checks the next batches while the caller writes the one before: the
@@ -280,9 +280,20 @@ def _batch_bounds(records: int) -> Iterator[tuple[int, int]]:
         start, size = start + size, min(size * 2, BATCH_RECORDS)
 
 
-def _checked(records: pl.DataFrame, description: Description) -> tuple[Validated, Counts]:
+@dataclass(frozen=True)
+class _Checked:
+    """One batch once checked: its valid rows already as Arrow (converted by the checking
+    thread, so the writing thread only inserts), its quarantined lines and its counts."""
+
+    rows: pa.Table
+    rejected: pl.DataFrame
+    counts: Counts
+
+
+def _checked(records: pl.DataFrame, description: Description) -> _Checked:
     validated = validate(records, description)
-    return validated, Counts.of(records, validated)
+    return _Checked(validated.rows.to_arrow(), validated.rejected.drop(PROBLEM),
+                    Counts.of(records, validated))
 
 
 def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:
