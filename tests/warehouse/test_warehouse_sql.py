@@ -104,6 +104,23 @@ def test_sqlite_files_use_wal_and_wait_for_writers(tmp_path: Path) -> None:
         assert warehouse.query("PRAGMA synchronous").column(0).to_pylist() == [2]
 
 
+def test_a_new_sqlite_file_is_first_written_without_wal(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    wal = tmp_path / "new.db-wal"
+    rows = pa.table({"n": list(range(5000))})
+    with connect(f"sqlite:///{path}") as warehouse:
+        with warehouse.transaction() as tx:
+            tx.load("numbers", rows)
+            # The first write goes to the file itself under a rollback journal, not to a WAL
+            # that closing the connection would copy into the file again.
+            assert not wal.exists()
+        assert warehouse.query("PRAGMA journal_mode").column(0).to_pylist() == ["wal"]
+        with warehouse.transaction() as tx:
+            tx.load("numbers", rows)
+            assert wal.exists()
+        assert warehouse.query("SELECT COUNT(*) AS n FROM numbers").column(0)[0].as_py() == 10000
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgresql"])
 def test_execute_runs_statements_that_refuse_transactions(
     kind: str, make_url: Callable[[str], str]

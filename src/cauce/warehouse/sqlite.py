@@ -7,6 +7,14 @@ with a busy timeout so a writer waits for another instead of failing with "datab
 locked", and every write transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock
 first, which is what makes waiting work.
 
+The one exception is the first write transaction into a new (missing or empty) file: it runs
+with SQLite's rollback journal, and the file switches to WAL right after it commits (or at the
+next connection, if another one holds the file then; a read switches a new file at once). In
+WAL mode every page of a bulk load is written twice, to the WAL at commit and into the file
+when the last connection closes; a rollback journal writes the pages of a new file once and
+journals none of them, as they lie past the file's original end. Both are atomic and durable
+at commit (``synchronous`` FULL).
+
 Connections are opened for each operation or transaction and closed after it (opening one
 takes about 0.1 ms). The driver carries its own SQLite library, and two SQLite libraries in
 one process do not see each other's file locks: an idle connection kept open here could lose
@@ -57,6 +65,8 @@ class _Connection:
     def __init__(self, connection: adbc_sqlite.Connection) -> None:
         self.connection = connection
         self.in_transaction = False
+        # A new file, still in rollback-journal mode: WAL comes after its first write.
+        self.new_file = False
 
     @contextmanager
     def run(self, sql: str, params: Params = None) -> Iterator[adbc_sqlite.Cursor]:
@@ -72,6 +82,13 @@ class _Connection:
     def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         with self.run(sql, params) as cursor:
             return cursor.fetchall()
+
+    def switch_to_wal(self) -> None:
+        """Switch a new file just written to WAL mode, unless another connection holds it
+        now (SQLite then refuses at once): the next connection to open it switches it."""
+        self.new_file = False
+        with suppress(adbc_driver_manager.Error):
+            self.rows("PRAGMA journal_mode = WAL")
 
     def close(self) -> None:
         with suppress(adbc_driver_manager.Error):
@@ -93,6 +110,8 @@ class SQLiteSession(Session):
     def commit(self) -> None:
         self._connection.execute("COMMIT")
         self._connection.in_transaction = False
+        if self._connection.new_file:
+            self._connection.switch_to_wal()
 
     def rollback(self) -> None:
         if self._connection.in_transaction:
@@ -154,8 +173,10 @@ class SQLiteBackend(WarehouseBackend):
 
     def _open(self) -> _Connection:
         with self._translated("open"):
+            new = False
             if self._path is not None:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
+                new = not self._path.exists() or self._path.stat().st_size == 0
             # An absolute path never starts with "file:", so the driver opens it as a file
             # name, not as a URI.
             opened = _Connection(
@@ -169,7 +190,9 @@ class SQLiteBackend(WarehouseBackend):
                 opened.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
                 opened.execute(f"PRAGMA cache_size = {_CACHE_SIZE}")
                 if self._path is not None:
-                    self._use_wal(opened)
+                    opened.new_file = new
+                    if not new:
+                        self._use_wal(opened)
             except BaseException:
                 opened.close()
                 raise
@@ -193,6 +216,10 @@ class SQLiteBackend(WarehouseBackend):
     @contextmanager
     def _session(self, write: bool) -> Iterator[SQLiteSession]:
         with self._connections.acquire() as connection:
+            if connection.new_file and not write:
+                # Only a write transaction gains from the rollback journal (module docstring);
+                # a reader does not wait for another process's first write to switch.
+                connection.switch_to_wal()
             yield SQLiteSession(self, connection)
 
     def _split(self, script: str) -> list[str]:

@@ -30,10 +30,12 @@ from cauce.apps.census.sources import SourceFile
 from cauce.apps.census.validate import PROBLEM, Validated, validate
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from cauce.warehouse import Transaction
 
 
-# Records validated and written at a time within a chunk (see _validated_batches).
+# Records validated and written at a time within a chunk, at most (see _batch_bounds).
 BATCH_RECORDS = 8_192
 
 
@@ -205,56 +207,57 @@ def load_chunk(
     `description_file` (the file `description` was parsed from) came from, for the report.
     `progress(records written, records in the chunk)` hears of each batch."""
     name = checkpoint_name(table)
-    previous = warehouse.checkpoint(name)
-    state = LoadState.from_json(previous)
-    checksums = _checked_checksums(state, files)
-    sources = read_sources(files, encoding)
-    described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
-    chunk = next_chunk(sources, state.cursor, size)
-    if chunk.records.height == 0:
+    # One connection and one transaction, tables included: the checkpoint is read in the
+    # transaction that moves it, so a new database file is created, written and committed by
+    # that one connection (its first write needs no WAL, see cauce.warehouse.sqlite). The
+    # tables and views (created when missing), the checkpoint, the rows and the quarantined
+    # lines commit together. The files are split into lines while the transaction opens.
+    with ThreadPoolExecutor(1, thread_name_prefix="census-read") as pool:
+        reading = pool.submit(read_sources, files, encoding)
         with warehouse.transaction() as transaction:
+            previous = transaction.checkpoint(name)
+            state = LoadState.from_json(previous)
+            checksums = _checked_checksums(state, files)
+            sources = reading.result()
+            described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
+            chunk = next_chunk(sources, state.cursor, size)
             prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
-        return ChunkResult(Counts(), state, 0, committed=False, sources=described)
-    followed = (
-        {"origin": description_file.origin, "sha256": description_file.sha256}
-        if description_file is not None else state.description
-    )
-    # One transaction, one commit: the tables and views (created when missing), the
-    # checkpoint, the rows and the quarantined lines.
-    with warehouse.transaction() as transaction:
-        prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
-        if previous is None:
-            _refuse_unknown_rows(transaction, warehouse.quote, table)
-        # The checkpoint is claimed before any row: a loader that lost the race stops here,
-        # and on PostgreSQL the checkpoint's row lock makes a racing loader wait. The totals
-        # it ends with are known once every batch is validated.
-        claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
-        transaction.set_checkpoint(name, claim, expect=previous)
-        counts = Counts()
-        for validated, batch_counts in _validated_batches(chunk.records, description):
-            counts += batch_counts
-            if validated.rows.height:
-                transaction.load(table, validated.rows)
-            if validated.rejected.height:
-                transaction.load(rejected_table(table), validated.rejected.drop(PROBLEM))
-            if progress is not None:
-                progress(counts.read, chunk.records.height)
-        new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done, followed)
-        transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
+            if chunk.records.height == 0:
+                return ChunkResult(Counts(), state, 0, committed=False, sources=described)
+            if previous is None:
+                _refuse_unknown_rows(transaction, warehouse.quote, table)
+            followed = (
+                {"origin": description_file.origin, "sha256": description_file.sha256}
+                if description_file is not None else state.description
+            )
+            # The checkpoint is claimed before any row: a loader that lost the race stops
+            # here, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
+            # The totals it ends with are known once every batch is validated.
+            claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
+            transaction.set_checkpoint(name, claim, expect=previous)
+            counts = Counts()
+            for batch in _validated_batches(chunk.records, description):
+                counts += batch.counts
+                if batch.rows.num_rows:
+                    transaction.load(table, batch.rows)
+                if batch.rejected.height:
+                    transaction.load(rejected_table(table), batch.rejected)
+                if progress is not None:
+                    progress(counts.read, chunk.records.height)
+            new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done,
+                                  followed)
+            transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
 
 
-def _validated_batches(
-    records: pl.DataFrame, description: Description
-) -> Iterator[tuple[Validated, Counts]]:
-    """`records` in batches of BATCH_RECORDS, each validated and counted, in order.
+def _validated_batches(records: pl.DataFrame, description: Description) -> Iterator[_Checked]:
+    """`records` in batches (see _batch_bounds), each validated and counted, in order.
 
     A worker thread checks the next batches while the caller writes the one before: the
     database drivers and Polars both release the GIL, so on two cores checking and writing
     overlap. A chunk of one batch is checked in the caller's thread.
     """
-    batches = [records.slice(start, BATCH_RECORDS)
-               for start in range(0, records.height, BATCH_RECORDS)]
+    batches = [records.slice(start, size) for start, size in _batch_bounds(records.height)]
     if len(batches) == 1:
         yield _checked(batches[0], description)
         return
@@ -266,9 +269,31 @@ def _validated_batches(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _checked(records: pl.DataFrame, description: Description) -> tuple[Validated, Counts]:
+def _batch_bounds(records: int) -> Iterator[tuple[int, int]]:
+    """(start, size) of each batch: an eighth of BATCH_RECORDS first, each next one twice as
+    large up to BATCH_RECORDS. The first insert waits for the first batch to be checked, and
+    nothing else is written until then; later batches are checked while the one before is
+    written, so they may be large."""
+    start, size = 0, max(1, BATCH_RECORDS // 8)
+    while start < records:
+        yield start, size
+        start, size = start + size, min(size * 2, BATCH_RECORDS)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One batch once checked: its valid rows already as Arrow (converted by the checking
+    thread, so the writing thread only inserts), its quarantined lines and its counts."""
+
+    rows: pa.Table
+    rejected: pl.DataFrame
+    counts: Counts
+
+
+def _checked(records: pl.DataFrame, description: Description) -> _Checked:
     validated = validate(records, description)
-    return validated, Counts.of(records, validated)
+    return _Checked(validated.rows.to_arrow(), validated.rejected.drop(PROBLEM),
+                    Counts.of(records, validated))
 
 
 def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:

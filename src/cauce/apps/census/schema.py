@@ -2,9 +2,10 @@
 
 Everything is derived from the parsed Description: continuous attributes are INTEGER columns,
 nominal attributes are TEXT, and the class column is NOT NULL. In PostgreSQL and DuckDB each
-nominal column also has a CHECK constraint listing its values; in SQLite the validator is the
-only guard of the listed values, because there the CHECKs made the insert a third slower
-(docs/decisions.md) while the other constraints (STRICT types, NOT NULL, primary key) stay.
+nominal column also has a CHECK constraint listing its values, and (`_source`, `_line`) is the
+primary key; in SQLite the validator is the only guard of the listed values and the checkpoint
+the only guard against a record loaded twice, because there the CHECKs made the insert a third
+slower and the key a quarter slower (docs/decisions.md), while STRICT types and NOT NULL stay.
 Every identifier goes through the warehouse's own quoting, so the hyphenated names
 (`education-num`, `hours-per-week`, ...) are kept exactly as the Description gives them.
 """
@@ -115,12 +116,11 @@ def _data_table(description: Description, table: str, dialect: str, quote: Quote
         flag = f"{quote(DUPLICATE)} INTEGER NOT NULL CHECK ({quote(DUPLICATE)} IN (0, 1))"
     else:
         flag = f"{quote(DUPLICATE)} BOOLEAN NOT NULL"
-    columns += [
-        f"{quote(SOURCE)} TEXT NOT NULL",
-        f"{quote(LINE)} INTEGER NOT NULL",
-        flag,
-        f"PRIMARY KEY ({quote(SOURCE)}, {quote(LINE)})",
-    ]
+    columns += [f"{quote(SOURCE)} TEXT NOT NULL", f"{quote(LINE)} INTEGER NOT NULL", flag]
+    if dialect == "sqlite":
+        # A rowid table without key: rows are appended in (file, line) order all the same.
+        return _create_table(table, columns, dialect, quote, " STRICT")
+    columns.append(f"PRIMARY KEY ({quote(SOURCE)}, {quote(LINE)})")
     return _create_table(table, columns, dialect, quote)
 
 
@@ -135,11 +135,14 @@ def _rejected_table(table: str, dialect: str, quote: Quote) -> str:
     return _create_table(rejected_table(table), columns, dialect, quote)
 
 
-def _create_table(table: str, columns: list[str], dialect: str, quote: Quote) -> str:
+def _create_table(
+    table: str, columns: list[str], dialect: str, quote: Quote,
+    sqlite_options: str = " STRICT, WITHOUT ROWID",
+) -> str:
     body = ",\n  ".join(columns)
     # SQLite: STRICT refuses text in INTEGER columns as the other databases do; WITHOUT ROWID
     # stores rows in primary-key order in one B-tree instead of a table plus a key index.
-    options = " STRICT, WITHOUT ROWID" if dialect == "sqlite" else ""
+    options = sqlite_options if dialect == "sqlite" else ""
     return f"CREATE TABLE IF NOT EXISTS {quote(table)} (\n  {body}\n){options}"
 
 

@@ -1,0 +1,160 @@
+"""Census: the fastest whole-job loads well-known tools offer, against the census load.
+
+Each contender loads both real Adult files into a fresh SQLite file, in the same process and
+the same rounds as the census load (`cauce run census load --all`) and the polars + ADBC peer
+of `census_load.py`:
+
+- **polars + ADBC, tuned**: the peer with SQLite's pragmas set for a bulk load (16 KiB pages,
+  a 32 MB cache), no quote handling in the reader, one `adbc_ingest` in one transaction;
+- **DuckDB + ADBC**: DuckDB's multi-threaded `read_csv` of both files (comment lines skipped),
+  fields trimmed and integers cast in SQL, the records whose integers do not parse dropped,
+  the result handed to ADBC as Arrow (DuckDB's own SQLite extension needs a download, so it is
+  not used);
+- **pyarrow.csv + ADBC**: Arrow's multi-threaded CSV reader, fields trimmed, no integer cast
+  (an untyped load), one `adbc_ingest`;
+- **sqlite3 `.import`**: the SQLite shell's own C importer of both raw files into an untyped
+  table (no cleaning, no typing; a child process, its start-up included, CPU of the child).
+
+None of them checks listed values, gives reasons or keeps a checkpoint. Medians of wall and
+CPU time (process time; the child's for the shell), contenders interleaved, a warm-up round.
+
+    .venv/bin/python benchmarks/census_tools.py [--data ../shared/data/census] [--repeat 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import adbc_driver_sqlite.dbapi as adbc_sqlite
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from census_load import DEFAULT_DATA, INTEGERS, NAMES, cauce_census, polars_adbc, rows_written
+
+Timed = Callable[[list[Path], Path], tuple[float, float]]
+
+
+def ingest(table: pa.Table, database: Path) -> None:
+    """One ADBC ingest into a new table, in one transaction, with bulk-load pragmas."""
+    connection = adbc_sqlite.connect(str(database), autocommit=True)
+    with connection.cursor() as cursor:
+        for pragma in ("page_size = 16384", "cache_size = -32768"):
+            cursor.execute(f"PRAGMA {pragma}")
+            cursor.fetchall()
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.adbc_ingest("adult", table, mode="create")
+        cursor.execute("COMMIT")
+    connection.close()
+
+
+def polars_tuned(files: list[Path], database: Path) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
+    frames = [
+        pl.read_csv(file, has_header=False, new_columns=NAMES, comment_prefix="|",
+                    quote_char=None, schema_overrides=dict.fromkeys(NAMES, pl.String))
+        for file in files
+    ]
+    cleaned = (
+        pl.concat(frames)
+        .with_columns(pl.col(pl.String).str.strip_chars())
+        .with_columns(pl.col(INTEGERS).cast(pl.Int64, strict=False))
+        .drop_nulls(INTEGERS)
+    )
+    ingest(cleaned.to_arrow(), database)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def duckdb_adbc(files: list[Path], database: Path) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
+    fields = [f'TRY_CAST(trim(column{i:02d}) AS INTEGER) AS "{name}"' if name in INTEGERS
+              else f'trim(column{i:02d}) AS "{name}"' for i, name in enumerate(NAMES)]
+    columns = ", ".join(f"'column{i:02d}': 'VARCHAR'" for i in range(len(NAMES)))
+    sources = ", ".join(f"'{file}'" for file in files)
+    kept = " AND ".join(f'"{name}" IS NOT NULL' for name in INTEGERS)
+    query = (
+        f"SELECT * FROM (SELECT {', '.join(fields)} FROM read_csv([{sources}], header = false, "
+        f"quote = '', comment = '|', null_padding = true, ignore_errors = true, "
+        f"columns = {{{columns}}})) WHERE {kept}"
+    )
+    with duckdb.connect() as connection:
+        table = connection.sql(query).to_arrow_table()
+    ingest(table, database)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def pyarrow_adbc(files: list[Path], database: Path) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
+    read = pa_csv.ReadOptions(column_names=NAMES)
+    parse = pa_csv.ParseOptions(quote_char=False, invalid_row_handler=lambda row: "skip")
+    convert = pa_csv.ConvertOptions(column_types=dict.fromkeys(NAMES, pa.string()))
+    table = pa.concat_tables(
+        pa_csv.read_csv(file, read_options=read, parse_options=parse, convert_options=convert)
+        for file in files
+    )
+    trimmed = pa.table({name: pc.utf8_trim_whitespace(table[name]) for name in NAMES})
+    ingest(trimmed, database)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def sqlite_import(files: list[Path], database: Path) -> tuple[float, float]:
+    start, before = time.perf_counter(), os.times()
+    columns = ", ".join(f'"{name}"' for name in NAMES)
+    script = f"PRAGMA page_size = 16384;\nCREATE TABLE adult ({columns});\n" + "".join(
+        f".import --csv {file} adult\n" for file in files
+    )
+    subprocess.run(["sqlite3", str(database)], input=script, text=True, check=True,
+                   capture_output=True)
+    after = os.times()
+    child = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system)
+    return time.perf_counter() - start, child
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--repeat", type=int, default=9)
+    args = parser.parse_args()
+    files = [args.data / "Adult.data", args.data / "Adult.test"]
+    contenders: dict[str, Timed] = {
+        "cauce census load --all": cauce_census,
+        "polars + ADBC (census_load.py's peer)": polars_adbc,
+        "polars + ADBC, tuned": polars_tuned,
+        "DuckDB read_csv + ADBC": duckdb_adbc,
+        "pyarrow.csv + ADBC, untyped": pyarrow_adbc,
+        "sqlite3 .import, raw and untyped": sqlite_import,
+    }
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    written: dict[str, int] = {}
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="census-tools-") as scratch:
+        for repetition in range(args.repeat + 1):  # the first round warms caches
+            for index, (name, work) in enumerate(contenders.items()):
+                folder = Path(scratch) / f"{repetition}-{index}"
+                folder.mkdir()
+                elapsed = work(files, folder / "target.db")
+                written[name] = rows_written(folder / "target.db")
+                if repetition:
+                    times[name].append(elapsed)
+    print(f"census whole-job tools, {datetime.date.today()}, median of {args.repeat}, load "
+          f"average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after")
+    peer = statistics.median(wall for wall, _ in times["polars + ADBC (census_load.py's peer)"])
+    for name, figures in times.items():
+        wall = statistics.median(w for w, _ in figures)
+        cpu = statistics.median(c for _, c in figures)
+        print(f"  {name:<40} {wall * 1000:6.0f} ms  CPU {cpu * 1000:4.0f} ms  "
+              f"{written[name]:>7,} rows  {wall / peer:.2f}x the peer")
+
+
+if __name__ == "__main__":
+    main()
