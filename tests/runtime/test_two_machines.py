@@ -20,6 +20,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 APP = """
 import time
 from cauce import App, ConditionFailed, daily
+from cauce.runtime import sources
+
+# a job run's lease is 30 s: the dead machine's partition would wait that long to come back.
+# 6 s still leaves the live runs' leases renewed many times over (every 0.67 s: a third of
+# the work queue's 2 s lease).
+sources.JOB_VISIBILITY = 6.0
 
 app = App("twomach")
 drop = app.bucket("drop")
