@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,16 +75,28 @@ def _rows(url: str) -> dict[str, list[dict]]:
     return found
 
 
+@pytest.fixture(scope="module")
+def served_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The home of the app above after a fill and a few seconds of serving: runs, logs, a dead
+    letter, table items with indexes, stream checkpoints, a schedule, a watched bucket. Made
+    once for the module (the serving is a fixed 6 s); each test works on a copy."""
+    folder = tmp_path_factory.mktemp("served")
+    (folder / "full_app.py").write_text(textwrap.dedent(FULL_APP), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    for args in (["run", "full_app.py:app", "fill"], ["serve", "full_app.py:app", "--for", "6s"]):
+        done = subprocess.run([sys.executable, "-m", "cauce.cli.main", *args], cwd=folder,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    return folder / ".cauce"
+
+
 @pytest.fixture
-def served_home(cli, app_file: Callable[[str], str], tmp_path: Path) -> tuple[str, Path]:
-    """A home of the app above after a fill and a few seconds of serving: runs, logs, a dead
-    letter, table items with indexes, stream checkpoints, a schedule, a watched bucket — and
-    messages left waiting."""
+def served_home(cli, app_file: Callable[[str], str], served_once: Path,
+                tmp_path: Path) -> tuple[str, Path]:
+    """A copy of that home in the test's folder, the app beside it, and a message left
+    waiting."""
     ref = app_file(FULL_APP)
-    home = tmp_path / ".cauce"
-    assert cli("run", ref, "fill").status == 0
-    served = cli("serve", ref, "--for", "6s")
-    assert served.status == 0, served.err
+    home = Path(shutil.copytree(served_once, tmp_path / ".cauce"))
     assert cli("send", ref, "work", '{"n": 7}').status == 0  # waiting at the copy
     return ref, home
 

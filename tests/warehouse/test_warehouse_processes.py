@@ -21,15 +21,24 @@ LOADER = Path(__file__).with_name("loader_process.py")
 CHUNKS, ROWS = 30, 500
 
 
-def _start(*args: str, go: bool = True) -> subprocess.Popen[str]:
-    """Start a loader and wait until it is ready; with ``go`` let it start loading."""
-    process = subprocess.Popen(
+def _spawn(*args: str) -> subprocess.Popen[str]:
+    """Start a loader without waiting for it (it imports, connects, then says it is ready)."""
+    return subprocess.Popen(
         [sys.executable, str(LOADER), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _start(*args: str, go: bool = True) -> subprocess.Popen[str]:
+    """Start a loader and wait until it is ready; with ``go`` let it start loading."""
+    return _ready(_spawn(*args), go=go)
+
+
+def _ready(process: subprocess.Popen[str], go: bool = True) -> subprocess.Popen[str]:
+    """Wait until ``process`` is ready; with ``go`` let it start loading."""
     assert process.stdout is not None
     first = process.stdout.readline().strip()
     assert first in ("ready", "holding"), process.stderr.read() if process.stderr else first
@@ -78,18 +87,24 @@ def test_a_sigkilled_loader_resumes_without_duplicates(
     seed = random.randrange(2**32)
     chance = random.Random(seed)
     killed_mid_run = 0
-    for _ in range(5):
-        process = _start("chunks", url, str(CHUNKS), str(ROWS))
-        assert process.stdout is not None
-        # Let it commit a few chunks, then kill it somewhere inside the next one.
-        for _ in range(chance.randint(1, 3)):
-            process.stdout.readline()
-        time.sleep(chance.uniform(0, 0.015))
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            killed_mid_run += 1
-        process.communicate(timeout=60)
-    result = _finish(_start("chunks", url, str(CHUNKS), str(ROWS)))
+    args = ("chunks", url, str(CHUNKS), str(ROWS))
+    upcoming = _spawn(*args)  # each loader starts while the one before it loads
+    try:
+        for _ in range(5):
+            process, upcoming = _ready(upcoming), _spawn(*args)
+            assert process.stdout is not None
+            # Let it commit a few chunks, then kill it somewhere inside the next one.
+            for _ in range(chance.randint(1, 3)):
+                process.stdout.readline()
+            time.sleep(chance.uniform(0, 0.015))
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+                killed_mid_run += 1
+            process.communicate(timeout=60)
+        result = _finish(_ready(upcoming))
+    finally:
+        upcoming.kill()  # a failure above leaves it waiting
+        upcoming.communicate(timeout=60)
     assert killed_mid_run >= 3, f"too few kills landed mid-run (seed {seed})"
     assert result["conflicts"] == 0
     _assert_every_row_once(url)

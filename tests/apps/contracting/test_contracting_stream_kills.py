@@ -6,7 +6,6 @@ file of the staging sink (which the killed workers ran too, closing a file each 
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -88,13 +87,19 @@ def _lag(home: Path, consumer: str = "alert") -> int:
     return sum(r[0] for r in rows) if rows else 1
 
 
-def _wait(condition, timeout: float, what: str) -> None:
+def _until(condition, timeout: float) -> bool:
+    """Whether ``condition`` came true within ``timeout`` seconds (looked at every 50 ms)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    if not _until(condition, timeout):
+        raise AssertionError(f"timed out waiting for {what}")
 
 
 def _sunk(home: Path) -> list[str]:
@@ -177,9 +182,13 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
             )
             if chance.random() < 0.5:
                 time.sleep(chance.uniform(0.0, 2.0))
-            else:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    consumer.wait(timeout=3)  # else killed from outside, once the backlog is gone
+            else:  # else killed from outside after 3 s, or once the backlog is gone for good
+                _until(
+                    lambda c=consumer: (
+                        c.poll() is not None or (producer.poll() is not None and _lag(home) == 0)
+                    ),
+                    3,
+                )
             consumer.send_signal(signal.SIGKILL)
             consumer.wait(timeout=30)
     finally:
