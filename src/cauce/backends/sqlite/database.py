@@ -142,7 +142,8 @@ class StateDB:
     def atomic(self, *, yielding: bool = False) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``), committed when the block ends and rolled
         back when it raises; inside another block of this thread, a savepoint of it.
-        ``yielding`` (outermost block only): writers that are not wait first (`turns`)."""
+        ``yielding`` (outermost block only): take the write turn when it lies free rather than be
+        handed it at a release (`turns`)."""
         con = self.connection()
         depth = getattr(self._local, "depth", 0)
         if depth:
