@@ -41,6 +41,7 @@ def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path) -> None:
 def test_commits_right_after_a_wake_up_send_none(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wakeup, "COALESCE", 60.0)  # however slow the machine, "right after"
+    monkeypatch.setattr(wakeup, "BURST_WAKE_EVERY", 60.0)
     a, woke_a = _listener(tmp_path, "a")
     b, woke_b = _listener(tmp_path, "b")
     notifier = WakeNotifier(tmp_path, own="producer")
@@ -50,6 +51,23 @@ def test_commits_right_after_a_wake_up_send_none(tmp_path: Path,
         assert woke_a.wait(2) or woke_b.wait(2)
         time.sleep(0.2)
         assert not (woke_a.is_set() and woke_b.is_set())  # one datagram, one listener
+    finally:
+        a.close()
+        b.close()
+        notifier.close()
+
+
+def test_a_long_burst_of_commits_keeps_waking_workers(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wakeup, "COALESCE", 60.0)  # every commit follows the one before closely
+    a, woke_a = _listener(tmp_path, "a")
+    b, woke_b = _listener(tmp_path, "b")
+    notifier = WakeNotifier(tmp_path, own="producer")
+    try:
+        notifier.notify()
+        time.sleep(wakeup.BURST_WAKE_EVERY)
+        notifier.notify()
+        assert woke_a.wait(2) and woke_b.wait(2)
     finally:
         a.close()
         b.close()

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from cauce.backends.sqlite import turns as turns_module
 from cauce.backends.sqlite.turns import WriterTurns
 
 
@@ -72,4 +75,48 @@ def test_without_a_lock_file_writers_go_on(tmp_path: Path) -> None:
     turns = WriterTurns(tmp_path / "missing-folder" / "state.db")
     with turns.turn():
         pass  # SQLite's busy handler alone orders the writers then
+    turns.close()
+
+
+def test_a_yielding_writer_lets_a_waiting_writer_go_first(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns_module, "YIELD_PAUSE", 0.5)  # it looks again long after
+    monkeypatch.setattr(turns_module, "YIELD_FOR", 5.0)
+    turns = WriterTurns(tmp_path / "state.db")
+    order: list[str] = []
+
+    def write(name: str, *, yielding: bool) -> None:
+        with turns.turn(yielding=yielding):
+            order.append(name)
+
+    with turns.turn():
+        claim = threading.Thread(target=write, args=("claim",), kwargs={"yielding": True})
+        claim.start()
+        time.sleep(0.1)  # the claim found the turn held and sleeps before it looks again
+        send = threading.Thread(target=write, args=("send",), kwargs={"yielding": False})
+        send.start()
+        time.sleep(0.1)  # the send waits in the lock
+    send.join(5)
+    claim.join(5)
+    assert order == ["send", "claim"]
+    turns.close()
+
+
+def test_a_yielding_writer_waits_in_the_lock_after_a_while(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns_module, "YIELD_FOR", 0.05)
+    monkeypatch.setattr(turns_module, "YIELD_PAUSE", 60.0)  # only the wait in the lock can end
+    turns = WriterTurns(tmp_path / "state.db")
+    done = threading.Event()
+
+    def claim() -> None:
+        with turns.turn(yielding=True):
+            done.set()
+
+    with turns.turn():
+        other = threading.Thread(target=claim, daemon=True)
+        other.start()
+        time.sleep(0.2)
+        assert not done.is_set()
+    assert done.wait(5)
     turns.close()

@@ -75,8 +75,10 @@ class SQLiteState(StateStore):
 
     @contextmanager
     def atomic(self, *, durable: bool = True) -> Iterator[None]:
-        # every commit is durable against a crash of the processes (WAL, synchronous=NORMAL)
-        with self.db.atomic():
+        # every commit is durable against a crash of the processes (WAL, synchronous=NORMAL);
+        # blocks that only derive from the state (claims, longer leases) let writers of new
+        # work and settlements take the write turn before them
+        with self.db.atomic(yielding=not durable):
             yield
 
     def close(self) -> None:

@@ -139,9 +139,11 @@ class StateDB:
             raise known from err
 
     @contextmanager
-    def atomic(self) -> Iterator[sqlite3.Connection]:
+    def atomic(self, *, yielding: bool = False) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``), committed when the block ends and rolled
-        back when it raises; inside another block of this thread, a savepoint of it."""
+        back when it raises; inside another block of this thread, a savepoint of it.
+        ``yielding`` (outermost block only): take the write turn when it lies free rather than be
+        handed it at a release (`turns`)."""
         con = self.connection()
         depth = getattr(self._local, "depth", 0)
         if depth:
@@ -160,7 +162,7 @@ class StateDB:
                 finally:
                     self._local.depth = depth
             return
-        with self._translated(), self._turns.turn():
+        with self._translated(), self._turns.turn(yielding=yielding):
             self._begin(con)
             self._local.depth = 1
             try:
