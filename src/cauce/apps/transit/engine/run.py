@@ -49,7 +49,7 @@ CHAINS = (("viajes", "bip", "general", "expediciones", "speed"),
           ("etapas", "profile", "odbyroute", PARQUET))
 Progress = Callable[[int, int, str], None]
 DROPPED_BEFORE_OUTPUTS = ("bx", "by", "sid", "last_of_day", "next_x", "next_y", "next_t",
-                          "n_card", "cost")
+                          "n_card", "cost", "service_key", "alight_period_id")
 
 
 class Cancelled(Exception):
@@ -133,13 +133,14 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     gps_rows = gps.height
     lap("read")
     fleet = build_fleet(runs, gps, network, par.number("route_offroute_m"), rejects)
-    del gps  # the pings live on, projected, in the fleet
+    del gps, runs  # the pings live on, projected, in the fleet
     lap("runs")
     stages = build_stages(
         trx, network, fleet, closeness_m=par.number("next_stop_closeness_m"),
         offroute_m=par.number("validation_offroute_m"),
         zp_wait_s=par.number("zp_max_wait_min") * 60, settings=settings.stages,
         rejects=rejects, boarded=lambda: lap("boarding"))
+    del trx  # the transactions live on as stages (held to the end, they cost 0.3 GB)
     lap("alighting")
     stages = assign_periods(stages, "t_board", network, "board")
     stages = assign_periods(stages, "t_alight", network, "alight")
