@@ -484,11 +484,11 @@ def bip(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
 
 
 def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: pl.DataFrame,
-            gps_rows: int, version: str) -> pl.DataFrame:
-    """The day's one-row statistics (the reference's 97 columns, nothing more)."""
+            gps_rows: int, gaps: pl.Series, version: str) -> pl.DataFrame:
+    """The day's one-row statistics (the reference's 97 columns, nothing more); `gaps` are
+    `mean_ping_gaps` of the fleet's pings."""
     e = fleet.expeditions
     minutes = (e["end"] - e["start"]) / 60
-    gaps = _mean_ping_gaps(fleet.pings)
     n = s.height
 
     def share(mask: pl.Series) -> float | None:
@@ -582,7 +582,7 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     return pl.DataFrame({k: pl.Series(k, [v], dtype=_dtype(v)) for k, v in row.items()})
 
 
-def _mean_ping_gaps(pings: pl.DataFrame) -> pl.Series:
+def mean_ping_gaps(pings: pl.DataFrame) -> pl.Series:
     """Each expedition's mean time between pings (its pings are sorted by time): the gaps add
     up to last minus first."""
     exp, t = pings["exp"].to_numpy(), pings["t"].to_numpy().astype(np.float64)
