@@ -140,7 +140,7 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         offroute_m=par.number("validation_offroute_m"),
         zp_wait_s=par.number("zp_max_wait_min") * 60, settings=settings.stages,
         rejects=rejects, boarded=lambda: lap("boarding"))
-    del trx  # the transactions live on as stages (held to the end, they cost 0.3 GB)
+    del trx  # the transactions live on as stages; held, they would last to the end
     lap("alighting")
     stages = assign_periods(stages, "t_board", network, "board")
     stages = assign_periods(stages, "t_alight", network, "alight")
