@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cauce.apps.transit.accuracy import evaluate, metro_neighbour_pairs
+from cauce.apps.transit.accuracy import TRUTH_COLUMNS, evaluate, metro_neighbour_pairs
 from cauce.apps.transit.engine.network import load_network
 from cauce.apps.transit.engine.run import run_engine
 from cauce.apps.transit.metro import MetroTiming
@@ -121,7 +121,7 @@ def main() -> None:
     network = load_network(work, prepared.par, day, MetroTiming())
     route_stops = network.route_stops.join(network.routes.select("route_idx", "route"),
                                            on="route_idx").select("route", "seq", "stop")
-    truth = pl.read_parquet(inputs / f"{day.isoformat()}.truth.parquet")
+    truth = pl.read_parquet(inputs / f"{day.isoformat()}.truth.parquet", columns=TRUTH_COLUMNS)
     accuracy = evaluate(result.stages.with_columns(pl.col("stop_alight").alias("alight_stop")),
                         truth, route_stops,
                         metro_neighbour_pairs(network.stations, network.metro_lines))

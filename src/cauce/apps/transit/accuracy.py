@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+#: the columns of the ground truth `evaluate` reads: read only these (the truth has 15)
+TRUTH_COLUMNS = ["card", "t", "mode", "route", "alight_stop", "alight_seq", "trip"]
+
 
 @dataclass(frozen=True)
 class Accuracy:
@@ -43,7 +46,7 @@ def evaluate(stages: pl.DataFrame, truth: pl.DataFrame, route_stops: pl.DataFram
     (a, b) of unique station names adjacent on a line."""
     est = stages.select("card", pl.col("t").cast(pl.Int64), "has_alight", "alight_stop",
                         pl.col("trip").alias("est_trip"))
-    joined = truth.select("card", "t", "mode", "route", "alight_stop", "alight_seq", "trip").join(
+    joined = truth.select(TRUTH_COLUMNS).join(
         est, on=["card", "t"], how="left", suffix="_est")
     boardings = joined.height
     with_alight = joined.filter(pl.col("has_alight").fill_null(False))

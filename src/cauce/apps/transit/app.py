@@ -31,7 +31,7 @@ from cauce import (
     daily,
 )
 
-from .accuracy import Accuracy, evaluate, metro_neighbour_pairs
+from .accuracy import TRUTH_COLUMNS, Accuracy, evaluate, metro_neighbour_pairs
 from .engine.network import load_network
 from .engine.run import Cancelled, EngineSettings, run_engine
 from .engine.stages import StageSettings
@@ -219,7 +219,7 @@ def _accuracy(stages: pl.DataFrame, truth_path: Path, prepared: PreparedDay) -> 
     route_stops = network.route_stops.join(network.routes.select("route_idx", "route"),
                                            on="route_idx").select("route", "seq", "stop")
     estimated = stages.with_columns(pl.col("stop_alight").alias("alight_stop"))
-    return evaluate(estimated, pl.read_parquet(truth_path), route_stops,
+    return evaluate(estimated, pl.read_parquet(truth_path, columns=TRUTH_COLUMNS), route_stops,
                     metro_neighbour_pairs(network.stations, network.metro_lines))
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -49,7 +49,7 @@ CHAINS = (("viajes", "bip", "general", "expediciones", "speed"),
           ("etapas", "profile", "odbyroute", PARQUET))
 Progress = Callable[[int, int, str], None]
 DROPPED_BEFORE_OUTPUTS = ("bx", "by", "sid", "last_of_day", "next_x", "next_y", "next_t",
-                          "n_card", "cost")
+                          "n_card", "cost", "service_key", "alight_period_id")
 
 
 class Cancelled(Exception):
@@ -133,13 +133,14 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     gps_rows = gps.height
     lap("read")
     fleet = build_fleet(runs, gps, network, par.number("route_offroute_m"), rejects)
-    del gps  # the pings live on, projected, in the fleet
+    del gps, runs  # the pings live on, projected, in the fleet
     lap("runs")
     stages = build_stages(
         trx, network, fleet, closeness_m=par.number("next_stop_closeness_m"),
         offroute_m=par.number("validation_offroute_m"),
         zp_wait_s=par.number("zp_max_wait_min") * 60, settings=settings.stages,
         rejects=rejects, boarded=lambda: lap("boarding"))
+    del trx  # the transactions live on as stages; held, they would last to the end
     lap("alighting")
     stages = assign_periods(stages, "t_board", network, "board")
     stages = assign_periods(stages, "t_alight", network, "alight")
@@ -163,9 +164,10 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
     name = day.isoformat()
     paths = {kind: (workdir / par.path(f"out_{kind}")) if f"out_{kind}" in par.values else (
         folder / f"{name}.{kind}") for kind in LAYOUT_KINDS}
-    outputs, rows, parquet = write_outputs(
-        DayTables(enriched, trips, fleet, network, gps_rows), paths, day,
-        parquet_dir=parquet_dir, written=step)
+    day_tables = DayTables.of(enriched, trips, fleet, network, gps_rows)
+    del fleet, trips  # the day's pings go before the files are written
+    outputs, rows, parquet = write_outputs(day_tables, paths, day, parquet_dir=parquet_dir,
+                                           written=step)
     outputs["rechazos"] = write_rejects(rejects, folder / f"{name}.rechazos")
     summary = enriched.select("card", "t", "mode", "has_alight",
                               pl.col("stop_alight").cast(pl.String), "trip")
@@ -179,9 +181,19 @@ class DayTables:
 
     stages: pl.DataFrame  # enriched (tables.enrich_stages), sorted by card, time
     trips: pl.DataFrame   # sorted by card, trip
-    fleet: Fleet
+    fleet: Fleet          # without its pings: what the outputs need of them is below
     network: Network
     gps_rows: int
+    speeds: pl.DataFrame  # runs.section_speeds
+    ping_gaps: pl.Series  # tables.mean_ping_gaps, for `.general`
+
+    @classmethod
+    def of(cls, stages: pl.DataFrame, trips: pl.DataFrame, fleet: Fleet, network: Network,
+           gps_rows: int) -> DayTables:
+        """The outputs' tables; the pings (0.2 GB on a santiago day) are read here and not
+        kept, so they are not held while the files are written."""
+        return cls(stages, trips, replace(fleet, pings=fleet.pings.clear()), network, gps_rows,
+                   section_speeds(fleet, network), tables.mean_ping_gaps(fleet.pings))
 
 
 def write_outputs(day_tables: DayTables, paths: dict[str, Path], day: date, *,
@@ -198,7 +210,6 @@ def write_outputs(day_tables: DayTables, paths: dict[str, Path], day: date, *,
     second core busy."""
     t = day_tables
     enriched, trips, fleet, network = t.stages, t.trips, t.fleet, t.network
-    speeds = section_speeds(fleet, network)
     general_input = enriched.select("mode", "board_seq", "has_alight", "card", "trip",
                                     "stage_in_trip", "t", "t_alight", "board_stop", "bst_unique")
     # the biggest tables are written by groups of whole cards (or expeditions) to bound memory
@@ -224,11 +235,11 @@ def write_outputs(day_tables: DayTables, paths: dict[str, Path], day: date, *,
         "profile": profile_parts,
         "odbyroute": lambda: tables.odbyroute(enriched, network, fleet, day),
         "expediciones": lambda: tables.expediciones(fleet, network, day),
-        "speed": lambda: tables.speed(speeds, network, day),
+        "speed": lambda: tables.speed(t.speeds, network, day),
         "bip": lambda: (tables.bip(enriched.slice(*rows), network, day)
                         for rows, _ in card_parts),
         "general": lambda: tables.general(day, network, fleet, general_input, trips,
-                                          t.gps_rows, VERSION),
+                                          t.gps_rows, t.ping_gaps, VERSION),
     }
     rows: dict[str, int] = {}
     parquet: dict[str, Path] = {}

@@ -65,15 +65,23 @@ def _categorical(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.String).cast(pl.Categorical))
 
 
+#: row numbers and looked-up parts that only go into the enriched columns: dropped, since the
+#: enriched stages are held while every output is written (0.5 GB on a santiago day)
+LOOK_UP_ONLY = ("board_rs", "alight_rs", "station_idx", "alight_station", "operator",
+                "exp_operator", "board_dist", "alight_dist", "headway_s", "alight_stop",
+                "ast_unique", "board_comuna", "alight_comuna", "bst_comuna", "ast_comuna")
+
+
 def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.DataFrame:
     """Names, operators and waits that several outputs share, gathered once by row numbers.
 
     Stops, stations, routes and expeditions are looked up by position (`board_rs` is the row of
     the stop in the sorted route-stop table, `station_idx` and `exp` are row numbers too), so
     no hash join runs over the day's stages. Names are categorical (a few thousand distinct
-    stops and routes), so the enriched stages stay compact; they become text when written."""
+    stops and routes), so the enriched stages stay compact; they become text when written. Only
+    the columns the outputs read are kept (`LOOK_UP_ONLY` goes)."""
     rs = _categorical(network.route_stops.sort("route_idx", "seq").select(
-        "stop", "user_stop", "name", "comuna", "dist"))
+        "stop", "comuna", "dist"))
     st = _categorical(network.stations.sort("station_idx").select("unique", "line", "comuna"))
     routes = _categorical(network.routes.sort("route_idx").select("route", "user", "direction"))
     route_ids = network.routes.sort("route_idx")["route_idx"].to_numpy()
@@ -112,7 +120,7 @@ def enrich_stages(stages: pl.DataFrame, network: Network, fleet: Fleet) -> pl.Da
         (pl.col("alight_dist") - pl.col("board_dist")).alias("route_dist"),
         ((pl.col("x_alight") - pl.col("x_board")) ** 2 + (pl.col("y_alight") - pl.col(
             "y_board")) ** 2).sqrt().alias("eucl_dist"),
-        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min"))
+        (pl.col("headway_s") / 2 / 60).alias("mean_wait_min")).drop(LOOK_UP_ONLY)
 
 
 def _headways(stages: pl.DataFrame, fleet: Fleet) -> np.ndarray:
@@ -476,11 +484,11 @@ def bip(s: pl.DataFrame, network: Network, day: date) -> pl.LazyFrame:
 
 
 def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: pl.DataFrame,
-            gps_rows: int, version: str) -> pl.DataFrame:
-    """The day's one-row statistics (the reference's 97 columns, nothing more)."""
+            gps_rows: int, gaps: pl.Series, version: str) -> pl.DataFrame:
+    """The day's one-row statistics (the reference's 97 columns, nothing more); `gaps` are
+    `mean_ping_gaps` of the fleet's pings."""
     e = fleet.expeditions
     minutes = (e["end"] - e["start"]) / 60
-    gaps = _mean_ping_gaps(fleet.pings)
     n = s.height
 
     def share(mask: pl.Series) -> float | None:
@@ -490,8 +498,9 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     located = s["board_seq"].is_not_null() | (mode == "METRO")
     alight_share = {}
     for label, code in (("Bus", "BUS"), ("Metro", "METRO"), ("ZonasPagas", "ZP")):
-        sub = s.filter(pl.col("mode") == code)
-        alight_share[label] = 100 * float(sub["has_alight"].mean()) if sub.height else None
+        # one column filtered, not the stages: `general` runs beside other outputs
+        has_alight = s["has_alight"].filter(mode == code)
+        alight_share[label] = 100 * float(has_alight.mean()) if has_alight.len() else None
     t = trips
     nt = t.height
 
@@ -499,7 +508,7 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
         return 100 * float(mask.sum()) / nt if nt else None
 
     modes = _metro_in_trips(s)
-    complete = t.filter(pl.col("last_has_alight"))
+    complete = t.select("t_start", "t_end", "ox", "oy", "dx", "dy").filter(t["last_has_alight"])
     dur = (complete["t_end"] - complete["t_start"]) / 60
     dist = ((complete["dx"] - complete["ox"]) ** 2 + (complete["dy"] - complete["oy"]) ** 2
             ).sqrt()
@@ -521,9 +530,9 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     stops = network.route_stops["stop"].unique()
     classes = stops.str.slice(0, 1)
     board_class = s["board_stop"].cast(pl.String).str.slice(0, 1)
-    top_metro = s.filter(pl.col("mode") == "METRO").group_by("bst_unique").len().sort(
-        ["len", "bst_unique"], descending=[True, False]).head(10)
-    top_bus = s.filter(pl.col("board_stop").is_not_null()).group_by("board_stop").len().sort(
+    top_metro = s.select("bst_unique").filter(mode == "METRO").group_by("bst_unique").len(
+    ).sort(["len", "bst_unique"], descending=[True, False]).head(10)
+    top_bus = s.select("board_stop").drop_nulls().group_by("board_stop").len().sort(
         ["len", "board_stop"], descending=[True, False]).head(10)
     row: dict[str, object] = {
         "Fecha": day.isoformat(), "TipoDia": network.day_type, "version": version,
@@ -573,7 +582,7 @@ def general(day: date, network: Network, fleet: Fleet, s: pl.DataFrame, trips: p
     return pl.DataFrame({k: pl.Series(k, [v], dtype=_dtype(v)) for k, v in row.items()})
 
 
-def _mean_ping_gaps(pings: pl.DataFrame) -> pl.Series:
+def mean_ping_gaps(pings: pl.DataFrame) -> pl.Series:
     """Each expedition's mean time between pings (its pings are sorted by time): the gaps add
     up to last minus first."""
     exp, t = pings["exp"].to_numpy(), pings["t"].to_numpy().astype(np.float64)

@@ -134,7 +134,7 @@ def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) ->
 
     Stages come sorted by card and time, so a trip is a run of rows starting where
     `stage_in_trip` is 1: its first and last stage are gathered by position."""
-    s = stages.select("card", "trip", "t", "t_alight", "has_alight", "end_reason", "sid",
+    s = stages.select("card", "trip", "t", "t_alight", "has_alight", "end_reason",
                       "board_period_id", "board_period", pl.col("x_board").alias("ox"),
                       pl.col("y_board").alias("oy"), pl.col("x_alight").alias("dx"),
                       pl.col("y_alight").alias("dy"))
@@ -145,12 +145,10 @@ def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) ->
     home = card_first[np.searchsorted(card_first, first, side="right") - 1]
     no_alight = (~s["has_alight"]).cast(pl.Int64).to_numpy()
     head = s[first].select("card", "trip", pl.col("t").alias("t_start"), "ox", "oy",
-                           pl.col("sid").alias("first_sid"),
                            pl.col("board_period_id").alias("period_id"),
                            pl.col("board_period").alias("period"))
     tail = s[last].select(pl.col("has_alight").alias("last_has_alight"),
-                          pl.col("t_alight").alias("t_end"), "dx", "dy", "end_reason",
-                          pl.col("sid").alias("last_sid"))
+                          pl.col("t_alight").alias("t_end"), "dx", "dy", "end_reason")
     trips = pl.concat([head, tail, s[home].select(pl.col("ox").alias("hx"),
                                                   pl.col("oy").alias("hy"))], how="horizontal")
     same_card_next = np.append(card[first[1:]] == card[first[:-1]], False) if first.size \
@@ -173,5 +171,4 @@ def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) ->
         pl.when(pl.col("last_has_alight")).then(factor).otherwise(0.0).alias(
             "factor_expansion")).drop("hx", "hy", "next_start").select(
         "card", "trip", "n_stages", "n_no_alight", "last_has_alight", "t_start", "t_end", "ox",
-        "oy", "dx", "dy", "end_reason", "first_sid", "last_sid", "period_id", "period",
-        "purpose", "factor_expansion")
+        "oy", "dx", "dy", "end_reason", "period_id", "period", "purpose", "factor_expansion")
