@@ -2,8 +2,10 @@
 
 One loop object does all the bookkeeping in the thread that calls `pump` (claims, settlements,
 lease heartbeats, cancellation checks); workers only execute user code. Settlements are written
-in batches, one transaction for everything that finished since the last pump, which is what
-keeps thousands of messages a second cheap on SQLite.
+in batches, one transaction for everything that finished in the last `SETTLE_AFTER` seconds,
+which is what keeps thousands of messages a second cheap on SQLite and spares PostgreSQL a disk
+flush per message when several worker processes share the work (the plain successes of one
+source are a single statement there, `cauce.backends.state.StateStore.acknowledge`).
 
 Two ways to drive it: `pump` hands work to a thread pool (``cauce serve``/``worker``), and
 `run_inline` executes work in the calling thread, one delivery at a time, in a deterministic
@@ -25,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from .execute import Outcome
@@ -43,6 +46,9 @@ class Dispatcher:
     CANCEL_CHECK_EVERY = 1.0
     PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
     RECORD_AFTER = 0.2  # seconds a delivery runs before its row is marked running
+    # seconds a finished delivery waits for others to settle with it: one durable commit for
+    # all, where several worker processes would each commit (and flush the disk) for one
+    SETTLE_AFTER = 0.02
 
     def __init__(
         self, runtime: Runtime, *, threads: int = 8, processes: int = 2,
@@ -56,6 +62,7 @@ class Dispatcher:
         self.processes = max(1, processes)
         self._pool: ThreadPoolExecutor | None = None
         self._done: deque[Delivery] = deque()
+        self._done_since: float | None = None  # when this pump first saw _done not empty
         self.inflight: dict[str, Delivery] = {}
         self._process_inflight = 0
         # deliveries that must run alone go to a child process when the app can be imported there
@@ -69,7 +76,7 @@ class Dispatcher:
     # -- the pool-driven loop ---------------------------------------------------------
     def pump(self) -> int:
         """Settle finished work, keep leases alive, claim and start new work; returns activity."""
-        settled = self._settle_done()
+        settled = self._settle_done(wait=self._claiming)
         now = self.runtime.clock.time()
         if now - self._last_cancel_check >= self.CANCEL_CHECK_EVERY:
             self._check_cancellations()
@@ -138,9 +145,19 @@ class Dispatcher:
                                                in_child=self._in_child(delivery, inline=inline))
         return executor.execute(delivery.spec, delivery.cancel)
 
-    def _settle_done(self) -> int:
+    def _settle_done(self, *, wait: bool = False) -> int:
+        """Settle the deliveries that finished; ``wait``: only once the first of them has
+        waited `SETTLE_AFTER` (real time, whatever the runtime's clock) or they are many."""
         if not self._done:
             return 0
+        if wait:
+            now = time.monotonic()
+            if self._done_since is None:
+                self._done_since = now
+            if (now - self._done_since < self.SETTLE_AFTER
+                    and len(self._done) < self.threads * self.PREFETCH // 2):
+                return 0
+        self._done_since = None
         batch = []
         while self._done:
             batch.append(self._done.popleft())
@@ -180,22 +197,26 @@ class Dispatcher:
         now = runtime.clock.time()
         queues = runtime.state.queues
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
-        ready = queues.next_visible([s.queue for s in queue_sources])
-        wanted: list[Source] = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
+        # per queue: when its first message is visible, and whether it holds work that must run
+        # alone (in a child process, or inline one at a time) or expired leases (a queue
+        # without any skips recovering them in the transaction)
+        ready = queues.ready([s.queue for s in queue_sources], now=now)
+        wanted: list[Source] = [s for s in queue_sources
+                                if ready.get(s.queue, (now + 1, False))[0] <= now]
         stream_sources = [s for s in self.sources
                           if isinstance(s, StreamSource) and s.has_work(now)]
         wanted += stream_sources
         if not wanted:
             return []
-        # sources holding work that must run alone (in a child process, or inline one at a time)
-        # or expired leases (a queue without any skips recovering them in the transaction)
-        apart = set(queues.alone_ready([s.queue for s in wanted if isinstance(s, QueueSource)],
-                                       now=now))
-        alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
+        alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and ready[s.queue][1])
                          or (isinstance(s, StreamSource) and s.has_alone(now))}
         taken: list[tuple[Source, Sequence[Claimed]]] = []
         count = children = 0
-        with runtime.state.atomic(durable=False):  # a claim lost in a crash is found again
+        # a claim lost in a crash is found again; one that is a single statement is atomic by
+        # itself (on PostgreSQL a transaction around it would cost two round trips)
+        single = (len(wanted) == 1 and not alone_sources and isinstance(wanted[0], QueueSource)
+                  and wanted[0].batch_size == 1)
+        with nullcontext() if single else runtime.state.atomic(durable=False):
             for source in wanted:
                 cap = self._capacity(source, free - count)
                 if one:
@@ -224,9 +245,12 @@ class Dispatcher:
         for delivery in deliveries:
             by_source.setdefault(id(delivery.source), []).append(delivery)
         writes = [group[0].source.settlement(group, now) for group in by_source.values()]
-        with runtime.state.atomic():
-            for write in writes:
-                write()
+        if len(writes) == 1:
+            writes[0]()  # atomic by itself: on PostgreSQL often one statement
+        else:
+            with runtime.state.atomic():
+                for write in writes:
+                    write()
         for delivery in deliveries:
             runtime.announce(delivery)
 

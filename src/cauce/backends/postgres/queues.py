@@ -90,7 +90,8 @@ class PostgresQueues(QueueStore):
                 worker: str | None = None, alone: bool | None = False) -> list[StoredMessage]:
         sql = _CLAIM_ANY if alone is None else _CLAIM_ALONE if alone else _CLAIM_TOGETHER
         rows = self.db.rows(sql, {"lease": new_token(), "until": now + visibility,
-                                  "queue": queue, "now": now, "limit": limit, "worker": worker})
+                                  "queue": queue, "now": now, "limit": limit, "worker": worker},
+                            durable=False)
         return sorted((message(r) for r in rows), key=lambda m: m.id)
 
     def expired(self, queue: str, *, now: float) -> list[StoredMessage]:
@@ -163,6 +164,24 @@ class PostgresQueues(QueueStore):
             "                 WHERE queue = q AND lease IS NOT NULL)) "
             "FROM unnest(%s::text[]) AS q", (list(queues),))
         return {q: at for q, at in rows if at is not None}
+
+    def ready(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[float, bool]]:
+        # next_visible's minimums, then alone_ready's probes for the queues ready now
+        if not queues:
+            return {}
+        rows = self.db.rows(
+            "SELECT q, at, at <= %(now)s AND ("
+            "  EXISTS (SELECT 1 FROM messages WHERE queue = q AND isolation = 2 "
+            "          AND visible_at <= %(now)s) "
+            "  OR EXISTS (SELECT 1 FROM messages WHERE queue = q AND lease IS NOT NULL "
+            "             AND visible_at <= %(now)s)) "
+            "FROM (SELECT q, least((SELECT min(visible_at) FROM messages "
+            "                       WHERE queue = q AND lease IS NULL), "
+            "                      (SELECT min(visible_at) FROM messages "
+            "                       WHERE queue = q AND lease IS NOT NULL)) AS at "
+            "      FROM unnest(%(queues)s::text[]) AS q) AS r WHERE at IS NOT NULL",
+            {"queues": list(queues), "now": now})
+        return {q: (at, apart) for q, at, apart in rows}
 
     def alone_ready(self, queues: Sequence[str], *, now: float) -> list[str]:
         if not queues:
