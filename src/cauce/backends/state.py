@@ -751,7 +751,12 @@ class CopyStore(ABC):
 
 
 class Listener(Protocol):
-    """Receives wake-ups for one serving process (`StateStore.listener`)."""
+    """Receives wake-ups for one serving process (`StateStore.listener`). ``poll``: how long
+    the process may wait between looks for work while it listens — None: as long as it would
+    without (wake-ups may be dropped); seconds: its notifiers drop none, so polling only finds
+    delayed messages and expired leases, and a lost connection's work."""
+
+    poll: float | None
 
     def start(self) -> bool: ...
 

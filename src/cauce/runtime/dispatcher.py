@@ -75,8 +75,10 @@ class Dispatcher:
 
     # -- the pool-driven loop ---------------------------------------------------------
     def pump(self) -> int:
-        """Settle finished work, keep leases alive, claim and start new work; returns activity."""
-        settled = self._settle_done(wait=self._claiming)
+        """Settle finished work, keep leases alive, claim and start new work; returns how many
+        deliveries it started if it took all it had room for (more may be waiting: pump again
+        at once), else 0 (what is ready was taken: wait for a wake-up or the next poll)."""
+        self._settle_done(wait=self._claiming)
         now = self.runtime.clock.time()
         if now - self._last_cancel_check >= self.CANCEL_CHECK_EVERY:
             self._check_cancellations()
@@ -84,13 +86,14 @@ class Dispatcher:
         if self.inflight and now - self._last_heartbeat >= self.heartbeat_every:
             self._heartbeat(now)
             self._last_heartbeat = now
-        started = 0
+        started = room = 0
         if self._claiming:
-            claimed = self._claim(self.threads * self.PREFETCH - len(self.inflight))
+            room = self.threads * self.PREFETCH - len(self.inflight)
+            claimed = self._claim(room)
             self._start(claimed)
             started = len(claimed)
         self._record_started(now)
-        return settled + started
+        return started if started >= room else 0
 
     def _in_child(self, delivery: Delivery, *, inline: bool = False) -> bool:
         return delivery.source.in_process or (delivery.alone and self._children and not inline)
@@ -135,7 +138,8 @@ class Dispatcher:
                 delivery.outcome = Outcome(ok=False,
                                            error=f"internal error: {type(err).__name__}: {err}")
             self._done.append(delivery)
-            self.runtime.wake()
+            if self._frees_wanted_slot(delivery):
+                self.runtime.wake()  # else the next poll settles it, with others
 
     def _execute(self, delivery: Delivery, *, inline: bool = False) -> Outcome:
         if delivery.cancel.is_set():  # asked to cancel while it waited for a thread
@@ -145,17 +149,27 @@ class Dispatcher:
                                                in_child=self._in_child(delivery, inline=inline))
         return executor.execute(delivery.spec, delivery.cancel)
 
+    def _frees_wanted_slot(self, delivery: Delivery) -> bool:
+        """Whether settling ``delivery`` at once may let waiting work start: it holds a slot of
+        its source's concurrency limit or of the child processes, or the claims are full (or
+        no more are made)."""
+        return (delivery.source.limit is not None or self._in_child(delivery)
+                or not self._claiming or len(self.inflight) >= self.threads * self.PREFETCH)
+
     def _settle_done(self, *, wait: bool = False) -> int:
         """Settle the deliveries that finished; ``wait``: only once the first of them has
-        waited `SETTLE_AFTER` (real time, whatever the runtime's clock) or they are many."""
+        waited `SETTLE_AFTER` (real time, whatever the runtime's clock), unless they are many
+        or one of them frees a slot work may be waiting for."""
         if not self._done:
             return 0
         if wait:
             now = time.monotonic()
             if self._done_since is None:
                 self._done_since = now
+            done = list(self._done)  # one C call: safe while worker threads append
             if (now - self._done_since < self.SETTLE_AFTER
-                    and len(self._done) < self.threads * self.PREFETCH // 2):
+                    and len(done) < self.threads * self.PREFETCH // 2
+                    and not any(self._frees_wanted_slot(d) for d in done)):
                 return 0
         self._done_since = None
         batch = []
