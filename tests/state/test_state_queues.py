@@ -103,6 +103,23 @@ def test_alone_ready_also_names_queues_with_expired_leases(state: StateStore) ->
     assert state.queues.alone_ready([Q], now=10.0) == [Q]
 
 
+def test_ready_answers_next_visible_and_alone_ready_together(state: StateStore) -> None:
+    state.queues.send(Q, ["1", "2"], now=0.0)
+    state.queues.send("app:later", ["x"], now=0.0, delay=50.0)
+    assert state.queues.ready([Q, "app:later", "app:none"], now=0.0) == {
+        Q: (0.0, False), "app:later": (50.0, False)}
+    got = state.queues.receive(Q, now=0.0, limit=2, visibility=10.0)
+    state.queues.release(got[0].id, got[0].lease or "", visible_at=5.0, isolation=OWN_PROCESS)
+    assert state.queues.ready([Q], now=4.0) == {Q: (5.0, False)}, "nothing apart is ready yet"
+    assert state.queues.ready([Q], now=5.0) == {Q: (5.0, True)}, "kept apart, ready now"
+    state.queues.ack([(got[0].id, got[0].lease or "")])  # the lease it was released from
+    state.queues.drop_unclaimed(got[0].id)
+    assert state.queues.ready([Q], now=9.0) == {Q: (10.0, False)}
+    assert state.queues.ready([Q], now=10.0) == {Q: (10.0, True)}, "an expired lease"
+    assert state.queues.ready([Q, "app:later"], now=60.0) == {
+        Q: (10.0, True), "app:later": (50.0, False)}
+
+
 def test_join_batches_marks_the_head_of_each_batch(state: StateStore) -> None:
     state.queues.send(Q, ["1", "2", "3"], now=0.0)
     got = state.queues.receive(Q, now=0.0, limit=3, visibility=10.0)

@@ -101,6 +101,21 @@ def test_an_upsert_naming_a_run_twice_keeps_the_last(state: StateStore) -> None:
     assert state.runs.get("u1").status is RunStatus.SUCCEEDED  # type: ignore[union-attr]
 
 
+def test_acknowledge_deletes_the_leased_messages_and_writes_the_runs(state: StateStore) -> None:
+    state.queues.send("app:q", ["1", "2", "3"], now=0.0)
+    got = state.queues.receive("app:q", now=0.0, limit=3, visibility=10.0)
+    leases = [(m.id, m.lease or "") for m in got[:2]] + [(got[2].id, "another lease")]
+    state.runs.insert([_run("a1"), _run("a2")])
+    state.acknowledge(leases, [_run("a1", status=RunStatus.SUCCEEDED, ended_at=3.0),
+                               _run("a2", status=RunStatus.RUNNING),
+                               _run("a2", status=RunStatus.SUCCEEDED, ended_at=4.0)])
+    assert [m.body for m in state.queues.listing("app:q")] == ["3"], "a stale lease acks none"
+    assert [state.runs.get(r).status for r in ("a1", "a2")] == [  # type: ignore[union-attr]
+        RunStatus.SUCCEEDED, RunStatus.SUCCEEDED]
+    state.acknowledge([], [_run("a3", status=RunStatus.SUCCEEDED)])
+    assert state.runs.get("a3") is not None
+
+
 def test_free_text_with_a_nul_character_is_kept_readable(state: StateStore) -> None:
     state.logs.append([("app", "general", 1.0, 20, "binary\x00output", None)])
     [line] = state.logs.read(app="app")

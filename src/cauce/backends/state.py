@@ -200,7 +200,9 @@ class QueueStore(ABC):
         each gets one token (the same for this call), ``receive_count + 1`` and ``worker``.
         ``alone=False`` takes messages delivered with others, ``True`` those kept apart in a
         process of their own (``isolation == OWN_PROCESS``), ``None`` any. Atomic: two callers
-        never lease the same message. Expired leases are not taken: settle them first."""
+        never lease the same message. Expired leases are not taken: settle them first. Called
+        outside `StateStore.atomic` it is a claim of its own, which an engine may commit
+        without waiting for its disk (see ``durable=False`` there)."""
 
     @abstractmethod
     def expired(self, queue: str, *, now: float) -> list[StoredMessage]:
@@ -254,6 +256,15 @@ class QueueStore(ABC):
     def alone_ready(self, queues: Sequence[str], *, now: float) -> list[str]:
         """The queues holding, now, a message kept apart in a process of its own or one whose
         lease expired (which may turn out to need that)."""
+
+    def ready(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[float, bool]]:
+        """`next_visible` and `alone_ready` asked together, as a claim asks them: per queue
+        holding messages, its earliest ``visible_at`` and whether it holds, now, work kept apart
+        or a lease that expired. One statement where the engine can (every claim asks it)."""
+        found = self.next_visible(queues)
+        apart = set(self.alone_ready([q for q in queues if found.get(q, now + 1) <= now],
+                                     now=now))
+        return {q: (at, q in apart) for q, at in found.items()}
 
     @abstractmethod
     def holds(self, queue: str, field: str, value: Any) -> bool:
@@ -742,7 +753,12 @@ class CopyStore(ABC):
 
 
 class Listener(Protocol):
-    """Receives wake-ups for one serving process (`StateStore.listener`)."""
+    """Receives wake-ups for one serving process (`StateStore.listener`). ``poll``: how long
+    the process may wait between looks for work while it listens — None: as long as it would
+    without (wake-ups may be dropped); seconds: its notifiers drop none, so polling only finds
+    delayed messages and expired leases, and a lost connection's work."""
+
+    poll: float | None
 
     def start(self) -> bool: ...
 
@@ -809,6 +825,13 @@ class StateStore(ABC):
         expired leases settled — so that losing it in a crash of the engine only undoes it and
         its work is found again. An engine may then commit without waiting for its disk; any
         durable commit after it makes it durable too (an engine's log is written in order)."""
+
+    def acknowledge(self, leases: Sequence[tuple[int, str]], runs: Sequence[RunRecord]) -> None:
+        """`QueueStore.ack` the leases and `RunStore.upsert` the runs in one transaction: how
+        deliveries that succeeded are settled (one statement where the engine can)."""
+        with self.atomic():
+            self.queues.ack(leases)
+            self.runs.upsert(runs)
 
     @abstractmethod
     def close(self) -> None:

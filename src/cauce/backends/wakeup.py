@@ -30,6 +30,8 @@ def supported() -> bool:
 class WakeListener:
     """Receives wake-ups for one serving process and calls ``on_wake`` for each."""
 
+    poll = None  # notifiers drop the wake-ups that follow one closely: polling finds that work
+
     def __init__(self, home: Path, name: str, on_wake: Callable[[], None]) -> None:
         self.path = home / FOLDER / f"{name}.sock"
         self._on_wake = on_wake

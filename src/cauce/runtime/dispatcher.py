@@ -2,8 +2,10 @@
 
 One loop object does all the bookkeeping in the thread that calls `pump` (claims, settlements,
 lease heartbeats, cancellation checks); workers only execute user code. Settlements are written
-in batches, one transaction for everything that finished since the last pump, which is what
-keeps thousands of messages a second cheap on SQLite.
+in batches, one transaction for everything that finished in the last `SETTLE_AFTER` seconds,
+which is what keeps thousands of messages a second cheap on SQLite and spares PostgreSQL a disk
+flush per message when several worker processes share the work (the plain successes of one
+source are a single statement there, `cauce.backends.state.StateStore.acknowledge`).
 
 Two ways to drive it: `pump` hands work to a thread pool (``cauce serve``/``worker``), and
 `run_inline` executes work in the calling thread, one delivery at a time, in a deterministic
@@ -25,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from .execute import Outcome
@@ -43,6 +46,9 @@ class Dispatcher:
     CANCEL_CHECK_EVERY = 1.0
     PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
     RECORD_AFTER = 0.2  # seconds a delivery runs before its row is marked running
+    # seconds a finished delivery waits for others to settle with it: one durable commit for
+    # all, where several worker processes would each commit (and flush the disk) for one
+    SETTLE_AFTER = 0.02
 
     def __init__(
         self, runtime: Runtime, *, threads: int = 8, processes: int = 2,
@@ -56,6 +62,7 @@ class Dispatcher:
         self.processes = max(1, processes)
         self._pool: ThreadPoolExecutor | None = None
         self._done: deque[Delivery] = deque()
+        self._done_since: float | None = None  # when this pump first saw _done not empty
         self.inflight: dict[str, Delivery] = {}
         self._process_inflight = 0
         # deliveries that must run alone go to a child process when the app can be imported there
@@ -68,8 +75,10 @@ class Dispatcher:
 
     # -- the pool-driven loop ---------------------------------------------------------
     def pump(self) -> int:
-        """Settle finished work, keep leases alive, claim and start new work; returns activity."""
-        settled = self._settle_done()
+        """Settle finished work, keep leases alive, claim and start new work; returns how many
+        deliveries it started if it took all it had room for (more may be waiting: pump again
+        at once), else 0 (what is ready was taken: wait for a wake-up or the next poll)."""
+        self._settle_done(wait=self._claiming)
         now = self.runtime.clock.time()
         if now - self._last_cancel_check >= self.CANCEL_CHECK_EVERY:
             self._check_cancellations()
@@ -77,13 +86,14 @@ class Dispatcher:
         if self.inflight and now - self._last_heartbeat >= self.heartbeat_every:
             self._heartbeat(now)
             self._last_heartbeat = now
-        started = 0
+        started = room = 0
         if self._claiming:
-            claimed = self._claim(self.threads * self.PREFETCH - len(self.inflight))
+            room = self.threads * self.PREFETCH - len(self.inflight)
+            claimed = self._claim(room)
             self._start(claimed)
             started = len(claimed)
         self._record_started(now)
-        return settled + started
+        return started if started >= room else 0
 
     def _in_child(self, delivery: Delivery, *, inline: bool = False) -> bool:
         return delivery.source.in_process or (delivery.alone and self._children and not inline)
@@ -128,7 +138,8 @@ class Dispatcher:
                 delivery.outcome = Outcome(ok=False,
                                            error=f"internal error: {type(err).__name__}: {err}")
             self._done.append(delivery)
-            self.runtime.wake()
+            if self._frees_wanted_slot(delivery):
+                self.runtime.wake()  # else the next poll settles it, with others
 
     def _execute(self, delivery: Delivery, *, inline: bool = False) -> Outcome:
         if delivery.cancel.is_set():  # asked to cancel while it waited for a thread
@@ -138,9 +149,29 @@ class Dispatcher:
                                                in_child=self._in_child(delivery, inline=inline))
         return executor.execute(delivery.spec, delivery.cancel)
 
-    def _settle_done(self) -> int:
+    def _frees_wanted_slot(self, delivery: Delivery) -> bool:
+        """Whether settling ``delivery`` at once may let waiting work start: it holds a slot of
+        its source's concurrency limit or of the child processes, or the claims are full (or
+        no more are made)."""
+        return (delivery.source.limit is not None or self._in_child(delivery)
+                or not self._claiming or len(self.inflight) >= self.threads * self.PREFETCH)
+
+    def _settle_done(self, *, wait: bool = False) -> int:
+        """Settle the deliveries that finished; ``wait``: only once the first of them has
+        waited `SETTLE_AFTER` (real time, whatever the runtime's clock), unless they are many
+        or one of them frees a slot work may be waiting for."""
         if not self._done:
             return 0
+        if wait:
+            now = time.monotonic()
+            if self._done_since is None:
+                self._done_since = now
+            done = list(self._done)  # one C call: safe while worker threads append
+            if (now - self._done_since < self.SETTLE_AFTER
+                    and len(done) < self.threads * self.PREFETCH // 2
+                    and not any(self._frees_wanted_slot(d) for d in done)):
+                return 0
+        self._done_since = None
         batch = []
         while self._done:
             batch.append(self._done.popleft())
@@ -180,22 +211,26 @@ class Dispatcher:
         now = runtime.clock.time()
         queues = runtime.state.queues
         queue_sources = [s for s in self.sources if isinstance(s, QueueSource)]
-        ready = queues.next_visible([s.queue for s in queue_sources])
-        wanted: list[Source] = [s for s in queue_sources if ready.get(s.queue, now + 1) <= now]
+        # per queue: when its first message is visible, and whether it holds work that must run
+        # alone (in a child process, or inline one at a time) or expired leases (a queue
+        # without any skips recovering them in the transaction)
+        ready = queues.ready([s.queue for s in queue_sources], now=now)
+        wanted: list[Source] = [s for s in queue_sources
+                                if ready.get(s.queue, (now + 1, False))[0] <= now]
         stream_sources = [s for s in self.sources
                           if isinstance(s, StreamSource) and s.has_work(now)]
         wanted += stream_sources
         if not wanted:
             return []
-        # sources holding work that must run alone (in a child process, or inline one at a time)
-        # or expired leases (a queue without any skips recovering them in the transaction)
-        apart = set(queues.alone_ready([s.queue for s in wanted if isinstance(s, QueueSource)],
-                                       now=now))
-        alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and s.queue in apart)
+        alone_sources = {id(s) for s in wanted if (isinstance(s, QueueSource) and ready[s.queue][1])
                          or (isinstance(s, StreamSource) and s.has_alone(now))}
         taken: list[tuple[Source, Sequence[Claimed]]] = []
         count = children = 0
-        with runtime.state.atomic(durable=False):  # a claim lost in a crash is found again
+        # a claim lost in a crash is found again; one that is a single statement is atomic by
+        # itself (on PostgreSQL a transaction around it would cost two round trips)
+        single = (len(wanted) == 1 and not alone_sources and isinstance(wanted[0], QueueSource)
+                  and wanted[0].batch_size == 1)
+        with nullcontext() if single else runtime.state.atomic(durable=False):
             for source in wanted:
                 cap = self._capacity(source, free - count)
                 if one:
@@ -224,9 +259,12 @@ class Dispatcher:
         for delivery in deliveries:
             by_source.setdefault(id(delivery.source), []).append(delivery)
         writes = [group[0].source.settlement(group, now) for group in by_source.values()]
-        with runtime.state.atomic():
-            for write in writes:
-                write()
+        if len(writes) == 1:
+            writes[0]()  # atomic by itself: on PostgreSQL often one statement
+        else:
+            with runtime.state.atomic():
+                for write in writes:
+                    write()
         for delivery in deliveries:
             runtime.announce(delivery)
 

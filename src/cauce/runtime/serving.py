@@ -103,8 +103,8 @@ def serve(
     rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
                               host=socket.gethostname(), role=rt.role, now=rt.clock.time())
     listener = rt.state.listener(rt.worker_id, rt.wake)
-    if listener is not None:
-        listener.start()
+    if listener is not None and listener.start() and listener.poll is not None:
+        poll = max(poll, listener.poll)
     # Lines logged by this loop (outside any run) form the worker's own log stream.
     with logs.scoped(logs.LogScope(rt.sink, rt.app.name, f"worker/{rt.worker_id}")):
         log_general(rt, rt.app.name, logging.INFO, "%s %s started (pid %d)", role, rt.worker_id,

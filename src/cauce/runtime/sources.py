@@ -135,11 +135,13 @@ class Source(ABC):
         """Give back a delivery this process will not finish."""
 
     def settlement(self, deliveries: list[Delivery], now: float) -> Callable[[], None]:
-        """The writes settling ``deliveries``, to call inside a transaction: what can be built
-        before it is built here, so that the write turn is held for the statements."""
+        """The writes settling ``deliveries``, in one transaction of their own (or of the
+        caller's): what can be built before it is built here, so that the write turn is held
+        for the statements."""
         def write() -> None:
-            for delivery in deliveries:
-                self.settle(delivery, now)
+            with self.runtime.state.atomic():
+                for delivery in deliveries:
+                    self.settle(delivery, now)
         return write
 
     runtime: Runtime
@@ -285,7 +287,8 @@ class QueueSource(Source):
 
     # -- settling ---------------------------------------------------------------------
     def settlement(self, deliveries: list[Delivery], now: float) -> Callable[[], None]:
-        """Plain successes of handlers share two statements, built beforehand (the hot path)."""
+        """Plain successes of handlers share one acknowledgement, built beforehand (the hot
+        path)."""
         state = self.runtime.state
         quick = {id(d) for d in deliveries
                  if isinstance(self.target, Handler) and d.outcome and d.outcome.ok
@@ -295,11 +298,14 @@ class QueueSource(Source):
         others = [d for d in deliveries if id(d) not in quick]
 
         def write() -> None:
-            if leases:
-                state.queues.ack(leases)
-                state.runs.upsert(ended)
-            for delivery in others:
-                self.settle(delivery, now)
+            if not others:
+                state.acknowledge(leases, ended)
+                return
+            with state.atomic():
+                if leases:
+                    state.acknowledge(leases, ended)
+                for delivery in others:
+                    self.settle(delivery, now)
         return write
 
     def settle(self, delivery: Delivery, now: float) -> None:

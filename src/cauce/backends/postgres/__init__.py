@@ -9,17 +9,18 @@ schema of their own, created when first opened. The driver is psycopg 3 (``cauce
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ...errors import StateError
+from ...runs import RunRecord
 from ..state import StateStore, Verdict
 from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
 from .copying import PostgresCopying
 from .database import Database, locate
 from .logs import PostgresLogs
 from .queues import PostgresQueues
-from .runs import PostgresRuns
+from .runs import UPSERT, PostgresRuns, columns, latest_of
 from .schema import SCHEMA_VERSION, TABLES, current_version, migrate
 from .streams import PostgresStreams
 from .tables import PostgresTables
@@ -27,6 +28,12 @@ from .views import PostgresViews
 from .wakeup import PostgresListener, PostgresNotifier
 
 __all__ = ["PostgresState"]
+
+# Deliveries that succeeded, settled in one statement: their messages deleted (a data-modifying
+# WITH runs whether or not it is read) and their runs written.
+_ACKNOWLEDGE = ("WITH acked AS (DELETE FROM messages AS m "
+                "USING unnest(%s::bigint[], %s::text[]) AS u(id, lease) "
+                "WHERE m.id = u.id AND m.lease = u.lease) " + UPSERT)
 
 
 class PostgresState(StateStore):
@@ -98,6 +105,14 @@ class PostgresState(StateStore):
             return migrate(db, explicit=True)
         finally:
             db.close()
+
+    def acknowledge(self, leases: Sequence[tuple[int, str]], runs: Sequence[RunRecord]) -> None:
+        latest = latest_of(runs)
+        if not leases or not latest:
+            super().acknowledge(leases, runs)
+            return
+        self.db.change(_ACKNOWLEDGE, [[i for i, _ in leases], [t for _, t in leases],
+                                      *columns(latest)])
 
     @contextmanager
     def atomic(self, *, durable: bool = True) -> Iterator[None]:

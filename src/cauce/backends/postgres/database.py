@@ -3,9 +3,11 @@ savepoints, and PostgreSQL's errors said in one line.
 
 Connections come from a small pool: a call outside `atomic` borrows one for its statement (run
 in autocommit mode, so one statement is one round trip and one transaction), an `atomic` block
-keeps one for the whole block (nested blocks are savepoints of its transaction). A connection
-belongs to the process that opened it: after a fork the child leaves the parent's connections
-alone and opens its own. psycopg prepares a statement on the server once it has run a few
+keeps one for the whole block (nested blocks are savepoints of its transaction). A block or
+call that need not wait for the disk takes a connection whose session says so (a pool of its
+own), so that it costs no statement more than a durable one. A connection belongs to the
+process that opened it: after a fork the child leaves the parent's connections alone and opens
+its own. psycopg prepares a statement on the server once it has run a few
 times on a connection, so the hot statements are parsed and planned once per connection.
 """
 
@@ -156,19 +158,21 @@ class Database:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._idle: list[psycopg.Connection[Any]] = []
+        self._idle_relaxed: list[psycopg.Connection[Any]] = []  # for blocks not durable
         self._all: list[psycopg.Connection[Any]] = []
         self._local = threading.local()
         self._closed = False
 
     # -- connections -------------------------------------------------------------------
-    def connect(self, *, autocommit: bool = True) -> psycopg.Connection[Any]:
-        """A new connection of its own (the pool's, a listener's), search path set."""
+    def connect(self, *, autocommit: bool = True, relaxed: bool = False) -> psycopg.Connection[Any]:
+        """A new connection of its own (the pool's, a listener's), search path set; ``relaxed``
+        (or a database not ``durable``): its commits do not wait for the disk."""
         options = {"autocommit": autocommit, "connect_timeout": 10,
                    "application_name": "cauce"}
         settings = [self.location.options] if self.location.options else []
         if self.location.schema:
             settings.append(f"-c search_path={self.location.schema}")
-        if not self.durable:
+        if relaxed or not self.durable:
             settings.append("-c synchronous_commit=off")
         if settings:
             options["options"] = " ".join(settings)
@@ -185,29 +189,32 @@ class Database:
         """In a child process: forget (without closing) the parent's connections."""
         with self._lock:
             _INHERITED.extend(self._all)
-            self._idle, self._all = [], []
+            self._idle, self._idle_relaxed, self._all = [], [], []
             self._local = threading.local()
             self._pid = os.getpid()
 
-    def _take(self) -> psycopg.Connection[Any]:
+    def _take(self, relaxed: bool = False) -> psycopg.Connection[Any]:
         if self._closed:
             raise StateError(f"the state at {self.location.where} was closed",
                              hint="open the state store again")
         if os.getpid() != self._pid:
             self._forked()
+        relaxed = relaxed and self.durable  # a relaxed database's connections all are
         with self._lock:
-            while self._idle:
-                con = self._idle.pop()
+            idle = self._idle_relaxed if relaxed else self._idle
+            while idle:
+                con = idle.pop()
                 if not con.closed:
                     return con
-        con = self.connect()
+        con = self.connect(relaxed=relaxed)
         with self._lock:
             self._all.append(con)
         return con
 
     def _drop_idle(self) -> None:
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle = self._idle + self._idle_relaxed
+            self._idle, self._idle_relaxed = [], []
             for con in idle:
                 with contextlib.suppress(ValueError):
                     self._all.remove(con)
@@ -215,11 +222,12 @@ class Database:
             with contextlib.suppress(Exception):
                 con.close()
 
-    def _give(self, con: psycopg.Connection[Any]) -> None:
+    def _give(self, con: psycopg.Connection[Any], relaxed: bool = False) -> None:
         broken = con.closed or con.info.transaction_status != self.psycopg.pq.TransactionStatus.IDLE
+        idle = self._idle_relaxed if relaxed and self.durable else self._idle
         with self._lock:
-            if not broken and not self._closed and len(self._idle) < self.IDLE_KEPT:
-                self._idle.append(con)
+            if not broken and not self._closed and len(idle) < self.IDLE_KEPT:
+                idle.append(con)
                 return
             with contextlib.suppress(ValueError):
                 self._all.remove(con)
@@ -246,18 +254,19 @@ class Database:
                              "have been committed") from None
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """This thread's connection inside an `atomic` block, else one borrowed for a call."""
+    def connection(self, *, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
+        """This thread's connection inside an `atomic` block, else one borrowed for a call (not
+        ``durable``: one whose commits do not wait for the disk)."""
         con = getattr(self._local, "con", None)
         if con is not None:
             yield con
             return
-        con = self._take()
+        con = self._take(relaxed=not durable)
         try:
             with self._translated(con):
                 yield con
         finally:
-            self._give(con)
+            self._give(con, relaxed=not durable)
 
     @contextmanager
     def atomic(self, *, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
@@ -269,21 +278,20 @@ class Database:
             with con.transaction():
                 yield con
             return
-        con = self._take()
+        con = self._take(relaxed=not durable)
         self._local.con = con
         try:
             with self._translated(con), con.transaction():
-                if not durable and self.durable:
-                    con.execute("SET LOCAL synchronous_commit TO off")
                 yield con
         finally:
             self._local.con = None
-            self._give(con)
+            self._give(con, relaxed=not durable)
 
     # -- statements ----------------------------------------------------------------------
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows a statement returns."""
-        with self.connection() as con:
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
+             durable: bool = True) -> list[tuple[Any, ...]]:
+        """The rows a statement returns (not ``durable``, outside a block: see `connection`)."""
+        with self.connection(durable=durable) as con:
             return con.execute(sql, params).fetchall()
 
     def row(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[Any, ...] | None:
@@ -308,7 +316,8 @@ class Database:
         with self._lock:
             self._closed = True
             owned = os.getpid() == self._pid
-            connections, self._all, self._idle = self._all, [], []
+            connections, self._all = self._all, []
+            self._idle, self._idle_relaxed = [], []
         for con in connections:
             if owned:
                 with contextlib.suppress(Exception):

@@ -47,6 +47,22 @@ ORDER BY n
 RETURNING id
 """
 
+# next_visible's two index-only minimums per queue (computed once: OFFSET 0 keeps the planner
+# from copying the subquery into each use of ``at``), then alone_ready's probes for the queues
+# ready now
+_READY = """
+SELECT q, at, at <= %(now)s AND (
+         EXISTS (SELECT 1 FROM messages WHERE queue = q AND isolation = 2
+                 AND visible_at <= %(now)s)
+         OR EXISTS (SELECT 1 FROM messages WHERE queue = q AND lease IS NOT NULL
+                    AND visible_at <= %(now)s))
+FROM (SELECT q, least((SELECT min(visible_at) FROM messages WHERE queue = q AND lease IS NULL),
+                      (SELECT min(visible_at) FROM messages
+                       WHERE queue = q AND lease IS NOT NULL)) AS at
+      FROM unnest(%(queues)s::text[]) AS q OFFSET 0) AS r
+WHERE at IS NOT NULL
+"""
+
 
 def message(row: Sequence[Any]) -> StoredMessage:
     """A StoredMessage from a row of `COLUMNS`."""
@@ -93,7 +109,8 @@ class PostgresQueues(QueueStore):
                 worker: str | None = None, alone: bool | None = False) -> list[StoredMessage]:
         sql = _CLAIM_ANY if alone is None else _CLAIM_ALONE if alone else _CLAIM_TOGETHER
         rows = self.db.rows(sql, {"lease": new_token(), "until": now + visibility,
-                                  "queue": queue, "now": now, "limit": limit, "worker": worker})
+                                  "queue": queue, "now": now, "limit": limit, "worker": worker},
+                            durable=False)
         return sorted((message(r) for r in rows), key=lambda m: m.id)
 
     def expired(self, queue: str, *, now: float) -> list[StoredMessage]:
@@ -166,6 +183,12 @@ class PostgresQueues(QueueStore):
             "                 WHERE queue = q AND lease IS NOT NULL)) "
             "FROM unnest(%s::text[]) AS q", (list(queues),))
         return {q: at for q, at in rows if at is not None}
+
+    def ready(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[float, bool]]:
+        if not queues:
+            return {}
+        rows = self.db.rows(_READY, {"queues": list(queues), "now": now})
+        return {q: (at, apart) for q, at, apart in rows}
 
     def alone_ready(self, queues: Sequence[str], *, now: float) -> list[str]:
         if not queues:

@@ -23,7 +23,7 @@ _TYPES = ("text", "text", "text", "text", "text", "integer", "text", "text", "bi
           "jsonb")
 # Rows go in as one array per column, so a batch of any size is one fixed statement.
 _UNNEST = ("SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for t in _TYPES) + ")")
-_UPSERT = (f"INSERT INTO runs ({RECORD}) {_UNNEST} "
+UPSERT = (f"INSERT INTO runs ({RECORD}) {_UNNEST} "
            "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
            "attempt = excluded.attempt, worker = excluded.worker, "
            "started_at = excluded.started_at, ended_at = excluded.ended_at, "
@@ -51,11 +51,17 @@ def _record(row: Sequence[Any]) -> RunRecord:
     return RunRecord.from_dict(dict(zip(_NAMES, row, strict=True)))
 
 
-def _columns(runs: Sequence[RunRecord]) -> list[list[Any]]:
+def columns(runs: Sequence[RunRecord]) -> list[list[Any]]:
     rows = [(r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
              r.message_id, r.event_id, r.queued_at, r.started_at, dump_value(r.params), r.worker,
              r.ended_at, text(r.error), dump_value(r.result)) for r in runs]
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+def latest_of(runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """One record per run, the last written winning (as one write after another would): a
+    statement may not update a row twice."""
+    return list({r.id: r for r in runs}.values())
 
 
 class PostgresRuns(RunStore):
@@ -69,14 +75,12 @@ class PostgresRuns(RunStore):
     # -- writing -------------------------------------------------------------------------
     def insert(self, runs: Sequence[RunRecord]) -> None:
         if runs:
-            self.db.change(f"INSERT INTO runs ({RECORD}) {_UNNEST}", _columns(runs))
+            self.db.change(f"INSERT INTO runs ({RECORD}) {_UNNEST}", columns(runs))
 
     def upsert(self, runs: Sequence[RunRecord]) -> None:
-        # One row per run, the last written winning (as one write after another would): a
-        # statement may not update a row twice.
-        latest = list({r.id: r for r in runs}.values())
+        latest = latest_of(runs)
         if latest:
-            self.db.change(_UPSERT, _columns(latest))
+            self.db.change(UPSERT, columns(latest))
 
     def finish(self, run_id: str, status: str, *, now: float, error: str | None = None,
                result: Any = None) -> None:
