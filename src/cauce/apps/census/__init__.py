@@ -19,6 +19,7 @@ from annotated_types import Ge
 
 from cauce import App, CauceError, CheckpointConflict, Context, Runtime
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
+from cauce.apps.census.report import warehouse_sections, write_census_report
 from cauce.apps.census.sources import (
     DATA,
     DATA_ROWS,
@@ -34,8 +35,9 @@ from cauce.apps.census.sources import (
 from cauce.reports import Section
 from cauce.textfiles import check_encoding
 
-# The loader, the report and the synthetic files (Polars, NumPy) load when a job first runs:
-# declaring the app (`cauce apps`, every worker's start) imports none of them.
+# The loader and the synthetic files (Polars, NumPy) load when a job first runs: declaring the
+# app (`cauce apps`, every worker's start) imports neither. (`report` is imported above, before
+# the job of that name, which would otherwise be replaced by the submodule on its first import.)
 if TYPE_CHECKING:
     from cauce.apps.census.loader import ChunkResult, LoadState
 
@@ -167,8 +169,6 @@ def report(
     ctx: Context, out: Annotated[str, "folder for index.html and its charts"] = "census-report"
 ) -> dict[str, Any]:
     """Write the HTML report (one SVG chart per breakdown) and check the class distribution."""
-    from cauce.apps.census.report import write_census_report
-
     settings = ctx.settings
     name = settings["table"]
     state = _load_state(name)
@@ -197,8 +197,6 @@ def report(
 @app.dashboard
 def dashboard(rt: Runtime) -> list[Section]:
     """Live in `cauce ui`: the income-share breakdowns and the quarantine, as loaded now."""
-    from cauce.apps.census.report import warehouse_sections
-
     name = rt.settings["table"]
     state = _checkpoint(name)
     if not state:
