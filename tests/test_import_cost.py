@@ -1,4 +1,5 @@
-"""`import cauce` and `cauce --help` stay light: the heavy libraries load when first used.
+"""`import cauce`, `cauce --help` and loading a bundled app stay light: the heavy libraries
+load when first used.
 
 Each case runs in a fresh interpreter and looks at ``sys.modules`` afterwards; the figures
 themselves are in benchmarks/cli_startup.py and docs/benchmarks.md.
@@ -67,6 +68,24 @@ def test_no_heavy_module_is_imported(code: str, heavy: tuple[str, ...]) -> None:
     loaded = loaded_after(code)
     assert "cauce" in loaded
     assert sorted(set(heavy) & loaded) == []
+
+# Loading an app's declarations (`cauce apps`, `cauce run APP JOB --help`, every worker's start)
+# reads the entry points (importlib.metadata) and checks cron expressions as they are declared
+# (croniter); the data libraries wait for the first run that needs them.
+HEAVY_FOR_APPS = (*(m for m in HEAVY if m not in ("croniter", "importlib.metadata")), "pyspark")
+BUNDLED_APPS = ("census", "contracting", "example", "opendata", "transit")
+LOAD_APP = """
+from cauce.cli.loading import load_app
+app, _ = load_app({name!r})
+assert app.name == {name!r} and app.jobs
+"""
+
+
+@pytest.mark.parametrize("name", BUNDLED_APPS)
+def test_no_heavy_module_is_imported_by_loading_an_app(name: str) -> None:
+    loaded = loaded_after(LOAD_APP.format(name=name))
+    assert f"cauce.apps.{name}" in loaded
+    assert sorted(set(HEAVY_FOR_APPS) & loaded) == []
 
 
 def test_the_check_sees_a_heavy_import() -> None:

@@ -13,32 +13,33 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge
 
 from cauce import App, CauceError, CheckpointConflict, Context, Runtime
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
-from cauce.apps.census.loader import (
-    ChunkResult,
-    LoadState,
-    checkpoint_name,
-    load_chunk,
-)
 from cauce.apps.census.report import warehouse_sections, write_census_report
 from cauce.apps.census.sources import (
     DATA,
+    DATA_ROWS,
     DEFAULT_SOURCES,
     DESCRIPTION,
+    TEST_ROWS,
     Advice,
     SourceFile,
     description_origin,
     fetch,
     source_name,
 )
-from cauce.apps.census.synth import DATA_ROWS, TEST_ROWS, write_synthetic
 from cauce.reports import Section
 from cauce.textfiles import check_encoding
+
+# The loader and the synthetic files (Polars, NumPy) load when a job first runs: declaring the
+# app (`cauce apps`, every worker's start) imports neither. (`report` is imported above, before
+# the job of that name, which would otherwise be replaced by the submodule on its first import.)
+if TYPE_CHECKING:
+    from cauce.apps.census.loader import ChunkResult, LoadState
 
 app = App(
     "census",
@@ -88,6 +89,8 @@ def load(
     ctx: Context, all: Annotated[bool, "load every remaining record in this run"] = False
 ) -> dict[str, Any]:
     """Load the next chunk of records (all of them with --all, or when --every is 0)."""
+    from cauce.apps.census.loader import load_chunk
+
     settings = ctx.settings
     text_encoding = _encoding(ctx)
     files = [_fetch(ctx, origin) for origin in settings["source"]]
@@ -119,7 +122,7 @@ def start(ctx: Context) -> dict[str, Any]:
     first chunk now (everything when --every is 0) and let the schedule go on, even if a
     finished load into another database paused it."""
     settings = ctx.settings
-    state = LoadState.from_json(target.checkpoint(checkpoint_name(settings["table"])))
+    state = _load_state(settings["table"])
     if state.done:
         ctx.log.info("the load into %s is finished; nothing to start", target.resolved_url)
         return {"started": False, "resumed": False}
@@ -141,6 +144,8 @@ def demo_data(
 ) -> dict[str, Any]:
     """Write synthetic Adult.data and Adult.test with the quirks of the real files, and their
     Description, so that a load of them needs no network."""
+    from cauce.apps.census.synth import write_synthetic
+
     folder = Path(out)
     files = write_synthetic(folder, data_rows=data_rows, test_rows=test_rows, seed=seed)
     for file in files:
@@ -166,7 +171,7 @@ def report(
     """Write the HTML report (one SVG chart per breakdown) and check the class distribution."""
     settings = ctx.settings
     name = settings["table"]
-    state = LoadState.from_json(target.checkpoint(checkpoint_name(name)))
+    state = _load_state(name)
     if state.cursor is None:
         raise CauceError(
             f"nothing is loaded in {name!r} in {target.resolved_url} yet",
@@ -193,7 +198,7 @@ def report(
 def dashboard(rt: Runtime) -> list[Section]:
     """Live in `cauce ui`: the income-share breakdowns and the quarantine, as loaded now."""
     name = rt.settings["table"]
-    state = target.checkpoint(checkpoint_name(name))
+    state = _checkpoint(name)
     if not state:
         return [Section("Nothing loaded yet", html="<p>Run <code>cauce run census load</code> "
                         "(or <code>cauce serve census</code>) to fill the table.</p>")]
@@ -215,13 +220,13 @@ def demo(rt: Runtime) -> list[str]:
     name = rt.settings["table"]
 
     def loaded() -> bool:
-        state = target.checkpoint(checkpoint_name(name))
+        state = _checkpoint(name)
         return bool(state and state["done"])
 
     rt.serve(until=loaded, timeout="120s")
     if not loaded():
         raise CauceError("the demo load did not finish within 120 s")
-    state = LoadState.from_json(target.checkpoint(checkpoint_name(name)))
+    state = _load_state(name)
     runs = [run for run in rt.runs(job=load) if run.result and run.result["chunk"]["read"]]
     checked = rt.run(report, out="census-report")
     if checked.error:
@@ -235,6 +240,20 @@ def demo(rt: Runtime) -> list[str]:
         f"tables: sqlite3 {rt.home / 'census.db'} 'SELECT * FROM {name}_income_by_education'",
         f"quarantine: sqlite3 {rt.home / 'census.db'} 'SELECT * FROM {name}_rejected'",
     ]
+
+
+def _checkpoint(table: str) -> dict[str, Any] | None:
+    """The warehouse checkpoint holding the load state of ``table``, None before any load."""
+    from cauce.apps.census.loader import checkpoint_name
+
+    return target.checkpoint(checkpoint_name(table))
+
+
+def _load_state(table: str) -> LoadState:
+    """The load state of ``table`` in the target warehouse (empty before any load)."""
+    from cauce.apps.census.loader import LoadState
+
+    return LoadState.from_json(_checkpoint(table))
 
 
 def _description(

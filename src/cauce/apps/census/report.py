@@ -11,14 +11,16 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cauce import Warehouse
 from cauce.apps.census.description import Description
-from cauce.apps.census.loader import LoadState
 from cauce.apps.census.schema import BREAKDOWNS, Breakdown, high_income_label, literal, view_name
 from cauce.apps.census.schema import rejected_table as rejected_name
 from cauce.reports import Section, bar_chart, write_report
+
+if TYPE_CHECKING:  # the loader imports Polars; the report only reads its state
+    from cauce.apps.census.loader import LoadState
 
 QUARANTINE_SHOWN = 20
 

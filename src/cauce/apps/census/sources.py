@@ -29,6 +29,7 @@ DEFAULT_SOURCES = (
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Adult.data",
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Adult.test",
 )
+DATA_ROWS, TEST_ROWS = 32_561, 16_281  # the sizes of the real Adult.data and Adult.test
 DEFAULT_DESCRIPTION = (
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Description"
 )

@@ -31,8 +31,8 @@ from cauce.apps.census.description import (
     Description,
 )
 from cauce.apps.census.reader import COMMENT_PREFIX
+from cauce.apps.census.sources import DATA_ROWS, TEST_ROWS
 
-DATA_ROWS, TEST_ROWS = 32_561, 16_281  # the sizes of the real Adult.data and Adult.test
 TEST_COMMENT = f"{COMMENT_PREFIX}1x3 Cross validator"
 MISSING_SHARE = {"workclass": 0.056, "occupation": 0.0005, "native-country": 0.018}
 LINE_WIDTH = 100  # longer value lists go on indented lines, as in the original

@@ -14,16 +14,12 @@ from typing import Annotated, Any
 from annotated_types import Ge, Interval
 
 from cauce import Context, ObjectNotFound, daily
-from cauce.apps.contracting import download as fetching
 from cauce.apps.contracting import lease, rawzone
 from cauce.apps.contracting.app import app, leases, quarantine, raw, staging
 from cauce.apps.contracting.errors import ContractingError, SourceMissing
-from cauce.apps.contracting.etl import transform
+from cauce.apps.contracting.scales import SCALES
 from cauce.apps.contracting.sources import SOURCES, Source, source
-from cauce.apps.contracting.synth import SCALES, generate, write_synthetic
-from cauce.apps.contracting.synth.portal import FILES, synthetic_portal
 from cauce.apps.contracting.watch import put_own
-from cauce.connectors.soda.portal import Portal
 
 START = "2015-01-01"  # the first SECOP II processes
 SHORT = {
@@ -66,6 +62,8 @@ def chosen(names: list[str]) -> list[Source]:
 # -- ETL ------------------------------------------------------------------------------------------
 def etl_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     """Turn one source's export in bucket staging into partition ``day`` of its raw table."""
+    from cauce.apps.contracting.etl import transform  # DuckDB: loaded when a run needs it
+
     src = source(key)
     object_key = staging_key(src)
     try:
@@ -187,6 +185,8 @@ def _day(ctx: Context) -> date:
 # -- download -------------------------------------------------------------------------------------
 def download_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     """Fetch one source whole from the portal into bucket staging (origen/<file name>)."""
+    from cauce.apps.contracting import download as fetching  # httpx, Polars
+
     src = source(key)
     result = fetching.fetch(ctx, src)
     put_own(staging_key(src), result.path)
@@ -208,6 +208,8 @@ def download(
 ) -> dict[str, Any]:
     """Every source from the Socrata portal (whole datasets, all pages) and PACO into bucket
     staging; obras inconclusas is not published as CSV and is put there by hand."""
+    from cauce.apps.contracting import download as fetching
+
     day = _day(ctx)
     skipped: list[str] = []
 
@@ -240,6 +242,8 @@ def synth(
 ) -> dict[str, Any]:
     """Synthetic bulk exports of the eleven sources into bucket staging (origen/), with planted
     irregularities, and their expected indicator values in truth/<date>.json."""
+    from cauce.apps.contracting.synth import write_synthetic  # NumPy, Polars
+
     if scale not in SCALES:
         raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")
     started = time.perf_counter()
@@ -272,6 +276,10 @@ def portal(
 ) -> dict[str, Any]:
     """Serve the synthetic sources offline until interrupted (Ctrl-C): the Socrata datasets by
     the SODA API with their real ids, PACO's bulletin as a file under /files/paco/."""
+    from cauce.apps.contracting.synth import generate
+    from cauce.apps.contracting.synth.portal import FILES, synthetic_portal
+    from cauce.connectors.soda.portal import Portal
+
     if scale not in SCALES:
         raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")
     frames, _ = generate(scale, seed=seed)

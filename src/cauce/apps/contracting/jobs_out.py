@@ -14,31 +14,27 @@ import time
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from cauce import CauceError, Context, Runtime, daily, weekly
 from cauce.apps.contracting import rawzone
 from cauce.apps.contracting.app import app, raw
 from cauce.apps.contracting.dag import FAILED, OK, SKIPPED, Done, Graph, Skip
-from cauce.apps.contracting.dashboard.page import read_panel, write_dashboard
-from cauce.apps.contracting.download import downloadable
-from cauce.apps.contracting.engine import Engine, connect
 from cauce.apps.contracting.errors import SourceMissing
 from cauce.apps.contracting.formats import cop, miles
-from cauce.apps.contracting.indicators.common import Inputs
-from cauce.apps.contracting.indicators.compute import IndicatorRunner, Outcome, load_inputs
-from cauce.apps.contracting.indicators.flags import FLAGS, Flag
-from cauce.apps.contracting.indicators.original import INDICATORS, Indicator
-from cauce.apps.contracting.indicators.run import Results, Step, assemble, run_all, run_flag
-from cauce.apps.contracting.indicators.scores import Fired
 from cauce.apps.contracting.jobs_in import SHORT, download_source, etl_source
-from cauce.apps.contracting.results import (
-    load_warehouse,
-    read_curated,
-    write_curated,
-)
 from cauce.apps.contracting.sources import SOURCES
-from cauce.apps.contracting.tables import COLUMNS
+
+# Ibis, PyArrow, Polars, Altair and httpx load when a run first needs them: declaring these jobs
+# (`cauce apps`, every worker's start) imports none of them.
+if TYPE_CHECKING:
+    from cauce.apps.contracting.engine import Engine
+    from cauce.apps.contracting.indicators.common import Inputs
+    from cauce.apps.contracting.indicators.compute import IndicatorRunner, Outcome
+    from cauce.apps.contracting.indicators.flags import Flag
+    from cauce.apps.contracting.indicators.original import Indicator
+    from cauce.apps.contracting.indicators.run import Results, Step
+    from cauce.apps.contracting.indicators.scores import Fired
 
 engine_name = app.setting(
     "engine", Literal["duckdb", "spark"], default="duckdb",
@@ -74,6 +70,8 @@ WEEK_START = "2023-03-12"  # the original DAG's start_date, a Sunday
 
 
 def _engine(ctx: Context) -> Engine:
+    from cauce.apps.contracting.engine import connect
+
     name = ctx.settings["engine"]
     engine = connect(name, spark_master=ctx.settings["spark_master"])
     ctx.log.info("engine: %s%s", name,
@@ -83,6 +81,8 @@ def _engine(ctx: Context) -> Engine:
 
 def _committed_files(day: date, tables: list[str] | None = None) -> dict[str, list[Path] | None]:
     """Local files of each raw table committed for ``day``; None where it is missing."""
+    from cauce.apps.contracting.tables import COLUMNS
+
     files: dict[str, list[Path] | None] = {}
     for table in tables if tables is not None else list(COLUMNS):
         try:
@@ -93,6 +93,9 @@ def _committed_files(day: date, tables: list[str] | None = None) -> dict[str, li
 
 
 def _compute(ctx: Context, day: date) -> Results:
+    from cauce.apps.contracting.indicators.compute import load_inputs
+    from cauce.apps.contracting.indicators.run import run_all
+
     published = ctx.settings["as_published"]
     files = _committed_files(day)
     missing = [t for t, f in files.items() if f is None]
@@ -112,6 +115,8 @@ def _compute(ctx: Context, day: date) -> Results:
 
 
 def _store(ctx: Context, outcome: Results) -> dict[str, Any]:
+    from cauce.apps.contracting.results import write_curated
+
     counts = write_curated(curated, outcome)
     ctx.log.info("curated zone: %s", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
     return {**outcome.summary(), "tables": counts}
@@ -143,6 +148,8 @@ def indicators(ctx: Context) -> dict[str, Any]:
 def load(ctx: Context) -> dict[str, Any]:
     """The date's results from the curated zone into the warehouse, replacing that date in every
     result table in one transaction."""
+    from cauce.apps.contracting.results import load_warehouse, read_curated
+
     day = _day(ctx)
     run = read_curated(curated, day, ctx.settings["as_published"])
     loaded = load_warehouse(results, run)
@@ -163,6 +170,8 @@ def dashboard(
 
 
 def _dashboard(ctx: Context, day: date | None, images: bool) -> dict[str, Any]:
+    from cauce.apps.contracting.dashboard.page import read_panel, write_dashboard
+
     panel = read_panel(results, day, as_published=ctx.settings["as_published"])
     written = write_dashboard(Path(ctx.settings["dashboard_dir"]), panel, images=images)
     ctx.log.info("dashboard for %s: %s", panel.fecha, written["page"])
@@ -201,6 +210,9 @@ class Week:
 
     def inputs(self, names: tuple[str, ...]) -> Inputs:
         """The raw tables committed for the day among ``names``, each read once."""
+        from cauce.apps.contracting.indicators.common import Inputs
+        from cauce.apps.contracting.indicators.compute import load_inputs
+
         engine = self.engine()
         for name in names:
             if name not in self._tables:
@@ -210,6 +222,10 @@ class Week:
                       self._shared, engine.materialize)
 
     def _build(self) -> None:
+        from cauce.apps.contracting.download import downloadable
+        from cauce.apps.contracting.indicators.flags import FLAGS
+        from cauce.apps.contracting.indicators.original import INDICATORS
+
         etl_of: dict[str, str] = {}
         for src in SOURCES.values():
             short = SHORT[src.key]
@@ -238,6 +254,8 @@ class Week:
                        ["carga"])
 
     def _indicator(self, indicator: Indicator) -> str:
+        from cauce.apps.contracting.indicators.compute import IndicatorRunner
+
         inputs = self.inputs(indicator.needs(self.published))
         if self._runner is None:
             self._runner = IndicatorRunner(self.engine(), inputs, as_published=self.published,
@@ -247,11 +265,18 @@ class Week:
         return _settle(outcome.status, outcome.reason)
 
     def _flag(self, flag: Flag) -> str:
+        from cauce.apps.contracting.indicators.run import run_flag
+
         result = self.flags[flag.code] = run_flag(self.engine(), self.inputs(flag.sources), flag,
                                                   self.ctx.log)
         return _settle(result[0].status, result[0].reason)
 
     def _results(self) -> dict[str, Any]:
+        from cauce.apps.contracting.indicators.flags import FLAGS
+        from cauce.apps.contracting.indicators.original import INDICATORS
+        from cauce.apps.contracting.indicators.run import Step, assemble
+        from cauce.apps.contracting.tables import COLUMNS
+
         outcomes = [self.outcomes[i.code] for i in INDICATORS if i.code in self.outcomes]
         flags = [self.flags[f.code] for f in FLAGS if f.code in self.flags]
         with self._engine_lock:
@@ -333,6 +358,7 @@ DEMO_DAY = "2023-04-16"
 def demo(rt: Runtime) -> list[str]:
     """Synthetic exports (tiny scale), the whole weekly DAG for one Sunday, then a few seconds
     of the contracts stream with its alerts, offline."""
+    from cauce.apps.contracting.indicators.flags import FLAGS
     from cauce.apps.contracting.jobs_in import synth
 
     made = rt.run(synth, scale="tiny", date=DEMO_DAY)

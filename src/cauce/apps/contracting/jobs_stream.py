@@ -15,7 +15,6 @@ from cauce.durations import parse_duration
 
 from .app import app, quarantine, raw, staging
 from .jobs_out import results
-from .stream import consumer, records, sample
 
 reference_check = app.setting(
     "reference_check",
@@ -78,6 +77,8 @@ def produce(
 ) -> dict[str, Any]:
     """Put contract records on stream `contracts` as the original producer did, at a steady
     rate on the runtime clock; contract numbers continue from the last run."""
+    from .stream import records  # NumPy, PyArrow: loaded when the producer runs
+
     seconds = parse_duration(for_, what="--for") if for_ else None
     total = math.ceil(seconds * rate) if seconds is not None else None
     start = ctx.now().timestamp()
@@ -106,6 +107,8 @@ def produce(
 def put(ctx: Context, seed: int, count: int) -> int:
     """Put the next ``count`` records of ``seed``, and move the counter, in one transaction;
     returns the first record's number."""
+    from .stream import records
+
     with ctx.atomic():
         item = producer.get("contracts") or {"stream": "contracts", "next": records.FIRST_ID}
         first = int(item["next"])
@@ -118,6 +121,8 @@ def put(ctx: Context, seed: int, count: int) -> int:
 def alert(batch: list[Record], ctx: Context) -> dict[str, Any]:
     """The eight stream indicators of each record, into `t_result_indicadores_stream` (upserted
     per contract, indicator and window) and, for each `Si`, a message on topic `alerts`."""
+    from .stream import consumer  # Polars, DuckDB: loaded by the first batch
+
     return consumer.handle(
         batch,
         ctx,
@@ -132,6 +137,8 @@ def alert(batch: list[Record], ctx: Context) -> dict[str, Any]:
 def demo_stream(rt: Runtime, seconds: float = 4.0, rate: float = 200.0) -> list[str]:
     """A few seconds of the stream: registries holding some of the producer's pool values as a
     newer weekly cut, the producer at ``rate``, the alerts as they are computed."""
+    from .stream import sample
+
     day = date(2023, 4, 23)
     sample.publish(raw, quarantine, day, background=2_000)
     run_id = rt.submit(produce, params={"rate": rate, "for_": f"{seconds:g}s", "seed": 0})

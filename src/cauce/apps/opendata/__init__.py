@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge, Interval
 
@@ -37,10 +37,13 @@ from cauce.apps.opendata.harvest import Outcome, download, download_all, has_par
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
 from cauce.apps.opendata.profile import profile_csv
 from cauce.apps.opendata.report import catalogue_sections, write_catalogue_report
-from cauce.apps.opendata.synth import catalogue
 from cauce.connectors.soda import DatasetForbidden, DatasetGone, RetryPolicy, SodaClient
-from cauce.connectors.soda.portal import Portal, PortalState
 from cauce.reports import Section
+
+# The synthetic portal (Polars, NumPy) loads when `portal` or the demo runs: declaring the app
+# (`cauce apps`, every worker's start) imports neither.
+if TYPE_CHECKING:
+    from cauce.connectors.soda.portal import PortalState
 
 __all__ = ["Finding", "Limits", "Snapshot", "app", "criterion"]
 
@@ -367,13 +370,23 @@ def portal(
     fail: Annotated[list[str], "answer ID with 500 N times: ID:N or ID:N:STATUS"] = [],  # noqa: B006
 ) -> dict[str, Any]:
     """Serve a local SODA portal with synthetic datasets until interrupted (Ctrl-C)."""
-    state = PortalState.of(catalogue(count, seed=seed), extras=3, seed=seed)
+    from cauce.connectors.soda.portal import Portal
+
+    state = _synthetic_state(count, seed)
     state.apply(drop=drop, fail=fail)
     server = Portal(state, host=host, port=port)
     ctx.log.info("serving %d datasets at %s; Ctrl-C stops it", len(state.datasets), server.url)
     ctx.log.info("harvest it with: cauce run opendata harvest --portal %s", server.url)
     server.serve(until=lambda: ctx.cancelled)
     return {"url": server.url, "requests": len(state.requests)}
+
+
+def _synthetic_state(count: int, seed: int) -> PortalState:
+    """A local portal's state: ``count`` synthetic datasets and three extra assets."""
+    from cauce.apps.opendata.synth import catalogue
+    from cauce.connectors.soda.portal import PortalState
+
+    return PortalState.of(catalogue(count, seed=seed), extras=3, seed=seed)
 
 
 @app.job
@@ -403,7 +416,9 @@ def dashboard(rt: Runtime) -> list[Section]:
 @app.demo(settings={"limit": 0, "backoff": 0.05, "retries": 3, "concurrency": 4})
 def demo(rt: Runtime) -> list[str]:
     """Harvest a local portal, change a dataset, retype a column, harvest again; alerts, report."""
-    state = PortalState.of(catalogue(10, seed=3), extras=3, seed=3)
+    from cauce.connectors.soda.portal import Portal
+
+    state = _synthetic_state(10, seed=3)
     state.drop("xvdy-vvsk", 403)
     with Portal(state) as server:
         # Queued downloads are profiled against the portal setting, as with any harvest.

@@ -25,9 +25,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+if TYPE_CHECKING:
+    import duckdb
 
 SAMPLE_BYTES = 1 << 16
 SAMPLE_ROWS = 5_000
@@ -151,6 +152,8 @@ _local = threading.local()
 
 def _connection() -> duckdb.DuckDBPyConnection:
     """This thread's in-memory DuckDB connection, opened once: opening one takes ~30 ms."""
+    import duckdb  # here, not at the top: declaring the app's criteria needs no DuckDB
+
     con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
     if con is None:
         con = duckdb.connect()

@@ -13,9 +13,8 @@ import shutil
 import stat
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 from annotated_types import Ge
 
 from cauce import (
@@ -31,11 +30,6 @@ from cauce import (
     daily,
 )
 
-from .accuracy import TRUTH_COLUMNS, Accuracy, evaluate, metro_neighbour_pairs
-from .engine.network import load_network
-from .engine.run import Cancelled, EngineSettings, run_engine
-from .engine.stages import StageSettings
-from .metro import MetroTiming
 from .params import decode_par, default_par_text, parse_par
 from .pipeline import (
     EXECUTABLE_TIMEOUT_S,
@@ -46,7 +40,13 @@ from .pipeline import (
     resolve_day,
 )
 from .resolve import GPS, PO, RUNS, SERVICE_DETAIL, TRANSACTIONS
-from .synth.day import generate_day
+
+# The engine, the synthetic city and the accuracy check (Polars, NumPy, DuckDB) load when a run
+# needs them: declaring the app (`cauce apps`, each process worker's start) imports none of them.
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .accuracy import Accuracy
 
 app = App("transit", timezone="America/Santiago",
           description="ADATRAP Miner: a day of bus GPS and bip! transactions into stages, trips, "
@@ -108,6 +108,8 @@ def synth(
     seed: Annotated[int, "seed of the synthetic city and day (same seed, same files)", Ge(0)] = 1,
 ) -> dict[str, Any]:
     """Generate a synthetic city and day (tiny|small|santiago) into the input buckets."""
+    from .synth.day import generate_day
+
     day = _parse_day(date)
     par = _par_file(ctx)
     folder = ctx.workdir / "synth"
@@ -187,6 +189,9 @@ def _run_executable(ctx: Context, prepared: PreparedDay, executable: str | None)
 
 
 def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
+    from .engine.run import Cancelled, EngineSettings, run_engine
+    from .engine.stages import StageSettings
+
     settings = EngineSettings(stages=StageSettings(walk_cap_m=ctx.settings["walk_cap_m"],
                                                    walk_weight=ctx.settings["walk_weight"]))
     parquet_dir = ctx.workdir / "parquet"
@@ -215,6 +220,12 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
 
 
 def _accuracy(stages: pl.DataFrame, truth_path: Path, prepared: PreparedDay) -> Accuracy:
+    import polars as pl
+
+    from .accuracy import TRUTH_COLUMNS, evaluate, metro_neighbour_pairs
+    from .engine.network import load_network
+    from .metro import MetroTiming
+
     network = load_network(prepared.workdir, prepared.par, prepared.day, MetroTiming())
     route_stops = network.route_stops.join(network.routes.select("route_idx", "route"),
                                            on="route_idx").select("route", "seq", "stop")
@@ -225,6 +236,8 @@ def _accuracy(stages: pl.DataFrame, truth_path: Path, prepared: PreparedDay) -> 
 
 def _load_warehouse(day: date, parquet: dict[str, Path]) -> dict[str, int]:
     """Replace the day's rows of each analysis table, all tables in one transaction."""
+    import polars as pl
+
     loaded = {}
     with warehouse.transaction() as tx:
         for name in WAREHOUSE_TABLES:

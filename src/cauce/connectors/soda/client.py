@@ -26,10 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
-
-import httpx
-import numpy as np
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from cauce.connectors.soda.errors import (
     DatasetChanged,
@@ -43,6 +40,10 @@ log = logging.getLogger("cauce.connectors.soda")
 # httpx logs every request at INFO: thousands of lines per harvest in a run's log. This client
 # logs what matters itself (retries, resumes); httpx's warnings still show.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+# httpx and NumPy load with the first client and the first page: importing the connector (an
+# app declaring its jobs) costs neither.
+if TYPE_CHECKING:
+    import httpx
 T = TypeVar("T")
 TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
@@ -147,6 +148,8 @@ class SodaClient:
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 10,
     ) -> None:
+        import httpx
+
         if "://" not in base_url:
             base_url = f"https://{base_url}"
         self.base_url = base_url.rstrip("/")
@@ -377,6 +380,8 @@ class SodaClient:
     def _with_retries(
         self, path: str, params: dict[str, str], dataset: str, fetch: Callable[[], T]
     ) -> T:
+        import httpx
+
         attempts = max(1, self.retry.attempts)
         for attempt in range(1, attempts + 1):
             try:
@@ -432,6 +437,8 @@ class SodaClient:
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """httpx's default TLS settings, built once: loading the CA bundle takes tens of ms."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -474,6 +481,8 @@ class _PageWriter:
             if self.first_page:
                 self._write(self.header)
         if chunk:
+            import numpy as np
+
             data = np.frombuffer(chunk, dtype=np.uint8)
             quotes = np.cumsum(data == 34) + self.quotes
             self.rows += int(np.count_nonzero((data == 10) & (quotes % 2 == 0)))
@@ -497,6 +506,8 @@ class _PageWriter:
 
 
 def _first_record_end(data: bytes) -> int | None:
+    import numpy as np
+
     array = np.frombuffer(data, dtype=np.uint8)
     outside = np.cumsum(array == 34) % 2 == 0
     ends = np.flatnonzero((array == 10) & outside)

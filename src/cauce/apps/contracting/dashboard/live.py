@@ -10,11 +10,12 @@ from cauce.reports import Section
 
 from ..app import app
 from ..jobs_out import results
-from .page import panel_sections, read_panel
 
 
 @app.dashboard
 def dashboard(rt: Runtime) -> list[Section]:
+    from .page import panel_sections, read_panel  # Altair, Jinja: loaded when the page is shown
+
     try:
         panel = read_panel(results, as_published=rt.settings["as_published"])
     except CauceError as err:

@@ -23,12 +23,12 @@ import numpy as np
 import polars as pl
 
 from cauce import Bucket
+from cauce.apps.contracting.scales import SCALES
 from cauce.apps.contracting.sources import SOURCES
 from cauce.apps.contracting.synth import background as bg
 from cauce.apps.contracting.synth.planted import FIXED, INDICATORS, PUBLISHED, Planted, plant
 from cauce.apps.contracting.synth.redflags import CODES, background_flags, plant_flags
 
-SCALES = {"tiny": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
 PROCESOS = "t_seii_procecotrata_compraadjudi"
 OFERTAS = "t_seii_ofertaproces_procesocompr"
 CONTRATOS = "t_seii_contratelect_cregistrados"
