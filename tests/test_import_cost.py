@@ -20,6 +20,7 @@ HEAVY = (
     "altair",
     "asyncio",
     "croniter",
+    "ctypes",
     "duckdb",
     "fsspec",
     "httpx",

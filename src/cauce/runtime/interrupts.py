@@ -17,7 +17,6 @@ Only job runs in threads other than the main one are watched (a foreground run h
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import threading
 import time
@@ -39,6 +38,8 @@ INTERRUPTED = (f"cancelled: it did not stop within {GRACE:.0f} s of being asked 
 def _raise_in(ident: int, exception: type[BaseException] | None) -> None:
     """Raise ``exception`` in the thread ``ident`` at its next bytecode (None: take back one
     that was not raised yet)."""
+    import ctypes  # only when a run is interrupted: it costs every `import cauce` otherwise
+
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
                                                ctypes.py_object(exception) if exception else None)
 
