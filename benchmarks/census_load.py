@@ -98,26 +98,37 @@ def cauce_census(files: list[Path], database: Path) -> tuple[float, float]:
     return elapsed
 
 
-def polars_adbc(files: list[Path], database: Path) -> tuple[float, float]:
-    """Read, strip, type the integers, drop the records they reject, write through ADBC."""
-    start, cpu = time.perf_counter(), time.process_time()
+def bulk_connection(database: Path) -> adbc_sqlite.Connection:
+    """An ADBC connection to a new SQLite file with the census warehouse's page size and a
+    larger cache, as a bulk load would set them."""
+    connection = adbc_sqlite.connect(str(database), autocommit=True)
+    with connection.cursor() as cursor:
+        for pragma in ("page_size = 16384", "cache_size = -32768"):
+            cursor.execute(f"PRAGMA {pragma}")
+            cursor.fetchall()
+    return connection
+
+
+def read_and_clean(files: list[Path], *, quote_char: str | None = '"') -> pl.DataFrame:
+    """The peer's cleaning: both files read as text, stripped, the integers typed, the records
+    they reject dropped."""
     frames = [
-        pl.read_csv(
-            file,
-            has_header=False,
-            new_columns=NAMES,
-            comment_prefix="|",
-            schema_overrides=dict.fromkeys(NAMES, pl.String),
-        )
+        pl.read_csv(file, has_header=False, new_columns=NAMES, comment_prefix="|",
+                    quote_char=quote_char, schema_overrides=dict.fromkeys(NAMES, pl.String))
         for file in files
     ]
-    cleaned = (
+    return (
         pl.concat(frames)
         .with_columns(pl.col(pl.String).str.strip_chars())
         .with_columns(pl.col(INTEGERS).cast(pl.Int64, strict=False))
         .drop_nulls(INTEGERS)
     )
-    cleaned.write_database("adult", f"sqlite:///{database}", engine="adbc")
+
+
+def polars_adbc(files: list[Path], database: Path) -> tuple[float, float]:
+    """Read, strip, type the integers, drop the records they reject, write through ADBC."""
+    start, cpu = time.perf_counter(), time.process_time()
+    read_and_clean(files).write_database("adult", f"sqlite:///{database}", engine="adbc")
     return time.perf_counter() - start, time.process_time() - cpu
 
 
@@ -156,11 +167,8 @@ def floor(files: list[Path], database: Path) -> tuple[float, float]:
             *NAMES, "_source", pl.col("_line").cast(pl.Int32), pl.lit(False).alias("_duplicate")
         )
     )
-    connection = adbc_sqlite.connect(str(database), autocommit=True)
+    connection = bulk_connection(database)
     with connection.cursor() as cursor:
-        for pragma in ("page_size = 16384", "cache_size = -32768"):
-            cursor.execute(f"PRAGMA {pragma}")
-            cursor.fetchall()
         cursor.execute("BEGIN IMMEDIATE")
         cursor.execute(create_statements(description, "adult", "sqlite", quoted)[0])
         cursor.execute("CREATE TABLE checkpoint (name TEXT PRIMARY KEY, value TEXT) STRICT")

@@ -33,24 +33,28 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import duckdb
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from census_load import DEFAULT_DATA, INTEGERS, NAMES, cauce_census, polars_adbc, rows_written
+from census_load import (
+    DEFAULT_DATA,
+    INTEGERS,
+    NAMES,
+    bulk_connection,
+    cauce_census,
+    polars_adbc,
+    read_and_clean,
+    rows_written,
+)
 
 Timed = Callable[[list[Path], Path], tuple[float, float]]
 
 
 def ingest(table: pa.Table, database: Path) -> None:
     """One ADBC ingest into a new table, in one transaction, with bulk-load pragmas."""
-    connection = adbc_sqlite.connect(str(database), autocommit=True)
+    connection = bulk_connection(database)
     with connection.cursor() as cursor:
-        for pragma in ("page_size = 16384", "cache_size = -32768"):
-            cursor.execute(f"PRAGMA {pragma}")
-            cursor.fetchall()
         cursor.execute("BEGIN IMMEDIATE")
         cursor.adbc_ingest("adult", table, mode="create")
         cursor.execute("COMMIT")
@@ -59,18 +63,7 @@ def ingest(table: pa.Table, database: Path) -> None:
 
 def polars_tuned(files: list[Path], database: Path) -> tuple[float, float]:
     start, cpu = time.perf_counter(), time.process_time()
-    frames = [
-        pl.read_csv(file, has_header=False, new_columns=NAMES, comment_prefix="|",
-                    quote_char=None, schema_overrides=dict.fromkeys(NAMES, pl.String))
-        for file in files
-    ]
-    cleaned = (
-        pl.concat(frames)
-        .with_columns(pl.col(pl.String).str.strip_chars())
-        .with_columns(pl.col(INTEGERS).cast(pl.Int64, strict=False))
-        .drop_nulls(INTEGERS)
-    )
-    ingest(cleaned.to_arrow(), database)
+    ingest(read_and_clean(files, quote_char=None).to_arrow(), database)
     return time.perf_counter() - start, time.process_time() - cpu
 
 

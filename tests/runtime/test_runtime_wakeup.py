@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,19 +24,26 @@ def _listener(home: Path, name: str) -> tuple[WakeListener, threading.Event]:
     return listener, woke
 
 
-def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path) -> None:
-    a, woke_a = _listener(tmp_path, "a")
-    b, woke_b = _listener(tmp_path, "b")
-    notifier = WakeNotifier(tmp_path, own="producer")
+@contextmanager
+def _two_listeners(home: Path) -> Iterator[tuple[threading.Event, threading.Event, WakeNotifier]]:
+    """Listeners "a" and "b" and a producer's notifier, closed at the end."""
+    a, woke_a = _listener(home, "a")
+    b, woke_b = _listener(home, "b")
+    notifier = WakeNotifier(home, own="producer")
     try:
-        notifier.notify()
-        time.sleep(COALESCE)
-        notifier.notify()
-        assert woke_a.wait(2) and woke_b.wait(2)
+        yield woke_a, woke_b, notifier
     finally:
         a.close()
         b.close()
         notifier.close()
+
+
+def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path) -> None:
+    with _two_listeners(tmp_path) as (woke_a, woke_b, notifier):
+        notifier.notify()
+        time.sleep(COALESCE)
+        notifier.notify()
+        assert woke_a.wait(2) and woke_b.wait(2)
     assert not (tmp_path / "wake" / "a.sock").exists()
 
 
@@ -42,36 +51,22 @@ def test_commits_right_after_a_wake_up_send_none(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wakeup, "COALESCE", 60.0)  # however slow the machine, "right after"
     monkeypatch.setattr(wakeup, "BURST_WAKE_EVERY", 60.0)
-    a, woke_a = _listener(tmp_path, "a")
-    b, woke_b = _listener(tmp_path, "b")
-    notifier = WakeNotifier(tmp_path, own="producer")
-    try:
+    with _two_listeners(tmp_path) as (woke_a, woke_b, notifier):
         for _ in range(5):
             notifier.notify()
         assert woke_a.wait(2) or woke_b.wait(2)
         time.sleep(0.2)
         assert not (woke_a.is_set() and woke_b.is_set())  # one datagram, one listener
-    finally:
-        a.close()
-        b.close()
-        notifier.close()
 
 
 def test_a_long_burst_of_commits_keeps_waking_workers(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wakeup, "COALESCE", 60.0)  # every commit follows the one before closely
-    a, woke_a = _listener(tmp_path, "a")
-    b, woke_b = _listener(tmp_path, "b")
-    notifier = WakeNotifier(tmp_path, own="producer")
-    try:
+    with _two_listeners(tmp_path) as (woke_a, woke_b, notifier):
         notifier.notify()
         time.sleep(wakeup.BURST_WAKE_EVERY)
         notifier.notify()
         assert woke_a.wait(2) and woke_b.wait(2)
-    finally:
-        a.close()
-        b.close()
-        notifier.close()
 
 
 def test_a_process_does_not_wake_itself(tmp_path: Path) -> None:
