@@ -94,3 +94,13 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> DemoHome:
         status = main(["demo", "--home", str(home)])
     assert status == 0, printed.getvalue()
     return DemoHome(home, printed.getvalue())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Captured output as text that can be encoded: the tests of hostile names log lone
+    surrogates, which a report sent between test processes (pytest-xdist) cannot carry."""
+    outcome = yield
+    report = outcome.get_result()
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+                       for title, text in report.sections]
