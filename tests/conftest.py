@@ -91,6 +91,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> DemoHome:
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         patch.chdir(home.parent)
+        patch.delenv("COLUMNS", raising=False)  # printed whole, as when piped (xdist sets it)
         status = main(["demo", "--home", str(home)])
     assert status == 0, printed.getvalue()
     return DemoHome(home, printed.getvalue())
