@@ -43,7 +43,7 @@ def live_processes(store: StateStore) -> list[str]:
             except ProcessLookupError:
                 continue
             except PermissionError:
-                pass
+                pass  # alive, run by another user: still serving
         alive.append(worker)
     return alive
 
