@@ -14,17 +14,17 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleDimensions
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from ..backends.state import redact
 from ..errors import CauceError
-from ..runs import Run
-from ..settings import MASK
+
+if TYPE_CHECKING:
+    from ..runs import Run
 
 UNLIMITED = 10_000  # columns of a console that is not a terminal: no line is wrapped or cut
 
@@ -46,11 +46,32 @@ out = _Console(highlight=False)
 err = _Console(stderr=True, highlight=False)
 
 
+def redact(text: str) -> str:
+    """``text`` with URL passwords masked (`cauce.backends.state.redact`, imported with the first
+    message that needs it: the state backends are more than `--help` needs)."""
+    from ..backends.state import redact
+
+    return redact(text)
+
+
 def print_error(error: CauceError) -> None:
     err.print(f"[bold red]error:[/] {escape(redact(error.message))}", markup=True,
               highlight=False, soft_wrap=True)
     if error.hint:
         err.print(f"[yellow]hint:[/] {escape(redact(error.hint))}", soft_wrap=True)
+
+
+def print_usage_error(error: Exception) -> int:
+    """A click usage error (typer's or click's) as one line and a hint to the command's help;
+    another click error as click shows it. Returns the exit status it carries."""
+    status = int(getattr(error, "exit_code", 2))
+    if status != 2 or not hasattr(error, "format_message"):
+        error.show()  # type: ignore[attr-defined]
+        return status
+    context = getattr(error, "ctx", None)
+    where = context.command_path if context is not None else "cauce"
+    print_problem(error.format_message(), f"see `{where} --help`")
+    return status
 
 
 def print_problem(message: str, hint: str | None = None) -> None:
@@ -101,6 +122,8 @@ class TerminalLog(RichHandler):
 
 
 def masked(text: str, secrets: Sequence[str]) -> str:
+    from ..settings import MASK
+
     for secret in secrets:
         text = text.replace(secret, MASK)
     return text

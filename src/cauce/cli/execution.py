@@ -1,7 +1,9 @@
-"""``cauce run``, ``serve``, ``worker`` and ``backfill``: the commands that execute an app.
+"""``cauce run``, ``serve``, ``worker`` and ``backfill``: what the commands that execute an app do.
 
 Their options depend on the app (its settings) and the job (its parameters), so each command
-takes APP and JOB first, then builds the rest of its options from the declarations.
+takes APP and JOB first, then builds the rest of its options from the declarations and parses
+them with click. The commands themselves are declared in `cauce.cli.execution_commands`, which
+imports this module (and with it click, the runtime and the app) only when one of them runs.
 """
 
 from __future__ import annotations
@@ -33,9 +35,6 @@ from .ui import start_served_ui, ui_options
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-DYNAMIC = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
-
-
 def _parse(name: str, options: list[click.Parameter], args: list[str],
            help_text: str) -> dict[str, Any] | None:
     """Parse ``args`` against ``options``; None when only help was asked for (and printed)."""
@@ -48,7 +47,12 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
         with click.Context(command, info_name=name) as ctx:
             click.echo(command.get_help(ctx))
         return None
-    values = command.main(args=args, prog_name=name, standalone_mode=False)
+    try:
+        values = command.main(args=args, prog_name=name, standalone_mode=False)
+    except click.ClickException as err:  # reported as typer's own usage errors are
+        raise typer.Exit(console.print_usage_error(err)) from None
+    except click.exceptions.Abort:
+        raise typer.Abort() from None
     values.pop("help", None)
     return values
 
@@ -63,7 +67,7 @@ def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]
 
 def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | None:
     if app_ref is None or app_ref in ("--help", "-h"):
-        click.echo(ctx.get_help())
+        typer.echo(ctx.get_help())
         return None
     return load_app(app_ref)
 
@@ -102,132 +106,97 @@ def _list_jobs(app: App) -> None:
                       f"(cauce run {app.name} JOB --help)")
 
 
-def register(cli: typer.Typer) -> None:
-    """Add the execution commands to ``cli``."""
+def run_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> None:
+    """``cauce run APP JOB [OPTIONS]``: parse the job's and the app's options, run the job in the
+    foreground with its log and progress on the terminal, and exit with its outcome."""
+    chosen = _app_and_job(ctx, app_ref, job_name)
+    if chosen is None:
+        return
+    app, reference, job = chosen
+    extra = [click.Option(["--partition", "-p"], help="partition key, e.g. 2021-04-22"),
+             click.Option(["--json"], is_flag=True, help="print the finished run as JSON")]
+    options = (_common(extra) + job_options(job)
+               + settings_options(app.settings.values(), set(job.params)))
+    example = (f"cauce run {app.name} {job.name}"
+               + (" --partition 2021-04-22" if job.partitions else ""))
+    values = _parse(f"cauce run {app.name} {job.name}", options, ctx.args,
+                    f"{job.description or 'Run job ' + job.name + '.'}\n\nExample: {example}")
+    if values is None:
+        return
+    params = clean({k: values.get(k) for k in job.params})
+    try:  # a value out of its bounds is a usage error, as one click refuses
+        check_params(job, params)
+    except ConfigError as err:
+        console.print_error(err)
+        raise typer.Exit(2) from None
+    handler = console.show_logs(logging.INFO, general=False)
+    stopper = Stopper(threading.Event())
+    try:
+        with _runtime(app, reference, values, _settings(app, values, set(job.params)),
+                      "foreground") as rt, _progress_bar() as bar:
+            handler.hide(rt.secrets())
+            rt.on_progress(bar)
+            stopper.install()
+            run = run_foreground(rt, job, values["partition"], params, stopper)
+            if rt.executors.remote(job) is not None:  # it logged on the cluster: show it now
+                for line in rt.logs(run.id):
+                    console.err.print(escape(line.format(app.tz)), soft_wrap=True)
+    finally:
+        stopper.restore()
+        logging.getLogger().removeHandler(handler)
+    if values["json"]:
+        console.print_json(console.run_dict(run))
+    else:
+        console.err.print(console.masked(console.summary_line(run), handler.secrets),
+                          soft_wrap=True)
+        if run.result is not None:
+            console.print_json(run.result)
+    if not run.succeeded:
+        raise typer.Exit(stopper.exit_status or 1)
 
-    @cli.command("run", context_settings=DYNAMIC, add_help_option=False)
-    def run_command(
-        ctx: typer.Context,
-        app_ref: str = typer.Argument(None, metavar="APP",
-                                      help="bundled app name or module:attribute"),
-        job_name: str = typer.Argument(None, metavar="JOB"),
-    ) -> None:
-        """Run one job now, in the foreground, with its log on the terminal.
 
-        Example: cauce run census load --source Adult.data --source Adult.test --db sqlite:///census.db
-        """
-        chosen = _app_and_job(ctx, app_ref, job_name)
-        if chosen is None:
-            return
-        app, reference, job = chosen
-        extra = [click.Option(["--partition", "-p"], help="partition key, e.g. 2021-04-22"),
-                 click.Option(["--json"], is_flag=True, help="print the finished run as JSON")]
-        options = (_common(extra) + job_options(job)
-                   + settings_options(app.settings.values(), set(job.params)))
-        example = (f"cauce run {app.name} {job.name}"
-                   + (" --partition 2021-04-22" if job.partitions else ""))
-        values = _parse(f"cauce run {app.name} {job.name}", options, ctx.args,
-                        f"{job.description or 'Run job ' + job.name + '.'}\n\nExample: {example}")
-        if values is None:
-            return
-        params = clean({k: values.get(k) for k in job.params})
-        try:  # a value out of its bounds is a usage error, as one click refuses
-            check_params(job, params)
-        except ConfigError as err:
-            console.print_error(err)
-            raise typer.Exit(2) from None
-        handler = console.show_logs(logging.INFO, general=False)
-        stopper = Stopper(threading.Event())
-        try:
-            with _runtime(app, reference, values, _settings(app, values, set(job.params)),
-                          "foreground") as rt, _progress_bar() as bar:
-                handler.hide(rt.secrets())
-                rt.on_progress(bar)
-                stopper.install()
-                run = run_foreground(rt, job, values["partition"], params, stopper)
-                if rt.executors.remote(job) is not None:  # it logged on the cluster: show it now
-                    for line in rt.logs(run.id):
-                        console.err.print(escape(line.format(app.tz)), soft_wrap=True)
-        finally:
-            stopper.restore()
-            logging.getLogger().removeHandler(handler)
-        if values["json"]:
-            console.print_json(console.run_dict(run))
-        else:
-            console.err.print(console.masked(console.summary_line(run), handler.secrets),
-                              soft_wrap=True)
-            if run.result is not None:
-                console.print_json(run.result)
-        if not run.succeeded:
-            raise typer.Exit(stopper.exit_status or 1)
-
-    @cli.command("serve", context_settings=DYNAMIC, add_help_option=False)
-    def serve_command(ctx: typer.Context,
-                      app_ref: str = typer.Argument(None, metavar="APP")) -> None:
-        """Run the scheduler, the event dispatcher and workers until stopped (Ctrl-C or SIGTERM).
-
-        Example: cauce serve census --every 0 --db sqlite:///c.db
-        """
-        _serve(ctx, app_ref, scheduler=True)
-
-    @cli.command("worker", context_settings=DYNAMIC, add_help_option=False)
-    def worker_command(ctx: typer.Context,
-                       app_ref: str = typer.Argument(None, metavar="APP")) -> None:
-        """Run an extra worker process on the same home (no scheduler): more hands for the queues.
-
-        Example: cauce worker opendata --threads 16
-        """
-        _serve(ctx, app_ref, scheduler=False)
-
-    @cli.command("backfill", context_settings=DYNAMIC, add_help_option=False)
-    def backfill_command(
-        ctx: typer.Context,
-        app_ref: str = typer.Argument(None, metavar="APP"),
-        job_name: str = typer.Argument(None, metavar="JOB"),
-    ) -> None:
-        """Run a partitioned job for a range of partitions; partitions that succeeded are skipped.
-
-        Example: cauce backfill transit adatrap --from 2021-01-01 --to 2021-03-31 --parallel 2
-        """
-        chosen = _app_and_job(ctx, app_ref, job_name)
-        if chosen is None:
-            return
-        app, reference, job = chosen
-        extra = [click.Option(["--from", "first"], required=True, help="first partition"),
-                 click.Option(["--to", "last"], required=True, help="last partition (inclusive)"),
-                 click.Option(["--parallel"], type=click.IntRange(1, 256),
-                              help="partitions run at once [default: 1, or the threads of "
-                              "the Dask cluster]"),
-                 click.Option(["--force"], is_flag=True,
-                              help="run partitions that already succeeded too")]
-        example = (f"cauce backfill {app.name} {job.name} --from 2021-01-01 --to 2021-01-31 "
-                   "--parallel 2")
-        values = _parse(f"cauce backfill {app.name} {job.name}", _common(extra) + settings_options(
-            app.settings.values(), set()), ctx.args,
-            f"Run {job.name} for every partition from --from to --to; "
-            "those that succeeded are skipped."
-            f"\n\nExample: {example}")
-        if values is None:
-            return
-        handler = console.show_logs(logging.WARNING)
-        try:
-            with _runtime(app, reference, values, _settings(app, values), "backfill") as rt:
-                handler.hide(rt.secrets())
-                report = _backfill_with_bar(rt, job, values)
-        finally:
-            logging.getLogger().removeHandler(handler)
-        console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "
-                          f"{len(report.failed)} failed, "
-                          f"{len(report.skipped)} skipped (already succeeded) "
-                          f"in {format_duration(report.seconds)}")
-        for key, error in report.failed.items():
-            console.err.print(f"  [red]✗[/] {key}: "
-                              f"{escape(console.masked(error, handler.secrets))}")
-        if report.failed:
-            console.err.print("[yellow]hint:[/] run the same command again to retry the failed "
-                              f"partitions; see `cauce runs --app {app.name} --job {job.name} "
-                              "--status dead-lettered`")
-            raise typer.Exit(1)
+def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> None:
+    """``cauce backfill APP JOB --from --to [OPTIONS]``: run a partitioned job for a range of
+    partitions and report each partition's outcome."""
+    chosen = _app_and_job(ctx, app_ref, job_name)
+    if chosen is None:
+        return
+    app, reference, job = chosen
+    extra = [click.Option(["--from", "first"], required=True, help="first partition"),
+             click.Option(["--to", "last"], required=True, help="last partition (inclusive)"),
+             click.Option(["--parallel"], type=click.IntRange(1, 256),
+                          help="partitions run at once [default: 1, or the threads of "
+                          "the Dask cluster]"),
+             click.Option(["--force"], is_flag=True,
+                          help="run partitions that already succeeded too")]
+    example = (f"cauce backfill {app.name} {job.name} --from 2021-01-01 --to 2021-01-31 "
+               "--parallel 2")
+    values = _parse(f"cauce backfill {app.name} {job.name}", _common(extra) + settings_options(
+        app.settings.values(), set()), ctx.args,
+        f"Run {job.name} for every partition from --from to --to; "
+        "those that succeeded are skipped."
+        f"\n\nExample: {example}")
+    if values is None:
+        return
+    handler = console.show_logs(logging.WARNING)
+    try:
+        with _runtime(app, reference, values, _settings(app, values), "backfill") as rt:
+            handler.hide(rt.secrets())
+            report = _backfill_with_bar(rt, job, values)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "
+                      f"{len(report.failed)} failed, "
+                      f"{len(report.skipped)} skipped (already succeeded) "
+                      f"in {format_duration(report.seconds)}")
+    for key, error in report.failed.items():
+        console.err.print(f"  [red]✗[/] {key}: "
+                          f"{escape(console.masked(error, handler.secrets))}")
+    if report.failed:
+        console.err.print("[yellow]hint:[/] run the same command again to retry the failed "
+                          f"partitions; see `cauce runs --app {app.name} --job {job.name} "
+                          "--status dead-lettered`")
+        raise typer.Exit(1)
 
 
 def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:
@@ -287,7 +256,8 @@ class _progress_bar:
             self._progress.stop()
 
 
-def _serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
+def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
+    """``cauce serve`` (with the scheduler) or ``cauce worker`` (without) until stopped."""
     loaded = _app_or_help(ctx, app_ref)
     if loaded is None:
         return

@@ -8,12 +8,16 @@ this group shows the first paragraph, as the rich pages did.
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
-import click
 from typer.core import TyperGroup
 
+if TYPE_CHECKING:
+    # the click that TyperGroup is built on: typer's own copy, read here by type checkers only
+    from typer._click import Command, Context, HelpFormatter
 
-def summary(command: click.Command) -> str:
+
+def summary(command: Command) -> str:
     """A command's line in its group's listing: its short help, or its help's first paragraph
     on one line."""
     if command.short_help:
@@ -24,7 +28,7 @@ def summary(command: click.Command) -> str:
 class PlainHelpGroup(TyperGroup):
     """A command group whose help lists its commands with their first paragraphs."""
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         rows = []
         for name in self.list_commands(ctx):
             command = self.get_command(ctx, name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import typer
 
 from ..errors import CauceError
@@ -19,7 +18,7 @@ from . import (
     console,
     demo,
     dlq,
-    execution,
+    execution_commands,
     feed,
     logs,
     migrate,
@@ -73,7 +72,7 @@ def main_options(
     GLOBALS.debug = debug
 
 
-execution.register(cli)
+execution_commands.register(cli)
 cli.add_typer(runs.runs_cli, name="runs", cls=PlainHelpGroup)
 cli.command("logs")(logs.logs_command)
 cli.command("workers")(workers.workers_command)
@@ -100,21 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode click returns the status of an Exit instead of raising it.
         status = command.main(args=args, prog_name="cauce", standalone_mode=False)
-    except (typer.Exit, click.exceptions.Exit) as done:
+    except typer.Exit as done:
         return int(getattr(done, "exit_code", 0) or 0)
-    except (typer.Abort, click.exceptions.Abort):
+    except typer.Abort:
         console.err.print("aborted")
         return 130
-    except (click.ClickException, typer.TyperException) as err:
-        # usage errors, from typer's parser (its own click) or the options built per app and job
-        status = int(getattr(err, "exit_code", 2))
-        if status != 2 or not hasattr(err, "format_message"):
-            err.show()  # type: ignore[union-attr]
-            return status
-        context = getattr(err, "ctx", None)
-        where = context.command_path if context is not None else "cauce"
-        console.print_problem(err.format_message(), f"see `{where} --help`")
-        return status
+    except typer.TyperException as err:
+        # usage errors from typer's parser (its own click); those of the options built per app
+        # and job come as an Exit with the status (cauce.cli.execution)
+        return console.print_usage_error(err)
     except CauceError as err:
         if console.debugging():
             raise

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 
 from ..errors import CauceError
 from . import console
 from .demo import MARKER as DEMO_MARKER
 from .home import StateOption, home_option_value, state_url
+
+if TYPE_CHECKING:
+    import click
 
 TOKEN_ENV = "CAUCE_UI_TOKEN"
 
@@ -85,6 +87,8 @@ def register(cli: typer.Typer) -> None:
 
 def ui_options() -> list[click.Parameter]:
     """The options `cauce serve` takes to start the UI beside it."""
+    import click  # with the options of the app served, which click parses
+
     return [click.Option(["--ui"], is_flag=True, help="also serve the web UI (needs cauce[ui])"),
             click.Option(["--ui-host"], default="127.0.0.1", show_default=True,
                          help="address of the UI"),
