@@ -40,6 +40,21 @@ HEAVY = (
 # What typer's rich help would add to `cauce --help` (markdown parsing, syntax colouring), and
 # the progress bars only runs show.
 HEAVY_FOR_HELP = (*HEAVY, "markdown_it", "pygments", "rich.markdown", "rich.progress")
+# What the help pages do not need of cauce itself: the runtime, the state backends, the app and
+# resource declarations, settings, and click with the options built per app and job (typer parses
+# the command line with its own copy). Each command imports them when it runs.
+CAUCE_FOR_COMMANDS = (
+    "cauce.app",
+    "cauce.backends",
+    "cauce.cli.execution",
+    "cauce.cli.options",
+    "cauce.logs",
+    "cauce.resources",
+    "cauce.runs",
+    "cauce.runtime",
+    "cauce.settings",
+    "click",
+)
 
 IMPORT = "import cauce"
 HELP = """
@@ -62,7 +77,7 @@ def loaded_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("code", "heavy"),
-    [(IMPORT, HEAVY), (HELP, HEAVY_FOR_HELP)],
+    [(IMPORT, (*HEAVY, *CAUCE_FOR_COMMANDS)), (HELP, (*HEAVY_FOR_HELP, *CAUCE_FOR_COMMANDS))],
     ids=["import cauce", "cauce --help"],
 )
 def test_no_heavy_module_is_imported(code: str, heavy: tuple[str, ...]) -> None:
@@ -91,6 +106,20 @@ def test_no_heavy_module_is_imported_by_loading_an_app(name: str) -> None:
 
 def test_the_check_sees_a_heavy_import() -> None:
     assert "pyarrow" in loaded_after("import cauce.warehouse.base")
+
+
+def test_public_names_still_resolve_when_first_used() -> None:
+    loaded = loaded_after("import cauce\nassert cauce.Runtime.__name__ == 'Runtime'")
+    assert "cauce.runtime.runtime" in loaded
+    import cauce
+
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        cauce.nothing  # noqa: B018
+
+
+def test_help_of_a_job_still_builds_its_options_with_click() -> None:
+    code = HELP.replace('["--help"]', '["run", "example", "heartbeat", "--help"]')
+    assert {"click", "cauce.cli.execution", "cauce.runtime"} <= loaded_after(code)
 
 
 def test_warehouse_names_still_resolve_when_first_used() -> None:

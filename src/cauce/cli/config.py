@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..app import App, watch_of
-from ..backends.state import redact
 from ..durations import format_duration
 from ..errors import CauceError
-from ..resources.base import Resource
-from ..resources.bucket import Bucket
-from ..runtime.runtime import Runtime
-from ..settings import MASK, Setting, Settings, resolve
 from . import console
 from .home import GLOBALS, HomeOption, JsonOption, StateOption, home_option_value, state_url
 from .loading import bundled_apps, load_app
+
+if TYPE_CHECKING:
+    from ..app import App
+    from ..resources.base import Resource
+    from ..runtime.runtime import Runtime
+    from ..settings import Settings
 
 
 def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
@@ -29,6 +29,10 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
 
     Secrets are masked. Example: cauce config opendata
     """
+    from ..backends.state import redact
+    from ..runtime.runtime import Runtime
+    from ..settings import MASK, resolve
+
     app, reference = load_app(app_ref)
     home_path = home_option_value(home)
     rt = Runtime(app, home=home_path, app_ref=reference,
@@ -111,6 +115,10 @@ def apps_command(as_json: bool = JsonOption) -> None:
 def _location(rt: Runtime, resource: Resource, settings: Settings) -> str:
     """Where a resource keeps its data, and why (a URL given by a secret setting stays hidden),
     and how often a watched bucket is looked into."""
+    from ..app import watch_of
+    from ..resources.bucket import Bucket
+    from ..settings import MASK, Setting
+
     url = resource.url
     if isinstance(url, Setting) and rt.config.resource_url(rt.app.name, resource.name) is None:
         value = settings[url.name]

@@ -6,15 +6,17 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from ..errors import CauceError
-from ..runtime.runtime import Runtime
-from ..settings import ConfigSources
 from . import console
 from .loading import bundled_apps, load_app
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 MARKER = ".cauce-demo"
 
@@ -50,6 +52,9 @@ def register(cli: typer.Typer) -> None:
 
         Example: cauce demo --app census
         """
+        from ..runtime.runtime import Runtime
+        from ..settings import ConfigSources
+
         home = home.resolve()
         apps = bundled_apps()
         if only:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import CauceError
-from ..resources.bucket import Bucket
-from ..resources.queue import Queue
-from ..resources.stream import Stream
-from ..resources.topic import Topic
 from . import console
 from .home import HomeOption, StateOption, attached
+
+if TYPE_CHECKING:
+    from ..resources.stream import Stream
 
 
 def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
@@ -23,6 +22,8 @@ def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
                  body: str = typer.Argument(..., metavar="JSON"),
                  home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Send one JSON message to a queue. Example: cauce send demo work '{"key": "in/a.csv"}'"""
+    from ..resources.queue import Queue
+
     with attached(app_ref, home, state_option) as rt:
         message_id = rt.app.get_resource(queue, Queue).send(_json_arg(body))
     console.out.print(f"sent message {message_id}")
@@ -33,6 +34,8 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
                     body: str = typer.Argument(..., metavar="JSON"),
                     home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Publish one JSON message to a topic. Example: cauce publish demo events '{"n": 1}'"""
+    from ..resources.topic import Topic
+
     with attached(app_ref, home, state_option) as rt:
         event_id = rt.app.get_resource(topic, Topic).publish(_json_arg(body))
     console.out.print(f"published event {event_id}")
@@ -56,6 +59,9 @@ def put_command(app_ref: str = typer.Argument(..., metavar="APP"),
 
     Examples: cauce put demo inbox in/a.csv a.csv; cauce put demo readings --key station-7 '{"v": 1.5}'
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    from ..resources.bucket import Bucket
+    from ..resources.stream import Stream
+
     with attached(app_ref, home, state_option) as rt:
         resource = rt.app.get_resource(target)  # an unknown name: the closest one
         if isinstance(resource, Stream):

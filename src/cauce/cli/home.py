@@ -4,7 +4,10 @@ commands that only look, a runtime for those that also need the app.
 
 The state store is chosen once, here, for every command: the command's ``--state``, then the
 global one, then ``CAUCE_STATE`` (environment or ``.env``), then ``state`` in ``cauce.toml``,
-then ``sqlite:///<home>/state.db``."""
+then ``sqlite:///<home>/state.db``.
+
+The state backends, the runtime and the configuration load when a command first opens a home,
+not when the command line starts (``cauce --help`` needs none of them)."""
 
 from __future__ import annotations
 
@@ -13,15 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..backends.state import StateStore, engine, open_state, redact, sqlite_url
 from ..errors import ConfigError, NotFound
-from ..runtime.foreground import reap_lost_runs
-from ..runtime.runtime import Runtime
-from ..settings import ConfigSources
-from .loading import load_app
+
+if TYPE_CHECKING:
+    from ..backends.state import StateStore
+    from ..runtime.runtime import Runtime
 
 HOME_HELP = "cauce home folder [default: ./.cauce in the current folder, or CAUCE_HOME]"
 HomeOption = typer.Option(None, "--home", help=HOME_HELP)
@@ -46,6 +49,8 @@ def home_option_value(value: Path | None) -> Path:
     chosen = value or GLOBALS.home
     if chosen is not None:
         return Path(chosen).resolve()
+    from ..settings import ConfigSources
+
     configured, _ = ConfigSources.discover().home()
     return Path(configured or ".cauce").resolve()
 
@@ -53,6 +58,9 @@ def home_option_value(value: Path | None) -> Path:
 def state_url(home: Path, chosen: str | None = None) -> str:
     """The state URL of a home: the command's --state, the global one, CAUCE_STATE / config,
     or <home>/state.db."""
+    from ..backends.state import sqlite_url
+    from ..settings import ConfigSources
+
     return (chosen or GLOBALS.state or ConfigSources.discover().state()[0]
             or sqlite_url(home / "state.db"))
 
@@ -64,6 +72,8 @@ def no_home(home: Path) -> NotFound:
 
 def existing_state(value: Path | None, state: str | None = None) -> tuple[Path, str]:
     """The home and state URL of a home where something ran (NotFound otherwise)."""
+    from ..backends.state import engine, redact, sqlite_url
+
     home = home_option_value(value)
     url = state_url(home, state)
     if home.exists() and not home.is_dir():
@@ -81,6 +91,9 @@ def existing_state(value: Path | None, state: str | None = None) -> tuple[Path, 
 @contextmanager
 def inspected(value: Path | None, state: str | None = None) -> Iterator[StateStore]:
     """The state store of an existing home, for commands that only look at it."""
+    from ..backends.state import open_state
+    from ..runtime.foreground import reap_lost_runs
+
     _, url = existing_state(value, state)
     state = open_state(url)
     try:
@@ -93,6 +106,9 @@ def inspected(value: Path | None, state: str | None = None) -> Iterator[StateSto
 @contextmanager
 def attached(app_ref: str, home: Path | None, state: str | None = None) -> Iterator[Runtime]:
     """A runtime on an existing home, for commands that inspect or feed it (settings lenient)."""
+    from ..runtime.runtime import Runtime
+    from .loading import load_app
+
     app, reference = load_app(app_ref)
     home_path = home_option_value(home)
     with Runtime(app, home=home_path, app_ref=reference, lenient_settings=True,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..app import App, suggest
 from ..errors import NotFound
+
+if TYPE_CHECKING:
+    from ..app import App
 
 GROUP = "cauce.apps"
 
@@ -23,6 +26,8 @@ def bundled_apps() -> dict[str, str]:
 def load_app(reference: str) -> tuple[App, str]:
     """The App named by ``reference`` (``census``, ``pkg.module:app``, ``file.py:app``) and its
     reference."""
+    from ..app import App, suggest  # with the app: the command line starts without it
+
     bundled = bundled_apps()
     target = bundled.get(reference, reference)
     if ":" not in target and not target.endswith(".py") and "." not in target:

@@ -6,19 +6,20 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from ..app import suggest
-from ..backends.state import StateStore
 from ..durations import parse_duration
 from ..errors import CauceError, NotFound
-from ..logs import LogLine
 from . import console
 from .home import HomeOption, StateOption, inspected
 from .runs import find_run, get_run
+
+if TYPE_CHECKING:
+    from ..backends.state import StateStore
+    from ..logs import LogLine
 
 
 def logs_command(
@@ -112,6 +113,8 @@ def _when(text: str | None) -> float | None:
 def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
     """Raise NotFound for a stream that is neither a run id nor a stream name, naming the
     closest one."""
+    from ..app import suggest
+
     named = sorted({name for _, name, _, _ in state.logs.streams(app, limit=1000)
                     if "/" not in name})
     where = f" of app {app!r}" if app else ""

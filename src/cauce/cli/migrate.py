@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..backends.state import engine, redact
 from . import console
 from .home import HomeOption, StateOption, home_option_value, state_url
 
@@ -15,6 +14,8 @@ def migrate_command(state_option: str = StateOption, home: Path = HomeOption) ->
     Opening a state does the same when its schema is older; this does it now, on purpose (e.g.
     before starting workers of a new version). Example: cauce migrate --state postgresql://db/cauce
     """
+    from ..backends.state import engine, redact
+
     url = state_url(home_option_value(home), state_option)
     before, after = engine(url).migrate(url)
     change = "up to date" if before == after else (

@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import CauceError
-from ..runtime.scheduler import Scheduler
 from . import console
 from .home import HomeOption, JsonOption, StateOption, attached
 
@@ -52,6 +51,8 @@ def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
     """
     if pause and resume:
         raise CauceError("give --pause or --resume, not both")
+    from ..runtime.scheduler import Scheduler
+
     with attached(app_ref, home, state_option) as rt:
         declared = Scheduler(rt).schedules
         job_name = pause or resume

@@ -5,17 +5,19 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
-from ..backends.state import StateStore
 from ..durations import format_duration, parse_duration
 from ..errors import CauceError, NotFound
-from ..runs import Run, RunStatus
-from ..runtime.jobs import drop_cancelled, retry_run
 from . import console
 from .home import HomeOption, JsonOption, StateOption, inspected
+
+if TYPE_CHECKING:
+    from ..backends.state import StateStore
+    from ..runs import Run
 
 runs_cli = typer.Typer(rich_markup_mode=None,
                        help="List, show, cancel, retry and prune runs, newest first.\n\n"
@@ -38,6 +40,8 @@ def runs_list(
     """List runs, newest first. Example: cauce runs --app census --job load --limit 5"""
     if ctx.invoked_subcommand is not None:
         return
+    from ..runs import RunStatus
+
     if status is not None and status not in {s.value for s in RunStatus}:
         raise CauceError(f"unknown status {status!r}",
                          hint="one of: " + ", ".join(s.value for s in RunStatus))
@@ -83,6 +87,9 @@ def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
     sleep, finishes first).
     Example: cauce runs cancel 018f3a2b4c5d6e7f80
     """
+    from ..runs import RunStatus
+    from ..runtime.jobs import drop_cancelled
+
     with inspected(home, state_option) as state:
         run = get_run(state, run_id)
         if run.status.finished:
@@ -107,6 +114,8 @@ def runs_retry(run_id: str = typer.Argument(..., metavar="RUN_ID"),
 
     A serving process (`cauce serve`, `cauce worker`) picks it up. Example: cauce runs retry 018f3a2b4c
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    from ..runtime.jobs import retry_run
+
     with inspected(home, state_option) as state:
         run = get_run(state, run_id)
         new_id = retry_run(state, run, time.time())

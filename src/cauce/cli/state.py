@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ..backends.copy import copy_state, live_processes
-from ..backends.state import engine, open_state, redact
 from ..errors import StateError
 from . import console
 from .home import HomeOption, StateOption, existing_state, inspected
@@ -24,6 +22,8 @@ def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
 
     Exit status 0 when it is sound, 1 when it is damaged. Example: cauce state check --home /srv/cauce
     """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    from ..backends.state import engine
+
     _, url = existing_state(home, state_option)
     verdict = engine(url).examine(url)
     if verdict.sound:
@@ -77,6 +77,9 @@ def copy(to: str = typer.Option(..., "--to", metavar="URL", help="the state stor
     holds cauce state. Then point the home at the copy (state = "URL" in cauce.toml, or
     CAUCE_STATE). Example: cauce state copy --to postgresql://cauce@db.internal/cauce
     """
+    from ..backends.copy import copy_state, live_processes
+    from ..backends.state import open_state, redact
+
     _, url = existing_state(home, state_option)
     if url == to:
         raise StateError("the copy and the source are the same store",

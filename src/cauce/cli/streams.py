@@ -4,14 +4,17 @@ lag (what Kinesis shows as DescribeStream and a consumer's iterator age)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from ..durations import format_duration
-from ..resources.stream import Stream, StreamInfo
 from . import console
 from .home import HomeOption, JsonOption, StateOption, attached
+
+if TYPE_CHECKING:
+    from ..resources.stream import StreamInfo
 
 
 def streams_command(
@@ -23,6 +26,8 @@ def streams_command(
 
     Example: cauce streams contracting --json
     """
+    from ..resources.stream import Stream
+
     with attached(app_ref, home, state_option) as rt:
         found = [r.describe() for r in rt.app.resources.values() if isinstance(r, Stream)]
     if as_json:

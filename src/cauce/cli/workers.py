@@ -7,15 +7,17 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from ..backends.state import WorkerRecord
 from ..durations import format_duration
-from ..runtime.foreground import alive
 from . import console
 from .home import HomeOption, JsonOption, StateOption, inspected
+
+if TYPE_CHECKING:
+    from ..backends.state import WorkerRecord
 
 
 def workers_command(
@@ -29,6 +31,8 @@ def workers_command(
     A process is live while it beats every few seconds; one silent for 30 s is taken for dead.
     Example: cauce workers --app census
     """
+    from ..runtime.foreground import alive
+
     now = time.time()
     with inspected(home, state_option) as state:
         rows = [
