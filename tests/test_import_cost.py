@@ -38,8 +38,8 @@ HEAVY = (
     "uvicorn",
 )
 # What typer's rich help would add to `cauce --help` (markdown parsing, syntax colouring), and
-# the progress bars only runs show.
-HEAVY_FOR_HELP = (*HEAVY, "markdown_it", "pygments", "rich.markdown", "rich.progress")
+# rich itself: the help is click's plain text, and cauce's output loads rich with its first line.
+HEAVY_FOR_HELP = (*HEAVY, "markdown_it", "pygments", "rich")
 # What the help pages do not need of cauce itself: the runtime, the state backends, the app and
 # resource declarations, settings, and click with the options built per app and job (typer parses
 # the command line with its own copy). Each command imports them when it runs.

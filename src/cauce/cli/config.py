@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from ..durations import format_duration
 from ..errors import CauceError
 from . import console
+from .console import escape
 from .home import GLOBALS, HomeOption, JsonOption, StateOption, home_option_value, state_url
 from .loading import bundled_apps, load_app
 
@@ -59,7 +58,7 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
         return
     console.out.print(f"[bold]{app.name}[/]  home {rt.home} ({home_source})")
     console.out.print(f"state {escape(redact(rt.state_url))} ({escape(state_source)})")
-    table = Table(box=None)
+    table = console.table(box=None)
     for column in ("setting", "value", "source", "environment variable", "what it is"):
         table.add_column(column)
     for row in rows:
@@ -68,7 +67,7 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
                       escape(row["help"]))
     console.out.print(table)
     if resources:
-        places = Table(box=None)
+        places = console.table(box=None)
         for column in ("resource", "kind", "location"):
             places.add_column(column)
         for row in resources:

@@ -3,7 +3,7 @@
 On a terminal, lines fit its width and tables shrink their wide columns first. Piped or
 redirected, nothing is wrapped or cut (unless ``COLUMNS`` says how wide to be) and log lines are
 plain ``HH:MM:SS LEVEL message`` lines, so ``cauce logs RUN > f`` and ``cauce runs | grep`` see
-whole lines.
+whole lines. rich is imported with the first output (`cauce.cli.terminal`), not by `--help`.
 """
 
 from __future__ import annotations
@@ -16,34 +16,46 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, ConsoleDimensions
-from rich.logging import RichHandler
-from rich.markup import escape
-from rich.table import Table
-
 from ..errors import CauceError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from ..runs import Run
+    from .terminal import TerminalLog
 
 UNLIMITED = 10_000  # columns of a console that is not a terminal: no line is wrapped or cut
 
 
-class _Console(Console):
-    """A console as wide as its terminal, or unlimited when its output is not a terminal (rich
-    would otherwise take the width of whichever standard stream is one, or 80)."""
+def __getattr__(name: str) -> Any:
+    """`out` and `err`, the rich consoles on stdout and stderr, made on first use: rich takes
+    about 20 ms to import, which `cauce --help` (click's plain help) does not need."""
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .terminal import TerminalConsole
 
-    @property
-    def size(self) -> ConsoleDimensions:
-        size = super().size
-        if self.is_terminal:
-            return size
-        columns = os.environ.get("COLUMNS", "")
-        return ConsoleDimensions(int(columns) if columns.isdigit() else UNLIMITED, size.height)
+    made = globals()[name] = TerminalConsole(stderr=name == "err", highlight=False)
+    return made
 
 
-out = _Console(highlight=False)
-err = _Console(stderr=True, highlight=False)
+def _console(name: str) -> Console:
+    """`out` or `err` from inside this module, where names do not go through `__getattr__`."""
+    return globals().get(name) or __getattr__(name)
+
+
+def table(**options: Any) -> Table:
+    """A rich table (`rich.table` is imported with the first one)."""
+    from rich.table import Table
+
+    return Table(**options)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (`rich.markup.escape`, imported when first needed)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def redact(text: str) -> str:
@@ -55,6 +67,7 @@ def redact(text: str) -> str:
 
 
 def print_error(error: CauceError) -> None:
+    err = _console("err")
     err.print(f"[bold red]error:[/] {escape(redact(error.message))}", markup=True,
               highlight=False, soft_wrap=True)
     if error.hint:
@@ -76,49 +89,10 @@ def print_usage_error(error: Exception) -> int:
 
 def print_problem(message: str, hint: str | None = None) -> None:
     """A one-line error (and hint) that is not a CauceError: a usage error, an unexpected one."""
+    err = _console("err")
     err.print(f"[bold red]error:[/] {escape(redact(message))}", soft_wrap=True)
     if hint:
         err.print(f"[yellow]hint:[/] {escape(redact(hint))}", soft_wrap=True)
-
-
-class TerminalLog(RichHandler):
-    """Log lines on stderr, with secret setting values masked as in the stored log streams.
-
-    A record's traceback (``exc_info``, or the ``traceback`` a failed run attaches) is stored in
-    the run's log stream; here it shows only with ``--debug``. Piped, lines are plain text.
-    """
-
-    secrets: Sequence[str] = ()
-    debug = False
-
-    def hide(self, secrets: Sequence[str]) -> None:
-        """Mask these values (the runtime's secret settings) in every line from now on."""
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        trace = getattr(record, "traceback", None)
-        if record.exc_info and record.exc_info[1] is not None:
-            trace = self.formatter.formatException(record.exc_info) if self.formatter else (
-                logging.Formatter().formatException(record.exc_info))
-        if self.debug and trace:
-            message += "\n" + trace
-        return masked(redact(message), self.secrets)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.console.is_terminal:
-            # rich renders the record's message (through `format`) beside time and level
-            plain = logging.makeLogRecord({**record.__dict__, "msg": self.format(record),
-                                           "args": None, "exc_info": None, "exc_text": None,
-                                           "traceback": None})
-            super().emit(plain)
-            return
-        try:
-            stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-            self.console.file.write(f"{stamp} {record.levelname:<7} {self.format(record)}\n")
-            self.console.file.flush()
-        except Exception:  # logging must never break the command
-            self.handleError(record)
 
 
 def masked(text: str, secrets: Sequence[str]) -> str:
@@ -133,6 +107,9 @@ def show_logs(level: int = logging.INFO, *, general_only: bool = False,
               general: bool = True) -> TerminalLog:
     """Print log records on stderr while a command runs: all of them, only the general stream's
     lines and warnings (``general_only``), or all but the general stream's (``general=False``)."""
+    from .terminal import TerminalLog
+
+    err = _console("err")
     handler = TerminalLog(console=err, show_path=False, markup=False, rich_tracebacks=False,
                           log_time_format="[%H:%M:%S]")
     handler.debug = debugging()
@@ -200,7 +177,7 @@ MIN_ERROR = 12  # narrower than this, the error column is left out
 def runs_table(rows: list[Run], width: int | None = None) -> Table:
     """Runs as a table as wide as ``width`` (the terminal's; unlimited when piped): columns
     that do not fit are left out, least useful first, and the error is cut to what is left."""
-    width = width or out.width
+    width = width or _console("out").width
     cells = {
         "run": [r.id for r in rows],
         "job/handler": [f"{r.app}.{r.name}" for r in rows],
@@ -224,15 +201,15 @@ def runs_table(rows: list[Run], width: int | None = None) -> Table:
         if ("error" not in cells and room + 2 >= 0) or not droppable:
             break
         del cells[droppable.pop(0)]
-    table = Table(box=None, pad_edge=False)
+    shown = table(box=None, pad_edge=False)
     for name in cells:
-        table.add_column(name, no_wrap=True, overflow="ellipsis", width=sizes[name],
+        shown.add_column(name, no_wrap=True, overflow="ellipsis", width=sizes[name],
                          justify="right" if name in ("try", "secs") else "left")
     for i, run in enumerate(rows):
         style = STATUS_STYLE.get(run.status.value, "")
-        table.add_row(*(f"[{style}]{cells[name][i]}[/]" if name == "status"
+        shown.add_row(*(f"[{style}]{cells[name][i]}[/]" if name == "status"
                         else escape(cells[name][i]) for name in cells))
-    return table
+    return shown
 
 
 def summary_line(run: Run) -> str:

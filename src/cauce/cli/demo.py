@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 
 from ..errors import CauceError
 from . import console
+from .console import escape
 from .loading import bundled_apps, load_app
 
 if TYPE_CHECKING:

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from . import console
+from .console import escape
 from .home import HomeOption, JsonOption, StateOption, attached
 
 dlq_cli = typer.Typer(rich_markup_mode=None, help="Look at and replay dead-lettered messages.\n\n"

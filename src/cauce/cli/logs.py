@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from ..durations import parse_duration
 from ..errors import CauceError, NotFound
@@ -83,7 +82,7 @@ def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) ->
             last, tz).isoformat(), "lines": count} for a, name, last, count
             in state.logs.streams(app)])
         return
-    table = Table(box=None)
+    table = console.table(box=None)
     for column in ("app", "stream", "last line", "lines"):
         table.add_column(column)
     for app_name, name, last, count in state.logs.streams(app):

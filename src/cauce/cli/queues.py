@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from ..errors import CauceError
 from . import console
+from .console import escape
 from .home import HomeOption, JsonOption, StateOption, attached
 
 
@@ -26,7 +25,7 @@ def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
     if as_json:
         console.print_json(rows)
         return
-    table = Table(box=None)
+    table = console.table(box=None)
     for column in ("queue", "visible", "in flight / delayed", "dead letters", "oldest (s)"):
         table.add_column(column, justify="left" if column == "queue" else "right")
     for row in rows:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 
 from ..durations import format_duration, parse_duration
 from ..errors import CauceError, NotFound
 from . import console
+from .console import escape
 from .home import HomeOption, JsonOption, StateOption, inspected
 
 if TYPE_CHECKING:

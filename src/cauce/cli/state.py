@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from ..errors import StateError
 from . import console
+from .console import escape
 from .home import HomeOption, StateOption, existing_state, inspected
 
 state_cli = typer.Typer(rich_markup_mode=None,

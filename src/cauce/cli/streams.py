@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from ..durations import format_duration
 from . import console
@@ -48,7 +47,7 @@ def _show(info: StreamInfo) -> None:
         f"[bold]{info.stream}[/]  {len(info.shards)} shard(s), {kept}"
         + (f"  ({lag})" if lag else "  (no consumer)")
     )
-    table = Table(box=None)
+    table = console.table(box=None)
     numbers = ("shard", "records", "checkpoint", "lag", "behind")
     for column in (
         "shard",

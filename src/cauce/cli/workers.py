@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from ..durations import format_duration
 from . import console
@@ -52,7 +51,7 @@ def workers_command(
             + " (`cauce serve APP` starts one; --all shows those that ended)"
         )
         return
-    table = Table(box=None, pad_edge=False)
+    table = console.table(box=None, pad_edge=False)
     for column in ("worker", "app", "role", "pid", "host", "started", "heartbeat", "state"):
         table.add_column(column, no_wrap=column in ("pid", "started", "state"), overflow="fold")
     for worker, live in rows:

@@ -1,0 +1,69 @@
+"""The rich parts of the terminal output: consoles as wide as the terminal (unlimited when piped)
+and log lines on stderr. Imported by `cauce.cli.console` with the first output, not with the
+command line: `cauce --help` prints click's plain help without rich.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Console, ConsoleDimensions
+from rich.logging import RichHandler
+
+from .console import UNLIMITED, masked, redact
+
+
+class TerminalConsole(Console):
+    """A console as wide as its terminal, or unlimited when its output is not a terminal (rich
+    would otherwise take the width of whichever standard stream is one, or 80)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal:
+            return size
+        columns = os.environ.get("COLUMNS", "")
+        return ConsoleDimensions(int(columns) if columns.isdigit() else UNLIMITED, size.height)
+
+
+class TerminalLog(RichHandler):
+    """Log lines on stderr, with secret setting values masked as in the stored log streams.
+
+    A record's traceback (``exc_info``, or the ``traceback`` a failed run attaches) is stored in
+    the run's log stream; here it shows only with ``--debug``. Piped, lines are plain text.
+    """
+
+    secrets: Sequence[str] = ()
+    debug = False
+
+    def hide(self, secrets: Sequence[str]) -> None:
+        """Mask these values (the runtime's secret settings) in every line from now on."""
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        trace = getattr(record, "traceback", None)
+        if record.exc_info and record.exc_info[1] is not None:
+            trace = self.formatter.formatException(record.exc_info) if self.formatter else (
+                logging.Formatter().formatException(record.exc_info))
+        if self.debug and trace:
+            message += "\n" + trace
+        return masked(redact(message), self.secrets)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.console.is_terminal:
+            # rich renders the record's message (through `format`) beside time and level
+            plain = logging.makeLogRecord({**record.__dict__, "msg": self.format(record),
+                                           "args": None, "exc_info": None, "exc_text": None,
+                                           "traceback": None})
+            super().emit(plain)
+            return
+        try:
+            stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+            self.console.file.write(f"{stamp} {record.levelname:<7} {self.format(record)}\n")
+            self.console.file.flush()
+        except Exception:  # logging must never break the command
+            self.handleError(record)
