@@ -53,6 +53,8 @@ def test_messages_and_stream_records_come_back_equal(state: StateStore, value: d
     assert state.queues.holds("app:q", "text", value["text"])
     if "\x00" not in value["text"]:  # SQLite's JSON functions read text up to a U+0000
         assert not state.queues.holds("app:q", "text", value["text"] + "x")
+    state.queues.send("app:ascii", [json.dumps(value)], now=0.0)  # every character escaped
+    assert state.queues.holds("app:ascii", "text", value["text"])
     [message] = state.queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
     assert json.loads(message.body) == value
     state.streams.append("app:s", 0, [("pk", text)], now=0.0)
