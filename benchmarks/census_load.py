@@ -204,17 +204,12 @@ def rows_written(database: Path) -> int:
         connection.close()
 
 
-def timed(
-    work: Callable[[list[Path], Path], tuple[float, float]], files: list[Path], folder: Path
-) -> tuple[tuple[float, float], int]:
-    """(wall, CPU) seconds of `work` on a fresh database, and the rows it wrote."""
-    folder.mkdir(parents=True)
-    elapsed = work(files, folder / "target.db")
-    return elapsed, rows_written(folder / "target.db")
+Timed = Callable[[list[Path], Path], tuple[float, float]]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> tuple[argparse.Namespace, list[Path]]:
+    """The command line of the census benchmarks (``--data``, ``--repeat``) and both files."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
@@ -222,19 +217,35 @@ def main() -> None:
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise SystemExit(f"missing {', '.join(missing)}; pass --data with the census folder")
-    contenders = {CENSUS: cauce_census, POLARS: polars_adbc, PANDAS: pandas_to_sql, FLOOR: floor}
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    cpus: dict[str, list[float]] = {name: [] for name in contenders}
+    return args, files
+
+
+def rounds(contenders: dict[str, Timed], files: list[Path], repeat: int,
+           prefix: str) -> tuple[dict[str, list[tuple[float, float]]], dict[str, int]]:
+    """Each contender's (wall, CPU) seconds in each of ``repeat`` rounds, each on a fresh
+    database, contenders interleaved after a first round that warms caches and is not counted;
+    and the rows each wrote."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     written: dict[str, int] = {}
-    load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="census-bench-") as scratch:
-        for repetition in range(args.repeat + 1):  # the first round warms caches, not counted
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        for repetition in range(repeat + 1):
             for index, (name, work) in enumerate(contenders.items()):
                 folder = Path(scratch) / f"{repetition}-{index}"
-                (elapsed, cpu), written[name] = timed(work, files, folder)
+                folder.mkdir(parents=True)
+                elapsed = work(files, folder / "target.db")
+                written[name] = rows_written(folder / "target.db")
                 if repetition:
                     times[name].append(elapsed)
-                    cpus[name].append(cpu)
+    return times, written
+
+
+def main() -> None:
+    args, files = arguments(__doc__)
+    contenders = {CENSUS: cauce_census, POLARS: polars_adbc, PANDAS: pandas_to_sql, FLOOR: floor}
+    load_before = os.getloadavg()[0]
+    figures, written = rounds(contenders, files, args.repeat, "census-bench-")
+    times = {name: [wall for wall, _ in pairs] for name, pairs in figures.items()}
+    cpus = {name: [cpu for _, cpu in pairs] for name, pairs in figures.items()}
     medians = {name: statistics.median(values) for name, values in times.items()}
     cpu_medians = {name: statistics.median(values) for name, values in cpus.items()}
     print(

@@ -23,14 +23,11 @@ CPU time (process time; the child's for the shell), contenders interleaved, a wa
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import statistics
 import subprocess
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -38,17 +35,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from census_load import (
-    DEFAULT_DATA,
     INTEGERS,
     NAMES,
+    Timed,
+    arguments,
     bulk_connection,
     cauce_census,
     polars_adbc,
     read_and_clean,
-    rows_written,
+    rounds,
 )
-
-Timed = Callable[[list[Path], Path], tuple[float, float]]
 
 
 def ingest(table: pa.Table, database: Path) -> None:
@@ -114,11 +110,7 @@ def sqlite_import(files: list[Path], database: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--repeat", type=int, default=9)
-    args = parser.parse_args()
-    files = [args.data / "Adult.data", args.data / "Adult.test"]
+    args, files = arguments(__doc__)
     contenders: dict[str, Timed] = {
         "cauce census load --all": cauce_census,
         "polars + ADBC (census_load.py's peer)": polars_adbc,
@@ -127,18 +119,8 @@ def main() -> None:
         "pyarrow.csv + ADBC, untyped": pyarrow_adbc,
         "sqlite3 .import, raw and untyped": sqlite_import,
     }
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
-    written: dict[str, int] = {}
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="census-tools-") as scratch:
-        for repetition in range(args.repeat + 1):  # the first round warms caches
-            for index, (name, work) in enumerate(contenders.items()):
-                folder = Path(scratch) / f"{repetition}-{index}"
-                folder.mkdir()
-                elapsed = work(files, folder / "target.db")
-                written[name] = rows_written(folder / "target.db")
-                if repetition:
-                    times[name].append(elapsed)
+    times, written = rounds(contenders, files, args.repeat, "census-tools-")
     print(f"census whole-job tools, {datetime.date.today()}, median of {args.repeat}, load "
           f"average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after")
     peer = statistics.median(wall for wall, _ in times["polars + ADBC (census_load.py's peer)"])

@@ -30,6 +30,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from peers import fresh_schema, split_schema, start_procrastinate
+
 from cauce.backends.state import open_state, sqlite_url
 
 CAUCE_APP = """
@@ -57,19 +59,40 @@ def last(message, ctx):
     latency.put({"key": message.body["key"], "seconds": time.time() - message.body["t0"]})
 """
 
-CAUCE_PRODUCER = """
-import json, sys, time
+# The producers' pacing, and the objects the peers' producers write (each producer's source
+# starts with it).
+PRODUCING = """
+import json, os, time
+
+def paced(rate, seconds):
+    \"\"\"Each number below rate × seconds, when its time comes.\"\"\"
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        target = start + i / rate
+        while time.perf_counter() < target:
+            time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
+        yield i
+
+def put_object(folder, i):
+    \"\"\"Object i, stamped now, written atomically as a bucket does; its path.\"\"\"
+    objects = os.path.join(folder, "objects")
+    os.makedirs(objects, exist_ok=True)
+    path = os.path.join(objects, f"{i:06d}.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump({"t0": time.time()}, f)
+    os.replace(path + ".tmp", path)
+    return path
+"""
+
+CAUCE_PRODUCER = PRODUCING + """
+import sys
 from cauce import Runtime
 from cauce.cli.loading import load_app
 app, _ = load_app(sys.argv[1])
 home, rate, seconds = sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 inbox = app.resources["inbox"]
 with Runtime(app, home=home, role="producer"):
-    start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        target = start + i / rate
-        while time.perf_counter() < target:
-            time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
+    for i in paced(rate, seconds):
         inbox.put(f"in/{i:06d}.json", json.dumps({"t0": time.time()}))
 """
 
@@ -103,23 +126,13 @@ def last(key, t0):
         f.write(f"{{time.time() - t0}}\\n")
 """
 
-HUEY_PRODUCER = """
-import json, os, sys, time
+HUEY_PRODUCER = PRODUCING + """
+import sys
 sys.path.insert(0, sys.argv[1])
 from hueychain import on_object
 rate, seconds = float(sys.argv[2]), float(sys.argv[3])
-objects = os.path.join(sys.argv[1], "objects")
-os.makedirs(objects, exist_ok=True)
-start = time.perf_counter()
-for i in range(int(rate * seconds)):
-    target = start + i / rate
-    while time.perf_counter() < target:
-        time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
-    path = os.path.join(objects, f"{i:06d}.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump({"t0": time.time()}, f)
-    os.replace(path + ".tmp", path)       # an atomic object write, as a bucket does
-    on_object(path)
+for i in paced(rate, seconds):
+    on_object(put_object(sys.argv[1], i))
 """
 
 HUEY_CONSUMER = """
@@ -200,10 +213,10 @@ def last(key, t0):
                     (key, time.time() - t0))
 """
 
-PROCRASTINATE_PRODUCER = """
-import json, os, sys, time
+PROCRASTINATE_PRODUCER = PRODUCING + """
+import sys
 sys.path.insert(0, sys.argv[1])
-from procchain import app, on_object, table
+from procapp import app, on_object, table
 if sys.argv[2] == "schema":
     with app.open():
         app.schema_manager.apply_schema()
@@ -212,65 +225,33 @@ if sys.argv[2] == "schema":
         con.execute("CREATE TABLE latency (key text, seconds double precision)")
     sys.exit()
 rate, seconds = float(sys.argv[2]), float(sys.argv[3])
-objects = os.path.join(sys.argv[1], "objects")
-os.makedirs(objects, exist_ok=True)
 with app.open():
-    start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        target = start + i / rate
-        while time.perf_counter() < target:
-            time.sleep(max(0.0, min(0.002, target - time.perf_counter())))
-        path = os.path.join(objects, f"{i:06d}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump({"t0": time.time()}, f)
-        os.replace(path + ".tmp", path)
-        on_object.defer(path=path)
-"""
-
-PROCRASTINATE_WORKER = """
-import sys
-sys.path.insert(0, sys.argv[1])
-from procchain import app
-with app.open():
-    app.run_worker(concurrency=4)
+    for i in paced(rate, seconds):
+        on_object.defer(path=put_object(sys.argv[1], i))
 """
 
 
-def bench_procrastinate(work: Path, rate: float, seconds: float,
-                        server: str) -> dict[str, float]:
+def bench_procrastinate(work: Path, rate: float, seconds: float, url: str) -> dict[str, float]:
+    """The chain on procrastinate, in the schema of ``url`` (from `fresh_schema`)."""
     import psycopg
 
+    server, schema = split_schema(url)
     folder = work / "procrastinate"
-    folder.mkdir()
-    schema = f"bench_chain_{os.getpid()}"
-    (folder / "procchain.py").write_text(textwrap.dedent(PROCRASTINATE_APP.format(
-        conninfo=server, schema=schema)))
-    (folder / "producer.py").write_text(textwrap.dedent(PROCRASTINATE_PRODUCER))
-    (folder / "worker.py").write_text(textwrap.dedent(PROCRASTINATE_WORKER))
-    with psycopg.connect(server, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    try:
-        subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), "schema"],
-                       check=True)
-        worker = subprocess.Popen([sys.executable, str(folder / "worker.py"), str(folder)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(2)
-        subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), str(rate),
-                        str(seconds)], check=True)
-        expected = int(rate * seconds)
-        with psycopg.connect(server, autocommit=True,
-                             options=f"-c search_path={schema}") as con:
-            deadline = time.monotonic() + 120
-            while con.execute("SELECT count(*) FROM latency").fetchone()[0] < expected:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
-            values = [v for (v,) in con.execute("SELECT seconds FROM latency")]
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
-    finally:
-        with psycopg.connect(server, autocommit=True) as con:
-            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    [worker] = start_procrastinate(folder, PROCRASTINATE_APP, PROCRASTINATE_PRODUCER, url,
+                                   processes=1, concurrency=4)
+    time.sleep(2)
+    subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), str(rate),
+                    str(seconds)], check=True)
+    expected = int(rate * seconds)
+    with psycopg.connect(server, autocommit=True, options=f"-c search_path={schema}") as con:
+        deadline = time.monotonic() + 120
+        while con.execute("SELECT count(*) FROM latency").fetchone()[0] < expected:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        values = [v for (v,) in con.execute("SELECT seconds FROM latency")]
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=60)
     return percentiles(values)
 
 
@@ -314,18 +295,10 @@ def main() -> None:
         found["huey_sqlite"] = huey = bench_huey(work, args.rate, args.seconds)
         found["p99_ratio_huey_over_cauce"] = round(huey["p99_ms"] / cauce["p99_ms"], 2)
         if args.postgres:
-            schema = f"bench_chain_state_{os.getpid()}"
-            separator = "&" if "?" in args.postgres else "?"
-            try:
-                found["cauce_postgresql"] = bench_cauce(
-                    work, args.rate, args.seconds, f"{args.postgres}{separator}schema={schema}")
-            finally:
-                import psycopg
-
-                with psycopg.connect(args.postgres, autocommit=True) as con:
-                    con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            found["procrastinate"] = bench_procrastinate(work, args.rate, args.seconds,
-                                                         args.postgres)
+            with fresh_schema(args.postgres) as state:
+                found["cauce_postgresql"] = bench_cauce(work, args.rate, args.seconds, state)
+            with fresh_schema(args.postgres) as url:
+                found["procrastinate"] = bench_procrastinate(work, args.rate, args.seconds, url)
     finally:
         if args.keep:
             print(f"kept {work}")

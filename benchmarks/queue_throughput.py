@@ -29,9 +29,9 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from peers import fresh_schema, split_schema, start_procrastinate
 
 from cauce.backends.state import open_state, sqlite_url
 
@@ -117,49 +117,14 @@ with app.open():
             handle.defer(n=i)
 """
 
-PROCRASTINATE_WORKER = """
-import sys
-sys.path.insert(0, sys.argv[1])
-from procapp import app
-with app.open():
-    app.run_worker(concurrency=int(sys.argv[2]))
-"""
-
-
-@contextmanager
-def fresh_schema(server: str) -> Iterator[str]:
-    """A PostgreSQL URL whose tables live in a new schema, dropped afterwards (cauce's state URL
-    names it ``?schema=``)."""
-    import psycopg
-
-    schema = f"bench_{os.getpid()}_{time.monotonic_ns() % 10**9}"
-    separator = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{separator}schema={schema}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as con:
-            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
 def bench_procrastinate(work: Path, n: int, processes: int, url: str,
                         batch_send: bool = False) -> float:
     import psycopg
 
-    server, _, schema = url.rpartition("schema=")
-    server = server.rstrip("?&")
+    server, schema = split_schema(url)
     folder = work / f"procrastinate-{processes}-{batch_send}"
-    folder.mkdir()
-    (folder / "procapp.py").write_text(textwrap.dedent(PROCRASTINATE_APP.format(
-        conninfo=server, schema=schema)))
-    (folder / "producer.py").write_text(textwrap.dedent(PROCRASTINATE_PRODUCER))
-    (folder / "worker.py").write_text(textwrap.dedent(PROCRASTINATE_WORKER))
-    with psycopg.connect(server, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    subprocess.run([sys.executable, str(folder / "producer.py"), str(folder), "schema"],
-                   check=True)
-    workers = [subprocess.Popen([sys.executable, str(folder / "worker.py"), str(folder), "4"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(processes)]
+    workers = start_procrastinate(folder, PROCRASTINATE_APP, PROCRASTINATE_PRODUCER, url,
+                                  processes=processes, concurrency=4)
     time.sleep(2.5)  # let the workers import and start listening
     remaining = ("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
     with psycopg.connect(server, autocommit=True, options=f"-c search_path={schema}") as con:

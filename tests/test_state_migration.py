@@ -25,3 +25,33 @@ def test_a_version_2_file_keeps_its_stream_numbering(tmp_path: Path) -> None:
         assert state.streams.consumers("app:s", "c", 1)[0].upto == 0
     finally:
         state.close()
+
+
+def _entries_found_by_key(path: Path) -> bool:
+    """Whether replacing an item's index entries reads them by key, not the whole table's."""
+    con = sqlite3.connect(path)
+    try:
+        plan = con.execute("EXPLAIN QUERY PLAN DELETE FROM item_index "
+                           "WHERE tbl = 'app:t' AND key = 'k'").fetchall()
+    finally:
+        con.close()
+    return any("item_index_by_key" in row[-1] for row in plan)
+
+
+def test_an_item_write_finds_its_index_entries_by_key_in_new_and_version_3_files(
+        tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "state.db")
+    state = open_state(url)
+    state.tables.put("app:t", "k", '{"a": 1}', indexes={"a": "1"}, now=1.0)
+    state.close()
+    assert _entries_found_by_key(tmp_path / "state.db")
+    con = sqlite3.connect(tmp_path / "state.db")  # as version 3 left it
+    con.executescript("DROP INDEX item_index_by_key; PRAGMA user_version = 3;")
+    con.close()
+    assert not _entries_found_by_key(tmp_path / "state.db")
+    state = open_state(url)
+    try:
+        assert state.tables.by_index("app:t", "a", "1") == ['{"a": 1}']
+    finally:
+        state.close()
+    assert _entries_found_by_key(tmp_path / "state.db")

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import textwrap
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cauce.cli.main import main
-
-
-@dataclass
-class Result:
-    status: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
-    monkeypatch.chdir(directory)
-    # Loading an app puts its folder on sys.path; keep that to the test, so that a module left
-    # there (a queue.py) does not shadow the standard library in later tests' child processes.
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setenv("COLUMNS", "200")
-    for name in list(os.environ):
-        if name.startswith("CAUCE_"):
-            monkeypatch.delenv(name)
+from cli_runner import Result, clean_environment, in_process
 
 
 @pytest.fixture
@@ -43,15 +18,8 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """``cli("runs", "--json")`` runs `cauce runs --json` with ``tmp_path`` as working directory
     (so the home is ``tmp_path/.cauce``) and no CAUCE_* variables from the developer's shell."""
-    _clean_environment(monkeypatch, tmp_path)
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        status = main(list(args))
-        out, err = capsys.readouterr()
-        return Result(status, out, err)
-
-    return invoke
+    clean_environment(monkeypatch, tmp_path)
+    return in_process(capsys)
 
 
 @pytest.fixture
@@ -73,7 +41,7 @@ def example_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("example")
     home = work / ".cauce"
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _clean_environment(monkeypatch, work)
+        clean_environment(monkeypatch, work)
         assert main(["--home", str(home), "run", "example", "seed", "--files", "2"]) == 0
         assert main(["--home", str(home), "serve", "example", "--for", "2s"]) == 0
     return home

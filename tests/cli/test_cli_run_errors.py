@@ -23,6 +23,12 @@ def failure(result) -> tuple[str, str]:
     return lines[-2], lines[-1].removeprefix("hint: ")
 
 
+def load_into(cli, url: str) -> tuple[str, str]:
+    """The error and hint of the census load, on demo data, into the warehouse at ``url``."""
+    assert cli(*DEMO).status == 0
+    return failure(cli("run", "census", "load", "--all", *SOURCES, "--db", url))
+
+
 def test_a_home_that_is_a_file(cli, tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("")
     for args in (("run", "example", "seed"), ("runs",)):
@@ -35,8 +41,7 @@ def test_a_home_that_is_a_file(cli, tmp_path: Path) -> None:
 
 
 def test_an_unknown_database_scheme(cli) -> None:
-    assert cli(*DEMO).status == 0
-    error, hint = failure(cli("run", "census", "load", "--all", "--db", "foo://x", *SOURCES))
+    error, hint = load_into(cli, "foo://x")
     assert error.endswith("WarehouseError: unknown warehouse URL scheme 'foo' in foo://x")
     assert hint.startswith("use one of: duckdb:///path.duckdb")
 
@@ -50,18 +55,7 @@ def _listening(port: int) -> bool:
 @pytest.mark.skipif(not _listening(5432), reason="no PostgreSQL on 127.0.0.1:5432")
 def test_a_postgresql_role_that_does_not_exist(cli) -> None:
     pytest.importorskip("psycopg")
-    assert cli(*DEMO).status == 0
-    error, hint = failure(
-        cli(
-            "run",
-            "census",
-            "load",
-            "--all",
-            *SOURCES,
-            "--db",
-            "postgresql://no_such_role_here@127.0.0.1:5432/test",
-        )
-    )
+    error, hint = load_into(cli, "postgresql://no_such_role_here@127.0.0.1:5432/test")
     assert 'role "no_such_role_here" does not exist' in error
     assert hint.startswith("the database server refused that user")
 
@@ -71,18 +65,7 @@ def test_nothing_listening(cli) -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    assert cli(*DEMO).status == 0
-    error, hint = failure(
-        cli(
-            "run",
-            "census",
-            "load",
-            "--all",
-            *SOURCES,
-            "--db",
-            f"postgresql://postgres@127.0.0.1:{port}/test",
-        )
-    )
+    error, hint = load_into(cli, f"postgresql://postgres@127.0.0.1:{port}/test")
     assert "Connection refused" in error
     assert hint.startswith("nothing answers at that host and port")
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from runtime_helpers import start, wait_for
 
+from state_file_reads import lag, query
+
 LAKE_APP = """
 import os, time
 from pathlib import Path
@@ -61,28 +63,10 @@ print(n)
 """
 
 
-def _query(home: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(home / "state.db", timeout=30)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def _lag(home: Path, stream: str, consumer: str) -> int:
-    rows = _query(
-        home,
-        "SELECT s.last_seq - coalesce(c.seq, 0) FROM stream_shards s "
-        "LEFT JOIN stream_consumers c ON c.stream = s.stream AND c.shard = s.shard "
-        f"AND c.consumer = '{consumer}' WHERE s.stream = '{stream}'",
-    )
-    return sum(r[0] for r in rows)
-
-
 def _serving(home: Path, pid: int) -> bool:
     """Whether the worker process ``pid`` is registered on the home (started up, consuming)."""
     try:
-        found = _query(home, f"SELECT count(*) FROM workers WHERE pid = {pid} "
+        found = query(home, f"SELECT count(*) FROM workers WHERE pid = {pid} "
                              "AND stopped_at IS NULL")
     except sqlite3.OperationalError:  # the tables are still being created
         return False
@@ -138,8 +122,8 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
     try:
         wait_for(
             lambda: (
-                _lag(home, "lake:events", "events-to-lake") == 0
-                and _lag(home, "lake:events", "count") == 0
+                lag(home, "lake:events", "events-to-lake") == 0
+                and lag(home, "lake:events", "count") == 0
             ),
             240,
             "the consumers to catch up",
@@ -150,18 +134,18 @@ def test_every_record_lands_in_one_file_and_counts_once_whatever_the_kills(
     files = _sink_files(home)
     written = sorted(n for numbers in files.values() for n in numbers)
     assert produced > 1000 and written == list(range(produced)), "every record in exactly one file"
-    assert _query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
-    counted = _query(
+    assert query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
+    counted = query(
         home, "SELECT sum(json_extract(value, '$.n')) FROM items WHERE tbl = 'lake:totals'"
     )[0][0]
     sent = sorted(
         n
-        for (n,) in _query(
+        for (n,) in query(
             home, "SELECT json_extract(body, '$.n') FROM messages WHERE queue = 'lake:out'"
         )
     )
     assert (counted, sent) == (produced, list(range(produced))), "every record's effects once"
-    lost = _query(home, "SELECT count(*) FROM runs WHERE error LIKE 'worker lost%'")[0][0]
+    lost = query(home, "SELECT count(*) FROM runs WHERE error LIKE 'worker lost%'")[0][0]
     assert lost >= 1, "some kills landed while a batch was being written"
 
 
@@ -200,7 +184,7 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
         wait_for(
             lambda: (
                 (home / "state.db").exists()
-                and _query(home, "SELECT count(*) FROM stream_shards")[0][0] == 2
+                and query(home, "SELECT count(*) FROM stream_shards")[0][0] == 2
             ),
             60,
             "records in both shards",
@@ -208,7 +192,7 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
         lags = []
         for _ in range(4):
             time.sleep(1.5)
-            lags.append(_lag(home, "slow:events", "slowly"))
+            lags.append(lag(home, "slow:events", "slowly"))
         assert lags == sorted(lags) and lags[-1] > lags[0], f"lag grows while behind: {lags}"
         shown = subprocess.run(
             [sys.executable, "-m", "cauce.cli.main", "streams", ref, "--home", str(home), "--json"],
@@ -220,14 +204,14 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
         assert json.loads(shown.stdout)[0]["lag"]["slowly"] > 0
         stop.touch()
         produced = int(producer.communicate(timeout=60)[0].strip())
-        wait_for(lambda: _lag(home, "slow:events", "slowly") == 0, 240, "the consumer to catch up")
+        wait_for(lambda: lag(home, "slow:events", "slowly") == 0, 240, "the consumer to catch up")
     finally:
         stop.touch()
         consumer.terminate()
         consumer.communicate(timeout=60)
     seen = sorted(
         n
-        for (n,) in _query(
+        for (n,) in query(
             home, "SELECT json_extract(value, '$.n') FROM items WHERE tbl = 'slow:seen'"
         )
     )

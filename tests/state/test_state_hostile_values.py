@@ -50,11 +50,32 @@ def test_messages_and_stream_records_come_back_equal(state: StateStore, value: d
     state.queues.send("app:q", [text], now=0.0)
     assert state.queues.holds("app:q", "partition", "p")  # how a job's pending run is found
     assert not state.queues.holds("app:q", "partition", None)
+    assert state.queues.holds("app:q", "text", value["text"])
+    if "\x00" not in value["text"]:  # SQLite's JSON functions read text up to a U+0000
+        assert not state.queues.holds("app:q", "text", value["text"] + "x")
+    state.queues.send("app:ascii", [json.dumps(value)], now=0.0)  # every character escaped
+    assert state.queues.holds("app:ascii", "text", value["text"])
     [message] = state.queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
     assert json.loads(message.body) == value
     state.streams.append("app:s", 0, [("pk", text)], now=0.0)
     [record] = state.streams.read("app:s", 0, after=0, limit=1)
     assert json.loads(record.data) == value
+
+
+@pytest.mark.parametrize("text", list(HOSTILE.values()), ids=IDS)
+def test_message_attributes_come_back_equal(state: StateStore, text: str) -> None:
+    attrs = {"a": text, text[:100]: [text, {text[:10]: 1}]}
+    queues = state.queues
+    [sent] = queues.send("app:q", ["{}"], now=0.0, attrs=attrs)
+    [message] = queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
+    assert message.attrs == attrs
+    assert message.lease is not None
+    assert queues.dead_letter(sent, message.lease, dlq="app:q.dlq", now=0.0, error="e")
+    [dead] = queues.listing("app:q.dlq")
+    assert dead.attrs == {**attrs, "source_queue": "app:q"}
+    [replayed] = queues.replay("app:q.dlq", now=0.0)
+    assert (replayed.queue, replayed.attrs) == ("app:q", {**attrs, "replayed": 1})
+    assert [m.attrs for m in queues.listing("app:q")] == [{**attrs, "replayed": 1}]
 
 
 @pytest.mark.parametrize("text", list(HOSTILE.values()), ids=IDS)

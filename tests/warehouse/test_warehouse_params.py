@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from warehouse_support import POSTGRES_SERVER, postgres_unreachable
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import WarehouseBackend, connect
@@ -21,6 +20,7 @@ from cauce.warehouse.params import (
     blank_quotes_in_comments,
     split_statements,
 )
+from postgres_server import POSTGRES_SERVER, postgres_unreachable
 
 
 def test_psycopg_positional_and_percent() -> None:

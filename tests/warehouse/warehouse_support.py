@@ -6,15 +6,13 @@ reachable; each test gets its own schema (through ``search_path`` in the URL) an
 
 from __future__ import annotations
 
-import functools
-import uuid
 from pathlib import Path
 
 import pytest
 
 from cauce.warehouse import WarehouseBackend, connect
+from postgres_server import fresh_schema
 
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 FILE_BACKENDS = ["sqlite", "duckdb", "postgresql"]
 ALL_BACKENDS = [
     "sqlite",
@@ -27,37 +25,9 @@ ALL_BACKENDS = [
 ]
 
 
-@functools.cache
-def postgres_unreachable() -> str | None:
-    """Why PostgreSQL cannot be used, or None when it can."""
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed"
-    try:
-        psycopg.connect(POSTGRES_SERVER, connect_timeout=2).close()
-    except psycopg.Error as error:
-        return f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {error}"
-    return None
-
-
 def postgres_schema(request: pytest.FixtureRequest) -> str:
     """A fresh schema on the test server, dropped when the test ends."""
-    reason = postgres_unreachable()
-    if reason:
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"cauce_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-
-    def drop() -> None:
-        with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-    request.addfinalizer(drop)
-    return schema
+    return fresh_schema(request, "cauce_test", create=True)
 
 
 def postgres_url(schema: str, scheme: str = "postgresql") -> str:

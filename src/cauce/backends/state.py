@@ -269,7 +269,9 @@ class QueueStore(ABC):
     @abstractmethod
     def holds(self, queue: str, field: str, value: Any) -> bool:
         """Whether a message of ``queue`` (visible, leased or delayed) has a JSON body whose
-        top-level ``field`` equals ``value`` (``None``: the field is null or missing)."""
+        top-level ``field`` equals ``value`` (``None``: the field is null or missing). Text is
+        compared as the engine's JSON functions read it: SQLite's stop at a U+0000, PostgreSQL's
+        read U+0000 and lone surrogates as U+FFFD; a body's own text always matches."""
 
     @abstractmethod
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:

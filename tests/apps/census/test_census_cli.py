@@ -4,15 +4,13 @@ exit codes, against several target databases in one home."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
 from cauce.apps.census import sources
-from cauce.cli.main import main
+from cli_runner import clean_environment, in_process
 
 SOURCES = ["--source", "census-data/Adult.data", "--source", "census-data/Adult.test"]
 ROWS, VALID = 400, 395  # 300 + 100 synthetic records, 5 of them with a letter injected
@@ -21,20 +19,16 @@ ROWS, VALID = 400, 395  # 300 + 100 synthetic records, 5 of them with a letter i
 @pytest.fixture
 def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
     """`cauce ...` in-process in a fresh folder; any download of the default files fails."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setenv("COLUMNS", "200")
-    for name in [name for name in os.environ if name.startswith("CAUCE_")]:
-        monkeypatch.delenv(name)
+    clean_environment(monkeypatch, tmp_path)
     unreachable = "http://127.0.0.1:9"
     monkeypatch.setattr(sources, "DEFAULT_DESCRIPTION", f"{unreachable}/Description")
     monkeypatch.setattr(sources, "DEFAULT_SOURCES", (f"{unreachable}/Adult.data",))
 
+    run = in_process(capsys)
+
     def cauce(*args: str) -> tuple[int, str]:
-        capsys.readouterr()
-        status = main(list(args))
-        out, err = capsys.readouterr()
-        return status, out + err
+        result = run(*args)
+        return result.status, result.out + result.err
 
     status, _ = cauce("run", "census", "demo-data", "--data-rows", "300", "--test-rows", "100",
                       "--seed", "3")

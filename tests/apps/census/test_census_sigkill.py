@@ -158,6 +158,19 @@ def assert_kills_landed_mid_load(progress: list[int], total: int) -> None:
     assert len(progress) == KILLS
 
 
+def kill_and_check(folder: Path, settings: dict, query, checkpoint, seed: int, files,
+                   description) -> None:
+    """`kill_and_finish`, then: the kills landed mid-load, and the target holds each record of
+    ``files`` once, valid or rejected (``query`` reads the target database)."""
+    progress = kill_and_finish(folder, settings, checkpoint, seed)
+    assert_kills_landed_mid_load(progress, sum(f.rows for f in files))
+    check_exactly_once(
+        query('SELECT "_source", "_line" FROM "adult"'),
+        query('SELECT "_source", "_line" FROM "adult_rejected"'),
+        checkpoint(), files, description,
+    )
+
+
 @pytest.mark.slow
 def test_sigkill_on_sqlite_loses_nothing_and_loads_nothing_twice(
     tmp_path, small_synthetic, description
@@ -177,13 +190,7 @@ def test_sigkill_on_sqlite_loses_nothing_and_loads_nothing_twice(
         values = query("SELECT value FROM _cauce_checkpoints WHERE name = 'census:adult'")
         return json.loads(values[0][0]) if values else None
 
-    progress = kill_and_finish(tmp_path, settings, checkpoint, seed=11)
-    assert_kills_landed_mid_load(progress, sum(f.rows for f in small_synthetic))
-    check_exactly_once(
-        query('SELECT "_source", "_line" FROM "adult"'),
-        query('SELECT "_source", "_line" FROM "adult_rejected"'),
-        checkpoint(), small_synthetic, description,
-    )
+    kill_and_check(tmp_path, settings, query, checkpoint, 11, small_synthetic, description)
 
 
 @pytest.mark.slow
@@ -204,10 +211,4 @@ def test_sigkill_on_postgresql_loses_nothing_and_loads_nothing_twice(
         values = query("SELECT value FROM _cauce_checkpoints WHERE name = 'census:adult'")
         return json.loads(values[0][0]) if values else None
 
-    progress = kill_and_finish(tmp_path, settings, checkpoint, seed=12)
-    assert_kills_landed_mid_load(progress, sum(f.rows for f in small_synthetic))
-    check_exactly_once(
-        query('SELECT "_source", "_line" FROM "adult"'),
-        query('SELECT "_source", "_line" FROM "adult_rejected"'),
-        checkpoint(), small_synthetic, description,
-    )
+    kill_and_check(tmp_path, settings, query, checkpoint, 12, small_synthetic, description)

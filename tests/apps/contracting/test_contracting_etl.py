@@ -38,37 +38,41 @@ def export(src: Source, rows: list[dict[str, str]], *, newline: str = "\n") -> s
     return newline.join(lines) + newline
 
 
+def etl_of(src: Source, rows: list[dict[str, str]],
+           tmp_path: Path) -> tuple[EtlOutput, list[dict], list[dict]]:
+    """The ETL of an export of ``src`` holding ``rows`` (`export`, in UTF-8)."""
+    path = tmp_path / src.file
+    path.write_text(export(src, rows), encoding="utf-8")
+    return etl(src, path, tmp_path)
+
+
 PROCESOS = SOURCES["t_seii_procecotrata_compraadjudi"]
 
 
 def test_processes_casts_dates_and_names_as_the_original(tmp_path: Path) -> None:
-    path = tmp_path / PROCESOS.file
-    path.write_text(
-        export(
-            PROCESOS,
-            [
-                {
-                    "ID del Proceso": " CO1.REQ.1 ",
-                    "Nombre del Proveedor Adjudicado": "  constructora  ñandú s.a.s ",
-                    "Precio Base": "1.5E7",
-                    "Valor Total Adjudicacion": "1234.5675",
-                    "Fecha de Publicacion del Proceso": "06/30/2022 12:00:00 AM",
-                    "Fecha de Ultima Publicación": "6/3/22",
-                    "Fecha Adjudicacion": "02/29/2023",
-                },
-                {
-                    "ID del Proceso": "CO1.REQ.2",
-                    "Precio Base": "1,234,567",
-                    "Valor Total Adjudicacion": "$5",
-                    "Fecha de Publicacion del Proceso": "13/25/2022",
-                    "Fecha de Ultima Publicación": "2022-04-20",
-                    "Descripción del Procedimiento": 'dos\nlíneas, con "comillas"',
-                },
-            ],
-        ),
-        encoding="utf-8",
+    output, rows, quarantined = etl_of(
+        PROCESOS,
+        [
+            {
+                "ID del Proceso": " CO1.REQ.1 ",
+                "Nombre del Proveedor Adjudicado": "  constructora  ñandú s.a.s ",
+                "Precio Base": "1.5E7",
+                "Valor Total Adjudicacion": "1234.5675",
+                "Fecha de Publicacion del Proceso": "06/30/2022 12:00:00 AM",
+                "Fecha de Ultima Publicación": "6/3/22",
+                "Fecha Adjudicacion": "02/29/2023",
+            },
+            {
+                "ID del Proceso": "CO1.REQ.2",
+                "Precio Base": "1,234,567",
+                "Valor Total Adjudicacion": "$5",
+                "Fecha de Publicacion del Proceso": "13/25/2022",
+                "Fecha de Ultima Publicación": "2022-04-20",
+                "Descripción del Procedimiento": 'dos\nlíneas, con "comillas"',
+            },
+        ],
+        tmp_path,
     )
-    output, rows, quarantined = etl(PROCESOS, path, tmp_path)
     first, second = rows
     assert first["id_proceso"] == "CO1.REQ.1"  # trimmed
     assert first["nombre_proveedor"] == "CONSTRUCTORA  ÑANDÚ S.A.S"  # upper, inner spaces kept
@@ -202,63 +206,36 @@ def test_a_single_byte_character_past_the_first_megabyte_decodes_the_whole_file(
 
 
 def test_null_rules_and_untrimmed_sources(tmp_path: Path) -> None:
-    rues = SOURCES["t_otro_pernajuesadl_camarcomerci"]
-    path = tmp_path / rues.file
-    path.write_text(
-        export(
-            rues,
-            [
-                {
-                    "nit": "1",
-                    "fecha_matricula": "19580101",
-                    "fecha_cancelacion": "19590101",
-                    "estado_matricula": " Cancelada ",
-                    "fecha_actualizacion": "2022/01/02 03:04:05",
-                }
-            ],
-        )
-    )
-    _, (row,), _ = etl(rues, path, tmp_path)
+    rues = {
+        "nit": "1",
+        "fecha_matricula": "19580101",
+        "fecha_cancelacion": "19590101",
+        "estado_matricula": " Cancelada ",
+        "fecha_actualizacion": "2022/01/02 03:04:05",
+    }
+    _, (row,), _ = etl_of(SOURCES["t_otro_pernajuesadl_camarcomerci"], [rues], tmp_path)
     assert row["fecha_matricula"] is None and row["fecha_cancelacion"] == date(1959, 1, 1)
     assert row["tipo_estado_matricula"] == "Cancelada"  # trimmed, case kept
     assert row["fecha_acutalizacion"] == datetime(2022, 1, 2, 3, 4, 5)
-    puestos = SOURCES["t_otro_puestsensibl_sigeppsscorr"]
-    path = tmp_path / puestos.file
-    path.write_text(
-        export(
-            puestos,
-            [{"ASIG_BASICA": "3,456,789"}, {"ASIG_BASICA": " 1,000 ", "TIPO_NOMBRAMIENTO": "X"}],
-        )
-    )
-    _, rows, _ = etl(puestos, path, tmp_path)
+    puestos = [{"ASIG_BASICA": "3,456,789"}, {"ASIG_BASICA": " 1,000 ", "TIPO_NOMBRAMIENTO": "X"}]
+    _, rows, _ = etl_of(SOURCES["t_otro_puestsensibl_sigeppsscorr"], puestos, tmp_path)
     assert {(r["monto_asignacion_salarial"], r["tipo_nombramiento"]) for r in rows} == {
         (Decimal("3456789.000"), "NO DEFINIDO"),
         (None, "X"),  # not trimmed, so the original cannot read it
     }
-    fiscal = SOURCES["t_paco_responsabilidad_fiscales"]
-    path = tmp_path / fiscal.file
-    path.write_text(export(fiscal, [{"Responsable Fiscal": " ana ", "R": "2"}, {"R": ""}]))
-    _, rows, _ = etl(fiscal, path, tmp_path)
+    fiscal = [{"Responsable Fiscal": " ana ", "R": "2"}, {"R": ""}]
+    _, rows, _ = etl_of(SOURCES["t_paco_responsabilidad_fiscales"], fiscal, tmp_path)
     assert [
         (r["nombre_responsable_fiscal"], r["cant_registros_responsable_fiscal"]) for r in rows
     ] == [(" ana ", 2), (None, None)]  # every row kept, nothing trimmed
-    obras = SOURCES["t_paco_registro_obras_inconclusa"]
-    path = tmp_path / obras.file
-    path.write_text(
-        export(
-            obras,
-            [
-                {
-                    "": "7",
-                    "ENTIDAD_2010": "NIT. 890.123.456-1",
-                    "COD_DEPARTAMENTO_2004": "05",
-                    "FECHA_2011": " 2011-05-17",
-                    "NOMBRE_2006": " obras sas ",
-                }
-            ],
-        )
-    )
-    _, (row,), _ = etl(obras, path, tmp_path)
+    obras = {
+        "": "7",
+        "ENTIDAD_2010": "NIT. 890.123.456-1",
+        "COD_DEPARTAMENTO_2004": "05",
+        "FECHA_2011": " 2011-05-17",
+        "NOMBRE_2006": " obras sas ",
+    }
+    _, (row,), _ = etl_of(SOURCES["t_paco_registro_obras_inconclusa"], [obras], tmp_path)
     assert row["numero_registro"] == "7" and row["id_nit_entidad"] == "8901234561"
     assert row["id_departamento"] == "5" and row["fecha_acta"] == date(2011, 5, 17)
     assert row["nombre_rol_1"] == "obras sas"

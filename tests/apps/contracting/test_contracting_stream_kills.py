@@ -11,7 +11,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,9 +25,11 @@ from cauce import Runtime
 from cauce.apps.contracting import app
 from cauce.apps.contracting.stream import alerts, reference, sample
 from cauce.apps.contracting.stream.store import ALERTS_TABLE, PAIRS_TABLE
+from state_file_reads import lag, query
 
 KILLS = 20
 SINK = "contracts-to-staging"
+STREAM = "contracting:contracts"
 # the contracting app with short shard leases (a killed worker's batch is taken over after
 # 2 s, not 60 s) and no dead-lettering from kills alone, plus a queue that keeps what the topic
 # publishes. With SELF_KILL set, a worker also kills itself at a random message it publishes:
@@ -69,24 +70,6 @@ def _cauce(args: list[str], cwd: Path, log: Path, **env: str) -> subprocess.Pope
         )
 
 
-def _query(home: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(home / "state.db", timeout=30)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def _lag(home: Path, consumer: str = "alert") -> int:
-    rows = _query(
-        home,
-        "SELECT s.last_seq - coalesce(c.seq, 0) FROM stream_shards s "
-        "LEFT JOIN stream_consumers c ON c.stream = s.stream AND c.shard = s.shard "
-        f"AND c.consumer = '{consumer}' WHERE s.stream = 'contracting:contracts'",
-    )
-    return sum(r[0] for r in rows) if rows else 1
-
-
 def _until(condition, timeout: float) -> bool:
     """Whether ``condition`` came true within ``timeout`` seconds (looked at every 50 ms)."""
     deadline = time.monotonic() + timeout
@@ -116,7 +99,7 @@ def _sunk(home: Path) -> list[str]:
 def _expected(home: Path) -> tuple[dict[tuple[str, str], str], set[str], dict[tuple, int]]:
     """Every record's eight flags from one pass over the whole stream, in order, and the
     stream's contracts per (entity, provider)."""
-    rows = _query(
+    rows = query(
         home,
         "SELECT data, ts FROM stream_records WHERE stream = 'contracting:contracts' ORDER BY seq",
     )
@@ -175,7 +158,7 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
             _wait(
                 lambda c=consumer: (
                     c.poll() is not None
-                    or _query(home, f"SELECT count(*) FROM workers WHERE pid = {c.pid}")[0][0] > 0
+                    or query(home, f"SELECT count(*) FROM workers WHERE pid = {c.pid}")[0][0] > 0
                 ),
                 120,
                 "the worker to start",
@@ -185,7 +168,8 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
             else:  # else killed from outside after 3 s, or once the backlog is gone for good
                 _until(
                     lambda c=consumer: (
-                        c.poll() is not None or (producer.poll() is not None and _lag(home) == 0)
+                        c.poll() is not None
+                        or (producer.poll() is not None and lag(home, STREAM, "alert") == 0)
                     ),
                     3,
                 )
@@ -195,8 +179,8 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
         assert producer.wait(timeout=300) == 0, log.read_text()[-3000:]
     final = _cauce(["worker", ref, "--home", str(home), "--no-download"], tmp_path, log)
     try:
-        _wait(lambda: _lag(home) == 0, 300, "the alert consumer to catch up")
-        _wait(lambda: _lag(home, SINK) == 0, 120, "the staging sink to catch up")
+        _wait(lambda: lag(home, STREAM, "alert") == 0, 300, "the alert consumer to catch up")
+        _wait(lambda: lag(home, STREAM, SINK) == 0, 120, "the staging sink to catch up")
     finally:
         final.terminate()
         final.wait(timeout=60)
@@ -219,7 +203,7 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
 
     bodies = [
         json.loads(b)
-        for (b,) in _query(
+        for (b,) in query(
             home, "SELECT body FROM messages WHERE queue = 'contracting:alerts_seen'"
         )
     ]
@@ -231,8 +215,8 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
         == {i for (c, i), f in expected.items() if c == b["id_no_contrato"] and f == "Si"}
         for b in bodies[:500]
     )
-    assert _query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
-    lost = _query(
+    assert query(home, "SELECT count(*) FROM messages WHERE queue LIKE '%.dlq'") == [(0,)]
+    lost = query(
         home, "SELECT count(*) FROM runs WHERE name = 'alert' AND error LIKE 'worker lost%'"
     )[0][0]
     assert lost >= 1, "some kills landed while a batch was being applied"

@@ -3,11 +3,10 @@
 import json
 import os
 import shlex
-import sys
 
 import pytest
 
-from cauce.cli.main import main
+from cli_runner import clean_environment, in_process
 
 DAY = "2021-04-22"
 
@@ -15,23 +14,10 @@ DAY = "2021-04-22"
 @pytest.fixture
 def cauce(tmp_path, monkeypatch, capsys):
     """`cauce(...)` runs the command line in-process in a fresh folder: (status, out, err)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setenv("COLUMNS", "200")
-    for name in list(os.environ):
-        if name.startswith("CAUCE_"):
-            monkeypatch.delenv(name)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main(list(args))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return run
+    clean_environment(monkeypatch, tmp_path)
+    return in_process(capsys)
 
 
-@pytest.mark.slow
 def test_the_commands_the_demo_suggests_work_when_copied(cauce, tmp_path):
     home = tmp_path / "demo"
     status, out, err = cauce("demo", "--app", "transit", "--home", str(home))

@@ -4,7 +4,8 @@ A claim is one statement: the oldest visible, unleased messages are locked with 
 SKIP LOCKED`` (so concurrent claimers pass each other by instead of waiting) and leased in the
 same ``UPDATE … RETURNING``. A send, an acknowledgement of a whole batch and a release are one
 statement each too. As in SQLite, a lease sets ``visible_at`` to its expiry, so an expired lease
-is a row whose ``visible_at`` passed with a token still set.
+is a row whose ``visible_at`` passed with a token still set. Attributes are jsonb (U+0000 and
+lone surrogates escaped, `cauce.backends.postgres.jsonb`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..state import QueueStore, StoredMessage, new_token
+from . import jsonb
 from .database import Database, text
 
 COLUMNS = ("id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs, "
@@ -71,9 +73,20 @@ def message(row: Sequence[Any]) -> StoredMessage:
         receive_count=row[6], lease=row[7], last_error=row[8], attrs=row[9] or {},
         visible_at=row[10], worker=row[11], batch_head=row[12], isolation=row[13], lost=row[14])
 
-# A body as jsonb, to look at one field: jsonb refuses the escapes of U+0000 and of surrogates,
-# which a body may hold, so they read as U+FFFD here (the body itself stays as it was sent).
-_BODY = "regexp_replace(body, '\\\\u(0000|[dD][89a-fA-F])', '\\\\ufffd', 'g')::jsonb"
+# JSON text as jsonb, to look at one field: jsonb refuses the escapes of U+0000 and of lone
+# surrogates, which a body may hold, so they read as U+FFFD here (the body itself stays as it
+# was sent). Escaped backslashes are spelled ``\u005c`` first, so that every backslash left
+# starts an escape and a surrogate pair is told from a lone half; text without those escapes
+# (nearly all) is cast as it is, after one search.
+_AS_JSONB = (r"(CASE WHEN {0} ~ '\\u(0000|[dD][89a-fA-F])' "
+             r"THEN regexp_replace(replace({0}, '\\', '\u005c'), '\\u0000"
+             r"|\\u[dD][89abAB][0-9a-fA-F]{{2}}(?!\\u[dD][c-fC-F])"
+             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{{2}})\\u[dD][c-fC-F][0-9a-fA-F]{{2}}', "
+             r"'\\ufffd', 'g') ELSE {0} END)::jsonb")
+_BODY = _AS_JSONB.format("body")
+# a value to compare with a body's field, read the same way
+_VALUE = _AS_JSONB.format("%(value)s")
+
 
 class PostgresQueues(QueueStore):
     def __init__(self, db: Database) -> None:
@@ -97,7 +110,7 @@ class PostgresQueues(QueueStore):
         if len(events) != len(bodies):
             raise ValueError("send: one event id per body")
         return self._insert([queue] * len(bodies), bodies, events, now=now, visible=now + delay,
-                            group=group, attrs=json.dumps(dict(attrs)) if attrs else None,
+                            group=group, attrs=jsonb.dump_value(dict(attrs)) if attrs else None,
                             error=text(error), receives=receives)
 
     def publish(self, queues: Sequence[str], body: str, *, now: float, event_id: str) -> None:
@@ -207,9 +220,10 @@ class PostgresQueues(QueueStore):
             sql = ("SELECT 1 FROM messages WHERE queue = %s "
                    f"AND coalesce({_BODY} -> %s, 'null'::jsonb) = 'null'::jsonb LIMIT 1")
             return self.db.row(sql, (queue, field)) is not None
-        return self.db.row("SELECT 1 FROM messages WHERE queue = %s "
-                           f"AND {_BODY} -> %s = %s::jsonb LIMIT 1",
-                           (queue, field, json.dumps(value))) is not None
+        return self.db.row("SELECT 1 FROM messages WHERE queue = %(queue)s "
+                           f"AND {_BODY} -> %(field)s = {_VALUE} LIMIT 1",
+                           {"queue": queue, "field": field,
+                            "value": json.dumps(value)}) is not None
 
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
         if not queues:

@@ -188,9 +188,11 @@ class SQLiteQueues(QueueStore):
 
     def holds(self, queue: str, field: str, value: Any) -> bool:
         with self.db.reading() as con:
+            # the value as JSON, read by the same function as the body: text holding U+0000
+            # or a lone surrogate (no UTF-8) compares as SQLite reads it in the body
             return con.execute("SELECT 1 FROM messages WHERE queue = ? "
-                               "AND json_extract(body, ?) IS ? LIMIT 1",
-                               (queue, f"$.{field}", value)).fetchone() is not None
+                               "AND json_extract(body, ?) IS json_extract(?, '$') LIMIT 1",
+                               (queue, f"$.{field}", json.dumps(value))).fetchone() is not None
 
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
         if not queues:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+# An item's index entries, found to be replaced at each write of the item (without it a write
+# read every entry of the table).
+_ENTRIES_BY_KEY = "CREATE INDEX IF NOT EXISTS item_index_by_key ON item_index (tbl, key)"
 
 _SHARDS = """CREATE TABLE IF NOT EXISTS stream_shards (
     stream   TEXT    NOT NULL,
@@ -50,6 +54,7 @@ CREATE TABLE IF NOT EXISTS item_index (
     key   TEXT NOT NULL,
     PRIMARY KEY (tbl, idx, value, key)
 ) WITHOUT ROWID;
+""" + _ENTRIES_BY_KEY + """;
 
 CREATE TABLE IF NOT EXISTS stream_records (
     stream TEXT    NOT NULL,
@@ -174,4 +179,5 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
          "INSERT OR IGNORE INTO stream_shards SELECT stream, shard, max(seq) FROM stream_records "
          "GROUP BY stream, shard",
          "ALTER TABLE stream_consumers ADD COLUMN upto INTEGER NOT NULL DEFAULT 0"]),
+    (4, [_ENTRIES_BY_KEY]),
 ]
