@@ -14,7 +14,10 @@ extension: derived work that can come a moment later) therefore never sleeps in 
 it is held: it looks, and if the lock is held, sleeps `YIELD_PAUSE` and looks again, for up to
 `YIELD_FOR`, then waits as the others do. The writers that add work are the ones handed the
 lock at each release, and a producer committing one message per transaction no longer wakes
-the worker processes' claims one after the other.
+the worker processes' claims one after the other. A claim that is a single statement (one
+queue, batches of one: the dispatcher runs it outside a transaction block) waits in the lock
+like any writer: made to look instead, it took free turns just before the producer's and left
+the producer waiting longer (docs/benchmarks.md, "Queues: four processes on SQLite").
 """
 
 from __future__ import annotations
