@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
@@ -38,6 +39,8 @@ SHOWN_CHARS = 40  # longer offending values are cut in the reason (the raw line 
 
 _VALID = "_valid"
 _ORDER = "_order"
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,12 @@ def validate(records: pl.DataFrame, description: Description) -> Validated:
     expected = len(description.columns)
     checks = _checks(description)
     columns = (*(check.column.name for check in checks), SOURCE, LINE, DUPLICATE)
-    quick = _typed(records.with_row_index(_ORDER), checks, expected, FIELD_SEPARATOR,
-                   [check.unpadded for check in checks if check.unpadded is not None])
+    # One lazy query, collected once: each eager call takes the GIL back, and waits for it
+    # while the loader's other thread holds it (10 eager steps with a busy thread beside them
+    # took 1 s instead of 35 ms; this query 0.2 s).
+    quick = _typed(records.lazy().with_row_index(_ORDER), checks, expected, FIELD_SEPARATOR,
+                   [check.unpadded for check in checks if check.unpadded is not None]
+                   ).select(*columns, RAW, _ORDER, _VALID).collect()
     rows = quick.filter(pl.col(_VALID)).select(*columns, _ORDER)
     rest = quick.filter(~pl.col(_VALID)).select(*records.columns, _ORDER)
     if rest.height == 0:
@@ -69,8 +76,8 @@ def validate(records: pl.DataFrame, description: Description) -> Validated:
     return Validated(rows.drop(_ORDER), _explain(typed.filter(~pl.col(_VALID)), checks, expected))
 
 
-def _typed(records: pl.DataFrame, checks: tuple[_Check, ...], expected: int, separator: str,
-           cleaning: list[pl.Expr]) -> pl.DataFrame:
+def _typed(records: Frame, checks: tuple[_Check, ...], expected: int, separator: str,
+           cleaning: list[pl.Expr]) -> Frame:
     """`records` split on `separator` into fields, `cleaning` applied, typed and flagged."""
     return (
         records.with_columns(
