@@ -69,7 +69,8 @@ def validate(records: pl.DataFrame, description: Description) -> Validated:
     rest = quick.filter(~pl.col(_VALID)).select(*records.columns, _ORDER)
     if rest.height == 0:
         return Validated(rows.drop(_ORDER), _explain(rest, checks, expected))
-    typed = _typed(rest, checks, expected, SEPARATOR, [check.cleaned for check in checks])
+    typed = _typed(rest.lazy(), checks, expected, SEPARATOR,
+                   [check.cleaned for check in checks]).collect()
     recovered = typed.filter(pl.col(_VALID)).select(*columns, _ORDER)
     if recovered.height:
         rows = rows.merge_sorted(recovered, _ORDER)
