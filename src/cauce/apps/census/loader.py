@@ -302,8 +302,10 @@ class _Checked:
 
 def _checked(records: pl.DataFrame, description: Description) -> _Checked:
     validated = validate(records, description)
-    return _Checked(validated.rows.to_arrow(), validated.rejected.drop(PROBLEM),
-                    Counts.of(records, validated))
+    # Polars' own layout: text as string views, no copy (a warehouse whose driver does not
+    # bind views converts them).
+    rows = validated.rows.to_arrow(compat_level=pl.CompatLevel.newest())
+    return _Checked(rows, validated.rejected.drop(PROBLEM), Counts.of(records, validated))
 
 
 def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:
