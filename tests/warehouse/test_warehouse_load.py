@@ -113,6 +113,23 @@ def test_polars_categoricals_and_string_views_load_as_text(warehouse: WarehouseB
     assert [row["kind"] for row in _sorted(warehouse, "cats")] == ["a", "b", "c"]
 
 
+def test_arrow_string_and_binary_views_load_as_they_read(warehouse: WarehouseBackend) -> None:
+    """Views (Polars' own layout) load into a new table and an existing one, sliced, with
+    nulls and values long enough to live outside the view; SQLite binds them as they are."""
+    texts = ["short", None, "a value longer than twelve bytes", "", "ñandú ∑ long enough too"]
+    blobs = [b"x", None, b"y" * 40, b"", b"z"]
+    data = pa.table({
+        "id": pa.array(range(10), pa.int64()),
+        "s": pa.array(texts * 2, pa.string_view()),
+        "b": pa.array(blobs * 2, pa.binary_view()),
+    }).slice(1, 8)
+    warehouse.load("views", data.slice(0, 3))
+    warehouse.load("views", data.slice(3))
+    rows = _sorted(warehouse, "views")
+    assert [row["s"] for row in rows] == (texts * 2)[1:9]
+    assert [None if row["b"] is None else bytes(row["b"]) for row in rows] == (blobs * 2)[1:9]
+
+
 def test_empty_inputs(warehouse: WarehouseBackend) -> None:
     assert warehouse.load("nothing", []) == 0
     assert not warehouse.table_exists("nothing")

@@ -82,17 +82,21 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def plain_types(data: pa.Table) -> pa.Table:
-    """Decode dictionary columns and views into plain Arrow types drivers and CSV understand."""
+def plain_types(data: pa.Table, *, views: bool = False) -> pa.Table:
+    """Decode dictionary columns and views into plain Arrow types drivers and CSV understand.
+
+    ``views``: the driver binds string and binary views as they are, so they are kept
+    (converting them copies every value).
+    """
     columns = []
     for column in data.columns:
         kind = column.type
         if pa.types.is_dictionary(kind):
             column = column.cast(kind.value_type)
             kind = column.type
-        if pa.types.is_string_view(kind):
+        if pa.types.is_string_view(kind) and not views:
             column = column.cast(pa.large_string())
-        elif pa.types.is_binary_view(kind):
+        elif pa.types.is_binary_view(kind) and not views:
             column = column.cast(pa.large_binary())
         columns.append(column)
     return pa.Table.from_arrays(columns, names=data.column_names)

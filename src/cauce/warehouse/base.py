@@ -194,6 +194,8 @@ class WarehouseBackend(ABC):
     dialect: str
     #: Whether the database tells ``Col`` and ``col`` apart in quoted column names.
     case_sensitive_names: bool = False
+    #: Whether the driver binds Arrow string and binary views (else they become large types).
+    binds_views: bool = False
     #: Exceptions of the driver (and of Arrow) that the seam turns into WarehouseError.
     _driver_errors: tuple[type[BaseException], ...] = (pa.ArrowException,)
 
@@ -322,7 +324,7 @@ class WarehouseBackend(ABC):
 
     def _load(self, session: Session, table: str, data: Any) -> int:
         check_name(table, "table")
-        arrow = plain_types(to_arrow(data, table))
+        arrow = plain_types(to_arrow(data, table), views=self.binds_views)
         if arrow.num_columns == 0:
             return 0
         existing = session.table_columns(table)

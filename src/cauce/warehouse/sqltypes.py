@@ -96,7 +96,11 @@ def column_type(
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+    return (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+    )
 
 
 def _is_binary(arrow_type: pa.DataType) -> bool:
@@ -104,4 +108,5 @@ def _is_binary(arrow_type: pa.DataType) -> bool:
         pa.types.is_binary(arrow_type)
         or pa.types.is_large_binary(arrow_type)
         or pa.types.is_fixed_size_binary(arrow_type)
+        or pa.types.is_binary_view(arrow_type)
     )

@@ -101,6 +101,18 @@ def test_quarantine_keeps_the_raw_line_and_its_place(description):
     assert (rejected["_source"], rejected["_line"], rejected["raw"]) == ("Adult.data", 2, broken)
 
 
+@pytest.mark.parametrize("separator", [",", " , ", ",  ", ",\t", ", \u00a0", "\u3000,"])
+def test_fields_give_the_same_row_however_they_are_padded(description, separator):
+    """The quick pass (split on ", ", no strip) and the full rules give the same row, and
+    the rows they pass keep the records' order."""
+    padded = separator.join(GOOD.split(", ")).replace("<=50K", "<=50K.")
+    result = validate(records(padded, GOOD, padded), description)
+    assert result.rejected.height == 0
+    assert result.rows["_line"].to_list() == [1, 2, 3]
+    first, second, third = (row[:15] for row in result.rows.rows())
+    assert first == second == third
+
+
 FIELD_TEXT = st.text(st.characters(exclude_characters="\n"), max_size=12)
 
 

@@ -7,9 +7,9 @@ the whole chunk or none of it; a second loader racing for the same chunk gets a 
 commits nothing. The totals live in the checkpoint, so the end-of-load report counts every row
 exactly once however many runs (or crashes) it took.
 
-Within the transaction a large chunk is written in batches, each validated by a worker thread
-while the batch before it is written (see `_validated_batches`); the checkpoint is claimed
-before the first row and given the chunk's totals after the last.
+Within the transaction a chunk larger than BATCH_RECORDS is written in batches, each validated
+by a worker thread while the batch before it is written (see `_validated_batches`); the
+checkpoint is claimed before the first row and given the chunk's totals after the last.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from cauce.warehouse import Transaction
 
 
-# Records validated and written at a time within a chunk, at most (see _batch_bounds).
-BATCH_RECORDS = 8_192
+# A chunk of at most this many records is validated, then written, in one batch; a larger
+# one in batches of at most this many, validated while the one before is written (see
+# _batch_bounds). Both Adult files in one chunk (48,842 records) are one batch.
+BATCH_RECORDS = 65_536
 
 
 @dataclass
@@ -270,10 +272,18 @@ def _validated_batches(records: pl.DataFrame, description: Description) -> Itera
 
 
 def _batch_bounds(records: int) -> Iterator[tuple[int, int]]:
-    """(start, size) of each batch: an eighth of BATCH_RECORDS first, each next one twice as
-    large up to BATCH_RECORDS. The first insert waits for the first batch to be checked, and
-    nothing else is written until then; later batches are checked while the one before is
-    written, so they may be large."""
+    """(start, size) of each batch: the whole chunk when it has at most BATCH_RECORDS records.
+
+    Checking in a second thread while the first one writes costs CPU (the two wait for each
+    other's GIL and Polars' thread pool; both Adult files in batches of 8,192 took 190 ms of
+    CPU against 150 in one batch), which only a chunk too large for one batch is worth. Its
+    batches start at an eighth of BATCH_RECORDS, each next one twice as large up to
+    BATCH_RECORDS: the first insert waits for the first batch to be checked, and nothing else
+    is written until then; later batches are checked while the one before is written.
+    """
+    if records <= BATCH_RECORDS:
+        yield 0, records
+        return
     start, size = 0, max(1, BATCH_RECORDS // 8)
     while start < records:
         yield start, size
@@ -292,8 +302,10 @@ class _Checked:
 
 def _checked(records: pl.DataFrame, description: Description) -> _Checked:
     validated = validate(records, description)
-    return _Checked(validated.rows.to_arrow(), validated.rejected.drop(PROBLEM),
-                    Counts.of(records, validated))
+    # Polars' own layout: text as string views, no copy (a warehouse whose driver does not
+    # bind views converts them).
+    rows = validated.rows.to_arrow(compat_level=pl.CompatLevel.newest())
+    return _Checked(rows, validated.rejected.drop(PROBLEM), Counts.of(records, validated))
 
 
 def _describe(file: SourceFile, lines: SourceLines) -> dict[str, Any]:
