@@ -29,10 +29,12 @@ from cauce.apps.contracting.stream.store import ALERTS_TABLE, PAIRS_TABLE
 
 KILLS = 20
 SINK = "contracts-to-staging"
-# the contracting app with short shard leases (a killed worker's batch is taken over after
-# 2 s, not 60 s) and no dead-lettering from kills alone, plus a queue that keeps what the topic
-# publishes. With SELF_KILL set, a worker also kills itself at a random message it publishes:
-# between the warehouse commit and the stream checkpoint, the narrowest of the moments.
+# the contracting app with short shard leases for the alert handler and the staging sink (a
+# killed worker's batch is taken over after 2 s, not 60 s), retries after at most 2 s (not
+# 2^attempt s: a batch killed eight times in a row waited over a minute) and no dead-lettering
+# from kills alone, plus a queue that keeps what the topic publishes. With SELF_KILL set, a
+# worker also kills itself at a random message it publishes: between the warehouse commit and
+# the stream checkpoint, the narrowest of the moments.
 TEST_APP = """
 import os, random, signal, time
 from pathlib import Path
@@ -43,8 +45,8 @@ if os.environ.get("WARM_UNTIL"):  # a spare worker: loads what the handler loads
     while not Path(os.environ["WARM_UNTIL"]).exists():
         time.sleep(0.01)
 
-handler = app.handlers["alert"]
-handler.visibility, handler.max_attempts = 2.0, 1000
+for handler in (app.handlers["alert"], app.handlers["contracts-to-staging"]):
+    handler.visibility, handler.max_attempts, handler.max_retry_delay = 2.0, 1000, 2.0
 topic = app.get_resource("alerts")
 topic.subscribe(app.queue("alerts_seen"))
 if os.environ.get("SELF_KILL"):
