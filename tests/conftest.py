@@ -83,11 +83,29 @@ class DemoHome:
 
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> DemoHome:
-    """`cauce demo` for every bundled app, run once per session (it is the slowest set-up of the
-    suite) and shared by the tests that only look at what it made: do not change it."""
+    """`cauce demo` for every bundled app, run once per run (it is the slowest set-up of the
+    suite) and shared by the tests that only look at what it made: do not change it. Under
+    pytest-xdist the first process to need it makes it, the others wait for it and read it."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return _demo(tmp_path_factory.mktemp("demo"))
+    import fcntl  # the lock of the processes of one run (POSIX; the process tests need it too)
+
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each process's
+    with (shared / "demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = shared / "demo" / "printed.txt"
+        if made.exists():
+            return DemoHome(shared / "demo" / "cauce-demo", made.read_text())
+        (shared / "demo").mkdir(exist_ok=True)
+        demo = _demo(shared / "demo")
+        made.write_text(demo.out)
+        return demo
+
+
+def _demo(folder: Path) -> DemoHome:
     from cauce.cli.main import main
 
-    home = tmp_path_factory.mktemp("demo") / "cauce-demo"
+    home = folder / "cauce-demo"
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         patch.chdir(home.parent)

@@ -30,16 +30,24 @@ from state_file_reads import lag, query
 KILLS = 20
 SINK = "contracts-to-staging"
 STREAM = "contracting:contracts"
-# the contracting app with short shard leases (a killed worker's batch is taken over after
-# 2 s, not 60 s) and no dead-lettering from kills alone, plus a queue that keeps what the topic
-# publishes. With SELF_KILL set, a worker also kills itself at a random message it publishes:
-# between the warehouse commit and the stream checkpoint, the narrowest of the moments.
+# the contracting app with short shard leases for the alert handler and the staging sink (a
+# killed worker's batch is taken over after 2 s, not 60 s), retries after at most 2 s (not
+# 2^attempt s: a batch killed eight times in a row waited over a minute) and no dead-lettering
+# from kills alone, plus a queue that keeps what the topic publishes. With SELF_KILL set, a
+# worker also kills itself at a random message it publishes: between the warehouse commit and
+# the stream checkpoint, the narrowest of the moments.
 TEST_APP = """
-import os, random, signal
+import os, random, signal, time
+from pathlib import Path
 from cauce.apps.contracting import app
 
-handler = app.handlers["alert"]
-handler.visibility, handler.max_attempts = 2.0, 1000
+if os.environ.get("WARM_UNTIL"):  # a spare worker: loads what the handler loads, then waits
+    import cauce.apps.contracting.stream.consumer
+    while not Path(os.environ["WARM_UNTIL"]).exists():
+        time.sleep(0.01)
+
+for handler in (app.handlers["alert"], app.handlers["contracts-to-staging"]):
+    handler.visibility, handler.max_attempts, handler.max_retry_delay = 2.0, 1000, 2.0
 topic = app.get_resource("alerts")
 topic.subscribe(app.queue("alerts_seen"))
 if os.environ.get("SELF_KILL"):
@@ -147,43 +155,53 @@ def test_every_record_has_its_alerts_once_whatever_the_kills(tmp_path: Path) -> 
         log,
     )
     chance = random.Random(29)
+
+    def spare(n: int) -> subprocess.Popen:
+        # worker n starts (Python, the app, the handler's Polars and DuckDB) while worker n - 1
+        # runs, and waits for its file `go-n`: each kill costs the lease it tests, not a start
+        env = {"WARM_UNTIL": str(tmp_path / f"go-{n}")} | ({"SELF_KILL": "1"} if n < KILLS else {})
+        return _cauce(["worker", ref, "--home", str(home), "--no-download"], tmp_path, log, **env)
+
+    spares = [spare(0)]
     try:
-        for _ in range(KILLS):
-            consumer = _cauce(
-                ["worker", ref, "--home", str(home), "--no-download"], tmp_path, log, SELF_KILL="1"
-            )
-            # once it is up (importing the app takes seconds): killed from outside at a random
-            # moment (loading the reference, computing, committing), or left to kill itself
-            # while publishing, after its warehouse commit
-            _wait(
-                lambda c=consumer: (
-                    c.poll() is not None
-                    or query(home, f"SELECT count(*) FROM workers WHERE pid = {c.pid}")[0][0] > 0
-                ),
-                120,
-                "the worker to start",
-            )
-            if chance.random() < 0.5:
-                time.sleep(chance.uniform(0.0, 2.0))
-            else:  # else killed from outside after 3 s, or once the backlog is gone for good
-                _until(
+        try:
+            for n in range(KILLS):
+                consumer = spares[-1]
+                (tmp_path / f"go-{n}").touch()
+                spares.append(spare(n + 1))
+                # once it is up: killed from outside at a random moment (loading the reference,
+                # computing, committing), or left to kill itself while publishing, after its
+                # warehouse commit
+                _wait(
                     lambda c=consumer: (
                         c.poll() is not None
-                        or (producer.poll() is not None and lag(home, STREAM, "alert") == 0)
+                        or query(home, f"SELECT count(*) FROM workers WHERE pid = {c.pid}")[0][0]
                     ),
-                    3,
+                    120,
+                    "the worker to start",
                 )
-            consumer.send_signal(signal.SIGKILL)
-            consumer.wait(timeout=30)
-    finally:
-        assert producer.wait(timeout=300) == 0, log.read_text()[-3000:]
-    final = _cauce(["worker", ref, "--home", str(home), "--no-download"], tmp_path, log)
-    try:
+                if chance.random() < 0.5:
+                    time.sleep(chance.uniform(0.0, 2.0))
+                else:  # else killed from outside after 3 s, or once the backlog is gone for good
+                    _until(
+                        lambda c=consumer: (
+                            c.poll() is not None
+                            or (producer.poll() is not None and lag(home, STREAM, "alert") == 0)
+                        ),
+                        3,
+                    )
+                consumer.send_signal(signal.SIGKILL)
+                consumer.wait(timeout=30)
+        finally:
+            assert producer.wait(timeout=300) == 0, log.read_text()[-3000:]
+        (tmp_path / f"go-{KILLS}").touch()  # the last spare is the one worker not killed
         _wait(lambda: lag(home, STREAM, "alert") == 0, 300, "the alert consumer to catch up")
         _wait(lambda: lag(home, STREAM, SINK) == 0, 120, "the staging sink to catch up")
     finally:
-        final.terminate()
-        final.wait(timeout=60)
+        for process in spares:
+            if process.poll() is None:
+                process.terminate()
+            process.wait(timeout=60)
     expected, with_si, pairs = _expected(home)
     assert len(expected) == 8 * 9_000  # 300 records/s for 30 s, each with 8 indicators
     assert sorted(_sunk(home)) == sorted({c for c, _ in expected}), "each record in one file"
