@@ -3,8 +3,9 @@ log streams, schedules, partitions and workers — as plain Python objects."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from .app import App, Handler, Job
@@ -158,13 +159,5 @@ _DEFINED_IN = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _DEFINED_IN:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_DEFINED_IN[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = _lazy_names(globals(), _DEFINED_IN, __all__)
 
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

@@ -7,8 +7,9 @@ See docs/warehouse.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from cauce.warehouse.base import Transaction, WarehouseBackend
@@ -27,9 +28,4 @@ _DEFINED_IN = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _DEFINED_IN:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_DEFINED_IN[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = _lazy_names(globals(), _DEFINED_IN, __all__)
