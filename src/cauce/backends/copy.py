@@ -10,11 +10,10 @@ the scheduler's lease stay behind: they describe the source's processes.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 
 from ..errors import StateError
+from ..pids import gone
 from .state import COPIED, CopyStore, StateStore, redact
 
 
@@ -32,19 +31,11 @@ def live_processes(store: StateStore) -> list[str]:
     gone (killed without a chance to say so). One on another machine counts as alive: from
     here nobody can tell."""
     alive = []
-    here = socket.gethostname()
     for worker in store.workers.running():
         # ids read role-host-pid-token (`Runtime.worker_id`); the host may hold dashes
         head, pid, _ = worker.rsplit("-", 2)
-        host = head.partition("-")[2]
-        if host == here and pid.isdigit():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                continue
-            except PermissionError:
-                pass  # alive, run by another user: still serving
-        alive.append(worker)
+        if not (pid.isdigit() and gone(head.partition("-")[2], int(pid))):
+            alive.append(worker)
     return alive
 
 

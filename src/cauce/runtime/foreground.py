@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..pids import gone
 from ..runs import RunStatus
 
 if TYPE_CHECKING:
@@ -100,15 +100,7 @@ def alive(worker: WorkerRecord, now: float) -> bool:
     """Whether a registered process still runs: not stopped, beating, and (on this host) there."""
     if worker.stopped_at is not None or worker.heartbeat_at < now - STALE:
         return False
-    if worker.host != socket.gethostname():
-        return True
-    try:
-        os.kill(worker.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return not gone(worker.host, worker.pid)
 
 
 def reap_lost_runs(state: StateStore, now: float) -> list[str]:

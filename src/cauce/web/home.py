@@ -8,7 +8,6 @@ errors, results, messages) are masked here, once, with each app's secret setting
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from ..backends.state import RunFilter, ShardState, StateStore, engine, sqlite_u
 from ..cli.loading import bundled_apps, load_app
 from ..errors import NotFound
 from ..logs import GENERAL, LogLine
+from ..pids import gone
 from ..resources.bucket import Bucket
 from ..resources.queue import Queue
 from ..resources.stream import Stream
@@ -228,13 +228,7 @@ class Home:
             return False
         if row["host"] != self.host:
             return None
-        try:
-            os.kill(row["pid"], 0)
-        except ProcessLookupError:
-            return False  # killed without a chance to say it stopped
-        except PermissionError:
-            return True
-        return True
+        return not gone(row["host"], row["pid"])
 
     def serving(self, app: str) -> bool:
         """A serve or worker process of ``app`` is running (so queued runs will be picked up)."""
