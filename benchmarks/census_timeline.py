@@ -59,7 +59,7 @@ STEPS = [
     (census, "_description", "Description"),
     (census, "_log_report", "log report"),
     (census_loader, "load_chunk", "load_chunk (all)"),
-    (census_loader, "read_sources", "read and split lines"),
+    (census_loader, "read_lines", "split a file's lines"),
     (census_loader, "next_chunk", "next chunk"),
     (census_loader, "prepare", "DDL and views"),
     (census_loader, "_refuse_unknown_rows", "count existing rows"),

@@ -122,7 +122,8 @@ def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description)
 
 def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeypatch):
     rows, valid, injected = expected(small_synthetic)
-    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)  # 900 records: 10 batches
+    monkeypatch.setattr(loader, "OVERLAP_FROM", 128)
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)  # 900 records: 8 batches
     with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
         total = rt.run(load, all=True).result["total"]
         lines = scalar('SELECT COUNT(DISTINCT "_line" || "_source") AS n FROM "adult"')
@@ -131,7 +132,19 @@ def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeyp
     assert total["duplicates"] == sum(f.duplicates for f in small_synthetic)
 
 
+@pytest.mark.parametrize("records", [0, 1, 8_192, 8_193, 48_842, 65_536 * 2, 65_536 * 2 + 1])
+def test_batches_cover_a_chunk_in_order(records):
+    bounds = list(loader._batch_bounds(records))
+    ends = [start + size for start, size in bounds]
+    assert [start for start, _ in bounds] == [0, *ends[:-1]] and ends[-1:] in ([], [records])
+    assert all(size <= loader.BATCH_RECORDS for _, size in bounds)
+    # a chunk large enough is written while its next batch is checked
+    assert len(bounds) == (1 if records <= loader.OVERLAP_FROM else max(2, -(-records // 65_536)))
+    assert max(s for _, s in bounds) - min(s for _, s in bounds) <= 1
+
+
 def test_a_batch_that_fails_leaves_nothing_committed(tmp_path, small_synthetic, monkeypatch):
+    monkeypatch.setattr(loader, "OVERLAP_FROM", 128)
     monkeypatch.setattr(loader, "BATCH_RECORDS", 128)
     checked = []
 

@@ -12,6 +12,7 @@ report with one chart per breakdown. See README.md next to this file.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,6 +31,7 @@ from cauce.apps.census.sources import (
     SourceFile,
     description_origin,
     fetch,
+    is_url,
     source_name,
 )
 from cauce.reports import Section
@@ -93,7 +95,7 @@ def load(
 
     settings = ctx.settings
     text_encoding = _encoding(ctx)
-    files = [_fetch(ctx, origin) for origin in settings["source"]]
+    files = _fetch_sources(ctx, settings["source"])
     schema, description = _description(ctx)
     at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
     try:
@@ -282,13 +284,32 @@ def _encoding(ctx: Context) -> str | None:
     return check_encoding(given) if given else None
 
 
+def _fetch_sources(ctx: Context, origins: list[str]) -> list[SourceFile]:
+    """Every source, in order: local files read and hashed side by side (hashing releases
+    the GIL), downloads one after the other, each with its own progress."""
+    with ThreadPoolExecutor(thread_name_prefix="census-fetch") as pool:
+        local = {
+            index: pool.submit(fetch, origin, downloads)
+            for index, origin in enumerate(origins)
+            if not is_url(origin)
+        }
+        return [
+            _logged(ctx, origin, local[index].result()) if index in local
+            else _fetch(ctx, origin)
+            for index, origin in enumerate(origins)
+        ]
+
+
 def _fetch(ctx: Context, origin: str, advice: Advice = DATA) -> SourceFile:
     name = source_name(origin)
 
     def progress(done: int, total: int | None) -> None:
         ctx.progress(done, total, label=f"downloading {name}")
 
-    file = fetch(origin, downloads, progress=progress, advice=advice)
+    return _logged(ctx, origin, fetch(origin, downloads, progress=progress, advice=advice))
+
+
+def _logged(ctx: Context, origin: str, file: SourceFile) -> SourceFile:
     verb = "downloaded" if file.downloaded else "read"
     ctx.log.info("%s %s: %s bytes, sha256 %s", verb, origin, f"{len(file.data):,}", file.sha256)
     return file

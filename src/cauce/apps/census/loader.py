@@ -7,15 +7,16 @@ the whole chunk or none of it; a second loader racing for the same chunk gets a 
 commits nothing. The totals live in the checkpoint, so the end-of-load report counts every row
 exactly once however many runs (or crashes) it took.
 
-Within the transaction a chunk larger than BATCH_RECORDS is written in batches, each validated
-by a worker thread while the batch before it is written (see `_validated_batches`); the
-checkpoint is claimed before the first row and given the chunk's totals after the last.
+Within the transaction a chunk of more than OVERLAP_FROM records is written in batches, each
+validated by a worker thread while the batch before it is written (see `_validated_batches`);
+the checkpoint is claimed before the first row and given the chunk's totals after the last, and
+the quarantined lines of every batch are written once, after the rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +36,11 @@ if TYPE_CHECKING:
     from cauce.warehouse import Transaction
 
 
-# A chunk of at most this many records is validated, then written, in one batch; a larger
-# one in batches of at most this many, validated while the one before is written (see
-# _batch_bounds). Both Adult files in one chunk (48,842 records) are one batch.
+# A chunk of more than OVERLAP_FROM records is cut into equal batches of at most
+# BATCH_RECORDS, at least two, each validated while the one before is written (see
+# _batch_bounds); a smaller chunk (1,630 records every 10 seconds by default) is validated,
+# then written, in one batch. Both Adult files in one chunk (48,842 records) are two batches.
+OVERLAP_FROM = 8_192
 BATCH_RECORDS = 65_536
 
 
@@ -180,10 +183,11 @@ def prepare(transaction: Transaction, description: Description, table: str, dial
 
 
 def read_sources(
-    files: Sequence[SourceFile], encoding: str | None = None
-) -> list[SourceLines]:
-    """Split every fetched file into records (in `encoding`, detected when None); two sources
-    may not share a file name."""
+    files: Sequence[SourceFile], pool: Executor, encoding: str | None = None
+) -> list[Future[SourceLines]]:
+    """Split every fetched file into records (in `encoding`, detected when None), each file in
+    a thread of `pool`, so that two files split side by side; two sources may not share a
+    file name."""
     names = [file.name for file in files]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -191,7 +195,7 @@ def read_sources(
             f"two sources are both named {repeated[0]!r}; rows are told apart by file name",
             hint="rename one of the files, or pass each file once",
         )
-    return [read_lines(file.name, file.data, encoding) for file in files]
+    return [pool.submit(read_lines, file.name, file.data, encoding) for file in files]
 
 
 def load_chunk(
@@ -214,13 +218,13 @@ def load_chunk(
     # that one connection (its first write needs no WAL, see cauce.warehouse.sqlite). The
     # tables and views (created when missing), the checkpoint, the rows and the quarantined
     # lines commit together. The files are split into lines while the transaction opens.
-    with ThreadPoolExecutor(1, thread_name_prefix="census-read") as pool:
-        reading = pool.submit(read_sources, files, encoding)
+    with ThreadPoolExecutor(max(1, len(files)), thread_name_prefix="census-read") as pool:
+        reading = read_sources(files, pool, encoding)
         with warehouse.transaction() as transaction:
             previous = transaction.checkpoint(name)
             state = LoadState.from_json(previous)
             checksums = _checked_checksums(state, files)
-            sources = reading.result()
+            sources = [future.result() for future in reading]
             described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
             chunk = next_chunk(sources, state.cursor, size)
             prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
@@ -237,15 +241,17 @@ def load_chunk(
             # The totals it ends with are known once every batch is validated.
             claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
             transaction.set_checkpoint(name, claim, expect=previous)
-            counts = Counts()
+            counts, rejected = Counts(), []
             for batch in _validated_batches(chunk.records, description):
                 counts += batch.counts
                 if batch.rows.num_rows:
                     transaction.load(table, batch.rows)
                 if batch.rejected.height:
-                    transaction.load(rejected_table(table), batch.rejected)
+                    rejected.append(batch.rejected)
                 if progress is not None:
                     progress(counts.read, chunk.records.height)
+            if rejected:  # one statement for every batch's few quarantined lines
+                transaction.load(rejected_table(table), pl.concat(rejected))
             new_state = LoadState(chunk.cursor, state.totals + counts, checksums, chunk.done,
                                   followed)
             transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
@@ -272,22 +278,25 @@ def _validated_batches(records: pl.DataFrame, description: Description) -> Itera
 
 
 def _batch_bounds(records: int) -> Iterator[tuple[int, int]]:
-    """(start, size) of each batch: the whole chunk when it has at most BATCH_RECORDS records.
+    """(start, size) of each batch: the whole chunk when it has at most OVERLAP_FROM records,
+    else equal batches of at most BATCH_RECORDS, at least two.
 
-    Checking in a second thread while the first one writes costs CPU (the two wait for each
-    other's GIL and Polars' thread pool; both Adult files in batches of 8,192 took 190 ms of
-    CPU against 150 in one batch), which only a chunk too large for one batch is worth. Its
-    batches start at an eighth of BATCH_RECORDS, each next one twice as large up to
-    BATCH_RECORDS: the first insert waits for the first batch to be checked, and nothing else
-    is written until then; later batches are checked while the one before is written.
+    Only the first batch's check delays the first insert; every later one runs in a second
+    thread beside the insert before it. On two free cores both Adult files load in about
+    110 ms in two batches against 130 in one (docs/benchmarks.md, "Census load, 2026-12-06
+    (evening)"). Smaller first batches gain nothing: the second one's check, larger, then
+    outlasts the first insert. A small chunk is not worth the thread.
     """
-    if records <= BATCH_RECORDS:
+    if records <= OVERLAP_FROM:
         yield 0, records
         return
-    start, size = 0, max(1, BATCH_RECORDS // 8)
-    while start < records:
-        yield start, size
-        start, size = start + size, min(size * 2, BATCH_RECORDS)
+    count = max(2, -(-records // BATCH_RECORDS))
+    size, longer = divmod(records, count)
+    start = 0
+    for index in range(count):
+        length = size + (index < longer)
+        yield start, length
+        start += length
 
 
 @dataclass(frozen=True)
