@@ -87,6 +87,27 @@ def test_the_engine_reports_each_step_as_it_ends(tiny, tmp_path):
     assert "wrote 2021-04-22.viajes" in labels and labels[-1] == "outputs"
 
 
+def _keep_header_only(prepared, field: str) -> None:
+    path = prepared.workdir / prepared.par.path(field)
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[0] + b"\n")
+
+
+@pytest.mark.parametrize("emptied", ["gps_file", "runs_file", "trx_file"])
+def test_a_day_without_usable_rows_in_an_input_still_gives_its_outputs(emptied, tiny, tmp_path):
+    """No GPS ping, no 1.96 run or no transaction: whatever can be computed is written, the
+    rest is counted as unusable (it used to fail on an empty array)."""
+    prepared = _prepared(tiny, tmp_path)
+    _keep_header_only(prepared, emptied)
+    result = run_engine(prepared.par, prepared.workdir, DAY, parquet_dir=tmp_path / "parquet")
+    transactions = tiny[1].counts["transactions"]
+    if emptied == "trx_file":
+        assert result.rows["etapas"] == result.rows["viajes"] == 0
+    else:
+        assert result.rows["profile"] == 0 and 0 < result.rows["etapas"] <= transactions
+        assert not result.stages.filter(pl.col("mode") == "BUS")["has_alight"].any()
+    assert set(result.outputs) >= {"etapas", "viajes", "general"}
+
+
 PROCESS = """
 import hashlib, sys
 from datetime import date

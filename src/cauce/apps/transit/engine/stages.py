@@ -84,6 +84,8 @@ def locate_bus(bus: pl.DataFrame, network: Network, fleet: Fleet, closeness_m: f
     key = pings["exp"].to_numpy() * TIME_OFFSET + pings["t"].to_numpy()
     along_p = pings["along"].to_numpy()
     exp_p = pings["exp"].to_numpy()
+    if key.size < 2:  # no GPS curve to read a position on (no ping matches an expedition)
+        key, along_p, exp_p = np.array([0, 1]), np.zeros(2), np.full(2, -2)
     exp = found["exp"].fill_null(-1).to_numpy()
     q = exp * TIME_OFFSET + found["t"].to_numpy()
     hi = np.clip(search_in_order(key, q)[0], 1, key.size - 1)
