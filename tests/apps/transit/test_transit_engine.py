@@ -108,6 +108,36 @@ def test_a_day_without_usable_rows_in_an_input_still_gives_its_outputs(emptied, 
     assert set(result.outputs) >= {"etapas", "viajes", "general"}
 
 
+def test_a_po_without_metro_stations_loses_only_the_metro_validations(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    (prepared.workdir / prepared.par.path("metro_file")).unlink()
+    result = run_engine(prepared.par, prepared.workdir, DAY)
+    assert result.rejects["trx: unknown plate, station or validator"] > 0
+    assert result.rows["etapas"] > 0 and "METRO" not in set(result.stages["mode"])
+
+
+@pytest.mark.parametrize("field", ["stops_file", "services_file", "periods_file"])
+def test_a_required_po_file_without_rows_fails_naming_it(field, tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    _keep_header_only(prepared, field)
+    with pytest.raises(InputFileError, match=f"{prepared.par.path(field)}: has no data row"):
+        run_engine(prepared.par, prepared.workdir, DAY)
+
+
+def test_unreadable_periods_are_left_out_and_none_readable_fails(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    path = prepared.workdir / prepared.par.path("periods_file")
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    spoilt = [f"x{row}" if i < 2 else row.replace(":", ".") if i == 2 else row
+              for i, row in enumerate(rows)]
+    path.write_text("\n".join([header, *spoilt]) + "\n", encoding="utf-8")
+    result = run_engine(prepared.par, prepared.workdir, DAY)
+    assert result.rows["etapas"] == tiny[1].counts["transactions"]
+    path.write_text("\n".join([header, *(f"x{row}" for row in rows)]) + "\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="no row has a readable ID, HORAINI and HORAFIN"):
+        run_engine(prepared.par, prepared.workdir, DAY)
+
+
 PROCESS = """
 import hashlib, sys
 from datetime import date

@@ -243,7 +243,9 @@ def with_places(stages: pl.DataFrame, network: Network) -> pl.DataFrame:
     rz = rs["zone"].cast(pl.Float64).to_numpy()
     sx, sy = st["x"].to_numpy(), st["y"].to_numpy()
     sz = st["zone"].cast(pl.Float64).to_numpy()
-    service = np.where(b_station >= 0, -1 - st_line[np.maximum(b_station, 0)], route)
+    # a metro stage's service is its line (-1 - line); a PO without stations has none
+    service = route.copy()
+    service[b_station >= 0] = -1 - st_line[b_station[b_station >= 0]]
     return stages.with_columns(
         pl.Series("board_rs", board_rs), pl.Series("alight_rs", alight_rs),
         pl.Series("x_board", pick(rx, sx, board_rs, b_station, stages["bx"].to_numpy())
