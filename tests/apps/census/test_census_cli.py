@@ -90,3 +90,25 @@ def test_serve_with_every_0_loads_everything_into_each_new_database(offline, tmp
     assert status == 0, output
     assert last_start(offline) == {"started": False, "resumed": False}
     assert rows(tmp_path / "c.db") == VALID
+
+
+@pytest.mark.parametrize("job", ["demo-data", "report"])
+def test_an_out_folder_that_cannot_be_made_is_one_line_with_a_hint(offline, tmp_path, job):
+    assert offline("run", "census", "load", *SOURCES, "--all")[0] == 0
+    (tmp_path / "taken").write_text("a file, not a folder")
+    status, output = offline("run", "census", job, "--out", "taken/sub")
+    assert status == 1
+    assert "cannot write taken/sub: Not a directory" in output
+    assert "hint: pass --out a folder you can write to" in output
+
+
+def test_sources_without_a_record_fail_instead_of_saying_all_is_loaded(offline, tmp_path):
+    (tmp_path / "empty.data").write_bytes(b"")
+    (tmp_path / "comments.data").write_bytes(b"|1x3 Cross validator\r\n\r\n")
+    status, output = offline("run", "census", "load", "--source", "empty.data", "--source",
+                             "comments.data", "--description", "census-data/Description",
+                             "--db", "sqlite:///e.db")
+    assert status == 1
+    assert ("there is no record to load: empty.data has 0 lines (0 blank, 0 comment), "
+            "comments.data has 2 lines (1 blank, 1 comment)") in output
+    assert "processed by earlier runs" not in output
