@@ -181,6 +181,26 @@ def test_a_failing_executable_fails_the_run(day_inputs, tmp_path):
         assert not output_bucket.exists(f"{DAY}.zip")
 
 
+@pytest.mark.parametrize("option", ["executable", "par"])
+@pytest.mark.parametrize("given", ["/no/such/file.exe", "../outside.par", "/dev/null"])
+def test_a_path_that_is_not_a_file_is_named_not_taken_for_a_bad_key(day_inputs, option, given):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, engine="adatrap",
+                     **{"executable": "x.exe", option: given})
+        assert run.status == RunStatus.FAILED
+        assert f"'{given}' is neither a file nor a key of bucket 'executables'" in run.error
+
+
+@pytest.mark.parametrize(("setting", "value"), [("walk_cap_m", "-5"), ("walk_cap_m", "nan"),
+                                                 ("walk_weight", "inf"), ("walk_weight", "-1")])
+def test_a_walk_setting_out_of_its_range_is_refused_up_front(setting, value):
+    from cauce.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{setting}: '{value}'.* is invalid"):
+        TestRuntime(app, settings={setting: value}).__enter__()
+
+
 def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):
     inputs = dict(day_inputs)
     key = f"{DAY}.trx.gz"

@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from annotated_types import Ge
+from annotated_types import Ge, Gt
+from pydantic import AllowInfNan
 
 from cauce import (
     App,
@@ -23,6 +24,7 @@ from cauce import (
     CommandTimeout,
     ConditionFailed,
     Context,
+    InvalidKey,
     ObjectRef,
     RunCancelled,
     RunStatus,
@@ -72,9 +74,10 @@ app.setting("par", str | None, default=None,
             help="the .par file: a path or a key of the executables bucket (default: v0.2 layout)")
 app.setting("launcher", str, default="",
             help="command put before the executable, e.g. 'wine' to run the .exe on Linux")
-app.setting("walk_cap_m", float, default=1000.0,
+# a walk cap or weight that is negative, NaN or infinite is refused when settings are read
+app.setting("walk_cap_m", Annotated[float, Gt(0), AllowInfNan(False)], default=1000.0,
             help="farthest walk from an alighting to the next boarding, metres")
-app.setting("walk_weight", float, default=2.0,
+app.setting("walk_weight", Annotated[float, Ge(0), AllowInfNan(False)], default=2.0,
             help="weight of walking time against in-vehicle time when choosing an alighting")
 
 watch_inputs = app.setting(
@@ -301,12 +304,21 @@ def _local_file(ctx: Context, name: str, what: str) -> Path:
         local = ctx.workdir / path.name
         shutil.copyfile(path, local)
         return local
-    if executables.exists(name):
+    if _in_executables(name):
         local = ctx.workdir / Path(name).name
         local.write_bytes(executables.get(name))
         return local
     raise CauceError(f"{what} {name!r} is neither a file nor a key of bucket "
                      f"'{executables.name}'", hint="check the path or upload it")
+
+
+def _in_executables(name: str) -> bool:
+    """Whether `name` is a key of the executables bucket; a path that cannot be a key
+    (absolute, with `..`) is not one, and the error then says neither was found."""
+    try:
+        return executables.exists(name)
+    except InvalidKey:
+        return False
 
 
 def _par_file(ctx: Context, name: str | None = None) -> str:
