@@ -201,6 +201,29 @@ def test_a_walk_setting_out_of_its_range_is_refused_up_front(setting, value):
         TestRuntime(app, settings={setting: value}).__enter__()
 
 
+def test_a_day_cancelled_after_processing_publishes_nothing(day_inputs, monkeypatch):
+    from cauce import Context
+    from cauce.apps.transit.engine import run as engine
+
+    processed = []
+    real = engine.run_engine
+
+    def then_cancelled(*args, **kwargs):
+        result = real(*args, **kwargs)
+        processed.append(True)  # Ctrl-C lands here, after the engine's last check
+        return result
+
+    monkeypatch.setattr(engine, "run_engine", then_cancelled)
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: bool(processed)))
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status == RunStatus.CANCELLED
+        assert "nothing was uploaded or loaded" in run.error
+        assert not output_bucket.exists(f"{DAY}.zip") and not output_bucket.list("parquet/")
+        assert not warehouse.table_exists("stages")
+
+
 def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):
     inputs = dict(day_inputs)
     key = f"{DAY}.trx.gz"

@@ -164,6 +164,7 @@ def adatrap(
         _run_executable(ctx, prepared, executable)
     else:
         result.update(_run_open_engine(ctx, prepared))
+    _stop_if_cancelled(ctx)
     zip_path = pack_outputs(prepared)
     output_bucket.put_file(zip_path.name, zip_path, move=True)
     ctx.log.info("outputs uploaded: %s to bucket '%s'", zip_path.name, output_bucket.name)
@@ -205,6 +206,7 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
                                 done, total, f"engine: {label}"))
     except Cancelled as stop:
         raise RunCancelled(str(stop)) from None
+    _stop_if_cancelled(ctx)
     for reason, count in sorted(result.rejects.items()):
         ctx.log.warning("unusable rows: %s: %d", reason, count)
     day = prepared.day.isoformat()
@@ -220,6 +222,14 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
             ctx.log.info("accuracy against the synthetic truth: %s", line)
         summary["accuracy"] = accuracy.as_dict()
     return summary
+
+
+def _stop_if_cancelled(ctx: Context) -> None:
+    """Between processing and publishing: a run asked to stop (Ctrl-C, `cauce runs cancel`)
+    publishes nothing, rather than uploading the day and then saying it was cancelled."""
+    if ctx.cancelled:
+        raise RunCancelled("cancelled before the day's outputs were published: nothing was "
+                           "uploaded or loaded")
 
 
 def _accuracy(stages: pl.DataFrame, truth_path: Path, prepared: PreparedDay) -> Accuracy:
