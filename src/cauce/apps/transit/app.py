@@ -13,7 +13,7 @@ import shutil
 import stat
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from annotated_types import Ge, Gt
 from pydantic import AllowInfNan
@@ -104,9 +104,8 @@ WAREHOUSE_TABLES = ("stages", "trips", "od_zone", "od_comuna", "profiles")
 @app.job()
 def synth(
     ctx: Context,
-    scale: Annotated[str, "city size: tiny, small or santiago (a full day, about a minute)"] = (
-        "tiny"
-    ),
+    scale: Annotated[Literal["tiny", "small", "santiago"],
+                     "city size: tiny, small or santiago (a full day, about a minute)"] = "tiny",
     date: Annotated[str, "the service day to generate, YYYY-MM-DD"] = "2021-04-22",
     seed: Annotated[int, "seed of the synthetic city and day (same seed, same files)", Ge(0)] = 1,
 ) -> dict[str, Any]:
