@@ -12,6 +12,7 @@ from cauce.apps.transit import app
 from cauce.apps.transit.app import adatrap, output_bucket, synth, trx_bucket, warehouse
 from cauce.apps.transit.layouts import GENERAL
 from cauce.apps.transit.outputs import read_output
+from cauce.apps.transit.params import default_par_text
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
@@ -222,6 +223,16 @@ def test_a_day_cancelled_after_processing_publishes_nothing(day_inputs, monkeypa
         assert "nothing was uploaded or loaded" in run.error
         assert not output_bucket.exists(f"{DAY}.zip") and not output_bucket.list("parquet/")
         assert not warehouse.table_exists("stages")
+
+
+def test_a_bad_par_is_named_as_the_user_gave_it(day_inputs, tmp_path):
+    par = tmp_path / "mine.par"
+    par.write_text("\n".join(default_par_text().splitlines()[:80]), encoding="latin-1")
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, par=str(par))
+        assert run.status == RunStatus.FAILED
+        assert f"{par}: ends at line 80" in run.error
 
 
 def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):

@@ -334,7 +334,9 @@ def _par_file(ctx: Context, name: str | None = None) -> str:
     chosen = name or ctx.settings["par"]
     if not chosen:
         return default_par_text()
-    return decode_par(_local_file(ctx, chosen, "parameter file").read_bytes())
+    text = decode_par(_local_file(ctx, chosen, "parameter file").read_bytes())
+    parse_par(text, chosen)  # a bad line is named in the user's file, not in the run's copy
+    return text
 
 
 @app.demo()
