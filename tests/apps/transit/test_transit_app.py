@@ -235,6 +235,24 @@ def test_a_bad_par_is_named_as_the_user_gave_it(day_inputs, tmp_path):
         assert f"{par}: ends at line 80" in run.error
 
 
+def test_an_unreadable_par_is_one_line_naming_it(day_inputs, tmp_path, monkeypatch):
+    import shutil
+
+    par = tmp_path / "locked.par"
+    par.write_text(default_par_text(), encoding="latin-1")
+
+    def denied(source, target, **kwargs):  # as chmod 000 does for anyone but root
+        raise PermissionError(13, "Permission denied", str(source))
+
+    monkeypatch.setattr(shutil, "copyfile", denied)
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, par=str(par))
+        assert run.status == RunStatus.FAILED
+        assert run.error.startswith(f"CauceError: cannot read the parameter file '{par}': "
+                                    "Permission denied")
+
+
 def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):
     inputs = dict(day_inputs)
     key = f"{DAY}.trx.gz"

@@ -311,7 +311,12 @@ def _local_file(ctx: Context, name: str, what: str) -> Path:
     path = Path(name).expanduser()
     if path.is_file():
         local = ctx.workdir / path.name
-        shutil.copyfile(path, local)
+        try:
+            shutil.copyfile(path, local)
+        except OSError as error:
+            raise CauceError(f"cannot read the {what} {name!r}: {error.strerror or error}",
+                             hint="check the file's permissions, or upload it to the "
+                             f"'{executables.name}' bucket and pass its key") from error
         return local
     if _in_executables(name):
         local = ctx.workdir / Path(name).name
