@@ -138,6 +138,22 @@ def test_unreadable_periods_are_left_out_and_none_readable_fails(tiny, tmp_path)
         run_engine(prepared.par, prepared.workdir, DAY)
 
 
+def test_an_input_the_run_may_not_read_is_named_with_its_bucket(tiny, tmp_path, monkeypatch):
+    from transit_helpers import Folder
+
+    real = Folder.get
+
+    def denied(self, key):  # as a file under chmod 000 does for anyone but root
+        if key.endswith(".trx.gz"):
+            raise PermissionError(13, "Permission denied", str(self.path / key))
+        return real(self, key)
+
+    monkeypatch.setattr(Folder, "get", denied)
+    with pytest.raises(InputFileError, match=rf"2021-04-22\.trx\.gz \(bucket '{tiny[0].name}'\): "
+                                             r"cannot be read \(Permission denied\)"):
+        _prepared(tiny, tmp_path)
+
+
 PROCESS = """
 import hashlib, sys
 from datetime import date

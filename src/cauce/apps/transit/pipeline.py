@@ -68,7 +68,13 @@ def prepare_day(stores: dict[str, ObjectStore], day: date, workdir: Path, par_te
         store = stores[kind]
         say(f"found {key} in bucket '{store.name}'; downloading")
         local = tmp / key
-        local.write_bytes(store.get(key))
+        try:
+            data = store.get(key)
+        except OSError as error:  # a folder bucket's file the run may not read (chmod 000)
+            raise InputFileError(f"{key} (bucket '{store.name}'): cannot be read "
+                                 f"({error.strerror or error})",
+                                 hint="check the file's permissions in the bucket") from error
+        local.write_bytes(data)
         if kind == PO:
             unpacked = tmp / unpack_po(local, tmp, inputs.po_date.isoformat()).name
         else:
