@@ -124,6 +124,13 @@ def test_a_truncated_or_blank_first_record_costs_only_itself(tmp_path, short, li
     assert rejects == ({"gps: unreadable time": 1} if short else {"gps: missing plate": 1})
 
 
+@pytest.mark.parametrize("text", ["patente;C2;tiempo;latitud;longitud",
+                                  "patente;C2;tiempo;latitud;longitud\r\n"])
+def test_a_header_alone_is_no_row(tmp_path, text):
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", text), PAR, DAY)
+    assert frame.height == 0 and rejects == {}
+
+
 # users' files as spreadsheets and editors save them: a byte-order mark, CRLF, Latin-1, UTF-16
 
 def test_inputs_with_a_bom_and_crlf_keep_their_first_record(tmp_path):

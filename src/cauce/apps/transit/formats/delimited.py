@@ -63,6 +63,10 @@ def _widened_first_row(data: bytes, skip: int, separator: str, width: int) -> by
     start = 0
     for _ in range(skip):
         start = data.find(b"\n", start) + 1
+        if start == 0:  # no line after the header
+            return data
+    if start >= len(data):  # nothing but the header
+        return data
     end = data.find(b"\n", start)
     end = len(data) if end < 0 else end
     if end > start and data[end - 1:end] == b"\r":
