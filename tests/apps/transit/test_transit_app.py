@@ -171,6 +171,18 @@ def test_the_executable_runs_through_the_launcher_with_the_rendered_par(day_inpu
         assert seen == {"par": "2021-04-22.par", "lines": "173", "gps": "tmp/2021-04-22.gps"}
 
 
+def test_a_launcher_path_with_spaces_is_quoted_as_in_a_shell(tmp_path):
+    from cauce.apps.transit.errors import TransitError
+    from cauce.apps.transit.pipeline import executable_argv
+
+    exe, par = tmp_path / "my exe.exe", tmp_path / "2021-04-22.par"
+    argv = executable_argv("'/opt/my wine/wine' --quiet", exe, par)
+    assert argv == ["/opt/my wine/wine", "--quiet", str(exe), "2021-04-22.par"]
+    with pytest.raises(TransitError, match="cannot be split into words") as raised:
+        executable_argv("'/opt/my wine", exe, par)
+    assert "quote a path with spaces" in raised.value.hint
+
+
 def test_a_failing_executable_fails_the_run(day_inputs, tmp_path):
     executable = tmp_path / "broken.exe"
     executable.write_text("import sys; print('boom', file=sys.stderr); sys.exit(3)")
