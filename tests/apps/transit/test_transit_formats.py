@@ -131,6 +131,15 @@ def test_a_header_alone_is_no_row(tmp_path, text):
     assert frame.height == 0 and rejects == {}
 
 
+def test_a_pipe_inside_a_value_cannot_add_a_column_to_the_outputs(tmp_path):
+    path = _gz(tmp_path, "d.trx", "id;tiempo;sitio;operador\n"
+               '12;2021-04-22 07:00:00;Los Héroes | L1 "sur";2\n')
+    frame, _ = read_transactions(path, PAR, DAY)
+    assert frame["site"].to_list() == ['Los Héroes / L1 "sur"']
+    piped = _gz(tmp_path, "p.trx", "12|2021-04-22 07:00:00|Los Héroes|2\n")
+    assert read_transactions(piped, PAR, DAY)[0]["site"].to_list() == ["Los Héroes"]
+
+
 # users' files as spreadsheets and editors save them: a byte-order mark, CRLF, Latin-1, UTF-16
 
 def test_inputs_with_a_bom_and_crlf_keep_their_first_record(tmp_path):

@@ -21,6 +21,8 @@ from cauce.textfiles import decode
 from ..errors import InputFileError
 
 SEPARATORS = (";", "|", "\t", ",")
+#: what separates the fields of the outputs, so never kept inside a value read (it becomes /)
+OUTPUT_SEPARATOR = "|"
 #: lines read to find a file's width (and the first for its separator and header)
 HEAD_LINES = 16
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
@@ -126,6 +128,9 @@ def read_positional(
     raw_names = frame.columns
     frame = frame.select([(pl.col(raw_names[c - 1]).str.strip_chars() if strip
                            else pl.col(raw_names[c - 1])).alias(f) for f, c in wanted.items()])
+    if separator != OUTPUT_SEPARATOR and OUTPUT_SEPARATOR.encode() in data:
+        # the outputs are `|`-separated without quoting: a `|` in a value would add a column
+        frame = frame.with_columns(pl.all().str.replace_all(OUTPUT_SEPARATOR, "/", literal=True))
     for field, column in fields.items():
         if column is None:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(field))
