@@ -9,14 +9,14 @@ transit` submits a day once, as soon as all five of its inputs have arrived.
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import stat
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from annotated_types import Ge, Gt
-from pydantic import AllowInfNan
+from annotated_types import Ge, Gt, Lt
 
 from cauce import (
     App,
@@ -75,9 +75,11 @@ app.setting("par", str | None, default=None,
 app.setting("launcher", str, default="",
             help="command put before the executable, e.g. 'wine' to run the .exe on Linux")
 # a walk cap or weight that is negative, NaN or infinite is refused when settings are read
-app.setting("walk_cap_m", Annotated[float, Gt(0), AllowInfNan(False)], default=1000.0,
+# (NaN and infinity are not below infinity; pydantic, which reads them, is not imported here)
+FINITE = Lt(math.inf)
+app.setting("walk_cap_m", Annotated[float, Gt(0), FINITE], default=1000.0,
             help="farthest walk from an alighting to the next boarding, metres")
-app.setting("walk_weight", Annotated[float, Ge(0), AllowInfNan(False)], default=2.0,
+app.setting("walk_weight", Annotated[float, Ge(0), FINITE], default=2.0,
             help="weight of walking time against in-vehicle time when choosing an alighting")
 
 watch_inputs = app.setting(
