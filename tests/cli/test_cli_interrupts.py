@@ -31,6 +31,7 @@ app = App("sleepy")
 
 @app.job(retries=0)
 def nap(ctx, seconds: float = 60) -> str:
+    (ctx.workdir / "scratch").write_text("left by the run")
     time.sleep(seconds)  # never looks at ctx.cancelled
     return "rested"
 """
@@ -128,6 +129,7 @@ def test_a_killed_run_is_found_lost_by_the_next_command(tmp_path: Path) -> None:
         f"lost: its `cauce run` process (pid {process.pid} on "
         f"{os.uname().nodename}) ended without finishing it"
     )
+    assert not (tmp_path / ".cauce" / "work" / str(run["id"])).exists()  # its files went too
 
 
 def test_serve_says_when_it_is_ready_and_when_another_serve_is_live(tmp_path: Path) -> None:

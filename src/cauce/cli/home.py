@@ -94,10 +94,10 @@ def inspected(value: Path | None, state: str | None = None) -> Iterator[StateSto
     from ..backends.state import open_state
     from ..runtime.foreground import reap_lost_runs
 
-    _, url = existing_state(value, state)
+    home, url = existing_state(value, state)
     state = open_state(url)
     try:
-        reap_lost_runs(state, time.time())
+        reap_lost_runs(state, time.time(), home)
         yield state
     finally:
         state.close()

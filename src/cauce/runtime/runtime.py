@@ -156,7 +156,7 @@ class Runtime:
             self.sink.start()
         self._undo_logging = logs.install()
         if self.role != "test":
-            reap_lost_runs(self._state, self.clock.time())
+            reap_lost_runs(self._state, self.clock.time(), self.home)
         self._notifier = self._state.notifier(self.worker_id)
         self.app.runtime = self
         self.lifecycle = Lifecycle.OPEN

@@ -8,6 +8,7 @@ exception), never a ``sqlite3``, ``duckdb``, ``psycopg`` or SQLAlchemy one.
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -96,5 +97,10 @@ def translated(
     except WarehouseError:
         raise
     except driver_errors as error:
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            # ADBC takes SIGINT for itself during a call, to cancel the statement; a driver
+            # that cannot cancel (SQLite) raises that instead. The Ctrl-C was the user's:
+            # hand it to Python's handler, so the run stops as interrupted, not failed.
+            signal.raise_signal(signal.SIGINT)
         text = reason(error)
         raise WarehouseError(f"{what} failed on {where}: {text}", hint=hint_for(text)) from error

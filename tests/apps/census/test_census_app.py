@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from cauce import CheckpointConflict
+from cauce import CheckpointConflict, Context, RunStatus
 from cauce.apps.census import app, demo_data, load, loader, report, sources, target
 from cauce.apps.census.description import DESCRIPTION_FILE
 from cauce.apps.census.loader import checkpoint_name, load_chunk
@@ -159,6 +159,20 @@ def test_a_batch_that_fails_leaves_nothing_committed(tmp_path, small_synthetic, 
         run = rt.run(load, all=True)
         assert "the fourth batch breaks" in run.error
         # Not even the tables: they are created in the chunk's transaction.
+        assert not target.table_exists("adult")
+        assert target.checkpoint(checkpoint_name("adult")) is None
+
+
+def test_a_load_cancelled_before_its_commit_loads_nothing(tmp_path, small_synthetic,
+                                                         monkeypatch):
+    """Ctrl-C or `cauce runs cancel` while a chunk is written: the run ends cancelled and the
+    chunk is not committed behind its back (it used to be, and the run said cancelled)."""
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 128)
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: ctx.name == "load"))
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
+        run = rt.run(load, all=True)
+        assert run.status == RunStatus.CANCELLED
+        assert "nothing of it was loaded" in run.error
         assert not target.table_exists("adult")
         assert target.checkpoint(checkpoint_name("adult")) is None
 

@@ -56,6 +56,12 @@ def test_no_size_takes_everything_left():
     assert chunk.done
 
 
+def test_a_size_beyond_64_bits_takes_everything_left():
+    chunk = next_chunk(REAL_SIZES, Cursor("Adult.test", 100), 10**23)
+    assert chunk.records.height == 16_281 - 99
+    assert chunk.done
+
+
 def test_after_the_last_record_the_chunk_is_empty_and_the_cursor_stays():
     end = Cursor("Adult.test", 16_282)
     chunk = next_chunk(REAL_SIZES, end, 1630)

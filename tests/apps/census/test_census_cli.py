@@ -90,3 +90,48 @@ def test_serve_with_every_0_loads_everything_into_each_new_database(offline, tmp
     assert status == 0, output
     assert last_start(offline) == {"started": False, "resumed": False}
     assert rows(tmp_path / "c.db") == VALID
+
+
+@pytest.mark.parametrize("job", ["demo-data", "report"])
+def test_an_out_folder_that_cannot_be_made_is_one_line_with_a_hint(offline, tmp_path, job):
+    assert offline("run", "census", "load", *SOURCES, "--all")[0] == 0
+    (tmp_path / "taken").write_text("a file, not a folder")
+    status, output = offline("run", "census", job, "--out", "taken/sub")
+    assert status == 1
+    assert "cannot write taken/sub: Not a directory" in output
+    assert "hint: pass --out a folder you can write to" in output
+
+
+def test_sources_without_a_record_fail_instead_of_saying_all_is_loaded(offline, tmp_path):
+    (tmp_path / "empty.data").write_bytes(b"")
+    (tmp_path / "comments.data").write_bytes(b"|1x3 Cross validator\r\n\r\n")
+    status, output = offline("run", "census", "load", "--source", "empty.data", "--source",
+                             "comments.data", "--description", "census-data/Description",
+                             "--db", "sqlite:///e.db")
+    assert status == 1
+    assert ("there is no record to load: empty.data has 0 lines (0 blank, 0 comment), "
+            "comments.data has 2 lines (1 blank, 1 comment)") in output
+    assert "processed by earlier runs" not in output
+
+
+def test_ctrl_c_taken_by_the_database_driver_still_says_interrupted(offline, tmp_path,
+                                                                     monkeypatch):
+    """ADBC takes SIGINT during its calls to cancel the statement, and SQLite's driver answers
+    NOT_IMPLEMENTED: the Ctrl-C is handed back, so the load ends interrupted, not failed."""
+    import adbc_driver_manager
+
+    from cauce.warehouse.sqlite import SQLiteSession
+
+    def interrupted(session, table, data):
+        try:
+            raise adbc_driver_manager.NotSupportedError("NOT_IMPLEMENTED")
+        except adbc_driver_manager.Error as error:  # as ADBC raises it after a SIGINT
+            raise error from KeyboardInterrupt
+
+    monkeypatch.setattr(SQLiteSession, "insert", interrupted)
+    status, output = offline("run", "census", "load", *SOURCES, "--all")
+    assert status == 130, output
+    assert "cancelled" in output and "interrupted by SIGINT" in output
+    tables = sqlite3.connect(tmp_path / "census.db").execute(
+        "SELECT name FROM sqlite_master WHERE name = 'adult'").fetchall()
+    assert tables == []  # the chunk's transaction, tables included, was rolled back

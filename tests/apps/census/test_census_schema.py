@@ -11,6 +11,7 @@ from cauce import CauceError
 from cauce.apps.census.schema import (
     AGE_BANDS,
     BREAKDOWNS,
+    POSTGRES_NAME_BYTES,
     create_statements,
     rejected_table,
     view_name,
@@ -179,3 +180,19 @@ def test_an_unsupported_dialect_says_which_urls_work(description):
     with pytest.raises(CauceError, match="'mysql' database") as raised:
         create_statements(description, "adult", "mysql", ansi_quote)
     assert "sqlite:///" in raised.value.hint
+
+
+def test_an_empty_table_name_is_refused_with_a_hint(description):
+    with pytest.raises(CauceError, match="the table name is empty") as raised:
+        create_statements(description, "", "sqlite", ansi_quote)
+    assert "--table" in raised.value.hint
+
+
+def test_a_table_name_postgresql_would_cut_is_refused_there_only(description):
+    longest = max(len(f"_income_by_{b.name}") for b in BREAKDOWNS)
+    fits = "t" * (POSTGRES_NAME_BYTES - longest)
+    assert create_statements(description, fits, "postgresql", ansi_quote)
+    with pytest.raises(CauceError, match="too long for PostgreSQL") as raised:
+        create_statements(description, fits + "t", "postgresql", ansi_quote)
+    assert raised.value.hint == f"pass a --table of at most {len(fits)} bytes"
+    assert create_statements(description, fits + "t", "duckdb", ansi_quote)

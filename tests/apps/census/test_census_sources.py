@@ -7,6 +7,7 @@ source, else the original's URL.
 from __future__ import annotations
 
 import hashlib
+import os
 
 import httpx
 import pytest
@@ -104,6 +105,16 @@ def test_a_missing_local_file_is_one_clear_error(tmp_path):
     with pytest.raises(CauceError, match=r"cannot read the source .*No such file") as raised:
         fetch(str(tmp_path / "nope.data"), DictBucket())
     assert "--source" in raised.value.hint
+
+
+@pytest.mark.timeout(30)  # without the check, reading the pipe waits for a writer forever
+def test_a_pipe_or_a_device_is_refused_instead_of_read_forever(tmp_path):
+    fifo = tmp_path / "Adult.data"
+    os.mkfifo(fifo)
+    for source in ("/dev/null", str(fifo)):  # (/dev/zero, also refused, would fill the memory)
+        with pytest.raises(CauceError, match="not a regular file") as raised:
+            fetch(source, DictBucket())
+        assert "not a device or a pipe" in raised.value.hint
 
 
 def test_a_url_is_downloaded_once_with_progress_and_checksum():

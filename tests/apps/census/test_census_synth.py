@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import polars as pl
 
 from cauce.apps.census.description import DESCRIPTION_FILE, read_description
@@ -55,3 +59,29 @@ def test_a_seed_makes_the_files_reproducible(tmp_path):
     first = write_synthetic(tmp_path / "a", data_rows=50, test_rows=20, seed=11)
     second = write_synthetic(tmp_path / "b", data_rows=50, test_rows=20, seed=11)
     assert [f.path.read_bytes() for f in first] == [f.path.read_bytes() for f in second]
+
+
+DEMO_DATA = """
+import sys
+from cauce.cli.main import main
+sys.exit(main(["--home", sys.argv[1], "run", "census", "demo-data", "--out", sys.argv[2],
+               "--data-rows", "400", "--test-rows", "150", "--seed", sys.argv[3]]))
+"""
+
+
+def _demo_data(tmp_path, name: str, seed: int, hash_seed: str) -> dict[str, bytes]:
+    """`cauce run census demo-data` in a fresh interpreter with its own hash seed: every file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    env["PYTHONHASHSEED"] = hash_seed
+    folder = tmp_path / name
+    subprocess.run([sys.executable, "-c", DEMO_DATA, str(tmp_path / "home"), str(folder),
+                    str(seed)], env=env, check=True, capture_output=True, timeout=120)
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_demo_data_gives_the_same_bytes_for_a_seed_in_any_process(tmp_path):
+    first = _demo_data(tmp_path, "a", 5, hash_seed="1")
+    assert sorted(first) == ["Adult.data", "Adult.test", DESCRIPTION_FILE]
+    assert _demo_data(tmp_path, "b", 5, hash_seed="2") == first
+    other = _demo_data(tmp_path, "c", 6, hash_seed="1")
+    assert other["Adult.data"] != first["Adult.data"]

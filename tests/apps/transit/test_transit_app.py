@@ -12,6 +12,7 @@ from cauce.apps.transit import app
 from cauce.apps.transit.app import adatrap, output_bucket, synth, trx_bucket, warehouse
 from cauce.apps.transit.layouts import GENERAL
 from cauce.apps.transit.outputs import read_output
+from cauce.apps.transit.params import default_par_text
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
@@ -170,6 +171,18 @@ def test_the_executable_runs_through_the_launcher_with_the_rendered_par(day_inpu
         assert seen == {"par": "2021-04-22.par", "lines": "173", "gps": "tmp/2021-04-22.gps"}
 
 
+def test_a_launcher_path_with_spaces_is_quoted_as_in_a_shell(tmp_path):
+    from cauce.apps.transit.errors import TransitError
+    from cauce.apps.transit.pipeline import executable_argv
+
+    exe, par = tmp_path / "my exe.exe", tmp_path / "2021-04-22.par"
+    argv = executable_argv("'/opt/my wine/wine' --quiet", exe, par)
+    assert argv == ["/opt/my wine/wine", "--quiet", str(exe), "2021-04-22.par"]
+    with pytest.raises(TransitError, match="cannot be split into words") as raised:
+        executable_argv("'/opt/my wine", exe, par)
+    assert "quote a path with spaces" in raised.value.hint
+
+
 def test_a_failing_executable_fails_the_run(day_inputs, tmp_path):
     executable = tmp_path / "broken.exe"
     executable.write_text("import sys; print('boom', file=sys.stderr); sys.exit(3)")
@@ -179,6 +192,77 @@ def test_a_failing_executable_fails_the_run(day_inputs, tmp_path):
         assert run.status != RunStatus.SUCCEEDED
         assert "status 3" in run.error
         assert not output_bucket.exists(f"{DAY}.zip")
+
+
+@pytest.mark.parametrize("option", ["executable", "par"])
+@pytest.mark.parametrize("given", ["/no/such/file.exe", "../outside.par", "/dev/null"])
+def test_a_path_that_is_not_a_file_is_named_not_taken_for_a_bad_key(day_inputs, option, given):
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, engine="adatrap",
+                     **{"executable": "x.exe", option: given})
+        assert run.status == RunStatus.FAILED
+        assert f"'{given}' is neither a file nor a key of bucket 'executables'" in run.error
+
+
+@pytest.mark.parametrize(("setting", "value"), [("walk_cap_m", "-5"), ("walk_cap_m", "nan"),
+                                                 ("walk_weight", "inf"), ("walk_weight", "-1")])
+def test_a_walk_setting_out_of_its_range_is_refused_up_front(setting, value):
+    from cauce.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{setting}: '{value}'.* is invalid"):
+        TestRuntime(app, settings={setting: value}).__enter__()
+
+
+def test_a_day_cancelled_after_processing_publishes_nothing(day_inputs, monkeypatch):
+    from cauce import Context
+    from cauce.apps.transit.engine import run as engine
+
+    processed = []
+    real = engine.run_engine
+
+    def then_cancelled(*args, **kwargs):
+        result = real(*args, **kwargs)
+        processed.append(True)  # Ctrl-C lands here, after the engine's last check
+        return result
+
+    monkeypatch.setattr(engine, "run_engine", then_cancelled)
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: bool(processed)))
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status == RunStatus.CANCELLED
+        assert "nothing was uploaded or loaded" in run.error
+        assert not output_bucket.exists(f"{DAY}.zip") and not output_bucket.list("parquet/")
+        assert not warehouse.table_exists("stages")
+
+
+def test_a_bad_par_is_named_as_the_user_gave_it(day_inputs, tmp_path):
+    par = tmp_path / "mine.par"
+    par.write_text("\n".join(default_par_text().splitlines()[:80]), encoding="latin-1")
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, par=str(par))
+        assert run.status == RunStatus.FAILED
+        assert f"{par}: ends at line 80" in run.error
+
+
+def test_an_unreadable_par_is_one_line_naming_it(day_inputs, tmp_path, monkeypatch):
+    import shutil
+
+    par = tmp_path / "locked.par"
+    par.write_text(default_par_text(), encoding="latin-1")
+
+    def denied(source, target, **kwargs):  # as chmod 000 does for anyone but root
+        raise PermissionError(13, "Permission denied", str(source))
+
+    monkeypatch.setattr(shutil, "copyfile", denied)
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY, par=str(par))
+        assert run.status == RunStatus.FAILED
+        assert run.error.startswith(f"CauceError: cannot read the parameter file '{par}': "
+                                    "Permission denied")
 
 
 def test_unknown_plates_and_stations_are_counted_not_fatal(day_inputs):

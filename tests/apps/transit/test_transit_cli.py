@@ -85,3 +85,20 @@ def test_a_service_detail_arriving_late_completes_every_waiting_day(tmp_path):
         messages = [line.message for r in handled for line in rt.logs(r.id)]
         assert not any("does not start with a date" in m for m in messages), messages
         assert [r.partition for r in rt.runs() if r.name == "adatrap"] == [DAY]
+
+
+def test_bounded_walk_settings_are_still_numbers_on_the_command_line(cauce):
+    status, out, _ = cauce("run", "transit", "adatrap", "--help")
+    assert status == 0
+    assert "--walk-cap-m FLOAT" in out and "--walk-weight FLOAT" in out
+    status, _, err = cauce("run", "transit", "adatrap", "--partition", DAY, "--walk-cap-m", "far")
+    assert status == 2 and "'far' is not a valid float" in err
+
+
+def test_an_unknown_scale_is_a_usage_error_listing_the_scales(cauce):
+    from cauce.apps.transit.synth.city import SCALES
+
+    status, _, err = cauce("run", "transit", "synth", "--scale", "huge")
+    assert status == 2
+    listed = ", ".join(f"'{scale}'" for scale in SCALES)
+    assert f"'huge' is not one of {listed}" in err

@@ -87,6 +87,73 @@ def test_the_engine_reports_each_step_as_it_ends(tiny, tmp_path):
     assert "wrote 2021-04-22.viajes" in labels and labels[-1] == "outputs"
 
 
+def _keep_header_only(prepared, field: str) -> None:
+    path = prepared.workdir / prepared.par.path(field)
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[0] + b"\n")
+
+
+@pytest.mark.parametrize("emptied", ["gps_file", "runs_file", "trx_file"])
+def test_a_day_without_usable_rows_in_an_input_still_gives_its_outputs(emptied, tiny, tmp_path):
+    """No GPS ping, no 1.96 run or no transaction: whatever can be computed is written, the
+    rest is counted as unusable (it used to fail on an empty array)."""
+    prepared = _prepared(tiny, tmp_path)
+    _keep_header_only(prepared, emptied)
+    result = run_engine(prepared.par, prepared.workdir, DAY, parquet_dir=tmp_path / "parquet")
+    transactions = tiny[1].counts["transactions"]
+    if emptied == "trx_file":
+        assert result.rows["etapas"] == result.rows["viajes"] == 0
+    else:
+        assert result.rows["profile"] == 0 and 0 < result.rows["etapas"] <= transactions
+        assert not result.stages.filter(pl.col("mode") == "BUS")["has_alight"].any()
+    assert set(result.outputs) >= {"etapas", "viajes", "general"}
+
+
+def test_a_po_without_metro_stations_loses_only_the_metro_validations(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    (prepared.workdir / prepared.par.path("metro_file")).unlink()
+    result = run_engine(prepared.par, prepared.workdir, DAY)
+    assert result.rejects["trx: unknown plate, station or validator"] > 0
+    assert result.rows["etapas"] > 0 and "METRO" not in set(result.stages["mode"])
+
+
+@pytest.mark.parametrize("field", ["stops_file", "services_file", "periods_file"])
+def test_a_required_po_file_without_rows_fails_naming_it(field, tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    _keep_header_only(prepared, field)
+    with pytest.raises(InputFileError, match=f"{prepared.par.path(field)}: has no data row"):
+        run_engine(prepared.par, prepared.workdir, DAY)
+
+
+def test_unreadable_periods_are_left_out_and_none_readable_fails(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    path = prepared.workdir / prepared.par.path("periods_file")
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    spoilt = [f"x{row}" if i < 2 else row.replace(":", ".") if i == 2 else row
+              for i, row in enumerate(rows)]
+    path.write_text("\n".join([header, *spoilt]) + "\n", encoding="utf-8")
+    result = run_engine(prepared.par, prepared.workdir, DAY)
+    assert result.rows["etapas"] == tiny[1].counts["transactions"]
+    path.write_text("\n".join([header, *(f"x{row}" for row in rows)]) + "\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="no row has a readable ID, HORAINI and HORAFIN"):
+        run_engine(prepared.par, prepared.workdir, DAY)
+
+
+def test_an_input_the_run_may_not_read_is_named_with_its_bucket(tiny, tmp_path, monkeypatch):
+    from transit_helpers import Folder
+
+    real = Folder.get
+
+    def denied(self, key):  # as a file under chmod 000 does for anyone but root
+        if key.endswith(".trx.gz"):
+            raise PermissionError(13, "Permission denied", str(self.path / key))
+        return real(self, key)
+
+    monkeypatch.setattr(Folder, "get", denied)
+    with pytest.raises(InputFileError, match=rf"2021-04-22\.trx\.gz \(bucket '{tiny[0].name}'\): "
+                                             r"cannot be read \(Permission denied\)"):
+        _prepared(tiny, tmp_path)
+
+
 PROCESS = """
 import hashlib, sys
 from datetime import date

@@ -110,6 +110,36 @@ def test_a_file_narrower_than_the_parameter_file_expects_fails_with_its_name(tmp
         read_gps(path, PAR, DAY)
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("short", ["ZN-6220", ""])
+def test_a_truncated_or_blank_first_record_costs_only_itself(tmp_path, short, line_end):
+    """The CSV reader takes the width from the first record: a short one used to cut every
+    later record to its width (and then fail on a missing column)."""
+    rows = ["patente;C2;tiempo;latitud;longitud", short,
+            "ZN-6220;;2021-04-22 08:00:00;-33.45;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.45;-70.65"]
+    path = _gz(tmp_path, "d.gps", line_end.join(rows) + line_end)
+    frame, rejects = read_gps(path, PAR, DAY)
+    assert frame["t"].to_list() == [8 * 3600, 8 * 3600 + 40]
+    assert rejects == ({"gps: unreadable time": 1} if short else {"gps: missing plate": 1})
+
+
+@pytest.mark.parametrize("text", ["patente;C2;tiempo;latitud;longitud",
+                                  "patente;C2;tiempo;latitud;longitud\r\n"])
+def test_a_header_alone_is_no_row(tmp_path, text):
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", text), PAR, DAY)
+    assert frame.height == 0 and rejects == {}
+
+
+def test_a_pipe_inside_a_value_cannot_add_a_column_to_the_outputs(tmp_path):
+    path = _gz(tmp_path, "d.trx", "id;tiempo;sitio;operador\n"
+               '12;2021-04-22 07:00:00;Los Héroes | L1 "sur";2\n')
+    frame, _ = read_transactions(path, PAR, DAY)
+    assert frame["site"].to_list() == ['Los Héroes / L1 "sur"']
+    piped = _gz(tmp_path, "p.trx", "12|2021-04-22 07:00:00|Los Héroes|2\n")
+    assert read_transactions(piped, PAR, DAY)[0]["site"].to_list() == ["Los Héroes"]
+
+
 # users' files as spreadsheets and editors save them: a byte-order mark, CRLF, Latin-1, UTF-16
 
 def test_inputs_with_a_bom_and_crlf_keep_their_first_record(tmp_path):

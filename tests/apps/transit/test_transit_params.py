@@ -56,3 +56,12 @@ def test_a_shifted_line_names_the_line_and_the_field():
 def test_a_truncated_file_says_where_it_ends():
     with pytest.raises(ParFileError, match="ends at line 10"):
         parse_par("\n".join(default_par_text().splitlines()[:10]))
+
+
+@pytest.mark.parametrize("flag", ["2", "-1", "7"])
+def test_a_layout_flag_other_than_0_or_1_names_the_line(flag):
+    lines = default_par_text().splitlines()
+    lines[24] = f"{flag}\t\t* input_format"
+    with pytest.raises(ParFileError, match=rf"line 25 \('input_format'\) should be 0 .* or 1 "
+                                           rf"\(Online\), found {flag}"):
+        parse_par("\n".join(lines), "mine.par")

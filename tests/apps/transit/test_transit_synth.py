@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,14 @@ def test_another_seed_gives_another_day(tmp_path):
     assert first.keys() == other.keys()
     assert first[next(k for k in first if k.endswith(".trx.gz"))] != other[
         next(k for k in other if k.endswith(".trx.gz"))]
+
+
+def test_the_last_day_of_the_calendar_can_be_generated(tmp_path):
+    from cauce.apps.transit.params import default_par_text, parse_par
+    from cauce.apps.transit.synth.day import generate_day
+
+    generated = generate_day("tiny", date(9999, 12, 31), 1, parse_par(default_par_text()),
+                             tmp_path)
+    assert generated.files.service_detail == (
+        "Diccionario-DetalleServicioZP_99991201_99991231.csv.gz")
+    assert (tmp_path / "9999-12-31.gps.gz").is_file()

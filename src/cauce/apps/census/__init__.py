@@ -12,13 +12,15 @@ report with one chart per breakdown. See README.md next to this file.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge
 
-from cauce import App, CauceError, CheckpointConflict, Context, Runtime
+from cauce import App, CauceError, CheckpointConflict, Context, RunCancelled, Runtime
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
 from cauce.apps.census.report import warehouse_sections, write_census_report
 from cauce.apps.census.sources import (
@@ -102,11 +104,19 @@ def load(
         size = None if at_once else settings["chunk_size"]
         result = load_chunk(
             target, description, settings["table"], files, size, text_encoding, schema,
-            progress=lambda done, total: ctx.progress(done, total, "records loaded"),
+            progress=_progress_until_cancelled(ctx),
         )
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
         return {"conflict": True}
+    if not result.committed and result.state.cursor is None:
+        raise CauceError(
+            "there is no record to load: " + ", ".join(
+                f"{f['name']} has {f['lines']:,} lines ({f['blank_lines']:,} blank, "
+                f"{f['comment_lines']:,} comment)" for f in result.sources),
+            hint="pass the Adult files with --source path/to/Adult.data --source "
+            "path/to/Adult.test",
+        )
     _log_report(ctx, result)
     if result.state.done:
         totals = result.state.totals
@@ -149,7 +159,8 @@ def demo_data(
     from cauce.apps.census.synth import write_synthetic
 
     folder = Path(out)
-    files = write_synthetic(folder, data_rows=data_rows, test_rows=test_rows, seed=seed)
+    with _writing(out):
+        files = write_synthetic(folder, data_rows=data_rows, test_rows=test_rows, seed=seed)
     for file in files:
         ctx.log.info(
             "wrote %s: %s records, %s duplicates, letters injected at %s", file.path,
@@ -182,7 +193,8 @@ def report(
         )
     _, description = _description(ctx, state.description)
     folder = Path(out)
-    checks = write_census_report(folder, target, description, name, state)
+    with _writing(out):
+        checks = write_census_report(folder, target, description, name, state)
     for check in checks:
         ctx.log.info("%s", check.sentence())
     ctx.log.info("report written to %s", folder / "index.html")
@@ -298,6 +310,36 @@ def _fetch_sources(ctx: Context, origins: list[str]) -> list[SourceFile]:
             else _fetch(ctx, origin)
             for index, origin in enumerate(origins)
         ]
+
+
+def _progress_until_cancelled(ctx: Context) -> Callable[[int, int], None]:
+    """Hears of each batch written; once the run is asked to stop (Ctrl-C, `cauce runs
+    cancel`), it stops the load before the commit, so a cancelled run loads nothing instead of
+    committing its chunk while saying it was cancelled."""
+
+    def progress(done: int, total: int) -> None:
+        ctx.progress(done, total, "records loaded")
+        if ctx.cancelled:
+            raise RunCancelled(
+                "interrupted before the chunk was committed: nothing of it was loaded; the "
+                "next run loads it"
+            )
+
+    return progress
+
+
+@contextmanager
+def _writing(out: str) -> Iterator[None]:
+    """Files written under the --out folder: a folder that cannot be made or written is one
+    line with a hint."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename or out
+        raise CauceError(
+            f"cannot write {where}: {error.strerror or error}",
+            hint="pass --out a folder you can write to (it is created when missing)",
+        ) from error
 
 
 def _fetch(ctx: Context, origin: str, advice: Advice = DATA) -> SourceFile:

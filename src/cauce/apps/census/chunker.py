@@ -77,7 +77,7 @@ def next_chunk(sources: Sequence[SourceLines], after: Cursor | None, size: int |
         later_file = pl.col(_ORDER) > position
         later_line = (pl.col(_ORDER) == position) & (pl.col(LINE) > after.line)
         records = records.filter(later_file | later_line)
-    chunk = records if size is None else records.head(size)
+    chunk = records if size is None else records.head(min(size, records.height))
     if chunk.height == 0:
         return Chunk(chunk.drop(_ORDER), after, 0)
     last = chunk.row(chunk.height - 1, named=True)

@@ -19,6 +19,8 @@ from cauce import CauceError
 from cauce.apps.census.description import Column, Description
 
 DIALECTS = ("sqlite", "postgresql", "duckdb")
+#: PostgreSQL cuts longer identifiers, so two names made from one table name could become one
+POSTGRES_NAME_BYTES = 63
 
 SOURCE, LINE, DUPLICATE = "_source", "_line", "_duplicate"
 RAW, REASON = "raw", "reason"
@@ -95,6 +97,7 @@ def create_statements(
             f"the census app cannot create its tables in a {dialect!r} database",
             hint="use a sqlite:///, postgresql:// or duckdb:/// URL for --db",
         )
+    check_table_name(table, dialect)
     statements = [_data_table(description, table, dialect, quote)]
     statements += _comments(description, table, dialect, quote)
     statements.append(_rejected_table(table, dialect, quote))
@@ -103,6 +106,24 @@ def create_statements(
         for breakdown in BREAKDOWNS
     ]
     return statements
+
+
+def check_table_name(table: str, dialect: str) -> None:
+    """Refuse a table name the database would not keep as given: an empty one, or on
+    PostgreSQL one whose views' names pass 63 bytes (cut there, all six views would share one
+    name and replace each other)."""
+    if not table:
+        raise CauceError("the table name is empty", hint="pass --table NAME, e.g. --table adult")
+    if dialect != "postgresql":
+        return
+    longest = max((view_name(table, b.name) for b in BREAKDOWNS), key=lambda n: len(n.encode()))
+    excess = len(longest.encode()) - POSTGRES_NAME_BYTES
+    if excess > 0:
+        raise CauceError(
+            f"the table name {table!r} is too long for PostgreSQL: its view {longest!r} passes "
+            f"the {POSTGRES_NAME_BYTES}-byte limit on names",
+            hint=f"pass a --table of at most {len(table.encode()) - excess} bytes",
+        )
 
 
 def literal(value: str) -> str:

@@ -137,6 +137,12 @@ def download_key(url: str) -> str:
 
 def _read_local(source: str, advice: Advice) -> SourceFile:
     path = Path(source).expanduser()
+    if path.exists() and not path.is_dir() and not path.is_file():
+        # a FIFO would wait for a writer forever, /dev/zero fill the memory
+        raise CauceError(
+            f"cannot read the {advice.role} {source!r}: not a regular file",
+            hint=f"pass a file (not a device or a pipe) or an http(s) URL with {advice.option}",
+        )
     try:
         data = path.read_bytes()
     except OSError as error:

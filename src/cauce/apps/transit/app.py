@@ -9,13 +9,14 @@ transit` submits a day once, as soon as all five of its inputs have arrived.
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import stat
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from annotated_types import Ge
+from annotated_types import Ge, Gt, Lt
 
 from cauce import (
     App,
@@ -23,6 +24,7 @@ from cauce import (
     CommandTimeout,
     ConditionFailed,
     Context,
+    InvalidKey,
     ObjectRef,
     RunCancelled,
     RunStatus,
@@ -72,9 +74,12 @@ app.setting("par", str | None, default=None,
             help="the .par file: a path or a key of the executables bucket (default: v0.2 layout)")
 app.setting("launcher", str, default="",
             help="command put before the executable, e.g. 'wine' to run the .exe on Linux")
-app.setting("walk_cap_m", float, default=1000.0,
+# a walk cap or weight that is negative, NaN or infinite is refused when settings are read
+# (NaN and infinity are not below infinity; pydantic, which reads them, is not imported here)
+FINITE = Lt(math.inf)
+app.setting("walk_cap_m", Annotated[float, Gt(0), FINITE], default=1000.0,
             help="farthest walk from an alighting to the next boarding, metres")
-app.setting("walk_weight", float, default=2.0,
+app.setting("walk_weight", Annotated[float, Ge(0), FINITE], default=2.0,
             help="weight of walking time against in-vehicle time when choosing an alighting")
 
 watch_inputs = app.setting(
@@ -101,9 +106,8 @@ WAREHOUSE_TABLES = ("stages", "trips", "od_zone", "od_comuna", "profiles")
 @app.job()
 def synth(
     ctx: Context,
-    scale: Annotated[str, "city size: tiny, small or santiago (a full day, about a minute)"] = (
-        "tiny"
-    ),
+    scale: Annotated[Literal["tiny", "small", "santiago"],
+                     "city size: tiny, small or santiago (a full day, about a minute)"] = "tiny",
     date: Annotated[str, "the service day to generate, YYYY-MM-DD"] = "2021-04-22",
     seed: Annotated[int, "seed of the synthetic city and day (same seed, same files)", Ge(0)] = 1,
 ) -> dict[str, Any]:
@@ -161,6 +165,7 @@ def adatrap(
         _run_executable(ctx, prepared, executable)
     else:
         result.update(_run_open_engine(ctx, prepared))
+    _stop_if_cancelled(ctx)
     zip_path = pack_outputs(prepared)
     output_bucket.put_file(zip_path.name, zip_path, move=True)
     ctx.log.info("outputs uploaded: %s to bucket '%s'", zip_path.name, output_bucket.name)
@@ -202,6 +207,7 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
                                 done, total, f"engine: {label}"))
     except Cancelled as stop:
         raise RunCancelled(str(stop)) from None
+    _stop_if_cancelled(ctx)
     for reason, count in sorted(result.rejects.items()):
         ctx.log.warning("unusable rows: %s: %d", reason, count)
     day = prepared.day.isoformat()
@@ -217,6 +223,14 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
             ctx.log.info("accuracy against the synthetic truth: %s", line)
         summary["accuracy"] = accuracy.as_dict()
     return summary
+
+
+def _stop_if_cancelled(ctx: Context) -> None:
+    """Between processing and publishing: a run asked to stop (Ctrl-C, `cauce runs cancel`)
+    publishes nothing, rather than uploading the day and then saying it was cancelled."""
+    if ctx.cancelled:
+        raise RunCancelled("cancelled before the day's outputs were published: nothing was "
+                           "uploaded or loaded")
 
 
 def _accuracy(stages: pl.DataFrame, truth_path: Path, prepared: PreparedDay) -> Accuracy:
@@ -299,9 +313,14 @@ def _local_file(ctx: Context, name: str, what: str) -> Path:
     path = Path(name).expanduser()
     if path.is_file():
         local = ctx.workdir / path.name
-        shutil.copyfile(path, local)
+        try:
+            shutil.copyfile(path, local)
+        except OSError as error:
+            raise CauceError(f"cannot read the {what} {name!r}: {error.strerror or error}",
+                             hint="check the file's permissions, or upload it to the "
+                             f"'{executables.name}' bucket and pass its key") from error
         return local
-    if executables.exists(name):
+    if _in_executables(name):
         local = ctx.workdir / Path(name).name
         local.write_bytes(executables.get(name))
         return local
@@ -309,11 +328,22 @@ def _local_file(ctx: Context, name: str, what: str) -> Path:
                      f"'{executables.name}'", hint="check the path or upload it")
 
 
+def _in_executables(name: str) -> bool:
+    """Whether `name` is a key of the executables bucket; a path that cannot be a key
+    (absolute, with `..`) is not one, and the error then says neither was found."""
+    try:
+        return executables.exists(name)
+    except InvalidKey:
+        return False
+
+
 def _par_file(ctx: Context, name: str | None = None) -> str:
     chosen = name or ctx.settings["par"]
     if not chosen:
         return default_par_text()
-    return decode_par(_local_file(ctx, chosen, "parameter file").read_bytes())
+    text = decode_par(_local_file(ctx, chosen, "parameter file").read_bytes())
+    parse_par(text, chosen)  # a bad line is named in the user's file, not in the run's copy
+    return text
 
 
 @app.demo()

@@ -153,6 +153,11 @@ def parse_par(text: str, source: str = "parameter file") -> ParFile:
         value_text = raw_lines[index].split("*", 1)[0].strip()
         values[field.name] = _convert(field, value_text, source, number)
         lines[field.name] = number
+    if values["input_format"] not in (0, 1):  # it picks one of the two column numbers
+        raise ParFileError(
+            f"{source}: line {lines['input_format']} ('input_format') should be 0 (the ADATRAP "
+            f"layout) or 1 (Online), found {values['input_format']}",
+            hint="compare it with pvmtsc_v0.2.par")
     return ParFile(values, lines)
 
 

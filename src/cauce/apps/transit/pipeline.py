@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from .errors import InputFileError
+from .errors import InputFileError, TransitError
 from .params import ParFile, parse_par, render_par
 from .po import gunzip_to, unpack_po
 from .resolve import GPS, PO, RUNS, SERVICE_DETAIL, TRANSACTIONS, ResolvedInputs, resolve_inputs
@@ -68,7 +69,13 @@ def prepare_day(stores: dict[str, ObjectStore], day: date, workdir: Path, par_te
         store = stores[kind]
         say(f"found {key} in bucket '{store.name}'; downloading")
         local = tmp / key
-        local.write_bytes(store.get(key))
+        try:
+            data = store.get(key)
+        except OSError as error:  # a folder bucket's file the run may not read (chmod 000)
+            raise InputFileError(f"{key} (bucket '{store.name}'): cannot be read "
+                                 f"({error.strerror or error})",
+                                 hint="check the file's permissions in the bucket") from error
+        local.write_bytes(data)
         if kind == PO:
             unpacked = tmp / unpack_po(local, tmp, inputs.po_date.isoformat()).name
         else:
@@ -91,8 +98,16 @@ def prepare_day(stores: dict[str, ObjectStore], day: date, workdir: Path, par_te
 
 
 def executable_argv(launcher: str, executable: Path, par_path: Path) -> list[str]:
-    """`[*launcher, executable, {date}.par]`: the launcher (e.g. `wine`) makes it run on Linux."""
-    return [*launcher.split(), str(executable), par_path.name]
+    """`[*launcher, executable, {date}.par]`: the launcher (e.g. `wine`) makes it run on Linux.
+
+    The launcher is split into words as a shell splits them, so a path with spaces is quoted."""
+    try:
+        words = shlex.split(launcher)
+    except ValueError as error:
+        raise TransitError(f"the launcher {launcher!r} cannot be split into words: {error}",
+                           hint="quote a path with spaces as a shell does, e.g. "
+                           "\"'/opt/my wine/bin/wine'\"") from None
+    return [*words, str(executable), par_path.name]
 
 
 def pack_outputs(prepared: PreparedDay) -> Path:

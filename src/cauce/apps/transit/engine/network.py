@@ -57,8 +57,12 @@ def _read(root: Path, par: ParFile, file_field: str, fields: dict[str, int | Non
                                  hint="the po.zip must contain it (see the app README)")
         log.warning("PO file missing, going on without it: %s", par.path(file_field))
         return None
-    return read_positional(csv_bytes(path), fields, name=path.name, probe=probe,
-                           is_value=is_number_text)
+    frame = read_positional(csv_bytes(path), fields, name=path.name, probe=probe,
+                            is_value=is_number_text)
+    if required and frame.is_empty():
+        raise InputFileError(f"{par.path(file_field)}: has no data row",
+                             hint="the po.zip must contain it filled in (see the app README)")
+    return frame
 
 
 def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Network:
@@ -125,18 +129,33 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
         "name": par.column("periods_name"), "start": par.column("periods_start"),
         "end": par.column("periods_end")}, "id", required=True)
     assert periods is not None
-    periods = periods.with_columns(
-        pl.col("id").cast(pl.Int32), _clock("start").alias("start_s"), _clock("end").alias(
-            "end_s"))
+    periods = _readable_periods(periods, par.path("periods_file"))
     return Network(route_stops, routes, shapes, stations, metro_times, metro_lines, zp, fleet,
                    periods,
                    _day_type(root, par, day), zones)
 
 
+def _readable_periods(periods: pl.DataFrame, path: str) -> pl.DataFrame:
+    """The periods typed; a row whose id or times are not readable is left out, with a
+    warning, and a file without one readable row is an error."""
+    typed = periods.with_columns(
+        pl.col("id").cast(pl.Int32, strict=False), _clock("start").alias("start_s"),
+        _clock("end").alias("end_s"))
+    readable = typed.drop_nulls(["id", "start_s", "end_s"])
+    if readable.is_empty():
+        raise InputFileError(f"{path}: no row has a readable ID, HORAINI and HORAFIN",
+                             hint="the ID is an integer, the times HH:MM:SS")
+    if readable.height < typed.height:
+        log.warning("%s: %d rows without a readable ID, HORAINI or HORAFIN left out", path,
+                    typed.height - readable.height)
+    return readable
+
+
 def _clock(column: str) -> pl.Expr:
+    """`HH:MM:SS` as seconds; null when it is not that."""
     parts = pl.col(column).str.split(":")
-    return (parts.list.get(0).cast(pl.Int32) * 3600 + parts.list.get(1).cast(pl.Int32) * 60
-            + parts.list.get(2).cast(pl.Int32))
+    return sum(parts.list.get(i, null_on_oob=True).cast(pl.Int32, strict=False) * unit
+               for i, unit in enumerate((3600, 60, 1)))
 
 
 def _shapes(root: Path, par: ParFile, services: pl.DataFrame,

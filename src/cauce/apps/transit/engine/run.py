@@ -32,7 +32,7 @@ from . import tables
 from .network import Network, load_network
 from .runs import Fleet, build_fleet, section_speeds
 from .stages import StageSettings, build_stages
-from .trips import assign_periods, build_trips, chain_trips, stage_expansion
+from .trips import assign_periods, build_trips, chain_trips, run_ends, stage_expansion
 
 log = logging.getLogger(__name__)
 VERSION = "cauce-transit 1"
@@ -359,7 +359,7 @@ def write_parquet(folder: Path, day: date, stages: pl.DataFrame, trips: pl.DataF
         "x_alight", "y_alight", pl.col("board_period").alias("period"), "f_service", "f_zone")
     # a trip's stages are consecutive rows, in the trips' order: its ends are gathered
     first = np.flatnonzero(stages["stage_in_trip"].to_numpy() == 1)
-    last = np.append(first[1:], stages.height) - 1
+    last = run_ends(first, stages.height)
     # (the two columns are chosen before the rows: gathering whole rows of the enriched stages
     # cost 1.5 CPU s each)
     ends = pl.concat([

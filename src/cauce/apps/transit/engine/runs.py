@@ -91,7 +91,9 @@ def times_at(exp: np.ndarray, dist: np.ndarray, pings: pl.DataFrame, bounds: pl.
     Outside the GPS coverage the time is extrapolated at the expedition's mean speed.
     """
     key_along, _, t = curve_keys(pings)
-    inside = np.interp(exp * EXP_OFFSET + dist, key_along, t)
+    # a day whose GPS matches no expedition has no curve at all: nothing is covered
+    inside = (np.interp(exp * EXP_OFFSET + dist, key_along, t) if key_along.size
+              else np.full(exp.shape, np.nan))
     b = pl.DataFrame({"exp": exp.astype(np.int64)}).join(bounds, on="exp", how="left",
                                                           maintain_order="left")
     a0, a1 = b["a0"].to_numpy(), b["a1"].to_numpy()

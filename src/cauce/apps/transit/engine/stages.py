@@ -84,6 +84,8 @@ def locate_bus(bus: pl.DataFrame, network: Network, fleet: Fleet, closeness_m: f
     key = pings["exp"].to_numpy() * TIME_OFFSET + pings["t"].to_numpy()
     along_p = pings["along"].to_numpy()
     exp_p = pings["exp"].to_numpy()
+    if key.size < 2:  # no GPS curve to read a position on (no ping matches an expedition)
+        key, along_p, exp_p = np.array([0, 1]), np.zeros(2), np.full(2, -2)
     exp = found["exp"].fill_null(-1).to_numpy()
     q = exp * TIME_OFFSET + found["t"].to_numpy()
     hi = np.clip(search_in_order(key, q)[0], 1, key.size - 1)
@@ -241,7 +243,9 @@ def with_places(stages: pl.DataFrame, network: Network) -> pl.DataFrame:
     rz = rs["zone"].cast(pl.Float64).to_numpy()
     sx, sy = st["x"].to_numpy(), st["y"].to_numpy()
     sz = st["zone"].cast(pl.Float64).to_numpy()
-    service = np.where(b_station >= 0, -1 - st_line[np.maximum(b_station, 0)], route)
+    # a metro stage's service is its line (-1 - line); a PO without stations has none
+    service = route.copy()
+    service[b_station >= 0] = -1 - st_line[b_station[b_station >= 0]]
     return stages.with_columns(
         pl.Series("board_rs", board_rs), pl.Series("alight_rs", alight_rs),
         pl.Series("x_board", pick(rx, sx, board_rs, b_station, stages["bx"].to_numpy())

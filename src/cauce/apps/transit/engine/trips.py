@@ -129,6 +129,12 @@ def stage_expansion(stages: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("has_alight")).then(zone_factor).otherwise(0.0).alias("f_zone"))
 
 
+def run_ends(first: np.ndarray, rows: int) -> np.ndarray:
+    """The last row of each run of consecutive rows, given where each run starts (`first`,
+    sorted) among `rows` rows: none when there is no run (a day without stages)."""
+    return np.append(first[1:], rows)[: first.size] - 1
+
+
 def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) -> pl.DataFrame:
     """One row per trip with its first/last stage, times, places, purpose and expansion.
 
@@ -139,7 +145,7 @@ def build_trips(stages: pl.DataFrame, network: Network, home_radius_m: float) ->
                       pl.col("y_board").alias("oy"), pl.col("x_alight").alias("dx"),
                       pl.col("y_alight").alias("dy"))
     first = np.flatnonzero(stages["stage_in_trip"].to_numpy() == 1)
-    last = np.append(first[1:], s.height) - 1
+    last = run_ends(first, s.height)
     card = s["card"].to_numpy()
     card_first = np.flatnonzero(np.concatenate(([True], card[1:] != card[:-1])))
     home = card_first[np.searchsorted(card_first, first, side="right") - 1]

@@ -21,6 +21,10 @@ from cauce.textfiles import decode
 from ..errors import InputFileError
 
 SEPARATORS = (";", "|", "\t", ",")
+#: what separates the fields of the outputs, so never kept inside a value read (it becomes /)
+OUTPUT_SEPARATOR = "|"
+#: lines read to find a file's width (and the first for its separator and header)
+HEAD_LINES = 16
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
 
 
@@ -41,9 +45,37 @@ def utf8_bytes(data: bytes, encoding: str | None, name: str) -> bytes:
     return decode(data, encoding, name=name).encode("utf-8")
 
 
-def _first_line(data: bytes) -> str:
-    end = data.find(b"\n")
-    return data[: end if end >= 0 else len(data)].decode("latin-1").rstrip("\r")
+def _head_lines(data: bytes, count: int = HEAD_LINES) -> list[str]:
+    """The first `count` lines, without their line ends."""
+    lines: list[str] = []
+    start = 0
+    while len(lines) < count and start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        lines.append(data[start:end].decode("latin-1").rstrip("\r"))
+        start = end + 1
+    return lines
+
+
+def _widened_first_row(data: bytes, skip: int, separator: str, width: int) -> bytes:
+    """`data` with its first row (after `skip` lines) given empty fields up to `width`.
+
+    The CSV reader takes a file's width from its first row: a short one (a truncated record)
+    would cut every row after it to its width. Only that row is touched, and only when short."""
+    start = 0
+    for _ in range(skip):
+        start = data.find(b"\n", start) + 1
+        if start == 0:  # no line after the header
+            return data
+    if start >= len(data):  # nothing but the header
+        return data
+    end = data.find(b"\n", start)
+    end = len(data) if end < 0 else end
+    if end > start and data[end - 1:end] == b"\r":
+        end -= 1
+    mark = separator.encode()
+    missing = width - 1 - data.count(mark, start, end)
+    return data if missing <= 0 else data[:end] + mark * missing + data[end:]
 
 
 def read_positional(
@@ -68,7 +100,8 @@ def read_positional(
     # big inputs are not stripped of spaces (see `strip`), dictionaries are
     if not data.strip():
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
-    first = _first_line(data)
+    head = _head_lines(data)
+    first = head[0]
     separator = sniff_separator(first)
     cells = first.split(separator)
     has_header = False
@@ -76,14 +109,11 @@ def read_positional(
         column = fields[probe]
         has_header = column is not None and (
             column > len(cells) or not is_value(cells[column - 1].strip()))
-    width = len(cells)
     wanted = {f: c for f, c in fields.items() if c is not None}
-    too_far = {f: c for f, c in wanted.items() if c > width}
-    if too_far:
-        described = ", ".join(f"{f} (column {c})" for f, c in too_far.items())
-        raise InputFileError(
-            f"{name}: has {width} columns separated by {separator!r}, but the parameter file "
-            f"expects {described}", hint="check the input layout flag and column numbers")
+    # the widest of the first lines: one short record among them does not narrow the file
+    width = max(line.count(separator) + 1 for line in head)
+    _check_width(name, width, separator, wanted)
+    data = _widened_first_row(data, 1 if has_header else 0, separator, width)
     try:
         frame = pl.read_csv(
             io.BytesIO(data), separator=separator, has_header=False, infer_schema=False,
@@ -98,10 +128,23 @@ def read_positional(
     raw_names = frame.columns
     frame = frame.select([(pl.col(raw_names[c - 1]).str.strip_chars() if strip
                            else pl.col(raw_names[c - 1])).alias(f) for f, c in wanted.items()])
+    if separator != OUTPUT_SEPARATOR and OUTPUT_SEPARATOR.encode() in data:
+        # the outputs are `|`-separated without quoting: a `|` in a value would add a column
+        frame = frame.with_columns(pl.all().str.replace_all(OUTPUT_SEPARATOR, "/", literal=True))
     for field, column in fields.items():
         if column is None:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(field))
     return frame.select(list(fields))
+
+
+def _check_width(name: str, width: int, separator: str, wanted: dict[str, int]) -> None:
+    """Every wanted column (1-based) must be among the `width` columns the file has."""
+    too_far = {f: c for f, c in wanted.items() if c > width}
+    if too_far:
+        described = ", ".join(f"{f} (column {c})" for f, c in too_far.items())
+        raise InputFileError(
+            f"{name}: has {width} columns separated by {separator!r}, but the parameter file "
+            f"expects {described}", hint="check the input layout flag and column numbers")
 
 
 def positional_frame(frame: pl.DataFrame, positions: dict[str, int | None], *,

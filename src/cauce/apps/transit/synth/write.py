@@ -181,12 +181,12 @@ def po_files(city: City, day: date) -> dict[str, str]:
 def _calendar(year: int) -> str:
     """Day type per date: weekdays LABORAL, Saturdays SABADO, Sundays DOMINGO (no holidays)."""
     rows = []
-    day = date(year, 1, 1)
-    while day.year == year:
+    # by ordinal, so that the last day of year 9999 does not step past date.max
+    for ordinal in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1):
+        day = date.fromordinal(ordinal)
         weekday = day.weekday()
         kind = "LABORAL" if weekday < 5 else ("SABADO" if weekday == 5 else "DOMINGO")
         rows.append(f"{year};{day.month};{day.isoformat()};{kind};{WEEKDAYS[weekday]};")
-        day += timedelta(days=1)
     return "Ano;Mes;Fecha;Tipo_Dia;dia;Observacion\n" + "\n".join(rows) + "\n"
 
 
@@ -197,7 +197,7 @@ def write_day(city: City, ops: Operations, demand: Demand, day: date, par: ParFi
     names = DayFiles(
         po=po_key(day),
         service_detail=service_detail_key(day - timedelta(days=day.day - 1),
-                                          day + timedelta(days=27)),
+                                          day + timedelta(days=min(27, (date.max - day).days))),
         gps=daily_key(day, "gps"), runs=daily_key(day, "196"),
         transactions=daily_key(day, "trx"), truth=f"{day.isoformat()}.truth.parquet")
     write_po_zip(po_files(city, day), folder / names.po)
