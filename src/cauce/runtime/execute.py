@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..app import Handler, Job
@@ -38,6 +39,9 @@ class Outcome:
     traceback: str | None = None
     failed: frozenset[str] | None = None
     lost: bool = False
+
+
+SUCCEEDED = Outcome(ok=True)  # the common end, shared: an outcome is never changed
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class RunSpec:
     shard: int | None = None
     position: Position | None = None
 
-    @property
+    @cached_property
     def is_job(self) -> bool:
         return isinstance(self.target, Job)
 
@@ -125,7 +129,7 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
             return Outcome(ok=False, error="cancelled", cancelled=True)
         if spec.is_job:
             ctx.log.info("run %s succeeded", spec.run_id)
-        return Outcome(ok=True, result=storable(result, redact))
+        return SUCCEEDED if result is None else Outcome(ok=True, result=storable(result, redact))
 
 
 def _failed(ctx: Context, spec: RunSpec, err: Exception, redact: Callable[[str], str]) -> Outcome:
