@@ -14,7 +14,6 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..app import Handler, Job
@@ -71,7 +70,7 @@ class RunSpec:
     shard: int | None = None
     position: Position | None = None
 
-    @cached_property
+    @property
     def is_job(self) -> bool:
         return isinstance(self.target, Job)
 
