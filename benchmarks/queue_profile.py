@@ -4,9 +4,9 @@ Runs `queue_throughput.bench_cauce` (the SQLite state, N messages, 1 producer) w
 ``sitecustomize`` on the path of every process it starts, which counts the write turns of the
 process (how many, seconds waiting for them and holding them), its claims (how many found
 nothing, messages claimed), its acknowledgement transactions, its CPU time (its start
-included) and its context switches, and writes them out when the process exits. Counts hold
-better than rates on a shared machine: a rate varies 2x from one run to the next when other
-work takes the cores.
+included; and from its first claim on, per message claimed) and its context switches, and
+writes them out when the process exits. Counts hold better than rates on a shared machine:
+a rate varies 2x from one run to the next when other work takes the cores.
 
     python benchmarks/queue_profile.py --processes 1,4
     python benchmarks/queue_profile.py --n 5000 --batch
@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from cauce.backends.sqlite import queues, turns
 
 counts = {"turns": 0, "turn_wait": 0.0, "turn_hold": 0.0, "claims": 0, "empty_claims": 0,
-          "claimed": 0, "acks": 0}
+          "claimed": 0, "acks": 0, "first_claim_cpu": 0.0}
 lock = threading.Lock()
 
 def add(**values):
@@ -42,6 +42,8 @@ def add(**values):
 receive, ack, turn = queues.SQLiteQueues.receive, queues.SQLiteQueues.ack, turns.WriterTurns.turn
 
 def counted_receive(self, *args, **kwargs):
+    if not counts["claims"]:
+        counts["first_claim_cpu"] = time.process_time()
     got = receive(self, *args, **kwargs)
     add(claims=1, empty_claims=int(not got), claimed=len(got))
     return got
@@ -102,17 +104,23 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'processes':>9} {'role':>8} {'turns':>6} {'wait s':>7} {'hold s':>7} "
           f"{'claims':>6} {'empty':>6} {'per claim':>9} {'acks':>5} {'cpu s':>6} "
-          f"{'preempted':>9}")
+          f"{'us/msg':>6} {'preempted':>9}")
     for processes in (int(p) for p in args.processes.split(",")):
         rate, found = profile(args.n, processes, args.batch)
         for c in found:
             role = "worker" if c["claims"] else "producer"
             full = c["claims"] - c["empty_claims"]
             per = f"{c['claimed'] / full:.1f}" if full else "-"
+            # CPU from the first claim on (the start left out), per message claimed
+            steady = (f"{(c['cpu'] - c['first_claim_cpu']) / c['claimed'] * 1e6:.0f}"
+                      if c["claimed"] else "-")
             print(f"{processes:>9} {role:>8} {c['turns']:>6} {c['turn_wait']:>7.2f} "
                   f"{c['turn_hold']:>7.2f} {c['claims']:>6} {c['empty_claims']:>6} {per:>9} "
-                  f"{c['acks']:>5} {c['cpu']:>6.2f} {c['preempted']:>9}")
-        print(f"{processes:>9} {'all':>8} {rate:,.0f} msg/s")
+                  f"{c['acks']:>5} {c['cpu']:>6.2f} {steady:>6} {c['preempted']:>9}")
+        workers = [c for c in found if c["claims"]]
+        steady_all = sum(c["cpu"] - c["first_claim_cpu"] for c in workers)
+        print(f"{processes:>9} {'all':>8} {rate:,.0f} msg/s; workers from their first claim: "
+              f"{steady_all:.2f} s CPU, {steady_all / args.n * 1e6:.0f} us per message")
 
 
 if __name__ == "__main__":

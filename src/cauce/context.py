@@ -60,7 +60,8 @@ class Context:
         self._workdir: Path | None = None
         self._progress_logged: tuple[str, float] = ("", float("-inf"))
         self.log = logging.getLogger(f"cauce.app.{app.name}.{name}")
-        self.log.setLevel(logging.DEBUG)
+        if self.log.level != logging.DEBUG:  # setLevel walks every logger: once, not per run
+            self.log.setLevel(logging.DEBUG)
 
     def __repr__(self) -> str:
         part = f" partition={self.partition}" if self.partition else ""

@@ -13,8 +13,7 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,14 +132,21 @@ class LogScope:
 _scope: ContextVar[LogScope | None] = ContextVar("cauce_log_scope", default=None)
 
 
-@contextmanager
-def scoped(scope: LogScope) -> Iterator[LogScope]:
-    """Route logging records made in this context to ``scope``'s stream."""
-    token = _scope.set(scope)
-    try:
-        yield scope
-    finally:
-        _scope.reset(token)
+class scoped:
+    """Route logging records made in this context to ``scope``'s stream (a class rather than
+    a generator: entered once per run, where a generator's context manager costs more)."""
+
+    __slots__ = ("_scope", "_token")
+
+    def __init__(self, scope: LogScope) -> None:
+        self._scope = scope
+
+    def __enter__(self) -> LogScope:
+        self._token = _scope.set(self._scope)
+        return self._scope
+
+    def __exit__(self, *exc: object) -> None:
+        _scope.reset(self._token)
 
 
 def current_scope() -> LogScope | None:

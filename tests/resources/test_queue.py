@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cauce import App, Message, NotSerializable, ResourceError
+from cauce.backends.state import StoredMessage
+from cauce.resources.queue import message_from, messages_from
 from cauce.testing import TestRuntime
 
 
@@ -232,3 +234,20 @@ def test_a_batch_handler_gets_lists_of_messages() -> None:
         work.send_batch(list(range(10)))
         rt.drain()
     assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+@pytest.mark.parametrize("bodies", [
+    ['{"n": 1}', "null", '"a, b]"', "[1, [2]]", " 3 "],  # parsed together, as one by one
+    ['"a', 'b"', "1"],  # texts that do not parse together: one by one (and the error)
+])
+def test_the_messages_of_a_claim_are_those_of_their_bodies_one_by_one(bodies) -> None:
+    stored = [StoredMessage(id=n, queue="mail:work", body=body, event_id=f"e{n}", group=None,
+                            sent_at=0.0, receive_count=1, lease="l")
+              for n, body in enumerate(bodies)]
+    try:
+        one_by_one = [message_from(m) for m in stored]
+    except ValueError:
+        with pytest.raises(ValueError):
+            messages_from(stored)
+        return
+    assert messages_from(stored) == one_by_one

@@ -17,10 +17,15 @@ if TYPE_CHECKING:
     from ..app import App
 
 
-def message_from(stored: StoredMessage) -> Message:
+_UNPARSED: Any = object()
+
+
+def message_from(stored: StoredMessage, body: Any = _UNPARSED) -> Message:
+    """The message a handler (or `Queue.receive`) gets; ``body``: the stored body already
+    parsed."""
     return Message(
         id=str(stored.id),
-        body=json.loads(stored.body),
+        body=json.loads(stored.body) if body is _UNPARSED else body,
         event_id=stored.event_id,
         receive_count=stored.receive_count,
         group=stored.group,
@@ -28,6 +33,18 @@ def message_from(stored: StoredMessage) -> Message:
         queue=stored.queue,
         lease=stored.lease,
     )
+
+
+def messages_from(stored: Sequence[StoredMessage]) -> list[Message]:
+    """`message_from` for many, their bodies (JSON texts cauce wrote) parsed by one call: a
+    call per body costs about twice as much. One by one if they do not parse together."""
+    try:
+        bodies = json.loads("[" + ",".join(m.body for m in stored) + "]")
+    except ValueError:
+        bodies = None
+    if not isinstance(bodies, list) or len(bodies) != len(stored):
+        return [message_from(m) for m in stored]
+    return [message_from(m, body) for m, body in zip(stored, bodies, strict=True)]
 
 
 class Queue(Resource):

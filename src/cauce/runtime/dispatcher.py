@@ -121,7 +121,8 @@ class Dispatcher:
         for delivery in deliveries:
             self.inflight[delivery.spec.run_id] = delivery
             delivery.source.inflight += 1
-            if self._in_child(delivery):
+            delivery.in_child = self._in_child(delivery)
+            if delivery.in_child:
                 self._process_inflight += 1
         chunks = min(self.threads, len(deliveries))
         for i in range(chunks):
@@ -153,7 +154,7 @@ class Dispatcher:
         """Whether settling ``delivery`` at once may let waiting work start: it holds a slot of
         its source's concurrency limit or of the child processes, or the claims are full (or
         no more are made)."""
-        return (delivery.source.limit is not None or self._in_child(delivery)
+        return (delivery.source.limit is not None or delivery.in_child
                 or not self._claiming or len(self.inflight) >= self.threads * self.PREFETCH)
 
     def _settle_done(self, *, wait: bool = False) -> int:
@@ -179,7 +180,7 @@ class Dispatcher:
         for delivery in batch:
             self.inflight.pop(delivery.spec.run_id, None)
             delivery.source.inflight -= 1
-            if self._in_child(delivery):
+            if delivery.in_child:
                 self._process_inflight -= 1
         return len(batch)
 

@@ -40,6 +40,9 @@ class Outcome:
     lost: bool = False
 
 
+SUCCEEDED = Outcome(ok=True)  # the common end, shared: an outcome is never changed
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a stream delivery leaves its consumer: the checkpoint ``ctx.atomic()`` commits
@@ -125,7 +128,7 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
             return Outcome(ok=False, error="cancelled", cancelled=True)
         if spec.is_job:
             ctx.log.info("run %s succeeded", spec.run_id)
-        return Outcome(ok=True, result=storable(result, redact))
+        return SUCCEEDED if result is None else Outcome(ok=True, result=storable(result, redact))
 
 
 def _failed(ctx: Context, spec: RunSpec, err: Exception, redact: Callable[[str], str]) -> Outcome:

@@ -292,6 +292,8 @@ class Runtime:
     # -- waking the serve loop --------------------------------------------------------
     def wake(self) -> None:
         """New work is available in this process: end the serve loop's wait now."""
+        if self._woken:  # a wake-up not taken yet: the loop will look anyway (finished
+            return       # deliveries call this one after another)
         with self._wake:
             self._woken = True
             self._wake.notify_all()

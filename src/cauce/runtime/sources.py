@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..app import Handler, Job
@@ -35,9 +36,9 @@ from ..backends.state import (
 )
 from ..events import ObjectRef, Record
 from ..resources.bucket import Bucket
-from ..resources.queue import message_from
+from ..resources.queue import messages_from
 from ..resources.stream import Stream
-from ..runs import RunRecord, RunStatus, new_run_id
+from ..runs import RunRecord, RunStatus, new_run_id, new_run_ids
 from .buffering import Pending
 from .execute import Outcome, Position, RunSpec, log_general
 from .retry import backoff
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 JOB_VISIBILITY = 30.0
 LOST = "worker lost: its lease expired before the run finished"
 STOPPED = "worker stopped before the run finished; delivered again"
+_RUNNING = RunStatus.RUNNING.value
 
 
 @dataclass(eq=False)
@@ -68,19 +70,21 @@ class Delivery:
     outcome: Outcome | None = None
     started_at: float | None = None
     recorded: bool = False  # its run row says running
+    in_child: bool = False  # runs in a child process (the dispatcher decides when it starts it)
 
     def start(self, at: float) -> Start:
         """Mark the delivery started; returns the line its worker logs before calling it."""
         self.started_at = at
-        return Start(self.lease, self.head, self.running().as_dict())
+        return Start(self.lease, self.head, {**self.run.__dict__, "status": _RUNNING,
+                                             "started_at": at})
 
     def running(self) -> RunRecord:
-        return replace(self.run, status=RunStatus.RUNNING, started_at=self.started_at)
+        return self.run.but(status=RunStatus.RUNNING, started_at=self.started_at)
 
     def ended(self, status: RunStatus, now: float, error: str | None = None,
               result: Any = None) -> RunRecord:
-        return replace(self.run, status=status, started_at=self.started_at, ended_at=now,
-                       error=error, result=result)
+        return self.run.but(status=status, started_at=self.started_at, ended_at=now,
+                            error=error, result=result)
 
 
 class Claimed(Protocol):
@@ -153,7 +157,7 @@ class Source(ABC):
     def name(self) -> str:
         return self.target.name
 
-    @property
+    @cached_property
     def in_process(self) -> bool:
         return isinstance(self.target, Job) and self.target.worker == "process"
 
@@ -246,21 +250,27 @@ class QueueSource(Source):
         return [Taken(batch, batch[0].isolation == OWN_PROCESS) for batch in batches]
 
     def deliver(self, claimed: Sequence[Claimed], worker: str) -> list[Delivery]:
-        return [self._delivery(c.messages, worker) for c in claimed if isinstance(c, Taken)]
-
-    def _delivery(self, batch: list[StoredMessage], worker: str) -> Delivery:
-        first = batch[0]
-        attempt = max(m.receive_count for m in batch)
+        batches = [c.messages for c in claimed if isinstance(c, Taken)]
         if isinstance(self.target, Job):
-            body = json.loads(first.body)
-            run_id = self.runtime.state.runs.queued_for(first.id) or new_run_id()
-            spec = RunSpec(run_id, self.target, attempt, first.event_id, body.get("partition"),
-                           body.get("params") or {})
-            trigger = body.get("trigger")
-        else:
-            spec = RunSpec(new_run_id(), self.target, attempt, first.event_id,
-                           payload=self._payload(batch))
-            trigger = self.target.kind
+            return [self._delivery(b, worker, *self._job_spec(b)) for b in batches]
+        # per claim rather than per message: the run ids, and the bodies parsed by one call
+        kind, handler = self.target.kind, self.target
+        return [self._delivery(b, worker, RunSpec(run_id, handler,
+                                                  max(m.receive_count for m in b),
+                                                  b[0].event_id, payload=payload), kind)
+                for b, run_id, payload in zip(batches, new_run_ids(len(batches)),
+                                              self._payloads(batches), strict=True)]
+
+    def _job_spec(self, batch: list[StoredMessage]) -> tuple[RunSpec, str | None]:
+        first = batch[0]
+        body = json.loads(first.body)
+        run_id = self.runtime.state.runs.queued_for(first.id) or new_run_id()
+        return RunSpec(run_id, self.target, max(m.receive_count for m in batch), first.event_id,
+                       body.get("partition"), body.get("params") or {}), body.get("trigger")
+
+    def _delivery(self, batch: list[StoredMessage], worker: str, spec: RunSpec,
+                  trigger: str | None) -> Delivery:
+        first = batch[0]
         run = RunRecord(
             id=spec.run_id, app=self.target.app.name, kind="job" if spec.is_job else "handler",
             name=self.target.name, status=RunStatus.QUEUED, attempt=spec.attempt,
@@ -271,31 +281,36 @@ class QueueSource(Source):
         return Delivery(self, spec, run, first.lease or "", str(first.id), batch,
                         alone=first.isolation == OWN_PROCESS)
 
-    def _payload(self, batch: list[StoredMessage]) -> Any:
+    def _payloads(self, batches: list[list[StoredMessage]]) -> list[Any]:
+        """What each batch's handler call receives."""
         handler = self.target
         assert isinstance(handler, Handler)
         resource = handler.resource
         if isinstance(resource, Bucket):
-            body = json.loads(batch[0].body)
-            return ObjectRef(resource, body["key"], body["size"],
-                             datetime.fromtimestamp(body["mtime"], UTC))
+            bodies = [json.loads(b[0].body) for b in batches]
+            return [ObjectRef(resource, body["key"], body["size"],
+                              datetime.fromtimestamp(body["mtime"], UTC)) for body in bodies]
         if isinstance(resource, Stream):
-            body = json.loads(batch[0].body)
-            return [_record(r) for r in body["records"]]
-        messages = [message_from(m) for m in batch]
-        return messages if handler.kind == "queue" and handler.batch_size > 1 else messages[0]
+            return [[_record(r) for r in json.loads(b[0].body)["records"]] for b in batches]
+        messages = iter(messages_from([m for b in batches for m in b]))
+        grouped = [[next(messages) for _ in b] for b in batches]
+        if handler.kind == "queue" and handler.batch_size > 1:
+            return grouped
+        return [group[0] for group in grouped]
 
     # -- settling ---------------------------------------------------------------------
     def settlement(self, deliveries: list[Delivery], now: float) -> Callable[[], None]:
         """Plain successes of handlers share one acknowledgement, built beforehand (the hot
         path)."""
         state = self.runtime.state
-        quick = {id(d) for d in deliveries
-                 if isinstance(self.target, Handler) and d.outcome and d.outcome.ok
-                 and d.outcome.result is None}
-        leases = [(m.id, m.lease or "") for d in deliveries if id(d) in quick for m in d.messages]
-        ended = [d.ended(RunStatus.SUCCEEDED, now) for d in deliveries if id(d) in quick]
-        others = [d for d in deliveries if id(d) not in quick]
+        quick: list[Delivery] = []
+        others: list[Delivery] = []
+        handler = isinstance(self.target, Handler)
+        for d in deliveries:
+            plain = handler and d.outcome is not None and d.outcome.ok and d.outcome.result is None
+            (quick if plain else others).append(d)
+        leases = [(m.id, m.lease or "") for d in quick for m in d.messages]
+        ended = [d.ended(RunStatus.SUCCEEDED, now) for d in quick]
 
         def write() -> None:
             if not others:

@@ -23,6 +23,9 @@ from pathlib import Path
 
 from ..state import Start
 
+# one encoder for every line: json.dumps with options builds a new one per call
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
 
 @dataclass
 class _Generation:
@@ -47,8 +50,8 @@ class StartLog:
 
     def note(self, start: Start) -> None:
         """Append one start; when this returns, the line survives the death of this process."""
-        line = (json.dumps({"lease": start.lease, "head": start.head, "run": start.run},
-                           separators=(",", ":"), default=str) + "\n").encode()
+        line = (_encode({"lease": start.lease, "head": start.head, "run": start.run})
+                + "\n").encode()
         with self._lock:
             generation = self._current
             if generation is None or generation.size > self.ROTATE_AT:
