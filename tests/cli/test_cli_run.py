@@ -79,3 +79,27 @@ def test_bad_option_values_are_usage_errors(cli, app_file) -> None:
     assert "Missing option '--day'" in missing.err
     exported = cli("run", ref, "export", "--day", "2024-01-01", "--json").json()
     assert exported["result"] == "2024-01-01"
+
+
+FAILING = """
+from cauce import App
+
+app = App("fragile")
+
+
+@app.job(retries=0)
+def crash(ctx) -> None:
+    raise ValueError("kaput")
+"""
+
+
+def test_a_run_failing_with_no_hint_of_its_own_points_to_its_traceback(cli, app_file) -> None:
+    result = cli("run", app_file(FAILING), "crash")
+    assert result.status == 1
+    assert "Traceback" not in result.err
+    [run] = cli("runs", "--json").json()
+    *_, error, hint = result.err.splitlines()
+    assert error.endswith(": ValueError: kaput")
+    assert hint == (f"hint: its traceback is in `cauce logs {run['id']}` "
+                    "(or run again with --debug)")
+    assert "Traceback (most recent call last)" in cli("logs", run["id"]).out
