@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DeclarationError
+from .names import checked
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class _Required:
@@ -49,11 +50,8 @@ class Setting:
     env: str | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise DeclarationError(
-                f"setting name {self.name!r} is not valid",
-                hint="use lower case letters, digits and underscores, e.g. chunk_size",
-            )
+        checked("setting name", self.name, _NAME,
+                "use lower case letters, digits and underscores, e.g. chunk_size")
         if self.name in RESERVED_NAMES:
             raise DeclarationError(f"setting name {self.name!r} is taken by ctx.settings itself",
                                    hint=f"choose another name, e.g. {self.name}_setting")
