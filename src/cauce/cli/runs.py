@@ -156,6 +156,10 @@ def get_run(state: StateStore, run_id: str) -> Run:
 
 
 def find_run(state: StateStore, run_id: str) -> Run | None:
+    """The run with this id or unique id prefix; None for none, and for an empty id (a prefix
+    of every run, which would name the only one)."""
+    if not run_id.strip():
+        return None
     run = state.runs.get(run_id)
     if run is not None:
         return run
