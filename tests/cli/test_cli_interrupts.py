@@ -94,6 +94,8 @@ def test_a_signal_ends_the_run_cancelled(tmp_path: Path, sig: signal.Signals, st
     assert err.splitlines()[-1].endswith(f": interrupted by {sig.name}")
     run = only_run(tmp_path)
     assert (run["status"], run["error"]) == ("cancelled", f"cancelled: interrupted by {sig.name}")
+    general = cauce("logs", "general", cwd=tmp_path).stdout.splitlines()
+    assert general[-1].endswith(f"WARNING: run {run_id} nap cancelled: interrupted by {sig.name}")
 
 
 def test_cancel_stops_a_run_that_never_checks(tmp_path: Path) -> None:

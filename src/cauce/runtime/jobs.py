@@ -206,9 +206,12 @@ def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None
         rt.state.runs.finish(run_id, status, now=now, error=outcome.error, result=outcome.result)
         if outcome.ok:
             trigger_downstream(rt, job, partition, now)
-    log_general(rt, rt.app.name, logging.INFO if outcome.ok else logging.ERROR,
-                "run %s %s %s%s", run_id, job.name, status.value,
-                f": {outcome.error}" if outcome.error else "")
+    # a cancelled run's error starts with "cancelled: ", which its status already says
+    error = (outcome.error or "").removeprefix("cancelled: " if outcome.cancelled else "")
+    level = (logging.INFO if outcome.ok
+             else logging.WARNING if outcome.cancelled else logging.ERROR)
+    log_general(rt, rt.app.name, level, "run %s %s %s%s", run_id, job.name, status.value,
+                f": {error}" if error else "")
     rt.sink.flush()
     rt.new_work()
     return rt.get_run(run_id)
