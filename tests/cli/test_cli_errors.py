@@ -125,3 +125,16 @@ def test_a_failed_run_exits_with_status_1(cli, app_file) -> None:
     assert result.status == 1
     assert "broken.load failed" in result.err
     assert "ValueError: no rows in the source file" in result.err
+
+
+def test_ctrl_c_in_any_command_says_it_was_interrupted(cli, monkeypatch) -> None:
+    """typer turns a KeyboardInterrupt into a silent exit 130; the user still reads why."""
+    import cauce.cli.workers
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cauce.cli.workers, "inspected", interrupted)
+    result = cli("workers")
+    assert (result.status, result.out, result.err.strip().splitlines()[-1]) == (
+        130, "", "interrupted")

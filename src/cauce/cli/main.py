@@ -29,7 +29,7 @@ from . import (
     ui,
     workers,
 )
-from .helptext import PlainHelpGroup
+from .helptext import CommandInterrupted, PlainHelpGroup
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         console.print_error(err)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, CommandInterrupted):
         console.err.print("interrupted")
         return 130
     except Exception as err:

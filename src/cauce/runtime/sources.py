@@ -68,6 +68,10 @@ class Delivery:
     outcome: Outcome | None = None
     started_at: float | None = None
     recorded: bool = False  # its run row says running
+    # a worker thread took it / a shutdown gave it back before any thread did (one or the other,
+    # decided under the dispatcher's hand-off lock)
+    taken: bool = False
+    given_back: bool = False
 
     def start(self, at: float) -> Start:
         """Mark the delivery started; returns the line its worker logs before calling it."""
