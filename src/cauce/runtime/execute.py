@@ -165,7 +165,8 @@ def storable(result: Any, redact: Callable[[str], str]) -> Any:
     if result is None:
         return None
     try:
-        text = redact(json.dumps(result, default=str))
+        # NaN and infinities are no JSON (PostgreSQL's jsonb refuses them): not kept either
+        text = redact(json.dumps(result, default=str, allow_nan=False))
     except (TypeError, ValueError):
         return None
     return json.loads(text) if len(text) <= MAX_RESULT else None

@@ -46,10 +46,24 @@ def check_params(job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
         except ValidationError as err:
             problems.append(f"{param.option}: {params[name]!r} is invalid "
                             f"({err.errors()[0]['msg']})")
+            continue
+        if not _json_number_safe(values[name]):  # stored with the run, as JSON
+            problems.append(f"{param.option}: {params[name]!r} is invalid (NaN and infinities "
+                            "are no JSON numbers)")
     if problems:
         raise ConfigError("; ".join(problems),
                           hint=f"see `cauce run {job.app.name} {job.name} --help`")
     return values
+
+
+def _json_number_safe(value: Any) -> bool:
+    """Whether ``value`` holds no NaN or infinity (which neither JSON nor PostgreSQL's jsonb
+    can keep); anything else is stored as its text."""
+    try:
+        json.dumps(value, allow_nan=False, default=str)
+    except ValueError:
+        return False
+    return True
 
 
 def check_partition(rt: Runtime, job: Job, partition: str | None) -> str | None:
