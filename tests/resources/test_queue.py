@@ -110,8 +110,17 @@ def test_delayed_messages_become_visible_later(queue) -> None:
     assert receive_and_ack() == ["later"]
 
 
+def _nested(depth: int) -> list:
+    body: list = []
+    for _ in range(depth):
+        body = [body]
+    return body
+
+
 @pytest.mark.parametrize("body",
-                         [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes"])
+                         [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes",
+                          _nested(100_000)],
+                         ids=["object", "datetime", "nan", "set", "bytes", "nested too deep"])
 def test_a_body_that_is_not_json_is_rejected_at_send(queue, body) -> None:
     work, _ = queue
     with pytest.raises(NotSerializable,

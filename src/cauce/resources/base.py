@@ -76,7 +76,7 @@ def to_json(value: Any, what: str) -> str:
     escapes instead, which read back as the same string."""
     try:
         text = _STRICT.encode(value)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RecursionError) as err:  # RecursionError: nested too deep
         raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return _STRICT_ASCII.encode(value)
