@@ -33,7 +33,7 @@ def runs_list(
     status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, "
                                "dead-lettered, cancelled"),
     partition: str = typer.Option(None, "--partition"),
-    limit: int = typer.Option(20, "--limit", min=1, help="newest N runs"),
+    limit: int = typer.Option(20, "--limit", min=1, max=1_000_000_000, help="newest N runs"),
     as_json: bool = JsonOption,
     home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
