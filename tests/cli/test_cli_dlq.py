@@ -69,4 +69,4 @@ def test_message_ids_that_cannot_be_ids_are_usage_errors(cli, app_file) -> None:
 def test_the_runtime_refuses_message_ids_that_are_no_numbers(cli, app_file) -> None:
     app, _ = load_app(app_file(APP))
     with TestRuntime(app) as rt, pytest.raises(CauceError, match="positive whole numbers"):
-        rt.replay("work", ["abc"])
+        rt.runtime.replay("work", ["abc"])
