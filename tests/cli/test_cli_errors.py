@@ -167,3 +167,25 @@ def test_an_app_reference_splits_at_its_last_colon(cli, tmp_path) -> None:
         assert result.json()["result"] == "hi"
     assert_one_line_error(cli("run", ":app", "hello"), "':app' names no module",
                           "give module:attribute or path/to/file.py:attribute")
+
+
+def test_a_home_behind_a_folder_this_user_cannot_enter(cli, tmp_path, monkeypatch) -> None:
+    """What a home under a folder without search permission gives another user than root (who
+    enters any folder): Path.exists raises PermissionError."""
+    from pathlib import Path
+
+    locked = tmp_path / "locked"
+    exists = Path.exists
+
+    def denied(self: Path, *args, **kwargs) -> bool:
+        if self.is_relative_to(locked):
+            raise PermissionError(13, "Permission denied", str(self))
+        return exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", denied)
+    for command in (("runs",), ("run", "example", "seed")):
+        assert_one_line_error(
+            cli("--home", str(locked / "home"), *command),
+            f"cannot reach the cauce home {locked / 'home'}: Permission denied",
+            "pass --home (or set CAUCE_HOME) to a folder you can read and write, or fix the "
+            "permissions on the way to it")
