@@ -144,3 +144,9 @@ def test_a_state_file_that_cannot_be_read_is_not_called_damaged(
         engine(url).examine(url)
     assert "backup" not in (info.value.hint or "")
     assert "read and written" in (info.value.hint or "")
+
+
+def test_an_io_error_hints_at_a_full_disk_first(tmp_path: Path) -> None:
+    """SQLite says "disk I/O error", not "disk is full", when a full disk stops its WAL index."""
+    error = statefile.translate(tmp_path / "state.db", sqlite3.OperationalError("disk I/O error"))
+    assert error is not None and "disk is full" in (error.hint or "")

@@ -43,8 +43,9 @@ def translate(path: Path, error: sqlite3.Error) -> StateError | None:
                               hint="free some space on its disk, then start again")
         if "disk I/O error" in text:
             return StateError(f"cannot read or write the state database {path}: {text}",
-                              hint="the disk or file system failed; check it, then "
-                              "`cauce state check`")
+                              hint="the disk is full (SQLite says so when it cannot grow "
+                              "the files beside the state), or it failed: check its free space "
+                              "and the disk, then `cauce state check`")
     return None
 
 
