@@ -103,3 +103,33 @@ def test_a_run_failing_with_no_hint_of_its_own_points_to_its_traceback(cli, app_
     assert hint == (f"hint: its traceback is in `cauce logs {run['id']}` "
                     "(or run again with --debug)")
     assert "Traceback (most recent call last)" in cli("logs", run["id"]).out
+
+
+EXITING = """
+import sys
+
+from cauce import App
+
+app = App("scripty")
+
+
+@app.job(retries=0)
+def bail(ctx, code: int = 3) -> None:
+    sys.exit(code)
+"""
+
+
+def test_a_job_calling_sys_exit_ends_its_run_not_the_command(cli, app_file) -> None:
+    """Code written as a script exits; `cauce run` used to die with it, leaving the run to be
+    found lost by the next command."""
+    ref = app_file(EXITING)
+    failed = cli("run", ref, "bail")
+    assert failed.status == 1
+    *_, error, hint = failed.err.splitlines()
+    assert error.endswith(" scripty.bail failed in " + error.split(" failed in ")[1])
+    assert error.endswith(": SystemExit: 3")
+    assert hint == ("hint: return from the job or handler, or raise an exception, instead of "
+                    "calling sys.exit()")
+    assert cli("run", ref, "bail", "--code", "0").status == 0
+    statuses = [run["status"] for run in cli("runs", "--json").json()]
+    assert statuses == ["succeeded", "failed"]
