@@ -133,3 +133,18 @@ def test_a_job_calling_sys_exit_ends_its_run_not_the_command(cli, app_file) -> N
     assert cli("run", ref, "bail", "--code", "0").status == 0
     statuses = [run["status"] for run in cli("runs", "--json").json()]
     assert statuses == ["succeeded", "failed"]
+
+
+def test_a_hint_written_on_several_lines_is_shown_on_one(cli, app_file) -> None:
+    ref = app_file("""
+        from cauce import App, CauceError
+
+        app = App("wordy")
+
+
+        @app.job(retries=0)
+        def explain(ctx) -> None:
+            raise CauceError("the source is gone", hint="put it back,\\n  then run again")
+    """)
+    result = cli("run", ref, "explain")
+    assert result.err.splitlines()[-1] == "hint: put it back, then run again"

@@ -144,7 +144,7 @@ def _failed(ctx: Context, spec: RunSpec, err: BaseException, redact: Callable[[s
                 else type(err).__name__)
     hint = hint or (err.hint if isinstance(err, CauceError) else None)
     if hint:
-        one_line += f" (hint: {hint})"
+        one_line += f" (hint: {' '.join(hint.split())})"  # one line, as the error is
     trace = traceback.format_exc().rstrip()
     # The stored line carries the traceback; a terminal shows it only with --debug.
     ctx.log.error("attempt %d failed: %s", spec.attempt, one_line,
