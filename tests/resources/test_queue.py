@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, Message, NotSerializable, ResourceError
+from cauce import App, InvalidKey, Message, NotSerializable, ResourceError
 from cauce.testing import TestRuntime
 
 
@@ -241,3 +241,11 @@ def test_a_batch_handler_gets_lists_of_messages() -> None:
         work.send_batch(list(range(10)))
         rt.drain()
     assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+@pytest.mark.parametrize("group", [5, b"alice", ("a",)])
+def test_a_message_group_that_is_not_text_is_refused(group) -> None:
+    app = App("mail")
+    orders = app.queue("orders", fifo=True)
+    with TestRuntime(app), pytest.raises(InvalidKey, match="a message group is text, not"):
+        orders.send("a1", group=group)
