@@ -380,3 +380,18 @@ def test_configure_changes_settings_for_what_runs_next(tmp_path: Path) -> None:
             rt.configure(limit="many")
         assert rt.settings.limit == 10
     assert seen == ["www.datos.gov.co", "http://127.0.0.1:8080"]
+
+
+def test_a_configuration_file_that_cannot_be_read_is_one_error(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    (tmp_path / "cauce.toml").write_text("[apps.demo]\n")
+    read_bytes = Path.read_bytes
+
+    def denied(self: Path) -> bytes:
+        if self.name == "cauce.toml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(ConfigError, match=r"cannot read .*cauce\.toml: Permission denied"):
+        ConfigSources.discover(tmp_path, environ={})
