@@ -75,6 +75,38 @@ def test_resource_names(name: str) -> None:
         App("demo").queue(name)
 
 
+DECLARE_NAMED = {
+    "app": App,
+    "queue": lambda name: App("demo").queue(name),
+    "bucket": lambda name: App("demo").bucket(name),
+    "table": lambda name: App("demo").table(name, key="id"),
+    "topic": lambda name: App("demo").topic(name),
+    "stream": lambda name: App("demo").stream(name),
+    "warehouse": lambda name: App("demo").warehouse(name),
+    "job": lambda name: App("demo").job(name=name)(lambda ctx: None),
+    "setting": lambda name: App("demo").setting(name, str, default=""),
+}
+
+
+@pytest.mark.parametrize("kind", DECLARE_NAMED)
+def test_a_name_is_matched_whole_a_trailing_newline_included(kind: str) -> None:
+    with pytest.raises(DeclarationError, match=rf"{kind} name 'name\\n' is not valid"):
+        DECLARE_NAMED[kind]("name\n")
+
+
+@pytest.mark.parametrize("kind", DECLARE_NAMED)
+def test_a_name_fits_in_a_file_name(kind: str) -> None:
+    DECLARE_NAMED[kind]("n" * 100)
+    with pytest.raises(DeclarationError, match=rf"{kind} name 'n+'… is 101 characters long"):
+        DECLARE_NAMED[kind]("n" * 101)
+
+
+@pytest.mark.parametrize("kind", DECLARE_NAMED)
+def test_a_name_that_is_not_text_is_refused(kind: str) -> None:
+    with pytest.raises(DeclarationError, match=rf"{kind} name 5 is not valid"):
+        DECLARE_NAMED[kind](5)
+
+
 def test_handler_on_an_unknown_resource_name_suggests_the_closest() -> None:
     app = App("demo")
     app.queue("work")

@@ -164,3 +164,21 @@ def test_values_outside_the_bounds_are_refused_before_the_job_runs() -> None:
     assert "--rows: -5 is invalid (Input should be greater than or equal to 0)" in message
     assert "--rate: 0 is invalid (Input should be greater than 0)" in message
     assert "--seed: '-1' is invalid" in message
+
+
+def test_nan_and_infinities_are_no_options_and_no_kept_results() -> None:
+    """A run's options and result are stored as JSON, which has no NaN or infinity (SQLite kept
+    them, so `--json` printed invalid JSON; PostgreSQL's jsonb refused them, failing the run's
+    last write)."""
+    app = App("params")
+
+    @app.job
+    def measure(ctx, ratio: float = 1.0) -> dict:
+        return {"ratio": ratio, "spread": float("nan")}
+
+    with TestRuntime(app) as rt:
+        for bad in (float("nan"), float("inf"), "-inf"):
+            with pytest.raises(ConfigError, match=r"--ratio: .* \(NaN and infinities are no JSON"):
+                rt.run(measure, ratio=bad)
+        run = rt.run(measure, ratio=0.5)
+    assert (run.status.value, run.params, run.result) == ("succeeded", {"ratio": 0.5}, None)

@@ -197,6 +197,46 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     assert str(tmp_path / "cauce.toml") in (info.value.hint or "")
 
 
+@pytest.mark.parametrize("encoded", [
+    pytest.param(lambda text: b"\xef\xbb\xbf" + text.encode(), id="utf-8 with a mark"),
+    pytest.param(lambda text: text.replace("\n", "\r\n").encode(), id="crlf"),
+    pytest.param(lambda text: text.encode("cp1252"), id="cp1252"),
+    pytest.param(lambda text: text.encode("utf-16"), id="utf-16 with a mark"),
+])
+def test_configuration_files_are_read_as_editors_save_them(tmp_path: Path, encoded) -> None:
+    app = App("demo")
+    app.setting("greeting", str, default="hola")
+    app.setting("farewell", str, default="chao")
+    (tmp_path / "cauce.toml").write_bytes(encoded('home = "cañada"\n[apps.demo]\n'
+                                                  'greeting = "olé"\n'))
+    (tmp_path / ".env").write_bytes(encoded("CAUCE_DEMO_FAREWELL=adiós\n"))
+    config = ConfigSources.discover(tmp_path, environ={})
+    assert config.home() == ("cañada", "cauce.toml")
+    settings = resolve(app.settings, config)
+    assert (settings.greeting, settings.farewell) == ("olé", "adiós")
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('home = 5', "cauce.toml: home is 5, not text"),
+    ('state = ["a"]', "cauce.toml: state is an array, not text"),
+    ('apps = "x"', "cauce.toml: apps is 'x', not a table"),
+    ("[apps]\ndemo = 3", "cauce.toml: apps.demo is 3, not a table"),
+    ('[apps.demo]\nresources = "x"', "cauce.toml: apps.demo.resources is 'x', not a table"),
+    ("[apps.demo.resources]\ninbox = 1", "cauce.toml: apps.demo.resources.inbox is 1, not a URL"),
+])
+def test_a_configuration_of_the_wrong_shape_is_one_error_naming_the_key(
+        tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        sources(tmp_path, cauce_toml=toml + "\n")
+    assert str(info.value).startswith(message)
+    assert str(tmp_path / "cauce.toml") in (info.value.hint or "")
+
+
+def test_a_pyproject_tool_cauce_that_is_no_table_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"pyproject\.toml \[tool\.cauce\]: the section is 3"):
+        sources(tmp_path, pyproject_toml="[tool]\ncauce = 3\n")
+
+
 def test_dotenv_files_like_the_originals_write_them() -> None:
     text = """
 # database
@@ -340,3 +380,18 @@ def test_configure_changes_settings_for_what_runs_next(tmp_path: Path) -> None:
             rt.configure(limit="many")
         assert rt.settings.limit == 10
     assert seen == ["www.datos.gov.co", "http://127.0.0.1:8080"]
+
+
+def test_a_configuration_file_that_cannot_be_read_is_one_error(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    (tmp_path / "cauce.toml").write_text("[apps.demo]\n")
+    read_bytes = Path.read_bytes
+
+    def denied(self: Path) -> bytes:
+        if self.name == "cauce.toml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(ConfigError, match=r"cannot read .*cauce\.toml: Permission denied"):
+        ConfigSources.discover(tmp_path, environ={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import sqlite3
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cauce import App, Runtime, StateError
+from cauce.backends.sqlite import statefile
 
 
 def _app() -> App:
@@ -83,3 +85,68 @@ def test_an_unreadable_home_keeps_its_own_hint(tmp_path: Path) -> None:
     with pytest.raises(StateError, match="cannot open the state database") as info:
         Runtime(_app(), home=home).open()
     assert "writable" in (info.value.hint or "")
+
+
+def _read_only_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a read-only file system does, whoever runs the test (root writes anywhere else):
+    SQLite cannot open a new file, and removing even a missing file fails with EROFS."""
+    def refuse_open(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    def refuse_unlink(self, missing_ok=False):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(statefile.sqlite3, "connect", refuse_open)
+    monkeypatch.setattr(Path, "unlink", refuse_unlink)
+
+
+def test_a_home_that_cannot_take_a_state_file_is_one_state_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    _read_only_folder(monkeypatch)
+    with pytest.raises(StateError) as info:
+        Runtime(_app(), home=home).open()
+    assert info.value.message == (f"cannot create the state database {home / 'state.db'}: "
+                                  "unable to open database file")
+    assert "writable" in (info.value.hint or "") and "room" in (info.value.hint or "")
+
+
+def test_a_full_disk_while_creating_the_state_file_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(statefile.os, "link", full)
+    monkeypatch.setattr(statefile.os, "replace", full)
+    with pytest.raises(StateError, match=r"cannot create the state database .*: No space left"):
+        Runtime(_app(), home=tmp_path / "home").open()
+    assert not (tmp_path / "home" / "state.db").exists()
+
+
+def test_a_state_file_that_cannot_be_read_is_not_called_damaged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite cannot read a WAL file in a folder it cannot write (a read-only file system):
+    `cauce state check` says so, rather than calling the file damaged and suggesting a restore."""
+    from cauce.backends.state import engine, sqlite_url
+
+    home = _home_with_work(tmp_path)
+    url = sqlite_url(home / "state.db")
+    connect = sqlite3.connect
+
+    class Unreadable(sqlite3.Connection):
+        def execute(self, *args, **kwargs):
+            raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(statefile.sqlite3, "connect",
+                        lambda *args, **kwargs: connect(*args, factory=Unreadable, **kwargs))
+    with pytest.raises(StateError, match="cannot read the state database") as info:
+        engine(url).examine(url)
+    assert "backup" not in (info.value.hint or "")
+    assert "read and written" in (info.value.hint or "")
+
+
+def test_an_io_error_hints_at_a_full_disk_first(tmp_path: Path) -> None:
+    """SQLite says "disk I/O error", not "disk is full", when a full disk stops its WAL index."""
+    error = statefile.translate(tmp_path / "state.db", sqlite3.OperationalError("disk I/O error"))
+    assert error is not None and "disk is full" in (error.hint or "")

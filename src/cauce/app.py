@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .durations import DurationLike, parse_duration
 from .errors import ConfigError, DeclarationError, NotFound
 from .executor_urls import parse_executor
+from .names import checked
 from .partitions import Partitions
 from .resources.base import Resource
 from .resources.bucket import Bucket
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from .events import Record
     from .runtime.runtime import Runtime
 
-_APP_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_APP_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 WorkerKind = Literal["thread", "process"]
 StartAt = Literal["oldest", "latest"]
 
@@ -203,10 +204,8 @@ class App:
     """A named set of resources and functions. Only declarations: nothing runs until attached."""
 
     def __init__(self, name: str, *, timezone: str = "UTC", description: str = "") -> None:
-        if not isinstance(name, str) or not _APP_NAME.match(name):
-            raise DeclarationError(f"app name {name!r} is not valid",
-                                   hint="use lower case letters, digits, '-' and '_', "
-                                   "starting with a letter")
+        checked("app name", name, _APP_NAME,
+                "use lower case letters, digits, '-' and '_', starting with a letter")
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -576,15 +575,13 @@ class App:
         return [h for h in self.handlers.values() if h.resource is resource]
 
 
-_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _checked_name(kind: str, name: str) -> str:
     """A job or handler name fit for the command line and log stream names."""
-    if not isinstance(name, str) or not _FUNCTION_NAME.match(name):
-        raise DeclarationError(f"{kind} name {name!r} is not valid",
-                               hint="give it name=... with letters, digits, '-', '_' and '.'")
-    return name
+    return checked(f"{kind} name", name, _FUNCTION_NAME,
+                   "give it name=... with letters, digits, '-', '_' and '.'")
 
 
 def _check_handler_signature(handler_name: str, func: Callable[..., Any]) -> None:

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DeclarationError
+from .names import checked
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class _Required:
@@ -49,11 +50,8 @@ class Setting:
     env: str | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise DeclarationError(
-                f"setting name {self.name!r} is not valid",
-                hint="use lower case letters, digits and underscores, e.g. chunk_size",
-            )
+        checked("setting name", self.name, _NAME,
+                "use lower case letters, digits and underscores, e.g. chunk_size")
         if self.name in RESERVED_NAMES:
             raise DeclarationError(f"setting name {self.name!r} is taken by ctx.settings itself",
                                    hint=f"choose another name, e.g. {self.name}_setting")
@@ -130,14 +128,17 @@ class ConfigSources:
         toml_path = directory / "cauce.toml"
         pyproject = directory / "pyproject.toml"
         if toml_path.is_file():
-            sources.files, sources.file_name = _read_toml(toml_path), "cauce.toml"
+            sources.files = _checked(_read_toml(toml_path), "cauce.toml", toml_path)
+            sources.file_name = "cauce.toml"
         elif pyproject.is_file():
-            section = _read_toml(pyproject).get("tool", {}).get("cauce")
+            tool = _read_toml(pyproject).get("tool", {})
+            section = tool.get("cauce") if isinstance(tool, dict) else None
             if section:
-                sources.files, sources.file_name = section, "pyproject.toml [tool.cauce]"
+                where = "pyproject.toml [tool.cauce]"
+                sources.files, sources.file_name = _checked(section, where, pyproject), where
         dotenv = directory / ".env"
         if dotenv.is_file():
-            sources.dotenv = parse_dotenv(dotenv.read_text(encoding="utf-8"))
+            sources.dotenv = parse_dotenv(_read_text(dotenv))
         return sources
 
     def home(self) -> tuple[str | None, str]:
@@ -196,11 +197,65 @@ class ConfigSources:
         return None
 
 
+def _read_text(path: Path) -> str:
+    """A configuration file's text as an editor saved it: a byte-order mark, Windows line ends
+    or a cp1252/Latin-1 file (Notepad's defaults) read as the user sees it, not as an error."""
+    from .textfiles import decode
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror or err}",
+                          hint=f"check the permissions of {path}, or remove it") from None
+    return decode(data, universal_newlines=True, name=str(path))
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
+
+
+# top-level keys of the configuration, each a text value
+_TOP_LEVEL_KEYS = ("home", "state", "executor", "buckets")
+
+
+def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
+    """``files`` when it has the shape cauce reads (text top-level values, an ``[apps.APP]``
+    table per app, a ``resources`` table of URLs in each); a one-line error naming the key
+    otherwise, rather than a failure wherever the value is first used."""
+
+    def refuse(key: str, value: Any, wanted: str) -> ConfigError:
+        return ConfigError(f"{where}: {key} is {_toml_kind(value)}, not {wanted}",
+                           hint=f"fix {path} (see docs/configuration.md)")
+
+    if not isinstance(files, dict):
+        raise refuse("the section", files, "a table")
+    for key in _TOP_LEVEL_KEYS:
+        if key in files and not isinstance(files[key], str):
+            raise refuse(key, files[key], 'text (key = "...")')
+    apps = files.get("apps", {})
+    if not isinstance(apps, dict):
+        raise refuse("apps", apps, "a table ([apps.APP])")
+    for app, section in apps.items():
+        if not isinstance(section, dict):
+            raise refuse(f"apps.{app}", section, f"a table ([apps.{app}])")
+        resources = section.get("resources", {})
+        if not isinstance(resources, dict):
+            raise refuse(f"apps.{app}.resources", resources,
+                         f"a table ([apps.{app}.resources])")
+        for resource, url in resources.items():
+            if not isinstance(url, str):
+                raise refuse(f"apps.{app}.resources.{resource}", url, 'a URL ("...")')
+    return files
+
+
+def _toml_kind(value: Any) -> str:
+    """A TOML value as the error shows it: ``a table``, ``an array``, or the value itself."""
+    if isinstance(value, dict):
+        return "a table"
+    return "an array" if isinstance(value, list) else repr(value)
 
 
 # Escapes understood inside double quotes, as shells and python-dotenv read them; other text

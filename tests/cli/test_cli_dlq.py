@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from cauce import CauceError
+from cauce.cli.loading import load_app
+from cauce.testing import TestRuntime
+
 APP = """
 from cauce import App
 
@@ -49,3 +55,18 @@ def test_an_empty_dead_letter_queue(cli, app_file) -> None:
     assert result.status == 0
     assert "the dead-letter queue is empty" in result.err
     assert cli("dlq", "replay", ref, "work").out.startswith("replayed 0 message(s)")
+
+
+def test_message_ids_that_cannot_be_ids_are_usage_errors(cli, app_file) -> None:
+    ref = app_file(APP)
+    for bad in ("abc", "0", "-1", str(2**63)):
+        result = cli("dlq", "replay", ref, "work", "--id", bad)
+        assert result.status == 2, (bad, result.err)
+        assert result.err.startswith("error: Invalid value for '--id'"), result.err
+    assert cli("runs", "--limit", str(2**64)).status == 2
+
+
+def test_the_runtime_refuses_message_ids_that_are_no_numbers(cli, app_file) -> None:
+    app, _ = load_app(app_file(APP))
+    with TestRuntime(app) as rt, pytest.raises(CauceError, match="positive whole numbers"):
+        rt.runtime.replay("work", ["abc"])

@@ -125,3 +125,67 @@ def test_a_failed_run_exits_with_status_1(cli, app_file) -> None:
     assert result.status == 1
     assert "broken.load failed" in result.err
     assert "ValueError: no rows in the source file" in result.err
+
+
+def test_ctrl_c_in_any_command_says_it_was_interrupted(cli, monkeypatch) -> None:
+    """typer turns a KeyboardInterrupt into a silent exit 130; the user still reads why."""
+    import cauce.cli.workers
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cauce.cli.workers, "inspected", interrupted)
+    result = cli("workers")
+    assert (result.status, result.out, result.err.strip().splitlines()[-1]) == (
+        130, "", "interrupted")
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("def (\n", "importing broken.py failed: SyntaxError: invalid syntax (broken.py, line 1)"),
+    ("raise RuntimeError('no config at import')\n",
+     "importing broken.py failed: RuntimeError: no config at import"),
+    ("import no_such_dependency_here\n",
+     "importing broken.py failed: ModuleNotFoundError: No module named "
+     "'no_such_dependency_here'"),
+])
+def test_an_app_whose_code_fails_on_import_is_its_error_not_cauces(cli, tmp_path, source: str,
+                                                                    message: str) -> None:
+    (tmp_path / "broken.py").write_text(source)
+    assert_one_line_error(cli("run", "broken.py:app", "load"), message,
+                          "the error is in the app's code or what it imports; "
+                          "run again with --debug for its traceback")
+
+
+def test_an_app_reference_splits_at_its_last_colon(cli, tmp_path) -> None:
+    folder = tmp_path / "dir:with colon"
+    folder.mkdir()
+    (folder / "jobs.py").write_text("from cauce import App\napp = App('colon')\n"
+                                    "@app.job\ndef hello(ctx) -> str:\n    return 'hi'\n")
+    for reference in ("dir:with colon/jobs.py:app", "dir:with colon/jobs.py"):
+        result = cli("run", reference, "hello", "--json")
+        assert result.status == 0, result.err
+        assert result.json()["result"] == "hi"
+    assert_one_line_error(cli("run", ":app", "hello"), "':app' names no module",
+                          "give module:attribute or path/to/file.py:attribute")
+
+
+def test_a_home_behind_a_folder_this_user_cannot_enter(cli, tmp_path, monkeypatch) -> None:
+    """What a home under a folder without search permission gives another user than root (who
+    enters any folder): Path.exists raises PermissionError."""
+    from pathlib import Path
+
+    locked = tmp_path / "locked"
+    exists = Path.exists
+
+    def denied(self: Path, *args, **kwargs) -> bool:
+        if self.is_relative_to(locked):
+            raise PermissionError(13, "Permission denied", str(self))
+        return exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", denied)
+    for command in (("runs",), ("run", "example", "seed")):
+        assert_one_line_error(
+            cli("--home", str(locked / "home"), *command),
+            f"cannot reach the cauce home {locked / 'home'}: Permission denied",
+            "pass --home (or set CAUCE_HOME) to a folder you can read and write, or fix the "
+            "permissions on the way to it")

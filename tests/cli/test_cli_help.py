@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import typer
 
@@ -109,3 +113,16 @@ def test_every_command_is_in_the_cli_docs() -> None:
     docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
     missing = [" ".join(p) for p in ALL if p and f"`cauce {' '.join(p)}" not in docs]
     assert not missing, f"docs/cli.md does not list: {missing}"
+
+
+def test_python_dash_m_cauce_is_the_command(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    version = subprocess.run([sys.executable, "-m", "cauce", "--version"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith("cauce ")
+    unknown = subprocess.run([sys.executable, "-m", "cauce", "run", "example", "sed"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 1
+    assert unknown.stderr.splitlines() == ["error: app 'example' has no job 'sed'",
+                                           "hint: did you mean 'seed'?"]

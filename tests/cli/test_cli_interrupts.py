@@ -95,6 +95,8 @@ def test_a_signal_ends_the_run_cancelled(tmp_path: Path, sig: signal.Signals, st
     assert err.splitlines()[-1].endswith(f": interrupted by {sig.name}")
     run = only_run(tmp_path)
     assert (run["status"], run["error"]) == ("cancelled", f"cancelled: interrupted by {sig.name}")
+    general = cauce("logs", "general", cwd=tmp_path).stdout.splitlines()
+    assert general[-1].endswith(f"WARNING: run {run_id} nap cancelled: interrupted by {sig.name}")
 
 
 def test_cancel_stops_a_run_that_never_checks(tmp_path: Path) -> None:
@@ -160,3 +162,55 @@ def test_serve_says_when_it_is_ready_and_when_another_serve_is_live(tmp_path: Pa
             if process is not None:
                 process.kill()
     assert json.loads(cauce("workers", "--json", cwd=tmp_path).stdout) == []
+
+
+DAYS = """
+import time
+
+from cauce import App, daily
+
+app = App("days")
+
+
+@app.job(partitions=daily(start="2021-01-01"), retries=0)
+def day(ctx) -> None:
+    time.sleep(0.5)
+"""
+
+
+def _partitions_by_status(cwd: Path) -> dict[str, int]:
+    listed = cauce("runs", "--limit", "100", "--json", cwd=cwd)
+    runs = json.loads(listed.stdout) if listed.returncode == 0 else []  # no home yet
+    counted: dict[str, int] = {}
+    for run in runs:
+        counted[run["status"]] = counted.get(run["status"], 0) + 1
+    return counted
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: signal.Signals,
+                                                           status: int) -> None:
+    """Only the run in hand finishes: the partitions the backfill had fetched ahead go back to
+    the queue at once (they ran, one by one, for up to the 30 s grace), and it says so."""
+    (tmp_path / "days.py").write_text(DAYS)
+    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
+                    "2021-01-20", cwd=tmp_path)
+    try:
+        wait_for(lambda: _partitions_by_status(tmp_path).get("succeeded"), "a partition to end")
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == status, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-2:] == [
+        f"error: backfill of day interrupted by {sig.name}: the partitions it had not run stay "
+        "queued",
+        "hint: run the same command again to resume (partitions that succeeded are skipped)"]
+    counted = _partitions_by_status(tmp_path)
+    assert set(counted) == {"succeeded", "queued"}, counted
+    assert counted["queued"] >= 15, counted
+    resumed = cauce("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
+                    "2021-01-20", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _partitions_by_status(tmp_path) == {"succeeded": 20}

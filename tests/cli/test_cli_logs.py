@@ -59,3 +59,13 @@ def test_an_unknown_stream_suggests_the_closest(cli, example_home) -> None:
         "error: no log stream or run 'genral' of app 'example'",
         "hint: did you mean 'general'? — or give a run id from `cauce runs`",
     ]
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line(cli, example_home,
+                                                           tmp_path: Path) -> None:
+    for target in (tmp_path, tmp_path / "no such folder" / "f.log"):
+        result = cli("--home", str(example_home), "logs", "general", "-o", str(target))
+        assert result.status == 1
+        assert result.err.splitlines()[0].startswith(f"error: cannot write {target}: ")
+        assert "Traceback" not in result.err
+

@@ -127,3 +127,39 @@ def test_shell_completion_completes_commands(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["run", "runs"]
+
+
+UNENCODABLE = """
+from cauce import App
+
+app = App("odd")
+work = app.queue("work", max_receives=1)
+
+
+@app.on(work)
+def handle(message, ctx) -> None:
+    raise ValueError("no " + message.body["v"])
+
+
+@app.job
+def echo(ctx) -> str:
+    ctx.log.info("odd %s", "x\\ud800y")
+    work.send({"v": "x\\ud800y"})
+    return "x\\ud800y"
+"""
+
+
+def test_text_no_encoding_holds_is_printed_escaped(tmp_path: Path) -> None:
+    """A lone surrogate kept in a run's result, a log line or a dead letter is shown as its
+    escape, not a failed command: stdout is strict UTF-8 by default."""
+    (tmp_path / "odd.py").write_text(UNENCODABLE)
+    shown = cauce("run", "odd.py:app", "echo", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == "x\ud800y"
+    assert "INFO    odd x\\ud800y" in shown.stderr
+    as_json = cauce("run", "odd.py:app", "echo", "--json", cwd=tmp_path)
+    assert json.loads(as_json.stdout)["result"] == "x\ud800y"
+    assert cauce("serve", "odd.py:app", "--for", "2s", cwd=tmp_path).returncode == 0
+    letters = cauce("dlq", "list", "odd.py:app", "work", cwd=tmp_path)
+    assert letters.returncode == 0, letters.stderr
+    assert "ValueError: no x\\ud800y" in letters.stdout

@@ -79,3 +79,72 @@ def test_bad_option_values_are_usage_errors(cli, app_file) -> None:
     assert "Missing option '--day'" in missing.err
     exported = cli("run", ref, "export", "--day", "2024-01-01", "--json").json()
     assert exported["result"] == "2024-01-01"
+
+
+FAILING = """
+from cauce import App
+
+app = App("fragile")
+
+
+@app.job(retries=0)
+def crash(ctx) -> None:
+    raise ValueError("kaput")
+"""
+
+
+def test_a_run_failing_with_no_hint_of_its_own_points_to_its_traceback(cli, app_file) -> None:
+    result = cli("run", app_file(FAILING), "crash")
+    assert result.status == 1
+    assert "Traceback" not in result.err
+    [run] = cli("runs", "--json").json()
+    *_, error, hint = result.err.splitlines()
+    assert error.endswith(": ValueError: kaput")
+    assert hint == (f"hint: its traceback is in `cauce logs {run['id']}` "
+                    "(or run again with --debug)")
+    assert "Traceback (most recent call last)" in cli("logs", run["id"]).out
+
+
+EXITING = """
+import sys
+
+from cauce import App
+
+app = App("scripty")
+
+
+@app.job(retries=0)
+def bail(ctx, code: int = 3) -> None:
+    sys.exit(code)
+"""
+
+
+def test_a_job_calling_sys_exit_ends_its_run_not_the_command(cli, app_file) -> None:
+    """Code written as a script exits; `cauce run` used to die with it, leaving the run to be
+    found lost by the next command."""
+    ref = app_file(EXITING)
+    failed = cli("run", ref, "bail")
+    assert failed.status == 1
+    *_, error, hint = failed.err.splitlines()
+    assert error.endswith(" scripty.bail failed in " + error.split(" failed in ")[1])
+    assert error.endswith(": SystemExit: 3")
+    assert hint == ("hint: return from the job or handler, or raise an exception, instead of "
+                    "calling sys.exit()")
+    assert cli("run", ref, "bail", "--code", "0").status == 0
+    statuses = [run["status"] for run in cli("runs", "--json").json()]
+    assert statuses == ["succeeded", "failed"]
+
+
+def test_a_hint_written_on_several_lines_is_shown_on_one(cli, app_file) -> None:
+    ref = app_file("""
+        from cauce import App, CauceError
+
+        app = App("wordy")
+
+
+        @app.job(retries=0)
+        def explain(ctx) -> None:
+            raise CauceError("the source is gone", hint="put it back,\\n  then run again")
+    """)
+    result = cli("run", ref, "explain")
+    assert result.err.splitlines()[-1] == "hint: put it back, then run again"

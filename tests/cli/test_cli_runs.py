@@ -83,3 +83,18 @@ def test_a_finished_run_cannot_be_cancelled(cli, example_home) -> None:
         f"error: run {seed['id']} already ended (succeeded)",
         "hint: only queued or running runs can be cancelled; see `cauce runs --status running`",
     ]
+
+
+def test_an_empty_run_id_names_no_run_even_when_there_is_only_one(cli, app_file,
+                                                                   tmp_path: Path) -> None:
+    app, _ = load_app(app_file(APP))
+    with TestRuntime(app, home=tmp_path / ".cauce") as rt:
+        rt.submit("slow", n=5)
+    for command in (("runs", "show"), ("runs", "cancel"), ("runs", "retry"), ("logs",)):
+        for empty in ("", " "):
+            result = cli(*command, empty)
+            assert result.status == 1, (command, empty)
+            assert result.err.splitlines()[0] in (f"error: no run {empty!r}",
+                                                  f"error: no log stream or run {empty!r}")
+    [queued] = cli("runs", "--json").json()
+    assert queued["status"] == "queued", "nothing cancelled or retried it"

@@ -54,3 +54,9 @@ def test_json_that_is_a_plain_value_is_fine(cli) -> None:
     assert cli("send", "example", "work", "42").status == 0
     assert cli("send", "example", "work", '"text"').status == 0
     assert depths(cli)["work"] == 2
+
+
+def test_json_nested_too_deeply_is_one_line(cli) -> None:
+    result = cli("send", "example", "work", "[" * 50_000 + "]" * 50_000)
+    assert result.status == 1
+    assert result.err.splitlines()[0] == "error: the message nests too deeply to read"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,29 @@ def test_backup_is_a_sound_copy_that_restores(cli, home: Path, tmp_path: Path) -
     listing = cli("queues", "example", "--json")
     assert listing.status == 0, listing.err
     assert {row["queue"]: row["visible"] for row in listing.json()}["work"] == 3
+
+
+@pytest.mark.parametrize("refusal", [
+    sqlite3.OperationalError("unable to open database file"),  # a read-only folder
+    sqlite3.OperationalError("database or disk is full"),
+])
+def test_a_backup_that_cannot_be_written_blames_the_backup_and_leaves_nothing(
+        cli, home: Path, tmp_path: Path, monkeypatch, refusal: Exception) -> None:
+    from cauce.backends.sqlite import database
+
+    connect = sqlite3.connect
+
+    def refuse_the_copy(path, *args, **kwargs):
+        if str(path).endswith(".partial"):
+            raise refusal
+        return connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(database.sqlite3, "connect", refuse_the_copy)
+    copy = tmp_path / "saved" / "state.db"
+    result = cli("state", "backup", str(copy))
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        f"error: cannot write the backup {copy}: {refusal}",
+        "hint: name a file in a folder you can write to, on a disk with room for a copy of the "
+        "state"]
+    assert list(copy.parent.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import io
 import os
@@ -303,3 +304,24 @@ def test_a_failed_write_emits_no_event() -> None:
             raise RuntimeError("abort")
         assert rt.drain() == 0
     assert seen == []
+
+
+@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS])
+def test_a_bucket_that_cannot_take_the_object_says_so(raw, tmp_path: Path, monkeypatch,
+                                                      refusal: int) -> None:
+    from cauce.backends import folders
+
+    def refuse(*args) -> None:
+        raise OSError(refusal, os.strerror(refusal))
+
+    bucket, _ = raw
+    monkeypatch.setattr(folders.os, "replace", refuse)  # the os module, for this test
+    source = tmp_path / "a.csv"
+    source.write_bytes(b"id\n1\n")
+    for write in (lambda: bucket.put("in/a.csv", b"id\n1\n"),
+                  lambda: bucket.put_file("in/a.csv", source)):
+        with pytest.raises(ResourceError, match=f"cannot write object 'in/a.csv' to bucket "
+                           f"'raw': {os.strerror(refusal)}") as info:
+            write()
+        assert "free space" in (info.value.hint or "")
+    assert bucket.list() == []

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, Message, NotSerializable, ResourceError
+from cauce import App, InvalidKey, Message, NotSerializable, ResourceError
 from cauce.backends.state import StoredMessage
 from cauce.resources.queue import message_from, messages_from
 from cauce.testing import TestRuntime
@@ -112,8 +112,17 @@ def test_delayed_messages_become_visible_later(queue) -> None:
     assert receive_and_ack() == ["later"]
 
 
+def _nested(depth: int) -> list:
+    body: list = []
+    for _ in range(depth):
+        body = [body]
+    return body
+
+
 @pytest.mark.parametrize("body",
-                         [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes"])
+                         [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes",
+                          _nested(100_000)],
+                         ids=["object", "datetime", "nan", "set", "bytes", "nested too deep"])
 def test_a_body_that_is_not_json_is_rejected_at_send(queue, body) -> None:
     work, _ = queue
     with pytest.raises(NotSerializable,
@@ -251,3 +260,10 @@ def test_the_messages_of_a_claim_are_those_of_their_bodies_one_by_one(bodies) ->
             messages_from(stored)
         return
     assert messages_from(stored) == one_by_one
+
+@pytest.mark.parametrize("group", [5, b"alice", ("a",)])
+def test_a_message_group_that_is_not_text_is_refused(group) -> None:
+    app = App("mail")
+    orders = app.queue("orders", fifo=True)
+    with TestRuntime(app), pytest.raises(InvalidKey, match="a message group is text, not"):
+        orders.send("a1", group=group)

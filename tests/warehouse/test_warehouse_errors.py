@@ -180,3 +180,18 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
         with connect(url, lock_timeout=1) as warehouse, pytest.raises(WarehouseError) as raised:
             warehouse.query("SELECT 1 AS one")
         assert str(junk) in str(raised.value)
+
+
+@pytest.mark.parametrize("driver_says", [
+    'TransactionContext Error: Failed to commit: Could not write file "/w/x.duckdb.wal": '
+    "No space left on device",
+    "database or disk is full",
+    'IO Error: Cannot open file "/ro/w.duckdb": Read-only file system',
+    "failed to open '/ro/w.db': failed to allocate memory",
+    "attempt to write a readonly database",
+])
+def test_a_file_that_cannot_be_written_gets_a_hint_about_its_disk(driver_says: str) -> None:
+    """What DuckDB and SQLite say on a full disk or a read-only folder is not a SQL mistake."""
+    from cauce.warehouse.seam import hint_for
+
+    assert hint_for(driver_says).startswith("the database file or its folder cannot be written")

@@ -58,6 +58,23 @@ def test_quote_rejects_names_no_database_can_hold(warehouse: WarehouseBackend) -
             warehouse.quote(bad)
 
 
+def test_long_names_round_trip_or_are_refused_never_cut(warehouse: WarehouseBackend) -> None:
+    """PostgreSQL cuts names after 63 bytes: two long names with one start would be one table."""
+    column = "ñ" * 40  # 40 characters, 80 bytes
+    for table in ("t" * 70, "t" * 71):
+        try:
+            warehouse.load(table, [{column: len(table)}])
+        except WarehouseError as refused:
+            assert warehouse.dialect == "postgresql"
+            assert "bytes long; PostgreSQL keeps 63" in str(refused)
+            continue
+        assert warehouse.columns(table) == [column]
+        assert warehouse.query(f"SELECT * FROM {warehouse.quote(table)}").to_pylist() == [
+            {column: len(table)}]
+    if warehouse.dialect == "postgresql":
+        assert not warehouse.table_exists("t" * 63), "nothing was written under a cut name"
+
+
 def test_table_exists_and_columns_in_order(warehouse: WarehouseBackend) -> None:
     assert not warehouse.table_exists("people")
     warehouse.execute("CREATE TABLE people (zeta INTEGER, alpha TEXT, mid REAL)")

@@ -223,6 +223,9 @@ def summary_line(run: Run) -> str:
         error = error.removeprefix("cancelled: ")
     if error:
         text += f": {escape(error)}"
+    if hint is None and run.status.value == "failed":
+        # an error that came with no hint of its own: where its traceback is
+        hint = f"its traceback is in `cauce logs {run.id}` (or run again with --debug)"
     if hint:
         text += f"\n[yellow]hint:[/] {escape(hint)}"
     return text

@@ -44,11 +44,15 @@ def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
         console.out.print(f"  [red]{escape(first)}[/]")
 
 
+MAX_ID = 2**63 - 1  # the largest id either state engine stores
+
+
 @dlq_cli.command("replay")
 def dlq_replay(app_ref: str = typer.Argument(..., metavar="APP"),
                queue: str = typer.Argument(..., metavar="QUEUE",
                                            help="a queue, handler or job name"),
-               ids: list[str] = typer.Option(None, "--id", help="only these message ids"),
+               ids: list[int] = typer.Option(None, "--id", min=1, max=MAX_ID,
+                                             help="only these message ids"),
                home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Send dead-lettered messages back to their queue for a fresh round of attempts.
 

@@ -9,8 +9,10 @@ imports this module (and with it click, the runtime and the app) only when one o
 from __future__ import annotations
 
 import logging
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,9 +182,17 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
         return
     handler = console.show_logs(logging.WARNING)
     try:
-        with _runtime(app, reference, values, _settings(app, values), "backfill") as rt:
+        with _runtime(app, reference, values, _settings(app, values), "backfill") as rt, \
+                _terminated_as_interrupted():
             handler.hide(rt.secrets())
             report = _backfill_with_bar(rt, job, values)
+    except KeyboardInterrupt as stop:
+        name = "SIGTERM" if isinstance(stop, _Terminated) else "SIGINT"
+        console.print_error(CauceError(
+            f"backfill of {job.name} interrupted by {name}: the partitions it had not run "
+            "stay queued", hint="run the same command again to resume (partitions that "
+            "succeeded are skipped)"))
+        raise typer.Exit(143 if isinstance(stop, _Terminated) else 130) from None
     finally:
         logging.getLogger().removeHandler(handler)
     console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "
@@ -197,6 +207,27 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
                           f"partitions; see `cauce runs --app {app.name} --job {job.name} "
                           "--status dead-lettered`")
         raise typer.Exit(1)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, stopping a command as Ctrl-C does."""
+
+
+@contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM raises `_Terminated` in the main thread while the block runs, so that a command
+    stopped by it cleans up as on Ctrl-C instead of dying with its runs marked running."""
+    def terminate(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:

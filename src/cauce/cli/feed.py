@@ -117,3 +117,7 @@ def _json_arg(text: str, where: str = "") -> Any:
         raise CauceError(f"the message{where} is not valid JSON: {err.msg} at character "
                          f"{err.pos}",
                          hint="""quote it for the shell: '{"key": "value"}'""") from None
+    except RecursionError:
+        raise CauceError(f"the message{where} nests too deeply to read",
+                         hint="send a flatter JSON value (lists in lists, a few hundred deep "
+                         "at most)") from None

@@ -8,7 +8,7 @@ this group shows the first paragraph, as the rich pages did.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from typer.core import TyperGroup
 
@@ -25,8 +25,19 @@ def summary(command: Command) -> str:
     return " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split())
 
 
+class CommandInterrupted(BaseException):
+    """A Ctrl-C no command handled itself, on its way to `cauce.cli.main.main` (typer would turn a
+    KeyboardInterrupt into a silent exit 130)."""
+
+
 class PlainHelpGroup(TyperGroup):
     """A command group whose help lists its commands with their first paragraphs."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as stop:
+            raise CommandInterrupted from stop
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         rows = []

@@ -47,12 +47,25 @@ GLOBALS = Globals()
 def home_option_value(value: Path | None) -> Path:
     """The home to use: the command's --home, the global --home, CAUCE_HOME / config, or .cauce."""
     chosen = value or GLOBALS.home
-    if chosen is not None:
-        return Path(chosen).resolve()
-    from ..settings import ConfigSources
+    if chosen is None:
+        from ..settings import ConfigSources
 
-    configured, _ = ConfigSources.discover().home()
-    return Path(configured or ".cauce").resolve()
+        configured, _ = ConfigSources.discover().home()
+        chosen = Path(configured or ".cauce")
+    return _reachable(Path(chosen))
+
+
+def _reachable(home: Path) -> Path:
+    """``home`` made absolute, and looked at: a folder on the way this user may not enter is a
+    ConfigError, not an OSError wherever the home is first used."""
+    try:
+        home = home.resolve()
+        home.exists()
+    except OSError as err:
+        raise ConfigError(f"cannot reach the cauce home {home}: {err.strerror or err}",
+                          hint="pass --home (or set CAUCE_HOME) to a folder you can read and "
+                          "write, or fix the permissions on the way to it") from err
+    return home
 
 
 def state_url(home: Path, chosen: str | None = None) -> str:

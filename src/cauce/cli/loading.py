@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NotFound
+from ..errors import CauceError, NotFound
 
 if TYPE_CHECKING:
     from ..app import App
@@ -23,6 +23,28 @@ def bundled_apps() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
+def _split(target: str) -> tuple[str, str]:
+    """``module:attribute`` split at its last colon (a folder may hold one); the attribute is
+    ``app`` when none is given."""
+    module_name, colon, attribute = target.rpartition(":")
+    if colon and attribute.isidentifier():
+        return module_name, attribute
+    return target.removesuffix(":"), "app"
+
+
+def _failed_import(what: str, err: Exception) -> CauceError:
+    """The app's module (``what``: its file or module name) raised ``err`` while imported."""
+    where = ""
+    if isinstance(err, SyntaxError) and err.filename:
+        where = f" ({Path(err.filename).name}, line {err.lineno})"
+        err_text = err.msg
+    else:
+        err_text = str(err).splitlines()[0] if str(err) else ""
+    return CauceError(f"importing {what} failed: {type(err).__name__}: {err_text}{where}",
+                      hint="the error is in the app's code or what it imports; "
+                      "run again with --debug for its traceback")
+
+
 def load_app(reference: str) -> tuple[App, str]:
     """The App named by ``reference`` (``census``, ``pkg.module:app``, ``file.py:app``) and its
     reference."""
@@ -33,8 +55,10 @@ def load_app(reference: str) -> tuple[App, str]:
     if ":" not in target and not target.endswith(".py") and "." not in target:
         raise NotFound(f"no app named {reference!r}",
                        hint=suggest(reference, bundled) + " — or give module:attribute")
-    module_name, _, attribute = target.partition(":")
-    attribute = attribute or "app"
+    module_name, attribute = _split(target)
+    if not module_name:
+        raise NotFound(f"{reference!r} names no module",
+                       hint="give module:attribute or path/to/file.py:attribute")
     path = None
     if module_name.endswith(".py"):
         path = Path(module_name).resolve()
@@ -52,7 +76,11 @@ def load_app(reference: str) -> tuple[App, str]:
             raise NotFound(f"cannot import {module_name!r}",
                            hint=suggest(reference, bundled)
                            + " — or check the module is on the Python path") from None
-        raise
+        raise _failed_import(path.name if path else module_name, err) from err
+    except CauceError:
+        raise  # a declaration refused, with its own message and hint
+    except Exception as err:  # the app's own code failed: not a cauce bug
+        raise _failed_import(path.name if path else module_name, err) from err
     found_at = getattr(module, "__file__", None)
     if path is not None and (found_at is None or Path(found_at).resolve() != path):
         # Another module of that name (the standard library's queue, an installed package) came

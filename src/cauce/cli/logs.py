@@ -6,7 +6,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
@@ -56,7 +56,7 @@ def logs_command(
         if (not lines and not follow and run is None
                 and not state.logs.read(stream=stream, app=app, limit=1)):
             _no_stream(state, stream, app)
-        sink = output.open("w", encoding="utf-8") if output else None
+        sink = _opened(output) if output else None
         try:
             _emit(lines, sink, tz, as_json)
             last_id = lines[-1].id if lines else 0
@@ -74,6 +74,16 @@ def logs_command(
             if sink:
                 sink.close()
                 console.err.print(f"wrote {output}")
+
+
+def _opened(output: Path) -> TextIO:
+    """The -o file, opened for writing; a folder, or a file in a missing one, is one line."""
+    try:
+        return output.open("w", encoding="utf-8")
+    except OSError as err:
+        raise CauceError(f"cannot write {output}: {err.strerror or err}",
+                         hint="give -o a file in a folder that exists and you can write to"
+                         ) from None
 
 
 def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) -> None:

@@ -29,7 +29,7 @@ from . import (
     ui,
     workers,
 )
-from .helptext import PlainHelpGroup
+from .helptext import CommandInterrupted, PlainHelpGroup
 from .home import GLOBALS
 
 cli = typer.Typer(
@@ -91,8 +91,20 @@ cli.command("migrate")(migrate.migrate_command)
 ui.register(cli)
 
 
+def _printable_output() -> None:
+    """Text no encoding holds (a lone surrogate in a message body, a run's result or a log line,
+    which the state keeps exactly) printed as its ``\\udXXX`` escape rather than failing the
+    command: stdout is strict by default (stderr already escapes). In JSON output that escape
+    is the same character again."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # not on a test's captured stream
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    _printable_output()
     args = list(sys.argv[1:] if argv is None else argv)
     GLOBALS.debug = "--debug" in args
     command = typer.main.get_command(cli)
@@ -113,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         console.print_error(err)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, CommandInterrupted):
         console.err.print("interrupted")
         return 130
     except Exception as err:

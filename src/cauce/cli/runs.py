@@ -33,7 +33,7 @@ def runs_list(
     status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, "
                                "dead-lettered, cancelled"),
     partition: str = typer.Option(None, "--partition"),
-    limit: int = typer.Option(20, "--limit", min=1, help="newest N runs"),
+    limit: int = typer.Option(20, "--limit", min=1, max=1_000_000_000, help="newest N runs"),
     as_json: bool = JsonOption,
     home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
@@ -156,6 +156,10 @@ def get_run(state: StateStore, run_id: str) -> Run:
 
 
 def find_run(state: StateStore, run_id: str) -> Run | None:
+    """The run with this id or unique id prefix; None for none, and for an empty id (a prefix
+    of every run, which would name the only one)."""
+    if not run_id.strip():
+        return None
     run = state.runs.get(run_id)
     if run is not None:
         return run

@@ -7,13 +7,14 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import DeclarationError, NotAttached, NotSerializable
+from ..names import checked
 
 if TYPE_CHECKING:
     from ..app import App
     from ..runtime.runtime import Runtime
     from ..settings import Setting
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
 class Resource:
@@ -22,11 +23,10 @@ class Resource:
     kind: ClassVar[str] = "resource"
 
     def __init__(self, app: App, name: str, url: str | Setting | None = None) -> None:
-        if not isinstance(name, str) or not _NAME.match(name) or name.endswith(".dlq"):
-            raise DeclarationError(
-                f"{self.kind} name {name!r} is not valid",
-                hint="use lower case letters, digits, '-', '_' and '.' (and not ending in .dlq)",
-            )
+        hint = "use lower case letters, digits, '-', '_' and '.' (and not ending in .dlq)"
+        checked(f"{self.kind} name", name, _NAME, hint)
+        if name.endswith(".dlq"):
+            raise DeclarationError(f"{self.kind} name {name!r} is not valid", hint=hint)
         self.app = app
         self.name = name
         self.url = url
@@ -76,7 +76,7 @@ def to_json(value: Any, what: str) -> str:
     escapes instead, which read back as the same string."""
     try:
         text = _STRICT.encode(value)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RecursionError) as err:  # RecursionError: nested too deep
         raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return _STRICT_ASCII.encode(value)

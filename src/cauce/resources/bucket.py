@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +16,11 @@ from .base import Resource
 
 if TYPE_CHECKING:
     from ..settings import Setting
+
+
+# what a storage that cannot take an object says: full, over quota, read-only, not allowed
+_STORAGE_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
+                               errno.EPERM})
 
 
 class Bucket(Resource):
@@ -42,7 +48,8 @@ class Bucket(Resource):
 
     @contextmanager
     def _writing(self, key: str) -> Iterator[None]:
-        """Turn a key that collides with a folder of other keys into InvalidKey."""
+        """Turn a key that collides with a folder of other keys into InvalidKey, and a bucket
+        that cannot take the object (a full disk, a read-only folder) into ResourceError."""
         try:
             yield
         except (IsADirectoryError, NotADirectoryError, FileExistsError):
@@ -52,6 +59,14 @@ class Bucket(Resource):
                 hint="on one machine an object cannot be both 'a' and the prefix 'a/' "
                 "of other keys",
             ) from None
+        except OSError as err:
+            if err.errno not in _STORAGE_REFUSALS:
+                raise
+            raise ResourceError(
+                f"cannot write object {key!r} to bucket {self.name!r}: {err.strerror}",
+                hint="free space on its disk, or give the bucket a folder you can write to "
+                "(url= or [apps.APP.resources])",
+            ) from err
 
     def put(self, key: str, data: bytes | str | IO[bytes]) -> ObjectRef:
         """Write an object atomically (replacing any previous one) and emit object-created."""

@@ -96,6 +96,9 @@ class Queue(Resource):
                                 hint=f"declare app.queue({self.name!r}, fifo=True)")
         if self.fifo and group is None:
             group = "default"
+        if group is not None and not isinstance(group, str):
+            raise InvalidKey(f"queue {self.name!r}: a message group is text, not {group!r}",
+                             hint=f"group=str({group!r}) if that is what tells groups apart")
         if group is not None and (why := unstorable(group)) is not None:
             raise InvalidKey(f"queue {self.name!r}: message group {why}",
                              hint="use text without it, e.g. its escaped or hex form")

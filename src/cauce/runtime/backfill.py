@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 Progress = Callable[[int, int], None]
+GRACE = 30.0  # seconds an interrupted backfill lets its runs in hand finish
 
 
 @dataclass
@@ -97,8 +98,13 @@ def backfill(
                                          for j in family for k in todo):
                 break
             runtime.wait(poll)
+    except KeyboardInterrupt:
+        log_general(runtime, runtime.app.name, logging.WARNING,
+                    "backfill of %s interrupted: the runs in hand finish (up to %.0f s), "
+                    "the partitions not started stay queued", job.name, GRACE)
+        raise
     finally:
-        dispatcher.shutdown(30.0)
+        dispatcher.shutdown(GRACE)
     latest = {r.partition: r for r in runtime.runs(job, newest_first=False)
               if r.partition in set(todo)}
     for key in todo:

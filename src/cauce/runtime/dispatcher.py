@@ -23,6 +23,7 @@ bookkeeping stays here whatever the choice.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -68,6 +69,7 @@ class Dispatcher:
         # deliveries that must run alone go to a child process when the app can be imported there
         self._children = runtime.executors.processes.available
         self._claiming = True
+        self._handing = threading.Lock()  # a thread taking a delivery vs a shutdown giving it back
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
         visibilities = [s.visibility for s in self.sources if isinstance(s, QueueSource)]
@@ -130,8 +132,10 @@ class Dispatcher:
 
     def _work(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
-            if delivery.cancel.is_set() and not self._claiming:
-                continue  # given back at shutdown before it started
+            with self._handing:
+                if delivery.given_back:
+                    continue  # given back at shutdown before it started
+                delivery.taken = True
             try:
                 delivery.outcome = self._execute(delivery)
             except BaseException as err:  # a bug in cauce: keep the message, record the failure
@@ -252,6 +256,23 @@ class Dispatcher:
         # built after the commit: the write turn is held for the statements alone
         return [d for source, got in taken for d in source.deliver(got, runtime.worker_id)]
 
+    def _give_back_waiting(self) -> None:
+        """Return the claimed deliveries no thread has taken yet (up to `PREFETCH` per thread):
+        a stopping process finishes the work in hand, not the work it fetched ahead."""
+        with self._handing:
+            waiting = [d for d in self.inflight.values() if not d.taken]
+            for delivery in waiting:
+                delivery.given_back = True
+        if not waiting:
+            return
+        now = self.runtime.clock.time()
+        with self.runtime.state.atomic():
+            for delivery in waiting:
+                delivery.source.release(delivery, now)
+        for delivery in waiting:
+            del self.inflight[delivery.spec.run_id]
+        log.info("gave back %d run(s) that had not started", len(waiting))
+
     # -- settling ---------------------------------------------------------------------
     def _settle(self, deliveries: list[Delivery]) -> None:
         runtime = self.runtime
@@ -338,8 +359,10 @@ class Dispatcher:
         self._claiming = False
 
     def shutdown(self, grace: float) -> None:
-        """Stop taking work, let work in hand finish for ``grace`` seconds, give back the rest."""
+        """Stop taking work, give back at once what no thread has started, let work in hand
+        finish for ``grace`` seconds, give back the rest."""
         self._claiming = False
+        self._give_back_waiting()
         deadline = time.monotonic() + grace
         while self.inflight and time.monotonic() < deadline:
             self._settle_done()

@@ -107,6 +107,12 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
                 result = target.func(spec.payload, ctx)
             if isinstance(result, BatchFailed):  # returned rather than raised: the same
                 raise result
+        except SystemExit as err:
+            # sys.exit() in code written as a script: it ends the run, not the process serving
+            # it (a `cauce run` died without recording the run). 0 or None is a success.
+            if err.code not in (0, None):
+                return _failed(ctx, spec, err, redact, hint=EXIT_HINT)
+            result = None
         except RunCancelled as err:
             ctx.log.warning("run cancelled: %s", err)
             return Outcome(ok=False, error=redact(f"cancelled: {err}"), cancelled=True)
@@ -131,12 +137,17 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
         return SUCCEEDED if result is None else Outcome(ok=True, result=storable(result, redact))
 
 
-def _failed(ctx: Context, spec: RunSpec, err: Exception, redact: Callable[[str], str]) -> Outcome:
+EXIT_HINT = "return from the job or handler, or raise an exception, instead of calling sys.exit()"
+
+
+def _failed(ctx: Context, spec: RunSpec, err: BaseException, redact: Callable[[str], str], *,
+            hint: str | None = None) -> Outcome:
     """The outcome of a run that raised: its one-line error, its traceback in its log."""
     one_line = (f"{type(err).__name__}: {err}".splitlines()[0] if str(err)
                 else type(err).__name__)
-    if isinstance(err, CauceError) and err.hint:
-        one_line += f" (hint: {err.hint})"
+    hint = hint or (err.hint if isinstance(err, CauceError) else None)
+    if hint:
+        one_line += f" (hint: {' '.join(hint.split())})"  # one line, as the error is
     trace = traceback.format_exc().rstrip()
     # The stored line carries the traceback; a terminal shows it only with --debug.
     ctx.log.error("attempt %d failed: %s", spec.attempt, one_line,
@@ -168,7 +179,8 @@ def storable(result: Any, redact: Callable[[str], str]) -> Any:
     if result is None:
         return None
     try:
-        text = redact(json.dumps(result, default=str))
+        # NaN and infinities are no JSON (PostgreSQL's jsonb refuses them): not kept either
+        text = redact(json.dumps(result, default=str, allow_nan=False))
     except (TypeError, ValueError):
         return None
     return json.loads(text) if len(text) <= MAX_RESULT else None

@@ -4,11 +4,12 @@ dead letters and their replay, queue depths, schedules."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ..app import App, Handler, Job, suggest
-from ..errors import NotFound
+from ..errors import CauceError, NotFound
 from ..events import Message
 from ..logs import LogLine
 from ..resources.queue import Queue, message_from
@@ -90,16 +91,29 @@ def dlq_errors(rt: Runtime, target: Target) -> list[str | None]:
     return [m.last_error for m in rt.state.queues.listing(dead_letter_queue(rt, target))]
 
 
-def replay(rt: Runtime, target: Target, ids: list[str] | None = None) -> int:
+def replay(rt: Runtime, target: Target, ids: Sequence[int | str] | None = None) -> int:
     """Send dead-lettered messages back for another round of attempts; returns how many."""
+    numbers = _message_ids(ids) if ids is not None else None
     with rt.state.atomic():
         moved = rt.state.queues.replay(dead_letter_queue(rt, target), now=rt.clock.time(),
-                                       ids=[int(i) for i in ids] if ids is not None else None)
+                                       ids=numbers)
         for m in moved:
             if m.queue.split(":", 1)[1].startswith("job/"):
                 requeue_replayed(rt, m.queue, m.id, m.body)
     rt.new_work()
     return len(moved)
+
+
+def _message_ids(ids: Sequence[int | str]) -> list[int]:
+    """Message ids as the state stores them: positive whole numbers, checked before any SQL."""
+    try:
+        numbers = [int(i) for i in ids]
+    except (TypeError, ValueError):
+        numbers = []
+    if len(numbers) != len(ids) or not all(0 < n < 2**63 for n in numbers):
+        raise CauceError(f"message ids are positive whole numbers, not {list(ids)!r}",
+                         hint="`cauce dlq list APP QUEUE` shows the ids")
+    return numbers
 
 
 def purge_dead_letters(rt: Runtime, target: Target) -> int:

@@ -46,10 +46,24 @@ def check_params(job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
         except ValidationError as err:
             problems.append(f"{param.option}: {params[name]!r} is invalid "
                             f"({err.errors()[0]['msg']})")
+            continue
+        if not _json_number_safe(values[name]):  # stored with the run, as JSON
+            problems.append(f"{param.option}: {params[name]!r} is invalid (NaN and infinities "
+                            "are no JSON numbers)")
     if problems:
         raise ConfigError("; ".join(problems),
                           hint=f"see `cauce run {job.app.name} {job.name} --help`")
     return values
+
+
+def _json_number_safe(value: Any) -> bool:
+    """Whether ``value`` holds no NaN or infinity (which neither JSON nor PostgreSQL's jsonb
+    can keep); anything else is stored as its text."""
+    try:
+        json.dumps(value, allow_nan=False, default=str)
+    except ValueError:
+        return False
+    return True
 
 
 def check_partition(rt: Runtime, job: Job, partition: str | None) -> str | None:
@@ -206,9 +220,12 @@ def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None
         rt.state.runs.finish(run_id, status, now=now, error=outcome.error, result=outcome.result)
         if outcome.ok:
             trigger_downstream(rt, job, partition, now)
-    log_general(rt, rt.app.name, logging.INFO if outcome.ok else logging.ERROR,
-                "run %s %s %s%s", run_id, job.name, status.value,
-                f": {outcome.error}" if outcome.error else "")
+    # a cancelled run's error starts with "cancelled: ", which its status already says
+    error = (outcome.error or "").removeprefix("cancelled: " if outcome.cancelled else "")
+    level = (logging.INFO if outcome.ok
+             else logging.WARNING if outcome.cancelled else logging.ERROR)
+    log_general(rt, rt.app.name, level, "run %s %s %s%s", run_id, job.name, status.value,
+                f": {error}" if error else "")
     rt.sink.flush()
     rt.new_work()
     return rt.get_run(run_id)

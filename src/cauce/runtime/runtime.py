@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -475,7 +475,8 @@ class Runtime:
     def dlq_errors(self, target: inspection.Target) -> list[str | None]:
         return inspection.dlq_errors(self, target)
 
-    def replay(self, target: inspection.Target, ids: list[str] | None = None) -> int:
+    def replay(self, target: inspection.Target,
+               ids: Sequence[int | str] | None = None) -> int:
         """Send dead-lettered messages back for another round of attempts; returns how many."""
         return inspection.replay(self, target, ids)
 

@@ -71,6 +71,10 @@ class Delivery:
     started_at: float | None = None
     recorded: bool = False  # its run row says running
     in_child: bool = False  # runs in a child process (the dispatcher decides when it starts it)
+    # a worker thread took it / a shutdown gave it back before any thread did (one or the other,
+    # decided under the dispatcher's hand-off lock)
+    taken: bool = False
+    given_back: bool = False
 
     def start(self, at: float) -> Start:
         """Mark the delivery started; returns the line its worker logs before calling it."""

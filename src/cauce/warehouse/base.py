@@ -409,6 +409,21 @@ def double_quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+#: The longest name PostgreSQL keeps, in bytes; it cuts longer ones without a word.
+POSTGRES_NAME_BYTES = 63
+
+
+def postgres_quoted(identifier: str, limit: int = POSTGRES_NAME_BYTES) -> str:
+    """``identifier`` double-quoted for PostgreSQL, refused when PostgreSQL would cut it: the
+    cut name would not round-trip, and two long names with one start would be one table."""
+    size = len(identifier.encode()) if isinstance(identifier, str) else 0
+    if size > limit:
+        raise WarehouseError(
+            f"the name {identifier[:40]!r}… is {size} bytes long; PostgreSQL keeps {limit}",
+            hint=f"use table and column names of at most {limit} bytes on PostgreSQL")
+    return double_quoted(identifier)
+
+
 def check_name(name: str, what: str) -> None:
     if not isinstance(name, str) or not name or "\x00" in name:
         raise WarehouseError(

@@ -19,7 +19,7 @@ from psycopg.pq import TransactionStatus
 
 from cauce.warehouse import sqltypes
 from cauce.warehouse.arrowdata import rows_to_arrow
-from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
+from cauce.warehouse.base import Session, WarehouseBackend, postgres_quoted
 from cauce.warehouse.params import PSYCOPG, Params, bind
 from cauce.warehouse.pool import ConnectionPool
 from cauce.warehouse.seam import one_line
@@ -129,7 +129,7 @@ class PostgresBackend(WarehouseBackend):
         self._connections = ConnectionPool(self._open, _close, _reusable, name=url)
 
     def quote(self, identifier: str) -> str:
-        return double_quoted(identifier)
+        return postgres_quoted(identifier)
 
     def _open(self) -> psycopg.Connection:
         with self._translated("connect"):

@@ -16,6 +16,12 @@ from cauce.errors import WarehouseError
 
 _HINTS = (
     (
+        r"disk is full|no space left|disk quota|read-only file system|readonly database"
+        r"|attempt to write a readonly|cannot open file|unable to open database|failed to open",
+        "the database file or its folder cannot be written (a full disk, a read-only or "
+        "forbidden folder): free some space, or point the URL at another folder",
+    ),
+    (
         r"role .* does not exist|password authentication failed|authentication failed"
         r"|access denied for user",
         "the database server refused that user: check the user (and password) in the URL, "

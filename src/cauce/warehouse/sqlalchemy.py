@@ -22,7 +22,7 @@ from sqlalchemy.dialects import mysql
 from cauce.errors import WarehouseError
 from cauce.warehouse import sqltypes
 from cauce.warehouse.arrowdata import python_columns, rows_to_arrow
-from cauce.warehouse.base import Session, WarehouseBackend, check_name
+from cauce.warehouse.base import Session, WarehouseBackend, check_name, postgres_quoted
 from cauce.warehouse.params import DBAPI_STYLES, Params, ParamStyle, bind
 from cauce.warehouse.seam import one_line
 
@@ -207,8 +207,11 @@ class SQLAlchemyBackend(WarehouseBackend):
         self._closed = False
 
     def quote(self, identifier: str) -> str:
+        dialect = self._engine.dialect
+        if dialect.name == "postgresql":  # which cuts long names without a word
+            postgres_quoted(identifier, dialect.max_identifier_length)
         check_name(identifier, "identifier")
-        return self._engine.dialect.identifier_preparer.quote_identifier(identifier)
+        return dialect.identifier_preparer.quote_identifier(identifier)
 
     @contextmanager
     def _session(self, write: bool) -> Iterator[SQLAlchemySession]:

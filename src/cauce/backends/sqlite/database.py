@@ -202,16 +202,26 @@ class StateDB:
         target = Path(target)
         if target.exists():
             raise StateError(f"{target} already exists", hint="name a new file for the backup")
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.partial")
-        copy = sqlite3.connect(tmp)
+        source = self.connection()
         try:
-            with self._translated():
-                self.connection().backup(copy)
-            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-        finally:
-            copy.close()
-        os.replace(tmp, target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            copy = sqlite3.connect(tmp)
+            try:
+                source.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            finally:
+                copy.close()
+            os.replace(tmp, target)
+        except (OSError, sqlite3.Error) as err:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            if type(err) is sqlite3.DatabaseError:  # the state file is damaged, not the copy
+                raise statefile.translate(self.path, err) or err from err
+            reason = err.strerror if isinstance(err, OSError) else str(err)
+            raise StateError(f"cannot write the backup {target}: {reason}",
+                             hint="name a file in a folder you can write to, on a disk with "
+                             "room for a copy of the state") from err
 
     def close(self) -> None:
         self._stop.set()

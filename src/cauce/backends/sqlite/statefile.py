@@ -43,8 +43,9 @@ def translate(path: Path, error: sqlite3.Error) -> StateError | None:
                               hint="free some space on its disk, then start again")
         if "disk I/O error" in text:
             return StateError(f"cannot read or write the state database {path}: {text}",
-                              hint="the disk or file system failed; check it, then "
-                              "`cauce state check`")
+                              hint="the disk is full (SQLite says so when it cannot grow "
+                              "the files beside the state), or it failed: check its free space "
+                              "and the disk, then `cauce state check`")
     return None
 
 
@@ -63,27 +64,44 @@ def check_header(path: Path) -> None:
 
 def create(path: Path, schema: str, version: int) -> None:
     """Build a complete state file at ``path`` unless one appears there first (another process
-    creating the same home): built under a temporary name, then linked into place."""
+    creating the same home): built under a temporary name, then linked into place. A folder
+    that cannot take it (read-only, full) is a StateError saying so."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
     try:
-        con = sqlite3.connect(tmp, isolation_level=None)
         try:
-            con.executescript(schema)
-            con.execute(f"PRAGMA user_version = {version}")
-            con.execute("PRAGMA journal_mode = WAL")
+            _build(tmp, schema, version)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+            except OSError:  # a file system without hard links
+                if not path.exists():
+                    os.replace(tmp, path)
         finally:
-            con.close()
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process created it first: use theirs
-        except OSError:  # a file system without hard links
-            if not path.exists():
-                os.replace(tmp, path)
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"),
+                             tmp.with_name(tmp.name + "-shm")):
+                with contextlib.suppress(OSError):  # not there, or a read-only folder
+                    leftover.unlink()
+    except sqlite3.Error as error:
+        raise translate(path, error) or cannot_create(path, str(error)) from error
+    except OSError as error:
+        raise cannot_create(path, error.strerror or str(error)) from error
+
+
+def _build(tmp: Path, schema: str, version: int) -> None:
+    con = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        con.executescript(schema)
+        con.execute(f"PRAGMA user_version = {version}")
+        con.execute("PRAGMA journal_mode = WAL")
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        con.close()
+
+
+def cannot_create(path: Path, reason: str) -> StateError:
+    return StateError(f"cannot create the state database {path}: {reason}",
+                      hint="check that the cauce home folder is writable and its disk has room "
+                      "(--home, CAUCE_HOME)")
 
 
 def examine(path: Path, tables: Iterable[str], version: int) -> Verdict:
@@ -103,6 +121,13 @@ def examine(path: Path, tables: Iterable[str], version: int) -> Verdict:
     try:
         try:
             found = [row[0] for row in con.execute("PRAGMA integrity_check(20)")]
+        except sqlite3.OperationalError as error:
+            # not damage: a folder it cannot write beside the file (WAL mode writes there even
+            # to read), a lock held too long, a failing disk
+            raise translate(path, error) or StateError(
+                f"cannot read the state database {path}: {error}",
+                hint="check that the file and its folder can be read and written (SQLite writes "
+                "beside the file even to read it), then `cauce state check` again") from error
         except sqlite3.DatabaseError as error:
             found = [str(error)]
         if found != ["ok"]:
