@@ -26,6 +26,8 @@ from ..settings import Setting
 def _scalar(annotation: Any) -> tuple[Any, bool]:
     """(click type, multiple) for an annotation."""
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # a constrained setting: Annotated[int, Ge(1)]
+        return _scalar(typing.get_args(annotation)[0])
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if origin in (typing.Union, types.UnionType) and len(args) == 1:
         return _scalar(args[0])

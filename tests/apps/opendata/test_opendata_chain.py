@@ -9,13 +9,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from cauce.apps.opendata import Finding, Limits, Snapshot, app, criterion, harvest, report
+from cauce import RunCancelled
+from cauce.apps.opendata import (
+    Finding,
+    Limits,
+    Snapshot,
+    _patient,
+    app,
+    criterion,
+    harvest,
+    report,
+)
 from cauce.apps.opendata.catalog import object_key
+from cauce.apps.opendata.harvest import download, has_partial
+from cauce.apps.opendata.inventory import Asset
+from cauce.connectors.soda import RetryPolicy, SodaClient
 from cauce.connectors.soda.portal import Dataset, Portal, PortalState, csv_bytes
+from cauce.errors import ConfigError
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
@@ -274,3 +289,65 @@ def test_a_queued_download_is_profiled_against_the_portal_setting_not_the_old_po
         chain.rt.drain()  # the old portal is gone; the setting names the running one
         assert chain.rt.dlq("downloaded") == []
         assert {v["ID"] for v in chain.items("versions")} == set(chain.state.datasets)
+
+
+def test_ids_that_are_not_dataset_ids_are_refused_before_anything_is_written(
+    chain: Chain,
+) -> None:
+    run = chain.rt.run(harvest, ids=["it5q-hg94,../../../escaped"])
+    assert not run.succeeded and "'../../../escaped' is not a Socrata dataset id" in run.error
+    assert chain.state.requests == [] and not (chain.rt.home.parent / "escaped").exists()
+
+
+def test_a_message_that_names_no_dataset_waits_in_the_dead_letter_queue(chain: Chain) -> None:
+    body = {"ID": "../../etc", "TIME": "2026-03-02T12:00:00.000000Z", "DOWNLOAD": "incomplete"}
+    chain.rt.queue("downloaded").send(body)
+    chain.rt.drain()
+    assert [m.body["ID"] for m in chain.rt.dlq("downloaded")] == ["../../etc"]
+    assert "not a Socrata dataset id" in (chain.rt.dlq_errors("downloaded")[0] or "")
+    assert chain.items("versions") == [] and chain.state.requests == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("page_size", 0),
+        ("page_size", 50_001),
+        ("concurrency", 0),
+        ("timeout", -1),
+        ("retries", 0),
+        ("backoff", -1),
+        ("mostly_null", 7),
+        ("duplicate_share", -0.1),
+        ("stale_days", -1),
+    ],
+)
+def test_settings_out_of_range_are_refused_naming_the_setting(setting: str, value: float) -> None:
+    """A page of 0 rows would page forever; a negative timeout fails inside httpx."""
+    with (
+        pytest.raises(ConfigError, match=f"{setting}: .* is invalid") as refused,
+        TestRuntime(app, settings={setting: value}),
+    ):
+        pass
+    assert refused.value.hint
+
+
+def test_a_cancelled_download_stops_at_its_next_chunk_and_resumes_there(
+    portal: Portal, state: PortalState, tmp_path: Path
+) -> None:
+    """Ctrl-C during a harvest waits for no download to finish (a large one takes hours)."""
+    answers = iter([False])  # the first chunk goes on; the next one finds the run cancelled
+    with SodaClient(portal.url, page_size=100, retry=RetryPolicy(attempts=1)) as soda:
+        asset = Asset("jbjy-vk9h")
+        with pytest.raises(RunCancelled, match="resumes there"):
+            download(soda, asset, tmp_path, cancelled=lambda: next(answers, True))
+        assert has_partial(tmp_path, "jbjy-vk9h")
+        done = download(soda, asset, tmp_path)
+    assert done.result is not None and done.result.resumed_at_page == 1
+    assert done.result.path.read_bytes() == csv_bytes(state.datasets["jbjy-vk9h"].frame)
+
+
+def test_a_wait_before_a_retry_ends_when_the_run_is_cancelled() -> None:
+    """A Retry-After of a minute, or a long backoff, does not hold up Ctrl-C."""
+    with pytest.raises(RunCancelled, match="cancelled while waiting"):
+        _patient(SimpleNamespace(cancelled=True))(3600)  # type: ignore[arg-type]

@@ -245,3 +245,31 @@ def test_timeouts_and_refused_connections_end_as_unavailable(waits: Waits) -> No
         pytest.raises(SodaUnavailable, match="ConnectError"),
     ):
         closed.metadata("gt2j-8ykr")
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    ["../../etc", "jbjy-vk9h/../x", "a b", "JBJY-VK9H", "jbjy-vk9h?x=1", "-rf", "ñand-ú000"],
+)
+def test_an_id_that_is_not_a_dataset_id_is_refused_before_any_request(
+    soda: SodaClient, state: PortalState, tmp_path: Path, dataset: str
+) -> None:
+    """An id becomes a URL path and a file name: `..` or `/` would reach elsewhere."""
+    for call in (
+        lambda: soda.download_csv(dataset, tmp_path / "into" / "x.csv"),
+        lambda: soda.metadata(dataset),
+        lambda: soda.rows(dataset),
+    ):
+        with pytest.raises(SodaRequestError, match="not a Socrata dataset id") as refused:
+            call()
+        assert refused.value.hint and "jbjy-vk9h" in refused.value.hint
+    assert state.requests == [] and not (tmp_path / "into").exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://portal.example", "file:///etc", "javascript:x", "http://[::1"]
+)
+def test_a_portal_that_is_not_an_http_address_is_refused_at_once(url: str) -> None:
+    with pytest.raises(SodaRequestError, match=r"^portal .* is not a.* address") as refused:
+        SodaClient(url)
+    assert refused.value.hint

@@ -20,6 +20,7 @@ HTML page of the catalogue. See README.md next to this file.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge, Interval
 
-from cauce import App, Context, Message, Runtime
+from cauce import App, Context, Message, RunCancelled, Runtime
 from cauce.apps.opendata import catalog, criteria
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.criteria import Finding, Limits, Snapshot
@@ -37,13 +38,25 @@ from cauce.apps.opendata.harvest import Outcome, download, download_all, has_par
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
 from cauce.apps.opendata.profile import profile_csv
 from cauce.apps.opendata.report import catalogue_sections, write_catalogue_report
-from cauce.connectors.soda import DatasetForbidden, DatasetGone, RetryPolicy, SodaClient
+from cauce.connectors.soda import (
+    Attempts,
+    Backoff,
+    DatasetForbidden,
+    DatasetGone,
+    PageSize,
+    RetryPolicy,
+    SodaClient,
+    Timeout,
+    check_dataset_id,
+)
 from cauce.reports import Section
 
 # The synthetic portal (Polars, NumPy) loads when `portal` or the demo runs: declaring the app
 # (`cauce apps`, every worker's start) imports neither.
 if TYPE_CHECKING:
     from cauce.connectors.soda.portal import PortalState
+
+Share = Annotated[float, Interval(ge=0, le=1)]
 
 __all__ = ["Finding", "Limits", "Snapshot", "app", "criterion"]
 
@@ -73,31 +86,39 @@ categories = app.setting(
     "categories", list[str], default=[], help="categories to harvest; empty: all"
 )
 owners = app.setting("owners", list[str], default=[], help="owners to harvest; empty: all")
-limit = app.setting("limit", int, default=100, help="datasets per harvest, as the original; 0: all")
+limit = app.setting(
+    "limit",
+    Annotated[int, Ge(0)],
+    default=100,
+    help="datasets per harvest, as the original; 0: all",
+)
 page_size = app.setting(
-    "page_size", int, default=50_000, help="rows per SODA page ($limit); 50,000 at most"
+    "page_size", PageSize, default=50_000, help="rows per SODA page ($limit); 50,000 at most"
 )
 concurrency = app.setting(
-    "concurrency", int, default=4, help="datasets downloaded at the same time"
+    "concurrency", Annotated[int, Ge(1)], default=4, help="datasets downloaded at the same time"
 )
 timeout = app.setting(
-    "timeout", float, default=60.0, help="seconds before a SODA request times out"
+    "timeout", Timeout, default=60.0, help="seconds before a SODA request times out"
 )
 retries = app.setting(
-    "retries", int, default=5, help="attempts per SODA request (429, 5xx, timeouts)"
+    "retries", Attempts, default=5, help="attempts per SODA request (429, 5xx, timeouts)"
 )
 backoff = app.setting(
-    "backoff", float, default=1.0, help="seconds before the first retry, doubled for each next"
+    "backoff", Backoff, default=1.0, help="seconds before the first retry, doubled for each next"
 )
 stale_days = app.setting(
-    "stale_days", int, default=365, help="rows older than this many days are stale"
+    "stale_days",
+    Annotated[int, Ge(0)],
+    default=365,
+    help="rows older than this many days are stale",
 )
 mostly_null = app.setting(
-    "mostly_null", float, default=0.95, help="null share that makes a column mostly null"
+    "mostly_null", Share, default=0.95, help="null share that makes a column mostly null"
 )
 duplicate_share = app.setting(
     "duplicate_share",
-    float,
+    Share,
     default=0.05,
     help="duplicate-row share above which the quality criterion warns",
 )
@@ -129,7 +150,22 @@ def client(ctx: Context, base_url: str | None = None) -> SodaClient:
         retry=RetryPolicy(attempts=settings.retries, backoff=settings.backoff),
         page_size=settings.page_size,
         max_connections=max(settings.concurrency, 1) + 2,
+        sleep=_patient(ctx),
     )
+
+
+def _patient(ctx: Context) -> Callable[[float], None]:
+    """The client's wait before a retry, cut short (`RunCancelled`) when the run is cancelled:
+    a Retry-After of a minute does not hold up Ctrl-C."""
+
+    def wait(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if ctx.cancelled:
+                raise RunCancelled("cancelled while waiting to ask the portal again")
+            time.sleep(min(left, 0.2))
+
+    return wait
 
 
 def downloads_folder(ctx: Context) -> Path:
@@ -161,7 +197,7 @@ def harvest(
 ) -> dict[str, Any]:
     """Read the asset inventory, download each selected dataset whole into bucket raw, queue it."""
     settings = ctx.settings
-    chosen = split_values(ids)
+    chosen = tuple(check_dataset_id(i) for i in split_values(ids))
     count = limit if limit is not None else (None if chosen else settings.limit)
     selection = Selection(
         types=tuple(type or settings.types),
@@ -179,7 +215,14 @@ def harvest(
         assets += _not_in_inventory(soda, chosen, assets)
         ctx.log.info("harvest %s: %d dataset(s) from %s", version, len(assets), soda.base_url)
         for done, outcome in enumerate(
-            download_all(soda, assets, folder, concurrency=settings.concurrency), 1
+            download_all(
+                soda,
+                assets,
+                folder,
+                concurrency=settings.concurrency,
+                cancelled=lambda: ctx.cancelled,
+            ),
+            1,
         ):
             _settle(ctx, outcome, version, soda.base_url)
             totals[outcome.status] += 1
@@ -251,12 +294,17 @@ def _record_unavailable(identity: dict[str, str], version: str, status: str) -> 
 def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     """Profile the downloaded CSV, store its content and version, announce it on dataset-events."""
     body = msg.body
-    ident, version = body["ID"], body["TIME"]
+    ident, version = check_dataset_id(body["ID"]), body["TIME"]
     key = object_key(ident)
     # the portal setting as it is now: PORTAL names where the harvest ran, which may have moved
     with client(ctx) as soda:
         if body.get("DOWNLOAD") != "complete" and has_partial(downloads_folder(ctx), ident):
-            outcome = download(soda, Asset(**_asset_fields(body)), downloads_folder(ctx))
+            outcome = download(
+                soda,
+                Asset(**_asset_fields(body)),
+                downloads_folder(ctx),
+                cancelled=lambda: ctx.cancelled,
+            )
             if outcome.status in ("gone", "forbidden"):
                 ctx.log.warning("%s: %s", ident, outcome.error)
                 _record_unavailable(body, version, outcome.status)

@@ -3,7 +3,9 @@
 Downloads run in a thread pool (``concurrency`` at a time) sharing one HTTP client; each thread
 runs in a copy of the caller's context, so its log lines land in the calling run's log stream.
 Results come back in completion order, in the caller's thread, which is where they are stored
-and announced: no cauce resource is touched from a worker thread.
+and announced: no cauce resource is touched from a worker thread. A download stops at its next
+chunk once ``cancelled()`` says so (`RunCancelled`), keeping its resume marker: a cancelled
+harvest waits for no download to finish, and the next one resumes where each stopped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from cauce import RunCancelled
 from cauce.apps.opendata.inventory import Asset
 from cauce.connectors.soda import (
     DatasetForbidden,
@@ -59,11 +62,20 @@ def download(
     *,
     page_size: int | None = None,
     progress: Callable[[Progress], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Outcome:
-    """Download one dataset completely (resuming a partial download); never raises a SODA error."""
+    """Download one dataset completely (resuming a partial download); never raises a SODA error,
+    raises `RunCancelled` at the first chunk after ``cancelled()`` turns true."""
+
+    def report(where: Progress) -> None:
+        if cancelled():
+            raise RunCancelled(f"{asset.id}: stopped in page {where.page}; it resumes there")
+        if progress is not None:
+            progress(where)
+
     try:
         result = client.download_csv(
-            asset.id, partial_path(folder, asset.id), page_size=page_size, progress=progress
+            asset.id, partial_path(folder, asset.id), page_size=page_size, progress=report
         )
     except (DatasetGone, DatasetForbidden) as err:
         discard_partial(folder, asset.id)
@@ -82,13 +94,20 @@ def download_all(
     *,
     concurrency: int = 4,
     page_size: int | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Iterator[Outcome]:
     """Download every asset, ``concurrency`` at a time; yields each outcome as it is known."""
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="soda-download")
     try:
         futures: list[Future[Outcome]] = [
             pool.submit(
-                contextvars.copy_context().run, download, client, asset, folder, page_size=page_size
+                contextvars.copy_context().run,
+                download,
+                client,
+                asset,
+                folder,
+                page_size=page_size,
+                cancelled=cancelled,
             )
             for asset in assets
         ]

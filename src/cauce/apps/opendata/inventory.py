@@ -10,12 +10,15 @@ harvested; paging is by ``:id``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cauce.apps.opendata.errors import InventoryError
-from cauce.connectors.soda import SodaClient
+from cauce.connectors.soda import SodaClient, SodaRequestError, check_dataset_id
+
+log = logging.getLogger("cauce.apps.opendata")
 
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "id": ("uid", "u_id", "id"),
@@ -150,11 +153,24 @@ def read_inventory(
         inventory_id, select=select, where=where_clause(fields, selection), page_size=size
     ):
         asset = asset_from_row(row, fields)
+        if not _valid_id(asset):
+            continue
         if selected(asset, selection):
             assets.append(asset)
         if selection.limit is not None and len(assets) >= selection.limit:
             break
     return assets
+
+
+def _valid_id(asset: Asset) -> bool:
+    """Whether an inventory row's id is a dataset id; a row whose id is not is skipped (its id
+    would become a URL and a folder name), with a warning naming it."""
+    try:
+        check_dataset_id(asset.id)
+    except SodaRequestError as err:
+        log.warning("inventory row %r skipped: %s", asset.name[:80], err.message)
+        return False
+    return True
 
 
 def selected(asset: Asset, selection: Selection) -> bool:

@@ -20,13 +20,16 @@ import functools
 import json
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TypeVar
+
+from annotated_types import Ge, Gt, Interval
 
 from cauce.connectors.soda.errors import (
     DatasetChanged,
@@ -49,6 +52,26 @@ TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
 CHUNK = 1 << 20
 MARKER_SUFFIX = ".resume.json"
+# The types of an app's SODA settings, so a wrong value is refused where it is set: a page of
+# 0 rows would page forever, a negative timeout fails inside httpx.
+PageSize = Annotated[int, Interval(ge=1, le=DEFAULT_PAGE)]
+Timeout = Annotated[float, Gt(0)]
+Attempts = Annotated[int, Ge(1)]
+Backoff = Annotated[float, Ge(0)]
+# Socrata's "4x4" ids (jbjy-vk9h). An id becomes a URL path and a file name: anything else
+# (`..`, `/`, `?`, spaces) would reach another resource or another folder.
+_DATASET_ID = re.compile(r"[a-z0-9]{4}-[a-z0-9]{4}")
+
+
+def check_dataset_id(dataset: str) -> str:
+    """``dataset`` if it is a Socrata dataset id; `SodaRequestError` otherwise."""
+    if not isinstance(dataset, str) or not _DATASET_ID.fullmatch(dataset):
+        raise SodaRequestError(
+            f"{str(dataset)[:80]!r} is not a Socrata dataset id",
+            dataset=None,
+            hint="an id is four lower-case letters or digits, a dash and four more: jbjy-vk9h",
+        )
+    return dataset
 
 
 @dataclass(frozen=True)
@@ -152,6 +175,11 @@ class SodaClient:
 
         if "://" not in base_url:
             base_url = f"https://{base_url}"
+        if base_url.split("://", 1)[0].lower() not in ("http", "https"):
+            raise SodaRequestError(
+                f"portal {base_url[:80]!r} is not an http or https address",
+                hint="give a domain (www.datos.gov.co) or a URL (http://127.0.0.1:8080)",
+            )
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
@@ -159,6 +187,13 @@ class SodaClient:
         headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
         if app_token:
             headers["X-App-Token"] = app_token
+        try:
+            httpx.URL(self.base_url)
+        except httpx.InvalidURL as err:
+            raise SodaRequestError(
+                f"portal {base_url[:80]!r} is not a valid address: {err}",
+                hint="give a domain (www.datos.gov.co) or a URL (http://127.0.0.1:8080)",
+            ) from None
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=headers,
@@ -187,6 +222,7 @@ class SodaClient:
     # -- reading ------------------------------------------------------------------------------
     def metadata(self, dataset: str) -> dict[str, Any]:
         """`/api/views/{id}.json`: name, owner, category, `rowsUpdatedAt`, `columns[]`..."""
+        check_dataset_id(dataset)
         return self._get_json(f"/api/views/{dataset}.json", {}, dataset)  # type: ignore[no-any-return]
 
     def rows(
@@ -201,6 +237,7 @@ class SodaClient:
         filters: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """One page of rows as JSON objects (every value text; null fields absent)."""
+        check_dataset_id(dataset)
         params = _query(select=select, where=where, order=order, filters=filters)
         params.update({"$limit": str(limit), "$offset": str(offset)})
         return self._get_json(f"/resource/{dataset}.json", params, dataset)  # type: ignore[no-any-return]
@@ -246,6 +283,7 @@ class SodaClient:
         `DatasetForbidden`, `SodaRequestError`, or `SodaUnavailable` once retries run out (the
         marker is kept, so the next call resumes).
         """
+        check_dataset_id(dataset)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         marker_path = marker_for(dest)
