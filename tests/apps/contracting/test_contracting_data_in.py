@@ -12,16 +12,19 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
 from cauce.apps.contracting import app, rawzone
 from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
+from cauce.apps.contracting.jobs_out import dashboard
 from cauce.apps.contracting.sources import SOURCES
 from cauce.apps.contracting.synth import generate, write_export
 from cauce.apps.contracting.synth.portal import portal_datasets
 from cauce.connectors.soda.portal import Portal, PortalState
+from cauce.errors import ConfigError
 from cauce.testing import TestRuntime
 
 DAY = "2023-04-16"
@@ -175,3 +178,41 @@ def test_the_portal_job_says_so_when_its_port_is_taken(rt: TestRuntime) -> None:
         run = rt.run("portal", port=taken.getsockname()[1])
     assert not run.succeeded
     assert "cannot listen on 127.0.0.1:" in run.error and "choose another --port" in run.error
+
+
+@pytest.mark.parametrize(
+    ("job", "params", "expected"),
+    [
+        (synth, {"scale": "tiny", "date": "2023-02-30"}, "--date '2023-02-30' is not a date"),
+        (synth, {"scale": "tiny", "date": "../x"}, "--date '../x' is not a date"),
+        (dashboard, {"fecha": "16/04/2023"}, "--fecha '16/04/2023' is not a date"),
+        (etl, {"partition": DAY, "source": [""]}, "--source '' names no source"),
+        (etl, {"partition": DAY, "source": [" , "]}, "--source ' , ' names no source"),
+    ],
+)
+def test_options_that_name_no_day_or_no_source_are_one_line(
+    rt: TestRuntime, job: Any, params: dict[str, Any], expected: str
+) -> None:
+    run = rt.run(job, **params)
+    assert not run.succeeded and run.error is not None and expected in run.error
+    assert "Traceback" not in run.error and rt.bucket("staging").list() == []
+
+
+def test_a_memory_limit_duckdb_cannot_read_stops_the_etl_once(rt: TestRuntime) -> None:
+    rt.configure(etl_memory="lots")
+    run = rt.run(etl, partition=DAY)
+    assert not run.succeeded and run.error is not None
+    assert "etl_memory 'lots' is not a memory size" in run.error
+    assert "sources" not in run.error  # one line, not one per source
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("page_size", 0), ("timeout", 0), ("retries", 0), ("backoff", -1), ("etl_lease", -5)],
+)
+def test_settings_out_of_range_are_refused_naming_the_setting(setting: str, value: float) -> None:
+    with (
+        pytest.raises(ConfigError, match=f"{setting}: .* is invalid"),
+        TestRuntime(app, settings={setting: value}),
+    ):
+        pass

@@ -163,6 +163,7 @@ def cancelled(name: str, *, newline: str = "\n", rows: int = 1) -> str:
         ("cp1252", "\r\n", b"", "cp1252"),
         ("utf-16-le", "\n", b"\xff\xfe", "utf-16-le"),
         ("utf-16-be", "\r\n", b"\xfe\xff", "utf-16-be"),
+        ("cp1252", "\r", b"", "cp1252"),  # Excel's "CSV (Macintosh)": records end in \r alone
     ],
 )
 def test_bom_crlf_utf16_and_cp1252_exports_read_alike(

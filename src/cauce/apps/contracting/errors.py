@@ -7,6 +7,7 @@ CauceError
     │                      is not committed)
     ├── HeaderMismatch     an export's header lacks columns the ETL needs, or has unknown ones
     ├── SourceUnreadable   an export cannot be read at all (not CSV, empty, wrong encoding)
+    ├── SettingInvalid     a setting or option has a value the app cannot use
     └── PartitionBusy      another ETL run holds the lease of the same table and date
 ```
 """
@@ -30,6 +31,10 @@ class HeaderMismatch(ContractingError):
 
 class SourceUnreadable(ContractingError):
     """An export cannot be read as CSV."""
+
+
+class SettingInvalid(ContractingError):
+    """A setting or option has a value the app cannot use."""
 
 
 class PartitionBusy(ContractingError):

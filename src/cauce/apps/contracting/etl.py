@@ -45,7 +45,7 @@ import pyarrow as pa
 
 from cauce import textfiles
 from cauce.apps.contracting import javatime
-from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
+from cauce.apps.contracting.errors import HeaderMismatch, SettingInvalid, SourceUnreadable
 from cauce.apps.contracting.rawzone import partition_folder
 from cauce.apps.contracting.sources import Column, Source
 
@@ -145,7 +145,8 @@ def read_header(file: Readable) -> list[str]:
         head = handle.read(HEAD)
     text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
     try:
-        first = next(csv.reader(io.StringIO(text)), None)
+        # newline="": a record may end in \r alone (Excel's "CSV (Macintosh)"), as DuckDB reads
+        first = next(csv.reader(io.StringIO(text, newline="")), None)
     except csv.Error as err:
         raise SourceUnreadable(f"{file.path.name}: the header cannot be read: {err}") from None
     if not first or first == [""]:
@@ -248,6 +249,21 @@ def _reason(column: Column) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def check_memory_limit(value: str) -> str:
+    """``value`` if DuckDB takes it as a memory limit (4GB, 500MiB, 80%); SettingInvalid if not."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = {javatime.quote(value)}")
+    except duckdb.Error:
+        raise SettingInvalid(
+            f"etl_memory {value!r} is not a memory size",
+            hint="write it as DuckDB does, e.g. 4GB or 500MB (setting etl_memory)",
+        ) from None
+    finally:
+        con.close()
+    return value
 
 
 def transform(

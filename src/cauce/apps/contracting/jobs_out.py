@@ -22,7 +22,7 @@ from cauce.apps.contracting.app import app, raw
 from cauce.apps.contracting.dag import FAILED, OK, SKIPPED, Done, Graph, Skip
 from cauce.apps.contracting.errors import SourceMissing
 from cauce.apps.contracting.formats import cop, miles
-from cauce.apps.contracting.jobs_in import SHORT, download_source, etl_source
+from cauce.apps.contracting.jobs_in import SHORT, download_source, etl_source, iso_day
 from cauce.apps.contracting.sources import SOURCES
 
 # Ibis, PyArrow, Polars, Altair and httpx load when a run first needs them: declaring these jobs
@@ -165,7 +165,7 @@ def dashboard(
 ) -> dict[str, Any]:
     """The panel (contracts and amounts per indicator, trend, riskiest buyers and suppliers,
     departments, red flags) as an offline HTML page plus a PNG and SVG per chart."""
-    day = date.fromisoformat(fecha) if fecha else None
+    day = iso_day(fecha, "--fecha") if fecha else None
     return _dashboard(ctx, day, ctx.settings["dashboard_images"])
 
 
@@ -309,7 +309,10 @@ def _bind(func: Any, ctx: Context, key: str, day: date) -> Any:
 def weekly_job(ctx: Context) -> dict[str, Any]:
     """The original's weekly DAG for one week (its Sunday): download → ETL per source → each
     indicator after exactly its sources → warehouse load → dashboard."""
+    from cauce.apps.contracting.etl import check_memory_limit  # DuckDB
+
     day = _day(ctx)
+    check_memory_limit(ctx.settings["etl_memory"])
     week = Week(ctx, day)
     started = time.perf_counter()
 
