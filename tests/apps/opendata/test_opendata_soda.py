@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 
@@ -273,3 +274,47 @@ def test_a_portal_that_is_not_an_http_address_is_refused_at_once(url: str) -> No
     with pytest.raises(SodaRequestError, match=r"^portal .* is not a.* address") as refused:
         SodaClient(url)
     assert refused.value.hint
+
+
+def mock_portal(answer: httpx.Response, waits: Waits) -> SodaClient:
+    """A client of a portal that answers every request with ``answer``."""
+    transport = httpx.MockTransport(lambda request: answer)
+    return SodaClient(
+        "http://portal.test", retry=RetryPolicy(attempts=2), sleep=waits, transport=transport
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "call", "reason"),
+    [
+        (httpx.Response(200, json=["a", 1]), "metadata", "JSON but not an object"),
+        (httpx.Response(200, json={"error": "x"}), "rows", "JSON but not a list of rows"),
+        (httpx.Response(200, json=[1, 2]), "rows", "JSON but not a list of rows"),
+        (httpx.Response(200, text="<html>Mantenimiento</html>"), "metadata", "not JSON"),
+        (
+            httpx.Response(
+                200, text="<html>Mantenimiento</html>", headers={"Content-Type": "text/html"}
+            ),
+            "download",
+            "an HTML page, not CSV",
+        ),
+    ],
+)
+def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
+    answer: httpx.Response, call: str, reason: str, waits: Waits, tmp_path: Path
+) -> None:
+    """A maintenance page sent with 200, or JSON that is not what the endpoint returns, is no
+    view, no rows and no CSV: it is retried, then reported in one line."""
+    calls = {
+        "metadata": lambda soda: soda.metadata("jbjy-vk9h"),
+        "rows": lambda soda: soda.rows("jbjy-vk9h"),
+        "download": lambda soda: soda.download_csv("jbjy-vk9h", tmp_path / "j.csv"),
+    }
+    with (
+        mock_portal(answer, waits) as soda,
+        pytest.raises(SodaUnavailable, match=reason) as failed,
+    ):
+        calls[call](soda)
+    assert len(waits) == 1 and failed.value.hint
+    if call == "download":
+        assert marker_for(tmp_path / "j.csv").exists()  # resumes at the page, not from zero

@@ -223,7 +223,7 @@ class SodaClient:
     def metadata(self, dataset: str) -> dict[str, Any]:
         """`/api/views/{id}.json`: name, owner, category, `rowsUpdatedAt`, `columns[]`..."""
         check_dataset_id(dataset)
-        return self._get_json(f"/api/views/{dataset}.json", {}, dataset)  # type: ignore[no-any-return]
+        return self._get_json(f"/api/views/{dataset}.json", {}, dataset, dict)  # type: ignore[no-any-return]
 
     def rows(
         self,
@@ -240,7 +240,7 @@ class SodaClient:
         check_dataset_id(dataset)
         params = _query(select=select, where=where, order=order, filters=filters)
         params.update({"$limit": str(limit), "$offset": str(offset)})
-        return self._get_json(f"/resource/{dataset}.json", params, dataset)  # type: ignore[no-any-return]
+        return self._get_json(f"/resource/{dataset}.json", params, dataset, list)  # type: ignore[no-any-return]
 
     def iter_rows(
         self,
@@ -385,6 +385,9 @@ class SodaClient:
             if response.status_code != 200:
                 response.read()
                 self._check(response, marker.dataset)
+            if "html" in response.headers.get("Content-Type", "").lower():
+                # a proxy's or a maintenance page sent with 200: not a page of the dataset
+                raise _Transient("the answer is an HTML page, not CSV")
             for chunk in response.iter_bytes(CHUNK):
                 writer.feed(chunk)
                 if progress is not None:
@@ -404,14 +407,25 @@ class SodaClient:
         return page
 
     # -- requests -------------------------------------------------------------------------------
-    def _get_json(self, path: str, params: dict[str, str], dataset: str) -> Any:
+    def _get_json(
+        self, path: str, params: dict[str, str], dataset: str, shape: type[dict] | type[list]
+    ) -> Any:
+        """The answer's JSON, which must be a ``shape`` (a view is an object, rows a list of
+        objects); anything else is read as a page the portal should not have sent (transient)."""
+
         def fetch() -> Any:
             response = self._http.get(path, params=params)
             self._check(response, dataset)
             try:
-                return response.json()
+                found = response.json()
             except ValueError:
                 raise _Transient("the answer is not JSON") from None
+            if not isinstance(found, shape) or (
+                shape is list and not all(isinstance(row, dict) for row in found)
+            ):
+                what = "an object" if shape is dict else "a list of rows"
+                raise _Transient(f"the answer is JSON but not {what}")
+            return found
 
         return self._with_retries(path, params, dataset, fetch)
 
