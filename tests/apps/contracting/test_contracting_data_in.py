@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from cauce import RunCancelled
 from cauce.apps.contracting import app, rawzone
 from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
 from cauce.apps.contracting.jobs_out import dashboard
@@ -216,3 +217,20 @@ def test_settings_out_of_range_are_refused_naming_the_setting(setting: str, valu
         TestRuntime(app, settings={setting: value}),
     ):
         pass
+
+
+def test_a_paco_file_waiting_to_be_retried_stops_when_the_run_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    """The weekly downloads in worker threads: a retry wait must end at Ctrl-C."""
+    from cauce.apps.contracting.download import _fetch_file
+    from cauce.connectors.soda import RetryPolicy
+
+    with pytest.raises(RunCancelled, match="waiting to ask the portal again"):
+        _fetch_file(
+            "http://127.0.0.1:9/responsabilidades_fiscales.csv",
+            tmp_path / "r.csv",
+            RetryPolicy(attempts=3, backoff=60),
+            1.0,
+            lambda: True,
+        )

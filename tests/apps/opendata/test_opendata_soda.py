@@ -12,6 +12,7 @@ import httpx
 import polars as pl
 import pytest
 
+from cauce import RunCancelled
 from cauce.connectors.soda import (
     DatasetForbidden,
     DatasetGone,
@@ -318,3 +319,35 @@ def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
     assert len(waits) == 1 and failed.value.hint
     if call == "download":
         assert marker_for(tmp_path / "j.csv").exists()  # resumes at the page, not from zero
+
+
+def test_a_cancelled_download_stops_at_its_next_chunk_and_resumes_there(
+    portal: Portal, state: PortalState, tmp_path: Path
+) -> None:
+    """Ctrl-C during a harvest waits for no download to finish (a large one takes hours)."""
+    answers = iter([False])  # the first chunk goes on; the next one finds the run cancelled
+    dest = tmp_path / "j.csv"
+    with (
+        SodaClient(portal.url, page_size=100, cancelled=lambda: next(answers, True)) as soda,
+        pytest.raises(RunCancelled, match="page 2 of jbjy-vk9h; it resumes there"),
+    ):
+        soda.download_csv("jbjy-vk9h", dest)
+    assert marker_for(dest).exists()
+    with SodaClient(portal.url, page_size=100) as soda:
+        result = soda.download_csv("jbjy-vk9h", dest)
+    assert result.resumed_at_page == 1
+    assert dest.read_bytes() == csv_bytes(state.datasets["jbjy-vk9h"].frame)
+
+
+def test_a_wait_before_a_retry_ends_when_the_run_is_cancelled(
+    portal: Portal, state: PortalState
+) -> None:
+    """A Retry-After of a minute does not hold up Ctrl-C: the wait looks at ``cancelled``."""
+    looks = iter([False, False])  # two naps of the wait, then the run is cancelled
+    state.throttle("gt2j-8ykr", times=5, retry_after=60)
+    with (
+        SodaClient(portal.url, cancelled=lambda: next(looks, True)) as soda,
+        pytest.raises(RunCancelled, match="while waiting to ask the portal again"),
+    ):
+        soda.metadata("gt2j-8ykr")
+    assert next(looks, "spent") == "spent"

@@ -20,7 +20,6 @@ HTML page of the catalogue. See README.md next to this file.
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge, Interval
 
-from cauce import App, Context, Message, RunCancelled, Runtime
+from cauce import App, Context, Message, Runtime
 from cauce.apps.opendata import catalog, criteria
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.criteria import Finding, Limits, Snapshot
@@ -150,22 +149,8 @@ def client(ctx: Context, base_url: str | None = None) -> SodaClient:
         retry=RetryPolicy(attempts=settings.retries, backoff=settings.backoff),
         page_size=settings.page_size,
         max_connections=max(settings.concurrency, 1) + 2,
-        sleep=_patient(ctx),
+        cancelled=lambda: ctx.cancelled,  # Ctrl-C stops downloads running in worker threads
     )
-
-
-def _patient(ctx: Context) -> Callable[[float], None]:
-    """The client's wait before a retry, cut short (`RunCancelled`) when the run is cancelled:
-    a Retry-After of a minute does not hold up Ctrl-C."""
-
-    def wait(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if ctx.cancelled:
-                raise RunCancelled("cancelled while waiting to ask the portal again")
-            time.sleep(min(left, 0.2))
-
-    return wait
 
 
 def downloads_folder(ctx: Context) -> Path:
@@ -215,14 +200,7 @@ def harvest(
         assets += _not_in_inventory(soda, chosen, assets)
         ctx.log.info("harvest %s: %d dataset(s) from %s", version, len(assets), soda.base_url)
         for done, outcome in enumerate(
-            download_all(
-                soda,
-                assets,
-                folder,
-                concurrency=settings.concurrency,
-                cancelled=lambda: ctx.cancelled,
-            ),
-            1,
+            download_all(soda, assets, folder, concurrency=settings.concurrency), 1
         ):
             _settle(ctx, outcome, version, soda.base_url)
             totals[outcome.status] += 1
@@ -299,12 +277,7 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     # the portal setting as it is now: PORTAL names where the harvest ran, which may have moved
     with client(ctx) as soda:
         if body.get("DOWNLOAD") != "complete" and has_partial(downloads_folder(ctx), ident):
-            outcome = download(
-                soda,
-                Asset(**_asset_fields(body)),
-                downloads_folder(ctx),
-                cancelled=lambda: ctx.cancelled,
-            )
+            outcome = download(soda, Asset(**_asset_fields(body)), downloads_folder(ctx))
             if outcome.status in ("gone", "forbidden"):
                 ctx.log.warning("%s: %s", ident, outcome.error)
                 _record_unavailable(body, version, outcome.status)

@@ -3,20 +3,19 @@
 Downloads run in a thread pool (``concurrency`` at a time) sharing one HTTP client; each thread
 runs in a copy of the caller's context, so its log lines land in the calling run's log stream.
 Results come back in completion order, in the caller's thread, which is where they are stored
-and announced: no cauce resource is touched from a worker thread. A download stops at its next
-chunk once ``cancelled()`` says so (`RunCancelled`), keeping its resume marker: a cancelled
-harvest waits for no download to finish, and the next one resumes where each stopped.
+and announced: no cauce resource is touched from a worker thread. A client made with the run's
+``cancelled`` ends its downloads at their next chunk or retry wait (their resume markers kept),
+so a cancelled harvest waits for none of them.
 """
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from cauce import RunCancelled
 from cauce.apps.opendata.inventory import Asset
 from cauce.connectors.soda import (
     DatasetForbidden,
@@ -27,6 +26,8 @@ from cauce.connectors.soda import (
     SodaError,
     marker_for,
 )
+
+WAKE = 0.5  # seconds the calling thread waits for a download at most before looking again
 
 
 @dataclass(frozen=True)
@@ -62,20 +63,11 @@ def download(
     *,
     page_size: int | None = None,
     progress: Callable[[Progress], None] | None = None,
-    cancelled: Callable[[], bool] = lambda: False,
 ) -> Outcome:
-    """Download one dataset completely (resuming a partial download); never raises a SODA error,
-    raises `RunCancelled` at the first chunk after ``cancelled()`` turns true."""
-
-    def report(where: Progress) -> None:
-        if cancelled():
-            raise RunCancelled(f"{asset.id}: stopped in page {where.page}; it resumes there")
-        if progress is not None:
-            progress(where)
-
+    """Download one dataset completely (resuming a partial download); never raises a SODA error."""
     try:
         result = client.download_csv(
-            asset.id, partial_path(folder, asset.id), page_size=page_size, progress=report
+            asset.id, partial_path(folder, asset.id), page_size=page_size, progress=progress
         )
     except (DatasetGone, DatasetForbidden) as err:
         discard_partial(folder, asset.id)
@@ -94,24 +86,21 @@ def download_all(
     *,
     concurrency: int = 4,
     page_size: int | None = None,
-    cancelled: Callable[[], bool] = lambda: False,
 ) -> Iterator[Outcome]:
     """Download every asset, ``concurrency`` at a time; yields each outcome as it is known."""
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="soda-download")
     try:
         futures: list[Future[Outcome]] = [
             pool.submit(
-                contextvars.copy_context().run,
-                download,
-                client,
-                asset,
-                folder,
-                page_size=page_size,
-                cancelled=cancelled,
+                contextvars.copy_context().run, download, client, asset, folder, page_size=page_size
             )
             for asset in assets
         ]
-        for future in as_completed(futures):
-            yield future.result()
+        pending = set(futures)
+        while pending:
+            # with a timeout: a signal (Ctrl-C) is handled in this thread only when it wakes
+            done, pending = wait(pending, timeout=WAKE, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
     finally:  # a caller that stops early (a cancelled run) does not wait for downloads not started
         pool.shutdown(wait=True, cancel_futures=True)

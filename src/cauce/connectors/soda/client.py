@@ -12,6 +12,9 @@ docs/decisions.md).
 - `download_csv` pages with ``$order=:id``, ``$limit`` and ``$offset`` until a short page, streams
   each page to the file (header kept once) and, after each page, writes a small resume marker
   next to it. A download that failed restarts at the failed page, not from zero.
+- With ``cancelled`` (a run's ``lambda: ctx.cancelled``), a wait before a retry and a download
+  stop within a fraction of a second of it turning true, raising `RunCancelled`: a download
+  running in a worker thread does not hold up Ctrl-C for a Retry-After or a gigabyte.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from cauce.connectors.soda.errors import (
     SodaRequestError,
     SodaUnavailable,
 )
+from cauce.errors import RunCancelled
 
 log = logging.getLogger("cauce.connectors.soda")
 # httpx logs every request at INFO: thousands of lines per harvest in a run's log. This client
@@ -52,6 +56,7 @@ TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
 CHUNK = 1 << 20
 MARKER_SUFFIX = ".resume.json"
+NAP = 0.2  # seconds between looks at whether the run was cancelled, while waiting to retry
 # The types of an app's SODA settings, so a wrong value is refused where it is set: a page of
 # 0 rows would page forever, a negative timeout fails inside httpx.
 PageSize = Annotated[int, Interval(ge=1, le=DEFAULT_PAGE)]
@@ -170,6 +175,7 @@ class SodaClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 10,
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
         import httpx
 
@@ -184,6 +190,7 @@ class SodaClient:
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
         self._sleep = sleep
+        self._cancelled = cancelled
         headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
         if app_token:
             headers["X-App-Token"] = app_token
@@ -389,6 +396,10 @@ class SodaClient:
                 # a proxy's or a maintenance page sent with 200: not a page of the dataset
                 raise _Transient("the answer is an HTML page, not CSV")
             for chunk in response.iter_bytes(CHUNK):
+                self._stop_if_cancelled(
+                    f"while downloading page {marker.pages + 1} of {marker.dataset}; "
+                    "it resumes there"
+                )
                 writer.feed(chunk)
                 if progress is not None:
                     progress(
@@ -458,8 +469,19 @@ class SodaClient:
                 attempt + 1,
                 attempts,
             )
-            self._sleep(wait)
+            self._wait(wait)
         raise AssertionError("unreachable")
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep before a retry; in short naps that end early when the run is cancelled."""
+        if self._cancelled is None:
+            self._sleep(seconds)
+        else:
+            wait_unless_cancelled(seconds, self._cancelled, self._sleep)
+
+    def _stop_if_cancelled(self, where: str) -> None:
+        if self._cancelled is not None and self._cancelled():
+            raise RunCancelled(f"cancelled {where}")
 
     def _check(self, response: httpx.Response, dataset: str) -> None:
         status = response.status_code
@@ -484,6 +506,17 @@ class SodaClient:
             status=status,
             hint="check the query ($select, $where) and the app token",
         )
+
+
+def wait_unless_cancelled(
+    seconds: float, cancelled: Callable[[], bool], sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Sleep ``seconds`` in naps of `NAP`; `RunCancelled` as soon as ``cancelled()`` is true."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if cancelled():
+            raise RunCancelled("cancelled while waiting to ask the portal again")
+        sleep(min(left, NAP))
 
 
 @functools.cache
