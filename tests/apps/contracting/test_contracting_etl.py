@@ -318,3 +318,14 @@ def test_contracts_read_as_annex_1_models_them_and_extra_columns_are_ignored(
         "tipo_estado_contrato=En ejecución",
         "tipo_estado_contrato=__HIVE_DEFAULT_PARTITION__",
     ]
+
+
+def test_the_run_summary_names_a_date_pattern_whole(tmp_path: Path) -> None:
+    """A reason is counted by its kind; a date pattern's colons are part of it."""
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]
+    output, _, quarantined = etl_of(
+        pep, [{"NUMERO_DOCUMENTO": "1", "FECHA_VINCULACION": "26/04/2016"}], tmp_path
+    )
+    pattern = next(c.pattern for c in pep.columns if c.header == "FECHA_VINCULACION")
+    assert ":" in pattern and quarantined[0]["value"] == "26/04/2016"
+    assert dict(output.reasons) == {f"FECHA_VINCULACION: not a timestamp in {pattern}": 1}

@@ -57,6 +57,7 @@ _CAST_KINDS = ("decimal", "int", "int text", "date", "timestamp")
 # refuses the C1 control bytes Latin-1 has)
 _DUCKDB_ENCODINGS = {textfiles.UTF8: "utf-8", "utf-16-le": "utf-16"}
 _BAD_BYTES = "INVALID ENCODING"  # DuckDB's reject for bytes that are not UTF-8
+_NULLED = ": null in the raw zone"  # the end of a quarantined value's reason
 
 
 @dataclass
@@ -241,10 +242,10 @@ def rules_sql(column: Column, ref: str) -> str:
 
 def _reason(column: Column) -> str:
     if column.kind == "decimal":
-        return f"not a number (decimal({column.precision},{column.scale})): null in the raw zone"
+        return f"not a number (decimal({column.precision},{column.scale})){_NULLED}"
     if column.kind in ("int", "int text"):
-        return "not an integer: null in the raw zone"
-    return f"not a {column.kind} in {column.pattern}: null in the raw zone"
+        return f"not an integer{_NULLED}"
+    return f"not a {column.kind} in {column.pattern}{_NULLED}"
 
 
 def _ident(name: str) -> str:
@@ -445,8 +446,11 @@ class _Load:
                 f"INSERT INTO q SELECT {source}, {file_name}, line, header, value, reason "
                 "FROM nulled"
             )
+        # a record's reason is DuckDB's error type (its details differ per line); a value's is
+        # the cast's, whose date pattern may hold colons (MM/dd/yyyy HH:mm:ss)
         counts = self.con.execute(
-            "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ':', 1), count(*) "
+            "SELECT CASE WHEN \"column\" IS NULL THEN split_part(reason, ':', 1) ELSE "
+            f"\"column\" || ': ' || regexp_replace(reason, '{_NULLED}$', '') END, count(*) "
             "FROM q GROUP BY 1"
         ).fetchall()
         output.reasons.update({reason: n for reason, n in counts})
