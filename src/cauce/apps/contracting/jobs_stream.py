@@ -131,6 +131,7 @@ def alert(batch: list[Record], ctx: Context) -> dict[str, Any]:
         raw=raw,
         topic=alerts,
         every=ctx.settings["reference_check"],
+        quarantine=quarantine,
     )
 
 
