@@ -19,6 +19,7 @@ import pytest
 
 from cauce import RunCancelled
 from cauce.apps.contracting import app, rawzone
+from cauce.apps.contracting.errors import ContractingError
 from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
 from cauce.apps.contracting.jobs_out import dashboard
 from cauce.apps.contracting.sources import SOURCES
@@ -234,3 +235,33 @@ def test_a_paco_file_waiting_to_be_retried_stops_when_the_run_is_cancelled(
             1.0,
             lambda: True,
         )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'"numero_documento","b"\n"1","2","3"\n',
+        b'"numero_documento"\n"4\n',
+        b"",
+        bytes(range(256)) * 4,
+    ],
+    ids=["ragged", "cut-in-a-quote", "empty", "binary"],
+)
+def test_a_download_the_portal_garbled_fails_in_one_line(tmp_path: Path, data: bytes) -> None:
+    from cauce.apps.contracting.download import as_export
+
+    path = tmp_path / "3qxn-uc22.csv"
+    path.write_bytes(data)
+    with pytest.raises(ContractingError, match="the portal's CSV cannot be read") as refused:
+        as_export(SOURCES["t_otro_persexpupoli_sigepperexpo"], path, {}, tmp_path / "out.csv")
+    assert refused.value.hint and "cauce put contracting staging" in refused.value.hint
+
+
+def test_view_columns_without_a_field_name_are_ignored(tmp_path: Path) -> None:
+    from cauce.apps.contracting.download import as_export
+
+    path, out = tmp_path / "3qxn-uc22.csv", tmp_path / "out.csv"
+    path.write_bytes(b'"numero_documento"\n"1"\n')
+    columns = [{"fieldName": "numero_documento", "name": "NUMERO_DOCUMENTO"}, {"name": "x"}, "?"]
+    as_export(SOURCES["t_otro_persexpupoli_sigepperexpo"], path, {"columns": columns}, out)
+    assert out.read_text().splitlines() == ["NUMERO_DOCUMENTO", "1"]

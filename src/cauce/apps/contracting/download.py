@@ -81,8 +81,20 @@ def fetch(ctx: Context, src: Source) -> Fetched:
 
 def as_export(src: Source, path: Path, view: dict, target: Path) -> None:
     """Rewrite a SODA CSV download as the bulk export: display names, the export's date format."""
-    names = {c["fieldName"]: c.get("name", c["fieldName"]) for c in view.get("columns", [])}
-    frame = pl.read_csv(path, infer_schema=False)
+    names = {
+        c["fieldName"]: c.get("name") or c["fieldName"]
+        for c in view.get("columns", [])
+        if isinstance(c, dict) and c.get("fieldName")
+    }
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.PolarsError as err:  # ragged, cut, empty or not UTF-8
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise ContractingError(
+            f"{src.dataset} ({src.file}): the portal's CSV cannot be read: {reason}",
+            hint="download it again; if it persists, put the bulk export in bucket staging by "
+            f"hand (cauce put contracting staging 'origen/{src.file}' FILE)",
+        ) from None
     frame = frame.rename({f: names[f] for f in frame.columns if f in names})
     patterns = {c.header: c.pattern for c in date_columns(src)}
     frame = frame.with_columns(
