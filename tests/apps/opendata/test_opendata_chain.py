@@ -342,3 +342,11 @@ def test_ctrl_c_reaches_a_harvest_while_a_download_runs(
         list(harvest_module.download_all(None, [Asset("abcd-1234")], tmp_path))  # type: ignore[arg-type]
 
     assert handled_while_busy(harvest_with)
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line(chain: Chain, tmp_path: Path) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    run = chain.rt.run(report, out=str(taken / "report"))
+    assert not run.succeeded and run.error is not None
+    assert "cannot write into folder" in run.error and "a-file/report" in run.error
