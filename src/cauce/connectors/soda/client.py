@@ -179,14 +179,7 @@ class SodaClient:
     ) -> None:
         import httpx
 
-        if "://" not in base_url:
-            base_url = f"https://{base_url}"
-        if base_url.split("://", 1)[0].lower() not in ("http", "https"):
-            raise SodaRequestError(
-                f"portal {base_url[:80]!r} is not an http or https address",
-                hint="give a domain (www.datos.gov.co) or a URL (http://127.0.0.1:8080)",
-            )
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _portal_url(base_url)
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
         self._sleep = sleep
@@ -194,13 +187,6 @@ class SodaClient:
         headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
         if app_token:
             headers["X-App-Token"] = app_token
-        try:
-            httpx.URL(self.base_url)
-        except httpx.InvalidURL as err:
-            raise SodaRequestError(
-                f"portal {base_url[:80]!r} is not a valid address: {err}",
-                hint="give a domain (www.datos.gov.co) or a URL (http://127.0.0.1:8080)",
-            ) from None
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=headers,
@@ -506,6 +492,23 @@ class SodaClient:
             status=status,
             hint="check the query ($select, $where) and the app token",
         )
+
+
+def _portal_url(base_url: str) -> str:
+    """The portal's base URL (``https://`` added to a bare domain); `SodaRequestError` when it
+    is not an http(s) address httpx can use."""
+    import httpx
+
+    url = base_url if "://" in base_url else f"https://{base_url}"
+    hint = "give a domain (www.datos.gov.co) or a URL (http://127.0.0.1:8080)"
+    if url.split("://", 1)[0].lower() not in ("http", "https"):
+        raise SodaRequestError(f"portal {url[:80]!r} is not an http or https address", hint=hint)
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as err:
+        raise SodaRequestError(f"portal {url[:80]!r} is not a valid address: {err}",
+                               hint=hint) from None
+    return url.rstrip("/")
 
 
 def wait_unless_cancelled(
