@@ -299,12 +299,25 @@ def test_ids_that_are_not_dataset_ids_are_refused_before_anything_is_written(
     assert chain.state.requests == [] and not (chain.rt.home.parent / "escaped").exists()
 
 
-def test_a_message_that_names_no_dataset_waits_in_the_dead_letter_queue(chain: Chain) -> None:
-    body = {"ID": "../../etc", "TIME": "2026-03-02T12:00:00.000000Z", "DOWNLOAD": "incomplete"}
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"ID": "../../etc", "TIME": "2026-03-02T12:00:00Z"}, "not a Socrata dataset id"),
+        ({"ID": "it5q-hg94"}, "has no TIME text"),
+        ({"ID": "it5q-hg94", "TIME": "yesterday"}, "'yesterday' is not an ISO time"),
+        ({"TIME": 5}, "has no ID or TIME text"),
+        (["it5q-hg94"], "must be a JSON object"),
+    ],
+)
+def test_a_message_the_harvest_did_not_send_waits_in_the_dead_letter_queue(
+    chain: Chain, body: Any, reason: str
+) -> None:
+    """Anyone may `cauce send` to the queue: such a message ends in the DLQ with one line."""
     chain.rt.queue("downloaded").send(body)
     chain.rt.drain()
-    assert [m.body["ID"] for m in chain.rt.dlq("downloaded")] == ["../../etc"]
-    assert "not a Socrata dataset id" in (chain.rt.dlq_errors("downloaded")[0] or "")
+    assert [m.body for m in chain.rt.dlq("downloaded")] == [body]
+    error = chain.rt.dlq_errors("downloaded")[0] or ""
+    assert reason in error.splitlines()[0] and "Traceback" not in error.splitlines()[0]
     assert chain.items("versions") == [] and chain.state.requests == []
 
 

@@ -271,8 +271,8 @@ def _record_unavailable(identity: dict[str, str], version: str, status: str) -> 
 @app.on(downloaded, retry_delay="1m")
 def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     """Profile the downloaded CSV, store its content and version, announce it on dataset-events."""
-    body = msg.body
-    ident, version = check_dataset_id(body["ID"]), body["TIME"]
+    body = _checked(msg.body)
+    ident, version = body["ID"], body["TIME"]
     key = object_key(ident)
     # the portal setting as it is now: PORTAL names where the harvest ran, which may have moved
     with client(ctx) as soda:
@@ -326,6 +326,25 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
         "" if created else " (content already known)",
     )
     return {"ID": ident, "HASH": profile.sha256, "change": stored["CHANGE"]}
+
+
+def _checked(body: Any) -> dict[str, Any]:
+    """A `downloaded` message as the harvest sends it (anyone may `cauce send` one): an object
+    with a dataset ``ID`` and an ISO ``TIME``; OpendataError naming what is wrong otherwise."""
+    hint = 'send {"ID": "jbjy-vk9h", "TIME": "2026-03-02T05:00:00.000000Z"}, or harvest it'
+    if not isinstance(body, dict):
+        raise OpendataError(f"a downloaded message must be a JSON object, not {body!r:.80}",
+                            hint=hint)
+    missing = [k for k in ("ID", "TIME") if not isinstance(body.get(k), str)]
+    if missing:
+        raise OpendataError(f"the downloaded message has no {' or '.join(missing)} text",
+                            hint=hint)
+    try:
+        datetime.fromisoformat(body["TIME"])
+    except ValueError:
+        raise OpendataError(f"TIME {body['TIME']!r:.80} is not an ISO time", hint=hint) from None
+    check_dataset_id(body["ID"])
+    return body
 
 
 def _asset_fields(body: dict[str, Any]) -> dict[str, str]:
