@@ -265,3 +265,22 @@ def test_view_columns_without_a_field_name_are_ignored(tmp_path: Path) -> None:
     columns = [{"fieldName": "numero_documento", "name": "NUMERO_DOCUMENTO"}, {"name": "x"}, "?"]
     as_export(SOURCES["t_otro_persexpupoli_sigepperexpo"], path, {"columns": columns}, out)
     assert out.read_text().splitlines() == ["NUMERO_DOCUMENTO", "1"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_a_committed_part_that_was_damaged_later_is_named_not_read(
+    rt: TestRuntime, damage: str
+) -> None:
+    from cauce.apps.contracting.errors import PartitionDamaged
+
+    pep = "t_otro_persexpupoli_sigepperexpo"
+    assert rt.run(synth, scale="tiny", date=DAY).succeeded
+    assert rt.run(etl, partition=DAY, source=["pep"]).succeeded
+    (part,) = rawzone.local_paths(rt.bucket("raw"), pep, date.fromisoformat(DAY))
+    if damage == "deleted":
+        part.unlink()
+    else:
+        part.write_bytes(part.read_bytes()[:100])
+    with pytest.raises(PartitionDamaged, match="is missing or not Parquet") as refused:
+        rawzone.local_paths(rt.bucket("raw"), pep, date.fromisoformat(DAY))
+    assert refused.value.hint and "etl --partition 2023-04-16" in refused.value.hint
