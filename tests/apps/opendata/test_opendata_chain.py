@@ -25,6 +25,7 @@ from cauce.apps.opendata import (
 )
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.inventory import Asset
+from cauce.connectors.soda import SodaClient
 from cauce.connectors.soda.portal import Dataset, Portal, PortalState, csv_bytes
 from cauce.errors import ConfigError
 from cauce.settings import ConfigSources
@@ -363,3 +364,24 @@ def test_a_report_folder_that_cannot_be_written_is_one_line(chain: Chain, tmp_pa
     run = chain.rt.run(report, out=str(taken / "report"))
     assert not run.succeeded and run.error is not None
     assert "cannot write into folder" in run.error and "a-file/report" in run.error
+
+
+def test_a_view_of_odd_shape_still_gives_a_version_and_its_criteria_run(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rowsUpdatedAt` as text and columns that are not objects: a portal's answer is input."""
+    real = SodaClient.metadata
+
+    def odd(self: SodaClient, dataset: str) -> dict[str, Any]:
+        view = real(self, dataset)
+        if dataset != "it5q-hg94":
+            return view
+        columns = ["fieldName", None, {"fieldName": "valor", "dataTypeName": 5}]
+        return {**view, "rowsUpdatedAt": "yesterday", "columns": columns}
+
+    monkeypatch.setattr(SodaClient, "metadata", odd)
+    chain.harvest(ids=["it5q-hg94"])
+    (version,) = chain.items("versions")
+    assert version["ROWS_UPDATED_AT"] is None
+    assert version["SNAPSHOT"]["declared"] == {"valor": "5"}
+    assert chain.rt.dlq("downloaded") == [] and chain.rt.runs(status="failed") == []

@@ -298,18 +298,7 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
         except (DatasetGone, DatasetForbidden) as err:
             ctx.log.warning("%s: no portal metadata: %s", ident, err.message)
             view = {}
-    snapshot = Snapshot(
-        ident,
-        version,
-        "ok",
-        profile,
-        view.get("rowsUpdatedAt"),
-        {
-            c["fieldName"]: c.get("dataTypeName", "")
-            for c in view.get("columns", [])
-            if "fieldName" in c
-        },
-    )
+    snapshot = Snapshot(ident, version, "ok", profile, *_portal_facts(view))
     created = catalog.record_content(datasets, body, profile, version)
     previous = catalog.previous_version(versions, ident, version)
     stored = catalog.record_version(versions, body, snapshot, previous)
@@ -326,6 +315,21 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
         "" if created else " (content already known)",
     )
     return {"ID": ident, "HASH": profile.sha256, "change": stored["CHANGE"]}
+
+
+def _portal_facts(view: dict[str, Any]) -> tuple[int | None, dict[str, str]]:
+    """`rowsUpdatedAt` (epoch seconds) and each column's declared type from a view, keeping
+    only what has the shape Socrata gives it (a portal's answer is input too)."""
+    updated = view.get("rowsUpdatedAt")
+    if isinstance(updated, bool) or not isinstance(updated, int | float):
+        updated = None
+    columns = view.get("columns")
+    types = {
+        str(c["fieldName"]): str(c.get("dataTypeName") or "")
+        for c in (columns if isinstance(columns, list) else [])
+        if isinstance(c, dict) and c.get("fieldName")
+    }
+    return (None if updated is None else int(updated)), types
 
 
 def _checked(body: Any) -> dict[str, Any]:
