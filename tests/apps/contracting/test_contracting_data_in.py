@@ -284,3 +284,24 @@ def test_a_committed_part_that_was_damaged_later_is_named_not_read(
     with pytest.raises(PartitionDamaged, match="is missing or not Parquet") as refused:
         rawzone.local_paths(rt.bucket("raw"), pep, date.fromisoformat(DAY))
     assert refused.value.hint and "etl --partition 2023-04-16" in refused.value.hint
+
+
+@pytest.mark.parametrize(
+    ("paco", "reason"),
+    [
+        ("http://[::1", "not a valid address"),
+        ("ftp://files.example", "not an http or https address"),
+        ("notaurl", "not an http or https address"),
+    ],
+)
+def test_a_paco_address_that_is_no_url_fails_at_once(
+    tmp_path: Path, paco: str, reason: str
+) -> None:
+    from cauce.apps.contracting.download import _fetch_file
+    from cauce.connectors.soda import RetryPolicy
+
+    with pytest.raises(ContractingError, match=reason) as refused:
+        _fetch_file(
+            f"{paco}/r.csv", tmp_path / "r.csv", RetryPolicy(attempts=1), 1.0, lambda: False
+        )
+    assert refused.value.hint == "check the paco setting"

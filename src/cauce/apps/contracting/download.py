@@ -117,7 +117,16 @@ def _fetch_file(
     url: str, target: Path, retry: RetryPolicy, timeout: float, cancelled: Callable[[], bool]
 ) -> Fetched:
     """A plain file by HTTP, retried on 429/5xx and broken connections like SODA requests;
-    `RunCancelled` at the next chunk or retry wait once ``cancelled()``."""
+    `RunCancelled` at the next chunk or retry wait once ``cancelled()``; an address that is no
+    http(s) URL fails at once."""
+    try:
+        scheme = httpx.URL(url).scheme
+    except httpx.InvalidURL as err:
+        raise ContractingError(f"{url}: not a valid address: {err}",
+                               hint="check the paco setting") from None
+    if scheme not in ("http", "https"):
+        raise ContractingError(f"{url}: not an http or https address",
+                               hint="check the paco setting") from None
     for attempt in range(1, max(1, retry.attempts) + 1):
         try:
             with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
