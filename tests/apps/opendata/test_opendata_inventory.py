@@ -88,7 +88,7 @@ def test_assets_from_metadata_and_split_ids() -> None:
         "metadata": {"custom_fields": {"Contacto": {"Correo": "a@b.co"}}},
     }
     assert Asset.from_metadata(view) == Asset("abcd-1234", "N", "Dueño", "a@b.co", "C")
-    assert split_values(["a,b", " c ", ""]) == ("a", "b", "c")
+    assert split_values(["a,b", " c ", "", "a"]) == ("a", "b", "c")
 
 
 def test_filters_hold_when_the_portal_ignores_where(
@@ -112,13 +112,17 @@ def test_filters_hold_when_the_portal_ignores_where(
     ]
 
 
-def test_an_inventory_row_whose_id_is_not_a_dataset_id_is_skipped(
+def test_an_inventory_row_whose_id_is_not_a_dataset_id_or_seen_before_is_skipped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A portal's inventory names the ids the harvest turns into URLs and folders."""
     import httpx
 
-    rows = [{"uid": "../../etc", "name": "evil"}, {"uid": "abcd-1234", "name": "fine"}]
+    rows = [
+        {"uid": "../../etc", "name": "evil"},
+        {"uid": "abcd-1234", "name": "fine"},
+        {"uid": "abcd-1234", "name": "listed twice"},  # downloaded once, not twice at once
+    ]
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path == f"/api/views/{INVENTORY_ID}.json":

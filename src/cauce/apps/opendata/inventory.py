@@ -147,16 +147,18 @@ def read_inventory(
     select = ", ".join(dict.fromkeys(fields.values()))
     size = min(page_size, selection.limit) if selection.limit else page_size
     assets: list[Asset] = []
+    seen: set[str] = set()  # an inventory listing an id twice must not download it twice at once
     if selection.limit == 0:
         return assets
     for row in client.iter_rows(
         inventory_id, select=select, where=where_clause(fields, selection), page_size=size
     ):
         asset = asset_from_row(row, fields)
-        if not _valid_id(asset):
+        if asset.id in seen or not _valid_id(asset):
             continue
         if selected(asset, selection):
             assets.append(asset)
+            seen.add(asset.id)
         if selection.limit is not None and len(assets) >= selection.limit:
             break
     return assets
@@ -207,5 +209,6 @@ def _literal(value: str) -> str:
 
 
 def split_values(values: Sequence[str]) -> tuple[str, ...]:
-    """Option values as given on the command line: repeated and/or comma-separated."""
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+    """Option values as given on the command line: repeated and/or comma-separated; each once."""
+    parts = (part.strip() for value in values for part in value.split(","))
+    return tuple(dict.fromkeys(part for part in parts if part))
