@@ -305,3 +305,22 @@ def test_a_paco_address_that_is_no_url_fails_at_once(
             f"{paco}/r.csv", tmp_path / "r.csv", RetryPolicy(attempts=1), 1.0, lambda: False
         )
     assert refused.value.hint == "check the paco setting"
+
+
+def test_a_cancelled_run_starts_no_further_source() -> None:
+    """Ctrl-C during `etl` or `download`: the source running ends, the next ones do not start."""
+    from types import SimpleNamespace
+
+    from cauce.apps.contracting.jobs_in import each_source
+
+    ctx = SimpleNamespace(cancelled=False, progress=lambda *args: None)
+    started: list[str] = []
+
+    def step(src: Any) -> None:
+        started.append(src.key)
+        ctx.cancelled = True  # Ctrl-C while the first source runs
+
+    sources = list(SOURCES.values())[:3]
+    with pytest.raises(RunCancelled, match="cancelled after 1 of 3 source"):
+        each_source(ctx, sources, step, what="source(s)", hint="")  # type: ignore[arg-type]
+    assert started == [sources[0].key]

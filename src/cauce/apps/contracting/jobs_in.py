@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from annotated_types import Ge, Interval
 
-from cauce import Context, ObjectNotFound, daily
+from cauce import Context, ObjectNotFound, RunCancelled, daily
 from cauce.apps.contracting import lease, rawzone
 from cauce.apps.contracting.app import app, leases, quarantine, raw, staging
 from cauce.apps.contracting.errors import ContractingError, SettingInvalid, SourceMissing
@@ -135,10 +135,13 @@ def each_source(
     hint: str,
 ) -> dict[str, Any]:
     """``step`` for every source, one failing not stopping the others; their results by table
-    (None: nothing to report), or one error listing the failed ones at the end."""
+    (None: nothing to report), or one error listing the failed ones at the end. A cancelled run
+    (Ctrl-C) starts no further source."""
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
     for done, src in enumerate(sources, 1):
+        if ctx.cancelled:
+            raise RunCancelled(f"cancelled after {done - 1} of {len(sources)} {what}")
         try:
             result = step(src)
             if result is not None:
