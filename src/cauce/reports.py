@@ -20,7 +20,7 @@ from typing import Any
 from . import charts
 from .errors import CauceError
 
-__all__ = ["Section", "bar_chart", "table_html", "write_report"]
+__all__ = ["Section", "bar_chart", "output_folder", "table_html", "write_report"]
 
 COLOR = "#2f6f8f"
 _STYLE = """
@@ -111,13 +111,24 @@ def _svg_name(name: str) -> str:
     return file_name
 
 
+def output_folder(folder: str | Path) -> Path:
+    """``folder``, created if missing; one line naming it when it cannot be (a file is there,
+    no permission, a read-only file system)."""
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CauceError(f"cannot write into folder {str(out)!r}: {err.strerror or err}",
+                         hint="choose a folder you can write to") from None
+    return out
+
+
 def write_report(folder: str | Path, title: str, sections: Sequence[Section], *,
                  subtitle: str = "") -> Path:
     """Write ``index.html``, the charts' ``.svg`` files and the Vega scripts into ``folder``;
     returns the page's path."""
-    out = Path(folder)
     names = [_svg_name(name) for section in sections for name in section.charts]
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(folder)
     for name, path in charts.script_files().items():
         shutil.copyfile(path, out / name)
     body = [f"<h1>{html.escape(title)}</h1>"]

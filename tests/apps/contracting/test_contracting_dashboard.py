@@ -187,3 +187,16 @@ def test_the_live_dashboard_says_how_to_fill_an_empty_warehouse():
     assert section.title == "Sin resultados todavía"
     assert "cauce run contracting weekly --partition DATE" in section.html
     assert not section.charts
+
+
+def test_a_dashboard_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    from datetime import date
+
+    from cauce import CauceError
+    from cauce.apps.contracting.dashboard.page import Panel, write_dashboard
+
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    with pytest.raises(CauceError, match=r"cannot write into folder .*a-file") as refused:
+        write_dashboard(taken, Panel(date(2023, 4, 16), [], []), images=False)
+    assert refused.value.hint and taken.read_text() == "not a folder"

@@ -12,16 +12,21 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
+from cauce import RunCancelled
 from cauce.apps.contracting import app, rawzone
+from cauce.apps.contracting.errors import ContractingError
 from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
+from cauce.apps.contracting.jobs_out import dashboard
 from cauce.apps.contracting.sources import SOURCES
 from cauce.apps.contracting.synth import generate, write_export
 from cauce.apps.contracting.synth.portal import portal_datasets
 from cauce.connectors.soda.portal import Portal, PortalState
+from cauce.errors import ConfigError
 from cauce.testing import TestRuntime
 
 DAY = "2023-04-16"
@@ -175,3 +180,147 @@ def test_the_portal_job_says_so_when_its_port_is_taken(rt: TestRuntime) -> None:
         run = rt.run("portal", port=taken.getsockname()[1])
     assert not run.succeeded
     assert "cannot listen on 127.0.0.1:" in run.error and "choose another --port" in run.error
+
+
+@pytest.mark.parametrize(
+    ("job", "params", "expected"),
+    [
+        (synth, {"scale": "tiny", "date": "2023-02-30"}, "--date '2023-02-30' is not a date"),
+        (synth, {"scale": "tiny", "date": "../x"}, "--date '../x' is not a date"),
+        (dashboard, {"fecha": "16/04/2023"}, "--fecha '16/04/2023' is not a date"),
+        (etl, {"partition": DAY, "source": [""]}, "--source '' names no source"),
+        (etl, {"partition": DAY, "source": [" , "]}, "--source ' , ' names no source"),
+    ],
+)
+def test_options_that_name_no_day_or_no_source_are_one_line(
+    rt: TestRuntime, job: Any, params: dict[str, Any], expected: str
+) -> None:
+    run = rt.run(job, **params)
+    assert not run.succeeded and run.error is not None and expected in run.error
+    assert "Traceback" not in run.error and rt.bucket("staging").list() == []
+
+
+def test_a_memory_limit_duckdb_cannot_read_stops_the_etl_once(rt: TestRuntime) -> None:
+    rt.configure(etl_memory="lots")
+    run = rt.run(etl, partition=DAY)
+    assert not run.succeeded and run.error is not None
+    assert "etl_memory 'lots' is not a memory size" in run.error
+    assert "sources" not in run.error  # one line, not one per source
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("page_size", 0), ("timeout", 0), ("retries", 0), ("backoff", -1), ("etl_lease", -5)],
+)
+def test_settings_out_of_range_are_refused_naming_the_setting(setting: str, value: float) -> None:
+    with (
+        pytest.raises(ConfigError, match=f"{setting}: .* is invalid"),
+        TestRuntime(app, settings={setting: value}),
+    ):
+        pass
+
+
+def test_a_paco_file_waiting_to_be_retried_stops_when_the_run_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    """The weekly downloads in worker threads: a retry wait must end at Ctrl-C."""
+    from cauce.apps.contracting.download import _fetch_file
+    from cauce.connectors.soda import RetryPolicy
+
+    with pytest.raises(RunCancelled, match="waiting to ask the portal again"):
+        _fetch_file(
+            "http://127.0.0.1:9/responsabilidades_fiscales.csv",
+            tmp_path / "r.csv",
+            RetryPolicy(attempts=3, backoff=60),
+            1.0,
+            lambda: True,
+        )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'"numero_documento","b"\n"1","2","3"\n',
+        b'"numero_documento"\n"4\n',
+        b"",
+        bytes(range(256)) * 4,
+    ],
+    ids=["ragged", "cut-in-a-quote", "empty", "binary"],
+)
+def test_a_download_the_portal_garbled_fails_in_one_line(tmp_path: Path, data: bytes) -> None:
+    from cauce.apps.contracting.download import as_export
+
+    path = tmp_path / "3qxn-uc22.csv"
+    path.write_bytes(data)
+    with pytest.raises(ContractingError, match="the portal's CSV cannot be read") as refused:
+        as_export(SOURCES["t_otro_persexpupoli_sigepperexpo"], path, {}, tmp_path / "out.csv")
+    assert refused.value.hint and "cauce put contracting staging" in refused.value.hint
+
+
+def test_view_columns_without_a_field_name_are_ignored(tmp_path: Path) -> None:
+    from cauce.apps.contracting.download import as_export
+
+    path, out = tmp_path / "3qxn-uc22.csv", tmp_path / "out.csv"
+    path.write_bytes(b'"numero_documento"\n"1"\n')
+    columns = [{"fieldName": "numero_documento", "name": "NUMERO_DOCUMENTO"}, {"name": "x"}, "?"]
+    as_export(SOURCES["t_otro_persexpupoli_sigepperexpo"], path, {"columns": columns}, out)
+    assert out.read_text().splitlines() == ["NUMERO_DOCUMENTO", "1"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_a_committed_part_that_was_damaged_later_is_named_not_read(
+    rt: TestRuntime, damage: str
+) -> None:
+    from cauce.apps.contracting.errors import PartitionDamaged
+
+    pep = "t_otro_persexpupoli_sigepperexpo"
+    assert rt.run(synth, scale="tiny", date=DAY).succeeded
+    assert rt.run(etl, partition=DAY, source=["pep"]).succeeded
+    (part,) = rawzone.local_paths(rt.bucket("raw"), pep, date.fromisoformat(DAY))
+    if damage == "deleted":
+        part.unlink()
+    else:
+        part.write_bytes(part.read_bytes()[:100])
+    with pytest.raises(PartitionDamaged, match="is missing or not Parquet") as refused:
+        rawzone.local_paths(rt.bucket("raw"), pep, date.fromisoformat(DAY))
+    assert refused.value.hint and "etl --partition 2023-04-16" in refused.value.hint
+
+
+@pytest.mark.parametrize(
+    ("paco", "reason"),
+    [
+        ("http://[::1", "not a valid address"),
+        ("ftp://files.example", "not an http or https address"),
+        ("notaurl", "not an http or https address"),
+    ],
+)
+def test_a_paco_address_that_is_no_url_fails_at_once(
+    tmp_path: Path, paco: str, reason: str
+) -> None:
+    from cauce.apps.contracting.download import _fetch_file
+    from cauce.connectors.soda import RetryPolicy
+
+    with pytest.raises(ContractingError, match=reason) as refused:
+        _fetch_file(
+            f"{paco}/r.csv", tmp_path / "r.csv", RetryPolicy(attempts=1), 1.0, lambda: False
+        )
+    assert refused.value.hint == "check the paco setting"
+
+
+def test_a_cancelled_run_starts_no_further_source() -> None:
+    """Ctrl-C during `etl` or `download`: the source running ends, the next ones do not start."""
+    from types import SimpleNamespace
+
+    from cauce.apps.contracting.jobs_in import each_source
+
+    ctx = SimpleNamespace(cancelled=False, progress=lambda *args: None)
+    started: list[str] = []
+
+    def step(src: Any) -> None:
+        started.append(src.key)
+        ctx.cancelled = True  # Ctrl-C while the first source runs
+
+    sources = list(SOURCES.values())[:3]
+    with pytest.raises(RunCancelled, match="cancelled after 1 of 3 source"):
+        each_source(ctx, sources, step, what="source(s)", hint="")  # type: ignore[arg-type]
+    assert started == [sources[0].key]

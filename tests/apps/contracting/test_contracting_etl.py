@@ -163,6 +163,7 @@ def cancelled(name: str, *, newline: str = "\n", rows: int = 1) -> str:
         ("cp1252", "\r\n", b"", "cp1252"),
         ("utf-16-le", "\n", b"\xff\xfe", "utf-16-le"),
         ("utf-16-be", "\r\n", b"\xfe\xff", "utf-16-be"),
+        ("cp1252", "\r", b"", "cp1252"),  # Excel's "CSV (Macintosh)": records end in \r alone
     ],
 )
 def test_bom_crlf_utf16_and_cp1252_exports_read_alike(
@@ -317,3 +318,14 @@ def test_contracts_read_as_annex_1_models_them_and_extra_columns_are_ignored(
         "tipo_estado_contrato=En ejecución",
         "tipo_estado_contrato=__HIVE_DEFAULT_PARTITION__",
     ]
+
+
+def test_the_run_summary_names_a_date_pattern_whole(tmp_path: Path) -> None:
+    """A reason is counted by its kind; a date pattern's colons are part of it."""
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]
+    output, _, quarantined = etl_of(
+        pep, [{"NUMERO_DOCUMENTO": "1", "FECHA_VINCULACION": "26/04/2016"}], tmp_path
+    )
+    pattern = next(c.pattern for c in pep.columns if c.header == "FECHA_VINCULACION")
+    assert ":" in pattern and quarantined[0]["value"] == "26/04/2016"
+    assert dict(output.reasons) == {f"FECHA_VINCULACION: not a timestamp in {pattern}": 1}

@@ -297,3 +297,33 @@ def test_a_batch_failing_after_its_warehouse_commit_is_applied_once(rt, monkeypa
     assert flags == {"CO1.REQ.0000001": "No", "CO1.REQ.0000002": "No", "CO1.REQ.0000003": "Si"}
     assert [m["id_no_contrato"] for m in seen(rt)] == ["CO1.REQ.0000001", "CO1.REQ.0000003"]
     assert len(rt.runs("alert", status="failed")) == 1
+
+
+def test_a_record_without_a_usable_contract_id_is_quarantined_and_its_batch_goes_on(rt):
+    """One such record used to fail its whole batch, good records included, into the DLQ."""
+    put(
+        rt,
+        record(1, "100459"),
+        {},
+        "not a record",  # type: ignore[arg-type]
+        record(2, "100500", id_no_contrato="C" * 101),
+        record(3, "100500"),
+    )
+    assert {contract for contract, _ in alerts(rt)} == {"CO1.REQ.0000001", "CO1.REQ.0000003"}
+    bucket = rt.bucket("quarantine")
+    kept = [json.loads(bucket.get(o.key)) for o in bucket.list("t_streaming_contracts/")]
+    assert sorted((q["seq"], q["reason"]) for q in kept) == [
+        (2, "no id_no_contrato"),
+        (3, "not a JSON object"),
+        (4, "id_no_contrato longer than 100 characters"),
+    ]
+    assert rt.dlq("alert") == []
+    assert rt.warehouse("results").checkpoint(checkpoint_name("contracts", 0))["seq"] == 5
+
+
+def test_a_batch_of_records_it_cannot_alert_still_moves_the_checkpoint(rt):
+    put(rt, {}, {"id_no_contrato": " "})
+    assert alerts(rt) == {} and rt.dlq("alert") == []
+    assert rt.warehouse("results").checkpoint(checkpoint_name("contracts", 0))["seq"] == 2
+    put(rt, record(1, "100459"))
+    assert {contract for contract, _ in alerts(rt)} == {"CO1.REQ.0000001"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -13,11 +14,26 @@ from typing import Any
 
 import pytest
 
-from cauce.apps.opendata import Finding, Limits, Snapshot, app, criterion, harvest, report
+from cauce.apps.opendata import (
+    Finding,
+    Limits,
+    Snapshot,
+    app,
+    criterion,
+    harvest,
+    report,
+)
 from cauce.apps.opendata.catalog import object_key
+from cauce.apps.opendata.inventory import Asset
+from cauce.connectors.soda import SodaClient
 from cauce.connectors.soda.portal import Dataset, Portal, PortalState, csv_bytes
+from cauce.errors import ConfigError
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
+from worker_signal import handled_while_busy
+
+# the module, which the app's job of the same name hides as an attribute of the package
+harvest_module = importlib.import_module("cauce.apps.opendata.harvest")
 
 START = datetime(
     2026, 3, 2, 12, 0, tzinfo=UTC
@@ -274,3 +290,98 @@ def test_a_queued_download_is_profiled_against_the_portal_setting_not_the_old_po
         chain.rt.drain()  # the old portal is gone; the setting names the running one
         assert chain.rt.dlq("downloaded") == []
         assert {v["ID"] for v in chain.items("versions")} == set(chain.state.datasets)
+
+
+def test_ids_that_are_not_dataset_ids_are_refused_before_anything_is_written(
+    chain: Chain,
+) -> None:
+    run = chain.rt.run(harvest, ids=["it5q-hg94,../../../escaped"])
+    assert not run.succeeded and "'../../../escaped' is not a Socrata dataset id" in run.error
+    assert chain.state.requests == [] and not (chain.rt.home.parent / "escaped").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"ID": "../../etc", "TIME": "2026-03-02T12:00:00Z"}, "not a Socrata dataset id"),
+        ({"ID": "it5q-hg94"}, "has no TIME text"),
+        ({"ID": "it5q-hg94", "TIME": "yesterday"}, "'yesterday' is not an ISO time"),
+        ({"TIME": 5}, "has no ID or TIME text"),
+        (["it5q-hg94"], "must be a JSON object"),
+    ],
+)
+def test_a_message_the_harvest_did_not_send_waits_in_the_dead_letter_queue(
+    chain: Chain, body: Any, reason: str
+) -> None:
+    """Anyone may `cauce send` to the queue: such a message ends in the DLQ with one line."""
+    chain.rt.queue("downloaded").send(body)
+    chain.rt.drain()
+    assert [m.body for m in chain.rt.dlq("downloaded")] == [body]
+    error = chain.rt.dlq_errors("downloaded")[0] or ""
+    assert reason in error.splitlines()[0] and "Traceback" not in error.splitlines()[0]
+    assert chain.items("versions") == [] and chain.state.requests == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("page_size", 0),
+        ("page_size", 50_001),
+        ("concurrency", 0),
+        ("timeout", -1),
+        ("retries", 0),
+        ("backoff", -1),
+        ("mostly_null", 7),
+        ("duplicate_share", -0.1),
+        ("stale_days", -1),
+    ],
+)
+def test_settings_out_of_range_are_refused_naming_the_setting(setting: str, value: float) -> None:
+    """A page of 0 rows would page forever; a negative timeout fails inside httpx."""
+    with (
+        pytest.raises(ConfigError, match=f"{setting}: .* is invalid") as refused,
+        TestRuntime(app, settings={setting: value}),
+    ):
+        pass
+    assert refused.value.hint
+
+
+def test_ctrl_c_reaches_a_harvest_while_a_download_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harvest waits for its downloads in worker threads: Ctrl-C must not wait for them."""
+
+    def harvest_with(task: Callable[[], None]) -> None:
+        monkeypatch.setattr(harvest_module, "download", lambda *args, **kwargs: task())
+        list(harvest_module.download_all(None, [Asset("abcd-1234")], tmp_path))  # type: ignore[arg-type]
+
+    assert handled_while_busy(harvest_with)
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line(chain: Chain, tmp_path: Path) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    run = chain.rt.run(report, out=str(taken / "report"))
+    assert not run.succeeded and run.error is not None
+    assert "cannot write into folder" in run.error and "a-file/report" in run.error
+
+
+def test_a_view_of_odd_shape_still_gives_a_version_and_its_criteria_run(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rowsUpdatedAt` as text and columns that are not objects: a portal's answer is input."""
+    real = SodaClient.metadata
+
+    def odd(self: SodaClient, dataset: str) -> dict[str, Any]:
+        view = real(self, dataset)
+        if dataset != "it5q-hg94":
+            return view
+        columns = ["fieldName", None, {"fieldName": "valor", "dataTypeName": 5}]
+        return {**view, "rowsUpdatedAt": "yesterday", "columns": columns}
+
+    monkeypatch.setattr(SodaClient, "metadata", odd)
+    chain.harvest(ids=["it5q-hg94"])
+    (version,) = chain.items("versions")
+    assert version["ROWS_UPDATED_AT"] is None
+    assert version["SNAPSHOT"]["declared"] == {"valor": "5"}
+    assert chain.rt.dlq("downloaded") == [] and chain.rt.runs(status="failed") == []

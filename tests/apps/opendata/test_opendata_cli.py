@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from cauce.connectors.soda.portal import Dataset, Portal, PortalState
+from cli_runner import clean_environment, in_process
 
 CAUCE = Path(sys.executable).with_name("cauce")
 
@@ -90,3 +91,17 @@ def test_a_harvest_run_from_the_command_line(
     result = json.loads(done.stdout[done.stdout.index("{") :])
     assert (result["datasets"], result["downloaded"]) == (2, 2)
     assert sorted(p.name for p in tmp_path.rglob("*.csv")) == ["gt2j-8ykr.csv", "it5q-hg94.csv"]
+
+
+def test_a_setting_out_of_range_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_environment(monkeypatch, tmp_path)
+    cauce_here = in_process(capsys)
+    refused = cauce_here("run", "opendata", "harvest", "--page-size", "0")
+    assert refused.status != 0 and "Traceback" not in refused.err
+    assert "page_size: 0 from option --page-size is invalid" in refused.err
+    # a constrained setting is still a number on the command line
+    assert "--page-size INTEGER" in cauce_here("run", "opendata", "harvest", "--help").out
+    wrong = cauce_here("run", "opendata", "harvest", "--concurrency", "four")
+    assert wrong.status != 0 and "'four' is not a valid integer" in wrong.err

@@ -88,7 +88,7 @@ def test_assets_from_metadata_and_split_ids() -> None:
         "metadata": {"custom_fields": {"Contacto": {"Correo": "a@b.co"}}},
     }
     assert Asset.from_metadata(view) == Asset("abcd-1234", "N", "Dueño", "a@b.co", "C")
-    assert split_values(["a,b", " c ", ""]) == ("a", "b", "c")
+    assert split_values(["a,b", " c ", "", "a"]) == ("a", "b", "c")
 
 
 def test_filters_hold_when_the_portal_ignores_where(
@@ -110,3 +110,30 @@ def test_filters_hold_when_the_portal_ignores_where(
     assert [a.id for a in read_inventory(soda, INVENTORY_ID, Selection(ids=("jbjy-vk9h",)))] == [
         "jbjy-vk9h"
     ]
+
+
+def test_an_inventory_row_whose_id_is_not_a_dataset_id_or_seen_before_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A portal's inventory names the ids the harvest turns into URLs and folders."""
+    import httpx
+
+    rows = [
+        {"uid": "../../etc", "name": "evil"},
+        {"uid": "abcd-1234", "name": "fine"},
+        {"uid": "abcd-1234", "name": "listed twice"},  # downloaded once, not twice at once
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == f"/api/views/{INVENTORY_ID}.json":
+            return httpx.Response(
+                200, json={"columns": [{"fieldName": "uid"}, {"fieldName": "name"}]}
+            )
+        offset = int(request.url.params.get("$offset", "0"))
+        return httpx.Response(200, json=rows if offset == 0 else [])
+
+    transport = httpx.MockTransport(answer)
+    with SodaClient("http://portal.test", transport=transport) as soda:
+        assets = read_inventory(soda, INVENTORY_ID, Selection(types=(), audiences=(), limit=None))
+    assert [a.id for a in assets] == ["abcd-1234"]
+    assert "'evil' skipped" in caplog.text and "not a Socrata dataset id" in caplog.text

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import polars as pl
@@ -13,6 +14,7 @@ import pytest
 
 from cauce.apps.opendata.synth import catalogue
 from cauce.connectors.soda.portal import INVENTORY_ID, Portal, PortalState, csv_bytes
+from cauce.errors import CauceError
 
 
 @pytest.fixture
@@ -186,3 +188,33 @@ def test_controls_over_http(http: httpx.Client, state: PortalState) -> None:
     assert http.post("/_portal/explode", json={}).status_code == 404
     log = http.get("/_portal/requests").json()
     assert [entry["status"] for entry in log if entry["dataset"] == "gt2j-8ykr"] == [502, 403]
+
+
+def test_the_same_seed_serves_the_same_bytes() -> None:
+    """The synthetic catalogue and its inventory are a function of the seed (and the moment)."""
+
+    def served(seed: int) -> list[bytes]:
+        found = catalogue(8, seed=seed, now=datetime(2026, 3, 2, tzinfo=UTC))
+        inventory = PortalState.of(found, extras=3, seed=seed).inventory().frame
+        return [csv_bytes(d.frame) + str(d.rows_updated_at).encode() for d in found] + [
+            csv_bytes(inventory)
+        ]
+
+    assert served(3) == served(3)
+    assert served(3) != served(4)
+
+
+@pytest.mark.parametrize(
+    ("drop", "fail", "expected"),
+    [
+        ((), ("it5q-hg94:abc",), "--fail 'it5q-hg94:abc'"),
+        (("jbjy-vk9h:4o3",), (), "--drop 'jbjy-vk9h:4o3'"),
+        ((), ("nope-0000:1",), "no dataset 'nope-0000'"),
+    ],
+)
+def test_fault_options_that_are_not_faults_are_one_line_with_the_ids(
+    state: PortalState, drop: tuple[str, ...], fail: tuple[str, ...], expected: str
+) -> None:
+    with pytest.raises(CauceError, match=expected) as refused:
+        state.apply(drop=drop, fail=fail)
+    assert refused.value.hint and "jbjy-vk9h" in refused.value.hint

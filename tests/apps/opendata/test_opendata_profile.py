@@ -119,6 +119,17 @@ def test_malformed_files_give_a_profile_with_their_problems(
     assert profile.sha256 == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b'"a","b"\r"1","x"\r"2","y"\r', b'"a","b"\n"1","x\x00y"\n"2","y"\n'],
+    ids=["records-ending-in-cr", "a-stray-nul-in-a-value"],
+)
+def test_cr_line_ends_and_a_stray_nul_are_still_a_csv(tmp_path: Path, data: bytes) -> None:
+    profile = profile_csv(write(tmp_path, data))
+    assert (profile.rows, [c.name for c in profile.columns]) == (2, ["a", "b"])
+    assert profile.columns[0].type == "integer" and profile.problems == ()
+
+
 def test_invalid_bytes_late_in_a_file_switch_to_latin1(tmp_path: Path) -> None:
     data = b"city,n\n" + b"Cali,1\n" * 30_000 + "Popayán,2\n".encode("latin-1")
     profile = profile_csv(write(tmp_path, data))

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 
+from cauce import RunCancelled
 from cauce.connectors.soda import (
     DatasetForbidden,
     DatasetGone,
@@ -245,3 +247,107 @@ def test_timeouts_and_refused_connections_end_as_unavailable(waits: Waits) -> No
         pytest.raises(SodaUnavailable, match="ConnectError"),
     ):
         closed.metadata("gt2j-8ykr")
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    ["../../etc", "jbjy-vk9h/../x", "a b", "JBJY-VK9H", "jbjy-vk9h?x=1", "-rf", "ñand-ú000"],
+)
+def test_an_id_that_is_not_a_dataset_id_is_refused_before_any_request(
+    soda: SodaClient, state: PortalState, tmp_path: Path, dataset: str
+) -> None:
+    """An id becomes a URL path and a file name: `..` or `/` would reach elsewhere."""
+    for call in (
+        lambda: soda.download_csv(dataset, tmp_path / "into" / "x.csv"),
+        lambda: soda.metadata(dataset),
+        lambda: soda.rows(dataset),
+    ):
+        with pytest.raises(SodaRequestError, match="not a Socrata dataset id") as refused:
+            call()
+        assert refused.value.hint and "jbjy-vk9h" in refused.value.hint
+    assert state.requests == [] and not (tmp_path / "into").exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://portal.example", "file:///etc", "javascript:x", "http://[::1"]
+)
+def test_a_portal_that_is_not_an_http_address_is_refused_at_once(url: str) -> None:
+    with pytest.raises(SodaRequestError, match=r"^portal .* is not a.* address") as refused:
+        SodaClient(url)
+    assert refused.value.hint
+
+
+def mock_portal(answer: httpx.Response, waits: Waits) -> SodaClient:
+    """A client of a portal that answers every request with ``answer``."""
+    transport = httpx.MockTransport(lambda request: answer)
+    return SodaClient(
+        "http://portal.test", retry=RetryPolicy(attempts=2), sleep=waits, transport=transport
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "call", "reason"),
+    [
+        (httpx.Response(200, json=["a", 1]), "metadata", "JSON but not an object"),
+        (httpx.Response(200, json={"error": "x"}), "rows", "JSON but not a list of rows"),
+        (httpx.Response(200, json=[1, 2]), "rows", "JSON but not a list of rows"),
+        (httpx.Response(200, text="<html>Mantenimiento</html>"), "metadata", "not JSON"),
+        (
+            httpx.Response(
+                200, text="<html>Mantenimiento</html>", headers={"Content-Type": "text/html"}
+            ),
+            "download",
+            "an HTML page, not CSV",
+        ),
+    ],
+)
+def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
+    answer: httpx.Response, call: str, reason: str, waits: Waits, tmp_path: Path
+) -> None:
+    """A maintenance page sent with 200, or JSON that is not what the endpoint returns, is no
+    view, no rows and no CSV: it is retried, then reported in one line."""
+    calls = {
+        "metadata": lambda soda: soda.metadata("jbjy-vk9h"),
+        "rows": lambda soda: soda.rows("jbjy-vk9h"),
+        "download": lambda soda: soda.download_csv("jbjy-vk9h", tmp_path / "j.csv"),
+    }
+    with (
+        mock_portal(answer, waits) as soda,
+        pytest.raises(SodaUnavailable, match=reason) as failed,
+    ):
+        calls[call](soda)
+    assert len(waits) == 1 and failed.value.hint
+    if call == "download":
+        assert marker_for(tmp_path / "j.csv").exists()  # resumes at the page, not from zero
+
+
+def test_a_cancelled_download_stops_at_its_next_chunk_and_resumes_there(
+    portal: Portal, state: PortalState, tmp_path: Path
+) -> None:
+    """Ctrl-C during a harvest waits for no download to finish (a large one takes hours)."""
+    answers = iter([False])  # the first chunk goes on; the next one finds the run cancelled
+    dest = tmp_path / "j.csv"
+    with (
+        SodaClient(portal.url, page_size=100, cancelled=lambda: next(answers, True)) as soda,
+        pytest.raises(RunCancelled, match="page 2 of jbjy-vk9h; it resumes there"),
+    ):
+        soda.download_csv("jbjy-vk9h", dest)
+    assert marker_for(dest).exists()
+    with SodaClient(portal.url, page_size=100) as soda:
+        result = soda.download_csv("jbjy-vk9h", dest)
+    assert result.resumed_at_page == 1
+    assert dest.read_bytes() == csv_bytes(state.datasets["jbjy-vk9h"].frame)
+
+
+def test_a_wait_before_a_retry_ends_when_the_run_is_cancelled(
+    portal: Portal, state: PortalState
+) -> None:
+    """A Retry-After of a minute does not hold up Ctrl-C: the wait looks at ``cancelled``."""
+    looks = iter([False, False])  # two naps of the wait, then the run is cancelled
+    state.throttle("gt2j-8ykr", times=5, retry_after=60)
+    with (
+        SodaClient(portal.url, cancelled=lambda: next(looks, True)) as soda,
+        pytest.raises(RunCancelled, match="while waiting to ask the portal again"),
+    ):
+        soda.metadata("gt2j-8ykr")
+    assert next(looks, "spent") == "spent"

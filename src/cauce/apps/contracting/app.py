@@ -5,7 +5,12 @@ Other modules of the app declare their jobs, settings and resources on this ``ap
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from annotated_types import Gt
+
 from cauce import App
+from cauce.connectors.soda.client import Attempts, Backoff, PageSize, Timeout
 
 app = App(
     "contracting",
@@ -36,18 +41,18 @@ app_token = app.setting(
     help="Socrata app token, sent as X-App-Token (avoids throttling)",
 )
 page_size = app.setting(
-    "page_size", int, default=50_000, help="rows per SODA page ($limit); 50,000 at most"
+    "page_size", PageSize, default=50_000, help="rows per SODA page ($limit); 50,000 at most"
 )
-timeout = app.setting("timeout", float, default=60.0, help="seconds before a request times out")
+timeout = app.setting("timeout", Timeout, default=60.0, help="seconds before a request times out")
 retries = app.setting(
-    "retries", int, default=5, help="attempts per request (429, 5xx, timeouts), as opendata"
+    "retries", Attempts, default=5, help="attempts per request (429, 5xx, timeouts), as opendata"
 )
 backoff = app.setting(
-    "backoff", float, default=1.0, help="seconds before the first retry, doubled for each next"
+    "backoff", Backoff, default=1.0, help="seconds before the first retry, doubled for each next"
 )
 etl_lease = app.setting(
     "etl_lease",
-    float,
+    Annotated[float, Gt(0)],
     default=120.0,
     help="seconds a killed ETL run keeps its source and date locked (renewed while it runs)",
 )

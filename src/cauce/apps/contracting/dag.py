@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+WAKE = 0.5  # seconds the calling thread waits for a step at most before looking again
 
 
 class Skip(Exception):
@@ -84,7 +85,8 @@ class Graph:
                     running[pool.submit(_call, step)] = (step.name, time.perf_counter())
                 if not running:
                     continue
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                # with a timeout: a signal (Ctrl-C) is handled in this thread only when it wakes
+                finished, _ = wait(list(running), timeout=WAKE, return_when=FIRST_COMPLETED)
                 for future in finished:
                     name, began = running.pop(future)
                     seconds = time.perf_counter() - began

@@ -9,18 +9,19 @@ through the dataset's ``columns[]``, dates in the source's export pattern. One E
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import polars as pl
 
-from cauce import Context
+from cauce import Context, RunCancelled
 from cauce.apps.contracting.errors import ContractingError
 from cauce.apps.contracting.sources import Source, date_columns
 from cauce.apps.contracting.synth.background import STRFTIME
 from cauce.connectors.soda import RetryPolicy, SodaClient, SodaError
+from cauce.connectors.soda.client import wait_unless_cancelled
 
 FLOATING = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$"
 
@@ -50,9 +51,12 @@ def fetch(ctx: Context, src: Source) -> Fetched:
     folder = ctx.workdir / "download"
     folder.mkdir(parents=True, exist_ok=True)
     retry = RetryPolicy(attempts=settings.retries, backoff=settings.backoff)
+
+    def cancelled() -> bool:  # looked at in retry waits and per chunk: the weekly fetches in
+        return ctx.cancelled  # worker threads, which Ctrl-C does not interrupt
     if src.dataset is None:
         url = f"{settings.paco.rstrip('/')}/{src.file}"
-        return _fetch_file(url, folder / src.file, retry, settings.timeout)
+        return _fetch_file(url, folder / src.file, retry, settings.timeout, cancelled)
     try:
         with SodaClient(
             settings.portal,
@@ -60,6 +64,7 @@ def fetch(ctx: Context, src: Source) -> Fetched:
             timeout=settings.timeout,
             retry=retry,
             page_size=settings.page_size,
+            cancelled=cancelled,
         ) as soda:
             view = soda.metadata(src.dataset)
             result = soda.download_csv(src.dataset, folder / f"{src.dataset}.csv")
@@ -76,8 +81,20 @@ def fetch(ctx: Context, src: Source) -> Fetched:
 
 def as_export(src: Source, path: Path, view: dict, target: Path) -> None:
     """Rewrite a SODA CSV download as the bulk export: display names, the export's date format."""
-    names = {c["fieldName"]: c.get("name", c["fieldName"]) for c in view.get("columns", [])}
-    frame = pl.read_csv(path, infer_schema=False)
+    names = {
+        c["fieldName"]: c.get("name") or c["fieldName"]
+        for c in view.get("columns", [])
+        if isinstance(c, dict) and c.get("fieldName")
+    }
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.PolarsError as err:  # ragged, cut, empty or not UTF-8
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise ContractingError(
+            f"{src.dataset} ({src.file}): the portal's CSV cannot be read: {reason}",
+            hint="download it again; if it persists, put the bulk export in bucket staging by "
+            f"hand (cauce put contracting staging 'origen/{src.file}' FILE)",
+        ) from None
     frame = frame.rename({f: names[f] for f in frame.columns if f in names})
     patterns = {c.header: c.pattern for c in date_columns(src)}
     frame = frame.with_columns(
@@ -96,14 +113,28 @@ def as_export(src: Source, path: Path, view: dict, target: Path) -> None:
     frame.write_csv(target)
 
 
-def _fetch_file(url: str, target: Path, retry: RetryPolicy, timeout: float) -> Fetched:
-    """A plain file by HTTP, retried on 429/5xx and broken connections like SODA requests."""
+def _fetch_file(
+    url: str, target: Path, retry: RetryPolicy, timeout: float, cancelled: Callable[[], bool]
+) -> Fetched:
+    """A plain file by HTTP, retried on 429/5xx and broken connections like SODA requests;
+    `RunCancelled` at the next chunk or retry wait once ``cancelled()``; an address that is no
+    http(s) URL fails at once."""
+    try:
+        scheme = httpx.URL(url).scheme
+    except httpx.InvalidURL as err:
+        raise ContractingError(f"{url}: not a valid address: {err}",
+                               hint="check the paco setting") from None
+    if scheme not in ("http", "https"):
+        raise ContractingError(f"{url}: not an http or https address",
+                               hint="check the paco setting") from None
     for attempt in range(1, max(1, retry.attempts) + 1):
         try:
             with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
                 if response.status_code == 200:
                     with target.open("wb") as out:
                         for chunk in response.iter_bytes(1 << 20):
+                            if cancelled():
+                                raise RunCancelled(f"cancelled while downloading {url}")
                             out.write(chunk)
                     rows = max(0, sum(1 for _ in target.open("rb")) - 1)
                     return Fetched(target, rows, 1, url)
@@ -113,7 +144,7 @@ def _fetch_file(url: str, target: Path, retry: RetryPolicy, timeout: float) -> F
         except httpx.TransportError as err:
             problem = f"{type(err).__name__}: {err}"
         if attempt < retry.attempts:
-            time.sleep(retry.wait(attempt, None))
+            wait_unless_cancelled(retry.wait(attempt, None), cancelled)
     raise ContractingError(
         f"{url}: {problem} after {retry.attempts} attempt(s)", hint="it is retried on the next run"
     )

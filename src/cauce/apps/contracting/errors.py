@@ -4,9 +4,11 @@
 CauceError
 └── ContractingError
     ├── SourceMissing      a source's export is not in the staging bucket (or its raw partition
-    │                      is not committed)
+    │   │                  is not committed)
+    │   └── PartitionDamaged  a committed raw partition lists a part that is gone or not Parquet
     ├── HeaderMismatch     an export's header lacks columns the ETL needs, or has unknown ones
     ├── SourceUnreadable   an export cannot be read at all (not CSV, empty, wrong encoding)
+    ├── SettingInvalid     a setting or option has a value the app cannot use
     └── PartitionBusy      another ETL run holds the lease of the same table and date
 ```
 """
@@ -24,12 +26,20 @@ class SourceMissing(ContractingError):
     """A source's data is not where it was looked for."""
 
 
+class PartitionDamaged(SourceMissing):
+    """A committed raw partition lists a part that is gone or is not Parquet."""
+
+
 class HeaderMismatch(ContractingError):
     """An export's header does not have the columns the original's ETL reads."""
 
 
 class SourceUnreadable(ContractingError):
     """An export cannot be read as CSV."""
+
+
+class SettingInvalid(ContractingError):
+    """A setting or option has a value the app cannot use."""
 
 
 class PartitionBusy(ContractingError):

@@ -45,7 +45,7 @@ import pyarrow as pa
 
 from cauce import textfiles
 from cauce.apps.contracting import javatime
-from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
+from cauce.apps.contracting.errors import HeaderMismatch, SettingInvalid, SourceUnreadable
 from cauce.apps.contracting.rawzone import partition_folder
 from cauce.apps.contracting.sources import Column, Source
 
@@ -57,6 +57,7 @@ _CAST_KINDS = ("decimal", "int", "int text", "date", "timestamp")
 # refuses the C1 control bytes Latin-1 has)
 _DUCKDB_ENCODINGS = {textfiles.UTF8: "utf-8", "utf-16-le": "utf-16"}
 _BAD_BYTES = "INVALID ENCODING"  # DuckDB's reject for bytes that are not UTF-8
+_NULLED = ": null in the raw zone"  # the end of a quarantined value's reason
 
 
 @dataclass
@@ -145,7 +146,8 @@ def read_header(file: Readable) -> list[str]:
         head = handle.read(HEAD)
     text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
     try:
-        first = next(csv.reader(io.StringIO(text)), None)
+        # newline="": a record may end in \r alone (Excel's "CSV (Macintosh)"), as DuckDB reads
+        first = next(csv.reader(io.StringIO(text, newline="")), None)
     except csv.Error as err:
         raise SourceUnreadable(f"{file.path.name}: the header cannot be read: {err}") from None
     if not first or first == [""]:
@@ -240,14 +242,29 @@ def rules_sql(column: Column, ref: str) -> str:
 
 def _reason(column: Column) -> str:
     if column.kind == "decimal":
-        return f"not a number (decimal({column.precision},{column.scale})): null in the raw zone"
+        return f"not a number (decimal({column.precision},{column.scale})){_NULLED}"
     if column.kind in ("int", "int text"):
-        return "not an integer: null in the raw zone"
-    return f"not a {column.kind} in {column.pattern}: null in the raw zone"
+        return f"not an integer{_NULLED}"
+    return f"not a {column.kind} in {column.pattern}{_NULLED}"
 
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def check_memory_limit(value: str) -> str:
+    """``value`` if DuckDB takes it as a memory limit (4GB, 500MiB, 80%); SettingInvalid if not."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = {javatime.quote(value)}")
+    except duckdb.Error:
+        raise SettingInvalid(
+            f"etl_memory {value!r} is not a memory size",
+            hint="write it as DuckDB does, e.g. 4GB or 500MB (setting etl_memory)",
+        ) from None
+    finally:
+        con.close()
+    return value
 
 
 def transform(
@@ -429,8 +446,11 @@ class _Load:
                 f"INSERT INTO q SELECT {source}, {file_name}, line, header, value, reason "
                 "FROM nulled"
             )
+        # a record's reason is DuckDB's error type (its details differ per line); a value's is
+        # the cast's, whose date pattern may hold colons (MM/dd/yyyy HH:mm:ss)
         counts = self.con.execute(
-            "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ':', 1), count(*) "
+            "SELECT CASE WHEN \"column\" IS NULL THEN split_part(reason, ':', 1) ELSE "
+            f"\"column\" || ': ' || regexp_replace(reason, '{_NULLED}$', '') END, count(*) "
             "FROM q GROUP BY 1"
         ).fetchall()
         output.reasons.update({reason: n for reason, n in counts})

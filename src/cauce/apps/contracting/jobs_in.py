@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 from annotated_types import Ge, Interval
 
-from cauce import Context, ObjectNotFound, daily
+from cauce import Context, ObjectNotFound, RunCancelled, daily
 from cauce.apps.contracting import lease, rawzone
 from cauce.apps.contracting.app import app, leases, quarantine, raw, staging
-from cauce.apps.contracting.errors import ContractingError, SourceMissing
+from cauce.apps.contracting.errors import ContractingError, SettingInvalid, SourceMissing
 from cauce.apps.contracting.scales import SCALES
 from cauce.apps.contracting.sources import SOURCES, Source, source
 from cauce.apps.contracting.watch import put_own
@@ -42,8 +42,19 @@ def staging_key(src: Source) -> str:
     return f"origen/{src.file}"
 
 
+def iso_day(text: str, option: str) -> date:
+    """``text`` as a date (2023-04-16); one line naming ``option`` when it is no day."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SettingInvalid(
+            f"{option} {text!r} is not a date", hint="write it like 2023-04-16"
+        ) from None
+
+
 def chosen(names: list[str]) -> list[Source]:
-    """Sources named by table, short name, dataset id or file name; all when none is named."""
+    """Sources named by table, short name, dataset id or file name; all when none is named
+    (``--source ''``, from an empty variable, names none: refused rather than taken as all)."""
     if not names:
         return list(SOURCES.values())
     by_short = {short: key for key, short in SHORT.items()}
@@ -56,6 +67,11 @@ def chosen(names: list[str]) -> list[Source]:
                 f"unknown source {name!r}",
                 hint=f"use one of: {', '.join(SHORT.values())} (or a table name or dataset id)",
             ) from None
+    if not picked:
+        raise ContractingError(
+            f"--source {', '.join(map(repr, names))} names no source",
+            hint=f"use one of: {', '.join(SHORT.values())}, or leave --source out for all",
+        )
     return picked
 
 
@@ -119,10 +135,13 @@ def each_source(
     hint: str,
 ) -> dict[str, Any]:
     """``step`` for every source, one failing not stopping the others; their results by table
-    (None: nothing to report), or one error listing the failed ones at the end."""
+    (None: nothing to report), or one error listing the failed ones at the end. A cancelled run
+    (Ctrl-C) starts no further source."""
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
     for done, src in enumerate(sources, 1):
+        if ctx.cancelled:
+            raise RunCancelled(f"cancelled after {done - 1} of {len(sources)} {what}")
         try:
             result = step(src)
             if result is not None:
@@ -143,7 +162,10 @@ def each_source(
 
 
 def _etl(ctx: Context, sources: list[Source]) -> dict[str, Any]:
+    from cauce.apps.contracting.etl import check_memory_limit  # DuckDB
+
     day = _day(ctx)
+    check_memory_limit(ctx.settings.etl_memory)
     results = each_source(
         ctx,
         sources,
@@ -244,6 +266,7 @@ def synth(
     irregularities, and their expected indicator values in truth/<date>.json."""
     from cauce.apps.contracting.synth import write_synthetic  # NumPy, Polars
 
+    date = iso_day(date, "--date").isoformat()
     if scale not in SCALES:
         raise ContractingError(f"unknown scale {scale!r}", hint=f"use one of {', '.join(SCALES)}")
     started = time.perf_counter()

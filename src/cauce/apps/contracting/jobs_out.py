@@ -20,11 +20,12 @@ from cauce import CauceError, Context, Runtime, daily, weekly
 from cauce.apps.contracting import rawzone
 from cauce.apps.contracting.app import app, raw
 from cauce.apps.contracting.dag import FAILED, OK, SKIPPED, Done, Graph, Skip
-from cauce.apps.contracting.errors import SourceMissing
+from cauce.apps.contracting.errors import PartitionDamaged, SourceMissing
 from cauce.apps.contracting.formats import cop, miles
-from cauce.apps.contracting.jobs_in import SHORT, download_source, etl_source
+from cauce.apps.contracting.jobs_in import SHORT, download_source, etl_source, iso_day
 from cauce.apps.contracting.sources import SOURCES
 
+log = logging.getLogger("cauce.apps.contracting")
 # Ibis, PyArrow, Polars, Altair and httpx load when a run first needs them: declaring these jobs
 # (`cauce apps`, every worker's start) imports none of them.
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ def _committed_files(day: date, tables: list[str] | None = None) -> dict[str, li
     for table in tables if tables is not None else list(COLUMNS):
         try:
             files[table] = rawzone.local_paths(raw, table, day)
+        except PartitionDamaged as err:  # skipped as missing, and said why
+            log.warning("%s (hint: %s)", err.message, err.hint)
+            files[table] = None
         except SourceMissing:
             files[table] = None
     return files
@@ -165,7 +169,7 @@ def dashboard(
 ) -> dict[str, Any]:
     """The panel (contracts and amounts per indicator, trend, riskiest buyers and suppliers,
     departments, red flags) as an offline HTML page plus a PNG and SVG per chart."""
-    day = date.fromisoformat(fecha) if fecha else None
+    day = iso_day(fecha, "--fecha") if fecha else None
     return _dashboard(ctx, day, ctx.settings["dashboard_images"])
 
 
@@ -309,7 +313,10 @@ def _bind(func: Any, ctx: Context, key: str, day: date) -> Any:
 def weekly_job(ctx: Context) -> dict[str, Any]:
     """The original's weekly DAG for one week (its Sunday): download → ETL per source → each
     indicator after exactly its sources → warehouse load → dashboard."""
+    from cauce.apps.contracting.etl import check_memory_limit  # DuckDB
+
     day = _day(ctx)
+    check_memory_limit(ctx.settings["etl_memory"])
     week = Week(ctx, day)
     started = time.perf_counter()
 

@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from annotated_types import Ge, Interval
+from annotated_types import Ge, Gt, Interval
 
 from cauce import Context, Record, Runtime
 from cauce.durations import parse_duration
@@ -18,7 +18,7 @@ from .jobs_out import results
 
 reference_check = app.setting(
     "reference_check",
-    float,
+    Annotated[float, Gt(0)],
     default=10.0,
     help="seconds between looks into the raw zone for a newer weekly ETL (the stream keeps "
     "running while the new reference loads)",
@@ -131,6 +131,7 @@ def alert(batch: list[Record], ctx: Context) -> dict[str, Any]:
         raw=raw,
         topic=alerts,
         every=ctx.settings["reference_check"],
+        quarantine=quarantine,
     )
 
 

@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cauce import Bucket
-from cauce.apps.contracting.errors import SourceMissing
+from cauce import Bucket, ObjectNotFound
+from cauce.apps.contracting.errors import PartitionDamaged, SourceMissing
 
 if TYPE_CHECKING:
     import duckdb
@@ -121,14 +121,41 @@ def sweep(raw: Bucket, quarantine: Bucket, table: str, day: date) -> int:
 
 
 def local_paths(raw: Bucket, table: str, day: date) -> list[Path]:
-    """The committed Parquet files of a partition, as local files; SourceMissing when none."""
+    """The committed Parquet files of a partition, as local files; SourceMissing when none, or
+    when a part its commit lists is gone or is not Parquet (the partition was damaged after
+    it was written): the ETL of that source and date makes it whole again."""
     commit = committed(raw, table, day)
     if commit is None:
         raise SourceMissing(
             f"{table}: no committed partition {PARTITION}={day.isoformat()} in bucket raw",
             hint=f"run `cauce run contracting etl --partition {day.isoformat()}` first",
         )
-    return [raw.path(key) for key in commit.parts]
+    paths = []
+    for key in commit.parts:
+        try:
+            path = raw.path(key)
+        except ObjectNotFound:
+            path = None
+        if path is None or not _parquet(path):
+            raise PartitionDamaged(
+                f"{table}: part {key} of partition {PARTITION}={day.isoformat()} is missing or "
+                "not Parquet",
+                hint=f"run `cauce run contracting etl --partition {day.isoformat()} --source "
+                f"{table}` again",
+            )
+        paths.append(path)
+    return paths
+
+
+def _parquet(path: Path) -> bool:
+    """Whether ``path`` is there and starts and ends as a Parquet file does (``PAR1``)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+            handle.seek(-4, 2)
+            return head == handle.read(4) == b"PAR1"
+    except OSError:  # gone, a folder, or shorter than the two marks
+        return False
 
 
 def read(con: duckdb.DuckDBPyConnection, raw: Bucket, table: str, day: date) -> Any:

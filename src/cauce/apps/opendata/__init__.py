@@ -37,13 +37,25 @@ from cauce.apps.opendata.harvest import Outcome, download, download_all, has_par
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
 from cauce.apps.opendata.profile import profile_csv
 from cauce.apps.opendata.report import catalogue_sections, write_catalogue_report
-from cauce.connectors.soda import DatasetForbidden, DatasetGone, RetryPolicy, SodaClient
+from cauce.connectors.soda import (
+    Attempts,
+    Backoff,
+    DatasetForbidden,
+    DatasetGone,
+    PageSize,
+    RetryPolicy,
+    SodaClient,
+    Timeout,
+    check_dataset_id,
+)
 from cauce.reports import Section
 
 # The synthetic portal (Polars, NumPy) loads when `portal` or the demo runs: declaring the app
 # (`cauce apps`, every worker's start) imports neither.
 if TYPE_CHECKING:
     from cauce.connectors.soda.portal import PortalState
+
+Share = Annotated[float, Interval(ge=0, le=1)]
 
 __all__ = ["Finding", "Limits", "Snapshot", "app", "criterion"]
 
@@ -73,31 +85,39 @@ categories = app.setting(
     "categories", list[str], default=[], help="categories to harvest; empty: all"
 )
 owners = app.setting("owners", list[str], default=[], help="owners to harvest; empty: all")
-limit = app.setting("limit", int, default=100, help="datasets per harvest, as the original; 0: all")
+limit = app.setting(
+    "limit",
+    Annotated[int, Ge(0)],
+    default=100,
+    help="datasets per harvest, as the original; 0: all",
+)
 page_size = app.setting(
-    "page_size", int, default=50_000, help="rows per SODA page ($limit); 50,000 at most"
+    "page_size", PageSize, default=50_000, help="rows per SODA page ($limit); 50,000 at most"
 )
 concurrency = app.setting(
-    "concurrency", int, default=4, help="datasets downloaded at the same time"
+    "concurrency", Annotated[int, Ge(1)], default=4, help="datasets downloaded at the same time"
 )
 timeout = app.setting(
-    "timeout", float, default=60.0, help="seconds before a SODA request times out"
+    "timeout", Timeout, default=60.0, help="seconds before a SODA request times out"
 )
 retries = app.setting(
-    "retries", int, default=5, help="attempts per SODA request (429, 5xx, timeouts)"
+    "retries", Attempts, default=5, help="attempts per SODA request (429, 5xx, timeouts)"
 )
 backoff = app.setting(
-    "backoff", float, default=1.0, help="seconds before the first retry, doubled for each next"
+    "backoff", Backoff, default=1.0, help="seconds before the first retry, doubled for each next"
 )
 stale_days = app.setting(
-    "stale_days", int, default=365, help="rows older than this many days are stale"
+    "stale_days",
+    Annotated[int, Ge(0)],
+    default=365,
+    help="rows older than this many days are stale",
 )
 mostly_null = app.setting(
-    "mostly_null", float, default=0.95, help="null share that makes a column mostly null"
+    "mostly_null", Share, default=0.95, help="null share that makes a column mostly null"
 )
 duplicate_share = app.setting(
     "duplicate_share",
-    float,
+    Share,
     default=0.05,
     help="duplicate-row share above which the quality criterion warns",
 )
@@ -129,6 +149,7 @@ def client(ctx: Context, base_url: str | None = None) -> SodaClient:
         retry=RetryPolicy(attempts=settings.retries, backoff=settings.backoff),
         page_size=settings.page_size,
         max_connections=max(settings.concurrency, 1) + 2,
+        cancelled=lambda: ctx.cancelled,  # Ctrl-C stops downloads running in worker threads
     )
 
 
@@ -161,7 +182,7 @@ def harvest(
 ) -> dict[str, Any]:
     """Read the asset inventory, download each selected dataset whole into bucket raw, queue it."""
     settings = ctx.settings
-    chosen = split_values(ids)
+    chosen = tuple(check_dataset_id(i) for i in split_values(ids))
     count = limit if limit is not None else (None if chosen else settings.limit)
     selection = Selection(
         types=tuple(type or settings.types),
@@ -250,7 +271,7 @@ def _record_unavailable(identity: dict[str, str], version: str, status: str) -> 
 @app.on(downloaded, retry_delay="1m")
 def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     """Profile the downloaded CSV, store its content and version, announce it on dataset-events."""
-    body = msg.body
+    body = _checked(msg.body)
     ident, version = body["ID"], body["TIME"]
     key = object_key(ident)
     # the portal setting as it is now: PORTAL names where the harvest ran, which may have moved
@@ -277,18 +298,7 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
         except (DatasetGone, DatasetForbidden) as err:
             ctx.log.warning("%s: no portal metadata: %s", ident, err.message)
             view = {}
-    snapshot = Snapshot(
-        ident,
-        version,
-        "ok",
-        profile,
-        view.get("rowsUpdatedAt"),
-        {
-            c["fieldName"]: c.get("dataTypeName", "")
-            for c in view.get("columns", [])
-            if "fieldName" in c
-        },
-    )
+    snapshot = Snapshot(ident, version, "ok", profile, *_portal_facts(view))
     created = catalog.record_content(datasets, body, profile, version)
     previous = catalog.previous_version(versions, ident, version)
     stored = catalog.record_version(versions, body, snapshot, previous)
@@ -305,6 +315,40 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
         "" if created else " (content already known)",
     )
     return {"ID": ident, "HASH": profile.sha256, "change": stored["CHANGE"]}
+
+
+def _portal_facts(view: dict[str, Any]) -> tuple[int | None, dict[str, str]]:
+    """`rowsUpdatedAt` (epoch seconds) and each column's declared type from a view, keeping
+    only what has the shape Socrata gives it (a portal's answer is input too)."""
+    updated = view.get("rowsUpdatedAt")
+    if isinstance(updated, bool) or not isinstance(updated, int | float):
+        updated = None
+    columns = view.get("columns")
+    types = {
+        str(c["fieldName"]): str(c.get("dataTypeName") or "")
+        for c in (columns if isinstance(columns, list) else [])
+        if isinstance(c, dict) and c.get("fieldName")
+    }
+    return (None if updated is None else int(updated)), types
+
+
+def _checked(body: Any) -> dict[str, Any]:
+    """A `downloaded` message as the harvest sends it (anyone may `cauce send` one): an object
+    with a dataset ``ID`` and an ISO ``TIME``; OpendataError naming what is wrong otherwise."""
+    hint = 'send {"ID": "jbjy-vk9h", "TIME": "2026-03-02T05:00:00.000000Z"}, or harvest it'
+    if not isinstance(body, dict):
+        raise OpendataError(f"a downloaded message must be a JSON object, not {body!r:.80}",
+                            hint=hint)
+    missing = [k for k in ("ID", "TIME") if not isinstance(body.get(k), str)]
+    if missing:
+        raise OpendataError(f"the downloaded message has no {' or '.join(missing)} text",
+                            hint=hint)
+    try:
+        datetime.fromisoformat(body["TIME"])
+    except ValueError:
+        raise OpendataError(f"TIME {body['TIME']!r:.80} is not an ISO time", hint=hint) from None
+    check_dataset_id(body["ID"])
+    return body
 
 
 def _asset_fields(body: dict[str, Any]) -> dict[str, str]:

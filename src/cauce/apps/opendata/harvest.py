@@ -3,14 +3,16 @@
 Downloads run in a thread pool (``concurrency`` at a time) sharing one HTTP client; each thread
 runs in a copy of the caller's context, so its log lines land in the calling run's log stream.
 Results come back in completion order, in the caller's thread, which is where they are stored
-and announced: no cauce resource is touched from a worker thread.
+and announced: no cauce resource is touched from a worker thread. A client made with the run's
+``cancelled`` ends its downloads at their next chunk or retry wait (their resume markers kept),
+so a cancelled harvest waits for none of them.
 """
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from cauce.connectors.soda import (
     SodaError,
     marker_for,
 )
+
+WAKE = 0.5  # seconds the calling thread waits for a download at most before looking again
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,11 @@ def download_all(
             )
             for asset in assets
         ]
-        for future in as_completed(futures):
-            yield future.result()
+        pending = set(futures)
+        while pending:
+            # with a timeout: a signal (Ctrl-C) is handled in this thread only when it wakes
+            done, pending = wait(pending, timeout=WAKE, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
     finally:  # a caller that stops early (a cancelled run) does not wait for downloads not started
         pool.shutdown(wait=True, cancel_futures=True)

@@ -10,12 +10,15 @@ harvested; paging is by ``:id``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cauce.apps.opendata.errors import InventoryError
-from cauce.connectors.soda import SodaClient
+from cauce.connectors.soda import SodaClient, SodaRequestError, check_dataset_id
+
+log = logging.getLogger("cauce.apps.opendata")
 
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "id": ("uid", "u_id", "id"),
@@ -144,17 +147,32 @@ def read_inventory(
     select = ", ".join(dict.fromkeys(fields.values()))
     size = min(page_size, selection.limit) if selection.limit else page_size
     assets: list[Asset] = []
+    seen: set[str] = set()  # an inventory listing an id twice must not download it twice at once
     if selection.limit == 0:
         return assets
     for row in client.iter_rows(
         inventory_id, select=select, where=where_clause(fields, selection), page_size=size
     ):
         asset = asset_from_row(row, fields)
+        if asset.id in seen or not _valid_id(asset):
+            continue
         if selected(asset, selection):
             assets.append(asset)
+            seen.add(asset.id)
         if selection.limit is not None and len(assets) >= selection.limit:
             break
     return assets
+
+
+def _valid_id(asset: Asset) -> bool:
+    """Whether an inventory row's id is a dataset id; a row whose id is not is skipped (its id
+    would become a URL and a folder name), with a warning naming it."""
+    try:
+        check_dataset_id(asset.id)
+    except SodaRequestError as err:
+        log.warning("inventory row %r skipped: %s", asset.name[:80], err.message)
+        return False
+    return True
 
 
 def selected(asset: Asset, selection: Selection) -> bool:
@@ -191,5 +209,6 @@ def _literal(value: str) -> str:
 
 
 def split_values(values: Sequence[str]) -> tuple[str, ...]:
-    """Option values as given on the command line: repeated and/or comma-separated."""
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+    """Option values as given on the command line: repeated and/or comma-separated; each once."""
+    parts = (part.strip() for value in values for part in value.split(","))
+    return tuple(dict.fromkeys(part for part in parts if part))

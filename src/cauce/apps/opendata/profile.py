@@ -164,9 +164,8 @@ def _connection() -> duckdb.DuckDBPyConnection:
 
 # -- reading the head -------------------------------------------------------------------------
 def _looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
-        return True
-    control = sum(head.count(bytes([b])) for b in (*range(1, 9), *range(14, 32)) if b != 27)
+    """More than 1 % control bytes (NUL included): a stray NUL in a value is still a CSV."""
+    control = sum(head.count(bytes([b])) for b in (0, *range(1, 9), *range(14, 32)) if b != 27)
     return control > max(8, len(head) // 100)
 
 
@@ -182,7 +181,7 @@ def _is_utf8(head: bytes, *, complete: bool) -> bool:
 def _header(head: bytes, encoding: str) -> tuple[list[str], list[str]]:
     text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
     try:
-        row = next(csv.reader(io.StringIO(text)), [])
+        row = next(csv.reader(io.StringIO(text, newline="")), [])  # a header may end in \r alone
     except csv.Error as err:
         return [], [f"header row cannot be read: {err}"]
     problems: list[str] = []

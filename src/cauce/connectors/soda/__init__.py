@@ -12,10 +12,15 @@ faults) for tests and offline demos.
 """
 
 from cauce.connectors.soda.client import (
+    Attempts,
+    Backoff,
     DownloadResult,
+    PageSize,
     Progress,
     RetryPolicy,
     SodaClient,
+    Timeout,
+    check_dataset_id,
     marker_for,
 )
 from cauce.connectors.soda.errors import (
@@ -28,15 +33,20 @@ from cauce.connectors.soda.errors import (
 )
 
 __all__ = [
+    "Attempts",
+    "Backoff",
     "DatasetChanged",
     "DatasetForbidden",
     "DatasetGone",
     "DownloadResult",
+    "PageSize",
     "Progress",
     "RetryPolicy",
     "SodaClient",
     "SodaError",
     "SodaRequestError",
     "SodaUnavailable",
+    "Timeout",
+    "check_dataset_id",
     "marker_for",
 ]

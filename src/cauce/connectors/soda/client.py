@@ -12,6 +12,9 @@ docs/decisions.md).
 - `download_csv` pages with ``$order=:id``, ``$limit`` and ``$offset`` until a short page, streams
   each page to the file (header kept once) and, after each page, writes a small resume marker
   next to it. A download that failed restarts at the failed page, not from zero.
+- With ``cancelled`` (a run's ``lambda: ctx.cancelled``), a wait before a retry and a download
+  stop within a fraction of a second of it turning true, raising `RunCancelled`: a download
+  running in a worker thread does not hold up Ctrl-C for a Retry-After or a gigabyte.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import functools
 import json
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TypeVar
+
+from annotated_types import Ge, Gt, Interval
 
 from cauce.connectors.soda.errors import (
     DatasetChanged,
@@ -35,6 +41,7 @@ from cauce.connectors.soda.errors import (
     SodaRequestError,
     SodaUnavailable,
 )
+from cauce.errors import RunCancelled
 
 log = logging.getLogger("cauce.connectors.soda")
 # httpx logs every request at INFO: thousands of lines per harvest in a run's log. This client
@@ -49,6 +56,27 @@ TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
 CHUNK = 1 << 20
 MARKER_SUFFIX = ".resume.json"
+NAP = 0.2  # seconds between looks at whether the run was cancelled, while waiting to retry
+# The types of an app's SODA settings, so a wrong value is refused where it is set: a page of
+# 0 rows would page forever, a negative timeout fails inside httpx.
+PageSize = Annotated[int, Interval(ge=1, le=DEFAULT_PAGE)]
+Timeout = Annotated[float, Gt(0)]
+Attempts = Annotated[int, Ge(1)]
+Backoff = Annotated[float, Ge(0)]
+# Socrata's "4x4" ids (jbjy-vk9h). An id becomes a URL path and a file name: anything else
+# (`..`, `/`, `?`, spaces) would reach another resource or another folder.
+_DATASET_ID = re.compile(r"[a-z0-9]{4}-[a-z0-9]{4}")
+
+
+def check_dataset_id(dataset: str) -> str:
+    """``dataset`` if it is a Socrata dataset id; `SodaRequestError` otherwise."""
+    if not isinstance(dataset, str) or not _DATASET_ID.fullmatch(dataset):
+        raise SodaRequestError(
+            f"{str(dataset)[:80]!r} is not a Socrata dataset id",
+            dataset=None,
+            hint="an id is four lower-case letters or digits, a dash and four more: jbjy-vk9h",
+        )
+    return dataset
 
 
 @dataclass(frozen=True)
@@ -147,15 +175,15 @@ class SodaClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 10,
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
         import httpx
 
-        if "://" not in base_url:
-            base_url = f"https://{base_url}"
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _portal_url(base_url)
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
         self._sleep = sleep
+        self._cancelled = cancelled
         headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
         if app_token:
             headers["X-App-Token"] = app_token
@@ -187,7 +215,8 @@ class SodaClient:
     # -- reading ------------------------------------------------------------------------------
     def metadata(self, dataset: str) -> dict[str, Any]:
         """`/api/views/{id}.json`: name, owner, category, `rowsUpdatedAt`, `columns[]`..."""
-        return self._get_json(f"/api/views/{dataset}.json", {}, dataset)  # type: ignore[no-any-return]
+        check_dataset_id(dataset)
+        return self._get_json(f"/api/views/{dataset}.json", {}, dataset, dict)  # type: ignore[no-any-return]
 
     def rows(
         self,
@@ -201,9 +230,10 @@ class SodaClient:
         filters: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """One page of rows as JSON objects (every value text; null fields absent)."""
+        check_dataset_id(dataset)
         params = _query(select=select, where=where, order=order, filters=filters)
         params.update({"$limit": str(limit), "$offset": str(offset)})
-        return self._get_json(f"/resource/{dataset}.json", params, dataset)  # type: ignore[no-any-return]
+        return self._get_json(f"/resource/{dataset}.json", params, dataset, list)  # type: ignore[no-any-return]
 
     def iter_rows(
         self,
@@ -246,6 +276,7 @@ class SodaClient:
         `DatasetForbidden`, `SodaRequestError`, or `SodaUnavailable` once retries run out (the
         marker is kept, so the next call resumes).
         """
+        check_dataset_id(dataset)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         marker_path = marker_for(dest)
@@ -347,7 +378,14 @@ class SodaClient:
             if response.status_code != 200:
                 response.read()
                 self._check(response, marker.dataset)
+            if "html" in response.headers.get("Content-Type", "").lower():
+                # a proxy's or a maintenance page sent with 200: not a page of the dataset
+                raise _Transient("the answer is an HTML page, not CSV")
             for chunk in response.iter_bytes(CHUNK):
+                self._stop_if_cancelled(
+                    f"while downloading page {marker.pages + 1} of {marker.dataset}; "
+                    "it resumes there"
+                )
                 writer.feed(chunk)
                 if progress is not None:
                     progress(
@@ -366,14 +404,25 @@ class SodaClient:
         return page
 
     # -- requests -------------------------------------------------------------------------------
-    def _get_json(self, path: str, params: dict[str, str], dataset: str) -> Any:
+    def _get_json(
+        self, path: str, params: dict[str, str], dataset: str, shape: type[dict] | type[list]
+    ) -> Any:
+        """The answer's JSON, which must be a ``shape`` (a view is an object, rows a list of
+        objects); anything else is read as a page the portal should not have sent (transient)."""
+
         def fetch() -> Any:
             response = self._http.get(path, params=params)
             self._check(response, dataset)
             try:
-                return response.json()
+                found = response.json()
             except ValueError:
                 raise _Transient("the answer is not JSON") from None
+            if not isinstance(found, shape) or (
+                shape is list and not all(isinstance(row, dict) for row in found)
+            ):
+                what = "an object" if shape is dict else "a list of rows"
+                raise _Transient(f"the answer is JSON but not {what}")
+            return found
 
         return self._with_retries(path, params, dataset, fetch)
 
@@ -406,8 +455,19 @@ class SodaClient:
                 attempt + 1,
                 attempts,
             )
-            self._sleep(wait)
+            self._wait(wait)
         raise AssertionError("unreachable")
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep before a retry; in short naps that end early when the run is cancelled."""
+        if self._cancelled is None:
+            self._sleep(seconds)
+        else:
+            wait_unless_cancelled(seconds, self._cancelled, self._sleep)
+
+    def _stop_if_cancelled(self, where: str) -> None:
+        if self._cancelled is not None and self._cancelled():
+            raise RunCancelled(f"cancelled {where}")
 
     def _check(self, response: httpx.Response, dataset: str) -> None:
         status = response.status_code
@@ -432,6 +492,34 @@ class SodaClient:
             status=status,
             hint="check the query ($select, $where) and the app token",
         )
+
+
+def _portal_url(base_url: str) -> str:
+    """The portal's base URL (``https://`` added to a bare domain); `SodaRequestError` when it
+    is not an http(s) address httpx can use."""
+    import httpx
+
+    url = base_url if "://" in base_url else f"https://{base_url}"
+    hint = "give a domain (www.datos.gov.co) or a URL (http://127.0.0.1:8080)"
+    if url.split("://", 1)[0].lower() not in ("http", "https"):
+        raise SodaRequestError(f"portal {url[:80]!r} is not an http or https address", hint=hint)
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as err:
+        raise SodaRequestError(f"portal {url[:80]!r} is not a valid address: {err}",
+                               hint=hint) from None
+    return url.rstrip("/")
+
+
+def wait_unless_cancelled(
+    seconds: float, cancelled: Callable[[], bool], sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Sleep ``seconds`` in naps of `NAP`; `RunCancelled` as soon as ``cancelled()`` is true."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if cancelled():
+            raise RunCancelled("cancelled while waiting to ask the portal again")
+        sleep(min(left, NAP))
 
 
 @functools.cache

@@ -17,7 +17,7 @@ import altair as alt
 
 from cauce import CauceError, Warehouse
 from cauce import charts as render
-from cauce.reports import Section, write_report
+from cauce.reports import Section, output_folder, write_report
 
 from ..formats import cop, miles
 from ..results import (
@@ -270,7 +270,7 @@ def write_dashboard(folder: Path, panel: Panel, *, images: bool = True) -> dict[
     """Write the panel into ``folder``: index.html, the Vega scripts, each chart as .svg and,
     with ``images``, as .png; files of charts this panel no longer has are removed."""
     found = panel_charts(panel)
-    folder.mkdir(parents=True, exist_ok=True)
+    output_folder(folder)
     for name in CHARTS:
         for suffix in (".svg", ".png"):
             if name not in found or (suffix == ".png" and not images):

@@ -4,6 +4,11 @@ What a process keeps between batches: the reference key sets (`ReferenceCache`, 
 bucket) and the abuse pair counts of each shard as of its warehouse checkpoint (`PairCounts`),
 read back from the warehouse whenever the checkpoint is not the one this process wrote last
 (first batch, another process took the shard over).
+
+A record the alerts cannot be keyed by (not a JSON object, no ``id_no_contrato``, or one longer
+than the alerts table's 100 characters) is not alerted: it is written to bucket quarantine
+(``t_streaming_contracts/shard=<n>/seq=<seq>.json``, with the reason) and the batch goes on;
+one such record would otherwise fail its whole batch, good records included.
 """
 
 from __future__ import annotations
@@ -51,6 +56,30 @@ def wait_for_reference() -> None:
         cache.wait()
 
 
+MAX_ID = 100  # id_no_contrato varchar(100) in the original's DDL
+
+
+def _keyed(record: Record, quarantine: Bucket, shard: int) -> bool:
+    """Whether ``record`` can be alerted (keyed by its contract id); if not, it is written to
+    bucket quarantine with the reason (one object per record: a redelivery rewrites it)."""
+    data = record.data
+    ident = data.get("id_no_contrato") if isinstance(data, dict) else None
+    text = "" if ident is None else str(ident).strip()
+    if 0 < len(text) <= MAX_ID:
+        return True
+    reason = (
+        "not a JSON object" if not isinstance(data, dict)
+        else "no id_no_contrato" if not text
+        else f"id_no_contrato longer than {MAX_ID} characters"
+    )
+    body = {"seq": record.seq, "shard": shard, "reason": reason, "record": data}
+    quarantine.put(
+        f"t_streaming_contracts/shard={shard}/seq={record.seq}.json",
+        json.dumps(body, ensure_ascii=False, default=str),
+    )
+    return False
+
+
 def handle(
     records: list[Record],
     ctx: Context,
@@ -60,6 +89,7 @@ def handle(
     raw: Bucket,
     topic: Topic,
     every: float,
+    quarantine: Bucket,
 ) -> dict[str, Any]:
     """Apply one delivered batch (one shard, in order); returns what it did."""
     shard, first, last = records[0].shard, records[0].seq, records[-1].seq
@@ -79,7 +109,7 @@ def handle(
         done = at["seq"] if at else 0
         if done >= first:  # applied before a crash: its messages wait in the outbox
             texts = pending(tx, shard, first, min(done, last))
-        fresh = [r for r in records if r.seq > done]
+        fresh = [r for r in records if r.seq > done and _keyed(r, quarantine, shard)]
         if fresh:
             if pairs.at != at or not pairs.loaded:
                 pairs.load(
@@ -100,6 +130,9 @@ def handle(
                 "late": (at["late"] if at else 0) + late,
             }
             tx.set_checkpoint(name, moved, expect=at)
+        elif done < last:  # only records it cannot alert: the checkpoint moves past them
+            tx.set_checkpoint(name, {**(at or {"watermark": None, "late": 0}), "seq": last},
+                              expect=at)
     if fresh:
         pairs.counts.update(zip(ev.pairs.tolist(), ev.pair_totals.tolist(), strict=True))
         pairs.at = moved

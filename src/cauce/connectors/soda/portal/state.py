@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from cauce.connectors.soda.portal.datasets import ColumnSpec, Dataset, asset_id, email_for, iso
+from cauce.errors import CauceError
 
 INVENTORY_ID = "uzcf-b9dh"
 ROW_ID = ":id"
@@ -194,14 +196,28 @@ class PortalState:
             self.faults = [f for f in self.faults if dataset is not None and f.dataset != dataset]
 
     def apply(self, *, drop: Iterable[str] = (), fail: Iterable[str] = ()) -> None:
-        """Faults as on the command line: drop ``ID`` or ``ID:403``, fail ``ID:N[:STATUS]``."""
+        """Faults as on the command line: drop ``ID`` or ``ID:403``, fail ``ID:N[:STATUS]``;
+        a spec that is not one, or names a dataset the portal lacks, is a `CauceError`."""
         for spec in drop:
-            ident, _, status = spec.partition(":")
-            self.drop(ident, int(status or 404))
+            with self._spec("--drop", spec, "ID or ID:403"):
+                ident, _, status = spec.partition(":")
+                self.drop(ident, int(status or 404))
         for spec in fail:
-            ident, _, rest = spec.partition(":")
-            times, _, status = rest.partition(":")
-            self.fail(ident, times=int(times or 1), status=int(status or 500))
+            with self._spec("--fail", spec, "ID:N or ID:N:STATUS"):
+                ident, _, rest = spec.partition(":")
+                times, _, status = rest.partition(":")
+                self.fail(ident, times=int(times or 1), status=int(status or 500))
+
+    @contextmanager
+    def _spec(self, option: str, spec: str, form: str) -> Iterator[None]:
+        try:
+            yield
+        except (KeyError, ValueError) as err:
+            reason = err.args[0] if err.args else type(err).__name__
+            raise CauceError(
+                f"{option} {spec!r}: {reason}",
+                hint=f"write {option} {form}, naming one of: {', '.join(sorted(self.datasets))}",
+            ) from None
 
     def _inject(self, fault: Fault) -> Fault:
         if fault.kind not in FAULT_KINDS:
