@@ -148,6 +148,8 @@ class Runtime:
         for resource in self.app.resources.values():
             if isinstance(resource, Bucket):
                 self.watch_of(resource)  # a watch setting that is no duration fails here
+            elif isinstance(resource, Warehouse) and not self.lenient_settings:
+                self._check_warehouse_url(resource)
         make_home(self.home)
         self._state = open_state(self.state_url, serving=self.role in ("serve", "worker"))
         self.sink = LogSink(self._state, self.clock)
@@ -239,6 +241,26 @@ class Runtime:
         if base is not None and isinstance(resource, Bucket):
             return f"{base.rstrip('/')}/{self.app.name}/{resource.name}", where
         return None, "default"
+
+    def _check_warehouse_url(self, warehouse: Warehouse) -> None:
+        """Refuse a warehouse URL from a setting or the configuration that names no file
+        (``sqlite:///``, often a variable that was empty): its in-memory database would vanish
+        with the process. One that says ``:memory:`` is taken at its word."""
+        url, where = self._url_of(warehouse)
+        if url is None or where == "declaration":
+            return
+        from ..warehouse.urls import names_no_file
+
+        if not names_no_file(url):
+            return
+        if isinstance(warehouse.url, Setting) and where.startswith("setting "):
+            where += f", {self.settings.origin(warehouse.url.name)}"
+        scheme = url.partition("://")[0].lower()
+        suffix = ".duckdb" if scheme == "duckdb" else ".db"
+        raise ConfigError(
+            f"warehouse {warehouse.name!r} ({where}): {url} names no database file",
+            hint=f"use {scheme}:///path/to/file{suffix} (four slashes for an absolute path), or "
+            f"{scheme}:///:memory: if a database that vanishes with the process is meant")
 
     def bucket_store(self, bucket: Bucket) -> ObjectStore:
         store = self._stores.get(bucket.name)
