@@ -253,12 +253,11 @@ class Runtime:
 
         if not names_no_file(url):
             return
-        if isinstance(warehouse.url, Setting) and where.startswith("setting "):
-            where += f", {self.settings.origin(warehouse.url.name)}"
         scheme = url.partition("://")[0].lower()
         suffix = ".duckdb" if scheme == "duckdb" else ".db"
         raise ConfigError(
-            f"warehouse {warehouse.name!r} ({where}): {url} names no database file",
+            f"warehouse {warehouse.name!r} ({self._origin(warehouse, where)}): {url} names no "
+            "database file",
             hint=f"use {scheme}:///path/to/file{suffix} (four slashes for an absolute path), or "
             f"{scheme}:///:memory: if a database that vanishes with the process is meant")
 
@@ -266,21 +265,29 @@ class Runtime:
         store = self._stores.get(bucket.name)
         if store is None:
             url, where = self._url_of(bucket)
-            if url is not None and "://" in url and not url.startswith("file://"):
-                cache = self.home / "cache" / "buckets" / self.app.name / bucket.name
-                try:
-                    store = FsspecStore(url, cache)
-                except ConfigError as error:
-                    raise ConfigError(f"bucket {bucket.name!r} ({where}): {error.message}",
-                                      hint=error.hint) from None
-            else:
-                if url is None:
-                    root = self.home / "buckets" / self.app.name / bucket.name
-                else:
-                    root = Path(url.removeprefix("file://"))
-                store = FolderStore(root if root.is_absolute() else Path.cwd() / root)
+            try:
+                store = self._open_store(bucket, url)
+            except ConfigError as error:
+                raise ConfigError(f"bucket {bucket.name!r} ({self._origin(bucket, where)}): "
+                                  f"{error.message}", hint=error.hint) from None
             self._stores[bucket.name] = store
         return store
+
+    def _open_store(self, bucket: Bucket, url: str | None) -> ObjectStore:
+        if url is not None and "://" in url and not url.startswith("file://"):
+            return FsspecStore(url, self.home / "cache" / "buckets" / self.app.name / bucket.name)
+        if url is None:
+            root = self.home / "buckets" / self.app.name / bucket.name
+        else:
+            root = Path(url.removeprefix("file://"))
+        return FolderStore(root if root.is_absolute() else Path.cwd() / root)
+
+    def _origin(self, resource: Resource, where: str) -> str:
+        """``where`` a resource's URL came from, with the setting's own origin (option,
+        environment...) when it is a setting."""
+        if isinstance(resource.url, Setting) and where.startswith("setting "):
+            return f"{where}, {self.settings.origin(resource.url.name)}"
+        return where
 
     def warehouse_backend(self, warehouse: Warehouse) -> WarehouseBackend:
         backend = self._warehouses.get(warehouse.name)
