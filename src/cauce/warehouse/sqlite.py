@@ -130,8 +130,9 @@ class SQLiteSession(Session):
             # the connection tells whether it went through (then the Ctrl-C is passed on).
             if not ctrl_c_taken(error):
                 raise
-            if self._connection.rolled_back():
-                self._connection.in_transaction = False
+            rolled_back = self._connection.rolled_back()
+            self._connection.in_transaction = False
+            if rolled_back:
                 raise
             hand_back_ctrl_c()
         self._connection.in_transaction = False
