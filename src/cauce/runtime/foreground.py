@@ -45,8 +45,12 @@ class Stopper:
     Signal handlers can only be set in the main thread; `install` is for `cauce run`, where the
     run executes there. Without it, a cancel request only sets the flag (library use).
 
-    `run_foreground` brackets the job with `job_started` and `job_ended`: `Interrupted` is
-    raised only in between (and once), and a signal after the job ended is ignored."""
+    `Interrupted` is raised only while `executing` (the job runs), and a signal after
+    `job_ended` is ignored."""
+
+    #: Whether the job runs. `run_foreground` clears it with a plain store as the job ends:
+    #: Python runs a signal's handler at calls and loop jumps, so none lands before the store.
+    executing: bool = False
 
     def __init__(self, cancel: threading.Event) -> None:
         self.cancel = cancel
@@ -54,9 +58,7 @@ class Stopper:
         self.reason: str | None = None
         self._previous: dict[int, Any] = {}
         self._timer: threading.Timer | None = None
-        self._executing = False
         self._ended = False
-        self._interrupted = False
 
     def install(self) -> None:
         """Handle SIGINT and SIGTERM until `restore`; outside the main thread (where Python
@@ -85,14 +87,9 @@ class Stopper:
         """128 + the signal that stopped the run, as a shell reports a process it killed."""
         return 128 + self.signal if self.signal is not None else None
 
-    def job_started(self) -> None:
-        """From now a signal after the run was asked to stop interrupts the job."""
-        self._executing = True
-
     def job_ended(self) -> None:
         """The job ended, however: from now signals and cancel requests change nothing."""
         self._ended = True
-        self._executing = False
         self._cancel_timer()
 
     def request(self, reason: str) -> None:
@@ -115,14 +112,13 @@ class Stopper:
 
     def _on_signal(self, signum: int, frame: object) -> None:
         # Only flags are set here, except when the job already had its chance to stop: it is
-        # then interrupted, once, and only while it executes.
+        # then interrupted, but only while it runs.
         if self._ended:
             return
         if not self.cancel.is_set():
             self.signal = signum
             self.request(f"interrupted by {signal.Signals(signum).name}")
-        elif self._executing and not self._interrupted:
-            self._interrupted = True
+        elif self.executing:
             raise Interrupted(self.reason or "interrupted")
 
 

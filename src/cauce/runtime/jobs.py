@@ -199,9 +199,10 @@ def _execute_stoppable(rt: Runtime, executor: Executor, spec: RunSpec,
     follows (recording the outcome) is done whatever moment a signal lands."""
     try:
         try:
-            stopper.job_started()
+            stopper.executing = True
             return executor.execute(spec, stopper.cancel)
         finally:
+            stopper.executing = False  # first, and not a call: no signal lands before it
             stopper.job_ended()
     except Interrupted as stop:
         reason = f"cancelled: {stop}"
