@@ -1,6 +1,6 @@
-"""Stopping the real `cauce` process: Ctrl-C and SIGTERM end a run cancelled, a cancel request
-stops a job that never checks, a killed run is found lost by the next command, and `serve`
-says when it is ready and when another serve of the app is live."""
+"""Stopping the real `cauce` process: Ctrl-C and SIGTERM end a run cancelled, a late Ctrl-C
+changes nothing, a cancel request stops a job that never checks, a killed run is found lost by
+the next command, and `serve` says when it is ready and when another serve of the app is live."""
 
 from __future__ import annotations
 
@@ -34,6 +34,27 @@ def nap(ctx, seconds: float = 60) -> str:
     (ctx.workdir / "scratch").write_text("left by the run")
     time.sleep(seconds)  # never looks at ctx.cancelled
     return "rested"
+"""
+
+
+LATE = """
+import atexit
+import os
+import signal
+
+from cauce import App
+
+app = App("late")
+
+
+def ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@app.job(retries=0)
+def quick(ctx) -> str:
+    atexit.register(ctrl_c)  # a Ctrl-C as the process exits, its run reported
+    return "done"
 """
 
 
@@ -97,6 +118,15 @@ def test_a_signal_ends_the_run_cancelled(tmp_path: Path, sig: signal.Signals, st
     assert (run["status"], run["error"]) == ("cancelled", f"cancelled: interrupted by {sig.name}")
     general = cauce("logs", "general", cwd=tmp_path).stdout.splitlines()
     assert general[-1].endswith(f"WARNING: run {run_id} nap cancelled: interrupted by {sig.name}")
+
+
+def test_a_ctrl_c_as_the_process_exits_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "late.py").write_text(LATE)
+    done = cauce("run", "late.py:app", "quick", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # not killed by the signal
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("✓ run ")
+    assert only_run(tmp_path)["status"] == "succeeded"
 
 
 def test_cancel_stops_a_run_that_never_checks(tmp_path: Path) -> None:

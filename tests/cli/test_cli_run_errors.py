@@ -1,6 +1,6 @@
 """A failed `cauce run` is one line and a hint that fits the cause, with no traceback: a home that
-is a file, an unknown database scheme, a PostgreSQL role that does not exist, nothing listening,
-a port in use."""
+is a file, an unknown database scheme, a database URL that names no file, a PostgreSQL role that
+does not exist, nothing listening, a port in use."""
 
 from __future__ import annotations
 
@@ -44,6 +44,49 @@ def test_an_unknown_database_scheme(cli) -> None:
     error, hint = load_into(cli, "foo://x")
     assert error.endswith("WarehouseError: unknown warehouse URL scheme 'foo' in foo://x")
     assert hint.startswith("use one of: duckdb:///path.duckdb")
+
+
+WAREHOUSE_APP = """
+from cauce import App
+
+app = App("tally")
+db = app.setting("db", default="sqlite:///tally.db")
+out = app.warehouse("out", url=db)
+
+
+@app.job(retries=0)
+def count(ctx) -> int:
+    out.load("marks", [{"mark": 1}])
+    return out.query("SELECT count(*) AS n FROM marks").column(0)[0].as_py()
+"""
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://", "duckdb:///"])
+def test_a_database_url_that_names_no_file_is_refused(cli, app_file, url: str) -> None:
+    result = cli("run", app_file(WAREHOUSE_APP), "count", "--db", url)
+    assert result.status == 1
+    scheme = url.partition(":")[0]
+    assert result.err.splitlines() == [
+        f"error: warehouse 'out' (setting db, option --db): {url} names no database file",
+        f"hint: use {scheme}:///path/to/file.{'duckdb' if scheme == 'duckdb' else 'db'} (four "
+        f"slashes for an absolute path), or {scheme}:///:memory: if a database that vanishes "
+        "with the process is meant",
+    ]
+    assert not (Path.cwd() / ".cauce").exists()  # refused before the home was opened
+
+
+def test_a_database_url_from_the_environment_is_checked_too(cli, app_file, monkeypatch) -> None:
+    monkeypatch.setenv("CAUCE_TALLY_OUT_URL", "sqlite://")
+    result = cli("run", app_file(WAREHOUSE_APP), "count")
+    assert result.status == 1
+    assert result.err.startswith(
+        "error: warehouse 'out' (environment CAUCE_TALLY_OUT_URL): sqlite:// names no database")
+
+
+def test_an_in_memory_database_spelled_out_is_taken_at_its_word(cli, app_file) -> None:
+    result = cli("run", app_file(WAREHOUSE_APP), "count", "--db", "sqlite:///:memory:")
+    assert result.status == 0, result.err
+    assert result.out == "1\n"
 
 
 def _listening(port: int) -> bool:

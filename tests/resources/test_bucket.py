@@ -257,6 +257,46 @@ def test_a_bucket_url_of_an_unknown_protocol_is_a_config_error() -> None:
         remote.put("a.txt", b"1")
 
 
+@pytest.mark.parametrize("url", ["ftp://x/y", "SFTP://host/path", "https://example.org/x"])
+def test_a_bucket_url_that_is_no_object_storage_is_a_config_error(url: str) -> None:
+    from cauce import ConfigError
+
+    app = App("files")
+    remote = app.bucket("remote", url=url)
+    with TestRuntime(app), pytest.raises(ConfigError) as info:
+        remote.put("a.txt", b"1")  # refused before anything is reached
+    scheme = url.partition(":")[0].lower()
+    assert info.value.message == (f"bucket 'remote' (declaration): URL {url!r} is not supported: "
+                                  f"{scheme}:// is no object storage cauce keeps buckets in")
+    assert info.value.hint is not None
+    assert info.value.hint.startswith("use a folder path, file:///path/to/folder, s3://bucket/")
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("afile", "{root} is a file, not a folder"),
+    ("afile/sub", "{root} cannot be a folder: {file} is a file"),
+    ("file://{file}", "{root} is a file, not a folder"),
+])
+def test_a_bucket_url_that_is_a_file_is_a_config_error(tmp_path: Path, where: str,
+                                                        message: str) -> None:
+    from cauce import ConfigError
+
+    file = tmp_path / "afile"
+    file.write_text("not a folder")
+    url = where.format(file=file) if "{" in where else str(tmp_path / where)
+    app = App("files")
+    misplaced = app.bucket("misplaced", url=url)
+    with TestRuntime(app):
+        for use in (lambda: misplaced.put("a.txt", b"1"), lambda: misplaced.list()):
+            with pytest.raises(ConfigError) as info:
+                use()
+            root = Path(url.removeprefix("file://"))
+            assert info.value.message == ("bucket 'misplaced' (declaration): "
+                                          + message.format(root=root, file=file))
+            assert (info.value.hint or "").startswith("use a folder path, file:///path/to/")
+    assert file.read_text() == "not a folder"
+
+
 def test_a_bucket_url_whose_package_is_missing_names_it() -> None:
     from cauce import ConfigError
 

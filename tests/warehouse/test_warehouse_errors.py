@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import adbc_driver_manager
 import pytest
-from warehouse_support import postgres_schema, postgres_url
+from warehouse_support import open_backend, postgres_schema, postgres_url
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import Checkpoint, WarehouseBackend, connect
+from cauce.warehouse.sqlite import _Connection
 
 
 def _strict_table(warehouse: WarehouseBackend) -> None:
@@ -105,6 +108,68 @@ def test_a_failed_commit_is_a_warehouse_error(request: pytest.FixtureRequest) ->
         assert "constraint" in (raised.value.hint or "")
         # The pool dropped or reset the connection: the warehouse keeps working.
         assert warehouse.query("SELECT count(*) AS n FROM child").column(0)[0].as_py() == 0
+
+
+@pytest.fixture
+def ctrl_c_seen() -> Iterator[list[int]]:
+    """The Ctrl-Cs Python's handler receives during the test (none interrupts it)."""
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    yield seen
+    signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_during_commit(monkeypatch: pytest.MonkeyPatch, *, went_through: bool) -> None:
+    """A Ctrl-C during SQLite's COMMIT, as ADBC reports it: its attempt to cancel the statement
+    fails, and it raises that once SQLite's COMMIT has run (or failed) its course."""
+    execute = _Connection.execute
+
+    def interrupted(self: _Connection, sql: str, params: object = None) -> None:
+        if sql == "COMMIT":
+            if went_through:
+                execute(self, sql)
+            raise adbc_driver_manager.NotSupportedError("NOT_IMPLEMENTED") from KeyboardInterrupt()
+        execute(self, sql, params)
+
+    monkeypatch.setattr(_Connection, "execute", interrupted)
+
+
+def _count(warehouse: WarehouseBackend) -> int:
+    return warehouse.query("SELECT count(*) AS n FROM t").column(0)[0].as_py()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "sqlite-memory"])
+def test_a_commit_that_went_through_at_a_ctrl_c_is_committed(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch, ctrl_c_seen: list[int],
+) -> None:
+    with open_backend(kind, tmp_path, request) as warehouse:
+        warehouse.execute("CREATE TABLE t (x INTEGER)")
+        _ctrl_c_during_commit(monkeypatch, went_through=True)
+        with warehouse.transaction() as tx:
+            tx.execute("INSERT INTO t VALUES (1)")
+        assert ctrl_c_seen == [signal.SIGINT]  # passed on, for the run to stop
+        assert _count(warehouse) == 1
+        with warehouse.transaction() as tx:  # no transaction was left open
+            tx.execute("INSERT INTO t VALUES (2)")
+        assert _count(warehouse) == 2
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "sqlite-memory"])
+def test_a_commit_that_did_not_go_through_at_a_ctrl_c_fails(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch, ctrl_c_seen: list[int],
+) -> None:
+    with open_backend(kind, tmp_path, request) as warehouse:
+        warehouse.execute("CREATE TABLE t (x INTEGER)")
+        _ctrl_c_during_commit(monkeypatch, went_through=False)
+        with pytest.raises(WarehouseError, match="commit failed"), warehouse.transaction() as tx:
+            tx.execute("INSERT INTO t VALUES (1)")
+        assert ctrl_c_seen == [signal.SIGINT]
+        monkeypatch.undo()
+        assert _count(warehouse) == 0  # rolled back, and the warehouse keeps working
+        warehouse.execute("INSERT INTO t VALUES (2)")
+        assert _count(warehouse) == 1
 
 
 def test_an_unreachable_server_is_one_line_with_a_hint() -> None:

@@ -15,15 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from ..errors import InvalidKey, ObjectNotFound
-from .objects import TMP_DIR, ObjectStore, StoredObject, check_key
+from ..errors import ConfigError, InvalidKey, ObjectNotFound
+from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key
 
 
 class FolderStore(ObjectStore):
-    """The objects of one bucket, stored under ``root``."""
+    """The objects of one bucket, stored under ``root`` (created with the first write)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
+        _check_folder(self.root)
 
     def path(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()
@@ -121,3 +122,15 @@ class FolderStore(ObjectStore):
                 break
             parent = parent.parent
         return True
+
+
+def _check_folder(root: Path) -> None:
+    """Refuse a bucket folder that is, or would be under, something other than a folder (a
+    file): every write would fail there, and a listing would find nothing."""
+    for path in (root, *root.parents):
+        if path.is_dir():
+            return
+        if path.exists():
+            raise ConfigError(f"{root} is a file, not a folder" if path == root
+                              else f"{root} cannot be a folder: {path} is a file",
+                              hint=f"use {BUCKET_LOCATIONS}")

@@ -23,7 +23,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
-from .objects import ObjectStore, StoredObject, check_key
+from .objects import BUCKET_LOCATIONS, ObjectStore, StoredObject, check_key
+
+# Object storage, where one call uploads a whole object that readers then see at once; fsspec's
+# other protocols (ftp, sftp, http, webdav...) show a file while it is written, or are read-only.
+OBJECT_STORAGE = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
 
 
 class FsspecStore(ObjectStore):
@@ -31,6 +35,10 @@ class FsspecStore(ObjectStore):
     and the copies ``path()`` hands out."""
 
     def __init__(self, url: str, cache: Path) -> None:
+        protocol = url.partition("://")[0].lower()
+        if protocol not in OBJECT_STORAGE:
+            raise ConfigError(f"URL {url!r} is not supported: {protocol}:// is no object storage "
+                              "cauce keeps buckets in", hint=f"use {BUCKET_LOCATIONS}")
         import fsspec  # with asyncio under it: paid only by buckets on remote URLs
 
         try:
@@ -41,11 +49,9 @@ class FsspecStore(ObjectStore):
                 hint='for s3:// install cauce with its S3 extra: pip install "cauce[s3]"; '
                 "for other protocols, the package fsspec names",
             ) from None
-        except ValueError as error:
-            raise ConfigError(
-                f"URL {url!r} is not supported: {error}",
-                hint="use a folder path, file:///path, s3://bucket/prefix or another fsspec URL",
-            ) from None
+        except Exception as error:  # a malformed URL, or settings its library refuses
+            raise ConfigError(f"URL {url!r} is not supported: {error}",
+                              hint=f"use {BUCKET_LOCATIONS}") from None
         self.url = url
         self.root = root.rstrip("/")
         self.cache = Path(cache)

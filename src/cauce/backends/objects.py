@@ -18,6 +18,9 @@ from typing import IO, Protocol, runtime_checkable
 from ..errors import InvalidKey
 
 TMP_DIR = ".cauce-tmp"
+# The locations a bucket can have, for hints.
+BUCKET_LOCATIONS = ("a folder path, file:///path/to/folder, s3://bucket/prefix (S3 or a "
+                    "compatible server), gs://bucket/prefix, az://container/prefix or memory://name")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,13 +29,16 @@ from ..runtime.foreground import Stopper
 from ..runtime.jobs import check_params, run_foreground
 from ..runtime.runtime import Runtime
 from . import console
-from .home import HOME_HELP, StateOption, home_option_value, state_url
+from .home import GLOBALS, HOME_HELP, StateOption, home_option_value, state_url
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from ..runs import Run
+
 
 def _parse(name: str, options: list[click.Parameter], args: list[str],
            help_text: str) -> dict[str, Any] | None:
@@ -143,18 +146,22 @@ def run_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> No
             if rt.executors.remote(job) is not None:  # it logged on the cluster: show it now
                 for line in rt.logs(run.id):
                     console.err.print(escape(line.format(app.tz)), soft_wrap=True)
+        _report(run, values["json"], handler.secrets)  # before a late Ctrl-C can stop it
     finally:
-        stopper.restore()
+        stopper.restore(exiting=GLOBALS.exiting)
         logging.getLogger().removeHandler(handler)
-    if values["json"]:
-        console.print_json(console.run_dict(run))
-    else:
-        console.err.print(console.masked(console.summary_line(run), handler.secrets),
-                          soft_wrap=True)
-        if run.result is not None:
-            console.print_json(run.result)
     if not run.succeeded:
         raise typer.Exit(stopper.exit_status or 1)
+
+
+def _report(run: Run, as_json: bool, secrets: Sequence[str]) -> None:
+    """The finished run, as JSON or as its summary line and result."""
+    if as_json:
+        console.print_json(console.run_dict(run))
+        return
+    console.err.print(console.masked(console.summary_line(run), secrets), soft_wrap=True)
+    if run.result is not None:
+        console.print_json(run.result)
 
 
 def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> None:

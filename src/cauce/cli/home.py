@@ -39,6 +39,7 @@ class Globals:
     home: Path | None = None
     state: str | None = None
     debug: bool = False
+    exiting: bool = False  # the process ends with the command (the `cauce` console script)
 
 
 GLOBALS = Globals()

@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The console script: exit with `main`'s status."""
+    GLOBALS.exiting = True
     sys.exit(main())
 
 

@@ -4,7 +4,8 @@ A run in the foreground stops on SIGINT (Ctrl-C), on SIGTERM, or when `cauce run
 from another process. Each first sets the run's cancel flag, which a job that checks
 ``ctx.cancelled`` (or runs programs with ``ctx.run_command``) obeys at once; a job that does not
 is interrupted where it stands after `GRACE` seconds, or at a second Ctrl-C. Either way the run
-ends ``cancelled`` with the reason.
+ends ``cancelled`` with the reason. Only the job is ever interrupted: once it ended, a signal
+changes nothing, so that the run's outcome is recorded and reported whatever moment it lands.
 
 The process of a foreground run is registered as a worker with role ``foreground`` and beats
 while the run goes on. A run left ``running`` by a process that was killed (SIGKILL, a crash,
@@ -42,7 +43,14 @@ class Stopper:
     """Turns SIGINT/SIGTERM and cancel requests into the cancellation of one foreground run.
 
     Signal handlers can only be set in the main thread; `install` is for `cauce run`, where the
-    run executes there. Without it, a cancel request only sets the flag (library use)."""
+    run executes there. Without it, a cancel request only sets the flag (library use).
+
+    `Interrupted` is raised only while `executing` (the job runs), and a signal after
+    `job_ended` is ignored."""
+
+    #: Whether the job runs. `run_foreground` clears it with a plain store as the job ends:
+    #: Python runs a signal's handler at calls and loop jumps, so none lands before the store.
+    executing: bool = False
 
     def __init__(self, cancel: threading.Event) -> None:
         self.cancel = cancel
@@ -50,6 +58,7 @@ class Stopper:
         self.reason: str | None = None
         self._previous: dict[int, Any] = {}
         self._timer: threading.Timer | None = None
+        self._ended = False
 
     def install(self) -> None:
         """Handle SIGINT and SIGTERM until `restore`; outside the main thread (where Python
@@ -59,11 +68,13 @@ class Stopper:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._on_signal)
 
-    def restore(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+    def restore(self, *, exiting: bool = False) -> None:
+        """Put back the handlers `install` found. ``exiting`` (the process ends next) ignores
+        SIGINT instead: Python's own handler would turn a late Ctrl-C into a traceback, or, as
+        the interpreter shuts down, into a death by the signal."""
+        self._cancel_timer()
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if exiting and sig == signal.SIGINT else handler)
         self._previous.clear()
 
     @property
@@ -76,9 +87,14 @@ class Stopper:
         """128 + the signal that stopped the run, as a shell reports a process it killed."""
         return 128 + self.signal if self.signal is not None else None
 
+    def job_ended(self) -> None:
+        """The job ended, however: from now signals and cancel requests change nothing."""
+        self._ended = True
+        self._cancel_timer()
+
     def request(self, reason: str) -> None:
         """Ask the run to stop (from any thread); forced after GRACE seconds if installed."""
-        if self.cancel.is_set():
+        if self.cancel.is_set() or self._ended:
             return
         self.reason = self.reason or reason
         self.cancel.set()
@@ -87,15 +103,23 @@ class Stopper:
             self._timer.daemon = True
             self._timer.start()
 
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
     def _force(self) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # handled in the main thread, which runs the job
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        # Only flags are set here, except when the job already had its chance to stop.
-        if self.cancel.is_set():
+        # Only flags are set here, except when the job already had its chance to stop: it is
+        # then interrupted, but only while it runs.
+        if self._ended:
+            return
+        if not self.cancel.is_set():
+            self.signal = signum
+            self.request(f"interrupted by {signal.Signals(signum).name}")
+        elif self.executing:
             raise Interrupted(self.reason or "interrupted")
-        self.signal = signum
-        self.request(f"interrupted by {signal.Signals(signum).name}")
 
 
 def alive(worker: WorkerRecord, now: float) -> bool:

@@ -21,6 +21,7 @@ from .foreground import BEAT_EVERY, GRACE, ROLE, Interrupted, Stopper
 
 if TYPE_CHECKING:
     from ..backends.state import StateStore
+    from .executors import Executor
     from .runtime import Runtime
 
 
@@ -173,7 +174,8 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     returns the finished run.
 
     With a `Stopper` whose signal handlers are installed, SIGINT, SIGTERM and `cauce runs
-    cancel` stop the run even when the job never looks at ``ctx.cancelled``."""
+    cancel` stop the run even when the job never looks at ``ctx.cancelled``; the caller restores
+    them once it has reported the run."""
     target = rt.app.get_job(job) if isinstance(job, str) else job
     partition = check_partition(rt, target, partition)
     values = check_params(target, params or {})
@@ -194,21 +196,33 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     watcher = CancelWatcher(rt, run_id, stopper.cancel, stopper)
     watcher.start()
     try:
-        outcome = executor.execute(spec, stopper.cancel)
-    except Interrupted as stop:
-        reason = f"cancelled: {stop}"
-        rt.sink.write(rt.app.name, spec.stream_name, logging.WARNING,
-                      f"run {reason} (it did not stop when asked)", run_id)
-        outcome = Outcome(ok=False, error=reason, cancelled=True)
+        outcome = _execute_stoppable(rt, executor, spec, stopper)
     finally:
         watcher.stop()
-        stopper.restore()
     if outcome.cancelled and stopper.reason and outcome.error == "cancelled":
         outcome = Outcome(ok=False, error=f"cancelled: {stopper.reason}", cancelled=True)
     try:
         return _finish_foreground(rt, target, run_id, partition, outcome)
     finally:
         rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())
+
+
+def _execute_stoppable(rt: Runtime, executor: Executor, spec: RunSpec,
+                       stopper: Stopper) -> Outcome:
+    """Execute the run; ``stopper`` may interrupt its job, and only its job, so that what
+    follows (recording the outcome) is done whatever moment a signal lands."""
+    try:
+        try:
+            stopper.executing = True
+            return executor.execute(spec, stopper.cancel)
+        finally:
+            stopper.executing = False  # first, and not a call: no signal lands before it
+            stopper.job_ended()
+    except Interrupted as stop:
+        reason = f"cancelled: {stop}"
+        rt.sink.write(rt.app.name, spec.stream_name, logging.WARNING,
+                      f"run {reason} (it did not stop when asked)", spec.run_id)
+        return Outcome(ok=False, error=reason, cancelled=True)
 
 
 def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None,

@@ -148,6 +148,8 @@ class Runtime:
         for resource in self.app.resources.values():
             if isinstance(resource, Bucket):
                 self.watch_of(resource)  # a watch setting that is no duration fails here
+            elif isinstance(resource, Warehouse) and not self.lenient_settings:
+                self._check_warehouse_url(resource)
         make_home(self.home)
         self._state = open_state(self.state_url, serving=self.role in ("serve", "worker"))
         self.sink = LogSink(self._state, self.clock)
@@ -240,25 +242,52 @@ class Runtime:
             return f"{base.rstrip('/')}/{self.app.name}/{resource.name}", where
         return None, "default"
 
+    def _check_warehouse_url(self, warehouse: Warehouse) -> None:
+        """Refuse a warehouse URL from a setting or the configuration that names no file
+        (``sqlite:///``, often a variable that was empty): its in-memory database would vanish
+        with the process. One that says ``:memory:`` is taken at its word."""
+        url, where = self._url_of(warehouse)
+        if url is None or where == "declaration":
+            return
+        from ..warehouse.urls import names_no_file
+
+        if not names_no_file(url):
+            return
+        scheme = url.partition("://")[0].lower()
+        suffix = ".duckdb" if scheme == "duckdb" else ".db"
+        raise ConfigError(
+            f"warehouse {warehouse.name!r} ({self._origin(warehouse, where)}): {url} names no "
+            "database file",
+            hint=f"use {scheme}:///path/to/file{suffix} (four slashes for an absolute path), or "
+            f"{scheme}:///:memory: if a database that vanishes with the process is meant")
+
     def bucket_store(self, bucket: Bucket) -> ObjectStore:
         store = self._stores.get(bucket.name)
         if store is None:
             url, where = self._url_of(bucket)
-            if url is not None and "://" in url and not url.startswith("file://"):
-                cache = self.home / "cache" / "buckets" / self.app.name / bucket.name
-                try:
-                    store = FsspecStore(url, cache)
-                except ConfigError as error:
-                    raise ConfigError(f"bucket {bucket.name!r} ({where}): {error.message}",
-                                      hint=error.hint) from None
-            else:
-                if url is None:
-                    root = self.home / "buckets" / self.app.name / bucket.name
-                else:
-                    root = Path(url.removeprefix("file://"))
-                store = FolderStore(root if root.is_absolute() else Path.cwd() / root)
+            try:
+                store = self._open_store(bucket, url)
+            except ConfigError as error:
+                raise ConfigError(f"bucket {bucket.name!r} ({self._origin(bucket, where)}): "
+                                  f"{error.message}", hint=error.hint) from None
             self._stores[bucket.name] = store
         return store
+
+    def _open_store(self, bucket: Bucket, url: str | None) -> ObjectStore:
+        if url is not None and "://" in url and not url.startswith("file://"):
+            return FsspecStore(url, self.home / "cache" / "buckets" / self.app.name / bucket.name)
+        if url is None:
+            root = self.home / "buckets" / self.app.name / bucket.name
+        else:
+            root = Path(url.removeprefix("file://"))
+        return FolderStore(root if root.is_absolute() else Path.cwd() / root)
+
+    def _origin(self, resource: Resource, where: str) -> str:
+        """``where`` a resource's URL came from, with the setting's own origin (option,
+        environment...) when it is a setting."""
+        if isinstance(resource.url, Setting) and where.startswith("setting "):
+            return f"{where}, {self.settings.origin(resource.url.name)}"
+        return where
 
     def warehouse_backend(self, warehouse: Warehouse) -> WarehouseBackend:
         backend = self._warehouses.get(warehouse.name)

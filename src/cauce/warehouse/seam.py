@@ -90,6 +90,19 @@ def one_line(text: str) -> str:
     return "no message"
 
 
+def ctrl_c_taken(error: BaseException) -> bool:
+    """Whether a driver error is ADBC's failed attempt to cancel its call at a Ctrl-C: ADBC
+    takes SIGINT for itself during a call, to cancel the statement, and a driver that cannot
+    cancel (SQLite) raises that instead once the statement has run its course."""
+    return isinstance(error.__cause__, KeyboardInterrupt)
+
+
+def hand_back_ctrl_c() -> None:
+    """Give the Ctrl-C that ADBC took to Python's handler: it was the user's, so the run stops
+    as interrupted, not failed."""
+    signal.raise_signal(signal.SIGINT)
+
+
 @contextmanager
 def translated(
     what: str,
@@ -103,10 +116,7 @@ def translated(
     except WarehouseError:
         raise
     except driver_errors as error:
-        if isinstance(error.__cause__, KeyboardInterrupt):
-            # ADBC takes SIGINT for itself during a call, to cancel the statement; a driver
-            # that cannot cancel (SQLite) raises that instead. The Ctrl-C was the user's:
-            # hand it to Python's handler, so the run stops as interrupted, not failed.
-            signal.raise_signal(signal.SIGINT)
+        if ctrl_c_taken(error):
+            hand_back_ctrl_c()
         text = reason(error)
         raise WarehouseError(f"{what} failed on {where}: {text}", hint=hint_for(text)) from error

@@ -42,6 +42,7 @@ from cauce.warehouse.arrowdata import as_text_columns
 from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import DBAPI_STYLES, Params, bind, split_statements
 from cauce.warehouse.pool import ConnectionPool, SharedConnection
+from cauce.warehouse.seam import ctrl_c_taken, hand_back_ctrl_c
 
 _PAGE_SIZE = 16_384
 _CACHE_SIZE = -32_768  # in KiB when negative
@@ -83,6 +84,20 @@ class _Connection:
         with self.run(sql, params) as cursor:
             return cursor.fetchall()
 
+    def rolled_back(self) -> bool:
+        """Roll back the transaction if one is still open; False when none was (SQLite says
+        so: its autocommit state is not exposed through ADBC)."""
+        try:
+            self.execute("ROLLBACK")
+        except adbc_driver_manager.Error as error:
+            if ctrl_c_taken(error):  # another Ctrl-C: the ROLLBACK ran its course
+                hand_back_ctrl_c()
+            elif "no transaction is active" in str(error):
+                return False
+            else:
+                raise
+        return True
+
     def switch_to_wal(self) -> None:
         """Switch a new file just written to WAL mode, unless another connection holds it
         now (SQLite then refuses at once): the next connection to open it switches it."""
@@ -108,7 +123,18 @@ class SQLiteSession(Session):
         self._connection.in_transaction = True
 
     def commit(self) -> None:
-        self._connection.execute("COMMIT")
+        try:
+            self._connection.execute("COMMIT")
+        except adbc_driver_manager.Error as error:
+            # At a Ctrl-C during the call, the driver raises once SQLite's COMMIT has run: only
+            # the connection tells whether it went through (then the Ctrl-C is passed on).
+            if not ctrl_c_taken(error):
+                raise
+            rolled_back = self._connection.rolled_back()
+            self._connection.in_transaction = False
+            if rolled_back:
+                raise
+            hand_back_ctrl_c()
         self._connection.in_transaction = False
         if self._connection.new_file:
             self._connection.switch_to_wal()

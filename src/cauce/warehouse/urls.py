@@ -55,6 +55,13 @@ def connect(url: str, *, lock_timeout: float = 30.0) -> WarehouseBackend:
     return SQLAlchemyBackend(shown, url, scheme, lock_timeout=lock_timeout)
 
 
+def names_no_file(url: str) -> bool:
+    """Whether ``url`` is a ``duckdb://`` or ``sqlite://`` URL with an empty path, which
+    `connect` opens as an in-memory database (as SQLAlchemy does)."""
+    scheme, separator, rest = url.partition("://")
+    return bool(separator) and scheme.lower() in ("duckdb", "sqlite") and rest in ("", "/")
+
+
 def redact(url: str) -> str:
     """``url`` with its password replaced by ``***``, fit for messages and logs."""
     return re.sub(r"^([^:/]+://[^:/@]*:)[^@/]*@", r"\1***@", url)

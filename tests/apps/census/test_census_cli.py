@@ -98,8 +98,9 @@ def test_an_out_folder_that_cannot_be_made_is_one_line_with_a_hint(offline, tmp_
     (tmp_path / "taken").write_text("a file, not a folder")
     status, output = offline("run", "census", job, "--out", "taken/sub")
     assert status == 1
-    assert "cannot write taken/sub: Not a directory" in output
-    assert "hint: pass --out a folder you can write to" in output
+    assert "cannot write" in output and "taken/sub" in output and "Not a directory" in output
+    assert "hint:" in output and "folder you can write to" in output
+    assert "Traceback" not in output
 
 
 def test_sources_without_a_record_fail_instead_of_saying_all_is_loaded(offline, tmp_path):

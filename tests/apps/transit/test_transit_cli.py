@@ -102,3 +102,19 @@ def test_an_unknown_scale_is_a_usage_error_listing_the_scales(cauce):
     assert status == 2
     listed = ", ".join(f"'{scale}'" for scale in SCALES)
     assert f"'huge' is not one of {listed}" in err
+
+
+@pytest.mark.parametrize(("location", "says"), [
+    ("ftp://x/y", "URL 'ftp://x/y' is not supported: ftp:// is no object storage"),
+    ("gps.gz", "gps.gz is a file, not a folder"),
+])
+def test_a_bucket_location_that_cannot_hold_a_bucket_is_one_line_and_a_hint(cauce, tmp_path,
+                                                                            location, says):
+    (tmp_path / "gps.gz").write_bytes(b"")
+    status, _, err = cauce("run", "transit", "adatrap", "--partition", DAY,
+                           "--gps-bucket", location)
+    assert status == 1
+    *_, error, hint = err.splitlines()
+    assert error.startswith("✗ run ") and says in error
+    assert "(setting gps_bucket, option --gps-bucket)" in error
+    assert hint.startswith("hint: use a folder path, file:///path/to/folder, s3://bucket/prefix")
