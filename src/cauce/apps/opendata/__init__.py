@@ -448,7 +448,7 @@ def report(
 ) -> dict[str, str]:
     """Write an HTML page of the catalogue: categories, owners, sizes, freshness, alerts."""
     page = write_catalogue_report(
-        Path(out),
+        out,
         versions.scan(),
         alerts.scan(),
         now=ctx.now(),
