@@ -113,7 +113,11 @@ def _svg_name(name: str) -> str:
 
 def output_folder(folder: str | Path) -> Path:
     """``folder``, created if missing; one line naming it when it cannot be (a file is there,
-    no permission, a read-only file system)."""
+    no permission, a read-only file system). An empty name is refused: it would quietly mean
+    the current folder (``.`` says so on purpose)."""
+    if isinstance(folder, str) and not folder.strip():
+        raise CauceError("the output folder is empty: the files would land in the current folder",
+                         hint="name a folder (`.` writes into the current one on purpose)")
     out = Path(folder)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -103,6 +103,16 @@ def test_an_out_folder_that_cannot_be_made_is_one_line_with_a_hint(offline, tmp_
     assert "Traceback" not in output
 
 
+@pytest.mark.parametrize("job", ["demo-data", "report"])
+def test_an_empty_out_folder_is_refused_not_the_current_folder(offline, tmp_path, job):
+    assert offline("run", "census", "load", *SOURCES, "--all")[0] == 0
+    before = sorted(tmp_path.iterdir())
+    status, output = offline("run", "census", job, "--out", "")
+    assert status == 1
+    assert "output folder is empty" in output and "hint: name a folder" in output
+    assert sorted(tmp_path.iterdir()) == before
+
+
 def test_sources_without_a_record_fail_instead_of_saying_all_is_loaded(offline, tmp_path):
     (tmp_path / "empty.data").write_bytes(b"")
     (tmp_path / "comments.data").write_bytes(b"|1x3 Cross validator\r\n\r\n")

@@ -200,3 +200,17 @@ def test_a_dashboard_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -
     with pytest.raises(CauceError, match=r"cannot write into folder .*a-file") as refused:
         write_dashboard(taken, Panel(date(2023, 4, 16), [], []), images=False)
     assert refused.value.hint and taken.read_text() == "not a folder"
+
+
+def test_an_empty_dashboard_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    from cauce import CauceError
+    from cauce.apps.contracting.dashboard.page import Panel, write_dashboard
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CauceError, match="output folder is empty"):
+        write_dashboard("", Panel(date(2023, 4, 16), [], []), images=False)
+    assert not list(tmp_path.iterdir())

@@ -366,6 +366,16 @@ def test_a_report_folder_that_cannot_be_written_is_one_line(chain: Chain, tmp_pa
     assert "cannot write into folder" in run.error and "a-file/report" in run.error
 
 
+def test_an_empty_report_folder_is_refused(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = chain.rt.run(report, out="")
+    assert not run.succeeded and run.error is not None
+    assert "output folder is empty" in run.error
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_view_of_odd_shape_still_gives_a_version_and_its_criteria_run(
     chain: Chain, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -105,3 +105,20 @@ def test_a_setting_out_of_range_is_one_line_naming_it(
     assert "--page-size INTEGER" in cauce_here("run", "opendata", "harvest", "--help").out
     wrong = cauce_here("run", "opendata", "harvest", "--concurrency", "four")
     assert wrong.status != 0 and "'four' is not a valid integer" in wrong.err
+
+
+def test_the_portal_refuses_more_datasets_than_it_can_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cauce.apps.opendata import PORTAL_MAX_DATASETS, synth
+
+    def unbounded(*args: object, **kwargs: object) -> list[Dataset]:
+        raise AssertionError("the catalogue was built")
+
+    monkeypatch.setattr(synth, "catalogue", unbounded)
+    clean_environment(monkeypatch, tmp_path)
+    count = str(PORTAL_MAX_DATASETS + 1)
+    refused = in_process(capsys)("run", "opendata", "portal", "--port", "0", "--count", count)
+    assert refused.status != 0 and "Traceback" not in refused.err
+    assert f"--count: {count} is invalid" in refused.err
+    assert f"less than or equal to {PORTAL_MAX_DATASETS}" in refused.err

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cauce.apps.opendata import profile as profile_module
 from cauce.apps.opendata.profile import Profile, profile_csv
 from cauce.apps.opendata.synth import make_frame
 from cauce.connectors.soda.portal import csv_bytes
@@ -119,15 +120,39 @@ def test_malformed_files_give_a_profile_with_their_problems(
     assert profile.sha256 == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize(
-    "data",
-    [b'"a","b"\r"1","x"\r"2","y"\r', b'"a","b"\n"1","x\x00y"\n"2","y"\n'],
-    ids=["records-ending-in-cr", "a-stray-nul-in-a-value"],
-)
-def test_cr_line_ends_and_a_stray_nul_are_still_a_csv(tmp_path: Path, data: bytes) -> None:
-    profile = profile_csv(write(tmp_path, data))
+def test_cr_line_ends_are_still_a_csv(tmp_path: Path) -> None:
+    profile = profile_csv(write(tmp_path, b'"a","b"\r"1","x"\r"2","y"\r'))
     assert (profile.rows, [c.name for c in profile.columns]) == (2, ["a", "b"])
     assert profile.columns[0].type == "integer" and profile.problems == ()
+
+
+@pytest.mark.parametrize("block", [profile_module.BLOCK, 1_000], ids=["one-block", "many"])
+def test_a_stray_nul_is_still_a_csv_with_a_problem_naming_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(profile_module, "BLOCK", block)  # the line counted across reads too
+    data = b'"a","b"\n' + b'"1","x"\n' * 20_000 + b'"2","y\x00z"\n"3","w\x00"\n'
+    profile = profile_csv(write(tmp_path, data))
+    assert (profile.rows, [c.name for c in profile.columns]) == (20_002, ["a", "b"])
+    assert profile.columns[0].type == "integer"
+    assert profile.problems == (
+        "NUL bytes: 2 in the text (first at line 20,002); other tools may cut the value there",
+    )
+
+
+def test_utf16_little_endian_with_its_mark_is_read_as_text(tmp_path: Path) -> None:
+    data = "ciudad,n\nBogotá,1\nMedellín,2\n".encode("utf-16")  # the mark, then little-endian
+    profile = profile_csv(write(tmp_path, data))
+    assert (profile.rows, profile.encoding) == (2, "utf-16")
+    assert [(c.name, c.type) for c in profile.columns] == [("ciudad", "text"), ("n", "integer")]
+    assert profile.problems == ("UTF-16 text: read as UTF-16; convert to UTF-8 for other tools",)
+
+
+def test_utf16_big_endian_is_named_not_called_binary(tmp_path: Path) -> None:
+    data = b"\xfe\xff" + "ciudad,n\nBogotá,1\n".encode("utf-16-be")
+    profile = profile_csv(write(tmp_path, data))
+    assert (profile.rows, profile.encoding) == (0, "utf-16-be")
+    assert profile.problems == ("UTF-16 text (big-endian); convert to UTF-8",)
 
 
 def test_invalid_bytes_late_in_a_file_switch_to_latin1(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge
@@ -36,7 +35,7 @@ from cauce.apps.census.sources import (
     is_url,
     source_name,
 )
-from cauce.reports import Section
+from cauce.reports import Section, output_folder
 from cauce.textfiles import check_encoding
 
 # The loader and the synthetic files (Polars, NumPy) load when a job first runs: declaring the
@@ -158,7 +157,7 @@ def demo_data(
     Description, so that a load of them needs no network."""
     from cauce.apps.census.synth import write_synthetic
 
-    folder = Path(out)
+    folder = output_folder(out)
     with _writing(out):
         files = write_synthetic(folder, data_rows=data_rows, test_rows=test_rows, seed=seed)
     for file in files:
@@ -192,7 +191,7 @@ def report(
             "or pass the --db and --table the load used",
         )
     _, description = _description(ctx, state.description)
-    folder = Path(out)
+    folder = output_folder(out)
     with _writing(out):
         checks = write_census_report(folder, target, description, name, state)
     for check in checks:

@@ -84,7 +84,7 @@ def breakdown_rows(warehouse: Warehouse, table: str, breakdown: Breakdown) -> li
 
 
 def write_census_report(
-    folder: Path,
+    folder: str | Path,
     warehouse: Warehouse,
     description: Description,
     table: str,

@@ -177,7 +177,7 @@ def _dashboard(ctx: Context, day: date | None, images: bool) -> dict[str, Any]:
     from cauce.apps.contracting.dashboard.page import read_panel, write_dashboard
 
     panel = read_panel(results, day, as_published=ctx.settings["as_published"])
-    written = write_dashboard(Path(ctx.settings["dashboard_dir"]), panel, images=images)
+    written = write_dashboard(ctx.settings["dashboard_dir"], panel, images=images)
     ctx.log.info("dashboard for %s: %s", panel.fecha, written["page"])
     return {"fecha_ejecucion": panel.fecha.isoformat(), **written}
 

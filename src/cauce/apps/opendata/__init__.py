@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from annotated_types import Ge, Interval
+from annotated_types import Ge, Interval, Le
 
 from cauce import App, Context, Message, Runtime
 from cauce.apps.opendata import catalog, criteria
@@ -401,13 +401,22 @@ criterion(criteria.availability)
 
 
 # -- the local portal and the report -------------------------------------------------------------
+# Every synthetic dataset is held in memory (up to 2,500 rows each, about 0.25 MB): 500 of them
+# are some 130 MB and a few seconds to build, far more than a harvest test needs.
+PORTAL_MAX_DATASETS = 500
+
+
 @app.job
 def portal(
     ctx: Context,
     port: Annotated[int, "port to listen on (0: any free port)", Interval(ge=0, le=65535)] = 8080,
     host: Annotated[str, "address to listen on"] = "127.0.0.1",
     count: Annotated[
-        int, "synthetic datasets to serve (the known SECOP and health ones first)", Ge(0)
+        int,
+        f"synthetic datasets to serve (the known SECOP and health ones first; at most "
+        f"{PORTAL_MAX_DATASETS})",
+        Ge(0),
+        Le(PORTAL_MAX_DATASETS),
     ] = 12,
     seed: Annotated[int, "seed of the synthetic data", Ge(0)] = 0,
     drop: Annotated[list[str], "serve ID with 404, or ID:403"] = [],  # noqa: B006
@@ -439,7 +448,7 @@ def report(
 ) -> dict[str, str]:
     """Write an HTML page of the catalogue: categories, owners, sizes, freshness, alerts."""
     page = write_catalogue_report(
-        Path(out),
+        out,
         versions.scan(),
         alerts.scan(),
         now=ctx.now(),

@@ -9,13 +9,15 @@ per core; a value that does not parse demotes the column to text and is counted 
 non-conforming. Exact duplicate rows are counted by a 64-bit hash of the whole row.
 
 A malformed file never raises: an empty or binary file, a header that cannot be read, ragged
-rows (too many or too few fields), an unterminated quote, or bytes that are not UTF-8 (the file
-is then read again as Latin-1) each become a line in ``Profile.problems``, and rows DuckDB could
-not parse are counted in ``rejected_rows``.
+rows (too many or too few fields), an unterminated quote, stray NUL bytes in the text, bytes that
+are not UTF-8 (the file is then read again as Latin-1) or UTF-16 text (read as such when
+little-endian, as Excel writes it; big-endian is only named) each become a line in
+``Profile.problems``, and rows DuckDB could not parse are counted in ``rejected_rows``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -94,15 +96,32 @@ class _Plan:
     date_format: dict[str, str] = field(default_factory=dict)
 
 
-def sha256_of(path: Path) -> tuple[str, int]:
-    """The SHA-256 hex digest and size of a file, read in 8 MB blocks."""
+@dataclass(frozen=True)
+class _Bytes:
+    """What one read of the raw file tells: its digest and size, and its NUL bytes."""
+
+    sha256: str
+    size: int
+    nuls: int
+    first_nul_line: int  # 0: no NUL
+
+
+def _read_bytes(path: Path) -> _Bytes:
+    """The file read once in 8 MB blocks: its SHA-256, size, and NUL bytes with the line (by
+    line feeds) of the first, found in the same pass as the digest."""
     digest = hashlib.sha256()
-    size = 0
+    size = nuls = first = 0
+    lines = 1
     with path.open("rb") as handle:
         while block := handle.read(BLOCK):
             digest.update(block)
             size += len(block)
-    return digest.hexdigest(), size
+            nuls += block.count(b"\0")
+            if not first:
+                at = block.find(b"\0")
+                first = lines + block.count(b"\n", 0, at) if at >= 0 else 0
+                lines += block.count(b"\n")
+    return _Bytes(digest.hexdigest(), size, nuls, first)
 
 
 def profile_csv(
@@ -110,15 +129,26 @@ def profile_csv(
 ) -> Profile:
     """Profile the CSV at ``path``; problems are listed in the result, never raised."""
     path = Path(path)
-    digest, size = sha256_of(path)
+    raw = _read_bytes(path)
+    digest, size = raw.sha256, raw.size
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if size == 0:
         return Profile(digest, 0, 0, problems=("empty file: 0 bytes, no header",))
-    if _looks_binary(head):
+    utf16 = _utf16(head)
+    if utf16 == "utf-16-be":
+        return Profile(digest, size, 0, encoding=utf16,
+                       problems=("UTF-16 text (big-endian); convert to UTF-8",))
+    if utf16 is None and _looks_binary(head):
         return Profile(digest, size, 0, problems=("binary content: this is not a CSV text file",))
-    encoding = "utf-8" if _is_utf8(head, complete=size <= SAMPLE_BYTES) else "latin-1"
+    complete = size <= SAMPLE_BYTES
+    encoding = utf16 or ("utf-8" if _is_utf8(head, complete=complete) else "latin-1")
     names, problems = _header(head, encoding)
+    if utf16:
+        problems.insert(0, "UTF-16 text: read as UTF-16; convert to UTF-8 for other tools")
+    elif raw.nuls:
+        problems.append(f"NUL bytes: {raw.nuls:,} in the text (first at line "
+                        f"{raw.first_nul_line:,}); other tools may cut the value there")
     if not names:
         return Profile(digest, size, 0, encoding=encoding, problems=(*problems, "no header row"))
     con = _connection()
@@ -167,6 +197,16 @@ def _looks_binary(head: bytes) -> bool:
     """More than 1 % control bytes (NUL included): a stray NUL in a value is still a CSV."""
     control = sum(head.count(bytes([b])) for b in (0, *range(1, 9), *range(14, 32)) if b != 27)
     return control > max(8, len(head) // 100)
+
+
+def _utf16(head: bytes) -> str | None:
+    """``utf-16`` (little-endian, which DuckDB reads) or ``utf-16-be`` when the file starts with
+    that byte-order mark, else None (a UTF-32 mark is not taken for UTF-16's)."""
+    if head.startswith(codecs.BOM_UTF16_LE) and not head.startswith(codecs.BOM_UTF32_LE):
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be"
+    return None
 
 
 def _is_utf8(head: bytes, *, complete: bool) -> bool:

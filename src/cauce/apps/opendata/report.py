@@ -58,7 +58,7 @@ def freshness(rows_updated_at: int | None, now: datetime) -> str:
 
 
 def write_catalogue_report(
-    folder: Path,
+    folder: str | Path,
     versions: Iterable[Mapping[str, Any]],
     alerts: Iterable[Mapping[str, Any]],
     *,

@@ -266,11 +266,11 @@ def panel_sections(panel: Panel, *, files: bool = False) -> list[Section]:
     return [s for s in sections if s is not None]
 
 
-def write_dashboard(folder: Path, panel: Panel, *, images: bool = True) -> dict[str, Any]:
+def write_dashboard(folder: str | Path, panel: Panel, *, images: bool = True) -> dict[str, Any]:
     """Write the panel into ``folder``: index.html, the Vega scripts, each chart as .svg and,
     with ``images``, as .png; files of charts this panel no longer has are removed."""
     found = panel_charts(panel)
-    output_folder(folder)
+    folder = output_folder(folder)
     for name in CHARTS:
         for suffix in (".svg", ".png"):
             if name not in found or (suffix == ".png" and not images):
