@@ -71,9 +71,16 @@ def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]
 
 
 def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | None:
-    if app_ref is None or app_ref in ("--help", "-h"):
+    """The app named; None when help was asked for (and printed). No app at all is a usage
+    error (exit 2) that still shows the help, on stderr, so that it says what to pass."""
+    if app_ref in ("--help", "-h"):
         typer.echo(ctx.get_help())
         return None
+    if app_ref is None:
+        typer.echo(ctx.get_help(), err=True)
+        console.print_problem("missing argument APP",
+                              "name a bundled app (`cauce apps` lists them) or module:attribute")
+        raise typer.Exit(2)
     return load_app(app_ref)
 
 
