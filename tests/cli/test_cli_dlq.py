@@ -70,3 +70,18 @@ def test_the_runtime_refuses_message_ids_that_are_no_numbers(cli, app_file) -> N
     app, _ = load_app(app_file(APP))
     with TestRuntime(app) as rt, pytest.raises(CauceError, match="positive whole numbers"):
         rt.runtime.replay("work", ["abc"])
+
+
+def test_replaying_an_id_not_in_the_dead_letter_queue_names_it(cli, app_file) -> None:
+    ref = app_file(APP)
+    assert cli("send", ref, "work", '{"poison": true}').status == 0
+    assert cli("serve", ref, "--for", "1s").status == 0
+    [held] = [m["id"] for m in cli("dlq", "list", ref, "work", "--json").json()]
+    result = cli("dlq", "replay", ref, "work", "--id", str(held), "--id", "424242")
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        "error: message 424242 is not in the dead-letter queue of work; nothing was replayed",
+        "hint: `cauce dlq list APP QUEUE` shows the ids"]
+    assert [m["id"] for m in cli("dlq", "list", ref, "work", "--json").json()] == [held]
+    assert cli("dlq", "replay", ref, "work", "--id", str(held)).out.startswith(
+        "replayed 1 message(s)")

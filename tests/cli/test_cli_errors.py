@@ -189,3 +189,18 @@ def test_a_home_behind_a_folder_this_user_cannot_enter(cli, tmp_path, monkeypatc
             f"cannot reach the cauce home {locked / 'home'}: Permission denied",
             "pass --home (or set CAUCE_HOME) to a folder you can read and write, or fix the "
             "permissions on the way to it")
+
+
+@pytest.mark.parametrize("args", [
+    ("--home", "", "runs"), ("runs", "--home", ""), ("run", "example", "seed", "--home", ""),
+    ("--home", "", "run", "example", "seed"), ("demo", "--home", ""), ("ui", "--home", " "),
+], ids=" ".join)
+def test_an_empty_home_is_refused_not_taken_for_the_current_folder(cli, tmp_path, args) -> None:
+    """An empty --home (an unset variable in ``--home "$DIR"``) would be the current folder."""
+    result = cli(*args)
+    assert result.status == 2
+    first, hint = result.err.strip().splitlines()
+    assert first == ("error: Invalid value for '--home': it is empty; name a folder, or leave "
+                     "--home out for ./.cauce (or CAUCE_HOME)")
+    assert hint.startswith("hint: see `cauce")
+    assert list(tmp_path.iterdir()) == []

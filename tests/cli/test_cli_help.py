@@ -72,6 +72,15 @@ def test_run_with_an_app_but_no_job_lists_the_jobs(cli) -> None:
     assert "cauce run example JOB --help" in result.out
 
 
+@pytest.mark.parametrize("command", ["run", "serve", "worker", "backfill"])
+def test_a_command_without_its_app_is_a_usage_error_that_shows_the_help(cli, command) -> None:
+    result = cli(command)
+    assert result.status == 2
+    assert f"Usage: cauce {command}" in result.err and "APP" in result.err
+    assert "missing argument APP" in result.err and "cauce apps" in result.err
+    assert result.out == ""
+
+
 def test_no_arguments_shows_the_commands(cli) -> None:
     result = cli()
     assert result.status in (0, 2)

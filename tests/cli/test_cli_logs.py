@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 
 def test_a_runs_log_by_its_id_or_a_prefix(cli, example_home) -> None:
     (seed,) = cli("--home", str(example_home), "runs", "--job", "seed", "--json").json()
@@ -69,3 +71,22 @@ def test_an_output_file_that_cannot_be_written_is_one_line(cli, example_home,
         assert result.err.splitlines()[0].startswith(f"error: cannot write {target}: ")
         assert "Traceback" not in result.err
 
+
+
+def test_follow_stopped_by_ctrl_c_exits_130_after_the_lines_and_the_file(
+        cli, example_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler path of a Ctrl-C while --follow waits for new lines, in-process."""
+    def ctrl_c(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cauce.cli.logs.time.sleep", ctrl_c)
+    home = ("--home", str(example_home))
+    shown = cli(*home, "logs", "general", "--app", "example", "--follow")
+    assert shown.status == 130
+    assert "INFO: run " in shown.out
+    assert shown.err.strip() == "interrupted"
+    target = tmp_path / "general.log"
+    written = cli(*home, "logs", "general", "--app", "example", "--follow", "-o", str(target))
+    assert written.status == 130
+    assert written.err.splitlines() == [f"wrote {target}", "interrupted"]
+    assert "INFO: run " in target.read_text(encoding="utf-8")

@@ -50,6 +50,15 @@ def test_put_refuses_bad_keys_and_missing_files(cli, tmp_path: Path) -> None:
     assert missing.err.startswith(f"error: no file {tmp_path / 'nope.csv'}")
 
 
+def test_put_of_a_folder_says_it_is_a_folder(cli, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    result = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "in"))
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        f"error: {tmp_path / 'in'} is a folder, not a file",
+        "hint: pass the path of a file; store a folder's files one by one"]
+
+
 def test_json_that_is_a_plain_value_is_fine(cli) -> None:
     assert cli("send", "example", "work", "42").status == 0
     assert cli("send", "example", "work", '"text"').status == 0

@@ -99,3 +99,16 @@ def test_a_home_points_its_buckets_at_one_url(cli, tmp_path: Path,
     config = cli("config", "example", "--json").json()
     [inbox] = [r for r in config["resources"] if r["resource"] == "inbox"]
     assert inbox["location"].startswith("s3://user:********@bucket/prefix/example/inbox")
+
+
+@pytest.mark.parametrize(("port", "message"), [
+    ("99999", "the state URL's port is out of range (1–65535): 99999"),
+    ("0", "the state URL's port is out of range (1–65535): 0"),
+    ("x1", "the state URL's port is not a number: 'x1'"),
+], ids=["above", "zero", "letters"])
+def test_a_bad_port_in_a_state_url_says_what_is_wrong_with_it(cli, port: str,
+                                                               message: str) -> None:
+    result = cli("runs", "--state", f"postgresql://cauce:hunter2@db.example:{port}/cauce")
+    assert result.status == 1
+    assert result.err.splitlines() == [f"error: {message}",
+                                       "hint: use postgresql://user@host:5432/dbname"]

@@ -8,6 +8,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from cauce import __version__
 from cauce.cli.loading import load_app
 from cauce.testing import TestRuntime
@@ -127,6 +129,17 @@ def test_pause_and_resume_a_schedule(cli, app_file) -> None:
     assert unscheduled.err.splitlines() == [
         "error: job 'flaky' of app 'verbs' has no schedule",
         "hint: scheduled jobs: nightly",
+    ]
+
+
+@pytest.mark.parametrize("resume", [(), ("--resume", "nightly")], ids=["alone", "with-resume"])
+def test_a_reason_without_pause_is_a_usage_error(cli, app_file, resume) -> None:
+    result = cli("schedules", app_file(APP), "--reason", "source down", *resume)
+    assert result.status == 2
+    assert result.err.splitlines() == [
+        "error: Invalid value for '--reason': it goes with --pause JOB (the reason for that "
+        "pause)",
+        "hint: see `cauce schedules --help`",
     ]
 
 

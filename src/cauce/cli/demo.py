@@ -13,6 +13,7 @@ import typer
 from ..errors import CauceError
 from . import console
 from .console import escape
+from .home import home_option_path
 from .loading import bundled_apps, load_app
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ def _check_nothing_dead_lettered(rt: Runtime) -> None:
 def register(cli: typer.Typer) -> None:
     @cli.command("demo")
     def demo_command(
-        home: Path = typer.Option(Path("cauce-demo"), "--home",
+        home: Path = typer.Option(Path("cauce-demo"), "--home", metavar="<path>",
+                                  parser=home_option_path,
                                   help="folder for the demo (recreated each time)"),
         only: list[str] = typer.Option(None, "--app", help="run only these apps' demos"),
     ) -> None:

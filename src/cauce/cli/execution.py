@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -29,7 +28,7 @@ from ..runtime.foreground import Stopper
 from ..runtime.jobs import check_params, run_foreground
 from ..runtime.runtime import Runtime
 from . import console
-from .home import GLOBALS, HOME_HELP, StateOption, home_option_value, state_url
+from .home import GLOBALS, HOME_HELP, StateOption, home_option_value, home_path, state_url
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
@@ -63,7 +62,7 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
 
 
 def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]:
-    return [click.Option(["--home"], type=click.Path(path_type=Path), help=HOME_HELP),
+    return [click.Option(["--home"], type=home_path, metavar="<path>", help=HOME_HELP),
             click.Option(["--state", "state_option"], metavar="URL", help=StateOption.help),
             click.Option(["--executor"], metavar="URL", help="where job runs execute: local, "
                          "dask (a local cluster) or dask://HOST:PORT [default: the job's "
@@ -71,9 +70,16 @@ def _common(extra: list[click.Parameter] | None = None) -> list[click.Parameter]
 
 
 def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | None:
-    if app_ref is None or app_ref in ("--help", "-h"):
+    """The app named; None when help was asked for (and printed). No app at all is a usage
+    error (exit 2) that still shows the help, on stderr, so that it says what to pass."""
+    if app_ref in ("--help", "-h"):
         typer.echo(ctx.get_help())
         return None
+    if app_ref is None:
+        typer.echo(ctx.get_help(), err=True)
+        console.print_problem("missing argument APP",
+                              "name a bundled app (`cauce apps` lists them) or module:attribute")
+        raise typer.Exit(2)
     return load_app(app_ref)
 
 

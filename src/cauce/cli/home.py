@@ -27,7 +27,27 @@ if TYPE_CHECKING:
     from ..runtime.runtime import Runtime
 
 HOME_HELP = "cauce home folder [default: ./.cauce in the current folder, or CAUCE_HOME]"
-HomeOption = typer.Option(None, "--home", help=HOME_HELP)
+
+
+def home_path(value: str | Path) -> Path:
+    """A ``--home`` value as a path. An empty one is refused: as a path it is the current
+    folder, which the user did not name (an unset variable in ``--home "$DIR"``)."""
+    if not str(value).strip():
+        raise ValueError("it is empty; name a folder, or leave --home out "
+                         "for ./.cauce (or CAUCE_HOME)")
+    return Path(value)
+
+
+def home_option_path(value: str | Path) -> Path:
+    """`home_path` as a typer parser: its refusal a usage error of the option."""
+    try:
+        return home_path(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+HomeOption = typer.Option(None, "--home", metavar="<path>", help=HOME_HELP,
+                          parser=home_option_path)
 StateOption = typer.Option(None, "--state", metavar="URL",
                            help="state store, e.g. postgresql://host/db "
                            "[default: CAUCE_STATE, cauce.toml state, or sqlite:///<home>/state.db]")

@@ -68,9 +68,7 @@ def logs_command(
                     last_id = fresh[-1].id
                 if run is not None and get_run(state, run.id).status.finished and not fresh:
                     break
-        except KeyboardInterrupt:
-            pass  # Ctrl-C is how --follow ends
-        finally:
+        finally:  # Ctrl-C (how --follow ends) goes on to `cauce.cli.main`: exit 130
             if sink:
                 sink.close()
                 console.err.print(f"wrote {output}")

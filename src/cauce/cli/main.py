@@ -30,7 +30,7 @@ from . import (
     workers,
 )
 from .helptext import CommandInterrupted, PlainHelpGroup
-from .home import GLOBALS
+from .home import GLOBALS, home_option_path
 
 cli = typer.Typer(
     name="cauce",
@@ -58,7 +58,8 @@ def _print_version(value: bool) -> None:
 
 @cli.callback()
 def main_options(
-    home: Path = typer.Option(None, "--home", help="cauce home folder for every command "
+    home: Path = typer.Option(None, "--home", metavar="<path>", parser=home_option_path,
+                              help="cauce home folder for every command "
                               "[default: ./.cauce in the current folder, or CAUCE_HOME]"),
     state_url: str = typer.Option(None, "--state", metavar="URL",
                                   help="the state store [default: sqlite:///<home>/state.db, "

@@ -35,7 +35,8 @@ def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
     console.out.print(table)
 
 
-def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
+def schedules_command(ctx: typer.Context,
+                      app_ref: str = typer.Argument(..., metavar="APP"),
                       pause: str = typer.Option(None, "--pause", metavar="JOB",
                                                 help="pause a job's schedule (until --resume)"),
                       reason: str = typer.Option("paused by hand", "--reason",
@@ -50,6 +51,9 @@ def schedules_command(app_ref: str = typer.Argument(..., metavar="APP"),
     """
     if pause and resume:
         raise CauceError("give --pause or --resume, not both")
+    if not pause and ctx.get_parameter_source("reason").name != "DEFAULT":
+        raise typer.BadParameter("it goes with --pause JOB (the reason for that pause)",
+                                 ctx=ctx, param_hint="'--reason'")
     from ..runtime.scheduler import Scheduler
 
     with attached(app_ref, home, state_option) as rt:

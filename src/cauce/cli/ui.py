@@ -12,7 +12,7 @@ import typer
 from ..errors import CauceError
 from . import console
 from .demo import MARKER as DEMO_MARKER
-from .home import StateOption, home_option_value, state_url
+from .home import HOME_HELP, StateOption, home_option_path, home_option_value, state_url
 
 if TYPE_CHECKING:
     import click
@@ -59,8 +59,8 @@ def register(cli: typer.Typer) -> None:
                                  help="port to listen on (0: any free port)"),
         token: str = typer.Option(None, "--token", envvar=TOKEN_ENV,
                                   help=f"require this token on every request [env {TOKEN_ENV}]"),
-        home: Path = typer.Option(None, "--home", help="cauce home folder "
-                                  "[default: ./.cauce in the current folder, or CAUCE_HOME]"),
+        home: Path = typer.Option(None, "--home", metavar="<path>", parser=home_option_path,
+                                  help=HOME_HELP),
         state_option: str = StateOption,
     ) -> None:
         """Open the web UI: runs, live logs, the graph, partitions, queues and dead letters, data,

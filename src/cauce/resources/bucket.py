@@ -87,6 +87,9 @@ class Bucket(Resource):
     def put_file(self, key: str, path: str | Path, *, move: bool = False) -> ObjectRef:
         """Store a local file as ``key`` (moved instead of copied when ``move``)."""
         source = Path(path)
+        if source.is_dir():
+            raise ResourceError(f"{source} is a folder, not a file",
+                                hint="pass the path of a file; store a folder's files one by one")
         if not source.is_file():
             raise ObjectNotFound(f"no file {source}", hint="check the path")
         with self._writing(key):

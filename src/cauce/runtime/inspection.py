@@ -94,14 +94,29 @@ def dlq_errors(rt: Runtime, target: Target) -> list[str | None]:
 def replay(rt: Runtime, target: Target, ids: Sequence[int | str] | None = None) -> int:
     """Send dead-lettered messages back for another round of attempts; returns how many."""
     numbers = _message_ids(ids) if ids is not None else None
+    dlq_name = dead_letter_queue(rt, target)
     with rt.state.atomic():
-        moved = rt.state.queues.replay(dead_letter_queue(rt, target), now=rt.clock.time(),
-                                       ids=numbers)
+        if numbers is not None:
+            _all_dead_lettered(rt, dlq_name, numbers, getattr(target, "name", target))
+        moved = rt.state.queues.replay(dlq_name, now=rt.clock.time(), ids=numbers)
         for m in moved:
             if m.queue.split(":", 1)[1].startswith("job/"):
                 requeue_replayed(rt, m.queue, m.id, m.body)
     rt.new_work()
     return len(moved)
+
+
+def _all_dead_lettered(rt: Runtime, dlq_name: str, numbers: Sequence[int], name: str) -> None:
+    """Refuse ids not in the dead-letter queue, before any message moves: an id mistyped, or a
+    message replayed already, would otherwise be a silent "replayed 0"."""
+    held = {m.id for m in rt.state.queues.listing(dlq_name)}
+    missing = [n for n in dict.fromkeys(numbers) if n not in held]
+    if missing:
+        which = ", ".join(map(str, missing))
+        raise NotFound(f"message{'s' if len(missing) > 1 else ''} {which} "
+                       f"{'are' if len(missing) > 1 else 'is'} not in the dead-letter queue of "
+                       f"{name}; nothing was replayed",
+                       hint="`cauce dlq list APP QUEUE` shows the ids")
 
 
 def _message_ids(ids: Sequence[int | str]) -> list[int]:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ...errors import ConfigError, StateError
 from . import jsonb
@@ -90,15 +90,28 @@ def locate(url: str) -> Location:
     libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
     conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
     host = parts.hostname or os.environ.get("PGHOST", "localhost")
-    try:
-        port = parts.port or int(os.environ.get("PGPORT", "5432"))
-    except ValueError:
-        raise ConfigError("the state URL's port is not a number",
-                          hint="use postgresql://user@host:5432/dbname") from None
+    port = _port(parts)
     user = parts.username or os.environ.get("PGUSER", "") or _login()
     dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
     where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
     return Location(conninfo, options, schema, where, host, port, user, dbname)
+
+
+def _port(parts: SplitResult) -> int:
+    """The URL's port (else PGPORT, else 5432), checked here: urllib says nothing of a port
+    out of range but that it cannot be used."""
+    text = parts.netloc.rpartition("@")[2]
+    text = text.partition("]")[2] if text.startswith("[") else text  # an IPv6 address
+    text, source = text.partition(":")[2], "the state URL's port"
+    if not text:
+        text, source = os.environ.get("PGPORT", "5432"), "PGPORT"
+    if not (text.isascii() and text.isdigit()):
+        raise ConfigError(f"{source} is not a number: {text!r}",
+                          hint="use postgresql://user@host:5432/dbname")
+    if not 1 <= int(text) <= 65535:
+        raise ConfigError(f"{source} is out of range (1–65535): {text}",
+                          hint="use postgresql://user@host:5432/dbname")
+    return int(text)
 
 
 def _login() -> str:
