@@ -191,11 +191,15 @@ def test_controls_over_http(http: httpx.Client, state: PortalState) -> None:
 
 
 def test_the_same_seed_serves_the_same_bytes() -> None:
-    """The synthetic catalogue and its inventory are a function of the seed (and the moment)."""
+    """The synthetic catalogue and its inventory are a function of the seed and the moment
+    (the inventory dates its non-dataset assets by the portal's clock, pinned here: two calls
+    a second apart would differ)."""
+    moment = datetime(2026, 3, 2, tzinfo=UTC)
 
     def served(seed: int) -> list[bytes]:
-        found = catalogue(8, seed=seed, now=datetime(2026, 3, 2, tzinfo=UTC))
-        inventory = PortalState.of(found, extras=3, seed=seed).inventory().frame
+        found = catalogue(8, seed=seed, now=moment)
+        inventory = PortalState.of(found, extras=3, seed=seed,
+                                   clock=moment.timestamp).inventory().frame
         return [csv_bytes(d.frame) + str(d.rows_updated_at).encode() for d in found] + [
             csv_bytes(inventory)
         ]
