@@ -119,4 +119,5 @@ def test_a_yielding_writer_waits_in_the_lock_after_a_while(tmp_path: Path,
         time.sleep(0.2)
         assert not done.is_set()
     assert done.wait(5)
+    other.join(5)  # it still lets go of the turn after done is set: close after that
     turns.close()
