@@ -12,7 +12,7 @@ import pytest
 
 import cauce.reports
 from cauce import CauceError, charts
-from cauce.reports import Section, bar_chart, table_html, write_report
+from cauce.reports import Section, bar_chart, table_html, write_report, writing_into
 
 
 def rows_of(chart) -> list[dict]:
@@ -113,3 +113,13 @@ def test_the_public_names_are_exactly_those_listed() -> None:
     assert sorted(cauce.reports.__all__) == cauce.reports.__all__ == sorted(defined)
     for name in cauce.reports.__all__:
         assert getattr(cauce.reports, name).__doc__, f"cauce.reports.{name} has no docstring"
+
+
+def test_writing_into_a_folder_turns_a_failed_write_into_one_line(tmp_path):
+    with (
+        pytest.raises(CauceError, match=r"cannot write .*page\.html.*No space") as refused,
+        writing_into(str(tmp_path / "out")) as folder,
+    ):
+        assert folder.is_dir()
+        raise OSError(28, "No space left on device", str(folder / "page.html"))
+    assert refused.value.hint

@@ -16,7 +16,7 @@ LONG = 10.0  # seconds the work lasts if nothing stops it
 
 
 class _Stop(Exception):
-    pass
+    """Raised in the waiting thread by the signal handler: the wait was interrupted."""
 
 
 def handled_while_busy(run: Callable[[Callable[[], None]], Any]) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 import math
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from . import charts
 from .errors import CauceError
 
-__all__ = ["Section", "bar_chart", "output_folder", "table_html", "write_report"]
+__all__ = ["Section", "bar_chart", "output_folder", "table_html", "write_report", "writing_into"]
 
 COLOR = "#2f6f8f"
 _STYLE = """
@@ -125,6 +126,18 @@ def output_folder(folder: str | Path) -> Path:
         raise CauceError(f"cannot write into folder {str(out)!r}: {err.strerror or err}",
                          hint="choose a folder you can write to") from None
     return out
+
+
+@contextmanager
+def writing_into(folder: str | Path) -> Iterator[Path]:
+    """``folder`` made ready (see `output_folder`) for a block that writes files into it; an
+    OSError while it writes them (no permission, a full disk) is one line naming the file."""
+    out = output_folder(folder)
+    try:
+        yield out
+    except OSError as err:
+        raise CauceError(f"cannot write {err.filename or str(out)!r}: {err.strerror or err}",
+                         hint="choose a folder you can write to") from err
 
 
 def write_report(folder: str | Path, title: str, sections: Sequence[Section], *,

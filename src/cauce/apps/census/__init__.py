@@ -12,9 +12,8 @@ report with one chart per breakdown. See README.md next to this file.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge
@@ -35,7 +34,7 @@ from cauce.apps.census.sources import (
     is_url,
     source_name,
 )
-from cauce.reports import Section, output_folder
+from cauce.reports import Section, writing_into
 from cauce.textfiles import check_encoding
 
 # The loader and the synthetic files (Polars, NumPy) load when a job first runs: declaring the
@@ -157,8 +156,7 @@ def demo_data(
     Description, so that a load of them needs no network."""
     from cauce.apps.census.synth import write_synthetic
 
-    folder = output_folder(out)
-    with _writing(out):
+    with writing_into(out) as folder:
         files = write_synthetic(folder, data_rows=data_rows, test_rows=test_rows, seed=seed)
     for file in files:
         ctx.log.info(
@@ -191,8 +189,7 @@ def report(
             "or pass the --db and --table the load used",
         )
     _, description = _description(ctx, state.description)
-    folder = output_folder(out)
-    with _writing(out):
+    with writing_into(out) as folder:
         checks = write_census_report(folder, target, description, name, state)
     for check in checks:
         ctx.log.info("%s", check.sentence())
@@ -325,20 +322,6 @@ def _progress_until_cancelled(ctx: Context) -> Callable[[int, int], None]:
             )
 
     return progress
-
-
-@contextmanager
-def _writing(out: str) -> Iterator[None]:
-    """Files written under the --out folder: a folder that cannot be made or written is one
-    line with a hint."""
-    try:
-        yield
-    except OSError as error:
-        where = error.filename or out
-        raise CauceError(
-            f"cannot write {where}: {error.strerror or error}",
-            hint="pass --out a folder you can write to (it is created when missing)",
-        ) from error
 
 
 def _fetch(ctx: Context, origin: str, advice: Advice = DATA) -> SourceFile:
