@@ -54,6 +54,21 @@ StateOption = typer.Option(None, "--state", metavar="URL",
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
+def exclusive(ctx: typer.Context, *options: str) -> None:
+    """Refuse, as a usage error (exit 2, one line naming them), two or more of ``options``
+    (``"--pause", "--resume"``) given to the same command."""
+    given = [name for param in ctx.command.params if param.name is not None
+             for name in param.opts if name in options
+             and getattr(ctx.get_parameter_source(param.name), "name", "DEFAULT")
+             not in ("DEFAULT", "DEFAULT_MAP")]
+    if len(given) > 1:
+        from . import console
+
+        console.print_problem(f"{' and '.join(given)} cannot be used together: give one of them",
+                              f"see `{ctx.command_path} --help`")
+        raise typer.Exit(2)
+
+
 @dataclass
 class Globals:
     home: Path | None = None
