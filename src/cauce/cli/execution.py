@@ -22,8 +22,8 @@ from rich.markup import escape
 
 from ..app import App, Job
 from ..durations import format_duration, parse_duration
-from ..errors import CauceError, ConfigError
-from ..runtime.backfill import backfill
+from ..errors import CauceError, ConfigError, PartitionError
+from ..runtime.backfill import backfill, check_partitioned
 from ..runtime.foreground import Stopper
 from ..runtime.jobs import check_params, run_foreground
 from ..runtime.runtime import Runtime
@@ -83,17 +83,20 @@ def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | N
     return load_app(app_ref)
 
 
-def _app_and_job(ctx: typer.Context, app_ref: str | None,
-                 job_name: str | None) -> tuple[App, str, Job] | None:
+def _app_and_job(ctx: typer.Context, app_ref: str | None, job_name: str | None,
+                 verb: str = "run") -> tuple[App, str, Job] | None:
     """The app and job the user named; None when help or the list of jobs was printed instead."""
     loaded = _app_or_help(ctx, app_ref)
     if loaded is None:
         return None
     app, reference = loaded
     if job_name is None or job_name in ("--help", "-h"):
-        _list_jobs(app)
+        _list_jobs(app, verb)
         return None
-    return app, reference, app.get_job(job_name)
+    job = app.get_job(job_name)
+    if verb == "backfill":  # before its --from and --to are asked for
+        check_partitioned(job)
+    return app, reference, job
 
 
 def _settings(app: App, values: dict[str, Any],
@@ -109,12 +112,23 @@ def _runtime(app: App, reference: str, values: dict[str, Any], settings: dict[st
                    state=state_url(home, values["state_option"]), executor=values["executor"])
 
 
-def _list_jobs(app: App) -> None:
-    console.out.print(f"[bold]{app.name}[/] jobs:")
-    for job in app.jobs.values():
+def _list_jobs(app: App, verb: str) -> None:
+    """The jobs ``cauce run APP`` can run, or the partitioned ones ``cauce backfill APP`` can
+    backfill, and how to go on."""
+    if verb == "backfill":
+        jobs = [job for job in app.jobs.values() if job.partitions is not None]
+        if not jobs:
+            raise PartitionError(f"app {app.name!r} has no partitioned job to backfill",
+                                 hint="backfill runs a job over a range of partitions; "
+                                 f"`cauce run {app.name}` lists the jobs to run once")
+        what, usage = "partitioned jobs", "JOB --from FIRST --to LAST [OPTIONS]"
+    else:
+        jobs, what, usage = list(app.jobs.values()), "jobs", "JOB [OPTIONS]"
+    console.out.print(f"[bold]{app.name}[/] {what}:")
+    for job in jobs:
         console.out.print(f"  [cyan]{job.name}[/]  {escape(job.description)}")
-    console.out.print(f"\nrun one: cauce run {app.name} JOB [OPTIONS]   "
-                      f"(cauce run {app.name} JOB --help)")
+    console.out.print(f"\n{verb} one: cauce {verb} {app.name} {usage}   "
+                      f"(cauce {verb} {app.name} JOB --help)", markup=False)
 
 
 def run_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> None:
@@ -173,7 +187,7 @@ def _report(run: Run, as_json: bool, secrets: Sequence[str]) -> None:
 def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> None:
     """``cauce backfill APP JOB --from --to [OPTIONS]``: run a partitioned job for a range of
     partitions and report each partition's outcome."""
-    chosen = _app_and_job(ctx, app_ref, job_name)
+    chosen = _app_and_job(ctx, app_ref, job_name, "backfill")
     if chosen is None:
         return
     app, reference, job = chosen
