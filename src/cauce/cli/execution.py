@@ -28,7 +28,15 @@ from ..runtime.foreground import Stopper
 from ..runtime.jobs import check_params, run_foreground
 from ..runtime.runtime import Runtime
 from . import console
-from .home import GLOBALS, HOME_HELP, StateOption, home_option_value, home_path, state_url
+from .home import (
+    GLOBALS,
+    HOME_HELP,
+    StateOption,
+    home_option_value,
+    home_path,
+    state_url,
+    undone_if_unused,
+)
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
@@ -104,12 +112,17 @@ def _settings(app: App, values: dict[str, Any],
     return clean({k: values.get(k) for k in app.settings if k not in taken})
 
 
+@contextmanager
 def _runtime(app: App, reference: str, values: dict[str, Any], settings: dict[str, Any],
-             role: str) -> Runtime:
-    """A runtime on the home (and state) the command's options and configuration name."""
+             role: str) -> Iterator[Runtime]:
+    """A runtime, open, on the home (and state) the command's options and configuration name;
+    a home it created goes again if the command fails before keeping anything there."""
     home = home_option_value(values["home"])
-    return Runtime(app, home=home, settings=settings, app_ref=reference, role=role,
-                   state=state_url(home, values["state_option"]), executor=values["executor"])
+    url = state_url(home, values["state_option"])
+    with undone_if_unused(home, url), Runtime(
+            app, home=home, settings=settings, app_ref=reference, role=role, state=url,
+            executor=values["executor"]) as rt:
+        yield rt
 
 
 def _list_jobs(app: App, verb: str) -> None:
