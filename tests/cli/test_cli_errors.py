@@ -282,3 +282,13 @@ def test_a_new_home_another_process_opened_stays(tmp_path) -> None:
         for state in held:
             state.close()
 
+
+@pytest.mark.parametrize(("command", "option"), [("serve", "--for"), ("worker", "--grace")])
+def test_serve_and_worker_refuse_a_duration_before_they_start(cli, tmp_path, command,
+                                                              option) -> None:
+    other = ("--grace", "1s") if option == "--for" else ("--for", "1s")
+    result = cli(command, "example", option, "soon", *other)
+    assert_one_line_error(result, f"{option}: 'soon' is not a duration",
+                          'use a number of seconds or units ms, s, m, h, d, w, e.g. "10s", '
+                          '"1h30m", "8w"')
+    assert list(tmp_path.iterdir()) == []

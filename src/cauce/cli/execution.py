@@ -350,6 +350,9 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
                     f"Example: cauce {verb} {app.name} --for 30s")
     if values is None:
         return
+    duration = values["duration"]  # refused before anything starts
+    timeout = parse_duration(duration, what="--for") if duration else None
+    grace = parse_duration(values["grace"], what="--grace")
     handler = console.show_logs(logging.INFO, general_only=True)
     ui = None
     try:
@@ -357,10 +360,8 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
             handler.hide(rt.secrets())
             _banner(rt, verb)
             ui = start_served_ui(rt, values) if scheduler else None
-            duration = values["duration"]
-            rt.serve(timeout=parse_duration(duration, what="--for") if duration else None,
-                     threads=values["threads"], processes=values["processes"], scheduler=scheduler,
-                     grace=values["grace"], handle_signals=True, on_ready=_ready)
+            rt.serve(timeout=timeout, threads=values["threads"], processes=values["processes"],
+                     scheduler=scheduler, grace=grace, handle_signals=True, on_ready=_ready)
     except KeyboardInterrupt:
         console.print_error(CauceError(
             "stopped at once on a second interrupt",
