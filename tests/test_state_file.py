@@ -35,6 +35,21 @@ def test_a_new_home_gets_a_complete_state_file(tmp_path: Path) -> None:
         "no temporary file of the creation is left behind"
 
 
+def test_holds_nothing_only_for_a_state_never_written_to(tmp_path: Path) -> None:
+    from cauce.backends.state import engine, sqlite_url
+
+    empty = tmp_path / "empty"
+    with Runtime(_app(), home=empty):
+        pass
+    url = sqlite_url(empty / "state.db")
+    assert engine(url).holds_nothing(url)
+    used = sqlite_url(_home_with_work(tmp_path) / "state.db")
+    assert not engine(used).holds_nothing(used)
+    (tmp_path / "garbage.db").write_bytes(b"not a database at all" * 100)
+    for path in (tmp_path / "garbage.db", tmp_path / "missing.db"):
+        assert not statefile.holds_nothing(path), "nothing is concluded from what cannot be read"
+
+
 @pytest.mark.parametrize(
     ("damage", "problem"),
     [

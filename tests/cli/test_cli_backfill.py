@@ -52,7 +52,33 @@ def test_a_job_without_partitions_cannot_be_backfilled(cli) -> None:
     assert result.status == 1
     assert result.err.splitlines() == [
         "error: job 'seed' is not partitioned, so it cannot be backfilled",
-        "hint: backfill runs a range of partitions; use `cauce run` instead",
+        "hint: backfill runs a range of partitions; run it once with `cauce run example seed`",
+    ]
+    # refused before its --from and --to are asked for
+    bare = cli("backfill", "example", "seed")
+    assert (bare.status, bare.err.splitlines()[0]) == (
+        1, "error: job 'seed' is not partitioned, so it cannot be backfilled")
+
+
+def test_backfill_with_an_app_but_no_job_lists_the_jobs_it_can_backfill(cli) -> None:
+    result = cli("backfill", "example")
+    assert result.status == 0, result.err
+    listed = [line.split()[0] for line in result.out.splitlines()[1:] if line.startswith("  ")]
+    assert listed == ["daily-summary", "publish-summary"]  # partitioned; not heartbeat or seed
+    assert result.out.splitlines()[0] == "example partitioned jobs:"
+    assert result.out.splitlines()[-1] == (
+        "backfill one: cauce backfill example JOB --from FIRST --to LAST [OPTIONS]   "
+        "(cauce backfill example JOB --help)")
+    assert "cauce run" not in result.out
+
+
+def test_backfill_of_an_app_without_partitioned_jobs(cli) -> None:
+    result = cli("backfill", "census")
+    assert (result.status, result.out) == (1, "")
+    assert result.err.splitlines() == [
+        "error: app 'census' has no partitioned job to backfill",
+        "hint: backfill runs a job over a range of partitions; `cauce run census` lists the "
+        "jobs to run once",
     ]
 
 

@@ -204,3 +204,91 @@ def test_an_empty_home_is_refused_not_taken_for_the_current_folder(cli, tmp_path
                      "--home out for ./.cauce (or CAUCE_HOME)")
     assert hint.startswith("hint: see `cauce")
     assert list(tmp_path.iterdir()) == []
+
+
+FAILING_FIRST = [
+    ("send", "example", "wrok", "{}"),
+    ("put", "example", "inbox", "in/a.csv"),
+    ("schedules", "example", "--pause", "daily-summary"),
+    ("dlq", "replay", "example", "work", "--id", "5"),
+    ("run", "example", "daily-summary"),
+    ("backfill", "example", "daily-summary", "--from", "x", "--to", "y"),
+]
+
+
+@pytest.mark.parametrize("args", FAILING_FIRST, ids=" ".join)
+@pytest.mark.parametrize("home", [None, "deep/er/home"], ids=["default", "nested"])
+def test_a_command_that_fails_first_leaves_no_new_home(cli, tmp_path, args, home) -> None:
+    """These fail once the home's state is open, before they keep anything in it."""
+    result = cli(*(("--home", home) if home else ()), *args)
+    assert result.status == 1, result.err
+    assert result.err.startswith("error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_home_that_existed_stays_when_a_command_fails(cli, tmp_path) -> None:
+    (tmp_path / ".cauce").mkdir()
+    assert cli("send", "example", "wrok", "{}").status == 1
+    assert (tmp_path / ".cauce").is_dir()
+
+
+def test_a_new_home_stays_when_the_command_kept_something_before_failing(
+        cli, tmp_path, app_file, monkeypatch) -> None:
+    import io
+
+    from cauce.cli import feed
+
+    ref = app_file("""
+        from cauce import App
+        app = App("sensors")
+        readings = app.stream("readings")
+        """)
+    monkeypatch.setattr(feed, "PUT_CHUNK", 1)  # the first record is put before the second fails
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"v": 1}\n{"v": \n'))
+    result = cli("put", ref, "readings", "--key", "k", "-")
+    assert result.status == 1
+    assert result.err.startswith("error: the message (line 2) is not valid JSON")
+    [stream] = cli("streams", ref, "--json").json()
+    assert sum(shard["records"] for shard in stream["shards"]) == 1
+
+    failed_run = app_file("""
+        from cauce import App
+        app = App("broken")
+
+        @app.job(retries=0)
+        def load(ctx):
+            raise ValueError("no rows")
+        """)
+    assert cli("--home", "runs-home", "run", failed_run, "load").status == 1
+    assert [r["status"] for r in cli("--home", "runs-home", "runs", "--json").json()] == [
+        "failed"]
+
+
+def test_a_new_home_another_process_opened_stays(tmp_path) -> None:
+    from cauce import CauceError
+    from cauce.backends.state import open_state, sqlite_url
+    from cauce.cli.home import undone_if_unused
+
+    home = tmp_path / "home"
+    url = sqlite_url(home / "state.db")
+    held = []
+    try:
+        with pytest.raises(CauceError), undone_if_unused(home, url):
+            home.mkdir()
+            held.append(open_state(url))  # as a `cauce serve` started meanwhile would
+            raise CauceError("the command failed")
+        assert (home / "state.db").is_file()
+    finally:
+        for state in held:
+            state.close()
+
+
+@pytest.mark.parametrize(("command", "option"), [("serve", "--for"), ("worker", "--grace")])
+def test_serve_and_worker_refuse_a_duration_before_they_start(cli, tmp_path, command,
+                                                              option) -> None:
+    other = ("--grace", "1s") if option == "--for" else ("--for", "1s")
+    result = cli(command, "example", option, "soon", *other)
+    assert_one_line_error(result, f"{option}: 'soon' is not a duration",
+                          'use a number of seconds or units ms, s, m, h, d, w, e.g. "10s", '
+                          '"1h30m", "8w"')
+    assert list(tmp_path.iterdir()) == []

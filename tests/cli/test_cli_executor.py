@@ -31,7 +31,8 @@ def test_an_unreachable_scheduler_is_one_error_before_anything_runs(cli, monkeyp
         "error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 within 1s",
         "hint: start one with `dask scheduler` and `dask worker tcp://127.0.0.1:1`, or use "
         "--executor dask for a cluster on this machine"]
-    assert cli("runs", "--job", "adatrap", "--json").json() == []
+    # nothing ran: the home the command created is gone again
+    assert cli("runs", "--job", "adatrap", "--json").err.startswith("error: no cauce home at")
 
 
 def test_an_unknown_executor_is_one_error(cli) -> None:

@@ -81,10 +81,35 @@ def test_a_command_without_its_app_is_a_usage_error_that_shows_the_help(cli, com
     assert result.out == ""
 
 
-def test_no_arguments_shows_the_commands(cli) -> None:
-    result = cli()
-    assert result.status in (0, 2)
-    assert "backfill" in result.out + result.err
+def bare_groups() -> list[tuple[str, ...]]:
+    """The groups that show their help when named alone (`cauce runs` alone lists runs)."""
+    root = typer.main.get_command(typer_app)
+    groups = []
+    for path in ALL:
+        command = root
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        if getattr(command, "commands", None) and command.no_args_is_help:
+            groups.append(path)
+    return groups
+
+
+def test_the_bare_groups_are_found() -> None:
+    assert {(), ("dlq",), ("state",)} <= set(bare_groups())
+
+
+@pytest.mark.parametrize("path", bare_groups(), ids=lambda p: " ".join(p) or "cauce")
+def test_a_group_named_alone_shows_its_help_not_an_error(cli, path: tuple[str, ...]) -> None:
+    result = cli(*path)
+    # as click's no_args_is_help (a usage error, exit 2) and `cauce run` without its APP:
+    # the help on stderr, and no error line before or after it
+    assert result.status == 2
+    assert result.out == ""
+    assert result.err.startswith(f"Usage: {' '.join(('cauce', *path))} [OPTIONS] COMMAND")
+    assert "error:" not in result.err and "hint:" not in result.err
+    assert result.err == cli(*path, "--help").out
+    if not path:
+        assert "backfill" in result.err
 
 
 def bundled_jobs() -> list[tuple[str, str]]:

@@ -50,6 +50,11 @@ def test_put_explains_what_is_missing(cli, app_file) -> None:
         1,
         "error: stream 'readings': give --key K or --key-field FIELD",
     )
+    both = cli("put", ref, "readings", "--key", "k", "--key-field", "id", '{"id": 1}')
+    assert (both.status, both.err.splitlines()) == (2, [
+        "error: --key and --key-field cannot be used together: give one of them",
+        "hint: see `cauce put --help`",
+    ])
     bad = cli("put", ref, "readings", "--key", "k", '{"v": ')
     assert bad.err.startswith("error: the message is not valid JSON")
     unknown = cli("put", ref, "reading", "a.csv")

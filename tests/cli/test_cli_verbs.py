@@ -143,6 +143,16 @@ def test_a_reason_without_pause_is_a_usage_error(cli, app_file, resume) -> None:
     ]
 
 
+@pytest.mark.parametrize("order", [("--pause", "--resume"), ("--resume", "--pause")])
+def test_pause_and_resume_together_is_a_usage_error(cli, app_file, order) -> None:
+    result = cli("schedules", app_file(APP), order[0], "nightly", order[1], "nightly")
+    assert (result.status, result.out) == (2, "")
+    assert result.err.splitlines() == [
+        "error: --pause and --resume cannot be used together: give one of them",
+        "hint: see `cauce schedules --help`",
+    ]
+
+
 def test_an_app_without_schedules_is_told_so(cli, app_file) -> None:
     result = cli("schedules", app_file(UNSCHEDULED))
     assert (result.status, result.out) == (0, "")

@@ -54,6 +54,14 @@ def test_serve_refuses_an_until_it_cannot_use(tmp_path: Path) -> None:
         rt.serve(until="done")  # type: ignore[arg-type]
 
 
+def test_serve_refuses_a_grace_that_is_no_duration_before_it_starts(tmp_path: Path) -> None:
+    app, _, _ = _chain_app()
+    with Runtime(app, home=tmp_path) as rt:
+        with pytest.raises(CauceError, match="grace: 'soon' is not a duration"):
+            rt.serve(timeout="60s", grace="soon")
+        assert rt.state.workers.listing(stopped=True) == [], "refused before it registered"
+
+
 def test_using_a_runtime_before_open_or_after_close_is_a_clear_error(tmp_path: Path) -> None:
     app, work, _ = _chain_app()
     rt = Runtime(app, home=tmp_path)

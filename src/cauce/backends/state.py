@@ -810,6 +810,12 @@ class StateStore(ABC):
         return True
 
     @classmethod
+    def holds_nothing(cls, url: str) -> bool:
+        """Whether the store a URL names holds no row at all: created, never written to (a
+        command that created it and failed removes it again). False when that is not known."""
+        return False
+
+    @classmethod
     def migrate(cls, url: str) -> tuple[int, int]:
         """Create the store a URL names, or bring its schema to this cauce's version, now
         (opening it does the same); returns the schema version before (0: none) and after. A

@@ -22,13 +22,21 @@ from rich.markup import escape
 
 from ..app import App, Job
 from ..durations import format_duration, parse_duration
-from ..errors import CauceError, ConfigError
-from ..runtime.backfill import backfill
+from ..errors import CauceError, ConfigError, PartitionError
+from ..runtime.backfill import backfill, check_partitioned
 from ..runtime.foreground import Stopper
 from ..runtime.jobs import check_params, run_foreground
 from ..runtime.runtime import Runtime
 from . import console
-from .home import GLOBALS, HOME_HELP, StateOption, home_option_value, home_path, state_url
+from .home import (
+    GLOBALS,
+    HOME_HELP,
+    StateOption,
+    home_option_value,
+    home_path,
+    state_url,
+    undone_if_unused,
+)
 from .loading import load_app
 from .options import clean, job_options, settings_options
 from .ui import start_served_ui, ui_options
@@ -83,17 +91,20 @@ def _app_or_help(ctx: typer.Context, app_ref: str | None) -> tuple[App, str] | N
     return load_app(app_ref)
 
 
-def _app_and_job(ctx: typer.Context, app_ref: str | None,
-                 job_name: str | None) -> tuple[App, str, Job] | None:
+def _app_and_job(ctx: typer.Context, app_ref: str | None, job_name: str | None,
+                 verb: str = "run") -> tuple[App, str, Job] | None:
     """The app and job the user named; None when help or the list of jobs was printed instead."""
     loaded = _app_or_help(ctx, app_ref)
     if loaded is None:
         return None
     app, reference = loaded
     if job_name is None or job_name in ("--help", "-h"):
-        _list_jobs(app)
+        _list_jobs(app, verb)
         return None
-    return app, reference, app.get_job(job_name)
+    job = app.get_job(job_name)
+    if verb == "backfill":  # before its --from and --to are asked for
+        check_partitioned(job)
+    return app, reference, job
 
 
 def _settings(app: App, values: dict[str, Any],
@@ -101,20 +112,36 @@ def _settings(app: App, values: dict[str, Any],
     return clean({k: values.get(k) for k in app.settings if k not in taken})
 
 
+@contextmanager
 def _runtime(app: App, reference: str, values: dict[str, Any], settings: dict[str, Any],
-             role: str) -> Runtime:
-    """A runtime on the home (and state) the command's options and configuration name."""
+             role: str) -> Iterator[Runtime]:
+    """A runtime, open, on the home (and state) the command's options and configuration name;
+    a home it created goes again if the command fails before keeping anything there."""
     home = home_option_value(values["home"])
-    return Runtime(app, home=home, settings=settings, app_ref=reference, role=role,
-                   state=state_url(home, values["state_option"]), executor=values["executor"])
+    url = state_url(home, values["state_option"])
+    with undone_if_unused(home, url), Runtime(
+            app, home=home, settings=settings, app_ref=reference, role=role, state=url,
+            executor=values["executor"]) as rt:
+        yield rt
 
 
-def _list_jobs(app: App) -> None:
-    console.out.print(f"[bold]{app.name}[/] jobs:")
-    for job in app.jobs.values():
+def _list_jobs(app: App, verb: str) -> None:
+    """The jobs ``cauce run APP`` can run, or the partitioned ones ``cauce backfill APP`` can
+    backfill, and how to go on."""
+    if verb == "backfill":
+        jobs = [job for job in app.jobs.values() if job.partitions is not None]
+        if not jobs:
+            raise PartitionError(f"app {app.name!r} has no partitioned job to backfill",
+                                 hint="backfill runs a job over a range of partitions; "
+                                 f"`cauce run {app.name}` lists the jobs to run once")
+        what, usage = "partitioned jobs", "JOB --from FIRST --to LAST [OPTIONS]"
+    else:
+        jobs, what, usage = list(app.jobs.values()), "jobs", "JOB [OPTIONS]"
+    console.out.print(f"[bold]{app.name}[/] {what}:")
+    for job in jobs:
         console.out.print(f"  [cyan]{job.name}[/]  {escape(job.description)}")
-    console.out.print(f"\nrun one: cauce run {app.name} JOB [OPTIONS]   "
-                      f"(cauce run {app.name} JOB --help)")
+    console.out.print(f"\n{verb} one: cauce {verb} {app.name} {usage}   "
+                      f"(cauce {verb} {app.name} JOB --help)", markup=False)
 
 
 def run_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> None:
@@ -173,7 +200,7 @@ def _report(run: Run, as_json: bool, secrets: Sequence[str]) -> None:
 def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> None:
     """``cauce backfill APP JOB --from --to [OPTIONS]``: run a partitioned job for a range of
     partitions and report each partition's outcome."""
-    chosen = _app_and_job(ctx, app_ref, job_name)
+    chosen = _app_and_job(ctx, app_ref, job_name, "backfill")
     if chosen is None:
         return
     app, reference, job = chosen
@@ -323,6 +350,9 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
                     f"Example: cauce {verb} {app.name} --for 30s")
     if values is None:
         return
+    duration = values["duration"]  # refused before anything starts
+    timeout = parse_duration(duration, what="--for") if duration else None
+    grace = parse_duration(values["grace"], what="--grace")
     handler = console.show_logs(logging.INFO, general_only=True)
     ui = None
     try:
@@ -330,10 +360,8 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
             handler.hide(rt.secrets())
             _banner(rt, verb)
             ui = start_served_ui(rt, values) if scheduler else None
-            duration = values["duration"]
-            rt.serve(timeout=parse_duration(duration, what="--for") if duration else None,
-                     threads=values["threads"], processes=values["processes"], scheduler=scheduler,
-                     grace=values["grace"], handle_signals=True, on_ready=_ready)
+            rt.serve(timeout=timeout, threads=values["threads"], processes=values["processes"],
+                     scheduler=scheduler, grace=grace, handle_signals=True, on_ready=_ready)
     except KeyboardInterrupt:
         console.print_error(CauceError(
             "stopped at once on a second interrupt",

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import CauceError
 from . import console
-from .home import HomeOption, StateOption, attached
+from .home import HomeOption, StateOption, attached, exclusive
 
 if TYPE_CHECKING:
     from ..resources.stream import Stream
@@ -41,7 +41,8 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
     console.out.print(f"published event {event_id}")
 
 
-def put_command(app_ref: str = typer.Argument(..., metavar="APP"),
+def put_command(ctx: typer.Context,
+                app_ref: str = typer.Argument(..., metavar="APP"),
                 target: str = typer.Argument(..., metavar="BUCKET|STREAM"),
                 first: str = typer.Argument(..., metavar="KEY|JSON",
                                             help="a bucket's object key, or a stream's record "
@@ -62,6 +63,7 @@ def put_command(app_ref: str = typer.Argument(..., metavar="APP"),
     from ..resources.bucket import Bucket
     from ..resources.stream import Stream
 
+    exclusive(ctx, "--key", "--key-field")
     with attached(app_ref, home, state_option) as rt:
         resource = rt.app.get_resource(target)  # an unknown name: the closest one
         if isinstance(resource, Stream):
@@ -85,7 +87,7 @@ PUT_CHUNK = 5000  # records a transaction when reading JSON lines
 def _put_records(stream: Stream, text: str, partition_key: str | None,
                  key_field: str | None) -> list[tuple[int, int]]:
     """Put one JSON record, or (``-``) every JSON line of stdin, in chunks of `PUT_CHUNK`."""
-    if (partition_key is None) == (key_field is None):
+    if partition_key is None and key_field is None:
         raise CauceError(f"stream {stream.name!r}: give --key K or --key-field FIELD",
                          hint="records with one partition key keep their order in one shard")
     lines = sys.stdin if text == "-" else [text]

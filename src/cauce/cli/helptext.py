@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
+import typer
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
@@ -31,7 +32,17 @@ class CommandInterrupted(BaseException):
 
 
 class PlainHelpGroup(TyperGroup):
-    """A command group whose help lists its commands with their first paragraphs."""
+    """A command group whose help lists its commands with their first paragraphs.
+
+    A group named with nothing after it (`cauce`, `cauce dlq`) prints its help on stderr and
+    exits 2, as click does, but without the `error:` line click's usage error would become:
+    the help is the answer, not a complaint."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help(), err=True)
+            raise typer.Exit(2)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Context) -> Any:
         try:

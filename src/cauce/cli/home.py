@@ -6,6 +6,9 @@ The state store is chosen once, here, for every command: the command's ``--state
 global one, then ``CAUCE_STATE`` (environment or ``.env``), then ``state`` in ``cauce.toml``,
 then ``sqlite:///<home>/state.db``.
 
+A command that creates the home and then fails before keeping anything there (an unknown
+queue, a partition out of range) removes it again: mistakes leave no new empty home behind.
+
 The state backends, the runtime and the configuration load when a command first opens a home,
 not when the command line starts (``cauce --help`` needs none of them)."""
 
@@ -52,6 +55,21 @@ StateOption = typer.Option(None, "--state", metavar="URL",
                            help="state store, e.g. postgresql://host/db "
                            "[default: CAUCE_STATE, cauce.toml state, or sqlite:///<home>/state.db]")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
+
+
+def exclusive(ctx: typer.Context, *options: str) -> None:
+    """Refuse, as a usage error (exit 2, one line naming them), two or more of ``options``
+    (``"--pause", "--resume"``) given to the same command."""
+    given = [name for param in ctx.command.params if param.name is not None
+             for name in param.opts if name in options
+             and getattr(ctx.get_parameter_source(param.name), "name", "DEFAULT")
+             not in ("DEFAULT", "DEFAULT_MAP")]
+    if len(given) > 1:
+        from . import console
+
+        console.print_problem(f"{' and '.join(given)} cannot be used together: give one of them",
+                              f"see `{ctx.command_path} --help`")
+        raise typer.Exit(2)
 
 
 @dataclass
@@ -145,6 +163,53 @@ def attached(app_ref: str, home: Path | None, state: str | None = None) -> Itera
 
     app, reference = load_app(app_ref)
     home_path = home_option_value(home)
-    with Runtime(app, home=home_path, app_ref=reference, lenient_settings=True,
-                 state=state_url(home_path, state)) as rt:
+    url = state_url(home_path, state)
+    with undone_if_unused(home_path, url), Runtime(app, home=home_path, app_ref=reference,
+                                                   lenient_settings=True, state=url) as rt:
         yield rt
+
+
+# what opening a home's SQLite state leaves in it when nothing else uses it
+IDLE_STATE_FILES = ("state.db", "state.db-lock")
+
+
+@contextmanager
+def undone_if_unused(home: Path, url: str) -> Iterator[None]:
+    """Around a runtime that creates ``home``: when the command fails having kept nothing
+    there (no file but its state database, and no row in that), the folders it created go
+    again, so a mistake leaves no new empty home behind. A home that existed stays as it is."""
+    created = None  # the outermost folder on the way to the home that does not exist yet
+    for folder in (home, *home.parents):
+        if folder.exists():
+            break
+        created = folder
+    try:
+        yield
+    except BaseException as failure:
+        status = getattr(failure, "exit_code", getattr(failure, "code", 1))
+        if created is not None and status not in (0, None):
+            _remove_unused(home, created, url)
+        raise
+
+
+def _remove_unused(home: Path, created: Path, url: str) -> None:
+    from ..backends.state import engine, sqlite_url
+
+    own = url == sqlite_url(home / "state.db")
+    try:
+        found = {path.name for path in home.iterdir()}
+        # any other file stays, and so do the -wal and -shm files another process that has
+        # the state open keeps beside it (this command's runtime is closed by now)
+        if not found <= set(IDLE_STATE_FILES if own else ()) or (
+                "state.db" in found and not engine(url).holds_nothing(url)):
+            return
+        for name in (*IDLE_STATE_FILES, "state.db-wal", "state.db-shm"):  # the check's own
+            (home / name).unlink(missing_ok=True)
+        folder = home
+        while True:
+            folder.rmdir()
+            if folder == created:
+                return
+            folder = folder.parent
+    except OSError:
+        return  # what cannot go stays

@@ -10,7 +10,7 @@ import typer
 from ..errors import CauceError
 from . import console
 from .console import escape
-from .home import HomeOption, JsonOption, StateOption, attached
+from .home import HomeOption, JsonOption, StateOption, attached, exclusive
 
 
 def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
@@ -49,8 +49,7 @@ def schedules_command(ctx: typer.Context,
 
     Example: cauce schedules example --pause heartbeat --reason "source down"
     """
-    if pause and resume:
-        raise CauceError("give --pause or --resume, not both")
+    exclusive(ctx, "--pause", "--resume")
     if not pause and ctx.get_parameter_source("reason").name != "DEFAULT":
         raise typer.BadParameter("it goes with --pause JOB (the reason for that pause)",
                                  ctx=ctx, param_hint="'--reason'")

@@ -51,6 +51,14 @@ def _closure(job: Job) -> list[Job]:
     return found
 
 
+def check_partitioned(job: Job) -> None:
+    """Refuse a job without partitions: there is no range of them to backfill."""
+    if job.partitions is None:
+        raise PartitionError(f"job {job.name!r} is not partitioned, so it cannot be backfilled",
+                             hint="backfill runs a range of partitions; run it once with "
+                             f"`cauce run {job.app.name} {job.name}`")
+
+
 def backfill(
     runtime: Runtime,
     job: Job,
@@ -65,9 +73,7 @@ def backfill(
     """Run ``job`` for every partition from ``first`` to ``last`` (inclusive); returns a report.
     ``parallel`` partitions run at once: by default one, or as many as the threads of the Dask
     cluster the job's runs go to."""
-    if job.partitions is None:
-        raise PartitionError(f"job {job.name!r} is not partitioned, so it cannot be backfilled",
-                             hint="backfill runs a range of partitions; use `cauce run` instead")
+    check_partitioned(job)
     started = time.monotonic()
     keys = job.partitions.range(first, last, runtime.today())
     slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here

@@ -87,6 +87,7 @@ def serve(
     if until is not None and until != "idle" and not callable(until):
         raise CauceError(f"serve(until=...) takes a function or 'idle', not {until!r}")
     limit = parse_duration(timeout, what="timeout") if timeout is not None else None
+    grace_seconds = parse_duration(grace, what="grace")  # now, not when stopping
     deadline = time.monotonic() + limit if limit is not None else None
     role = "serve" if scheduler else "worker"
     sched = Scheduler(rt) if scheduler else None
@@ -123,7 +124,7 @@ def serve(
         finally:
             if listener is not None:
                 listener.close()
-            dispatcher.shutdown(parse_duration(grace, what="grace"))
+            dispatcher.shutdown(grace_seconds)
             rt.handler_tally.flush(rt)
             log_general(rt, rt.app.name, logging.INFO, "%s %s stopped", role, rt.worker_id)
             rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())

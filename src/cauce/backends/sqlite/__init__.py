@@ -73,6 +73,10 @@ class SQLiteState(StateStore):
     def examine(cls, url: str) -> Verdict:
         return statefile.examine(path_of(url), TABLES, SCHEMA_VERSION)
 
+    @classmethod
+    def holds_nothing(cls, url: str) -> bool:
+        return statefile.holds_nothing(path_of(url))
+
     @contextmanager
     def atomic(self, *, durable: bool = True) -> Iterator[None]:
         # every commit is durable against a crash of the processes (WAL, synchronous=NORMAL);

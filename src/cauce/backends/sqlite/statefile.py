@@ -104,6 +104,24 @@ def cannot_create(path: Path, reason: str) -> StateError:
                       "(--home, CAUCE_HOME)")
 
 
+def holds_nothing(path: Path) -> bool:
+    """Whether a state file holds no row in any table: opened, never written to. False when it
+    cannot be read (nothing is concluded from a file that may be damaged or busy)."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return False
+    try:
+        tables = [row[0] for row in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return not any(con.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchone()[0]
+                       for table in tables)
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+
+
 def examine(path: Path, tables: Iterable[str], version: int) -> Verdict:
     """A full check of a state file, never creating or changing it: header, SQLite's integrity
     check, cauce's tables, schema version."""
