@@ -333,6 +333,12 @@ class Runtime:
         if self._notifier is not None:
             self._notifier.notify()
 
+    def wake_another(self) -> None:
+        """More work is ready than this process took: wake another serving process of the
+        home (one that waits long between polls when it has nothing to do)."""
+        if self._notifier is not None:
+            self._notifier.notify()
+
     def wait(self, timeout: float) -> None:
         with self._wake:
             if not self._woken:

@@ -1,0 +1,83 @@
+"""A serving process with nothing to do polls less and less often, since a commit of new work
+wakes it; delayed work still starts when due, and work committed elsewhere at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cauce import App, Runtime
+from cauce.backends.wakeup import supported
+from cauce.runtime import serving
+from cauce.runtime.dispatcher import Dispatcher
+
+pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets: no wake-ups, no backoff")
+
+
+def _app(ran: list[float]) -> tuple[App, object]:
+    app = App("quiet")
+    work = app.queue("work")
+
+    @app.on(work)
+    def handle(message, ctx):
+        ran.append(time.monotonic())
+
+    return app, work
+
+
+def _serving(rt: Runtime) -> threading.Thread:
+    thread = threading.Thread(target=rt.serve, kwargs={"timeout": "30s", "scheduler": False,
+                                                       "grace": "1s"}, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_quiet_worker_polls_less_and_less_often(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    pumps = []
+    pump = Dispatcher.pump
+    monkeypatch.setattr(Dispatcher, "pump", lambda self: pumps.append(1) or pump(self))
+    app, _ = _app([])
+    with Runtime(app, home=tmp_path) as rt:
+        rt.serve(timeout="1s", scheduler=False, grace="1s")
+    # every 5 ms this was about 200 a second; doubling up to 50 ms it is about 25
+    assert len(pumps) < 60
+
+
+def test_delayed_work_starts_when_due_however_long_the_quiet_wait(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serving, "QUIET_POLL", 30.0)
+    ran: list[float] = []
+    app, work = _app(ran)
+    with Runtime(app, home=tmp_path) as rt:
+        thread = _serving(rt)
+        time.sleep(1.5)  # quiet long enough for the waits to grow past a second
+        due = time.monotonic() + 0.5
+        work.send("later", delay="0.5s")
+        while not ran and time.monotonic() < due + 20:
+            time.sleep(0.01)
+        rt.stop()
+        thread.join(30)
+    assert ran and ran[0] - due < 1  # not at the end of a wait of seconds
+
+
+def test_work_committed_by_another_process_wakes_a_quiet_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serving, "QUIET_POLL", 30.0)
+    ran: list[float] = []
+    app, _ = _app(ran)
+    producing, work = _app([])  # the same app, as another process imports it
+    with Runtime(app, home=tmp_path) as rt:
+        thread = _serving(rt)
+        time.sleep(1.0)
+        with Runtime(producing, home=tmp_path, role="producer"):
+            sent = time.monotonic()
+            work.send("now")
+        while not ran and time.monotonic() < sent + 20:
+            time.sleep(0.01)
+        rt.stop()
+        thread.join(30)
+    assert ran and ran[0] - sent < 5
