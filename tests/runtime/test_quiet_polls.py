@@ -3,8 +3,10 @@ wakes it; delayed work still starts when due, and work committed elsewhere at on
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,14 @@ from cauce.runtime import serving
 from cauce.runtime.dispatcher import Dispatcher
 
 pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets: no wake-ups, no backoff")
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A home with a short path: a wake-up socket's path must fit the OS's limit (about 100
+    bytes), which a test folder under pytest-xdist can pass; without it no wait grows."""
+    with tempfile.TemporaryDirectory(prefix="cq", dir="/tmp") as folder:
+        yield Path(folder)
 
 
 def _app(ran: list[float]) -> tuple[App, object]:
@@ -35,24 +45,24 @@ def _serving(rt: Runtime) -> threading.Thread:
     return thread
 
 
-def test_a_quiet_worker_polls_less_and_less_often(tmp_path: Path,
+def test_a_quiet_worker_polls_less_and_less_often(home: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     pumps = []
     pump = Dispatcher.pump
     monkeypatch.setattr(Dispatcher, "pump", lambda self: pumps.append(1) or pump(self))
     app, _ = _app([])
-    with Runtime(app, home=tmp_path) as rt:
+    with Runtime(app, home=home) as rt:
         rt.serve(timeout="1s", scheduler=False, grace="1s")
     # every 5 ms this was about 200 a second; doubling up to 50 ms it is about 25
     assert len(pumps) < 60
 
 
 def test_delayed_work_starts_when_due_however_long_the_quiet_wait(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serving, "QUIET_POLL", 30.0)
     ran: list[float] = []
     app, work = _app(ran)
-    with Runtime(app, home=tmp_path) as rt:
+    with Runtime(app, home=home) as rt:
         thread = _serving(rt)
         time.sleep(1.5)  # quiet long enough for the waits to grow past a second
         due = time.monotonic() + 0.5
@@ -65,15 +75,15 @@ def test_delayed_work_starts_when_due_however_long_the_quiet_wait(
 
 
 def test_work_committed_by_another_process_wakes_a_quiet_worker(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serving, "QUIET_POLL", 30.0)
     ran: list[float] = []
     app, _ = _app(ran)
     producing, work = _app([])  # the same app, as another process imports it
-    with Runtime(app, home=tmp_path) as rt:
+    with Runtime(app, home=home) as rt:
         thread = _serving(rt)
         time.sleep(1.0)
-        with Runtime(producing, home=tmp_path, role="producer"):
+        with Runtime(producing, home=home, role="producer"):
             sent = time.monotonic()
             work.send("now")
         while not ran and time.monotonic() < sent + 20:
