@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cauce.backends import wakeup
-from cauce.backends.wakeup import COALESCE, WakeListener, WakeNotifier, supported
+from cauce.backends.wakeup import COALESCE, WakeListener, WakeNotifier, socket_file, supported
 
 pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets on this platform")
 
@@ -44,7 +46,7 @@ def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path) -> None:
         time.sleep(COALESCE)
         notifier.notify()
         assert woke_a.wait(2) and woke_b.wait(2)
-    assert not (tmp_path / "wake" / "a.sock").exists()
+    assert not (tmp_path / "wake" / socket_file("a")).exists()
 
 
 def test_commits_right_after_a_wake_up_send_none(tmp_path: Path,
@@ -97,6 +99,22 @@ def test_the_socket_of_a_dead_listener_is_forgotten(tmp_path: Path) -> None:
     finally:
         alive.close()
         notifier.close()
+
+
+def test_a_worker_listens_below_a_home_deeper_than_its_id_would_allow(tmp_path: Path) -> None:
+    # a worker id carries the host name: 50 characters are common; below a home of 60 the
+    # path would pass the OS's limit of about 100 bytes, and the worker would only poll
+    worker = f"worker-ip-172-31-22-104.ec2.internal-{4_194_304}-a1b2c3"
+    home = Path(tempfile.mkdtemp(prefix="h" * 52, dir="/tmp"))  # 65 characters
+    try:
+        listener, woke = _listener(home, worker)
+        try:
+            WakeNotifier(home, own="producer").notify()
+            assert woke.wait(2)
+        finally:
+            listener.close()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_a_path_too_long_for_a_socket_falls_back_to_polling(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ platform without Unix sockets or a socket path too long for the OS costs latency
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import threading
@@ -27,13 +28,20 @@ def supported() -> bool:
     return hasattr(socket, "AF_UNIX")
 
 
+def socket_file(name: str) -> str:
+    """The socket file of the listener ``name`` (a worker id, up to about 50 characters with
+    the host name): a short digest of it, so that the path fits the OS's limit of about 100
+    bytes below a home of up to about 80."""
+    return hashlib.blake2b(name.encode(), digest_size=6).hexdigest() + ".sock"
+
+
 class WakeListener:
     """Receives wake-ups for one serving process and calls ``on_wake`` for each."""
 
     poll = None  # notifiers drop the wake-ups that follow one closely: polling finds that work
 
     def __init__(self, home: Path, name: str, on_wake: Callable[[], None]) -> None:
-        self.path = home / FOLDER / f"{name}.sock"
+        self.path = home / FOLDER / socket_file(name)
         self._on_wake = on_wake
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -109,8 +117,9 @@ class WakeNotifier:
                 names = os.listdir(self.folder)
             except FileNotFoundError:
                 names = []
+            own = socket_file(self.own) if self.own is not None else None
             self._targets = [str(self.folder / n) for n in names
-                             if n.endswith(".sock") and n != f"{self.own}.sock"]
+                             if n.endswith(".sock") and n != own]
             self._scanned = now
         return self._targets
 
