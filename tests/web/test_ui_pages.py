@@ -213,3 +213,13 @@ def test_bucket_folders_are_paged(ui_client, monkeypatch):
     after = re.search(r'href="([^"]*after=[^"]*)"', first).group(1).replace("&amp;", "&")
     second = ui_client.get(after).text
     assert "deeper/</a>" in second and "&lt;b&gt;x" not in second and "next →" not in second
+
+
+def test_lone_surrogates_in_values_are_shown_not_a_server_error(ui_client):
+    from .hostile_app import items
+
+    # JSON keeps a lone surrogate ("\ud800"); UTF-8 has none, so a page must replace it
+    items.put({"id": "zz-lone-surrogate", "note": "half \ud800 a pair"})
+    page = ui_client.get("/apps/hostile/data/table/items", params={"key": "zz-lone"})
+    assert page.status_code == 200
+    assert "half \ufffd a pair" in page.text
