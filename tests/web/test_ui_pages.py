@@ -196,11 +196,26 @@ def test_run_events_stream_the_log_then_end(ui_client):
     assert "<img src=x onerror=alert(1)> day 2021-01-03" in messages
 
 
-@pytest.mark.parametrize("after", ["0", "junk"])
+@pytest.mark.parametrize("after", ["0", "", "12"])
 def test_run_events_after_is_a_number(ui_client, after):
     runs = ui_client.get("/runs?app=hostile&name=boom").text
     run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
     assert ui_client.get(f"/runs/{run_id}/events?after={after}").status_code == 200
+
+
+# beyond SQLite's 64-bit integers, a digit int() refuses, a minus sign, not a number
+BAD_CURSORS = ["99999999999999999999999", "\u00b2", "-1", "junk", "1.5"]
+
+
+@pytest.mark.parametrize("value", BAD_CURSORS)
+def test_paging_cursors_that_are_not_whole_numbers_are_refused_with_a_page(ui_client, value):
+    runs = ui_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
+    for path, name in ((f"/runs/{run_id}/events", "after"), ("/apps/hostile/logs", "before"),
+                       ("/apps/hostile/dlq/handle", "after")):
+        page = ui_client.get(path, params={name: value})
+        assert page.status_code == 400, (path, value, page.text[:200])
+        assert f"{name}=" in page.text and "whole number" in page.text
 
 
 def test_bucket_folders_are_paged(ui_client, monkeypatch):
