@@ -74,6 +74,9 @@ def test_unknown_things_are_pages_not_tracebacks(ui_client):
         assert "Traceback" not in page.text
     page = ui_client.get("/runs?status=sideways")
     assert page.status_code == 400 and "unknown status" in page.text
+    for since in ("nan", "inf", "-5h", "9999-99-99"):
+        page = ui_client.get("/runs", params={"app": "hostile", "since": since})
+        assert page.status_code == 400 and "is not a date, a time or an age" in page.text, since
 
 
 def test_bucket_browsing_cannot_leave_the_bucket(ui_client):
