@@ -241,3 +241,46 @@ def test_lone_surrogates_in_values_are_shown_not_a_server_error(ui_client):
     page = ui_client.get("/apps/hostile/data/table/items", params={"key": "zz-lone"})
     assert page.status_code == 200
     assert "half \ufffd a pair" in page.text
+
+
+@pytest.mark.parametrize(("last", "problem"), [
+    ("0001-01-01", "partition 0001-01-01 is before the first one (2021-01-01)"),
+    ("9999-12-31", "partition 9999-12-31 is in the future"),
+    ("2021-02-30", "&#39;2021-02-30&#39; is not a daily partition key")])
+def test_a_grid_ending_at_a_partition_out_of_range_says_which(ui_client, last, problem):
+    page = ui_client.get("/apps/hostile/partitions/per-day", params={"last": last})
+    assert page.status_code == 400 and problem in page.text
+
+
+def test_a_backfill_of_a_job_without_partitions_is_refused_before_it_starts(ui_client):
+    token = _csrf(ui_client, "/apps/hostile/partitions/per-day")
+    before = len(ui_client.app.state.ui.executor.recent("hostile"))
+    refused = ui_client.post("/apps/hostile/partitions/boom/backfill",
+                             data={"first": "2021-01-01", "last": "2021-01-02", "csrf": token},
+                             follow_redirects=False)
+    assert refused.status_code == 400 and "is not partitioned" in refused.text
+    assert len(ui_client.app.state.ui.executor.recent("hostile")) == before
+
+
+def test_a_grid_of_partitions_that_ended_links_only_to_partitions_there_are(tmp_path):
+    from starlette.testclient import TestClient
+
+    from cauce import App, Runtime, daily
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    app = App("closed")
+
+    @app.job(partitions=daily(start="2021-01-01", end="2021-12-31"))
+    def yearly(ctx):
+        pass
+
+    with Runtime(app, home=tmp_path) as rt:
+        rt.run("yearly", "2021-03-01")
+        with TestClient(create_app(Home(tmp_path, [rt], [])),
+                        base_url="http://127.0.0.1") as client:
+            page = client.get("/apps/closed/partitions/yearly").text
+            links = re.findall(r'href="(/apps/closed/partitions/yearly\?last=[^"]+)"', page)
+            assert "?last=2021-12-31" in " ".join(links)  # "up to the last partition"
+            for link in links:
+                assert client.get(link.replace("&amp;", "&")).status_code == 200, link
