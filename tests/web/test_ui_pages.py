@@ -284,3 +284,16 @@ def test_a_grid_of_partitions_that_ended_links_only_to_partitions_there_are(tmp_
             assert "?last=2021-12-31" in " ".join(links)  # "up to the last partition"
             for link in links:
                 assert client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_a_text_object_cut_inside_a_character_is_still_previewed_as_text(ui_client):
+    from cauce.web.pages.data import PREVIEW
+
+    from .hostile_app import inbox
+
+    # byte PREVIEW falls inside the two bytes of an "é": the preview ends before it
+    inbox.put("long/accents.txt", ("x" + "é" * PREVIEW).encode())
+    page = ui_client.get("/apps/hostile/data/bucket/inbox/object",
+                         params={"key": "long/accents.txt"}).text
+    assert "Binary content" not in page
+    assert "x" + "é" * ((PREVIEW - 1) // 2) + "</pre>" in page
