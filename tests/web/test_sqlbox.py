@@ -118,3 +118,21 @@ def test_postgresql_selects_read_only_capped_and_timed(postgres_warehouse):
     with pytest.raises(CauceError, match=r"longer than 0\.3 s"):
         sqlbox.run(wh, "SELECT pg_sleep(3)", timeout=0.3)
     assert sqlbox.run(wh, "SELECT count(*) FROM trips").rows == [(300,)]
+
+
+def test_postgresql_selects_leave_nothing_behind(postgres_warehouse):
+    import psycopg
+
+    wh = postgres_warehouse
+    # functions a READ ONLY transaction lets through: a large object made, a setting and a
+    # lock kept by the session; a look must end with none of them
+    made = sqlbox.run(wh, "SELECT lo_create(0)").rows[0][0]
+    sqlbox.run(wh, "SELECT set_config('application_name', 'changed by a look', false)")
+    sqlbox.run(wh, "SELECT pg_advisory_lock(724301)")
+    with psycopg.connect(POSTGRES, autocommit=True) as con:
+        assert con.execute("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s",
+                           (made,)).fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                           "AND objid = 724301").fetchone() == (0,)
+    shown = sqlbox.run(wh, "SELECT current_setting('application_name')").rows[0][0]
+    assert shown != "changed by a look"

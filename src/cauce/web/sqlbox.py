@@ -128,12 +128,21 @@ def _run_sqlite(url: str, sql: str, cap: int, timeout: float) -> Result:
 
 
 def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
+    """A READ ONLY transaction that is always rolled back: functions it lets through (a large
+    object made, a setting changed) are undone, and session locks taken are let go."""
     started = time.monotonic()
     try:
-        with backend.transaction() as tx:
-            tx.execute("SET TRANSACTION READ ONLY")
-            tx.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-            table = tx.query(f"SELECT * FROM ({sql}) AS cauce_ui LIMIT {cap + 1}")
+        with backend._session(write=False) as session, backend._translated("query"):
+            session.begin()
+            try:
+                session.execute("SET TRANSACTION READ ONLY")
+                session.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
+                table = session.query(f"SELECT * FROM ({sql}) AS cauce_ui LIMIT {cap + 1}")
+            finally:
+                # a failed clean-up means a broken connection, which the pool then discards
+                with contextlib.suppress(*backend._driver_errors):
+                    session.rollback()
+                    session.execute("SELECT pg_advisory_unlock_all()")  # outlives a rollback
     except WarehouseError as err:
         if "statement timeout" in err.message:
             raise _too_long(timeout) from None
