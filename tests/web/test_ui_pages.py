@@ -77,6 +77,10 @@ def test_unknown_things_are_pages_not_tracebacks(ui_client):
     for since in ("nan", "inf", "-5h", "9999-99-99"):
         page = ui_client.get("/runs", params={"app": "hostile", "since": since})
         assert page.status_code == 400 and "is not a date, a time or an age" in page.text, since
+    for since in ("1e308", "0001-01-01", "9999-12-31T23:59"):  # times before or after every run
+        assert ui_client.get("/runs", params={"since": since, "until": since}).status_code == 200
+    long_folder = ui_client.get("/apps/hostile/data/bucket/inbox", params={"prefix": "x" * 300})
+    assert long_folder.status_code == 200 and "0 object(s)" in long_folder.text
 
 
 def test_bucket_browsing_cannot_leave_the_bucket(ui_client):
