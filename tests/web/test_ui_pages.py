@@ -301,3 +301,27 @@ def test_a_text_object_cut_inside_a_character_is_still_previewed_as_text(ui_clie
                          params={"key": "long/accents.txt"}).text
     assert "Binary content" not in page
     assert "x" + "é" * ((PREVIEW - 1) // 2) + "</pre>" in page
+
+
+def test_an_unexpected_error_is_a_page_that_says_where_to_look(hostile_home, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        home = Home(hostile_home, [rt], [])
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a defect <b>inside</b>")
+
+        monkeypatch.setattr(home, "workers", broken)
+        with TestClient(create_app(home), base_url="http://127.0.0.1",
+                        raise_server_exceptions=False) as client:
+            page = client.get("/")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "unexpected error" in page.text and "Traceback" not in page.text
+    assert "<b>inside</b>" not in page.text
