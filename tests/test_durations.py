@@ -50,6 +50,14 @@ def test_negative_durations_are_rejected() -> None:
         parse_duration(timedelta(seconds=-5))
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", " Infinity ", "-inf", float("nan"), float("inf"),
+                                   "1e400", "1e309s"])
+def test_not_a_number_and_infinity_are_not_durations(value: object) -> None:
+    # float() reads these words, and nan passes a "< 0" check; no wait lasts that long
+    with pytest.raises(DeclarationError, match="is not a duration"):
+        parse_duration(value)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("value", [True, None, [10], object()])
 def test_other_types_are_not_durations(value: object) -> None:
     with pytest.raises(DeclarationError, match="is not a duration"):

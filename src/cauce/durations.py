@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -25,6 +26,9 @@ def parse_duration(value: DurationLike, *, what: str = "duration") -> float:
         seconds = _parse_text(value.strip().lower(), what)
     else:
         raise DeclarationError(f"{what}: {value!r} is not a duration", hint='write e.g. "30s"')
+    if not math.isfinite(seconds):  # float() reads "nan" and "inf"; no wait lasts that long
+        raise DeclarationError(f"{what}: {value!r} is not a duration",
+                               hint="write a finite number of seconds or units, e.g. \"10s\"")
     if seconds < 0:
         raise DeclarationError(f"{what}: {value!r} is negative")
     return seconds

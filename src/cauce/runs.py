@@ -92,7 +92,9 @@ def new_run_ids(count: int) -> list[str]:
 def run_id_at(timestamp: float) -> str:
     """The smallest id a run created at ``timestamp`` (epoch seconds) can have: run ids in a
     time range form a range of ids."""
-    return f"{max(0, int(timestamp * 1000)):012x}"
+    if not timestamp > 0:  # before 1970 (or -inf): before every id
+        return "0" * 12
+    return f"{min(16**12 - 1, int(min(timestamp, 1e15) * 1000)):012x}"  # after: past every id
 
 
 @dataclass

@@ -89,6 +89,8 @@ def test_list_by_prefix_in_key_order(raw) -> None:
                                                   "inbox.txt"]
     assert [r.key for r in bucket.list("in/s")] == ["in/sub/c.csv"]
     assert bucket.list("missing/") == []
+    # folders no file system could hold (a name past 255 bytes, a path past 4,096) hold nothing
+    assert bucket.list("x" * 300 + "/") == [] and bucket.list("in/" + "y/" * 3000) == []
 
 
 def test_delete_removes_the_object_and_folders_it_emptied(raw) -> None:

@@ -62,6 +62,20 @@ def test_nothing_can_be_written_even_through_a_select(backend, tmp_path: Path):
     assert sqlbox.run(backend, "SELECT count(*) FROM trips").rows == before
 
 
+def test_long_values_are_cut_for_the_page(backend):
+    # one cell of 5 MB (text or bytes) would make a page no browser wants; its start is kept
+    big = "SELECT zeroblob(5000000) AS b, substr(printf('%.*c', 5000000, 'x'), 1) AS t" if (
+        backend.dialect == "sqlite") else (
+        "SELECT repeat('\\x00', 5000000)::BLOB AS b, repeat('x', 5000000) AS t")
+    result = sqlbox.run(backend, big)
+    blob, text = result.rows[0]
+    assert text == "x" * sqlbox.CELL_CAP + f"… (5,000,000 characters; {sqlbox.CELL_CAP:,} shown)"
+    assert blob.startswith("b'\\x00") and blob.endswith(f"(5,000,000 bytes; {sqlbox.CELL_CAP:,} "
+                                                         "shown)")
+    assert len(blob) < sqlbox.CELL_CAP * 5
+    assert sqlbox.run(backend, "SELECT 'short' AS s, 7 AS n").rows == [("short", 7)]
+
+
 def test_a_long_query_is_stopped(backend):
     slow = ("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) "
             "SELECT count(*) FROM c")
@@ -118,3 +132,21 @@ def test_postgresql_selects_read_only_capped_and_timed(postgres_warehouse):
     with pytest.raises(CauceError, match=r"longer than 0\.3 s"):
         sqlbox.run(wh, "SELECT pg_sleep(3)", timeout=0.3)
     assert sqlbox.run(wh, "SELECT count(*) FROM trips").rows == [(300,)]
+
+
+def test_postgresql_selects_leave_nothing_behind(postgres_warehouse):
+    import psycopg
+
+    wh = postgres_warehouse
+    # functions a READ ONLY transaction lets through: a large object made, a setting and a
+    # lock kept by the session; a look must end with none of them
+    made = sqlbox.run(wh, "SELECT lo_create(0)").rows[0][0]
+    sqlbox.run(wh, "SELECT set_config('application_name', 'changed by a look', false)")
+    sqlbox.run(wh, "SELECT pg_advisory_lock(724301)")
+    with psycopg.connect(POSTGRES, autocommit=True) as con:
+        assert con.execute("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s",
+                           (made,)).fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                           "AND objid = 724301").fetchone() == (0,)
+    shown = sqlbox.run(wh, "SELECT current_setting('application_name')").rows[0][0]
+    assert shown != "changed by a look"

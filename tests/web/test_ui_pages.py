@@ -74,6 +74,13 @@ def test_unknown_things_are_pages_not_tracebacks(ui_client):
         assert "Traceback" not in page.text
     page = ui_client.get("/runs?status=sideways")
     assert page.status_code == 400 and "unknown status" in page.text
+    for since in ("nan", "inf", "-5h", "9999-99-99"):
+        page = ui_client.get("/runs", params={"app": "hostile", "since": since})
+        assert page.status_code == 400 and "is not a date, a time or an age" in page.text, since
+    for since in ("1e308", "0001-01-01", "9999-12-31T23:59"):  # times before or after every run
+        assert ui_client.get("/runs", params={"since": since, "until": since}).status_code == 200
+    long_folder = ui_client.get("/apps/hostile/data/bucket/inbox", params={"prefix": "x" * 300})
+    assert long_folder.status_code == 200 and "0 object(s)" in long_folder.text
 
 
 def test_bucket_browsing_cannot_leave_the_bucket(ui_client):
@@ -196,11 +203,26 @@ def test_run_events_stream_the_log_then_end(ui_client):
     assert "<img src=x onerror=alert(1)> day 2021-01-03" in messages
 
 
-@pytest.mark.parametrize("after", ["0", "junk"])
+@pytest.mark.parametrize("after", ["0", "", "12"])
 def test_run_events_after_is_a_number(ui_client, after):
     runs = ui_client.get("/runs?app=hostile&name=boom").text
     run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
     assert ui_client.get(f"/runs/{run_id}/events?after={after}").status_code == 200
+
+
+# beyond SQLite's 64-bit integers, a digit int() refuses, a minus sign, not a number
+BAD_CURSORS = ["99999999999999999999999", "\u00b2", "-1", "junk", "1.5"]
+
+
+@pytest.mark.parametrize("value", BAD_CURSORS)
+def test_paging_cursors_that_are_not_whole_numbers_are_refused_with_a_page(ui_client, value):
+    runs = ui_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
+    for path, name in ((f"/runs/{run_id}/events", "after"), ("/apps/hostile/logs", "before"),
+                       ("/apps/hostile/dlq/handle", "after")):
+        page = ui_client.get(path, params={name: value})
+        assert page.status_code == 400, (path, value, page.text[:200])
+        assert f"{name}=" in page.text and "whole number" in page.text
 
 
 def test_bucket_folders_are_paged(ui_client, monkeypatch):
@@ -213,3 +235,93 @@ def test_bucket_folders_are_paged(ui_client, monkeypatch):
     after = re.search(r'href="([^"]*after=[^"]*)"', first).group(1).replace("&amp;", "&")
     second = ui_client.get(after).text
     assert "deeper/</a>" in second and "&lt;b&gt;x" not in second and "next →" not in second
+
+
+def test_lone_surrogates_in_values_are_shown_not_a_server_error(ui_client):
+    from .hostile_app import items
+
+    # JSON keeps a lone surrogate ("\ud800"); UTF-8 has none, so a page must replace it
+    items.put({"id": "zz-lone-surrogate", "note": "half \ud800 a pair"})
+    page = ui_client.get("/apps/hostile/data/table/items", params={"key": "zz-lone"})
+    assert page.status_code == 200
+    assert "half \ufffd a pair" in page.text
+
+
+@pytest.mark.parametrize(("last", "problem"), [
+    ("0001-01-01", "partition 0001-01-01 is before the first one (2021-01-01)"),
+    ("9999-12-31", "partition 9999-12-31 is in the future"),
+    ("2021-02-30", "&#39;2021-02-30&#39; is not a daily partition key")])
+def test_a_grid_ending_at_a_partition_out_of_range_says_which(ui_client, last, problem):
+    page = ui_client.get("/apps/hostile/partitions/per-day", params={"last": last})
+    assert page.status_code == 400 and problem in page.text
+
+
+def test_a_backfill_of_a_job_without_partitions_is_refused_before_it_starts(ui_client):
+    token = _csrf(ui_client, "/apps/hostile/partitions/per-day")
+    before = len(ui_client.app.state.ui.executor.recent("hostile"))
+    refused = ui_client.post("/apps/hostile/partitions/boom/backfill",
+                             data={"first": "2021-01-01", "last": "2021-01-02", "csrf": token},
+                             follow_redirects=False)
+    assert refused.status_code == 400 and "is not partitioned" in refused.text
+    assert len(ui_client.app.state.ui.executor.recent("hostile")) == before
+
+
+def test_a_grid_of_partitions_that_ended_links_only_to_partitions_there_are(tmp_path):
+    from starlette.testclient import TestClient
+
+    from cauce import App, Runtime, daily
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    app = App("closed")
+
+    @app.job(partitions=daily(start="2021-01-01", end="2021-12-31"))
+    def yearly(ctx):
+        pass
+
+    with Runtime(app, home=tmp_path) as rt:
+        rt.run("yearly", "2021-03-01")
+        with TestClient(create_app(Home(tmp_path, [rt], [])),
+                        base_url="http://127.0.0.1") as client:
+            page = client.get("/apps/closed/partitions/yearly").text
+            links = re.findall(r'href="(/apps/closed/partitions/yearly\?last=[^"]+)"', page)
+            assert "?last=2021-12-31" in " ".join(links)  # "up to the last partition"
+            for link in links:
+                assert client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_a_text_object_cut_inside_a_character_is_still_previewed_as_text(ui_client):
+    from cauce.web.pages.data import PREVIEW
+
+    from .hostile_app import inbox
+
+    # byte PREVIEW falls inside the two bytes of an "é": the preview ends before it
+    inbox.put("long/accents.txt", ("x" + "é" * PREVIEW).encode())
+    page = ui_client.get("/apps/hostile/data/bucket/inbox/object",
+                         params={"key": "long/accents.txt"}).text
+    assert "Binary content" not in page
+    assert "x" + "é" * ((PREVIEW - 1) // 2) + "</pre>" in page
+
+
+def test_an_unexpected_error_is_a_page_that_says_where_to_look(hostile_home, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        home = Home(hostile_home, [rt], [])
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a defect <b>inside</b>")
+
+        monkeypatch.setattr(home, "workers", broken)
+        with TestClient(create_app(home), base_url="http://127.0.0.1",
+                        raise_server_exceptions=False) as client:
+            page = client.get("/")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "unexpected error" in page.text and "Traceback" not in page.text
+    assert "<b>inside</b>" not in page.text

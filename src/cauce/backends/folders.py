@@ -91,7 +91,12 @@ class FolderStore(ObjectStore):
         if "/" in prefix:
             start = self.root / prefix.rsplit("/", 1)[0]
             # a prefix folder that is (or passes through) a link out of the bucket lists nothing
-            if not start.is_dir() or self.root not in (*start.resolve().parents, start.resolve()):
+            try:
+                inside = start.is_dir() and self.root in (*start.resolve().parents,
+                                                          start.resolve())
+            except OSError:  # a name or a path too long for the file system: no such folder
+                return
+            if not inside:
                 return
         found = []
         for dirpath, dirnames, filenames in os.walk(start):  # does not descend into linked folders

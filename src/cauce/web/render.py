@@ -7,6 +7,7 @@ in the time zone of the app they belong to.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from ..durations import format_duration
 from .home import Home, local
 
 TEMPLATES = Path(__file__).with_name("templates")
+# a lone surrogate (JSON and Python strings may hold one) has no UTF-8: shown as U+FFFD
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 STATUS_CLASS = {"succeeded": "ok", "failed": "bad", "dead-lettered": "bad", "cancelled": "warn",
                 "running": "run", "queued": "wait"}
@@ -77,7 +80,7 @@ class Pages:
                    "when": self.when, "url_with": lambda **kw: url_with(request, **kw),
                    "section": values.pop("section", ""), **values}
         page = self.env.get_template(template).render(context)
-        return HTMLResponse(page, status_code=status)
+        return HTMLResponse(LONE_SURROGATE.sub("\ufffd", page), status_code=status)
 
 
 def url_with(request: Request, **changes: Any) -> str:

@@ -138,13 +138,13 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
                 for cookie in response.headers.getlist("set-cookie"):
                     redirect.headers.append("set-cookie", cookie)
                 return redirect
-        _harden(response)
+        harden(response)
         return response
 
     return check
 
 
-def _harden(response: Response) -> None:
+def harden(response: Response) -> None:
     headers: dict[str, Any] = {
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",

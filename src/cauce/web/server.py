@@ -65,6 +65,15 @@ def create_app(home: Home, *, token: str | None = None) -> Starlette:
         return ui.pages.render(request, "error.html", exc.status_code, title="Error",
                                message=str(exc.detail), hint="")
 
+    async def crashed(request: Request, exc: Exception) -> Response:
+        # a defect, not the user's input: a page, never a traceback (uvicorn logs that)
+        response = ui.pages.render(
+            request, "error.html", 500, title="Unexpected error",
+            message="the UI met an unexpected error and could not show this page",
+            hint="the terminal running `cauce ui` shows the details; please report them")
+        security.harden(response)
+        return response
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -75,7 +84,7 @@ def create_app(home: Home, *, token: str | None = None) -> Starlette:
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
         exception_handlers={NotFound: not_found, InvalidKey: refused, CauceError: refused,
-                            HTTPException: http_error},
+                            HTTPException: http_error, Exception: crashed},
         lifespan=lifespan)
     app.state.ui = ui
     return app

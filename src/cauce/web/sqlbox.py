@@ -25,6 +25,7 @@ from ..warehouse import sqlite_readonly
 from ..warehouse.urls import _file_path
 
 ROW_CAP = 1000
+CELL_CAP = 10_000  # characters (or bytes) of one value shown; a page of 1,000 rows stays small
 TIMEOUT = 10.0
 OPEN_RETRY = 5.0  # seconds to wait for a DuckDB file another process is writing
 
@@ -35,6 +36,16 @@ class Result:
     rows: list[tuple[Any, ...]]
     truncated: bool
     seconds: float
+
+
+def _shown(value: Any) -> Any:
+    """``value``, or the start of it with its length when it is longer than CELL_CAP."""
+    if isinstance(value, str) and len(value) > CELL_CAP:
+        return value[:CELL_CAP] + f"… ({len(value):,} characters; {CELL_CAP:,} shown)"
+    if isinstance(value, bytes | bytearray | memoryview) and len(value) > CELL_CAP:
+        head = bytes(value[:CELL_CAP])
+        return f"{head!r}… ({len(value):,} bytes; {CELL_CAP:,} shown)"
+    return value
 
 
 def _too_long(timeout: float) -> CauceError:
@@ -128,12 +139,21 @@ def _run_sqlite(url: str, sql: str, cap: int, timeout: float) -> Result:
 
 
 def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
+    """A READ ONLY transaction that is always rolled back: functions it lets through (a large
+    object made, a setting changed) are undone, and session locks taken are let go."""
     started = time.monotonic()
     try:
-        with backend.transaction() as tx:
-            tx.execute("SET TRANSACTION READ ONLY")
-            tx.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-            table = tx.query(f"SELECT * FROM ({sql}) AS cauce_ui LIMIT {cap + 1}")
+        with backend._session(write=False) as session, backend._translated("query"):
+            session.begin()
+            try:
+                session.execute("SET TRANSACTION READ ONLY")
+                session.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
+                table = session.query(f"SELECT * FROM ({sql}) AS cauce_ui LIMIT {cap + 1}")
+            finally:
+                # a failed clean-up means a broken connection, which the pool then discards
+                with contextlib.suppress(*backend._driver_errors):
+                    session.rollback()
+                    session.execute("SELECT pg_advisory_unlock_all()")  # outlives a rollback
     except WarehouseError as err:
         if "statement timeout" in err.message:
             raise _too_long(timeout) from None
@@ -148,13 +168,16 @@ def run(backend: Any, sql: str, *, cap: int = ROW_CAP, timeout: float = TIMEOUT,
     text = sql if checked else check_select(sql)
     scheme = _scheme(backend.url)
     if scheme == "duckdb":
-        return _run_duckdb(backend.url, text, [], cap, timeout)
-    if scheme == "sqlite":
-        return _run_sqlite(backend.url, text, cap, timeout)
-    if scheme in ("postgresql", "postgres"):
-        return _run_postgres(backend, text, cap, timeout)
-    raise CauceError(f"the SQL box does not open {scheme} warehouses",
-                     hint="it supports DuckDB, SQLite and PostgreSQL")
+        result = _run_duckdb(backend.url, text, [], cap, timeout)
+    elif scheme == "sqlite":
+        result = _run_sqlite(backend.url, text, cap, timeout)
+    elif scheme in ("postgresql", "postgres"):
+        result = _run_postgres(backend, text, cap, timeout)
+    else:
+        raise CauceError(f"the SQL box does not open {scheme} warehouses",
+                         hint="it supports DuckDB, SQLite and PostgreSQL")
+    result.rows = [tuple(_shown(v) for v in row) for row in result.rows]
+    return result
 
 
 def tables(backend: Any) -> list[str]:

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from ...app import Job
 from ...logs import GENERAL
 from .. import graph
+from . import cursor
 
 if TYPE_CHECKING:
     from ..server import UI
@@ -54,9 +55,7 @@ def routes(ui: UI) -> list[Route]:
         name = request.path_params["app"]
         home.app(name)
         stream = request.query_params.get("stream") or GENERAL
-        before = request.query_params.get("before")
-        lines = home.stream_log(name, stream, limit=200,
-                                before_id=int(before) if before and before.isdigit() else None)
+        lines = home.stream_log(name, stream, limit=200, before_id=cursor(request, "before"))
         lines = [(line, home.mask(name, line.message)) for line in lines]
         return ui.pages.render(request, "logs.html", title=f"{name} logs", section="logs",
                                app_name=name, stream=stream, lines=lines,

@@ -3,6 +3,7 @@ download) and warehouses (tables, schema, count, first rows, a read-only SQL box
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -102,16 +103,17 @@ def routes(ui: UI) -> list[Route]:
         key = request.query_params.get("key", "")
         bucket = home.bucket(app, name)
         ref = bucket.info(key)  # refuses keys that would leave the bucket ('..', absolute)
-        preview = None
         with bucket.open(key) as f:
             head = f.read(PREVIEW + 1)
+        cut = len(head) > PREVIEW
         try:
-            preview = head[:PREVIEW].decode("utf-8")
+            # where the preview is cut, a character's first bytes are left out, not an error
+            preview = codecs.getincrementaldecoder("utf-8")().decode(head[:PREVIEW],
+                                                                     final=not cut)
         except UnicodeDecodeError:
             preview = None
         return pages.render(request, "object.html", title=f"{app} {name} {key}", section="data",
-                            app_name=app, bucket=bucket, ref=ref, preview=preview,
-                            cut=len(head) > PREVIEW,
+                            app_name=app, bucket=bucket, ref=ref, preview=preview, cut=cut,
                             parent=key.rsplit("/", 1)[0] + "/" if "/" in key else "")
 
     def download(request: Request) -> Response:

@@ -37,6 +37,13 @@ def routes(ui: UI) -> list[Route]:
     def partitioned(app: str) -> list[Job]:
         return [j for j in home.app(app).jobs.values() if j.partitions is not None]
 
+    def partitioned_job(app: str, name: str) -> Job:
+        job = home.app(app).get_job(name)
+        if job.partitions is None:
+            raise PartitionError(f"job {job.name!r} is not partitioned",
+                                 hint="its runs are on the runs page")
+        return job
+
     def grid(app: str, job: Job, last: str | None) -> dict[str, Any]:
         assert job.partitions is not None
         # by default the grid ends at the newest partition that ran, else at today's
@@ -50,8 +57,11 @@ def routes(ui: UI) -> list[Route]:
         if keys and job.partitions.parse(keys[0]) > job.partitions.start:
             older = job.partitions.key(job.partitions.parse(keys[0]) - timedelta(days=1))
         newer = None
-        if keys and keys[-1] < job.partitions.key(home.today(app)):
-            newer = job.partitions.key(home.today(app))
+        today = home.today(app)
+        newest = job.partitions.key(min(today, job.partitions.end) if job.partitions.end
+                                    else today)  # a job whose partitions ended: its last one
+        if keys and keys[-1] < newest:
+            newer = newest
         return {"job": job, "partition_keys": keys, "rows": rows, "older": older, "newer": newer}
 
     def index(request: Request) -> Response:
@@ -64,11 +74,12 @@ def routes(ui: UI) -> list[Route]:
 
     def one(request: Request) -> Response:
         app = request.path_params["app"]
-        job = home.app(app).get_job(request.path_params["job"])
-        if job.partitions is None:
-            raise PartitionError(f"job {job.name!r} is not partitioned",
-                                 hint="its runs are on the runs page")
-        shown = grid(app, job, request.query_params.get("last") or None)
+        job = partitioned_job(app, request.path_params["job"])
+        assert job.partitions is not None
+        last = request.query_params.get("last") or None
+        if last is not None:  # a typed end: in the declared range and not in the future
+            job.partitions.validate(last, home.today(app))
+        shown = grid(app, job, last)
         return ui.pages.render(request, "partitions.html", title=f"{app} {job.name} partitions",
                                section="partitions", app_name=app, grids=[shown], focus=job.name,
                                tasks=ui.executor.recent(app)[:5],
@@ -76,7 +87,7 @@ def routes(ui: UI) -> list[Route]:
 
     async def start_backfill(request: Request) -> Response:
         app = request.path_params["app"]
-        job = home.app(app).get_job(request.path_params["job"])
+        job = partitioned_job(app, request.path_params["job"])
         form = await request.form()
         first, last = str(form.get("first") or "").strip(), str(form.get("last") or "").strip()
         if not first or not last:

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ...errors import CauceError
+from . import cursor
 
 if TYPE_CHECKING:
     from ..server import UI
@@ -33,9 +34,8 @@ def routes(ui: UI) -> list[Route]:
 
     def dlq_page(request: Request) -> Response:
         app, target = request.path_params["app"], request.path_params["target"]
-        after = request.query_params.get("after", "0")
         store_name, messages = home.dead_letters(app, target, limit=PAGE + 1,
-                                                 after_id=int(after) if after.isdigit() else 0)
+                                                 after_id=cursor(request, "after") or 0)
         return ui.pages.render(request, "dlq.html", title=f"{app} {target} dead letters",
                                section="queues", app_name=app, target=target,
                                store_name=store_name, messages=messages[:PAGE],

@@ -20,6 +20,7 @@ from ...durations import parse_duration
 from ...errors import CauceError
 from ...runs import RunStatus
 from ..home import RunFilter
+from . import cursor
 
 if TYPE_CHECKING:
     from ..server import UI
@@ -106,8 +107,7 @@ def routes(ui: UI) -> list[Route]:
     async def run_events(request: Request) -> Response:
         """Server-sent events: each new log line of the run as it is written, then ``end``."""
         run = await run_in_threadpool(home.run, request.path_params["run_id"])
-        start = request.query_params.get("after", "0")
-        after = int(start) if start.isdigit() else 0
+        after = cursor(request, "after") or 0
 
         async def events() -> AsyncIterator[str]:
             nonlocal after
