@@ -140,6 +140,7 @@ def test_path_is_the_objects_local_file(raw) -> None:
         ("in\\a.csv", "contains a backslash"),
         ("in/a\x00.csv", "contains a control character"),
         ("in/a\n.csv", "contains a control character"),
+        ("in/a\udc80.csv", "contains a lone surrogate"),
         (".cauce-tmp/x", "uses the reserved folder .cauce-tmp"),
         ("k" * 1025, "is longer than 1024 bytes"),
         ("in/" + "n" * 256 + ".csv", "has a segment longer than 255 bytes"),

@@ -41,7 +41,7 @@ def check_key(key: str) -> str:
 
     One rule for every store (folders, S3, other fsspec storage): 1 to 1,024 bytes of UTF-8 in
     segments separated by ``/``; no segment empty, ``.``, ``..`` or over 255 bytes; no leading
-    ``/``, backslash or control character; the first segment is not ``.cauce-tmp``. Any other
+    ``/``, backslash, control character or lone surrogate; the first segment is not ``.cauce-tmp``. Any other
     character, a colon included (``2021-04-22T10:00.json``), is an ordinary one.
     """
     if not isinstance(key, str) or not key:
@@ -55,6 +55,8 @@ def check_key(key: str) -> str:
         problem = "contains a backslash"
     elif any(ord(c) < 32 for c in key):
         problem = "contains a control character"
+    elif any("\ud800" <= c <= "\udfff" for c in key):
+        problem = "contains a lone surrogate (not text UTF-8 can hold)"
     elif any(part in ("", ".", "..") for part in segments):
         problem = "has an empty, '.' or '..' segment"
     elif segments[0] == TMP_DIR:
