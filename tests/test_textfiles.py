@@ -7,7 +7,13 @@ import codecs
 import pytest
 
 from cauce import CauceError
-from cauce.textfiles import TextDecodeError, check_encoding, decode, detect_encoding
+from cauce.textfiles import (
+    TextDecodeError,
+    check_encoding,
+    decode,
+    detect_encoding,
+    stray_carriage_return,
+)
 
 ROWS = "name,city\r\nJosé,São Paulo\r\nZoë,Köln\r\n"
 
@@ -122,3 +128,20 @@ def test_a_utf16_file_with_its_mark_decodes_with_the_generic_name() -> None:
     data = ROWS.encode("utf-16")  # Python writes the native-order mark first
     assert decode(data, "utf-16") == ROWS
     assert decode(data) == ROWS
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"a,b\n1,2\n", None),
+        (b"a,b\r\n1,2\r\n", None),
+        (b"a,b\r1,2\r", None),  # lines that end in CR alone, as old Macs wrote them
+        (b"a,b\n1,x\ry\n3,4\n", 2),
+        (b"a,b\r\n1,2\r\r\n3,4\r\n", 2),
+        (b"a,b\n1,2\nx\r", 3),  # the last line, without a line feed after it
+    ],
+)
+def test_a_stray_carriage_return_is_found_with_its_line(tmp_path, data: bytes, line) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(data)
+    assert stray_carriage_return(path) == line

@@ -17,6 +17,7 @@ detected: UTF-16 or UTF-32 without a mark, and UTF-32 (its mark reads as UTF-16'
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 from cauce.errors import CauceError
 
@@ -107,6 +108,27 @@ def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:
             hint="give the encoding the file was saved in (e.g. --encoding cp1252 or "
             "--encoding latin-1 for a spreadsheet's CSV), or leave it out to detect it",
         ) from None
+
+
+def stray_carriage_return(path: Path, encoding: str = UTF8) -> int | None:
+    """The line (1-based, counted by line feeds) of the first carriage return that ends no
+    line the way the file's other lines end: inside a value (``x\\ry``) or doubled before a line
+    feed (``\\r\\r\\n``, a CRLF file converted once more). None when there is none, and for a file
+    without line feeds, whose lines end in CR alone (Excel's "CSV (Macintosh)").
+
+    Strict CSV readers (DuckDB's) stop at such a byte without saying where; this says where."""
+    found, line, line_feeds = None, 1, False
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        # newline="": each piece ends in LF, CRLF or a CR alone, as it is in the file
+        for piece in handle:
+            if piece.endswith("\n"):
+                line_feeds = True
+                if found is not None:
+                    return found
+                line += 1
+            elif piece.endswith("\r") and found is None:
+                found = line
+    return found if line_feeds else None
 
 
 def check_encoding(encoding: str) -> str:

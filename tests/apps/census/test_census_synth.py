@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from pathlib import Path
 
 import polars as pl
+import pytest
 
 from cauce.apps.census.description import DESCRIPTION_FILE, read_description
 from cauce.apps.census.reader import read_lines
 from cauce.apps.census.synth import TEST_COMMENT, write_synthetic
 from cauce.apps.census.validate import validate
+from seeded import OTHER_SEED, REFUSED, SEED_CASES, assert_refused_in_one_line, cauce, digests
 
 
 def test_the_files_look_like_the_real_ones(small_synthetic):
@@ -61,27 +61,29 @@ def test_a_seed_makes_the_files_reproducible(tmp_path):
     assert [f.path.read_bytes() for f in first] == [f.path.read_bytes() for f in second]
 
 
-DEMO_DATA = """
-import sys
-from cauce.cli.main import main
-sys.exit(main(["--home", sys.argv[1], "run", "census", "demo-data", "--out", sys.argv[2],
-               "--data-rows", "400", "--test-rows", "150", "--seed", sys.argv[3]]))
-"""
+def _demo_data(folder: Path, seed: int | str, hash_seed: str = "1", check: bool = True):
+    """`cauce run census demo-data` in a fresh interpreter with its own hash seed."""
+    return cauce("--home", str(folder / "home"), "run", "census", "demo-data", "--out",
+                 str(folder / "out"), "--data-rows", "400", "--test-rows", "150",
+                 "--seed", str(seed), hash_seed=hash_seed, check=check)
 
 
-def _demo_data(tmp_path, name: str, seed: int, hash_seed: str) -> dict[str, bytes]:
-    """`cauce run census demo-data` in a fresh interpreter with its own hash seed: every file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
-    env["PYTHONHASHSEED"] = hash_seed
-    folder = tmp_path / name
-    subprocess.run([sys.executable, "-c", DEMO_DATA, str(tmp_path / "home"), str(folder),
-                    str(seed)], env=env, check=True, capture_output=True, timeout=120)
-    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+@pytest.fixture(scope="module")
+def other_seed(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("other")
+    _demo_data(folder, OTHER_SEED)
+    return digests(folder / "out")
 
 
-def test_demo_data_gives_the_same_bytes_for_a_seed_in_any_process(tmp_path):
-    first = _demo_data(tmp_path, "a", 5, hash_seed="1")
+@pytest.mark.parametrize("seed", SEED_CASES)
+def test_demo_data_gives_the_same_bytes_for_a_seed_in_any_process(tmp_path, seed, other_seed):
+    if seed in REFUSED:
+        assert_refused_in_one_line(_demo_data(tmp_path, seed, check=False), seed)
+        return
+    _demo_data(tmp_path / "a", seed, hash_seed="1")
+    _demo_data(tmp_path / "b", seed, hash_seed="2")
+    first = digests(tmp_path / "a" / "out")
     assert sorted(first) == ["Adult.data", "Adult.test", DESCRIPTION_FILE]
-    assert _demo_data(tmp_path, "b", 5, hash_seed="2") == first
-    other = _demo_data(tmp_path, "c", 6, hash_seed="1")
-    assert other["Adult.data"] != first["Adult.data"]
+    assert digests(tmp_path / "b" / "out") == first
+    assert first["Adult.data"] != other_seed["Adult.data"]
+    assert first["Adult.test"] != other_seed["Adult.test"]

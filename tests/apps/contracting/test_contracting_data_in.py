@@ -23,11 +23,12 @@ from cauce.apps.contracting.errors import ContractingError
 from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
 from cauce.apps.contracting.jobs_out import dashboard
 from cauce.apps.contracting.sources import SOURCES
-from cauce.apps.contracting.synth import generate, write_export
+from cauce.apps.contracting.synth import generate
 from cauce.apps.contracting.synth.portal import portal_datasets
 from cauce.connectors.soda.portal import Portal, PortalState
 from cauce.errors import ConfigError
 from cauce.testing import TestRuntime
+from seeded import OTHER_SEED, REFUSED, SEED_CASES, assert_refused_in_one_line, cauce, digests
 
 DAY = "2023-04-16"
 PROCESOS = "t_seii_procecotrata_compraadjudi"
@@ -46,17 +47,32 @@ def raw_rows(rt: TestRuntime, table: str) -> int:
     )
 
 
-def test_the_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
-    def written(seed: int, folder: Path) -> dict[str, bytes]:
-        folder.mkdir()
-        frames, _ = generate("tiny", seed=seed)
-        for key, frame in frames.items():
-            write_export(key, frame, folder / SOURCES[key].file)
-        return {p.name: p.read_bytes() for p in folder.iterdir()}
+def _synth(folder: Path, seed: int | str, hash_seed: str = "1", check: bool = True) -> Any:
+    """`cauce run contracting synth` in a fresh interpreter with its own hash seed."""
+    return cauce("--home", str(folder), "run", "contracting", "synth", "--scale", "tiny",
+                 "--date", DAY, "--seed", str(seed), hash_seed=hash_seed, check=check)
 
-    first, again = written(3, tmp_path / "a"), written(3, tmp_path / "b")
-    assert first == again and len(first) == 11
-    assert written(4, tmp_path / "c") != first
+
+@pytest.fixture(scope="module")
+def other_seed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("other")
+    _synth(folder, OTHER_SEED)
+    return digests(folder / "buckets")
+
+
+@pytest.mark.parametrize("seed", SEED_CASES)
+def test_the_same_seed_writes_the_same_bytes_in_any_process(
+    tmp_path: Path, seed: int | str, other_seed: dict[str, str]
+) -> None:
+    if seed in REFUSED:
+        assert_refused_in_one_line(_synth(tmp_path, seed, check=False), str(seed))
+        return
+    _synth(tmp_path / "a", seed, hash_seed="1")
+    _synth(tmp_path / "b", seed, hash_seed="2")
+    first = digests(tmp_path / "a" / "buckets")
+    assert len(first) == 12 and first.keys() == other_seed.keys()  # 11 exports and the truth
+    assert digests(tmp_path / "b" / "buckets") == first
+    assert all(first[key] != other_seed[key] for key in first), "a file the seed does not change"
 
 
 def test_synth_then_etl_fills_the_raw_zone_and_reruns_replace_it(rt: TestRuntime) -> None:

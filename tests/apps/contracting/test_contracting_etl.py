@@ -143,6 +143,30 @@ def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
         etl(PROCESOS, path, tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("newline", "old", "new", "line"),
+    [
+        ("\n", "zz", "z\rz", 3),  # a carriage return inside an unquoted value
+        ("\r\n", "\r\n", "\r\r\n", 1),  # CR CR LF: a CRLF file converted to CRLF once more
+    ],
+    ids=["inside-a-value", "cr-cr-lf"],
+)
+def test_a_stray_carriage_return_is_one_line_naming_its_line(
+    tmp_path: Path, newline: str, old: str, new: str, line: int
+) -> None:
+    src = SOURCES["t_otro_persexpupoli_sigepperexpo"]
+    text = export(src, [{"NOMBRE_PEP": "añá"}, {"NOMBRE_PEP": "zz"}], newline=newline)
+    path = tmp_path / src.file
+    path.write_bytes(text.replace(old, new).encode("cp1252"))  # read through a UTF-8 copy
+    with pytest.raises(SourceUnreadable) as caught:
+        etl(src, path, tmp_path)
+    assert caught.value.message == (
+        f"{src.file}: line {line} has a carriage return (\\r) that ends no line: the records "
+        "cannot be told apart there"
+    )
+    assert "CR CR LF" in (caught.value.hint or "")
+
+
 CANCELADOS = SOURCES["t_seii_contracanela_aislamiencon"]  # the en dash header
 
 

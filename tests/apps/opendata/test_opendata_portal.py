@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import polars as pl
@@ -15,6 +15,7 @@ import pytest
 from cauce.apps.opendata.synth import catalogue
 from cauce.connectors.soda.portal import INVENTORY_ID, Portal, PortalState, csv_bytes
 from cauce.errors import CauceError
+from seeded import OTHER_SEED, REFUSED, SEED_CASES, assert_refused_in_one_line, cauce, run
 
 
 @pytest.fixture
@@ -190,22 +191,49 @@ def test_controls_over_http(http: httpx.Client, state: PortalState) -> None:
     assert [entry["status"] for entry in log if entry["dataset"] == "gt2j-8ykr"] == [502, 403]
 
 
-def test_the_same_seed_serves_the_same_bytes() -> None:
+SERVED = """
+import hashlib, sys
+from datetime import UTC, datetime
+from cauce.apps.opendata.synth import catalogue
+from cauce.connectors.soda.portal import PortalState, csv_bytes
+seed, moment = int(sys.argv[1]), datetime(2026, 3, 2, tzinfo=UTC)
+found = catalogue(8, seed=seed, now=moment)
+inventory = PortalState.of(found, extras=3, seed=seed, clock=moment.timestamp).inventory().frame
+for d in found:
+    body = csv_bytes(d.frame) + str(d.rows_updated_at).encode()
+    print(d.id, hashlib.sha256(body).hexdigest())
+print("inventory", hashlib.sha256(csv_bytes(inventory)).hexdigest())
+"""
+
+
+def _served(seed: int, hash_seed: str = "1") -> list[str]:
+    """Each synthetic dataset's id and the digest of its bytes, then the inventory's, computed
+    in a fresh interpreter with its own hash seed."""
+    return run(SERVED, str(seed), hash_seed=hash_seed).stdout.splitlines()
+
+
+@pytest.fixture(scope="module")
+def other_seed() -> list[str]:
+    return _served(OTHER_SEED)
+
+
+@pytest.mark.parametrize("seed", SEED_CASES)
+def test_the_same_seed_serves_the_same_bytes(
+    tmp_path: Path, seed: int | str, other_seed: list[str]
+) -> None:
     """The synthetic catalogue and its inventory are a function of the seed and the moment
     (the inventory dates its non-dataset assets by the portal's clock, pinned here: two calls
     a second apart would differ)."""
-    moment = datetime(2026, 3, 2, tzinfo=UTC)
-
-    def served(seed: int) -> list[bytes]:
-        found = catalogue(8, seed=seed, now=moment)
-        inventory = PortalState.of(found, extras=3, seed=seed,
-                                   clock=moment.timestamp).inventory().frame
-        return [csv_bytes(d.frame) + str(d.rows_updated_at).encode() for d in found] + [
-            csv_bytes(inventory)
-        ]
-
-    assert served(3) == served(3)
-    assert served(3) != served(4)
+    if seed in REFUSED:
+        refused = cauce("--home", str(tmp_path), "run", "opendata", "portal", "--port", "0",
+                        "--seed", str(seed), check=False)
+        assert_refused_in_one_line(refused, str(seed))
+        return
+    first = _served(int(seed), hash_seed="1")
+    assert len(first) == 9
+    assert _served(int(seed), hash_seed="2") == first
+    # the eight known datasets come first whatever the seed; their rows are the seed's
+    assert all(mine != other for mine, other in zip(first, other_seed, strict=True))
 
 
 @pytest.mark.parametrize(

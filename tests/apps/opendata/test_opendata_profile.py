@@ -109,6 +109,16 @@ def test_duplicate_rows_are_counted(tmp_path: Path) -> None:
         ("a,b\n1,Bogotá\n2,Medellín\n".encode("latin-1"), 2, "not UTF-8"),
         (b"a,b,a,\n1,2,3,4\n", 1, "duplicate column name 'a' renamed 'a_2'"),
         (b"a,b,a,\n1,2,3,4\n", 1, "1 column(s) without a name"),
+        (
+            b"a,b\n1,x\ry\n3,4\n",
+            0,
+            "not readable as CSV: line 2 has a carriage return (\\r) that ends no line",
+        ),
+        (
+            b"a,b\r\r\n1,2\r\r\n",
+            0,
+            "not readable as CSV: line 1 has a carriage return (\\r) that ends no line",
+        ),
     ],
 )
 def test_malformed_files_give_a_profile_with_their_problems(

@@ -116,6 +116,30 @@ def test_a_po_without_metro_stations_loses_only_the_metro_validations(tiny, tmp_
     assert result.rows["etapas"] > 0 and "METRO" not in set(result.stages["mode"])
 
 
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ("shapes_file", "PO file without a data row, going on without it"),
+        ("zones_file", "PO file without a data row, going on without it"),
+        ("fleet_file", "PO file without a data row, going on without it"),
+        ("metro_file", "PO file without a data row, going on without it"),
+        ("metro_lines_file", "metro line sequences without a data row"),
+    ],
+)
+def test_an_optional_po_file_with_a_header_alone_is_said_as_a_missing_one(
+    field, said, tiny, tmp_path, caplog
+):
+    """A header alone changes the day's numbers (no route shapes, no metro travel times) as a
+    missing file does; the log says so for both."""
+    prepared = _prepared(tiny, tmp_path)
+    _keep_header_only(prepared, field)
+    with caplog.at_level("WARNING", logger="cauce.apps.transit.engine.network"):
+        run_engine(prepared.par, prepared.workdir, DAY)
+    name = Path(prepared.par.path(field)).name
+    assert any(said in r.getMessage() and name in r.getMessage() for r in caplog.records), [
+        r.getMessage() for r in caplog.records]
+
+
 @pytest.mark.parametrize("field", ["stops_file", "services_file", "periods_file"])
 def test_a_required_po_file_without_rows_fails_naming_it(field, tiny, tmp_path):
     prepared = _prepared(tiny, tmp_path)

@@ -142,16 +142,18 @@ def test_a_pipe_inside_a_value_cannot_add_a_column_to_the_outputs(tmp_path):
 
 # users' files as spreadsheets and editors save them: a byte-order mark, CRLF, Latin-1, UTF-16
 
-def test_inputs_with_a_bom_and_crlf_keep_their_first_record(tmp_path):
+# CR CR LF: a CRLF file converted to CRLF once more (the reader takes one CR with the LF)
+@pytest.mark.parametrize("end", [b"\r\n", b"\r\r\n"], ids=["crlf", "cr-cr-lf"])
+def test_inputs_with_a_bom_and_crlf_keep_their_first_record(tmp_path, end):
     trx = tmp_path / "d.trx"
-    trx.write_bytes(b"\xef\xbb\xbf12;2021-04-22 07:00:00;ZN-6220;2\r\n"
-                    b"13;2021-04-22 07:01:00;ZN-6220;2\r\n")
+    trx.write_bytes(b"\xef\xbb\xbf12;2021-04-22 07:00:00;ZN-6220;2" + end
+                    + b"13;2021-04-22 07:01:00;ZN-6220;2" + end)
     frame, rejects = read_transactions(trx, PAR, DAY)
     assert frame.rows() == [(12, 7 * 3600, "ZN-6220", 2), (13, 7 * 3600 + 60, "ZN-6220", 2)]
     assert rejects == {}
     gps = tmp_path / "d.gps"
-    gps.write_bytes(b"\xef\xbb\xbfZN-6220;;2021-04-22 08:00:00;-33.45;-70.65\r\n"
-                    b"ZN-6220;;2021-04-22 08:00:30;-33.45;-70.65\r\n")
+    gps.write_bytes(b"\xef\xbb\xbfZN-6220;;2021-04-22 08:00:00;-33.45;-70.65" + end
+                    + b"ZN-6220;;2021-04-22 08:00:30;-33.45;-70.65" + end)
     frame, rejects = read_gps(gps, PAR, DAY)
     assert frame["plate"].to_list() == ["ZN-6220", "ZN-6220"] and rejects == {}
 
@@ -198,7 +200,8 @@ def test_po_files_in_any_users_encoding_read_the_same(tmp_path, encoding):
     assert read[0].equals(read[1]) and read[0].height > 0
 
 
-def test_a_parameter_file_with_a_bom_and_crlf_reads_the_same():
+@pytest.mark.parametrize("end", ["\r\n", "\r\r\n"], ids=["crlf", "cr-cr-lf"])
+def test_a_parameter_file_with_a_bom_and_crlf_reads_the_same(end):
     text = default_par_text()
-    resaved = ("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8")
+    resaved = ("\ufeff" + text.replace("\n", end)).encode("utf-8")
     assert parse_par(decode_par(resaved)).values == PAR.values

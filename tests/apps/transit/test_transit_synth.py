@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from seeded import OTHER_SEED, REFUSED, SEED_CASES, assert_refused_in_one_line, cauce, digests
+
 GENERATE = textwrap.dedent("""
     import sys
     from datetime import date
@@ -37,12 +39,32 @@ def test_the_same_seed_gives_the_same_bytes_across_processes(scale, tmp_path):
     assert first == second
 
 
-def test_another_seed_gives_another_day(tmp_path):
-    first = _generate("tiny", 7, tmp_path / "a", hash_seed="0", threads="2")
-    other = _generate("tiny", 8, tmp_path / "b", hash_seed="0", threads="2")
-    assert first.keys() == other.keys()
-    assert first[next(k for k in first if k.endswith(".trx.gz"))] != other[
-        next(k for k in other if k.endswith(".trx.gz"))]
+def _synth(folder: Path, seed: int | str, hash_seed: str = "1", check: bool = True):
+    """`cauce run transit synth` in a fresh interpreter with its own hash seed."""
+    return cauce("--home", str(folder), "run", "transit", "synth", "--seed", str(seed),
+                 hash_seed=hash_seed, check=check)
+
+
+@pytest.fixture(scope="module")
+def other_seed(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("other")
+    _synth(folder, OTHER_SEED)
+    return digests(folder / "buckets")
+
+
+@pytest.mark.parametrize("seed", SEED_CASES)
+def test_a_seed_gives_the_same_day_in_any_process_and_another_seed_another(
+    tmp_path, seed, other_seed
+):
+    if seed in REFUSED:
+        assert_refused_in_one_line(_synth(tmp_path, seed, check=False), seed)
+        return
+    _synth(tmp_path / "a", seed, hash_seed="1")
+    _synth(tmp_path / "b", seed, hash_seed="2")
+    first = digests(tmp_path / "a" / "buckets")
+    assert len(first) == 6 and first.keys() == other_seed.keys()
+    assert digests(tmp_path / "b" / "buckets") == first
+    assert all(first[key] != other_seed[key] for key in first), "a file the seed does not change"
 
 
 def test_the_last_day_of_the_calendar_can_be_generated(tmp_path):

@@ -16,8 +16,10 @@ Two parallel passes over the file, none of them sorting or numbering rows one at
    row's position is its record number, and with the rejected ones, its line.
 
 Nothing is dropped silently. Unreadable records go to the quarantine with their line and the
-reason. A value that a cast turns into null (``1,234`` for a decimal, ``13/25/2022`` for a
-date) stays null in the raw zone, as in the original, and is listed in the quarantine too.
+reason; a carriage return inside an unquoted value (or CR CR LF line ends) stops DuckDB's
+reader for the whole file, and the source fails with that line named. A value that a cast
+turns into null (``1,234`` for a decimal, ``13/25/2022`` for a date) stays null in the raw
+zone, as in the original, and is listed in the quarantine too.
 Quarantine lines count records (the header is line 1), as DuckDB's reader does; they differ
 from a text editor's line only after a record whose quoted value spans several lines.
 
@@ -289,9 +291,9 @@ def transform(
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         load = _Load(con, src, positions, workdir, run)
-        output = load.run(file)
+        output = load.read(file)
         if output is None:  # bytes that are not UTF-8 past the first megabyte
-            output = load.run(single_byte(path, workdir))
+            output = load.read(single_byte(path, workdir))
         assert output is not None, "a single-byte file always decodes"
         output.ignored_columns = unexpected_headers(src, header)
         return output
@@ -325,6 +327,26 @@ class _Load:
             f"rejects_table='{rejects}', rejects_scan='{rejects}_scan', "
             "max_line_size=20000000)"
         )
+
+    def read(self, file: Readable) -> EtlOutput | None:
+        """`run`, with a file DuckDB's reader gives up on (it stops at the first carriage
+        return inside an unquoted value, without a line) as SourceUnreadable naming the line."""
+        try:
+            return self.run(file)
+        except duckdb.InvalidInputException as err:
+            line = textfiles.stray_carriage_return(file.path, file.duckdb_encoding)
+            if line is None:
+                reason = str(err).splitlines()[0].removeprefix("Invalid Input Error: ")
+                raise SourceUnreadable(
+                    f"{self.src.file}: cannot be read as CSV: {reason}",
+                    hint="export the dataset again; RFC 4180 CSV, one record per line",
+                ) from None
+            raise SourceUnreadable(
+                f"{self.src.file}: line {line:,} has a carriage return (\\r) that ends no line: "
+                "the records cannot be told apart there",
+                hint="quote the value that holds it, or save the file again with one line end "
+                "per record (LF or CRLF, not CR CR LF)",
+            ) from None
 
     def run(self, file: Readable) -> EtlOutput | None:
         """Both passes; None when DuckDB found bytes that are not text in ``file``'s encoding."""

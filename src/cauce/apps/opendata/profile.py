@@ -12,7 +12,9 @@ A malformed file never raises: an empty or binary file, a header that cannot be 
 rows (too many or too few fields), an unterminated quote, stray NUL bytes in the text, bytes that
 are not UTF-8 (the file is then read again as Latin-1) or UTF-16 text (read as such when
 little-endian, as Excel writes it; big-endian is only named) each become a line in
-``Profile.problems``, and rows DuckDB could not parse are counted in ``rejected_rows``.
+``Profile.problems``, and rows DuckDB could not parse are counted in ``rejected_rows``. A
+carriage return inside an unquoted value (or lines ending CR CR LF) stops DuckDB's reader for
+the whole file: the profile then has no rows and a problem naming that line.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from cauce import textfiles
 
 if TYPE_CHECKING:
     import duckdb
@@ -153,11 +157,17 @@ def profile_csv(
         return Profile(digest, size, 0, encoding=encoding, problems=(*problems, "no header row"))
     con = _connection()
     con.execute(f"SET threads = {int(threads)}" if threads is not None else "RESET threads")
-    result = _scan(con, path, names, encoding, sample_rows)
-    if encoding == "utf-8" and result.rejects.get("INVALID ENCODING"):
-        bad = result.rejects["INVALID ENCODING"]
-        result = _scan(con, path, names, "latin-1", sample_rows)
-        encoding = "latin-1"
+    bad: tuple[int, int] | None = None
+    try:
+        result = _scan(con, path, names, encoding, sample_rows)
+        if encoding == "utf-8" and result.rejects.get("INVALID ENCODING"):
+            bad = result.rejects["INVALID ENCODING"]
+            result = _scan(con, path, names, "latin-1", sample_rows)
+            encoding = "latin-1"
+    except _csv_error() as err:  # DuckDB's reader gave up on the file as a whole
+        problems.append(_unreadable(path, encoding, err))
+        return Profile(digest, size, 0, encoding=encoding, problems=tuple(problems))
+    if bad is not None:
         problems.append(
             f"not UTF-8: {bad[0]:,} line(s) with invalid bytes (first at line {bad[1]:,});"
             " read as Latin-1"
@@ -190,6 +200,25 @@ def _connection() -> duckdb.DuckDBPyConnection:
         con.execute("SET enable_progress_bar = false")
         _local.con = con
     return con
+
+
+def _csv_error() -> type[Exception]:
+    import duckdb
+
+    return duckdb.InvalidInputException
+
+
+def _unreadable(path: Path, encoding: str, err: Exception) -> str:
+    """The problem line of a file DuckDB's reader stops at: where the stray carriage return
+    is (the usual cause, which DuckDB does not locate), else DuckDB's reason."""
+    line = textfiles.stray_carriage_return(path, encoding)
+    if line is not None:
+        return (
+            f"not readable as CSV: line {line:,} has a carriage return (\\r) that ends no "
+            "line, so the records cannot be told apart there"
+        )
+    reason = str(err).splitlines()[0].removeprefix("Invalid Input Error: ")
+    return f"not readable as CSV: {reason}"
 
 
 # -- reading the head -------------------------------------------------------------------------

@@ -228,8 +228,11 @@ DEFAULT_VALUES: tuple[str, ...] = (
 
 def decode_par(data: bytes) -> str:
     """A parameter file's text in the encoding its editor wrote (the original's are Windows
-    Latin-1; a byte-order mark or UTF-16 from another editor is read too)."""
-    return decode(data, universal_newlines=True)
+    Latin-1; a byte-order mark or UTF-16 from another editor is read too). CR CR LF (a CRLF
+    file converted to CRLF once more) ends one line, as in Windows' text mode, not two: the
+    file is read by position, and an empty line between each would shift every field."""
+    text = decode(data).replace("\r\r\n", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def default_par_text() -> str:

@@ -59,9 +59,14 @@ def _read(root: Path, par: ParFile, file_field: str, fields: dict[str, int | Non
         return None
     frame = read_positional(csv_bytes(path), fields, name=path.name, probe=probe,
                             is_value=is_number_text)
-    if required and frame.is_empty():
-        raise InputFileError(f"{par.path(file_field)}: has no data row",
-                             hint="the po.zip must contain it filled in (see the app README)")
+    if frame.is_empty():
+        if required:
+            raise InputFileError(f"{par.path(file_field)}: has no data row",
+                                 hint="the po.zip must contain it filled in (see the app README)")
+        # as a missing one: a header alone must not change the day's numbers without a word
+        log.warning("PO file without a data row, going on without it: %s",
+                    par.path(file_field))
+        return None
     return frame
 
 
@@ -280,6 +285,9 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
     if lines_path.is_file():
         lines = read_positional(csv_bytes(lines_path), {"line": 1, "order": 2, "standard": 3},
                                 name=lines_path.name, probe="order", is_value=is_number_text)
+        if lines.is_empty():
+            log.warning("metro line sequences without a data row (%s); no metro travel times",
+                        lines_path.name)
         lines = lines.with_columns(pl.col("order").cast(pl.Int32)).join(by_standard,
                                                                          on="standard")
     else:

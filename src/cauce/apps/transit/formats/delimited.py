@@ -128,6 +128,10 @@ def read_positional(
     raw_names = frame.columns
     frame = frame.select([(pl.col(raw_names[c - 1]).str.strip_chars() if strip
                            else pl.col(raw_names[c - 1])).alias(f) for f, c in wanted.items()])
+    last = next((f for f, c in wanted.items() if c == len(raw_names)), None)
+    if not strip and last is not None and _ends_in_cr_cr_lf(data):
+        # the reader takes one CR with the LF; the other stays on the last column's values
+        frame = frame.with_columns(pl.col(last).str.strip_suffix("\r"))
     if separator != OUTPUT_SEPARATOR and OUTPUT_SEPARATOR.encode() in data:
         # the outputs are `|`-separated without quoting: a `|` in a value would add a column
         frame = frame.with_columns(pl.all().str.replace_all(OUTPUT_SEPARATOR, "/", literal=True))
@@ -135,6 +139,12 @@ def read_positional(
         if column is None:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(field))
     return frame.select(list(fields))
+
+
+def _ends_in_cr_cr_lf(data: bytes) -> bool:
+    """Whether the first line ends in CR CR LF (a CRLF file converted to CRLF once more)."""
+    end = data.find(b"\n")
+    return end >= 2 and data[end - 2:end] == b"\r\r"
 
 
 def _check_width(name: str, width: int, separator: str, wanted: dict[str, int]) -> None:

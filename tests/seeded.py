@@ -1,0 +1,48 @@
+"""Same seed, same bytes: a generator's command run in fresh interpreters with different hash
+seeds, and the seeds users may type, including the ones the command refuses."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: seeds the generators must take: small ones, the largest 32- and 64-bit signed integers
+SEEDS = [0, 1, 7, 2**31 - 1, 2**63 - 1]
+#: what a command line refuses as a seed, in one line
+REFUSED = ["-1", "1.5"]
+SEED_CASES = [*SEEDS, *REFUSED]
+#: the seed the others are compared with: a different seed must give different data
+OTHER_SEED = 3
+
+CLI = "import sys; from cauce.cli.main import main; sys.exit(main(sys.argv[1:]))"
+
+
+def run(code: str, *args: str, hash_seed: str = "1", cwd: Path | None = None,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``python -c code args`` in a fresh interpreter with PYTHONHASHSEED=``hash_seed``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    env["PYTHONHASHSEED"] = hash_seed
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cwd, check=check,
+                          capture_output=True, text=True, timeout=240)
+
+
+def cauce(*args: str, hash_seed: str = "1", check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The `cauce` command in a fresh interpreter."""
+    return run(CLI, *args, hash_seed=hash_seed, check=check)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by path relative to it."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], seed: str) -> None:
+    """The command refused the seed: exit status 2, one error line naming it, no traceback."""
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--seed" in errors[0] and seed in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
