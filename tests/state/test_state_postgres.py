@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
+import time
 
 import pytest
 
@@ -133,16 +134,49 @@ def test_a_claim_passes_messages_another_transaction_holds(pg_url: str) -> None:
         other.close()
 
 
-def test_a_lost_connection_is_one_state_error_and_the_next_call_reconnects(pg_url: str) -> None:
+def test_connections_the_server_closed_while_idle_are_replaced_unseen(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    assert isinstance(state, PostgresState) and isinstance(other, PostgresState)
+    try:
+        state.queues.send("app:q", ["1", "2"], now=0.0)
+        # a claim's connection comes from the pool of commits that need not wait for the disk
+        state.queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
+        pids = [con.info.backend_pid for con in state.db._idle + state.db._idle_relaxed]
+        assert other.db.change("SELECT pg_terminate_backend(pid) FROM "
+                               "unnest(%s::integer[]) AS pid", (pids,)) == len(pids) >= 2
+        time.sleep(0.2)  # the server's goodbye reaches the sockets
+        assert [m.body for m in state.queues.listing("app:q")] == ["1", "2"]
+        assert [m.body for m in state.queues.receive("app:q", now=1.0, limit=1,
+                                                       visibility=30.0)] == ["2"]
+    finally:
+        state.close()
+        other.close()
+
+
+def test_a_connection_lost_mid_call_is_one_state_error_and_the_next_call_reconnects(
+        pg_url: str) -> None:
     state, other = open_state(pg_url), open_state(pg_url)
     assert isinstance(state, PostgresState) and isinstance(other, PostgresState)
     try:
         state.queues.send("app:q", ["1"], now=0.0)
-        pids = [con.info.backend_pid for con in state.db._idle]
-        other.db.change("SELECT pg_terminate_backend(pid) FROM unnest(%s::integer[]) AS pid",
-                        (pids,))
-        with pytest.raises(StateError, match="lost the connection to PostgreSQL"):
-            state.queues.listing("app:q")
+        caught: list[BaseException] = []
+
+        def sleep() -> None:
+            try:
+                state.db.row("SELECT pg_sleep(30)")
+            except BaseException as error:
+                caught.append(error)
+
+        sleeper = threading.Thread(target=sleep)
+        sleeper.start()
+        for _ in range(100):
+            if other.db.change("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"):
+                break
+            time.sleep(0.05)
+        sleeper.join(30)
+        [error] = caught
+        assert isinstance(error, StateError) and "lost the connection to PostgreSQL" in str(error)
         assert [m.body for m in state.queues.listing("app:q")] == ["1"]
     finally:
         state.close()

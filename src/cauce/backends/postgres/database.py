@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import select
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -152,6 +153,17 @@ def unreachable(location: Location, error: Exception) -> StateError:
                       hint="check the state URL and that the server accepts connections")
 
 
+def _hung_up(con: psycopg.Connection[Any]) -> bool:
+    """Whether the server spoke on an idle pooled connection: it says nothing to one unless it
+    ends the session (`pg_terminate_backend`, a restart, an idle timeout), so the connection is
+    of no more use, and a statement sent on it would fail although nothing went wrong with it."""
+    try:
+        readable, _, _ = select.select([con.pgconn.socket], [], [], 0)
+    except Exception:  # no socket left: closed
+        return True
+    return bool(readable)
+
+
 class Database:
     """Pooled connections to one PostgreSQL database (and schema), with `atomic` blocks.
 
@@ -213,12 +225,18 @@ class Database:
         if os.getpid() != self._pid:
             self._forked()
         relaxed = relaxed and self.durable  # a relaxed database's connections all are
-        with self._lock:
-            idle = self._idle_relaxed if relaxed else self._idle
-            while idle:
+        while True:
+            with self._lock:
+                idle = self._idle_relaxed if relaxed else self._idle
+                if not idle:
+                    break
                 con = idle.pop()
-                if not con.closed:
+                if not (con.closed or _hung_up(con)):
                     return con
+                with contextlib.suppress(ValueError):
+                    self._all.remove(con)
+            with contextlib.suppress(Exception):
+                con.close()
         con = self.connect(relaxed=relaxed)
         with self._lock:
             self._all.append(con)
