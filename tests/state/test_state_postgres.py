@@ -183,6 +183,35 @@ def test_a_connection_lost_mid_call_is_one_state_error_and_the_next_call_reconne
         other.close()
 
 
+def test_a_lock_held_elsewhere_is_waited_for_then_one_state_error(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from cauce.backends.postgres.database import Database
+
+    monkeypatch.setattr(Database, "LOCK_TIMEOUT", 0.5, raising=False)
+    state = open_state(pg_url)
+    holder = psycopg.connect(pg_url.split("?")[0])
+    try:
+        schema = pg_url.split("schema=")[1]
+        holder.execute(f'LOCK TABLE "{schema}".messages IN ACCESS EXCLUSIVE MODE')
+        # without a lock timeout the send would wait until the holder lets go
+        release = threading.Timer(5.0, holder.rollback)
+        release.start()
+        started = time.monotonic()
+        with pytest.raises(StateError, match="stayed locked") as caught:
+            state.queues.send("app:q", ["1"], now=0.0)
+        assert time.monotonic() - started < 4.0
+        assert "pg_blocking_pids" in (caught.value.hint or "")
+        holder.rollback()
+        state.queues.send("app:q", ["1"], now=0.0)
+        assert len(state.queues.listing("app:q")) == 1
+    finally:
+        release.cancel()
+        holder.close()
+        state.close()
+
+
 def test_url_forms_name_the_same_store(pg_url: str) -> None:
     first = open_state(pg_url)
     try:

@@ -175,6 +175,9 @@ class Database:
     # connections kept open between uses: as many as a serving process's threads use at once
     # (more are opened when needed, and closed after)
     IDLE_KEPT = 16
+    # seconds a statement waits for a lock another session holds on cauce's tables (as long as
+    # the SQLite store waits for its file's lock) before it fails with one line saying so
+    LOCK_TIMEOUT = 60.0
 
     def __init__(self, location: Location, *, durable: bool = True) -> None:
         self.location = location
@@ -194,7 +197,10 @@ class Database:
         (or a database not ``durable``): its commits do not wait for the disk."""
         options = {"autocommit": autocommit, "connect_timeout": 10,
                    "application_name": "cauce"}
-        settings = [self.location.options] if self.location.options else []
+        # a lock held elsewhere is waited for a while, then said (the URL's options may differ)
+        settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}"]
+        if self.location.options:
+            settings.append(self.location.options)
         if self.location.schema:
             settings.append(f"-c search_path={self.location.schema}")
         if relaxed or not self.durable:
@@ -275,6 +281,13 @@ class Database:
         except self.psycopg.errors.DiskFull as error:
             raise StateError(f"PostgreSQL at {at} is out of disk space: {error}",
                              hint="free space on the server's disk") from None
+        except self.psycopg.errors.LockNotAvailable:
+            raise StateError(f"the state at {self.location.where} stayed locked: another "
+                             "session held a lock on its tables for longer than lock_timeout "
+                             f"({self.LOCK_TIMEOUT:g} s unless the URL's options set it)",
+                             hint="find the session holding it (pg_stat_activity, "
+                             "pg_blocking_pids) and end it, or run again once it is done") \
+                from None
         except self.psycopg.OperationalError as error:
             if not (con.broken or con.closed):
                 raise
