@@ -232,6 +232,42 @@ def test_url_forms_name_the_same_store(pg_url: str) -> None:
     assert "secret" not in str(caught.value)
 
 
+def test_a_schema_in_upper_case_is_the_one_created(pg_url: str) -> None:
+    import psycopg
+
+    base, schema = pg_url.split("?schema=")
+    upper = f"Up_{schema}"
+    try:
+        store = open_state(f"{base}?schema={upper}")
+        try:
+            store.queues.send("app:q", ["1"], now=0.0)
+        finally:
+            store.close()
+        with psycopg.connect(base) as con:
+            assert con.execute(f'SELECT count(*) FROM "{upper}".messages').fetchone()[0] == 1
+    finally:
+        with psycopg.connect(base, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{upper}" CASCADE')
+
+
+def test_url_mistakes_are_one_line_each_never_showing_the_password(pg_url: str) -> None:
+    base = pg_url.split("?")[0].replace("postgres@", "postgres:s3cret@")
+    with pytest.raises(ConfigError, match="64 bytes long; PostgreSQL keeps names of up to 63"):
+        open_state(f"{base}?schema={'a' * 64}")
+    with pytest.raises(ConfigError, match="64 bytes long"):
+        open_state(f"{base}?schema={'é' * 32}")
+    with pytest.raises(StateError, match="refused the state URL's options") as caught:
+        open_state(f"{base}?options=-cstatement_timeout%3Dabc")
+    assert "?options=" in (caught.value.hint or "")
+    with pytest.raises(StateError, match="refused the state URL's options"):
+        open_state(f"{base}?options=-cno_such_setting%3D1")
+    with pytest.raises(ConfigError, match='invalid URI query parameter: "nosuch"'):
+        open_state(f"{base}?nosuch=1")
+    with pytest.raises(StateError, match="cannot reach PostgreSQL at /no/such/folder:5432"):
+        open_state("postgresql://postgres:s3cret@/test?host=/no/such/folder")
+    assert "s3cret" not in str(caught.value) + str(caught.value.hint)
+
+
 def test_libpq_parameters_pass_through(pg_url: str) -> None:
     store = open_state(pg_url + "&options=-c%20synchronous_commit%3Doff"
                        "&application_name=cauce%20test")

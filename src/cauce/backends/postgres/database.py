@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 _INHERITED: list[Any] = []
 
 SCHEMES = ("postgresql", "postgres")
+NAME_BYTES = 63  # the longest name PostgreSQL keeps (NAMEDATALEN - 1)
 
 
 def driver() -> Any:
@@ -87,10 +88,16 @@ def locate(url: str) -> Location:
     if schema is not None and not schema.replace("_", "").isalnum():
         raise ConfigError(f"the state URL's schema {schema!r} is not a plain name",
                           hint="use letters, digits and underscores (?schema=cauce)")
+    if schema is not None and len(schema.encode()) > NAME_BYTES:
+        # PostgreSQL would cut it short, and two long names could share one schema
+        raise ConfigError(f"the state URL's schema {schema[:20]!r}… is {len(schema.encode())} "
+                          f"bytes long; PostgreSQL keeps names of up to {NAME_BYTES}",
+                          hint="use a shorter name (?schema=cauce)")
     options = " ".join(v for k, v in query if k == "options")
     libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
     conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
-    host = parts.hostname or os.environ.get("PGHOST", "localhost")
+    host = (parts.hostname or next((v for k, v in query if k == "host"), "")
+            or os.environ.get("PGHOST", "localhost"))
     port = _port(parts)
     user = parts.username or os.environ.get("PGUSER", "") or _login()
     dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
@@ -142,6 +149,11 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateError(f"PostgreSQL at {at} refused the login of {location.user!r}: {text}",
                           hint="check the user and password in the state URL (or PGPASSWORD, "
                           "~/.pgpass)")
+    if ("configuration parameter" in low or "invalid value for parameter" in low
+            or "command-line argument" in low):
+        return StateError(f"PostgreSQL at {at} refused the state URL's options: {text}",
+                          hint="check ?options= in the state URL (libpq's form: "
+                          "options=-csynchronous_commit%3Doff)")
     if "refused" in low or "could not connect" in low or "no such file" in low:
         return StateError(f"cannot reach PostgreSQL at {at}: {text}",
                           hint=f"is the server running at {at}? check the host and port in "
@@ -201,8 +213,8 @@ class Database:
         settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}"]
         if self.location.options:
             settings.append(self.location.options)
-        if self.location.schema:
-            settings.append(f"-c search_path={self.location.schema}")
+        if self.location.schema:  # quoted, as the schema was created: upper case stays
+            settings.append(f'-c search_path="{self.location.schema}"')
         if relaxed or not self.durable:
             settings.append("-c synchronous_commit=off")
         if settings:
@@ -211,6 +223,10 @@ class Database:
             con = self.psycopg.connect(self.location.conninfo, **options)
         except self.psycopg.OperationalError as error:
             raise unreachable(self.location, error) from None
+        except self.psycopg.ProgrammingError as error:  # libpq refused the URL itself
+            raise ConfigError(f"the state URL is not one libpq takes: {str(error).strip()}",
+                              hint="its query parameters are schema and libpq's own (sslmode, "
+                              "connect_timeout, options, host, …)") from None
         from psycopg.types.json import set_json_loads
 
         set_json_loads(jsonb.load, con)  # jsonb values back as they were written
