@@ -153,6 +153,26 @@ def test_connections_the_server_closed_while_idle_are_replaced_unseen(pg_url: st
         other.close()
 
 
+def test_a_listener_whose_connection_the_server_ended_listens_again(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    woken = threading.Event()
+    listener = state.listener("serve-a", woken.set)
+    notifier = other.notifier("worker-b")
+    assert listener is not None and listener.start() and notifier is not None
+    try:
+        other.db.change("SELECT pg_terminate_backend(%s)", (listener._con.info.backend_pid,))
+        assert woken.wait(30), "woken once listening again (what came meanwhile is looked at)"
+        woken.clear()
+        time.sleep(1.5)  # the notifier's look at the listeners sees the new connection
+        notifier.notify()
+        assert woken.wait(30), "a notification reaches it on its new connection"
+    finally:
+        notifier.close()
+        listener.close()
+        state.close()
+        other.close()
+
+
 def test_a_connection_lost_mid_call_is_one_state_error_and_the_next_call_reconnects(
         pg_url: str) -> None:
     state, other = open_state(pg_url), open_state(pg_url)
