@@ -9,6 +9,7 @@ in text are replaced (`storable_text`), so a line or an error reads the same on 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .clock import Clock
+from .errors import StateUnavailable
 from .settings import MASK
 
 if TYPE_CHECKING:
@@ -87,7 +89,8 @@ class LogSink:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.FLUSH_EVERY):
-            self.flush()
+            with contextlib.suppress(StateUnavailable):  # kept for a later flush
+                self.flush()
 
     def redact(self, text: str) -> str:
         """``text`` with every secret value replaced by the mask, as it can be stored."""
@@ -109,7 +112,12 @@ class LogSink:
         with self._lock:
             rows, self._buffer = self._buffer, []
         if rows:
-            self._state.logs.append(rows)
+            try:
+                self._state.logs.append(rows)
+            except StateUnavailable:  # the store is away for now: the lines wait for it
+                with self._lock:
+                    self._buffer[:0] = rows
+                raise
 
     def close(self) -> None:
         self._stop.set()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from ...errors import ConfigError, StateError
+from ...errors import ConfigError, StateError, StateUnavailable
 from . import jsonb
 
 if TYPE_CHECKING:
@@ -154,13 +154,16 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateError(f"PostgreSQL at {at} refused the state URL's options: {text}",
                           hint="check ?options= in the state URL (libpq's form: "
                           "options=-csynchronous_commit%3Doff)")
+    if "shutting down" in low or "starting up" in low or "in recovery mode" in low:
+        return StateUnavailable(f"PostgreSQL at {at} does not take connections now: {text}",
+                                hint=f"is the server at {at} restarting? run again once it is up")
     if "refused" in low or "could not connect" in low or "no such file" in low:
-        return StateError(f"cannot reach PostgreSQL at {at}: {text}",
-                          hint=f"is the server running at {at}? check the host and port in "
-                          "the state URL")
+        return StateUnavailable(f"cannot reach PostgreSQL at {at}: {text}",
+                                hint=f"is the server running at {at}? check the host and port "
+                                "in the state URL")
     if "timeout" in low or "timed out" in low:
-        return StateError(f"PostgreSQL at {at} did not answer: {text}",
-                          hint=f"is the server at {at} reachable from this machine?")
+        return StateUnavailable(f"PostgreSQL at {at} did not answer: {text}",
+                                hint=f"is the server at {at} reachable from this machine?")
     return StateError(f"cannot use PostgreSQL at {at}: {text}",
                       hint="check the state URL and that the server accepts connections")
 
@@ -308,10 +311,10 @@ class Database:
             if not (con.broken or con.closed):
                 raise
             self._drop_idle()  # a server that went away took every idle connection with it
-            raise StateError(f"lost the connection to PostgreSQL at {at}: "
-                             f"{str(error).strip().splitlines()[0]}",
-                             hint="is the server still running? what this call wrote may not "
-                             "have been committed") from None
+            raise StateUnavailable(f"lost the connection to PostgreSQL at {at}: "
+                                   f"{str(error).strip().splitlines()[0]}",
+                                   hint="is the server still running? what this call wrote may "
+                                   "not have been committed") from None
 
     @contextmanager
     def connection(self, *, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
