@@ -286,6 +286,11 @@ def test_url_mistakes_are_one_line_each_never_showing_the_password(pg_url: str) 
     with pytest.raises(StateError, match="cannot reach PostgreSQL at /no/such/folder:5432"):
         open_state("postgresql://postgres:s3cret@/test?host=/no/such/folder")
     assert "s3cret" not in str(caught.value) + str(caught.value.hint)
+    with pytest.raises(ConfigError, match="invalid percent-encoded token") as refused:
+        open_state(base.replace("s3cret", "s3%ZZcret"))
+    assert "s3%ZZcret" not in str(refused.value) and "********" in str(refused.value)
+    with pytest.raises(ConfigError, match="the state URL cannot be read: Invalid IPv6 URL"):
+        open_state("postgresql://postgres:s3cret@[::1:5432/test")
 
 
 def test_libpq_parameters_pass_through(pg_url: str) -> None:

@@ -82,7 +82,11 @@ def locate(url: str) -> Location:
     if scheme.split("+", 1)[0] not in SCHEMES:
         raise ConfigError(f"state URL scheme {scheme!r} names no PostgreSQL database",
                           hint="use postgresql://user@host:5432/dbname")
-    parts = urlsplit("postgresql://" + rest)
+    try:
+        parts = urlsplit("postgresql://" + rest)
+    except ValueError as error:  # "[::1" and the like
+        raise ConfigError(f"the state URL cannot be read: {error}",
+                          hint="use postgresql://user@host:5432/dbname") from None
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None) or None
     if schema is not None and not schema.replace("_", "").isalnum():
@@ -227,7 +231,12 @@ class Database:
         except self.psycopg.OperationalError as error:
             raise unreachable(self.location, error) from None
         except self.psycopg.ProgrammingError as error:  # libpq refused the URL itself
-            raise ConfigError(f"the state URL is not one libpq takes: {str(error).strip()}",
+            from ..state import url_passwords
+
+            said = str(error).strip()  # it may quote the part it refused: the password too
+            for secret in url_passwords(self.location.conninfo):
+                said = said.replace(secret, "********")
+            raise ConfigError(f"the state URL is not one libpq takes: {said}",
                               hint="its query parameters are schema and libpq's own (sslmode, "
                               "connect_timeout, options, host, …)") from None
         from psycopg.types.json import set_json_loads
