@@ -66,12 +66,15 @@ class LogSink:
 
     FLUSH_EVERY = 0.2
     MAX_BUFFER = 500
+    # lines kept while the state store cannot be reached (the oldest go first beyond that)
+    MAX_KEPT = 50_000
 
     def __init__(self, state: StateStore, clock: Clock) -> None:
         self._state = state
         self._clock = clock
         self._buffer: list[tuple[str, str, float, int, str, str | None]] = []
         self._lock = threading.Lock()
+        self._away = False  # the last flush found the state store unreachable
         self._secrets: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -104,7 +107,7 @@ class LogSink:
         row = (app, stream, self._clock.time(), level, message, run_id)
         with self._lock:
             self._buffer.append(row)
-            full = len(self._buffer) >= self.MAX_BUFFER
+            full = len(self._buffer) >= self.MAX_BUFFER and not self._away
         if full:
             self.flush()
 
@@ -114,10 +117,13 @@ class LogSink:
         if rows:
             try:
                 self._state.logs.append(rows)
-            except StateUnavailable:  # the store is away for now: the lines wait for it
-                with self._lock:
+            except StateUnavailable:  # the store is away for now: the lines wait for it (and
+                with self._lock:      # writers leave the flushing to the background thread)
                     self._buffer[:0] = rows
+                    del self._buffer[:-self.MAX_KEPT]
+                    self._away = True
                 raise
+            self._away = False
 
     def close(self) -> None:
         self._stop.set()

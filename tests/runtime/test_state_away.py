@@ -70,3 +70,31 @@ def test_a_worker_stops_with_the_error_once_the_store_stays_away(
         monkeypatch.setattr(runtime.state.queues, "receive", away)
         with pytest.raises(StateUnavailable, match="cannot reach the state"):
             runtime.serve(timeout="30s")
+
+
+def test_log_lines_wait_for_the_store_and_writers_do_not_fail_meanwhile() -> None:
+    from types import SimpleNamespace
+
+    from cauce.clock import SystemClock
+    from cauce.logs import LogSink
+
+    stored: list[tuple] = []
+    away = {"calls": 0, "on": True}
+
+    def append(rows) -> None:
+        away["calls"] += 1
+        if away["on"]:
+            raise StateUnavailable("lost the connection to the state (for the test)")
+        stored.extend(rows)
+
+    sink = LogSink(SimpleNamespace(logs=SimpleNamespace(append=append)), SystemClock())
+    sink.write("a", "general", 20, "first")
+    with pytest.raises(StateUnavailable):
+        sink.flush()
+    for n in range(2 * LogSink.MAX_BUFFER):  # a full buffer while away: no flush, no error
+        sink.write("a", "general", 20, f"line {n}")
+    assert away["calls"] == 1
+    away["on"] = False
+    sink.flush()
+    assert [row[4] for row in stored] == ["first"] + [f"line {n}"
+                                                      for n in range(2 * LogSink.MAX_BUFFER)]
