@@ -252,6 +252,26 @@ def test_url_forms_name_the_same_store(pg_url: str) -> None:
     assert "secret" not in str(caught.value)
 
 
+def test_a_statement_timeout_is_one_state_error(pg_url: str) -> None:
+    import psycopg
+
+    state = open_state(pg_url + "&options=-cstatement_timeout%3D300")
+    holder = psycopg.connect(pg_url.split("?")[0])
+    try:
+        state.queues.send("app:q", ["1"], now=0.0)
+        schema = pg_url.split("schema=")[1]
+        holder.execute(f'LOCK TABLE "{schema}".messages IN ACCESS EXCLUSIVE MODE')
+        with pytest.raises(StateError, match="cancelled a statement on the state at .*"
+                           "statement timeout") as caught:
+            state.queues.listing("app:q")
+        assert "statement_timeout" in (caught.value.hint or "")
+        holder.rollback()
+        assert len(state.queues.listing("app:q")) == 1
+    finally:
+        holder.close()
+        state.close()
+
+
 def test_a_schema_in_upper_case_is_the_one_created(pg_url: str) -> None:
     import psycopg
 

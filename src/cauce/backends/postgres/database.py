@@ -301,8 +301,9 @@ class Database:
 
     @contextmanager
     def _translated(self, con: psycopg.Connection[Any]) -> Iterator[None]:
-        """A full disk and a connection lost mid-way, as StateError; other errors (a deadlock,
-        a cancelled statement, cauce's own mistakes) unchanged."""
+        """A full disk, a lock waited for too long, a cancelled statement and a connection lost
+        mid-way, as StateErrors (each its own line); other errors (a deadlock, cauce's own
+        mistakes) unchanged."""
         at = f"{self.location.host}:{self.location.port}"
         try:
             yield
@@ -315,6 +316,13 @@ class Database:
                              f"({self.LOCK_TIMEOUT:g} s unless the URL's options set it)",
                              hint="find the session holding it (pg_stat_activity, "
                              "pg_blocking_pids) and end it, or run again once it is done") \
+                from None
+        except self.psycopg.errors.QueryCanceled as error:  # statement_timeout, pg_cancel_backend
+            raise StateError(f"PostgreSQL at {at} cancelled a statement on the state at "
+                             f"{self.location.where}: {str(error).strip().splitlines()[0]}",
+                             hint="a statement_timeout (the server's, the role's or the URL's "
+                             "options) shorter than the statement took, or someone cancelled it; "
+                             "look for locks held elsewhere (pg_stat_activity) and run again") \
                 from None
         except self.psycopg.OperationalError as error:
             if not (con.broken or con.closed):
