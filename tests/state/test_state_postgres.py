@@ -252,6 +252,39 @@ def test_url_forms_name_the_same_store(pg_url: str) -> None:
     assert "secret" not in str(caught.value)
 
 
+def test_a_call_waiting_for_a_lock_says_which_session_holds_it(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import psycopg
+
+    from cauce.backends.postgres.database import Database
+
+    monkeypatch.setattr(Database, "WAIT_NOTICE", 0.3, raising=False)
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    waits = logging.getLogger("cauce.state.waits")
+    waits.addHandler(handler)
+    state = open_state(pg_url)
+    holder = psycopg.connect(pg_url.split("?")[0], application_name="the holder")
+    try:
+        holder_pid = holder.info.backend_pid
+        schema = pg_url.split("schema=")[1]
+        holder.execute(f'LOCK TABLE "{schema}".messages IN ACCESS EXCLUSIVE MODE')
+        release = threading.Timer(3.0, holder.rollback)
+        release.start()
+        state.queues.send("app:q", ["1"], now=0.0)  # waits for the holder, then goes on
+        release.join()
+        [line] = said
+        assert line.startswith("waiting for a lock on the state at ")
+        assert f"held by PostgreSQL process {holder_pid} (the holder, " in line
+    finally:
+        waits.removeHandler(handler)
+        holder.close()
+        state.close()
+
+
 def test_a_statement_timeout_is_one_state_error(pg_url: str) -> None:
     import psycopg
 
@@ -261,8 +294,8 @@ def test_a_statement_timeout_is_one_state_error(pg_url: str) -> None:
         state.queues.send("app:q", ["1"], now=0.0)
         schema = pg_url.split("schema=")[1]
         holder.execute(f'LOCK TABLE "{schema}".messages IN ACCESS EXCLUSIVE MODE')
-        with pytest.raises(StateError, match="cancelled a statement on the state at .*"
-                           "statement timeout") as caught:
+        with pytest.raises(StateError, match=r"cancelled a statement on the state at .*"
+                           r"statement timeout") as caught:
             state.queues.listing("app:q")
         assert "statement_timeout" in (caught.value.hint or "")
         holder.rollback()

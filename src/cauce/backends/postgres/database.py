@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import select
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 # Connections of other processes (inherited across a fork): kept referenced, never closed, so
 # that no finaliser ends the parent's sessions.
 _INHERITED: list[Any] = []
+
+# where a call waiting for a lock held elsewhere says so (the command line prints it)
+waits = logging.getLogger("cauce.state.waits")
 
 SCHEMES = ("postgresql", "postgres")
 NAME_BYTES = 63  # the longest name PostgreSQL keeps (NAMEDATALEN - 1)
@@ -197,6 +202,8 @@ class Database:
     # seconds a statement waits for a lock another session holds on cauce's tables (as long as
     # the SQLite store waits for its file's lock) before it fails with one line saying so
     LOCK_TIMEOUT = 60.0
+    # seconds a call waits for a lock held elsewhere before it says which session holds it
+    WAIT_NOTICE = 5.0
 
     def __init__(self, location: Location, *, durable: bool = True) -> None:
         self.location = location
@@ -209,6 +216,8 @@ class Database:
         self._all: list[psycopg.Connection[Any]] = []
         self._local = threading.local()
         self._closed = False
+        self._calls: dict[int, tuple[float, int]] = {}  # thread → (call began, its backend)
+        self._watcher: threading.Thread | None = None
 
     # -- connections -------------------------------------------------------------------
     def connect(self, *, autocommit: bool = True, relaxed: bool = False) -> psycopg.Connection[Any]:
@@ -251,6 +260,7 @@ class Database:
             self._idle, self._idle_relaxed, self._all = [], [], []
             self._local = threading.local()
             self._pid = os.getpid()
+            self._calls, self._watcher = {}, None
 
     def _take(self, relaxed: bool = False) -> psycopg.Connection[Any]:
         if self._closed:
@@ -342,10 +352,12 @@ class Database:
             yield con
             return
         con = self._take(relaxed=not durable)
+        self._began(con)
         try:
             with self._translated(con):
                 yield con
         finally:
+            self._calls.pop(threading.get_ident(), None)
             self._give(con, relaxed=not durable)
 
     @contextmanager
@@ -360,12 +372,59 @@ class Database:
             return
         con = self._take(relaxed=not durable)
         self._local.con = con
+        self._began(con)
         try:
             with self._translated(con), con.transaction():
                 yield con
         finally:
+            self._calls.pop(threading.get_ident(), None)
             self._local.con = None
             self._give(con, relaxed=not durable)
+
+    # -- saying what a call waits for ----------------------------------------------------
+    def _began(self, con: psycopg.Connection[Any]) -> None:
+        self._calls[threading.get_ident()] = (time.monotonic(), con.info.backend_pid)
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                             name="cauce-pg-lock-waits")
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """Once a second: a call that has waited `WAIT_NOTICE` seconds for a lock another
+        session holds says, once, which session that is (a silent wait looks like a hang)."""
+        told: set[tuple[int, float]] = set()
+        watching: Any = None
+        while not self._closed:
+            time.sleep(min(1.0, self.WAIT_NOTICE))
+            now = time.monotonic()
+            calls = list(self._calls.items())
+            told &= {(t, since) for t, (since, _) in calls}
+            long = {(t, since): pid for t, (since, pid) in calls
+                    if now - since >= self.WAIT_NOTICE and (t, since) not in told}
+            if not long or self._closed:
+                continue
+            try:
+                if watching is None or watching.closed:
+                    watching = self.connect()
+                for call, pid in long.items():
+                    holders = watching.execute(
+                        "SELECT pid, coalesce(nullif(application_name, ''), '?'), state, "
+                        "extract(epoch FROM now() - xact_start)::int FROM pg_stat_activity "
+                        "WHERE pid = ANY(pg_blocking_pids(%s))", (pid,)).fetchall()
+                    if holders:
+                        told.add(call)
+                        waits.warning("waiting for a lock on the state at %s (up to lock_timeout),"
+                                    " held by %s", self.location.where, "; ".join(
+                                        f"PostgreSQL process {h} ({app}, {state}, in a "
+                                        f"transaction for {age or 0} s)"
+                                        for h, app, state, age in holders))
+            except Exception:  # the server is away: the calls say so themselves
+                with contextlib.suppress(Exception):
+                    watching.close()
+                watching = None
+        if watching is not None:
+            with contextlib.suppress(Exception):
+                watching.close()
 
     # -- statements ----------------------------------------------------------------------
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
