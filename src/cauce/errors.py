@@ -13,6 +13,7 @@ CauceError                     one line of what went wrong, plus a hint
 │   ├── ConditionFailed        a conditional table write whose condition did not hold
 │   └── NotSerializable        a message, item or record that is not JSON-serialisable
 ├── StateError                 the state database cannot be opened, is damaged, or stayed locked
+│   └── StateUnavailable       it cannot be reached for now (a lost connection, a restart)
 ├── WarehouseError             a warehouse statement, load or connection failed
 │   └── CheckpointConflict     another loader moved the checkpoint first
 ├── CommandError               ctx.run_command: the program failed
@@ -89,6 +90,12 @@ class NotSerializable(ResourceError):
 
 class StateError(CauceError):
     """The state database could not be used."""
+
+
+class StateUnavailable(StateError):
+    """The state store cannot be reached for now (a connection lost, a server restarting):
+    what the call wrote may or may not have been committed; a serving process waits for the
+    store to come back instead of stopping."""
 
 
 class WarehouseError(CauceError):

@@ -9,6 +9,7 @@ in text are replaced (`storable_text`), so a line or an error reads the same on 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .clock import Clock
+from .errors import StateUnavailable
 from .settings import MASK
 
 if TYPE_CHECKING:
@@ -64,12 +66,15 @@ class LogSink:
 
     FLUSH_EVERY = 0.2
     MAX_BUFFER = 500
+    # lines kept while the state store cannot be reached (the oldest go first beyond that)
+    MAX_KEPT = 50_000
 
     def __init__(self, state: StateStore, clock: Clock) -> None:
         self._state = state
         self._clock = clock
         self._buffer: list[tuple[str, str, float, int, str, str | None]] = []
         self._lock = threading.Lock()
+        self._away = False  # the last flush found the state store unreachable
         self._secrets: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,7 +92,8 @@ class LogSink:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.FLUSH_EVERY):
-            self.flush()
+            with contextlib.suppress(StateUnavailable):  # kept for a later flush
+                self.flush()
 
     def redact(self, text: str) -> str:
         """``text`` with every secret value replaced by the mask, as it can be stored."""
@@ -101,7 +107,7 @@ class LogSink:
         row = (app, stream, self._clock.time(), level, message, run_id)
         with self._lock:
             self._buffer.append(row)
-            full = len(self._buffer) >= self.MAX_BUFFER
+            full = len(self._buffer) >= self.MAX_BUFFER and not self._away
         if full:
             self.flush()
 
@@ -109,7 +115,15 @@ class LogSink:
         with self._lock:
             rows, self._buffer = self._buffer, []
         if rows:
-            self._state.logs.append(rows)
+            try:
+                self._state.logs.append(rows)
+            except StateUnavailable:  # the store is away for now: the lines wait for it (and
+                with self._lock:      # writers leave the flushing to the background thread)
+                    self._buffer[:0] = rows
+                    del self._buffer[:-self.MAX_KEPT]
+                    self._away = True
+                raise
+            self._away = False
 
     def close(self) -> None:
         self._stop.set()

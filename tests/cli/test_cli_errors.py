@@ -292,3 +292,12 @@ def test_serve_and_worker_refuse_a_duration_before_they_start(cli, tmp_path, com
                           'use a number of seconds or units ms, s, m, h, d, w, e.g. "10s", '
                           '"1h30m", "8w"')
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_state_call_waiting_for_a_lock_is_said_on_stderr(cli, capsys) -> None:
+    import logging
+
+    assert cli("apps").status == 0  # any command: from then on the waits are said
+    capsys.readouterr()
+    logging.getLogger("cauce.state.waits").warning("waiting for a lock on the state at %s", "x")
+    assert capsys.readouterr().err == "warning: waiting for a lock on the state at x\n"

@@ -133,6 +133,31 @@ def test_copy_moves_every_row_and_the_home_carries_on_there(
     assert _rows(sqlite_url(home / "state.db")) == before, "the source is left as it was"
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_ctrl_c_after_the_copy_committed_reports_it_complete(
+        cli, served_home: tuple[str, Path], target: str, request: pytest.FixtureRequest,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, home = served_home
+    before = _rows(sqlite_url(home / "state.db"))
+    to = target_url(target, tmp_path / "target", request)
+    made = open_state(to)  # an empty store: the copy fills it
+    engine = type(made)
+    made.close()
+    closing = engine.close
+
+    def interrupted_close(self: StateStore) -> None:
+        closing(self)
+        if self.url == to:  # Ctrl-C while the target closes (SQLite checkpoints then)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "close", interrupted_close)
+    copied = cli("state", "copy", "--to", to)
+    assert copied.status == 0, copied.err
+    assert f"{len(before['messages']):>9,} queued message(s)" in copied.out
+    monkeypatch.setattr(engine, "close", closing)
+    assert _rows(to) == before
+
+
 def test_copy_is_refused_into_a_store_that_holds_state(cli, served_home: tuple[str, Path],
                                                       tmp_path: Path) -> None:
     other = tmp_path / "other"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
+import time
 
 import pytest
 
@@ -133,20 +134,102 @@ def test_a_claim_passes_messages_another_transaction_holds(pg_url: str) -> None:
         other.close()
 
 
-def test_a_lost_connection_is_one_state_error_and_the_next_call_reconnects(pg_url: str) -> None:
+def test_connections_the_server_closed_while_idle_are_replaced_unseen(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    assert isinstance(state, PostgresState) and isinstance(other, PostgresState)
+    try:
+        state.queues.send("app:q", ["1", "2"], now=0.0)
+        # a claim's connection comes from the pool of commits that need not wait for the disk
+        state.queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
+        pids = [con.info.backend_pid for con in state.db._idle + state.db._idle_relaxed]
+        assert other.db.change("SELECT pg_terminate_backend(pid) FROM "
+                               "unnest(%s::integer[]) AS pid", (pids,)) == len(pids) >= 2
+        time.sleep(0.2)  # the server's goodbye reaches the sockets
+        assert [m.body for m in state.queues.listing("app:q")] == ["1", "2"]
+        assert [m.body for m in state.queues.receive("app:q", now=1.0, limit=1,
+                                                       visibility=30.0)] == ["2"]
+    finally:
+        state.close()
+        other.close()
+
+
+def test_a_listener_whose_connection_the_server_ended_listens_again(pg_url: str) -> None:
+    state, other = open_state(pg_url), open_state(pg_url)
+    woken = threading.Event()
+    listener = state.listener("serve-a", woken.set)
+    notifier = other.notifier("worker-b")
+    assert listener is not None and listener.start() and notifier is not None
+    try:
+        other.db.change("SELECT pg_terminate_backend(%s)", (listener._con.info.backend_pid,))
+        assert woken.wait(30), "woken once listening again (what came meanwhile is looked at)"
+        woken.clear()
+        time.sleep(1.5)  # the notifier's look at the listeners sees the new connection
+        notifier.notify()
+        assert woken.wait(30), "a notification reaches it on its new connection"
+    finally:
+        notifier.close()
+        listener.close()
+        state.close()
+        other.close()
+
+
+def test_a_connection_lost_mid_call_is_one_state_error_and_the_next_call_reconnects(
+        pg_url: str) -> None:
     state, other = open_state(pg_url), open_state(pg_url)
     assert isinstance(state, PostgresState) and isinstance(other, PostgresState)
     try:
         state.queues.send("app:q", ["1"], now=0.0)
-        pids = [con.info.backend_pid for con in state.db._idle]
-        other.db.change("SELECT pg_terminate_backend(pid) FROM unnest(%s::integer[]) AS pid",
-                        (pids,))
-        with pytest.raises(StateError, match="lost the connection to PostgreSQL"):
-            state.queues.listing("app:q")
+        caught: list[BaseException] = []
+
+        def sleep() -> None:
+            try:
+                state.db.row("SELECT pg_sleep(30)")
+            except BaseException as error:
+                caught.append(error)
+
+        sleeper = threading.Thread(target=sleep)
+        sleeper.start()
+        for _ in range(100):
+            if other.db.change("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"):
+                break
+            time.sleep(0.05)
+        sleeper.join(30)
+        [error] = caught
+        assert isinstance(error, StateError) and "lost the connection to PostgreSQL" in str(error)
         assert [m.body for m in state.queues.listing("app:q")] == ["1"]
     finally:
         state.close()
         other.close()
+
+
+def test_a_lock_held_elsewhere_is_waited_for_then_one_state_error(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from cauce.backends.postgres.database import Database
+
+    monkeypatch.setattr(Database, "LOCK_TIMEOUT", 0.5, raising=False)
+    state = open_state(pg_url)
+    holder = psycopg.connect(pg_url.split("?")[0])
+    try:
+        schema = pg_url.split("schema=")[1]
+        holder.execute(f'LOCK TABLE "{schema}".messages IN ACCESS EXCLUSIVE MODE')
+        # without a lock timeout the send would wait until the holder lets go
+        release = threading.Timer(5.0, holder.rollback)
+        release.start()
+        started = time.monotonic()
+        with pytest.raises(StateError, match="stayed locked") as caught:
+            state.queues.send("app:q", ["1"], now=0.0)
+        assert time.monotonic() - started < 4.0
+        assert "pg_blocking_pids" in (caught.value.hint or "")
+        holder.rollback()
+        state.queues.send("app:q", ["1"], now=0.0)
+        assert len(state.queues.listing("app:q")) == 1
+    finally:
+        release.cancel()
+        holder.close()
+        state.close()
 
 
 def test_url_forms_name_the_same_store(pg_url: str) -> None:
@@ -167,6 +250,100 @@ def test_url_forms_name_the_same_store(pg_url: str) -> None:
     with pytest.raises(ConfigError, match="port is not a number") as caught:
         open_state("postgresql://postgres:secret@127.0.0.1:x/test")
     assert "secret" not in str(caught.value)
+
+
+def test_a_call_waiting_for_a_lock_says_which_session_holds_it(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import psycopg
+
+    from cauce.backends.postgres.database import Database
+
+    monkeypatch.setattr(Database, "WAIT_NOTICE", 0.3, raising=False)
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    waits = logging.getLogger("cauce.state.waits")
+    waits.addHandler(handler)
+    state = open_state(pg_url)
+    holder = psycopg.connect(pg_url.split("?")[0], application_name="the holder")
+    try:
+        holder_pid = holder.info.backend_pid
+        schema = pg_url.split("schema=")[1]
+        holder.execute(f'LOCK TABLE "{schema}".messages IN ACCESS EXCLUSIVE MODE')
+        release = threading.Timer(3.0, holder.rollback)
+        release.start()
+        state.queues.send("app:q", ["1"], now=0.0)  # waits for the holder, then goes on
+        release.join()
+        [line] = said
+        assert line.startswith("waiting for a lock on the state at ")
+        assert f"held by PostgreSQL process {holder_pid} (the holder, " in line
+    finally:
+        waits.removeHandler(handler)
+        holder.close()
+        state.close()
+
+
+def test_a_statement_timeout_is_one_state_error(pg_url: str) -> None:
+    import psycopg
+
+    state = open_state(pg_url + "&options=-cstatement_timeout%3D300")
+    holder = psycopg.connect(pg_url.split("?")[0])
+    try:
+        state.queues.send("app:q", ["1"], now=0.0)
+        schema = pg_url.split("schema=")[1]
+        holder.execute(f'LOCK TABLE "{schema}".messages IN ACCESS EXCLUSIVE MODE')
+        with pytest.raises(StateError, match=r"cancelled a statement on the state at .*"
+                           r"statement timeout") as caught:
+            state.queues.listing("app:q")
+        assert "statement_timeout" in (caught.value.hint or "")
+        holder.rollback()
+        assert len(state.queues.listing("app:q")) == 1
+    finally:
+        holder.close()
+        state.close()
+
+
+def test_a_schema_in_upper_case_is_the_one_created(pg_url: str) -> None:
+    import psycopg
+
+    base, schema = pg_url.split("?schema=")
+    upper = f"Up_{schema}"
+    try:
+        store = open_state(f"{base}?schema={upper}")
+        try:
+            store.queues.send("app:q", ["1"], now=0.0)
+        finally:
+            store.close()
+        with psycopg.connect(base) as con:
+            assert con.execute(f'SELECT count(*) FROM "{upper}".messages').fetchone()[0] == 1
+    finally:
+        with psycopg.connect(base, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{upper}" CASCADE')
+
+
+def test_url_mistakes_are_one_line_each_never_showing_the_password(pg_url: str) -> None:
+    base = pg_url.split("?")[0].replace("postgres@", "postgres:s3cret@")
+    with pytest.raises(ConfigError, match="64 bytes long; PostgreSQL keeps names of up to 63"):
+        open_state(f"{base}?schema={'a' * 64}")
+    with pytest.raises(ConfigError, match="64 bytes long"):
+        open_state(f"{base}?schema={'é' * 32}")
+    with pytest.raises(StateError, match="refused the state URL's options") as caught:
+        open_state(f"{base}?options=-cstatement_timeout%3Dabc")
+    assert "?options=" in (caught.value.hint or "")
+    with pytest.raises(StateError, match="refused the state URL's options"):
+        open_state(f"{base}?options=-cno_such_setting%3D1")
+    with pytest.raises(ConfigError, match='invalid URI query parameter: "nosuch"'):
+        open_state(f"{base}?nosuch=1")
+    with pytest.raises(StateError, match="cannot reach PostgreSQL at /no/such/folder:5432"):
+        open_state("postgresql://postgres:s3cret@/test?host=/no/such/folder")
+    assert "s3cret" not in str(caught.value) + str(caught.value.hint)
+    with pytest.raises(ConfigError, match="invalid percent-encoded token") as refused:
+        open_state(base.replace("s3cret", "s3%ZZcret"))
+    assert "s3%ZZcret" not in str(refused.value) and "********" in str(refused.value)
+    with pytest.raises(ConfigError, match="the state URL cannot be read: Invalid IPv6 URL"):
+        open_state("postgresql://postgres:s3cret@[::1:5432/test")
 
 
 def test_libpq_parameters_pass_through(pg_url: str) -> None:

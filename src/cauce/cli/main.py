@@ -7,6 +7,7 @@ shows the traceback instead; an unexpected exception is one line that says so.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -103,9 +104,24 @@ def _printable_output() -> None:
             reconfigure(errors="backslashreplace")
 
 
+class _SaidOnStderr(logging.Handler):
+    """A warning line on stderr, whatever the command (the state's waits for locks)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        console.err.print(f"warning: {record.getMessage()}", markup=False, soft_wrap=True)
+
+
+def _say_state_waits() -> None:
+    waits = logging.getLogger("cauce.state.waits")
+    if not any(isinstance(h, _SaidOnStderr) for h in waits.handlers):
+        waits.addHandler(_SaidOnStderr(logging.WARNING))
+        waits.propagate = False  # said once, here, not again by a serving process's log
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
+    _say_state_waits()
     args = list(sys.argv[1:] if argv is None else argv)
     GLOBALS.debug = "--debug" in args
     command = typer.main.get_command(cli)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -94,7 +95,12 @@ def copy(to: str = typer.Option(..., "--to", metavar="URL", help="the state stor
         target = open_state(to)
         try:
             counts = copy_state(source, target)
-        finally:
+        except BaseException:
+            target.close()
+            raise
+        # The copy is committed: a Ctrl-C while the target closes (SQLite folds a large copy
+        # into its file then) must not report as interrupted a copy that is complete.
+        with contextlib.suppress(KeyboardInterrupt):
             target.close()
     console.out.print(f"copied {redact(url)} to {redact(to)}:", markup=False, soft_wrap=True)
     for kind, what in KINDS.items():

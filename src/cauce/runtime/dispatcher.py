@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
+from ..errors import StateUnavailable
 from .execute import Outcome
 from .jobs import drop_cancelled
 from .sources import Claimed, Delivery, QueueSource, Source, StreamSource, build_sources
@@ -180,7 +181,11 @@ class Dispatcher:
         batch = []
         while self._done:
             batch.append(self._done.popleft())
-        self._settle(batch)
+        try:
+            self._settle(batch)
+        except StateUnavailable:  # kept, and settled once the store is back
+            self._done.extendleft(reversed(batch))
+            raise
         for delivery in batch:
             self.inflight.pop(delivery.spec.run_id, None)
             delivery.source.inflight -= 1

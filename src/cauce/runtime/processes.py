@@ -123,10 +123,13 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
     except BaseException as err:  # the child could not even start the job: report it
         outcome = Outcome(ok=False, error=f"process worker failed: {type(err).__name__}: {err}")
     try:
-        conn.send(outcome)
-    except (TypeError, ValueError, AttributeError):
-        conn.send(Outcome(ok=outcome.ok, error=outcome.error, cancelled=outcome.cancelled,
-                          traceback=outcome.traceback))
+        try:
+            conn.send(outcome)
+        except (TypeError, ValueError, AttributeError):
+            conn.send(Outcome(ok=outcome.ok, error=outcome.error, cancelled=outcome.cancelled,
+                              traceback=outcome.traceback))
+    except OSError:  # the serving process is gone (killed): nobody is left to tell, and the
+        return       # lease it held brings the run back to another
     conn.close()
 
 

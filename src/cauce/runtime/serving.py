@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import logs
 from ..durations import DurationLike, format_duration, parse_duration
-from ..errors import CauceError
+from ..errors import CauceError, StateUnavailable
 from ..resources.stream import Stream
 from .execute import log_general
 from .foreground import BEAT_EVERY, alive
@@ -35,6 +35,10 @@ HOUSEKEEPING_EVERY = 300.0
 # second at 5 ms), and four processes looking every 5 ms split a stream of sends into small
 # claims, each a write transaction.
 QUIET_POLL = 0.05
+# how long a serving process waits for a state store it cannot reach (a lost connection, a
+# server restarting), trying again every `AWAY_RETRY` seconds, before it stops with the error
+AWAY_LIMIT = 300.0
+AWAY_RETRY = 1.0
 SUMMARY_EVERY = 10.0  # seconds between two lines on the handler runs of a serving process
 ONE_BY_ONE = 3  # up to this many handler runs in a period are named one by one
 
@@ -152,36 +156,62 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
           listening: bool = False) -> None:
     tidied = beaten = told = time.monotonic()
     wait_quiet = poll  # the next wait while looks find less than there is room for
+    away: float | None = None  # since when the state store could not be reached
     while not rt.stopping:
-        if time.monotonic() - told > SUMMARY_EVERY:
-            rt.handler_tally.flush(rt)
-            told = time.monotonic()
-        if time.monotonic() - tidied > HOUSEKEEPING_EVERY:
-            housekeeping(rt)
-            tidied = time.monotonic()
-        if time.monotonic() - beaten > BEAT_EVERY:
-            rt.state.workers.beat(rt.worker_id, now=rt.clock.time())
-            beaten = time.monotonic()
-        next_due = sched.tick() if sched is not None else None
-        busy = dispatcher.pump()
-        if until is not None and until():
-            return
-        if deadline is not None and time.monotonic() >= deadline:
-            return
-        if busy:
-            if wait_quiet > poll:  # woken from a quiet wait, it found more than it can take:
-                rt.wake_another()  # the others may be in theirs
-                wait_quiet = poll
-            continue
-        wait = poll
-        if listening:  # it took less than it had room for: what is ready, or no room
-            wait, wait_quiet = wait_quiet, min(QUIET_POLL, wait_quiet * 2)
-            due = dispatcher.next_wakeup() if wait > poll else None
-            if due is not None:  # a delayed message, retry, expired lease or stream window
-                next_due = due if next_due is None else min(next_due, due)
-        if next_due is not None:
-            wait = max(0.0, min(wait, next_due - rt.clock.time()))
-        rt.wait(wait)
+        try:
+            if time.monotonic() - told > SUMMARY_EVERY:
+                rt.handler_tally.flush(rt)
+                told = time.monotonic()
+            if time.monotonic() - tidied > HOUSEKEEPING_EVERY:
+                housekeeping(rt)
+                tidied = time.monotonic()
+            if time.monotonic() - beaten > BEAT_EVERY:
+                rt.state.workers.beat(rt.worker_id, now=rt.clock.time())
+                beaten = time.monotonic()
+            next_due = sched.tick() if sched is not None else None
+            busy = dispatcher.pump()
+            if away is not None:
+                log_general(rt, rt.app.name, logging.WARNING, "the state store is back")
+                away = None
+            if until is not None and until():
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            if busy:
+                if wait_quiet > poll:  # woken from a quiet wait, it found more than it can take:
+                    rt.wake_another()  # the others may be in theirs
+                    wait_quiet = poll
+                continue
+            wait = poll
+            if listening:  # it took less than it had room for: what is ready, or no room
+                wait, wait_quiet = wait_quiet, min(QUIET_POLL, wait_quiet * 2)
+                due = dispatcher.next_wakeup() if wait > poll else None
+                if due is not None:  # a delayed message, retry, expired lease or stream window
+                    next_due = due if next_due is None else min(next_due, due)
+            if next_due is not None:
+                wait = max(0.0, min(wait, next_due - rt.clock.time()))
+            rt.wait(wait)
+        except StateUnavailable as error:
+            away = _state_away(rt, error, away)
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+
+
+def _state_away(rt: Runtime, error: StateUnavailable, since: float | None) -> float:
+    """The state store could not be reached: say so once, wait a little before the next try,
+    and stop with the error once it has been away for `AWAY_LIMIT` seconds. Work in hand goes
+    on; what finished is settled once the store is back, and leases not renewed meanwhile
+    bring their work back to the others."""
+    now = time.monotonic()
+    if since is None:
+        since = now
+        log_general(rt, rt.app.name, logging.WARNING, "the state store cannot be reached (%s): "
+                    "trying again every %s for up to %s", error.message,
+                    format_duration(AWAY_RETRY), format_duration(AWAY_LIMIT))
+    elif now - since >= AWAY_LIMIT:
+        raise error
+    rt.wait(AWAY_RETRY)
+    return since
 
 
 def housekeeping(rt: Runtime) -> None:

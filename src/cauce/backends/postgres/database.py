@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import select
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from ...errors import ConfigError, StateError
+from ...errors import ConfigError, StateError, StateUnavailable
 from . import jsonb
 
 if TYPE_CHECKING:
@@ -33,7 +36,11 @@ if TYPE_CHECKING:
 # that no finaliser ends the parent's sessions.
 _INHERITED: list[Any] = []
 
+# where a call waiting for a lock held elsewhere says so (the command line prints it)
+waits = logging.getLogger("cauce.state.waits")
+
 SCHEMES = ("postgresql", "postgres")
+NAME_BYTES = 63  # the longest name PostgreSQL keeps (NAMEDATALEN - 1)
 
 
 def driver() -> Any:
@@ -80,16 +87,26 @@ def locate(url: str) -> Location:
     if scheme.split("+", 1)[0] not in SCHEMES:
         raise ConfigError(f"state URL scheme {scheme!r} names no PostgreSQL database",
                           hint="use postgresql://user@host:5432/dbname")
-    parts = urlsplit("postgresql://" + rest)
+    try:
+        parts = urlsplit("postgresql://" + rest)
+    except ValueError as error:  # "[::1" and the like
+        raise ConfigError(f"the state URL cannot be read: {error}",
+                          hint="use postgresql://user@host:5432/dbname") from None
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None) or None
     if schema is not None and not schema.replace("_", "").isalnum():
         raise ConfigError(f"the state URL's schema {schema!r} is not a plain name",
                           hint="use letters, digits and underscores (?schema=cauce)")
+    if schema is not None and len(schema.encode()) > NAME_BYTES:
+        # PostgreSQL would cut it short, and two long names could share one schema
+        raise ConfigError(f"the state URL's schema {schema[:20]!r}… is {len(schema.encode())} "
+                          f"bytes long; PostgreSQL keeps names of up to {NAME_BYTES}",
+                          hint="use a shorter name (?schema=cauce)")
     options = " ".join(v for k, v in query if k == "options")
     libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
     conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
-    host = parts.hostname or os.environ.get("PGHOST", "localhost")
+    host = (parts.hostname or next((v for k, v in query if k == "host"), "")
+            or os.environ.get("PGHOST", "localhost"))
     port = _port(parts)
     user = parts.username or os.environ.get("PGUSER", "") or _login()
     dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
@@ -141,15 +158,34 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateError(f"PostgreSQL at {at} refused the login of {location.user!r}: {text}",
                           hint="check the user and password in the state URL (or PGPASSWORD, "
                           "~/.pgpass)")
+    if ("configuration parameter" in low or "invalid value for parameter" in low
+            or "command-line argument" in low):
+        return StateError(f"PostgreSQL at {at} refused the state URL's options: {text}",
+                          hint="check ?options= in the state URL (libpq's form: "
+                          "options=-csynchronous_commit%3Doff)")
+    if "shutting down" in low or "starting up" in low or "in recovery mode" in low:
+        return StateUnavailable(f"PostgreSQL at {at} does not take connections now: {text}",
+                                hint=f"is the server at {at} restarting? run again once it is up")
     if "refused" in low or "could not connect" in low or "no such file" in low:
-        return StateError(f"cannot reach PostgreSQL at {at}: {text}",
-                          hint=f"is the server running at {at}? check the host and port in "
-                          "the state URL")
+        return StateUnavailable(f"cannot reach PostgreSQL at {at}: {text}",
+                                hint=f"is the server running at {at}? check the host and port "
+                                "in the state URL")
     if "timeout" in low or "timed out" in low:
-        return StateError(f"PostgreSQL at {at} did not answer: {text}",
-                          hint=f"is the server at {at} reachable from this machine?")
+        return StateUnavailable(f"PostgreSQL at {at} did not answer: {text}",
+                                hint=f"is the server at {at} reachable from this machine?")
     return StateError(f"cannot use PostgreSQL at {at}: {text}",
                       hint="check the state URL and that the server accepts connections")
+
+
+def _hung_up(con: psycopg.Connection[Any]) -> bool:
+    """Whether the server spoke on an idle pooled connection: it says nothing to one unless it
+    ends the session (`pg_terminate_backend`, a restart, an idle timeout), so the connection is
+    of no more use, and a statement sent on it would fail although nothing went wrong with it."""
+    try:
+        readable, _, _ = select.select([con.pgconn.socket], [], [], 0)
+    except Exception:  # no socket left: closed
+        return True
+    return bool(readable)
 
 
 class Database:
@@ -163,6 +199,11 @@ class Database:
     # connections kept open between uses: as many as a serving process's threads use at once
     # (more are opened when needed, and closed after)
     IDLE_KEPT = 16
+    # seconds a statement waits for a lock another session holds on cauce's tables (as long as
+    # the SQLite store waits for its file's lock) before it fails with one line saying so
+    LOCK_TIMEOUT = 60.0
+    # seconds a call waits for a lock held elsewhere before it says which session holds it
+    WAIT_NOTICE = 5.0
 
     def __init__(self, location: Location, *, durable: bool = True) -> None:
         self.location = location
@@ -175,6 +216,8 @@ class Database:
         self._all: list[psycopg.Connection[Any]] = []
         self._local = threading.local()
         self._closed = False
+        self._calls: dict[int, tuple[float, int]] = {}  # thread → (call began, its backend)
+        self._watcher: threading.Thread | None = None
 
     # -- connections -------------------------------------------------------------------
     def connect(self, *, autocommit: bool = True, relaxed: bool = False) -> psycopg.Connection[Any]:
@@ -182,9 +225,12 @@ class Database:
         (or a database not ``durable``): its commits do not wait for the disk."""
         options = {"autocommit": autocommit, "connect_timeout": 10,
                    "application_name": "cauce"}
-        settings = [self.location.options] if self.location.options else []
-        if self.location.schema:
-            settings.append(f"-c search_path={self.location.schema}")
+        # a lock held elsewhere is waited for a while, then said (the URL's options may differ)
+        settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}"]
+        if self.location.options:
+            settings.append(self.location.options)
+        if self.location.schema:  # quoted, as the schema was created: upper case stays
+            settings.append(f'-c search_path="{self.location.schema}"')
         if relaxed or not self.durable:
             settings.append("-c synchronous_commit=off")
         if settings:
@@ -193,6 +239,15 @@ class Database:
             con = self.psycopg.connect(self.location.conninfo, **options)
         except self.psycopg.OperationalError as error:
             raise unreachable(self.location, error) from None
+        except self.psycopg.ProgrammingError as error:  # libpq refused the URL itself
+            from ..state import url_passwords
+
+            said = str(error).strip()  # it may quote the part it refused: the password too
+            for secret in url_passwords(self.location.conninfo):
+                said = said.replace(secret, "********")
+            raise ConfigError(f"the state URL is not one libpq takes: {said}",
+                              hint="its query parameters are schema and libpq's own (sslmode, "
+                              "connect_timeout, options, host, …)") from None
         from psycopg.types.json import set_json_loads
 
         set_json_loads(jsonb.load, con)  # jsonb values back as they were written
@@ -205,6 +260,7 @@ class Database:
             self._idle, self._idle_relaxed, self._all = [], [], []
             self._local = threading.local()
             self._pid = os.getpid()
+            self._calls, self._watcher = {}, None
 
     def _take(self, relaxed: bool = False) -> psycopg.Connection[Any]:
         if self._closed:
@@ -213,12 +269,18 @@ class Database:
         if os.getpid() != self._pid:
             self._forked()
         relaxed = relaxed and self.durable  # a relaxed database's connections all are
-        with self._lock:
-            idle = self._idle_relaxed if relaxed else self._idle
-            while idle:
+        while True:
+            with self._lock:
+                idle = self._idle_relaxed if relaxed else self._idle
+                if not idle:
+                    break
                 con = idle.pop()
-                if not con.closed:
+                if not (con.closed or _hung_up(con)):
                     return con
+                with contextlib.suppress(ValueError):
+                    self._all.remove(con)
+            with contextlib.suppress(Exception):
+                con.close()
         con = self.connect(relaxed=relaxed)
         with self._lock:
             self._all.append(con)
@@ -249,22 +311,37 @@ class Database:
 
     @contextmanager
     def _translated(self, con: psycopg.Connection[Any]) -> Iterator[None]:
-        """A full disk and a connection lost mid-way, as StateError; other errors (a deadlock,
-        a cancelled statement, cauce's own mistakes) unchanged."""
+        """A full disk, a lock waited for too long, a cancelled statement and a connection lost
+        mid-way, as StateErrors (each its own line); other errors (a deadlock, cauce's own
+        mistakes) unchanged."""
         at = f"{self.location.host}:{self.location.port}"
         try:
             yield
         except self.psycopg.errors.DiskFull as error:
             raise StateError(f"PostgreSQL at {at} is out of disk space: {error}",
                              hint="free space on the server's disk") from None
+        except self.psycopg.errors.LockNotAvailable:
+            raise StateError(f"the state at {self.location.where} stayed locked: another "
+                             "session held a lock on its tables for longer than lock_timeout "
+                             f"({self.LOCK_TIMEOUT:g} s unless the URL's options set it)",
+                             hint="find the session holding it (pg_stat_activity, "
+                             "pg_blocking_pids) and end it, or run again once it is done") \
+                from None
+        except self.psycopg.errors.QueryCanceled as error:  # statement_timeout, pg_cancel_backend
+            raise StateError(f"PostgreSQL at {at} cancelled a statement on the state at "
+                             f"{self.location.where}: {str(error).strip().splitlines()[0]}",
+                             hint="a statement_timeout (the server's, the role's or the URL's "
+                             "options) shorter than the statement took, or someone cancelled it; "
+                             "look for locks held elsewhere (pg_stat_activity) and run again") \
+                from None
         except self.psycopg.OperationalError as error:
             if not (con.broken or con.closed):
                 raise
             self._drop_idle()  # a server that went away took every idle connection with it
-            raise StateError(f"lost the connection to PostgreSQL at {at}: "
-                             f"{str(error).strip().splitlines()[0]}",
-                             hint="is the server still running? what this call wrote may not "
-                             "have been committed") from None
+            raise StateUnavailable(f"lost the connection to PostgreSQL at {at}: "
+                                   f"{str(error).strip().splitlines()[0]}",
+                                   hint="is the server still running? what this call wrote may "
+                                   "not have been committed") from None
 
     @contextmanager
     def connection(self, *, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
@@ -275,10 +352,12 @@ class Database:
             yield con
             return
         con = self._take(relaxed=not durable)
+        self._began(con)
         try:
             with self._translated(con):
                 yield con
         finally:
+            self._calls.pop(threading.get_ident(), None)
             self._give(con, relaxed=not durable)
 
     @contextmanager
@@ -293,12 +372,59 @@ class Database:
             return
         con = self._take(relaxed=not durable)
         self._local.con = con
+        self._began(con)
         try:
             with self._translated(con), con.transaction():
                 yield con
         finally:
+            self._calls.pop(threading.get_ident(), None)
             self._local.con = None
             self._give(con, relaxed=not durable)
+
+    # -- saying what a call waits for ----------------------------------------------------
+    def _began(self, con: psycopg.Connection[Any]) -> None:
+        self._calls[threading.get_ident()] = (time.monotonic(), con.info.backend_pid)
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                             name="cauce-pg-lock-waits")
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """Once a second: a call that has waited `WAIT_NOTICE` seconds for a lock another
+        session holds says, once, which session that is (a silent wait looks like a hang)."""
+        told: set[tuple[int, float]] = set()
+        watching: Any = None
+        while not self._closed:
+            time.sleep(min(1.0, self.WAIT_NOTICE))
+            now = time.monotonic()
+            calls = list(self._calls.items())
+            told &= {(t, since) for t, (since, _) in calls}
+            long = {(t, since): pid for t, (since, pid) in calls
+                    if now - since >= self.WAIT_NOTICE and (t, since) not in told}
+            if not long or self._closed:
+                continue
+            try:
+                if watching is None or watching.closed:
+                    watching = self.connect()
+                for call, pid in long.items():
+                    holders = watching.execute(
+                        "SELECT pid, coalesce(nullif(application_name, ''), '?'), state, "
+                        "extract(epoch FROM now() - xact_start)::int FROM pg_stat_activity "
+                        "WHERE pid = ANY(pg_blocking_pids(%s))", (pid,)).fetchall()
+                    if holders:
+                        told.add(call)
+                        waits.warning("waiting for a lock on the state at %s (up to lock_timeout),"
+                                    " held by %s", self.location.where, "; ".join(
+                                        f"PostgreSQL process {h} ({app}, {state}, in a "
+                                        f"transaction for {age or 0} s)"
+                                        for h, app, state, age in holders))
+            except Exception:  # the server is away: the calls say so themselves
+                with contextlib.suppress(Exception):
+                    watching.close()
+                watching = None
+        if watching is not None:
+            with contextlib.suppress(Exception):
+                watching.close()
 
     # -- statements ----------------------------------------------------------------------
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,

@@ -4,7 +4,8 @@ Each serving process listens on a channel of its own (on a connection of its own
 it in ``wake_listeners`` with the server process of that connection. A notifier wakes one
 listener per notification, in turn — as `cauce.backends.wakeup` does with sockets on one
 machine — choosing among the registered listeners whose connection is still alive. It is only
-an accelerator: polling finds every message, so a lost notification costs latency, never work.
+an accelerator: polling finds every message, so a lost notification costs latency, never work;
+a listener whose connection broke listens again on a new one.
 
 A notifier sends from a thread of its own, so a send pays no round trip for it, and the
 notifications asked for while one is on its way become one: a producer faster than the server
@@ -41,6 +42,7 @@ class PostgresListener:
     # expired leases: 20 looks a second instead of 200 (four idle workers' polls would take a
     # core's tenth from the producers and the server).
     poll = 0.05
+    RETRY = 1.0  # seconds between attempts to listen again after the connection broke
 
     def __init__(self, db: Database, name: str, on_wake: Callable[[], None]) -> None:
         self.db = db
@@ -50,13 +52,20 @@ class PostgresListener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> bool:
+    def _listen(self) -> Any:
         con = self.db.connect()
-        con.execute(f"LISTEN {self.channel}")
-        con.execute("INSERT INTO wake_listeners (channel, backend) "
-                    "VALUES (%s, pg_backend_pid()) ON CONFLICT (channel) DO UPDATE "
-                    "SET backend = excluded.backend", (self.channel,))
-        self._con = con
+        try:
+            con.execute(f"LISTEN {self.channel}")
+            con.execute("INSERT INTO wake_listeners (channel, backend) "
+                        "VALUES (%s, pg_backend_pid()) ON CONFLICT (channel) DO UPDATE "
+                        "SET backend = excluded.backend", (self.channel,))
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def start(self) -> bool:
+        self._con = self._listen()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="cauce-pg-wake")
         self._thread.start()
         return True
@@ -66,8 +75,19 @@ class PostgresListener:
             try:
                 for _ in self._con.notifies(timeout=0.5, stop_after=1):
                     self._on_wake()
-            except Exception:  # the connection broke: polling carries on alone
-                return
+            except Exception:  # the connection broke (the server ended it, a restart):
+                self._again()  # listen on a new one; polling carries on meanwhile
+
+    def _again(self) -> None:
+        with contextlib.suppress(Exception):
+            self._con.close()
+        while not self._stop.wait(self.RETRY):
+            try:
+                self._con = self._listen()
+            except Exception:  # the server is still away: try again later
+                continue
+            self._on_wake()  # what was committed meanwhile woke nobody here
+            return
 
     def close(self) -> None:
         if self._con is None:

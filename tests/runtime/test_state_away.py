@@ -1,0 +1,100 @@
+"""A serving process whose state store cannot be reached for a while (a lost connection, a
+server restarting) waits for it to come back instead of stopping, and loses nothing: what
+finished meanwhile is settled once it is back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cauce import App, Runtime
+from cauce.errors import StateUnavailable
+from cauce.runtime import serving
+
+
+def test_a_worker_waits_for_its_state_store_and_settles_what_finished_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = App("away")
+    work = app.queue("work")
+    handled: list[int] = []
+
+    @app.on(work)
+    def handle(message, ctx) -> None:
+        handled.append(message.body["n"])
+
+    monkeypatch.setattr(serving, "AWAY_RETRY", 0.05, raising=False)
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        work.send_batch([{"n": n} for n in range(6)])
+        store = runtime.state
+        failures = {"receive": 2, "acknowledge": 2}
+
+        def failing(name, call):
+            def wrapper(*args, **kwargs):
+                if failures[name]:
+                    failures[name] -= 1
+                    raise StateUnavailable("lost the connection to the state (for the test)")
+                return call(*args, **kwargs)
+            return wrapper
+
+        monkeypatch.setattr(store.queues, "receive", failing("receive", store.queues.receive))
+        monkeypatch.setattr(store, "acknowledge", failing("acknowledge", store.acknowledge))
+        runtime.serve(until="idle", timeout="60s")
+        assert failures == {"receive": 0, "acknowledge": 0}
+        assert sorted(handled) == list(range(6)), "each handled once"
+        assert store.queues.listing("away:work") == [], "none left leased or waiting"
+        runs = runtime.runs("handle")
+        assert len(runs) == 6 and {r.status for r in runs} == {"succeeded"}
+        lines = [line.message for line in runtime.logs(stream="general")]
+        assert any("the state store cannot be reached" in m for m in lines)
+        assert any("the state store is back" in m for m in lines)
+
+
+def test_a_worker_stops_with_the_error_once_the_store_stays_away(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = App("gone")
+    work = app.queue("work")
+
+    @app.on(work)
+    def handle(message, ctx) -> None:
+        pass
+
+    monkeypatch.setattr(serving, "AWAY_RETRY", 0.01, raising=False)
+    monkeypatch.setattr(serving, "AWAY_LIMIT", 0.2, raising=False)
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        work.send({"n": 1})
+
+        def away(*args, **kwargs):
+            raise StateUnavailable("cannot reach the state (for the test)")
+
+        monkeypatch.setattr(runtime.state.queues, "receive", away)
+        with pytest.raises(StateUnavailable, match="cannot reach the state"):
+            runtime.serve(timeout="30s")
+
+
+def test_log_lines_wait_for_the_store_and_writers_do_not_fail_meanwhile() -> None:
+    from types import SimpleNamespace
+
+    from cauce.clock import SystemClock
+    from cauce.logs import LogSink
+
+    stored: list[tuple] = []
+    away = {"calls": 0, "on": True}
+
+    def append(rows) -> None:
+        away["calls"] += 1
+        if away["on"]:
+            raise StateUnavailable("lost the connection to the state (for the test)")
+        stored.extend(rows)
+
+    sink = LogSink(SimpleNamespace(logs=SimpleNamespace(append=append)), SystemClock())
+    sink.write("a", "general", 20, "first")
+    with pytest.raises(StateUnavailable):
+        sink.flush()
+    for n in range(2 * LogSink.MAX_BUFFER):  # a full buffer while away: no flush, no error
+        sink.write("a", "general", 20, f"line {n}")
+    assert away["calls"] == 1
+    away["on"] = False
+    sink.flush()
+    assert [row[4] for row in stored] == ["first"] + [f"line {n}"
+                                                      for n in range(2 * LogSink.MAX_BUFFER)]
