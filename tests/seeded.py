@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 #: seeds the generators must take: small ones, the largest 32- and 64-bit signed integers
@@ -46,3 +47,19 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], seed: s
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "--seed" in errors[0] and seed in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def generated_twice(generate: Callable[..., subprocess.CompletedProcess[str]], folder: Path,
+                    seed: int | str, output: str) -> dict[str, str] | None:
+    """``generate(folder, seed, hash_seed=..., check=...)`` run in two fresh interpreters with
+    different hash seeds, into ``folder/a`` and ``folder/b``: the digests of what each wrote
+    under ``output``, checked equal. None for a seed the command must refuse (checked refused
+    in one line)."""
+    if str(seed) in REFUSED:
+        assert_refused_in_one_line(generate(folder, seed, check=False), str(seed))
+        return None
+    generate(folder / "a", seed, hash_seed="1")
+    generate(folder / "b", seed, hash_seed="2")
+    first = digests(folder / "a" / output)
+    assert digests(folder / "b" / output) == first
+    return first
