@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-#: seeds the generators must take: small ones, the largest 32- and 64-bit signed integers
-SEEDS = [0, 1, 7, 2**31 - 1, 2**63 - 1]
+#: seeds the generators must take: zero, the largest 32- and 64-bit signed integers
+SEEDS = [0, 2**31 - 1, 2**63 - 1]
 #: what a command line refuses as a seed, in one line
 REFUSED = ["-1", "1.5"]
 SEED_CASES = [*SEEDS, *REFUSED]
