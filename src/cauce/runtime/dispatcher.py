@@ -73,6 +73,7 @@ class Dispatcher:
         self._handing = threading.Lock()  # a thread taking a delivery vs a shutdown giving it back
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
+        self._found_work = False  # whether the last pump claimed anything
         visibilities = [s.visibility for s in self.sources if isinstance(s, QueueSource)]
         self.heartbeat_every = max(0.2, min(visibilities or [30.0]) / 3)
 
@@ -95,8 +96,14 @@ class Dispatcher:
             claimed = self._claim(room)
             self._start(claimed)
             started = len(claimed)
+        self._found_work = started > 0
         self._record_started(now)
         return started if started >= room else 0
+
+    def quiet(self) -> bool:
+        """Nothing in hand and nothing found by the last pump: the process may wait longer
+        for work, if something wakes it when work comes."""
+        return not self.inflight and not self._found_work and not self._done
 
     def _in_child(self, delivery: Delivery, *, inline: bool = False) -> bool:
         return delivery.source.in_process or (delivery.alone and self._children and not inline)

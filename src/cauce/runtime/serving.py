@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("cauce.runtime")
 
 HOUSEKEEPING_EVERY = 300.0
-# the longest wait between two looks for work of a process that is woken when work is committed
-# (and when a run of its own ends and frees a slot): while its looks find less than it has room
-# for, the waits double from `poll` up to this. A look costs a few hundred µs of CPU (200 a
-# second at 5 ms), and four processes looking every 5 ms split a stream of sends into small
-# claims, each a write transaction.
+# the longest wait between two looks for work of a process that has nothing in hand and is
+# woken when work is committed: while its looks find nothing, the waits double from `poll` up
+# to this (a look costs a few hundred µs of CPU, 200 a second at 5 ms). A process with work in
+# hand keeps looking every `poll`: a stream's batches or a concurrency limit can leave ready
+# work behind a claim that did not fill its room.
 QUIET_POLL = 0.05
 # how long a serving process waits for a state store it cannot reach (a lost connection, a
 # server restarting), trying again every `AWAY_RETRY` seconds, before it stops with the error
@@ -155,7 +155,7 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
           until: Callable[[], bool] | None, deadline: float | None, poll: float, *,
           listening: bool = False) -> None:
     tidied = beaten = told = time.monotonic()
-    wait_quiet = poll  # the next wait while looks find less than there is room for
+    wait_quiet = poll  # the next wait while nothing is in hand; doubles while that lasts
     away: float | None = None  # since when the state store could not be reached
     while not rt.stopping:
         try:
@@ -183,11 +183,13 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
                     wait_quiet = poll
                 continue
             wait = poll
-            if listening:  # it took less than it had room for: what is ready, or no room
+            if listening and dispatcher.quiet():  # nothing in hand, nothing found
                 wait, wait_quiet = wait_quiet, min(QUIET_POLL, wait_quiet * 2)
                 due = dispatcher.next_wakeup() if wait > poll else None
                 if due is not None:  # a delayed message, retry, expired lease or stream window
                     next_due = due if next_due is None else min(next_due, due)
+            else:
+                wait_quiet = poll
             if next_due is not None:
                 wait = max(0.0, min(wait, next_due - rt.clock.time()))
             rt.wait(wait)
