@@ -39,8 +39,8 @@ def test_holds_nothing_only_for_a_state_never_written_to(tmp_path: Path) -> None
     from cauce.backends.state import engine, sqlite_url
 
     empty = tmp_path / "empty"
-    with Runtime(_app(), home=empty):
-        pass
+    with Runtime(_app(), home=empty) as rt:  # opened and closed, never written to
+        assert rt.state is not None
     url = sqlite_url(empty / "state.db")
     assert engine(url).holds_nothing(url)
     used = sqlite_url(_home_with_work(tmp_path) / "state.db")

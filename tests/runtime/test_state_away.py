@@ -57,7 +57,7 @@ def test_a_worker_stops_with_the_error_once_the_store_stays_away(
 
     @app.on(work)
     def handle(message, ctx) -> None:
-        pass
+        """Nothing to do: the test is about the store going away."""
 
     monkeypatch.setattr(serving, "AWAY_RETRY", 0.01, raising=False)
     monkeypatch.setattr(serving, "AWAY_LIMIT", 0.2, raising=False)
