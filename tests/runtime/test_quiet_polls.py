@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cauce import App, Runtime
-from cauce.backends.wakeup import supported
+from cauce.backends.wakeup import WakeNotifier, supported
 from cauce.runtime import serving
 from cauce.runtime.dispatcher import Dispatcher
 
@@ -91,3 +91,25 @@ def test_work_committed_by_another_process_wakes_a_quiet_worker(
         rt.stop()
         thread.join(30)
     assert ran and ran[0] - sent < 5
+
+
+def test_a_quiet_worker_not_woken_leaves_fresh_work_to_the_one_at_it(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Work whose wake-up went elsewhere (here: was lost) is another worker's until it has
+    # waited JOIN_AFTER; then this one takes it: nothing is left behind.
+    monkeypatch.setattr(serving, "JOIN_AFTER", 1.0)
+    ran: list[float] = []
+    app, _ = _app(ran)
+    producing, work = _app([])
+    with Runtime(app, home=home) as rt:
+        thread = _serving(rt)
+        time.sleep(0.5)  # quiet: its waits have grown
+        with Runtime(producing, home=home, role="producer"):
+            monkeypatch.setattr(WakeNotifier, "notify", lambda self: None)
+            sent = time.monotonic()
+            work.send("unannounced")
+        while not ran and time.monotonic() < sent + 20:
+            time.sleep(0.01)
+        rt.stop()
+        thread.join(30)
+    assert ran and 1.0 <= ran[0] - sent < 5

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from cauce.backends.state import StateStore
-from cauce.backends.wakeup import COALESCE
+from cauce.backends.state import Notifier, StateStore
+from cauce.backends.wakeup import COALESCE, TURN_AFTER
 
 
 def test_a_notifier_wakes_a_listening_process(state: StateStore, other: StateStore) -> None:
@@ -27,7 +29,9 @@ def test_a_notifier_wakes_a_listening_process(state: StateStore, other: StateSto
         listener.close()
 
 
-def test_notifications_wake_listeners_in_turn(state: StateStore, other: StateStore) -> None:
+@contextmanager
+def _two_listeners(state: StateStore, other: StateStore
+                   ) -> Iterator[tuple[list[threading.Event], Notifier]]:
     events = [threading.Event(), threading.Event()]
     listeners = [state.listener(f"serve-{n}", events[n].set) for n in range(2)]
     if any(listener is None or not listener.start() for listener in listeners):
@@ -35,12 +39,33 @@ def test_notifications_wake_listeners_in_turn(state: StateStore, other: StateSto
     notifier = other.notifier("worker-b")
     assert notifier is not None
     try:
-        notifier.notify()
-        time.sleep(2 * COALESCE)  # commits closer together than this send one wake-up
-        notifier.notify()
-        assert events[0].wait(30) and events[1].wait(30), "each listener woken once"
+        yield events, notifier
     finally:
         notifier.close()
         for listener in listeners:
             if listener is not None:
                 listener.close()
+
+
+def test_notifications_apart_wake_listeners_in_turn(state: StateStore, other: StateStore
+                                                    ) -> None:
+    with _two_listeners(state, other) as (events, notifier):
+        notifier.notify()
+        assert events[0].wait(30) or events[1].wait(30)
+        time.sleep(TURN_AFTER + 0.05)  # no work for this long: the next wake-up is the next's
+        notifier.notify()
+        assert events[0].wait(30) and events[1].wait(30), "each listener woken once"
+
+
+def test_notifications_that_keep_coming_wake_the_same_listener(state: StateStore,
+                                                               other: StateStore) -> None:
+    with _two_listeners(state, other) as (events, notifier):
+        notifier.notify()
+        assert events[0].wait(30) or events[1].wait(30)
+        first, second = events if events[0].is_set() else events[::-1]
+        for _ in range(3):
+            first.clear()
+            time.sleep(2 * COALESCE)  # commits closer together than this send one wake-up
+            notifier.notify()
+            assert first.wait(30), "the listener at the work was woken again"
+        assert not second.wait(0.3), "the other was left waiting"

@@ -22,6 +22,7 @@ FOLDER = "wake"
 RESCAN = 1.0  # seconds between listings of the listeners (new workers join within this)
 COALESCE = 0.003  # seconds without a commit after which the next one is a new burst's first
 BURST_WAKE_EVERY = 0.02  # seconds between wake-ups while commits follow closer than COALESCE
+TURN_AFTER = 1.0  # seconds without a commit after which the next wake-up goes to the next worker
 
 
 def supported() -> bool:
@@ -87,15 +88,18 @@ class WakeListener:
 
 
 class WakeNotifier:
-    """Wakes one listener of a home (not this process's own) per notification, in turn.
+    """Wakes one listener of a home (not this process's own) per notification.
 
     One commit is work for one worker: waking them all would have every worker race for it
-    (a thundering herd); the others still find work on their next poll. The first commit of a
-    burst (none in the `COALESCE` before it) wakes a worker at once; while commits keep
-    following each other closer than that, one in `BURST_WAKE_EVERY` does: the workers' polls
-    find the rest. Each wake-up costs the committing process a context switch on a busy
-    machine: a producer sending one message per transaction spent a fifth of its time in them
-    at one per 3 ms, and each woke a worker to claim a few messages.
+    (a thundering herd). The first commit of a burst (none in the `COALESCE` before it) wakes
+    a worker at once; while commits keep following each other closer than that, one in
+    `BURST_WAKE_EVERY` does. Wake-ups go to the same worker while commits keep coming, and to
+    the next one in turn after `TURN_AFTER` without any: work that keeps coming stays with the
+    worker at it, which wakes another when its claims fill its room, and the others take what
+    waits too long (`cauce.runtime.serving.JOIN_AFTER`). Each wake-up costs the
+    committing process a context switch on a busy machine: a producer sending one message per
+    transaction spent a fifth of its time in them at one per 3 ms, and each woke a worker to
+    claim a few messages.
     """
 
     def __init__(self, home: Path, own: str | None = None) -> None:
@@ -129,13 +133,15 @@ class WakeNotifier:
         with self._lock:
             now = time.monotonic()
             quiet = now - self._committed >= COALESCE
+            turn = now - self._committed >= TURN_AFTER
             self._committed = now
             if not quiet and now - self._sent < BURST_WAKE_EVERY:
                 return
             self._sent = now
             targets = self._listeners()
-            for _ in range(len(targets)):
-                self._turn = (self._turn + 1) % len(targets)
+            for attempt in range(len(targets)):
+                if turn or attempt or self._turn >= len(targets):
+                    self._turn = (self._turn + 1) % len(targets)
                 target = targets[self._turn]
                 try:
                     self._sock.sendto(b"w", target)

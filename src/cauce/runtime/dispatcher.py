@@ -74,6 +74,10 @@ class Dispatcher:
         self._last_cancel_check = 0.0
         self._last_heartbeat = 0.0
         self._found_work = False  # whether the last pump claimed anything
+        # seconds the first ready message of a queue must have waited before this process
+        # claims from it: set by a serving loop that was not woken (see `serving`), so that a
+        # process with nothing to do leaves fresh work to the processes that are at it
+        self.patience = 0.0
         visibilities = [s.visibility for s in self.sources if isinstance(s, QueueSource)]
         self.heartbeat_every = max(0.2, min(visibilities or [30.0]) / 3)
 
@@ -233,7 +237,7 @@ class Dispatcher:
         # without any skips recovering them in the transaction)
         ready = queues.ready([s.queue for s in queue_sources], now=now)
         wanted: list[Source] = [s for s in queue_sources
-                                if ready.get(s.queue, (now + 1, False))[0] <= now]
+                                if ready.get(s.queue, (now + 1, False))[0] <= now - self.patience]
         stream_sources = [s for s in self.sources
                           if isinstance(s, StreamSource) and s.has_work(now)]
         wanted += stream_sources

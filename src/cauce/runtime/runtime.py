@@ -120,6 +120,7 @@ class Runtime:
         self.lifecycle = Lifecycle.NEW
         self._wake = threading.Condition()
         self._woken = False
+        self._announced = False  # work was committed since the serve loop last asked
         self._stores: dict[str, ObjectStore] = {}
         self._warehouses: dict[str, WarehouseBackend] = {}
         self._progress_hooks: list[ProgressHook] = []
@@ -327,9 +328,20 @@ class Runtime:
             self._woken = True
             self._wake.notify_all()
 
+    def work_announced(self) -> None:
+        """Work was committed here or, by a wake-up, elsewhere for this process: end the serve
+        loop's wait, and let its next look take fresh work (see `serving.JOIN_AFTER`)."""
+        self._announced = True
+        self.wake()
+
+    def take_announcement(self) -> bool:
+        """Whether work was announced since the last call."""
+        announced, self._announced = self._announced, False
+        return announced
+
     def new_work(self) -> None:
         """Work was committed: wake this process's loop and a serving process of the home."""
-        self.wake()
+        self.work_announced()
         if self._notifier is not None:
             self._notifier.notify()
 

@@ -35,6 +35,13 @@ HOUSEKEEPING_EVERY = 300.0
 # hand keeps looking every `poll`: a stream's batches or a concurrency limit can leave ready
 # work behind a claim that did not fill its room.
 QUIET_POLL = 0.05
+# how long the first ready message of a queue must have waited before a process that went
+# quiet claims from it, until work is announced to it again. A commit wakes one process (see
+# `cauce.backends.wakeup`), which takes the fresh work while it finds some and, when a claim
+# fills its room, wakes another; the others leave that work to it unless it has waited this
+# long (those at it are behind, or a wake-up was lost). With every process claiming the few
+# messages it found, four processes took more of two cores from a producer than one did.
+JOIN_AFTER = 0.05
 # how long a serving process waits for a state store it cannot reach (a lost connection, a
 # server restarting), trying again every `AWAY_RETRY` seconds, before it stops with the error
 AWAY_LIMIT = 300.0
@@ -113,7 +120,7 @@ def serve(
     first = _other_server(rt) if scheduler else None
     rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
                               host=socket.gethostname(), role=rt.role, now=rt.clock.time())
-    listener = rt.state.listener(rt.worker_id, rt.wake)
+    listener = rt.state.listener(rt.worker_id, rt.work_announced)
     listening = listener is not None and listener.start()
     if listening and listener is not None and listener.poll is not None:
         poll = max(poll, listener.poll)
@@ -183,16 +190,22 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
                     wait_quiet = poll
                 continue
             wait = poll
-            if listening and dispatcher.quiet():  # nothing in hand, nothing found
+            quiet = listening and dispatcher.quiet()  # nothing in hand, nothing found
+            if quiet:
                 wait, wait_quiet = wait_quiet, min(QUIET_POLL, wait_quiet * 2)
                 due = dispatcher.next_wakeup() if wait > poll else None
                 if due is not None:  # a delayed message, retry, expired lease or stream window
                     next_due = due if next_due is None else min(next_due, due)
             else:
                 wait_quiet = poll
-            if next_due is not None:
-                wait = max(0.0, min(wait, next_due - rt.clock.time()))
+            due_now = next_due is not None and next_due - rt.clock.time() < wait
+            if due_now:
+                wait = max(0.0, next_due - rt.clock.time())
             rt.wait(wait)
+            if rt.take_announcement() or due_now:
+                dispatcher.patience = 0.0
+            elif quiet:
+                dispatcher.patience = JOIN_AFTER
         except StateUnavailable as error:
             away = _state_away(rt, error, away)
             if deadline is not None and time.monotonic() >= deadline:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..wakeup import TURN_AFTER
 from .database import Database
 
 RESCAN = 1.0  # seconds between looks at the registered listeners
@@ -103,7 +104,9 @@ class PostgresListener:
 
 
 class PostgresNotifier:
-    """Wakes one listening serving process (not ``own``) per notification, in turn."""
+    """Wakes one listening serving process (not ``own``) per notification: the same one while
+    notifications keep coming, the next in turn after `TURN_AFTER` without any (as
+    `cauce.backends.wakeup.WakeNotifier` does)."""
 
     def __init__(self, db: Database, own: str | None = None) -> None:
         self.db = db
@@ -111,6 +114,8 @@ class PostgresNotifier:
         self._targets: list[str] = []
         self._scanned = -RESCAN
         self._turn = 0
+        self._asked = float("-inf")  # when the last notification was asked for
+        self._next = True  # the next wake-up goes to the next listener in turn
         self._wanted = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -129,6 +134,10 @@ class PostgresNotifier:
     def notify(self) -> None:
         """Ask for a wake-up; returns at once (the sending thread is started on first use, and
         again in a forked child, where it does not run)."""
+        now = time.monotonic()
+        if now - self._asked >= TURN_AFTER:
+            self._next = True
+        self._asked = now
         self._wanted.set()
         with self._lock:
             if self._closed:
@@ -147,7 +156,8 @@ class PostgresNotifier:
             with contextlib.suppress(Exception):  # an accelerator: never fail the caller
                 targets = self._listeners()
                 if targets:
-                    self._turn = (self._turn + 1) % len(targets)
+                    if self._next or self._turn >= len(targets):
+                        self._turn, self._next = (self._turn + 1) % len(targets), False
                     self.db.change("SELECT pg_notify(%s, '')", (targets[self._turn],))
 
     def close(self) -> None:
