@@ -12,6 +12,7 @@ worker processes on the PostgreSQL state.
 
     python benchmarks/queue_throughput.py            # N=20000
     python benchmarks/queue_throughput.py --n 50000 --json
+    python benchmarks/queue_throughput.py --pairs 5     # `send`, 1 and 4 processes alternated
     python benchmarks/queue_throughput.py --postgres postgresql://postgres@127.0.0.1/test \
         --scale-out
 """
@@ -24,6 +25,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -260,6 +262,23 @@ def scale_out(work: Path, n: int, server: str) -> list[dict[str, float]]:
     return found
 
 
+def scaling_pairs(work: Path, n: int, pairs: int) -> list[dict[str, float]]:
+    """`send` with 1 and with 4 worker processes, alternated (which goes first alternates too),
+    ``pairs`` times: the rates and their ratio per pair. On a shared machine a rate varies more
+    from one run to the next than between the two sides of one pair."""
+    found = []
+    for pair in range(pairs):
+        rates = {}
+        for processes in (1, 4) if pair % 2 == 0 else (4, 1):
+            folder = work / f"pair-{pair}-{processes}"
+            folder.mkdir()
+            rates[processes] = n / bench_cauce(folder, n, processes, batch_send=False)
+        found.append({"one_process_msgs_per_s": round(rates[1]),
+                      "four_processes_msgs_per_s": round(rates[4]),
+                      "ratio_four_over_one": round(rates[4] / rates[1], 2)})
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=20_000)
@@ -272,8 +291,22 @@ def main() -> None:
                         help="worker processes to measure, comma-separated")
     parser.add_argument("--only-postgres", action="store_true",
                         help="with --postgres: skip huey and the SQLite state")
+    parser.add_argument("--pairs", type=int, metavar="K",
+                        help="only `send` with 1 and 4 processes, alternated K times")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cauce-bench-"))
+    if args.pairs:
+        try:
+            found = scaling_pairs(work, args.n, args.pairs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        for pair in found:
+            print(f"1 process {pair['one_process_msgs_per_s']:>7,} msg/s   4 processes "
+                  f"{pair['four_processes_msgs_per_s']:>7,} msg/s   4 ÷ 1 "
+                  f"{pair['ratio_four_over_one']:.2f}")
+        median = statistics.median(pair["ratio_four_over_one"] for pair in found)
+        print(f"median 4 ÷ 1: {median:.2f} ({len(found)} pairs, N = {args.n:,})")
+        return
     results = []
     scaled = []
     try:
