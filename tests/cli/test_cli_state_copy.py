@@ -221,17 +221,34 @@ def odd(ctx):
 """
 
 
+@pytest.fixture(scope="module")
+def postgresql_served(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A home on a PostgreSQL schema after a fill, the odd values and a few seconds of
+    serving: its state URL and its home folder. Made once for the module (the serving is a
+    fixed 6 s); each test copies the state away and checks it is left as it was."""
+    source = target_url("postgresql", Path("unused"), request)
+    folder = tmp_path_factory.mktemp("postgresql-served")
+    (folder / "full_app.py").write_text(textwrap.dedent(FULL_APP + ODD_JOB), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    for args in (["run", "full_app.py:app", "fill"], ["run", "full_app.py:app", "odd"],
+                 ["serve", "full_app.py:app", "--for", "6s"]):
+        done = subprocess.run([sys.executable, "-m", "cauce.cli.main", *args], cwd=folder,
+                              env={**env, "CAUCE_STATE": source}, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    return source, folder / ".cauce"
+
+
 @pytest.mark.parametrize("target", TARGETS)
-def test_copy_from_a_postgresql_home(cli, app_file: Callable[[str], str], target: str,
+def test_copy_from_a_postgresql_home(cli, app_file: Callable[[str], str],
+                                     postgresql_served: tuple[str, Path], target: str,
                                      request: pytest.FixtureRequest, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    source = target_url("postgresql", tmp_path / "source", request)
-    monkeypatch.setenv("CAUCE_STATE", source)
+    source, home = postgresql_served
+    shutil.copytree(home, tmp_path / ".cauce")  # the home's files beside its state
     ref = app_file(FULL_APP + ODD_JOB)
-    assert cli("run", ref, "fill").status == 0
-    assert cli("run", ref, "odd").status == 0
-    served = cli("serve", ref, "--for", "6s")
-    assert served.status == 0, served.err
+    monkeypatch.setenv("CAUCE_STATE", source)
     before = _rows(source)
     assert all(before[kind] for kind in COPIED), \
         f"the home holds every kind: {[k for k in COPIED if not before[k]]} missing"

@@ -2,7 +2,9 @@
 
 Each loader is a real Python process running the app's `load` job chunk after chunk (a few
 records each) on its own cauce home; the test kills it with SIGKILL after a random short
-delay, 20 times per database, then lets one last loader finish. Whatever the kills
+delay, 20 times per database, then lets one last loader finish (in chunks of FINAL_CHUNK
+records: the kills land in the first hundred records, and the ~160 runs of five records that
+would follow them took half of the test's time). Whatever the kills
 interrupted (reading, validating, inserting, committing), the table must then hold every
 valid record exactly once, the quarantine table every invalid one, and the checkpoint's
 totals must count each once. Loaders are started ahead of time and wait for a go, so their
@@ -30,6 +32,7 @@ from cauce.apps.census.validate import validate
 
 KILLS = 20
 CHUNK = 5
+FINAL_CHUNK = 60  # the last loader's chunks: still several, and one spans the two files
 WARM = 1  # loader started ahead, importing while the previous one loads
 
 LOADER = textwrap.dedent(
@@ -69,11 +72,11 @@ class Loaders:
         self.folder, self.settings, self.started = folder, settings, 0
         self.waiting: deque[subprocess.Popen] = deque()
 
-    def _spawn(self) -> subprocess.Popen:
+    def _spawn(self, settings: dict | None = None) -> subprocess.Popen:
         self.started += 1
         home = self.folder / f"home{self.started}"
         return subprocess.Popen(
-            [sys.executable, "-c", LOADER, str(home), json.dumps(self.settings)],
+            [sys.executable, "-c", LOADER, str(home), json.dumps(settings or self.settings)],
             cwd=self.folder, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=(self.folder / f"loader{self.started}.err").open("w"),
         )
@@ -81,7 +84,14 @@ class Loaders:
     def go(self) -> subprocess.Popen:
         while len(self.waiting) < WARM + 1:
             self.waiting.append(self._spawn())
-        loader = self.waiting.popleft()
+        return self._go(self.waiting.popleft())
+
+    def finish(self, **settings: object) -> subprocess.Popen:
+        """A last loader, started now with ``settings`` over the others'."""
+        return self._go(self._spawn({**self.settings, **settings}))
+
+    @staticmethod
+    def _go(loader: subprocess.Popen) -> subprocess.Popen:
         assert loader.stdout.readline() == "ready\n"
         loader.stdin.write("go\n")
         loader.stdin.flush()
@@ -125,7 +135,8 @@ def kill_and_finish(folder: Path, settings: dict, checkpoint, seed: int) -> list
             loader.send_signal(signal.SIGKILL)
             assert loader.wait() == -signal.SIGKILL, "the load finished before it was killed"
             progress.append(committed(checkpoint))
-        last, number = loaders.go(), loaders.started - WARM
+        last = loaders.finish(chunk_size=FINAL_CHUNK)
+        number = loaders.started
         assert last.wait(timeout=60) == 0, (folder / f"loader{number}.err").read_text()
     finally:
         loaders.close()
