@@ -47,11 +47,23 @@ def _two_listeners(state: StateStore, other: StateStore
                 listener.close()
 
 
+def _first_woken(events: list[threading.Event], timeout: float = 30) -> threading.Event:
+    """The event set first, waited for together (waiting for one, then the other, would let
+    the time between notifications pass `TURN_AFTER`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in events:
+            if event.is_set():
+                return event
+        time.sleep(0.001)
+    raise AssertionError("no listener was woken")
+
+
 def test_notifications_apart_wake_listeners_in_turn(state: StateStore, other: StateStore
                                                     ) -> None:
     with _two_listeners(state, other) as (events, notifier):
         notifier.notify()
-        assert events[0].wait(30) or events[1].wait(30)
+        _first_woken(events)
         time.sleep(TURN_AFTER + 0.05)  # no work for this long: the next wake-up is the next's
         notifier.notify()
         assert events[0].wait(30) and events[1].wait(30), "each listener woken once"
@@ -61,8 +73,8 @@ def test_notifications_that_keep_coming_wake_the_same_listener(state: StateStore
                                                                other: StateStore) -> None:
     with _two_listeners(state, other) as (events, notifier):
         notifier.notify()
-        assert events[0].wait(30) or events[1].wait(30)
-        first, second = events if events[0].is_set() else events[::-1]
+        first = _first_woken(events)
+        second = events[1] if first is events[0] else events[0]
         for _ in range(3):
             first.clear()
             time.sleep(2 * COALESCE)  # commits closer together than this send one wake-up
