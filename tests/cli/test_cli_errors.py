@@ -264,6 +264,20 @@ def test_a_new_home_stays_when_the_command_kept_something_before_failing(
         "failed"]
 
 
+@pytest.mark.parametrize("command", [("queues", "example"), ("streams", "example"),
+                                     ("schedules", "example"), ("dlq", "list", "example", "work")])
+def test_a_look_where_nothing_ran_leaves_no_home(cli, tmp_path, command) -> None:
+    result = cli(*command)
+    assert result.status == 0, result.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_home_a_command_fed_stays(cli, tmp_path) -> None:
+    assert cli("send", "example", "work", "{}").status == 0
+    assert [row["visible"] for row in cli("queues", "example", "--json").json()
+            if row["queue"] == "work"] == [1]
+
+
 def test_a_new_home_another_process_opened_stays(tmp_path) -> None:
     from cauce import CauceError
     from cauce.backends.state import open_state, sqlite_url

@@ -157,15 +157,17 @@ def inspected(value: Path | None, state: str | None = None) -> Iterator[StateSto
 
 @contextmanager
 def attached(app_ref: str, home: Path | None, state: str | None = None) -> Iterator[Runtime]:
-    """A runtime on an existing home, for commands that inspect or feed it (settings lenient)."""
+    """A runtime on a home, for commands that inspect or feed it (settings lenient); a home
+    it had to create goes again when the command kept nothing there (a look at queues,
+    streams or schedules where nothing ran leaves no home behind)."""
     from ..runtime.runtime import Runtime
     from .loading import load_app
 
     app, reference = load_app(app_ref)
     home_path = home_option_value(home)
     url = state_url(home_path, state)
-    with undone_if_unused(home_path, url), Runtime(app, home=home_path, app_ref=reference,
-                                                   lenient_settings=True, state=url) as rt:
+    with undone_if_unused(home_path, url, succeeded_too=True), Runtime(
+            app, home=home_path, app_ref=reference, lenient_settings=True, state=url) as rt:
         yield rt
 
 
@@ -174,10 +176,11 @@ IDLE_STATE_FILES = ("state.db", "state.db-lock")
 
 
 @contextmanager
-def undone_if_unused(home: Path, url: str) -> Iterator[None]:
+def undone_if_unused(home: Path, url: str, *, succeeded_too: bool = False) -> Iterator[None]:
     """Around a runtime that creates ``home``: when the command fails having kept nothing
     there (no file but its state database, and no row in that), the folders it created go
-    again, so a mistake leaves no new empty home behind. A home that existed stays as it is."""
+    again, so a mistake leaves no new empty home behind; ``succeeded_too``: also when it
+    succeeds (a command that only looked). A home that existed stays as it is."""
     created = None  # the outermost folder on the way to the home that does not exist yet
     for folder in (home, *home.parents):
         if folder.exists():
@@ -190,6 +193,8 @@ def undone_if_unused(home: Path, url: str) -> Iterator[None]:
         if created is not None and status not in (0, None):
             _remove_unused(home, created, url)
         raise
+    if created is not None and succeeded_too:
+        _remove_unused(home, created, url)
 
 
 def _remove_unused(home: Path, created: Path, url: str) -> None:
