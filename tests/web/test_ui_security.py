@@ -72,3 +72,16 @@ def test_pages_forbid_framing_and_foreign_scripts(ui_client):
     assert headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_link_cannot_make_a_page_say_what_the_ui_did_not_do(ui_client):
+    said = "run 42 failed: sign in again at http://elsewhere.example"
+    for query in ({"done": said}, {"done": said, "sig": "0" * 64}):
+        for path in ("/apps/hostile/dlq/handle", "/apps/hostile/partitions/per-day", "/runs"):
+            page = ui_client.get(path, params=query)
+            assert page.status_code == 200
+            assert 'class="flash' not in page.text, path  # no banner (links keep the query)
+    # what a form did is still said after its redirect (tests/web/test_ui_pages.py replays one)
+    signed = ui_client.app.state.ui.pages.flash_query(said)
+    shown = ui_client.get(f"/apps/hostile/dlq/handle?{signed}").text
+    assert f'class="flash ">{said}</p>' in shown

@@ -6,8 +6,11 @@ in the time zone of the app they belong to.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,25 @@ class Pages:
         self.home = home
         self.env = environment()
         self.env.globals.update(apps=home.app_names, home_path=str(home.path))
+        self._flash_key = secrets.token_bytes(32)
+
+    # A page says what a form did in a banner whose text travels in the redirect's address.
+    # The address carries a signature of the text by this UI, and a banner is shown only with
+    # it: a link from elsewhere cannot make the UI say what it did not do.
+    def flash_query(self, text: str) -> str:
+        """The query parameters (``done=...&sig=...``) that show ``text`` on the next page."""
+        return urlencode({"done": text, "sig": self._signature(text)})
+
+    def flash(self, request: Request) -> str | None:
+        """The banner text of this request's address, if this UI signed it."""
+        text, given = request.query_params.get("done"), request.query_params.get("sig")
+        if text is None or given is None:
+            return None
+        return text if hmac.compare_digest(self._signature(text), given) else None
+
+    def _signature(self, text: str) -> str:
+        data = text.encode("utf-8", "surrogatepass")
+        return hmac.new(self._flash_key, data, hashlib.sha256).hexdigest()
 
     def when(self, app: str | None, ts: float | datetime | None) -> str:
         return local(ts, self.home.tz(app))

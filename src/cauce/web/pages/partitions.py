@@ -83,7 +83,7 @@ def routes(ui: UI) -> list[Route]:
         return ui.pages.render(request, "partitions.html", title=f"{app} {job.name} partitions",
                                section="partitions", app_name=app, grids=[shown], focus=job.name,
                                tasks=ui.executor.recent(app)[:5],
-                               flash=request.query_params.get("done"))
+                               flash=ui.pages.flash(request))
 
     async def start_backfill(request: Request) -> Response:
         app = request.path_params["app"]
@@ -103,7 +103,7 @@ def routes(ui: UI) -> list[Route]:
                                     force=form.get("force") == "on")
         done = f"started: {task.label}"
         return RedirectResponse(f"/apps/{quote(app)}/partitions/{quote(job.name)}?"
-                                f"last={quote(last)}&done={quote(done)}", 303)
+                                f"last={quote(last)}&{ui.pages.flash_query(done)}", 303)
 
     return [Route("/apps/{app}/partitions", index),
             Route("/apps/{app}/partitions/{job}", one),

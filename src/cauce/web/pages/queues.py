@@ -40,7 +40,7 @@ def routes(ui: UI) -> list[Route]:
                                section="queues", app_name=app, target=target,
                                store_name=store_name, messages=messages[:PAGE],
                                more=len(messages) > PAGE,
-                               flash=request.query_params.get("done"))
+                               flash=ui.pages.flash(request))
 
     async def replay(request: Request) -> Response:
         app, target = request.path_params["app"], request.path_params["target"]
@@ -55,7 +55,8 @@ def routes(ui: UI) -> list[Route]:
         moved = home.runtime(app).replay(target, None if everything else chosen)
         done = (f"replayed {moved} message(s)" + ("" if home.serving(app) else
                 "; they wait in their queue until a serve or worker of the app runs"))
-        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?done={quote(done)}",
+        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
+                                f"{ui.pages.flash_query(done)}",
                                 303)
 
     async def purge(request: Request) -> Response:
@@ -66,7 +67,8 @@ def routes(ui: UI) -> list[Route]:
                              hint=f"type the queue's name ({target}) in the box to purge it")
         removed = home.runtime(app).purge_dead_letters(target)
         done = f"purged {removed} dead-lettered message(s)"
-        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?done={quote(done)}",
+        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
+                                f"{ui.pages.flash_query(done)}",
                                 303)
 
     return [Route("/apps/{app}/queues", queues_page),

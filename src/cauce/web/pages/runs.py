@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
@@ -97,7 +96,7 @@ def routes(ui: UI) -> list[Route]:
         context = {"title": f"run {run.id}", "section": "runs", "app_name": run.app, "run": run,
                    "lines": masked, "last_id": lines[-1].id if lines else 0,
                    "related": [r for r in home.related_runs(run) if r.id != run.id],
-                   "can_rerun": job is not None, "flash": request.query_params.get("done")}
+                   "can_rerun": job is not None, "flash": ui.pages.flash(request)}
         if request.headers.get("hx-request"):
             # htmx stops polling on status 286: the run has ended, nothing more will change
             return pages.render(request, "run_status.html",
@@ -148,7 +147,7 @@ def routes(ui: UI) -> list[Route]:
             done = f"re-run of {original.id} started by this UI (no serve is running)"
         else:
             done = f"re-run of {original.id} queued; the running serve picks it up"
-        return RedirectResponse(f"/runs/{new_id}?done={quote(done)}", 303)
+        return RedirectResponse(f"/runs/{new_id}?{ui.pages.flash_query(done)}", 303)
 
     def cancel(request: Request) -> Response:
         run = home.run(request.path_params["run_id"])
@@ -159,7 +158,7 @@ def routes(ui: UI) -> list[Route]:
         done = (f"asked run {run.id} to cancel; its worker stops it within a second"
                 + ("" if home.serving(run.app) else " (no serve is running: a queued run is "
                    "cancelled when one starts)"))
-        return RedirectResponse(f"/runs/{run.id}?done={quote(done)}", 303)
+        return RedirectResponse(f"/runs/{run.id}?{ui.pages.flash_query(done)}", 303)
 
     return [Route("/runs", runs_list), Route("/runs/{run_id}", run_page),
             Route("/runs/{run_id}/events", run_events),
