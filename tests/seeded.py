@@ -49,6 +49,14 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], seed: s
     assert "Traceback" not in result.stderr
 
 
+def generated(generate: Callable[..., subprocess.CompletedProcess[str]], folder: Path,
+              seed: int | str, output: str, hash_seed: str = "1") -> dict[str, str]:
+    """``generate(folder, seed, hash_seed=...)`` in a fresh interpreter: the digests of what it
+    wrote under ``output``."""
+    generate(folder, seed, hash_seed=hash_seed)
+    return digests(folder / output)
+
+
 def generated_twice(generate: Callable[..., subprocess.CompletedProcess[str]], folder: Path,
                     seed: int | str, output: str) -> dict[str, str] | None:
     """``generate(folder, seed, hash_seed=..., check=...)`` run in two fresh interpreters with
@@ -58,8 +66,6 @@ def generated_twice(generate: Callable[..., subprocess.CompletedProcess[str]], f
     if str(seed) in REFUSED:
         assert_refused_in_one_line(generate(folder, seed, check=False), str(seed))
         return None
-    generate(folder / "a", seed, hash_seed="1")
-    generate(folder / "b", seed, hash_seed="2")
-    first = digests(folder / "a" / output)
-    assert digests(folder / "b" / output) == first
+    first = generated(generate, folder / "a", seed, output, hash_seed="1")
+    assert generated(generate, folder / "b", seed, output, hash_seed="2") == first
     return first

@@ -11,7 +11,7 @@ from cauce.apps.census.description import DESCRIPTION_FILE, read_description
 from cauce.apps.census.reader import read_lines
 from cauce.apps.census.synth import TEST_COMMENT, write_synthetic
 from cauce.apps.census.validate import validate
-from seeded import OTHER_SEED, SEED_CASES, cauce, digests, generated_twice
+from seeded import OTHER_SEED, SEED_CASES, cauce, generated, generated_twice
 
 
 def test_the_files_look_like_the_real_ones(small_synthetic):
@@ -70,9 +70,7 @@ def _demo_data(folder: Path, seed: int | str, hash_seed: str = "1", check: bool 
 
 @pytest.fixture(scope="module")
 def other_seed(tmp_path_factory) -> dict[str, str]:
-    folder = tmp_path_factory.mktemp("other")
-    _demo_data(folder, OTHER_SEED)
-    return digests(folder / "out")
+    return generated(_demo_data, tmp_path_factory.mktemp("other"), OTHER_SEED, "out")
 
 
 @pytest.mark.parametrize("seed", SEED_CASES)

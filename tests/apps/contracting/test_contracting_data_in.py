@@ -28,7 +28,7 @@ from cauce.apps.contracting.synth.portal import portal_datasets
 from cauce.connectors.soda.portal import Portal, PortalState
 from cauce.errors import ConfigError
 from cauce.testing import TestRuntime
-from seeded import OTHER_SEED, SEED_CASES, cauce, digests, generated_twice
+from seeded import OTHER_SEED, SEED_CASES, cauce, generated, generated_twice
 
 DAY = "2023-04-16"
 PROCESOS = "t_seii_procecotrata_compraadjudi"
@@ -55,9 +55,7 @@ def _synth(folder: Path, seed: int | str, hash_seed: str = "1", check: bool = Tr
 
 @pytest.fixture(scope="module")
 def other_seed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    folder = tmp_path_factory.mktemp("other")
-    _synth(folder, OTHER_SEED)
-    return digests(folder / "buckets")
+    return generated(_synth, tmp_path_factory.mktemp("other"), OTHER_SEED, "buckets")
 
 
 @pytest.mark.parametrize("seed", SEED_CASES)

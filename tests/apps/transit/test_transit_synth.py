@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from seeded import OTHER_SEED, SEED_CASES, cauce, digests, generated_twice
+from seeded import OTHER_SEED, SEED_CASES, cauce, generated, generated_twice
 
 GENERATE = textwrap.dedent("""
     import sys
@@ -47,9 +47,7 @@ def _synth(folder: Path, seed: int | str, hash_seed: str = "1", check: bool = Tr
 
 @pytest.fixture(scope="module")
 def other_seed(tmp_path_factory) -> dict[str, str]:
-    folder = tmp_path_factory.mktemp("other")
-    _synth(folder, OTHER_SEED)
-    return digests(folder / "buckets")
+    return generated(_synth, tmp_path_factory.mktemp("other"), OTHER_SEED, "buckets")
 
 
 @pytest.mark.parametrize("seed", SEED_CASES)
