@@ -247,6 +247,34 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
         assert str(junk) in str(raised.value)
 
 
+def test_a_duckdb_file_another_process_finished_creating_is_opened_not_refused(
+        tmp_path: Path) -> None:
+    # DuckDB read the file while its creator was still writing the header; by the time this
+    # process looks, the header is whole: the file is being created, open it again. An old
+    # file DuckDB cannot read is refused at once.
+    import os
+    import time
+
+    import duckdb
+
+    from cauce.warehouse.duckdb import _being_created
+
+    said = duckdb.IOException(f'IO Error: The file "{tmp_path}/w.duckdb" exists, but it is not '
+                              "a valid DuckDB database file!")
+    fresh = tmp_path / "w.duckdb"
+    duckdb.connect(str(fresh)).close()
+    assert _being_created(fresh, said)
+    hour_ago = time.time() - 3600
+    os.utime(fresh, (hour_ago, hour_ago))
+    assert not _being_created(fresh, said)
+    foreign = tmp_path / "junk.duckdb"
+    foreign.write_bytes(b"x" * 20_000)
+    assert not _being_created(foreign, said)
+    half = tmp_path / "half.duckdb"
+    half.write_bytes(fresh.read_bytes()[:5000])  # the creator is half-way through the header
+    assert _being_created(half, said)
+
+
 @pytest.mark.parametrize("driver_says", [
     'TransactionContext Error: Failed to commit: Could not write file "/w/x.duckdb.wal": '
     "No space left on device",

@@ -76,6 +76,7 @@ class _OpenFile:
 
 # DuckDB's file header: a main header and two database headers of 4 KiB each.
 _HEADER_BYTES = 3 * 4096
+_JUST_CREATED = 5.0  # seconds: a whole header this recent was being written a moment ago
 
 _OPEN_FILES: dict[tuple[int, Path], _OpenFile] = {}
 _OPEN_FILES_GUARD = threading.Lock()
@@ -234,17 +235,21 @@ class DuckDBBackend(WarehouseBackend):
 
 
 def _being_created(path: Path, error: BaseException) -> bool:
-    """Another process has just created ``path`` and not yet written all of DuckDB's header
-    (three 4 KiB blocks, the magic ``DUCK`` at byte 8). A file with other content is not a
-    DuckDB file, and is refused at once."""
+    """Another process is creating ``path``: it had not written all of DuckDB's header (three
+    4 KiB blocks, the magic ``DUCK`` at byte 8) when this one read it, and either still has
+    not, or has finished in the moment since (a whole header written within `_JUST_CREATED`
+    seconds). A file with other content, or an old one DuckDB cannot read, is refused at once."""
     if "not a valid DuckDB database file" not in str(error):
         return False
     try:
         with path.open("rb") as file:
             head = file.read(_HEADER_BYTES)
+            written = os.fstat(file.fileno()).st_mtime
     except OSError:
         return True  # gone again: the creator's open failed and removed it; try afresh
-    return len(head) < _HEADER_BYTES and b"DUCK".startswith(head[8:12])
+    if len(head) < _HEADER_BYTES:
+        return b"DUCK".startswith(head[8:12])
+    return head[8:12] == b"DUCK" and time.time() - written < _JUST_CREATED
 
 
 def _close(connection: duckdb.DuckDBPyConnection) -> None:
