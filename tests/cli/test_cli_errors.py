@@ -92,9 +92,19 @@ def test_missing_settings_are_listed_before_anything_runs(cli, app_file) -> None
     assert result.err.splitlines()[3].startswith("hint: see `cauce config APP`")
 
 
-def test_debug_shows_the_traceback_instead(cli) -> None:
+@pytest.mark.parametrize("args", [
+    ("--debug", "run", "example", "sed"),
+    ("run", "example", "sed", "--debug"),  # where "run again with --debug" leads users to add it
+    ("run", "--debug", "example", "sed"),
+])
+def test_debug_shows_the_traceback_instead(cli, args) -> None:
     with pytest.raises(NotFound, match="app 'example' has no job 'sed'"):
-        cli("--debug", "run", "example", "sed")
+        cli(*args)
+
+
+def test_debug_after_a_double_dash_is_not_ours(cli) -> None:
+    result = cli("run", "example", "seed", "--", "--debug")
+    assert result.status == 2 and "--debug" in result.err
 
 
 def test_usage_errors_exit_with_status_2(cli) -> None:

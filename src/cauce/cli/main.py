@@ -118,12 +118,21 @@ def _say_state_waits() -> None:
         waits.propagate = False  # said once, here, not again by a serving process's log
 
 
+def _debug_first(args: list[str]) -> list[str]:
+    """`--debug` anywhere before a `--` moved before the command, where it is defined: the
+    hints say "run again with --debug", and users add it at the end of the line."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return args
+    return ["--debug", *(arg for arg in args[:end] if arg != "--debug"), *args[end:]]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
     _say_state_waits()
-    args = list(sys.argv[1:] if argv is None else argv)
-    GLOBALS.debug = "--debug" in args
+    args = _debug_first(list(sys.argv[1:] if argv is None else argv))
+    GLOBALS.debug = bool(args) and args[0] == "--debug"
     command = typer.main.get_command(cli)
     try:
         # Without standalone mode click returns the status of an Exit instead of raising it.
