@@ -104,6 +104,11 @@ def test_png_is_deterministic():
     assert charts.png(_bar()) == charts.png(_bar())
 
 
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_a_png_from_the_svg_is_the_png_of_the_chart(scale):
+    assert charts.png_from_svg(charts.svg(_bar()), scale=scale) == charts.png(_bar(), scale=scale)
+
+
 def test_vendored_files_match_their_manifest():
     manifest = json.loads((charts.VENDOR / "manifest.json").read_text())
     assert set(charts.SCRIPTS) <= set(manifest)

@@ -278,8 +278,9 @@ def write_dashboard(folder: str | Path, panel: Panel, *, images: bool = True) ->
     page = write_report(folder, TITLE, panel_sections(panel, files=images))
     files = [f"{name}.svg" for name in found]
     if images:
-        for name, chart in found.items():
-            render.save(chart, folder / f"{name}.png")
+        for name in found:  # from the SVG just written: the chart is not drawn twice
+            drawn = (folder / f"{name}.svg").read_text(encoding="utf-8")
+            (folder / f"{name}.png").write_bytes(render.png_from_svg(drawn))
         files += [f"{name}.png" for name in found]
     return {"page": str(page), "charts": list(found), "files": files}
 
