@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -221,23 +220,19 @@ def _partitions_by_status(cwd: Path) -> dict[str, int]:
 
 
 def _a_partition_succeeded(cwd: Path) -> bool:
-    """Read in this process, read-only: a `cauce runs` can take seconds on a busy machine, and
-    opening the store waits for the write lock the backfill keeps taking; either way the whole
-    backfill may have ended by then and the signal finds no process to stop."""
+    """Read in this process: a `cauce runs` can take seconds on a busy machine, by when the
+    whole backfill may have ended and the signal finds no process to stop."""
+    from cauce.backends.state import open_state, sqlite_url
+
     state = cwd / ".cauce" / "state.db"
     if not state.exists():
         return False
+    store = open_state(sqlite_url(state))
     try:
-        connection = sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True, timeout=0.1)
-    except sqlite3.Error:
-        return False
-    try:
-        return connection.execute("SELECT 1 FROM runs WHERE status = 'succeeded'").fetchone() \
-            is not None
-    except sqlite3.Error:  # not created yet, or locked for a moment: look again
-        return False
+        return any(run["status"] == "succeeded"
+                   for page in store.copying.rows("runs") for run in page)
     finally:
-        connection.close()
+        store.close()
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
