@@ -69,6 +69,9 @@ def cauce(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """`cauce` in the background, with SIGINT's default action whatever this process has: a
+    suite started in the background by a shell ignores SIGINT, and so would the commands it
+    starts (as a Ctrl-C at a terminal never reaches a background job)."""
     return subprocess.Popen(
         [str(CAUCE), *args],
         cwd=cwd,
@@ -76,6 +79,7 @@ def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
