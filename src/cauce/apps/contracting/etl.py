@@ -369,7 +369,7 @@ class _Load:
     def converted(self, reader: str) -> str:
         """``reader``'s rows as the export's raw fields (``c<position>``) and each column
         converted (``v<index>``), in three projections: the trimmed text once, then its
-        conversion once. Nested into one expression, a date's text appeared a dozen times in
+        conversion once. Nested into one expression, a date's text appeared 8 to 14 times in
         its parse and DuckDB spent most of a small export's time planning the copies."""
         raw = ", ".join(sorted(set(self.refs.values())))
         texts = ", ".join(f"{text_sql(c, self.refs[c.header])} AS t{i}"
