@@ -376,8 +376,7 @@ class _Load:
                           for i, c in enumerate(self.src.columns))
         values = ", ".join(f"{convert_sql(c, f't{i}')} AS v{i}"
                            for i, c in enumerate(self.src.columns))
-        return (f"(SELECT {raw}, {values} FROM (SELECT {raw}, {texts} FROM {reader}))"
-                if self.src.columns else reader)
+        return f"(SELECT {raw}, {values} FROM (SELECT {raw}, {texts} FROM {reader}))"
 
     # -- pass 1: the parts
     def _final_sql(self) -> str:
