@@ -15,15 +15,15 @@ from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     # the click that TyperGroup is built on: typer's own copy, read here by type checkers only
-    from typer._click import Command, Context, HelpFormatter
+    from typer._click import Context, HelpFormatter
 
 
-def summary(command: Command) -> str:
+def summary(help_text: str | None, short_help: str | None) -> str:
     """A command's line in its group's listing: its short help, or its help's first paragraph
     on one line."""
-    if command.short_help:
-        return command.short_help
-    return " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split())
+    if short_help:
+        return short_help
+    return " ".join(inspect.cleandoc(help_text or "").split("\n\n")[0].split())
 
 
 class CommandInterrupted(BaseException):
@@ -50,12 +50,16 @@ class PlainHelpGroup(TyperGroup):
         except KeyboardInterrupt as stop:
             raise CommandInterrupted from stop
 
+    def summary_of(self, ctx: Context, name: str) -> str | None:
+        """Command ``name``'s line in the listing; None for a command not listed."""
+        command = self.get_command(ctx, name)
+        if command is None or command.hidden:
+            return None
+        return summary(command.help, command.short_help)
+
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, summary(command)))
+        rows = [(name, line) for name in self.list_commands(ctx)
+                if (line := self.summary_of(ctx, name)) is not None]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

@@ -32,6 +32,35 @@ from . import (
 )
 from .helptext import CommandInterrupted, PlainHelpGroup
 from .home import GLOBALS, home_option_path
+from .lazygroup import LazyGroup
+
+# The commands, declared here and built by typer when named (see `CauceGroup`), in the order
+# `cauce --help` lists them: commands, then groups.
+commands = typer.Typer(rich_markup_mode=None)
+execution_commands.register(commands)
+commands.add_typer(runs.runs_cli, name="runs", cls=PlainHelpGroup)
+commands.command("logs")(logs.logs_command)
+commands.command("workers")(workers.workers_command)
+commands.command("queues")(queues.queues_command)
+commands.command("streams")(streams.streams_command)
+commands.add_typer(dlq.dlq_cli, name="dlq", cls=PlainHelpGroup)
+commands.command("schedules")(queues.schedules_command)
+commands.command("config")(config.config_command)
+commands.command("apps")(config.apps_command)
+commands.command("send")(feed.send_command)
+commands.command("publish")(feed.publish_command)
+commands.command("put")(feed.put_command)
+demo.register(commands)
+commands.add_typer(state.state_cli, name="state", cls=PlainHelpGroup)
+commands.command("migrate")(migrate.migrate_command)
+ui.register(commands)
+
+
+class CauceGroup(LazyGroup):
+    """`cauce` itself: its options, and the commands above built only when named."""
+
+    declared = commands
+
 
 cli = typer.Typer(
     name="cauce",
@@ -44,7 +73,7 @@ cli = typer.Typer(
     # click's plain help: flags as flags, [default: ...] kept as text, and no markdown-it or
     # pygments imported by typer's rich help
     rich_markup_mode=None,
-    cls=PlainHelpGroup,
+    cls=CauceGroup,
     context_settings={"max_content_width": 100},
 )
 
@@ -72,25 +101,6 @@ def main_options(
     GLOBALS.home = home
     GLOBALS.state = state_url
     GLOBALS.debug = debug
-
-
-execution_commands.register(cli)
-cli.add_typer(runs.runs_cli, name="runs", cls=PlainHelpGroup)
-cli.command("logs")(logs.logs_command)
-cli.command("workers")(workers.workers_command)
-cli.command("queues")(queues.queues_command)
-cli.command("streams")(streams.streams_command)
-cli.add_typer(dlq.dlq_cli, name="dlq", cls=PlainHelpGroup)
-cli.command("schedules")(queues.schedules_command)
-cli.command("config")(config.config_command)
-cli.command("apps")(config.apps_command)
-cli.command("send")(feed.send_command)
-cli.command("publish")(feed.publish_command)
-cli.command("put")(feed.put_command)
-demo.register(cli)
-cli.add_typer(state.state_cli, name="state", cls=PlainHelpGroup)
-cli.command("migrate")(migrate.migrate_command)
-ui.register(cli)
 
 
 def _printable_output() -> None:
