@@ -39,7 +39,9 @@ HEAVY = (
 )
 # What typer's rich help would add to `cauce --help` (markdown parsing, syntax colouring), and
 # rich itself: the help is click's plain text, and cauce's output loads rich with its first line.
-HEAVY_FOR_HELP = (*HEAVY, "markdown_it", "pygments", "rich")
+# Nor does it need the standard library's logging, which the runtime uses: a command loads it
+# when it starts (cauce.cli.waits).
+HEAVY_FOR_HELP = (*HEAVY, "logging", "markdown_it", "pygments", "rich")
 # What the help pages do not need of cauce itself: the runtime, the state backends, the app and
 # resource declarations, settings, and click with the options built per app and job (typer parses
 # the command line with its own copy). Each command imports them when it runs.

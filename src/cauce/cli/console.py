@@ -9,7 +9,6 @@ whole lines. rich is imported with the first output (`cauce.cli.terminal`), not 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -103,10 +102,11 @@ def masked(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-def show_logs(level: int = logging.INFO, *, general_only: bool = False,
-              general: bool = True) -> TerminalLog:
+def show_logs(level: int, *, general_only: bool = False, general: bool = True) -> TerminalLog:
     """Print log records on stderr while a command runs: all of them, only the general stream's
     lines and warnings (``general_only``), or all but the general stream's (``general=False``)."""
+    import logging  # loaded by then with the runtime whose records these are; not at start-up
+
     from .terminal import TerminalLog
 
     err = _console("err")

@@ -7,7 +7,6 @@ shows the traceback instead; an unexpected exception is one line that says so.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -98,9 +97,12 @@ def main_options(
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="print cauce's version and exit"),
 ) -> None:
+    from .waits import say_state_waits  # with logging: for a command run, not for its help
+
     GLOBALS.home = home
     GLOBALS.state = state_url
     GLOBALS.debug = debug
+    say_state_waits()
 
 
 def _printable_output() -> None:
@@ -112,20 +114,6 @@ def _printable_output() -> None:
         reconfigure = getattr(stream, "reconfigure", None)  # not on a test's captured stream
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-
-
-class _SaidOnStderr(logging.Handler):
-    """A warning line on stderr, whatever the command (the state's waits for locks)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        console.err.print(f"warning: {record.getMessage()}", markup=False, soft_wrap=True)
-
-
-def _say_state_waits() -> None:
-    waits = logging.getLogger("cauce.state.waits")
-    if not any(isinstance(h, _SaidOnStderr) for h in waits.handlers):
-        waits.addHandler(_SaidOnStderr(logging.WARNING))
-        waits.propagate = False  # said once, here, not again by a serving process's log
 
 
 def _debug_first(args: list[str]) -> list[str]:
@@ -140,7 +128,6 @@ def _debug_first(args: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
-    _say_state_waits()
     args = _debug_first(list(sys.argv[1:] if argv is None else argv))
     GLOBALS.debug = bool(args) and args[0] == "--debug"
     command = typer.main.get_command(cli)
