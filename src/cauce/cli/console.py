@@ -8,7 +8,6 @@ whole lines. rich is imported with the first output (`cauce.cli.terminal`), not 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -140,6 +139,8 @@ def debugging() -> bool:
 
 
 def print_json(value: Any) -> None:
+    import json  # not at start-up: `cauce --help` does without it
+
     sys.stdout.write(json.dumps(value, indent=2, default=_default, ensure_ascii=False) + "\n")
 
 

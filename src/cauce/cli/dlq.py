@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -33,6 +32,8 @@ def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
     if as_json:
         console.print_json(rows)
         return
+    import json  # not at start-up: `cauce --help` does without it
+
     if not rows:
         console.err.print("the dead-letter queue is empty")
     for row in rows:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,6 +112,8 @@ def _field(record: Any, name: str, number: int) -> str:
 
 
 def _json_arg(text: str, where: str = "") -> Any:
+    import json  # not at start-up: `cauce --help` does without it
+
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

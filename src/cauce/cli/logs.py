@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -131,6 +130,8 @@ def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
 
 
 def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:
+    import json  # not at start-up: `cauce --help` does without it
+
     for line in lines:
         if as_json:
             text = json.dumps({"ts": line.ts.astimezone(tz).isoformat(), "level": line.level,
