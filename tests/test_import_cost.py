@@ -86,6 +86,26 @@ def test_no_heavy_module_is_imported(code: str, heavy: tuple[str, ...]) -> None:
     assert "cauce" in loaded
     assert sorted(set(heavy) & loaded) == []
 
+# A command that looks at a home's state (`cauce runs`, `logs`, `queues`, `dlq`) parses its
+# options and reads SQLite: typer 0.29 and later check every option through pydantic, about 0.15 s
+# more per command, which is why pyproject.toml keeps typer below 0.29.
+RUNS = """
+import contextlib, io
+from cauce.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()) as shown:
+    assert main(["--home", {home!r}, "runs", "--limit", "5", "--status", "failed"]) == 0
+"""
+
+
+def test_a_state_command_parses_its_options_without_heavy_modules(tmp_path) -> None:
+    from cauce.backends.state import open_state, sqlite_url
+
+    open_state(sqlite_url(tmp_path / "state.db")).close()
+    loaded = loaded_after(RUNS.format(home=str(tmp_path)))
+    assert "cauce.cli.runs" in loaded
+    assert sorted(set(HEAVY) & loaded) == []
+
+
 # Loading an app's declarations (`cauce apps`, `cauce run APP JOB --help`, every worker's start)
 # reads the entry points (importlib.metadata) and checks cron expressions as they are declared
 # (croniter); the data libraries wait for the first run that needs them.

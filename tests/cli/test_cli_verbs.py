@@ -53,7 +53,7 @@ def test_a_negative_limit_is_refused_in_one_line(cli) -> None:
     result = cli("runs", "--limit", "-3")
     assert result.status == 2
     assert result.err.splitlines() == [
-        "error: Invalid value for '--limit': Input should be greater than or equal to 1",
+        "error: Invalid value for '--limit': -3 is not in the range 1<=x<=1000000000.",
         "hint: see `cauce runs --help`",
     ]
 
