@@ -129,7 +129,13 @@ def test_split_statements_respects_quotes_comments_and_bodies() -> None:
 # -- properties -----------------------------------------------------------------------------
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
-_VALUES = st.one_of(st.integers(-(2**31), 2**31), _TEXT)
+# NULL, every 64-bit integer, finite doubles and text: what each engine binds as itself.
+_VALUES = st.one_of(
+    st.none(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    _TEXT,
+)
 
 
 @st.composite

@@ -1,7 +1,7 @@
 """SQLite warehouses (``sqlite:///path.db``), on the ADBC SQLite driver.
 
 Loads hand Arrow data to the driver, which binds it into a prepared INSERT in native code
-(``adbc_ingest``) inside the open transaction, so rows, the checkpoint and any DDL commit
+(ADBC bulk ingest) inside the open transaction, so rows, the checkpoint and any DDL commit
 together; queries come back as Arrow. Files are in WAL mode so readers never block the writer,
 with a busy timeout so a writer waits for another instead of failing with "database is
 locked", and every write transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock
@@ -34,8 +34,22 @@ from pathlib import Path
 from typing import Any
 
 import adbc_driver_manager
-import adbc_driver_sqlite.dbapi as adbc_sqlite
+import adbc_driver_sqlite
+import polars as pl
 import pyarrow as pa
+from adbc_driver_manager import (
+    INGEST_OPTION_MODE,
+    INGEST_OPTION_MODE_APPEND,
+    INGEST_OPTION_TARGET_TABLE,
+    AdbcStatement,
+)
+
+# The call ADBC's DB-API module makes around each driver call: SIGINT during it cancels the
+# statement, and a driver that cannot cancel raises with the KeyboardInterrupt as its cause
+# once the call is done (cauce.warehouse.seam.ctrl_c_taken). The DB-API module itself is not
+# used: it imports pyarrow.dataset, whose start-up imports pandas when pandas is installed
+# (about 0.4 s in every process that opens a SQLite warehouse).
+from adbc_driver_manager._lib import _blocking_call
 
 from cauce.warehouse import sqltypes
 from cauce.warehouse.arrowdata import as_text_columns
@@ -56,33 +70,64 @@ _DRIVER_PREFIX = re.compile(r"^[A-Z_]+: (\[SQLite\] )?(Failed to \w+ (query|stat
 
 
 class _Connection:
-    """An ADBC connection, and whether a transaction is open on it.
+    """An ADBC connection on the driver manager's own API, and whether a transaction is open
+    on it.
 
-    Each statement gets a cursor of its own, closed when the statement is done: a cursor
-    keeps the parameters of its last statement, even of one that failed, and would bind them
-    to the next.
+    Each statement is an ``AdbcStatement`` of its own, closed when it is done: a statement
+    keeps the parameters of its last execution, even of one that failed, and would bind them
+    to the next. The connection stays in autocommit mode; transactions are SQL (``BEGIN
+    IMMEDIATE`` ... ``COMMIT``).
     """
 
-    def __init__(self, connection: adbc_sqlite.Connection) -> None:
-        self.connection = connection
+    def __init__(self, path: str) -> None:
+        self.database = adbc_driver_sqlite.connect(path)
+        try:
+            self.connection = adbc_driver_manager.AdbcConnection(self.database)
+        except BaseException:
+            self.database.close()
+            raise
         self.in_transaction = False
         # A new file, still in rollback-journal mode: WAL comes after its first write.
         self.new_file = False
 
     @contextmanager
-    def run(self, sql: str, params: Params = None) -> Iterator[adbc_sqlite.Cursor]:
+    def statement(self, sql: str, params: Params = None) -> Iterator[AdbcStatement]:
+        """A statement for ``sql`` with ``params`` bound (``:name`` or ``?`` placeholders)."""
         sql, bound = bind(sql, params, _QMARK)
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, _bindable(bound))
-            yield cursor
+        statement = AdbcStatement(self.connection)
+        try:
+            statement.set_sql_query(sql)
+            if bound:
+                statement.bind_stream(_parameters(bound))
+            yield statement
+        finally:
+            statement.close()
 
     def execute(self, sql: str, params: Params = None) -> None:
-        with self.run(sql, params):
-            pass
+        with self.statement(sql, params) as statement:
+            _blocking_call(statement.execute_update, (), {}, statement.cancel)
+
+    def table(self, sql: str, params: Params = None) -> pa.Table:
+        """The rows of ``sql`` as Arrow."""
+        with self.statement(sql, params) as statement:
+            stream, _ = _blocking_call(statement.execute_query, (), {}, statement.cancel)
+            reader = pa.RecordBatchReader.from_stream(stream)
+            return _blocking_call(reader.read_all, (), {}, statement.cancel)
 
     def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
-        with self.run(sql, params) as cursor:
-            return cursor.fetchall()
+        table = self.table(sql, params)
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+    def ingest(self, table: str, data: pa.Table) -> None:
+        """Append ``data`` to ``table``: one prepared INSERT, each row bound in native code."""
+        statement = AdbcStatement(self.connection)
+        try:
+            statement.set_options(**{INGEST_OPTION_TARGET_TABLE: table,
+                                     INGEST_OPTION_MODE: INGEST_OPTION_MODE_APPEND})
+            statement.bind_stream(data)
+            _blocking_call(statement.execute_update, (), {}, statement.cancel)
+        finally:
+            statement.close()
 
     def rolled_back(self) -> bool:
         """Roll back the transaction if one is still open; False when none was (SQLite says
@@ -108,6 +153,8 @@ class _Connection:
     def close(self) -> None:
         with suppress(adbc_driver_manager.Error):
             self.connection.close()
+        with suppress(adbc_driver_manager.Error):
+            self.database.close()
 
 
 class SQLiteSession(Session):
@@ -159,8 +206,7 @@ class SQLiteSession(Session):
         return int(self._connection.rows("SELECT changes()")[0][0])
 
     def query(self, sql: str, params: Params = None) -> pa.Table:
-        with self._connection.run(sql, params) as cursor:
-            return cursor.fetch_arrow_table()
+        return self._connection.table(sql, params)
 
     def table_columns(self, table: str) -> list[str] | None:
         rows = self._connection.rows("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table])
@@ -169,8 +215,7 @@ class SQLiteSession(Session):
     def insert(self, table: str, data: pa.Table) -> None:
         """Bind the Arrow columns into one prepared INSERT in native code."""
         if data.num_rows and data.num_columns:
-            with self._connection.connection.cursor() as cursor:
-                cursor.adbc_ingest(table, as_text_columns(data), mode="append")
+            self._connection.ingest(table, as_text_columns(data))
 
 
 class SQLiteBackend(WarehouseBackend):
@@ -209,9 +254,7 @@ class SQLiteBackend(WarehouseBackend):
                 new = not self._path.exists() or self._path.stat().st_size == 0
             # An absolute path never starts with "file:", so the driver opens it as a file
             # name, not as a URI.
-            opened = _Connection(
-                adbc_sqlite.connect(str(self._path or ":memory:"), autocommit=True)
-            )
+            opened = _Connection(str(self._path or ":memory:"))
             try:
                 opened.execute(f"PRAGMA busy_timeout = {int(self._lock_timeout * 1000)}")
                 # 16 KiB pages for a new file (an existing one keeps its own): a load of
@@ -259,9 +302,19 @@ class SQLiteBackend(WarehouseBackend):
         self._connections.close()
 
 
-def _bindable(params: Params) -> Params:
-    """Values the driver binds: a Decimal as its text, as ``load()`` stores decimals (the
-    column's affinity makes it a number in a NUMERIC or REAL column)."""
-    if not params:
-        return params
-    return [str(value) if isinstance(value, Decimal) else value for value in params]  # type: ignore[union-attr]
+def _parameters(params: Params) -> pl.DataFrame:
+    """Positional parameters as the one-row frame the driver binds; a Decimal as its text, as
+    ``load()`` stores decimals (the column's affinity makes it a number in a NUMERIC or REAL
+    column). Polars builds it: pyarrow's conversion of Python values imports pandas when
+    pandas is installed (about 0.3 s), and Polars is loaded with the data anyway."""
+    values = [str(value) if isinstance(value, Decimal) else value for value in params]  # type: ignore[union-attr]
+    frame = pl.DataFrame({str(index): [value] for index, value in enumerate(values)})
+    for value, dtype in zip(values, frame.dtypes, strict=True):
+        if dtype == pl.Object:  # Polars keeps it, and would hand over its address as bytes
+            raise pa.ArrowTypeError(f"cannot bind a {type(value).__name__} value ({value!r}): "
+                                    "give numbers, text, bytes, dates and times, or None")
+        if dtype == pl.Int128:
+            raise OverflowError(f"{value} does not fit SQLite's 64-bit INTEGER")
+    # None is a column of Polars' null type, which the driver cannot read: a NULL text binds
+    # the same NULL.
+    return frame.with_columns(pl.col(pl.Null).cast(pl.String))
