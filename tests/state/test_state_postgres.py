@@ -291,7 +291,10 @@ def test_a_call_waiting_for_a_lock_says_which_session_holds_it(
 def test_a_statement_timeout_is_one_state_error(pg_url: str) -> None:
     import psycopg
 
-    state = open_state(pg_url + "&options=-cstatement_timeout%3D300")
+    # The schema is created first, without the timeout: on a busy machine its creation alone
+    # can outlast a short statement_timeout.
+    open_state(pg_url).close()
+    state = open_state(pg_url + "&options=-cstatement_timeout%3D1000")
     holder = psycopg.connect(pg_url.split("?")[0])
     try:
         state.queues.send("app:q", ["1"], now=0.0)
