@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import re
 import sqlite3
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from cauce import App, Runtime
 from cauce.errors import CauceError
 from cauce.warehouse import connect
 from cauce.web import sqlbox
+from cauce.web.home import Home
+from cauce.web.server import create_app
 
 LIMIT = 0.5  # seconds: the tests' own time limit, so that a stopped query costs about that
 # one call of instr() over 30 MB: a single step of SQLite's engine that runs for minutes
@@ -179,3 +185,18 @@ def test_postgresql_selects_leave_nothing_behind(postgres_warehouse):
     shown = sqlbox.run(wh, "SELECT current_setting('application_name')").rows[0][0]
     assert shown != "changed by a look"
 
+
+def test_the_page_says_in_one_line_that_the_query_was_stopped(tmp_path: Path):
+    app = App("looks")
+    warehouse = app.warehouse("w", url=f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with Runtime(app, home=tmp_path) as rt:
+        rt.warehouse_backend(warehouse).load("t", [{"a": 1}])
+        ui = create_app(Home(tmp_path, [rt], []), sql_timeout=LIMIT)
+        with TestClient(ui, base_url="http://127.0.0.1") as client:
+            page = client.get("/apps/looks/data/warehouse/w", params={"sql": ONE_LONG_CALL})
+            fine = client.get("/apps/looks/data/warehouse/w", params={"sql": "SELECT a FROM t"})
+    assert page.status_code == 200 and "Traceback" not in page.text
+    assert f"at most {sqlbox.ROW_CAP} rows and {LIMIT:g} s" in page.text
+    lines = re.findall(r'<p class="error">(.*?)</p>', page.text)
+    assert [html.unescape(line) for line in lines] == [f"{STOPPED} (hint: {HINT})"]
+    assert 'class="error"' not in fine.text and "1 row(s)" in fine.text
