@@ -27,6 +27,8 @@ def _answer(request: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     con.set_authorizer(lambda action, *_: sqlite3.SQLITE_DENY
                        if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK)
+    # the parent kills this process at the limit; this check also ends a runaway query whose
+    # parent is gone
     con.set_progress_handler(lambda: int(time.monotonic() - started > timeout), 10_000)
     try:
         cur = con.execute(request["sql"])

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import CauceError, InvalidKey, NotFound
 from ..runtime.runtime import Runtime
-from . import security
+from . import security, sqlbox
 from .executor import Executor
 from .home import Home
 from .pages import apps, dashboards, data, overview, partitions, queues, runs
@@ -30,17 +30,21 @@ VENDOR = Path(__file__).parent.parent / "vendor"
 
 
 class UI:
-    """What the pages share: the home, the templates, and the background executor."""
+    """What the pages share: the home, the templates, the background executor, and the SQL
+    box's time limit."""
 
-    def __init__(self, home: Home) -> None:
+    def __init__(self, home: Home, sql_timeout: float = sqlbox.TIMEOUT) -> None:
         self.home = home
         self.pages = Pages(home)
         self.executor = Executor(home)
+        self.sql_timeout = sql_timeout
 
 
-def create_app(home: Home, *, token: str | None = None) -> Starlette:
-    """The Starlette application over ``home``; with ``token``, every request must carry it."""
-    ui = UI(home)
+def create_app(home: Home, *, token: str | None = None,
+               sql_timeout: float = sqlbox.TIMEOUT) -> Starlette:
+    """The Starlette application over ``home``; with ``token``, every request must carry it.
+    ``sql_timeout``: seconds a SQL box query may run (tests lower it to stay fast)."""
+    ui = UI(home, sql_timeout)
     routes: list[Any] = [
         Mount("/static/vendor", app=StaticFiles(directory=VENDOR), name="vendor"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

@@ -4,8 +4,12 @@ one SELECT typed by the user, with a row cap and a time limit.
 A typed statement must parse as exactly one SELECT (DuckDB's parser, which reads the SQL that
 SQLite and PostgreSQL users write). It then runs on a connection that cannot write: DuckDB and
 SQLite files are opened read-only by the UI itself (DuckDB also without access to other files,
-so ``read_csv('/etc/passwd')`` is refused), PostgreSQL in a READ ONLY transaction with a
-statement timeout. Other databases are not offered the SQL box.
+so ``read_csv('/etc/passwd')`` is refused), PostgreSQL in a READ ONLY transaction. Other
+databases are not offered the SQL box.
+
+Every backend stops a query at the same time limit, TIMEOUT, and says so in the same line:
+DuckDB is interrupted by a timer, PostgreSQL by its statement timeout, and SQLite's reader
+process (`cauce.warehouse.sqlite_readonly`) is killed.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from ..warehouse.urls import _file_path
 
 ROW_CAP = 1000
 CELL_CAP = 10_000  # characters (or bytes) of one value shown; a page of 1,000 rows stays small
-TIMEOUT = 10.0
+TIMEOUT = 10.0  # seconds a query may run, on every backend; the page states it
 OPEN_RETRY = 5.0  # seconds to wait for a DuckDB file another process is writing
 
 
@@ -49,7 +53,8 @@ def _shown(value: Any) -> Any:
 
 
 def _too_long(timeout: float) -> CauceError:
-    return CauceError(f"the query ran longer than {timeout:g} s and was stopped",
+    """The one line every backend gives when a query reaches the time limit."""
+    return CauceError(f"the query was stopped after {timeout:g} s, the SQL box's time limit",
                       hint="add a WHERE or a LIMIT")
 
 
@@ -133,7 +138,10 @@ def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, timeout: float)
 
 def _run_sqlite(url: str, sql: str, cap: int, timeout: float) -> Result:
     started = time.monotonic()
-    columns, rows = sqlite_readonly.query(_path(url), sql, cap=cap, timeout=timeout)
+    try:
+        columns, rows = sqlite_readonly.query(_path(url), sql, cap=cap, timeout=timeout)
+    except TimeoutError:
+        raise _too_long(timeout) from None
     return Result(columns, [tuple(r) for r in rows[:cap]], len(rows) > cap,
                   time.monotonic() - started)
 

@@ -143,7 +143,7 @@ def routes(ui: UI) -> list[Route]:
                                    "app_name": app, "warehouse": warehouse,
                                    "url": home.mask(app, backend.url), "chosen": chosen,
                                    "sql": sql, "cap": sqlbox.ROW_CAP,
-                                   "timeout": sqlbox.TIMEOUT, "problem": None}
+                                   "timeout": ui.sql_timeout, "problem": None}
         if not sqlbox.supported(backend.url):
             context["problem"] = "this kind of warehouse cannot be browsed here"
             return pages.render(request, "warehouse.html", **context)
@@ -152,7 +152,8 @@ def routes(ui: UI) -> list[Route]:
             if chosen:
                 context["detail"] = await run_in_threadpool(sqlbox.describe, backend, chosen)
             if sql.strip():
-                context["result"] = await run_in_threadpool(sqlbox.run, backend, sql)
+                context["result"] = await run_in_threadpool(sqlbox.run, backend, sql,
+                                                            timeout=ui.sql_timeout)
         except CauceError as err:
             context["problem"] = err.message + (f" (hint: {err.hint})" if err.hint else "")
         return pages.render(request, "warehouse.html", **context)
