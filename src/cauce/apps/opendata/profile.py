@@ -136,9 +136,10 @@ def _read_bytes(path: Path) -> _Bytes:
         while block := handle.read(BLOCK):
             digest.update(block)
             size += len(block)
-            nuls += block.count(b"\0")
+            at = block.find(b"\0")  # as fast as memchr; count only a block that has one
+            if at >= 0:
+                nuls += block.count(b"\0", at)
             if not first:
-                at = block.find(b"\0")
                 first = lines + block.count(b"\n", 0, at) if at >= 0 else 0
                 lines += block.count(b"\n")
             if single_byte == textfiles.CP1252:  # one undefined byte settles it
