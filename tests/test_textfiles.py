@@ -12,6 +12,7 @@ from cauce.textfiles import (
     check_encoding,
     decode,
     detect_encoding,
+    single_byte_encoding,
     stray_carriage_return,
 )
 
@@ -71,6 +72,17 @@ def test_an_invalid_byte_mid_file_makes_the_whole_file_single_byte() -> None:
     text = decode(data)  # never raises: every line is kept
     assert text.count("\n") == 1002
     assert "café" in text
+
+
+def test_single_byte_encoding_is_cp1252_exactly_for_the_bytes_cp1252_defines() -> None:
+    for byte in range(256):
+        data = b"caf\xe9 " + bytes([byte])
+        try:
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            assert single_byte_encoding(data) == "latin-1", byte
+        else:
+            assert single_byte_encoding(data) == "cp1252", byte
 
 
 def test_a_sample_cut_inside_a_character_is_still_utf8() -> None:

@@ -24,6 +24,8 @@ from cauce.errors import CauceError
 UTF8 = "utf-8"
 CP1252 = "cp1252"
 LATIN1 = "latin-1"
+#: The bytes cp1252 leaves undefined; Latin-1 decodes them (as C1 control characters).
+CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
 
 #: Byte-order marks and the encoding each one names; the mark itself is not text.
 BOMS: tuple[tuple[bytes, str], ...] = (
@@ -55,7 +57,7 @@ def detect_encoding(data: bytes, *, complete: bool = True) -> str:
     except UnicodeDecodeError as error:
         cut_at_end = error.reason == "unexpected end of data"
         if complete or not (cut_at_end and error.start >= len(data) - _UTF8_MAX_BYTES + 1):
-            return _single_byte(data)
+            return single_byte_encoding(data)
     return UTF8
 
 
@@ -94,7 +96,7 @@ def _detected_text(data: bytes) -> str:
     try:
         return data.decode(UTF8)
     except UnicodeDecodeError:
-        return data.decode(_single_byte(data))
+        return data.decode(single_byte_encoding(data))
 
 
 def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:
@@ -155,10 +157,10 @@ def _is_text_codec(info: codecs.CodecInfo) -> bool:
     return getattr(info, "_is_text_encoding", True)
 
 
-def _single_byte(data: bytes) -> str:
-    try:
-        data.decode(CP1252)
-    except UnicodeDecodeError:
-        # cp1252 leaves five bytes undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d); Latin-1 takes all.
-        return LATIN1
-    return CP1252
+def single_byte_encoding(data: bytes) -> str:
+    """``cp1252`` when every byte of ``data`` is one cp1252 defines, else ``latin-1``, which
+    decodes any byte: the encoding of a file that is not UTF-8.
+
+    A large file can be judged block by block: it is cp1252 when every block is. The check
+    looks for the five undefined bytes without decoding, so it costs little on each block."""
+    return LATIN1 if any(byte in data for byte in CP1252_UNDEFINED) else CP1252

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -165,15 +167,126 @@ def test_utf16_big_endian_is_named_not_called_binary(tmp_path: Path) -> None:
     assert profile.problems == ("UTF-16 text (big-endian); convert to UTF-8",)
 
 
-def test_invalid_bytes_late_in_a_file_switch_to_latin1(tmp_path: Path) -> None:
-    data = b"city,n\n" + b"Cali,1\n" * 30_000 + "Popayán,2\n".encode("latin-1")
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary folder, made one the test can look into."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.fixture
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, str]]:
+    """Each file DuckDB scans, with the text it holds in the encoding it is scanned in."""
+    seen: list[tuple[Path, str]] = []
+    scan = profile_module._scan
+
+    def spy(con: Any, path: Path, names: list[str], encoding: str, sample_rows: int) -> Any:
+        seen.append((path, path.read_bytes().decode(encoding)))
+        return scan(con, path, names, encoding, sample_rows)
+
+    monkeypatch.setattr(profile_module, "_scan", spy)
+    return seen
+
+
+CP1252_TEXT = "producto,precio €,nota\r\nCafé,5,“el mejor” – dicen…\r\nTé,3,‘suave’ — 2 €\r\n"
+
+
+def test_a_cp1252_file_reads_its_euro_signs_and_curly_quotes(
+    tmp_path: Path, scratch: Path, scanned: list[tuple[Path, str]]
+) -> None:
+    data = CP1252_TEXT.encode("cp1252")
     profile = profile_csv(write(tmp_path, data))
-    assert (profile.rows, profile.encoding) == (30_001, "latin-1")
-    assert profile.problems[0].startswith(
-        "not UTF-8: 1 line(s) with invalid bytes (first at line 30,002)"
+    assert (profile.rows, profile.encoding, profile.problems) == (
+        2,
+        "cp1252",
+        ("not UTF-8: read as cp1252",),
+    )
+    assert (profile.sha256, profile.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert [c.name for c in profile.columns] == ["producto", "precio €", "nota"]
+    assert [text for _, text in scanned] == [CP1252_TEXT]  # what DuckDB read: a UTF-8 copy
+    same_in_utf8 = profile_csv(write(tmp_path, CP1252_TEXT.encode(), "utf8.csv"))
+    assert profile.columns == same_in_utf8.columns
+    assert list(scratch.iterdir()) == []  # the copy is gone
+
+
+@pytest.mark.parametrize("byte", [0x81, 0x8D, 0x8F, 0x90, 0x9D])
+def test_a_byte_cp1252_leaves_undefined_makes_the_file_latin1(
+    tmp_path: Path, scanned: list[tuple[Path, str]], byte: int
+) -> None:
+    data = b"ciudad,n\n\x93Bogot\xe1\x94,1\nx" + bytes([byte]) + b"y,2\n"
+    profile = profile_csv(write(tmp_path, data))
+    assert (profile.rows, profile.encoding, profile.problems) == (
+        2,
+        "latin-1",
+        ("not UTF-8: read as Latin-1",),
+    )
+    assert scanned[0][1] == data.decode("latin-1")  # C1 controls, as Latin-1 has them
+
+
+def test_cp1252_with_crlf_keeps_the_lines_of_the_file(
+    tmp_path: Path, scanned: list[tuple[Path, str]]
+) -> None:
+    data = "a,b\r\n“x”,1\r\n€,2,extra\r\n…,3\r\n".encode("cp1252")
+    profile = profile_csv(write(tmp_path, data))
+    assert (profile.rows, profile.encoding, profile.rejected_rows) == (2, "cp1252", 1)
+    assert profile.problems == (
+        "not UTF-8: read as cp1252",
+        "ragged rows: 1 row(s) with more fields than the header (first at line 3)",
+    )
+    b = profile.column("b")
+    assert b is not None and (b.type, b.min, b.max) == ("integer", 1.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("late", "end", "encoding", "name"),
+    [
+        ("Popayán “€”,2\n", "", "cp1252", "cp1252"),
+        # the rule holds for the whole file: one undefined byte, even after the first bad line
+        ("Popayán “€”,2\n", "x\x8d,3\n", "latin-1", "Latin-1"),
+    ],
+    ids=["cp1252", "latin-1"],
+)
+def test_invalid_bytes_late_in_a_file_read_it_again_single_byte(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scratch: Path,
+    late: str,
+    end: str,
+    encoding: str,
+    name: str,
+) -> None:
+    monkeypatch.setattr(profile_module, "BLOCK", 50_000)  # the rule judged across blocks too
+    data = b"city,n\n" + b"Cali,1\n" * 30_000 + late.encode("cp1252") + end.encode("latin-1")
+    profile = profile_csv(write(tmp_path, data))
+    assert (profile.rows, profile.encoding) == (30_001 + bool(end), encoding)
+    assert profile.problems == (
+        f"not UTF-8: {1 + bool(end)} line(s) with invalid bytes (first at line 30,002);"
+        f" read as {name}",
     )
     city = profile.column("city")
-    assert city is not None and city.distinct == 2
+    assert city is not None and city.distinct == 2 + bool(end)
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_utf8_copy_is_removed_when_the_scan_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scratch: Path
+) -> None:
+    unreadable = write(tmp_path, "a,b\n1,€x\ry\n3,4\n".encode("cp1252"))
+    profile = profile_csv(unreadable)  # DuckDB's reader stops at the stray CR
+    assert (profile.rows, profile.encoding) == (0, "cp1252")
+    assert profile.problems[-1].startswith("not readable as CSV: line 2 has a carriage return")
+    assert list(scratch.iterdir()) == []
+
+    def broken(*_: Any) -> None:
+        assert len(list(scratch.iterdir())) == 1  # the copy exists while it is scanned
+        raise RuntimeError("scan failed")
+
+    monkeypatch.setattr(profile_module, "_scan", broken)
+    with pytest.raises(RuntimeError, match="scan failed"):
+        profile_csv(write(tmp_path, CP1252_TEXT.encode("cp1252")))
+    assert list(scratch.iterdir()) == []
 
 
 def test_a_header_only_file_has_empty_columns(tmp_path: Path) -> None:

@@ -10,11 +10,19 @@ non-conforming. Exact duplicate rows are counted by a 64-bit hash of the whole r
 
 A malformed file never raises: an empty or binary file, a header that cannot be read, ragged
 rows (too many or too few fields), an unterminated quote, stray NUL bytes in the text, bytes that
-are not UTF-8 (the file is then read again as Latin-1) or UTF-16 text (read as such when
-little-endian, as Excel writes it; big-endian is only named) each become a line in
-``Profile.problems``, and rows DuckDB could not parse are counted in ``rejected_rows``. A
-carriage return inside an unquoted value (or lines ending CR CR LF) stops DuckDB's reader for
-the whole file: the profile then has no rows and a problem naming that line.
+are not UTF-8 or UTF-16 text (read as such when little-endian, as Excel writes it; big-endian
+is only named) each become a line in ``Profile.problems``, and rows DuckDB could not parse are
+counted in ``rejected_rows``. A carriage return inside an unquoted value (or lines ending CR CR
+LF) stops DuckDB's reader for the whole file: the profile then has no rows and a problem naming
+that line.
+
+A file that is not UTF-8 is cp1252 (Excel's "CSV" on Western-European Windows) when every byte
+is one cp1252 defines, else Latin-1 (`cauce.textfiles`' rule, judged over the whole file in the
+read that computes the digest). DuckDB has neither (its "latin-1" refuses the bytes 0x80-0x9F),
+so such a file is transcoded to a temporary UTF-8 copy, which is scanned and then removed; the
+digest, size and line numbers are the original file's. A file whose first 64 KiB look like
+UTF-8 but which has invalid bytes further on is found by DuckDB's UTF-8 scan and read again
+that way, whole, so one file never reads two ways.
 """
 
 from __future__ import annotations
@@ -24,8 +32,11 @@ import csv
 import hashlib
 import io
 import math
+import os
+import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -43,6 +54,8 @@ BLOCK = 8 << 20
 # 11/14/2019 or 11/14/2019 12:00:00 AM.
 SLASH_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
 NUMERIC = ("integer", "number")
+# how problem lines name the encodings a file that is not UTF-8 is read in
+SINGLE_BYTE = {textfiles.CP1252: "cp1252", textfiles.LATIN1: "Latin-1"}
 
 
 @dataclass(frozen=True)
@@ -102,30 +115,36 @@ class _Plan:
 
 @dataclass(frozen=True)
 class _Bytes:
-    """What one read of the raw file tells: its digest and size, and its NUL bytes."""
+    """What one read of the raw file tells: its digest and size, its NUL bytes, and its
+    encoding should it not be UTF-8."""
 
     sha256: str
     size: int
     nuls: int
     first_nul_line: int  # 0: no NUL
+    single_byte: str  # cp1252, or latin-1 when a byte cp1252 leaves undefined is in the file
 
 
 def _read_bytes(path: Path) -> _Bytes:
-    """The file read once in 8 MB blocks: its SHA-256, size, and NUL bytes with the line (by
-    line feeds) of the first, found in the same pass as the digest."""
+    """The file read once in 8 MB blocks: its SHA-256, size, NUL bytes with the line (by line
+    feeds) of the first, and cp1252 or Latin-1, all found in the same pass as the digest."""
     digest = hashlib.sha256()
     size = nuls = first = 0
     lines = 1
+    single_byte = textfiles.CP1252
     with path.open("rb") as handle:
         while block := handle.read(BLOCK):
             digest.update(block)
             size += len(block)
-            nuls += block.count(b"\0")
+            at = block.find(b"\0")  # as fast as memchr; count only a block that has one
+            if at >= 0:
+                nuls += block.count(b"\0", at)
             if not first:
-                at = block.find(b"\0")
                 first = lines + block.count(b"\n", 0, at) if at >= 0 else 0
                 lines += block.count(b"\n")
-    return _Bytes(digest.hexdigest(), size, nuls, first)
+            if single_byte == textfiles.CP1252:  # one undefined byte settles it
+                single_byte = textfiles.single_byte_encoding(block)
+    return _Bytes(digest.hexdigest(), size, nuls, first, single_byte)
 
 
 def profile_csv(
@@ -146,7 +165,7 @@ def profile_csv(
     if utf16 is None and _looks_binary(head):
         return Profile(digest, size, 0, problems=("binary content: this is not a CSV text file",))
     complete = size <= SAMPLE_BYTES
-    encoding = utf16 or ("utf-8" if _is_utf8(head, complete=complete) else "latin-1")
+    encoding = utf16 or ("utf-8" if _is_utf8(head, complete=complete) else raw.single_byte)
     names, problems = _header(head, encoding)
     if utf16:
         problems.insert(0, "UTF-16 text: read as UTF-16; convert to UTF-8 for other tools")
@@ -159,21 +178,21 @@ def profile_csv(
     con.execute(f"SET threads = {int(threads)}" if threads is not None else "RESET threads")
     bad: tuple[int, int] | None = None
     try:
-        result = _scan(con, path, names, encoding, sample_rows)
+        result = _read(con, path, names, encoding, sample_rows)
         if encoding == "utf-8" and result.rejects.get("INVALID ENCODING"):
             bad = result.rejects["INVALID ENCODING"]
-            result = _scan(con, path, names, "latin-1", sample_rows)
-            encoding = "latin-1"
+            encoding = raw.single_byte
+            result = _read(con, path, names, encoding, sample_rows)
     except _csv_error() as err:  # DuckDB's reader gave up on the file as a whole
         problems.append(_unreadable(path, encoding, err))
         return Profile(digest, size, 0, encoding=encoding, problems=tuple(problems))
     if bad is not None:
         problems.append(
             f"not UTF-8: {bad[0]:,} line(s) with invalid bytes (first at line {bad[1]:,});"
-            " read as Latin-1"
+            f" read as {SINGLE_BYTE[encoding]}"
         )
-    elif encoding == "latin-1":
-        problems.append("not UTF-8: read as Latin-1")
+    elif encoding in SINGLE_BYTE:
+        problems.append(f"not UTF-8: read as {SINGLE_BYTE[encoding]}")
     problems.extend(_describe_rejects(result.rejects))
     return Profile(
         sha256=digest,
@@ -294,6 +313,35 @@ def _source(path: Path, names: list[str], encoding: str) -> str:
         f"read_csv('{location}', columns = {{{columns}}}, auto_detect = false, header = true, "
         f"delim = ',', quote = '\"', escape = '\"', encoding = '{encoding}', store_rejects = true)"
     )
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, path: Path, names: list[str], encoding: str, sample_rows: int
+) -> _Result:
+    """The scan of the file: itself when DuckDB decodes its encoding (UTF-8, UTF-16), else a
+    UTF-8 copy of it."""
+    if encoding not in SINGLE_BYTE:
+        return _scan(con, path, names, encoding, sample_rows)
+    with _utf8_copy(path, encoding) as copy:
+        return _scan(con, copy, names, "utf-8", sample_rows)
+
+
+@contextmanager
+def _utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
+    """A temporary UTF-8 copy of ``path``, decoded from ``encoding`` block by block (never the
+    whole file in memory), removed when the block ends, however it ends. Line breaks are kept
+    as they are, so the copy's line numbers are the file's."""
+    handle, name = tempfile.mkstemp(prefix="cauce-profile-", suffix=".csv")
+    copy = Path(name)
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        with os.fdopen(handle, "wb") as out, path.open("rb") as source:
+            while block := source.read(BLOCK):
+                out.write(decoder.decode(block).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _scan(
