@@ -14,6 +14,7 @@ from cauce.textfiles import (
     detect_encoding,
     single_byte_encoding,
     stray_carriage_return,
+    write_utf8_copy,
 )
 
 ROWS = "name,city\r\nJosé,São Paulo\r\nZoë,Köln\r\n"
@@ -157,3 +158,31 @@ def test_a_stray_carriage_return_is_found_with_its_line(tmp_path, data: bytes, l
     path = tmp_path / "file.csv"
     path.write_bytes(data)
     assert stray_carriage_return(path) == line
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (ROWS.encode("cp1252") + "€ “quoted”\r\n".encode("cp1252"), "cp1252"),
+        (codecs.BOM_UTF8 + ROWS.encode("utf-8"), "utf-8-sig"),
+        (codecs.BOM_UTF16_LE + ROWS.encode("utf-16-le"), "utf-16"),
+        (ROWS.encode("latin-1") + b"\x81\n", "latin-1"),
+    ],
+)
+def test_a_utf8_copy_has_the_same_text_and_lines_without_the_mark(tmp_path, data: bytes,
+                                                                  encoding: str) -> None:
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_bytes(data)
+    write_utf8_copy(source, target, encoding, block=3)  # blocks cut characters in two
+    assert target.read_bytes() == data.decode(encoding).removeprefix("\ufeff").encode("utf-8")
+    assert b"\r\n" in target.read_bytes()
+
+
+def test_a_byte_the_encoding_lacks_leaves_no_copy_unless_replaced(tmp_path) -> None:
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_bytes(b"a,b\n\x81,2\n")
+    with pytest.raises(UnicodeDecodeError):
+        write_utf8_copy(source, target, "cp1252")
+    assert not target.exists()
+    write_utf8_copy(source, target, "cp1252", errors="replace")
+    assert target.read_text(encoding="utf-8") == "a,b\n\ufffd,2\n"

@@ -133,6 +133,31 @@ def stray_carriage_return(path: Path, encoding: str = UTF8) -> int | None:
     return found if line_feeds else None
 
 
+def write_utf8_copy(
+    source: Path, target: Path, encoding: str, *, errors: str = "strict", block: int = 8 << 20
+) -> None:
+    """Write ``source``, text in ``encoding``, to ``target`` as UTF-8 without a byte-order
+    mark, ``block`` bytes at a time (never the whole file in memory), line ends as they are,
+    so the copy's line numbers are the source's: how a file goes to a reader that knows only
+    UTF-8 (DuckDB reads neither cp1252 nor, past 0x7F, Latin-1).
+
+    Raises UnicodeDecodeError, leaving no ``target``, when a byte is not text in ``encoding``
+    (``errors="replace"`` writes U+FFFD for it instead).
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
+    try:
+        with source.open("rb") as raw, target.open("w", encoding=UTF8, newline="") as out:
+            first = True
+            while data := raw.read(block):
+                text = decoder.decode(data)
+                out.write(text.removeprefix("\ufeff") if first else text)
+                first = False
+            out.write(decoder.decode(b"", final=True))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
 def check_encoding(encoding: str) -> str:
     """``encoding`` as Python's canonical codec name; a one-line error when it is unknown."""
     try:

@@ -31,7 +31,6 @@ itself; cp1252, Latin-1 and big-endian UTF-16 are transcoded to UTF-8 first.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import shutil
@@ -126,18 +125,7 @@ def single_byte(path: Path, workdir: Path) -> Readable:
 def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
     """A UTF-8 copy of ``path`` in ``workdir``, without a byte-order mark."""
     target = workdir / (path.name + ".utf-8")
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        with path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
-            first = True
-            while block := raw.read(CHUNK):
-                text = decoder.decode(block)
-                out.write(text.removeprefix("\ufeff") if first else text)
-                first = False
-            out.write(decoder.decode(b"", final=True))
-    except UnicodeDecodeError:
-        target.unlink(missing_ok=True)
-        raise
+    textfiles.write_utf8_copy(path, target, encoding, block=CHUNK)
     return target
 
 

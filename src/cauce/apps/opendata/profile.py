@@ -328,17 +328,14 @@ def _read(
 
 @contextmanager
 def _utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
-    """A temporary UTF-8 copy of ``path``, decoded from ``encoding`` block by block (never the
-    whole file in memory), removed when the block ends, however it ends. Line breaks are kept
-    as they are, so the copy's line numbers are the file's."""
+    """A temporary UTF-8 copy of ``path`` (`cauce.textfiles.write_utf8_copy`; a byte the
+    encoding does not define, in a file changed since it was judged, becomes U+FFFD rather
+    than an error), removed when the block ends, however it ends."""
     handle, name = tempfile.mkstemp(prefix="cauce-profile-", suffix=".csv")
+    os.close(handle)
     copy = Path(name)
     try:
-        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        with os.fdopen(handle, "wb") as out, path.open("rb") as source:
-            while block := source.read(BLOCK):
-                out.write(decoder.decode(block).encode("utf-8"))
-            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        textfiles.write_utf8_copy(path, copy, encoding, errors="replace", block=BLOCK)
         yield copy
     finally:
         copy.unlink(missing_ok=True)
