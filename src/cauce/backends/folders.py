@@ -89,7 +89,10 @@ class FolderStore(ObjectStore):
             return
         start = self.root
         if "/" in prefix:
-            start = self.root / prefix.rsplit("/", 1)[0]
+            folder = prefix.rsplit("/", 1)[0]
+            if ".." in folder.split("/"):  # no key has a '..' segment; the folder is another
+                return
+            start = self.root / folder
             # a prefix folder that is (or passes through) a link out of the bucket lists nothing
             try:
                 inside = start.is_dir() and self.root in (*start.resolve().parents,
