@@ -175,8 +175,9 @@ def test_an_app_reference_splits_at_its_last_colon(cli, tmp_path) -> None:
         result = cli("run", reference, "hello", "--json")
         assert result.status == 0, result.err
         assert result.json()["result"] == "hi"
-    assert_one_line_error(cli("run", ":app", "hello"), "':app' names no module",
-                          "give module:attribute or path/to/file.py:attribute")
+    for reference in (":app", ".jobs", "../../etc/passwd:app"):
+        assert_one_line_error(cli("run", reference, "hello"), f"{reference!r} names no module",
+                              "give module:attribute or path/to/file.py:attribute")
 
 
 def test_a_home_behind_a_folder_this_user_cannot_enter(cli, tmp_path, monkeypatch) -> None:
