@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, InvalidKey, ObjectNotFound
-from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key
+from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key, is_key
 
 
 class FolderStore(ObjectStore):
@@ -109,8 +109,8 @@ class FolderStore(ObjectStore):
             for name in filenames:
                 key = name if rel == "." else f"{rel}/{name}"
                 full = Path(dirpath, name)
-                if key.startswith(prefix) and (not full.is_symlink()
-                                               or self.root in full.resolve().parents):
+                if key.startswith(prefix) and is_key(key) and (
+                        not full.is_symlink() or self.root in full.resolve().parents):
                     st = full.stat()
                     found.append(StoredObject(key, st.st_size, st.st_mtime))
         yield from sorted(found, key=lambda o: o.key)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
-from .objects import BUCKET_LOCATIONS, ObjectStore, StoredObject, check_key
+from .objects import BUCKET_LOCATIONS, ObjectStore, StoredObject, check_key, is_key
 
 # Object storage, where one call uploads a whole object that readers then see at once; fsspec's
 # other protocols (ftp, sftp, http, webdav...) show a file while it is written, or are read-only.
@@ -136,7 +136,7 @@ class FsspecStore(ObjectStore):
         objects = []
         for name, info in found.items():
             key = name[len(self.root) + 1:]
-            if info.get("type") == "file" and key.startswith(prefix):
+            if info.get("type") == "file" and key.startswith(prefix) and is_key(key):
                 objects.append(StoredObject(key, int(info["size"]), _modified(info)))
         yield from sorted(objects, key=lambda stored: stored.key)
 
