@@ -88,6 +88,18 @@ DECLARE_NAMED = {
 }
 
 
+def test_job_and_handler_names_do_not_end_in_dlq() -> None:
+    # the queue of "h.dlq" would be the dead-letter queue of "h", which then got h's failures
+    app = App("demo")
+    inbox = app.bucket("inbox")
+    with pytest.raises(DeclarationError, match=r"job name 'x\.dlq' is not valid") as info:
+        app.job(name="x.dlq")(lambda ctx: None)
+    assert "not ending in .dlq" in (info.value.hint or "")
+    with pytest.raises(DeclarationError, match=r"handler name 'h\.dlq' is not valid"):
+        app.on(inbox, name="h.dlq")(lambda obj, ctx: None)
+    app.job(name="x.dlq2")(lambda ctx: None)
+
+
 @pytest.mark.parametrize("kind", DECLARE_NAMED)
 def test_a_name_is_matched_whole_a_trailing_newline_included(kind: str) -> None:
     with pytest.raises(DeclarationError, match=rf"{kind} name 'name\\n' is not valid"):

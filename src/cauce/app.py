@@ -579,9 +579,14 @@ _FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _checked_name(kind: str, name: str) -> str:
-    """A job or handler name fit for the command line and log stream names."""
-    return checked(f"{kind} name", name, _FUNCTION_NAME,
-                   "give it name=... with letters, digits, '-', '_' and '.'")
+    """A job or handler name fit for the command line and log stream names, and not ending
+    in ``.dlq``: the queue of a job or handler so named would be the dead-letter queue of
+    the one named without it."""
+    hint = "give it name=... with letters, digits, '-', '_' and '.' (and not ending in .dlq)"
+    checked(f"{kind} name", name, _FUNCTION_NAME, hint)
+    if name.endswith(".dlq"):
+        raise DeclarationError(f"{kind} name {name!r} is not valid", hint=hint)
+    return name
 
 
 def _check_handler_signature(handler_name: str, func: Callable[..., Any]) -> None:
