@@ -71,6 +71,15 @@ def test_select_is_capped_and_tables_described(backend):
         sqlbox.describe(backend, "nope")
 
 
+def test_tables_named_like_sqlites_own_are_listed(backend):
+    # SQLite keeps "sqlite_" names for itself; '_' is a LIKE wildcard, so a filter on
+    # 'sqlite_%' hid "sqlitedata" and "SQLite1" too
+    for name in ("sqlitedata", "SQLite1"):
+        backend.load(name, [{"a": 1}])
+    assert sqlbox.tables(backend) == sorted(["SQLite1", "odd names", "sqlitedata", "trips"])
+    assert sqlbox.describe(backend, "sqlitedata")["count"] == 1
+
+
 def test_nothing_can_be_written_even_through_a_select(backend, tmp_path: Path):
     before = sqlbox.run(backend, "SELECT count(*) FROM trips").rows
     if backend.dialect == "duckdb":

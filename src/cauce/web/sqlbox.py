@@ -193,7 +193,7 @@ def tables(backend: Any) -> list[str]:
     scheme = _scheme(backend.url)
     if scheme == "sqlite":
         sql = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-               "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+               "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")  # '_' is a wildcard
     else:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                + ("'main'" if scheme == "duckdb" else "current_schema()") + " ORDER BY 1")
