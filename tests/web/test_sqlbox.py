@@ -80,6 +80,15 @@ def test_tables_named_like_sqlites_own_are_listed(backend):
     assert sqlbox.describe(backend, "sqlitedata")["count"] == 1
 
 
+def test_a_table_is_described_from_its_own_schema_only(backend):
+    if backend.dialect != "duckdb":
+        pytest.skip("SQLite has no schemas, only attached databases")
+    backend.execute("CREATE SCHEMA other")
+    backend.execute("CREATE TABLE other.trips (elsewhere INTEGER)")
+    assert [column for column, _ in sqlbox.describe(backend, "trips")["columns"]] == [
+        "zone", "n"]
+
+
 def test_nothing_can_be_written_even_through_a_select(backend, tmp_path: Path):
     before = sqlbox.run(backend, "SELECT count(*) FROM trips").rows
     if backend.dialect == "duckdb":
