@@ -258,6 +258,19 @@ not a line
     }
 
 
+def test_dotenv_quoted_values_may_be_followed_by_a_comment() -> None:
+    text = ('DOUBLE="a b" # the note\nSINGLE=\'x y\'   # note\n'
+            'QUOTES="a" # say "hi"\nINNER="a\\"b" # c\nHASH="a # b"\nOPEN="unterminated\n')
+    assert parse_dotenv(text) == {
+        "DOUBLE": "a b",
+        "SINGLE": "x y",
+        "QUOTES": "a",
+        "INNER": 'a"b',
+        "HASH": "a # b",
+        "OPEN": '"unterminated',
+    }
+
+
 def test_dotenv_keeps_accents_and_reads_escapes_only_in_double_quotes() -> None:
     text = ('COMUNA="Ñuñoa"\nPLAIN=Peñalolén\nPATH_WIN="C:\\\\data\\tsub"\n'
             'RAW=\'a\\nb\'\nODD="keep \\x as is"\n')

@@ -275,14 +275,22 @@ def parse_dotenv(text: str) -> dict[str, str]:
         if not match:
             continue
         key, raw = match.groups()
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-            raw = raw[1:-1]
-            if match.group(2).startswith('"'):
-                raw = _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), raw)
-        else:
-            raw = re.sub(r"\s+#.*$", "", raw)
-        values[key] = raw
+        values[key] = _dotenv_value(raw)
     return values
+
+
+# A quoted value, then perhaps a comment: "..." (with backslash escapes) or '...'.
+_QUOTED = re.compile(r'(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\')(?:\s+#.*)?')
+
+
+def _dotenv_value(raw: str) -> str:
+    """The value of one ``.env`` line, as written after ``=``."""
+    quoted = _QUOTED.fullmatch(raw)
+    if quoted is None:
+        return re.sub(r"\s+#.*$", "", raw)
+    if quoted.group(1) is None:
+        return quoted.group(2)
+    return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), quoted.group(1))
 
 
 class Settings(Mapping[str, Any]):
