@@ -77,7 +77,7 @@ def put_command(ctx: typer.Context,
                              hint="cauce put APP BUCKET KEY FILE, or "
                              "cauce put APP STREAM --key K JSON")
         ref = bucket.put_file(first, file)
-    console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}")
+    console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}", markup=False)
 
 
 PUT_CHUNK = 5000  # records a transaction when reading JSON lines

@@ -70,7 +70,7 @@ def logs_command(
         finally:  # Ctrl-C (how --follow ends) goes on to `cauce.cli.main`: exit 130
             if sink:
                 sink.close()
-                console.err.print(f"wrote {output}")
+                console.err.print(f"wrote {output}", markup=False)
 
 
 def _opened(output: Path) -> TextIO:
