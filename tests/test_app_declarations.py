@@ -434,6 +434,9 @@ def test_duplicate_settings() -> None:
         (lambda app: app.stream("s", shards=0), "shards must be a positive integer"),
         (lambda app: app.table("t", key=()), "key must be an attribute name or a tuple"),
         (lambda app: app.table("t", key="id", indexes=["id"]), "is already the key"),
+        (lambda app: app.table("t", indexes=["", "a"]), "indexes must be attribute names"),
+        (lambda app: app.table("t", indexes=[1]), "indexes must be attribute names"),
+        (lambda app: app.table("t", indexes=["a\x00"]), "indexes must be attribute names"),
         (lambda app: app.topic("t", subscribers=[App("x").queue("q")]),
          "can only be subscribed by queues of app"),
     ],
@@ -441,6 +444,11 @@ def test_duplicate_settings() -> None:
 def test_resource_options(make, message: str) -> None:
     with pytest.raises(DeclarationError, match=message):
         make(App("demo"))
+
+
+def test_one_index_may_be_given_as_its_name_alone() -> None:
+    # as key= is: indexes="status" is the index status, not six one-letter ones
+    assert App("demo").table("t", indexes="status").indexes == ("status",)
 
 
 def test_the_app_reference_names_module_and_attribute() -> None:

@@ -298,7 +298,7 @@ class App:
         return self._add(Topic(self, name, subscribers=subscribers))
 
     def table(self, name: str, *, key: str | Sequence[str] = "id",
-              indexes: Sequence[str] = ()) -> Table:
+              indexes: str | Sequence[str] = ()) -> Table:
         """A key–value table of JSON items with conditional writes."""
         return self._add(Table(self, name, key=key, indexes=indexes))
 
