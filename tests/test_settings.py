@@ -100,6 +100,14 @@ def test_an_invalid_secret_is_not_shown(tmp_path: Path) -> None:
     assert "hunter2" not in info.value.message
 
 
+def test_a_setting_written_both_ways_in_the_file_is_refused(tmp_path: Path) -> None:
+    app = App("demo")
+    app.setting("chunk_size", int, default=1)
+    config = sources(tmp_path, {}, cauce_toml="[apps.demo]\nchunk_size = 2\nchunk-size = 3\n")
+    with pytest.raises(ConfigError, match="sets chunk_size twice, as chunk_size and chunk-size"):
+        resolve(app.settings, config)
+
+
 def test_precedence_default_file_dotenv_environment_option(tmp_path: Path) -> None:
     app = App("demo")
     for name in ("a", "b", "c", "d", "e"):

@@ -180,9 +180,13 @@ class ConfigSources:
         if env_name in self.dotenv:
             return self.dotenv[env_name], f".env {env_name}"
         section = self.app_section(setting.app)
-        for key in (setting.name, setting.name.replace("_", "-")):
-            if key in section:
-                return section[key], f"{self.file_name} [apps.{setting.app}] {key}"
+        given = [key for key in dict.fromkeys((setting.name, setting.name.replace("_", "-")))
+                 if key in section]
+        if len(given) > 1:  # which one would win is nowhere written
+            raise ConfigError(f"{self.file_name} [apps.{setting.app}] sets {setting.name} twice, "
+                              f"as {given[0]} and {given[1]}", hint="keep one of them")
+        if given:
+            return section[given[0]], f"{self.file_name} [apps.{setting.app}] {given[0]}"
         return None
 
     def resource_url(self, app: str, resource: str) -> tuple[str, str] | None:
