@@ -419,6 +419,17 @@ def test_unknown_resource_of_a_kind_lists_the_choices() -> None:
     assert info.value.hint == "choose one of: mail, work"
 
 
+def test_names_that_would_share_an_environment_variable() -> None:
+    app = App("demo")
+    app.bucket("raw.files")
+    with pytest.raises(DeclarationError, match=r"bucket 'raw-files' and bucket 'raw\.files' would "
+                       "both be set by the environment variable CAUCE_DEMO_RAW_FILES_URL"):
+        app.bucket("raw-files")
+    with pytest.raises(DeclarationError, match=r"setting 'raw_files_url' and bucket 'raw\.files'"):
+        app.setting("raw_files_url", str, default="")
+    app.setting("other", str, default="", env="CAUCE_DEMO_RAW_FILES")  # its own variable
+
+
 def test_duplicate_settings() -> None:
     app = App("demo")
     app.setting("db", str, default="x")

@@ -30,7 +30,7 @@ from .resources.table import Table
 from .resources.topic import Topic
 from .resources.warehouse import Warehouse
 from .schedules import make_schedule
-from .settings import REQUIRED, Setting, Settings
+from .settings import REQUIRED, Setting, Settings, resource_env
 from .sinks import FlushLimits, Sink, SinkFormat
 
 if TYPE_CHECKING:
@@ -217,6 +217,7 @@ class App:
         self.description = description
         self.settings: dict[str, Setting] = {}
         self.resources: dict[str, Resource] = {}
+        self._env_names: dict[str, str] = {}  # variable → the setting or resource it sets
         self.handlers: dict[str, Handler] = {}
         self.jobs: dict[str, Job] = {}
         self.demo_hook: Demo | None = None
@@ -251,8 +252,18 @@ class App:
         if name in self.settings:
             raise DeclarationError(f"app {self.name!r} declares setting {name!r} twice")
         setting = Setting(self.name, name, type, default, help, secret, env)
+        self._claim_env(setting.env_name, f"setting {name!r}")
         self.settings[name] = setting
         return setting
+
+    def _claim_env(self, variable: str, owner: str) -> None:
+        """Give ``owner`` the environment variable ``variable``, unless another setting or
+        resource of the app reads it ('a.b' and 'a-b' both read ..._A_B_URL)."""
+        taken = self._env_names.setdefault(variable, owner)
+        if taken != owner:
+            raise DeclarationError(f"app {self.name!r}: {owner} and {taken} would both be set "
+                                   f"by the environment variable {variable}",
+                                   hint="rename one of them (or give the setting env=...)")
 
     # -- resources --------------------------------------------------------------------
     def _add(self, resource: Resource) -> Any:
@@ -262,6 +273,8 @@ class App:
                 f"app {self.name!r} already has a {existing.kind} named {resource.name!r}",
                 hint="resource names are unique within an app",
             )
+        self._claim_env(resource_env(self.name, resource.name),
+                        f"{resource.kind} {resource.name!r}")
         self.resources[resource.name] = resource
         return resource
 

@@ -93,6 +93,11 @@ def _upper(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
+def resource_env(app: str, resource: str) -> str:
+    """The environment variable that gives a resource of ``app`` its URL."""
+    return f"CAUCE_{_upper(app)}_{_upper(resource)}_URL"
+
+
 def _from_text(text: str, annotation: Any) -> Any:
     """Make environment text fit list and optional types (JSON or comma-separated lists)."""
     args = typing.get_args(annotation)
@@ -191,7 +196,7 @@ class ConfigSources:
 
     def resource_url(self, app: str, resource: str) -> tuple[str, str] | None:
         """A backend URL configured for one resource of an app, and its source."""
-        env_name = f"CAUCE_{_upper(app)}_{_upper(resource)}_URL"
+        env_name = resource_env(app, resource)
         for where, table in (("environment", self.environ), (".env", self.dotenv)):
             if env_name in table:
                 return table[env_name], f"{where} {env_name}"
