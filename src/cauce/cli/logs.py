@@ -91,9 +91,7 @@ def _is_state_file(output: Path, state_url: str) -> bool:
     """Whether ``output`` is the SQLite state file of ``state_url``, or one that goes with it."""
     if not state_url.startswith("sqlite:///"):
         return False
-    from ..backends.sqlite import path_of
-
-    database = path_of(state_url)
+    database = Path(state_url.removeprefix("sqlite:///")).resolve()
     return output.resolve() in {database.with_name(database.name + suffix)
                                 for suffix in ("", "-wal", "-shm", "-journal", "-lock")}
 
