@@ -291,6 +291,13 @@ def test_dotenv_keeps_accents_and_reads_escapes_only_in_double_quotes() -> None:
     }
 
 
+def test_a_home_that_is_a_url_is_refused(tmp_path: Path) -> None:
+    config = sources(tmp_path, {"CAUCE_HOME": "s3://bucket/home"})
+    with pytest.raises(ConfigError, match="the cauce home from environment CAUCE_HOME is a "
+                       "URL, s3://bucket/home"):
+        config.home()
+
+
 def test_the_home_comes_from_environment_then_dotenv_then_file(tmp_path: Path) -> None:
     assert sources(tmp_path).home() == (None, "default")
     (tmp_path / "cauce.toml").write_text('home = "from-file"\n')

@@ -148,7 +148,12 @@ class ConfigSources:
 
     def home(self) -> tuple[str | None, str]:
         """The configured home folder and where it came from (None: not configured)."""
-        return self._top_level("home", "CAUCE_HOME")
+        value, where = self._top_level("home", "CAUCE_HOME")
+        if value is not None and _URL.match(value):  # as a path, a local folder named "s3:"
+            raise ConfigError(f"the cauce home from {where} is a URL, {value}",
+                              hint='the home is a folder on this machine (buckets may live in '
+                              'object storage: buckets = "s3://..." in cauce.toml)')
+        return value, where
 
     def state(self) -> tuple[str | None, str]:
         """The configured state URL and where it came from (None: ``<home>/state.db``)."""
@@ -225,6 +230,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
 
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 # top-level keys of the configuration, each a text value
 _TOP_LEVEL_KEYS = ("home", "state", "executor", "buckets")

@@ -217,6 +217,17 @@ def test_an_empty_home_is_refused_not_taken_for_the_current_folder(cli, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("url", ["s3://bucket/home", "file:///srv/home"])
+def test_a_home_given_as_a_url_is_refused_not_made_a_local_folder(cli, tmp_path, url) -> None:
+    result = cli("--home", url, "run", "example", "seed")
+    assert result.status == 2
+    first = result.err.strip().splitlines()[0]
+    assert first == (f"error: Invalid value for '--home': {url} is a URL; the cauce home is a "
+                     "folder on this machine (buckets may live in object storage: buckets = "
+                     "\"s3://...\" in cauce.toml)")
+    assert list(tmp_path.iterdir()) == []  # no folder named "s3:"
+
+
 FAILING_FIRST = [
     ("send", "example", "wrok", "{}"),
     ("put", "example", "inbox", "in/a.csv"),
