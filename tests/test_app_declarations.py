@@ -88,6 +88,18 @@ DECLARE_NAMED = {
 }
 
 
+def test_job_and_handler_names_do_not_end_in_dlq() -> None:
+    # the queue of "h.dlq" would be the dead-letter queue of "h", which then got h's failures
+    app = App("demo")
+    inbox = app.bucket("inbox")
+    with pytest.raises(DeclarationError, match=r"job name 'x\.dlq' is not valid") as info:
+        app.job(name="x.dlq")(lambda ctx: None)
+    assert "not ending in .dlq" in (info.value.hint or "")
+    with pytest.raises(DeclarationError, match=r"handler name 'h\.dlq' is not valid"):
+        app.on(inbox, name="h.dlq")(lambda obj, ctx: None)
+    app.job(name="x.dlq2")(lambda ctx: None)
+
+
 @pytest.mark.parametrize("kind", DECLARE_NAMED)
 def test_a_name_is_matched_whole_a_trailing_newline_included(kind: str) -> None:
     with pytest.raises(DeclarationError, match=rf"{kind} name 'name\\n' is not valid"):
@@ -407,6 +419,17 @@ def test_unknown_resource_of_a_kind_lists_the_choices() -> None:
     assert info.value.hint == "choose one of: mail, work"
 
 
+def test_names_that_would_share_an_environment_variable() -> None:
+    app = App("demo")
+    app.bucket("raw.files")
+    with pytest.raises(DeclarationError, match=r"bucket 'raw-files' and bucket 'raw\.files' would "
+                       "both be set by the environment variable CAUCE_DEMO_RAW_FILES_URL"):
+        app.bucket("raw-files")
+    with pytest.raises(DeclarationError, match=r"setting 'raw_files_url' and bucket 'raw\.files'"):
+        app.setting("raw_files_url", str, default="")
+    app.setting("other", str, default="", env="CAUCE_DEMO_RAW_FILES")  # its own variable
+
+
 def test_duplicate_settings() -> None:
     app = App("demo")
     app.setting("db", str, default="x")
@@ -422,6 +445,9 @@ def test_duplicate_settings() -> None:
         (lambda app: app.stream("s", shards=0), "shards must be a positive integer"),
         (lambda app: app.table("t", key=()), "key must be an attribute name or a tuple"),
         (lambda app: app.table("t", key="id", indexes=["id"]), "is already the key"),
+        (lambda app: app.table("t", indexes=["", "a"]), "indexes must be attribute names"),
+        (lambda app: app.table("t", indexes=[1]), "indexes must be attribute names"),
+        (lambda app: app.table("t", indexes=["a\x00"]), "indexes must be attribute names"),
         (lambda app: app.topic("t", subscribers=[App("x").queue("q")]),
          "can only be subscribed by queues of app"),
     ],
@@ -429,6 +455,11 @@ def test_duplicate_settings() -> None:
 def test_resource_options(make, message: str) -> None:
     with pytest.raises(DeclarationError, match=message):
         make(App("demo"))
+
+
+def test_one_index_may_be_given_as_its_name_alone() -> None:
+    # as key= is: indexes="status" is the index status, not six one-letter ones
+    assert App("demo").table("t", indexes="status").indexes == ("status",)
 
 
 def test_the_app_reference_names_module_and_attribute() -> None:

@@ -35,6 +35,12 @@ def test_monthly_keys_are_year_and_month() -> None:
         (daily(start="2024-01-01"), "yesterday", "2021-04-22"),
         (monthly(start="2024-01"), "2024-01-01", "2021-04"),
         (weekly(start="2024-01-01"), "2024/01/08", "2021-04-22"),
+        # other spellings of one period would be other partitions of it
+        (daily(start="2024-01-01"), "20240108", "2021-04-22"),
+        (daily(start="2024-01-01"), "2024-W02-1", "2021-04-22"),
+        (weekly(start="2024-01-01"), "2024W021", "2021-04-22"),
+        (monthly(start="2024-01"), "2024-2", "2021-04"),
+        (monthly(start="2024-01"), "2024-002", "2021-04"),
     ],
 )
 def test_malformed_keys_say_how_to_write_one(partitions, key: str, example: str) -> None:

@@ -100,6 +100,14 @@ def test_an_invalid_secret_is_not_shown(tmp_path: Path) -> None:
     assert "hunter2" not in info.value.message
 
 
+def test_a_setting_written_both_ways_in_the_file_is_refused(tmp_path: Path) -> None:
+    app = App("demo")
+    app.setting("chunk_size", int, default=1)
+    config = sources(tmp_path, {}, cauce_toml="[apps.demo]\nchunk_size = 2\nchunk-size = 3\n")
+    with pytest.raises(ConfigError, match="sets chunk_size twice, as chunk_size and chunk-size"):
+        resolve(app.settings, config)
+
+
 def test_precedence_default_file_dotenv_environment_option(tmp_path: Path) -> None:
     app = App("demo")
     for name in ("a", "b", "c", "d", "e"):
@@ -258,6 +266,19 @@ not a line
     }
 
 
+def test_dotenv_quoted_values_may_be_followed_by_a_comment() -> None:
+    text = ('DOUBLE="a b" # the note\nSINGLE=\'x y\'   # note\n'
+            'QUOTES="a" # say "hi"\nINNER="a\\"b" # c\nHASH="a # b"\nOPEN="unterminated\n')
+    assert parse_dotenv(text) == {
+        "DOUBLE": "a b",
+        "SINGLE": "x y",
+        "QUOTES": "a",
+        "INNER": 'a"b',
+        "HASH": "a # b",
+        "OPEN": '"unterminated',
+    }
+
+
 def test_dotenv_keeps_accents_and_reads_escapes_only_in_double_quotes() -> None:
     text = ('COMUNA="Ñuñoa"\nPLAIN=Peñalolén\nPATH_WIN="C:\\\\data\\tsub"\n'
             'RAW=\'a\\nb\'\nODD="keep \\x as is"\n')
@@ -268,6 +289,13 @@ def test_dotenv_keeps_accents_and_reads_escapes_only_in_double_quotes() -> None:
         "RAW": "a\\nb",
         "ODD": "keep \\x as is",
     }
+
+
+def test_a_home_that_is_a_url_is_refused(tmp_path: Path) -> None:
+    config = sources(tmp_path, {"CAUCE_HOME": "s3://bucket/home"})
+    with pytest.raises(ConfigError, match="the cauce home from environment CAUCE_HOME is a "
+                       "URL, s3://bucket/home"):
+        config.home()
 
 
 def test_the_home_comes_from_environment_then_dotenv_then_file(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from .resources.table import Table
 from .resources.topic import Topic
 from .resources.warehouse import Warehouse
 from .schedules import make_schedule
-from .settings import REQUIRED, Setting, Settings
+from .settings import REQUIRED, Setting, Settings, resource_env
 from .sinks import FlushLimits, Sink, SinkFormat
 
 if TYPE_CHECKING:
@@ -217,6 +217,7 @@ class App:
         self.description = description
         self.settings: dict[str, Setting] = {}
         self.resources: dict[str, Resource] = {}
+        self._env_names: dict[str, str] = {}  # variable → the setting or resource it sets
         self.handlers: dict[str, Handler] = {}
         self.jobs: dict[str, Job] = {}
         self.demo_hook: Demo | None = None
@@ -251,8 +252,18 @@ class App:
         if name in self.settings:
             raise DeclarationError(f"app {self.name!r} declares setting {name!r} twice")
         setting = Setting(self.name, name, type, default, help, secret, env)
+        self._claim_env(setting.env_name, f"setting {name!r}")
         self.settings[name] = setting
         return setting
+
+    def _claim_env(self, variable: str, owner: str) -> None:
+        """Give ``owner`` the environment variable ``variable``, unless another setting or
+        resource of the app reads it ('a.b' and 'a-b' both read ..._A_B_URL)."""
+        taken = self._env_names.setdefault(variable, owner)
+        if taken != owner:
+            raise DeclarationError(f"app {self.name!r}: {owner} and {taken} would both be set "
+                                   f"by the environment variable {variable}",
+                                   hint="rename one of them (or give the setting env=...)")
 
     # -- resources --------------------------------------------------------------------
     def _add(self, resource: Resource) -> Any:
@@ -262,6 +273,8 @@ class App:
                 f"app {self.name!r} already has a {existing.kind} named {resource.name!r}",
                 hint="resource names are unique within an app",
             )
+        self._claim_env(resource_env(self.name, resource.name),
+                        f"{resource.kind} {resource.name!r}")
         self.resources[resource.name] = resource
         return resource
 
@@ -298,7 +311,7 @@ class App:
         return self._add(Topic(self, name, subscribers=subscribers))
 
     def table(self, name: str, *, key: str | Sequence[str] = "id",
-              indexes: Sequence[str] = ()) -> Table:
+              indexes: str | Sequence[str] = ()) -> Table:
         """A key–value table of JSON items with conditional writes."""
         return self._add(Table(self, name, key=key, indexes=indexes))
 
@@ -579,9 +592,14 @@ _FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _checked_name(kind: str, name: str) -> str:
-    """A job or handler name fit for the command line and log stream names."""
-    return checked(f"{kind} name", name, _FUNCTION_NAME,
-                   "give it name=... with letters, digits, '-', '_' and '.'")
+    """A job or handler name fit for the command line and log stream names, and not ending
+    in ``.dlq``: the queue of a job or handler so named would be the dead-letter queue of
+    the one named without it."""
+    hint = "give it name=... with letters, digits, '-', '_' and '.' (and not ending in .dlq)"
+    checked(f"{kind} name", name, _FUNCTION_NAME, hint)
+    if name.endswith(".dlq"):
+        raise DeclarationError(f"{kind} name {name!r} is not valid", hint=hint)
+    return name
 
 
 def _check_handler_signature(handler_name: str, func: Callable[..., Any]) -> None:

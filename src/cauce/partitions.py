@@ -31,17 +31,23 @@ class Partitions:
         return self._format(self._period_start(day))
 
     def parse(self, key: str) -> date:
-        """The first day of partition ``key``; PartitionError when malformed or misaligned."""
+        """The first day of partition ``key``; PartitionError when malformed or misaligned.
+
+        Only the one spelling `key` gives is a key: ``20210422``, ``2021-W16-4`` or ``2021-4``
+        name the same period, and as keys of their own they would be a second partition of
+        it (run again, not skipped by a backfill)."""
         try:
             if self.unit == "monthly":
                 first = datetime.strptime(key, "%Y-%m").date()
             else:
                 first = date.fromisoformat(key)
         except (ValueError, TypeError):
+            first = None
+        if first is None or self._format(first) != key:
             example = "2021-04" if self.unit == "monthly" else "2021-04-22"
             raise PartitionError(
                 f"{key!r} is not a {self.unit} partition key", hint=f"write it like {example}"
-            ) from None
+            )
         if self._period_start(first) != first:
             raise PartitionError(
                 f"{key!r} is not the start of a {self.unit} partition",

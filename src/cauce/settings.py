@@ -93,6 +93,11 @@ def _upper(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
+def resource_env(app: str, resource: str) -> str:
+    """The environment variable that gives a resource of ``app`` its URL."""
+    return f"CAUCE_{_upper(app)}_{_upper(resource)}_URL"
+
+
 def _from_text(text: str, annotation: Any) -> Any:
     """Make environment text fit list and optional types (JSON or comma-separated lists)."""
     args = typing.get_args(annotation)
@@ -143,7 +148,12 @@ class ConfigSources:
 
     def home(self) -> tuple[str | None, str]:
         """The configured home folder and where it came from (None: not configured)."""
-        return self._top_level("home", "CAUCE_HOME")
+        value, where = self._top_level("home", "CAUCE_HOME")
+        if value is not None and _URL.match(value):  # as a path, a local folder named "s3:"
+            raise ConfigError(f"the cauce home from {where} is a URL, {value}",
+                              hint='the home is a folder on this machine (buckets may live in '
+                              'object storage: buckets = "s3://..." in cauce.toml)')
+        return value, where
 
     def state(self) -> tuple[str | None, str]:
         """The configured state URL and where it came from (None: ``<home>/state.db``)."""
@@ -180,14 +190,18 @@ class ConfigSources:
         if env_name in self.dotenv:
             return self.dotenv[env_name], f".env {env_name}"
         section = self.app_section(setting.app)
-        for key in (setting.name, setting.name.replace("_", "-")):
-            if key in section:
-                return section[key], f"{self.file_name} [apps.{setting.app}] {key}"
+        given = [key for key in dict.fromkeys((setting.name, setting.name.replace("_", "-")))
+                 if key in section]
+        if len(given) > 1:  # which one would win is nowhere written
+            raise ConfigError(f"{self.file_name} [apps.{setting.app}] sets {setting.name} twice, "
+                              f"as {given[0]} and {given[1]}", hint="keep one of them")
+        if given:
+            return section[given[0]], f"{self.file_name} [apps.{setting.app}] {given[0]}"
         return None
 
     def resource_url(self, app: str, resource: str) -> tuple[str, str] | None:
         """A backend URL configured for one resource of an app, and its source."""
-        env_name = f"CAUCE_{_upper(app)}_{_upper(resource)}_URL"
+        env_name = resource_env(app, resource)
         for where, table in (("environment", self.environ), (".env", self.dotenv)):
             if env_name in table:
                 return table[env_name], f"{where} {env_name}"
@@ -216,6 +230,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
 
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 # top-level keys of the configuration, each a text value
 _TOP_LEVEL_KEYS = ("home", "state", "executor", "buckets")
@@ -275,14 +291,22 @@ def parse_dotenv(text: str) -> dict[str, str]:
         if not match:
             continue
         key, raw = match.groups()
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-            raw = raw[1:-1]
-            if match.group(2).startswith('"'):
-                raw = _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), raw)
-        else:
-            raw = re.sub(r"\s+#.*$", "", raw)
-        values[key] = raw
+        values[key] = _dotenv_value(raw)
     return values
+
+
+# A quoted value, then perhaps a comment: "..." (with backslash escapes) or '...'.
+_QUOTED = re.compile(r'(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\')(?:\s+#.*)?')
+
+
+def _dotenv_value(raw: str) -> str:
+    """The value of one ``.env`` line, as written after ``=``."""
+    quoted = _QUOTED.fullmatch(raw)
+    if quoted is None:
+        return re.sub(r"\s+#.*$", "", raw)
+    if quoted.group(1) is None:
+        return quoted.group(2)
+    return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), quoted.group(1))
 
 
 class Settings(Mapping[str, Any]):

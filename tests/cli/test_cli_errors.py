@@ -175,8 +175,9 @@ def test_an_app_reference_splits_at_its_last_colon(cli, tmp_path) -> None:
         result = cli("run", reference, "hello", "--json")
         assert result.status == 0, result.err
         assert result.json()["result"] == "hi"
-    assert_one_line_error(cli("run", ":app", "hello"), "':app' names no module",
-                          "give module:attribute or path/to/file.py:attribute")
+    for reference in (":app", ".jobs", "../../etc/passwd:app"):
+        assert_one_line_error(cli("run", reference, "hello"), f"{reference!r} names no module",
+                              "give module:attribute or path/to/file.py:attribute")
 
 
 def test_a_home_behind_a_folder_this_user_cannot_enter(cli, tmp_path, monkeypatch) -> None:
@@ -214,6 +215,17 @@ def test_an_empty_home_is_refused_not_taken_for_the_current_folder(cli, tmp_path
                      "--home out for ./.cauce (or CAUCE_HOME)")
     assert hint.startswith("hint: see `cauce")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/home", "file:///srv/home"])
+def test_a_home_given_as_a_url_is_refused_not_made_a_local_folder(cli, tmp_path, url) -> None:
+    result = cli("--home", url, "run", "example", "seed")
+    assert result.status == 2
+    first = result.err.strip().splitlines()[0]
+    assert first == (f"error: Invalid value for '--home': {url} is a URL; the cauce home is a "
+                     "folder on this machine (buckets may live in object storage: buckets = "
+                     "\"s3://...\" in cauce.toml)")
+    assert list(tmp_path.iterdir()) == []  # no folder named "s3:"
 
 
 FAILING_FIRST = [

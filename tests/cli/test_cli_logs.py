@@ -73,6 +73,17 @@ def test_an_output_file_that_cannot_be_written_is_one_line(cli, example_home,
 
 
 
+def test_the_state_database_is_no_output_file(cli, tmp_path: Path) -> None:
+    assert cli("run", "example", "heartbeat").status == 0  # the home is tmp_path/.cauce
+    database = tmp_path / ".cauce" / "state.db"
+    for target in (database, tmp_path / ".cauce" / ".." / ".cauce" / "state.db-wal"):
+        result = cli("logs", "general", "--app", "example", "-o", str(target))
+        assert result.err.splitlines() == [
+            f"error: {target} is the state database: writing the log there would destroy it",
+            "hint: give -o another file, e.g. -o general.log"]
+    assert cli("state", "check").status == 0
+
+
 def test_follow_stopped_by_ctrl_c_exits_130_after_the_lines_and_the_file(
         cli, example_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The handler path of a Ctrl-C while --follow waits for new lines, in-process."""

@@ -38,6 +38,24 @@ def test_put_a_file_into_a_bucket_emits_object_created(cli, tmp_path: Path) -> N
     assert depths(cli)["bucket inbox → on_file"] == 1
 
 
+def test_names_that_look_like_markup_are_printed_as_they_are(cli, tmp_path: Path) -> None:
+    local = tmp_path / "a.csv"
+    local.write_text("x")
+    for key in ("[/bold]x.csv", "[red]y.csv"):
+        result = cli("put", "example", "inbox", key, str(local))
+        assert (result.status, result.out.strip()) == (0, f"stored {key} (1 bytes) in bucket inbox")
+    home = tmp_path / "[/x]home"
+    shown = cli("--home", str(home), "config", "example")
+    assert shown.status == 0, shown.err
+    assert f"home {home} " in shown.out
+    logs = tmp_path / "[" / "b]" / "general.log"
+    logs.parent.mkdir(parents=True)
+    assert cli("--home", str(home), "run", "example", "heartbeat").status == 0
+    written = cli("--home", str(home), "logs", "general", "--app", "example", "-o", str(logs))
+    assert written.status == 0, written.err
+    assert f"wrote {logs}" in written.err
+
+
 def test_put_refuses_bad_keys_and_missing_files(cli, tmp_path: Path) -> None:
     local = tmp_path / "a.csv"
     local.write_text("x")

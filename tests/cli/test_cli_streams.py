@@ -59,6 +59,12 @@ def test_put_explains_what_is_missing(cli, app_file) -> None:
     assert bad.err.startswith("error: the message is not valid JSON")
     unknown = cli("put", ref, "reading", "a.csv")
     assert "readings" in unknown.err, "the closest name is suggested"
+    empty = cli("put", ref, "readings", "--key", "", '{"v": 1}')
+    assert empty.err.splitlines()[0] == (
+        "error: stream 'readings': partition_key must be non-empty text, got ''")
+    blank = cli("put", ref, "readings", "--key-field", "id", '{"id": ""}')
+    assert blank.err.splitlines()[0] == (
+        "error: record 1 has an empty field 'id' for its partition key")
 
 
 POISON_APP = """

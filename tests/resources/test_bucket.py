@@ -197,6 +197,16 @@ def test_listing_does_not_follow_a_symlink_out_of_the_bucket(raw, tmp_path: Path
     assert [r.key for r in bucket.list("link/")] == []
 
 
+@pytest.mark.parametrize("prefix", ["in/../", "in/../i", "../", "in/../../", "in/./../"])
+def test_a_prefix_through_a_dot_dot_folder_lists_no_keys(raw, prefix: str) -> None:
+    bucket, _ = raw
+    bucket.put("in/a.csv", b"1")
+    bucket.put("top.csv", b"2")
+    assert bucket.list(prefix) == []
+    bucket.put("in/..hidden", b"3")  # a segment that only starts with '..' is ordinary
+    assert [ref.key for ref in bucket.list("in/..")] == ["in/..hidden"]
+
+
 def test_an_object_key_cannot_also_be_a_folder_of_keys(raw) -> None:
     bucket, _ = raw
     bucket.put("a/b", b"1")

@@ -131,3 +131,19 @@ def test_a_missing_s3_bucket_is_one_clear_error(s3_endpoint: str, tmp_path) -> N
         assert "create the S3 bucket" in (info.value.hint or "")
         assert not bucket.exists("a.txt")
         assert bucket.list() == []
+
+
+def test_an_object_that_is_also_a_folder_of_objects_has_its_own_local_copy(
+        s3_endpoint: str, tmp_path) -> None:
+    # S3 holds 'a' beside 'a/b' (a folder bucket cannot): their local copies must not collide
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{uuid.uuid4().hex[:12]}")
+    keys = ["a", "a/b", "a/c/d.csv"]
+    with TestRuntime(app, home=tmp_path / "home"):
+        for key in keys:
+            bucket.put(key, key.encode())
+        for order in (keys, keys[::-1]):
+            for key in order:
+                local = bucket.path(key)
+                assert local.read_bytes() == key.encode()
+                assert local.name == key.rsplit("/", 1)[-1]  # engines go by the extension

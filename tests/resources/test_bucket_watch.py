@@ -3,6 +3,7 @@ object-created events too, each object once, whichever process looks."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -66,6 +67,20 @@ def test_objects_written_by_others_are_announced_once(location: str, tmp_path: P
         assert seen == [("day/2024-03-01.csv", 4)]
         rt.advance("10m")
         assert seen == [("day/2024-03-01.csv", 4)]  # looked ten more times: nothing new
+
+
+def test_names_no_key_can_have_are_no_objects_and_stop_no_watch(location: str,
+                                                               tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+    app = watching_app(location, seen)
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        for name in ("back\\slash.csv", "control\x01.csv", "good.csv"):
+            drop(location, name, b"1\n")
+        if "://" not in location:  # a file name of bytes that are no UTF-8
+            Path(location, os.fsdecode(b"latin-\xe9.csv")).write_bytes(b"1\n")
+        rt.advance("1m")
+        assert seen == [("good.csv", 2)]
+        assert [ref.key for ref in app.resources["inbox"].list()] == ["good.csv"]
 
 
 def test_a_changed_or_recreated_object_is_announced_again(location: str, tmp_path: Path) -> None:

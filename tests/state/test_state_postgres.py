@@ -11,6 +11,7 @@ import time
 import pytest
 
 from cauce.backends.postgres import PostgresState
+from cauce.backends.postgres.database import locate
 from cauce.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from cauce.backends.state import open_state
 from cauce.errors import ConfigError, StateError
@@ -250,6 +251,15 @@ def test_url_forms_name_the_same_store(pg_url: str) -> None:
     with pytest.raises(ConfigError, match="port is not a number") as caught:
         open_state("postgresql://postgres:secret@127.0.0.1:x/test")
     assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("schema", ["pg_catalog", "pg_toast", "pg_x", "information_schema"])
+def test_a_schema_of_postgresqls_own_is_refused_before_connecting(schema: str) -> None:
+    # pg_* gave an unexpected ReservedName; information_schema took cauce's tables
+    with pytest.raises(ConfigError, match=f"the state URL's schema '{schema}' is PostgreSQL's "
+                       "own") as caught:
+        locate(f"postgresql://postgres@127.0.0.1/test?schema={schema}")
+    assert caught.value.hint == "use a schema of cauce's own (?schema=cauce)"
 
 
 def test_a_call_waiting_for_a_lock_says_which_session_holds_it(

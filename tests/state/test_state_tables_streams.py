@@ -44,6 +44,22 @@ def test_prefixes_indexes_scan_and_count_in_key_order(state: StateStore) -> None
     assert tables.count(T) == 3
 
 
+# the highest character, after a prefix or as one; the last character below the surrogates
+HIGHEST = ["a\U0010ffff", "a\U0010ffffb", "\U0010ffff", "\U0010ffff\x1f\U0010ffff", "\ud7ffz"]
+
+
+@pytest.mark.parametrize("key", HIGHEST)
+def test_a_prefix_finds_keys_that_hold_the_highest_character(state: StateStore, key: str) -> None:
+    tables = state.tables
+    for each in (key, "b", "\ue000"):
+        tables.put(T, each, json.dumps(each), indexes={}, now=0.0)
+    for cut in range(1, len(key) + 1):
+        assert [json.loads(text) for text in tables.by_prefix(T, key[:cut])] == [key], cut
+        assert [row[0] for row in state.views.items_page(T, prefix=key[:cut])] == [key], cut
+    assert sorted(json.loads(text) for text in tables.by_prefix(T, "")) == sorted(
+        [key, "b", "\ue000"])
+
+
 def test_concurrent_conditional_puts_let_exactly_one_win(state: StateStore,
                                                           other: StateStore) -> None:
     wins: list[int | None] = []

@@ -64,6 +64,29 @@ def test_a_column_the_table_lacks_is_an_error_naming_it(warehouse: WarehouseBack
     assert len(_sorted(warehouse, "people")) == 3
 
 
+def test_names_that_differ_beyond_ascii_case_are_other_names(warehouse: WarehouseBackend) -> None:
+    # SQLite and DuckDB fold only A-Z: "é" and "É" are two columns and two tables there too
+    warehouse.load("people", [{"id": 1, "é": 1}])
+    with pytest.raises(WarehouseError, match="table 'people' has no column 'É'"):
+        warehouse.load("people", [{"id": 2, "É": 2}])
+    warehouse.load("é", [{"id": 1}])
+    assert not warehouse.table_exists("É")
+    assert warehouse.load("É", [{"id": 2}]) == 1
+    assert warehouse.columns("É") == ["id"]
+    for table, rows in (("é", [{"id": 1}]), ("É", [{"id": 2}])):
+        assert _sorted(warehouse, table) == rows
+
+
+def test_a_failed_insert_says_why(warehouse: WarehouseBackend) -> None:
+    if warehouse.dialect == "sqlite":
+        pytest.skip("SQLite keeps text in an INTEGER column: nothing fails")
+    warehouse.load("people", [{"id": 1}])
+    with pytest.raises(WarehouseError) as raised:
+        warehouse.load("people", [{"id": "not a number"}])
+    assert "transaction is aborted" not in str(raised.value)
+    assert "not a number" in str(raised.value) or "integer" in str(raised.value).lower()
+
+
 def test_rows_of_dicts_with_different_keys_union_their_columns(
     warehouse: WarehouseBackend,
 ) -> None:

@@ -71,6 +71,24 @@ def test_select_is_capped_and_tables_described(backend):
         sqlbox.describe(backend, "nope")
 
 
+def test_tables_named_like_sqlites_own_are_listed(backend):
+    # SQLite keeps "sqlite_" names for itself; '_' is a LIKE wildcard, so a filter on
+    # 'sqlite_%' hid "sqlitedata" and "SQLite1" too
+    for name in ("sqlitedata", "SQLite1"):
+        backend.load(name, [{"a": 1}])
+    assert sqlbox.tables(backend) == sorted(["SQLite1", "odd names", "sqlitedata", "trips"])
+    assert sqlbox.describe(backend, "sqlitedata")["count"] == 1
+
+
+def test_a_table_is_described_from_its_own_schema_only(backend):
+    if backend.dialect != "duckdb":
+        pytest.skip("SQLite has no schemas, only attached databases")
+    backend.execute("CREATE SCHEMA other")
+    backend.execute("CREATE TABLE other.trips (elsewhere INTEGER)")
+    assert [column for column, _ in sqlbox.describe(backend, "trips")["columns"]] == [
+        "zone", "n"]
+
+
 def test_nothing_can_be_written_even_through_a_select(backend, tmp_path: Path):
     before = sqlbox.run(backend, "SELECT count(*) FROM trips").rows
     if backend.dialect == "duckdb":

@@ -325,3 +325,30 @@ def test_an_unexpected_error_is_a_page_that_says_where_to_look(hostile_home, mon
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert "unexpected error" in page.text and "Traceback" not in page.text
     assert "<b>inside</b>" not in page.text
+
+
+def test_a_grid_after_runs_of_a_partition_spelled_another_way_still_answers(tmp_path):
+    from starlette.testclient import TestClient
+
+    from cauce import App, Runtime, daily
+    from cauce.runs import RunRecord, RunStatus
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    app = App("spelled")
+
+    @app.job(partitions=daily(start="2021-01-01", end="2021-12-31"))
+    def days(ctx):
+        """Nothing to do: the test is about a run stored before keys had one spelling."""
+
+    with Runtime(app, home=tmp_path) as rt:
+        rt.run("days", "2021-03-01")
+        # "20210302" sorts after every ISO key: the grid would end there
+        rt.state.runs.insert([RunRecord(id="r" * 24, app="spelled", kind="job", name="days",
+                                        status=RunStatus.SUCCEEDED, partition="20210302",
+                                        trigger="manual", queued_at=0.0, params={})])
+        with TestClient(create_app(Home(tmp_path, [rt], [])),
+                        base_url="http://127.0.0.1") as client:
+            page = client.get("/apps/spelled/partitions/days")
+            assert page.status_code == 200, page.text[:300]
+            assert "2021-12-31" in page.text  # the grid ends at the last partition instead

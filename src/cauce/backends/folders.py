@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, InvalidKey, ObjectNotFound
-from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key
+from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key, is_key
 
 
 class FolderStore(ObjectStore):
@@ -89,7 +89,10 @@ class FolderStore(ObjectStore):
             return
         start = self.root
         if "/" in prefix:
-            start = self.root / prefix.rsplit("/", 1)[0]
+            folder = prefix.rsplit("/", 1)[0]
+            if ".." in folder.split("/"):  # no key has a '..' segment; the folder is another
+                return
+            start = self.root / folder
             # a prefix folder that is (or passes through) a link out of the bucket lists nothing
             try:
                 inside = start.is_dir() and self.root in (*start.resolve().parents,
@@ -106,8 +109,8 @@ class FolderStore(ObjectStore):
             for name in filenames:
                 key = name if rel == "." else f"{rel}/{name}"
                 full = Path(dirpath, name)
-                if key.startswith(prefix) and (not full.is_symlink()
-                                               or self.root in full.resolve().parents):
+                if key.startswith(prefix) and is_key(key) and (
+                        not full.is_symlink() or self.root in full.resolve().parents):
                     st = full.stat()
                     found.append(StoredObject(key, st.st_size, st.st_mtime))
         yield from sorted(found, key=lambda o: o.key)

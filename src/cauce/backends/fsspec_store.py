@@ -14,6 +14,7 @@ environment variables and files, with ``AWS_ENDPOINT_URL`` for an S3-compatible 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
-from .objects import BUCKET_LOCATIONS, ObjectStore, StoredObject, check_key
+from .objects import BUCKET_LOCATIONS, ObjectStore, StoredObject, check_key, is_key
 
 # Object storage, where one call uploads a whole object that readers then see at once; fsspec's
 # other protocols (ftp, sftp, http, webdav...) show a file while it is written, or are read-only.
@@ -135,7 +136,7 @@ class FsspecStore(ObjectStore):
         objects = []
         for name, info in found.items():
             key = name[len(self.root) + 1:]
-            if info.get("type") == "file" and key.startswith(prefix):
+            if info.get("type") == "file" and key.startswith(prefix) and is_key(key):
                 objects.append(StoredObject(key, int(info["size"]), _modified(info)))
         yield from sorted(objects, key=lambda stored: stored.key)
 
@@ -151,7 +152,7 @@ class FsspecStore(ObjectStore):
     def path(self, key: str) -> Path:
         """A local copy of the object, downloaded again only when the object changed."""
         stored = self.stat(key)
-        local = self.cache / "objects" / key
+        local = self._local(key)
         if local.is_file():
             kept = local.stat()
             if kept.st_size == stored.size and kept.st_mtime == stored.mtime:
@@ -167,6 +168,13 @@ class FsspecStore(ObjectStore):
         finally:
             Path(tmp_name).unlink(missing_ok=True)
         return local
+
+    def _local(self, key: str) -> Path:
+        """Where the local copy of ``key`` goes: a folder named by a digest of the key, holding
+        a file named as the key ends (engines go by its extension). Object storage may hold
+        both ``a`` and ``a/b``, which as paths of their own would be a file and a folder."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return self.cache / "objects" / digest / key.rsplit("/", 1)[-1]
 
 
 def _modified(info: dict[str, Any]) -> float:

@@ -73,6 +73,17 @@ def check_key(key: str) -> str:
     return key
 
 
+def is_key(key: str) -> bool:
+    """Whether ``key`` passes `check_key`: a file or object another program named otherwise
+    (a backslash, a control character, bytes that are no UTF-8) is no object of a bucket, as
+    no method could read it."""
+    try:
+        check_key(key)
+    except InvalidKey:
+        return False
+    return True
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """The objects of one bucket. Keys are checked by `check_key`; a missing key raises

@@ -56,6 +56,22 @@ from ..errors import ConfigError
 from ..logs import LogLine
 from ..runs import Run, RunRecord, RunStatus
 
+# Above every key of up to 4 kB (a table's keys are at most 1 kB) in code-point order.
+_ABOVE_EVERY_KEY = "\U0010ffff" * 1024
+
+
+def key_range_end(prefix: str) -> str:
+    """The exclusive end of the range of keys that start with ``prefix``, in code-point order
+    (SQLite's binary and PostgreSQL's "C" collation): the prefix with its last character raised
+    by one. ``prefix + "\U0010ffff"`` is not it: a key may hold U+10FFFF after the prefix."""
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return _ABOVE_EVERY_KEY
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters: U+E000 comes next
+        following = 0xE000
+    return stem[:-1] + chr(following)
+
 
 def new_token() -> str:
     """A random token: a lease, a worker's or an event's identity."""

@@ -56,7 +56,7 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
                             "state": redact(rt.state_url), "state_source": state_source,
                             "settings": rows, "resources": resources, "problems": problems})
         return
-    console.out.print(f"[bold]{app.name}[/]  home {rt.home} ({home_source})")
+    console.out.print(f"[bold]{app.name}[/]  home {escape(str(rt.home))} ({home_source})")
     console.out.print(f"state {escape(redact(rt.state_url))} ({escape(state_source)})")
     table = console.table(box=None)
     for column in ("setting", "value", "source", "environment variable", "what it is"):

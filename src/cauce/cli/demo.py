@@ -65,7 +65,7 @@ def register(cli: typer.Typer) -> None:
                 load_app(unknown[0])  # raises NotFound with a suggestion
             apps = {name: ref for name, ref in apps.items() if name in only}
         _fresh(home)
-        console.err.print(f"[bold]cauce demo[/] in {home}")
+        console.err.print(f"[bold]cauce demo[/] in {escape(str(home))}")
         failures, summaries = [], []
         for name in apps:
             app, reference = load_app(name)
@@ -100,12 +100,10 @@ def register(cli: typer.Typer) -> None:
             for line in lines:
                 console.out.print(f"  {line}", markup=False, highlight=False)
         console.out.print("\n[bold]Look around[/]")
-        console.out.print(f"  cauce --home {home} runs --limit 20")
-        console.out.print(f"  cauce --home {home} logs general --app <app>")
-        console.out.print(f"  cauce --home {home} queues <app>")
-        console.out.print(f"  cauce --home {home} streams <app>")
-        console.out.print(f"  cauce --home {home} ui    # then open http://127.0.0.1:8765/ "
-                          "in a browser")
+        for command in ("runs --limit 20", "logs general --app <app>", "queues <app>",
+                        "streams <app>",
+                        "ui    # then open http://127.0.0.1:8765/ in a browser"):
+            console.out.print(f"  cauce --home {home} {command}", markup=False)
         if failures:
             raise CauceError(f"the demo of {', '.join(failures)} failed",
                              hint="run with --debug for a traceback")

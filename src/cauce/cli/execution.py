@@ -376,7 +376,8 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
 
 def _banner(rt: Runtime, verb: str) -> None:
     app = rt.app
-    console.err.print(f"[bold]cauce {verb}[/] {app.name}  home={rt.home}  worker={rt.worker_id}")
+    console.err.print(f"[bold]cauce {verb}[/] {app.name}  home={escape(str(rt.home))}  "
+                      f"worker={escape(rt.worker_id)}")
     if verb == "serve":
         from ..runtime.scheduler import Scheduler
 

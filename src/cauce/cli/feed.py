@@ -77,7 +77,7 @@ def put_command(ctx: typer.Context,
                              hint="cauce put APP BUCKET KEY FILE, or "
                              "cauce put APP STREAM --key K JSON")
         ref = bucket.put_file(first, file)
-    console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}")
+    console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}", markup=False)
 
 
 PUT_CHUNK = 5000  # records a transaction when reading JSON lines
@@ -96,7 +96,8 @@ def _put_records(stream: Stream, text: str, partition_key: str | None,
         if not line.strip():
             continue
         record = _json_arg(line, where=f" (line {number})" if text == "-" else "")
-        chunk.append((record, partition_key or _field(record, key_field or "", number)))
+        chunk.append((record, partition_key if partition_key is not None
+                      else _field(record, key_field or "", number)))
         if len(chunk) >= PUT_CHUNK:
             placed += stream.put_many(chunk)
             chunk = []
@@ -106,7 +107,8 @@ def _put_records(stream: Stream, text: str, partition_key: str | None,
 def _field(record: Any, name: str, number: int) -> str:
     value = record.get(name) if isinstance(record, dict) else None
     if value is None or value == "":
-        raise CauceError(f"record {number} has no field {name!r} for its partition key",
+        has = "no field" if value is None else "an empty field"
+        raise CauceError(f"record {number} has {has} {name!r} for its partition key",
                          hint="give every record that field, or use --key K")
     return str(value)
 

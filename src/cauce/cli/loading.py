@@ -56,7 +56,8 @@ def load_app(reference: str) -> tuple[App, str]:
         raise NotFound(f"no app named {reference!r}",
                        hint=suggest(reference, bundled) + " — or give module:attribute")
     module_name, attribute = _split(target)
-    if not module_name:
+    # a leading '.' would be a relative import, which needs a package: no module either
+    if not module_name or (module_name.startswith(".") and not module_name.endswith(".py")):
         raise NotFound(f"{reference!r} names no module",
                        hint="give module:attribute or path/to/file.py:attribute")
     path = None

@@ -55,7 +55,7 @@ def logs_command(
         if (not lines and not follow and run is None
                 and not state.logs.read(stream=stream, app=app, limit=1)):
             _no_stream(state, stream, app)
-        sink = _opened(output) if output else None
+        sink = _opened(output, state.url) if output else None
         try:
             _emit(lines, sink, tz, as_json)
             last_id = lines[-1].id if lines else 0
@@ -70,17 +70,30 @@ def logs_command(
         finally:  # Ctrl-C (how --follow ends) goes on to `cauce.cli.main`: exit 130
             if sink:
                 sink.close()
-                console.err.print(f"wrote {output}")
+                console.err.print(f"wrote {output}", markup=False)
 
 
-def _opened(output: Path) -> TextIO:
-    """The -o file, opened for writing; a folder, or a file in a missing one, is one line."""
+def _opened(output: Path, state_url: str) -> TextIO:
+    """The -o file, opened for writing; a folder, a file in a missing one, or the state
+    database (which opening it would empty) is one line."""
+    if _is_state_file(output, state_url):
+        raise CauceError(f"{output} is the state database: writing the log there would destroy it",
+                         hint="give -o another file, e.g. -o general.log")
     try:
         return output.open("w", encoding="utf-8")
     except OSError as err:
         raise CauceError(f"cannot write {output}: {err.strerror or err}",
                          hint="give -o a file in a folder that exists and you can write to"
                          ) from None
+
+
+def _is_state_file(output: Path, state_url: str) -> bool:
+    """Whether ``output`` is the SQLite state file of ``state_url``, or one that goes with it."""
+    if not state_url.startswith("sqlite:///"):
+        return False
+    database = Path(state_url.removeprefix("sqlite:///")).resolve()
+    return output.resolve() in {database.with_name(database.name + suffix)
+                                for suffix in ("", "-wal", "-shm", "-journal", "-lock")}
 
 
 def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) -> None:

@@ -33,7 +33,7 @@ def streams_command(
         console.print_json([info.as_dict() for info in found])
         return
     if not found:
-        console.err.print(f"app {app_ref} declares no stream")
+        console.err.print(f"app {app_ref} declares no stream", markup=False)
     for info in found:
         _show(info)
 

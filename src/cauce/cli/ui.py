@@ -40,7 +40,7 @@ def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token:
     except BaseException:
         server.home.close()
         raise
-    console.err.print(f"[bold]cauce ui[/] on {server.home.path} "
+    console.err.print(f"[bold]cauce ui[/] on {console.escape(str(server.home.path))} "
                       f"({', '.join(server.home.app_names)})")
     console.out.print(server.url, markup=False, highlight=False)
     return server

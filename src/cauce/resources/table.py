@@ -30,13 +30,17 @@ class Table(Resource):
     kind = "table"
 
     def __init__(self, app: App, name: str, *, key: str | Sequence[str] = "id",
-                 indexes: Sequence[str] = ()) -> None:
+                 indexes: str | Sequence[str] = ()) -> None:
         super().__init__(app, name)
         self.key_fields: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key)
         if not self.key_fields or not all(isinstance(k, str) and k for k in self.key_fields):
             raise DeclarationError(f"table {name!r}: key must be an attribute name "
                                    "or a tuple of them")
-        self.indexes = tuple(indexes)
+        self.indexes = (indexes,) if isinstance(indexes, str) else tuple(indexes)
+        if not all(map(_attribute, self.indexes)):  # index names are stored as text
+            raise DeclarationError(f"table {name!r}: indexes must be attribute names, "
+                                   f"not {list(self.indexes)!r}",
+                                   hint="non-empty text without U+0000, e.g. indexes=['status']")
         overlap = set(self.indexes) & set(self.key_fields)
         if overlap:
             raise DeclarationError(f"table {name!r}: {sorted(overlap)} is already the key; "
@@ -150,6 +154,12 @@ def _part(value: Any, table: str) -> str:
         raise InvalidKey(f"table {table!r}: key part {why}",
                          hint="key items by text without it, e.g. its escaped or hex form")
     return text
+
+
+def _attribute(name: Any) -> bool:
+    """Whether ``name`` can name an index in the state: non-empty text that every engine can
+    keep (PostgreSQL's text holds no U+0000)."""
+    return isinstance(name, str) and bool(name) and unstorable(name) is None
 
 
 def index_text(value: Any) -> str:

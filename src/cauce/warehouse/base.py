@@ -8,6 +8,7 @@ by column name, creating tables, checkpoints and transactions are written once, 
 from __future__ import annotations
 
 import enum
+import string
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -337,15 +338,19 @@ class WarehouseBackend(ABC):
         return arrow.num_rows
 
     def _check_columns(self, table: str, names: Sequence[str], existing: Sequence[str]) -> None:
-        fold = (lambda name: name) if self.case_sensitive_names else str.lower
-        known = {fold(name) for name in existing}
-        unknown = [name for name in names if fold(name) not in known]
+        known = {self._folded(name) for name in existing}
+        unknown = [name for name in names if self._folded(name) not in known]
         if unknown:
             raise WarehouseError(
                 f"table {table!r} has no column " + ", ".join(repr(name) for name in unknown),
                 hint=f"its columns are {', '.join(existing)}; rename or drop the extra data "
                 "columns, or add them with ALTER TABLE first",
             )
+
+    def _folded(self, name: str) -> str:
+        """``name`` as the database compares names: as it is, or with A-Z in lower case (SQLite
+        and DuckDB fold no other letter: "É" and "é" are two names there)."""
+        return name if self.case_sensitive_names else name.translate(ASCII_LOWER)
 
     def _checkpoint_sql(self) -> dict[str, str]:
         table, name, value, updated = (
@@ -401,6 +406,10 @@ class WarehouseBackend(ABC):
             return repr(self._read_checkpoint(session, name))
         except (WarehouseError, *self._driver_errors):
             return "another value"
+
+
+#: A-Z to a-z and no other letter: how SQLite and DuckDB compare names.
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def double_quoted(identifier: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import string
 import threading
 import time
 import uuid
@@ -29,7 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from cauce.errors import WarehouseError
-from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
+from cauce.warehouse.base import ASCII_LOWER, Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import DUCKDB, Params, bind, blank_quotes_in_comments
 from cauce.warehouse.pool import SharedConnection
 
@@ -125,11 +126,14 @@ class DuckDBSession(Session):
         return pa.table({}) if relation is None else relation.to_arrow_table()
 
     def table_columns(self, table: str) -> list[str] | None:
+        # DuckDB matches names ignoring the case of A-Z only, so its lower() (which folds "É"
+        # too) would find a table DuckDB itself does not
         rows = self._connection.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_catalog = current_database() AND table_schema = current_schema() "
-            "AND lower(table_name) = lower(?) ORDER BY ordinal_position",
-            [table],
+            f"AND translate(table_name, '{string.ascii_uppercase}', "
+            f"'{string.ascii_lowercase}') = ? ORDER BY ordinal_position",
+            [table.translate(ASCII_LOWER)],
         ).fetchall()
         return [row[0] for row in rows] or None
 
@@ -154,8 +158,13 @@ class DuckDBSession(Session):
         self._connection.register(name, data)
         try:
             yield double_quoted(name)
-        finally:
-            self._connection.unregister(name)
+        except BaseException:
+            # after a failed statement DuckDB refuses the unregister too ("transaction is
+            # aborted"), which would hide the failure; the rollback drops the view anyway
+            with suppress(duckdb.Error):
+                self._connection.unregister(name)
+            raise
+        self._connection.unregister(name)
 
 
 class DuckDBBackend(WarehouseBackend):

@@ -193,11 +193,17 @@ def tables(backend: Any) -> list[str]:
     scheme = _scheme(backend.url)
     if scheme == "sqlite":
         sql = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-               "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+               "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")  # '_' is a wildcard
     else:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
-               + ("'main'" if scheme == "duckdb" else "current_schema()") + " ORDER BY 1")
+               f"{_schema(backend)} ORDER BY 1")
     return [str(row[0]) for row in run(backend, sql, cap=10_000, checked=True).rows]
+
+
+def _schema(backend: Any) -> str:
+    """SQL for the schema whose tables the SQL box shows: DuckDB's main, or PostgreSQL's
+    current one."""
+    return "'main'" if _scheme(backend.url) == "duckdb" else "current_schema()"
 
 
 def describe(backend: Any, table: str, first: int = 20) -> dict[str, Any]:
@@ -210,8 +216,9 @@ def describe(backend: Any, table: str, first: int = 20) -> dict[str, Any]:
     literal = "'" + table.replace("'", "''") + "'"
     if _scheme(backend.url) == "sqlite":
         sql = f"SELECT name, type FROM pragma_table_info({literal})"
-    else:
+    else:  # the schema tables() lists: a table of that name in another one is another table
         sql = ("SELECT column_name, data_type FROM information_schema.columns "
-               f"WHERE table_name = {literal} ORDER BY ordinal_position")
+               f"WHERE table_name = {literal} AND table_schema = {_schema(backend)} "
+               "ORDER BY ordinal_position")
     info = run(backend, sql, checked=True).rows
     return {"columns": info, "count": count, "sample": sample}

@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import threading
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -313,7 +314,8 @@ def test_else_the_original_description_is_downloaded_once_into_the_bucket(
         keys = sorted(ref.key for ref in rt.bucket("sources").list())
         logs = [line.message for line in rt.logs(first.id)]
     assert requests == ["/Description"]
-    assert keys == ["downloads/127.0.0.1/Description", "downloads/127.0.0.1/Description.sha256"]
+    host = urlsplit(base).netloc  # 127.0.0.1 and the server's port
+    assert keys == [f"downloads/{host}/Description", f"downloads/{host}/Description.sha256"]
     assert first.result["description"]["origin"] == f"{base}/Description"
     assert second.result["description"] == first.result["description"]
     assert second.result["total"]["read"] == 800
@@ -370,7 +372,7 @@ def test_url_sources_are_downloaded_once_into_the_bucket(tmp_path, http_server):
     assert requests == ["/Adult.data", "/Adult.test", "/Description"]
     assert first.result["sources"][0]["origin"] == urls[0]
     assert second.result["total"]["read"] == 800
-    assert keys == [f"downloads/127.0.0.1/{name}{suffix}"
+    assert keys == [f"downloads/{urlsplit(base).netloc}/{name}{suffix}"
                     for name in ("Adult.data", "Adult.test", "Description")
                     for suffix in ("", ".sha256")]
     assert any(line.startswith(f"read {urls[1]}: ") for line in logs)

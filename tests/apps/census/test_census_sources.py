@@ -22,6 +22,7 @@ from cauce.apps.census.sources import (
     fetch,
     source_name,
 )
+from cauce.backends.objects import check_key
 
 URL = "https://example.org/data/Adult.data"
 BODY = b"39, State-gov, 77516\n" * 100
@@ -130,6 +131,18 @@ def test_a_url_is_downloaded_once_with_progress_and_checksum():
     assert key == "downloads/example.org/data/Adult.data"
     assert bucket.objects[key + ".sha256"].decode().strip() == hashlib.sha256(BODY).hexdigest()
     assert progress[-1] == (len(BODY), len(BODY))
+
+
+def test_every_url_has_a_key_of_its_own_that_a_bucket_takes():
+    urls = ["https://h/get?f=a.csv", "https://h/get?f=b.csv", "https://h:8443/get?f=a.csv",
+            "https://h/a%2Fb", "https://h/a/b", "https://h/a%252Fb", "https://h/%2e%2e/b",
+            "https://h/a%5Cb", "https://h/a%00b", "https://h/", "https://h/?q=1",
+            "https://h/index", "https://h/get?x=/../y"]
+    keys = [download_key(url) for url in urls]
+    assert len(set(keys)) == len(urls), keys
+    for key in keys:
+        check_key(key)
+    assert download_key("https://u:secret@Example.org/a%20b%C3%A9") == "downloads/example.org/a bé"
 
 
 def test_a_damaged_copy_is_downloaded_again():

@@ -129,10 +129,24 @@ def fetch(
 
 
 def download_key(url: str) -> str:
-    """Bucket key of a URL's copy: `downloads/<host>/<path>`."""
+    """Bucket key of a URL's copy: `downloads/<host>[:<port>]/<path>[?<query>]`, one key per
+    URL. Path segments are shown decoded, but a `%`, `/`, backslash or control character they
+    decode to, and every one in the query, is written `%XX`, so that no two URLs share a key
+    and every key is one a bucket takes."""
     parts = urlsplit(url)
-    segments = [unquote(part) for part in parts.path.split("/") if part not in ("", ".", "..")]
-    return "/".join([DOWNLOADS, parts.hostname or "host", *segments])
+    host = _escaped(parts.netloc.rpartition("@")[2].lower()) or "host"  # no user or password
+    segments = [_escaped(unquote(part)) for part in parts.path.split("/")
+                if part not in ("", ".", "..")]
+    segments = [f"%{part}" if part in (".", "..") else part for part in segments] or ["%index"]
+    if parts.query:
+        segments[-1] += "?" + _escaped(parts.query)
+    return "/".join([DOWNLOADS, host, *segments])
+
+
+def _escaped(text: str) -> str:
+    """``text`` with `%`, `/`, backslash and control characters written `%XX`."""
+    return "".join(f"%{ord(c):02X}" if c in "%/\\" or ord(c) < 32 or ord(c) == 127 else c
+                   for c in text)
 
 
 def _read_local(source: str, advice: Advice) -> SourceFile:

@@ -97,6 +97,11 @@ def locate(url: str) -> Location:
     if schema is not None and not schema.replace("_", "").isalnum():
         raise ConfigError(f"the state URL's schema {schema!r} is not a plain name",
                           hint="use letters, digits and underscores (?schema=cauce)")
+    if schema is not None and (schema.startswith("pg_") or schema == "information_schema"):
+        # PostgreSQL reserves pg_* and keeps its catalog views in information_schema (the
+        # schema is quoted: PG_x and Information_Schema are other names)
+        raise ConfigError(f"the state URL's schema {schema!r} is PostgreSQL's own",
+                          hint="use a schema of cauce's own (?schema=cauce)")
     if schema is not None and len(schema.encode()) > NAME_BYTES:
         # PostgreSQL would cut it short, and two long names could share one schema
         raise ConfigError(f"the state URL's schema {schema[:20]!r}… is {len(schema.encode())} "

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ..state import TableStore
+from ..state import TableStore, key_range_end
 from . import jsonb
 from .database import Database
-
-HIGH = "\U0010ffff"
 
 _PLAIN = ("INSERT INTO items (tbl, key, value, version, updated_at) "
           "VALUES (%(t)s, %(k)s, %(v)s::jsonb, 1, %(now)s) "
@@ -72,7 +70,7 @@ class PostgresTables(TableStore):
     def by_prefix(self, table: str, prefix: str, limit: int | None = None) -> list[str]:
         rows = self.db.rows("SELECT value::text FROM items WHERE tbl = %s AND key >= %s "
                             "AND key < %s ORDER BY key LIMIT %s",
-                            (table, prefix, prefix + HIGH, limit or None))
+                            (table, prefix, key_range_end(prefix), limit or None))
         return [jsonb.restore(r[0]) for r in rows]
 
     def by_index(self, table: str, index: str, value: str,

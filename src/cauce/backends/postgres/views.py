@@ -12,13 +12,12 @@ from typing import Any
 
 from ...logs import LogLine
 from ...runs import Run, run_id_at
-from ..state import RunFilter, ShardState, StoredMessage, ViewStore
+from ..state import RunFilter, ShardState, StoredMessage, ViewStore, key_range_end
 from .database import Database
 from .logs import LINE, line
 from .queues import COLUMNS, message
 from .runs import RECORD, run
 from .streams import shard_states
-from .tables import HIGH
 
 
 def _run_where(f: RunFilter) -> tuple[list[str], list[Any]]:
@@ -132,7 +131,7 @@ class PostgresViews(ViewStore):
         rows = self.db.rows("SELECT key, value::text, version, updated_at FROM items "
                             "WHERE tbl = %s AND key >= %s AND key < %s "
                             "AND (%s::text IS NULL OR key > %s) ORDER BY key LIMIT %s",
-                            (table, prefix, prefix + HIGH, after, after, limit))
+                            (table, prefix, key_range_end(prefix), after, after, limit))
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def item_count(self, table: str) -> int:

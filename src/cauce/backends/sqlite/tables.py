@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ..state import TableStore
+from ..state import TableStore, key_range_end
 from .database import StateDB
-
-_HIGH = "\U0010ffff"
 
 
 class SQLiteTables(TableStore):
@@ -56,7 +54,7 @@ class SQLiteTables(TableStore):
 
     def by_prefix(self, table: str, prefix: str, limit: int | None = None) -> list[str]:
         sql = "SELECT value FROM items WHERE tbl = ? AND key >= ? AND key < ? ORDER BY key"
-        args: list[object] = [table, prefix, prefix + _HIGH]
+        args: list[object] = [table, prefix, key_range_end(prefix)]
         if limit:
             sql += " LIMIT ?"
             args.append(limit)

@@ -13,13 +13,11 @@ from typing import Any
 
 from ...logs import LogLine
 from ...runs import Run, run_id_at
-from ..state import RunFilter, ShardState, StoredMessage, ViewStore
+from ..state import RunFilter, ShardState, StoredMessage, ViewStore, key_range_end
 from .database import StateDB
 from .queues import _message
 from .runs import _run
 from .streams import shard_states
-
-_HIGH = "\U0010ffff"
 
 
 def _run_where(f: RunFilter) -> tuple[list[str], list[Any]]:
@@ -160,7 +158,7 @@ class SQLiteViews(ViewStore):
             rows = con.execute(
                 "SELECT key, value, version, updated_at FROM items WHERE tbl = ? AND key >= ? "
                 "AND key < ? AND key != ? ORDER BY key LIMIT ?",
-                (table, low, prefix + _HIGH, after if after is not None else "\x00",
+                (table, low, key_range_end(prefix), after if after is not None else "\x00",
                  limit)).fetchall()
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 

@@ -31,6 +31,18 @@ def window(parts: Partitions, today: date, last: str | None, size: int = WINDOW)
     return parts.range(parts.key(begin), parts.key(end), today)[-size:]
 
 
+def _ran_last(parts: Partitions, newest: str | None) -> str | None:
+    """The newest partition that ran, when it is a key today (runs queued before a partition
+    had one spelling may hold another, ``20210422``): the grid then ends at today's."""
+    if newest is None:
+        return None
+    try:
+        parts.parse(newest)
+    except PartitionError:
+        return None
+    return newest
+
+
 def routes(ui: UI) -> list[Route]:
     home = ui.home
 
@@ -48,7 +60,7 @@ def routes(ui: UI) -> list[Route]:
         assert job.partitions is not None
         # by default the grid ends at the newest partition that ran, else at today's
         keys = window(job.partitions, home.today(app),
-                      last or home.newest_partition(app, job.name))
+                      last or _ran_last(job.partitions, home.newest_partition(app, job.name)))
         rows = []
         for member in family(job):
             latest = home.latest_by_partition(app, member.name, keys[0], keys[-1]) if keys else {}
