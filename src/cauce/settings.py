@@ -149,7 +149,7 @@ class ConfigSources:
     def home(self) -> tuple[str | None, str]:
         """The configured home folder and where it came from (None: not configured)."""
         value, where = self._top_level("home", "CAUCE_HOME")
-        if value is not None and _URL.match(value):  # as a path, a local folder named "s3:"
+        if value is not None and looks_like_url(value):  # as a path, a local folder "s3:"
             raise ConfigError(f"the cauce home from {where} is a URL, {value}",
                               hint='the home is a folder on this machine (buckets may live in '
                               'object storage: buckets = "s3://..." in cauce.toml)')
@@ -232,6 +232,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def looks_like_url(value: str) -> bool:
+    """Whether ``value`` starts with a URL scheme (``s3://``, ``file://``): as a path it would
+    be a local folder named after the scheme."""
+    return _URL.match(value) is not None
+
 
 # top-level keys of the configuration, each a text value
 _TOP_LEVEL_KEYS = ("home", "state", "executor", "buckets")

@@ -14,7 +14,6 @@ not when the command line starts (``cauce --help`` needs none of them)."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,14 +38,13 @@ def home_path(value: str | Path) -> Path:
     if not str(value).strip():
         raise ValueError("it is empty; name a folder, or leave --home out "
                          "for ./.cauce (or CAUCE_HOME)")
-    if _URL.match(str(value)):  # as a path, s3://b/x is a local folder named "s3:"
+    from ..settings import looks_like_url
+
+    if looks_like_url(str(value)):
         raise ValueError(f"{value} is a URL; the cauce home is a folder on this machine "
                          '(buckets may live in object storage: buckets = "s3://..." in '
                          "cauce.toml)")
     return Path(value)
-
-
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def home_option_path(value: str | Path) -> Path:
