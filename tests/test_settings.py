@@ -266,29 +266,27 @@ not a line
     }
 
 
-def test_dotenv_quoted_values_may_be_followed_by_a_comment() -> None:
-    text = ('DOUBLE="a b" # the note\nSINGLE=\'x y\'   # note\n'
-            'QUOTES="a" # say "hi"\nINNER="a\\"b" # c\nHASH="a # b"\nOPEN="unterminated\n')
-    assert parse_dotenv(text) == {
-        "DOUBLE": "a b",
-        "SINGLE": "x y",
-        "QUOTES": "a",
-        "INNER": 'a"b',
-        "HASH": "a # b",
-        "OPEN": '"unterminated',
-    }
-
-
-def test_dotenv_keeps_accents_and_reads_escapes_only_in_double_quotes() -> None:
-    text = ('COMUNA="Ñuñoa"\nPLAIN=Peñalolén\nPATH_WIN="C:\\\\data\\tsub"\n'
-            'RAW=\'a\\nb\'\nODD="keep \\x as is"\n')
-    assert parse_dotenv(text) == {
-        "COMUNA": "Ñuñoa",
-        "PLAIN": "Peñalolén",
-        "PATH_WIN": "C:\\data\tsub",
-        "RAW": "a\\nb",
-        "ODD": "keep \\x as is",
-    }
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            'DOUBLE="a b" # the note\nSINGLE=\'x y\'   # note\nQUOTES="a" # say "hi"\n'
+            'INNER="a\\"b" # c\nHASH="a # b"\nOPEN="unterminated\n',
+            {"DOUBLE": "a b", "SINGLE": "x y", "QUOTES": "a", "INNER": 'a"b', "HASH": "a # b",
+             "OPEN": '"unterminated'},
+            id="quoted values may be followed by a comment",
+        ),
+        pytest.param(
+            'COMUNA="Ñuñoa"\nPLAIN=Peñalolén\nPATH_WIN="C:\\\\data\\tsub"\n'
+            'RAW=\'a\\nb\'\nODD="keep \\x as is"\n',
+            {"COMUNA": "Ñuñoa", "PLAIN": "Peñalolén", "PATH_WIN": "C:\\data\tsub",
+             "RAW": "a\\nb", "ODD": "keep \\x as is"},
+            id="accents kept, escapes read only in double quotes",
+        ),
+    ],
+)
+def test_dotenv_values(text: str, expected: dict[str, str]) -> None:
+    assert parse_dotenv(text) == expected
 
 
 def test_a_home_that_is_a_url_is_refused(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -266,28 +267,38 @@ def test_a_backfill_of_a_job_without_partitions_is_refused_before_it_starts(ui_c
     assert len(ui_client.app.state.ui.executor.recent("hostile")) == before
 
 
-def test_a_grid_of_partitions_that_ended_links_only_to_partitions_there_are(tmp_path):
+@contextmanager
+def _yearly_grid(tmp_path, name: str, stored: list | None = None):
+    """A client of the UI over an app whose job ``days`` has the daily partitions of 2021 and
+    ran 2021-03-01, with run records ``stored`` added (made from the app's name)."""
     from starlette.testclient import TestClient
 
     from cauce import App, Runtime, daily
     from cauce.web.home import Home
     from cauce.web.server import create_app
 
-    app = App("closed")
+    app = App(name)
 
     @app.job(partitions=daily(start="2021-01-01", end="2021-12-31"))
-    def yearly(ctx):
-        """Nothing to do: the test is about the partitions' links."""
+    def days(ctx):
+        """Nothing to do: the tests are about the partitions' grid."""
 
     with Runtime(app, home=tmp_path) as rt:
-        rt.run("yearly", "2021-03-01")
+        rt.run("days", "2021-03-01")
+        if stored:
+            rt.state.runs.insert(stored)
         with TestClient(create_app(Home(tmp_path, [rt], [])),
                         base_url="http://127.0.0.1") as client:
-            page = client.get("/apps/closed/partitions/yearly").text
-            links = re.findall(r'href="(/apps/closed/partitions/yearly\?last=[^"]+)"', page)
-            assert "?last=2021-12-31" in " ".join(links)  # "up to the last partition"
-            for link in links:
-                assert client.get(link.replace("&amp;", "&")).status_code == 200, link
+            yield client
+
+
+def test_a_grid_of_partitions_that_ended_links_only_to_partitions_there_are(tmp_path):
+    with _yearly_grid(tmp_path, "closed") as client:
+        page = client.get("/apps/closed/partitions/days").text
+        links = re.findall(r'href="(/apps/closed/partitions/days\?last=[^"]+)"', page)
+        assert "?last=2021-12-31" in " ".join(links)  # "up to the last partition"
+        for link in links:
+            assert client.get(link.replace("&amp;", "&")).status_code == 200, link
 
 
 def test_a_text_object_cut_inside_a_character_is_still_previewed_as_text(ui_client):
@@ -328,27 +339,13 @@ def test_an_unexpected_error_is_a_page_that_says_where_to_look(hostile_home, mon
 
 
 def test_a_grid_after_runs_of_a_partition_spelled_another_way_still_answers(tmp_path):
-    from starlette.testclient import TestClient
-
-    from cauce import App, Runtime, daily
     from cauce.runs import RunRecord, RunStatus
-    from cauce.web.home import Home
-    from cauce.web.server import create_app
 
-    app = App("spelled")
-
-    @app.job(partitions=daily(start="2021-01-01", end="2021-12-31"))
-    def days(ctx):
-        """Nothing to do: the test is about a run stored before keys had one spelling."""
-
-    with Runtime(app, home=tmp_path) as rt:
-        rt.run("days", "2021-03-01")
-        # "20210302" sorts after every ISO key: the grid would end there
-        rt.state.runs.insert([RunRecord(id="r" * 24, app="spelled", kind="job", name="days",
-                                        status=RunStatus.SUCCEEDED, partition="20210302",
-                                        trigger="manual", queued_at=0.0, params={})])
-        with TestClient(create_app(Home(tmp_path, [rt], [])),
-                        base_url="http://127.0.0.1") as client:
-            page = client.get("/apps/spelled/partitions/days")
-            assert page.status_code == 200, page.text[:300]
-            assert "2021-12-31" in page.text  # the grid ends at the last partition instead
+    # "20210302" sorts after every ISO key: the grid would end there
+    stored = [RunRecord(id="r" * 24, app="spelled", kind="job", name="days",
+                        status=RunStatus.SUCCEEDED, partition="20210302", trigger="manual",
+                        queued_at=0.0, params={})]
+    with _yearly_grid(tmp_path, "spelled", stored) as client:
+        page = client.get("/apps/spelled/partitions/days")
+        assert page.status_code == 200, page.text[:300]
+        assert "2021-12-31" in page.text  # the grid ends at the last partition instead
