@@ -108,6 +108,44 @@ def test_a_setting_written_both_ways_in_the_file_is_refused(tmp_path: Path) -> N
         resolve(app.settings, config)
 
 
+def test_a_mistyped_key_of_the_app_section_is_refused_with_the_closest_name(
+        tmp_path: Path) -> None:
+    app = App("demo")
+    app.setting("chunk_size", int, default=1)
+    app.bucket("sources")
+    config = sources(tmp_path, {}, cauce_toml=(
+        "[apps.demo]\nchunk-sise = 2\nzzz = 1\n[apps.demo.resources]\nsource = 'file:///x'\n"))
+    with pytest.raises(ConfigError) as info:
+        resolve(app.settings, config, app="demo", resources=app.resources)
+    assert info.value.message.splitlines()[1:] == [
+        "  chunk-sise: set in cauce.toml [apps.demo], but demo has no such setting "
+        "(did you mean chunk_size?)",
+        "  zzz: set in cauce.toml [apps.demo], but demo has no such setting",
+        "  source: set in cauce.toml [apps.demo.resources], but demo has no such resource "
+        "(did you mean sources?)",
+    ]
+    # both spellings of a declared setting, and a declared resource, are known keys
+    config = sources(tmp_path, {}, cauce_toml=(
+        "[apps.demo]\nchunk-size = 2\n[apps.demo.resources]\nsources = 'file:///x'\n"))
+    assert resolve(app.settings, config, app="demo", resources=app.resources).chunk_size == 2
+    # commands that only look at the state go on with the keys they know
+    config = sources(tmp_path, {}, cauce_toml="[apps.demo]\nchunk_size = 3\nzzz = 1\n")
+    assert resolve(app.settings, config, lenient=True, app="demo",
+                   resources=app.resources).chunk_size == 3
+
+
+def test_a_runtime_does_not_start_with_a_mistyped_setting(tmp_path: Path, monkeypatch) -> None:
+    from cauce import Runtime
+
+    app = App("demo")
+    app.setting("chunk_size", int, default=1)
+    (tmp_path / "cauce.toml").write_text("[apps.demo]\nchunk_sise = 2\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"chunk_sise: set in cauce.toml \[apps.demo\], but "
+                       r"demo has no such setting \(did you mean chunk_size\?\)"):
+        Runtime(app, home=tmp_path / "home").open()
+
+
 def test_precedence_default_file_dotenv_environment_option(tmp_path: Path) -> None:
     app = App("demo")
     for name in ("a", "b", "c", "d", "e"):

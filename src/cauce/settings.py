@@ -14,7 +14,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +181,32 @@ class ConfigSources:
 
     def app_section(self, app: str) -> dict[str, Any]:
         return dict(self.files.get("apps", {}).get(app, {}))
+
+    def unknown_keys(self, app: str, declared: Collection[str],
+                     resources: Collection[str]) -> list[str]:
+        """What ``[apps.APP]`` (and its ``resources`` table) set that the app does not declare,
+        each as one line with the closest name: a mistyped key would otherwise be ignored, and
+        the app run with the default instead."""
+        import difflib  # only on the way to an error message
+
+        section = self.app_section(app)
+        where = f"{self.file_name} [apps.{app}]"
+        named = {spelling: name for name in declared
+                 for spelling in (name, name.replace("_", "-"))}
+        lines = []
+        for key in section:
+            if key == "resources" or key in named:
+                continue
+            close = difflib.get_close_matches(key, list(named), n=1, cutoff=0.6)
+            lines.append(f"{key}: set in {where}, but {app} has no such setting"
+                         + (f" (did you mean {named[close[0]]}?)" if close else ""))
+        urls = section.get("resources", {})
+        for key in urls if isinstance(urls, dict) else ():
+            if key not in resources:
+                close = difflib.get_close_matches(key, list(resources), n=1, cutoff=0.6)
+                lines.append(f"{key}: set in {where[:-1]}.resources], but {app} has no such "
+                             "resource" + (f" (did you mean {close[0]}?)" if close else ""))
+        return lines
 
     def lookup(self, setting: Setting) -> tuple[Any, str] | None:
         """The highest-precedence raw value for ``setting`` and its source, if any is given."""
@@ -378,11 +404,14 @@ def resolve(
     overrides: Mapping[str, Any] | None = None,
     *,
     lenient: bool = False,
+    app: str | None = None,
+    resources: Collection[str] = (),
 ) -> Settings:
     """Resolve every declared setting, or raise one ConfigError listing all that are wrong.
 
     ``lenient`` (for commands that only inspect state) leaves problem settings at their
-    default, or None, instead of failing.
+    default, or None, instead of failing. With ``app``, a key of its configuration section
+    that names neither a setting nor one of its ``resources`` is a problem too.
     """
     overrides = dict(overrides or {})
     values: dict[str, Any] = {}
@@ -391,6 +420,8 @@ def resolve(
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
         problems.extend(f"{name}: not a setting of this app" for name in unknown)
+    if app is not None:
+        problems.extend(sources.unknown_keys(app, declared, resources))
     for name, setting in declared.items():
         if name in overrides and overrides[name] is not None:
             raw, where = overrides[name], f"option {setting.option}"

@@ -38,7 +38,7 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
                  state=state_url(home_path, state_option))
     problems = None
     try:
-        settings = resolve(app.settings, rt.config, {})
+        settings = resolve(app.settings, rt.config, {}, app=app.name, resources=app.resources)
     except CauceError as err:
         problems = err.message
         settings = resolve(app.settings, rt.config, {}, lenient=True)

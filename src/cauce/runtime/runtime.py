@@ -145,7 +145,8 @@ class Runtime:
                              "in this process",
                              hint="close the other runtime (or TestRuntime) first")
         self._settings = resolve(self.app.settings, self.config, self.overrides,
-                                 lenient=self.lenient_settings)
+                                 lenient=self.lenient_settings, app=self.app.name,
+                                 resources=self.app.resources)
         for resource in self.app.resources.values():
             if isinstance(resource, Bucket):
                 self.watch_of(resource)  # a watch setting that is no duration fails here
@@ -220,7 +221,8 @@ class Runtime:
         server it has just started). Raises ConfigError as opening would."""
         overrides = {**self.overrides, **{k: v for k, v in settings.items() if v is not None}}
         self._settings = resolve(self.app.settings, self.config, overrides,
-                                 lenient=self.lenient_settings)
+                                 lenient=self.lenient_settings, app=self.app.name,
+                                 resources=self.app.resources)
         self.overrides = overrides
         self.sink.mask(self.secrets())
 
