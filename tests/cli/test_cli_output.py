@@ -163,3 +163,40 @@ def test_text_no_encoding_holds_is_printed_escaped(tmp_path: Path) -> None:
     letters = cauce("dlq", "list", "odd.py:app", "work", cwd=tmp_path)
     assert letters.returncode == 0, letters.stderr
     assert "ValueError: no x\\ud800y" in letters.stdout
+
+
+CONTROLS = """
+from cauce import App, CauceError
+
+app = App("ctl")
+
+
+@app.job(retries=0)
+def greet(ctx, name: str = "x") -> None:
+    ctx.log.info("hello %s", name)
+    raise CauceError(f"no {name}", hint=f"ask {name}")
+"""
+
+
+def test_control_characters_from_data_are_shown_not_sent_to_the_terminal(tmp_path: Path) -> None:
+    """An escape sequence or carriage return in a value (a file name, a record) would recolour,
+    clear or rewrite the user's terminal: every place a run's text is printed shows it as
+    \\xNN. Line breaks stay line breaks (a traceback keeps its lines)."""
+    (tmp_path / "ctl.py").write_text(CONTROLS)
+    name = "evil\x1b[2J\rX\x07\x9b"
+    shown = r"evil\x1b[2J\x0dX\x07\x9b"
+    ran = cauce("run", "ctl.py:app", "greet", "--name", name, cwd=tmp_path)
+    assert ran.returncode == 1
+    assert f"INFO    hello {shown}" in ran.stderr
+    # a run's error is kept to its first line (a carriage return ends one)
+    assert r"CauceError: no evil\x1b[2J" in ran.stderr and r"hint: ask evil\x1b[2J" in ran.stderr
+    run_id = json.loads(cauce("runs", "--json", cwd=tmp_path).stdout)[0]["id"]
+    logs = cauce("logs", run_id, cwd=tmp_path)
+    assert f"INFO: hello {shown}" in logs.stdout
+    cauce("logs", run_id, "-o", "run.log", cwd=tmp_path)
+    assert f"INFO: hello {shown}" in (tmp_path / "run.log").read_text(encoding="utf-8")
+    for output in (ran.stderr, logs.stdout, (tmp_path / "run.log").read_text(encoding="utf-8")):
+        assert not any(c in output for c in "\x1b\r\x07\x9b")
+    # --json keeps the text as it is (JSON escapes control characters itself)
+    as_json = cauce("logs", run_id, "--json", cwd=tmp_path).stdout.splitlines()
+    assert any(json.loads(line)["message"] == f"hello {name}" for line in as_json)

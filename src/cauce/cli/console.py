@@ -50,10 +50,23 @@ def table(**options: Any) -> Table:
 
 
 def escape(text: str) -> str:
-    """``text`` with rich markup escaped (`rich.markup.escape`, imported when first needed)."""
+    """``text`` made `visible`, with rich markup escaped (`rich.markup.escape`, imported when
+    first needed)."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(visible(text))
+
+
+# Every C0 and C1 control character but line feed and tab, and DEL, as the \xNN it shows as.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x09), *range(0x0B, 0x20),
+                                                   *range(0x7F, 0xA0))}
+
+
+def visible(text: str) -> str:
+    """``text`` with its control characters but line feeds and tabs written ``\\xNN``: a value
+    that came with data (a file name, a record, a message) cannot move the cursor, rewrite the
+    line (carriage return) or recolour and clear the terminal (escape sequences)."""
+    return text.translate(_CONTROLS)
 
 
 def redact(text: str) -> str:

@@ -151,7 +151,7 @@ def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> No
                                "app": line.app, "stream": line.stream, "run_id": line.run_id,
                                "message": line.message}, ensure_ascii=False)
         else:
-            text = line.format(tz)
+            text = console.visible(line.format(tz))
         if sink is not None:
             sink.write(text.replace("\n", " ⏎ ") + "\n")
         else:

@@ -13,7 +13,7 @@ from datetime import datetime
 from rich.console import Console, ConsoleDimensions
 from rich.logging import RichHandler
 
-from .console import UNLIMITED, masked, redact
+from .console import UNLIMITED, masked, redact, visible
 
 
 class TerminalConsole(Console):
@@ -51,7 +51,7 @@ class TerminalLog(RichHandler):
                 logging.Formatter().formatException(record.exc_info))
         if self.debug and trace:
             message += "\n" + trace
-        return masked(redact(message), self.secrets)
+        return visible(masked(redact(message), self.secrets))
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.console.is_terminal:
