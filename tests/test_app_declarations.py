@@ -493,6 +493,27 @@ def test_jobs_and_handlers_share_one_set_of_names() -> None:
         app.job(name="handle")(lambda ctx: None)
 
 
+def test_a_queue_shares_its_name_only_with_the_handler_that_consumes_it() -> None:
+    """`cauce dlq list APP NAME` finds a queue's dead letters first: a job or another handler
+    of that name would have dead letters no name reaches."""
+    shared = "would have their dead letters found by the same name"
+    app = App("demo")
+    work = app.queue("work")
+    app.queue("other")
+    app.on(work, name="work")(lambda msg, ctx: None)  # one dead-letter queue: allowed
+    with pytest.raises(DeclarationError, match=f"job 'other' and queue 'other' {shared}"):
+        app.job(name="other")(lambda ctx: None)
+    inbox = app.bucket("inbox")
+    with pytest.raises(DeclarationError, match=f"handler 'other' and queue 'other' {shared}"):
+        app.on(inbox, name="other")(lambda msg, ctx: None)
+    app.job(name="later")(lambda ctx: None)
+    with pytest.raises(DeclarationError, match=f"queue 'later' and job 'later' {shared}") as info:
+        app.queue("later")
+    assert info.value.hint == "give one of them another name"
+    assert set(app.jobs) == {"later"} and "later" not in app.resources
+    assert set(app.handlers) == {"work"}
+
+
 def test_a_stream_handler_reads_by_count_or_by_time() -> None:
     app = App("demo")
     readings = app.stream("readings")

@@ -265,6 +265,21 @@ class App:
                                    f"by the environment variable {variable}",
                                    hint="rename one of them (or give the setting env=...)")
 
+    def _dead_letters_found_once(self, name: str, store_queue: str, what: str) -> None:
+        """Dead letters are found by name (`cauce dlq list APP NAME`, `rt.dlq(NAME)`), a
+        queue's first: a queue may share its name with a job or handler only when they share
+        the dead-letter queue (a handler named as the queue it consumes)."""
+        others = [(f"queue {name!r}", resource.store_name)
+                  for resource in [self.resources.get(name)] if isinstance(resource, Queue)]
+        others += [(f"job {name!r}", self.jobs[name].store_queue)] if name in self.jobs else []
+        others += ([(f"handler {name!r}", self.handlers[name].store_queue)]
+                   if name in self.handlers else [])
+        for other, queue in others:
+            if queue != store_queue:
+                raise DeclarationError(
+                    f"app {self.name!r}: {what} {name!r} and {other} would have their dead "
+                    "letters found by the same name", hint="give one of them another name")
+
     # -- resources --------------------------------------------------------------------
     def _add(self, resource: Resource) -> Any:
         if resource.name in self.resources:
@@ -273,6 +288,8 @@ class App:
                 f"app {self.name!r} already has a {existing.kind} named {resource.name!r}",
                 hint="resource names are unique within an app",
             )
+        if isinstance(resource, Queue):
+            self._dead_letters_found_once(resource.name, resource.store_name, "queue")
         self._claim_env(resource_env(self.name, resource.name),
                         f"{resource.kind} {resource.name!r}")
         self.resources[resource.name] = resource
@@ -404,7 +421,7 @@ class App:
                             f"queue {target.name!r} already has handler {other.name!r}",
                             hint="a queue has one consumer; publish to a topic to fan out",
                         )
-            self.handlers[handler_name] = Handler(
+            handler = Handler(
                 app=self, name=handler_name, func=func, resource=target, prefix=prefix,
                 suffix=suffix, batch_size=size, window=seconds, max_attempts=max_attempts,
                 concurrency=concurrency,
@@ -412,6 +429,8 @@ class App:
                 visibility=(target.visibility_timeout if isinstance(target, Queue) else lease),
                 start=start,
             )
+            self._dead_letters_found_once(handler_name, handler.store_queue, "handler")
+            self.handlers[handler_name] = handler
             return func
 
         return decorate
@@ -547,6 +566,7 @@ class App:
                 run_at_start=run_at_start, concurrency=concurrency,
                 description=inspect.cleandoc(f.__doc__ or "").split("\n\n")[0],
             )
+            self._dead_letters_found_once(job_name, job.store_queue, "job")
             for up in upstream:
                 up.downstream.append(job)
             self.jobs[job_name] = job
