@@ -94,7 +94,7 @@ from pathlib import Path
 from cauce import App, ConditionFailed
 
 app = App("killed")
-work = app.queue("work", visibility_timeout="2s")
+work = app.queue("work", visibility_timeout="VISIBILITY")
 done = app.table("done", key="n")
 
 @app.on(work)
@@ -110,9 +110,11 @@ def handle(message, ctx):
 """
 
 
+# 2 s: the lease expires; 10 min: the next worker sees the killed one gone and takes it back
+@pytest.mark.parametrize("visibility", ["2s", "10m"])
 def test_sigkill_mid_handler_redelivers_and_conditional_put_keeps_one(
-        tmp_path: Path, app_module, state: StateView) -> None:
-    ref = app_module("relkill", SLOW_APP)
+        tmp_path: Path, app_module, state: StateView, visibility: str) -> None:
+    ref = app_module("relkill", SLOW_APP.replace("VISIBILITY", visibility))
     home = tmp_path / "home"
     marker = tmp_path / "started"
     sent = cauce(home, "send", ref, "work", f'{{"n": 1, "marker": "{marker}"}}', cwd=tmp_path)

@@ -19,6 +19,7 @@ from ..errors import CauceError, StateUnavailable
 from ..resources.stream import Stream
 from .execute import log_general
 from .foreground import BEAT_EVERY, alive
+from .sources import QueueSource, expire_gone_workers_leases
 
 if TYPE_CHECKING:
     from ..backends.state import WorkerRecord
@@ -158,10 +159,21 @@ def _other_server(rt: Runtime) -> WorkerRecord | None:
                  and w.app == rt.app.name and w.id != rt.worker_id and alive(w, now)), None)
 
 
+def _take_back_leases(rt: Runtime, dispatcher: Dispatcher) -> None:
+    """Deliveries leased to a worker killed on this machine are taken back now (logged)."""
+    queues = [s.queue for s in dispatcher.sources if isinstance(s, QueueSource)]
+    taken = expire_gone_workers_leases(rt, queues, rt.clock.time())
+    if taken:
+        log_general(rt, rt.app.name, logging.WARNING, "%d delivery(ies) of a killed worker "
+                    "taken back: delivered again, counted as lost", taken)
+        rt.work_announced()
+
+
 def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
           until: Callable[[], bool] | None, deadline: float | None, poll: float, *,
           listening: bool = False) -> None:
     tidied = beaten = told = time.monotonic()
+    _take_back_leases(rt, dispatcher)
     wait_quiet = poll  # the next wait while nothing is in hand; doubles while that lasts
     away: float | None = None  # since when the state store could not be reached
     while not rt.stopping:
@@ -171,6 +183,7 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
                 told = time.monotonic()
             if time.monotonic() - tidied > HOUSEKEEPING_EVERY:
                 housekeeping(rt)
+                _take_back_leases(rt, dispatcher)
                 tidied = time.monotonic()
             if time.monotonic() - beaten > BEAT_EVERY:
                 rt.state.workers.beat(rt.worker_id, now=rt.clock.time())

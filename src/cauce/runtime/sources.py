@@ -35,6 +35,7 @@ from ..backends.state import (
     new_token,
 )
 from ..events import ObjectRef, Record
+from ..pids import gone
 from ..resources.bucket import Bucket
 from ..resources.queue import messages_from
 from ..resources.stream import Stream
@@ -204,6 +205,24 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int,
             if earlier is None or status is RunStatus.DEAD_LETTERED:
                 lost[run.id] = replace(run, status=status, ended_at=now, error=reason)
     return list(lost.values())
+
+
+def expire_gone_workers_leases(runtime: Runtime, queues: Sequence[str], now: float) -> int:
+    """Let the leases held by this app's workers that were killed on this machine expire now,
+    so that a restarted `cauce serve` takes their deliveries back at once (settled as lost, as
+    any expired lease) instead of waiting out the visibility timeout; returns how many."""
+    state = runtime.state
+    dead = {w.id for w in state.workers.listing() if w.app == runtime.app.name
+            and w.role in ("serve", "worker") and w.id != runtime.worker_id
+            and gone(w.host, w.pid)}
+    if not dead:
+        return 0
+    held = [(m.id, m.lease) for queue in queues for m in state.queues.listing(queue)
+            if m.lease is not None and m.worker in dead and m.visible_at > now]
+    taken = state.queues.extend(held, until=now) if held else 0
+    for worker in dead:
+        state.workers.stopped(worker, now=now)
+    return taken
 
 
 class QueueSource(Source):
