@@ -918,6 +918,15 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+def sqlite_path(url: str) -> Path:
+    """The file a ``sqlite:///path`` state URL names (`sqlite_url`'s inverse)."""
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        raise ConfigError(f"state URL {url!r} names no SQLite file",
+                          hint="use sqlite:///path/to/state.db (four slashes for an absolute "
+                          "path: sqlite:////srv/cauce/state.db)")
+    return Path(url.removeprefix("sqlite:///")).resolve()
+
+
 # the password of a URL's user (scheme://user:password@host, up to the last @ before the
 # path), or given as a query parameter (libpq's ?password=)
 _PASSWORDS = (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^\s/]*)(@)"),

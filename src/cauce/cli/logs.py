@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import typer
 
 from ..durations import parse_duration
-from ..errors import CauceError, NotFound
+from ..errors import CauceError, ConfigError, NotFound
 from . import console
 from .home import HomeOption, StateOption, inspected
 from .runs import find_run, get_run
@@ -89,9 +89,12 @@ def _opened(output: Path, state_url: str) -> TextIO:
 
 def _is_state_file(output: Path, state_url: str) -> bool:
     """Whether ``output`` is the SQLite state file of ``state_url``, or one that goes with it."""
-    if not state_url.startswith("sqlite:///"):
+    from ..backends.state import sqlite_path
+
+    try:
+        database = sqlite_path(state_url)
+    except ConfigError:  # not a SQLite file: PostgreSQL, or SQLite in memory
         return False
-    database = Path(state_url.removeprefix("sqlite:///")).resolve()
     return output.resolve() in {database.with_name(database.name + suffix)
                                 for suffix in ("", "-wal", "-shm", "-journal", "-lock")}
 

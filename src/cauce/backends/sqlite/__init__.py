@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ...errors import ConfigError
-from ..state import StateStore, Verdict, sqlite_url
+from ..state import StateStore, Verdict, sqlite_path, sqlite_url
 from ..wakeup import WakeListener, WakeNotifier
 from . import statefile
 from .bookkeeping import SQLiteLeases, SQLiteSchedules, SQLiteWatches, SQLiteWorkers
@@ -30,15 +29,6 @@ from .tables import SQLiteTables
 from .views import SQLiteViews
 
 __all__ = ["SQLiteState"]
-
-
-def path_of(url: str) -> Path:
-    """The file a ``sqlite:///path`` URL names."""
-    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
-        raise ConfigError(f"state URL {url!r} names no SQLite file",
-                          hint="use sqlite:///path/to/state.db (four slashes for an absolute "
-                          "path: sqlite:////srv/cauce/state.db)")
-    return Path(url.removeprefix("sqlite:///")).resolve()
 
 
 class SQLiteState(StateStore):
@@ -63,19 +53,19 @@ class SQLiteState(StateStore):
 
     @classmethod
     def from_url(cls, url: str, *, serving: bool = False) -> SQLiteState:
-        return cls(path_of(url), serving=serving)
+        return cls(sqlite_path(url), serving=serving)
 
     @classmethod
     def exists(cls, url: str) -> bool:
-        return path_of(url).exists()
+        return sqlite_path(url).exists()
 
     @classmethod
     def examine(cls, url: str) -> Verdict:
-        return statefile.examine(path_of(url), TABLES, SCHEMA_VERSION)
+        return statefile.examine(sqlite_path(url), TABLES, SCHEMA_VERSION)
 
     @classmethod
     def holds_nothing(cls, url: str) -> bool:
-        return statefile.holds_nothing(path_of(url))
+        return statefile.holds_nothing(sqlite_path(url))
 
     @contextmanager
     def atomic(self, *, durable: bool = True) -> Iterator[None]:
