@@ -269,16 +269,17 @@ class App:
         """Dead letters are found by name (`cauce dlq list APP NAME`, `rt.dlq(NAME)`), a
         queue's first: a queue may share its name with a job or handler only when they share
         the dead-letter queue (a handler named as the queue it consumes)."""
-        others = [(f"queue {name!r}", resource.store_name)
-                  for resource in [self.resources.get(name)] if isinstance(resource, Queue)]
-        others += [(f"job {name!r}", self.jobs[name].store_queue)] if name in self.jobs else []
-        others += ([(f"handler {name!r}", self.handlers[name].store_queue)]
-                   if name in self.handlers else [])
-        for other, queue in others:
-            if queue != store_queue:
+        resource = self.resources.get(name)
+        taken = {
+            "queue": resource.store_name if isinstance(resource, Queue) else None,
+            "job": self.jobs[name].store_queue if name in self.jobs else None,
+            "handler": self.handlers[name].store_queue if name in self.handlers else None,
+        }
+        for kind, queue in taken.items():
+            if queue is not None and queue != store_queue:
                 raise DeclarationError(
-                    f"app {self.name!r}: {what} {name!r} and {other} would have their dead "
-                    "letters found by the same name", hint="give one of them another name")
+                    f"app {self.name!r}: {what} {name!r} and {kind} {name!r} would have their "
+                    "dead letters found by the same name", hint="give one of them another name")
 
     # -- resources --------------------------------------------------------------------
     def _add(self, resource: Resource) -> Any:

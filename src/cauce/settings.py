@@ -187,26 +187,17 @@ class ConfigSources:
         """What ``[apps.APP]`` (and its ``resources`` table) set that the app does not declare,
         each as one line with the closest name: a mistyped key would otherwise be ignored, and
         the app run with the default instead."""
-        import difflib  # only on the way to an error message
-
         section = self.app_section(app)
-        where = f"{self.file_name} [apps.{app}]"
         named = {spelling: name for name in declared
                  for spelling in (name, name.replace("_", "-"))}
-        lines = []
-        for key in section:
-            if key == "resources" or key in named:
-                continue
-            close = difflib.get_close_matches(key, list(named), n=1, cutoff=0.6)
-            lines.append(f"{key}: set in {where}, but {app} has no such setting"
-                         + (f" (did you mean {named[close[0]]}?)" if close else ""))
         urls = section.get("resources", {})
-        for key in urls if isinstance(urls, dict) else ():
-            if key not in resources:
-                close = difflib.get_close_matches(key, list(resources), n=1, cutoff=0.6)
-                lines.append(f"{key}: set in {where[:-1]}.resources], but {app} has no such "
-                             "resource" + (f" (did you mean {close[0]}?)" if close else ""))
-        return lines
+        return [
+            *_unknown([k for k in section if k != "resources"], named,
+                      f"{self.file_name} [apps.{app}]", f"{app} has no such setting"),
+            *_unknown(list(urls) if isinstance(urls, dict) else [],
+                      {name: name for name in resources},
+                      f"{self.file_name} [apps.{app}.resources]", f"{app} has no such resource"),
+        ]
 
     def lookup(self, setting: Setting) -> tuple[Any, str] | None:
         """The highest-precedence raw value for ``setting`` and its source, if any is given."""
@@ -235,6 +226,19 @@ class ConfigSources:
         if resource in urls:
             return str(urls[resource]), f"{self.file_name} [apps.{app}.resources] {resource}"
         return None
+
+
+def _unknown(keys: list[str], known: Mapping[str, str], where: str, absent: str) -> list[str]:
+    """A line for each of ``keys`` that is none of ``known`` (spelling → name), with the name
+    of the closest."""
+    import difflib  # only on the way to an error message
+
+    lines = []
+    for key in (k for k in keys if k not in known):
+        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+        lines.append(f"{key}: set in {where}, but {absent}"
+                     + (f" (did you mean {known[close[0]]}?)" if close else ""))
+    return lines
 
 
 def _read_text(path: Path) -> str:
