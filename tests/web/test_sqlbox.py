@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -32,7 +37,7 @@ def assert_stopped_at_the_limit(backend, sql: str) -> None:
     """``sql`` on ``backend`` ends soon after LIMIT, with the SQL box's one line about it."""
     started = time.monotonic()
     with pytest.raises(CauceError) as stopped:
-        sqlbox.run(backend, sql, timeout=LIMIT)
+        sqlbox.run(backend, sql, limit=sqlbox.Limit(LIMIT))
     assert time.monotonic() - started < LIMIT + 1.0
     assert (stopped.value.message, stopped.value.hint) == (STOPPED, HINT)
 
@@ -99,7 +104,7 @@ def test_nothing_can_be_written_even_through_a_select(backend, tmp_path: Path):
     else:  # past the SELECT check too: the connection itself cannot reach other files
         with pytest.raises(CauceError, match="not authorized"):
             sqlbox._run_sqlite(backend.url, f"ATTACH DATABASE '{tmp_path / 'x.db'}' AS x",
-                               10, 1.0)
+                               10, sqlbox.Limit(1.0))
         assert not (tmp_path / "x.db").exists()
     assert sqlbox.run(backend, "SELECT count(*) FROM trips").rows == before
 
@@ -132,7 +137,7 @@ def test_one_long_sqlite_call_is_stopped_at_the_limit_too(tmp_path: Path):
 
 def test_a_query_done_in_time_is_untouched(backend):
     counted = RECURSIVE.replace("FROM c)", "FROM c WHERE i < 50000)")
-    done = sqlbox.run(backend, counted, timeout=5)
+    done = sqlbox.run(backend, counted, limit=sqlbox.Limit(5))
     assert done.rows == [(50_000,)] and done.seconds < 5
 
 
@@ -142,7 +147,7 @@ def test_sqlite_files_open_read_only(tmp_path: Path):
     wh = connect(f"sqlite:///{path}")
     wh.load("t", [{"a": 1}])
     with pytest.raises(CauceError):
-        sqlbox._run_sqlite(wh.url, "INSERT INTO t VALUES (2)", 10, 1.0)
+        sqlbox._run_sqlite(wh.url, "INSERT INTO t VALUES (2)", 10, sqlbox.Limit(1.0))
     assert sqlbox.run(wh, "SELECT count(*) FROM t").rows == [(1,)]
     wh.close()
 
@@ -204,17 +209,70 @@ def test_postgresql_selects_leave_nothing_behind(postgres_warehouse):
     assert shown != "changed by a look"
 
 
-def test_the_page_says_in_one_line_that_the_query_was_stopped(tmp_path: Path):
+@contextlib.contextmanager
+def warehouse_page(tmp_path: Path, dialect: str) -> Iterator[tuple[Any, Callable[..., Any]]]:
+    """App "looks" with its warehouse "w" (a ``dialect`` file holding table t) in a UI whose
+    SQL box limit is LIMIT: yields the warehouse and a function that gets its page with the
+    given query parameters, in at most LIMIT and a margin."""
     app = App("looks")
-    warehouse = app.warehouse("w", url=f"sqlite:///{tmp_path / 'w.sqlite'}")
+    warehouse = app.warehouse("w", url=f"{dialect}:///{tmp_path / f'w.{dialect}'}")
     with Runtime(app, home=tmp_path) as rt:
-        rt.warehouse_backend(warehouse).load("t", [{"a": 1}])
+        backend = rt.warehouse_backend(warehouse)
+        backend.load("t", [{"a": 1}])
         ui = create_app(Home(tmp_path, [rt], []), sql_timeout=LIMIT)
         with TestClient(ui, base_url="http://127.0.0.1") as client:
-            page = client.get("/apps/looks/data/warehouse/w", params={"sql": ONE_LONG_CALL})
-            fine = client.get("/apps/looks/data/warehouse/w", params={"sql": "SELECT a FROM t"})
-    assert page.status_code == 200 and "Traceback" not in page.text
+
+            def get(**params: str) -> Any:
+                started = time.monotonic()
+                page = client.get("/apps/looks/data/warehouse/w", params=params)
+                assert time.monotonic() - started < LIMIT + 1.0
+                assert page.status_code == 200 and "Traceback" not in page.text
+                return page
+
+            yield backend, get
+
+
+def problems(page: Any) -> list[str]:
+    """The page's error lines, as text."""
+    return [html.unescape(line) for line in re.findall(r'<p class="error">(.*?)</p>', page.text)]
+
+
+def test_the_page_says_in_one_line_that_the_query_was_stopped(tmp_path: Path):
+    with warehouse_page(tmp_path, "sqlite") as (_, get):
+        page = get(sql=ONE_LONG_CALL)
+        fine = get(sql="SELECT a FROM t")
     assert f"at most {sqlbox.ROW_CAP} rows and {LIMIT:g} s" in page.text
-    lines = re.findall(r'<p class="error">(.*?)</p>', page.text)
-    assert [html.unescape(line) for line in lines] == [f"{STOPPED} (hint: {HINT})"]
+    assert problems(page) == [f"{STOPPED} (hint: {HINT})"]
     assert 'class="error"' not in fine.text and "1 row(s)" in fine.text
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_a_table_described_on_the_page_is_stopped_at_the_same_limit(tmp_path: Path, dialect):
+    # the table list and description ran with the default 10 s, whatever the UI's limit
+    with warehouse_page(tmp_path, dialect) as (backend, get):
+        backend.execute(f"CREATE VIEW endless AS {RECURSIVE}")
+        page = get(table="endless")
+        listed = get(table="t", sql=RECURSIVE)  # one limit for the page's looks together
+    assert problems(page) == [f"{STOPPED} (hint: {HINT})"]
+    assert problems(listed) == [f"{STOPPED} (hint: {HINT})"] and "endless" in listed.text
+
+
+# holds a DuckDB file open for writing until its stdin closes
+WRITER = ("import sys, duckdb; con = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+          "sys.stdin.read()")
+
+
+def test_the_wait_for_a_duckdb_file_being_written_counts_within_the_limit(tmp_path: Path):
+    # the wait to open went on 5 s before the limit started counting
+    with warehouse_page(tmp_path, "duckdb") as (_, get):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "w.duckdb")],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert writer.stdout is not None and writer.stdout.readline() == "open\n"
+            page = get(sql="SELECT a FROM t")
+        finally:
+            writer.communicate(timeout=10)
+        fine = get(sql="SELECT a FROM t")
+    assert problems(page) == [
+        "w.duckdb is being written by another process (hint: try again in a moment)"]
+    assert problems(fine) == [] and "1 row(s)" in fine.text

@@ -43,7 +43,8 @@ class UI:
 def create_app(home: Home, *, token: str | None = None,
                sql_timeout: float = sqlbox.TIMEOUT) -> Starlette:
     """The Starlette application over ``home``; with ``token``, every request must carry it.
-    ``sql_timeout``: seconds a SQL box query may run (tests lower it to stay fast)."""
+    ``sql_timeout``: seconds a warehouse page's queries (table list, description, SQL box)
+    and waits to open its file may take together (tests lower it to stay fast)."""
     ui = UI(home, sql_timeout)
     routes: list[Any] = [
         Mount("/static/vendor", app=StaticFiles(directory=VENDOR), name="vendor"),

@@ -9,7 +9,9 @@ databases are not offered the SQL box.
 
 Every backend stops a query at the same time limit, TIMEOUT, and says so in the same line:
 DuckDB is interrupted by a timer, PostgreSQL by its statement timeout, and SQLite's reader
-process (`cauce.warehouse.sqlite_readonly`) is killed.
+process (`cauce.warehouse.sqlite_readonly`) is killed. The limit is a `Limit`, one for all the
+looks a page makes (table list, description, typed query) and for the waits to open the file,
+so the page answers within it.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from ..warehouse.urls import _file_path
 
 ROW_CAP = 1000
 CELL_CAP = 10_000  # characters (or bytes) of one value shown; a page of 1,000 rows stays small
-TIMEOUT = 10.0  # seconds a query may run, on every backend; the page states it
-OPEN_RETRY = 5.0  # seconds to wait for a DuckDB file another process is writing
+TIMEOUT = 10.0  # seconds a page's queries may run, on every backend; the page states it
+OPEN_RETRY = 0.1  # seconds between tries to open a DuckDB file another process is writing
 
 
 @dataclass
@@ -56,6 +58,22 @@ def _too_long(timeout: float) -> CauceError:
     """The one line every backend gives when a query reaches the time limit."""
     return CauceError(f"the query was stopped after {timeout:g} s, the SQL box's time limit",
                       hint="add a WHERE or a LIMIT")
+
+
+class Limit:
+    """The SQL box's time limit, counted from when it is made: every query of one page and every
+    wait to open the warehouse file draw on the same ``seconds``."""
+
+    def __init__(self, seconds: float = TIMEOUT) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds a query may still run; the time limit's one line once none are left."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _too_long(self.seconds)
+        return left
 
 
 def check_select(sql: str) -> str:
@@ -99,28 +117,30 @@ def supported(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def _duckdb(url: str) -> Iterator[Any]:
+def _duckdb(url: str, limit: Limit) -> Iterator[Any]:
+    """A read-only connection to the file; a file another process is writing is tried again
+    until the limit is reached."""
     path = _path(url)
-    deadline = time.monotonic() + OPEN_RETRY
     while True:
         try:
             con = duckdb.connect(str(path), read_only=True,
                                  config={"enable_external_access": False})
             break
         except duckdb.IOException:
-            if time.monotonic() > deadline:
+            left = limit.deadline - time.monotonic()
+            if left <= 0:
                 raise CauceError(f"{path.name} is being written by another process",
                                  hint="try again in a moment") from None
-            time.sleep(0.1)
+            time.sleep(min(OPEN_RETRY, left))
     try:
         yield con
     finally:
         con.close()
 
 
-def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, timeout: float) -> Result:
-    with _duckdb(url) as con:
-        timer = threading.Timer(timeout, con.interrupt)
+def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, limit: Limit) -> Result:
+    with _duckdb(url, limit) as con:
+        timer = threading.Timer(limit.left(), con.interrupt)
         started = time.monotonic()
         timer.start()
         try:
@@ -128,7 +148,7 @@ def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, timeout: float)
             rows = cur.fetchmany(cap + 1)
             columns = [d[0] for d in cur.description or []]
         except duckdb.InterruptException:
-            raise _too_long(timeout) from None
+            raise _too_long(limit.seconds) from None
         except duckdb.Error as err:
             raise CauceError(f"the warehouse refused it: {str(err).splitlines()[0]}") from None
         finally:
@@ -136,17 +156,17 @@ def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, timeout: float)
         return Result(columns, rows[:cap], len(rows) > cap, time.monotonic() - started)
 
 
-def _run_sqlite(url: str, sql: str, cap: int, timeout: float) -> Result:
+def _run_sqlite(url: str, sql: str, cap: int, limit: Limit) -> Result:
     started = time.monotonic()
     try:
-        columns, rows = sqlite_readonly.query(_path(url), sql, cap=cap, timeout=timeout)
+        columns, rows = sqlite_readonly.query(_path(url), sql, cap=cap, timeout=limit.left())
     except TimeoutError:
-        raise _too_long(timeout) from None
+        raise _too_long(limit.seconds) from None
     return Result(columns, [tuple(r) for r in rows[:cap]], len(rows) > cap,
                   time.monotonic() - started)
 
 
-def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
+def _run_postgres(backend: Any, sql: str, cap: int, limit: Limit) -> Result:
     """A READ ONLY transaction that is always rolled back: functions it lets through (a large
     object made, a setting changed) are undone, and session locks taken are let go."""
     started = time.monotonic()
@@ -155,7 +175,9 @@ def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
             session.begin()
             try:
                 session.execute("SET TRANSACTION READ ONLY")
-                session.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
+                # at least 1 ms: a statement_timeout of 0 is no limit at all
+                milliseconds = max(1, int(limit.left() * 1000))
+                session.execute(f"SET LOCAL statement_timeout = {milliseconds}")
                 table = session.query(f"SELECT * FROM ({sql}) AS cauce_ui LIMIT {cap + 1}")
             finally:
                 # a failed clean-up means a broken connection, which the pool then discards
@@ -164,23 +186,25 @@ def _run_postgres(backend: Any, sql: str, cap: int, timeout: float) -> Result:
                     session.execute("SELECT pg_advisory_unlock_all()")  # outlives a rollback
     except WarehouseError as err:
         if "statement timeout" in err.message:
-            raise _too_long(timeout) from None
+            raise _too_long(limit.seconds) from None
         raise CauceError(f"the warehouse refused it: {err.message}") from None
     rows = [tuple(r.values()) for r in table.to_pylist()]
     return Result(table.column_names, rows[:cap], len(rows) > cap, time.monotonic() - started)
 
 
-def run(backend: Any, sql: str, *, cap: int = ROW_CAP, timeout: float = TIMEOUT,
+def run(backend: Any, sql: str, *, cap: int = ROW_CAP, limit: Limit | None = None,
         checked: bool = False) -> Result:
-    """Run one SELECT read-only on ``backend``'s database; at most ``cap`` rows."""
+    """Run one SELECT read-only on ``backend``'s database; at most ``cap`` rows, stopped at
+    ``limit`` (TIMEOUT from now when not given)."""
     text = sql if checked else check_select(sql)
+    limit = limit or Limit()
     scheme = _scheme(backend.url)
     if scheme == "duckdb":
-        result = _run_duckdb(backend.url, text, [], cap, timeout)
+        result = _run_duckdb(backend.url, text, [], cap, limit)
     elif scheme == "sqlite":
-        result = _run_sqlite(backend.url, text, cap, timeout)
+        result = _run_sqlite(backend.url, text, cap, limit)
     elif scheme in ("postgresql", "postgres"):
-        result = _run_postgres(backend, text, cap, timeout)
+        result = _run_postgres(backend, text, cap, limit)
     else:
         raise CauceError(f"the SQL box does not open {scheme} warehouses",
                          hint="it supports DuckDB, SQLite and PostgreSQL")
@@ -188,8 +212,9 @@ def run(backend: Any, sql: str, *, cap: int = ROW_CAP, timeout: float = TIMEOUT,
     return result
 
 
-def tables(backend: Any) -> list[str]:
-    """Tables and views of the warehouse (the default schema), by name."""
+def tables(backend: Any, limit: Limit | None = None) -> list[str]:
+    """Tables and views of the warehouse (the default schema), by name, listed within
+    ``limit``."""
     scheme = _scheme(backend.url)
     if scheme == "sqlite":
         sql = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
@@ -197,7 +222,7 @@ def tables(backend: Any) -> list[str]:
     else:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                f"{_schema(backend)} ORDER BY 1")
-    return [str(row[0]) for row in run(backend, sql, cap=10_000, checked=True).rows]
+    return [str(row[0]) for row in run(backend, sql, cap=10_000, limit=limit, checked=True).rows]
 
 
 def _schema(backend: Any) -> str:
@@ -206,13 +231,17 @@ def _schema(backend: Any) -> str:
     return "'main'" if _scheme(backend.url) == "duckdb" else "current_schema()"
 
 
-def describe(backend: Any, table: str, first: int = 20) -> dict[str, Any]:
-    """A table's columns with their types, its row count and its first rows."""
-    if table not in tables(backend):
+def describe(backend: Any, table: str, first: int = 20,
+             limit: Limit | None = None) -> dict[str, Any]:
+    """A table's columns with their types, its row count and its first rows, all found within
+    one ``limit``."""
+    limit = limit or Limit()
+    if table not in tables(backend, limit):
         raise CauceError(f"no table {table!r} in this warehouse")
     quoted = '"' + table.replace('"', '""') + '"'
-    sample = run(backend, f"SELECT * FROM {quoted} LIMIT {first}", cap=first, checked=True)
-    count = run(backend, f"SELECT count(*) FROM {quoted}", checked=True).rows[0][0]
+    sample = run(backend, f"SELECT * FROM {quoted} LIMIT {first}", cap=first, limit=limit,
+                 checked=True)
+    count = run(backend, f"SELECT count(*) FROM {quoted}", limit=limit, checked=True).rows[0][0]
     literal = "'" + table.replace("'", "''") + "'"
     if _scheme(backend.url) == "sqlite":
         sql = f"SELECT name, type FROM pragma_table_info({literal})"
@@ -220,5 +249,5 @@ def describe(backend: Any, table: str, first: int = 20) -> dict[str, Any]:
         sql = ("SELECT column_name, data_type FROM information_schema.columns "
                f"WHERE table_name = {literal} AND table_schema = {_schema(backend)} "
                "ORDER BY ordinal_position")
-    info = run(backend, sql, checked=True).rows
+    info = run(backend, sql, limit=limit, checked=True).rows
     return {"columns": info, "count": count, "sample": sample}

@@ -147,13 +147,15 @@ def routes(ui: UI) -> list[Route]:
         if not sqlbox.supported(backend.url):
             context["problem"] = "this kind of warehouse cannot be browsed here"
             return pages.render(request, "warehouse.html", **context)
+        limit = sqlbox.Limit(ui.sql_timeout)  # one for all the page's looks
         try:
-            context["tables"] = await run_in_threadpool(sqlbox.tables, backend)
+            context["tables"] = await run_in_threadpool(sqlbox.tables, backend, limit)
             if chosen:
-                context["detail"] = await run_in_threadpool(sqlbox.describe, backend, chosen)
+                context["detail"] = await run_in_threadpool(sqlbox.describe, backend, chosen,
+                                                            limit=limit)
             if sql.strip():
                 context["result"] = await run_in_threadpool(sqlbox.run, backend, sql,
-                                                            timeout=ui.sql_timeout)
+                                                            limit=limit)
         except CauceError as err:
             context["problem"] = err.message + (f" (hint: {err.hint})" if err.hint else "")
         return pages.render(request, "warehouse.html", **context)
