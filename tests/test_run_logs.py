@@ -121,3 +121,23 @@ def test_lines_and_errors_no_engine_can_store_as_they_are_are_stored_alike(
         messages = [line.message for line in rt.logs(run.id)]
     assert run.error == "ValueError: cannot read f\\udc80.csv\ufffd"
     assert "reading f\\udc80.csv\ufffd" in messages
+
+
+@pytest.mark.parametrize("separator", ["\r", "\x0b", "\x1e", "\x85", "\u2028"])
+def test_a_runs_error_line_ends_only_at_a_line_feed(separator: str) -> None:
+    # str.splitlines ends a line at these too: "50%" alone was kept of the error below
+    app = App("logs")
+    said = f"50%{separator}done: row 7 is bad"
+
+    @app.job(retries=0)
+    def report(ctx) -> None:
+        raise ValueError(f"{said}\r\nsee rows.csv")
+
+    with TestRuntime(app) as rt:
+        run = rt.run(report)
+        (stored,) = rt.runs("report")
+        lines = rt.logs(run.id)
+    assert run.error == stored.error == f"ValueError: {said}"
+    error = next(line for line in lines if line.level == "ERROR")
+    assert error.message.startswith(f"attempt 1 failed: ValueError: {said}\nTraceback")
+    assert error.message.endswith(f"ValueError: {said}\r\nsee rows.csv")

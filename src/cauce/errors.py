@@ -44,6 +44,14 @@ class CauceError(Exception):
         return str(self.args[0]) if self.args else ""
 
 
+def first_line(text: str) -> str:
+    """``text`` up to its first line feed (a CR just before it dropped): the one line an error
+    is shown as. Not ``str.splitlines``, which also ends a line at a lone CR, U+0085, U+2028 and
+    other separators, and so hid the rest of a message that held one; those stay in the line,
+    and terminal output shows the control characters among them as ``\\xNN``."""
+    return text.split("\n", 1)[0].removesuffix("\r")
+
+
 class DeclarationError(CauceError):
     """The app declares something invalid."""
 

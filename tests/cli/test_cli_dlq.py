@@ -85,3 +85,25 @@ def test_replaying_an_id_not_in_the_dead_letter_queue_names_it(cli, app_file) ->
     assert [m["id"] for m in cli("dlq", "list", ref, "work", "--json").json()] == [held]
     assert cli("dlq", "replay", ref, "work", "--id", str(held)).out.startswith(
         "replayed 1 message(s)")
+
+
+SAYS = """
+from cauce import App
+
+app = App("says")
+work = app.queue("work", max_receives=1)
+
+
+@app.on(work)
+def handle(msg, ctx):
+    raise ValueError(msg.body)
+"""
+
+
+def test_a_dead_letters_error_is_listed_up_to_its_first_line_feed(cli, app_file) -> None:
+    # a carriage return ended the line shown: "ValueError: 50%" was all that was left
+    ref = app_file(SAYS)
+    assert cli("send", ref, "work", '"50%\\rdone: row 7 is bad\\nsee rows.csv"').status == 0
+    assert cli("serve", ref, "--for", "1s").status == 0
+    shown = cli("dlq", "list", ref, "work").out
+    assert "  ValueError: 50%\\x0ddone: row 7 is bad" in shown.split("\n")

@@ -150,10 +150,26 @@ def test_ctrl_c_in_any_command_says_it_was_interrupted(cli, monkeypatch) -> None
         130, "", "interrupted")
 
 
+def test_an_unexpected_error_is_its_whole_first_line(cli, monkeypatch) -> None:
+    # a carriage return ended the line: "unexpected RuntimeError: 50%" was all that was left
+    import cauce.cli.workers
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("50%\rdone: no workers table\nmore")
+
+    monkeypatch.setattr(cauce.cli.workers, "inspected", failing)
+    assert_one_line_error(cli("workers"), r"unexpected RuntimeError: 50%\x0ddone: no workers table",
+                          "run again with --debug (or CAUCE_DEBUG=1) for the traceback, and "
+                          "report it")
+
+
 @pytest.mark.parametrize(("source", "message"), [
     ("def (\n", "importing broken.py failed: SyntaxError: invalid syntax (broken.py, line 1)"),
     ("raise RuntimeError('no config at import')\n",
      "importing broken.py failed: RuntimeError: no config at import"),
+    # only a line feed ends the line shown, not a carriage return
+    ("raise RuntimeError('50%\\rdone: no config\\nat import')\n",
+     r"importing broken.py failed: RuntimeError: 50%\x0ddone: no config"),
     ("import no_such_dependency_here\n",
      "importing broken.py failed: ModuleNotFoundError: No module named "
      "'no_such_dependency_here'"),

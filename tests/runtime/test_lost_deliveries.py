@@ -8,6 +8,7 @@ import pytest
 from cauce import App
 from cauce.runtime.dispatcher import Dispatcher
 from cauce.runtime.execute import execute
+from cauce.runtime.sources import lost_reason
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
@@ -166,3 +167,9 @@ def test_a_batch_whose_atomic_block_committed_is_not_delivered_again() -> None:
         assert batches == [([0, 1], 1), ([2, 3], 1)], "the next batch is a first attempt"
         assert [r.error for r in rt.runs("count") if not r.succeeded] == [
             "worker lost: its lease expired before the run finished"]
+
+
+def test_the_earlier_error_named_is_its_whole_first_line() -> None:
+    earlier = "ValueError: 50%\rdone: row 7 is bad\nTraceback (most recent call last):"
+    assert lost_reason(2, earlier) == ("worker lost while handling it 2 times; an earlier "
+                                       "attempt failed: ValueError: 50%\rdone: row 7 is bad")

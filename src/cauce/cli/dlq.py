@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..errors import first_line
 from . import console
 from .console import escape
 from .home import HomeOption, JsonOption, StateOption, attached
@@ -37,7 +38,7 @@ def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
     if not rows:
         console.err.print("the dead-letter queue is empty")
     for row in rows:
-        first = (row["error"] or "").splitlines()[0] if row["error"] else ""
+        first = first_line(row["error"] or "")
         console.out.print(f"[bold]{row['id']}[/] receives={row['receives']} "
                           f"sent={console.local(row['sent_at'])}")
         console.out.print(f"  body: {json.dumps(row['body'], ensure_ascii=False)[:200]}",

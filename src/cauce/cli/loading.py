@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import CauceError, NotFound
+from ..errors import CauceError, NotFound, first_line
 
 if TYPE_CHECKING:
     from ..app import App
@@ -39,7 +39,7 @@ def _failed_import(what: str, err: Exception) -> CauceError:
         where = f" ({Path(err.filename).name}, line {err.lineno})"
         err_text = err.msg
     else:
-        err_text = str(err).splitlines()[0] if str(err) else ""
+        err_text = first_line(str(err))
     return CauceError(f"importing {what} failed: {type(err).__name__}: {err_text}{where}",
                       hint="the error is in the app's code or what it imports; "
                       "run again with --debug for its traceback")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import CauceError
+from ..errors import CauceError, first_line
 from . import (
     config,
     console,
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         # a bug, or an error no seam translated: still one line, the traceback with --debug
         if console.debugging():
             raise
-        console.print_problem(f"unexpected {type(err).__name__}: {err}".splitlines()[0],
+        console.print_problem(first_line(f"unexpected {type(err).__name__}: {err}"),
                               "run again with --debug (or CAUCE_DEBUG=1) for the traceback, "
                               "and report it")
         return 1

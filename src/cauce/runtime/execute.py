@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..app import Handler, Job
 from ..context import Context
-from ..errors import CauceError, RunCancelled
+from ..errors import CauceError, RunCancelled, first_line
 from ..events import BatchFailed, Message
 from ..logs import LogScope, scoped
 
@@ -143,8 +143,7 @@ EXIT_HINT = "return from the job or handler, or raise an exception, instead of c
 def _failed(ctx: Context, spec: RunSpec, err: BaseException, redact: Callable[[str], str], *,
             hint: str | None = None) -> Outcome:
     """The outcome of a run that raised: its one-line error, its traceback in its log."""
-    one_line = (f"{type(err).__name__}: {err}".splitlines()[0] if str(err)
-                else type(err).__name__)
+    one_line = first_line(f"{type(err).__name__}: {err}") if str(err) else type(err).__name__
     hint = hint or (err.hint if isinstance(err, CauceError) else None)
     if hint:
         one_line += f" (hint: {' '.join(hint.split())})"  # one line, as the error is

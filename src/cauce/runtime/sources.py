@@ -34,6 +34,7 @@ from ..backends.state import (
     StoredRecord,
     new_token,
 )
+from ..errors import first_line
 from ..events import ObjectRef, Record
 from ..pids import gone
 from ..resources.bucket import Bucket
@@ -110,7 +111,7 @@ def lost_reason(times: int, earlier: str | None) -> str:
     """The error a message dead-lettered for lost deliveries keeps."""
     text = f"worker lost while handling it {times} time{'s' if times != 1 else ''}"
     if earlier and earlier != LOST:
-        text += f"; an earlier attempt failed: {earlier.splitlines()[0]}"
+        text += f"; an earlier attempt failed: {first_line(earlier)}"
     return text
 
 
