@@ -210,6 +210,7 @@ def test_utf16_without_a_mark_is_detected_and_decoded(encoding: str) -> None:
         ROWS.encode("utf-8").replace(b",", b"\x00"),  # stray NULs, not on every other byte
         ROWS.encode("utf-32-le"),  # NULs on both sides
         bytes(range(256)) * 4,  # binary
+        b"\x00\x01\x00\x02\x00\x7f" * 100 + b"\x00a" * 100,  # NULs alternate, but controls
     ],
 )
 def test_text_with_few_or_scattered_nuls_is_not_utf16(data: bytes) -> None:

@@ -80,18 +80,28 @@ def utf16_without_bom(data: bytes) -> str | None:
     without a byte-order mark, else None.
 
     Judged on the first :data:`UTF16_SAMPLE` bytes: at least half the two-byte characters
-    have a NUL high byte (after the low byte in little-endian, before it in big-endian) and at
-    most one in twenty a NUL low byte. A UTF-8 or single-byte file has no NUL, or a few
-    anywhere (a stray one in a value); UTF-32 has NULs on both sides."""
+    have a NUL high byte (after the low byte in little-endian, before it in big-endian), at
+    most one in twenty a NUL low byte, and at most one in twenty decodes to a control
+    character (tab and line ends aside) or to no character. A UTF-8 or single-byte file has no
+    NUL, or a few anywhere (a stray one in a value); UTF-32 has NULs on both sides; binary
+    data that has the NULs decodes to control characters and unpaired surrogates."""
     characters = min(len(data), UTF16_SAMPLE) // 2
     sample = data[: characters * 2]
     if characters < 2:
         return None
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    most = characters * UTF16_OTHER_SHARE
     for encoding, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if high >= characters * UTF16_NUL_SHARE and low <= characters * UTF16_OTHER_SHARE:
-            return encoding
+        if high >= characters * UTF16_NUL_SHARE and low <= most:
+            text = sample.decode(encoding, "replace")
+            return encoding if sum(map(_not_text, text)) <= most else None
     return None
+
+
+def _not_text(character: str) -> bool:
+    """A control character other than tab and line ends, or U+FFFD for bytes that decode to
+    no character."""
+    return (character < " " and character not in "\t\n\r") or character == "\ufffd"
 
 
 def cr_line_ends(text: str | bytes) -> bool:
