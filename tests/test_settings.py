@@ -248,6 +248,8 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     pytest.param(lambda text: text.replace("\n", "\r\n").encode(), id="crlf"),
     pytest.param(lambda text: text.encode("cp1252"), id="cp1252"),
     pytest.param(lambda text: text.encode("utf-16"), id="utf-16 with a mark"),
+    pytest.param(lambda text: text.encode("utf-16-le"), id="utf-16 without a mark"),
+    pytest.param(lambda text: text.replace("\n", "\r").encode(), id="cr alone"),
 ])
 def test_configuration_files_are_read_as_editors_save_them(tmp_path: Path, encoded) -> None:
     app = App("demo")

@@ -10,10 +10,12 @@ from cauce import CauceError
 from cauce.textfiles import (
     TextDecodeError,
     check_encoding,
+    cr_line_ends,
     decode,
     detect_encoding,
     single_byte_encoding,
     stray_carriage_return,
+    utf16_without_bom,
     write_utf8_copy,
 )
 
@@ -186,3 +188,45 @@ def test_a_byte_the_encoding_lacks_leaves_no_copy_unless_replaced(tmp_path) -> N
     assert not target.exists()
     write_utf8_copy(source, target, "cp1252", errors="replace")
     assert target.read_text(encoding="utf-8") == "a,b\n\ufffd,2\n"
+
+
+# UTF-16 without a byte-order mark, as some Windows tools export it
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_mark_is_detected_and_decoded(encoding: str) -> None:
+    data = ROWS.encode(encoding)
+    assert detect_encoding(data) == encoding == utf16_without_bom(data)
+    assert detect_encoding(data[:101], complete=False) == encoding  # a head cut mid-character
+    assert decode(data) == ROWS
+    assert decode(data, universal_newlines=True) == ROWS.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"a",
+        b"a\x00",  # one character is too little to tell
+        ROWS.encode("utf-8"),
+        ROWS.encode("utf-8").replace(b",", b"\x00"),  # stray NULs, not on every other byte
+        ROWS.encode("utf-32-le"),  # NULs on both sides
+        bytes(range(256)) * 4,  # binary
+        b"\x00\x01\x00\x02\x00\x7f" * 100 + b"\x00a" * 100,  # NULs alternate, but controls
+    ],
+)
+def test_text_with_few_or_scattered_nuls_is_not_utf16(data: bytes) -> None:
+    assert utf16_without_bom(data) is None
+
+
+def test_a_stray_nul_in_a_utf8_file_keeps_it_utf8() -> None:
+    data = ROWS.encode("utf-8").replace(b"\r\n", b"\x00\r\n", 1)
+    assert detect_encoding(data) == "utf-8"
+    assert decode(data) == ROWS.replace("\r\n", "\x00\r\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("a\rb\r", True), (b"a\rb", True), ("a\r\nb\r\n", False), ("a\nb\rc\n", False),
+     ("a", False), (b"", False)],
+)
+def test_cr_line_ends_only_in_a_file_without_line_feeds(text: str | bytes, expected: bool) -> None:
+    assert cr_line_ends(text) is expected

@@ -7,11 +7,17 @@ cp1252). :func:`detect_encoding` tells which from the bytes, :func:`decode` turn
 text without the mark (a ``\\ufeff`` left at the start would end up glued to the first
 field), and ``encoding=`` overrides the guess, as a ``--encoding`` option would.
 
-Detection, in order: a byte-order mark names its encoding; else bytes that are valid UTF-8
-are UTF-8 (ASCII is too); else cp1252 when every byte is one cp1252 defines, else Latin-1,
-which decodes any byte. One invalid byte anywhere makes the whole file single-byte: a file
-has one encoding, and a guess per line would turn the same word into different text. Not
-detected: UTF-16 or UTF-32 without a mark, and UTF-32 (its mark reads as UTF-16's).
+Detection, in order: a byte-order mark names its encoding; else a head whose NUL bytes fall
+on every other byte is UTF-16 without a mark (as some Windows tools export it: Latin text
+has a NUL as the high byte of each character, after it in little-endian, before it in
+big-endian; see :func:`utf16_without_bom`); else bytes that are valid UTF-8 are UTF-8 (ASCII
+is too); else cp1252 when every byte is one cp1252 defines, else Latin-1, which decodes any
+byte. One invalid byte anywhere makes the whole file single-byte: a file has one encoding, and
+a guess per line would turn the same word into different text. Not detected: UTF-16 without
+a mark whose text has few Latin letters (Chinese, say), UTF-32 (its mark reads as UTF-16's).
+
+Line ends: CRLF and LF end lines; a file with no LF at all whose lines end in CR alone (old
+Mac editors, Excel's "CSV (Macintosh)") is told by :func:`cr_line_ends`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
+#: The head judged for UTF-16 without a mark: enough lines to be sure, little to scan.
+UTF16_SAMPLE = 4096
+#: The share of characters whose high byte must be NUL (Latin text: nearly all of them),
+#: and the most the other byte may be: a NUL in a text or binary file falls on either side.
+UTF16_NUL_SHARE, UTF16_OTHER_SHARE = 0.5, 0.05
+
 #: The longest a UTF-8 character can be: a sample cut inside one is not invalid.
 _UTF8_MAX_BYTES = 4
 
@@ -52,6 +64,8 @@ def detect_encoding(data: bytes, *, complete: bool = True) -> str:
     for mark, encoding in BOMS:
         if data.startswith(mark):
             return encoding
+    if unmarked := utf16_without_bom(data):
+        return unmarked
     try:
         data.decode(UTF8)
     except UnicodeDecodeError as error:
@@ -59,6 +73,43 @@ def detect_encoding(data: bytes, *, complete: bool = True) -> str:
         if complete or not (cut_at_end and error.start >= len(data) - _UTF8_MAX_BYTES + 1):
             return single_byte_encoding(data)
     return UTF8
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``data`` (a whole file or its head) is UTF-16 text
+    without a byte-order mark, else None.
+
+    Judged on the first :data:`UTF16_SAMPLE` bytes: at least half the two-byte characters
+    have a NUL high byte (after the low byte in little-endian, before it in big-endian), at
+    most one in twenty a NUL low byte, and at most one in twenty decodes to a control
+    character (tab and line ends aside) or to no character. A UTF-8 or single-byte file has no
+    NUL, or a few anywhere (a stray one in a value); UTF-32 has NULs on both sides; binary
+    data that has the NULs decodes to control characters and unpaired surrogates."""
+    characters = min(len(data), UTF16_SAMPLE) // 2
+    sample = data[: characters * 2]
+    if characters < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    most = characters * UTF16_OTHER_SHARE
+    for encoding, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if high >= characters * UTF16_NUL_SHARE and low <= most:
+            text = sample.decode(encoding, "replace")
+            return encoding if sum(map(_not_text, text)) <= most else None
+    return None
+
+
+def _not_text(character: str) -> bool:
+    """A control character other than tab and line ends, or U+FFFD for bytes that decode to
+    no character."""
+    return (character < " " and character not in "\t\n\r") or character == "\ufffd"
+
+
+def cr_line_ends(text: str | bytes) -> bool:
+    """Whether the lines of ``text`` end in CR alone: it has a CR and no LF at all (old Mac
+    editors, Excel's "CSV (Macintosh)"). A CR in a file that has LFs is no line end (a
+    value's, or CR CR LF; see :func:`stray_carriage_return`)."""
+    cr, lf = ("\r", "\n") if isinstance(text, str) else (b"\r", b"\n")
+    return lf not in text and cr in text
 
 
 def decode(
@@ -93,6 +144,8 @@ def _detected_text(data: bytes) -> str:
     for mark, encoding in BOMS:
         if data.startswith(mark):
             return data.decode(encoding, "replace")
+    if unmarked := utf16_without_bom(data):
+        return data.decode(unmarked, "replace")
     try:
         return data.decode(UTF8)
     except UnicodeDecodeError:

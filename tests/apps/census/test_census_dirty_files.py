@@ -98,6 +98,9 @@ VARIANTS = {
     "latin-1 from a spreadsheet, crlf": TEXT.encode("latin-1"),
     "utf-16 with bom, crlf": TEXT.encode("utf-16"),
     "utf-8 without bom, lf": TEXT.replace("\r\n", "\n").encode("utf-8"),
+    "utf-16-le without bom, crlf": TEXT.encode("utf-16-le"),  # some Windows exports
+    "utf-16-be without bom, crlf": TEXT.encode("utf-16-be"),
+    "cp1252, lines ending in cr alone": TEXT.replace("\r\n", "\r").encode("cp1252"),
 }
 
 
@@ -134,9 +137,13 @@ def test_the_encoding_can_be_given_and_then_is_not_guessed(tmp_path, description
     assert len(loaded) == 4
 
 
-def test_a_description_saved_on_windows_is_read(tmp_path, description_file):
+@pytest.mark.parametrize("encoded", [
+    pytest.param(lambda text: codecs.BOM_UTF8 + text.encode("utf-8"), id="utf-8 with bom"),
+    pytest.param(lambda text: text.encode("utf-16-le"), id="utf-16 without bom"),
+])
+def test_a_description_saved_on_windows_is_read(tmp_path, description_file, encoded):
     text = description_file.read_text(encoding="utf-8").replace("\n", "\r\n")
-    windows = write(tmp_path / DESCRIPTION_FILE, codecs.BOM_UTF8 + text.encode("utf-8"))
+    windows = write(tmp_path / DESCRIPTION_FILE, encoded(text))
     source = write(tmp_path / "Adult.data", codecs.BOM_UTF8 + TEXT.encode("utf-8"))
     _, loaded, rejected = run_load(tmp_path, source, windows)
     assert (len(loaded), rejected) == (4, REJECTED)

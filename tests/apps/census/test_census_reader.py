@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cauce.apps.census.reader import read_lines
 
 
@@ -49,3 +51,21 @@ def test_the_byte_order_mark_is_not_part_of_the_first_record():
 def test_a_lone_carriage_return_stays_inside_its_line():
     source = read_lines("x", b"a\rb\r\nc\n")
     assert source.records["raw"].to_list() == ["a\rb", "c"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_reads_its_records(encoding):
+    source = read_lines("x", "|comment\r\n39, Bogotá\r\n40, b\r\n".encode(encoding))
+    assert source.records["raw"].to_list() == ["39, Bogotá", "40, b"]
+    assert source.records["_line"].to_list() == [2, 3]
+
+
+def test_a_file_whose_lines_end_in_cr_alone_has_one_record_per_line():
+    source = read_lines("x", b"|comment\r39, a\r40, b\r")
+    assert source.records["raw"].to_list() == ["39, a", "40, b"]
+    assert (source.physical_lines, source.comment_lines) == (3, 1)
+
+
+def test_a_cr_inside_a_line_of_a_file_with_line_feeds_stays_in_it():
+    source = read_lines("x", b"39, a\rb\n40, b\n")
+    assert source.records["raw"].to_list() == ["39, a\rb", "40, b"]

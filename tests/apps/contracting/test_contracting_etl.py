@@ -187,6 +187,8 @@ def cancelled(name: str, *, newline: str = "\n", rows: int = 1) -> str:
         ("cp1252", "\r\n", b"", "cp1252"),
         ("utf-16-le", "\n", b"\xff\xfe", "utf-16-le"),
         ("utf-16-be", "\r\n", b"\xfe\xff", "utf-16-be"),
+        ("utf-16-le", "\r\n", b"", "utf-16-le"),  # no mark, as some Windows tools export it
+        ("utf-16-be", "\r\n", b"", "utf-16-be"),
         ("cp1252", "\r", b"", "cp1252"),  # Excel's "CSV (Macintosh)": records end in \r alone
     ],
 )

@@ -160,11 +160,26 @@ def test_utf16_little_endian_with_its_mark_is_read_as_text(tmp_path: Path) -> No
     assert profile.problems == ("UTF-16 text: read as UTF-16; convert to UTF-8 for other tools",)
 
 
-def test_utf16_big_endian_is_named_not_called_binary(tmp_path: Path) -> None:
-    data = b"\xfe\xff" + "ciudad,n\nBogotá,1\n".encode("utf-16-be")
+@pytest.mark.parametrize(
+    ("mark", "encoding", "named", "order"),
+    [
+        (b"\xfe\xff", "utf-16-be", "utf-16-be", " (big-endian)"),
+        (b"", "utf-16-le", "utf-16", ""),  # without a mark, as some Windows tools export it
+        (b"", "utf-16-be", "utf-16-be", " (big-endian)"),
+    ],
+    ids=["be-mark", "le-no-mark", "be-no-mark"],
+)
+def test_utf16_of_either_order_with_or_without_a_mark_is_read_as_text(
+    tmp_path: Path, mark: bytes, encoding: str, named: str, order: str
+) -> None:
+    data = mark + "ciudad,n\r\nBogotá,1\r\nMedellín,2\r\n".encode(encoding)
     profile = profile_csv(write(tmp_path, data))
-    assert (profile.rows, profile.encoding) == (0, "utf-16-be")
-    assert profile.problems == ("UTF-16 text (big-endian); convert to UTF-8",)
+    assert (profile.rows, profile.encoding) == (2, named)
+    assert [(c.name, c.type) for c in profile.columns] == [("ciudad", "text"), ("n", "integer")]
+    assert (profile.columns[1].min, profile.columns[1].max) == (1, 2)
+    assert profile.problems == (
+        f"UTF-16 text{order}: read as UTF-16; convert to UTF-8 for other tools",
+    )
 
 
 @pytest.fixture

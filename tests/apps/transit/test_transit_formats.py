@@ -166,7 +166,7 @@ def test_a_bom_before_a_header_line_is_still_a_header(tmp_path):
     assert frame["card"].to_list() == [12] and rejects == {}
 
 
-@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16"])
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16", "utf-16-le", "utf-16-be"])
 def test_transactions_in_a_spreadsheets_encoding_keep_station_names(tmp_path, encoding):
     path = tmp_path / "d.trx"
     text = ("id;tiempo;sitio;operador\r\n12;2021-04-22 07:00:00;Estación Central;1\r\n"
@@ -198,6 +198,20 @@ def test_po_files_in_any_users_encoding_read_the_same(tmp_path, encoding):
     read = [read_positional(csv_bytes(path), fields, name="c", probe="x",
                             is_value=is_number_text) for path in (original, resaved)]
     assert read[0].equals(read[1]) and read[0].height > 0
+
+
+def test_transactions_whose_lines_end_in_cr_alone_read_every_record(tmp_path):
+    path = tmp_path / "d.trx"
+    path.write_bytes(b"id;tiempo;sitio;operador\r12;2021-04-22 07:00:00;A;1\r"
+                     b"13;2021-04-22 07:00:05;B;1\r")
+    frame, rejects = read_transactions(path, PAR, DAY)
+    assert frame["card"].to_list() == [12, 13] and rejects == {}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_parameter_file_in_utf16_without_a_mark_reads_the_same(encoding):
+    resaved = default_par_text().replace("\n", "\r\n").encode(encoding)
+    assert parse_par(decode_par(resaved)).values == PAR.values
 
 
 @pytest.mark.parametrize("end", ["\r\n", "\r\r\n"], ids=["crlf", "cr-cr-lf"])

@@ -27,6 +27,14 @@ def test_the_built_in_layout_has_the_published_values():
     assert parse_par(default_par_text()).values == read_par(REAL_PAR).values
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16-le"])
+def test_a_parameter_file_read_from_disk_in_an_editors_encoding_reads_the_same(tmp_path, encoding):
+    text = default_par_text().replace("Parametros Asignacion", "Parámetros Asignación")
+    path = tmp_path / "p.par"
+    path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    assert read_par(path).values == parse_par(text).values
+
+
 def test_rendering_replaces_the_four_placeholders_literally():
     text = render_par(default_par_text(), po_path="tmp/2020-06-27", po_date="20200627",
                       date="2020-06-28", service_detail_file="tmp/Detalle.csv")

@@ -1,9 +1,10 @@
 """Split a census file into numbered data lines, vectorised with Polars.
 
 A data file is text with one record per line, in the encoding its tool wrote: detected (UTF-8
-with or without a byte-order mark, UTF-16 with one, else cp1252/Latin-1 as spreadsheets
-write) or given with `--encoding`. The mark is dropped, so it never sticks to the first field;
-CRLF counts as one line end (a lone CR stays in its line, as `wc -l` counts lines). Two kinds
+with or without a byte-order mark, UTF-16 with or without one, else cp1252/Latin-1 as
+spreadsheets write) or given with `--encoding`. The mark is dropped, so it never sticks to the
+first field; CRLF counts as one line end. A lone CR stays in its line, as `wc -l` counts
+lines, except in a file without any LF, whose lines all end in CR (old Mac editors). Two kinds
 of line are not records and are skipped (and counted): blank lines (the files end with one)
 and comment lines, which start with `|` (Adult.test opens with `|1x3 Cross validator`). Every
 other line is a record, valid or not; the validator decides. Each keeps its 1-based physical
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cauce.apps.census.schema import DUPLICATE, LINE, RAW, SOURCE
-from cauce.textfiles import decode
+from cauce.textfiles import cr_line_ends, decode
 
 COMMENT_PREFIX = "|"
 _BLANK, _COMMENT = "_blank", "_comment"
@@ -43,6 +44,8 @@ def read_lines(name: str, data: bytes, encoding: str | None = None) -> SourceLin
     the load.
     """
     text = decode(data, encoding, errors="replace", name=name)
+    if cr_line_ends(text):
+        text = text.replace("\r", "\n")
     lines = pl.Series(RAW, [text], dtype=pl.String).str.split("\n").explode()
     if text.endswith("\n") or not text:
         # The last newline ends the last line; it does not start an empty one.

@@ -23,7 +23,8 @@ zone, as in the original, and is listed in the quarantine too.
 Quarantine lines count records (the header is line 1), as DuckDB's reader does; they differ
 from a text editor's line only after a record whose quoted value spans several lines.
 
-The encoding is `cauce.textfiles`'s: a byte-order mark names it, UTF-8 is UTF-8 to the last
+The encoding is `cauce.textfiles`'s: a byte-order mark names it, NUL bytes on every other byte of
+the head make it UTF-16 without a mark, UTF-8 is UTF-8 to the last
 byte (DuckDB checks it while reading; a file that is not is read again as cp1252, or Latin-1
 when it has a byte cp1252 leaves undefined). UTF-8 and little-endian UTF-16 are read by DuckDB
 itself; cp1252, Latin-1 and big-endian UTF-16 are transcoded to UTF-8 first.

@@ -9,20 +9,20 @@ per core; a value that does not parse demotes the column to text and is counted 
 non-conforming. Exact duplicate rows are counted by a 64-bit hash of the whole row.
 
 A malformed file never raises: an empty or binary file, a header that cannot be read, ragged
-rows (too many or too few fields), an unterminated quote, stray NUL bytes in the text, bytes that
-are not UTF-8 or UTF-16 text (read as such when little-endian, as Excel writes it; big-endian
-is only named) each become a line in ``Profile.problems``, and rows DuckDB could not parse are
-counted in ``rejected_rows``. A carriage return inside an unquoted value (or lines ending CR CR
-LF) stops DuckDB's reader for the whole file: the profile then has no rows and a problem naming
-that line.
+rows (too many or too few fields), an unterminated quote, stray NUL bytes in the text, bytes
+that are not UTF-8, UTF-16 text (with a byte-order mark or without, either byte order: read as
+UTF-16 all the same) each become a line in ``Profile.problems``, and rows DuckDB could not parse
+are counted in ``rejected_rows``. A carriage return inside an unquoted value (or lines ending CR
+CR LF) stops DuckDB's reader for the whole file: the profile then has no rows and a problem
+naming that line.
 
 A file that is not UTF-8 is cp1252 (Excel's "CSV" on Western-European Windows) when every byte
 is one cp1252 defines, else Latin-1 (`cauce.textfiles`' rule, judged over the whole file in the
 read that computes the digest). DuckDB has neither (its "latin-1" refuses the bytes 0x80-0x9F),
-so such a file is transcoded to a temporary UTF-8 copy, which is scanned and then removed; the
-digest, size and line numbers are the original file's. A file whose first 64 KiB look like
-UTF-8 but which has invalid bytes further on is found by DuckDB's UTF-8 scan and read again
-that way, whole, so one file never reads two ways.
+nor big-endian UTF-16, so such a file is transcoded to a temporary UTF-8 copy, which is scanned
+and then removed; the digest, size and line numbers are the original file's. A file whose first
+64 KiB look like UTF-8 but which has invalid bytes further on is found by DuckDB's UTF-8 scan
+and read again that way, whole, so one file never reads two ways.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ SLASH_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
 NUMERIC = ("integer", "number")
 # how problem lines name the encodings a file that is not UTF-8 is read in
 SINGLE_BYTE = {textfiles.CP1252: "cp1252", textfiles.LATIN1: "Latin-1"}
+BIG_ENDIAN = "utf-16-be"
+# UTF-16 as cauce.textfiles names it -> as profiles name it (DuckDB's name for little-endian)
+UTF16 = {"utf-16-le": "utf-16", BIG_ENDIAN: BIG_ENDIAN}
+# the encodings DuckDB's reader decodes itself; the others are read from a UTF-8 copy
+DUCKDB_READS = ("utf-8", "utf-16")
 
 
 @dataclass(frozen=True)
@@ -158,17 +163,15 @@ def profile_csv(
         head = handle.read(SAMPLE_BYTES)
     if size == 0:
         return Profile(digest, 0, 0, problems=("empty file: 0 bytes, no header",))
-    utf16 = _utf16(head)
-    if utf16 == "utf-16-be":
-        return Profile(digest, size, 0, encoding=utf16,
-                       problems=("UTF-16 text (big-endian); convert to UTF-8",))
+    detected = _detected(head, complete=size <= SAMPLE_BYTES)
+    utf16 = UTF16.get(detected)
     if utf16 is None and _looks_binary(head):
         return Profile(digest, size, 0, problems=("binary content: this is not a CSV text file",))
-    complete = size <= SAMPLE_BYTES
-    encoding = utf16 or ("utf-8" if _is_utf8(head, complete=complete) else raw.single_byte)
+    encoding = utf16 or ("utf-8" if detected == textfiles.UTF8 else raw.single_byte)
     names, problems = _header(head, encoding)
     if utf16:
-        problems.insert(0, "UTF-16 text: read as UTF-16; convert to UTF-8 for other tools")
+        order = " (big-endian)" if utf16 == BIG_ENDIAN else ""
+        problems.insert(0, f"UTF-16 text{order}: read as UTF-16; convert to UTF-8 for other tools")
     elif raw.nuls:
         problems.append(f"NUL bytes: {raw.nuls:,} in the text (first at line "
                         f"{raw.first_nul_line:,}); other tools may cut the value there")
@@ -247,23 +250,13 @@ def _looks_binary(head: bytes) -> bool:
     return control > max(8, len(head) // 100)
 
 
-def _utf16(head: bytes) -> str | None:
-    """``utf-16`` (little-endian, which DuckDB reads) or ``utf-16-be`` when the file starts with
-    that byte-order mark, else None (a UTF-32 mark is not taken for UTF-16's)."""
-    if head.startswith(codecs.BOM_UTF16_LE) and not head.startswith(codecs.BOM_UTF32_LE):
-        return "utf-16"
-    if head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be"
-    return None
-
-
-def _is_utf8(head: bytes, *, complete: bool) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as err:
-        # A multi-byte character cut by the end of the sample is not an error.
-        return not complete and err.start >= len(head) - 3
-    return True
+def _detected(head: bytes, *, complete: bool) -> str | None:
+    """The encoding `cauce.textfiles.detect_encoding` finds in the head (UTF-16 with or without
+    a byte-order mark, UTF-8, else single-byte), None for a UTF-32 mark, which is not UTF-16's.
+    A single-byte answer is the head's; the whole file's is `_Bytes.single_byte`."""
+    if head.startswith(codecs.BOM_UTF32_LE):
+        return None
+    return textfiles.detect_encoding(head, complete=complete)
 
 
 def _header(head: bytes, encoding: str) -> tuple[list[str], list[str]]:
@@ -318,9 +311,9 @@ def _source(path: Path, names: list[str], encoding: str) -> str:
 def _read(
     con: duckdb.DuckDBPyConnection, path: Path, names: list[str], encoding: str, sample_rows: int
 ) -> _Result:
-    """The scan of the file: itself when DuckDB decodes its encoding (UTF-8, UTF-16), else a
-    UTF-8 copy of it."""
-    if encoding not in SINGLE_BYTE:
+    """The scan of the file: itself when DuckDB decodes its encoding (UTF-8, little-endian
+    UTF-16), else a UTF-8 copy of it."""
+    if encoding in DUCKDB_READS:
         return _scan(con, path, names, encoding, sample_rows)
     with _utf8_copy(path, encoding) as copy:
         return _scan(con, copy, names, "utf-8", sample_rows)

@@ -181,8 +181,8 @@ def _convert(field: _Field, text: str, source: str, number: int) -> object:
 
 
 def read_par(path: Path) -> ParFile:
-    """Parse a parameter file from disk (ASCII or ISO-8859-1, as the original's)."""
-    return parse_par(path.read_bytes().decode("latin-1"), source=str(path))
+    """Parse a parameter file from disk, in the encoding its editor wrote (`decode_par`)."""
+    return parse_par(decode_par(path.read_bytes()), source=str(path))
 
 
 def _po(folder: str, stem: str, ext: str = "csv") -> str:

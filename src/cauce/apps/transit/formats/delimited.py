@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cauce.textfiles import decode
+from cauce.textfiles import cr_line_ends, decode, utf16_without_bom
 
 from ..errors import InputFileError
 
@@ -36,13 +36,19 @@ def sniff_separator(first_line: str) -> str:
 def utf8_bytes(data: bytes, encoding: str | None, name: str) -> bytes:
     """`data` as UTF-8 without a byte-order mark, the only text the CSV reader takes.
 
-    The usual case costs one pass: ASCII (after a UTF-8 mark, if any) is returned as is."""
+    The usual case costs one pass: ASCII (after a UTF-8 mark, if any) is returned as is. A
+    file whose lines end in CR alone (no LF at all) gets LF line ends, the only ones the CSV
+    reader splits at."""
     if encoding is None:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8):]
-        if data.isascii():
-            return data
-    return decode(data, encoding, name=name).encode("utf-8")
+        if data.isascii() and not utf16_without_bom(data):
+            return _lf_line_ends(data)
+    return _lf_line_ends(decode(data, encoding, name=name).encode("utf-8"))
+
+
+def _lf_line_ends(data: bytes) -> bytes:
+    return data.replace(b"\r", b"\n") if cr_line_ends(data) else data
 
 
 def _head_lines(data: bytes, count: int = HEAD_LINES) -> list[str]:
