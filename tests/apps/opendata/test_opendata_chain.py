@@ -395,3 +395,48 @@ def test_a_view_of_odd_shape_still_gives_a_version_and_its_criteria_run(
     assert version["ROWS_UPDATED_AT"] is None
     assert version["SNAPSHOT"]["declared"] == {"valor": "5"}
     assert chain.rt.dlq("downloaded") == [] and chain.rt.runs(status="failed") == []
+
+
+def _harvested(chain: Chain) -> dict[str, Any]:
+    """What a harvest leaves: versions, datasets, alerts (without the criteria's own run time,
+    RAISED_AT) and the raw bucket's objects."""
+    raw = chain.rt.bucket("raw")
+    return {
+        "versions": chain.items("versions"),
+        "datasets": chain.items("datasets"),
+        "alerts": [{k: v for k, v in a.items() if k != "RAISED_AT"} for a in chain.alerts()],
+        "raw": {obj.key: raw.get(obj.key) for obj in raw.list()},
+    }
+
+
+def test_a_rerun_finishes_an_interrupted_harvest_with_its_own_time(
+    make_catalogue: Callable[..., list[Dataset]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harvest stopped after storing and queueing its third dataset, before recording it as
+    settled (a kill at the worst moment), then run again an hour later: the tables and the
+    bucket are those of one uninterrupted harvest, not a second harvest of "unchanged" versions."""
+    catalogue = make_catalogue(7, seed=2)
+    with running_chain(catalogue) as chain:
+        chain.harvest()
+        uninterrupted = _harvested(chain)
+    opendata = importlib.import_module("cauce.apps.opendata")
+    settle, settled = opendata._settle, []
+
+    def killed_after_three(ctx: Any, outcome: Any, version: str, portal: str) -> None:
+        settle(ctx, outcome, version, portal)
+        settled.append(outcome.asset.id)
+        if len(settled) == 3:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(opendata, "_settle", killed_after_three)
+    with running_chain(catalogue) as chain:
+        interrupted = chain.rt.run(harvest)
+        assert not interrupted.succeeded and "killed" in (interrupted.error or "")
+        chain.rt.drain()
+        assert len(chain.items("versions")) == 3
+        chain.rt.advance("1h")
+        result = chain.harvest()
+        assert _harvested(chain) == uninterrupted
+        assert result["version"] == uninterrupted["versions"][0]["TIME"]
+        assert result["resumed"] == 2 and result["downloaded"] == 5
+        assert chain.items("harvests") == []  # finished: the next harvest has its own time
