@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -409,16 +410,9 @@ def _harvested(chain: Chain) -> dict[str, Any]:
     }
 
 
-def test_a_rerun_finishes_an_interrupted_harvest_with_its_own_time(
-    make_catalogue: Callable[..., list[Dataset]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A harvest stopped after storing and queueing its third dataset, before recording it as
-    settled (a kill at the worst moment), then run again an hour later: the tables and the
-    bucket are those of one uninterrupted harvest, not a second harvest of "unchanged" versions."""
-    catalogue = make_catalogue(7, seed=2)
-    with running_chain(catalogue) as chain:
-        chain.harvest()
-        uninterrupted = _harvested(chain)
+def _killed_after_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Harvests stop after storing and queueing their third dataset, before recording it as
+    settled (a kill at the worst moment)."""
     opendata = importlib.import_module("cauce.apps.opendata")
     settle, settled = opendata._settle, []
 
@@ -429,14 +423,52 @@ def test_a_rerun_finishes_an_interrupted_harvest_with_its_own_time(
             raise RuntimeError("killed")
 
     monkeypatch.setattr(opendata, "_settle", killed_after_three)
+
+
+def _interrupted(chain: Chain) -> str:
+    """Run a harvest that `_killed_after_three` stops; its time."""
+    run = chain.rt.run(harvest)
+    assert not run.succeeded and "killed" in (run.error or "")
+    chain.rt.drain()
+    versions = chain.items("versions")
+    assert len(versions) == 3
+    return versions[0]["TIME"]
+
+
+def test_a_rerun_finishes_an_interrupted_harvest_with_its_own_time(
+    make_catalogue: Callable[..., list[Dataset]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harvest stopped after storing and queueing its third dataset, before recording it as
+    settled, then run again an hour later: the tables and the bucket are those of one
+    uninterrupted harvest, not a second harvest of "unchanged" versions."""
+    catalogue = make_catalogue(7, seed=2)
     with running_chain(catalogue) as chain:
-        interrupted = chain.rt.run(harvest)
-        assert not interrupted.succeeded and "killed" in (interrupted.error or "")
-        chain.rt.drain()
-        assert len(chain.items("versions")) == 3
+        chain.harvest()
+        uninterrupted = _harvested(chain)
+    _killed_after_three(monkeypatch)
+    with running_chain(catalogue) as chain:
+        _interrupted(chain)
         chain.rt.advance("1h")
         result = chain.harvest()
         assert _harvested(chain) == uninterrupted
         assert result["version"] == uninterrupted["versions"][0]["TIME"]
         assert result["resumed"] == 2 and result["downloaded"] == 5
         assert chain.items("harvests") == []  # finished: the next harvest has its own time
+
+
+def test_settling_a_dataset_is_one_small_write_however_many_are_settled(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harvest of thousands of datasets must not rewrite a growing list after each one: every
+    write to its checkpoint after the first is one row of the same size."""
+    opendata = importlib.import_module("cauce.apps.opendata")
+    put, sizes = opendata.harvests.put, []
+
+    def measured(item: dict[str, Any], **conditions: Any) -> int:
+        sizes.append(len(json.dumps(item)))
+        return put(item, **conditions)
+
+    monkeypatch.setattr(opendata.harvests, "put", measured)
+    chain.harvest()
+    assert len(sizes) == 1 + 7 and len(set(sizes[1:])) == 1 and sizes[1] < 100
+    assert chain.items("harvests") == []

@@ -137,8 +137,9 @@ datasets = app.table("datasets", key="HASH", indexes=["ID"])
 versions = app.table("versions", key=("ID", "TIME"), indexes=["STATUS"])
 dataset_events = app.topic("dataset-events")
 alerts = app.table("alerts", key=("ID", "ALERT"), indexes=["CRITERION"])
-# one item per unfinished harvest: the next harvest of its selection resumes it (checkpoint.py)
-harvests = app.table("harvests", key="SELECTION")
+# per unfinished harvest, a row of its own and one per dataset it settled: the next harvest of
+# its selection resumes it (checkpoint.py)
+harvests = app.table("harvests", key=("SELECTION", "ID"))
 
 
 def client(ctx: Context, base_url: str | None = None) -> SodaClient:
@@ -194,10 +195,9 @@ def harvest(
         ids=chosen,
         limit=count or None,
     )
-    now = ctx.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with client(ctx, portal) as soda:
         # an interrupted harvest of this selection is finished with its own time (checkpoint.py)
-        mark = checkpoint.begin(harvests, now, soda.base_url, settings.inventory, selection)
+        mark = checkpoint.begin(harvests, ctx.now(), soda.base_url, settings.inventory, selection)
         assets = read_inventory(soda, settings.inventory, selection)
         assets += _not_in_inventory(soda, chosen, assets)
         ctx.log.info("harvest %s: %d dataset(s) from %s", mark.time, len(assets), soda.base_url)

@@ -7,6 +7,10 @@ resumes it: it takes the interrupted harvest's time and skips the datasets it ha
 writes then land on the keys the interrupted harvest used, where the conditional writes of
 `catalog` keep the first, so the tables end as one uninterrupted harvest leaves them.
 
+The table is keyed (``SELECTION``, ``ID``): one row per harvest, under the ``ID`` `HEAD`, holds
+its ``TIME`` and ``OPTIONS``, and one row per settled dataset holds just its id, so settling a
+dataset is one small write however many the harvest has settled.
+
 A dataset is marked settled after its object is stored and its message sent (or its
 unavailability recorded): one killed in between is done again, which those writes absorb.
 """
@@ -16,15 +20,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from cauce import ConditionFailed, Table
 from cauce.apps.opendata.inventory import Selection
 
+# The ID of a harvest's own row: dataset ids are four lower-case letters or digits, a dash and
+# four more (jbjy-vk9h, checked before any is settled), so one in parentheses is never one.
+HEAD = "(harvest)"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
 
 @dataclass
 class Checkpoint:
-    """An unfinished harvest: its key in table `harvests`, its time, what it has settled."""
+    """A harvest in progress: its key in table `harvests`, its time, what it has settled;
+    ``resumed`` if it was interrupted before."""
 
     key: str
     time: str
@@ -32,41 +43,44 @@ class Checkpoint:
     settled: set[str] = field(default_factory=set)
     resumed: bool = False
 
-    def item(self) -> dict[str, Any]:
-        return {
-            "SELECTION": self.key,
-            "TIME": self.time,
-            "OPTIONS": self.options,
-            "SETTLED": sorted(self.settled),
-        }
+    def head(self) -> dict[str, Any]:
+        """The harvest's own row."""
+        return {"SELECTION": self.key, "ID": HEAD, "TIME": self.time, "OPTIONS": self.options}
 
 
-def begin(harvests: Table, time: str, portal: str, inventory: str,
+def begin(harvests: Table, now: datetime, portal: str, inventory: str,
           selection: Selection) -> Checkpoint:
     """The unfinished harvest of this selection from this portal and inventory, resumed; else a
-    new one at ``time``, recorded."""
+    new one at ``now``, recorded."""
     options = {"portal": portal, "inventory": inventory, **asdict(selection)}
     key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
-    fresh = Checkpoint(key, time, options)
+    fresh = Checkpoint(key, now.astimezone(UTC).strftime(TIME_FORMAT), options)
     try:
-        harvests.put(fresh.item(), if_absent=True)
+        harvests.put(fresh.head(), if_absent=True)
         return fresh
     except ConditionFailed:
-        stored = harvests.get(key)
-    if stored is None:  # finished between the two calls: a new harvest after all
-        harvests.put(fresh.item())
+        rows = harvests.query((key,))
+    head = next((r for r in rows if r["ID"] == HEAD), None)
+    if head is None:  # finished between the two calls: a new harvest after all
+        harvests.put(fresh.head())
         return fresh
-    return Checkpoint(
-        key, stored["TIME"], stored["OPTIONS"], set(stored.get("SETTLED", [])), resumed=True
-    )
+    settled = {r["ID"] for r in rows if r["ID"] != HEAD}
+    return Checkpoint(key, head["TIME"], head["OPTIONS"], settled, resumed=True)
 
 
 def settle(harvests: Table, checkpoint: Checkpoint, dataset: str) -> None:
     """Record that the harvest is done with ``dataset``: a resumed harvest skips it."""
     checkpoint.settled.add(dataset)
-    harvests.put(checkpoint.item())
+    harvests.put({"SELECTION": checkpoint.key, "ID": dataset})
 
 
 def finish(harvests: Table, checkpoint: Checkpoint) -> None:
     """The harvest ended: the next one of this selection is a new harvest, with its own time."""
-    harvests.delete(checkpoint.key)
+    _delete(harvests, checkpoint.key, harvests.query((checkpoint.key,)))
+
+
+def _delete(harvests: Table, key: str, rows: list[dict[str, Any]]) -> None:
+    """Delete a harvest's rows, its own last: one stopped half-way still reads as the same
+    harvest, with fewer datasets settled (which are done again under its time)."""
+    for row in sorted(rows, key=lambda r: r["ID"] == HEAD):
+        harvests.delete((key, row["ID"]))
