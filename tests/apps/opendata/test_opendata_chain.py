@@ -20,6 +20,7 @@ from cauce.apps.opendata import (
     Limits,
     Snapshot,
     app,
+    checkpoint,
     criterion,
     harvest,
     report,
@@ -454,6 +455,27 @@ def test_a_rerun_finishes_an_interrupted_harvest_with_its_own_time(
         assert result["version"] == uninterrupted["versions"][0]["TIME"]
         assert result["resumed"] == 2 and result["downloaded"] == 5
         assert chain.items("harvests") == []  # finished: the next harvest has its own time
+
+
+def test_a_harvest_too_old_to_resume_is_dropped_and_the_rerun_has_its_own_time(
+    make_catalogue: Callable[..., list[Dataset]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted harvest nobody reran for longer than the resume window (the next daily
+    harvest finds it) is not finished under its old time: the rerun is a harvest of its own."""
+    _killed_after_three(monkeypatch)
+    with running_chain(make_catalogue(7, seed=2)) as chain:
+        old = _interrupted(chain)
+        chain.rt.advance(checkpoint.RESUME_WINDOW + timedelta(minutes=1))
+        run = chain.rt.run(harvest)
+        assert run.succeeded, run.error
+        chain.rt.drain()
+        new = run.result["version"]
+        assert new != old and "resumed" not in run.result
+        times = Counter(v["TIME"] for v in chain.items("versions"))
+        assert times == {old: 3, new: 7}  # every dataset harvested again, under the new time
+        assert chain.items("harvests") == []  # the old checkpoint's rows went with it
+        warnings = [line.message for line in chain.rt.logs(run.id) if "too old" in line.message]
+        assert len(warnings) == 1 and old in warnings[0]
 
 
 def test_settling_a_dataset_is_one_small_write_however_many_are_settled(

@@ -211,6 +211,12 @@ def _download_and_settle(
     """Download the assets the harvest has not settled yet, store and queue each; the checkpoint
     is cleared when all are settled, and kept when the run is cancelled."""
     totals: Counter[str] = Counter()
+    if mark.dropped:
+        ctx.log.warning(
+            "the interrupted harvest of %s was too old to resume (started over %g h before): "
+            "this harvest starts afresh with its own time",
+            mark.dropped, checkpoint.RESUME_WINDOW / timedelta(hours=1),
+        )
     if mark.resumed:
         ctx.log.warning(
             "resuming the interrupted harvest of %s: %d dataset(s) settled already",

@@ -13,14 +13,17 @@ dataset is one small write however many the harvest has settled.
 
 A dataset is marked settled after its object is stored and its message sent (or its
 unavailability recorded): one killed in between is done again, which those writes absorb.
+
+Only a harvest that started less than `RESUME_WINDOW` ago is resumed: an older one (nobody
+reran it; the next scheduled harvest found it) is dropped, and the new harvest has its own time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cauce import ConditionFailed, Table
@@ -29,19 +32,24 @@ from cauce.apps.opendata.inventory import Selection
 # The ID of a harvest's own row: dataset ids are four lower-case letters or digits, a dash and
 # four more (jbjy-vk9h, checked before any is settled), so one in parentheses is never one.
 HEAD = "(harvest)"
+# How long after a harvest started a rerun still finishes it: a crash and its retry or rerun by
+# hand come within it; the next daily harvest (05:00) comes well after it and has its own time.
+RESUME_WINDOW = timedelta(hours=6)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @dataclass
 class Checkpoint:
     """A harvest in progress: its key in table `harvests`, its time, what it has settled;
-    ``resumed`` if it was interrupted before."""
+    ``resumed`` if it was interrupted before, ``dropped`` the time of a checkpoint too old to
+    resume that it replaced."""
 
     key: str
     time: str
     options: dict[str, Any]
     settled: set[str] = field(default_factory=set)
     resumed: bool = False
+    dropped: str | None = None
 
     def head(self) -> dict[str, Any]:
         """The harvest's own row."""
@@ -50,8 +58,8 @@ class Checkpoint:
 
 def begin(harvests: Table, now: datetime, portal: str, inventory: str,
           selection: Selection) -> Checkpoint:
-    """The unfinished harvest of this selection from this portal and inventory, resumed; else a
-    new one at ``now``, recorded."""
+    """The unfinished harvest of this selection from this portal and inventory, resumed if it
+    started within `RESUME_WINDOW` of ``now``; else a new harvest at ``now``, recorded."""
     options = {"portal": portal, "inventory": inventory, **asdict(selection)}
     key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
     fresh = Checkpoint(key, now.astimezone(UTC).strftime(TIME_FORMAT), options)
@@ -64,6 +72,10 @@ def begin(harvests: Table, now: datetime, portal: str, inventory: str,
     if head is None:  # finished between the two calls: a new harvest after all
         harvests.put(fresh.head())
         return fresh
+    if now - datetime.fromisoformat(head["TIME"]) > RESUME_WINDOW:
+        _delete(harvests, key, rows)
+        harvests.put(fresh.head())
+        return replace(fresh, dropped=head["TIME"])
     settled = {r["ID"] for r in rows if r["ID"] != HEAD}
     return Checkpoint(key, head["TIME"], head["OPTIONS"], settled, resumed=True)
 
