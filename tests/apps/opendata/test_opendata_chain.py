@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from cauce.apps.opendata import (
     Limits,
     Snapshot,
     app,
+    checkpoint,
     criterion,
     harvest,
     report,
@@ -395,3 +397,100 @@ def test_a_view_of_odd_shape_still_gives_a_version_and_its_criteria_run(
     assert version["ROWS_UPDATED_AT"] is None
     assert version["SNAPSHOT"]["declared"] == {"valor": "5"}
     assert chain.rt.dlq("downloaded") == [] and chain.rt.runs(status="failed") == []
+
+
+def _harvested(chain: Chain) -> dict[str, Any]:
+    """What a harvest leaves: versions, datasets, alerts (without the criteria's own run time,
+    RAISED_AT) and the raw bucket's objects."""
+    raw = chain.rt.bucket("raw")
+    return {
+        "versions": chain.items("versions"),
+        "datasets": chain.items("datasets"),
+        "alerts": [{k: v for k, v in a.items() if k != "RAISED_AT"} for a in chain.alerts()],
+        "raw": {obj.key: raw.get(obj.key) for obj in raw.list()},
+    }
+
+
+def _killed_after_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Harvests stop after storing and queueing their third dataset, before recording it as
+    settled (a kill at the worst moment)."""
+    opendata = importlib.import_module("cauce.apps.opendata")
+    settle, settled = opendata._settle, []
+
+    def killed_after_three(ctx: Any, outcome: Any, version: str, portal: str) -> None:
+        settle(ctx, outcome, version, portal)
+        settled.append(outcome.asset.id)
+        if len(settled) == 3:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(opendata, "_settle", killed_after_three)
+
+
+def _interrupted(chain: Chain) -> str:
+    """Run a harvest that `_killed_after_three` stops; its time."""
+    run = chain.rt.run(harvest)
+    assert not run.succeeded and "killed" in (run.error or "")
+    chain.rt.drain()
+    versions = chain.items("versions")
+    assert len(versions) == 3
+    return versions[0]["TIME"]
+
+
+def test_a_rerun_finishes_an_interrupted_harvest_with_its_own_time(
+    make_catalogue: Callable[..., list[Dataset]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harvest stopped after storing and queueing its third dataset, before recording it as
+    settled, then run again an hour later: the tables and the bucket are those of one
+    uninterrupted harvest, not a second harvest of "unchanged" versions."""
+    catalogue = make_catalogue(7, seed=2)
+    with running_chain(catalogue) as chain:
+        chain.harvest()
+        uninterrupted = _harvested(chain)
+    _killed_after_three(monkeypatch)
+    with running_chain(catalogue) as chain:
+        _interrupted(chain)
+        chain.rt.advance("1h")
+        result = chain.harvest()
+        assert _harvested(chain) == uninterrupted
+        assert result["version"] == uninterrupted["versions"][0]["TIME"]
+        assert result["resumed"] == 2 and result["downloaded"] == 5
+        assert chain.items("harvests") == []  # finished: the next harvest has its own time
+
+
+def test_a_harvest_too_old_to_resume_is_dropped_and_the_rerun_has_its_own_time(
+    make_catalogue: Callable[..., list[Dataset]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted harvest nobody reran for longer than the resume window (the next daily
+    harvest finds it) is not finished under its old time: the rerun is a harvest of its own."""
+    _killed_after_three(monkeypatch)
+    with running_chain(make_catalogue(7, seed=2)) as chain:
+        old = _interrupted(chain)
+        chain.rt.advance(checkpoint.RESUME_WINDOW + timedelta(minutes=1))
+        run = chain.rt.run(harvest)
+        assert run.succeeded, run.error
+        chain.rt.drain()
+        new = run.result["version"]
+        assert new != old and "resumed" not in run.result
+        times = Counter(v["TIME"] for v in chain.items("versions"))
+        assert times == {old: 3, new: 7}  # every dataset harvested again, under the new time
+        assert chain.items("harvests") == []  # the old checkpoint's rows went with it
+        warnings = [line.message for line in chain.rt.logs(run.id) if "too old" in line.message]
+        assert len(warnings) == 1 and old in warnings[0]
+
+
+def test_settling_a_dataset_is_one_small_write_however_many_are_settled(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harvest of thousands of datasets must not rewrite a growing list after each one: every
+    write to its checkpoint after the first is one row of the same size."""
+    opendata = importlib.import_module("cauce.apps.opendata")
+    put, sizes = opendata.harvests.put, []
+
+    def measured(item: dict[str, Any], **conditions: Any) -> int:
+        sizes.append(len(json.dumps(item)))
+        return put(item, **conditions)
+
+    monkeypatch.setattr(opendata.harvests, "put", measured)
+    chain.harvest()
+    assert len(sizes) == 1 + 7 and len(set(sizes[1:])) == 1 and sizes[1] < 100
+    assert chain.items("harvests") == []

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from annotated_types import Ge, Interval, Le
 
 from cauce import App, Context, Message, Runtime
-from cauce.apps.opendata import catalog, criteria
+from cauce.apps.opendata import catalog, checkpoint, criteria
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.criteria import Finding, Limits, Snapshot
 from cauce.apps.opendata.errors import OpendataError
@@ -137,6 +137,9 @@ datasets = app.table("datasets", key="HASH", indexes=["ID"])
 versions = app.table("versions", key=("ID", "TIME"), indexes=["STATUS"])
 dataset_events = app.topic("dataset-events")
 alerts = app.table("alerts", key=("ID", "ALERT"), indexes=["CRITERION"])
+# per unfinished harvest, a row of its own and one per dataset it settled: the next harvest of
+# its selection resumes it (checkpoint.py)
+harvests = app.table("harvests", key=("SELECTION", "ID"))
 
 
 def client(ctx: Context, base_url: str | None = None) -> SodaClient:
@@ -192,26 +195,53 @@ def harvest(
         ids=chosen,
         limit=count or None,
     )
-    version = ctx.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    folder = downloads_folder(ctx)
-    totals: Counter[str] = Counter()
     with client(ctx, portal) as soda:
+        # an interrupted harvest of this selection is finished with its own time (checkpoint.py)
+        mark = checkpoint.begin(harvests, ctx.now(), soda.base_url, settings.inventory, selection)
         assets = read_inventory(soda, settings.inventory, selection)
         assets += _not_in_inventory(soda, chosen, assets)
-        ctx.log.info("harvest %s: %d dataset(s) from %s", version, len(assets), soda.base_url)
-        for done, outcome in enumerate(
-            download_all(soda, assets, folder, concurrency=settings.concurrency), 1
-        ):
-            _settle(ctx, outcome, version, soda.base_url)
-            totals[outcome.status] += 1
-            if outcome.result is not None:
-                totals["rows"] += outcome.result.rows
-                totals["bytes"] += outcome.result.bytes
-            ctx.progress(done, len(assets), outcome.asset.id)
-            if ctx.cancelled:
-                ctx.log.warning("cancelled after %d of %d dataset(s)", done, len(assets))
-                break
-    return {"version": version, "datasets": len(assets), **totals}
+        ctx.log.info("harvest %s: %d dataset(s) from %s", mark.time, len(assets), soda.base_url)
+        totals = _download_and_settle(ctx, soda, assets, mark)
+    return {"version": mark.time, "datasets": len(assets), **totals}
+
+
+def _download_and_settle(
+    ctx: Context, soda: SodaClient, assets: list[Asset], mark: checkpoint.Checkpoint
+) -> Counter[str]:
+    """Download the assets the harvest has not settled yet, store and queue each; the checkpoint
+    is cleared when all are settled, and kept when the run is cancelled."""
+    totals: Counter[str] = Counter()
+    if mark.dropped:
+        ctx.log.warning(
+            "the interrupted harvest of %s was too old to resume (started over %g h before): "
+            "this harvest starts afresh with its own time",
+            mark.dropped, checkpoint.RESUME_WINDOW / timedelta(hours=1),
+        )
+    if mark.resumed:
+        ctx.log.warning(
+            "resuming the interrupted harvest of %s: %d dataset(s) settled already",
+            mark.time, len(mark.settled),
+        )
+        totals["resumed"] = len(mark.settled)
+    todo = [a for a in assets if a.id not in mark.settled]
+    first = len(assets) - len(todo) + 1
+    downloads = download_all(
+        soda, todo, downloads_folder(ctx), concurrency=ctx.settings.concurrency
+    )
+    for done, outcome in enumerate(downloads, first):
+        _settle(ctx, outcome, mark.time, soda.base_url)
+        checkpoint.settle(harvests, mark, outcome.asset.id)
+        totals[outcome.status] += 1
+        if outcome.result is not None:
+            totals["rows"] += outcome.result.rows
+            totals["bytes"] += outcome.result.bytes
+        ctx.progress(done, len(assets), outcome.asset.id)
+        if ctx.cancelled and done < len(assets):
+            ctx.log.warning("cancelled after %d of %d dataset(s)", done, len(assets))
+            break
+    else:
+        checkpoint.finish(harvests, mark)
+    return totals
 
 
 def _not_in_inventory(soda: SodaClient, chosen: tuple[str, ...], found: list[Asset]) -> list[Asset]:
