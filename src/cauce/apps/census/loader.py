@@ -57,12 +57,15 @@ class Counts:
 
     @classmethod
     def of(cls, records: pl.DataFrame, validated: Validated) -> Counts:
-        """Count `records` once validated, vectorised: group by source and by each reason."""
-        files: dict[str, dict[str, int]] = {}
-        for kind, frame in (("read", records), ("loaded", validated.rows),
-                            ("quarantined", validated.rejected)):
-            for name, count in frame.group_by(SOURCE, maintain_order=True).len().iter_rows():
-                files.setdefault(name, {"read": 0, "loaded": 0, "quarantined": 0})[kind] = count
+        """Count `records` once validated, vectorised: group by source and by each reason.
+        Every record is either loaded or quarantined, so only the records and the (few)
+        quarantined lines are grouped."""
+        quarantined = dict(validated.rejected.group_by(SOURCE).len().iter_rows())
+        files = {
+            name: {"read": read, "loaded": read - quarantined.get(name, 0),
+                   "quarantined": quarantined.get(name, 0)}
+            for name, read in records.group_by(SOURCE, maintain_order=True).len().iter_rows()
+        }
         reasons = (
             validated.rejected.select(pl.col(PROBLEM).str.split("; ").explode())
             .group_by(PROBLEM)
@@ -218,7 +221,7 @@ def load_chunk(
     # that one connection (its first write needs no WAL, see cauce.warehouse.sqlite). The
     # tables and views (created when missing), the checkpoint, the rows and the quarantined
     # lines commit together. The files are split into lines while the transaction opens.
-    with ThreadPoolExecutor(max(1, len(files)), thread_name_prefix="census-read") as pool:
+    with ThreadPoolExecutor(max(2, len(files)), thread_name_prefix="census") as pool:
         reading = read_sources(files, pool, encoding)
         with warehouse.transaction() as transaction:
             previous = transaction.checkpoint(name)
@@ -227,8 +230,12 @@ def load_chunk(
             sources = [future.result() for future in reading]
             described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
             chunk = next_chunk(sources, state.cursor, size)
+            # The first batch is checked, in a thread the split left idle, while the tables
+            # are made ready and the checkpoint claimed.
+            batches = (_validated_batches(chunk.records, description, pool)
+                       if chunk.records.height else None)
             prepare(transaction, description, table, warehouse.dialect, warehouse.quote)
-            if chunk.records.height == 0:
+            if batches is None:
                 return ChunkResult(Counts(), state, 0, committed=False, sources=described)
             if previous is None:
                 _refuse_unknown_rows(transaction, warehouse.quote, table)
@@ -242,7 +249,7 @@ def load_chunk(
             claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
             transaction.set_checkpoint(name, claim, expect=previous)
             counts, rejected = Counts(), []
-            for batch in _validated_batches(chunk.records, description):
+            for batch in batches:
                 counts += batch.counts
                 if batch.rows.num_rows:
                     transaction.load(table, batch.rows)
@@ -258,23 +265,28 @@ def load_chunk(
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
 
 
-def _validated_batches(records: pl.DataFrame, description: Description) -> Iterator[_Checked]:
-    """`records` in batches (see _batch_bounds), each validated and counted, in order.
+def _validated_batches(records: pl.DataFrame, description: Description,
+                       pool: Executor) -> Iterator[_Checked]:
+    """`records` in batches (see _batch_bounds), each validated and counted in a thread of
+    `pool`, handed over in order.
 
-    A worker thread checks the next batches while the caller writes the one before: the
-    database drivers and Polars both release the GIL, so on two cores checking and writing
-    overlap. A chunk of one batch is checked in the caller's thread.
+    The first batch's check starts at once; each later one when the caller takes the batch
+    before it, so it runs while the caller writes that one: the database drivers and Polars
+    both release the GIL, so on two cores checking and writing overlap, and no two checks
+    compete for the cores.
     """
     batches = [records.slice(start, size) for start, size in _batch_bounds(records.height)]
-    if len(batches) == 1:
-        yield _checked(batches[0], description)
-        return
-    pool = ThreadPoolExecutor(1, thread_name_prefix="census-validate")
-    try:
-        for future in [pool.submit(_checked, batch, description) for batch in batches]:
-            yield future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    first = pool.submit(_checked, batches[0], description)
+    return _in_turn(first, batches[1:], description, pool)
+
+
+def _in_turn(pending: Future[_Checked], later: list[pl.DataFrame], description: Description,
+             pool: Executor) -> Iterator[_Checked]:
+    for batch in later:
+        done = pending.result()
+        pending = pool.submit(_checked, batch, description)
+        yield done
+    yield pending.result()
 
 
 def _batch_bounds(records: int) -> Iterator[tuple[int, int]]:
