@@ -240,10 +240,12 @@ def expire_gone_workers_leases(runtime: Runtime, queues: Mapping[str, int], now:
             and gone(w.host, w.pid)}
     if not dead:
         return 0
-    with state.atomic():
-        held = {queue: [(m.id, m.lease) for m in state.queues.listing(queue)
-                        if m.lease is not None and m.worker in dead and m.visible_at > now]
-                for queue in queues}
+    # read before the transaction (a queue may be long): a lease settled meanwhile is not
+    # extended, its token no longer held
+    held = {queue: [(m.id, m.lease) for m in state.queues.listing(queue)
+                    if m.lease is not None and m.worker in dead and m.visible_at > now]
+            for queue in queues}
+    with state.atomic():  # taken back and settled together: no claim counts them meanwhile
         taken = sum(state.queues.extend(leases, until=now) for leases in held.values() if leases)
         for queue, max_receives in queues.items():
             if held[queue]:
