@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from cauce.backends.state import open_state, sqlite_url
+from cauce.runs import RunRecord, RunStatus
 
 
 def test_a_version_2_file_keeps_its_stream_numbering(tmp_path: Path) -> None:
@@ -16,7 +17,7 @@ def test_a_version_2_file_keeps_its_stream_numbering(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "state.db")  # as version 2 left it
     con.executescript(
         "DROP TABLE stream_shards; ALTER TABLE stream_consumers DROP COLUMN upto; "
-        "PRAGMA user_version = 2;"
+        "ALTER TABLE runs DROP COLUMN in_child; PRAGMA user_version = 2;"
     )
     con.close()
     state = open_state(url)
@@ -46,7 +47,8 @@ def test_an_item_write_finds_its_index_entries_by_key_in_new_and_version_3_files
     state.close()
     assert _entries_found_by_key(tmp_path / "state.db")
     con = sqlite3.connect(tmp_path / "state.db")  # as version 3 left it
-    con.executescript("DROP INDEX item_index_by_key; PRAGMA user_version = 3;")
+    con.executescript("DROP INDEX item_index_by_key; ALTER TABLE runs DROP COLUMN in_child; "
+                      "PRAGMA user_version = 3;")
     con.close()
     assert not _entries_found_by_key(tmp_path / "state.db")
     state = open_state(url)
@@ -55,3 +57,23 @@ def test_an_item_write_finds_its_index_entries_by_key_in_new_and_version_3_files
     finally:
         state.close()
     assert _entries_found_by_key(tmp_path / "state.db")
+
+
+def test_a_version_4_file_learns_which_runs_ran_in_a_child_process(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "state.db")
+    state = open_state(url)
+    running = RunRecord("r1", "app", "handler", "h", RunStatus.RUNNING, message_id=7,
+                        started_at=1.0)
+    state.runs.upsert([running])
+    state.close()
+    con = sqlite3.connect(tmp_path / "state.db")  # as version 4 left it
+    con.executescript("ALTER TABLE runs DROP COLUMN in_child; PRAGMA user_version = 4;")
+    con.close()
+    state = open_state(url)
+    try:
+        assert state.runs.started(worker=None, lease=None, head="7", message_id=7) == running
+        state.runs.upsert([running.but(id="r2", message_id=8, in_child=True)])
+        found = state.runs.started(worker=None, lease=None, head="8", message_id=8)
+        assert found is not None and found.in_child
+    finally:
+        state.close()

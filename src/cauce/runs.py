@@ -118,6 +118,9 @@ class RunRecord:
     ended_at: float | None = None
     error: str | None = None
     result: Any = None
+    # ran in a child process of its own: the death of the process that started it (its
+    # parent) says nothing about the run
+    in_child: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (the status as text), for a start log line."""

@@ -3,12 +3,15 @@ max_receives, dead-lettered "worker lost while handling it N times", the rest ha
 
 from __future__ import annotations
 
+import socket
+import subprocess
+
 import pytest
 
 from cauce import App
 from cauce.runtime.dispatcher import Dispatcher
 from cauce.runtime.execute import execute
-from cauce.runtime.sources import lost_reason
+from cauce.runtime.sources import expire_gone_workers_leases, lost_reason
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
 
@@ -66,6 +69,48 @@ def test_a_message_that_keeps_killing_its_worker_is_dead_lettered(config: Config
         runs = rt.runs("handle")
     assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed"), (2, "dead-lettered")]
     assert runs[1].error == "worker lost while handling it 2 times"
+
+
+def _killed_while_running(rt: TestRuntime, *, in_child: bool, max_receives: int) -> None:
+    """A serve of this machine starts a delivery (in a child process of its own, or in its own
+    thread) and is killed; a restarted one takes its lease back at once."""
+    runtime, killed = rt.runtime, subprocess.Popen(["true"])
+    killed.wait()  # its process id is free: the serve is gone
+    own, runtime.worker_id = runtime.worker_id, f"serve-{killed.pid}"
+    try:
+        dead = Dispatcher(runtime, threads=1, processes=1)
+        [delivery] = dead._claim(1)
+        delivery.in_child = in_child
+        dead._begin(delivery)
+        runtime.state.workers.register(runtime.worker_id, app=runtime.app.name, pid=killed.pid,
+                                       host=socket.gethostname(), role="serve",
+                                       now=rt.clock.time())
+    finally:
+        runtime.worker_id = own
+    queue = runtime.app.handlers["handle"].store_queue
+    assert expire_gone_workers_leases(runtime, {queue: max_receives}, rt.clock.time()) == 1
+
+
+@pytest.mark.parametrize("in_child", [True, False])
+def test_a_killed_serve_counts_only_against_the_runs_in_its_own_process(
+        in_child: bool, config: ConfigSources) -> None:
+    app, work, done = _app(max_receives=2)
+    with TestRuntime(app, config=config) as rt:
+        work.send("innocent")
+        for _ in range(3 if in_child else 2):
+            _killed_while_running(rt, in_child=in_child, max_receives=2)
+        rt.drain()
+        runs = rt.runs("handle")
+        handled, dead = [item["n"] for item in done.scan()], rt.dlq_errors("work")
+    if in_child:  # the child cannot have killed its parent: the message did nothing wrong
+        assert (handled, dead) == (["innocent"], [])
+        assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed")] * 3 + [
+            (1, "succeeded")]
+        assert all(r.error.startswith("worker process killed") for r in runs[:3])
+    else:  # it may have killed the process it ran in
+        assert (handled, dead) == ([], ["worker lost while handling it 2 times"])
+        assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed"),
+                                                               (2, "dead-lettered")]
 
 
 def test_a_lost_message_is_delivered_alone_afterwards(config: ConfigSources) -> None:

@@ -3,7 +3,10 @@ claimed with them handled; run records that say what really happened — on each
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -124,3 +127,76 @@ def test_runs_claimed_but_never_started_are_not_reported_lost(tmp_path: Path, ap
     assert len(lost) == 1 and lost[0][2].startswith("worker lost")
     assert sorted(a for a, s, _ in rows if s == "succeeded") == [1] * 19 + [2]
     assert len(rows) == 21
+
+
+PATIENT_APP = """
+import os, signal, time
+from pathlib import Path
+from cauce import App
+
+app = App("patient")
+work = app.queue("work", max_receives=2, visibility_timeout="10m")
+done = app.table("done", key="n")
+FOLDER = Path(FOLDER_PATH)
+
+@app.on(work)
+def handle(message, ctx):
+    with (FOLDER / "starts").open("a") as starts:
+        starts.write(f"{os.getpid()}\\n")
+    waited = time.monotonic() + 90  # a child its test left behind (it failed) ends by itself
+    while not (FOLDER / "go").exists() and time.monotonic() < waited:
+        time.sleep(0.05)
+    if (FOLDER / "go").read_text() == "die":
+        os.kill(os.getpid(), signal.SIGKILL)  # the message kills its own process
+    done.put({"n": message.body["n"]})
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fate", ["finish", "die"])
+def test_a_serve_killed_while_a_message_runs_in_a_child_does_not_count_against_it(
+        tmp_path: Path, app_module, state: StateView, fate: str) -> None:
+    ref = app_module("patient", PATIENT_APP.replace("FOLDER_PATH", repr(str(tmp_path))))
+    home, starts = tmp_path / "home", tmp_path / "starts"
+    _send(tmp_path, ref, home, 1)
+
+    def started(count: int) -> subprocess.Popen[str]:
+        serve = start(["serve", ref, "--home", str(home), "--threads", "1"], tmp_path)
+        try:
+            wait_for(lambda: starts.exists() and len(starts.read_text().split()) == count, 30,
+                     f"delivery {count} to start")
+        except AssertionError:
+            serve.kill()
+            serve.wait(timeout=30)
+            raise
+        return serve
+
+    # killed once with the message in its own thread (that counts), then twice (max_receives)
+    # with it in a child process; the child is stopped once its parent is gone
+    for count in (1, 2, 3):
+        serve = started(count)
+        serve.kill()
+        serve.wait(timeout=30)
+        if count > 1:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(starts.read_text().split()[-1]), signal.SIGKILL)
+        serve.communicate(timeout=30)  # the child shared its output pipes
+    serve = started(4)
+    try:
+        (tmp_path / "go").write_text(fate)
+        wait_for(lambda: not state.messages("patient:work"), 30, "the message to be settled")
+    finally:
+        serve.terminate()
+        serve.communicate(timeout=60)
+    runs = sorted(state.rows("runs"), key=lambda r: r["started_at"])
+    assert [r["status"] for r in runs] == ["failed"] * 3 + [
+        "succeeded" if fate == "finish" else "dead-lettered"]
+    assert runs[0]["error"].startswith("worker lost")
+    assert [r["error"].split(";")[0] for r in runs[1:3]] == [
+        "worker process killed while the run went on in a child process of its own"] * 2
+    assert [r["in_child"] for r in runs] == [0, 1, 1, 1]
+    dead = state.messages("patient:work.dlq")
+    if fate == "finish":
+        assert (state.items("patient:done"), dead) == (1, [])
+    else:  # its own child's death counts: lost in its thread, then in its child
+        assert [m.last_error for m in dead] == ["worker lost while handling it 2 times"]

@@ -251,8 +251,9 @@ def test_twenty_sigkills_at_random_moments_lose_nothing_and_do_nothing_twice(
     assert {row["version"] for row in items} == {1}, "nothing written twice"
     runs = state.rows("runs")
     lost = [r for r in runs if r["status"] == "failed"]
-    assert lost and all(r["error"].startswith("worker lost") for r in lost), \
-        "the kills landed in handlers, and only they failed runs"
+    # a run in a child process whose worker was killed is lost too, without counting
+    assert lost and all(r["error"].startswith(("worker lost", "worker process killed"))
+                        for r in lost), "the kills landed in handlers, and only they failed runs"
     assert not [r for r in runs if r["status"] == "dead-lettered"]
     for w, (_, err) in zip(workers, outputs, strict=True):
         assert w.returncode == 0, err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cauce.backends.state import Start, StateStore
+from cauce.backends.state import OWN_PROCESS, Start, StateStore, StoredMessage
 from cauce.runs import RunRecord, RunStatus
 
 
@@ -74,6 +74,34 @@ def test_a_noted_start_is_found_by_another_process(state: StateStore,
     assert other.runs.started(worker=None, lease=None, head="42", message_id=42) == run
     state.runs.upsert([replace(run, status=RunStatus.SUCCEEDED, ended_at=4.0)])
     assert other.runs.started(worker=None, lease=None, head="42", message_id=42) is None
+
+
+def test_a_start_in_a_child_process_is_found_as_such_and_given_back_uncounted(
+        state: StateStore, other: StateStore) -> None:
+    state.queues.send("app:work", ["1", "2"], now=0.0)
+    child, thread = state.queues.receive("app:work", now=0.0, limit=2, visibility=10.0,
+                                         worker="worker-a")
+    runs = [_run(f"h{m.id}", kind="handler", status=RunStatus.RUNNING, started_at=1.0,
+                 worker="worker-a", message_id=m.id, in_child=m is child)
+            for m in (child, thread)]
+    for m, run in zip((child, thread), runs, strict=True):
+        state.runs.note_started(Start(m.lease or "", str(m.id), run.as_dict()))
+
+    def started(m: StoredMessage) -> RunRecord | None:
+        return other.runs.started(worker="worker-a", lease=m.lease, head=str(m.id),
+                                  message_id=m.id)
+
+    assert [started(m) for m in (child, thread)] == runs, "by the noted start"
+    assert [r.in_child for r in runs] == [True, False]
+    state.runs.record_running(runs)
+    assert [started(m) for m in (child, thread)] == runs, "by the row"
+    assert other.queues.release(child.id, child.lease or "", visible_at=2.0, error="killed",
+                                isolation=OWN_PROCESS, counted=False)
+    assert other.queues.release(thread.id, thread.lease or "", visible_at=2.0, lost=True)
+    again = {m.body: m for m in state.queues.listing("app:work")}
+    assert (again["1"].receive_count, again["1"].lost, again["1"].isolation,
+            again["1"].last_error) == (0, 0, OWN_PROCESS, "killed"), "not counted"
+    assert (again["2"].receive_count, again["2"].lost) == (1, 1)
 
 
 def test_log_lines_and_streams(state: StateStore) -> None:

@@ -144,7 +144,8 @@ class ConsumerState:
 class Start:
     """A delivery a worker started: the lease it was claimed under, the message (or stream shard)
     that heads it, and its run record as it began (`RunRecord.as_dict`, whose ``worker`` names
-    the process that started it)."""
+    the process that started it and ``in_child`` says whether it runs in a child process of
+    that one)."""
 
     lease: str
     head: str
@@ -238,10 +239,13 @@ class QueueStore(ABC):
     @abstractmethod
     def release(self, message_id: int, lease: str, *, visible_at: float,
                 error: str | None = None, isolation: int | None = None,
-                lost: bool = False) -> bool:
+                lost: bool = False, counted: bool = True) -> bool:
         """Give back a leased message, visible at ``visible_at``, keeping ``error`` as its last
         error; ``isolation`` raises (never lowers) how apart it is delivered from then on;
-        ``lost`` counts a delivery whose worker died. False if the lease is no longer held."""
+        ``lost`` counts a delivery whose worker died; ``counted=False`` takes back the receive
+        that leased it, as `unclaim` does (a delivery whose end says nothing about the message:
+        it ran in a child process whose parent was killed). False if the lease is no longer
+        held."""
 
     @abstractmethod
     def unclaim(self, message: StoredMessage, *, now: float) -> bool:
@@ -439,7 +443,8 @@ class RunStore(ABC):
     @abstractmethod
     def upsert(self, runs: Sequence[RunRecord]) -> None:
         """Write runs that may exist (a queued job run, a run marked running): status, attempt,
-        worker, timings and outcome are replaced; how and when it was queued are kept."""
+        worker, timings, outcome and ``in_child`` are replaced; how and when it was queued are
+        kept."""
 
     @abstractmethod
     def finish(self, run_id: str, status: RunStatus, *, now: float, error: str | None = None,
@@ -461,7 +466,9 @@ class RunStore(ABC):
                 message_id: int | None = None, run_id: str | None = None) -> RunRecord | None:
         """The run of a delivery that started before its lease
         expired — found by its row (running, for ``message_id`` or ``run_id``) or by the start
-        ``worker`` noted under ``lease`` for ``head`` — or None if it never started."""
+        ``worker`` noted under ``lease`` for ``head`` — or None if it never started. Its
+        ``in_child`` is the start's: whether it ran in a child process of ``worker``, whose
+        death then says nothing about it."""
 
     @abstractmethod
     def get(self, run_id: str) -> Run | None:
@@ -743,7 +750,7 @@ COPIED: dict[str, tuple[str, ...]] = {
                          "attempts", "retry_at", "last_error", "worker", "run_id", "isolated"),
     "runs": ("id", "app", "kind", "name", "partition", "attempt", "status", "trigger",
              "message_id", "event_id", "queued_at", "started_at", "ended_at", "error", "params",
-             "result", "worker", "cancel"),
+             "result", "worker", "cancel", "in_child"),
     "logs": ("id", "app", "stream", "ts", "level", "message", "run_id"),
     "schedules": ("app", "job", "spec", "next_at", "paused"),
     "bucket_objects": ("app", "bucket", "key", "size", "mtime", "seen_at"),

@@ -161,9 +161,9 @@ class Dispatcher:
     def _execute(self, delivery: Delivery, *, inline: bool = False) -> Outcome:
         if delivery.cancel.is_set():  # asked to cancel while it waited for a thread
             return Outcome(ok=False, error="cancelled before it started", cancelled=True)
+        delivery.in_child = self._in_child(delivery, inline=inline)
         self._begin(delivery)
-        executor = self.runtime.executors.pick(delivery.spec,
-                                               in_child=self._in_child(delivery, inline=inline))
+        executor = self.runtime.executors.pick(delivery.spec, in_child=delivery.in_child)
         return executor.execute(delivery.spec, delivery.cancel)
 
     def _frees_wanted_slot(self, delivery: Delivery) -> bool:

@@ -5,7 +5,9 @@ The child imports the app by its ``module:attribute`` reference, opens the same 
 job or handler and reports how it ended through a pipe. It leads a process group of its own, so
 a cancellation or a timeout stops it together with any program it started. A child that dies
 without reporting — killed, out of memory, crashed — is a *lost* outcome, which counts toward
-the message's ``max_receives`` as a worker's death does; the serving process carries on.
+the message's ``max_receives`` as a worker's death does; the serving process carries on. The
+serving process's own death, the other way round, does not count against a child's message
+(`cauce.runtime.sources`).
 """
 
 from __future__ import annotations

@@ -161,11 +161,12 @@ def _other_server(rt: Runtime) -> WorkerRecord | None:
 
 def _take_back_leases(rt: Runtime, dispatcher: Dispatcher) -> None:
     """Deliveries leased to a worker killed on this machine are taken back now (logged)."""
-    queues = [s.queue for s in dispatcher.sources if isinstance(s, QueueSource)]
+    queues = {s.queue: s.max_attempts for s in dispatcher.sources if isinstance(s, QueueSource)}
     taken = expire_gone_workers_leases(rt, queues, rt.clock.time())
     if taken:
         log_general(rt, rt.app.name, logging.WARNING, "%d delivery(ies) of a killed worker "
-                    "taken back: delivered again, counted as lost", taken)
+                    "taken back: delivered again, counted as lost unless run in a child process",
+                    taken)
         rt.work_announced()
 
 

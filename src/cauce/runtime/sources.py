@@ -10,6 +10,14 @@ run is recorded as such, it counts toward the message's ``max_receives``, and th
 delivered alone in a process of its own from then on, so a message that kills its worker is
 found and dead-lettered ("worker lost while handling it N times") while the messages claimed
 with it are handled. A delivery that never started does not count at all.
+
+A delivery that ran in a child process (the start says so: ``RunRecord.in_child``) is judged by
+that child alone. If the child dies while its parent lives, the parent settles it as lost and it
+counts. If the parent is killed instead — a restarted `cauce serve` or `cauce worker` finds it
+gone from this machine and takes its leases back (`expire_gone_workers_leases`) — the message
+cannot have caused that death: its run is recorded lost with `KILLED`, and the message is
+delivered again (alone, in a child) without counting toward ``max_receives``. A lease that
+expired by itself (its worker hung, or died on another machine) counts, wherever it ran.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import json
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -52,6 +60,8 @@ if TYPE_CHECKING:
 # lease it holds), so it bounds only how long a dead machine's run waits to come back.
 JOB_VISIBILITY = 30.0
 LOST = "worker lost: its lease expired before the run finished"
+KILLED = ("worker process killed while the run went on in a child process of its own; "
+          "delivered again, not counted as a receive")
 STOPPED = "worker stopped before the run finished; delivered again"
 _RUNNING = RunStatus.RUNNING.value
 
@@ -79,18 +89,20 @@ class Delivery:
     given_back: bool = False
 
     def start(self, at: float) -> Start:
-        """Mark the delivery started; returns the line its worker logs before calling it."""
+        """Mark the delivery started (where it runs, ``in_child``, decided); returns the line
+        its worker logs before calling it."""
         self.started_at = at
         return Start(self.lease, self.head, {**self.run.__dict__, "status": _RUNNING,
-                                             "started_at": at})
+                                             "started_at": at, "in_child": self.in_child})
 
     def running(self) -> RunRecord:
-        return self.run.but(status=RunStatus.RUNNING, started_at=self.started_at)
+        return self.run.but(status=RunStatus.RUNNING, started_at=self.started_at,
+                            in_child=self.in_child)
 
     def ended(self, status: RunStatus, now: float, error: str | None = None,
               result: Any = None) -> RunRecord:
         return self.run.but(status=status, started_at=self.started_at, ended_at=now,
-                            error=error, result=result)
+                            error=error, result=result, in_child=self.in_child)
 
 
 class Claimed(Protocol):
@@ -110,7 +122,7 @@ class Taken:
 def lost_reason(times: int, earlier: str | None) -> str:
     """The error a message dead-lettered for lost deliveries keeps."""
     text = f"worker lost while handling it {times} time{'s' if times != 1 else ''}"
-    if earlier and earlier != LOST:
+    if earlier and earlier not in (LOST, KILLED):
         text += f"; an earlier attempt failed: {first_line(earlier)}"
     return text
 
@@ -173,10 +185,12 @@ class Source(ABC):
         return backoff(attempt, t.retry_delay, cap)
 
 
-def recover_queue(runtime: Runtime, queue: str, *, max_receives: int,
-                  now: float) -> list[RunRecord]:
+def recover_queue(runtime: Runtime, queue: str, *, max_receives: int, now: float,
+                  killed: Collection[str] = ()) -> list[RunRecord]:
     """Settle the expired leases of ``queue`` (see the module's docstring); returns the runs
-    found lost, for the caller to record. Call it inside a transaction."""
+    found lost, for the caller to record. ``killed``: workers known killed, whose leases
+    `expire_gone_workers_leases` took back; a delivery of theirs that ran in a child process
+    is given back without counting. Call it inside a transaction."""
     state = runtime.state
     found = state.queues.expired(queue, now=now)
     lost: dict[str, RunRecord] = {}
@@ -186,6 +200,13 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int,
         by_hand = message.worker is None  # received with Queue.receive(): it was handed over
         if run is None and not by_hand:
             state.queues.unclaim(message, now=now)
+            continue
+        if run is not None and run.in_child and message.worker in killed:
+            # the child cannot have killed its parent: the message did nothing wrong
+            state.queues.release(message.id, message.lease or "", visible_at=now, error=KILLED,
+                                 isolation=OWN_PROCESS, counted=False)
+            lost.setdefault(run.id, replace(run, status=RunStatus.FAILED, ended_at=now,
+                                            error=KILLED))
             continue
         if message.receive_count >= max_receives:
             reason = (lost_reason(message.lost + 1, message.last_error) if not by_hand else
@@ -208,21 +229,31 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int,
     return list(lost.values())
 
 
-def expire_gone_workers_leases(runtime: Runtime, queues: Sequence[str], now: float) -> int:
-    """Let the leases held by this app's workers that were killed on this machine expire now,
-    so that a restarted `cauce serve` takes their deliveries back at once (settled as lost, as
-    any expired lease) instead of waiting out the visibility timeout; returns how many."""
+def expire_gone_workers_leases(runtime: Runtime, queues: Mapping[str, int], now: float) -> int:
+    """Take back now the leases held by this app's workers that were killed on this machine,
+    so that a restarted `cauce serve` redelivers their deliveries at once instead of waiting out
+    the visibility timeout, and settle them (``queues``: each queue's ``max_receives``): lost,
+    as any expired lease, except the deliveries that ran in a child process, which the killed
+    worker's death says nothing about (`recover_queue`). Returns how many were taken back."""
     state = runtime.state
     dead = {w.id for w in state.workers.listing() if w.app == runtime.app.name
             and w.role in ("serve", "worker") and w.id != runtime.worker_id
             and gone(w.host, w.pid)}
     if not dead:
         return 0
-    held = [(m.id, m.lease) for queue in queues for m in state.queues.listing(queue)
-            if m.lease is not None and m.worker in dead and m.visible_at > now]
-    taken = state.queues.extend(held, until=now) if held else 0
-    for worker in dead:
-        state.workers.stopped(worker, now=now)
+    # read before the transaction (a queue may be long): a lease settled meanwhile is not
+    # extended, its token no longer held
+    held = {queue: [(m.id, m.lease) for m in state.queues.listing(queue)
+                    if m.lease is not None and m.worker in dead and m.visible_at > now]
+            for queue in queues}
+    with state.atomic():  # taken back and settled together: no claim counts them meanwhile
+        taken = sum(state.queues.extend(leases, until=now) for leases in held.values() if leases)
+        for queue, max_receives in queues.items():
+            if held[queue]:
+                state.runs.upsert(recover_queue(runtime, queue, max_receives=max_receives,
+                                                now=now, killed=dead))
+        for worker in dead:
+            state.workers.stopped(worker, now=now)
     return taken
 
 

@@ -2,9 +2,9 @@
 
 Rows cross as the contract writes them: item values as JSON text (jsonb here, escaped where it
 must be: `cauce.backends.postgres.jsonb`), attributes, parameters and results as Python values,
-``cancel`` as 0 or 1. Loaded message and log ids move their identity sequences past them, and
-loaded stream records and checkpoints move the shard heads, so what is written later follows
-what was copied.
+``cancel`` and ``in_child`` as 0 or 1. Loaded message and log ids move their identity sequences
+past them, and loaded stream records and checkpoints move the shard heads, so what is written
+later follows what was copied.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, 
 _JSONB = {("items", "value"): jsonb.dump, ("messages", "attrs"): jsonb.dump_value,
           ("runs", "params"): jsonb.dump_value, ("runs", "result"): jsonb.dump_value}
 # how a field is read out, when not as it is
-_READ = {("items", "value"): "value::text", ("runs", "cancel"): "cancel::int"}
+_READ = {("items", "value"): "value::text", ("runs", "cancel"): "cancel::int",
+         ("runs", "in_child"): "in_child::int"}
 # how a field is written in, when not as it is
-_WRITE = {**dict.fromkeys(_JSONB, "%s::jsonb"), ("runs", "cancel"): "%s::int::boolean"}
+_WRITE = {**dict.fromkeys(_JSONB, "%s::jsonb"), ("runs", "cancel"): "%s::int::boolean",
+          ("runs", "in_child"): "%s::int::boolean"}
 _IDENTITY = frozenset({"messages", "logs"})
 _HEADS = ("INSERT INTO stream_heads (stream, shard, seq) SELECT stream, shard, max(seq) "
           "FROM {table} GROUP BY stream, shard ON CONFLICT (stream, shard) "

@@ -151,13 +151,14 @@ class PostgresQueues(QueueStore):
 
     def release(self, message_id: int, lease: str, *, visible_at: float,
                 error: str | None = None, isolation: int | None = None,
-                lost: bool = False) -> bool:
+                lost: bool = False, counted: bool = True) -> bool:
         return self.db.change(
             "UPDATE messages SET lease = NULL, visible_at = %s, "
             "last_error = coalesce(%s, last_error), "
-            "isolation = greatest(isolation, coalesce(%s::smallint, 0)), lost = lost + %s "
-            "WHERE id = %s AND lease = %s",
-            (visible_at, text(error), isolation, int(lost), message_id, lease)) == 1
+            "isolation = greatest(isolation, coalesce(%s::smallint, 0)), lost = lost + %s, "
+            "receive_count = greatest(0, receive_count - %s) WHERE id = %s AND lease = %s",
+            (visible_at, text(error), isolation, int(lost), int(not counted), message_id,
+             lease)) == 1
 
     def unclaim(self, message: StoredMessage, *, now: float) -> bool:
         return self.db.change(

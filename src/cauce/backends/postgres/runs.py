@@ -16,18 +16,18 @@ from .jsonb import dump_value
 
 _NAMES = ("id", "app", "kind", "name", "partition", "attempt", "status", "trigger", "message_id",
           "event_id", "queued_at", "started_at", "params", "worker", "ended_at", "error",
-          "result")
+          "result", "in_child")
 RECORD = ", ".join(_NAMES)
 _TYPES = ("text", "text", "text", "text", "text", "integer", "text", "text", "bigint", "text",
           "double precision", "double precision", "jsonb", "text", "double precision", "text",
-          "jsonb")
+          "jsonb", "boolean")
 # Rows go in as one array per column, so a batch of any size is one fixed statement.
 _UNNEST = ("SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for t in _TYPES) + ")")
 UPSERT = (f"INSERT INTO runs ({RECORD}) {_UNNEST} "
            "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
            "attempt = excluded.attempt, worker = excluded.worker, "
            "started_at = excluded.started_at, ended_at = excluded.ended_at, "
-           "error = excluded.error, result = excluded.result")
+           "error = excluded.error, result = excluded.result, in_child = excluded.in_child")
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -54,7 +54,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
 def columns(runs: Sequence[RunRecord]) -> list[list[Any]]:
     rows = [(r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
              r.message_id, r.event_id, r.queued_at, r.started_at, dump_value(r.params), r.worker,
-             r.ended_at, text(r.error), dump_value(r.result)) for r in runs]
+             r.ended_at, text(r.error), dump_value(r.result), r.in_child) for r in runs]
     return [list(column) for column in zip(*rows, strict=True)]
 
 

@@ -184,6 +184,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, tuple(_V1)),
     # the last record of the batch a consumer claimed, delivered again as it was
     Migration(2, ("ALTER TABLE stream_consumers ADD COLUMN upto bigint NOT NULL DEFAULT 0",)),
+    # whether a run ran in a child process of its own (its parent's death does not count)
+    Migration(3, ("ALTER TABLE runs ADD COLUMN in_child boolean NOT NULL DEFAULT false",)),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -129,13 +129,15 @@ class SQLiteQueues(QueueStore):
 
     def release(self, message_id: int, lease: str, *, visible_at: float,
                 error: str | None = None, isolation: int | None = None,
-                lost: bool = False) -> bool:
+                lost: bool = False, counted: bool = True) -> bool:
         with self.db.atomic() as con:
             return con.execute(
                 "UPDATE messages SET lease = NULL, visible_at = ?, "
                 "last_error = coalesce(?, last_error), isolation = max(isolation, coalesce(?, 0)), "
-                "lost = lost + ? WHERE id = ? AND lease = ?",
-                (visible_at, error, isolation, int(lost), message_id, lease)).rowcount == 1
+                "lost = lost + ?, receive_count = max(0, receive_count - ?) "
+                "WHERE id = ? AND lease = ?",
+                (visible_at, error, isolation, int(lost), int(not counted), message_id,
+                 lease)).rowcount == 1
 
     def unclaim(self, message: StoredMessage, *, now: float) -> bool:
         with self.db.atomic() as con:

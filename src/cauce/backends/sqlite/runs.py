@@ -17,14 +17,14 @@ from .database import StateDB
 from .starts import StartLog, StartReader
 
 _COLUMNS = ("id, app, kind, name, partition, attempt, status, trigger, message_id, event_id, "
-            "queued_at, started_at, params, worker, ended_at, error, result")
+            "queued_at, started_at, params, worker, ended_at, error, result, in_child")
 _NAMES = _COLUMNS.split(", ")
 _MARKS = ",".join("?" * len(_NAMES))
-_ROWS_PER_STATEMENT = 500  # 17 variables a row, well under SQLite's limit per statement
+_ROWS_PER_STATEMENT = 500  # 18 variables a row, well under SQLite's limit per statement
 _UPSERT = (" ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
            "attempt = excluded.attempt, worker = excluded.worker, "
            "started_at = excluded.started_at, ended_at = excluded.ended_at, "
-           "error = excluded.error, result = excluded.result")
+           "error = excluded.error, result = excluded.result, in_child = excluded.in_child")
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -50,13 +50,14 @@ def _record(row: sqlite3.Row) -> RunRecord:
     values = {name: row[name] for name in _NAMES}
     values["params"] = json.loads(values["params"]) if values["params"] else None
     values["result"] = json.loads(values["result"]) if values["result"] else None
+    values["in_child"] = bool(values["in_child"])
     return RunRecord.from_dict(values)
 
 
 def _row(r: RunRecord) -> tuple[Any, ...]:
     return (r.id, r.app, r.kind, r.name, r.partition, r.attempt, r.status.value, r.trigger,
             r.message_id, r.event_id, r.queued_at, r.started_at, _json(r.params), r.worker,
-            r.ended_at, r.error, _json(r.result))
+            r.ended_at, r.error, _json(r.result), int(r.in_child))
 
 
 class SQLiteRuns(RunStore):

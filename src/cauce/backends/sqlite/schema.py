@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # An item's index entries, found to be replaced at each write of the item (without it a write
 # read every entry of the table).
@@ -100,7 +100,8 @@ CREATE TABLE IF NOT EXISTS runs (
     params     TEXT,
     result     TEXT,
     worker     TEXT,
-    cancel     INTEGER NOT NULL DEFAULT 0
+    cancel     INTEGER NOT NULL DEFAULT 0,
+    in_child   INTEGER NOT NULL DEFAULT 0             -- 1: ran in a child process of its own
 );
 CREATE INDEX IF NOT EXISTS runs_by_name ON runs (app, name, partition, status);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, worker);
@@ -180,4 +181,5 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
          "GROUP BY stream, shard",
          "ALTER TABLE stream_consumers ADD COLUMN upto INTEGER NOT NULL DEFAULT 0"]),
     (4, [_ENTRIES_BY_KEY]),
+    (5, ["ALTER TABLE runs ADD COLUMN in_child INTEGER NOT NULL DEFAULT 0"]),
 ]
