@@ -49,6 +49,27 @@ def test_an_expired_lease_is_found_not_received(state: StateStore) -> None:
     assert again.receive_count == 1, "a claim that never started is not counted"
 
 
+def test_held_by_names_only_the_unexpired_leases_of_the_workers_asked(
+        state: StateStore) -> None:
+    other = "app:other"
+    state.queues.send(Q, ["given back", "dead 1", "dead 2", "alive", "expired", "waiting"],
+                      now=0.0)
+    state.queues.send(other, ["dead 3"], now=0.0)
+    state.queues.send("app:not-asked", ["dead 4"], now=0.0)
+    [back] = state.queues.receive(Q, now=0.0, limit=1, visibility=30.0, worker="dead")
+    assert state.queues.release(back.id, back.lease or "", visible_at=50.0)  # held no more
+    dead = state.queues.receive(Q, now=0.0, limit=2, visibility=30.0, worker="dead")
+    state.queues.receive(Q, now=0.0, limit=1, visibility=30.0, worker="alive")
+    state.queues.receive(Q, now=0.0, limit=1, visibility=5.0, worker="dead")  # runs out at 5
+    [elsewhere] = state.queues.receive(other, now=0.0, limit=1, visibility=30.0, worker="dead")
+    state.queues.receive("app:not-asked", now=0.0, limit=1, visibility=30.0, worker="dead")
+    assert state.queues.held_by([Q, other, "app:none"], ["dead", "gone"], now=10.0) == {
+        Q: [(m.id, m.lease) for m in dead], other: [(elsewhere.id, elsewhere.lease)]}
+    assert state.queues.held_by([Q], ["nobody"], now=10.0) == {}
+    assert state.queues.held_by([], ["dead"], now=10.0) == {}
+    assert state.queues.held_by([Q], [], now=10.0) == {}
+
+
 def test_a_message_group_delivers_its_oldest_first(state: StateStore) -> None:
     state.queues.send(Q, ["a1", "a2"], now=0.0, group="a")
     state.queues.send(Q, ["b1"], now=0.0, group="b")

@@ -45,7 +45,7 @@ import importlib
 import re
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +76,14 @@ def key_range_end(prefix: str) -> str:
 def new_token() -> str:
     """A random token: a lease, a worker's or an event's identity."""
     return secrets.token_hex(8)
+
+
+def by_queue(rows: Iterable[Sequence[Any]]) -> dict[str, list[tuple[int, str]]]:
+    """Rows ``(queue, id, lease)`` as `QueueStore.held_by` returns them."""
+    held: dict[str, list[tuple[int, str]]] = {}
+    for queue, message_id, lease in rows:
+        held.setdefault(queue, []).append((message_id, lease))
+    return held
 
 
 # -- records ------------------------------------------------------------------------------
@@ -225,6 +233,14 @@ class QueueStore(ABC):
     def expired(self, queue: str, *, now: float) -> list[StoredMessage]:
         """Messages whose lease ran out unsettled (their holder died, or stopped renewing it),
         with that lease, oldest first. Reading them changes nothing."""
+
+    @abstractmethod
+    def held_by(self, queues: Sequence[str], workers: Collection[str], *,
+                now: float) -> dict[str, list[tuple[int, str]]]:
+        """The leases ``(id, token)`` that ``workers`` hold, unexpired at ``now``, on messages
+        of ``queues``: per queue holding any, by id (a killed worker's, to take back). One read
+        of the leased messages of those queues alone: the waiting ones are never read, so it
+        costs the same behind a million of them."""
 
     @abstractmethod
     def join_batches(self, batches: Sequence[Sequence[StoredMessage]]) -> None:

@@ -11,10 +11,10 @@ lone surrogates escaped, `cauce.backends.postgres.jsonb`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ..state import QueueStore, StoredMessage, new_token
+from ..state import QueueStore, StoredMessage, by_queue, new_token
 from . import jsonb
 from .database import Database, text
 
@@ -131,6 +131,16 @@ class PostgresQueues(QueueStore):
                             "AND lease IS NOT NULL AND visible_at <= %s ORDER BY id",
                             (queue, now))
         return [message(r) for r in rows]
+
+    def held_by(self, queues: Sequence[str], workers: Collection[str], *,
+                now: float) -> dict[str, list[tuple[int, str]]]:
+        if not queues or not workers:
+            return {}
+        # the partial index of leased messages (messages_leased), searched per queue from now
+        rows = self.db.rows("SELECT queue, id, lease FROM messages WHERE queue = ANY(%s) "
+                            "AND lease IS NOT NULL AND visible_at > %s AND worker = ANY(%s) "
+                            "ORDER BY id", (list(queues), now, list(workers)))
+        return by_queue(rows)
 
     def join_batches(self, batches: Sequence[Sequence[StoredMessage]]) -> None:
         heads = [(batch[0].id, m.id) for batch in batches if len(batch) > 1 for m in batch[1:]]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from ..state import QueueStore, StoredMessage, new_token
+from ..state import QueueStore, StoredMessage, by_queue, new_token
 from .database import StateDB
 
 _COLUMNS = """id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs,
@@ -77,6 +77,10 @@ def _leased(leases: Sequence[tuple[int, str]]) -> Iterator[tuple[str, list[Any]]
                [mid for mid, _ in chunk] + [v for pair in chunk for v in pair])
 
 
+def _marks(values: Collection[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
 class SQLiteQueues(QueueStore):
     def __init__(self, db: StateDB) -> None:
         self.db = db
@@ -112,6 +116,18 @@ class SQLiteQueues(QueueStore):
                                "AND lease IS NOT NULL AND visible_at <= ? ORDER BY id",
                                (queue, now)).fetchall()
         return [_message(row) for row in rows]
+
+    def held_by(self, queues: Sequence[str], workers: Collection[str], *,
+                now: float) -> dict[str, list[tuple[int, str]]]:
+        if not queues or not workers:
+            return {}
+        # the partial index of leased messages (messages_leased), searched per queue from now
+        sql = (f"SELECT queue, id, lease FROM messages WHERE queue IN ({_marks(queues)}) "
+               f"AND lease IS NOT NULL AND visible_at > ? AND worker IN ({_marks(workers)}) "
+               "ORDER BY id")
+        with self.db.reading() as con:
+            rows = con.execute(sql, [*queues, now, *workers]).fetchall()
+        return by_queue(rows)
 
     def join_batches(self, batches: Sequence[Sequence[StoredMessage]]) -> None:
         rows = [(batch[0].id, m.id) for batch in batches if len(batch) > 1 for m in batch[1:]]
