@@ -19,7 +19,7 @@ from ..errors import CauceError, StateUnavailable
 from ..resources.stream import Stream
 from .execute import log_general
 from .foreground import BEAT_EVERY, alive
-from .sources import QueueSource, expire_gone_workers_leases
+from .sources import expire_gone_workers_leases
 
 if TYPE_CHECKING:
     from ..backends.state import WorkerRecord
@@ -161,8 +161,7 @@ def _other_server(rt: Runtime) -> WorkerRecord | None:
 
 def _take_back_leases(rt: Runtime, dispatcher: Dispatcher) -> None:
     """Deliveries leased to a worker killed on this machine are taken back now (logged)."""
-    queues = {s.queue: s.max_attempts for s in dispatcher.sources if isinstance(s, QueueSource)}
-    taken = expire_gone_workers_leases(rt, queues, rt.clock.time())
+    taken = expire_gone_workers_leases(rt, dispatcher.sources, rt.clock.time())
     if taken:
         log_general(rt, rt.app.name, logging.WARNING, "%d delivery(ies) of a killed worker "
                     "taken back: delivered again, counted as lost unless run in a child process",

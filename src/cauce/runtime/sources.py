@@ -26,7 +26,7 @@ import json
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -229,29 +229,29 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int, now: float
     return list(lost.values())
 
 
-def expire_gone_workers_leases(runtime: Runtime, queues: Mapping[str, int], now: float) -> int:
+def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now: float) -> int:
     """Take back now the leases held by this app's workers that were killed on this machine,
     so that a restarted `cauce serve` redelivers their deliveries at once instead of waiting out
-    the visibility timeout, and settle them (``queues``: each queue's ``max_receives``): lost,
-    as any expired lease, except the deliveries that ran in a child process, which the killed
-    worker's death says nothing about (`recover_queue`). Returns how many were taken back."""
+    the visibility timeout, and settle them (``sources``: the dispatcher's, whose limits
+    apply): lost, as any expired lease, except the deliveries that ran in a child process,
+    which the killed worker's death says nothing about (`recover_queue`). Returns how many
+    were taken back."""
     state = runtime.state
     dead = {w.id for w in state.workers.listing() if w.app == runtime.app.name
             and w.role in ("serve", "worker") and w.id != runtime.worker_id
             and gone(w.host, w.pid)}
     if not dead:
         return 0
-    # read before the transaction (a queue may be long): a lease settled meanwhile is not
-    # extended, its token no longer held
-    held = {queue: [(m.id, m.lease) for m in state.queues.listing(queue)
-                    if m.lease is not None and m.worker in dead and m.visible_at > now]
-            for queue in queues}
+    queues = {s.queue: s.max_attempts for s in sources if isinstance(s, QueueSource)}
+    # read before the transaction (the leased messages only: a long queue costs nothing); a
+    # lease settled meanwhile is not extended, its token no longer held
+    held = state.queues.held_by(list(queues), dead, now=now)
     with state.atomic():  # taken back and settled together: no claim counts them meanwhile
-        taken = sum(state.queues.extend(leases, until=now) for leases in held.values() if leases)
-        for queue, max_receives in queues.items():
-            if held[queue]:
-                state.runs.upsert(recover_queue(runtime, queue, max_receives=max_receives,
-                                                now=now, killed=dead))
+        taken = state.queues.extend([lease for leases in held.values() for lease in leases],
+                                    until=now) if held else 0
+        for queue in held:
+            state.runs.upsert(recover_queue(runtime, queue, max_receives=queues[queue],
+                                            now=now, killed=dead))
         for worker in dead:
             state.workers.stopped(worker, now=now)
     return taken
