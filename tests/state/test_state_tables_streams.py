@@ -192,6 +192,28 @@ def test_a_claimed_batch_is_remembered_until_committed(state: StateStore) -> Non
     assert (s0.seq, s0.lease, s0.upto) == (5, None, 0)
 
 
+def test_a_lease_taken_back_at_once_is_given_back_as_it_was(state: StateStore) -> None:
+    # what a restarted serve does with a killed worker's batch that ran in a child process:
+    # the lease expired now, then the shard given back with nothing counted or cleared
+    streams = state.streams
+    streams.consumers(S, "c", 2)
+    assert streams.take_shard(S, "c", 0, lease="L1", now=0.0, until=10.0, worker="w", upto=4)
+    assert streams.give_back(S, "c", 0, "L1", started=True, error="lost")
+    assert streams.take_shard(S, "c", 0, lease="L2", now=1.0, until=600.0, worker="killed",
+                              run_id="r2", upto=4)
+    streams.take_shard(S, "c", 1, lease="L3", now=1.0, until=600.0, worker="killed")
+    assert [s.shard for s in streams.consumer_states(S, "c") if s.worker == "killed"
+            and s.lease_until > 2.0] == [0, 1]
+    assert streams.extend(S, "c", 0, "L2", until=2.0)
+    assert not streams.extend(S, "c", 0, "L1", until=2.0), "a lease no longer held"
+    [s0, _] = streams.consumer_states(S, "c")
+    assert (s0.lease, s0.lease_until) == ("L2", 2.0)
+    assert streams.give_back(S, "c", 0, "L2", started=False)
+    [s0, _] = streams.consumer_states(S, "c")
+    assert (s0.lease, s0.attempts, s0.last_error, s0.isolated, s0.upto) == (
+        None, 1, "lost", 1, 4)
+
+
 def test_a_write_inside_atomic_rolls_back_with_the_checkpoint(state: StateStore) -> None:
     streams = state.streams
     streams.consumers(S, "c", 1)

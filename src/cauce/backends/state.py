@@ -437,7 +437,10 @@ class StreamStore(ABC):
     def give_back(self, stream: str, consumer: str, shard: int, lease: str, *, started: bool,
                   error: str | None = None) -> bool:
         """Release a shard whose delivery ended unsettled, ready at once: one that started
-        counts an attempt and is delivered alone in a process of its own from then on."""
+        counts an attempt and is delivered alone in a process of its own from then on; one
+        that did not (or whose end says nothing about its batch: it ran in a child process of
+        a killed worker) keeps its attempts, error, isolation and batch (``upto``) as they
+        were."""
 
     @abstractmethod
     def extend(self, stream: str, consumer: str, shard: int, lease: str, *, until: float) -> bool:
