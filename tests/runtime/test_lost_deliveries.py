@@ -75,9 +75,10 @@ def _not_listed(queue: str, limit: int | None = None) -> list:
     raise AssertionError("a takeback reads the leased messages alone, not whole queues")
 
 
-def _killed_while_running(rt: TestRuntime, *, in_child: bool) -> None:
+def _killed_while_running(rt: TestRuntime, *, in_child: bool, expired: bool = False) -> None:
     """A serve of this machine starts a delivery (in a child process of its own, or in its own
-    thread) and is killed; a restarted one takes its lease back at once."""
+    thread) and is killed; a restarted one takes its lease back at once (``expired``: the
+    lease ran out first, and there is nothing left to take back)."""
     runtime, killed = rt.runtime, subprocess.Popen(["true"])
     killed.wait()  # its process id is free: the serve is gone
     own, runtime.worker_id = runtime.worker_id, f"serve-{killed.pid}"
@@ -91,12 +92,15 @@ def _killed_while_running(rt: TestRuntime, *, in_child: bool) -> None:
                                        now=rt.clock.time())
     finally:
         runtime.worker_id = own
+    if expired:
+        rt.clock.advance(601)
     queues = runtime.state.queues
     queues.listing = _not_listed  # type: ignore[method-assign]
     try:
-        assert expire_gone_workers_leases(runtime, dead.sources, rt.clock.time()) == 1
+        taken = expire_gone_workers_leases(runtime, dead.sources, rt.clock.time())
     finally:
         del queues.listing
+    assert taken == (0 if expired else 1)
 
 
 @pytest.mark.parametrize("in_child", [True, False])
@@ -119,6 +123,35 @@ def test_a_killed_serve_counts_only_against_the_runs_in_its_own_process(
         assert (handled, dead) == ([], ["worker lost while handling it 2 times"])
         assert [(r.attempt, r.status.value) for r in runs] == [(1, "failed"),
                                                                (2, "dead-lettered")]
+
+
+@pytest.mark.parametrize("killed", ["in a child", "in its own thread", "lease ran out"])
+def test_a_killed_serve_counts_only_against_the_stream_batches_in_its_own_process(
+        killed: str, config: ConfigSources) -> None:
+    app = App("lostream")
+    readings = app.stream("readings")
+    seen: list[tuple[list[int], int]] = []
+
+    @app.on(readings, batch_size=10, max_attempts=2, visibility="10m")
+    def consume(records, ctx):
+        seen.append(([r.data for r in records], ctx.attempt))
+
+    innocent = killed == "in a child"
+    with TestRuntime(app, config=config) as rt:
+        readings.put_many([(n, "a") for n in range(3)])
+        for _ in range(3 if innocent else 2):
+            _killed_while_running(rt, in_child=killed != "in its own thread",
+                                  expired=killed == "lease ran out")
+        rt.drain()
+        runs = [(r.attempt, r.status.value, r.error) for r in rt.runs("consume")]
+        dead = rt.dlq_errors("consume")
+    if innocent:  # the child cannot have killed its parent: the batch did nothing wrong
+        assert (seen, dead) == ([([0, 1, 2], 1)], [])
+        assert [r[:2] for r in runs] == [(1, "failed")] * 3 + [(1, "succeeded")]
+        assert all(error.startswith("worker process killed") for _, _, error in runs[:3])
+    else:  # it may have killed the process it ran in, or its worker hung: it counts
+        assert (seen, dead) == ([], ["worker lost while handling it 2 times"])
+        assert [r[:2] for r in runs] == [(1, "failed"), (2, "dead-lettered")]
 
 
 def test_a_lost_message_is_delivered_alone_afterwards(config: ConfigSources) -> None:

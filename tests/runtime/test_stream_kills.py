@@ -1,9 +1,10 @@
 """Stream consumers killed with SIGKILL while a producer writes, with real processes: every
 record ends up in exactly one sink file and has its effects exactly once; a slow consumer loses
-nothing and catches up."""
+nothing and catches up; a killed serve's batch running in a child process does not count."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import start, wait_for
+from runtime_helpers import StateView, start, wait_for
 
 from state_file_reads import lag, query
 
@@ -216,3 +217,85 @@ def test_a_slow_consumer_loses_nothing_and_its_lag_shrinks(tmp_path: Path, app_m
         )
     )
     assert seen == list(range(produced))
+
+
+PATIENT_APP = """
+import os, signal, sys, time
+from pathlib import Path
+from cauce import App, Runtime
+
+app = App("patient")
+events = app.stream("events")
+done = app.table("done", key="n")
+FOLDER = Path(FOLDER_PATH)
+
+@app.on(events, batch_size=10, max_attempts=2, visibility="10m")
+def consume(records, ctx):
+    with (FOLDER / "starts").open("a") as starts:
+        starts.write(f"{os.getpid()}\\n")
+    waited = time.monotonic() + 90  # a child its test left behind (it failed) ends by itself
+    while not (FOLDER / "go").exists() and time.monotonic() < waited:
+        time.sleep(0.05)
+    if (FOLDER / "go").read_text() == "die":
+        os.kill(os.getpid(), signal.SIGKILL)  # the batch kills its own process
+    for r in records:
+        done.put({"n": r.data})
+
+if __name__ == "__main__":  # put three records (the state: CAUCE_STATE, or the home's)
+    with Runtime(app, home=sys.argv[1], role="producer"):
+        events.put_many([(n, "a") for n in range(3)])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fate", ["finish", "die"])
+def test_a_serve_killed_while_a_batch_runs_in_a_child_does_not_count_against_it(
+        tmp_path: Path, app_module, state: StateView, fate: str) -> None:
+    ref = app_module("patient", PATIENT_APP.replace("FOLDER_PATH", repr(str(tmp_path))))
+    home, starts = tmp_path / "home", tmp_path / "starts"
+    subprocess.run([sys.executable, ref.rsplit(":", 1)[0], str(home)], check=True, cwd=tmp_path,
+                   timeout=60)
+
+    def started(count: int) -> subprocess.Popen[str]:
+        serve = start(["serve", ref, "--home", str(home), "--threads", "1"], tmp_path)
+        try:
+            wait_for(lambda: starts.exists() and len(starts.read_text().split()) == count, 30,
+                     f"batch delivery {count} to start")
+        except AssertionError:
+            serve.kill()
+            serve.wait(timeout=30)
+            raise
+        return serve
+
+    # killed once with the batch in its own thread (that counts), then twice (max_attempts)
+    # with it in a child process; the child is stopped once its parent is gone
+    for count in (1, 2, 3):
+        serve = started(count)
+        serve.kill()
+        serve.wait(timeout=30)
+        if count > 1:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(starts.read_text().split()[-1]), signal.SIGKILL)
+        serve.communicate(timeout=30)  # the child shared its output pipes
+    serve = started(4)
+    dlq = "patient:stream/events/consume.dlq"
+    try:
+        (tmp_path / "go").write_text(fate)
+        wait_for(lambda: state.items("patient:done") == 3 or bool(state.messages(dlq)), 30,
+                 "the batch to be settled")
+    finally:
+        serve.terminate()
+        serve.communicate(timeout=60)
+    runs = sorted(state.rows("runs"), key=lambda r: r["started_at"])
+    last = "succeeded" if fate == "finish" else "dead-lettered"
+    assert [(r["attempt"], r["status"]) for r in runs] == [
+        (1, "failed"), (2, "failed"), (2, "failed"), (2, last)], "the kills counted once"
+    assert runs[0]["error"].startswith("worker lost")
+    assert [r["error"].split(";")[0] for r in runs[1:3]] == [
+        "worker process killed while the run went on in a child process of its own"] * 2
+    assert [r["in_child"] for r in runs] == [0, 1, 1, 1]
+    dead = state.messages(dlq)
+    if fate == "finish":
+        assert (state.items("patient:done"), dead) == (3, [])
+    else:  # its own child's death counts: lost in its thread, then in its child
+        assert [m.last_error for m in dead] == ["worker lost while handling it 2 times"]

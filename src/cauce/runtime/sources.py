@@ -14,9 +14,10 @@ with it are handled. A delivery that never started does not count at all.
 A delivery that ran in a child process (the start says so: ``RunRecord.in_child``) is judged by
 that child alone. If the child dies while its parent lives, the parent settles it as lost and it
 counts. If the parent is killed instead — a restarted `cauce serve` or `cauce worker` finds it
-gone from this machine and takes its leases back (`expire_gone_workers_leases`) — the message
-cannot have caused that death: its run is recorded lost with `KILLED`, and the message is
-delivered again (alone, in a child) without counting toward ``max_receives``. A lease that
+gone from this machine and takes its message and shard leases back at once
+(`expire_gone_workers_leases`) — the message or stream batch cannot have caused that death: its
+run is recorded lost with `KILLED`, and it is delivered again (alone, in a child; a batch
+exactly as it was) without counting toward ``max_receives`` or ``max_attempts``. A lease that
 expired by itself (its worker hung, or died on another machine) counts, wherever it ran.
 """
 
@@ -231,11 +232,11 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int, now: float
 
 def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now: float) -> int:
     """Take back now the leases held by this app's workers that were killed on this machine,
-    so that a restarted `cauce serve` redelivers their deliveries at once instead of waiting out
-    the visibility timeout, and settle them (``sources``: the dispatcher's, whose limits
-    apply): lost, as any expired lease, except the deliveries that ran in a child process,
-    which the killed worker's death says nothing about (`recover_queue`). Returns how many
-    were taken back."""
+    so that a restarted `cauce serve` redelivers their deliveries and stream batches at once
+    instead of waiting out the visibility timeout, and settle them (``sources``: the
+    dispatcher's, whose limits apply): lost, as any expired lease, except the deliveries that
+    ran in a child process, which the killed worker's death says nothing about
+    (`recover_queue`, `StreamSource.take_back`). Returns how many were taken back."""
     state = runtime.state
     dead = {w.id for w in state.workers.listing() if w.app == runtime.app.name
             and w.role in ("serve", "worker") and w.id != runtime.worker_id
@@ -246,12 +247,15 @@ def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now:
     # read before the transaction (the leased messages only: a long queue costs nothing); a
     # lease settled meanwhile is not extended, its token no longer held
     held = state.queues.held_by(list(queues), dead, now=now)
+    shards = [(s, s.held_by(dead, now)) for s in sources if isinstance(s, StreamSource)]
     with state.atomic():  # taken back and settled together: no claim counts them meanwhile
         taken = state.queues.extend([lease for leases in held.values() for lease in leases],
                                     until=now) if held else 0
         for queue in held:
             state.runs.upsert(recover_queue(runtime, queue, max_receives=queues[queue],
                                             now=now, killed=dead))
+        taken += sum(source.take_back(leases, now, killed=dead) for source, leases in shards
+                     if leases)
         for worker in dead:
             state.workers.stopped(worker, now=now)
     return taken
@@ -563,8 +567,30 @@ class StreamSource(Source):
                                        last_seq=records[-1].seq, alone=bool(state.isolated)))
         return deliveries
 
-    def _recover(self, expired: list[ConsumerState], now: float) -> None:
-        """Settle shard leases that expired (see the module's docstring)."""
+    def held_by(self, workers: Collection[str], now: float) -> list[ConsumerState]:
+        """This consumer's shards that ``workers`` hold leased, unexpired at ``now`` (a read)."""
+        return [s for s in self.runtime.state.streams.consumer_states(self.stream.qualified,
+                                                                       self.handler.name)
+                if s.lease and s.worker in workers and s.lease_until > now]
+
+    def take_back(self, held: list[ConsumerState], now: float, *,
+                  killed: Collection[str]) -> int:
+        """Expire now the shard leases of ``held`` still held (their worker was killed, see
+        `expire_gone_workers_leases`) and settle them, with any other expired lease; returns
+        how many were taken back. Call it inside a transaction."""
+        streams, qualified = self.runtime.state.streams, self.stream.qualified
+        taken = sum(streams.extend(qualified, self.handler.name, s.shard, s.lease or "",
+                                   until=now) for s in held)
+        if taken:
+            self._recover([s for s in streams.consumer_states(qualified, self.handler.name)
+                           if s.lease and s.lease_until <= now], now, killed=killed)
+        return taken
+
+    def _recover(self, expired: list[ConsumerState], now: float, *,
+                 killed: Collection[str] = ()) -> None:
+        """Settle shard leases that expired (see the module's docstring). ``killed``: workers
+        known killed, whose leases `take_back` took; a batch of theirs that ran in a child
+        process is given back without counting an attempt."""
         handler, state_store = self.handler, self.runtime.state
         streams, lost = state_store.streams, []
         for state in expired:
@@ -581,6 +607,13 @@ class StreamSource(Source):
                 streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
                                   started=False)
                 lost.append(replace(run, status=RunStatus.FAILED, ended_at=now, error=LOST))
+                continue
+            if run.in_child and state.worker in killed:
+                # the child cannot have killed its parent: the batch did nothing wrong, and
+                # comes again as it was, kept apart as it was
+                streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
+                                  started=False)
+                lost.append(replace(run, status=RunStatus.FAILED, ended_at=now, error=KILLED))
                 continue
             if state.attempts + 1 >= handler.max_attempts:
                 records, _ = self._batch(state, now)
