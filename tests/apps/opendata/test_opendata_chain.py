@@ -494,3 +494,154 @@ def test_settling_a_dataset_is_one_small_write_however_many_are_settled(
     chain.harvest()
     assert len(sizes) == 1 + 7 and len(set(sizes[1:])) == 1 and sizes[1] < 100
     assert chain.items("harvests") == []
+
+
+# -- harvests handled out of order ----------------------------------------------------------------
+ORDERED = "it5q-hg94"
+
+
+def _held_harvest(chain: Chain) -> tuple[dict[str, Any], bytes]:
+    """Harvest ORDERED an hour after the last harvest; its `downloaded` message, taken off the
+    queue unhandled, and the object it stored (the key has no version: the test puts it back
+    before handling the message, as its own harvest left it)."""
+    chain.rt.advance("1h")
+    run = chain.rt.run(harvest, ids=[ORDERED])
+    assert run.succeeded, run.error
+    queue = chain.rt.queue("downloaded")
+    (message,) = queue.receive()
+    queue.ack(message)
+    return message.body, chain.rt.bucket("raw").get(object_key(ORDERED))
+
+
+def _handle(chain: Chain, held: tuple[dict[str, Any], bytes]) -> None:
+    body, content = held
+    chain.rt.bucket("raw").put(object_key(ORDERED), content)
+    chain.rt.queue("downloaded").send(body)
+    chain.rt.drain()
+
+
+def _three_harvests(chain: Chain) -> list[tuple[dict[str, Any], bytes]]:
+    """Three harvests of ORDERED: its content, then changed, then the same again."""
+    first = _held_harvest(chain)
+    chain.state.change(ORDERED, share=0.2, added=3)
+    return [first, _held_harvest(chain), _held_harvest(chain)]
+
+
+def _history(chain: Chain) -> list[tuple[str, str | None, str, str]]:
+    """ORDERED's versions as (TIME, PREVIOUS, CHANGE, HASH), in key (time) order."""
+    return [
+        (v["TIME"], v["PREVIOUS"], v["CHANGE"], v["HASH"])
+        for v in chain.items("versions")
+        if v["ID"] == ORDERED
+    ]
+
+
+def _published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The bodies published on dataset-events from now on."""
+    opendata = importlib.import_module("cauce.apps.opendata")
+    publish, bodies = opendata.dataset_events.publish, []
+
+    def recorded(body: dict[str, Any]) -> Any:
+        bodies.append(body)
+        return publish(body)
+
+    monkeypatch.setattr(opendata.dataset_events, "publish", recorded)
+    return bodies
+
+
+@pytest.mark.parametrize("order", [(2, 1, 0), (1, 2, 0), (0, 2, 1), (2, 0, 1)])
+def test_versions_describe_the_harvests_in_time_order_whatever_order_they_are_handled_in(
+    make_catalogue: Callable[..., list[Dataset]], order: tuple[int, int, int]
+) -> None:
+    """Two workers, a retry or a redelivery can handle a later harvest's message first: the
+    table still says new, changed, unchanged, each against the version just before it."""
+    catalogue = make_catalogue(7, seed=2)
+    with running_chain(catalogue) as chain:
+        for held in _three_harvests(chain):
+            _handle(chain, held)
+        in_order = _history(chain)
+    (t0, _, _, a), (t1, _, _, b), (t2, _, _, _) = in_order
+    assert in_order == [(t0, None, "new", a), (t1, t0, "changed", b), (t2, t1, "unchanged", b)]
+    with running_chain(catalogue) as chain:
+        held = _three_harvests(chain)
+        for index in order:
+            _handle(chain, held[index])
+        assert _history(chain) == in_order
+        # one change, from the first content to the second (stored once per content: with the
+        # time of the comparison that found it first, which may span a version handled later)
+        found = chain.alerts("changed-content")
+        assert [(a["DETAILS"]["previous_hash"], a["HASH"]) for a in found] == [(a, b)]
+        assert found[0]["TIME"] in (t1, t2)
+        assert chain.rt.dlq("downloaded") == [] and chain.rt.runs(status="failed") == []
+
+
+def test_a_version_corrected_by_an_earlier_one_handled_later_is_announced_again(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The later version was announced as new; once the earlier one is handled, a correcting
+    event says what it is now and what it was announced as."""
+    first, second, _ = _three_harvests(chain)
+    published = _published(monkeypatch)
+    _handle(chain, second)
+    _handle(chain, first)
+    t0, t1 = first[0]["TIME"], second[0]["TIME"]
+    assert [(e["TIME"], e["change"], e["PREVIOUS"], e.get("CORRECTS")) for e in published] == [
+        (t1, "new", None, None),
+        (t0, "new", None, None),
+        (t1, "changed", t0, {"change": "new", "PREVIOUS": None}),
+    ]
+    # handled again (a redelivery): the tables stay, and nothing is corrected twice
+    before = chain.items("versions")
+    _handle(chain, first)
+    assert chain.items("versions") == before
+    assert [e.get("CORRECTS") is not None for e in published[3:]] == [False]
+
+
+def test_two_handlers_of_one_dataset_at_once_are_not_both_new(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler of the later harvest looked for the version before its own while the
+    earlier harvest's handler had not stored it yet, and stored its own after the other had
+    looked for a later one: without a second look, both would stay "new"."""
+    first, second, _ = _three_harvests(chain)
+    _handle(chain, first)
+    opendata = importlib.import_module("cauce.apps.opendata")
+    look, stale = opendata.catalog.previous_version, [second[0]["TIME"]]
+
+    def raced(versions: Any, dataset: str, before: str) -> dict[str, Any] | None:
+        if before in stale:  # the later handler's first look, from before the other's write
+            stale.remove(before)
+            return None
+        return look(versions, dataset, before)
+
+    monkeypatch.setattr(opendata.catalog, "previous_version", raced)
+    _handle(chain, second)
+    assert stale == []  # the race happened
+    t0, t1 = first[0]["TIME"], second[0]["TIME"]
+    assert [(t, p, c) for t, p, c, _ in _history(chain)] == [(t0, None, "new"), (t1, t0, "changed")]
+
+
+def test_a_correction_another_handler_wrote_first_is_not_written_or_announced_twice(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two handlers correcting the same later version at once: the conditional write of the
+    second fails, it reads the version again, finds it right and announces nothing."""
+    first, second, _ = _three_harvests(chain)
+    _handle(chain, second)
+    opendata = importlib.import_module("cauce.apps.opendata")
+    reclassified, raced = opendata.catalog.reclassified, []
+
+    def other_first(versions: Any, version: dict[str, Any]) -> dict[str, Any] | None:
+        fixed = reclassified(versions, version)
+        if fixed is not None and not raced:  # the other handler's correction lands between
+            raced.append(version["TIME"])  # this one's read and its write
+            versions.put(fixed)
+        return fixed
+
+    monkeypatch.setattr(opendata.catalog, "reclassified", other_first)
+    published = _published(monkeypatch)
+    _handle(chain, first)
+    t0, t1 = first[0]["TIME"], second[0]["TIME"]
+    assert raced == [t1]
+    assert [(t, p, c) for t, p, c, _ in _history(chain)] == [(t0, None, "new"), (t1, t0, "changed")]
+    assert [(e["TIME"], e.get("CORRECTS")) for e in published] == [(t0, None)]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge, Interval, Le
 
-from cauce import App, Context, Message, Runtime
+from cauce import App, ConditionFailed, Context, Message, Runtime
 from cauce.apps.opendata import catalog, checkpoint, criteria
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.criteria import Finding, Limits, Snapshot
@@ -278,7 +278,7 @@ def _settle(ctx: Context, outcome: Outcome, version: str, portal: str) -> None:
         )
     elif outcome.status in ("gone", "forbidden"):
         ctx.log.warning("%s: %s", asset.id, outcome.error)
-        _record_unavailable(asset.message(), version, outcome.status)
+        _record_unavailable(ctx, asset.message(), version, outcome.status)
     else:
         # Queued anyway: the metadata handler resumes the download at the page that failed,
         # and after its retries the message waits in the dead-letter queue with the reason.
@@ -290,11 +290,53 @@ def _settle(ctx: Context, outcome: Outcome, version: str, portal: str) -> None:
         )
 
 
-def _record_unavailable(identity: dict[str, str], version: str, status: str) -> None:
-    snapshot = Snapshot(identity["ID"], version, status)
-    previous = catalog.previous_version(versions, identity["ID"], version)
+def _record_unavailable(ctx: Context, identity: dict[str, str], version: str, status: str) -> None:
+    _store_version(ctx, identity, Snapshot(identity["ID"], version, status))
+
+
+def _store_version(ctx: Context, identity: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:
+    """Store a harvest's version and announce it; then correct the next version in time, which
+    a message handled out of order (or at the same time) compared with another or none."""
+    previous = catalog.previous_version(versions, snapshot.dataset, snapshot.version)
     stored = catalog.record_version(versions, identity, snapshot, previous)
+    stored = _settled(ctx, stored, announce=False)  # another version may have come in between
     dataset_events.publish(catalog.event_of(stored))
+    later = catalog.next_version(versions, snapshot.dataset, snapshot.version)
+    if later is not None:
+        _settled(ctx, later, announce=True)
+    return stored
+
+
+SETTLE_ATTEMPTS = 10
+
+
+def _settled(ctx: Context, version: dict[str, Any], *, announce: bool) -> dict[str, Any]:
+    """``version`` as stored, with ``CHANGE`` and ``PREVIOUS`` against the version now stored
+    before it, written if they were not: a conditional write, read again when another writer
+    got there first. With ``announce``, a correction is published again (with ``CORRECTS``) in
+    the same transaction as its write."""
+    key = (version["ID"], version["TIME"])
+    for _ in range(SETTLE_ATTEMPTS):
+        number = versions.version(key)  # before the item: a write in between fails the put
+        current = versions.get(key)
+        if number is None or current is None:  # deleted meanwhile: nothing left to settle
+            return version
+        fixed = catalog.reclassified(versions, current)
+        if fixed is None:
+            return current
+        try:
+            with ctx.atomic():
+                versions.put(fixed, if_version=number)
+                if announce:
+                    dataset_events.publish(catalog.event_of(fixed, corrects=current))
+        except ConditionFailed:
+            continue
+        ctx.log.info("%s: version %s corrected to %s against %s (was %s against %s)",
+                     key[0], key[1], fixed["CHANGE"], fixed["PREVIOUS"], current["CHANGE"],
+                     current["PREVIOUS"])
+        return fixed
+    raise ConditionFailed(f"could not settle version {key[1]} of {key[0]}: "
+                          f"{SETTLE_ATTEMPTS} other writers changed it first")
 
 
 # -- step 2: metadata ----------------------------------------------------------------------------
@@ -310,7 +352,7 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
             outcome = download(soda, Asset(**_asset_fields(body)), downloads_folder(ctx))
             if outcome.status in ("gone", "forbidden"):
                 ctx.log.warning("%s: %s", ident, outcome.error)
-                _record_unavailable(body, version, outcome.status)
+                _record_unavailable(ctx, body, version, outcome.status)
                 return {"ID": ident, "change": outcome.status}
             if outcome.result is None:
                 raise OpendataError(
@@ -330,9 +372,7 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
             view = {}
     snapshot = Snapshot(ident, version, "ok", profile, *_portal_facts(view))
     created = catalog.record_content(datasets, body, profile, version)
-    previous = catalog.previous_version(versions, ident, version)
-    stored = catalog.record_version(versions, body, snapshot, previous)
-    dataset_events.publish(catalog.event_of(stored))
+    stored = _store_version(ctx, body, snapshot)
     for problem in profile.problems:
         ctx.log.warning("%s: %s", ident, problem)
     ctx.log.info(

@@ -7,7 +7,10 @@ queue, leaves the tables as one delivery would:
   the item (put if absent), and another dataset with the very same bytes is added to its ``IDS``
   (put if the version read is still current) instead of overwriting it.
 - `versions` is keyed by (``ID``, ``TIME``), ``TIME`` being the harvest's; a redelivery finds its
-  version already there and reuses it, including whether it was new, changed or unchanged.
+  version already there and reuses it. Its ``CHANGE`` and ``PREVIOUS`` compare it with the
+  version just before it in ``TIME``, whatever order the harvests' messages are handled in: a
+  version stored before an earlier one is corrected (`reclassified`) once the earlier one is
+  stored, by whichever of the two writers stores last (see `record_version`).
 - `alerts` is keyed by (``ID``, ``ALERT``) where ``ALERT`` names the criterion, the finding and
   the content, so the same finding on the same content is stored once.
 """
@@ -35,13 +38,36 @@ def previous_version(versions: Table, dataset: str, before: str) -> dict[str, An
     return earlier[-1] if earlier else None
 
 
-def classify(previous: Mapping[str, Any] | None, snapshot: Snapshot) -> str:
+def next_version(versions: Table, dataset: str, after: str) -> dict[str, Any] | None:
+    """The dataset's earliest version harvested after ``after`` (an ISO time), if any."""
+    return next((v for v in versions.query((dataset,)) if v["TIME"] > after), None)
+
+
+def classify(previous: Mapping[str, Any] | None, status: str, content: str | None) -> str:
     """new, changed or unchanged against the previous version (gone/forbidden when not served)."""
-    if snapshot.status != "ok":
-        return snapshot.status
+    if status != "ok":
+        return status
     if previous is None or previous.get("HASH") is None:
         return "new"
-    return "unchanged" if previous["HASH"] == snapshot.hash else "changed"
+    return "unchanged" if previous["HASH"] == content else "changed"
+
+
+def _placed(previous: Mapping[str, Any] | None, status: str, content: str | None) -> dict[str, Any]:
+    """A version's ``CHANGE`` and ``PREVIOUS`` against the version before it."""
+    return {
+        "CHANGE": classify(previous, status, content),
+        "PREVIOUS": previous["TIME"] if previous else None,
+    }
+
+
+def reclassified(versions: Table, version: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored ``version`` with ``CHANGE`` and ``PREVIOUS`` against the version now stored
+    just before it in time; None when they are right already."""
+    previous = previous_version(versions, version["ID"], version["TIME"])
+    placed = _placed(previous, version["STATUS"], version["HASH"])
+    if all(version.get(key) == value for key, value in placed.items()):
+        return None
+    return {**version, **placed}
 
 
 def record_content(
@@ -86,7 +112,12 @@ def record_version(
     snapshot: Snapshot,
     previous: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """Store this harvest's version of the dataset, or return the one a first delivery stored."""
+    """Store this harvest's version of the dataset, or return the one a first delivery stored.
+
+    ``previous`` is the version before it as read before the write; another handler may store
+    one between the read and the write, so the caller settles the stored version again
+    (`reclassified`), and the one after it, once it is written: of two neighbouring versions
+    written at the same time, the one written last then sees the other."""
     profile = snapshot.profile
     item = {key: str(identity.get(key, "")) for key in IDENTITY}
     item.update(
@@ -94,8 +125,7 @@ def record_version(
             "TIME": snapshot.version,
             "HASH": snapshot.hash,
             "STATUS": snapshot.status,
-            "CHANGE": classify(previous, snapshot),
-            "PREVIOUS": previous["TIME"] if previous else None,
+            **_placed(previous, snapshot.status, snapshot.hash),
             "ROWS": profile.rows if profile else None,
             "SIZE": profile.size if profile else None,
             "ROWS_UPDATED_AT": snapshot.rows_updated_at,
@@ -112,9 +142,12 @@ def record_version(
     return item
 
 
-def event_of(version: Mapping[str, Any]) -> dict[str, Any]:
-    """The `dataset-events` message announcing a stored version."""
-    return {
+def event_of(
+    version: Mapping[str, Any], corrects: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The `dataset-events` message announcing a stored version; a correction of one announced
+    before says what it was announced as in ``CORRECTS`` (its ``change`` and ``PREVIOUS``)."""
+    event = {
         "ID": version["ID"],
         "HASH": version["HASH"],
         "change": version["CHANGE"],
@@ -126,6 +159,9 @@ def event_of(version: Mapping[str, Any]) -> dict[str, Any]:
         "ROWS": version["ROWS"],
         "SIZE": version["SIZE"],
     }
+    if corrects is not None:
+        event["CORRECTS"] = {"change": corrects["CHANGE"], "PREVIOUS": corrects["PREVIOUS"]}
+    return event
 
 
 def snapshots(versions: Table, event: Mapping[str, Any]) -> tuple[Snapshot, Snapshot | None]:
