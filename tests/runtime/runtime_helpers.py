@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -88,3 +90,32 @@ class StateView:
             return self._read(lambda s: s.workers.running("worker")) or []
         except StateError:  # the first worker is still creating the tables
             return []
+
+
+def serve_killed_three_times(ref: str, home: Path, cwd: Path, what: str) -> subprocess.Popen[str]:
+    """`cauce serve REF` SIGKILLed as each of its first three deliveries starts (the app appends
+    its process id to ``cwd / "starts"`` as one starts): the first runs in the serve's own
+    thread, the next two alone in a child process, which is stopped once its parent is gone.
+    Returns a fourth serve, once its delivery (``what``) has started."""
+    starts = cwd / "starts"
+
+    def started(count: int) -> subprocess.Popen[str]:
+        serve = start(["serve", ref, "--home", str(home), "--threads", "1"], cwd)
+        try:
+            wait_for(lambda: starts.exists() and len(starts.read_text().split()) == count, 30,
+                     f"{what} {count} to start")
+        except AssertionError:
+            serve.kill()
+            serve.wait(timeout=30)
+            raise
+        return serve
+
+    for count in (1, 2, 3):
+        serve = started(count)
+        serve.kill()
+        serve.wait(timeout=30)
+        if count > 1:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(starts.read_text().split()[-1]), signal.SIGKILL)
+        serve.communicate(timeout=30)  # the child shared its output pipes
+    return started(4)

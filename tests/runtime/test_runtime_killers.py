@@ -3,17 +3,14 @@ claimed with them handled; run records that say what really happened — on each
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import StateView, start, wait_for
+from runtime_helpers import StateView, serve_killed_three_times, start, wait_for
 
 KILLER_APP = """
 import os, signal
@@ -157,31 +154,11 @@ def handle(message, ctx):
 def test_a_serve_killed_while_a_message_runs_in_a_child_does_not_count_against_it(
         tmp_path: Path, app_module, state: StateView, fate: str) -> None:
     ref = app_module("patient", PATIENT_APP.replace("FOLDER_PATH", repr(str(tmp_path))))
-    home, starts = tmp_path / "home", tmp_path / "starts"
+    home = tmp_path / "home"
     _send(tmp_path, ref, home, 1)
-
-    def started(count: int) -> subprocess.Popen[str]:
-        serve = start(["serve", ref, "--home", str(home), "--threads", "1"], tmp_path)
-        try:
-            wait_for(lambda: starts.exists() and len(starts.read_text().split()) == count, 30,
-                     f"delivery {count} to start")
-        except AssertionError:
-            serve.kill()
-            serve.wait(timeout=30)
-            raise
-        return serve
-
     # killed once with the message in its own thread (that counts), then twice (max_receives)
-    # with it in a child process; the child is stopped once its parent is gone
-    for count in (1, 2, 3):
-        serve = started(count)
-        serve.kill()
-        serve.wait(timeout=30)
-        if count > 1:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(starts.read_text().split()[-1]), signal.SIGKILL)
-        serve.communicate(timeout=30)  # the child shared its output pipes
-    serve = started(4)
+    # with it in a child process
+    serve = serve_killed_three_times(ref, home, tmp_path, "delivery")
     try:
         (tmp_path / "go").write_text(fate)
         wait_for(lambda: not state.messages("patient:work"), 30, "the message to be settled")

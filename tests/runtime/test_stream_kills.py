@@ -4,7 +4,6 @@ nothing and catches up; a killed serve's batch running in a child process does n
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import StateView, start, wait_for
+from runtime_helpers import StateView, serve_killed_three_times, start, wait_for
 
 from state_file_reads import lag, query
 
@@ -252,32 +251,12 @@ if __name__ == "__main__":  # put three records (the state: CAUCE_STATE, or the 
 def test_a_serve_killed_while_a_batch_runs_in_a_child_does_not_count_against_it(
         tmp_path: Path, app_module, state: StateView, fate: str) -> None:
     ref = app_module("patient", PATIENT_APP.replace("FOLDER_PATH", repr(str(tmp_path))))
-    home, starts = tmp_path / "home", tmp_path / "starts"
+    home = tmp_path / "home"
     subprocess.run([sys.executable, ref.rsplit(":", 1)[0], str(home)], check=True, cwd=tmp_path,
                    timeout=60)
-
-    def started(count: int) -> subprocess.Popen[str]:
-        serve = start(["serve", ref, "--home", str(home), "--threads", "1"], tmp_path)
-        try:
-            wait_for(lambda: starts.exists() and len(starts.read_text().split()) == count, 30,
-                     f"batch delivery {count} to start")
-        except AssertionError:
-            serve.kill()
-            serve.wait(timeout=30)
-            raise
-        return serve
-
     # killed once with the batch in its own thread (that counts), then twice (max_attempts)
-    # with it in a child process; the child is stopped once its parent is gone
-    for count in (1, 2, 3):
-        serve = started(count)
-        serve.kill()
-        serve.wait(timeout=30)
-        if count > 1:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(starts.read_text().split()[-1]), signal.SIGKILL)
-        serve.communicate(timeout=30)  # the child shared its output pipes
-    serve = started(4)
+    # with it in a child process
+    serve = serve_killed_three_times(ref, home, tmp_path, "batch delivery")
     dlq = "patient:stream/events/consume.dlq"
     try:
         (tmp_path / "go").write_text(fate)
