@@ -119,3 +119,25 @@ def serve_killed_three_times(ref: str, home: Path, cwd: Path, what: str) -> subp
                 os.kill(int(starts.read_text().split()[-1]), signal.SIGKILL)
         serve.communicate(timeout=30)  # the child shared its output pipes
     return started(4)
+
+
+#: The start of a patient handler (apps with ``os``, ``signal``, ``time`` and ``FOLDER``): it
+#: notes its process id in FOLDER/starts, waits for FOLDER/go, and kills its own process when
+#: that says "die". For `serve_killed_three_times`.
+PATIENT_START = """    with (FOLDER / "starts").open("a") as starts:
+        starts.write(f"{os.getpid()}\\n")
+    waited = time.monotonic() + 90  # a child its test left behind (it failed) ends by itself
+    while not (FOLDER / "go").exists() and time.monotonic() < waited:
+        time.sleep(0.05)
+    if (FOLDER / "go").read_text() == "die":
+        os.kill(os.getpid(), signal.SIGKILL)  # the delivery kills its own process
+"""
+
+
+def assert_only_the_first_kill_counted(runs: list[dict[str, Any]]) -> None:
+    """The runs of `serve_killed_three_times`, by start: lost in the serve's own thread (it
+    counts), then twice excused in a child process, then the fourth in a child too."""
+    assert runs[0]["error"].startswith("worker lost")
+    assert [r["error"].split(";")[0] for r in runs[1:3]] == [
+        "worker process killed while the run went on in a child process of its own"] * 2
+    assert [r["in_child"] for r in runs] == [0, 1, 1, 1]

@@ -16,7 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import StateView, serve_killed_three_times, start, wait_for
+from runtime_helpers import (
+    PATIENT_START,
+    StateView,
+    assert_only_the_first_kill_counted,
+    serve_killed_three_times,
+    start,
+    wait_for,
+)
 
 from state_file_reads import lag, query
 
@@ -230,14 +237,7 @@ FOLDER = Path(FOLDER_PATH)
 
 @app.on(events, batch_size=10, max_attempts=2, visibility="10m")
 def consume(records, ctx):
-    with (FOLDER / "starts").open("a") as starts:
-        starts.write(f"{os.getpid()}\\n")
-    waited = time.monotonic() + 90  # a child its test left behind (it failed) ends by itself
-    while not (FOLDER / "go").exists() and time.monotonic() < waited:
-        time.sleep(0.05)
-    if (FOLDER / "go").read_text() == "die":
-        os.kill(os.getpid(), signal.SIGKILL)  # the batch kills its own process
-    for r in records:
+""" + PATIENT_START + """    for r in records:
         done.put({"n": r.data})
 
 if __name__ == "__main__":  # put three records (the state: CAUCE_STATE, or the home's)
@@ -269,10 +269,7 @@ def test_a_serve_killed_while_a_batch_runs_in_a_child_does_not_count_against_it(
     last = "succeeded" if fate == "finish" else "dead-lettered"
     assert [(r["attempt"], r["status"]) for r in runs] == [
         (1, "failed"), (2, "failed"), (2, "failed"), (2, last)], "the kills counted once"
-    assert runs[0]["error"].startswith("worker lost")
-    assert [r["error"].split(";")[0] for r in runs[1:3]] == [
-        "worker process killed while the run went on in a child process of its own"] * 2
-    assert [r["in_child"] for r in runs] == [0, 1, 1, 1]
+    assert_only_the_first_kill_counted(runs)
     dead = state.messages(dlq)
     if fate == "finish":
         assert (state.items("patient:done"), dead) == (3, [])
