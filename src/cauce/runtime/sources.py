@@ -256,7 +256,9 @@ def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now:
                                             now=now, killed=dead))
         taken += sum(source.take_back(leases, now, killed=dead) for source, leases in shards
                      if leases)
-        for worker in dead:
+        # in one order: two workers starting at once take back together, and on PostgreSQL
+        # rows locked in each process's own set order could deadlock them
+        for worker in sorted(dead):
             state.workers.stopped(worker, now=now)
     return taken
 
