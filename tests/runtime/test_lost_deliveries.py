@@ -259,3 +259,28 @@ def test_the_earlier_error_named_is_its_whole_first_line() -> None:
     earlier = "ValueError: 50%\rdone: row 7 is bad\nTraceback (most recent call last):"
     assert lost_reason(2, earlier) == ("worker lost while handling it 2 times; an earlier "
                                        "attempt failed: ValueError: 50%\rdone: row 7 is bad")
+
+
+def test_killed_workers_are_marked_stopped_in_one_order(config: ConfigSources) -> None:
+    """Two workers starting at once both take back the same killed workers, each in one
+    transaction: rows updated in each process's own set order could deadlock them on
+    PostgreSQL, so every process marks them stopped in the same (sorted) order."""
+    app, _, _ = _app(max_receives=2)
+    with TestRuntime(app, config=config) as rt:
+        runtime, killed = rt.runtime, []
+        for _ in range(6):
+            gone = subprocess.Popen(["true"])
+            gone.wait()  # its process id is free: the worker is gone
+            killed.append(f"worker-{gone.pid}-{len(killed)}")
+            runtime.state.workers.register(killed[-1], app=app.name, pid=gone.pid,
+                                           host=socket.gethostname(), role="worker",
+                                           now=rt.clock.time())
+        marked: list[str] = []
+        stopped = runtime.state.workers.stopped
+        runtime.state.workers.stopped = (  # type: ignore[method-assign]
+            lambda worker, *, now: (marked.append(worker), stopped(worker, now=now))[1])
+        try:
+            expire_gone_workers_leases(runtime, [], rt.clock.time())
+        finally:
+            del runtime.state.workers.stopped
+    assert marked == sorted(killed)
