@@ -147,6 +147,14 @@ class ConsumerState:
     isolated: int = 0
     upto: int = 0  # the last record of the batch claimed (0: none), redelivered as it was
 
+    def held(self, now: float) -> bool:
+        """Whether a worker holds its lease at ``now`` (taken, not run out)."""
+        return bool(self.lease) and self.lease_until > now
+
+    def expired(self, now: float) -> bool:
+        """Whether its lease was taken and ran out by ``now``."""
+        return bool(self.lease) and self.lease_until <= now
+
 
 @dataclass(frozen=True)
 class Start:

@@ -530,7 +530,7 @@ class StreamSource(Source):
         handler, streams = self.handler, self.runtime.state.streams
         states = streams.consumers(self.stream.qualified, handler.name, self.stream.shards,
                                    latest=handler.start == "latest")
-        expired = [s for s in states if s.lease and s.lease_until <= now]
+        expired = [s for s in states if s.expired(now)]
         if expired:
             self._recover(expired, now)
             states = streams.consumer_states(self.stream.qualified, handler.name)
@@ -538,7 +538,7 @@ class StreamSource(Source):
         for state in states:
             if len(deliveries) >= capacity:
                 break
-            if (state.lease and state.lease_until > now) or state.retry_at > now:
+            if state.held(now) or state.retry_at > now:
                 continue
             if state.isolated and alone <= 0:
                 continue
@@ -573,7 +573,7 @@ class StreamSource(Source):
         """This consumer's shards that ``workers`` hold leased, unexpired at ``now`` (a read)."""
         return [s for s in self.runtime.state.streams.consumer_states(self.stream.qualified,
                                                                        self.handler.name)
-                if s.lease and s.worker in workers and s.lease_until > now]
+                if s.worker in workers and s.held(now)]
 
     def take_back(self, held: list[ConsumerState], now: float, *,
                   killed: Collection[str]) -> int:
@@ -585,7 +585,7 @@ class StreamSource(Source):
                                    until=now) for s in held)
         if taken:
             self._recover([s for s in streams.consumer_states(qualified, self.handler.name)
-                           if s.lease and s.lease_until <= now], now, killed=killed)
+                           if s.expired(now)], now, killed=killed)
         return taken
 
     def _recover(self, expired: list[ConsumerState], now: float, *,
@@ -647,11 +647,10 @@ class StreamSource(Source):
             self.stream.qualified, handler.name)}
         for shard in range(self.stream.shards):
             state = known.get(shard)
-            if alone and not (state and (state.isolated or (state.lease
-                                                             and state.lease_until <= now))):
+            if alone and not (state and (state.isolated or state.expired(now))):
                 continue  # neither kept apart nor (its lease expired) perhaps about to be
             seq = state.seq if state else 0
-            if state and ((state.lease and state.lease_until > now) or state.retry_at > now):
+            if state and (state.held(now) or state.retry_at > now):
                 continue
             first = self._first_after(shard, seq)
             if first is None:
