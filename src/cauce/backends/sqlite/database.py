@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +26,11 @@ from ...sqlite_wal import use_wal
 from . import statefile
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
 from .turns import WriterTurns
+
+
+def marks(values: Collection[object]) -> str:
+    """One ``?`` placeholder per value, comma-separated, for an ``IN (...)`` list."""
+    return ",".join("?" * len(values))
 
 
 class StateDB:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..state import QueueStore, StoredMessage, by_queue, new_token
-from .database import StateDB
+from .database import StateDB, marks
 
 _COLUMNS = """id, queue, body, event_id, grp, sent_at, receive_count, lease, last_error, attrs,
           visible_at, worker, batch_head, isolation, lost"""
@@ -71,14 +71,10 @@ def _leased(leases: Sequence[tuple[int, str]]) -> Iterator[tuple[str, list[Any]]
     holds the write turn. The id list lets SQLite look rows up by primary key."""
     for start in range(0, len(leases), _LEASES_PER_STATEMENT):
         chunk = leases[start:start + _LEASES_PER_STATEMENT]
-        ids = ",".join("?" * len(chunk))
+        ids = marks(chunk)
         pairs = ",".join(["(?, ?)"] * len(chunk))
         yield (f"id IN ({ids}) AND (id, lease) IN (VALUES {pairs})",
                [mid for mid, _ in chunk] + [v for pair in chunk for v in pair])
-
-
-def _marks(values: Collection[Any]) -> str:
-    return ",".join("?" * len(values))
 
 
 class SQLiteQueues(QueueStore):
@@ -122,8 +118,8 @@ class SQLiteQueues(QueueStore):
         if not queues or not workers:
             return {}
         # the partial index of leased messages (messages_leased), searched per queue from now
-        sql = (f"SELECT queue, id, lease FROM messages WHERE queue IN ({_marks(queues)}) "
-               f"AND lease IS NOT NULL AND visible_at > ? AND worker IN ({_marks(workers)}) "
+        sql = (f"SELECT queue, id, lease FROM messages WHERE queue IN ({marks(queues)}) "
+               f"AND lease IS NOT NULL AND visible_at > ? AND worker IN ({marks(workers)}) "
                "ORDER BY id")
         with self.db.reading() as con:
             rows = con.execute(sql, [*queues, now, *workers]).fetchall()
@@ -229,11 +225,10 @@ class SQLiteQueues(QueueStore):
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
         if not queues:
             return {}
-        marks = ",".join("?" * len(queues))
         with self.db.reading() as con:
             rows = con.execute(
                 f"SELECT queue, sum(visible_at <= ?), sum(visible_at > ?), min(sent_at) "
-                f"FROM messages WHERE queue IN ({marks}) GROUP BY queue",
+                f"FROM messages WHERE queue IN ({marks(queues)}) GROUP BY queue",
                 [now, now, *queues]).fetchall()
         return {r[0]: (int(r[1] or 0), int(r[2] or 0),
                        int(now - r[3]) if r[3] is not None else 0) for r in rows}

@@ -13,13 +13,13 @@ from typing import Any
 
 from ...runs import Run, RunRecord, RunStatus
 from ..state import RunStore, Start
-from .database import StateDB
+from .database import StateDB, marks
 from .starts import StartLog, StartReader
 
 _COLUMNS = ("id, app, kind, name, partition, attempt, status, trigger, message_id, event_id, "
             "queued_at, started_at, params, worker, ended_at, error, result, in_child")
 _NAMES = _COLUMNS.split(", ")
-_MARKS = ",".join("?" * len(_NAMES))
+_MARKS = marks(_NAMES)
 _ROWS_PER_STATEMENT = 500  # 18 variables a row, well under SQLite's limit per statement
 _UPSERT = (" ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
            "attempt = excluded.attempt, worker = excluded.worker, "
@@ -114,9 +114,8 @@ class SQLiteRuns(RunStore):
         with self.db.reading() as con:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                marks = ",".join("?" * len(chunk))
                 found = con.execute(f"SELECT count(*) FROM runs WHERE status != 'queued' "
-                                    f"AND id IN ({marks})", chunk).fetchone()[0]
+                                    f"AND id IN ({marks(chunk)})", chunk).fetchone()[0]
                 if found < len(set(chunk)):
                     return False
         return True
@@ -200,9 +199,8 @@ class SQLiteRuns(RunStore):
     def cancel_requested(self, run_ids: Sequence[str]) -> set[str]:
         if not run_ids:
             return set()
-        marks = ",".join("?" * len(run_ids))
         with self.db.reading() as con:
-            rows = con.execute(f"SELECT id FROM runs WHERE cancel = 1 AND id IN ({marks})",
+            rows = con.execute(f"SELECT id FROM runs WHERE cancel = 1 AND id IN ({marks(run_ids)})",
                                list(run_ids)).fetchall()
         return {r[0] for r in rows}
 

@@ -14,7 +14,7 @@ from typing import Any
 from ...logs import LogLine
 from ...runs import Run, run_id_at
 from ..state import RunFilter, ShardState, StoredMessage, ViewStore, key_range_end
-from .database import StateDB
+from .database import StateDB, marks
 from .queues import _message
 from .runs import _run
 from .streams import shard_states
@@ -46,7 +46,7 @@ def _run_where(f: RunFilter) -> tuple[list[str], list[Any]]:
 
 
 def _marks(values: Sequence[Any]) -> str:
-    return ",".join("?" * len(values)) or "NULL"
+    return marks(values) or "NULL"  # IN (NULL): an empty list matches nothing
 
 
 class SQLiteViews(ViewStore):
