@@ -296,14 +296,16 @@ def _record_unavailable(ctx: Context, identity: dict[str, str], version: str, st
 
 def _store_version(ctx: Context, identity: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:
     """Store a harvest's version and announce it; then correct the next version in time, which
-    a message handled out of order (or at the same time) compared with another or none."""
+    a message handled out of order (or at the same time) compared with another or none. One
+    read of the dataset's versions after the write says whether either needs it."""
     previous = catalog.previous_version(versions, snapshot.dataset, snapshot.version)
     stored = catalog.record_version(versions, identity, snapshot, previous)
-    stored = _settled(ctx, stored, announce=False)  # another version may have come in between
+    before, after = catalog.neighbours(versions, snapshot.dataset, snapshot.version)
+    if catalog.corrected(stored, before) is not None:  # another version came in between
+        stored = _settled(ctx, stored, announce=False)
     dataset_events.publish(catalog.event_of(stored))
-    later = catalog.next_version(versions, snapshot.dataset, snapshot.version)
-    if later is not None:
-        _settled(ctx, later, announce=True)
+    if after is not None and catalog.corrected(after, stored) is not None:
+        _settled(ctx, after, announce=True)
     return stored
 
 

@@ -38,9 +38,13 @@ def previous_version(versions: Table, dataset: str, before: str) -> dict[str, An
     return earlier[-1] if earlier else None
 
 
-def next_version(versions: Table, dataset: str, after: str) -> dict[str, Any] | None:
-    """The dataset's earliest version harvested after ``after`` (an ISO time), if any."""
-    return next((v for v in versions.query((dataset,)) if v["TIME"] > after), None)
+def neighbours(versions: Table, dataset: str, time: str
+               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The dataset's versions just before and just after ``time`` (an ISO time), one read."""
+    history = versions.query((dataset,))
+    earlier = [v for v in history if v["TIME"] < time]
+    return (earlier[-1] if earlier else None,
+            next((v for v in history if v["TIME"] > time), None))
 
 
 def classify(previous: Mapping[str, Any] | None, status: str, content: str | None) -> str:
@@ -60,14 +64,19 @@ def _placed(previous: Mapping[str, Any] | None, status: str, content: str | None
     }
 
 
-def reclassified(versions: Table, version: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The stored ``version`` with ``CHANGE`` and ``PREVIOUS`` against the version now stored
-    just before it in time; None when they are right already."""
-    previous = previous_version(versions, version["ID"], version["TIME"])
+def corrected(version: Mapping[str, Any], previous: Mapping[str, Any] | None
+              ) -> dict[str, Any] | None:
+    """``version`` with ``CHANGE`` and ``PREVIOUS`` against ``previous``, the version just
+    before it in time; None when they are right already."""
     placed = _placed(previous, version["STATUS"], version["HASH"])
     if all(version.get(key) == value for key, value in placed.items()):
         return None
     return {**version, **placed}
+
+
+def reclassified(versions: Table, version: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored ``version`` `corrected` against the version now stored just before it."""
+    return corrected(version, previous_version(versions, version["ID"], version["TIME"]))
 
 
 def record_content(
