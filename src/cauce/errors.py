@@ -14,6 +14,7 @@ CauceError                     one line of what went wrong, plus a hint
 │   └── NotSerializable        a message, item or record that is not JSON-serialisable
 ├── StateError                 the state database cannot be opened, is damaged, or stayed locked
 │   └── StateUnavailable       it cannot be reached for now (a lost connection, a restart)
+│       └── StateConflict      it ended a transaction to break a deadlock; run it again
 ├── WarehouseError             a warehouse statement, load or connection failed
 │   └── CheckpointConflict     another loader moved the checkpoint first
 ├── CommandError               ctx.run_command: the program failed
@@ -104,6 +105,12 @@ class StateUnavailable(StateError):
     """The state store cannot be reached for now (a connection lost, a server restarting):
     what the call wrote may or may not have been committed; a serving process waits for the
     store to come back instead of stopping."""
+
+
+class StateConflict(StateUnavailable):
+    """The state store ended a transaction to settle a conflict with another session (a
+    deadlock, a serialization failure): nothing of it was committed, and running it again
+    succeeds; a serving process does so at once."""
 
 
 class WarehouseError(CauceError):

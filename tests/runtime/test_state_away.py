@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cauce import App, Runtime
-from cauce.errors import StateUnavailable
+from cauce.errors import StateConflict, StateUnavailable
 from cauce.runtime import serving
 
 
@@ -48,6 +48,47 @@ def test_a_worker_waits_for_its_state_store_and_settles_what_finished_meanwhile(
         lines = [line.message for line in runtime.logs(stream="general")]
         assert any("the state store cannot be reached" in m for m in lines)
         assert any("the state store is back" in m for m in lines)
+
+
+def test_a_worker_tries_again_at_once_after_a_deadlock_even_in_its_first_takeback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transaction the state store ended to break a deadlock (two workers starting at once
+    both take back a killed worker's leases) committed nothing: the worker says so and does
+    it again, where it used to stop, the first takeback running before the loop's guard."""
+    app = App("busy")
+    work = app.queue("work")
+    handled: list[int] = []
+
+    @app.on(work)
+    def handle(message, ctx) -> None:
+        handled.append(message.body["n"])
+
+    takebacks = []
+    take_back = serving.expire_gone_workers_leases
+
+    def deadlocked_once(*args, **kwargs):
+        takebacks.append(1)
+        if len(takebacks) == 1:
+            raise StateConflict("PostgreSQL ended a transaction (for the test)")
+        return take_back(*args, **kwargs)
+
+    monkeypatch.setattr(serving, "expire_gone_workers_leases", deadlocked_once)
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        work.send_batch([{"n": n} for n in range(3)])
+        receive, conflicts = runtime.state.queues.receive, [1]
+
+        def receive_after_a_conflict(*args, **kwargs):
+            if conflicts:
+                conflicts.pop()
+                raise StateConflict("PostgreSQL ended a transaction (for the test)")
+            return receive(*args, **kwargs)
+
+        monkeypatch.setattr(runtime.state.queues, "receive", receive_after_a_conflict)
+        runtime.serve(until="idle", timeout="30s")
+        assert sorted(handled) == [0, 1, 2] and len(takebacks) == 2 and not conflicts
+        lines = [line.message for line in runtime.logs(stream="general")]
+        assert sum("ended a transaction (for the test); trying again" in m for m in lines) == 2
+        assert not any("cannot be reached" in m for m in lines)
 
 
 def test_a_worker_stops_with_the_error_once_the_store_stays_away(

@@ -14,7 +14,7 @@ from cauce.backends.postgres import PostgresState
 from cauce.backends.postgres.database import locate
 from cauce.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from cauce.backends.state import open_state
-from cauce.errors import ConfigError, StateError
+from cauce.errors import ConfigError, StateConflict, StateError
 
 pytestmark = pytest.mark.postgres
 
@@ -437,3 +437,45 @@ def test_a_refused_login_and_a_silent_server_have_their_own_hints(said: str, mes
 
     error = unreachable(locate("postgresql://cauce@db:5432/cauce"), Exception(said))
     assert message in error.message and hint in (error.hint or "")
+
+
+def test_a_transaction_ended_by_a_deadlock_is_one_state_conflict(pg_url: str) -> None:
+    """Two sessions locking the same two rows in opposite orders: PostgreSQL ends one of them
+    (after deadlock_timeout), which used to escape as psycopg's own error and stop a serving
+    process; it is one StateConflict line, nothing of that transaction committed, and the
+    same work runs again."""
+    first, second = open_state(pg_url), open_state(pg_url)
+    for worker in ("w1", "w2"):
+        first.workers.register(worker, app="app", pid=1, host="h", role="worker", now=0.0)
+    both_hold_one = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def beat(state: PostgresState, order: tuple[str, str], now: float) -> None:
+        try:
+            with state.atomic():
+                state.workers.beat(order[0], now=now)
+                both_hold_one.wait(timeout=10)
+                state.workers.beat(order[1], now=now)
+        except BaseException as error:  # the test inspects it
+            failures.append(error)
+
+    try:
+        threads = [threading.Thread(target=beat, args=(first, ("w1", "w2"), 5.0)),
+                   threading.Thread(target=beat, args=(second, ("w2", "w1"), 7.0))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(failures) == 1, failures
+        assert isinstance(failures[0], StateConflict)
+        assert "to break a deadlock with another session" in str(failures[0])
+        assert "\n" not in str(failures[0])
+        beats = {w.id: w.heartbeat_at for w in first.workers.listing()}
+        assert len(set(beats.values())) == 1  # one transaction's two beats, not a mix
+        with second.atomic():  # run again, it goes through
+            second.workers.beat("w2", now=9.0)
+            second.workers.beat("w1", now=9.0)
+        assert {w.heartbeat_at for w in first.workers.listing()} == {9.0}
+    finally:
+        first.close()
+        second.close()

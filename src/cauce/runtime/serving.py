@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import logs
 from ..durations import DurationLike, format_duration, parse_duration
-from ..errors import CauceError, StateUnavailable
+from ..errors import CauceError, StateConflict, StateUnavailable
 from ..resources.stream import Stream
 from .execute import log_general
 from .foreground import BEAT_EVERY, alive
@@ -173,11 +173,16 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
           until: Callable[[], bool] | None, deadline: float | None, poll: float, *,
           listening: bool = False) -> None:
     tidied = beaten = told = time.monotonic()
-    _take_back_leases(rt, dispatcher)
+    # a killed worker's leases are taken back first, in the loop: a state store away or a
+    # deadlock meanwhile is waited for or tried again, as any other call's
+    taken_back = False
     wait_quiet = poll  # the next wait while nothing is in hand; doubles while that lasts
     away: float | None = None  # since when the state store could not be reached
     while not rt.stopping:
         try:
+            if not taken_back:
+                _take_back_leases(rt, dispatcher)
+                taken_back = True
             if time.monotonic() - told > SUMMARY_EVERY:
                 rt.handler_tally.flush(rt)
                 told = time.monotonic()
@@ -219,6 +224,8 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
                 dispatcher.patience = 0.0
             elif quiet:
                 dispatcher.patience = JOIN_AFTER
+        except StateConflict as error:  # nothing of it was committed: the next turn redoes it
+            log_general(rt, rt.app.name, logging.WARNING, "%s; trying again", error.message)
         except StateUnavailable as error:
             away = _state_away(rt, error, away)
             if deadline is not None and time.monotonic() >= deadline:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from ...errors import ConfigError, StateError, StateUnavailable
+from ...errors import ConfigError, StateConflict, StateError, StateUnavailable
 from . import jsonb
 
 if TYPE_CHECKING:
@@ -316,9 +316,9 @@ class Database:
 
     @contextmanager
     def _translated(self, con: psycopg.Connection[Any]) -> Iterator[None]:
-        """A full disk, a lock waited for too long, a cancelled statement and a connection lost
-        mid-way, as StateErrors (each its own line); other errors (a deadlock, cauce's own
-        mistakes) unchanged."""
+        """A full disk, a lock waited for too long, a cancelled statement, a transaction ended
+        to break a deadlock and a connection lost mid-way, as StateErrors (each its own line);
+        other errors (cauce's own mistakes) unchanged."""
         at = f"{self.location.host}:{self.location.port}"
         try:
             yield
@@ -339,6 +339,15 @@ class Database:
                              "options) shorter than the statement took, or someone cancelled it; "
                              "look for locks held elsewhere (pg_stat_activity) and run again") \
                 from None
+        except (self.psycopg.errors.DeadlockDetected,
+                self.psycopg.errors.SerializationFailure) as error:
+            conflict = ("deadlock" if isinstance(error, self.psycopg.errors.DeadlockDetected)
+                        else "serialization conflict")
+            raise StateConflict(f"PostgreSQL ended a transaction on the state at "
+                                f"{self.location.where} to break a {conflict} with another "
+                                "session; nothing of it was committed",
+                                hint="run the command again (a serving process tries again by "
+                                "itself)") from None
         except self.psycopg.OperationalError as error:
             if not (con.broken or con.closed):
                 raise
