@@ -192,6 +192,40 @@ def test_a_changed_source_is_refused(tmp_path, small_synthetic):
     assert "Adult.data changed since the load of this table began" in run.error
 
 
+@pytest.mark.parametrize(("first_chunk", "refusal"), [
+    (100, "Adult.test comes before it in the sources but was never loaded, so it would be "
+          "skipped"),
+    (700, "Adult.data comes after it in the sources but was loaded before, so it would be "
+          "loaded twice"),
+])
+def test_sources_reordered_mid_load_are_refused(tmp_path, small_synthetic, first_chunk,
+                                                 refusal):
+    """Reordered sources lost a file (the load ended 'done' without it) or loaded one twice."""
+    settings = settings_for(tmp_path, small_synthetic, chunk_size=first_chunk)
+    with TestRuntime(app, settings=settings) as rt:
+        assert rt.run(load).error is None
+    reordered = {**settings, "source": settings["source"][::-1]}
+    with TestRuntime(app, settings=reordered) as rt:
+        run = rt.run(load, all=True)
+    assert refusal in run.error
+    with TestRuntime(app, settings=settings) as rt:
+        total = rt.run(load, all=True).result["total"]
+        rows, loaded, quarantined = expected(small_synthetic)
+        assert (total["read"], total["loaded"], total["quarantined"]) == (
+            rows, loaded, quarantined)
+        assert count("adult") == loaded
+
+
+def test_a_source_added_after_the_loaded_ones_is_loaded(tmp_path, small_synthetic):
+    data, test = small_synthetic
+    with TestRuntime(app, settings=settings_for(tmp_path, [data])) as rt:
+        assert rt.run(load, all=True).result["done"]
+    with TestRuntime(app, settings=settings_for(tmp_path, [data, test])) as rt:
+        total = rt.run(load, all=True).result["total"]
+        assert total["read"] == data.rows + test.rows
+        assert count("adult") == expected(small_synthetic)[1]
+
+
 def test_rows_no_checkpoint_accounts_for_are_refused(tmp_path, small_synthetic):
     with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
         rt.run(load)

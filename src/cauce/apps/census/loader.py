@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from cauce import CauceError, Warehouse
-from cauce.apps.census.chunker import Cursor, next_chunk
+from cauce.apps.census.chunker import Cursor, check_order, next_chunk
 from cauce.apps.census.description import Description
 from cauce.apps.census.reader import SourceLines, read_lines
 from cauce.apps.census.schema import DUPLICATE, SOURCE, create_statements, rejected_table
@@ -229,6 +229,7 @@ def load_chunk(
             checksums = _checked_checksums(state, files)
             sources = [future.result() for future in reading]
             described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
+            check_order(sources, state.cursor, state.totals.files)
             chunk = next_chunk(sources, state.cursor, size)
             # The first batch is checked, in a thread the split left idle, while the tables
             # are made ready and the checkpoint claimed.
