@@ -3,10 +3,12 @@ from, and what it refuses."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -15,7 +17,7 @@ import pytest
 from cauce import CheckpointConflict, Context, RunStatus
 from cauce.apps.census import app, demo_data, load, loader, report, sources, target
 from cauce.apps.census.description import DESCRIPTION_FILE
-from cauce.apps.census.loader import checkpoint_name, load_chunk
+from cauce.apps.census.loader import checkpoint_name, load_chunk, prepare
 from cauce.apps.census.sources import fetch
 from cauce.apps.census.validate import validate
 from cauce.testing import TestRuntime
@@ -119,6 +121,29 @@ def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description)
         assert (count("adult"), target.checkpoint(checkpoint_name("adult"))) == before
         early = [i for i in small_synthetic[0].injections if i.line <= 200]
         assert before[0] == 200 - len(early)  # two chunks of 100
+
+
+def test_loaders_starting_together_on_a_new_postgresql_table_load_one_after_the_other(
+    postgres, small_synthetic, description, monkeypatch
+):
+    """Both reached CREATE TABLE IF NOT EXISTS at once: the second failed in PostgreSQL's
+    catalog ("duplicate key value violates unique constraint pg_type_typname_nsp_index")."""
+    together = threading.Barrier(2)
+
+    def prepare_together(*args):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=0.5)  # a loader that waits its turn never comes
+        prepare(*args)
+
+    monkeypatch.setattr(loader, "prepare", prepare_together)
+    with TestRuntime(app, settings={"db": postgres.url}):
+        files = [fetch(str(f.path), None) for f in small_synthetic]
+        with ThreadPoolExecutor(2) as pool:
+            loads = [pool.submit(load_chunk, target, description, "adult", files, 100)
+                     for _ in range(2)]
+            cursors = sorted(future.result().state.cursor.line for future in loads)
+        assert cursors == [100, 200]
+        assert count("adult") + count("adult_rejected") == 200
 
 
 def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeypatch):

@@ -224,6 +224,7 @@ def load_chunk(
     with ThreadPoolExecutor(max(2, len(files)), thread_name_prefix="census") as pool:
         reading = read_sources(files, pool, encoding)
         with warehouse.transaction() as transaction:
+            _take_turn(transaction, warehouse.dialect, name)
             previous = transaction.checkpoint(name)
             state = LoadState.from_json(previous)
             checksums = _checked_checksums(state, files)
@@ -244,8 +245,7 @@ def load_chunk(
                 {"origin": description_file.origin, "sha256": description_file.sha256}
                 if description_file is not None else state.description
             )
-            # The checkpoint is claimed before any row: a loader that lost the race stops
-            # here, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
+            # The checkpoint is claimed before any row: a loader that lost the race stops here.
             # The totals it ends with are known once every batch is validated.
             claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
             transaction.set_checkpoint(name, claim, expect=previous)
@@ -264,6 +264,18 @@ def load_chunk(
                                   followed)
             transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
+
+
+def _take_turn(transaction: Transaction, dialect: str, name: str) -> None:
+    """On PostgreSQL, wait until no other loader of checkpoint `name` is in its transaction.
+
+    Two loaders creating the tables at once failed inside PostgreSQL's catalog, even with IF
+    NOT EXISTS ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
+    Holding a transaction-scoped advisory lock from before the checkpoint is read, the second
+    loader reads the checkpoint the first committed and loads the chunk after it. (SQLite and
+    DuckDB let one writer at a time into its transaction anyway.)"""
+    if dialect == "postgresql":
+        transaction.query("SELECT pg_advisory_xact_lock(hashtext(?)) AS turn", [f"cauce.{name}"])
 
 
 def _validated_batches(records: pl.DataFrame, description: Description,
