@@ -259,6 +259,27 @@ def test_rows_no_checkpoint_accounts_for_are_refused(tmp_path, small_synthetic):
     assert "'adult' already holds 897 rows that no census checkpoint accounts for" in run.error
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(("name", "columns"), [
+    ("adult_rejected", "_source, _line, raw, reason"),
+    ("adult_income_by_sex", "sex, rows, over_50k, share_over_50k"),
+])
+def test_a_table_name_taken_by_another_relation_is_refused_naming_its_columns(
+    request, tmp_path, small_synthetic, database, name, columns
+):
+    """--table naming the quarantine or a view of another load failed with the database's
+    words about a missing column 'age' (on PostgreSQL while creating the views)."""
+    url = (f"sqlite:///{tmp_path / 'census.db'}" if database == "sqlite"
+           else request.getfixturevalue("postgres").url)
+    settings = {**settings_for(tmp_path, small_synthetic), "db": url}
+    with TestRuntime(app, settings=settings) as rt:
+        assert rt.run(load, all=True).error is None
+    with TestRuntime(app, settings={**settings, "table": name}) as rt:
+        run = rt.run(load, all=True)
+    assert f"{name!r} is not a census table of this Description: its columns are {columns}" in (
+        run.error)
+
+
 def test_two_sources_with_one_name_are_refused(tmp_path, small_synthetic):
     other = tmp_path / "elsewhere"
     other.mkdir()

@@ -26,7 +26,7 @@ from cauce import CauceError, Warehouse
 from cauce.apps.census.chunker import Cursor, check_order, next_chunk
 from cauce.apps.census.description import Description
 from cauce.apps.census.reader import SourceLines, read_lines
-from cauce.apps.census.schema import DUPLICATE, SOURCE, create_statements, rejected_table
+from cauce.apps.census.schema import DUPLICATE, LINE, SOURCE, create_statements, rejected_table
 from cauce.apps.census.sources import SourceFile
 from cauce.apps.census.validate import PROBLEM, Validated, validate
 
@@ -180,9 +180,30 @@ def checkpoint_name(table: str) -> str:
 
 def prepare(transaction: Transaction, description: Description, table: str, dialect: str,
             quote: Callable[[str], str]) -> None:
-    """Create the table, its quarantine table and the views if they are missing."""
-    for statement in create_statements(description, table, dialect, quote):
+    """Create the table, its quarantine table and the views if they are missing; a table of
+    that name that is not one of this Description's is refused before anything refers to its
+    columns."""
+    data_table, *others = create_statements(description, table, dialect, quote)
+    transaction.execute(data_table)
+    _refuse_other_columns(transaction, description, table, quote)
+    for statement in others:
         transaction.execute(statement)
+
+
+def _refuse_other_columns(transaction: Transaction, description: Description, table: str,
+                          quote: Callable[[str], str]) -> None:
+    """A relation named `table` whose columns are not the Description's (another table's
+    quarantine or view, another app's table) failed later with the database's own words
+    about a missing column, or on PostgreSQL in the middle of creating the views."""
+    found = transaction.query(f"SELECT * FROM {quote(table)} WHERE 1 = 0").column_names
+    wanted = [*description.names, SOURCE, LINE, DUPLICATE]
+    if found != wanted:
+        raise CauceError(
+            f"{table!r} is not a census table of this Description: its columns are "
+            f"{', '.join(found)}",
+            hint="load into another table with --table (its quarantine goes to "
+            "<table>_rejected and its views to <table>_income_by_...), or drop this one first",
+        )
 
 
 def read_sources(
