@@ -94,3 +94,10 @@ def test_more_records_than_the_real_weights_span_still_have_distinct_weights(
                               injections=(0, 0), seed=5)
     weights = [line.split(", ")[2] for line in written[0].path.read_text().splitlines() if line]
     assert sorted(map(int, weights)) == list(range(100, 125))
+
+
+def test_a_file_of_no_records_ends_with_one_blank_line_as_the_others(tmp_path):
+    """It had two: `\\n` joined nothing, then the blank line."""
+    data, test = write_synthetic(tmp_path, data_rows=0, test_rows=0)
+    assert data.path.read_bytes() == b"\n"
+    assert test.path.read_bytes() == f"{TEST_COMMENT}\n\n".encode()

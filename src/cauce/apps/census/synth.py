@@ -174,7 +174,9 @@ def write_synthetic(
             found.append(Injection(name, row + offset, column, letter))
         header = [comment] if comment else []
         path = directory / name
-        path.write_text("\n".join([*header, *texts]) + "\n\n", encoding="utf-8")
+        # every line ends in a newline, then one blank line ends the file, as in the real ones
+        path.write_text("".join(f"{line}\n" for line in [*header, *texts]) + "\n",
+                        encoding="utf-8")
         written.append(SyntheticFile(path, rows, len(targets), tuple(found)))
     return written
 
