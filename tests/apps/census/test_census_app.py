@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cauce import CheckpointConflict, Context, RunStatus
+from cauce import CauceError, CheckpointConflict, Context, RunStatus
 from cauce.apps.census import app, demo_data, load, loader, report, sources, target
 from cauce.apps.census.description import DESCRIPTION_FILE
 from cauce.apps.census.loader import checkpoint_name, load_chunk, prepare
@@ -223,31 +223,26 @@ def test_a_changed_source_is_refused(tmp_path, small_synthetic):
     (700, "Adult.data comes after it in the sources but was loaded before, so it would be "
           "loaded twice"),
 ])
-def test_sources_reordered_mid_load_are_refused(tmp_path, small_synthetic, first_chunk,
-                                                 refusal):
+def test_sources_reordered_mid_load_are_refused(tmp_path, small_synthetic, description,
+                                                 first_chunk, refusal):
     """Reordered sources lost a file (the load ended 'done' without it) or loaded one twice."""
-    settings = settings_for(tmp_path, small_synthetic, chunk_size=first_chunk)
-    with TestRuntime(app, settings=settings) as rt:
-        assert rt.run(load).error is None
-    reordered = {**settings, "source": settings["source"][::-1]}
-    with TestRuntime(app, settings=reordered) as rt:
-        run = rt.run(load, all=True)
-    assert refusal in run.error
-    with TestRuntime(app, settings=settings) as rt:
-        total = rt.run(load, all=True).result["total"]
+    files = [fetch(str(f.path), None) for f in small_synthetic]
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)):
+        load_chunk(target, description, "adult", files, first_chunk)
+        with pytest.raises(CauceError, match=refusal):
+            load_chunk(target, description, "adult", files[::-1], None)
+        total = load_chunk(target, description, "adult", files, None).state.totals
         rows, loaded, quarantined = expected(small_synthetic)
-        assert (total["read"], total["loaded"], total["quarantined"]) == (
-            rows, loaded, quarantined)
+        assert (total.read, total.loaded, total.quarantined) == (rows, loaded, quarantined)
         assert count("adult") == loaded
 
 
-def test_a_source_added_after_the_loaded_ones_is_loaded(tmp_path, small_synthetic):
-    data, test = small_synthetic
-    with TestRuntime(app, settings=settings_for(tmp_path, [data])) as rt:
-        assert rt.run(load, all=True).result["done"]
-    with TestRuntime(app, settings=settings_for(tmp_path, [data, test])) as rt:
-        total = rt.run(load, all=True).result["total"]
-        assert total["read"] == data.rows + test.rows
+def test_a_source_added_after_the_loaded_ones_is_loaded(tmp_path, small_synthetic, description):
+    data, test = (fetch(str(f.path), None) for f in small_synthetic)
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)):
+        assert load_chunk(target, description, "adult", [data], None).state.done
+        total = load_chunk(target, description, "adult", [data, test], None).state.totals
+        assert total.read == sum(f.rows for f in small_synthetic)
         assert count("adult") == expected(small_synthetic)[1]
 
 
