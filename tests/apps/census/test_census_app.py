@@ -3,19 +3,21 @@ from, and what it refuses."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
 
-from cauce import CheckpointConflict, Context, RunStatus
+from cauce import CauceError, CheckpointConflict, Context, RunStatus
 from cauce.apps.census import app, demo_data, load, loader, report, sources, target
 from cauce.apps.census.description import DESCRIPTION_FILE
-from cauce.apps.census.loader import checkpoint_name, load_chunk
+from cauce.apps.census.loader import checkpoint_name, load_chunk, prepare
 from cauce.apps.census.sources import fetch
 from cauce.apps.census.validate import validate
 from cauce.testing import TestRuntime
@@ -121,6 +123,29 @@ def test_a_racing_loader_commits_nothing(tmp_path, small_synthetic, description)
         assert before[0] == 200 - len(early)  # two chunks of 100
 
 
+def test_loaders_starting_together_on_a_new_postgresql_table_load_one_after_the_other(
+    postgres, small_synthetic, description, monkeypatch
+):
+    """Both reached CREATE TABLE IF NOT EXISTS at once: the second failed in PostgreSQL's
+    catalog ("duplicate key value violates unique constraint pg_type_typname_nsp_index")."""
+    together = threading.Barrier(2)
+
+    def prepare_together(*args):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=0.5)  # a loader that waits its turn never comes
+        prepare(*args)
+
+    monkeypatch.setattr(loader, "prepare", prepare_together)
+    with TestRuntime(app, settings={"db": postgres.url}):
+        files = [fetch(str(f.path), None) for f in small_synthetic]
+        with ThreadPoolExecutor(2) as pool:
+            loads = [pool.submit(load_chunk, target, description, "adult", files, 100)
+                     for _ in range(2)]
+            cursors = sorted(future.result().state.cursor.line for future in loads)
+        assert cursors == [100, 200]
+        assert count("adult") + count("adult_rejected") == 200
+
+
 def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeypatch):
     rows, valid, injected = expected(small_synthetic)
     monkeypatch.setattr(loader, "OVERLAP_FROM", 128)
@@ -192,12 +217,62 @@ def test_a_changed_source_is_refused(tmp_path, small_synthetic):
     assert "Adult.data changed since the load of this table began" in run.error
 
 
+@pytest.mark.parametrize(("first_chunk", "refusal"), [
+    (100, "Adult.test comes before it in the sources but was never loaded, so it would be "
+          "skipped"),
+    (700, "Adult.data comes after it in the sources but was loaded before, so it would be "
+          "loaded twice"),
+])
+def test_sources_reordered_mid_load_are_refused(tmp_path, small_synthetic, description,
+                                                 first_chunk, refusal):
+    """Reordered sources lost a file (the load ended 'done' without it) or loaded one twice."""
+    files = [fetch(str(f.path), None) for f in small_synthetic]
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)):
+        load_chunk(target, description, "adult", files, first_chunk)
+        with pytest.raises(CauceError, match=refusal):
+            load_chunk(target, description, "adult", files[::-1], None)
+        total = load_chunk(target, description, "adult", files, None).state.totals
+        rows, loaded, quarantined = expected(small_synthetic)
+        assert (total.read, total.loaded, total.quarantined) == (rows, loaded, quarantined)
+        assert count("adult") == loaded
+
+
+def test_a_source_added_after_the_loaded_ones_is_loaded(tmp_path, small_synthetic, description):
+    data, test = (fetch(str(f.path), None) for f in small_synthetic)
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)):
+        assert load_chunk(target, description, "adult", [data], None).state.done
+        total = load_chunk(target, description, "adult", [data, test], None).state.totals
+        assert total.read == sum(f.rows for f in small_synthetic)
+        assert count("adult") == expected(small_synthetic)[1]
+
+
 def test_rows_no_checkpoint_accounts_for_are_refused(tmp_path, small_synthetic):
     with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic)) as rt:
         rt.run(load)
         target.execute("DELETE FROM _cauce_checkpoints")
         run = rt.run(load)
     assert "'adult' already holds 897 rows that no census checkpoint accounts for" in run.error
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(("name", "columns"), [
+    ("adult_rejected", "_source, _line, raw, reason"),
+    ("adult_income_by_sex", "sex, rows, over_50k, share_over_50k"),
+])
+def test_a_table_name_taken_by_another_relation_is_refused_naming_its_columns(
+    request, tmp_path, small_synthetic, database, name, columns
+):
+    """--table naming the quarantine or a view of another load failed with the database's
+    words about a missing column 'age' (on PostgreSQL while creating the views)."""
+    url = (f"sqlite:///{tmp_path / 'census.db'}" if database == "sqlite"
+           else request.getfixturevalue("postgres").url)
+    settings = {**settings_for(tmp_path, small_synthetic), "db": url}
+    with TestRuntime(app, settings=settings) as rt:
+        assert rt.run(load, all=True).error is None
+    with TestRuntime(app, settings={**settings, "table": name}) as rt:
+        run = rt.run(load, all=True)
+    assert f"{name!r} is not a census table of this Description: its columns are {columns}" in (
+        run.error)
 
 
 def test_two_sources_with_one_name_are_refused(tmp_path, small_synthetic):

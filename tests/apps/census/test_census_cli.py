@@ -4,6 +4,7 @@ exit codes, against several target databases in one home."""
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
 from pathlib import Path
 
@@ -146,3 +147,16 @@ def test_ctrl_c_taken_by_the_database_driver_still_says_interrupted(offline, tmp
     tables = sqlite3.connect(tmp_path / "census.db").execute(
         "SELECT name FROM sqlite_master WHERE name = 'adult'").fetchall()
     assert tables == []  # the chunk's transaction, tables included, was rolled back
+
+
+def test_the_next_command_of_demo_data_runs_as_printed_whatever_the_folder_name(offline):
+    """A folder name with a space or a quote was printed as is: the command split there."""
+    status, output = offline("run", "census", "demo-data", "--out", "my data/it's", "--data-rows",
+                             "20", "--test-rows", "5")
+    assert status == 0, output
+    [line] = [line for line in output.splitlines() if line.strip().startswith('"next": ')]
+    command = shlex.split(json.loads("{" + line.strip().rstrip(",") + "}")["next"])
+    assert command[:3] == ["cauce", "run", "census"]
+    status, output = offline(*command[1:], "--db", "sqlite:///next.db")
+    assert status == 0, output
+    assert '"read": 25' in output

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cauce.apps.census import app, load
+from cauce.apps.census import app, load, target
 from cauce.apps.census.description import DESCRIPTION_FILE
 from cauce.testing import TestRuntime
 
@@ -147,3 +147,28 @@ def test_a_description_saved_on_windows_is_read(tmp_path, description_file, enco
     source = write(tmp_path / "Adult.data", codecs.BOM_UTF8 + TEXT.encode("utf-8"))
     _, loaded, rejected = run_load(tmp_path, source, windows)
     assert (len(loaded), rejected) == (4, REJECTED)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_nul_byte_quarantines_its_record_on_every_target(
+    request, tmp_path, description_file, database
+):
+    """PostgreSQL refuses a NUL in text: it read as-is, the quarantine's insert failed and the
+    whole chunk, good records included, was not loaded."""
+    url = (f"sqlite:///{tmp_path / 'census.db'}" if database == "sqlite"
+           else request.getfixturevalue("postgres").url)
+    broken = GOOD[1].replace("Bachelors", "Bache\x00lors")
+    source = write(tmp_path / "Adult.data", "\n".join([GOOD[0], broken, "\x00"]).encode())
+    with TestRuntime(app, settings={"db": url, "source": [str(source)],
+                                    "description": str(description_file)}) as rt:
+        run = rt.run(load, all=True)
+        assert run.error is None, run.error
+        rejected = target.query(
+            'SELECT "_line", "raw", "reason" FROM "adult_rejected" ORDER BY 1').to_pylist()
+        loaded = target.query('SELECT "_line" FROM "adult"').to_pylist()
+    assert loaded == [{"_line": 1}]
+    assert rejected == [
+        {"_line": 2, "raw": broken.replace("\x00", "\ufffd"),
+         "reason": "education: 'Bache\ufffdlors' is not one of the listed values"},
+        {"_line": 3, "raw": "\ufffd", "reason": "expected 15 comma-separated fields, found 1"},
+    ]

@@ -194,3 +194,15 @@ def test_an_http_error_names_the_status():
 def test_a_real_closed_port_is_reported_as_no_network():
     with pytest.raises(CauceError, match="no network connection"):
         fetch("http://127.0.0.1:9/Adult.data", DictBucket())
+
+
+def test_a_folder_named_like_an_unknown_users_home_is_read_as_written(tmp_path, monkeypatch):
+    """`~nosuchuser/Adult.data` failed with Python's 'Could not determine home directory'."""
+    folder = tmp_path / "~no-such-user-census"
+    folder.mkdir()
+    (folder / "Adult.data").write_bytes(BODY)
+    (folder / "Description").write_text("beside")
+    monkeypatch.chdir(tmp_path)
+    source = "~no-such-user-census/Adult.data"
+    assert fetch(source, DictBucket()).data == BODY
+    assert description_origin(None, [source]) == "~no-such-user-census/Description"

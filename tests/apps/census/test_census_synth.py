@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cauce.apps.census import synth
 from cauce.apps.census.description import DESCRIPTION_FILE, read_description
 from cauce.apps.census.reader import read_lines
 from cauce.apps.census.synth import TEST_COMMENT, write_synthetic
@@ -81,3 +82,22 @@ def test_demo_data_gives_the_same_bytes_for_a_seed_in_any_process(tmp_path, seed
     assert sorted(first) == ["Adult.data", "Adult.test", DESCRIPTION_FILE]
     assert first["Adult.data"] != other_seed["Adult.data"]
     assert first["Adult.test"] != other_seed["Adult.test"]
+
+
+def test_more_records_than_the_real_weights_span_still_have_distinct_weights(
+    tmp_path, monkeypatch
+):
+    """Past 1,472,421 records (the span of the real weights) demo-data failed with NumPy's
+    'Cannot take a larger sample than population'; a span of 10 stands for it here."""
+    monkeypatch.setattr(synth, "FNLWGT_RANGE", (100, 110))
+    written = write_synthetic(tmp_path, data_rows=25, test_rows=3, duplicates=(0, 0),
+                              injections=(0, 0), seed=5)
+    weights = [line.split(", ")[2] for line in written[0].path.read_text().splitlines() if line]
+    assert sorted(map(int, weights)) == list(range(100, 125))
+
+
+def test_a_file_of_no_records_ends_with_one_blank_line_as_the_others(tmp_path):
+    """It had two: `\\n` joined nothing, then the blank line."""
+    data, test = write_synthetic(tmp_path, data_rows=0, test_rows=0)
+    assert data.path.read_bytes() == b"\n"
+    assert test.path.read_bytes() == f"{TEST_COMMENT}\n\n".encode()

@@ -12,6 +12,7 @@ report with one chart per breakdown. See README.md next to this file.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
@@ -166,7 +167,8 @@ def demo_data(
         )
     ctx.log.info("wrote %s: the columns, listed values and class shares the files follow",
                  folder / DESCRIPTION_FILE)
-    sources = " ".join(f"--source {file.path}" for file in files)
+    # quoted for the shell, so that the command runs as printed from any folder name
+    sources = " ".join(f"--source {shlex.quote(str(file.path))}" for file in files)
     return {
         "files": [str(file.path) for file in files],
         "description": str(folder / DESCRIPTION_FILE),

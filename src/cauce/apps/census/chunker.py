@@ -3,12 +3,14 @@
 The cursor is the last record already committed: (source name, line number). The next chunk
 is the next `size` records after it, across files: when Adult.data runs out mid-chunk, the
 chunk goes on with Adult.test. A cursor that names a file missing from the sources is an error,
-not a restart, so a changed `--source` list can never load a file twice.
+not a restart, and so is a reordered `--source` list that would put a file never loaded
+before the cursor's (skipped) or a loaded one after it (loaded twice), so a changed list can
+never lose a file or load one twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,29 @@ class Chunk:
     @property
     def done(self) -> bool:
         return self.remaining == 0
+
+
+def check_order(sources: Sequence[SourceLines], after: Cursor | None,
+                loaded: Collection[str]) -> None:
+    """Refuse sources whose order would lose or double records: the next chunk starts after
+    the cursor's file, so every file before it must have been loaded already (`loaded`: the
+    files with records in the totals), and no file after it may have been."""
+    if after is None or after.source not in (names := [source.name for source in sources]):
+        return
+    position = names.index(after.source)
+    skipped = [source.name for source in sources[:position]
+               if source.records.height and source.name not in loaded]
+    again = [name for name in names[position + 1:] if name in loaded]
+    if skipped or again:
+        problem = (f"{skipped[0]} comes before it in the sources but was never loaded, so it "
+                   "would be skipped" if skipped else
+                   f"{again[0]} comes after it in the sources but was loaded before, so it "
+                   "would be loaded twice")
+        raise CauceError(
+            f"the table was loaded up to {after.source} line {after.line}, and {problem}",
+            hint="pass the same --source files, in the same order, as the earlier loads "
+            "(new files after them)",
+        )
 
 
 def next_chunk(sources: Sequence[SourceLines], after: Cursor | None, size: int | None) -> Chunk:

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from cauce import CauceError, Warehouse
-from cauce.apps.census.chunker import Cursor, next_chunk
+from cauce.apps.census.chunker import Cursor, check_order, next_chunk
 from cauce.apps.census.description import Description
 from cauce.apps.census.reader import SourceLines, read_lines
-from cauce.apps.census.schema import DUPLICATE, SOURCE, create_statements, rejected_table
+from cauce.apps.census.schema import DUPLICATE, LINE, SOURCE, create_statements, rejected_table
 from cauce.apps.census.sources import SourceFile
 from cauce.apps.census.validate import PROBLEM, Validated, validate
 
@@ -180,9 +180,30 @@ def checkpoint_name(table: str) -> str:
 
 def prepare(transaction: Transaction, description: Description, table: str, dialect: str,
             quote: Callable[[str], str]) -> None:
-    """Create the table, its quarantine table and the views if they are missing."""
-    for statement in create_statements(description, table, dialect, quote):
+    """Create the table, its quarantine table and the views if they are missing; a table of
+    that name that is not one of this Description's is refused before anything refers to its
+    columns."""
+    data_table, *others = create_statements(description, table, dialect, quote)
+    transaction.execute(data_table)
+    _refuse_other_columns(transaction, description, table, quote)
+    for statement in others:
         transaction.execute(statement)
+
+
+def _refuse_other_columns(transaction: Transaction, description: Description, table: str,
+                          quote: Callable[[str], str]) -> None:
+    """A relation named `table` whose columns are not the Description's (another table's
+    quarantine or view, another app's table) failed later with the database's own words
+    about a missing column, or on PostgreSQL in the middle of creating the views."""
+    found = transaction.query(f"SELECT * FROM {quote(table)} WHERE 1 = 0").column_names
+    wanted = [*description.names, SOURCE, LINE, DUPLICATE]
+    if found != wanted:
+        raise CauceError(
+            f"{table!r} is not a census table of this Description: its columns are "
+            f"{', '.join(found)}",
+            hint="load into another table with --table (its quarantine goes to "
+            "<table>_rejected and its views to <table>_income_by_...), or drop this one first",
+        )
 
 
 def read_sources(
@@ -224,11 +245,13 @@ def load_chunk(
     with ThreadPoolExecutor(max(2, len(files)), thread_name_prefix="census") as pool:
         reading = read_sources(files, pool, encoding)
         with warehouse.transaction() as transaction:
+            _take_turn(transaction, warehouse.dialect, name)
             previous = transaction.checkpoint(name)
             state = LoadState.from_json(previous)
             checksums = _checked_checksums(state, files)
             sources = [future.result() for future in reading]
             described = [_describe(file, lines) for file, lines in zip(files, sources, strict=True)]
+            check_order(sources, state.cursor, state.totals.files)
             chunk = next_chunk(sources, state.cursor, size)
             # The first batch is checked, in a thread the split left idle, while the tables
             # are made ready and the checkpoint claimed.
@@ -243,8 +266,7 @@ def load_chunk(
                 {"origin": description_file.origin, "sha256": description_file.sha256}
                 if description_file is not None else state.description
             )
-            # The checkpoint is claimed before any row: a loader that lost the race stops
-            # here, and on PostgreSQL the checkpoint's row lock makes a racing loader wait.
+            # The checkpoint is claimed before any row: a loader that lost the race stops here.
             # The totals it ends with are known once every batch is validated.
             claim = {**state.to_json(), "loading": chunk.cursor.to_json() if chunk.cursor else None}
             transaction.set_checkpoint(name, claim, expect=previous)
@@ -263,6 +285,18 @@ def load_chunk(
                                   followed)
             transaction.set_checkpoint(name, new_state.to_json(), expect=claim)
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
+
+
+def _take_turn(transaction: Transaction, dialect: str, name: str) -> None:
+    """On PostgreSQL, wait until no other loader of checkpoint `name` is in its transaction.
+
+    Two loaders creating the tables at once failed inside PostgreSQL's catalog, even with IF
+    NOT EXISTS ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
+    Holding a transaction-scoped advisory lock from before the checkpoint is read, the second
+    loader reads the checkpoint the first committed and loads the chunk after it. (SQLite and
+    DuckDB let one writer at a time into its transaction anyway.)"""
+    if dialect == "postgresql":
+        transaction.query("SELECT pg_advisory_xact_lock(hashtext(?)) AS turn", [f"cauce.{name}"])
 
 
 def _validated_batches(records: pl.DataFrame, description: Description,

@@ -22,6 +22,10 @@ from cauce.apps.census.schema import DUPLICATE, LINE, RAW, SOURCE
 from cauce.textfiles import cr_line_ends, decode
 
 COMMENT_PREFIX = "|"
+#: A NUL byte is no text: PostgreSQL refuses it in a text column, so a line holding one could
+#: not be quarantined there and would fail its whole chunk. It reads as U+FFFD instead, on
+#: every target, as a byte an encoding cannot decode does.
+NUL, NUL_SHOWN_AS = "\x00", "\ufffd"
 _BLANK, _COMMENT = "_blank", "_comment"
 
 
@@ -39,11 +43,11 @@ class SourceLines:
 def read_lines(name: str, data: bytes, encoding: str | None = None) -> SourceLines:
     """Number the lines of `data`, drop blank and comment lines, flag repeated lines.
 
-    `encoding` None detects it. Bytes a given encoding cannot decode become U+FFFD, so such a
-    line fails validation and is quarantined with its (visible) raw text instead of stopping
-    the load.
+    `encoding` None detects it. Bytes a given encoding cannot decode, and NUL bytes, become
+    U+FFFD, so such a line fails validation and is quarantined with its (visible) raw text
+    instead of stopping the load.
     """
-    text = decode(data, encoding, errors="replace", name=name)
+    text = decode(data, encoding, errors="replace", name=name).replace(NUL, NUL_SHOWN_AS)
     if cr_line_ends(text):
         text = text.replace("\r", "\n")
     lines = pl.Series(RAW, [text], dtype=pl.String).str.split("\n").explode()

@@ -91,7 +91,8 @@ def high_income_label(description: Description) -> str:
 def create_statements(
     description: Description, table: str, dialect: str, quote: Quote
 ) -> list[str]:
-    """Idempotent DDL for the data table, its quarantine table and the income-share views."""
+    """Idempotent DDL for the data table (the first statement), its quarantine table and the
+    income-share views."""
     if dialect not in DIALECTS:
         raise CauceError(
             f"the census app cannot create its tables in a {dialect!r} database",

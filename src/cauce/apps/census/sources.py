@@ -94,10 +94,20 @@ def description_origin(setting: str | None, sources: Sequence[str]) -> str:
         return setting
     local = next((source for source in sources if not is_url(source)), None)
     if local is not None:
-        beside = Path(local).expanduser().parent / DESCRIPTION_FILE
+        beside = local_path(local).parent / DESCRIPTION_FILE
         if beside.is_file():
             return str(beside)
     return DEFAULT_DESCRIPTION
+
+
+def local_path(source: str) -> Path:
+    """The path `source` names: `~` and `~user` expanded to a home folder, but a `~name` that
+    is no user's (a folder of that name) kept as written instead of failing."""
+    path = Path(source)
+    try:
+        return path.expanduser()
+    except RuntimeError:  # "Could not determine home directory"
+        return path
 
 
 def fetch(
@@ -150,7 +160,7 @@ def _escaped(text: str) -> str:
 
 
 def _read_local(source: str, advice: Advice) -> SourceFile:
-    path = Path(source).expanduser()
+    path = local_path(source)
     if path.exists() and not path.is_dir() and not path.is_file():
         # a FIFO would wait for a writer forever, /dev/zero fill the memory
         raise CauceError(

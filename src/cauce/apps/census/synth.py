@@ -36,6 +36,9 @@ from cauce.apps.census.sources import DATA_ROWS, TEST_ROWS
 TEST_COMMENT = f"{COMMENT_PREFIX}1x3 Cross validator"
 MISSING_SHARE = {"workclass": 0.056, "occupation": 0.0005, "native-country": 0.018}
 LINE_WIDTH = 100  # longer value lists go on indented lines, as in the original
+#: The final weights of the real files lie in this range (end excluded); a file of more
+#: records than it holds takes distinct weights from a longer range that starts the same.
+FNLWGT_RANGE = (12_285, 1_484_706)
 
 
 def _continuous_column(name: str, note: str) -> Column:
@@ -171,7 +174,9 @@ def write_synthetic(
             found.append(Injection(name, row + offset, column, letter))
         header = [comment] if comment else []
         path = directory / name
-        path.write_text("\n".join([*header, *texts]) + "\n\n", encoding="utf-8")
+        # every line ends in a newline, then one blank line ends the file, as in the real ones
+        path.write_text("".join(f"{line}\n" for line in [*header, *texts]) + "\n",
+                        encoding="utf-8")
         written.append(SyntheticFile(path, rows, len(targets), tuple(found)))
     return written
 
@@ -244,7 +249,8 @@ def _continuous(rng: np.random.Generator, name: str, rows: int) -> np.ndarray:
     if name == "age":
         return np.clip(rng.gamma(5.0, 7.8, rows) + 17, 17, 90).astype(np.int64)
     if name == "fnlwgt":
-        return rng.choice(np.arange(12_285, 1_484_706), size=rows, replace=False)
+        low, high = FNLWGT_RANGE
+        return rng.choice(np.arange(low, max(high, low + rows)), size=rows, replace=False)
     if name == "education-num":
         return rng.integers(1, 17, rows)
     if name == "capital-gain":
