@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
-from cauce import App, daily
+from cauce import App, Runtime, daily
 from cauce.testing import TestRuntime
 
 
@@ -166,3 +171,47 @@ def test_drain_counts_the_job_runs_it_executed() -> None:
         rt.submit("later")
         rt.submit("later")
         assert rt.drain() == 2
+
+
+def _ticking_app() -> App:
+    app = App("ticking")
+
+    @app.job(every="1s")
+    def tick(ctx) -> None:
+        """Fired by the schedule."""
+
+    return app
+
+
+def _first_tick_after_start(runtime: Runtime) -> float:
+    """Seconds from the start of `serve` to the schedule's first run (at most 10)."""
+    before = len(runtime.runs("tick"))
+    started = time.monotonic()
+    runtime.serve(until=lambda: len(runtime.runs("tick")) > before, timeout="10s")
+    return time.monotonic() - started
+
+
+def test_a_serve_that_stops_gives_the_schedules_to_the_next_at_once(tmp_path: Path) -> None:
+    """The scheduler's lease (15 s) outlived a `cauce serve` stopped in order: a serve started
+    again on that home fired nothing for up to 15 s."""
+    app = _ticking_app()
+    with Runtime(app, home=tmp_path / "home") as first:
+        assert _first_tick_after_start(first) < 5
+    with Runtime(app, home=tmp_path / "home") as second:
+        assert _first_tick_after_start(second) < 3
+
+
+def test_a_serve_killed_on_this_machine_leaves_its_schedules_to_the_next_at_once(
+        tmp_path: Path) -> None:
+    """A killed serve cannot give its lease up: one started after it on this machine sees
+    that the holder is gone and takes the lease, instead of waiting for it to run out."""
+    app = _ticking_app()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id no process holds now
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        now = time.time()
+        runtime.state.workers.register("killed", app=app.name, pid=dead.pid,
+                                       host=socket.gethostname(), role="serve", now=now)
+        assert runtime.state.leases.acquire("scheduler:ticking", "killed:token", now=now,
+                                            until=now + 60)
+        assert _first_tick_after_start(runtime) < 3

@@ -42,6 +42,19 @@ def test_named_leases(state: StateStore, other: StateStore) -> None:
     assert other.leases.acquire("scheduler:other", "p2", now=25.0, until=40.0)
 
 
+def test_a_lease_is_held_until_it_expires_or_its_owner_releases_it(state: StateStore,
+                                                                   other: StateStore) -> None:
+    assert state.leases.holder("scheduler:app", now=0.0) is None
+    assert state.leases.acquire("scheduler:app", "p1", now=0.0, until=15.0)
+    assert other.leases.holder("scheduler:app", now=14.0) == "p1"
+    assert other.leases.holder("scheduler:app", now=15.0) is None, "expired"
+    other.leases.release("scheduler:app", "p2")  # not its lease: nothing changes
+    assert not other.leases.acquire("scheduler:app", "p2", now=1.0, until=16.0)
+    state.leases.release("scheduler:app", "p1")
+    assert other.leases.holder("scheduler:app", now=1.0) is None
+    assert other.leases.acquire("scheduler:app", "p2", now=1.0, until=16.0), "taken at once"
+
+
 def test_worker_registry(state: StateStore) -> None:
     state.workers.register("w1", app="app", pid=1, host="h", role="worker", now=1.0)
     state.workers.register("s1", app="app", pid=2, host="h", role="serve", now=2.0)

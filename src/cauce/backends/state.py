@@ -601,6 +601,15 @@ class LeaseStore(ABC):
         """Take or renew the lease ``name`` for ``owner`` until ``until``, if it is free,
         expired or already ``owner``'s; True if ``owner`` holds it now."""
 
+    @abstractmethod
+    def holder(self, name: str, *, now: float) -> str | None:
+        """The owner of the lease ``name`` if it has not expired at ``now``, else None."""
+
+    @abstractmethod
+    def release(self, name: str, owner: str) -> None:
+        """Give up the lease ``name`` if ``owner`` holds it, so that another process takes it
+        at once instead of once it expires (a process stopping, or one killed)."""
+
 
 @dataclass(frozen=True)
 class WorkerRecord:

@@ -4,7 +4,9 @@ looks into each watched bucket as often as it asks.
 Next fire times live in the state store, so a restart keeps step. Missed ticks while nothing
 ran are coalesced into one run (like cron, unlike a catch-up storm); a tick is skipped when the
 previous run of that job (or partition) is still queued or running. Only one process per app
-fires schedules: the holder of a short lease in the state store. Watched buckets are listed
+fires schedules: the holder of a short lease in the state store, which it gives up when it
+stops, and which a process killed on this machine is relieved of, so that the next serving
+process fires at once instead of after the lease runs out. Watched buckets are listed
 by every serving process (the first look right at start, so what arrived while nothing ran is
 found); the state store decides which objects are new, once.
 """
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..app import Job
 from ..backends.state import new_token
 from ..errors import CauceError
+from ..pids import gone
 from ..resources.bucket import Bucket
 from ..schedules import Schedule, make_schedule
 from .execute import log_general
@@ -58,13 +61,39 @@ class Scheduler:
     # how often state is read even when nothing is due (other processes may change it)
     RECHECK = 1.0
 
+    @property
+    def _lease(self) -> str:
+        return f"scheduler:{self.runtime.app.name}"
+
     def _lead(self, now: float) -> bool:
         if now < self._lead_until - self.LEASE / 3:
             return True
-        leading = self.runtime.state.leases.acquire(f"scheduler:{self.runtime.app.name}",
-                                                    self.owner, now=now, until=now + self.LEASE)
+        leases = self.runtime.state.leases
+        leading = leases.acquire(self._lease, self.owner, now=now, until=now + self.LEASE)
+        if not leading and self._holder_killed(now):
+            leading = leases.acquire(self._lease, self.owner, now=now, until=now + self.LEASE)
         self._lead_until = now + self.LEASE if leading else 0.0
         return leading
+
+    def _holder_killed(self, now: float) -> bool:
+        """Whether the process holding the lease was killed on this machine (it had no chance
+        to give the lease up): the lease is released for it."""
+        holder = self.runtime.state.leases.holder(self._lease, now=now)
+        if holder is None:
+            return False
+        worker = holder.rsplit(":", 1)[0]  # the owner is "<worker id>:<token>"
+        record = next((w for w in self.runtime.state.workers.listing(stopped=True)
+                       if w.id == worker), None)
+        if record is None or not gone(record.host, record.pid):
+            return False
+        self.runtime.state.leases.release(self._lease, holder)
+        return True
+
+    def close(self) -> None:
+        """Give the lease up, if held: the next serving process fires schedules at once."""
+        if self._lead_until:
+            self.runtime.state.leases.release(self._lease, self.owner)
+            self._lead_until = 0.0
 
     def tick(self) -> float | None:
         """Fire every schedule and look into every watched bucket due now; returns when the

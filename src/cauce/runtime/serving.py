@@ -144,6 +144,8 @@ def serve(
             if listener is not None:
                 listener.close()
             dispatcher.shutdown(grace_seconds)
+            if sched is not None:
+                sched.close()
             rt.handler_tally.flush(rt)
             log_general(rt, rt.app.name, logging.INFO, "%s %s stopped", role, rt.worker_id)
             rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())

@@ -58,6 +58,14 @@ class PostgresLeases(LeaseStore):
             "WHERE leases.owner = excluded.owner OR leases.expires <= %s",
             (name, owner, until, now)) == 1
 
+    def holder(self, name: str, *, now: float) -> str | None:
+        row = self.db.row("SELECT owner FROM leases WHERE name = %s AND expires > %s",
+                          (name, now))
+        return row[0] if row else None
+
+    def release(self, name: str, owner: str) -> None:
+        self.db.change("DELETE FROM leases WHERE name = %s AND owner = %s", (name, owner))
+
 
 class PostgresWorkers(WorkerStore):
     def __init__(self, db: Database) -> None:

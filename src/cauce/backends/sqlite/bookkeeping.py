@@ -65,6 +65,16 @@ class SQLiteLeases(LeaseStore):
                 "WHERE leases.owner = excluded.owner OR leases.expires <= ?",
                 (name, owner, until, now)).rowcount == 1
 
+    def holder(self, name: str, *, now: float) -> str | None:
+        with self.db.reading() as con:
+            row = con.execute("SELECT owner FROM leases WHERE name = ? AND expires > ?",
+                              (name, now)).fetchone()
+        return row[0] if row else None
+
+    def release(self, name: str, owner: str) -> None:
+        with self.db.atomic() as con:
+            con.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+
 
 class SQLiteWorkers(WorkerStore):
     def __init__(self, db: StateDB) -> None:
