@@ -355,3 +355,15 @@ def test_the_run_summary_names_a_date_pattern_whole(tmp_path: Path) -> None:
     pattern = next(c.pattern for c in pep.columns if c.header == "FECHA_VINCULACION")
     assert ":" in pattern and quarantined[0]["value"] == "26/04/2016"
     assert dict(output.reasons) == {f"FECHA_VINCULACION: not a timestamp in {pattern}": 1}
+
+
+def test_a_header_repeated_last_is_read_by_its_first_column(tmp_path: Path) -> None:
+    """A column copied to the end of the sheet (its header twice) widens every record: the
+    records are read whole (the first column of the name counts), not all quarantined."""
+    lines = cancelled("ana").splitlines()
+    lines = [lines[0] + ",ID Contrato"] + [line + ",C2" for line in lines[1:]]
+    path = tmp_path / CANCELADOS.file
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert not quarantined
+    assert [(r["id_contrato"], r["nombre_representante_legal"]) for r in rows] == [("C1", "ANA")]

@@ -279,7 +279,7 @@ def transform(
         con.execute(f"SET memory_limit = {javatime.quote(memory_limit)}")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        load = _Load(con, src, positions, workdir, run)
+        load = _Load(con, src, positions, len(header), workdir, run)
         output = load.read(file)
         if output is None:  # bytes that are not UTF-8 past the first megabyte
             output = load.read(single_byte(path, workdir))
@@ -298,12 +298,14 @@ class _Load:
         con: duckdb.DuckDBPyConnection,
         src: Source,
         positions: dict[str, int],
+        width: int,
         workdir: Path,
         run: str,
     ) -> None:
+        """``width``: the header's fields, every one (a name may repeat; its first counts)."""
         self.con, self.src, self.workdir, self.run_id = con, src, workdir, run
         self.refs = {column.header: f"c{positions[column.header]}" for column in src.columns}
-        self.width = max(positions.values()) + 1 if positions else 0
+        self.width = width
         self.casts = [(i, c) for i, c in enumerate(src.columns) if c.kind in _CAST_KINDS]
 
     def reader(self, file: Readable, rejects: str) -> str:
