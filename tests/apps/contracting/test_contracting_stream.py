@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,14 @@ def test_a_batch_of_records_it_cannot_alert_still_moves_the_checkpoint(rt):
     assert rt.warehouse("results").checkpoint(checkpoint_name("contracts", 0))["seq"] == 2
     put(rt, record(1, "100459"))
     assert {contract for contract, _ in alerts(rt)} == {"CO1.REQ.0000001"}
+
+
+def test_an_amount_that_is_no_decimal_30_3_is_null_and_its_batch_goes_on(rt):
+    """1e40, "NaN" or "Infinity" failed the cast to decimal(30,3): the batch was retried until
+    it went to the dead-letter queue, good records with it. Spark's schema read them as null."""
+    amounts = [1e40, "NaN", "-Infinity", True, "1.234,56", 1234.5]
+    put(rt, *({**record(n, "100000"), "monto_contrato": a} for n, a in enumerate(amounts, 1)))
+    got = alerts(rt)
+    monto = {c: r["monto_contrato"] for (c, _), r in got.items()}
+    assert [monto[f"CO1.REQ.{n:07d}"] for n in range(1, 7)] == [None] * 5 + [Decimal("1234.500")]
+    assert rt.dlq("alert") == []

@@ -125,11 +125,19 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+MAX_AMOUNT = 1e27  # monto_contrato decimal(30,3): 27 digits before the point
+
+
 def _number(value: object) -> float | None:
+    """The amount as a number, None when it is none a decimal(30,3) holds (text that is no
+    number, a boolean, NaN, infinities, 1e27 and more), as Spark's JSON schema read it."""
+    if value is None or isinstance(value, bool):
+        return None
     try:
-        return None if value is None else float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+    return number if abs(round(number, 3)) < MAX_AMOUNT else None
 
 
 def evaluate(
