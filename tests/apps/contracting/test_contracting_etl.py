@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -134,6 +136,23 @@ def test_wrong_headers_are_one_line_naming_missing_and_unexpected(tmp_path: Path
     assert "missing ' Codigo Proveedor Objeto de la Multa'" in message
     assert "unexpected 'Codigo Proveedor Objeto de la Multa', 'Extra'" in message
     assert "spaces and case count" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_an_export_separated_by_semicolons_or_tabs_is_named_so(
+    tmp_path: Path, delimiter: str, name: str
+) -> None:
+    """Excel saves CSV with semicolons where the decimal mark is a comma (Colombia): the
+    message listed every column as missing and asked whether it was the right file."""
+    rows = csv.reader(io.StringIO(cancelled("ana")))
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    path = tmp_path / CANCELADOS.file
+    path.write_text(text.getvalue())
+    with pytest.raises(HeaderMismatch) as caught:
+        etl(CANCELADOS, path, tmp_path)
+    assert caught.value.message == f"{CANCELADOS.file}: its fields are separated by {name}"
+    assert "commas" in (caught.value.hint or "")
 
 
 def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:

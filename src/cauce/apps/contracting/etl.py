@@ -131,14 +131,14 @@ def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
 
 
 # -- the header -----------------------------------------------------------------------------------
-def read_header(file: Readable) -> list[str]:
+def read_header(file: Readable, delimiter: str = ",") -> list[str]:
     """The first record's fields (a byte-order mark is dropped)."""
     with file.path.open("rb") as handle:
         head = handle.read(HEAD)
     text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
     try:
         # newline="": a record may end in \r alone (Excel's "CSV (Macintosh)"), as DuckDB reads
-        first = next(csv.reader(io.StringIO(text, newline="")), None)
+        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
     except csv.Error as err:
         raise SourceUnreadable(f"{file.path.name}: the header cannot be read: {err}") from None
     if not first or first == [""]:
@@ -180,6 +180,23 @@ def check_header(src: Source, found: list[str]) -> dict[str, int]:
     for index, header in enumerate(found):
         positions.setdefault(header, index)
     return positions
+
+
+OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def check_separator(src: Source, file: Readable) -> None:
+    """HeaderMismatch naming the separator when the header, split by one other than the comma,
+    has every column the source reads (Excel saves "CSV" with semicolons where the decimal mark
+    is a comma, as in Colombia); the ETL reads commas only, as the original did."""
+    for delimiter, name in OTHER_SEPARATORS.items():
+        if set(src.headers) <= set(read_header(file, delimiter)):
+            raise HeaderMismatch(
+                f"{src.file}: its fields are separated by {name}",
+                hint="save it again as CSV with commas between fields (Excel uses the list "
+                "separator of the region's settings), or export it again from "
+                f"{src.dataset or src.url or 'PACO'}",
+            )
 
 
 def unexpected_headers(src: Source, found: list[str]) -> list[str]:
@@ -273,7 +290,11 @@ def transform(
     del day  # the partition is in the keys the caller publishes under
     file = readable(path, workdir)
     header = read_header(file)
-    positions = check_header(src, header)
+    try:
+        positions = check_header(src, header)
+    except HeaderMismatch:
+        check_separator(src, file)
+        raise
     con = duckdb.connect(config={"temp_directory": str(workdir / "duckdb.tmp")})
     try:
         con.execute(f"SET memory_limit = {javatime.quote(memory_limit)}")
