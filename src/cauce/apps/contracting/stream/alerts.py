@@ -100,7 +100,7 @@ def frame(records: Sequence[dict], arrival: Sequence[float]) -> pl.DataFrame:
     """Records (JSON objects) as a frame; text fields as text whatever a feed sent, an event
     time that cannot be read replaced by the time the record reached the stream."""
     cols: dict[str, pl.Series] = {
-        name: pl.Series(name, [_text(r.get(name)) for r in records], dtype=pl.String)
+        name: pl.Series(name, [text_of(r.get(name)) for r in records], dtype=pl.String)
         for name in FIELDS
     }
     cols["monto_contrato"] = pl.Series(
@@ -121,8 +121,10 @@ def frame(records: Sequence[dict], arrival: Sequence[float]) -> pl.DataFrame:
     )
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+def text_of(value: object) -> str | None:
+    """A field as text, without NUL characters: PostgreSQL cannot store them, and one failed
+    its whole batch there."""
+    return None if value is None else str(value).replace("\x00", "")
 
 
 MAX_AMOUNT = 1e27  # monto_contrato decimal(30,3): 27 digits before the point
