@@ -386,3 +386,23 @@ def test_a_header_repeated_last_is_read_by_its_first_column(tmp_path: Path) -> N
     _, rows, quarantined = etl(CANCELADOS, path, tmp_path)
     assert not quarantined
     assert [(r["id_contrato"], r["nombre_representante_legal"]) for r in rows] == [("C1", "ANA")]
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [
+        (b"PK\x03\x04", "a ZIP file (an Excel .xlsx workbook?)"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 (.xls) workbook"),
+        (b"\x1f\x8b\x08", "gzip-compressed"),
+    ],
+)
+def test_a_workbook_or_compressed_file_under_the_export_name_is_named_so(
+    tmp_path: Path, head: bytes, what: str
+) -> None:
+    """A workbook renamed to .csv listed every column as missing and asked whether it was the
+    right file."""
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes(head + bytes(range(256)) * 4)
+    with pytest.raises(SourceUnreadable) as caught:
+        etl(CANCELADOS, path, tmp_path)
+    assert caught.value.message == f"{CANCELADOS.file}: is {what}, not CSV"

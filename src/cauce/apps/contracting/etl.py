@@ -98,6 +98,26 @@ class Readable:
     encoding: str  # the export's own, as cauce.textfiles names it
 
 
+# the first bytes of files users save under an export's name instead of its CSV
+PACKED = {
+    b"PK\x03\x04": ("a ZIP file (an Excel .xlsx workbook?)", "open it and save it as CSV"),
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": (
+        "an Excel 97-2003 (.xls) workbook", "open it and save it as CSV"
+    ),
+    b"\x1f\x8b": ("gzip-compressed", "decompress it first (gunzip)"),
+}
+
+
+def check_not_packed(path: Path) -> None:
+    """SourceUnreadable naming what ``path`` is when it starts as a workbook or a compressed
+    file does (a renamed .xlsx would otherwise be read as text and miss every column)."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    for magic, (what, hint) in PACKED.items():
+        if head.startswith(magic):
+            raise SourceUnreadable(f"{path.name}: is {what}, not CSV", hint=hint)
+
+
 def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable:
     """The export as DuckDB can read it: itself, or a UTF-8 copy in ``workdir``.
 
@@ -288,6 +308,7 @@ def transform(
     """Read ``path`` (the source's export) and write its raw-zone parts and quarantine into
     ``workdir``; raises HeaderMismatch or SourceUnreadable."""
     del day  # the partition is in the keys the caller publishes under
+    check_not_packed(path)
     file = readable(path, workdir)
     header = read_header(file)
     try:
