@@ -406,3 +406,17 @@ def test_a_workbook_or_compressed_file_under_the_export_name_is_named_so(
     with pytest.raises(SourceUnreadable) as caught:
         etl(CANCELADOS, path, tmp_path)
     assert caught.value.message == f"{CANCELADOS.file}: is {what}, not CSV"
+
+
+def test_a_partition_value_too_long_for_a_folder_name_gets_a_shortened_folder(
+    tmp_path: Path,
+) -> None:
+    """A 300-character modality named a folder over 255 bytes: the bucket refused the key and
+    the whole ETL run stopped. The folder is cut and ends in a hash; the value is in the file."""
+    src = SOURCES["t_seii_ofertaproces_procesocompr"]
+    long_a, long_b = "Ñ" * 300 + "a", "Ñ" * 300 + "b"
+    output, rows, _ = etl_of(src, [{"Modalidad": long_a}, {"Modalidad": long_b}], tmp_path)
+    folders = {key.split("/")[0] for key, _ in output.parts}
+    assert len(folders) == 2
+    assert all(len(folder.encode()) <= 255 for folder in folders)
+    assert sorted(r["tipo_contratacion"] for r in rows) == [long_a, long_b]
