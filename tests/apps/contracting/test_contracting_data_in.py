@@ -20,7 +20,7 @@ import pytest
 from cauce import RunCancelled
 from cauce.apps.contracting import app, rawzone
 from cauce.apps.contracting.errors import ContractingError
-from cauce.apps.contracting.jobs_in import SHORT, download, etl, synth
+from cauce.apps.contracting.jobs_in import SHORT, chosen, download, etl, synth
 from cauce.apps.contracting.jobs_out import dashboard
 from cauce.apps.contracting.sources import SOURCES
 from cauce.apps.contracting.synth import generate
@@ -208,6 +208,14 @@ def test_options_that_name_no_day_or_no_source_are_one_line(
     run = rt.run(job, **params)
     assert not run.succeeded and run.error is not None and expected in run.error
     assert "Traceback" not in run.error and rt.bucket("staging").list() == []
+
+
+def test_sources_named_twice_or_in_capitals_are_each_loaded_once() -> None:
+    """`--source multas,MULTAS,it5q-hg94` loaded multas three times (or refused MULTAS)."""
+    assert chosen(["multas,MULTAS", "it5q-hg94", " Pep "]) == [
+        SOURCES["t_seii_multasysanci_secopiimulsa"],
+        SOURCES["t_otro_persexpupoli_sigepperexpo"],
+    ]
 
 
 def test_a_memory_limit_duckdb_cannot_read_stops_the_etl_once(rt: TestRuntime) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -134,6 +136,23 @@ def test_wrong_headers_are_one_line_naming_missing_and_unexpected(tmp_path: Path
     assert "missing ' Codigo Proveedor Objeto de la Multa'" in message
     assert "unexpected 'Codigo Proveedor Objeto de la Multa', 'Extra'" in message
     assert "spaces and case count" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_an_export_separated_by_semicolons_or_tabs_is_named_so(
+    tmp_path: Path, delimiter: str, name: str
+) -> None:
+    """Excel saves CSV with semicolons where the decimal mark is a comma (Colombia): the
+    message listed every column as missing and asked whether it was the right file."""
+    rows = csv.reader(io.StringIO(cancelled("ana")))
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    path = tmp_path / CANCELADOS.file
+    path.write_text(text.getvalue())
+    with pytest.raises(HeaderMismatch) as caught:
+        etl(CANCELADOS, path, tmp_path)
+    assert caught.value.message == f"{CANCELADOS.file}: its fields are separated by {name}"
+    assert "commas" in (caught.value.hint or "")
 
 
 def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
@@ -355,3 +374,49 @@ def test_the_run_summary_names_a_date_pattern_whole(tmp_path: Path) -> None:
     pattern = next(c.pattern for c in pep.columns if c.header == "FECHA_VINCULACION")
     assert ":" in pattern and quarantined[0]["value"] == "26/04/2016"
     assert dict(output.reasons) == {f"FECHA_VINCULACION: not a timestamp in {pattern}": 1}
+
+
+def test_a_header_repeated_last_is_read_by_its_first_column(tmp_path: Path) -> None:
+    """A column copied to the end of the sheet (its header twice) widens every record: the
+    records are read whole (the first column of the name counts), not all quarantined."""
+    lines = cancelled("ana").splitlines()
+    lines = [lines[0] + ",ID Contrato"] + [line + ",C2" for line in lines[1:]]
+    path = tmp_path / CANCELADOS.file
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert not quarantined
+    assert [(r["id_contrato"], r["nombre_representante_legal"]) for r in rows] == [("C1", "ANA")]
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [
+        (b"PK\x03\x04", "a ZIP file (an Excel .xlsx workbook?)"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 (.xls) workbook"),
+        (b"\x1f\x8b\x08", "gzip-compressed"),
+    ],
+)
+def test_a_workbook_or_compressed_file_under_the_export_name_is_named_so(
+    tmp_path: Path, head: bytes, what: str
+) -> None:
+    """A workbook renamed to .csv listed every column as missing and asked whether it was the
+    right file."""
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes(head + bytes(range(256)) * 4)
+    with pytest.raises(SourceUnreadable) as caught:
+        etl(CANCELADOS, path, tmp_path)
+    assert caught.value.message == f"{CANCELADOS.file}: is {what}, not CSV"
+
+
+def test_a_partition_value_too_long_for_a_folder_name_gets_a_shortened_folder(
+    tmp_path: Path,
+) -> None:
+    """A 300-character modality named a folder over 255 bytes: the bucket refused the key and
+    the whole ETL run stopped. The folder is cut and ends in a hash; the value is in the file."""
+    src = SOURCES["t_seii_ofertaproces_procesocompr"]
+    long_a, long_b = "Ñ" * 300 + "a", "Ñ" * 300 + "b"
+    output, rows, _ = etl_of(src, [{"Modalidad": long_a}, {"Modalidad": long_b}], tmp_path)
+    folders = {key.split("/")[0] for key, _ in output.parts}
+    assert len(folders) == 2
+    assert all(len(folder.encode()) <= 255 for folder in folders)
+    assert sorted(r["tipo_contratacion"] for r in rows) == [long_a, long_b]

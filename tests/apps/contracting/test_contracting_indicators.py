@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from contracting_fixtures import CUT, d, inputs_of, measures, money, proc, run_one, ts
 
-from cauce.apps.contracting.engine import Engine, connect
+from cauce import CauceError
+from cauce.apps.contracting.engine import Engine, check_master, connect
 from cauce.apps.contracting.indicators.compute import compute_indicators
 from cauce.apps.contracting.tables import (
     CANCELADOS,
@@ -255,3 +256,16 @@ def test_first_per_keeps_one_row_per_key_and_one_for_the_null_key(duck):
     table = ibis.memtable(pa.table({"k": ["a", "a", "b", None, None], "v": [2, 1, 5, 4, 3]}))
     kept = duck.arrow(first_per(table, "k", [ibis.asc(_.v)])).sort_by("v").to_pylist()
     assert kept == [{"k": "a", "v": 1}, {"k": None, "v": 3}, {"k": "b", "v": 5}]
+
+
+@pytest.mark.parametrize("master", ["foo", "local[0]", "spark:/host", "local[2] "])
+def test_a_master_that_is_no_spark_url_is_refused_before_spark_starts(master):
+    """Spark said so only once its JVM had started, with a hint about Java."""
+    with pytest.raises(CauceError, match="is not a Spark master URL"):
+        connect("spark", spark_master=master)
+
+
+@pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "local[4,2]",
+                                    "spark://host:7077", "k8s://https://h:443", "yarn"])
+def test_spark_master_urls_pass_the_check(master):
+    check_master(master)

@@ -110,3 +110,16 @@ def test_a_rate_out_of_range_is_refused_before_the_run():
 
 def test_the_duration_option_is_spelt_for():
     assert app.get_job("produce").params["for_"].option == "--for"
+
+
+def test_the_sink_files_a_record_without_a_valid_event_date_under_sin_fecha():
+    """Only a real YYYY-MM-DD day names a folder: 2023-13-45, a trailing newline or digits of
+    another script made folders of their own."""
+    dates = ["2023-04-17", "2023-13-45", "2023-04-17\n", "٢٠٢٣-٠٤-١٧", None, 20230417]
+    with TestRuntime(app, start=START) as rt:
+        rt.stream("contracts").put_many(
+            [({"event_date": d, "id_no_contrato": f"C{i}"}, "test-0") for i, d in enumerate(dates)]
+        )
+        sunk(rt)
+        folders = {o.key.split("/")[1] for o in rt.bucket("staging").list("t_streaming_contracts/")}
+    assert folders == {"2023-04-17", "sin-fecha"}

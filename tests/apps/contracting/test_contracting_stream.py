@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,31 @@ def test_a_batch_of_records_it_cannot_alert_still_moves_the_checkpoint(rt):
     assert rt.warehouse("results").checkpoint(checkpoint_name("contracts", 0))["seq"] == 2
     put(rt, record(1, "100459"))
     assert {contract for contract, _ in alerts(rt)} == {"CO1.REQ.0000001"}
+
+
+def test_an_amount_that_is_no_decimal_30_3_is_null_and_its_batch_goes_on(rt):
+    """1e40, "NaN" or "Infinity" failed the cast to decimal(30,3): the batch was retried until
+    it went to the dead-letter queue, good records with it. Spark's schema read them as null."""
+    amounts = [1e40, "NaN", "-Infinity", True, "1.234,56", 1234.5]
+    put(rt, *({**record(n, "100000"), "monto_contrato": a} for n, a in enumerate(amounts, 1)))
+    got = alerts(rt)
+    monto = {c: r["monto_contrato"] for (c, _), r in got.items()}
+    assert [monto[f"CO1.REQ.{n:07d}"] for n in range(1, 7)] == [None] * 5 + [Decimal("1234.500")]
+    assert rt.dlq("alert") == []
+
+
+def test_nul_characters_are_dropped_and_the_id_length_is_the_stored_one(rt):
+    """A NUL in a field failed the batch on PostgreSQL (invalid byte sequence 0x00), so it went
+    to the dead-letter queue; an id of 100 characters after a leading space was let through
+    and overflowed varchar(100)."""
+    put(
+        rt,
+        record(1, "100000", id_nit_proveedor="11\x001", id_no_contrato="CO1.REQ.\x001"),
+        record(2, "100000", id_no_contrato=" " + "C" * 100),
+    )
+    got = alerts(rt)
+    assert {contract for contract, _ in got} == {"CO1.REQ.1"}
+    assert got[("CO1.REQ.1", "contratos con proveedores PEP")]["tipo_alerta_irregularidad"] == "Si"
+    bucket = rt.bucket("quarantine")
+    [kept] = [json.loads(bucket.get(o.key)) for o in bucket.list("t_streaming_contracts/")]
+    assert kept["reason"] == "id_no_contrato longer than 100 characters"

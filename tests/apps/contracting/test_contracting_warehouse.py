@@ -137,6 +137,15 @@ def test_a_date_is_replaced_whole_and_a_failed_load_changes_nothing(wh):
     assert count == 2
 
 
+def test_a_nul_character_in_a_name_is_dropped_and_the_date_loads(wh):
+    """An export's stray NUL byte reached the flags' names: PostgreSQL refused the whole load
+    (invalid byte sequence 0x00). Every warehouse gets the text without it."""
+    day = date(2023, 4, 16)
+    load_warehouse(wh, Curated(day, "corregida", {
+        INDICATORS_TABLE: rows(day, "1", ["con\x00nul"]), STATUS_TABLE: status(day)}))
+    assert indicator_rows(wh) == [(day, "connul", Decimal("1.000"))]
+
+
 def test_the_curated_zone_commits_a_run_whole(tmp_path):
     from cauce.apps.contracting import app
     from cauce.apps.contracting.indicators.run import Results

@@ -37,3 +37,14 @@ def test_a_dropped_export_is_loaded_and_the_apps_own_writes_are_not_loaded_twice
         commit = committed(rt.bucket("raw"), MULTAS.key, today)
         assert commit is not None and commit.rows > 0
         assert any("not an export this app reads" in line.message for line in rt.logs())
+
+
+def test_an_object_named_as_a_dataset_id_or_raw_table_is_left_alone() -> None:
+    """Only the export's file name starts its ETL: `origen/it5q-hg94` started the ETL of
+    multas, which read another object (the export, or none)."""
+    with TestRuntime(app, settings={"download": False}) as rt:
+        staging = rt.bucket("staging")
+        staging.put(f"origen/{MULTAS.dataset}", b"ID Proceso\n")
+        staging.put(f"origen/{MULTAS.key}", b"ID Proceso\n")
+        rt.drain()
+        assert not [r for r in rt.runs() if r.name.startswith("etl")]

@@ -131,3 +131,20 @@ def test_eight_sundays_on_the_simulated_clock_with_a_retry(tmp_path):
         assert per_day.pop(date(2023, 3, 26)) == 9
         assert set(per_day.values()) == {10} and len(per_day) == 7
         assert all(isinstance(r["monto_total_irregularidades"], Decimal) for r in table)
+
+
+def test_the_truth_of_a_later_cut_date_counts_the_deliveries_due_by_then(tmp_path):
+    """The planted exports are the same for every --date; a delivery line due after 2023-04-16
+    is a near miss then and a positive once the cut date reaches it."""
+    later = "2023-05-07"
+    settings = {**QUIET, "dashboard_dir": str(tmp_path / "panel")}
+    with TestRuntime(app, settings=settings) as rt:
+        rt.run("synth", scale="tiny", date=later)
+        run = rt.run("weekly", partition=later)
+        assert run.succeeded, run.error
+        truth = json.loads(rt.bucket("staging").get(f"truth/{later}.json"))
+        got = {r["nombre_indicador"]: as_truth(r) for r in rows_of(rt, INDICATORS_TABLE)}
+    assert got == truth["indicators"]["fixed"]
+    entregas = truth["planted"]["contratos con incumplimiento de entregas"]
+    assert "CO1.REQ.10000004" in entregas["positives"]
+    assert "CO1.REQ.10000004" not in entregas["near_misses"]

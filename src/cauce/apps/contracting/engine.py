@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -111,8 +112,21 @@ def connect(name: str = "duckdb", *, spark_master: str = "local[2]",
     return Engine("spark", ibis.pyspark.connect(session), session, owned)
 
 
+# the master URLs Spark accepts (SparkContext refuses any other after starting the JVM)
+MASTER = re.compile(r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|(spark|k8s|mesos)://\S+|yarn")
+
+
+def check_master(master: str) -> None:
+    """CauceError at once when ``master`` is no Spark master URL (Spark said so only after its
+    JVM had started, some seconds later, with a hint about Java)."""
+    if not MASTER.fullmatch(master):
+        raise CauceError(f"spark_master {master!r} is not a Spark master URL",
+                         hint="use local[2], local[*], spark://host:7077, k8s://… or yarn")
+
+
 def spark_session(master: str = "local[2]") -> Any:
     """A SparkSession for the indicators: no UI, UTC, few shuffle partitions for one machine."""
+    check_master(master)
     try:
         from pyspark.sql import SparkSession
     except ImportError:

@@ -98,6 +98,26 @@ class Readable:
     encoding: str  # the export's own, as cauce.textfiles names it
 
 
+# the first bytes of files users save under an export's name instead of its CSV
+PACKED = {
+    b"PK\x03\x04": ("a ZIP file (an Excel .xlsx workbook?)", "open it and save it as CSV"),
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": (
+        "an Excel 97-2003 (.xls) workbook", "open it and save it as CSV"
+    ),
+    b"\x1f\x8b": ("gzip-compressed", "decompress it first (gunzip)"),
+}
+
+
+def check_not_packed(path: Path) -> None:
+    """SourceUnreadable naming what ``path`` is when it starts as a workbook or a compressed
+    file does (a renamed .xlsx would otherwise be read as text and miss every column)."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    for magic, (what, hint) in PACKED.items():
+        if head.startswith(magic):
+            raise SourceUnreadable(f"{path.name}: is {what}, not CSV", hint=hint)
+
+
 def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable:
     """The export as DuckDB can read it: itself, or a UTF-8 copy in ``workdir``.
 
@@ -131,14 +151,14 @@ def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
 
 
 # -- the header -----------------------------------------------------------------------------------
-def read_header(file: Readable) -> list[str]:
+def read_header(file: Readable, delimiter: str = ",") -> list[str]:
     """The first record's fields (a byte-order mark is dropped)."""
     with file.path.open("rb") as handle:
         head = handle.read(HEAD)
     text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
     try:
         # newline="": a record may end in \r alone (Excel's "CSV (Macintosh)"), as DuckDB reads
-        first = next(csv.reader(io.StringIO(text, newline="")), None)
+        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
     except csv.Error as err:
         raise SourceUnreadable(f"{file.path.name}: the header cannot be read: {err}") from None
     if not first or first == [""]:
@@ -180,6 +200,23 @@ def check_header(src: Source, found: list[str]) -> dict[str, int]:
     for index, header in enumerate(found):
         positions.setdefault(header, index)
     return positions
+
+
+OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def check_separator(src: Source, file: Readable) -> None:
+    """HeaderMismatch naming the separator when the header, split by one other than the comma,
+    has every column the source reads (Excel saves "CSV" with semicolons where the decimal mark
+    is a comma, as in Colombia); the ETL reads commas only, as the original did."""
+    for delimiter, name in OTHER_SEPARATORS.items():
+        if set(src.headers) <= set(read_header(file, delimiter)):
+            raise HeaderMismatch(
+                f"{src.file}: its fields are separated by {name}",
+                hint="save it again as CSV with commas between fields (Excel uses the list "
+                "separator of the region's settings), or export it again from "
+                f"{src.dataset or src.url or 'PACO'}",
+            )
 
 
 def unexpected_headers(src: Source, found: list[str]) -> list[str]:
@@ -271,15 +308,20 @@ def transform(
     """Read ``path`` (the source's export) and write its raw-zone parts and quarantine into
     ``workdir``; raises HeaderMismatch or SourceUnreadable."""
     del day  # the partition is in the keys the caller publishes under
+    check_not_packed(path)
     file = readable(path, workdir)
     header = read_header(file)
-    positions = check_header(src, header)
+    try:
+        positions = check_header(src, header)
+    except HeaderMismatch:
+        check_separator(src, file)
+        raise
     con = duckdb.connect(config={"temp_directory": str(workdir / "duckdb.tmp")})
     try:
         con.execute(f"SET memory_limit = {javatime.quote(memory_limit)}")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        load = _Load(con, src, positions, workdir, run)
+        load = _Load(con, src, positions, len(header), workdir, run)
         output = load.read(file)
         if output is None:  # bytes that are not UTF-8 past the first megabyte
             output = load.read(single_byte(path, workdir))
@@ -298,12 +340,14 @@ class _Load:
         con: duckdb.DuckDBPyConnection,
         src: Source,
         positions: dict[str, int],
+        width: int,
         workdir: Path,
         run: str,
     ) -> None:
+        """``width``: the header's fields, every one (a name may repeat; its first counts)."""
         self.con, self.src, self.workdir, self.run_id = con, src, workdir, run
         self.refs = {column.header: f"c{positions[column.header]}" for column in src.columns}
-        self.width = max(positions.values()) + 1 if positions else 0
+        self.width = width
         self.casts = [(i, c) for i, c in enumerate(src.columns) if c.kind in _CAST_KINDS]
 
     def reader(self, file: Readable, rejects: str) -> str:

@@ -53,15 +53,16 @@ def iso_day(text: str, option: str) -> date:
 
 
 def chosen(names: list[str]) -> list[Source]:
-    """Sources named by table, short name, dataset id or file name; all when none is named
-    (``--source ''``, from an empty variable, names none: refused rather than taken as all)."""
+    """Sources named by table, short name (any case), dataset id or file name, each once; all
+    when none is named (``--source ''``, from an empty variable, names none: refused rather
+    than taken as all)."""
     if not names:
         return list(SOURCES.values())
     by_short = {short: key for key, short in SHORT.items()}
     picked = []
     for name in (n.strip() for value in names for n in value.split(",") if n.strip()):
         try:
-            picked.append(source(by_short.get(name, name)))
+            picked.append(source(by_short.get(name.lower(), name)))
         except KeyError:
             raise ContractingError(
                 f"unknown source {name!r}",
@@ -72,7 +73,7 @@ def chosen(names: list[str]) -> list[Source]:
             f"--source {', '.join(map(repr, names))} names no source",
             hint=f"use one of: {', '.join(SHORT.values())}, or leave --source out for all",
         )
-    return picked
+    return list(dict.fromkeys(picked))
 
 
 # -- ETL ------------------------------------------------------------------------------------------

@@ -44,14 +44,23 @@ alerts = app.topic("alerts")  # one message per `Si` alert; subscribe a queue or
 MAX_RATE = 50_000.0
 MIN_RATE = 0.05  # one record every 20 s, the original producer's pace
 TICK = 0.05  # above 20 records/s, records are put in batches every TICK seconds
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def _event_date(record: Record) -> str:
-    """The sink's folder: the record's event date, as Firehose's dynamic partitioning."""
+    """The sink's folder: the record's event date, as Firehose's dynamic partitioning; a
+    record without a real day (YYYY-MM-DD, ASCII digits, nothing around) goes to sin-fecha."""
     data = record.data if isinstance(record.data, dict) else {}
     day = str(data.get("event_date", ""))
-    return day if _DATE.match(day) else "sin-fecha"
+    return day if _DATE.fullmatch(day) and _is_day(day) else "sin-fecha"
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 app.sink(

@@ -19,6 +19,7 @@ killed and re-run, never duplicates a row.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 PARTITION = "fecha_corte_datos"
 SUCCESS = "_SUCCESS"
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+MAX_FOLDER = 255  # bytes in one folder name, as file systems and bucket keys allow
 # the characters Spark escapes in partition folder names (ExternalCatalogUtils.escapePathName)
 _ESCAPED = frozenset(chr(c) for c in range(0x20)) | frozenset("\"#%'*/:=?\\\x7f{[]^")
 
@@ -46,8 +48,17 @@ def escape_path_name(value: str) -> str:
 
 
 def partition_folder(column: str, value: str | None) -> str:
-    """``column=value`` as a folder name; null and empty values go to the default partition."""
-    return f"{column}={escape_path_name(value) if value else DEFAULT_PARTITION}"
+    """``column=value`` as a folder name; null and empty values go to the default partition.
+
+    A name over `MAX_FOLDER` bytes (a free-text value in a partition column) is cut and ends
+    in a hash of the whole value, so two values never share a folder; the value itself is in
+    the files, where readers take it from."""
+    name = f"{column}={escape_path_name(value) if value else DEFAULT_PARTITION}"
+    if len(name.encode()) <= MAX_FOLDER or not value:
+        return name
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    cut = name.encode()[: MAX_FOLDER - len(digest) - 1].decode(errors="ignore")
+    return f"{cut}-{digest}"
 
 
 def partition_prefix(table: str, day: date) -> str:

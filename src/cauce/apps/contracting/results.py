@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cauce import Bucket, CauceError, Warehouse
@@ -181,8 +182,19 @@ def load_warehouse(wh: Warehouse, run: Curated) -> dict[str, int]:
             else:
                 tx.execute(f"DELETE FROM {name} WHERE fecha_ejecucion = ?",
                            [run.fecha_ejecucion])
-            loaded[name] = tx.load(name, table) if table.num_rows else 0
+            loaded[name] = tx.load(name, without_nul(table)) if table.num_rows else 0
     return loaded
+
+
+def without_nul(table: pa.Table) -> pa.Table:
+    """``table`` with NUL characters removed from its text: PostgreSQL's text cannot hold them
+    (an export's stray NUL byte in a name failed the whole load), and every warehouse gets the
+    same rows."""
+    for index, column in enumerate(table.schema):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            text = pc.replace_substring(table.column(index), "\x00", "")
+            table = table.set_column(index, column, text)
+    return table
 
 
 def table_counts(wh: Warehouse, day: date) -> Mapping[str, int]:

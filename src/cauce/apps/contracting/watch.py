@@ -16,7 +16,7 @@ from pathlib import Path
 from cauce import ConditionFailed, Context, ObjectRef
 
 from .app import app, staging
-from .sources import source
+from .sources import SOURCES, Source
 
 PREFIX = "origen/"
 own = app.table("staging_own", key=("key", "size"))  # the app's writes not yet seen
@@ -50,6 +50,12 @@ def _count(key: str, size: int, step: int) -> bool:
             continue
 
 
+def exported_as(name: str) -> Source | None:
+    """The source whose export file is named ``name`` (not its dataset id or raw table: the
+    ETL reads the file name, so an object named otherwise would start a load of another)."""
+    return next((src for src in SOURCES.values() if src.file == name), None)
+
+
 @app.on(staging, prefix=PREFIX, name="export-arrived")
 def export_arrived(obj: ObjectRef, ctx: Context) -> str | None:
     """Submit the ETL of the source whose export arrived, unless the app wrote it."""
@@ -58,9 +64,8 @@ def export_arrived(obj: ObjectRef, ctx: Context) -> str | None:
     if _count(obj.key, obj.size, -1):
         ctx.log.info("%s: written by this app's own run, which loads it", obj.key)
         return None
-    try:
-        src = source(obj.key.removeprefix(PREFIX))
-    except KeyError:
+    src = exported_as(obj.key.removeprefix(PREFIX))
+    if src is None:
         ctx.log.warning(
             "%s in bucket staging is not an export this app reads; left alone "
             "(the file names are in the app README)",

@@ -100,7 +100,7 @@ def frame(records: Sequence[dict], arrival: Sequence[float]) -> pl.DataFrame:
     """Records (JSON objects) as a frame; text fields as text whatever a feed sent, an event
     time that cannot be read replaced by the time the record reached the stream."""
     cols: dict[str, pl.Series] = {
-        name: pl.Series(name, [_text(r.get(name)) for r in records], dtype=pl.String)
+        name: pl.Series(name, [text_of(r.get(name)) for r in records], dtype=pl.String)
         for name in FIELDS
     }
     cols["monto_contrato"] = pl.Series(
@@ -121,15 +121,25 @@ def frame(records: Sequence[dict], arrival: Sequence[float]) -> pl.DataFrame:
     )
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+def text_of(value: object) -> str | None:
+    """A field as text, without NUL characters: PostgreSQL cannot store them, and one failed
+    its whole batch there."""
+    return None if value is None else str(value).replace("\x00", "")
+
+
+MAX_AMOUNT = 1e27  # monto_contrato decimal(30,3): 27 digits before the point
 
 
 def _number(value: object) -> float | None:
+    """The amount as a number, None when it is none a decimal(30,3) holds (text that is no
+    number, a boolean, NaN, infinities, 1e27 and more), as Spark's JSON schema read it."""
+    if value is None or isinstance(value, bool):
+        return None
     try:
-        return None if value is None else float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+    return number if abs(round(number, 3)) < MAX_AMOUNT else None
 
 
 def evaluate(

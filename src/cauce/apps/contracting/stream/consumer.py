@@ -21,7 +21,7 @@ import numpy as np
 
 from cauce import Bucket, Context, Record, Stream, Topic, Warehouse
 
-from .alerts import evaluate, frame
+from .alerts import evaluate, frame, text_of
 from .reference import ReferenceCache
 from .store import (
     PAIRS_TABLE,
@@ -63,13 +63,12 @@ def _keyed(record: Record, quarantine: Bucket, shard: int) -> bool:
     """Whether ``record`` can be alerted (keyed by its contract id); if not, it is written to
     bucket quarantine with the reason (one object per record: a redelivery rewrites it)."""
     data = record.data
-    ident = data.get("id_no_contrato") if isinstance(data, dict) else None
-    text = "" if ident is None else str(ident).strip()
-    if 0 < len(text) <= MAX_ID:
+    text = (text_of(data.get("id_no_contrato")) if isinstance(data, dict) else None) or ""
+    if text.strip() and len(text) <= MAX_ID:  # the length stored, spaces included
         return True
     reason = (
         "not a JSON object" if not isinstance(data, dict)
-        else "no id_no_contrato" if not text
+        else "no id_no_contrato" if not text.strip()
         else f"id_no_contrato longer than {MAX_ID} characters"
     )
     body = {"seq": record.seq, "shard": shard, "reason": reason, "record": data}

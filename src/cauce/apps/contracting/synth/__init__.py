@@ -173,7 +173,9 @@ def truth(
         pl.col("Nombre del Proveedor Adjudicado").str.strip_chars(" ").str.to_uppercase()
         == "NO DEFINIDO"
     )
-    tally = {name: {d: list(v) for d, v in by.items()} for name, by in planted.tally.items()}
+    fixed, positives, near_misses = planted.fixed_on(date.fromisoformat(day))
+    tally = {name: {FIXED: fixed[name], PUBLISHED: list(by[PUBLISHED])}
+             for name, by in planted.tally.items()}
     if undefined.height:  # the fine on "No Definido" (see planted._multas)
         published = tally[INDICATORS[7]][PUBLISHED]
         published[0] += 1
@@ -201,8 +203,8 @@ def truth(
         "indicators": result,
         "planted": {
             name: {
-                "positives": planted.positives.get(name, []),
-                "near_misses": planted.near_misses.get(name, []),
+                "positives": positives.get(name, []),
+                "near_misses": near_misses.get(name, []),
             }
             for name in INDICATORS
         },

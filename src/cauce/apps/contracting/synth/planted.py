@@ -47,6 +47,11 @@ class Planted:
     flags: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     flag_positives: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     flag_near_misses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # indicator → (due date, process id, amount) of each short delivery line: a fixed hit only
+    # once the cut date reaches its due date (the exports are the same for every cut date)
+    due: dict[str, list[tuple[date, str, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     _next_process: int = 9_000_000
     _next_entity: int = 900_100_000
 
@@ -57,6 +62,23 @@ class Planted:
             totals = self.tally[indicator][definition]
             for k in range(3):
                 totals[k] += delta[k]
+
+    def fixed_on(self, day: date) -> tuple[dict[str, list[int]], dict[str, list[str]],
+                                          dict[str, list[str]]]:
+        """The fixed tallies, positives and near misses at cut date ``day``: each short
+        delivery line due by then is one irregularity of its process, counted once."""
+        tally = {name: list(by[FIXED]) for name, by in self.tally.items()}
+        positives = {name: list(ids) for name, ids in self.positives.items()}
+        near = {name: list(ids) for name, ids in self.near_misses.items()}
+        for name, lines in self.due.items():
+            hits = [(ident, amount) for when, ident, amount in lines if when <= day]
+            processes = dict(hits)
+            tally[name][0] += len(hits)
+            tally[name][1] += len(processes)
+            tally[name][2] += sum(processes.values())
+            positives.setdefault(name, []).extend(processes)
+            near.setdefault(name, []).extend(i for _, i, _ in lines if i not in processes)
+        return tally, positives, near
 
     def flag(self, code: str, amount: int) -> None:
         """One more process a red flag fires on, weighing ``amount``."""
@@ -392,14 +414,16 @@ def _cancelados(p: Planted) -> None:
 CONTRACTS = "t_seii_contratelect_cregistrados"
 
 
-def _line(p: Planted, contract: str, due: str, got: str, expected: str = "2022-08-01") -> None:
+def _line(
+    p: Planted, contract: str, due: str, got: str, expected: date = date(2022, 8, 1)
+) -> None:
     p.row(
         "t_seii_ejecucioncon_avancerevses",
         IdentificadorContrato=contract,
         CantidadPorRecibir=due,
         CantidadRecibida=got,
         TipoEjecucion="Entregables",
-        FechaDeEntregaEsperada=f"{expected} 00:00:00.0000000",
+        FechaDeEntregaEsperada=f"{expected.isoformat()} 00:00:00.0000000",
     )
 
 
@@ -436,20 +460,21 @@ def _entregas(p: Planted) -> None:
         )
         contract(p, f"CO1.PCCNTR.{number}", folio, nit)
         _line(p, f"CO1.PCCNTR.{number}", due, got)
-    p.positives[name] += ["CO1.REQ.10000002", "CO1.REQ.10000003"]
+        if int(got) < int(due):
+            p.due[name].append((date(2022, 8, 1), f"CO1.REQ.{number}", base))
     # a contract numbered apart from its process: only the contracts source links them
     ident, folio = p.process("900700005", "ENTREGAS CINCO S.A.S.", base=72 * M, number=10_000_005)
     contract(p, "CO1.PCCNTR.30000005", folio, "900700005")
     _line(p, "CO1.PCCNTR.30000005", "10", "4")
-    p.positives[name].append(ident)
-    # fixed: 3 short lines of 3 processes (70 + 70 + 72 M); as published: 2 flagged lines,
-    # 2 keys, the sum of DISTINCT amounts (70 M once)
-    p.add(name, fixed=(3, 3, 2 * base + 72 * M), published=(2, 2, base))
-    # due after the cut date (2023-04-16)
+    p.due[name].append((date(2022, 8, 1), ident, 72 * M))
+    # fixed (on 2023-04-16): 3 short lines of 3 processes (70 + 70 + 72 M); as published: 2
+    # flagged lines, 2 keys, the sum of DISTINCT amounts (70 M once)
+    p.add(name, fixed=(0, 0, 0), published=(2, 2, base))
+    # due after 2023-04-16: a near miss on that cut date, a positive from 2023-05-01 on
     ident, folio = p.process("900700004", "ENTREGAS CUATRO S.A.S.", base=base, number=10_000_004)
     contract(p, "CO1.PCCNTR.30000004", folio, "900700004")
-    _line(p, "CO1.PCCNTR.30000004", "5", "1", expected="2023-05-01")
-    p.near_misses[name].append(ident)
+    _line(p, "CO1.PCCNTR.30000004", "5", "1", expected=date(2023, 5, 1))
+    p.due[name].append((date(2023, 5, 1), ident, base))
     # a short line of a contract no process is known for
     _line(p, "CO1.PCCNTR.30000009", "5", "1")
 
