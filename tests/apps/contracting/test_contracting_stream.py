@@ -32,7 +32,9 @@ from cauce.apps.contracting.tables import (
 from cauce.testing import TestRuntime
 
 DAY = "2023-04-16"
-START = "2023-04-17T09:00:00"
+# after the records' event times (10:00-10:30, in the app's time zone): a record from the
+# future moves the watermark only as far as its arrival plus five minutes
+START = "2023-04-17T11:00:00"
 
 REFERENCE: dict[str, list[dict[str, Any]]] = {
     PEP: [{"id_nit_pep": "111"}],
@@ -160,6 +162,25 @@ def rt(tmp_path):
     with TestRuntime(app, settings={"download": False}, start=START) as runtime:
         publish(runtime, tmp_path, DAY, REFERENCE, "r1")
         yield runtime
+
+
+def test_a_record_from_the_future_does_not_make_the_later_ones_late(rt):
+    """A record dated 2099 (a clock set wrong, a mistyped year) moved the watermark there, and
+    every record after it counted as late; its event time now counts only up to its arrival
+    plus the five minutes allowed. Its alerts are in its own window as before."""
+    put(
+        rt,
+        record(1, "110100"),
+        record(2, "000000", event_date="2099-01-01"),
+        record(3, "110130"),
+        record(4, "110200"),
+    )  # they reach the stream at 11:00 in Bogotá
+    state = rt.warehouse("results").checkpoint(checkpoint_name("contracts", 0))
+    assert state["late"] == 0 and state["seq"] == 4
+    assert state["watermark"] <= rt.clock.time() + 300  # not 2099
+    got = alerts(rt)
+    assert json.loads(got[("CO1.REQ.0000002", INDICATORS[0][1])]["window"])["start"] == (
+        "2099-01-01T00:00:00.000-05:00")
 
 
 @pytest.mark.parametrize("indicator", list(CASES))

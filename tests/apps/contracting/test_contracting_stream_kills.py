@@ -114,8 +114,9 @@ def _expected(home: Path) -> tuple[dict[tuple[str, str], str], set[str], dict[tu
     with Runtime(app, home=home, settings={"download": False}) as rt:
         raw = rt.bucket("raw")
         ref = reference.load(raw, reference.latest(raw))
-    df = alerts.frame([json.loads(d) for d, _ in rows], np.array([t for _, t in rows]))
-    ev = alerts.evaluate(df, ref, {}, None, rt.clock.now())
+    arrival = np.array([t for _, t in rows])
+    df = alerts.frame([json.loads(d) for d, _ in rows], arrival)
+    ev = alerts.evaluate(df, ref, {}, None, rt.clock.now(), arrival)
     got = ev.alerts.select(["id_no_contrato", "nombre_indicador", "tipo_alerta_irregularidad"])
     flags = {
         (c, i): f for c, i, f in zip(*(got[n].to_pylist() for n in got.column_names), strict=True)

@@ -148,8 +148,10 @@ def evaluate(
     stream_counts: dict[int, int],
     watermark: float | None,
     now: datetime,
+    arrival: np.ndarray,
 ) -> Evaluated:
-    """The eight alerts of each record of ``df`` (in stream order)."""
+    """The eight alerts of each record of ``df`` (in stream order; ``arrival``: when each
+    reached the stream, epoch seconds)."""
     n = df.height
     flags: dict[str, np.ndarray] = {}
     for _group, name, key_set, column in LOOKUPS:
@@ -181,8 +183,12 @@ def evaluate(
 
     # windows, lateness
     ts = df["event_ts"].dt.epoch("us").to_numpy() / 1e6
+    # an event time ahead of its arrival (a clock set wrong, a year typed 2099) moves the
+    # watermark only as far as the arrival plus the lateness allowed: one such record made
+    # every later record late
     seen = np.maximum.accumulate(
-        np.concatenate([[watermark if watermark is not None else -np.inf], ts])
+        np.concatenate([[watermark if watermark is not None else -np.inf],
+                        np.minimum(ts, np.asarray(arrival, np.float64) + LATE_AFTER)])
     )
     late = int(np.count_nonzero(ts < seen[:-1] - LATE_AFTER))
     start = df["event_ts"].dt.convert_time_zone(TIMEZONE).dt.truncate(WINDOW)

@@ -119,7 +119,8 @@ def handle(
                 )
             arrival = np.array([r.ts.timestamp() for r in fresh])
             df = frame([r.data if isinstance(r.data, dict) else {} for r in fresh], arrival)
-            ev = evaluate(df, reference, pairs.counts, at["watermark"] if at else None, ctx.now())
+            ev = evaluate(df, reference, pairs.counts, at["watermark"] if at else None, ctx.now(),
+                          arrival)
             outbox = messages(ev, df, np.array([r.seq for r in fresh]), arrival, shard)
             apply(wh, tx, ev, outbox, shard, published=first - 1)
             late = ev.late
