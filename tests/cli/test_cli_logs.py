@@ -41,6 +41,19 @@ def test_since_and_until_filter_lines(cli, example_home) -> None:
     assert "seed" in recent.out
 
 
+@pytest.mark.parametrize(("bound", "value", "shown"), [
+    ("--since", "0001-01-01", True), ("--until", "0001-01-01", False),
+    ("--until", "9999-12-31T23:59", True), ("--since", "99999999999d", True)])
+def test_the_ends_of_the_calendar_are_bounds(cli, example_home, bound: str, value: str,
+                                             shown: bool) -> None:
+    """The first and last dates, and ages longer than history, bound the lines like any
+    other: they were an unexpected error (year 0, an overflow) in the machine's zone."""
+    result = cli("--home", str(example_home), "logs", "general", "--app", "example",
+                 bound, value)
+    assert (result.status, result.err) == (0, "")
+    assert ("seed" in result.out) is shown
+
+
 def test_a_time_that_is_not_a_time(cli, example_home) -> None:
     result = cli("--home", str(example_home), "logs", "general", "--since", "last tuesday")
     assert result.status == 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
-from ..durations import parse_duration
+from ..durations import parse_moment
 from ..errors import CauceError, ConfigError, NotFound
 from . import console
 from .home import HomeOption, StateOption, inspected
@@ -43,7 +43,9 @@ def logs_command(
         if stream is None:
             _list_streams(state, app, tz, as_json)
             return
-        query: dict[str, Any] = {"since": _when(since), "until": _when(until)}
+        now = time.time()
+        query: dict[str, Any] = {"since": parse_moment(since, None, now),
+                                 "until": parse_moment(until, None, now)}
         run = None
         if stream not in ("general",) and not stream.startswith("worker"):
             run = find_run(state, stream)
@@ -112,24 +114,6 @@ def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) ->
         table.add_row(app_name, name,
                       datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S"), str(count))
     console.out.print(table)
-
-
-def _when(text: str | None) -> float | None:
-    """``2021-04-22``, ``2021-04-22T10:00``, or an age such as ``10m`` (that long ago)."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            return (datetime.now(UTC) - timedelta(seconds=parse_duration(text))).timestamp()
-        except CauceError:
-            raise CauceError(f"{text!r} is not a date, a time or an age",
-                             hint="use 2021-04-22, 2021-04-22T10:30 "
-                             "or an age like 15m, 2h, 1d") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return moment.timestamp()
 
 
 def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
