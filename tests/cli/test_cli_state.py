@@ -49,6 +49,21 @@ def test_check_finds_a_damaged_page(cli, home: Path, damage_messages) -> None:
     assert "hint: restore state.db from a backup" in result.err
 
 
+def test_check_of_a_file_a_newer_cauce_wrote(cli, home: Path) -> None:
+    """Not damage: the advice is to upgrade, never to restore or move aside the file (which
+    would lose the work in it)."""
+    with sqlite3.connect(home / "state.db") as con:
+        con.execute("PRAGMA user_version = 99")
+    result = cli("state", "check")
+    assert result.status == 1
+    assert result.out.splitlines() == [
+        f"{home / 'state.db'}: written by a newer cauce",
+        "  its schema version 99 is newer than this cauce's (5): upgrade cauce"]
+    assert result.err.splitlines() == [
+        "hint: upgrade cauce on this machine to the version that wrote it; the state is not "
+        "damaged, so keep it as it is"]
+
+
 def test_check_of_an_empty_file(cli, home: Path) -> None:
     (home / "state.db").write_bytes(b"")
     result = cli("state", "check")

@@ -21,8 +21,9 @@ state_cli = typer.Typer(rich_markup_mode=None,
 def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Check the state store: SQLite's integrity check, cauce's tables and version.
 
-    Exit status 0 when it is sound, 1 when it is damaged. Example: cauce state check --home /srv/cauce
-    """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    Exit status 0 when it is sound, 1 when it is damaged or a newer cauce wrote it.
+    Example: cauce state check --home /srv/cauce
+    """
     from ..backends.state import engine
 
     _, url = existing_state(home, state_option)
@@ -34,7 +35,8 @@ def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
                           f"{counts['runs']:,} run(s), {counts['items']:,} table item(s), "
                           f"{counts['logs']:,} log line(s))", markup=False, soft_wrap=True)
         return
-    console.out.print(f"{verdict.where}: damaged", markup=False, soft_wrap=True)
+    found = "written by a newer cauce" if verdict.newer else "damaged"
+    console.out.print(f"{verdict.where}: {found}", markup=False, soft_wrap=True)
     for problem in verdict.problems:
         console.out.print(f"  {problem}", markup=False, soft_wrap=True)
     if verdict.hint:
