@@ -24,6 +24,14 @@ def test_ui_needs_an_existing_home(cli, tmp_path: Path):
     assert not (tmp_path / "nothing-here").exists()
 
 
+def test_ui_on_a_home_that_is_a_file_says_so(cli, tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("not a home", encoding="utf-8")
+    result = cli("--home", str(tmp_path / "notes.txt"), "ui")
+    assert result.status == 1
+    assert result.err.splitlines()[0] == (
+        f"error: the cauce home {tmp_path / 'notes.txt'} is a file, not a folder")
+
+
 def test_ui_names_an_unknown_app(cli, example_home: Path):
     result = cli("--home", str(example_home), "ui", "exampel")
     assert result.status == 1 and "example" in result.err

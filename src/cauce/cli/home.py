@@ -128,16 +128,21 @@ def no_home(home: Path) -> NotFound:
                     hint="pass --home (or set CAUCE_HOME) to the folder `cauce serve`/`run` used")
 
 
+def refuse_a_file(home: Path) -> None:
+    """A ConfigError for a home that is a file: said as such, not as a home where nothing ran."""
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the cauce home {home} is a file, not a folder",
+                          hint="pass --home (or set CAUCE_HOME) to the folder "
+                          "`cauce serve`/`run` used")
+
+
 def existing_state(value: Path | None, state: str | None = None) -> tuple[Path, str]:
     """The home and state URL of a home where something ran (NotFound otherwise)."""
     from ..backends.state import engine, redact, sqlite_url
 
     home = home_option_value(value)
     url = state_url(home, state)
-    if home.exists() and not home.is_dir():
-        raise ConfigError(f"the cauce home {home} is a file, not a folder",
-                          hint="pass --home (or set CAUCE_HOME) to the folder "
-                          "`cauce serve`/`run` used")
+    refuse_a_file(home)
     if not engine(url).exists(url):
         if url == sqlite_url(home / "state.db"):
             raise no_home(home)

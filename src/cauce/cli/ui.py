@@ -12,7 +12,14 @@ import typer
 from ..errors import CauceError
 from . import console
 from .demo import MARKER as DEMO_MARKER
-from .home import HOME_HELP, StateOption, home_option_path, home_option_value, state_url
+from .home import (
+    HOME_HELP,
+    StateOption,
+    home_option_path,
+    home_option_value,
+    refuse_a_file,
+    state_url,
+)
 
 if TYPE_CHECKING:
     import click
@@ -69,6 +76,7 @@ def register(cli: typer.Typer) -> None:
         Example: cauce --home cauce-demo ui
         """
         chosen = home_option_value(home)
+        refuse_a_file(chosen)
         if (chosen / DEMO_MARKER).is_file():
             # `cauce demo` runs inside its home, so relative locations (sqlite:///census.db)
             # are there: read them from there too
