@@ -132,6 +132,17 @@ def test_pause_and_resume_a_schedule(cli, app_file) -> None:
     ]
 
 
+@pytest.mark.parametrize("reason", ["", "  "])
+def test_a_pause_with_a_blank_reason_pauses(cli, app_file, reason: str) -> None:
+    """The pause holds and can be resumed: kept with an empty reason it was no pause at all
+    (the schedule fired on, and --resume said it was not paused)."""
+    ref = app_file(APP)
+    paused = cli("schedules", ref, "--pause", "nightly", "--reason", reason)
+    assert paused.out.startswith("paused the schedule of nightly: no reason given ")
+    assert cli("schedules", ref, "--json").json()[0]["paused"] == "no reason given"
+    assert cli("schedules", ref, "--resume", "nightly").out.startswith("resumed nightly")
+
+
 @pytest.mark.parametrize("resume", [(), ("--resume", "nightly")], ids=["alone", "with-resume"])
 def test_a_reason_without_pause_is_a_usage_error(cli, app_file, resume) -> None:
     result = cli("schedules", app_file(APP), "--reason", "source down", *resume)

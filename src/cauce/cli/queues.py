@@ -64,8 +64,8 @@ def schedules_command(ctx: typer.Context,
                 raise CauceError(f"job {job.name!r} of app {rt.app.name!r} has no schedule",
                                  hint=_scheduled_hint(rt.app.name, declared))
             if pause:
-                rt.pause_schedule(rt.app, job.name, reason)
-                console.out.print(f"paused the schedule of {job.name}: {reason} "
+                kept = rt.pause_schedule(rt.app, job.name, reason)
+                console.out.print(f"paused the schedule of {job.name}: {kept} "
                                   f"(`cauce schedules {rt.app.name} --resume {job.name}` "
                                   "resumes it)", markup=False)
             elif any(s["job"] == job.name and s["paused"] for s in rt.schedule_states()):
