@@ -93,6 +93,18 @@ def test_backup_is_a_sound_copy_that_restores(cli, home: Path, tmp_path: Path) -
     assert {row["queue"]: row["visible"] for row in listing.json()}["work"] == 3
 
 
+def test_a_backup_into_nothing_or_a_folder_is_a_usage_error(cli, home: Path,
+                                                            tmp_path: Path) -> None:
+    empty = cli("state", "backup", "")
+    assert (empty.status, empty.err.splitlines()[0]) == (
+        2, "error: Invalid value for 'FILE': it is empty; name the new file to write the copy "
+        "to")
+    folder = cli("state", "backup", str(tmp_path))
+    assert (folder.status, folder.err.splitlines()[0]) == (
+        2, f"error: Invalid value for 'FILE': {tmp_path} is a folder; name a new file in it, "
+        f"e.g. {tmp_path / 'state-backup.db'}")
+
+
 @pytest.mark.parametrize("refusal", [
     sqlite3.OperationalError("unable to open database file"),  # a read-only folder
     sqlite3.OperationalError("database or disk is full"),

@@ -44,8 +44,20 @@ def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
     raise typer.Exit(1)
 
 
+def backup_file(value: str | Path) -> Path:
+    """The backup's FILE, as a typer parser: an empty one (an unset variable) or a folder is
+    a usage error saying what to give, not "`.` already exists"."""
+    if not str(value).strip():
+        raise typer.BadParameter("it is empty; name the new file to write the copy to")
+    if Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a folder; name a new file in it, "
+                                 f"e.g. {Path(value) / 'state-backup.db'}")
+    return Path(value)
+
+
 @state_cli.command("backup")
-def backup(target: Path = typer.Argument(..., metavar="FILE", help="the copy to write"),
+def backup(target: Path = typer.Argument(..., metavar="FILE", help="the copy to write",
+                                         parser=backup_file),
            home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Copy the state store, consistently, while serving processes keep working.
 
