@@ -143,6 +143,14 @@ def test_a_pause_with_a_blank_reason_pauses(cli, app_file, reason: str) -> None:
     assert cli("schedules", ref, "--resume", "nightly").out.startswith("resumed nightly")
 
 
+@pytest.mark.parametrize("option", ["--pause", "--resume"])
+def test_an_empty_job_to_pause_or_resume_is_named(cli, app_file, option: str) -> None:
+    """Not taken for no option at all, which listed the schedules and paused nothing."""
+    result = cli("schedules", app_file(APP), option, "")
+    assert (result.status, result.out) == (1, "")
+    assert result.err.splitlines()[0] == "error: app 'verbs' has no job ''"
+
+
 @pytest.mark.parametrize("resume", [(), ("--resume", "nightly")], ids=["alone", "with-resume"])
 def test_a_reason_without_pause_is_a_usage_error(cli, app_file, resume) -> None:
     result = cli("schedules", app_file(APP), "--reason", "source down", *resume)

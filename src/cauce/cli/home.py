@@ -63,6 +63,17 @@ StateOption = typer.Option(None, "--state", metavar="URL",
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
+def app_filter(value: str) -> str:
+    """An ``--app`` filter, as a typer parser: an empty one (an unset variable in
+    ``--app "$APP"``) is refused, as an empty ``--home`` is, rather than matching nothing."""
+    if not value.strip():
+        raise typer.BadParameter("it is empty; name an app, or leave --app out for every app")
+    return value
+
+
+AppFilterOption = typer.Option(None, "--app", help="only this app", parser=app_filter)
+
+
 def exclusive(ctx: typer.Context, *options: str) -> None:
     """Refuse, as a usage error (exit 2, one line naming them), two or more of ``options``
     (``"--pause", "--resume"``) given to the same command."""

@@ -12,7 +12,7 @@ import typer
 from ..durations import parse_moment
 from ..errors import CauceError, ConfigError, NotFound
 from . import console
-from .home import HomeOption, StateOption, inspected
+from .home import AppFilterOption, HomeOption, StateOption, inspected
 from .runs import find_run, get_run
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def logs_command(
     stream: str = typer.Argument(None, metavar="[STREAM]",
                                  help="a run id, 'general', or a worker stream"),
-    app: str = typer.Option(None, "--app", help="only this app"),
+    app: str = AppFilterOption,
     since: str = typer.Option(None, "--since", "-s",
                               help="from this date/time or age (e.g. 2021-04-22, 1h)"),
     until: str = typer.Option(None, "--until", "-e", help="up to this date/time or age"),
