@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,6 +61,24 @@ def test_serve_with_ui_answers_while_it_serves(example_home: Path, tmp_path: Pat
         serve.terminate()
         serve.wait(timeout=30)
     assert serve.returncode == 0, serve.stderr.read() if serve.stderr else ""
+
+
+def test_sigterm_stops_the_ui_as_ctrl_c_does(example_home: Path, tmp_path: Path):
+    """A service manager's stop ends the UI gracefully, exit status 0; SIGTERM killed it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "cauce.cli.main", "--home", str(example_home), "ui", "example",
+         "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        assert ui.stderr is not None
+        while "stops it" not in (line := ui.stderr.readline()):
+            assert line, "the UI ended before it served"
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(timeout=30)
+    finally:
+        ui.kill()
+    assert ui.returncode == 0, ui.stderr.read()
 
 
 def test_ui_without_its_extra_says_how_to_install_it(cli, example_home: Path, monkeypatch):

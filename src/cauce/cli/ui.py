@@ -20,6 +20,7 @@ from .home import (
     refuse_a_file,
     state_url,
 )
+from .signals import terminated_as_interrupted
 
 if TYPE_CHECKING:
     import click
@@ -84,9 +85,10 @@ def register(cli: typer.Typer) -> None:
         server = start_ui(chosen, apps or None, host=host, port=port, token=token,
                           state=state_url(chosen, state_option))
         try:
-            console.err.print("Ctrl-C stops it")
-            server.wait()
-        except KeyboardInterrupt:
+            console.err.print("Ctrl-C or SIGTERM stops it")
+            with terminated_as_interrupted():
+                server.wait()
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`Terminated`): the UI's normal end
             pass
         finally:
             server.stop()
