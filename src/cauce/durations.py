@@ -30,7 +30,8 @@ def parse_duration(value: DurationLike, *, what: str = "duration") -> float:
         raise DeclarationError(f"{what}: {value!r} is not a duration",
                                hint="write a finite number of seconds or units, e.g. \"10s\"")
     if seconds < 0:
-        raise DeclarationError(f"{what}: {value!r} is negative")
+        raise DeclarationError(f"{what}: {value!r} is negative",
+                               hint='a duration is 0 or more, e.g. "30s"')
     return seconds
 
 
