@@ -97,6 +97,21 @@ def test_the_state_database_is_no_output_file(cli, tmp_path: Path) -> None:
     assert cli("state", "check").status == 0
 
 
+def test_follow_of_an_unknown_stream_says_so_while_it_waits(
+        cli, example_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It may yet appear, so --follow waits; a mistyped name is said, not waited on silently."""
+    def ctrl_c(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cauce.cli.logs.time.sleep", ctrl_c)
+    result = cli("--home", str(example_home), "logs", "genral", "--app", "example", "--follow")
+    assert (result.status, result.out) == (130, "")
+    assert result.err.splitlines() == [
+        "waiting for a first line: no log stream or run 'genral' of app 'example'",
+        "hint: did you mean 'general'? — or give a run id from `cauce runs`; Ctrl-C stops",
+        "interrupted"]
+
+
 def test_follow_stopped_by_ctrl_c_exits_130_after_the_lines_and_the_file(
         cli, example_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The handler path of a Ctrl-C while --follow waits for new lines, in-process."""

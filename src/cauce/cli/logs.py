@@ -54,9 +54,11 @@ def logs_command(
         else:
             query.update(stream=stream, app=app)
         lines = state.logs.read(**query)
-        if (not lines and not follow and run is None
-                and not state.logs.read(stream=stream, app=app, limit=1)):
-            _no_stream(state, stream, app)
+        if not lines and run is None and not state.logs.read(stream=stream, app=app, limit=1):
+            unknown = _unknown_stream(state, stream, app)
+            if not follow:
+                raise unknown
+            _say_waiting(unknown)
         sink = _opened(output, state.url) if output else None
         try:
             _emit(lines, sink, tz, as_json)
@@ -116,9 +118,18 @@ def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) ->
     console.out.print(table)
 
 
-def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
-    """Raise NotFound for a stream that is neither a run id nor a stream name, naming the
-    closest one."""
+def _say_waiting(unknown: NotFound) -> None:
+    """--follow of a stream with no line yet waits for its first (a worker about to start), but
+    says so on stderr: a mistyped name is not waited on in silence."""
+    console.err.print(f"waiting for a first line: {console.escape(unknown.message)}",
+                      soft_wrap=True)
+    console.err.print(f"[yellow]hint:[/] {console.escape(unknown.hint or '')}; Ctrl-C stops",
+                      soft_wrap=True)
+
+
+def _unknown_stream(state: StateStore, stream: str, app: str | None) -> NotFound:
+    """NotFound for a stream that is neither a run id nor a stream name, naming the closest
+    one."""
     from ..app import suggest
 
     named = sorted({name for _, name, _, _ in state.logs.streams(app, limit=1000)
@@ -126,7 +137,7 @@ def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
     where = f" of app {app!r}" if app else ""
     hint = (f"{suggest(stream, named)} — or give a run id from `cauce runs`" if named
             else "list streams with `cauce logs`")
-    raise NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
+    return NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
 
 
 def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:
