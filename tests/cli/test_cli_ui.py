@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,27 @@ def test_ui_on_a_home_that_is_a_file_says_so(cli, tmp_path: Path):
     assert result.status == 1
     assert result.err.splitlines()[0] == (
         f"error: the cauce home {tmp_path / 'notes.txt'} is a file, not a folder")
+
+
+def test_ui_on_a_taken_port_is_one_line_saying_so(cli, example_home: Path):
+    """uvicorn's own error line came first, and any refusal was blamed on a taken port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("--home", str(example_home), "ui", "example", "--port", str(port))
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        f"error: the UI could not listen on 127.0.0.1:{port}: Address already in use",
+        "hint: another program uses that port: choose another, or --port 0 for a free one"]
+
+
+def test_ui_on_an_address_not_this_machines_says_so(cli, example_home: Path):
+    result = cli("--home", str(example_home), "ui", "example", "--host", "192.0.2.1",
+                 "--token", "t" * 16)
+    assert result.status == 1
+    assert result.err.splitlines()[1] == (
+        "hint: that address is not one of this machine's: give one of its addresses to --host")
 
 
 def test_ui_names_an_unknown_app(cli, example_home: Path):
