@@ -93,6 +93,18 @@ def test_backup_is_a_sound_copy_that_restores(cli, home: Path, tmp_path: Path) -
     assert {row["queue"]: row["visible"] for row in listing.json()}["work"] == 3
 
 
+def test_a_copy_into_a_folder_names_the_folder_not_the_home(cli, home: Path,
+                                                            tmp_path: Path) -> None:
+    """The store that cannot be opened is the copy's: the hint sent users to --home."""
+    (tmp_path / "target.db").mkdir()
+    result = cli("state", "copy", "--to", f"sqlite:///{tmp_path / 'target.db'}")
+    assert result.status == 1
+    assert result.err.splitlines()[1] == (
+        f"hint: check that {tmp_path} exists and is writable and that target.db in it is a "
+        "file, not a folder (the state is the home's state.db unless --state or CAUCE_STATE "
+        "names another)")
+
+
 def test_a_backup_into_nothing_or_a_folder_is_a_usage_error(cli, home: Path,
                                                             tmp_path: Path) -> None:
     empty = cli("state", "backup", "")
