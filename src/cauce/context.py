@@ -148,8 +148,8 @@ class Context:
 
     def pause_schedule(self, reason: str) -> None:
         """Stop this job's schedule (until `cauce schedules APP --resume JOB`), saying why."""
-        self._runtime.pause_schedule(self.app, self.name, reason)
-        self.log.info("schedule paused: %s", reason)
+        kept = self._runtime.pause_schedule(self.app, self.name, reason)
+        self.log.info("schedule paused: %s", kept)
 
     def resume_schedule(self, job: Job | str | None = None) -> bool:
         """Let a schedule paused with `pause_schedule` fire again: this job's, or ``job``'s

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
-from .errors import DeclarationError
+from .errors import CauceError, DeclarationError
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -30,7 +30,8 @@ def parse_duration(value: DurationLike, *, what: str = "duration") -> float:
         raise DeclarationError(f"{what}: {value!r} is not a duration",
                                hint="write a finite number of seconds or units, e.g. \"10s\"")
     if seconds < 0:
-        raise DeclarationError(f"{what}: {value!r} is negative")
+        raise DeclarationError(f"{what}: {value!r} is negative",
+                               hint='a duration is 0 or more, e.g. "30s"')
     return seconds
 
 
@@ -58,3 +59,30 @@ def format_duration(seconds: float) -> str:
             out.append(f"{rest // size}{unit}")
             rest %= size
     return "".join(out)
+
+
+def parse_moment(text: str | None, tz: tzinfo | None, now: float) -> float | None:
+    """A moment as a timestamp, for ``--since`` / ``--until`` and the UI's filters:
+    ``2021-04-22`` or ``2021-04-22T10:30`` (in ``tz``, or the machine's time zone when None),
+    or an age such as ``2h`` (that long before ``now``); None for no text (no bound). Every
+    date from 0001-01-01 to 9999-12-31 is one, and an age longer than history is simply long
+    ago: a bound, never an error."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return now - parse_duration(text)
+        except CauceError:
+            raise CauceError(f"{text!r} is not a date, a time or an age",
+                             hint="use 2021-04-22, 2021-04-22T10:30 or an age like 15m, 2h, "
+                             "1d") from None
+    if moment.tzinfo is None and tz is not None:
+        moment = moment.replace(tzinfo=tz)
+    try:
+        return moment.timestamp()
+    except (ValueError, OverflowError, OSError):
+        # the machine's zone cannot place a moment at the very ends of the calendar (its
+        # offset would push it past year 1 or 9999): there, read it in UTC
+        return moment.replace(tzinfo=UTC).timestamp()

@@ -44,6 +44,13 @@ def test_an_app_file_that_does_not_exist(cli) -> None:
                           "give the path of the Python file that declares the app")
 
 
+def test_an_app_file_that_is_a_folder(cli, tmp_path) -> None:
+    (tmp_path / "pipeline.py").mkdir()
+    assert_one_line_error(cli("run", "pipeline.py:app", "load"),
+                          "pipeline.py is a folder, not a Python file",
+                          "give the path of the Python file that declares the app")
+
+
 def test_an_app_file_named_like_another_module(cli, tmp_path) -> None:
     import queue
 

@@ -41,6 +41,19 @@ def test_since_and_until_filter_lines(cli, example_home) -> None:
     assert "seed" in recent.out
 
 
+@pytest.mark.parametrize(("bound", "value", "shown"), [
+    ("--since", "0001-01-01", True), ("--until", "0001-01-01", False),
+    ("--until", "9999-12-31T23:59", True), ("--since", "99999999999d", True)])
+def test_the_ends_of_the_calendar_are_bounds(cli, example_home, bound: str, value: str,
+                                             shown: bool) -> None:
+    """The first and last dates, and ages longer than history, bound the lines like any
+    other: they were an unexpected error (year 0, an overflow) in the machine's zone."""
+    result = cli("--home", str(example_home), "logs", "general", "--app", "example",
+                 bound, value)
+    assert (result.status, result.err) == (0, "")
+    assert ("seed" in result.out) is shown
+
+
 def test_a_time_that_is_not_a_time(cli, example_home) -> None:
     result = cli("--home", str(example_home), "logs", "general", "--since", "last tuesday")
     assert result.status == 1
@@ -82,6 +95,21 @@ def test_the_state_database_is_no_output_file(cli, tmp_path: Path) -> None:
             f"error: {target} is the state database: writing the log there would destroy it",
             "hint: give -o another file, e.g. -o general.log"]
     assert cli("state", "check").status == 0
+
+
+def test_follow_of_an_unknown_stream_says_so_while_it_waits(
+        cli, example_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It may yet appear, so --follow waits; a mistyped name is said, not waited on silently."""
+    def ctrl_c(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cauce.cli.logs.time.sleep", ctrl_c)
+    result = cli("--home", str(example_home), "logs", "genral", "--app", "example", "--follow")
+    assert (result.status, result.out) == (130, "")
+    assert result.err.splitlines() == [
+        "waiting for a first line: no log stream or run 'genral' of app 'example'",
+        "hint: did you mean 'general'? — or give a run id from `cauce runs`; Ctrl-C stops",
+        "interrupted"]
 
 
 def test_follow_stopped_by_ctrl_c_exits_130_after_the_lines_and_the_file(

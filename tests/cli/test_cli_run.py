@@ -105,6 +105,15 @@ def test_a_run_failing_with_no_hint_of_its_own_points_to_its_traceback(cli, app_
     assert "Traceback (most recent call last)" in cli("logs", run["id"]).out
 
 
+def test_with_debug_the_traceback_shows_and_the_hint_does_not_ask_for_it(cli, app_file) -> None:
+    result = cli("run", app_file(FAILING), "crash", "--debug")
+    assert result.status == 1
+    assert "Traceback (most recent call last)" in result.err
+    [run] = cli("runs", "--json").json()
+    assert result.err.splitlines()[-1] == f"hint: its traceback is in `cauce logs {run['id']}`"
+    assert "Traceback (most recent call last)" in cli("logs", run["id"]).out
+
+
 EXITING = """
 import sys
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cauce.cli.loading import load_app
 from cauce.testing import TestRuntime
 
@@ -50,6 +52,18 @@ def test_show_one_run_by_a_prefix_of_its_id(cli, example_home) -> None:
     text = cli("--home", str(example_home), "runs", "show", seed["id"])
     assert "seed" in text.out
     assert f"run {seed['id']} succeeded" in text.out
+
+
+@pytest.mark.parametrize("command", [("runs",), ("runs", "prune", "--older-than", "1d"),
+                                     ("logs", "general"), ("workers",)])
+def test_an_empty_app_filter_is_a_usage_error(cli, example_home, command) -> None:
+    """As an empty --home is: it matched nothing, and `logs general --app ""` answered "no
+    log stream 'general'... did you mean 'general'?"."""
+    result = cli("--home", str(example_home), *command, "--app", "")
+    assert (result.status, result.out) == (2, "")
+    assert result.err.splitlines()[0] == (
+        "error: Invalid value for '--app': it is empty; name an app, or leave --app out for "
+        "every app")
 
 
 def test_show_an_unknown_run(cli, example_home) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -75,6 +76,15 @@ def test_put_of_a_folder_says_it_is_a_folder(cli, tmp_path: Path) -> None:
     assert result.err.splitlines() == [
         f"error: {tmp_path / 'in'} is a folder, not a file",
         "hint: pass the path of a file; store a folder's files one by one"]
+
+
+def test_put_of_a_pipe_says_it_is_not_a_regular_file(cli, tmp_path: Path) -> None:
+    """Said as what it is, not as "no file", and never read (a FIFO or /dev/zero may not end)."""
+    os.mkfifo(tmp_path / "pipe")
+    result = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "pipe"))
+    assert result.status == 1
+    assert result.err.splitlines()[0] == (
+        f"error: {tmp_path / 'pipe'} is not a regular file (a device or a pipe)")
 
 
 def test_json_that_is_a_plain_value_is_fine(cli) -> None:

@@ -49,6 +49,21 @@ def test_check_finds_a_damaged_page(cli, home: Path, damage_messages) -> None:
     assert "hint: restore state.db from a backup" in result.err
 
 
+def test_check_of_a_file_a_newer_cauce_wrote(cli, home: Path) -> None:
+    """Not damage: the advice is to upgrade, never to restore or move aside the file (which
+    would lose the work in it)."""
+    with sqlite3.connect(home / "state.db") as con:
+        con.execute("PRAGMA user_version = 99")
+    result = cli("state", "check")
+    assert result.status == 1
+    assert result.out.splitlines() == [
+        f"{home / 'state.db'}: written by a newer cauce",
+        "  its schema version 99 is newer than this cauce's (5): upgrade cauce"]
+    assert result.err.splitlines() == [
+        "hint: upgrade cauce on this machine to the version that wrote it; the state is not "
+        "damaged, so keep it as it is"]
+
+
 def test_check_of_an_empty_file(cli, home: Path) -> None:
     (home / "state.db").write_bytes(b"")
     result = cli("state", "check")
@@ -76,6 +91,30 @@ def test_backup_is_a_sound_copy_that_restores(cli, home: Path, tmp_path: Path) -
     listing = cli("queues", "example", "--json")
     assert listing.status == 0, listing.err
     assert {row["queue"]: row["visible"] for row in listing.json()}["work"] == 3
+
+
+def test_a_copy_into_a_folder_names_the_folder_not_the_home(cli, home: Path,
+                                                            tmp_path: Path) -> None:
+    """The store that cannot be opened is the copy's: the hint sent users to --home."""
+    (tmp_path / "target.db").mkdir()
+    result = cli("state", "copy", "--to", f"sqlite:///{tmp_path / 'target.db'}")
+    assert result.status == 1
+    assert result.err.splitlines()[1] == (
+        f"hint: check that {tmp_path} exists and is writable and that target.db in it is a "
+        "file, not a folder (the state is the home's state.db unless --state or CAUCE_STATE "
+        "names another)")
+
+
+def test_a_backup_into_nothing_or_a_folder_is_a_usage_error(cli, home: Path,
+                                                            tmp_path: Path) -> None:
+    empty = cli("state", "backup", "")
+    assert (empty.status, empty.err.splitlines()[0]) == (
+        2, "error: Invalid value for 'FILE': it is empty; name the new file to write the copy "
+        "to")
+    folder = cli("state", "backup", str(tmp_path))
+    assert (folder.status, folder.err.splitlines()[0]) == (
+        2, f"error: Invalid value for 'FILE': {tmp_path} is a folder; name a new file in it, "
+        f"e.g. {tmp_path / 'state-backup.db'}")
 
 
 @pytest.mark.parametrize("refusal", [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +24,35 @@ def test_ui_needs_an_existing_home(cli, tmp_path: Path):
     result = cli("--home", str(tmp_path / "nothing-here"), "ui")
     assert result.status == 1 and "no cauce home" in result.err
     assert not (tmp_path / "nothing-here").exists()
+
+
+def test_ui_on_a_home_that_is_a_file_says_so(cli, tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("not a home", encoding="utf-8")
+    result = cli("--home", str(tmp_path / "notes.txt"), "ui")
+    assert result.status == 1
+    assert result.err.splitlines()[0] == (
+        f"error: the cauce home {tmp_path / 'notes.txt'} is a file, not a folder")
+
+
+def test_ui_on_a_taken_port_is_one_line_saying_so(cli, example_home: Path):
+    """uvicorn's own error line came first, and any refusal was blamed on a taken port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("--home", str(example_home), "ui", "example", "--port", str(port))
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        f"error: the UI could not listen on 127.0.0.1:{port}: Address already in use",
+        "hint: another program uses that port: choose another, or --port 0 for a free one"]
+
+
+def test_ui_on_an_address_not_this_machines_says_so(cli, example_home: Path):
+    result = cli("--home", str(example_home), "ui", "example", "--host", "192.0.2.1",
+                 "--token", "t" * 16)
+    assert result.status == 1
+    assert result.err.splitlines()[1] == (
+        "hint: that address is not one of this machine's: give one of its addresses to --host")
 
 
 def test_ui_names_an_unknown_app(cli, example_home: Path):
@@ -52,6 +83,24 @@ def test_serve_with_ui_answers_while_it_serves(example_home: Path, tmp_path: Pat
         serve.terminate()
         serve.wait(timeout=30)
     assert serve.returncode == 0, serve.stderr.read() if serve.stderr else ""
+
+
+def test_sigterm_stops_the_ui_as_ctrl_c_does(example_home: Path, tmp_path: Path):
+    """A service manager's stop ends the UI gracefully, exit status 0; SIGTERM killed it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "cauce.cli.main", "--home", str(example_home), "ui", "example",
+         "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        assert ui.stderr is not None
+        while "stops it" not in (line := ui.stderr.readline()):
+            assert line, "the UI ended before it served"
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(timeout=30)
+    finally:
+        ui.kill()
+    assert ui.returncode == 0, ui.stderr.read()
 
 
 def test_ui_without_its_extra_says_how_to_install_it(cli, example_home: Path, monkeypatch):

@@ -104,6 +104,9 @@ def test_prune_deletes_old_finished_runs_and_their_lines(cli, app_file, tmp_path
     assert [r["params"] for r in cli("runs", "--json").json()] == [{"n": 2}]
     bad = cli("runs", "prune", "--older-than", "soon")
     assert bad.status == 1 and bad.err.startswith("error: --older-than: 'soon' is not a duration")
+    negative = cli("runs", "prune", "--older-than", "-1")
+    assert (negative.status, negative.err.splitlines()) == (1, [
+        "error: --older-than: '-1' is negative", 'hint: a duration is 0 or more, e.g. "30s"'])
 
 
 def test_pause_and_resume_a_schedule(cli, app_file) -> None:
@@ -130,6 +133,25 @@ def test_pause_and_resume_a_schedule(cli, app_file) -> None:
         "error: job 'flaky' of app 'verbs' has no schedule",
         "hint: scheduled jobs: nightly",
     ]
+
+
+@pytest.mark.parametrize("reason", ["", "  "])
+def test_a_pause_with_a_blank_reason_pauses(cli, app_file, reason: str) -> None:
+    """The pause holds and can be resumed: kept with an empty reason it was no pause at all
+    (the schedule fired on, and --resume said it was not paused)."""
+    ref = app_file(APP)
+    paused = cli("schedules", ref, "--pause", "nightly", "--reason", reason)
+    assert paused.out.startswith("paused the schedule of nightly: no reason given ")
+    assert cli("schedules", ref, "--json").json()[0]["paused"] == "no reason given"
+    assert cli("schedules", ref, "--resume", "nightly").out.startswith("resumed nightly")
+
+
+@pytest.mark.parametrize("option", ["--pause", "--resume"])
+def test_an_empty_job_to_pause_or_resume_is_named(cli, app_file, option: str) -> None:
+    """Not taken for no option at all, which listed the schedules and paused nothing."""
+    result = cli("schedules", app_file(APP), option, "")
+    assert (result.status, result.out) == (1, "")
+    assert result.err.splitlines()[0] == "error: app 'verbs' has no job ''"
 
 
 @pytest.mark.parametrize("resume", [(), ("--resume", "nightly")], ids=["alone", "with-resume"])

@@ -41,6 +41,8 @@ def test_binding_beyond_loopback_needs_a_token():
         check_bind(host, TOKEN)
     with pytest.raises(ConfigError, match="shorter than 16"):
         check_bind("0.0.0.0", "short")
+    with pytest.raises(ConfigError, match=r"on every address \(an empty --host, as 0\.0\.0\.0\)"):
+        check_bind("", None)
 
 
 def test_requests_without_the_token_are_refused(token_client):

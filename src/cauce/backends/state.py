@@ -197,10 +197,22 @@ class Verdict:
     version: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     hint: str | None = None  # how to recover, when it is damaged
+    newer: bool = False  # its one problem: a newer cauce wrote it (not damage)
 
     @property
     def sound(self) -> bool:
         return not self.problems
+
+    def newer_than(self, known: int) -> None:
+        """Note that the schema version found is newer than ``known``, this cauce's. Alone, that
+        is no damage: the advice is to upgrade cauce, not to restore the state from a backup
+        or move it aside, which would lose the work a newer cauce keeps in it."""
+        self.problems.append(f"its schema version {self.version} is newer than this cauce's "
+                             f"({known}): upgrade cauce")
+        if len(self.problems) == 1:
+            self.newer = True
+            self.hint = ("upgrade cauce on this machine to the version that wrote it; "
+                         "the state is not damaged, so keep it as it is")
 
 
 # -- the contract, by concept ---------------------------------------------------------------

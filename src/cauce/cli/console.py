@@ -238,8 +238,10 @@ def summary_line(run: Run) -> str:
     if error:
         text += f": {escape(error)}"
     if hint is None and run.status.value == "failed":
-        # an error that came with no hint of its own: where its traceback is
-        hint = f"its traceback is in `cauce logs {run.id}` (or run again with --debug)"
+        # an error that came with no hint of its own: where its traceback is (shown above
+        # already with --debug, which the hint then does not ask for)
+        again = "" if debugging() else " (or run again with --debug)"
+        hint = f"its traceback is in `cauce logs {run.id}`{again}"
     if hint:
         text += f"\n[yellow]hint:[/] {escape(hint)}"
     return text

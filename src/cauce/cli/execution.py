@@ -9,7 +9,6 @@ imports this module (and with it click, the runtime and the app) only when one o
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from .home import (
 )
 from .loading import load_app
 from .options import clean, job_options, settings_options
+from .signals import Terminated, terminated_as_interrupted
 from .ui import start_served_ui, ui_options
 
 if TYPE_CHECKING:
@@ -223,16 +223,16 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
     handler = console.show_logs(logging.WARNING)
     try:
         with _runtime(app, reference, values, _settings(app, values), "backfill") as rt, \
-                _terminated_as_interrupted():
+                terminated_as_interrupted():
             handler.hide(rt.secrets())
             report = _backfill_with_bar(rt, job, values)
     except KeyboardInterrupt as stop:
-        name = "SIGTERM" if isinstance(stop, _Terminated) else "SIGINT"
+        name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
         console.print_error(CauceError(
             f"backfill of {job.name} interrupted by {name}: the partitions it had not run "
             "stay queued", hint="run the same command again to resume (partitions that "
             "succeeded are skipped)"))
-        raise typer.Exit(143 if isinstance(stop, _Terminated) else 130) from None
+        raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
     finally:
         logging.getLogger().removeHandler(handler)
     console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "
@@ -247,27 +247,6 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
                           f"partitions; see `cauce runs --app {app.name} --job {job.name} "
                           "--status dead-lettered`")
         raise typer.Exit(1)
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, stopping a command as Ctrl-C does."""
-
-
-@contextmanager
-def _terminated_as_interrupted() -> Iterator[None]:
-    """SIGTERM raises `_Terminated` in the main thread while the block runs, so that a command
-    stopped by it cleans up as on Ctrl-C instead of dying with its runs marked running."""
-    def terminate(signum: int, frame: object) -> None:
-        raise _Terminated
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:

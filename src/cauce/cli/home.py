@@ -63,6 +63,17 @@ StateOption = typer.Option(None, "--state", metavar="URL",
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
+def app_filter(value: str) -> str:
+    """An ``--app`` filter, as a typer parser: an empty one (an unset variable in
+    ``--app "$APP"``) is refused, as an empty ``--home`` is, rather than matching nothing."""
+    if not value.strip():
+        raise typer.BadParameter("it is empty; name an app, or leave --app out for every app")
+    return value
+
+
+AppFilterOption = typer.Option(None, "--app", help="only this app", parser=app_filter)
+
+
 def exclusive(ctx: typer.Context, *options: str) -> None:
     """Refuse, as a usage error (exit 2, one line naming them), two or more of ``options``
     (``"--pause", "--resume"``) given to the same command."""
@@ -128,16 +139,21 @@ def no_home(home: Path) -> NotFound:
                     hint="pass --home (or set CAUCE_HOME) to the folder `cauce serve`/`run` used")
 
 
+def refuse_a_file(home: Path) -> None:
+    """A ConfigError for a home that is a file: said as such, not as a home where nothing ran."""
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the cauce home {home} is a file, not a folder",
+                          hint="pass --home (or set CAUCE_HOME) to the folder "
+                          "`cauce serve`/`run` used")
+
+
 def existing_state(value: Path | None, state: str | None = None) -> tuple[Path, str]:
     """The home and state URL of a home where something ran (NotFound otherwise)."""
     from ..backends.state import engine, redact, sqlite_url
 
     home = home_option_value(value)
     url = state_url(home, state)
-    if home.exists() and not home.is_dir():
-        raise ConfigError(f"the cauce home {home} is a file, not a folder",
-                          hint="pass --home (or set CAUCE_HOME) to the folder "
-                          "`cauce serve`/`run` used")
+    refuse_a_file(home)
     if not engine(url).exists(url):
         if url == sqlite_url(home / "state.db"):
             raise no_home(home)

@@ -63,6 +63,9 @@ def load_app(reference: str) -> tuple[App, str]:
     path = None
     if module_name.endswith(".py"):
         path = Path(module_name).resolve()
+        if path.is_dir():
+            raise NotFound(f"{module_name} is a folder, not a Python file",
+                           hint="give the path of the Python file that declares the app")
         if not path.is_file():
             raise NotFound(f"no file {module_name}",
                            hint="give the path of the Python file that declares the app")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
-from ..durations import parse_duration
+from ..durations import parse_moment
 from ..errors import CauceError, ConfigError, NotFound
 from . import console
-from .home import HomeOption, StateOption, inspected
+from .home import AppFilterOption, HomeOption, StateOption, inspected
 from .runs import find_run, get_run
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def logs_command(
     stream: str = typer.Argument(None, metavar="[STREAM]",
                                  help="a run id, 'general', or a worker stream"),
-    app: str = typer.Option(None, "--app", help="only this app"),
+    app: str = AppFilterOption,
     since: str = typer.Option(None, "--since", "-s",
                               help="from this date/time or age (e.g. 2021-04-22, 1h)"),
     until: str = typer.Option(None, "--until", "-e", help="up to this date/time or age"),
@@ -43,7 +43,9 @@ def logs_command(
         if stream is None:
             _list_streams(state, app, tz, as_json)
             return
-        query: dict[str, Any] = {"since": _when(since), "until": _when(until)}
+        now = time.time()
+        query: dict[str, Any] = {"since": parse_moment(since, None, now),
+                                 "until": parse_moment(until, None, now)}
         run = None
         if stream not in ("general",) and not stream.startswith("worker"):
             run = find_run(state, stream)
@@ -52,9 +54,11 @@ def logs_command(
         else:
             query.update(stream=stream, app=app)
         lines = state.logs.read(**query)
-        if (not lines and not follow and run is None
-                and not state.logs.read(stream=stream, app=app, limit=1)):
-            _no_stream(state, stream, app)
+        if not lines and run is None and not state.logs.read(stream=stream, app=app, limit=1):
+            unknown = _unknown_stream(state, stream, app)
+            if not follow:
+                raise unknown
+            _say_waiting(unknown)
         sink = _opened(output, state.url) if output else None
         try:
             _emit(lines, sink, tz, as_json)
@@ -114,27 +118,18 @@ def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) ->
     console.out.print(table)
 
 
-def _when(text: str | None) -> float | None:
-    """``2021-04-22``, ``2021-04-22T10:00``, or an age such as ``10m`` (that long ago)."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            return (datetime.now(UTC) - timedelta(seconds=parse_duration(text))).timestamp()
-        except CauceError:
-            raise CauceError(f"{text!r} is not a date, a time or an age",
-                             hint="use 2021-04-22, 2021-04-22T10:30 "
-                             "or an age like 15m, 2h, 1d") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return moment.timestamp()
+def _say_waiting(unknown: NotFound) -> None:
+    """--follow of a stream with no line yet waits for its first (a worker about to start), but
+    says so on stderr: a mistyped name is not waited on in silence."""
+    console.err.print(f"waiting for a first line: {console.escape(unknown.message)}",
+                      soft_wrap=True)
+    console.err.print(f"[yellow]hint:[/] {console.escape(unknown.hint or '')}; Ctrl-C stops",
+                      soft_wrap=True)
 
 
-def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
-    """Raise NotFound for a stream that is neither a run id nor a stream name, naming the
-    closest one."""
+def _unknown_stream(state: StateStore, stream: str, app: str | None) -> NotFound:
+    """NotFound for a stream that is neither a run id nor a stream name, naming the closest
+    one."""
     from ..app import suggest
 
     named = sorted({name for _, name, _, _ in state.logs.streams(app, limit=1000)
@@ -142,7 +137,7 @@ def _no_stream(state: StateStore, stream: str, app: str | None) -> None:
     where = f" of app {app!r}" if app else ""
     hint = (f"{suggest(stream, named)} — or give a run id from `cauce runs`" if named
             else "list streams with `cauce logs`")
-    raise NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
+    return NotFound(f"no log stream or run {stream!r}{where}", hint=hint)
 
 
 def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:

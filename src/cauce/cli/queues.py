@@ -50,22 +50,22 @@ def schedules_command(ctx: typer.Context,
     Example: cauce schedules example --pause heartbeat --reason "source down"
     """
     exclusive(ctx, "--pause", "--resume")
-    if not pause and ctx.get_parameter_source("reason").name != "DEFAULT":
+    if pause is None and ctx.get_parameter_source("reason").name != "DEFAULT":
         raise typer.BadParameter("it goes with --pause JOB (the reason for that pause)",
                                  ctx=ctx, param_hint="'--reason'")
     from ..runtime.scheduler import Scheduler
 
     with attached(app_ref, home, state_option) as rt:
         declared = Scheduler(rt).schedules
-        job_name = pause or resume
-        if job_name:
+        job_name = pause if pause is not None else resume
+        if job_name is not None:  # an empty JOB too: named as no job, not taken for none
             job = rt.app.get_job(job_name)
             if job.name not in declared:
                 raise CauceError(f"job {job.name!r} of app {rt.app.name!r} has no schedule",
                                  hint=_scheduled_hint(rt.app.name, declared))
-            if pause:
-                rt.pause_schedule(rt.app, job.name, reason)
-                console.out.print(f"paused the schedule of {job.name}: {reason} "
+            if pause is not None:
+                kept = rt.pause_schedule(rt.app, job.name, reason)
+                console.out.print(f"paused the schedule of {job.name}: {kept} "
                                   f"(`cauce schedules {rt.app.name} --resume {job.name}` "
                                   "resumes it)", markup=False)
             elif any(s["job"] == job.name and s["paused"] for s in rt.schedule_states()):

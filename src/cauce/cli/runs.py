@@ -13,7 +13,7 @@ from ..durations import format_duration, parse_duration
 from ..errors import CauceError, NotFound
 from . import console
 from .console import escape
-from .home import HomeOption, JsonOption, StateOption, inspected
+from .home import AppFilterOption, HomeOption, JsonOption, StateOption, inspected
 
 if TYPE_CHECKING:
     from ..backends.state import StateStore
@@ -28,7 +28,7 @@ runs_cli = typer.Typer(rich_markup_mode=None,
 @runs_cli.callback(invoke_without_command=True)
 def runs_list(
     ctx: typer.Context,
-    app: str = typer.Option(None, "--app", help="only this app"),
+    app: str = AppFilterOption,
     job: str = typer.Option(None, "--job", help="only this job or handler"),
     status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, "
                                "dead-lettered, cancelled"),
@@ -129,7 +129,7 @@ def runs_prune(
     older_than: str = typer.Option(..., "--older-than", metavar="AGE",
                                    help="delete what ended (or was logged) longer ago than "
                                    "this, e.g. 30d, 12h"),
-    app: str = typer.Option(None, "--app", help="only this app"),
+    app: str = AppFilterOption,
     home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
     """Delete finished runs and log lines older than an age; queued and running runs stay.

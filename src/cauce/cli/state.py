@@ -21,8 +21,9 @@ state_cli = typer.Typer(rich_markup_mode=None,
 def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Check the state store: SQLite's integrity check, cauce's tables and version.
 
-    Exit status 0 when it is sound, 1 when it is damaged. Example: cauce state check --home /srv/cauce
-    """  # noqa: E501 - line breaks of a command's docstring show in `cauce --help`
+    Exit status 0 when it is sound, 1 when it is damaged or a newer cauce wrote it.
+    Example: cauce state check --home /srv/cauce
+    """
     from ..backends.state import engine
 
     _, url = existing_state(home, state_option)
@@ -34,7 +35,8 @@ def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
                           f"{counts['runs']:,} run(s), {counts['items']:,} table item(s), "
                           f"{counts['logs']:,} log line(s))", markup=False, soft_wrap=True)
         return
-    console.out.print(f"{verdict.where}: damaged", markup=False, soft_wrap=True)
+    found = "written by a newer cauce" if verdict.newer else "damaged"
+    console.out.print(f"{verdict.where}: {found}", markup=False, soft_wrap=True)
     for problem in verdict.problems:
         console.out.print(f"  {problem}", markup=False, soft_wrap=True)
     if verdict.hint:
@@ -42,8 +44,20 @@ def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
     raise typer.Exit(1)
 
 
+def backup_file(value: str | Path) -> Path:
+    """The backup's FILE, as a typer parser: an empty one (an unset variable) or a folder is
+    a usage error saying what to give, not "`.` already exists"."""
+    if not str(value).strip():
+        raise typer.BadParameter("it is empty; name the new file to write the copy to")
+    if Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a folder; name a new file in it, "
+                                 f"e.g. {Path(value) / 'state-backup.db'}")
+    return Path(value)
+
+
 @state_cli.command("backup")
-def backup(target: Path = typer.Argument(..., metavar="FILE", help="the copy to write"),
+def backup(target: Path = typer.Argument(..., metavar="FILE", help="the copy to write",
+                                         parser=backup_file),
            home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Copy the state store, consistently, while serving processes keep working.
 

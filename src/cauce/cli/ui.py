@@ -12,7 +12,15 @@ import typer
 from ..errors import CauceError
 from . import console
 from .demo import MARKER as DEMO_MARKER
-from .home import HOME_HELP, StateOption, home_option_path, home_option_value, state_url
+from .home import (
+    HOME_HELP,
+    StateOption,
+    home_option_path,
+    home_option_value,
+    refuse_a_file,
+    state_url,
+)
+from .signals import terminated_as_interrupted
 
 if TYPE_CHECKING:
     import click
@@ -69,6 +77,7 @@ def register(cli: typer.Typer) -> None:
         Example: cauce --home cauce-demo ui
         """
         chosen = home_option_value(home)
+        refuse_a_file(chosen)
         if (chosen / DEMO_MARKER).is_file():
             # `cauce demo` runs inside its home, so relative locations (sqlite:///census.db)
             # are there: read them from there too
@@ -76,9 +85,10 @@ def register(cli: typer.Typer) -> None:
         server = start_ui(chosen, apps or None, host=host, port=port, token=token,
                           state=state_url(chosen, state_option))
         try:
-            console.err.print("Ctrl-C stops it")
-            server.wait()
-        except KeyboardInterrupt:
+            console.err.print("Ctrl-C or SIGTERM stops it")
+            with terminated_as_interrupted():
+                server.wait()
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`Terminated`): the UI's normal end
             pass
         finally:
             server.stop()

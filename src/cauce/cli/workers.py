@@ -13,14 +13,14 @@ import typer
 
 from ..durations import format_duration
 from . import console
-from .home import HomeOption, JsonOption, StateOption, inspected
+from .home import AppFilterOption, HomeOption, JsonOption, StateOption, inspected
 
 if TYPE_CHECKING:
     from ..backends.state import WorkerRecord
 
 
 def workers_command(
-    app: str = typer.Option(None, "--app", help="only this app"),
+    app: str = AppFilterOption,
     every: bool = typer.Option(False, "--all", help="also the ones that stopped or died"),
     as_json: bool = JsonOption,
     home: Path = HomeOption, state_option: str = StateOption,

@@ -90,6 +90,11 @@ class Bucket(Resource):
         if source.is_dir():
             raise ResourceError(f"{source} is a folder, not a file",
                                 hint="pass the path of a file; store a folder's files one by one")
+        if source.exists() and not source.is_file():
+            # a device or a pipe (/dev/zero, a FIFO): a copy that may never end, refused
+            raise ResourceError(f"{source} is not a regular file (a device or a pipe)",
+                                hint="pass the path of a file; for a stream of bytes, write "
+                                "it to a file first")
         if not source.is_file():
             raise ObjectNotFound(f"no file {source}", hint="check the path")
         with self._writing(key):

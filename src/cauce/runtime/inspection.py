@@ -159,9 +159,13 @@ def queue_stats(rt: Runtime) -> list[dict[str, Any]]:
     return rows
 
 
-def pause_schedule(rt: Runtime, app: App, job: str, reason: str) -> None:
+def pause_schedule(rt: Runtime, app: App, job: str, reason: str) -> str:
+    """Pause ``job``'s schedule; returns the reason kept. A blank reason is kept as "no reason
+    given": the state knows a pause by its reason, so an empty one left the schedule firing."""
+    reason = reason.strip() or "no reason given"
     rt.state.schedules.pause(app.name, job, reason)
     log_general(rt, app.name, logging.INFO, "%s: schedule paused: %s", job, reason)
+    return reason
 
 
 def schedule_states(rt: Runtime) -> list[dict[str, Any]]:

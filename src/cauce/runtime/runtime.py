@@ -421,8 +421,9 @@ class Runtime:
                                      now=self.clock.time())
 
     # -- schedules --------------------------------------------------------------------
-    def pause_schedule(self, app: App, job: str, reason: str) -> None:
-        inspection.pause_schedule(self, app, job, reason)
+    def pause_schedule(self, app: App, job: str, reason: str) -> str:
+        """Pause ``job``'s schedule, saying why; returns the reason kept."""
+        return inspection.pause_schedule(self, app, job, reason)
 
     def resume_schedule(self, job: Job) -> bool:
         """Let a paused schedule fire again (from its next tick after now)."""

@@ -46,7 +46,9 @@ def is_loopback(host: str) -> bool:
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to listen beyond this machine without a token."""
     if not is_loopback(host) and not token:
-        raise ConfigError(f"the UI would listen on {host}, reachable from other machines, "
+        # an empty host is every address of the machine, as 0.0.0.0 is
+        where = host or 'every address (an empty --host, as 0.0.0.0)'
+        raise ConfigError(f"the UI would listen on {where}, reachable from other machines, "
                           "without a token",
                           hint="set --token (or CAUCE_UI_TOKEN), or keep the default "
                           "--host 127.0.0.1")

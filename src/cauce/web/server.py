@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import socket
 import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -95,6 +97,35 @@ def create_app(home: Home, *, token: str | None = None,
     return app
 
 
+# what to do when the UI's address cannot be bound, by the error's number
+_BIND_HINTS = {
+    errno.EADDRINUSE: "another program uses that port: choose another, or --port 0 for a free one",
+    errno.EADDRNOTAVAIL: "that address is not one of this machine's: give one of its addresses "
+                         "to --host",
+    errno.EACCES: "ports below 1024 need privileges: choose one from 1024 up, or --port 0",
+}
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to the UI's address. A refusal (a port taken, an address not this
+    machine's, a host name that names none) is one CauceError saying which: left to uvicorn,
+    it was logged as uvicorn's own error line and then blamed on a taken port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        hint = ("no address has that name: give an address such as 127.0.0.1 to --host"
+                if isinstance(err, socket.gaierror)
+                else _BIND_HINTS.get(err.errno or 0, "check --host and --port"))
+        raise CauceError(f"the UI could not listen on {host}:{port}: {err.strerror or err}",
+                         hint=hint) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 class Server:
     """The UI served by uvicorn in a thread of this process (for `cauce serve --ui` and
     tests), or in the foreground (`cauce ui`)."""
@@ -128,18 +159,24 @@ class Server:
                 return int(sock.getsockname()[1])
         return int(self.config.port)
 
+    def _sockets(self) -> list[socket.socket]:
+        return [listening_socket(self.config.host, self.config.port)]
+
     def run(self) -> None:
         """Serve in the foreground until interrupted."""
-        self.server.run()
+        self.server.run(sockets=self._sockets())
 
     def start(self) -> Server:
         """Serve from a background thread; returns once it accepts connections."""
-        self._thread = threading.Thread(target=self.server.run, name="cauce-ui", daemon=True)
+        sockets = self._sockets()
+        self._thread = threading.Thread(target=self.server.run, args=(sockets,),
+                                        name="cauce-ui", daemon=True)
         self._thread.start()
         while not self.server.started:
             if not self._thread.is_alive():
-                raise CauceError(f"the UI could not listen on {self.config.host}:"
-                                 f"{self.config.port}", hint="is the port taken? try --port 0")
+                raise CauceError(f"the UI could not start on {self.config.host}:"
+                                 f"{self.config.port}",
+                                 hint="its error is above; run again with --debug for more")
             self._thread.join(0.02)
         return self
 

@@ -90,8 +90,7 @@ class PostgresState(StateStore):
             if missing:
                 verdict.problems.append("it lacks cauce's tables " + ", ".join(missing))
             if verdict.version > SCHEMA_VERSION:
-                verdict.problems.append(f"its schema version {verdict.version} is newer than "
-                                        f"this cauce's ({SCHEMA_VERSION}): upgrade cauce")
+                verdict.newer_than(SCHEMA_VERSION)
             if verdict.sound:
                 for table in ("messages", "runs", "items", "logs"):
                     verdict.counts[table] = con.execute(

@@ -124,7 +124,9 @@ class StateDB:
                     raise known from err
                 raise StateError(
                     f"cannot open the state database {self.path}: {err}",
-                    hint="check the cauce home folder exists and is writable (--home, CAUCE_HOME)",
+                    hint=f"check that {self.path.parent} exists and is writable and that "
+                    f"{self.path.name} in it is a file, not a folder (the state is the home's "
+                    "state.db unless --state or CAUCE_STATE names another)",
                 ) from err
             con.row_factory = sqlite3.Row
             self._local.con = con

@@ -159,8 +159,7 @@ def examine(path: Path, tables: Iterable[str], version: int) -> Verdict:
                                     + ": it is not a cauce state database")
         verdict.version = con.execute("PRAGMA user_version").fetchone()[0]
         if verdict.version > version:
-            verdict.problems.append(f"its schema version {verdict.version} is newer than this "
-                                    f"cauce's ({version}): upgrade cauce")
+            verdict.newer_than(version)
         if verdict.sound:
             for table in ("messages", "runs", "items", "logs"):
                 verdict.counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

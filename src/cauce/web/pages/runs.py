@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ...app import Job
-from ...durations import parse_duration
+from ...durations import parse_moment
 from ...errors import CauceError
 from ...runs import RunStatus
 from ..home import RunFilter
@@ -26,25 +26,6 @@ if TYPE_CHECKING:
 
 PAGE = 50
 FOLLOW_EVERY = 0.25  # seconds between looks for new log lines: well under a second behind
-
-
-def parse_moment(text: str | None, tz: ZoneInfo, now: float) -> float | None:
-    """``2021-04-22``, ``2021-04-22T10:30`` (in ``tz``) or an age such as ``2h`` (that long
-    ago), as a timestamp."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            return now - parse_duration(text)
-        except CauceError:
-            raise CauceError(f"{text!r} is not a date, a time or an age",
-                             hint="use 2021-04-22, 2021-04-22T10:30 or an age like 15m, 2h, "
-                             "1d") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.timestamp()
 
 
 def _date_or_none(value: str | None) -> str | None:
