@@ -219,3 +219,26 @@ def test_a_parameter_file_with_a_bom_and_crlf_reads_the_same(end):
     text = default_par_text()
     resaved = ("\ufeff" + text.replace("\n", end)).encode("utf-8")
     assert parse_par(decode_par(resaved)).values == PAR.values
+
+
+# fields in double quotes, as spreadsheets, R's write.csv2 and pandas' QUOTE_ALL write them
+QUOTED_TRX = ['"id";"tiempo";"sitio";"operador"',
+              '"12";"2021-04-22 07:00:00";"Los Héroes; L1";"2"',
+              '13;"2021-04-22 07:01:00";"ZN-6220";2']
+
+
+def test_quoted_fields_read_without_their_quotes(tmp_path):
+    path = _gz(tmp_path, "d.trx", "\n".join(QUOTED_TRX) + "\n")
+    frame, rejects = read_transactions(path, PAR, DAY)
+    assert frame.select("card", "site", "operator").rows() == [
+        (12, "Los Héroes; L1", 2), (13, "ZN-6220", 2)]
+    assert rejects == {}
+
+
+def test_a_quoted_file_with_an_unpaired_quote_loses_only_that_line(tmp_path):
+    rows = [QUOTED_TRX[0], QUOTED_TRX[2], '"14;"2021-04-22 07:02:00";"ZN-6220";"2"',
+            '"15";"2021-04-22 07:03:00";"ZN-6220";"2"']
+    frame, rejects = read_transactions(_gz(tmp_path, "d.trx", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame.select("card", "site", "operator").rows() == [
+        (13, "ZN-6220", 2), (15, "ZN-6220", 2)]
+    assert rejects == {"trx: missing card or site": 1}
