@@ -77,12 +77,25 @@ def test_po_archive_members_are_gunzipped_in_folder_and_subfolders(tmp_path):
     assert (folder / "top_PO20210401.csv").read_text() == "z\n"
 
 
+def test_po_archive_zipped_on_windows_or_macos_unpacks(tmp_path):
+    """PowerShell 5's Compress-Archive writes `\\` between folders; macOS leaves `._` resource
+    forks (no gzip) beside the files when they were zipped from a non-Mac disk."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("2021-04-01\\Paraderos\\A_PO20210401.csv.gz", gzip.compress(b"x;y\n"))
+        archive.writestr("2021-04-01/Paraderos/._A_PO20210401.csv.gz", b"\x00\x05\x16\x07")
+    (tmp_path / "p.zip").write_bytes(buffer.getvalue())
+    folder = unpack_po(tmp_path / "p.zip", tmp_path / "tmp", "2021-04-01")
+    assert (folder / "Paraderos" / "A_PO20210401.csv").read_text() == "x;y\n"
+
+
 def test_po_archive_problems_name_the_file(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(InputFileError, match=r"bad\.zip: not a readable zip archive"):
         unpack_po(tmp_path / "bad.zip", tmp_path / "t", "2021-04-01")
     write_po_zip({"2021-03-01/a.csv.gz": "x"}, tmp_path / "other.zip")
-    with pytest.raises(InputFileError, match="no top folder '2021-04-01/'"):
+    with pytest.raises(InputFileError,
+                       match=r"no top folder '2021-04-01/' \(it holds '2021-03-01/'\)"):
         unpack_po(tmp_path / "other.zip", tmp_path / "t", "2021-04-01")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -21,6 +21,8 @@ from .errors import InputFileError
 
 #: text encoding of the PO files written here (the real ConsolidadoParadas sample is UTF-8)
 PO_ENCODING = "utf-8"
+#: the start of the resource-fork files macOS puts beside each file (`._X.csv.gz`): no gzip
+APPLE_DOUBLE = "._"
 #: the earliest time a zip member can carry: written where a clock would break same-seed bytes
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -48,25 +50,27 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
     """Extract the archive into `dest`, gunzip its members; return the `YYYY-MM-DD` folder."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            names = archive.namelist()
+            members = _with_forward_slashes(archive.infolist())
+            names = [member.filename for member in members]
             if not any(n.startswith(f"{day_text}/") for n in names):
                 raise InputFileError(
-                    f"{zip_path.name}: has no top folder '{day_text}/'",
+                    f"{zip_path.name}: has no top folder '{day_text}/' (it holds "
+                    f"{_top_level(names)})",
                     hint="the po.zip must hold a folder named like its date")
             for name in names:
                 target = (dest / name).resolve()
                 if not target.is_relative_to(dest.resolve()):
                     raise InputFileError(f"{zip_path.name}: member {name!r} escapes the folder")
-            archive.extractall(dest)
+            archive.extractall(dest, members=members)
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise InputFileError(f"{zip_path.name}: not a readable zip archive ({error})",
                              hint="upload the file again; it may be truncated") from None
     folder = dest / day_text
-    members = [p for p in folder.iterdir() if p.is_file()]
-    members += [p for sub in folder.iterdir() if sub.is_dir() for p in sub.iterdir()
-                if p.is_file()]
-    for member in members:
-        if member.suffix != ".gz":
+    files = [p for p in folder.iterdir() if p.is_file()]
+    files += [p for sub in folder.iterdir() if sub.is_dir() for p in sub.iterdir()
+              if p.is_file()]
+    for member in files:
+        if member.suffix != ".gz" or member.name.startswith(APPLE_DOUBLE):
             continue
         plain = member.with_suffix("")
         try:
@@ -76,6 +80,23 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
             raise InputFileError(f"{zip_path.name}: member {member.relative_to(dest)} is not "
                                  f"a readable gzip file ({error})") from None
     return folder
+
+
+def _top_level(names: list[str]) -> str:
+    """The first names at the top of an archive, to show what it holds instead."""
+    top = sorted({name.split("/")[0] + ("/" if "/" in name else "") for name in names})
+    if not top:
+        return "nothing"
+    shown = ", ".join(repr(name) for name in top[:5])
+    return shown + ", ..." if len(top) > 5 else shown
+
+
+def _with_forward_slashes(members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """`members` with `/` between folders, as zips made on Windows (PowerShell 5's
+    `Compress-Archive`, old .NET) separate them with `\\`, a character of the name on Linux."""
+    for member in members:
+        member.filename = member.filename.replace("\\", "/")
+    return members
 
 
 def gunzip_to(source: Path, target: Path, *, label: str) -> None:
