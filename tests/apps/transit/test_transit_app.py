@@ -312,3 +312,13 @@ def test_synth_reports_its_progress():
     assert heard[-1][2] == "synth: files written"
     assert progress_lines[0] == "progress: synth: laying out the city: 0/4 (0%)"
     assert progress_lines[-1] == "progress: synth: files written: 4/4 (100%)"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "2017-12-31"])
+def test_synth_refuses_a_day_adatrap_would_not_process(day):
+    """Year 1 also gave a service-detail name without its zeros (`_10101_10128`)."""
+    with TestRuntime(app) as rt:
+        run = rt.run(synth, scale="tiny", date=day, seed=1)
+        assert run.status == RunStatus.FAILED
+        assert f"{day} is before the first day adatrap processes (2018-01-01)" in run.error
+        assert not rt.bucket("gps").list()

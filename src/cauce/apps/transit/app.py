@@ -98,6 +98,8 @@ truth_bucket = app.bucket("truth")
 submitted = app.table("submitted-days", key="day")
 warehouse = app.warehouse("analysis")
 
+#: the days the adatrap job processes (synth refuses to generate a day before them)
+DAYS = daily(start="2018-01-01")
 INPUT_BUCKETS = {SERVICE_DETAIL: detail_bucket, GPS: gps_bucket, RUNS: runs_bucket,
                  TRANSACTIONS: trx_bucket, PO: po_bucket}
 WAREHOUSE_TABLES = ("stages", "trips", "od_zone", "od_comuna", "profiles")
@@ -115,6 +117,9 @@ def synth(
     from .synth.day import generate_day
 
     day = _parse_day(date)
+    if day < DAYS.start:
+        raise CauceError(f"{day} is before the first day adatrap processes ({DAYS.start})",
+                         hint=f"generate a day from {DAYS.start} on")
     par = _par_file(ctx)
     folder = ctx.workdir / "synth"
     ctx.log.info("generating a %s day for %s (seed %d)", scale, day, seed)
@@ -132,7 +137,7 @@ def synth(
             "seconds": generated.seconds}
 
 
-@app.job(partitions=daily(start="2018-01-01"), worker="process", retries=0)
+@app.job(partitions=DAYS, worker="process", retries=0)
 def adatrap(
     ctx: Context,
     dry_run: Annotated[bool, "fetch the inputs and write the parameter file, but do not "
