@@ -237,6 +237,28 @@ def test_a_day_cancelled_after_processing_publishes_nothing(day_inputs, monkeypa
         assert not warehouse.table_exists("stages")
 
 
+def test_a_ctrl_c_inside_a_polars_query_cancels_the_day(day_inputs, monkeypatch):
+    """Polars answers the first SIGINT in a query with a KeyboardInterrupt of its own, where
+    `cauce run` only set the cancel flag: the run was left running, then marked lost."""
+    from cauce import Context
+    from cauce.apps.transit.engine import run as engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "run_engine", interrupted)
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: True))
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        try:
+            run = rt.run(adatrap, partition=DAY)
+        except KeyboardInterrupt:
+            pytest.fail("the KeyboardInterrupt left the job")
+        assert run.status == RunStatus.CANCELLED
+        assert "cancelled in the middle of a processing step" in run.error
+        assert not output_bucket.exists(f"{DAY}.zip") and not output_bucket.list("parquet/")
+
+
 def test_a_bad_par_is_named_as_the_user_gave_it(day_inputs, tmp_path):
     par = tmp_path / "mine.par"
     par.write_text("\n".join(default_par_text().splitlines()[:80]), encoding="latin-1")

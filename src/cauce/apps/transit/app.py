@@ -212,6 +212,12 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
                                 done, total, f"engine: {label}"))
     except Cancelled as stop:
         raise RunCancelled(str(stop)) from None
+    except KeyboardInterrupt:
+        # Polars stops a query at the Ctrl-C that asked the run to stop, with its own
+        # KeyboardInterrupt: the run is cancelled, not left running by a process gone
+        if not ctx.cancelled:
+            raise
+        raise RunCancelled("cancelled in the middle of a processing step") from None
     _stop_if_cancelled(ctx)
     for reason, count in sorted(result.rejects.items()):
         ctx.log.warning("unusable rows: %s: %d", reason, count)
