@@ -70,6 +70,15 @@ def _read(root: Path, par: ParFile, file_field: str, fields: dict[str, int | Non
     return frame
 
 
+def _first_of_each(frame: pl.DataFrame, keys: list[str], what: str) -> pl.DataFrame:
+    """`frame` with the first row of each `keys` value only, saying how many rows were left
+    out: a row listed twice in a PO file would count a bus, a stop or a load twice."""
+    kept = frame.unique(keys, keep="first", maintain_order=True)
+    if kept.height < frame.height:
+        log.warning("%s: %d left out (the first one is used)", what, frame.height - kept.height)
+    return kept
+
+
 def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Network:
     """Read every PO file the engine uses; `root` is the folder the par's paths start from."""
     stops = _read(root, par, "stops_file", {
@@ -100,9 +109,11 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
         .replace({"I": "I", "R": "R"}).alias("direction"))
     services = services.with_row_index("route_idx").with_columns(pl.col("route_idx").cast(
         pl.Int32)).rename({"code": "route"})
-    route_stops = stops.join(services.select("route_idx", "user", "direction"),
-                             on=["user", "direction"], maintain_order="left").drop_nulls(
-        ["x", "y", "seq"]).sort("route_idx", "seq", maintain_order=True)
+    route_stops = _first_of_each(stops.join(
+        services.select("route_idx", "user", "direction"), on=["user", "direction"],
+        maintain_order="left").drop_nulls(["x", "y", "seq"]), ["route_idx", "seq"],
+        f"{par.path('stops_file')}: stop sequence rows repeating a service's position").sort(
+        "route_idx", "seq", maintain_order=True)
     if route_stops.is_empty():
         raise InputFileError(f"{par.path('stops_file')}: no stop sequence matches the service "
                              f"dictionary", hint="check the service and direction columns")
@@ -125,8 +136,9 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     fleet = _read(root, par, "fleet_file", {"plate": par.column("fleet_plate"),
                                             "capacity": par.column("fleet_capacity")},
                   "capacity", required=False)
-    fleet = (fleet.select(plate_key("plate").alias("plate_key"),
-                          pl.col("capacity").cast(pl.Int32, strict=False))
+    fleet = (_first_of_each(fleet.select(plate_key("plate").alias("plate_key"),
+                                         pl.col("capacity").cast(pl.Int32, strict=False)),
+                            ["plate_key"], f"{par.path('fleet_file')}: plates listed again")
              if fleet is not None else pl.DataFrame(schema={"plate_key": pl.String,
                                                             "capacity": pl.Int32}))
     periods = _read(root, par, "periods_file", {
@@ -288,8 +300,7 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
         if lines.is_empty():
             log.warning("metro line sequences without a data row (%s); no metro travel times",
                         lines_path.name)
-        lines = lines.with_columns(pl.col("order").cast(pl.Int32)).join(by_standard,
-                                                                         on="standard")
+        lines = _readable_order(lines, lines_path.name).join(by_standard, on="standard")
     else:
         log.warning("metro line sequences missing (%s); no metro travel times", lines_path.name)
         lines = no_lines
@@ -303,6 +314,15 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
     else:
         transfers = pl.DataFrame(schema={"station_a": pl.Int64, "station_b": pl.Int64})
     return stations, lines, travel_times(stations, lines, transfers, timing)
+
+
+def _readable_order(lines: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Metro line sequences whose `ORDEN` is a whole number; the others left out, counted."""
+    lines = lines.with_columns(pl.col("order").cast(pl.Int32, strict=False))
+    unreadable = lines["order"].null_count()
+    if unreadable:
+        log.warning("%s: %d rows without a readable ORDEN left out", name, unreadable)
+    return lines.drop_nulls("order")
 
 
 def _zones(root: Path, par: ParFile) -> pl.DataFrame:
