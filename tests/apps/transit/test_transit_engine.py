@@ -266,10 +266,11 @@ def _po_file(prepared, field: str) -> Path:
     return prepared.workdir / prepared.par.path(field)
 
 
-@pytest.mark.parametrize("field", ["fleet_file", "stops_file"])
+@pytest.mark.parametrize("field", ["fleet_file", "stops_file", "metro_file"])
 def test_rows_listed_twice_in_a_po_file_count_once(tiny, tmp_path, field):
     """A bus twice in Diccionario-Patentes doubled every load profile row; a stop sequence
-    pasted twice in ConsolidadoParadas made more stages than transactions."""
+    pasted twice in ConsolidadoParadas, or a station twice in EstacionesMetro, made more
+    stages than transactions."""
     prepared = _prepared(tiny, tmp_path)
     before = _network(prepared)
     path = _po_file(prepared, field)
@@ -278,6 +279,7 @@ def test_rows_listed_twice_in_a_po_file_count_once(tiny, tmp_path, field):
     after = _network(prepared)
     assert after.fleet.equals(before.fleet)
     assert after.route_stops.equals(before.route_stops)
+    assert after.stations.equals(before.stations)
 
 
 def test_a_metro_line_row_without_a_readable_order_is_left_out(tiny, tmp_path):

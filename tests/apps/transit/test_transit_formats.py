@@ -104,6 +104,15 @@ def test_runs_report_reads_positions_5_6_7_and_rejects_backwards_runs(tmp_path):
     assert rejects == {"196: run ends before it starts": 1}
 
 
+def test_a_run_listed_twice_in_the_196_report_is_one_expedition(tmp_path):
+    row = "6;GCBB-35;;;T201 00I;2021-04-22 07:00:00;2021-04-22 07:50:00;;;;;18.5;;;;;C"
+    other = row.replace("07:00:00", "08:00:00").replace("07:50:00", "08:50:00")
+    frame, rejects = read_runs(_gz(tmp_path, "d.196", "\n".join([row, other, row]) + "\n"),
+                               PAR, DAY)
+    assert frame["start"].to_list() == [7 * 3600, 8 * 3600]
+    assert rejects == {"196: run listed again (same bus, service and times)": 1}
+
+
 def test_a_file_narrower_than_the_parameter_file_expects_fails_with_its_name(tmp_path):
     path = _gz(tmp_path, "d.gps", "ZN-1;2021-04-22 08:00:00\n")
     with pytest.raises(InputFileError, match=r"d\.gps: has 2 columns.*time \(column 3\)"):

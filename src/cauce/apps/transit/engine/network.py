@@ -72,7 +72,8 @@ def _read(root: Path, par: ParFile, file_field: str, fields: dict[str, int | Non
 
 def _first_of_each(frame: pl.DataFrame, keys: list[str], what: str) -> pl.DataFrame:
     """`frame` with the first row of each `keys` value only, saying how many rows were left
-    out: a row listed twice in a PO file would count a bus, a stop or a load twice."""
+    out: a row listed twice in a PO file would count a bus, a stop, a validation or a load
+    twice."""
     kept = frame.unique(keys, keep="first", maintain_order=True)
     if kept.height < frame.height:
         log.warning("%s: %d left out (the first one is used)", what, frame.height - kept.height)
@@ -285,6 +286,8 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
                                     "station_idx": pl.Int64})
     if raw is None:
         return empty, no_lines, np.zeros((0, 0))
+    raw = _first_of_each(raw, ["trx_name"], f"{par.path('metro_file')}: stations listed again "
+                         "under the same CODIGOTRX")
     raw = raw.with_columns(pl.col("lat").cast(pl.Float64, strict=False),
                            pl.col("lon").cast(pl.Float64, strict=False)).drop_nulls(
         ["lat", "lon"]).with_row_index("station_idx").with_columns(

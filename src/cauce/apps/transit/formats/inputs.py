@@ -135,9 +135,13 @@ def read_runs(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Reject
     frame = frame.filter(~backwards)
     outside = (frame["end_s"] < 0) | (frame["start_s"] >= 86400)
     _count(rejects, "196: run outside the day", outside)
-    frame = frame.filter(~outside).select(
-        pl.col("operator").cast(pl.Int32, strict=False), "plate", plate_key("plate").alias(
-            "plate_key"), "service",
+    frame = frame.filter(~outside).with_columns(plate_key("plate").alias("plate_key"))
+    # a report exported or concatenated twice: one expedition would split its passengers
+    repeated = ~frame.select(pl.struct("plate_key", "service", "start_s", "end_s")
+                             .is_first_distinct()).to_series()
+    _count(rejects, "196: run listed again (same bus, service and times)", repeated)
+    frame = frame.filter(~repeated).select(
+        pl.col("operator").cast(pl.Int32, strict=False), "plate", "plate_key", "service",
         pl.col("start_s").cast(pl.Int32).alias("start"), pl.col("end_s").cast(pl.Int32)
         .alias("end"), pl.col("speed").cast(pl.Float64, strict=False),
         pl.col("fulfillment").fill_null("-"))
