@@ -290,3 +290,12 @@ def test_a_metro_line_row_without_a_readable_order_is_left_out(tiny, tmp_path):
     path.write_text("\n".join([header, f"{line};1a;{station}", *rows]) + "\n", encoding="utf-8")
     network = _network(prepared)
     assert network.metro_lines.height == len(rows)
+
+
+def test_a_service_detail_without_rows_is_said_in_the_log(tiny, tmp_path, caplog):
+    prepared = _prepared(tiny, tmp_path)
+    path = _po_file(prepared, "service_detail_file")
+    path.write_bytes(path.read_bytes().splitlines(keepends=True)[0])
+    with caplog.at_level("WARNING"):
+        _network(prepared)
+    assert "zona-paga service detail without a data row" in caplog.text

@@ -130,6 +130,9 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     route_stops = route_stops.with_columns(_zone_of(route_stops, zones))
     stations = stations.with_columns(_zone_of(stations, zones))
     zp = read_service_detail(_file(root, par.path("service_detail_file")), par)
+    if zp.is_empty():
+        log.warning("zona-paga service detail without a data row (%s): every zona-paga "
+                    "validation is an unusable row", par.path("service_detail_file"))
     zp = zp.explode("service_list").join(
         services.select("route_idx", pl.col("route").alias("service_list")), on="service_list"
     ).group_by("validator_key", "validator", "stop").agg(
