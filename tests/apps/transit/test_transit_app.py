@@ -344,3 +344,17 @@ def test_synth_refuses_a_day_adatrap_would_not_process(day):
         assert run.status == RunStatus.FAILED
         assert f"{day} is before the first day adatrap processes (2018-01-01)" in run.error
         assert not rt.bucket("gps").list()
+
+
+def test_a_cancelled_synth_puts_no_file_in_the_buckets(monkeypatch):
+    """A Ctrl-C while generating was obeyed only after every file was put (the run then said
+    cancelled), or, forced mid-way, left part of a new day beside part of an older one."""
+    from cauce import Context
+
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: True))
+    with TestRuntime(app) as rt:
+        run = rt.run(synth, scale="tiny", date=DAY, seed=1)
+        assert run.status == RunStatus.CANCELLED
+        assert "nothing was put in the input buckets" in run.error
+        for name in ("gps", "po", "file196", "transactions", "service-detail", "truth"):
+            assert not rt.bucket(name).list(), name

@@ -12,6 +12,7 @@ import contextlib
 import math
 import shutil
 import stat
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -124,8 +125,7 @@ def synth(
     folder = ctx.workdir / "synth"
     ctx.log.info("generating a %s day for %s (seed %d)", scale, day, seed)
     generated = generate_day(scale, day, seed, parse_par(par), folder,
-                             progress=lambda done, total, label: ctx.progress(
-                                 done, total, f"synth: {label}"))
+                             progress=_synth_progress(ctx))
     files = generated.files
     for bucket, key in ((po_bucket, files.po), (detail_bucket, files.service_detail),
                         (runs_bucket, files.runs), (trx_bucket, files.transactions),
@@ -135,6 +135,18 @@ def synth(
     ctx.log.info("generated: %s", ", ".join(f"{k} {v:,}" for k, v in generated.counts.items()))
     return {"day": day.isoformat(), "scale": scale, **generated.counts,
             "seconds": generated.seconds}
+
+
+def _synth_progress(ctx: Context) -> Callable[[int, int, str], None]:
+    """Report the generator's steps, and stop it at the first step after a Ctrl-C (`cauce runs
+    cancel`): the last step ends before any file is put, so a cancelled day leaves the input
+    buckets as they were, never part of a new day beside part of an older one."""
+    def progress(done: int, total: int, label: str) -> None:
+        ctx.progress(done, total, f"synth: {label}")
+        if ctx.cancelled:
+            raise RunCancelled("cancelled while generating the day: nothing was put in the input "
+                               "buckets")
+    return progress
 
 
 @app.job(partitions=DAYS, worker="process", retries=0)
