@@ -251,3 +251,18 @@ def test_a_quoted_file_with_an_unpaired_quote_loses_only_that_line(tmp_path):
     assert frame.select("card", "site", "operator").rows() == [
         (13, "ZN-6220", 2), (15, "ZN-6220", 2)]
     assert rejects == {"trx: missing card or site": 1}
+
+
+def test_times_as_other_tools_write_them_are_read(tmp_path):
+    """ISO `T`, fractions of a second and padding were unreadable times: a GPS file exported
+    from JSON or a database lost every ping. A zone offset stays unreadable (no guess)."""
+    rows = ["ZN-6220;;2021-04-22T08:00:00;-33.45;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40.250;-33.45;-70.65",
+            "ZN-6220;; 2021-04-22 08:01:20 ;-33.45;-70.65",
+            "ZN-6220;;2021-04-22T08:02:00Z;-33.45;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame["t"].to_list() == [8 * 3600, 8 * 3600 + 40, 8 * 3600 + 80]
+    assert rejects == {"gps: unreadable time": 1}
+    run = "6;GCBB-35;;;T201 00I;2021-04-22T07:00:00;2021-04-22T07:50:00.5;;;;;18.5;;;;;C"
+    frame, rejects = read_runs(_gz(tmp_path, "d.196", run + "\n"), PAR, DAY)
+    assert frame.select("start", "end").rows() == [(7 * 3600, 7 * 3600 + 3000)] and not rejects

@@ -55,9 +55,33 @@ def plate_key(column: str) -> pl.Expr:
 
 def seconds_of_day(column: str, day: date) -> pl.Expr:
     """Seconds since the day's midnight, null when unparseable (negative/over a day = other day)."""
-    parsed = pl.col(column).str.to_datetime(TIME_FORMAT, strict=False)
+    return _seconds_since(pl.col(column), day)
+
+
+def _seconds_since(text: pl.Expr, day: date) -> pl.Expr:
+    parsed = text.str.to_datetime(TIME_FORMAT, strict=False)
     midnight = pl.lit(day).cast(pl.Datetime("us"))
     return (parsed - midnight).dt.total_seconds()
+
+
+def _iso_seconds_of_day(column: str, day: date) -> pl.Expr:
+    """`seconds_of_day` of times as other tools write them: `T` between date and time, a
+    fraction of a second (dropped), spaces around. A zone offset or `Z` stays unreadable:
+    the inputs are local times, and a guess would move every row by hours."""
+    text = (pl.col(column).str.strip_chars()
+            .str.replace(r"^(\d{4}-\d{2}-\d{2})T", "${1} ")
+            .str.replace(r"(:\d{2})\.\d+$", "${1}"))
+    return _seconds_since(text, day)
+
+
+def _with_seconds_of_day(frame: pl.DataFrame, column: str, day: date, alias: str
+                        ) -> pl.DataFrame:
+    """`frame` with `alias` = `seconds_of_day(column)`; the rows it cannot read are read
+    again as ISO times (a second pass only when some row needs it)."""
+    frame = frame.with_columns(seconds_of_day(column, day).alias(alias))
+    if not frame[alias].null_count():
+        return frame
+    return frame.with_columns(pl.col(alias).fill_null(_iso_seconds_of_day(column, day)))
 
 
 def _count(rejects: Rejects, reason: str, mask: pl.Series) -> None:
@@ -68,7 +92,7 @@ def _count(rejects: Rejects, reason: str, mask: pl.Series) -> None:
 
 def _split_time(frame: pl.DataFrame, column: str, day: date, rejects: Rejects,
                 label: str) -> pl.DataFrame:
-    frame = frame.with_columns(seconds_of_day(column, day).alias("_t"))
+    frame = _with_seconds_of_day(frame, column, day, "_t")
     bad_parse = frame["_t"].is_null()
     _count(rejects, f"{label}: unreadable time", bad_parse)
     outside = ~bad_parse & ((frame["_t"] < 0) | (frame["_t"] >= 86400))
@@ -124,8 +148,8 @@ def read_runs(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Reject
     raw = read_positional(path, runs_positions(par), name=path.name, probe="start",
                           is_value=is_datetime_text)
     rejects: Rejects = {}
-    frame = raw.with_columns(seconds_of_day("start", day).alias("start_s"),
-                             seconds_of_day("end", day).alias("end_s"))
+    frame = _with_seconds_of_day(_with_seconds_of_day(raw, "start", day, "start_s"), "end", day,
+                                "end_s")
     unreadable = (frame["start_s"].is_null() | frame["end_s"].is_null()
                   | frame["plate"].is_null() | frame["service"].is_null())
     _count(rejects, "196: unreadable row", unreadable)
