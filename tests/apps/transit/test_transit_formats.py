@@ -266,3 +266,15 @@ def test_times_as_other_tools_write_them_are_read(tmp_path):
     run = "6;GCBB-35;;;T201 00I;2021-04-22T07:00:00;2021-04-22T07:50:00.5;;;;;18.5;;;;;C"
     frame, rejects = read_runs(_gz(tmp_path, "d.196", run + "\n"), PAR, DAY)
     assert frame.select("start", "end").rows() == [(7 * 3600, 7 * 3600 + 3000)] and not rejects
+
+
+def test_decimal_commas_as_a_spanish_spreadsheet_saves_them_are_read(tmp_path):
+    """`-33,45` was an impossible coordinate (the GPS), a stop without position (a PO file
+    saved by Excel in a Chilean locale failed as 'no stop sequence matches')."""
+    rows = ["ZN-6220;;2021-04-22 08:00:00;-33,45;-70,65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.45;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame.height == 2 and rejects == {}
+    assert frame["x"][0] == frame["x"][1] and frame["y"][0] == frame["y"][1]
+    detail = _gz(tmp_path, "d.csv", "1;RM-0001;PA1;;329575,5;6287938,25;PIRQUE;X;SI;U2;T243 00I\n")
+    assert read_service_detail(detail, PAR).select("x", "y").rows() == [(329575.5, 6287938.25)]

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InputFileError
-from ..formats.delimited import is_number_text, read_positional
+from ..formats.delimited import decimal, is_number_text, read_positional
 from ..formats.inputs import plate_key, read_service_detail
 from ..geo import to_utm
 from ..metro import MetroTiming, travel_times
@@ -103,7 +103,7 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     services = pl.concat([services, keys], how="horizontal").with_columns(
         pl.col("direction").str.slice(0, 1).str.to_uppercase())
     stops = stops.with_columns(
-        pl.col("x").cast(pl.Float64, strict=False), pl.col("y").cast(pl.Float64, strict=False),
+        decimal("x"), decimal("y"),
         pl.col("seq").cast(pl.Int32, strict=False),
         (pl.col("service") + pl.col("variant").fill_null("")).alias("user"),
         pl.col("direction").str.slice(0, 1).str.to_uppercase()
@@ -185,8 +185,8 @@ def _shapes(root: Path, par: ParFile, services: pl.DataFrame,
         "route_name": par.column("shapes_route"), "x": par.column("shapes_x"),
         "y": par.column("shapes_y"), "point": par.column("shapes_sequence")}, "x", required=False)
     if raw is not None:
-        shapes = raw.with_columns(pl.col("x").cast(pl.Float64, strict=False),
-                                  pl.col("y").cast(pl.Float64, strict=False),
+        shapes = raw.with_columns(decimal("x"),
+                                  decimal("y"),
                                   pl.col("point").cast(pl.Int64, strict=False)).join(
             services.select("route_idx", "route_name"), on="route_name").drop_nulls()
     else:
@@ -291,8 +291,8 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
         return empty, no_lines, np.zeros((0, 0))
     raw = _first_of_each(raw, ["trx_name"], f"{par.path('metro_file')}: stations listed again "
                          "under the same CODIGOTRX")
-    raw = raw.with_columns(pl.col("lat").cast(pl.Float64, strict=False),
-                           pl.col("lon").cast(pl.Float64, strict=False)).drop_nulls(
+    raw = raw.with_columns(decimal("lat"),
+                           decimal("lon")).drop_nulls(
         ["lat", "lon"]).with_row_index("station_idx").with_columns(
         pl.col("station_idx").cast(pl.Int64), pl.col("unique").str.strip_chars())
     x, y = to_utm(raw["lat"].to_numpy(), raw["lon"].to_numpy())
@@ -338,8 +338,8 @@ def _zones(root: Path, par: ParFile) -> pl.DataFrame:
     if raw is None:
         return pl.DataFrame(schema={"zone": pl.Int32, "x": pl.Float64, "y": pl.Float64})
     return raw.select(pl.col("zone").cast(pl.Int32, strict=False),
-                      pl.col("x").cast(pl.Float64, strict=False),
-                      pl.col("y").cast(pl.Float64, strict=False)).drop_nulls()
+                      decimal("x"),
+                      decimal("y")).drop_nulls()
 
 
 def _zone_of(points: pl.DataFrame, zones: pl.DataFrame) -> pl.Series:

@@ -221,13 +221,20 @@ def positional_frame(frame: pl.DataFrame, positions: dict[str, int | None], *,
     return frame.select(columns)
 
 
+def decimal(column: str) -> pl.Expr:
+    """A number column as Float64, null where unreadable. A decimal comma (`-33,45`, as a
+    Spanish-locale spreadsheet saves a `;`-separated file) is read as the point."""
+    return pl.col(column).str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+
+
 def is_datetime_text(value: str) -> bool:
     return bool(DATETIME_RE.match(value))
 
 
 def is_number_text(value: str) -> bool:
+    """Whether `value` reads as a number, as `decimal` reads it (a decimal comma too)."""
     try:
-        float(value)
+        float(value.replace(",", ".", 1))
     except ValueError:
         return False
     return True

@@ -16,7 +16,13 @@ import polars as pl
 
 from ..geo import LAT_RANGE, LON_RANGE, to_utm
 from ..params import ParFile
-from .delimited import is_datetime_text, is_number_text, positional_frame, read_positional
+from .delimited import (
+    decimal,
+    is_datetime_text,
+    is_number_text,
+    positional_frame,
+    read_positional,
+)
 
 Rejects = dict[str, int]
 
@@ -108,8 +114,8 @@ def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects
     missing = raw["plate"].is_null() | (raw["plate"] == "")
     _count(rejects, "gps: missing plate", missing)
     frame = _split_time(raw.filter(~missing), "time", day, rejects, "gps")
-    frame = frame.with_columns(pl.col("lat").cast(pl.Float64, strict=False),
-                               pl.col("lon").cast(pl.Float64, strict=False))
+    frame = frame.with_columns(decimal("lat"),
+                               decimal("lon"))
     lat, lon = frame["lat"], frame["lon"]
     impossible = (lat.is_null() | lon.is_null() | (lat < LAT_RANGE[0]) | (lat > LAT_RANGE[1])
                   | (lon < LON_RANGE[0]) | (lon > LON_RANGE[1]))
@@ -167,7 +173,7 @@ def read_runs(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Reject
     frame = frame.filter(~repeated).select(
         pl.col("operator").cast(pl.Int32, strict=False), "plate", "plate_key", "service",
         pl.col("start_s").cast(pl.Int32).alias("start"), pl.col("end_s").cast(pl.Int32)
-        .alias("end"), pl.col("speed").cast(pl.Float64, strict=False),
+        .alias("end"), decimal("speed"),
         pl.col("fulfillment").fill_null("-"))
     return frame, rejects
 
@@ -184,7 +190,7 @@ def read_service_detail(path: Path, par: ParFile) -> pl.DataFrame:
     raw = read_positional(path, service_detail_positions(par), name=path.name, probe="x",
                           is_value=is_number_text)
     return raw.with_columns(
-        pl.col("x").cast(pl.Float64, strict=False), pl.col("y").cast(pl.Float64, strict=False),
+        decimal("x"), decimal("y"),
         plate_key("validator").alias("validator_key"),
         pl.col("services").fill_null("").str.split("-").list.eval(
             pl.element().str.strip_chars()).list.filter(pl.element() != "").alias("service_list"),
