@@ -1,5 +1,6 @@
 import gzip
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from cauce.apps.transit.errors import InputFileError
 from cauce.apps.transit.layouts import LAYOUTS
 from cauce.apps.transit.outputs import read_output, write_output
-from cauce.apps.transit.po import unpack_po, write_po_zip
+from cauce.apps.transit.po import gunzip_to, unpack_po, write_po_zip
 from cauce.apps.transit.zipping import DeflatingFile, Member, deflated_dir, pack_day, write_zip
 
 OUTPUTS = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit"
@@ -162,3 +163,23 @@ def test_zip64_records_are_readable(tmp_path):
     with zipfile.ZipFile(tmp_path / "big.zip") as archive:
         assert archive.testzip() is None
         assert {n: archive.read(n) for n in archive.namelist()} == payloads
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (b"", "is empty (0 bytes), not a gzip file"),
+    (b"patente;C2;tiempo\n", "is not gzip-compressed (it starts with b'patente;C2;tiemp')"),
+    (gzip.compress(gzip.compress(b"patente;C2;tiempo\n", mtime=0), mtime=0),
+     "is compressed twice"),
+], ids=["empty", "plain-text", "gzip-in-gzip"])
+def test_an_input_that_is_no_single_gzip_says_what_it_is(tmp_path, data, says):
+    """A zero-byte upload and a gzip inside a gzip passed for a day without rows; a plain
+    text file was said to be truncated."""
+    (tmp_path / "d.gps.gz").write_bytes(data)
+    with pytest.raises(InputFileError, match=re.escape(f"d.gps.gz: {says}")):
+        gunzip_to(tmp_path / "d.gps.gz", tmp_path / "d.gps", label="d.gps.gz")
+
+
+def test_an_empty_text_file_gzipped_is_an_input_without_rows(tmp_path):
+    (tmp_path / "d.gps.gz").write_bytes(gzip.compress(b""))
+    gunzip_to(tmp_path / "d.gps.gz", tmp_path / "d.gps", label="d.gps.gz")
+    assert (tmp_path / "d.gps").read_bytes() == b""

@@ -21,6 +21,8 @@ from .errors import InputFileError
 
 #: text encoding of the PO files written here (the real ConsolidadoParadas sample is UTF-8)
 PO_ENCODING = "utf-8"
+#: the first two bytes of every gzip stream
+GZIP_MAGIC = b"\x1f\x8b"
 #: the start of the resource-fork files macOS puts beside each file (`._X.csv.gz`): no gzip
 APPLE_DOUBLE = "._"
 #: the earliest time a zip member can carry: written where a clock would break same-seed bytes
@@ -103,6 +105,7 @@ def gunzip_to(source: Path, target: Path, *, label: str) -> None:
     """Decompress one input (`2021-04-22.gps.gz` -> `2021-04-22.gps`), naming it on failure.
 
     ISA-L's inflate (`isal.igzip`) reads the big daily inputs about twice as fast as zlib."""
+    _check_gzip(source, label)
     try:
         with igzip.open(source) as stream, target.open("wb") as out:
             while chunk := stream.read(16 * 1024 * 1024):
@@ -111,6 +114,27 @@ def gunzip_to(source: Path, target: Path, *, label: str) -> None:
         target.unlink(missing_ok=True)
         raise InputFileError(f"{label}: not a readable gzip file ({error})",
                              hint="upload the file again; it may be truncated") from None
+    if _starts_with(target, GZIP_MAGIC):
+        raise InputFileError(f"{label}: is compressed twice (gzip inside gzip)",
+                             hint="decompress it once (`gunzip`) and upload the result")
+
+
+def _check_gzip(source: Path, label: str) -> None:
+    """An empty object (a failed upload) or an uncompressed one named `.gz` fails saying so,
+    rather than passing for a day without rows or for a truncated archive."""
+    if source.stat().st_size == 0:
+        raise InputFileError(f"{label}: is empty (0 bytes), not a gzip file",
+                             hint="upload the file again; the upload may have failed")
+    if not _starts_with(source, GZIP_MAGIC):
+        with source.open("rb") as stream:
+            start = stream.read(16)
+        raise InputFileError(f"{label}: is not gzip-compressed (it starts with {start!r})",
+                             hint="compress it with gzip and upload it under the same name")
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    with path.open("rb") as stream:
+        return stream.read(len(prefix)) == prefix
 
 
 def read_text(path: Path) -> str:
