@@ -278,3 +278,11 @@ def test_decimal_commas_as_a_spanish_spreadsheet_saves_them_are_read(tmp_path):
     assert frame["x"][0] == frame["x"][1] and frame["y"][0] == frame["y"][1]
     detail = _gz(tmp_path, "d.csv", "1;RM-0001;PA1;;329575,5;6287938,25;PIRQUE;X;SI;U2;T243 00I\n")
     assert read_service_detail(detail, PAR).select("x", "y").rows() == [(329575.5, 6287938.25)]
+
+
+def test_a_line_break_inside_quotes_stays_in_its_row(tmp_path):
+    """The first row was widened inside its quotes (a `;` added to the value), and the line
+    break would have ended an output row in the middle."""
+    rows = [QUOTED_TRX[0], '"12";"2021-04-22 07:00:00";"Los\r\nHéroes";"2"', QUOTED_TRX[2]]
+    frame, _ = read_transactions(_gz(tmp_path, "d.trx", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame["site"].to_list() == ["Los Héroes", "ZN-6220"]

@@ -66,11 +66,13 @@ def _head_lines(data: bytes, count: int = HEAD_LINES) -> list[str]:
     return lines
 
 
-def _widened_first_row(data: bytes, skip: int, separator: str, width: int) -> bytes:
+def _widened_first_row(data: bytes, skip: int, separator: str, width: int,
+                       quoted: bool = False) -> bytes:
     """`data` with its first row (after `skip` lines) given empty fields up to `width`.
 
     The CSV reader takes a file's width from its first row: a short one (a truncated record)
-    would cut every row after it to its width. Only that row is touched, and only when short."""
+    would cut every row after it to its width. Only that row is touched, and only when short;
+    in a quoted file, not when its line ends inside quotes (a value holding a line break)."""
     start = 0
     for _ in range(skip):
         start = data.find(b"\n", start) + 1
@@ -82,6 +84,8 @@ def _widened_first_row(data: bytes, skip: int, separator: str, width: int) -> by
     end = len(data) if end < 0 else end
     if end > start and data[end - 1:end] == b"\r":
         end -= 1
+    if quoted and data.count(QUOTE.encode(), start, end) % 2:
+        return data
     mark = separator.encode()
     missing = width - 1 - data.count(mark, start, end)
     return data if missing <= 0 else data[:end] + mark * missing + data[end:]
@@ -123,7 +127,7 @@ def read_positional(
     # the widest of the first lines: one short record among them does not narrow the file
     width = max(len(row) for row in head_rows)
     _check_width(name, width, separator, wanted)
-    data = _widened_first_row(data, 1 if has_header else 0, separator, width)
+    data = _widened_first_row(data, 1 if has_header else 0, separator, width, quoted)
     frame = _read_rows(data, separator, 1 if has_header else 0, quoted, name)
     if frame.height == 0:
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
@@ -163,14 +167,18 @@ def _read_rows(data: bytes, separator: str, skip: int, quoted: bool, name: str) 
     A quoted file whose quotes do not pair up (a truncated or hand-edited line) is read again
     field by field at the separators, each field then stripped of its wrapping quotes: one bad
     line costs that line, not the file."""
+    if quoted:
+        try:
+            frame = _read_csv(data, separator, skip, QUOTE)
+        except pl.exceptions.PolarsError:
+            return _read_csv(data, separator, skip, None).with_columns(_unquoted(pl.all()))
+        # a line break inside quotes would end an output row in the middle
+        return frame.with_columns(pl.all().str.replace_all(r"\r?\n|\r", " "))
     try:
-        return _read_csv(data, separator, skip, QUOTE if quoted else None)
+        return _read_csv(data, separator, skip, None)
     except pl.exceptions.PolarsError as error:
-        if not quoted:
-            raise InputFileError(f"{name}: cannot be read as {separator!r}-separated text: "
-                                 f"{str(error).splitlines()[0]}") from None
-    frame = _read_csv(data, separator, skip, None)
-    return frame.with_columns(_unquoted(pl.all()))
+        raise InputFileError(f"{name}: cannot be read as {separator!r}-separated text: "
+                             f"{str(error).splitlines()[0]}") from None
 
 
 def _read_csv(data: bytes, separator: str, skip: int, quote: str | None) -> pl.DataFrame:
