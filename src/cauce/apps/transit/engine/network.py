@@ -289,8 +289,9 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
                                     "station_idx": pl.Int64})
     if raw is None:
         return empty, no_lines, np.zeros((0, 0))
-    raw = _first_of_each(raw, ["trx_name"], f"{par.path('metro_file')}: stations listed again "
-                         "under the same CODIGOTRX")
+    # only exact repeats: one CODIGOTRX on two lines' rows may be how a real file lists a
+    # transfer station, and each line needs its row
+    raw = _first_of_each(raw, raw.columns, f"{par.path('metro_file')}: stations listed again")
     raw = raw.with_columns(decimal("lat"),
                            decimal("lon")).drop_nulls(
         ["lat", "lon"]).with_row_index("station_idx").with_columns(
