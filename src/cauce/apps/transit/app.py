@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shlex
 import shutil
 import stat
 from collections.abc import Callable
@@ -386,6 +387,7 @@ def demo(rt: Runtime) -> list[str]:
         lines.append(f"transit: alightings estimated for {accuracy['alighting_share']:.1%} of "
                      f"boardings, {accuracy['within_one_stop']:.1%} within one stop; "
                      f"{accuracy['trips_right']:.1%} of true trips rebuilt exactly")
-    lines += ["transit: look at it with", f"  cauce --home {rt.home} logs general --app transit",
-              f"  cauce --home {rt.home} run transit adatrap --partition 2021-04-22 --dry-run"]
+    home = shlex.quote(str(rt.home))  # copied into a shell as it is, spaces and quotes too
+    lines += ["transit: look at it with", f"  cauce --home {home} logs general --app transit",
+              f"  cauce --home {home} run transit adatrap --partition 2021-04-22 --dry-run"]
     return lines
