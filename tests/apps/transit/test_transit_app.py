@@ -237,6 +237,33 @@ def test_a_day_cancelled_after_processing_publishes_nothing(day_inputs, monkeypa
         assert not warehouse.table_exists("stages")
 
 
+def test_a_day_cancelled_while_its_accuracy_is_measured_publishes_nothing(day_inputs,
+                                                                          monkeypatch):
+    """The day's tables were put in the bucket and the warehouse before the accuracy was
+    measured: a Ctrl-C then said 'nothing was uploaded or loaded' over published tables."""
+    import importlib
+
+    from cauce import Context
+
+    transit_app = importlib.import_module("cauce.apps.transit.app")  # the module, not the App
+    measured = []
+    real = transit_app._accuracy
+
+    def then_cancelled(*args, **kwargs):
+        measured.append(True)  # Ctrl-C lands while the accuracy is measured
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transit_app, "_accuracy", then_cancelled)
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: bool(measured)))
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status == RunStatus.CANCELLED and measured
+        assert "nothing was uploaded or loaded" in run.error
+        assert not output_bucket.exists(f"{DAY}.zip") and not output_bucket.list("parquet/")
+        assert not warehouse.table_exists("stages")
+
+
 def test_a_ctrl_c_inside_a_polars_query_cancels_the_day(day_inputs, monkeypatch):
     """Polars answers the first SIGINT in a query with a KeyboardInterrupt of its own, where
     `cauce run` only set the cancel flag: the run was left running, then marked lost."""

@@ -179,12 +179,17 @@ def adatrap(
         return {"day": day.isoformat(), "dry_run": True, "inputs": prepared.inputs.keys}
     result: dict[str, Any] = {"day": day.isoformat(), "engine": which,
                               "inputs": prepared.inputs.keys}
+    tables: dict[str, Path] = {}
     if which == "adatrap":
         _run_executable(ctx, prepared, executable)
     else:
-        result.update(_run_open_engine(ctx, prepared))
+        summary, tables = _run_open_engine(ctx, prepared)
+        result.update(summary)
+    # the last check: from here on the day is published, and all of it
     _stop_if_cancelled(ctx)
     zip_path = pack_outputs(prepared)
+    if tables:
+        result["warehouse"] = _publish_tables(day, tables)
     output_bucket.put_file(zip_path.name, zip_path, move=True)
     ctx.log.info("outputs uploaded: %s to bucket '%s'", zip_path.name, output_bucket.name)
     result["output"] = zip_path.name
@@ -211,7 +216,10 @@ def _run_executable(ctx: Context, prepared: PreparedDay, executable: str | None)
                          hint="the original's limit; the outputs were not uploaded") from None
 
 
-def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
+def _run_open_engine(ctx: Context, prepared: PreparedDay
+                     ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Process the day with the open engine: its summary, and its tables (Parquet files) to
+    publish once the run is sure not to be cancelled."""
     from .engine.run import Cancelled, EngineSettings, run_engine
     from .engine.stages import StageSettings
 
@@ -235,18 +243,22 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
     for reason, count in sorted(result.rejects.items()):
         ctx.log.warning("unusable rows: %s: %d", reason, count)
     day = prepared.day.isoformat()
-    for path in result.parquet.values():
-        output_bucket.put_file(f"parquet/{day}/{path.name}", path)
-    loaded = _load_warehouse(prepared.day, result.parquet)
     summary: dict[str, Any] = {"rows": result.rows, "rejects": result.rejects,
-                               "seconds": result.seconds, "warehouse": loaded}
+                               "seconds": result.seconds}
     truth_key = f"{day}.truth.parquet"
     if truth_bucket.exists(truth_key):
         accuracy = _accuracy(result.stages, truth_bucket.path(truth_key), prepared)
         for line in accuracy.lines():
             ctx.log.info("accuracy against the synthetic truth: %s", line)
         summary["accuracy"] = accuracy.as_dict()
-    return summary
+    return summary, result.parquet
+
+
+def _publish_tables(day: date, tables: dict[str, Path]) -> dict[str, int]:
+    """Put the day's tables in the output bucket (`parquet/DAY/`) and load the warehouse."""
+    for path in tables.values():
+        output_bucket.put_file(f"parquet/{day.isoformat()}/{path.name}", path)
+    return _load_warehouse(day, tables)
 
 
 def _stop_if_cancelled(ctx: Context) -> None:
