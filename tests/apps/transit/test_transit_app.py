@@ -237,6 +237,55 @@ def test_a_day_cancelled_after_processing_publishes_nothing(day_inputs, monkeypa
         assert not warehouse.table_exists("stages")
 
 
+def test_a_day_cancelled_while_its_accuracy_is_measured_publishes_nothing(day_inputs,
+                                                                          monkeypatch):
+    """The day's tables were put in the bucket and the warehouse before the accuracy was
+    measured: a Ctrl-C then said 'nothing was uploaded or loaded' over published tables."""
+    import importlib
+
+    from cauce import Context
+
+    transit_app = importlib.import_module("cauce.apps.transit.app")  # the module, not the App
+    measured = []
+    real = transit_app._accuracy
+
+    def then_cancelled(*args, **kwargs):
+        measured.append(True)  # Ctrl-C lands while the accuracy is measured
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transit_app, "_accuracy", then_cancelled)
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: bool(measured)))
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        run = rt.run(adatrap, partition=DAY)
+        assert run.status == RunStatus.CANCELLED and measured
+        assert "nothing was uploaded or loaded" in run.error
+        assert not output_bucket.exists(f"{DAY}.zip") and not output_bucket.list("parquet/")
+        assert not warehouse.table_exists("stages")
+
+
+def test_a_ctrl_c_inside_a_polars_query_cancels_the_day(day_inputs, monkeypatch):
+    """Polars answers the first SIGINT in a query with a KeyboardInterrupt of its own, where
+    `cauce run` only set the cancel flag: the run was left running, then marked lost."""
+    from cauce import Context
+    from cauce.apps.transit.engine import run as engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "run_engine", interrupted)
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: True))
+    with TestRuntime(app) as rt:
+        _load(rt, day_inputs)
+        try:
+            run = rt.run(adatrap, partition=DAY)
+        except KeyboardInterrupt:
+            pytest.fail("the KeyboardInterrupt left the job")
+        assert run.status == RunStatus.CANCELLED
+        assert "cancelled in the middle of a processing step" in run.error
+        assert not output_bucket.exists(f"{DAY}.zip") and not output_bucket.list("parquet/")
+
+
 def test_a_bad_par_is_named_as_the_user_gave_it(day_inputs, tmp_path):
     par = tmp_path / "mine.par"
     par.write_text("\n".join(default_par_text().splitlines()[:80]), encoding="latin-1")
@@ -312,3 +361,27 @@ def test_synth_reports_its_progress():
     assert heard[-1][2] == "synth: files written"
     assert progress_lines[0] == "progress: synth: laying out the city: 0/4 (0%)"
     assert progress_lines[-1] == "progress: synth: files written: 4/4 (100%)"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "2017-12-31"])
+def test_synth_refuses_a_day_adatrap_would_not_process(day):
+    """Year 1 also gave a service-detail name without its zeros (`_10101_10128`)."""
+    with TestRuntime(app) as rt:
+        run = rt.run(synth, scale="tiny", date=day, seed=1)
+        assert run.status == RunStatus.FAILED
+        assert f"{day} is before the first day adatrap processes (2018-01-01)" in run.error
+        assert not rt.bucket("gps").list()
+
+
+def test_a_cancelled_synth_puts_no_file_in_the_buckets(monkeypatch):
+    """A Ctrl-C while generating was obeyed only after every file was put (the run then said
+    cancelled), or, forced mid-way, left part of a new day beside part of an older one."""
+    from cauce import Context
+
+    monkeypatch.setattr(Context, "cancelled", property(lambda ctx: True))
+    with TestRuntime(app) as rt:
+        run = rt.run(synth, scale="tiny", date=DAY, seed=1)
+        assert run.status == RunStatus.CANCELLED
+        assert "nothing was put in the input buckets" in run.error
+        for name in ("gps", "po", "file196", "transactions", "service-detail", "truth"):
+            assert not rt.bucket(name).list(), name

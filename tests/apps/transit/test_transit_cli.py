@@ -18,14 +18,16 @@ def cauce(tmp_path, monkeypatch, capsys):
     return in_process(capsys)
 
 
-def test_the_commands_the_demo_suggests_work_when_copied(cauce, tmp_path):
-    home = tmp_path / "demo"
+@pytest.mark.parametrize("name", ["demo", "my demo 'día'"])
+def test_the_commands_the_demo_suggests_work_when_copied(cauce, tmp_path, name):
+    home = tmp_path / name
     status, out, err = cauce("demo", "--app", "transit", "--home", str(home))
     assert status == 0, err
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if "transit: look at it with" in line)
     suggested = [line.strip() for line in lines[start + 1:start + 3]]
-    assert len(suggested) == 2 and all(f"--home {home}" in c for c in suggested)
+    assert len(suggested) == 2 and all(f"--home {shlex.quote(str(home))}" in c
+                                       for c in suggested)
     os.chdir(tmp_path.parent)  # elsewhere: the commands must not depend on the folder
     for command in suggested:
         status, _, err = cauce(*shlex.split(command)[1:])

@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 from transit_helpers import prepare_from_folder
 
+from cauce.apps.transit.engine.network import load_network
 from cauce.apps.transit.engine.run import Cancelled, run_engine
 from cauce.apps.transit.errors import InputFileError
+from cauce.apps.transit.metro import MetroTiming
 from cauce.apps.transit.params import default_par_text, parse_par
 from cauce.apps.transit.synth.day import generate_day
 
@@ -254,3 +256,46 @@ def test_odbyroute_parts_are_the_whole_table_in_order(tiny, tmp_path):
     assert len(heard["parts"]) > 1 and whole.height > 50
     assert pl.concat(heard["parts"]).equals(whole)
     assert result.rows["odbyroute"] == whole.height
+
+
+def _network(prepared):
+    return load_network(prepared.workdir, prepared.par, DAY, MetroTiming())
+
+
+def _po_file(prepared, field: str) -> Path:
+    return prepared.workdir / prepared.par.path(field)
+
+
+@pytest.mark.parametrize("field", ["fleet_file", "stops_file", "metro_file"])
+def test_rows_listed_twice_in_a_po_file_count_once(tiny, tmp_path, field):
+    """A bus twice in Diccionario-Patentes doubled every load profile row; a stop sequence
+    pasted twice in ConsolidadoParadas, or a station twice in EstacionesMetro, made more
+    stages than transactions."""
+    prepared = _prepared(tiny, tmp_path)
+    before = _network(prepared)
+    path = _po_file(prepared, field)
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([header, *rows, *rows]) + "\n", encoding="utf-8")
+    after = _network(prepared)
+    assert after.fleet.equals(before.fleet)
+    assert after.route_stops.equals(before.route_stops)
+    assert after.stations.equals(before.stations)
+
+
+def test_a_metro_line_row_without_a_readable_order_is_left_out(tiny, tmp_path):
+    prepared = _prepared(tiny, tmp_path)
+    path = _po_file(prepared, "metro_lines_file")
+    header, first, *rows = path.read_text(encoding="utf-8").splitlines()
+    line, _, station = first.split(";")
+    path.write_text("\n".join([header, f"{line};1a;{station}", *rows]) + "\n", encoding="utf-8")
+    network = _network(prepared)
+    assert network.metro_lines.height == len(rows)
+
+
+def test_a_service_detail_without_rows_is_said_in_the_log(tiny, tmp_path, caplog):
+    prepared = _prepared(tiny, tmp_path)
+    path = _po_file(prepared, "service_detail_file")
+    path.write_bytes(path.read_bytes().splitlines(keepends=True)[0])
+    with caplog.at_level("WARNING"):
+        _network(prepared)
+    assert "zona-paga service detail without a data row" in caplog.text

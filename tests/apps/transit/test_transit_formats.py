@@ -104,6 +104,15 @@ def test_runs_report_reads_positions_5_6_7_and_rejects_backwards_runs(tmp_path):
     assert rejects == {"196: run ends before it starts": 1}
 
 
+def test_a_run_listed_twice_in_the_196_report_is_one_expedition(tmp_path):
+    row = "6;GCBB-35;;;T201 00I;2021-04-22 07:00:00;2021-04-22 07:50:00;;;;;18.5;;;;;C"
+    other = row.replace("07:00:00", "08:00:00").replace("07:50:00", "08:50:00")
+    frame, rejects = read_runs(_gz(tmp_path, "d.196", "\n".join([row, other, row]) + "\n"),
+                               PAR, DAY)
+    assert frame["start"].to_list() == [7 * 3600, 8 * 3600]
+    assert rejects == {"196: run listed again (same bus, service and times)": 1}
+
+
 def test_a_file_narrower_than_the_parameter_file_expects_fails_with_its_name(tmp_path):
     path = _gz(tmp_path, "d.gps", "ZN-1;2021-04-22 08:00:00\n")
     with pytest.raises(InputFileError, match=r"d\.gps: has 2 columns.*time \(column 3\)"):
@@ -219,3 +228,61 @@ def test_a_parameter_file_with_a_bom_and_crlf_reads_the_same(end):
     text = default_par_text()
     resaved = ("\ufeff" + text.replace("\n", end)).encode("utf-8")
     assert parse_par(decode_par(resaved)).values == PAR.values
+
+
+# fields in double quotes, as spreadsheets, R's write.csv2 and pandas' QUOTE_ALL write them
+QUOTED_TRX = ['"id";"tiempo";"sitio";"operador"',
+              '"12";"2021-04-22 07:00:00";"Los Héroes; L1";"2"',
+              '13;"2021-04-22 07:01:00";"ZN-6220";2']
+
+
+def test_quoted_fields_read_without_their_quotes(tmp_path):
+    path = _gz(tmp_path, "d.trx", "\n".join(QUOTED_TRX) + "\n")
+    frame, rejects = read_transactions(path, PAR, DAY)
+    assert frame.select("card", "site", "operator").rows() == [
+        (12, "Los Héroes; L1", 2), (13, "ZN-6220", 2)]
+    assert rejects == {}
+
+
+def test_a_quoted_file_with_an_unpaired_quote_loses_only_that_line(tmp_path):
+    rows = [QUOTED_TRX[0], QUOTED_TRX[2], '"14;"2021-04-22 07:02:00";"ZN-6220";"2"',
+            '"15";"2021-04-22 07:03:00";"ZN-6220";"2"']
+    frame, rejects = read_transactions(_gz(tmp_path, "d.trx", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame.select("card", "site", "operator").rows() == [
+        (13, "ZN-6220", 2), (15, "ZN-6220", 2)]
+    assert rejects == {"trx: missing card or site": 1}
+
+
+def test_times_as_other_tools_write_them_are_read(tmp_path):
+    """ISO `T`, fractions of a second and padding were unreadable times: a GPS file exported
+    from JSON or a database lost every ping. A zone offset stays unreadable (no guess)."""
+    rows = ["ZN-6220;;2021-04-22T08:00:00;-33.45;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40.250;-33.45;-70.65",
+            "ZN-6220;; 2021-04-22 08:01:20 ;-33.45;-70.65",
+            "ZN-6220;;2021-04-22T08:02:00Z;-33.45;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame["t"].to_list() == [8 * 3600, 8 * 3600 + 40, 8 * 3600 + 80]
+    assert rejects == {"gps: unreadable time": 1}
+    run = "6;GCBB-35;;;T201 00I;2021-04-22T07:00:00;2021-04-22T07:50:00.5;;;;;18.5;;;;;C"
+    frame, rejects = read_runs(_gz(tmp_path, "d.196", run + "\n"), PAR, DAY)
+    assert frame.select("start", "end").rows() == [(7 * 3600, 7 * 3600 + 3000)] and not rejects
+
+
+def test_decimal_commas_as_a_spanish_spreadsheet_saves_them_are_read(tmp_path):
+    """`-33,45` was an impossible coordinate (the GPS), a stop without position (a PO file
+    saved by Excel in a Chilean locale failed as 'no stop sequence matches')."""
+    rows = ["ZN-6220;;2021-04-22 08:00:00;-33,45;-70,65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.45;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame.height == 2 and rejects == {}
+    assert frame["x"][0] == frame["x"][1] and frame["y"][0] == frame["y"][1]
+    detail = _gz(tmp_path, "d.csv", "1;RM-0001;PA1;;329575,5;6287938,25;PIRQUE;X;SI;U2;T243 00I\n")
+    assert read_service_detail(detail, PAR).select("x", "y").rows() == [(329575.5, 6287938.25)]
+
+
+def test_a_line_break_inside_quotes_stays_in_its_row(tmp_path):
+    """The first row was widened inside its quotes (a `;` added to the value), and the line
+    break would have ended an output row in the middle."""
+    rows = [QUOTED_TRX[0], '"12";"2021-04-22 07:00:00";"Los\r\nHéroes";"2"', QUOTED_TRX[2]]
+    frame, _ = read_transactions(_gz(tmp_path, "d.trx", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame["site"].to_list() == ["Los Héroes", "ZN-6220"]

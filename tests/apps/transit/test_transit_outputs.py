@@ -1,5 +1,6 @@
 import gzip
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from cauce.apps.transit.errors import InputFileError
 from cauce.apps.transit.layouts import LAYOUTS
 from cauce.apps.transit.outputs import read_output, write_output
-from cauce.apps.transit.po import unpack_po, write_po_zip
+from cauce.apps.transit.po import gunzip_to, unpack_po, write_po_zip
 from cauce.apps.transit.zipping import DeflatingFile, Member, deflated_dir, pack_day, write_zip
 
 OUTPUTS = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "transit"
@@ -77,12 +78,25 @@ def test_po_archive_members_are_gunzipped_in_folder_and_subfolders(tmp_path):
     assert (folder / "top_PO20210401.csv").read_text() == "z\n"
 
 
+def test_po_archive_zipped_on_windows_or_macos_unpacks(tmp_path):
+    """PowerShell 5's Compress-Archive writes `\\` between folders; macOS leaves `._` resource
+    forks (no gzip) beside the files when they were zipped from a non-Mac disk."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("2021-04-01\\Paraderos\\A_PO20210401.csv.gz", gzip.compress(b"x;y\n"))
+        archive.writestr("2021-04-01/Paraderos/._A_PO20210401.csv.gz", b"\x00\x05\x16\x07")
+    (tmp_path / "p.zip").write_bytes(buffer.getvalue())
+    folder = unpack_po(tmp_path / "p.zip", tmp_path / "tmp", "2021-04-01")
+    assert (folder / "Paraderos" / "A_PO20210401.csv").read_text() == "x;y\n"
+
+
 def test_po_archive_problems_name_the_file(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(InputFileError, match=r"bad\.zip: not a readable zip archive"):
         unpack_po(tmp_path / "bad.zip", tmp_path / "t", "2021-04-01")
     write_po_zip({"2021-03-01/a.csv.gz": "x"}, tmp_path / "other.zip")
-    with pytest.raises(InputFileError, match="no top folder '2021-04-01/'"):
+    with pytest.raises(InputFileError,
+                       match=r"no top folder '2021-04-01/' \(it holds '2021-03-01/'\)"):
         unpack_po(tmp_path / "other.zip", tmp_path / "t", "2021-04-01")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -149,3 +163,23 @@ def test_zip64_records_are_readable(tmp_path):
     with zipfile.ZipFile(tmp_path / "big.zip") as archive:
         assert archive.testzip() is None
         assert {n: archive.read(n) for n in archive.namelist()} == payloads
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (b"", "is empty (0 bytes), not a gzip file"),
+    (b"patente;C2;tiempo\n", "is not gzip-compressed (it starts with b'patente;C2;tiemp')"),
+    (gzip.compress(gzip.compress(b"patente;C2;tiempo\n", mtime=0), mtime=0),
+     "is compressed twice"),
+], ids=["empty", "plain-text", "gzip-in-gzip"])
+def test_an_input_that_is_no_single_gzip_says_what_it_is(tmp_path, data, says):
+    """A zero-byte upload and a gzip inside a gzip passed for a day without rows; a plain
+    text file was said to be truncated."""
+    (tmp_path / "d.gps.gz").write_bytes(data)
+    with pytest.raises(InputFileError, match=re.escape(f"d.gps.gz: {says}")):
+        gunzip_to(tmp_path / "d.gps.gz", tmp_path / "d.gps", label="d.gps.gz")
+
+
+def test_an_empty_text_file_gzipped_is_an_input_without_rows(tmp_path):
+    (tmp_path / "d.gps.gz").write_bytes(gzip.compress(b""))
+    gunzip_to(tmp_path / "d.gps.gz", tmp_path / "d.gps", label="d.gps.gz")
+    assert (tmp_path / "d.gps").read_bytes() == b""

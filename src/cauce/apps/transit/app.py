@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shlex
 import shutil
 import stat
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -98,6 +100,8 @@ truth_bucket = app.bucket("truth")
 submitted = app.table("submitted-days", key="day")
 warehouse = app.warehouse("analysis")
 
+#: the days the adatrap job processes (synth refuses to generate a day before them)
+DAYS = daily(start="2018-01-01")
 INPUT_BUCKETS = {SERVICE_DETAIL: detail_bucket, GPS: gps_bucket, RUNS: runs_bucket,
                  TRANSACTIONS: trx_bucket, PO: po_bucket}
 WAREHOUSE_TABLES = ("stages", "trips", "od_zone", "od_comuna", "profiles")
@@ -115,12 +119,14 @@ def synth(
     from .synth.day import generate_day
 
     day = _parse_day(date)
+    if day < DAYS.start:
+        raise CauceError(f"{day} is before the first day adatrap processes ({DAYS.start})",
+                         hint=f"generate a day from {DAYS.start} on")
     par = _par_file(ctx)
     folder = ctx.workdir / "synth"
     ctx.log.info("generating a %s day for %s (seed %d)", scale, day, seed)
     generated = generate_day(scale, day, seed, parse_par(par), folder,
-                             progress=lambda done, total, label: ctx.progress(
-                                 done, total, f"synth: {label}"))
+                             progress=_synth_progress(ctx))
     files = generated.files
     for bucket, key in ((po_bucket, files.po), (detail_bucket, files.service_detail),
                         (runs_bucket, files.runs), (trx_bucket, files.transactions),
@@ -132,7 +138,19 @@ def synth(
             "seconds": generated.seconds}
 
 
-@app.job(partitions=daily(start="2018-01-01"), worker="process", retries=0)
+def _synth_progress(ctx: Context) -> Callable[[int, int, str], None]:
+    """Report the generator's steps, and stop it at the first step after a Ctrl-C (`cauce runs
+    cancel`): the last step ends before any file is put, so a cancelled day leaves the input
+    buckets as they were, never part of a new day beside part of an older one."""
+    def progress(done: int, total: int, label: str) -> None:
+        ctx.progress(done, total, f"synth: {label}")
+        if ctx.cancelled:
+            raise RunCancelled("cancelled while generating the day: nothing was put in the input "
+                               "buckets")
+    return progress
+
+
+@app.job(partitions=DAYS, worker="process", retries=0)
 def adatrap(
     ctx: Context,
     dry_run: Annotated[bool, "fetch the inputs and write the parameter file, but do not "
@@ -161,12 +179,17 @@ def adatrap(
         return {"day": day.isoformat(), "dry_run": True, "inputs": prepared.inputs.keys}
     result: dict[str, Any] = {"day": day.isoformat(), "engine": which,
                               "inputs": prepared.inputs.keys}
+    tables: dict[str, Path] = {}
     if which == "adatrap":
         _run_executable(ctx, prepared, executable)
     else:
-        result.update(_run_open_engine(ctx, prepared))
+        summary, tables = _run_open_engine(ctx, prepared)
+        result.update(summary)
+    # the last check: from here on the day is published, and all of it
     _stop_if_cancelled(ctx)
     zip_path = pack_outputs(prepared)
+    if tables:
+        result["warehouse"] = _publish_tables(day, tables)
     output_bucket.put_file(zip_path.name, zip_path, move=True)
     ctx.log.info("outputs uploaded: %s to bucket '%s'", zip_path.name, output_bucket.name)
     result["output"] = zip_path.name
@@ -193,7 +216,10 @@ def _run_executable(ctx: Context, prepared: PreparedDay, executable: str | None)
                          hint="the original's limit; the outputs were not uploaded") from None
 
 
-def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
+def _run_open_engine(ctx: Context, prepared: PreparedDay
+                     ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Process the day with the open engine: its summary, and its tables (Parquet files) to
+    publish once the run is sure not to be cancelled."""
     from .engine.run import Cancelled, EngineSettings, run_engine
     from .engine.stages import StageSettings
 
@@ -207,22 +233,32 @@ def _run_open_engine(ctx: Context, prepared: PreparedDay) -> dict[str, Any]:
                                 done, total, f"engine: {label}"))
     except Cancelled as stop:
         raise RunCancelled(str(stop)) from None
+    except KeyboardInterrupt:
+        # Polars stops a query at the Ctrl-C that asked the run to stop, with its own
+        # KeyboardInterrupt: the run is cancelled, not left running by a process gone
+        if not ctx.cancelled:
+            raise
+        raise RunCancelled("cancelled in the middle of a processing step") from None
     _stop_if_cancelled(ctx)
     for reason, count in sorted(result.rejects.items()):
         ctx.log.warning("unusable rows: %s: %d", reason, count)
     day = prepared.day.isoformat()
-    for path in result.parquet.values():
-        output_bucket.put_file(f"parquet/{day}/{path.name}", path)
-    loaded = _load_warehouse(prepared.day, result.parquet)
     summary: dict[str, Any] = {"rows": result.rows, "rejects": result.rejects,
-                               "seconds": result.seconds, "warehouse": loaded}
+                               "seconds": result.seconds}
     truth_key = f"{day}.truth.parquet"
     if truth_bucket.exists(truth_key):
         accuracy = _accuracy(result.stages, truth_bucket.path(truth_key), prepared)
         for line in accuracy.lines():
             ctx.log.info("accuracy against the synthetic truth: %s", line)
         summary["accuracy"] = accuracy.as_dict()
-    return summary
+    return summary, result.parquet
+
+
+def _publish_tables(day: date, tables: dict[str, Path]) -> dict[str, int]:
+    """Put the day's tables in the output bucket (`parquet/DAY/`) and load the warehouse."""
+    for path in tables.values():
+        output_bucket.put_file(f"parquet/{day.isoformat()}/{path.name}", path)
+    return _load_warehouse(day, tables)
 
 
 def _stop_if_cancelled(ctx: Context) -> None:
@@ -363,6 +399,7 @@ def demo(rt: Runtime) -> list[str]:
         lines.append(f"transit: alightings estimated for {accuracy['alighting_share']:.1%} of "
                      f"boardings, {accuracy['within_one_stop']:.1%} within one stop; "
                      f"{accuracy['trips_right']:.1%} of true trips rebuilt exactly")
-    lines += ["transit: look at it with", f"  cauce --home {rt.home} logs general --app transit",
-              f"  cauce --home {rt.home} run transit adatrap --partition 2021-04-22 --dry-run"]
+    home = shlex.quote(str(rt.home))  # copied into a shell as it is, spaces and quotes too
+    lines += ["transit: look at it with", f"  cauce --home {home} logs general --app transit",
+              f"  cauce --home {home} run transit adatrap --partition 2021-04-22 --dry-run"]
     return lines

@@ -21,6 +21,10 @@ from .errors import InputFileError
 
 #: text encoding of the PO files written here (the real ConsolidadoParadas sample is UTF-8)
 PO_ENCODING = "utf-8"
+#: the first two bytes of every gzip stream
+GZIP_MAGIC = b"\x1f\x8b"
+#: the start of the resource-fork files macOS puts beside each file (`._X.csv.gz`): no gzip
+APPLE_DOUBLE = "._"
 #: the earliest time a zip member can carry: written where a clock would break same-seed bytes
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -48,25 +52,27 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
     """Extract the archive into `dest`, gunzip its members; return the `YYYY-MM-DD` folder."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            names = archive.namelist()
+            members = _with_forward_slashes(archive.infolist())
+            names = [member.filename for member in members]
             if not any(n.startswith(f"{day_text}/") for n in names):
                 raise InputFileError(
-                    f"{zip_path.name}: has no top folder '{day_text}/'",
+                    f"{zip_path.name}: has no top folder '{day_text}/' (it holds "
+                    f"{_top_level(names)})",
                     hint="the po.zip must hold a folder named like its date")
             for name in names:
                 target = (dest / name).resolve()
                 if not target.is_relative_to(dest.resolve()):
                     raise InputFileError(f"{zip_path.name}: member {name!r} escapes the folder")
-            archive.extractall(dest)
+            archive.extractall(dest, members=members)
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise InputFileError(f"{zip_path.name}: not a readable zip archive ({error})",
                              hint="upload the file again; it may be truncated") from None
     folder = dest / day_text
-    members = [p for p in folder.iterdir() if p.is_file()]
-    members += [p for sub in folder.iterdir() if sub.is_dir() for p in sub.iterdir()
-                if p.is_file()]
-    for member in members:
-        if member.suffix != ".gz":
+    files = [p for p in folder.iterdir() if p.is_file()]
+    files += [p for sub in folder.iterdir() if sub.is_dir() for p in sub.iterdir()
+              if p.is_file()]
+    for member in files:
+        if member.suffix != ".gz" or member.name.startswith(APPLE_DOUBLE):
             continue
         plain = member.with_suffix("")
         try:
@@ -78,10 +84,28 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
     return folder
 
 
+def _top_level(names: list[str]) -> str:
+    """The first names at the top of an archive, to show what it holds instead."""
+    top = sorted({name.split("/")[0] + ("/" if "/" in name else "") for name in names})
+    if not top:
+        return "nothing"
+    shown = ", ".join(repr(name) for name in top[:5])
+    return shown + ", ..." if len(top) > 5 else shown
+
+
+def _with_forward_slashes(members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """`members` with `/` between folders, as zips made on Windows (PowerShell 5's
+    `Compress-Archive`, old .NET) separate them with `\\`, a character of the name on Linux."""
+    for member in members:
+        member.filename = member.filename.replace("\\", "/")
+    return members
+
+
 def gunzip_to(source: Path, target: Path, *, label: str) -> None:
     """Decompress one input (`2021-04-22.gps.gz` -> `2021-04-22.gps`), naming it on failure.
 
     ISA-L's inflate (`isal.igzip`) reads the big daily inputs about twice as fast as zlib."""
+    _check_gzip(source, label)
     try:
         with igzip.open(source) as stream, target.open("wb") as out:
             while chunk := stream.read(16 * 1024 * 1024):
@@ -90,6 +114,27 @@ def gunzip_to(source: Path, target: Path, *, label: str) -> None:
         target.unlink(missing_ok=True)
         raise InputFileError(f"{label}: not a readable gzip file ({error})",
                              hint="upload the file again; it may be truncated") from None
+    if _starts_with(target, GZIP_MAGIC):
+        raise InputFileError(f"{label}: is compressed twice (gzip inside gzip)",
+                             hint="decompress it once (`gunzip`) and upload the result")
+
+
+def _check_gzip(source: Path, label: str) -> None:
+    """An empty object (a failed upload) or an uncompressed one named `.gz` fails saying so,
+    rather than passing for a day without rows or for a truncated archive."""
+    if source.stat().st_size == 0:
+        raise InputFileError(f"{label}: is empty (0 bytes), not a gzip file",
+                             hint="upload the file again; the upload may have failed")
+    if not _starts_with(source, GZIP_MAGIC):
+        with source.open("rb") as stream:
+            start = stream.read(16)
+        raise InputFileError(f"{label}: is not gzip-compressed (it starts with {start!r})",
+                             hint="compress it with gzip and upload it under the same name")
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    with path.open("rb") as stream:
+        return stream.read(len(prefix)) == prefix
 
 
 def read_text(path: Path) -> str:

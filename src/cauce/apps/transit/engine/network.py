@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InputFileError
-from ..formats.delimited import is_number_text, read_positional
+from ..formats.delimited import decimal, is_number_text, read_positional
 from ..formats.inputs import plate_key, read_service_detail
 from ..geo import to_utm
 from ..metro import MetroTiming, travel_times
@@ -70,6 +70,16 @@ def _read(root: Path, par: ParFile, file_field: str, fields: dict[str, int | Non
     return frame
 
 
+def _first_of_each(frame: pl.DataFrame, keys: list[str], what: str) -> pl.DataFrame:
+    """`frame` with the first row of each `keys` value only, saying how many rows were left
+    out: a row listed twice in a PO file would count a bus, a stop, a validation or a load
+    twice."""
+    kept = frame.unique(keys, keep="first", maintain_order=True)
+    if kept.height < frame.height:
+        log.warning("%s: %d left out (the first one is used)", what, frame.height - kept.height)
+    return kept
+
+
 def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Network:
     """Read every PO file the engine uses; `root` is the folder the par's paths start from."""
     stops = _read(root, par, "stops_file", {
@@ -93,16 +103,18 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     services = pl.concat([services, keys], how="horizontal").with_columns(
         pl.col("direction").str.slice(0, 1).str.to_uppercase())
     stops = stops.with_columns(
-        pl.col("x").cast(pl.Float64, strict=False), pl.col("y").cast(pl.Float64, strict=False),
+        decimal("x"), decimal("y"),
         pl.col("seq").cast(pl.Int32, strict=False),
         (pl.col("service") + pl.col("variant").fill_null("")).alias("user"),
         pl.col("direction").str.slice(0, 1).str.to_uppercase()
         .replace({"I": "I", "R": "R"}).alias("direction"))
     services = services.with_row_index("route_idx").with_columns(pl.col("route_idx").cast(
         pl.Int32)).rename({"code": "route"})
-    route_stops = stops.join(services.select("route_idx", "user", "direction"),
-                             on=["user", "direction"], maintain_order="left").drop_nulls(
-        ["x", "y", "seq"]).sort("route_idx", "seq", maintain_order=True)
+    route_stops = _first_of_each(stops.join(
+        services.select("route_idx", "user", "direction"), on=["user", "direction"],
+        maintain_order="left").drop_nulls(["x", "y", "seq"]), ["route_idx", "seq"],
+        f"{par.path('stops_file')}: stop sequence rows repeating a service's position").sort(
+        "route_idx", "seq", maintain_order=True)
     if route_stops.is_empty():
         raise InputFileError(f"{par.path('stops_file')}: no stop sequence matches the service "
                              f"dictionary", hint="check the service and direction columns")
@@ -118,6 +130,9 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     route_stops = route_stops.with_columns(_zone_of(route_stops, zones))
     stations = stations.with_columns(_zone_of(stations, zones))
     zp = read_service_detail(_file(root, par.path("service_detail_file")), par)
+    if zp.is_empty():
+        log.warning("zona-paga service detail without a data row (%s): every zona-paga "
+                    "validation is an unusable row", par.path("service_detail_file"))
     zp = zp.explode("service_list").join(
         services.select("route_idx", pl.col("route").alias("service_list")), on="service_list"
     ).group_by("validator_key", "validator", "stop").agg(
@@ -125,8 +140,9 @@ def load_network(root: Path, par: ParFile, day: date, timing: MetroTiming) -> Ne
     fleet = _read(root, par, "fleet_file", {"plate": par.column("fleet_plate"),
                                             "capacity": par.column("fleet_capacity")},
                   "capacity", required=False)
-    fleet = (fleet.select(plate_key("plate").alias("plate_key"),
-                          pl.col("capacity").cast(pl.Int32, strict=False))
+    fleet = (_first_of_each(fleet.select(plate_key("plate").alias("plate_key"),
+                                         pl.col("capacity").cast(pl.Int32, strict=False)),
+                            ["plate_key"], f"{par.path('fleet_file')}: plates listed again")
              if fleet is not None else pl.DataFrame(schema={"plate_key": pl.String,
                                                             "capacity": pl.Int32}))
     periods = _read(root, par, "periods_file", {
@@ -169,8 +185,8 @@ def _shapes(root: Path, par: ParFile, services: pl.DataFrame,
         "route_name": par.column("shapes_route"), "x": par.column("shapes_x"),
         "y": par.column("shapes_y"), "point": par.column("shapes_sequence")}, "x", required=False)
     if raw is not None:
-        shapes = raw.with_columns(pl.col("x").cast(pl.Float64, strict=False),
-                                  pl.col("y").cast(pl.Float64, strict=False),
+        shapes = raw.with_columns(decimal("x"),
+                                  decimal("y"),
                                   pl.col("point").cast(pl.Int64, strict=False)).join(
             services.select("route_idx", "route_name"), on="route_name").drop_nulls()
     else:
@@ -273,8 +289,11 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
                                     "station_idx": pl.Int64})
     if raw is None:
         return empty, no_lines, np.zeros((0, 0))
-    raw = raw.with_columns(pl.col("lat").cast(pl.Float64, strict=False),
-                           pl.col("lon").cast(pl.Float64, strict=False)).drop_nulls(
+    # only exact repeats: one CODIGOTRX on two lines' rows may be how a real file lists a
+    # transfer station, and each line needs its row
+    raw = _first_of_each(raw, raw.columns, f"{par.path('metro_file')}: stations listed again")
+    raw = raw.with_columns(decimal("lat"),
+                           decimal("lon")).drop_nulls(
         ["lat", "lon"]).with_row_index("station_idx").with_columns(
         pl.col("station_idx").cast(pl.Int64), pl.col("unique").str.strip_chars())
     x, y = to_utm(raw["lat"].to_numpy(), raw["lon"].to_numpy())
@@ -288,8 +307,7 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
         if lines.is_empty():
             log.warning("metro line sequences without a data row (%s); no metro travel times",
                         lines_path.name)
-        lines = lines.with_columns(pl.col("order").cast(pl.Int32)).join(by_standard,
-                                                                         on="standard")
+        lines = _readable_order(lines, lines_path.name).join(by_standard, on="standard")
     else:
         log.warning("metro line sequences missing (%s); no metro travel times", lines_path.name)
         lines = no_lines
@@ -305,6 +323,15 @@ def _metro(root: Path, par: ParFile, timing: MetroTiming
     return stations, lines, travel_times(stations, lines, transfers, timing)
 
 
+def _readable_order(lines: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Metro line sequences whose `ORDEN` is a whole number; the others left out, counted."""
+    lines = lines.with_columns(pl.col("order").cast(pl.Int32, strict=False))
+    unreadable = lines["order"].null_count()
+    if unreadable:
+        log.warning("%s: %d rows without a readable ORDEN left out", name, unreadable)
+    return lines.drop_nulls("order")
+
+
 def _zones(root: Path, par: ParFile) -> pl.DataFrame:
     raw = _read(root, par, "zones_file", {"zone": par.column("zones_id"),
                                           "x": par.column("zones_x"),
@@ -312,8 +339,8 @@ def _zones(root: Path, par: ParFile) -> pl.DataFrame:
     if raw is None:
         return pl.DataFrame(schema={"zone": pl.Int32, "x": pl.Float64, "y": pl.Float64})
     return raw.select(pl.col("zone").cast(pl.Int32, strict=False),
-                      pl.col("x").cast(pl.Float64, strict=False),
-                      pl.col("y").cast(pl.Float64, strict=False)).drop_nulls()
+                      decimal("x"),
+                      decimal("y")).drop_nulls()
 
 
 def _zone_of(points: pl.DataFrame, zones: pl.DataFrame) -> pl.Series:

@@ -3,12 +3,14 @@
 The parameter file names columns by 1-based position, so readers take a mapping field -> column
 and return a frame of strings with one column per field. The separator is detected from the
 first line; a header line is detected (and skipped) when the probe column of the first row is
-not a value of the expected shape.
+not a value of the expected shape. Fields wrapped in double quotes in the first lines make the
+file a quoted one, read without its quotes.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
 from collections.abc import Callable
@@ -26,6 +28,7 @@ OUTPUT_SEPARATOR = "|"
 #: lines read to find a file's width (and the first for its separator and header)
 HEAD_LINES = 16
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
+QUOTE = '"'
 
 
 def sniff_separator(first_line: str) -> str:
@@ -63,11 +66,13 @@ def _head_lines(data: bytes, count: int = HEAD_LINES) -> list[str]:
     return lines
 
 
-def _widened_first_row(data: bytes, skip: int, separator: str, width: int) -> bytes:
+def _widened_first_row(data: bytes, skip: int, separator: str, width: int,
+                       quoted: bool = False) -> bytes:
     """`data` with its first row (after `skip` lines) given empty fields up to `width`.
 
     The CSV reader takes a file's width from its first row: a short one (a truncated record)
-    would cut every row after it to its width. Only that row is touched, and only when short."""
+    would cut every row after it to its width. Only that row is touched, and only when short;
+    in a quoted file, not when its line ends inside quotes (a value holding a line break)."""
     start = 0
     for _ in range(skip):
         start = data.find(b"\n", start) + 1
@@ -79,6 +84,8 @@ def _widened_first_row(data: bytes, skip: int, separator: str, width: int) -> by
     end = len(data) if end < 0 else end
     if end > start and data[end - 1:end] == b"\r":
         end -= 1
+    if quoted and data.count(QUOTE.encode(), start, end) % 2:
+        return data
     mark = separator.encode()
     missing = width - 1 - data.count(mark, start, end)
     return data if missing <= 0 else data[:end] + mark * missing + data[end:]
@@ -107,9 +114,10 @@ def read_positional(
     if not data.strip():
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
     head = _head_lines(data)
-    first = head[0]
-    separator = sniff_separator(first)
-    cells = first.split(separator)
+    separator = sniff_separator(head[0])
+    quoted = _is_quoted(head, separator)
+    head_rows = _split_lines(head, separator, quoted)
+    cells = head_rows[0]
     has_header = False
     if probe is not None and is_value is not None:
         column = fields[probe]
@@ -117,18 +125,10 @@ def read_positional(
             column > len(cells) or not is_value(cells[column - 1].strip()))
     wanted = {f: c for f, c in fields.items() if c is not None}
     # the widest of the first lines: one short record among them does not narrow the file
-    width = max(line.count(separator) + 1 for line in head)
+    width = max(len(row) for row in head_rows)
     _check_width(name, width, separator, wanted)
-    data = _widened_first_row(data, 1 if has_header else 0, separator, width)
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(data), separator=separator, has_header=False, infer_schema=False,
-            quote_char=None, truncate_ragged_lines=True, skip_rows=1 if has_header else 0,
-            raise_if_empty=False,
-        )
-    except pl.exceptions.PolarsError as error:
-        raise InputFileError(f"{name}: cannot be read as {separator!r}-separated text: "
-                             f"{str(error).splitlines()[0]}") from None
+    data = _widened_first_row(data, 1 if has_header else 0, separator, width, quoted)
+    frame = _read_rows(data, separator, 1 if has_header else 0, quoted, name)
     if frame.height == 0:
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
     raw_names = frame.columns
@@ -145,6 +145,56 @@ def read_positional(
         if column is None:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(field))
     return frame.select(list(fields))
+
+
+def _is_quoted(head: list[str], separator: str) -> bool:
+    """Whether the first lines hold a field wrapped in double quotes, as spreadsheets, R's
+    `write.csv2` and pandas' `QUOTE_ALL` write them (a stray quote wraps no field)."""
+    return any(len(cell) >= 2 and cell.startswith(QUOTE) and cell.endswith(QUOTE)
+               for line in head for cell in line.split(separator))
+
+
+def _split_lines(lines: list[str], separator: str, quoted: bool) -> list[list[str]]:
+    """The fields of `lines`, a quoted field taken whole (separator inside it included)."""
+    if not quoted:
+        return [line.split(separator) for line in lines]
+    return [next(csv.reader([line], delimiter=separator), [""]) for line in lines]
+
+
+def _read_rows(data: bytes, separator: str, skip: int, quoted: bool, name: str) -> pl.DataFrame:
+    """Every row of `data` as string columns; quoted fields unquoted.
+
+    A quoted file whose quotes do not pair up (a truncated or hand-edited line) is read again
+    field by field at the separators, each field then stripped of its wrapping quotes: one bad
+    line costs that line, not the file."""
+    if quoted:
+        try:
+            frame = _read_csv(data, separator, skip, QUOTE)
+        except pl.exceptions.PolarsError:
+            return _read_csv(data, separator, skip, None).with_columns(_unquoted(pl.all()))
+        # a line break inside quotes would end an output row in the middle
+        return frame.with_columns(pl.all().str.replace_all(r"\r?\n|\r", " "))
+    try:
+        return _read_csv(data, separator, skip, None)
+    except pl.exceptions.PolarsError as error:
+        raise InputFileError(f"{name}: cannot be read as {separator!r}-separated text: "
+                             f"{str(error).splitlines()[0]}") from None
+
+
+def _read_csv(data: bytes, separator: str, skip: int, quote: str | None) -> pl.DataFrame:
+    return pl.read_csv(
+        io.BytesIO(data), separator=separator, has_header=False, infer_schema=False,
+        quote_char=quote, truncate_ragged_lines=True, skip_rows=skip, raise_if_empty=False,
+    )
+
+
+def _unquoted(column: pl.Expr) -> pl.Expr:
+    """A value wrapped in double quotes without them, doubled quotes inside made single."""
+    inner = column.str.slice(1, column.str.len_chars() - 2).str.replace_all('""', QUOTE,
+                                                                             literal=True)
+    wrapped = (column.str.len_chars() >= 2) & column.str.starts_with(QUOTE) & \
+        column.str.ends_with(QUOTE)
+    return pl.when(wrapped).then(inner).otherwise(column)
 
 
 def _ends_in_cr_cr_lf(data: bytes) -> bool:
@@ -179,13 +229,20 @@ def positional_frame(frame: pl.DataFrame, positions: dict[str, int | None], *,
     return frame.select(columns)
 
 
+def decimal(column: str) -> pl.Expr:
+    """A number column as Float64, null where unreadable. A decimal comma (`-33,45`, as a
+    Spanish-locale spreadsheet saves a `;`-separated file) is read as the point."""
+    return pl.col(column).str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+
+
 def is_datetime_text(value: str) -> bool:
     return bool(DATETIME_RE.match(value))
 
 
 def is_number_text(value: str) -> bool:
+    """Whether `value` reads as a number, as `decimal` reads it (a decimal comma too)."""
     try:
-        float(value)
+        float(value.replace(",", ".", 1))
     except ValueError:
         return False
     return True

@@ -16,7 +16,13 @@ import polars as pl
 
 from ..geo import LAT_RANGE, LON_RANGE, to_utm
 from ..params import ParFile
-from .delimited import is_datetime_text, is_number_text, positional_frame, read_positional
+from .delimited import (
+    decimal,
+    is_datetime_text,
+    is_number_text,
+    positional_frame,
+    read_positional,
+)
 
 Rejects = dict[str, int]
 
@@ -55,9 +61,33 @@ def plate_key(column: str) -> pl.Expr:
 
 def seconds_of_day(column: str, day: date) -> pl.Expr:
     """Seconds since the day's midnight, null when unparseable (negative/over a day = other day)."""
-    parsed = pl.col(column).str.to_datetime(TIME_FORMAT, strict=False)
+    return _seconds_since(pl.col(column), day)
+
+
+def _seconds_since(text: pl.Expr, day: date) -> pl.Expr:
+    parsed = text.str.to_datetime(TIME_FORMAT, strict=False)
     midnight = pl.lit(day).cast(pl.Datetime("us"))
     return (parsed - midnight).dt.total_seconds()
+
+
+def _iso_seconds_of_day(column: str, day: date) -> pl.Expr:
+    """`seconds_of_day` of times as other tools write them: `T` between date and time, a
+    fraction of a second (dropped), spaces around. A zone offset or `Z` stays unreadable:
+    the inputs are local times, and a guess would move every row by hours."""
+    text = (pl.col(column).str.strip_chars()
+            .str.replace(r"^(\d{4}-\d{2}-\d{2})T", "${1} ")
+            .str.replace(r"(:\d{2})\.\d+$", "${1}"))
+    return _seconds_since(text, day)
+
+
+def _with_seconds_of_day(frame: pl.DataFrame, column: str, day: date, alias: str
+                        ) -> pl.DataFrame:
+    """`frame` with `alias` = `seconds_of_day(column)`; the rows it cannot read are read
+    again as ISO times (a second pass only when some row needs it)."""
+    frame = frame.with_columns(seconds_of_day(column, day).alias(alias))
+    if not frame[alias].null_count():
+        return frame
+    return frame.with_columns(pl.col(alias).fill_null(_iso_seconds_of_day(column, day)))
 
 
 def _count(rejects: Rejects, reason: str, mask: pl.Series) -> None:
@@ -68,7 +98,7 @@ def _count(rejects: Rejects, reason: str, mask: pl.Series) -> None:
 
 def _split_time(frame: pl.DataFrame, column: str, day: date, rejects: Rejects,
                 label: str) -> pl.DataFrame:
-    frame = frame.with_columns(seconds_of_day(column, day).alias("_t"))
+    frame = _with_seconds_of_day(frame, column, day, "_t")
     bad_parse = frame["_t"].is_null()
     _count(rejects, f"{label}: unreadable time", bad_parse)
     outside = ~bad_parse & ((frame["_t"] < 0) | (frame["_t"] >= 86400))
@@ -84,8 +114,8 @@ def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects
     missing = raw["plate"].is_null() | (raw["plate"] == "")
     _count(rejects, "gps: missing plate", missing)
     frame = _split_time(raw.filter(~missing), "time", day, rejects, "gps")
-    frame = frame.with_columns(pl.col("lat").cast(pl.Float64, strict=False),
-                               pl.col("lon").cast(pl.Float64, strict=False))
+    frame = frame.with_columns(decimal("lat"),
+                               decimal("lon"))
     lat, lon = frame["lat"], frame["lon"]
     impossible = (lat.is_null() | lon.is_null() | (lat < LAT_RANGE[0]) | (lat > LAT_RANGE[1])
                   | (lon < LON_RANGE[0]) | (lon > LON_RANGE[1]))
@@ -124,8 +154,8 @@ def read_runs(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Reject
     raw = read_positional(path, runs_positions(par), name=path.name, probe="start",
                           is_value=is_datetime_text)
     rejects: Rejects = {}
-    frame = raw.with_columns(seconds_of_day("start", day).alias("start_s"),
-                             seconds_of_day("end", day).alias("end_s"))
+    frame = _with_seconds_of_day(_with_seconds_of_day(raw, "start", day, "start_s"), "end", day,
+                                "end_s")
     unreadable = (frame["start_s"].is_null() | frame["end_s"].is_null()
                   | frame["plate"].is_null() | frame["service"].is_null())
     _count(rejects, "196: unreadable row", unreadable)
@@ -135,11 +165,15 @@ def read_runs(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Reject
     frame = frame.filter(~backwards)
     outside = (frame["end_s"] < 0) | (frame["start_s"] >= 86400)
     _count(rejects, "196: run outside the day", outside)
-    frame = frame.filter(~outside).select(
-        pl.col("operator").cast(pl.Int32, strict=False), "plate", plate_key("plate").alias(
-            "plate_key"), "service",
+    frame = frame.filter(~outside).with_columns(plate_key("plate").alias("plate_key"))
+    # a report exported or concatenated twice: one expedition would split its passengers
+    repeated = ~frame.select(pl.struct("plate_key", "service", "start_s", "end_s")
+                             .is_first_distinct()).to_series()
+    _count(rejects, "196: run listed again (same bus, service and times)", repeated)
+    frame = frame.filter(~repeated).select(
+        pl.col("operator").cast(pl.Int32, strict=False), "plate", "plate_key", "service",
         pl.col("start_s").cast(pl.Int32).alias("start"), pl.col("end_s").cast(pl.Int32)
-        .alias("end"), pl.col("speed").cast(pl.Float64, strict=False),
+        .alias("end"), decimal("speed"),
         pl.col("fulfillment").fill_null("-"))
     return frame, rejects
 
@@ -156,7 +190,7 @@ def read_service_detail(path: Path, par: ParFile) -> pl.DataFrame:
     raw = read_positional(path, service_detail_positions(par), name=path.name, probe="x",
                           is_value=is_number_text)
     return raw.with_columns(
-        pl.col("x").cast(pl.Float64, strict=False), pl.col("y").cast(pl.Float64, strict=False),
+        decimal("x"), decimal("y"),
         plate_key("validator").alias("validator_key"),
         pl.col("services").fill_null("").str.split("-").list.eval(
             pl.element().str.strip_chars()).list.filter(pl.element() != "").alias("service_list"),
