@@ -31,7 +31,6 @@ def test_monthly_keys_are_year_and_month() -> None:
 @pytest.mark.parametrize(
     ("partitions", "key", "example"),
     [
-        (daily(start="2024-01-01"), "2024-13-01", "2021-04-22"),
         (daily(start="2024-01-01"), "yesterday", "2021-04-22"),
         (monthly(start="2024-01"), "2024-01-01", "2021-04"),
         (weekly(start="2024-01-01"), "2024/01/08", "2021-04-22"),
@@ -47,6 +46,20 @@ def test_malformed_keys_say_how_to_write_one(partitions, key: str, example: str)
     with pytest.raises(PartitionError, match=f"is not a {partitions.unit} partition key") as info:
         partitions.parse(key)
     assert example in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(("partitions", "key", "check"), [
+    (daily(start="2024-01-01"), "2021-02-30", "its month and day"),
+    (daily(start="2024-01-01"), "2024-13-01", "its month and day"),
+    (weekly(start="2024-01-01"), "2024-02-30", "its month and day"),
+    (monthly(start="2024-01"), "2024-13", "its month"),
+])
+def test_a_key_written_right_that_is_no_date_is_said_so(partitions, key: str,
+                                                        check: str) -> None:
+    """`--partition 2021-02-30` was told to be written like 2021-04-22, as it is."""
+    with pytest.raises(PartitionError, match=f"'{key}' is no date of the calendar") as info:
+        partitions.parse(key)
+    assert (info.value.hint or "").startswith(f"check {check} ")
 
 
 def test_a_weekly_key_that_is_not_a_week_start_names_the_nearest_one() -> None:

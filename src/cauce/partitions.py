@@ -6,10 +6,16 @@ A partitioned job is idempotent per partition; backfills run a range of them. Ke
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from .errors import DeclarationError, PartitionError
+
+# a key written the right way whatever its numbers (`2021-02-30`), and what to check in one
+# that is no date of the calendar
+_MONTH_SHAPE = (re.compile(r"\d{4}-\d{2}", re.ASCII), "its month")
+_DAY_SHAPE = (re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII), "its month and day")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,10 @@ class Partitions:
             first = None
         if first is None or self._format(first) != key:
             example = "2021-04" if self.unit == "monthly" else "2021-04-22"
+            shape, parts = _MONTH_SHAPE if self.unit == "monthly" else _DAY_SHAPE
+            if isinstance(key, str) and shape.fullmatch(key):
+                raise PartitionError(f"{key!r} is no date of the calendar",
+                                     hint=f"check {parts} (keys are written like {example})")
             raise PartitionError(
                 f"{key!r} is not a {self.unit} partition key", hint=f"write it like {example}"
             )

@@ -251,7 +251,7 @@ def test_lone_surrogates_in_values_are_shown_not_a_server_error(ui_client):
 @pytest.mark.parametrize(("last", "problem"), [
     ("0001-01-01", "partition 0001-01-01 is before the first one (2021-01-01)"),
     ("9999-12-31", "partition 9999-12-31 is in the future"),
-    ("2021-02-30", "&#39;2021-02-30&#39; is not a daily partition key")])
+    ("2021-02-30", "&#39;2021-02-30&#39; is no date of the calendar")])
 def test_a_grid_ending_at_a_partition_out_of_range_says_which(ui_client, last, problem):
     page = ui_client.get("/apps/hostile/partitions/per-day", params={"last": last})
     assert page.status_code == 400 and problem in page.text
