@@ -299,6 +299,22 @@ def mock_portal(answer: httpx.Response, waits: Waits) -> SodaClient:
             "download",
             "an HTML page, not CSV",
         ),
+        (
+            httpx.Response(
+                200, text="<!DOCTYPE html>\n<p>Mantenimiento</p>\n",
+                headers={"Content-Type": "text/csv"},
+            ),
+            "download",
+            "an HTML page, not CSV",
+        ),
+        (httpx.Response(200, text="", headers={"Content-Type": "text/csv"}), "download",
+         "empty, not even a header line"),
+        (httpx.Response(200, text='"a","b"\n"1","2"\n"3",', headers={"Content-Type": "text/csv"}),
+         "download", "ended inside a record, after 1 whole row"),
+        (httpx.Response(200, text='"a","b"\n"1","un\ncut', headers={"Content-Type": "text/csv"}),
+         "download", "ended inside a record, after 0 whole row"),
+        (httpx.Response(200, text='"a","b', headers={"Content-Type": "text/csv"}), "download",
+         "ended inside its header line"),
     ],
 )
 def test_answers_of_the_wrong_shape_are_retried_then_unavailable(

@@ -579,14 +579,21 @@ class _PageWriter:
             self.last = chunk[-1:]
 
     def finish(self) -> _Page:
-        if self.header is None and self._pending:  # a header without a line end: no records
-            self.header = self._pending + b"\n"
-            if self.first_page:
-                self._write(self.header)
-        if self.last != b"\n":  # a last record without its line end
-            self.rows += 1
-            self._write(b"\n")
-        return _Page(self.rows, self.bytes, (self.header or b"").decode("utf-8", errors="replace"))
+        """The page written; `_Transient` when the answer cannot be a whole SODA CSV page: an
+        empty body (a page has its header even past the last row), an HTML page sent as CSV,
+        or a body that ends inside a record (cut off by a proxy that closed the connection)."""
+        if self.header is None:
+            head = self._pending.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not head:
+                raise _Transient("the answer is empty, not even a header line")
+            if head[:1] == b"<":
+                raise _Transient("the answer is an HTML page, not CSV")
+            raise _Transient("the answer ended inside its header line")
+        if self.header.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+            raise _Transient("the answer is an HTML page, not CSV")
+        if self.last != b"\n" or self.quotes % 2:
+            raise _Transient(f"the answer ended inside a record, after {self.rows} whole row(s)")
+        return _Page(self.rows, self.bytes, self.header.decode("utf-8", errors="replace"))
 
     def _write(self, data: bytes) -> None:
         self.out.write(data)
