@@ -228,6 +228,23 @@ def test_the_token_goes_in_a_header_only_and_is_never_logged(
     assert TOKEN not in repr(soda) and "token=yes" in repr(soda)
 
 
+def test_the_token_does_not_follow_a_redirect_to_another_host(waits: Waits) -> None:
+    """A portal that redirects to another host (a CDN, a hostile proxy) is followed, but the
+    app token stays with the portal's own origin."""
+    seen: dict[str, str | None] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen[str(request.url.host)] = request.headers.get("X-App-Token")
+        if request.url.host == "portal.test":
+            return httpx.Response(302, headers={"Location": f"http://other.test{request.url.path}"})
+        return httpx.Response(200, json={"id": "jbjy-vk9h"})
+
+    with SodaClient("http://portal.test", app_token=TOKEN, sleep=waits,
+                    transport=httpx.MockTransport(answer)) as soda:
+        assert soda.metadata("jbjy-vk9h") == {"id": "jbjy-vk9h"}
+    assert seen == {"portal.test": TOKEN, "other.test": None}
+
+
 def test_timeouts_and_refused_connections_end_as_unavailable(waits: Waits) -> None:
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))

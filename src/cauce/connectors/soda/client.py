@@ -4,8 +4,9 @@ Why not sodapy: it is unmaintained since 2022, its `get_all` pages without `$ord
 can overlap or skip rows), it has no retries, no streaming to a file and no resume (see
 docs/decisions.md).
 
-- The app token (``SODA_APP_TOKEN``) goes in the ``X-App-Token`` header and nowhere else: not in
-  URLs, logs, errors or ``repr``.
+- The app token (``SODA_APP_TOKEN``) goes in the ``X-App-Token`` header of requests to the
+  portal's own origin and nowhere else: not in URLs, logs, errors, ``repr``, or a redirect to
+  another host.
 - Every request has a timeout. 202, 429, 5xx, timeouts and broken connections are retried with
   exponential backoff and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403
   `DatasetForbidden`, other 4xx `SodaRequestError`, none retried.
@@ -185,11 +186,10 @@ class SodaClient:
         self._sleep = sleep
         self._cancelled = cancelled
         headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
-        if app_token:
-            headers["X-App-Token"] = app_token
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=headers,
+            event_hooks={"request": [_token_for(httpx.URL(self.base_url), app_token)]},
             transport=transport,
             follow_redirects=True,
             verify=_tls(),
@@ -509,6 +509,22 @@ def _portal_url(base_url: str) -> str:
         raise SodaRequestError(f"portal {url[:80]!r} is not a valid address: {err}",
                                hint=hint) from None
     return url.rstrip("/")
+
+
+def _token_for(portal: httpx.URL, token: str | None) -> Callable[[httpx.Request], None]:
+    """A request hook that sends the app token to the portal's own origin only: a redirect to
+    another host (a CDN, a hostile proxy) follows without it, where a default header would go
+    along."""
+
+    def hook(request: httpx.Request) -> None:
+        same_origin = (request.url.scheme, request.url.host, request.url.port) == (
+            portal.scheme, portal.host, portal.port)
+        if token and same_origin:
+            request.headers["X-App-Token"] = token
+        else:
+            request.headers.pop("X-App-Token", None)
+
+    return hook
 
 
 def wait_unless_cancelled(
