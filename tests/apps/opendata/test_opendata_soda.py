@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +26,8 @@ from cauce.connectors.soda import (
     SodaUnavailable,
     marker_for,
 )
+from cauce.connectors.soda import client as soda_client
+from cauce.connectors.soda.client import ResumeMarker
 from cauce.connectors.soda.portal import ColumnSpec, Dataset, Portal, PortalState, csv_bytes
 
 TOKEN = "tok-5ecret-value"
@@ -354,14 +359,80 @@ def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
         assert marker_for(tmp_path / "j.csv").exists()  # resumes at the page, not from zero
 
 
+def test_a_page_longer_than_its_limit_is_refused_not_paged_forever(
+    waits: Waits, tmp_path: Path
+) -> None:
+    """A portal (or proxy) that ignores ``$limit`` and sends rows without end: the page is
+    given up as soon as it has more rows than asked for, instead of filling the disk."""
+    asked: list[str] = []
+
+    def endless() -> Iterator[bytes]:
+        yield b'"a","b"\n'
+        for _ in range(1_000):  # ends, so that a client that does not stop fails, not hangs
+            yield b'"1","2"\n' * 50
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["$offset"])
+        if len(asked) > 3:
+            return httpx.Response(404, json={"message": "stop"})
+        return httpx.Response(200, content=endless(), headers={"Content-Type": "text/csv"})
+
+    with (
+        SodaClient("http://portal.test", retry=RetryPolicy(attempts=2), page_size=100,
+                   sleep=waits, transport=httpx.MockTransport(answer)) as soda,
+        pytest.raises(SodaUnavailable, match=r"more rows than the \$limit of 100"),
+    ):
+        soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert asked == ["0", "0"]
+
+
+def test_a_page_trickling_bytes_is_given_up_at_its_deadline(
+    waits: Waits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A byte now and then never trips the read timeout: the page's deadline
+    (`PAGE_TIMEOUTS` timeouts) ends it, and a retry resumes at that page."""
+    monkeypatch.setattr(soda_client, "PAGE_TIMEOUTS", 2, raising=False)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def trickle() -> None:
+        connection, _ = server.accept()
+        with connection, contextlib.suppress(OSError):  # the client hangs up at its deadline
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\n"
+                               b"Content-Length: 100000\r\n\r\n\"a\"\n")
+            end = time.monotonic() + 3  # then it closes: a client without a deadline fails
+            while time.monotonic() < end:
+                time.sleep(0.05)
+                connection.sendall(b"1")
+
+    feeder = threading.Thread(target=trickle, daemon=True)
+    feeder.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    started = time.monotonic()
+    with (
+        SodaClient(url, timeout=0.2, retry=RetryPolicy(attempts=1), sleep=waits) as soda,
+        pytest.raises(SodaUnavailable, match=r"did not arrive whole within 0.4 s"),
+    ):
+        soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert time.monotonic() - started < 2
+    assert marker_for(tmp_path / "j.csv").exists()
+    server.close()
+
+
 def test_a_cancelled_download_stops_at_its_next_chunk_and_resumes_there(
     portal: Portal, state: PortalState, tmp_path: Path
 ) -> None:
     """Ctrl-C during a harvest waits for no download to finish (a large one takes hours)."""
-    answers = iter([False])  # the first chunk goes on; the next one finds the run cancelled
     dest = tmp_path / "j.csv"
+
+    def after_first_page() -> bool:  # the run is cancelled once a page is written whole
+        marker = ResumeMarker.load(marker_for(dest))
+        return marker is not None and marker.pages >= 1
+
     with (
-        SodaClient(portal.url, page_size=100, cancelled=lambda: next(answers, True)) as soda,
+        SodaClient(portal.url, page_size=100, cancelled=after_first_page) as soda,
         pytest.raises(RunCancelled, match="page 2 of jbjy-vk9h; it resumes there"),
     ):
         soda.download_csv("jbjy-vk9h", dest)

@@ -7,9 +7,11 @@ docs/decisions.md).
 - The app token (``SODA_APP_TOKEN``) goes in the ``X-App-Token`` header of requests to the
   portal's own origin and nowhere else: not in URLs, logs, errors, ``repr``, or a redirect to
   another host.
-- Every request has a timeout. 202, 429, 5xx, timeouts and broken connections are retried with
-  exponential backoff and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403
-  `DatasetForbidden`, other 4xx `SodaRequestError`, none retried.
+- Every request has a timeout, and a CSV page a deadline of `PAGE_TIMEOUTS` timeouts for its
+  whole answer (a portal trickling bytes never trips a read timeout). 202, 429, 5xx, timeouts,
+  broken connections and pages longer than their ``$limit`` are retried with exponential backoff
+  and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
+  4xx `SodaRequestError`, none retried.
 - `download_csv` pages with ``$order=:id``, ``$limit`` and ``$offset`` until a short page, streams
   each page to the file (header kept once) and, after each page, writes a small resume marker
   next to it. A download that failed restarts at the failed page, not from zero.
@@ -55,9 +57,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
-CHUNK = 1 << 20
 MARKER_SUFFIX = ".resume.json"
 NAP = 0.2  # seconds between looks at whether the run was cancelled, while waiting to retry
+# A page's whole answer must arrive within this many timeouts (10 minutes by default): a 50,000-row
+# page of a wide dataset is tens of megabytes; a portal trickling a byte now and then never ends.
+PAGE_TIMEOUTS = 10
 # The types of an app's SODA settings, so a wrong value is refused where it is set: a page of
 # 0 rows would page forever, a negative timeout fails inside httpx.
 PageSize = Annotated[int, Interval(ge=1, le=DEFAULT_PAGE)]
@@ -182,6 +186,7 @@ class SodaClient:
 
         self.base_url = _portal_url(base_url)
         self.retry = retry or RetryPolicy()
+        self.page_deadline = timeout * PAGE_TIMEOUTS
         self.page_size = page_size
         self._sleep = sleep
         self._cancelled = cancelled
@@ -372,8 +377,9 @@ class SodaClient:
     ) -> _Page:
         out.truncate(marker.bytes)  # drop whatever a failed attempt at this page left behind
         out.seek(marker.bytes)
-        writer = _PageWriter(out, marker.header)
+        writer = _PageWriter(out, marker.header, marker.page_size)
         path = f"/resource/{marker.dataset}.csv"
+        deadline = time.monotonic() + self.page_deadline
         with self._http.stream("GET", path, params=params) as response:
             if response.status_code != 200:
                 response.read()
@@ -381,11 +387,16 @@ class SodaClient:
             if "html" in response.headers.get("Content-Type", "").lower():
                 # a proxy's or a maintenance page sent with 200: not a page of the dataset
                 raise _Transient("the answer is an HTML page, not CSV")
-            for chunk in response.iter_bytes(CHUNK):
+            # chunks as they arrive, not gathered to a size: a slow answer is still watched
+            for chunk in response.iter_bytes():
                 self._stop_if_cancelled(
                     f"while downloading page {marker.pages + 1} of {marker.dataset}; "
                     "it resumes there"
                 )
+                if time.monotonic() > deadline:
+                    raise _Transient(
+                        f"the page did not arrive whole within {self.page_deadline:g} s"
+                    )
                 writer.feed(chunk)
                 if progress is not None:
                     progress(
@@ -565,8 +576,9 @@ class _PageWriter:
     quote parity is carried across chunks, vectorised with NumPy.
     """
 
-    def __init__(self, out: BinaryIO, header: str | None) -> None:
+    def __init__(self, out: BinaryIO, header: str | None, limit: int) -> None:
         self.out = out
+        self.limit = limit
         self.first_page = header is None
         self.header: bytes | None = None
         self._pending = b""  # the start of the page, until its header line is complete
@@ -591,6 +603,10 @@ class _PageWriter:
             quotes = np.cumsum(data == 34) + self.quotes
             self.rows += int(np.count_nonzero((data == 10) & (quotes % 2 == 0)))
             self.quotes = int(quotes[-1])
+            if self.rows > self.limit:
+                raise _Transient(
+                    f"the answer has more rows than the $limit of {self.limit} asked for"
+                )
             self._write(chunk)
             self.last = chunk[-1:]
 
