@@ -250,7 +250,7 @@ def _not_in_inventory(soda: SodaClient, chosen: tuple[str, ...], found: list[Ass
     extra = []
     for ident in (i for i in chosen if i not in listed):
         try:
-            extra.append(Asset.from_metadata(soda.metadata(ident)))
+            extra.append(Asset.from_metadata(ident, soda.metadata(ident)))
         except (DatasetGone, DatasetForbidden):
             extra.append(Asset(id=ident))  # its download records it as gone or forbidden
     return extra
