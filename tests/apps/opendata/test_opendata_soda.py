@@ -386,10 +386,11 @@ def test_a_page_longer_than_its_limit_is_refused_not_paged_forever(
     assert asked == ["0", "0"]
 
 
-def test_a_page_trickling_bytes_is_given_up_at_its_deadline(
-    waits: Waits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("call", ["download", "metadata"])
+def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
+    call: str, waits: Waits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A byte now and then never trips the read timeout: the page's deadline
+    """A byte now and then never trips the read timeout: the answer's deadline
     (`PAGE_TIMEOUTS` timeouts) ends it, and a retry resumes at that page."""
     monkeypatch.setattr(soda_client, "PAGE_TIMEOUTS", 2, raising=False)
     server = socket.socket()
@@ -415,9 +416,12 @@ def test_a_page_trickling_bytes_is_given_up_at_its_deadline(
         SodaClient(url, timeout=0.2, retry=RetryPolicy(attempts=1), sleep=waits) as soda,
         pytest.raises(SodaUnavailable, match=r"did not arrive whole within 0.4 s"),
     ):
-        soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+        if call == "download":
+            soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+        else:
+            soda.metadata("jbjy-vk9h")
     assert time.monotonic() - started < 2
-    assert marker_for(tmp_path / "j.csv").exists()
+    assert call == "metadata" or marker_for(tmp_path / "j.csv").exists()
     server.close()
 
 

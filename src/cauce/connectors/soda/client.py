@@ -7,7 +7,7 @@ docs/decisions.md).
 - The app token (``SODA_APP_TOKEN``) goes in the ``X-App-Token`` header of requests to the
   portal's own origin and nowhere else: not in URLs, logs, errors, ``repr``, or a redirect to
   another host.
-- Every request has a timeout, and a CSV page a deadline of `PAGE_TIMEOUTS` timeouts for its
+- Every request has a timeout per read, and a deadline of `PAGE_TIMEOUTS` timeouts for its
   whole answer (a portal trickling bytes never trips a read timeout). 202, 429, 5xx, timeouts,
   broken connections and pages longer than their ``$limit`` are retried with exponential backoff
   and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
@@ -59,8 +59,9 @@ TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
 MARKER_SUFFIX = ".resume.json"
 NAP = 0.2  # seconds between looks at whether the run was cancelled, while waiting to retry
-# A page's whole answer must arrive within this many timeouts (10 minutes by default): a 50,000-row
-# page of a wide dataset is tens of megabytes; a portal trickling a byte now and then never ends.
+# A whole answer (a CSV page, a view) must arrive within this many timeouts (10 minutes by
+# default): a 50,000-row page of a wide dataset is tens of megabytes; a portal trickling a byte
+# now and then never ends.
 PAGE_TIMEOUTS = 10
 # The types of an app's SODA settings, so a wrong value is refused where it is set: a page of
 # 0 rows would page forever, a negative timeout fails inside httpx.
@@ -379,7 +380,6 @@ class SodaClient:
         out.seek(marker.bytes)
         writer = _PageWriter(out, marker.header, marker.page_size)
         path = f"/resource/{marker.dataset}.csv"
-        deadline = time.monotonic() + self.page_deadline
         with self._http.stream("GET", path, params=params) as response:
             if response.status_code != 200:
                 response.read()
@@ -387,16 +387,11 @@ class SodaClient:
             if "html" in response.headers.get("Content-Type", "").lower():
                 # a proxy's or a maintenance page sent with 200: not a page of the dataset
                 raise _Transient("the answer is an HTML page, not CSV")
-            # chunks as they arrive, not gathered to a size: a slow answer is still watched
-            for chunk in response.iter_bytes():
-                self._stop_if_cancelled(
-                    f"while downloading page {marker.pages + 1} of {marker.dataset}; "
-                    "it resumes there"
-                )
-                if time.monotonic() > deadline:
-                    raise _Transient(
-                        f"the page did not arrive whole within {self.page_deadline:g} s"
-                    )
+            chunks = self._arriving(
+                response,
+                f"while downloading page {marker.pages + 1} of {marker.dataset}; it resumes there",
+            )
+            for chunk in chunks:
                 writer.feed(chunk)
                 if progress is not None:
                     progress(
@@ -422,10 +417,13 @@ class SodaClient:
         objects); anything else is read as a page the portal should not have sent (transient)."""
 
         def fetch() -> Any:
-            response = self._http.get(path, params=params)
-            self._check(response, dataset)
+            with self._http.stream("GET", path, params=params) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._check(response, dataset)
+                body = b"".join(self._arriving(response, f"while reading {path}"))
             try:
-                found = response.json()
+                found = json.loads(body)
             except ValueError:
                 raise _Transient("the answer is not JSON") from None
             if not isinstance(found, shape) or (
@@ -436,6 +434,18 @@ class SodaClient:
             return found
 
         return self._with_retries(path, params, dataset, fetch)
+
+    def _arriving(self, response: httpx.Response, where: str) -> Iterator[bytes]:
+        """The answer's body in chunks as they arrive (not gathered to a size, so a slow answer
+        is still watched): `RunCancelled` when the run is, `_Transient` once the whole answer
+        has taken longer than `page_deadline` (a portal trickling bytes never trips a read
+        timeout)."""
+        deadline = time.monotonic() + self.page_deadline
+        for chunk in response.iter_bytes():
+            self._stop_if_cancelled(where)
+            if time.monotonic() > deadline:
+                raise _Transient(f"the answer did not arrive whole within {self.page_deadline:g} s")
+            yield chunk
 
     def _with_retries(
         self, path: str, params: dict[str, str], dataset: str, fetch: Callable[[], T]
