@@ -325,6 +325,26 @@ def test_a_message_the_harvest_did_not_send_waits_in_the_dead_letter_queue(
 
 
 @pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2026-03-02T08:00:00-05:00", "2026-03-02T13:00:00.000000Z"),  # later, in Bogotá time
+        ("2026-03-02T13:00:00", "2026-03-02T13:00:00.000000Z"),  # no offset: UTC
+    ],
+)
+def test_a_sent_time_with_an_offset_is_placed_in_time_order(
+    chain: Chain, sent: str, stored: str
+) -> None:
+    """Versions sort by ``TIME`` as text: a message sent by hand with another spelling of a
+    later time is stored with the harvest's spelling, after the harvest, not before it."""
+    first = chain.harvest(ids=["gt2j-8ykr"])["version"]
+    chain.rt.queue("downloaded").send({"ID": "gt2j-8ykr", "TIME": sent, "DOWNLOAD": "complete"})
+    chain.rt.drain()
+    assert [(v["TIME"], v["CHANGE"], v["PREVIOUS"]) for v in chain.items("versions")] == [
+        (first, "new", None), (stored, "unchanged", first)
+    ]
+
+
+@pytest.mark.parametrize(
     ("setting", "value"),
     [
         ("page_size", 0),

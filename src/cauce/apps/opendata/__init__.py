@@ -406,7 +406,9 @@ def _portal_facts(view: dict[str, Any]) -> tuple[int | None, dict[str, str]]:
 
 def _checked(body: Any) -> dict[str, Any]:
     """A `downloaded` message as the harvest sends it (anyone may `cauce send` one): an object
-    with a dataset ``ID`` and an ISO ``TIME``; OpendataError naming what is wrong otherwise."""
+    with a dataset ``ID`` and an ISO ``TIME``, that time written as the harvest writes it (UTC,
+    microseconds, ``Z``; a time without an offset is UTC) so that versions sort by it in time
+    order; OpendataError naming what is wrong otherwise."""
     hint = 'send {"ID": "jbjy-vk9h", "TIME": "2026-03-02T05:00:00.000000Z"}, or harvest it'
     if not isinstance(body, dict):
         raise OpendataError(f"a downloaded message must be a JSON object, not {body!r:.80}",
@@ -416,11 +418,12 @@ def _checked(body: Any) -> dict[str, Any]:
         raise OpendataError(f"the downloaded message has no {' or '.join(missing)} text",
                             hint=hint)
     try:
-        datetime.fromisoformat(body["TIME"])
+        time = datetime.fromisoformat(body["TIME"])
     except ValueError:
         raise OpendataError(f"TIME {body['TIME']!r:.80} is not an ISO time", hint=hint) from None
     check_dataset_id(body["ID"])
-    return body
+    utc = (time if time.tzinfo else time.replace(tzinfo=UTC)).astimezone(UTC)
+    return {**body, "TIME": utc.strftime(checkpoint.TIME_FORMAT)}
 
 
 def _asset_fields(body: dict[str, Any]) -> dict[str, str]:
