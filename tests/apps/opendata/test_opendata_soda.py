@@ -153,6 +153,17 @@ def test_throttling_honours_retry_after(
     assert waits[-1] == 2
 
 
+@pytest.mark.parametrize("header", ["nan", "-inf", "soon"])
+def test_a_retry_after_that_is_no_time_falls_back_to_the_backoff(header: str) -> None:
+    """``Retry-After: nan`` reads as a float; time.sleep refused it with a ValueError."""
+    answers = iter([httpx.Response(429, headers={"Retry-After": header}),
+                    httpx.Response(200, json={"id": "jbjy-vk9h"})])
+    transport = httpx.MockTransport(lambda request: next(answers))
+    with SodaClient("http://portal.test", retry=RetryPolicy(backoff=0.001),
+                    transport=transport) as soda:
+        assert soda.metadata("jbjy-vk9h") == {"id": "jbjy-vk9h"}
+
+
 def test_a_failed_download_resumes_at_the_failed_page(
     soda: SodaClient, state: PortalState, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import random
 import re
 import ssl
@@ -680,9 +681,11 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass  # not seconds: an HTTP date, below
+    else:  # "nan" reads as a float, and time.sleep refuses it: no usable header, then
+        return seconds if math.isfinite(seconds) else None
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
