@@ -436,6 +436,32 @@ def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
     server.close()
 
 
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Location": "/resource/jbjy-vk9h.csv"}, "TooManyRedirects"),  # a 302 to itself
+        ({"Content-Encoding": "gzip"}, "DecodingError"),  # a body that is not gzip
+    ],
+)
+def test_a_redirect_loop_or_a_broken_gzip_body_is_unavailable_not_a_crash(
+    headers: dict[str, str], reason: str, waits: Waits, tmp_path: Path
+) -> None:
+    """httpx raises these outside its TransportError: one dataset's answer failed the whole
+    harvest with an httpx exception instead of being retried, then reported for that dataset."""
+    status = 302 if "Location" in headers else 200
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(b'"a"\n'))
+
+    with (
+        SodaClient("http://portal.test", retry=RetryPolicy(attempts=2), sleep=waits,
+                   transport=httpx.MockTransport(answer)) as soda,
+        pytest.raises(SodaUnavailable, match=reason),
+    ):
+        soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert len(waits) == 1 and marker_for(tmp_path / "j.csv").exists()
+
+
 def test_a_cancelled_download_stops_at_its_next_chunk_and_resumes_there(
     portal: Portal, state: PortalState, tmp_path: Path
 ) -> None:

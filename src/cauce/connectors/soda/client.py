@@ -457,7 +457,9 @@ class SodaClient:
         for attempt in range(1, attempts + 1):
             try:
                 return fetch()
-            except httpx.TransportError as err:  # timeouts, refused or broken connections
+            # timeouts, refused or broken connections, redirect loops, a body that is not the
+            # gzip it claims: a failure of this answer, not of the program
+            except httpx.RequestError as err:
                 failure = _Transient(f"{type(err).__name__}: {err}")
             except _Transient as err:
                 failure = err
