@@ -188,7 +188,7 @@ class SodaClient:
 
         self.base_url = _portal_url(base_url)
         self.retry = retry or RetryPolicy()
-        self.page_deadline = timeout * PAGE_TIMEOUTS
+        self.answer_deadline = timeout * PAGE_TIMEOUTS
         self.page_size = page_size
         self._sleep = sleep
         self._cancelled = cancelled
@@ -439,13 +439,15 @@ class SodaClient:
     def _arriving(self, response: httpx.Response, where: str) -> Iterator[bytes]:
         """The answer's body in chunks as they arrive (not gathered to a size, so a slow answer
         is still watched): `RunCancelled` when the run is, `_Transient` once the whole answer
-        has taken longer than `page_deadline` (a portal trickling bytes never trips a read
+        has taken longer than `answer_deadline` (a portal trickling bytes never trips a read
         timeout)."""
-        deadline = time.monotonic() + self.page_deadline
+        deadline = time.monotonic() + self.answer_deadline
         for chunk in response.iter_bytes():
             self._stop_if_cancelled(where)
             if time.monotonic() > deadline:
-                raise _Transient(f"the answer did not arrive whole within {self.page_deadline:g} s")
+                raise _Transient(
+                    f"the answer did not arrive whole within {self.answer_deadline:g} s"
+                )
             yield chunk
 
     def _with_retries(
@@ -586,7 +588,8 @@ class _PageWriter:
     """Writes one CSV page to a file: its header only if it is the first page, its records all.
 
     Records are counted by line ends outside quotes (a quoted field may hold line breaks); the
-    quote parity is carried across chunks, vectorised with NumPy.
+    quote parity is carried across chunks, vectorised with NumPy. More records than ``limit``
+    (the page's ``$limit``) end the page at once: the portal is not paging.
     """
 
     def __init__(self, out: BinaryIO, header: str | None, limit: int) -> None:
@@ -627,15 +630,13 @@ class _PageWriter:
         """The page written; `_Transient` when the answer cannot be a whole SODA CSV page: an
         empty body (a page has its header even past the last row), an HTML page sent as CSV,
         or a body that ends inside a record (cut off by a proxy that closed the connection)."""
-        if self.header is None:
-            head = self._pending.lstrip(b"\xef\xbb\xbf \t\r\n")
-            if not head:
-                raise _Transient("the answer is empty, not even a header line")
-            if head[:1] == b"<":
-                raise _Transient("the answer is an HTML page, not CSV")
-            raise _Transient("the answer ended inside its header line")
-        if self.header.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        head = (self._pending if self.header is None else self.header).lstrip(_LEADING)
+        if not head:
+            raise _Transient("the answer is empty, not even a header line")
+        if head[:1] == b"<":  # a CSV header starts with a field name: this is <html> or <!DOCTYPE
             raise _Transient("the answer is an HTML page, not CSV")
+        if self.header is None:
+            raise _Transient("the answer ended inside its header line")
         if self.last != b"\n" or self.quotes % 2:
             raise _Transient(f"the answer ended inside a record, after {self.rows} whole row(s)")
         return _Page(self.rows, self.bytes, self.header.decode("utf-8", errors="replace"))
@@ -643,6 +644,9 @@ class _PageWriter:
     def _write(self, data: bytes) -> None:
         self.out.write(data)
         self.bytes += len(data)
+
+
+_LEADING = b"\xef\xbb\xbf \t\r\n"  # what may come before a CSV's first field: a BOM, blanks
 
 
 def _first_record_end(data: bytes) -> int | None:
