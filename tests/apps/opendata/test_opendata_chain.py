@@ -419,6 +419,26 @@ def test_a_view_of_odd_shape_still_gives_a_version_and_its_criteria_run(
     assert chain.rt.dlq("downloaded") == [] and chain.rt.runs(status="failed") == []
 
 
+@pytest.mark.parametrize("updated", [1.7e12, float("inf"), float("nan"), -1e20])
+def test_a_rows_updated_at_out_of_any_date_range_is_left_out(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, updated: float
+) -> None:
+    """Milliseconds where Socrata sends seconds (a year past 9999), or an infinity, is no time:
+    kept, it failed the stale-data criterion and every report after it with a ValueError."""
+    real = SodaClient.metadata
+
+    def odd(self: SodaClient, dataset: str) -> dict[str, Any]:
+        view = real(self, dataset)
+        return {**view, "rowsUpdatedAt": updated} if dataset == "it5q-hg94" else view
+
+    monkeypatch.setattr(SodaClient, "metadata", odd)
+    chain.harvest(ids=["it5q-hg94"])
+    (version,) = chain.items("versions")
+    assert version["ROWS_UPDATED_AT"] is None
+    assert chain.rt.run(report, out=str(tmp_path / "report")).succeeded
+    assert chain.rt.dlq("stale_data") == [] and chain.rt.runs(status="failed") == []
+
+
 def _harvested(chain: Chain) -> dict[str, Any]:
     """What a harvest leaves: versions, datasets, alerts (without the criteria's own run time,
     RAISED_AT) and the raw bucket's objects."""

@@ -389,11 +389,17 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     return {"ID": ident, "HASH": profile.sha256, "change": stored["CHANGE"]}
 
 
+# 9999-12-31T23:59:59Z: a `rowsUpdatedAt` (epoch seconds) at or past it is no date
+LAST_EPOCH_SECOND = 253_402_300_800
+
+
 def _portal_facts(view: dict[str, Any]) -> tuple[int | None, dict[str, str]]:
     """`rowsUpdatedAt` (epoch seconds) and each column's declared type from a view, keeping
     only what has the shape Socrata gives it (a portal's answer is input too)."""
     updated = view.get("rowsUpdatedAt")
-    if isinstance(updated, bool) or not isinstance(updated, int | float):
+    if isinstance(updated, bool) or not isinstance(updated, int | float) or not (
+        0 <= updated < LAST_EPOCH_SECOND
+    ):  # milliseconds by mistake, an infinity or NaN: no time a datetime can hold
         updated = None
     columns = view.get("columns")
     types = {
