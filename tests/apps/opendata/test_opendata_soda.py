@@ -370,6 +370,21 @@ def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
         assert marker_for(tmp_path / "j.csv").exists()  # resumes at the page, not from zero
 
 
+@pytest.mark.parametrize("body", ['"a","b"\n"1","2"\n"3","4"', '"a","b"\r\n"1","2"\r\n"3",4',
+                                  '"a","b"\n"1","x\ny"\n"3",""'])
+def test_a_whole_last_record_without_its_line_end_is_kept(
+    body: str, waits: Waits, tmp_path: Path
+) -> None:
+    """Many exporters end a file without a line end after the last record: a last record
+    with every field, its quotes paired and no separator last is whole, not cut off (it
+    was retried until the dataset was unavailable)."""
+    answer = httpx.Response(200, text=body, headers={"Content-Type": "text/csv"})
+    result = mock_portal(answer, waits).download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert result.rows == 2 and not waits
+    written = (tmp_path / "j.csv").read_bytes()
+    assert written.endswith(b"\n") and pl.read_csv(written).height == 2
+
+
 def test_a_page_longer_than_its_limit_is_refused_not_paged_forever(
     waits: Waits, tmp_path: Path
 ) -> None:

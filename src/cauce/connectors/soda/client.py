@@ -22,6 +22,7 @@ docs/decisions.md).
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import logging
@@ -602,6 +603,7 @@ class _PageWriter:
         self.rows = 0
         self.bytes = 0
         self.last = b"\n"
+        self._fields = 1  # fields of the record after the last record end (if unended)
 
     def feed(self, chunk: bytes) -> None:
         if self.header is None:
@@ -617,7 +619,14 @@ class _PageWriter:
 
             data = np.frombuffer(chunk, dtype=np.uint8)
             quotes = np.cumsum(data == 34) + self.quotes
-            self.rows += int(np.count_nonzero((data == 10) & (quotes % 2 == 0)))
+            outside = quotes % 2 == 0
+            ends = np.flatnonzero((data == 10) & outside)
+            separators = (data == 44) & outside
+            self.rows += int(ends.size)
+            if ends.size:
+                self._fields = 1 + int(np.count_nonzero(separators[int(ends[-1]) + 1:]))
+            else:
+                self._fields += int(np.count_nonzero(separators))
             self.quotes = int(quotes[-1])
             if self.rows > self.limit:
                 raise _Transient(
@@ -629,7 +638,9 @@ class _PageWriter:
     def finish(self) -> _Page:
         """The page written; `_Transient` when the answer cannot be a whole SODA CSV page: an
         empty body (a page has its header even past the last row), an HTML page sent as CSV,
-        or a body that ends inside a record (cut off by a proxy that closed the connection)."""
+        or a body that ends inside a record (cut off by a proxy that closed the connection).
+        A last record without its line end is whole when its quotes pair up, it has every
+        field of the header and does not end on a separator: it is ended with one."""
         head = (self._pending if self.header is None else self.header).lstrip(_LEADING)
         if not head:
             raise _Transient("the answer is empty, not even a header line")
@@ -637,9 +648,18 @@ class _PageWriter:
             raise _Transient("the answer is an HTML page, not CSV")
         if self.header is None:
             raise _Transient("the answer ended inside its header line")
-        if self.last != b"\n" or self.quotes % 2:
+        if self.quotes % 2 or (self.last != b"\n" and not self._whole_last_record()):
             raise _Transient(f"the answer ended inside a record, after {self.rows} whole row(s)")
+        if self.last != b"\n":
+            self.rows += 1
+            self._write(b"\n")
         return _Page(self.rows, self.bytes, self.header.decode("utf-8", errors="replace"))
+
+    def _whole_last_record(self) -> bool:
+        if self.header is None or self.last == b",":
+            return False
+        header = next(csv.reader([self.header.decode("utf-8", errors="replace").rstrip("\r\n")]))
+        return self._fields >= len(header)
 
     def _write(self, data: bytes) -> None:
         self.out.write(data)
