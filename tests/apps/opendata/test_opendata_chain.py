@@ -325,6 +325,26 @@ def test_a_message_the_harvest_did_not_send_waits_in_the_dead_letter_queue(
 
 
 @pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2026-03-02T08:00:00-05:00", "2026-03-02T13:00:00.000000Z"),  # later, in Bogotá time
+        ("2026-03-02T13:00:00", "2026-03-02T13:00:00.000000Z"),  # no offset: UTC
+    ],
+)
+def test_a_sent_time_with_an_offset_is_placed_in_time_order(
+    chain: Chain, sent: str, stored: str
+) -> None:
+    """Versions sort by ``TIME`` as text: a message sent by hand with another spelling of a
+    later time is stored with the harvest's spelling, after the harvest, not before it."""
+    first = chain.harvest(ids=["gt2j-8ykr"])["version"]
+    chain.rt.queue("downloaded").send({"ID": "gt2j-8ykr", "TIME": sent, "DOWNLOAD": "complete"})
+    chain.rt.drain()
+    assert [(v["TIME"], v["CHANGE"], v["PREVIOUS"]) for v in chain.items("versions")] == [
+        (first, "new", None), (stored, "unchanged", first)
+    ]
+
+
+@pytest.mark.parametrize(
     ("setting", "value"),
     [
         ("page_size", 0),
@@ -397,6 +417,26 @@ def test_a_view_of_odd_shape_still_gives_a_version_and_its_criteria_run(
     assert version["ROWS_UPDATED_AT"] is None
     assert version["SNAPSHOT"]["declared"] == {"valor": "5"}
     assert chain.rt.dlq("downloaded") == [] and chain.rt.runs(status="failed") == []
+
+
+@pytest.mark.parametrize("updated", [1.7e12, float("inf"), float("nan"), -1e20])
+def test_a_rows_updated_at_out_of_any_date_range_is_left_out(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, updated: float
+) -> None:
+    """Milliseconds where Socrata sends seconds (a year past 9999), or an infinity, is no time:
+    kept, it failed the stale-data criterion and every report after it with a ValueError."""
+    real = SodaClient.metadata
+
+    def odd(self: SodaClient, dataset: str) -> dict[str, Any]:
+        view = real(self, dataset)
+        return {**view, "rowsUpdatedAt": updated} if dataset == "it5q-hg94" else view
+
+    monkeypatch.setattr(SodaClient, "metadata", odd)
+    chain.harvest(ids=["it5q-hg94"])
+    (version,) = chain.items("versions")
+    assert version["ROWS_UPDATED_AT"] is None
+    assert chain.rt.run(report, out=str(tmp_path / "report")).succeeded
+    assert chain.rt.dlq("stale_data") == [] and chain.rt.runs(status="failed") == []
 
 
 def _harvested(chain: Chain) -> dict[str, Any]:

@@ -87,8 +87,42 @@ def test_assets_from_metadata_and_split_ids() -> None:
         "category": "C",
         "metadata": {"custom_fields": {"Contacto": {"Correo": "a@b.co"}}},
     }
-    assert Asset.from_metadata(view) == Asset("abcd-1234", "N", "Dueño", "a@b.co", "C")
+    assert Asset.from_metadata("abcd-1234", view) == Asset("abcd-1234", "N", "Dueño", "a@b.co", "C")
     assert split_values(["a,b", " c ", "", "a"]) == ("a", "b", "c")
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        {"name": "N"},  # no id
+        {"id": "../../etc", "name": "N"},  # another id, not even a dataset id
+        {"id": "abcd-1234", "name": "N", "metadata": [1], "owner": {"id": 7}},
+        {"name": "N", "metadata": {"custom_fields": ["Correo"]}},
+    ],
+)
+def test_an_asset_from_metadata_of_odd_shape_keeps_the_id_asked_for(view: dict) -> None:
+    """A view without an id, naming another, or with metadata of another shape still describes
+    the dataset asked for (its download then says whether it is there)."""
+    assert Asset.from_metadata("abcd-1234", view) == Asset("abcd-1234", "N")
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [None, ["uid", "name"], [{"fieldName": 3}], "uid,name"],
+)
+def test_an_inventory_view_with_odd_columns_is_an_inventory_error(columns: object) -> None:
+    """An inventory view whose ``columns`` are not Socrata's list of objects fails the harvest
+    in one line naming what is missing, not with a TypeError or AttributeError."""
+    import httpx
+
+    answer = httpx.Response(200, json={"columns": columns})
+    transport = httpx.MockTransport(lambda request: answer)
+    with (
+        SodaClient("http://portal.test", transport=transport) as soda,
+        pytest.raises(InventoryError, match="has no id or name field") as failed,
+    ):
+        read_inventory(soda, INVENTORY_ID, Selection())
+    assert "no fields it can read" in str(failed.value.hint)
 
 
 def test_filters_hold_when_the_portal_ignores_where(

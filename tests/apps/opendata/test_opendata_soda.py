@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +26,8 @@ from cauce.connectors.soda import (
     SodaUnavailable,
     marker_for,
 )
+from cauce.connectors.soda import client as soda_client
+from cauce.connectors.soda.client import ResumeMarker
 from cauce.connectors.soda.portal import ColumnSpec, Dataset, Portal, PortalState, csv_bytes
 
 TOKEN = "tok-5ecret-value"
@@ -148,6 +153,17 @@ def test_throttling_honours_retry_after(
     assert waits[-1] == 2
 
 
+@pytest.mark.parametrize("header", ["nan", "-inf", "soon"])
+def test_a_retry_after_that_is_no_time_falls_back_to_the_backoff(header: str) -> None:
+    """``Retry-After: nan`` reads as a float; time.sleep refused it with a ValueError."""
+    answers = iter([httpx.Response(429, headers={"Retry-After": header}),
+                    httpx.Response(200, json={"id": "jbjy-vk9h"})])
+    transport = httpx.MockTransport(lambda request: next(answers))
+    with SodaClient("http://portal.test", retry=RetryPolicy(backoff=0.001),
+                    transport=transport) as soda:
+        assert soda.metadata("jbjy-vk9h") == {"id": "jbjy-vk9h"}
+
+
 def test_a_failed_download_resumes_at_the_failed_page(
     soda: SodaClient, state: PortalState, tmp_path: Path
 ) -> None:
@@ -228,6 +244,23 @@ def test_the_token_goes_in_a_header_only_and_is_never_logged(
     assert TOKEN not in repr(soda) and "token=yes" in repr(soda)
 
 
+def test_the_token_does_not_follow_a_redirect_to_another_host(waits: Waits) -> None:
+    """A portal that redirects to another host (a CDN, a hostile proxy) is followed, but the
+    app token stays with the portal's own origin."""
+    seen: dict[str, str | None] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen[str(request.url.host)] = request.headers.get("X-App-Token")
+        if request.url.host == "portal.test":
+            return httpx.Response(302, headers={"Location": f"http://other.test{request.url.path}"})
+        return httpx.Response(200, json={"id": "jbjy-vk9h"})
+
+    with SodaClient("http://portal.test", app_token=TOKEN, sleep=waits,
+                    transport=httpx.MockTransport(answer)) as soda:
+        assert soda.metadata("jbjy-vk9h") == {"id": "jbjy-vk9h"}
+    assert seen == {"portal.test": TOKEN, "other.test": None}
+
+
 def test_timeouts_and_refused_connections_end_as_unavailable(waits: Waits) -> None:
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -299,6 +332,22 @@ def mock_portal(answer: httpx.Response, waits: Waits) -> SodaClient:
             "download",
             "an HTML page, not CSV",
         ),
+        (
+            httpx.Response(
+                200, text="<!DOCTYPE html>\n<p>Mantenimiento</p>\n",
+                headers={"Content-Type": "text/csv"},
+            ),
+            "download",
+            "an HTML page, not CSV",
+        ),
+        (httpx.Response(200, text="", headers={"Content-Type": "text/csv"}), "download",
+         "empty, not even a header line"),
+        (httpx.Response(200, text='"a","b"\n"1","2"\n"3",', headers={"Content-Type": "text/csv"}),
+         "download", "ended inside a record, after 1 whole row"),
+        (httpx.Response(200, text='"a","b"\n"1","un\ncut', headers={"Content-Type": "text/csv"}),
+         "download", "ended inside a record, after 0 whole row"),
+        (httpx.Response(200, text='"a","b', headers={"Content-Type": "text/csv"}), "download",
+         "ended inside its header line"),
     ],
 )
 def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
@@ -321,14 +370,125 @@ def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
         assert marker_for(tmp_path / "j.csv").exists()  # resumes at the page, not from zero
 
 
+@pytest.mark.parametrize("body", ['"a","b"\n"1","2"\n"3","4"', '"a","b"\r\n"1","2"\r\n"3",4',
+                                  '"a","b"\n"1","x\ny"\n"3",""'])
+def test_a_whole_last_record_without_its_line_end_is_kept(
+    body: str, waits: Waits, tmp_path: Path
+) -> None:
+    """Many exporters end a file without a line end after the last record: a last record
+    with every field, its quotes paired and no separator last is whole, not cut off (it
+    was retried until the dataset was unavailable)."""
+    answer = httpx.Response(200, text=body, headers={"Content-Type": "text/csv"})
+    result = mock_portal(answer, waits).download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert result.rows == 2 and not waits
+    written = (tmp_path / "j.csv").read_bytes()
+    assert written.endswith(b"\n") and pl.read_csv(written).height == 2
+
+
+def test_a_page_longer_than_its_limit_is_refused_not_paged_forever(
+    waits: Waits, tmp_path: Path
+) -> None:
+    """A portal (or proxy) that ignores ``$limit`` and sends rows without end: the page is
+    given up as soon as it has more rows than asked for, instead of filling the disk."""
+    asked: list[str] = []
+
+    def endless() -> Iterator[bytes]:
+        yield b'"a","b"\n'
+        for _ in range(1_000):  # ends, so that a client that does not stop fails, not hangs
+            yield b'"1","2"\n' * 50
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["$offset"])
+        if len(asked) > 3:
+            return httpx.Response(404, json={"message": "stop"})
+        return httpx.Response(200, content=endless(), headers={"Content-Type": "text/csv"})
+
+    with (
+        SodaClient("http://portal.test", retry=RetryPolicy(attempts=2), page_size=100,
+                   sleep=waits, transport=httpx.MockTransport(answer)) as soda,
+        pytest.raises(SodaUnavailable, match=r"more rows than the \$limit of 100"),
+    ):
+        soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert asked == ["0", "0"]
+
+
+@pytest.mark.parametrize("call", ["download", "metadata"])
+def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
+    call: str, waits: Waits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A byte now and then never trips the read timeout: the answer's deadline
+    (`PAGE_TIMEOUTS` timeouts) ends it, and a retry resumes at that page."""
+    monkeypatch.setattr(soda_client, "PAGE_TIMEOUTS", 2, raising=False)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def trickle() -> None:
+        connection, _ = server.accept()
+        with connection, contextlib.suppress(OSError):  # the client hangs up at its deadline
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\n"
+                               b"Content-Length: 100000\r\n\r\n\"a\"\n")
+            end = time.monotonic() + 3  # then it closes: a client without a deadline fails
+            while time.monotonic() < end:
+                time.sleep(0.05)
+                connection.sendall(b"1")
+
+    feeder = threading.Thread(target=trickle, daemon=True)
+    feeder.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    started = time.monotonic()
+    with (
+        SodaClient(url, timeout=0.2, retry=RetryPolicy(attempts=1), sleep=waits) as soda,
+        pytest.raises(SodaUnavailable, match=r"did not arrive whole within 0.4 s"),
+    ):
+        if call == "download":
+            soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+        else:
+            soda.metadata("jbjy-vk9h")
+    assert time.monotonic() - started < 2
+    assert call == "metadata" or marker_for(tmp_path / "j.csv").exists()
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Location": "/resource/jbjy-vk9h.csv"}, "TooManyRedirects"),  # a 302 to itself
+        ({"Content-Encoding": "gzip"}, "DecodingError"),  # a body that is not gzip
+    ],
+)
+def test_a_redirect_loop_or_a_broken_gzip_body_is_unavailable_not_a_crash(
+    headers: dict[str, str], reason: str, waits: Waits, tmp_path: Path
+) -> None:
+    """httpx raises these outside its TransportError: one dataset's answer failed the whole
+    harvest with an httpx exception instead of being retried, then reported for that dataset."""
+    status = 302 if "Location" in headers else 200
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(b'"a"\n'))
+
+    with (
+        SodaClient("http://portal.test", retry=RetryPolicy(attempts=2), sleep=waits,
+                   transport=httpx.MockTransport(answer)) as soda,
+        pytest.raises(SodaUnavailable, match=reason),
+    ):
+        soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert len(waits) == 1 and marker_for(tmp_path / "j.csv").exists()
+
+
 def test_a_cancelled_download_stops_at_its_next_chunk_and_resumes_there(
     portal: Portal, state: PortalState, tmp_path: Path
 ) -> None:
     """Ctrl-C during a harvest waits for no download to finish (a large one takes hours)."""
-    answers = iter([False])  # the first chunk goes on; the next one finds the run cancelled
     dest = tmp_path / "j.csv"
+
+    def after_first_page() -> bool:  # the run is cancelled once a page is written whole
+        marker = ResumeMarker.load(marker_for(dest))
+        return marker is not None and marker.pages >= 1
+
     with (
-        SodaClient(portal.url, page_size=100, cancelled=lambda: next(answers, True)) as soda,
+        SodaClient(portal.url, page_size=100, cancelled=after_first_page) as soda,
         pytest.raises(RunCancelled, match="page 2 of jbjy-vk9h; it resumes there"),
     ):
         soda.download_csv("jbjy-vk9h", dest)

@@ -250,7 +250,7 @@ def _not_in_inventory(soda: SodaClient, chosen: tuple[str, ...], found: list[Ass
     extra = []
     for ident in (i for i in chosen if i not in listed):
         try:
-            extra.append(Asset.from_metadata(soda.metadata(ident)))
+            extra.append(Asset.from_metadata(ident, soda.metadata(ident)))
         except (DatasetGone, DatasetForbidden):
             extra.append(Asset(id=ident))  # its download records it as gone or forbidden
     return extra
@@ -389,11 +389,17 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     return {"ID": ident, "HASH": profile.sha256, "change": stored["CHANGE"]}
 
 
+# 9999-12-31T23:59:59Z: a `rowsUpdatedAt` (epoch seconds) at or past it is no date
+LAST_EPOCH_SECOND = 253_402_300_800
+
+
 def _portal_facts(view: dict[str, Any]) -> tuple[int | None, dict[str, str]]:
     """`rowsUpdatedAt` (epoch seconds) and each column's declared type from a view, keeping
     only what has the shape Socrata gives it (a portal's answer is input too)."""
     updated = view.get("rowsUpdatedAt")
-    if isinstance(updated, bool) or not isinstance(updated, int | float):
+    if isinstance(updated, bool) or not isinstance(updated, int | float) or not (
+        0 <= updated < LAST_EPOCH_SECOND
+    ):  # milliseconds by mistake, an infinity or NaN: no time a datetime can hold
         updated = None
     columns = view.get("columns")
     types = {
@@ -406,7 +412,9 @@ def _portal_facts(view: dict[str, Any]) -> tuple[int | None, dict[str, str]]:
 
 def _checked(body: Any) -> dict[str, Any]:
     """A `downloaded` message as the harvest sends it (anyone may `cauce send` one): an object
-    with a dataset ``ID`` and an ISO ``TIME``; OpendataError naming what is wrong otherwise."""
+    with a dataset ``ID`` and an ISO ``TIME``, that time written as the harvest writes it (UTC,
+    microseconds, ``Z``; a time without an offset is UTC) so that versions sort by it in time
+    order; OpendataError naming what is wrong otherwise."""
     hint = 'send {"ID": "jbjy-vk9h", "TIME": "2026-03-02T05:00:00.000000Z"}, or harvest it'
     if not isinstance(body, dict):
         raise OpendataError(f"a downloaded message must be a JSON object, not {body!r:.80}",
@@ -416,11 +424,12 @@ def _checked(body: Any) -> dict[str, Any]:
         raise OpendataError(f"the downloaded message has no {' or '.join(missing)} text",
                             hint=hint)
     try:
-        datetime.fromisoformat(body["TIME"])
+        time = datetime.fromisoformat(body["TIME"])
     except ValueError:
         raise OpendataError(f"TIME {body['TIME']!r:.80} is not an ISO time", hint=hint) from None
     check_dataset_id(body["ID"])
-    return body
+    utc = (time if time.tzinfo else time.replace(tzinfo=UTC)).astimezone(UTC)
+    return {**body, "TIME": utc.strftime(checkpoint.TIME_FORMAT)}
 
 
 def _asset_fields(body: dict[str, Any]) -> dict[str, str]:

@@ -56,25 +56,27 @@ class Asset:
         }
 
     @classmethod
-    def from_metadata(cls, view: Mapping[str, Any]) -> Asset:
-        """An asset described by its `/api/views/{id}.json` (for ids not in the inventory)."""
+    def from_metadata(cls, dataset: str, view: Mapping[str, Any]) -> Asset:
+        """Dataset ``dataset`` described by its `/api/views/{id}.json` (for ids not in the
+        inventory). The id is the one asked for, whatever the view says (it may lack one, or
+        name another); parts of the view of another shape than Socrata's are left out."""
         owner = view.get("owner") or {}
-        custom = (view.get("metadata") or {}).get("custom_fields") or {}
+        custom = _mapping(_mapping(view.get("metadata")).get("custom_fields"))
         email = next(
             (
                 v
                 for group in custom.values()
                 if isinstance(group, dict)
                 for k, v in group.items()
-                if "correo" in k.lower() or "email" in k.lower()
+                if "correo" in str(k).lower() or "email" in str(k).lower()
             ),
             "",
         )
         return cls(
-            id=str(view["id"]),
+            id=dataset,
             name=str(view.get("name") or ""),
             owner=str(
-                owner.get("displayName")
+                owner.get("displayName") or ""
                 if isinstance(owner, dict)
                 else owner or view.get("attribution") or ""
             ),
@@ -117,9 +119,25 @@ def resolve_fields(available: Iterable[str]) -> dict[str, str]:
         raise InventoryError(
             f"the asset inventory has no {' or '.join(missing)} field",
             hint=f"expected one of {', '.join(FIELD_NAMES[missing[0]])}; "
-            f"it has: {', '.join(sorted(names))[:300]}",
+            f"it has: {', '.join(sorted(names))[:300] or 'no fields it can read'}",
         )
     return {concept: name for concept, name in found.items() if name}
+
+
+def field_names(view: Mapping[str, Any]) -> list[str]:
+    """The field names a view's ``columns`` declare; columns of another shape than Socrata's
+    (not a list, an entry that is no object or has no text ``fieldName``) name none."""
+    columns = view.get("columns")
+    return [
+        c["fieldName"]
+        for c in (columns if isinstance(columns, list) else [])
+        if isinstance(c, dict) and isinstance(c.get("fieldName"), str)
+    ]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def where_clause(fields: Mapping[str, str], selection: Selection) -> str | None:
@@ -142,8 +160,7 @@ def read_inventory(
     client: SodaClient, inventory_id: str, selection: Selection, *, page_size: int = 1_000
 ) -> list[Asset]:
     """The inventory entries matching ``selection``, in `:id` order, at most ``selection.limit``."""
-    view = client.metadata(inventory_id)
-    fields = resolve_fields(c.get("fieldName", "") for c in view.get("columns", []))
+    fields = resolve_fields(field_names(client.metadata(inventory_id)))
     select = ", ".join(dict.fromkeys(fields.values()))
     size = min(page_size, selection.limit) if selection.limit else page_size
     assets: list[Asset] = []

@@ -273,12 +273,12 @@ def _header(head: bytes, encoding: str) -> tuple[list[str], list[str]]:
         name = raw.strip() or f"column_{index + 1}"
         blanks += not raw.strip()
         base, n = name, 1
-        while name in seen:
+        while name.casefold() in seen:  # DuckDB's column names ignore case: "a" and "A" clash
             n += 1
             name = f"{base}_{n}"
         if n > 1:
             problems.append(f"duplicate column name {base!r} renamed {name!r}")
-        seen.add(name)
+        seen.add(name.casefold())
         names.append(name)
     if blanks:
         problems.append(f"{blanks} column(s) without a name in the header")

@@ -4,11 +4,14 @@ Why not sodapy: it is unmaintained since 2022, its `get_all` pages without `$ord
 can overlap or skip rows), it has no retries, no streaming to a file and no resume (see
 docs/decisions.md).
 
-- The app token (``SODA_APP_TOKEN``) goes in the ``X-App-Token`` header and nowhere else: not in
-  URLs, logs, errors or ``repr``.
-- Every request has a timeout. 202, 429, 5xx, timeouts and broken connections are retried with
-  exponential backoff and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403
-  `DatasetForbidden`, other 4xx `SodaRequestError`, none retried.
+- The app token (``SODA_APP_TOKEN``) goes in the ``X-App-Token`` header of requests to the
+  portal's own origin and nowhere else: not in URLs, logs, errors, ``repr``, or a redirect to
+  another host.
+- Every request has a timeout per read, and a deadline of `PAGE_TIMEOUTS` timeouts for its
+  whole answer (a portal trickling bytes never trips a read timeout). 202, 429, 5xx, timeouts,
+  broken connections and pages longer than their ``$limit`` are retried with exponential backoff
+  and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
+  4xx `SodaRequestError`, none retried.
 - `download_csv` pages with ``$order=:id``, ``$limit`` and ``$offset`` until a short page, streams
   each page to the file (header kept once) and, after each page, writes a small resume marker
   next to it. A download that failed restarts at the failed page, not from zero.
@@ -19,9 +22,11 @@ docs/decisions.md).
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import logging
+import math
 import random
 import re
 import ssl
@@ -54,9 +59,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TRANSIENT = frozenset({202, 408, 429, 500, 502, 503, 504})
 DEFAULT_PAGE = 50_000
-CHUNK = 1 << 20
 MARKER_SUFFIX = ".resume.json"
 NAP = 0.2  # seconds between looks at whether the run was cancelled, while waiting to retry
+# A whole answer (a CSV page, a view) must arrive within this many timeouts (10 minutes by
+# default): a 50,000-row page of a wide dataset is tens of megabytes; a portal trickling a byte
+# now and then never ends.
+PAGE_TIMEOUTS = 10
 # The types of an app's SODA settings, so a wrong value is refused where it is set: a page of
 # 0 rows would page forever, a negative timeout fails inside httpx.
 PageSize = Annotated[int, Interval(ge=1, le=DEFAULT_PAGE)]
@@ -181,15 +189,15 @@ class SodaClient:
 
         self.base_url = _portal_url(base_url)
         self.retry = retry or RetryPolicy()
+        self.answer_deadline = timeout * PAGE_TIMEOUTS
         self.page_size = page_size
         self._sleep = sleep
         self._cancelled = cancelled
         headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
-        if app_token:
-            headers["X-App-Token"] = app_token
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=headers,
+            event_hooks={"request": [_token_for(httpx.URL(self.base_url), app_token)]},
             transport=transport,
             follow_redirects=True,
             verify=_tls(),
@@ -372,7 +380,7 @@ class SodaClient:
     ) -> _Page:
         out.truncate(marker.bytes)  # drop whatever a failed attempt at this page left behind
         out.seek(marker.bytes)
-        writer = _PageWriter(out, marker.header)
+        writer = _PageWriter(out, marker.header, marker.page_size)
         path = f"/resource/{marker.dataset}.csv"
         with self._http.stream("GET", path, params=params) as response:
             if response.status_code != 200:
@@ -381,11 +389,11 @@ class SodaClient:
             if "html" in response.headers.get("Content-Type", "").lower():
                 # a proxy's or a maintenance page sent with 200: not a page of the dataset
                 raise _Transient("the answer is an HTML page, not CSV")
-            for chunk in response.iter_bytes(CHUNK):
-                self._stop_if_cancelled(
-                    f"while downloading page {marker.pages + 1} of {marker.dataset}; "
-                    "it resumes there"
-                )
+            chunks = self._arriving(
+                response,
+                f"while downloading page {marker.pages + 1} of {marker.dataset}; it resumes there",
+            )
+            for chunk in chunks:
                 writer.feed(chunk)
                 if progress is not None:
                     progress(
@@ -411,10 +419,13 @@ class SodaClient:
         objects); anything else is read as a page the portal should not have sent (transient)."""
 
         def fetch() -> Any:
-            response = self._http.get(path, params=params)
-            self._check(response, dataset)
+            with self._http.stream("GET", path, params=params) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._check(response, dataset)
+                body = b"".join(self._arriving(response, f"while reading {path}"))
             try:
-                found = response.json()
+                found = json.loads(body)
             except ValueError:
                 raise _Transient("the answer is not JSON") from None
             if not isinstance(found, shape) or (
@@ -426,6 +437,20 @@ class SodaClient:
 
         return self._with_retries(path, params, dataset, fetch)
 
+    def _arriving(self, response: httpx.Response, where: str) -> Iterator[bytes]:
+        """The answer's body in chunks as they arrive (not gathered to a size, so a slow answer
+        is still watched): `RunCancelled` when the run is, `_Transient` once the whole answer
+        has taken longer than `answer_deadline` (a portal trickling bytes never trips a read
+        timeout)."""
+        deadline = time.monotonic() + self.answer_deadline
+        for chunk in response.iter_bytes():
+            self._stop_if_cancelled(where)
+            if time.monotonic() > deadline:
+                raise _Transient(
+                    f"the answer did not arrive whole within {self.answer_deadline:g} s"
+                )
+            yield chunk
+
     def _with_retries(
         self, path: str, params: dict[str, str], dataset: str, fetch: Callable[[], T]
     ) -> T:
@@ -435,7 +460,9 @@ class SodaClient:
         for attempt in range(1, attempts + 1):
             try:
                 return fetch()
-            except httpx.TransportError as err:  # timeouts, refused or broken connections
+            # timeouts, refused or broken connections, redirect loops, a body that is not the
+            # gzip it claims: a failure of this answer, not of the program
+            except httpx.RequestError as err:
                 failure = _Transient(f"{type(err).__name__}: {err}")
             except _Transient as err:
                 failure = err
@@ -511,6 +538,22 @@ def _portal_url(base_url: str) -> str:
     return url.rstrip("/")
 
 
+def _token_for(portal: httpx.URL, token: str | None) -> Callable[[httpx.Request], None]:
+    """A request hook that sends the app token to the portal's own origin only: a redirect to
+    another host (a CDN, a hostile proxy) follows without it, where a default header would go
+    along."""
+
+    def hook(request: httpx.Request) -> None:
+        same_origin = (request.url.scheme, request.url.host, request.url.port) == (
+            portal.scheme, portal.host, portal.port)
+        if token and same_origin:
+            request.headers["X-App-Token"] = token
+        else:
+            request.headers.pop("X-App-Token", None)
+
+    return hook
+
+
 def wait_unless_cancelled(
     seconds: float, cancelled: Callable[[], bool], sleep: Callable[[float], None] = time.sleep
 ) -> None:
@@ -546,11 +589,13 @@ class _PageWriter:
     """Writes one CSV page to a file: its header only if it is the first page, its records all.
 
     Records are counted by line ends outside quotes (a quoted field may hold line breaks); the
-    quote parity is carried across chunks, vectorised with NumPy.
+    quote parity is carried across chunks, vectorised with NumPy. More records than ``limit``
+    (the page's ``$limit``) end the page at once: the portal is not paging.
     """
 
-    def __init__(self, out: BinaryIO, header: str | None) -> None:
+    def __init__(self, out: BinaryIO, header: str | None, limit: int) -> None:
         self.out = out
+        self.limit = limit
         self.first_page = header is None
         self.header: bytes | None = None
         self._pending = b""  # the start of the page, until its header line is complete
@@ -558,6 +603,7 @@ class _PageWriter:
         self.rows = 0
         self.bytes = 0
         self.last = b"\n"
+        self._fields = 1  # fields of the record after the last record end (if unended)
 
     def feed(self, chunk: bytes) -> None:
         if self.header is None:
@@ -573,24 +619,54 @@ class _PageWriter:
 
             data = np.frombuffer(chunk, dtype=np.uint8)
             quotes = np.cumsum(data == 34) + self.quotes
-            self.rows += int(np.count_nonzero((data == 10) & (quotes % 2 == 0)))
+            outside = quotes % 2 == 0
+            ends = np.flatnonzero((data == 10) & outside)
+            separators = (data == 44) & outside
+            self.rows += int(ends.size)
+            if ends.size:
+                self._fields = 1 + int(np.count_nonzero(separators[int(ends[-1]) + 1:]))
+            else:
+                self._fields += int(np.count_nonzero(separators))
             self.quotes = int(quotes[-1])
+            if self.rows > self.limit:
+                raise _Transient(
+                    f"the answer has more rows than the $limit of {self.limit} asked for"
+                )
             self._write(chunk)
             self.last = chunk[-1:]
 
     def finish(self) -> _Page:
-        if self.header is None and self._pending:  # a header without a line end: no records
-            self.header = self._pending + b"\n"
-            if self.first_page:
-                self._write(self.header)
-        if self.last != b"\n":  # a last record without its line end
+        """The page written; `_Transient` when the answer cannot be a whole SODA CSV page: an
+        empty body (a page has its header even past the last row), an HTML page sent as CSV,
+        or a body that ends inside a record (cut off by a proxy that closed the connection).
+        A last record without its line end is whole when its quotes pair up, it has every
+        field of the header and does not end on a separator: it is ended with one."""
+        head = (self._pending if self.header is None else self.header).lstrip(_LEADING)
+        if not head:
+            raise _Transient("the answer is empty, not even a header line")
+        if head[:1] == b"<":  # a CSV header starts with a field name: this is <html> or <!DOCTYPE
+            raise _Transient("the answer is an HTML page, not CSV")
+        if self.header is None:
+            raise _Transient("the answer ended inside its header line")
+        if self.quotes % 2 or (self.last != b"\n" and not self._whole_last_record()):
+            raise _Transient(f"the answer ended inside a record, after {self.rows} whole row(s)")
+        if self.last != b"\n":
             self.rows += 1
             self._write(b"\n")
-        return _Page(self.rows, self.bytes, (self.header or b"").decode("utf-8", errors="replace"))
+        return _Page(self.rows, self.bytes, self.header.decode("utf-8", errors="replace"))
+
+    def _whole_last_record(self) -> bool:
+        if self.header is None or self.last == b",":
+            return False
+        header = next(csv.reader([self.header.decode("utf-8", errors="replace").rstrip("\r\n")]))
+        return self._fields >= len(header)
 
     def _write(self, data: bytes) -> None:
         self.out.write(data)
         self.bytes += len(data)
+
+
+_LEADING = b"\xef\xbb\xbf \t\r\n"  # what may come before a CSV's first field: a BOM, blanks
 
 
 def _first_record_end(data: bytes) -> int | None:
@@ -631,9 +707,11 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass  # not seconds: an HTTP date, below
+    else:  # "nan" reads as a float, and time.sleep refuses it: no usable header, then
+        return seconds if math.isfinite(seconds) else None
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
