@@ -85,8 +85,8 @@ def register(cli: typer.Typer) -> None:
         server = start_ui(chosen, apps or None, host=host, port=port, token=token,
                           state=state_url(chosen, state_option))
         try:
-            console.err.print("Ctrl-C or SIGTERM stops it")
-            with terminated_as_interrupted():
+            with terminated_as_interrupted():  # before saying so: a stop sent on that line
+                console.err.print("Ctrl-C or SIGTERM stops it")  # is one then
                 server.wait()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`Terminated`): the UI's normal end
             pass
