@@ -8,6 +8,7 @@ import functools
 import hashlib
 import http.server
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -144,6 +145,27 @@ def test_loaders_starting_together_on_a_new_postgresql_table_load_one_after_the_
             cursors = sorted(future.result().state.cursor.line for future in loads)
         assert cursors == [100, 200]
         assert count("adult") + count("adult_rejected") == 200
+
+
+def test_a_postgresql_loader_waiting_its_turn_says_so(postgres, small_synthetic, description):
+    """A loader waiting for another load of the table to commit used to wait in silence."""
+    turn = f"{loader.TURN_PREFIX}{checkpoint_name('adult')}"
+    postgres.connection.execute("SELECT pg_advisory_lock(hashtext(current_schema() || ':' || %s))",
+                                [turn])
+    said: list[str] = []
+    with TestRuntime(app, settings={"db": postgres.url}), ThreadPoolExecutor(1) as pool:
+        files = [fetch(str(f.path), None) for f in small_synthetic]
+        loading = pool.submit(load_chunk, target, description, "adult", files, 100,
+                              waiting=said.append)
+        deadline = time.monotonic() + 10
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not loading.done()
+        postgres.connection.execute(
+            "SELECT pg_advisory_unlock(hashtext(current_schema() || ':' || %s))", [turn])
+        assert loading.result(timeout=30).state.cursor.line == 100
+    assert said == ["another load of table 'adult' is in its transaction: this one waits for "
+                    "it to commit, then loads the chunk after it"]
 
 
 def test_a_chunk_in_many_batches_loads_as_one(tmp_path, small_synthetic, monkeypatch):

@@ -103,7 +103,7 @@ def load(
         size = None if at_once else settings["chunk_size"]
         result = load_chunk(
             target, description, settings["table"], files, size, text_encoding, schema,
-            progress=_progress_until_cancelled(ctx),
+            progress=_progress_until_cancelled(ctx), waiting=ctx.log.info,
         )
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 # then written, in one batch. Both Adult files in one chunk (48,842 records) are two batches.
 OVERLAP_FROM = 8_192
 BATCH_RECORDS = 65_536
+# the PostgreSQL advisory lock loaders of one table take turns under: this, then its checkpoint
+TURN_PREFIX = "cauce."
 
 
 @dataclass
@@ -231,11 +233,13 @@ def load_chunk(
     encoding: str | None = None,
     description_file: SourceFile | None = None,
     progress: Callable[[int, int], None] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> ChunkResult:
     """Validate and commit the next `size` records (all when None) after the checkpoint,
     reading the files in `encoding` (detected when None). The checkpoint records where
     `description_file` (the file `description` was parsed from) came from, for the report.
-    `progress(records written, records in the chunk)` hears of each batch."""
+    `progress(records written, records in the chunk)` hears of each batch; `waiting(what)`
+    hears when the load waits for another loader of the table to commit."""
     name = checkpoint_name(table)
     # One connection and one transaction, tables included: the checkpoint is read in the
     # transaction that moves it, so a new database file is created, written and committed by
@@ -245,7 +249,7 @@ def load_chunk(
     with ThreadPoolExecutor(max(2, len(files)), thread_name_prefix="census") as pool:
         reading = read_sources(files, pool, encoding)
         with warehouse.transaction() as transaction:
-            _take_turn(transaction, warehouse.dialect, name)
+            _take_turn(transaction, warehouse.dialect, name, table, waiting)
             previous = transaction.checkpoint(name)
             state = LoadState.from_json(previous)
             checksums = _checked_checksums(state, files)
@@ -287,16 +291,28 @@ def load_chunk(
     return ChunkResult(counts, new_state, chunk.remaining, committed=True, sources=described)
 
 
-def _take_turn(transaction: Transaction, dialect: str, name: str) -> None:
+def _take_turn(transaction: Transaction, dialect: str, name: str, table: str,
+               waiting: Callable[[str], None] | None) -> None:
     """On PostgreSQL, wait until no other loader of checkpoint `name` is in its transaction.
 
     Two loaders creating the tables at once failed inside PostgreSQL's catalog, even with IF
     NOT EXISTS ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
     Holding a transaction-scoped advisory lock from before the checkpoint is read, the second
     loader reads the checkpoint the first committed and loads the chunk after it. (SQLite and
-    DuckDB let one writer at a time into its transaction anyway.)"""
-    if dialect == "postgresql":
-        transaction.query("SELECT pg_advisory_xact_lock(hashtext(?)) AS turn", [f"cauce.{name}"])
+    DuckDB let one writer at a time into its transaction anyway.) A loader that has to wait
+    says so first (a silent wait looks like a hang)."""
+    if dialect != "postgresql":
+        return
+    # per schema: loads of tables of one name in two schemas do not wait for each other
+    key = [f"{TURN_PREFIX}{name}"]
+    turn = "hashtext(current_schema() || ':' || ?)"
+    free = transaction.query(f"SELECT pg_try_advisory_xact_lock({turn}) AS turn", key)
+    if free.column(0)[0].as_py():
+        return
+    if waiting is not None:
+        waiting(f"another load of table {table!r} is in its transaction: this one waits for "
+                "it to commit, then loads the chunk after it")
+    transaction.query(f"SELECT pg_advisory_xact_lock({turn}) AS turn", key)
 
 
 def _validated_batches(records: pl.DataFrame, description: Description,
