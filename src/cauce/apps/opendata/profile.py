@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 SAMPLE_BYTES = 1 << 16
 SAMPLE_ROWS = 5_000
+# columns profiled per query (see _groups)
+COLUMNS_PER_QUERY = 250
 BLOCK = 8 << 20
 # Socrata's API writes floating timestamps (2019-11-14T00:00:00.000); its bulk exports write
 # 11/14/2019 or 11/14/2019 12:00:00 AM.
@@ -338,11 +340,16 @@ def _scan(
     con: duckdb.DuckDBPyConnection, path: Path, names: list[str], encoding: str, sample_rows: int
 ) -> _Result:
     source = _source(path, names, encoding)
-    plan = _propose(con, source, names, sample_rows)
+    plan = _Plan(names)
+    for group in _groups(names):
+        _propose(con, source, group, sample_rows, plan)
+    # the first group's scan also counts the rows and the distinct ones (all columns hashed)
     parts = ["count(*)", "count(DISTINCT hash(" + ", ".join(_quote(n) for n in names) + "))"]
-    for name in names:
-        parts.extend(_aggregates(name, plan))
-    values = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchall()[0]
+    values: list[Any] = []
+    for group in _groups(names):
+        parts += [part for name in group for part in _aggregates(name, plan)]
+        values += con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchall()[0]
+        parts = []
     rows, distinct_rows = int(values[0]), int(values[1])
     columns = _columns(names, plan, iter(values[2:]), rows)
     # The rejects of the last scan (the full one), per error type and in all: one query.
@@ -358,10 +365,19 @@ def _scan(
     return _Result(rows, columns, rows - distinct_rows, rejected, rejects)
 
 
+def _groups(names: list[str]) -> Iterator[list[str]]:
+    """``names`` in groups of at most `COLUMNS_PER_QUERY`: planning a query takes DuckDB more
+    than proportionally longer as its expressions grow (a file of 2,000 columns took half a
+    minute in one query), so a wide file is profiled in a few scans."""
+    for start in range(0, len(names), COLUMNS_PER_QUERY):
+        yield names[start:start + COLUMNS_PER_QUERY]
+
+
 def _propose(
-    con: duckdb.DuckDBPyConnection, source: str, names: list[str], sample_rows: int
-) -> _Plan:
-    """Guess each column's type from the first rows, in one query.
+    con: duckdb.DuckDBPyConnection, source: str, names: list[str], sample_rows: int,
+    plan: _Plan,
+) -> None:
+    """Guess the type of each of ``names`` from the first rows, in one query, into ``plan``.
 
     Cheap probes (a cast to a number, characters at fixed places for dates) run on every sampled
     value; dates are parsed only for values that look like one, as parsing text that is not a
@@ -387,7 +403,6 @@ def _propose(
     counts = con.execute(
         f"SELECT {', '.join(probes)} FROM (SELECT * FROM {source} LIMIT {int(sample_rows)})"
     ).fetchall()[0]
-    plan = _Plan(names)
     for index, name in enumerate(names):
         present, as_float, fractional, padded, iso, slashed, as_bool = counts[
             index * 7 : (index + 1) * 7
@@ -401,7 +416,6 @@ def _propose(
             plan.date_format[name] = "iso" if iso == present else "slash"
         elif as_bool == present:
             plan.proposed[name] = "boolean"
-    return plan
 
 
 def _parsed(name: str, plan: _Plan) -> str | None:
