@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 
@@ -19,6 +20,19 @@ def test_the_example_demo(cli, tmp_path: Path) -> None:
     # a demo home is recreated each time
     again = cli("demo", "--app", "example", "--home", str(home))
     assert again.status == 0
+
+
+def test_the_commands_a_demo_prints_work_as_printed_whatever_the_home(cli,
+                                                                     tmp_path: Path) -> None:
+    """A home with a space or a quote printed `cauce --home /tmp/my demo runs`, which a shell
+    splits at the space."""
+    home = tmp_path / "my demo's home"
+    result = cli("demo", "--app", "example", "--home", str(home))
+    assert result.status == 0, result.err
+    printed = [line.split("see it: ", 1)[-1].strip() for line in result.out.splitlines()
+               if "cauce --home" in line and "<app>" not in line and "#" not in line]
+    assert printed and all(shlex.split(line)[:3] == ["cauce", "--home", str(home)]
+                           for line in printed)
 
 
 def test_the_demo_leaves_other_folders_alone(cli, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -39,7 +40,8 @@ def _check_nothing_dead_lettered(rt: Runtime) -> None:
     if dead:
         queues = ", ".join(f"{name} ({count})" for name, count in dead.items())
         raise CauceError(f"its demo left dead letters in {queues}",
-                         hint=f"cauce --home {rt.home} logs general --app {rt.app.name}")
+                         hint=f"cauce --home {shlex.quote(str(rt.home))} logs general --app "
+                         f"{rt.app.name}")
 
 
 def register(cli: typer.Typer) -> None:
@@ -103,7 +105,7 @@ def register(cli: typer.Typer) -> None:
         for command in ("runs --limit 20", "logs general --app <app>", "queues <app>",
                         "streams <app>",
                         "ui    # then open http://127.0.0.1:8765/ in a browser"):
-            console.out.print(f"  cauce --home {home} {command}", markup=False)
+            console.out.print(f"  cauce --home {shlex.quote(str(home))} {command}", markup=False)
         if failures:
             raise CauceError(f"the demo of {', '.join(failures)} failed",
                              hint="run with --debug for a traceback")

@@ -9,6 +9,7 @@ then fails (so it is retried and shows in `cauce runs`) after loading everything
 from __future__ import annotations
 
 import logging
+import shlex
 import threading
 import time
 from datetime import date
@@ -393,7 +394,7 @@ def demo(rt: Runtime) -> list[str]:
         f"dashboard: {page}",
         f"warehouse: {results.resolved_url}  (t_result_indicadores_batch, "
         "t_result_banderas_contrato, t_result_puntaje_*)",
-        f"as the original published: cauce --home {rt.home} run contracting weekly "
-        f"--partition {DEMO_DAY} --no-download --as-published",
+        f"as the original published: cauce --home {shlex.quote(str(rt.home))} run contracting "
+        f"weekly --partition {DEMO_DAY} --no-download --as-published",
         *demo_stream(rt),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from datetime import date
 from typing import Annotated, Any
 
@@ -174,5 +175,6 @@ def demo_stream(rt: Runtime, seconds: float = 4.0, rate: float = 200.0) -> list[
         f"8 alerts in t_result_indicadores_stream (reference: registries cut {day})",
         "Si per indicator: " + "; ".join(f"{c['i']} {c['si']:,}" for c in counts),
         *(f"  {e['c']}: {e['i']}" for e in examples),
-        f"stream, consumers and lag: cauce --home {rt.home} streams contracting",
+        f"stream, consumers and lag: cauce --home {shlex.quote(str(rt.home))} streams "
+        "contracting",
     ]

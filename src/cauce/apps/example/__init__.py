@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shlex
 from typing import Annotated
 
 from annotated_types import Ge
@@ -99,5 +100,5 @@ def demo(rt: Runtime) -> list[str]:
     return [
         f"{files.count()} files counted through bucket → queue → table → topic",
         f"daily summary for {day}: {summary_rows} rows in the summaries warehouse",
-        f"see it: cauce --home {rt.home} runs --app example",
+        f"see it: cauce --home {shlex.quote(str(rt.home))} runs --app example",
     ]
