@@ -240,3 +240,18 @@ def test_text_columns_convert_exactly_either_way(values: list[str | None]) -> No
         }
     )
     assert python_columns(table, as_text=True) == [values]
+
+
+def test_timestamps_in_any_zone_keep_their_instant_and_order(warehouse: WarehouseBackend) -> None:
+    # 10:00 in Kolkata is before 01:00 in New York: SQLite stored the local times with offsets
+    # such as +0530, which its own date functions do not read and which sort as text wrongly.
+    early = dt.datetime(2021, 4, 22, 4, 30, tzinfo=dt.UTC)
+    late = dt.datetime(2021, 4, 22, 5, 0, tzinfo=dt.UTC)
+    for moment, zone in ((early, "Asia/Kolkata"), (late, "America/New_York")):
+        warehouse.load("moments", pa.table({"seen": pa.array([moment], pa.timestamp("us", zone))}))
+    found = warehouse.query("SELECT seen FROM moments ORDER BY seen").column("seen").to_pylist()
+    if warehouse.dialect == "sqlite":  # ISO text in UTC, which SQLite's functions read
+        utc = warehouse.query("SELECT datetime(seen) AS utc FROM moments ORDER BY seen")
+        assert utc.column("utc").to_pylist() == ["2021-04-22 04:30:00", "2021-04-22 05:00:00"]
+        found = [dt.datetime.fromisoformat(text) for text in found]
+    assert found == [early, late]

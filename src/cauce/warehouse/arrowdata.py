@@ -108,10 +108,18 @@ def is_temporal(kind: pa.DataType) -> bool:
 
 def as_text_columns(data: pa.Table) -> pa.Table:
     """``data`` with dates, times, timestamps and decimals as ISO/decimal text, the way SQLite
-    stores them (it has no such types)."""
+    stores them (it has no such types).
+
+    Timestamps with a zone are written in UTC, ending in ``Z``: Arrow writes other zones with
+    an offset such as ``+0530``, which SQLite's date functions do not read, and text in
+    several zones would not sort by instant.
+    """
     for index, field in enumerate(data.schema):
+        column = data.column(index)
+        if pa.types.is_timestamp(field.type) and field.type.tz:
+            column = column.cast(pa.timestamp(field.type.unit, "UTC"))
         if is_temporal(field.type) or pa.types.is_decimal(field.type):
-            data = data.set_column(index, field.name, data.column(index).cast(pa.string()))
+            data = data.set_column(index, field.name, column.cast(pa.string()))
     return data
 
 
