@@ -255,3 +255,20 @@ def test_timestamps_in_any_zone_keep_their_instant_and_order(warehouse: Warehous
         assert utc.column("utc").to_pylist() == ["2021-04-22 04:30:00", "2021-04-22 05:00:00"]
         found = [dt.datetime.fromisoformat(text) for text in found]
     assert found == [early, late]
+
+
+def test_text_with_a_nul_character_round_trips_or_is_refused_by_column(
+    warehouse: WarehouseBackend,
+) -> None:
+    # PostgreSQL text cannot hold NUL; its COPY said only "invalid byte sequence for encoding
+    # UTF8: 0x00", naming neither the column nor the cause.
+    data = pa.table({"id": [1, 2], "note": ["fine", "a\x00b"]})
+    if warehouse.dialect != "postgresql":
+        warehouse.load("notes", data)
+        assert warehouse.query("SELECT note FROM notes ORDER BY id").column(0).to_pylist() == [
+            "fine", "a\x00b"]
+        return
+    with pytest.raises(WarehouseError, match=r"column 'note' .*NUL") as raised:
+        warehouse.load("notes", data)
+    assert "replace" in raised.value.hint
+    assert not warehouse.table_exists("notes")

@@ -102,6 +102,20 @@ def plain_types(data: pa.Table, *, views: bool = False) -> pa.Table:
     return pa.Table.from_arrays(columns, names=data.column_names)
 
 
+def refuse_nul_text(data: pa.Table, table: str) -> None:
+    """Refuse text holding a NUL character, naming its column: PostgreSQL text cannot store
+    it, and its own message names neither the column nor the cause."""
+    for field, column in zip(data.schema, data.columns, strict=True):
+        text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        if text and pc.any(pc.match_substring(column, "\x00")).as_py():
+            raise WarehouseError(
+                f"column {field.name!r} for {table!r} holds text with a NUL character (\\x00), "
+                "which PostgreSQL cannot store",
+                hint="replace or strip it first (polars: "
+                "pl.col(name).str.replace_all('\\x00', '')), or load the column as binary",
+            )
+
+
 def is_temporal(kind: pa.DataType) -> bool:
     return pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind)
 

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import mysql
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import python_columns, rows_to_arrow
+from cauce.warehouse.arrowdata import python_columns, refuse_nul_text, rows_to_arrow
 from cauce.warehouse.base import Session, WarehouseBackend, check_name, postgres_quoted
 from cauce.warehouse.params import DBAPI_STYLES, Params, ParamStyle, bind
 from cauce.warehouse.seam import one_line
@@ -108,6 +108,8 @@ class SQLAlchemySession(Session):
         # Binding placeholder values only to learn the driver's spelling of the statement.
         statement = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"
         sql, _ = bind(statement, [None] * data.num_columns, self._style)
+        if self._dialect.name == "postgresql":
+            refuse_nul_text(data, table)
         columns = python_columns(data, as_text=self._dialect.name == "sqlite")
         rows: list[Any] = list(zip(*columns, strict=True))
         if self._style.positional is None:
