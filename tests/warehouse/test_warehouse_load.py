@@ -272,3 +272,42 @@ def test_text_with_a_nul_character_round_trips_or_is_refused_by_column(
         warehouse.load("notes", data)
     assert "replace" in raised.value.hint
     assert not warehouse.table_exists("notes")
+
+
+def test_a_column_of_nulls_makes_a_text_column_later_loads_can_fill(
+    warehouse: WarehouseBackend,
+) -> None:
+    # DuckDB made a column of its NULL type from Arrow's null type, and refused every later
+    # value with "Unimplemented type for cast (BIGINT -> "NULL")".
+    warehouse.load("sparse", pa.table({"id": [1], "note": pa.array([None], pa.null())}))
+    warehouse.load("sparse", pa.table({"id": [2], "note": ["later"]}))
+    rows = warehouse.query("SELECT note FROM sparse ORDER BY id").column(0).to_pylist()
+    assert rows == [None, "later"]
+
+
+@pytest.mark.parametrize(
+    ("values", "arrow_type"),
+    [
+        ([1.5, None], pa.float16()),
+        ([Decimal("1.25"), None], pa.decimal256(20, 2)),
+    ],
+    ids=["float16", "decimal256"],
+)
+def test_arrow_types_duckdb_cannot_scan_load_as_their_kin(
+    warehouse: WarehouseBackend, values: list[object], arrow_type: pa.DataType
+) -> None:
+    # DuckDB's Arrow scan refused them: "Unsupported Internal Arrow Type".
+    warehouse.load("kin", pa.table({"id": [1, 2], "v": pa.array(values, arrow_type)}))
+    found = warehouse.query("SELECT v FROM kin ORDER BY id").column(0).to_pylist()
+    assert [None if v is None else Decimal(str(v)) for v in found] == [
+        None if v is None else Decimal(str(v)) for v in values]
+
+
+def test_decimals_wider_than_duckdb_keeps_are_refused_by_column() -> None:
+    from cauce.warehouse import connect
+
+    wide = pa.table({"big": pa.array([Decimal("1" * 50)], pa.decimal256(60, 0))})
+    with connect("duckdb:///:memory:") as warehouse, pytest.raises(
+        WarehouseError, match=r"column 'big' .*precision 60.*38"
+    ):
+        warehouse.load("wide", wide)

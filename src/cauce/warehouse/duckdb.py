@@ -155,7 +155,7 @@ class DuckDBSession(Session):
     @contextmanager
     def _registered(self, data: pa.Table) -> Iterator[str]:
         name = f"_cauce_load_{uuid.uuid4().hex}"
-        self._connection.register(name, data)
+        self._connection.register(name, scannable(data))
         try:
             yield double_quoted(name)
         except BaseException:
@@ -165,6 +165,38 @@ class DuckDBSession(Session):
                 self._connection.unregister(name)
             raise
         self._connection.unregister(name)
+
+
+#: The widest decimal DuckDB stores.
+_DECIMAL_DIGITS = 38
+
+
+def scannable(data: pa.Table) -> pa.Table:
+    """``data`` with the Arrow types DuckDB's scan refuses turned into their nearest kin: a
+    column of Arrow's null type into text (DuckDB would make a column of its NULL type, which
+    no later value fits), half floats into floats, 256-bit decimals into 128-bit ones."""
+    for index, field in enumerate(data.schema):
+        target = _scan_type(field.name, field.type)
+        if target is not None:
+            data = data.set_column(index, field.name, data.column(index).cast(target))
+    return data
+
+
+def _scan_type(column: str, kind: pa.DataType) -> pa.DataType | None:
+    """The type ``column`` is cast to for DuckDB, or None when DuckDB takes it as it is."""
+    if pa.types.is_null(kind):
+        return pa.string()
+    if pa.types.is_float16(kind):
+        return pa.float32()
+    if not pa.types.is_decimal256(kind):
+        return None
+    if kind.precision > _DECIMAL_DIGITS:
+        raise WarehouseError(
+            f"column {column!r} has decimals of precision {kind.precision}; DuckDB keeps at "
+            f"most {_DECIMAL_DIGITS} digits",
+            hint="round or cast the column to a narrower decimal, or store it as text",
+        )
+    return pa.decimal128(kind.precision, kind.scale)
 
 
 class DuckDBBackend(WarehouseBackend):
