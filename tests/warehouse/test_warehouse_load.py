@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pandas as pd
@@ -311,3 +312,20 @@ def test_decimals_wider_than_duckdb_keeps_are_refused_by_column() -> None:
         WarehouseError, match=r"column 'big' .*precision 60.*38"
     ):
         warehouse.load("wide", wide)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("n", 1.7), ("flag", 7)], ids=["fraction into integer", "7 into bool"]
+)
+def test_a_value_an_existing_column_would_change_is_refused_or_kept(
+    warehouse: WarehouseBackend, column: str, value: object
+) -> None:
+    # DuckDB cast 1.7 to 2 and 7 to true on the way into the table, without a word.
+    warehouse.execute("CREATE TABLE exact (id INTEGER, n BIGINT, flag BOOLEAN)")
+    try:
+        warehouse.load("exact", pa.table({"id": [1], column: [value]}))
+    except WarehouseError as error:
+        assert re.search(rf"\b{column}\b", str(error)) and str(value) in str(error)
+        assert warehouse.query("SELECT * FROM exact").num_rows == 0
+    else:  # SQLite keeps any value in any column
+        assert warehouse.query(f"SELECT {column} FROM exact").column(0).to_pylist() == [value]

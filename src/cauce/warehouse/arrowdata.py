@@ -116,6 +116,21 @@ def refuse_nul_text(data: pa.Table, table: str) -> None:
             )
 
 
+def changed_values(column: pa.ChunkedArray, kind: str) -> Any | None:
+    """The first value of ``column`` that a column of ``kind`` (``"integer"`` or
+    ``"boolean"``) would change: a fraction, NaN or infinity as an integer, a number other
+    than 0 and 1 as a boolean. None when every value fits as it is."""
+    if kind == "integer" and pa.types.is_floating(column.type):
+        changed = pc.not_equal(column, pc.floor(column))
+    elif kind == "boolean" and (pa.types.is_integer(column.type)
+                                or pa.types.is_floating(column.type)):
+        changed = pc.and_(pc.not_equal(column, 0), pc.not_equal(column, 1))
+    else:
+        return None
+    found = column.filter(changed)
+    return found[0].as_py() if len(found) else None
+
+
 def is_temporal(kind: pa.DataType) -> bool:
     return pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind)
 

@@ -126,16 +126,23 @@ class DuckDBSession(Session):
         return pa.table({}) if relation is None else relation.to_arrow_table()
 
     def table_columns(self, table: str) -> list[str] | None:
+        return [name for name, _ in self._described(table)] or None
+
+    def exact_columns(self, table: str) -> dict[str, str]:
+        # DuckDB casts on insert, rounding 1.7 to 2 and taking 7 as true.
+        return {name: _EXACT[kind] for name, kind in self._described(table) if kind in _EXACT}
+
+    def _described(self, table: str) -> list[tuple[str, str]]:
+        """The names and types of ``table``'s columns in order; empty when it does not exist."""
         # DuckDB matches names ignoring the case of A-Z only, so its lower() (which folds "É"
         # too) would find a table DuckDB itself does not
-        rows = self._connection.execute(
-            "SELECT column_name FROM information_schema.columns "
+        return self._connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_catalog = current_database() AND table_schema = current_schema() "
             f"AND translate(table_name, '{string.ascii_uppercase}', "
             f"'{string.ascii_lowercase}') = ? ORDER BY ordinal_position",
             [table.translate(ASCII_LOWER)],
         ).fetchall()
-        return [row[0] for row in rows] or None
 
     def create_table(self, table: str, data: pa.Table) -> None:
         # DuckDB maps every Arrow type itself (lists, structs and all), so the new table
@@ -166,6 +173,16 @@ class DuckDBSession(Session):
             raise
         self._connection.unregister(name)
 
+
+#: DuckDB column types that take other numbers by rounding them, and their kind.
+_EXACT = {
+    **dict.fromkeys(
+        ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+         "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"),
+        "integer",
+    ),
+    "BOOLEAN": "boolean",
+}
 
 #: The widest decimal DuckDB stores.
 _DECIMAL_DIGITS = 38

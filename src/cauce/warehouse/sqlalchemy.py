@@ -101,6 +101,18 @@ class SQLAlchemySession(Session):
             return None
         return [column["name"] for column in inspector.get_columns(table)]
 
+    def exact_columns(self, table: str) -> dict[str, str]:
+        # Drivers bind 1.7 as a float, which the database rounds into an integer column.
+        if self._dialect.name == "sqlite":
+            return {}  # SQLite keeps the value as given
+        kinds = {}
+        for column in sa.inspect(self._connection).get_columns(table):
+            if isinstance(column["type"], sa.Boolean):
+                kinds[column["name"]] = "boolean"
+            elif isinstance(column["type"], sa.Integer):
+                kinds[column["name"]] = "integer"
+        return kinds
+
     def insert(self, table: str, data: pa.Table) -> None:
         quote = self.backend.quote
         names = ", ".join(quote(name) for name in data.column_names)
