@@ -329,3 +329,17 @@ def test_a_value_an_existing_column_would_change_is_refused_or_kept(
         assert warehouse.query("SELECT * FROM exact").num_rows == 0
     else:  # SQLite keeps any value in any column
         assert warehouse.query(f"SELECT {column} FROM exact").column(0).to_pylist() == [value]
+
+
+def test_a_zoned_timestamp_in_a_column_without_zone_keeps_its_utc_time(
+    warehouse: WarehouseBackend,
+) -> None:
+    # PostgreSQL's COPY kept the wall time of the data's zone (09:00 for Tokyo) where DuckDB
+    # kept the UTC time: one instant, two rows.
+    warehouse.execute("CREATE TABLE wall (seen TIMESTAMP)")
+    moment = dt.datetime(2021, 4, 22, 0, 0, tzinfo=dt.UTC)
+    warehouse.load("wall", pa.table({"seen": pa.array([moment], pa.timestamp("us", "Asia/Tokyo"))}))
+    seen = warehouse.query("SELECT seen FROM wall").column(0)[0].as_py()
+    if isinstance(seen, str):  # SQLite keeps the ISO text
+        seen = dt.datetime.fromisoformat(seen)
+    assert seen.replace(tzinfo=None) == dt.datetime(2021, 4, 22, 0, 0)

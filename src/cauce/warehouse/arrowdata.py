@@ -143,12 +143,20 @@ def as_text_columns(data: pa.Table) -> pa.Table:
     an offset such as ``+0530``, which SQLite's date functions do not read, and text in
     several zones would not sort by instant.
     """
+    data = in_utc(data)
     for index, field in enumerate(data.schema):
-        column = data.column(index)
-        if pa.types.is_timestamp(field.type) and field.type.tz:
-            column = column.cast(pa.timestamp(field.type.unit, "UTC"))
         if is_temporal(field.type) or pa.types.is_decimal(field.type):
-            data = data.set_column(index, field.name, column.cast(pa.string()))
+            data = data.set_column(index, field.name, data.column(index).cast(pa.string()))
+    return data
+
+
+def in_utc(data: pa.Table) -> pa.Table:
+    """``data`` with timestamps of any zone in UTC: written as text they end in ``Z``, which
+    a column without zone takes as UTC time, not as the wall time of the data's zone."""
+    for index, field in enumerate(data.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz:
+            utc = pa.timestamp(field.type.unit, "UTC")
+            data = data.set_column(index, field.name, data.column(index).cast(utc))
     return data
 
 

@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import refuse_nul_text, rows_to_arrow
+from cauce.warehouse.arrowdata import in_utc, refuse_nul_text, rows_to_arrow
 from cauce.warehouse.base import Session, WarehouseBackend, postgres_quoted
 from cauce.warehouse.params import PSYCOPG, Params, bind
 from cauce.warehouse.pool import ConnectionPool
@@ -92,7 +92,7 @@ class PostgresSession(Session):
         quote = self.backend.quote
         names = ", ".join(quote(name) for name in data.column_names)
         refuse_nul_text(data, table)
-        data = _bytea_as_text(data)
+        data = _bytea_as_text(in_utc(data))
         with (
             self._connection.cursor() as cursor,
             cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT csv)") as copy,
