@@ -343,3 +343,30 @@ def test_a_zoned_timestamp_in_a_column_without_zone_keeps_its_utc_time(
     if isinstance(seen, str):  # SQLite keeps the ISO text
         seen = dt.datetime.fromisoformat(seen)
     assert seen.replace(tzinfo=None) == dt.datetime(2021, 4, 22, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda values: [{"id": n, "big": value} for n, value in enumerate(values)],
+        lambda values: pl.DataFrame(
+            {"id": range(len(values)), "big": pl.Series(values, dtype=pl.Int128)}
+        ),
+    ],
+    ids=["python ints", "polars Int128"],
+)
+def test_integers_beyond_64_bits_load_as_38_digit_decimals(
+    warehouse: WarehouseBackend, make: object
+) -> None:
+    # Python's wide ints were refused as "mixing values", Polars' Int128 with "Invalid or
+    # unsupported format string: '_pli128'".
+    values = [2**70, -5, None]
+    warehouse.load("wide", make(values))  # type: ignore[operator]
+    found = warehouse.query("SELECT big FROM wide ORDER BY id").column(0).to_pylist()
+    assert [None if v is None else int(v) for v in found] == values
+
+
+def test_integers_beyond_38_digits_are_refused_by_column(warehouse: WarehouseBackend) -> None:
+    with pytest.raises(WarehouseError, match=r"column 'big' .*38 digits"):
+        warehouse.load("wider", [{"big": 10**40}])
+    assert not warehouse.table_exists("wider")

@@ -26,7 +26,7 @@ def to_arrow(data: Any, table: str) -> pa.Table:
     elif isinstance(data, pa.RecordBatch):
         result = pa.Table.from_batches([data])
     elif _from_module(data, "polars") and hasattr(data, "to_arrow"):
-        result = data.to_arrow()
+        result = _from_polars(data, table)
     elif _from_module(data, "pandas") and hasattr(data, "columns"):
         result = pa.Table.from_pandas(data, preserve_index=False)
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
@@ -49,6 +49,46 @@ def _from_module(data: Any, package: str) -> bool:
     return type(data).__module__.split(".")[0] == package
 
 
+#: Integers wider than 64 bits go as decimals of this many digits, the widest every backend
+#: stores (Arrow has no 128-bit integer).
+WIDE_INTEGER = pa.decimal128(38, 0)
+
+
+def _from_polars(frame: Any, table: str) -> pa.Table:
+    """A Polars frame as Arrow, its 128-bit integer columns as 38-digit decimals."""
+    import polars as pl
+
+    wide = [name for name, kind in frame.schema.items() if kind in (pl.Int128, pl.UInt128)]
+    for name in wide:
+        try:
+            frame = frame.with_columns(pl.col(name).cast(pl.Decimal(38, 0)))
+        except pl.exceptions.PolarsError as error:
+            raise _too_wide(name, table) from error
+    return frame.to_arrow()
+
+
+def _wide_integers(values: list[Any], name: str, table: str) -> pa.Array:
+    """Python ints too wide for 64 bits, as 38-digit decimals."""
+    try:
+        return pa.array(values, WIDE_INTEGER)
+    except (pa.ArrowException, OverflowError, TypeError) as error:
+        if all(value is None or isinstance(value, int) for value in values):
+            raise _too_wide(name, table) from error
+        raise WarehouseError(
+            f"column {name!r} for {table!r} mixes integers wider than 64 bits with other "
+            f"values: {error}",
+            hint="give the column values of one type (None for missing)",
+        ) from error
+
+
+def _too_wide(name: str, table: str) -> WarehouseError:
+    return WarehouseError(
+        f"column {name!r} for {table!r} holds integers of more than 38 digits, wider than "
+        "any backend stores",
+        hint="give them as text (str) or as floats",
+    )
+
+
 def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
     if not rows:
         return pa.table({})
@@ -67,9 +107,12 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
                 f"the rows for {table!r} have a non-string key {name!r}",
                 hint="column names must be strings",
             )
+        values = [row.get(name) for row in rows]
         try:
-            arrays.append(pa.array([row.get(name) for row in rows]))
-        except (pa.ArrowException, OverflowError, TypeError) as error:
+            arrays.append(pa.array(values))
+        except OverflowError:
+            arrays.append(_wide_integers(values, name, table))
+        except (pa.ArrowException, TypeError) as error:
             raise WarehouseError(
                 f"column {name!r} for {table!r} mixes values Arrow cannot put in one column: "
                 f"{error}",
