@@ -370,3 +370,28 @@ def test_integers_beyond_38_digits_are_refused_by_column(warehouse: WarehouseBac
     with pytest.raises(WarehouseError, match=r"column 'big' .*38 digits"):
         warehouse.load("wider", [{"big": 10**40}])
     assert not warehouse.table_exists("wider")
+
+
+def test_unsigned_integers_beyond_int64_round_trip_or_are_refused_by_column(
+    warehouse: WarehouseBackend,
+) -> None:
+    # SQLite said "Column 0 has unsigned integer value 18446744073709551615out of range of
+    # int64_t"; through SQLAlchemy an OverflowError escaped.
+    data = pa.table({"id": [1, 2], "n": pa.array([1, 2**64 - 1], pa.uint64())})
+    try:
+        warehouse.load("unsigned", data)
+    except WarehouseError as error:
+        assert "column 'n'" in str(error) and "18446744073709551615" in str(error)
+        assert not warehouse.table_exists("unsigned")
+    else:
+        found = warehouse.query("SELECT n FROM unsigned ORDER BY id").column(0).to_pylist()
+        assert [int(v) for v in found] == [1, 2**64 - 1]
+
+
+def test_a_parameter_beyond_int64_round_trips_or_is_refused(warehouse: WarehouseBackend) -> None:
+    try:
+        found = warehouse.query("SELECT ? AS n", [2**64]).column(0).to_pylist()
+    except WarehouseError as error:
+        assert "\n" not in str(error) and error.hint
+    else:
+        assert [int(v) for v in found] == [2**64]

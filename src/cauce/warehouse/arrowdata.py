@@ -145,6 +145,23 @@ def plain_types(data: pa.Table, *, views: bool = False) -> pa.Table:
     return pa.Table.from_arrays(columns, names=data.column_names)
 
 
+#: The largest integer SQLite's 64-bit INTEGER holds.
+INT64_MAX = 2**63 - 1
+
+
+def refuse_beyond_int64(data: pa.Table, table: str) -> None:
+    """Refuse an unsigned 64-bit value SQLite's signed INTEGER cannot hold, naming its column
+    and the value (the driver names neither)."""
+    for field, column in zip(data.schema, data.columns, strict=True):
+        largest = pc.max(column).as_py() if field.type == pa.uint64() else None
+        if largest is not None and largest > INT64_MAX:
+            raise WarehouseError(
+                f"column {field.name!r} for {table!r} holds {largest}, beyond SQLite's 64-bit "
+                "INTEGER",
+                hint="cast the column to float64 or to text first, or use another backend",
+            )
+
+
 def refuse_nul_text(data: pa.Table, table: str) -> None:
     """Refuse text holding a NUL character, naming its column: PostgreSQL text cannot store
     it, and its own message names neither the column nor the cause."""

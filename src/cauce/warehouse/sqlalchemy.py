@@ -21,7 +21,12 @@ from sqlalchemy.dialects import mysql
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import python_columns, refuse_nul_text, rows_to_arrow
+from cauce.warehouse.arrowdata import (
+    python_columns,
+    refuse_beyond_int64,
+    refuse_nul_text,
+    rows_to_arrow,
+)
 from cauce.warehouse.base import Session, WarehouseBackend, check_name, postgres_quoted
 from cauce.warehouse.params import DBAPI_STYLES, Params, ParamStyle, bind
 from cauce.warehouse.seam import one_line
@@ -122,6 +127,8 @@ class SQLAlchemySession(Session):
         sql, _ = bind(statement, [None] * data.num_columns, self._style)
         if self._dialect.name == "postgresql":
             refuse_nul_text(data, table)
+        if self._dialect.name == "sqlite":
+            refuse_beyond_int64(data, table)
         columns = python_columns(data, as_text=self._dialect.name == "sqlite")
         rows: list[Any] = list(zip(*columns, strict=True))
         if self._style.positional is None:
@@ -215,7 +222,8 @@ class SQLAlchemyBackend(WarehouseBackend):
             DBAPI_STYLES[dialect.paramstyle],
             backslash_strings=dialect.name in ("mysql", "mariadb"),
         )
-        self._driver_errors = (sa.exc.SQLAlchemyError, pa.ArrowException) + (
+        # OverflowError: Python's sqlite3 raises it for an int beyond 64 bits, as its own.
+        self._driver_errors = (sa.exc.SQLAlchemyError, pa.ArrowException, OverflowError) + (
             (dialect.dbapi.Error,) if dialect.dbapi is not None else ()
         )
         self._closed = False
