@@ -395,3 +395,20 @@ def test_a_parameter_beyond_int64_round_trips_or_is_refused(warehouse: Warehouse
         assert "\n" not in str(error) and error.hint
     else:
         assert [int(v) for v in found] == [2**64]
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("50% off", "rate%"), ("%(x)s", "%s"), ('we"ird.tab le', "Sé lect"), ("select", "from")],
+)
+def test_hostile_names_keep_their_spelling(
+    warehouse: WarehouseBackend, table: str, column: str
+) -> None:
+    # Through SQLAlchemy on PostgreSQL, a % in a name was doubled in the table it created
+    # ("rate%%"), and a load into a table with % in its name was refused.
+    warehouse.load(table, pa.table({column: [1]}))
+    warehouse.load(table, pa.table({column: [2]}))
+    assert warehouse.columns(table) == [column]
+    quoted = warehouse.quote(column)
+    found = warehouse.query(f"SELECT {quoted} FROM {warehouse.quote(table)} ORDER BY {quoted}")
+    assert found.column_names == [column] and found.column(0).to_pylist() == [1, 2]

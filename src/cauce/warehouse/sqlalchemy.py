@@ -233,7 +233,11 @@ class SQLAlchemyBackend(WarehouseBackend):
         if dialect.name == "postgresql":  # which cuts long names without a word
             postgres_quoted(identifier, dialect.max_identifier_length)
         check_name(identifier, "identifier")
-        return dialect.identifier_preparer.quote_identifier(identifier)
+        # Not preparer.quote_identifier: for format-style drivers it doubles every %, which
+        # only a statement with parameters undoes (bind() doubles % itself when there are).
+        preparer = dialect.identifier_preparer
+        escaped = identifier.replace(preparer.escape_quote, preparer.escape_to_quote)
+        return preparer.initial_quote + escaped + preparer.final_quote
 
     @contextmanager
     def _session(self, write: bool) -> Iterator[SQLAlchemySession]:
