@@ -412,3 +412,16 @@ def test_hostile_names_keep_their_spelling(
     quoted = warehouse.quote(column)
     found = warehouse.query(f"SELECT {quoted} FROM {warehouse.quote(table)} ORDER BY {quoted}")
     assert found.column_names == [column] and found.column(0).to_pylist() == [1, 2]
+
+
+def test_columns_differing_only_in_case_load_where_names_are_exact(
+    warehouse: WarehouseBackend,
+) -> None:
+    data = pa.table({"Total": [1], "total": [2]})
+    if warehouse.case_sensitive_names:
+        warehouse.load("cased", data)
+        assert warehouse.query("SELECT * FROM cased").to_pylist() == [{"Total": 1, "total": 2}]
+        return
+    with pytest.raises(WarehouseError, match=r"'Total' and 'total'.* one name"):
+        warehouse.load("cased", data)
+    assert not warehouse.table_exists("cased")

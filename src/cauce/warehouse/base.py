@@ -334,6 +334,7 @@ class WarehouseBackend(ABC):
         arrow = plain_types(to_arrow(data, table), views=self.binds_views)
         if arrow.num_columns == 0:
             return 0
+        self._check_distinct(table, arrow.column_names)
         existing = session.table_columns(table)
         if existing is None:
             session.create_table(table, arrow)
@@ -353,6 +354,19 @@ class WarehouseBackend(ABC):
                 hint=f"its columns are {', '.join(existing)}; rename or drop the extra data "
                 "columns, or add them with ALTER TABLE first",
             )
+
+    def _check_distinct(self, table: str, names: Sequence[str]) -> None:
+        """Refuse data columns the database would take for one column ("Total", "total")."""
+        seen: dict[str, str] = {}
+        for name in names:
+            other = seen.setdefault(self._folded(name), name)
+            if other != name:
+                raise WarehouseError(
+                    f"the data for {table!r} has columns {other!r} and {name!r}, which "
+                    f"{self.dialect} takes for one name",
+                    hint="rename one of them: names that differ only in the case of A-Z "
+                    "are one column there",
+                )
 
     def _check_exact(self, table: str, data: pa.Table, kinds: Mapping[str, str]) -> None:
         """Refuse a value an integer or boolean column would store as another value (1.7 as
