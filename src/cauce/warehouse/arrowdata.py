@@ -7,7 +7,9 @@ Arrow's own kernels, never row by row in Python.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -208,6 +210,17 @@ def as_text_columns(data: pa.Table) -> pa.Table:
         if is_temporal(field.type) or pa.types.is_decimal(field.type):
             data = data.set_column(index, field.name, data.column(index).cast(pa.string()))
     return data
+
+
+def as_stored_text(value: Any) -> Any:
+    """A parameter for SQLite: a date, time, datetime or Decimal as the text ``load()`` stores
+    for it (:func:`as_text_columns`), so ``WHERE at = ?`` finds the rows a load wrote; any
+    other value as it is."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.time)):
+        return as_text_columns(pa.table({"v": pa.array([value])})).column(0)[0].as_py()
+    return value
 
 
 def in_utc(data: pa.Table) -> pa.Table:

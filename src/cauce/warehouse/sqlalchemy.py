@@ -11,7 +11,7 @@ an INSERT on the primary key, which every SQL database serialises.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.dialects import mysql
 from cauce.errors import WarehouseError
 from cauce.warehouse import sqltypes
 from cauce.warehouse.arrowdata import (
+    as_stored_text,
     python_columns,
     refuse_beyond_int64,
     refuse_nul_text,
@@ -79,6 +80,8 @@ class SQLAlchemySession(Session):
 
     def _run(self, sql: str, params: Params) -> sa.CursorResult[Any]:
         sql, bound = bind(sql, params, self._style)
+        if bound is not None and self._dialect.name == "sqlite":
+            bound = _as_stored(bound)
         if bound is None:
             # Drivers with format-style placeholders only read % as special when given
             # parameters; no_parameters makes SQLAlchemy give none at all.
@@ -261,3 +264,10 @@ class SQLAlchemyBackend(WarehouseBackend):
     def close(self) -> None:
         self._closed = True
         self._engine.dispose()
+
+
+def _as_stored(bound: Any) -> Any:
+    """Bound values with dates, times and decimals as the text a load stores on SQLite."""
+    if isinstance(bound, Mapping):
+        return {key: as_stored_text(value) for key, value in bound.items()}
+    return [as_stored_text(value) for value in bound]
