@@ -265,8 +265,17 @@ def _repeated_strings(column: pa.ChunkedArray) -> list[Any]:
     return distinct[indices.to_numpy()].tolist()
 
 
-def rows_to_arrow(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> pa.Table:
-    """A query result (column names and row tuples) as an Arrow table."""
+def rows_to_arrow(
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    types: Sequence[pa.DataType | None] | None = None,
+) -> pa.Table:
+    """A query result (column names and row tuples) as an Arrow table.
+
+    ``types``: the type of each column as the database declared it (None where unknown),
+    taken by a column without values (an empty result, only NULLs), whose type the values
+    cannot tell.
+    """
     rows = list(rows)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     arrays = []
@@ -278,4 +287,7 @@ def rows_to_arrow(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> pa.Tab
                 f"result column {name!r} holds values Arrow cannot put in one column: {error}",
                 hint=f"CAST {name!r} to one type in the query",
             ) from error
+    for index, declared in enumerate(types or ()):
+        if declared is not None and pa.types.is_null(arrays[index].type):
+            arrays[index] = arrays[index].cast(declared)
     return pa.Table.from_arrays(arrays, names=list(names))

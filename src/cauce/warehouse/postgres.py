@@ -67,7 +67,8 @@ class PostgresSession(Session):
         if cursor.description is None:
             return pa.table({})
         names = [column.name for column in cursor.description]
-        return rows_to_arrow(names, cursor.fetchall())
+        types = [sqltypes.postgres_result_type(column.type_code) for column in cursor.description]
+        return rows_to_arrow(names, cursor.fetchall(), types)
 
     def table_columns(self, table: str) -> list[str] | None:
         rows = self._connection.execute(

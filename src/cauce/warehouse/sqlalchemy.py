@@ -101,7 +101,14 @@ class SQLAlchemySession(Session):
         result = self._run(sql, params)
         if not result.returns_rows:
             return pa.table({})
-        return rows_to_arrow(list(result.keys()), result.fetchall())
+        types = self._types(result)  # before fetching: that closes the cursor
+        return rows_to_arrow(list(result.keys()), result.fetchall(), types)
+
+    def _types(self, result: sa.CursorResult[Any]) -> list[pa.DataType | None] | None:
+        """The declared type of each result column, where the driver says it (PostgreSQL)."""
+        if self._dialect.name != "postgresql":
+            return None
+        return [sqltypes.postgres_result_type(column[1]) for column in result.cursor.description]
 
     def table_columns(self, table: str) -> list[str] | None:
         inspector = sa.inspect(self._connection)
