@@ -315,15 +315,17 @@ def test_decimals_wider_than_duckdb_keeps_are_refused_by_column() -> None:
 
 
 @pytest.mark.parametrize(
-    ("column", "value"), [("n", 1.7), ("flag", 7)], ids=["fraction into integer", "7 into bool"]
+    ("column", "value", "arrow_type"),
+    [("n", 1.7, pa.float64()), ("n", 1.5, pa.float16()), ("flag", 7, pa.int64())],
+    ids=["fraction into integer", "half float into integer", "7 into bool"],
 )
 def test_a_value_an_existing_column_would_change_is_refused_or_kept(
-    warehouse: WarehouseBackend, column: str, value: object
+    warehouse: WarehouseBackend, column: str, value: object, arrow_type: pa.DataType
 ) -> None:
     # DuckDB cast 1.7 to 2 and 7 to true on the way into the table, without a word.
     warehouse.execute("CREATE TABLE exact (id INTEGER, n BIGINT, flag BOOLEAN)")
     try:
-        warehouse.load("exact", pa.table({"id": [1], column: [value]}))
+        warehouse.load("exact", pa.table({"id": [1], column: pa.array([value], arrow_type)}))
     except WarehouseError as error:
         assert re.search(rf"\b{column}\b", str(error)) and str(value) in str(error)
         assert warehouse.query("SELECT * FROM exact").num_rows == 0

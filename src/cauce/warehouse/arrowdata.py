@@ -182,6 +182,8 @@ def changed_values(column: pa.ChunkedArray, kind: str) -> Any | None:
     """The first value of ``column`` that a column of ``kind`` (``"integer"`` or
     ``"boolean"``) would change: a fraction, NaN or infinity as an integer, a number other
     than 0 and 1 as a boolean. None when every value fits as it is."""
+    if pa.types.is_float16(column.type):  # Arrow's kernels take no half floats
+        column = column.cast(pa.float32())
     if kind == "integer" and pa.types.is_floating(column.type):
         changed = pc.not_equal(column, pc.floor(column))
     elif kind == "boolean" and (pa.types.is_integer(column.type)
