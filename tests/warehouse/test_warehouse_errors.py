@@ -46,6 +46,7 @@ FAILING: dict[str, Callable[[WarehouseBackend], object]] = {
     "bad table name": lambda w: w.load("", [{"id": 1}]),
     # A lone surrogate (what os.fsdecode and surrogateescape make of undecodable bytes) has no
     # UTF-8 form; encoding it raised UnicodeEncodeError out of the load or the driver.
+    "pandas frame with duplicate columns": lambda w: w.load("rows", _duplicate_frame()),
     "lone surrogate in rows": lambda w: w.load("rows", [{"name": "caf\udce9"}]),
     "lone surrogate in a frame": lambda w: w.load("rows", _surrogate_frame()),
     "lone surrogate as a value": lambda w: w.query("SELECT ? AS name", ["caf\udce9"]),
@@ -53,6 +54,12 @@ FAILING: dict[str, Callable[[WarehouseBackend], object]] = {
         "rows", [{"id": 1}], checkpoint=Checkpoint("caf\udce9", 1)
     ),
 }
+
+
+def _duplicate_frame() -> object:
+    import pandas as pd
+
+    return pd.DataFrame([[1, 2]], columns=["a", "a"])
 
 
 def _surrogate_frame() -> object:

@@ -30,6 +30,7 @@ def to_arrow(data: Any, table: str) -> pa.Table:
     elif _from_module(data, "polars") and hasattr(data, "to_arrow"):
         result = _from_polars(data, table)
     elif _from_module(data, "pandas") and hasattr(data, "columns"):
+        _refuse_duplicates([str(name) for name in data.columns], table)
         result = pa.Table.from_pandas(data, preserve_index=False)
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         result = _from_dicts(data, table)
@@ -37,13 +38,17 @@ def to_arrow(data: Any, table: str) -> pa.Table:
         raise WarehouseError(
             f"cannot load {type(data).__name__} into {table!r}", hint=f"give {_ACCEPTED}"
         )
-    duplicates = sorted({n for n in result.column_names if result.column_names.count(n) > 1})
+    _refuse_duplicates(result.column_names, table)
+    return result
+
+
+def _refuse_duplicates(names: Sequence[str], table: str) -> None:
+    duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise WarehouseError(
             f"the data for {table!r} has duplicate columns: {', '.join(duplicates)}",
             hint="rename the columns so each name appears once",
         )
-    return result
 
 
 def _from_module(data: Any, package: str) -> bool:
