@@ -427,3 +427,13 @@ def test_columns_differing_only_in_case_load_where_names_are_exact(
     with pytest.raises(WarehouseError, match=r"'Total' and 'total'.* one name"):
         warehouse.load("cased", data)
     assert not warehouse.table_exists("cased")
+
+
+def test_a_pandas_column_mixing_types_is_named_in_plain_words(
+    warehouse: WarehouseBackend,
+) -> None:
+    # The message was the repr of pyarrow's argument tuple: ("Could not convert ...", '...').
+    with pytest.raises(WarehouseError) as raised:
+        warehouse.load("mixed", pd.DataFrame({"a": [1, "x"]}))
+    message = str(raised.value)
+    assert "column a" in message and "('" not in message and "give the column" in raised.value.hint

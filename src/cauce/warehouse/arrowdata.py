@@ -30,8 +30,7 @@ def to_arrow(data: Any, table: str) -> pa.Table:
     elif _from_module(data, "polars") and hasattr(data, "to_arrow"):
         result = _from_polars(data, table)
     elif _from_module(data, "pandas") and hasattr(data, "columns"):
-        _refuse_duplicates([str(name) for name in data.columns], table)
-        result = pa.Table.from_pandas(data, preserve_index=False)
+        result = _from_pandas(data, table)
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         result = _from_dicts(data, table)
     else:
@@ -59,6 +58,20 @@ def _from_module(data: Any, package: str) -> bool:
 #: Integers wider than 64 bits go as decimals of this many digits, the widest every backend
 #: stores (Arrow has no 128-bit integer).
 WIDE_INTEGER = pa.decimal128(38, 0)
+
+
+def _from_pandas(frame: Any, table: str) -> pa.Table:
+    """A pandas frame as Arrow, without its index."""
+    _refuse_duplicates([str(name) for name in frame.columns], table)
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
+        # pyarrow's message is its argument tuple: the failure, then the column.
+        raise WarehouseError(
+            f"the frame for {table!r} does not convert to Arrow: "
+            + "; ".join(str(part) for part in error.args),
+            hint="give the column values of one type (None for missing)",
+        ) from error
 
 
 def _from_polars(frame: Any, table: str) -> pa.Table:
