@@ -44,7 +44,28 @@ FAILING: dict[str, Callable[[WarehouseBackend], object]] = {
     "bad statement in a transaction": _in_transaction,
     "garbled checkpoint": _garbled_checkpoint,
     "bad table name": lambda w: w.load("", [{"id": 1}]),
+    # A lone surrogate (what os.fsdecode and surrogateescape make of undecodable bytes) has no
+    # UTF-8 form; encoding it raised UnicodeEncodeError out of the load or the driver.
+    "pandas frame with duplicate columns": lambda w: w.load("rows", _duplicate_frame()),
+    "lone surrogate in rows": lambda w: w.load("rows", [{"name": "caf\udce9"}]),
+    "lone surrogate in a frame": lambda w: w.load("rows", _surrogate_frame()),
+    "lone surrogate as a value": lambda w: w.query("SELECT ? AS name", ["caf\udce9"]),
+    "lone surrogate as a checkpoint name": lambda w: w.load(
+        "rows", [{"id": 1}], checkpoint=Checkpoint("caf\udce9", 1)
+    ),
 }
+
+
+def _duplicate_frame() -> object:
+    import pandas as pd
+
+    return pd.DataFrame([[1, 2]], columns=["a", "a"])
+
+
+def _surrogate_frame() -> object:
+    import pandas as pd
+
+    return pd.DataFrame({"name": pd.Series(["caf\udce9"], dtype=object)})
 
 
 @pytest.mark.parametrize("operation", FAILING.values(), ids=FAILING.keys())
@@ -58,6 +79,13 @@ def test_no_raw_driver_exception_escapes(
     assert error.hint, "every error carries a hint"
     if error.__cause__ is not None:
         assert not isinstance(error.__cause__, WarehouseError)
+
+
+def test_a_lone_surrogate_is_named_as_such(warehouse: WarehouseBackend) -> None:
+    with pytest.raises(WarehouseError, match="surrogate") as raised:
+        warehouse.load("rows", [{"name": "caf\udce9"}])
+    assert "surrogateescape" in raised.value.hint
+    assert not warehouse.table_exists("rows")
 
 
 def test_driver_errors_name_the_url_and_keep_the_cause(warehouse: WarehouseBackend) -> None:

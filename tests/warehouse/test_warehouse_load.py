@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pandas as pd
@@ -240,3 +241,199 @@ def test_text_columns_convert_exactly_either_way(values: list[str | None]) -> No
         }
     )
     assert python_columns(table, as_text=True) == [values]
+
+
+def test_timestamps_in_any_zone_keep_their_instant_and_order(warehouse: WarehouseBackend) -> None:
+    # 10:00 in Kolkata is before 01:00 in New York: SQLite stored the local times with offsets
+    # such as +0530, which its own date functions do not read and which sort as text wrongly.
+    early = dt.datetime(2021, 4, 22, 4, 30, tzinfo=dt.UTC)
+    late = dt.datetime(2021, 4, 22, 5, 0, tzinfo=dt.UTC)
+    for moment, zone in ((early, "Asia/Kolkata"), (late, "America/New_York")):
+        warehouse.load("moments", pa.table({"seen": pa.array([moment], pa.timestamp("us", zone))}))
+    found = warehouse.query("SELECT seen FROM moments ORDER BY seen").column("seen").to_pylist()
+    if warehouse.dialect == "sqlite":  # ISO text in UTC, which SQLite's functions read
+        utc = warehouse.query("SELECT datetime(seen) AS utc FROM moments ORDER BY seen")
+        assert utc.column("utc").to_pylist() == ["2021-04-22 04:30:00", "2021-04-22 05:00:00"]
+        found = [dt.datetime.fromisoformat(text) for text in found]
+    assert found == [early, late]
+
+
+def test_text_with_a_nul_character_round_trips_or_is_refused_by_column(
+    warehouse: WarehouseBackend,
+) -> None:
+    # PostgreSQL text cannot hold NUL; its COPY said only "invalid byte sequence for encoding
+    # UTF8: 0x00", naming neither the column nor the cause.
+    data = pa.table({"id": [1, 2], "note": ["fine", "a\x00b"]})
+    if warehouse.dialect != "postgresql":
+        warehouse.load("notes", data)
+        assert warehouse.query("SELECT note FROM notes ORDER BY id").column(0).to_pylist() == [
+            "fine", "a\x00b"]
+        return
+    with pytest.raises(WarehouseError, match=r"column 'note' .*NUL") as raised:
+        warehouse.load("notes", data)
+    assert "replace" in raised.value.hint
+    assert not warehouse.table_exists("notes")
+
+
+def test_a_column_of_nulls_makes_a_text_column_later_loads_can_fill(
+    warehouse: WarehouseBackend,
+) -> None:
+    # DuckDB made a column of its NULL type from Arrow's null type, and refused every later
+    # value with "Unimplemented type for cast (BIGINT -> "NULL")".
+    warehouse.load("sparse", pa.table({"id": [1], "note": pa.array([None], pa.null())}))
+    warehouse.load("sparse", pa.table({"id": [2], "note": ["later"]}))
+    rows = warehouse.query("SELECT note FROM sparse ORDER BY id").column(0).to_pylist()
+    assert rows == [None, "later"]
+
+
+@pytest.mark.parametrize(
+    ("values", "arrow_type"),
+    [
+        ([1.5, None], pa.float16()),
+        ([Decimal("1.25"), None], pa.decimal256(20, 2)),
+    ],
+    ids=["float16", "decimal256"],
+)
+def test_arrow_types_duckdb_cannot_scan_load_as_their_kin(
+    warehouse: WarehouseBackend, values: list[object], arrow_type: pa.DataType
+) -> None:
+    # DuckDB's Arrow scan refused them: "Unsupported Internal Arrow Type".
+    warehouse.load("kin", pa.table({"id": [1, 2], "v": pa.array(values, arrow_type)}))
+    found = warehouse.query("SELECT v FROM kin ORDER BY id").column(0).to_pylist()
+    assert [None if v is None else Decimal(str(v)) for v in found] == [
+        None if v is None else Decimal(str(v)) for v in values]
+
+
+def test_decimals_wider_than_duckdb_keeps_are_refused_by_column() -> None:
+    from cauce.warehouse import connect
+
+    wide = pa.table({"big": pa.array([Decimal("1" * 50)], pa.decimal256(60, 0))})
+    with connect("duckdb:///:memory:") as warehouse, pytest.raises(
+        WarehouseError, match=r"column 'big' .*precision 60.*38"
+    ):
+        warehouse.load("wide", wide)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "arrow_type"),
+    [("n", 1.7, pa.float64()), ("n", 1.5, pa.float16()), ("flag", 7, pa.int64())],
+    ids=["fraction into integer", "half float into integer", "7 into bool"],
+)
+def test_a_value_an_existing_column_would_change_is_refused_or_kept(
+    warehouse: WarehouseBackend, column: str, value: object, arrow_type: pa.DataType
+) -> None:
+    # DuckDB cast 1.7 to 2 and 7 to true on the way into the table, without a word.
+    warehouse.execute("CREATE TABLE exact (id INTEGER, n BIGINT, flag BOOLEAN)")
+    try:
+        warehouse.load("exact", pa.table({"id": [1], column: pa.array([value], arrow_type)}))
+    except WarehouseError as error:
+        assert re.search(rf"\b{column}\b", str(error)) and str(value) in str(error)
+        assert warehouse.query("SELECT * FROM exact").num_rows == 0
+    else:  # SQLite keeps any value in any column
+        assert warehouse.query(f"SELECT {column} FROM exact").column(0).to_pylist() == [value]
+
+
+def test_a_zoned_timestamp_in_a_column_without_zone_keeps_its_utc_time(
+    warehouse: WarehouseBackend,
+) -> None:
+    # PostgreSQL's COPY kept the wall time of the data's zone (09:00 for Tokyo) where DuckDB
+    # kept the UTC time: one instant, two rows.
+    warehouse.execute("CREATE TABLE wall (seen TIMESTAMP)")
+    moment = dt.datetime(2021, 4, 22, 0, 0, tzinfo=dt.UTC)
+    warehouse.load("wall", pa.table({"seen": pa.array([moment], pa.timestamp("us", "Asia/Tokyo"))}))
+    seen = warehouse.query("SELECT seen FROM wall").column(0)[0].as_py()
+    if isinstance(seen, str):  # SQLite keeps the ISO text
+        seen = dt.datetime.fromisoformat(seen)
+    assert seen.replace(tzinfo=None) == dt.datetime(2021, 4, 22, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda values: [{"id": n, "big": value} for n, value in enumerate(values)],
+        lambda values: pl.DataFrame(
+            {"id": range(len(values)), "big": pl.Series(values, dtype=pl.Int128)}
+        ),
+    ],
+    ids=["python ints", "polars Int128"],
+)
+def test_integers_beyond_64_bits_load_as_38_digit_decimals(
+    warehouse: WarehouseBackend, make: object
+) -> None:
+    # Python's wide ints were refused as "mixing values", Polars' Int128 with "Invalid or
+    # unsupported format string: '_pli128'".
+    values = [2**70, -5, None]
+    warehouse.load("wide", make(values))  # type: ignore[operator]
+    found = warehouse.query("SELECT big FROM wide ORDER BY id").column(0).to_pylist()
+    assert [None if v is None else int(v) for v in found] == values
+
+
+def test_integers_beyond_38_digits_are_refused_by_column(warehouse: WarehouseBackend) -> None:
+    with pytest.raises(WarehouseError, match=r"column 'big' .*38 digits"):
+        warehouse.load("wider", [{"big": 10**40}])
+    assert not warehouse.table_exists("wider")
+
+
+def test_unsigned_integers_beyond_int64_round_trip_or_are_refused_by_column(
+    warehouse: WarehouseBackend,
+) -> None:
+    # SQLite said "Column 0 has unsigned integer value 18446744073709551615out of range of
+    # int64_t"; through SQLAlchemy an OverflowError escaped.
+    data = pa.table({"id": [1, 2], "n": pa.array([1, 2**64 - 1], pa.uint64())})
+    try:
+        warehouse.load("unsigned", data)
+    except WarehouseError as error:
+        assert "column 'n'" in str(error) and "18446744073709551615" in str(error)
+        assert not warehouse.table_exists("unsigned")
+    else:
+        found = warehouse.query("SELECT n FROM unsigned ORDER BY id").column(0).to_pylist()
+        assert [int(v) for v in found] == [1, 2**64 - 1]
+
+
+def test_a_parameter_beyond_int64_round_trips_or_is_refused(warehouse: WarehouseBackend) -> None:
+    try:
+        found = warehouse.query("SELECT ? AS n", [2**64]).column(0).to_pylist()
+    except WarehouseError as error:
+        assert "\n" not in str(error) and error.hint
+    else:
+        assert [int(v) for v in found] == [2**64]
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("50% off", "rate%"), ("%(x)s", "%s"), ('we"ird.tab le', "Sé lect"), ("select", "from")],
+)
+def test_hostile_names_keep_their_spelling(
+    warehouse: WarehouseBackend, table: str, column: str
+) -> None:
+    # Through SQLAlchemy on PostgreSQL, a % in a name was doubled in the table it created
+    # ("rate%%"), and a load into a table with % in its name was refused.
+    warehouse.load(table, pa.table({column: [1]}))
+    warehouse.load(table, pa.table({column: [2]}))
+    assert warehouse.columns(table) == [column]
+    quoted = warehouse.quote(column)
+    found = warehouse.query(f"SELECT {quoted} FROM {warehouse.quote(table)} ORDER BY {quoted}")
+    assert found.column_names == [column] and found.column(0).to_pylist() == [1, 2]
+
+
+def test_columns_differing_only_in_case_load_where_names_are_exact(
+    warehouse: WarehouseBackend,
+) -> None:
+    data = pa.table({"Total": [1], "total": [2]})
+    if warehouse.case_sensitive_names:
+        warehouse.load("cased", data)
+        assert warehouse.query("SELECT * FROM cased").to_pylist() == [{"Total": 1, "total": 2}]
+        return
+    with pytest.raises(WarehouseError, match=r"'Total' and 'total'.* one name"):
+        warehouse.load("cased", data)
+    assert not warehouse.table_exists("cased")
+
+
+def test_a_pandas_column_mixing_types_is_named_in_plain_words(
+    warehouse: WarehouseBackend,
+) -> None:
+    # The message was the repr of pyarrow's argument tuple: ("Could not convert ...", '...').
+    with pytest.raises(WarehouseError) as raised:
+        warehouse.load("mixed", pd.DataFrame({"a": [1, "x"]}))
+    message = str(raised.value)
+    assert "column a" in message and "('" not in message and "give the column" in raised.value.hint

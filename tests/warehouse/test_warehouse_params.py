@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -240,3 +242,19 @@ def test_translated_statements_round_trip_through_postgresql(
         pytest.skip(reason)
     with connect(POSTGRES_SERVER) as warehouse:
         _run_select(warehouse, data.draw(_select(named)))
+
+
+def test_dates_and_times_as_parameters_find_the_rows_load_wrote(
+    warehouse: WarehouseBackend,
+) -> None:
+    # SQLite bound a datetime as '2021-04-22T09:00:00.000000' (and dropped its zone), where
+    # load stores '2021-04-22 00:00:00.000000Z': the same value found nothing.
+    aware = dt.datetime(2021, 4, 22, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    naive = dt.datetime(2021, 4, 22, 9, 0, 0, 250)
+    day = dt.date(2021, 4, 22)
+    warehouse.load("moments", [{"aware": aware, "naive": naive, "day": day}])
+    found = warehouse.query(
+        "SELECT count(*) AS n FROM moments WHERE aware = ? AND naive = ? AND day = ?",
+        [aware, naive, day],
+    )
+    assert found.column(0).to_pylist() == [1]

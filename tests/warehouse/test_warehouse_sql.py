@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,3 +147,20 @@ def test_execute_runs_statements_that_refuse_transactions(
         warehouse.load("t", [{"id": 1}])
         warehouse.execute("  -- tidy up\n VACUUM")
         assert warehouse.query("SELECT count(*) AS n FROM t").column(0).to_pylist() == [1]
+
+
+def test_an_empty_or_all_null_result_keeps_its_columns_types(warehouse: WarehouseBackend) -> None:
+    # PostgreSQL gave Arrow's null type for every column of an empty result: a frame built
+    # from it could not be concatenated with one from a query that found rows.
+    warehouse.load("typed", pa.table({
+        "i": [1], "f": [1.5], "s": ["x"], "b": [True], "d": [dt.date(2020, 1, 1)],
+        "n": pa.array([None], pa.int64()),
+    }))
+    empty = warehouse.query("SELECT * FROM typed WHERE i = 2")
+    nulls = warehouse.query("SELECT n FROM typed")
+    if warehouse.dialect == "sqlite":  # types follow stored values; without any, none is known
+        assert set(empty.schema.types + nulls.schema.types) <= {pa.int64(), pa.null()}
+        return
+    assert empty.schema.types == [pa.int64(), pa.float64(), pa.string(), pa.bool_(),
+                                  pa.date32(), pa.int64()]
+    assert nulls.schema.types == [pa.int64()]

@@ -7,7 +7,9 @@ Arrow's own kernels, never row by row in Python.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -26,27 +28,85 @@ def to_arrow(data: Any, table: str) -> pa.Table:
     elif isinstance(data, pa.RecordBatch):
         result = pa.Table.from_batches([data])
     elif _from_module(data, "polars") and hasattr(data, "to_arrow"):
-        result = data.to_arrow()
+        result = _from_polars(data, table)
     elif _from_module(data, "pandas") and hasattr(data, "columns"):
-        result = pa.Table.from_pandas(data, preserve_index=False)
+        result = _from_pandas(data, table)
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         result = _from_dicts(data, table)
     else:
         raise WarehouseError(
             f"cannot load {type(data).__name__} into {table!r}", hint=f"give {_ACCEPTED}"
         )
-    duplicates = sorted({n for n in result.column_names if result.column_names.count(n) > 1})
+    _refuse_duplicates(result.column_names, table)
+    return result
+
+
+def _refuse_duplicates(names: Sequence[str], table: str) -> None:
+    duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise WarehouseError(
             f"the data for {table!r} has duplicate columns: {', '.join(duplicates)}",
             hint="rename the columns so each name appears once",
         )
-    return result
 
 
 def _from_module(data: Any, package: str) -> bool:
     """True when ``data``'s class comes from ``package`` (checked without importing it)."""
     return type(data).__module__.split(".")[0] == package
+
+
+#: Integers wider than 64 bits go as decimals of this many digits, the widest every backend
+#: stores (Arrow has no 128-bit integer).
+WIDE_INTEGER = pa.decimal128(38, 0)
+
+
+def _from_pandas(frame: Any, table: str) -> pa.Table:
+    """A pandas frame as Arrow, without its index."""
+    _refuse_duplicates([str(name) for name in frame.columns], table)
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
+        # pyarrow's message is its argument tuple: the failure, then the column.
+        raise WarehouseError(
+            f"the frame for {table!r} does not convert to Arrow: "
+            + "; ".join(str(part) for part in error.args),
+            hint="give the column values of one type (None for missing)",
+        ) from error
+
+
+def _from_polars(frame: Any, table: str) -> pa.Table:
+    """A Polars frame as Arrow, its 128-bit integer columns as 38-digit decimals."""
+    import polars as pl
+
+    wide = [name for name, kind in frame.schema.items() if kind in (pl.Int128, pl.UInt128)]
+    for name in wide:
+        try:
+            frame = frame.with_columns(pl.col(name).cast(pl.Decimal(38, 0)))
+        except pl.exceptions.PolarsError as error:
+            raise _too_wide(name, table) from error
+    return frame.to_arrow()
+
+
+def _wide_integers(values: list[Any], name: str, table: str) -> pa.Array:
+    """Python ints too wide for 64 bits, as 38-digit decimals."""
+    try:
+        return pa.array(values, WIDE_INTEGER)
+    except (pa.ArrowException, OverflowError, TypeError) as error:
+        if all(value is None or isinstance(value, int) for value in values):
+            raise _too_wide(name, table) from error
+        raise WarehouseError(
+            f"column {name!r} for {table!r} mixes integers wider than 64 bits with other "
+            f"values: {error}",
+            hint="give the column values of one type (None for missing)",
+        ) from error
+
+
+def _too_wide(name: str, table: str) -> WarehouseError:
+    return WarehouseError(
+        f"column {name!r} for {table!r} holds integers of more than 38 digits, wider than "
+        "any backend stores",
+        hint="give them as text (str) or as floats",
+    )
 
 
 def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
@@ -67,9 +127,12 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
                 f"the rows for {table!r} have a non-string key {name!r}",
                 hint="column names must be strings",
             )
+        values = [row.get(name) for row in rows]
         try:
-            arrays.append(pa.array([row.get(name) for row in rows]))
-        except (pa.ArrowException, OverflowError, TypeError) as error:
+            arrays.append(pa.array(values))
+        except OverflowError:
+            arrays.append(_wide_integers(values, name, table))
+        except (pa.ArrowException, TypeError) as error:
             raise WarehouseError(
                 f"column {name!r} for {table!r} mixes values Arrow cannot put in one column: "
                 f"{error}",
@@ -102,16 +165,91 @@ def plain_types(data: pa.Table, *, views: bool = False) -> pa.Table:
     return pa.Table.from_arrays(columns, names=data.column_names)
 
 
+#: The largest integer SQLite's 64-bit INTEGER holds.
+INT64_MAX = 2**63 - 1
+
+
+def refuse_beyond_int64(data: pa.Table, table: str) -> None:
+    """Refuse an unsigned 64-bit value SQLite's signed INTEGER cannot hold, naming its column
+    and the value (the driver names neither)."""
+    for field, column in zip(data.schema, data.columns, strict=True):
+        largest = pc.max(column).as_py() if field.type == pa.uint64() else None
+        if largest is not None and largest > INT64_MAX:
+            raise WarehouseError(
+                f"column {field.name!r} for {table!r} holds {largest}, beyond SQLite's 64-bit "
+                "INTEGER",
+                hint="cast the column to float64 or to text first, or use another backend",
+            )
+
+
+def refuse_nul_text(data: pa.Table, table: str) -> None:
+    """Refuse text holding a NUL character, naming its column: PostgreSQL text cannot store
+    it, and its own message names neither the column nor the cause."""
+    for field, column in zip(data.schema, data.columns, strict=True):
+        text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        if text and pc.any(pc.match_substring(column, "\x00")).as_py():
+            raise WarehouseError(
+                f"column {field.name!r} for {table!r} holds text with a NUL character (\\x00), "
+                "which PostgreSQL cannot store",
+                hint="replace or strip it first (polars: "
+                "pl.col(name).str.replace_all('\\x00', '')), or load the column as binary",
+            )
+
+
+def changed_values(column: pa.ChunkedArray, kind: str) -> Any | None:
+    """The first value of ``column`` that a column of ``kind`` (``"integer"`` or
+    ``"boolean"``) would change: a fraction, NaN or infinity as an integer, a number other
+    than 0 and 1 as a boolean. None when every value fits as it is."""
+    if pa.types.is_float16(column.type):  # Arrow's kernels take no half floats
+        column = column.cast(pa.float32())
+    if kind == "integer" and pa.types.is_floating(column.type):
+        changed = pc.not_equal(column, pc.floor(column))
+    elif kind == "boolean" and (pa.types.is_integer(column.type)
+                                or pa.types.is_floating(column.type)):
+        changed = pc.and_(pc.not_equal(column, 0), pc.not_equal(column, 1))
+    else:
+        return None
+    found = column.filter(changed)
+    return found[0].as_py() if len(found) else None
+
+
 def is_temporal(kind: pa.DataType) -> bool:
     return pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind)
 
 
 def as_text_columns(data: pa.Table) -> pa.Table:
     """``data`` with dates, times, timestamps and decimals as ISO/decimal text, the way SQLite
-    stores them (it has no such types)."""
+    stores them (it has no such types).
+
+    Timestamps with a zone are written in UTC, ending in ``Z``: Arrow writes other zones with
+    an offset such as ``+0530``, which SQLite's date functions do not read, and text in
+    several zones would not sort by instant.
+    """
+    data = in_utc(data)
     for index, field in enumerate(data.schema):
         if is_temporal(field.type) or pa.types.is_decimal(field.type):
             data = data.set_column(index, field.name, data.column(index).cast(pa.string()))
+    return data
+
+
+def as_stored_text(value: Any) -> Any:
+    """A parameter for SQLite: a date, time, datetime or Decimal as the text ``load()`` stores
+    for it (:func:`as_text_columns`), so ``WHERE at = ?`` finds the rows a load wrote; any
+    other value as it is."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.time)):
+        return as_text_columns(pa.table({"v": pa.array([value])})).column(0)[0].as_py()
+    return value
+
+
+def in_utc(data: pa.Table) -> pa.Table:
+    """``data`` with timestamps of any zone in UTC: written as text they end in ``Z``, which
+    a column without zone takes as UTC time, not as the wall time of the data's zone."""
+    for index, field in enumerate(data.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz:
+            utc = pa.timestamp(field.type.unit, "UTC")
+            data = data.set_column(index, field.name, data.column(index).cast(utc))
     return data
 
 
@@ -147,8 +285,17 @@ def _repeated_strings(column: pa.ChunkedArray) -> list[Any]:
     return distinct[indices.to_numpy()].tolist()
 
 
-def rows_to_arrow(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> pa.Table:
-    """A query result (column names and row tuples) as an Arrow table."""
+def rows_to_arrow(
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    types: Sequence[pa.DataType | None] | None = None,
+) -> pa.Table:
+    """A query result (column names and row tuples) as an Arrow table.
+
+    ``types``: the type of each column as the database declared it (None where unknown),
+    taken by a column without values (an empty result, only NULLs), whose type the values
+    cannot tell.
+    """
     rows = list(rows)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     arrays = []
@@ -160,4 +307,7 @@ def rows_to_arrow(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> pa.Tab
                 f"result column {name!r} holds values Arrow cannot put in one column: {error}",
                 hint=f"CAST {name!r} to one type in the query",
             ) from error
+    for index, declared in enumerate(types or ()):
+        if declared is not None and pa.types.is_null(arrays[index].type):
+            arrays[index] = arrays[index].cast(declared)
     return pa.Table.from_arrays(arrays, names=list(names))

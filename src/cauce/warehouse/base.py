@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from cauce.errors import CheckpointConflict, WarehouseError
 from cauce.warehouse import checkpoints, sqltypes
-from cauce.warehouse.arrowdata import plain_types, to_arrow
+from cauce.warehouse.arrowdata import changed_values, plain_types, to_arrow
 from cauce.warehouse.checkpoints import Checkpoint
 from cauce.warehouse.params import Params, split_statements
 from cauce.warehouse.seam import one_line, translated
@@ -67,6 +67,12 @@ class Session(ABC):
     @abstractmethod
     def insert(self, table: str, data: pa.Table) -> None:
         """Append ``data`` to ``table``, whose columns include every column of ``data``."""
+
+    def exact_columns(self, table: str) -> dict[str, str]:
+        """The columns of ``table`` a driver would silently round values into, by name:
+        ``"integer"`` or ``"boolean"``. Empty where the database refuses such values itself
+        (PostgreSQL's COPY) or keeps them as given (SQLite)."""
+        return {}
 
     def column_type(self, column: str, arrow_type: pa.DataType) -> str:
         """The SQL type a new table gets for an Arrow column."""
@@ -328,11 +334,13 @@ class WarehouseBackend(ABC):
         arrow = plain_types(to_arrow(data, table), views=self.binds_views)
         if arrow.num_columns == 0:
             return 0
+        self._check_distinct(table, arrow.column_names)
         existing = session.table_columns(table)
         if existing is None:
             session.create_table(table, arrow)
         else:
             self._check_columns(table, arrow.column_names, existing)
+            self._check_exact(table, arrow, session.exact_columns(table))
         if arrow.num_rows:
             session.insert(table, arrow)
         return arrow.num_rows
@@ -346,6 +354,33 @@ class WarehouseBackend(ABC):
                 hint=f"its columns are {', '.join(existing)}; rename or drop the extra data "
                 "columns, or add them with ALTER TABLE first",
             )
+
+    def _check_distinct(self, table: str, names: Sequence[str]) -> None:
+        """Refuse data columns the database would take for one column ("Total", "total")."""
+        seen: dict[str, str] = {}
+        for name in names:
+            other = seen.setdefault(self._folded(name), name)
+            if other != name:
+                raise WarehouseError(
+                    f"the data for {table!r} has columns {other!r} and {name!r}, which "
+                    f"{self.dialect} takes for one name",
+                    hint="rename one of them: names that differ only in the case of A-Z "
+                    "are one column there",
+                )
+
+    def _check_exact(self, table: str, data: pa.Table, kinds: Mapping[str, str]) -> None:
+        """Refuse a value an integer or boolean column would store as another value (1.7 as
+        2, 7 as true), naming the column and the value."""
+        folded = {self._folded(name): kind for name, kind in kinds.items()}
+        for name, column in zip(data.column_names, data.columns, strict=True):
+            kind = folded.get(self._folded(name))
+            changed = changed_values(column, kind) if kind else None
+            if changed is not None:
+                raise WarehouseError(
+                    f"column {name!r} of {table!r} is {kind}, and the value {changed!r} would "
+                    "be stored as another value",
+                    hint=f"round or cast the data to {kind} first, or change the column's type",
+                )
 
     def _folded(self, name: str) -> str:
         """``name`` as the database compares names: as it is, or with A-Z in lower case (SQLite

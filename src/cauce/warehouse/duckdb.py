@@ -126,16 +126,23 @@ class DuckDBSession(Session):
         return pa.table({}) if relation is None else relation.to_arrow_table()
 
     def table_columns(self, table: str) -> list[str] | None:
+        return [name for name, _ in self._described(table)] or None
+
+    def exact_columns(self, table: str) -> dict[str, str]:
+        # DuckDB casts on insert, rounding 1.7 to 2 and taking 7 as true.
+        return {name: _EXACT[kind] for name, kind in self._described(table) if kind in _EXACT}
+
+    def _described(self, table: str) -> list[tuple[str, str]]:
+        """The names and types of ``table``'s columns in order; empty when it does not exist."""
         # DuckDB matches names ignoring the case of A-Z only, so its lower() (which folds "É"
         # too) would find a table DuckDB itself does not
-        rows = self._connection.execute(
-            "SELECT column_name FROM information_schema.columns "
+        return self._connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_catalog = current_database() AND table_schema = current_schema() "
             f"AND translate(table_name, '{string.ascii_uppercase}', "
             f"'{string.ascii_lowercase}') = ? ORDER BY ordinal_position",
             [table.translate(ASCII_LOWER)],
         ).fetchall()
-        return [row[0] for row in rows] or None
 
     def create_table(self, table: str, data: pa.Table) -> None:
         # DuckDB maps every Arrow type itself (lists, structs and all), so the new table
@@ -155,7 +162,7 @@ class DuckDBSession(Session):
     @contextmanager
     def _registered(self, data: pa.Table) -> Iterator[str]:
         name = f"_cauce_load_{uuid.uuid4().hex}"
-        self._connection.register(name, data)
+        self._connection.register(name, scannable(data))
         try:
             yield double_quoted(name)
         except BaseException:
@@ -165,6 +172,48 @@ class DuckDBSession(Session):
                 self._connection.unregister(name)
             raise
         self._connection.unregister(name)
+
+
+#: DuckDB column types that take other numbers by rounding them, and their kind.
+_EXACT = {
+    **dict.fromkeys(
+        ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+         "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"),
+        "integer",
+    ),
+    "BOOLEAN": "boolean",
+}
+
+#: The widest decimal DuckDB stores.
+_DECIMAL_DIGITS = 38
+
+
+def scannable(data: pa.Table) -> pa.Table:
+    """``data`` with the Arrow types DuckDB's scan refuses turned into their nearest kin: a
+    column of Arrow's null type into text (DuckDB would make a column of its NULL type, which
+    no later value fits), half floats into floats, 256-bit decimals into 128-bit ones."""
+    for index, field in enumerate(data.schema):
+        target = _scan_type(field.name, field.type)
+        if target is not None:
+            data = data.set_column(index, field.name, data.column(index).cast(target))
+    return data
+
+
+def _scan_type(column: str, kind: pa.DataType) -> pa.DataType | None:
+    """The type ``column`` is cast to for DuckDB, or None when DuckDB takes it as it is."""
+    if pa.types.is_null(kind):
+        return pa.string()
+    if pa.types.is_float16(kind):
+        return pa.float32()
+    if not pa.types.is_decimal256(kind):
+        return None
+    if kind.precision > _DECIMAL_DIGITS:
+        raise WarehouseError(
+            f"column {column!r} has decimals of precision {kind.precision}; DuckDB keeps at "
+            f"most {_DECIMAL_DIGITS} digits",
+            hint="round or cast the column to a narrower decimal, or store it as text",
+        )
+    return pa.decimal128(kind.precision, kind.scale)
 
 
 class DuckDBBackend(WarehouseBackend):

@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import rows_to_arrow
+from cauce.warehouse.arrowdata import in_utc, refuse_nul_text, rows_to_arrow
 from cauce.warehouse.base import Session, WarehouseBackend, postgres_quoted
 from cauce.warehouse.params import PSYCOPG, Params, bind
 from cauce.warehouse.pool import ConnectionPool
@@ -67,7 +67,8 @@ class PostgresSession(Session):
         if cursor.description is None:
             return pa.table({})
         names = [column.name for column in cursor.description]
-        return rows_to_arrow(names, cursor.fetchall())
+        types = [sqltypes.postgres_result_type(column.type_code) for column in cursor.description]
+        return rows_to_arrow(names, cursor.fetchall(), types)
 
     def table_columns(self, table: str) -> list[str] | None:
         rows = self._connection.execute(
@@ -91,7 +92,8 @@ class PostgresSession(Session):
     def insert(self, table: str, data: pa.Table) -> None:
         quote = self.backend.quote
         names = ", ".join(quote(name) for name in data.column_names)
-        data = _bytea_as_text(data)
+        refuse_nul_text(data, table)
+        data = _bytea_as_text(in_utc(data))
         with (
             self._connection.cursor() as cursor,
             cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT csv)") as copy,

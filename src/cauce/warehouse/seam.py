@@ -16,6 +16,12 @@ from cauce.errors import WarehouseError
 
 _HINTS = (
     (
+        r"surrogate",
+        "a text value holds a lone surrogate (what os.fsdecode or surrogateescape make of "
+        "bytes that are not UTF-8), which no database stores: repair it, e.g. "
+        "text.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace'), or load the bytes",
+    ),
+    (
         r"disk is full|no space left|disk quota|read-only file system|readonly database"
         r"|attempt to write a readonly|cannot open file|unable to open database|failed to open",
         "the database file or its folder cannot be written (a full disk, a read-only or "
@@ -110,12 +116,16 @@ def translated(
     driver_errors: tuple[type[BaseException], ...],
     reason: Callable[[BaseException], str] = one_line,
 ) -> Iterator[None]:
-    """Re-raise ``driver_errors`` as ``WarehouseError("<what> failed on <where>: ...")``."""
+    """Re-raise ``driver_errors`` as ``WarehouseError("<what> failed on <where>: ...")``.
+
+    UnicodeEncodeError is taken too: text with a lone surrogate has no UTF-8 form, and Arrow
+    and the drivers raise it when they encode the caller's values.
+    """
     try:
         yield
     except WarehouseError:
         raise
-    except driver_errors as error:
+    except (*driver_errors, UnicodeEncodeError) as error:
         if ctrl_c_taken(error):
             hand_back_ctrl_c()
         text = reason(error)

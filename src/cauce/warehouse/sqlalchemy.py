@@ -11,7 +11,7 @@ an INSERT on the primary key, which every SQL database serialises.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -21,7 +21,13 @@ from sqlalchemy.dialects import mysql
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import python_columns, rows_to_arrow
+from cauce.warehouse.arrowdata import (
+    as_stored_text,
+    python_columns,
+    refuse_beyond_int64,
+    refuse_nul_text,
+    rows_to_arrow,
+)
 from cauce.warehouse.base import Session, WarehouseBackend, check_name, postgres_quoted
 from cauce.warehouse.params import DBAPI_STYLES, Params, ParamStyle, bind
 from cauce.warehouse.seam import one_line
@@ -74,6 +80,8 @@ class SQLAlchemySession(Session):
 
     def _run(self, sql: str, params: Params) -> sa.CursorResult[Any]:
         sql, bound = bind(sql, params, self._style)
+        if bound is not None and self._dialect.name == "sqlite":
+            bound = _as_stored(bound)
         if bound is None:
             # Drivers with format-style placeholders only read % as special when given
             # parameters; no_parameters makes SQLAlchemy give none at all.
@@ -93,13 +101,32 @@ class SQLAlchemySession(Session):
         result = self._run(sql, params)
         if not result.returns_rows:
             return pa.table({})
-        return rows_to_arrow(list(result.keys()), result.fetchall())
+        types = self._types(result)  # before fetching: that closes the cursor
+        return rows_to_arrow(list(result.keys()), result.fetchall(), types)
+
+    def _types(self, result: sa.CursorResult[Any]) -> list[pa.DataType | None] | None:
+        """The declared type of each result column, where the driver says it (PostgreSQL)."""
+        if self._dialect.name != "postgresql":
+            return None
+        return [sqltypes.postgres_result_type(column[1]) for column in result.cursor.description]
 
     def table_columns(self, table: str) -> list[str] | None:
         inspector = sa.inspect(self._connection)
         if not inspector.has_table(table):
             return None
         return [column["name"] for column in inspector.get_columns(table)]
+
+    def exact_columns(self, table: str) -> dict[str, str]:
+        # Drivers bind 1.7 as a float, which the database rounds into an integer column.
+        if self._dialect.name == "sqlite":
+            return {}  # SQLite keeps the value as given
+        kinds = {}
+        for column in sa.inspect(self._connection).get_columns(table):
+            if isinstance(column["type"], sa.Boolean):
+                kinds[column["name"]] = "boolean"
+            elif isinstance(column["type"], sa.Integer):
+                kinds[column["name"]] = "integer"
+        return kinds
 
     def insert(self, table: str, data: pa.Table) -> None:
         quote = self.backend.quote
@@ -108,6 +135,10 @@ class SQLAlchemySession(Session):
         # Binding placeholder values only to learn the driver's spelling of the statement.
         statement = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"
         sql, _ = bind(statement, [None] * data.num_columns, self._style)
+        if self._dialect.name == "postgresql":
+            refuse_nul_text(data, table)
+        if self._dialect.name == "sqlite":
+            refuse_beyond_int64(data, table)
         columns = python_columns(data, as_text=self._dialect.name == "sqlite")
         rows: list[Any] = list(zip(*columns, strict=True))
         if self._style.positional is None:
@@ -201,7 +232,8 @@ class SQLAlchemyBackend(WarehouseBackend):
             DBAPI_STYLES[dialect.paramstyle],
             backslash_strings=dialect.name in ("mysql", "mariadb"),
         )
-        self._driver_errors = (sa.exc.SQLAlchemyError, pa.ArrowException) + (
+        # OverflowError: Python's sqlite3 raises it for an int beyond 64 bits, as its own.
+        self._driver_errors = (sa.exc.SQLAlchemyError, pa.ArrowException, OverflowError) + (
             (dialect.dbapi.Error,) if dialect.dbapi is not None else ()
         )
         self._closed = False
@@ -211,7 +243,11 @@ class SQLAlchemyBackend(WarehouseBackend):
         if dialect.name == "postgresql":  # which cuts long names without a word
             postgres_quoted(identifier, dialect.max_identifier_length)
         check_name(identifier, "identifier")
-        return dialect.identifier_preparer.quote_identifier(identifier)
+        # Not preparer.quote_identifier: for format-style drivers it doubles every %, which
+        # only a statement with parameters undoes (bind() doubles % itself when there are).
+        preparer = dialect.identifier_preparer
+        escaped = identifier.replace(preparer.escape_quote, preparer.escape_to_quote)
+        return preparer.initial_quote + escaped + preparer.final_quote
 
     @contextmanager
     def _session(self, write: bool) -> Iterator[SQLAlchemySession]:
@@ -235,3 +271,10 @@ class SQLAlchemyBackend(WarehouseBackend):
     def close(self) -> None:
         self._closed = True
         self._engine.dispose()
+
+
+def _as_stored(bound: Any) -> Any:
+    """Bound values with dates, times and decimals as the text a load stores on SQLite."""
+    if isinstance(bound, Mapping):
+        return {key: as_stored_text(value) for key, value in bound.items()}
+    return [as_stored_text(value) for value in bound]

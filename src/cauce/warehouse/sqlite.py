@@ -29,7 +29,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from adbc_driver_manager import (
 from adbc_driver_manager._lib import _blocking_call
 
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import as_text_columns
+from cauce.warehouse.arrowdata import as_stored_text, as_text_columns, refuse_beyond_int64
 from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import DBAPI_STYLES, Params, bind, split_statements
 from cauce.warehouse.pool import ConnectionPool, SharedConnection
@@ -215,6 +214,7 @@ class SQLiteSession(Session):
     def insert(self, table: str, data: pa.Table) -> None:
         """Bind the Arrow columns into one prepared INSERT in native code."""
         if data.num_rows and data.num_columns:
+            refuse_beyond_int64(data, table)
             self._connection.ingest(table, as_text_columns(data))
 
 
@@ -303,11 +303,11 @@ class SQLiteBackend(WarehouseBackend):
 
 
 def _parameters(params: Params) -> pl.DataFrame:
-    """Positional parameters as the one-row frame the driver binds; a Decimal as its text, as
-    ``load()`` stores decimals (the column's affinity makes it a number in a NUMERIC or REAL
-    column). Polars builds it: pyarrow's conversion of Python values imports pandas when
+    """Positional parameters as the one-row frame the driver binds; dates, times and decimals
+    as the text ``load()`` stores for them (a NUMERIC or REAL column's affinity makes a
+    decimal a number). Polars builds it: pyarrow's conversion of Python values imports pandas when
     pandas is installed (about 0.3 s), and Polars is loaded with the data anyway."""
-    values = [str(value) if isinstance(value, Decimal) else value for value in params]  # type: ignore[union-attr]
+    values = [as_stored_text(value) for value in params]  # type: ignore[union-attr]
     frame = pl.DataFrame({str(index): [value] for index, value in enumerate(values)})
     for value, dtype in zip(values, frame.dtypes, strict=True):
         if dtype == pl.Object:  # Polars keeps it, and would hand over its address as bytes

@@ -110,3 +110,27 @@ def _is_binary(arrow_type: pa.DataType) -> bool:
         or pa.types.is_fixed_size_binary(arrow_type)
         or pa.types.is_binary_view(arrow_type)
     )
+
+
+#: Arrow types of PostgreSQL's common types (by OID), as Python's values of them convert:
+#: the type of a result column that has no values to tell it.
+_POSTGRESQL_RESULTS = {
+    16: pa.bool_(),
+    17: pa.binary(),
+    20: pa.int64(),
+    21: pa.int64(),
+    23: pa.int64(),
+    25: pa.string(),
+    700: pa.float64(),
+    701: pa.float64(),
+    1042: pa.string(),
+    1043: pa.string(),
+    1082: pa.date32(),
+    1083: pa.time64("us"),
+    1114: pa.timestamp("us"),
+}
+
+
+def postgres_result_type(oid: int) -> pa.DataType | None:
+    """The Arrow type of a PostgreSQL result column of type ``oid``; None when not known."""
+    return _POSTGRESQL_RESULTS.get(oid)
