@@ -68,6 +68,26 @@ def test_receive_may_ask_for_a_longer_visibility_timeout(queue) -> None:
     assert work.receive() == []
 
 
+@pytest.mark.parametrize("count", [-1, 1.5, True, "2"])
+def test_receive_refuses_a_max_that_is_no_count_and_leases_nothing(queue, count) -> None:
+    work, _ = queue
+    work.send_batch([1, 2, 3])
+    with pytest.raises(ResourceError, match="is not a count of messages"):
+        work.receive(max=count)  # SQLite took -1 as no limit: every message leased
+    assert len(work.receive(max=10)) == 3
+    assert work.receive(max=0) == []
+
+
+@pytest.mark.parametrize("timeout", [0, "0s"])
+def test_receive_refuses_a_visibility_timeout_of_zero(queue, timeout) -> None:
+    work, rt = queue
+    work.send("once")
+    with pytest.raises(ResourceError, match="must be positive"):
+        work.receive(visibility_timeout=timeout)  # each receive counted, then dead-lettered
+    (message,) = work.receive()
+    assert message.receive_count == 1 and rt.dlq(work) == []
+
+
 def test_nack_gives_a_message_back_now_or_later(queue) -> None:
     work, rt = queue
     work.send("retry me")

@@ -108,8 +108,15 @@ class Queue(Resource):
     def receive(self, max: int = 1, *,
                 visibility_timeout: DurationLike | None = None) -> list[Message]:
         """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
+        if isinstance(max, bool) or not isinstance(max, int) or max < 0:
+            # SQLite takes a negative LIMIT as none (every message leased), PostgreSQL fails
+            raise ResourceError(f"queue {self.name!r}: max={max!r} is not a count of messages",
+                                hint="receive(max=N) with N a whole number, 0 or more")
         visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
                       else self.visibility_timeout)
+        if visibility <= 0:
+            raise ResourceError(f"queue {self.name!r}: a visibility timeout must be positive",
+                                hint="one of 0 would lease messages already due again")
         stored = self._runtime().receive(self, limit=max, visibility=visibility)
         return [message_from(m) for m in stored]
 
