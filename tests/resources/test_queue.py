@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, InvalidKey, Message, NotSerializable, ResourceError
+from cauce import App, CauceError, InvalidKey, Message, NotSerializable, ResourceError
 from cauce.backends.state import StoredMessage
 from cauce.resources.queue import message_from, messages_from
 from cauce.testing import TestRuntime
@@ -72,7 +72,7 @@ def test_receive_may_ask_for_a_longer_visibility_timeout(queue) -> None:
 def test_receive_refuses_a_max_that_is_no_count_and_leases_nothing(queue, count) -> None:
     work, _ = queue
     work.send_batch([1, 2, 3])
-    with pytest.raises(ResourceError, match="is not a count of messages"):
+    with pytest.raises(ResourceError, match=r"max=.* is not a count of messages"):
         work.receive(max=count)  # SQLite took -1 as no limit: every message leased
     assert len(work.receive(max=10)) == 3
     assert work.receive(max=0) == []
@@ -248,6 +248,40 @@ def test_replay_of_chosen_messages(queue) -> None:
     assert work.dlq.replay([ids[1]]) == 1
     assert [m.body for m in work.receive(max=10)] == ["b"]
     assert [m.body for m in work.dlq.messages()] == ["a"]
+
+
+def _dead_letters(work, count: int) -> list[str]:
+    ids = work.send_batch([f"m{n}" for n in range(count)])
+    for _ in range(3):
+        for message in work.receive(max=count):
+            work.nack(message)
+    return ids
+
+
+def test_replay_of_one_id_given_alone_as_text(queue) -> None:
+    work, _ = queue
+    ids = _dead_letters(work, 12)
+    assert work.dlq.replay(ids[11]) == 1  # "12" was taken as the ids 1 and 2
+    assert [m.body for m in work.receive(max=20)] == ["m11"]
+    assert work.dlq.replay(int(ids[10])) == 1
+
+
+@pytest.mark.parametrize("wrong", [[1.9], [True], ["1.0"], [None]])
+def test_replay_refuses_ids_that_are_no_whole_numbers(queue, wrong) -> None:
+    work, _ = queue
+    _dead_letters(work, 2)
+    with pytest.raises(CauceError, match="positive whole numbers"):
+        work.dlq.replay(wrong)  # 1.9 and True replayed message 1
+    assert work.dlq.depth() == 2
+
+
+def test_dead_letter_listing_takes_a_count(queue) -> None:
+    work, _ = queue
+    _dead_letters(work, 3)
+    assert [m.body for m in work.dlq.messages(2)] == ["m0", "m1"]
+    assert work.dlq.messages(0) == []  # was every message
+    with pytest.raises(ResourceError, match="limit=-1 is not a count"):
+        work.dlq.messages(-1)
 
 
 def test_a_batch_handler_gets_lists_of_messages() -> None:

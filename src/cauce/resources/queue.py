@@ -108,10 +108,7 @@ class Queue(Resource):
     def receive(self, max: int = 1, *,
                 visibility_timeout: DurationLike | None = None) -> list[Message]:
         """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
-        if isinstance(max, bool) or not isinstance(max, int) or max < 0:
-            # SQLite takes a negative LIMIT as none (every message leased), PostgreSQL fails
-            raise ResourceError(f"queue {self.name!r}: max={max!r} is not a count of messages",
-                                hint="receive(max=N) with N a whole number, 0 or more")
+        _check_count(max, f"queue {self.name!r}: max")
         visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
                       else self.visibility_timeout)
         if visibility <= 0:
@@ -155,6 +152,11 @@ class DeadLetterQueue:
         self.store_name = source.store_name + ".dlq"
 
     def messages(self, limit: int | None = None) -> list[Message]:
+        """The dead-lettered messages, oldest first (the first ``limit`` of them)."""
+        if limit is not None:
+            _check_count(limit, f"dead-letter queue {self.name!r}: limit")
+            if limit == 0:  # the state engines take a limit of 0 as none
+                return []
         stored = self.source._runtime().state.queues.listing(self.store_name, limit)
         return [message_from(m) for m in stored]
 
@@ -167,6 +169,15 @@ class DeadLetterQueue:
         counts = runtime.state.queues.stats([self.store_name], now=runtime.clock.time())
         return sum(counts.get(self.store_name, (0, 0, 0))[:2])
 
-    def replay(self, ids: Sequence[str] | None = None) -> int:
-        """Send dead-lettered messages back to their queue; returns how many moved."""
+    def replay(self, ids: Sequence[int | str] | int | str | None = None) -> int:
+        """Send dead-lettered messages back to their queue (all, or those of ``ids``: one id
+        or several); returns how many moved."""
         return self.source._runtime().replay(self.source, ids)
+
+
+def _check_count(value: Any, what: str) -> None:
+    """Refuse a count of messages that is not a whole number, 0 or more: SQLite takes a
+    negative LIMIT as none (every message), PostgreSQL fails with an error of its own."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ResourceError(f"{what}={value!r} is not a count of messages",
+                            hint="a whole number, 0 or more")
