@@ -818,7 +818,9 @@ class CopyStore(ABC):
     @abstractmethod
     def load(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write rows as they are, ids included; message and log ids given later are greater
-        than every id loaded. Meant for an empty store: a key that exists is an error."""
+        than every id loaded, and a stream record appended later is numbered after every
+        record and checkpoint loaded for its shard. Meant for an empty store: a key that
+        exists is an error."""
 
     @abstractmethod
     def count(self, kind: str) -> int:

@@ -1,4 +1,7 @@
-"""Copying a SQLite state file's rows out and in (`cauce.backends.state.CopyStore`)."""
+"""Copying a SQLite state file's rows out and in (`cauce.backends.state.CopyStore`).
+
+Loaded stream records and checkpoints move the shards' counters (``stream_shards``) past
+them, so a record appended later is numbered after what was copied."""
 
 from __future__ import annotations
 
@@ -16,6 +19,9 @@ _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, 
          "stream_records": "stream, shard, seq", "stream_consumers": "stream, consumer, shard",
          "runs": "id", "logs": "id", "schedules": "app, job",
          "bucket_objects": "app, bucket, key"}
+_HEADS = ("INSERT INTO stream_shards (stream, shard, last_seq) SELECT stream, shard, max(seq) "
+          "FROM {table} WHERE true GROUP BY stream, shard ON CONFLICT (stream, shard) "
+          "DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)")
 
 
 def _fields(kind: str) -> tuple[str, ...]:
@@ -48,6 +54,8 @@ class SQLiteCopying(CopyStore):
         with self.db.atomic() as con:
             con.executemany(f"INSERT INTO {kind} ({', '.join(fields)}) "
                             f"VALUES ({', '.join('?' * len(fields))})", values)
+            if kind in ("stream_records", "stream_consumers"):
+                con.execute(_HEADS.format(table=kind))
 
     def count(self, kind: str) -> int:
         _fields(kind)
