@@ -190,6 +190,16 @@ def test_groups_need_a_fifo_queue(queue) -> None:
     assert info.value.hint == "declare app.queue('work', fifo=True)"
 
 
+def test_a_message_group_is_at_most_1024_bytes() -> None:
+    app = App("shop")
+    orders = app.queue("orders", fifo=True)
+    with TestRuntime(app):
+        orders.send("fits", group="ñ" * 512)
+        with pytest.raises(InvalidKey, match="1,026 bytes is too long"):
+            orders.send("x", group="ñ" * 513)  # PostgreSQL failed: no index entry holds it
+        assert [m.body for m in orders.receive(max=10)] == ["fits"]
+
+
 def test_a_failing_handler_dead_letters_after_max_receives_with_the_traceback() -> None:
     app = App("mail")
     work = app.queue("work", max_receives=3)

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 
 _UNPARSED: Any = object()
+# Groups are indexed; a longer one does not fit an entry of PostgreSQL's btree (about 2.7 kB),
+# and 1 kB is a table key's limit too.
+MAX_GROUP = 1024
 
 
 def message_from(stored: StoredMessage, body: Any = _UNPARSED) -> Message:
@@ -102,6 +105,10 @@ class Queue(Resource):
         if group is not None and (why := unstorable(group)) is not None:
             raise InvalidKey(f"queue {self.name!r}: message group {why}",
                              hint="use text without it, e.g. its escaped or hex form")
+        if group is not None and len(group) > MAX_GROUP // 4 and len(group.encode()) > MAX_GROUP:
+            raise InvalidKey(f"queue {self.name!r}: a message group of {len(group.encode()):,} "
+                             f"bytes is too long (at most {MAX_GROUP:,} in UTF-8)",
+                             hint="group messages by a shorter value, e.g. a digest of this one")
         seconds = parse_duration(delay, what="delay") if delay is not None else 0.0
         return self._runtime().enqueue(self.store_name, texts, delay=seconds, group=group)
 
