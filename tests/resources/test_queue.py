@@ -72,7 +72,7 @@ def test_receive_may_ask_for_a_longer_visibility_timeout(queue) -> None:
 def test_receive_refuses_a_max_that_is_no_count_and_leases_nothing(queue, count) -> None:
     work, _ = queue
     work.send_batch([1, 2, 3])
-    with pytest.raises(ResourceError, match=r"max=.* is not a count of messages"):
+    with pytest.raises(ResourceError, match=r"max=.* is not a count"):
         work.receive(max=count)  # SQLite took -1 as no limit: every message leased
     assert len(work.receive(max=10)) == 3
     assert work.receive(max=0) == []

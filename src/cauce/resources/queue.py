@@ -11,7 +11,7 @@ from ..backends.state import StoredMessage
 from ..durations import DurationLike, parse_duration
 from ..errors import DeclarationError, InvalidKey, ResourceError
 from ..events import Message
-from .base import Resource, to_json, unstorable
+from .base import Resource, check_count, to_json, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -115,7 +115,7 @@ class Queue(Resource):
     def receive(self, max: int = 1, *,
                 visibility_timeout: DurationLike | None = None) -> list[Message]:
         """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
-        _check_count(max, f"queue {self.name!r}: max")
+        check_count(max, f"queue {self.name!r}: max")
         visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
                       else self.visibility_timeout)
         if visibility <= 0:
@@ -161,7 +161,7 @@ class DeadLetterQueue:
     def messages(self, limit: int | None = None) -> list[Message]:
         """The dead-lettered messages, oldest first (the first ``limit`` of them)."""
         if limit is not None:
-            _check_count(limit, f"dead-letter queue {self.name!r}: limit")
+            check_count(limit, f"dead-letter queue {self.name!r}: limit")
             if limit == 0:  # the state engines take a limit of 0 as none
                 return []
         stored = self.source._runtime().state.queues.listing(self.store_name, limit)
@@ -181,10 +181,3 @@ class DeadLetterQueue:
         or several); returns how many moved."""
         return self.source._runtime().replay(self.source, ids)
 
-
-def _check_count(value: Any, what: str) -> None:
-    """Refuse a count of messages that is not a whole number, 0 or more: SQLite takes a
-    negative LIMIT as none (every message), PostgreSQL fails with an error of its own."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ResourceError(f"{what}={value!r} is not a count of messages",
-                            hint="a whole number, 0 or more")
