@@ -47,6 +47,14 @@ def test_send_batch_keeps_order(queue) -> None:
     assert work.ack(received) == 6
 
 
+@pytest.mark.parametrize("one", [{"n": 1, "m": 2}, "abc", b"ab"])
+def test_send_batch_refuses_one_body_given_alone(queue, one) -> None:
+    work, _ = queue
+    with pytest.raises(ResourceError, match="send_batch takes a list of bodies"):
+        work.send_batch(one)  # each key (or character) was sent as a message
+    assert work.depth() == 0
+
+
 def test_a_message_not_acked_is_delivered_again_after_the_visibility_timeout(queue) -> None:
     work, rt = queue
     work.send("job")

@@ -93,6 +93,11 @@ class Queue(Resource):
         self, bodies: Iterable[Any], *, delay: DurationLike | None = None, group: str | None = None
     ) -> list[str]:
         """Send several messages in one transaction; returns their ids."""
+        if isinstance(bodies, str | bytes | dict):  # iterated, each key or character a message
+            raise ResourceError(f"queue {self.name!r}: send_batch takes a list of bodies, "
+                                f"not a {type(bodies).__name__}",
+                                hint=f"send one body with {self.name}.send(body), or "
+                                "send_batch([body, ...])")
         texts = [to_json(b, f"a message for queue {self.name!r}") for b in bodies]
         if group is not None and not self.fifo:
             raise ResourceError(f"queue {self.name!r} is not FIFO, so it has no message groups",
