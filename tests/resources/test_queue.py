@@ -109,6 +109,15 @@ def test_nack_gives_a_message_back_now_or_later(queue) -> None:
     assert work.receive()[0].receive_count == 3
 
 
+def test_nack_of_a_list_says_it_takes_one_message(queue) -> None:
+    work, _ = queue
+    work.send_batch(["a", "b"])
+    received = work.receive(max=2)
+    with pytest.raises(ResourceError, match="nack takes one received message, not a list"):
+        work.nack(received)  # was an AttributeError of a list's receive_count
+    assert work.ack(received) == 2
+
+
 def test_a_nack_after_the_last_allowed_receive_dead_letters(queue) -> None:
     work, _ = queue
     work.send("poison")

@@ -137,6 +137,10 @@ class Queue(Resource):
 
     def nack(self, message: Message, *, delay: DurationLike | None = None) -> bool:
         """Give a message back now, or after ``delay``; it moves to the DLQ at max_receives."""
+        if not isinstance(message, Message):
+            raise ResourceError(f"queue {self.name!r}: nack takes one received message, "
+                                f"not a {type(message).__name__}",
+                                hint="for message in messages: queue.nack(message)")
         runtime = self._runtime()
         now = runtime.clock.time()
         if message.receive_count >= self.max_receives:
