@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 import time
 from pathlib import Path
@@ -120,6 +121,8 @@ def test_pause_and_resume_a_schedule(cli, app_file) -> None:
     ), listed.out
     paused = cli("schedules", ref, "--pause", "nightly", "--reason", "source down")
     assert paused.status == 0
+    # the command it names works as given: the app's name alone is no bundled app
+    assert f"(`cauce schedules {shlex.quote(ref)} --resume nightly` resumes it)" in paused.out
     assert cli("schedules", ref, "--json").json()[0]["paused"] == "source down"
     assert cli("schedules", ref).out == "nightly: cron 0 3 * * * UTC  paused: source down\n"
     resumed = cli("schedules", ref, "--resume", "nightly")

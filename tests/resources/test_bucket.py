@@ -33,6 +33,22 @@ def test_put_and_get(raw) -> None:
     assert ref.read() == b"id\n1\n"
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_objects_are_files_readable_as_any_other_there(raw, tmp_path: Path) -> None:
+    bucket, _ = raw
+    source = tmp_path / "a.csv"
+    source.write_bytes(b"1")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    bucket.put("put.csv", b"1")
+    bucket.put_file("copied.csv", source)
+    with bucket.open("opened.csv", "wb") as out:
+        out.write(b"1")
+    modes = {key: bucket.path(key).stat().st_mode & 0o777
+             for key in ("put.csv", "copied.csv", "opened.csv")}
+    assert set(modes.values()) == {0o666 & ~umask}  # were 0o600: no other user could read them
+
+
 def test_text_and_file_objects_are_stored_as_bytes(raw) -> None:
     bucket, _ = raw
     bucket.put("text.txt", "ñandú")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, InvalidKey, Message, NotSerializable, ResourceError
+from cauce import App, CauceError, InvalidKey, Message, NotSerializable, ResourceError
 from cauce.backends.state import StoredMessage
 from cauce.resources.queue import message_from, messages_from
 from cauce.testing import TestRuntime
@@ -47,6 +47,14 @@ def test_send_batch_keeps_order(queue) -> None:
     assert work.ack(received) == 6
 
 
+@pytest.mark.parametrize("one", [{"n": 1, "m": 2}, "abc", b"ab"])
+def test_send_batch_refuses_one_body_given_alone(queue, one) -> None:
+    work, _ = queue
+    with pytest.raises(ResourceError, match="send_batch takes a list of bodies"):
+        work.send_batch(one)  # each key (or character) was sent as a message
+    assert work.depth() == 0
+
+
 def test_a_message_not_acked_is_delivered_again_after_the_visibility_timeout(queue) -> None:
     work, rt = queue
     work.send("job")
@@ -68,6 +76,26 @@ def test_receive_may_ask_for_a_longer_visibility_timeout(queue) -> None:
     assert work.receive() == []
 
 
+@pytest.mark.parametrize("count", [-1, 1.5, True, "2"])
+def test_receive_refuses_a_max_that_is_no_count_and_leases_nothing(queue, count) -> None:
+    work, _ = queue
+    work.send_batch([1, 2, 3])
+    with pytest.raises(ResourceError, match=r"max=.* is not a count"):
+        work.receive(max=count)  # SQLite took -1 as no limit: every message leased
+    assert len(work.receive(max=10)) == 3
+    assert work.receive(max=0) == []
+
+
+@pytest.mark.parametrize("timeout", [0, "0s"])
+def test_receive_refuses_a_visibility_timeout_of_zero(queue, timeout) -> None:
+    work, rt = queue
+    work.send("once")
+    with pytest.raises(ResourceError, match="must be positive"):
+        work.receive(visibility_timeout=timeout)  # each receive counted, then dead-lettered
+    (message,) = work.receive()
+    assert message.receive_count == 1 and rt.dlq(work) == []
+
+
 def test_nack_gives_a_message_back_now_or_later(queue) -> None:
     work, rt = queue
     work.send("retry me")
@@ -79,6 +107,15 @@ def test_nack_gives_a_message_back_now_or_later(queue) -> None:
     assert work.receive() == []
     rt.clock.advance(10)
     assert work.receive()[0].receive_count == 3
+
+
+def test_nack_of_a_list_says_it_takes_one_message(queue) -> None:
+    work, _ = queue
+    work.send_batch(["a", "b"])
+    received = work.receive(max=2)
+    with pytest.raises(ResourceError, match="nack takes one received message, not a list"):
+        work.nack(received)  # was an AttributeError of a list's receive_count
+    assert work.ack(received) == 2
 
 
 def test_a_nack_after_the_last_allowed_receive_dead_letters(queue) -> None:
@@ -170,6 +207,16 @@ def test_groups_need_a_fifo_queue(queue) -> None:
     assert info.value.hint == "declare app.queue('work', fifo=True)"
 
 
+def test_a_message_group_is_at_most_1024_bytes() -> None:
+    app = App("shop")
+    orders = app.queue("orders", fifo=True)
+    with TestRuntime(app):
+        orders.send("fits", group="ñ" * 512)
+        with pytest.raises(InvalidKey, match="1,026 bytes is too long"):
+            orders.send("x", group="ñ" * 513)  # PostgreSQL failed: no index entry holds it
+        assert [m.body for m in orders.receive(max=10)] == ["fits"]
+
+
 def test_a_failing_handler_dead_letters_after_max_receives_with_the_traceback() -> None:
     app = App("mail")
     work = app.queue("work", max_receives=3)
@@ -228,6 +275,40 @@ def test_replay_of_chosen_messages(queue) -> None:
     assert work.dlq.replay([ids[1]]) == 1
     assert [m.body for m in work.receive(max=10)] == ["b"]
     assert [m.body for m in work.dlq.messages()] == ["a"]
+
+
+def _dead_letters(work, count: int) -> list[str]:
+    ids = work.send_batch([f"m{n}" for n in range(count)])
+    for _ in range(3):
+        for message in work.receive(max=count):
+            work.nack(message)
+    return ids
+
+
+def test_replay_of_one_id_given_alone_as_text(queue) -> None:
+    work, _ = queue
+    ids = _dead_letters(work, 12)
+    assert work.dlq.replay(ids[11]) == 1  # "12" was taken as the ids 1 and 2
+    assert [m.body for m in work.receive(max=20)] == ["m11"]
+    assert work.dlq.replay(int(ids[10])) == 1
+
+
+@pytest.mark.parametrize("wrong", [[1.9], [True], ["1.0"], [None]])
+def test_replay_refuses_ids_that_are_no_whole_numbers(queue, wrong) -> None:
+    work, _ = queue
+    _dead_letters(work, 2)
+    with pytest.raises(CauceError, match="positive whole numbers"):
+        work.dlq.replay(wrong)  # 1.9 and True replayed message 1
+    assert work.dlq.depth() == 2
+
+
+def test_dead_letter_listing_takes_a_count(queue) -> None:
+    work, _ = queue
+    _dead_letters(work, 3)
+    assert [m.body for m in work.dlq.messages(2)] == ["m0", "m1"]
+    assert work.dlq.messages(0) == []  # was every message
+    with pytest.raises(ResourceError, match="limit=-1 is not a count"):
+        work.dlq.messages(-1)
 
 
 def test_a_batch_handler_gets_lists_of_messages() -> None:

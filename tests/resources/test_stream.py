@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, DeclarationError, InvalidKey, NotSerializable, Record
+from cauce import App, DeclarationError, InvalidKey, NotSerializable, Record, ResourceError
 from cauce.runtime.serving import housekeeping
 from cauce.testing import TestRuntime
 
@@ -172,6 +172,16 @@ def test_put_many_places_each_record_by_its_key_in_one_transaction() -> None:
             readings.put_many([({"n": 6}, "a"), ({"n": 7}, "")])
         assert readings.put_many([]) == []
         assert readings.put({"n": 8}, "a") == (1, 5), "nothing of the refused calls was kept"
+
+
+@pytest.mark.parametrize("wrong", [{"station": "A", "v": 1}, "ab", ("a",), ({"v": 1}, "k", 2)])
+def test_put_many_refuses_what_is_no_pair_and_puts_nothing(wrong) -> None:
+    app = App("sensors")
+    readings = app.stream("readings")
+    with TestRuntime(app):
+        with pytest.raises(ResourceError, match="takes \\(record, partition key\\) pairs"):
+            readings.put_many([({"v": 0}, "A"), wrong])  # a dict was put as record "station"
+        assert readings.put_many([[{"v": 1}, "A"]]) == [(0, 1)], "a list of two is a pair"
 
 
 def test_describe_shows_checkpoints_and_lag_per_consumer() -> None:

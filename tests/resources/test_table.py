@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from cauce import App, ConditionFailed, InvalidKey, NotSerializable
+from cauce import App, ConditionFailed, InvalidKey, NotSerializable, ResourceError
 from cauce.testing import TestRuntime
 
 
@@ -89,6 +89,19 @@ def test_composite_keys_are_tuples(tables) -> None:
     with pytest.raises(InvalidKey, match=r"table 'readings' keys have 2 part\(s\) "
                                          r"\('station', 'day'\), got 'A'"):
         readings.get("A")
+
+
+@pytest.mark.parametrize("index", [None, "status"])
+def test_query_takes_a_limit_that_is_a_count(tables, index) -> None:
+    items, _ = tables
+    for key in ["a", "b", "c"]:
+        items.put({"id": key, "status": "new"})
+    value = "new" if index else None
+    assert len(items.query(index=index, value=value, limit=2)) == 2
+    assert items.query(index=index, value=value, limit=0) == []  # was every item
+    for wrong in (-1, 1.5, True):  # -1: every item on SQLite, an error of PostgreSQL's
+        with pytest.raises(ResourceError, match=f"limit={wrong!r} is not a count"):
+            items.query(index=index, value=value, limit=wrong)
 
 
 def test_query_by_key_prefix(tables) -> None:

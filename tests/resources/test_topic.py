@@ -106,3 +106,17 @@ def test_a_message_that_is_not_json_is_rejected_at_publish() -> None:
     events = app.topic("events")
     with TestRuntime(app), pytest.raises(NotSerializable, match="a message for topic 'events'"):
         events.publish({"callback": print})
+
+
+def test_a_fifo_queue_subscribed_keeps_the_topic_in_order() -> None:
+    app = App("news")
+    ordered = app.queue("ordered", fifo=True)
+    events = app.topic("events", subscribers=[ordered])
+    with TestRuntime(app):
+        first = events.publish({"n": 1})
+        events.publish({"n": 2})
+        ordered.send({"n": 3})
+        (head,) = ordered.receive(max=10)  # all three came at once: the copies had no group
+        assert (head.body, head.group, head.event_id) == ({"n": 1}, "default", first)
+        ordered.ack(head)
+        assert [m.body for m in ordered.receive(max=10)] == [{"n": 2}]

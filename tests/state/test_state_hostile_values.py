@@ -89,6 +89,28 @@ def test_run_parameters_and_results_come_back_equal(state: StateStore, text: str
     assert run is not None and (run.params, run.result) == (params, result)
 
 
+# floats Python writes with an exponent: PostgreSQL's jsonb printed them as integers
+NUMBERS = {"huge": 1e300, "large": 1.2345678901234568e22, "at 1e16": 1e16,
+           "max": 1.7976931348623157e308, "negative": -2.5e20, "tiny": 5e-324,
+           "small": 1.5e-10, "one": 1.0, "int": 10**30, "in text": "1e+300 and \"2e+5\"",
+           "key": {"3e+8": 3e8}, "nested": [[1e17, "x"]]}
+
+
+def test_numbers_come_back_equal_and_of_their_type(state: StateStore) -> None:
+    state.tables.put("app:t", "k", to_json(NUMBERS, "an item"), indexes={}, now=0.0)
+    got = json.loads((state.tables.get("app:t", "k") or ("null", 0))[0])
+    assert got == NUMBERS
+    assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in NUMBERS.items()}
+    assert [type(n) for n in got["nested"][0]] == [float, str]
+    state.runs.insert([RunRecord(id="r1", app="app", kind="job", name="j",
+                                 status=RunStatus.QUEUED, partition=None, trigger="t",
+                                 queued_at=0.0, params=NUMBERS)])
+    state.runs.finish("r1", RunStatus.SUCCEEDED, now=1.0, result=[1e300])
+    run = state.runs.get("r1")
+    assert run is not None and (run.params, run.result) == (NUMBERS, [1e300])
+    assert isinstance(run.result[0], float)
+
+
 def test_a_surrogate_pair_reads_back_as_the_character_it_spells(state: StateStore) -> None:
     # JSON cannot tell the two code points from the character: every engine agrees on that
     state.tables.put("app:t", "k", to_json({"t": "\ud83e\udd80"}, "an item"), indexes={},

@@ -19,6 +19,17 @@ from ..errors import ConfigError, InvalidKey, ObjectNotFound
 from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key, is_key
 
 
+def _file_mode() -> int:
+    """The mode a file created now gets (0o644 under the usual umask 022): a temporary file
+    is made 0o600, and the object it becomes should be readable as any other file there."""
+    umask = os.umask(0o022)  # reading the umask means setting it: put straight back
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()  # once, at import, before threads that could create files meanwhile
+
+
 class FolderStore(ObjectStore):
     """The objects of one bucket, stored under ``root`` (created with the first write)."""
 
@@ -41,6 +52,7 @@ class FolderStore(ObjectStore):
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
         try:
+            os.chmod(tmp_name, _FILE_MODE)
             with os.fdopen(fd, "wb") as handle:
                 yield handle
             target.parent.mkdir(parents=True, exist_ok=True)

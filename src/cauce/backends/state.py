@@ -793,6 +793,7 @@ COPIED: dict[str, tuple[str, ...]] = {
                  "isolation", "lost"),
     "items": ("tbl", "key", "value", "version", "updated_at"),
     "item_index": ("tbl", "idx", "value", "key"),
+    "stream_heads": ("stream", "shard", "seq"),  # each shard's newest number, trimmed or not
     "stream_records": ("stream", "shard", "seq", "pkey", "data", "ts"),
     "stream_consumers": ("stream", "consumer", "shard", "seq", "lease", "lease_until",
                          "attempts", "retry_at", "last_error", "worker", "run_id", "isolated"),
@@ -818,7 +819,8 @@ class CopyStore(ABC):
     @abstractmethod
     def load(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write rows as they are, ids included; message and log ids given later are greater
-        than every id loaded. Meant for an empty store: a key that exists is an error."""
+        than every id loaded, and a stream record appended later is numbered after the
+        shard's head loaded. Meant for an empty store: a key that exists is an error."""
 
     @abstractmethod
     def count(self, kind: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,9 +66,10 @@ def schedules_command(ctx: typer.Context,
                                  hint=_scheduled_hint(rt.app.name, declared))
             if pause is not None:
                 kept = rt.pause_schedule(rt.app, job.name, reason)
+                # the APP as it was given: a file's app is no bundled app's name
                 console.out.print(f"paused the schedule of {job.name}: {kept} "
-                                  f"(`cauce schedules {rt.app.name} --resume {job.name}` "
-                                  "resumes it)", markup=False)
+                                  f"(`cauce schedules {shlex.quote(app_ref)} --resume "
+                                  f"{job.name}` resumes it)", markup=False)
             elif any(s["job"] == job.name and s["paused"] for s in rt.schedule_states()):
                 rt.resume_schedule(job)
                 console.out.print(f"resumed {job.name}; it fires next at its first tick "

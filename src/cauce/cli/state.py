@@ -73,7 +73,8 @@ def backup(target: Path = typer.Argument(..., metavar="FILE", help="the copy to 
 # what each kind of copied rows is, for people
 KINDS = {"messages": "queued message(s), dead letters included",
          "items": "table item(s)", "item_index": "table index entr(ies)",
-         "stream_records": "stream record(s)", "stream_consumers": "stream checkpoint(s)",
+         "stream_heads": "stream shard counter(s)", "stream_records": "stream record(s)",
+         "stream_consumers": "stream checkpoint(s)",
          "runs": "run(s)", "logs": "log line(s)", "schedules": "schedule(s)",
          "bucket_objects": "watched bucket object(s)"}
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import DeclarationError, NotAttached, NotSerializable
+from ..errors import DeclarationError, NotAttached, NotSerializable, ResourceError
 from ..names import checked
 
 if TYPE_CHECKING:
@@ -81,3 +81,11 @@ def to_json(value: Any, what: str) -> str:
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return _STRICT_ASCII.encode(value)
     return text
+
+
+def check_count(value: Any, what: str) -> None:
+    """Refuse a count (of messages, of items) that is not a whole number, 0 or more: SQLite
+    takes a negative LIMIT as none (every row), PostgreSQL fails with an error of its own."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ResourceError(f"{what}={value!r} is not a count",
+                            hint="a whole number, 0 or more")

@@ -11,13 +11,16 @@ from ..backends.state import StoredMessage
 from ..durations import DurationLike, parse_duration
 from ..errors import DeclarationError, InvalidKey, ResourceError
 from ..events import Message
-from .base import Resource, to_json, unstorable
+from .base import Resource, check_count, to_json, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
 
 
 _UNPARSED: Any = object()
+# Groups are indexed; a longer one does not fit an entry of PostgreSQL's btree (about 2.7 kB),
+# and 1 kB is a table key's limit too.
+MAX_GROUP = 1024
 
 
 def message_from(stored: StoredMessage, body: Any = _UNPARSED) -> Message:
@@ -90,6 +93,11 @@ class Queue(Resource):
         self, bodies: Iterable[Any], *, delay: DurationLike | None = None, group: str | None = None
     ) -> list[str]:
         """Send several messages in one transaction; returns their ids."""
+        if isinstance(bodies, str | bytes | dict):  # iterated, each key or character a message
+            raise ResourceError(f"queue {self.name!r}: send_batch takes a list of bodies, "
+                                f"not a {type(bodies).__name__}",
+                                hint=f"send one body with {self.name}.send(body), or "
+                                "send_batch([body, ...])")
         texts = [to_json(b, f"a message for queue {self.name!r}") for b in bodies]
         if group is not None and not self.fifo:
             raise ResourceError(f"queue {self.name!r} is not FIFO, so it has no message groups",
@@ -102,14 +110,22 @@ class Queue(Resource):
         if group is not None and (why := unstorable(group)) is not None:
             raise InvalidKey(f"queue {self.name!r}: message group {why}",
                              hint="use text without it, e.g. its escaped or hex form")
+        if group is not None and len(group) > MAX_GROUP // 4 and len(group.encode()) > MAX_GROUP:
+            raise InvalidKey(f"queue {self.name!r}: a message group of {len(group.encode()):,} "
+                             f"bytes is too long (at most {MAX_GROUP:,} in UTF-8)",
+                             hint="group messages by a shorter value, e.g. a digest of this one")
         seconds = parse_duration(delay, what="delay") if delay is not None else 0.0
         return self._runtime().enqueue(self.store_name, texts, delay=seconds, group=group)
 
     def receive(self, max: int = 1, *,
                 visibility_timeout: DurationLike | None = None) -> list[Message]:
         """Lease up to ``max`` messages; each must be acked before its visibility timeout ends."""
+        check_count(max, f"queue {self.name!r}: max")
         visibility = (parse_duration(visibility_timeout) if visibility_timeout is not None
                       else self.visibility_timeout)
+        if visibility <= 0:
+            raise ResourceError(f"queue {self.name!r}: a visibility timeout must be positive",
+                                hint="one of 0 would lease messages already due again")
         stored = self._runtime().receive(self, limit=max, visibility=visibility)
         return [message_from(m) for m in stored]
 
@@ -121,6 +137,10 @@ class Queue(Resource):
 
     def nack(self, message: Message, *, delay: DurationLike | None = None) -> bool:
         """Give a message back now, or after ``delay``; it moves to the DLQ at max_receives."""
+        if not isinstance(message, Message):
+            raise ResourceError(f"queue {self.name!r}: nack takes one received message, "
+                                f"not a {type(message).__name__}",
+                                hint="for message in messages: queue.nack(message)")
         runtime = self._runtime()
         now = runtime.clock.time()
         if message.receive_count >= self.max_receives:
@@ -148,6 +168,11 @@ class DeadLetterQueue:
         self.store_name = source.store_name + ".dlq"
 
     def messages(self, limit: int | None = None) -> list[Message]:
+        """The dead-lettered messages, oldest first (the first ``limit`` of them)."""
+        if limit is not None:
+            check_count(limit, f"dead-letter queue {self.name!r}: limit")
+            if limit == 0:  # the state engines take a limit of 0 as none
+                return []
         stored = self.source._runtime().state.queues.listing(self.store_name, limit)
         return [message_from(m) for m in stored]
 
@@ -160,6 +185,8 @@ class DeadLetterQueue:
         counts = runtime.state.queues.stats([self.store_name], now=runtime.clock.time())
         return sum(counts.get(self.store_name, (0, 0, 0))[:2])
 
-    def replay(self, ids: Sequence[str] | None = None) -> int:
-        """Send dead-lettered messages back to their queue; returns how many moved."""
+    def replay(self, ids: Sequence[int | str] | int | str | None = None) -> int:
+        """Send dead-lettered messages back to their queue (all, or those of ``ids``: one id
+        or several); returns how many moved."""
         return self.source._runtime().replay(self.source, ids)
+

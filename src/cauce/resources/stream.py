@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..durations import DurationLike, parse_duration
-from ..errors import DeclarationError, InvalidKey
+from ..errors import DeclarationError, InvalidKey, ResourceError
 from .base import Resource, to_json, unstorable
 
 if TYPE_CHECKING:
@@ -98,7 +98,10 @@ class Stream(Resource):
         by_shard: dict[int, list[tuple[str, str]]] = {}
         placed: list[tuple[int, int]] = []  # (shard, index within its shard's list)
         what = f"a record for stream {self.name!r}"
-        for record, partition_key in records:
+        for pair in records:
+            if type(pair) is not tuple or len(pair) != 2:
+                self._not_a_pair(pair)
+            record, partition_key = pair
             if (type(partition_key) is not str or not partition_key
                     or not partition_key.isascii() or "\x00" in partition_key):
                 self._checked_key(partition_key)
@@ -110,6 +113,17 @@ class Stream(Resource):
             return []
         seqs = self._runtime().append(self, by_shard)
         return [(shard, seqs[shard][i]) for shard, i in placed]
+
+    def _not_a_pair(self, pair: Any) -> None:
+        """Refuse what is no ``(record, partition key)`` pair, unless a list of two: a dict
+        or a text of two would unpack into its keys or its characters, stored as a record
+        and its key without a word."""
+        if isinstance(pair, list) and len(pair) == 2:
+            return
+        raise ResourceError(f"stream {self.name!r}: put_many takes (record, partition key) "
+                            f"pairs, not {pair!r:.80}",
+                            hint="put_many([(record, key), ...]), e.g. "
+                            "[(r, r['station']) for r in rows]")
 
     def _checked_key(self, partition_key: Any) -> None:
         if not isinstance(partition_key, str) or not partition_key:

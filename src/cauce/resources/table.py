@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConditionFailed, DeclarationError, InvalidKey
-from .base import Resource, to_json, unstorable
+from .base import Resource, check_count, to_json, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -108,6 +108,10 @@ class Table(Resource):
         """Items whose key starts with ``prefix`` (text, or leading parts of a composite key),
         or whose ``index`` attribute equals ``value``."""
         tables = self._runtime().state.tables
+        if limit is not None:
+            check_count(limit, f"table {self.name!r}: limit")
+            if limit == 0:  # the state engines take a limit of 0 as none
+                return []
         if index is not None:
             if index not in self.indexes:
                 raise InvalidKey(f"table {self.name!r} has no index {index!r}",

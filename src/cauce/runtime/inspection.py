@@ -91,7 +91,8 @@ def dlq_errors(rt: Runtime, target: Target) -> list[str | None]:
     return [m.last_error for m in rt.state.queues.listing(dead_letter_queue(rt, target))]
 
 
-def replay(rt: Runtime, target: Target, ids: Sequence[int | str] | None = None) -> int:
+def replay(rt: Runtime, target: Target,
+           ids: Sequence[int | str] | int | str | None = None) -> int:
     """Send dead-lettered messages back for another round of attempts; returns how many."""
     numbers = _message_ids(ids) if ids is not None else None
     dlq_name = dead_letter_queue(rt, target)
@@ -119,16 +120,25 @@ def _all_dead_lettered(rt: Runtime, dlq_name: str, numbers: Sequence[int], name:
                        hint="`cauce dlq list APP QUEUE` shows the ids")
 
 
-def _message_ids(ids: Sequence[int | str]) -> list[int]:
-    """Message ids as the state stores them: positive whole numbers, checked before any SQL."""
-    try:
-        numbers = [int(i) for i in ids]
-    except (TypeError, ValueError):
-        numbers = []
-    if len(numbers) != len(ids) or not all(0 < n < 2**63 for n in numbers):
-        raise CauceError(f"message ids are positive whole numbers, not {list(ids)!r}",
+def _message_ids(ids: Sequence[int | str] | int | str) -> list[int]:
+    """Message ids as the state stores them: positive whole numbers, checked before any SQL.
+    One id alone (``"12"``) is one id, not the ids ``1`` and ``2`` of its characters."""
+    items = [ids] if isinstance(ids, int | str) else list(ids)
+    numbers = [_message_id(i) for i in items]
+    if not all(n is not None and 0 < n < 2**63 for n in numbers):
+        raise CauceError(f"message ids are positive whole numbers, not {items!r}",
                          hint="`cauce dlq list APP QUEUE` shows the ids")
-    return numbers
+    return [n for n in numbers if n is not None]
+
+
+def _message_id(value: object) -> int | None:
+    """An id given as an integer or its digits; None for anything else (``1.9`` is no id,
+    not message 1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def purge_dead_letters(rt: Runtime, target: Target) -> int:

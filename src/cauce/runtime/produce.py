@@ -41,13 +41,22 @@ def receive(rt: Runtime, queue: Queue, *, limit: int, visibility: float) -> list
 
 
 def publish(rt: Runtime, topic: Topic, text: str) -> str:
-    """One copy for each subscribed handler and queue, all or none; returns the event id."""
+    """One copy for each subscribed handler and queue, all or none; returns the event id. A
+    FIFO queue's copy is in its ``default`` group, as a message sent there without one: a copy
+    without a group would be delivered beside the others, out of order."""
     event_id = new_token() + new_token()
     targets = ([h.store_queue for h in rt.app.handlers_of(topic)]
-               + [q.store_name for q in topic.queues])
-    if targets:
-        rt.state.queues.publish(targets, text, now=rt.clock.time(), event_id=event_id)
-        rt.new_work()
+               + [q.store_name for q in topic.queues if not q.fifo])
+    fifo = [q.store_name for q in topic.queues if q.fifo]
+    if not targets and not fifo:
+        return event_id
+    now = rt.clock.time()
+    with rt.state.atomic():
+        if targets:
+            rt.state.queues.publish(targets, text, now=now, event_id=event_id)
+        for name in fifo:
+            rt.state.queues.send(name, [text], now=now, group="default", event_ids=[event_id])
+    rt.new_work()
     return event_id
 
 

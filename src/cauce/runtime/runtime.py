@@ -526,7 +526,7 @@ class Runtime:
         return inspection.dlq_errors(self, target)
 
     def replay(self, target: inspection.Target,
-               ids: Sequence[int | str] | None = None) -> int:
+               ids: Sequence[int | str] | int | str | None = None) -> int:
         """Send dead-lettered messages back for another round of attempts; returns how many."""
         return inspection.replay(self, target, ids)
 

@@ -3,8 +3,8 @@
 Rows cross as the contract writes them: item values as JSON text (jsonb here, escaped where it
 must be: `cauce.backends.postgres.jsonb`), attributes, parameters and results as Python values,
 ``cancel`` and ``in_child`` as 0 or 1. Loaded message and log ids move their identity sequences
-past them, and loaded stream records and checkpoints move the shard heads, so what is written
-later follows what was copied.
+past them, and the shards' heads are copied as they are (kind ``stream_heads``), so what is
+written later follows what was copied.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from . import jsonb
 from .database import Database
 
 _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, key",
-         "stream_records": "stream, shard, seq", "stream_consumers": "stream, consumer, shard",
+         "stream_heads": "stream, shard", "stream_records": "stream, shard, seq",
+         "stream_consumers": "stream, consumer, shard",
          "runs": "id", "logs": "id", "schedules": "app, job",
          "bucket_objects": "app, bucket, key"}
 # the jsonb fields, and how each is written as text for them (item values are JSON text already)
@@ -30,9 +31,6 @@ _READ = {("items", "value"): "value::text", ("runs", "cancel"): "cancel::int",
 _WRITE = {**dict.fromkeys(_JSONB, "%s::jsonb"), ("runs", "cancel"): "%s::int::boolean",
           ("runs", "in_child"): "%s::int::boolean"}
 _IDENTITY = frozenset({"messages", "logs"})
-_HEADS = ("INSERT INTO stream_heads (stream, shard, seq) SELECT stream, shard, max(seq) "
-          "FROM {table} GROUP BY stream, shard ON CONFLICT (stream, shard) "
-          "DO UPDATE SET seq = greatest(stream_heads.seq, excluded.seq)")
 
 
 def _fields(kind: str) -> tuple[str, ...]:
@@ -75,8 +73,6 @@ class PostgresCopying(CopyStore):
             if kind in _IDENTITY:
                 con.execute(f"SELECT setval(pg_get_serial_sequence('{kind}', 'id'), "
                             f"(SELECT max(id) FROM {kind}))")
-            if kind in ("stream_records", "stream_consumers"):
-                con.execute(_HEADS.format(table=kind))
 
     def count(self, kind: str) -> int:
         _fields(kind)

@@ -10,6 +10,11 @@ its four hex digits.
 
 Text without them (nearly all) crosses as it is, after one search; only the rare text that has
 one is parsed and written again.
+
+jsonb keeps numbers as ``numeric``, which prints a number written with a positive exponent
+without it and without a decimal point: the float ``1e+300`` would read back as the integer
+``10**300``, ``1.2345678901234568e+22`` as an int. Such numbers are written out in full with
+``.0`` on the way in, which jsonb keeps, and which reads back as the same float.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 ESC = "\uffff"
@@ -25,6 +31,9 @@ _ESC_BYTES = ESC.encode()
 _UNSAFE = re.compile(r"\\u(?:0000|[dD][89a-fA-F]|[fF]{4})|\uffff")
 _TO_ESCAPE = re.compile("[\x00\ud800-\udfff\uffff]")
 _ESCAPED = re.compile("\uffff(\uffff|0|u[0-9a-f]{4})")
+# a number with a positive exponent (outside strings: a string is matched whole, and kept)
+_EXPONENT = re.compile(r"\d[eE]\+?\d")
+_STRING_OR_EXPONENT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?[eE]\+?\d+)')
 
 
 def _escape_one(found: re.Match[str]) -> str:
@@ -56,12 +65,28 @@ def _each_string(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
-def dump(text: str) -> str:
-    """JSON text as jsonb accepts it (``%s::jsonb``), escaped where it must be."""
-    if _UNSAFE.search(text) is None:
+def _in_full(found: re.Match[str]) -> str:
+    number = found.group(1)
+    if number is None:
+        return found.group()
+    text = format(Decimal(number), "f")
+    return text if "." in text else text + ".0"
+
+
+def _floats_in_full(text: str) -> str:
+    """``text`` with every number written with a positive exponent written out in full."""
+    if _EXPONENT.search(text) is None:
         return text
-    return json.dumps(_each_string(json.loads(text), _escape), ensure_ascii=False,
-                      separators=(",", ":"))
+    return _STRING_OR_EXPONENT.sub(_in_full, text)
+
+
+def dump(text: str) -> str:
+    """JSON text as jsonb accepts it (``%s::jsonb``), escaped where it must be, floats kept
+    floats."""
+    if _UNSAFE.search(text) is not None:
+        text = json.dumps(_each_string(json.loads(text), _escape), ensure_ascii=False,
+                          separators=(",", ":"))
+    return _floats_in_full(text)
 
 
 def dump_value(value: Any) -> str | None:
