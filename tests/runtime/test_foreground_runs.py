@@ -1,0 +1,60 @@
+"""`cauce run` keeps what a job declares: ``timeout=`` stops a run in its thread, and a
+``worker="process"`` job runs in a child process, so that its process's death (``os._exit``,
+out of memory) fails the run instead of ending `cauce run` with no word and exit status 0."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from cauce import App, Runtime
+from cauce.cli.loading import load_app
+from cauce.settings import ConfigSources
+
+APP = """
+import os
+from cauce import App
+
+app = App("fore")
+
+@app.job(worker="process", retries=0)
+def pid(ctx) -> int:
+    return os.getpid()
+
+@app.job(worker="process", retries=0)
+def hard_exit(ctx) -> None:
+    os._exit(0)
+"""
+
+
+def _runtime(app: App, home: Path, ref: str | None = None) -> Runtime:
+    return Runtime(app, home=home, app_ref=ref, config=ConfigSources(environ={}))
+
+
+def test_a_thread_job_past_its_timeout_fails_timed_out(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0, timeout="0.2s")
+    def polite(ctx) -> str:
+        end = time.monotonic() + 3
+        while not ctx.cancelled and time.monotonic() < end:
+            time.sleep(0.01)
+        return "stopped" if ctx.cancelled else "ran on"
+
+    started = time.monotonic()
+    with _runtime(app, tmp_path / "home") as rt:
+        run = rt.run(polite)
+    assert time.monotonic() - started < 2
+    assert run.status == "failed"
+    assert run.error == "timed out after 0.2 s; the job was stopped"
+
+
+def test_a_process_job_runs_in_a_child_whose_death_fails_the_run(tmp_path: Path,
+                                                                  app_module) -> None:
+    app, ref = load_app(app_module("fore", APP))
+    with _runtime(app, tmp_path / "home", ref) as rt:
+        assert rt.run("pid").result != os.getpid()
+        died = rt.run("hard-exit")
+    assert died.status == "failed"
+    assert died.error == "the process running it died (exit code 0)"
