@@ -58,3 +58,20 @@ def test_a_process_job_runs_in_a_child_whose_death_fails_the_run(tmp_path: Path,
         died = rt.run("hard-exit")
     assert died.status == "failed"
     assert died.error == "the process running it died (exit code 0)"
+
+
+class _Abort(BaseException):
+    """A library's own BaseException (not an Exception), as some raise to unwind."""
+
+
+def test_a_job_raising_a_base_exception_fails_its_run(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0)
+    def aborts(ctx) -> None:
+        raise _Abort("given up")
+
+    with _runtime(app, tmp_path / "home") as rt:
+        run = rt.run(aborts)
+    assert run.status == "failed"
+    assert run.error == "_Abort: given up"

@@ -23,6 +23,7 @@ from ..context import Context
 from ..errors import CauceError, RunCancelled, first_line
 from ..events import BatchFailed, Message
 from ..logs import LogScope, scoped
+from .foreground import Interrupted
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -124,7 +125,9 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
                 ctx.log.warning("attempt %d: %s", spec.attempt, partial.error)
                 return partial
             return _failed(ctx, spec, err, redact)
-        except Exception as err:
+        except (KeyboardInterrupt, Interrupted):
+            raise  # Ctrl-C, SIGTERM or a stop asked of the run: the caller's to handle
+        except BaseException as err:  # an Exception, or one of the code's own BaseExceptions
             if ctx.cancelled:
                 ctx.log.warning("run cancelled (%s: %s)", type(err).__name__, err)
                 return Outcome(ok=False, error="cancelled", cancelled=True)
