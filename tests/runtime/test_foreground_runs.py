@@ -75,3 +75,17 @@ def test_a_job_raising_a_base_exception_fails_its_run(tmp_path: Path) -> None:
         run = rt.run(aborts)
     assert run.status == "failed"
     assert run.error == "_Abort: given up"
+
+
+def test_a_return_value_that_is_not_kept_is_said_so_in_the_run_log(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0)
+    def big(ctx) -> list[str]:
+        return ["x" * 1000] * 1100
+
+    with _runtime(app, tmp_path / "home") as rt:
+        run = rt.run(big)
+        lines = [line.message for line in rt.logs(run.id)]
+    assert run.status == "succeeded" and run.result is None
+    assert any("its return value (list) is not kept on the run" in line for line in lines), lines

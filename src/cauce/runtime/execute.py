@@ -140,7 +140,7 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
             return Outcome(ok=False, error="cancelled", cancelled=True)
         if spec.is_job:
             ctx.log.info("run %s succeeded", spec.run_id)
-        return SUCCEEDED if result is None else Outcome(ok=True, result=storable(result, redact))
+        return SUCCEEDED if result is None else Outcome(ok=True, result=_kept(ctx, result, redact))
 
 
 def mend_std_streams() -> None:
@@ -213,6 +213,16 @@ def storable(result: Any, redact: Callable[[str], str]) -> Any:
     except (TypeError, ValueError):
         return None
     return json.loads(text) if len(text) <= MAX_RESULT else None
+
+
+def _kept(ctx: Context, result: Any, redact: Callable[[str], str]) -> Any:
+    """``result`` as stored on the run; its log says so when it is not kept."""
+    kept = storable(result, redact)
+    if kept is None:
+        ctx.log.warning("its return value (%s) is not kept on the run: it has no JSON form "
+                        "(NaN or an infinity) or its JSON is over %d bytes",
+                        type(result).__name__, MAX_RESULT)
+    return kept
 
 
 def log_general(runtime: Runtime, app_name: str, level: int, message: str, *args: Any) -> None:
