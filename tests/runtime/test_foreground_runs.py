@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from cauce import App, Runtime
 from cauce.cli.loading import load_app
 from cauce.settings import ConfigSources
@@ -89,3 +91,18 @@ def test_a_return_value_that_is_not_kept_is_said_so_in_the_run_log(tmp_path: Pat
         lines = [line.message for line in rt.logs(run.id)]
     assert run.status == "succeeded" and run.result is None
     assert any("its return value (list) is not kept on the run" in line for line in lines), lines
+
+
+def test_a_run_stopped_by_keyboard_interrupt_is_recorded_cancelled(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0)
+    def interrupted(ctx) -> None:
+        raise KeyboardInterrupt
+
+    with _runtime(app, tmp_path / "home") as rt:
+        with pytest.raises(KeyboardInterrupt):
+            rt.run(interrupted)
+        (run,) = rt.runs(interrupted)
+    assert run.status == "cancelled"
+    assert run.error == "cancelled: interrupted (KeyboardInterrupt)"

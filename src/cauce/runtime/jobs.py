@@ -200,6 +200,9 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     deadline = _deadline(target, executor is rt.executors.thread, stopper)
     try:
         outcome = _execute_stoppable(rt, executor, spec, stopper)
+    except KeyboardInterrupt:  # Ctrl-C with no Stopper installed, or raised by the job itself
+        _finish_foreground(rt, target, run_id, partition, INTERRUPTED)
+        raise
     finally:
         watcher.stop()
         if deadline is not None:
@@ -212,6 +215,11 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
         return _finish_foreground(rt, target, run_id, partition, outcome)
     finally:
         rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())
+
+
+# a run whose job was stopped by a KeyboardInterrupt: recorded before it goes on up, rather than
+# left running until the next command marks it lost
+INTERRUPTED = Outcome(ok=False, error="cancelled: interrupted (KeyboardInterrupt)", cancelled=True)
 
 
 def runs_in_child(rt: Runtime, job: Job) -> bool:
