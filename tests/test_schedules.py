@@ -55,6 +55,21 @@ def test_invalid_cron_is_a_declaration_error_with_an_example(expression: str) ->
     assert "*/10 * * * * *" in (info.value.hint or "")
 
 
+@pytest.mark.parametrize("expression", ["0 0 30 2 *", "0 0 31 4,6 *", "0 0 0 31 11 *"])
+def test_a_cron_naming_no_day_of_the_calendar_is_refused_when_declared(expression: str) -> None:
+    # its next fire time cannot be found: `cauce serve` and `cauce schedules` stopped with
+    # "unexpected CroniterBadDateError"
+    with pytest.raises(DeclarationError, match="never fires") as info:
+        CronSchedule(expression, "UTC")
+    assert "0 0 28 2 *" in (info.value.hint or "")
+
+
+def test_a_cron_on_29_february_is_kept() -> None:
+    leap_day = CronSchedule("0 0 29 2 *", "UTC")
+    assert leap_day.next_after(datetime(2025, 1, 1, tzinfo=UTC).timestamp()) == datetime(
+        2028, 2, 29, tzinfo=UTC).timestamp()
+
+
 def test_cron_runs_on_local_time_across_daylight_saving_changes() -> None:
     # Chile left summer time at 2024-04-07 00:00 (UTC-3 → UTC-4): 03:00 stays 03:00 locally.
     at_three = CronSchedule("0 3 * * *", "America/Santiago")

@@ -49,6 +49,21 @@ class CronSchedule(Schedule):
                 hint='use 5 fields (min hour day month weekday) or 6 with seconds first, '
                 'e.g. "*/10 * * * * *"',
             )
+        self._check_it_fires()
+
+    def _check_it_fires(self) -> None:
+        """Refuse a valid expression that names no day of the calendar ("0 0 30 2 *"): its next
+        fire time cannot be found, which stopped `serve` and `cauce schedules` at their start."""
+        from croniter import CroniterBadDateError
+
+        try:
+            self.next_after(0.0)
+        except CroniterBadDateError:
+            raise DeclarationError(
+                f"cron expression {self.expression!r} never fires",
+                hint="its day of the month is in none of its months (30 or 31 February, "
+                '31 April…); give days every month has, e.g. "0 0 28 2 *"',
+            ) from None
 
     @property
     def spec(self) -> str:

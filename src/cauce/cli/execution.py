@@ -24,7 +24,7 @@ from ..durations import format_duration, parse_duration
 from ..errors import CauceError, ConfigError, PartitionError
 from ..runtime.backfill import backfill, check_partitioned
 from ..runtime.foreground import Stopper
-from ..runtime.jobs import check_params, run_foreground
+from ..runtime.jobs import check_params, run_foreground, runs_in_child
 from ..runtime.runtime import Runtime
 from . import console
 from .home import (
@@ -176,7 +176,8 @@ def run_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> No
             rt.on_progress(bar)
             stopper.install()
             run = run_foreground(rt, job, values["partition"], params, stopper)
-            if rt.executors.remote(job) is not None:  # it logged on the cluster: show it now
+            if rt.executors.remote(job) is not None or runs_in_child(rt, job):
+                # it logged on the cluster or in its child process: show it now
                 for line in rt.logs(run.id):
                     console.err.print(escape(line.format(app.tz)), soft_wrap=True)
         _report(run, values["json"], handler.secrets)  # before a late Ctrl-C can stop it

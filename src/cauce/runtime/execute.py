@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from ..context import Context
 from ..errors import CauceError, RunCancelled, first_line
 from ..events import BatchFailed, Message
 from ..logs import LogScope, scoped
+from .foreground import Interrupted
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -122,19 +125,46 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
                 ctx.log.warning("attempt %d: %s", spec.attempt, partial.error)
                 return partial
             return _failed(ctx, spec, err, redact)
-        except Exception as err:
+        except (KeyboardInterrupt, Interrupted):
+            raise  # Ctrl-C, SIGTERM or a stop asked of the run: the caller's to handle
+        except BaseException as err:  # an Exception, or one of the code's own BaseExceptions
             if ctx.cancelled:
                 ctx.log.warning("run cancelled (%s: %s)", type(err).__name__, err)
                 return Outcome(ok=False, error="cancelled", cancelled=True)
             return _failed(ctx, spec, err, redact)
         finally:
             ctx._cleanup()
+            mend_std_streams()
         if ctx.cancelled:
             ctx.log.warning("run cancelled: it returned after cancellation was asked")
             return Outcome(ok=False, error="cancelled", cancelled=True)
         if spec.is_job:
             ctx.log.info("run %s succeeded", spec.run_id)
-        return SUCCEEDED if result is None else Outcome(ok=True, result=storable(result, redact))
+        return SUCCEEDED if result is None else Outcome(ok=True, result=_kept(ctx, result, redact))
+
+
+def mend_std_streams() -> None:
+    """Open again the standard output and error that the code just run closed: they are the
+    process's, and what is written after it (its run's end, the next runs, cauce's own report)
+    would fail, or, once a file took a closed descriptor's number, land in that file. A closed
+    descriptor is pointed at the null device, a closed ``sys.stdout``/``sys.stderr`` made anew."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        _mend_descriptor(fd)
+        stream = getattr(sys, name)
+        if stream is not None and stream.closed:
+            reopened = open(fd, "w", closefd=False, encoding=stream.encoding,  # noqa: SIM115
+                            errors=stream.errors, buffering=1)  # it stays open, as sys's own
+            setattr(sys, name, reopened)
+
+
+def _mend_descriptor(fd: int) -> None:
+    try:
+        os.fstat(fd)
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)  # the lowest free number: ``fd`` itself
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
 
 
 EXIT_HINT = "return from the job or handler, or raise an exception, instead of calling sys.exit()"
@@ -183,6 +213,16 @@ def storable(result: Any, redact: Callable[[str], str]) -> Any:
     except (TypeError, ValueError):
         return None
     return json.loads(text) if len(text) <= MAX_RESULT else None
+
+
+def _kept(ctx: Context, result: Any, redact: Callable[[str], str]) -> Any:
+    """``result`` as stored on the run; its log says so when it is not kept."""
+    kept = storable(result, redact)
+    if kept is None:
+        ctx.log.warning("its return value (%s) is not kept on the run: it has no JSON form "
+                        "(NaN or an infinity) or its JSON is over %d bytes",
+                        type(result).__name__, MAX_RESULT)
+    return kept
 
 
 def log_general(runtime: Runtime, app_name: str, level: int, message: str, *args: Any) -> None:

@@ -10,6 +10,10 @@ Python delivers it between two bytecodes: a call into C that blocks (a long ``ti
 socket read without a timeout) finishes first. Jobs that must stop at once whatever they do are
 declared ``worker="process"``: a child process is stopped by a signal.
 
+A job's ``timeout=`` is kept the same way: once it has passed, its cancel flag is set (the
+run's log says why) and the job is interrupted `GRACE` seconds later if it has not ended; the
+run then fails with "timed out", and is retried like any failure.
+
 Only job runs in threads other than the main one are watched (a foreground run has its own
 `Stopper`); handler runs are not.
 """
@@ -35,6 +39,11 @@ INTERRUPTED = (f"cancelled: it did not stop within {GRACE:.0f} s of being asked 
                "(it never checked ctx.cancelled) and was interrupted")
 
 
+def timed_out(timeout: float, how: str) -> Outcome:
+    """The outcome of a job run stopped because its ``timeout=`` passed (a failure, retried)."""
+    return Outcome(ok=False, error=f"timed out after {timeout:g} s; {how}")
+
+
 def _raise_in(ident: int, exception: type[BaseException] | None) -> None:
     """Raise ``exception`` in the thread ``ident`` at its next bytecode (None: take back one
     that was not raised yet)."""
@@ -49,8 +58,10 @@ class _Running:
     spec: RunSpec
     ident: int
     cancel: threading.Event
+    deadline: float | None = None  # when its timeout= passes (monotonic)
     asked: float | None = None  # when its cancel flag was first seen set (monotonic)
     interrupted: bool = False
+    timed_out: bool = False
 
 
 class ThreadRuns:
@@ -64,24 +75,31 @@ class ThreadRuns:
         self._watcher: threading.Thread | None = None
 
     def run(self, spec: RunSpec, cancel: threading.Event, call: Callable[[], Outcome]) -> Outcome:
-        """``call()``, watched: interrupted when ``cancel`` stays set for `GRACE` seconds."""
+        """``call()``, watched: asked to stop once its job's timeout passed, and interrupted
+        when ``cancel`` stays set for `GRACE` seconds."""
         if threading.current_thread() is threading.main_thread():
             return call()
-        ident = threading.get_ident()
+        timeout = getattr(spec.target, "timeout", None)
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        running = _Running(spec, threading.get_ident(), cancel, deadline)
         with self._lock:
-            self._running[spec.run_id] = _Running(spec, ident, cancel)
+            self._running[spec.run_id] = running
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, daemon=True,
                                                  name="cauce-interrupts")
                 self._watcher.start()
         try:
-            return call()
+            outcome = call()
         except Interrupted:
-            return Outcome(ok=False, error=INTERRUPTED, cancelled=True)
+            outcome = Outcome(ok=False, error=INTERRUPTED, cancelled=True)
         finally:
             # one raised just as the run ended has nothing left to stop
             with contextlib.suppress(Interrupted):
                 self._forget(spec.run_id)
+        if running.timed_out and not outcome.ok:
+            how = "interrupted" if running.interrupted else "asked to stop"
+            return timed_out(timeout or 0.0, f"the job was {how}")
+        return outcome
 
     def _forget(self, run_id: str) -> None:
         with self._lock:
@@ -92,12 +110,15 @@ class ThreadRuns:
     def _watch(self) -> None:
         while True:
             time.sleep(CHECK_EVERY)
-            now, due = time.monotonic(), []
+            now, lines = time.monotonic(), []
             with self._lock:
                 if not self._running:
                     self._watcher = None
                     return
                 for running in self._running.values():
+                    if self._past_deadline(running, now):
+                        lines.append((running.spec, "run timed out after "
+                                      f"{running.spec.target.timeout:g} s: asked to stop"))
                     if running.interrupted or not running.cancel.is_set():
                         continue
                     if running.asked is None:
@@ -105,7 +126,18 @@ class ThreadRuns:
                     elif now - running.asked >= GRACE:
                         running.interrupted = True
                         _raise_in(running.ident, Interrupted)
-                        due.append(running.spec)
-            for spec in due:
+                        lines.append((running.spec, f"run {INTERRUPTED}"))
+            for spec, line in lines:
                 self.runtime.sink.write(spec.target.app.name, spec.stream_name, logging.WARNING,
-                                        f"run {INTERRUPTED}", spec.run_id)
+                                        line, spec.run_id)
+
+    @staticmethod
+    def _past_deadline(running: _Running, now: float) -> bool:
+        """Whether ``running`` has just passed its timeout: its cancel flag is set now."""
+        if running.deadline is None or running.timed_out or now < running.deadline:
+            return False
+        if running.cancel.is_set():  # cancelled already, by a user or the shutdown
+            return False
+        running.timed_out = True
+        running.cancel.set()
+        return True

@@ -18,6 +18,7 @@ from ..errors import CauceError, ConfigError, PartitionError
 from ..runs import Run, RunRecord, RunStatus, new_run_id
 from .execute import Outcome, RunSpec, log_general
 from .foreground import BEAT_EVERY, GRACE, ROLE, Interrupted, Stopper
+from .interrupts import timed_out
 
 if TYPE_CHECKING:
     from ..backends.state import StateStore
@@ -181,7 +182,8 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     values = check_params(target, params or {})
     run_id = new_run_id()
     spec = RunSpec(run_id, target, 1, run_id, partition, values)
-    executor = rt.executors.pick(spec, in_child=False)  # an unreachable cluster fails here
+    # an unreachable cluster fails here
+    executor = rt.executors.pick(spec, in_child=runs_in_child(rt, target))
     now = rt.clock.time()
     with rt.state.atomic():
         rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
@@ -195,16 +197,48 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     stopper = stopper or Stopper(threading.Event())
     watcher = CancelWatcher(rt, run_id, stopper.cancel, stopper)
     watcher.start()
+    deadline = _deadline(target, executor is rt.executors.thread, stopper)
     try:
         outcome = _execute_stoppable(rt, executor, spec, stopper)
+    except KeyboardInterrupt:  # Ctrl-C with no Stopper installed, or raised by the job itself
+        _finish_foreground(rt, target, run_id, partition, INTERRUPTED)
+        raise
     finally:
         watcher.stop()
+        if deadline is not None:
+            deadline.cancel()
+    if deadline is not None and not outcome.ok and stopper.reason == deadline.args[0]:
+        outcome = timed_out(target.timeout or 0.0, "the job was stopped")
     if outcome.cancelled and stopper.reason and outcome.error == "cancelled":
         outcome = Outcome(ok=False, error=f"cancelled: {stopper.reason}", cancelled=True)
     try:
         return _finish_foreground(rt, target, run_id, partition, outcome)
     finally:
         rt.state.workers.stopped(rt.worker_id, now=rt.clock.time())
+
+
+# a run whose job was stopped by a KeyboardInterrupt: recorded before it goes on up, rather than
+# left running until the next command marks it lost
+INTERRUPTED = Outcome(ok=False, error="cancelled: interrupted (KeyboardInterrupt)", cancelled=True)
+
+
+def runs_in_child(rt: Runtime, job: Job) -> bool:
+    """Whether `cauce run` runs ``job`` in a child process: it is declared ``worker="process"``
+    (and its app can be imported by reference), so it is stopped at once when cancelled or
+    timed out, and its process's death (``os._exit``, out of memory) fails the run."""
+    return job.worker == "process" and rt.executors.processes.available
+
+
+def _deadline(job: Job, in_this_thread: bool, stopper: Stopper) -> threading.Timer | None:
+    """A started timer that asks ``stopper`` to stop the run once ``job``'s timeout passed, when
+    the run executes in this thread (a child process or a cluster keeps the timeout itself)."""
+    if job.timeout is None or not in_this_thread:
+        return None
+    timer = threading.Timer(job.timeout, stopper.request,
+                            args=(f"timed out after {job.timeout:g} s",))
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _execute_stoppable(rt: Runtime, executor: Executor, spec: RunSpec,

@@ -407,7 +407,8 @@ class Runtime:
         jobs.trigger_downstream(self, job, partition, now)
 
     def run(self, job: Job | str, partition: str | None = None, **params: Any) -> Run:
-        """Run ``job`` once, now, in this thread (as `cauce run`); returns the finished run."""
+        """Run ``job`` once, now, as `cauce run` does (in this thread, or in a child process for a
+        ``worker="process"`` job); returns the finished run."""
         return jobs.run_foreground(self, job, partition, params)
 
     def start_jobs(self) -> None:

@@ -1,0 +1,108 @@
+"""`cauce run` keeps what a job declares: ``timeout=`` stops a run in its thread, and a
+``worker="process"`` job runs in a child process, so that its process's death (``os._exit``,
+out of memory) fails the run instead of ending `cauce run` with no word and exit status 0."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from cauce import App, Runtime
+from cauce.cli.loading import load_app
+from cauce.settings import ConfigSources
+
+APP = """
+import os
+from cauce import App
+
+app = App("fore")
+
+@app.job(worker="process", retries=0)
+def pid(ctx) -> int:
+    return os.getpid()
+
+@app.job(worker="process", retries=0)
+def hard_exit(ctx) -> None:
+    os._exit(0)
+"""
+
+
+def _runtime(app: App, home: Path, ref: str | None = None) -> Runtime:
+    return Runtime(app, home=home, app_ref=ref, config=ConfigSources(environ={}))
+
+
+def test_a_thread_job_past_its_timeout_fails_timed_out(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0, timeout="0.2s")
+    def polite(ctx) -> str:
+        end = time.monotonic() + 3
+        while not ctx.cancelled and time.monotonic() < end:
+            time.sleep(0.01)
+        return "stopped" if ctx.cancelled else "ran on"
+
+    started = time.monotonic()
+    with _runtime(app, tmp_path / "home") as rt:
+        run = rt.run(polite)
+    assert time.monotonic() - started < 2
+    assert run.status == "failed"
+    assert run.error == "timed out after 0.2 s; the job was stopped"
+
+
+def test_a_process_job_runs_in_a_child_whose_death_fails_the_run(tmp_path: Path,
+                                                                  app_module) -> None:
+    app, ref = load_app(app_module("fore", APP))
+    with _runtime(app, tmp_path / "home", ref) as rt:
+        assert rt.run("pid").result != os.getpid()
+        died = rt.run("hard-exit")
+    assert died.status == "failed"
+    assert died.error == "the process running it died (exit code 0)"
+
+
+class _Abort(BaseException):
+    """A library's own BaseException (not an Exception), as some raise to unwind."""
+
+
+def test_a_job_raising_a_base_exception_fails_its_run(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0)
+    def aborts(ctx) -> None:
+        raise _Abort("given up")
+
+    with _runtime(app, tmp_path / "home") as rt:
+        run = rt.run(aborts)
+    assert run.status == "failed"
+    assert run.error == "_Abort: given up"
+
+
+def test_a_return_value_that_is_not_kept_is_said_so_in_the_run_log(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0)
+    def big(ctx) -> list[str]:
+        return ["x" * 1000] * 1100
+
+    with _runtime(app, tmp_path / "home") as rt:
+        run = rt.run(big)
+        lines = [line.message for line in rt.logs(run.id)]
+    assert run.status == "succeeded" and run.result is None
+    assert any("its return value (list) is not kept on the run" in line for line in lines), lines
+
+
+def test_a_run_stopped_by_keyboard_interrupt_is_recorded_cancelled(tmp_path: Path) -> None:
+    app = App("fore")
+
+    @app.job(retries=0)
+    def interrupted(ctx) -> None:
+        raise KeyboardInterrupt
+
+    with _runtime(app, tmp_path / "home") as rt:
+        with pytest.raises(KeyboardInterrupt):
+            rt.run(interrupted)
+        (run,) = rt.runs(interrupted)
+    assert run.status == "cancelled"
+    assert run.error == "cancelled: interrupted (KeyboardInterrupt)"
