@@ -134,6 +134,14 @@ PATIENT_START = """    with (FOLDER / "starts").open("a") as starts:
 """
 
 
+def tell_the_delivery(folder: Path, fate: str) -> None:
+    """Tell a delivery waiting in PATIENT_START to "finish" or "die": the file appears whole
+    (renamed into place), as a delivery that saw it created still empty went on to finish."""
+    written = folder / "go.tmp"
+    written.write_text(fate)
+    written.rename(folder / "go")
+
+
 def assert_only_the_first_kill_counted(runs: list[dict[str, Any]]) -> None:
     """The runs of `serve_killed_three_times`, by start: lost in the serve's own thread (it
     counts), then twice excused in a child process, then the fourth in a child too."""

@@ -16,6 +16,7 @@ from runtime_helpers import (
     assert_only_the_first_kill_counted,
     serve_killed_three_times,
     start,
+    tell_the_delivery,
     wait_for,
 )
 
@@ -160,7 +161,7 @@ def test_a_serve_killed_while_a_message_runs_in_a_child_does_not_count_against_i
     # with it in a child process
     serve = serve_killed_three_times(ref, home, tmp_path, "delivery")
     try:
-        (tmp_path / "go").write_text(fate)
+        tell_the_delivery(tmp_path, fate)
         wait_for(lambda: not state.messages("patient:work"), 30, "the message to be settled")
     finally:
         serve.terminate()

@@ -22,6 +22,7 @@ from runtime_helpers import (
     assert_only_the_first_kill_counted,
     serve_killed_three_times,
     start,
+    tell_the_delivery,
     wait_for,
 )
 
@@ -259,7 +260,7 @@ def test_a_serve_killed_while_a_batch_runs_in_a_child_does_not_count_against_it(
     serve = serve_killed_three_times(ref, home, tmp_path, "batch delivery")
     dlq = "patient:stream/events/consume.dlq"
     try:
-        (tmp_path / "go").write_text(fate)
+        tell_the_delivery(tmp_path, fate)
         wait_for(lambda: state.items("patient:done") == 3 or bool(state.messages(dlq)), 30,
                  "the batch to be settled")
     finally:

@@ -175,7 +175,7 @@ def run_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> No
             handler.hide(rt.secrets())
             rt.on_progress(bar)
             stopper.install()
-            run = run_foreground(rt, job, values["partition"], params, stopper)
+            run = run_foreground(rt, job, values["partition"], params, stopper, in_child=True)
             if rt.executors.remote(job) is not None or runs_in_child(rt, job):
                 # it logged on the cluster or in its child process: show it now
                 for line in rt.logs(run.id):

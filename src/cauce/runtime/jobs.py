@@ -170,9 +170,10 @@ def requeue_replayed(rt: Runtime, queue: str, message_id: int, body: str) -> Non
 
 def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
                    params: Mapping[str, Any] | None = None,
-                   stopper: Stopper | None = None) -> Run:
+                   stopper: Stopper | None = None, *, in_child: bool = False) -> Run:
     """Run ``job`` once, now, in this thread (or on its executor's cluster), as `cauce run`;
-    returns the finished run.
+    returns the finished run. ``in_child`` (`cauce run`): a ``worker="process"`` job runs in a
+    child process instead (see `runs_in_child`).
 
     With a `Stopper` whose signal handlers are installed, SIGINT, SIGTERM and `cauce runs
     cancel` stop the run even when the job never looks at ``ctx.cancelled``; the caller restores
@@ -183,7 +184,7 @@ def run_foreground(rt: Runtime, job: Job | str, partition: str | None = None,
     run_id = new_run_id()
     spec = RunSpec(run_id, target, 1, run_id, partition, values)
     # an unreachable cluster fails here
-    executor = rt.executors.pick(spec, in_child=runs_in_child(rt, target))
+    executor = rt.executors.pick(spec, in_child=in_child and runs_in_child(rt, target))
     now = rt.clock.time()
     with rt.state.atomic():
         rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),

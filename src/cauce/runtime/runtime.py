@@ -407,8 +407,9 @@ class Runtime:
         jobs.trigger_downstream(self, job, partition, now)
 
     def run(self, job: Job | str, partition: str | None = None, **params: Any) -> Run:
-        """Run ``job`` once, now, as `cauce run` does (in this thread, or in a child process for a
-        ``worker="process"`` job); returns the finished run."""
+        """Run ``job`` once, now, in this thread (a ``worker="process"`` job too: what the
+        calling process set up, in tests say, holds for it; `cauce run` runs such a job in a
+        child process); returns the finished run."""
         return jobs.run_foreground(self, job, partition, params)
 
     def start_jobs(self) -> None:
