@@ -76,15 +76,16 @@ class Scheduler:
         return leading
 
     def _holder_killed(self, now: float) -> bool:
-        """Whether the process holding the lease was killed on this machine (it had no chance
-        to give the lease up): the lease is released for it."""
+        """Whether the process holding the lease is gone without giving it up: killed on this
+        machine, or already marked stopped (the takeback of a killed worker's leases marks
+        it so; a process that stops gives the lease up first). The lease is released for it;
+        one held by a process still registered as running elsewhere runs out by itself."""
         holder = self.runtime.state.leases.holder(self._lease, now=now)
         if holder is None:
             return False
         worker = holder.rsplit(":", 1)[0]  # the owner is "<worker id>:<token>"
-        record = next((w for w in self.runtime.state.workers.listing(stopped=True)
-                       if w.id == worker), None)
-        if record is None or not gone(record.host, record.pid):
+        running = next((w for w in self.runtime.state.workers.listing() if w.id == worker), None)
+        if running is not None and not gone(running.host, running.pid):
             return False
         self.runtime.state.leases.release(self._lease, holder)
         return True
