@@ -1,0 +1,47 @@
+"""The docs pages' examples run as written, where that is quick: a page that drifts from the
+code fails here instead of in a reader's hands."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from cauce.testing import TestRuntime
+
+DOCS = Path(__file__).parents[1] / "docs"
+
+
+def python_blocks(page: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(encoding="utf-8"), flags=re.S)
+
+
+def run_block(page: str, index: int, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """Run one ```python block of a page as a module of its own and return it."""
+    module = types.ModuleType(f"doc_{page.replace('.', '_')}_{index}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(python_blocks(page)[index], f"docs/{page} (block {index + 1})", "exec"),
+         module.__dict__)
+    return module
+
+
+def test_the_testing_page_tests_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = run_block("testing.md", 0, monkeypatch)
+    tests = [name for name in vars(page) if name.startswith("test_")]
+    assert tests == ["test_a_file_flows_through_the_chain", "test_eight_weeks_of_schedules"]
+    for name in tests:
+        getattr(page, name)()
+
+
+def test_the_reports_page_job_writes_its_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = run_block("reports.md", 0, monkeypatch)
+    with TestRuntime(page.app, start="2024-01-03T08:00:00") as rt:
+        run = rt.run(page.report, partition="2024-01-02")
+        assert run.status == "succeeded"
+        index = Path(run.result)
+        assert index == rt.home / "reports" / "2024-01-02" / "index.html"
+        assert "load of 2024-01-02" in index.read_text(encoding="utf-8")
+        assert (index.parent / "outcome.svg").read_text(encoding="utf-8").startswith("<svg")
