@@ -45,3 +45,11 @@ def test_the_reports_page_job_writes_its_report(monkeypatch: pytest.MonkeyPatch)
         assert index == rt.home / "reports" / "2024-01-02" / "index.html"
         assert "load of 2024-01-02" in index.read_text(encoding="utf-8")
         assert (index.parent / "outcome.svg").read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_the_state_page_shows_the_current_postgresql_schema_version() -> None:
+    from cauce.backends.postgres.schema import SCHEMA_VERSION
+
+    text = (DOCS / "state.md").read_text(encoding="utf-8")
+    shown = re.findall(r"^postgresql://\S+: schema version (\d+) \(", text, flags=re.M)
+    assert shown and set(shown) == {str(SCHEMA_VERSION)}
