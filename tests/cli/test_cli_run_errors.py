@@ -4,6 +4,7 @@ does not exist, nothing listening, a port in use."""
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -132,3 +133,29 @@ def test_an_option_out_of_its_bounds_is_a_usage_error(cli, tmp_path: Path) -> No
     assert not (tmp_path / ".cauce").exists()  # refused before anything opened
     shown = cli("run", "census", "demo-data", "--help").out
     assert "records in Adult.data [default: 32561; x>=0]" in " ".join(shown.split())
+
+
+PROCESS_APP = """
+from cauce import App
+
+app = App("crunch")
+
+
+@app.job(worker="process", retries=0)
+def crunch(ctx) -> None:
+    ctx.log.info("crunching")
+    raise ValueError("bad input")
+"""
+
+
+def test_a_process_job_shows_its_lines_as_a_thread_job_does(cli, app_file) -> None:
+    """Its lines, written by its child process, are printed when it ends: as terminal lines,
+    and its failure (whose stored line holds the traceback) said once, by the last line."""
+    reference = app_file(PROCESS_APP)
+    error, _ = failure(cli("run", reference, "crunch"))
+    assert error.endswith(": ValueError: bad input")
+    lines = cli("run", reference, "crunch").err.splitlines()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d INFO +crunching", lines[1]), lines
+    assert len(lines) == 4, lines
+    debugged = cli("--debug", "run", reference, "crunch").err
+    assert "attempt 1 failed: ValueError: bad input\nTraceback (most recent call last):" in debugged

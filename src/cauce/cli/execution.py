@@ -178,8 +178,7 @@ def run_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) -> No
             run = run_foreground(rt, job, values["partition"], params, stopper, in_child=True)
             if rt.executors.remote(job) is not None or runs_in_child(rt, job):
                 # it logged on the cluster or in its child process: show it now
-                for line in rt.logs(run.id):
-                    console.err.print(escape(line.format(app.tz)), soft_wrap=True)
+                handler.show_stored(rt.logs(run.id))
         _report(run, values["json"], handler.secrets)  # before a late Ctrl-C can stop it
     finally:
         stopper.restore(exiting=GLOBALS.exiting)

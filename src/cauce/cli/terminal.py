@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleDimensions
 from rich.logging import RichHandler
 
 from .console import UNLIMITED, masked, redact, visible
+
+if TYPE_CHECKING:
+    from ..logs import LogLine
 
 
 class TerminalConsole(Console):
@@ -42,6 +46,20 @@ class TerminalLog(RichHandler):
     def hide(self, secrets: Sequence[str]) -> None:
         """Mask these values (the runtime's secret settings) in every line from now on."""
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def show_stored(self, lines: Iterable[LogLine]) -> None:
+        """Show lines a run wrote elsewhere (its child process, a Dask worker) as if they had
+        been logged here: the same filters and form, so its failure line, which holds the
+        traceback, is left to the command's last line (shown, with the traceback, by --debug)."""
+        from ..runtime.execute import is_failure_line
+
+        for line in lines:
+            failure = is_failure_line(line.level, line.message)
+            first, _, trace = line.message.partition("\n") if failure else (line.message, "", "")
+            self.handle(logging.makeLogRecord({
+                "name": "cauce.run", "levelname": line.level, "msg": first,
+                "levelno": logging.getLevelName(line.level), "created": line.ts.timestamp(),
+                "traceback": trace or None, "run_failure": failure}))
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
@@ -168,6 +169,13 @@ def _mend_descriptor(fd: int) -> None:
 
 
 EXIT_HINT = "return from the job or handler, or raise an exception, instead of calling sys.exit()"
+FAILURE_LINE = re.compile(r"attempt \d+ failed: ")
+
+
+def is_failure_line(level: str, message: str) -> bool:
+    """Whether a stored log line is a run's failure line (its first line the one-line error,
+    the rest its traceback), as `_failed` writes it."""
+    return level == "ERROR" and FAILURE_LINE.match(message) is not None
 
 
 def _failed(ctx: Context, spec: RunSpec, err: BaseException, redact: Callable[[str], str], *,
