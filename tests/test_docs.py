@@ -53,3 +53,18 @@ def test_the_state_page_shows_the_current_postgresql_schema_version() -> None:
     text = (DOCS / "state.md").read_text(encoding="utf-8")
     shown = re.findall(r"^postgresql://\S+: schema version (\d+) \(", text, flags=re.M)
     assert shown and set(shown) == {str(SCHEMA_VERSION)}
+
+
+def test_the_streams_page_app_alerts_and_sinks_its_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = run_block("streams.md", 0, monkeypatch)
+    alerts_seen = page.app.queue("alerts-seen")
+    page.alerts.subscribe(alerts_seen)
+    with TestRuntime(page.app, start="2021-04-22T08:00:00") as rt:
+        page.readings.put_many([({"v": 3.2}, "sensor-7"), ({"v": 120.0}, "sensor-7")])
+        rt.advance("100s")  # the sink's max_seconds
+        [alert] = alerts_seen.receive(max=5)
+        assert alert.body == {"sensor": "sensor-7", "v": 120.0, "seq": 2}
+        [written] = page.lake.list("raw/")
+        # named as the page's example of a name says (shard 2, records 1 to 2)
+        text = (DOCS / "streams.md").read_text(encoding="utf-8")
+        assert f"(`{written.key}`)" in text
