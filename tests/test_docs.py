@@ -68,3 +68,25 @@ def test_the_streams_page_app_alerts_and_sinks_its_records(monkeypatch: pytest.M
         # named as the page's example of a name says (shard 2, records 1 to 2)
         text = (DOCS / "streams.md").read_text(encoding="utf-8")
         assert f"(`{written.key}`)" in text
+
+
+def cited_commands(text: str) -> set[str]:
+    """The first word after `cauce` in inline code and in fenced blocks: the command cited."""
+    options = r"(?:--[a-z-]+(?:[ =][^ `\n]+)? )*"
+    blocks = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S))
+    return (set(re.findall(rf"`cauce {options}([a-z][a-z-]*)", text))
+            | set(re.findall(rf"^(?:\$ )?cauce {options}([a-z][a-z-]*)", blocks, flags=re.M)))
+
+
+def test_every_command_the_pages_cite_exists() -> None:
+    import typer
+
+    from cauce.cli.main import cli
+
+    commands = set(typer.main.get_command(cli).commands)
+    root = DOCS.parent
+    pages = [root / "README.md", *sorted(DOCS.glob("*.md")), *sorted(DOCS.glob("apps/*.md")),
+             *sorted(root.glob("src/cauce/apps/*/README.md"))]
+    unknown = {str(page.relative_to(root)): sorted(cited_commands(page.read_text("utf-8"))
+                                                    - commands) for page in pages}
+    assert {page: words for page, words in unknown.items() if words} == {}
