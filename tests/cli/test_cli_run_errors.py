@@ -136,6 +136,8 @@ def test_an_option_out_of_its_bounds_is_a_usage_error(cli, tmp_path: Path) -> No
 
 
 PROCESS_APP = """
+import logging
+
 from cauce import App
 
 app = App("crunch")
@@ -143,14 +145,22 @@ app = App("crunch")
 
 @app.job(worker="process", retries=0)
 def crunch(ctx) -> None:
+    ctx.log.debug("a detail kept in the run's log, not shown")
     ctx.log.info("crunching")
     raise ValueError("bad input")
+
+
+@app.job(worker="process", retries=0)
+def notice(ctx) -> None:
+    logging.addLevelName(25, "NOTICE")  # a level only the child process knows
+    ctx.log.log(25, "noticed")
 """
 
 
 def test_a_process_job_shows_its_lines_as_a_thread_job_does(cli, app_file) -> None:
-    """Its lines, written by its child process, are printed when it ends: as terminal lines,
-    and its failure (whose stored line holds the traceback) said once, by the last line."""
+    """Its lines, written by its child process, are printed when it ends: as terminal lines, at
+    the terminal's level, and its failure (whose stored line holds the traceback) said once, by
+    the last line."""
     reference = app_file(PROCESS_APP)
     error, _ = failure(cli("run", reference, "crunch"))
     assert error.endswith(": ValueError: bad input")
@@ -159,3 +169,7 @@ def test_a_process_job_shows_its_lines_as_a_thread_job_does(cli, app_file) -> No
     assert len(lines) == 4, lines
     debugged = cli("--debug", "run", reference, "crunch").err
     assert "attempt 1 failed: ValueError: bad input\nTraceback (most recent call last):" in debugged
+    noticed = cli("run", reference, "notice")
+    assert noticed.status == 0, noticed.err
+    # shown with the level name the child stored for it, not a crash of the command
+    assert re.search(r"^\d\d:\d\d:\d\d Level 25 noticed$", noticed.err, flags=re.M), noticed.err

@@ -56,10 +56,13 @@ class TerminalLog(RichHandler):
         for line in lines:
             failure = is_failure_line(line.level, line.message)
             first, _, trace = line.message.partition("\n") if failure else (line.message, "", "")
-            self.handle(logging.makeLogRecord({
-                "name": "cauce.run", "levelname": line.level, "msg": first,
-                "levelno": logging.getLevelName(line.level), "created": line.ts.timestamp(),
-                "traceback": trace or None, "run_failure": failure}))
+            level = logging.getLevelName(line.level)  # a level the child named itself: INFO
+            level = level if isinstance(level, int) else logging.INFO
+            if level >= self.level:
+                self.handle(logging.makeLogRecord({
+                    "name": "cauce.run", "levelname": line.level, "msg": first,
+                    "levelno": level, "created": line.ts.timestamp(),
+                    "traceback": trace or None, "run_failure": failure}))
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
