@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, CauceError, InvalidKey, Message, NotSerializable, ResourceError
+from cauce import (
+    App,
+    CauceError,
+    InvalidKey,
+    Message,
+    NotFound,
+    NotSerializable,
+    ResourceError,
+)
 from cauce.backends.state import StoredMessage
 from cauce.resources.queue import message_from, messages_from
 from cauce.testing import TestRuntime
@@ -300,6 +308,28 @@ def test_replay_refuses_ids_that_are_no_whole_numbers(queue, wrong) -> None:
     with pytest.raises(CauceError, match="positive whole numbers"):
         work.dlq.replay(wrong)  # 1.9 and True replayed message 1
     assert work.dlq.depth() == 2
+
+
+def test_dead_letters_are_dropped_by_id_or_all_at_once(queue) -> None:
+    work, _ = queue
+    ids = _dead_letters(work, 5)
+    assert work.dlq.drop(ids[0]) == 1
+    assert work.dlq.drop([ids[1], int(ids[3])]) == 2
+    assert [m.body for m in work.dlq.messages()] == ["m2", "m4"]
+    assert work.dlq.drop() == 2
+    assert work.dlq.depth() == 0 and work.depth() == 0
+
+
+def test_dropping_an_id_not_in_the_dead_letter_queue_drops_none(queue) -> None:
+    app = queue[1].app
+    other = app.queue("other")
+    work, _ = queue
+    ids = _dead_letters(work, 2)
+    [waiting] = [other.send("kept")]
+    with pytest.raises(NotFound, match=f"message {waiting} is not in the dead-letter queue of "
+                       "work; nothing was dropped"):
+        work.dlq.drop([ids[0], waiting])
+    assert work.dlq.depth() == 2 and other.depth() == 1
 
 
 def test_dead_letter_listing_takes_a_count(queue) -> None:

@@ -190,3 +190,9 @@ class DeadLetterQueue:
         or several); returns how many moved."""
         return self.source._runtime().replay(self.source, ids)
 
+    def drop(self, ids: Sequence[int | str] | int | str | None = None) -> int:
+        """Delete dead-lettered messages for good (all, or those of ``ids``: one id or
+        several); returns how many. An id that is not in this dead-letter queue is refused
+        with `NotFound` before any message goes."""
+        return self.source._runtime().purge_dead_letters(self.source, ids)
+
