@@ -274,6 +274,24 @@ def test_dead_letters_are_replayed_to_a_fixed_handler() -> None:
         assert rt.dlq(work) == []
 
 
+def test_a_message_is_acked_and_nacked_only_on_the_queue_it_came_from(queue) -> None:
+    """Its id and lease alone deleted the other queue's message, or gave it back under this
+    queue's max_receives and dead-letter queue."""
+    work, rt = queue
+    other = rt.app.queue("other")
+    other.send("theirs")
+    [message] = other.receive()
+    for verb in ("ack", "nack"):
+        with pytest.raises(ResourceError, match=rf"queue 'work': message {message.id} was "
+                           rf"received from mail:other, not from this queue; nothing was "
+                           rf"{verb}ed"):
+            getattr(work, verb)(message)
+    with pytest.raises(ResourceError, match="ack takes received messages, not a str"):
+        work.ack(["1"])
+    assert other.depth() == 1 and other.receive() == []  # still leased, not given back
+    assert other.ack(message) == 1
+
+
 def test_replay_of_chosen_messages(queue) -> None:
     work, _ = queue
     ids = work.send_batch(["a", "b"])
