@@ -177,7 +177,7 @@ class Queue(Resource):
 
 
 class DeadLetterQueue:
-    """Messages a queue gave up on, with their last error; they can be replayed."""
+    """Messages a queue gave up on, with their last error; they can be replayed or dropped."""
 
     def __init__(self, source: Queue) -> None:
         self.source = source
@@ -212,4 +212,3 @@ class DeadLetterQueue:
         several); returns how many. An id that is not in this dead-letter queue is refused
         with `NotFound` before any message goes."""
         return self.source._runtime().purge_dead_letters(self.source, ids)
-
