@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 import pytest
+from annotated_types import Gt
 
-from cauce import DeclarationError
+from cauce import DeclarationError, Duration
 from cauce.durations import format_duration, parse_duration
 
 
@@ -48,6 +50,37 @@ def test_negative_durations_are_rejected() -> None:
         parse_duration(-1)
     with pytest.raises(DeclarationError, match="is negative"):
         parse_duration(timedelta(seconds=-5))
+
+
+@pytest.mark.parametrize("text", ["-1s", "-1h30m", "- 5m", "-2"])
+def test_negative_text_is_said_to_be_negative(text: str) -> None:
+    with pytest.raises(DeclarationError, match=r"--for: '.*' is negative"):
+        parse_duration(text, what="--for")
+
+
+def test_a_double_minus_is_no_duration() -> None:
+    with pytest.raises(DeclarationError, match="is not a duration"):
+        parse_duration("--1s")
+
+
+def test_how_long_to_run_is_more_than_no_time() -> None:
+    assert parse_duration("0s") == 0
+    with pytest.raises(DeclarationError, match=r"--for: '0s' is no time at all") as info:
+        parse_duration("0s", what="--for", positive=True)
+    assert info.value.hint == 'give a duration of more than 0, e.g. "30s"'
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("1m30s", 90.0), (2, 2.0),
+                                                (timedelta(minutes=1), 60.0)])
+def test_a_duration_parameter_is_seconds(value: object, seconds: float) -> None:
+    from pydantic import TypeAdapter
+
+    checked = TypeAdapter(Annotated[Duration, Gt(0)])
+    assert checked.validate_python(value) == seconds
+    for wrong, why in (("-1s", "'-1s' is negative"), ("0s", "greater than 0"),
+                       ("soon", "'soon' is not a duration")):
+        with pytest.raises(ValueError, match=why):
+            checked.validate_python(wrong)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", " Infinity ", "-inf", float("nan"), float("inf"),

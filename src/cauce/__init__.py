@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .backends.objects import ObjectStore
     from .clock import Clock, SimulatedClock, SystemClock
     from .context import Context
+    from .durations import Duration
     from .errors import (
         CauceError,
         CheckpointConflict,
@@ -66,6 +67,7 @@ __all__ = [
     "ConfigError",
     "Context",
     "DeclarationError",
+    "Duration",
     "Handler",
     "InvalidKey",
     "Job",
@@ -114,6 +116,7 @@ _DEFINED_IN = {
     "SimulatedClock": "cauce.clock",
     "SystemClock": "cauce.clock",
     "Context": "cauce.context",
+    "Duration": "cauce.durations",
     "CauceError": "cauce.errors",
     "CheckpointConflict": "cauce.errors",
     "CommandError": "cauce.errors",

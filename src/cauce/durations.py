@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from .errors import CauceError, DeclarationError
 
@@ -14,8 +15,10 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 DurationLike = str | int | float | timedelta
 
 
-def parse_duration(value: DurationLike, *, what: str = "duration") -> float:
-    """Seconds in ``value``: a number of seconds, a timedelta, or text such as ``"1h30m"``."""
+def parse_duration(value: DurationLike, *, what: str = "duration",
+                   positive: bool = False) -> float:
+    """Seconds in ``value``: a number of seconds, a timedelta, or text such as ``"1h30m"``;
+    never negative, and with ``positive`` (how long to run, to wait) never 0 either."""
     if isinstance(value, bool):
         raise DeclarationError(f"{what}: {value!r} is not a duration", hint='write e.g. "30s"')
     if isinstance(value, timedelta):
@@ -32,6 +35,9 @@ def parse_duration(value: DurationLike, *, what: str = "duration") -> float:
     if seconds < 0:
         raise DeclarationError(f"{what}: {value!r} is negative",
                                hint='a duration is 0 or more, e.g. "30s"')
+    if positive and seconds == 0:
+        raise DeclarationError(f"{what}: {value!r} is no time at all",
+                               hint='give a duration of more than 0, e.g. "30s"')
     return seconds
 
 
@@ -40,6 +46,9 @@ def _parse_text(text: str, what: str) -> float:
         return float(text)
     except ValueError:
         pass  # not a bare number of seconds: read units below
+    rest = text.removeprefix("-").lstrip()
+    if rest != text and not rest.startswith("-"):  # "-1s": said to be negative
+        return -_parse_text(rest, what)
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
         raise DeclarationError(
@@ -47,6 +56,25 @@ def _parse_text(text: str, what: str) -> float:
             hint='use a number of seconds or units ms, s, m, h, d, w, e.g. "10s", "1h30m", "8w"',
         )
     return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+class Duration(float):
+    """The type of a job parameter that is a duration, given to the job as seconds: written
+    ``30s``, ``5m``, ``1h30m`` or as seconds on the command line, a number or a timedelta
+    from Python. Bounds apply to the seconds: ``Annotated[Duration, "how long", Gt(0)]``."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema  # when a job's options are checked
+
+        return core_schema.no_info_plain_validator_function(cls._checked)
+
+    @classmethod
+    def _checked(cls, value: Any) -> Duration:
+        try:
+            return cls(parse_duration(value, what="value"))
+        except CauceError as err:  # pydantic reports a ValueError as the value's problem
+            raise ValueError(err.message.removeprefix("value: ")) from None
 
 
 def format_duration(seconds: float) -> str:

@@ -143,7 +143,7 @@ class ConfigSources:
                 sources.files, sources.file_name = _checked(section, where, pyproject), where
         dotenv = directory / ".env"
         if dotenv.is_file():
-            sources.dotenv = parse_dotenv(_read_text(dotenv))
+            sources.dotenv = parse_dotenv(_read_text(dotenv), where=str(dotenv))
         return sources
 
     def home(self) -> tuple[str | None, str]:
@@ -318,18 +318,48 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
-def parse_dotenv(text: str) -> dict[str, str]:
-    """``KEY=value`` lines; quotes, ``export`` prefixes, blank lines and ``#`` comments allowed."""
+def parse_dotenv(text: str, where: str = ".env") -> dict[str, str]:
+    """``KEY=value`` lines; quotes, ``export`` prefixes, blank lines and ``#`` comments allowed.
+
+    Any other line is skipped with a warning naming ``where`` (the file), its number and what
+    is wrong with it, so that a typo does not quietly leave a setting at its default."""
     values: dict[str, str] = {}
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = _DOTENV_LINE.match(line)
         if not match:
+            _say_skipped(where, number, _dotenv_mistake(line))
             continue
         key, raw = match.groups()
         values[key] = _dotenv_value(raw)
     return values
+
+
+def _dotenv_mistake(line: str) -> str:
+    """What keeps a ``.env`` line from being ``KEY=value``, told without its value (a secret,
+    often)."""
+    if "=" not in line:
+        return "it has no `=` (KEY=value)"
+    name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
+    if not name:
+        return "it has no name before `=`"
+    return (f"{name!r} is not a variable name (letters, digits and _, not starting with a "
+            "digit)")
+
+
+# the skipped lines already said: the files are read by each part of a command that needs them
+_SAID_SKIPPED: set[tuple[str, int, str]] = set()
+
+
+def _say_skipped(where: str, number: int, mistake: str) -> None:
+    """One warning for a skipped ``.env`` line, once in this process."""
+    if (where, number, mistake) in _SAID_SKIPPED:
+        return
+    _SAID_SKIPPED.add((where, number, mistake))
+    import logging  # only when a line is skipped: `cauce --help` does without it
+
+    logging.getLogger("cauce.config").warning("%s line %d skipped: %s", where, number, mistake)
 
 
 # A quoted value, then perhaps a comment: "..." (with backslash escapes) or '...'.

@@ -45,6 +45,26 @@ def test_the_default_then_file_then_dotenv_then_environment_then_option(
     assert greeted(cli, ref, "--greeting", "salut", "--times", "3") == "salut salut salut"
 
 
+def test_a_malformed_dotenv_line_is_said_once_and_the_rest_is_read(cli, app_file,
+                                                                    tmp_path: Path) -> None:
+    """Each skipped line is named with what is wrong, once, though the command reads `.env`
+    several times; a value on a skipped line (a password, often) is not shown."""
+    ref = app_file(APP)
+    (tmp_path / ".env").write_text("CAUCE_GREETER_GREETING=ola\nDB PASSWORD=hunter2\n"
+                                   "# a comment\njust-words\n1TIMES=3\nCAUCE_GREETER_TIMES=2\n")
+    result = cli("config", ref, "--json")
+    assert result.status == 0, result.err
+    assert {r["setting"]: r["value"] for r in result.json()["settings"]} == {
+        "greeting": "ola", "times": 2, "db": "sqlite:///greeter.db", "key": None}
+    dotenv = tmp_path / ".env"
+    assert result.err.splitlines() == [
+        f"warning: {dotenv} line 2 skipped: 'DB PASSWORD' is not a variable name (letters, "
+        "digits and _, not starting with a digit)",
+        f"warning: {dotenv} line 4 skipped: it has no `=` (KEY=value)",
+        f"warning: {dotenv} line 5 skipped: '1TIMES' is not a variable name (letters, digits "
+        "and _, not starting with a digit)"]
+
+
 def test_config_says_where_each_value_came_from(cli, app_file, tmp_path: Path, monkeypatch) -> None:
     ref = app_file(APP)
     (tmp_path / "cauce.toml").write_text('[apps.greeter]\ntimes = 2\n')

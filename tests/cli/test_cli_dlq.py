@@ -1,6 +1,9 @@
-"""`cauce dlq list` and `cauce dlq replay`: dead letters, with their error, sent back once fixed."""
+"""`cauce dlq list`, `replay` and `drop`: dead letters, with their error, sent back once fixed
+or dropped."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 
@@ -107,3 +110,56 @@ def test_a_dead_letters_error_is_listed_up_to_its_first_line_feed(cli, app_file)
     assert cli("serve", ref, "--for", "1s").status == 0
     shown = cli("dlq", "list", ref, "work").out
     assert "  ValueError: 50%\\x0ddone: row 7 is bad" in shown.split("\n")
+
+
+class Terminal(io.StringIO):
+    """Standard input typed at a terminal: `dlq drop --all` asks there."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_dead_letters_are_dropped_by_id_or_all_after_a_yes(cli, app_file, monkeypatch) -> None:
+    ref = app_file(SAYS)
+    for n in range(4):
+        assert cli("send", ref, "work", str(n)).status == 0
+    assert cli("serve", ref, "--for", "1s").status == 0
+    ids = [m["id"] for m in cli("dlq", "list", ref, "work", "--json").json()]
+    assert len(ids) == 4
+    dropped = cli("dlq", "drop", ref, "work", "--id", str(ids[0]), "--id", str(ids[2]))
+    assert (dropped.status, dropped.out) == (0, "dropped 2 message(s)\n")
+    assert [m["id"] for m in cli("dlq", "list", ref, "work", "--json").json()] == [ids[1], ids[3]]
+
+    unasked = cli("dlq", "drop", ref, "work", "--all")  # no terminal: nobody to ask
+    assert (unasked.status, unasked.err.splitlines()) == (1, [
+        "error: dropping every dead-lettered message needs a yes, and there is no terminal to "
+        "ask on", "hint: pass --yes to drop them without asking"])
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    declined = cli("dlq", "drop", ref, "work", "--all")
+    assert declined.status == 130
+    assert "drop every dead-lettered message of work (2 now)? [y/N]" in declined.err
+    assert len(cli("dlq", "list", ref, "work", "--json").json()) == 2
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    # (the prompt's last space is echoed by input() on standard output)
+    assert cli("dlq", "drop", ref, "work", "--all").out.strip() == "dropped 2 message(s)"
+    assert cli("dlq", "drop", ref, "work", "--all", "--yes").out == "dropped 0 message(s)\n"
+
+
+@pytest.mark.parametrize("args", [(), ("--all", "--id", "1")])
+def test_dropping_needs_ids_or_all_and_not_both(cli, app_file, args) -> None:
+    result = cli("dlq", "drop", app_file(SAYS), "work", *args)
+    assert (result.status, result.err.splitlines()[0]) == (
+        2, "error: Invalid value for '--id' / '--all': give the ids to drop (--id N, repeated "
+        "for several) or --all, one of the two")
+
+
+def test_dropping_an_id_not_in_the_dead_letter_queue_names_it(cli, app_file) -> None:
+    ref = app_file(SAYS)
+    assert cli("send", ref, "work", '"x"').status == 0
+    assert cli("serve", ref, "--for", "1s").status == 0
+    [held] = [m["id"] for m in cli("dlq", "list", ref, "work", "--json").json()]
+    result = cli("dlq", "drop", ref, "work", "--id", str(held), "--id", "424242")
+    assert result.err.splitlines() == [
+        "error: message 424242 is not in the dead-letter queue of work; nothing was dropped",
+        "hint: `cauce dlq list APP QUEUE` shows the ids"]
+    assert [m["id"] for m in cli("dlq", "list", ref, "work", "--json").json()] == [held]

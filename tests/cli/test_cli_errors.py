@@ -342,14 +342,26 @@ def test_a_new_home_another_process_opened_stays(tmp_path) -> None:
             state.close()
 
 
-@pytest.mark.parametrize(("command", "option"), [("serve", "--for"), ("worker", "--grace")])
-def test_serve_and_worker_refuse_a_duration_before_they_start(cli, tmp_path, command,
-                                                              option) -> None:
-    other = ("--grace", "1s") if option == "--for" else ("--for", "1s")
-    result = cli(command, "example", option, "soon", *other)
-    assert_one_line_error(result, f"{option}: 'soon' is not a duration",
-                          'use a number of seconds or units ms, s, m, h, d, w, e.g. "10s", '
-                          '"1h30m", "8w"')
+@pytest.mark.parametrize(("args", "problem"), [
+    (("serve", "example", "--for", "soon"), "'soon' is not a duration; use a number of seconds "
+     'or units ms, s, m, h, d, w, e.g. "10s", "1h30m", "8w"'),
+    (("serve", "example", "--for", "-1s"), "'-1s' is negative; a duration is 0 or more, e.g. "
+     '"30s"'),
+    (("worker", "example", "--for", "0"), "'0' is no time at all; give a duration of more than "
+     '0, e.g. "30s"'),
+    (("worker", "example", "--for", "1s", "--grace", "-5s"), "'-5s' is negative; a duration is "
+     '0 or more, e.g. "30s"'),
+    (("runs", "prune", "--older-than", "0s"), "'0s' is no time at all; give a duration of more "
+     'than 0, e.g. "30s"')])
+def test_a_duration_option_is_refused_as_a_usage_error_before_anything_starts(
+        cli, tmp_path, args, problem) -> None:
+    """Every option that takes how long or how old reads it alike: no time at all, a negative
+    one or no duration is exit status 2, like other option errors."""
+    result = cli(*args)
+    option = next(arg for arg in reversed(args) if arg.startswith("--"))
+    assert (result.status, result.err.splitlines()) == (2, [
+        f"error: Invalid value for '{option}': {problem}",
+        f"hint: see `cauce {' '.join(args[:2])} --help`"])
     assert list(tmp_path.iterdir()) == []
 
 

@@ -117,6 +117,16 @@ def test_a_backup_into_nothing_or_a_folder_is_a_usage_error(cli, home: Path,
         f"e.g. {tmp_path / 'state-backup.db'}")
 
 
+def test_a_backup_to_standard_output_is_a_usage_error(cli, home: Path, tmp_path: Path) -> None:
+    """`-` is no file named `-` in the working folder: a SQLite copy is a file, not a stream."""
+    result = cli("state", "backup", "-")
+    assert (result.status, result.err.splitlines()[0]) == (
+        2, "error: Invalid value for 'FILE': the copy is a SQLite database file and cannot go "
+        "to standard output; name a new file, e.g. state-backup.db, and compress or send that "
+        "file")
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.mark.parametrize("refusal", [
     sqlite3.OperationalError("unable to open database file"),  # a read-only folder
     sqlite3.OperationalError("database or disk is full"),

@@ -104,10 +104,12 @@ def test_prune_deletes_old_finished_runs_and_their_lines(cli, app_file, tmp_path
     assert result.out.strip() == f"deleted 1 run(s) and {lines} log line(s) older than 30d"
     assert [r["params"] for r in cli("runs", "--json").json()] == [{"n": 2}]
     bad = cli("runs", "prune", "--older-than", "soon")
-    assert bad.status == 1 and bad.err.startswith("error: --older-than: 'soon' is not a duration")
+    assert bad.status == 2 and bad.err.startswith(
+        "error: Invalid value for '--older-than': 'soon' is not a duration")
     negative = cli("runs", "prune", "--older-than", "-1")
-    assert (negative.status, negative.err.splitlines()) == (1, [
-        "error: --older-than: '-1' is negative", 'hint: a duration is 0 or more, e.g. "30s"'])
+    assert (negative.status, negative.err.splitlines()) == (2, [
+        "error: Invalid value for '--older-than': '-1' is negative; a duration is 0 or more, "
+        'e.g. "30s"', "hint: see `cauce runs prune --help`"])
 
 
 def test_pause_and_resume_a_schedule(cli, app_file) -> None:

@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cauce import App, CauceError, InvalidKey, Message, NotSerializable, ResourceError
+from cauce import (
+    App,
+    CauceError,
+    InvalidKey,
+    Message,
+    NotFound,
+    NotSerializable,
+    ResourceError,
+)
 from cauce.backends.state import StoredMessage
 from cauce.resources.queue import message_from, messages_from
 from cauce.testing import TestRuntime
@@ -266,6 +274,24 @@ def test_dead_letters_are_replayed_to_a_fixed_handler() -> None:
         assert rt.dlq(work) == []
 
 
+def test_a_message_is_acked_and_nacked_only_on_the_queue_it_came_from(queue) -> None:
+    """Its id and lease alone deleted the other queue's message, or gave it back under this
+    queue's max_receives and dead-letter queue."""
+    work, rt = queue
+    other = rt.app.queue("other")
+    other.send("theirs")
+    [message] = other.receive()
+    for verb in ("ack", "nack"):
+        with pytest.raises(ResourceError, match=rf"queue 'work': message {message.id} was "
+                           rf"received from mail:other, not from this queue; nothing was "
+                           rf"{verb}ed"):
+            getattr(work, verb)(message)
+    with pytest.raises(ResourceError, match="ack takes received messages, not a str"):
+        work.ack(["1"])
+    assert other.depth() == 1 and other.receive() == []  # still leased, not given back
+    assert other.ack(message) == 1
+
+
 def test_replay_of_chosen_messages(queue) -> None:
     work, _ = queue
     ids = work.send_batch(["a", "b"])
@@ -300,6 +326,28 @@ def test_replay_refuses_ids_that_are_no_whole_numbers(queue, wrong) -> None:
     with pytest.raises(CauceError, match="positive whole numbers"):
         work.dlq.replay(wrong)  # 1.9 and True replayed message 1
     assert work.dlq.depth() == 2
+
+
+def test_dead_letters_are_dropped_by_id_or_all_at_once(queue) -> None:
+    work, _ = queue
+    ids = _dead_letters(work, 5)
+    assert work.dlq.drop(ids[0]) == 1
+    assert work.dlq.drop([ids[1], int(ids[3])]) == 2
+    assert [m.body for m in work.dlq.messages()] == ["m2", "m4"]
+    assert work.dlq.drop() == 2
+    assert work.dlq.depth() == 0 and work.depth() == 0
+
+
+def test_dropping_an_id_not_in_the_dead_letter_queue_drops_none(queue) -> None:
+    app = queue[1].app
+    other = app.queue("other")
+    work, _ = queue
+    ids = _dead_letters(work, 2)
+    [waiting] = [other.send("kept")]
+    with pytest.raises(NotFound, match=f"message {waiting} is not in the dead-letter queue of "
+                       "work; nothing was dropped"):
+        work.dlq.drop([ids[0], waiting])
+    assert work.dlq.depth() == 2 and other.depth() == 1
 
 
 def test_dead_letter_listing_takes_a_count(queue) -> None:

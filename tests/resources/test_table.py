@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 import pytest
@@ -78,6 +79,21 @@ def test_items_must_be_json(tables) -> None:
     items, _ = tables
     with pytest.raises(NotSerializable, match="an item for table 'items' is not JSON-serialisable"):
         items.put({"id": "a", "ratio": math.inf})
+    assert items.count() == 0
+
+
+@pytest.mark.parametrize(("item", "key", "where"), [
+    ({"id": "a", "by_year": {2021: 3}}, "2021", " (in by_year)"),
+    ({"id": "a", "rows": [{"ok": 1}, {"x": {None: 1}}]}, "None", " (in rows[1].x)"),
+    ({"id": "a", True: "yes"}, "True", "")])
+def test_dict_keys_that_are_not_text_are_refused_not_turned_into_text(tables, item, key,
+                                                                     where) -> None:
+    """{1: "a"} read back as {"1": "a"}: JSON's keys are text."""
+    items, _ = tables
+    with pytest.raises(NotSerializable, match=re.escape(
+            f"an item for table 'items' has the key {key}{where}, which is no text: JSON's "
+            "keys are text, so it would not read back as written")):
+        items.put(item)
     assert items.count() == 0
 
 

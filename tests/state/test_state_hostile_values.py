@@ -124,6 +124,12 @@ def test_nan_and_infinities_are_refused_above_every_engine(number: float) -> Non
         to_json({"x": [number]}, "an item for table 't'")
 
 
+def test_dict_keys_that_are_not_text_are_refused_above_every_engine() -> None:
+    app = App("hostile")  # never attached: the item is checked before any store is used
+    with pytest.raises(NotSerializable, match=r"has the key 1 \(in m\), which is no text"):
+        app.table("items").put({"id": "a", "m": {1: "a"}})
+
+
 def test_keys_no_engine_can_keep_are_refused_alike() -> None:
     app = App("hostile")  # never attached: keys are checked before any store is used
     table, stream, queue = app.table("items"), app.stream("s"), app.queue("q", fifo=True)

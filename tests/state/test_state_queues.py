@@ -183,6 +183,16 @@ def test_extend_drop_unclaimed_holds_stats_and_purge(state: StateStore) -> None:
     assert state.queues.next_visible([Q]) == {}
 
 
+def test_purge_of_chosen_ids_deletes_only_those_of_the_queue(state: StateStore) -> None:
+    dead = state.queues.send(Q + ".dlq", ["1", "2", "3"], now=0.0)
+    [elsewhere] = state.queues.send("app:other.dlq", ["4"], now=0.0)
+    assert state.queues.purge(Q + ".dlq", [dead[0], dead[2], elsewhere, 999_999]) == 2
+    assert [m.id for m in state.queues.listing(Q + ".dlq")] == [dead[1]]
+    assert [m.id for m in state.queues.listing("app:other.dlq")] == [elsewhere]
+    assert state.queues.purge(Q + ".dlq", []) == 0
+    assert state.queues.purge(Q + ".dlq") == 1
+
+
 def test_publish_stores_one_copy_per_subscriber_with_one_event_id(state: StateStore) -> None:
     state.queues.publish(["app:a", "app:b"], '{"k":1}', now=3.0, event_id="e1")
     copies = state.queues.listing("app:a") + state.queues.listing("app:b")

@@ -7,6 +7,7 @@ import json
 import re
 import time
 from contextlib import contextmanager
+from urllib.parse import quote
 
 import pytest
 
@@ -49,6 +50,17 @@ def test_every_page_answers_and_escapes_everything(ui_client):
     assert "../escape" in items and "quote&#34;&#39;s" in items
     dlq = ui_client.get("/apps/hostile/dlq/handle").text
     assert "refused" in dlq and "***" in dlq  # the secret in the error is masked
+
+
+def test_an_unknown_log_stream_is_a_404_that_links_the_existing_ones(ui_client):
+    streams = re.findall(r'<option value="([^"]+)"', ui_client.get("/apps/hostile/logs").text)
+    assert streams[0] == "general" and any(s.startswith("worker/") for s in streams)
+    page = ui_client.get("/apps/hostile/logs", params={"stream": "worker/nope"})
+    assert page.status_code == 404
+    assert "app hostile has no log stream worker/nope" in page.text
+    for stream in streams:
+        assert f'href="/apps/hostile/logs?stream={quote(stream, safe="")}"' in page.text
+    assert ui_client.get("/apps/hostile/logs", params={"stream": streams[-1]}).status_code == 200
 
 
 def test_settings_show_secrets_masked(ui_client):

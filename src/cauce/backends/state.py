@@ -347,8 +347,9 @@ class QueueStore(ABC):
         moved."""
 
     @abstractmethod
-    def purge(self, queue: str) -> int:
-        """Delete every message of a queue; returns how many."""
+    def purge(self, queue: str, ids: Sequence[int] | None = None) -> int:
+        """Delete every message of a queue, or those of ``ids`` that are in it (an id of
+        another queue's message is left alone); returns how many."""
 
 
 class TableStore(ABC):

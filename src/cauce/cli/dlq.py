@@ -1,4 +1,4 @@
-"""``cauce dlq``: look at and replay dead-lettered messages."""
+"""``cauce dlq``: look at, replay and drop dead-lettered messages."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
-from ..errors import first_line
+from ..errors import CauceError, first_line
 from . import console
 from .console import escape
 from .home import HomeOption, JsonOption, StateOption, attached
 
-dlq_cli = typer.Typer(rich_markup_mode=None, help="Look at and replay dead-lettered messages.\n\n"
+dlq_cli = typer.Typer(rich_markup_mode=None, help="Look at, replay and drop dead-lettered "
+                      "messages.\n\n"
                       "Example: cauce dlq list example work", no_args_is_help=True)
 
 
@@ -63,3 +64,42 @@ def dlq_replay(app_ref: str = typer.Argument(..., metavar="APP"),
     with attached(app_ref, home, state_option) as rt:
         moved = rt.replay(queue, ids or None)
     console.out.print(f"replayed {moved} message(s); a running `cauce serve` picks them up")
+
+
+@dlq_cli.command("drop")
+def dlq_drop(app_ref: str = typer.Argument(..., metavar="APP"),
+             queue: str = typer.Argument(..., metavar="QUEUE",
+                                         help="a queue, handler or job name"),
+             ids: list[int] = typer.Option(None, "--id", min=1, max=MAX_ID,
+                                           help="these message ids (repeat for several)"),
+             every: bool = typer.Option(False, "--all", help="every dead-lettered message of "
+                                        "QUEUE (asks first, unless --yes)"),
+             yes: bool = typer.Option(False, "--yes", help="drop --all without asking"),
+             home: Path = HomeOption, state_option: str = StateOption) -> None:
+    """Delete dead-lettered messages for good: those of --id, or --all of them.
+
+    An id not in the dead-letter queue is refused, and then none is dropped.
+    Example: cauce dlq drop opendata downloaded --id 12 --id 15
+    """
+    if bool(ids) == every:
+        raise typer.BadParameter("give the ids to drop (--id N, repeated for several) or --all, "
+                                 "one of the two",
+                                 param_hint="'--id' / '--all'")
+    with attached(app_ref, home, state_option) as rt:
+        if every and not yes:
+            _confirm(f"drop every dead-lettered message of {queue} "
+                     f"({len(rt.dlq(queue))} now)?")
+        dropped = rt.purge_dead_letters(queue, ids or None)
+    console.out.print(f"dropped {dropped} message(s)")
+
+
+def _confirm(question: str) -> None:
+    """Ask on a terminal; elsewhere (a script, a pipe) there is nobody to ask: say to pass
+    --yes rather than wait on input that never comes."""
+    import sys  # not at start-up
+
+    if not sys.stdin.isatty():
+        raise CauceError("dropping every dead-lettered message needs a yes, and there is no "
+                         "terminal to ask on", hint="pass --yes to drop them without asking")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Abort()

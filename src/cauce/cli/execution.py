@@ -37,7 +37,7 @@ from .home import (
     undone_if_unused,
 )
 from .loading import load_app
-from .options import clean, job_options, settings_options
+from .options import DurationOption, clean, job_options, settings_options
 from .signals import Terminated, terminated_as_interrupted
 from .ui import start_served_ui, ui_options
 
@@ -313,12 +313,13 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
         return
     app, reference = loaded
     verb = "serve" if scheduler else "worker"
-    extra = [click.Option(["--for", "duration"], help="stop after this long, e.g. 30s, 2h"),
+    extra = [click.Option(["--for", "duration"], type=DurationOption(positive=True),
+                          help="stop after this long, e.g. 30s, 2h"),
              click.Option(["--threads"], type=click.IntRange(1, 512), default=8, show_default=True,
                           help="worker threads"),
              click.Option(["--processes"], type=click.IntRange(1, 256), default=None,
                           help="process workers for worker='process' jobs [default: CPU count]"),
-             click.Option(["--grace"], default="30s", show_default=True,
+             click.Option(["--grace"], type=DurationOption(), default="30s", show_default=True,
                           help="on stop, how long to let running work finish "
                           "before giving it back")]
     if scheduler:
@@ -329,7 +330,7 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
                     f"Example: cauce {verb} {app.name} --for 30s")
     if values is None:
         return
-    duration = values["duration"]  # refused before anything starts
+    duration = values["duration"]  # checked by its option: refused before anything starts
     timeout = parse_duration(duration, what="--for") if duration else None
     grace = parse_duration(values["grace"], what="--grace")
     handler = console.show_logs(logging.INFO, general_only=True)

@@ -97,12 +97,12 @@ def main_options(
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="print cauce's version and exit"),
 ) -> None:
-    from .waits import say_state_waits  # with logging: for a command run, not for its help
+    from .waits import say_warnings  # with logging: for a command run, not for its help
 
     GLOBALS.home = home
     GLOBALS.state = state_url
     GLOBALS.debug = debug
-    say_state_waits()
+    say_warnings()
 
 
 def _printable_output() -> None:

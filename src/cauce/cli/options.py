@@ -2,8 +2,9 @@
 
 Settings become options of ``run``, ``serve``, ``worker`` and ``backfill`` (``--chunk-size``);
 a job's typed keyword parameters become options of ``run`` (``--source a --source b --all``).
-Values are parsed by click and validated by the runtime against the declared types and
-constraints; the help shows a parameter's bounds as click shows a range (``[x>=0]``).
+Values are parsed by click (a ``Duration`` as durations are written) and validated by the
+runtime against the declared types and constraints; the help shows a parameter's bounds as
+click shows a range (``[x>=0]``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 import click
 
 from ..app import Job, Param
+from ..durations import Duration
 from ..settings import Setting
+from .duration_option import refusal
 
 
 def _scalar(annotation: Any) -> tuple[Any, bool]:
@@ -38,10 +41,29 @@ def _scalar(annotation: Any) -> tuple[Any, bool]:
         return click.Choice([str(a) for a in typing.get_args(annotation)]), False
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return click.Choice([str(m.value) for m in annotation]), False
+    if annotation is Duration:
+        return DurationOption(), False
     simple = {int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL,
               pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: click.STRING,
               dt.datetime: click.STRING}
     return simple.get(annotation, click.STRING), False
+
+
+class DurationOption(click.ParamType):
+    """A duration as written (``30s``, ``1h30m``, seconds), checked and kept as text: the
+    runtime reads it again, and a job's bounds name it as the user wrote it. ``positive``
+    refuses 0 too, for how long to run."""
+
+    name = "duration"
+
+    def __init__(self, *, positive: bool = False) -> None:
+        self.positive = positive
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        why = refusal(value, positive=self.positive)
+        if why is not None:
+            self.fail(why, param, ctx)
+        return value
 
 
 def _is_bool(annotation: Any) -> bool:

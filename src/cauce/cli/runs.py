@@ -13,6 +13,7 @@ from ..durations import format_duration, parse_duration
 from ..errors import CauceError, NotFound
 from . import console
 from .console import escape
+from .duration_option import positive_duration
 from .home import AppFilterOption, HomeOption, JsonOption, StateOption, inspected
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ def runs_retry(run_id: str = typer.Argument(..., metavar="RUN_ID"),
 @runs_cli.command("prune")
 def runs_prune(
     older_than: str = typer.Option(..., "--older-than", metavar="AGE",
+                                   parser=positive_duration,
                                    help="delete what ended (or was logged) longer ago than "
                                    "this, e.g. 30d, 12h"),
     app: str = AppFilterOption,
@@ -137,8 +139,6 @@ def runs_prune(
     Example: cauce runs prune --older-than 30d
     """
     age = parse_duration(older_than, what="--older-than")
-    if age <= 0:
-        raise CauceError("--older-than must be longer than zero", hint="e.g. --older-than 30d")
     cutoff = time.time() - age
     with inspected(home, state_option) as state:
         runs = state.runs.prune(ended_before=cutoff, app=app)

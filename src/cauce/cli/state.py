@@ -46,9 +46,15 @@ def check(home: Path = HomeOption, state_option: str = StateOption) -> None:
 
 def backup_file(value: str | Path) -> Path:
     """The backup's FILE, as a typer parser: an empty one (an unset variable) or a folder is
-    a usage error saying what to give, not "`.` already exists"."""
+    a usage error saying what to give, not "`.` already exists". `-` is refused too: the copy
+    is a SQLite database, which is a file, as with sqlite3's `.backup`, not a stream like
+    pg_dump's; writing a file named `-` in the working folder surprised everyone."""
     if not str(value).strip():
         raise typer.BadParameter("it is empty; name the new file to write the copy to")
+    if str(value) == "-":
+        raise typer.BadParameter("the copy is a SQLite database file and cannot go to "
+                                 "standard output; name a new file, e.g. state-backup.db, "
+                                 "and compress or send that file")
     if Path(value).is_dir():
         raise typer.BadParameter(f"{value} is a folder; name a new file in it, "
                                  f"e.g. {Path(value) / 'state-backup.db'}")

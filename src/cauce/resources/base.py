@@ -83,6 +83,27 @@ def to_json(value: Any, what: str) -> str:
     return text
 
 
+def check_text_keys(value: Any, what: str) -> None:
+    """Refuse a dict key that is not text anywhere in ``value`` (NotSerializable naming it and
+    where it is): JSON's keys are text, and `json` writes ``1``, ``True`` or ``None`` as
+    ``"1"``, ``"true"``, ``"null"``, so the value would not read back as it was written."""
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, dict):
+            for key, inner in node.items():
+                if not isinstance(key, str):
+                    where = f" (in {path})" if path else ""
+                    raise NotSerializable(
+                        f"{what} has the key {key!r}{where}, which is no text: JSON's keys "
+                        "are text, so it would not read back as written",
+                        hint=f"write the key as text yourself, {str(key)!r}, if that is what "
+                        "is meant, or keep such pairs as a list")
+                pending.append((inner, f"{path}.{key}" if path else key))
+        elif isinstance(node, list | tuple):
+            pending.extend((inner, f"{path}[{n}]") for n, inner in enumerate(node))
+
+
 def check_count(value: Any, what: str) -> None:
     """Refuse a count (of messages, of items) that is not a whole number, 0 or more: SQLite
     takes a negative LIMIT as none (every row), PostgreSQL fails with an error of its own."""

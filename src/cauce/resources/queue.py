@@ -131,8 +131,10 @@ class Queue(Resource):
 
     def ack(self, messages: Message | Sequence[Message]) -> int:
         """Delete received messages; returns how many were still leased (others were
-        redelivered)."""
+        redelivered). A message received from another queue is refused, and none is acked."""
         items = [messages] if isinstance(messages, Message) else list(messages)
+        for message in items:
+            self._check_own(message, "ack")
         return self._runtime().state.queues.ack([(int(m.id), m.lease or "") for m in items])
 
     def nack(self, message: Message, *, delay: DurationLike | None = None) -> bool:
@@ -141,6 +143,7 @@ class Queue(Resource):
             raise ResourceError(f"queue {self.name!r}: nack takes one received message, "
                                 f"not a {type(message).__name__}",
                                 hint="for message in messages: queue.nack(message)")
+        self._check_own(message, "nack")
         runtime = self._runtime()
         now = runtime.clock.time()
         if message.receive_count >= self.max_receives:
@@ -151,6 +154,20 @@ class Queue(Resource):
         return runtime.state.queues.release(int(message.id), message.lease or "",
                                             visible_at=now + seconds)
 
+    def _check_own(self, message: Message, verb: str) -> None:
+        """Refuse a message this queue did not deliver: its id and lease alone would delete
+        or give back another queue's message (under this queue's max_receives and DLQ)."""
+        if not isinstance(message, Message):
+            raise ResourceError(f"queue {self.name!r}: {verb} takes received messages, "
+                                f"not a {type(message).__name__}",
+                                hint=f"messages = {self.name}.receive(); "
+                                f"{self.name}.{verb}(messages[0])")
+        if message.queue != self.store_name:
+            source = f"from {message.queue}" if message.queue else "from no queue"
+            raise ResourceError(f"queue {self.name!r}: message {message.id} was received "
+                                f"{source}, not from this queue; nothing was {verb}ed",
+                                hint=f"{verb} a message on the queue it was received from")
+
     def depth(self) -> int:
         """Messages waiting or in flight (not counting the dead-letter queue)."""
         runtime = self._runtime()
@@ -160,7 +177,7 @@ class Queue(Resource):
 
 
 class DeadLetterQueue:
-    """Messages a queue gave up on, with their last error; they can be replayed."""
+    """Messages a queue gave up on, with their last error; they can be replayed or dropped."""
 
     def __init__(self, source: Queue) -> None:
         self.source = source
@@ -190,3 +207,8 @@ class DeadLetterQueue:
         or several); returns how many moved."""
         return self.source._runtime().replay(self.source, ids)
 
+    def drop(self, ids: Sequence[int | str] | int | str | None = None) -> int:
+        """Delete dead-lettered messages for good (all, or those of ``ids``: one id or
+        several); returns how many. An id that is not in this dead-letter queue is refused
+        with `NotFound` before any message goes."""
+        return self.source._runtime().purge_dead_letters(self.source, ids)

@@ -98,7 +98,8 @@ def replay(rt: Runtime, target: Target,
     dlq_name = dead_letter_queue(rt, target)
     with rt.state.atomic():
         if numbers is not None:
-            _all_dead_lettered(rt, dlq_name, numbers, getattr(target, "name", target))
+            _all_dead_lettered(rt, dlq_name, numbers, getattr(target, "name", target),
+                               "replayed")
         moved = rt.state.queues.replay(dlq_name, now=rt.clock.time(), ids=numbers)
         for m in moved:
             if m.queue.split(":", 1)[1].startswith("job/"):
@@ -107,16 +108,17 @@ def replay(rt: Runtime, target: Target,
     return len(moved)
 
 
-def _all_dead_lettered(rt: Runtime, dlq_name: str, numbers: Sequence[int], name: str) -> None:
-    """Refuse ids not in the dead-letter queue, before any message moves: an id mistyped, or a
-    message replayed already, would otherwise be a silent "replayed 0"."""
+def _all_dead_lettered(rt: Runtime, dlq_name: str, numbers: Sequence[int], name: str,
+                       done: str) -> None:
+    """Refuse ids not in the dead-letter queue, before any message moves or goes: an id
+    mistyped, or a message replayed already, would otherwise be a silent "replayed 0"."""
     held = {m.id for m in rt.state.queues.listing(dlq_name)}
     missing = [n for n in dict.fromkeys(numbers) if n not in held]
     if missing:
         which = ", ".join(map(str, missing))
         raise NotFound(f"message{'s' if len(missing) > 1 else ''} {which} "
                        f"{'are' if len(missing) > 1 else 'is'} not in the dead-letter queue of "
-                       f"{name}; nothing was replayed",
+                       f"{name}; nothing was {done}",
                        hint="`cauce dlq list APP QUEUE` shows the ids")
 
 
@@ -141,9 +143,17 @@ def _message_id(value: object) -> int | None:
     return None
 
 
-def purge_dead_letters(rt: Runtime, target: Target) -> int:
-    """Delete every dead-lettered message of a queue, handler or job; returns how many."""
-    return rt.state.queues.purge(dead_letter_queue(rt, target))
+def purge_dead_letters(rt: Runtime, target: Target,
+                       ids: Sequence[int | str] | int | str | None = None) -> int:
+    """Delete dead-lettered messages of a queue, handler or job for good (all, or those of
+    ``ids``: one id or several); returns how many. An id that is not in that dead-letter queue
+    is refused before any message goes."""
+    numbers = _message_ids(ids) if ids is not None else None
+    dlq_name = dead_letter_queue(rt, target)
+    with rt.state.atomic():
+        if numbers is not None:
+            _all_dead_lettered(rt, dlq_name, numbers, getattr(target, "name", target), "dropped")
+        return rt.state.queues.purge(dlq_name, numbers)
 
 
 def queue_names(app: App) -> list[tuple[str, str]]:

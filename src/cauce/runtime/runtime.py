@@ -532,9 +532,11 @@ class Runtime:
         """Send dead-lettered messages back for another round of attempts; returns how many."""
         return inspection.replay(self, target, ids)
 
-    def purge_dead_letters(self, target: inspection.Target) -> int:
-        """Delete every dead-lettered message of a queue, handler or job; returns how many."""
-        return inspection.purge_dead_letters(self, target)
+    def purge_dead_letters(self, target: inspection.Target,
+                           ids: Sequence[int | str] | int | str | None = None) -> int:
+        """Delete dead-lettered messages of a queue, handler or job for good (all, or those of
+        ``ids``); returns how many. Ids not in its dead-letter queue are refused (NotFound)."""
+        return inspection.purge_dead_letters(self, target, ids)
 
     def queue_stats(self) -> list[dict[str, Any]]:
         """Depth, in flight and dead-letter depth of every queue of the app."""

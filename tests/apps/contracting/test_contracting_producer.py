@@ -16,6 +16,7 @@ from cauce import ConfigError
 from cauce.apps.contracting import app
 from cauce.apps.contracting.stream import records as rec
 from cauce.testing import TestRuntime
+from cli_runner import clean_environment, in_process
 
 START = "2023-04-17T09:00:00"
 
@@ -110,6 +111,28 @@ def test_a_rate_out_of_range_is_refused_before_the_run():
 
 def test_the_duration_option_is_spelt_for():
     assert app.get_job("produce").params["for_"].option == "--for"
+
+
+@pytest.mark.parametrize(("given", "problem"), [
+    ("-1s", "Invalid value for '--for': '-1s' is negative; a duration is 0 or more, e.g. \"30s\""),
+    ("0s", "--for: '0s' is invalid (Input should be greater than 0)"),
+    ("soon", "Invalid value for '--for': 'soon' is not a duration; use a number of seconds or "
+     'units ms, s, m, h, d, w, e.g. "10s", "1h30m", "8w"')])
+def test_a_duration_of_no_time_is_an_option_error_not_a_failed_run(tmp_path, monkeypatch,
+                                                                    capsys, given, problem):
+    clean_environment(monkeypatch, tmp_path)
+    cli = in_process(capsys)
+    result = cli("run", "contracting", "produce", "--for", given)
+    assert (result.status, result.err.splitlines()) == (2, [
+        f"error: {problem}", "hint: see `cauce run contracting produce --help`"])
+    assert not (tmp_path / ".cauce").exists(), "refused before the home is opened"
+
+
+def test_a_duration_is_given_to_the_job_as_seconds():
+    with TestRuntime(app, start=START) as rt:
+        run = rt.run("produce", rate=2.0, for_="1.5s")
+        assert run.succeeded, run.error
+        assert run.params["for_"] == 1.5 and run.result["records"] == 3
 
 
 def test_the_sink_files_a_record_without_a_valid_event_date_under_sin_fecha():

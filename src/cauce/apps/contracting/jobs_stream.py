@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from annotated_types import Ge, Gt, Interval
 
-from cauce import Context, Record, Runtime
-from cauce.durations import parse_duration
+from cauce import Context, Duration, Record, Runtime
 
 from .app import app, quarantine, raw, staging
 from .jobs_out import results
@@ -82,15 +81,15 @@ def produce(
     ctx: Context,
     rate: Annotated[float, "records per second (0.05: one every 20 s)",
                     Interval(ge=MIN_RATE, le=MAX_RATE)] = MIN_RATE,
-    for_: Annotated[str, "how long, e.g. 30s, 5m, 1h (default: until stopped)"] = "",
+    for_: Annotated[Duration | None, "how long, e.g. 30s, 5m, 1h (default: until stopped)",
+                    Gt(0)] = None,
     seed: Annotated[int, "random seed: the same seed puts the same records", Ge(0)] = 0,
 ) -> dict[str, Any]:
     """Put contract records on stream `contracts` as the original producer did, at a steady
     rate on the runtime clock; contract numbers continue from the last run."""
     from .stream import records  # NumPy, PyArrow: loaded when the producer runs
 
-    seconds = parse_duration(for_, what="--for") if for_ else None
-    total = math.ceil(seconds * rate) if seconds is not None else None
+    total = math.ceil(for_ * rate) if for_ is not None else None
     start = ctx.now().timestamp()
     sent, first = 0, None
     while (total is None or sent < total) and not ctx.cancelled:

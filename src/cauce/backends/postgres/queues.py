@@ -267,5 +267,7 @@ class PostgresQueues(QueueStore):
                                   "all": ids is None, "ids": list(ids or [])})
         return sorted((message(r) for r in rows), key=lambda m: m.id)
 
-    def purge(self, queue: str) -> int:
-        return self.db.change("DELETE FROM messages WHERE queue = %s", (queue,))
+    def purge(self, queue: str, ids: Sequence[int] | None = None) -> int:
+        return self.db.change("DELETE FROM messages WHERE queue = %(queue)s AND "
+                              "(%(all)s OR id = ANY(%(ids)s::bigint[]))",
+                              {"queue": queue, "all": ids is None, "ids": list(ids or [])})

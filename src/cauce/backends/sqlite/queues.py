@@ -255,6 +255,11 @@ class SQLiteQueues(QueueStore):
                 m.queue = source
         return messages
 
-    def purge(self, queue: str) -> int:
+    def purge(self, queue: str, ids: Sequence[int] | None = None) -> int:
         with self.db.atomic() as con:
-            return con.execute("DELETE FROM messages WHERE queue = ?", (queue,)).rowcount
+            if ids is None:
+                return con.execute("DELETE FROM messages WHERE queue = ?", (queue,)).rowcount
+            # the ids as one JSON array: no limit on how many, as a list of ? has
+            return con.execute("DELETE FROM messages WHERE queue = ? AND id IN "
+                               "(SELECT value FROM json_each(?))",
+                               (queue, json.dumps(list(ids)))).rowcount

@@ -56,9 +56,13 @@ def routes(ui: UI) -> list[Route]:
         home.app(name)
         stream = request.query_params.get("stream") or GENERAL
         lines = home.stream_log(name, stream, limit=200, before_id=cursor(request, "before"))
+        streams = home.log_streams(name)
+        # a stream is known by the processes registered or, for older ones, by its lines:
+        # a mistyped one is a 404 listing the others, not a page of no lines
+        known = stream in streams or bool(lines or home.stream_log(name, stream, limit=1))
         lines = [(line, home.mask(name, line.message)) for line in lines]
-        return ui.pages.render(request, "logs.html", title=f"{name} logs", section="logs",
-                               app_name=name, stream=stream, lines=lines,
-                               streams=home.log_streams(name))
+        return ui.pages.render(request, "logs.html", 200 if known else 404,
+                               title=f"{name} logs", section="logs", app_name=name,
+                               stream=stream, lines=lines, streams=streams, known=known)
 
     return [Route("/apps/{app}", app_page), Route("/apps/{app}/logs", logs_page)]
