@@ -10,6 +10,7 @@ import pytest
 from cauce.apps.census import synth
 from cauce.apps.census.description import DESCRIPTION_FILE, read_description
 from cauce.apps.census.reader import read_lines
+from cauce.apps.census.report import ShareCheck
 from cauce.apps.census.synth import TEST_COMMENT, write_synthetic
 from cauce.apps.census.validate import validate
 from seeded import OTHER_SEED, SEED_CASES, cauce, generated, generated_twice
@@ -42,8 +43,14 @@ def test_what_the_files_hold_matches_what_the_loader_finds(small_synthetic, desc
     assert [i.letter for f in small_synthetic for i in f.injections] == ["A", "B", "C"]
 
 
-def test_class_shares_follow_the_description_written_next_to_them(tmp_path):
-    files = write_synthetic(tmp_path, data_rows=8000, test_rows=4000, seed=3)
+@pytest.mark.parametrize("seed", [3, 1994])  # 1994: demo-data's default
+def test_the_loaded_rows_meet_the_class_distribution_of_the_description_next_to_them(
+    tmp_path, seed
+):
+    """The report's check passes on them: the shares used to be met on the lines as drawn,
+    before the injected ones went to quarantine and the copies counted twice (24.77 % against
+    the stated 24.78 % for demo-data's files, 23.91 % against 23.93 % here)."""
+    files = write_synthetic(tmp_path, data_rows=8000, test_rows=4000, seed=seed)
     path = tmp_path / DESCRIPTION_FILE
     description = read_description(path.read_bytes(), str(path))
     rows = validate(
@@ -51,9 +58,13 @@ def test_class_shares_follow_the_description_written_next_to_them(tmp_path):
         description,
     ).rows
     high = description.share(">50K")
-    assert abs((rows["class"] == ">50K").mean() * 100 - high.all_rows) < 0.2
-    known = rows.drop_nulls()
-    assert abs((known["class"] == ">50K").mean() * 100 - high.without_unknowns) < 0.2
+    known = rows.drop_nulls(description.names)
+    checks = [
+        ShareCheck("all rows", rows.height, int((rows["class"] == ">50K").sum()), high.all_rows),
+        ShareCheck("without unknowns", known.height, int((known["class"] == ">50K").sum()),
+                   high.without_unknowns),
+    ]
+    assert [check.sentence() for check in checks if not check.matches] == []
 
 
 def test_a_seed_makes_the_files_reproducible(tmp_path):
