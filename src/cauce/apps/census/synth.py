@@ -39,6 +39,11 @@ LINE_WIDTH = 100  # longer value lists go on indented lines, as in the original
 #: The final weights of the real files lie in this range (end excluded); a file of more
 #: records than it holds takes distinct weights from a longer range that starts the same.
 FNLWGT_RANGE = (12_285, 1_484_706)
+#: the income score: weight and centre of each continuous column it reads
+SCORE_WEIGHTS = {"age": (0.05, 40), "education-num": (0.35, 10), "hours-per-week": (0.04, 40)}
+#: capital gains above this raise the score by CAPITAL_GAIN_SCORE
+CAPITAL_GAIN_CUT, CAPITAL_GAIN_SCORE = 5_000, 2.5
+SCORED = (*SCORE_WEIGHTS, "capital-gain")
 
 
 def _continuous_column(name: str, note: str) -> Column:
@@ -136,7 +141,7 @@ class _Draft:
     """A data file's records before their class is drawn, and what will happen to its lines:
     the rows that get a letter, and the rows overwritten by a copy of an earlier one."""
 
-    values: dict[str, np.ndarray]
+    frame: pl.DataFrame
     unknown: np.ndarray
     injected: list[int]
     targets: list[int]
@@ -185,8 +190,8 @@ def write_synthetic(
     for (name, rows, _, _, comment, label_suffix), draft, label in zip(
         specs, drafts, labels, strict=True
     ):
-        frame = pl.DataFrame({**draft.values, MODEL.class_column: label})
-        frame = frame.select(MODEL.names).with_columns(pl.col(MODEL.class_column) + label_suffix)
+        frame = draft.frame.with_columns(pl.Series(MODEL.class_column, label) + label_suffix)
+        frame = frame.select(MODEL.names)
         lines = frame.select(
             pl.concat_str([pl.col(c).cast(pl.String) for c in frame.columns], separator=", ")
         ).to_series()
@@ -215,12 +220,13 @@ def _draft(rng: np.random.Generator, rows: int, dup_count: int, inject_count: in
     values, unknown = _rows(rng, MODEL, rows)
     injected = sorted(rng.choice(rows, size=min(inject_count, rows), replace=False).tolist())
     targets, copied = _duplicate_plan(rng, rows, dup_count, set(injected))
-    return _Draft(values, unknown, injected, targets, copied)
+    return _Draft(pl.DataFrame(values), unknown, injected, targets, copied)
 
 
 def _joined(drafts: list[_Draft]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The drafts' values, unknown flags and loaded copies, one file after the other."""
-    values = {name: np.concatenate([d.values[name] for d in drafts]) for name in drafts[0].values}
+    """The values the income score reads, the unknown flags and the loaded copies of the
+    drafts, one file after the other."""
+    values = {name: np.concatenate([d.frame[name].to_numpy() for d in drafts]) for name in SCORED}
     return (values, np.concatenate([d.unknown for d in drafts]),
             np.concatenate([d.loaded_copies for d in drafts]))
 
@@ -332,13 +338,9 @@ def _labels(
     high, low = (share.label for share in description.class_distribution[:2])
     target = description.share(high)
     score = rng.gumbel(0, 1.0, len(unknown))
-    for name, weight, centre in (
-        ("age", 0.05, 40), ("education-num", 0.35, 10), ("hours-per-week", 0.04, 40)
-    ):
-        if name in values:
-            score += weight * (values[name].astype(float) - centre)
-    if "capital-gain" in values:
-        score += 2.5 * (values["capital-gain"] > 5_000)
+    for name, (weight, centre) in SCORE_WEIGHTS.items():
+        score += weight * (values[name].astype(float) - centre)
+    score += CAPITAL_GAIN_SCORE * (values["capital-gain"] > CAPITAL_GAIN_CUT)
     known_rows = int(loaded_copies[~unknown].sum())
     unknown_rows = int(loaded_copies[unknown].sum())
     wanted_high = round(target.all_rows / 100 * (known_rows + unknown_rows))
