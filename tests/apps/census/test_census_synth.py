@@ -13,6 +13,7 @@ from cauce.apps.census.reader import read_lines
 from cauce.apps.census.report import ShareCheck
 from cauce.apps.census.synth import TEST_COMMENT, write_synthetic
 from cauce.apps.census.validate import validate
+from cli_runner import clean_environment, in_process
 from seeded import OTHER_SEED, SEED_CASES, cauce, generated, generated_twice
 
 
@@ -112,3 +113,21 @@ def test_a_file_of_no_records_ends_with_one_blank_line_as_the_others(tmp_path):
     data, test = write_synthetic(tmp_path, data_rows=0, test_rows=0)
     assert data.path.read_bytes() == b"\n"
     assert test.path.read_bytes() == f"{TEST_COMMENT}\n\n".encode()
+
+
+@pytest.mark.parametrize(("option", "rows"), [
+    ("--data-rows", "5000001"), ("--test-rows", "10000000000"),
+    ("--data-rows", "99999999999999999999"),
+])
+def test_more_records_than_memory_holds_are_refused_in_one_line(
+    tmp_path, monkeypatch, capsys, option, rows
+):
+    """They ran: 2,000,000,000 records for minutes and 15 GB before a Ctrl-C was heard,
+    10,000,000,000 until NumPy's MemoryError (74.5 GiB), 10**20 until its "Maximum allowed
+    dimension exceeded", each a traceback."""
+    clean_environment(monkeypatch, tmp_path)
+    result = in_process(capsys)("run", "census", "demo-data", "--out", "out", option, rows)
+    assert (result.status, result.err.splitlines()) == (2, [
+        f"error: {option}: {rows} is invalid (Input should be less than or equal to 5000000)",
+        "hint: see `cauce run census demo-data --help`"])
+    assert not (tmp_path / "out").exists()
