@@ -202,7 +202,9 @@ def report(
     return {
         "report": str(folder / "index.html"),
         "class_distribution": [
-            {"check": c.label, "measured": round(c.measured, 4), "stated": c.stated,
+            {"check": c.label,
+             "measured": None if c.measured is None else round(c.measured, 4),
+             "stated": c.stated,
              "matches": c.matches}
             for c in checks
         ],
