@@ -1,5 +1,6 @@
 """Same seed, same bytes: a generator's command run in fresh interpreters with different hash
-seeds, and the seeds users may type, including the ones the command refuses."""
+seeds, time zones, locales, thread counts and working directories, and the seeds users may
+type, including the ones the command refuses."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,16 +20,29 @@ SEED_CASES = [*SEEDS, *REFUSED]
 #: the seed the others are compared with: a different seed must give different data
 OTHER_SEED = 3
 
+#: what else differs between two runs of a generator, by their hash seed: the time zone (one
+#: far from UTC), the locale, and Polars' and Arrow's threads (one, or one per core)
+SURROUNDINGS = {
+    "1": {"TZ": "UTC", "LANG": "C", "LC_ALL": "C", "POLARS_MAX_THREADS": "1",
+          "OMP_NUM_THREADS": "1"},
+    "2": {"TZ": "Pacific/Kiritimati", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
+}
+THREAD_LIMITS = ("POLARS_MAX_THREADS", "OMP_NUM_THREADS")
+
 CLI = "import sys; from cauce.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run(code: str, *args: str, hash_seed: str = "1", cwd: Path | None = None,
         check: bool = True) -> subprocess.CompletedProcess[str]:
-    """``python -c code args`` in a fresh interpreter with PYTHONHASHSEED=``hash_seed``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    """``python -c code args`` in a fresh interpreter with PYTHONHASHSEED=``hash_seed`` and the
+    rest of its `SURROUNDINGS`, in ``cwd`` (else a new empty folder)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CAUCE_") and k not in THREAD_LIMITS}
     env["PYTHONHASHSEED"] = hash_seed
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cwd, check=check,
-                          capture_output=True, text=True, timeout=240)
+    env.update(SURROUNDINGS.get(hash_seed, {}))
+    with tempfile.TemporaryDirectory() as elsewhere:
+        return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cwd or elsewhere,
+                              check=check, capture_output=True, text=True, timeout=240)
 
 
 def cauce(*args: str, hash_seed: str = "1", check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -60,9 +75,9 @@ def generated(generate: Callable[..., subprocess.CompletedProcess[str]], folder:
 def generated_twice(generate: Callable[..., subprocess.CompletedProcess[str]], folder: Path,
                     seed: int | str, output: str) -> dict[str, str] | None:
     """``generate(folder, seed, hash_seed=..., check=...)`` run in two fresh interpreters with
-    different hash seeds, into ``folder/a`` and ``folder/b``: the digests of what each wrote
-    under ``output``, checked equal. None for a seed the command must refuse (checked refused
-    in one line)."""
+    different hash seeds and `SURROUNDINGS`, into ``folder/a`` and ``folder/b``: the digests
+    of what each wrote under ``output``, checked equal. None for a seed the command must refuse
+    (checked refused in one line)."""
     if str(seed) in REFUSED:
         assert_refused_in_one_line(generate(folder, seed, check=False), str(seed))
         return None

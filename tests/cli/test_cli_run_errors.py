@@ -132,7 +132,7 @@ def test_an_option_out_of_its_bounds_is_a_usage_error(cli, tmp_path: Path) -> No
         "hint: see `cauce run census demo-data --help`"]
     assert not (tmp_path / ".cauce").exists()  # refused before anything opened
     shown = cli("run", "census", "demo-data", "--help").out
-    assert "records in Adult.data [default: 32561; x>=0]" in " ".join(shown.split())
+    assert "records in Adult.data [default: 32561; 0<=x<=5000000]" in " ".join(shown.split())
 
 
 PROCESS_APP = """

@@ -20,6 +20,7 @@ from cauce.apps.census import app, demo_data, load, loader, report, sources, tar
 from cauce.apps.census.description import DESCRIPTION_FILE
 from cauce.apps.census.loader import checkpoint_name, load_chunk, prepare
 from cauce.apps.census.sources import fetch
+from cauce.apps.census.synth import write_synthetic
 from cauce.apps.census.validate import validate
 from cauce.testing import TestRuntime
 
@@ -327,6 +328,23 @@ def test_the_report_has_a_chart_per_breakdown(tmp_path, small_synthetic):
     assert [c["check"] for c in result["class_distribution"]] == [
         ">50K on all rows", ">50K without unknowns"]
     assert all(abs(c["measured"] - c["stated"]) < 5 for c in result["class_distribution"])
+
+
+def test_a_report_on_no_loaded_row_says_there_is_no_share_to_measure(tmp_path):
+    """Every record in quarantine: the report said 0.00 % (0 of 0 rows), 23.93 points below
+    the Description, a share the table does not hold."""
+    files = write_synthetic(tmp_path / "data", data_rows=1, test_rows=1)
+    folder = tmp_path / "report"
+    with TestRuntime(app, settings=settings_for(tmp_path, files)) as rt:
+        assert rt.run(load, all=True).result["total"]["loaded"] == 0
+        run = rt.run(report, out=str(folder))
+        logged = [line.message for line in rt.logs(run.id) if ">50K" in line.message]
+    assert [(c["measured"], c["matches"]) for c in run.result["class_distribution"]] == [
+        (None, False), (None, False)]
+    assert logged == [
+        ">50K on all rows: no row to measure it on; the Description says 23.93 %",
+        ">50K without unknowns: no row to measure it on; the Description says 24.78 %"]
+    assert "no row to measure it on" in (folder / "index.html").read_text()
 
 
 def test_the_report_follows_the_description_the_load_used(tmp_path, small_synthetic):

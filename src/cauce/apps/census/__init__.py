@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
 
-from annotated_types import Ge
+from annotated_types import Ge, Interval
 
 from cauce import App, CauceError, CheckpointConflict, Context, RunCancelled, Runtime
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
@@ -27,6 +27,7 @@ from cauce.apps.census.sources import (
     DATA_ROWS,
     DEFAULT_SOURCES,
     DESCRIPTION,
+    SYNTHETIC_MAX_ROWS,
     TEST_ROWS,
     Advice,
     SourceFile,
@@ -149,8 +150,10 @@ def demo_data(
     out: Annotated[str, "folder to write Adult.data, Adult.test and Description to"] = (
         "census-data"
     ),
-    data_rows: Annotated[int, "records in Adult.data", Ge(0)] = DATA_ROWS,
-    test_rows: Annotated[int, "records in Adult.test", Ge(0)] = TEST_ROWS,
+    data_rows: Annotated[int, "records in Adult.data",
+                         Interval(ge=0, le=SYNTHETIC_MAX_ROWS)] = DATA_ROWS,
+    test_rows: Annotated[int, "records in Adult.test",
+                         Interval(ge=0, le=SYNTHETIC_MAX_ROWS)] = TEST_ROWS,
     seed: Annotated[int, "seed of the synthetic records (same seed, same files)", Ge(0)] = 1994,
 ) -> dict[str, Any]:
     """Write synthetic Adult.data and Adult.test with the quirks of the real files, and their
@@ -199,7 +202,9 @@ def report(
     return {
         "report": str(folder / "index.html"),
         "class_distribution": [
-            {"check": c.label, "measured": round(c.measured, 4), "stated": c.stated,
+            {"check": c.label,
+             "measured": None if c.measured is None else round(c.measured, 4),
+             "stated": c.stated,
              "matches": c.matches}
             for c in checks
         ],

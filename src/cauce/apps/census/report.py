@@ -35,19 +35,24 @@ class ShareCheck:
     stated: float  # percent, as written in the Description
 
     @property
-    def measured(self) -> float:
-        return 100 * self.matching / self.rows if self.rows else 0.0
+    def measured(self) -> float | None:
+        """The share in percent; None without a row to measure it on (a load whose every
+        record went to quarantine holds no share, not 0 %)."""
+        return 100 * self.matching / self.rows if self.rows else None
 
     @property
     def matches(self) -> bool:
-        return self.rows > 0 and round(self.measured, 2) == self.stated
+        return self.measured is not None and round(self.measured, 2) == self.stated
 
     def sentence(self) -> str:
+        stated = f"the Description says {self.stated:.2f} %"
+        if self.measured is None:
+            return f"{self.label}: no row to measure it on; {stated}"
         difference = self.measured - self.stated
         verdict = "matches" if self.matches else f"differs by {difference:+.2f} points"
         return (
             f"{self.label}: {self.measured:.2f} % ({self.matching:,} of {self.rows:,} rows); "
-            f"the Description says {self.stated:.2f} %, {verdict}"
+            f"{stated}, {verdict}"
         )
 
 

@@ -30,6 +30,10 @@ DEFAULT_SOURCES = (
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Adult.test",
 )
 DATA_ROWS, TEST_ROWS = 32_561, 16_281  # the sizes of the real Adult.data and Adult.test
+#: records per synthetic file at most: a record takes some 650 bytes of memory while its file is
+#: written, so 5,000,000 (150 times Adult.data) take about 3 GB; a larger number used to run
+#: for minutes before NumPy's MemoryError
+SYNTHETIC_MAX_ROWS = 5_000_000
 DEFAULT_DESCRIPTION = (
     "https://raw.githubusercontent.com/clicksign/python-dev-test/master/data/Description"
 )

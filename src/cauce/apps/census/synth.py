@@ -39,6 +39,11 @@ LINE_WIDTH = 100  # longer value lists go on indented lines, as in the original
 #: The final weights of the real files lie in this range (end excluded); a file of more
 #: records than it holds takes distinct weights from a longer range that starts the same.
 FNLWGT_RANGE = (12_285, 1_484_706)
+#: the income score: weight and centre of each continuous column it reads
+SCORE_WEIGHTS = {"age": (0.05, 40), "education-num": (0.35, 10), "hours-per-week": (0.04, 40)}
+#: capital gains above this raise the score by CAPITAL_GAIN_SCORE
+CAPITAL_GAIN_CUT, CAPITAL_GAIN_SCORE = 5_000, 2.5
+SCORED = (*SCORE_WEIGHTS, "capital-gain")
 
 
 def _continuous_column(name: str, note: str) -> Column:
@@ -131,6 +136,27 @@ class SyntheticFile:
     injections: tuple[Injection, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A data file's records before their class is drawn, and what will happen to its lines:
+    the rows that get a letter, and the rows overwritten by a copy of an earlier one."""
+
+    frame: pl.DataFrame
+    unknown: np.ndarray
+    injected: list[int]
+    targets: list[int]
+    copied: list[int]
+
+    @property
+    def loaded_copies(self) -> np.ndarray:
+        """How many loaded rows each line becomes: none for an injected or overwritten line,
+        one more for each later line that copies it."""
+        copies = np.ones(self.unknown.size, dtype=np.int64)
+        copies[self.injected + self.targets] = 0
+        np.add.at(copies, np.asarray(self.copied, dtype=np.int64), 1)
+        return copies
+
+
 def write_synthetic(
     directory: Path,
     *,
@@ -142,7 +168,10 @@ def write_synthetic(
 ) -> list[SyntheticFile]:
     """Write `Adult.data`, `Adult.test` and their `Description` into `directory`.
 
-    Returns what each data file contains; the Description is `directory / "Description"`.
+    The class is drawn last, over the rows a load of both files keeps (injected lines out,
+    copied lines counted each time), so that the loaded rows meet the Description's class
+    distribution. Returns what each data file contains; the Description is
+    `directory / "Description"`.
     """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / DESCRIPTION_FILE).write_text(description_text(MODEL), encoding="utf-8")
@@ -152,22 +181,27 @@ def write_synthetic(
         ("Adult.data", data_rows, duplicates[0], injections[0], None, ""),
         ("Adult.test", test_rows, duplicates[1], injections[1], TEST_COMMENT, "."),
     ]
+    drafts = [_draft(rng, rows, dup_count, inject_count)
+              for _, rows, dup_count, inject_count, _, _ in specs]
+    labels = np.split(
+        _labels(rng, MODEL, *_joined(drafts)), np.cumsum([d.unknown.size for d in drafts])[:-1]
+    )
     written = []
-    for name, rows, dup_count, inject_count, comment, label_suffix in specs:
-        frame = _rows(rng, MODEL, rows)
-        frame = frame.with_columns(pl.col(MODEL.class_column) + label_suffix)
+    for (name, rows, _, _, comment, label_suffix), draft, label in zip(
+        specs, drafts, labels, strict=True
+    ):
+        frame = draft.frame.with_columns(pl.Series(MODEL.class_column, label) + label_suffix)
+        frame = frame.select(MODEL.names)
         lines = frame.select(
             pl.concat_str([pl.col(c).cast(pl.String) for c in frame.columns], separator=", ")
         ).to_series()
         offset = 2 if comment else 1  # physical line number of the first record
-        injected_rows = rng.choice(rows, size=min(inject_count, rows), replace=False)
-        targets, copied = _duplicate_plan(rng, rows, dup_count, set(injected_rows.tolist()))
-        if targets:
-            lines = lines.scatter(targets, lines.gather(copied))
+        if draft.targets:
+            lines = lines.scatter(draft.targets, lines.gather(draft.copied))
         texts = lines.to_list()
         found = []
         numeric = [column.name for column in MODEL.continuous]
-        for row in sorted(injected_rows.tolist()):
+        for row in draft.injected:
             column = numeric[int(rng.integers(len(numeric)))]
             letter = next(letters)
             texts[row] = _replace_field(texts[row], MODEL.names.index(column), letter)
@@ -177,8 +211,24 @@ def write_synthetic(
         # every line ends in a newline, then one blank line ends the file, as in the real ones
         path.write_text("".join(f"{line}\n" for line in [*header, *texts]) + "\n",
                         encoding="utf-8")
-        written.append(SyntheticFile(path, rows, len(targets), tuple(found)))
+        written.append(SyntheticFile(path, rows, len(draft.targets), tuple(found)))
     return written
+
+
+def _draft(rng: np.random.Generator, rows: int, dup_count: int, inject_count: int) -> _Draft:
+    """One file's records without their class, and the lines to inject and to copy."""
+    values, unknown = _rows(rng, MODEL, rows)
+    injected = sorted(rng.choice(rows, size=min(inject_count, rows), replace=False).tolist())
+    targets, copied = _duplicate_plan(rng, rows, dup_count, set(injected))
+    return _Draft(pl.DataFrame(values), unknown, injected, targets, copied)
+
+
+def _joined(drafts: list[_Draft]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The values the income score reads, the unknown flags and the loaded copies of the
+    drafts, one file after the other."""
+    values = {name: np.concatenate([d.frame[name].to_numpy() for d in drafts]) for name in SCORED}
+    return (values, np.concatenate([d.unknown for d in drafts]),
+            np.concatenate([d.loaded_copies for d in drafts]))
 
 
 def description_text(model: Description) -> str:
@@ -222,8 +272,10 @@ def _type_line(column: Column, width: int, is_class: bool) -> str:
     ))
 
 
-def _rows(rng: np.random.Generator, description: Description, rows: int) -> pl.DataFrame:
-    """Random records as text, with unknowns and a class drawn from a simple income model."""
+def _rows(
+    rng: np.random.Generator, description: Description, rows: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Random attribute values with unknowns (`?`), and which records have an unknown."""
     values: dict[str, np.ndarray] = {}
     for column in description.columns:
         if column.name == description.class_column:
@@ -240,8 +292,7 @@ def _rows(rng: np.random.Generator, description: Description, rows: int) -> pl.D
                 missing |= values["workclass"] == "?"
             values[name] = np.where(missing, "?", values[name])
             unknown |= missing
-    values[description.class_column] = _labels(rng, description, values, unknown)
-    return pl.DataFrame({name: values[name] for name in description.names})
+    return values, unknown
 
 
 def _continuous(rng: np.random.Generator, name: str, rows: int) -> np.ndarray:
@@ -276,32 +327,41 @@ def _labels(
     description: Description,
     values: dict[str, np.ndarray],
     unknown: np.ndarray,
+    loaded_copies: np.ndarray,
 ) -> np.ndarray:
     """The first label for the highest income scores, in the model's class shares.
 
-    The share is met separately on rows with and without unknowns, so both figures of the
-    class distribution (all rows, without unknowns) hold for the synthetic files.
+    The shares are counted over the rows a load keeps (`loaded_copies` of each line) and met
+    separately on rows with and without unknowns, so both figures of the class distribution
+    (all rows, without unknowns) hold for what the report measures.
     """
     high, low = (share.label for share in description.class_distribution[:2])
     target = description.share(high)
     score = rng.gumbel(0, 1.0, len(unknown))
-    for name, weight, centre in (
-        ("age", 0.05, 40), ("education-num", 0.35, 10), ("hours-per-week", 0.04, 40)
-    ):
-        if name in values:
-            score += weight * (values[name].astype(float) - centre)
-    if "capital-gain" in values:
-        score += 2.5 * (values["capital-gain"] > 5_000)
-    known_share = target.without_unknowns / 100
-    unknown_rows = int(unknown.sum())
-    wanted_high = round(target.all_rows / 100 * len(unknown))
-    known_high = round(known_share * (len(unknown) - unknown_rows))
+    for name, (weight, centre) in SCORE_WEIGHTS.items():
+        score += weight * (values[name].astype(float) - centre)
+    score += CAPITAL_GAIN_SCORE * (values["capital-gain"] > CAPITAL_GAIN_CUT)
+    known_rows = int(loaded_copies[~unknown].sum())
+    unknown_rows = int(loaded_copies[unknown].sum())
+    wanted_high = round(target.all_rows / 100 * (known_rows + unknown_rows))
+    known_high = round(target.without_unknowns / 100 * known_rows)
+    unknown_high = min(max(wanted_high - known_high, 0), unknown_rows)
     labels = np.full(len(unknown), low, dtype=object)
-    for rows, count in ((~unknown, known_high), (unknown, max(wanted_high - known_high, 0))):
+    for rows, count in ((~unknown, known_high), (unknown, unknown_high)):
         index = np.flatnonzero(rows)
-        top = index[np.argsort(-score[index], kind="stable")[: min(count, index.size)]]
-        labels[top] = high
+        ranked = index[np.argsort(-score[index], kind="stable")]
+        labels[_top_loading(ranked, loaded_copies, count)] = high
     return labels.astype(str)
+
+
+def _top_loading(ranked: np.ndarray, loaded_copies: np.ndarray, count: int) -> np.ndarray:
+    """The best-ranked lines that become exactly `count` loaded rows: a line copied twice is
+    passed over for single ones when it would overshoot."""
+    loaded = np.cumsum(loaded_copies[ranked])
+    taken = int(np.searchsorted(loaded, count, side="right"))
+    left = count - (int(loaded[taken - 1]) if taken else 0)
+    rest = ranked[taken:]
+    return np.concatenate([ranked[:taken], rest[loaded_copies[rest] == 1][:left]])
 
 
 def _duplicate_plan(
