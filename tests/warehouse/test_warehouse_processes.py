@@ -11,7 +11,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from cauce.errors import WarehouseError
@@ -63,19 +65,19 @@ def _finish(process: subprocess.Popen[str]) -> dict[str, int]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _assert_every_row_once(url: str) -> None:
+def _assert_every_row_once(url: str, chunks: int = CHUNKS, rows: int = ROWS) -> None:
     with connect(url) as warehouse:
         summary = warehouse.query(
             "SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS low, max(id) AS high "
             "FROM events"
         ).to_pylist()[0]
         assert summary == {
-            "n": CHUNKS * ROWS,
-            "ids": CHUNKS * ROWS,
+            "n": chunks * rows,
+            "ids": chunks * rows,
             "low": 0,
-            "high": CHUNKS * ROWS - 1,
+            "high": chunks * rows - 1,
         }
-        assert warehouse.checkpoint("events-chunk") == CHUNKS - 1
+        assert warehouse.checkpoint("events-chunk") == chunks - 1
 
 
 @pytest.mark.slow
@@ -125,6 +127,22 @@ def test_two_racing_loader_processes_load_each_chunk_once(
     _assert_every_row_once(url)
 
 
+def test_duckdb_loaders_taking_turns_each_start_from_the_last_commit(tmp_path: Path) -> None:
+    # Many short turns among several processes, each opening the file just as another closes
+    # it: DuckDB reads a file's header before it locks the file, and a loader whose open raced
+    # another's close worked from the header that close replaced (it read blocks past the
+    # file's end, or committed over the other's chunk).
+    url = f"duckdb:///{tmp_path / 'turns.duckdb'}"
+    chunks, rows = 24, 5
+    args = ("chunks", url, str(chunks), str(rows))
+    loaders = [_ready(process, go=False) for process in [_spawn(*args) for _ in range(4)]]
+    for loader in loaders:
+        _go(loader)
+    results = [_finish(loader) for loader in loaders]
+    assert sum(result["loaded"] for result in results) == chunks
+    _assert_every_row_once(url, chunks, rows)
+
+
 def test_duckdb_waits_for_another_process_then_writes(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
     holder = _start("hold", url, "1.0")
@@ -149,6 +167,35 @@ def test_duckdb_gives_up_after_lock_timeout_naming_the_file(tmp_path: Path) -> N
             warehouse.query("SELECT 1 AS one")
         assert f"PID {holder.pid}" in str(raised.value)
         assert "lock_timeout" in (raised.value.hint or "")
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+
+
+def test_duckdb_opens_no_file_another_process_has_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB reads a file's header before it locks the file, so an open tried while another
+    # process has the file may read the header that process's close is about to replace, and
+    # then work from it if the lock comes free in between. The file is opened only once the
+    # other process has closed it.
+    path = tmp_path / "busy.duckdb"
+    holder = _start("hold", f"duckdb:///{path}", "3")
+    opened: list[str] = []
+    open_file = duckdb.connect
+
+    def noting_opens(database: str, **options: Any) -> duckdb.DuckDBPyConnection:
+        opened.append(database)
+        return open_file(database, **options)
+
+    monkeypatch.setattr(duckdb, "connect", noting_opens)
+    try:
+        with (
+            connect(f"duckdb:///{path}", lock_timeout=0.3) as warehouse,
+            pytest.raises(WarehouseError, match=f"PID {holder.pid}"),
+        ):
+            warehouse.query("SELECT 1 AS one")
+        assert opened == []
     finally:
         holder.kill()
         holder.communicate(timeout=30)
