@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -199,3 +200,26 @@ def test_duckdb_opens_no_file_another_process_has_open(
     finally:
         holder.kill()
         holder.communicate(timeout=30)
+
+
+def test_a_duckdb_file_where_no_lock_file_can_be_made_is_still_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a read-only folder, DuckDB's own lock alone orders the processes.
+    path = tmp_path / "shelved.duckdb"
+    with connect(f"duckdb:///{path}") as warehouse:
+        warehouse.load("t", [{"id": 1}])
+    lock_file = path.with_name("shelved.duckdb.lock")
+    assert lock_file.is_file()
+    lock_file.unlink()
+    open_file = os.open
+
+    def read_only_folder(file: str, flags: int, *args: Any) -> int:
+        if file == lock_file:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(file))
+        return open_file(file, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only_folder)
+    with connect(f"duckdb:///{path}") as warehouse:
+        assert warehouse.query("SELECT count(*) AS n FROM t").to_pylist() == [{"n": 1}]
+    assert not lock_file.exists()

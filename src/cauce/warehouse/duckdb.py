@@ -269,12 +269,12 @@ class DuckDBBackend(WarehouseBackend):
     def _open(self, path: Path, turn: ProcessTurn) -> duckdb.DuckDBPyConnection:
         """Open ``path`` in this process's turn, waiting (with jittered backoff) while another
         process has the turn or, for a program other than cauce, the file."""
+        waiting = _Backoff(self._lock_timeout)
         with self._translated("open"):
             path.parent.mkdir(parents=True, exist_ok=True)
-        waiting = _Backoff(self._lock_timeout)
-        while not turn.take():
-            if not waiting.pause(_TURN_PAUSE):
-                raise self._locked(path, turn.holder())
+            while not turn.take():
+                if not waiting.pause(_TURN_PAUSE):
+                    raise self._locked(path, turn.holder())
         try:
             return self._connect(path, waiting)
         except BaseException:

@@ -20,8 +20,11 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+from contextlib import suppress
 from pathlib import Path
 
+#: Why a lock file cannot be made: a read-only folder or file system.
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 #: Width of the process id written in the lock file, so that each holder overwrites the last.
 _PID_WIDTH = 10
 
@@ -41,9 +44,10 @@ class ProcessTurn:
         """Take the turn if no other process has it; False when one does."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError:
-            # e.g. a read-only folder: DuckDB's own lock alone orders the processes there
-            return True
+        except OSError as error:
+            if error.errno in _NOT_WRITABLE:
+                return True  # DuckDB's own lock alone orders the processes there
+            raise
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -51,8 +55,9 @@ class ProcessTurn:
             if error.errno in (errno.EACCES, errno.EAGAIN):
                 return False
             raise
-        os.pwrite(fd, f"{os.getpid():>{_PID_WIDTH}}\n".encode(), 0)
         self._fd = fd
+        with suppress(OSError):  # the id only names the holder to those who wait too long
+            os.pwrite(fd, f"{os.getpid():>{_PID_WIDTH}}\n".encode(), 0)
         return True
 
     def give_back(self) -> None:
