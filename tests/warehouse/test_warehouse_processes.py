@@ -129,14 +129,15 @@ def test_two_racing_loader_processes_load_each_chunk_once(
 
 
 def test_duckdb_loaders_taking_turns_each_start_from_the_last_commit(tmp_path: Path) -> None:
-    # Many short turns among several processes, each opening the file just as another closes
-    # it: DuckDB reads a file's header before it locks the file, and a loader whose open raced
+    # Short turns among three processes, each opening the file just as another closes it:
+    # DuckDB reads a file's header before it locks the file, and a loader whose open raced
     # another's close worked from the header that close replaced (it read blocks past the
-    # file's end, or committed over the other's chunk).
+    # file's end, or committed over the other's chunk). Each loader also gets its turns while
+    # the others take one after another.
     url = f"duckdb:///{tmp_path / 'turns.duckdb'}"
-    chunks, rows = 24, 5
+    chunks, rows = 8, 50
     args = ("chunks", url, str(chunks), str(rows))
-    loaders = [_ready(process, go=False) for process in [_spawn(*args) for _ in range(4)]]
+    loaders = [_ready(process, go=False) for process in [_spawn(*args) for _ in range(3)]]
     for loader in loaders:
         _go(loader)
     results = [_finish(loader) for loader in loaders]

@@ -269,21 +269,21 @@ class DuckDBBackend(WarehouseBackend):
     def _open(self, path: Path, turn: ProcessTurn) -> duckdb.DuckDBPyConnection:
         """Open ``path`` in this process's turn, waiting (with jittered backoff) while another
         process has the turn or, for a program other than cauce, the file."""
-        waiting = _Backoff(self._lock_timeout)
+        deadline = time.monotonic() + self._lock_timeout
         with self._translated("open"):
             path.parent.mkdir(parents=True, exist_ok=True)
-            while not turn.take():
-                if not waiting.pause(_TURN_PAUSE):
-                    raise self._locked(path, turn.holder())
+            if not turn.take(deadline):
+                raise self._locked(path, turn.holder())
         try:
-            return self._connect(path, waiting)
+            return self._connect(path, deadline)
         except BaseException:
             turn.give_back()
             raise
 
-    def _connect(self, path: Path, waiting: _Backoff) -> duckdb.DuckDBPyConnection:
+    def _connect(self, path: Path, deadline: float) -> duckdb.DuckDBPyConnection:
         """DuckDB's connection to ``path``, tried again while another program holds the file or
         is creating it."""
+        delay = 0.005
         while True:
             try:
                 with self._translated("open"):
@@ -293,11 +293,14 @@ class DuckDBBackend(WarehouseBackend):
                 if not (isinstance(cause, duckdb.IOException)
                         and ("lock" in str(cause).lower() or _being_created(path, cause))):
                     raise
-                if not waiting.pause(_OPEN_PAUSE):
-                    if _being_created(path, cause):
-                        raise
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 and _being_created(path, cause):
+                    raise
+                if remaining <= 0:
                     holder = re.search(r"PID (\d+)", str(cause))
                     raise self._locked(path, int(holder.group(1)) if holder else None) from cause
+                time.sleep(min(remaining, delay * random.uniform(0.5, 1.5)))
+                delay = min(delay * 2, 0.2)
 
     def _locked(self, path: Path, holder: int | None) -> WarehouseError:
         return WarehouseError(
@@ -311,32 +314,6 @@ class DuckDBBackend(WarehouseBackend):
         self._closed = True
         if self._memory is not None:
             self._memory.close()
-
-
-class _Backoff:
-    """Pauses between tries, jittered and doubling from 1 ms up to ``longest``, until a
-    deadline."""
-
-    def __init__(self, seconds: float) -> None:
-        self._deadline = time.monotonic() + seconds
-        self._delay = 0.001
-
-    def pause(self, longest: float) -> bool:
-        """Sleep before the next try; False (without sleeping) once the deadline has passed."""
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        self._delay = min(self._delay * 2, longest)
-        time.sleep(min(remaining, self._delay * random.uniform(0.5, 1.5)))
-        return True
-
-
-#: Longest pause between looks at a turn another process has: a look costs a system call, and
-#: a process that ends its turn takes the next one a moment later, so a waiter that looks
-#: seldom would rarely find the turn free (at 200 ms, a loader among four waited 30 s).
-_TURN_PAUSE = 0.01
-#: Longest pause between opens of a file another program holds: each open reads its header.
-_OPEN_PAUSE = 0.2
 
 
 def _being_created(path: Path, error: BaseException) -> bool:
