@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -11,7 +12,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from cauce.errors import WarehouseError
@@ -63,19 +66,19 @@ def _finish(process: subprocess.Popen[str]) -> dict[str, int]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _assert_every_row_once(url: str) -> None:
+def _assert_every_row_once(url: str, chunks: int = CHUNKS, rows: int = ROWS) -> None:
     with connect(url) as warehouse:
         summary = warehouse.query(
             "SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS low, max(id) AS high "
             "FROM events"
         ).to_pylist()[0]
         assert summary == {
-            "n": CHUNKS * ROWS,
-            "ids": CHUNKS * ROWS,
+            "n": chunks * rows,
+            "ids": chunks * rows,
             "low": 0,
-            "high": CHUNKS * ROWS - 1,
+            "high": chunks * rows - 1,
         }
-        assert warehouse.checkpoint("events-chunk") == CHUNKS - 1
+        assert warehouse.checkpoint("events-chunk") == chunks - 1
 
 
 @pytest.mark.slow
@@ -125,6 +128,23 @@ def test_two_racing_loader_processes_load_each_chunk_once(
     _assert_every_row_once(url)
 
 
+def test_duckdb_loaders_taking_turns_each_start_from_the_last_commit(tmp_path: Path) -> None:
+    # Short turns among three processes, each opening the file just as another closes it:
+    # DuckDB reads a file's header before it locks the file, and a loader whose open raced
+    # another's close worked from the header that close replaced (it read blocks past the
+    # file's end, or committed over the other's chunk). Each loader also gets its turns while
+    # the others take one after another.
+    url = f"duckdb:///{tmp_path / 'turns.duckdb'}"
+    chunks, rows = 8, 50
+    args = ("chunks", url, str(chunks), str(rows))
+    loaders = [_ready(process, go=False) for process in [_spawn(*args) for _ in range(3)]]
+    for loader in loaders:
+        _go(loader)
+    results = [_finish(loader) for loader in loaders]
+    assert sum(result["loaded"] for result in results) == chunks
+    _assert_every_row_once(url, chunks, rows)
+
+
 def test_duckdb_waits_for_another_process_then_writes(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
     holder = _start("hold", url, "1.0")
@@ -152,3 +172,55 @@ def test_duckdb_gives_up_after_lock_timeout_naming_the_file(tmp_path: Path) -> N
     finally:
         holder.kill()
         holder.communicate(timeout=30)
+
+
+def test_duckdb_opens_no_file_another_process_has_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB reads a file's header before it locks the file, so an open tried while another
+    # process has the file may read the header that process's close is about to replace, and
+    # then work from it if the lock comes free in between. The file is opened only once the
+    # other process has closed it.
+    path = tmp_path / "busy.duckdb"
+    holder = _start("hold", f"duckdb:///{path}", "3")
+    opened: list[str] = []
+    open_file = duckdb.connect
+
+    def noting_opens(database: str, **options: Any) -> duckdb.DuckDBPyConnection:
+        opened.append(database)
+        return open_file(database, **options)
+
+    monkeypatch.setattr(duckdb, "connect", noting_opens)
+    try:
+        with (
+            connect(f"duckdb:///{path}", lock_timeout=0.3) as warehouse,
+            pytest.raises(WarehouseError, match=f"PID {holder.pid}"),
+        ):
+            warehouse.query("SELECT 1 AS one")
+        assert opened == []
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+
+
+def test_a_duckdb_file_where_no_lock_file_can_be_made_is_still_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a read-only folder, DuckDB's own lock alone orders the processes.
+    path = tmp_path / "shelved.duckdb"
+    with connect(f"duckdb:///{path}") as warehouse:
+        warehouse.load("t", [{"id": 1}])
+    lock_file = path.with_name("shelved.duckdb.lock")
+    assert lock_file.is_file()
+    lock_file.unlink()
+    open_file = os.open
+
+    def read_only_folder(file: str, flags: int, *args: Any) -> int:
+        if file == lock_file:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(file))
+        return open_file(file, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only_folder)
+    with connect(f"duckdb:///{path}") as warehouse:
+        assert warehouse.query("SELECT count(*) AS n FROM t").to_pylist() == [{"n": 1}]
+    assert not lock_file.exists()

@@ -2,8 +2,11 @@
 
 DuckDB lets one process at a time open a file for writing, and cauce runs several processes
 on one home (worker processes, a CLI reading while ``cauce serve`` writes). So a file is opened
-for each operation or transaction and closed right after, and opening retries with backoff
-while another process holds the file, for up to ``lock_timeout`` seconds.
+for each operation or transaction and closed right after, and opening waits with backoff while
+another process holds the file, for up to ``lock_timeout`` seconds. A process first takes its
+turn on the file's lock file (see turns.py) and keeps it until DuckDB has closed the file, since
+DuckDB reads the header of a file before locking it and one opened as another process closed
+it was worked on from the header that process had just replaced.
 
 Threads: the file is opened once for all the operations in flight in this process, each of
 which gets its own connection to it (``cursor()``), and closed when the last one ends; opening
@@ -33,14 +36,17 @@ from cauce.errors import WarehouseError
 from cauce.warehouse.base import ASCII_LOWER, Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import DUCKDB, Params, bind, blank_quotes_in_comments
 from cauce.warehouse.pool import SharedConnection
+from cauce.warehouse.turns import ProcessTurn
 
 
 class _OpenFile:
     """A database file as this process holds it: open while any operation uses it."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
         #: Held by a write transaction for its whole length.
         self.write_lock = threading.Lock()
+        #: This process's turn among the processes on the file, held while the file is open.
+        self.turn = ProcessTurn(path)
         self._lock = threading.Lock()
         self._root: duckdb.DuckDBPyConnection | None = None
         self._users = 0
@@ -71,8 +77,11 @@ class _OpenFile:
         self._users -= 1
         if self._users == 0 and self._root is not None:
             root, self._root = self._root, None
-            # Closing checkpoints the file's write-ahead log and releases the file lock.
-            root.close()
+            try:
+                # Closing checkpoints the file's write-ahead log and releases the file lock.
+                root.close()
+            finally:
+                self.turn.give_back()
 
 
 # DuckDB's file header: a main header and two database headers of 4 KiB each.
@@ -87,7 +96,7 @@ def _open_file(path: Path) -> _OpenFile:
     """This process's handle on ``path``, shared by every backend on it (a forked child
     gets its own rather than the parent's)."""
     with _OPEN_FILES_GUARD:
-        return _OPEN_FILES.setdefault((os.getpid(), path), _OpenFile())
+        return _OPEN_FILES.setdefault((os.getpid(), path), _OpenFile(path))
 
 
 class DuckDBSession(Session):
@@ -247,7 +256,7 @@ class DuckDBBackend(WarehouseBackend):
         path = self._path
         file = _open_file(path)
         with file.write_lock if write else nullcontext():
-            connection = file.connect(lambda: self._open(path))
+            connection = file.connect(lambda: self._open(path, file.turn))
             try:
                 yield DuckDBSession(self, connection)
             except BaseException:
@@ -257,14 +266,27 @@ class DuckDBBackend(WarehouseBackend):
             with self._translated("close"):
                 file.release(connection)
 
-    def _open(self, path: Path) -> duckdb.DuckDBPyConnection:
-        """Open ``path``, waiting (with jittered backoff) while another process holds it."""
+    def _open(self, path: Path, turn: ProcessTurn) -> duckdb.DuckDBPyConnection:
+        """Open ``path`` in this process's turn, waiting (with jittered backoff) while another
+        process has the turn or, for a program other than cauce, the file."""
         deadline = time.monotonic() + self._lock_timeout
+        with self._translated("open"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not turn.take(deadline):
+                raise self._locked(path, turn.holder())
+        try:
+            return self._connect(path, deadline)
+        except BaseException:
+            turn.give_back()
+            raise
+
+    def _connect(self, path: Path, deadline: float) -> duckdb.DuckDBPyConnection:
+        """DuckDB's connection to ``path``, tried again while another program holds the file or
+        is creating it."""
         delay = 0.005
         while True:
             try:
                 with self._translated("open"):
-                    path.parent.mkdir(parents=True, exist_ok=True)
                     return duckdb.connect(str(path))
             except WarehouseError as error:
                 cause = error.__cause__
@@ -276,15 +298,17 @@ class DuckDBBackend(WarehouseBackend):
                     raise
                 if remaining <= 0:
                     holder = re.search(r"PID (\d+)", str(cause))
-                    raise WarehouseError(
-                        f"the DuckDB file {path} is locked by another process"
-                        f"{f' (PID {holder.group(1)})' if holder else ''}; "
-                        f"waited {self._lock_timeout:g} s",
-                        hint="DuckDB lets one process open a file at a time: stop the other "
-                        "process or let it finish, or raise lock_timeout in connect()",
-                    ) from cause
+                    raise self._locked(path, int(holder.group(1)) if holder else None) from cause
                 time.sleep(min(remaining, delay * random.uniform(0.5, 1.5)))
                 delay = min(delay * 2, 0.2)
+
+    def _locked(self, path: Path, holder: int | None) -> WarehouseError:
+        return WarehouseError(
+            f"the DuckDB file {path} is locked by another process"
+            f"{f' (PID {holder})' if holder else ''}; waited {self._lock_timeout:g} s",
+            hint="DuckDB lets one process open a file at a time: stop the other "
+            "process or let it finish, or raise lock_timeout in connect()",
+        )
 
     def close(self) -> None:
         self._closed = True
