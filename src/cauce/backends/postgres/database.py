@@ -171,6 +171,20 @@ def unreachable(location: Location, error: Exception) -> StateError:
     if "shutting down" in low or "starting up" in low or "in recovery mode" in low:
         return StateUnavailable(f"PostgreSQL at {at} does not take connections now: {text}",
                                 hint=f"is the server at {at} restarting? run again once it is up")
+    if "not currently accepting connections" in low:  # ALTER DATABASE … ALLOW_CONNECTIONS
+        return StateUnavailable(f"PostgreSQL at {at} does not take connections to "
+                                f"{location.dbname!r} now: {text}",
+                                hint="run again once it does (ALTER DATABASE "
+                                f"{location.dbname} ALLOW_CONNECTIONS true)")
+    if "too many" in low or "connection slots are reserved" in low:
+        return StateUnavailable(f"PostgreSQL at {at} takes no more connections now: {text}",
+                                hint="its max_connections, or the CONNECTION LIMIT of the "
+                                "database or role, is reached: close other sessions or raise it")
+    if "permission denied for database" in low:  # REVOKE CONNECT
+        return StateUnavailable(f"PostgreSQL at {at} does not let {location.user!r} connect "
+                                f"to {location.dbname!r}: {text}",
+                                hint=f"grant it: GRANT CONNECT ON DATABASE {location.dbname} "
+                                f"TO {location.user}")
     if "refused" in low or "could not connect" in low or "no such file" in low:
         return StateUnavailable(f"cannot reach PostgreSQL at {at}: {text}",
                                 hint=f"is the server running at {at}? check the host and port "
