@@ -139,3 +139,36 @@ def test_log_lines_wait_for_the_store_and_writers_do_not_fail_meanwhile() -> Non
     sink.flush()
     assert [row[4] for row in stored] == ["first"] + [f"line {n}"
                                                       for n in range(2 * LogSink.MAX_BUFFER)]
+
+
+def test_the_log_flusher_outlives_a_statement_the_store_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write of log lines the store refused once (a lock held past its timeout, a cancelled
+    statement) used to end the background flusher with a traceback and drop those lines: every
+    later line of the process was kept in memory only. The lines wait, the thread goes on."""
+    import threading
+    from types import SimpleNamespace
+
+    from cauce.clock import SystemClock
+    from cauce.errors import StateError
+    from cauce.logs import LogSink
+
+    stored: list[tuple] = []
+    refusals = [StateError("the state stayed locked (for the test)")]
+    written = threading.Event()
+
+    def append(rows) -> None:
+        if refusals:
+            raise refusals.pop()
+        stored.extend(rows)
+        written.set()
+
+    monkeypatch.setattr(LogSink, "FLUSH_EVERY", 0.01)
+    sink = LogSink(SimpleNamespace(logs=SimpleNamespace(append=append)), SystemClock())
+    sink.write("a", "general", 20, "kept")
+    sink.start()
+    try:
+        assert written.wait(10), "the flusher stopped"
+        assert [row[4] for row in stored] == ["kept"] and not refusals
+    finally:
+        sink.close()
