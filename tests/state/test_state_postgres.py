@@ -439,6 +439,24 @@ def test_a_refused_login_and_a_silent_server_have_their_own_hints(said: str, mes
     assert message in error.message and hint in (error.hint or "")
 
 
+@pytest.mark.parametrize(("said", "hint"), [
+    ('FATAL:  role "x;id" does not exist', "createuser 'x;id'"),
+    ('FATAL:  database "pro;be "x" does not exist', "createdb -h db -p 5432 'pro;be \"x'"),
+    ('FATAL:  database "pro;be "x" is not currently accepting connections',
+     'ALTER DATABASE "pro;be ""x" ALLOW_CONNECTIONS true'),
+    ('FATAL:  permission denied for database "pro;be "x"',
+     'GRANT CONNECT ON DATABASE "pro;be ""x" TO "x;id"'),
+])
+def test_hints_quote_the_names_they_show(said: str, hint: str) -> None:
+    """A hint is a command to paste: a name with a semicolon or a quote (a database ``pro;be``,
+    ``pro%3Bbe`` in the URL) is decoded as libpq decodes it and quoted, where ``createdb
+    pro%3Bbe`` made another database and ``createdb pro;be`` would have run ``be`` too."""
+    from cauce.backends.postgres.database import locate, unreachable
+
+    error = unreachable(locate("postgresql://x%3Bid@db:5432/pro%3Bbe%20%22x"), Exception(said))
+    assert hint in (error.hint or "")
+
+
 @pytest.mark.parametrize(("said", "message", "hint"), [
     ('connection to server at "db", port 5432 failed: FATAL:  database "cauce" is not currently '
      'accepting connections', "does not take connections to 'cauce' now", "ALLOW_CONNECTIONS"),
