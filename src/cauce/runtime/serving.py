@@ -238,9 +238,8 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
 def state_away(rt: Runtime, error: StateUnavailable, since: float | None) -> float:
     """The state store could not be reached (by a serving process or a backfill): say so once,
     wait a little before the next try, and stop with the error once it has been away for
-    `AWAY_LIMIT` seconds. Work in hand goes
-    on; what finished is settled once the store is back, and leases not renewed meanwhile
-    bring their work back to the others."""
+    `AWAY_LIMIT` seconds. Work in hand goes on; what finished is settled once the store is
+    back, and leases not renewed meanwhile bring their work back to the others."""
     now = time.monotonic()
     if since is None:
         since = now
