@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .clock import Clock
-from .errors import StateUnavailable
+from .errors import StateError
 from .settings import MASK
 
 if TYPE_CHECKING:
@@ -92,7 +92,9 @@ class LogSink:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.FLUSH_EVERY):
-            with contextlib.suppress(StateUnavailable):  # kept for a later flush
+            # kept for a later flush: the store away, or a statement it refused this time (a
+            # lock held past its timeout), must not end the thread that writes every run's lines
+            with contextlib.suppress(StateError):
                 self.flush()
 
     def redact(self, text: str) -> str:
@@ -117,8 +119,8 @@ class LogSink:
         if rows:
             try:
                 self._state.logs.append(rows)
-            except StateUnavailable:  # the store is away for now: the lines wait for it (and
-                with self._lock:      # writers leave the flushing to the background thread)
+            except StateError:  # the store is away or refused them for now: the lines wait
+                with self._lock:  # (and writers leave the flushing to the background thread)
                     self._buffer[:0] = rows
                     del self._buffer[:-self.MAX_KEPT]
                     self._away = True

@@ -139,3 +139,83 @@ def test_log_lines_wait_for_the_store_and_writers_do_not_fail_meanwhile() -> Non
     sink.flush()
     assert [row[4] for row in stored] == ["first"] + [f"line {n}"
                                                       for n in range(2 * LogSink.MAX_BUFFER)]
+
+
+def test_the_log_flusher_outlives_a_statement_the_store_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write of log lines the store refused once (a lock held past its timeout, a cancelled
+    statement) used to end the background flusher with a traceback and drop those lines: every
+    later line of the process was kept in memory only. The lines wait, the thread goes on."""
+    import threading
+    from types import SimpleNamespace
+
+    from cauce.clock import SystemClock
+    from cauce.errors import StateError
+    from cauce.logs import LogSink
+
+    stored: list[tuple] = []
+    refusals = [StateError("the state stayed locked (for the test)")]
+    written = threading.Event()
+
+    def append(rows) -> None:
+        if refusals:
+            raise refusals.pop()
+        stored.extend(rows)
+        written.set()
+
+    monkeypatch.setattr(LogSink, "FLUSH_EVERY", 0.01)
+    sink = LogSink(SimpleNamespace(logs=SimpleNamespace(append=append)), SystemClock())
+    sink.write("a", "general", 20, "kept")
+    sink.start()
+    try:
+        assert written.wait(10), "the flusher stopped"
+        assert [row[4] for row in stored] == ["kept"] and not refusals
+    finally:
+        sink.close()
+
+
+def test_a_backfill_waits_for_its_state_store_instead_of_stopping(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection lost under a backfill (a PostgreSQL session ended, a server restarting)
+    stopped it with the error, its partitions in hand left to their leases; it waits, as a
+    serving process does, and every partition runs once."""
+    from cauce import daily
+    from cauce.runtime.backfill import backfill
+
+    app = App("refill")
+    ran: list[str] = []
+
+    @app.job(partitions=daily(start="2024-01-01"))
+    def per_day(ctx) -> None:
+        ran.append(ctx.partition)
+
+    monkeypatch.setattr(serving, "AWAY_RETRY", 0.01, raising=False)
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        store = runtime.state
+        failures = {"left": 2}
+        receive = store.queues.receive
+
+        def away_twice(*args, **kwargs):
+            if failures["left"]:
+                failures["left"] -= 1
+                raise StateUnavailable("lost the connection to the state (for the test)")
+            return receive(*args, **kwargs)
+
+        monkeypatch.setattr(store.queues, "receive", away_twice)
+        enqueue, lost_once = runtime.enqueue_job, []
+
+        def enqueue_lost_once(*args, **kwargs):
+            # the second partition's: the first one's is rolled back with it
+            queued = runtime.state.queues.stats([app.jobs["per-day"].store_queue], now=0.0)
+            if not lost_once and queued:
+                lost_once.append(True)
+                raise StateUnavailable("lost the connection to the state (for the test)")
+            return enqueue(*args, **kwargs)
+
+        monkeypatch.setattr(runtime, "enqueue_job", enqueue_lost_once)
+        report = backfill(runtime, app.jobs["per-day"], "2024-01-01", "2024-01-04", poll=0.01)
+        assert report.ok and failures == {"left": 0} and lost_once
+        assert sorted(ran) == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+        lines = [line.message for line in runtime.logs(stream="general")]
+        assert any("the state store cannot be reached" in m for m in lines)
+        assert any("the state store is back" in m for m in lines)

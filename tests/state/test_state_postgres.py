@@ -439,6 +439,65 @@ def test_a_refused_login_and_a_silent_server_have_their_own_hints(said: str, mes
     assert message in error.message and hint in (error.hint or "")
 
 
+@pytest.mark.parametrize(("said", "hint"), [
+    ('FATAL:  role "x;id" does not exist', "createuser 'x;id'"),
+    ('FATAL:  database "pro;be "x" does not exist', "createdb -h db -p 5432 'pro;be \"x'"),
+    ('FATAL:  database "pro;be "x" is not currently accepting connections',
+     'ALTER DATABASE "pro;be ""x" ALLOW_CONNECTIONS true'),
+    ('FATAL:  permission denied for database "pro;be "x"',
+     'GRANT CONNECT ON DATABASE "pro;be ""x" TO "x;id"'),
+])
+def test_hints_quote_the_names_they_show(said: str, hint: str) -> None:
+    """A hint is a command to paste: a name with a semicolon or a quote (a database ``pro;be``,
+    ``pro%3Bbe`` in the URL) is decoded as libpq decodes it and quoted, where ``createdb
+    pro%3Bbe`` made another database and ``createdb pro;be`` would have run ``be`` too."""
+    from cauce.backends.postgres.database import locate, unreachable
+
+    error = unreachable(locate("postgresql://x%3Bid@db:5432/pro%3Bbe%20%22x"), Exception(said))
+    assert hint in (error.hint or "")
+
+
+@pytest.mark.parametrize(("said", "message", "hint"), [
+    ('connection to server at "db", port 5432 failed: FATAL:  database "cauce" is not currently '
+     'accepting connections', "does not take connections to 'cauce' now", "ALLOW_CONNECTIONS"),
+    ('connection to server at "db", port 5432 failed: FATAL:  too many connections for database '
+     '"cauce"', "takes no more connections now", "CONNECTION LIMIT"),
+    ('connection to server at "db", port 5432 failed: FATAL:  sorry, too many clients already',
+     "takes no more connections now", "max_connections"),
+    ('connection to server at "db", port 5432 failed: FATAL:  permission denied for database '
+     '"cauce"\nDETAIL:  User does not have CONNECT privilege.', "does not let 'cauce' connect",
+     "GRANT CONNECT ON DATABASE cauce TO cauce"),
+])
+def test_a_server_refusing_connections_for_now_leaves_the_store_away(said: str, message: str,
+                                                                      hint: str) -> None:
+    """A database closed to connections, a connection limit reached, CONNECT revoked: the
+    state is away (a serving process waits for it, saying so), not broken — these stopped
+    every worker of a fleet at once."""
+    from cauce.backends.postgres.database import locate, unreachable
+    from cauce.errors import StateUnavailable
+
+    error = unreachable(locate("postgresql://cauce@db:5432/cauce"), Exception(said))
+    assert isinstance(error, StateUnavailable)
+    assert message in error.message and hint in (error.hint or "")
+
+
+def test_a_database_closed_to_connections_is_away(pg_server: str) -> None:
+    import uuid
+
+    import psycopg
+
+    from cauce.errors import StateUnavailable
+
+    name = f"cauce_closed_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"postgresql://postgres@{pg_server}/test", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} ALLOW_CONNECTIONS false")
+        try:
+            with pytest.raises(StateUnavailable, match=f"does not take connections to '{name}'"):
+                open_state(f"postgresql://postgres@{pg_server}/{name}")
+        finally:
+            admin.execute(f"DROP DATABASE {name}")
+
+
 def test_a_transaction_ended_by_a_deadlock_is_one_state_conflict(pg_url: str) -> None:
     """Two sessions locking the same two rows in opposite orders: PostgreSQL ends one of them
     (after deadlock_timeout), which used to escape as psycopg's own error and stop a serving

@@ -350,6 +350,33 @@ def test_an_unexpected_error_is_a_page_that_says_where_to_look(hostile_home, mon
     assert "<b>inside</b>" not in page.text
 
 
+def test_a_state_store_away_is_a_page_that_says_so_with_503(hostile_home, monkeypatch):
+    """A PostgreSQL state that refuses connections for a moment was 400 "Cannot do that", a
+    refusal of the request; it is 503 with a Retry-After, what monitors and proxies retry."""
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.errors import StateUnavailable
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        home = Home(hostile_home, [rt], [])
+
+        def away(*args, **kwargs):
+            raise StateUnavailable("cannot reach PostgreSQL at db:5432: Connection refused",
+                                   hint="is the server running at db:5432?")
+
+        monkeypatch.setattr(home, "workers", away)
+        with TestClient(create_app(home), base_url="http://127.0.0.1",
+                        raise_server_exceptions=False) as client:
+            page = client.get("/")
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert "cannot reach PostgreSQL at db:5432" in page.text and "Traceback" not in page.text
+
+
 def test_a_grid_after_runs_of_a_partition_spelled_another_way_still_answers(tmp_path):
     from cauce.runs import RunRecord, RunStatus
 

@@ -11,17 +11,19 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..app import Job
-from ..errors import PartitionError
+from ..errors import PartitionError, StateConflict, StateUnavailable
 from .execute import log_general
+from .serving import state_away
 from .sources import QueueSource
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 GRACE = 30.0  # seconds an interrupted backfill lets its runs in hand finish
 
 
@@ -59,6 +61,42 @@ def check_partitioned(job: Job) -> None:
                              f"`cauce run {job.app.name} {job.name}`")
 
 
+class _Patient:
+    """Calls on the state store that outlast a lost connection (a PostgreSQL session ended, a
+    server restarting) or a deadlock, as a serving process's do: said once, waited for, tried
+    again; a backfill of many partitions must not end, its runs in hand left to their leases,
+    for a moment without its store."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.away: float | None = None  # since when the state store could not be reached
+
+    def __call__(self, call: Callable[[], T]) -> T:
+        runtime = self.runtime
+        while True:
+            try:
+                result = call()
+            except StateConflict as error:  # nothing of it was committed: do it again
+                log_general(runtime, runtime.app.name, logging.WARNING, "%s; trying again",
+                            error.message)
+                continue
+            except StateUnavailable as error:
+                self.away = state_away(runtime, error, self.away)
+                continue
+            if self.away is not None:
+                log_general(runtime, runtime.app.name, logging.WARNING, "the state store is back")
+                self.away = None
+            return result
+
+
+def _enqueue(runtime: Runtime, job: Job, todo: list[str]) -> None:
+    now = runtime.clock.time()
+    with runtime.state.atomic():
+        for key in todo:
+            if not runtime.has_pending_run(job, key):
+                runtime.enqueue_job(job, partition=key, params={}, trigger="backfill", now=now)
+
+
 def backfill(
     runtime: Runtime,
     job: Job,
@@ -79,14 +117,11 @@ def backfill(
     slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here
     parallel = parallel or slots
     report = BackfillReport(job.name, keys)
-    done = runtime.state.runs.succeeded_partitions(runtime.app.name, job.name)
+    patiently = _Patient(runtime)
+    done = patiently(lambda: runtime.state.runs.succeeded_partitions(runtime.app.name, job.name))
     todo = [k for k in keys if force or k not in done]
     report.skipped = [k for k in keys if k not in todo]
-    now = runtime.clock.time()
-    with runtime.state.atomic():
-        for key in todo:
-            if not runtime.has_pending_run(job, key):
-                runtime.enqueue_job(job, partition=key, params={}, trigger="backfill", now=now)
+    patiently(lambda: _enqueue(runtime, job, todo))
     log_general(runtime, runtime.app.name, logging.INFO,
                 "backfill of %s: %d partition(s), %d skipped",
                 job.name, len(todo), len(report.skipped))
@@ -94,14 +129,21 @@ def backfill(
     dispatcher = runtime.dispatcher(threads=parallel, processes=parallel,
                                     sources=[QueueSource(runtime, j) for j in family])
     remaining = set(todo)
+
+    def turn() -> bool:
+        """One turn of the dispatcher; whether every partition and its downstream runs ended."""
+        nonlocal remaining
+        dispatcher.pump()
+        remaining = {k for k in remaining if runtime.has_pending_run(job, k)}
+        return not remaining and not any(runtime.has_pending_run(j, k)
+                                         for j in family for k in todo)
+
     try:
         while True:
-            dispatcher.pump()
-            remaining = {k for k in remaining if runtime.has_pending_run(job, k)}
+            finished = patiently(turn)
             if progress is not None:
                 progress(len(todo) - len(remaining), len(todo))
-            if not remaining and not any(runtime.has_pending_run(j, k)
-                                         for j in family for k in todo):
+            if finished:
                 break
             runtime.wait(poll)
     except KeyboardInterrupt:
@@ -111,7 +153,7 @@ def backfill(
         raise
     finally:
         dispatcher.shutdown(GRACE)
-    latest = {r.partition: r for r in runtime.runs(job, newest_first=False)
+    latest = {r.partition: r for r in patiently(lambda: runtime.runs(job, newest_first=False))
               if r.partition in set(todo)}
     for key in todo:
         run = latest.get(key)

@@ -47,6 +47,9 @@ class Dispatcher:
 
     CANCEL_CHECK_EVERY = 1.0
     PREFETCH = 16  # deliveries claimed per worker thread, so each claim and settle covers many
+    # deliveries of a source that take this long (or are not timed yet) are claimed only for
+    # idle threads: claimed ahead they would wait here while other processes have none to do
+    SHORT = 0.05
     RECORD_AFTER = 0.2  # seconds a delivery runs before its row is marked running
     # seconds a finished delivery waits for others to settle with it: one durable commit for
     # all, where several worker processes would each commit (and flush the disk) for one
@@ -148,12 +151,14 @@ class Dispatcher:
                 if delivery.given_back:
                     continue  # given back at shutdown before it started
                 delivery.taken = True
+            began = time.monotonic()
             try:
                 delivery.outcome = self._execute(delivery)
             except BaseException as err:  # a bug in cauce: keep the message, record the failure
                 log.exception("cauce failed to execute run %s", delivery.spec.run_id)
                 delivery.outcome = Outcome(ok=False,
                                            error=f"internal error: {type(err).__name__}: {err}")
+            delivery.source.timed(time.monotonic() - began)
             self._done.append(delivery)
             if self._frees_wanted_slot(delivery):
                 self.runtime.wake()  # else the next poll settles it, with others
@@ -171,7 +176,12 @@ class Dispatcher:
         its source's concurrency limit or of the child processes, or the claims are full (or
         no more are made)."""
         return (delivery.source.limit is not None or delivery.in_child
+                or not self._short(delivery.source)
                 or not self._claiming or len(self.inflight) >= self.threads * self.PREFETCH)
+
+    def _short(self, source: Source) -> bool:
+        """Whether ``source``'s deliveries are known to be short enough to claim ahead."""
+        return source.took is not None and source.took < self.SHORT
 
     def _settle_done(self, *, wait: bool = False) -> int:
         """Settle the deliveries that finished; ``wait``: only once the first of them has
@@ -205,8 +215,8 @@ class Dispatcher:
         return len(batch)
 
     # -- claiming ---------------------------------------------------------------------
-    def _capacity(self, source: Source, free: int) -> int:
-        cap = free
+    def _capacity(self, source: Source, free: int, idle: int) -> int:
+        cap = free if self._short(source) else min(free, idle)
         if source.limit is not None:
             cap = min(cap, source.limit - source.inflight)
         if source.in_process:
@@ -253,7 +263,8 @@ class Dispatcher:
                   and wanted[0].batch_size == 1)
         with nullcontext() if single else runtime.state.atomic(durable=False):
             for source in wanted:
-                cap = self._capacity(source, free - count)
+                cap = self._capacity(source, free - count,
+                                     self.threads - len(self.inflight) - count)
                 if one:
                     cap = min(cap, 1)
                 if cap <= 0:

@@ -43,8 +43,9 @@ QUIET_POLL = 0.05
 # long (those at it are behind, or a wake-up was lost). With every process claiming the few
 # messages it found, four processes took more of two cores from a producer than one did.
 JOIN_AFTER = 0.05
-# how long a serving process waits for a state store it cannot reach (a lost connection, a
-# server restarting), trying again every `AWAY_RETRY` seconds, before it stops with the error
+# how long a serving process (or a backfill) waits for a state store it cannot reach (a lost
+# connection, a server restarting), trying again every `AWAY_RETRY` seconds, before it stops
+# with the error
 AWAY_LIMIT = 300.0
 AWAY_RETRY = 1.0
 SUMMARY_EVERY = 10.0  # seconds between two lines on the handler runs of a serving process
@@ -229,16 +230,16 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
         except StateConflict as error:  # nothing of it was committed: the next turn redoes it
             log_general(rt, rt.app.name, logging.WARNING, "%s; trying again", error.message)
         except StateUnavailable as error:
-            away = _state_away(rt, error, away)
+            away = state_away(rt, error, away)
             if deadline is not None and time.monotonic() >= deadline:
                 return
 
 
-def _state_away(rt: Runtime, error: StateUnavailable, since: float | None) -> float:
-    """The state store could not be reached: say so once, wait a little before the next try,
-    and stop with the error once it has been away for `AWAY_LIMIT` seconds. Work in hand goes
-    on; what finished is settled once the store is back, and leases not renewed meanwhile
-    bring their work back to the others."""
+def state_away(rt: Runtime, error: StateUnavailable, since: float | None) -> float:
+    """The state store could not be reached (by a serving process or a backfill): say so once,
+    wait a little before the next try, and stop with the error once it has been away for
+    `AWAY_LIMIT` seconds. Work in hand goes on; what finished is settled once the store is
+    back, and leases not renewed meanwhile bring their work back to the others."""
     now = time.monotonic()
     if since is None:
         since = now

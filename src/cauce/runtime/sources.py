@@ -171,6 +171,13 @@ class Source(ABC):
     target: Handler | Job
     limit: int | None
     inflight: int = 0
+    # seconds its deliveries take (a moving average measured by the dispatcher), None before
+    # the first: how far ahead a process may claim from it
+    took: float | None = None
+
+    def timed(self, seconds: float) -> None:
+        """Count one delivery's duration into `took`."""
+        self.took = seconds if self.took is None else 0.8 * self.took + 0.2 * seconds
 
     @property
     def name(self) -> str:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from ..errors import CauceError, InvalidKey, NotFound
+from ..errors import CauceError, InvalidKey, NotFound, StateUnavailable
 from ..runtime.runtime import Runtime
 from . import security, sqlbox
 from .executor import Executor
@@ -65,6 +65,14 @@ def create_app(home: Home, *, token: str | None = None,
         return ui.pages.render(request, "error.html", 400, title="Cannot do that",
                                message=exc.message, hint=exc.hint or "")
 
+    async def away(request: Request, exc: Exception) -> Response:
+        # the state store cannot be reached for now: not the user's doing, and worth another try
+        assert isinstance(exc, StateUnavailable)
+        response = ui.pages.render(request, "error.html", 503, title="State store unavailable",
+                                   message=exc.message, hint=exc.hint or "")
+        response.headers["Retry-After"] = "5"
+        return response
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
@@ -90,7 +98,8 @@ def create_app(home: Home, *, token: str | None = None,
     app = Starlette(
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
-        exception_handlers={NotFound: not_found, InvalidKey: refused, CauceError: refused,
+        exception_handlers={NotFound: not_found, InvalidKey: refused,
+                            StateUnavailable: away, CauceError: refused,
                             HTTPException: http_error, Exception: crashed},
         lifespan=lifespan)
     app.state.ui = ui

@@ -17,14 +17,16 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import select
+import shlex
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ...errors import ConfigError, StateConflict, StateError, StateUnavailable
 from . import jsonb
@@ -113,8 +115,9 @@ def locate(url: str) -> Location:
     host = (parts.hostname or next((v for k, v in query if k == "host"), "")
             or os.environ.get("PGHOST", "localhost"))
     port = _port(parts)
-    user = parts.username or os.environ.get("PGUSER", "") or _login()
-    dbname = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or user
+    # as libpq reads them: %XX decoded (a database `pro;be` is written pro%3Bbe)
+    user = unquote(parts.username or "") or os.environ.get("PGUSER", "") or _login()
+    dbname = unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE", "") or user
     where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
     return Location(conninfo, options, schema, where, host, port, user, dbname)
 
@@ -144,6 +147,11 @@ def _login() -> str:
         return "postgres"
 
 
+def _sql_name(name: str) -> str:
+    """``name`` as an SQL identifier a hint can show to be pasted: quoted unless plain."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+
+
 def unreachable(location: Location, error: Exception) -> StateError:
     """The StateError for a connection that failed, with the hint its cause calls for."""
     # libpq's first line ends with the cause ("…port 5432 failed: Connection refused")
@@ -153,12 +161,12 @@ def unreachable(location: Location, error: Exception) -> StateError:
     at = f"{location.host}:{location.port}"
     if "role" in low and "does not exist" in low:
         return StateError(f"PostgreSQL at {at} has no role {location.user!r}",
-                          hint=f"create the role (createuser {location.user}) or check the user "
-                          "in the state URL")
+                          hint=f"create the role (createuser {shlex.quote(location.user)}) "
+                          "or check the user in the state URL")
     if "database" in low and "does not exist" in low:
         return StateError(f"PostgreSQL at {at} has no database {location.dbname!r}",
-                          hint=f"create it: createdb -h {location.host} -p {location.port} "
-                          f"{location.dbname}")
+                          hint=f"create it: createdb -h {shlex.quote(location.host)} -p "
+                          f"{location.port} {shlex.quote(location.dbname)}")
     if "password" in low or "authentication" in low:
         return StateError(f"PostgreSQL at {at} refused the login of {location.user!r}: {text}",
                           hint="check the user and password in the state URL (or PGPASSWORD, "
@@ -171,6 +179,20 @@ def unreachable(location: Location, error: Exception) -> StateError:
     if "shutting down" in low or "starting up" in low or "in recovery mode" in low:
         return StateUnavailable(f"PostgreSQL at {at} does not take connections now: {text}",
                                 hint=f"is the server at {at} restarting? run again once it is up")
+    if "not currently accepting connections" in low:  # ALTER DATABASE … ALLOW_CONNECTIONS
+        return StateUnavailable(f"PostgreSQL at {at} does not take connections to "
+                                f"{location.dbname!r} now: {text}",
+                                hint="run again once it does (ALTER DATABASE "
+                                f"{_sql_name(location.dbname)} ALLOW_CONNECTIONS true)")
+    if "too many" in low or "connection slots are reserved" in low:
+        return StateUnavailable(f"PostgreSQL at {at} takes no more connections now: {text}",
+                                hint="its max_connections, or the CONNECTION LIMIT of the "
+                                "database or role, is reached: close other sessions or raise it")
+    if "permission denied for database" in low:  # REVOKE CONNECT
+        return StateUnavailable(f"PostgreSQL at {at} does not let {location.user!r} connect "
+                                f"to {location.dbname!r}: {text}",
+                                hint="grant it: GRANT CONNECT ON DATABASE "
+                                f"{_sql_name(location.dbname)} TO {_sql_name(location.user)}")
     if "refused" in low or "could not connect" in low or "no such file" in low:
         return StateUnavailable(f"cannot reach PostgreSQL at {at}: {text}",
                                 hint=f"is the server running at {at}? check the host and port "
