@@ -35,7 +35,7 @@ def test_repeated_lines_are_flagged_after_their_first_occurrence():
 
 def test_lines_that_only_share_a_hash_are_no_duplicates(monkeypatch):
     # every line hashes alike, as two lines would on a hash collision: the text decides
-    monkeypatch.setattr(pl.Expr, "hash", lambda expr, *args, **kwargs: expr.is_null().cast(pl.UInt64))
+    monkeypatch.setattr(pl.Expr, "hash", lambda expr, *_, **__: expr.is_null().cast(pl.UInt64))
     source = read_lines("x", b"a\nb\na\nc\n")
     assert source.records["_duplicate"].to_list() == [False, False, True, False]
 
