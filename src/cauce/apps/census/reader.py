@@ -26,7 +26,7 @@ COMMENT_PREFIX = "|"
 #: not be quarantined there and would fail its whole chunk. It reads as U+FFFD instead, on
 #: every target, as a byte an encoding cannot decode does.
 NUL, NUL_SHOWN_AS = "\x00", "\ufffd"
-_BLANK, _COMMENT, _SHARES_HASH = "_blank", "_comment", "_shares_hash"
+_BLANK, _COMMENT = "_blank", "_comment"
 
 
 @dataclass(frozen=True)
@@ -67,33 +67,14 @@ def read_lines(name: str, data: bytes, encoding: str | None = None) -> SourceLin
             pl.lit(name, dtype=pl.String).alias(SOURCE),
             pl.col(LINE).cast(pl.Int32),
             pl.col(RAW),
-            pl.col(RAW).hash().is_duplicated().alias(_SHARES_HASH),
+            (~pl.col(RAW).is_first_distinct()).alias(DUPLICATE),
             blank.alias(_BLANK),
             comment.alias(_COMMENT),
         )
         .collect()
     )
-    records = (
-        _flag_duplicates(numbered)
-        .filter(~pl.col(_BLANK) & ~pl.col(_COMMENT))
-        .drop(_BLANK, _COMMENT)
-    )
+    records = numbered.filter(~pl.col(_BLANK) & ~pl.col(_COMMENT)).drop(_BLANK, _COMMENT)
     return SourceLines(
         name, records, numbered.height, int(numbered[_BLANK].sum()),
         int(numbered[_COMMENT].sum()),
-    )
-
-
-def _flag_duplicates(numbered: pl.DataFrame) -> pl.DataFrame:
-    """`numbered` with `_duplicate` in place of `_shares_hash`: true where the identical line
-    appeared earlier.
-
-    The lines are compared by their 64-bit hashes first, then only those that share a hash
-    with another line (the repeated lines and, rarely, a collision) by their text: comparing
-    every line's text took 13 ms of CPU for `Adult.data`, its hashes 3.
-    """
-    shared = numbered.filter(pl.col(_SHARES_HASH))
-    repeated = shared.filter(~pl.col(RAW).is_first_distinct()).get_column(LINE)
-    return numbered.with_columns(pl.col(LINE).is_in(repeated.implode()).alias(DUPLICATE)).drop(
-        _SHARES_HASH
     )
