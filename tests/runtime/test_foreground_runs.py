@@ -36,19 +36,20 @@ def _runtime(app: App, home: Path, ref: str | None = None) -> Runtime:
 
 
 def test_a_thread_job_past_its_timeout_fails_timed_out(tmp_path: Path) -> None:
+    """The job is stopped at its timeout, while it would otherwise go on for a minute."""
     app = App("fore")
+    ended: list[str] = []
 
     @app.job(retries=0, timeout="0.2s")
-    def polite(ctx) -> str:
-        end = time.monotonic() + 3
+    def polite(ctx) -> None:
+        end = time.monotonic() + 60
         while not ctx.cancelled and time.monotonic() < end:
             time.sleep(0.01)
-        return "stopped" if ctx.cancelled else "ran on"
+        ended.append("stopped" if ctx.cancelled else "ran on")
 
-    started = time.monotonic()
     with _runtime(app, tmp_path / "home") as rt:
         run = rt.run(polite)
-    assert time.monotonic() - started < 2
+    assert ended == ["stopped"]
     assert run.status == "failed"
     assert run.error == "timed out after 0.2 s; the job was stopped"
 

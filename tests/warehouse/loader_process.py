@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import pyarrow as pa
 
@@ -53,11 +52,12 @@ def load_chunks(url: str, chunks: int, rows: int) -> dict[str, int]:
                 conflicts += 1
 
 
-def hold(url: str, seconds: float) -> None:
+def hold(url: str) -> None:
+    """Hold the file, a row of table held written, until a line (or the end) on stdin."""
     with connect(url) as warehouse, warehouse.transaction() as tx:
         tx.load("held", [{"id": 1}])
         print("holding", flush=True)
-        time.sleep(seconds)
+        sys.stdin.readline()
 
 
 if __name__ == "__main__":
@@ -65,6 +65,6 @@ if __name__ == "__main__":
     if mode == "chunks":
         print(json.dumps(load_chunks(url, int(rest[0]), int(rest[1]))), flush=True)
     elif mode == "hold":
-        hold(url, float(rest[0]))
+        hold(url)
     else:
         raise SystemExit(f"unknown mode {mode!r}")

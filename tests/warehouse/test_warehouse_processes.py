@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -146,21 +147,31 @@ def test_duckdb_loaders_taking_turns_each_start_from_the_last_commit(tmp_path: P
 
 
 def test_duckdb_waits_for_another_process_then_writes(tmp_path: Path) -> None:
+    """A load meeting a file another process holds is still waiting while the holder holds on,
+    and writes once it lets go, after the holder's own rows (the holder holds until told)."""
     url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
-    holder = _start("hold", url, "1.0")
-    started = time.monotonic()
-    with connect(url) as warehouse:
-        assert warehouse.load("mine", [{"id": 2}]) == 1
-        waited = time.monotonic() - started
-        assert warehouse.query("SELECT count(*) AS n FROM held").column(0)[0].as_py() == 1
+    holder = _start("hold", url, go=False)
+    done: list[int] = []
+
+    def load() -> None:
+        with connect(url) as warehouse:
+            done.append(warehouse.load("mine", [{"id": 2}]))
+            done.append(warehouse.query("SELECT count(*) AS n FROM held").column(0)[0].as_py())
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    loader.join(0.5)  # a busy machine only makes the load later: it cannot have written yet
+    waited = loader.is_alive()
+    _go(holder)
+    loader.join(30)
     holder.communicate(timeout=30)
-    assert holder.returncode == 0
-    assert waited > 0.5, "the load should have waited for the holding process"
+    assert waited, "the load should have waited for the holding process"
+    assert done == [1, 1] and holder.returncode == 0
 
 
 def test_duckdb_gives_up_after_lock_timeout_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "busy.duckdb"
-    holder = _start("hold", f"duckdb:///{path}", "3")
+    holder = _start("hold", f"duckdb:///{path}", go=False)
     try:
         with (
             connect(f"duckdb:///{path}", lock_timeout=0.3) as warehouse,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 from cauce import App, daily
 
@@ -39,8 +39,15 @@ def boom(ctx, note: str = "plain"):
     raise RuntimeError(f"{XSS} broke")
 
 
+# released by a test once per line: a run of slow logs a line, then waits for its release
+next_line = threading.Semaphore(0)
+STEP_WAIT = 60.0  # seconds a run of slow waits for a release before it goes on by itself
+
+
 @app.job
-def slow(ctx, lines: int = 8, pause: float = 0.3):
+def slow(ctx, lines: int = 8):
+    """Logs ``lines`` lines, each followed by a wait for ``next_line``: the run stays running
+    until a test has seen each line, however slowly the machine goes."""
     for i in range(lines):
         ctx.log.info("tick %d %s", i, XSS)
-        time.sleep(pause)
+        next_line.acquire(timeout=STEP_WAIT)

@@ -417,7 +417,8 @@ def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
     call: str, waits: Waits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A byte now and then never trips the read timeout: the answer's deadline
-    (`PAGE_TIMEOUTS` timeouts) ends it, and a retry resumes at that page."""
+    (`PAGE_TIMEOUTS` timeouts) ends it, while the server would trickle on for a minute, and a
+    retry resumes at that page."""
     monkeypatch.setattr(soda_client, "PAGE_TIMEOUTS", 2, raising=False)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -429,7 +430,7 @@ def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
             connection.recv(65536)
             connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\n"
                                b"Content-Length: 100000\r\n\r\n\"a\"\n")
-            end = time.monotonic() + 3  # then it closes: a client without a deadline fails
+            end = time.monotonic() + 60  # far past any deadline here: only the client ends it
             while time.monotonic() < end:
                 time.sleep(0.05)
                 connection.sendall(b"1")
@@ -437,7 +438,6 @@ def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
     feeder = threading.Thread(target=trickle, daemon=True)
     feeder.start()
     url = f"http://127.0.0.1:{server.getsockname()[1]}"
-    started = time.monotonic()
     with (
         SodaClient(url, timeout=0.2, retry=RetryPolicy(attempts=1), sleep=waits) as soda,
         pytest.raises(SodaUnavailable, match=r"did not arrive whole within 0.4 s"),
@@ -446,7 +446,6 @@ def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
             soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
         else:
             soda.metadata("jbjy-vk9h")
-    assert time.monotonic() - started < 2
     assert call == "metadata" or marker_for(tmp_path / "j.csv").exists()
     server.close()
 

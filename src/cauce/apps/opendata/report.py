@@ -114,9 +114,10 @@ def catalogue_sections(
     megabytes = sum(v.get("SIZE") or 0 for v in items) / 1e6
     by_severity = ", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none"
     summary = (
-        f"<p>{len(items):,} datasets ({statuses.get('ok', 0):,} served, "
+        f"<p>{_counted(len(items), 'dataset')} ({statuses.get('ok', 0):,} served, "
         f"{statuses.get('gone', 0):,} gone, {statuses.get('forbidden', 0):,} forbidden); "
-        f"{rows:,} rows, {megabytes:,.1f} MB; {len(current):,} open alerts ({by_severity}). "
+        f"{rows:,} rows, {megabytes:,.1f} MB; "
+        f"{_counted(len(current), 'open alert')} ({by_severity}). "
         f"Stale means data older than {stale_after.days:,} days.</p>"
     )
     catalogue_rows = [
@@ -171,6 +172,11 @@ def catalogue_sections(
         ),
         Section("Catalogue", table=catalogue_rows),
     ]
+
+
+def _counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, the noun in the plural unless there is exactly one."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _date(epoch: int | None) -> str:
