@@ -193,7 +193,7 @@ def test_duckdb_opens_no_file_another_process_has_open(
     # then work from it if the lock comes free in between. The file is opened only once the
     # other process has closed it.
     path = tmp_path / "busy.duckdb"
-    holder = _start("hold", f"duckdb:///{path}", "3")
+    holder = _start("hold", f"duckdb:///{path}", go=False)
     opened: list[str] = []
     open_file = duckdb.connect
 
