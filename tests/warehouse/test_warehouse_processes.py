@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import random
 import signal
@@ -10,13 +9,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import connect
+from duckdb_files import note_opens, refuse_lock_file
 from loaders import finish, ready, send_go, spawn, start
 
 CHUNKS, ROWS = 30, 500
@@ -133,14 +131,7 @@ def test_duckdb_waits_for_another_process_without_opening_the_file_then_names_it
     # other process has closed it; past lock_timeout the error names the file and the holder.
     path = tmp_path / "busy.duckdb"
     holder = start("hold", f"duckdb:///{path}", go=False)
-    opened: list[str] = []
-    open_file = duckdb.connect
-
-    def noting_opens(database: str, **options: Any) -> duckdb.DuckDBPyConnection:
-        opened.append(database)
-        return open_file(database, **options)
-
-    monkeypatch.setattr(duckdb, "connect", noting_opens)
+    opened = note_opens(monkeypatch)
     try:
         with (
             connect(f"duckdb:///{path}", lock_timeout=0.3) as warehouse,
@@ -162,17 +153,8 @@ def test_a_duckdb_file_where_no_lock_file_can_be_made_is_still_opened(
     path = tmp_path / "shelved.duckdb"
     with connect(f"duckdb:///{path}") as warehouse:
         warehouse.load("t", [{"id": 1}])
-    lock_file = path.with_name("shelved.duckdb.lock")
-    assert lock_file.is_file()
-    lock_file.unlink()
-    open_file = os.open
-
-    def read_only_folder(file: str, flags: int, *args: Any) -> int:
-        if file == lock_file:
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(file))
-        return open_file(file, flags, *args)
-
-    monkeypatch.setattr(os, "open", read_only_folder)
+    assert path.with_name("shelved.duckdb.lock").is_file()
+    lock_file = refuse_lock_file(path, monkeypatch)
     with connect(f"duckdb:///{path}") as warehouse:
         assert warehouse.query("SELECT count(*) AS n FROM t").to_pylist() == [{"n": 1}]
     assert not lock_file.exists()
