@@ -42,7 +42,7 @@ def warehouse(tmp_path: Path) -> Iterator[WarehouseBackend]:
 
 
 def test_a_look_waits_for_a_writing_process_without_opening_the_file_then_answers(
-        warehouse: WarehouseBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        warehouse: WarehouseBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     """While a job's process has its turn, a look neither opens the file nor fails; once the
     job has committed and let go, the look answers with the job's rows."""
     holder = start("hold", warehouse.url, go=False)  # its transaction has one row in "held"
