@@ -2,69 +2,22 @@
 
 from __future__ import annotations
 
-import errno
-import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import connect
+from duckdb_files import note_opens, refuse_lock_file
+from loaders import finish, ready, send_go, spawn, start
 
-LOADER = Path(__file__).with_name("loader_process.py")
 CHUNKS, ROWS = 30, 500
-
-
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    """Start a loader without waiting for it (it imports, connects, then says it is ready)."""
-    return subprocess.Popen(
-        [sys.executable, str(LOADER), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _start(*args: str, go: bool = True) -> subprocess.Popen[str]:
-    """Start a loader and wait until it is ready; with ``go`` let it start loading."""
-    return _ready(_spawn(*args), go=go)
-
-
-def _ready(process: subprocess.Popen[str], go: bool = True) -> subprocess.Popen[str]:
-    """Wait until ``process`` is ready; with ``go`` let it start loading."""
-    assert process.stdout is not None
-    first = process.stdout.readline().strip()
-    assert first in ("ready", "holding"), process.stderr.read() if process.stderr else first
-    if go:
-        _go(process)
-    return process
-
-
-def _go(process: subprocess.Popen[str]) -> None:
-    assert process.stdin is not None
-    process.stdin.write("go\n")
-    process.stdin.flush()
-
-
-def _finish(process: subprocess.Popen[str]) -> dict[str, int]:
-    # Read through the same buffered pipe as _start: communicate() reads the file descriptor
-    # directly and would miss lines that readline() had already buffered.
-    assert process.stdout is not None and process.stderr is not None
-    out = process.stdout.read()
-    err = process.stderr.read()
-    assert process.wait(timeout=120) == 0, err
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def _assert_every_row_once(url: str, chunks: int = CHUNKS, rows: int = ROWS) -> None:
@@ -92,10 +45,10 @@ def test_a_sigkilled_loader_resumes_without_duplicates(
     chance = random.Random(seed)
     killed_mid_run = 0
     args = ("chunks", url, str(CHUNKS), str(ROWS))
-    upcoming = _spawn(*args)  # each loader starts while the one before it loads
+    upcoming = spawn(*args)  # each loader starts while the one before it loads
     try:
         for _ in range(5):
-            process, upcoming = _ready(upcoming), _spawn(*args)
+            process, upcoming = ready(upcoming), spawn(*args)
             assert process.stdout is not None
             # Let it commit a few chunks, then kill it somewhere inside the next one.
             for _ in range(chance.randint(1, 3)):
@@ -105,7 +58,7 @@ def test_a_sigkilled_loader_resumes_without_duplicates(
                 os.kill(process.pid, signal.SIGKILL)
                 killed_mid_run += 1
             process.communicate(timeout=60)
-        result = _finish(_ready(upcoming))
+        result = finish(ready(upcoming))
     finally:
         upcoming.kill()  # a failure above leaves it waiting
         upcoming.communicate(timeout=60)
@@ -120,11 +73,11 @@ def test_two_racing_loader_processes_load_each_chunk_once(
     kind: str, make_url: Callable[[str], str]
 ) -> None:
     url = make_url(kind)
-    first = _start("chunks", url, str(CHUNKS), str(ROWS), go=False)
-    second = _start("chunks", url, str(CHUNKS), str(ROWS), go=False)
-    _go(first)
-    _go(second)
-    results = [_finish(first), _finish(second)]
+    first = start("chunks", url, str(CHUNKS), str(ROWS), go=False)
+    second = start("chunks", url, str(CHUNKS), str(ROWS), go=False)
+    send_go(first)
+    send_go(second)
+    results = [finish(first), finish(second)]
     assert sum(result["loaded"] for result in results) == CHUNKS
     _assert_every_row_once(url)
 
@@ -138,10 +91,10 @@ def test_duckdb_loaders_taking_turns_each_start_from_the_last_commit(tmp_path: P
     url = f"duckdb:///{tmp_path / 'turns.duckdb'}"
     chunks, rows = 8, 50
     args = ("chunks", url, str(chunks), str(rows))
-    loaders = [_ready(process, go=False) for process in [_spawn(*args) for _ in range(3)]]
+    loaders = [ready(process, go=False) for process in [spawn(*args) for _ in range(3)]]
     for loader in loaders:
-        _go(loader)
-    results = [_finish(loader) for loader in loaders]
+        send_go(loader)
+    results = [finish(loader) for loader in loaders]
     assert sum(result["loaded"] for result in results) == chunks
     _assert_every_row_once(url, chunks, rows)
 
@@ -150,7 +103,7 @@ def test_duckdb_waits_for_another_process_then_writes(tmp_path: Path) -> None:
     """A load meeting a file another process holds is still waiting while the holder holds on,
     and writes once it lets go, after the holder's own rows (the holder holds until told)."""
     url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
-    holder = _start("hold", url, go=False)
+    holder = start("hold", url, go=False)
     done: list[int] = []
 
     def load() -> None:
@@ -162,7 +115,7 @@ def test_duckdb_waits_for_another_process_then_writes(tmp_path: Path) -> None:
     loader.start()
     loader.join(0.5)  # a busy machine only makes the load later: it cannot have written yet
     waited = loader.is_alive()
-    _go(holder)
+    send_go(holder)
     loader.join(30)
     holder.communicate(timeout=30)
     assert waited, "the load should have waited for the holding process"
@@ -177,15 +130,8 @@ def test_duckdb_waits_for_another_process_without_opening_the_file_then_names_it
     # then work from it if the lock comes free in between. The file is opened only once the
     # other process has closed it; past lock_timeout the error names the file and the holder.
     path = tmp_path / "busy.duckdb"
-    holder = _start("hold", f"duckdb:///{path}", go=False)
-    opened: list[str] = []
-    open_file = duckdb.connect
-
-    def noting_opens(database: str, **options: Any) -> duckdb.DuckDBPyConnection:
-        opened.append(database)
-        return open_file(database, **options)
-
-    monkeypatch.setattr(duckdb, "connect", noting_opens)
+    holder = start("hold", f"duckdb:///{path}", go=False)
+    opened = note_opens(monkeypatch)
     try:
         with (
             connect(f"duckdb:///{path}", lock_timeout=0.3) as warehouse,
@@ -207,17 +153,8 @@ def test_a_duckdb_file_where_no_lock_file_can_be_made_is_still_opened(
     path = tmp_path / "shelved.duckdb"
     with connect(f"duckdb:///{path}") as warehouse:
         warehouse.load("t", [{"id": 1}])
-    lock_file = path.with_name("shelved.duckdb.lock")
-    assert lock_file.is_file()
-    lock_file.unlink()
-    open_file = os.open
-
-    def read_only_folder(file: str, flags: int, *args: Any) -> int:
-        if file == lock_file:
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(file))
-        return open_file(file, flags, *args)
-
-    monkeypatch.setattr(os, "open", read_only_folder)
+    assert path.with_name("shelved.duckdb.lock").is_file()
+    lock_file = refuse_lock_file(path, monkeypatch)
     with connect(f"duckdb:///{path}") as warehouse:
         assert warehouse.query("SELECT count(*) AS n FROM t").to_pylist() == [{"n": 1}]
     assert not lock_file.exists()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -11,6 +15,11 @@ from cauce.errors import WarehouseError
 from cauce.warehouse import WarehouseBackend
 from cauce.warehouse import pool as pool_module
 from cauce.warehouse.pool import ConnectionPool
+from cauce.warehouse.turns import ProcessTurn
+
+# prints whether a process other than the test's can take the turn on the file, without waiting
+TAKE_ELSEWHERE = ("import sys, time, pathlib; from cauce.warehouse.turns import ProcessTurn; "
+                  "print(ProcessTurn(pathlib.Path(sys.argv[1])).take(time.monotonic()))")
 
 
 def test_concurrent_writers_and_readers_all_succeed(warehouse: WarehouseBackend) -> None:
@@ -33,6 +42,26 @@ def test_concurrent_writers_and_readers_all_succeed(warehouse: WarehouseBackend)
         thread.join(timeout=120)
     assert errors == []
     assert warehouse.query("SELECT count(*) AS c FROM hits").column(0)[0].as_py() == 32
+
+
+def test_a_turn_on_a_file_is_had_by_one_thread_of_a_process_at_a_time(tmp_path: Path) -> None:
+    """While one ProcessTurn of this process has the turn on a file, another (the web UI's SQL
+    box beside a job's warehouse, or two SQL box requests) does not get it, and looking for the
+    holder leaves the turn to the first: a POSIX lock does not exclude the threads of the
+    process holding it, and closing any descriptor of the lock file ends it."""
+    path = tmp_path / "shared.duckdb"
+    first, second = ProcessTurn(path), ProcessTurn(path)
+    assert first.take(time.monotonic() + 30)
+    try:
+        assert not second.take(time.monotonic())
+        assert second.holder() is None
+        elsewhere = subprocess.run([sys.executable, "-c", TAKE_ELSEWHERE, str(path)],
+                                   capture_output=True, text=True, timeout=60, check=True)
+        assert elsewhere.stdout.strip() == "False"
+    finally:
+        first.give_back()
+    assert second.take(time.monotonic())
+    second.give_back()
 
 
 class FakeConnection:

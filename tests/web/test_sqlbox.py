@@ -299,6 +299,7 @@ def test_the_wait_for_a_duckdb_file_being_written_counts_within_the_limit(
             writer.communicate(timeout=10)
         fine = get(stopped=False, sql="SELECT a FROM t")
     assert problems(page) == [
-        "w.duckdb is being written by another process (hint: try again in a moment)"]
+        f"the DuckDB file {(tmp_path / 'w.duckdb').resolve()} is being written by another "
+        "process (hint: it can be read once that process has closed it; try again in a moment)"]
     assert clock.now == pytest.approx(LIMIT)
     assert problems(fine) == [] and "1 row(s)" in fine.text

@@ -17,9 +17,12 @@ loader among four waited 30 s for its turn).
 
 The locks are POSIX record locks (``lockf``), as DuckDB's own: they belong to the process, are
 not inherited through ``fork()``, and end with the process, however it ends. Closing any
-descriptor of the lock file ends them too, so nothing but `ProcessTurn` opens that file, and a
-process looks at who holds it (`ProcessTurn.holder`) only when it holds nothing there. The turn
-only orders cauce's processes; DuckDB's lock still guards the file against other programs.
+descriptor of the lock file ends them too, so nothing but `ProcessTurn` opens that file, and it
+looks at who holds the turn (`ProcessTurn.holder`) only when no thread of this process has it.
+A POSIX lock does not exclude the threads of the process holding it either, so within a
+process the turns on one file are taken one at a time as well: a thread whose `ProcessTurn`
+wants the turn waits while another thread's has it. The turn only orders cauce's processes;
+DuckDB's lock still guards the file against other programs.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import errno
 import fcntl
 import os
 import random
+import threading
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -47,20 +51,50 @@ _AFTER_THOSE_WAITING = 0.02
 _PID_WIDTH = 10
 
 
+#: Per process and lock file, the lock held by the `ProcessTurn` that has the turn there.
+_THREADS: dict[tuple[int, Path], threading.Lock] = {}
+_THREADS_GUARD = threading.Lock()
+
+
+def _threads_turn(lock_file: Path) -> threading.Lock:
+    """The lock that gives one thread of this process at a time the turn on ``lock_file`` (a
+    forked child gets its own rather than a copy of the parent's, which may be held)."""
+    with _THREADS_GUARD:
+        return _THREADS.setdefault((os.getpid(), lock_file), threading.Lock())
+
+
 class ProcessTurn:
     """This process's turn on a database file, taken on ``<file>.lock``.
 
-    Within a process, one thread at a time takes and gives back the turn (a POSIX lock does not
-    exclude the threads of the process holding it).
+    Threads of the process take turns too: while one `ProcessTurn` on the file has the turn,
+    another waits for it to be given back (from any thread), as for another process.
     """
 
     def __init__(self, database: Path) -> None:
         self.path = database.with_name(database.name + ".lock")
         self._fd: int | None = None
+        self._threads: threading.Lock | None = None
 
     def take(self, deadline: float) -> bool:
-        """Take the turn, waiting in line while another process has it or others wait for it;
-        False when ``deadline`` (a `time.monotonic` time) passes first."""
+        """Take the turn, waiting while another thread of this process has it, then in line
+        while another process has it or others wait for it; False when ``deadline`` (a
+        `time.monotonic` time) passes first."""
+        threads = _threads_turn(self.path)
+        if not threads.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return False
+        try:
+            taken = self._take(deadline)
+        except BaseException:
+            threads.release()
+            raise
+        if taken:
+            self._threads = threads
+        else:
+            threads.release()
+        return taken
+
+    def _take(self, deadline: float) -> bool:
+        """`take` once this thread is the process's one to take the turn."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as error:
@@ -99,17 +133,28 @@ class ProcessTurn:
             pause = _LOOK_EVERY
 
     def give_back(self) -> None:
-        """End the turn (closing the lock file releases the lock)."""
+        """End the turn (closing the lock file releases the lock), for other threads too."""
         fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        threads, self._threads = self._threads, None
+        try:
+            if fd is not None:
+                os.close(fd)
+        finally:
+            if threads is not None:
+                threads.release()
 
     def holder(self) -> int | None:
-        """The process id of the process that took the turn last, when the lock file says."""
+        """The process id of the process that took the turn last, when the lock file says; None
+        while a thread of this process has the turn (opening the file would end it)."""
+        threads = _threads_turn(self.path)
+        if not threads.acquire(blocking=False):
+            return None
         try:
             text = self.path.read_text(encoding="ascii").strip()
         except (OSError, ValueError):
             return None
+        finally:
+            threads.release()
         return int(text) if text.isdigit() else None
 
 

@@ -12,6 +12,11 @@ DuckDB is interrupted by a timer, PostgreSQL by its statement timeout, and SQLit
 process (`cauce.warehouse.sqlite_readonly`) is killed. The limit is a `Limit`, one for all the
 looks a page makes (table list, description, typed query) and for the waits to open the file,
 so the page answers within it.
+
+A DuckDB file is opened for each look in this process's turn on it, as the DuckDB warehouse
+does (`cauce.warehouse.turns`), and the turn is given back once the file is closed: DuckDB reads
+the header before it locks the file, so a look opened as a job closed the file could fail with
+"Could not read enough bytes from file" or show rows from before the job's last commit.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ import duckdb
 
 from ..errors import CauceError, WarehouseError
 from ..warehouse import sqlite_readonly
+from ..warehouse.turns import ProcessTurn
 from ..warehouse.urls import _file_path
 
 ROW_CAP = 1000
 CELL_CAP = 10_000  # characters (or bytes) of one value shown; a page of 1,000 rows stays small
 TIMEOUT = 10.0  # seconds a page's queries may run, on every backend; the page states it
-OPEN_RETRY = 0.1  # seconds between tries to open a DuckDB file another process is writing
+OPEN_RETRY = 0.1  # seconds between tries to open a DuckDB file another program holds
 
 
 @dataclass
@@ -116,26 +122,45 @@ def supported(url: str) -> bool:
     return _scheme(url) in ("duckdb", "sqlite", "postgresql", "postgres")
 
 
+def _being_written(path: Path, holder: int | None = None) -> CauceError:
+    """The one line for a DuckDB file the SQL box could not open within its limit."""
+    pid = f" (PID {holder})" if holder else ""
+    return CauceError(f"the DuckDB file {path} is being written by another process{pid}",
+                      hint="it can be read once that process has closed it; try again in a "
+                      "moment")
+
+
 @contextlib.contextmanager
 def _duckdb(url: str, limit: Limit) -> Iterator[Any]:
-    """A read-only connection to the file; a file another process is writing is tried again
-    until the limit is reached."""
+    """A read-only connection to the file, opened and closed within this process's turn on it;
+    while another process (or another thread of this one) has the turn, it waits until the limit
+    is reached."""
     path = _path(url)
+    turn = ProcessTurn(path)
+    if not turn.take(limit.deadline):
+        raise _being_written(path, turn.holder())
+    try:
+        con = _connect_read_only(path, limit)
+        try:
+            yield con
+        finally:
+            con.close()
+    finally:
+        turn.give_back()
+
+
+def _connect_read_only(path: Path, limit: Limit) -> Any:
+    """DuckDB's read-only connection to ``path``, tried again while a program that takes no
+    turns (or, in a folder where no lock file can be made, another process) holds the file."""
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=True,
-                                 config={"enable_external_access": False})
-            break
+            return duckdb.connect(str(path), read_only=True,
+                                  config={"enable_external_access": False})
         except duckdb.IOException:
             left = limit.deadline - time.monotonic()
             if left <= 0:
-                raise CauceError(f"{path.name} is being written by another process",
-                                 hint="try again in a moment") from None
+                raise _being_written(path) from None
             time.sleep(min(OPEN_RETRY, left))
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def _run_duckdb(url: str, sql: str, params: list[Any], cap: int, limit: Limit) -> Result:

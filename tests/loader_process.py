@@ -1,8 +1,10 @@
-"""A loader run as a separate process by the warehouse tests (killed, raced, or holding locks).
+"""A loader run as a separate process by the tests (killed, raced, or holding locks); loaders.py
+starts and drives it.
 
 loader_process.py chunks URL CHUNKS ROWS   load chunks 0..CHUNKS-1, resuming from the checkpoint,
                                             once a line ("go") arrives on standard input
-loader_process.py hold URL SECONDS          keep a write transaction open for SECONDS
+loader_process.py hold URL                 keep a write transaction open (its table "held" has
+                                            one row) until a line arrives on standard input
 """
 
 from __future__ import annotations
