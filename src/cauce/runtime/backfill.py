@@ -11,19 +11,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from ..app import Job
-from ..errors import PartitionError, StateConflict, StateUnavailable
+from ..errors import PartitionError
 from .execute import log_general
-from .serving import state_away
+from .serving import StateTrouble
 from .sources import QueueSource
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 Progress = Callable[[int, int], None]
-T = TypeVar("T")
 GRACE = 30.0  # seconds an interrupted backfill lets its runs in hand finish
 
 
@@ -61,34 +60,6 @@ def check_partitioned(job: Job) -> None:
                              f"`cauce run {job.app.name} {job.name}`")
 
 
-class _Patient:
-    """Calls on the state store that outlast a lost connection (a PostgreSQL session ended, a
-    server restarting) or a deadlock, as a serving process's do: said once, waited for, tried
-    again; a backfill of many partitions must not end, its runs in hand left to their leases,
-    for a moment without its store."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.away: float | None = None  # since when the state store could not be reached
-
-    def __call__(self, call: Callable[[], T]) -> T:
-        runtime = self.runtime
-        while True:
-            try:
-                result = call()
-            except StateConflict as error:  # nothing of it was committed: do it again
-                log_general(runtime, runtime.app.name, logging.WARNING, "%s; trying again",
-                            error.message)
-                continue
-            except StateUnavailable as error:
-                self.away = state_away(runtime, error, self.away)
-                continue
-            if self.away is not None:
-                log_general(runtime, runtime.app.name, logging.WARNING, "the state store is back")
-                self.away = None
-            return result
-
-
 def _enqueue(runtime: Runtime, job: Job, todo: list[str]) -> None:
     now = runtime.clock.time()
     with runtime.state.atomic():
@@ -117,7 +88,7 @@ def backfill(
     slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here
     parallel = parallel or slots
     report = BackfillReport(job.name, keys)
-    patiently = _Patient(runtime)
+    patiently = StateTrouble(runtime).outlast
     done = patiently(lambda: runtime.state.runs.succeeded_partitions(runtime.app.name, job.name))
     todo = [k for k in keys if force or k not in done]
     report.skipped = [k for k in keys if k not in todo]

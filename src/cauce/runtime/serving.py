@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .. import logs
 from ..durations import DurationLike, format_duration, parse_duration
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .scheduler import Scheduler
 
 log = logging.getLogger("cauce.runtime")
+T = TypeVar("T")
 
 HOUSEKEEPING_EVERY = 300.0
 # the longest wait between two looks for work of a process that has nothing in hand and is
@@ -180,7 +181,7 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
     # deadlock meanwhile is waited for or tried again, as any other call's
     taken_back = False
     wait_quiet = poll  # the next wait while nothing is in hand; doubles while that lasts
-    away: float | None = None  # since when the state store could not be reached
+    trouble = StateTrouble(rt)
     while not rt.stopping:
         try:
             if not taken_back:
@@ -198,9 +199,7 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
                 beaten = time.monotonic()
             next_due = sched.tick() if sched is not None else None
             busy = dispatcher.pump()
-            if away is not None:
-                log_general(rt, rt.app.name, logging.WARNING, "the state store is back")
-                away = None
+            trouble.over()
             if until is not None and until():
                 return
             if deadline is not None and time.monotonic() >= deadline:
@@ -227,29 +226,60 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
                 dispatcher.patience = 0.0
             elif quiet:
                 dispatcher.patience = JOIN_AFTER
-        except StateConflict as error:  # nothing of it was committed: the next turn redoes it
-            log_general(rt, rt.app.name, logging.WARNING, "%s; trying again", error.message)
-        except StateUnavailable as error:
-            away = state_away(rt, error, away)
+        except (StateConflict, StateUnavailable) as error:  # the next turn redoes it
+            trouble.met(error)
             if deadline is not None and time.monotonic() >= deadline:
                 return
 
 
-def state_away(rt: Runtime, error: StateUnavailable, since: float | None) -> float:
-    """The state store could not be reached (by a serving process or a backfill): say so once,
-    wait a little before the next try, and stop with the error once it has been away for
-    `AWAY_LIMIT` seconds. Work in hand goes on; what finished is settled once the store is
-    back, and leases not renewed meanwhile bring their work back to the others."""
-    now = time.monotonic()
-    if since is None:
-        since = now
-        log_general(rt, rt.app.name, logging.WARNING, "the state store cannot be reached (%s): "
-                    "trying again every %s for up to %s", error.message,
-                    format_duration(AWAY_RETRY), format_duration(AWAY_LIMIT))
-    elif now - since >= AWAY_LIMIT:
-        raise error
-    rt.wait(AWAY_RETRY)
-    return since
+class StateTrouble:
+    """What a serving process, or a backfill, does when its state store fails a call.
+
+    A conflict committed nothing of the call: said, and tried again at once. A store that
+    cannot be reached (a PostgreSQL session ended, a server restarting) is said once, waited
+    for a little before each next try, and given up on (the error raised) once it has been away
+    for `AWAY_LIMIT` seconds; its return is said once too. Work in hand goes on meanwhile: what
+    finished is settled once the store is back, and leases not renewed bring their work back
+    to the others.
+    """
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.away: float | None = None  # since when the state store could not be reached
+
+    def met(self, error: StateConflict | StateUnavailable) -> None:
+        """A call failed with `error`: say so (once for a store away), wait before the next
+        try, or raise it when the store has been away too long."""
+        rt = self.rt
+        if isinstance(error, StateConflict):
+            log_general(rt, rt.app.name, logging.WARNING, "%s; trying again", error.message)
+            return
+        now = time.monotonic()
+        if self.away is None:
+            self.away = now
+            log_general(rt, rt.app.name, logging.WARNING, "the state store cannot be reached "
+                        "(%s): trying again every %s for up to %s", error.message,
+                        format_duration(AWAY_RETRY), format_duration(AWAY_LIMIT))
+        elif now - self.away >= AWAY_LIMIT:
+            raise error
+        rt.wait(AWAY_RETRY)
+
+    def over(self) -> None:
+        """A call went through: say once that a store away is back."""
+        if self.away is not None:
+            log_general(self.rt, self.rt.app.name, logging.WARNING, "the state store is back")
+            self.away = None
+
+    def outlast(self, call: Callable[[], T]) -> T:
+        """`call()`'s result, once a call of it goes through."""
+        while True:
+            try:
+                result = call()
+            except (StateConflict, StateUnavailable) as error:
+                self.met(error)
+                continue
+            self.over()
+            return result
 
 
 def housekeeping(rt: Runtime) -> None:
