@@ -1,6 +1,7 @@
 """Stream consumers killed with SIGKILL while a producer writes, with real processes: every
 record ends up in exactly one sink file and has its effects exactly once; a slow consumer loses
-nothing and catches up; a killed serve's batch running in a child process does not count."""
+nothing and catches up; a killed serve's batch running in a child process does not count; a
+worker killed mid-batch hands the batch to a live worker long before its lease ends."""
 
 from __future__ import annotations
 
@@ -276,3 +277,42 @@ def test_a_serve_killed_while_a_batch_runs_in_a_child_does_not_count_against_it(
         assert (state.items("patient:done"), dead) == (3, [])
     else:  # its own child's death counts: lost in its thread, then in its child
         assert [m.last_error for m in dead] == ["worker lost while handling it 2 times"]
+
+
+@pytest.mark.slow
+def test_a_live_worker_takes_over_a_killed_workers_batch_long_before_its_lease_ends(
+        tmp_path: Path, app_module, state: StateView) -> None:
+    """Two workers; the one running a batch is SIGKILLed. The other finds its process gone at
+    its next beat and takes the batch over at once: with a 10-minute lease (and takebacks only
+    at a worker's start and every five minutes), it waited out the lease. The death counts (the
+    batch ran in the killed worker's own thread), without back-off: the next attempt runs
+    alone in a child process of the live worker."""
+    ref = app_module("patient", PATIENT_APP.replace("FOLDER_PATH", repr(str(tmp_path))))
+    home, starts = tmp_path / "home", tmp_path / "starts"
+    workers = [start(["worker", ref, "--home", str(home), "--threads", "1"], tmp_path)
+               for _ in range(2)]
+    try:
+        wait_for(lambda: state.running_workers() == 2, 60, "both workers to start")
+        subprocess.run([sys.executable, ref.rsplit(":", 1)[0], str(home)], check=True,
+                       cwd=tmp_path, timeout=60)
+        wait_for(lambda: starts.exists() and len(starts.read_text().split()) == 1, 60,
+                 "the batch to start")
+        pid = int(starts.read_text().split()[0])
+        victim = next(w for w in workers if w.pid == pid)
+        victim.kill()
+        victim.communicate(timeout=30)
+        wait_for(lambda: len(starts.read_text().split()) == 2, 120,
+                 "the live worker to start the batch again (its lease ends in 10 minutes)")
+        survivor = next(w for w in workers if w is not victim)
+        assert int(starts.read_text().split()[1]) != survivor.pid, "alone, in a child process"
+        tell_the_delivery(tmp_path, "finish")
+        wait_for(lambda: state.items("patient:done") == 3, 60, "the batch to finish")
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+            worker.communicate(timeout=60)
+    runs = sorted(state.rows("runs"), key=lambda r: r["started_at"])
+    assert [(r["attempt"], r["status"], r["in_child"]) for r in runs] == [
+        (1, "failed", 0), (2, "succeeded", 1)]
+    assert runs[0]["error"].startswith("worker lost")

@@ -192,10 +192,11 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
                 told = time.monotonic()
             if time.monotonic() - tidied > HOUSEKEEPING_EVERY:
                 housekeeping(rt)
-                _take_back_leases(rt, dispatcher)
                 tidied = time.monotonic()
             if time.monotonic() - beaten > BEAT_EVERY:
                 rt.state.workers.beat(rt.worker_id, now=rt.clock.time())
+                # a peer killed meanwhile: its work comes back now, not when its leases end
+                _take_back_leases(rt, dispatcher)
                 beaten = time.monotonic()
             next_due = sched.tick() if sched is not None else None
             busy = dispatcher.pump()

@@ -13,12 +13,12 @@ with it are handled. A delivery that never started does not count at all.
 
 A delivery that ran in a child process (the start says so: ``RunRecord.in_child``) is judged by
 that child alone. If the child dies while its parent lives, the parent settles it as lost and it
-counts. If the parent is killed instead — a restarted `cauce serve` or `cauce worker` finds it
-gone from this machine and takes its message and shard leases back at once
-(`expire_gone_workers_leases`) — the message or stream batch cannot have caused that death: its
-run is recorded lost with `KILLED`, and it is delivered again (alone, in a child; a batch
-exactly as it was) without counting toward ``max_receives`` or ``max_attempts``. A lease that
-expired by itself (its worker hung, or died on another machine) counts, wherever it ran.
+counts. If the parent is killed instead — a `cauce serve` or `cauce worker` of this machine,
+restarted or running beside it, finds it gone and takes its message and shard leases back at
+once (`expire_gone_workers_leases`) — the message or stream batch cannot have caused that
+death: its run is recorded lost with `KILLED`, and it is delivered again (alone, in a child; a
+batch exactly as it was) without counting toward ``max_receives`` or ``max_attempts``. A lease
+that expired by itself (its worker hung, or died on another machine) counts, wherever it ran.
 """
 
 from __future__ import annotations
@@ -239,10 +239,10 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int, now: float
 
 def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now: float) -> int:
     """Take back now the leases held by this app's workers that were killed on this machine,
-    so that a restarted `cauce serve` redelivers their deliveries and stream batches at once
-    instead of waiting out the visibility timeout, and settle them (``sources``: the
-    dispatcher's, whose limits apply): lost, as any expired lease, except the deliveries that
-    ran in a child process, which the killed worker's death says nothing about
+    so that a restarted or a live `cauce serve` or `cauce worker` redelivers their deliveries
+    and stream batches at once instead of waiting out the visibility timeout, and settle them
+    (``sources``: the dispatcher's, whose limits apply): lost, as any expired lease, except the
+    deliveries that ran in a child process, which the killed worker's death says nothing about
     (`recover_queue`, `StreamSource.take_back`). Returns how many were taken back."""
     state = runtime.state
     dead = {w.id for w in state.workers.listing() if w.app == runtime.app.name
