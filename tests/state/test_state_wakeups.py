@@ -7,37 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 import pytest
 
-from cauce.backends import wakeup
-from cauce.backends.postgres import wakeup as postgres_wakeup
 from cauce.backends.state import Notifier, StateStore
 from cauce.backends.wakeup import COALESCE, TURN_AFTER
-
-
-class NotifierClock:
-    """The time the notifiers see (`time.monotonic` in their modules): moved on by the test,
-    so that the gaps between notifications are what the test says however slow the machine."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> NotifierClock:
-    clock = NotifierClock()
-    for module in (wakeup, postgres_wakeup):
-        monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=clock.monotonic,
-                                                            sleep=time.sleep))
-    return clock
+from notifier_clock import NotifierClock
 
 
 def test_a_notifier_wakes_a_listening_process(state: StateStore, other: StateStore) -> None:
@@ -86,24 +61,24 @@ def _first_woken(events: list[threading.Event], timeout: float = 30) -> threadin
 
 
 def test_notifications_apart_wake_listeners_in_turn(state: StateStore, other: StateStore,
-                                                    clock: NotifierClock) -> None:
+                                                    wake_clock: NotifierClock) -> None:
     with _two_listeners(state, other) as (events, notifier):
         notifier.notify()
         _first_woken(events)
-        clock.advance(TURN_AFTER + 0.05)  # no work for this long: the next wake-up is the next's
+        wake_clock.advance(TURN_AFTER + 0.05)  # no work this long: the next wake-up is the next's
         notifier.notify()
         assert events[0].wait(30) and events[1].wait(30), "each listener woken once"
 
 
 def test_notifications_that_keep_coming_wake_the_same_listener(
-        state: StateStore, other: StateStore, clock: NotifierClock) -> None:
+        state: StateStore, other: StateStore, wake_clock: NotifierClock) -> None:
     with _two_listeners(state, other) as (events, notifier):
         notifier.notify()
         first = _first_woken(events)
         second = events[1] if first is events[0] else events[0]
         for _ in range(3):
             first.clear()
-            clock.advance(2 * COALESCE)  # commits closer together than this send one wake-up
+            wake_clock.advance(2 * COALESCE)  # commits closer together than this send one wake-up
             notifier.notify()
             assert first.wait(30), "the listener at the work was woken again"
         assert not second.wait(0.3), "the other was left waiting"
