@@ -11,8 +11,12 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from notifier_clock import NotifierClock
 
 S3_PACKAGES = ("moto", "s3fs", "boto3")
 S3_CREDENTIALS = {
@@ -54,6 +58,14 @@ def s3_endpoint() -> Iterator[str]:
             else:
                 os.environ[name] = value
         server.stop()
+
+
+@pytest.fixture
+def wake_clock(monkeypatch: pytest.MonkeyPatch) -> NotifierClock:
+    """The wake-up notifiers' clock, moved only by the test (see `tests/notifier_clock.py`)."""
+    from notifier_clock import NotifierClock
+
+    return NotifierClock(monkeypatch)
 
 
 @pytest.fixture

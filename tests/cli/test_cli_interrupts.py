@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from cauce.backends.state import StateStore, open_state, sqlite_url
+
 CAUCE = Path(sys.executable).with_name("cauce")
 
 pytestmark = pytest.mark.skipif(
@@ -209,8 +211,17 @@ app = App("days")
 
 @app.job(partitions=daily(start="2021-01-01"), retries=0)
 def day(ctx) -> None:
-    if not Path(__file__).with_name("resuming").exists():  # slow until resumed, then at speed
-        time.sleep(0.5)
+    # until resumed: the first partition ends at once, the second says it started and is the
+    # run in hand until the test has signalled the backfill; then all run at speed
+    folder = Path(__file__).parent
+    if (folder / "resuming").exists():
+        return
+    if not (folder / "first").exists():
+        (folder / "first").touch()
+        return
+    (folder / "second").touch()
+    while not (folder / "signalled").exists():
+        time.sleep(0.01)
 """
 
 
@@ -223,20 +234,27 @@ def _partitions_by_status(cwd: Path) -> dict[str, int]:
     return counted
 
 
-def _a_partition_succeeded(cwd: Path) -> bool:
-    """Read in this process: a `cauce runs` can take seconds on a busy machine, by when the
-    whole backfill may have ended and the signal finds no process to stop."""
-    from cauce.backends.state import open_state, sqlite_url
-
+def _in_state(cwd: Path, read: Callable[[StateStore], object]) -> object:
+    """``read`` on the home's state, in this process (None before there is one): a `cauce runs`
+    can take seconds on a busy machine, by when the whole backfill may have ended and the
+    signal finds no process to stop."""
     state = cwd / ".cauce" / "state.db"
     if not state.exists():
-        return False
+        return None
     store = open_state(sqlite_url(state))
     try:
-        return any(run["status"] == "succeeded"
-                   for page in store.copying.rows("runs") for run in page)
+        return read(store)
     finally:
         store.close()
+
+
+def _a_partition_succeeded(store: StateStore) -> bool:
+    return any(run["status"] == "succeeded" for page in store.copying.rows("runs") for run in page)
+
+
+def _unclaimed(store: StateStore) -> int:
+    """The backfill's partitions waiting in its queue, claimed by nobody."""
+    return sum(message.lease is None for message in store.queues.listing("days:job/day"))
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -248,8 +266,13 @@ def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: 
     process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
                     "2021-01-20", cwd=tmp_path)
     try:
-        wait_for(lambda: _a_partition_succeeded(tmp_path), "a partition to end")
+        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
+        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
         process.send_signal(sig)
+        # all but the first two partitions back in the queue: those fetched ahead were given
+        # back (the run in hand still holds its own); only then may the run in hand end
+        wait_for(lambda: _in_state(tmp_path, _unclaimed) == 18, "the partitions to be given back")
+        (tmp_path / "signalled").touch()
         _, err = process.communicate(timeout=60)
     finally:
         process.kill()
@@ -259,9 +282,7 @@ def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: 
         f"error: backfill of day interrupted by {sig.name}: the partitions it had not run stay "
         "queued",
         "hint: run the same command again to resume (partitions that succeeded are skipped)"]
-    counted = _partitions_by_status(tmp_path)
-    assert set(counted) == {"succeeded", "queued"}, counted
-    assert counted["queued"] >= 15, counted
+    assert _partitions_by_status(tmp_path) == {"succeeded": 2, "queued": 18}
     (tmp_path / "resuming").touch()
     resumed = cauce("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
                     "2021-01-20", cwd=tmp_path)

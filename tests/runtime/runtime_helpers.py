@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cauce.backends.state import StateStore, StoredMessage, open_state
 from cauce.errors import StateError
+from waiting import wait_for as wait_for  # the runtime tests' import of it
 
 CAUCE = [sys.executable, "-m", "cauce.cli.main"]
 
@@ -38,15 +38,6 @@ def start(args: list[str], cwd: Path, env: dict[str, str] | None = None,
     env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([*CAUCE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 class StateView:

@@ -1,11 +1,15 @@
 """A serving process with nothing to do polls less and less often, since a commit of new work
-wakes it; delayed work still starts when due, and work committed elsewhere at once."""
+wakes it; delayed work still starts when due, and work committed elsewhere at once.
+
+The tests watch the waits the serve loop asks for (`Runtime.wait`) rather than time: a wait
+of a second or more lasts until something wakes the loop, as if it were endless, so work that
+gets handled after one was handled because the loop was woken, not because the wait ran out.
+"""
 
 from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +17,13 @@ import pytest
 
 from cauce import App, Runtime
 from cauce.backends.wakeup import WakeNotifier, supported
+from cauce.clock import SimulatedClock
 from cauce.runtime import serving
-from cauce.runtime.dispatcher import Dispatcher
+from waiting import wait_for
 
 pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets: no wake-ups, no backoff")
+
+LONG = 1.0  # a serve loop's wait of at least this many seconds lasts until it is woken
 
 
 @pytest.fixture
@@ -27,83 +34,114 @@ def home() -> Iterator[Path]:
         yield Path(folder)
 
 
-def _app(ran: list[float]) -> tuple[App, object]:
+class Waits:
+    """The waits serve loops asked for, in order; a `LONG` one ends only when woken."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+        self.long = threading.Event()
+
+    def __len__(self) -> int:
+        return len(self.asked)
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> Waits:
+    waits = Waits()
+    wait = Runtime.wait
+
+    def watched(rt: Runtime, timeout: float) -> None:
+        waits.asked.append(timeout)
+        if timeout >= LONG:
+            waits.long.set()
+            timeout = None  # type: ignore[assignment]  # until woken
+        wait(rt, timeout)
+
+    monkeypatch.setattr(Runtime, "wait", watched)
+    return waits
+
+
+def _app(ran: list[int], waits: Waits) -> tuple[App, object]:
+    """The app, and its queue; its handler notes how many waits the loop had asked for."""
     app = App("quiet")
     work = app.queue("work")
 
     @app.on(work)
     def handle(message, ctx):
-        ran.append(time.monotonic())
+        ran.append(len(waits))
 
     return app, work
 
 
 def _serving(rt: Runtime) -> threading.Thread:
-    thread = threading.Thread(target=rt.serve, kwargs={"timeout": "30s", "scheduler": False,
+    thread = threading.Thread(target=rt.serve, kwargs={"timeout": "60s", "scheduler": False,
                                                        "grace": "1s"}, daemon=True)
     thread.start()
     return thread
 
 
-def test_a_quiet_worker_polls_less_and_less_often(home: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    pumps = []
-    pump = Dispatcher.pump
-    monkeypatch.setattr(Dispatcher, "pump", lambda self: pumps.append(1) or pump(self))
-    app, _ = _app([])
+def test_a_quiet_worker_polls_less_and_less_often(home: Path, waits: Waits) -> None:
+    app, _ = _app([], waits)
     with Runtime(app, home=home) as rt:
-        rt.serve(timeout="1s", scheduler=False, grace="1s")
-    # every 5 ms this was about 200 a second; doubling up to 50 ms it is about 25
-    assert len(pumps) < 60
+        rt.serve(until=lambda: len(waits) >= 7, timeout="30s", scheduler=False, grace="1s")
+    # doubling from the poll of 5 ms up to QUIET_POLL, where it stays
+    assert waits.asked == [0.005, 0.01, 0.02, 0.04, serving.QUIET_POLL, serving.QUIET_POLL,
+                           serving.QUIET_POLL]
 
 
 def test_delayed_work_starts_when_due_however_long_the_quiet_wait(
-        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        home: Path, waits: Waits, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serving, "QUIET_POLL", 30.0)
-    ran: list[float] = []
-    app, work = _app(ran)
+    ran: list[int] = []
+    app, work = _app(ran, waits)
     with Runtime(app, home=home) as rt:
         thread = _serving(rt)
-        time.sleep(1.5)  # quiet long enough for the waits to grow past a second
-        due = time.monotonic() + 0.5
+        wait_for(waits.long.is_set, what="the quiet waits to grow past a second")
+        sent = len(waits)  # the long wait in progress is the last: nothing else ends it
         work.send("later", delay="0.5s")
-        while not ran and time.monotonic() < due + 20:
-            time.sleep(0.01)
+        wait_for(lambda: bool(ran), what="the delayed message to be handled")
         rt.stop()
         thread.join(30)
-    assert ran and ran[0] - due < 1  # not at the end of a wait of seconds
+    # from the send to the run, the loop waited for the message to be due, no longer
+    assert all(wait <= 0.5 for wait in waits.asked[sent:ran[0]])
 
 
 def test_work_committed_by_another_process_wakes_a_quiet_worker(
-        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        home: Path, waits: Waits, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serving, "QUIET_POLL", 30.0)
-    assert _handled_after(home, quiet_for=1.0) < 5
-
-
-def _handled_after(home: Path, quiet_for: float) -> float:
-    """Seconds from a send by another runtime (as another process would send) to the start
-    of its handling by a serving runtime that had been quiet for ``quiet_for`` seconds."""
-    ran: list[float] = []
-    app, _ = _app(ran)
-    producing, work = _app([])  # the same app, as another process imports it
+    ran: list[int] = []
+    app, _ = _app(ran, waits)
+    producing, work = _app([], waits)  # the same app, as another process imports it
     with Runtime(app, home=home) as rt:
         thread = _serving(rt)
-        time.sleep(quiet_for)
+        wait_for(waits.long.is_set, what="the quiet waits to grow past a second")
         with Runtime(producing, home=home, role="producer"):
-            sent = time.monotonic()
             work.send("now")
-        while not ran and time.monotonic() < sent + 20:
-            time.sleep(0.01)
+        wait_for(lambda: bool(ran), what="the message to be handled (only a wake-up ends the "
+                                         "wait it came in)")
         rt.stop()
         thread.join(30)
-    assert ran, "the message was never handled"
-    return ran[0] - sent
 
 
 def test_a_quiet_worker_not_woken_leaves_fresh_work_to_the_one_at_it(
-        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        home: Path, waits: Waits, monkeypatch: pytest.MonkeyPatch) -> None:
     # Work whose wake-up went elsewhere (here: was lost) is another worker's until it has
-    # waited JOIN_AFTER; then this one takes it: nothing is left behind.
-    monkeypatch.setattr(serving, "JOIN_AFTER", 1.0)
+    # waited JOIN_AFTER (by the runtimes' clock, moved by the test); then this one takes it:
+    # nothing is left behind.
     monkeypatch.setattr(WakeNotifier, "notify", lambda self: None)
-    assert 1.0 <= _handled_after(home, quiet_for=0.5) < 5
+    clock = SimulatedClock(1_800_000_000.0)
+    ran: list[int] = []
+    app, _ = _app(ran, waits)
+    producing, work = _app([], waits)
+    with Runtime(app, home=home, clock=clock) as rt:
+        thread = _serving(rt)
+        wait_for(lambda: serving.QUIET_POLL in waits.asked, what="the worker to go quiet")
+        with Runtime(producing, home=home, role="producer", clock=clock):
+            work.send("now")
+        sent = len(waits)
+        wait_for(lambda: len(waits) >= sent + 10, what="ten more polls")
+        assert not ran, "a quiet worker not woken took work younger than JOIN_AFTER"
+        clock.advance(serving.JOIN_AFTER)
+        wait_for(lambda: bool(ran), what="the message to be handled once it has waited")
+        rt.stop()
+        thread.join(30)

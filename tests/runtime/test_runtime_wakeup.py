@@ -1,4 +1,10 @@
-"""Cross-process wake-ups: an accelerator that must never be needed for correctness."""
+"""Cross-process wake-ups: an accelerator that must never be needed for correctness.
+
+The notifiers read a clock the tests move (`wake_clock`: commits with no move between
+them are right after each other); a listener is closed before its
+wake-ups are counted: it reads its socket's datagrams in order up to the "stop" its closing
+sends, so every wake-up sent before is counted, with no wait for one that never comes.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,20 +20,36 @@ import pytest
 
 from cauce.backends import wakeup
 from cauce.backends.wakeup import COALESCE, WakeListener, WakeNotifier, socket_file, supported
+from notifier_clock import NotifierClock
 
 pytestmark = pytest.mark.skipif(not supported(), reason="no Unix sockets on this platform")
 
 
-def _listener(home: Path, name: str) -> tuple[WakeListener, threading.Event]:
-    woke = threading.Event()
-    listener = WakeListener(home, name, woke.set)
+class Woken:
+    """A listener's wake-ups: an event, and how many there were."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+        self.event.set()
+
+    def wait(self) -> bool:
+        return self.event.wait(30)
+
+
+def _listener(home: Path, name: str) -> tuple[WakeListener, Woken]:
+    woke = Woken()
+    listener = WakeListener(home, name, woke)
     assert listener.start()
     return listener, woke
 
 
 @contextmanager
-def _two_listeners(home: Path) -> Iterator[tuple[threading.Event, threading.Event, WakeNotifier]]:
-    """Listeners "a" and "b" and a producer's notifier, closed at the end."""
+def _two_listeners(home: Path) -> Iterator[tuple[Woken, Woken, WakeNotifier]]:
+    """Listeners "a" and "b" and a producer's notifier, closed at the end (count after it)."""
     a, woke_a = _listener(home, "a")
     b, woke_b = _listener(home, "b")
     notifier = WakeNotifier(home, own="producer")
@@ -40,43 +61,34 @@ def _two_listeners(home: Path) -> Iterator[tuple[threading.Event, threading.Even
         notifier.close()
 
 
-def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path,
+def test_a_notification_wakes_one_listener_in_turn(tmp_path: Path, wake_clock: NotifierClock,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wakeup, "TURN_AFTER", COALESCE)
     with _two_listeners(tmp_path) as (woke_a, woke_b, notifier):
         notifier.notify()
-        time.sleep(COALESCE)
+        wake_clock.advance(COALESCE)
         notifier.notify()
-        assert woke_a.wait(2) and woke_b.wait(2)
+        assert woke_a.wait() and woke_b.wait()
+    assert (woke_a.count, woke_b.count) == (1, 1)
     assert not (tmp_path / "wake" / socket_file("a")).exists()
 
 
 def test_commits_right_after_a_wake_up_send_none(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wakeup, "COALESCE", 60.0)  # however slow the machine, "right after"
-    monkeypatch.setattr(wakeup, "BURST_WAKE_EVERY", 60.0)
+                                                 wake_clock: NotifierClock) -> None:
     with _two_listeners(tmp_path) as (woke_a, woke_b, notifier):
         for _ in range(5):
             notifier.notify()
-        assert woke_a.wait(2) or woke_b.wait(2)
-        time.sleep(0.2)
-        assert not (woke_a.is_set() and woke_b.is_set())  # one datagram, one listener
+    assert woke_a.count + woke_b.count == 1  # one datagram, one listener
 
 
 def test_commits_that_keep_coming_keep_waking_the_worker_at_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wakeup, "TURN_AFTER", 60.0)  # commits keep coming: none waits that long
+        tmp_path: Path, wake_clock: NotifierClock) -> None:
     with _two_listeners(tmp_path) as (woke_a, woke_b, notifier):
-        notifier.notify()
-        assert woke_a.wait(2) or woke_b.wait(2)
-        first, other = (woke_a, woke_b) if woke_a.is_set() else (woke_b, woke_a)
-        first.clear()
-        for _ in range(3):
-            time.sleep(wakeup.BURST_WAKE_EVERY)
+        for _ in range(4):
             notifier.notify()
-            assert first.wait(2)  # woken again, not the other in turn: the work stays with it
-            first.clear()
-        assert not other.wait(0.2)
+            wake_clock.advance(wakeup.BURST_WAKE_EVERY)  # commits keep coming: a wake-up each
+    # woken each time, not the other in turn: the work stays with the listener at it
+    assert sorted([woke_a.count, woke_b.count]) == [0, 4]
 
 
 def test_a_process_does_not_wake_itself(tmp_path: Path) -> None:
@@ -84,13 +96,14 @@ def test_a_process_does_not_wake_itself(tmp_path: Path) -> None:
     notifier = WakeNotifier(tmp_path, own="me")
     try:
         notifier.notify()
-        assert not woke.wait(0.2)
     finally:
         own.close()
         notifier.close()
+    assert woke.count == 0
 
 
-def test_the_socket_of_a_dead_listener_is_forgotten(tmp_path: Path) -> None:
+def test_the_socket_of_a_dead_listener_is_forgotten(tmp_path: Path,
+                                                    wake_clock: NotifierClock) -> None:
     folder = tmp_path / "wake"
     folder.mkdir()
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -100,9 +113,9 @@ def test_the_socket_of_a_dead_listener_is_forgotten(tmp_path: Path) -> None:
     notifier = WakeNotifier(tmp_path)
     try:
         notifier.notify()
-        time.sleep(COALESCE)
+        wake_clock.advance(COALESCE)
         notifier.notify()
-        assert woke.wait(2)
+        assert woke.wait()
         assert not (folder / "dead.sock").exists()
     finally:
         alive.close()
@@ -118,7 +131,7 @@ def test_a_worker_listens_below_a_home_deeper_than_its_id_would_allow(tmp_path: 
         listener, woke = _listener(home, worker)
         try:
             WakeNotifier(home, own="producer").notify()
-            assert woke.wait(2)
+            assert woke.wait()
         finally:
             listener.close()
     finally:

@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 import multiprocessing
+import select
 import sys
 import threading
-import time
 
 import pytest
 
 from cauce.backends.postgres import PostgresState
 from cauce.backends.postgres.database import locate
 from cauce.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION
+from cauce.backends.postgres.wakeup import RESCAN
 from cauce.backends.state import open_state
 from cauce.errors import ConfigError, StateConflict, StateError
+from notifier_clock import NotifierClock
+from waiting import wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -142,10 +145,12 @@ def test_connections_the_server_closed_while_idle_are_replaced_unseen(pg_url: st
         state.queues.send("app:q", ["1", "2"], now=0.0)
         # a claim's connection comes from the pool of commits that need not wait for the disk
         state.queues.receive("app:q", now=0.0, limit=1, visibility=30.0)
-        pids = [con.info.backend_pid for con in state.db._idle + state.db._idle_relaxed]
+        pooled = state.db._idle + state.db._idle_relaxed
+        pids = [con.info.backend_pid for con in pooled]
         assert other.db.change("SELECT pg_terminate_backend(pid) FROM "
                                "unnest(%s::integer[]) AS pid", (pids,)) == len(pids) >= 2
-        time.sleep(0.2)  # the server's goodbye reaches the sockets
+        wait_for(lambda: all(select.select([con.pgconn.socket], [], [], 0)[0] for con in pooled),
+                 what="the server's goodbye to reach every pooled connection's socket")
         assert [m.body for m in state.queues.listing("app:q")] == ["1", "2"]
         assert [m.body for m in state.queues.receive("app:q", now=1.0, limit=1,
                                                        visibility=30.0)] == ["2"]
@@ -154,7 +159,8 @@ def test_connections_the_server_closed_while_idle_are_replaced_unseen(pg_url: st
         other.close()
 
 
-def test_a_listener_whose_connection_the_server_ended_listens_again(pg_url: str) -> None:
+def test_a_listener_whose_connection_the_server_ended_listens_again(
+        pg_url: str, wake_clock: NotifierClock) -> None:
     state, other = open_state(pg_url), open_state(pg_url)
     woken = threading.Event()
     listener = state.listener("serve-a", woken.set)
@@ -164,7 +170,7 @@ def test_a_listener_whose_connection_the_server_ended_listens_again(pg_url: str)
         other.db.change("SELECT pg_terminate_backend(%s)", (listener._con.info.backend_pid,))
         assert woken.wait(30), "woken once listening again (what came meanwhile is looked at)"
         woken.clear()
-        time.sleep(1.5)  # the notifier's look at the listeners sees the new connection
+        wake_clock.advance(RESCAN)  # the notifier's look at the listeners sees the new connection
         notifier.notify()
         assert woken.wait(30), "a notification reaches it on its new connection"
     finally:
@@ -190,11 +196,10 @@ def test_a_connection_lost_mid_call_is_one_state_error_and_the_next_call_reconne
 
         sleeper = threading.Thread(target=sleep)
         sleeper.start()
-        for _ in range(100):
-            if other.db.change("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"):
-                break
-            time.sleep(0.05)
+        wait_for(lambda: bool(other.db.change(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")),
+            what="the sleeping statement to be running, then ended")
         sleeper.join(30)
         [error] = caught
         assert isinstance(error, StateError) and "lost the connection to PostgreSQL" in str(error)

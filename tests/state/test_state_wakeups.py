@@ -12,6 +12,7 @@ import pytest
 
 from cauce.backends.state import Notifier, StateStore
 from cauce.backends.wakeup import COALESCE, TURN_AFTER
+from notifier_clock import NotifierClock
 
 
 def test_a_notifier_wakes_a_listening_process(state: StateStore, other: StateStore) -> None:
@@ -48,8 +49,8 @@ def _two_listeners(state: StateStore, other: StateStore
 
 
 def _first_woken(events: list[threading.Event], timeout: float = 30) -> threading.Event:
-    """The event set first, waited for together (waiting for one, then the other, would let
-    the time between notifications pass `TURN_AFTER`)."""
+    """The event set first (which listener a first notification wakes is the notifier's
+    choice)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for event in events:
@@ -59,25 +60,25 @@ def _first_woken(events: list[threading.Event], timeout: float = 30) -> threadin
     raise AssertionError("no listener was woken")
 
 
-def test_notifications_apart_wake_listeners_in_turn(state: StateStore, other: StateStore
-                                                    ) -> None:
+def test_notifications_apart_wake_listeners_in_turn(state: StateStore, other: StateStore,
+                                                    wake_clock: NotifierClock) -> None:
     with _two_listeners(state, other) as (events, notifier):
         notifier.notify()
         _first_woken(events)
-        time.sleep(TURN_AFTER + 0.05)  # no work for this long: the next wake-up is the next's
+        wake_clock.advance(TURN_AFTER + 0.05)  # no work this long: the next wake-up is the next's
         notifier.notify()
         assert events[0].wait(30) and events[1].wait(30), "each listener woken once"
 
 
-def test_notifications_that_keep_coming_wake_the_same_listener(state: StateStore,
-                                                               other: StateStore) -> None:
+def test_notifications_that_keep_coming_wake_the_same_listener(
+        state: StateStore, other: StateStore, wake_clock: NotifierClock) -> None:
     with _two_listeners(state, other) as (events, notifier):
         notifier.notify()
         first = _first_woken(events)
         second = events[1] if first is events[0] else events[0]
         for _ in range(3):
             first.clear()
-            time.sleep(2 * COALESCE)  # commits closer together than this send one wake-up
+            wake_clock.advance(2 * COALESCE)  # commits closer together than this send one wake-up
             notifier.notify()
             assert first.wait(30), "the listener at the work was woken again"
         assert not second.wait(0.3), "the other was left waiting"

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import sys
 import threading
-import time
+import traceback
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from cauce.errors import CheckpointConflict, WarehouseError
 from cauce.warehouse import Checkpoint, WarehouseBackend
+from waiting import wait_for
 
 
 def _chunk(start: int, size: int = 3) -> pa.Table:
     return pa.table({"id": pa.array(range(start, start + size), pa.int64())})
+
+
+# Where a loader's thread waits for another's open transaction, by backend: its innermost
+# frame (file, function), and the function of cauce's below it that the wait belongs to — a
+# lock of this process (in-memory databases), SQLite's BEGIN IMMEDIATE (driver or SQLAlchemy),
+# DuckDB's write lock, a PostgreSQL statement of the checkpoint move waiting on a lock.
+WAITS = {
+    ("pool.py", "acquire"): "transaction",
+    ("sqlite.py", "execute"): "begin",
+    ("duckdb.py", "_session"): "transaction",
+    ("default.py", "do_execute"): "_begin",
+    ("connection.py", "wait"): "_move_checkpoint",
+}
+
+
+def _waiting(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is in one of the waits of `WAITS` (its stack, looked at now)."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    if frame is None:
+        return False
+    stack = [(Path(f.filename).name, f.name) for f in traceback.extract_stack(frame)]
+    below = WAITS.get(stack[-1])
+    return below is not None and any(name == below for _, name in stack[:-1])
 
 
 def _count(warehouse: WarehouseBackend, table: str = "rows") -> int:
@@ -153,7 +179,7 @@ def test_a_waiting_loader_with_the_same_expect_gets_a_conflict(
         tx.load("rows", _chunk(0))
         other = threading.Thread(target=second_loader)
         other.start()
-        time.sleep(0.3)
+        wait_for(lambda: _waiting(other), what="the second loader to wait for the first")
         assert outcome == [], "the second loader must wait for the first to finish"
     other.join(timeout=30)
     assert len(outcome) == 1

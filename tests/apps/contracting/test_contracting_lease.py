@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,6 +14,7 @@ import pytest
 from cauce.apps.contracting import app, lease
 from cauce.apps.contracting.errors import PartitionBusy
 from cauce.testing import TestRuntime
+from waiting import wait_for
 
 DAY = date(2023, 4, 16)
 TABLE = "t_seii_multasysanci_secopiimulsa"
@@ -96,20 +96,37 @@ def test_of_racing_runs_exactly_one_takes_the_lease(rt: TestRuntime) -> None:
     assert len(won) == 1 and len(refused) == 5
 
 
+class MovedClock:
+    """The leases' clock (`lease.Clock`), moved only by the test: whether a lease has expired
+    is then what the test says, however late the renewing thread runs."""
+
+    def __init__(self) -> None:
+        self.now = now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
+
+
 def test_the_holder_renews_its_lease_and_notices_a_takeover(rt: TestRuntime) -> None:
     leases = rt.table("etl_leases")
-    ttl = timedelta(seconds=0.3)
-    with lease.exclusive(leases, TABLE, DAY, holder="01mine", clock=now, ttl=ttl) as held:
+    ttl = timedelta(seconds=0.3)  # renewed every 0.1 s
+    clock = MovedClock()
+    with lease.exclusive(leases, TABLE, DAY, holder="01mine", clock=clock, ttl=ttl) as held:
         first = held.version
-        time.sleep(0.8)  # longer than its time to live: renewals keep it
+        clock.advance(2 * ttl)  # longer than its time to live: renewals keep it
+        wait_for(lambda: datetime.fromisoformat(leases.get(held.key)["expires"]) > clock(),
+                 what="a renewal at the new time")
         assert held.version > first
         with pytest.raises(PartitionBusy, match="01mine"):
-            lease.acquire(leases, TABLE, DAY, holder="01late", clock=now, ttl=ttl)
+            lease.acquire(leases, TABLE, DAY, holder="01late", clock=clock, ttl=ttl)
         held.check()
         # a run that stalled: another takes the lease over under its feet
         current = leases.version(held.key)
         leases.put({**leases.get(held.key), "holder": "01thief"}, if_version=current)
-        time.sleep(0.3)
+        wait_for(held.lost.is_set, what="the renewal to find the lease taken over")
         with pytest.raises(PartitionBusy, match="taken over by run 01thief"):
             held.check()
     assert leases.get(held.key)["holder"] == "01thief"  # not released by the loser
