@@ -52,6 +52,9 @@ class Resource:
 _STRICT = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
 _STRICT_ASCII = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_DECODER = json.JSONDecoder()
+_TEXT = frozenset({str})
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -69,7 +72,8 @@ def unstorable(text: str) -> str | None:
 
 
 def to_json(value: Any, what: str) -> str:
-    """Strict JSON text of ``value`` (no NaN, no arbitrary objects), or NotSerializable.
+    """Strict JSON text of ``value`` (no NaN, no arbitrary objects, no dict key that is not
+    text), or NotSerializable.
 
     A string holding a lone surrogate (as ``os.fsdecode`` gives for undecodable bytes) has
     no UTF-8 form, so no engine could store it as written: such text is written with JSON
@@ -79,14 +83,29 @@ def to_json(value: Any, what: str) -> str:
     except (TypeError, ValueError, RecursionError) as err:  # RecursionError: nested too deep
         raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None
     if not text.isascii() and _SURROGATE.search(text) is not None:
-        return _STRICT_ASCII.encode(value)
+        text = _STRICT_ASCII.encode(value)
+    if not _plain(value) and _DECODER.decode(text) != value:
+        check_text_keys(value, what)  # a tuple too reads back unequal, as a list: it passes
     return text
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is a number, text, None, or one dict or list of them with text keys:
+    most bodies, told by passes in C. Anything else is read back and compared, in C too: that
+    costs less than encoding it, a walk in Python more (twice as much for small dicts)."""
+    kind = type(value)
+    if kind is dict:
+        return _TEXT.issuperset(map(type, value)) and _LEAVES.issuperset(map(type, value.values()))
+    if kind is list or kind is tuple:
+        return _LEAVES.issuperset(map(type, value))
+    return kind in _LEAVES
 
 
 def check_text_keys(value: Any, what: str) -> None:
     """Refuse a dict key that is not text anywhere in ``value`` (NotSerializable naming it and
     where it is): JSON's keys are text, and `json` writes ``1``, ``True`` or ``None`` as
-    ``"1"``, ``"true"``, ``"null"``, so the value would not read back as it was written."""
+    ``"1"``, ``"true"``, ``"null"``, so the value would not read back as it was written.
+    ``value`` must be JSON-serialisable (no cycle): `to_json` checks it first."""
     pending: list[tuple[Any, str]] = [(value, "")]
     while pending:
         node, path = pending.pop()
@@ -99,9 +118,11 @@ def check_text_keys(value: Any, what: str) -> None:
                         "are text, so it would not read back as written",
                         hint=f"write the key as text yourself, {str(key)!r}, if that is what "
                         "is meant, or keep such pairs as a list")
-                pending.append((inner, f"{path}.{key}" if path else key))
+                if not _plain(inner):
+                    pending.append((inner, f"{path}.{key}" if path else key))
         elif isinstance(node, list | tuple):
-            pending.extend((inner, f"{path}[{n}]") for n, inner in enumerate(node))
+            pending.extend((inner, f"{path}[{n}]") for n, inner in enumerate(node)
+                           if not _plain(inner))
 
 
 def check_count(value: Any, what: str) -> None:
