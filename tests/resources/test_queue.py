@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 import pytest
@@ -188,6 +189,8 @@ def test_one_bad_body_rejects_the_whole_batch(queue) -> None:
 @pytest.mark.parametrize(("body", "key", "where"), [
     ({"by_year": {2021: 3}}, "2021", " (in by_year)"),
     ([{"ok": 1}, {"x": ({None: 1},)}], "None", " (in [1].x[0])"),
+    ({"note": "{", "rows": [{"m": {1: "a"}}]}, "1", " (in rows[0].m)"),
+    (OrderedDict([("a", 1), (2.5, "b")]), "2.5", ""),
     ({True: "yes"}, "True", "")])
 def test_dict_keys_that_are_not_text_are_refused_not_turned_into_text(queue, body, key,
                                                                      where) -> None:
@@ -203,13 +206,14 @@ def test_dict_keys_that_are_not_text_are_refused_not_turned_into_text(queue, bod
     assert work.depth() == 0
 
 
-def test_tuples_and_text_keys_at_any_depth_are_sent(queue) -> None:
-    """A tuple reads back as a list, so it takes the slower check, which lets it pass."""
+def test_tuples_braces_and_text_keys_at_any_depth_are_sent(queue) -> None:
+    """A tuple reads back as a list, and a "{" in a text is no dict: both take the slower
+    check, which lets them pass."""
     work, _ = queue
-    body = {"at": (1.5, 2), "rows": [{"tags": ("a",), "m": {"k": [None, True]}}]}
-    work.send(body)
-    [message] = work.receive()
-    assert message.body == {"at": [1.5, 2], "rows": [{"tags": ["a"], "m": {"k": [None, True]}}]}
+    bodies = [{"n": 1, "note": "{"}, {"at": (1.5, 2), "rows": [{"tags": ("a",), "m": {"k": []}}]}]
+    work.send_batch(bodies)
+    assert [m.body for m in work.receive(max=2)] == [
+        {"n": 1, "note": "{"}, {"at": [1.5, 2], "rows": [{"tags": ["a"], "m": {"k": []}}]}]
 
 
 def test_fifo_groups_deliver_in_order_one_at_a_time() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from itertools import chain, compress
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import DeclarationError, NotAttached, NotSerializable, ResourceError
@@ -54,7 +56,8 @@ _STRICT_ASCII = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _DECODER = json.JSONDecoder()
 _TEXT = frozenset({str})
-_LEAVES = frozenset({str, int, float, bool, type(None)})
+_DICT = frozenset({dict})
+_NESTED = (dict, list, tuple)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -73,7 +76,21 @@ def unstorable(text: str) -> str | None:
 
 def to_json(value: Any, what: str) -> str:
     """Strict JSON text of ``value`` (no NaN, no arbitrary objects, no dict key that is not
-    text), or NotSerializable.
+    text), or NotSerializable."""
+    return to_json_many([value], what)[0]
+
+
+def to_json_many(values: Iterable[Any], what: str) -> list[str]:
+    """`to_json` of each value (NotSerializable for the first that has none); their keys are
+    looked at together, which costs less than one by one."""
+    values = list(values)
+    texts = [_strict_json(value, what) for value in values]
+    _check_keys_of(values, texts, what)
+    return texts
+
+
+def _strict_json(value: Any, what: str) -> str:
+    """Strict JSON text of ``value``, its dict keys not looked at: `_check_keys_of` does that.
 
     A string holding a lone surrogate (as ``os.fsdecode`` gives for undecodable bytes) has
     no UTF-8 form, so no engine could store it as written: such text is written with JSON
@@ -83,22 +100,39 @@ def to_json(value: Any, what: str) -> str:
     except (TypeError, ValueError, RecursionError) as err:  # RecursionError: nested too deep
         raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None
     if not text.isascii() and _SURROGATE.search(text) is not None:
-        text = _STRICT_ASCII.encode(value)
-    if not _plain(value) and _DECODER.decode(text) != value:
-        check_text_keys(value, what)  # a tuple too reads back unequal, as a list: it passes
+        return _STRICT_ASCII.encode(value)
     return text
 
 
-def _plain(value: Any) -> bool:
-    """Whether ``value`` is a number, text, None, or one dict or list of them with text keys:
-    most bodies, told by passes in C. Anything else is read back and compared, in C too: that
-    costs less than encoding it, a walk in Python more (twice as much for small dicts)."""
-    kind = type(value)
-    if kind is dict:
-        return _TEXT.issuperset(map(type, value)) and _LEAVES.issuperset(map(type, value.values()))
-    if kind is list or kind is tuple:
-        return _LEAVES.issuperset(map(type, value))
-    return kind in _LEAVES
+def _check_keys_of(values: list[Any], texts: list[str], what: str) -> None:
+    """Refuse a dict key that is not text in any of ``values``, whose JSON is ``texts``, as
+    `check_text_keys` does, at little cost: JSON writes such a key as text ({1: "a"} as
+    {"1": "a"}), so the JSON alone cannot tell. Every dict writes a "{": when the dicts found
+    by passes in C, among the values and the values of those dicts, are as many and have text
+    keys, there is no other (nearly every body and record). Else the JSON is read back and
+    compared, in C too: that costs less than the encoding, where a walk in Python costs more;
+    only values that read back unequal are walked."""
+    dicts = "".join(texts).count("{")
+    if dicts == 0 or _found_with_text_keys(values, dicts):
+        return
+    back = _DECODER.decode(f"[{','.join(texts)}]")
+    if back != values:
+        for value, read in zip(values, back, strict=True):
+            if read != value:
+                check_text_keys(value, what)  # a tuple too reads back unequal: it passes
+
+
+def _found_with_text_keys(values: list[Any], dicts: int) -> bool:
+    """Whether ``dicts`` dicts are found in ``values``, level by level down dicts only, each
+    with text keys."""
+    level = list(compress(values, map(_DICT.__contains__, map(type, values))))
+    while level and _TEXT.issuperset(map(type, chain.from_iterable(level))):
+        dicts -= len(level)
+        if dicts == 0:
+            return True
+        inner = list(chain.from_iterable(map(dict.values, level)))
+        level = list(compress(inner, map(_DICT.__contains__, map(type, inner))))
+    return False
 
 
 def check_text_keys(value: Any, what: str) -> None:
@@ -118,11 +152,11 @@ def check_text_keys(value: Any, what: str) -> None:
                         "are text, so it would not read back as written",
                         hint=f"write the key as text yourself, {str(key)!r}, if that is what "
                         "is meant, or keep such pairs as a list")
-                if not _plain(inner):
+                if isinstance(inner, _NESTED):
                     pending.append((inner, f"{path}.{key}" if path else key))
-        elif isinstance(node, list | tuple):
+        elif isinstance(node, _NESTED):
             pending.extend((inner, f"{path}[{n}]") for n, inner in enumerate(node)
-                           if not _plain(inner))
+                           if isinstance(inner, _NESTED))
 
 
 def check_count(value: Any, what: str) -> None:
