@@ -77,7 +77,9 @@ def unstorable(text: str) -> str | None:
 def to_json(value: Any, what: str) -> str:
     """Strict JSON text of ``value`` (no NaN, no arbitrary objects, no dict key that is not
     text), or NotSerializable."""
-    return to_json_many([value], what)[0]
+    text = _strict_json(value, what)
+    _check_keys_of([value], [text], what)
+    return text
 
 
 def to_json_many(values: Iterable[Any], what: str) -> list[str]:
@@ -112,8 +114,16 @@ def _check_keys_of(values: list[Any], texts: list[str], what: str) -> None:
     keys, there is no other (nearly every body and record). Else the JSON is read back and
     compared, in C too: that costs less than the encoding, where a walk in Python costs more;
     only values that read back unequal are walked."""
-    dicts = "".join(texts).count("{")
-    if dicts == 0 or _found_with_text_keys(values, dicts):
+    if len(texts) == 1:  # a value alone, its own keys all there is when no other "{" follows
+        text = texts[0]
+        if text.find("{", 1) < 0 and (text[0] != "{" or _TEXT.issuperset(map(type, values[0]))):
+            return
+        dicts = text.count("{")
+    else:
+        dicts = "".join(texts).count("{")
+        if dicts == 0:
+            return
+    if _found_with_text_keys(values, dicts):
         return
     back = _DECODER.decode(f"[{','.join(texts)}]")
     if back != values:
