@@ -149,7 +149,7 @@ def check_text_keys(value: Any, what: str) -> None:
     """Refuse a dict key that is not text anywhere in ``value`` (NotSerializable naming it and
     where it is): JSON's keys are text, and `json` writes ``1``, ``True`` or ``None`` as
     ``"1"``, ``"true"``, ``"null"``, so the value would not read back as it was written.
-    ``value`` must be JSON-serialisable (no cycle): `to_json` checks it first."""
+    ``value`` must be JSON-serialisable (no cycle): `to_json` encodes it first."""
     pending: list[tuple[Any, str]] = [(value, "")]
     while pending:
         node, path = pending.pop()
