@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from cauce import App, Runtime, daily
 from cauce.runtime.scheduler import Scheduler
 from cauce.testing import TestRuntime
+from state_targets import TARGETS, target_url
 
 
 def test_advance_8_weeks_fires_8_weekly_and_56_daily_runs() -> None:
@@ -212,6 +214,26 @@ def test_a_serve_that_stops_gives_the_schedules_to_the_next_at_once(
         assert _ticks_on_start(first)
     with Runtime(app, home=tmp_path / "home") as second:
         assert _ticks_on_start(second)
+
+
+@pytest.mark.parametrize("engine", TARGETS)
+def test_a_second_serve_says_where_the_first_one_is(
+        tmp_path: Path, engine: str, request: pytest.FixtureRequest,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Homes on several machines may share one state store: a second serve said the first was
+    "live on this home" when it was on another home, on another machine."""
+    app = _ticking_app()
+    url = target_url(engine, tmp_path / "state", request)
+    with Runtime(app, home=tmp_path / "home-a", state=url) as other:
+        other.state.workers.register("serve-machine-b", app=app.name, pid=4242,
+                                     host="machine-b", role="serve", now=time.time())
+    with (Runtime(app, home=tmp_path / "home-b", state=url) as runtime,
+          caplog.at_level(logging.WARNING, logger=f"cauce.general.{app.name}")):
+        runtime.serve(until=lambda: True, timeout=SERVE_FOR)
+    [said] = [r.getMessage() for r in caplog.records if "another `cauce serve" in r.getMessage()]
+    assert said.startswith("another `cauce serve ticking` is live on the same state store: "
+                           "pid 4242 on machine-b (another machine); this one works as an "
+                           "extra worker")
 
 
 def test_a_serve_killed_on_this_machine_leaves_its_schedules_to_the_next_at_once(

@@ -184,8 +184,8 @@ def test_serve_says_when_it_is_ready_and_when_another_serve_is_live(tmp_path: Pa
             "the second serve",
         )
         [warning] = [line for line in said if "another `cauce serve example`" in line]
-        assert f"is live on this home (pid {first.pid} on " in warning
-        assert "this one works as an extra worker" in warning
+        assert (f"is live on the same state store: pid {first.pid} on {os.uname().nodename} "
+                "(this machine); this one works as an extra worker") in warning
         workers = json.loads(cauce("workers", "--json", cwd=tmp_path).stdout)
         assert sorted(w["pid"] for w in workers) == sorted([first.pid, second.pid])
         assert {w["role"] for w in workers} == {"serve"}

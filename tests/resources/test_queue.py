@@ -4,6 +4,8 @@ dead-letter queue."""
 from __future__ import annotations
 
 import math
+import re
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 import pytest
@@ -182,6 +184,36 @@ def test_one_bad_body_rejects_the_whole_batch(queue) -> None:
     with pytest.raises(NotSerializable):
         work.send_batch([{"ok": 1}, {"bad": object()}])
     assert work.depth() == 0
+
+
+@pytest.mark.parametrize(("body", "key", "where"), [
+    ({"by_year": {2021: 3}}, "2021", " (in by_year)"),
+    ([{"ok": 1}, {"x": ({None: 1},)}], "None", " (in [1].x[0])"),
+    ({"note": "{", "rows": [{"m": {1: "a"}}]}, "1", " (in rows[0].m)"),
+    (OrderedDict([("a", 1), (2.5, "b")]), "2.5", ""),
+    ({True: "yes"}, "True", "")])
+def test_dict_keys_that_are_not_text_are_refused_not_turned_into_text(queue, body, key,
+                                                                     where) -> None:
+    """{1: "a"} was received as {"1": "a"}: JSON's keys are text."""
+    work, _ = queue
+    message = re.escape(f"a message for queue 'work' has the key {key}{where}, which is no "
+                        "text: JSON's keys are text, so it would not read back as written")
+    with pytest.raises(NotSerializable, match=message) as info:
+        work.send(body)
+    assert "write the key as text yourself" in (info.value.hint or "")
+    with pytest.raises(NotSerializable, match=message):
+        work.send_batch([{"ok": 1}, body])
+    assert work.depth() == 0
+
+
+def test_tuples_braces_and_text_keys_at_any_depth_are_sent(queue) -> None:
+    """A tuple reads back as a list, and a "{" in a text is no dict: both take the slower
+    check, which lets them pass."""
+    work, _ = queue
+    bodies = [{"n": 1, "note": "{"}, {"at": (1.5, 2), "rows": [{"tags": ("a",), "m": {"k": []}}]}]
+    work.send_batch(bodies)
+    assert [m.body for m in work.receive(max=2)] == [
+        {"n": 1, "note": "{"}, {"at": [1.5, 2], "rows": [{"tags": ["a"], "m": {"k": []}}]}]
 
 
 def test_fifo_groups_deliver_in_order_one_at_a_time() -> None:

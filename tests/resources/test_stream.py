@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -172,6 +173,20 @@ def test_put_many_places_each_record_by_its_key_in_one_transaction() -> None:
             readings.put_many([({"n": 6}, "a"), ({"n": 7}, "")])
         assert readings.put_many([]) == []
         assert readings.put({"n": 8}, "a") == (1, 5), "nothing of the refused calls was kept"
+
+
+def test_a_dict_key_that_is_not_text_is_refused_and_nothing_is_put() -> None:
+    """{1: "a"} was read as {"1": "a"}: JSON's keys are text."""
+    app = App("sensors")
+    readings = app.stream("readings")
+    with TestRuntime(app):
+        message = re.escape("a record for stream 'readings' has the key 1.5 (in by_depth), "
+                            "which is no text")
+        with pytest.raises(NotSerializable, match=message):
+            readings.put({"by_depth": {1.5: 20}}, "a")
+        with pytest.raises(NotSerializable, match=message):
+            readings.put_many([({"n": 1}, "a"), ({"by_depth": {1.5: 20}}, "a")])
+        assert readings.put({"n": 2}, "a") == (0, 1), "nothing of the refused calls was kept"
 
 
 @pytest.mark.parametrize("wrong", [{"station": "A", "v": 1}, "ab", ("a",), ({"v": 1}, "k", 2)])

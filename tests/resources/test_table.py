@@ -97,6 +97,16 @@ def test_dict_keys_that_are_not_text_are_refused_not_turned_into_text(tables, it
     assert items.count() == 0
 
 
+def test_an_item_holding_itself_is_refused(tables) -> None:
+    """The key check walked it for ever before the encoder could refuse the cycle."""
+    items, _ = tables
+    item: dict = {"id": "a"}
+    item["self"] = item
+    with pytest.raises(NotSerializable, match="Circular reference"):
+        items.put(item)
+    assert items.count() == 0
+
+
 def test_composite_keys_are_tuples(tables) -> None:
     _, readings = tables
     readings.put({"station": "A", "day": "2024-01-01", "mm": 3})

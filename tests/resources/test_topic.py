@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cauce import App, Message, NotSerializable
@@ -106,6 +108,19 @@ def test_a_message_that_is_not_json_is_rejected_at_publish() -> None:
     events = app.topic("events")
     with TestRuntime(app), pytest.raises(NotSerializable, match="a message for topic 'events'"):
         events.publish({"callback": print})
+
+
+def test_a_dict_key_that_is_not_text_is_refused_at_publish() -> None:
+    """{1: "a"} was delivered as {"1": "a"}: JSON's keys are text."""
+    app = App("news")
+    archive = app.queue("archive")
+    events = app.topic("events", subscribers=[archive])
+    with TestRuntime(app), pytest.raises(NotSerializable, match=re.escape(
+            "a message for topic 'events' has the key 7 (in scores), which is no text")):
+        try:
+            events.publish({"scores": {7: "a"}})
+        finally:
+            assert archive.depth() == 0
 
 
 def test_a_fifo_queue_subscribed_keeps_the_topic_in_order() -> None:

@@ -11,7 +11,7 @@ from ..backends.state import StoredMessage
 from ..durations import DurationLike, parse_duration
 from ..errors import DeclarationError, InvalidKey, ResourceError
 from ..events import Message
-from .base import Resource, check_count, to_json, unstorable
+from .base import Resource, check_count, to_json_many, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -98,7 +98,7 @@ class Queue(Resource):
                                 f"not a {type(bodies).__name__}",
                                 hint=f"send one body with {self.name}.send(body), or "
                                 "send_batch([body, ...])")
-        texts = [to_json(b, f"a message for queue {self.name!r}") for b in bodies]
+        texts = to_json_many(bodies, f"a message for queue {self.name!r}")
         if group is not None and not self.fifo:
             raise ResourceError(f"queue {self.name!r} is not FIFO, so it has no message groups",
                                 hint=f"declare app.queue({self.name!r}, fifo=True)")

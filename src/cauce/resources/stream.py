@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..durations import DurationLike, parse_duration
 from ..errors import DeclarationError, InvalidKey, ResourceError
-from .base import Resource, to_json, unstorable
+from .base import Resource, to_json_many, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -95,9 +95,8 @@ class Stream(Resource):
     def put_many(self, records: Iterable[tuple[Any, str]]) -> list[tuple[int, int]]:
         """Append ``(record, partition key)`` pairs in one transaction — all or none; returns
         each one's (shard, sequence number), in order. Records of one key keep their order."""
-        by_shard: dict[int, list[tuple[str, str]]] = {}
-        placed: list[tuple[int, int]] = []  # (shard, index within its shard's list)
-        what = f"a record for stream {self.name!r}"
+        values: list[Any] = []
+        keys: list[str] = []
         for pair in records:
             if type(pair) is not tuple or len(pair) != 2:
                 self._not_a_pair(pair)
@@ -105,12 +104,18 @@ class Stream(Resource):
             if (type(partition_key) is not str or not partition_key
                     or not partition_key.isascii() or "\x00" in partition_key):
                 self._checked_key(partition_key)
+            values.append(record)
+            keys.append(partition_key)
+        if not values:
+            return []
+        by_shard: dict[int, list[tuple[str, str]]] = {}
+        placed: list[tuple[int, int]] = []  # (shard, index within its shard's list)
+        texts = to_json_many(values, f"a record for stream {self.name!r}")
+        for partition_key, text in zip(keys, texts, strict=True):
             shard = _key_hash(partition_key) % self.shards
             items = by_shard.setdefault(shard, [])
             placed.append((shard, len(items)))
-            items.append((partition_key, to_json(record, what)))
-        if not placed:
-            return []
+            items.append((partition_key, text))
         seqs = self._runtime().append(self, by_shard)
         return [(shard, seqs[shard][i]) for shard, i in placed]
 

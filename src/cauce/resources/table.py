@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConditionFailed, DeclarationError, InvalidKey
-from .base import Resource, check_count, check_text_keys, to_json, unstorable
+from .base import Resource, check_count, to_json, unstorable
 
 if TYPE_CHECKING:
     from ..app import App
@@ -76,9 +76,7 @@ class Table(Resource):
         if not isinstance(item, dict):
             raise InvalidKey(f"table {self.name!r} stores dicts, not {type(item).__name__}")
         key = self._encode(self.key_of(item))
-        what = f"an item for table {self.name!r}"
-        check_text_keys(item, what)
-        text = to_json(item, what)
+        text = to_json(item, f"an item for table {self.name!r}")
         indexes = {i: index_text(item[i]) for i in self.indexes if item.get(i) is not None}
         runtime = self._runtime()
         version = runtime.state.tables.put(self.qualified, key, text, indexes=indexes,

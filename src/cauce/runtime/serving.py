@@ -121,8 +121,9 @@ def serve(
     previous = _install_signals(rt) if handle_signals else {}
     rt.clear_stop()
     first = _other_server(rt) if scheduler else None
-    rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(),
-                              host=socket.gethostname(), role=rt.role, now=rt.clock.time())
+    host = socket.gethostname()
+    rt.state.workers.register(rt.worker_id, app=rt.app.name, pid=os.getpid(), host=host,
+                              role=rt.role, now=rt.clock.time())
     listener = rt.state.listener(rt.worker_id, rt.work_announced)
     listening = listener is not None and listener.start()
     if listening and listener is not None and listener.poll is not None:
@@ -133,9 +134,10 @@ def serve(
                     os.getpid())
         if first is not None:
             log_general(rt, rt.app.name, logging.WARNING,
-                        "another `cauce serve %s` is live on this home (pid %d on %s): this one "
-                        "works as an extra worker; schedules fire in that one, and here only "
-                        "once it stops", rt.app.name, first.pid, first.host)
+                        "another `cauce serve %s` is live on the same state store: pid %d on %s "
+                        "(%s); this one works as an extra worker: schedules fire in that one, "
+                        "and here only once it stops", rt.app.name, first.pid, first.host,
+                        "this machine" if first.host == host else "another machine")
         try:
             if sched is not None and first is None:
                 rt.start_jobs()
@@ -157,7 +159,8 @@ def serve(
 
 
 def _other_server(rt: Runtime) -> WorkerRecord | None:
-    """A live `cauce serve` of the same app on this home, if there is one."""
+    """A live `cauce serve` of the same app on the same state store, if there is one: on this
+    home, or on another home (another machine) sharing a PostgreSQL state."""
     now = rt.clock.time()
     return next((w for w in rt.state.workers.listing() if w.role == "serve"
                  and w.app == rt.app.name and w.id != rt.worker_id and alive(w, now)), None)
