@@ -138,6 +138,27 @@ def test_wrong_headers_are_one_line_naming_missing_and_unexpected(tmp_path: Path
     assert "spaces and case count" in (caught.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    "source", ["t_seii_multasysanci_secopiimulsa", "t_seii_procecotrata_compraadjudi"]
+)
+def test_a_header_of_api_field_names_is_named_so(tmp_path: Path, source: str) -> None:
+    """A CSV from the SODA API (/resource/<id>.csv) has field names, accents as underscores and
+    long names cut: the hint said three of them differed in case only ('valor' for 'Valor')."""
+    src = SOURCES[source]
+    fields = ["".join(c if c.isascii() and c.isalnum() else "_" for c in h.strip().lower())[:28]
+              for h in src.headers]
+    path = tmp_path / src.file
+    path.write_text(",".join(dict.fromkeys(fields)) + "\n")
+    with pytest.raises(HeaderMismatch) as caught:
+        etl(src, path, tmp_path)
+    spaced = next(i for i, h in enumerate(src.headers) if " " in h.strip())
+    assert (caught.value.hint or "").startswith(
+        f"its header has the SODA API's field names ({fields[spaced]!r} for "
+        f"{src.headers[spaced]!r})"
+    )
+    assert "cauce run contracting download" in (caught.value.hint or "")
+
+
 @pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolons"), ("\t", "tabs")])
 def test_an_export_separated_by_semicolons_or_tabs_is_named_so(
     tmp_path: Path, delimiter: str, name: str

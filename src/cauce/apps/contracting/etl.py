@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -182,24 +183,47 @@ def check_header(src: Source, found: list[str]) -> dict[str, int]:
         parts = ["missing " + ", ".join(map(repr, missing))]
         if unexpected:
             parts.append("unexpected " + ", ".join(map(repr, unexpected)))
-        near = [
-            (m, u)
-            for m in missing
-            for u in unexpected
-            if m.strip().casefold() == u.strip().casefold()
-        ]
-        hint = (
-            "the export spells "
-            + "; ".join(f"{u!r} where the original reads {m!r}" for m, u in near)
-            + " (spaces and case count)"
-            if near
-            else f"is this {src.file}? export it again from {src.dataset or src.url or 'PACO'}"
-        )
+        hint = _header_hint(src, missing, unexpected)
         raise HeaderMismatch(f"{src.file}: {'; '.join(parts)}", hint=hint)
     positions = {}
     for index, header in enumerate(found):
         positions.setdefault(header, index)
     return positions
+
+
+def _api_field_name(header: str) -> str:
+    """The field name Socrata's API makes of a display name: lower case, every character that
+    is not an ASCII letter or digit (accents too) an underscore (``Descripción del Proceso`` is
+    ``descripci_n_del_proceso``); long names are cut short besides."""
+    return re.sub(r"[^a-z0-9]", "_", header.strip().lower())
+
+
+def _is_field_of(name: str, header: str) -> bool:
+    """Whether ``name`` is ``header``'s API field name, whole or cut short."""
+    field = _api_field_name(header)
+    return name == field or (len(name) >= 10 and field.startswith(name))
+
+
+def _header_hint(src: Source, missing: list[str], unexpected: list[str]) -> str:
+    """What to do about a header that lacks ``missing``: the API's field names were written
+    instead of the export's (a CSV from /resource/<id>.csv), a name differs in spaces or case
+    only, or else perhaps another file."""
+    fields = [m for m in missing if any(_is_field_of(u, m) for u in unexpected)]
+    if src.dataset and len(fields) * 2 > len(missing):
+        example = next((m for m in fields if " " in m.strip()), fields[0])
+        return (
+            f"its header has the SODA API's field names ({_api_field_name(example)!r} for "
+            f"{example!r}), not the bulk export's: get it with `cauce run contracting download` "
+            f"(which writes the export's names and date formats) or with Export > CSV on "
+            f"datos.gov.co ({src.dataset})"
+        )
+    near = [
+        (m, u) for m in missing for u in unexpected if m.strip().casefold() == u.strip().casefold()
+    ]
+    if near:
+        spelled = "; ".join(f"{u!r} where the original reads {m!r}" for m, u in near)
+        return f"the export spells {spelled} (spaces and case count)"
+    return f"is this {src.file}? export it again from {src.dataset or src.url or 'PACO'}"
 
 
 OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
