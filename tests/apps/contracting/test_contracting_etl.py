@@ -397,6 +397,23 @@ def test_the_run_summary_names_a_date_pattern_whole(tmp_path: Path) -> None:
     assert dict(output.reasons) == {f"FECHA_VINCULACION: not a timestamp in {pattern}": 1}
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_a_rejected_record_took_into_a_quoted_value_are_counted(
+    tmp_path: Path, newline: str
+) -> None:
+    """A quote that never closes takes every line after it into its record: the quarantine
+    said one record was rejected while the lines after it were gone with it."""
+    lines = cancelled("ana", newline=newline, rows=5).split(newline)
+    lines[2] = lines[2].replace(",", ',"', 1)  # the second record opens a quote never closed
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes(newline.join(lines).encode())
+    output, _, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.rows == 1 and output.rejected_rows == 1
+    reason = "UNQUOTED VALUE (and the 3 line(s) after it, inside a quoted value, not loaded either)"
+    assert quarantined[0]["line"] == 3 and quarantined[0]["reason"].startswith(reason + ": ")
+    assert dict(output.reasons) == {reason: 1}
+
+
 def test_a_header_repeated_last_is_read_by_its_first_column(tmp_path: Path) -> None:
     """A column copied to the end of the sheet (its header twice) widens every record: the
     records are read whole (the first column of the name counts), not all quarantined."""

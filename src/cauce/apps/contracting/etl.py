@@ -16,7 +16,8 @@ Two parallel passes over the file, none of them sorting or numbering rows one at
    row's position is its record number, and with the rejected ones, its line.
 
 Nothing is dropped silently. Unreadable records go to the quarantine with their line and the
-reason; a carriage return inside an unquoted value (or CR CR LF line ends) stops DuckDB's
+reason, which counts the lines a quoted value took into the record (an unclosed quote takes the
+rest of the file); a carriage return inside an unquoted value (or CR CR LF line ends) stops DuckDB's
 reader for the whole file, and the source fails with that line named. A value that a cast
 turns into null (``1,234`` for a decimal, ``13/25/2022`` for a date) stays null in the raw
 zone, as in the original, and is listed in the quarantine too.
@@ -61,6 +62,19 @@ _CAST_KINDS = ("decimal", "int", "int text", "date", "timestamp")
 _DUCKDB_ENCODINGS = {textfiles.UTF8: "utf-8", "utf-16-le": "utf-16"}
 _BAD_BYTES = "INVALID ENCODING"  # DuckDB's reject for bytes that are not UTF-8
 _NULLED = ": null in the raw zone"  # the end of a quarantined value's reason
+
+
+# a record DuckDB could not read: its error type and message, and the lines after its first that
+# a quoted value took in (a quote that never closes takes the rest of the file), which are not
+# loaded either; DuckDB keeps 10,000 bytes of a record, past them the count is a lower bound
+_RECORD_TEXT = "regexp_replace(trim(csv_line, e'\\r\\n'), '\\r\\n?', e'\\n', 'g')"
+_TAKEN_IN = f"length({_RECORD_TEXT}) - length(replace({_RECORD_TEXT}, e'\\n', ''))"
+_REJECT_REASON = (
+    f"error_type || CASE WHEN {_TAKEN_IN} > 0 THEN ' (and ' || "
+    "CASE WHEN strlen(csv_line) >= 10000 THEN 'at least ' ELSE 'the ' END || "
+    f"{_TAKEN_IN} || ' line(s) after it, inside a quoted value, not loaded either)' ELSE '' END"
+    " || ': ' || error_message"
+)
 
 
 @dataclass
@@ -522,7 +536,7 @@ class _Load:
         self.con.execute(
             f"CREATE TABLE q AS SELECT {source} AS source, {file_name} AS file, line, "
             "CAST(NULL AS VARCHAR) AS \"column\", left(trim(csv_line, e'\\r\\n'), 500) AS value, "
-            "error_type || ': ' || error_message AS reason "
+            f"{_REJECT_REASON} AS reason "
             "FROM (SELECT *, row_number() OVER (PARTITION BY line ORDER BY column_idx) AS k "
             "FROM rejects) WHERE k = 1"
         )
