@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -136,6 +137,19 @@ def test_wrong_headers_are_one_line_naming_missing_and_unexpected(tmp_path: Path
     assert "missing ' Codigo Proveedor Objeto de la Multa'" in message
     assert "unexpected 'Codigo Proveedor Objeto de la Multa', 'Extra'" in message
     assert "spaces and case count" in (caught.value.hint or "")
+
+
+def test_a_header_with_decomposed_accents_is_read(tmp_path: Path) -> None:
+    """macOS writes 'ó' as 'o' and a combining accent: every accented header was listed as
+    missing and as unexpected, spelled alike, with no hint why."""
+    text = cancelled("ana")
+    header, rest = text.split("\n", 1)
+    path = tmp_path / CANCELADOS.file
+    path.write_text(unicodedata.normalize("NFD", header) + "\n" + rest)
+    assert unicodedata.normalize("NFD", header) != header
+    output, rows, _ = etl(CANCELADOS, path, tmp_path)
+    assert output.rows == 1 and output.ignored_columns == []
+    assert rows[0]["nombre_representante_legal"] == "ANA"
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ import csv
 import io
 import re
 import shutil
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -167,7 +168,9 @@ def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
 
 # -- the header -----------------------------------------------------------------------------------
 def read_header(file: Readable, delimiter: str = ",") -> list[str]:
-    """The first record's fields (a byte-order mark is dropped)."""
+    """The first record's fields (a byte-order mark is dropped), in Unicode's composed form
+    (NFC): macOS and some editors write an accent as a letter and a combining mark, which
+    looks the same and compares different."""
     with file.path.open("rb") as handle:
         head = handle.read(HEAD)
     text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
@@ -181,7 +184,7 @@ def read_header(file: Readable, delimiter: str = ",") -> list[str]:
             f"{file.path.name}: the file is empty (no header row)",
             hint="export the dataset again with its header row",
         )
-    return first
+    return [unicodedata.normalize("NFC", name) for name in first]
 
 
 def check_header(src: Source, found: list[str]) -> dict[str, int]:
