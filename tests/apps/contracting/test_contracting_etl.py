@@ -136,7 +136,20 @@ def test_wrong_headers_are_one_line_naming_missing_and_unexpected(tmp_path: Path
     assert "\n" not in message
     assert "missing ' Codigo Proveedor Objeto de la Multa'" in message
     assert "unexpected 'Codigo Proveedor Objeto de la Multa', 'Extra'" in message
-    assert "spaces and case count" in (caught.value.hint or "")
+    assert "spaces, case and accents count" in (caught.value.hint or "")
+
+
+def test_a_header_without_its_accents_is_hinted_so(tmp_path: Path) -> None:
+    """'Descripcion' for 'Descripción' got the hint 'is this the right file?'."""
+    headers = [h.replace("ó", "o") for h in PROCESOS.headers]
+    path = tmp_path / PROCESOS.file
+    path.write_text(",".join(headers) + "\n")
+    with pytest.raises(HeaderMismatch) as caught:
+        etl(PROCESOS, path, tmp_path)
+    assert (
+        "'Descripcion del Procedimiento' where the original reads 'Descripción del Procedimiento'"
+        in (caught.value.hint or "")
+    )
 
 
 def test_a_header_with_decomposed_accents_is_read(tmp_path: Path) -> None:

@@ -221,6 +221,12 @@ def _is_field_of(name: str, header: str) -> bool:
     return name == field or (len(name) >= 10 and field.startswith(name))
 
 
+def _folded(header: str) -> str:
+    """``header`` without its outer spaces, case and accents, to tell near misses."""
+    letters = unicodedata.normalize("NFD", header.strip().casefold())
+    return "".join(c for c in letters if not unicodedata.combining(c))
+
+
 def _header_hint(src: Source, missing: list[str], unexpected: list[str]) -> str:
     """What to do about a header that lacks ``missing``: the API's field names were written
     instead of the export's (a CSV from /resource/<id>.csv), a name differs in spaces or case
@@ -234,12 +240,10 @@ def _header_hint(src: Source, missing: list[str], unexpected: list[str]) -> str:
             f"(which writes the export's names and date formats) or with Export > CSV on "
             f"datos.gov.co ({src.dataset})"
         )
-    near = [
-        (m, u) for m in missing for u in unexpected if m.strip().casefold() == u.strip().casefold()
-    ]
+    near = [(m, u) for m in missing for u in unexpected if _folded(m) == _folded(u)]
     if near:
         spelled = "; ".join(f"{u!r} where the original reads {m!r}" for m, u in near)
-        return f"the export spells {spelled} (spaces and case count)"
+        return f"the export spells {spelled} (spaces, case and accents count)"
     return f"is this {src.file}? export it again from {src.dataset or src.url or 'PACO'}"
 
 
