@@ -285,18 +285,37 @@ def test_a_byte_cp1252_leaves_undefined_makes_the_file_latin1(tmp_path: Path) ->
 def test_a_single_byte_character_past_the_first_megabyte_decodes_the_whole_file(
     tmp_path: Path, late: str
 ) -> None:
-    """The head looks like UTF-8; the reader finds the byte; the file is read again whole as
-    cp1252 (one encoding per file), so the UTF-8-looking head is single-byte text too."""
-    path = tmp_path / CANCELADOS.file
-    head = cancelled("ñandú", rows=20_000).encode("utf-8")  # about 2 MB
+    """The head is ASCII, which UTF-8 and cp1252 write alike; the reader finds the byte; the
+    file is read again whole as cp1252 (one encoding per file)."""
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]  # ASCII headers
+    path = tmp_path / pep.file
+    head = export(pep, [{"NOMBRE_PEP": "nandu " * 20}] * 20_000).encode("utf-8")  # about 2 MB
     assert len(head) > 1 << 20
-    tail = "C9," + ",".join([""] * (len(CANCELADOS.headers) - 1)) + "\n"
-    path.write_bytes(head + tail.replace("C9,", f"C9{late},", 1).encode("cp1252"))
-    output, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    path.write_bytes(head + f"9,C9{late},,,,,\n".encode("cp1252"))
+    output, rows, quarantined = etl(pep, path, tmp_path)
     assert output.encoding == "cp1252" and not quarantined
-    assert len(rows) == 20_001 and rows[-1]["nombre_entidad"] == f"C9{late}"
-    mojibake = "ñandú".encode().decode("cp1252").upper()  # the UTF-8 bytes as cp1252 text
-    assert rows[0]["nombre_representante_legal"] == mojibake == "Ã±ANDÃº"
+    assert len(rows) == 20_001 and rows[-1]["nombre_pep"] == f"C9{late}".upper()
+    assert rows[0]["nombre_pep"] == ("NANDU " * 20).strip()
+
+
+@pytest.mark.parametrize("rows", [1, 20_000], ids=["head", "past-the-first-megabyte"])
+def test_a_utf8_export_with_a_damaged_line_quarantines_that_line(
+    tmp_path: Path, rows: int
+) -> None:
+    """A UTF-8 export (its accents are UTF-8 characters) with a line that is not: a download
+    cut inside a character, or a line pasted from a cp1252 file. The whole file was read as
+    cp1252, turning every accent of every record into mojibake ('ñandú' into 'Ã±ANDÃº')."""
+    path = tmp_path / CANCELADOS.file
+    good = cancelled("ñandú", rows=rows).encode("utf-8")
+    pasted = "C9é," + ",".join([""] * (len(CANCELADOS.headers) - 1)) + "\n"
+    path.write_bytes(good + pasted.encode("cp1252") + "C10,ú".encode()[:-1])  # cut at the end
+    output, read, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.encoding == "utf-8" and len(read) == rows
+    assert {r["nombre_representante_legal"] for r in read} == {"ÑANDÚ"}
+    assert [(q["line"], q["reason"].split(":")[0]) for q in quarantined] == [
+        (rows + 2, "INVALID ENCODING"),
+        (rows + 3, "INVALID ENCODING"),
+    ]
 
 
 def test_null_rules_and_untrimmed_sources(tmp_path: Path) -> None:

@@ -27,12 +27,15 @@ from a text editor's line only after a record whose quoted value spans several l
 The encoding is `cauce.textfiles`'s: a byte-order mark names it, NUL bytes on every other byte of
 the head make it UTF-16 without a mark, UTF-8 is UTF-8 to the last
 byte (DuckDB checks it while reading; a file that is not is read again as cp1252, or Latin-1
-when it has a byte cp1252 leaves undefined). UTF-8 and little-endian UTF-16 are read by DuckDB
-itself; cp1252, Latin-1 and big-endian UTF-16 are transcoded to UTF-8 first.
+when it has a byte cp1252 leaves undefined), unless its mark or its head's characters show it
+is UTF-8: then the records holding bytes that are not go to the quarantine. UTF-8 and
+little-endian UTF-16 are read by DuckDB itself; cp1252, Latin-1 and big-endian UTF-16 are
+transcoded to UTF-8 first.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -112,6 +115,9 @@ class Readable:
     path: Path
     duckdb_encoding: str
     encoding: str  # the export's own, as cauce.textfiles names it
+    # UTF-8 by its mark or the characters of its head (`mostly_utf8`): bytes that are not UTF-8
+    # are damage, quarantined with their records, not a reason to read it all as cp1252
+    utf8_known: bool = False
 
 
 # the first bytes of files users save under an export's name instead of its CSV
@@ -143,6 +149,9 @@ def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable
         with path.open("rb") as handle:
             head = handle.read(HEAD + 1)
         encoding = textfiles.detect_encoding(head[:HEAD], complete=len(head) <= HEAD)
+        guessed = (textfiles.UTF8, textfiles.CP1252, textfiles.LATIN1)
+        if encoding in guessed and (head.startswith(codecs.BOM_UTF8) or mostly_utf8(head)):
+            return Readable(path, "utf-8", textfiles.UTF8, utf8_known=True)
     if encoding in _DUCKDB_ENCODINGS:
         return Readable(path, _DUCKDB_ENCODINGS[encoding], encoding)
     if encoding == textfiles.CP1252:
@@ -151,6 +160,22 @@ def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable
         except UnicodeDecodeError:  # a byte cp1252 leaves undefined: the file is Latin-1
             return readable(path, workdir, textfiles.LATIN1)
     return Readable(_as_utf8(path, encoding, workdir), "utf-8", encoding)
+
+
+_UTF8_CHARACTER = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def mostly_utf8(data: bytes) -> bool:
+    """Whether most bytes of ``data`` above ASCII form UTF-8 characters: a UTF-8 export with
+    a damaged line (a download cut inside a character, a line pasted from a cp1252 file),
+    where reading it all as cp1252 would garble every accent of every record. In a cp1252
+    or Latin-1 file nearly every such byte is invalid UTF-8 (``Ó`` then ``´`` is a rare
+    exception)."""
+    in_characters = sum(map(len, _UTF8_CHARACTER.findall(data)))
+    return in_characters * 2 > len(_HIGH_BYTE.findall(data))
 
 
 def single_byte(path: Path, workdir: Path) -> Readable:
@@ -437,7 +462,7 @@ class _Load:
         bad_bytes = self.con.execute(
             f"SELECT count(*) FROM rejects WHERE error_type = '{_BAD_BYTES}'"
         ).fetchall()[0][0]
-        if bad_bytes and file.encoding == textfiles.UTF8:
+        if bad_bytes and file.encoding == textfiles.UTF8 and not file.utf8_known:
             return None
         output = EtlOutput(self.src.key, rows, file.encoding)
         output.parts = self._parts(folder)
