@@ -234,6 +234,32 @@ def test_a_stray_carriage_return_is_one_line_naming_its_line(
     assert "CR CR LF" in (caught.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("first", "later", "line"), [("\r\n", "\n", 5), ("\n", "\r\n", 5)], ids=["crlf", "lf"]
+)
+def test_records_ending_both_in_lf_and_crlf_are_one_line_naming_the_first_that_differs(
+    tmp_path: Path, first: str, later: str, line: int
+) -> None:
+    """Lines added in another editor: DuckDB said 'The CSV Parser state machine reached an
+    invalid state'. A line break inside a quoted value is the value's, not a record end."""
+    src = SOURCES["t_otro_persexpupoli_sigepperexpo"]
+    rows = [  # a\nb: lines 2 and 3; DuckDB gets lost where a record's last value is not empty
+        {"NOMBRE_PEP": name, "ENLACE_HOJA_VIDA_SIGEP": "x"} for name in ("a\nb", "c", "d", "e")
+    ]
+    text = export(src, rows[:2], newline=first) + export(src, rows[2:], newline=later).split(
+        later, 1
+    )[1]
+    path = tmp_path / src.file
+    path.write_text(text, newline="")
+    with pytest.raises(SourceUnreadable) as caught:
+        etl(src, path, tmp_path)
+    assert caught.value.message == (
+        f"{src.file}: line {line} ends otherwise than line 1 (one in LF, the other in CRLF): "
+        "the records cannot be told apart"
+    )
+    assert "one kind of line end" in (caught.value.hint or "")
+
+
 CANCELADOS = SOURCES["t_seii_contracanela_aislamiencon"]  # the en dash header
 
 

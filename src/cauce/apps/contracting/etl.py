@@ -432,23 +432,32 @@ class _Load:
         )
 
     def read(self, file: Readable) -> EtlOutput | None:
-        """`run`, with a file DuckDB's reader gives up on (it stops at the first carriage
-        return inside an unquoted value, without a line) as SourceUnreadable naming the line."""
+        """`run`, with a file DuckDB's reader gives up on without a line (a carriage return
+        inside an unquoted value, records ending both in LF and in CRLF) as SourceUnreadable
+        naming the line."""
         try:
             return self.run(file)
         except duckdb.InvalidInputException as err:
             line = textfiles.stray_carriage_return(file.path, file.duckdb_encoding)
-            if line is None:
-                reason = str(err).splitlines()[0].removeprefix("Invalid Input Error: ")
+            if line is not None:
                 raise SourceUnreadable(
-                    f"{self.src.file}: cannot be read as CSV: {reason}",
-                    hint="export the dataset again; RFC 4180 CSV, one record per line",
+                    f"{self.src.file}: line {line:,} has a carriage return (\\r) that ends no "
+                    "line: the records cannot be told apart there",
+                    hint="quote the value that holds it, or save the file again with one line "
+                    "end per record (LF or CRLF, not CR CR LF)",
                 ) from None
+            line = textfiles.mixed_line_ends(file.path, file.duckdb_encoding)
+            if line is not None:
+                raise SourceUnreadable(
+                    f"{self.src.file}: line {line:,} ends otherwise than line 1 (one in LF, the "
+                    "other in CRLF): the records cannot be told apart",
+                    hint="save it again with one kind of line end (an editor's line-ending "
+                    "setting, or dos2unix)",
+                ) from None
+            reason = str(err).splitlines()[0].removeprefix("Invalid Input Error: ")
             raise SourceUnreadable(
-                f"{self.src.file}: line {line:,} has a carriage return (\\r) that ends no line: "
-                "the records cannot be told apart there",
-                hint="quote the value that holds it, or save the file again with one line end "
-                "per record (LF or CRLF, not CR CR LF)",
+                f"{self.src.file}: cannot be read as CSV: {reason}",
+                hint="export the dataset again; RFC 4180 CSV, one record per line",
             ) from None
 
     def run(self, file: Readable) -> EtlOutput | None:
