@@ -211,6 +211,25 @@ def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "content",
+    [b"\x00" * 1000, "ID Proceso,Valor\n1,2\n".encode("utf-32"), b"ID\x00 Proceso,\x9f\x00\n"],
+    ids=["nuls", "utf-32", "binary"],
+)
+def test_a_first_line_with_nul_bytes_is_named_not_csv(tmp_path: Path, content: bytes) -> None:
+    """The message listed every column as missing and the NULs as an unexpected column, a
+    thousand '\\x00' long."""
+    src = SOURCES["t_seii_multasysanci_secopiimulsa"]
+    path = tmp_path / src.file
+    path.write_bytes(content)
+    with pytest.raises(SourceUnreadable) as caught:
+        etl(src, path, tmp_path)
+    assert caught.value.message == (
+        f"{src.file}: its first line has NUL bytes: it is not CSV text (a binary file, or text "
+        "in UTF-32?)"
+    )
+
+
+@pytest.mark.parametrize(
     ("newline", "old", "new", "line"),
     [
         ("\n", "zz", "z\rz", 3),  # a carriage return inside an unquoted value

@@ -185,8 +185,10 @@ def single_byte(path: Path, workdir: Path) -> Readable:
 
 
 def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of ``path`` in ``workdir``, without a byte-order mark."""
-    target = workdir / (path.name + ".utf-8")
+    """A UTF-8 copy of ``path`` in ``workdir``, without a byte-order mark, under the same
+    name (messages about the file it reads name the export)."""
+    target = workdir / "utf-8" / path.name
+    target.parent.mkdir(exist_ok=True)
     textfiles.write_utf8_copy(path, target, encoding, block=CHUNK)
     return target
 
@@ -208,6 +210,12 @@ def read_header(file: Readable, delimiter: str = ",") -> list[str]:
         raise SourceUnreadable(
             f"{file.path.name}: the file is empty (no header row)",
             hint="export the dataset again with its header row",
+        )
+    if any("\x00" in name for name in first):
+        raise SourceUnreadable(
+            f"{file.path.name}: its first line has NUL bytes: it is not CSV text (a binary file, "
+            "or text in UTF-32?)",
+            hint="export the dataset again as CSV (UTF-8, or Excel's CSV)",
         )
     return [unicodedata.normalize("NFC", name) for name in first]
 
