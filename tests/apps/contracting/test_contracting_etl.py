@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cauce.apps.contracting import javatime
-from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
+from cauce.apps.contracting.errors import HeaderMismatch, SettingInvalid, SourceUnreadable
 from cauce.apps.contracting.etl import EtlOutput, transform
 from cauce.apps.contracting.sources import SOURCES, Source
 
@@ -227,6 +227,19 @@ def test_a_first_line_with_nul_bytes_is_named_not_csv(tmp_path: Path, content: b
         f"{src.file}: its first line has NUL bytes: it is not CSV text (a binary file, or text "
         "in UTF-32?)"
     )
+
+
+def test_running_out_of_etl_memory_fails_the_source_naming_the_setting(tmp_path: Path) -> None:
+    """An OutOfMemoryException stopped the whole run (every source after it too), with the
+    hint to read a traceback."""
+    path = tmp_path / CANCELADOS.file
+    path.write_text(cancelled("ana", rows=50))
+    with pytest.raises(SettingInvalid) as caught:
+        transform(CANCELADOS, path, DAY, tmp_path, run="r1", threads=1, memory_limit="1KB")
+    assert caught.value.message == (
+        f"{CANCELADOS.file}: DuckDB ran out of memory within etl_memory '1KB'"
+    )
+    assert "--etl-memory" in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize(

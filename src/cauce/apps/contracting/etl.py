@@ -406,6 +406,11 @@ def transform(
         assert output is not None, "a single-byte file always decodes"
         output.ignored_columns = unexpected_headers(src, header)
         return output
+    except duckdb.OutOfMemoryException:
+        raise SettingInvalid(
+            f"{src.file}: DuckDB ran out of memory within etl_memory {memory_limit!r}",
+            hint="raise the setting etl_memory (e.g. --etl-memory 4GB), or free memory",
+        ) from None
     finally:
         con.close()
 
