@@ -229,6 +229,18 @@ def test_a_first_line_with_nul_bytes_is_named_not_csv(tmp_path: Path, content: b
     )
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1252"])
+def test_nul_characters_are_removed_from_values(tmp_path: Path, encoding: str) -> None:
+    """A stray NUL byte stayed in the raw zone: an id holding one matched nothing."""
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]
+    text = export(pep, [{"NUMERO_DOCUMENTO": "30\x00000", "NOMBRE_PEP": "josé\x00"}])
+    path = tmp_path / pep.file
+    path.write_bytes(text.encode(encoding))
+    output, (row,), quarantined = etl(pep, path, tmp_path)
+    assert output.nul_characters == 2 and not quarantined
+    assert (row["id_nit_pep"], row["nombre_pep"]) == ("30000", "JOSÉ")
+
+
 def test_running_out_of_etl_memory_fails_the_source_naming_the_setting(tmp_path: Path) -> None:
     """An OutOfMemoryException stopped the whole run (every source after it too), with the
     hint to read a traceback."""

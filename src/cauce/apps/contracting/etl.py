@@ -94,6 +94,7 @@ class EtlOutput:
     nulled_values: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     ignored_columns: list[str] = field(default_factory=list)
+    nul_characters: int = 0  # removed from its text values
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -101,6 +102,7 @@ class EtlOutput:
             "rows": self.rows,
             "encoding": self.encoding,
             "ignored_columns": self.ignored_columns,
+            "nul_characters_removed": self.nul_characters,
             "quarantined_rows": self.rejected_rows,
             "quarantined_values": self.nulled_values,
             "reasons": dict(self.reasons.most_common()),
@@ -176,6 +178,19 @@ def mostly_utf8(data: bytes) -> bool:
     exception)."""
     in_characters = sum(map(len, _UTF8_CHARACTER.findall(data)))
     return in_characters * 2 > len(_HIGH_BYTE.findall(data))
+
+
+def nul_characters(file: Readable) -> int:
+    """How many NUL characters ``file``'s text holds (one pass, a block at a time)."""
+    decoder = codecs.getincrementaldecoder(file.duckdb_encoding)("replace")
+    count = 0
+    with file.path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            if file.duckdb_encoding == "utf-8":  # no other UTF-8 character has a NUL byte
+                count += block.count(b"\x00")
+            else:
+                count += decoder.decode(block).count("\x00")
+    return count
 
 
 def single_byte(path: Path, workdir: Path) -> Readable:
@@ -304,11 +319,15 @@ def unexpected_headers(src: Source, found: list[str]) -> list[str]:
 
 
 # -- the transform --------------------------------------------------------------------------------
-def text_sql(column: Column, ref: str) -> str:
-    """The export's text as the original read it: trimmed of ASCII spaces unless it was not.
+def text_sql(column: Column, ref: str, *, nul: bool = False) -> str:
+    """The export's text as the original read it: trimmed of ASCII spaces unless it was not;
+    with ``nul``, NUL characters removed first (no text holds one: a stray byte of a broken
+    export, which PostgreSQL refuses and which makes an id match nothing).
 
     Most values have no space to trim; testing both ends first spares copying them.
     """
+    if nul:
+        ref = f"replace({ref}, chr(0), '')"
     if not column.trim:
         return ref
     spaced = f"starts_with({ref}, ' ') OR ends_with({ref}, ' ')"
@@ -432,6 +451,7 @@ class _Load:
         self.refs = {column.header: f"c{positions[column.header]}" for column in src.columns}
         self.width = width
         self.casts = [(i, c) for i, c in enumerate(src.columns) if c.kind in _CAST_KINDS]
+        self.nuls = 0  # NUL characters in the file read: removed from its values
 
     def reader(self, file: Readable, rejects: str) -> str:
         """DuckDB's strict RFC 4180 reader over the whole file, every field as text."""
@@ -480,13 +500,14 @@ class _Load:
         folder = self.workdir / "parts"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+        self.nuls = nul_characters(file)
         rows = self._write_parts(file, folder)
         bad_bytes = self.con.execute(
             f"SELECT count(*) FROM rejects WHERE error_type = '{_BAD_BYTES}'"
         ).fetchall()[0][0]
         if bad_bytes and file.encoding == textfiles.UTF8 and not file.utf8_known:
             return None
-        output = EtlOutput(self.src.key, rows, file.encoding)
+        output = EtlOutput(self.src.key, rows, file.encoding, nul_characters=self.nuls)
         output.parts = self._parts(folder)
         self._write_quarantine(file, output)
         return output
@@ -497,7 +518,7 @@ class _Load:
         conversion once. Nested into one expression, a date's text appeared 8 to 14 times in
         its parse and DuckDB spent most of a small export's time planning the copies."""
         raw = ", ".join(sorted(set(self.refs.values())))
-        texts = ", ".join(f"{text_sql(c, self.refs[c.header])} AS t{i}"
+        texts = ", ".join(f"{text_sql(c, self.refs[c.header], nul=self.nuls > 0)} AS t{i}"
                           for i, c in enumerate(self.src.columns))
         values = ", ".join(f"{convert_sql(c, f't{i}')} AS v{i}"
                            for i, c in enumerate(self.src.columns))

@@ -129,6 +129,12 @@ def etl_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     )
     for reason, count in output.reasons.most_common(10):
         ctx.log.info("  quarantine: %s × %s", f"{count:,}", reason)
+    if output.nul_characters:
+        ctx.log.warning(
+            "%s: %s NUL character(s) removed from its values (no text holds one)",
+            src.file,
+            f"{output.nul_characters:,}",
+        )
     if output.ignored_columns:
         ctx.log.warning(
             "%s: column(s) the ETL does not read, ignored: %s",
