@@ -182,7 +182,7 @@ def mostly_utf8(data: bytes) -> bool:
 
 def nul_characters(file: Readable) -> int:
     """How many NUL characters ``file``'s text holds (one pass, a block at a time)."""
-    decoder = codecs.getincrementaldecoder(file.duckdb_encoding)("replace")
+    decoder = codecs.getincrementaldecoder(file.encoding)("replace")  # UTF-16 of one order
     count = 0
     with file.path.open("rb") as handle:
         while block := handle.read(CHUNK):
