@@ -186,6 +186,29 @@ def stray_carriage_return(path: Path, encoding: str = UTF8) -> int | None:
     return found if line_feeds else None
 
 
+def mixed_line_ends(path: Path, encoding: str = UTF8) -> int | None:
+    """The line (1-based, counted by line feeds) of the first record that ends in LF where the
+    first record ends in CRLF, or the other way round; None when all end alike. A line break
+    inside a quoted value (after an odd number of quotes) is the value's, not a record's end.
+
+    Strict CSV readers (DuckDB's) stop at a file with both without saying where (lines added
+    in another editor, two exports joined); this says where."""
+    first, line, quotes = None, 1, 0
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        for piece in handle:  # newline="": each piece ends as it does in the file
+            quotes += piece.count('"')
+            if not piece.endswith("\n"):
+                continue
+            if quotes % 2 == 0:
+                crlf = piece.endswith("\r\n")
+                if first is None:
+                    first = crlf
+                elif crlf != first:
+                    return line
+            line += 1
+    return None
+
+
 def write_utf8_copy(
     source: Path, target: Path, encoding: str, *, errors: str = "strict", block: int = 8 << 20
 ) -> None:

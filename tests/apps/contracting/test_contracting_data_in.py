@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -112,6 +113,24 @@ def test_a_missing_export_fails_its_source_only(rt: TestRuntime) -> None:
         "bucket staging at origen/SECOPII_-_Multas_y_Sanciones.csv" in run.error
     )
     assert rawzone.committed(rt.bucket("raw"), PROCESOS, date.fromisoformat(DAY)) is not None
+
+
+@pytest.mark.parametrize("kind", ["folder", "pipe"])
+def test_a_folder_or_pipe_under_an_export_name_is_named_so(rt: TestRuntime, kind: str) -> None:
+    """It was reported as not found, though `ls` shows it there; a pipe must not be opened
+    (reading one blocks until something writes into it)."""
+    rt.run(synth, scale="tiny", date=DAY)
+    key = "origen/SECOPII_-_Multas_y_Sanciones.csv"
+    path = rt.bucket("staging").path(key)
+    path.unlink()
+    path.mkdir() if kind == "folder" else os.mkfifo(path)
+    run = rt.run(etl, partition=DAY, source=["multas"])
+    assert not run.succeeded
+    what = "a folder" if kind == "folder" else "not a regular file"
+    assert f"multas: SECOPII_-_Multas_y_Sanciones.csv: {key} in bucket staging is {what}" in (
+        run.error
+    )
+    assert "not found" not in run.error
 
 
 def test_download_from_a_local_portal_all_pages_with_retries() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cauce.apps.contracting import javatime
-from cauce.apps.contracting.errors import HeaderMismatch, SourceUnreadable
+from cauce.apps.contracting.errors import HeaderMismatch, SettingInvalid, SourceUnreadable
 from cauce.apps.contracting.etl import EtlOutput, transform
 from cauce.apps.contracting.sources import SOURCES, Source
 
@@ -135,7 +136,54 @@ def test_wrong_headers_are_one_line_naming_missing_and_unexpected(tmp_path: Path
     assert "\n" not in message
     assert "missing ' Codigo Proveedor Objeto de la Multa'" in message
     assert "unexpected 'Codigo Proveedor Objeto de la Multa', 'Extra'" in message
-    assert "spaces and case count" in (caught.value.hint or "")
+    assert "spaces, case and accents count" in (caught.value.hint or "")
+
+
+def test_a_header_without_its_accents_is_hinted_so(tmp_path: Path) -> None:
+    """'Descripcion' for 'Descripción' got the hint 'is this the right file?'."""
+    headers = [h.replace("ó", "o") for h in PROCESOS.headers]
+    path = tmp_path / PROCESOS.file
+    path.write_text(",".join(headers) + "\n")
+    with pytest.raises(HeaderMismatch) as caught:
+        etl(PROCESOS, path, tmp_path)
+    assert (
+        "'Descripcion del Procedimiento' where the original reads 'Descripción del Procedimiento'"
+        in (caught.value.hint or "")
+    )
+
+
+def test_a_header_with_decomposed_accents_is_read(tmp_path: Path) -> None:
+    """macOS writes 'ó' as 'o' and a combining accent: every accented header was listed as
+    missing and as unexpected, spelled alike, with no hint why."""
+    text = cancelled("ana")
+    header, rest = text.split("\n", 1)
+    path = tmp_path / CANCELADOS.file
+    path.write_text(unicodedata.normalize("NFD", header) + "\n" + rest)
+    assert unicodedata.normalize("NFD", header) != header
+    output, rows, _ = etl(CANCELADOS, path, tmp_path)
+    assert output.rows == 1 and output.ignored_columns == []
+    assert rows[0]["nombre_representante_legal"] == "ANA"
+
+
+@pytest.mark.parametrize(
+    "source", ["t_seii_multasysanci_secopiimulsa", "t_seii_procecotrata_compraadjudi"]
+)
+def test_a_header_of_api_field_names_is_named_so(tmp_path: Path, source: str) -> None:
+    """A CSV from the SODA API (/resource/<id>.csv) has field names, accents as underscores and
+    long names cut: the hint said three of them differed in case only ('valor' for 'Valor')."""
+    src = SOURCES[source]
+    fields = ["".join(c if c.isascii() and c.isalnum() else "_" for c in h.strip().lower())[:28]
+              for h in src.headers]
+    path = tmp_path / src.file
+    path.write_text(",".join(dict.fromkeys(fields)) + "\n")
+    with pytest.raises(HeaderMismatch) as caught:
+        etl(src, path, tmp_path)
+    spaced = next(i for i, h in enumerate(src.headers) if " " in h.strip())
+    assert (caught.value.hint or "").startswith(
+        f"its header has the SODA API's field names ({fields[spaced]!r} for "
+        f"{src.headers[spaced]!r})"
+    )
+    assert "cauce run contracting download" in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolons"), ("\t", "tabs")])
@@ -163,6 +211,50 @@ def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "content",
+    [b"\x00" * 1000, "ID Proceso,Valor\n1,2\n".encode("utf-32"), b"ID\x00 Proceso,\x9f\x00\n"],
+    ids=["nuls", "utf-32", "binary"],
+)
+def test_a_first_line_with_nul_bytes_is_named_not_csv(tmp_path: Path, content: bytes) -> None:
+    """The message listed every column as missing and the NULs as an unexpected column, a
+    thousand '\\x00' long."""
+    src = SOURCES["t_seii_multasysanci_secopiimulsa"]
+    path = tmp_path / src.file
+    path.write_bytes(content)
+    with pytest.raises(SourceUnreadable) as caught:
+        etl(src, path, tmp_path)
+    assert caught.value.message == (
+        f"{src.file}: its first line has NUL bytes: it is not CSV text (a binary file, or text "
+        "in UTF-32?)"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1252"])
+def test_nul_characters_are_removed_from_values(tmp_path: Path, encoding: str) -> None:
+    """A stray NUL byte stayed in the raw zone: an id holding one matched nothing."""
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]
+    text = export(pep, [{"NUMERO_DOCUMENTO": "30\x00000", "NOMBRE_PEP": "josé\x00"}])
+    path = tmp_path / pep.file
+    path.write_bytes(text.encode(encoding))
+    output, (row,), quarantined = etl(pep, path, tmp_path)
+    assert output.nul_characters == 2 and not quarantined
+    assert (row["id_nit_pep"], row["nombre_pep"]) == ("30000", "JOSÉ")
+
+
+def test_running_out_of_etl_memory_fails_the_source_naming_the_setting(tmp_path: Path) -> None:
+    """An OutOfMemoryException stopped the whole run (every source after it too), with the
+    hint to read a traceback."""
+    path = tmp_path / CANCELADOS.file
+    path.write_text(cancelled("ana", rows=50))
+    with pytest.raises(SettingInvalid) as caught:
+        transform(CANCELADOS, path, DAY, tmp_path, run="r1", threads=1, memory_limit="1KB")
+    assert caught.value.message == (
+        f"{CANCELADOS.file}: DuckDB ran out of memory within etl_memory '1KB'"
+    )
+    assert "--etl-memory" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
     ("newline", "old", "new", "line"),
     [
         ("\n", "zz", "z\rz", 3),  # a carriage return inside an unquoted value
@@ -184,6 +276,32 @@ def test_a_stray_carriage_return_is_one_line_naming_its_line(
         "cannot be told apart there"
     )
     assert "CR CR LF" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "line"), [("\r\n", "\n", 5), ("\n", "\r\n", 5)], ids=["crlf", "lf"]
+)
+def test_records_ending_both_in_lf_and_crlf_are_one_line_naming_the_first_that_differs(
+    tmp_path: Path, first: str, later: str, line: int
+) -> None:
+    """Lines added in another editor: DuckDB said 'The CSV Parser state machine reached an
+    invalid state'. A line break inside a quoted value is the value's, not a record end."""
+    src = SOURCES["t_otro_persexpupoli_sigepperexpo"]
+    rows = [  # a\nb: lines 2 and 3; DuckDB gets lost where a record's last value is not empty
+        {"NOMBRE_PEP": name, "ENLACE_HOJA_VIDA_SIGEP": "x"} for name in ("a\nb", "c", "d", "e")
+    ]
+    text = export(src, rows[:2], newline=first) + export(src, rows[2:], newline=later).split(
+        later, 1
+    )[1]
+    path = tmp_path / src.file
+    path.write_text(text, newline="")
+    with pytest.raises(SourceUnreadable) as caught:
+        etl(src, path, tmp_path)
+    assert caught.value.message == (
+        f"{src.file}: line {line} ends otherwise than line 1 (one in LF, the other in CRLF): "
+        "the records cannot be told apart"
+    )
+    assert "one kind of line end" in (caught.value.hint or "")
 
 
 CANCELADOS = SOURCES["t_seii_contracanela_aislamiencon"]  # the en dash header
@@ -237,18 +355,37 @@ def test_a_byte_cp1252_leaves_undefined_makes_the_file_latin1(tmp_path: Path) ->
 def test_a_single_byte_character_past_the_first_megabyte_decodes_the_whole_file(
     tmp_path: Path, late: str
 ) -> None:
-    """The head looks like UTF-8; the reader finds the byte; the file is read again whole as
-    cp1252 (one encoding per file), so the UTF-8-looking head is single-byte text too."""
-    path = tmp_path / CANCELADOS.file
-    head = cancelled("ñandú", rows=20_000).encode("utf-8")  # about 2 MB
+    """The head is ASCII, which UTF-8 and cp1252 write alike; the reader finds the byte; the
+    file is read again whole as cp1252 (one encoding per file)."""
+    pep = SOURCES["t_otro_persexpupoli_sigepperexpo"]  # ASCII headers
+    path = tmp_path / pep.file
+    head = export(pep, [{"NOMBRE_PEP": "nandu " * 20}] * 20_000).encode("utf-8")  # about 2 MB
     assert len(head) > 1 << 20
-    tail = "C9," + ",".join([""] * (len(CANCELADOS.headers) - 1)) + "\n"
-    path.write_bytes(head + tail.replace("C9,", f"C9{late},", 1).encode("cp1252"))
-    output, rows, quarantined = etl(CANCELADOS, path, tmp_path)
+    path.write_bytes(head + f"9,C9{late},,,,,\n".encode("cp1252"))
+    output, rows, quarantined = etl(pep, path, tmp_path)
     assert output.encoding == "cp1252" and not quarantined
-    assert len(rows) == 20_001 and rows[-1]["nombre_entidad"] == f"C9{late}"
-    mojibake = "ñandú".encode().decode("cp1252").upper()  # the UTF-8 bytes as cp1252 text
-    assert rows[0]["nombre_representante_legal"] == mojibake == "Ã±ANDÃº"
+    assert len(rows) == 20_001 and rows[-1]["nombre_pep"] == f"C9{late}".upper()
+    assert rows[0]["nombre_pep"] == ("NANDU " * 20).strip()
+
+
+@pytest.mark.parametrize("rows", [1, 20_000], ids=["head", "past-the-first-megabyte"])
+def test_a_utf8_export_with_a_damaged_line_quarantines_that_line(
+    tmp_path: Path, rows: int
+) -> None:
+    """A UTF-8 export (its accents are UTF-8 characters) with a line that is not: a download
+    cut inside a character, or a line pasted from a cp1252 file. The whole file was read as
+    cp1252, turning every accent of every record into mojibake ('ñandú' into 'Ã±ANDÃº')."""
+    path = tmp_path / CANCELADOS.file
+    good = cancelled("ñandú", rows=rows).encode("utf-8")
+    pasted = "C9é," + ",".join([""] * (len(CANCELADOS.headers) - 1)) + "\n"
+    path.write_bytes(good + pasted.encode("cp1252") + "C10,ú".encode()[:-1])  # cut at the end
+    output, read, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.encoding == "utf-8" and len(read) == rows
+    assert {r["nombre_representante_legal"] for r in read} == {"ÑANDÚ"}
+    assert [(q["line"], q["reason"].split(":")[0]) for q in quarantined] == [
+        (rows + 2, "INVALID ENCODING"),
+        (rows + 3, "INVALID ENCODING"),
+    ]
 
 
 def test_null_rules_and_untrimmed_sources(tmp_path: Path) -> None:
@@ -374,6 +511,23 @@ def test_the_run_summary_names_a_date_pattern_whole(tmp_path: Path) -> None:
     pattern = next(c.pattern for c in pep.columns if c.header == "FECHA_VINCULACION")
     assert ":" in pattern and quarantined[0]["value"] == "26/04/2016"
     assert dict(output.reasons) == {f"FECHA_VINCULACION: not a timestamp in {pattern}": 1}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_a_rejected_record_took_into_a_quoted_value_are_counted(
+    tmp_path: Path, newline: str
+) -> None:
+    """A quote that never closes takes every line after it into its record: the quarantine
+    said one record was rejected while the lines after it were gone with it."""
+    lines = cancelled("ana", newline=newline, rows=5).split(newline)
+    lines[2] = lines[2].replace(",", ',"', 1)  # the second record opens a quote never closed
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes(newline.join(lines).encode())
+    output, _, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.rows == 1 and output.rejected_rows == 1
+    reason = "UNQUOTED VALUE (and the 3 line(s) after it, inside a quoted value, not loaded either)"
+    assert quarantined[0]["line"] == 3 and quarantined[0]["reason"].startswith(reason + ": ")
+    assert dict(output.reasons) == {reason: 1}
 
 
 def test_a_header_repeated_last_is_read_by_its_first_column(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ Two parallel passes over the file, none of them sorting or numbering rows one at
    row's position is its record number, and with the rejected ones, its line.
 
 Nothing is dropped silently. Unreadable records go to the quarantine with their line and the
-reason; a carriage return inside an unquoted value (or CR CR LF line ends) stops DuckDB's
+reason, which counts the lines a quoted value took into the record (an unclosed quote takes the
+rest of the file); a carriage return inside an unquoted value (or CR CR LF line ends) stops DuckDB's
 reader for the whole file, and the source fails with that line named. A value that a cast
 turns into null (``1,234`` for a decimal, ``13/25/2022`` for a date) stays null in the raw
 zone, as in the original, and is listed in the quarantine too.
@@ -26,15 +27,20 @@ from a text editor's line only after a record whose quoted value spans several l
 The encoding is `cauce.textfiles`'s: a byte-order mark names it, NUL bytes on every other byte of
 the head make it UTF-16 without a mark, UTF-8 is UTF-8 to the last
 byte (DuckDB checks it while reading; a file that is not is read again as cp1252, or Latin-1
-when it has a byte cp1252 leaves undefined). UTF-8 and little-endian UTF-16 are read by DuckDB
-itself; cp1252, Latin-1 and big-endian UTF-16 are transcoded to UTF-8 first.
+when it has a byte cp1252 leaves undefined), unless its mark or its head's characters show it
+is UTF-8: then the records holding bytes that are not go to the quarantine. UTF-8 and
+little-endian UTF-16 are read by DuckDB itself; cp1252, Latin-1 and big-endian UTF-16 are
+transcoded to UTF-8 first.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 import shutil
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -62,6 +68,19 @@ _BAD_BYTES = "INVALID ENCODING"  # DuckDB's reject for bytes that are not UTF-8
 _NULLED = ": null in the raw zone"  # the end of a quarantined value's reason
 
 
+# a record DuckDB could not read: its error type and message, and the lines after its first that
+# a quoted value took in (a quote that never closes takes the rest of the file), which are not
+# loaded either; DuckDB keeps 10,000 bytes of a record, past them the count is a lower bound
+_RECORD_TEXT = "regexp_replace(trim(csv_line, e'\\r\\n'), '\\r\\n?', e'\\n', 'g')"
+_TAKEN_IN = f"length({_RECORD_TEXT}) - length(replace({_RECORD_TEXT}, e'\\n', ''))"
+_REJECT_REASON = (
+    f"error_type || CASE WHEN {_TAKEN_IN} > 0 THEN ' (and ' || "
+    "CASE WHEN strlen(csv_line) >= 10000 THEN 'at least ' ELSE 'the ' END || "
+    f"{_TAKEN_IN} || ' line(s) after it, inside a quoted value, not loaded either)' ELSE '' END"
+    " || ': ' || error_message"
+)
+
+
 @dataclass
 class EtlOutput:
     """What one source's ETL produced, before it is published to the buckets."""
@@ -75,6 +94,7 @@ class EtlOutput:
     nulled_values: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     ignored_columns: list[str] = field(default_factory=list)
+    nul_characters: int = 0  # removed from its text values
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -82,6 +102,7 @@ class EtlOutput:
             "rows": self.rows,
             "encoding": self.encoding,
             "ignored_columns": self.ignored_columns,
+            "nul_characters_removed": self.nul_characters,
             "quarantined_rows": self.rejected_rows,
             "quarantined_values": self.nulled_values,
             "reasons": dict(self.reasons.most_common()),
@@ -96,6 +117,9 @@ class Readable:
     path: Path
     duckdb_encoding: str
     encoding: str  # the export's own, as cauce.textfiles names it
+    # UTF-8 by its mark or the characters of its head (`mostly_utf8`): bytes that are not UTF-8
+    # are damage, quarantined with their records, not a reason to read it all as cp1252
+    utf8_known: bool = False
 
 
 # the first bytes of files users save under an export's name instead of its CSV
@@ -127,6 +151,9 @@ def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable
         with path.open("rb") as handle:
             head = handle.read(HEAD + 1)
         encoding = textfiles.detect_encoding(head[:HEAD], complete=len(head) <= HEAD)
+        guessed = (textfiles.UTF8, textfiles.CP1252, textfiles.LATIN1)
+        if encoding in guessed and (head.startswith(codecs.BOM_UTF8) or mostly_utf8(head)):
+            return Readable(path, "utf-8", textfiles.UTF8, utf8_known=True)
     if encoding in _DUCKDB_ENCODINGS:
         return Readable(path, _DUCKDB_ENCODINGS[encoding], encoding)
     if encoding == textfiles.CP1252:
@@ -137,6 +164,35 @@ def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable
     return Readable(_as_utf8(path, encoding, workdir), "utf-8", encoding)
 
 
+_UTF8_CHARACTER = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def mostly_utf8(data: bytes) -> bool:
+    """Whether most bytes of ``data`` above ASCII form UTF-8 characters: a UTF-8 export with
+    a damaged line (a download cut inside a character, a line pasted from a cp1252 file),
+    where reading it all as cp1252 would garble every accent of every record. In a cp1252
+    or Latin-1 file nearly every such byte is invalid UTF-8 (``Ó`` then ``´`` is a rare
+    exception)."""
+    in_characters = sum(map(len, _UTF8_CHARACTER.findall(data)))
+    return in_characters * 2 > len(_HIGH_BYTE.findall(data))
+
+
+def nul_characters(file: Readable) -> int:
+    """How many NUL characters ``file``'s text holds (one pass, a block at a time)."""
+    decoder = codecs.getincrementaldecoder(file.encoding)("replace")  # UTF-16 of one order
+    count = 0
+    with file.path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            if file.duckdb_encoding == "utf-8":  # no other UTF-8 character has a NUL byte
+                count += block.count(b"\x00")
+            else:
+                count += decoder.decode(block).count("\x00")
+    return count
+
+
 def single_byte(path: Path, workdir: Path) -> Readable:
     """An export that turned out not to be UTF-8 after its first megabyte: cp1252, or Latin-1
     when it has a byte cp1252 leaves undefined (`cauce.textfiles`' rule for the whole file)."""
@@ -144,15 +200,19 @@ def single_byte(path: Path, workdir: Path) -> Readable:
 
 
 def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of ``path`` in ``workdir``, without a byte-order mark."""
-    target = workdir / (path.name + ".utf-8")
+    """A UTF-8 copy of ``path`` in ``workdir``, without a byte-order mark, under the same
+    name (messages about the file it reads name the export)."""
+    target = workdir / "utf-8" / path.name
+    target.parent.mkdir(exist_ok=True)
     textfiles.write_utf8_copy(path, target, encoding, block=CHUNK)
     return target
 
 
 # -- the header -----------------------------------------------------------------------------------
 def read_header(file: Readable, delimiter: str = ",") -> list[str]:
-    """The first record's fields (a byte-order mark is dropped)."""
+    """The first record's fields (a byte-order mark is dropped), in Unicode's composed form
+    (NFC): macOS and some editors write an accent as a letter and a combining mark, which
+    looks the same and compares different."""
     with file.path.open("rb") as handle:
         head = handle.read(HEAD)
     text = textfiles.decode(head, file.duckdb_encoding, errors="replace")  # the end may be cut
@@ -166,7 +226,13 @@ def read_header(file: Readable, delimiter: str = ",") -> list[str]:
             f"{file.path.name}: the file is empty (no header row)",
             hint="export the dataset again with its header row",
         )
-    return first
+    if any("\x00" in name for name in first):
+        raise SourceUnreadable(
+            f"{file.path.name}: its first line has NUL bytes: it is not CSV text (a binary file, "
+            "or text in UTF-32?)",
+            hint="export the dataset again as CSV (UTF-8, or Excel's CSV)",
+        )
+    return [unicodedata.normalize("NFC", name) for name in first]
 
 
 def check_header(src: Source, found: list[str]) -> dict[str, int]:
@@ -182,24 +248,51 @@ def check_header(src: Source, found: list[str]) -> dict[str, int]:
         parts = ["missing " + ", ".join(map(repr, missing))]
         if unexpected:
             parts.append("unexpected " + ", ".join(map(repr, unexpected)))
-        near = [
-            (m, u)
-            for m in missing
-            for u in unexpected
-            if m.strip().casefold() == u.strip().casefold()
-        ]
-        hint = (
-            "the export spells "
-            + "; ".join(f"{u!r} where the original reads {m!r}" for m, u in near)
-            + " (spaces and case count)"
-            if near
-            else f"is this {src.file}? export it again from {src.dataset or src.url or 'PACO'}"
-        )
+        hint = _header_hint(src, missing, unexpected)
         raise HeaderMismatch(f"{src.file}: {'; '.join(parts)}", hint=hint)
     positions = {}
     for index, header in enumerate(found):
         positions.setdefault(header, index)
     return positions
+
+
+def _api_field_name(header: str) -> str:
+    """The field name Socrata's API makes of a display name: lower case, every character that
+    is not an ASCII letter or digit (accents too) an underscore (``Descripción del Proceso`` is
+    ``descripci_n_del_proceso``); long names are cut short besides."""
+    return re.sub(r"[^a-z0-9]", "_", header.strip().lower())
+
+
+def _is_field_of(name: str, header: str) -> bool:
+    """Whether ``name`` is ``header``'s API field name, whole or cut short."""
+    field = _api_field_name(header)
+    return name == field or (len(name) >= 10 and field.startswith(name))
+
+
+def _folded(header: str) -> str:
+    """``header`` without its outer spaces, case and accents, to tell near misses."""
+    letters = unicodedata.normalize("NFD", header.strip().casefold())
+    return "".join(c for c in letters if not unicodedata.combining(c))
+
+
+def _header_hint(src: Source, missing: list[str], unexpected: list[str]) -> str:
+    """What to do about a header that lacks ``missing``: the API's field names were written
+    instead of the export's (a CSV from /resource/<id>.csv), a name differs in spaces or case
+    only, or else perhaps another file."""
+    fields = [m for m in missing if any(_is_field_of(u, m) for u in unexpected)]
+    if src.dataset and len(fields) * 2 > len(missing):
+        example = next((m for m in fields if " " in m.strip()), fields[0])
+        return (
+            f"its header has the SODA API's field names ({_api_field_name(example)!r} for "
+            f"{example!r}), not the bulk export's: get it with `cauce run contracting download` "
+            f"(which writes the export's names and date formats) or with Export > CSV on "
+            f"datos.gov.co ({src.dataset})"
+        )
+    near = [(m, u) for m in missing for u in unexpected if _folded(m) == _folded(u)]
+    if near:
+        spelled = "; ".join(f"{u!r} where the original reads {m!r}" for m, u in near)
+        return f"the export spells {spelled} (spaces, case and accents count)"
+    return f"is this {src.file}? export it again from {src.dataset or src.url or 'PACO'}"
 
 
 OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
@@ -226,11 +319,15 @@ def unexpected_headers(src: Source, found: list[str]) -> list[str]:
 
 
 # -- the transform --------------------------------------------------------------------------------
-def text_sql(column: Column, ref: str) -> str:
-    """The export's text as the original read it: trimmed of ASCII spaces unless it was not.
+def text_sql(column: Column, ref: str, *, nul: bool = False) -> str:
+    """The export's text as the original read it: trimmed of ASCII spaces unless it was not;
+    with ``nul``, NUL characters removed first (no text holds one: a stray byte of a broken
+    export, which PostgreSQL refuses and which makes an id match nothing).
 
     Most values have no space to trim; testing both ends first spares copying them.
     """
+    if nul:
+        ref = f"replace({ref}, chr(0), '')"
     if not column.trim:
         return ref
     spaced = f"starts_with({ref}, ' ') OR ends_with({ref}, ' ')"
@@ -328,6 +425,11 @@ def transform(
         assert output is not None, "a single-byte file always decodes"
         output.ignored_columns = unexpected_headers(src, header)
         return output
+    except duckdb.OutOfMemoryException:
+        raise SettingInvalid(
+            f"{src.file}: DuckDB ran out of memory within etl_memory {memory_limit!r}",
+            hint="raise the setting etl_memory (e.g. --etl-memory 4GB), or free memory",
+        ) from None
     finally:
         con.close()
 
@@ -349,6 +451,7 @@ class _Load:
         self.refs = {column.header: f"c{positions[column.header]}" for column in src.columns}
         self.width = width
         self.casts = [(i, c) for i, c in enumerate(src.columns) if c.kind in _CAST_KINDS]
+        self.nuls = 0  # NUL characters in the file read: removed from its values
 
     def reader(self, file: Readable, rejects: str) -> str:
         """DuckDB's strict RFC 4180 reader over the whole file, every field as text."""
@@ -362,23 +465,32 @@ class _Load:
         )
 
     def read(self, file: Readable) -> EtlOutput | None:
-        """`run`, with a file DuckDB's reader gives up on (it stops at the first carriage
-        return inside an unquoted value, without a line) as SourceUnreadable naming the line."""
+        """`run`, with a file DuckDB's reader gives up on without a line (a carriage return
+        inside an unquoted value, records ending both in LF and in CRLF) as SourceUnreadable
+        naming the line."""
         try:
             return self.run(file)
         except duckdb.InvalidInputException as err:
             line = textfiles.stray_carriage_return(file.path, file.duckdb_encoding)
-            if line is None:
-                reason = str(err).splitlines()[0].removeprefix("Invalid Input Error: ")
+            if line is not None:
                 raise SourceUnreadable(
-                    f"{self.src.file}: cannot be read as CSV: {reason}",
-                    hint="export the dataset again; RFC 4180 CSV, one record per line",
+                    f"{self.src.file}: line {line:,} has a carriage return (\\r) that ends no "
+                    "line: the records cannot be told apart there",
+                    hint="quote the value that holds it, or save the file again with one line "
+                    "end per record (LF or CRLF, not CR CR LF)",
                 ) from None
+            line = textfiles.mixed_line_ends(file.path, file.duckdb_encoding)
+            if line is not None:
+                raise SourceUnreadable(
+                    f"{self.src.file}: line {line:,} ends otherwise than line 1 (one in LF, the "
+                    "other in CRLF): the records cannot be told apart",
+                    hint="save it again with one kind of line end (an editor's line-ending "
+                    "setting, or dos2unix)",
+                ) from None
+            reason = str(err).splitlines()[0].removeprefix("Invalid Input Error: ")
             raise SourceUnreadable(
-                f"{self.src.file}: line {line:,} has a carriage return (\\r) that ends no line: "
-                "the records cannot be told apart there",
-                hint="quote the value that holds it, or save the file again with one line end "
-                "per record (LF or CRLF, not CR CR LF)",
+                f"{self.src.file}: cannot be read as CSV: {reason}",
+                hint="export the dataset again; RFC 4180 CSV, one record per line",
             ) from None
 
     def run(self, file: Readable) -> EtlOutput | None:
@@ -388,13 +500,14 @@ class _Load:
         folder = self.workdir / "parts"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+        self.nuls = nul_characters(file)
         rows = self._write_parts(file, folder)
         bad_bytes = self.con.execute(
             f"SELECT count(*) FROM rejects WHERE error_type = '{_BAD_BYTES}'"
         ).fetchall()[0][0]
-        if bad_bytes and file.encoding == textfiles.UTF8:
+        if bad_bytes and file.encoding == textfiles.UTF8 and not file.utf8_known:
             return None
-        output = EtlOutput(self.src.key, rows, file.encoding)
+        output = EtlOutput(self.src.key, rows, file.encoding, nul_characters=self.nuls)
         output.parts = self._parts(folder)
         self._write_quarantine(file, output)
         return output
@@ -405,7 +518,7 @@ class _Load:
         conversion once. Nested into one expression, a date's text appeared 8 to 14 times in
         its parse and DuckDB spent most of a small export's time planning the copies."""
         raw = ", ".join(sorted(set(self.refs.values())))
-        texts = ", ".join(f"{text_sql(c, self.refs[c.header])} AS t{i}"
+        texts = ", ".join(f"{text_sql(c, self.refs[c.header], nul=self.nuls > 0)} AS t{i}"
                           for i, c in enumerate(self.src.columns))
         values = ", ".join(f"{convert_sql(c, f't{i}')} AS v{i}"
                            for i, c in enumerate(self.src.columns))
@@ -498,7 +611,7 @@ class _Load:
         self.con.execute(
             f"CREATE TABLE q AS SELECT {source} AS source, {file_name} AS file, line, "
             "CAST(NULL AS VARCHAR) AS \"column\", left(trim(csv_line, e'\\r\\n'), 500) AS value, "
-            "error_type || ': ' || error_message AS reason "
+            f"{_REJECT_REASON} AS reason "
             "FROM (SELECT *, row_number() OVER (PARTITION BY line ORDER BY column_idx) AS k "
             "FROM rejects) WHERE k = 1"
         )

@@ -16,7 +16,12 @@ from annotated_types import Ge, Interval
 from cauce import Context, ObjectNotFound, RunCancelled, daily
 from cauce.apps.contracting import lease, rawzone
 from cauce.apps.contracting.app import app, leases, quarantine, raw, staging
-from cauce.apps.contracting.errors import ContractingError, SettingInvalid, SourceMissing
+from cauce.apps.contracting.errors import (
+    ContractingError,
+    SettingInvalid,
+    SourceMissing,
+    SourceUnreadable,
+)
 from cauce.apps.contracting.scales import SCALES
 from cauce.apps.contracting.sources import SOURCES, Source, source
 from cauce.apps.contracting.watch import put_own
@@ -87,6 +92,12 @@ def etl_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
         path = staging.path(object_key)
     except ObjectNotFound:
         path = None
+    if path is not None and path.exists() and not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file (a pipe, socket or device?)"
+        raise SourceUnreadable(
+            f"{src.file}: {object_key} in bucket staging is {what} ({path})",
+            hint=f"put the export file there: cauce put contracting staging '{object_key}' FILE",
+        )
     if path is None or not path.is_file():
         where = f" ({path})" if path is not None else ""
         raise SourceMissing(
@@ -118,6 +129,12 @@ def etl_source(ctx: Context, key: str, day: date) -> dict[str, Any]:
     )
     for reason, count in output.reasons.most_common(10):
         ctx.log.info("  quarantine: %s × %s", f"{count:,}", reason)
+    if output.nul_characters:
+        ctx.log.warning(
+            "%s: %s NUL character(s) removed from its values (no text holds one)",
+            src.file,
+            f"{output.nul_characters:,}",
+        )
     if output.ignored_columns:
         ctx.log.warning(
             "%s: column(s) the ETL does not read, ignored: %s",
