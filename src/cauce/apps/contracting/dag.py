@@ -69,6 +69,7 @@ class Graph:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             while len(done) < len(self.steps):
                 started = {name for name, _ in running.values()}
+                held = {self.steps[name].lock for name in started} - {None}
                 for step in self.steps.values():
                     if step.name in done or step.name in started:
                         continue
@@ -82,6 +83,12 @@ class Graph:
                     if cancelled():
                         finish(Done(step.name, SKIPPED, error="the run was cancelled"))
                         continue
+                    if step.lock is not None:
+                        # waiting for a lock a running step holds would take a worker that
+                        # another ready step can use: submitted once the lock is free
+                        if step.lock in held:
+                            continue
+                        held.add(step.lock)
                     running[pool.submit(_call, step)] = (step.name, time.perf_counter())
                 if not running:
                     continue
