@@ -211,3 +211,11 @@ def test_racing_loaders_never_both_commit(warehouse: WarehouseBackend) -> None:
         thread.join(timeout=60)
     assert sorted(results) == ["committed"] + ["conflict"] * 7
     assert _count(warehouse) == 6
+
+
+def test_a_transaction_sees_the_tables_it_created(warehouse: WarehouseBackend) -> None:
+    with warehouse.transaction() as tx:
+        assert not tx.table_exists("made")
+        tx.execute("CREATE TABLE made (id INTEGER)")
+        assert tx.table_exists("made")
+    assert warehouse.table_exists("made")

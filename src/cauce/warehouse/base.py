@@ -137,6 +137,11 @@ class Transaction:
         with self._step("query"):
             return self._session.query(sql, params)
 
+    def table_exists(self, name: str) -> bool:
+        """Whether a table (or view) ``name`` exists, as this transaction sees it."""
+        with self._step(f"look up {name!r}"):
+            return self._session.table_columns(name) is not None
+
     def load(self, table: str, data: Any) -> int:
         """Append ``data`` to ``table`` by column name, creating the table if missing.
 
