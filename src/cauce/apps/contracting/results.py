@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,6 +25,9 @@ import pyarrow.parquet as pq
 from cauce import Bucket, CauceError, Warehouse
 
 from .indicators.run import Results
+
+if TYPE_CHECKING:
+    from cauce.warehouse import Transaction
 
 INDICATORS_TABLE = "t_result_indicadores_batch"
 PUBLISHED_TABLE = "t_result_indicadores_batch_publicado"
@@ -163,7 +167,7 @@ def read_curated(curated: Bucket, day: date, as_published: bool) -> Curated:
     return Curated(day, definition, tables)
 
 
-def create_tables(wh: Warehouse, names: list[str] | None = None) -> None:
+def create_tables(wh: Warehouse | Transaction, names: list[str] | None = None) -> None:
     """Create the result tables that do not exist yet, with their DDL."""
     for name in names or list(DDL):
         if not wh.table_exists(name):
@@ -171,10 +175,11 @@ def create_tables(wh: Warehouse, names: list[str] | None = None) -> None:
 
 
 def load_warehouse(wh: Warehouse, run: Curated) -> dict[str, int]:
-    """Replace the run's date in every table it fills, in one transaction."""
-    create_tables(wh, list(run.tables))
+    """Replace the run's date in every table it fills, in one transaction (which creates the
+    tables first met: on DuckDB one opening of the file rather than one per table)."""
     loaded = {}
     with wh.transaction() as tx:
+        create_tables(tx, list(run.tables))
         for name, table in run.tables.items():
             if name == STATUS_TABLE:
                 tx.execute(f"DELETE FROM {name} WHERE fecha_ejecucion = ? AND definicion = ?",

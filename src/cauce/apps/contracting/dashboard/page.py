@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 
@@ -29,6 +29,9 @@ from ..results import (
     SUPPLIER_SCORES,
 )
 from . import charts
+
+if TYPE_CHECKING:
+    from cauce.warehouse import Transaction
 
 TOP = 15
 TITLE = "Indicadores de riesgo en la contratación pública"
@@ -74,13 +77,21 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: one(v) for k, v in r.items()} for r in rows]
 
 
-def _rows(wh: Warehouse, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+def _rows(wh: Transaction, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     return _plain(wh.query(sql, params).to_pylist())
 
 
 def read_panel(wh: Warehouse, fecha: date | None = None, *, as_published: bool = False) -> Panel:
     """The panel of ``fecha`` (default: the latest execution in the warehouse); with
-    ``as_published``, of the original's definitions (which have no flags or scores)."""
+    ``as_published``, of the original's definitions (which have no flags or scores).
+
+    Read in one transaction: every part of the panel from the same state of the warehouse,
+    and on DuckDB one opening of the file rather than one per query."""
+    with wh.transaction() as tx:
+        return _read_panel(tx, fecha, as_published)
+
+
+def _read_panel(wh: Transaction, fecha: date | None, as_published: bool) -> Panel:
     main = PUBLISHED_TABLE if as_published else INDICATORS_TABLE
     if not wh.table_exists(main):
         raise CauceError(
