@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from cauce import CauceError, WarehouseError
+from cauce.apps.contracting.dashboard.page import read_panel
 from cauce.apps.contracting.indicators.compute import RESULT_SCHEMA
 from cauce.apps.contracting.results import (
     INDICATORS_TABLE,
@@ -22,6 +23,7 @@ from cauce.apps.contracting.results import (
     load_warehouse,
 )
 from cauce.warehouse import WarehouseBackend, connect
+from cauce.warehouse.duckdb import DuckDBBackend
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 # the original's Redshift DDL: name, type, length/precision, scale, nullable
@@ -166,3 +168,24 @@ def test_the_curated_zone_commits_a_run_whole(tmp_path):
         assert len(keys) == 3 and not any("killed" in k for k in keys)   # 2 tables + _SUCCESS
         with pytest.raises(CauceError, match="no indicators results"):
             read_curated(curated, day, True)
+
+
+def test_a_load_and_the_panel_of_its_date_open_the_duckdb_file_once_each(tmp_path, monkeypatch):
+    """Opening a DuckDB file costs about 20 ms: a load (creating its tables) and the dashboard's
+    reads each go through one opening, not one per table or query."""
+    opened = []
+    real = DuckDBBackend._open
+    monkeypatch.setattr(DuckDBBackend, "_open",
+                        lambda self, *args: opened.append(args) or real(self, *args))
+    day = date(2023, 4, 16)
+    backend = connect(f"duckdb:///{tmp_path / 'results.duckdb'}")
+    try:
+        load_warehouse(backend, Curated(day, "corregida", {
+            INDICATORS_TABLE: rows(day, "10.5", ["a", "b"]), STATUS_TABLE: status(day)}))
+        assert len(opened) == 1
+        panel = read_panel(backend, day)
+        assert len(opened) == 2
+    finally:
+        backend.close()
+    assert [r["nombre_indicador"] for r in panel.indicators] == ["a", "b"]
+    assert panel.status == [] and panel.flags == []
