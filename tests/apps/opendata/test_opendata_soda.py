@@ -342,6 +342,13 @@ def mock_portal(answer: httpx.Response, waits: Waits) -> SodaClient:
         ),
         (httpx.Response(200, text="", headers={"Content-Type": "text/csv"}), "download",
          "empty, not even a header line"),
+        # a gateway's error object sent with 200, as JSON or as text: no rows of the dataset
+        (httpx.Response(200, text='{\n "error": true,\n "message": "x"\n}\n',
+                        headers={"Content-Type": "application/json"}),
+         "download", "JSON, not CSV"),
+        (httpx.Response(200, text='{"error": true, "message": "x"}',
+                        headers={"Content-Type": "text/plain"}),
+         "download", "JSON, not CSV"),
         (httpx.Response(200, text='"a","b"\n"1","2"\n"3",', headers={"Content-Type": "text/csv"}),
          "download", "ended inside a record, after 1 whole row"),
         (httpx.Response(200, text='"a","b"\n"1","un\ncut', headers={"Content-Type": "text/csv"}),

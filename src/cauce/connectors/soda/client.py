@@ -386,9 +386,12 @@ class SodaClient:
             if response.status_code != 200:
                 response.read()
                 self._check(response, marker.dataset)
-            if "html" in response.headers.get("Content-Type", "").lower():
+            content_type = response.headers.get("Content-Type", "").lower()
+            if "html" in content_type:
                 # a proxy's or a maintenance page sent with 200: not a page of the dataset
                 raise _Transient("the answer is an HTML page, not CSV")
+            if "json" in content_type:  # a gateway's error object sent with 200
+                raise _Transient("the answer is JSON, not CSV")
             chunks = self._arriving(
                 response,
                 f"while downloading page {marker.pages + 1} of {marker.dataset}; it resumes there",
@@ -637,8 +640,8 @@ class _PageWriter:
 
     def finish(self) -> _Page:
         """The page written; `_Transient` when the answer cannot be a whole SODA CSV page: an
-        empty body (a page has its header even past the last row), an HTML page sent as CSV,
-        or a body that ends inside a record (cut off by a proxy that closed the connection).
+        empty body (a page has its header even past the last row), an HTML page or a JSON
+        object sent as CSV, or a body that ends inside a record (cut off by a proxy that closed the connection).
         A last record without its line end is whole when its quotes pair up, it has every
         field of the header and does not end on a separator: it is ended with one."""
         head = (self._pending if self.header is None else self.header).lstrip(_LEADING)
@@ -646,6 +649,8 @@ class _PageWriter:
             raise _Transient("the answer is empty, not even a header line")
         if head[:1] == b"<":  # a CSV header starts with a field name: this is <html> or <!DOCTYPE
             raise _Transient("the answer is an HTML page, not CSV")
+        if head[:1] == b"{":  # nor a brace: this is a JSON object
+            raise _Transient("the answer is JSON, not CSV")
         if self.header is None:
             raise _Transient("the answer ended inside its header line")
         if self.quotes % 2 or (self.last != b"\n" and not self._whole_last_record()):
