@@ -641,9 +641,10 @@ class _PageWriter:
     def finish(self) -> _Page:
         """The page written; `_Transient` when the answer cannot be a whole SODA CSV page: an
         empty body (a page has its header even past the last row), an HTML page or a JSON
-        object sent as CSV, or a body that ends inside a record (cut off by a proxy that closed the connection).
-        A last record without its line end is whole when its quotes pair up, it has every
-        field of the header and does not end on a separator: it is ended with one."""
+        object sent as CSV, or a body that ends inside a record (cut off by a proxy that closed
+        the connection). A last record without its line end is whole when its quotes pair up,
+        it has every field of the header and does not end on a separator: it is ended with
+        one."""
         head = (self._pending if self.header is None else self.header).lstrip(_LEADING)
         if not head:
             raise _Transient("the answer is empty, not even a header line")
