@@ -355,6 +355,13 @@ def mock_portal(answer: httpx.Response, waits: Waits) -> SodaClient:
          "download", "ended inside a record, after 0 whole row"),
         (httpx.Response(200, text='"a","b', headers={"Content-Type": "text/csv"}), "download",
          "ended inside its header line"),
+        # SODA sends UTF-8: UTF-16 cannot be paged by its line ends nor joined page to page
+        (httpx.Response(200, content='"a","b"\n"é","2"\n'.encode("utf-16"),
+                        headers={"Content-Type": "text/csv"}),
+         "download", "UTF-16"),
+        (httpx.Response(200, content='"a","b"\n"é","2"\n'.encode("utf-16-be"),
+                        headers={"Content-Type": "text/csv"}),
+         "download", "UTF-16"),
     ],
 )
 def test_answers_of_the_wrong_shape_are_retried_then_unavailable(
