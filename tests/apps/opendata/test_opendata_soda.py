@@ -362,6 +362,9 @@ def mock_portal(answer: httpx.Response, waits: Waits) -> SodaClient:
         (httpx.Response(200, content='"a","b"\n"é","2"\n'.encode("utf-16-be"),
                         headers={"Content-Type": "text/csv"}),
          "download", "UTF-16"),
+        # a redirect with nowhere to go, or no content: a portal failing, not a wrong query
+        (httpx.Response(302), "download", "HTTP 302 without a Location"),
+        (httpx.Response(204), "metadata", "HTTP 204"),
     ],
 )
 def test_answers_of_the_wrong_shape_are_retried_then_unavailable(

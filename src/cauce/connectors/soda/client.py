@@ -10,7 +10,8 @@ docs/decisions.md).
 - Every request has a timeout per read, and a deadline of `PAGE_TIMEOUTS` timeouts for its
   whole answer (a portal trickling bytes never trips a read timeout). 202, 429, 5xx, timeouts,
   broken connections and pages longer than their ``$limit`` are retried with exponential backoff
-  and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
+  and jitter, honouring ``Retry-After``, as are other answers than 200 that are no 4xx (204, a
+  redirect without a ``Location``); 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
   4xx `SodaRequestError`, none retried.
 - `download_csv` pages with ``$order=:id``, ``$limit`` and ``$offset`` until a short page, streams
   each page to the file (header kept once) and, after each page, writes a small resume marker
@@ -514,7 +515,9 @@ class SodaClient:
             raise DatasetForbidden(
                 f"dataset {dataset} is forbidden (HTTP 403): {message}", dataset=dataset, status=403
             )
-        if status >= 500 or status < 200:
+        if status in (301, 302, 303, 307, 308):  # a redirect httpx had no Location to follow
+            raise _Transient(f"HTTP {status} without a Location to follow")
+        if status >= 500 or status < 400:  # 1xx, 204, 5xx: the portal failing, not the query
             raise _Transient(f"HTTP {status}")
         raise SodaRequestError(
             f"dataset {dataset}: HTTP {status}: {message}",
