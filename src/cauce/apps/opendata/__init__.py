@@ -33,7 +33,13 @@ from cauce.apps.opendata import catalog, checkpoint, criteria
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.criteria import Finding, Limits, Snapshot
 from cauce.apps.opendata.errors import OpendataError
-from cauce.apps.opendata.harvest import Outcome, download, download_all, has_partial
+from cauce.apps.opendata.harvest import (
+    Outcome,
+    download,
+    download_all,
+    has_partial,
+    one_harvest_at_a_time,
+)
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
 from cauce.apps.opendata.profile import profile_csv
 from cauce.apps.opendata.report import catalogue_sections, write_catalogue_report
@@ -195,7 +201,7 @@ def harvest(
         ids=chosen,
         limit=count or None,
     )
-    with client(ctx, portal) as soda:
+    with client(ctx, portal) as soda, one_harvest_at_a_time(downloads_folder(ctx)):
         # an interrupted harvest of this selection is finished with its own time (checkpoint.py)
         mark = checkpoint.begin(harvests, ctx.now(), soda.base_url, settings.inventory, selection)
         assets = read_inventory(soda, settings.inventory, selection)
