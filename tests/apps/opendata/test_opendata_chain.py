@@ -304,6 +304,17 @@ def test_ids_that_are_not_dataset_ids_are_refused_before_anything_is_written(
     assert chain.state.requests == [] and not (chain.rt.home.parent / "escaped").exists()
 
 
+@pytest.mark.parametrize("ids", [[""], [" , "], ["", ","]])
+def test_ids_that_name_no_dataset_are_refused_not_read_as_the_whole_inventory(
+    chain: Chain, ids: list[str]
+) -> None:
+    """`--ids "$IDS"` with an empty variable: a harvest of one or two datasets asked for, not
+    of the inventory's first hundred (millions of rows on datos.gov.co)."""
+    run = chain.rt.run(harvest, ids=ids)
+    assert not run.succeeded and "--ids names no dataset" in (run.error or "")
+    assert chain.state.requests == []
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [

@@ -192,6 +192,11 @@ def harvest(
     """Read the asset inventory, download each selected dataset whole into bucket raw, queue it."""
     settings = ctx.settings
     chosen = tuple(check_dataset_id(i) for i in split_values(ids))
+    if ids and not chosen:  # `--ids "$IDS"` with an empty variable: not the whole inventory
+        raise OpendataError(
+            "--ids names no dataset",
+            hint="give ids, comma-separated (--ids jbjy-vk9h,it5q-hg94), or leave --ids out",
+        )
     count = limit if limit is not None else (None if chosen else settings.limit)
     selection = Selection(
         types=tuple(type or settings.types),
