@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import threading
 import time
@@ -527,3 +528,13 @@ def test_a_wait_before_a_retry_ends_when_the_run_is_cancelled(
     ):
         soda.metadata("gt2j-8ykr")
     assert next(looks, "spent") == "spent"
+
+
+def test_a_view_with_an_integer_too_long_for_python_is_still_read(waits: Waits) -> None:
+    """Python refuses integers of more than 4,300 digits: one in any field of a view failed
+    the whole view as "not JSON", and with it the dataset's metadata step every time."""
+    body = b'{"name": "x", "rowsUpdatedAt": ' + b"9" * 5000 + b', "viewCount": 12}'
+    answer = httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+    with mock_portal(answer, waits) as soda:
+        view = soda.metadata("jbjy-vk9h")
+    assert view == {"name": "x", "rowsUpdatedAt": math.inf, "viewCount": 12} and waits == []

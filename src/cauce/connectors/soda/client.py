@@ -429,7 +429,7 @@ class SodaClient:
                     self._check(response, dataset)
                 body = b"".join(self._arriving(response, f"while reading {path}"))
             try:
-                found = json.loads(body)
+                found = json.loads(body, parse_int=_integer)
             except ValueError:
                 raise _Transient("the answer is not JSON") from None
             if not isinstance(found, shape) or (
@@ -728,6 +728,15 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _integer(text: str) -> int | float:
+    """A JSON integer; one longer than Python converts (4,300 digits) is read as a float, an
+    infinity, rather than failing the whole answer (a view with one in any field)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _message(response: httpx.Response) -> str:
