@@ -571,3 +571,12 @@ def test_a_gzip_body_cut_at_a_record_end_is_not_taken_for_a_short_last_page(
         result = soda.download_csv("jbjy-vk9h", tmp_path / "j.csv")
     assert len(waits) == 1 and result.rows == 2000
     assert (tmp_path / "j.csv").read_bytes() == rows
+
+
+def test_a_stray_nul_in_a_utf8_header_is_kept_for_the_profile(waits: Waits, tmp_path: Path) -> None:
+    """Only a header of UTF-16 (every other byte NUL) is refused: a UTF-8 header with one NUL
+    is stored as sent, and the profile names the NUL with its line."""
+    body = b'"a\x00","b"\n"1","2"\n'
+    answer = httpx.Response(200, content=body, headers={"Content-Type": "text/csv"})
+    result = mock_portal(answer, waits).download_csv("jbjy-vk9h", tmp_path / "j.csv")
+    assert result.rows == 1 and not waits and (tmp_path / "j.csv").read_bytes() == body

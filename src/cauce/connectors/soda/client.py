@@ -641,8 +641,9 @@ class _PageWriter:
             if end is None:
                 return
             self.header, chunk, self._pending = self._pending[:end], self._pending[end:], b""
-            if b"\x00" in self.header:  # field names in UTF-16 (SODA sends UTF-8): its line
-                # ends and quotes are not single bytes, so it cannot be paged nor joined
+            if 3 * self.header.count(b"\x00") >= len(self.header):  # field names in UTF-16,
+                # half NUL bytes (SODA sends UTF-8): line ends and quotes are not single bytes,
+                # so it can be neither paged nor joined. A stray NUL is the profile's to report.
                 raise _Transient("the answer is UTF-16 (NUL bytes in its header), not UTF-8 CSV")
             if self.first_page:
                 self._write(self.header)
