@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -300,6 +302,17 @@ def test_ids_that_are_not_dataset_ids_are_refused_before_anything_is_written(
     run = chain.rt.run(harvest, ids=["it5q-hg94,../../../escaped"])
     assert not run.succeeded and "'../../../escaped' is not a Socrata dataset id" in run.error
     assert chain.state.requests == [] and not (chain.rt.home.parent / "escaped").exists()
+
+
+@pytest.mark.parametrize("ids", [[""], [" , "], ["", ","]])
+def test_ids_that_name_no_dataset_are_refused_not_read_as_the_whole_inventory(
+    chain: Chain, ids: list[str]
+) -> None:
+    """`--ids "$IDS"` with an empty variable: a harvest of one or two datasets asked for, not
+    of the inventory's first hundred (millions of rows on datos.gov.co)."""
+    run = chain.rt.run(harvest, ids=ids)
+    assert not run.succeeded and "--ids names no dataset" in (run.error or "")
+    assert chain.state.requests == []
 
 
 @pytest.mark.parametrize(
@@ -685,3 +698,26 @@ def test_a_correction_another_handler_wrote_first_is_not_written_or_announced_tw
     assert raced == [t1]
     assert [(t, p, c) for t, p, c, _ in _history(chain)] == [(t0, None, "new"), (t1, t0, "changed")]
     assert [(e["TIME"], e.get("CORRECTS")) for e in published] == [(t0, None)]
+
+
+def test_a_harvest_while_another_runs_is_refused_in_one_line(chain: Chain) -> None:
+    """Two harvests at once wrote the same partial files and resumed each other's downloads
+    (both ended in FileNotFoundError): the second is refused before it asks the portal anything,
+    and the lock goes with the process that held it, however it ended."""
+    folder = chain.rt.home / "opendata" / "downloads"
+    folder.mkdir(parents=True)
+    holder = subprocess.Popen(  # another process in its harvest, until told to end
+        [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'a');"
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+         str(folder / harvest_module.LOCK)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        refused = chain.rt.run(harvest)
+        assert not refused.succeeded and "another harvest is running" in (refused.error or "")
+        assert chain.state.requests == [] and chain.items("harvests") == []
+    finally:
+        holder.kill()
+        holder.wait()
+    assert chain.harvest()["downloaded"] == 7

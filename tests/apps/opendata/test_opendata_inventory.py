@@ -171,3 +171,21 @@ def test_an_inventory_row_whose_id_is_not_a_dataset_id_or_seen_before_is_skipped
         assets = read_inventory(soda, INVENTORY_ID, Selection(types=(), audiences=(), limit=None))
     assert [a.id for a in assets] == ["abcd-1234"]
     assert "'evil' skipped" in caplog.text and "not a Socrata dataset id" in caplog.text
+
+
+@pytest.mark.parametrize(("status", "said"), [(404, "gone"), (403, "forbidden")])
+def test_an_inventory_the_portal_does_not_serve_names_the_inventory_setting(
+    status: int, said: str
+) -> None:
+    """A wrong `inventory` setting failed the harvest as "dataset ... is gone" with a hint to
+    check the id on the portal, not saying the id was the inventory's, nor where it is set."""
+    import httpx
+
+    answer = httpx.Response(status, json={"message": "Cannot find view"})
+    transport = httpx.MockTransport(lambda request: answer)
+    with (
+        SodaClient("http://portal.test", transport=transport) as soda,
+        pytest.raises(InventoryError, match=f"asset inventory zzzz-zzzz is {said}") as failed,
+    ):
+        read_inventory(soda, "zzzz-zzzz", Selection())
+    assert "inventory setting" in str(failed.value.hint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,6 +190,31 @@ def test_controls_over_http(http: httpx.Client, state: PortalState) -> None:
     assert http.post("/_portal/explode", json={}).status_code == 404
     log = http.get("/_portal/requests").json()
     assert [entry["status"] for entry in log if entry["dataset"] == "gt2j-8ykr"] == [502, 403]
+
+
+@pytest.mark.parametrize("body", ["[]", '"gt2j-8ykr"', "5", "null"])
+def test_a_control_body_that_is_no_json_object_is_a_400(http: httpx.Client, body: str) -> None:
+    """Such a body ended in an AttributeError: a traceback on the portal's terminal and the
+    connection closed without an answer."""
+    answer = http.post("/_portal/fail", content=body)
+    assert answer.status_code == 400 and "JSON object" in answer.json()["message"]
+
+
+def test_a_client_that_went_away_is_one_line_not_a_traceback(
+    portal: Portal, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A harvest killed mid-page resets its connections: the standard library's server printed
+    a traceback for each on the portal's terminal."""
+    caplog.set_level(logging.INFO, logger="cauce.connectors.soda.portal")
+    server = portal._server
+    for gone in (ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(32, "x")):
+        try:
+            raise gone
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 51266))  # type: ignore[arg-type]
+    assert "Traceback" not in capsys.readouterr().err
+    gone_lines = [r.getMessage() for r in caplog.records if "went away" in r.getMessage()]
+    assert len(gone_lines) == 2 and "127.0.0.1:51266" in gone_lines[0]
 
 
 SERVED = """

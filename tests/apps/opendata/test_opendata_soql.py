@@ -62,6 +62,9 @@ def test_where_filters_like_soql(clause: str, expected: list[str | None]) -> Non
         ("valor = 'abc'", "not a valid"),
         ("valor ~ 3", "could not parse"),
         ("valor > 1 valor", "unexpected"),
+        # a RecursionError before: a 500 and a traceback in the portal's log
+        ("(" * 3000 + "valor > 1" + ")" * 3000, "nests too deeply"),
+        ("NOT " * 3000 + "valor > 1", "nests too deeply"),
     ],
 )
 def test_bad_where_clauses_are_soql_errors(clause: str, message: str) -> None:

@@ -33,7 +33,13 @@ from cauce.apps.opendata import catalog, checkpoint, criteria
 from cauce.apps.opendata.catalog import object_key
 from cauce.apps.opendata.criteria import Finding, Limits, Snapshot
 from cauce.apps.opendata.errors import OpendataError
-from cauce.apps.opendata.harvest import Outcome, download, download_all, has_partial
+from cauce.apps.opendata.harvest import (
+    Outcome,
+    download,
+    download_all,
+    has_partial,
+    one_harvest_at_a_time,
+)
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
 from cauce.apps.opendata.profile import profile_csv
 from cauce.apps.opendata.report import catalogue_sections, write_catalogue_report
@@ -186,6 +192,11 @@ def harvest(
     """Read the asset inventory, download each selected dataset whole into bucket raw, queue it."""
     settings = ctx.settings
     chosen = tuple(check_dataset_id(i) for i in split_values(ids))
+    if ids and not chosen:  # `--ids "$IDS"` with an empty variable: not the whole inventory
+        raise OpendataError(
+            "--ids names no dataset",
+            hint="give ids, comma-separated (--ids jbjy-vk9h,it5q-hg94), or leave --ids out",
+        )
     count = limit if limit is not None else (None if chosen else settings.limit)
     selection = Selection(
         types=tuple(type or settings.types),
@@ -195,7 +206,7 @@ def harvest(
         ids=chosen,
         limit=count or None,
     )
-    with client(ctx, portal) as soda:
+    with client(ctx, portal) as soda, one_harvest_at_a_time(downloads_folder(ctx)):
         # an interrupted harvest of this selection is finished with its own time (checkpoint.py)
         mark = checkpoint.begin(harvests, ctx.now(), soda.base_url, settings.inventory, selection)
         assets = read_inventory(soda, settings.inventory, selection)

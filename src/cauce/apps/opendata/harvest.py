@@ -6,16 +6,23 @@ Results come back in completion order, in the caller's thread, which is where th
 and announced: no cauce resource is touched from a worker thread. A client made with the run's
 ``cancelled`` ends its downloads at their next chunk or retry wait (their resume markers kept),
 so a cancelled harvest waits for none of them.
+
+One harvest at a time downloads into a folder (`one_harvest_at_a_time`): two would write the
+same partial files and resume each other's downloads.
 """
 
 from __future__ import annotations
 
 import contextvars
+import fcntl
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cauce.apps.opendata.errors import OpendataError
 from cauce.apps.opendata.inventory import Asset
 from cauce.connectors.soda import (
     DatasetForbidden,
@@ -28,6 +35,7 @@ from cauce.connectors.soda import (
 )
 
 WAKE = 0.5  # seconds the calling thread waits for a download at most before looking again
+LOCK = ".harvest.lock"  # in the downloads folder, locked while a harvest runs
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,26 @@ def discard_partial(folder: Path, dataset: str) -> None:
     path = partial_path(folder, dataset)
     path.unlink(missing_ok=True)
     marker_for(path).unlink(missing_ok=True)
+
+
+@contextmanager
+def one_harvest_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold the harvest lock of ``folder`` (an exclusive `flock`, released by the kernel when
+    the process dies, SIGKILL included); `OpendataError` at once when another harvest holds it,
+    in this process or another."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OpendataError(
+                f"another harvest is running, downloading into {folder}",
+                hint="wait for it to end (cauce runs --app opendata --job harvest) or cancel it",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def download(

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cauce.apps.opendata.errors import InventoryError
-from cauce.connectors.soda import SodaClient, SodaRequestError, check_dataset_id
+from cauce.connectors.soda import (
+    DatasetForbidden,
+    DatasetGone,
+    SodaClient,
+    SodaRequestError,
+    check_dataset_id,
+)
 
 log = logging.getLogger("cauce.apps.opendata")
 
@@ -160,7 +166,16 @@ def read_inventory(
     client: SodaClient, inventory_id: str, selection: Selection, *, page_size: int = 1_000
 ) -> list[Asset]:
     """The inventory entries matching ``selection``, in `:id` order, at most ``selection.limit``."""
-    fields = resolve_fields(field_names(client.metadata(inventory_id)))
+    try:
+        view = client.metadata(inventory_id)
+    except (DatasetGone, DatasetForbidden) as err:
+        said = "gone" if isinstance(err, DatasetGone) else "forbidden"
+        raise InventoryError(
+            f"the asset inventory {inventory_id} is {said} (HTTP {err.status})",
+            hint="check the inventory setting (`cauce config opendata`; datos.gov.co's is "
+            "uzcf-b9dh)",
+        ) from None
+    fields = resolve_fields(field_names(view))
     select = ", ".join(dict.fromkeys(fields.values()))
     size = min(page_size, selection.limit) if selection.limit else page_size
     assets: list[Asset] = []

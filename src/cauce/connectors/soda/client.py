@@ -10,7 +10,8 @@ docs/decisions.md).
 - Every request has a timeout per read, and a deadline of `PAGE_TIMEOUTS` timeouts for its
   whole answer (a portal trickling bytes never trips a read timeout). 202, 429, 5xx, timeouts,
   broken connections and pages longer than their ``$limit`` are retried with exponential backoff
-  and jitter, honouring ``Retry-After``; 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
+  and jitter, honouring ``Retry-After``, as are other answers than 200 that are no 4xx (204, a
+  redirect without a ``Location``); 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
   4xx `SodaRequestError`, none retried.
 - `download_csv` pages with ``$order=:id``, ``$limit`` and ``$offset`` until a short page, streams
   each page to the file (header kept once) and, after each page, writes a small resume marker
@@ -31,6 +32,7 @@ import random
 import re
 import ssl
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from email.utils import parsedate_to_datetime
@@ -386,9 +388,12 @@ class SodaClient:
             if response.status_code != 200:
                 response.read()
                 self._check(response, marker.dataset)
-            if "html" in response.headers.get("Content-Type", "").lower():
+            content_type = response.headers.get("Content-Type", "").lower()
+            if "html" in content_type:
                 # a proxy's or a maintenance page sent with 200: not a page of the dataset
                 raise _Transient("the answer is an HTML page, not CSV")
+            if "json" in content_type:  # a gateway's error object sent with 200
+                raise _Transient("the answer is JSON, not CSV")
             chunks = self._arriving(
                 response,
                 f"while downloading page {marker.pages + 1} of {marker.dataset}; it resumes there",
@@ -425,7 +430,7 @@ class SodaClient:
                     self._check(response, dataset)
                 body = b"".join(self._arriving(response, f"while reading {path}"))
             try:
-                found = json.loads(body)
+                found = json.loads(body, parse_int=_integer)
             except ValueError:
                 raise _Transient("the answer is not JSON") from None
             if not isinstance(found, shape) or (
@@ -443,7 +448,9 @@ class SodaClient:
         has taken longer than `answer_deadline` (a portal trickling bytes never trips a read
         timeout)."""
         deadline = time.monotonic() + self.answer_deadline
-        for chunk in response.iter_bytes():
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        chunks = _gunzipped(response.iter_raw()) if encoding == "gzip" else response.iter_bytes()
+        for chunk in chunks:
             self._stop_if_cancelled(where)
             if time.monotonic() > deadline:
                 raise _Transient(
@@ -511,7 +518,9 @@ class SodaClient:
             raise DatasetForbidden(
                 f"dataset {dataset} is forbidden (HTTP 403): {message}", dataset=dataset, status=403
             )
-        if status >= 500 or status < 200:
+        if status in (301, 302, 303, 307, 308):  # a redirect httpx had no Location to follow
+            raise _Transient(f"HTTP {status} without a Location to follow")
+        if status >= 500 or status < 400:  # 1xx, 204, 5xx: the portal failing, not the query
             raise _Transient(f"HTTP {status}")
         raise SodaRequestError(
             f"dataset {dataset}: HTTP {status}: {message}",
@@ -519,6 +528,26 @@ class SodaClient:
             status=status,
             hint="check the query ($select, $where) and the app token",
         )
+
+
+def _gunzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A gzip body decoded as it arrives, member after member; `_Transient` when it is no gzip
+    or ends inside a member. httpx decodes a cut stream without a word, and one cut at a record
+    end read as a short page, the last: the dataset stored without its remaining rows."""
+    decoder, begun = zlib.decompressobj(16 + zlib.MAX_WBITS), False
+    try:
+        for chunk in chunks:
+            while chunk:
+                if decoder.eof:  # a member ended and another begins
+                    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                begun = True
+                if decoded := decoder.decompress(chunk):
+                    yield decoded
+                chunk = decoder.unused_data if decoder.eof else b""
+    except zlib.error as err:
+        raise _Transient(f"the body is not the gzip its Content-Encoding claims: {err}") from None
+    if begun and not decoder.eof:
+        raise _Transient("the gzip body ended before its stream did: cut short on the way")
 
 
 def _portal_url(base_url: str) -> str:
@@ -612,6 +641,10 @@ class _PageWriter:
             if end is None:
                 return
             self.header, chunk, self._pending = self._pending[:end], self._pending[end:], b""
+            if 3 * self.header.count(b"\x00") >= len(self.header):  # field names in UTF-16,
+                # half NUL bytes (SODA sends UTF-8): line ends and quotes are not single bytes,
+                # so it can be neither paged nor joined. A stray NUL is the profile's to report.
+                raise _Transient("the answer is UTF-16 (NUL bytes in its header), not UTF-8 CSV")
             if self.first_page:
                 self._write(self.header)
         if chunk:
@@ -637,15 +670,18 @@ class _PageWriter:
 
     def finish(self) -> _Page:
         """The page written; `_Transient` when the answer cannot be a whole SODA CSV page: an
-        empty body (a page has its header even past the last row), an HTML page sent as CSV,
-        or a body that ends inside a record (cut off by a proxy that closed the connection).
-        A last record without its line end is whole when its quotes pair up, it has every
-        field of the header and does not end on a separator: it is ended with one."""
+        empty body (a page has its header even past the last row), an HTML page or a JSON
+        object sent as CSV, or a body that ends inside a record (cut off by a proxy that closed
+        the connection). A last record without its line end is whole when its quotes pair up,
+        it has every field of the header and does not end on a separator: it is ended with
+        one."""
         head = (self._pending if self.header is None else self.header).lstrip(_LEADING)
         if not head:
             raise _Transient("the answer is empty, not even a header line")
         if head[:1] == b"<":  # a CSV header starts with a field name: this is <html> or <!DOCTYPE
             raise _Transient("the answer is an HTML page, not CSV")
+        if head[:1] == b"{":  # nor a brace: this is a JSON object
+            raise _Transient("the answer is JSON, not CSV")
         if self.header is None:
             raise _Transient("the answer ended inside its header line")
         if self.quotes % 2 or (self.last != b"\n" and not self._whole_last_record()):
@@ -716,6 +752,15 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _integer(text: str) -> int | float:
+    """A JSON integer; one longer than Python converts (4,300 digits) is read as a float, an
+    infinity, rather than failing the whole answer (a view with one in any field)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _message(response: httpx.Response) -> str:

@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -63,7 +64,7 @@ class Portal:
     def __init__(self, state: PortalState, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
         try:
-            self._server = ThreadingHTTPServer((host, port), _Handler)
+            self._server = _Server((host, port), _Handler)
         except OSError as err:
             raise CauceError(
                 f"cannot listen on {host}:{port}: {err.strerror or err}",
@@ -115,6 +116,20 @@ class Portal:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    """The standard library's server, with one log line instead of a printed traceback for a
+    request that failed outside a handler's own catch: mostly a client that went away (a
+    harvest killed mid-page resets its connections)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        client = ":".join(str(part) for part in client_address)
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.info("client %s went away mid-request (%s)", client, type(error).__name__)
+        else:
+            log.error("a request from %s failed: %s: %s", client, type(error).__name__, error)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -170,6 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             options = json.loads(body or b"{}")
+            if not isinstance(options, dict):
+                raise TypeError(f"the body must be a JSON object, not {body[:80]!r}")
             _control(self.state, match["action"], options)
         except (ValueError, KeyError, TypeError) as err:
             self._error(400, "invalid_request", str(err))

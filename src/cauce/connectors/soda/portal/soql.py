@@ -221,7 +221,10 @@ def coerce_literal(text: str, target: pl.DataType | None) -> object:
 def where(text: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     """The `$where` clause as a Polars filter expression."""
     parser = _Parser(text, schema)
-    expr = parser.disjunction()
+    try:
+        expr = parser.disjunction()
+    except RecursionError:  # the parser descends once per parenthesis or NOT
+        raise SoqlError("the $where clause nests too deeply") from None
     parser.done()
     return expr
 
