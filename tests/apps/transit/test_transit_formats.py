@@ -86,6 +86,18 @@ def test_gps_rows_that_cannot_be_used_are_counted_per_reason(tmp_path):
                        "gps: unreadable time": 1, "gps: missing plate": 1}
 
 
+def test_a_ping_listed_twice_counts_once(tmp_path):
+    """A GPS feed concatenated twice doubled the day's ping figures in `.general`; the same
+    bus and second at another position is another ping (no guess which one is right)."""
+    rows = ["ZN-6220;;2021-04-22 08:00:00;-33.45;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.45;-70.65",
+            "ZN6220;;2021-04-22 08:00:00;-33.450;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.46;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame["t"].to_list() == [8 * 3600, 8 * 3600 + 40, 8 * 3600 + 40]
+    assert rejects == {"gps: ping listed again (same bus, second and position)": 1}
+
+
 def test_transactions_without_header_and_duplicates(tmp_path):
     path = _gz(tmp_path, "d.trx", "12;2021-04-22 07:00:00;ZN-6220;2\n"
                "12;2021-04-22 07:00:00;ZN-6220;2\nx;2021-04-22 07:00:00;ZN-6220;2\n")

@@ -120,11 +120,15 @@ def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects
     impossible = (lat.is_null() | lon.is_null() | (lat < LAT_RANGE[0]) | (lat > LAT_RANGE[1])
                   | (lon < LON_RANGE[0]) | (lon > LON_RANGE[1]))
     _count(rejects, "gps: impossible coordinates", impossible)
-    frame = frame.filter(~impossible)
+    frame = frame.filter(~impossible).with_columns(plate_key("plate").alias("plate_key"))
+    # a feed exported or concatenated twice: the day's ping figures would count each twice
+    repeated = ~frame.select(pl.struct("plate_key", "_t", "lat", "lon")
+                             .is_first_distinct()).to_series()
+    _count(rejects, "gps: ping listed again (same bus, second and position)", repeated)
+    frame = frame.filter(~repeated)
     x, y = to_utm(frame["lat"].to_numpy(), frame["lon"].to_numpy())
     frame = frame.select(
-        pl.col("plate"), plate_key("plate").alias("plate_key"),
-        pl.col("_t").cast(pl.Int32).alias("t"),
+        "plate", "plate_key", pl.col("_t").cast(pl.Int32).alias("t"),
         pl.Series("x", x), pl.Series("y", y))
     return frame, rejects
 
