@@ -98,6 +98,19 @@ def test_a_ping_listed_twice_counts_once(tmp_path):
     assert rejects == {"gps: ping listed again (same bus, second and position)": 1}
 
 
+def test_nul_bytes_are_removed_and_logged(tmp_path, caplog):
+    """A NUL inside a stop code made another stop: its boardings went unlocated, its rows left
+    the load profile, and nothing said why; in a card it made a row unusable for a wrong
+    reason (`missing card or site`)."""
+    stops = read_positional(b"1;PA\x001;-33.45\n2;PA2;-33\x00.46\n", {"seq": 1, "stop": 2, "y": 3},
+                            name="ConsolidadoParadas.csv", probe="y", is_value=is_number_text)
+    assert stops.rows() == [("1", "PA1", "-33.45"), ("2", "PA2", "-33.46")]
+    assert "ConsolidadoParadas.csv: 2 NUL bytes removed" in caplog.text
+    frame, rejects = read_transactions(
+        _gz(tmp_path, "d.trx", "12\x00;2021-04-22 07:00:00;ZN-6220;2\n"), PAR, DAY)
+    assert frame.rows() == [(12, 7 * 3600, "ZN-6220", 2)] and rejects == {}
+
+
 def test_transactions_without_header_and_duplicates(tmp_path):
     path = _gz(tmp_path, "d.trx", "12;2021-04-22 07:00:00;ZN-6220;2\n"
                "12;2021-04-22 07:00:00;ZN-6220;2\nx;2021-04-22 07:00:00;ZN-6220;2\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,9 @@ OUTPUT_SEPARATOR = "|"
 HEAD_LINES = 16
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
 QUOTE = '"'
+NUL = b"\x00"
+
+log = logging.getLogger(__name__)
 
 
 def sniff_separator(first_line: str) -> str:
@@ -48,6 +52,16 @@ def utf8_bytes(data: bytes, encoding: str | None, name: str) -> bytes:
         if data.isascii() and not utf16_without_bom(data):
             return _lf_line_ends(data)
     return _lf_line_ends(decode(data, encoding, name=name).encode("utf-8"))
+
+
+def _without_nul(data: bytes, name: str) -> bytes:
+    """`data` without its NUL bytes, saying how many in the log. A NUL is no character of a
+    text value: inside a stop code, a plate or a card it made another one that matched nothing,
+    and a row of the day went missing without a word."""
+    if NUL not in data:
+        return data
+    log.warning("%s: %d NUL bytes removed (the file is damaged)", name, data.count(NUL))
+    return data.replace(NUL, b"")
 
 
 def _lf_line_ends(data: bytes) -> bytes:
@@ -109,7 +123,7 @@ def read_positional(
     encoding; see `cauce.textfiles`); CRLF line ends are read as LF.
     """
     data = source.read_bytes() if isinstance(source, Path) else source
-    data = utf8_bytes(data, encoding, name)
+    data = _without_nul(utf8_bytes(data, encoding, name), name)
     # big inputs are not stripped of spaces (see `strip`), dictionaries are
     if not data.strip():
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
