@@ -111,6 +111,24 @@ def test_nul_bytes_are_removed_and_logged(tmp_path, caplog):
     assert frame.rows() == [(12, 7 * 3600, "ZN-6220", 2)] and rejects == {}
 
 
+def test_a_last_line_cut_short_is_counted_not_read(tmp_path, caplog):
+    """A 1.96 cut mid-line lost its `C`: the expedition was written unfulfilled (`-`) without a
+    word. A last line without its line end but whole, or cut after the columns read, stays."""
+    whole = "6;GCBB-35;;;T201 00I;2021-04-22 07:00:00;2021-04-22 07:50:00;;;;;18.5;;;;;C"
+    cut = "6;ZN-6220;;;T201 00I;2021-04-22 08:00:00;2021-04-22 08:50:00;;;;;18"
+    frame, rejects = read_runs(_gz(tmp_path, "d.196", f"{whole}\n{cut}"), PAR, DAY)
+    assert frame["plate"].to_list() == ["GCBB-35"]
+    assert rejects == {"196: last line cut short (fewer fields than the others)": 1}
+    frame, rejects = read_runs(_gz(tmp_path, "e.196", f"{cut};;;;C\n{whole}"), PAR, DAY)
+    assert frame.height == 2 and not rejects
+    table = read_positional(b"a;b;c;d\n1;2;3;4\n5;6;7", {"x": 1, "y": 2}, name="D.csv",
+                            probe="x", is_value=is_number_text)
+    assert table.rows() == [("1", "2"), ("5", "6")] and "cut short" not in caplog.text
+    table = read_positional(b"a;b;c;d\n1;2;3;4\n5;6", {"x": 1, "y": 2}, name="D.csv",
+                            probe="x", is_value=is_number_text)
+    assert table.rows() == [("1", "2")] and "D.csv: last line cut short" in caplog.text
+
+
 def test_transactions_without_header_and_duplicates(tmp_path):
     path = _gz(tmp_path, "d.trx", "12;2021-04-22 07:00:00;ZN-6220;2\n"
                "12;2021-04-22 07:00:00;ZN-6220;2\nx;2021-04-22 07:00:00;ZN-6220;2\n")

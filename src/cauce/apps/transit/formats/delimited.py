@@ -31,6 +31,8 @@ HEAD_LINES = 16
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
 QUOTE = '"'
 NUL = b"\x00"
+#: the reason a last line cut short is left out for
+CUT_LAST_LINE = "last line cut short (fewer fields than the others)"
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,20 @@ def utf8_bytes(data: bytes, encoding: str | None, name: str) -> bytes:
         if data.isascii() and not utf16_without_bom(data):
             return _lf_line_ends(data)
     return _lf_line_ends(decode(data, encoding, name=name).encode("utf-8"))
+
+
+def _cut_at(data: bytes, separator: str, width: int, last_wanted: int) -> int | None:
+    """Where the last line starts when it is cut short before a wanted column ends: no line
+    end after it, fewer fields than the file's width, and a wanted column (1-based, at most
+    `last_wanted`) among the missing ones or the last one, cut too, as a copy or an export that
+    stopped mid-line leaves it (a `C` of the 1.96 read as none, a stop name shortened)."""
+    if data.endswith(b"\n"):
+        return None
+    start = data.rfind(b"\n") + 1
+    fields = data.count(separator.encode(), start) + 1
+    if start == 0 or fields >= width or fields > last_wanted:
+        return None
+    return start
 
 
 def _without_nul(data: bytes, name: str) -> bytes:
@@ -114,13 +130,17 @@ def read_positional(
     probe: str | None = None,
     encoding: str | None = None,
     strip: bool = True,
+    rejects: dict[str, int] | None = None,
+    label: str = "",
 ) -> pl.DataFrame:
     """Read `fields` (1-based columns; None = absent) as strings.
 
     `probe` names the field whose first-row value decides whether the first line is a header:
     when `is_value(value)` is false, the line is a header. Absent fields become null columns.
     `encoding` None detects it (a byte-order mark, UTF-8, else the spreadsheet's single-byte
-    encoding; see `cauce.textfiles`); CRLF line ends are read as LF.
+    encoding; see `cauce.textfiles`); CRLF line ends are read as LF. A last line cut short
+    (see `_cut_at`) is left out: counted in `rejects` as `{label}: CUT_LAST_LINE` when given,
+    else said in the log.
     """
     data = source.read_bytes() if isinstance(source, Path) else source
     data = _without_nul(utf8_bytes(data, encoding, name), name)
@@ -141,6 +161,14 @@ def read_positional(
     # the widest of the first lines: one short record among them does not narrow the file
     width = max(len(row) for row in head_rows)
     _check_width(name, width, separator, wanted)
+    cut = _cut_at(data, separator, width, max(wanted.values()))
+    if cut is not None:
+        data = data[:cut]
+        if rejects is None:
+            log.warning("%s: %s, left out", name, CUT_LAST_LINE)
+        else:
+            reason = f"{label}: {CUT_LAST_LINE}"
+            rejects[reason] = rejects.get(reason, 0) + 1
     data = _widened_first_row(data, 1 if has_header else 0, separator, width, quoted)
     frame = _read_rows(data, separator, 1 if has_header else 0, quoted, name)
     if frame.height == 0:

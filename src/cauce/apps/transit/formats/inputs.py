@@ -108,9 +108,9 @@ def _split_time(frame: pl.DataFrame, column: str, day: date, rejects: Rejects,
 
 def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects]:
     """GPS pings -> plate, plate_key, t (s), x, y (UTM 19S)."""
-    raw = read_positional(path, gps_positions(par), name=path.name, probe="time",
-                          is_value=is_datetime_text, strip=False)
     rejects: Rejects = {}
+    raw = read_positional(path, gps_positions(par), name=path.name, probe="time",
+                          is_value=is_datetime_text, strip=False, rejects=rejects, label="gps")
     missing = raw["plate"].is_null() | (raw["plate"] == "")
     _count(rejects, "gps: missing plate", missing)
     frame = _split_time(raw.filter(~missing), "time", day, rejects, "gps")
@@ -135,9 +135,9 @@ def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects
 
 def read_transactions(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects]:
     """Transactions -> card (Int64), t (s), site, operator."""
-    raw = read_positional(path, trx_positions(par), name=path.name, probe="time",
-                          is_value=is_datetime_text, strip=False)
     rejects: Rejects = {}
+    raw = read_positional(path, trx_positions(par), name=path.name, probe="time",
+                          is_value=is_datetime_text, strip=False, rejects=rejects, label="trx")
     card = raw["card"].cast(pl.Int64, strict=False)
     missing = card.is_null() | raw["site"].is_null() | (raw["site"] == "")
     _count(rejects, "trx: missing card or site", missing)
@@ -155,9 +155,9 @@ def read_transactions(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame
 
 def read_runs(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects]:
     """The 1.96 report -> one row per expedition: operator, plate, service, start, end (s)."""
-    raw = read_positional(path, runs_positions(par), name=path.name, probe="start",
-                          is_value=is_datetime_text)
     rejects: Rejects = {}
+    raw = read_positional(path, runs_positions(par), name=path.name, probe="start",
+                          is_value=is_datetime_text, rejects=rejects, label="196")
     frame = _with_seconds_of_day(_with_seconds_of_day(raw, "start", day, "start_s"), "end", day,
                                 "end_s")
     unreadable = (frame["start_s"].is_null() | frame["end_s"].is_null()
