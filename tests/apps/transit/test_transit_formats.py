@@ -129,6 +129,19 @@ def test_a_last_line_cut_short_is_counted_not_read(tmp_path, caplog):
     assert table.rows() == [("1", "2")] and "D.csv: last line cut short" in caplog.text
 
 
+def test_a_header_naming_columns_in_another_order_fails(tmp_path):
+    """Latitude and longitude saved the other way round made every ping an impossible
+    coordinate: a day of unlocated boardings, counted for a reason that hid why."""
+    rows = ["patente;C2;tiempo;longitud;latitud", "ZN-6220;;2021-04-22 08:00:00;-70.65;-33.45"]
+    with pytest.raises(InputFileError, match=r"d\.gps: its header names column 4 'longitud', "
+                       r"where the parameter file reads 'latitud'") as raised:
+        read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert raised.value.hint
+    rows = ["PATENTE;x;Tiempo;latitud;longitud;extra", "ZN-6220;;2021-04-22 08:00:00;-33.45;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "e.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame.height == 1 and not rejects
+
+
 def test_transactions_without_header_and_duplicates(tmp_path):
     path = _gz(tmp_path, "d.trx", "12;2021-04-22 07:00:00;ZN-6220;2\n"
                "12;2021-04-22 07:00:00;ZN-6220;2\nx;2021-04-22 07:00:00;ZN-6220;2\n")

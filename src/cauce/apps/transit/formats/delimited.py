@@ -132,6 +132,7 @@ def read_positional(
     strip: bool = True,
     rejects: dict[str, int] | None = None,
     label: str = "",
+    headers: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """Read `fields` (1-based columns; None = absent) as strings.
 
@@ -140,7 +141,8 @@ def read_positional(
     `encoding` None detects it (a byte-order mark, UTF-8, else the spreadsheet's single-byte
     encoding; see `cauce.textfiles`); CRLF line ends are read as LF. A last line cut short
     (see `_cut_at`) is left out: counted in `rejects` as `{label}: CUT_LAST_LINE` when given,
-    else said in the log.
+    else said in the log. `headers` (field -> the name a header gives it) makes a header that
+    names another field's column where a field is read fail: columns saved in another order.
     """
     data = source.read_bytes() if isinstance(source, Path) else source
     data = _without_nul(utf8_bytes(data, encoding, name), name)
@@ -158,6 +160,8 @@ def read_positional(
         has_header = column is not None and (
             column > len(cells) or not is_value(cells[column - 1].strip()))
     wanted = {f: c for f, c in fields.items() if c is not None}
+    if has_header and headers:
+        _check_header(name, cells, wanted, headers)
     # the widest of the first lines: one short record among them does not narrow the file
     width = max(len(row) for row in head_rows)
     _check_width(name, width, separator, wanted)
@@ -243,6 +247,23 @@ def _ends_in_cr_cr_lf(data: bytes) -> bool:
     """Whether the first line ends in CR CR LF (a CRLF file converted to CRLF once more)."""
     end = data.find(b"\n")
     return end >= 2 and data[end - 2:end] == b"\r\r"
+
+
+def _check_header(name: str, cells: list[str], wanted: dict[str, int],
+                  headers: dict[str, str]) -> None:
+    """A header naming another field at a wanted column (`longitud` where the latitude is
+    read) means the columns were saved in another order: every row would be read wrong, or
+    set aside for a reason that hides why."""
+    field_of = {header.lower(): field for field, header in headers.items()}
+    for field, column in wanted.items():
+        found = cells[column - 1].strip() if column <= len(cells) else ""
+        other = field_of.get(found.lower())
+        if other is not None and other != field:
+            raise InputFileError(
+                f"{name}: its header names column {column} {found!r}, where the parameter file "
+                f"reads {headers.get(field, field)!r}",
+                hint="save the columns in the order of the app README, or change the column "
+                     "numbers in the parameter file")
 
 
 def _check_width(name: str, width: int, separator: str, wanted: dict[str, int]) -> None:

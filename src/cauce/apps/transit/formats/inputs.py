@@ -110,7 +110,8 @@ def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects
     """GPS pings -> plate, plate_key, t (s), x, y (UTM 19S)."""
     rejects: Rejects = {}
     raw = read_positional(path, gps_positions(par), name=path.name, probe="time",
-                          is_value=is_datetime_text, strip=False, rejects=rejects, label="gps")
+                          is_value=is_datetime_text, strip=False, rejects=rejects, label="gps",
+                          headers=GPS_HEADERS)
     missing = raw["plate"].is_null() | (raw["plate"] == "")
     _count(rejects, "gps: missing plate", missing)
     frame = _split_time(raw.filter(~missing), "time", day, rejects, "gps")
@@ -137,7 +138,8 @@ def read_transactions(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame
     """Transactions -> card (Int64), t (s), site, operator."""
     rejects: Rejects = {}
     raw = read_positional(path, trx_positions(par), name=path.name, probe="time",
-                          is_value=is_datetime_text, strip=False, rejects=rejects, label="trx")
+                          is_value=is_datetime_text, strip=False, rejects=rejects, label="trx",
+                          headers=TRX_HEADERS)
     card = raw["card"].cast(pl.Int64, strict=False)
     missing = card.is_null() | raw["site"].is_null() | (raw["site"] == "")
     _count(rejects, "trx: missing card or site", missing)
@@ -157,7 +159,8 @@ def read_runs(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Reject
     """The 1.96 report -> one row per expedition: operator, plate, service, start, end (s)."""
     rejects: Rejects = {}
     raw = read_positional(path, runs_positions(par), name=path.name, probe="start",
-                          is_value=is_datetime_text, rejects=rejects, label="196")
+                          is_value=is_datetime_text, rejects=rejects, label="196",
+                          headers=RUNS_HEADERS)
     frame = _with_seconds_of_day(_with_seconds_of_day(raw, "start", day, "start_s"), "end", day,
                                 "end_s")
     unreadable = (frame["start_s"].is_null() | frame["end_s"].is_null()
