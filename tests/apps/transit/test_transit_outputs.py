@@ -127,6 +127,15 @@ def test_a_po_file_listed_twice_fails_naming_it(tmp_path):
     assert raised.value.hint and not (tmp_path / "t").exists()
 
 
+def test_a_po_name_both_file_and_folder_fails_naming_it(tmp_path):
+    """It failed as 'not a readable zip archive ... it may be truncated'."""
+    clash = _zip(tmp_path / "p.zip", [("2021-04-01/A.csv.gz", gzip.compress(b"x\n")),
+                                      ("2021-04-01/A.csv.gz/B.csv.gz", gzip.compress(b"y\n"))])
+    with pytest.raises(InputFileError, match=r"p\.zip: uses '2021-04-01/A\.csv\.gz' both as a "
+                       r"file and as a folder"):
+        unpack_po(clash, tmp_path / "t", "2021-04-01")
+
+
 @pytest.mark.parametrize("name", ["../../x.csv.gz", "/tmp/x.csv.gz", "2021-04-01/../../x.csv.gz"])
 def test_a_po_member_outside_the_folder_fails_with_a_hint(tmp_path, name):
     """Zip-slip: nothing is written outside; the error came without a hint (the command line

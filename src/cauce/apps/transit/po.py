@@ -84,8 +84,9 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
 
 
 def _check_names(zip_name: str, names: list[str], dest: Path) -> None:
-    """Every member stays inside `dest`, and no file is listed twice: extracting would keep
-    the last one silently, whichever of the two the supplier meant."""
+    """Every member stays inside `dest`, and no file is listed twice (extracting would keep
+    the last one silently, whichever of the two the supplier meant) or is a folder too (its
+    extraction failed as if the archive were truncated)."""
     for name in names:
         if not (dest / name).resolve().is_relative_to(dest.resolve()):
             raise InputFileError(f"{zip_name}: member {name!r} escapes the folder",
@@ -96,6 +97,11 @@ def _check_names(zip_name: str, names: list[str], dest: Path) -> None:
         shown = ", ".join(repr(name) for name in twice[:3]) + (", ..." if len(twice) > 3 else "")
         raise InputFileError(f"{zip_name}: lists {shown} more than once",
                              hint="zip the PO folder anew, each file once")
+    folders = {name[:at] for name in names for at, char in enumerate(name) if char == "/"}
+    both = sorted(counts.keys() & folders)
+    if both:
+        raise InputFileError(f"{zip_name}: uses {both[0]!r} both as a file and as a folder",
+                             hint="zip the PO folder anew")
 
 
 def _top_level(names: list[str]) -> str:
