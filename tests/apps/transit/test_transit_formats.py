@@ -142,6 +142,17 @@ def test_a_header_naming_columns_in_another_order_fails(tmp_path):
     assert frame.height == 1 and not rejects
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r\r\n"])
+def test_a_cr_inside_a_value_becomes_a_space(end):
+    """A CR inside a stop name went into `.profile` as it was: an output row cut in two for the
+    readers that take CR as a line end."""
+    data = f"1;Rengo\r/ esq. Colo Colo;-33.45{end}2;Los Olivos;-33.46{end}".encode()
+    stops = read_positional(data, {"seq": 1, "name": 2, "y": 3}, name="C.csv", probe="y",
+                            is_value=is_number_text, strip=False)
+    assert stops.rows() == [("1", "Rengo / esq. Colo Colo", "-33.45"),
+                            ("2", "Los Olivos", "-33.46")]
+
+
 def test_transactions_without_header_and_duplicates(tmp_path):
     path = _gz(tmp_path, "d.trx", "12;2021-04-22 07:00:00;ZN-6220;2\n"
                "12;2021-04-22 07:00:00;ZN-6220;2\nx;2021-04-22 07:00:00;ZN-6220;2\n")

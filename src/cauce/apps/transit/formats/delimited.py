@@ -184,6 +184,9 @@ def read_positional(
     if not strip and last is not None and _ends_in_cr_cr_lf(data):
         # the reader takes one CR with the LF; the other stays on the last column's values
         frame = frame.with_columns(pl.col(last).str.strip_suffix("\r"))
+    if _has_lone_cr(data):
+        # a CR inside a value would end an output row for the readers that take CR as a line end
+        frame = frame.with_columns(pl.all().str.replace_all("\r", " ", literal=True))
     if separator != OUTPUT_SEPARATOR and OUTPUT_SEPARATOR.encode() in data:
         # the outputs are `|`-separated without quoting: a `|` in a value would add a column
         frame = frame.with_columns(pl.all().str.replace_all(OUTPUT_SEPARATOR, "/", literal=True))
@@ -247,6 +250,12 @@ def _ends_in_cr_cr_lf(data: bytes) -> bool:
     """Whether the first line ends in CR CR LF (a CRLF file converted to CRLF once more)."""
     end = data.find(b"\n")
     return end >= 2 and data[end - 2:end] == b"\r\r"
+
+
+def _has_lone_cr(data: bytes) -> bool:
+    """Whether `data` has a CR that ends no line (one not before LF, nor before CR LF as in a
+    CRLF file converted once more), counted at the speed of a byte search."""
+    return data.count(b"\r") > data.count(b"\r\n") + data.count(b"\r\r\n")
 
 
 def _check_header(name: str, cells: list[str], wanted: dict[str, int],
