@@ -95,12 +95,18 @@ def _keep_header_only(prepared, field: str) -> None:
 
 
 @pytest.mark.parametrize("emptied", ["gps_file", "runs_file", "trx_file"])
-def test_a_day_without_usable_rows_in_an_input_still_gives_its_outputs(emptied, tiny, tmp_path):
+def test_a_day_without_usable_rows_in_an_input_still_gives_its_outputs(emptied, tiny, tmp_path,
+                                                                        caplog):
     """No GPS ping, no 1.96 run or no transaction: whatever can be computed is written, the
-    rest is counted as unusable (it used to fail on an empty array)."""
+    rest is counted as unusable (it used to fail on an empty array), and the log names the
+    file without rows (a day without transactions said nothing)."""
     prepared = _prepared(tiny, tmp_path)
     _keep_header_only(prepared, emptied)
-    result = run_engine(prepared.par, prepared.workdir, DAY, parquet_dir=tmp_path / "parquet")
+    with caplog.at_level("WARNING"):
+        result = run_engine(prepared.par, prepared.workdir, DAY,
+                            parquet_dir=tmp_path / "parquet")
+    name = Path(prepared.par.path(emptied)).name
+    assert f"{name} holds no data row" in caplog.text
     transactions = tiny[1].counts["transactions"]
     if emptied == "trx_file":
         assert result.rows["etapas"] == result.rows["viajes"] == 0

@@ -86,6 +86,73 @@ def test_gps_rows_that_cannot_be_used_are_counted_per_reason(tmp_path):
                        "gps: unreadable time": 1, "gps: missing plate": 1}
 
 
+def test_a_ping_listed_twice_counts_once(tmp_path):
+    """A GPS feed concatenated twice doubled the day's ping figures in `.general`; the same
+    bus and second at another position is another ping (no guess which one is right)."""
+    rows = ["ZN-6220;;2021-04-22 08:00:00;-33.45;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.45;-70.65",
+            "ZN6220;;2021-04-22 08:00:00;-33.450;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.46;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame["t"].to_list() == [8 * 3600, 8 * 3600 + 40, 8 * 3600 + 40]
+    assert rejects == {"gps: ping listed again (same bus, second and position)": 1}
+
+
+def test_nul_bytes_are_removed_and_logged(tmp_path, caplog):
+    """A NUL inside a stop code made another stop: its boardings went unlocated, its rows left
+    the load profile, and nothing said why; in a card it made a row unusable for a wrong
+    reason (`missing card or site`)."""
+    stops = read_positional(b"1;PA\x001;-33.45\n2;PA2;-33\x00.46\n", {"seq": 1, "stop": 2, "y": 3},
+                            name="ConsolidadoParadas.csv", probe="y", is_value=is_number_text)
+    assert stops.rows() == [("1", "PA1", "-33.45"), ("2", "PA2", "-33.46")]
+    assert "ConsolidadoParadas.csv: 2 NUL bytes removed" in caplog.text
+    frame, rejects = read_transactions(
+        _gz(tmp_path, "d.trx", "12\x00;2021-04-22 07:00:00;ZN-6220;2\n"), PAR, DAY)
+    assert frame.rows() == [(12, 7 * 3600, "ZN-6220", 2)] and rejects == {}
+
+
+def test_a_last_line_cut_short_is_counted_not_read(tmp_path, caplog):
+    """A 1.96 cut mid-line lost its `C`: the expedition was written unfulfilled (`-`) without a
+    word. A last line without its line end but whole, or cut after the columns read, stays."""
+    whole = "6;GCBB-35;;;T201 00I;2021-04-22 07:00:00;2021-04-22 07:50:00;;;;;18.5;;;;;C"
+    cut = "6;ZN-6220;;;T201 00I;2021-04-22 08:00:00;2021-04-22 08:50:00;;;;;18"
+    frame, rejects = read_runs(_gz(tmp_path, "d.196", f"{whole}\n{cut}"), PAR, DAY)
+    assert frame["plate"].to_list() == ["GCBB-35"]
+    assert rejects == {"196: last line cut short (fewer fields than the others)": 1}
+    frame, rejects = read_runs(_gz(tmp_path, "e.196", f"{cut};;;;C\n{whole}"), PAR, DAY)
+    assert frame.height == 2 and not rejects
+    table = read_positional(b"a;b;c;d\n1;2;3;4\n5;6;7", {"x": 1, "y": 2}, name="D.csv",
+                            probe="x", is_value=is_number_text)
+    assert table.rows() == [("1", "2"), ("5", "6")] and "cut short" not in caplog.text
+    table = read_positional(b"a;b;c;d\n1;2;3;4\n5;6", {"x": 1, "y": 2}, name="D.csv",
+                            probe="x", is_value=is_number_text)
+    assert table.rows() == [("1", "2")] and "D.csv: last line cut short" in caplog.text
+
+
+def test_a_header_naming_columns_in_another_order_fails(tmp_path):
+    """Latitude and longitude saved the other way round made every ping an impossible
+    coordinate: a day of unlocated boardings, counted for a reason that hid why."""
+    rows = ["patente;C2;tiempo;longitud;latitud", "ZN-6220;;2021-04-22 08:00:00;-70.65;-33.45"]
+    with pytest.raises(InputFileError, match=r"d\.gps: its header names column 4 'longitud', "
+                       r"where the parameter file reads 'latitud'") as raised:
+        read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert raised.value.hint
+    rows = ["PATENTE;x;Tiempo;latitud;longitud;extra", "ZN-6220;;2021-04-22 08:00:00;-33.45;-70.65"]
+    frame, rejects = read_gps(_gz(tmp_path, "e.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame.height == 1 and not rejects
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r\r\n"])
+def test_a_cr_inside_a_value_becomes_a_space(end):
+    """A CR inside a stop name went into `.profile` as it was: an output row cut in two for the
+    readers that take CR as a line end."""
+    data = f"1;Rengo\r/ esq. Colo Colo;-33.45{end}2;Los Olivos;-33.46{end}".encode()
+    stops = read_positional(data, {"seq": 1, "name": 2, "y": 3}, name="C.csv", probe="y",
+                            is_value=is_number_text, strip=False)
+    assert stops.rows() == [("1", "Rengo / esq. Colo Colo", "-33.45"),
+                            ("2", "Los Olivos", "-33.46")]
+
+
 def test_transactions_without_header_and_duplicates(tmp_path):
     path = _gz(tmp_path, "d.trx", "12;2021-04-22 07:00:00;ZN-6220;2\n"
                "12;2021-04-22 07:00:00;ZN-6220;2\nx;2021-04-22 07:00:00;ZN-6220;2\n")

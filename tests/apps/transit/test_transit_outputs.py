@@ -1,6 +1,7 @@
 import gzip
 import io
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -102,8 +103,48 @@ def test_po_archive_problems_name_the_file(tmp_path):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("2021-04-01/Paraderos/A.csv.gz", gzip.compress(b"x" * 1000)[:20])
     (tmp_path / "cut.zip").write_bytes(buffer.getvalue())
-    with pytest.raises(InputFileError, match=r"A\.csv\.gz is not a readable gzip"):
+    with pytest.raises(InputFileError, match=r"A\.csv\.gz is not a readable gzip") as raised:
         unpack_po(tmp_path / "cut.zip", tmp_path / "t2", "2021-04-01")
+    assert raised.value.hint
+
+
+def _zip(path: Path, members: list[tuple[str, bytes]]) -> Path:
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of the names written twice
+        for name, data in members:
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_po_file_listed_twice_fails_naming_it(tmp_path):
+    """Extracting kept the last of the two silently (`\\` between folders is the same name)."""
+    first, second = gzip.compress(b"x;y\n1;2\n"), gzip.compress(b"x;y\n3;4\n")
+    twice = _zip(tmp_path / "p.zip", [("2021-04-01/Paraderos/A.csv.gz", first),
+                                      ("2021-04-01\\Paraderos\\A.csv.gz", second)])
+    with pytest.raises(InputFileError, match=r"lists '2021-04-01/Paraderos/A\.csv\.gz' more "
+                       r"than once") as raised:
+        unpack_po(twice, tmp_path / "t", "2021-04-01")
+    assert raised.value.hint and not (tmp_path / "t").exists()
+
+
+def test_a_po_name_both_file_and_folder_fails_naming_it(tmp_path):
+    """It failed as 'not a readable zip archive ... it may be truncated'."""
+    clash = _zip(tmp_path / "p.zip", [("2021-04-01/A.csv.gz", gzip.compress(b"x\n")),
+                                      ("2021-04-01/A.csv.gz/B.csv.gz", gzip.compress(b"y\n"))])
+    with pytest.raises(InputFileError, match=r"p\.zip: uses '2021-04-01/A\.csv\.gz' both as a "
+                       r"file and as a folder"):
+        unpack_po(clash, tmp_path / "t", "2021-04-01")
+
+
+@pytest.mark.parametrize("name", ["../../x.csv.gz", "/tmp/x.csv.gz", "2021-04-01/../../x.csv.gz"])
+def test_a_po_member_outside_the_folder_fails_with_a_hint(tmp_path, name):
+    """Zip-slip: nothing is written outside; the error came without a hint (the command line
+    then pointed at a traceback for a bad upload)."""
+    hostile = _zip(tmp_path / "p.zip", [("2021-04-01/a.csv.gz", gzip.compress(b"x\n")),
+                                        (name, b"x")])
+    with pytest.raises(InputFileError, match="escapes the folder") as raised:
+        unpack_po(hostile, tmp_path / "t" / "u", "2021-04-01")
+    assert raised.value.hint and not list(tmp_path.glob("**/x.csv.gz"))
 
 
 def test_the_parallel_zip_is_a_valid_archive(tmp_path):

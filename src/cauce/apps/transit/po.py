@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -59,10 +60,7 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
                     f"{zip_path.name}: has no top folder '{day_text}/' (it holds "
                     f"{_top_level(names)})",
                     hint="the po.zip must hold a folder named like its date")
-            for name in names:
-                target = (dest / name).resolve()
-                if not target.is_relative_to(dest.resolve()):
-                    raise InputFileError(f"{zip_path.name}: member {name!r} escapes the folder")
+            _check_names(zip_path.name, names, dest)
             archive.extractall(dest, members=members)
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise InputFileError(f"{zip_path.name}: not a readable zip archive ({error})",
@@ -80,8 +78,30 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
                 plain.write_bytes(source.read())
         except (OSError, EOFError) as error:
             raise InputFileError(f"{zip_path.name}: member {member.relative_to(dest)} is not "
-                                 f"a readable gzip file ({error})") from None
+                                 f"a readable gzip file ({error})",
+                                 hint="gzip that file again and zip the PO folder anew") from None
     return folder
+
+
+def _check_names(zip_name: str, names: list[str], dest: Path) -> None:
+    """Every member stays inside `dest`, and no file is listed twice (extracting would keep
+    the last one silently, whichever of the two the supplier meant) or is a folder too (its
+    extraction failed as if the archive were truncated)."""
+    for name in names:
+        if not (dest / name).resolve().is_relative_to(dest.resolve()):
+            raise InputFileError(f"{zip_name}: member {name!r} escapes the folder",
+                                 hint="zip the PO folder anew, with paths relative to it")
+    counts = Counter(name for name in names if not name.endswith("/"))
+    twice = sorted(name for name, count in counts.items() if count > 1)
+    if twice:
+        shown = ", ".join(repr(name) for name in twice[:3]) + (", ..." if len(twice) > 3 else "")
+        raise InputFileError(f"{zip_name}: lists {shown} more than once",
+                             hint="zip the PO folder anew, each file once")
+    folders = {name[:at] for name in names for at, char in enumerate(name) if char == "/"}
+    both = sorted(counts.keys() & folders)
+    if both:
+        raise InputFileError(f"{zip_name}: uses {both[0]!r} both as a file and as a folder",
+                             hint="zip the PO folder anew")
 
 
 def _top_level(names: list[str]) -> str:

@@ -128,8 +128,12 @@ def run_engine(par: ParFile, workdir: Path, day: date, *, settings: EngineSettin
         runs, runs_rejects = read_runs(runs_path, par, day)
         gps, gps_rejects = reading_gps.result()
         trx, trx_rejects = reading_trx.result()
-    for found in (gps_rejects, runs_rejects, trx_rejects):
+    for path, frame, found in ((gps_path, gps, gps_rejects), (runs_path, runs, runs_rejects),
+                               (trx_path, trx, trx_rejects)):
         rejects.update(found)
+        if frame.is_empty() and not found:
+            # nothing unusable to count: without a word the day would look like a quiet one
+            log.warning("%s holds no data row: the day is processed without it", path.name)
     gps_rows = gps.height
     lap("read")
     fleet = build_fleet(runs, gps, network, par.number("route_offroute_m"), rejects)

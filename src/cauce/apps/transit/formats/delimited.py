@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,12 @@ OUTPUT_SEPARATOR = "|"
 HEAD_LINES = 16
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2}")
 QUOTE = '"'
+LONE_CR = re.compile(rb"\r(?!\r?\n)")
+NUL = b"\x00"
+#: the reason a last line cut short is left out for
+CUT_LAST_LINE = "last line cut short (fewer fields than the others)"
+
+log = logging.getLogger(__name__)
 
 
 def sniff_separator(first_line: str) -> str:
@@ -48,6 +55,30 @@ def utf8_bytes(data: bytes, encoding: str | None, name: str) -> bytes:
         if data.isascii() and not utf16_without_bom(data):
             return _lf_line_ends(data)
     return _lf_line_ends(decode(data, encoding, name=name).encode("utf-8"))
+
+
+def _cut_at(data: bytes, separator: str, width: int, last_wanted: int) -> int | None:
+    """Where the last line starts when it is cut short before a wanted column ends: no line
+    end after it, fewer fields than the file's width, and a wanted column (1-based, at most
+    `last_wanted`) among the missing ones or the last one, cut too, as a copy or an export that
+    stopped mid-line leaves it (a `C` of the 1.96 read as none, a stop name shortened)."""
+    if data.endswith(b"\n"):
+        return None
+    start = data.rfind(b"\n") + 1
+    fields = data.count(separator.encode(), start) + 1
+    if start == 0 or fields >= width or fields > last_wanted:
+        return None
+    return start
+
+
+def _without_nul(data: bytes, name: str) -> bytes:
+    """`data` without its NUL bytes, saying how many in the log. A NUL is no character of a
+    text value: inside a stop code, a plate or a card it made another one that matched nothing,
+    and a row of the day went missing without a word."""
+    if NUL not in data:
+        return data
+    log.warning("%s: %d NUL bytes removed (the file is damaged)", name, data.count(NUL))
+    return data.replace(NUL, b"")
 
 
 def _lf_line_ends(data: bytes) -> bytes:
@@ -100,16 +131,22 @@ def read_positional(
     probe: str | None = None,
     encoding: str | None = None,
     strip: bool = True,
+    rejects: dict[str, int] | None = None,
+    label: str = "",
+    headers: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """Read `fields` (1-based columns; None = absent) as strings.
 
     `probe` names the field whose first-row value decides whether the first line is a header:
     when `is_value(value)` is false, the line is a header. Absent fields become null columns.
     `encoding` None detects it (a byte-order mark, UTF-8, else the spreadsheet's single-byte
-    encoding; see `cauce.textfiles`); CRLF line ends are read as LF.
+    encoding; see `cauce.textfiles`); CRLF line ends are read as LF. A last line cut short
+    (see `_cut_at`) is left out: counted in `rejects` as `{label}: CUT_LAST_LINE` when given,
+    else said in the log. `headers` (field -> the name a header gives it) makes a header that
+    names another field's column where a field is read fail: columns saved in another order.
     """
     data = source.read_bytes() if isinstance(source, Path) else source
-    data = utf8_bytes(data, encoding, name)
+    data = _without_nul(utf8_bytes(data, encoding, name), name)
     # big inputs are not stripped of spaces (see `strip`), dictionaries are
     if not data.strip():
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
@@ -124,9 +161,19 @@ def read_positional(
         has_header = column is not None and (
             column > len(cells) or not is_value(cells[column - 1].strip()))
     wanted = {f: c for f, c in fields.items() if c is not None}
+    if has_header and headers:
+        _check_header(name, cells, wanted, headers)
     # the widest of the first lines: one short record among them does not narrow the file
     width = max(len(row) for row in head_rows)
     _check_width(name, width, separator, wanted)
+    cut = _cut_at(data, separator, width, max(wanted.values()))
+    if cut is not None:
+        data = data[:cut]
+        if rejects is None:
+            log.warning("%s: %s, left out", name, CUT_LAST_LINE)
+        else:
+            reason = f"{label}: {CUT_LAST_LINE}"
+            rejects[reason] = rejects.get(reason, 0) + 1
     data = _widened_first_row(data, 1 if has_header else 0, separator, width, quoted)
     frame = _read_rows(data, separator, 1 if has_header else 0, quoted, name)
     if frame.height == 0:
@@ -138,6 +185,9 @@ def read_positional(
     if not strip and last is not None and _ends_in_cr_cr_lf(data):
         # the reader takes one CR with the LF; the other stays on the last column's values
         frame = frame.with_columns(pl.col(last).str.strip_suffix("\r"))
+    if _has_lone_cr(data):
+        # a CR inside a value would end an output row for the readers that take CR as a line end
+        frame = frame.with_columns(pl.all().str.replace_all("\r", " ", literal=True))
     if separator != OUTPUT_SEPARATOR and OUTPUT_SEPARATOR.encode() in data:
         # the outputs are `|`-separated without quoting: a `|` in a value would add a column
         frame = frame.with_columns(pl.all().str.replace_all(OUTPUT_SEPARATOR, "/", literal=True))
@@ -201,6 +251,29 @@ def _ends_in_cr_cr_lf(data: bytes) -> bool:
     """Whether the first line ends in CR CR LF (a CRLF file converted to CRLF once more)."""
     end = data.find(b"\n")
     return end >= 2 and data[end - 2:end] == b"\r\r"
+
+
+def _has_lone_cr(data: bytes) -> bool:
+    """Whether `data` has a CR that ends no line (one not before LF, nor before CR LF as in a
+    CRLF file converted once more)."""
+    return b"\r" in data and LONE_CR.search(data) is not None
+
+
+def _check_header(name: str, cells: list[str], wanted: dict[str, int],
+                  headers: dict[str, str]) -> None:
+    """A header naming another field at a wanted column (`longitud` where the latitude is
+    read) means the columns were saved in another order: every row would be read wrong, or
+    set aside for a reason that hides why."""
+    field_of = {header.lower(): field for field, header in headers.items()}
+    for field, column in wanted.items():
+        found = cells[column - 1].strip() if column <= len(cells) else ""
+        other = field_of.get(found.lower())
+        if other is not None and other != field:
+            raise InputFileError(
+                f"{name}: its header names column {column} {found!r}, where the parameter file "
+                f"reads {headers.get(field, field)!r}",
+                hint="save the columns in the order of the app README, or change the column "
+                     "numbers in the parameter file")
 
 
 def _check_width(name: str, width: int, separator: str, wanted: dict[str, int]) -> None:
