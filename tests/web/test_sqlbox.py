@@ -179,13 +179,23 @@ def test_postgresql_selects_read_only_capped_and_timed(postgres_warehouse):
     assert sqlbox.describe(wh, "trips")["count"] == 300
     result = sqlbox.run(wh, "SELECT * FROM trips ORDER BY n", cap=10)
     assert len(result.rows) == 10 and result.truncated and result.columns == ["zone", "n"]
-    # a SELECT that writes (a sequence moves on) meets the READ ONLY transaction
+    # a SELECT that writes (a sequence moves on) meets the READ ONLY transaction, or first
+    # the reading role a superuser looks through
     wh.execute("CREATE SEQUENCE ticket")
-    with pytest.raises(CauceError, match="read-only transaction"):
+    with pytest.raises(CauceError, match=r"read-only transaction|permission denied"):
         sqlbox.run(wh, "SELECT nextval('ticket')")
     assert wh.query("SELECT last_value, is_called FROM ticket").to_pylist() == [
         {"last_value": 1, "is_called": False}]
     assert_stopped_at_the_limit(wh, "SELECT pg_sleep(3)")
+    assert sqlbox.run(wh, "SELECT count(*) FROM trips").rows == [(300,)]
+
+
+def test_postgresql_selects_cannot_read_the_servers_files(postgres_warehouse):
+    wh = postgres_warehouse  # the test server's user is a superuser, as a laptop's often is
+    for sql in ("SELECT pg_read_file('/etc/hostname')", "SELECT * FROM pg_ls_dir('/')",
+                "SELECT query_to_xml('SELECT pg_read_file(''/etc/hostname'')', true, true, '')"):
+        with pytest.raises(CauceError, match="permission denied for function"):
+            sqlbox.run(wh, sql)
     assert sqlbox.run(wh, "SELECT count(*) FROM trips").rows == [(300,)]
 
 

@@ -191,6 +191,13 @@ def _run_sqlite(url: str, sql: str, cap: int, limit: Limit) -> Result:
                   time.monotonic() - started)
 
 
+# A superuser may read the server's files (pg_read_file, pg_ls_dir) even in a READ ONLY
+# transaction: the box then looks through the predefined role that reads every table and
+# nothing else (PostgreSQL 14 or later; on an older server a superuser's look is refused).
+NO_SUPERUSER = ("DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+                "THEN SET LOCAL ROLE pg_read_all_data; END IF; END $$")
+
+
 def _run_postgres(backend: Any, sql: str, cap: int, limit: Limit) -> Result:
     """A READ ONLY transaction that is always rolled back: functions it lets through (a large
     object made, a setting changed) are undone, and session locks taken are let go."""
@@ -200,6 +207,7 @@ def _run_postgres(backend: Any, sql: str, cap: int, limit: Limit) -> Result:
             session.begin()
             try:
                 session.execute("SET TRANSACTION READ ONLY")
+                session.execute(NO_SUPERUSER)
                 # at least 1 ms: a statement_timeout of 0 is no limit at all
                 milliseconds = max(1, int(limit.left() * 1000))
                 session.execute(f"SET LOCAL statement_timeout = {milliseconds}")
