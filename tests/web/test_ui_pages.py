@@ -388,3 +388,27 @@ def test_a_grid_after_runs_of_a_partition_spelled_another_way_still_answers(tmp_
         page = client.get("/apps/spelled/partitions/days")
         assert page.status_code == 200, page.text[:300]
         assert "2021-12-31" in page.text  # the grid ends at the last partition instead
+
+
+def test_controls_and_bidi_overrides_are_shown_not_acted_on(ui_client):
+    from .hostile_app import items
+
+    # an ANSI colour, and an override that would show "exe.txt" for "txt.exe"
+    items.put({"id": "zz-controls \x1b[31mred\x1b[0m rtl\u202etxt.exe", "note": "n"})
+    page = ui_client.get("/apps/hostile/data/table/items", params={"key": "zz-controls"}).text
+    assert "zz-controls \u241b[31mred\u241b[0m rtl[U+202E]txt.exe" in page
+    assert not any(c in page for c in "\x1b\u202e")
+
+
+def test_a_huge_value_is_cut_on_pages_and_in_the_live_log(ui_client):
+    from cauce.web.render import SHOWN_MAX
+
+    rt = ui_client.app.state.ui.home.runtime("hostile")
+    run_id = rt.run("boom", note="y" * 1_000_000).id
+    page = ui_client.get(f"/runs/{run_id}")
+    assert page.status_code == 200 and len(page.text) < 10 * SHOWN_MAX
+    assert re.search(r"… \(9\d\d,\d{3} more characters not shown\)", page.text)
+    body = ui_client.get(f"/runs/{run_id}/events?after=0").text
+    messages = [json.loads(line[6:])["message"] for line in body.splitlines()
+                if line.startswith("data: {")]
+    assert messages and all(len(m) < SHOWN_MAX + 100 for m in messages)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -26,6 +27,13 @@ from .home import Home, local
 TEMPLATES = Path(__file__).with_name("templates")
 # a lone surrogate (JSON and Python strings may hold one) has no UTF-8: shown as U+FFFD
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# One value (a log line, an error, a parameter, a message) is shown up to this many characters:
+# a megabyte-long line would otherwise make every page that shows it a megabyte.
+SHOWN_MAX = 20_000
+# characters a browser would act on rather than show: C0 controls (an ANSI colour's ESC, NUL)
+# and the bidirectional overrides that make a name read backwards ("txt.exe" as "exe.txt")
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 STATUS_CLASS = {"succeeded": "ok", "failed": "bad", "dead-lettered": "bad", "cancelled": "warn",
                 "running": "run", "queued": "wait"}
@@ -47,6 +55,25 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)
 
 
+def _control(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the control's picture: ␛, ␀
+    return "\u2421" if code == 0x7F else f"[U+{code:04X}]"
+
+
+def shown(value: Any) -> Any:
+    """A value as a page shows it: cut at `SHOWN_MAX` characters, controls made visible.
+
+    Applied to every ``{{ ... }}`` of every template; markup the UI made itself is left alone.
+    """
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return value
+    if len(value) > SHOWN_MAX:
+        value = f"{value[:SHOWN_MAX]}… ({len(value) - SHOWN_MAX:,} more characters not shown)"
+    return CONTROLS.sub(_control, value)
+
+
 def _sparkline(counts: list[int], width: int = 120, height: int = 22) -> str:
     """Points of a polyline for a tiny throughput chart (numbers only, nothing to escape)."""
     if not counts:
@@ -60,7 +87,7 @@ def _sparkline(counts: list[int], width: int = 120, height: int = 22) -> str:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES),
                       autoescape=select_autoescape(default=True), trim_blocks=True,
-                      lstrip_blocks=True)
+                      lstrip_blocks=True, finalize=shown)
     env.filters.update(duration=_duration, pretty=_pretty, sparkline=_sparkline,
                        status_class=lambda s: STATUS_CLASS.get(str(s), ""))
     return env

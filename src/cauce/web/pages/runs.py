@@ -19,6 +19,7 @@ from ...durations import parse_moment
 from ...errors import CauceError
 from ...runs import RunStatus
 from ..home import RunFilter
+from ..render import shown
 from . import cursor
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def routes(ui: UI) -> list[Route]:
                 for line in lines:
                     payload = {"id": line.id, "level": line.level, "ts": line.ts.timestamp(),
                                "time": pages.when(run.app, line.ts),
-                               "message": home.mask(run.app, line.message)}
+                               "message": shown(home.mask(run.app, line.message))}
                     yield f"id: {line.id}\nevent: line\ndata: {json.dumps(payload)}\n\n"
                     after = line.id
                 if current.status.finished and not lines:
