@@ -412,3 +412,14 @@ def test_a_huge_value_is_cut_on_pages_and_in_the_live_log(ui_client):
     messages = [json.loads(line[6:])["message"] for line in body.splitlines()
                 if line.startswith("data: {")]
     assert messages and all(len(m) < SHOWN_MAX + 100 for m in messages)
+
+
+def test_a_download_is_not_named_with_a_bidirectional_override(ui_client):
+    from .hostile_app import inbox
+
+    inbox.put("zz/invoice\u202etxt.exe", b"MZ")
+    got = ui_client.get("/apps/hostile/data/bucket/inbox/download",
+                        params={"key": "zz/invoice\u202etxt.exe"})
+    assert got.status_code == 200 and got.content == b"MZ"
+    assert got.headers["content-disposition"] == (
+        "attachment; filename=\"invoice_txt.exe\"; filename*=UTF-8''invoice_txt.exe")

@@ -18,6 +18,7 @@ from ...resources.bucket import Bucket
 from ...resources.table import Table
 from ...resources.warehouse import Warehouse
 from .. import sqlbox
+from ..render import CONTROLS
 
 if TYPE_CHECKING:
     from ..server import UI
@@ -41,8 +42,12 @@ def folders(keys: list[tuple[str, int, float]], prefix: str) -> tuple[list[str],
 
 
 def content_disposition(key: str) -> str:
-    """An attachment header naming the object's last segment, safe for any characters."""
-    name = key.rsplit("/", 1)[-1]
+    """An attachment header naming the object's last segment, safe for any characters.
+
+    Controls and bidirectional overrides become ``_``: a saved ``invoice\u202etxt.exe`` would
+    otherwise be listed by the browser as ``invoiceexe.txt``.
+    """
+    name = CONTROLS.sub("_", key.rsplit("/", 1)[-1])
     fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in name)
     return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{quote(name)}"
 
