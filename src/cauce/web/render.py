@@ -29,8 +29,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # One value (a log line, an error, a parameter, a message) is shown up to this many characters:
-# a megabyte-long line would otherwise make every page that shows it a megabyte.
-SHOWN_MAX = 20_000
+# a megabyte-long line would otherwise make every page that shows it a megabyte. As many as an
+# object's preview has bytes (`pages.data.PREVIEW`), so a preview is never cut twice.
+SHOWN_MAX = 65_536
 # characters a browser would act on rather than show: C0 controls (an ANSI colour's ESC, NUL)
 # and the bidirectional overrides that make a name read backwards ("txt.exe" as "exe.txt")
 CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
