@@ -194,6 +194,8 @@ def _run_sqlite(url: str, sql: str, cap: int, limit: Limit) -> Result:
 # A superuser may read the server's files (pg_read_file, pg_ls_dir) even in a READ ONLY
 # transaction: the box then looks through the predefined role that reads every table and
 # nothing else (PostgreSQL 14 or later; on an older server a superuser's look is refused).
+# A guard against mistakes only: the session stays a superuser's, so a SELECT that sets
+# `role` back (set_config inside query_to_xml) has its rights again (docs/ui.md).
 NO_SUPERUSER = ("DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
                 "THEN SET LOCAL ROLE pg_read_all_data; END IF; END $$")
 
