@@ -13,6 +13,7 @@ from cauce.textfiles import (
     cr_line_ends,
     decode,
     detect_encoding,
+    mostly_utf8,
     single_byte_encoding,
     stray_carriage_return,
     utf16_without_bom,
@@ -68,13 +69,23 @@ def test_universal_newlines_handle_crlf_lone_cr_and_keep_lf() -> None:
     assert decode(b"a\r\nb") == "a\r\nb"  # untouched unless asked
 
 
-def test_an_invalid_byte_mid_file_makes_the_whole_file_single_byte() -> None:
-    head = "Zoë\n".encode() * 1000
-    data = head + b"caf\xe9\n" + "Zoë\n".encode()
+def test_an_invalid_byte_in_a_single_byte_file_makes_the_whole_file_single_byte() -> None:
+    data = "Zoë\n".encode("cp1252") * 1000 + "Zoë\n".encode() + b"caf\xe9\n"
     assert detect_encoding(data) == "cp1252"
     text = decode(data)  # never raises: every line is kept
     assert text.count("\n") == 1002
-    assert "café" in text
+    assert text.count("Zoë") == 1000 and "café" in text
+
+
+def test_a_utf8_file_with_a_damaged_line_stays_utf8() -> None:
+    """A line pasted from a cp1252 file into a UTF-8 one: read as cp1252, every other line's
+    accents were garbled ('ZoÃ«'); the bad byte reads as U+FFFD, its line alone marked."""
+    data = "Zoë\n".encode() * 1000 + b"caf\xe9\n" + "Zoë\n".encode()
+    assert mostly_utf8(data) and not mostly_utf8("Zoë\n".encode("cp1252") * 3)
+    assert not mostly_utf8(b"ascii only\n")
+    text = decode(data)
+    assert text.count("\n") == 1002
+    assert text.count("Zoë") == 1001 and "caf\ufffd\n" in text
 
 
 def test_single_byte_encoding_is_cp1252_exactly_for_the_bytes_cp1252_defines() -> None:

@@ -11,9 +11,10 @@ Detection, in order: a byte-order mark names its encoding; else a head whose NUL
 on every other byte is UTF-16 without a mark (as some Windows tools export it: Latin text
 has a NUL as the high byte of each character, after it in little-endian, before it in
 big-endian; see :func:`utf16_without_bom`); else bytes that are valid UTF-8 are UTF-8 (ASCII
-is too); else cp1252 when every byte is one cp1252 defines, else Latin-1, which decodes any
-byte. One invalid byte anywhere makes the whole file single-byte: a file has one encoding, and
-a guess per line would turn the same word into different text. Not detected: UTF-16 without
+is too); else, when most bytes above ASCII still form UTF-8 characters (:func:`mostly_utf8`:
+a UTF-8 file with a damaged line), UTF-8 with U+FFFD for the bad bytes; else cp1252 when every
+byte is one cp1252 defines, else Latin-1, which decodes any byte. A file has one encoding: a
+guess per line would turn the same word into different text. Not detected: UTF-16 without
 a mark whose text has few Latin letters (Chinese, say), UTF-32 (its mark reads as UTF-16's).
 
 Line ends: CRLF and LF end lines; a file with no LF at all whose lines end in CR alone (old
@@ -46,6 +47,8 @@ UTF16_SAMPLE = 4096
 #: and the most the other byte may be: a NUL in a text or binary file falls on either side.
 UTF16_NUL_SHARE, UTF16_OTHER_SHARE = 0.5, 0.05
 
+#: The bytes above ASCII, which a UTF-8 character of more than one byte is made of.
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 #: The longest a UTF-8 character can be: a sample cut inside one is not invalid.
 _UTF8_MAX_BYTES = 4
 
@@ -149,7 +152,22 @@ def _detected_text(data: bytes) -> str:
     try:
         return data.decode(UTF8)
     except UnicodeDecodeError:
-        return data.decode(single_byte_encoding(data))
+        damaged = data.decode(UTF8, "replace")
+        return damaged if mostly_utf8(data, damaged) else data.decode(single_byte_encoding(data))
+
+
+def mostly_utf8(data: bytes, decoded: str | None = None) -> bool:
+    """Whether most bytes of ``data`` above ASCII form UTF-8 characters (``decoded``: its UTF-8
+    decoding with U+FFFD for bad bytes, when at hand): a UTF-8 file with a damaged line (a
+    download cut inside a character, a line pasted from a cp1252 file), which read as cp1252
+    would have every accent of every line garbled. In a cp1252 or Latin-1 file nearly every
+    such byte is invalid UTF-8 (``Ó`` then ``´`` is a rare exception). Counted in C: the bytes
+    above ASCII, and the UTF-8 length of the decoding less its ASCII and its U+FFFD."""
+    text = data.decode(UTF8, "replace") if decoded is None else decoded
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    in_characters = len(text.encode(UTF8, "surrogatepass")) - (len(data) - high) \
+        - 3 * text.count("\ufffd")
+    return in_characters * 2 > high
 
 
 def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:

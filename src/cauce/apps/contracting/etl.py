@@ -117,8 +117,9 @@ class Readable:
     path: Path
     duckdb_encoding: str
     encoding: str  # the export's own, as cauce.textfiles names it
-    # UTF-8 by its mark or the characters of its head (`mostly_utf8`): bytes that are not UTF-8
-    # are damage, quarantined with their records, not a reason to read it all as cp1252
+    # UTF-8 by its mark or the characters of its head (`textfiles.mostly_utf8`): bytes that
+    # are not UTF-8 are damage, quarantined with their records, not a reason to read it all as
+    # cp1252
     utf8_known: bool = False
 
 
@@ -152,7 +153,8 @@ def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable
             head = handle.read(HEAD + 1)
         encoding = textfiles.detect_encoding(head[:HEAD], complete=len(head) <= HEAD)
         guessed = (textfiles.UTF8, textfiles.CP1252, textfiles.LATIN1)
-        if encoding in guessed and (head.startswith(codecs.BOM_UTF8) or mostly_utf8(head)):
+        marked = head.startswith(codecs.BOM_UTF8)
+        if encoding in guessed and (marked or textfiles.mostly_utf8(head)):
             return Readable(path, "utf-8", textfiles.UTF8, utf8_known=True)
     if encoding in _DUCKDB_ENCODINGS:
         return Readable(path, _DUCKDB_ENCODINGS[encoding], encoding)
@@ -162,22 +164,6 @@ def readable(path: Path, workdir: Path, encoding: str | None = None) -> Readable
         except UnicodeDecodeError:  # a byte cp1252 leaves undefined: the file is Latin-1
             return readable(path, workdir, textfiles.LATIN1)
     return Readable(_as_utf8(path, encoding, workdir), "utf-8", encoding)
-
-
-_UTF8_CHARACTER = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
-
-
-def mostly_utf8(data: bytes) -> bool:
-    """Whether most bytes of ``data`` above ASCII form UTF-8 characters: a UTF-8 export with
-    a damaged line (a download cut inside a character, a line pasted from a cp1252 file),
-    where reading it all as cp1252 would garble every accent of every record. In a cp1252
-    or Latin-1 file nearly every such byte is invalid UTF-8 (``Ó`` then ``´`` is a rare
-    exception)."""
-    in_characters = sum(map(len, _UTF8_CHARACTER.findall(data)))
-    return in_characters * 2 > len(_HIGH_BYTE.findall(data))
 
 
 def nul_characters(file: Readable) -> int:
