@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -13,24 +12,15 @@ import pytest
 
 from cauce.backends.sqlite import turns as turns_module
 from cauce.backends.sqlite.turns import WriterTurns
-from waiting import wait_for
+from waiting import LISTS_LOCK_WAITERS, wait_for, waiting_in_lock
 
-sees_waits = pytest.mark.skipif(not Path("/proc/locks").exists(),
+sees_waits = pytest.mark.skipif(not LISTS_LOCK_WAITERS,
                                 reason="no /proc/locks to see a writer wait in the lock")
 
 
 def _waiting_in_lock(turns: WriterTurns) -> bool:
-    """Whether a thread of this process is blocked in the kernel on ``turns``' lock file (a
-    waiter is listed in /proc/locks with ``->``)."""
-    if not turns.path.exists():
-        return False  # not opened yet by any writer
-    inode = os.stat(turns.path).st_ino
-    for line in Path("/proc/locks").read_text().splitlines():
-        fields = line.split()
-        if "->" in fields and fields[-4] == str(os.getpid()) and \
-                fields[-3].endswith(f":{inode}"):
-            return True
-    return False
+    """Whether a thread of this process is blocked in the kernel on ``turns``' lock file."""
+    return waiting_in_lock(turns.path)
 
 
 @sees_waits

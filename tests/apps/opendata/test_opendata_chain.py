@@ -6,6 +6,7 @@ import importlib
 import json
 import subprocess
 import sys
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from cauce.connectors.soda.portal import Dataset, Portal, PortalState, csv_bytes
 from cauce.errors import ConfigError
 from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
+from waiting import LISTS_LOCK_WAITERS, wait_for, waiting_in_lock
 from worker_signal import handled_while_busy
 
 # the module, which the app's job of the same name hides as an attribute of the package
@@ -721,3 +723,68 @@ def test_a_harvest_while_another_runs_is_refused_in_one_line(chain: Chain) -> No
         holder.kill()
         holder.wait()
     assert chain.harvest()["downloaded"] == 7
+
+
+@contextmanager
+def _held(lock: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding an exclusive `flock` on ``lock`` until the block ends."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'a');"
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+         str(lock)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _dataset_lock(chain: Chain, ident: str) -> Path:
+    return chain.rt.home / "opendata" / "downloads" / ident / harvest_module.DATASET_LOCK
+
+
+def test_a_replayed_download_waits_while_a_harvest_downloads_that_dataset(chain: Chain) -> None:
+    """A replayed incomplete download resumed the partial file a running harvest was writing
+    (both appending to it): while the dataset's download lock is held the message is tried
+    again later without asking the portal, the partial file untouched; then it resumes."""
+    chain.state.fail("jbjy-vk9h", times=None, from_offset=200)
+    chain.harvest()
+    partial = harvest_module.partial_path(chain.rt.home / "opendata" / "downloads", "jbjy-vk9h")
+    before, asked = partial.read_bytes(), len(chain.state.requests_for("jbjy-vk9h"))
+    chain.state.clear_faults()
+    with _held(_dataset_lock(chain, "jbjy-vk9h")):
+        assert chain.rt.replay("downloaded") == 1
+        chain.rt.drain()
+        assert [m.body["ID"] for m in chain.rt.dlq("downloaded")] == ["jbjy-vk9h"]
+        assert "a harvest is downloading this dataset now" in (
+            chain.rt.dlq_errors("downloaded")[0] or "")
+        assert len(chain.state.requests_for("jbjy-vk9h")) == asked
+        assert partial.read_bytes() == before
+    assert chain.rt.replay("downloaded") == 1
+    chain.rt.drain()
+    assert chain.rt.dlq("downloaded") == []
+    assert chain.rt.bucket("raw").get(object_key("jbjy-vk9h")) == csv_bytes(
+        chain.state.datasets["jbjy-vk9h"].frame
+    )
+
+
+@pytest.mark.skipif(not LISTS_LOCK_WAITERS, reason="no /proc/locks to see a download wait")
+def test_a_harvest_waits_while_a_replayed_download_resumes_that_dataset(chain: Chain) -> None:
+    """A harvest downloading a dataset the metadata handler is resuming waits for it to end
+    (the handler moves its file into the bucket first), then downloads its own copy."""
+    lock = _dataset_lock(chain, "jbjy-vk9h")
+    with _held(lock):
+        harvested: list[dict[str, Any]] = []
+        harvesting = threading.Thread(target=lambda: harvested.append(chain.harvest()))
+        harvesting.start()
+        wait_for(lambda: waiting_in_lock(lock), what="the harvest's download waiting in the lock")
+        assert chain.state.requests_for("jbjy-vk9h") == []
+    harvesting.join(timeout=60)
+    assert harvested and harvested[0]["downloaded"] == 7
+    assert chain.rt.bucket("raw").get(object_key("jbjy-vk9h")) == csv_bytes(
+        chain.state.datasets["jbjy-vk9h"].frame
+    )

@@ -38,6 +38,7 @@ from cauce.apps.opendata.harvest import (
     download,
     download_all,
     has_partial,
+    one_download_of,
     one_harvest_at_a_time,
 )
 from cauce.apps.opendata.inventory import Asset, Selection, read_inventory, split_values
@@ -361,18 +362,11 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
     key = object_key(ident)
     # the portal setting as it is now: PORTAL names where the harvest ran, which may have moved
     with client(ctx) as soda:
-        if body.get("DOWNLOAD") != "complete" and has_partial(downloads_folder(ctx), ident):
-            outcome = download(soda, Asset(**_asset_fields(body)), downloads_folder(ctx))
-            if outcome.status in ("gone", "forbidden"):
-                ctx.log.warning("%s: %s", ident, outcome.error)
-                _record_unavailable(ctx, body, version, outcome.status)
-                return {"ID": ident, "change": outcome.status}
-            if outcome.result is None:
-                raise OpendataError(
-                    f"{ident}: the download is still incomplete: {outcome.error}",
-                    hint="it resumes at the failed page when retried or replayed",
-                )
-            raw.put_file(key, outcome.result.path, move=True)
+        if body.get("DOWNLOAD") != "complete":
+            unavailable = _resumed(ctx, soda, body)
+            if unavailable is not None:
+                _record_unavailable(ctx, body, version, unavailable)
+                return {"ID": ident, "change": unavailable}
         if not raw.exists(key):
             raise OpendataError(
                 f"{ident}: object {key} is not in bucket raw", hint="harvest the dataset again"
@@ -398,6 +392,28 @@ def metadata(msg: Message, ctx: Context) -> dict[str, Any]:
         "" if created else " (content already known)",
     )
     return {"ID": ident, "HASH": profile.sha256, "change": stored["CHANGE"]}
+
+
+def _resumed(ctx: Context, soda: SodaClient, body: dict[str, Any]) -> str | None:
+    """Finish the incomplete download a message announces, if its partial file is still
+    there, and move it into the bucket: None, or ``gone``/``forbidden`` when the portal no
+    longer serves the dataset. Under the dataset's download lock, so a harvest downloading it
+    now is never appended to (this message is tried again later instead)."""
+    ident, folder = body["ID"], downloads_folder(ctx)
+    with one_download_of(folder, ident, wait=False):
+        if not has_partial(folder, ident):
+            return None
+        outcome = download(soda, Asset(**_asset_fields(body)), folder)
+        if outcome.status in ("gone", "forbidden"):
+            ctx.log.warning("%s: %s", ident, outcome.error)
+            return outcome.status
+        if outcome.result is None:
+            raise OpendataError(
+                f"{ident}: the download is still incomplete: {outcome.error}",
+                hint="it resumes at the failed page when retried or replayed",
+            )
+        raw.put_file(object_key(ident), outcome.result.path, move=True)
+    return None
 
 
 # 9999-12-31T23:59:59Z: a `rowsUpdatedAt` (epoch seconds) at or past it is no date

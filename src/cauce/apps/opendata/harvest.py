@@ -8,7 +8,9 @@ and announced: no cauce resource is touched from a worker thread. A client made 
 so a cancelled harvest waits for none of them.
 
 One harvest at a time downloads into a folder (`one_harvest_at_a_time`): two would write the
-same partial files and resume each other's downloads.
+same partial files and resume each other's downloads. Within a folder, one download of a dataset
+at a time (`one_download_of`): the metadata handler resuming a replayed incomplete download and
+a harvest downloading the same dataset would otherwise append to the same partial file.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from cauce.connectors.soda import (
 
 WAKE = 0.5  # seconds the calling thread waits for a download at most before looking again
 LOCK = ".harvest.lock"  # in the downloads folder, locked while a harvest runs
+DATASET_LOCK = ".download.lock"  # in a dataset's folder, locked while it downloads
 
 
 @dataclass(frozen=True)
@@ -65,23 +68,48 @@ def discard_partial(folder: Path, dataset: str) -> None:
 
 
 @contextmanager
-def one_harvest_at_a_time(folder: Path) -> Iterator[None]:
-    """Hold the harvest lock of ``folder`` (an exclusive `flock`, released by the kernel when
-    the process dies, SIGKILL included); `OpendataError` at once when another harvest holds it,
-    in this process or another."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+def _locked(path: Path, *, wait: bool) -> Iterator[bool]:
+    """Hold an exclusive `flock` on ``path`` (released by the kernel when the process dies,
+    SIGKILL included; two opens of one file exclude each other within a process too). Yields
+    False, holding nothing, when ``wait`` is off and another holder has it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def one_harvest_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold the harvest lock of ``folder``; `OpendataError` at once when another harvest holds
+    it, in this process or another."""
+    with _locked(folder / LOCK, wait=False) as held:
+        if not held:
             raise OpendataError(
                 f"another harvest is running, downloading into {folder}",
                 hint="wait for it to end (cauce runs --app opendata --job harvest) or cancel it",
-            ) from None
+            )
         yield
-    finally:
-        os.close(fd)
+
+
+@contextmanager
+def one_download_of(folder: Path, dataset: str, *, wait: bool) -> Iterator[None]:
+    """Hold the download lock of ``dataset`` in ``folder``: with ``wait``, once the download
+    holding it ends; without, `OpendataError` at once when one holds it."""
+    with _locked(partial_path(folder, dataset).parent / DATASET_LOCK, wait=wait) as held:
+        if not held:
+            raise OpendataError(
+                f"{dataset}: a harvest is downloading this dataset now",
+                hint="this message is tried again later; the harvest queues its own once the "
+                "download is complete",
+            )
+        yield
 
 
 def download(
@@ -92,7 +120,8 @@ def download(
     page_size: int | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> Outcome:
-    """Download one dataset completely (resuming a partial download); never raises a SODA error."""
+    """Download one dataset completely (resuming a partial download); never raises a SODA error.
+    The caller holds the dataset's download lock (`one_download_of`)."""
     try:
         result = client.download_csv(
             asset.id, partial_path(folder, asset.id), page_size=page_size, progress=progress
@@ -120,7 +149,7 @@ def download_all(
     try:
         futures: list[Future[Outcome]] = [
             pool.submit(
-                contextvars.copy_context().run, download, client, asset, folder, page_size=page_size
+                contextvars.copy_context().run, _download_in_turn, client, asset, folder, page_size
             )
             for asset in assets
         ]
@@ -132,3 +161,11 @@ def download_all(
                 yield future.result()
     finally:  # a caller that stops early (a cancelled run) does not wait for downloads not started
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _download_in_turn(
+    client: SodaClient, asset: Asset, folder: Path, page_size: int | None
+) -> Outcome:
+    """`download`, once a replayed message resuming the same dataset is done with it."""
+    with one_download_of(folder, asset.id, wait=True):
+        return download(client, asset, folder, page_size=page_size)
