@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -166,3 +166,19 @@ def test_dates_and_datetimes_are_accepted_as_bounds() -> None:
     days = daily(start=date(2024, 1, 1), end=datetime(2024, 1, 3, 12, 0))
     assert days.range("2024-01-01", "2024-01-03") == ["2024-01-01", "2024-01-02", "2024-01-03"]
     assert days.last_complete(date(2024, 2, 1)) == "2024-01-03"
+
+
+@pytest.mark.parametrize(
+    ("partitions", "key", "expected"),
+    [
+        (daily(start="2024-01-01"), None, date(2024, 1, 2)),
+        (daily(start="2024-02-28"), "2024-02-28", date(2024, 3, 1)),
+        (weekly(start="2024-01-03"), "2024-01-03", date(2024, 1, 17)),
+        (monthly(start="2023-11"), "2023-12", date(2024, 2, 1)),
+    ],
+)
+def test_completed_from_is_the_first_day_the_next_partition_has_ended(partitions, key,
+                                                                     expected) -> None:
+    assert partitions.completed_from(key) == expected
+    assert partitions.last_complete(expected) != key
+    assert partitions.last_complete(expected - timedelta(days=1)) == key

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cauce import App, Runtime, daily
+from cauce.durations import parse_duration
 from cauce.runtime.scheduler import Scheduler
 from cauce.testing import TestRuntime
 from state_targets import TARGETS, target_url
@@ -81,6 +82,41 @@ def test_a_partitioned_schedule_runs_the_period_that_just_ended_and_its_after_jo
         ("2024-01-01", "published 2024-01-01", "after extract"),
         ("2024-01-02", "published 2024-01-02", "after extract"),
     ]
+
+
+def serve_stopped_for(rt: TestRuntime, span: str) -> None:
+    """Move the clock as a serve that stops, and starts again after ``span``, sees it."""
+    rt.clock.advance(parse_duration(span))
+    rt.advance("1s")
+
+
+def test_a_serve_down_for_days_runs_each_missed_partition_once_and_other_jobs_once() -> None:
+    app = App("cron", timezone="America/Santiago")
+    app.job(schedule="0 3 * * *", partitions=daily(start="2024-01-01"), name="per-day")(
+        lambda ctx: ctx.partition)
+    app.job(schedule="0 3 * * *", name="nightly")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        rt.advance("1d")
+        serve_stopped_for(rt, "3d")  # the ticks of 6, 7 and 8 March were missed
+        caught_up = [r.partition for r in rt.runs("per-day")]
+        nightly = len(rt.runs("nightly"))
+    # before, only 2024-03-05 ran: the 6th and the 7th were never run by the schedule
+    assert caught_up == ["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07"]
+    assert nightly == 2  # the missed ticks of a job without partitions are one run
+
+
+def test_catching_up_runs_the_partitions_of_the_missed_ticks_only() -> None:
+    app = App("cron", timezone="America/Santiago")
+    days = daily(start="2024-01-01", end="2024-03-20")
+    app.job(schedule="*/10 * * * * *", partitions=days, name="often")(lambda ctx: None)
+    app.job(schedule="0 3 * * 1", partitions=days, name="mondays")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:  # a Monday
+        serve_stopped_for(rt, "30d")  # a month of 10 s ticks, past the last day
+        often = [r.partition for r in rt.runs("often")]
+        mondays = [r.partition for r in rt.runs("mondays")]
+    assert often == [f"2024-03-{day:02}" for day in range(3, 21)]
+    # each Monday's tick runs the Sunday before; the last two run the declared last day
+    assert mondays == ["2024-03-10", "2024-03-17", "2024-03-20"]
 
 
 def test_a_job_after_two_jobs_waits_for_both_in_the_same_partition() -> None:

@@ -105,6 +105,12 @@ class Partitions:
             previous = self._period_start(self.end)
         return self._format(previous)
 
+    def completed_from(self, key: str | None) -> date:
+        """The first day on which the partition after ``key`` (the first one when None) has
+        ended: from that day on, `last_complete` is that partition or a later one."""
+        first = self._period_start(self.start) if key is None else self._next(self.parse(key))
+        return self._next(first)
+
     # -- period arithmetic --------------------------------------------------------------
     def _period_start(self, day: date) -> date:
         if self.unit == "daily":
