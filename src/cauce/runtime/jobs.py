@@ -148,6 +148,11 @@ def has_pending_run(rt: Runtime, job: Job, partition: str | None) -> bool:
     return rt.state.queues.holds(job.store_queue, "partition", partition)
 
 
+def pending_partitions(rt: Runtime, job: Job) -> set[str]:
+    """The partitions of ``job`` with a run queued, running, or waiting for a retry."""
+    return rt.state.queues.text_values(job.store_queue, "partition")
+
+
 def trigger_downstream(rt: Runtime, job: Job, partition: str | None, now: float) -> None:
     """Queue each job that runs ``after`` this one, once all its upstream runs succeeded."""
     for down in job.downstream:
