@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 
@@ -78,3 +79,24 @@ def test_a_paused_schedule_is_shown_and_resumed(cli, app_file) -> None:
     unknown = cli("schedules", ref, "--resume", "pol")
     assert unknown.err.splitlines() == ["error: app 'poller' has no job 'pol'",
                                         "hint: did you mean 'poll'?"]
+
+
+MIDNIGHT_IN_SANTIAGO = """
+from cauce import App
+
+app = App("nightly", timezone="America/Santiago")
+
+
+@app.job(schedule="0 0 * * *")
+def close_day(ctx):
+    pass
+"""
+
+
+def test_schedules_show_the_next_fire_time_in_the_apps_time_zone(cli, app_file) -> None:
+    # it was shown in the machine's zone, unnamed: `cron 0 0 * * * America/Santiago  next
+    # 2026-12-08 03:00:00` on a machine in UTC, read as 03:00 in Santiago
+    out = cli("schedules", app_file(MIDNIGHT_IN_SANTIAGO)).out
+    assert re.fullmatch(r"close-day: cron 0 0 \* \* \* America/Santiago  next "
+                        r"\d{4}-\d\d-\d\d 00:00:00-0[34]:00 America/Santiago "
+                        r"\(once `cauce serve` runs\)\n", out), out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import typer
@@ -97,9 +97,17 @@ def schedules_command(ctx: typer.Context,
         return
     for row in rows:
         state = (f"[yellow]paused: {escape(row['paused'])}[/]" if row["paused"]
-                 else f"next {console.local(row['next'])}"
+                 else f"next {_in_zone(row['next'], rt.app.tz)}"
                  + ("" if row["served"] else " (once `cauce serve` runs)"))
         console.out.print(f"{row['job']}: {escape(row['spec'] or '')}  {state}")
+
+
+def _in_zone(moment: datetime | None, tz: tzinfo) -> str:
+    """A fire time in the app's zone, the zone named: the time its cron reads, which the
+    machine's own zone is not."""
+    if moment is None:
+        return ""
+    return f"{moment.astimezone(tz).isoformat(' ', 'seconds')} {tz}"
 
 
 def _scheduled_hint(app: str, declared: dict[str, object]) -> str:
