@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -154,7 +155,7 @@ def test_declaring_an_end_before_the_start_fails() -> None:
         daily(start="2024-01-01", end="2023-01-01")
 
 
-@pytest.mark.parametrize("start", ["01/01/2024", "2024-02-30", 20240101])
+@pytest.mark.parametrize("start", ["01/01/2024", 20240101, "20240101", "2024-W01-1"])
 def test_declaring_an_invalid_start_fails_at_declaration(start: object) -> None:
     with pytest.raises(DeclarationError, match=r"daily partitions: .* is not a date"):
         daily(start=start)  # type: ignore[arg-type]
@@ -182,3 +183,33 @@ def test_completed_from_is_the_first_day_the_next_partition_has_ended(partitions
     assert partitions.completed_from(key) == expected
     assert partitions.last_complete(expected) != key
     assert partitions.last_complete(expected - timedelta(days=1)) == key
+
+
+@pytest.mark.parametrize(
+    ("end", "message", "hint"),
+    [
+        # read by date.fromisoformat as 1 April, where 2021/04/01 was refused
+        ("20210401", "'20210401' is not a date", "write dates as YYYY-MM-DD, e.g. 2021-04-01"),
+        ("2021-W13-4", "'2021-W13-4' is not a date", "write dates as YYYY-MM-DD"),
+        ("2021-091", "'2021-091' is not a date", "write dates as YYYY-MM-DD"),
+        ("01-04-2021", "'01-04-2021' is not a date", "write dates as YYYY-MM-DD"),
+        # written as asked, yet told to "write dates as YYYY-MM-DD"
+        ("2021-02-29", "'2021-02-29' is no date of the calendar", "2021-02 has 28 days"),
+        ("2021-04-31", "'2021-04-31' is no date of the calendar", "2021-04 has 30 days"),
+        ("2021-13-01", "'2021-13-01' is no date of the calendar", "check its month and day"),
+        ("2021-13", "'2021-13' is no date of the calendar", "check its month"),
+        ("2021-04-01T00:00", "is a date and a time; partitions are whole days",
+         "give the date alone: 2021-04-01"),
+        ("2021-04-01 10:00-04:00", "is a date and a time", "give the date alone: 2021-04-01"),
+    ],
+)
+def test_range_ends_written_otherwise_say_how_to_write_them(end: str, message: str,
+                                                            hint: str) -> None:
+    with pytest.raises(PartitionError, match=re.escape(message)) as info:
+        daily(start="2021-01-01").range(end, "2021-05-01")
+    assert hint in (info.value.hint or "")
+
+
+def test_a_range_of_29_february_in_a_leap_year_is_one_day() -> None:
+    assert daily(start="2024-01-01").range("2024-02-29", "2024-02-29") == ["2024-02-29"]
+    assert monthly(start="2024-01").range("2024-02-29", "2024-03-01") == ["2024-02", "2024-03"]

@@ -6,6 +6,7 @@ A partitioned job is idempotent per partition; backfills run a range of them. Ke
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -131,16 +132,47 @@ class Partitions:
 
 
 def _as_date(value: str | date) -> date:
+    """A date written ``YYYY-MM-DD`` (or a month, ``YYYY-MM``, standing for its first day).
+
+    Only those spellings: ``date.fromisoformat`` also reads ``20210401``, ``2021-W13-4`` and
+    ``2021-091``, so ``--from 2021-091`` was a backfill from 1 April while ``2021/04/01`` was
+    refused."""
     if isinstance(value, datetime):  # a datetime is a date too, but does not compare with one
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, str):
+        shape = _MONTH_SHAPE if len(value) == 7 else _DAY_SHAPE
+        if shape[0].fullmatch(value):
+            try:
+                if len(value) == 7:
+                    return datetime.strptime(value, "%Y-%m").date()
+                return date.fromisoformat(value)
+            except ValueError:
+                raise PartitionError(f"{value!r} is no date of the calendar",
+                                     hint=_calendar_hint(value, shape[1])) from None
+        if _DAY_SHAPE[0].match(value) and _has_time(value):
+            raise PartitionError(f"{value!r} is a date and a time; partitions are whole "
+                                 "days, weeks or months", hint=f"give the date alone: "
+                                 f"{value[:10]}")
+    raise PartitionError(f"{value!r} is not a date",
+                         hint="write dates as YYYY-MM-DD, e.g. 2021-04-01")
+
+
+def _calendar_hint(value: str, parts: str) -> str:
+    """How many days the month of a day that is none has (``2021-02-29``: 28)."""
+    year, month = int(value[:4]), int(value[5:7])
+    if len(value) == 7 or not 1 <= month <= 12 or year == 0:
+        return f"check {parts}"
+    return f"{value[:7]} has {calendar.monthrange(year, month)[1]} days"
+
+
+def _has_time(value: str) -> bool:
     try:
-        if len(value) == 7:
-            return datetime.strptime(value, "%Y-%m").date()
-        return date.fromisoformat(value)
-    except (ValueError, TypeError):
-        raise PartitionError(f"{value!r} is not a date", hint="write dates as YYYY-MM-DD") from None
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _declared(unit: str, start: str | date, end: str | date | None) -> Partitions:
