@@ -119,6 +119,25 @@ def test_catching_up_runs_the_partitions_of_the_missed_ticks_only() -> None:
     assert mondays == ["2024-03-10", "2024-03-17", "2024-03-20"]
 
 
+def test_a_clock_stepped_back_neither_repeats_a_fire_nor_hides_a_resumed_schedule() -> None:
+    app = App("cron", timezone="Europe/Berlin")
+    app.job(schedule="0 3 * * *", name="nightly")(lambda ctx: None)
+    poll = app.job(every="10s", name="poll")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T02:59:55") as rt:
+        rt.advance("10s")
+        assert len(rt.runs("nightly")) == 1
+        rt.runtime.pause_schedule(app, "poll", "source down")
+        rt.advance("1s")
+        rt.clock.set_back(3600)  # 02:00:06: 03:00 comes again
+        rt.runtime.resume_schedule(poll)
+        rt.advance("1h")
+        nightly, polls = len(rt.runs("nightly")), len(rt.runs("poll"))
+    assert nightly == 1  # 03:00 fired once, not again an hour later
+    # before, the schedules were not read again until the clock was back where it had been
+    # read last: the resumed schedule first fired an hour later, its ticks meanwhile lost
+    assert polls >= 350
+
+
 def test_a_job_after_two_jobs_waits_for_both_in_the_same_partition() -> None:
     app = App("cron")
     days = daily(start="2024-01-01")

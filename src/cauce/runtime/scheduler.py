@@ -125,8 +125,10 @@ class Scheduler:
         runtime = self.runtime
         now = runtime.clock.time()
         # Nothing due and state read recently: no database work on this loop iteration.
+        # A clock stepped back makes now earlier than the last read: read again then, or what
+        # another process changed (a schedule resumed) would wait as long as the step.
         if (self._next_due is not None and now < self._next_due
-                and now - self._checked_at < self.RECHECK):
+                and 0 <= now - self._checked_at < self.RECHECK):
             return self._next_due
         self._checked_at = now
         if not self._lead(now):
