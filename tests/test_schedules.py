@@ -102,9 +102,12 @@ def test_a_time_repeated_by_the_autumn_change_runs_once(zone, expression, start,
     assert fires(CronSchedule(expression, zone), start.replace(tzinfo=tz), 2, tz) == expected
 
 
-def test_an_hourly_job_keeps_real_time_through_the_repeated_hour() -> None:
+@pytest.mark.parametrize("expression", ["0 * * * *", "0 */1 * * *", "0 0-23 * * *",
+                                        "0 0 * * * *", "0 0 0-11,12-23 * * *"])
+def test_an_hourly_job_keeps_real_time_through_the_repeated_hour(expression: str) -> None:
+    # "*/1" and "0-23" were read as set hours: the repeated 02:00 was left out, two hours apart
     tz = ZoneInfo("Europe/Berlin")
-    hourly = CronSchedule("0 * * * *", "Europe/Berlin")
+    hourly = CronSchedule(expression, "Europe/Berlin")
     start = datetime(2024, 10, 27, 0, 30, tzinfo=tz)
     moments = [datetime.fromisoformat(t) for t in fires(hourly, start, 4, tz)]
     gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(moments)}

@@ -73,18 +73,17 @@ class CronSchedule(Schedule):
         from croniter import croniter
 
         tz = ZoneInfo(self.timezone)
-        fields = self.expression.split()
-        six = len(fields) == 6
+        six = len(self.expression.split()) == 6
         # When clocks go back an hour, wall times in that hour happen twice. A job at a set
         # hour ("30 23 * * *") runs once, at the first of them, as cron does; a job for every
-        # hour keeps running on real time through the repeated hour.
-        every_hour = fields[2 if six else 1] == "*"
+        # hour keeps running on real time through the repeated hour, however its hours are
+        # written ("*", "*/1", "0-23": croniter reads them all as "*", hours' index 1).
         moment = timestamp
         while True:
             start = datetime.fromtimestamp(moment, tz)
             cron = croniter(self.expression, start, second_at_beginning=six)
             moment = float(cron.get_next(float))
-            if every_hour or not _repeated_wall_time(moment, tz):
+            if cron.expanded[1] == ["*"] or not _repeated_wall_time(moment, tz):
                 return moment
 
 
