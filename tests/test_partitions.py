@@ -50,17 +50,18 @@ def test_malformed_keys_say_how_to_write_one(partitions, key: str, example: str)
 
 
 @pytest.mark.parametrize(("partitions", "key", "check"), [
-    (daily(start="2024-01-01"), "2021-02-30", "its month and day"),
-    (daily(start="2024-01-01"), "2024-13-01", "its month and day"),
-    (weekly(start="2024-01-01"), "2024-02-30", "its month and day"),
-    (monthly(start="2024-01"), "2024-13", "its month"),
+    (daily(start="2024-01-01"), "2021-02-30", "2021-02 has 28 days"),
+    (daily(start="2024-01-01"), "2024-02-30", "2024-02 has 29 days"),
+    (daily(start="2024-01-01"), "2024-13-01", "check its month and day"),
+    (weekly(start="2024-01-01"), "2024-04-31", "2024-04 has 30 days"),
+    (monthly(start="2024-01"), "2024-13", "check its month"),
 ])
 def test_a_key_written_right_that_is_no_date_is_said_so(partitions, key: str,
                                                         check: str) -> None:
     """`--partition 2021-02-30` was told to be written like 2021-04-22, as it is."""
     with pytest.raises(PartitionError, match=f"'{key}' is no date of the calendar") as info:
         partitions.parse(key)
-    assert (info.value.hint or "").startswith(f"check {check} ")
+    assert (info.value.hint or "").startswith(f"{check} (keys are written like ")
 
 
 def test_a_weekly_key_that_is_not_a_week_start_names_the_nearest_one() -> None:

@@ -55,7 +55,8 @@ class Partitions:
             shape, parts = _MONTH_SHAPE if self.unit == "monthly" else _DAY_SHAPE
             if isinstance(key, str) and shape.fullmatch(key):
                 raise PartitionError(f"{key!r} is no date of the calendar",
-                                     hint=f"check {parts} (keys are written like {example})")
+                                     hint=f"{_calendar_hint(key, parts)} (keys are written "
+                                     f"like {example})")
             raise PartitionError(
                 f"{key!r} is not a {self.unit} partition key", hint=f"write it like {example}"
             )
