@@ -133,6 +133,16 @@ def test_make_schedule_reads_cron_or_every_and_zero_means_none() -> None:
         make_schedule(cron=None, every="often", timezone="UTC")
 
 
+@pytest.mark.parametrize("every", ["0.0000001s", "0.0000001", 0.001, "9ms"])
+def test_an_interval_shorter_than_10ms_is_refused(every: object) -> None:
+    # 1e-7 s: the next tick after now was now again, and a serve fired its job and wrote
+    # "tick skipped" about 4,000 times a second
+    with pytest.raises(DeclarationError, match="is shorter than 10ms") as info:
+        make_schedule(cron=None, every=every, timezone="UTC")
+    assert 'every="100ms"' in (info.value.hint or "")
+    assert make_schedule(cron=None, every="10ms", timezone="UTC") == IntervalSchedule(0.01)
+
+
 def test_specs_change_when_the_schedule_or_zone_does() -> None:
     assert (CronSchedule("0 3 * * *", "UTC").spec
             != CronSchedule("0 3 * * *", "America/Santiago").spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -136,6 +137,26 @@ def test_a_clock_stepped_back_neither_repeats_a_fire_nor_hides_a_resumed_schedul
     # before, the schedules were not read again until the clock was back where it had been
     # read last: the resumed schedule first fired an hour later, its ticks meanwhile lost
     assert polls >= 350
+
+
+def test_ticks_skipped_behind_a_pending_run_are_said_once_then_counted() -> None:
+    app = App("cron")
+
+    @app.job(every="1s", retries=1, retry_delay="1h")
+    def poll(ctx) -> None:
+        if ctx.attempt == 1:
+            raise RuntimeError("source down")  # its retry waits 2.5 to 5 min: the run is pending
+
+    with TestRuntime(app) as rt:
+        rt.advance("10m")
+        said = [line.message for line in rt.logs(stream="general") if "skipped" in line.message]
+        fired = len({r.id for r in rt.runs("poll") if r.attempt == 1})
+    first = ("poll: tick skipped, its previous run is still queued or running (the next skipped "
+             "ticks are counted)")
+    # before, a line a tick: 599 - fired in these ten minutes
+    assert said[0::2] == [first] * len(said[0::2]) and len(said) <= 2 * fired
+    assert all(re.fullmatch(r"poll: \d+ ticks were skipped while its previous run was queued "
+                            r"or running", m) for m in said[1::2])
 
 
 def test_a_job_after_two_jobs_waits_for_both_in_the_same_partition() -> None:

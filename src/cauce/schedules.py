@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from .durations import format_duration, parse_duration
 from .errors import DeclarationError
 
+MIN_INTERVAL = 0.01  # seconds: the shortest every= a schedule keeps
+
 
 class Schedule(ABC):
     """Something that knows the next fire time strictly after a given instant."""
@@ -116,4 +118,13 @@ def make_schedule(*, cron: str | None, every: object, timezone: str) -> Schedule
     if every is None:
         return None
     seconds = parse_duration(every, what="every")  # type: ignore[arg-type]
+    if 0 < seconds < MIN_INTERVAL:
+        # ticks closer than a serving loop's turn cannot be kept; below a microsecond or so
+        # they are not even told apart (epoch seconds over the interval pass 2**53), and a
+        # serve fired its job and said "tick skipped" thousands of times a second
+        raise DeclarationError(f"every: {every!r} is shorter than "
+                               f"{format_duration(MIN_INTERVAL)}",
+                               hint=f'a schedule ticks at most every '
+                               f'{format_duration(MIN_INTERVAL)}, e.g. every="100ms"; '
+                               "0 turns it off")
     return IntervalSchedule(seconds) if seconds > 0 else None
