@@ -115,6 +115,15 @@ def test_range_ends_inside_a_period_stand_for_that_period() -> None:
         "2024-01", "2024-02", "2024-03"]
 
 
+def test_a_month_as_a_range_end_stands_for_all_its_days() -> None:
+    # `--to 2024-02` of a daily job stopped at 1 February
+    assert daily(start="2024-01-01").range("2024-01", "2024-02")[-2:] == [
+        "2024-02-28", "2024-02-29"]
+    assert len(daily(start="2023-01-01").range("2023-02", "2023-02")) == 28
+    assert weekly(start="2024-01-01").range("2024-01", "2024-01")[-1] == "2024-01-29"
+    assert monthly(start="2024-01").range("2024-01", "2024-02") == ["2024-01", "2024-02"]
+
+
 def test_backwards_ranges_are_empty_and_say_so() -> None:
     with pytest.raises(PartitionError, match=r"range 2024-01-05\.\.2024-01-01 is empty") as info:
         daily(start="2024-01-01").range("2024-01-05", "2024-01-01")
