@@ -91,7 +91,8 @@ def test_future_partitions_are_refused() -> None:
     assert days.validate("2024-05-01", today=date(2024, 5, 1)) == date(2024, 5, 1)
     with pytest.raises(PartitionError, match="partition 2024-05-02 is in the future") as info:
         days.validate("2024-05-02", today=date(2024, 5, 1))
-    assert info.value.hint == "today is 2024-05-01"
+    # the day is the app's: a user east of it, already on the 2nd, was told only the date
+    assert info.value.hint == "today is 2024-05-01 in the app's time zone"
 
 
 def test_a_month_that_started_mid_month_still_has_its_first_partition() -> None:

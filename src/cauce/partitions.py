@@ -81,7 +81,8 @@ class Partitions:
                 hint=f"partitions end at {self.key(self.end)}",
             )
         if today is not None and first > today:
-            raise PartitionError(f"partition {key} is in the future", hint=f"today is {today}")
+            raise PartitionError(f"partition {key} is in the future",
+                                 hint=f"today is {today} in the app's time zone")
         return first
 
     def range(self, first: str, last: str, today: date | None = None) -> list[str]:
