@@ -111,7 +111,8 @@ class Scheduler:
             return None
         now = self.runtime.clock.time()
         for bucket, every in self.watched.values():
-            if self._next_look[bucket.name] <= now:
+            # more than an interval ahead: the clock was stepped back, look now, not after it
+            if not now < self._next_look[bucket.name] <= now + every:
                 try:
                     self.runtime.scan_bucket(bucket)
                 except (CauceError, OSError) as error:  # unreachable: say so, look again later
