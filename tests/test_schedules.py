@@ -143,6 +143,15 @@ def test_an_interval_shorter_than_10ms_is_refused(every: object) -> None:
     assert make_schedule(cron=None, every="10ms", timezone="UTC") == IntervalSchedule(0.01)
 
 
+@pytest.mark.parametrize(("every", "spec"), [
+    ("1.5s", "every 1.5s"), ("90.4", "every 90.4s"), ("100ms", "every 100ms"),
+    ("1h30m", "every 1h30m"), ("15.5ms", "every 0.0155s"), (0.25, "every 250ms")])
+def test_an_interval_is_named_exactly(every: object, spec: str) -> None:
+    # 1.5 s was named "every 2s", in `cauce schedules` and in the spec kept to notice changes
+    schedule = make_schedule(cron=None, every=every, timezone="UTC")
+    assert schedule is not None and schedule.spec == spec
+
+
 def test_specs_change_when_the_schedule_or_zone_does() -> None:
     assert (CronSchedule("0 3 * * *", "UTC").spec
             != CronSchedule("0 3 * * *", "America/Santiago").spec)

@@ -103,7 +103,11 @@ class IntervalSchedule(Schedule):
 
     @property
     def spec(self) -> str:
-        return f"every {format_duration(self.seconds)}"
+        # the short form rounds to whole seconds (1.5 s read "every 2s", and a change from
+        # 1.5 s to 2 s went unnoticed): the seconds themselves when it would
+        short = format_duration(self.seconds)
+        exact = parse_duration(short, what="every") == self.seconds
+        return f"every {short}" if exact else f"every {self.seconds:g}s"
 
     def next_after(self, timestamp: float) -> float:
         return (math.floor(timestamp / self.seconds + 1e-9) + 1) * self.seconds
