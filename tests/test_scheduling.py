@@ -101,6 +101,9 @@ def test_a_serve_down_for_days_runs_each_missed_partition_once_and_other_jobs_on
         serve_stopped_for(rt, "3d")  # the ticks of 6, 7 and 8 March were missed
         caught_up = [r.partition for r in rt.runs("per-day")]
         nightly = len(rt.runs("nightly"))
+        said = [line.message for line in rt.logs(stream="general") if "catching" in line.message]
+    assert said == ["per-day: catching up the 3 partitions whose ticks were missed while "
+                    "nothing served, 2024-03-05 to 2024-03-07"]
     # before, only 2024-03-05 ran: the 6th and the 7th were never run by the schedule
     assert caught_up == ["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07"]
     assert nightly == 2  # the missed ticks of a job without partitions are one run

@@ -166,7 +166,12 @@ class Scheduler:
             else:
                 self._fired(job, None, now)
             return
-        for partition in _missed_partitions(job, schedule, due, now):
+        missed = _missed_partitions(job, schedule, due, now)
+        if len(missed) > 1:
+            log_general(runtime, job.app.name, logging.INFO,
+                        "%s: catching up the %d partitions whose ticks were missed while "
+                        "nothing served, %s to %s", job.name, len(missed), missed[0], missed[-1])
+        for partition in missed:
             if runtime.has_pending_run(job, partition):
                 self._skipped(job)
             elif not runtime.partition_succeeded(job, partition):
