@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cauce.backends.state import open_state
 
 
 def test_apps_describes_every_bundled_app(cli) -> None:
@@ -100,3 +103,23 @@ def test_schedules_show_the_next_fire_time_in_the_apps_time_zone(cli, app_file) 
     assert re.fullmatch(r"close-day: cron 0 0 \* \* \* America/Santiago  next "
                         r"\d{4}-\d\d-\d\d 00:00:00-0[34]:00 America/Santiago "
                         r"\(once `cauce serve` runs\)\n", out), out
+
+
+def test_schedules_tell_an_overdue_fire_and_a_changed_schedule(cli, app_file,
+                                                               tmp_path: Path) -> None:
+    ref = app_file(MIDNIGHT_IN_SANTIAGO)
+    state = open_state(f"sqlite:///{tmp_path / '.cauce' / 'state.db'}")
+    try:
+        state.schedules.set("nightly", "close-day", spec="cron 0 0 * * * America/Santiago",
+                            next_at=datetime(2024, 3, 5, 3, tzinfo=UTC).timestamp())
+        # as left by a serve that stopped on 4 March: its next fire is long past
+        assert cli("schedules", ref).out == (
+            "close-day: cron 0 0 * * * America/Santiago  next 2024-03-05 00:00:00-03:00 "
+            "America/Santiago (overdue: nothing served then; `cauce serve` fires it when it "
+            "starts)\n")
+        # served at 23:00 before; the app now says midnight: the old next time was shown
+        state.schedules.set("nightly", "close-day", spec="cron 0 23 * * * America/Santiago",
+                            next_at=datetime(2999, 1, 1, tzinfo=UTC).timestamp())
+        assert " 00:00:00-0" in cli("schedules", ref).out
+    finally:
+        state.close()
