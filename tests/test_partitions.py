@@ -129,6 +129,9 @@ def test_backwards_ranges_are_empty_and_say_so() -> None:
     with pytest.raises(PartitionError, match=r"range 2024-01-05\.\.2024-01-01 is empty") as info:
         daily(start="2024-01-01").range("2024-01-05", "2024-01-01")
     assert "--from" in (info.value.hint or "")
+    # inside one period too: it ran that month as if written the right way round
+    with pytest.raises(PartitionError, match=r"range 2024-01-31\.\.2024-01-01 is empty"):
+        monthly(start="2024-01").range("2024-01-31", "2024-01-01")
 
 
 def test_ranges_are_validated_at_both_ends() -> None:

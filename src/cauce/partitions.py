@@ -88,12 +88,12 @@ class Partitions:
     def range(self, first: str, last: str, today: date | None = None) -> list[str]:
         """Every key from ``first`` to ``last`` inclusive, each validated. A month
         (``2021-02``) stands for all its days: as ``last``, for its last one."""
-        lo = self.validate(self.key(_as_date(first)), today)
-        end = _as_date(last)
+        begin, end = _as_date(first), _as_date(last)
         if isinstance(last, str) and len(last) == 7:  # the month's last day, not its first
             end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
+        lo = self.validate(self.key(begin), today)
         hi = self.validate(self.key(end), today)
-        if hi < lo:
+        if end < begin:  # backwards, if inside one period too (--from 2024-01-31 --to 2024-01-01)
             raise PartitionError(f"range {first}..{last} is empty",
                                  hint="--from must not be after --to")
         keys, cur = [], lo
