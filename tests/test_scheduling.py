@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cauce import App, Runtime, daily
+from cauce import App, PartitionError, Runtime, daily, monthly
 from cauce.durations import parse_duration
 from cauce.runtime.scheduler import Scheduler
 from cauce.testing import TestRuntime
@@ -160,6 +160,21 @@ def test_ticks_skipped_behind_a_pending_run_are_said_once_then_counted() -> None
     assert said[0::2] == [first] * len(said[0::2]) and len(said) <= 2 * fired
     assert all(re.fullmatch(r"poll: \d+ ticks were skipped while its previous run was queued "
                             r"or running", m) for m in said[1::2])
+
+
+def test_a_partitioned_job_run_without_a_partition_is_shown_the_newest_that_has_ended() -> None:
+    app = App("cron", timezone="America/Santiago")
+    app.job(partitions=daily(start="2024-01-01"), name="per-day")(lambda ctx: None)
+    app.job(partitions=monthly(start="2024-01"), name="per-month")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        # it showed today's, whose data is not all in yet
+        with pytest.raises(PartitionError, match="runs per daily partition") as daily_info:
+            rt.run("per-day")
+        with pytest.raises(PartitionError) as monthly_info:
+            rt.run("per-month")
+    assert daily_info.value.hint == ("pass --partition, e.g. --partition 2024-03-03 (the newest "
+                                     "that has ended)")
+    assert "--partition 2024-02 " in (monthly_info.value.hint or "")
 
 
 def test_a_job_after_two_jobs_waits_for_both_in_the_same_partition() -> None:

@@ -74,9 +74,12 @@ def check_partition(rt: Runtime, job: Job, partition: str | None) -> str | None:
             raise PartitionError(f"job {job.name!r} is not partitioned", hint="drop --partition")
         return None
     if partition is None:
+        # the newest that has ended, as its schedule would run: today's is not over yet
+        example = (job.partitions.last_complete(rt.today())
+                   or job.partitions.key(job.partitions.start))
         raise PartitionError(f"job {job.name!r} runs per {job.partitions.unit} partition",
-                             hint="pass --partition, e.g. --partition "
-                             + job.partitions.key(rt.today()))
+                             hint=f"pass --partition, e.g. --partition {example} (the newest "
+                             "that has ended)")
     job.partitions.validate(partition, rt.today())
     return partition
 
