@@ -109,6 +109,24 @@ def test_a_serve_down_for_days_runs_each_missed_partition_once_and_other_jobs_on
     assert nightly == 2  # the missed ticks of a job without partitions are one run
 
 
+def test_catching_up_reads_the_jobs_queue_once_not_once_a_partition(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = App("cron")
+    app.job(schedule="0 3 * * *", partitions=daily(start="2024-01-01"), name="per-day")(
+        lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        rt.clock.advance(parse_duration("30d"))
+        queues, reads = rt.runtime.state.queues, []
+        for name in ("holds", "text_values"):
+            def counted(*args, _read=getattr(queues, name), **kwargs):
+                reads.append(args[0])
+                return _read(*args, **kwargs)
+            monkeypatch.setattr(queues, name, counted)
+        rt.advance("1s")
+        assert len(rt.runs("per-day")) == 30
+    assert reads.count(app.jobs["per-day"].store_queue) == 1  # was one per partition, 30
+
+
 def test_catching_up_runs_the_partitions_of_the_missed_ticks_only() -> None:
     app = App("cron", timezone="America/Santiago")
     days = daily(start="2024-01-01", end="2024-03-20")

@@ -171,10 +171,17 @@ class Scheduler:
             log_general(runtime, job.app.name, logging.INFO,
                         "%s: catching up the %d partitions whose ticks were missed while "
                         "nothing served, %s to %s", job.name, len(missed), missed[0], missed[-1])
+        # one read each, not one per partition: a month of missed days behind a long backfill
+        # would pass over its queue thirty times
+        pending = runtime.pending_partitions(job)
+        if len(missed) > 1:
+            done = runtime.state.runs.succeeded_partitions(job.app.name, job.name)
+        else:
+            done = {p for p in missed if runtime.partition_succeeded(job, p)}
         for partition in missed:
-            if runtime.has_pending_run(job, partition):
+            if partition in pending:
                 self._skipped(job)
-            elif not runtime.partition_succeeded(job, partition):
+            elif partition not in done:
                 self._fired(job, partition, now)
 
     def _fired(self, job: Job, partition: str | None, now: float) -> None:
