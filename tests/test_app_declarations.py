@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cauce import App, Context, DeclarationError, NotAttached, NotFound, daily, weekly
@@ -38,6 +40,16 @@ def test_unknown_time_zone() -> None:
     with pytest.raises(DeclarationError, match="unknown time zone 'Mars/Olympus'") as info:
         App("demo", timezone="Mars/Olympus")
     assert "America/Santiago" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(("zone", "meant"), [("america/santiago", "America/Santiago"),
+                                             ("utc", "UTC"), ("Europe/Berln", "Europe/Berlin"),
+                                             ("etc/gmt+3", "Etc/GMT+3")])
+def test_a_time_zone_written_in_other_case_or_misspelt_names_the_one_meant(zone, meant) -> None:
+    # read as it is on a case-insensitive disk (a Mac), refused on Linux with a generic hint
+    with pytest.raises(DeclarationError, match=re.escape(f"unknown time zone {zone!r}")) as info:
+        App("demo", timezone=zone)
+    assert info.value.hint == f"did you mean {meant!r}? (time zone names are case-sensitive)"
 
 
 def test_invalid_cron() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -49,17 +50,18 @@ def test_malformed_keys_say_how_to_write_one(partitions, key: str, example: str)
 
 
 @pytest.mark.parametrize(("partitions", "key", "check"), [
-    (daily(start="2024-01-01"), "2021-02-30", "its month and day"),
-    (daily(start="2024-01-01"), "2024-13-01", "its month and day"),
-    (weekly(start="2024-01-01"), "2024-02-30", "its month and day"),
-    (monthly(start="2024-01"), "2024-13", "its month"),
+    (daily(start="2024-01-01"), "2021-02-30", "2021-02 has 28 days"),
+    (daily(start="2024-01-01"), "2024-02-30", "2024-02 has 29 days"),
+    (daily(start="2024-01-01"), "2024-13-01", "check its month and day"),
+    (weekly(start="2024-01-01"), "2024-04-31", "2024-04 has 30 days"),
+    (monthly(start="2024-01"), "2024-13", "check its month"),
 ])
 def test_a_key_written_right_that_is_no_date_is_said_so(partitions, key: str,
                                                         check: str) -> None:
     """`--partition 2021-02-30` was told to be written like 2021-04-22, as it is."""
     with pytest.raises(PartitionError, match=f"'{key}' is no date of the calendar") as info:
         partitions.parse(key)
-    assert (info.value.hint or "").startswith(f"check {check} ")
+    assert (info.value.hint or "").startswith(f"{check} (keys are written like ")
 
 
 def test_a_weekly_key_that_is_not_a_week_start_names_the_nearest_one() -> None:
@@ -89,7 +91,8 @@ def test_future_partitions_are_refused() -> None:
     assert days.validate("2024-05-01", today=date(2024, 5, 1)) == date(2024, 5, 1)
     with pytest.raises(PartitionError, match="partition 2024-05-02 is in the future") as info:
         days.validate("2024-05-02", today=date(2024, 5, 1))
-    assert info.value.hint == "today is 2024-05-01"
+    # the day is the app's: a user east of it, already on the 2nd, was told only the date
+    assert info.value.hint == "today is 2024-05-01 in the app's time zone"
 
 
 def test_a_month_that_started_mid_month_still_has_its_first_partition() -> None:
@@ -113,10 +116,22 @@ def test_range_ends_inside_a_period_stand_for_that_period() -> None:
         "2024-01", "2024-02", "2024-03"]
 
 
+def test_a_month_as_a_range_end_stands_for_all_its_days() -> None:
+    # `--to 2024-02` of a daily job stopped at 1 February
+    assert daily(start="2024-01-01").range("2024-01", "2024-02")[-2:] == [
+        "2024-02-28", "2024-02-29"]
+    assert len(daily(start="2023-01-01").range("2023-02", "2023-02")) == 28
+    assert weekly(start="2024-01-01").range("2024-01", "2024-01")[-1] == "2024-01-29"
+    assert monthly(start="2024-01").range("2024-01", "2024-02") == ["2024-01", "2024-02"]
+
+
 def test_backwards_ranges_are_empty_and_say_so() -> None:
     with pytest.raises(PartitionError, match=r"range 2024-01-05\.\.2024-01-01 is empty") as info:
         daily(start="2024-01-01").range("2024-01-05", "2024-01-01")
     assert "--from" in (info.value.hint or "")
+    # inside one period too: it ran that month as if written the right way round
+    with pytest.raises(PartitionError, match=r"range 2024-01-31\.\.2024-01-01 is empty"):
+        monthly(start="2024-01").range("2024-01-31", "2024-01-01")
 
 
 def test_ranges_are_validated_at_both_ends() -> None:
@@ -154,7 +169,7 @@ def test_declaring_an_end_before_the_start_fails() -> None:
         daily(start="2024-01-01", end="2023-01-01")
 
 
-@pytest.mark.parametrize("start", ["01/01/2024", "2024-02-30", 20240101])
+@pytest.mark.parametrize("start", ["01/01/2024", 20240101, "20240101", "2024-W01-1"])
 def test_declaring_an_invalid_start_fails_at_declaration(start: object) -> None:
     with pytest.raises(DeclarationError, match=r"daily partitions: .* is not a date"):
         daily(start=start)  # type: ignore[arg-type]
@@ -166,3 +181,49 @@ def test_dates_and_datetimes_are_accepted_as_bounds() -> None:
     days = daily(start=date(2024, 1, 1), end=datetime(2024, 1, 3, 12, 0))
     assert days.range("2024-01-01", "2024-01-03") == ["2024-01-01", "2024-01-02", "2024-01-03"]
     assert days.last_complete(date(2024, 2, 1)) == "2024-01-03"
+
+
+@pytest.mark.parametrize(
+    ("partitions", "key", "expected"),
+    [
+        (daily(start="2024-01-01"), None, date(2024, 1, 2)),
+        (daily(start="2024-02-28"), "2024-02-28", date(2024, 3, 1)),
+        (weekly(start="2024-01-03"), "2024-01-03", date(2024, 1, 17)),
+        (monthly(start="2023-11"), "2023-12", date(2024, 2, 1)),
+    ],
+)
+def test_completed_from_is_the_first_day_the_next_partition_has_ended(partitions, key,
+                                                                     expected) -> None:
+    assert partitions.completed_from(key) == expected
+    assert partitions.last_complete(expected) != key
+    assert partitions.last_complete(expected - timedelta(days=1)) == key
+
+
+@pytest.mark.parametrize(
+    ("end", "message", "hint"),
+    [
+        # read by date.fromisoformat as 1 April, where 2021/04/01 was refused
+        ("20210401", "'20210401' is not a date", "write dates as YYYY-MM-DD, e.g. 2021-04-01"),
+        ("2021-W13-4", "'2021-W13-4' is not a date", "write dates as YYYY-MM-DD"),
+        ("2021-091", "'2021-091' is not a date", "write dates as YYYY-MM-DD"),
+        ("01-04-2021", "'01-04-2021' is not a date", "write dates as YYYY-MM-DD"),
+        # written as asked, yet told to "write dates as YYYY-MM-DD"
+        ("2021-02-29", "'2021-02-29' is no date of the calendar", "2021-02 has 28 days"),
+        ("2021-04-31", "'2021-04-31' is no date of the calendar", "2021-04 has 30 days"),
+        ("2021-13-01", "'2021-13-01' is no date of the calendar", "check its month and day"),
+        ("2021-13", "'2021-13' is no date of the calendar", "check its month"),
+        ("2021-04-01T00:00", "is a date and a time; partitions are whole days",
+         "give the date alone: 2021-04-01"),
+        ("2021-04-01 10:00-04:00", "is a date and a time", "give the date alone: 2021-04-01"),
+    ],
+)
+def test_range_ends_written_otherwise_say_how_to_write_them(end: str, message: str,
+                                                            hint: str) -> None:
+    with pytest.raises(PartitionError, match=re.escape(message)) as info:
+        daily(start="2021-01-01").range(end, "2021-05-01")
+    assert hint in (info.value.hint or "")
+
+
+def test_a_range_of_29_february_in_a_leap_year_is_one_day() -> None:
+    assert daily(start="2024-01-01").range("2024-02-29", "2024-02-29") == ["2024-02-29"]
+    assert monthly(start="2024-01").range("2024-02-29", "2024-03-01") == ["2024-02", "2024-03"]

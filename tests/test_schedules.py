@@ -102,9 +102,12 @@ def test_a_time_repeated_by_the_autumn_change_runs_once(zone, expression, start,
     assert fires(CronSchedule(expression, zone), start.replace(tzinfo=tz), 2, tz) == expected
 
 
-def test_an_hourly_job_keeps_real_time_through_the_repeated_hour() -> None:
+@pytest.mark.parametrize("expression", ["0 * * * *", "0 */1 * * *", "0 0-23 * * *",
+                                        "0 0 * * * *", "0 0 0-11,12-23 * * *"])
+def test_an_hourly_job_keeps_real_time_through_the_repeated_hour(expression: str) -> None:
+    # "*/1" and "0-23" were read as set hours: the repeated 02:00 was left out, two hours apart
     tz = ZoneInfo("Europe/Berlin")
-    hourly = CronSchedule("0 * * * *", "Europe/Berlin")
+    hourly = CronSchedule(expression, "Europe/Berlin")
     start = datetime(2024, 10, 27, 0, 30, tzinfo=tz)
     moments = [datetime.fromisoformat(t) for t in fires(hourly, start, 4, tz)]
     gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(moments)}
@@ -128,6 +131,25 @@ def test_make_schedule_reads_cron_or_every_and_zero_means_none() -> None:
         make_schedule(cron="* * * * *", every="1m", timezone="UTC")
     with pytest.raises(DeclarationError, match="every: 'often' is not a duration"):
         make_schedule(cron=None, every="often", timezone="UTC")
+
+
+@pytest.mark.parametrize("every", ["0.0000001s", "0.0000001", 0.001, "9ms"])
+def test_an_interval_shorter_than_10ms_is_refused(every: object) -> None:
+    # 1e-7 s: the next tick after now was now again, and a serve fired its job and wrote
+    # "tick skipped" about 4,000 times a second
+    with pytest.raises(DeclarationError, match="is shorter than 10ms") as info:
+        make_schedule(cron=None, every=every, timezone="UTC")
+    assert 'every="100ms"' in (info.value.hint or "")
+    assert make_schedule(cron=None, every="10ms", timezone="UTC") == IntervalSchedule(0.01)
+
+
+@pytest.mark.parametrize(("every", "spec"), [
+    ("1.5s", "every 1.5s"), ("90.4", "every 90.4s"), ("100ms", "every 100ms"),
+    ("1h30m", "every 1h30m"), ("15.5ms", "every 0.0155s"), (0.25, "every 250ms")])
+def test_an_interval_is_named_exactly(every: object, spec: str) -> None:
+    # 1.5 s was named "every 2s", in `cauce schedules` and in the spec kept to notice changes
+    schedule = make_schedule(cron=None, every=every, timezone="UTC")
+    assert schedule is not None and schedule.spec == spec
 
 
 def test_specs_change_when_the_schedule_or_zone_does() -> None:

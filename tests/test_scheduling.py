@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cauce import App, Runtime, daily
+from cauce import App, PartitionError, Runtime, daily, monthly
+from cauce.durations import parse_duration
 from cauce.runtime.scheduler import Scheduler
 from cauce.testing import TestRuntime
 from state_targets import TARGETS, target_url
@@ -81,6 +83,116 @@ def test_a_partitioned_schedule_runs_the_period_that_just_ended_and_its_after_jo
         ("2024-01-01", "published 2024-01-01", "after extract"),
         ("2024-01-02", "published 2024-01-02", "after extract"),
     ]
+
+
+def serve_stopped_for(rt: TestRuntime, span: str) -> None:
+    """Move the clock as a serve that stops, and starts again after ``span``, sees it."""
+    rt.clock.advance(parse_duration(span))
+    rt.advance("1s")
+
+
+def test_a_serve_down_for_days_runs_each_missed_partition_once_and_other_jobs_once() -> None:
+    app = App("cron", timezone="America/Santiago")
+    app.job(schedule="0 3 * * *", partitions=daily(start="2024-01-01"), name="per-day")(
+        lambda ctx: ctx.partition)
+    app.job(schedule="0 3 * * *", name="nightly")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        rt.advance("1d")
+        serve_stopped_for(rt, "3d")  # the ticks of 6, 7 and 8 March were missed
+        caught_up = [r.partition for r in rt.runs("per-day")]
+        nightly = len(rt.runs("nightly"))
+        said = [line.message for line in rt.logs(stream="general") if "catching" in line.message]
+    assert said == ["per-day: catching up the 3 partitions whose ticks were missed while "
+                    "nothing served, 2024-03-05 to 2024-03-07"]
+    # before, only 2024-03-05 ran: the 6th and the 7th were never run by the schedule
+    assert caught_up == ["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07"]
+    assert nightly == 2  # the missed ticks of a job without partitions are one run
+
+
+def test_catching_up_reads_the_jobs_queue_once_not_once_a_partition(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = App("cron")
+    app.job(schedule="0 3 * * *", partitions=daily(start="2024-01-01"), name="per-day")(
+        lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        rt.clock.advance(parse_duration("30d"))
+        queues, reads = rt.runtime.state.queues, []
+        for name in ("holds", "text_values"):
+            def counted(*args, _read=getattr(queues, name), **kwargs):
+                reads.append(args[0])
+                return _read(*args, **kwargs)
+            monkeypatch.setattr(queues, name, counted)
+        rt.advance("1s")
+        assert len(rt.runs("per-day")) == 30
+    assert reads.count(app.jobs["per-day"].store_queue) == 1  # was one per partition, 30
+
+
+def test_catching_up_runs_the_partitions_of_the_missed_ticks_only() -> None:
+    app = App("cron", timezone="America/Santiago")
+    days = daily(start="2024-01-01", end="2024-03-20")
+    app.job(schedule="*/10 * * * * *", partitions=days, name="often")(lambda ctx: None)
+    app.job(schedule="0 3 * * 1", partitions=days, name="mondays")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:  # a Monday
+        serve_stopped_for(rt, "30d")  # a month of 10 s ticks, past the last day
+        often = [r.partition for r in rt.runs("often")]
+        mondays = [r.partition for r in rt.runs("mondays")]
+    assert often == [f"2024-03-{day:02}" for day in range(3, 21)]
+    # each Monday's tick runs the Sunday before; the last two run the declared last day
+    assert mondays == ["2024-03-10", "2024-03-17", "2024-03-20"]
+
+
+def test_a_clock_stepped_back_neither_repeats_a_fire_nor_hides_a_resumed_schedule() -> None:
+    app = App("cron", timezone="Europe/Berlin")
+    app.job(schedule="0 3 * * *", name="nightly")(lambda ctx: None)
+    poll = app.job(every="10s", name="poll")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T02:59:55") as rt:
+        rt.advance("10s")
+        assert len(rt.runs("nightly")) == 1
+        rt.runtime.pause_schedule(app, "poll", "source down")
+        rt.advance("1s")
+        rt.clock.set_back(3600)  # 02:00:06: 03:00 comes again
+        rt.runtime.resume_schedule(poll)
+        rt.advance("1h")
+        nightly, polls = len(rt.runs("nightly")), len(rt.runs("poll"))
+    assert nightly == 1  # 03:00 fired once, not again an hour later
+    # before, the schedules were not read again until the clock was back where it had been
+    # read last: the resumed schedule first fired an hour later, its ticks meanwhile lost
+    assert polls >= 350
+
+
+def test_ticks_skipped_behind_a_pending_run_are_said_once_then_counted() -> None:
+    app = App("cron")
+
+    @app.job(every="1s", retries=1, retry_delay="1h")
+    def poll(ctx) -> None:
+        if ctx.attempt == 1:
+            raise RuntimeError("source down")  # its retry waits 2.5 to 5 min: the run is pending
+
+    with TestRuntime(app) as rt:
+        rt.advance("10m")
+        said = [line.message for line in rt.logs(stream="general") if "skipped" in line.message]
+        fired = len({r.id for r in rt.runs("poll") if r.attempt == 1})
+    first = ("poll: tick skipped, its previous run is still queued or running (the next skipped "
+             "ticks are counted)")
+    # before, a line a tick: 599 - fired in these ten minutes
+    assert said[0::2] == [first] * len(said[0::2]) and len(said) <= 2 * fired
+    assert all(re.fullmatch(r"poll: \d+ ticks were skipped while its previous run was queued "
+                            r"or running", m) for m in said[1::2])
+
+
+def test_a_partitioned_job_run_without_a_partition_is_shown_the_newest_that_has_ended() -> None:
+    app = App("cron", timezone="America/Santiago")
+    app.job(partitions=daily(start="2024-01-01"), name="per-day")(lambda ctx: None)
+    app.job(partitions=monthly(start="2024-01"), name="per-month")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        # it showed today's, whose data is not all in yet
+        with pytest.raises(PartitionError, match="runs per daily partition") as daily_info:
+            rt.run("per-day")
+        with pytest.raises(PartitionError) as monthly_info:
+            rt.run("per-month")
+    assert daily_info.value.hint == ("pass --partition, e.g. --partition 2024-03-03 (the newest "
+                                     "that has ended)")
+    assert "--partition 2024-02 " in (monthly_info.value.hint or "")
 
 
 def test_a_job_after_two_jobs_waits_for_both_in_the_same_partition() -> None:

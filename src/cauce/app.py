@@ -210,8 +210,7 @@ class App:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise DeclarationError(f"unknown time zone {timezone!r}",
-                                   hint="use an IANA name such as 'America/Santiago' "
-                                   "or 'UTC'") from None
+                                   hint=_zone_hint(timezone)) from None
         self.name = name
         self.timezone = timezone
         self.description = description
@@ -634,6 +633,21 @@ def _check_handler_signature(handler_name: str, func: Callable[..., Any]) -> Non
     except TypeError:
         raise DeclarationError(f"handler {handler_name!r} must take (event, ctx), not {signature}",
                                hint=f"def {handler_name}(event, ctx): ...") from None
+
+
+def _zone_hint(timezone: object) -> str:
+    """The zone meant by an unknown name, if one is close: names are case-sensitive where
+    their files are (Linux), so ``america/santiago`` is refused there and read on a Mac."""
+    import difflib  # only on the way to an error message
+    from zoneinfo import available_timezones
+
+    if isinstance(timezone, str) and timezone:
+        zones = sorted(available_timezones())
+        same = [z for z in zones if z.lower() == timezone.lower()]
+        close = same or difflib.get_close_matches(timezone, zones, n=1, cutoff=0.8)
+        if close:
+            return f"did you mean {close[0]!r}? (time zone names are case-sensitive)"
+    return "use an IANA name such as 'America/Santiago' or 'UTC'"
 
 
 def suggest(name: str, choices: Mapping[str, Any] | Sequence[str]) -> str:

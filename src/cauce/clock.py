@@ -55,6 +55,12 @@ class SimulatedClock(Clock):
         with self._lock:
             self._now += seconds
 
+    def set_back(self, seconds: float) -> None:
+        """Move back by ``seconds``, as a machine's clock stepped back (by NTP, by hand): the
+        one way this clock goes backwards, for tests of what must survive it."""
+        with self._lock:
+            self._now -= max(0.0, seconds)
+
     def set(self, timestamp: float) -> None:
         """Move to ``timestamp``; the clock never goes backwards."""
         with self._lock:

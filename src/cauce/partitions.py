@@ -6,6 +6,7 @@ A partitioned job is idempotent per partition; backfills run a range of them. Ke
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -54,7 +55,8 @@ class Partitions:
             shape, parts = _MONTH_SHAPE if self.unit == "monthly" else _DAY_SHAPE
             if isinstance(key, str) and shape.fullmatch(key):
                 raise PartitionError(f"{key!r} is no date of the calendar",
-                                     hint=f"check {parts} (keys are written like {example})")
+                                     hint=f"{_calendar_hint(key, parts)} (keys are written "
+                                     f"like {example})")
             raise PartitionError(
                 f"{key!r} is not a {self.unit} partition key", hint=f"write it like {example}"
             )
@@ -79,14 +81,19 @@ class Partitions:
                 hint=f"partitions end at {self.key(self.end)}",
             )
         if today is not None and first > today:
-            raise PartitionError(f"partition {key} is in the future", hint=f"today is {today}")
+            raise PartitionError(f"partition {key} is in the future",
+                                 hint=f"today is {today} in the app's time zone")
         return first
 
     def range(self, first: str, last: str, today: date | None = None) -> list[str]:
-        """Every key from ``first`` to ``last`` inclusive, each validated."""
-        lo = self.validate(self.key(_as_date(first)), today)
-        hi = self.validate(self.key(_as_date(last)), today)
-        if hi < lo:
+        """Every key from ``first`` to ``last`` inclusive, each validated. A month
+        (``2021-02``) stands for all its days: as ``last``, for its last one."""
+        begin, end = _as_date(first), _as_date(last)
+        if isinstance(last, str) and len(last) == 7:  # the month's last day, not its first
+            end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
+        lo = self.validate(self.key(begin), today)
+        hi = self.validate(self.key(end), today)
+        if end < begin:  # backwards, if inside one period too (--from 2024-01-31 --to 2024-01-01)
             raise PartitionError(f"range {first}..{last} is empty",
                                  hint="--from must not be after --to")
         keys, cur = [], lo
@@ -104,6 +111,12 @@ class Partitions:
         if self.end is not None and previous > self.end:
             previous = self._period_start(self.end)
         return self._format(previous)
+
+    def completed_from(self, key: str | None) -> date:
+        """The first day on which the partition after ``key`` (the first one when None) has
+        ended: from that day on, `last_complete` is that partition or a later one."""
+        first = self._period_start(self.start) if key is None else self._next(self.parse(key))
+        return self._next(first)
 
     # -- period arithmetic --------------------------------------------------------------
     def _period_start(self, day: date) -> date:
@@ -125,16 +138,47 @@ class Partitions:
 
 
 def _as_date(value: str | date) -> date:
+    """A date written ``YYYY-MM-DD`` (or a month, ``YYYY-MM``, standing for its first day).
+
+    Only those spellings: ``date.fromisoformat`` also reads ``20210401``, ``2021-W13-4`` and
+    ``2021-091``, so ``--from 2021-091`` was a backfill from 1 April while ``2021/04/01`` was
+    refused."""
     if isinstance(value, datetime):  # a datetime is a date too, but does not compare with one
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, str):
+        shape = _MONTH_SHAPE if len(value) == 7 else _DAY_SHAPE
+        if shape[0].fullmatch(value):
+            try:
+                if len(value) == 7:
+                    return datetime.strptime(value, "%Y-%m").date()
+                return date.fromisoformat(value)
+            except ValueError:
+                raise PartitionError(f"{value!r} is no date of the calendar",
+                                     hint=_calendar_hint(value, shape[1])) from None
+        if _DAY_SHAPE[0].match(value) and _has_time(value):
+            raise PartitionError(f"{value!r} is a date and a time; partitions are whole "
+                                 "days, weeks or months", hint=f"give the date alone: "
+                                 f"{value[:10]}")
+    raise PartitionError(f"{value!r} is not a date",
+                         hint="write dates as YYYY-MM-DD, e.g. 2021-04-01")
+
+
+def _calendar_hint(value: str, parts: str) -> str:
+    """How many days the month of a day that is none has (``2021-02-29``: 28)."""
+    year, month = int(value[:4]), int(value[5:7])
+    if len(value) == 7 or not 1 <= month <= 12 or year == 0:
+        return f"check {parts}"
+    return f"{value[:7]} has {calendar.monthrange(year, month)[1]} days"
+
+
+def _has_time(value: str) -> bool:
     try:
-        if len(value) == 7:
-            return datetime.strptime(value, "%Y-%m").date()
-        return date.fromisoformat(value)
-    except (ValueError, TypeError):
-        raise PartitionError(f"{value!r} is not a date", hint="write dates as YYYY-MM-DD") from None
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _declared(unit: str, start: str | date, end: str | date | None) -> Partitions:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from .durations import format_duration, parse_duration
 from .errors import DeclarationError
 
+MIN_INTERVAL = 0.01  # seconds: the shortest every= a schedule keeps
+
 
 class Schedule(ABC):
     """Something that knows the next fire time strictly after a given instant."""
@@ -73,18 +75,17 @@ class CronSchedule(Schedule):
         from croniter import croniter
 
         tz = ZoneInfo(self.timezone)
-        fields = self.expression.split()
-        six = len(fields) == 6
+        six = len(self.expression.split()) == 6
         # When clocks go back an hour, wall times in that hour happen twice. A job at a set
         # hour ("30 23 * * *") runs once, at the first of them, as cron does; a job for every
-        # hour keeps running on real time through the repeated hour.
-        every_hour = fields[2 if six else 1] == "*"
+        # hour keeps running on real time through the repeated hour, however its hours are
+        # written ("*", "*/1", "0-23": croniter reads them all as "*", hours' index 1).
         moment = timestamp
         while True:
             start = datetime.fromtimestamp(moment, tz)
             cron = croniter(self.expression, start, second_at_beginning=six)
             moment = float(cron.get_next(float))
-            if every_hour or not _repeated_wall_time(moment, tz):
+            if cron.expanded[1] == ["*"] or not _repeated_wall_time(moment, tz):
                 return moment
 
 
@@ -102,7 +103,11 @@ class IntervalSchedule(Schedule):
 
     @property
     def spec(self) -> str:
-        return f"every {format_duration(self.seconds)}"
+        # the short form rounds to whole seconds (1.5 s read "every 2s", and a change from
+        # 1.5 s to 2 s went unnoticed): the seconds themselves when it would
+        short = format_duration(self.seconds)
+        exact = parse_duration(short, what="every") == self.seconds
+        return f"every {short}" if exact else f"every {self.seconds:g}s"
 
     def next_after(self, timestamp: float) -> float:
         return (math.floor(timestamp / self.seconds + 1e-9) + 1) * self.seconds
@@ -117,4 +122,13 @@ def make_schedule(*, cron: str | None, every: object, timezone: str) -> Schedule
     if every is None:
         return None
     seconds = parse_duration(every, what="every")  # type: ignore[arg-type]
+    if 0 < seconds < MIN_INTERVAL:
+        # ticks closer than a serving loop's turn cannot be kept; below a microsecond or so
+        # they are not even told apart (epoch seconds over the interval pass 2**53), and a
+        # serve fired its job and said "tick skipped" thousands of times a second
+        raise DeclarationError(f"every: {every!r} is shorter than "
+                               f"{format_duration(MIN_INTERVAL)}",
+                               hint=f'a schedule ticks at most every '
+                               f'{format_duration(MIN_INTERVAL)}, e.g. every="100ms"; '
+                               "0 turns it off")
     return IntervalSchedule(seconds) if seconds > 0 else None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cauce.backends.state import open_state
 
 
 def test_apps_describes_every_bundled_app(cli) -> None:
@@ -78,3 +82,44 @@ def test_a_paused_schedule_is_shown_and_resumed(cli, app_file) -> None:
     unknown = cli("schedules", ref, "--resume", "pol")
     assert unknown.err.splitlines() == ["error: app 'poller' has no job 'pol'",
                                         "hint: did you mean 'poll'?"]
+
+
+MIDNIGHT_IN_SANTIAGO = """
+from cauce import App
+
+app = App("nightly", timezone="America/Santiago")
+
+
+@app.job(schedule="0 0 * * *")
+def close_day(ctx):
+    pass
+"""
+
+
+def test_schedules_show_the_next_fire_time_in_the_apps_time_zone(cli, app_file) -> None:
+    # it was shown in the machine's zone, unnamed: `cron 0 0 * * * America/Santiago  next
+    # 2026-12-08 03:00:00` on a machine in UTC, read as 03:00 in Santiago
+    out = cli("schedules", app_file(MIDNIGHT_IN_SANTIAGO)).out
+    assert re.fullmatch(r"close-day: cron 0 0 \* \* \* America/Santiago  next "
+                        r"\d{4}-\d\d-\d\d 00:00:00-0[34]:00 America/Santiago "
+                        r"\(once `cauce serve` runs\)\n", out), out
+
+
+def test_schedules_tell_an_overdue_fire_and_a_changed_schedule(cli, app_file,
+                                                               tmp_path: Path) -> None:
+    ref = app_file(MIDNIGHT_IN_SANTIAGO)
+    state = open_state(f"sqlite:///{tmp_path / '.cauce' / 'state.db'}")
+    try:
+        state.schedules.set("nightly", "close-day", spec="cron 0 0 * * * America/Santiago",
+                            next_at=datetime(2024, 3, 5, 3, tzinfo=UTC).timestamp())
+        # as left by a serve that stopped on 4 March: its next fire is long past
+        assert cli("schedules", ref).out == (
+            "close-day: cron 0 0 * * * America/Santiago  next 2024-03-05 00:00:00-03:00 "
+            "America/Santiago (overdue: nothing served then; `cauce serve` fires it when it "
+            "starts)\n")
+        # served at 23:00 before; the app now says midnight: the old next time was shown
+        state.schedules.set("nightly", "close-day", spec="cron 0 23 * * * America/Santiago",
+                            next_at=datetime(2999, 1, 1, tzinfo=UTC).timestamp())
+        assert " 00:00:00-0" in cli("schedules", ref).out
+    finally:
+        state.close()

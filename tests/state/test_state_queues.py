@@ -172,6 +172,11 @@ def test_extend_drop_unclaimed_holds_stats_and_purge(state: StateStore) -> None:
     assert state.queues.holds(Q, "partition", "2024-01-01")
     assert state.queues.holds(Q, "partition", None)
     assert not state.queues.holds(Q, "partition", "2024-01-02")
+    state.queues.send("app:other", [json.dumps({"partition": 7}), json.dumps({"other": "x"}),
+                                    json.dumps({"partition": "2024-01-03"})], now=0.0)
+    assert state.queues.text_values(Q, "partition") == {"2024-01-01"}
+    assert state.queues.text_values("app:other", "partition") == {"2024-01-03"}
+    assert state.queues.text_values("app:none", "partition") == set()
     [m] = state.queues.receive(Q, now=0.0, limit=1, visibility=10.0)
     assert state.queues.extend([(m.id, m.lease or "")], until=50.0) == 1
     assert state.queues.expired(Q, now=20.0) == []

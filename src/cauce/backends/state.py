@@ -330,6 +330,12 @@ class QueueStore(ABC):
         read U+0000 and lone surrogates as U+FFFD; a body's own text always matches."""
 
     @abstractmethod
+    def text_values(self, queue: str, field: str) -> set[str]:
+        """The text values of the top-level ``field`` of the JSON bodies of ``queue``'s messages
+        (visible, leased or delayed), read as `holds` reads them; values of other types are
+        left out. One read, where a `holds` per value costs a pass over the queue each."""
+
+    @abstractmethod
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
         """Per queue holding messages: (visible, leased or delayed, age of the oldest in whole
         seconds)."""

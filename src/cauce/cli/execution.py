@@ -204,8 +204,10 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
     if chosen is None:
         return
     app, reference, job = chosen
-    extra = [click.Option(["--from", "first"], required=True, help="first partition"),
-             click.Option(["--to", "last"], required=True, help="last partition (inclusive)"),
+    extra = [click.Option(["--from", "first"], required=True,
+                          help="first partition: a day YYYY-MM-DD, or a month YYYY-MM"),
+             click.Option(["--to", "last"], required=True,
+                          help="last partition (inclusive): a day, or a month for all its days"),
              click.Option(["--parallel"], type=click.IntRange(1, 256),
                           help="partitions run at once [default: 1, or the threads of "
                           "the Dask cluster]"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import typer
@@ -83,11 +83,15 @@ def schedules_command(ctx: typer.Context,
         for name in sorted(set(declared) | set(states)):
             state = states.get(name, {})
             schedule = declared.get(name)
-            next_at = state.get("next_at") or (schedule.next_after(now) if schedule else None)
+            # a schedule changed since it was served fires at its new times, not the old next
+            served = bool(state.get("next_at")) and (
+                schedule is None or state.get("spec") == schedule.spec)
+            next_at = state["next_at"] if served else (
+                schedule.next_after(now) if schedule else None)
             rows.append({"job": name, "spec": schedule.spec if schedule else state.get("spec"),
                          "paused": state.get("paused"),
                          "next": datetime.fromtimestamp(next_at, UTC) if next_at else None,
-                         "served": bool(state.get("next_at"))})
+                         "served": served})
     if as_json:
         console.print_json(rows)
         return
@@ -97,9 +101,19 @@ def schedules_command(ctx: typer.Context,
         return
     for row in rows:
         state = (f"[yellow]paused: {escape(row['paused'])}[/]" if row["paused"]
-                 else f"next {console.local(row['next'])}"
-                 + ("" if row["served"] else " (once `cauce serve` runs)"))
+                 else f"next {_in_zone(row['next'], rt.app.tz)}"
+                 + ("" if row["served"] else " (once `cauce serve` runs)")
+                 + (" (overdue: nothing served then; `cauce serve` fires it when it starts)"
+                    if row["served"] and row["next"].timestamp() <= now else ""))
         console.out.print(f"{row['job']}: {escape(row['spec'] or '')}  {state}")
+
+
+def _in_zone(moment: datetime | None, tz: tzinfo) -> str:
+    """A fire time in the app's zone, the zone named: the time its cron reads, which the
+    machine's own zone is not."""
+    if moment is None:
+        return ""
+    return f"{moment.astimezone(tz).isoformat(' ', 'seconds')} {tz}"
 
 
 def _scheduled_hint(app: str, declared: dict[str, object]) -> str:

@@ -63,8 +63,9 @@ def check_partitioned(job: Job) -> None:
 def _enqueue(runtime: Runtime, job: Job, todo: list[str]) -> None:
     now = runtime.clock.time()
     with runtime.state.atomic():
+        pending = runtime.pending_partitions(job)
         for key in todo:
-            if not runtime.has_pending_run(job, key):
+            if key not in pending:
                 runtime.enqueue_job(job, partition=key, params={}, trigger="backfill", now=now)
 
 
@@ -91,7 +92,8 @@ def backfill(
     patiently = StateTrouble(runtime).outlast
     done = patiently(lambda: runtime.state.runs.succeeded_partitions(runtime.app.name, job.name))
     todo = [k for k in keys if force or k not in done]
-    report.skipped = [k for k in keys if k not in todo]
+    wanted = set(todo)
+    report.skipped = [k for k in keys if k not in wanted]
     patiently(lambda: _enqueue(runtime, job, todo))
     log_general(runtime, runtime.app.name, logging.INFO,
                 "backfill of %s: %d partition(s), %d skipped",
@@ -99,15 +101,15 @@ def backfill(
     family = _closure(job)
     dispatcher = runtime.dispatcher(threads=parallel, processes=parallel,
                                     sources=[QueueSource(runtime, j) for j in family])
-    remaining = set(todo)
+    remaining = set(wanted)
 
     def turn() -> bool:
         """One turn of the dispatcher; whether every partition and its downstream runs ended."""
         nonlocal remaining
         dispatcher.pump()
-        remaining = {k for k in remaining if runtime.has_pending_run(job, k)}
-        return not remaining and not any(runtime.has_pending_run(j, k)
-                                         for j in family for k in todo)
+        remaining &= runtime.pending_partitions(job)
+        return not remaining and not any(runtime.pending_partitions(j) & wanted
+                                         for j in family)
 
     try:
         while True:
@@ -125,7 +127,7 @@ def backfill(
     finally:
         dispatcher.shutdown(GRACE)
     latest = {r.partition: r for r in patiently(lambda: runtime.runs(job, newest_first=False))
-              if r.partition in set(todo)}
+              if r.partition in wanted}
     for key in todo:
         run = latest.get(key)
         if run is not None and run.succeeded:

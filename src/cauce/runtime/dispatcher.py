@@ -91,10 +91,10 @@ class Dispatcher:
         at once), else 0 (what is ready was taken: wait for a wake-up or the next poll)."""
         self._settle_done(wait=self._claiming)
         now = self.runtime.clock.time()
-        if now - self._last_cancel_check >= self.CANCEL_CHECK_EVERY:
+        if _passed(now, self._last_cancel_check, self.CANCEL_CHECK_EVERY):
             self._check_cancellations()
             self._last_cancel_check = now
-        if self.inflight and now - self._last_heartbeat >= self.heartbeat_every:
+        if self.inflight and _passed(now, self._last_heartbeat, self.heartbeat_every):
             self._heartbeat(now)
             self._last_heartbeat = now
         started = room = 0
@@ -123,7 +123,7 @@ class Dispatcher:
         """Mark running the runs that have run a little while (most end sooner, and their
         settlement says everything at once)."""
         due = [d for d in self.inflight.values() if d.started_at is not None and not d.recorded
-               and d.outcome is None and now - d.started_at >= self.RECORD_AFTER]
+               and d.outcome is None and _passed(now, d.started_at, self.RECORD_AFTER)]
         self.runtime.state.runs.record_running([d.running() for d in due])
         for delivery in due:
             delivery.recorded = True
@@ -407,3 +407,10 @@ class Dispatcher:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def _passed(now: float, since: float, seconds: float) -> bool:
+    """Whether ``seconds`` have passed since ``since`` on the runtime's clock, or the clock was
+    stepped back past it: waiting for it to come back (an hour, after a one-hour step) left
+    `cauce runs cancel` unheard and leases unrenewed all that time."""
+    return now - since >= seconds or now < since

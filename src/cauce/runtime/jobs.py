@@ -74,9 +74,12 @@ def check_partition(rt: Runtime, job: Job, partition: str | None) -> str | None:
             raise PartitionError(f"job {job.name!r} is not partitioned", hint="drop --partition")
         return None
     if partition is None:
+        # the newest that has ended, as its schedule would run: today's is not over yet
+        example = (job.partitions.last_complete(rt.today())
+                   or job.partitions.key(job.partitions.start))
         raise PartitionError(f"job {job.name!r} runs per {job.partitions.unit} partition",
-                             hint="pass --partition, e.g. --partition "
-                             + job.partitions.key(rt.today()))
+                             hint=f"pass --partition, e.g. --partition {example} (the newest "
+                             "that has ended)")
     job.partitions.validate(partition, rt.today())
     return partition
 
@@ -146,6 +149,11 @@ def submit(rt: Runtime, job: Job, *, partition: str | None = None,
 def has_pending_run(rt: Runtime, job: Job, partition: str | None) -> bool:
     """A run of ``job`` (for ``partition``) is queued, running, or waiting for a retry."""
     return rt.state.queues.holds(job.store_queue, "partition", partition)
+
+
+def pending_partitions(rt: Runtime, job: Job) -> set[str]:
+    """The partitions of ``job`` with a run queued, running, or waiting for a retry."""
+    return rt.state.queues.text_values(job.store_queue, "partition")
 
 
 def trigger_downstream(rt: Runtime, job: Job, partition: str | None, now: float) -> None:

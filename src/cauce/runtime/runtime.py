@@ -400,6 +400,9 @@ class Runtime:
     def has_pending_run(self, job: Job, partition: str | None) -> bool:
         return jobs.has_pending_run(self, job, partition)
 
+    def pending_partitions(self, job: Job) -> set[str]:
+        return jobs.pending_partitions(self, job)
+
     def partition_succeeded(self, job: Job, partition: str | None) -> bool:
         return self.state.runs.partition_succeeded(self.app.name, job.name, partition)
 

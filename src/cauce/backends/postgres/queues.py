@@ -236,6 +236,13 @@ class PostgresQueues(QueueStore):
                            {"queue": queue, "field": field,
                             "value": json.dumps(value)}) is not None
 
+    def text_values(self, queue: str, field: str) -> set[str]:
+        rows = self.db.rows(f"SELECT DISTINCT value #>> '{{}}' FROM (SELECT {_BODY} -> %(field)s "
+                            "AS value FROM messages WHERE queue = %(queue)s) AS fields "
+                            "WHERE jsonb_typeof(value) = 'string'",
+                            {"queue": queue, "field": field})
+        return {r[0] for r in rows}
+
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
         if not queues:
             return {}

@@ -222,6 +222,14 @@ class SQLiteQueues(QueueStore):
                                "AND json_extract(body, ?) IS json_extract(?, '$') LIMIT 1",
                                (queue, f"$.{field}", json.dumps(value))).fetchone() is not None
 
+    def text_values(self, queue: str, field: str) -> set[str]:
+        path = f"$.{field}"
+        with self.db.reading() as con:
+            rows = con.execute("SELECT DISTINCT json_extract(body, ?) FROM messages "
+                               "WHERE queue = ? AND json_type(body, ?) = 'text'",
+                               (path, queue, path)).fetchall()
+        return {r[0] for r in rows}
+
     def stats(self, queues: Sequence[str], *, now: float) -> dict[str, tuple[int, int, int]]:
         if not queues:
             return {}
