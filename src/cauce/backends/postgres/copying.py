@@ -14,7 +14,7 @@ from typing import Any
 
 from ..state import COPIED, CopyStore
 from . import jsonb
-from .database import Database
+from .database import Database, text
 
 _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, key",
          "stream_heads": "stream, shard", "stream_records": "stream, shard, seq",
@@ -24,6 +24,10 @@ _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, 
 # the jsonb fields, and how each is written as text for them (item values are JSON text already)
 _JSONB = {("items", "value"): jsonb.dump, ("messages", "attrs"): jsonb.dump_value,
           ("runs", "params"): jsonb.dump_value, ("runs", "result"): jsonb.dump_value}
+# free text, which a SQLite state written before `cauce.logs.storable_text` may hold with
+# U+0000 in it: stored as the engine stores such text when it is written (`database.text`)
+_FREE_TEXT = dict.fromkeys((("logs", "message"), ("messages", "last_error"), ("runs", "error"),
+                            ("stream_consumers", "last_error")), text)
 # how a field is read out, when not as it is
 _READ = {("items", "value"): "value::text", ("runs", "cancel"): "cancel::int",
          ("runs", "in_child"): "in_child::int"}
@@ -63,7 +67,7 @@ class PostgresCopying(CopyStore):
         fields = _fields(kind)
         overriding = " OVERRIDING SYSTEM VALUE" if kind in _IDENTITY else ""
         placeholders = ", ".join(_WRITE.get((kind, f), "%s") for f in fields)
-        write = [_JSONB.get((kind, f)) for f in fields]
+        write = [_JSONB.get((kind, f)) or _FREE_TEXT.get((kind, f)) for f in fields]
         values = [tuple(row[f] if to is None or row[f] is None else to(row[f])
                         for f, to in zip(fields, write, strict=True)) for row in rows]
         with self.db.atomic() as con:
