@@ -546,3 +546,28 @@ def test_a_transaction_ended_by_a_deadlock_is_one_state_conflict(pg_url: str) ->
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://cauce:p@ss@db/cauce", "postgresql://cauce:se#cret@db/cauce",
+    "postgresql://cauce:se?cret@db/cauce", "postgresql://cauce:se/cret@db/cauce"])
+def test_a_password_with_a_character_not_percent_encoded_is_refused_unshown(url: str) -> None:
+    """libpq reads such a URL otherwise than cauce did: the first made libpq look for the
+    host "ss@db", the others made "se" the port — and the messages showed those bits."""
+    with pytest.raises(ConfigError, match="not percent-encoded") as caught:
+        locate(url)
+    assert "%40" in (caught.value.hint or "")
+    assert "ss" not in caught.value.message.replace("password", "").replace("percent", "")
+    assert "se" not in caught.value.message.replace("user", "")
+
+
+def test_urls_libpq_reads_are_read_alike() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    # a + in a query value is itself for libpq (it was made a space)
+    found = conninfo_to_dict(locate("postgresql://u@db/c?password=a+b%2Bc").conninfo)
+    assert found["password"] == "a+b+c"
+    # no host: libpq's default (a Unix socket, PGHOST); it was "not one libpq takes"
+    assert conninfo_to_dict(locate("postgresql:///cauce").conninfo) == {"dbname": "cauce"}
+    assert conninfo_to_dict(locate("postgresql:///cauce?host=/tmp").conninfo) == {
+        "dbname": "cauce", "host": "/tmp"}

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ...errors import ConfigError, StateConflict, StateError, StateUnavailable
 from . import jsonb
@@ -94,7 +94,9 @@ def locate(url: str) -> Location:
     except ValueError as error:  # "[::1" and the like
         raise ConfigError(f"the state URL cannot be read: {error}",
                           hint="use postgresql://user@host:5432/dbname") from None
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    _check_userinfo(rest, parts)
+    # libpq takes a + in a query value as itself, where parse_qsl would make it a space
+    query = parse_qsl(parts.query.replace("+", "%2B"), keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None) or None
     if schema is not None and not schema.replace("_", "").isalnum():
         raise ConfigError(f"the state URL's schema {schema!r} is not a plain name",
@@ -111,7 +113,10 @@ def locate(url: str) -> Location:
                           hint="use a shorter name (?schema=cauce)")
     options = " ".join(v for k, v in query if k == "options")
     libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
-    conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
+    # put together by hand: urlunsplit drops the // of a URL without a host (postgresql:///db,
+    # libpq's default host), leaving postgresql:/db, which libpq cannot read
+    conninfo = f"postgresql://{parts.netloc}{parts.path}" + (
+        "?" + urlencode(libpq, quote_via=quote) if libpq else "")
     host = (parts.hostname or next((v for k, v in query if k == "host"), "")
             or os.environ.get("PGHOST", "localhost"))
     port = _port(parts)
@@ -120,6 +125,26 @@ def locate(url: str) -> Location:
     dbname = unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE", "") or user
     where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
     return Location(conninfo, options, schema, where, host, port, user, dbname)
+
+
+def _check_userinfo(rest: str, parts: SplitResult) -> None:
+    """Refuse a URL whose user and password libpq would read otherwise than the rest of it
+    is read here: one holding an @, ?, # or / that is not percent-encoded. libpq takes the
+    user and password up to the first @ (and no further than the first /), urllib up to the
+    last @ before the first /, ? or #: a password ``p@ss`` made libpq look for the host
+    ``ss@db``, ``se#cret`` made its first letters the port — in messages that showed them."""
+    head = rest.split("/", 1)[0]
+    libpq = head.partition("@")[0] if "@" in head else ""
+    ours = parts.netloc.rpartition("@")[0]
+    # a / ends libpq's look too: "u:se/cret@db" reads as the host u with the port "se"
+    port = parts.netloc.rpartition(":")[2]
+    split_by_slash = ("@" not in parts.netloc and ":" in parts.netloc and not port.isdigit()
+                      and "@" in parts.path)
+    if libpq != ours or split_by_slash:
+        raise ConfigError("the state URL's user or password holds an @, ?, # or / that is not "
+                          "percent-encoded, so the URL cannot be read for sure",
+                          hint="write them %40, %3F, %23 and %2F in the user and password "
+                          "(or leave the password out of the URL: PGPASSWORD, ~/.pgpass)")
 
 
 def _port(parts: SplitResult) -> int:
