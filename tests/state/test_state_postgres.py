@@ -7,6 +7,7 @@ import multiprocessing
 import select
 import sys
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +16,7 @@ from cauce.backends.postgres.database import locate
 from cauce.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from cauce.backends.postgres.wakeup import RESCAN
 from cauce.backends.state import open_state
-from cauce.errors import ConfigError, StateConflict, StateError
+from cauce.errors import ConfigError, StateConflict, StateError, StateUnavailable
 from notifier_clock import NotifierClock
 from waiting import wait_for
 
@@ -548,6 +549,112 @@ def test_a_transaction_ended_by_a_deadlock_is_one_state_conflict(pg_url: str) ->
         second.close()
 
 
+@pytest.fixture
+def pg_role(pg_url: str) -> Iterator[str]:
+    """A login role of the test's own, without any right but to connect; dropped after."""
+    import uuid
+
+    import psycopg
+
+    role = f"cauce_role_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        yield role
+    finally:
+        with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role} CASCADE")
+            admin.execute(f"DROP ROLE {role}")
+
+
+def _as(role: str, url: str) -> str:
+    return url.replace("postgres@", f"{role}@", 1)
+
+
+def _admin(url: str) -> str:
+    """The test server's URL, as its superuser, without cauce's query parameters."""
+    return url.split("?")[0]
+
+
+def test_a_role_short_of_rights_is_told_which_to_grant(pg_url: str, pg_role: str) -> None:
+    """Each of these escaped as psycopg's own error ("unexpected InsufficientPrivilege",
+    report it); each is one StateError line naming the role, with the grant that fits."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with pytest.raises(StateError, match=f"refused '{pg_role}' .*permission denied for "
+                       "database") as caught:  # no right to create the schema
+        open_state(_as(pg_role, pg_url))
+    assert f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}" in (caught.value.hint or "")
+    open_state(pg_url).close()  # made by its owner
+    with pytest.raises(StateError, match=f"does not let '{pg_role}' use the schema") as caught:
+        PostgresState.exists(_as(pg_role, pg_url))  # said as "nothing has run there yet"
+    assert f"GRANT USAGE ON SCHEMA {schema} TO {pg_role}" in (caught.value.hint or "")
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {pg_role}")
+    with pytest.raises(StateError, match=f"refused '{pg_role}' .*permission denied for "
+                       "table") as caught:
+        open_state(_as(pg_role, pg_url)).queues.send("app:q", ["1"], now=0.0)
+    assert f"ON ALL TABLES IN SCHEMA {schema} TO {pg_role}" in (caught.value.hint or "")
+
+
+def test_a_schema_made_for_the_role_is_used_without_the_right_to_create_schemas(
+        pg_url: str, pg_role: str) -> None:
+    """An administrator's CREATE SCHEMA cauce AUTHORIZATION role: the first open ran CREATE
+    SCHEMA IF NOT EXISTS, which PostgreSQL refuses to a role that may not create schemas even
+    when the schema is there."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}")
+    store = open_state(_as(pg_role, pg_url))
+    try:
+        store.queues.send("app:q", ["1"], now=0.0)
+        assert len(store.queues.listing("app:q")) == 1
+    finally:
+        store.close()
+
+
+def test_a_read_only_session_and_an_empty_search_path_are_one_line_each(pg_url: str) -> None:
+    open_state(pg_url).close()
+    read_only = open_state(pg_url + "&options=-cdefault_transaction_read_only%3Don")
+    try:
+        assert read_only.queues.listing("app:q") == []  # looking is fine
+        with pytest.raises(StateError, match=r"takes no writes to the state .* read-only "
+                           r"transaction") as caught:
+            read_only.queues.send("app:q", ["1"], now=0.0)
+        assert "default_transaction_read_only = off" in (caught.value.hint or "")
+    finally:
+        read_only.close()
+    nowhere = pg_url.split("?")[0] + "?options=-csearch_path%3Dcauce_no_such_schema"
+    with pytest.raises(StateError, match="has no schema to keep cauce's tables in") as caught:
+        open_state(nowhere)
+    assert "?schema=" in (caught.value.hint or "")
+
+
+def test_a_session_ended_for_idling_in_a_transaction_is_one_line(pg_url: str) -> None:
+    import psycopg
+
+    store = open_state(pg_url + "&options=-cidle_in_transaction_session_timeout%3D50")
+
+    def ended(pid: int) -> bool:
+        with psycopg.connect(_admin(pg_url)) as admin:
+            return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                 (pid,)).fetchone()[0] == 0
+    try:
+        with pytest.raises(StateUnavailable, match="ended a session on the state") as caught, \
+                store.atomic():
+            pid = store.db.row("SELECT pg_backend_pid()")[0]
+            wait_for(lambda: ended(pid), what="the server to end the idle session")
+            store.queues.send("app:q", ["1"], now=0.0)
+        assert "idle_in_transaction_session_timeout" in (caught.value.hint or "")
+        store.queues.send("app:q", ["2"], now=0.0)  # the next call has a new connection
+        assert [m.body for m in store.queues.listing("app:q")] == ["2"]
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("url", [
     "postgresql://cauce:p@ss@db/cauce", "postgresql://cauce:se#cret@db/cauce",
     "postgresql://cauce:se?cret@db/cauce", "postgresql://cauce:se/cret@db/cauce"])
@@ -571,3 +678,27 @@ def test_urls_libpq_reads_are_read_alike() -> None:
     assert conninfo_to_dict(locate("postgresql:///cauce").conninfo) == {"dbname": "cauce"}
     assert conninfo_to_dict(locate("postgresql:///cauce?host=/tmp").conninfo) == {
         "dbname": "cauce", "host": "/tmp"}
+
+
+@pytest.mark.parametrize(("said", "message"), [
+    ('connection to server at "db", port 5432 failed: FATAL:  database "user_roles" does not '
+     'exist', "has no database 'user_roles'"),
+    ('connection to server at "db", port 5432 failed: FATAL:  role "database_owner" does not '
+     'exist', "has no role 'database_owner'"),
+])
+def test_a_missing_database_named_like_a_role_is_said_as_a_database(said: str,
+                                                                     message: str) -> None:
+    from cauce.backends.postgres.database import unreachable
+
+    which = "user_roles" if "user_roles" in said else "cauce"
+    user = "database_owner" if "database_owner" in said else "cauce"
+    error = unreachable(locate(f"postgresql://{user}@db:5432/{which}"), Exception(said))
+    assert message in error.message
+
+
+@pytest.mark.parametrize(("name", "shown"), [("select", '"select"'), ("cauce", "cauce"),
+                                            ("Cauce", '"Cauce"'), ("user", '"user"')])
+def test_hints_quote_reserved_words(name: str, shown: str) -> None:
+    from cauce.backends.postgres.database import sql_name
+
+    assert sql_name(name) == shown

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from ...errors import StateError
 from ...runs import RunRecord
 from ..state import StateStore, Verdict
 from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
@@ -67,34 +66,39 @@ class PostgresState(StateStore):
 
     @classmethod
     def exists(cls, url: str) -> bool:
-        with Database(locate(url)).connect() as con:
-            return current_version(con) > 0
+        db = Database(locate(url))
+        try:
+            with db.connection() as con:
+                return current_version(con, db.location) > 0
+        finally:
+            db.close()
 
     @classmethod
     def examine(cls, url: str) -> Verdict:
+        """What `cauce state check` says; a server it cannot use (unreachable, a role refused)
+        is a StateError of its own, not a verdict of damage."""
         location = locate(url)
         verdict = Verdict(location.where, hint="`cauce migrate` builds or upgrades cauce's "
                           "tables; restore the database from its backup if they were damaged")
+        db = Database(location)
         try:
-            con = Database(location).connect()
-        except StateError as error:
-            verdict.problems.append(error.message)
-            return verdict
-        with con:
-            verdict.version = current_version(con)
-            if verdict.version == 0:
-                verdict.problems.append("it holds no cauce state (no cauce_schema table)")
-                return verdict
-            missing = [t for t in TABLES
-                       if con.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None]
-            if missing:
-                verdict.problems.append("it lacks cauce's tables " + ", ".join(missing))
-            if verdict.version > SCHEMA_VERSION:
-                verdict.newer_than(SCHEMA_VERSION)
-            if verdict.sound:
-                for table in ("messages", "runs", "items", "logs"):
-                    verdict.counts[table] = con.execute(
-                        f"SELECT count(*) FROM {table}").fetchone()[0]
+            with db.connection() as con:
+                verdict.version = current_version(con, location)
+                if verdict.version == 0:
+                    verdict.problems.append("it holds no cauce state (no cauce_schema table)")
+                    return verdict
+                missing = [t for t in TABLES
+                           if con.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None]
+                if missing:
+                    verdict.problems.append("it lacks cauce's tables " + ", ".join(missing))
+                if verdict.version > SCHEMA_VERSION:
+                    verdict.newer_than(SCHEMA_VERSION)
+                if verdict.sound:
+                    for table in ("messages", "runs", "items", "logs"):
+                        verdict.counts[table] = con.execute(
+                            f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            db.close()
         return verdict
 
     @classmethod

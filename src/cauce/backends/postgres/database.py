@@ -172,23 +172,43 @@ def _login() -> str:
         return "postgres"
 
 
-def _sql_name(name: str) -> str:
-    """``name`` as an SQL identifier a hint can show to be pasted: quoted unless plain."""
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+# PostgreSQL's keywords that cannot name a schema, a role or a database unquoted
+_RESERVED = frozenset({
+    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
+    "authorization", "binary", "both", "case", "cast", "check", "collate", "collation", "column",
+    "concurrently", "constraint", "create", "cross", "current_catalog", "current_date",
+    "current_role", "current_schema", "current_time", "current_timestamp", "current_user",
+    "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch",
+    "for", "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in",
+    "initially", "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading",
+    "left", "like", "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null",
+    "offset", "on", "only", "or", "order", "outer", "overlaps", "placing", "primary",
+    "references", "returning", "right", "select", "session_user", "similar", "some", "symmetric",
+    "system_user", "table", "tablesample", "then", "to", "trailing", "true", "union", "unique",
+    "user", "using", "variadic", "verbose", "when", "where", "window", "with"})
+
+
+def sql_name(name: str) -> str:
+    """``name`` as an SQL identifier a hint can show to be pasted: quoted unless plain (and no
+    reserved word: a schema named select is written "select")."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def unreachable(location: Location, error: Exception) -> StateError:
     """The StateError for a connection that failed, with the hint its cause calls for."""
     # libpq's first line ends with the cause ("…port 5432 failed: Connection refused")
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    first = _first_line(error)
     text = first.rsplit(" failed: ", 1)[-1]
     low = str(error).lower()
     at = f"{location.host}:{location.port}"
-    if "role" in low and "does not exist" in low:
+    # anchored on the server's words: a database named user_roles is no role
+    if re.search(r'fatal:\s+role ".*" does not exist', low):
         return StateError(f"PostgreSQL at {at} has no role {location.user!r}",
                           hint=f"create the role (createuser {shlex.quote(location.user)}) "
                           "or check the user in the state URL")
-    if "database" in low and "does not exist" in low:
+    if re.search(r'fatal:\s+database ".*" does not exist', low):
         return StateError(f"PostgreSQL at {at} has no database {location.dbname!r}",
                           hint=f"create it: createdb -h {shlex.quote(location.host)} -p "
                           f"{location.port} {shlex.quote(location.dbname)}")
@@ -208,7 +228,7 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateUnavailable(f"PostgreSQL at {at} does not take connections to "
                                 f"{location.dbname!r} now: {text}",
                                 hint="run again once it does (ALTER DATABASE "
-                                f"{_sql_name(location.dbname)} ALLOW_CONNECTIONS true)")
+                                f"{sql_name(location.dbname)} ALLOW_CONNECTIONS true)")
     if "too many" in low or "connection slots are reserved" in low:
         return StateUnavailable(f"PostgreSQL at {at} takes no more connections now: {text}",
                                 hint="its max_connections, or the CONNECTION LIMIT of the "
@@ -217,7 +237,7 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateUnavailable(f"PostgreSQL at {at} does not let {location.user!r} connect "
                                 f"to {location.dbname!r}: {text}",
                                 hint="grant it: GRANT CONNECT ON DATABASE "
-                                f"{_sql_name(location.dbname)} TO {_sql_name(location.user)}")
+                                f"{sql_name(location.dbname)} TO {sql_name(location.user)}")
     if "refused" in low or "could not connect" in low or "no such file" in low:
         return StateUnavailable(f"cannot reach PostgreSQL at {at}: {text}",
                                 hint=f"is the server running at {at}? check the host and port "
@@ -227,6 +247,10 @@ def unreachable(location: Location, error: Exception) -> StateError:
                                 hint=f"is the server at {at} reachable from this machine?")
     return StateError(f"cannot use PostgreSQL at {at}: {text}",
                       hint="check the state URL and that the server accepts connections")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _hung_up(con: psycopg.Connection[Any]) -> bool:
@@ -381,11 +405,34 @@ class Database:
                 from None
         except self.psycopg.errors.QueryCanceled as error:  # statement_timeout, pg_cancel_backend
             raise StateError(f"PostgreSQL at {at} cancelled a statement on the state at "
-                             f"{self.location.where}: {str(error).strip().splitlines()[0]}",
+                             f"{self.location.where}: {_first_line(error)}",
                              hint="a statement_timeout (the server's, the role's or the URL's "
                              "options) shorter than the statement took, or someone cancelled it; "
                              "look for locks held elsewhere (pg_stat_activity) and run again") \
                 from None
+        except self.psycopg.errors.InsufficientPrivilege as error:
+            raise self.refused(error) from None
+        except self.psycopg.errors.ReadOnlySqlTransaction as error:
+            raise StateError(f"PostgreSQL at {at} takes no writes to the state at "
+                             f"{self.location.where}: {_first_line(error)}",
+                             hint="the server is a standby, or default_transaction_read_only is "
+                             "on for the role, the database or the URL's options: point the "
+                             "state URL at the primary, or ALTER ROLE "
+                             f"{sql_name(self.location.user)} SET "
+                             "default_transaction_read_only = off") from None
+        except self.psycopg.errors.InvalidSchemaName as error:  # an empty search_path
+            raise StateError(f"the state at {self.location.where} has no schema to keep "
+                             f"cauce's tables in: {_first_line(error)}",
+                             hint="the role's search_path names no schema it may use: add "
+                             "?schema=cauce to the state URL (created when first used)") \
+                from None
+        except self.psycopg.errors.IdleInTransactionSessionTimeout as error:
+            raise StateUnavailable(f"PostgreSQL at {at} ended a session on the state at "
+                                   f"{self.location.where}: {_first_line(error)}",
+                                   hint="its idle_in_transaction_session_timeout (the server's, "
+                                   "the role's or the URL's options) is shorter than a "
+                                   "transaction of cauce waited between statements: raise it; "
+                                   "nothing of that transaction was committed") from None
         except (self.psycopg.errors.DeadlockDetected,
                 self.psycopg.errors.SerializationFailure) as error:
             conflict = ("deadlock" if isinstance(error, self.psycopg.errors.DeadlockDetected)
@@ -400,7 +447,7 @@ class Database:
                 raise
             self._drop_idle()  # a server that went away took every idle connection with it
             raise StateUnavailable(f"lost the connection to PostgreSQL at {at}: "
-                                   f"{str(error).strip().splitlines()[0]}",
+                                   f"{_first_line(error)}",
                                    hint="is the server still running? what this call wrote may "
                                    "not have been committed") from None
 
@@ -441,6 +488,27 @@ class Database:
             self._calls.pop(threading.get_ident(), None)
             self._local.con = None
             self._give(con, relaxed=not durable)
+
+    def refused(self, error: Exception) -> StateError:
+        """The StateError for a statement the role may not run, with the grant that lets it."""
+        said = _first_line(error)
+        user, schema = sql_name(self.location.user), self.location.schema
+        if "for database" in said:  # CREATE SCHEMA
+            hint = (f"create the schema for the role (CREATE SCHEMA {sql_name(schema or 'cauce')} "
+                    f"AUTHORIZATION {user}) or let it create schemas (GRANT CREATE ON DATABASE "
+                    f"{sql_name(self.location.dbname)} TO {user})")
+        elif "for schema" in said:  # CREATE TABLE where the role may not
+            hint = (f"give cauce a schema of its own: ?schema=cauce in the state URL, with CREATE "
+                    f"SCHEMA cauce AUTHORIZATION {user} if the role may not create it")
+        elif said.startswith("must be owner"):  # a migration altering a table
+            hint = "run `cauce migrate` as the role that owns cauce's tables"
+        else:
+            hint = (f"grant the role cauce's tables (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL "
+                    f"TABLES IN SCHEMA {sql_name(schema or 'public')} TO {user}, and USAGE ON "
+                    "ALL SEQUENCES), or use the role that created them")
+        return StateError(f"PostgreSQL at {self.location.host}:{self.location.port} refused "
+                          f"{self.location.user!r} on the state at {self.location.where}: {said}",
+                          hint=hint)
 
     # -- saying what a call waits for ----------------------------------------------------
     def _began(self, con: psycopg.Connection[Any]) -> None:

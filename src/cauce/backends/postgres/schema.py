@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import StateError
-from .database import Database, Location
+from .database import Database, Location, sql_name
 
 # The first version: every table and index, as cauce 0.x first shipped them.
 _V1 = [
@@ -196,8 +196,20 @@ TABLES = ("messages", "items", "item_index", "stream_heads", "stream_records", "
           "wake_listeners")
 
 
-def current_version(con: Any) -> int:
-    """The schema version recorded in the database (0: cauce's tables are not there)."""
+def current_version(con: Any, location: Location) -> int:
+    """The schema version recorded in the database (0: cauce's tables are not there). A
+    schema the role may not use is a StateError: PostgreSQL leaves it out of the search path
+    without a word, which looked like a schema where nothing ever ran."""
+    if location.schema:
+        usable = con.execute("SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace "
+                             "WHERE nspname = %s", (location.schema,)).fetchone()
+        if usable is not None and not usable[0]:
+            raise StateError(f"PostgreSQL at {location.host}:{location.port} does not let "
+                             f"{location.user!r} use the schema of the state at "
+                             f"{location.where}",
+                             hint=f"grant it: GRANT USAGE ON SCHEMA {sql_name(location.schema)} "
+                             f"TO {sql_name(location.user)} (and its tables), or use the role "
+                             "that created it")
     found = con.execute("SELECT to_regclass('cauce_schema') IS NOT NULL").fetchone()[0]
     if not found:
         return 0
@@ -215,7 +227,7 @@ def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
     """Bring the schema to `SCHEMA_VERSION` (``explicit``: `cauce migrate` asked, so steps that
     are not automatic run too); returns (version before, version after)."""
     with db.connection() as con:
-        version = current_version(con)
+        version = current_version(con, db.location)
     if version > SCHEMA_VERSION:
         raise too_new(db.location, version)
     if version == SCHEMA_VERSION:
@@ -223,9 +235,12 @@ def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
     schema = db.location.schema
     with db.atomic() as con:
         con.execute("SELECT pg_advisory_xact_lock(%s)", (db.location.lock_key,))
-        if schema:
+        if schema and con.execute("SELECT to_regnamespace(%s) IS NULL",
+                                  (f'"{schema}"',)).fetchone()[0]:
+            # only when missing: CREATE SCHEMA IF NOT EXISTS needs the right to create schemas
+            # even for one that exists (made by an administrator for cauce's role)
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        before = current_version(con)  # another process may have migrated meanwhile
+        before = current_version(con, db.location)  # another process may have migrated meanwhile
         if before > SCHEMA_VERSION:
             raise too_new(db.location, before)
         pending = [m for m in MIGRATIONS if m.version > before]
