@@ -702,3 +702,43 @@ def test_hints_quote_reserved_words(name: str, shown: str) -> None:
     from cauce.backends.postgres.database import sql_name
 
     assert sql_name(name) == shown
+
+
+def test_a_copy_outlasts_a_short_idle_in_transaction_timeout(pg_url: str, tmp_path) -> None:
+    """The copy's transactions on either side wait while the other store works: with a role's
+    idle_in_transaction_session_timeout shorter than that, the server ended them and every
+    copy of a large state failed. The wait here is as long as the server's clock says."""
+    import psycopg
+
+    from cauce.backends.copy import copy_state
+
+    limited = "&options=-cidle_in_transaction_session_timeout%3D50"
+    source = open_state(pg_url + limited)
+    source.queues.send("app:q", ['"a"', '"b"', '"c"'], now=1.0)
+    target_url = pg_url.replace("schema=", "schema=copy_") + limited
+    target = open_state(target_url)
+    waited = False
+
+    def idle_long(pids: list[int]) -> bool:  # or ended by the server
+        with psycopg.connect(_admin(pg_url)) as admin:
+            return admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND "
+                "now() - state_change < interval '300 ms'", (pids,)).fetchone()[0] == 0
+
+    def progress(kind: str, done: int) -> None:
+        nonlocal waited
+        if not waited:  # both transactions idle: the source's page is loaded, the next unread
+            waited = True
+            pids = [store.db._local.con.info.backend_pid for store in (source, target)]
+            wait_for(lambda: idle_long(pids), what="both sessions to idle for 300 ms")
+
+    try:
+        assert copy_state(source, target, page=1, progress=progress)["messages"] == 3
+        assert waited
+        assert [m.body for m in target.queues.listing("app:q")] == ['"a"', '"b"', '"c"']
+    finally:
+        source.close()
+        target.close()
+        with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {target_url.split('schema=')[1].split('&')[0]} "
+                          "CASCADE")

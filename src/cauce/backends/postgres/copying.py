@@ -35,6 +35,11 @@ _READ = {("items", "value"): "value::text", ("runs", "cancel"): "cancel::int",
 _WRITE = {**dict.fromkeys(_JSONB, "%s::jsonb"), ("runs", "cancel"): "%s::int::boolean",
           ("runs", "in_child"): "%s::int::boolean"}
 _IDENTITY = frozenset({"messages", "logs"})
+# A copy's transactions wait for the other store between their statements, longer than a
+# server's idle_in_transaction_session_timeout (meant for sessions left open by mistake) may
+# allow: the server ended them, and every copy of a large state failed. Any role may set it
+# for its own transaction.
+_NO_IDLE_LIMIT = "SET LOCAL idle_in_transaction_session_timeout = 0"
 
 
 def _fields(kind: str) -> tuple[str, ...]:
@@ -52,6 +57,7 @@ class PostgresCopying(CopyStore):
         columns = ", ".join(_READ.get((kind, f), f) for f in fields)
         with self.db.atomic() as con:
             con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            con.execute(_NO_IDLE_LIMIT)  # idle while the target loads each page
             with con.cursor(name=f"cauce_copy_{kind}") as cursor:
                 cursor.execute(f"SELECT {columns} FROM {kind} ORDER BY {_KEYS[kind]}")
                 while batch := cursor.fetchmany(page):
@@ -77,6 +83,9 @@ class PostgresCopying(CopyStore):
             if kind in _IDENTITY:
                 con.execute(f"SELECT setval(pg_get_serial_sequence('{kind}', 'id'), "
                             f"(SELECT max(id) FROM {kind}))")
+
+    def loading(self) -> None:
+        self.db.change(_NO_IDLE_LIMIT)  # idle while the source reads each page
 
     def count(self, kind: str) -> int:
         _fields(kind)
