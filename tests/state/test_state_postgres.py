@@ -742,3 +742,18 @@ def test_a_copy_outlasts_a_short_idle_in_transaction_timeout(pg_url: str, tmp_pa
         with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA IF EXISTS {target_url.split('schema=')[1].split('&')[0]} "
                           "CASCADE")
+
+
+def test_a_backup_is_refused_with_the_commands_that_make_one(pg_url: str, tmp_path) -> None:
+    """`cauce state backup` only said it copies SQLite files; it says what backs this one up."""
+    store = open_state(pg_url)
+    try:
+        with pytest.raises(ConfigError, match="is a PostgreSQL database") as caught:
+            store.backup(tmp_path / "state.db")
+    finally:
+        store.close()
+    at = store.location
+    assert (f"pg_dump -h {at.host} -p {at.port} -U {at.user} -n {at.schema} -Fc -f state.dump "
+            f"{at.dbname}") in (caught.value.hint or "")
+    assert "cauce state copy --to sqlite:" in (caught.value.hint or "")
+    assert not (tmp_path / "state.db").exists()

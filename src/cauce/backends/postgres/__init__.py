@@ -9,14 +9,17 @@ schema of their own, created when first opened. The driver is psycopg 3 (``cauce
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
+from ...errors import ConfigError
 from ...runs import RunRecord
 from ..state import StateStore, Verdict
 from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
 from .copying import PostgresCopying
-from .database import Database, locate
+from .database import Database, locate, sql_name
 from .logs import PostgresLogs
 from .queues import PostgresQueues
 from .runs import UPSERT, PostgresRuns, columns, latest_of
@@ -121,6 +124,17 @@ class PostgresState(StateStore):
     def atomic(self, *, durable: bool = True) -> Iterator[None]:
         with self.db.atomic(durable=durable):
             yield
+
+    def backup(self, target: Path) -> None:
+        """Refused with the commands that do back it up: pg_dump, or a copy into SQLite."""
+        at = self.location
+        schema = f" -n {shlex.quote(sql_name(at.schema))}" if at.schema else ""
+        raise ConfigError(f"the state at {at.where} is a PostgreSQL database, which `cauce state "
+                          "backup` does not copy (it writes SQLite files)",
+                          hint=f"back it up with pg_dump -h {shlex.quote(at.host)} -p {at.port} "
+                          f"-U {shlex.quote(at.user)}{schema} -Fc -f state.dump "
+                          f"{shlex.quote(at.dbname)}, or copy it into a SQLite file while nothing "
+                          "serves it: cauce state copy --to sqlite:////path/state.db")
 
     def close(self) -> None:
         self.relaxed.close()
