@@ -757,3 +757,19 @@ def test_a_backup_is_refused_with_the_commands_that_make_one(pg_url: str, tmp_pa
             f"{at.dbname}") in (caught.value.hint or "")
     assert "cauce state copy --to sqlite:" in (caught.value.hint or "")
     assert not (tmp_path / "state.db").exists()
+
+
+def test_errors_psycopg_ignored_while_cleaning_up_are_debug_lines(
+        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A connection the server ended in the middle of a pipeline (a copy's load) is one
+    StateError line; psycopg also warned, before it, of the error it ignored ending the
+    pipeline — its repr and libpq's three lines, on stderr or in a serving process's log."""
+    import logging
+
+    open_state(pg_url).close()  # the driver as the state engine loads it
+    caplog.set_level(logging.DEBUG)
+    said = "consuming input failed: server closed the connection unexpectedly"
+    logging.getLogger("psycopg").warning("error ignored terminating %r: %s", object(), said)
+    logging.getLogger("psycopg").warning("unknown PostgreSQL timezone: %r; will use UTC", "X")
+    assert [(r.levelname, r.getMessage()[:23]) for r in caplog.records] == [
+        ("DEBUG", "error ignored terminati"), ("WARNING", "unknown PostgreSQL time")]

@@ -45,6 +45,21 @@ SCHEMES = ("postgresql", "postgres")
 NAME_BYTES = 63  # the longest name PostgreSQL keeps (NAMEDATALEN - 1)
 
 
+class _SecondaryErrors(logging.Filter):
+    """psycopg's warnings of an error it ignored while cleaning up after another (ending a
+    pipeline or rolling back on a connection the server closed), made debug lines: the first
+    error is raised and said in one line, and these printed the objects' reprs and libpq's
+    three lines about it before that line (or filled the general log of a serving process)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith("error ignored"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_SECONDARY = _SecondaryErrors()
+
+
 def driver() -> Any:
     """psycopg, imported when first needed (it is an optional dependency)."""
     try:
@@ -52,6 +67,7 @@ def driver() -> Any:
     except ModuleNotFoundError:
         raise ConfigError("a postgresql:// state needs the PostgreSQL driver psycopg",
                           hint="install cauce[postgres]") from None
+    logging.getLogger("psycopg").addFilter(_SECONDARY)  # once: the same filter is kept once
     return psycopg
 
 
