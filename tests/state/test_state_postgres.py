@@ -773,3 +773,18 @@ def test_errors_psycopg_ignored_while_cleaning_up_are_debug_lines(
     logging.getLogger("psycopg").warning("unknown PostgreSQL timezone: %r; will use UTC", "X")
     assert [(r.levelname, r.getMessage()[:23]) for r in caplog.records] == [
         ("DEBUG", "error ignored terminati"), ("WARNING", "unknown PostgreSQL time")]
+
+
+def test_a_dropped_table_is_not_sent_to_cauce_migrate(pg_url: str) -> None:
+    """`cauce state check` advised `cauce migrate` for a state missing a table, and that said
+    "up to date" and rebuilt nothing: the advice is a restore."""
+    import psycopg
+
+    assert "cauce migrate" in (PostgresState.examine(pg_url).hint or "")  # nothing there yet
+    open_state(pg_url).close()
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"DROP TABLE {pg_url.rsplit('schema=', 1)[1]}.starts")
+    verdict = PostgresState.examine(pg_url)
+    assert verdict.problems == ["it lacks cauce's tables starts"]
+    assert "pg_restore" in (verdict.hint or "")
+    assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, SCHEMA_VERSION)  # as it says

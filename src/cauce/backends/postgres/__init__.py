@@ -81,14 +81,16 @@ class PostgresState(StateStore):
         """What `cauce state check` says; a server it cannot use (unreachable, a role refused)
         is a StateError of its own, not a verdict of damage."""
         location = locate(url)
-        verdict = Verdict(location.where, hint="`cauce migrate` builds or upgrades cauce's "
-                          "tables; restore the database from its backup if they were damaged")
+        verdict = Verdict(location.where, hint="restore cauce's tables from a backup of the "
+                          "database (pg_restore of a pg_dump): `cauce migrate` brings a schema "
+                          "up to date, it does not rebuild a table that was dropped")
         db = Database(location)
         try:
             with db.connection() as con:
                 verdict.version = current_version(con, location)
                 if verdict.version == 0:
                     verdict.problems.append("it holds no cauce state (no cauce_schema table)")
+                    verdict.hint = "`cauce migrate` builds cauce's tables"
                     return verdict
                 missing = [t for t in TABLES
                            if con.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None]
