@@ -788,3 +788,30 @@ def test_a_dropped_table_is_not_sent_to_cauce_migrate(pg_url: str) -> None:
     assert verdict.problems == ["it lacks cauce's tables starts"]
     assert "pg_restore" in (verdict.hint or "")
     assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, SCHEMA_VERSION)  # as it says
+
+
+def test_several_hosts_are_tried_in_turn_as_libpq_does(pg_url: str, pg_server: str) -> None:
+    """libpq's form for a primary and its standbys (h1:5432,h2:5432 with
+    target_session_attrs=read-write) was refused: "the state URL's port is not a number"."""
+    base, schema = pg_url.split("?")
+    several = base.replace(pg_server, f"127.0.0.1:1,{pg_server}") + (
+        f"?{schema}&target_session_attrs=read-write")
+    store = open_state(several)
+    try:
+        store.queues.send("app:q", ["1"], now=0.0)
+    finally:
+        store.close()
+    assert store.location.where == f"postgresql://127.0.0.1:1,{pg_server}/test?{schema}"
+    with pytest.raises(StateError, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:1,127\.0"):
+        open_state("postgresql://postgres@127.0.0.1:1,127.0.0.1:2/test")
+
+
+@pytest.mark.parametrize(("url", "where"), [
+    ("postgresql://u@[::1]/db?schema=s", "postgresql://[::1]:5432/db?schema=s"),
+    ("postgresql://u@/db?host=/run/pg&schema=s", "postgresql:///db?host=/run/pg&schema=s"),
+    ("postgresql://u@%2Frun%2FPG:5433/db", "postgresql:///db?host=/run/PG&port=5433"),
+])
+def test_where_a_url_points_is_said_as_a_url(url: str, where: str) -> None:
+    """An IPv6 address was shown as postgresql://::1:5432/db, a socket's folder as
+    postgresql:///run/pg:5432/db (a database named run/pg:5432/db on no host)."""
+    assert locate(url).where == where

@@ -90,6 +90,7 @@ class Location:
     port: int
     user: str
     dbname: str
+    at: str  # host:port, or several, for messages
 
     @property
     def lock_key(self) -> int:
@@ -133,14 +134,18 @@ def locate(url: str) -> Location:
     # libpq's default host), leaving postgresql:/db, which libpq cannot read
     conninfo = f"postgresql://{parts.netloc}{parts.path}" + (
         "?" + urlencode(libpq, quote_via=quote) if libpq else "")
-    host = (parts.hostname or next((v for k, v in query if k == "host"), "")
-            or os.environ.get("PGHOST", "localhost"))
-    port = _port(parts)
+    hosts = _hosts(parts, next((v for k, v in query if k == "host"), ""))
+    host, port = hosts[0]
     # as libpq reads them: %XX decoded (a database `pro;be` is written pro%3Bbe)
     user = unquote(parts.username or "") or os.environ.get("PGUSER", "") or _login()
     dbname = unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE", "") or user
-    where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
-    return Location(conninfo, options, schema, where, host, port, user, dbname)
+    at = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in hosts)
+    if host.startswith("/"):  # a Unix socket's folder
+        where = f"postgresql:///{dbname}?host={host}" + (f"&port={port}" if port != 5432 else "")
+    else:
+        where = f"postgresql://{at}/{dbname}"
+    where += ("&" if "?" in where else "?") + f"schema={schema}" if schema else ""
+    return Location(conninfo, options, schema, where, host, port, user, dbname, at)
 
 
 def _check_userinfo(rest: str, parts: SplitResult) -> None:
@@ -163,12 +168,26 @@ def _check_userinfo(rest: str, parts: SplitResult) -> None:
                           "(or leave the password out of the URL: PGPASSWORD, ~/.pgpass)")
 
 
-def _port(parts: SplitResult) -> int:
-    """The URL's port (else PGPORT, else 5432), checked here: urllib says nothing of a port
+def _hosts(parts: SplitResult, given: str) -> list[tuple[str, int]]:
+    """The hosts and ports the URL names, in order: one, or several (``h1:5432,h2:5432``, which
+    libpq tries in turn, with ``target_session_attrs`` choosing among them); a host left out is
+    ``given`` (``?host=``), else PGHOST, else localhost."""
+    found = []
+    for entry in parts.netloc.rpartition("@")[2].split(","):
+        if entry.startswith("["):  # an IPv6 address
+            name, _, rest = entry[1:].partition("]")
+            text = rest[1:] if rest.startswith(":") else ""
+        else:
+            name, _, text = entry.partition(":")
+        name = unquote(name) or given or os.environ.get("PGHOST", "localhost")
+        found.append((name, _port(text)))
+    return found
+
+
+def _port(text: str) -> int:
+    """A port of the URL (else PGPORT, else 5432), checked here: urllib says nothing of a port
     out of range but that it cannot be used."""
-    text = parts.netloc.rpartition("@")[2]
-    text = text.partition("]")[2] if text.startswith("[") else text  # an IPv6 address
-    text, source = text.partition(":")[2], "the state URL's port"
+    source = "the state URL's port"
     if not text:
         text, source = os.environ.get("PGPORT", "5432"), "PGPORT"
     if not (text.isascii() and text.isdigit()):
@@ -218,7 +237,7 @@ def unreachable(location: Location, error: Exception) -> StateError:
     first = _first_line(error)
     text = first.rsplit(" failed: ", 1)[-1]
     low = str(error).lower()
-    at = f"{location.host}:{location.port}"
+    at = location.at
     # anchored on the server's words: a database named user_roles is no role
     if re.search(r'fatal:\s+role ".*" does not exist', low):
         return StateError(f"PostgreSQL at {at} has no role {location.user!r}",
@@ -406,7 +425,7 @@ class Database:
         """A full disk, a lock waited for too long, a cancelled statement, a transaction ended
         to break a deadlock and a connection lost mid-way, as StateErrors (each its own line);
         other errors (cauce's own mistakes) unchanged."""
-        at = f"{self.location.host}:{self.location.port}"
+        at = self.location.at
         try:
             yield
         except self.psycopg.errors.DiskFull as error:
@@ -522,7 +541,7 @@ class Database:
             hint = (f"grant the role cauce's tables (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL "
                     f"TABLES IN SCHEMA {sql_name(schema or 'public')} TO {user}, and USAGE ON "
                     "ALL SEQUENCES), or use the role that created them")
-        return StateError(f"PostgreSQL at {self.location.host}:{self.location.port} refused "
+        return StateError(f"PostgreSQL at {self.location.at} refused "
                           f"{self.location.user!r} on the state at {self.location.where}: {said}",
                           hint=hint)
 

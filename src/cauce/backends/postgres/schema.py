@@ -204,7 +204,7 @@ def current_version(con: Any, location: Location) -> int:
         usable = con.execute("SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace "
                              "WHERE nspname = %s", (location.schema,)).fetchone()
         if usable is not None and not usable[0]:
-            raise StateError(f"PostgreSQL at {location.host}:{location.port} does not let "
+            raise StateError(f"PostgreSQL at {location.at} does not let "
                              f"{location.user!r} use the schema of the state at "
                              f"{location.where}",
                              hint=f"grant it: GRANT USAGE ON SCHEMA {sql_name(location.schema)} "
