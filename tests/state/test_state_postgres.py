@@ -675,9 +675,10 @@ def test_urls_libpq_reads_are_read_alike() -> None:
     found = conninfo_to_dict(locate("postgresql://u@db/c?password=a+b%2Bc").conninfo)
     assert found["password"] == "a+b+c"
     # no host: libpq's default (a Unix socket, PGHOST); it was "not one libpq takes"
-    assert conninfo_to_dict(locate("postgresql:///cauce").conninfo) == {"dbname": "cauce"}
+    assert conninfo_to_dict(locate("postgresql:///cauce").conninfo) == {
+        "dbname": "cauce", "connect_timeout": "10"}
     assert conninfo_to_dict(locate("postgresql:///cauce?host=/tmp").conninfo) == {
-        "dbname": "cauce", "host": "/tmp"}
+        "dbname": "cauce", "host": "/tmp", "connect_timeout": "10"}
 
 
 @pytest.mark.parametrize(("said", "message"), [
@@ -815,3 +816,22 @@ def test_where_a_url_points_is_said_as_a_url(url: str, where: str) -> None:
     """An IPv6 address was shown as postgresql://::1:5432/db, a socket's folder as
     postgresql:///run/pg:5432/db (a database named run/pg:5432/db on no host)."""
     assert locate(url).where == where
+
+
+def test_the_urls_application_name_and_connect_timeout_are_kept(pg_url: str) -> None:
+    """Both were replaced by cauce's own (cauce, 10 s): a fleet's machines could not be told
+    apart in pg_stat_activity, and a shorter wait for an unreachable server was ignored."""
+    store = open_state(pg_url + "&application_name=worker-3&connect_timeout=3")
+    try:
+        with store.db.connection() as con:
+            assert con.info.get_parameters()["connect_timeout"] == "3"
+            assert con.execute("SHOW application_name").fetchone() == ("worker-3",)
+    finally:
+        store.close()
+    store = open_state(pg_url)
+    try:
+        with store.db.connection() as con:
+            assert con.info.get_parameters()["connect_timeout"] == "10"
+            assert con.execute("SHOW application_name").fetchone() == ("cauce",)
+    finally:
+        store.close()

@@ -130,6 +130,8 @@ def locate(url: str) -> Location:
                           hint="use a shorter name (?schema=cauce)")
     options = " ".join(v for k, v in query if k == "options")
     libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
+    if not any(k == "connect_timeout" for k, _ in libpq) and "PGCONNECT_TIMEOUT" not in os.environ:
+        libpq.append(("connect_timeout", "10"))  # libpq's own waits for ever
     # put together by hand: urlunsplit drops the // of a URL without a host (postgresql:///db,
     # libpq's default host), leaving postgresql:/db, which libpq cannot read
     conninfo = f"postgresql://{parts.netloc}{parts.path}" + (
@@ -334,8 +336,9 @@ class Database:
     def connect(self, *, autocommit: bool = True, relaxed: bool = False) -> psycopg.Connection[Any]:
         """A new connection of its own (the pool's, a listener's), search path set; ``relaxed``
         (or a database not ``durable``): its commits do not wait for the disk."""
-        options = {"autocommit": autocommit, "connect_timeout": 10,
-                   "application_name": "cauce"}
+        # the URL's application_name (or PGAPPNAME), if any, names the sessions: a fallback
+        options: dict[str, Any] = {"autocommit": autocommit,
+                                   "fallback_application_name": "cauce"}
         # a lock held elsewhere is waited for a while, then said (the URL's options may differ)
         settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}"]
         if self.location.options:
