@@ -835,3 +835,18 @@ def test_the_urls_application_name_and_connect_timeout_are_kept(pg_url: str) -> 
             assert con.execute("SHOW application_name").fetchone() == ("cauce",)
     finally:
         store.close()
+
+
+def test_a_value_larger_than_postgresql_keeps_is_one_line(pg_url: str) -> None:
+    """A table item over jsonb's 256 MB (SQLite keeps up to 1 GB) escaped as "unexpected
+    ProgramLimitExceeded"; the same error for a key too long to index is tried here, which
+    costs no 256 MB."""
+    import secrets
+
+    store = open_state(pg_url)
+    try:
+        with pytest.raises(StateError, match="cannot keep a value this large") as caught:
+            store.queues.send(secrets.token_hex(2000), ['"m"'], now=0.0)
+        assert "bucket" in (caught.value.hint or "")
+    finally:
+        store.close()

@@ -448,6 +448,11 @@ class Database:
                              "options) shorter than the statement took, or someone cancelled it; "
                              "look for locks held elsewhere (pg_stat_activity) and run again") \
                 from None
+        except self.psycopg.errors.ProgramLimitExceeded as error:
+            raise StateError(f"PostgreSQL at {at} cannot keep a value this large in the state "
+                             f"at {self.location.where}: {_first_line(error)}",
+                             hint="PostgreSQL keeps a JSON value of up to 256 MB (SQLite: 1 GB): "
+                             "keep large data in a bucket and send or put its key") from None
         except self.psycopg.errors.InsufficientPrivilege as error:
             raise self.refused(error) from None
         except self.psycopg.errors.ReadOnlySqlTransaction as error:
