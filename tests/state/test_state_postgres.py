@@ -850,3 +850,31 @@ def test_a_value_larger_than_postgresql_keeps_is_one_line(pg_url: str) -> None:
         assert "bucket" in (caught.value.hint or "")
     finally:
         store.close()
+
+
+def test_a_start_mark_whose_connection_was_lost_is_written_on_a_new_one(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A serving process whose connections the server ended (pg_terminate_backend, a
+    restart) failed the delivery whose start mark was on its way as "internal error:
+    StateUnavailable", counting a receive against a message that never ran. The connection
+    here is ended before the mark is sent, and not looked at first, as when the server ends it
+    while the mark is on its way."""
+    import psycopg
+
+    from cauce.backends.postgres import database
+    from cauce.backends.state import Start
+    from cauce.runs import RunRecord, RunStatus
+
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        pid = store.runs.marks.row("SELECT pg_backend_pid()")[0]  # the pooled mark connection
+        with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
+        monkeypatch.setattr(database, "_hung_up", lambda con: False)
+        run = RunRecord(id="r1", app="app", kind="handler", name="h", status=RunStatus.RUNNING,
+                        worker="w")
+        store.runs.note_started(Start("lease", "1", run.as_dict()))
+        assert store.runs.started(worker="w", lease="lease", head="1") == run
+    finally:
+        store.close()
