@@ -878,3 +878,19 @@ def test_a_start_mark_whose_connection_was_lost_is_written_on_a_new_one(
         assert store.runs.started(worker="w", lease="lease", head="1") == run
     finally:
         store.close()
+
+
+def test_tables_of_another_program_under_cauces_names_are_left_alone(pg_url: str) -> None:
+    """A schema (public, most often) already holding a table named logs, messages or runs:
+    the first open failed with "unexpected DuplicateTable … report it"."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        admin.execute(f"CREATE TABLE {schema}.logs (id integer, line text)")
+    with pytest.raises(StateError, match=r"beside tables of another program with the same "
+                       r"names \(logs\)") as caught:
+        open_state(pg_url)
+    assert "?schema=cauce" in (caught.value.hint or "")
+    assert not PostgresState.exists(pg_url), "nothing of cauce's was made"

@@ -10,6 +10,7 @@ SQLite.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,6 +224,29 @@ def too_new(location: Location, version: int) -> StateError:
                       hint="upgrade cauce on this machine")
 
 
+# what the migrations create (tables and indexes share one namespace per schema)
+_CREATED = ("cauce_schema", *sorted({name for m in MIGRATIONS for statement in m.statements
+                                     for name in re.findall(r"CREATE (?:TABLE|INDEX) (\w+)",
+                                                            statement)}))
+
+
+def _refuse_others_tables(con: Any, location: Location) -> None:
+    """A StateError when the schema cauce's tables would be created in holds tables (or
+    indexes) of another program under their names — logs, messages, runs are common ones:
+    cauce neither writes into them nor takes them for its own (it failed with
+    "unexpected DuplicateTable")."""
+    found = [r[0] for r in con.execute(
+        "SELECT relname FROM pg_class WHERE relnamespace = "
+        "(SELECT oid FROM pg_namespace WHERE nspname = current_schema()) "
+        "AND relname = ANY(%s) ORDER BY relname", (list(_CREATED),)).fetchall()]
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise StateError(f"the state at {location.where} would put cauce's tables beside "
+                         f"tables of another program with the same names ({shown})",
+                         hint="give cauce a schema of its own: ?schema=cauce in the state URL "
+                         "(created when first used)")
+
+
 def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
     """Bring the schema to `SCHEMA_VERSION` (``explicit``: `cauce migrate` asked, so steps that
     are not automatic run too); returns (version before, version after)."""
@@ -250,6 +274,7 @@ def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
                              f"version {held[0]} is applied only on purpose",
                              hint="stop the workers, then run `cauce migrate --state URL`")
         if before == 0:
+            _refuse_others_tables(con, db.location)
             con.execute("CREATE TABLE cauce_schema (version integer NOT NULL, "
                         "applied_at timestamptz NOT NULL DEFAULT now())")
         for step in pending:
