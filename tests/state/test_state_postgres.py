@@ -894,3 +894,24 @@ def test_tables_of_another_program_under_cauces_names_are_left_alone(pg_url: str
         open_state(pg_url)
     assert "?schema=cauce" in (caught.value.hint or "")
     assert not PostgresState.exists(pg_url), "nothing of cauce's was made"
+
+
+def test_a_database_not_in_utf8_is_refused_with_how_to_make_one(pg_server: str) -> None:
+    """In a LATIN1 database the first text of another script failed as "unexpected
+    UnicodeEncodeError"; in SQL_ASCII every text came back as bytes ("b'succeeded' is not a
+    valid RunStatus")."""
+    import uuid
+
+    import psycopg
+
+    name = f"cauce_latin1_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"postgresql://postgres@{pg_server}/test", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                      "TEMPLATE template0")
+        try:
+            with pytest.raises(StateError, match=f"the database '{name}' .* keeps its text in "
+                               "LATIN1; cauce's state needs UTF8") as caught:
+                open_state(f"postgresql://postgres@{pg_server}/{name}")
+            assert "createdb -E UTF8 -T template0" in (caught.value.hint or "")
+        finally:
+            admin.execute(f"DROP DATABASE {name}")

@@ -337,7 +337,7 @@ class Database:
         """A new connection of its own (the pool's, a listener's), search path set; ``relaxed``
         (or a database not ``durable``): its commits do not wait for the disk."""
         # the URL's application_name (or PGAPPNAME), if any, names the sessions: a fallback
-        options: dict[str, Any] = {"autocommit": autocommit,
+        options: dict[str, Any] = {"autocommit": autocommit, "client_encoding": "UTF8",
                                    "fallback_application_name": "cauce"}
         # a lock held elsewhere is waited for a while, then said (the URL's options may differ)
         settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}"]
@@ -362,6 +362,16 @@ class Database:
             raise ConfigError(f"the state URL is not one libpq takes: {said}",
                               hint="its query parameters are schema and libpq's own (sslmode, "
                               "connect_timeout, options, host, …)") from None
+        encoding = con.info.parameter_status("server_encoding")  # said at connection time
+        if encoding not in (None, "UTF8"):
+            con.close()
+            location = self.location
+            raise StateError(f"the database {location.dbname!r} at {location.at} keeps its text "
+                             f"in {encoding}; cauce's state needs UTF8 (text of any "
+                             "script, JSON with \\u escapes)",
+                             hint="give cauce a database in UTF8: createdb -E UTF8 -T template0 "
+                             f"-h {shlex.quote(location.host)} -p {location.port} NAME, and "
+                             "name it in the state URL")
         from psycopg.types.json import set_json_loads
 
         set_json_loads(jsonb.load, con)  # jsonb values back as they were written
