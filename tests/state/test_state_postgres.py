@@ -915,3 +915,17 @@ def test_a_database_not_in_utf8_is_refused_with_how_to_make_one(pg_server: str) 
             assert "createdb -E UTF8 -T template0" in (caught.value.hint or "")
         finally:
             admin.execute(f"DROP DATABASE {name}")
+
+
+@pytest.mark.parametrize(("url", "user", "dbname", "at"), [
+    ("postgresql://db/cauce?user=bob", "bob", "cauce", "db:5432"),
+    ("postgresql://ann@db/x?user=bob&dbname=cauce", "bob", "cauce", "db:5432"),
+    ("postgresql://ann@db/cauce?port=6543", "ann", "cauce", "db:6543"),
+    ("postgresql://ann@h1,h2/cauce?port=7", "ann", "cauce", "h1:7,h2:7"),
+])
+def test_libpqs_query_parameters_name_the_role_and_database_said(url: str, user: str,
+                                                                   dbname: str, at: str) -> None:
+    """libpq takes ?user=, ?dbname= and ?port= over the URL's parts; messages and hints named
+    the parts instead (or this machine's login): "has no role 'root'", createuser root."""
+    location = locate(url)
+    assert (location.user, location.dbname, location.at) == (user, dbname, at)

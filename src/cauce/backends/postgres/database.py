@@ -136,11 +136,14 @@ def locate(url: str) -> Location:
     # libpq's default host), leaving postgresql:/db, which libpq cannot read
     conninfo = f"postgresql://{parts.netloc}{parts.path}" + (
         "?" + urlencode(libpq, quote_via=quote) if libpq else "")
-    hosts = _hosts(parts, next((v for k, v in query if k == "host"), ""))
+    given = dict(libpq)  # libpq's parameters in the query win over the URL's parts
+    hosts = _hosts(parts, given.get("host", ""), given.get("port", ""))
     host, port = hosts[0]
     # as libpq reads them: %XX decoded (a database `pro;be` is written pro%3Bbe)
-    user = unquote(parts.username or "") or os.environ.get("PGUSER", "") or _login()
-    dbname = unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE", "") or user
+    user = (given.get("user") or unquote(parts.username or "") or os.environ.get("PGUSER", "")
+            or _login())
+    dbname = (given.get("dbname") or unquote(parts.path.lstrip("/"))
+              or os.environ.get("PGDATABASE", "") or user)
     at = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in hosts)
     if host.startswith("/"):  # a Unix socket's folder
         where = f"postgresql:///{dbname}?host={host}" + (f"&port={port}" if port != 5432 else "")
@@ -170,20 +173,26 @@ def _check_userinfo(rest: str, parts: SplitResult) -> None:
                           "(or leave the password out of the URL: PGPASSWORD, ~/.pgpass)")
 
 
-def _hosts(parts: SplitResult, given: str) -> list[tuple[str, int]]:
+def _hosts(parts: SplitResult, hosts: str, ports: str) -> list[tuple[str, int]]:
     """The hosts and ports the URL names, in order: one, or several (``h1:5432,h2:5432``, which
-    libpq tries in turn, with ``target_session_attrs`` choosing among them); a host left out is
-    ``given`` (``?host=``), else PGHOST, else localhost."""
+    libpq tries in turn, with ``target_session_attrs`` choosing among them). ``?host=`` and
+    ``?port=`` (``hosts``, ``ports``: one, or one for each host) win, as in libpq; a host left
+    out is PGHOST, else localhost."""
     found = []
     for entry in parts.netloc.rpartition("@")[2].split(","):
         if entry.startswith("["):  # an IPv6 address
             name, _, rest = entry[1:].partition("]")
-            text = rest[1:] if rest.startswith(":") else ""
+            found.append((unquote(name), rest[1:] if rest.startswith(":") else ""))
         else:
             name, _, text = entry.partition(":")
-        name = unquote(name) or given or os.environ.get("PGHOST", "localhost")
-        found.append((name, _port(text)))
-    return found
+            found.append((unquote(name), text))
+    if hosts:
+        found = [(name, "") for name in hosts.split(",")]
+    if ports:
+        each = ports.split(",")
+        found = [(name, each[i] if len(each) > 1 and i < len(each) else each[0])
+                 for i, (name, _) in enumerate(found)]
+    return [(name or os.environ.get("PGHOST", "localhost"), _port(text)) for name, text in found]
 
 
 def _port(text: str) -> int:
