@@ -929,3 +929,55 @@ def test_libpqs_query_parameters_name_the_role_and_database_said(url: str, user:
     the parts instead (or this machine's login): "has no role 'root'", createuser root."""
     location = locate(url)
     assert (location.user, location.dbname, location.at) == (user, dbname, at)
+
+
+def test_processes_migrating_together_at_a_stricter_isolation_migrate_once(pg_url: str) -> None:
+    """With default_transaction_isolation serializable (here the URL's; a role's or the
+    database's is overridden), a process that waited for another's migration read the version
+    of before its wait and ran it again: "unexpected DuplicateTable: cauce_schema"."""
+    import psycopg
+
+    url = pg_url + "&options=-cdefault_transaction_isolation%3Dserializable"
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            open_state(url).close()
+        except BaseException as error:  # the test inspects it
+            errors.append(error)
+
+    key = locate(pg_url).lock_key
+
+    def waiting() -> int:  # for this schema's lock (a bigint key is two 32-bit halves)
+        with psycopg.connect(_admin(pg_url)) as look:
+            return look.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
+                ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()[0]
+
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute("SELECT pg_advisory_lock(%s)", (key,))
+        threads = [threading.Thread(target=open_one) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: waiting() == 2, what="both to wait for the migration lock")
+        admin.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+
+
+def test_cauces_sessions_run_at_read_committed_whatever_the_role_says(
+        pg_url: str, pg_role: str) -> None:
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}")
+        admin.execute(f"ALTER ROLE {pg_role} SET default_transaction_isolation = 'serializable'")
+    store = open_state(_as(pg_role, pg_url))
+    try:
+        with store.atomic():
+            assert store.db.row("SHOW transaction_isolation") == ("read committed",)
+    finally:
+        store.close()

@@ -348,8 +348,11 @@ class Database:
         # the URL's application_name (or PGAPPNAME), if any, names the sessions: a fallback
         options: dict[str, Any] = {"autocommit": autocommit, "client_encoding": "UTF8",
                                    "fallback_application_name": "cauce"}
-        # a lock held elsewhere is waited for a while, then said (the URL's options may differ)
-        settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}"]
+        # a lock held elsewhere is waited for a while, then said; cauce's transactions are
+        # written for READ COMMITTED (claims skip locked rows and see what others committed),
+        # whatever the server, database or role make the default (the URL's options may differ)
+        settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}",
+                    r"-c default_transaction_isolation=read\ committed"]
         if self.location.options:
             settings.append(self.location.options)
         if self.location.schema:  # quoted, as the schema was created: upper case stays

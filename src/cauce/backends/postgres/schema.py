@@ -258,6 +258,10 @@ def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
         return version, version
     schema = db.location.schema
     with db.atomic() as con:
+        # each statement sees what was committed before it: at a stricter level, the version
+        # read once the lock is held would be the one of before the wait, and a process that
+        # waited for another's migration would run it again ("cauce_schema already exists")
+        con.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         con.execute("SELECT pg_advisory_xact_lock(%s)", (db.location.lock_key,))
         if schema and con.execute("SELECT to_regnamespace(%s) IS NULL",
                                   (f'"{schema}"',)).fetchone()[0]:
