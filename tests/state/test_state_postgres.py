@@ -981,3 +981,21 @@ def test_cauces_sessions_run_at_read_committed_whatever_the_role_says(
             assert store.db.row("SHOW transaction_isolation") == ("read committed",)
     finally:
         store.close()
+
+
+def test_times_come_back_whole_whatever_extra_float_digits_the_role_has(
+        pg_url: str, pg_role: str) -> None:
+    """A role with extra_float_digits 0 had PostgreSQL round every double to 15 digits: epoch
+    times came back 10 µs off (a copy moved every time it held)."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}")
+        admin.execute(f"ALTER ROLE {pg_role} SET extra_float_digits = 0")
+    store = open_state(_as(pg_role, pg_url))
+    try:
+        store.queues.send("app:q", ['"m"'], now=1765136000.123456)
+        assert store.queues.listing("app:q")[0].sent_at == 1765136000.123456
+    finally:
+        store.close()

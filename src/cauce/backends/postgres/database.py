@@ -349,10 +349,12 @@ class Database:
         options: dict[str, Any] = {"autocommit": autocommit, "client_encoding": "UTF8",
                                    "fallback_application_name": "cauce"}
         # a lock held elsewhere is waited for a while, then said; cauce's transactions are
-        # written for READ COMMITTED (claims skip locked rows and see what others committed),
+        # written for READ COMMITTED (claims skip locked rows and see what others committed);
+        # times come back to the microsecond (extra_float_digits 0 rounds them to 15 digits):
         # whatever the server, database or role make the default (the URL's options may differ)
         settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}",
-                    r"-c default_transaction_isolation=read\ committed"]
+                    r"-c default_transaction_isolation=read\ committed",
+                    "-c extra_float_digits=1"]
         if self.location.options:
             settings.append(self.location.options)
         if self.location.schema:  # quoted, as the schema was created: upper case stays
