@@ -999,3 +999,16 @@ def test_times_come_back_whole_whatever_extra_float_digits_the_role_has(
         assert store.queues.listing("app:q")[0].sent_at == 1765136000.123456
     finally:
         store.close()
+
+
+def test_pgoptions_apply_unless_the_url_gives_options(pg_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """cauce's own options (lock_timeout, search_path) replaced PGOPTIONS, which libpq's
+    environment otherwise gives every session."""
+    monkeypatch.setenv("PGOPTIONS", "-c work_mem=7MB")
+    for url, work_mem in ((pg_url, "7MB"), (pg_url + "&options=-cwork_mem%3D9MB", "9MB")):
+        store = open_state(url)
+        try:
+            assert store.db.row("SHOW work_mem") == (work_mem,)
+        finally:
+            store.close()

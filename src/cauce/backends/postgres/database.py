@@ -128,7 +128,9 @@ def locate(url: str) -> Location:
         raise ConfigError(f"the state URL's schema {schema[:20]!r}… is {len(schema.encode())} "
                           f"bytes long; PostgreSQL keeps names of up to {NAME_BYTES}",
                           hint="use a shorter name (?schema=cauce)")
-    options = " ".join(v for k, v in query if k == "options")
+    # cauce passes libpq options of its own, which would hide PGOPTIONS: the URL's take its place
+    options = (" ".join(v for k, v in query if k == "options")
+               or os.environ.get("PGOPTIONS", ""))
     libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
     if not any(k == "connect_timeout" for k, _ in libpq) and "PGCONNECT_TIMEOUT" not in os.environ:
         libpq.append(("connect_timeout", "10"))  # libpq's own waits for ever
@@ -265,7 +267,7 @@ def unreachable(location: Location, error: Exception) -> StateError:
     if ("configuration parameter" in low or "invalid value for parameter" in low
             or "command-line argument" in low):
         return StateError(f"PostgreSQL at {at} refused the state URL's options: {text}",
-                          hint="check ?options= in the state URL (libpq's form: "
+                          hint="check ?options= in the state URL, or PGOPTIONS (libpq's form: "
                           "options=-csynchronous_commit%3Doff)")
     if "shutting down" in low or "starting up" in low or "in recovery mode" in low:
         return StateUnavailable(f"PostgreSQL at {at} does not take connections now: {text}",
