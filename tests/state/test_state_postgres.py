@@ -1012,3 +1012,24 @@ def test_pgoptions_apply_unless_the_url_gives_options(pg_url: str,
             assert store.db.row("SHOW work_mem") == (work_mem,)
         finally:
             store.close()
+
+
+def test_an_upgrade_by_a_role_that_does_not_own_the_tables_names_who_must(
+        pg_url: str, pg_role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from cauce.backends.postgres import schema
+
+    PostgresState.migrate(pg_url)  # made by the administrator
+    name = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"GRANT USAGE ON SCHEMA {name} TO {pg_role}")
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {name} "
+                      f"TO {pg_role}")
+    step = schema.Migration(SCHEMA_VERSION + 1, ("ALTER TABLE messages ADD COLUMN later int",))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", step.version)
+    with pytest.raises(StateError, match=f"refused '{pg_role}' .*must be owner of table "
+                       "messages") as caught:
+        open_state(_as(pg_role, pg_url))
+    assert "`cauce migrate` as the role that owns cauce's tables" in (caught.value.hint or "")
