@@ -451,9 +451,10 @@ class Database:
 
     @contextmanager
     def _translated(self, con: psycopg.Connection[Any]) -> Iterator[None]:
-        """A full disk, a lock waited for too long, a cancelled statement, a transaction ended
-        to break a deadlock and a connection lost mid-way, as StateErrors (each its own line);
-        other errors (cauce's own mistakes) unchanged."""
+        """A full disk, a lock waited for too long, a cancelled statement, a value too large, a
+        right the role lacks, a server that takes no writes, no schema to create in, a
+        transaction ended to break a deadlock or for idling, and a connection lost mid-way, as
+        StateErrors (each its own line); other errors (cauce's own mistakes) unchanged."""
         at = self.location.at
         try:
             yield
@@ -480,7 +481,7 @@ class Database:
                              hint="PostgreSQL keeps a JSON value of up to 256 MB (SQLite: 1 GB): "
                              "keep large data in a bucket and send or put its key") from None
         except self.psycopg.errors.InsufficientPrivilege as error:
-            raise self.refused(error) from None
+            raise self._refused(error) from None
         except self.psycopg.errors.ReadOnlySqlTransaction as error:
             raise StateError(f"PostgreSQL at {at} takes no writes to the state at "
                              f"{self.location.where}: {_first_line(error)}",
@@ -558,7 +559,7 @@ class Database:
             self._local.con = None
             self._give(con, relaxed=not durable)
 
-    def refused(self, error: Exception) -> StateError:
+    def _refused(self, error: Exception) -> StateError:
         """The StateError for a statement the role may not run, with the grant that lets it."""
         said = _first_line(error)
         user, schema = sql_name(self.location.user), self.location.schema
@@ -572,9 +573,10 @@ class Database:
         elif said.startswith("must be owner"):  # a migration altering a table
             hint = "run `cauce migrate` as the role that owns cauce's tables"
         else:
+            tables = sql_name(schema or "public")
             hint = (f"grant the role cauce's tables (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL "
-                    f"TABLES IN SCHEMA {sql_name(schema or 'public')} TO {user}, and USAGE ON "
-                    "ALL SEQUENCES), or use the role that created them")
+                    f"TABLES IN SCHEMA {tables} TO {user}; GRANT USAGE ON ALL SEQUENCES IN "
+                    f"SCHEMA {tables} TO {user}), or use the role that created them")
         return StateError(f"PostgreSQL at {self.location.at} refused "
                           f"{self.location.user!r} on the state at {self.location.where}: {said}",
                           hint=hint)
