@@ -1033,3 +1033,22 @@ def test_an_upgrade_by_a_role_that_does_not_own_the_tables_names_who_must(
                        "messages") as caught:
         open_state(_as(pg_role, pg_url))
     assert "`cauce migrate` as the role that owns cauce's tables" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(("said", "message", "hint"), [
+    ('connection to server at "db", port 5432 failed: server does not support SSL, but SSL was '
+     'required', "disagree on SSL", "sslmode"),
+    ('connection to server at "db", port 5432 failed: root certificate file "/x" does not exist',
+     "disagree on SSL", "sslrootcert"),
+    ('connection to server at "db", port 5432 failed: server is not in hot standby mode',
+     "is of the kind the state URL asks for", "target_session_attrs"),
+    ('connection to server at "db", port 5432 failed: session is read-only',
+     "is of the kind the state URL asks for", "target_session_attrs"),
+])
+def test_ssl_and_target_session_attrs_have_their_own_hints(said: str, message: str,
+                                                           hint: str) -> None:
+    """Both ended in "check the state URL and that the server accepts connections"."""
+    from cauce.backends.postgres.database import unreachable
+
+    error = unreachable(locate("postgresql://cauce@db:5432/cauce"), Exception(said))
+    assert message in error.message and hint in (error.hint or "")

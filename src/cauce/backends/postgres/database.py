@@ -290,6 +290,14 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateUnavailable(f"cannot reach PostgreSQL at {at}: {text}",
                                 hint=f"is the server running at {at}? check the host and port "
                                 "in the state URL")
+    if "does not support ssl" in low or "certificate" in low or "sslmode" in low:
+        return StateError(f"PostgreSQL at {at} and the state URL disagree on SSL: {text}",
+                          hint="check sslmode (and sslrootcert, sslcert, sslkey) in the state URL "
+                          f"against what the server at {at} offers")
+    if re.search(r"session is (not )?read-only|in hot standby mode", low):  # target_session_attrs
+        return StateUnavailable(f"no server at {at} is of the kind the state URL asks for: "
+                                f"{text}", hint="check target_session_attrs in the state URL; "
+                                "during a failover, run again once a server has taken over")
     if "timeout" in low or "timed out" in low:
         return StateUnavailable(f"PostgreSQL at {at} did not answer: {text}",
                                 hint=f"is the server at {at} reachable from this machine?")
