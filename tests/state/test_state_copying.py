@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cauce.backends.copy import copy_state
 from cauce.backends.state import StateStore, open_state, sqlite_url
+from cauce.runs import RunRecord, RunStatus
 
 S = "app:clicks"
 
@@ -45,3 +46,34 @@ def test_a_shard_head_is_copied_out_of_every_engine(state: StateStore, tmp_path:
         assert target.streams.append(S, 0, [("k", '"c"')], now=20.0) == [3]
     finally:
         target.close()
+
+
+def test_free_text_an_older_sqlite_state_kept_with_u0000_is_copied(
+        state: StateStore, tmp_path: Path) -> None:
+    """A SQLite state written before free text was made storable on every engine may hold
+    U+0000 in log lines and errors; a copy into PostgreSQL failed on the first of them
+    (psycopg's DataError, "report it"). It is stored as PostgreSQL stores such text when it is
+    written: U+FFFD."""
+    source = open_state(sqlite_url(tmp_path / "source.db"))
+    try:
+        # as an older cauce wrote them: straight into the store, with nothing replaced
+        source.logs.append([("app", "general", 1.0, 20, "line\x00one", None)])
+        source.queues.send("app:q", ['"m"'], now=1.0, error="sent\x00back")
+        source.runs.insert([RunRecord(id="r1", app="app", kind="job", name="load",
+                                      status=RunStatus.FAILED, error="boom\x00")])
+        source.streams.append(S, 0, [("k", '"a"')], now=1.0)
+        source.streams.consumers(S, "reader", 1)
+        assert source.streams.take_shard(S, "reader", 0, lease="L", now=1.0, until=60.0)
+        assert source.streams.fail(S, "reader", 0, "L", retry_at=2.0, error="bad\x00")
+        copy_state(source, state)
+    finally:
+        source.close()
+
+    def read(text: str | None) -> str | None:  # U+0000 as the engine keeps it
+        return text.replace("\ufffd", "\x00") if text else text
+
+    assert [read(line.message) for line in state.logs.read(app="app")] == ["line\x00one"]
+    assert read(state.queues.listing("app:q")[0].last_error) == "sent\x00back"
+    assert read(state.runs.get("r1").error) == "boom\x00"  # type: ignore[union-attr]
+    assert [read(c.last_error) for c in state.streams.consumer_states(S, "reader")] == [
+        "bad\x00"]

@@ -7,6 +7,7 @@ import multiprocessing
 import select
 import sys
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +16,7 @@ from cauce.backends.postgres.database import locate
 from cauce.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from cauce.backends.postgres.wakeup import RESCAN
 from cauce.backends.state import open_state
-from cauce.errors import ConfigError, StateConflict, StateError
+from cauce.errors import ConfigError, StateConflict, StateError, StateUnavailable
 from notifier_clock import NotifierClock
 from waiting import wait_for
 
@@ -546,3 +547,508 @@ def test_a_transaction_ended_by_a_deadlock_is_one_state_conflict(pg_url: str) ->
     finally:
         first.close()
         second.close()
+
+
+@pytest.fixture
+def pg_role(pg_url: str) -> Iterator[str]:
+    """A login role of the test's own, without any right but to connect; dropped after."""
+    import uuid
+
+    import psycopg
+
+    role = f"cauce_role_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        yield role
+    finally:
+        with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role} CASCADE")
+            admin.execute(f"DROP ROLE {role}")
+
+
+def _as(role: str, url: str) -> str:
+    return url.replace("postgres@", f"{role}@", 1)
+
+
+def _admin(url: str) -> str:
+    """The test server's URL, as its superuser, without cauce's query parameters."""
+    return url.split("?")[0]
+
+
+def test_a_role_short_of_rights_is_told_which_to_grant(pg_url: str, pg_role: str) -> None:
+    """Each of these escaped as psycopg's own error ("unexpected InsufficientPrivilege",
+    report it); each is one StateError line naming the role, with the grant that fits."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with pytest.raises(StateError, match=f"refused '{pg_role}' .*permission denied for "
+                       "database") as caught:  # no right to create the schema
+        open_state(_as(pg_role, pg_url))
+    assert f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}" in (caught.value.hint or "")
+    open_state(pg_url).close()  # made by its owner
+    with pytest.raises(StateError, match=f"does not let '{pg_role}' use the schema") as caught:
+        PostgresState.exists(_as(pg_role, pg_url))  # said as "nothing has run there yet"
+    assert f"GRANT USAGE ON SCHEMA {schema} TO {pg_role}" in (caught.value.hint or "")
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {pg_role}")
+    with pytest.raises(StateError, match=f"refused '{pg_role}' .*permission denied for "
+                       "table") as caught:
+        open_state(_as(pg_role, pg_url)).queues.send("app:q", ["1"], now=0.0)
+    assert f"ON ALL TABLES IN SCHEMA {schema} TO {pg_role}" in (caught.value.hint or "")
+
+
+def test_a_schema_made_for_the_role_is_used_without_the_right_to_create_schemas(
+        pg_url: str, pg_role: str) -> None:
+    """An administrator's CREATE SCHEMA cauce AUTHORIZATION role: the first open ran CREATE
+    SCHEMA IF NOT EXISTS, which PostgreSQL refuses to a role that may not create schemas even
+    when the schema is there."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}")
+    store = open_state(_as(pg_role, pg_url))
+    try:
+        store.queues.send("app:q", ["1"], now=0.0)
+        assert len(store.queues.listing("app:q")) == 1
+    finally:
+        store.close()
+
+
+def test_a_read_only_session_and_an_empty_search_path_are_one_line_each(pg_url: str) -> None:
+    open_state(pg_url).close()
+    read_only = open_state(pg_url + "&options=-cdefault_transaction_read_only%3Don")
+    try:
+        assert read_only.queues.listing("app:q") == []  # looking is fine
+        with pytest.raises(StateError, match=r"takes no writes to the state .* read-only "
+                           r"transaction") as caught:
+            read_only.queues.send("app:q", ["1"], now=0.0)
+        assert "default_transaction_read_only = off" in (caught.value.hint or "")
+    finally:
+        read_only.close()
+    nowhere = pg_url.split("?")[0] + "?options=-csearch_path%3Dcauce_no_such_schema"
+    with pytest.raises(StateError, match="has no schema to keep cauce's tables in") as caught:
+        open_state(nowhere)
+    assert "?schema=" in (caught.value.hint or "")
+
+
+def test_a_session_ended_for_idling_in_a_transaction_is_one_line(pg_url: str) -> None:
+    import psycopg
+
+    store = open_state(pg_url + "&options=-cidle_in_transaction_session_timeout%3D50")
+
+    def ended(pid: int) -> bool:
+        with psycopg.connect(_admin(pg_url)) as admin:
+            return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                 (pid,)).fetchone()[0] == 0
+    try:
+        with pytest.raises(StateUnavailable, match="ended a session on the state") as caught, \
+                store.atomic():
+            pid = store.db.row("SELECT pg_backend_pid()")[0]
+            wait_for(lambda: ended(pid), what="the server to end the idle session")
+            store.queues.send("app:q", ["1"], now=0.0)
+        assert "idle_in_transaction_session_timeout" in (caught.value.hint or "")
+        store.queues.send("app:q", ["2"], now=0.0)  # the next call has a new connection
+        assert [m.body for m in store.queues.listing("app:q")] == ["2"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://cauce:p@ss@db/cauce", "postgresql://cauce:se#cret@db/cauce",
+    "postgresql://cauce:se?cret@db/cauce", "postgresql://cauce:se/cret@db/cauce"])
+def test_a_password_with_a_character_not_percent_encoded_is_refused_unshown(url: str) -> None:
+    """libpq reads such a URL otherwise than cauce did: the first made libpq look for the
+    host "ss@db", the others made "se" the port — and the messages showed those bits."""
+    with pytest.raises(ConfigError, match="not percent-encoded") as caught:
+        locate(url)
+    assert "%40" in (caught.value.hint or "")
+    assert "ss" not in caught.value.message.replace("password", "").replace("percent", "")
+    assert "se" not in caught.value.message.replace("user", "")
+
+
+def test_urls_libpq_reads_are_read_alike() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    # a + in a query value is itself for libpq (it was made a space)
+    found = conninfo_to_dict(locate("postgresql://u@db/c?password=a+b%2Bc").conninfo)
+    assert found["password"] == "a+b+c"
+    # no host: libpq's default (a Unix socket, PGHOST); it was "not one libpq takes"
+    assert conninfo_to_dict(locate("postgresql:///cauce").conninfo) == {
+        "dbname": "cauce", "connect_timeout": "10"}
+    assert conninfo_to_dict(locate("postgresql:///cauce?host=/tmp").conninfo) == {
+        "dbname": "cauce", "host": "/tmp", "connect_timeout": "10"}
+
+
+@pytest.mark.parametrize(("said", "message"), [
+    ('connection to server at "db", port 5432 failed: FATAL:  database "user_roles" does not '
+     'exist', "has no database 'user_roles'"),
+    ('connection to server at "db", port 5432 failed: FATAL:  role "database_owner" does not '
+     'exist', "has no role 'database_owner'"),
+])
+def test_a_missing_database_named_like_a_role_is_said_as_a_database(said: str,
+                                                                     message: str) -> None:
+    from cauce.backends.postgres.database import unreachable
+
+    which = "user_roles" if "user_roles" in said else "cauce"
+    user = "database_owner" if "database_owner" in said else "cauce"
+    error = unreachable(locate(f"postgresql://{user}@db:5432/{which}"), Exception(said))
+    assert message in error.message
+
+
+@pytest.mark.parametrize(("name", "shown"), [("select", '"select"'), ("cauce", "cauce"),
+                                            ("Cauce", '"Cauce"'), ("user", '"user"')])
+def test_hints_quote_reserved_words(name: str, shown: str) -> None:
+    from cauce.backends.postgres.database import sql_name
+
+    assert sql_name(name) == shown
+
+
+def test_a_copy_outlasts_a_short_idle_in_transaction_timeout(pg_url: str, tmp_path) -> None:
+    """The copy's transactions on either side wait while the other store works: with a role's
+    idle_in_transaction_session_timeout shorter than that, the server ended them and every
+    copy of a large state failed. The wait here is as long as the server's clock says."""
+    import psycopg
+
+    from cauce.backends.copy import copy_state
+
+    limited = "&options=-cidle_in_transaction_session_timeout%3D50"
+    source = open_state(pg_url + limited)
+    source.queues.send("app:q", ['"a"', '"b"', '"c"'], now=1.0)
+    target_url = pg_url.replace("schema=", "schema=copy_") + limited
+    target = open_state(target_url)
+    waited = False
+
+    def idle_long(pids: list[int]) -> bool:  # or ended by the server
+        with psycopg.connect(_admin(pg_url)) as admin:
+            return admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND "
+                "now() - state_change < interval '300 ms'", (pids,)).fetchone()[0] == 0
+
+    def progress(kind: str, done: int) -> None:
+        nonlocal waited
+        if not waited:  # both transactions idle: the source's page is loaded, the next unread
+            waited = True
+            pids = [store.db._local.con.info.backend_pid for store in (source, target)]
+            wait_for(lambda: idle_long(pids), what="both sessions to idle for 300 ms")
+
+    try:
+        assert copy_state(source, target, page=1, progress=progress)["messages"] == 3
+        assert waited
+        assert [m.body for m in target.queues.listing("app:q")] == ['"a"', '"b"', '"c"']
+    finally:
+        source.close()
+        target.close()
+        with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {target_url.split('schema=')[1].split('&')[0]} "
+                          "CASCADE")
+
+
+def test_a_backup_is_refused_with_the_commands_that_make_one(pg_url: str, tmp_path) -> None:
+    """`cauce state backup` only said it copies SQLite files; it says what backs this one up."""
+    store = open_state(pg_url)
+    try:
+        with pytest.raises(ConfigError, match="is a PostgreSQL database") as caught:
+            store.backup(tmp_path / "state.db")
+    finally:
+        store.close()
+    at = store.location
+    assert (f"pg_dump -h {at.host} -p {at.port} -U {at.user} -n {at.schema} -Fc -f state.dump "
+            f"{at.dbname}") in (caught.value.hint or "")
+    assert "cauce state copy --to sqlite:" in (caught.value.hint or "")
+    assert not (tmp_path / "state.db").exists()
+
+
+def test_errors_psycopg_ignored_while_cleaning_up_are_debug_lines(
+        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A connection the server ended in the middle of a pipeline (a copy's load) is one
+    StateError line; psycopg also warned, before it, of the error it ignored ending the
+    pipeline — its repr and libpq's three lines, on stderr or in a serving process's log."""
+    import logging
+
+    open_state(pg_url).close()  # the driver as the state engine loads it
+    caplog.set_level(logging.DEBUG)
+    said = "consuming input failed: server closed the connection unexpectedly"
+    logging.getLogger("psycopg").warning("error ignored terminating %r: %s", object(), said)
+    logging.getLogger("psycopg").warning("unknown PostgreSQL timezone: %r; will use UTC", "X")
+    assert [(r.levelname, r.getMessage()[:23]) for r in caplog.records] == [
+        ("DEBUG", "error ignored terminati"), ("WARNING", "unknown PostgreSQL time")]
+
+
+def test_a_dropped_table_is_not_sent_to_cauce_migrate(pg_url: str) -> None:
+    """`cauce state check` advised `cauce migrate` for a state missing a table, and that said
+    "up to date" and rebuilt nothing: the advice is a restore."""
+    import psycopg
+
+    assert "cauce migrate" in (PostgresState.examine(pg_url).hint or "")  # nothing there yet
+    open_state(pg_url).close()
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"DROP TABLE {pg_url.rsplit('schema=', 1)[1]}.starts")
+    verdict = PostgresState.examine(pg_url)
+    assert verdict.problems == ["it lacks cauce's tables starts"]
+    assert "pg_restore" in (verdict.hint or "")
+    assert PostgresState.migrate(pg_url) == (SCHEMA_VERSION, SCHEMA_VERSION)  # as it says
+
+
+def test_several_hosts_are_tried_in_turn_as_libpq_does(pg_url: str, pg_server: str) -> None:
+    """libpq's form for a primary and its standbys (h1:5432,h2:5432 with
+    target_session_attrs=read-write) was refused: "the state URL's port is not a number"."""
+    base, schema = pg_url.split("?")
+    several = base.replace(pg_server, f"127.0.0.1:1,{pg_server}") + (
+        f"?{schema}&target_session_attrs=read-write")
+    store = open_state(several)
+    try:
+        store.queues.send("app:q", ["1"], now=0.0)
+    finally:
+        store.close()
+    assert store.location.where == f"postgresql://127.0.0.1:1,{pg_server}/test?{schema}"
+    with pytest.raises(StateError, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:1,127\.0"):
+        open_state("postgresql://postgres@127.0.0.1:1,127.0.0.1:2/test")
+
+
+@pytest.mark.parametrize(("url", "where"), [
+    ("postgresql://u@[::1]/db?schema=s", "postgresql://[::1]:5432/db?schema=s"),
+    ("postgresql://u@/db?host=/run/pg&schema=s", "postgresql:///db?host=/run/pg&schema=s"),
+    ("postgresql://u@%2Frun%2FPG:5433/db", "postgresql:///db?host=/run/PG&port=5433"),
+])
+def test_where_a_url_points_is_said_as_a_url(url: str, where: str) -> None:
+    """An IPv6 address was shown as postgresql://::1:5432/db, a socket's folder as
+    postgresql:///run/pg:5432/db (a database named run/pg:5432/db on no host)."""
+    assert locate(url).where == where
+
+
+def test_the_urls_application_name_and_connect_timeout_are_kept(pg_url: str) -> None:
+    """Both were replaced by cauce's own (cauce, 10 s): a fleet's machines could not be told
+    apart in pg_stat_activity, and a shorter wait for an unreachable server was ignored."""
+    store = open_state(pg_url + "&application_name=worker-3&connect_timeout=3")
+    try:
+        with store.db.connection() as con:
+            assert con.info.get_parameters()["connect_timeout"] == "3"
+            assert con.execute("SHOW application_name").fetchone() == ("worker-3",)
+    finally:
+        store.close()
+    store = open_state(pg_url)
+    try:
+        with store.db.connection() as con:
+            assert con.info.get_parameters()["connect_timeout"] == "10"
+            assert con.execute("SHOW application_name").fetchone() == ("cauce",)
+    finally:
+        store.close()
+
+
+def test_a_value_larger_than_postgresql_keeps_is_one_line(pg_url: str) -> None:
+    """A table item over jsonb's 256 MB (SQLite keeps up to 1 GB) escaped as "unexpected
+    ProgramLimitExceeded"; the same error for a key too long to index is tried here, which
+    costs no 256 MB."""
+    import secrets
+
+    store = open_state(pg_url)
+    try:
+        with pytest.raises(StateError, match="cannot keep a value this large") as caught:
+            store.queues.send(secrets.token_hex(2000), ['"m"'], now=0.0)
+        assert "bucket" in (caught.value.hint or "")
+    finally:
+        store.close()
+
+
+def test_a_start_mark_whose_connection_was_lost_is_written_on_a_new_one(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A serving process whose connections the server ended (pg_terminate_backend, a
+    restart) failed the delivery whose start mark was on its way as "internal error:
+    StateUnavailable", counting a receive against a message that never ran. The connection
+    here is ended before the mark is sent, and not looked at first, as when the server ends it
+    while the mark is on its way."""
+    import psycopg
+
+    from cauce.backends.postgres import database
+    from cauce.backends.state import Start
+    from cauce.runs import RunRecord, RunStatus
+
+    store = open_state(pg_url)
+    assert isinstance(store, PostgresState)
+    try:
+        pid = store.runs.marks.row("SELECT pg_backend_pid()")[0]  # the pooled mark connection
+        with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
+        monkeypatch.setattr(database, "_hung_up", lambda con: False)
+        run = RunRecord(id="r1", app="app", kind="handler", name="h", status=RunStatus.RUNNING,
+                        worker="w")
+        store.runs.note_started(Start("lease", "1", run.as_dict()))
+        assert store.runs.started(worker="w", lease="lease", head="1") == run
+    finally:
+        store.close()
+
+
+def test_tables_of_another_program_under_cauces_names_are_left_alone(pg_url: str) -> None:
+    """A schema (public, most often) already holding a table named logs, messages or runs:
+    the first open failed with "unexpected DuplicateTable … report it"."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        admin.execute(f"CREATE TABLE {schema}.logs (id integer, line text)")
+    with pytest.raises(StateError, match=r"beside tables of another program with the same "
+                       r"names \(logs\)") as caught:
+        open_state(pg_url)
+    assert "?schema=cauce" in (caught.value.hint or "")
+    assert not PostgresState.exists(pg_url), "nothing of cauce's was made"
+
+
+def test_a_database_not_in_utf8_is_refused_with_how_to_make_one(pg_server: str) -> None:
+    """In a LATIN1 database the first text of another script failed as "unexpected
+    UnicodeEncodeError"; in SQL_ASCII every text came back as bytes ("b'succeeded' is not a
+    valid RunStatus")."""
+    import uuid
+
+    import psycopg
+
+    name = f"cauce_latin1_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"postgresql://postgres@{pg_server}/test", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                      "TEMPLATE template0")
+        try:
+            with pytest.raises(StateError, match=f"the database '{name}' .* keeps its text in "
+                               "LATIN1; cauce's state needs UTF8") as caught:
+                open_state(f"postgresql://postgres@{pg_server}/{name}")
+            assert "createdb -E UTF8 -T template0" in (caught.value.hint or "")
+        finally:
+            admin.execute(f"DROP DATABASE {name}")
+
+
+@pytest.mark.parametrize(("url", "user", "dbname", "at"), [
+    ("postgresql://db/cauce?user=bob", "bob", "cauce", "db:5432"),
+    ("postgresql://ann@db/x?user=bob&dbname=cauce", "bob", "cauce", "db:5432"),
+    ("postgresql://ann@db/cauce?port=6543", "ann", "cauce", "db:6543"),
+    ("postgresql://ann@h1,h2/cauce?port=7", "ann", "cauce", "h1:7,h2:7"),
+])
+def test_libpqs_query_parameters_name_the_role_and_database_said(url: str, user: str,
+                                                                   dbname: str, at: str) -> None:
+    """libpq takes ?user=, ?dbname= and ?port= over the URL's parts; messages and hints named
+    the parts instead (or this machine's login): "has no role 'root'", createuser root."""
+    location = locate(url)
+    assert (location.user, location.dbname, location.at) == (user, dbname, at)
+
+
+def test_processes_migrating_together_at_a_stricter_isolation_migrate_once(pg_url: str) -> None:
+    """With default_transaction_isolation serializable (here the URL's; a role's or the
+    database's is overridden), a process that waited for another's migration read the version
+    of before its wait and ran it again: "unexpected DuplicateTable: cauce_schema"."""
+    import psycopg
+
+    url = pg_url + "&options=-cdefault_transaction_isolation%3Dserializable"
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            open_state(url).close()
+        except BaseException as error:  # the test inspects it
+            errors.append(error)
+
+    key = locate(pg_url).lock_key
+
+    def waiting() -> int:  # for this schema's lock (a bigint key is two 32-bit halves)
+        with psycopg.connect(_admin(pg_url)) as look:
+            return look.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
+                ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()[0]
+
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute("SELECT pg_advisory_lock(%s)", (key,))
+        threads = [threading.Thread(target=open_one) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: waiting() == 2, what="both to wait for the migration lock")
+        admin.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+
+
+def test_cauces_sessions_run_at_read_committed_whatever_the_role_says(
+        pg_url: str, pg_role: str) -> None:
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}")
+        admin.execute(f"ALTER ROLE {pg_role} SET default_transaction_isolation = 'serializable'")
+    store = open_state(_as(pg_role, pg_url))
+    try:
+        with store.atomic():
+            assert store.db.row("SHOW transaction_isolation") == ("read committed",)
+    finally:
+        store.close()
+
+
+def test_times_come_back_whole_whatever_extra_float_digits_the_role_has(
+        pg_url: str, pg_role: str) -> None:
+    """A role with extra_float_digits 0 had PostgreSQL round every double to 15 digits: epoch
+    times came back 10 µs off (a copy moved every time it held)."""
+    import psycopg
+
+    schema = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {pg_role}")
+        admin.execute(f"ALTER ROLE {pg_role} SET extra_float_digits = 0")
+    store = open_state(_as(pg_role, pg_url))
+    try:
+        store.queues.send("app:q", ['"m"'], now=1765136000.123456)
+        assert store.queues.listing("app:q")[0].sent_at == 1765136000.123456
+    finally:
+        store.close()
+
+
+def test_pgoptions_apply_unless_the_url_gives_options(pg_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """cauce's own options (lock_timeout, search_path) replaced PGOPTIONS, which libpq's
+    environment otherwise gives every session."""
+    monkeypatch.setenv("PGOPTIONS", "-c work_mem=7MB")
+    for url, work_mem in ((pg_url, "7MB"), (pg_url + "&options=-cwork_mem%3D9MB", "9MB")):
+        store = open_state(url)
+        try:
+            assert store.db.row("SHOW work_mem") == (work_mem,)
+        finally:
+            store.close()
+
+
+def test_an_upgrade_by_a_role_that_does_not_own_the_tables_names_who_must(
+        pg_url: str, pg_role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from cauce.backends.postgres import schema
+
+    PostgresState.migrate(pg_url)  # made by the administrator
+    name = pg_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
+        admin.execute(f"GRANT USAGE ON SCHEMA {name} TO {pg_role}")
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {name} "
+                      f"TO {pg_role}")
+    step = schema.Migration(SCHEMA_VERSION + 1, ("ALTER TABLE messages ADD COLUMN later int",))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", step.version)
+    with pytest.raises(StateError, match=f"refused '{pg_role}' .*must be owner of table "
+                       "messages") as caught:
+        open_state(_as(pg_role, pg_url))
+    assert "`cauce migrate` as the role that owns cauce's tables" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(("said", "message", "hint"), [
+    ('connection to server at "db", port 5432 failed: server does not support SSL, but SSL was '
+     'required', "disagree on SSL", "sslmode"),
+    ('connection to server at "db", port 5432 failed: root certificate file "/x" does not exist',
+     "disagree on SSL", "sslrootcert"),
+    ('connection to server at "db", port 5432 failed: server is not in hot standby mode',
+     "is of the kind the state URL asks for", "target_session_attrs"),
+    ('connection to server at "db", port 5432 failed: session is read-only',
+     "is of the kind the state URL asks for", "target_session_attrs"),
+])
+def test_ssl_and_target_session_attrs_have_their_own_hints(said: str, message: str,
+                                                           hint: str) -> None:
+    """Both ended in "check the state URL and that the server accepts connections"."""
+    from cauce.backends.postgres.database import unreachable
+
+    error = unreachable(locate("postgresql://cauce@db:5432/cauce"), Exception(said))
+    assert message in error.message and hint in (error.hint or "")

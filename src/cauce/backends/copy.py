@@ -52,6 +52,7 @@ def copy_state(source: StateStore, target: StateStore, *, page: int = 1000,
                          hint="copy into a new database (or SQLite file) where nothing ran yet")
     counts: dict[str, int] = {}
     with target.atomic():
+        into.loading()
         for kind in COPIED:
             counts[kind] = 0
             for rows in rows_of.rows(kind, page):

@@ -833,6 +833,11 @@ class CopyStore(ABC):
     def count(self, kind: str) -> int:
         """How many rows of ``kind`` the store holds."""
 
+    def loading(self) -> None:  # noqa: B027 - optional: most stores need nothing
+        """Called first in the one transaction a copy loads into this store, which waits for
+        the source between its statements: an engine may lift there a limit meant for short
+        transactions (nothing by default)."""
+
 
 class Listener(Protocol):
     """Receives wake-ups for one serving process (`StateStore.listener`). ``poll``: how long

@@ -9,15 +9,17 @@ schema of their own, created when first opened. The driver is psycopg 3 (``cauce
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
-from ...errors import StateError
+from ...errors import ConfigError
 from ...runs import RunRecord
 from ..state import StateStore, Verdict
 from .bookkeeping import PostgresLeases, PostgresSchedules, PostgresWatches, PostgresWorkers
 from .copying import PostgresCopying
-from .database import Database, locate
+from .database import Database, locate, sql_name
 from .logs import PostgresLogs
 from .queues import PostgresQueues
 from .runs import UPSERT, PostgresRuns, columns, latest_of
@@ -67,34 +69,41 @@ class PostgresState(StateStore):
 
     @classmethod
     def exists(cls, url: str) -> bool:
-        with Database(locate(url)).connect() as con:
-            return current_version(con) > 0
+        db = Database(locate(url))
+        try:
+            with db.connection() as con:
+                return current_version(con, db.location) > 0
+        finally:
+            db.close()
 
     @classmethod
     def examine(cls, url: str) -> Verdict:
+        """What `cauce state check` says; a server it cannot use (unreachable, a role refused)
+        is a StateError of its own, not a verdict of damage."""
         location = locate(url)
-        verdict = Verdict(location.where, hint="`cauce migrate` builds or upgrades cauce's "
-                          "tables; restore the database from its backup if they were damaged")
+        verdict = Verdict(location.where, hint="restore cauce's tables from a backup of the "
+                          "database (pg_restore of a pg_dump): `cauce migrate` brings a schema "
+                          "up to date, it does not rebuild a table that was dropped")
+        db = Database(location)
         try:
-            con = Database(location).connect()
-        except StateError as error:
-            verdict.problems.append(error.message)
-            return verdict
-        with con:
-            verdict.version = current_version(con)
-            if verdict.version == 0:
-                verdict.problems.append("it holds no cauce state (no cauce_schema table)")
-                return verdict
-            missing = [t for t in TABLES
-                       if con.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None]
-            if missing:
-                verdict.problems.append("it lacks cauce's tables " + ", ".join(missing))
-            if verdict.version > SCHEMA_VERSION:
-                verdict.newer_than(SCHEMA_VERSION)
-            if verdict.sound:
-                for table in ("messages", "runs", "items", "logs"):
-                    verdict.counts[table] = con.execute(
-                        f"SELECT count(*) FROM {table}").fetchone()[0]
+            with db.connection() as con:
+                verdict.version = current_version(con, location)
+                if verdict.version == 0:
+                    verdict.problems.append("it holds no cauce state (no cauce_schema table)")
+                    verdict.hint = "`cauce migrate` builds cauce's tables"
+                    return verdict
+                missing = [t for t in TABLES
+                           if con.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None]
+                if missing:
+                    verdict.problems.append("it lacks cauce's tables " + ", ".join(missing))
+                if verdict.version > SCHEMA_VERSION:
+                    verdict.newer_than(SCHEMA_VERSION)
+                if verdict.sound:
+                    for table in ("messages", "runs", "items", "logs"):
+                        verdict.counts[table] = con.execute(
+                            f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            db.close()
         return verdict
 
     @classmethod
@@ -117,6 +126,17 @@ class PostgresState(StateStore):
     def atomic(self, *, durable: bool = True) -> Iterator[None]:
         with self.db.atomic(durable=durable):
             yield
+
+    def backup(self, target: Path) -> None:
+        """Refused with the commands that do back it up: pg_dump, or a copy into SQLite."""
+        at = self.location
+        schema = f" -n {shlex.quote(sql_name(at.schema))}" if at.schema else ""
+        raise ConfigError(f"the state at {at.where} is a PostgreSQL database, which `cauce state "
+                          "backup` does not copy (it writes SQLite files)",
+                          hint=f"back it up with pg_dump -h {shlex.quote(at.host)} -p {at.port} "
+                          f"-U {shlex.quote(at.user)}{schema} -Fc -f state.dump "
+                          f"{shlex.quote(at.dbname)}, or copy it into a SQLite file while nothing "
+                          "serves it: cauce state copy --to sqlite:////path/state.db")
 
     def close(self) -> None:
         self.relaxed.close()

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ...errors import ConfigError, StateConflict, StateError, StateUnavailable
 from . import jsonb
@@ -45,6 +45,21 @@ SCHEMES = ("postgresql", "postgres")
 NAME_BYTES = 63  # the longest name PostgreSQL keeps (NAMEDATALEN - 1)
 
 
+class _SecondaryErrors(logging.Filter):
+    """psycopg's warnings of an error it ignored while cleaning up after another (ending a
+    pipeline or rolling back on a connection the server closed), made debug lines: the first
+    error is raised and said in one line, and these printed the objects' reprs and libpq's
+    three lines about it before that line (or filled the general log of a serving process)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith("error ignored"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_SECONDARY = _SecondaryErrors()
+
+
 def driver() -> Any:
     """psycopg, imported when first needed (it is an optional dependency)."""
     try:
@@ -52,6 +67,7 @@ def driver() -> Any:
     except ModuleNotFoundError:
         raise ConfigError("a postgresql:// state needs the PostgreSQL driver psycopg",
                           hint="install cauce[postgres]") from None
+    logging.getLogger("psycopg").addFilter(_SECONDARY)  # once: the same filter is kept once
     return psycopg
 
 
@@ -74,6 +90,7 @@ class Location:
     port: int
     user: str
     dbname: str
+    at: str  # host:port, or several, for messages
 
     @property
     def lock_key(self) -> int:
@@ -94,7 +111,9 @@ def locate(url: str) -> Location:
     except ValueError as error:  # "[::1" and the like
         raise ConfigError(f"the state URL cannot be read: {error}",
                           hint="use postgresql://user@host:5432/dbname") from None
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    _check_userinfo(rest, parts)
+    # libpq takes a + in a query value as itself, where parse_qsl would make it a space
+    query = parse_qsl(parts.query.replace("+", "%2B"), keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None) or None
     if schema is not None and not schema.replace("_", "").isalnum():
         raise ConfigError(f"the state URL's schema {schema!r} is not a plain name",
@@ -109,25 +128,79 @@ def locate(url: str) -> Location:
         raise ConfigError(f"the state URL's schema {schema[:20]!r}… is {len(schema.encode())} "
                           f"bytes long; PostgreSQL keeps names of up to {NAME_BYTES}",
                           hint="use a shorter name (?schema=cauce)")
-    options = " ".join(v for k, v in query if k == "options")
+    # cauce passes libpq options of its own, which would hide PGOPTIONS: the URL's take its place
+    options = (" ".join(v for k, v in query if k == "options")
+               or os.environ.get("PGOPTIONS", ""))
     libpq = [(k, v) for k, v in query if k not in ("schema", "options")]
-    conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
-    host = (parts.hostname or next((v for k, v in query if k == "host"), "")
-            or os.environ.get("PGHOST", "localhost"))
-    port = _port(parts)
+    if not any(k == "connect_timeout" for k, _ in libpq) and "PGCONNECT_TIMEOUT" not in os.environ:
+        libpq.append(("connect_timeout", "10"))  # libpq's own waits for ever
+    # put together by hand: urlunsplit drops the // of a URL without a host (postgresql:///db,
+    # libpq's default host), leaving postgresql:/db, which libpq cannot read
+    conninfo = f"postgresql://{parts.netloc}{parts.path}" + (
+        "?" + urlencode(libpq, quote_via=quote) if libpq else "")
+    given = dict(libpq)  # libpq's parameters in the query win over the URL's parts
+    hosts = _hosts(parts, given.get("host", ""), given.get("port", ""))
+    host, port = hosts[0]
     # as libpq reads them: %XX decoded (a database `pro;be` is written pro%3Bbe)
-    user = unquote(parts.username or "") or os.environ.get("PGUSER", "") or _login()
-    dbname = unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE", "") or user
-    where = f"postgresql://{host}:{port}/{dbname}" + (f"?schema={schema}" if schema else "")
-    return Location(conninfo, options, schema, where, host, port, user, dbname)
+    user = (given.get("user") or unquote(parts.username or "") or os.environ.get("PGUSER", "")
+            or _login())
+    dbname = (given.get("dbname") or unquote(parts.path.lstrip("/"))
+              or os.environ.get("PGDATABASE", "") or user)
+    at = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in hosts)
+    if host.startswith("/"):  # a Unix socket's folder
+        where = f"postgresql:///{dbname}?host={host}" + (f"&port={port}" if port != 5432 else "")
+    else:
+        where = f"postgresql://{at}/{dbname}"
+    where += ("&" if "?" in where else "?") + f"schema={schema}" if schema else ""
+    return Location(conninfo, options, schema, where, host, port, user, dbname, at)
 
 
-def _port(parts: SplitResult) -> int:
-    """The URL's port (else PGPORT, else 5432), checked here: urllib says nothing of a port
+def _check_userinfo(rest: str, parts: SplitResult) -> None:
+    """Refuse a URL whose user and password libpq would read otherwise than the rest of it
+    is read here: one holding an @, ?, # or / that is not percent-encoded. libpq takes the
+    user and password up to the first @ (and no further than the first /), urllib up to the
+    last @ before the first /, ? or #: a password ``p@ss`` made libpq look for the host
+    ``ss@db``, ``se#cret`` made its first letters the port — in messages that showed them."""
+    head = rest.split("/", 1)[0]
+    libpq = head.partition("@")[0] if "@" in head else ""
+    ours = parts.netloc.rpartition("@")[0]
+    # a / ends libpq's look too: "u:se/cret@db" reads as the host u with the port "se"
+    port = parts.netloc.rpartition(":")[2]
+    split_by_slash = ("@" not in parts.netloc and ":" in parts.netloc and not port.isdigit()
+                      and "@" in parts.path)
+    if libpq != ours or split_by_slash:
+        raise ConfigError("the state URL's user or password holds an @, ?, # or / that is not "
+                          "percent-encoded, so the URL cannot be read for sure",
+                          hint="write them %40, %3F, %23 and %2F in the user and password "
+                          "(or leave the password out of the URL: PGPASSWORD, ~/.pgpass)")
+
+
+def _hosts(parts: SplitResult, hosts: str, ports: str) -> list[tuple[str, int]]:
+    """The hosts and ports the URL names, in order: one, or several (``h1:5432,h2:5432``, which
+    libpq tries in turn, with ``target_session_attrs`` choosing among them). ``?host=`` and
+    ``?port=`` (``hosts``, ``ports``: one, or one for each host) win, as in libpq; a host left
+    out is PGHOST, else localhost."""
+    found = []
+    for entry in parts.netloc.rpartition("@")[2].split(","):
+        if entry.startswith("["):  # an IPv6 address
+            name, _, rest = entry[1:].partition("]")
+            found.append((unquote(name), rest[1:] if rest.startswith(":") else ""))
+        else:
+            name, _, text = entry.partition(":")
+            found.append((unquote(name), text))
+    if hosts:
+        found = [(name, "") for name in hosts.split(",")]
+    if ports:
+        each = ports.split(",")
+        found = [(name, each[i] if len(each) > 1 and i < len(each) else each[0])
+                 for i, (name, _) in enumerate(found)]
+    return [(name or os.environ.get("PGHOST", "localhost"), _port(text)) for name, text in found]
+
+
+def _port(text: str) -> int:
+    """A port of the URL (else PGPORT, else 5432), checked here: urllib says nothing of a port
     out of range but that it cannot be used."""
-    text = parts.netloc.rpartition("@")[2]
-    text = text.partition("]")[2] if text.startswith("[") else text  # an IPv6 address
-    text, source = text.partition(":")[2], "the state URL's port"
+    source = "the state URL's port"
     if not text:
         text, source = os.environ.get("PGPORT", "5432"), "PGPORT"
     if not (text.isascii() and text.isdigit()):
@@ -147,23 +220,43 @@ def _login() -> str:
         return "postgres"
 
 
-def _sql_name(name: str) -> str:
-    """``name`` as an SQL identifier a hint can show to be pasted: quoted unless plain."""
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+# PostgreSQL's keywords that cannot name a schema, a role or a database unquoted
+_RESERVED = frozenset({
+    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
+    "authorization", "binary", "both", "case", "cast", "check", "collate", "collation", "column",
+    "concurrently", "constraint", "create", "cross", "current_catalog", "current_date",
+    "current_role", "current_schema", "current_time", "current_timestamp", "current_user",
+    "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch",
+    "for", "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in",
+    "initially", "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading",
+    "left", "like", "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null",
+    "offset", "on", "only", "or", "order", "outer", "overlaps", "placing", "primary",
+    "references", "returning", "right", "select", "session_user", "similar", "some", "symmetric",
+    "system_user", "table", "tablesample", "then", "to", "trailing", "true", "union", "unique",
+    "user", "using", "variadic", "verbose", "when", "where", "window", "with"})
+
+
+def sql_name(name: str) -> str:
+    """``name`` as an SQL identifier a hint can show to be pasted: quoted unless plain (and no
+    reserved word: a schema named select is written "select")."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def unreachable(location: Location, error: Exception) -> StateError:
     """The StateError for a connection that failed, with the hint its cause calls for."""
     # libpq's first line ends with the cause ("…port 5432 failed: Connection refused")
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    first = _first_line(error)
     text = first.rsplit(" failed: ", 1)[-1]
     low = str(error).lower()
-    at = f"{location.host}:{location.port}"
-    if "role" in low and "does not exist" in low:
+    at = location.at
+    # anchored on the server's words: a database named user_roles is no role
+    if re.search(r'fatal:\s+role ".*" does not exist', low):
         return StateError(f"PostgreSQL at {at} has no role {location.user!r}",
                           hint=f"create the role (createuser {shlex.quote(location.user)}) "
                           "or check the user in the state URL")
-    if "database" in low and "does not exist" in low:
+    if re.search(r'fatal:\s+database ".*" does not exist', low):
         return StateError(f"PostgreSQL at {at} has no database {location.dbname!r}",
                           hint=f"create it: createdb -h {shlex.quote(location.host)} -p "
                           f"{location.port} {shlex.quote(location.dbname)}")
@@ -174,7 +267,7 @@ def unreachable(location: Location, error: Exception) -> StateError:
     if ("configuration parameter" in low or "invalid value for parameter" in low
             or "command-line argument" in low):
         return StateError(f"PostgreSQL at {at} refused the state URL's options: {text}",
-                          hint="check ?options= in the state URL (libpq's form: "
+                          hint="check ?options= in the state URL, or PGOPTIONS (libpq's form: "
                           "options=-csynchronous_commit%3Doff)")
     if "shutting down" in low or "starting up" in low or "in recovery mode" in low:
         return StateUnavailable(f"PostgreSQL at {at} does not take connections now: {text}",
@@ -183,7 +276,7 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateUnavailable(f"PostgreSQL at {at} does not take connections to "
                                 f"{location.dbname!r} now: {text}",
                                 hint="run again once it does (ALTER DATABASE "
-                                f"{_sql_name(location.dbname)} ALLOW_CONNECTIONS true)")
+                                f"{sql_name(location.dbname)} ALLOW_CONNECTIONS true)")
     if "too many" in low or "connection slots are reserved" in low:
         return StateUnavailable(f"PostgreSQL at {at} takes no more connections now: {text}",
                                 hint="its max_connections, or the CONNECTION LIMIT of the "
@@ -192,16 +285,28 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateUnavailable(f"PostgreSQL at {at} does not let {location.user!r} connect "
                                 f"to {location.dbname!r}: {text}",
                                 hint="grant it: GRANT CONNECT ON DATABASE "
-                                f"{_sql_name(location.dbname)} TO {_sql_name(location.user)}")
+                                f"{sql_name(location.dbname)} TO {sql_name(location.user)}")
     if "refused" in low or "could not connect" in low or "no such file" in low:
         return StateUnavailable(f"cannot reach PostgreSQL at {at}: {text}",
                                 hint=f"is the server running at {at}? check the host and port "
                                 "in the state URL")
+    if "does not support ssl" in low or "certificate" in low or "sslmode" in low:
+        return StateError(f"PostgreSQL at {at} and the state URL disagree on SSL: {text}",
+                          hint="check sslmode (and sslrootcert, sslcert, sslkey) in the state URL "
+                          f"against what the server at {at} offers")
+    if re.search(r"session is (not )?read-only|in hot standby mode", low):  # target_session_attrs
+        return StateUnavailable(f"no server at {at} is of the kind the state URL asks for: "
+                                f"{text}", hint="check target_session_attrs in the state URL; "
+                                "during a failover, run again once a server has taken over")
     if "timeout" in low or "timed out" in low:
         return StateUnavailable(f"PostgreSQL at {at} did not answer: {text}",
                                 hint=f"is the server at {at} reachable from this machine?")
     return StateError(f"cannot use PostgreSQL at {at}: {text}",
                       hint="check the state URL and that the server accepts connections")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _hung_up(con: psycopg.Connection[Any]) -> bool:
@@ -250,10 +355,16 @@ class Database:
     def connect(self, *, autocommit: bool = True, relaxed: bool = False) -> psycopg.Connection[Any]:
         """A new connection of its own (the pool's, a listener's), search path set; ``relaxed``
         (or a database not ``durable``): its commits do not wait for the disk."""
-        options = {"autocommit": autocommit, "connect_timeout": 10,
-                   "application_name": "cauce"}
-        # a lock held elsewhere is waited for a while, then said (the URL's options may differ)
-        settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}"]
+        # the URL's application_name (or PGAPPNAME), if any, names the sessions: a fallback
+        options: dict[str, Any] = {"autocommit": autocommit, "client_encoding": "UTF8",
+                                   "fallback_application_name": "cauce"}
+        # a lock held elsewhere is waited for a while, then said; cauce's transactions are
+        # written for READ COMMITTED (claims skip locked rows and see what others committed);
+        # times come back to the microsecond (extra_float_digits 0 rounds them to 15 digits):
+        # whatever the server, database or role make the default (the URL's options may differ)
+        settings = [f"-c lock_timeout={int(self.LOCK_TIMEOUT * 1000)}",
+                    r"-c default_transaction_isolation=read\ committed",
+                    "-c extra_float_digits=1"]
         if self.location.options:
             settings.append(self.location.options)
         if self.location.schema:  # quoted, as the schema was created: upper case stays
@@ -275,6 +386,16 @@ class Database:
             raise ConfigError(f"the state URL is not one libpq takes: {said}",
                               hint="its query parameters are schema and libpq's own (sslmode, "
                               "connect_timeout, options, host, …)") from None
+        encoding = con.info.parameter_status("server_encoding")  # said at connection time
+        if encoding not in (None, "UTF8"):
+            con.close()
+            location = self.location
+            raise StateError(f"the database {location.dbname!r} at {location.at} keeps its text "
+                             f"in {encoding}; cauce's state needs UTF8 (text of any "
+                             "script, JSON with \\u escapes)",
+                             hint="give cauce a database in UTF8: createdb -E UTF8 -T template0 "
+                             f"-h {shlex.quote(location.host)} -p {location.port} NAME, and "
+                             "name it in the state URL")
         from psycopg.types.json import set_json_loads
 
         set_json_loads(jsonb.load, con)  # jsonb values back as they were written
@@ -338,10 +459,11 @@ class Database:
 
     @contextmanager
     def _translated(self, con: psycopg.Connection[Any]) -> Iterator[None]:
-        """A full disk, a lock waited for too long, a cancelled statement, a transaction ended
-        to break a deadlock and a connection lost mid-way, as StateErrors (each its own line);
-        other errors (cauce's own mistakes) unchanged."""
-        at = f"{self.location.host}:{self.location.port}"
+        """A full disk, a lock waited for too long, a cancelled statement, a value too large, a
+        right the role lacks, a server that takes no writes, no schema to create in, a
+        transaction ended to break a deadlock or for idling, and a connection lost mid-way, as
+        StateErrors (each its own line); other errors (cauce's own mistakes) unchanged."""
+        at = self.location.at
         try:
             yield
         except self.psycopg.errors.DiskFull as error:
@@ -356,11 +478,39 @@ class Database:
                 from None
         except self.psycopg.errors.QueryCanceled as error:  # statement_timeout, pg_cancel_backend
             raise StateError(f"PostgreSQL at {at} cancelled a statement on the state at "
-                             f"{self.location.where}: {str(error).strip().splitlines()[0]}",
+                             f"{self.location.where}: {_first_line(error)}",
                              hint="a statement_timeout (the server's, the role's or the URL's "
                              "options) shorter than the statement took, or someone cancelled it; "
                              "look for locks held elsewhere (pg_stat_activity) and run again") \
                 from None
+        except self.psycopg.errors.ProgramLimitExceeded as error:
+            raise StateError(f"PostgreSQL at {at} cannot keep a value this large in the state "
+                             f"at {self.location.where}: {_first_line(error)}",
+                             hint="PostgreSQL keeps a JSON value of up to 256 MB (SQLite: 1 GB): "
+                             "keep large data in a bucket and send or put its key") from None
+        except self.psycopg.errors.InsufficientPrivilege as error:
+            raise self._refused(error) from None
+        except self.psycopg.errors.ReadOnlySqlTransaction as error:
+            raise StateError(f"PostgreSQL at {at} takes no writes to the state at "
+                             f"{self.location.where}: {_first_line(error)}",
+                             hint="the server is a standby, or default_transaction_read_only is "
+                             "on for the role, the database or the URL's options: point the "
+                             "state URL at the primary, or ALTER ROLE "
+                             f"{sql_name(self.location.user)} SET "
+                             "default_transaction_read_only = off") from None
+        except self.psycopg.errors.InvalidSchemaName as error:  # an empty search_path
+            raise StateError(f"the state at {self.location.where} has no schema to keep "
+                             f"cauce's tables in: {_first_line(error)}",
+                             hint="the role's search_path names no schema it may use: add "
+                             "?schema=cauce to the state URL (created when first used)") \
+                from None
+        except self.psycopg.errors.IdleInTransactionSessionTimeout as error:
+            raise StateUnavailable(f"PostgreSQL at {at} ended a session on the state at "
+                                   f"{self.location.where}: {_first_line(error)}",
+                                   hint="its idle_in_transaction_session_timeout (the server's, "
+                                   "the role's or the URL's options) is shorter than a "
+                                   "transaction of cauce waited between statements: raise it; "
+                                   "nothing of that transaction was committed") from None
         except (self.psycopg.errors.DeadlockDetected,
                 self.psycopg.errors.SerializationFailure) as error:
             conflict = ("deadlock" if isinstance(error, self.psycopg.errors.DeadlockDetected)
@@ -375,7 +525,7 @@ class Database:
                 raise
             self._drop_idle()  # a server that went away took every idle connection with it
             raise StateUnavailable(f"lost the connection to PostgreSQL at {at}: "
-                                   f"{str(error).strip().splitlines()[0]}",
+                                   f"{_first_line(error)}",
                                    hint="is the server still running? what this call wrote may "
                                    "not have been committed") from None
 
@@ -416,6 +566,28 @@ class Database:
             self._calls.pop(threading.get_ident(), None)
             self._local.con = None
             self._give(con, relaxed=not durable)
+
+    def _refused(self, error: Exception) -> StateError:
+        """The StateError for a statement the role may not run, with the grant that lets it."""
+        said = _first_line(error)
+        user, schema = sql_name(self.location.user), self.location.schema
+        if "for database" in said:  # CREATE SCHEMA
+            hint = (f"create the schema for the role (CREATE SCHEMA {sql_name(schema or 'cauce')} "
+                    f"AUTHORIZATION {user}) or let it create schemas (GRANT CREATE ON DATABASE "
+                    f"{sql_name(self.location.dbname)} TO {user})")
+        elif "for schema" in said:  # CREATE TABLE where the role may not
+            hint = (f"give cauce a schema of its own: ?schema=cauce in the state URL, with CREATE "
+                    f"SCHEMA cauce AUTHORIZATION {user} if the role may not create it")
+        elif said.startswith("must be owner"):  # a migration altering a table
+            hint = "run `cauce migrate` as the role that owns cauce's tables"
+        else:
+            tables = sql_name(schema or "public")
+            hint = (f"grant the role cauce's tables (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL "
+                    f"TABLES IN SCHEMA {tables} TO {user}; GRANT USAGE ON ALL SEQUENCES IN "
+                    f"SCHEMA {tables} TO {user}), or use the role that created them")
+        return StateError(f"PostgreSQL at {self.location.at} refused "
+                          f"{self.location.user!r} on the state at {self.location.where}: {said}",
+                          hint=hint)
 
     # -- saying what a call waits for ----------------------------------------------------
     def _began(self, con: psycopg.Connection[Any]) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ...errors import StateUnavailable
 from ...runs import Run, RunRecord, RunStatus
 from ..state import RunStore, Start
 from .database import Database, text
@@ -89,10 +90,18 @@ class PostgresRuns(RunStore):
 
     # -- starts --------------------------------------------------------------------------
     def note_started(self, start: Start) -> None:
-        self.marks.change("INSERT INTO starts (worker, lease, head, run_id, run) "
-                       "VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
-                       (start.run["worker"], start.lease, start.head, start.run["id"],
-                        dump_value(start.run)))
+        """The mark is written again once on a new connection when the one it went out on was
+        lost (the server ended it: a restart, pg_terminate_backend): writing it twice changes
+        nothing, and a delivery that could not be marked was failed as cauce's own error,
+        counting a receive against a message that never ran."""
+        mark = ("INSERT INTO starts (worker, lease, head, run_id, run) "
+                "VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
+                (start.run["worker"], start.lease, start.head, start.run["id"],
+                 dump_value(start.run)))
+        try:
+            self.marks.change(*mark)
+        except StateUnavailable:
+            self.marks.change(*mark)
 
     def record_running(self, runs: Sequence[RunRecord]) -> None:
         if not runs:

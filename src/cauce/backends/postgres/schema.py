@@ -10,11 +10,12 @@ SQLite.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import StateError
-from .database import Database, Location
+from .database import Database, Location, sql_name
 
 # The first version: every table and index, as cauce 0.x first shipped them.
 _V1 = [
@@ -196,8 +197,20 @@ TABLES = ("messages", "items", "item_index", "stream_heads", "stream_records", "
           "wake_listeners")
 
 
-def current_version(con: Any) -> int:
-    """The schema version recorded in the database (0: cauce's tables are not there)."""
+def current_version(con: Any, location: Location) -> int:
+    """The schema version recorded in the database (0: cauce's tables are not there). A
+    schema the role may not use is a StateError: PostgreSQL leaves it out of the search path
+    without a word, which looked like a schema where nothing ever ran."""
+    if location.schema:
+        usable = con.execute("SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace "
+                             "WHERE nspname = %s", (location.schema,)).fetchone()
+        if usable is not None and not usable[0]:
+            raise StateError(f"PostgreSQL at {location.at} does not let "
+                             f"{location.user!r} use the schema of the state at "
+                             f"{location.where}",
+                             hint=f"grant it: GRANT USAGE ON SCHEMA {sql_name(location.schema)} "
+                             f"TO {sql_name(location.user)} (and its tables), or use the role "
+                             "that created it")
     found = con.execute("SELECT to_regclass('cauce_schema') IS NOT NULL").fetchone()[0]
     if not found:
         return 0
@@ -211,21 +224,51 @@ def too_new(location: Location, version: int) -> StateError:
                       hint="upgrade cauce on this machine")
 
 
+# what the migrations create (tables and indexes share one namespace per schema)
+_CREATED = ("cauce_schema", *sorted({name for m in MIGRATIONS for statement in m.statements
+                                     for name in re.findall(r"CREATE (?:TABLE|INDEX) (\w+)",
+                                                            statement)}))
+
+
+def _refuse_others_tables(con: Any, location: Location) -> None:
+    """A StateError when the schema cauce's tables would be created in holds tables (or
+    indexes) of another program under their names — logs, messages, runs are common ones:
+    cauce neither writes into them nor takes them for its own (it failed with
+    "unexpected DuplicateTable")."""
+    found = [r[0] for r in con.execute(
+        "SELECT relname FROM pg_class WHERE relnamespace = "
+        "(SELECT oid FROM pg_namespace WHERE nspname = current_schema()) "
+        "AND relname = ANY(%s) ORDER BY relname", (list(_CREATED),)).fetchall()]
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise StateError(f"the state at {location.where} would put cauce's tables beside "
+                         f"tables of another program with the same names ({shown})",
+                         hint="give cauce a schema of its own: ?schema=cauce in the state URL "
+                         "(created when first used)")
+
+
 def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
     """Bring the schema to `SCHEMA_VERSION` (``explicit``: `cauce migrate` asked, so steps that
     are not automatic run too); returns (version before, version after)."""
     with db.connection() as con:
-        version = current_version(con)
+        version = current_version(con, db.location)
     if version > SCHEMA_VERSION:
         raise too_new(db.location, version)
     if version == SCHEMA_VERSION:
         return version, version
     schema = db.location.schema
     with db.atomic() as con:
+        # each statement sees what was committed before it: at a stricter level, the version
+        # read once the lock is held would be the one of before the wait, and a process that
+        # waited for another's migration would run it again ("cauce_schema already exists")
+        con.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         con.execute("SELECT pg_advisory_xact_lock(%s)", (db.location.lock_key,))
-        if schema:
+        if schema and con.execute("SELECT to_regnamespace(%s) IS NULL",
+                                  (f'"{schema}"',)).fetchone()[0]:
+            # only when missing: CREATE SCHEMA IF NOT EXISTS needs the right to create schemas
+            # even for one that exists (made by an administrator for cauce's role)
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        before = current_version(con)  # another process may have migrated meanwhile
+        before = current_version(con, db.location)  # another process may have migrated meanwhile
         if before > SCHEMA_VERSION:
             raise too_new(db.location, before)
         pending = [m for m in MIGRATIONS if m.version > before]
@@ -235,6 +278,7 @@ def migrate(db: Database, *, explicit: bool = False) -> tuple[int, int]:
                              f"version {held[0]} is applied only on purpose",
                              hint="stop the workers, then run `cauce migrate --state URL`")
         if before == 0:
+            _refuse_others_tables(con, db.location)
             con.execute("CREATE TABLE cauce_schema (version integer NOT NULL, "
                         "applied_at timestamptz NOT NULL DEFAULT now())")
         for step in pending:
