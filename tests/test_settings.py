@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -461,3 +462,23 @@ def test_a_configuration_file_that_cannot_be_read_is_one_error(tmp_path: Path,
     monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(ConfigError, match=r"cannot read .*cauce\.toml: Permission denied"):
         ConfigSources.discover(tmp_path, environ={})
+
+
+@pytest.mark.parametrize(("name", "make", "said"), [
+    ("cauce.toml", lambda p: p.mkdir(), "is a folder, not a file"),
+    ("cauce.toml", lambda p: p.symlink_to(p.name),
+     "is a link that leads back to itself (a loop of symbolic links)"),
+    ("cauce.toml", lambda p: p.symlink_to("gone.toml"),
+     "is a link to gone.toml, which does not exist"),
+    (".env", lambda p: p.mkdir(), "is a folder, not a file"),
+    (".env", lambda p: os.mkfifo(p), "is not a regular file (a device, a pipe or a socket)"),
+])
+def test_a_configuration_file_that_is_no_file_is_one_error_not_ignored(
+        tmp_path: Path, name: str, make, said: str) -> None:
+    # Path.is_file() is False for each of these: the file was skipped, and the settings it
+    # was meant to hold quietly left at their defaults
+    (tmp_path / "pyproject.toml").write_text('[tool.cauce]\nhome = "from-pyproject"\n')
+    make(tmp_path / name)
+    with pytest.raises(ConfigError) as info:
+        ConfigSources.discover(tmp_path, environ={})
+    assert str(info.value) == f"{tmp_path / name} {said}"

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import codecs
+import os
 
 import pytest
 
 from cauce import CauceError
 from cauce.textfiles import (
     TextDecodeError,
+    UnreadableFile,
     check_encoding,
     cr_line_ends,
     decode,
     detect_encoding,
+    file_problem,
     mostly_utf8,
+    read_text_file,
     single_byte_encoding,
     stray_carriage_return,
     utf16_without_bom,
@@ -241,3 +245,29 @@ def test_a_stray_nul_in_a_utf8_file_keeps_it_utf8() -> None:
 )
 def test_cr_line_ends_only_in_a_file_without_line_feeds(text: str | bytes, expected: bool) -> None:
     assert cr_line_ends(text) is expected
+
+
+def test_file_problem_says_why_a_path_is_no_file_to_read(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to("gone.txt")
+    os.mkfifo(tmp_path / "pipe")
+    assert file_problem(tmp_path / "a.txt") is None
+    assert file_problem(tmp_path / "missing") == "does not exist"
+    assert file_problem(tmp_path / "a.txt" / "under") == "does not exist"
+    assert file_problem(tmp_path / "folder") == "is a folder, not a file"
+    assert file_problem(tmp_path / "loop") == ("is a link that leads back to itself "
+                                               "(a loop of symbolic links)")
+    assert file_problem(tmp_path / "dangling") == "is a link to gone.txt, which does not exist"
+    assert file_problem(tmp_path / "pipe") == ("is not a regular file (a device, a pipe or a "
+                                               "socket)")
+
+
+def test_read_text_file_reads_as_decode_does_or_says_why_not(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(codecs.BOM_UTF8 + "olé\r\n".encode())
+    assert read_text_file(path) == "olé\r\n"
+    assert read_text_file(path, universal_newlines=True) == "olé\n"
+    with pytest.raises(UnreadableFile, match=rf"^{tmp_path / 'gone.txt'} does not exist$"):
+        read_text_file(tmp_path / "gone.txt")

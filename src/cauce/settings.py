@@ -132,17 +132,17 @@ class ConfigSources:
         sources = cls(environ=os.environ if environ is None else environ)
         toml_path = directory / "cauce.toml"
         pyproject = directory / "pyproject.toml"
-        if toml_path.is_file():
+        if os.path.lexists(toml_path):  # a folder or a broken link of that name is an error
             sources.files = _checked(_read_toml(toml_path), "cauce.toml", toml_path)
             sources.file_name = "cauce.toml"
-        elif pyproject.is_file():
+        elif os.path.lexists(pyproject):
             tool = _read_toml(pyproject).get("tool", {})
             section = tool.get("cauce") if isinstance(tool, dict) else None
             if section:
                 where = "pyproject.toml [tool.cauce]"
                 sources.files, sources.file_name = _checked(section, where, pyproject), where
         dotenv = directory / ".env"
-        if dotenv.is_file():
+        if os.path.lexists(dotenv):
             sources.dotenv = parse_dotenv(_read_text(dotenv), where=str(dotenv))
         return sources
 
@@ -243,15 +243,14 @@ def _unknown(keys: list[str], known: Mapping[str, str], where: str, absent: str)
 
 def _read_text(path: Path) -> str:
     """A configuration file's text as an editor saved it: a byte-order mark, Windows line ends
-    or a cp1252/Latin-1 file (Notepad's defaults) read as the user sees it, not as an error."""
-    from .textfiles import decode
+    or a cp1252/Latin-1 file (Notepad's defaults) read as the user sees it, not as an error; a
+    folder, a broken or looping link or an unreadable file of its name is one error."""
+    from .textfiles import UnreadableFile, read_text_file
 
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror or err}",
-                          hint=f"check the permissions of {path}, or remove it") from None
-    return decode(data, universal_newlines=True, name=str(path))
+        return read_text_file(path, universal_newlines=True)
+    except UnreadableFile as err:
+        raise ConfigError(err.message, hint=err.hint) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -24,6 +24,9 @@ Mac editors, Excel's "CSV (Macintosh)") is told by :func:`cr_line_ends`.
 from __future__ import annotations
 
 import codecs
+import errno
+import os
+import stat
 from pathlib import Path
 
 from cauce.errors import CauceError
@@ -55,6 +58,50 @@ _UTF8_MAX_BYTES = 4
 
 class TextDecodeError(CauceError):
     """A file's bytes are not text in the encoding it was read with."""
+
+
+class UnreadableFile(CauceError):
+    """A file a user named cannot be read: a folder, a broken or looping link, no permission."""
+
+
+def file_problem(path: Path) -> str | None:
+    """What keeps ``path`` from being a regular file to read, said for people after its name
+    (``is a folder, not a file``, ``is a link to x.toml, which does not exist``, ``is a link
+    that leads back to itself``...); None when it is one.
+
+    ``Path.is_file()`` is False for all of these alike, which left a folder, a looping link or a
+    pipe named like a configuration file quietly unread."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "is a link that leads back to itself (a loop of symbolic links)"
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            if path.is_symlink():
+                return f"is a link to {os.readlink(path)}, which does not exist"
+            return "does not exist"
+        return f"cannot be read: {err.strerror or err}"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a device, a pipe or a socket)"
+    return None
+
+
+def read_text_file(path: Path, *, universal_newlines: bool = False) -> str:
+    """The text of the file a user wrote at ``path``, decoded as :func:`decode` does (its
+    encoding detected, its byte-order mark dropped).
+
+    Raises :class:`UnreadableFile`, one line naming the path and why, for a file that is no
+    regular file (see :func:`file_problem`) or that cannot be read (permissions)."""
+    if (problem := file_problem(path)) is not None:
+        raise UnreadableFile(f"{path} {problem}", hint=f"make {path} a text file, or remove it")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UnreadableFile(f"cannot read {path}: {err.strerror or err}",
+                             hint=f"check the permissions of {path}, or remove it") from None
+    return decode(data, universal_newlines=universal_newlines, name=str(path))
 
 
 def detect_encoding(data: bytes, *, complete: bool = True) -> str:
