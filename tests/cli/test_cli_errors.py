@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from cauce import NotFound
@@ -49,6 +52,58 @@ def test_an_app_file_that_is_a_folder(cli, tmp_path) -> None:
     assert_one_line_error(cli("run", "pipeline.py:app", "load"),
                           "pipeline.py is a folder, not a Python file",
                           "give the path of the Python file that declares the app")
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.symlink_to(p.name),
+     "pipeline.py is a link that leads back to itself (a loop of symbolic links)"),
+    (lambda p: p.symlink_to("moved.py"), "pipeline.py is a link to moved.py, which does not exist"),
+])
+def test_an_app_file_that_is_a_broken_link_says_so(cli, tmp_path, make, message: str) -> None:
+    # a loop was "unexpected RuntimeError: Symlink loop from ...", a dangling link "no file"
+    make(tmp_path / "pipeline.py")
+    assert_one_line_error(cli("run", "pipeline.py:app", "load"), message,
+                          "give the path of the Python file that declares the app")
+
+
+def test_an_app_file_that_cannot_be_read_is_not_called_an_error_in_its_code(
+        cli, tmp_path, monkeypatch) -> None:
+    # it was "importing pipeline.py failed: PermissionError ... the error is in the app's code"
+    (tmp_path / "pipeline.py").write_text("from cauce import App\napp = App('x')\n")
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path).name != "pipeline.py"
+                        and access(path, mode, **kw))
+    assert_one_line_error(cli("run", "pipeline.py:app", "load"),
+                          "pipeline.py cannot be read: Permission denied",
+                          "give the path of the Python file that declares the app")
+
+
+APP_SOURCE = "from cauce import App\napp = App('saved')\nCITY = 'São Paulo'\n"
+
+
+@pytest.mark.parametrize(("data", "message", "hint"), [
+    (APP_SOURCE.encode("utf-16"), "pipeline.py is saved as UTF-16, and Python reads source as "
+     "UTF-8", "save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"),
+    (APP_SOURCE.encode() + b"\0\0\n", "pipeline.py holds a NUL byte on line 4, which Python "
+     "source cannot hold", "remove it (was the file cut short, or joined with another?)"),
+    (APP_SOURCE.encode("cp1252"),
+     "pipeline.py is not utf-8 text: byte 0xe3 on line 3 (invalid continuation byte), and "
+     "Python reads source as UTF-8", "save it as UTF-8 (in Notepad: Save as, Encoding UTF-8), "
+     "or declare its encoding on its first line: # -*- coding: cp1252 -*-"),
+], ids=["utf-16", "nul", "cp1252"])
+def test_an_app_file_saved_in_another_encoding_says_how_it_was_saved(
+        cli, tmp_path, data: bytes, message: str, hint: str) -> None:
+    # Python's own words named no encoding, and for a NUL neither the file nor the line, with a
+    # hint that the error was in the app's code
+    (tmp_path / "pipeline.py").write_bytes(data)
+    assert_one_line_error(cli("run", "pipeline.py:app", "load"), message, hint)
+
+
+def test_a_module_of_the_app_saved_as_cp1252_is_named(cli, tmp_path) -> None:
+    (tmp_path / "helpers.py").write_bytes(APP_SOURCE.encode("cp1252"))
+    (tmp_path / "pipeline.py").write_text("from helpers import app\n")
+    result = cli("run", "pipeline.py:app", "load")
+    assert result.err.startswith("error: helpers.py is not utf-8 text: byte 0xe3 on line 3")
 
 
 def test_an_app_file_named_like_another_module(cli, tmp_path) -> None:

@@ -78,6 +78,18 @@ def test_put_of_a_folder_says_it_is_a_folder(cli, tmp_path: Path) -> None:
         "hint: pass the path of a file; store a folder's files one by one"]
 
 
+def test_put_of_a_broken_link_says_where_it_leads(cli, tmp_path: Path) -> None:
+    # both were "no file", as if nothing were there
+    (tmp_path / "loop.csv").symlink_to("loop.csv")
+    (tmp_path / "moved.csv").symlink_to("gone.csv")
+    loop = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "loop.csv"))
+    assert loop.err.splitlines()[0] == (f"error: {tmp_path / 'loop.csv'} is a link that leads "
+                                        "back to itself (a loop of symbolic links)")
+    moved = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "moved.csv"))
+    assert moved.err.splitlines()[0] == (f"error: {tmp_path / 'moved.csv'} is a link to "
+                                         "gone.csv, which does not exist")
+
+
 def test_put_of_a_pipe_says_it_is_not_a_regular_file(cli, tmp_path: Path) -> None:
     """Said as what it is, not as "no file", and never read (a FIFO or /dev/zero may not end)."""
     os.mkfifo(tmp_path / "pipe")

@@ -95,8 +95,12 @@ class Bucket(Resource):
             raise ResourceError(f"{source} is not a regular file (a device or a pipe)",
                                 hint="pass the path of a file; for a stream of bytes, write "
                                 "it to a file first")
-        if not source.is_file():
-            raise ObjectNotFound(f"no file {source}", hint="check the path")
+        if not source.is_file():  # missing, or a link to nothing or to itself: which, said
+            from ..textfiles import file_problem
+
+            problem = file_problem(source)
+            raise ObjectNotFound(f"no file {source}" if problem in (None, "does not exist")
+                                 else f"{source} {problem}", hint="check the path")
         with self._writing(key):
             self._store().put_file(key, source, move=move)
         return self._created(key)
