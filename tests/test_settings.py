@@ -482,3 +482,23 @@ def test_a_configuration_file_that_is_no_file_is_one_error_not_ignored(
     with pytest.raises(ConfigError) as info:
         ConfigSources.discover(tmp_path, environ={})
     assert str(info.value) == f"{tmp_path / name} {said}"
+
+
+def test_environment_values_are_read_without_the_carriage_return_of_a_crlf_file(
+        tmp_path: Path, caplog, monkeypatch) -> None:
+    monkeypatch.setattr("cauce.settings._SAID", set())  # said once a process: not yet here
+    # `set -a; . ./vars.env` or `docker --env-file` of a file with Windows line ends: each value
+    # ended in \r, which went into the setting, the home folder's name, the state URL
+    app = App("demo")
+    app.setting("db", str, default="x")
+    environ = {"CAUCE_DEMO_DB": "sqlite:///c.db\r", "CAUCE_HOME": "/srv/cauce\r\r",
+               "CAUCE_DEMO_MAIN_URL": "/data/main\r"}
+    config = ConfigSources.discover(tmp_path, environ=environ)
+    assert resolve(app.settings, config).db == "sqlite:///c.db"
+    assert config.home() == ("/srv/cauce", "environment CAUCE_HOME")
+    assert config.resource_url("demo", "main") == ("/data/main",
+                                                   "environment CAUCE_DEMO_MAIN_URL")
+    warned = [r.getMessage() for r in caplog.records if "carriage return" in r.getMessage()]
+    assert warned == [f"environment {name} ends in a carriage return (set from a file with "
+                      "Windows line ends?): read without it"
+                      for name in ("CAUCE_DEMO_DB", "CAUCE_HOME", "CAUCE_DEMO_MAIN_URL")]

@@ -171,13 +171,18 @@ class ConfigSources:
 
     def _top_level(self, key: str, env: str) -> tuple[str | None, str]:
         for where, value in (
-            (f"environment {env}", self.environ.get(env)),
+            (f"environment {env}", self._environment(env)),
             (f".env {env}", self.dotenv.get(env)),
             (self.file_name or "", self.files.get(key)),
         ):
             if value:
                 return str(value), where
         return None, "default"
+
+    def _environment(self, name: str) -> str | None:
+        """The process environment's ``name``, without the carriage returns it ends in."""
+        value = self.environ.get(name)
+        return None if value is None else environment_text(name, value)
 
     def app_section(self, app: str) -> dict[str, Any]:
         return dict(self.files.get("apps", {}).get(app, {}))
@@ -202,8 +207,8 @@ class ConfigSources:
     def lookup(self, setting: Setting) -> tuple[Any, str] | None:
         """The highest-precedence raw value for ``setting`` and its source, if any is given."""
         env_name = setting.env_name
-        if env_name in self.environ:
-            return self.environ[env_name], f"environment {env_name}"
+        if (value := self._environment(env_name)) is not None:
+            return value, f"environment {env_name}"
         if env_name in self.dotenv:
             return self.dotenv[env_name], f".env {env_name}"
         section = self.app_section(setting.app)
@@ -219,13 +224,26 @@ class ConfigSources:
     def resource_url(self, app: str, resource: str) -> tuple[str, str] | None:
         """A backend URL configured for one resource of an app, and its source."""
         env_name = resource_env(app, resource)
-        for where, table in (("environment", self.environ), (".env", self.dotenv)):
-            if env_name in table:
-                return table[env_name], f"{where} {env_name}"
+        if (value := self._environment(env_name)) is not None:
+            return value, f"environment {env_name}"
+        if env_name in self.dotenv:
+            return self.dotenv[env_name], f".env {env_name}"
         urls = self.app_section(app).get("resources", {})
         if resource in urls:
             return str(urls[resource]), f"{self.file_name} [apps.{app}.resources] {resource}"
         return None
+
+
+def environment_text(name: str, value: str) -> str:
+    """The value of environment variable ``name`` without the carriage returns it ends in,
+    said once in a warning: a shell that sources, or ``docker --env-file`` that reads, a file
+    with Windows line ends gives every value a CR at its end, which no setting means (a home
+    folder ``/srv/cauce\\r``, a password one character too long)."""
+    if not value.endswith("\r"):
+        return value
+    _warn_once(f"environment {name} ends in a carriage return (set from a file with Windows "
+               "line ends?): read without it")
+    return value.rstrip("\r")
 
 
 def _unknown(keys: list[str], known: Mapping[str, str], where: str, absent: str) -> list[str]:
@@ -347,18 +365,23 @@ def _dotenv_mistake(line: str) -> str:
             "digit)")
 
 
-# the skipped lines already said: the files are read by each part of a command that needs them
-_SAID_SKIPPED: set[tuple[str, int, str]] = set()
+# the warnings already said: the files are read by each part of a command that needs them
+_SAID: set[str] = set()
 
 
 def _say_skipped(where: str, number: int, mistake: str) -> None:
     """One warning for a skipped ``.env`` line, once in this process."""
-    if (where, number, mistake) in _SAID_SKIPPED:
-        return
-    _SAID_SKIPPED.add((where, number, mistake))
-    import logging  # only when a line is skipped: `cauce --help` does without it
+    _warn_once(f"{where} line {number} skipped: {mistake}")
 
-    logging.getLogger("cauce.config").warning("%s line %d skipped: %s", where, number, mistake)
+
+def _warn_once(message: str) -> None:
+    """``message`` as a warning on stderr, once in this process."""
+    if message in _SAID:
+        return
+    _SAID.add(message)
+    import logging  # only when there is something to say: `cauce --help` does without it
+
+    logging.getLogger("cauce.config").warning("%s", message)
 
 
 # A quoted value, then perhaps a comment: "..." (with backslash escapes) or '...'.

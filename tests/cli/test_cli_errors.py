@@ -427,3 +427,13 @@ def test_a_state_call_waiting_for_a_lock_is_said_on_stderr(cli, capsys) -> None:
     capsys.readouterr()
     logging.getLogger("cauce.state.waits").warning("waiting for a lock on the state at %s", "x")
     assert capsys.readouterr().err == "warning: waiting for a lock on the state at x\n"
+
+
+@pytest.mark.parametrize(("value", "wanted"), [("0\r", False), ("1\r", True), ("", False)])
+def test_cauce_debug_from_a_crlf_file_means_what_it_says(monkeypatch, value: str,
+                                                        wanted: bool) -> None:
+    # "0\r" was no "0", and turned tracebacks on
+    from cauce.cli import console
+
+    monkeypatch.setenv("CAUCE_DEBUG", value)
+    assert console.debugging() is wanted

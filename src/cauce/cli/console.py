@@ -146,9 +146,11 @@ def show_logs(level: int, *, general_only: bool = False, general: bool = True) -
 
 def debugging() -> bool:
     """Tracebacks wanted: ``--debug`` or ``CAUCE_DEBUG=1``."""
+    from ..settings import environment_text
     from .home import GLOBALS
 
-    return GLOBALS.debug or os.environ.get("CAUCE_DEBUG", "") not in ("", "0", "false", "no")
+    wanted = environment_text("CAUCE_DEBUG", os.environ.get("CAUCE_DEBUG", ""))
+    return GLOBALS.debug or wanted not in ("", "0", "false", "no")
 
 
 def print_json(value: Any) -> None:
