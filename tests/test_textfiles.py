@@ -17,6 +17,7 @@ from cauce.textfiles import (
     detect_encoding,
     file_problem,
     mostly_utf8,
+    read_lines,
     read_text_file,
     single_byte_encoding,
     stray_carriage_return,
@@ -271,3 +272,18 @@ def test_read_text_file_reads_as_decode_does_or_says_why_not(tmp_path) -> None:
     assert read_text_file(path, universal_newlines=True) == "olé\n"
     with pytest.raises(UnreadableFile, match=rf"^{tmp_path / 'gone.txt'} does not exist$"):
         read_text_file(tmp_path / "gone.txt")
+
+
+@pytest.mark.parametrize("block", [4, 7, 1 << 16])  # a head of 4 bytes tells UTF-16
+def test_read_lines_across_blocks(monkeypatch, block: int) -> None:
+    import io
+
+    import cauce.textfiles
+
+    monkeypatch.setattr(cauce.textfiles, "STREAM_HEAD", block)
+    text = "José,São\r\nZoë\n\nKöln"
+    for data in (text.encode(), codecs.BOM_UTF8 + text.encode(), text.encode("utf-16")):
+        assert list(read_lines(io.BytesIO(data))) == ["José,São", "Zoë", "", "Köln"]
+    bad = io.BytesIO("é\n".encode() * 5 + b"x\n\xff\n")
+    with pytest.raises(TextDecodeError, match=r"^pipe is not utf-8 text: byte 0xff on line 7 "):
+        list(read_lines(bad, name="pipe"))

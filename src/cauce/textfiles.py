@@ -27,7 +27,9 @@ import codecs
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from cauce.errors import CauceError
 
@@ -228,6 +230,48 @@ def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:
             hint="give the encoding the file was saved in (e.g. --encoding cp1252 or "
             "--encoding latin-1 for a spreadsheet's CSV), or leave it out to detect it",
         ) from None
+
+
+#: The head of a stream whose encoding is judged (a read blocks until it has it, or the end).
+STREAM_HEAD = 64 << 10
+
+
+def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
+    """The lines of a text ``stream`` (standard input, a pipe), each without its line end (LF
+    or CRLF), a last line without one included, a block at a time: never the whole stream in
+    memory.
+
+    The encoding is told from the first :data:`STREAM_HEAD` bytes as :func:`detect_encoding`
+    tells it (a byte-order mark, which is dropped, UTF-16 with or without one, else UTF-8, or
+    cp1252 / Latin-1 when the head is no UTF-8, nor mostly UTF-8). A byte the encoding cannot
+    decode raises :class:`TextDecodeError` naming ``name`` and the line, rather than a
+    character the user never wrote (Python's ``sys.stdin`` gives a lone surrogate for it)."""
+    data = stream.read(STREAM_HEAD)
+    encoding = detect_encoding(data, complete=False)
+    if encoding in (CP1252, LATIN1) and mostly_utf8(data):
+        encoding = UTF8  # a damaged UTF-8 line: said where, not every accent garbled
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    line, pending, first = 1, "", True
+    while True:
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as error:
+            at = line + pending.count("\n") + data.count(b"\n", 0, max(error.start, 0))
+            raise TextDecodeError(
+                f"{name} is not {encoding} text: byte {error.object[error.start]:#04x} on line "
+                f"{at:,} ({error.reason})",
+                hint="convert it to UTF-8 first, e.g. iconv -f cp1252 -t utf-8") from None
+        if first and text:  # the mark, once decoded
+            text, first = text.removeprefix("\ufeff"), False
+        *ended, pending = (pending + text).split("\n")
+        for piece in ended:
+            yield piece.removesuffix("\r")
+        line += len(ended)
+        if not data:
+            break
+        data = stream.read(STREAM_HEAD)
+    if pending:
+        yield pending
 
 
 def stray_carriage_return(path: Path, encoding: str = UTF8) -> int | None:
