@@ -344,10 +344,11 @@ def test_a_new_home_stays_when_the_command_kept_something_before_failing(
         readings = app.stream("readings")
         """)
     monkeypatch.setattr(feed, "PUT_CHUNK", 1)  # the first record is put before the second fails
-    monkeypatch.setattr("sys.stdin", io.StringIO('{"v": 1}\n{"v": \n'))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"v": 1}\n{"v": \n')))
     result = cli("put", ref, "readings", "--key", "k", "-")
     assert result.status == 1
-    assert result.err.startswith("error: the message (line 2) is not valid JSON")
+    assert result.err.startswith("error: the message (line 2 of standard input) is not valid "
+                                 "JSON")
     [stream] = cli("streams", ref, "--json").json()
     assert sum(shard["records"] for shard in stream["shards"]) == 1
 
