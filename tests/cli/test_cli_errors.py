@@ -438,3 +438,18 @@ def test_cauce_debug_from_a_crlf_file_means_what_it_says(monkeypatch, value: str
 
     monkeypatch.setenv("CAUCE_DEBUG", value)
     assert console.debugging() is wanted
+
+
+def test_arguments_from_a_crlf_script_are_read_without_the_carriage_return(cli,
+                                                                           tmp_path) -> None:
+    # `cauce runs --json\r` was "No such option: --json\x0d"; a job parameter got the CR
+    (tmp_path / "greet.py").write_text("from cauce import App\napp = App('greet')\n"
+                                       "@app.job\ndef hello(ctx, who: str = 'x') -> str:\n"
+                                       "    return who\n")
+    result = cli("run", "greet.py:app", "hello", "--who", "ana\r", "--json\r", "\r")
+    assert result.status == 0, result.err
+    assert result.json()["result"] == "ana"
+    said = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert said == [f"warning: the argument {arg!r} ends in a carriage return (a script saved "
+                    "with Windows line ends?): read without it"
+                    for arg in ("ana\r", "--json\r", "\r")]

@@ -90,6 +90,18 @@ def test_put_of_a_broken_link_says_where_it_leads(cli, tmp_path: Path) -> None:
                                          "gone.csv, which does not exist")
 
 
+def test_a_file_whose_name_starts_with_a_dash_is_told_how_to_be_named(cli,
+                                                                       tmp_path: Path) -> None:
+    # click took it for the options -l -e -a ...: "see `cauce put --help`", which says nothing
+    # of it
+    (tmp_path / "-lead.csv").write_text("x")
+    result = cli("put", "example", "inbox", "in/b.csv", "-lead.csv")
+    assert (result.status, result.err.splitlines()) == (2, [
+        "error: No such option: -l",
+        "hint: -lead.csv is a file here: write ./-lead.csv, or put -- before it"])
+    assert cli("put", "example", "inbox", "in/b.csv", "--", "-lead.csv").status == 0
+
+
 def test_put_of_a_pipe_says_it_is_not_a_regular_file(cli, tmp_path: Path) -> None:
     """Said as what it is, not as "no file", and never read (a FIFO or /dev/zero may not end)."""
     os.mkfifo(tmp_path / "pipe")

@@ -85,16 +85,22 @@ def print_error(error: CauceError) -> None:
         err.print(f"[yellow]hint:[/] {escape(redact(error.hint))}", soft_wrap=True)
 
 
-def print_usage_error(error: Exception) -> int:
+def print_usage_error(error: Exception, args: Sequence[str] = ()) -> int:
     """A click usage error (typer's or click's) as one line and a hint to the command's help;
-    another click error as click shows it. Returns the exit status it carries."""
+    another click error as click shows it. Returns the exit status it carries. ``args``, the
+    words parsed, tell an unknown option that is a file's name (``-lead.csv``)."""
     status = int(getattr(error, "exit_code", 2))
     if status != 2 or not hasattr(error, "format_message"):
         error.show()  # type: ignore[attr-defined]
         return status
     context = getattr(error, "ctx", None)
     where = context.command_path if context is not None else "cauce"
-    print_problem(error.format_message(), f"see `{where} --help`")
+    name = getattr(error, "option_name", None)  # an unknown option: a file named -x.csv?
+    named = next((arg for arg in args if name and arg.startswith(name)
+                  and os.path.lexists(arg)), None)
+    print_problem(error.format_message(),
+                  f"{named} is a file here: write ./{named}, or put -- before it"
+                  if named else f"see `{where} --help`")
     return status
 
 

@@ -125,10 +125,29 @@ def _debug_first(args: list[str]) -> list[str]:
     return ["--debug", *(arg for arg in args[:end] if arg != "--debug"), *args[end:]]
 
 
+def _without_carriage_returns(args: list[str]) -> list[str]:
+    """``args`` without the carriage returns they end in, each one said: a shell script saved
+    with Windows line ends gives the last word of each line a CR (``--who ana\\r`` ran with
+    the name ``ana\\r``; ``--json\\r`` was no option). An argument that is nothing but CRs
+    (a line that ended in a space) is no argument."""
+    kept = []
+    for arg in args:
+        if arg.endswith("\r"):
+            console.err.print(f"warning: the argument {arg!r} ends in a carriage return (a "
+                              "script saved with Windows line ends?): read without it",
+                              markup=False, soft_wrap=True)
+            arg = arg.rstrip("\r")
+            if not arg:
+                continue
+        kept.append(arg)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
-    args = _debug_first(list(sys.argv[1:] if argv is None else argv))
+    args = _debug_first(_without_carriage_returns(list(sys.argv[1:] if argv is None
+                                                        else argv)))
     GLOBALS.debug = bool(args) and args[0] == "--debug"
     command = typer.main.get_command(cli)
     try:
@@ -142,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as err:
         # usage errors from typer's parser (its own click); those of the options built per app
         # and job come as an Exit with the status (cauce.cli.execution)
-        return console.print_usage_error(err)
+        return console.print_usage_error(err, args)
     except CauceError as err:
         if console.debugging():
             raise
