@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,6 +11,16 @@ import pytest
 from cauce import App, ConfigError, DeclarationError, Settings
 from cauce.settings import ConfigSources, parse_dotenv, resolve
 from cauce.testing import TestRuntime
+
+
+@pytest.fixture
+def warnings(caplog, monkeypatch):
+    """The warnings of cauce.config from now on: none said yet in this process, and seen by
+    caplog even where a command has sent them to stderr instead."""
+    monkeypatch.setattr("cauce.settings._SAID", set())
+    monkeypatch.setattr(logging.getLogger("cauce.config"), "propagate", True)
+    caplog.clear()
+    return lambda: [r.getMessage() for r in caplog.records if r.name == "cauce.config"]
 
 
 def sources(tmp_path: Path, environ: dict[str, str] | None = None, **files: str) -> ConfigSources:
@@ -485,8 +496,7 @@ def test_a_configuration_file_that_is_no_file_is_one_error_not_ignored(
 
 
 def test_environment_values_are_read_without_the_carriage_return_of_a_crlf_file(
-        tmp_path: Path, caplog, monkeypatch) -> None:
-    monkeypatch.setattr("cauce.settings._SAID", set())  # said once a process: not yet here
+        tmp_path: Path, warnings) -> None:
     # `set -a; . ./vars.env` or `docker --env-file` of a file with Windows line ends: each value
     # ended in \r, which went into the setting, the home folder's name, the state URL
     app = App("demo")
@@ -498,7 +508,24 @@ def test_environment_values_are_read_without_the_carriage_return_of_a_crlf_file(
     assert config.home() == ("/srv/cauce", "environment CAUCE_HOME")
     assert config.resource_url("demo", "main") == ("/data/main",
                                                    "environment CAUCE_DEMO_MAIN_URL")
-    warned = [r.getMessage() for r in caplog.records if "carriage return" in r.getMessage()]
+    warned = [message for message in warnings() if "carriage return" in message]
     assert warned == [f"environment {name} ends in a carriage return (set from a file with "
                       "Windows line ends?): read without it"
                       for name in ("CAUCE_DEMO_DB", "CAUCE_HOME", "CAUCE_DEMO_MAIN_URL")]
+
+
+def test_dotenv_lines_with_a_nul_are_skipped_and_a_joined_files_mark_is_no_part_of_a_name(
+        warnings) -> None:
+    # the NUL went into the value (and a program given it refused the environment); the line
+    # after the join was "'\ufeffB' is not a variable name", skipped
+    assert parse_dotenv("A=x\x00y\n\ufeffB=2\nC=3\n") == {"B": "2", "C": "3"}
+    assert warnings() == [".env line 1 skipped: it holds a NUL byte"]
+
+
+def test_a_file_of_another_kind_saved_as_dotenv_says_ten_lines_and_counts_the_rest(
+        warnings) -> None:
+    assert parse_dotenv("id;name\n" * 1000 + "A=1\n") == {"A": "1"}
+    said = warnings()
+    assert said[:2] == [f".env line {n} skipped: it has no `=` (KEY=value)" for n in (1, 2)]
+    assert said[10:] == [".env: 990 more lines skipped, none of them KEY=value either: is it "
+                         "a .env file?"]

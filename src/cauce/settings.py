@@ -341,21 +341,35 @@ def parse_dotenv(text: str, where: str = ".env") -> dict[str, str]:
     Any other line is skipped with a warning naming ``where`` (the file), its number and what
     is wrong with it, so that a typo does not quietly leave a setting at its default."""
     values: dict[str, str] = {}
+    skipped = 0
     for number, line in enumerate(text.splitlines(), start=1):
+        line = line.removeprefix("\ufeff")  # the mark of a file joined to this one
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = _DOTENV_LINE.match(line)
-        if not match:
-            _say_skipped(where, number, _dotenv_mistake(line))
+        if not match or "\0" in line:
+            skipped += 1
+            if skipped <= SKIPPED_SAID:
+                _say_skipped(where, number, _dotenv_mistake(line))
             continue
         key, raw = match.groups()
         values[key] = _dotenv_value(raw)
+    if skipped > SKIPPED_SAID:
+        _warn_once(f"{where}: {skipped - SKIPPED_SAID:,} more lines skipped, none of them "
+                   "KEY=value either: is it a .env file?")
     return values
+
+
+#: The skipped lines of one ``.env`` said one by one; the rest are counted (another kind of
+#: file saved as .env would say each of its lines).
+SKIPPED_SAID = 10
 
 
 def _dotenv_mistake(line: str) -> str:
     """What keeps a ``.env`` line from being ``KEY=value``, told without its value (a secret,
     often)."""
+    if "\0" in line:  # a bad copy, or a file of another kind: no value means one
+        return "it holds a NUL byte"
     if "=" not in line:
         return "it has no `=` (KEY=value)"
     name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
