@@ -529,3 +529,34 @@ def test_a_file_of_another_kind_saved_as_dotenv_says_ten_lines_and_counts_the_re
     assert said[:2] == [f".env line {n} skipped: it has no `=` (KEY=value)" for n in (1, 2)]
     assert said[10:] == [".env: 990 more lines skipped, none of them KEY=value either: is it "
                          "a .env file?"]
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('hme = "/srv/cauce"', "'hme' is no key cauce reads (did you mean home?)"),
+    ('[app.demo]\ngreeting = "x"', "'app' is no key cauce reads (did you mean apps?)"),
+    ('[demo]\ngreeting = "x"', "'demo' is no key cauce reads (settings of app demo go in "
+     "[apps.demo])"),
+    ("retries = 3", "'retries' is no key cauce reads (the keys are home, state, executor, "
+     "buckets and [apps.APP] tables)"),
+    ('"\ufeffhome" = "/srv/cauce"', "'\\ufeffhome' is no key cauce reads (did you mean home?)"),
+])
+def test_a_top_level_key_cauce_does_not_read_is_an_error_not_ignored(
+        tmp_path: Path, toml: str, message: str) -> None:
+    # each was ignored, and what it set left at its default: the home, the app's settings
+    with pytest.raises(ConfigError) as info:
+        sources(tmp_path, cauce_toml=toml + "\n")
+    assert str(info.value) == f"cauce.toml: {message}"
+
+
+def test_a_pyproject_tool_cauce_key_cauce_does_not_read_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^pyproject\.toml \[tool\.cauce\]: 'hme' is no key"):
+        sources(tmp_path, pyproject_toml='[tool.cauce]\nhme = "/srv/cauce"\n')
+
+
+def test_the_mark_of_a_file_joined_to_cauce_toml_is_no_part_of_it(tmp_path: Path) -> None:
+    # `type base.toml local.toml > cauce.toml` of two Notepad files: "Invalid statement (at
+    # line 3, column 1)"
+    (tmp_path / "cauce.toml").write_bytes(b'\xef\xbb\xbfhome = "h"\n'
+                                          b'\xef\xbb\xbf[apps.demo]\ngreeting = "x"\n')
+    config = ConfigSources.discover(tmp_path, environ={})
+    assert (config.home()[0], config.app_section("demo")) == ("h", {"greeting": "x"})

@@ -272,8 +272,10 @@ def _read_text(path: Path) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # a mark at the start of a line is that of a file joined to this one: no part of the TOML
+    text = re.sub("^\ufeff", "", _read_text(path), flags=re.MULTILINE)
     try:
-        return tomllib.loads(_read_text(path))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
 
@@ -302,6 +304,8 @@ def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
 
     if not isinstance(files, dict):
         raise refuse("the section", files, "a table")
+    if unknown := [key for key in files if key not in (*_TOP_LEVEL_KEYS, "apps")]:
+        raise _unknown_top_level(unknown[0], files[unknown[0]], where, path)
     for key in _TOP_LEVEL_KEYS:
         if key in files and not isinstance(files[key], str):
             raise refuse(key, files[key], 'text (key = "...")')
@@ -319,6 +323,21 @@ def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
             if not isinstance(url, str):
                 raise refuse(f"apps.{app}.resources.{resource}", url, 'a URL ("...")')
     return files
+
+
+def _unknown_top_level(key: str, value: Any, where: str, path: Path) -> ConfigError:
+    """A top-level key cauce does not read (``hme``, ``[app.census]``, ``[census]``): an error,
+    where it was ignored and what it set left at its default."""
+    import difflib  # only on the way to an error message
+
+    if isinstance(value, dict) and not any(isinstance(v, dict) for v in value.values()):
+        guess = f"settings of app {key} go in [apps.{key}]"
+    else:
+        close = difflib.get_close_matches(key, [*_TOP_LEVEL_KEYS, "apps"], n=1, cutoff=0.6)
+        guess = (f"did you mean {close[0]}?" if close else
+                 f"the keys are {', '.join(_TOP_LEVEL_KEYS)} and [apps.APP] tables")
+    return ConfigError(f"{where}: {key!r} is no key cauce reads ({guess})",
+                       hint=f"fix {path} (see docs/configuration.md)")
 
 
 def _toml_kind(value: Any) -> str:
