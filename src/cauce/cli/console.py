@@ -152,10 +152,11 @@ def show_logs(level: int, *, general_only: bool = False, general: bool = True) -
 
 def debugging() -> bool:
     """Tracebacks wanted: ``--debug`` or ``CAUCE_DEBUG=1``."""
-    from ..settings import environment_text
     from .home import GLOBALS
 
-    wanted = environment_text("CAUCE_DEBUG", os.environ.get("CAUCE_DEBUG", ""))
+    # as settings read the environment, a CR from a CRLF file dropped; not through settings:
+    # this runs where an error is being reported, perhaps one of importing them
+    wanted = os.environ.get("CAUCE_DEBUG", "").rstrip("\r")
     return GLOBALS.debug or wanted not in ("", "0", "false", "no")
 
 
