@@ -106,6 +106,15 @@ def test_a_module_of_the_app_saved_as_cp1252_is_named(cli, tmp_path) -> None:
     assert result.err.startswith("error: helpers.py is not utf-8 text: byte 0xe3 on line 3")
 
 
+def test_an_app_file_with_a_dot_in_its_name_is_told_to_be_renamed(cli, tmp_path) -> None:
+    # "cannot import 'pipeline.v2'", and a hint to check the Python path
+    (tmp_path / "pipeline.v2.py").write_text("from cauce import App\napp = App('x')\n")
+    assert_one_line_error(cli("run", "pipeline.v2.py:app", "load"),
+                          "pipeline.v2.py cannot be imported: Python reads the dot in its name "
+                          "as a package's, pipeline.v2 as v2 of pipeline",
+                          "rename it, e.g. to pipeline_v2.py")
+
+
 def test_an_app_file_named_like_another_module(cli, tmp_path) -> None:
     import queue
 

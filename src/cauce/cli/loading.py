@@ -124,6 +124,11 @@ def load_app(reference: str) -> tuple[App, str]:
         path = _app_file(module_name)
         sys.path.insert(0, str(path.parent))
         module_name = path.stem
+        if "." in module_name:  # imported by name, a dot names a package: app.v2 is v2 of app
+            raise NotFound(f"{path.name} cannot be imported: Python reads the dot in its name "
+                           f"as a package's, {module_name} as {module_name.rsplit('.', 1)[1]} "
+                           f"of {module_name.rsplit('.', 1)[0]}",
+                           hint=f"rename it, e.g. to {module_name.replace('.', '_')}.py")
     elif str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     try:
