@@ -93,6 +93,17 @@ def test_backup_is_a_sound_copy_that_restores(cli, home: Path, tmp_path: Path) -
     assert {row["queue"]: row["visible"] for row in listing.json()}["work"] == 3
 
 
+def test_a_backup_over_a_broken_link_is_refused_as_over_a_file(cli, home: Path,
+                                                               tmp_path: Path) -> None:
+    # the copy replaced the link: it did not exist, said Path.exists()
+    (tmp_path / "loop.db").symlink_to("loop.db")
+    (tmp_path / "latest.db").symlink_to("gone.db")
+    for link in ("loop.db", "latest.db"):
+        result = cli("state", "backup", str(tmp_path / link))
+        assert result.err.splitlines()[0] == f"error: {tmp_path / link} already exists"
+        assert (tmp_path / link).is_symlink()
+
+
 def test_a_copy_into_a_folder_names_the_folder_not_the_home(cli, home: Path,
                                                             tmp_path: Path) -> None:
     """The store that cannot be opened is the copy's: the hint sent users to --home."""
