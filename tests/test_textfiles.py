@@ -19,6 +19,7 @@ from cauce.textfiles import (
     mostly_utf8,
     read_lines,
     read_text_file,
+    real_path,
     single_byte_encoding,
     stray_carriage_return,
     utf16_without_bom,
@@ -287,3 +288,11 @@ def test_read_lines_across_blocks(monkeypatch, block: int) -> None:
     bad = io.BytesIO("é\n".encode() * 5 + b"x\n\xff\n")
     with pytest.raises(TextDecodeError, match=r"^pipe is not utf-8 text: byte 0xff on line 7 "):
         list(read_lines(bad, name="pipe"))
+
+
+def test_real_path_is_resolve_without_its_error_for_a_loop(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "to-a").symlink_to("a.txt")
+    (tmp_path / "loop").symlink_to("loop")
+    assert real_path(tmp_path / "to-a") == (tmp_path / "a.txt").resolve()
+    assert real_path(tmp_path / "loop" / "x") == tmp_path.resolve() / "loop" / "x"

@@ -90,6 +90,14 @@ def file_problem(path: Path) -> str | None:
     return None
 
 
+def real_path(path: str | Path) -> Path:
+    """``path`` made absolute, its links followed, as ``Path.resolve()`` makes it, but for a
+    loop of links: Python before 3.13 raises RuntimeError there, which reached users as an
+    unexpected error. The path is left as it is from the loop on, and opening it fails as any
+    unreachable file does (``OSError``, errno ELOOP)."""
+    return Path(os.path.realpath(path))
+
+
 def read_text_file(path: Path, *, universal_newlines: bool = False) -> str:
     """The text of the file a user wrote at ``path``, decoded as :func:`decode` does (its
     encoding detected, its byte-order mark dropped).

@@ -104,6 +104,23 @@ def test_a_backup_over_a_broken_link_is_refused_as_over_a_file(cli, home: Path,
         assert (tmp_path / link).is_symlink()
 
 
+def test_a_home_or_state_file_that_is_a_loop_of_links_is_one_line(cli, tmp_path: Path) -> None:
+    # each was "unexpected RuntimeError: Symlink loop from ..." (Path.resolve before Python
+    # 3.13), or an unexpected OSError where the state file was first opened
+    (tmp_path / "home").symlink_to("home")
+    (tmp_path / "state.db").symlink_to("state.db")
+    for args in (("runs",), ("run", "example", "heartbeat")):
+        result = cli("--home", str(tmp_path / "home"), *args)
+        assert (result.status, result.err.splitlines()[0]) == (
+            1, f"error: cannot reach the cauce home {tmp_path / 'home'}: Too many levels of "
+            "symbolic links")
+    result = cli("--state", f"sqlite:///{tmp_path / 'state.db'}", "run", "example", "heartbeat")
+    assert result.err.splitlines() == [
+        f"error: the state database {tmp_path / 'state.db'} is a link that leads back to itself "
+        "(a loop of symbolic links)",
+        "hint: give --state (or CAUCE_STATE) a file, or the link a target"]
+
+
 def test_a_copy_into_a_folder_names_the_folder_not_the_home(cli, home: Path,
                                                             tmp_path: Path) -> None:
     """The store that cannot be opened is the copy's: the hint sent users to --home."""
