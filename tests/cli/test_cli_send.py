@@ -102,6 +102,14 @@ def test_a_file_whose_name_starts_with_a_dash_is_told_how_to_be_named(cli,
     assert cli("put", "example", "inbox", "in/b.csv", "--", "-lead.csv").status == 0
 
 
+def test_put_of_stdin_into_a_bucket_says_it_takes_a_file(cli) -> None:
+    # "no file -", hint "check the path"
+    result = cli("put", "example", "inbox", "in/b.csv", "-")
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: cauce put BUCKET stores a file, not standard input",
+        "hint: write it to a file first, then cauce put APP BUCKET KEY FILE"])
+
+
 def test_put_of_a_pipe_says_it_is_not_a_regular_file(cli, tmp_path: Path) -> None:
     """Said as what it is, not as "no file", and never read (a FIFO or /dev/zero may not end)."""
     os.mkfifo(tmp_path / "pipe")

@@ -78,6 +78,9 @@ def put_command(ctx: typer.Context,
             raise CauceError("cauce put BUCKET needs a KEY and a FILE",
                              hint="cauce put APP BUCKET KEY FILE, or "
                              "cauce put APP STREAM --key K JSON")
+        if str(file) == "-" and not file.exists():  # a stream's `-`, given to a bucket
+            raise CauceError("cauce put BUCKET stores a file, not standard input",
+                             hint="write it to a file first, then cauce put APP BUCKET KEY FILE")
         ref = bucket.put_file(first, file)
     console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}", markup=False)
 
