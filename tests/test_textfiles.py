@@ -15,6 +15,7 @@ from cauce.textfiles import (
     cr_line_ends,
     decode,
     detect_encoding,
+    escaped_bytes_decoded,
     file_problem,
     mostly_utf8,
     read_lines,
@@ -296,3 +297,10 @@ def test_real_path_is_resolve_without_its_error_for_a_loop(tmp_path) -> None:
     (tmp_path / "loop").symlink_to("loop")
     assert real_path(tmp_path / "to-a") == (tmp_path / "a.txt").resolve()
     assert real_path(tmp_path / "loop" / "x") == tmp_path.resolve() / "loop" / "x"
+
+
+def test_escaped_bytes_are_decoded_as_a_files_bytes() -> None:
+    # how Python gives a command-line argument of a script saved as cp1252
+    assert escaped_bytes_decoded("S\udce3o Paulo") == "São Paulo"
+    assert escaped_bytes_decoded("plain, ñ") == "plain, ñ"
+    assert escaped_bytes_decoded("\ud800") == "\ud800"  # no escaped byte: left alone

@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,8 @@ UTF16_NUL_SHARE, UTF16_OTHER_SHARE = 0.5, 0.05
 
 #: The bytes above ASCII, which a UTF-8 character of more than one byte is made of.
 _HIGH_BYTES = bytes(range(0x80, 0x100))
+#: How surrogateescape writes a byte that is not UTF-8 (U+DC80 to U+DCFF).
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 #: The longest a UTF-8 character can be: a sample cut inside one is not invalid.
 _UTF8_MAX_BYTES = 4
 
@@ -211,6 +214,19 @@ def _detected_text(data: bytes) -> str:
     except UnicodeDecodeError:
         damaged = data.decode(UTF8, "replace")
         return damaged if mostly_utf8(data, damaged) else data.decode(single_byte_encoding(data))
+
+
+def escaped_bytes_decoded(text: str) -> str:
+    """``text`` that Python decoded with surrogateescape (a command-line argument, an
+    environment value) from bytes that were not UTF-8, decoded as :func:`decode` decodes a
+    file's bytes: ``"S\\udce3o"`` from a cp1252 script is ``"São"``. Text with no such escape is
+    returned as it is. Not for file names, whose escapes give the file's bytes back."""
+    if _ESCAPED_BYTE.search(text) is None:
+        return text
+    try:
+        return decode(text.encode(UTF8, "surrogateescape"))
+    except UnicodeEncodeError:  # another lone surrogate: not Python's escape of a byte
+        return text
 
 
 def mostly_utf8(data: bytes, decoded: str | None = None) -> bool:

@@ -168,3 +168,12 @@ def test_a_message_saved_with_a_byte_order_mark_is_sent(cli) -> None:
     # "$(cat msg.json)" of a file Notepad saved: "Unexpected UTF-8 BOM"
     assert cli("send", "example", "work", '\ufeff{"key": "in/a.csv"}').status == 0
     assert cli("publish", "example", "events", '\ufeff{"key": "x"}').status == 0
+
+
+
+def test_a_message_from_a_cp1252_script_is_read_as_it_was_written() -> None:
+    # the argument's byte 0xe3 reached the message or record as the lone surrogate U+DCE3
+    from cauce.cli.feed import _json_arg
+
+    argument = b'{"city": "S\xe3o Paulo"}'.decode("utf-8", "surrogateescape")  # as Python has it
+    assert _json_arg(argument) == {"city": "São Paulo"}

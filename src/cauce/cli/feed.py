@@ -136,9 +136,13 @@ def _field(record: Any, name: str, number: int) -> str:
 
 def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT) -> Any:
     """A message or record given as JSON text; a byte-order mark before it (a file saved by
-    Notepad or PowerShell, given as ``"$(cat msg.json)"``) is no part of it."""
+    Notepad or PowerShell, given as ``"$(cat msg.json)"``) is no part of it, and bytes that
+    were not UTF-8 (a script saved as cp1252) are read as a file's would be."""
     import json  # not at start-up: `cauce --help` does without it
 
+    from ..textfiles import escaped_bytes_decoded
+
+    text = escaped_bytes_decoded(text)
     try:
         return json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as err:
