@@ -121,6 +121,14 @@ def test_a_home_or_state_file_that_is_a_loop_of_links_is_one_line(cli, tmp_path:
         "hint: give --state (or CAUCE_STATE) a file, or the link a target"]
 
 
+def test_a_backup_file_named_like_an_option_is_told_how_to_be_named(cli, home: Path) -> None:
+    # "No such option: -x", and the help, which says nothing of it
+    result = cli("state", "backup", "-x.db")
+    assert (result.status, result.err.splitlines()) == (2, [
+        "error: No such option: -x",
+        "hint: if -x.db is a file's name, write ./-x.db, or put -- before it"])
+
+
 def test_a_copy_into_a_folder_names_the_folder_not_the_home(cli, home: Path,
                                                             tmp_path: Path) -> None:
     """The store that cannot be opened is the copy's: the hint sent users to --home."""

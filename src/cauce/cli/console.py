@@ -95,13 +95,24 @@ def print_usage_error(error: Exception, args: Sequence[str] = ()) -> int:
         return status
     context = getattr(error, "ctx", None)
     where = context.command_path if context is not None else "cauce"
-    name = getattr(error, "option_name", None)  # an unknown option: a file named -x.csv?
-    named = next((arg for arg in args if name and arg.startswith(name)
-                  and os.path.lexists(arg)), None)
-    print_problem(error.format_message(),
-                  f"{named} is a file here: write ./{named}, or put -- before it"
-                  if named else f"see `{where} --help`")
+    print_problem(error.format_message(), _file_named_like_options(error, args)
+                  or f"see `{where} --help`")
     return status
+
+
+def _file_named_like_options(error: Exception, args: Sequence[str]) -> str | None:
+    """How to give a file whose name starts with ``-``, when the unknown option ``error``
+    names is one: a file that is there, or a name with a dot or a slash (a new file to write,
+    as `state backup -x.db`), which no option has."""
+    name = getattr(error, "option_name", None)
+    if not name:
+        return None
+    for arg in (arg for arg in args if arg.startswith(name)):
+        if os.path.lexists(arg):
+            return f"{arg} is a file here: write ./{arg}, or put -- before it"
+        if "." in arg or "/" in arg:
+            return f"if {arg} is a file's name, write ./{arg}, or put -- before it"
+    return None
 
 
 def print_problem(message: str, hint: str | None = None) -> None:
