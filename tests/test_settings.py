@@ -560,3 +560,13 @@ def test_the_mark_of_a_file_joined_to_cauce_toml_is_no_part_of_it(tmp_path: Path
                                           b'\xef\xbb\xbf[apps.demo]\ngreeting = "x"\n')
     config = ConfigSources.discover(tmp_path, environ={})
     assert (config.home()[0], config.app_section("demo")) == ("h", {"greeting": "x"})
+
+
+def test_a_nul_byte_in_cauce_toml_is_named_as_such(tmp_path: Path) -> None:
+    # "Expected newline or end of document after a statement (at line 1, column 12)"
+    (tmp_path / "cauce.toml").write_bytes(b'home = "h"\n[apps.demo]\x00\n')
+    with pytest.raises(ConfigError) as info:
+        ConfigSources.discover(tmp_path, environ={})
+    assert str(info.value) == "cauce.toml holds a NUL byte on line 2"
+    assert info.value.hint == (f"remove it from {tmp_path / 'cauce.toml'} (was the file cut "
+                               "short, or joined with another?)")

@@ -274,6 +274,11 @@ def _read_text(path: Path) -> str:
 def _read_toml(path: Path) -> dict[str, Any]:
     # a mark at the start of a line is that of a file joined to this one: no part of the TOML
     text = re.sub("^\ufeff", "", _read_text(path), flags=re.MULTILINE)
+    if "\0" in text:  # tomllib's words for it depend on where it is, and may not name it
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise ConfigError(f"{path.name} holds a NUL byte on line {line}",
+                          hint=f"remove it from {path} (was the file cut short, or joined with "
+                          "another?)")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
