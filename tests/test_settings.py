@@ -570,3 +570,26 @@ def test_a_nul_byte_in_cauce_toml_is_named_as_such(tmp_path: Path) -> None:
     assert str(info.value) == "cauce.toml holds a NUL byte on line 2"
     assert info.value.hint == (f"remove it from {tmp_path / 'cauce.toml'} (was the file cut "
                                "short, or joined with another?)")
+
+
+@pytest.mark.parametrize(("toml", "message", "advice"), [
+    ('home = "C:\\temp\\new"', "cauce.toml: home holds a tab, which no folder or URL has",
+     ": a backslash starts an escape between double quotes; write a Windows path between "
+     "single quotes ('C:\\temp\\new') or with forward slashes"),
+    ('home = "C:\\data\\cauce"', "cauce.toml is not valid TOML: Unescaped '\\' in a string (at "
+     "line 1, column 13)", ": a backslash starts an escape between double quotes; write a "
+     "Windows path between single quotes ('C:\\data') or with forward slashes"),
+    ("[apps.demo]\ngreeting = hola", "cauce.toml is not valid TOML: Invalid value (at line 2, "
+     "column 12)", ': text goes between quotes (name = "value")'),
+])
+def test_a_windows_path_between_double_quotes_is_caught_with_advice(
+        tmp_path: Path, toml: str, message: str, advice: str) -> None:
+    # "C:\temp\new" was the home C:<tab>emp<line feed>ew, quietly
+    with pytest.raises(ConfigError) as info:
+        sources(tmp_path, cauce_toml=toml + "\n")
+    assert (str(info.value), info.value.hint) == (message,
+                                                 f"fix {tmp_path / 'cauce.toml'}{advice}")
+
+
+def test_a_windows_path_between_single_quotes_is_read_as_written(tmp_path: Path) -> None:
+    assert sources(tmp_path, cauce_toml="home = 'C:\\temp\\new'\n").home()[0] == "C:\\temp\\new"

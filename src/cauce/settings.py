@@ -282,7 +282,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
+        raise ConfigError(f"{path.name} is not valid TOML: {err}",
+                          hint=f"fix {path}{_toml_advice(str(err))}") from None
+
+
+_CONTROLS = {"\t": "a tab", "\n": "a line feed", "\r": "a carriage return"}
+
+
+def _toml_advice(error: str) -> str:
+    """What usually causes a TOML error users meet, after the hint to fix the file."""
+    if error.startswith("Unescaped '\\'"):
+        return (": a backslash starts an escape between double quotes; write a Windows path "
+                "between single quotes ('C:\\data') or with forward slashes")
+    if error.startswith("Invalid value"):
+        return ': text goes between quotes (name = "value")'
+    return ""
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -314,6 +328,13 @@ def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
     for key in _TOP_LEVEL_KEYS:
         if key in files and not isinstance(files[key], str):
             raise refuse(key, files[key], 'text (key = "...")')
+        if key in files and (control := re.search(r"[\x00-\x1f]", files[key])):
+            # "C:\temp\new" between double quotes: a tab and a line feed, a path nobody meant
+            what = _CONTROLS.get(control[0], f"the control character U+{ord(control[0]):04X}")
+            raise ConfigError(f"{where}: {key} holds {what}, which no folder or URL has",
+                              hint=f"fix {path}: a backslash starts an escape between double "
+                              "quotes; write a Windows path between single quotes "
+                              "('C:\\temp\\new') or with forward slashes")
     apps = files.get("apps", {})
     if not isinstance(apps, dict):
         raise refuse("apps", apps, "a table ([apps.APP])")
