@@ -576,6 +576,10 @@ def test_a_nul_byte_in_cauce_toml_is_named_as_such(tmp_path: Path) -> None:
     ('home = "C:\\temp\\new"', "cauce.toml: home holds a tab, which no folder or URL has",
      ": a backslash starts an escape between double quotes; write a Windows path between "
      "single quotes ('C:\\temp\\new') or with forward slashes"),
+    ('[apps.demo.resources]\ninbox = "D:\\new"', "cauce.toml: apps.demo.resources.inbox "
+     "holds a line feed, which no folder or URL has", ": a backslash starts an escape between "
+     "double quotes; write a Windows path between single quotes ('C:\\temp\\new') or with "
+     "forward slashes"),
     ('home = "C:\\data\\cauce"', "cauce.toml is not valid TOML: Unescaped '\\' in a string (at "
      "line 1, column 13)", ": a backslash starts an escape between double quotes; write a "
      "Windows path between single quotes ('C:\\data') or with forward slashes"),

@@ -289,6 +289,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
 _CONTROLS = {"\t": "a tab", "\n": "a line feed", "\r": "a carriage return"}
 
 
+def _no_control_character(value: str, said: str, path: Path) -> None:
+    """Refuse a folder or URL ``value`` that holds a control character: ``"C:\\temp\\new"``
+    between double quotes is a tab and a line feed, a path nobody meant."""
+    if control := re.search(r"[\x00-\x1f]", value):
+        what = _CONTROLS.get(control[0], f"the control character U+{ord(control[0]):04X}")
+        raise ConfigError(f"{said} holds {what}, which no folder or URL has",
+                          hint=f"fix {path}: a backslash starts an escape between double "
+                          "quotes; write a Windows path between single quotes "
+                          "('C:\\temp\\new') or with forward slashes")
+
+
 def _toml_advice(error: str) -> str:
     """What usually causes a TOML error users meet, after the hint to fix the file."""
     if error.startswith("Unescaped '\\'"):
@@ -328,13 +339,8 @@ def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
     for key in _TOP_LEVEL_KEYS:
         if key in files and not isinstance(files[key], str):
             raise refuse(key, files[key], 'text (key = "...")')
-        if key in files and (control := re.search(r"[\x00-\x1f]", files[key])):
-            # "C:\temp\new" between double quotes: a tab and a line feed, a path nobody meant
-            what = _CONTROLS.get(control[0], f"the control character U+{ord(control[0]):04X}")
-            raise ConfigError(f"{where}: {key} holds {what}, which no folder or URL has",
-                              hint=f"fix {path}: a backslash starts an escape between double "
-                              "quotes; write a Windows path between single quotes "
-                              "('C:\\temp\\new') or with forward slashes")
+        if key in files:
+            _no_control_character(files[key], f"{where}: {key}", path)
     apps = files.get("apps", {})
     if not isinstance(apps, dict):
         raise refuse("apps", apps, "a table ([apps.APP])")
@@ -348,6 +354,7 @@ def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
         for resource, url in resources.items():
             if not isinstance(url, str):
                 raise refuse(f"apps.{app}.resources.{resource}", url, 'a URL ("...")')
+            _no_control_character(url, f"{where}: apps.{app}.resources.{resource}", path)
     return files
 
 
