@@ -117,10 +117,9 @@ def _reachable(home: Path) -> Path:
     ConfigError, not an OSError wherever the home is first used."""
     home = real_path(home)
     try:
-        home.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        pass  # a home to create
-    except OSError as err:  # no permission on the way, a loop of links
+        if not home.exists() and home.is_symlink():  # a loop of links: say so
+            home.stat()
+    except OSError as err:
         raise ConfigError(f"cannot reach the cauce home {home}: {err.strerror or err}",
                           hint="pass --home (or set CAUCE_HOME) to a folder you can read and "
                           "write, or fix the permissions on the way to it") from err
