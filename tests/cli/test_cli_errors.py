@@ -258,7 +258,9 @@ def test_an_app_reference_splits_at_its_last_colon(cli, tmp_path) -> None:
     folder.mkdir()
     (folder / "jobs.py").write_text("from cauce import App\napp = App('colon')\n"
                                     "@app.job\ndef hello(ctx) -> str:\n    return 'hi'\n")
-    for reference in ("dir:with colon/jobs.py:app", "dir:with colon/jobs.py"):
+    # a reference pasted with a space around it was "cannot import 'dir:with colon/jobs.py:app '"
+    for reference in ("dir:with colon/jobs.py:app", "dir:with colon/jobs.py",
+                      " dir:with colon/jobs.py:app "):
         result = cli("run", reference, "hello", "--json")
         assert result.status == 0, result.err
         assert result.json()["result"] == "hi"

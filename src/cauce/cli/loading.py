@@ -109,6 +109,7 @@ def load_app(reference: str) -> tuple[App, str]:
     reference."""
     from ..app import App, suggest  # with the app: the command line starts without it
 
+    reference = reference.strip()  # pasted with a space around it: no file's name starts so
     bundled = bundled_apps()
     target = bundled.get(reference, reference)
     if ":" not in target and not target.endswith(".py") and "." not in target:
