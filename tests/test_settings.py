@@ -597,3 +597,12 @@ def test_a_windows_path_between_double_quotes_is_caught_with_advice(
 
 def test_a_windows_path_between_single_quotes_is_read_as_written(tmp_path: Path) -> None:
     assert sources(tmp_path, cauce_toml="home = 'C:\\temp\\new'\n").home()[0] == "C:\\temp\\new"
+
+
+def test_a_cauce_variable_in_lower_case_in_dotenv_is_said(warnings) -> None:
+    # on Windows, where variable names fold case, cauce_demo_db works in the shell; here it was
+    # quietly no setting at all
+    assert parse_dotenv("cauce_demo_db=x\nCAUCE_DEMO_DB=y\nOTHER_db=z\n") == {
+        "cauce_demo_db": "x", "CAUCE_DEMO_DB": "y", "OTHER_db": "z"}
+    assert warnings() == [".env line 1: cauce_demo_db is not CAUCE_DEMO_DB: cauce reads its "
+                          "variables in upper case, as they are written"]

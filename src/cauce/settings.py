@@ -405,6 +405,9 @@ def parse_dotenv(text: str, where: str = ".env") -> dict[str, str]:
                 _say_skipped(where, number, _dotenv_mistake(line))
             continue
         key, raw = match.groups()
+        if key.upper().startswith("CAUCE_") and key != key.upper():  # Windows' names fold case
+            _warn_once(f"{where} line {number}: {key} is not {key.upper()}: cauce reads its "
+                       "variables in upper case, as they are written")
         values[key] = _dotenv_value(raw)
     if skipped > SKIPPED_SAID:
         _warn_once(f"{where}: {skipped - SKIPPED_SAID:,} more lines skipped, none of them "
