@@ -222,6 +222,10 @@ def test_listing_passes_over_links_to_nothing(raw) -> None:
     (folder / "moved.csv").symlink_to("gone.csv")
     (folder / "loop.csv").symlink_to("loop.csv")
     assert [ref.key for ref in bucket.list("in/")] == ["in/a.csv"]
+    for key in ("in/moved.csv", "in/loop.csv"):  # the loop's was an OSError
+        assert not bucket.exists(key)
+        with pytest.raises(ObjectNotFound):
+            bucket.get(key)
 
 
 @pytest.mark.parametrize("prefix", ["in/../", "in/../i", "../", "in/../../", "in/./../"])

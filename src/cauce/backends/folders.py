@@ -7,6 +7,7 @@ stay inside the bucket folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -80,7 +81,9 @@ class FolderStore(ObjectStore):
         path = self.path(key)
         try:
             st = path.stat()
-        except FileNotFoundError:
+        except OSError as err:  # a link to itself is no object either, as the listing says
+            if err.errno not in (errno.ENOENT, errno.ELOOP):
+                raise
             raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
         if not path.is_file():
             raise ObjectNotFound(f"no object {key!r} in {self.root}")
