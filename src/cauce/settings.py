@@ -128,7 +128,8 @@ class ConfigSources:
                  environ: Mapping[str, str] | None = None) -> ConfigSources:
         """Read ``cauce.toml`` or ``pyproject.toml`` and ``.env`` from ``directory``
         (default: cwd)."""
-        directory = directory or Path.cwd()
+        if directory is None:
+            directory = _working_folder()
         sources = cls(environ=os.environ if environ is None else environ)
         toml_path = directory / "cauce.toml"
         pyproject = directory / "pyproject.toml"
@@ -232,6 +233,18 @@ class ConfigSources:
         if resource in urls:
             return str(urls[resource]), f"{self.file_name} [apps.{app}.resources] {resource}"
         return None
+
+
+def _working_folder() -> Path:
+    """The working folder, where cauce.toml and .env are; one line when it is gone (removed, or
+    renamed, since the shell entered it), where Python's error names no file."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise ConfigError("the working folder no longer exists (it was removed or renamed "
+                          "after the shell entered it), and cauce.toml and .env are read there",
+                          hint='cd to a folder that exists (cd "$PWD" if it was made again), '
+                          "then run the command again") from None
 
 
 def environment_text(name: str, value: str) -> str:

@@ -464,3 +464,16 @@ def test_arguments_from_a_crlf_script_are_read_without_the_carriage_return(cli,
     assert said == [f"warning: the argument {arg!r} ends in a carriage return (a script saved "
                     "with Windows line ends?): read without it"
                     for arg in ("ana\r", "--json\r", "\r")]
+
+
+def test_a_working_folder_removed_under_the_shell_is_one_line(cli, tmp_path, monkeypatch) -> None:
+    # "unexpected FileNotFoundError: [Errno 2] No such file or directory", naming nothing
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert_one_line_error(cli("--home", str(tmp_path / "home"), "runs"),
+                          "the working folder no longer exists (it was removed or renamed after "
+                          "the shell entered it), and cauce.toml and .env are read there",
+                          'cd to a folder that exists (cd "$PWD" if it was made again), then run '
+                          "the command again")
