@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from pathlib import Path
 
 import pytest
 
@@ -304,3 +305,9 @@ def test_escaped_bytes_are_decoded_as_a_files_bytes() -> None:
     assert escaped_bytes_decoded("S\udce3o Paulo") == "São Paulo"
     assert escaped_bytes_decoded("plain, ñ") == "plain, ñ"
     assert escaped_bytes_decoded("\ud800") == "\ud800"  # no escaped byte: left alone
+
+
+def test_real_path_takes_a_leading_tilde_for_the_home_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert real_path("~/cauce") == tmp_path.resolve() / "cauce"
+    assert real_path("~no-such-user-here/x") == Path.cwd().resolve() / "~no-such-user-here/x"

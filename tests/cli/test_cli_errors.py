@@ -477,3 +477,15 @@ def test_a_working_folder_removed_under_the_shell_is_one_line(cli, tmp_path, mon
                           "the shell entered it), and cauce.toml and .env are read there",
                           'cd to a folder that exists (cd "$PWD" if it was made again), then run '
                           "the command again")
+
+
+def test_a_home_given_with_a_tilde_the_shell_left_is_the_users_home(cli, tmp_path,
+                                                                    monkeypatch) -> None:
+    # `--home=~/cauce`, "~/cauce" between quotes, CAUCE_HOME=~/cauce in .env: a folder named ~
+    # was made in the working folder
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert cli("--home=~/cauce", "run", "example", "heartbeat").status == 0
+    assert (tmp_path / "user" / "cauce" / "state.db").is_file()
+    assert not (tmp_path / "work" / "~").exists()
