@@ -489,3 +489,7 @@ def test_a_home_given_with_a_tilde_the_shell_left_is_the_users_home(cli, tmp_pat
     assert cli("--home=~/cauce", "run", "example", "heartbeat").status == 0
     assert (tmp_path / "user" / "cauce" / "state.db").is_file()
     assert not (tmp_path / "work" / "~").exists()
+    # and an app's file, a file to put, given so: "no file ~/tilde_app.py"
+    (tmp_path / "user" / "tilde_app.py").write_text("from cauce import App\napp = App('t')\n"
+                                                    "inbox = app.bucket('inbox')\n")
+    assert cli("put", "~/tilde_app.py:app", "inbox", "in/t.py", "~/tilde_app.py").status == 0

@@ -92,7 +92,7 @@ def _app_file(name: str) -> Path:
     code)."""
     from ..textfiles import file_problem
 
-    given = Path(name)
+    given = Path(os.path.expanduser(name))  # a ~ no shell expanded: "~/apps/x.py:app"
     problem = file_problem(given)
     if problem is None and not os.access(given, os.R_OK):
         problem = "cannot be read: Permission denied"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -86,7 +87,7 @@ class Bucket(Resource):
 
     def put_file(self, key: str, path: str | Path, *, move: bool = False) -> ObjectRef:
         """Store a local file as ``key`` (moved instead of copied when ``move``)."""
-        source = Path(path)
+        source = Path(os.path.expanduser(path))  # a ~ no shell expanded (between quotes)
         if source.is_dir():
             raise ResourceError(f"{source} is a folder, not a file",
                                 hint="pass the path of a file; store a folder's files one by one")
