@@ -493,3 +493,21 @@ def test_a_home_given_with_a_tilde_the_shell_left_is_the_users_home(cli, tmp_pat
     (tmp_path / "user" / "tilde_app.py").write_text("from cauce import App\napp = App('t')\n"
                                                     "inbox = app.bucket('inbox')\n")
     assert cli("put", "~/tilde_app.py:app", "inbox", "in/t.py", "~/tilde_app.py").status == 0
+
+
+def test_a_file_named_like_a_standard_module_in_the_working_folder_is_named(tmp_path) -> None:
+    # python -m cauce puts the working folder first: a json.py there failed every command with
+    # a traceback, the error printer's own imports failing in turn
+    import subprocess
+    import sys
+
+    (tmp_path / "json.py").write_text("from cauce import App\napp = App('mine')\n")
+    result = subprocess.run([sys.executable, "-m", "cauce", "--home", str(tmp_path / "h"),
+                             "runs"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] /
+                                                                 "src")})
+    assert (result.returncode, result.stderr.splitlines()) == (1, [
+        f"error: {tmp_path / 'json.py'} takes the place of Python's own json module (its folder "
+        "comes first on the module path)",
+        "hint: rename json.py (python -m cauce puts the working folder first; the cauce command "
+        "does not)"])
