@@ -129,3 +129,12 @@ def test_json_nested_too_deeply_is_one_line(cli) -> None:
     result = cli("send", "example", "work", "[" * 50_000 + "]" * 50_000)
     assert result.status == 1
     assert result.err.splitlines()[0] == "error: the message nests too deeply to read"
+
+
+def test_a_message_given_as_its_files_name_is_told_how_to_give_the_text(cli, tmp_path) -> None:
+    # "not valid JSON: Expecting value at character 0", and a hint to quote it for the shell
+    (tmp_path / "msg.json").write_text('{"key": "in/a.csv"}\n')
+    result = cli("send", "example", "work", "msg.json")
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: the message is not valid JSON: Expecting value at character 0",
+        'hint: msg.json is a file: give its text, "$(cat msg.json)"'])

@@ -177,3 +177,12 @@ def test_a_message_from_a_cp1252_script_is_read_as_it_was_written() -> None:
 
     argument = b'{"city": "S\xe3o Paulo"}'.decode("utf-8", "surrogateescape")  # as Python has it
     assert _json_arg(argument) == {"city": "São Paulo"}
+
+
+def test_records_given_as_their_files_name_are_told_how_to_be_piped(cli, app_file,
+                                                                   tmp_path) -> None:
+    ref = app_file(STREAM_APP)
+    (tmp_path / "in.jsonl").write_text('{"id": "a"}\n')
+    result = cli("put", ref, "readings", "--key-field", "id", "in.jsonl")
+    assert result.err.splitlines()[1] == (
+        "hint: in.jsonl is a file: give - and pipe its JSON lines in, - < in.jsonl")

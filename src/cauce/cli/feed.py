@@ -100,8 +100,10 @@ def _put_records(stream: Stream, text: str, partition_key: str | None,
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        record = _json_arg(line, where=f" (line {number} of standard input)" if text == "-"
-                           else "", hint=STDIN_HINT if text == "-" else SHELL_HINT)
+        if text == "-":
+            record = _json_arg(line, f" (line {number} of standard input)", STDIN_HINT, None)
+        else:
+            record = _json_arg(line, file_hint=RECORDS_FILE_HINT)
         chunk.append((record, partition_key if partition_key is not None
                       else _field(record, key_field or "", number)))
         if len(chunk) >= PUT_CHUNK:
@@ -110,8 +112,19 @@ def _put_records(stream: Stream, text: str, partition_key: str | None,
     return placed + stream.put_many(chunk)
 
 
+def _names_a_file(text: str) -> bool:
+    """Whether ``text``, given where JSON was wanted, is the name of a file there."""
+    try:
+        return "\n" not in text and Path(text).is_file()
+    except (OSError, ValueError):  # a name too long, a NUL: no file's
+        return False
+
+
 STDIN_HINT = "give one JSON value a line (JSON Lines), e.g. {\"id\": \"a\", \"v\": 1}"
 SHELL_HINT = """quote it for the shell: '{"key": "value"}'"""
+# when the text given is the name of a file (the file of the message, the record)
+MESSAGE_FILE_HINT = '{0} is a file: give its text, "$(cat {0})"'
+RECORDS_FILE_HINT = "{0} is a file: give - and pipe its JSON lines in, - < {0}"
 
 
 def _stdin_lines() -> Iterator[str]:
@@ -134,7 +147,8 @@ def _field(record: Any, name: str, number: int) -> str:
     return str(value)
 
 
-def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT) -> Any:
+def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
+              file_hint: str | None = MESSAGE_FILE_HINT) -> Any:
     """A message or record given as JSON text; a byte-order mark before it (a file saved by
     Notepad or PowerShell, given as ``"$(cat msg.json)"``) is no part of it, and bytes that
     were not UTF-8 (a script saved as cp1252) are read as a file's would be."""
@@ -151,6 +165,8 @@ def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT) -> Any:
                              f"{text.index(chr(0))}, which JSON text cannot",
                              hint="remove it (was the input cut short, or joined with "
                              "another?)") from None
+        if file_hint and _names_a_file(text):  # the message's file, given for its text
+            hint = file_hint.format(text)
         raise CauceError(f"the message{where} is not valid JSON: {err.msg} at character "
                          f"{err.pos}", hint=hint) from None
     except RecursionError:
