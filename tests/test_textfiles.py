@@ -285,7 +285,9 @@ def test_read_lines_across_blocks(monkeypatch, block: int) -> None:
 
     monkeypatch.setattr(cauce.textfiles, "STREAM_HEAD", block)
     text = "José,São\r\nZoë\n\nKöln"
-    for data in (text.encode(), codecs.BOM_UTF8 + text.encode(), text.encode("utf-16")):
+    cr_alone = text.replace("\r\n", "\n").replace("\n", "\r").encode()  # told from the head
+    for data in (text.encode(), codecs.BOM_UTF8 + text.encode(), text.encode("utf-16"),
+                 *([cr_alone] if block > len(cr_alone) else [])):
         assert list(read_lines(io.BytesIO(data))) == ["José,São", "Zoë", "", "Köln"]
     bad = io.BytesIO("é\n".encode() * 5 + b"x\n\xff\n")
     with pytest.raises(TextDecodeError, match=r"^pipe is not utf-8 text: byte 0xff on line 7 "):

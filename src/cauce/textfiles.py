@@ -266,9 +266,9 @@ STREAM_HEAD = 64 << 10
 
 
 def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
-    """The lines of a text ``stream`` (standard input, a pipe), each without its line end (LF
-    or CRLF), a last line without one included, a block at a time: never the whole stream in
-    memory.
+    """The lines of a text ``stream`` (standard input, a pipe), each without its line end (LF,
+    CRLF, or CR alone when the head has no LF: :func:`cr_line_ends`), a last line without one
+    included, a block at a time: never the whole stream in memory.
 
     The encoding is told from the first :data:`STREAM_HEAD` bytes as :func:`detect_encoding`
     tells it (a byte-order mark, which is dropped, UTF-16 with or without one, else UTF-8, or
@@ -280,19 +280,20 @@ def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
     if encoding in (CP1252, LATIN1) and mostly_utf8(data):
         encoding = UTF8  # a damaged UTF-8 line: said where, not every accent garbled
     decoder = codecs.getincrementaldecoder(encoding)("strict")
+    end = "\r" if cr_line_ends(data) else "\n"  # old Mac editors end lines in CR alone
     line, pending, first = 1, "", True
     while True:
         try:
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
-            at = line + pending.count("\n") + data.count(b"\n", 0, max(error.start, 0))
+            at = line + pending.count(end) + data.count(end.encode(), 0, max(error.start, 0))
             raise TextDecodeError(
                 f"{name} is not {encoding} text: byte {error.object[error.start]:#04x} on line "
                 f"{at:,} ({error.reason})",
                 hint="convert it to UTF-8 first, e.g. iconv -f cp1252 -t utf-8") from None
         if first and text:  # the mark, once decoded
             text, first = text.removeprefix("\ufeff"), False
-        *ended, pending = (pending + text).split("\n")
+        *ended, pending = (pending + text).split(end)
         for piece in ended:
             yield piece.removesuffix("\r")
         line += len(ended)

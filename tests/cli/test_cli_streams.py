@@ -120,8 +120,9 @@ RECORDS = '{"id": "São", "v": 1}\n{"id": "b", "v": 2}\n'
     RECORDS.encode("utf-16-le"),
     RECORDS.encode("cp1252"),
     RECORDS.encode().rstrip(b"\n"),
+    RECORDS.replace("\n", "\r").encode(),
 ], ids=["utf-8 with a mark", "crlf", "utf-16 with a mark", "utf-16 without a mark", "cp1252",
-        "no line end at the end"])
+        "no line end at the end", "cr alone"])
 def test_json_lines_on_stdin_are_read_as_editors_save_them(cli, app_file, monkeypatch,
                                                           data: bytes) -> None:
     # a mark was "not valid JSON: Expecting value", UTF-16 too, and cp1252 put the key
