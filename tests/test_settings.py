@@ -606,3 +606,14 @@ def test_a_cauce_variable_in_lower_case_in_dotenv_is_said(warnings) -> None:
         "cauce_demo_db": "x", "CAUCE_DEMO_DB": "y", "OTHER_db": "z"}
     assert warnings() == [".env line 1: cauce_demo_db is not CAUCE_DEMO_DB: cauce reads its "
                           "variables in upper case, as they are written"]
+
+
+def test_a_configuration_file_too_large_to_be_one_is_refused_unread(tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    # a data file saved as cauce.toml was read whole, decoded and parsed, gigabytes of it
+    monkeypatch.setattr("cauce.settings.CONFIG_FILE_LIMIT", 100)
+    (tmp_path / "cauce.toml").write_text("# x\n" * 30)
+    with pytest.raises(ConfigError) as info:
+        ConfigSources.discover(tmp_path, environ={})
+    assert str(info.value) == (f"{tmp_path / 'cauce.toml'} is 120 bytes, more than such a file "
+                               "ever is (100 at most)")

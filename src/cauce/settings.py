@@ -272,6 +272,10 @@ def _unknown(keys: list[str], known: Mapping[str, str], where: str, absent: str)
     return lines
 
 
+#: The largest cauce.toml, pyproject.toml or .env read: larger, it is another kind of file.
+CONFIG_FILE_LIMIT = 16 << 20
+
+
 def _read_text(path: Path) -> str:
     """A configuration file's text as an editor saved it: a byte-order mark, Windows line ends
     or a cp1252/Latin-1 file (Notepad's defaults) read as the user sees it, not as an error; a
@@ -279,7 +283,7 @@ def _read_text(path: Path) -> str:
     from .textfiles import UnreadableFile, read_text_file
 
     try:
-        return read_text_file(path, universal_newlines=True)
+        return read_text_file(path, universal_newlines=True, limit=CONFIG_FILE_LIMIT)
     except UnreadableFile as err:
         raise ConfigError(err.message, hint=err.hint) from None
 

@@ -106,15 +106,22 @@ def real_path(path: str | Path) -> Path:
     return Path(os.path.realpath(os.path.expanduser(path)))
 
 
-def read_text_file(path: Path, *, universal_newlines: bool = False) -> str:
+def read_text_file(path: Path, *, universal_newlines: bool = False,
+                   limit: int | None = None) -> str:
     """The text of the file a user wrote at ``path``, decoded as :func:`decode` does (its
     encoding detected, its byte-order mark dropped).
 
     Raises :class:`UnreadableFile`, one line naming the path and why, for a file that is no
-    regular file (see :func:`file_problem`) or that cannot be read (permissions)."""
+    regular file (see :func:`file_problem`), that cannot be read (permissions), or that is
+    larger than ``limit`` bytes (another kind of file in its place, read whole otherwise)."""
     if (problem := file_problem(path)) is not None:
         raise UnreadableFile(f"{path} {problem}", hint=f"make {path} a text file, or remove it")
     try:
+        if limit is not None and (size := path.stat().st_size) > limit:
+            raise UnreadableFile(f"{path} is {size:,} bytes, more than such a file ever is "
+                                 f"({limit:,} at most)",
+                                 hint=f"is {path} the file you meant? another kind of file "
+                                 "may have taken its name")
         data = path.read_bytes()
     except OSError as err:
         raise UnreadableFile(f"cannot read {path}: {err.strerror or err}",
