@@ -617,3 +617,13 @@ def test_a_configuration_file_too_large_to_be_one_is_refused_unread(tmp_path: Pa
         ConfigSources.discover(tmp_path, environ={})
     assert str(info.value) == (f"{tmp_path / 'cauce.toml'} is 120 bytes, more than such a file "
                                "ever is (100 at most)")
+
+
+def test_a_dotenv_line_in_a_windows_shells_syntax_says_how_to_write_it(warnings) -> None:
+    # "'set CAUCE_DEMO_DB' is not a variable name (letters, digits and _ ...)"
+    assert parse_dotenv('set CAUCE_DEMO_DB=x\n$env:CAUCE_DEMO_DB="y"\n') == {}
+    assert warnings() == [
+        ".env line 1 skipped: 'set CAUCE_DEMO_DB' is cmd.exe's way to set a variable: write "
+        "CAUCE_DEMO_DB=value",
+        ".env line 2 skipped: '$env:CAUCE_DEMO_DB' is PowerShell's way to set a variable: write "
+        "CAUCE_DEMO_DB=value"]

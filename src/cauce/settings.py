@@ -447,6 +447,10 @@ def _dotenv_mistake(line: str) -> str:
     name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
     if not name:
         return "it has no name before `=`"
+    for shell, prefix in (("cmd.exe", "set "), ("PowerShell", "$env:")):
+        if name.lower().startswith(prefix.lower()):
+            return (f"{name!r} is {shell}'s way to set a variable: write "
+                    f"{name[len(prefix):].strip()}=value")
     return (f"{name!r} is not a variable name (letters, digits and _, not starting with a "
             "digit)")
 
