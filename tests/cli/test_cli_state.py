@@ -129,6 +129,18 @@ def test_a_backup_file_named_like_an_option_is_told_how_to_be_named(cli, home: P
         "hint: if -x.db is a file's name, write ./-x.db, or put -- before it"])
 
 
+def test_a_backup_and_a_log_file_named_with_a_tilde_go_under_the_home_folder(
+        cli, home: Path, tmp_path: Path, monkeypatch) -> None:
+    # "~/saved.db" between quotes made a folder named ~ in the working folder
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    (tmp_path / "user").mkdir()
+    assert cli("run", "example", "heartbeat").status == 0  # a line in the general stream
+    assert cli("state", "backup", "~/saved.db").status == 0
+    assert cli("logs", "general", "--app", "example", "-o", "~/general.log").status == 0
+    assert sorted(p.name for p in (tmp_path / "user").iterdir()) == ["general.log", "saved.db"]
+    assert not Path("~").exists()
+
+
 def test_a_copy_into_a_folder_names_the_folder_not_the_home(cli, home: Path,
                                                             tmp_path: Path) -> None:
     """The store that cannot be opened is the copy's: the hint sent users to --home."""

@@ -61,6 +61,8 @@ def logs_command(
             if not follow:
                 raise unknown
             _say_waiting(unknown)
+        if output:  # a ~ no shell expanded (-o=~/day.log, quoted) is the home folder
+            output = Path(os.path.expanduser(output))
         sink = _opened(output, state.url) if output else None
         try:
             _emit(lines, sink, tz, as_json)
