@@ -109,3 +109,14 @@ def test_format_duration_is_short(seconds: float, text: str) -> None:
 def test_formatted_durations_parse_back() -> None:
     for seconds in (1, 59, 61, 3599, 3601, 90_061):
         assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_a_moment_with_spaces_around_reads_as_an_age_with_them_does() -> None:
+    # "2h " was an age, "2021-04-22 " no date ("not a date, a time or an age")
+    from datetime import UTC, datetime
+
+    from cauce.durations import parse_moment
+
+    day = datetime(2021, 4, 22, tzinfo=UTC).timestamp()
+    assert parse_moment(" 2021-04-22 ", UTC, 0.0) == parse_moment("2021-04-22", UTC, 0.0) == day
+    assert parse_moment("2h ", UTC, 7200.0) == 0.0

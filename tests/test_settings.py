@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,16 @@ import pytest
 from cauce import App, ConfigError, DeclarationError, Settings
 from cauce.settings import ConfigSources, parse_dotenv, resolve
 from cauce.testing import TestRuntime
+
+
+@pytest.fixture
+def warnings(caplog, monkeypatch):
+    """The warnings of cauce.config from now on: none said yet in this process, and seen by
+    caplog even where a command has sent them to stderr instead."""
+    monkeypatch.setattr("cauce.settings._SAID", set())
+    monkeypatch.setattr(logging.getLogger("cauce.config"), "propagate", True)
+    caplog.clear()
+    return lambda: [r.getMessage() for r in caplog.records if r.name == "cauce.config"]
 
 
 def sources(tmp_path: Path, environ: dict[str, str] | None = None, **files: str) -> ConfigSources:
@@ -461,3 +473,157 @@ def test_a_configuration_file_that_cannot_be_read_is_one_error(tmp_path: Path,
     monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(ConfigError, match=r"cannot read .*cauce\.toml: Permission denied"):
         ConfigSources.discover(tmp_path, environ={})
+
+
+@pytest.mark.parametrize(("name", "make", "said"), [
+    ("cauce.toml", lambda p: p.mkdir(), "is a folder, not a file"),
+    ("cauce.toml", lambda p: p.symlink_to(p.name),
+     "is a link that leads back to itself (a loop of symbolic links)"),
+    ("cauce.toml", lambda p: p.symlink_to("gone.toml"),
+     "is a link to gone.toml, which does not exist"),
+    (".env", lambda p: p.mkdir(), "is a folder, not a file"),
+    (".env", lambda p: os.mkfifo(p), "is not a regular file (a device, a pipe or a socket)"),
+])
+def test_a_configuration_file_that_is_no_file_is_one_error_not_ignored(
+        tmp_path: Path, name: str, make, said: str) -> None:
+    # Path.is_file() is False for each of these: the file was skipped, and the settings it
+    # was meant to hold quietly left at their defaults
+    (tmp_path / "pyproject.toml").write_text('[tool.cauce]\nhome = "from-pyproject"\n')
+    make(tmp_path / name)
+    with pytest.raises(ConfigError) as info:
+        ConfigSources.discover(tmp_path, environ={})
+    assert str(info.value) == f"{tmp_path / name} {said}"
+
+
+def test_environment_values_are_read_without_the_carriage_return_of_a_crlf_file(
+        tmp_path: Path, warnings) -> None:
+    # `set -a; . ./vars.env` or `docker --env-file` of a file with Windows line ends: each value
+    # ended in \r, which went into the setting, the home folder's name, the state URL
+    app = App("demo")
+    app.setting("db", str, default="x")
+    environ = {"CAUCE_DEMO_DB": "sqlite:///c.db\r", "CAUCE_HOME": "/srv/cauce\r\r",
+               "CAUCE_DEMO_MAIN_URL": "/data/main\r"}
+    config = ConfigSources.discover(tmp_path, environ=environ)
+    assert resolve(app.settings, config).db == "sqlite:///c.db"
+    assert config.home() == ("/srv/cauce", "environment CAUCE_HOME")
+    assert config.resource_url("demo", "main") == ("/data/main",
+                                                   "environment CAUCE_DEMO_MAIN_URL")
+    warned = [message for message in warnings() if "carriage return" in message]
+    assert warned == [f"environment {name} ends in a carriage return (set from a file with "
+                      "Windows line ends?): read without it"
+                      for name in ("CAUCE_DEMO_DB", "CAUCE_HOME", "CAUCE_DEMO_MAIN_URL")]
+
+
+def test_dotenv_lines_with_a_nul_are_skipped_and_a_joined_files_mark_is_no_part_of_a_name(
+        warnings) -> None:
+    # the NUL went into the value (and a program given it refused the environment); the line
+    # after the join was "'\ufeffB' is not a variable name", skipped
+    assert parse_dotenv("A=x\x00y\n\ufeffB=2\nC=3\n") == {"B": "2", "C": "3"}
+    assert warnings() == [".env line 1 skipped: it holds a NUL byte"]
+
+
+def test_a_file_of_another_kind_saved_as_dotenv_says_ten_lines_and_counts_the_rest(
+        warnings) -> None:
+    assert parse_dotenv("id;name\n" * 1000 + "A=1\n") == {"A": "1"}
+    said = warnings()
+    assert said[:2] == [f".env line {n} skipped: it has no `=` (KEY=value)" for n in (1, 2)]
+    assert said[10:] == [".env: 990 more lines skipped, none of them KEY=value either: is it "
+                         "a .env file?"]
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('hme = "/srv/cauce"', "'hme' is no key cauce reads (did you mean home?)"),
+    ('[app.demo]\ngreeting = "x"', "'app' is no key cauce reads (did you mean apps?)"),
+    ('[demo]\ngreeting = "x"', "'demo' is no key cauce reads (settings of app demo go in "
+     "[apps.demo])"),
+    ("retries = 3", "'retries' is no key cauce reads (the keys are home, state, executor, "
+     "buckets and [apps.APP] tables)"),
+    ('"\ufeffhome" = "/srv/cauce"', "'\\ufeffhome' is no key cauce reads (did you mean home?)"),
+])
+def test_a_top_level_key_cauce_does_not_read_is_an_error_not_ignored(
+        tmp_path: Path, toml: str, message: str) -> None:
+    # each was ignored, and what it set left at its default: the home, the app's settings
+    with pytest.raises(ConfigError) as info:
+        sources(tmp_path, cauce_toml=toml + "\n")
+    assert str(info.value) == f"cauce.toml: {message}"
+
+
+def test_a_pyproject_tool_cauce_key_cauce_does_not_read_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^pyproject\.toml \[tool\.cauce\]: 'hme' is no key"):
+        sources(tmp_path, pyproject_toml='[tool.cauce]\nhme = "/srv/cauce"\n')
+
+
+def test_the_mark_of_a_file_joined_to_cauce_toml_is_no_part_of_it(tmp_path: Path) -> None:
+    # `type base.toml local.toml > cauce.toml` of two Notepad files: "Invalid statement (at
+    # line 3, column 1)"
+    (tmp_path / "cauce.toml").write_bytes(b'\xef\xbb\xbfhome = "h"\n'
+                                          b'\xef\xbb\xbf[apps.demo]\ngreeting = "x"\n')
+    config = ConfigSources.discover(tmp_path, environ={})
+    assert (config.home()[0], config.app_section("demo")) == ("h", {"greeting": "x"})
+
+
+def test_a_nul_byte_in_cauce_toml_is_named_as_such(tmp_path: Path) -> None:
+    # "Expected newline or end of document after a statement (at line 1, column 12)"
+    (tmp_path / "cauce.toml").write_bytes(b'home = "h"\n[apps.demo]\x00\n')
+    with pytest.raises(ConfigError) as info:
+        ConfigSources.discover(tmp_path, environ={})
+    assert str(info.value) == "cauce.toml holds a NUL byte on line 2"
+    assert info.value.hint == (f"remove it from {tmp_path / 'cauce.toml'} (was the file cut "
+                               "short, or joined with another?)")
+
+
+@pytest.mark.parametrize(("toml", "message", "advice"), [
+    ('home = "C:\\temp\\new"', "cauce.toml: home holds a tab, which no folder or URL has",
+     ": a backslash starts an escape between double quotes; write a Windows path between "
+     "single quotes ('C:\\temp\\new') or with forward slashes"),
+    ('[apps.demo.resources]\ninbox = "D:\\new"', "cauce.toml: apps.demo.resources.inbox "
+     "holds a line feed, which no folder or URL has", ": a backslash starts an escape between "
+     "double quotes; write a Windows path between single quotes ('C:\\temp\\new') or with "
+     "forward slashes"),
+    ('home = "C:\\data\\cauce"', "cauce.toml is not valid TOML: Unescaped '\\' in a string (at "
+     "line 1, column 13)", ": a backslash starts an escape between double quotes; write a "
+     "Windows path between single quotes ('C:\\data') or with forward slashes"),
+    ("[apps.demo]\ngreeting = hola", "cauce.toml is not valid TOML: Invalid value (at line 2, "
+     "column 12)", ': text goes between quotes (name = "value")'),
+])
+def test_a_windows_path_between_double_quotes_is_caught_with_advice(
+        tmp_path: Path, toml: str, message: str, advice: str) -> None:
+    # "C:\temp\new" was the home C:<tab>emp<line feed>ew, quietly
+    with pytest.raises(ConfigError) as info:
+        sources(tmp_path, cauce_toml=toml + "\n")
+    assert (str(info.value), info.value.hint) == (message,
+                                                 f"fix {tmp_path / 'cauce.toml'}{advice}")
+
+
+def test_a_windows_path_between_single_quotes_is_read_as_written(tmp_path: Path) -> None:
+    assert sources(tmp_path, cauce_toml="home = 'C:\\temp\\new'\n").home()[0] == "C:\\temp\\new"
+
+
+def test_a_cauce_variable_in_lower_case_in_dotenv_is_said(warnings) -> None:
+    # on Windows, where variable names fold case, cauce_demo_db works in the shell; here it was
+    # quietly no setting at all
+    assert parse_dotenv("cauce_demo_db=x\nCAUCE_DEMO_DB=y\nOTHER_db=z\n") == {
+        "cauce_demo_db": "x", "CAUCE_DEMO_DB": "y", "OTHER_db": "z"}
+    assert warnings() == [".env line 1: cauce_demo_db is not CAUCE_DEMO_DB: cauce reads its "
+                          "variables in upper case, as they are written"]
+
+
+def test_a_configuration_file_too_large_to_be_one_is_refused_unread(tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    # a data file saved as cauce.toml was read whole, decoded and parsed, gigabytes of it
+    monkeypatch.setattr("cauce.settings.CONFIG_FILE_LIMIT", 100)
+    (tmp_path / "cauce.toml").write_text("# x\n" * 30)
+    with pytest.raises(ConfigError) as info:
+        ConfigSources.discover(tmp_path, environ={})
+    assert str(info.value) == (f"{tmp_path / 'cauce.toml'} is 120 bytes, more than such a file "
+                               "ever is (100 at most)")
+
+
+def test_a_dotenv_line_in_a_windows_shells_syntax_says_how_to_write_it(warnings) -> None:
+    # "'set CAUCE_DEMO_DB' is not a variable name (letters, digits and _ ...)"
+    assert parse_dotenv('set CAUCE_DEMO_DB=x\n$env:CAUCE_DEMO_DB="y"\n') == {}
+    assert warnings() == [
+        ".env line 1 skipped: 'set CAUCE_DEMO_DB' is cmd.exe's way to set a variable: write "
+        "CAUCE_DEMO_DB=value",
+        ".env line 2 skipped: '$env:CAUCE_DEMO_DB' is PowerShell's way to set a variable: write "
+        "CAUCE_DEMO_DB=value"]

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import codecs
+import os
+from pathlib import Path
 
 import pytest
 
 from cauce import CauceError
 from cauce.textfiles import (
     TextDecodeError,
+    UnreadableFile,
     check_encoding,
     cr_line_ends,
     decode,
     detect_encoding,
+    escaped_bytes_decoded,
+    file_problem,
     mostly_utf8,
+    read_lines,
+    read_text_file,
+    real_path,
     single_byte_encoding,
     stray_carriage_return,
     utf16_without_bom,
@@ -241,3 +249,67 @@ def test_a_stray_nul_in_a_utf8_file_keeps_it_utf8() -> None:
 )
 def test_cr_line_ends_only_in_a_file_without_line_feeds(text: str | bytes, expected: bool) -> None:
     assert cr_line_ends(text) is expected
+
+
+def test_file_problem_says_why_a_path_is_no_file_to_read(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to("gone.txt")
+    os.mkfifo(tmp_path / "pipe")
+    assert file_problem(tmp_path / "a.txt") is None
+    assert file_problem(tmp_path / "missing") == "does not exist"
+    assert file_problem(tmp_path / "a.txt" / "under") == "does not exist"
+    assert file_problem(tmp_path / "folder") == "is a folder, not a file"
+    assert file_problem(tmp_path / "loop") == ("is a link that leads back to itself "
+                                               "(a loop of symbolic links)")
+    assert file_problem(tmp_path / "dangling") == "is a link to gone.txt, which does not exist"
+    assert file_problem(tmp_path / "pipe") == ("is not a regular file (a device, a pipe or a "
+                                               "socket)")
+
+
+def test_read_text_file_reads_as_decode_does_or_says_why_not(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(codecs.BOM_UTF8 + "olé\r\n".encode())
+    assert read_text_file(path) == "olé\r\n"
+    assert read_text_file(path, universal_newlines=True) == "olé\n"
+    with pytest.raises(UnreadableFile, match=rf"^{tmp_path / 'gone.txt'} does not exist$"):
+        read_text_file(tmp_path / "gone.txt")
+
+
+@pytest.mark.parametrize("block", [4, 7, 1 << 16])  # a head of 4 bytes tells UTF-16
+def test_read_lines_across_blocks(monkeypatch, block: int) -> None:
+    import io
+
+    import cauce.textfiles
+
+    monkeypatch.setattr(cauce.textfiles, "STREAM_HEAD", block)
+    text = "José,São\r\nZoë\n\nKöln"
+    cr_alone = text.replace("\r\n", "\n").replace("\n", "\r").encode()  # told from the head
+    for data in (text.encode(), codecs.BOM_UTF8 + text.encode(), text.encode("utf-16"),
+                 *([cr_alone] if block > len(cr_alone) else [])):
+        assert list(read_lines(io.BytesIO(data))) == ["José,São", "Zoë", "", "Köln"]
+    bad = io.BytesIO("é\n".encode() * 5 + b"x\n\xff\n")
+    with pytest.raises(TextDecodeError, match=r"^pipe is not utf-8 text: byte 0xff on line 7 "):
+        list(read_lines(bad, name="pipe"))
+
+
+def test_real_path_is_resolve_without_its_error_for_a_loop(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "to-a").symlink_to("a.txt")
+    (tmp_path / "loop").symlink_to("loop")
+    assert real_path(tmp_path / "to-a") == (tmp_path / "a.txt").resolve()
+    assert real_path(tmp_path / "loop" / "x") == tmp_path.resolve() / "loop" / "x"
+
+
+def test_escaped_bytes_are_decoded_as_a_files_bytes() -> None:
+    # how Python gives a command-line argument of a script saved as cp1252
+    assert escaped_bytes_decoded("S\udce3o Paulo") == "São Paulo"
+    assert escaped_bytes_decoded("plain, ñ") == "plain, ñ"
+    assert escaped_bytes_decoded("\ud800") == "\ud800"  # no escaped byte: left alone
+
+
+def test_real_path_takes_a_leading_tilde_for_the_home_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert real_path("~/cauce") == tmp_path.resolve() / "cauce"
+    assert real_path("~no-such-user-here/x") == Path.cwd().resolve() / "~no-such-user-here/x"

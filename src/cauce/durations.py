@@ -98,7 +98,7 @@ def parse_moment(text: str | None, tz: tzinfo | None, now: float) -> float | Non
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.strip())  # as ages, spaces around are nothing
     except ValueError:
         try:
             return now - parse_duration(text)

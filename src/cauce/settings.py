@@ -128,21 +128,22 @@ class ConfigSources:
                  environ: Mapping[str, str] | None = None) -> ConfigSources:
         """Read ``cauce.toml`` or ``pyproject.toml`` and ``.env`` from ``directory``
         (default: cwd)."""
-        directory = directory or Path.cwd()
+        if directory is None:
+            directory = _working_folder()
         sources = cls(environ=os.environ if environ is None else environ)
         toml_path = directory / "cauce.toml"
         pyproject = directory / "pyproject.toml"
-        if toml_path.is_file():
+        if os.path.lexists(toml_path):  # a folder or a broken link of that name is an error
             sources.files = _checked(_read_toml(toml_path), "cauce.toml", toml_path)
             sources.file_name = "cauce.toml"
-        elif pyproject.is_file():
+        elif os.path.lexists(pyproject):
             tool = _read_toml(pyproject).get("tool", {})
             section = tool.get("cauce") if isinstance(tool, dict) else None
             if section:
                 where = "pyproject.toml [tool.cauce]"
                 sources.files, sources.file_name = _checked(section, where, pyproject), where
         dotenv = directory / ".env"
-        if dotenv.is_file():
+        if os.path.lexists(dotenv):
             sources.dotenv = parse_dotenv(_read_text(dotenv), where=str(dotenv))
         return sources
 
@@ -171,13 +172,18 @@ class ConfigSources:
 
     def _top_level(self, key: str, env: str) -> tuple[str | None, str]:
         for where, value in (
-            (f"environment {env}", self.environ.get(env)),
+            (f"environment {env}", self._environment(env)),
             (f".env {env}", self.dotenv.get(env)),
             (self.file_name or "", self.files.get(key)),
         ):
             if value:
                 return str(value), where
         return None, "default"
+
+    def _environment(self, name: str) -> str | None:
+        """The process environment's ``name``, without the carriage returns it ends in."""
+        value = self.environ.get(name)
+        return None if value is None else environment_text(name, value)
 
     def app_section(self, app: str) -> dict[str, Any]:
         return dict(self.files.get("apps", {}).get(app, {}))
@@ -202,8 +208,8 @@ class ConfigSources:
     def lookup(self, setting: Setting) -> tuple[Any, str] | None:
         """The highest-precedence raw value for ``setting`` and its source, if any is given."""
         env_name = setting.env_name
-        if env_name in self.environ:
-            return self.environ[env_name], f"environment {env_name}"
+        if (value := self._environment(env_name)) is not None:
+            return value, f"environment {env_name}"
         if env_name in self.dotenv:
             return self.dotenv[env_name], f".env {env_name}"
         section = self.app_section(setting.app)
@@ -219,13 +225,38 @@ class ConfigSources:
     def resource_url(self, app: str, resource: str) -> tuple[str, str] | None:
         """A backend URL configured for one resource of an app, and its source."""
         env_name = resource_env(app, resource)
-        for where, table in (("environment", self.environ), (".env", self.dotenv)):
-            if env_name in table:
-                return table[env_name], f"{where} {env_name}"
+        if (value := self._environment(env_name)) is not None:
+            return value, f"environment {env_name}"
+        if env_name in self.dotenv:
+            return self.dotenv[env_name], f".env {env_name}"
         urls = self.app_section(app).get("resources", {})
         if resource in urls:
             return str(urls[resource]), f"{self.file_name} [apps.{app}.resources] {resource}"
         return None
+
+
+def _working_folder() -> Path:
+    """The working folder, where cauce.toml and .env are; one line when it is gone (removed, or
+    renamed, since the shell entered it), where Python's error names no file."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise ConfigError("the working folder no longer exists (it was removed or renamed "
+                          "after the shell entered it), and cauce.toml and .env are read there",
+                          hint='cd to a folder that exists (cd "$PWD" if it was made again), '
+                          "then run the command again") from None
+
+
+def environment_text(name: str, value: str) -> str:
+    """The value of environment variable ``name`` without the carriage returns it ends in,
+    said once in a warning: a shell that sources, or ``docker --env-file`` that reads, a file
+    with Windows line ends gives every value a CR at its end, which no setting means (a home
+    folder ``/srv/cauce\\r``, a password one character too long)."""
+    if not value.endswith("\r"):
+        return value
+    _warn_once(f"environment {name} ends in a carriage return (set from a file with Windows "
+               "line ends?): read without it")
+    return value.rstrip("\r")
 
 
 def _unknown(keys: list[str], known: Mapping[str, str], where: str, absent: str) -> list[str]:
@@ -241,24 +272,59 @@ def _unknown(keys: list[str], known: Mapping[str, str], where: str, absent: str)
     return lines
 
 
+#: The largest cauce.toml, pyproject.toml or .env read: larger, it is another kind of file.
+CONFIG_FILE_LIMIT = 16 << 20
+
+
 def _read_text(path: Path) -> str:
     """A configuration file's text as an editor saved it: a byte-order mark, Windows line ends
-    or a cp1252/Latin-1 file (Notepad's defaults) read as the user sees it, not as an error."""
-    from .textfiles import decode
+    or a cp1252/Latin-1 file (Notepad's defaults) read as the user sees it, not as an error; a
+    folder, a broken or looping link or an unreadable file of its name is one error."""
+    from .textfiles import UnreadableFile, read_text_file
 
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror or err}",
-                          hint=f"check the permissions of {path}, or remove it") from None
-    return decode(data, universal_newlines=True, name=str(path))
+        return read_text_file(path, universal_newlines=True, limit=CONFIG_FILE_LIMIT)
+    except UnreadableFile as err:
+        raise ConfigError(err.message, hint=err.hint) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # a mark at the start of a line is that of a file joined to this one: no part of the TOML
+    text = re.sub("^\ufeff", "", _read_text(path), flags=re.MULTILINE)
+    if "\0" in text:  # tomllib's words for it depend on where it is, and may not name it
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise ConfigError(f"{path.name} holds a NUL byte on line {line}",
+                          hint=f"remove it from {path} (was the file cut short, or joined with "
+                          "another?)")
     try:
-        return tomllib.loads(_read_text(path))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path.name} is not valid TOML: {err}", hint=f"fix {path}") from None
+        raise ConfigError(f"{path.name} is not valid TOML: {err}",
+                          hint=f"fix {path}{_toml_advice(str(err))}") from None
+
+
+_CONTROLS = {"\t": "a tab", "\n": "a line feed", "\r": "a carriage return"}
+
+
+def _no_control_character(value: str, said: str, path: Path) -> None:
+    """Refuse a folder or URL ``value`` that holds a control character: ``"C:\\temp\\new"``
+    between double quotes is a tab and a line feed, a path nobody meant."""
+    if control := re.search(r"[\x00-\x1f]", value):
+        what = _CONTROLS.get(control[0], f"the control character U+{ord(control[0]):04X}")
+        raise ConfigError(f"{said} holds {what}, which no folder or URL has",
+                          hint=f"fix {path}: a backslash starts an escape between double "
+                          "quotes; write a Windows path between single quotes "
+                          "('C:\\temp\\new') or with forward slashes")
+
+
+def _toml_advice(error: str) -> str:
+    """What usually causes a TOML error users meet, after the hint to fix the file."""
+    if error.startswith("Unescaped '\\'"):
+        return (": a backslash starts an escape between double quotes; write a Windows path "
+                "between single quotes ('C:\\data') or with forward slashes")
+    if error.startswith("Invalid value"):
+        return ': text goes between quotes (name = "value")'
+    return ""
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -285,9 +351,13 @@ def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
 
     if not isinstance(files, dict):
         raise refuse("the section", files, "a table")
+    if unknown := [key for key in files if key not in (*_TOP_LEVEL_KEYS, "apps")]:
+        raise _unknown_top_level(unknown[0], files[unknown[0]], where, path)
     for key in _TOP_LEVEL_KEYS:
         if key in files and not isinstance(files[key], str):
             raise refuse(key, files[key], 'text (key = "...")')
+        if key in files:
+            _no_control_character(files[key], f"{where}: {key}", path)
     apps = files.get("apps", {})
     if not isinstance(apps, dict):
         raise refuse("apps", apps, "a table ([apps.APP])")
@@ -301,7 +371,23 @@ def _checked(files: Any, where: str, path: Path) -> dict[str, Any]:
         for resource, url in resources.items():
             if not isinstance(url, str):
                 raise refuse(f"apps.{app}.resources.{resource}", url, 'a URL ("...")')
+            _no_control_character(url, f"{where}: apps.{app}.resources.{resource}", path)
     return files
+
+
+def _unknown_top_level(key: str, value: Any, where: str, path: Path) -> ConfigError:
+    """A top-level key cauce does not read (``hme``, ``[app.census]``, ``[census]``): an error,
+    where it was ignored and what it set left at its default."""
+    import difflib  # only on the way to an error message
+
+    if isinstance(value, dict) and not any(isinstance(v, dict) for v in value.values()):
+        guess = f"settings of app {key} go in [apps.{key}]"
+    else:
+        close = difflib.get_close_matches(key, [*_TOP_LEVEL_KEYS, "apps"], n=1, cutoff=0.6)
+        guess = (f"did you mean {close[0]}?" if close else
+                 f"the keys are {', '.join(_TOP_LEVEL_KEYS)} and [apps.APP] tables")
+    return ConfigError(f"{where}: {key!r} is no key cauce reads ({guess})",
+                       hint=f"fix {path} (see docs/configuration.md)")
 
 
 def _toml_kind(value: Any) -> str:
@@ -324,42 +410,68 @@ def parse_dotenv(text: str, where: str = ".env") -> dict[str, str]:
     Any other line is skipped with a warning naming ``where`` (the file), its number and what
     is wrong with it, so that a typo does not quietly leave a setting at its default."""
     values: dict[str, str] = {}
+    skipped = 0
     for number, line in enumerate(text.splitlines(), start=1):
+        line = line.removeprefix("\ufeff")  # the mark of a file joined to this one
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = _DOTENV_LINE.match(line)
-        if not match:
-            _say_skipped(where, number, _dotenv_mistake(line))
+        if not match or "\0" in line:
+            skipped += 1
+            if skipped <= SKIPPED_SAID:
+                _say_skipped(where, number, _dotenv_mistake(line))
             continue
         key, raw = match.groups()
+        if key.upper().startswith("CAUCE_") and key != key.upper():  # Windows' names fold case
+            _warn_once(f"{where} line {number}: {key} is not {key.upper()}: cauce reads its "
+                       "variables in upper case, as they are written")
         values[key] = _dotenv_value(raw)
+    if skipped > SKIPPED_SAID:
+        _warn_once(f"{where}: {skipped - SKIPPED_SAID:,} more lines skipped, none of them "
+                   "KEY=value either: is it a .env file?")
     return values
+
+
+#: The skipped lines of one ``.env`` said one by one; the rest are counted (another kind of
+#: file saved as .env would say each of its lines).
+SKIPPED_SAID = 10
 
 
 def _dotenv_mistake(line: str) -> str:
     """What keeps a ``.env`` line from being ``KEY=value``, told without its value (a secret,
     often)."""
+    if "\0" in line:  # a bad copy, or a file of another kind: no value means one
+        return "it holds a NUL byte"
     if "=" not in line:
         return "it has no `=` (KEY=value)"
     name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
     if not name:
         return "it has no name before `=`"
+    for shell, prefix in (("cmd.exe", "set "), ("PowerShell", "$env:")):
+        if name.lower().startswith(prefix.lower()):
+            return (f"{name!r} is {shell}'s way to set a variable: write "
+                    f"{name[len(prefix):].strip()}=value")
     return (f"{name!r} is not a variable name (letters, digits and _, not starting with a "
             "digit)")
 
 
-# the skipped lines already said: the files are read by each part of a command that needs them
-_SAID_SKIPPED: set[tuple[str, int, str]] = set()
+# the warnings already said: the files are read by each part of a command that needs them
+_SAID: set[str] = set()
 
 
 def _say_skipped(where: str, number: int, mistake: str) -> None:
     """One warning for a skipped ``.env`` line, once in this process."""
-    if (where, number, mistake) in _SAID_SKIPPED:
-        return
-    _SAID_SKIPPED.add((where, number, mistake))
-    import logging  # only when a line is skipped: `cauce --help` does without it
+    _warn_once(f"{where} line {number} skipped: {mistake}")
 
-    logging.getLogger("cauce.config").warning("%s line %d skipped: %s", where, number, mistake)
+
+def _warn_once(message: str) -> None:
+    """``message`` as a warning on stderr, once in this process."""
+    if message in _SAID:
+        return
+    _SAID.add(message)
+    import logging  # only when there is something to say: `cauce --help` does without it
+
+    logging.getLogger("cauce.config").warning("%s", message)
 
 
 # A quoted value, then perhaps a comment: "..." (with backslash escapes) or '...'.

@@ -24,7 +24,13 @@ Mac editors, Excel's "CSV (Macintosh)") is told by :func:`cr_line_ends`.
 from __future__ import annotations
 
 import codecs
+import errno
+import os
+import re
+import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from cauce.errors import CauceError
 
@@ -49,12 +55,78 @@ UTF16_NUL_SHARE, UTF16_OTHER_SHARE = 0.5, 0.05
 
 #: The bytes above ASCII, which a UTF-8 character of more than one byte is made of.
 _HIGH_BYTES = bytes(range(0x80, 0x100))
+#: How surrogateescape writes a byte that is not UTF-8 (U+DC80 to U+DCFF).
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 #: The longest a UTF-8 character can be: a sample cut inside one is not invalid.
 _UTF8_MAX_BYTES = 4
 
 
 class TextDecodeError(CauceError):
     """A file's bytes are not text in the encoding it was read with."""
+
+
+class UnreadableFile(CauceError):
+    """A file a user named cannot be read: a folder, a broken or looping link, no permission."""
+
+
+def file_problem(path: Path) -> str | None:
+    """What keeps ``path`` from being a regular file to read, said for people after its name
+    (``is a folder, not a file``, ``is a link to x.toml, which does not exist``, ``is a link
+    that leads back to itself``...); None when it is one.
+
+    ``Path.is_file()`` is False for all of these alike, which left a folder, a looping link or a
+    pipe named like a configuration file quietly unread."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "is a link that leads back to itself (a loop of symbolic links)"
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            if path.is_symlink():
+                return f"is a link to {os.readlink(path)}, which does not exist"
+            return "does not exist"
+        return f"cannot be read: {err.strerror or err}"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a device, a pipe or a socket)"
+    return None
+
+
+def real_path(path: str | Path) -> Path:
+    """``path`` made absolute, its links followed, as ``Path.resolve()`` makes it, but for a
+    loop of links: Python before 3.13 raises RuntimeError there, which reached users as an
+    unexpected error. The path is left as it is from the loop on, and opening it fails as any
+    unreachable file does (``OSError``, errno ELOOP).
+
+    A leading ``~`` (``~/cauce``, ``~ana/cauce``) is that home folder, as a shell makes it
+    where it expands one: not after ``--home=``, nor between quotes, nor in ``.env`` or
+    ``cauce.toml``, which made a folder named ``~`` in the working folder. An unknown user's
+    ``~name`` stays as written."""
+    return Path(os.path.realpath(os.path.expanduser(path)))
+
+
+def read_text_file(path: Path, *, universal_newlines: bool = False,
+                   limit: int | None = None) -> str:
+    """The text of the file a user wrote at ``path``, decoded as :func:`decode` does (its
+    encoding detected, its byte-order mark dropped).
+
+    Raises :class:`UnreadableFile`, one line naming the path and why, for a file that is no
+    regular file (see :func:`file_problem`), that cannot be read (permissions), or that is
+    larger than ``limit`` bytes (another kind of file in its place, read whole otherwise)."""
+    if (problem := file_problem(path)) is not None:
+        raise UnreadableFile(f"{path} {problem}", hint=f"make {path} a text file, or remove it")
+    try:
+        if limit is not None and (size := path.stat().st_size) > limit:
+            raise UnreadableFile(f"{path} is {size:,} bytes, more than such a file ever is "
+                                 f"({limit:,} at most)",
+                                 hint=f"is {path} the file you meant? another kind of file "
+                                 "may have taken its name")
+        data = path.read_bytes()
+    except OSError as err:
+        raise UnreadableFile(f"cannot read {path}: {err.strerror or err}",
+                             hint=f"check the permissions of {path}, or remove it") from None
+    return decode(data, universal_newlines=universal_newlines, name=str(path))
 
 
 def detect_encoding(data: bytes, *, complete: bool = True) -> str:
@@ -156,6 +228,19 @@ def _detected_text(data: bytes) -> str:
         return damaged if mostly_utf8(data, damaged) else data.decode(single_byte_encoding(data))
 
 
+def escaped_bytes_decoded(text: str) -> str:
+    """``text`` that Python decoded with surrogateescape (a command-line argument, an
+    environment value) from bytes that were not UTF-8, decoded as :func:`decode` decodes a
+    file's bytes: ``"S\\udce3o"`` from a cp1252 script is ``"São"``. Text with no such escape is
+    returned as it is. Not for file names, whose escapes give the file's bytes back."""
+    if _ESCAPED_BYTE.search(text) is None:
+        return text
+    try:
+        return decode(text.encode(UTF8, "surrogateescape"))
+    except UnicodeEncodeError:  # another lone surrogate: not Python's escape of a byte
+        return text
+
+
 def mostly_utf8(data: bytes, decoded: str | None = None) -> bool:
     """Whether most bytes of ``data`` above ASCII form UTF-8 characters (``decoded``: its UTF-8
     decoding with U+FFFD for bad bytes, when at hand): a UTF-8 file with a damaged line (a
@@ -181,6 +266,49 @@ def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:
             hint="give the encoding the file was saved in (e.g. --encoding cp1252 or "
             "--encoding latin-1 for a spreadsheet's CSV), or leave it out to detect it",
         ) from None
+
+
+#: The head of a stream whose encoding is judged (a read blocks until it has it, or the end).
+STREAM_HEAD = 64 << 10
+
+
+def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
+    """The lines of a text ``stream`` (standard input, a pipe), each without its line end (LF,
+    CRLF, or CR alone when the head has no LF: :func:`cr_line_ends`), a last line without one
+    included, a block at a time: never the whole stream in memory.
+
+    The encoding is told from the first :data:`STREAM_HEAD` bytes as :func:`detect_encoding`
+    tells it (a byte-order mark, which is dropped, UTF-16 with or without one, else UTF-8, or
+    cp1252 / Latin-1 when the head is no UTF-8, nor mostly UTF-8). A byte the encoding cannot
+    decode raises :class:`TextDecodeError` naming ``name`` and the line, rather than a
+    character the user never wrote (Python's ``sys.stdin`` gives a lone surrogate for it)."""
+    data = stream.read(STREAM_HEAD)
+    encoding = detect_encoding(data, complete=False)
+    if encoding in (CP1252, LATIN1) and mostly_utf8(data):
+        encoding = UTF8  # a damaged UTF-8 line: said where, not every accent garbled
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    end = "\r" if cr_line_ends(data) else "\n"  # old Mac editors end lines in CR alone
+    line, pending, first = 1, "", True
+    while True:
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as error:
+            at = line + pending.count(end) + data.count(end.encode(), 0, max(error.start, 0))
+            raise TextDecodeError(
+                f"{name} is not {encoding} text: byte {error.object[error.start]:#04x} on line "
+                f"{at:,} ({error.reason})",
+                hint="convert it to UTF-8 first, e.g. iconv -f cp1252 -t utf-8") from None
+        if first and text:  # the mark, once decoded
+            text, first = text.removeprefix("\ufeff"), False
+        *ended, pending = (pending + text).split(end)
+        for piece in ended:
+            yield piece.removesuffix("\r")
+        line += len(ended)
+        if not data:
+            break
+        data = stream.read(STREAM_HEAD)
+    if pending:
+        yield pending
 
 
 def stray_carriage_return(path: Path, encoding: str = UTF8) -> int | None:

@@ -134,6 +134,9 @@ def test_dead_letters_are_dropped_by_id_or_all_after_a_yes(cli, app_file, monkey
     assert (unasked.status, unasked.err.splitlines()) == (1, [
         "error: dropping every dead-lettered message needs a yes, and there is no terminal to "
         "ask on", "hint: pass --yes to drop them without asking"])
+    monkeypatch.setattr("sys.stdin", None)  # started with stdin closed: an AttributeError
+    closed = cli("dlq", "drop", ref, "work", "--all")
+    assert (closed.status, closed.err.splitlines()) == (unasked.status, unasked.err.splitlines())
     monkeypatch.setattr("sys.stdin", Terminal("n\n"))
     declined = cli("dlq", "drop", ref, "work", "--all")
     assert declined.status == 130

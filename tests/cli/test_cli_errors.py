@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from cauce import NotFound
@@ -49,6 +52,67 @@ def test_an_app_file_that_is_a_folder(cli, tmp_path) -> None:
     assert_one_line_error(cli("run", "pipeline.py:app", "load"),
                           "pipeline.py is a folder, not a Python file",
                           "give the path of the Python file that declares the app")
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.symlink_to(p.name),
+     "pipeline.py is a link that leads back to itself (a loop of symbolic links)"),
+    (lambda p: p.symlink_to("moved.py"), "pipeline.py is a link to moved.py, which does not exist"),
+])
+def test_an_app_file_that_is_a_broken_link_says_so(cli, tmp_path, make, message: str) -> None:
+    # a loop was "unexpected RuntimeError: Symlink loop from ...", a dangling link "no file"
+    make(tmp_path / "pipeline.py")
+    assert_one_line_error(cli("run", "pipeline.py:app", "load"), message,
+                          "give the path of the Python file that declares the app")
+
+
+def test_an_app_file_that_cannot_be_read_is_not_called_an_error_in_its_code(
+        cli, tmp_path, monkeypatch) -> None:
+    # it was "importing pipeline.py failed: PermissionError ... the error is in the app's code"
+    (tmp_path / "pipeline.py").write_text("from cauce import App\napp = App('x')\n")
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path).name != "pipeline.py"
+                        and access(path, mode, **kw))
+    assert_one_line_error(cli("run", "pipeline.py:app", "load"),
+                          "pipeline.py cannot be read: Permission denied",
+                          "give the path of the Python file that declares the app")
+
+
+APP_SOURCE = "from cauce import App\napp = App('saved')\nCITY = 'São Paulo'\n"
+
+
+@pytest.mark.parametrize(("data", "message", "hint"), [
+    (APP_SOURCE.encode("utf-16"), "pipeline.py is saved as UTF-16, and Python reads source as "
+     "UTF-8", "save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"),
+    (APP_SOURCE.encode() + b"\0\0\n", "pipeline.py holds a NUL byte on line 4, which Python "
+     "source cannot hold", "remove it (was the file cut short, or joined with another?)"),
+    (APP_SOURCE.encode("cp1252"),
+     "pipeline.py is not utf-8 text: byte 0xe3 on line 3 (invalid continuation byte), and "
+     "Python reads source as UTF-8", "save it as UTF-8 (in Notepad: Save as, Encoding UTF-8), "
+     "or declare its encoding on its first line: # -*- coding: cp1252 -*-"),
+], ids=["utf-16", "nul", "cp1252"])
+def test_an_app_file_saved_in_another_encoding_says_how_it_was_saved(
+        cli, tmp_path, data: bytes, message: str, hint: str) -> None:
+    # Python's own words named no encoding, and for a NUL neither the file nor the line, with a
+    # hint that the error was in the app's code
+    (tmp_path / "pipeline.py").write_bytes(data)
+    assert_one_line_error(cli("run", "pipeline.py:app", "load"), message, hint)
+
+
+def test_a_module_of_the_app_saved_as_cp1252_is_named(cli, tmp_path) -> None:
+    (tmp_path / "helpers.py").write_bytes(APP_SOURCE.encode("cp1252"))
+    (tmp_path / "pipeline.py").write_text("from helpers import app\n")
+    result = cli("run", "pipeline.py:app", "load")
+    assert result.err.startswith("error: helpers.py is not utf-8 text: byte 0xe3 on line 3")
+
+
+def test_an_app_file_with_a_dot_in_its_name_is_told_to_be_renamed(cli, tmp_path) -> None:
+    # "cannot import 'pipeline.v2'", and a hint to check the Python path
+    (tmp_path / "pipeline.v2.py").write_text("from cauce import App\napp = App('x')\n")
+    assert_one_line_error(cli("run", "pipeline.v2.py:app", "load"),
+                          "pipeline.v2.py cannot be imported: Python reads the dot in its name "
+                          "as a package's, pipeline.v2 as v2 of pipeline",
+                          "rename it, e.g. to pipeline_v2.py")
 
 
 def test_an_app_file_named_like_another_module(cli, tmp_path) -> None:
@@ -194,7 +258,9 @@ def test_an_app_reference_splits_at_its_last_colon(cli, tmp_path) -> None:
     folder.mkdir()
     (folder / "jobs.py").write_text("from cauce import App\napp = App('colon')\n"
                                     "@app.job\ndef hello(ctx) -> str:\n    return 'hi'\n")
-    for reference in ("dir:with colon/jobs.py:app", "dir:with colon/jobs.py"):
+    # a reference pasted with a space around it was "cannot import 'dir:with colon/jobs.py:app '"
+    for reference in ("dir:with colon/jobs.py:app", "dir:with colon/jobs.py",
+                      " dir:with colon/jobs.py:app "):
         result = cli("run", reference, "hello", "--json")
         assert result.status == 0, result.err
         assert result.json()["result"] == "hi"
@@ -289,10 +355,11 @@ def test_a_new_home_stays_when_the_command_kept_something_before_failing(
         readings = app.stream("readings")
         """)
     monkeypatch.setattr(feed, "PUT_CHUNK", 1)  # the first record is put before the second fails
-    monkeypatch.setattr("sys.stdin", io.StringIO('{"v": 1}\n{"v": \n'))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"v": 1}\n{"v": \n')))
     result = cli("put", ref, "readings", "--key", "k", "-")
     assert result.status == 1
-    assert result.err.startswith("error: the message (line 2) is not valid JSON")
+    assert result.err.startswith("error: the message (line 2 of standard input) is not valid "
+                                 "JSON")
     [stream] = cli("streams", ref, "--json").json()
     assert sum(shard["records"] for shard in stream["shards"]) == 1
 
@@ -372,3 +439,75 @@ def test_a_state_call_waiting_for_a_lock_is_said_on_stderr(cli, capsys) -> None:
     capsys.readouterr()
     logging.getLogger("cauce.state.waits").warning("waiting for a lock on the state at %s", "x")
     assert capsys.readouterr().err == "warning: waiting for a lock on the state at x\n"
+
+
+@pytest.mark.parametrize(("value", "wanted"), [("0\r", False), ("1\r", True), ("", False)])
+def test_cauce_debug_from_a_crlf_file_means_what_it_says(monkeypatch, value: str,
+                                                        wanted: bool) -> None:
+    # "0\r" was no "0", and turned tracebacks on
+    from cauce.cli import console
+
+    monkeypatch.setenv("CAUCE_DEBUG", value)
+    assert console.debugging() is wanted
+
+
+def test_arguments_from_a_crlf_script_are_read_without_the_carriage_return(cli,
+                                                                           tmp_path) -> None:
+    # `cauce runs --json\r` was "No such option: --json\x0d"; a job parameter got the CR
+    (tmp_path / "greet.py").write_text("from cauce import App\napp = App('greet')\n"
+                                       "@app.job\ndef hello(ctx, who: str = 'x') -> str:\n"
+                                       "    return who\n")
+    result = cli("run", "greet.py:app", "hello", "--who", "ana\r", "--json\r", "\r")
+    assert result.status == 0, result.err
+    assert result.json()["result"] == "ana"
+    said = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert said == [f"warning: the argument {arg!r} ends in a carriage return (a script saved "
+                    "with Windows line ends?): read without it"
+                    for arg in ("ana\r", "--json\r", "\r")]
+
+
+def test_a_working_folder_removed_under_the_shell_is_one_line(cli, tmp_path, monkeypatch) -> None:
+    # "unexpected FileNotFoundError: [Errno 2] No such file or directory", naming nothing
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert_one_line_error(cli("--home", str(tmp_path / "home"), "runs"),
+                          "the working folder no longer exists (it was removed or renamed after "
+                          "the shell entered it), and cauce.toml and .env are read there",
+                          'cd to a folder that exists (cd "$PWD" if it was made again), then run '
+                          "the command again")
+
+
+def test_a_home_given_with_a_tilde_the_shell_left_is_the_users_home(cli, tmp_path,
+                                                                    monkeypatch) -> None:
+    # `--home=~/cauce`, "~/cauce" between quotes, CAUCE_HOME=~/cauce in .env: a folder named ~
+    # was made in the working folder
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert cli("--home=~/cauce", "run", "example", "heartbeat").status == 0
+    assert (tmp_path / "user" / "cauce" / "state.db").is_file()
+    assert not (tmp_path / "work" / "~").exists()
+    # and an app's file, a file to put, given so: "no file ~/tilde_app.py"
+    (tmp_path / "user" / "tilde_app.py").write_text("from cauce import App\napp = App('t')\n"
+                                                    "inbox = app.bucket('inbox')\n")
+    assert cli("put", "~/tilde_app.py:app", "inbox", "in/t.py", "~/tilde_app.py").status == 0
+
+
+def test_a_file_named_like_a_standard_module_in_the_working_folder_is_named(tmp_path) -> None:
+    # python -m cauce puts the working folder first: a json.py there failed every command with
+    # a traceback, the error printer's own imports failing in turn
+    import subprocess
+    import sys
+
+    (tmp_path / "json.py").write_text("from cauce import App\napp = App('mine')\n")
+    result = subprocess.run([sys.executable, "-m", "cauce", "--home", str(tmp_path / "h"),
+                             "runs"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] /
+                                                                 "src")})
+    assert (result.returncode, result.stderr.splitlines()) == (1, [
+        f"error: {tmp_path / 'json.py'} takes the place of Python's own json module (its folder "
+        "comes first on the module path)",
+        "hint: rename json.py (python -m cauce puts the working folder first; the cauce command "
+        "does not)"])

@@ -85,6 +85,24 @@ def test_an_output_file_that_cannot_be_written_is_one_line(cli, example_home,
         assert "Traceback" not in result.err
 
 
+def test_an_output_file_that_is_a_loop_of_links_is_one_line(cli, example_home,
+                                                            tmp_path: Path) -> None:
+    # "unexpected RuntimeError: Symlink loop from ..."
+    (tmp_path / "loop.log").symlink_to("loop.log")
+    result = cli("--home", str(example_home), "logs", "general", "-o", str(tmp_path / "loop.log"))
+    assert result.err.splitlines()[0] == (f"error: cannot write {tmp_path / 'loop.log'}: Too "
+                                          "many levels of symbolic links")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="/dev/full is Linux's full disk")
+def test_a_full_disk_while_writing_the_output_file_is_one_line(cli, example_home) -> None:
+    # "unexpected OSError: [Errno 28] No space left on device"
+    result = cli("--home", str(example_home), "logs", "general", "-o", "/dev/full")
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: cannot write /dev/full: No space left on device",
+        "hint: free room on its disk, or give -o a file on another"])
+
+
 
 def test_the_state_database_is_no_output_file(cli, tmp_path: Path) -> None:
     assert cli("run", "example", "heartbeat").status == 0  # the home is tmp_path/.cauce

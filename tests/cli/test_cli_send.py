@@ -78,6 +78,38 @@ def test_put_of_a_folder_says_it_is_a_folder(cli, tmp_path: Path) -> None:
         "hint: pass the path of a file; store a folder's files one by one"]
 
 
+def test_put_of_a_broken_link_says_where_it_leads(cli, tmp_path: Path) -> None:
+    # both were "no file", as if nothing were there
+    (tmp_path / "loop.csv").symlink_to("loop.csv")
+    (tmp_path / "moved.csv").symlink_to("gone.csv")
+    loop = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "loop.csv"))
+    assert loop.err.splitlines()[0] == (f"error: {tmp_path / 'loop.csv'} is a link that leads "
+                                        "back to itself (a loop of symbolic links)")
+    moved = cli("put", "example", "inbox", "in/b.csv", str(tmp_path / "moved.csv"))
+    assert moved.err.splitlines()[0] == (f"error: {tmp_path / 'moved.csv'} is a link to "
+                                         "gone.csv, which does not exist")
+
+
+def test_a_file_whose_name_starts_with_a_dash_is_told_how_to_be_named(cli,
+                                                                       tmp_path: Path) -> None:
+    # click took it for the options -l -e -a ...: "see `cauce put --help`", which says nothing
+    # of it
+    (tmp_path / "-lead.csv").write_text("x")
+    result = cli("put", "example", "inbox", "in/b.csv", "-lead.csv")
+    assert (result.status, result.err.splitlines()) == (2, [
+        "error: No such option: -l",
+        "hint: -lead.csv is a file here: write ./-lead.csv, or put -- before it"])
+    assert cli("put", "example", "inbox", "in/b.csv", "--", "-lead.csv").status == 0
+
+
+def test_put_of_stdin_into_a_bucket_says_it_takes_a_file(cli) -> None:
+    # "no file -", hint "check the path"
+    result = cli("put", "example", "inbox", "in/b.csv", "-")
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: cauce put BUCKET stores a file, not standard input",
+        "hint: write it to a file first, then cauce put APP BUCKET KEY FILE"])
+
+
 def test_put_of_a_pipe_says_it_is_not_a_regular_file(cli, tmp_path: Path) -> None:
     """Said as what it is, not as "no file", and never read (a FIFO or /dev/zero may not end)."""
     os.mkfifo(tmp_path / "pipe")
@@ -97,3 +129,12 @@ def test_json_nested_too_deeply_is_one_line(cli) -> None:
     result = cli("send", "example", "work", "[" * 50_000 + "]" * 50_000)
     assert result.status == 1
     assert result.err.splitlines()[0] == "error: the message nests too deeply to read"
+
+
+def test_a_message_given_as_its_files_name_is_told_how_to_give_the_text(cli, tmp_path) -> None:
+    # "not valid JSON: Expecting value at character 0", and a hint to quote it for the shell
+    (tmp_path / "msg.json").write_text('{"key": "in/a.csv"}\n')
+    result = cli("send", "example", "work", "msg.json")
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: the message is not valid JSON: Expecting value at character 0",
+        'hint: msg.json is a file: give its text, "$(cat msg.json)"'])

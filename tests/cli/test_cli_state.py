@@ -93,6 +93,54 @@ def test_backup_is_a_sound_copy_that_restores(cli, home: Path, tmp_path: Path) -
     assert {row["queue"]: row["visible"] for row in listing.json()}["work"] == 3
 
 
+def test_a_backup_over_a_broken_link_is_refused_as_over_a_file(cli, home: Path,
+                                                               tmp_path: Path) -> None:
+    # the copy replaced the link: it did not exist, said Path.exists()
+    (tmp_path / "loop.db").symlink_to("loop.db")
+    (tmp_path / "latest.db").symlink_to("gone.db")
+    for link in ("loop.db", "latest.db"):
+        result = cli("state", "backup", str(tmp_path / link))
+        assert result.err.splitlines()[0] == f"error: {tmp_path / link} already exists"
+        assert (tmp_path / link).is_symlink()
+
+
+def test_a_home_or_state_file_that_is_a_loop_of_links_is_one_line(cli, tmp_path: Path) -> None:
+    # each was "unexpected RuntimeError: Symlink loop from ..." (Path.resolve before Python
+    # 3.13), or an unexpected OSError where the state file was first opened
+    (tmp_path / "home").symlink_to("home")
+    (tmp_path / "state.db").symlink_to("state.db")
+    for args in (("runs",), ("run", "example", "heartbeat")):
+        result = cli("--home", str(tmp_path / "home"), *args)
+        assert (result.status, result.err.splitlines()[0]) == (
+            1, f"error: cannot reach the cauce home {tmp_path / 'home'}: Too many levels of "
+            "symbolic links")
+    result = cli("--state", f"sqlite:///{tmp_path / 'state.db'}", "run", "example", "heartbeat")
+    assert result.err.splitlines() == [
+        f"error: the state database {tmp_path / 'state.db'} is a link that leads back to itself "
+        "(a loop of symbolic links)",
+        "hint: give --state (or CAUCE_STATE) a file, or the link a target"]
+
+
+def test_a_backup_file_named_like_an_option_is_told_how_to_be_named(cli, home: Path) -> None:
+    # "No such option: -x", and the help, which says nothing of it
+    result = cli("state", "backup", "-x.db")
+    assert (result.status, result.err.splitlines()) == (2, [
+        "error: No such option: -x",
+        "hint: if -x.db is a file's name, write ./-x.db, or put -- before it"])
+
+
+def test_a_backup_and_a_log_file_named_with_a_tilde_go_under_the_home_folder(
+        cli, home: Path, tmp_path: Path, monkeypatch) -> None:
+    # "~/saved.db" between quotes made a folder named ~ in the working folder
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    (tmp_path / "user").mkdir()
+    assert cli("run", "example", "heartbeat").status == 0  # a line in the general stream
+    assert cli("state", "backup", "~/saved.db").status == 0
+    assert cli("logs", "general", "--app", "example", "-o", "~/general.log").status == 0
+    assert sorted(p.name for p in (tmp_path / "user").iterdir()) == ["general.log", "saved.db"]
+    assert not Path("~").exists()
+
+
 def test_a_copy_into_a_folder_names_the_folder_not_the_home(cli, home: Path,
                                                             tmp_path: Path) -> None:
     """The store that cannot be opened is the copy's: the hint sent users to --home."""

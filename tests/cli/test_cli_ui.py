@@ -55,6 +55,26 @@ def test_ui_on_an_address_not_this_machines_says_so(cli, example_home: Path):
         "hint: that address is not one of this machine's: give one of its addresses to --host")
 
 
+def test_a_token_from_a_crlf_file_is_read_without_its_carriage_return(
+        cli, example_home: Path, monkeypatch):
+    # the UI wanted "token\r", which no browser sends: every request was refused
+    import cauce.cli.ui
+    from cauce import CauceError
+
+    seen = []
+
+    def opener():
+        def opened(home, apps, **options):
+            seen.append(options["token"])
+            raise CauceError("seen")
+        return opened
+
+    monkeypatch.setattr(cauce.cli.ui, "ui_opener", opener)
+    monkeypatch.setenv("CAUCE_UI_TOKEN", "t" * 16 + "\r")
+    assert "error: seen" in cli("--home", str(example_home), "ui", "example").err.splitlines()
+    assert seen == ["t" * 16]
+
+
 def test_ui_names_an_unknown_app(cli, example_home: Path):
     result = cli("--home", str(example_home), "ui", "exampel")
     assert result.status == 1 and "example" in result.err

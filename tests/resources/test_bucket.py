@@ -213,6 +213,21 @@ def test_listing_does_not_follow_a_symlink_out_of_the_bucket(raw, tmp_path: Path
     assert [r.key for r in bucket.list("link/")] == []
 
 
+def test_listing_passes_over_links_to_nothing(raw) -> None:
+    # a file linked in whose target was moved, or a link to itself: the listing failed with
+    # FileNotFoundError (an unexpected error for every command that lists the bucket)
+    bucket, _ = raw
+    bucket.put("in/a.csv", b"1")
+    folder = bucket.path("in/a.csv").parent
+    (folder / "moved.csv").symlink_to("gone.csv")
+    (folder / "loop.csv").symlink_to("loop.csv")
+    assert [ref.key for ref in bucket.list("in/")] == ["in/a.csv"]
+    for key in ("in/moved.csv", "in/loop.csv"):  # the loop's was an OSError
+        assert not bucket.exists(key)
+        with pytest.raises(ObjectNotFound):
+            bucket.get(key)
+
+
 @pytest.mark.parametrize("prefix", ["in/../", "in/../i", "../", "in/../../", "in/./../"])
 def test_a_prefix_through_a_dot_dot_folder_lists_no_keys(raw, prefix: str) -> None:
     bucket, _ = raw
@@ -305,6 +320,9 @@ def test_a_bucket_url_that_is_no_object_storage_is_a_config_error(url: str) -> N
     ("afile", "{root} is a file, not a folder"),
     ("afile/sub", "{root} cannot be a folder: {file} is a file"),
     ("file://{file}", "{root} is a file, not a folder"),
+    ("loop", "{root} is a link that leads back to itself (a loop of symbolic links)"),
+    ("loop/sub", "{root} cannot be a folder: {loop} is a link that leads back to itself (a "
+     "loop of symbolic links)"),
 ])
 def test_a_bucket_url_that_is_a_file_is_a_config_error(tmp_path: Path, where: str,
                                                         message: str) -> None:
@@ -312,6 +330,7 @@ def test_a_bucket_url_that_is_a_file_is_a_config_error(tmp_path: Path, where: st
 
     file = tmp_path / "afile"
     file.write_text("not a folder")
+    (tmp_path / "loop").symlink_to("loop")  # was an unexpected RuntimeError, then OSError
     url = where.format(file=file) if "{" in where else str(tmp_path / where)
     app = App("files")
     misplaced = app.bucket("misplaced", url=url)
@@ -321,7 +340,8 @@ def test_a_bucket_url_that_is_a_file_is_a_config_error(tmp_path: Path, where: st
                 use()
             root = Path(url.removeprefix("file://"))
             assert info.value.message == ("bucket 'misplaced' (declaration): "
-                                          + message.format(root=root, file=file))
+                                          + message.format(root=root, file=file,
+                                                           loop=tmp_path / "loop"))
             assert (info.value.hint or "").startswith("use a folder path, file:///path/to/")
     assert file.read_text() == "not a folder"
 

@@ -7,6 +7,7 @@ stay inside the bucket folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, InvalidKey, ObjectNotFound
+from ..textfiles import file_problem, real_path
 from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key, is_key
 
 
@@ -34,11 +36,11 @@ class FolderStore(ObjectStore):
     """The objects of one bucket, stored under ``root`` (created with the first write)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root).resolve()
+        self.root = real_path(root)
         _check_folder(self.root)
 
     def path(self, key: str) -> Path:
-        path = (self.root / check_key(key)).resolve()
+        path = real_path(self.root / check_key(key))
         if self.root not in path.parents:
             raise InvalidKey(f"object key {key!r} escapes the bucket folder",
                              hint="remove links and '..'")
@@ -79,7 +81,9 @@ class FolderStore(ObjectStore):
         path = self.path(key)
         try:
             st = path.stat()
-        except FileNotFoundError:
+        except OSError as err:  # a link to itself is no object either, as the listing says
+            if err.errno not in (errno.ENOENT, errno.ELOOP):
+                raise
             raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
         if not path.is_file():
             raise ObjectNotFound(f"no object {key!r} in {self.root}")
@@ -107,8 +111,8 @@ class FolderStore(ObjectStore):
             start = self.root / folder
             # a prefix folder that is (or passes through) a link out of the bucket lists nothing
             try:
-                inside = start.is_dir() and self.root in (*start.resolve().parents,
-                                                          start.resolve())
+                inside = start.is_dir() and self.root in (*real_path(start).parents,
+                                                          real_path(start))
             except OSError:  # a name or a path too long for the file system: no such folder
                 return
             if not inside:
@@ -122,8 +126,11 @@ class FolderStore(ObjectStore):
                 key = name if rel == "." else f"{rel}/{name}"
                 full = Path(dirpath, name)
                 if key.startswith(prefix) and is_key(key) and (
-                        not full.is_symlink() or self.root in full.resolve().parents):
-                    st = full.stat()
+                        not full.is_symlink() or self.root in real_path(full).parents):
+                    try:
+                        st = full.stat()
+                    except OSError:  # a link to a file gone, or to itself: no object to list
+                        continue
                     found.append(StoredObject(key, st.st_size, st.st_mtime))
         yield from sorted(found, key=lambda o: o.key)
 
@@ -153,4 +160,9 @@ def _check_folder(root: Path) -> None:
         if path.exists():
             raise ConfigError(f"{root} is a file, not a folder" if path == root
                               else f"{root} cannot be a folder: {path} is a file",
+                              hint=f"use {BUCKET_LOCATIONS}")
+        if path.is_symlink():  # to nothing, or to itself: no folder can be made there
+            said = file_problem(path)
+            raise ConfigError(f"{root} {said}" if path == root
+                              else f"{root} cannot be a folder: {path} {said}",
                               hint=f"use {BUCKET_LOCATIONS}")

@@ -55,6 +55,7 @@ from urllib.parse import unquote
 from ..errors import ConfigError
 from ..logs import LogLine
 from ..runs import Run, RunRecord, RunStatus
+from ..textfiles import real_path
 
 # Above every key of up to 4 kB (a table's keys are at most 1 kB) in code-point order.
 _ABOVE_EVERY_KEY = "\U0010ffff" * 1024
@@ -984,7 +985,7 @@ def open_state(url: str, *, serving: bool = False) -> StateStore:
 
 def sqlite_url(path: Path) -> str:
     """The URL of a SQLite state file."""
-    return f"sqlite:///{Path(path).resolve()}"
+    return f"sqlite:///{real_path(path)}"
 
 
 def sqlite_path(url: str) -> Path:
@@ -993,7 +994,7 @@ def sqlite_path(url: str) -> Path:
         raise ConfigError(f"state URL {url!r} names no SQLite file",
                           hint="use sqlite:///path/to/state.db (four slashes for an absolute "
                           "path: sqlite:////srv/cauce/state.db)")
-    return Path(url.removeprefix("sqlite:///")).resolve()
+    return real_path(url.removeprefix("sqlite:///"))
 
 
 # the password of a URL's user (scheme://user:password@host, up to the last @ before the

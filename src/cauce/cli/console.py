@@ -85,17 +85,34 @@ def print_error(error: CauceError) -> None:
         err.print(f"[yellow]hint:[/] {escape(redact(error.hint))}", soft_wrap=True)
 
 
-def print_usage_error(error: Exception) -> int:
+def print_usage_error(error: Exception, args: Sequence[str] = ()) -> int:
     """A click usage error (typer's or click's) as one line and a hint to the command's help;
-    another click error as click shows it. Returns the exit status it carries."""
+    another click error as click shows it. Returns the exit status it carries. ``args``, the
+    words parsed, tell an unknown option that is a file's name (``-lead.csv``)."""
     status = int(getattr(error, "exit_code", 2))
     if status != 2 or not hasattr(error, "format_message"):
         error.show()  # type: ignore[attr-defined]
         return status
     context = getattr(error, "ctx", None)
     where = context.command_path if context is not None else "cauce"
-    print_problem(error.format_message(), f"see `{where} --help`")
+    print_problem(error.format_message(), _file_named_like_options(error, args)
+                  or f"see `{where} --help`")
     return status
+
+
+def _file_named_like_options(error: Exception, args: Sequence[str]) -> str | None:
+    """How to give a file whose name starts with ``-``, when the unknown option ``error``
+    names is one: a file that is there, or a name with a dot or a slash (a new file to write,
+    as `state backup -x.db`), which no option has."""
+    name = getattr(error, "option_name", None)
+    if not name:
+        return None
+    for arg in (arg for arg in args if arg.startswith(name)):
+        if os.path.lexists(arg):
+            return f"{arg} is a file here: write ./{arg}, or put -- before it"
+        if "." in arg or "/" in arg:
+            return f"if {arg} is a file's name, write ./{arg}, or put -- before it"
+    return None
 
 
 def print_problem(message: str, hint: str | None = None) -> None:
@@ -148,7 +165,10 @@ def debugging() -> bool:
     """Tracebacks wanted: ``--debug`` or ``CAUCE_DEBUG=1``."""
     from .home import GLOBALS
 
-    return GLOBALS.debug or os.environ.get("CAUCE_DEBUG", "") not in ("", "0", "false", "no")
+    # as settings read the environment, a CR from a CRLF file dropped; not through settings:
+    # this runs where an error is being reported, perhaps one of importing them
+    wanted = os.environ.get("CAUCE_DEBUG", "").rstrip("\r")
+    return GLOBALS.debug or wanted not in ("", "0", "false", "no")
 
 
 def print_json(value: Any) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..errors import CauceError
+from ..textfiles import real_path
 from . import console
 from .console import escape
 from .home import home_option_path
@@ -59,7 +60,7 @@ def register(cli: typer.Typer) -> None:
         from ..runtime.runtime import Runtime
         from ..settings import ConfigSources
 
-        home = home.resolve()
+        home = real_path(home)
         apps = bundled_apps()
         if only:
             unknown = [a for a in only if a not in apps]

@@ -98,7 +98,7 @@ def _confirm(question: str) -> None:
     --yes rather than wait on input that never comes."""
     import sys  # not at start-up
 
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():  # None: started with stdin closed
         raise CauceError("dropping every dead-lettered message needs a yes, and there is no "
                          "terminal to ask on", hint="pass --yes to drop them without asking")
     if not typer.confirm(question, default=False, err=True):

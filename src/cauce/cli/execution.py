@@ -62,7 +62,7 @@ def _parse(name: str, options: list[click.Parameter], args: list[str],
     try:
         values = command.main(args=args, prog_name=name, standalone_mode=False)
     except click.ClickException as err:  # reported as typer's own usage errors are
-        raise typer.Exit(console.print_usage_error(err)) from None
+        raise typer.Exit(console.print_usage_error(err, args)) from None
     except click.exceptions.Abort:
         raise typer.Abort() from None
     values.pop("help", None)

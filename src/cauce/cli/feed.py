@@ -13,6 +13,8 @@ from . import console
 from .home import HomeOption, StateOption, attached, exclusive
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..resources.stream import Stream
 
 
@@ -76,6 +78,9 @@ def put_command(ctx: typer.Context,
             raise CauceError("cauce put BUCKET needs a KEY and a FILE",
                              hint="cauce put APP BUCKET KEY FILE, or "
                              "cauce put APP STREAM --key K JSON")
+        if str(file) == "-" and not file.exists():  # a stream's `-`, given to a bucket
+            raise CauceError("cauce put BUCKET stores a file, not standard input",
+                             hint="write it to a file first, then cauce put APP BUCKET KEY FILE")
         ref = bucket.put_file(first, file)
     console.out.print(f"stored {ref.key} ({ref.size:,} bytes) in bucket {target}", markup=False)
 
@@ -89,19 +94,48 @@ def _put_records(stream: Stream, text: str, partition_key: str | None,
     if partition_key is None and key_field is None:
         raise CauceError(f"stream {stream.name!r}: give --key K or --key-field FIELD",
                          hint="records with one partition key keep their order in one shard")
-    lines = sys.stdin if text == "-" else [text]
+    lines = _stdin_lines() if text == "-" else [text]
     placed: list[tuple[int, int]] = []
     chunk: list[tuple[Any, str]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        record = _json_arg(line, where=f" (line {number})" if text == "-" else "")
+        if text == "-":
+            record = _json_arg(line, f" (line {number} of standard input)", STDIN_HINT, None)
+        else:
+            record = _json_arg(line, file_hint=RECORDS_FILE_HINT)
         chunk.append((record, partition_key if partition_key is not None
                       else _field(record, key_field or "", number)))
         if len(chunk) >= PUT_CHUNK:
             placed += stream.put_many(chunk)
             chunk = []
     return placed + stream.put_many(chunk)
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether ``text``, given where JSON was wanted, is the name of a file there."""
+    try:
+        return "\n" not in text and Path(text).is_file()
+    except (OSError, ValueError):  # a name too long, a NUL: no file's
+        return False
+
+
+STDIN_HINT = "give one JSON value a line (JSON Lines), e.g. {\"id\": \"a\", \"v\": 1}"
+SHELL_HINT = """quote it for the shell: '{"key": "value"}'"""
+# when the text given is the name of a file (the file of the message, the record)
+MESSAGE_FILE_HINT = '{0} is a file: give its text, "$(cat {0})"'
+RECORDS_FILE_HINT = "{0} is a file: give - and pipe its JSON lines in, - < {0}"
+
+
+def _stdin_lines() -> Iterator[str]:
+    """The lines of standard input, read as textfiles reads a user's file (a byte-order mark,
+    UTF-16, CRLF); one line when there is no standard input to read."""
+    from ..textfiles import read_lines
+
+    if sys.stdin is None:  # started with standard input closed (`<&-`)
+        raise CauceError("there is no standard input to read JSON lines from (it is closed)",
+                         hint="pipe them in: cauce put APP STREAM --key-field F - < records.jsonl")
+    return read_lines(sys.stdin.buffer)
 
 
 def _field(record: Any, name: str, number: int) -> str:
@@ -113,15 +147,28 @@ def _field(record: Any, name: str, number: int) -> str:
     return str(value)
 
 
-def _json_arg(text: str, where: str = "") -> Any:
+def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
+              file_hint: str | None = MESSAGE_FILE_HINT) -> Any:
+    """A message or record given as JSON text; a byte-order mark before it (a file saved by
+    Notepad or PowerShell, given as ``"$(cat msg.json)"``) is no part of it, and bytes that
+    were not UTF-8 (a script saved as cp1252) are read as a file's would be."""
     import json  # not at start-up: `cauce --help` does without it
 
+    from ..textfiles import escaped_bytes_decoded
+
+    text = escaped_bytes_decoded(text)
     try:
-        return json.loads(text)
+        return json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as err:
+        if "\0" in text:  # said as what it is: JSON's words for it are about the next character
+            raise CauceError(f"the message{where} holds a NUL byte at character "
+                             f"{text.index(chr(0))}, which JSON text cannot",
+                             hint="remove it (was the input cut short, or joined with "
+                             "another?)") from None
+        if file_hint and _names_a_file(text):  # the message's file, given for its text
+            hint = file_hint.format(text)
         raise CauceError(f"the message{where} is not valid JSON: {err.msg} at character "
-                         f"{err.pos}",
-                         hint="""quote it for the shell: '{"key": "value"}'""") from None
+                         f"{err.pos}", hint=hint) from None
     except RecursionError:
         raise CauceError(f"the message{where} nests too deeply to read",
                          hint="send a flatter JSON value (lists in lists, a few hundred deep "

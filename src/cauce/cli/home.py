@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..errors import ConfigError, NotFound
+from ..textfiles import real_path
 
 if TYPE_CHECKING:
     from ..backends.state import StateStore
@@ -114,9 +115,10 @@ def home_option_value(value: Path | None) -> Path:
 def _reachable(home: Path) -> Path:
     """``home`` made absolute, and looked at: a folder on the way this user may not enter is a
     ConfigError, not an OSError wherever the home is first used."""
+    home = real_path(home)
     try:
-        home = home.resolve()
-        home.exists()
+        if not home.exists() and home.is_symlink():  # a loop of links: say so
+            home.stat()
     except OSError as err:
         raise ConfigError(f"cannot reach the cauce home {home}: {err.strerror or err}",
                           hint="pass --home (or set CAUCE_HOME) to a folder you can read and "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +61,8 @@ def logs_command(
             if not follow:
                 raise unknown
             _say_waiting(unknown)
+        if output:  # a ~ no shell expanded (-o=~/day.log, quoted) is the home folder
+            output = Path(os.path.expanduser(output))
         sink = _opened(output, state.url) if output else None
         try:
             _emit(lines, sink, tz, as_json)
@@ -71,10 +75,25 @@ def logs_command(
                     last_id = fresh[-1].id
                 if run is not None and get_run(state, run.id).status.finished and not fresh:
                     break
-        finally:  # Ctrl-C (how --follow ends) goes on to `cauce.cli.main`: exit 130
-            if sink:
+        except OSError as err:
+            if sink is None:
+                raise
+            with contextlib.suppress(OSError):  # what is left to flush fails the same way
                 sink.close()
+            raise _unwritable(output, err) from None
+        finally:  # Ctrl-C (how --follow ends) goes on to `cauce.cli.main`: exit 130
+            if sink and not sink.closed:
+                try:
+                    sink.close()
+                except OSError as err:
+                    raise _unwritable(output, err) from None
                 console.err.print(f"wrote {output}", markup=False)
+
+
+def _unwritable(output: Path | None, err: OSError) -> CauceError:
+    """Writing the -o file failed as it went (a full disk, a quota)."""
+    return CauceError(f"cannot write {output}: {err.strerror or err}",
+                      hint="free room on its disk, or give -o a file on another")
 
 
 def _opened(output: Path, state_url: str) -> TextIO:
@@ -99,7 +118,8 @@ def _is_state_file(output: Path, state_url: str) -> bool:
         database = sqlite_path(state_url)
     except ConfigError:  # not a SQLite file: PostgreSQL, or SQLite in memory
         return False
-    return output.resolve() in {database.with_name(database.name + suffix)
+    # realpath, not Path.resolve(), which raised RuntimeError for a loop of links
+    return Path(os.path.realpath(output)) in {database.with_name(database.name + suffix)
                                 for suffix in ("", "-wal", "-shm", "-journal", "-lock")}
 
 

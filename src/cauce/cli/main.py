@@ -7,6 +7,7 @@ shows the traceback instead; an unexpected exception is one line that says so.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -125,10 +126,52 @@ def _debug_first(args: list[str]) -> list[str]:
     return ["--debug", *(arg for arg in args[:end] if arg != "--debug"), *args[end:]]
 
 
+def _without_carriage_returns(args: list[str]) -> list[str]:
+    """``args`` without the carriage returns they end in, each one said: a shell script saved
+    with Windows line ends gives the last word of each line a CR (``--who ana\\r`` ran with
+    the name ``ana\\r``; ``--json\\r`` was no option). An argument that is nothing but CRs
+    (a line that ended in a space) is no argument."""
+    kept = []
+    for arg in args:
+        if arg.endswith("\r"):
+            console.err.print(f"warning: the argument {arg!r} ends in a carriage return (a "
+                              "script saved with Windows line ends?): read without it",
+                              markup=False, soft_wrap=True)
+            arg = arg.rstrip("\r")
+            if not arg:
+                continue
+        kept.append(arg)
+    return kept
+
+
+def _shadowing_file(error: BaseException) -> Path | None:
+    """A file named like a module of Python's standard library that ``error`` (or one it
+    happened while handling) went through, outside the standard library: with ``python -m``
+    the working folder comes first on the module path, and a ``json.py`` there took the place
+    of ``json`` for every import of it, failing every command."""
+    import os
+    import traceback  # only on the way to an error message
+
+    # the folders put first: the working folder (python -m), an app file's folder (load_app)
+    first = {os.path.realpath(folder or ".") for folder in sys.path[:1]}
+    with contextlib.suppress(OSError):
+        first.add(os.path.realpath("."))
+    seen: BaseException | None = error
+    while seen is not None:
+        for frame in traceback.extract_tb(seen.__traceback__):
+            path = Path(frame.filename)
+            if path.suffix == ".py" and path.stem in sys.stdlib_module_names \
+                    and os.path.realpath(path.parent) in first:
+                return path
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
-    args = _debug_first(list(sys.argv[1:] if argv is None else argv))
+    args = _debug_first(_without_carriage_returns(list(sys.argv[1:] if argv is None
+                                                        else argv)))
     GLOBALS.debug = bool(args) and args[0] == "--debug"
     command = typer.main.get_command(cli)
     try:
@@ -142,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as err:
         # usage errors from typer's parser (its own click); those of the options built per app
         # and job come as an Exit with the status (cauce.cli.execution)
-        return console.print_usage_error(err)
+        return console.print_usage_error(err, args)
     except CauceError as err:
         if console.debugging():
             raise
@@ -155,6 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         # a bug, or an error no seam translated: still one line, the traceback with --debug
         if console.debugging():
             raise
+        if shadow := _shadowing_file(err):
+            # said without cauce's printing, which imports what the file took the place of
+            sys.stderr.write(f"error: {shadow} takes the place of Python's own {shadow.stem} "
+                             "module (its folder comes first on the module path)\n"
+                             f"hint: rename {shadow.name} (python -m cauce puts the working "
+                             "folder first; the cauce command does not)\n")
+            return 1
         console.print_problem(first_line(f"unexpected {type(err).__name__}: {err}"),
                               "run again with --debug (or CAUCE_DEBUG=1) for the traceback, "
                               "and report it")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import typer
@@ -55,10 +56,11 @@ def backup_file(value: str | Path) -> Path:
         raise typer.BadParameter("the copy is a SQLite database file and cannot go to "
                                  "standard output; name a new file, e.g. state-backup.db, "
                                  "and compress or send that file")
-    if Path(value).is_dir():
+    path = Path(os.path.expanduser(value))  # a ~ no shell expanded ("~/b.db" quoted)
+    if path.is_dir():
         raise typer.BadParameter(f"{value} is a folder; name a new file in it, "
-                                 f"e.g. {Path(value) / 'state-backup.db'}")
-    return Path(value)
+                                 f"e.g. {path / 'state-backup.db'}")
+    return path
 
 
 @state_cli.command("backup")

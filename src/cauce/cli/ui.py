@@ -41,6 +41,10 @@ def ui_opener() -> Callable[..., Any]:
 def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token: str | None,
              attached: Sequence[Any] = (), state: str | None = None) -> Any:
     """Start the UI in a background thread and print its address; returns the server."""
+    from ..settings import environment_text
+
+    if token:  # a CR left by the command line is gone already: this one is the environment's
+        token = environment_text(TOKEN_ENV, token)
     server = ui_opener()(home, apps, attached=attached, host=host, port=port,
                          token=token or None, state=state)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -86,7 +87,7 @@ class Bucket(Resource):
 
     def put_file(self, key: str, path: str | Path, *, move: bool = False) -> ObjectRef:
         """Store a local file as ``key`` (moved instead of copied when ``move``)."""
-        source = Path(path)
+        source = Path(os.path.expanduser(path))  # a ~ no shell expanded (between quotes)
         if source.is_dir():
             raise ResourceError(f"{source} is a folder, not a file",
                                 hint="pass the path of a file; store a folder's files one by one")
@@ -95,8 +96,12 @@ class Bucket(Resource):
             raise ResourceError(f"{source} is not a regular file (a device or a pipe)",
                                 hint="pass the path of a file; for a stream of bytes, write "
                                 "it to a file first")
-        if not source.is_file():
-            raise ObjectNotFound(f"no file {source}", hint="check the path")
+        if not source.is_file():  # missing, or a link to nothing or to itself: which, said
+            from ..textfiles import file_problem
+
+            problem = file_problem(source)
+            raise ObjectNotFound(f"no file {source}" if problem in (None, "does not exist")
+                                 else f"{source} {problem}", hint="check the path")
         with self._writing(key):
             self._store().put_file(key, source, move=move)
         return self._created(key)

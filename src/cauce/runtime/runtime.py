@@ -48,6 +48,7 @@ from ..resources.topic import Topic
 from ..resources.warehouse import Warehouse
 from ..runs import Run
 from ..settings import ConfigSources, Setting, Settings, resolve
+from ..textfiles import real_path
 from . import inspection, jobs, produce, serving
 from .execute import log_general
 from .executors import Executors
@@ -109,7 +110,7 @@ class Runtime:
     ) -> None:
         self.app = app
         self.config = config or ConfigSources.discover()
-        self.home = Path(home if home is not None else default_home(self.config)).resolve()
+        self.home = real_path(home if home is not None else default_home(self.config))
         self.state_url = state or self.config.state()[0] or sqlite_url(self.home / "state.db")
         self.clock = clock or SystemClock()
         self.overrides = {k: v for k, v in (settings or {}).items() if v is not None}

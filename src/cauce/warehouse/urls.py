@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from cauce.errors import WarehouseError
+from cauce.textfiles import real_path
 from cauce.warehouse.base import WarehouseBackend
 
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -82,7 +83,7 @@ def _file_path(scheme: str, rest: str) -> Path | None:
         )
     if path in _MEMORY:
         return None
-    return Path(path).expanduser().resolve()
+    return real_path(Path(path).expanduser())
 
 
 def _require(module: str, extra: str, url: str, *, unknown_scheme: str | None = None) -> None:

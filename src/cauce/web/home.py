@@ -33,6 +33,7 @@ from ..runs import Run, RunStatus
 from ..runtime import inspection
 from ..runtime.runtime import Runtime
 from ..settings import MASK, ConfigSources
+from ..textfiles import real_path
 
 DAY = 86_400.0
 
@@ -80,7 +81,7 @@ class Home:
         """Attach the named apps (every bundled app for None) to the home at ``path`` (its
         state at ``state``: by default as the configuration says), besides the runtimes
         already ``attached``."""
-        home = Path(path).resolve()
+        home = real_path(path)
         url = state or ConfigSources.discover().state()[0] or sqlite_url(home / "state.db")
         if not attached and not engine(url).exists(url):
             raise NotFound(f"no cauce home at {home} (nothing has run there yet)",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ...textfiles import real_path
 from ..state import StateStore, Verdict, sqlite_path, sqlite_url
 from ..wakeup import WakeListener, WakeNotifier
 from . import statefile
@@ -35,7 +36,7 @@ class SQLiteState(StateStore):
     """The state in one SQLite file."""
 
     def __init__(self, path: Path, *, serving: bool = False) -> None:
-        self.path = Path(path).resolve()
+        self.path = real_path(path)
         self.url = sqlite_url(self.path)
         self.db = StateDB(self.path, background_checkpoints=serving)
         self.starts = self.path.with_name(self.path.name + "-starts")

@@ -207,7 +207,7 @@ class StateDB:
         """A consistent copy of the whole state (committed work only) at ``target``, taken while
         other processes keep working; written under a temporary name, then renamed."""
         target = Path(target)
-        if target.exists():
+        if os.path.lexists(target):  # a link to nothing, or to itself, is there all the same
             raise StateError(f"{target} already exists", hint="name a new file for the backup")
         tmp = target.with_name(f".{target.name}.partial")
         source = self.connection()

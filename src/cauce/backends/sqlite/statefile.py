@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ...errors import StateError
+from ...textfiles import file_problem
 from ..state import Verdict
 
 MAGIC = b"SQLite format 3\x00"
@@ -56,6 +57,11 @@ def check_header(path: Path) -> None:
             head = handle.read(len(MAGIC))
     except (IsADirectoryError, PermissionError):
         return  # opening it will fail with its own, fitting message
+    except OSError as err:  # a loop of links: an unexpected error where it was first opened
+        problem = file_problem(path) or f"cannot be opened ({err.strerror or err})"
+        raise StateError(f"the state database {path} {problem}",
+                         hint="give --state (or CAUCE_STATE) a file, or the link a target"
+                         ) from None
     if not head:
         raise damaged(path, "is empty (0 bytes): it was truncated or damaged")
     if head != MAGIC:

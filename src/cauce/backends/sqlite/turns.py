@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ...textfiles import real_path
+
 # Lock files whose turn this thread holds, through any WriterTurns: a second state object on
 # the same file, used inside the first one's transaction, must not wait for a turn its own
 # thread holds (SQLite then reports the file locked, as it did before turns existed).
@@ -44,7 +46,7 @@ class WriterTurns:
     """Exclusive turns among the threads and processes writing one SQLite file."""
 
     def __init__(self, database: Path) -> None:
-        self.path = database.resolve().with_name(database.name + "-lock")
+        self.path = real_path(database).with_name(database.name + "-lock")
         self._local = threading.local()
         self._fds: list[int] = []
         self._lock = threading.Lock()
