@@ -117,7 +117,7 @@ def test_pause_and_resume_a_schedule(cli, app_file) -> None:
     listed = cli("schedules", ref)
     assert listed.status == 0
     assert re.fullmatch(
-        r"nightly: cron 0 3 \* \* \* UTC  next \S+ 03:00:00 \(once `cauce serve` "
+        r"nightly: cron 0 3 \* \* \* UTC  next \S+ 03:00:00\+00:00 UTC \(once `cauce serve` "
         r"runs\)\n",
         listed.out,
     ), listed.out
