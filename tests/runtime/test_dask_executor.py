@@ -4,6 +4,7 @@ dying, and the choice of executor."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -256,3 +257,21 @@ def test_a_worker_that_cannot_see_the_state_refuses_rather_than_start_an_empty_o
             CauceError, match=re.escape(f"state {elsewhere} is not reachable from Dask worker")):
         client.submit(run_task, task, pure=False).result()
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_worker_address_is_refused_and_a_scheduler_without_workers_is_said(
+        cluster: distributed.LocalCluster, test_app: App, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    worker = next(iter(cluster.workers.values())).worker_address
+    with Runtime(test_app, home=tmp_path / "one", executor=worker.replace("tcp://", "dask://")
+                 ) as rt, pytest.raises(CauceError, match=re.escape(
+                     f"{worker} is not a Dask scheduler: a Dask Worker answers there")):
+        rt.executors.open_all()
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty, \
+            Runtime(test_app, home=tmp_path / "two",
+                    executor=empty.scheduler_address.replace("tcp://", "dask://")) as rt, \
+            caplog.at_level(logging.WARNING, logger="cauce.runtime.dask_executor"):
+        rt.executors.open_all()
+    assert caplog.messages == [f"the Dask scheduler at {empty.scheduler_address} has no workers: "
+                               "runs sent to it wait until one joins "
+                               f"(`dask worker {empty.scheduler_address}`)"]

@@ -20,9 +20,12 @@ does not run the job again.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -42,8 +45,10 @@ from .processes import ChildTask, child_task, load_app, spec_of
 if TYPE_CHECKING:
     from .runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 RETRIES = 2  # Dask's retries of a task that raised outside the job itself
-CONNECT_TIMEOUT = "5s"
+CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler, then as long for it to answer
 
 
 class DaskExecutor:
@@ -69,14 +74,11 @@ class DaskExecutor:
                                          processes=True, dashboard_address=":0")
             self.client = Client(self._cluster)
         else:
-            try:
-                self.client = Client(address, timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError):
-                raise CauceError(f"cannot reach the Dask scheduler at {address} "
-                                 f"within {CONNECT_TIMEOUT}",
-                                 hint="start one with `dask scheduler` and `dask worker "
-                                 f"{address}`, or use --executor dask for a cluster on this "
-                                 "machine") from None
+            check_scheduler(address, CONNECT_TIMEOUT)
+            self.client = Client(address, timeout=f"{CONNECT_TIMEOUT}s")
+            if not self.client.scheduler_info().get("workers"):
+                log.warning("the Dask scheduler at %s has no workers: runs sent to it wait "
+                            "until one joins (`dask worker %s`)", address, address)
 
     def slots(self) -> int:
         """The threads of the cluster's workers, now."""
@@ -122,6 +124,59 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def check_scheduler(address: str, timeout: float) -> None:
+    """Raise CauceError, with a hint, unless a Dask scheduler answers at ``address``
+    (``tcp://host:port``): within ``timeout`` seconds to connect, and as many to answer.
+
+    Dask's own client waits forever for a server that accepts the connection but never speaks
+    its protocol (Redis), or fails on what one says instead (a length of petabytes read from
+    an AMQP greeting): so the address is asked here first, under deadlines of our own."""
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        why = (f"within {timeout:g} s" if isinstance(err, TimeoutError)
+               else f"({err.strerror or err})")
+        raise CauceError(f"cannot reach the Dask scheduler at {address} {why}",
+                         hint=f"start one with `dask scheduler` and `dask worker {address}`, "
+                         "or use --executor dask for a cluster on this machine") from None
+    kind = _server_kind(address, timeout)
+    if kind != "Scheduler":
+        what = f"a Dask {kind}" if kind else "something that does not speak Dask's protocol"
+        raise CauceError(f"{address} is not a Dask scheduler: {what} answers there",
+                         hint="give the scheduler's own port (8786 unless `dask scheduler "
+                         "--port` said otherwise), not its dashboard's nor a worker's")
+
+
+def _server_kind(address: str, timeout: float) -> str | None:
+    """What kind of Dask server answers at ``address`` (``Scheduler``, ``Worker``, ``Nanny``);
+    None when what answers is not one. Asked from a thread of its own, so that neither an
+    event loop running in the caller's thread nor a server that never answers holds it up."""
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    found: list[Any] = []
+
+    def ask() -> None:
+        # garbage read as Dask's frames fails in any way (MemoryError, ValueError, …)
+        with contextlib.suppress(Exception):
+            found.append(asyncio.run(asyncio.wait_for(identity(), timeout)))
+
+    asker = threading.Thread(target=ask, daemon=True, name="cauce-dask-identity")
+    asker.start()
+    asker.join(timeout + 1)
+    reply = found[0] if found else None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 # -- on the Dask worker -------------------------------------------------------------------
