@@ -50,6 +50,16 @@ def wait(ctx) -> None:
 @app.job(retries=1, retry_delay="0s")
 def die(ctx) -> None:
     os.kill(os.getpid(), signal.SIGKILL)  # as an out-of-memory kill would
+
+def _spin(ctx) -> None:
+    try:
+        while True:  # never looks at ctx.cancelled
+            pass
+    finally:
+        ctx.log.info("stopped spinning")
+
+spin = app.job(name="spin")(_spin)
+spin_briefly = app.job(name="spin-briefly", timeout="1s")(_spin)
 """
 
 
@@ -275,3 +285,42 @@ def test_a_worker_address_is_refused_and_a_scheduler_without_workers_is_said(
     assert caplog.messages == [f"the Dask scheduler at {empty.scheduler_address} has no workers: "
                                "runs sent to it wait until one joins "
                                f"(`dask worker {empty.scheduler_address}`)"]
+
+
+def messages(rt: Runtime, run_id: str) -> list[str]:
+    """The lines logged for a run, recorded or not."""
+    return [line.message for line in rt.state.logs.read(run_id=run_id)]
+
+
+def stopped_spinning(rt: Runtime, run_id: str) -> bool:
+    return "stopped spinning" in messages(rt, run_id)
+
+
+def test_a_run_on_dask_past_its_timeout_is_stopped_on_its_worker(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        run = rt.run("spin-briefly")
+        assert run.status.value == "failed" and run.error.startswith("timed out after 1 s")
+        # it was asked to stop, then interrupted, on the worker: before, it spun there for
+        # ever, holding a thread Dask took for free
+        wait_for(lambda: stopped_spinning(rt, run.id), 30, "the job to be interrupted")
+
+
+def test_a_task_whose_claimer_stops_waiting_is_stopped_on_its_worker(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        job = test_app.get_job("spin")
+        spec = RunSpec("r-abandoned", job, 1, "r-abandoned")
+        cancel = threading.Event()
+        outcomes: list[object] = []
+        waiting = threading.Thread(target=lambda: outcomes.append(
+            rt.executors.remote(job).execute(spec, cancel)), daemon=True)
+        waiting.start()
+        wait_for(lambda: any("of spin started" in m for m in messages(rt, spec.run_id)), 30,
+                 "the job to start on the cluster")
+        cancel.set()  # as a claimer stopping: nothing is asked through the state
+        waiting.join(10)
+        assert outcomes and outcomes[0].cancelled
+        wait_for(lambda: stopped_spinning(rt, spec.run_id), 30, "the job to be interrupted")
+        assert any(m.startswith("its Dask task was cancelled")
+                   for m in messages(rt, spec.run_id))

@@ -28,7 +28,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,7 @@ from ..backends.state import engine
 from ..errors import CauceError, ConfigError
 from ..executor_urls import scheduler_address
 from ..runs import RunStatus
-from .execute import Outcome, RunSpec, execute
+from .execute import Outcome, RunSpec
 from .jobs import CancelWatcher
 from .processes import ChildTask, child_task, load_app, spec_of
 
@@ -201,10 +201,12 @@ def run_task(task: ChildTask) -> Outcome:
         runtime.sink.write(runtime.app.name, spec.stream_name, logging.INFO,
                            f"run {task.run_id} on Dask worker {_worker_address()}", task.run_id)
         cancel = threading.Event()
-        watcher = CancelWatcher(runtime, task.run_id, cancel)
+        watcher = CancelWatcher(runtime, task.run_id, cancel, abandoned=_abandoned())
         watcher.start()
         try:
-            outcome = execute(runtime, spec, cancel)
+            # as in a worker thread of `cauce serve`: its timeout= and a cancellation set its
+            # cancel flag, and a job that does not stop is interrupted GRACE seconds later
+            outcome = runtime.executors.thread.execute(spec, cancel)
         finally:
             watcher.stop()
         if outcome.ok and _unsettled(runtime, task.run_id):
@@ -212,6 +214,28 @@ def run_task(task: ChildTask) -> Outcome:
                                       result=outcome.result)
         runtime.sink.flush()
         return outcome
+
+
+def _abandoned() -> Callable[[], str | None] | None:
+    """For the task running in this thread: why its run must stop because Dask no longer wants
+    its result (the claimer cancelled its future: the run timed out, was cancelled, or the
+    claimer stopped or died), None while it does. None outside a Dask worker."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:
+        return None
+    key = worker.get_current_task()
+
+    def why() -> str | None:
+        found = worker.state.tasks.get(key)
+        if found is not None and found.state not in ("cancelled", "released", "forgotten"):
+            return None
+        return ("its Dask task was cancelled (the run timed out or was cancelled, or the "
+                "process waiting for it stopped): asked to stop")
+
+    return why
 
 
 def _unsettled(runtime: Runtime, run_id: str) -> bool:
