@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -57,6 +58,10 @@ def _spin(ctx) -> None:
             pass
     finally:
         ctx.log.info("stopped spinning")
+
+@app.job()
+def hello(ctx) -> str:
+    return "hello"
 
 spin = app.job(name="spin")(_spin)
 spin_briefly = app.job(name="spin-briefly", timeout="1s")(_spin)
@@ -324,3 +329,38 @@ def test_a_task_whose_claimer_stops_waiting_is_stopped_on_its_worker(
         wait_for(lambda: stopped_spinning(rt, spec.run_id), 30, "the job to be interrupted")
         assert any(m.startswith("its Dask task was cancelled")
                    for m in messages(rt, spec.run_id))
+
+
+def test_runs_after_the_scheduler_went_away_fail_and_reach_it_again_when_it_is_back(
+        test_app: App, tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a free port, for a scheduler started twice on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def cluster() -> distributed.LocalCluster:
+        return distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", scheduler_port=port,
+                                        dashboard_address=":0")
+
+    def run_in_time(rt: Runtime) -> object:
+        # before, a run sent through a client Dask had closed waited for ever
+        runs: list[object] = []
+        runner = threading.Thread(target=lambda: runs.append(rt.run("hello")), daemon=True)
+        runner.start()
+        runner.join(60)
+        assert runs, "the run did not end"
+        return runs[0]
+
+    with Runtime(test_app, home=tmp_path / "home", executor=f"dask://127.0.0.1:{port}") as rt:
+        with cluster():
+            assert rt.run("hello").succeeded
+            client = rt.executors.remote(test_app.get_job("hello")).client
+        wait_for(lambda: client.status == "closed", 60, "Dask to give the scheduler up")
+        gone = run_in_time(rt)
+        assert gone.status.value == "failed"
+        assert gone.error == (f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port} "
+                              "(Connection refused); start one with `dask scheduler` and `dask "
+                              f"worker tcp://127.0.0.1:{port}`, or use --executor dask for a "
+                              "cluster on this machine")
+        with cluster():
+            assert run_in_time(rt).succeeded

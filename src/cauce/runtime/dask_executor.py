@@ -65,8 +65,9 @@ class DaskExecutor:
         self.runtime = runtime
         self.url = url
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter: not ours
-        address = scheduler_address(url)
+        address = self._address = scheduler_address(url)
         self._cluster: Any = None
+        self._lock = threading.Lock()
         if address is None:
             # a cluster of processes on this machine, one single-threaded worker per core; its
             # HTTP server on any free port (a fixed one may be taken by another cluster)
@@ -74,8 +75,7 @@ class DaskExecutor:
                                          processes=True, dashboard_address=":0")
             self.client = Client(self._cluster)
         else:
-            check_scheduler(address, CONNECT_TIMEOUT)
-            self.client = Client(address, timeout=f"{CONNECT_TIMEOUT}s")
+            self.client = _connect(address)
             if not self.client.scheduler_info().get("workers"):
                 log.warning("the Dask scheduler at %s has no workers: runs sent to it wait "
                             "until one joins (`dask worker %s`)", address, address)
@@ -90,10 +90,11 @@ class DaskExecutor:
 
         try:
             task = child_task(self.runtime, spec)
+            client = self._live_client()
         except CauceError as err:
             return Outcome(ok=False, error=f"{err}; {err.hint}")
-        future = self.client.submit(run_task, task, key=f"cauce-{spec.run_id}-{spec.attempt}",
-                                    retries=RETRIES, pure=False)
+        future = client.submit(run_task, task, key=f"cauce-{spec.run_id}-{spec.attempt}",
+                               retries=RETRIES, pure=False)
         timeout = getattr(spec.target, "timeout", None)
         started = time.monotonic()
         try:
@@ -102,6 +103,8 @@ class DaskExecutor:
                     return future.result(timeout=self.POLL)
                 except TimeoutError:
                     pass
+                if client.status == "closed":  # submitted as it closed: no answer will come
+                    raise CancelledError(future.key)
                 if cancel.is_set():
                     future.cancel()
                     return Outcome(ok=False, error="cancelled", cancelled=True)
@@ -120,10 +123,27 @@ class DaskExecutor:
         finally:
             future.release()
 
+    def _live_client(self) -> Any:
+        """The client, connected anew if Dask closed it (its scheduler was gone for longer than
+        Dask waits to reconnect); raises CauceError while the scheduler cannot be reached."""
+        with self._lock:
+            if self._address is not None and self.client.status in ("closing", "closed"):
+                self.client.close()
+                self.client = _connect(self._address)
+            return self.client
+
     def close(self) -> None:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _connect(address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, once `check_scheduler` found one."""
+    from distributed import Client
+
+    check_scheduler(address, CONNECT_TIMEOUT)
+    return Client(address, timeout=f"{CONNECT_TIMEOUT}s")
 
 
 def check_scheduler(address: str, timeout: float) -> None:
