@@ -364,3 +364,16 @@ def test_runs_after_the_scheduler_went_away_fail_and_reach_it_again_when_it_is_b
                               "cluster on this machine")
         with cluster():
             assert run_in_time(rt).succeeded
+
+
+def test_a_task_that_fails_outside_the_job_says_why_in_the_runs_log(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url,
+                 app_ref="nowhere_to_import:app") as rt:
+        run = rt.run("hello")
+        lines = [line.message for line in rt.logs(run.id)]
+    error = "its Dask task failed: ModuleNotFoundError: No module named 'nowhere_to_import'"
+    assert run.status.value == "failed" and run.error == error
+    # before, the log the failure's hint points at was empty
+    [line] = lines
+    assert line.startswith(f"attempt 1 failed: {error}\nTraceback")

@@ -28,6 +28,7 @@ import os
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends.state import engine
-from ..errors import CauceError, ConfigError
+from ..errors import CauceError, ConfigError, first_line
 from ..executor_urls import scheduler_address
 from ..runs import RunStatus
 from .execute import Outcome, RunSpec
@@ -119,9 +120,19 @@ class DaskExecutor:
             return Outcome(ok=False, lost=True,
                            error="the Dask scheduler dropped its task (restarted or gone)")
         except Exception as err:  # the task itself raised, RETRIES + 1 times
-            return Outcome(ok=False, error=f"its Dask task failed: {type(err).__name__}: {err}")
+            return self._task_failed(spec, err)
         finally:
             future.release()
+
+    def _task_failed(self, spec: RunSpec, err: Exception) -> Outcome:
+        """The outcome of a task that raised outside the job (the app could not be imported,
+        the state opened), its error and traceback written in the run's log, where the job's
+        own failure would be."""
+        error = first_line(f"its Dask task failed: {type(err).__name__}: {err}")
+        trace = "".join(traceback.format_exception(err)).rstrip()
+        self.runtime.sink.write(spec.target.app.name, spec.stream_name, logging.ERROR,
+                                f"attempt {spec.attempt} failed: {error}\n{trace}", spec.run_id)
+        return Outcome(ok=False, error=error, traceback=trace)
 
     def _live_client(self) -> Any:
         """The client, connected anew if Dask closed it (its scheduler was gone for longer than
