@@ -40,6 +40,7 @@ from ..errors import CauceError, ConfigError, first_line
 from ..executor_urls import scheduler_address
 from ..runs import RunStatus
 from .execute import Outcome, RunSpec
+from .interrupts import timed_out
 from .jobs import CancelWatcher
 from .processes import ChildTask, child_task, load_app, spec_of
 
@@ -111,8 +112,7 @@ class DaskExecutor:
                     return Outcome(ok=False, error="cancelled", cancelled=True)
                 if timeout is not None and time.monotonic() - started > timeout:
                     future.cancel()
-                    return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
-                                   "its Dask task was cancelled")
+                    return timed_out(timeout, "its Dask task was cancelled")
         except KilledWorker:
             return Outcome(ok=False, lost=True, error="the Dask workers running it died "
                            "(killed, out of memory or crashed: see their logs)")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CauceError
 from ..events import ObjectRef
 from .execute import Outcome, Position, RunSpec, execute
+from .interrupts import timed_out
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -170,8 +171,7 @@ class ProcessLauncher:
                     return Outcome(ok=False, error="cancelled", cancelled=True)
                 if timeout is not None and time.monotonic() - started > timeout:
                     self._stop(child)
-                    return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
-                                   "the process was stopped")
+                    return timed_out(timeout, "the process was stopped")
             child.join(timeout=5)
             return Outcome(ok=False, lost=True,
                            error=f"the process running it died ({_death(child.exitcode)})")
