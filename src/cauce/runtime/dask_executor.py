@@ -27,7 +27,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +39,6 @@ from ..errors import CauceError, ConfigError, first_line
 from ..executor_urls import scheduler_address
 from ..runs import RunStatus
 from .execute import Outcome, RunSpec
-from .interrupts import timed_out
 from .jobs import CancelWatcher
 from .processes import ChildTask, child_task, load_app, spec_of
 
@@ -97,8 +95,8 @@ class DaskExecutor:
             return Outcome(ok=False, error=f"{err}; {err.hint}")
         future = client.submit(run_task, task, key=f"cauce-{spec.run_id}-{spec.attempt}",
                                retries=RETRIES, pure=False)
-        timeout = getattr(spec.target, "timeout", None)
-        started = time.monotonic()
+        # no deadline here: the task keeps its job's timeout= on the worker from when the job
+        # starts there, not from now, while the task may wait for a free worker
         try:
             while True:
                 try:
@@ -110,9 +108,6 @@ class DaskExecutor:
                 if cancel.is_set():
                     future.cancel()
                     return Outcome(ok=False, error="cancelled", cancelled=True)
-                if timeout is not None and time.monotonic() - started > timeout:
-                    future.cancel()
-                    return timed_out(timeout, "its Dask task was cancelled")
         except KilledWorker:
             return Outcome(ok=False, lost=True, error="the Dask workers running it died "
                            "(killed, out of memory or crashed: see their logs)")
