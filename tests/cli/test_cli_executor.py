@@ -97,6 +97,16 @@ def test_an_unknown_executor_is_one_error(cli) -> None:
             "hint: use local, dask (a local Dask cluster) or dask://HOST:PORT (a Dask scheduler)"]
 
 
+def test_a_scheduler_url_that_cannot_be_one_is_refused_with_the_form_to_use(cli) -> None:
+    for url, hint in (("dask://127.0.0.1:99999", "give it as dask://HOST:PORT (a port from 1 "
+                       "to 65535), e.g. dask://scheduler:8786"),
+                      ("tcp://10.0.0.7:8786", "a Dask scheduler's address is given as "
+                       "dask://10.0.0.7:8786")):
+        result = cli("run", "transit", "adatrap", "-p", DAY, "--executor", url)
+        assert result.status == 1
+        assert result.err.splitlines()[1] == f"hint: {hint}"
+
+
 def test_without_dask_installed_the_error_says_which_extra_to_install(
         cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
