@@ -244,8 +244,8 @@ def run_task(task: ChildTask) -> Outcome:
 
 def _abandoned() -> Callable[[], str | None] | None:
     """For the task running in this thread: why its run must stop because Dask no longer wants
-    its result (the claimer cancelled its future: the run timed out, was cancelled, or the
-    claimer stopped or died), None while it does. None outside a Dask worker."""
+    its result (the claimer cancelled its future: the run was cancelled, or the claimer stopped
+    or died), None while it does. None outside a Dask worker."""
     from distributed import get_worker
 
     try:
@@ -258,15 +258,15 @@ def _abandoned() -> Callable[[], str | None] | None:
         found = worker.state.tasks.get(key)
         if found is not None and found.state not in ("cancelled", "released", "forgotten"):
             return None
-        return ("its Dask task was cancelled (the run timed out or was cancelled, or the "
-                "process waiting for it stopped): asked to stop")
+        return ("its Dask task was cancelled (the run was cancelled, or the process waiting "
+                "for it stopped): asked to stop")
 
     return why
 
 
 def _unsettled(runtime: Runtime, run_id: str) -> bool:
     """Whether the claimer has not yet settled the run (it settles a run it stopped waiting for,
-    timed out or cancelled, without this task: its record must stay as the claimer wrote it)."""
+    cancelled or given back, without this task: its record must stay as the claimer wrote it)."""
     run = runtime.state.runs.get(run_id)
     return run is None or run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
