@@ -396,3 +396,11 @@ def test_a_timeout_counts_from_when_the_job_starts_not_while_its_task_waits_for_
         rt.serve(until="idle", timeout="60s", threads=4, scheduler=False)
         runs = rt.runs("nap")
     assert [(r.status.value, r.result) for r in runs] == [("succeeded", "rested")] * 4
+
+
+def test_a_relative_sqlite_state_is_found_by_workers_started_elsewhere(
+        test_app: App, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the cluster's workers were started in another folder
+    with Runtime(test_app, home=tmp_path / "home", state="sqlite:///here.db", executor=url) as rt:
+        run = rt.run("hello")
+    assert (run.status.value, run.error) == ("succeeded", None)
