@@ -378,7 +378,9 @@ def test_a_task_that_fails_outside_the_job_says_why_in_the_runs_log(
                  app_ref="nowhere_to_import:app") as rt:
         run = rt.run("hello")
         lines = [line.message for line in rt.logs(run.id)]
-    error = "its Dask task failed: ModuleNotFoundError: No module named 'nowhere_to_import'"
+    error = ("its Dask task failed: ModuleNotFoundError: No module named 'nowhere_to_import' "
+             "(hint: Dask workers import the app as 'nowhere_to_import': start them where it "
+             "can be imported, e.g. with its package installed)")
     assert run.status.value == "failed" and run.error == error
     # before, the log the failure's hint points at was empty
     [line] = lines
@@ -404,3 +406,17 @@ def test_a_relative_sqlite_state_is_found_by_workers_started_elsewhere(
     with Runtime(test_app, home=tmp_path / "home", state="sqlite:///here.db", executor=url) as rt:
         run = rt.run("hello")
     assert (run.status.value, run.error) == ("succeeded", None)
+
+
+def test_an_app_file_the_workers_cannot_import_says_where_it_is(
+        url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    (folder / "dask_file_app.py").write_text(TEST_APP)
+    monkeypatch.syspath_prepend(str(folder))  # here only: the cluster's workers cannot see it
+    from dask_file_app import app
+
+    with Runtime(app, home=tmp_path / "home", executor=url, app_ref="dask_file_app:app") as rt:
+        run = rt.run("hello")
+    assert run.error.endswith("(hint: Dask workers import the app as 'dask_file_app': start "
+                              f"them where it can be imported, e.g. with PYTHONPATH={folder})")

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -124,6 +125,12 @@ class DaskExecutor:
         the state opened), its error and traceback written in the run's log, where the job's
         own failure would be."""
         error = first_line(f"its Dask task failed: {type(err).__name__}: {err}")
+        module = (self.runtime.app_ref or "").partition(":")[0]
+        if isinstance(err, ModuleNotFoundError) and err.name and module.startswith(err.name):
+            found = getattr(sys.modules.get(module), "__file__", None)
+            where = f"PYTHONPATH={Path(found).parent}" if found else "its package installed"
+            error += (f" (hint: Dask workers import the app as {module!r}: start them where it "
+                      f"can be imported, e.g. with {where})")
         trace = "".join(traceback.format_exception(err)).rstrip()
         self.runtime.sink.write(spec.target.app.name, spec.stream_name, logging.ERROR,
                                 f"attempt {spec.attempt} failed: {error}\n{trace}", spec.run_id)
