@@ -23,10 +23,14 @@ def parse_executor(value: str) -> str:
     scheme, sep, address = text.partition("://")
     if sep and scheme.lower() == DASK:
         host, colon, port = address.rstrip("/").rpartition(":")
-        if host and colon and port.isdigit():
+        if host and colon and port.isdigit() and 0 < int(port) < 65536:
             return f"{DASK}://{host}:{port}"
         raise ConfigError(f"executor {value!r} names no scheduler address",
-                          hint="give it as dask://HOST:PORT, e.g. dask://scheduler:8786")
+                          hint="give it as dask://HOST:PORT (a port from 1 to 65535), e.g. "
+                          "dask://scheduler:8786")
+    if sep and scheme.lower() == "tcp":  # as `dask scheduler` prints its address
+        raise ConfigError(f"unknown executor {value!r}",
+                          hint=f"a Dask scheduler's address is given as dask://{address}")
     raise ConfigError(f"unknown executor {value!r}", hint=HINT)
 
 

@@ -4,10 +4,12 @@ dying, and the choice of executor."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import signal
+import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -49,6 +51,25 @@ def wait(ctx) -> None:
 @app.job(retries=1, retry_delay="0s")
 def die(ctx) -> None:
     os.kill(os.getpid(), signal.SIGKILL)  # as an out-of-memory kill would
+
+def _spin(ctx) -> None:
+    try:
+        while True:  # never looks at ctx.cancelled
+            pass
+    finally:
+        ctx.log.info("stopped spinning")
+
+@app.job()
+def hello(ctx) -> str:
+    return "hello"
+
+@app.job(timeout="3s")
+def nap(ctx) -> str:
+    time.sleep(1)
+    return "rested"
+
+spin = app.job(name="spin")(_spin)
+spin_briefly = app.job(name="spin-briefly", timeout="0.5s")(_spin)
 """
 
 
@@ -256,3 +277,146 @@ def test_a_worker_that_cannot_see_the_state_refuses_rather_than_start_an_empty_o
             CauceError, match=re.escape(f"state {elsewhere} is not reachable from Dask worker")):
         client.submit(run_task, task, pure=False).result()
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_worker_address_is_refused_and_a_scheduler_without_workers_is_said(
+        cluster: distributed.LocalCluster, test_app: App, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    worker = next(iter(cluster.workers.values())).worker_address
+    with Runtime(test_app, home=tmp_path / "one", executor=worker.replace("tcp://", "dask://")
+                 ) as rt, pytest.raises(CauceError, match=re.escape(
+                     f"{worker} is not a Dask scheduler: a Dask Worker answers there")):
+        rt.executors.open_all()
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty, \
+            Runtime(test_app, home=tmp_path / "two",
+                    executor=empty.scheduler_address.replace("tcp://", "dask://")) as rt, \
+            caplog.at_level(logging.WARNING, logger="cauce.runtime.dask_executor"):
+        rt.executors.open_all()
+    assert caplog.messages == [f"the Dask scheduler at {empty.scheduler_address} has no workers: "
+                               "runs sent to it wait until one joins "
+                               f"(`dask worker {empty.scheduler_address}`)"]
+
+
+def messages(rt: Runtime, run_id: str) -> list[str]:
+    """The lines logged for a run, recorded or not."""
+    return [line.message for line in rt.state.logs.read(run_id=run_id)]
+
+
+def stopped_spinning(rt: Runtime, run_id: str) -> bool:
+    return "stopped spinning" in messages(rt, run_id)
+
+
+def test_a_run_on_dask_past_its_timeout_is_stopped_on_its_worker(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        run = rt.run("spin-briefly")
+        assert run.status.value == "failed"
+        assert run.error == "timed out after 0.5 s; the job was interrupted"
+        # it was asked to stop, then interrupted, on the worker: before, it spun there for
+        # ever, holding a thread Dask took for free
+        wait_for(lambda: stopped_spinning(rt, run.id), 30, "the job to be interrupted")
+
+
+def test_a_task_whose_claimer_stops_waiting_is_stopped_on_its_worker(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        job = test_app.get_job("spin")
+        spec = RunSpec("r-abandoned", job, 1, "r-abandoned")
+        cancel = threading.Event()
+        outcomes: list[object] = []
+        waiting = threading.Thread(target=lambda: outcomes.append(
+            rt.executors.remote(job).execute(spec, cancel)), daemon=True)
+        waiting.start()
+        wait_for(lambda: any("of spin started" in m for m in messages(rt, spec.run_id)), 30,
+                 "the job to start on the cluster")
+        cancel.set()  # as a claimer stopping: nothing is asked through the state
+        waiting.join(10)
+        assert outcomes and outcomes[0].cancelled
+        wait_for(lambda: stopped_spinning(rt, spec.run_id), 30, "the job to be interrupted")
+        assert any(m.startswith("its Dask task was cancelled")
+                   for m in messages(rt, spec.run_id))
+
+
+def test_runs_after_the_scheduler_went_away_fail_and_reach_it_again_when_it_is_back(
+        test_app: App, tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a free port, for a scheduler started twice on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def cluster() -> distributed.LocalCluster:
+        return distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", scheduler_port=port,
+                                        dashboard_address=":0")
+
+    def run_in_time(rt: Runtime) -> object:
+        # before, a run sent through a client Dask had closed waited for ever
+        runs: list[object] = []
+        runner = threading.Thread(target=lambda: runs.append(rt.run("hello")), daemon=True)
+        runner.start()
+        runner.join(60)
+        assert runs, "the run did not end"
+        return runs[0]
+
+    with Runtime(test_app, home=tmp_path / "home", executor=f"dask://127.0.0.1:{port}") as rt:
+        with cluster():
+            assert rt.run("hello").succeeded
+            client = rt.executors.remote(test_app.get_job("hello")).client
+        wait_for(lambda: client.status == "closed", 60, "Dask to give the scheduler up")
+        gone = run_in_time(rt)
+        assert gone.status.value == "failed"
+        assert gone.error == (f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port} "
+                              "(Connection refused); start one with `dask scheduler` and `dask "
+                              f"worker tcp://127.0.0.1:{port}`, or use --executor dask for a "
+                              "cluster on this machine")
+        with cluster():
+            assert run_in_time(rt).succeeded
+
+
+def test_a_task_that_fails_outside_the_job_says_why_in_the_runs_log(
+        test_app: App, url: str, tmp_path: Path) -> None:
+    with Runtime(test_app, home=tmp_path / "home", executor=url,
+                 app_ref="nowhere_to_import:app") as rt:
+        run = rt.run("hello")
+        lines = [line.message for line in rt.logs(run.id)]
+    error = ("its Dask task failed: ModuleNotFoundError: No module named 'nowhere_to_import' "
+             "(hint: Dask workers import the app as 'nowhere_to_import': start them where it "
+             "can be imported, e.g. with its package installed)")
+    assert run.status.value == "failed" and run.error == error
+    # before, the log the failure's hint points at was empty
+    [line] = lines
+    assert line.startswith(f"attempt 1 failed: {error}\nTraceback")
+
+
+def test_a_timeout_counts_from_when_the_job_starts_not_while_its_task_waits_for_a_worker(
+        test_app: App, tmp_path: Path) -> None:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as one, \
+            Runtime(test_app, home=tmp_path / "home", role="worker",
+                    executor=one.scheduler_address.replace("tcp://", "dask://")) as rt:
+        for _ in range(4):  # one at a time on the one worker: the last waits 3 s or more
+            rt.submit(test_app.get_job("nap"))
+        rt.serve(until="idle", timeout="60s", threads=4, scheduler=False)
+        runs = rt.runs("nap")
+    assert [(r.status.value, r.result) for r in runs] == [("succeeded", "rested")] * 4
+
+
+def test_a_relative_sqlite_state_is_found_by_workers_started_elsewhere(
+        test_app: App, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the cluster's workers were started in another folder
+    with Runtime(test_app, home=tmp_path / "home", state="sqlite:///here.db", executor=url) as rt:
+        run = rt.run("hello")
+    assert (run.status.value, run.error) == ("succeeded", None)
+
+
+def test_an_app_file_the_workers_cannot_import_says_where_it_is(
+        url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    (folder / "dask_file_app.py").write_text(TEST_APP)
+    monkeypatch.syspath_prepend(str(folder))  # here only: the cluster's workers cannot see it
+    from dask_file_app import app
+
+    with Runtime(app, home=tmp_path / "home", executor=url, app_ref="dask_file_app:app") as rt:
+        run = rt.run("hello")
+    assert run.error.endswith("(hint: Dask workers import the app as 'dask_file_app': start "
+                              f"them where it can be imported, e.g. with PYTHONPATH={folder})")

@@ -17,6 +17,7 @@ from cauce.settings import ConfigSources
 
 APP = """
 import os
+import time
 from cauce import App
 
 app = App("fore")
@@ -28,6 +29,10 @@ def pid(ctx) -> int:
 @app.job(worker="process", retries=0)
 def hard_exit(ctx) -> None:
     os._exit(0)
+
+@app.job(worker="process", retries=0, timeout="0.5s")
+def stuck(ctx) -> None:
+    time.sleep(60)
 """
 
 
@@ -64,6 +69,14 @@ def test_a_process_job_runs_in_a_child_whose_death_fails_the_run(tmp_path: Path,
         assert rt.run("pid").result == os.getpid()
     assert died.status == "failed"
     assert died.error == "the process running it died (exit code 0)"
+
+
+def test_a_process_job_past_its_timeout_says_the_timeout_as_declared(tmp_path: Path,
+                                                                     app_module) -> None:
+    app, ref = load_app(app_module("fore_timeout", APP))
+    with _runtime(app, tmp_path / "home", ref) as rt:
+        run = run_foreground(rt, "stuck", in_child=True)
+    assert run.error == "timed out after 0.5 s; the process was stopped"  # not "after 0 s"
 
 
 class _Abort(BaseException):

@@ -20,30 +20,36 @@ does not run the job again.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import logging
 import os
+import socket
+import sys
 import threading
-import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends.state import engine
-from ..errors import CauceError, ConfigError
+from ..errors import CauceError, ConfigError, first_line
 from ..executor_urls import scheduler_address
 from ..runs import RunStatus
-from .execute import Outcome, RunSpec, execute
+from .execute import Outcome, RunSpec
 from .jobs import CancelWatcher
 from .processes import ChildTask, child_task, load_app, spec_of
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 RETRIES = 2  # Dask's retries of a task that raised outside the job itself
-CONNECT_TIMEOUT = "5s"
+CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler, then as long for it to answer
 
 
 class DaskExecutor:
@@ -60,8 +66,9 @@ class DaskExecutor:
         self.runtime = runtime
         self.url = url
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter: not ours
-        address = scheduler_address(url)
+        address = self._address = scheduler_address(url)
         self._cluster: Any = None
+        self._lock = threading.Lock()
         if address is None:
             # a cluster of processes on this machine, one single-threaded worker per core; its
             # HTTP server on any free port (a fixed one may be taken by another cluster)
@@ -69,14 +76,10 @@ class DaskExecutor:
                                          processes=True, dashboard_address=":0")
             self.client = Client(self._cluster)
         else:
-            try:
-                self.client = Client(address, timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError):
-                raise CauceError(f"cannot reach the Dask scheduler at {address} "
-                                 f"within {CONNECT_TIMEOUT}",
-                                 hint="start one with `dask scheduler` and `dask worker "
-                                 f"{address}`, or use --executor dask for a cluster on this "
-                                 "machine") from None
+            self.client = _connect(address)
+            if not self.client.scheduler_info().get("workers"):
+                log.warning("the Dask scheduler at %s has no workers: runs sent to it wait "
+                            "until one joins (`dask worker %s`)", address, address)
 
     def slots(self) -> int:
         """The threads of the cluster's workers, now."""
@@ -88,25 +91,24 @@ class DaskExecutor:
 
         try:
             task = child_task(self.runtime, spec)
+            client = self._live_client()
         except CauceError as err:
             return Outcome(ok=False, error=f"{err}; {err.hint}")
-        future = self.client.submit(run_task, task, key=f"cauce-{spec.run_id}-{spec.attempt}",
-                                    retries=RETRIES, pure=False)
-        timeout = getattr(spec.target, "timeout", None)
-        started = time.monotonic()
+        future = client.submit(run_task, task, key=f"cauce-{spec.run_id}-{spec.attempt}",
+                               retries=RETRIES, pure=False)
+        # no deadline here: the task keeps its job's timeout= on the worker from when the job
+        # starts there, not from now, while the task may wait for a free worker
         try:
             while True:
                 try:
                     return future.result(timeout=self.POLL)
                 except TimeoutError:
                     pass
+                if client.status == "closed":  # submitted as it closed: no answer will come
+                    raise CancelledError(future.key)
                 if cancel.is_set():
                     future.cancel()
                     return Outcome(ok=False, error="cancelled", cancelled=True)
-                if timeout is not None and time.monotonic() - started > timeout:
-                    future.cancel()
-                    return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
-                                   "its Dask task was cancelled")
         except KilledWorker:
             return Outcome(ok=False, lost=True, error="the Dask workers running it died "
                            "(killed, out of memory or crashed: see their logs)")
@@ -114,14 +116,100 @@ class DaskExecutor:
             return Outcome(ok=False, lost=True,
                            error="the Dask scheduler dropped its task (restarted or gone)")
         except Exception as err:  # the task itself raised, RETRIES + 1 times
-            return Outcome(ok=False, error=f"its Dask task failed: {type(err).__name__}: {err}")
+            return self._task_failed(spec, err)
         finally:
             future.release()
+
+    def _task_failed(self, spec: RunSpec, err: Exception) -> Outcome:
+        """The outcome of a task that raised outside the job (the app could not be imported,
+        the state opened), its error and traceback written in the run's log, where the job's
+        own failure would be."""
+        error = first_line(f"its Dask task failed: {type(err).__name__}: {err}")
+        module = (self.runtime.app_ref or "").partition(":")[0]
+        if isinstance(err, ModuleNotFoundError) and err.name and module.startswith(err.name):
+            found = getattr(sys.modules.get(module), "__file__", None)
+            where = f"PYTHONPATH={Path(found).parent}" if found else "its package installed"
+            error += (f" (hint: Dask workers import the app as {module!r}: start them where it "
+                      f"can be imported, e.g. with {where})")
+        trace = "".join(traceback.format_exception(err)).rstrip()
+        self.runtime.sink.write(spec.target.app.name, spec.stream_name, logging.ERROR,
+                                f"attempt {spec.attempt} failed: {error}\n{trace}", spec.run_id)
+        return Outcome(ok=False, error=error, traceback=trace)
+
+    def _live_client(self) -> Any:
+        """The client, connected anew if Dask closed it (its scheduler was gone for longer than
+        Dask waits to reconnect); raises CauceError while the scheduler cannot be reached."""
+        with self._lock:
+            if self._address is not None and self.client.status in ("closing", "closed"):
+                self.client.close()
+                self.client = _connect(self._address)
+            return self.client
 
     def close(self) -> None:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _connect(address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, once `check_scheduler` found one."""
+    from distributed import Client
+
+    check_scheduler(address, CONNECT_TIMEOUT)
+    return Client(address, timeout=f"{CONNECT_TIMEOUT}s")
+
+
+def check_scheduler(address: str, timeout: float) -> None:
+    """Raise CauceError, with a hint, unless a Dask scheduler answers at ``address``
+    (``tcp://host:port``): within ``timeout`` seconds to connect, and as many to answer.
+
+    Dask's own client waits forever for a server that accepts the connection but never speaks
+    its protocol (Redis), or fails on what one says instead (a length of petabytes read from
+    an AMQP greeting): so the address is asked here first, under deadlines of our own."""
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        why = (f"within {timeout:g} s" if isinstance(err, TimeoutError)
+               else f"({err.strerror or err})")
+        raise CauceError(f"cannot reach the Dask scheduler at {address} {why}",
+                         hint=f"start one with `dask scheduler` and `dask worker {address}`, "
+                         "or use --executor dask for a cluster on this machine") from None
+    kind = _server_kind(address, timeout)
+    if kind != "Scheduler":
+        what = f"a Dask {kind}" if kind else "something that does not speak Dask's protocol"
+        raise CauceError(f"{address} is not a Dask scheduler: {what} answers there",
+                         hint="give the scheduler's own port (8786 unless `dask scheduler "
+                         "--port` said otherwise), not its dashboard's nor a worker's")
+
+
+def _server_kind(address: str, timeout: float) -> str | None:
+    """What kind of Dask server answers at ``address`` (``Scheduler``, ``Worker``, ``Nanny``);
+    None when what answers is not one. Asked from a thread of its own, so that neither an
+    event loop running in the caller's thread nor a server that never answers holds it up."""
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    found: list[Any] = []
+
+    def ask() -> None:
+        # garbage read as Dask's frames fails in any way (MemoryError, ValueError, …)
+        with contextlib.suppress(Exception):
+            found.append(asyncio.run(asyncio.wait_for(identity(), timeout)))
+
+    asker = threading.Thread(target=ask, daemon=True, name="cauce-dask-identity")
+    asker.start()
+    asker.join(timeout + 1)
+    reply = found[0] if found else None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 # -- on the Dask worker -------------------------------------------------------------------
@@ -146,10 +234,12 @@ def run_task(task: ChildTask) -> Outcome:
         runtime.sink.write(runtime.app.name, spec.stream_name, logging.INFO,
                            f"run {task.run_id} on Dask worker {_worker_address()}", task.run_id)
         cancel = threading.Event()
-        watcher = CancelWatcher(runtime, task.run_id, cancel)
+        watcher = CancelWatcher(runtime, task.run_id, cancel, abandoned=_abandoned())
         watcher.start()
         try:
-            outcome = execute(runtime, spec, cancel)
+            # as in a worker thread of `cauce serve`: its timeout= and a cancellation set its
+            # cancel flag, and a job that does not stop is interrupted GRACE seconds later
+            outcome = runtime.executors.thread.execute(spec, cancel)
         finally:
             watcher.stop()
         if outcome.ok and _unsettled(runtime, task.run_id):
@@ -159,9 +249,31 @@ def run_task(task: ChildTask) -> Outcome:
         return outcome
 
 
+def _abandoned() -> Callable[[], str | None] | None:
+    """For the task running in this thread: why its run must stop because Dask no longer wants
+    its result (the claimer cancelled its future: the run was cancelled, or the claimer stopped
+    or died), None while it does. None outside a Dask worker."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:
+        return None
+    key = worker.get_current_task()
+
+    def why() -> str | None:
+        found = worker.state.tasks.get(key)
+        if found is not None and found.state not in ("cancelled", "released", "forgotten"):
+            return None
+        return ("its Dask task was cancelled (the run was cancelled, or the process waiting "
+                "for it stopped): asked to stop")
+
+    return why
+
+
 def _unsettled(runtime: Runtime, run_id: str) -> bool:
     """Whether the claimer has not yet settled the run (it settles a run it stopped waiting for,
-    timed out or cancelled, without this task: its record must stay as the claimer wrote it)."""
+    cancelled or given back, without this task: its record must stay as the claimer wrote it)."""
     run = runtime.state.runs.get(run_id)
     return run is None or run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 

@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..app import Job, suggest
@@ -291,12 +291,16 @@ def _finish_foreground(rt: Runtime, job: Job, run_id: str, partition: str | None
 class CancelWatcher:
     """Beats for the process running a run, and checks twice a second whether the run was asked
     to cancel (by `cauce runs cancel` in another process): it then sets ``cancel``, or asks
-    ``stopper`` (which stops even a job that never checks) when there is one."""
+    ``stopper`` (which stops even a job that never checks) when there is one. ``abandoned``,
+    checked as often, says why the run must stop because nobody waits for it any more (None
+    while someone does): the line is written in the run's log and ``cancel`` set."""
 
     def __init__(self, rt: Runtime, run_id: str, cancel: threading.Event,
-                 stopper: Stopper | None = None) -> None:
+                 stopper: Stopper | None = None, *,
+                 abandoned: Callable[[], str | None] | None = None) -> None:
         self.rt, self.run_id = rt, run_id
         self.stopper = stopper or Stopper(cancel)
+        self.abandoned = abandoned
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name="cauce-cancel-watch")
@@ -318,6 +322,11 @@ class CancelWatcher:
             if (not self.stopper.cancel.is_set()
                     and self.rt.state.runs.cancel_requested([self.run_id])):
                 self.stopper.request("asked by `cauce runs cancel`")
+            why = (self.abandoned() if self.abandoned is not None
+                   and not self.stopper.cancel.is_set() else None)
+            if why is not None:
+                self._tell(why)
+                self.stopper.request(why)
 
     def _tell(self, message: str) -> None:
         """A line in the run's log stream and on the terminal, from outside the run's thread."""

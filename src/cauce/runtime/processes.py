@@ -23,9 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..backends.state import sqlite_path, sqlite_url
 from ..errors import CauceError
 from ..events import ObjectRef
 from .execute import Outcome, Position, RunSpec, execute
+from .interrupts import timed_out
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -92,10 +94,19 @@ def child_task(runtime: Runtime, spec: RunSpec) -> ChildTask:
         raise CauceError(f"{spec.target.name!r} runs in another process, but app "
                          f"{runtime.app.name!r} cannot be imported by reference",
                          hint="run it as module:attribute")
-    return ChildTask(reference, str(runtime.home), runtime.state_url, dict(runtime.overrides),
+    return ChildTask(reference, str(runtime.home), _absolute(runtime.state_url),
+                     dict(runtime.overrides),
                      "job" if spec.is_job else "handler", spec.target.name, spec.run_id,
                      spec.attempt, spec.event_id, spec.partition, dict(spec.params or {}),
                      _portable(spec.payload), spec.window, spec.shard, spec.position)
+
+
+def _absolute(state_url: str) -> str:
+    """``state_url`` as any process sees it, whatever its working directory (a Dask worker's is
+    not ours): a SQLite file's path made absolute."""
+    if state_url.startswith("sqlite:///") and state_url != "sqlite:///:memory:":
+        return sqlite_url(sqlite_path(state_url))
+    return state_url
 
 
 def spec_of(task: ChildTask, app: Any) -> RunSpec:
@@ -170,8 +181,7 @@ class ProcessLauncher:
                     return Outcome(ok=False, error="cancelled", cancelled=True)
                 if timeout is not None and time.monotonic() - started > timeout:
                     self._stop(child)
-                    return Outcome(ok=False, error=f"timed out after {timeout:.0f} s; "
-                                   "the process was stopped")
+                    return timed_out(timeout, "the process was stopped")
             child.join(timeout=5)
             return Outcome(ok=False, lost=True,
                            error=f"the process running it died ({_death(child.exitcode)})")
