@@ -420,3 +420,22 @@ def test_an_app_file_the_workers_cannot_import_says_where_it_is(
         run = rt.run("hello")
     assert run.error.endswith("(hint: Dask workers import the app as 'dask_file_app': start "
                               f"them where it can be imported, e.g. with PYTHONPATH={folder})")
+
+
+def test_a_wait_distributed_cancels_is_looked_at_again_not_taken_for_the_tasks_failure(
+        test_app: App, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's client can cancel its wait for a task's result (as it closes when the scheduler
+    goes away, or reconnects), and its sync() then raises UnboundLocalError ('result') instead
+    of an answer: the attempt was reported as the task's own failure ("its Dask task failed:
+    UnboundLocalError") though the job ran. The answer is waited for again."""
+    result = distributed.Future.result
+
+    def cancelled_once(self: distributed.Future, timeout: float | None = None) -> object:
+        monkeypatch.setattr(distributed.Future, "result", result)
+        raise UnboundLocalError("cannot access local variable 'result' where it is not "
+                                "associated with a value")
+
+    monkeypatch.setattr(distributed.Future, "result", cancelled_once)
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        run = rt.run("hello")
+    assert run.succeeded and run.result == "hello", run.error

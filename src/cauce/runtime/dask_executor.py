@@ -104,7 +104,13 @@ class DaskExecutor:
                     return future.result(timeout=self.POLL)
                 except TimeoutError:
                     pass
-                if client.status == "closed":  # submitted as it closed: no answer will come
+                except UnboundLocalError:
+                    # distributed's sync() when its wait was cancelled instead of answered (its
+                    # client closing as the scheduler went away): looked at again, as after a
+                    # timeout, unless it is the task's own error
+                    if future.status == "error":
+                        raise
+                if client.status in ("closing", "closed"):  # no answer will come
                     raise CancelledError(future.key)
                 if cancel.is_set():
                     future.cancel()
