@@ -423,3 +423,25 @@ def test_a_download_is_not_named_with_a_bidirectional_override(ui_client):
     assert got.status_code == 200 and got.content == b"MZ"
     assert got.headers["content-disposition"] == (
         "attachment; filename=\"invoice_txt.exe\"; filename*=UTF-8''invoice_txt.exe")
+
+
+def test_a_next_run_time_already_past_is_marked_overdue(tmp_path):
+    """A schedule's next time in the past (nothing served then) read on the overview as if it
+    were still to come; `cauce schedules` says overdue, and so does the page now."""
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=tmp_path, lenient_settings=True) as rt:
+        schedules = rt.state.schedules
+        schedules.set(app.name, "boom", spec="cron 0 3 * * *", next_at=time.time() - 3600)
+        schedules.set(app.name, "per-day", spec="cron 0 4 * * *", next_at=time.time() + 3600)
+        with TestClient(create_app(Home(tmp_path, [rt], [])),
+                        base_url="http://127.0.0.1") as client:
+            rows = re.findall(r"<tr><td>hostile</td>.*?</tr>", client.get("/").text, re.S)
+    marked = {re.search(r">([\w-]+)</a>", row).group(1): "overdue" in row for row in rows}
+    assert marked == {"boom": True, "per-day": False}

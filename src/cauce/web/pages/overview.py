@@ -35,7 +35,7 @@ def routes(ui: UI) -> list[Route]:
         schedules = [s for s in home.schedules() if s["spec"] or s["paused"]]
         context = {"title": "Overview", "section": "overview", "apps_info": apps,
                    "workers": home.workers(), "failures": home.failures_since(since),
-                   "backlog": backlog, "schedules": schedules,
+                   "backlog": backlog, "schedules": schedules, "now": time.time(),
                    "tasks": ui.executor.recent()[:10]}
         if request.headers.get("hx-request"):
             return ui.pages.render(request, "overview_body.html", **context)
