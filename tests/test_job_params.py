@@ -3,7 +3,7 @@ run."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -182,3 +182,23 @@ def test_nan_and_infinities_are_no_options_and_no_kept_results() -> None:
                 rt.run(measure, ratio=bad)
         run = rt.run(measure, ratio=0.5)
     assert (run.status.value, run.params, run.result) == ("succeeded", {"ratio": 0.5}, None)
+
+
+def test_a_date_option_written_otherwise_is_told_how_to_write_it() -> None:
+    """pydantic's words ("invalid character in year") did not say how a date is written, and
+    a date with spaces around it (a quoted shell variable) was refused."""
+    app = App("params")
+
+    @app.job
+    def export(ctx, day: date, at: datetime | None = None, by: time | None = None) -> str:
+        return day.isoformat()
+
+    with TestRuntime(app) as rt:
+        assert rt.run(export, day=" 2024-01-02 ").result == "2024-01-02"
+        with pytest.raises(ConfigError) as info:
+            rt.run(export, day="01/02/2024", at="tomorrow", by="noon")
+    message = info.value.message
+    assert "--day: '01/02/2024' is invalid (" in message and "; write it YYYY-MM-DD)" in message
+    assert "--at: 'tomorrow' is invalid (" in message
+    assert "; write it YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])" in message
+    assert "--by: 'noon' is invalid (" in message and "; write it HH:MM[:SS])" in message

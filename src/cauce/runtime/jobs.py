@@ -10,7 +10,10 @@ import os
 import socket
 import threading
 import time
+import typing
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from datetime import time as dt_time
 from typing import TYPE_CHECKING, Any
 
 from ..app import Job, suggest
@@ -43,11 +46,16 @@ def check_params(job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
             continue
         from pydantic import TypeAdapter, ValidationError  # only for jobs that take options
 
+        written = _written_as(param.annotation)
+        given = params[name]
+        if written is not None and isinstance(given, str):
+            given = given.strip()  # ' 2024-01-02' from a quoted shell variable
         try:
-            values[name] = TypeAdapter(param.checked_type).validate_python(params[name])
+            values[name] = TypeAdapter(param.checked_type).validate_python(given)
         except ValidationError as err:
             problems.append(f"{param.option}: {params[name]!r} is invalid "
-                            f"({err.errors()[0]['msg']})")
+                            f"({err.errors()[0]['msg']}"
+                            + (f"; write it {written})" if written else ")"))
             continue
         if not _json_number_safe(values[name]):  # stored with the run, as JSON
             problems.append(f"{param.option}: {params[name]!r} is invalid (NaN and infinities "
@@ -56,6 +64,18 @@ def check_params(job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("; ".join(problems),
                           hint=f"see `cauce run {job.app.name} {job.name} --help`")
     return values
+
+
+# how date and time options are written, for their errors (datetime before date: it is one)
+_WRITTEN = ((datetime, "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"), (date, "YYYY-MM-DD"),
+            (dt_time, "HH:MM[:SS]"))
+
+
+def _written_as(annotation: Any) -> str | None:
+    """How a value of ``annotation`` is written when it is a date, datetime or time (alone, or
+    optional): pydantic's messages ("invalid character in year") do not say."""
+    kinds = {annotation, *typing.get_args(annotation)}
+    return next((written for kind, written in _WRITTEN if kind in kinds), None)
 
 
 def _json_number_safe(value: Any) -> bool:
