@@ -40,10 +40,8 @@ class FsspecStore(ObjectStore):
         if protocol not in OBJECT_STORAGE:
             raise ConfigError(f"URL {url!r} is not supported: {protocol}:// is no object storage "
                               "cauce keeps buckets in", hint=f"use {BUCKET_LOCATIONS}")
-        import fsspec  # with asyncio under it: paid only by buckets on remote URLs
-
         try:
-            self.fs, root = fsspec.core.url_to_fs(url)
+            self.fs, root = _connect(url, protocol)
         except ImportError as error:  # fsspec names the package the protocol needs
             raise ConfigError(
                 f"URL {url!r} needs a package that is not installed: {error}",
@@ -175,6 +173,31 @@ class FsspecStore(ObjectStore):
         both ``a`` and ``a/b``, which as paths of their own would be a file and a folder."""
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return self.cache / "objects" / digest / key.rsplit("/", 1)[-1]
+
+
+def _connect(url: str, protocol: str) -> tuple[Any, str]:
+    """The file system of ``url`` and the path in it. For S3, each call is tried as botocore's
+    retry settings say (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``; 5 attempts by default) and
+    not as many times again by s3fs, which made an endpoint that never answers fail a lookup
+    after 7 minutes rather than 80 s; uploads go without ``Expect: 100-continue``."""
+    import fsspec  # with asyncio under it: paid only by buckets on remote URLs
+
+    if protocol not in ("s3", "s3a"):
+        return fsspec.core.url_to_fs(url)
+    from aiobotocore.session import AioSession  # s3fs's own; ImportError without the S3 extra
+
+    session = AioSession()
+    session.register("before-call.s3", _send_without_expect)  # after botocore adds the header
+    fs, root = fsspec.core.url_to_fs(url, session=session)
+    fs.retries = 1
+    return fs, root
+
+
+def _send_without_expect(params: dict[str, Any], **_: Any) -> None:
+    """botocore asks for ``100 Continue`` before sending an upload's body, and aiohttp waits for
+    it with no timeout: an endpoint that takes the connection and never answers (a wrong port,
+    a stuck proxy) held a put for ever, where every other call fails after its read timeout."""
+    params["headers"].pop("Expect", None)
 
 
 def _modified(info: dict[str, Any]) -> float:
