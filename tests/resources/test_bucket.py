@@ -90,6 +90,8 @@ def test_missing_objects(raw) -> None:
         bucket.get("nope.csv")
     with pytest.raises(ObjectNotFound, match=r"no object 'nope\.csv'"):
         bucket.open("nope.csv")
+    with pytest.raises(ObjectNotFound, match=r"no object 'nope\.csv'"):
+        bucket.path("nope.csv")  # as in S3: it gave a path to no file
     assert not bucket.exists("nope.csv")
     assert bucket.delete("nope.csv") is False
 
