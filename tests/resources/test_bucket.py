@@ -303,6 +303,21 @@ def test_a_bucket_url_that_is_no_object_storage_is_a_config_error(url: str) -> N
     assert info.value.hint.startswith("use a folder path, file:///path/to/folder, s3://bucket/")
 
 
+@pytest.mark.parametrize("url", ["s3://", "s3:///prefix", "memory://bucket//prefix",
+                                 "memory://bucket/a//b/"])
+def test_a_bucket_url_naming_no_bucket_or_with_an_empty_part_is_a_config_error(url: str) -> None:
+    # s3://bucket//prefix stored objects under "/prefix/..." that no listing found
+    from cauce import ConfigError
+
+    app = App("files")
+    remote = app.bucket("remote", url=url)
+    with TestRuntime(app), pytest.raises(ConfigError) as info:
+        remote.put("a.txt", b"1")
+    assert info.value.message == (f"bucket 'remote' (declaration): URL {url!r} is not supported: "
+                                  "it names no bucket, or has '//' in its path")
+    assert "s3://bucket/prefix" in (info.value.hint or "")
+
+
 @pytest.mark.parametrize(("where", "message"), [
     ("afile", "{root} is a file, not a folder"),
     ("afile/sub", "{root} cannot be a folder: {file} is a file"),

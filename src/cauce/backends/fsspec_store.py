@@ -40,6 +40,12 @@ class FsspecStore(ObjectStore):
         if protocol not in OBJECT_STORAGE:
             raise ConfigError(f"URL {url!r} is not supported: {protocol}:// is no object storage "
                               "cauce keeps buckets in", hint=f"use {BUCKET_LOCATIONS}")
+        place = url.partition("://")[2].rstrip("/")
+        if not place or "" in place.split("/"):
+            raise ConfigError(
+                f"URL {url!r} is not supported: it names no bucket, or has '//' in its path",
+                hint="write s3://bucket/prefix with one slash between parts (a '//' kept objects "
+                "that no listing found)")
         try:
             self.fs, root = _connect(url, protocol)
         except ImportError as error:  # fsspec names the package the protocol needs
