@@ -6,6 +6,7 @@ import logging
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -250,3 +251,24 @@ def test_a_serve_killed_on_this_machine_leaves_its_schedules_to_the_next_at_once
         assert runtime.state.leases.acquire("scheduler:ticking", "killed:token", now=now,
                                             until=now + LEASE)
         assert _ticks_on_start(runtime)
+
+
+def test_a_watched_bucket_slow_to_list_holds_up_no_schedule(tmp_path: Path) -> None:
+    """A look into a watched bucket was made in the serve's loop: an S3 endpoint that took
+    80 s (7 minutes before) to fail stopped schedules, dispatch and heartbeats meanwhile."""
+    app = _ticking_app()
+    app.bucket("inbox", url=str(tmp_path / "inbox"), watch="1m")
+    looking, released = threading.Event(), threading.Event()
+
+    def stuck_listing(bucket) -> int:
+        looking.set()
+        released.wait(60)
+        return 0
+
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        runtime.scan_bucket = stuck_listing  # type: ignore[method-assign]
+        try:
+            assert _ticks_on_start(runtime)
+        finally:
+            released.set()
+    assert looking.is_set()

@@ -110,7 +110,7 @@ def serve(
     grace_seconds = parse_duration(grace, what="grace")  # now, not when stopping
     deadline = time.monotonic() + limit if limit is not None else None
     role = "serve" if scheduler else "worker"
-    sched = Scheduler(rt) if scheduler else None
+    sched = Scheduler(rt, looks_aside=True) if scheduler else None
     rt.executors.open_all()
     dispatcher = rt.dispatcher(threads=threads, processes=processes)
     done: Callable[[], bool] | None = None
