@@ -132,6 +132,7 @@ def test_a_missing_s3_bucket_is_one_clear_error(s3_endpoint: str, tmp_path) -> N
         with pytest.raises(ResourceError, match=message) as info:
             bucket.put("a.txt", b"1")
         assert "create the S3 bucket" in (info.value.hint or "")
+        assert "AWS_ENDPOINT_URL" in (info.value.hint or "")  # a web server there says 404
         assert not bucket.exists("a.txt")
         assert bucket.list() == []
 

@@ -77,7 +77,9 @@ class FsspecStore(ObjectStore):
                 raise
             raise ResourceError(
                 f"{self.url}: cannot {action}: the storage location does not exist",
-                hint="create the S3 bucket (or the container) first, or fix the bucket's URL",
+                hint="create the S3 bucket (or the container) first, or fix the bucket's URL "
+                "or the endpoint (AWS_ENDPOINT_URL: a server there that is no S3 answers "
+                "'not found' to every request)",
             ) from None
         except Exception as error:  # each fsspec back end has its own exception classes
             raise ResourceError(
