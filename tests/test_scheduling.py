@@ -272,3 +272,37 @@ def test_a_watched_bucket_slow_to_list_holds_up_no_schedule(tmp_path: Path) -> N
         finally:
             released.set()
     assert looking.is_set()
+
+
+def test_serving_until_idle_waits_for_a_look_under_way(tmp_path: Path) -> None:
+    """A look into a watched bucket runs beside the serving loop: `serve(until="idle")` must
+    not end before it has queued the events of what it found."""
+    app = App("dropbox")
+    inbox = app.bucket("inbox", url=str(tmp_path / "inbox"), watch="1m")
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "dropped.csv").write_bytes(b"1\n")
+    seen: list[str] = []
+
+    @app.on(inbox)
+    def arrived(obj, ctx) -> None:
+        seen.append(obj.key)
+
+    looped = threading.Event()
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        scan, wait = runtime.scan_bucket, runtime.wait
+
+        def look_once_the_loop_waited(bucket) -> int:
+            looped.wait(60)
+            return scan(bucket)
+
+        def loop_waits(timeout: float) -> None:
+            looped.set()
+            wait(timeout)
+
+        runtime.scan_bucket = look_once_the_loop_waited  # type: ignore[method-assign]
+        runtime.wait = loop_waits  # type: ignore[method-assign]
+        try:
+            runtime.serve(until="idle", timeout=SERVE_FOR)
+        finally:
+            looped.set()
+    assert seen == ["dropped.csv"]

@@ -132,6 +132,10 @@ class Scheduler:
                 looking.start()
         return min(self._next_look.values())
 
+    def looking(self) -> bool:
+        """Whether a look made aside is still listing a bucket (its events not queued yet)."""
+        return any(thread.is_alive() for thread in self._looking.values())
+
     def _look(self, bucket: Bucket) -> None:
         try:
             self.runtime.scan_bucket(bucket)

@@ -115,7 +115,12 @@ def serve(
     dispatcher = rt.dispatcher(threads=threads, processes=processes)
     done: Callable[[], bool] | None = None
     if until == "idle":
-        done = dispatcher.idle
+        def idle() -> bool:
+            # no look into a watched bucket under way (it may queue events), then no work
+            # left: in that order, as a look queues its events before it ends
+            return not (sched is not None and sched.looking()) and dispatcher.idle()
+
+        done = idle
     elif callable(until):
         done = until
     previous = _install_signals(rt) if handle_signals else {}
