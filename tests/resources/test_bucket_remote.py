@@ -99,6 +99,8 @@ def test_path_is_a_local_copy_refreshed_when_the_object_changes(remote) -> None:
     assert bucket.path("in/a.csv") == local  # unchanged: the same copy
     bucket.put("in/a.csv", b"second, longer")
     assert bucket.path("in/a.csv").read_bytes() == b"second, longer"
+    bucket.delete("in/a.csv")
+    assert not local.parent.exists()  # no copy left behind of an object that is gone
 
 
 def test_keys_are_checked_as_in_folder_buckets(remote) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -153,6 +154,7 @@ class FsspecStore(ObjectStore):
             return False
         with self._translated(f"delete {key!r}"):
             self.fs.rm_file(self._full(key))
+        shutil.rmtree(self._local(key).parent, ignore_errors=True)  # path()'s copy, if any
         return True
 
     def path(self, key: str) -> Path:
