@@ -4,6 +4,7 @@ system (always) and on an S3 server on loopback (``s3_endpoint`` in tests/confte
 from __future__ import annotations
 
 import io
+import logging
 import socket
 import threading
 import uuid
@@ -242,3 +243,19 @@ def test_a_call_is_tried_as_often_as_botocore_says_not_again_by_s3fs(raw_endpoin
     # one attempt (AWS_MAX_ATTEMPTS=1), which aiohttp makes again once when its connection is
     # dropped unanswered; it was 10
     assert [head.split(b" ", 1)[0] for head in raw_endpoint.heads] == [b"HEAD"] * 2
+
+
+def test_botocore_says_nothing_at_info_in_the_runs_log(s3_endpoint: str, tmp_path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    # "Found credentials in environment variables." and "Found endpoint for s3 via: ..." were
+    # lines of the log of every run using an S3 bucket
+    for name in ("botocore", "aiobotocore"):  # as a fresh process has them
+        for logger in [logging.getLogger(name), *(logging.getLogger(n) for n in
+                       logging.root.manager.loggerDict if n.startswith(name + "."))]:
+            logger.setLevel(logging.NOTSET)
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{uuid.uuid4().hex[:12]}")
+    with TestRuntime(app, home=tmp_path / "home"), caplog.at_level(logging.INFO):
+        bucket.put("a.txt", b"1")
+        assert bucket.get("a.txt") == b"1"
+    assert [r.getMessage() for r in caplog.records if "botocore" in r.name] == []

@@ -15,6 +15,7 @@ environment variables and files, with ``AWS_ENDPOINT_URL`` for an S3-compatible 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -185,6 +186,11 @@ class FsspecStore(ObjectStore):
         return self.cache / "objects" / digest / key.rsplit("/", 1)[-1]
 
 
+# botocore's loggers that say at INFO where the credentials and the endpoint came from, once
+# per process: a line in every run's log, which runs on folder buckets do not have
+_CHATTY = ("botocore.credentials", "aiobotocore.credentials", "botocore.configprovider")
+
+
 def _connect(url: str, protocol: str) -> tuple[Any, str]:
     """The file system of ``url`` and the path in it. For S3, each call is tried as botocore's
     retry settings say (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``; 5 attempts by default) and
@@ -196,6 +202,10 @@ def _connect(url: str, protocol: str) -> tuple[Any, str]:
         return fsspec.core.url_to_fs(url)
     from aiobotocore.session import AioSession  # s3fs's own; ImportError without the S3 extra
 
+    for name in _CHATTY:  # unless the user set their levels
+        chatty = logging.getLogger(name)
+        if chatty.level == logging.NOTSET:
+            chatty.setLevel(logging.WARNING)
     session = AioSession()
     session.register("before-call.s3", _send_without_expect)  # after botocore adds the header
     fs, root = fsspec.core.url_to_fs(url, session=session)
