@@ -115,6 +115,18 @@ def test_keys_are_checked_as_in_folder_buckets(remote) -> None:
     assert sorted(ref.key for ref in bucket.list()) == ["ab:c", "in/" + "n" * 255, "x:y.csv"]
 
 
+def test_the_prefix_counts_towards_the_1024_bytes_of_a_key(remote, bucket_url: str) -> None:
+    # S3 refuses a longer name (KeyTooLongError; moto does not), as a failure to reach it
+    bucket, _, _ = remote
+    room = 1024 - len(bucket_url.split("/", 3)[3]) - 1  # the prefix and its slash
+    longest = "/".join(["k" * 250] * 5)[:room]
+    bucket.put(longest, b"1")
+    assert [ref.key for ref in bucket.list()] == [longest]
+    for use in (lambda: bucket.put(longest + "k", b"1"), lambda: bucket.exists(longest + "k")):
+        with pytest.raises(InvalidKey, match=f"is longer than the {room} bytes"):
+            use()
+
+
 def test_a_second_runtime_sees_what_the_first_wrote(bucket_url: str, tmp_path) -> None:
     """Two homes (two machines, say) sharing one bucket in object storage."""
     writer_app, reader_app = App("writer"), App("reader")

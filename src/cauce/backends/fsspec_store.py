@@ -25,8 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
-from .objects import BUCKET_LOCATIONS, ObjectStore, StoredObject, check_key, is_key
+from ..errors import CauceError, ConfigError, InvalidKey, ObjectNotFound, ResourceError
+from .objects import (
+    BUCKET_LOCATIONS,
+    MAX_KEY_BYTES,
+    ObjectStore,
+    StoredObject,
+    check_key,
+    is_key,
+)
 
 # Object storage, where one call uploads a whole object that readers then see at once; fsspec's
 # other protocols (ftp, sftp, http, webdav...) show a file while it is written, or are read-only.
@@ -62,9 +69,17 @@ class FsspecStore(ObjectStore):
         self.url = url
         self.root = root.rstrip("/")
         self.cache = Path(cache)
+        # S3's (and GCS's, Azure's) 1,024 bytes hold the bucket's prefix and its slash too
+        prefix = self.root.lstrip("/").partition("/")[2]
+        self.room = MAX_KEY_BYTES - (len(prefix.encode()) + 1 if prefix else 0)
 
     def _full(self, key: str) -> str:
-        return f"{self.root}/{check_key(key)}"
+        if len(check_key(key).encode()) > self.room:
+            raise InvalidKey(
+                f"object key {key!r} is longer than the {self.room} bytes {self.url} leaves "
+                f"for keys (object storage takes {MAX_KEY_BYTES}, its prefix included)",
+                hint="use a shorter key, or a bucket URL with a shorter prefix")
+        return f"{self.root}/{key}"
 
     @contextmanager
     def _translated(self, action: str, *, lookup: bool = False) -> Iterator[None]:
