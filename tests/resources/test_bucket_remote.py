@@ -3,11 +3,13 @@ system (always) and on an S3 server on loopback (``s3_endpoint`` in tests/confte
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import socket
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -271,3 +273,16 @@ def test_botocore_says_nothing_at_info_in_the_runs_log(s3_endpoint: str, tmp_pat
         bucket.put("a.txt", b"1")
         assert bucket.get("a.txt") == b"1"
     assert [r.getMessage() for r in caplog.records if "botocore" in r.name] == []
+
+
+def test_a_closed_runtime_leaves_no_s3_file_system_behind(s3_endpoint: str, tmp_path) -> None:
+    # each store's file system has a session of its own, so fsspec's instance cache kept one
+    # per runtime (and its connections) for the life of the process
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{uuid.uuid4().hex[:12]}")
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        bucket.put("a.txt", b"1")
+        kept = weakref.ref(rt.runtime.bucket_store(bucket).fs)  # type: ignore[attr-defined]
+    del rt
+    gc.collect()
+    assert kept() is None

@@ -223,7 +223,8 @@ def _connect(url: str, protocol: str) -> tuple[Any, str]:
             chatty.setLevel(logging.WARNING)
     session = AioSession()
     session.register("before-call.s3", _send_without_expect)  # after botocore adds the header
-    fs, root = fsspec.core.url_to_fs(url, session=session)
+    # a session of its own makes each file system new: fsspec's cache would keep them all
+    fs, root = fsspec.core.url_to_fs(url, session=session, skip_instance_cache=True)
     fs.retries = 1
     return fs, root
 
