@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -362,3 +363,58 @@ def test_a_serve_killed_on_this_machine_leaves_its_schedules_to_the_next_at_once
         assert runtime.state.leases.acquire("scheduler:ticking", "killed:token", now=now,
                                             until=now + LEASE)
         assert _ticks_on_start(runtime)
+
+
+def test_a_watched_bucket_slow_to_list_holds_up_no_schedule(tmp_path: Path) -> None:
+    """A look into a watched bucket was made in the serve's loop: an S3 endpoint that took
+    80 s (7 minutes before) to fail stopped schedules, dispatch and heartbeats meanwhile."""
+    app = _ticking_app()
+    app.bucket("inbox", url=str(tmp_path / "inbox"), watch="1m")
+    looking, released = threading.Event(), threading.Event()
+
+    def stuck_listing(bucket) -> int:
+        looking.set()
+        released.wait(60)
+        return 0
+
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        runtime.scan_bucket = stuck_listing  # type: ignore[method-assign]
+        try:
+            assert _ticks_on_start(runtime)
+        finally:
+            released.set()
+    assert looking.is_set()
+
+
+def test_serving_until_idle_waits_for_a_look_under_way(tmp_path: Path) -> None:
+    """A look into a watched bucket runs beside the serving loop: `serve(until="idle")` must
+    not end before it has queued the events of what it found."""
+    app = App("dropbox")
+    inbox = app.bucket("inbox", url=str(tmp_path / "inbox"), watch="1m")
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "dropped.csv").write_bytes(b"1\n")
+    seen: list[str] = []
+
+    @app.on(inbox)
+    def arrived(obj, ctx) -> None:
+        seen.append(obj.key)
+
+    looped = threading.Event()
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        scan, wait = runtime.scan_bucket, runtime.wait
+
+        def look_once_the_loop_waited(bucket) -> int:
+            looped.wait(60)
+            return scan(bucket)
+
+        def loop_waits(timeout: float) -> None:
+            looped.set()
+            wait(timeout)
+
+        runtime.scan_bucket = look_once_the_loop_waited  # type: ignore[method-assign]
+        runtime.wait = loop_waits  # type: ignore[method-assign]
+        try:
+            runtime.serve(until="idle", timeout=SERVE_FOR)
+        finally:
+            looped.set()
+    assert seen == ["dropped.csv"]

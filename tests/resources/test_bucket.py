@@ -90,6 +90,8 @@ def test_missing_objects(raw) -> None:
         bucket.get("nope.csv")
     with pytest.raises(ObjectNotFound, match=r"no object 'nope\.csv'"):
         bucket.open("nope.csv")
+    with pytest.raises(ObjectNotFound, match=r"no object 'nope\.csv'"):
+        bucket.path("nope.csv")  # as in S3: it gave a path to no file
     assert not bucket.exists("nope.csv")
     assert bucket.delete("nope.csv") is False
 
@@ -314,6 +316,21 @@ def test_a_bucket_url_that_is_no_object_storage_is_a_config_error(url: str) -> N
                                   f"{scheme}:// is no object storage cauce keeps buckets in")
     assert info.value.hint is not None
     assert info.value.hint.startswith("use a folder path, file:///path/to/folder, s3://bucket/")
+
+
+@pytest.mark.parametrize("url", ["s3://", "s3:///prefix", "memory://bucket//prefix",
+                                 "memory://bucket/a//b/"])
+def test_a_bucket_url_naming_no_bucket_or_with_an_empty_part_is_a_config_error(url: str) -> None:
+    # s3://bucket//prefix stored objects under "/prefix/..." that no listing found
+    from cauce import ConfigError
+
+    app = App("files")
+    remote = app.bucket("remote", url=url)
+    with TestRuntime(app), pytest.raises(ConfigError) as info:
+        remote.put("a.txt", b"1")
+    assert info.value.message == (f"bucket 'remote' (declaration): URL {url!r} is not supported: "
+                                  "it names no bucket, or has '//' in its path")
+    assert "s3://bucket/prefix" in (info.value.hint or "")
 
 
 @pytest.mark.parametrize(("where", "message"), [

@@ -3,8 +3,14 @@ system (always) and on an S3 server on loopback (``s3_endpoint`` in tests/confte
 
 from __future__ import annotations
 
+import gc
 import io
+import logging
+import socket
+import threading
 import uuid
+import weakref
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -96,6 +102,8 @@ def test_path_is_a_local_copy_refreshed_when_the_object_changes(remote) -> None:
     assert bucket.path("in/a.csv") == local  # unchanged: the same copy
     bucket.put("in/a.csv", b"second, longer")
     assert bucket.path("in/a.csv").read_bytes() == b"second, longer"
+    bucket.delete("in/a.csv")
+    assert not local.parent.exists()  # no copy left behind of an object that is gone
 
 
 def test_keys_are_checked_as_in_folder_buckets(remote) -> None:
@@ -107,6 +115,18 @@ def test_keys_are_checked_as_in_folder_buckets(remote) -> None:
     for key in ("x:y.csv", "ab:c", "in/" + "n" * 255):
         bucket.put(key, b"1")
     assert sorted(ref.key for ref in bucket.list()) == ["ab:c", "in/" + "n" * 255, "x:y.csv"]
+
+
+def test_the_prefix_counts_towards_the_1024_bytes_of_a_key(remote, bucket_url: str) -> None:
+    # S3 refuses a longer name (KeyTooLongError; moto does not), as a failure to reach it
+    bucket, _, _ = remote
+    room = 1024 - len(bucket_url.split("/", 3)[3]) - 1  # the prefix and its slash
+    longest = "/".join(["k" * 250] * 5)[:room]
+    bucket.put(longest, b"1")
+    assert [ref.key for ref in bucket.list()] == [longest]
+    for use in (lambda: bucket.put(longest + "k", b"1"), lambda: bucket.exists(longest + "k")):
+        with pytest.raises(InvalidKey, match=f"is longer than the {room} bytes"):
+            use()
 
 
 def test_a_second_runtime_sees_what_the_first_wrote(bucket_url: str, tmp_path) -> None:
@@ -129,6 +149,7 @@ def test_a_missing_s3_bucket_is_one_clear_error(s3_endpoint: str, tmp_path) -> N
         with pytest.raises(ResourceError, match=message) as info:
             bucket.put("a.txt", b"1")
         assert "create the S3 bucket" in (info.value.hint or "")
+        assert "AWS_ENDPOINT_URL" in (info.value.hint or "")  # a web server there says 404
         assert not bucket.exists("a.txt")
         assert bucket.list() == []
 
@@ -147,3 +168,121 @@ def test_an_object_that_is_also_a_folder_of_objects_has_its_own_local_copy(
                 local = bucket.path(key)
                 assert local.read_bytes() == key.encode()
                 assert local.name == key.rsplit("/", 1)[-1]  # engines go by the extension
+
+
+class RawEndpoint:
+    """An endpoint on loopback that speaks just enough HTTP: it records each request's head and
+    answers 403 (``deny``) once the body is in, or closes the connection unanswered (``hang
+    up``)."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.heads: list[bytes] = []
+        self.closing = False
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            conn, _ = self.server.accept()
+            if self.closing:
+                conn.close()
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                self.heads.append(head)
+                if self.behaviour == "deny":
+                    self._deny(conn, head, body)
+
+    def _deny(self, conn: socket.socket, head: bytes, body: bytes) -> None:
+        fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:])
+        fields = {name.strip().lower(): value.strip() for name, value in fields.items()}
+        if b"expect" not in fields:  # a client waiting for 100 Continue sends no body yet
+            while len(body) < int(fields.get(b"content-length", b"0")):
+                body += conn.recv(65536)
+        error = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(error), error))
+
+    def close(self) -> None:
+        self.closing = True
+        socket.create_connection(self.server.getsockname()).close()  # wakes accept()
+        self.thread.join()
+        self.server.close()
+
+
+@pytest.fixture
+def raw_endpoint(request: pytest.FixtureRequest,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[RawEndpoint]:
+    """A RawEndpoint that the AWS variables point at, each call tried once by botocore."""
+    pytest.importorskip("s3fs")
+    endpoint = RawEndpoint(request.param)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    yield endpoint
+    endpoint.close()
+
+
+@pytest.mark.parametrize("raw_endpoint", ["deny"], indirect=True)
+def test_an_upload_sends_its_body_without_waiting_for_100_continue(raw_endpoint, tmp_path) -> None:
+    # aiohttp waits for "100 Continue" with no timeout: an endpoint that took the connection
+    # and never answered held the put for ever
+    app = App("objects")
+    bucket = app.bucket("raw", url="s3://cauce-test/prefix")
+    with (TestRuntime(app, home=tmp_path / "home"),
+          pytest.raises(ResourceError, match=r"cannot put 'a\.txt': PermissionError")):
+        bucket.put("a.txt", b"12345")
+    [head] = raw_endpoint.heads
+    assert head.startswith(b"PUT /cauce-test/prefix/a.txt ")
+    assert b"expect:" not in head.lower()
+
+
+@pytest.mark.parametrize("raw_endpoint", ["hang up"], indirect=True)
+def test_a_call_is_tried_as_often_as_botocore_says_not_again_by_s3fs(raw_endpoint,
+                                                                     tmp_path) -> None:
+    # s3fs repeated botocore's attempts five times over: 7 minutes to fail against an endpoint
+    # that never answers
+    app = App("objects")
+    bucket = app.bucket("raw", url="s3://cauce-test/prefix")
+    with (TestRuntime(app, home=tmp_path / "home"),
+          pytest.raises(ResourceError, match=r"cannot look up 'a\.txt'")):
+        bucket.exists("a.txt")
+    # one attempt (AWS_MAX_ATTEMPTS=1), which aiohttp makes again once when its connection is
+    # dropped unanswered; it was 10
+    assert [head.split(b" ", 1)[0] for head in raw_endpoint.heads] == [b"HEAD"] * 2
+
+
+def test_botocore_says_nothing_at_info_in_the_runs_log(s3_endpoint: str, tmp_path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    # "Found credentials in environment variables." and "Found endpoint for s3 via: ..." were
+    # lines of the log of every run using an S3 bucket
+    for name in ("botocore", "aiobotocore"):  # as a fresh process has them
+        for logger in [logging.getLogger(name), *(logging.getLogger(n) for n in
+                       logging.root.manager.loggerDict if n.startswith(name + "."))]:
+            logger.setLevel(logging.NOTSET)
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{uuid.uuid4().hex[:12]}")
+    with TestRuntime(app, home=tmp_path / "home"), caplog.at_level(logging.INFO):
+        bucket.put("a.txt", b"1")
+        assert bucket.get("a.txt") == b"1"
+    assert [r.getMessage() for r in caplog.records if "botocore" in r.name] == []
+
+
+def test_a_closed_runtime_leaves_no_s3_file_system_behind(s3_endpoint: str, tmp_path) -> None:
+    # each store's file system has a session of its own, so fsspec's instance cache kept one
+    # per runtime (and its connections) for the life of the process
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{uuid.uuid4().hex[:12]}")
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        bucket.put("a.txt", b"1")
+        kept = weakref.ref(rt.runtime.bucket_store(bucket).fs)  # type: ignore[attr-defined]
+    del rt
+    gc.collect()
+    assert kept() is None

@@ -40,6 +40,15 @@ class FolderStore(ObjectStore):
         _check_folder(self.root)
 
     def path(self, key: str) -> Path:
+        """The object's file; ObjectNotFound when nothing is there, as in object storage (a
+        missing key gave a path that engines failed on later with their own error)."""
+        path = self._file(key)
+        if not path.exists():
+            raise ObjectNotFound(f"no object {key!r} in {self.root}")
+        return path
+
+    def _file(self, key: str) -> Path:
+        """Where the object ``key`` is or goes, inside the bucket folder."""
         path = real_path(self.root / check_key(key))
         if self.root not in path.parents:
             raise InvalidKey(f"object key {key!r} escapes the bucket folder",
@@ -49,7 +58,7 @@ class FolderStore(ObjectStore):
     @contextmanager
     def writer(self, key: str) -> Iterator[IO[bytes]]:
         """A binary file that becomes the object ``key`` only when the block ends without error."""
-        target = self.path(key)
+        target = self._file(key)
         tmp_dir = self.root / TMP_DIR
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
@@ -64,7 +73,7 @@ class FolderStore(ObjectStore):
             raise
 
     def put_file(self, key: str, source: Path, *, move: bool) -> None:
-        target = self.path(key)
+        target = self._file(key)
         if move:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -78,7 +87,7 @@ class FolderStore(ObjectStore):
             Path(source).unlink()
 
     def stat(self, key: str) -> StoredObject:
-        path = self.path(key)
+        path = self._file(key)
         try:
             st = path.stat()
         except OSError as err:  # a link to itself is no object either, as the listing says
@@ -92,12 +101,12 @@ class FolderStore(ObjectStore):
     def created(self, key: str, when: float) -> StoredObject:
         """The object just written, dated ``when`` by the runtime's clock (a file moved in
         would otherwise keep its old modification time)."""
-        os.utime(self.path(key), (when, when))
+        os.utime(self._file(key), (when, when))
         return self.stat(key)
 
     def open(self, key: str) -> IO[bytes]:
         self.stat(key)
-        return open(self.path(key), "rb")
+        return open(self._file(key), "rb")
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         """Objects whose key starts with ``prefix``, in key order."""
@@ -135,7 +144,7 @@ class FolderStore(ObjectStore):
         yield from sorted(found, key=lambda o: o.key)
 
     def delete(self, key: str) -> bool:
-        path = self.path(key)
+        path = self._file(key)
         try:
             path.unlink()
         except FileNotFoundError:

@@ -15,7 +15,9 @@ environment variables and files, with ``AWS_ENDPOINT_URL`` for an S3-compatible 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import CauceError, ConfigError, ObjectNotFound, ResourceError
-from .objects import BUCKET_LOCATIONS, ObjectStore, StoredObject, check_key, is_key
+from ..errors import CauceError, ConfigError, InvalidKey, ObjectNotFound, ResourceError
+from .objects import (
+    BUCKET_LOCATIONS,
+    MAX_KEY_BYTES,
+    ObjectStore,
+    StoredObject,
+    check_key,
+    is_key,
+)
 
 # Object storage, where one call uploads a whole object that readers then see at once; fsspec's
 # other protocols (ftp, sftp, http, webdav...) show a file while it is written, or are read-only.
@@ -40,10 +49,14 @@ class FsspecStore(ObjectStore):
         if protocol not in OBJECT_STORAGE:
             raise ConfigError(f"URL {url!r} is not supported: {protocol}:// is no object storage "
                               "cauce keeps buckets in", hint=f"use {BUCKET_LOCATIONS}")
-        import fsspec  # with asyncio under it: paid only by buckets on remote URLs
-
+        place = url.partition("://")[2].rstrip("/")
+        if not place or "" in place.split("/"):
+            raise ConfigError(
+                f"URL {url!r} is not supported: it names no bucket, or has '//' in its path",
+                hint="write s3://bucket/prefix with one slash between parts (a '//' kept objects "
+                "that no listing found)")
         try:
-            self.fs, root = fsspec.core.url_to_fs(url)
+            self.fs, root = _connect(url, protocol)
         except ImportError as error:  # fsspec names the package the protocol needs
             raise ConfigError(
                 f"URL {url!r} needs a package that is not installed: {error}",
@@ -56,9 +69,17 @@ class FsspecStore(ObjectStore):
         self.url = url
         self.root = root.rstrip("/")
         self.cache = Path(cache)
+        # S3's (and GCS's, Azure's) 1,024 bytes hold the bucket's prefix and its slash too
+        prefix = self.root.lstrip("/").partition("/")[2]
+        self.room = MAX_KEY_BYTES - (len(prefix.encode()) + 1 if prefix else 0)
 
     def _full(self, key: str) -> str:
-        return f"{self.root}/{check_key(key)}"
+        if len(check_key(key).encode()) > self.room:
+            raise InvalidKey(
+                f"object key {key!r} is longer than the {self.room} bytes {self.url} leaves "
+                f"for keys (object storage takes {MAX_KEY_BYTES}, its prefix included)",
+                hint="use a shorter key, or a bucket URL with a shorter prefix")
+        return f"{self.root}/{key}"
 
     @contextmanager
     def _translated(self, action: str, *, lookup: bool = False) -> Iterator[None]:
@@ -73,7 +94,9 @@ class FsspecStore(ObjectStore):
                 raise
             raise ResourceError(
                 f"{self.url}: cannot {action}: the storage location does not exist",
-                hint="create the S3 bucket (or the container) first, or fix the bucket's URL",
+                hint="create the S3 bucket (or the container) first, or fix the bucket's URL "
+                "or the endpoint (AWS_ENDPOINT_URL: a server there that is no S3 answers "
+                "'not found' to every request)",
             ) from None
         except Exception as error:  # each fsspec back end has its own exception classes
             raise ResourceError(
@@ -147,6 +170,7 @@ class FsspecStore(ObjectStore):
             return False
         with self._translated(f"delete {key!r}"):
             self.fs.rm_file(self._full(key))
+        shutil.rmtree(self._local(key).parent, ignore_errors=True)  # path()'s copy, if any
         return True
 
     def path(self, key: str) -> Path:
@@ -175,6 +199,41 @@ class FsspecStore(ObjectStore):
         both ``a`` and ``a/b``, which as paths of their own would be a file and a folder."""
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return self.cache / "objects" / digest / key.rsplit("/", 1)[-1]
+
+
+# botocore's loggers that say at INFO where the credentials and the endpoint came from, once
+# per process: a line in every run's log, which runs on folder buckets do not have
+_CHATTY = ("botocore.credentials", "aiobotocore.credentials", "botocore.configprovider")
+
+
+def _connect(url: str, protocol: str) -> tuple[Any, str]:
+    """The file system of ``url`` and the path in it. For S3, each call is tried as botocore's
+    retry settings say (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``; 5 attempts by default) and
+    not as many times again by s3fs, which made an endpoint that never answers fail a lookup
+    after 7 minutes rather than 80 s; uploads go without ``Expect: 100-continue``."""
+    import fsspec  # with asyncio under it: paid only by buckets on remote URLs
+
+    if protocol not in ("s3", "s3a"):
+        return fsspec.core.url_to_fs(url)
+    from aiobotocore.session import AioSession  # s3fs's own; ImportError without the S3 extra
+
+    for name in _CHATTY:  # unless the user set their levels
+        chatty = logging.getLogger(name)
+        if chatty.level == logging.NOTSET:
+            chatty.setLevel(logging.WARNING)
+    session = AioSession()
+    session.register("before-call.s3", _send_without_expect)  # after botocore adds the header
+    # a session of its own makes each file system new: fsspec's cache would keep them all
+    fs, root = fsspec.core.url_to_fs(url, session=session, skip_instance_cache=True)
+    fs.retries = 1
+    return fs, root
+
+
+def _send_without_expect(params: dict[str, Any], **_: Any) -> None:
+    """botocore asks for ``100 Continue`` before sending an upload's body, and aiohttp waits for
+    it with no timeout: an endpoint that takes the connection and never answers (a wrong port,
+    a stuck proxy) held a put for ever, where every other call fails after its read timeout."""
+    params["headers"].pop("Expect", None)
 
 
 def _modified(info: dict[str, Any]) -> float:

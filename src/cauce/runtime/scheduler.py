@@ -15,6 +15,7 @@ found); the state store decides which objects are new, once.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,10 @@ class Scheduler:
 
     LEASE = 15.0
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, looks_aside: bool = False) -> None:
+        """``looks_aside``: list watched buckets in threads of their own (``serve``), so that a
+        storage slow to answer holds up no schedule, dispatch or heartbeat; otherwise each
+        look is made within `tick` (`TestRuntime`, whose clock only moves when told)."""
         self.runtime = runtime
         self.owner = runtime.worker_id + ":" + new_token()
         self.schedules: dict[str, Schedule] = {}
@@ -53,6 +57,9 @@ class Scheduler:
         self.watched = {r.name: (r, every) for r in runtime.app.resources.values()
                         if isinstance(r, Bucket) and (every := runtime.watch_of(r)) is not None}
         self._next_look = {name: runtime.clock.time() for name in self.watched}
+        self._looks_aside = looks_aside
+        self._looking: dict[str, threading.Thread] = {}
+        self._closed = False
 
     def _schedule_of(self, job: Job) -> Schedule | None:
         every = job.every
@@ -93,7 +100,9 @@ class Scheduler:
         return True
 
     def close(self) -> None:
-        """Give the lease up, if held: the next serving process fires schedules at once."""
+        """Give the lease up, if held: the next serving process fires schedules at once. A
+        look still waiting for its storage is left to end by itself, unheard."""
+        self._closed = True
         if self._lead_until:
             self.runtime.state.leases.release(self._lease, self.owner)
             self._lead_until = 0.0
@@ -112,14 +121,34 @@ class Scheduler:
         now = self.runtime.clock.time()
         for bucket, every in self.watched.values():
             # more than an interval ahead: the clock was stepped back, look now, not after it
-            if not now < self._next_look[bucket.name] <= now + every:
-                try:
-                    self.runtime.scan_bucket(bucket)
-                except (CauceError, OSError) as error:  # unreachable: say so, look again later
-                    log_general(self.runtime, self.runtime.app.name, logging.WARNING,
-                                "bucket %s: cannot look for new objects: %s", bucket.name, error)
-                self._next_look[bucket.name] = now + every
+            if now < self._next_look[bucket.name] <= now + every:
+                continue
+            self._next_look[bucket.name] = now + every
+            if not self._looks_aside:
+                self._look(bucket)
+                continue
+            looking = self._looking.get(bucket.name)
+            if looking is None or not looking.is_alive():  # one look at a time per bucket
+                looking = threading.Thread(target=self._look, args=(bucket,), daemon=True,
+                                           name=f"cauce-watch-{bucket.name}")
+                self._looking[bucket.name] = looking
+                looking.start()
         return min(self._next_look.values())
+
+    def looking(self) -> bool:
+        """Whether a look made aside is still listing a bucket (its events not queued yet)."""
+        return any(thread.is_alive() for thread in self._looking.values())
+
+    def _look(self, bucket: Bucket) -> None:
+        try:
+            self.runtime.scan_bucket(bucket)
+        except (CauceError, OSError) as error:  # unreachable: say so, look again later
+            if not self._closed:
+                log_general(self.runtime, self.runtime.app.name, logging.WARNING,
+                            "bucket %s: cannot look for new objects: %s", bucket.name, error)
+        except Exception:
+            if not self._closed:  # else the serve ended meanwhile, and its state may be closed
+                raise
 
     def _fire_schedules(self) -> float | None:
         if not self.schedules:

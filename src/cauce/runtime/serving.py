@@ -110,12 +110,17 @@ def serve(
     grace_seconds = parse_duration(grace, what="grace")  # now, not when stopping
     deadline = time.monotonic() + limit if limit is not None else None
     role = "serve" if scheduler else "worker"
-    sched = Scheduler(rt) if scheduler else None
+    sched = Scheduler(rt, looks_aside=True) if scheduler else None
     rt.executors.open_all()
     dispatcher = rt.dispatcher(threads=threads, processes=processes)
     done: Callable[[], bool] | None = None
     if until == "idle":
-        done = dispatcher.idle
+        def idle() -> bool:
+            # no look into a watched bucket under way (it may queue events), then no work
+            # left: in that order, as a look queues its events before it ends
+            return not (sched is not None and sched.looking()) and dispatcher.idle()
+
+        done = idle
     elif callable(until):
         done = until
     previous = _install_signals(rt) if handle_signals else {}
