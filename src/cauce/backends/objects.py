@@ -41,7 +41,7 @@ def check_key(key: str) -> str:
 
     One rule for every store (folders, S3, other fsspec storage): 1 to 1,024 bytes of UTF-8 in
     segments separated by ``/``; no segment empty, ``.``, ``..`` or over 255 bytes; no leading
-    ``/``, backslash, control character or lone surrogate; the first segment is not
+    ``/``, backslash, control character below U+0020 or lone surrogate; the first segment is not
     ``.cauce-tmp``. Any other character, a colon included (``2021-04-22T10:00.json``), is an
     ordinary one.
     """
