@@ -19,11 +19,14 @@ from __future__ import annotations
 import hashlib
 import html as html_text
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from .errors import CauceError, first_line
 
 __all__ = ["ChartLike", "html", "png", "png_from_svg", "save", "script_files", "spec", "svg"]
 
@@ -49,12 +52,25 @@ ChartLike = _AltairChart | Mapping[str, Any]
 
 
 def spec(chart: ChartLike) -> dict[str, Any]:
-    """The Vega-Lite specification of ``chart`` as plain JSON-ready data."""
+    """The Vega-Lite specification of ``chart`` as plain JSON-ready data. A number that is not
+    finite (NaN, ±inf) becomes ``null``, Vega's missing value: JSON has no NaN, so a page's
+    ``JSON.parse`` refused the whole chart, and a ``.json`` file was no JSON."""
     if isinstance(chart, Mapping):
-        return dict(chart)
+        return _finite(dict(chart))
     if isinstance(chart, _AltairChart):
-        return chart.to_dict()
+        return _finite(chart.to_dict())
     raise TypeError(f"expected an Altair chart or a Vega-Lite dict, not {type(chart).__name__}")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every float that is not finite, however deep, replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _script_json(value: Any) -> str:
@@ -138,14 +154,28 @@ def _converter() -> Any:
     return vl_convert
 
 
+def _drawn(convert: str, chart: ChartLike, **options: Any) -> Any:
+    """``chart`` drawn by vl-convert's ``convert``; a chart Vega cannot draw (an invalid format,
+    a bad expression) is one `CauceError` with Vega's reason, not a page of JavaScript stack."""
+    drawing = spec(chart)
+    try:
+        return getattr(_converter(), convert)(drawing, vl_version=VEGA_LITE_VERSION, **options)
+    except ValueError as err:
+        reasons = re.findall(r"Error: ([^\n]+)", str(err)) or [first_line(str(err))]
+        title = drawing.get("title")
+        named = f" {title!r}" if isinstance(title, str) and title else ""
+        raise CauceError(f"cannot draw the chart{named}: {reasons[-1].strip()}",
+                         hint="check the chart's formats and expressions") from None
+
+
 def svg(chart: ChartLike) -> str:
     """``chart`` drawn as an SVG document (text stays text, so it scales and can be searched)."""
-    return _converter().vegalite_to_svg(spec(chart), vl_version=VEGA_LITE_VERSION)
+    return _drawn("vegalite_to_svg", chart)
 
 
 def png(chart: ChartLike, *, scale: float = 2.0) -> bytes:
     """``chart`` drawn as PNG bytes; ``scale=2`` gives sharp images on high-density screens."""
-    return _converter().vegalite_to_png(spec(chart), vl_version=VEGA_LITE_VERSION, scale=scale)
+    return _drawn("vegalite_to_png", chart, scale=scale)
 
 
 def png_from_svg(drawn: str, *, scale: float = 2.0) -> bytes:
