@@ -6,6 +6,7 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -50,8 +51,9 @@ def test_text_is_escaped() -> None:
     assert "&lt;=50K" in svg and "&amp;" in svg
 
 
-@pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf])
-def test_values_that_are_not_numbers_draw_no_bar(odd: float) -> None:
+@pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf, None,
+                                 pytest.param(10**400, id="int-past-float")])
+def test_values_that_are_not_numbers_draw_no_bar(odd: float | None) -> None:
     chart = bar_chart("Odd", ["odd", "fine"], [odd, 4])
     assert [r["value"] for r in rows_of(chart)] == [None, 4.0]
     spec_text = json.dumps(charts.spec(chart), allow_nan=False)  # valid JSON for Vega
@@ -64,8 +66,34 @@ def test_labels_and_values_must_match() -> None:
         bar_chart("x", ["a", "b"], [1])
 
 
-def test_an_empty_chart_still_draws() -> None:
-    ET.fromstring(charts.svg(bar_chart("Nothing yet", [], [])))
+def test_an_empty_chart_still_draws_and_says_so() -> None:
+    drawn = charts.svg(bar_chart("Nothing yet", [], []))
+    ET.fromstring(drawn)
+    assert "no data" in drawn and "Nothing yet" in drawn
+
+
+def texts(svg: str) -> list[str]:
+    return [el.text or "" for el in ET.fromstring(svg).iter() if el.tag.endswith("text")]
+
+
+def test_a_label_given_twice_gets_its_own_bar() -> None:
+    chart = bar_chart("Trips", ["north", "north", "north (2)", "south"], [5, 10, 1, 2])
+    assert [r["label"] for r in rows_of(chart)] == ["north", "north (2)", "north (2) (2)", "south"]
+    drawn = charts.svg(chart)
+    assert drawn.count('aria-roledescription="bar"') == 4
+    assert {"north", "north (2)", "5", "10"} <= set(texts(drawn))
+
+
+def test_sums_from_a_warehouse_are_numbers_and_text_is_refused() -> None:
+    assert [r["value"] for r in rows_of(bar_chart("x", ["a"], [Decimal("1.5")]))] == [1.5]
+    with pytest.raises(CauceError, match=r"the value of 'b' is str '3', not a number"):
+        bar_chart("x", ["a", "b"], [1, "3"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("suffix", [" %", "'", "\\", '" + datum.x + "', "\\' + alert(1) + '"])
+def test_any_suffix_and_format_read_as_text(suffix: str) -> None:
+    drawn = charts.svg(bar_chart("x", ["a"], [0.5], number_format=".1f", suffix=suffix))
+    assert "0.5" + suffix in texts(drawn)
 
 
 def test_tables_right_align_numbers_and_escape_text() -> None:

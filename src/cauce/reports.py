@@ -10,11 +10,14 @@ shown live by the web UI as an app's dashboard (``@app.dashboard``).
 from __future__ import annotations
 
 import html
+import json
 import math
+import numbers
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,7 @@ th{background:#f4f4f4}.meta{color:#666;font-size:.85rem}img{max-width:100%;margi
 def bar_chart(
     title: str,
     labels: Sequence[str],
-    values: Sequence[float],
+    values: Sequence[float | None],
     *,
     value_title: str = "",
     number_format: str = ",.0f",
@@ -48,29 +51,66 @@ def bar_chart(
 ) -> Any:
     """A horizontal bar chart (Altair), one bar per label in the order given, each bar labelled
     with its value (``number_format`` is a d3 format, e.g. ``".1f"``; ``suffix`` e.g. ``" %"``).
-    Values that are not numbers (NaN, ±inf) draw no bar and read "n/a"."""
+    A missing value (``None``, NaN, ±inf) draws no bar and reads "n/a"; a label given again
+    gets its own bar, named "label (2)"; with no labels at all the chart says "no data"."""
     import altair as alt
 
     if len(labels) != len(values):
         raise CauceError(f"bar chart {title!r}: {len(labels)} labels but {len(values)} values",
                          hint="give one value per label")
-    rows = [{"label": str(label), "value": float(value) if math.isfinite(value) else None}
-            for label, value in zip(labels, values, strict=True)]
-    order = list(dict.fromkeys(row["label"] for row in rows))
+    rows = [{"label": label, "value": _number(title, label, value)}
+            for label, value in zip(_distinct(labels), values, strict=True)]
+    if not rows:
+        return alt.Chart(alt.Data(values=[{}])).mark_text(color="#666").encode(
+            text=alt.value("no data")).properties(title=title, width=460, height=40)
     base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+        y=alt.Y("label:N", sort=[row["label"] for row in rows], title=None,
+                axis=alt.Axis(labelLimit=260)),
         tooltip=[alt.Tooltip("label:N", title="category"),
                  alt.Tooltip("value:Q", title=value_title or "value", format=number_format)],
     )
     x = alt.X("value:Q", title=value_title or None, axis=alt.Axis(format=number_format))
     bars = base.mark_bar(color=color).encode(x=x)
-    # the value next to each bar; a missing value reads "n/a" at zero
+    # the value next to each bar; a missing value reads "n/a" at zero. The format and suffix
+    # are written as JSON string literals, which Vega's expressions read alike, whatever they hold
     text = base.transform_calculate(
-        shown=f"datum.value == null ? 'n/a' : format(datum.value, '{number_format}') + "
-        f"'{suffix.replace(chr(39), '')}'",
+        shown=f"datum.value == null ? 'n/a' : format(datum.value, {json.dumps(number_format)})"
+        f" + {json.dumps(suffix)}",
         at="datum.value == null ? 0 : datum.value",
     ).mark_text(align="left", dx=3, color="#333").encode(x=alt.X("at:Q"), text="shown:N")
     return (bars + text).properties(title=title, width=460, height=alt.Step(20))
+
+
+def _distinct(labels: Sequence[Any]) -> list[str]:
+    """``labels`` as text, a label met again numbered ("north (2)"): bars of the same label
+    would be drawn over one another, the smaller hidden under the larger."""
+    seen: set[str] = set()
+    distinct = []
+    for label in map(str, labels):
+        name, count = label, 1
+        while name in seen:
+            count += 1
+            name = f"{label} ({count})"
+        seen.add(name)
+        distinct.append(name)
+    return distinct
+
+
+def _number(title: str, label: str, value: Any) -> float | None:
+    """``value`` (a number, Decimal included, as warehouses return sums) as a float, or ``None``
+    when it is missing or not finite; a value of another kind (text, a date) is one line
+    naming the bar rather than a TypeError."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, numbers.Real | Decimal):
+        raise CauceError(f"bar chart {title!r}: the value of {label!r} is "
+                         f"{type(value).__name__} {value!r}, not a number",
+                         hint="give numbers (None for a missing value)")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond a float's range
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass
