@@ -98,6 +98,15 @@ def test_a_chart_vega_cannot_draw_is_one_line():
         charts.png(chart)
 
 
+def test_a_chart_vega_sizes_beyond_reason_is_refused():
+    # no data and a legend with no title: Vega measures the chart as 1.8e308 pixels square
+    chart = alt.Chart(alt.Data(values=[])).mark_bar().encode(
+        x="h:Q", y="p:N", color=alt.Color("m:N", title=None)).properties(title="Empty")
+    with pytest.raises(CauceError, match=r"'Empty': Vega sized it [\d.e+]+ × [\d.e+]+ pixels"):
+        charts.svg(chart)
+    assert charts.svg(chart.encode(color=alt.Color("m:N", title="m"))).startswith("<svg")
+
+
 def test_svg_has_axes_and_title_as_text():
     drawn = charts.svg(_bar(["<north>"]))
     assert drawn.startswith("<svg")

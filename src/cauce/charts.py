@@ -154,6 +154,16 @@ def _converter() -> Any:
     return vl_convert
 
 
+# Vega sizes a chart with no data and a legend without a title as 1.8e308 pixels square
+_LARGEST_SIDE = 1_000_000
+
+
+def _refused(drawing: Mapping[str, Any], reason: str, hint: str) -> CauceError:
+    title = drawing.get("title")
+    named = f" {title!r}" if isinstance(title, str) and title else ""
+    return CauceError(f"cannot draw the chart{named}: {reason}", hint=hint)
+
+
 def _drawn(convert: str, chart: ChartLike, **options: Any) -> Any:
     """``chart`` drawn by vl-convert's ``convert``; a chart Vega cannot draw (an invalid format,
     a bad expression) is one `CauceError` with Vega's reason, not a page of JavaScript stack."""
@@ -162,15 +172,20 @@ def _drawn(convert: str, chart: ChartLike, **options: Any) -> Any:
         return getattr(_converter(), convert)(drawing, vl_version=VEGA_LITE_VERSION, **options)
     except ValueError as err:
         reasons = re.findall(r"Error: ([^\n]+)", str(err)) or [first_line(str(err))]
-        title = drawing.get("title")
-        named = f" {title!r}" if isinstance(title, str) and title else ""
-        raise CauceError(f"cannot draw the chart{named}: {reasons[-1].strip()}",
-                         hint="check the chart's formats and expressions") from None
+        raise _refused(drawing, reasons[-1].strip(),
+                       "check the chart's formats and expressions") from None
 
 
 def svg(chart: ChartLike) -> str:
-    """``chart`` drawn as an SVG document (text stays text, so it scales and can be searched)."""
-    return _drawn("vegalite_to_svg", chart)
+    """``chart`` drawn as an SVG document (text stays text, so it scales and can be searched).
+    A size Vega gives beyond a million pixels is refused in one line: it is no drawing."""
+    drawn = _drawn("vegalite_to_svg", chart)
+    size = re.match(r'<svg[^>]*? width="([^"]+)" height="([^"]+)"', drawn)
+    if size and max(float(side) for side in size.groups()) > _LARGEST_SIDE:
+        raise _refused(spec(chart), f"Vega sized it {size[1]} × {size[2]} pixels",
+                       "Vega does this to a chart with no data and a legend with no title: "
+                       "title the legend, or show a note where there is no data")
+    return drawn
 
 
 def png(chart: ChartLike, *, scale: float = 2.0) -> bytes:
