@@ -214,3 +214,28 @@ def test_an_empty_dashboard_folder_is_refused(
     with pytest.raises(CauceError, match="output folder is empty"):
         write_dashboard("", Panel(date(2023, 4, 16), [], []), images=False)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_amount_draws_no_bar_rather_than_zero():
+    rows = [{"nombre_indicador": "a", "monto_total_irregularidades": None},
+            {"nombre_indicador": "b", "monto_total_irregularidades": 2.5e13}]
+    spec = charts.amount_per_indicator(rows).to_dict()
+    assert [r["monto_total_irregularidades_escala"] for r in spec["data"]["values"]] == [None, 25]
+
+
+@pytest.mark.parametrize("computed", [True, False])
+def test_a_week_with_no_flags_says_so(computed: bool) -> None:
+    from datetime import date
+
+    from cauce.apps.contracting.dashboard.page import Panel, panel_sections
+
+    indicator = {"nombre_grupo_indicador": "g", "nombre_indicador": "a",
+                 "cantidad_irregularidades": 1, "cantidad_contratos_irregularidades": 1,
+                 "monto_total_irregularidades": 1.0, "cantidad_contratos_totales": 3}
+    panel = Panel(date(2023, 4, 16), [indicator], [], scored=computed, flagged=computed)
+    notes = {s.title: s.html for s in panel_sections(panel) if not s.charts}
+    if computed:  # scored and flagged, none found: said, not left out
+        assert "Ningún contrato con banderas rojas" in notes["Banderas rojas"]
+        assert "Ninguna entidad ni proveedor" in notes["Entidades y proveedores con mayor riesgo"]
+    else:  # not computed (the published definitions have none): no section
+        assert "Banderas rojas" not in notes

@@ -80,10 +80,11 @@ def _colombian(chart: alt.Chart) -> alt.Chart:
 
 def _scaled(rows: Rows, column: str) -> tuple[Rows, str]:
     """``rows`` with ``<column>_escala`` in the unit (from `UNITS`) the largest value needs,
-    and the axis title naming it."""
+    and the axis title naming it. A missing amount stays missing (no bar), not 0."""
     top = max((abs(r.get(column) or 0) for r in rows), default=0)
     size, unit = next(((s, u) for s, u in UNITS if top >= 10 * s), UNITS[-1])
-    scaled = [{**r, f"{column}_escala": (r.get(column) or 0) / size} for r in rows]
+    scaled = [{**r, f"{column}_escala": None if r.get(column) is None else r[column] / size}
+              for r in rows]
     return scaled, f"monto ({unit} de pesos)" if unit else "monto (pesos)"
 
 
