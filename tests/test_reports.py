@@ -28,7 +28,8 @@ def test_a_bar_chart_has_one_bar_per_label_in_order() -> None:
     spec = charts.spec(chart)
     assert spec["title"] == "Rows per file"
     assert spec["layer"][0]["mark"]["type"] == "bar"
-    assert spec["layer"][0]["encoding"]["y"]["sort"] == ["b.csv", "a.csv", "c.csv"]
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == {"field": "order", "op": "min"}
+    assert [r["order"] for r in rows_of(chart)] == [0, 1, 2]
 
 
 def test_drawn_bars_and_values(tmp_path: Path) -> None:
@@ -102,6 +103,20 @@ def test_tables_right_align_numbers_and_escape_text() -> None:
     assert ("<td>&lt;b&gt;</td><td class=n>1,234</td><td class=n>0.50</td><td>True</td><td></td>"
             in html)
     assert table_html([]) == "<p class=meta>(no rows)</p>"
+    assert "<td class=n>n/a</td>" in table_html([{"share": math.nan}])
+
+
+@pytest.mark.parametrize("odd", ["line\nbreak", "back\\slash", "cr\rlf", "ls\u2028ps\u2029ps"])
+def test_titles_and_labels_with_line_breaks_and_backslashes_draw(odd: str) -> None:
+    chart = bar_chart(odd, [odd, "b"], [1, 2], value_title=odd)
+    # read as written (an XML parser reads a CR as a line feed)
+    drawn = charts.svg(chart)
+    shown = re.findall(r"<text[^>]*>([^<]*)</text>", drawn)
+    assert odd in shown  # the label, as given
+    axis = odd.replace("\r", " ").replace("\n", " ").replace("\u2028", " ").replace("\u2029", " ")
+    assert axis in shown  # the value title, on one line
+    assert f'; {axis}: 1"' in drawn  # and in the tooltip (the bar's description)
+    assert shown.index(odd) < shown.index("b")  # in the order given
 
 
 def test_write_report_writes_the_page_the_scripts_and_one_svg_per_chart(tmp_path: Path) -> None:
@@ -132,6 +147,21 @@ def test_chart_names_are_plain_file_names(tmp_path: Path, name: str) -> None:
     with pytest.raises(CauceError, match="must be a plain file name"):
         write_report(tmp_path, "x", [Section("s", charts={name: bar_chart("x", [], [])})])
     assert not any(tmp_path.iterdir())  # refused before anything is written
+
+
+def test_a_chart_file_name_given_twice_is_refused(tmp_path: Path) -> None:
+    chart = bar_chart("x", ["a"], [1])
+    with pytest.raises(CauceError, match=r"'rows\.svg' is given to more than one chart"):
+        write_report(tmp_path, "x", [Section("one", charts={"rows": chart}),
+                                     Section("two", charts={"rows.svg": chart})])
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_chart_file_name_is_a_link_that_finds_its_file(tmp_path: Path) -> None:
+    index = write_report(tmp_path, "x", [Section("s", charts={"share #1 ?": bar_chart(
+        "x", ["a"], [1])})])
+    assert (tmp_path / "share #1 ?.svg").is_file()
+    assert '<img src="share%20%231%20%3F.svg"' in index.read_text(encoding="utf-8")
 
 
 def test_the_public_names_are_exactly_those_listed() -> None:

@@ -13,6 +13,7 @@ import html
 import json
 import math
 import numbers
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from . import charts
 from .errors import CauceError
@@ -58,16 +60,21 @@ def bar_chart(
     if len(labels) != len(values):
         raise CauceError(f"bar chart {title!r}: {len(labels)} labels but {len(values)} values",
                          hint="give one value per label")
-    rows = [{"label": label, "value": _number(title, label, value)}
-            for label, value in zip(_distinct(labels), values, strict=True)]
+    value_title = _one_line(value_title)
+    rows = [{"label": label, "value": _number(title, label, value), "order": index}
+            for index, (label, value) in enumerate(zip(_distinct(labels), values, strict=True))]
     if not rows:
         return alt.Chart(alt.Data(values=[{}])).mark_text(color="#666").encode(
             text=alt.value("no data")).properties(title=title, width=460, height=40)
     base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("label:N", sort=[row["label"] for row in rows], title=None,
+        # in the order given, by index: labels listed in the spec went into an expression,
+        # where a U+2028 in one ended its string
+        y=alt.Y("label:N", sort=alt.EncodingSortField(field="order", op="min"), title=None,
                 axis=alt.Axis(labelLimit=260)),
         tooltip=[alt.Tooltip("label:N", title="category"),
-                 alt.Tooltip("value:Q", title=value_title or "value", format=number_format)],
+                 # a tooltip title's backslash is read as an escape in the expression it lands in
+                 alt.Tooltip("value:Q", title=value_title.replace("\\", "\\\\") or "value",
+                             format=number_format)],
     )
     x = alt.X("value:Q", title=value_title or None, axis=alt.Axis(format=number_format))
     bars = base.mark_bar(color=color).encode(x=x)
@@ -79,6 +86,12 @@ def bar_chart(
         at="datum.value == null ? 0 : datum.value",
     ).mark_text(align="left", dx=3, color="#333").encode(x=alt.X("at:Q"), text="shown:N")
     return (bars + text).properties(title=title, width=460, height=alt.Step(20))
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks as spaces: Vega-Lite 6.4 writes an axis and a tooltip title
+    into Vega expressions without escaping a line break, and the chart failed to draw."""
+    return re.sub(r"\r\n|[\n\r\u2028\u2029]", " ", text)
 
 
 def _distinct(labels: Sequence[Any]) -> list[str]:
@@ -125,7 +138,8 @@ class Section:
 
 
 def table_html(rows: Sequence[Mapping[str, Any]]) -> str:
-    """An HTML table of ``rows`` (dicts sharing keys); numbers are right-aligned."""
+    """An HTML table of ``rows`` (dicts sharing keys); numbers are right-aligned, and a float
+    that is not finite reads "n/a", as in `bar_chart`."""
     if not rows:
         return "<p class=meta>(no rows)</p>"
     columns = list(rows[0].keys())
@@ -137,7 +151,7 @@ def table_html(rows: Sequence[Mapping[str, Any]]) -> str:
             value = row.get(c)
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else (
-                f"{value:,.2f}" if isinstance(value, float)
+                (f"{value:,.2f}" if math.isfinite(value) else "n/a") if isinstance(value, float)
                 else ("" if value is None else str(value)))
             cells.append(f'<td{" class=n" if numeric else ""}>{html.escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -185,6 +199,10 @@ def write_report(folder: str | Path, title: str, sections: Sequence[Section], *,
     """Write ``index.html``, the charts' ``.svg`` files and the Vega scripts into ``folder``;
     returns the page's path."""
     names = [_svg_name(name) for section in sections for name in section.charts]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise CauceError(f"chart file name {twice[0]!r} is given to more than one chart",
+                         hint="name each chart of the report differently")
     out = output_folder(folder)
     for name, path in charts.script_files().items():
         shutil.copyfile(path, out / name)
@@ -200,7 +218,7 @@ def write_report(folder: str | Path, title: str, sections: Sequence[Section], *,
             file_name = next(drawn)
             (out / file_name).write_text(charts.svg(chart), encoding="utf-8")
             body.append(charts.html(chart, scripts=None) + f'<noscript><img src="'
-                        f'{html.escape(file_name)}" alt="{html.escape(section.title)}">'
+                        f'{html.escape(quote(file_name))}" alt="{html.escape(section.title)}">'
                         "</noscript>")
         if section.table is not None:
             body.append(table_html(section.table))
