@@ -239,3 +239,26 @@ def test_a_week_with_no_flags_says_so(computed: bool) -> None:
         assert "Ninguna entidad ni proveedor" in notes["Entidades y proveedores con mayor riesgo"]
     else:  # not computed (the published definitions have none): no section
         assert "Banderas rojas" not in notes
+
+
+def test_the_trend_shows_each_execution_on_its_day_west_of_utc():
+    """Drawn in Bogotá's time zone (a separate process: the drawing reads TZ when it starts),
+    an execution of 2023-04-16 is shown on that day, not on the 15th."""
+    import os
+    import subprocess
+    import sys
+
+    draw = (
+        "from cauce import charts as render\n"
+        "from cauce.apps.contracting.dashboard import charts\n"
+        "rows = [{'fecha_ejecucion': d, 'nombre_indicador': 'a',"
+        " 'cantidad_contratos_irregularidades': n, 'monto_total_irregularidades': 1.0}"
+        " for d, n in (('2023-04-16', 1), ('2023-04-23', 2))]\n"
+        "print(render.svg(charts.trend(rows)))\n"
+    )
+    drawn = subprocess.run(
+        [sys.executable, "-c", draw], capture_output=True, text=True, check=True,
+        env={**os.environ, "TZ": "America/Bogota"},
+    ).stdout
+    points = set(re.findall(r'aria-label="ejecución: ([\d-]+); [^"]*; contratos: (\d);', drawn))
+    assert points == {("2023-04-16", "1"), ("2023-04-23", "2")}, points

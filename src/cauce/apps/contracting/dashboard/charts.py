@@ -131,7 +131,10 @@ def trend(rows: Rows) -> alt.Chart:
         alt.Chart(alt.Data(values=rows))
         .mark_line(point=True)
         .encode(
-            x=alt.X("fecha_ejecucion:T", title="ejecución", axis=alt.Axis(format="%Y-%m-%d")),
+            # dates as the calendar days they are (UTC): in local time, a page or a file drawn
+            # west of UTC, as in Colombia, put each execution on the day before
+            x=alt.X("fecha_ejecucion:T", timeUnit="utcyearmonthdate", title="ejecución",
+                    axis=alt.Axis(format="%Y-%m-%d")),
             y=alt.Y(
                 "cantidad_contratos_irregularidades:Q",
                 title="contratos con irregularidades",
@@ -143,7 +146,8 @@ def trend(rows: Rows) -> alt.Chart:
                 legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
             ),
             tooltip=[
-                alt.Tooltip("fecha_ejecucion:T", title="ejecución", format="%Y-%m-%d"),
+                alt.Tooltip("fecha_ejecucion:T", timeUnit="utcyearmonthdate", title="ejecución",
+                            format="%Y-%m-%d"),
                 _text("nombre_indicador", "indicador"),
                 _count("cantidad_contratos_irregularidades", "contratos"),
                 _pesos("monto_total_irregularidades", "monto (COP)"),
