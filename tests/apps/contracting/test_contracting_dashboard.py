@@ -262,3 +262,17 @@ def test_the_trend_shows_each_execution_on_its_day_west_of_utc():
     ).stdout
     points = set(re.findall(r'aria-label="ejecución: ([\d-]+); [^"]*; contratos: (\d);', drawn))
     assert points == {("2023-04-16", "1"), ("2023-04-23", "2")}, points
+
+
+def test_two_suppliers_of_one_name_get_a_bar_each():
+    rows = [{"nombre_proveedor": "JUAN PEREZ", "documento": doc, "puntaje": score, "nivel": "Alto",
+             "contratos": 1, "contratos_con_banderas": 1, "monto_con_banderas": 1.0}
+            for doc, score in (("11", 80.0), ("22", 40.0))]
+    rows.append({**rows[0], "nombre_proveedor": "ANA", "documento": "33"})
+    drawn = render.svg(charts.top_by_risk(rows, name="nombre_proveedor", title="T"))
+    widths = [float(w) for w in re.findall(r'aria-roledescription="bar" d="M0,[\d.]+h([\d.]+)',
+                                           drawn)]
+    assert len(widths) == 3  # each from 0: none stacked on another
+    assert max(widths) == pytest.approx(2 * min(widths))
+    assert {"JUAN PEREZ (11)", "JUAN PEREZ (22)", "ANA"} <= set(re.findall(r">([^<>]+)</text>",
+                                                                            drawn))

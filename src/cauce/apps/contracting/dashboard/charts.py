@@ -8,6 +8,7 @@ as its number locale (Vega-Lite's ``config.locale``), so every renderer formats 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import altair as alt
@@ -160,9 +161,14 @@ def trend(rows: Rows) -> alt.Chart:
 def top_by_risk(rows: Rows, *, name: str, title: str) -> alt.Chart:
     """Buyers or suppliers with the highest composite score (rows of a `t_result_puntaje_*`)."""
     levels = alt.Scale(domain=list(LEVEL_COLORS), range=list(LEVEL_COLORS.values()))
+    # one bar each: two of one name (homonyms, told apart by their document) were stacked into
+    # one bar past 100
+    names = Counter(r.get(name) for r in rows)
+    rows = [{**r, "barra": r.get(name) if names[r.get(name)] == 1
+             else f"{r.get(name)} ({r.get('documento')})"} for r in rows]
     return _bars(
         rows,
-        y=name,
+        y="barra",
         y_title=None,
         x="puntaje",
         x_title="puntaje de riesgo (0–100)",
