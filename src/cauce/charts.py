@@ -128,14 +128,16 @@ def html(
     for index, chart in enumerate(items):
         data = _script_json(spec(chart))
         chart_id = f"cauce-chart-{hashlib.sha256(data.encode()).hexdigest()[:12]}-{index}"
+        # the script draws into the elements just before it, not into an id: the same chart
+        # twice in a page (two fragments) has the same id twice, and its second copy stayed
+        # empty while the first was drawn twice
         blocks.append(
             f'<div class="cauce-chart" id="{chart_id}"></div>'
             f'<script type="application/json" id="{chart_id}-spec">{data}</script>'
-            "<script>vegaEmbed(" + json.dumps("#" + chart_id)
-            + f",JSON.parse(document.getElementById({json.dumps(chart_id + '-spec')})"
-            + f".textContent),{json.dumps(_EMBED_OPTIONS, sort_keys=True)})"
-            + ".catch(function(e){var d=document.getElementById("
-            + json.dumps(chart_id) + ");d.textContent='chart error: '+e.message;})</script>"
+            "<script>(function(s){var j=s.previousElementSibling,d=j.previousElementSibling;"
+            f"vegaEmbed(d,JSON.parse(j.textContent),{json.dumps(_EMBED_OPTIONS, sort_keys=True)})"
+            ".catch(function(e){d.textContent='chart error: '+e.message;})})"
+            "(document.currentScript)</script>"
         )
     body = _script_tags(scripts) + "\n".join(blocks)
     if not page:
