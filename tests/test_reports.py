@@ -104,6 +104,9 @@ def test_tables_right_align_numbers_and_escape_text() -> None:
             in html)
     assert table_html([]) == "<p class=meta>(no rows)</p>"
     assert "<td class=n>n/a</td>" in table_html([{"share": math.nan}])
+    assert table_html([{"a": 1}, {"a": 2, "b": "x"}]).endswith(
+        "<th>a</th><th>b</th></tr></thead><tbody><tr><td class=n>1</td><td></td></tr>"
+        "<tr><td class=n>2</td><td>x</td></tr></tbody></table>")
 
 
 @pytest.mark.parametrize("odd", ["line\nbreak", "back\\slash", "cr\rlf", "ls\u2028ps\u2029ps"])

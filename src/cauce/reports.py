@@ -138,11 +138,13 @@ class Section:
 
 
 def table_html(rows: Sequence[Mapping[str, Any]]) -> str:
-    """An HTML table of ``rows`` (dicts sharing keys); numbers are right-aligned, and a float
+    """An HTML table of ``rows`` (dicts; a column for every key any row has, empty where a row
+    lacks it); numbers are right-aligned, and a float
     that is not finite reads "n/a", as in `bar_chart`."""
     if not rows:
         return "<p class=meta>(no rows)</p>"
-    columns = list(rows[0].keys())
+    # every row's keys, in the order first met: a key only later rows have was left out
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = []
     for row in rows:
