@@ -104,6 +104,8 @@ def test_a_chart_vega_sizes_beyond_reason_is_refused():
         x="h:Q", y="p:N", color=alt.Color("m:N", title=None)).properties(title="Empty")
     with pytest.raises(CauceError, match=r"'Empty': Vega sized it [\d.e+]+ × [\d.e+]+ pixels"):
         charts.svg(chart)
+    with pytest.raises(CauceError, match=r"'Empty': Vega sized it"):
+        charts.png(chart)
     assert charts.svg(chart.encode(color=alt.Color("m:N", title="m"))).startswith("<svg")
 
 

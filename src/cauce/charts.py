@@ -166,12 +166,11 @@ def _refused(drawing: Mapping[str, Any], reason: str, hint: str) -> CauceError:
     return CauceError(f"cannot draw the chart{named}: {reason}", hint=hint)
 
 
-def _drawn(convert: str, chart: ChartLike, **options: Any) -> Any:
-    """``chart`` drawn by vl-convert's ``convert``; a chart Vega cannot draw (an invalid format,
-    a bad expression) is one `CauceError` with Vega's reason, not a page of JavaScript stack."""
-    drawing = spec(chart)
+def _drawn(drawing: dict[str, Any]) -> str:
+    """The SVG of the spec ``drawing``; a chart Vega cannot draw (an invalid format, a bad
+    expression) is one `CauceError` with Vega's reason, not a page of JavaScript stack."""
     try:
-        return getattr(_converter(), convert)(drawing, vl_version=VEGA_LITE_VERSION, **options)
+        return _converter().vegalite_to_svg(drawing, vl_version=VEGA_LITE_VERSION)
     except ValueError as err:
         reasons = re.findall(r"Error: ([^\n]+)", str(err)) or [first_line(str(err))]
         raise _refused(drawing, reasons[-1].strip(),
@@ -181,18 +180,21 @@ def _drawn(convert: str, chart: ChartLike, **options: Any) -> Any:
 def svg(chart: ChartLike) -> str:
     """``chart`` drawn as an SVG document (text stays text, so it scales and can be searched).
     A size Vega gives beyond a million pixels is refused in one line: it is no drawing."""
-    drawn = _drawn("vegalite_to_svg", chart)
+    drawing = spec(chart)
+    drawn = _drawn(drawing)
     size = re.match(r'<svg[^>]*? width="([^"]+)" height="([^"]+)"', drawn)
     if size and max(float(side) for side in size.groups()) > _LARGEST_SIDE:
-        raise _refused(spec(chart), f"Vega sized it {size[1]} × {size[2]} pixels",
+        raise _refused(drawing, f"Vega sized it {size[1]} × {size[2]} pixels",
                        "Vega does this to a chart with no data and a legend with no title: "
                        "title the legend, or show a note where there is no data")
     return drawn
 
 
 def png(chart: ChartLike, *, scale: float = 2.0) -> bytes:
-    """``chart`` drawn as PNG bytes; ``scale=2`` gives sharp images on high-density screens."""
-    return _drawn("vegalite_to_png", chart, scale=scale)
+    """``chart`` drawn as PNG bytes; ``scale=2`` gives sharp images on high-density screens.
+    Drawn from its SVG (the same bytes), so that a chart `svg` refuses is refused alike: drawn
+    directly, Vega failed with no reason."""
+    return png_from_svg(svg(chart), scale=scale)
 
 
 def png_from_svg(drawn: str, *, scale: float = 2.0) -> bytes:
