@@ -10,7 +10,7 @@ from pathlib import Path
 import altair as alt
 import pytest
 
-from cauce import charts
+from cauce import CauceError, charts
 
 HOSTILE = ["</script><script>alert(1)</script>", "O'Brien \"quoted\"", "../../etc/passwd",
            "<!-- comment", "a&b", "line\u2028break"]
@@ -76,6 +76,37 @@ def test_a_vega_lite_dict_is_a_chart_too():
     assert _specs_in(charts.html(spec, scripts=None)) == [json.loads(json.dumps(spec))]
     with pytest.raises(TypeError, match="Altair chart or a Vega-Lite dict"):
         charts.spec(42)  # type: ignore[arg-type]
+
+
+def test_numbers_that_are_not_finite_are_missing_values(tmp_path: Path):
+    rows = [{"zone": "a", "trips": float("nan")}, {"zone": "b", "trips": 2},
+            {"zone": "c", "trips": float("inf")}]
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(x="trips:Q", y="zone:N")
+    strict = {"parse_constant": lambda name: pytest.fail(f"{name} is no JSON")}
+    (spec,) = [json.loads(text, **strict) for text in re.findall(
+        r'<script type="application/json" id="[^"]+">(.*?)</script>', charts.html(chart))]
+    assert [row["trips"] for row in spec["data"]["values"]] == [None, 2, None]
+    json.loads(charts.save(chart, tmp_path / "c.json").read_text(), **strict)
+
+
+def test_a_chart_vega_cannot_draw_is_one_line():
+    chart = alt.Chart(alt.Data(values=[{"x": 1}])).mark_text().encode(
+        text="y:N").transform_calculate(y="datum.x +* 'a'").properties(title="Odd")
+    with pytest.raises(CauceError, match=r"^cannot draw the chart 'Odd': [^\n]+$"):
+        charts.svg(chart)
+    with pytest.raises(CauceError, match="cannot draw the chart 'Odd'"):
+        charts.png(chart)
+
+
+def test_a_chart_vega_sizes_beyond_reason_is_refused():
+    # no data and a legend with no title: Vega measures the chart as 1.8e308 pixels square
+    chart = alt.Chart(alt.Data(values=[])).mark_bar().encode(
+        x="h:Q", y="p:N", color=alt.Color("m:N", title=None)).properties(title="Empty")
+    with pytest.raises(CauceError, match=r"'Empty': Vega sized it [\d.e+]+ × [\d.e+]+ pixels"):
+        charts.svg(chart)
+    with pytest.raises(CauceError, match=r"'Empty': Vega sized it"):
+        charts.png(chart)
+    assert charts.svg(chart.encode(color=alt.Color("m:N", title="m"))).startswith("<svg")
 
 
 def test_svg_has_axes_and_title_as_text():

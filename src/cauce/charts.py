@@ -19,11 +19,14 @@ from __future__ import annotations
 import hashlib
 import html as html_text
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from .errors import CauceError, first_line
 
 __all__ = ["ChartLike", "html", "png", "png_from_svg", "save", "script_files", "spec", "svg"]
 
@@ -49,12 +52,25 @@ ChartLike = _AltairChart | Mapping[str, Any]
 
 
 def spec(chart: ChartLike) -> dict[str, Any]:
-    """The Vega-Lite specification of ``chart`` as plain JSON-ready data."""
+    """The Vega-Lite specification of ``chart`` as plain JSON-ready data. A number that is not
+    finite (NaN, ±inf) becomes ``null``, Vega's missing value: JSON has no NaN, so a page's
+    ``JSON.parse`` refused the whole chart, and a ``.json`` file was no JSON."""
     if isinstance(chart, Mapping):
-        return dict(chart)
+        return _finite(dict(chart))
     if isinstance(chart, _AltairChart):
-        return chart.to_dict()
+        return _finite(chart.to_dict())
     raise TypeError(f"expected an Altair chart or a Vega-Lite dict, not {type(chart).__name__}")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every float that is not finite, however deep, replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _script_json(value: Any) -> str:
@@ -112,14 +128,16 @@ def html(
     for index, chart in enumerate(items):
         data = _script_json(spec(chart))
         chart_id = f"cauce-chart-{hashlib.sha256(data.encode()).hexdigest()[:12]}-{index}"
+        # the script draws into the elements just before it, not into an id: the same chart
+        # twice in a page (two fragments) has the same id twice, and its second copy stayed
+        # empty while the first was drawn twice
         blocks.append(
             f'<div class="cauce-chart" id="{chart_id}"></div>'
             f'<script type="application/json" id="{chart_id}-spec">{data}</script>'
-            "<script>vegaEmbed(" + json.dumps("#" + chart_id)
-            + f",JSON.parse(document.getElementById({json.dumps(chart_id + '-spec')})"
-            + f".textContent),{json.dumps(_EMBED_OPTIONS, sort_keys=True)})"
-            + ".catch(function(e){var d=document.getElementById("
-            + json.dumps(chart_id) + ");d.textContent='chart error: '+e.message;})</script>"
+            "<script>(function(s){var j=s.previousElementSibling,d=j.previousElementSibling;"
+            f"vegaEmbed(d,JSON.parse(j.textContent),{json.dumps(_EMBED_OPTIONS, sort_keys=True)})"
+            ".catch(function(e){d.textContent='chart error: '+e.message;})})"
+            "(document.currentScript)</script>"
         )
     body = _script_tags(scripts) + "\n".join(blocks)
     if not page:
@@ -138,14 +156,45 @@ def _converter() -> Any:
     return vl_convert
 
 
+# Vega sizes a chart with no data and a legend without a title as 1.8e308 pixels square
+_LARGEST_SIDE = 1_000_000
+
+
+def _refused(drawing: Mapping[str, Any], reason: str, hint: str) -> CauceError:
+    title = drawing.get("title")
+    named = f" {title!r}" if isinstance(title, str) and title else ""
+    return CauceError(f"cannot draw the chart{named}: {reason}", hint=hint)
+
+
+def _drawn(drawing: dict[str, Any]) -> str:
+    """The SVG of the spec ``drawing``; a chart Vega cannot draw (an invalid format, a bad
+    expression) is one `CauceError` with Vega's reason, not a page of JavaScript stack."""
+    try:
+        return _converter().vegalite_to_svg(drawing, vl_version=VEGA_LITE_VERSION)
+    except ValueError as err:
+        reasons = re.findall(r"Error: ([^\n]+)", str(err)) or [first_line(str(err))]
+        raise _refused(drawing, reasons[-1].strip(),
+                       "check the chart's formats and expressions") from None
+
+
 def svg(chart: ChartLike) -> str:
-    """``chart`` drawn as an SVG document (text stays text, so it scales and can be searched)."""
-    return _converter().vegalite_to_svg(spec(chart), vl_version=VEGA_LITE_VERSION)
+    """``chart`` drawn as an SVG document (text stays text, so it scales and can be searched).
+    A size Vega gives beyond a million pixels is refused in one line: it is no drawing."""
+    drawing = spec(chart)
+    drawn = _drawn(drawing)
+    size = re.match(r'<svg[^>]*? width="([^"]+)" height="([^"]+)"', drawn)
+    if size and max(float(side) for side in size.groups()) > _LARGEST_SIDE:
+        raise _refused(drawing, f"Vega sized it {size[1]} × {size[2]} pixels",
+                       "Vega does this to a chart with no data and a legend with no title: "
+                       "title the legend, or show a note where there is no data")
+    return drawn
 
 
 def png(chart: ChartLike, *, scale: float = 2.0) -> bytes:
-    """``chart`` drawn as PNG bytes; ``scale=2`` gives sharp images on high-density screens."""
-    return _converter().vegalite_to_png(spec(chart), vl_version=VEGA_LITE_VERSION, scale=scale)
+    """``chart`` drawn as PNG bytes; ``scale=2`` gives sharp images on high-density screens.
+    Drawn from its SVG (the same bytes), so that a chart `svg` refuses is refused alike: drawn
+    directly, Vega failed with no reason."""
+    return png_from_svg(svg(chart), scale=scale)
 
 
 def png_from_svg(drawn: str, *, scale: float = 2.0) -> bytes:

@@ -34,3 +34,21 @@ def test_page_draws_offline_with_axes_and_tooltips(browser, tmp_path: Path, shot
     assert not errors and not requested
     page.screenshot(path=str(shots / "charts.png"), full_page=True)
     context.close()
+
+
+def test_the_same_chart_twice_in_a_report_draws_twice(browser, tmp_path: Path):
+    from cauce.reports import Section, bar_chart, write_report
+
+    chart = bar_chart("Rows", ["a", "b"], [1, 2])
+    index = write_report(tmp_path, "Twice", [Section("one", charts={"one": chart}),
+                                             Section("two", charts={"two": chart})])
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(index.as_uri())
+    page.wait_for_function("document.querySelectorAll('.cauce-chart svg.marks').length >= 2",
+                           timeout=10_000)
+    drawn = [page.locator(".cauce-chart").nth(i).locator("svg.marks").count() for i in (0, 1)]
+    assert drawn == [1, 1] and not errors
+    context.close()

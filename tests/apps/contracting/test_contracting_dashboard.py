@@ -214,3 +214,65 @@ def test_an_empty_dashboard_folder_is_refused(
     with pytest.raises(CauceError, match="output folder is empty"):
         write_dashboard("", Panel(date(2023, 4, 16), [], []), images=False)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_amount_draws_no_bar_rather_than_zero():
+    rows = [{"nombre_indicador": "a", "monto_total_irregularidades": None},
+            {"nombre_indicador": "b", "monto_total_irregularidades": 2.5e13}]
+    spec = charts.amount_per_indicator(rows).to_dict()
+    assert [r["monto_total_irregularidades_escala"] for r in spec["data"]["values"]] == [None, 25]
+
+
+@pytest.mark.parametrize("computed", [True, False])
+def test_a_week_with_no_flags_says_so(computed: bool) -> None:
+    from datetime import date
+
+    from cauce.apps.contracting.dashboard.page import Panel, panel_sections
+
+    indicator = {"nombre_grupo_indicador": "g", "nombre_indicador": "a",
+                 "cantidad_irregularidades": 1, "cantidad_contratos_irregularidades": 1,
+                 "monto_total_irregularidades": 1.0, "cantidad_contratos_totales": 3}
+    panel = Panel(date(2023, 4, 16), [indicator], [], scored=computed, flagged=computed)
+    notes = {s.title: s.html for s in panel_sections(panel) if not s.charts}
+    if computed:  # scored and flagged, none found: said, not left out
+        assert "Ningún contrato con banderas rojas" in notes["Banderas rojas"]
+        assert "Ninguna entidad ni proveedor" in notes["Entidades y proveedores con mayor riesgo"]
+    else:  # not computed (the published definitions have none): no section
+        assert "Banderas rojas" not in notes
+
+
+def test_the_trend_shows_each_execution_on_its_day_west_of_utc():
+    """Drawn in Bogotá's time zone (a separate process: the drawing reads TZ when it starts),
+    an execution of 2023-04-16 is shown on that day, not on the 15th."""
+    import os
+    import subprocess
+    import sys
+
+    draw = (
+        "from cauce import charts as render\n"
+        "from cauce.apps.contracting.dashboard import charts\n"
+        "rows = [{'fecha_ejecucion': d, 'nombre_indicador': 'a',"
+        " 'cantidad_contratos_irregularidades': n, 'monto_total_irregularidades': 1.0}"
+        " for d, n in (('2023-04-16', 1), ('2023-04-23', 2))]\n"
+        "print(render.svg(charts.trend(rows)))\n"
+    )
+    drawn = subprocess.run(
+        [sys.executable, "-c", draw], capture_output=True, text=True, check=True,
+        env={**os.environ, "TZ": "America/Bogota"},
+    ).stdout
+    points = set(re.findall(r'aria-label="ejecución: ([\d-]+); [^"]*; contratos: (\d);', drawn))
+    assert points == {("2023-04-16", "1"), ("2023-04-23", "2")}, points
+
+
+def test_two_suppliers_of_one_name_get_a_bar_each():
+    rows = [{"nombre_proveedor": "JUAN PEREZ", "documento": doc, "puntaje": score, "nivel": "Alto",
+             "contratos": 1, "contratos_con_banderas": 1, "monto_con_banderas": 1.0}
+            for doc, score in (("11", 80.0), ("22", 40.0))]
+    rows.append({**rows[0], "nombre_proveedor": "ANA", "documento": "33"})
+    drawn = render.svg(charts.top_by_risk(rows, name="nombre_proveedor", title="T"))
+    widths = [float(w) for w in re.findall(r'aria-roledescription="bar" d="M0,[\d.]+h([\d.]+)',
+                                           drawn)]
+    assert len(widths) == 3  # each from 0: none stacked on another
+    assert max(widths) == pytest.approx(2 * min(widths))
+    assert {"JUAN PEREZ (11)", "JUAN PEREZ (22)", "ANA"} <= set(re.findall(r">([^<>]+)</text>",
+                                                                            drawn))

@@ -19,14 +19,27 @@ def dashboard(rt: Runtime) -> list[Section]:
         return [Section("Nothing processed yet", html="<p>Process a day with <code>cauce run "
                         "transit adatrap --partition DAY</code> (or <code>cauce demo</code>).</p>")]
     day = warehouse.query("SELECT max(day) AS day FROM trips").to_pylist()[0]["day"]
+    if day is None:
+        return [Section("No trips yet", html="<p>The table <code>trips</code> holds no day: "
+                        "the days processed so far found no trips.</p>")]
     return [_periods(day), _od(day), _load_profile(day)]
+
+
+def _nothing(title: str, day: Any, table: str) -> Section:
+    """``title``'s section when the day has no rows for it: a note in place of an empty chart."""
+    return Section(title, html=f"<p class=meta>No rows in the table <code>{table}</code> for "
+                   f"day {day}.</p>")
 
 
 def _periods(day: Any) -> Section:
     rows = warehouse.query("SELECT period, sum(factor_expansion) AS trips FROM trips "
                            "WHERE day = ? GROUP BY 1 ORDER BY 1", [day]).to_pylist()
-    chart = bar_chart(f"Trips by period, {day}", [r["period"] for r in rows],
-                      [r["trips"] or 0 for r in rows], value_title="expanded trips")
+    if not rows:
+        return _nothing("Trips by period", day, "trips")
+    # a trip with no period, or no expansion factor, is shown as such (not as 0 trips)
+    chart = bar_chart(f"Trips by period, {day}",
+                      ["(no period)" if r["period"] is None else r["period"] for r in rows],
+                      [r["trips"] for r in rows], value_title="expanded trips")
     return Section("Trips by period", charts={"periods": chart},
                    html=f"<p class=meta>From the table <code>trips</code>, day {day}.</p>")
 
@@ -41,6 +54,8 @@ def _od(day: Any) -> Section:
         "sum(expanded_trips) AS trips FROM od_comuna WHERE day = ? "
         "AND comuna_origin IN (SELECT c FROM top) AND comuna_destination IN (SELECT c FROM top) "
         "GROUP BY 1, 2", [day, day]).to_pylist()
+    if not rows:
+        return _nothing("Origin–destination", day, "od_comuna")
     chart = alt.Chart(alt.Data(values=rows)).mark_rect().encode(
         x=alt.X("destination:N", title="destination comuna"),
         y=alt.Y("origin:N", title="origin comuna"),
@@ -57,6 +72,8 @@ def _load_profile(day: Any) -> Section:
         "SELECT floor(t_pass / 1800) / 2 AS hour, avg(load) AS mean_load, "
         "max(load) AS max_load FROM profiles WHERE day = ? AND t_pass IS NOT NULL "
         "GROUP BY 1 ORDER BY 1", [day]).to_pylist()
+    if not rows:
+        return _nothing("Load profile", day, "profiles")
     long = [{"hour": r["hour"], "measure": measure, "passengers": r[key]}
             for r in rows for measure, key in (("mean load", "mean_load"),
                                                ("highest load", "max_load"))]

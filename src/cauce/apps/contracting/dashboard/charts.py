@@ -8,6 +8,7 @@ as its number locale (Vega-Lite's ``config.locale``), so every renderer formats 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import altair as alt
@@ -80,10 +81,11 @@ def _colombian(chart: alt.Chart) -> alt.Chart:
 
 def _scaled(rows: Rows, column: str) -> tuple[Rows, str]:
     """``rows`` with ``<column>_escala`` in the unit (from `UNITS`) the largest value needs,
-    and the axis title naming it."""
+    and the axis title naming it. A missing amount stays missing (no bar), not 0."""
     top = max((abs(r.get(column) or 0) for r in rows), default=0)
     size, unit = next(((s, u) for s, u in UNITS if top >= 10 * s), UNITS[-1])
-    scaled = [{**r, f"{column}_escala": (r.get(column) or 0) / size} for r in rows]
+    scaled = [{**r, f"{column}_escala": None if r.get(column) is None else r[column] / size}
+              for r in rows]
     return scaled, f"monto ({unit} de pesos)" if unit else "monto (pesos)"
 
 
@@ -130,7 +132,10 @@ def trend(rows: Rows) -> alt.Chart:
         alt.Chart(alt.Data(values=rows))
         .mark_line(point=True)
         .encode(
-            x=alt.X("fecha_ejecucion:T", title="ejecución", axis=alt.Axis(format="%Y-%m-%d")),
+            # dates as the calendar days they are (UTC): in local time, a page or a file drawn
+            # west of UTC, as in Colombia, put each execution on the day before
+            x=alt.X("fecha_ejecucion:T", timeUnit="utcyearmonthdate", title="ejecución",
+                    axis=alt.Axis(format="%Y-%m-%d")),
             y=alt.Y(
                 "cantidad_contratos_irregularidades:Q",
                 title="contratos con irregularidades",
@@ -142,7 +147,8 @@ def trend(rows: Rows) -> alt.Chart:
                 legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
             ),
             tooltip=[
-                alt.Tooltip("fecha_ejecucion:T", title="ejecución", format="%Y-%m-%d"),
+                alt.Tooltip("fecha_ejecucion:T", timeUnit="utcyearmonthdate", title="ejecución",
+                            format="%Y-%m-%d"),
                 _text("nombre_indicador", "indicador"),
                 _count("cantidad_contratos_irregularidades", "contratos"),
                 _pesos("monto_total_irregularidades", "monto (COP)"),
@@ -155,9 +161,14 @@ def trend(rows: Rows) -> alt.Chart:
 def top_by_risk(rows: Rows, *, name: str, title: str) -> alt.Chart:
     """Buyers or suppliers with the highest composite score (rows of a `t_result_puntaje_*`)."""
     levels = alt.Scale(domain=list(LEVEL_COLORS), range=list(LEVEL_COLORS.values()))
+    # one bar each: two of one name (homonyms, told apart by their document) were stacked into
+    # one bar past 100
+    names = Counter(r.get(name) for r in rows)
+    rows = [{**r, "barra": r.get(name) if names[r.get(name)] == 1
+             else f"{r.get(name)} ({r.get('documento')})"} for r in rows]
     return _bars(
         rows,
-        y=name,
+        y="barra",
         y_title=None,
         x="puntaje",
         x_title="puntaje de riesgo (0–100)",

@@ -62,6 +62,10 @@ class Panel:
     status: list[dict[str, Any]] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
     as_published: bool = False
+    #: whether the warehouse has scores / flags for the execution's kind, so that none of them
+    #: this week reads as none found, not as none computed
+    scored: bool = False
+    flagged: bool = False
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -130,7 +134,8 @@ def _read_panel(wh: Transaction, fecha: date | None, as_published: bool) -> Pane
         )
     if as_published:
         return panel
-    if wh.table_exists(BUYER_SCORES):
+    panel.scored = wh.table_exists(BUYER_SCORES)
+    if panel.scored:
         order = f"ORDER BY puntaje DESC, monto_con_banderas DESC, documento LIMIT {TOP}"
         panel.buyers = _rows(
             wh,
@@ -153,7 +158,8 @@ def _read_panel(wh: Transaction, fecha: date | None, as_published: bool) -> Pane
             f"ORDER BY monto_con_banderas DESC, 1",
             day,
         )
-    if wh.table_exists(FLAGS_TABLE):
+    panel.flagged = wh.table_exists(FLAGS_TABLE)
+    if panel.flagged:
         panel.flags = _rows(
             wh,
             f"SELECT codigo_bandera, nombre_bandera, count(DISTINCT id_proceso) AS contratos,"
@@ -216,10 +222,11 @@ def panel_sections(panel: Panel, *, files: bool = False) -> list[Section]:
     """The panel as report sections; with ``files``, each chart links to its PNG and SVG."""
     found = panel_charts(panel)
 
-    def part(title: str, names: tuple[str, ...], text: str = "") -> Section | None:
+    def part(title: str, names: tuple[str, ...], text: str = "", *,
+             none: str = "") -> Section | None:
         drawn = {name: found[name] for name in names if name in found}
         if not drawn:
-            return None
+            return Section(title, html=f"<p>{html.escape(none)}</p>") if none else None
         links = (
             "".join(
                 f'<p class=meta>{html.escape(name)}: <a href="{name}.png">PNG</a> · '
@@ -244,14 +251,21 @@ def panel_sections(panel: Panel, *, files: bool = False) -> list[Section]:
         ),
         part("Tendencia por ejecución", ("tendencia",)),
         part(
-            "Entidades y proveedores con mayor riesgo", ("entidades_riesgo", "proveedores_riesgo")
+            "Entidades y proveedores con mayor riesgo",
+            ("entidades_riesgo", "proveedores_riesgo"),
+            none="Ninguna entidad ni proveedor con contratos con banderas rojas en esta ejecución."
+            if panel.scored else "",
         ),
         part(
             "Por departamento",
             ("departamentos",),
             "<p class=meta>Barras: no hay geometría de departamentos sin conexión.</p>",
         ),
-        part("Banderas rojas", ("banderas",)),
+        part(
+            "Banderas rojas",
+            ("banderas",),
+            none="Ningún contrato con banderas rojas en esta ejecución." if panel.flagged else "",
+        ),
     ]
     if panel.status:
         sections.append(
