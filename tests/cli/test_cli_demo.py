@@ -72,19 +72,45 @@ def _example_demo_doing(monkeypatch, action) -> None:
     monkeypatch.setattr(app, "demo_hook", Demo(action, app.demo_hook.settings))
 
 
-def test_the_look_around_commands_run_as_printed(cli, tmp_path: Path) -> None:
-    """They said `queues <app>`, which a shell reads as a redirection from a file `app`."""
+def _look_around(cli, result) -> list[list[str]]:
+    """The words of the demo's Look around commands; each but `ui` run as printed."""
+    look = result.out.split("Look around\n", 1)[1].splitlines()
+    commands = [shlex.split(line, comments=True) for line in look]
+    for words in commands[:-1]:
+        assert words[0] == "cauce"
+        assert cli(*words[1:]).status == 0, words
+    return commands
+
+
+def test_the_look_around_commands_run_as_printed(cli, tmp_path: Path, monkeypatch) -> None:
+    """They said `queues <app>`, which a shell reads as a redirection from a file `app`; on a
+    narrow terminal each was broken over two lines."""
+    monkeypatch.setenv("COLUMNS", "40")
     home = tmp_path / "demo-home"
     result = cli("demo", "--app", "example", "--home", str(home))
     assert result.status == 0, result.err
-    look = result.out.split("Look around\n", 1)[1].splitlines()
-    commands = [shlex.split(line, comments=True) for line in look]
-    assert [words[3:] for words in commands] == [
+    assert [words[3:] for words in _look_around(cli, result)] == [
         ["runs", "--limit", "20"], ["logs", "general", "--app", "example"],
         ["queues", "example"], ["ui"]]
-    for words in commands[:-1]:
-        assert words[:3] == ["cauce", "--home", str(home)]
-        assert cli(*words[1:]).status == 0, words
+    assert "see it: cauce --home " + str(home) + " runs --app example\n" in result.out
+
+
+def test_a_state_set_where_the_demo_runs_is_named_in_its_commands(cli, tmp_path: Path) -> None:
+    """The demo keeps its state in its home whatever cauce.toml says, but the commands it
+    printed read cauce.toml's state: `no cauce state at ...`, or another home's runs."""
+    elsewhere = tmp_path / "elsewhere.db"
+    (tmp_path / "cauce.toml").write_text(f'state = "sqlite:///{elsewhere}"\n')
+    home = tmp_path / "demo-home"
+    result = cli("demo", "--app", "example", "--home", str(home))
+    assert result.status == 0, result.err
+    assert (f"cauce.toml sets another state store: the demo kept its own in {home}, and the "
+            "commands below name it with --state") in result.err
+    state = ["--state", f"sqlite:///{home / 'state.db'}"]
+    commands = _look_around(cli, result)
+    assert all(words[1:5] == ["--home", str(home), *state] for words in commands)
+    see_it = next(line for line in result.out.splitlines() if "see it:" in line)
+    assert shlex.split(see_it)[3:7] == ["--home", str(home), *state]
+    assert not elsewhere.exists()
 
 
 def test_a_second_demo_says_it_replaces_the_first(cli, tmp_path: Path) -> None:

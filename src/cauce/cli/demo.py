@@ -117,12 +117,14 @@ def register(cli: typer.Typer) -> None:
                 "part of it", hint="run the same command again: it starts over in a fresh "
                 "folder"))
             raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
+        prefix, command = _command(home)
         for app, lines in summaries:
             console.out.print(f"\n[bold cyan]{app.name}[/]")
             for line in lines:
-                console.out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+                console.out.print(f"  {line.replace(prefix + ' ', command + ' ')}", markup=False,
+                                  highlight=False, soft_wrap=True)
         if summaries:
-            _print_look_around(home, [app for app, _ in summaries])
+            _print_look_around(command, [app for app, _ in summaries])
         if failures:
             raise CauceError(f"the demo of {', '.join(failures)} failed",
                              hint="run with --debug for a traceback")
@@ -164,15 +166,36 @@ def _run_demo(name: str, home: Path) -> list[tuple[App, list[str]]] | None:
     return [(app, lines)]
 
 
-def _print_look_around(home: Path, apps: list[App]) -> None:
+def _command(home: Path) -> tuple[str, str]:
+    """How the apps' demos begin the commands they print (``cauce --home HOME``), and how
+    they must begin where the user runs the demo: with ``--state`` too when a state store is
+    set there (``cauce.toml``, ``.env``, ``CAUCE_STATE``), which the demo does not use and
+    the printed commands would read in place of its own — saying so."""
+    from ..backends.state import sqlite_url
+    from ..settings import ConfigSources
+
+    prefix = f"cauce --home {shlex.quote(str(home))}"
+    try:
+        configured, where = ConfigSources.discover().state()
+    except CauceError:  # a cauce.toml that cannot be read: the commands will say why
+        return prefix, prefix
+    if configured is None:
+        return prefix, prefix
+    console.err.print(f"{escape(where)} sets another state store: the demo kept its own in "
+                      f"{escape(str(home))}, and the commands below name it with --state",
+                      soft_wrap=True)
+    return prefix, f"{prefix} --state {shlex.quote(sqlite_url(home / 'state.db'))}"
+
+
+def _print_look_around(command: str, apps: list[App]) -> None:
     """Commands to look at what the demos made, each naming an app that ran, so that each
     runs as printed."""
     first = apps[0].name
     streaming = next((app.name for app in apps
                       if any(isinstance(r, Stream) for r in app.resources.values())), None)
     console.out.print("\n[bold]Look around[/]")
-    for command in ("runs --limit 20", f"logs general --app {first}", f"queues {first}",
-                    *([f"streams {streaming}"] if streaming else []),
-                    "ui    # then open http://127.0.0.1:8765/ in a browser"):
-        console.out.print(f"  cauce --home {shlex.quote(str(home))} {command}", markup=False,
-                          highlight=False, soft_wrap=True)
+    for words in ("runs --limit 20", f"logs general --app {first}", f"queues {first}",
+                  *([f"streams {streaming}"] if streaming else []),
+                  "ui    # then open http://127.0.0.1:8765/ in a browser"):
+        console.out.print(f"  {command} {words}", markup=False, highlight=False,
+                          soft_wrap=True)
