@@ -210,3 +210,31 @@ def test_a_failed_demo_shows_its_traceback_with_debug(cli, tmp_path: Path, monke
         cli("--debug", "demo", "--app", "example", "--home", str(tmp_path / "d"))
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: boom" in err
+
+
+def test_a_demo_home_a_live_server_uses_is_left_alone(cli, tmp_path: Path) -> None:
+    """A second demo deleted the home under a `cauce serve` still running on it, which went on
+    writing to files no command could see any more."""
+    import os
+    import socket
+    import time
+
+    from cauce.backends.state import open_state, sqlite_url
+
+    home = tmp_path / "demo-home"
+    assert cli("demo", "--app", "example", "--home", str(home)).status == 0
+    state = open_state(sqlite_url(home / "state.db"))
+    try:
+        state.workers.register("serve-test", app="example", pid=os.getpid(),
+                               host=socket.gethostname(), role="serve", now=time.time())
+    finally:
+        state.close()
+    result = cli("demo", "--app", "example", "--home", str(home))
+    assert result.status == 1
+    assert result.err.splitlines() == [
+        f"error: `cauce serve` of example (pid {os.getpid()} on {socket.gethostname()}) is live "
+        f"on {home}: the demo would delete the home under it",
+        f"hint: stop it (Ctrl-C, or kill -TERM {os.getpid()}), then run the demo again; or pass "
+        "--home with a new folder name"]
+    runs = cli("--home", str(home), "runs", "--app", "example", "--json").json()
+    assert runs

@@ -37,6 +37,8 @@ def _fresh(home: Path) -> bool:
     if not replaced and home.exists() and any(home.iterdir()):
         raise CauceError(f"{home} exists and is not a demo home, so it is left alone",
                          hint="pass --home with a new folder name")
+    if replaced:
+        _refuse_a_home_in_use(home)
     try:
         if replaced:
             _remove_demo_home(home)
@@ -48,6 +50,31 @@ def _fresh(home: Path) -> bool:
                          hint="run the demo in a folder you can write to, or pass --home "
                          "with one") from err
     return replaced
+
+
+def _refuse_a_home_in_use(home: Path) -> None:
+    """A CauceError when a live process (`cauce serve`, `worker`, `run`, another demo) uses
+    the earlier demo home: deleted under it, it would go on writing to files no command sees."""
+    from ..backends.state import open_state, sqlite_url
+    from ..runtime.foreground import ROLE, alive
+
+    if not (home / "state.db").exists():
+        return
+    try:
+        state = open_state(sqlite_url(home / "state.db"))
+    except (CauceError, OSError):  # a state that cannot be opened has no live process to tell
+        return
+    try:
+        live = [w for w in state.workers.listing() if alive(w, time.time())]
+    finally:
+        state.close()
+    if live:
+        worker = live[0]
+        command = "run" if worker.role == ROLE else worker.role
+        raise CauceError(f"`cauce {command}` of {worker.app} (pid {worker.pid} on {worker.host}) "
+                         f"is live on {home}: the demo would delete the home under it",
+                         hint=f"stop it (Ctrl-C, or kill -TERM {worker.pid}), then run the "
+                         "demo again; or pass --home with a new folder name")
 
 
 def _remove_demo_home(home: Path) -> None:
