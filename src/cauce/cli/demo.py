@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..errors import CauceError
-from ..resources.stream import Stream
 from ..textfiles import real_path
 from . import console
 from .console import escape
@@ -217,6 +216,8 @@ def _command(home: Path) -> tuple[str, str]:
 def _print_look_around(command: str, apps: list[App]) -> None:
     """Commands to look at what the demos made, each naming an app that ran, so that each
     runs as printed."""
+    from ..resources.stream import Stream
+
     first = apps[0].name
     streaming = next((app.name for app in apps
                       if any(isinstance(r, Stream) for r in app.resources.values())), None)
