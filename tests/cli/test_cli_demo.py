@@ -238,3 +238,16 @@ def test_a_demo_home_a_live_server_uses_is_left_alone(cli, tmp_path: Path) -> No
         "--home with a new folder name"]
     runs = cli("--home", str(home), "runs", "--app", "example", "--json").json()
     assert runs
+
+
+def test_a_demo_from_a_folder_that_was_removed(cli, tmp_path: Path, monkeypatch) -> None:
+    """It ended in `unexpected FileNotFoundError`, even with an absolute --home."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result = cli("demo", "--app", "example", "--home", str(tmp_path / "demo-home"))
+    assert result.status == 1
+    assert result.err.splitlines()[0] == (
+        "error: the working folder no longer exists (it was removed or renamed after the shell "
+        "entered it), and cauce.toml and .env are read there")

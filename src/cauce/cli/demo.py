@@ -114,6 +114,9 @@ def register(cli: typer.Typer) -> None:
 
         Example: cauce demo --app census
         """
+        from ..settings import working_folder
+
+        working_folder()  # where ./cauce-demo is, and the demo comes back to after each app
         home = real_path(home)
         apps = bundled_apps()
         if only:
