@@ -251,3 +251,12 @@ def test_a_demo_from_a_folder_that_was_removed(cli, tmp_path: Path, monkeypatch)
     assert result.err.splitlines()[0] == (
         "error: the working folder no longer exists (it was removed or renamed after the shell "
         "entered it), and cauce.toml and .env are read there")
+
+
+def test_the_contracting_demo_leaves_no_stream_consumer_behind(cli, demo_home) -> None:
+    """The `streams contracting` it suggests showed its sink 800 records behind: the demo
+    stopped before the sink's 100 s buffer closed a file, and staging held none."""
+    streams = cli("--home", str(demo_home.home), "streams", "contracting", "--json").json()
+    assert streams[0]["lag"] == {"alert": 0, "contracts-to-staging": 0}
+    staging = demo_home.home / "buckets" / "contracting" / "staging" / "t_streaming_contracts"
+    assert any(staging.rglob("*.jsonl.gz"))
