@@ -129,7 +129,7 @@ class ConfigSources:
         """Read ``cauce.toml`` or ``pyproject.toml`` and ``.env`` from ``directory``
         (default: cwd)."""
         if directory is None:
-            directory = _working_folder()
+            directory = working_folder()
         sources = cls(environ=os.environ if environ is None else environ)
         toml_path = directory / "cauce.toml"
         pyproject = directory / "pyproject.toml"
@@ -235,7 +235,7 @@ class ConfigSources:
         return None
 
 
-def _working_folder() -> Path:
+def working_folder() -> Path:
     """The working folder, where cauce.toml and .env are; one line when it is gone (removed, or
     renamed, since the shell entered it), where Python's error names no file."""
     try:

@@ -249,13 +249,14 @@ def demo(rt: Runtime) -> list[str]:
     if checked.error:
         raise CauceError(f"the census report failed: {checked.error}")
     totals = state.totals
+    database = shlex.quote(str(rt.home / "census.db"))  # copied into a shell as it is
     return [
         f"{totals.read:,} synthetic records in {len(runs)} scheduled runs of "
         f"{rt.settings['chunk_size']:,}: {totals.loaded:,} loaded, {totals.quarantined:,} "
         f"quarantined ({', '.join(totals.reasons)})",
         f"report: {rt.home / checked.result['report']}",
-        f"tables: sqlite3 {rt.home / 'census.db'} 'SELECT * FROM {name}_income_by_education'",
-        f"quarantine: sqlite3 {rt.home / 'census.db'} 'SELECT * FROM {name}_rejected'",
+        f"tables: sqlite3 {database} 'SELECT * FROM {name}_income_by_education'",
+        f"quarantine: sqlite3 {database} 'SELECT * FROM {name}_rejected'",
     ]
 
 

@@ -362,7 +362,8 @@ def _day(ctx: Context) -> date:
 DEMO_DAY = "2023-04-16"
 
 
-@app.demo(settings={"download": False, "dashboard_dir": "contracting-dashboard"})
+@app.demo(settings={"download": False, "dashboard_dir": "contracting-dashboard",
+                    "sink_max_seconds": "1s"})
 def demo(rt: Runtime) -> list[str]:
     """Synthetic exports (tiny scale), the whole weekly DAG for one Sunday, then a few seconds
     of the contracts stream with its alerts, offline."""
