@@ -4,6 +4,7 @@ dead letters and their replay, queue depths, schedules."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -127,18 +128,21 @@ def _message_ids(ids: Sequence[int | str] | int | str) -> list[int]:
     One id alone (``"12"``) is one id, not the ids ``1`` and ``2`` of its characters."""
     items = [ids] if isinstance(ids, int | str) else list(ids)
     numbers = [_message_id(i) for i in items]
-    if not all(n is not None and 0 < n < 2**63 for n in numbers):
-        raise CauceError(f"message ids are positive whole numbers, not {items!r}",
+    bad = [item for item, n in zip(items, numbers, strict=True)
+           if n is None or not 0 < n < 2**63]
+    if bad:
+        shown = ", ".join(repr(b if len(str(b)) <= 40 else f"{str(b)[:40]}…") for b in bad[:5])
+        raise CauceError(f"message ids are positive whole numbers, not {shown}",
                          hint="`cauce dlq list APP QUEUE` shows the ids")
     return [n for n in numbers if n is not None]
 
 
 def _message_id(value: object) -> int | None:
-    """An id given as an integer or its digits; None for anything else (``1.9`` is no id,
-    not message 1)."""
+    """An id given as an integer or its ASCII digits; None for anything else (``1.9`` is no
+    id, not message 1; nor are ``²``, digits of other scripts, or more digits than any id)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value.strip()):
         return int(value)
     return None
 

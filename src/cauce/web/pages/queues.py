@@ -50,8 +50,6 @@ def routes(ui: UI) -> list[Route]:
         if not chosen and not everything:
             raise CauceError("no message was selected", hint="tick the messages to replay, "
                              "or use “replay all”")
-        if any(not v.isdigit() for v in chosen):
-            raise CauceError("message ids are numbers")
         moved = home.runtime(app).replay(target, None if everything else chosen)
         done = (f"replayed {moved} message(s)" + ("" if home.serving(app) else
                 "; they wait in their queue until a serve or worker of the app runs"))

@@ -1,0 +1,29 @@
+"""The UI's actions given what no page of it sends: ids that are no ids, forms too large to
+read. Each is refused with a page (or line) saying why and a 4xx status, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_ui_pages import _csrf
+
+REPLAY = "/apps/hostile/dlq/handle/replay"
+
+
+@pytest.mark.parametrize("bad", ["²", "١٢", "1" * 5000, "99999999999999999999", "-1", "0",
+                                 "", "\x00", "abc"])
+def test_a_message_id_that_is_no_id_is_refused_with_a_page(ui_client, bad):
+    token = _csrf(ui_client, "/apps/hostile/dlq/handle")
+    refused = ui_client.post(REPLAY, data={"id": bad, "csrf": token})
+    assert refused.status_code == 400, refused.text
+    assert "message ids are positive whole numbers" in refused.text
+    assert len(refused.text) < 20_000  # the page names the id, cut, not all 5000 digits
+
+
+def test_a_form_too_large_to_read_is_a_400_not_a_server_error(ui_client):
+    token = _csrf(ui_client, "/apps/hostile/dlq/handle")
+    body = b"id=1&note=" + b"x" * 1_100_000 + b"&csrf=" + token.encode()
+    refused = ui_client.post(REPLAY, content=body,
+                             headers={"content-type": "application/x-www-form-urlencoded"})
+    assert refused.status_code == 400
+    assert "the form could not be read" in refused.text and "1024KB" in refused.text
