@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
@@ -117,7 +118,11 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
             if form_token is None and request.headers.get("content-type", "").startswith(
                     ("application/x-www-form-urlencoded", "multipart/form-data")):
                 await request.body()  # cached, so the endpoint reads the same form again
-                form = await request.form()
+                try:
+                    form = await request.form()
+                except HTTPException as err:  # a field over 1 MB, a broken multipart body
+                    return PlainTextResponse(f"refused: the form could not be read: "
+                                             f"{err.detail}", err.status_code)
                 value = form.get(CSRF_FIELD)
                 form_token = value if isinstance(value, str) else None
             if not guard.same_origin(request) or not guard.csrf_ok(session, form_token):
