@@ -65,6 +65,11 @@ class NotFound(CauceError):
     """No such app, job, queue or resource."""
 
 
+class Conflict(CauceError):
+    """The action no longer fits the thing it acts on: a run that already ended, the same work
+    already under way."""
+
+
 class NotAttached(CauceError):
     """This resource is not attached to a running runtime."""
 

@@ -3,6 +3,9 @@ read. Each is refused with a page (or line) saying why and a 4xx status, never a
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
 import pytest
 
 from .test_ui_pages import _csrf
@@ -27,3 +30,39 @@ def test_a_form_too_large_to_read_is_a_400_not_a_server_error(ui_client):
                              headers={"content-type": "application/x-www-form-urlencoded"})
     assert refused.status_code == 400
     assert "the form could not be read" in refused.text and "1024KB" in refused.text
+
+
+def test_a_backfill_posted_twice_runs_once(ui_client, monkeypatch):
+    from cauce.web import executor
+
+    release = threading.Event()
+    calls = []
+
+    def held(rt, job, first, last, **_):
+        calls.append((job.name, first, last))
+        release.wait(30)
+        return SimpleNamespace(ok=True, succeeded=[], failed=[], skipped=[])
+
+    monkeypatch.setattr(executor, "backfill", held)
+    path = "/apps/hostile/partitions/per-day/backfill"
+    token = _csrf(ui_client, "/apps/hostile/partitions/per-day")
+    form = {"first": "2021-01-01", "last": "2021-01-04", "csrf": token}
+    try:
+        assert "started: backfill per-day" in ui_client.post(path, data=form).text
+        again = ui_client.post(path, data=form)
+        assert again.status_code == 409, again.text
+        assert "is still running" in again.text and "nothing more was started" in again.text
+        overlapping = ui_client.post(path, data={**form, "first": "2021-01-04",
+                                                 "last": "2021-01-05"})
+        assert overlapping.status_code == 409
+        apart = ui_client.post(path, data={**form, "first": "2021-01-05", "last": "2021-01-06"})
+        assert apart.status_code == 200, apart.text
+    finally:
+        release.set()
+        for task in ui_client.app.state.ui.executor.recent("hostile"):
+            if task.thread is not None:
+                task.thread.join(30)
+    assert calls == [("per-day", "2021-01-01", "2021-01-04"),
+                     ("per-day", "2021-01-05", "2021-01-06")]
+    # once it ended, the same range may run again
+    assert ui_client.post(path, data=form).status_code == 200

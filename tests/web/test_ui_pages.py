@@ -186,7 +186,7 @@ def test_rerun_and_cancel(ui_client):
     run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[0]
     token = _csrf(ui_client, f"/runs/{run_id}")
     ended = ui_client.post(f"/runs/{run_id}/cancel", data={"csrf": token})
-    assert ended.status_code == 400 and "already ended" in ended.text
+    assert ended.status_code == 409 and "already ended" in ended.text
     again = ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token},
                            follow_redirects=False)
     assert again.status_code == 303

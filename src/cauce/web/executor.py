@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..app import Job
+from ..errors import Conflict
 from ..runtime.backfill import backfill
 from ..runtime.sources import QueueSource
 
@@ -39,6 +40,7 @@ class Task:
     outcome: str = ""
     failed: bool = False
     progress: tuple[int, int] = (0, 0)
+    claims: frozenset[tuple[str, str]] = frozenset()  # (job, partition) a backfill runs
     thread: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -52,10 +54,16 @@ class Executor:
         self._counter = 0
         self._stopping = threading.Event()
 
-    def _start(self, app: str, label: str, work: Callable[[Task], str]) -> Task:
+    def _start(self, app: str, label: str, work: Callable[[Task], str],
+               claims: frozenset[tuple[str, str]] = frozenset()) -> Task:
         with self._lock:
+            for other in self.running(app):
+                if other.claims & claims:  # a form posted twice must not run it all twice
+                    raise Conflict(f"{other.label} is still running, and covers partitions of "
+                                   "this one; nothing more was started",
+                                   hint="wait for it to end (its progress is on this page)")
             self._counter += 1
-            task = Task(self._counter, app, label, time.time())
+            task = Task(self._counter, app, label, time.time(), claims=claims)
             self.tasks = [task, *self.tasks][: self.KEEP]
 
         def run() -> None:
@@ -89,7 +97,8 @@ class Executor:
                     f"{len(report.skipped)} skipped (already succeeded)")
 
         return self._start(app, f"backfill {job.name} {first} → {last} ({len(keys)} "
-                           f"partitions, {parallel} at once)", work)
+                           f"partitions, {parallel} at once)", work,
+                           frozenset((job.name, key) for key in keys))
 
     def drain(self, app: str, job: Job, run_id: str) -> Task:
         """Execute queued runs of ``job`` in this process until run ``run_id`` has ended."""

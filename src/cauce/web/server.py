@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from ..errors import CauceError, InvalidKey, NotFound, StateUnavailable
+from ..errors import CauceError, Conflict, InvalidKey, NotFound, StateUnavailable
 from ..runtime.runtime import Runtime
 from . import security, sqlbox
 from .executor import Executor
@@ -65,6 +65,12 @@ def create_app(home: Home, *, token: str | None = None,
         return ui.pages.render(request, "error.html", 400, title="Cannot do that",
                                message=exc.message, hint=exc.hint or "")
 
+    async def clash(request: Request, exc: Exception) -> Response:
+        # the thing changed since its page was drawn (a run ended), or the work is under way
+        assert isinstance(exc, CauceError)
+        return ui.pages.render(request, "error.html", 409, title="Already done or under way",
+                               message=exc.message, hint=exc.hint or "")
+
     async def away(request: Request, exc: Exception) -> Response:
         # the state store cannot be reached for now: not the user's doing, and worth another try
         assert isinstance(exc, StateUnavailable)
@@ -98,7 +104,7 @@ def create_app(home: Home, *, token: str | None = None,
     app = Starlette(
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
-        exception_handlers={NotFound: not_found, InvalidKey: refused,
+        exception_handlers={NotFound: not_found, InvalidKey: refused, Conflict: clash,
                             StateUnavailable: away, CauceError: refused,
                             HTTPException: http_error, Exception: crashed},
         lifespan=lifespan)

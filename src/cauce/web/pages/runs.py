@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from ...app import Job
 from ...durations import parse_moment
-from ...errors import CauceError
+from ...errors import CauceError, Conflict
 from ...runs import RunStatus
 from ..home import RunFilter
 from ..render import shown
@@ -134,7 +134,8 @@ def routes(ui: UI) -> list[Route]:
     def cancel(request: Request) -> Response:
         run = home.run(request.path_params["run_id"])
         if run.status.finished:
-            raise CauceError(f"run {run.id} already ended ({run.status.value})",
+            raise Conflict(f"run {run.id} already ended ({run.status.value}); nothing was "
+                           "cancelled",
                              hint="only queued or running runs can be cancelled")
         home.runtime(run.app).cancel(run.id)
         done = (f"asked run {run.id} to cancel; its worker stops it within a second"
