@@ -66,3 +66,29 @@ def test_a_backfill_posted_twice_runs_once(ui_client, monkeypatch):
                      ("per-day", "2021-01-05", "2021-01-06")]
     # once it ended, the same range may run again
     assert ui_client.post(path, data=form).status_code == 200
+
+
+def test_a_rerun_posted_twice_queues_one_run(ui_client, monkeypatch):
+    import re
+
+    executor = ui_client.app.state.ui.executor
+    monkeypatch.setattr(executor, "drain", lambda *_: None)  # the re-run stays queued
+    runs = ui_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
+    token = _csrf(ui_client, f"/runs/{run_id}")
+    first = ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token},
+                           follow_redirects=False)
+    assert first.status_code == 303
+    queued = first.headers["location"].split("/runs/")[1].split("?")[0]
+    again = ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token})
+    assert again.status_code == 409, again.text
+    assert f"run {queued}, a re-run of {run_id}, is still queued" in again.text
+    home = ui_client.app.state.ui.home
+    assert [r.id for r in home.related_runs(home.run(run_id))
+            if r.trigger == f"re-run of {run_id}" and not r.status.finished] == [queued]
+    # cancelled, it no longer holds the button
+    assert ui_client.post(f"/runs/{queued}/cancel", data={"csrf": token}).status_code == 200
+    assert home.run(queued).status.finished
+    anew = ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token}, follow_redirects=False)
+    assert anew.status_code == 303
+    ui_client.post(anew.headers["location"].split("?")[0] + "/cancel", data={"csrf": token})

@@ -122,8 +122,15 @@ def routes(ui: UI) -> list[Route]:
             raise CauceError(f"run {original.id} is a run of handler {original.name!r}: only job "
                              "runs can be run again",
                              hint="replay the handler's dead letters from its queue page")
+        trigger = f"re-run of {original.id}"
+        pending = [r for r in home.related_runs(original)
+                   if r.trigger == trigger and not r.status.finished]
+        if pending:  # the button pressed twice, or a reload: one re-run at a time
+            raise Conflict(f"run {pending[0].id}, a re-run of {original.id}, is still "
+                           f"{pending[0].status.value}; nothing more was queued",
+                           hint="open that run to follow it, or cancel it to re-run anew")
         new_id = rt.submit(job, partition=original.partition, params=original.params or {},
-                           trigger=f"re-run of {original.id}")
+                           trigger=trigger)
         if not home.serving(shown.app):
             ui.executor.drain(shown.app, job, new_id)
             done = f"re-run of {original.id} started by this UI (no serve is running)"
