@@ -92,3 +92,17 @@ def test_a_rerun_posted_twice_queues_one_run(ui_client, monkeypatch):
     anew = ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token}, follow_redirects=False)
     assert anew.status_code == 303
     ui_client.post(anew.headers["location"].split("?")[0] + "/cancel", data={"csrf": token})
+
+
+def test_a_backfill_of_a_month_says_it_started_and_shows_its_days(ui_client):
+    token = _csrf(ui_client, "/apps/hostile/partitions/per-day")
+    started = ui_client.post("/apps/hostile/partitions/per-day/backfill",
+                             data={"first": "2021-02", "last": "2021-02", "csrf": token})
+    executor = ui_client.app.state.ui.executor
+    for task in executor.recent("hostile"):
+        if task.thread is not None:
+            task.thread.join(60)
+    assert started.status_code == 200, started.text
+    assert "started: backfill per-day 2021-02 → 2021-02 (28 partitions" in started.text
+    assert 'data-key="2021-02-28"' in started.text
+    assert executor.recent("hostile")[0].outcome.startswith("28 succeeded")

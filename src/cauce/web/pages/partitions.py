@@ -114,8 +114,10 @@ def routes(ui: UI) -> list[Route]:
         task = ui.executor.backfill(app, job, first, last, parallel=parallel,
                                     force=form.get("force") == "on")
         done = f"started: {task.label}"
+        # the grid ends at the range's last key: a month typed (2021-01) is no key of a day
+        end = job.partitions.range(first, last, home.today(app))[-1]
         return RedirectResponse(f"/apps/{quote(app)}/partitions/{quote(job.name)}?"
-                                f"last={quote(last)}&{ui.pages.flash_query(done)}", 303)
+                                f"last={quote(end)}&{ui.pages.flash_query(done)}", 303)
 
     return [Route("/apps/{app}/partitions", index),
             Route("/apps/{app}/partitions/{job}", one),
