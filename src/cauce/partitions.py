@@ -95,7 +95,8 @@ class Partitions:
         hi = self.validate(self.key(end), today)
         if end < begin:  # backwards, if inside one period too (--from 2024-01-31 --to 2024-01-01)
             raise PartitionError(f"range {first}..{last} is empty",
-                                 hint="--from must not be after --to")
+                                 hint="the first partition must come before the last "
+                                 "(--from before --to)")
         keys, cur = [], lo
         while cur <= hi:
             keys.append(self._format(cur))

@@ -106,3 +106,12 @@ def test_a_backfill_of_a_month_says_it_started_and_shows_its_days(ui_client):
     assert "started: backfill per-day 2021-02 → 2021-02 (28 partitions" in started.text
     assert 'data-key="2021-02-28"' in started.text
     assert executor.recent("hostile")[0].outcome.startswith("28 succeeded")
+
+
+def test_a_backfill_range_backwards_is_explained_in_the_form_s_words(ui_client):
+    token = _csrf(ui_client, "/apps/hostile/partitions/per-day")
+    refused = ui_client.post("/apps/hostile/partitions/per-day/backfill",
+                             data={"first": "2021-01-05", "last": "2021-01-01", "csrf": token})
+    assert refused.status_code == 400
+    assert "range 2021-01-05..2021-01-01 is empty" in refused.text
+    assert "the first partition must come before the last" in refused.text
