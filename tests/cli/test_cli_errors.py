@@ -511,3 +511,17 @@ def test_a_file_named_like_a_standard_module_in_the_working_folder_is_named(tmp_
         "comes first on the module path)",
         "hint: rename json.py (python -m cauce puts the working folder first; the cauce command "
         "does not)"])
+
+
+@pytest.mark.parametrize(("args", "hint"), [
+    (("demo", "census"), "hint: cauce demo names apps with --app: write --app census"),
+    (("demo", "census", "transit"),
+     "hint: cauce demo names apps with --app: write --app census --app transit"),
+    (("demo", "censo"), "hint: see `cauce demo --help`"),  # no app's name: the help says more
+])
+def test_an_app_named_bare_where_a_command_takes_app(cli, args, hint: str) -> None:
+    """`cauce demo census` said only "Got unexpected extra argument(s) (census)"."""
+    result = cli(*args)
+    assert result.status == 2
+    assert result.err.splitlines() == [
+        f"error: Got unexpected extra argument(s) ({' '.join(args[1:])})", hint]

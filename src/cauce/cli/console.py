@@ -9,6 +9,7 @@ whole lines. rich is imported with the first output (`cauce.cli.terminal`), not 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -96,8 +97,26 @@ def print_usage_error(error: Exception, args: Sequence[str] = ()) -> int:
     context = getattr(error, "ctx", None)
     where = context.command_path if context is not None else "cauce"
     print_problem(error.format_message(), _file_named_like_options(error, args)
-                  or f"see `{where} --help`")
+                  or _app_given_bare(error, context, where) or f"see `{where} --help`")
     return status
+
+
+def _app_given_bare(error: Exception, context: Any, where: str) -> str | None:
+    """How to name apps, when a command that takes them as ``--app`` got bundled ones bare
+    (``cauce demo census``): click says only that the word is an extra argument."""
+    extra = re.fullmatch(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)",
+                         error.format_message())
+    takes_app = context is not None and any(
+        "--app" in getattr(param, "opts", ()) for param in context.command.params)
+    if extra is None or not takes_app:
+        return None
+    from .loading import bundled_apps  # only on the way to an error message
+
+    words = extra.group(1).split()
+    if not set(words) <= set(bundled_apps()):  # another word out of place: the help says more
+        return None
+    apps = " ".join(f"--app {word}" for word in words)
+    return f"{where} names apps with --app: write {apps}"
 
 
 def _file_named_like_options(error: Exception, args: Sequence[str]) -> str | None:
