@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-from cauce.backends.state import open_state, sqlite_url
+from cauce.backends.state import StateStore, open_state, sqlite_url
 from cauce.runs import RunRecord, RunStatus
 
 
@@ -75,5 +76,39 @@ def test_a_version_4_file_learns_which_runs_ran_in_a_child_process(tmp_path: Pat
         state.runs.upsert([running.but(id="r2", message_id=8, in_child=True)])
         found = state.runs.started(worker=None, lease=None, head="8", message_id=8)
         assert found is not None and found.in_child
+    finally:
+        state.close()
+
+
+def _plans(state: StateStore, listing: Callable[[], object]) -> list[str]:
+    """The query plans of the statements ``listing`` runs on this thread's connection."""
+    con = state.runs.db.connection()
+    statements: list[str] = []
+    con.set_trace_callback(statements.append)
+    try:
+        listing()
+    finally:
+        con.set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert selects
+    return [row[-1] for s in selects for row in con.execute("EXPLAIN QUERY PLAN " + s)]
+
+
+def test_a_version_5_file_lists_its_newest_runs_from_an_index(tmp_path: Path) -> None:
+    """Not by reading and sorting every run it ever recorded to show the newest 20."""
+    url = sqlite_url(tmp_path / "state.db")
+    state = open_state(url)
+    state.runs.insert([RunRecord(f"r{i}", "app", "job", "j", RunStatus.SUCCEEDED,
+                                 started_at=float(i)) for i in range(5)])
+    state.close()
+    con = sqlite3.connect(tmp_path / "state.db")  # as version 5 left it
+    con.executescript("DROP INDEX runs_by_time; PRAGMA user_version = 5;")
+    con.close()
+    state = open_state(url)
+    try:
+        plan = _plans(state, lambda: state.runs.query(limit=2))
+        assert any("runs_by_time" in step for step in plan), plan
+        assert not any("TEMP B-TREE" in step for step in plan), plan
+        assert [r.id for r in state.runs.query(limit=2)] == ["r4", "r3"]
     finally:
         state.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,36 @@ def test_follow_stopped_by_ctrl_c_exits_130_after_the_lines_and_the_file(
     assert written.status == 130
     assert written.err.splitlines() == [f"wrote {target}", "interrupted"]
     assert "INFO: run " in target.read_text(encoding="utf-8")
+
+
+def test_a_long_stream_is_read_a_page_at_a_time(cli, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A year of lines is printed as it is read: it was read whole into memory first (655 MB
+    and nothing printed for a minute and a half at 1,000,000 lines). Pages follow the
+    stream's order, lines of the same time and lines written late included."""
+    from cauce.backends.sqlite.logs import SQLiteLogs
+    from cauce.backends.state import open_state, sqlite_url
+    from cauce.cli import logs
+
+    home = tmp_path / "h"
+    home.mkdir()
+    state = open_state(sqlite_url(home / "state.db"))
+    times = [5.0, 1.0, 2.0, 2.0, 2.0, 9.0, 3.0, 2.0]  # ids in writing order, times not
+    state.logs.append([("a", "general", t, 20, f"line {i}", None) for i, t in enumerate(times)])
+    state.close()
+    read = SQLiteLogs.read
+    sizes: list[int] = []
+
+    def counted(self: SQLiteLogs, **query: object) -> list:
+        lines = read(self, **query)
+        sizes.append(len(lines))
+        return lines
+
+    monkeypatch.setattr(SQLiteLogs, "read", counted)
+    monkeypatch.setattr(logs, "PAGE", 3)
+    result = cli("--home", str(home), "logs", "general", "--app", "a", "--json")
+    assert result.status == 0
+    shown = [json.loads(line)["message"] for line in result.out.splitlines()]
+    in_order = sorted(range(len(times)), key=lambda i: (times[i], i))
+    assert shown == [f"line {i}" for i in in_order]
+    assert sizes == [3, 3, 2]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cauce.backends.sqlite.schema import SCHEMA_VERSION
+
 
 @pytest.fixture
 def home(cli, tmp_path: Path) -> Path:
@@ -58,7 +60,7 @@ def test_check_of_a_file_a_newer_cauce_wrote(cli, home: Path) -> None:
     assert result.status == 1
     assert result.out.splitlines() == [
         f"{home / 'state.db'}: written by a newer cauce",
-        "  its schema version 99 is newer than this cauce's (5): upgrade cauce"]
+        f"  its schema version 99 is newer than this cauce's ({SCHEMA_VERSION}): upgrade cauce"]
     assert result.err.splitlines() == [
         "hint: upgrade cauce on this machine to the version that wrote it; the state is not "
         "damaged, so keep it as it is"]

@@ -123,6 +123,17 @@ def test_log_lines_and_streams(state: StateStore) -> None:
     assert len(state.logs.streams(limit=2)) == 2
 
 
+def test_log_lines_are_read_a_page_after_another(state: StateStore) -> None:
+    """After a line in the reading order (time, then id), even one written late."""
+    state.logs.append([("app", "general", t, 20, m, None)
+                       for t, m in ((2.0, "b"), (1.0, "a"), (2.0, "c"), (3.0, "d"))])
+    first = state.logs.read(app="app", limit=2)
+    assert [line.message for line in first] == ["a", "b"]
+    rest = state.logs.read(app="app", after_line=first[-1].id, limit=2)
+    assert [line.message for line in rest] == ["c", "d"]
+    assert state.logs.read(app="app", after_line=rest[-1].id) == []
+
+
 def test_an_upsert_naming_a_run_twice_keeps_the_last(state: StateStore) -> None:
     state.runs.upsert([_run("u1", status=RunStatus.RUNNING, started_at=1.0),
                        _run("u1", status=RunStatus.SUCCEEDED, started_at=1.0, ended_at=2.0)])

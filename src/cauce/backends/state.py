@@ -573,10 +573,12 @@ class LogStore(ABC):
     @abstractmethod
     def read(self, *, app: str | None = None, stream: str | None = None,
              run_id: str | None = None, since: float | None = None,
-             until: float | None = None, after_id: int = 0,
+             until: float | None = None, after_id: int = 0, after_line: int | None = None,
              limit: int | None = None) -> list[LogLine]:
         """Lines matching every given filter, ``since`` included and
-        ``until`` excluded, with ids over ``after_id`` (to follow a stream), oldest first."""
+        ``until`` excluded, with ids over ``after_id`` (to follow a stream), oldest first;
+        with ``after_line``, only those after that line in this order (to read a page at a
+        time)."""
 
     @abstractmethod
     def streams(self, app: str | None = None, limit: int = 50) -> list[tuple[str, str, float, int]]:

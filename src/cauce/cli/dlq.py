@@ -20,17 +20,25 @@ dlq_cli = typer.Typer(rich_markup_mode=None, help="Look at, replay and drop dead
 def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
              queue: str = typer.Argument(..., metavar="QUEUE",
                                          help="a queue, handler or job name"),
+             limit: int = typer.Option(100, "--limit", min=0, max=1_000_000_000,
+                                       help="show at most this many, oldest first (0: all)"),
              as_json: bool = JsonOption, home: Path = HomeOption,
              state_option: str = StateOption) -> None:
     """Dead-lettered messages of a queue (or of a handler or job), with their last error.
 
     Example: cauce dlq list example work
     """
+    read = limit + 1 if limit else None  # one more: whether some are left out
     with attached(app_ref, home, state_option) as rt:
-        messages, errors = rt.dlq(queue), rt.dlq_errors(queue)
+        messages, errors = rt.dlq(queue, read), rt.dlq_errors(queue, read)
     rows = [{"id": m.id, "event_id": m.event_id, "receives": m.receive_count,
              "sent_at": m.sent_at, "body": m.body, "error": e}
             for m, e in zip(messages, errors, strict=True)]
+    more = bool(limit) and len(rows) > limit
+    rows = rows[:limit] if limit else rows
+    if more:
+        console.err.print(f"the first {limit} dead letters; --limit 0 shows them all",
+                          markup=False)
     if as_json:
         console.print_json(rows)
         return

@@ -18,6 +18,8 @@ from .home import AppFilterOption, HomeOption, StateOption, inspected
 from .runs import find_run, get_run
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..backends.state import StateStore
     from ..logs import LogLine
 
@@ -55,7 +57,8 @@ def logs_command(
             query["run_id"] = run.id
         else:
             query.update(stream=stream, app=app)
-        lines = state.logs.read(**query)
+        pages = _pages(state, query)
+        lines = next(pages, [])
         if not lines and run is None and not state.logs.read(stream=stream, app=app, limit=1):
             unknown = _unknown_stream(state, stream, app)
             if not follow:
@@ -66,6 +69,9 @@ def logs_command(
         sink = _opened(output, state.url) if output else None
         try:
             _emit(lines, sink, tz, as_json)
+            for page in pages:
+                _emit(page, sink, tz, as_json)
+                lines = page
             last_id = lines[-1].id if lines else 0
             while follow:
                 time.sleep(0.5)
@@ -88,6 +94,22 @@ def logs_command(
                 except OSError as err:
                     raise _unwritable(output, err) from None
                 console.err.print(f"wrote {output}", markup=False)
+
+
+# Lines read at a time: a stream of a year's lines is printed as it is read, never held whole.
+PAGE = 1000
+
+
+def _pages(state: StateStore, query: dict[str, Any]) -> Iterator[list[LogLine]]:
+    """The lines ``query`` matches, oldest first, a page at a time (none: no page)."""
+    after: int | None = None
+    while True:
+        page = state.logs.read(after_line=after, limit=PAGE, **query)
+        if page:
+            yield page
+        if len(page) < PAGE:
+            return
+        after = page[-1].id
 
 
 def _unwritable(output: Path | None, err: OSError) -> CauceError:

@@ -83,13 +83,15 @@ def dead_letter_queue(rt: Runtime, target: Target) -> str:
     return target.store_queue + ".dlq"
 
 
-def dlq(rt: Runtime, target: Target) -> list[Message]:
-    """Messages dead-lettered by a queue's consumer, a handler or a job."""
-    return [message_from(m) for m in rt.state.queues.listing(dead_letter_queue(rt, target))]
+def dlq(rt: Runtime, target: Target, limit: int | None = None) -> list[Message]:
+    """Messages dead-lettered by a queue's consumer, a handler or a job (the first ``limit``)."""
+    return [message_from(m)
+            for m in rt.state.queues.listing(dead_letter_queue(rt, target), limit)]
 
 
-def dlq_errors(rt: Runtime, target: Target) -> list[str | None]:
-    return [m.last_error for m in rt.state.queues.listing(dead_letter_queue(rt, target))]
+def dlq_errors(rt: Runtime, target: Target, limit: int | None = None) -> list[str | None]:
+    return [m.last_error
+            for m in rt.state.queues.listing(dead_letter_queue(rt, target), limit)]
 
 
 def replay(rt: Runtime, target: Target,

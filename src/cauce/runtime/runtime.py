@@ -524,12 +524,14 @@ class Runtime:
         """Ask a queued or running run to stop; its worker notices within a second."""
         return inspection.cancel(self, run_id)
 
-    def dlq(self, target: inspection.Target) -> list[Message]:
-        """Messages dead-lettered by a queue's consumer, a handler or a job."""
-        return inspection.dlq(self, target)
+    def dlq(self, target: inspection.Target, limit: int | None = None) -> list[Message]:
+        """Messages dead-lettered by a queue's consumer, a handler or a job, oldest first
+        (the first ``limit``; None: all)."""
+        return inspection.dlq(self, target, limit)
 
-    def dlq_errors(self, target: inspection.Target) -> list[str | None]:
-        return inspection.dlq_errors(self, target)
+    def dlq_errors(self, target: inspection.Target,
+                   limit: int | None = None) -> list[str | None]:
+        return inspection.dlq_errors(self, target, limit)
 
     def replay(self, target: inspection.Target,
                ids: Sequence[int | str] | int | str | None = None) -> int:

@@ -38,7 +38,7 @@ class PostgresLogs(LogStore):
 
     def read(self, *, app: str | None = None, stream: str | None = None,
              run_id: str | None = None, since: float | None = None,
-             until: float | None = None, after_id: int = 0,
+             until: float | None = None, after_id: int = 0, after_line: int | None = None,
              limit: int | None = None) -> list[LogLine]:
         where, args = ["id > %s"], [after_id]
         for clause, value in (("app = %s", app), ("stream = %s", stream),
@@ -46,6 +46,9 @@ class PostgresLogs(LogStore):
             if value is not None:
                 where.append(clause)
                 args.append(value)
+        if after_line is not None:
+            where.append("(ts, id) > ((SELECT ts FROM logs WHERE id = %s), %s)")
+            args.extend((after_line, after_line))
         sql = (f"SELECT {LINE} FROM logs WHERE " + " AND ".join(where)
                + " ORDER BY ts, id LIMIT %s")
         return [line(r) for r in self.db.rows(sql, [*args, limit or None])]

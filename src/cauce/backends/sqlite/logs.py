@@ -23,7 +23,7 @@ class SQLiteLogs(LogStore):
 
     def read(self, *, app: str | None = None, stream: str | None = None,
              run_id: str | None = None, since: float | None = None,
-             until: float | None = None, after_id: int = 0,
+             until: float | None = None, after_id: int = 0, after_line: int | None = None,
              limit: int | None = None) -> list[LogLine]:
         where, args = ["id > ?"], [after_id]
         for clause, value in (("app = ?", app), ("stream = ?", stream), ("run_id = ?", run_id),
@@ -31,6 +31,9 @@ class SQLiteLogs(LogStore):
             if value is not None:
                 where.append(clause)
                 args.append(value)
+        if after_line is not None:
+            where.append("(ts, id) > ((SELECT ts FROM logs WHERE id = ?), ?)")
+            args.extend((after_line, after_line))
         sql = ("SELECT id, app, stream, ts, level, message, run_id FROM logs WHERE "
                + " AND ".join(where) + " ORDER BY ts, id")
         if limit:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # An item's index entries, found to be replaced at each write of the item (without it a write
 # read every entry of the table).
 _ENTRIES_BY_KEY = "CREATE INDEX IF NOT EXISTS item_index_by_key ON item_index (tbl, key)"
+
+# Runs in the order `cauce runs` and the runs page list them (newest first); without it a
+# listing of 20 read and sorted every run ever recorded.
+_RUNS_BY_TIME = ("CREATE INDEX IF NOT EXISTS runs_by_time "
+                 "ON runs (coalesce(started_at, queued_at), id)")
 
 _SHARDS = """CREATE TABLE IF NOT EXISTS stream_shards (
     stream   TEXT    NOT NULL,
@@ -107,6 +112,7 @@ CREATE INDEX IF NOT EXISTS runs_by_name ON runs (app, name, partition, status);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, worker);
 CREATE INDEX IF NOT EXISTS runs_by_message ON runs (message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
+""" + _RUNS_BY_TIME + """;
 
 CREATE TABLE IF NOT EXISTS logs (
     id      INTEGER PRIMARY KEY,
@@ -182,4 +188,5 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
          "ALTER TABLE stream_consumers ADD COLUMN upto INTEGER NOT NULL DEFAULT 0"]),
     (4, [_ENTRIES_BY_KEY]),
     (5, ["ALTER TABLE runs ADD COLUMN in_child INTEGER NOT NULL DEFAULT 0"]),
+    (6, [_RUNS_BY_TIME]),
 ]
