@@ -18,7 +18,7 @@ from . import console
 from .console import escape
 from .home import home_option_path
 from .loading import bundled_apps, load_app
-from .signals import Terminated, terminated_as_interrupted
+from .signals import stopped_by, terminated_as_interrupted
 
 if TYPE_CHECKING:
     from ..app import App
@@ -140,12 +140,12 @@ def register(cli: typer.Typer) -> None:
                     else:
                         summaries.extend(outcome)
         except KeyboardInterrupt as stop:
-            name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+            name, status = stopped_by(stop)
             console.print_error(CauceError(
                 f"the demo was interrupted by {name} during {current}: {home} holds only "
                 "part of it", hint="run the same command again: it starts over in a fresh "
                 "folder"))
-            raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
+            raise typer.Exit(status) from None
         prefix, command = _command(home)
         for app, lines in summaries:
             console.out.print(f"\n[bold cyan]{app.name}[/]")

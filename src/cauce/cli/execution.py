@@ -38,7 +38,7 @@ from .home import (
 )
 from .loading import load_app
 from .options import DurationOption, clean, job_options, settings_options
-from .signals import Terminated, terminated_as_interrupted
+from .signals import stopped_by, terminated_as_interrupted
 from .ui import start_served_ui, ui_options
 
 if TYPE_CHECKING:
@@ -229,12 +229,12 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
             handler.hide(rt.secrets())
             report = _backfill_with_bar(rt, job, values)
     except KeyboardInterrupt as stop:
-        name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+        name, status = stopped_by(stop)
         console.print_error(CauceError(
             f"backfill of {job.name} interrupted by {name}: the partitions it had not run "
             "stay queued", hint="run the same command again to resume (partitions that "
             "succeeded are skipped)"))
-        raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
+        raise typer.Exit(status) from None
     finally:
         logging.getLogger().removeHandler(handler)
     console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "

@@ -28,3 +28,10 @@ def terminated_as_interrupted() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def stopped_by(stop: KeyboardInterrupt) -> tuple[str, int]:
+    """The signal that stopped a command and the exit status that says so, as shells give it
+    (128 + the signal's number): ``("SIGTERM", 143)`` or ``("SIGINT", 130)``."""
+    signum = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
+    return signum.name, 128 + signum.value
