@@ -91,8 +91,8 @@ app = App("nightly", timezone="America/Santiago")
 
 
 @app.job(schedule="0 0 * * *")
-def close_day(ctx):
-    pass
+def close_day(ctx) -> str:
+    return "closed"
 """
 
 
