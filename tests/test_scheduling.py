@@ -19,6 +19,7 @@ from cauce.durations import parse_duration
 from cauce.runtime.scheduler import Scheduler
 from cauce.testing import TestRuntime
 from state_targets import TARGETS, target_url
+from waiting import wait_for
 
 
 def test_advance_8_weeks_fires_8_weekly_and_56_daily_runs() -> None:
@@ -418,3 +419,26 @@ def test_serving_until_idle_waits_for_a_look_under_way(tmp_path: Path) -> None:
         finally:
             looped.set()
     assert seen == ["dropped.csv"]
+
+
+def test_a_watched_bucket_whose_listing_breaks_says_so_in_the_log_not_on_the_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A look made beside the serving loop that raised an unexpected error ended its thread
+    with Python's traceback printed on the terminal, and nothing in the app's log."""
+    app = _ticking_app()
+    app.bucket("inbox", url=str(tmp_path / "inbox"), watch="1m")
+
+    def broken_listing(bucket) -> int:
+        raise ValueError("a listing that makes no sense")
+
+    with Runtime(app, home=tmp_path / "home") as runtime:
+        runtime.scan_bucket = broken_listing  # type: ignore[method-assign]
+        assert _ticks_on_start(runtime)
+        wait_for(lambda: any("looking for new objects failed" in line.message
+                             for line in runtime.logs(stream="general")),
+                 what="the failed look in the general log")
+        [said] = [line.message for line in runtime.logs(stream="general")
+                  if "looking for new objects failed" in line.message]
+    assert said.startswith("bucket inbox: looking for new objects failed: ValueError: a "
+                           "listing that makes no sense\nTraceback")
+    assert "Traceback" not in capsys.readouterr().err

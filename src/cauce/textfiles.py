@@ -293,7 +293,8 @@ def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
         try:
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
-            at = line + pending.count(end) + data.count(end.encode(), 0, max(error.start, 0))
+            # `pending`, the text after the last line end, holds none
+            at = line + data.count(end.encode(), 0, max(error.start, 0))
             raise TextDecodeError(
                 f"{name} is not {encoding} text: byte {error.object[error.start]:#04x} on line "
                 f"{at:,} ({error.reason})",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
@@ -146,9 +147,18 @@ class Scheduler:
             if not self._closed:
                 log_general(self.runtime, self.runtime.app.name, logging.WARNING,
                             "bucket %s: cannot look for new objects: %s", bucket.name, error)
-        except Exception:
-            if not self._closed:  # else the serve ended meanwhile, and its state may be closed
-                raise
+        except Exception as error:
+            if self._closed:  # the serve ended meanwhile, and its state may be closed
+                return
+            if not self._looks_aside:
+                raise  # the serving loop's to report
+            # in a thread of its own no caller sees it (its traceback was printed on the
+            # terminal): one line said, the general log keeps the traceback
+            line = f"bucket {bucket.name}: looking for new objects failed: " \
+                   f"{type(error).__name__}: {error}"
+            self.runtime.sink.write(self.runtime.app.name, "general", logging.ERROR,
+                                    f"{line}\n{traceback.format_exc()}")
+            logging.getLogger(f"cauce.general.{self.runtime.app.name}").error("%s", line)
 
     def _fire_schedules(self) -> float | None:
         if not self.schedules:
