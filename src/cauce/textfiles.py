@@ -93,17 +93,20 @@ def file_problem(path: Path) -> str | None:
     return None
 
 
+def user_path(path: str | Path) -> Path:
+    """``path`` as a user wrote it, a leading ``~`` (``~/cauce``, ``~ana/cauce``) read as that
+    home folder, as a shell makes it where it expands one: not after ``--home=``, nor between
+    quotes, nor in ``.env`` or ``cauce.toml``, which made a folder named ``~`` in the working
+    folder. An unknown user's ``~name`` stays as written."""
+    return Path(os.path.expanduser(path))
+
+
 def real_path(path: str | Path) -> Path:
-    """``path`` made absolute, its links followed, as ``Path.resolve()`` makes it, but for a
+    """`user_path` made absolute, its links followed, as ``Path.resolve()`` makes it, but for a
     loop of links: Python before 3.13 raises RuntimeError there, which reached users as an
     unexpected error. The path is left as it is from the loop on, and opening it fails as any
-    unreachable file does (``OSError``, errno ELOOP).
-
-    A leading ``~`` (``~/cauce``, ``~ana/cauce``) is that home folder, as a shell makes it
-    where it expands one: not after ``--home=``, nor between quotes, nor in ``.env`` or
-    ``cauce.toml``, which made a folder named ``~`` in the working folder. An unknown user's
-    ``~name`` stays as written."""
-    return Path(os.path.realpath(os.path.expanduser(path)))
+    unreachable file does (``OSError``, errno ELOOP)."""
+    return Path(os.path.realpath(user_path(path)))
 
 
 def read_text_file(path: Path, *, universal_newlines: bool = False,

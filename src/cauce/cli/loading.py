@@ -90,9 +90,9 @@ def _app_file(name: str) -> Path:
     a broken or looping link) or cannot be read, before Python's import says it its way (a
     loop of links was an unexpected RuntimeError, an unreadable file an error in the app's
     code)."""
-    from ..textfiles import file_problem
+    from ..textfiles import file_problem, user_path
 
-    given = Path(os.path.expanduser(name))  # a ~ no shell expanded: "~/apps/x.py:app"
+    given = user_path(name)  # a ~ no shell expanded: "~/apps/x.py:app"
     problem = file_problem(given)
     if problem is None and not os.access(given, os.R_OK):
         problem = "cannot be read: Permission denied"

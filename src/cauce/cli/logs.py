@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 
 from ..durations import parse_moment
 from ..errors import CauceError, ConfigError, NotFound
+from ..textfiles import real_path, user_path
 from . import console
 from .home import AppFilterOption, HomeOption, StateOption, inspected
 from .runs import find_run, get_run
@@ -65,7 +65,7 @@ def logs_command(
                 raise unknown
             _say_waiting(unknown)
         if output:  # a ~ no shell expanded (-o=~/day.log, quoted) is the home folder
-            output = Path(os.path.expanduser(output))
+            output = user_path(output)
         sink = _opened(output, state.url) if output else None
         try:
             _emit(lines, sink, tz, as_json)
@@ -140,8 +140,7 @@ def _is_state_file(output: Path, state_url: str) -> bool:
         database = sqlite_path(state_url)
     except ConfigError:  # not a SQLite file: PostgreSQL, or SQLite in memory
         return False
-    # realpath, not Path.resolve(), which raised RuntimeError for a loop of links
-    return Path(os.path.realpath(output)) in {database.with_name(database.name + suffix)
+    return real_path(output) in {database.with_name(database.name + suffix)
                                 for suffix in ("", "-wal", "-shm", "-journal", "-lock")}
 
 

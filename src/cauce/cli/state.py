@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import typer
 
 from ..errors import StateError
+from ..textfiles import user_path
 from . import console
 from .console import escape
 from .home import HomeOption, StateOption, existing_state, inspected
@@ -56,7 +56,7 @@ def backup_file(value: str | Path) -> Path:
         raise typer.BadParameter("the copy is a SQLite database file and cannot go to "
                                  "standard output; name a new file, e.g. state-backup.db, "
                                  "and compress or send that file")
-    path = Path(os.path.expanduser(value))  # a ~ no shell expanded ("~/b.db" quoted)
+    path = user_path(value)  # a ~ no shell expanded ("~/b.db" quoted)
     if path.is_dir():
         raise typer.BadParameter(f"{value} is a folder; name a new file in it, "
                                  f"e.g. {path / 'state-backup.db'}")
