@@ -156,3 +156,27 @@ def test_specs_change_when_the_schedule_or_zone_does() -> None:
     assert (CronSchedule("0 3 * * *", "UTC").spec
             != CronSchedule("0 3 * * *", "America/Santiago").spec)
     assert CronSchedule("0 3 * * *", "UTC").spec != CronSchedule("0 4 * * *", "UTC").spec
+
+
+@pytest.mark.parametrize(("nickname", "expression"), [
+    ("@daily", "0 0 * * *"), ("@midnight", "0 0 * * *"), ("@hourly", "0 * * * *"),
+    ("@weekly", "0 0 * * 0"), ("@monthly", "0 0 1 * *"), ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"), ("@Daily", "0 0 * * *"),
+])
+def test_a_cron_nickname_fires_as_the_expression_it_stands_for(nickname: str,
+                                                               expression: str) -> None:
+    # cron, cronie and Airflow read them; "@daily" was refused as an invalid expression
+    named, written = CronSchedule(nickname, "America/Santiago"), CronSchedule(
+        expression, "America/Santiago")
+    assert named.spec == written.spec  # a change from one to the other is no change
+    moment = datetime(2024, 3, 30, 12, 0, tzinfo=UTC).timestamp()
+    for _ in range(3):
+        assert named.next_after(moment) == written.next_after(moment)
+        moment = named.next_after(moment)
+
+
+@pytest.mark.parametrize("nickname", ["@reboot", "@dailly", "@"])
+def test_an_unknown_cron_nickname_names_the_ones_there_are(nickname: str) -> None:
+    with pytest.raises(DeclarationError, match="unknown cron nickname") as info:
+        CronSchedule(nickname, "UTC")
+    assert "@daily" in (info.value.hint or "")

@@ -18,6 +18,18 @@ from .errors import DeclarationError
 
 MIN_INTERVAL = 0.01  # seconds: the shortest every= a schedule keeps
 
+# The nicknames cron implementations share (Vixie cron, cronie, systemd's OnCalendar, Airflow),
+# read as the expressions they stand for; "@reboot" names no time and is refused.
+CRON_NICKNAMES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
 
 class Schedule(ABC):
     """Something that knows the next fire time strictly after a given instant."""
@@ -34,7 +46,8 @@ class Schedule(ABC):
 
 @dataclass(frozen=True)
 class CronSchedule(Schedule):
-    """A cron expression; six fields means the first one is seconds."""
+    """A cron expression; six fields means the first one is seconds. A nickname (``@daily``)
+    is kept as written and read as the expression it stands for."""
 
     expression: str
     timezone: str
@@ -42,9 +55,11 @@ class CronSchedule(Schedule):
     def __post_init__(self) -> None:
         from croniter import croniter  # imported by the apps that declare a cron schedule
 
-        fields = self.expression.split()
+        if self.expression.strip().startswith("@"):
+            self._check_nickname()
+        fields = self.fields.split()
         if len(fields) not in (5, 6) or not croniter.is_valid(
-            self.expression, second_at_beginning=len(fields) == 6
+            self.fields, second_at_beginning=len(fields) == 6
         ):
             raise DeclarationError(
                 f"invalid cron expression {self.expression!r}",
@@ -52,6 +67,22 @@ class CronSchedule(Schedule):
                 'e.g. "*/10 * * * * *"',
             )
         self._check_it_fires()
+
+    @property
+    def fields(self) -> str:
+        """The expression in fields: a nickname's expansion, or the expression itself."""
+        return CRON_NICKNAMES.get(self.expression.strip().lower(), self.expression)
+
+    def _check_nickname(self) -> None:
+        if self.expression.strip().lower() in CRON_NICKNAMES:
+            return
+        raise DeclarationError(
+            f"unknown cron nickname {self.expression.strip()!r}",
+            hint="a schedule fires at times; use one of "
+            + ", ".join(sorted(set(CRON_NICKNAMES))) + ', or 5 fields such as "0 3 * * *"'
+            + (" (work to do once at start belongs in the app, not a schedule)"
+               if self.expression.strip().lower() == "@reboot" else ""),
+        )
 
     def _check_it_fires(self) -> None:
         """Refuse a valid expression that names no day of the calendar ("0 0 30 2 *"): its next
@@ -69,13 +100,14 @@ class CronSchedule(Schedule):
 
     @property
     def spec(self) -> str:
-        return f"cron {self.expression} {self.timezone}"
+        return f"cron {self.fields} {self.timezone}"
 
     def next_after(self, timestamp: float) -> float:
         from croniter import croniter
 
         tz = ZoneInfo(self.timezone)
-        six = len(self.expression.split()) == 6
+        expression = self.fields
+        six = len(expression.split()) == 6
         # When clocks go back an hour, wall times in that hour happen twice. A job at a set
         # hour ("30 23 * * *") runs once, at the first of them, as cron does; a job for every
         # hour keeps running on real time through the repeated hour, however its hours are
@@ -83,7 +115,7 @@ class CronSchedule(Schedule):
         moment = timestamp
         while True:
             start = datetime.fromtimestamp(moment, tz)
-            cron = croniter(self.expression, start, second_at_beginning=six)
+            cron = croniter(expression, start, second_at_beginning=six)
             moment = float(cron.get_next(float))
             if cron.expanded[1] == ["*"] or not _repeated_wall_time(moment, tz):
                 return moment
