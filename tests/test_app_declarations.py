@@ -52,6 +52,21 @@ def test_a_time_zone_written_in_other_case_or_misspelt_names_the_one_meant(zone,
     assert info.value.hint == f"did you mean {meant!r}? (time zone names are case-sensitive)"
 
 
+@pytest.mark.parametrize(("zone", "meant"), [
+    ("localtime", "America/Santiago"), ("Factory", "America/Santiago"),
+    ("posixrules", "America/Santiago"), ("right/UTC", "UTC"),
+    ("posix/America/Santiago", "America/Santiago"),
+])
+def test_a_zone_file_naming_no_place_is_refused_with_the_zone_meant(
+        zone: str, meant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "localtime" was accepted: the app's schedules then kept another machine's hours, and
+    # "right/" zones count leap seconds, every time 27 s off
+    monkeypatch.setenv("TZ", "America/Santiago")
+    with pytest.raises(DeclarationError, match=re.escape(f"time zone {zone!r} is not")) as info:
+        App("demo", timezone=zone)
+    assert f"timezone={meant!r}" in (info.value.hint or "")
+
+
 def test_invalid_cron() -> None:
     app = App("demo")
     with pytest.raises(DeclarationError, match="invalid cron expression '61 \\* \\* \\* \\*'"):

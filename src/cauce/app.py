@@ -211,6 +211,7 @@ class App:
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise DeclarationError(f"unknown time zone {timezone!r}",
                                    hint=_zone_hint(timezone)) from None
+        _refuse_machine_zone(timezone)
         self.name = name
         self.timezone = timezone
         self.description = description
@@ -633,6 +634,33 @@ def _check_handler_signature(handler_name: str, func: Callable[..., Any]) -> Non
     except TypeError:
         raise DeclarationError(f"handler {handler_name!r} must take (event, ctx), not {signature}",
                                hint=f"def {handler_name}(event, ctx): ...") from None
+
+
+# Files of the zone database that name no place: "localtime" is whatever zone the machine is
+# set to (the same app then schedules at other hours on another machine), "right/" zones count
+# leap seconds (every time 27 s off), "Factory" is no zone at all.
+_MACHINE_ZONES = {"localtime", "posixrules", "factory"}
+
+
+def _refuse_machine_zone(timezone: str) -> None:
+    lowered = timezone.lower()
+    if lowered in _MACHINE_ZONES or lowered.startswith(("right/", "posix/")):
+        place = timezone.split("/", 1)[1] if "/" in timezone else _machine_zone()
+        raise DeclarationError(
+            f"time zone {timezone!r} is not the name of a place's zone",
+            hint=f"name the zone itself, e.g. timezone={place!r}: an app keeps its hours "
+            "on every machine it runs on")
+
+
+def _machine_zone() -> str:
+    """The IANA name of the zone this machine is set to, or 'UTC' when it cannot be told."""
+    import os  # only on the way to an error message
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name or name.startswith("/"):
+        link = os.path.realpath(name or "/etc/localtime")
+        name = link.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in link else ""
+    return name or "UTC"
 
 
 def _zone_hint(timezone: object) -> str:
