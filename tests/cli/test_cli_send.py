@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import sys
 from pathlib import Path
+
+import pytest
 
 
 def depths(cli) -> dict[str, int]:
@@ -138,3 +143,51 @@ def test_a_message_given_as_its_files_name_is_told_how_to_give_the_text(cli, tmp
     assert (result.status, result.err.splitlines()) == (1, [
         "error: the message is not valid JSON: Expecting value at character 0",
         'hint: msg.json is a file: give its text, "$(cat msg.json)"'])
+
+
+def _stdin(monkeypatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+
+def test_send_and_publish_take_json_lines_from_stdin(cli, monkeypatch) -> None:
+    # `-` was sent as the message text and refused as "not valid JSON"
+    _stdin(monkeypatch, '{"key": "in/a.csv"}\n\n{"key": "in/b.csv"}\r\n{"key": "in/c.csv"}')
+    sent = cli("send", "example", "work", "-")
+    assert sent.status == 0, sent.err
+    assert re.fullmatch(r"sent 3 messages \(\S+ to \S+\)", sent.out.strip())
+    _stdin(monkeypatch, '{"key": "x", "rows": 1}\n{"key": "y", "rows": 2}\n')
+    published = cli("publish", "example", "events", "-")
+    assert re.fullmatch(r"published 2 events \(\S+ to \S+\)", published.out.strip())
+    assert depths(cli)["work"] == 3
+    assert depths(cli)["topic events → notify"] == 2
+
+
+def test_a_pretty_printed_document_on_stdin_is_one_message(cli, monkeypatch) -> None:
+    _stdin(monkeypatch, '\n{\n  "key": "in/a.csv",\n  "rows": [1,\n 2]\n}\n')
+    sent = cli("send", "example", "work", "-")
+    assert sent.status == 0, sent.err
+    assert sent.out.startswith("sent message ")
+    assert depths(cli)["work"] == 1
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ('{"key": "a"}\n{"key": \n', "the message (line 2 of standard input) is not valid JSON: "
+     "Expecting value at character 8"),
+    ('{"key": a}\n{"key": "b"}\n', "the message (line 1 of standard input) is not valid JSON: "
+     "Expecting value at character 8"),
+    ('\n{\n  "key": "a",\n  "rows": 1,\n}\n', "the message (standard input, one JSON "
+     "document) is not valid JSON: Expecting property name enclosed in double quotes at line "
+     "5 column 1"),
+], ids=["a line cut short", "a bad first line", "a document"])
+def test_bad_json_on_stdin_names_where(cli, monkeypatch, text: str, error: str) -> None:
+    _stdin(monkeypatch, text)
+    result = cli("send", "example", "work", "-")
+    assert (result.status, result.err.splitlines()[0]) == (1, f"error: {error}")
+    assert depths(cli)["work"] == 0  # nor the good lines of its chunk of 5,000
+
+
+def test_an_empty_stdin_sends_nothing_and_says_so(cli, monkeypatch) -> None:
+    _stdin(monkeypatch, "\n \n")
+    result = cli("send", "example", "work", "-")
+    assert (result.status, result.out.strip()) == (
+        0, "sent no message: standard input held no JSON")

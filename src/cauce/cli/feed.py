@@ -18,28 +18,52 @@ if TYPE_CHECKING:
     from ..resources.stream import Stream
 
 
+MESSAGE_HELP = "the message (JSON); - reads one JSON document, or JSON lines, from stdin"
+
+
 def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
                  queue: str = typer.Argument(..., metavar="QUEUE"),
-                 body: str = typer.Argument(..., metavar="JSON"),
+                 body: str = typer.Argument(..., metavar="JSON", help=MESSAGE_HELP),
                  home: Path = HomeOption, state_option: str = StateOption) -> None:
-    """Send one JSON message to a queue. Example: cauce send demo work '{"key": "in/a.csv"}'"""
+    """Send one JSON message to a queue, or (-) each one on stdin.
+
+    Example: cauce send demo work '{"key": "in/a.csv"}'
+    """
     from ..resources.queue import Queue
 
     with attached(app_ref, home, state_option) as rt:
-        message_id = rt.app.get_resource(queue, Queue).send(_json_arg(body))
-    console.out.print(f"sent message {message_id}")
+        target = rt.app.get_resource(queue, Queue)
+        if body != "-":
+            console.out.print(f"sent message {target.send(_json_arg(body))}")
+            return
+        ids = [i for chunk in _chunks(_stdin_values()) for i in target.send_batch(chunk)]
+    console.out.print(_fed(ids, "sent", "message"))
 
 
 def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
                     topic: str = typer.Argument(..., metavar="TOPIC"),
-                    body: str = typer.Argument(..., metavar="JSON"),
+                    body: str = typer.Argument(..., metavar="JSON", help=MESSAGE_HELP),
                     home: Path = HomeOption, state_option: str = StateOption) -> None:
-    """Publish one JSON message to a topic. Example: cauce publish demo events '{"n": 1}'"""
+    """Publish one JSON message to a topic, or (-) each one on stdin.
+
+    Example: cauce publish demo events '{"n": 1}'
+    """
     from ..resources.topic import Topic
 
     with attached(app_ref, home, state_option) as rt:
-        event_id = rt.app.get_resource(topic, Topic).publish(_json_arg(body))
-    console.out.print(f"published event {event_id}")
+        target = rt.app.get_resource(topic, Topic)
+        values = _stdin_values() if body == "-" else [_json_arg(body)]
+        ids = [target.publish(value) for value in values]
+    console.out.print(_fed(ids, "published", "event"))
+
+
+def _fed(ids: list[str], verb: str, noun: str) -> str:
+    """What a send or publish did: the one id, or how many (the first and the last id)."""
+    if len(ids) == 1:
+        return f"{verb} {noun} {ids[0]}"
+    if not ids:
+        return f"{verb} no {noun}: standard input held no JSON"
+    return f"{verb} {len(ids):,} {noun}s ({ids[0]} to {ids[-1]})"
 
 
 def put_command(ctx: typer.Context,
@@ -90,26 +114,60 @@ PUT_CHUNK = 5000  # records a transaction when reading JSON lines
 
 def _put_records(stream: Stream, text: str, partition_key: str | None,
                  key_field: str | None) -> list[tuple[int, int]]:
-    """Put one JSON record, or (``-``) every JSON line of stdin, in chunks of `PUT_CHUNK`."""
+    """Put one JSON record, or (``-``) every one on stdin, in chunks of `PUT_CHUNK`."""
     if partition_key is None and key_field is None:
         raise CauceError(f"stream {stream.name!r}: give --key K or --key-field FIELD",
                          hint="records with one partition key keep their order in one shard")
-    lines = _stdin_lines() if text == "-" else [text]
-    placed: list[tuple[int, int]] = []
-    chunk: list[tuple[Any, str]] = []
+    records = _stdin_values() if text == "-" else [_json_arg(text, file_hint=RECORDS_FILE_HINT)]
+    keyed = ((record, partition_key if partition_key is not None
+              else _field(record, key_field or "", number))
+             for number, record in enumerate(records, start=1))
+    return [placed for chunk in _chunks(keyed) for placed in stream.put_many(chunk)]
+
+
+def _stdin_values() -> Iterator[Any]:
+    """The JSON values on standard input: one a line (JSON Lines), or one document written
+    over several lines (a pretty-printed file), told by whether its first line is whole."""
+    lines = _stdin_lines()
+    first = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        if text == "-":
-            record = _json_arg(line, f" (line {number} of standard input)", STDIN_HINT, None)
-        else:
-            record = _json_arg(line, file_hint=RECORDS_FILE_HINT)
-        chunk.append((record, partition_key if partition_key is not None
-                      else _field(record, key_field or "", number)))
+        where = f" (line {number} of standard input)"
+        try:
+            value = _json_arg(line, where, STDIN_HINT, None)
+        except CauceError:
+            if not first or not _goes_on(line):
+                raise
+            document = "\n" * (number - 1) + "\n".join([line, *lines])  # its line numbers
+            yield _json_arg(document, " (standard input, one JSON document)",
+                            "give one JSON document, or one JSON value a line", None)
+            return
+        first = False
+        yield value
+
+
+def _goes_on(line: str) -> bool:
+    """Whether ``line`` is the start of a JSON value that goes on past it (``{``, ``[1,``)."""
+    import json
+
+    try:
+        json.loads(line)
+    except json.JSONDecodeError as err:
+        return err.pos >= len(line.rstrip())
+    return False
+
+
+def _chunks(values: Iterator[Any]) -> Iterator[list[Any]]:
+    """``values`` in lists of `PUT_CHUNK`: a transaction each, never the whole input at once."""
+    chunk: list[Any] = []
+    for value in values:
+        chunk.append(value)
         if len(chunk) >= PUT_CHUNK:
-            placed += stream.put_many(chunk)
+            yield chunk
             chunk = []
-    return placed + stream.put_many(chunk)
+    if chunk:
+        yield chunk
 
 
 def _names_a_file(text: str) -> bool:
@@ -167,8 +225,10 @@ def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
                              "another?)") from None
         if file_hint and _names_a_file(text):  # the message's file, given for its text
             hint = file_hint.format(text)
-        raise CauceError(f"the message{where} is not valid JSON: {err.msg} at character "
-                         f"{err.pos}", hint=hint) from None
+        at = (f"line {err.lineno} column {err.colno}" if "\n" in text
+              else f"character {err.pos}")
+        raise CauceError(f"the message{where} is not valid JSON: {err.msg} at {at}",
+                         hint=hint) from None
     except RecursionError:
         raise CauceError(f"the message{where} nests too deeply to read",
                          hint="send a flatter JSON value (lists in lists, a few hundred deep "
