@@ -627,3 +627,23 @@ def test_a_dotenv_line_in_a_windows_shells_syntax_says_how_to_write_it(warnings)
         "CAUCE_DEMO_DB=value",
         ".env line 2 skipped: '$env:CAUCE_DEMO_DB' is PowerShell's way to set a variable: write "
         "CAUCE_DEMO_DB=value"]
+
+
+def test_a_quoted_value_over_several_lines_is_read_as_dotenv_reads_it(warnings) -> None:
+    # a PEM key between quotes was its first line and a quote, its other lines skipped one by
+    # one as having no `=` (the base64 line ending in `=` read as a variable)
+    text = ('KEY="-----BEGIN PRIVATE KEY-----\r\nMIIBVgIBADANBgkqhkiG9w0B\r\nAQEFAASCAUAwggE8AgEA=\r\n'
+            '-----END PRIVATE KEY-----"  # the key\r\nNOTE=\'one\n  two\'\nESC="a\\"\nb\\n"\n'
+            'AFTER=1\n')
+    assert parse_dotenv(text) == {
+        "KEY": "-----BEGIN PRIVATE KEY-----\nMIIBVgIBADANBgkqhkiG9w0B\nAQEFAASCAUAwggE8AgEA=\n"
+               "-----END PRIVATE KEY-----",
+        "NOTE": "one\n  two", "ESC": 'a"\nb\n', "AFTER": "1"}
+    assert warnings() == []
+
+
+def test_a_quote_left_open_takes_no_later_variable(warnings) -> None:
+    # the next value's opening quote is not the one closing it: B and C stay variables
+    assert parse_dotenv('A="open\nB=2\nC="c"\n') == {"A": '"open', "B": "2", "C": "c"}
+    assert warnings() == [".env line 1: the quote opened in A's value is never closed: read as "
+                          "part of the value"]

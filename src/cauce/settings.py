@@ -411,8 +411,12 @@ def parse_dotenv(text: str, where: str = ".env") -> dict[str, str]:
     is wrong with it, so that a typo does not quietly leave a setting at its default."""
     values: dict[str, str] = {}
     skipped = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.removeprefix("\ufeff")  # the mark of a file joined to this one
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index].removeprefix("\ufeff")  # the mark of a file joined to this one
+        index += 1
+        number = index
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = _DOTENV_LINE.match(line)
@@ -425,6 +429,14 @@ def parse_dotenv(text: str, where: str = ".env") -> dict[str, str]:
         if key.upper().startswith("CAUCE_") and key != key.upper():  # Windows' names fold case
             _warn_once(f"{where} line {number}: {key} is not {key.upper()}: cauce reads its "
                        "variables in upper case, as they are written")
+        if raw[:1] in "\"'" and raw and _QUOTED.fullmatch(raw) is None:
+            closing = _closing_line(lines, index, raw[0])
+            if closing is None:
+                _warn_once(f"{where} line {number}: the quote opened in {key}'s value is never "
+                           "closed: read as part of the value")
+            else:  # a value over several lines (a PEM key, a certificate), as dotenv reads it
+                raw = "\n".join([line[match.start(2):], *lines[index:closing + 1]]).rstrip()
+                index = closing + 1
         values[key] = _dotenv_value(raw)
     if skipped > SKIPPED_SAID:
         _warn_once(f"{where}: {skipped - SKIPPED_SAID:,} more lines skipped, none of them "
@@ -475,7 +487,22 @@ def _warn_once(message: str) -> None:
 
 
 # A quoted value, then perhaps a comment: "..." (with backslash escapes) or '...'.
-_QUOTED = re.compile(r'(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\')(?:\s+#.*)?')
+_QUOTED = re.compile(r'(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\')(?:\s+#.*)?', re.DOTALL)
+
+
+_CLOSES = {'"': re.compile(r'(?:[^"\\]|\\.)*"'), "'": re.compile(r"[^']*'")}
+
+
+def _closing_line(lines: list[str], start: int, quote: str) -> int | None:
+    """The index of the first line from ``start`` on that closes a ``quote`` opened before it
+    (for ``"``, a quote no backslash escapes), or None. A line that opens the next quoted
+    value (``KEY="...``) closes nothing: the quote before it was left open."""
+    closes = _CLOSES[quote]
+    for index in range(start, len(lines)):
+        if closes.match(lines[index]):
+            opens = _DOTENV_LINE.match(lines[index])
+            return None if opens and opens.group(2).startswith(quote) else index
+    return None
 
 
 def _dotenv_value(raw: str) -> str:
