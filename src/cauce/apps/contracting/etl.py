@@ -17,8 +17,10 @@ Two parallel passes over the file, none of them sorting or numbering rows one at
 
 Nothing is dropped silently. Unreadable records go to the quarantine with their line and the
 reason, which counts the lines a quoted value took into the record (an unclosed quote takes the
-rest of the file); a carriage return inside an unquoted value (or CR CR LF line ends) stops DuckDB's
-reader for the whole file, and the source fails with that line named. A value that a cast
+rest of the file). Records ending in CR CR LF, or some in LF and others in CRLF, stop DuckDB's
+reader: they are read from a copy whose records all end in LF, as the original's Spark reader
+read them; a carriage return inside an unquoted value still stops the reader for the whole
+file, and the source fails with that line named. A value that a cast
 turns into null (``1,234`` for a decimal, ``13/25/2022`` for a date) stays null in the raw
 zone, as in the original, and is listed in the quarantine too.
 Quarantine lines count records (the header is line 1), as DuckDB's reader does; they differ
@@ -192,6 +194,31 @@ def _as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
     target.parent.mkdir(exist_ok=True)
     textfiles.write_utf8_copy(path, target, encoding, block=CHUNK)
     return target
+
+
+def one_line_end(file: Readable, workdir: Path) -> Readable | None:
+    """A UTF-8 copy of ``file`` whose records all end in LF, or None when they do already.
+
+    DuckDB's reader stops at records ending in CR CR LF (a CRLF file written again by a tool
+    that turns LF into CRLF, as Python's csv module does on Windows) and at files mixing LF
+    and CRLF (two exports joined); the original's Spark reader read both, and a carriage return
+    before a record's end only ends its last value, which is trimmed. A line break inside a
+    quoted value (after an odd number of quotes) is the value's and is kept as it is."""
+    target = workdir / "one-line-end" / file.path.name
+    target.parent.mkdir(exist_ok=True)
+    changed, quotes = False, 0
+    with (file.path.open(encoding=file.duckdb_encoding, errors="surrogateescape",
+                         newline="\n") as source,
+          target.open("w", encoding="utf-8", errors="surrogateescape", newline="") as out):
+        for piece in source:  # newline="\n": each piece ends in LF, CRs before it kept
+            quotes += piece.count('"')
+            if piece.endswith("\r\n") and quotes % 2 == 0:
+                piece, changed = piece.rstrip("\n").rstrip("\r") + "\n", True
+            out.write(piece)
+    if not changed:
+        target.unlink()
+        return None
+    return Readable(target, "utf-8", file.encoding, utf8_known=file.utf8_known)
 
 
 # -- the header -----------------------------------------------------------------------------------
@@ -457,6 +484,12 @@ class _Load:
         try:
             return self.run(file)
         except duckdb.InvalidInputException as err:
+            evened = one_line_end(file, self.workdir)
+            if evened is not None:  # CR CR LF, or LF and CRLF in one file: read as Spark does
+                try:
+                    return self.run(evened)
+                except duckdb.InvalidInputException:
+                    pass  # said below as the file's own defect
             line = textfiles.stray_carriage_return(file.path, file.duckdb_encoding)
             if line is not None:
                 raise SourceUnreadable(
