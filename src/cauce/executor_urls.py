@@ -2,7 +2,9 @@
 
 ``local`` (the default) runs them in this process's worker threads, or in a child process for
 jobs declared ``worker="process"``; ``dask`` starts a local Dask cluster of processes, one per
-core; ``dask://HOST:PORT`` sends them to the Dask scheduler listening there.
+core; ``dask://HOST:PORT`` sends them to the Dask scheduler listening there, and
+``dask+tls://HOST:PORT`` to one listening with TLS (Dask's own ``tls://``), with the
+certificates Dask's configuration names.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from .errors import ConfigError
 
 LOCAL = "local"
 DASK = "dask"
-HINT = "use local, dask (a local Dask cluster) or dask://HOST:PORT (a Dask scheduler)"
+DASK_TLS = "dask+tls"
+HINT = ("use local, dask (a local Dask cluster), dask://HOST:PORT (a Dask scheduler) or "
+        "dask+tls://HOST:PORT (one with TLS)")
 
 
 def parse_executor(value: str) -> str:
@@ -21,22 +25,26 @@ def parse_executor(value: str) -> str:
     if text.lower() in (LOCAL, DASK):
         return text.lower()
     scheme, sep, address = text.partition("://")
-    if sep and scheme.lower() == DASK:
+    scheme = scheme.lower()
+    if sep and scheme in (DASK, DASK_TLS):
         host, colon, port = address.rstrip("/").rpartition(":")
         if host and colon and port.isdigit() and 0 < int(port) < 65536:
-            return f"{DASK}://{host}:{port}"
+            return f"{scheme}://{host}:{port}"
         raise ConfigError(f"executor {value!r} names no scheduler address",
-                          hint="give it as dask://HOST:PORT (a port from 1 to 65535), e.g. "
-                          "dask://scheduler:8786")
-    if sep and scheme.lower() == "tcp":  # as `dask scheduler` prints its address
+                          hint=f"give it as {scheme}://HOST:PORT (a port from 1 to 65535), "
+                          f"e.g. {scheme}://scheduler:8786")
+    if sep and scheme in ("tcp", "tls"):  # as `dask scheduler` prints its address
+        written = DASK if scheme == "tcp" else DASK_TLS
         raise ConfigError(f"unknown executor {value!r}",
-                          hint=f"a Dask scheduler's address is given as dask://{address}")
+                          hint=f"a Dask scheduler's address is given as {written}://{address}")
     raise ConfigError(f"unknown executor {value!r}", hint=HINT)
 
 
 def scheduler_address(url: str) -> str | None:
-    """The Dask scheduler address (``tcp://host:port``) of a ``dask://`` URL; None for a local
-    cluster (``dask``)."""
+    """The Dask scheduler address (``tcp://host:port``, or ``tls://host:port`` for
+    ``dask+tls://``) of a normalised URL; None for a local cluster (``dask``)."""
     if url == DASK:
         return None
+    if url.startswith(f"{DASK_TLS}://"):
+        return "tls://" + url.removeprefix(f"{DASK_TLS}://")
     return "tcp://" + url.removeprefix(f"{DASK}://")

@@ -84,7 +84,8 @@ def test_a_port_where_no_dask_scheduler_answers_is_one_error_not_a_hang(
         f"error: {address} is not a Dask scheduler: something that does not speak Dask's "
         "protocol answers there",
         "hint: give the scheduler's own port (8786 unless `dask scheduler --port` said "
-        "otherwise), not its dashboard's nor a worker's"]
+        f"otherwise), not its dashboard's nor a worker's; a scheduler started with TLS is "
+        f"written dask+tls://127.0.0.1:{impostor.port}"]
 
 
 def test_an_unknown_executor_is_one_error(cli) -> None:
@@ -94,14 +95,19 @@ def test_an_unknown_executor_is_one_error(cli) -> None:
         assert result.status == 1
         assert result.err.splitlines() == [
             "error: unknown executor 'ray'",
-            "hint: use local, dask (a local Dask cluster) or dask://HOST:PORT (a Dask scheduler)"]
+            "hint: use local, dask (a local Dask cluster), dask://HOST:PORT (a Dask scheduler) "
+            "or dask+tls://HOST:PORT (one with TLS)"]
 
 
 def test_a_scheduler_url_that_cannot_be_one_is_refused_with_the_form_to_use(cli) -> None:
     for url, hint in (("dask://127.0.0.1:99999", "give it as dask://HOST:PORT (a port from 1 "
                        "to 65535), e.g. dask://scheduler:8786"),
+                      ("dask+tls://h:0", "give it as dask+tls://HOST:PORT (a port from 1 "
+                       "to 65535), e.g. dask+tls://scheduler:8786"),
                       ("tcp://10.0.0.7:8786", "a Dask scheduler's address is given as "
-                       "dask://10.0.0.7:8786")):
+                       "dask://10.0.0.7:8786"),
+                      ("tls://10.0.0.7:8786", "a Dask scheduler's address is given as "
+                       "dask+tls://10.0.0.7:8786")):
         result = cli("run", "transit", "adatrap", "-p", DAY, "--executor", url)
         assert result.status == 1
         assert result.err.splitlines()[1] == f"hint: {hint}"

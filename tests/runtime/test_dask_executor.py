@@ -440,3 +440,38 @@ def test_a_wait_distributed_cancels_is_looked_at_again_not_taken_for_the_tasks_f
     with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
         run = rt.run("hello")
     assert run.succeeded and run.result == "hello", run.error
+
+
+def _tls_config(security: distributed.security.Security) -> dict[str, str]:
+    """Dask's settings naming a client's TLS files (here their PEM text, which Dask takes too)."""
+    return {"distributed.comm.tls.ca-file": security.tls_ca_file,
+            "distributed.comm.tls.client.cert": security.tls_client_cert,
+            "distributed.comm.tls.client.key": security.tls_client_key}
+
+
+def test_runs_go_to_a_scheduler_listening_with_tls(test_app: App, tmp_path: Path) -> None:
+    # a cluster on other machines gets the task — the state URL and settings, secrets among
+    # them — over the network: with TLS it can, through dask+tls://, which was no executor
+    pytest.importorskip("cryptography", reason="Dask's temporary certificates need it")
+    security = distributed.security.Security.temporary()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", security=security,
+                                  protocol="tls://") as cluster:
+        url = cluster.scheduler_address.replace("tls://", "dask+tls://")
+        with pytest.raises(CauceError, match="takes TLS, and Dask's configuration names no "
+                           "certificates") as info, \
+                Runtime(test_app, home=tmp_path / "none", executor=url) as rt:
+            rt.run("hello")
+        assert "DASK_DISTRIBUTED__COMM__TLS__CA_FILE" in (info.value.hint or "")
+        stranger = distributed.security.Security.temporary()
+        with dask.config.set(_tls_config(stranger)), \
+                pytest.raises(CauceError, match="the TLS handshake with the Dask scheduler at "
+                              "tls://.* failed: self-signed certificate"), \
+                Runtime(test_app, home=tmp_path / "stranger", executor=url) as rt:
+            rt.run("hello")
+        with dask.config.set(_tls_config(security)), \
+                Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+            run = rt.run("hello")
+            lines = [line.message for line in rt.logs(run.id)]
+        assert (run.succeeded, run.result) == (True, "hello")
+        assert any("on Dask worker tls://" in m for m in lines)

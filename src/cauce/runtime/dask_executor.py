@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import logging
 import os
 import socket
+import ssl
 import sys
 import threading
 import traceback
@@ -162,7 +162,28 @@ def _connect(address: str) -> Any:
     from distributed import Client
 
     check_scheduler(address, CONNECT_TIMEOUT)
-    return Client(address, timeout=f"{CONNECT_TIMEOUT}s")
+    return Client(address, timeout=f"{CONNECT_TIMEOUT}s", security=_security(address))
+
+
+# Dask's settings naming a client's TLS files, as its configuration and environment spell them
+TLS_SETTINGS = ("DASK_DISTRIBUTED__COMM__TLS__CA_FILE", "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT",
+                "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY")
+
+
+def _security(address: str) -> Any:
+    """Dask's security settings from its configuration (``distributed.comm.tls.*``, or the
+    ``DASK_DISTRIBUTED__COMM__TLS__...`` variables); for a ``tls://`` scheduler they must name
+    the cluster's CA and this client's certificate, or there is nothing to connect with."""
+    from distributed.security import Security
+
+    security = Security()
+    if address.startswith("tls://") and not (security.tls_ca_file and security.tls_client_cert):
+        raise CauceError(f"the Dask scheduler at {address} takes TLS, and Dask's configuration "
+                         "names no certificates for this client",
+                         hint="set " + ", ".join(TLS_SETTINGS) + " (the cluster's CA, this "
+                         "client's certificate and key; or distributed.comm.tls.* in Dask's "
+                         "config file)")
+    return security
 
 
 def check_scheduler(address: str, timeout: float) -> None:
@@ -172,7 +193,7 @@ def check_scheduler(address: str, timeout: float) -> None:
     Dask's own client waits forever for a server that accepts the connection but never speaks
     its protocol (Redis), or fails on what one says instead (a length of petabytes read from
     an AMQP greeting): so the address is asked here first, under deadlines of our own."""
-    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    host, _, port = address.partition("://")[2].rpartition(":")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as err:
@@ -184,9 +205,11 @@ def check_scheduler(address: str, timeout: float) -> None:
     kind = _server_kind(address, timeout)
     if kind != "Scheduler":
         what = f"a Dask {kind}" if kind else "something that does not speak Dask's protocol"
+        tls = ("; a scheduler started with TLS is written dask+tls://"
+               + address.removeprefix("tcp://") if address.startswith("tcp://") else "")
         raise CauceError(f"{address} is not a Dask scheduler: {what} answers there",
                          hint="give the scheduler's own port (8786 unless `dask scheduler "
-                         "--port` said otherwise), not its dashboard's nor a worker's")
+                         "--port` said otherwise), not its dashboard's nor a worker's" + tls)
 
 
 def _server_kind(address: str, timeout: float) -> str | None:
@@ -195,8 +218,11 @@ def _server_kind(address: str, timeout: float) -> str | None:
     event loop running in the caller's thread nor a server that never answers holds it up."""
     from distributed.comm import connect
 
+    security = _security(address)
+
     async def identity() -> Any:
-        comm = await connect(address, timeout=timeout)
+        comm = await connect(address, timeout=timeout,
+                             **security.get_connection_args("client"))
         try:
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
@@ -204,18 +230,37 @@ def _server_kind(address: str, timeout: float) -> str | None:
             comm.abort()
 
     found: list[Any] = []
+    refused: list[ssl.SSLError] = []
 
     def ask() -> None:
         # garbage read as Dask's frames fails in any way (MemoryError, ValueError, …)
-        with contextlib.suppress(Exception):
+        try:
             found.append(asyncio.run(asyncio.wait_for(identity(), timeout)))
+        except Exception as err:
+            refused.extend(e for e in _causes(err) if isinstance(e, ssl.SSLError))
 
     asker = threading.Thread(target=ask, daemon=True, name="cauce-dask-identity")
     asker.start()
     asker.join(timeout + 1)
+    if refused:
+        why = getattr(refused[0], "verify_message", None) or refused[0].reason or refused[0]
+        raise CauceError(f"the TLS handshake with the Dask scheduler at {address} failed: "
+                         f"{first_line(str(why))}",
+                         hint="the CA, certificate and key in " + ", ".join(TLS_SETTINGS)
+                         + " must be the cluster's")
     reply = found[0] if found else None
     kind = reply.get("type") if isinstance(reply, dict) else None
     return kind if isinstance(kind, str) else None
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """``err`` and the errors it was raised from or during, innermost last."""
+    seen: set[int] = set()
+    found: BaseException | None = err
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        yield found
+        found = found.__cause__ or found.__context__
 
 
 # -- on the Dask worker -------------------------------------------------------------------
