@@ -191,3 +191,14 @@ def test_an_empty_stdin_sends_nothing_and_says_so(cli, monkeypatch) -> None:
     result = cli("send", "example", "work", "-")
     assert (result.status, result.out.strip()) == (
         0, "sent no message: standard input held no JSON")
+
+
+def test_a_bad_line_says_what_went_out_before_it(cli, monkeypatch) -> None:
+    # published one by one: the two events before the bad line were out, and nothing said so
+    _stdin(monkeypatch, '{"key": "x", "rows": 1}\n{"key": "y", "rows": 2}\nnot json\n')
+    result = cli("publish", "example", "events", "-")
+    assert result.status == 1
+    assert re.fullmatch(r'hint: give one JSON value a line \(JSON Lines\), e\.g\. \{"id": "a", '
+                        r'"v": 1\}; published 2 events \(\S+ to \S+\) before it',
+                        result.err.splitlines()[1])
+    assert depths(cli)["topic events → notify"] == 2

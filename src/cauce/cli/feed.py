@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,10 @@ def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
         if body != "-":
             console.out.print(f"sent message {target.send(_json_arg(body))}")
             return
-        ids = [i for chunk in _chunks(_stdin_values()) for i in target.send_batch(chunk)]
+        ids: list[str] = []
+        with _said_how_many(ids, "sent", "message"):
+            for chunk in _chunks(_stdin_values()):
+                ids += target.send_batch(chunk)
     console.out.print(_fed(ids, "sent", "message"))
 
 
@@ -53,8 +57,24 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
     with attached(app_ref, home, state_option) as rt:
         target = rt.app.get_resource(topic, Topic)
         values = _stdin_values() if body == "-" else [_json_arg(body)]
-        ids = [target.publish(value) for value in values]
+        ids: list[str] = []
+        with _said_how_many(ids, "published", "event"):
+            for value in values:
+                ids.append(target.publish(value))
     console.out.print(_fed(ids, "published", "event"))
+
+
+@contextmanager
+def _said_how_many(ids: list[str], verb: str, noun: str) -> Iterator[None]:
+    """A bad line of standard input, said with what went out before it (each chunk of
+    `PUT_CHUNK` sent is sent; the chunk the line is in is not)."""
+    try:
+        yield
+    except CauceError as err:
+        if ids:
+            err.hint = (f"{err.hint}; " if err.hint else "") + _fed(ids, verb, noun) + (
+                " before it")
+        raise
 
 
 def _fed(ids: list[str], verb: str, noun: str) -> str:
