@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import importlib.util
 import io
@@ -13,6 +14,7 @@ import pytest
 
 from cauce import App, InvalidKey, ObjectNotFound, ObjectRef, ResourceError
 from cauce.testing import TestRuntime
+from cauce.textfiles import TextDecodeError
 
 
 @pytest.fixture
@@ -431,3 +433,26 @@ def test_a_bucket_that_cannot_take_the_object_says_so(raw, tmp_path: Path, monke
             write()
         assert "free space" in (info.value.hint or "")
     assert bucket.list() == []
+
+
+@pytest.mark.parametrize("data", [
+    codecs.BOM_UTF8 + "año,n\r\nñandú,1\r\n".encode(),
+    "año,n\r\nñandú,1\r\n".encode("cp1252"),
+    "año,n\r\nñandú,1\r\n".encode("utf-16"),
+], ids=["utf-8 with a mark", "cp1252", "utf-16"])
+def test_text_reads_a_file_as_a_supplier_saved_it(raw, data: bytes) -> None:
+    # cp1252 and UTF-16 were a UnicodeDecodeError, and a mark stayed in the first column's name
+    bucket, _ = raw
+    bucket.put("in.csv", data)
+    assert bucket.text("in.csv") == "año,n\r\nñandú,1\r\n"
+
+
+def test_text_in_a_named_encoding_the_bytes_are_not_in_names_the_object(raw) -> None:
+    bucket, _ = raw
+    bucket.put("in.csv", "a\nñ\n".encode("cp1252"))
+    with pytest.raises(TextDecodeError) as info:
+        bucket.text("in.csv", encoding="utf-8")
+    assert str(info.value) == (f"object 'in.csv' of bucket {bucket.name!r} is not utf-8 text: "
+                               "byte 0xf1 on line 2 (invalid continuation byte)")
+    assert "encoding='cp1252'" in (info.value.hint or "")
+    assert bucket.text("in.csv", encoding="cp1252") == "a\nñ\n"

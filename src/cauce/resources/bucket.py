@@ -150,6 +150,18 @@ class Bucket(Resource):
         object storage, a local copy kept until the object changes)."""
         return self._store().path(key)
 
-    def text(self, key: str, encoding: str = "utf-8") -> str:
-        """The object decoded as text."""
-        return self.get(key).decode(encoding)
+    def text(self, key: str, encoding: str | None = None) -> str:
+        """The object decoded as text, without a byte-order mark. Without ``encoding`` it is
+        told as :mod:`cauce.textfiles` tells a user's file (a mark, UTF-16, else UTF-8, else
+        cp1252 or Latin-1): a file a supplier saved from Excel reads as its text, not as a
+        ``UnicodeDecodeError``. A named encoding the bytes are not in raises TextDecodeError
+        naming the object and the line."""
+        from ..textfiles import TextDecodeError, decode
+
+        try:
+            return decode(self.get(key), encoding,
+                          name=f"object {key!r} of bucket {self.name!r}")
+        except TextDecodeError as err:
+            err.hint = (f"give the encoding it was saved in, e.g. {self.name}.text(key, "
+                        "encoding='cp1252'), or none to tell it from the bytes")
+            raise
