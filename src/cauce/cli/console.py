@@ -58,16 +58,23 @@ def escape(text: str) -> str:
     return escape(visible(text))
 
 
-# Every C0 and C1 control character but line feed and tab, and DEL, as the \xNN it shows as.
+# Every C0 and C1 control character but line feed and tab, and DEL, as the \xNN it shows as;
+# and Python's escape of a byte that was not UTF-8 (surrogateescape: an argument, a file's
+# name, U+DC80 to U+DCFF) as the byte it stands for.
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x09), *range(0x0B, 0x20),
                                                    *range(0x7F, 0xA0))}
+_CONTROLS.update({0xDC00 + byte: f"\\x{byte:02x}" for byte in range(0x80, 0x100)})
+# ...and the same escape as repr() writes it in a message (``no queue 'co\\udcffla'``)
+_ESCAPED_BYTE_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")
 
 
 def visible(text: str) -> str:
     """``text`` with its control characters but line feeds and tabs written ``\\xNN``: a value
     that came with data (a file name, a record, a message) cannot move the cursor, rewrite the
-    line (carriage return) or recolour and clear the terminal (escape sequences)."""
-    return text.translate(_CONTROLS)
+    line (carriage return) or recolour and clear the terminal (escape sequences). A byte that
+    was not UTF-8 in an argument or a file's name is ``\\xNN`` too, not Python's ``\\udcNN``."""
+    text = text.translate(_CONTROLS)
+    return _ESCAPED_BYTE_REPR.sub(r"\\x\1", text) if "\\udc" in text else text
 
 
 def redact(text: str) -> str:
@@ -191,9 +198,9 @@ def debugging() -> bool:
 
 
 def print_json(value: Any) -> None:
-    import json  # not at start-up: `cauce --help` does without it
+    from .fallbacks import json_text
 
-    sys.stdout.write(json.dumps(value, indent=2, default=_default, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(value, sys.stdout, indent=2, default=_default) + "\n")
 
 
 def _default(value: Any) -> Any:

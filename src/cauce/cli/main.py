@@ -8,6 +8,7 @@ shows the traceback instead; an unexpected exception is one line that says so.
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from . import (
     queues,
     runs,
     state,
+    stdio,
     streams,
     ui,
     workers,
@@ -107,14 +109,16 @@ def main_options(
 
 
 def _printable_output() -> None:
-    """Text no encoding holds (a lone surrogate in a message body, a run's result or a log line,
-    which the state keeps exactly) printed as its ``\\udXXX`` escape rather than failing the
-    command: stdout is strict by default (stderr already escapes). In JSON output that escape
-    is the same character again."""
+    """Text the output's encoding cannot hold printed as its nearest ASCII (``✓`` as ``ok``,
+    ``ñ`` as ``n``, `cauce.cli.fallbacks`), or as its ``\\uXXXX`` escape when it has none (an
+    emoji, or a lone surrogate in a message body, a run's result or a log line, which the
+    state keeps exactly), rather than failing the command: stdout is strict by default."""
+    from .fallbacks import ERRORS
+
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)  # not on a test's captured stream
         if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+            reconfigure(errors=ERRORS)
 
 
 def _debug_first(args: list[str]) -> list[str]:
@@ -170,6 +174,32 @@ def _shadowing_file(error: BaseException) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
+    with stdio.guarded():
+        try:
+            return _main(argv)
+        except stdio.OutputFailed as failure:
+            return _output_failed(failure)
+
+
+def _output_failed(failure: stdio.OutputFailed) -> int:
+    """The status of a command whose stdout or stderr could not be written: a pipe its reader
+    closed ends it silently, as it ends other Unix tools; stdout that failed otherwise is one
+    line on stderr (a failed stderr has nowhere to say anything)."""
+    stdio.silence(failure.stream)
+    if failure.broken_pipe:
+        return stdio.BROKEN_PIPE_STATUS
+    if failure.stream == "stdout":
+        hint = {errno.ENOSPC: "the device it goes to is full: free room on it, or send the "
+                "output elsewhere",
+                errno.EBADF: "the command was started with its output closed (>&-): send it "
+                "to a file, or to /dev/null to drop it"}.get(
+            failure.errno or 0, "send the output elsewhere, e.g. > out.txt")
+        with contextlib.suppress(OSError):
+            console.print_problem(f"cannot write the output: {failure.strerror}", hint)
+    return 1
+
+
+def _main(argv: list[str] | None) -> int:
     args = _debug_first(_without_carriage_returns(list(sys.argv[1:] if argv is None
                                                         else argv)))
     GLOBALS.debug = bool(args) and args[0] == "--debug"
@@ -186,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         # usage errors from typer's parser (its own click); those of the options built per app
         # and job come as an Exit with the status (cauce.cli.execution)
         return console.print_usage_error(err, args)
+    except stdio.OutputFailed:
+        raise
     except CauceError as err:
         if console.debugging():
             raise

@@ -43,10 +43,28 @@ def _scalar(annotation: Any) -> tuple[Any, bool]:
         return click.Choice([str(m.value) for m in annotation]), False
     if annotation is Duration:
         return DurationOption(), False
-    simple = {int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL,
-              pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: click.STRING,
-              dt.datetime: click.STRING}
-    return simple.get(annotation, click.STRING), False
+    simple = {int: click.INT, float: click.FLOAT, str: TEXT, bool: click.BOOL,
+              pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: TEXT,
+              dt.datetime: TEXT}
+    return simple.get(annotation, TEXT), False
+
+
+class TextOption(click.ParamType):
+    """Text as typed, where bytes that were not UTF-8 (a terminal or a script in Latin-1 or
+    cp1252) are read as a file's bytes are read (``S\\xe3o`` is ``São``): Python hands them
+    over as lone surrogates, which the run's parameters would keep in the state, and no text
+    the job compares them with holds. A file's name (a ``Path``) keeps its bytes: the file
+    system needs them to find it."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..textfiles import escaped_bytes_decoded
+
+        return escaped_bytes_decoded(value) if isinstance(value, str) else value
+
+
+TEXT = TextOption()
 
 
 class DurationOption(click.ParamType):

@@ -1,0 +1,145 @@
+"""Output where users run it: piped into a reader that stops early (`| head`), to a full device,
+with stdout closed, in encodings that are not UTF-8, and with arguments that are not UTF-8."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+APP = """
+from cauce import App, CauceError
+
+app = App("uni")
+
+
+@app.job(retries=0)
+def hola(ctx, nombre: str = "Ñuñoa") -> dict:
+    ctx.log.info("comuna %s — São Paulo 😀 ─│┼", nombre)
+    return {"comuna": nombre, "emoji": "😀"}
+
+
+@app.job(retries=0)
+def falla(ctx) -> None:
+    raise CauceError("no hay datos — Peñalolén", hint="revise la fuente → ahí")
+
+
+@app.job(retries=0)
+def verbose(ctx) -> None:
+    for n in range(4000):
+        ctx.log.info("line %d of a long log %s", n, "x" * 60)
+"""
+
+
+def environment(**extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("CAUCE_", "PYTHONIOENCODING", "LC_", "LANG"))
+             and k not in ("COLUMNS", "PYTHONUTF8")}
+    return {**clean, "PYTHONUTF8": "1", **extra}
+
+
+def cauce(*args: str | bytes, cwd: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "cauce", *args], cwd=cwd, env=environment(**env),
+                          capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "uni.py").write_text(APP, encoding="utf-8")
+    return tmp_path
+
+
+def head(args: list[str], cwd: Path, lines: int = 1) -> tuple[int, bytes]:
+    """``cauce ARGS | head -LINES``: the reader closes the pipe after its lines."""
+    process = subprocess.Popen([sys.executable, "-m", "cauce", *args], cwd=cwd,
+                               env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    for _ in range(lines):
+        assert process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read()
+    return process.wait(timeout=60), err
+
+
+def test_a_reader_that_stops_early_ends_the_command_silently(work: Path) -> None:
+    """`cauce logs RUN | head -1` ended with status 1, or with rich's SystemExit, and `--json`
+    the same: now it ends as a Unix tool killed by SIGPIPE does, 141, saying nothing."""
+    ran = cauce("run", "uni.py:app", "verbose", "--json", cwd=work)
+    assert ran.returncode == 0, ran.stderr
+    run_id = json.loads(cauce("runs", "--json", cwd=work).stdout)[0]["id"]
+    for args in (["logs", run_id], ["logs", run_id, "--json"]):
+        status, err = head(args, work)
+        assert (status, err) == (141, b""), (args, err)
+
+
+def test_stdout_on_a_full_device_is_one_line(work: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    cauce("run", "uni.py:app", "hola", cwd=work)
+    for args in (["runs"], ["runs", "--json"]):
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run([sys.executable, "-m", "cauce", *args], cwd=work,
+                                  env=environment(), stdout=full, stderr=subprocess.PIPE,
+                                  timeout=60)
+        assert done.returncode == 1
+        assert done.stderr.decode().splitlines() == [
+            "error: cannot write the output: No space left on device",
+            "hint: the device it goes to is full: free room on it, or send the output elsewhere"]
+
+
+def test_stdout_closed_is_said_and_takes_no_file_of_the_command(work: Path) -> None:
+    """With stdout closed (``>&-``) the command said nothing and exited 0, and the first file
+    it opened took descriptor 1, where a run's child process would write its output."""
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "cauce",
+                           "run", "uni.py:app", "hola"], cwd=work, env=environment(),
+                          capture_output=False, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines()[-2:] == [
+        "error: cannot write the output: stdout is closed",
+        "hint: the command was started with its output closed (>&-): send it to a file, or to "
+        "/dev/null to drop it"]
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"}, {"PYTHONIOENCODING": "latin-1"},
+                                 {"LC_ALL": "C", "PYTHONUTF8": "0"}],
+                         ids=["ascii", "latin-1", "C locale"])
+def test_text_the_encoding_cannot_hold_is_its_nearest_ascii(work: Path, env: dict[str, str]
+                                                            ) -> None:
+    """Marks, dashes, box drawing and accents had no fallback but \\u2713; JSON held an emoji
+    as \\U0001f600, which is no JSON escape."""
+    ran = cauce("run", "uni.py:app", "hola", cwd=work, **env)
+    assert ran.returncode == 0, ran.stderr
+    err = ran.stderr.decode("ascii", "replace")
+    assert "-- S" in err and "o Paulo \\U0001f600 -|+" in err
+    assert "\nok run " in err
+    assert json.loads(ran.stdout)["emoji"] == "😀"
+    failed = cauce("run", "uni.py:app", "falla", cwd=work, **env)
+    assert b"\nx run " in failed.stderr and b"hint: revise la fuente -> ah" in failed.stderr
+    as_json = cauce("run", "uni.py:app", "hola", "--json", cwd=work, **env)
+    assert json.loads(as_json.stdout)["result"] == {"comuna": "Ñuñoa", "emoji": "😀"}
+    run_id = json.loads(as_json.stdout)["id"]
+    logs = cauce("logs", run_id, "--json", cwd=work, **env)
+    assert any("😀" in json.loads(line)["message"] for line in logs.stdout.splitlines())
+    if env.get("PYTHONIOENCODING") == "ascii":
+        assert b"comuna Nunoa -- Sao Paulo" in ran.stderr
+
+
+def test_arguments_that_are_not_utf8(work: Path) -> None:
+    """A job's text option in Latin-1 was stored as lone surrogates; a stream or app name in
+    Latin-1 was an unexpected UnicodeEncodeError; a file name's byte showed as \\udcff."""
+    ran = cauce("run", "uni.py:app", "hola", "--json", "--nombre", b"S\xe3o", cwd=work)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["params"] == {"nombre": "São"}
+    for args in ([b"logs", b"a\xffb"], [b"logs", b"general", b"--app", b"a\xffb"],
+                 [b"runs", b"show", b"a\xffb"], [b"runs", b"--job", b"a\xffb", b"--app", b"x"]):
+        done = cauce(*args, cwd=work)
+        assert b"unexpected" not in done.stderr and b"Traceback" not in done.stderr, args
+        assert "a\xffb".encode() in done.stderr + done.stdout or done.returncode == 0, args
+    wrote = cauce("logs", "general", "--app", "uni", "-o", b"d\xeda.log", cwd=work)
+    assert wrote.returncode == 0, wrote.stderr
+    assert wrote.stderr == b"wrote d\\xeda.log\n"
+    assert (work / os.fsdecode(b"d\xeda.log")).exists()
