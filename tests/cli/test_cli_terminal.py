@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from waiting import wait_for
 
 APP = """
 from cauce import App, CauceError
@@ -143,3 +146,34 @@ def test_arguments_that_are_not_utf8(work: Path) -> None:
     assert wrote.returncode == 0, wrote.stderr
     assert wrote.stderr == b"wrote d\\xeda.log\n"
     assert (work / os.fsdecode(b"d\xeda.log")).exists()
+
+
+def sleeping(pid: int) -> bool:
+    """Whether process ``pid``'s main thread waits in a sleep (``time.sleep``), on Linux."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text() == "hrtimer_nanosleep"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="no /proc/PID/wchan here")
+def test_sigterm_stops_logs_follow_as_ctrl_c_does(work: Path) -> None:
+    """SIGTERM killed `cauce logs --follow -o FILE` outright: exit -15, no line, and the lines
+    still in the file's buffer lost. It now closes the file and says so, exit 143."""
+    ran = cauce("run", "uni.py:app", "hola", "--json", cwd=work)
+    run_id = json.loads(ran.stdout)["id"]
+    target = work / "followed.log"
+    process = subprocess.Popen([sys.executable, "-m", "cauce", "logs", "general", "--app", "uni",
+                                "--follow", "-o", str(target)], cwd=work, env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # following: the lines there were written, and it waits between reads for new ones
+        wait_for(lambda: target.exists() and sleeping(process.pid), what="--follow waiting")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err
+    assert err.decode().splitlines() == [f"wrote {target}", "stopped by SIGTERM"]
+    assert f"run {run_id}" in target.read_text(encoding="utf-8")

@@ -35,6 +35,7 @@ from . import (
 from .helptext import CommandInterrupted, PlainHelpGroup
 from .home import GLOBALS, home_option_path
 from .lazygroup import LazyGroup
+from .signals import stopped_by, terminated_as_interrupted
 
 # The commands, declared here and built by typer when named (see `CauceGroup`), in the order
 # `cauce --help` lists them: commands, then groups.
@@ -206,7 +207,11 @@ def _main(argv: list[str] | None) -> int:
     command = typer.main.get_command(cli)
     try:
         # Without standalone mode click returns the status of an Exit instead of raising it.
-        status = command.main(args=args, prog_name="cauce", standalone_mode=False)
+        # SIGTERM stops every command as Ctrl-C does (a service manager's stop, `kill`): its
+        # cleanup runs, a `logs --follow -o` file is closed with what it read; it ended most
+        # at once, its buffers unwritten and no line said.
+        with terminated_as_interrupted():
+            status = command.main(args=args, prog_name="cauce", standalone_mode=False)
     except typer.Exit as done:
         return int(getattr(done, "exit_code", 0) or 0)
     except typer.Abort:
@@ -223,9 +228,12 @@ def _main(argv: list[str] | None) -> int:
             raise
         console.print_error(err)
         return 1
-    except (KeyboardInterrupt, CommandInterrupted):
-        console.err.print("interrupted")
-        return 130
+    except (KeyboardInterrupt, CommandInterrupted) as stop:
+        cause = stop if isinstance(stop, KeyboardInterrupt) else stop.__cause__
+        signal_name, stopped = stopped_by(cause if isinstance(cause, KeyboardInterrupt)
+                                          else KeyboardInterrupt())
+        console.err.print("interrupted" if stopped == 130 else f"stopped by {signal_name}")
+        return stopped
     except Exception as err:
         # a bug, or an error no seam translated: still one line, the traceback with --debug
         if console.debugging():
