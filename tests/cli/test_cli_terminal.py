@@ -177,3 +177,46 @@ def test_sigterm_stops_logs_follow_as_ctrl_c_does(work: Path) -> None:
     assert process.returncode == 143, err
     assert err.decode().splitlines() == [f"wrote {target}", "stopped by SIGTERM"]
     assert f"run {run_id}" in target.read_text(encoding="utf-8")
+
+
+NARROW = """
+from cauce import App
+
+app = App("narrow")
+inbox = app.queue("incoming-invoices-from-the-north")
+
+
+@app.job(retries=0)
+def tally_every_region(ctx) -> int:
+    return 1
+"""
+
+
+def test_a_narrow_terminal_cuts_no_id_name_or_path(cli, app_file, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """At COLUMNS=20 run ids were cut to ``01a2528d3…``, queue names to ``i…``, and the home's
+    path broken over two lines by a line feed: what users copy into the next command."""
+    ref = app_file(NARROW)
+    assert cli("run", ref, "tally-every-region").status == 0
+    run_id = cli("runs", "--json").json()[0]["id"]
+    monkeypatch.setenv("COLUMNS", "20")
+    shown = cli("runs")
+    assert run_id in shown.out and "narrow.tally-every-region" in shown.out
+    assert "…" not in shown.out
+    queues = cli("queues", ref)
+    assert "incoming-invoices-from-the-north" in queues.out and "…" not in queues.out
+    config = cli("config", ref)
+    assert f"home {tmp_path / '.cauce'} (" in config.out
+    streams = cli("logs")
+    assert f"tally-every-region/{run_id}" in streams.out
+
+
+def test_tables_in_a_file_have_no_padding_at_line_ends(cli, app_file) -> None:
+    """Redirected, `cauce runs` padded every line to the longest error: hundreds of spaces."""
+    ref = app_file(APP)
+    cli("run", ref, "hola")
+    cli("run", ref, "falla")
+    shown = cli("runs")
+    assert len(shown.out.splitlines()) == 3
+    assert not any(line.endswith(" ") for line in shown.out.splitlines())
+    assert "no hay datos" in shown.out

@@ -34,7 +34,10 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from .terminal import TerminalConsole
 
-    made = globals()[name] = TerminalConsole(stderr=name == "err", highlight=False)
+    # soft_wrap: a line longer than the terminal is left for it to wrap (rich would break it
+    # with line feeds, into a path or a command no longer whole when copied)
+    made = globals()[name] = TerminalConsole(stderr=name == "err", highlight=False,
+                                             soft_wrap=True)
     return made
 
 
@@ -48,6 +51,31 @@ def table(**options: Any) -> Table:
     from rich.table import Table
 
     return Table(**options)
+
+
+def print_table(shown: Table) -> None:
+    """``shown`` on stdout, as wide as the terminal. Where its columns do not fit, each keeps at
+    least its longest word (a run id, a queue's name: what users copy into the next command)
+    and the room left goes to the columns that wrap, in proportion to what they would take;
+    rich shrinks the widest column first, cutting ids with an ellipsis. On a terminal too
+    narrow even for those words the table is as wide as they need, its lines left whole for
+    the terminal to wrap."""
+    out = _console("out")
+    wide = out.options.update(width=UNLIMITED)
+    # rich's own measure of a column, header and padding included (rich.table, since 1.0)
+    ranges = [shown._measure_column(out, wide, column) for column in shown.columns]
+    room = out.width - shown._extra_width
+    least, most = [r.minimum for r in ranges], [r.maximum for r in ranges]
+    if sum(most) <= room or not ranges:
+        out.print(shown)
+        return
+    spare, wanted = max(room - sum(least), 0), sum(most) - sum(least)
+    widths = [low + (spare * (high - low)) // wanted if wanted else low
+              for low, high in zip(least, most, strict=True)]
+    for index, (column, width) in enumerate(zip(shown.columns, widths, strict=True)):
+        column.width = max(width - shown._get_padding_width(index), 1)
+    shown.width = sum(widths) + shown._extra_width
+    out.print(shown, crop=False)
 
 
 def escape(text: str) -> str:

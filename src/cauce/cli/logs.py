@@ -156,7 +156,7 @@ def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) ->
     for app_name, name, last, count in state.logs.streams(app):
         table.add_row(app_name, name,
                       datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S"), str(count))
-    console.out.print(table)
+    console.print_table(table)
 
 
 def _say_waiting(unknown: NotFound) -> None:

@@ -53,7 +53,7 @@ def runs_list(
     if as_json:
         console.print_json([console.run_dict(r) for r in rows])
     elif rows:
-        console.out.print(console.runs_table(rows))
+        console.print_table(console.runs_table(rows))
     else:
         console.err.print("no runs match")
 

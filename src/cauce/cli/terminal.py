@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleDimensions
 from rich.logging import RichHandler
+from rich.segment import Segment
 
 from .console import UNLIMITED, masked, redact, visible
 
@@ -31,6 +33,18 @@ class TerminalConsole(Console):
             return size
         columns = os.environ.get("COLUMNS", "")
         return ConsoleDimensions(int(columns) if columns.isdigit() else UNLIMITED, size.height)
+
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        """What rich writes; not to a terminal, without the spaces that pad a table's last
+        column to its widest cell (up to hundreds on each line of `cauce runs > file`, where a
+        run's error is long)."""
+        text = super()._render_buffer(buffer)
+        return text if self.is_terminal else _PADDING.sub("\n", text)
+
+
+# spaces that end a line: rich's padding
+_PADDING = re.compile(r" +\n")
 
 
 class TerminalLog(RichHandler):
