@@ -172,6 +172,27 @@ def _shadowing_file(error: BaseException) -> Path | None:
     return None
 
 
+def _keep_traceback(error: BaseException, args: list[str]) -> str | None:
+    """The traceback of an error no code path expected, kept in a new file of the temporary
+    folder (readable by its owner alone): a failure that does not come again is reported
+    with it, where the terminal showed one line. Its path; None when it cannot be written."""
+    import tempfile
+    import traceback  # only on the way to an error message
+
+    from .. import __version__
+    from ..backends.state import redact
+
+    try:
+        handle, path = tempfile.mkstemp(prefix="cauce-error-", suffix=".log")
+        with open(handle, "w", encoding="utf-8", errors="backslashreplace") as kept:
+            kept.write(f"cauce {__version__}, Python {sys.version.split()[0]}\n"
+                       f"command: cauce {redact(' '.join(args))}\n\n")
+            kept.write("".join(traceback.format_exception(error)))
+    except OSError:
+        return None
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
@@ -245,9 +266,11 @@ def _main(argv: list[str] | None) -> int:
                              f"hint: rename {shadow.name} (python -m cauce puts the working "
                              "folder first; the cauce command does not)\n")
             return 1
-        console.print_problem(first_line(f"unexpected {type(err).__name__}: {err}"),
-                              "run again with --debug (or CAUCE_DEBUG=1) for the traceback, "
-                              "and report it")
+        kept = _keep_traceback(err, args)
+        where = (f"its traceback is in {kept}: report it with that file (--debug, or "
+                 "CAUCE_DEBUG=1, shows it)" if kept else
+                 "run again with --debug (or CAUCE_DEBUG=1) for the traceback, and report it")
+        console.print_problem(first_line(f"unexpected {type(err).__name__}: {err}"), where)
         return 1
     return status if isinstance(status, int) else 0
 
