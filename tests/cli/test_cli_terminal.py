@@ -94,6 +94,23 @@ def test_stdout_on_a_full_device_is_one_line(work: Path) -> None:
             "hint: the device it goes to is full: free room on it, or send the output elsewhere"]
 
 
+def test_stderr_on_a_full_device_fails_nothing_that_succeeded(work: Path) -> None:
+    """`cauce run ... 2>> run.log` on a full disk: the run succeeded and its result was printed,
+    and the command still exited 1 with an unexpected OSError (from its summary line)."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    for job, status in (("hola", 0), ("falla", 1)):
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run([sys.executable, "-m", "cauce", "run", "uni.py:app", job],
+                                  cwd=work, env=environment(), stdout=subprocess.PIPE,
+                                  stderr=full, timeout=120)
+        assert done.returncode == status
+        if job == "hola":
+            assert json.loads(done.stdout) == {"comuna": "Ñuñoa", "emoji": "😀"}
+    runs = json.loads(cauce("runs", "--json", cwd=work).stdout)
+    assert [run["status"] for run in runs] == ["failed", "succeeded"]
+
+
 def test_stdout_closed_is_said_and_takes_no_file_of_the_command(work: Path) -> None:
     """With stdout closed (``>&-``) the command said nothing and exited 0, and the first file
     it opened took descriptor 1, where a run's child process would write its output."""

@@ -4,7 +4,8 @@
 device full, ``cauce runs >&-`` starts with no standard output at all. A failed write to stdout
 raises `OutputFailed`, which `cauce.cli.main` ends the command with: a pipe closed by
 its reader silently, with the status a shell gives a command killed by SIGPIPE (141), as other
-Unix tools end; any other failure of stdout with one line on stderr and status 1.
+Unix tools end; any other failure of stdout with one line on stderr and status 1. A failed write
+to stderr is dropped: the command goes on, and its status says how it went.
 
 A standard stream that is closed when the command starts is opened on the null device first,
 so that no file the command opens (the state database) takes its descriptor and gets a child
@@ -76,6 +77,36 @@ class GuardedStream:
         return not self._closed_at_start and self._stream.isatty()
 
 
+class BestEffortStream:
+    """stderr, where a failed write (a full device, a reader gone) is dropped, with every later
+    one: what it says is for the user and the command's outcome is its exit status, so a run
+    that succeeded is not failed by a log line that could not be shown (`2>> run.log` on a
+    full disk), and an error still exits 1 when its line cannot be written."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError:
+            silence("stderr")
+            return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            silence("stderr")
+
+
 def _open_closed_descriptors() -> set[int]:
     """The standard descriptors (0, 1, 2) that were closed, now open on the null device."""
     closed = set()
@@ -94,21 +125,22 @@ def _open_closed_descriptors() -> set[int]:
 
 @contextlib.contextmanager
 def guarded() -> Iterator[None]:
-    """stdout as a `GuardedStream` while a command runs (then as it was). stderr is left as it
-    is: a failure to write it has nowhere to be said, and logging, which writes there from
-    every thread, takes an OSError as its own to swallow."""
+    """stdout as a `GuardedStream` and stderr as a `BestEffortStream` while a command runs
+    (then as they were). A failure to write stderr has nowhere to be said."""
     closed = _open_closed_descriptors()
-    before = sys.stdout
-    stream = before
+    before = sys.stdout, sys.stderr
+    stream = sys.stdout
     if stream is None:  # closed when Python started: a text stream on the null device
         stream = open(1, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
                       closefd=False)
     if not isinstance(stream, GuardedStream):
         sys.stdout = GuardedStream(stream, "stdout", closed_at_start=1 in closed)
+    if sys.stderr is not None and not isinstance(sys.stderr, BestEffortStream):
+        sys.stderr = BestEffortStream(sys.stderr)
     try:
         yield
     finally:
-        sys.stdout = before
+        sys.stdout, sys.stderr = before
 
 
 def silence(stream: str) -> None:
