@@ -120,7 +120,9 @@ def test_sigterm_stops_the_ui_as_ctrl_c_does(example_home: Path, tmp_path: Path)
         ui.wait(timeout=30)
     finally:
         ui.kill()
-    assert ui.returncode == 0, ui.stderr.read()
+    rest = ui.stderr.read()
+    assert ui.returncode == 0, rest
+    assert rest.splitlines() == ["cauce ui stopped by SIGTERM"]  # it stopped saying nothing
 
 
 def test_ui_without_its_extra_says_how_to_install_it(cli, example_home: Path, monkeypatch):

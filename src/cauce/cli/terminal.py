@@ -35,6 +35,16 @@ class TerminalConsole(Console):
         return ConsoleDimensions(int(columns) if columns.isdigit() else UNLIMITED, size.height)
 
 
+    def _write_buffer(self) -> None:
+        """rich's write of what was printed, its buffer emptied however the write ends: a
+        Ctrl-C or SIGTERM between rich's write and its emptying of the buffer left the line
+        there, for the next print to write again (`Ctrl-C or SIGTERM stops it` twice)."""
+        try:
+            super()._write_buffer()
+        finally:
+            if self._buffer_index == 0:  # not inside a `with console:` that is gathering
+                del self._buffer[:]
+
     def _render_buffer(self, buffer: Iterable[Segment]) -> str:
         """What rich writes; not to a terminal, without the spaces that pad a table's last
         column to its widest cell (up to hundreds on each line of `cauce runs > file`, where a

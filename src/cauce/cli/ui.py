@@ -20,7 +20,7 @@ from .home import (
     refuse_a_file,
     state_url,
 )
-from .signals import terminated_as_interrupted
+from .signals import stopped_by, terminated_as_interrupted
 
 if TYPE_CHECKING:
     import click
@@ -88,15 +88,18 @@ def register(cli: typer.Typer) -> None:
             os.chdir(chosen)
         server = start_ui(chosen, apps or None, host=host, port=port, token=token,
                           state=state_url(chosen, state_option))
+        stopped = None
         try:
             with terminated_as_interrupted():  # before saying so: a stop sent on that line
                 console.err.print("Ctrl-C or SIGTERM stops it")  # is one then
                 server.wait()
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`Terminated`): the UI's normal end
-            pass
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (`Terminated`): its normal end
+            stopped, _ = stopped_by(stop)
         finally:
             server.stop()
             server.home.close()
+        if stopped:  # said once it is so, as `cauce serve` says it stopped
+            console.err.print(f"cauce ui stopped by {stopped}")
 
 
 def ui_options() -> list[click.Parameter]:
