@@ -159,6 +159,16 @@ def test_arguments_that_are_not_utf8(work: Path) -> None:
         done = cauce(*args, cwd=work)
         assert b"unexpected" not in done.stderr and b"Traceback" not in done.stderr, args
         assert "a\xffb".encode() in done.stderr + done.stdout or done.returncode == 0, args
+    # a bucket's key and a stream's partition key, typed in Latin-1: the key was refused as
+    # holding "a lone surrogate", the partition key as "U+DCFF"
+    (work / "data.csv").write_text("id\n1\n", encoding="utf-8")
+    stored = cauce("put", "example", "inbox", b"in/d\xeda.csv", "data.csv", cwd=work)
+    assert stored.returncode == 0, stored.stderr
+    assert stored.stdout.decode() == "stored in/día.csv (5 bytes) in bucket inbox\n"
+    (work / "st.py").write_text("from cauce import App\napp = App('st')\napp.stream('s')\n",
+                                encoding="utf-8")
+    put = cauce("put", "st.py:app", "s", "--key", b"Pe\xf1a", '{"v": 1}', cwd=work)
+    assert put.returncode == 0, put.stderr
     wrote = cauce("logs", "general", "--app", "uni", "-o", b"d\xeda.log", cwd=work)
     assert wrote.returncode == 0, wrote.stderr
     assert wrote.stderr == b"wrote d\\xeda.log\n"

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import CauceError
 from . import console
-from .home import HomeOption, StateOption, attached, exclusive
+from .home import HomeOption, StateOption, attached, exclusive, text_argument
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -45,14 +45,16 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
 def put_command(ctx: typer.Context,
                 app_ref: str = typer.Argument(..., metavar="APP"),
                 target: str = typer.Argument(..., metavar="BUCKET|STREAM"),
-                first: str = typer.Argument(..., metavar="KEY|JSON",
+                first: str = typer.Argument(..., metavar="KEY|JSON", parser=text_argument,
                                             help="a bucket's object key, or a stream's record "
                                             "(JSON; - reads JSON lines from stdin)"),
                 file: Path = typer.Argument(None, metavar="[FILE]",
                                             help="the local file to store in a bucket"),
                 partition_key: str = typer.Option(None, "--key", metavar="K",
+                                                  parser=text_argument,
                                                   help="a stream record's partition key"),
                 key_field: str = typer.Option(None, "--key-field", metavar="FIELD",
+                                              parser=text_argument,
                                               help="take each record's partition key from "
                                               "this field"),
                 home: Path = HomeOption, state_option: str = StateOption) -> None:
