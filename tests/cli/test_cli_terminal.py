@@ -247,3 +247,25 @@ def test_tables_in_a_file_have_no_padding_at_line_ends(cli, app_file) -> None:
     assert len(shown.out.splitlines()) == 3
     assert not any(line.endswith(" ") for line in shown.out.splitlines())
     assert "no hay datos" in shown.out
+
+
+def test_a_log_line_on_a_narrow_terminal_keeps_its_words_whole() -> None:
+    """At 30 columns rich's log lines left the message 10: a run id was cut over three lines
+    (``01a252a401`` / ``108ce45759`` / ``5e24``). A line with a word its column cannot hold is
+    printed whole, for the terminal to wrap; the others keep rich's form."""
+    import io
+    import logging
+
+    from cauce.cli.terminal import TerminalConsole, TerminalLog
+
+    for width, rich_form in ((30, False), (120, True)):
+        screen = TerminalConsole(file=io.StringIO(), force_terminal=True, width=width,
+                                 color_system=None, soft_wrap=True)
+        handler = TerminalLog(console=screen, show_path=False, markup=False,
+                              rich_tracebacks=False, log_time_format="[%H:%M:%S]")
+        handler.handle(logging.makeLogRecord({
+            "name": "cauce.run", "levelno": logging.INFO, "levelname": "INFO",
+            "msg": "run 01a252a401108ce457595e24 of work started (attempt 1)"}))
+        shown = screen.file.getvalue()
+        assert "run 01a252a401108ce457595e24 of work" in shown
+        assert shown.startswith("[") == rich_form, shown

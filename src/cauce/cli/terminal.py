@@ -53,6 +53,8 @@ class TerminalConsole(Console):
         return text if self.is_terminal else _PADDING.sub("\n", text)
 
 
+# the columns of a log line on a terminal before its message: the time and the level
+LOG_MARGIN = 20
 # spaces that end a line: rich's padding
 _PADDING = re.compile(r" +\n")
 
@@ -99,16 +101,25 @@ class TerminalLog(RichHandler):
         return visible(masked(redact(message), self.secrets))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.console.is_terminal:
-            # rich renders the record's message (through `format`) beside time and level
-            plain = logging.makeLogRecord({**record.__dict__, "msg": self.format(record),
+        message = self.format(record)
+        fits = max(map(len, message.split()), default=0) <= self.console.width - LOG_MARGIN
+        if self.console.is_terminal and fits:
+            # rich renders the record's message beside time and level, wrapped between words
+            plain = logging.makeLogRecord({**record.__dict__, "msg": message,
                                            "args": None, "exc_info": None, "exc_text": None,
                                            "traceback": None})
             super().emit(plain)
             return
         try:
             stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-            self.console.file.write(f"{stamp} {record.levelname:<7} {self.format(record)}\n")
+            line = f"{stamp} {record.levelname:<7} {message}"
+            if self.console.is_terminal:
+                # a word the message's column cannot hold (a run id on a narrow terminal, a
+                # long path), which rich would cut across lines: the line whole, as a pipe
+                # gets it, for the terminal to wrap
+                self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                return
+            self.console.file.write(line + "\n")
             self.console.file.flush()
         except Exception:  # logging must never break the command
             self.handleError(record)
