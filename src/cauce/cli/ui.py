@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ..errors import CauceError
-from . import console
+from . import console, stdio
 from .demo import MARKER as DEMO_MARKER
 from .home import (
     HOME_HELP,
@@ -54,7 +54,15 @@ def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token:
         raise
     console.err.print(f"[bold]cauce ui[/] on {console.escape(str(server.home.path))} "
                       f"({', '.join(server.home.app_names)})")
-    console.out.print(server.url, markup=False, highlight=False)
+    try:
+        console.out.print(server.url, markup=False, highlight=False)
+    except stdio.OutputFailed as failure:
+        # a server started with stdout closed or full (`cauce ui >&- &`) serves all the same:
+        # its address is said where it can be
+        stdio.silence("stdout")
+        if not failure.broken_pipe:
+            console.err.print(f"{server.url} (stdout: {failure.strerror})", markup=False,
+                              highlight=False)
     return server
 
 
