@@ -269,3 +269,13 @@ def test_a_log_line_on_a_narrow_terminal_keeps_its_words_whole() -> None:
         shown = screen.file.getvalue()
         assert "run 01a252a401108ce457595e24 of work" in shown
         assert shown.startswith("[") == rich_form, shown
+
+
+def test_columns_zero_is_no_width(cli, app_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    """COLUMNS=0, as some CI runners set it, was taken for the width: `cauce runs` printed
+    nothing at all, with exit status 0."""
+    ref = app_file(NARROW)
+    cli("run", ref, "tally-every-region")
+    monkeypatch.setenv("COLUMNS", "0")
+    shown = cli("runs")
+    assert shown.status == 0 and "narrow.tally-every-region  " in shown.out

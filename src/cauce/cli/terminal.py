@@ -29,10 +29,19 @@ class TerminalConsole(Console):
     @property
     def size(self) -> ConsoleDimensions:
         size = super().size
-        if self.is_terminal:
-            return size
         columns = os.environ.get("COLUMNS", "")
-        return ConsoleDimensions(int(columns) if columns.isdigit() else UNLIMITED, size.height)
+        given = int(columns) if columns.isdigit() and int(columns) > 0 else None
+        if self.is_terminal:
+            if size.width > 0:
+                return size
+            # COLUMNS=0 (as some CI runners set it): rich took it for the width and printed
+            # nothing at all; the terminal's own width instead
+            try:
+                width = os.get_terminal_size(self.file.fileno()).columns
+            except (OSError, ValueError, AttributeError):
+                width = 0
+            return ConsoleDimensions(width or 80, size.height)
+        return ConsoleDimensions(given or UNLIMITED, size.height)
 
 
     def _write_buffer(self) -> None:
