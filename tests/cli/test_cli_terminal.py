@@ -31,6 +31,11 @@ def falla(ctx) -> None:
     raise CauceError("no hay datos — Peñalolén", hint="revise la fuente → ahí")
 
 
+@app.job(retries=0, worker="process")
+def aparte(ctx) -> None:
+    print("comuna Ñuñoa — 😀")
+
+
 @app.job(retries=0)
 def verbose(ctx) -> None:
     for n in range(4000):
@@ -146,6 +151,11 @@ def test_text_the_encoding_cannot_hold_is_its_nearest_ascii(work: Path, env: dic
     assert any("😀" in json.loads(line)["message"] for line in logs.stdout.splitlines())
     if env.get("PYTHONIOENCODING") == "ascii":
         assert b"comuna Nunoa -- Sao Paulo" in ran.stderr
+    # a job in a process worker that prints what the encoding cannot hold: it failed with
+    # UnicodeEncodeError there, where it ran in a thread
+    apart = cauce("run", "uni.py:app", "aparte", cwd=work, **env)
+    assert apart.returncode == 0, apart.stderr
+    assert apart.stdout.startswith(b"comuna ") and b" -- \\U0001f600\n" in apart.stdout
 
 
 def test_arguments_that_are_not_utf8(work: Path) -> None:

@@ -226,7 +226,7 @@ def debugging() -> bool:
 
 
 def print_json(value: Any) -> None:
-    from .fallbacks import json_text
+    from ..fallbacks import json_text
 
     sys.stdout.write(json_text(value, sys.stdout, indent=2, default=_default) + "\n")
 

@@ -182,7 +182,7 @@ def _unknown_stream(state: StateStore, stream: str, app: str | None) -> NotFound
 
 
 def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:
-    from .fallbacks import json_text
+    from ..fallbacks import json_text
 
     for line in lines:
         if as_json:

@@ -114,7 +114,7 @@ def _printable_output() -> None:
     ``ñ`` as ``n``, `cauce.cli.fallbacks`), or as its ``\\uXXXX`` escape when it has none (an
     emoji, or a lone surrogate in a message body, a run's result or a log line, which the
     state keeps exactly), rather than failing the command: stdout is strict by default."""
-    from .fallbacks import ERRORS
+    from ..fallbacks import ERRORS
 
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)  # not on a test's captured stream

@@ -7,7 +7,8 @@ escape, and a byte that was not UTF-8 in an argument or a file's name, which Pyt
 a lone surrogate from U+DC80 to U+DCFF, is ``\\xNN`` (in any encoding, UTF-8 too): never a
 UnicodeEncodeError.
 
-`ERRORS` is the name of the error handler; `cauce.cli.main` sets it on stdout and stderr.
+`ERRORS` is the name of the error handler; `cauce.cli.main` sets it on stdout and stderr, and
+so does a process worker's child (`cauce.runtime.processes`).
 JSON output does not go through it: it is written all in ASCII escapes where the encoding is
 not UTF (`ascii_json`), so that its text is the same text in any encoding.
 """
