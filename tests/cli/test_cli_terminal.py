@@ -289,3 +289,11 @@ def test_columns_zero_is_no_width(cli, app_file, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("COLUMNS", "0")
     shown = cli("runs")
     assert shown.status == 0 and "narrow.tally-every-region  " in shown.out
+
+
+def test_emoji_codes_in_data_are_printed_as_written(cli, app_file) -> None:
+    """rich printed a name ':thumbs_up:' given on the command line, or kept in the state, as
+    the emoji it names."""
+    cli("run", app_file(NARROW), "tally-every-region")
+    shown = cli("logs", ":thumbs_up:")
+    assert "no log stream or run ':thumbs_up:'" in shown.err

@@ -35,9 +35,10 @@ def __getattr__(name: str) -> Any:
     from .terminal import TerminalConsole
 
     # soft_wrap: a line longer than the terminal is left for it to wrap (rich would break it
-    # with line feeds, into a path or a command no longer whole when copied)
+    # with line feeds, into a path or a command no longer whole when copied); emoji off: a
+    # name or message holding ':fire:' is printed as written, not as an emoji
     made = globals()[name] = TerminalConsole(stderr=name == "err", highlight=False,
-                                             soft_wrap=True)
+                                             soft_wrap=True, emoji=False)
     return made
 
 
