@@ -31,6 +31,12 @@ def falla(ctx) -> None:
     raise CauceError("no hay datos — Peñalolén", hint="revise la fuente → ahí")
 
 
+@app.job(retries=0)
+def lee(ctx, archivo: str) -> int:
+    with open(archivo, "rb") as source:  # a path or a URL, as census's --source
+        return len(source.read())
+
+
 @app.job(retries=0, worker="process")
 def aparte(ctx) -> None:
     print("comuna Ñuñoa — 😀")
@@ -164,6 +170,11 @@ def test_arguments_that_are_not_utf8(work: Path) -> None:
     ran = cauce("run", "uni.py:app", "hola", "--json", "--nombre", b"S\xe3o", cwd=work)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["params"] == {"nombre": "São"}
+    # text that names a file there keeps its bytes: the file system needs them
+    (work / os.fsdecode(b"d\xeda.txt")).write_bytes(b"12345")
+    read = cauce("run", "uni.py:app", "lee", "--archivo", b"d\xeda.txt", cwd=work)
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout) == 5
     for args in ([b"logs", b"a\xffb"], [b"logs", b"general", b"--app", b"a\xffb"],
                  [b"runs", b"show", b"a\xffb"], [b"runs", b"--job", b"a\xffb", b"--app", b"x"]):
         done = cauce(*args, cwd=work)

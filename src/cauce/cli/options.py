@@ -53,15 +53,21 @@ class TextOption(click.ParamType):
     """Text as typed, where bytes that were not UTF-8 (a terminal or a script in Latin-1 or
     cp1252) are read as a file's bytes are read (``S\\xe3o`` is ``São``): Python hands them
     over as lone surrogates, which the run's parameters would keep in the state, and no text
-    the job compares them with holds. A file's name (a ``Path``) keeps its bytes: the file
-    system needs them to find it."""
+    the job compares them with holds. A file's name keeps its bytes, which the file system
+    needs to find it: a ``Path``, or text that names a file there (census's ``--source``
+    takes a path or a URL)."""
 
     name = "text"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import os
+
         from ..textfiles import escaped_bytes_decoded
 
-        return escaped_bytes_decoded(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        decoded = escaped_bytes_decoded(value)
+        return value if decoded != value and os.path.lexists(value) else decoded
 
 
 TEXT = TextOption()
