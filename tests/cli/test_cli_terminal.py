@@ -308,3 +308,13 @@ def test_emoji_codes_in_data_are_printed_as_written(cli, app_file) -> None:
     cli("run", app_file(NARROW), "tally-every-region")
     shown = cli("logs", ":thumbs_up:")
     assert "no log stream or run ':thumbs_up:'" in shown.err
+
+
+def test_the_ascii_fallback_of_spanish_and_portuguese_text() -> None:
+    from cauce.fallbacks import ERRORS
+
+    text = "¿Dónde está? ¡Sí! São João, Ñuñoa — 20° ✓ ✗ ■ … → ─│┼ 😀 \udcff"
+    assert text.encode("ascii", ERRORS).decode() == (
+        "?Donde esta? !Si! Sao Joao, Nunoa -- 20o ok x - ... -> -|+ \\U0001f600 \\xff")
+    # Latin-1 holds the letters, and only the rest falls back
+    assert text.encode("latin-1", ERRORS).decode("latin-1").startswith("¿Dónde está? ¡Sí! São")
