@@ -230,6 +230,7 @@ def print_json(value: Any) -> None:
     from ..fallbacks import json_text
 
     sys.stdout.write(json_text(value, sys.stdout, indent=2, default=_default) + "\n")
+    sys.stdout.flush()  # a closed pipe or a full device is said here, not as Python exits
 
 
 def _default(value: Any) -> Any:
