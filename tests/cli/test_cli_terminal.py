@@ -318,3 +318,45 @@ def test_the_ascii_fallback_of_spanish_and_portuguese_text() -> None:
         "?Donde esta? !Si! Sao Joao, Nunoa -- 20o ok x - ... -> -|+ \\U0001f600 \\xff")
     # Latin-1 holds the letters, and only the rest falls back
     assert text.encode("latin-1", ERRORS).decode("latin-1").startswith("¿Dónde está? ¡Sí! São")
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="no /proc/PID/wchan here")
+def test_ctrl_c_while_put_reads_stdin_keeps_the_records_read(work: Path) -> None:
+    """`producer | cauce put APP STREAM -` stopped by Ctrl-C: the records read since the last
+    chunk of 5,000 were dropped, though they were gone from the pipe."""
+    (work / "st.py").write_text("from cauce import App\napp = App('st')\napp.stream('s')\n",
+                                encoding="utf-8")
+    put = subprocess.Popen([sys.executable, "-m", "cauce", "put", "st.py:app", "s", "--key", "k",
+                            "-"], cwd=work, env=environment(), stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert put.stdin is not None
+    try:
+        # more than a chunk and more than the 64 KiB head read before the first line
+        put.stdin.write(b"".join(b'{"n": %d}\n' % n for n in range(8000)))
+        put.stdin.flush()
+
+        def waiting_for_more() -> bool:
+            try:
+                return Path(f"/proc/{put.pid}/wchan").read_text().endswith("pipe_read")
+            except OSError:
+                return False
+
+        wait_for(lambda: waiting_for_more() and stored(work) >= 5000, what="the first chunk")
+        put.send_signal(signal.SIGINT)
+        _, err = put.communicate(timeout=60)
+    finally:
+        if put.poll() is None:
+            put.kill()
+    assert put.returncode == 130, err
+    kept = stored(work)
+    assert kept > 5000
+    assert err.decode().splitlines() == [
+        f"put {kept:,} record(s) into stream s before the interrupt", "interrupted"]
+
+
+def stored(work: Path) -> int:
+    """Records in stream ``s`` of app ``st`` in the home of ``work``."""
+    done = cauce("streams", "st.py:app", "--json", cwd=work)
+    if done.returncode != 0:
+        return 0
+    return sum(shard["records"] for shard in json.loads(done.stdout)[0]["shards"])

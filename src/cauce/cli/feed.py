@@ -99,18 +99,27 @@ def _put_records(stream: Stream, text: str, partition_key: str | None,
     lines = _stdin_lines() if text == "-" else [text]
     placed: list[tuple[int, int]] = []
     chunk: list[tuple[Any, str]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if text == "-":
-            record = _json_arg(line, f" (line {number} of standard input)", STDIN_HINT, None)
-        else:
-            record = _json_arg(line, file_hint=RECORDS_FILE_HINT)
-        chunk.append((record, partition_key if partition_key is not None
-                      else _field(record, key_field or "", number)))
-        if len(chunk) >= PUT_CHUNK:
-            placed += stream.put_many(chunk)
-            chunk = []
+    try:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            if text == "-":
+                record = _json_arg(line, f" (line {number} of standard input)", STDIN_HINT,
+                                   None)
+            else:
+                record = _json_arg(line, file_hint=RECORDS_FILE_HINT)
+            chunk.append((record, partition_key if partition_key is not None
+                          else _field(record, key_field or "", number)))
+            if len(chunk) >= PUT_CHUNK:
+                placed += stream.put_many(chunk)
+                chunk = []
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM while stdin is read (a producer that runs until stopped): the
+        # records read are gone from the pipe, so they are put, not dropped with the chunk
+        placed += stream.put_many(chunk)
+        console.err.print(f"put {len(placed):,} record(s) into stream {stream.name} before "
+                          "the interrupt", markup=False)
+        raise
     return placed + stream.put_many(chunk)
 
 
