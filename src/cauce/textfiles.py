@@ -278,7 +278,8 @@ STREAM_HEAD = 64 << 10
 def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
     """The lines of a text ``stream`` (standard input, a pipe), each without its line end (LF,
     CRLF, or CR alone when the head has no LF: :func:`cr_line_ends`), a last line without one
-    included, a block at a time: never the whole stream in memory.
+    included, a block at a time: never the whole stream in memory. After the head, a block is
+    what has come (``read1``), so that lines a slow producer wrote are not held back.
 
     The encoding is told from the first :data:`STREAM_HEAD` bytes as :func:`detect_encoding`
     tells it (a byte-order mark, which is dropped, UTF-16 with or without one, else UTF-8, or
@@ -291,6 +292,9 @@ def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
         encoding = UTF8  # a damaged UTF-8 line: said where, not every accent garbled
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     end = "\r" if cr_line_ends(data) else "\n"  # old Mac editors end lines in CR alone
+    # after the head, what has come (a pipe's producer writes as it goes): read() would wait
+    # for a whole block, holding back the lines that came, lost with it to a Ctrl-C
+    more = getattr(stream, "read1", stream.read)
     line, pending, first = 1, "", True
     while True:
         try:
@@ -310,7 +314,7 @@ def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
         line += len(ended)
         if not data:
             break
-        data = stream.read(STREAM_HEAD)
+        data = more(STREAM_HEAD)
     if pending:
         yield pending
 

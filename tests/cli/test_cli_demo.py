@@ -22,6 +22,15 @@ def test_the_example_demo(cli, tmp_path: Path) -> None:
     assert again.status == 0
 
 
+def test_the_global_home_option_is_the_demo_home(cli, tmp_path: Path) -> None:
+    """`cauce --home X demo` went unread: the demo was made (or replaced) in ./cauce-demo."""
+    home = tmp_path / "chosen"
+    result = cli("--home", str(home), "demo", "--app", "example")
+    assert result.status == 0, result.err
+    assert result.err.startswith(f"cauce demo in {home}\n")
+    assert (home / "state.db").exists() and not (tmp_path / "cauce-demo").exists()
+
+
 def test_the_commands_a_demo_prints_work_as_printed_whatever_the_home(cli,
                                                                      tmp_path: Path) -> None:
     """A home with a space or a quote printed `cauce --home /tmp/my demo runs`, which a shell

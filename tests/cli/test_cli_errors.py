@@ -221,7 +221,7 @@ def test_ctrl_c_in_any_command_says_it_was_interrupted(cli, monkeypatch) -> None
         130, "", "interrupted")
 
 
-def test_an_unexpected_error_is_its_whole_first_line(cli, monkeypatch) -> None:
+def test_an_unexpected_error_is_its_whole_first_line(cli, monkeypatch, tmp_path) -> None:
     # a carriage return ended the line: "unexpected RuntimeError: 50%" was all that was left
     import cauce.cli.workers
 
@@ -229,9 +229,25 @@ def test_an_unexpected_error_is_its_whole_first_line(cli, monkeypatch) -> None:
         raise RuntimeError("50%\rdone: no workers table\nmore")
 
     monkeypatch.setattr(cauce.cli.workers, "inspected", failing)
+    import cauce.cli.main
+
+    keep = cauce.cli.main._keep_traceback
+    monkeypatch.setattr(cauce.cli.main, "_keep_traceback", lambda error, args: None)
     assert_one_line_error(cli("workers"), r"unexpected RuntimeError: 50%\x0ddone: no workers table",
                           "run again with --debug (or CAUCE_DEBUG=1) for the traceback, and "
                           "report it")
+    monkeypatch.setattr(cauce.cli.main, "_keep_traceback", keep)
+    kept = tmp_path / "kept.log"
+    monkeypatch.setattr("tempfile.mkstemp", lambda **kw: (os.open(kept, os.O_CREAT | os.O_WRONLY),
+                                                          str(kept)))
+    assert_one_line_error(cli("workers"), r"unexpected RuntimeError: 50%\x0ddone: no workers table",
+                          f"its traceback is in {kept}: report it with that file (--debug, or "
+                          "CAUCE_DEBUG=1, shows it)")
+    # a failure that does not come again is reported with the file, not run again with --debug
+    text = kept.read_bytes().decode()
+    assert text.startswith("cauce ") and "command: cauce workers\n" in text
+    assert 'raise RuntimeError("50%\\rdone: no workers table\\nmore")' in text
+    assert text.endswith("RuntimeError: 50%\rdone: no workers table\nmore\n")
 
 
 @pytest.mark.parametrize(("source", "message"), [

@@ -120,7 +120,9 @@ def test_sigterm_stops_the_ui_as_ctrl_c_does(example_home: Path, tmp_path: Path)
         ui.wait(timeout=30)
     finally:
         ui.kill()
-    assert ui.returncode == 0, ui.stderr.read()
+    rest = ui.stderr.read()
+    assert ui.returncode == 0, rest
+    assert rest.splitlines() == ["cauce ui stopped by SIGTERM"]  # it stopped saying nothing
 
 
 def test_ui_without_its_extra_says_how_to_install_it(cli, example_home: Path, monkeypatch):
@@ -132,3 +134,28 @@ def test_ui_without_its_extra_says_how_to_install_it(cli, example_home: Path, mo
     result = cli("--home", str(example_home), "ui", "example")
     assert result.status == 1
     assert "needs starlette" in result.err and "pip install 'cauce[ui]'" in result.err
+
+
+def test_the_ui_started_with_stdout_closed_serves_and_says_its_address(example_home: Path,
+                                                                      tmp_path: Path):
+    """`cauce ui >&- &`: the address it prints on stdout went nowhere (the command would not
+    know it had none); it is said on stderr, and the UI serves."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCE_")}
+    ui = subprocess.Popen(
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "cauce", "--home",
+         str(example_home), "ui", "example", "--port", "0"],
+        stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        assert ui.stderr is not None
+        lines = []
+        while "stops it" not in (line := ui.stderr.readline()):
+            assert line, f"the UI ended before it served: {lines}"
+            lines.append(line)
+        address = lines[-1].split()[0]
+        assert lines[-1] == f"{address} (stdout: stdout is closed)\n"
+        assert httpx.get(address, timeout=5).status_code == 200
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(timeout=30)
+    finally:
+        ui.kill()
+    assert ui.returncode == 0, ui.stderr.read()

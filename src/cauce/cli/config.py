@@ -65,14 +65,14 @@ def config_command(app_ref: str = typer.Argument(..., metavar="APP"),
         shown = MASK if row["value"] == MASK else repr(row["value"])
         table.add_row(row["setting"], escape(shown), escape(row["source"]), row["env"],
                       escape(row["help"]))
-    console.out.print(table)
+    console.print_table(table)
     if resources:
         places = console.table(box=None)
         for column in ("resource", "kind", "location"):
             places.add_column(column)
         for row in resources:
             places.add_row(row["resource"], row["kind"], escape(row["location"]))
-        console.out.print(places)
+        console.print_table(places)
     if problems:
         console.err.print(f"[red]problems:[/] {escape(problems)}")
 

@@ -34,7 +34,11 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from .terminal import TerminalConsole
 
-    made = globals()[name] = TerminalConsole(stderr=name == "err", highlight=False)
+    # soft_wrap: a line longer than the terminal is left for it to wrap (rich would break it
+    # with line feeds, into a path or a command no longer whole when copied); emoji off: a
+    # name or message holding ':fire:' is printed as written, not as an emoji
+    made = globals()[name] = TerminalConsole(stderr=name == "err", highlight=False,
+                                             soft_wrap=True, emoji=False)
     return made
 
 
@@ -50,6 +54,31 @@ def table(**options: Any) -> Table:
     return Table(**options)
 
 
+def print_table(shown: Table) -> None:
+    """``shown`` on stdout, as wide as the terminal. Where its columns do not fit, each keeps at
+    least its longest word (a run id, a queue's name: what users copy into the next command)
+    and the room left goes to the columns that wrap, in proportion to what they would take;
+    rich shrinks the widest column first, cutting ids with an ellipsis. On a terminal too
+    narrow even for those words the table is as wide as they need, its lines left whole for
+    the terminal to wrap."""
+    out = _console("out")
+    wide = out.options.update(width=UNLIMITED)
+    # rich's own measure of a column, header and padding included (rich.table, since 1.0)
+    ranges = [shown._measure_column(out, wide, column) for column in shown.columns]
+    room = out.width - shown._extra_width
+    least, most = [r.minimum for r in ranges], [r.maximum for r in ranges]
+    if sum(most) <= room or not ranges:
+        out.print(shown)
+        return
+    spare, wanted = max(room - sum(least), 0), sum(most) - sum(least)
+    widths = [low + (spare * (high - low)) // wanted if wanted else low
+              for low, high in zip(least, most, strict=True)]
+    for index, (column, width) in enumerate(zip(shown.columns, widths, strict=True)):
+        column.width = max(width - shown._get_padding_width(index), 1)
+    shown.width = sum(widths) + shown._extra_width
+    out.print(shown, crop=False)
+
+
 def escape(text: str) -> str:
     """``text`` made `visible`, with rich markup escaped (`rich.markup.escape`, imported when
     first needed)."""
@@ -58,16 +87,23 @@ def escape(text: str) -> str:
     return escape(visible(text))
 
 
-# Every C0 and C1 control character but line feed and tab, and DEL, as the \xNN it shows as.
+# Every C0 and C1 control character but line feed and tab, and DEL, as the \xNN it shows as;
+# and Python's escape of a byte that was not UTF-8 (surrogateescape: an argument, a file's
+# name, U+DC80 to U+DCFF) as the byte it stands for.
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x09), *range(0x0B, 0x20),
                                                    *range(0x7F, 0xA0))}
+_CONTROLS.update({0xDC00 + byte: f"\\x{byte:02x}" for byte in range(0x80, 0x100)})
+# ...and the same escape as repr() writes it in a message (``no queue 'co\\udcffla'``)
+_ESCAPED_BYTE_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")
 
 
 def visible(text: str) -> str:
     """``text`` with its control characters but line feeds and tabs written ``\\xNN``: a value
     that came with data (a file name, a record, a message) cannot move the cursor, rewrite the
-    line (carriage return) or recolour and clear the terminal (escape sequences)."""
-    return text.translate(_CONTROLS)
+    line (carriage return) or recolour and clear the terminal (escape sequences). A byte that
+    was not UTF-8 in an argument or a file's name is ``\\xNN`` too, not Python's ``\\udcNN``."""
+    text = text.translate(_CONTROLS)
+    return _ESCAPED_BYTE_REPR.sub(r"\\x\1", text) if "\\udc" in text else text
 
 
 def redact(text: str) -> str:
@@ -191,9 +227,10 @@ def debugging() -> bool:
 
 
 def print_json(value: Any) -> None:
-    import json  # not at start-up: `cauce --help` does without it
+    from ..fallbacks import json_text
 
-    sys.stdout.write(json.dumps(value, indent=2, default=_default, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(value, sys.stdout, indent=2, default=_default) + "\n")
+    sys.stdout.flush()  # a closed pipe or a full device is said here, not as Python exits
 
 
 def _default(value: Any) -> Any:

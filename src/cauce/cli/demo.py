@@ -16,7 +16,7 @@ from ..errors import CauceError
 from ..textfiles import real_path
 from . import console
 from .console import escape
-from .home import home_option_path
+from .home import GLOBALS, home_option_path
 from .loading import bundled_apps, load_app
 from .signals import stopped_by, terminated_as_interrupted
 
@@ -102,10 +102,11 @@ def _check_nothing_dead_lettered(rt: Runtime) -> None:
 def register(cli: typer.Typer) -> None:
     @cli.command("demo")
     def demo_command(
-        home: Path = typer.Option(Path("cauce-demo"), "--home", metavar="<path>",
+        home: Path = typer.Option(None, "--home", metavar="<path>",
                                   parser=home_option_path,
                                   help="folder for the demo (an earlier demo there is "
-                                  "replaced; any other folder must be empty)"),
+                                  "replaced; any other folder must be empty) "
+                                  "[default: ./cauce-demo]"),
         only: list[str] = typer.Option(None, "--app", metavar="<app>",
                                    help="run only this app's demo (repeat for "
                                    "several)"),
@@ -117,7 +118,9 @@ def register(cli: typer.Typer) -> None:
         from ..settings import working_folder
 
         working_folder()  # where ./cauce-demo is, and the demo comes back to after each app
-        home = real_path(home)
+        # `cauce --home X demo` as `cauce demo --home X`: the global option went unread, and
+        # the demo replaced ./cauce-demo instead (CAUCE_HOME stays unread, as documented)
+        home = real_path(home or GLOBALS.home or Path("cauce-demo"))
         apps = bundled_apps()
         if only:
             unknown = [a for a in only if a not in apps]

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from ..errors import CauceError
 from . import console
-from .home import HomeOption, StateOption, attached, exclusive
+from .home import HomeOption, StateOption, attached, exclusive, text_argument
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from ..resources.stream import Stream
 
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MESSAGE_HELP = "the message (JSON); - reads one JSON document, or JSON lines, from stdin"
 
@@ -38,9 +40,7 @@ def send_command(app_ref: str = typer.Argument(..., metavar="APP"),
             console.out.print(f"sent message {target.send(_json_arg(body))}")
             return
         ids: list[str] = []
-        with _said_how_many(ids, "sent", "message"):
-            for chunk in _chunks(_stdin_values()):
-                ids += target.send_batch(chunk)
+        _deliver(_stdin_values(), target.send_batch, ids, lambda: _fed(ids, "sent", "message"))
     console.out.print(_fed(ids, "sent", "message"))
 
 
@@ -58,23 +58,10 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
         target = rt.app.get_resource(topic, Topic)
         values = _stdin_values() if body == "-" else [_json_arg(body)]
         ids: list[str] = []
-        with _said_how_many(ids, "published", "event"):
-            for value in values:
-                ids.append(target.publish(value))
+        # one event a transaction: a chunk interrupted midway would be published twice
+        _deliver(values, lambda one: [target.publish(one[0])], ids,
+                 lambda: _fed(ids, "published", "event"), size=1)
     console.out.print(_fed(ids, "published", "event"))
-
-
-@contextmanager
-def _said_how_many(ids: list[str], verb: str, noun: str) -> Iterator[None]:
-    """A bad line of standard input, said with what went out before it (each chunk of
-    `PUT_CHUNK` sent is sent; the chunk the line is in is not)."""
-    try:
-        yield
-    except CauceError as err:
-        if ids:
-            err.hint = (f"{err.hint}; " if err.hint else "") + _fed(ids, verb, noun) + (
-                " before it")
-        raise
 
 
 def _fed(ids: list[str], verb: str, noun: str) -> str:
@@ -89,14 +76,16 @@ def _fed(ids: list[str], verb: str, noun: str) -> str:
 def put_command(ctx: typer.Context,
                 app_ref: str = typer.Argument(..., metavar="APP"),
                 target: str = typer.Argument(..., metavar="BUCKET|STREAM"),
-                first: str = typer.Argument(..., metavar="KEY|JSON",
+                first: str = typer.Argument(..., metavar="KEY|JSON", parser=text_argument,
                                             help="a bucket's object key, or a stream's record "
                                             "(JSON; - reads JSON lines from stdin)"),
                 file: Path = typer.Argument(None, metavar="[FILE]",
                                             help="the local file to store in a bucket"),
                 partition_key: str = typer.Option(None, "--key", metavar="K",
+                                                  parser=text_argument,
                                                   help="a stream record's partition key"),
                 key_field: str = typer.Option(None, "--key-field", metavar="FIELD",
+                                              parser=text_argument,
                                               help="take each record's partition key from "
                                               "this field"),
                 home: Path = HomeOption, state_option: str = StateOption) -> None:
@@ -142,7 +131,10 @@ def _put_records(stream: Stream, text: str, partition_key: str | None,
     keyed = ((record, partition_key if partition_key is not None
               else _field(record, key_field or "", number))
              for number, record in enumerate(records, start=1))
-    return [placed for chunk in _chunks(keyed) for placed in stream.put_many(chunk)]
+    placed: list[tuple[int, int]] = []
+    _deliver(keyed, stream.put_many, placed,
+             lambda: f"put {len(placed):,} record(s) into stream {stream.name}")
+    return placed
 
 
 def _stdin_values() -> Iterator[Any]:
@@ -178,16 +170,31 @@ def _goes_on(line: str) -> bool:
     return False
 
 
-def _chunks(values: Iterator[Any]) -> Iterator[list[Any]]:
-    """``values`` in lists of `PUT_CHUNK`: a transaction each, never the whole input at once."""
-    chunk: list[Any] = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) >= PUT_CHUNK:
-            yield chunk
-            chunk = []
+def _deliver(values: Iterable[T], deliver: Callable[[list[T]], list[R]], done: list[R],
+             said: Callable[[], str], size: int | None = None) -> None:
+    """Hand ``values`` to ``deliver`` ``size`` (`PUT_CHUNK`) at a time (a transaction each,
+    never the whole input at once), adding what it returns to ``done``. A bad value is said
+    with what went out before it; on Ctrl-C or SIGTERM (a producer piping in until stopped)
+    the values already read are gone from the pipe, so they are delivered, said, and the
+    interrupt goes on."""
+    chunk: list[T] = []
+    try:
+        for value in values:
+            chunk.append(value)
+            if len(chunk) >= (size or PUT_CHUNK):
+                done += deliver(chunk)
+                chunk = []
+    except KeyboardInterrupt:
+        if chunk:
+            done += deliver(chunk)
+        console.err.print(f"{said()} before the interrupt", markup=False)
+        raise
+    except CauceError as err:
+        if done:
+            err.hint = (f"{err.hint}; " if err.hint else "") + f"{said()} before it"
+        raise
     if chunk:
-        yield chunk
+        done += deliver(chunk)
 
 
 def _names_a_file(text: str) -> bool:

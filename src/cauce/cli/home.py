@@ -64,12 +64,21 @@ StateOption = typer.Option(None, "--state", metavar="URL",
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
 
+def text_argument(value: str) -> str:
+    """A name to look up in the state (a run id, a stream, a job), as a typer parser: bytes
+    that were not UTF-8 (a Latin-1 terminal) read as a file's would be (`escaped_bytes_decoded`),
+    not kept as the lone surrogates Python gives for them, which no query can hold."""
+    from ..textfiles import escaped_bytes_decoded  # only for the text of a name given
+
+    return escaped_bytes_decoded(value)
+
+
 def app_filter(value: str) -> str:
     """An ``--app`` filter, as a typer parser: an empty one (an unset variable in
     ``--app "$APP"``) is refused, as an empty ``--home`` is, rather than matching nothing."""
     if not value.strip():
         raise typer.BadParameter("it is empty; name an app, or leave --app out for every app")
-    return value
+    return text_argument(value)
 
 
 AppFilterOption = typer.Option(None, "--app", help="only this app", parser=app_filter)

@@ -14,7 +14,7 @@ from ..durations import parse_moment
 from ..errors import CauceError, ConfigError, NotFound
 from ..textfiles import real_path, user_path
 from . import console
-from .home import AppFilterOption, HomeOption, StateOption, inspected
+from .home import AppFilterOption, HomeOption, StateOption, inspected, text_argument
 from .runs import find_run, get_run
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def logs_command(
-    stream: str = typer.Argument(None, metavar="[STREAM]",
+    stream: str = typer.Argument(None, metavar="[STREAM]", parser=text_argument,
                                  help="a run id, 'general', or a worker stream"),
     app: str = AppFilterOption,
     since: str = typer.Option(None, "--since", "-s",
@@ -156,7 +156,7 @@ def _list_streams(state: StateStore, app: str | None, tz: Any, as_json: bool) ->
     for app_name, name, last, count in state.logs.streams(app):
         table.add_row(app_name, name,
                       datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S"), str(count))
-    console.out.print(table)
+    console.print_table(table)
 
 
 def _say_waiting(unknown: NotFound) -> None:
@@ -182,13 +182,14 @@ def _unknown_stream(state: StateStore, stream: str, app: str | None) -> NotFound
 
 
 def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:
-    import json  # not at start-up: `cauce --help` does without it
+    from ..fallbacks import json_text
 
     for line in lines:
         if as_json:
-            text = json.dumps({"ts": line.ts.astimezone(tz).isoformat(), "level": line.level,
+            # to stdout, all ASCII where its encoding holds less (the -o file is UTF-8)
+            text = json_text({"ts": line.ts.astimezone(tz).isoformat(), "level": line.level,
                                "app": line.app, "stream": line.stream, "run_id": line.run_id,
-                               "message": line.message}, ensure_ascii=False)
+                               "message": line.message}, sink or console.out.file)
         else:
             text = console.visible(line.format(tz))
         if sink is not None:

@@ -8,6 +8,7 @@ shows the traceback instead; an unexpected exception is one line that says so.
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from . import (
     queues,
     runs,
     state,
+    stdio,
     streams,
     ui,
     workers,
@@ -33,6 +35,7 @@ from . import (
 from .helptext import CommandInterrupted, PlainHelpGroup
 from .home import GLOBALS, home_option_path
 from .lazygroup import LazyGroup
+from .signals import stopped_by, terminated_as_interrupted
 
 # The commands, declared here and built by typer when named (see `CauceGroup`), in the order
 # `cauce --help` lists them: commands, then groups.
@@ -107,14 +110,16 @@ def main_options(
 
 
 def _printable_output() -> None:
-    """Text no encoding holds (a lone surrogate in a message body, a run's result or a log line,
-    which the state keeps exactly) printed as its ``\\udXXX`` escape rather than failing the
-    command: stdout is strict by default (stderr already escapes). In JSON output that escape
-    is the same character again."""
+    """Text the output's encoding cannot hold printed as its nearest ASCII (``✓`` as ``ok``,
+    ``ñ`` as ``n``, `cauce.cli.fallbacks`), or as its ``\\uXXXX`` escape when it has none (an
+    emoji, or a lone surrogate in a message body, a run's result or a log line, which the
+    state keeps exactly), rather than failing the command: stdout is strict by default."""
+    from ..fallbacks import ERRORS
+
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)  # not on a test's captured stream
         if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+            reconfigure(errors=ERRORS)
 
 
 def _debug_first(args: list[str]) -> list[str]:
@@ -167,16 +172,67 @@ def _shadowing_file(error: BaseException) -> Path | None:
     return None
 
 
+def _keep_traceback(error: BaseException, args: list[str]) -> str | None:
+    """The traceback of an error no code path expected, kept in a new file of the temporary
+    folder (readable by its owner alone): a failure that does not come again is reported
+    with it, where the terminal showed one line. Its path; None when it cannot be written."""
+    import tempfile
+    import traceback  # only on the way to an error message
+
+    from .. import __version__
+    from ..backends.state import redact
+
+    try:
+        handle, path = tempfile.mkstemp(prefix="cauce-error-", suffix=".log")
+        with open(handle, "w", encoding="utf-8", errors="backslashreplace") as kept:
+            kept.write(f"cauce {__version__}, Python {sys.version.split()[0]}\n"
+                       f"command: cauce {redact(' '.join(args))}\n\n")
+            kept.write("".join(traceback.format_exception(error)))
+    except OSError:
+        return None
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
+    with stdio.guarded():
+        try:
+            return _main(argv)
+        except stdio.OutputFailed as failure:
+            return _output_failed(failure)
+
+
+def _output_failed(failure: stdio.OutputFailed) -> int:
+    """The status of a command whose stdout or stderr could not be written: a pipe its reader
+    closed ends it silently, as it ends other Unix tools; stdout that failed otherwise is one
+    line on stderr (a failed stderr has nowhere to say anything)."""
+    stdio.silence(failure.stream)
+    if failure.broken_pipe:
+        return stdio.BROKEN_PIPE_STATUS
+    if failure.stream == "stdout":
+        hint = {errno.ENOSPC: "the device it goes to is full: free room on it, or send the "
+                "output elsewhere",
+                errno.EBADF: "the command was started with its output closed (>&-): send it "
+                "to a file, or to /dev/null to drop it"}.get(
+            failure.errno or 0, "send the output elsewhere, e.g. > out.txt")
+        with contextlib.suppress(OSError):
+            console.print_problem(f"cannot write the output: {failure.strerror}", hint)
+    return 1
+
+
+def _main(argv: list[str] | None) -> int:
     args = _debug_first(_without_carriage_returns(list(sys.argv[1:] if argv is None
                                                         else argv)))
     GLOBALS.debug = bool(args) and args[0] == "--debug"
     command = typer.main.get_command(cli)
     try:
         # Without standalone mode click returns the status of an Exit instead of raising it.
-        status = command.main(args=args, prog_name="cauce", standalone_mode=False)
+        # SIGTERM stops every command as Ctrl-C does (a service manager's stop, `kill`): its
+        # cleanup runs, a `logs --follow -o` file is closed with what it read; it ended most
+        # at once, its buffers unwritten and no line said.
+        with terminated_as_interrupted():
+            status = command.main(args=args, prog_name="cauce", standalone_mode=False)
     except typer.Exit as done:
         return int(getattr(done, "exit_code", 0) or 0)
     except typer.Abort:
@@ -186,14 +242,19 @@ def main(argv: list[str] | None = None) -> int:
         # usage errors from typer's parser (its own click); those of the options built per app
         # and job come as an Exit with the status (cauce.cli.execution)
         return console.print_usage_error(err, args)
+    except stdio.OutputFailed:
+        raise
     except CauceError as err:
         if console.debugging():
             raise
         console.print_error(err)
         return 1
-    except (KeyboardInterrupt, CommandInterrupted):
-        console.err.print("interrupted")
-        return 130
+    except (KeyboardInterrupt, CommandInterrupted) as stop:
+        cause = stop if isinstance(stop, KeyboardInterrupt) else stop.__cause__
+        signal_name, stopped = stopped_by(cause if isinstance(cause, KeyboardInterrupt)
+                                          else KeyboardInterrupt())
+        console.err.print("interrupted" if stopped == 130 else f"stopped by {signal_name}")
+        return stopped
     except Exception as err:
         # a bug, or an error no seam translated: still one line, the traceback with --debug
         if console.debugging():
@@ -205,9 +266,11 @@ def main(argv: list[str] | None = None) -> int:
                              f"hint: rename {shadow.name} (python -m cauce puts the working "
                              "folder first; the cauce command does not)\n")
             return 1
-        console.print_problem(first_line(f"unexpected {type(err).__name__}: {err}"),
-                              "run again with --debug (or CAUCE_DEBUG=1) for the traceback, "
-                              "and report it")
+        kept = _keep_traceback(err, args)
+        where = (f"its traceback is in {kept}: report it with that file (--debug, or "
+                 "CAUCE_DEBUG=1, shows it)" if kept else
+                 "run again with --debug (or CAUCE_DEBUG=1) for the traceback, and report it")
+        console.print_problem(first_line(f"unexpected {type(err).__name__}: {err}"), where)
         return 1
     return status if isinstance(status, int) else 0
 

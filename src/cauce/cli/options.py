@@ -43,10 +43,34 @@ def _scalar(annotation: Any) -> tuple[Any, bool]:
         return click.Choice([str(m.value) for m in annotation]), False
     if annotation is Duration:
         return DurationOption(), False
-    simple = {int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL,
-              pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: click.STRING,
-              dt.datetime: click.STRING}
-    return simple.get(annotation, click.STRING), False
+    simple = {int: click.INT, float: click.FLOAT, str: TEXT, bool: click.BOOL,
+              pathlib.Path: click.Path(path_type=pathlib.Path), dt.date: TEXT,
+              dt.datetime: TEXT}
+    return simple.get(annotation, TEXT), False
+
+
+class TextOption(click.ParamType):
+    """Text as typed, where bytes that were not UTF-8 (a terminal or a script in Latin-1 or
+    cp1252) are read as a file's bytes are read (``S\\xe3o`` is ``São``): Python hands them
+    over as lone surrogates, which the run's parameters would keep in the state, and no text
+    the job compares them with holds. A file's name keeps its bytes, which the file system
+    needs to find it: a ``Path``, or text that names a file there (census's ``--source``
+    takes a path or a URL)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import os
+
+        from ..textfiles import escaped_bytes_decoded
+
+        if not isinstance(value, str):
+            return value
+        decoded = escaped_bytes_decoded(value)
+        return value if decoded != value and os.path.lexists(value) else decoded
+
+
+TEXT = TextOption()
 
 
 class DurationOption(click.ParamType):

@@ -33,7 +33,7 @@ def queues_command(app_ref: str = typer.Argument(..., metavar="APP"),
         dlq = f"[red]{row['dlq']}[/]" if row["dlq"] else "0"
         table.add_row(row["queue"], str(row["visible"]), str(row["in_flight_or_delayed"]), dlq,
                       str(row["oldest_seconds"]))
-    console.out.print(table)
+    console.print_table(table)
 
 
 def schedules_command(ctx: typer.Context,

@@ -14,7 +14,7 @@ from ..errors import CauceError, NotFound
 from . import console
 from .console import escape
 from .duration_option import positive_duration
-from .home import AppFilterOption, HomeOption, JsonOption, StateOption, inspected
+from .home import AppFilterOption, HomeOption, JsonOption, StateOption, inspected, text_argument
 
 if TYPE_CHECKING:
     from ..backends.state import StateStore
@@ -30,7 +30,8 @@ runs_cli = typer.Typer(rich_markup_mode=None,
 def runs_list(
     ctx: typer.Context,
     app: str = AppFilterOption,
-    job: str = typer.Option(None, "--job", help="only this job or handler"),
+    job: str = typer.Option(None, "--job", parser=text_argument,
+                           help="only this job or handler"),
     status: str = typer.Option(None, "--status", help="queued, running, succeeded, failed, "
                                "dead-lettered, cancelled"),
     partition: str = typer.Option(None, "--partition"),
@@ -52,13 +53,14 @@ def runs_list(
     if as_json:
         console.print_json([console.run_dict(r) for r in rows])
     elif rows:
-        console.out.print(console.runs_table(rows))
+        console.print_table(console.runs_table(rows))
     else:
         console.err.print("no runs match")
 
 
 @runs_cli.command("show")
-def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool = JsonOption,
+def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID", parser=text_argument),
+              as_json: bool = JsonOption,
               home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Show one run (a unique prefix of its id is enough) and its log.
 
@@ -78,7 +80,7 @@ def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID"), as_json: bool
 
 
 @runs_cli.command("cancel")
-def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
+def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID", parser=text_argument),
                 home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Cancel a queued run (dropped from its queue now) or a running one (stopped by its process).
 
@@ -109,7 +111,7 @@ def runs_cancel(run_id: str = typer.Argument(..., metavar="RUN_ID"),
 
 
 @runs_cli.command("retry")
-def runs_retry(run_id: str = typer.Argument(..., metavar="RUN_ID"),
+def runs_retry(run_id: str = typer.Argument(..., metavar="RUN_ID", parser=text_argument),
                home: Path = HomeOption, state_option: str = StateOption) -> None:
     """Queue a fresh run of a finished job run, with the same partition and options.
 

@@ -81,4 +81,4 @@ def _show(info: StreamInfo) -> None:
                 lag,
                 format_duration(where.behind_seconds) if where.lag else "-",
             )
-    console.out.print(table)
+    console.print_table(table)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleDimensions
 from rich.logging import RichHandler
+from rich.segment import Segment
 
 from .console import UNLIMITED, masked, redact, visible
 
@@ -27,10 +29,43 @@ class TerminalConsole(Console):
     @property
     def size(self) -> ConsoleDimensions:
         size = super().size
-        if self.is_terminal:
-            return size
         columns = os.environ.get("COLUMNS", "")
-        return ConsoleDimensions(int(columns) if columns.isdigit() else UNLIMITED, size.height)
+        given = int(columns) if columns.isdigit() and int(columns) > 0 else None
+        if self.is_terminal:
+            if size.width > 0:
+                return size
+            # COLUMNS=0 (as some CI runners set it): rich took it for the width and printed
+            # nothing at all; the terminal's own width instead
+            try:
+                width = os.get_terminal_size(self.file.fileno()).columns
+            except (OSError, ValueError, AttributeError):
+                width = 0
+            return ConsoleDimensions(width or 80, size.height)
+        return ConsoleDimensions(given or UNLIMITED, size.height)
+
+
+    def _write_buffer(self) -> None:
+        """rich's write of what was printed, its buffer emptied however the write ends: a
+        Ctrl-C or SIGTERM between rich's write and its emptying of the buffer left the line
+        there, for the next print to write again (`Ctrl-C or SIGTERM stops it` twice)."""
+        try:
+            super()._write_buffer()
+        finally:
+            if self._buffer_index == 0:  # not inside a `with console:` that is gathering
+                del self._buffer[:]
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        """What rich writes; not to a terminal, without the spaces that pad a table's last
+        column to its widest cell (up to hundreds on each line of `cauce runs > file`, where a
+        run's error is long)."""
+        text = super()._render_buffer(buffer)
+        return text if self.is_terminal else _PADDING.sub("\n", text)
+
+
+# the columns of a log line on a terminal before its message: the time and the level
+LOG_MARGIN = 20
+# spaces that end a line: rich's padding
+_PADDING = re.compile(r" +\n")
 
 
 class TerminalLog(RichHandler):
@@ -75,16 +110,25 @@ class TerminalLog(RichHandler):
         return visible(masked(redact(message), self.secrets))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.console.is_terminal:
-            # rich renders the record's message (through `format`) beside time and level
-            plain = logging.makeLogRecord({**record.__dict__, "msg": self.format(record),
+        message = self.format(record)
+        fits = max(map(len, message.split()), default=0) <= self.console.width - LOG_MARGIN
+        if self.console.is_terminal and fits:
+            # rich renders the record's message beside time and level, wrapped between words
+            plain = logging.makeLogRecord({**record.__dict__, "msg": message,
                                            "args": None, "exc_info": None, "exc_text": None,
                                            "traceback": None})
             super().emit(plain)
             return
         try:
             stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-            self.console.file.write(f"{stamp} {record.levelname:<7} {self.format(record)}\n")
+            line = f"{stamp} {record.levelname:<7} {message}"
+            if self.console.is_terminal:
+                # a word the message's column cannot hold (a run id on a narrow terminal, a
+                # long path), which rich would cut across lines: the line whole, as a pipe
+                # gets it, for the terminal to wrap
+                self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                return
+            self.console.file.write(line + "\n")
             self.console.file.flush()
         except Exception:  # logging must never break the command
             self.handleError(record)

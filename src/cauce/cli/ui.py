@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ..errors import CauceError
-from . import console
+from . import console, stdio
 from .demo import MARKER as DEMO_MARKER
 from .home import (
     HOME_HELP,
@@ -20,7 +20,7 @@ from .home import (
     refuse_a_file,
     state_url,
 )
-from .signals import terminated_as_interrupted
+from .signals import stopped_by, terminated_as_interrupted
 
 if TYPE_CHECKING:
     import click
@@ -54,7 +54,15 @@ def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token:
         raise
     console.err.print(f"[bold]cauce ui[/] on {console.escape(str(server.home.path))} "
                       f"({', '.join(server.home.app_names)})")
-    console.out.print(server.url, markup=False, highlight=False)
+    try:
+        console.out.print(server.url, markup=False, highlight=False)
+    except stdio.OutputFailed as failure:
+        # a server started with stdout closed or full (`cauce ui >&- &`) serves all the same:
+        # its address is said where it can be
+        stdio.silence("stdout")
+        if not failure.broken_pipe:
+            console.err.print(f"{server.url} (stdout: {failure.strerror})", markup=False,
+                              highlight=False)
     return server
 
 
@@ -88,15 +96,18 @@ def register(cli: typer.Typer) -> None:
             os.chdir(chosen)
         server = start_ui(chosen, apps or None, host=host, port=port, token=token,
                           state=state_url(chosen, state_option))
+        stopped = None
         try:
             with terminated_as_interrupted():  # before saying so: a stop sent on that line
                 console.err.print("Ctrl-C or SIGTERM stops it")  # is one then
                 server.wait()
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`Terminated`): the UI's normal end
-            pass
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (`Terminated`): its normal end
+            stopped, _ = stopped_by(stop)
         finally:
             server.stop()
             server.home.close()
+        if stopped:  # said once it is so, as `cauce serve` says it stopped
+            console.err.print(f"cauce ui stopped by {stopped}")
 
 
 def ui_options() -> list[click.Parameter]:

@@ -65,7 +65,7 @@ def workers_command(
             f"{format_duration(max(0.0, now - worker.heartbeat_at))} ago",
             _state(worker, live),
         )
-    console.out.print(table)
+    console.print_table(table)
 
 
 def _state(worker: WorkerRecord, live: bool) -> str:

@@ -16,6 +16,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -124,6 +125,7 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
     # each its own process group) and ends; the parent sends SIGKILL if that takes too long.
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: cancel.set())
+    _printable_output()
     from .runtime import Runtime
 
     outcome: Outcome
@@ -144,6 +146,19 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
     except OSError:  # the serving process is gone (killed): nobody is left to tell, and the
         return       # lease it held brings the run back to another
     conn.close()
+
+
+def _printable_output() -> None:
+    """The child's stdout and stderr write what their encoding cannot hold as its nearest
+    ASCII, as the `cauce` command's own do (`cauce.fallbacks`): a job that printed ``Ñuñoa``
+    in an ASCII locale failed with UnicodeEncodeError in a process worker, and ran in a
+    thread."""
+    from ..fallbacks import ERRORS
+
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=ERRORS)
 
 
 class ProcessLauncher:
