@@ -11,7 +11,9 @@ import fsspec
 import pytest
 
 from cauce import App, ConfigError, DeclarationError
+from cauce.settings import ConfigSources
 from cauce.testing import TestRuntime
+from state_targets import TARGETS, target_url
 
 
 @pytest.fixture(params=["folder", "memory", "s3"])
@@ -188,3 +190,97 @@ def test_a_write_through_cauce_during_a_listing_is_not_announced_again(tmp_path:
         rt.drain()
         rt.advance("3m")
     assert sorted(seen) == [("new.csv", 3), ("old.csv", 2), ("old.csv", 4)]
+
+
+def replace_keeping_size_and_time(location: Path, key: str, data: bytes) -> None:
+    """Put another file of the same size in the place of ``key``, dated as the one it
+    replaces to the nanosecond: what rsync (or cp -p, then mv) does with a file that changed
+    within the same tick of the clock."""
+    path = location / key
+    before = path.stat()
+    assert len(data) == before.st_size
+    fresh = location / f".{key}.part"
+    fresh.write_bytes(data)
+    os.utime(fresh, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(fresh, path)
+
+
+def test_a_file_replaced_by_one_of_the_same_size_and_time_is_announced_once(
+        tmp_path: Path) -> None:
+    # size and time in seconds were the same, so no look saw the new file
+    seen: list[tuple[str, int]] = []
+    location = tmp_path / "dropbox"
+    with TestRuntime(watching_app(str(location), seen), home=tmp_path / "home") as rt:
+        drop(str(location), "a.csv", b"1\n")
+        rt.advance("1m")
+        replace_keeping_size_and_time(location, "a.csv", b"2\n")
+        rt.advance("3m")
+    assert seen == [("a.csv", 2), ("a.csv", 2)]
+
+
+def test_an_s3_object_rewritten_with_its_size_within_its_second_is_announced_once(
+        s3_endpoint: str, tmp_path: Path) -> None:
+    # S3's times have whole seconds: only the ETag tells the two objects apart
+    import boto3
+
+    client = boto3.client("s3")
+    location = f"s3://cauce-test/watch-{uuid.uuid4().hex[:8]}"
+    prefix = location.removeprefix("s3://cauce-test/")
+    seen: list[tuple[str, int]] = []
+    with TestRuntime(watching_app(location, seen), home=tmp_path / "home") as rt:
+        for attempt in range(20):  # until both writes fall within one second of the server's
+            key = f"a{attempt}.csv"
+            client.put_object(Bucket="cauce-test", Key=f"{prefix}/{key}", Body=b"1\n")
+            first = client.head_object(Bucket="cauce-test", Key=f"{prefix}/{key}")
+            rt.advance("1m")
+            client.put_object(Bucket="cauce-test", Key=f"{prefix}/{key}", Body=b"2\n")
+            second = client.head_object(Bucket="cauce-test", Key=f"{prefix}/{key}")
+            if first["LastModified"] == second["LastModified"]:
+                break
+            rt.advance("1m")
+        else:
+            pytest.fail("no two writes within one second")
+        rt.advance("3m")
+    assert [entry for entry in seen if entry[0] == key] == [(key, 2), (key, 2)]
+
+
+def _as_schema_before_tags(url: str) -> None:
+    """Take the state at ``url`` back to the schema that kept no tag of watched objects."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        con.executescript("ALTER TABLE bucket_objects DROP COLUMN tag; PRAGMA user_version = 6;")
+        con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url.partition("?")[0], autocommit=True) as con:
+        schema = url.partition("schema=")[2]
+        con.execute(f'SET search_path TO "{schema}"')
+        con.execute("ALTER TABLE bucket_objects DROP COLUMN tag")
+        con.execute("DELETE FROM cauce_schema WHERE version = 4")
+
+
+@pytest.mark.parametrize("engine", TARGETS)
+def test_a_state_of_the_schema_before_tags_announces_nothing_again(
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Objects seen before the upgrade are the same objects after it; each learns its tag at
+    the next look, and a replacement of the same size and time is announced from then on."""
+    seen: list[tuple[str, int]] = []
+    location = tmp_path / "dropbox"
+    url = target_url(engine, tmp_path / "states", request)
+    config = ConfigSources(environ={"CAUCE_STATE": url})
+    with TestRuntime(watching_app(str(location), seen), home=tmp_path / "home",
+                     config=config) as rt:
+        drop(str(location), "a.csv", b"1\n")
+        drop(str(location), "b.csv", b"22\n")
+        rt.advance("1m")
+    _as_schema_before_tags(url)
+    with TestRuntime(watching_app(str(location), seen), home=tmp_path / "home",
+                     config=config) as rt:
+        rt.advance("3m")
+        assert sorted(seen) == [("a.csv", 2), ("b.csv", 3)]
+        replace_keeping_size_and_time(location, "a.csv", b"3\n")
+        rt.advance("3m")
+    assert sorted(seen) == [("a.csv", 2), ("a.csv", 2), ("b.csv", 3)]

@@ -96,7 +96,7 @@ class FolderStore(ObjectStore):
             raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
         if not path.is_file():
             raise ObjectNotFound(f"no object {key!r} in {self.root}")
-        return StoredObject(key, st.st_size, st.st_mtime)
+        return _stored(key, st)
 
     def created(self, key: str, when: float) -> StoredObject:
         """The object just written, dated ``when`` by the runtime's clock (a file moved in
@@ -140,7 +140,7 @@ class FolderStore(ObjectStore):
                         st = full.stat()
                     except OSError:  # a link to a file gone, or to itself: no object to list
                         continue
-                    found.append(StoredObject(key, st.st_size, st.st_mtime))
+                    found.append(_stored(key, st))
         yield from sorted(found, key=lambda o: o.key)
 
     def delete(self, key: str) -> bool:
@@ -158,6 +158,14 @@ class FolderStore(ObjectStore):
                 break
             parent = parent.parent
         return True
+
+
+def _stored(key: str, st: os.stat_result) -> StoredObject:
+    """The object a file's status describes. Its tag is the modification time in nanoseconds
+    and the inode: a file replaced by another of the same size and time (renamed over it, as
+    rsync and most writers do, or copied with its time kept) was the same object by size and
+    time in seconds, and no watch saw it change."""
+    return StoredObject(key, st.st_size, st.st_mtime, f"{st.st_mtime_ns}:{st.st_ino}")
 
 
 def _check_folder(root: Path) -> None:

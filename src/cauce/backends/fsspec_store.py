@@ -135,7 +135,7 @@ class FsspecStore(ObjectStore):
             raise ObjectNotFound(f"no object {key!r} in {self.url}") from None
         if info.get("type") != "file":
             raise ObjectNotFound(f"no object {key!r} in {self.url}")
-        return StoredObject(key, int(info["size"]), _modified(info))
+        return StoredObject(key, int(info["size"]), _modified(info), _tag(info))
 
     def created(self, key: str, when: float) -> StoredObject:
         """The object just written, as listings will show it: the server keeps its own time,
@@ -160,7 +160,8 @@ class FsspecStore(ObjectStore):
         for name, info in found.items():
             key = name[len(self.root) + 1:]
             if info.get("type") == "file" and key.startswith(prefix) and is_key(key):
-                objects.append(StoredObject(key, int(info["size"]), _modified(info)))
+                objects.append(StoredObject(key, int(info["size"]), _modified(info),
+                                            _tag(info)))
         yield from sorted(objects, key=lambda stored: stored.key)
 
     def delete(self, key: str) -> bool:
@@ -234,6 +235,18 @@ def _send_without_expect(params: dict[str, Any], **_: Any) -> None:
     it with no timeout: an endpoint that takes the connection and never answers (a wrong port,
     a stuck proxy) held a put for ever, where every other call fails after its read timeout."""
     params["headers"].pop("Expect", None)
+
+
+def _tag(info: dict[str, Any]) -> str | None:
+    """What tells one version of an object from another of the same size and time, from an
+    fsspec info record: S3's (and Azure's) ETag, GCS's etag or MD5; None where the storage keeps
+    none. S3's times have whole seconds, so an object rewritten within one with the same size
+    was the same object without it."""
+    for field in ("ETag", "etag", "md5Hash"):
+        value = info.get(field)
+        if isinstance(value, str) and value:
+            return value.strip('"')
+    return None
 
 
 def _modified(info: dict[str, Any]) -> float:

@@ -25,11 +25,15 @@ BUCKET_LOCATIONS = ("a folder path, file:///path/to/folder, s3://bucket/prefix (
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object's key, size in bytes and modification time (epoch seconds)."""
+    """An object's key, size in bytes and modification time (epoch seconds), and ``tag``: what
+    tells this version of the object from another written with the same size and time (S3's
+    ETag; for a file, its modification time in nanoseconds and its inode), when the storage
+    has one."""
 
     key: str
     size: int
     mtime: float
+    tag: str | None = None
 
 
 MAX_KEY_BYTES = 1024  # S3's limit

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..backends.objects import StoredObject
-from ..backends.state import StoredMessage, new_token
+from ..backends.state import SeenObject, StoredMessage, new_token
 from ..events import ObjectRef
 from ..resources.bucket import Bucket
 from ..resources.queue import Queue
@@ -75,17 +75,28 @@ def object_created(rt: Runtime, bucket: Bucket, ref: ObjectRef, stored: StoredOb
     now = rt.clock.time()
     with rt.state.atomic():
         if watched:
-            rt.state.watches.remember(rt.app.name, bucket.name,
-                                      [(stored.key, stored.size, stored.mtime)], now=now)
+            rt.state.watches.remember(rt.app.name, bucket.name, [_seen(stored)], now=now)
         for handler in handlers:
             rt.state.queues.send(handler.store_queue, [body], now=now)
     if handlers:
         rt.new_work()
 
 
+def _seen(obj: StoredObject) -> tuple[str, int, float, str | None]:
+    return obj.key, obj.size, obj.mtime, obj.tag
+
+
+def _changed(seen: SeenObject, obj: StoredObject) -> bool:
+    """Whether a listed object is another than the one seen: another size or time, or another
+    tag (S3's ETag, a file's mtime_ns and inode) where both have one. A row of a state written
+    before tags were kept has none: the object is the one seen when size and time agree."""
+    return ((seen.size, seen.mtime) != (obj.size, obj.mtime)
+            or (seen.tag is not None and obj.tag is not None and seen.tag != obj.tag))
+
+
 def scan_bucket(rt: Runtime, bucket: Bucket) -> int:
     """List a watched bucket and queue object-created events for every object that is new or
-    changed (size or time) since the bucket was last seen; returns how many.
+    changed (size, time or tag) since the bucket was last seen; returns how many.
 
     The comparison and the events are one transaction, so processes watching the same bucket
     announce each object once; objects that disappeared are forgotten, so one written again
@@ -100,11 +111,14 @@ def scan_bucket(rt: Runtime, bucket: Bucket) -> int:
         known = watches.seen(app, bucket.name)
         recent = {key for key, seen in known.items() if seen.seen_at >= started}
         fresh = [obj for key, obj in listed.items() if key not in recent
-                 and (key not in known or (known[key].size, known[key].mtime)
-                      != (obj.size, obj.mtime))]
+                 and (key not in known or _changed(known[key], obj))]
+        # objects seen before their tag was kept learn it, unannounced
+        tagged = [obj for key, obj in listed.items() if key in known and key not in recent
+                  and obj.tag is not None and known[key].tag is None
+                  and not _changed(known[key], obj)]
         watches.forget(app, bucket.name,
                        [key for key in known if key not in listed and key not in recent])
-        watches.remember(app, bucket.name, [(o.key, o.size, o.mtime) for o in fresh], now=now)
+        watches.remember(app, bucket.name, [_seen(o) for o in fresh + tagged], now=now)
         handlers = rt.app.handlers_of(bucket)
         for obj in fresh:
             for handler in (h for h in handlers if h.matches(obj.key)):
