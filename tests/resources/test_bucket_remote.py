@@ -173,7 +173,9 @@ def test_an_object_that_is_also_a_folder_of_objects_has_its_own_local_copy(
 class RawEndpoint:
     """An endpoint on loopback that speaks just enough HTTP: it records each request's head and
     answers 403 (``deny``) once the body is in, or closes the connection unanswered (``hang
-    up``)."""
+    up``). Or another protocol: a mail server's greeting sent on connecting (``smtp``), or
+    Redis, which answers a line it takes for a command with an error and closes a connection
+    whose lines look like HTTP headers unanswered (``redis``)."""
 
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
@@ -191,13 +193,21 @@ class RawEndpoint:
                 conn.close()
                 return
             with conn:
+                if self.behaviour == "smtp":
+                    conn.sendall(b"220 mail.example.org ESMTP Postfix (Debian/GNU)\r\n")
                 data = b""
                 while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
                 head, _, body = data.partition(b"\r\n\r\n")
                 self.heads.append(head)
                 if self.behaviour == "deny":
                     self._deny(conn, head, body)
+                elif self.behaviour == "redis" and b"\r\nhost:" not in head.lower():
+                    conn.sendall(b"-ERR unknown command 'GET', with args beginning with: "
+                                 b"'/' 'HTTP/1.0' \r\n")
 
     def _deny(self, conn: socket.socket, head: bytes, body: bytes) -> None:
         fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:])
@@ -255,8 +265,9 @@ def test_a_call_is_tried_as_often_as_botocore_says_not_again_by_s3fs(raw_endpoin
           pytest.raises(ResourceError, match=r"cannot look up 'a\.txt'")):
         bucket.exists("a.txt")
     # one attempt (AWS_MAX_ATTEMPTS=1), which aiohttp makes again once when its connection is
-    # dropped unanswered; it was 10
-    assert [head.split(b" ", 1)[0] for head in raw_endpoint.heads] == [b"HEAD"] * 2
+    # dropped unanswered; it was 10 (then one GET / asks whether it speaks HTTP at all)
+    asked = [head.split(b" ", 2)[:2] for head in raw_endpoint.heads]
+    assert [method for method, path in asked if path != b"/"] == [b"HEAD"] * 2
 
 
 def test_botocore_says_nothing_at_info_in_the_runs_log(s3_endpoint: str, tmp_path,
@@ -286,3 +297,33 @@ def test_a_closed_runtime_leaves_no_s3_file_system_behind(s3_endpoint: str, tmp_
     del rt
     gc.collect()
     assert kept() is None
+
+
+@pytest.mark.parametrize("raw_endpoint", ["smtp", "redis"], indirect=True)
+def test_an_endpoint_speaking_another_protocol_is_named_no_s3_server(raw_endpoint,
+                                                                    tmp_path) -> None:
+    # a mail server's greeting came out as the error line, raw bytes and all
+    app = App("objects")
+    bucket = app.bucket("raw", url="s3://cauce-test/prefix")
+    with TestRuntime(app, home=tmp_path / "home"):
+        for use, action in ((lambda: bucket.exists("a.txt"), "look up 'a.txt'"),
+                            (lambda: bucket.put("a.txt", b"1"), "put 'a.txt'"),
+                            (bucket.list, "list its objects")):
+            with pytest.raises(ResourceError) as caught:
+                use()
+            assert str(caught.value) == (
+                f"s3://cauce-test/prefix: cannot {action}: the endpoint {raw_endpoint.url} is "
+                "no S3 server (it answers in another protocol than HTTP)")
+            assert "AWS_ENDPOINT_URL" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("raw_endpoint", ["hang up"], indirect=True)
+def test_an_endpoint_that_hangs_up_is_not_said_to_be_no_s3_server(raw_endpoint,
+                                                                  tmp_path) -> None:
+    # it may be an S3 server that failed: botocore's words stay
+    app = App("objects")
+    bucket = app.bucket("raw", url="s3://cauce-test/prefix")
+    with (TestRuntime(app, home=tmp_path / "home"),
+          pytest.raises(ResourceError, match="ConnectionClosedError") as caught):
+        bucket.exists("a.txt")
+    assert "no S3 server" not in str(caught.value)

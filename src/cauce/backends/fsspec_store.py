@@ -18,12 +18,14 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from ..errors import CauceError, ConfigError, InvalidKey, ObjectNotFound, ResourceError
 from .objects import (
@@ -99,6 +101,14 @@ class FsspecStore(ObjectStore):
                 "'not found' to every request)",
             ) from None
         except Exception as error:  # each fsspec back end has its own exception classes
+            endpoint = _speaks_no_http(error)
+            if endpoint is not None:  # its banner's raw bytes were the error line
+                raise ResourceError(
+                    f"{self.url}: cannot {action}: the endpoint {endpoint} is no S3 server "
+                    "(it answers in another protocol than HTTP)",
+                    hint="point AWS_ENDPOINT_URL at the S3 server's address and port; "
+                    f"{endpoint} is another service's",
+                ) from error
             raise ResourceError(
                 f"{self.url}: cannot {action}: {type(error).__name__}: {error}",
                 hint="check the storage's credentials and endpoint (for S3: AWS_ACCESS_KEY_ID, "
@@ -235,6 +245,70 @@ def _send_without_expect(params: dict[str, Any], **_: Any) -> None:
     it with no timeout: an endpoint that takes the connection and never answers (a wrong port,
     a stuck proxy) held a put for ever, where every other call fails after its read timeout."""
     params["headers"].pop("Expect", None)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception under it: causes, contexts, and the one botocore keeps
+    in its ``kwargs``."""
+    pending, seen = [error], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        kept = getattr(current, "kwargs", None)
+        inner = kept.get("error") if isinstance(kept, dict) else None
+        pending += [e for e in (current.__cause__, current.__context__, inner)
+                    if isinstance(e, BaseException)]
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _speaks_no_http(error: BaseException) -> str | None:
+    """The endpoint (``scheme://host:port``) that ``error`` shows to speak another protocol
+    than HTTP — its first bytes are no HTTP status line (an SMTP, SSH or FTP banner), or it
+    closed the connection unanswered and answers a plain HTTP request with no HTTP (Redis) —
+    else None."""
+    try:
+        from aiohttp.http_exceptions import HttpProcessingError
+    except ImportError:  # no S3 library: no S3 endpoint either
+        return None
+    endpoint, garbled, closed = None, False, False
+    for cause in _causes(error):
+        info = getattr(cause, "request_info", None)
+        kept = getattr(cause, "kwargs", None)
+        if info is not None and endpoint is None:
+            endpoint = _origin(str(info.real_url))
+        if isinstance(kept, dict) and isinstance(kept.get("endpoint_url"), str):
+            endpoint = endpoint or _origin(kept["endpoint_url"])
+        garbled = garbled or isinstance(cause, HttpProcessingError)
+        closed = closed or type(cause).__name__ in ("ConnectionClosedError",
+                                                   "ServerDisconnectedError")
+    if endpoint is None or not (garbled or closed):
+        return None
+    if garbled or _answers_no_http(endpoint):
+        return endpoint
+    return None
+
+
+def _answers_no_http(endpoint: str) -> bool:
+    """Whether a plain ``http://`` endpoint answers ``GET / HTTP/1.0`` with bytes that are no
+    HTTP. False when it answers nothing (a server that hangs up may be an S3 server that
+    failed) or cannot be reached now."""
+    parts = urlsplit(endpoint)
+    if parts.scheme != "http" or parts.hostname is None:
+        return False
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=2) as probe:
+            probe.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            first = probe.recv(5)
+    except OSError:
+        return False
+    return bool(first) and not b"HTTP/".startswith(first) and not first.startswith(b"HTTP/")
 
 
 def _tag(info: dict[str, Any]) -> str | None:
