@@ -327,3 +327,147 @@ def test_an_endpoint_that_hangs_up_is_not_said_to_be_no_s3_server(raw_endpoint,
           pytest.raises(ResourceError, match="ConnectionClosedError") as caught):
         bucket.exists("a.txt")
     assert "no S3 server" not in str(caught.value)
+
+
+def _same_second_rewrite(client, bucket: str, key: str, first: bytes, second: bytes,
+                         between) -> bool:
+    """Write ``first``, call ``between``, write ``second``: whether the server dated both
+    writes with the same second (S3's times have whole seconds)."""
+    client.put_object(Bucket=bucket, Key=key, Body=first)
+    before = client.head_object(Bucket=bucket, Key=key)["LastModified"]
+    between()
+    client.put_object(Bucket=bucket, Key=key, Body=second)
+    return client.head_object(Bucket=bucket, Key=key)["LastModified"] == before
+
+
+def test_path_gives_the_object_rewritten_within_its_second(s3_endpoint: str,
+                                                           tmp_path) -> None:
+    # the copy was fresh when size and time agreed: the old bytes were handed out
+    import boto3
+
+    client = boto3.client("s3")
+    prefix = uuid.uuid4().hex[:12]
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{prefix}")
+    with TestRuntime(app, home=tmp_path / "home"):
+        for attempt in range(20):
+            key = f"a{attempt}.csv"
+            if _same_second_rewrite(client, "cauce-test", f"{prefix}/{key}", b"first",
+                                    b"again", lambda key=key: bucket.path(key)):
+                break
+        else:
+            pytest.fail("no two writes within one second")
+        assert bucket.path(key).read_bytes() == b"again"
+
+
+def _copy_folders(rt) -> list[str]:
+    """The folders of path()'s local copies in the cache of bucket ``raw``."""
+    objects = rt.home / "cache" / "buckets" / "objects" / "raw" / "objects"
+    return sorted(p.name for p in objects.iterdir() if p.is_dir()) if objects.exists() else []
+
+
+def test_a_copy_of_an_object_others_deleted_goes_at_the_next_look_unless_a_run_reads_it(
+        s3_endpoint: str, tmp_path) -> None:
+    # copies of objects deleted by other programs stayed under <home>/cache for ever
+    import boto3
+
+    client = boto3.client("s3")
+    prefix = uuid.uuid4().hex[:12]
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{prefix}", watch="1m")
+    read: list[bytes] = []
+
+    @app.job()
+    def reader(ctx, key: str, delete: bool = False) -> None:
+        local = bucket.path(key)
+        if delete:  # another program deletes it while this run reads it; a look happens
+            client.delete_object(Bucket="cauce-test", Key=f"{prefix}/{key}")
+            ctx._runtime.scan_bucket(bucket)
+        read.append(local.read_bytes())
+
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        bucket.put("a.csv", b"a")
+        bucket.put("b.csv", b"b")
+        assert rt.run(reader, key="a.csv").succeeded
+        assert rt.run(reader, key="b.csv", delete=True).succeeded
+        assert read == [b"a", b"b"]  # b's copy was still there for its run
+        assert len(_copy_folders(rt)) == 2
+        client.delete_object(Bucket="cauce-test", Key=f"{prefix}/a.csv")
+        rt.advance("1m")
+        assert _copy_folders(rt) == []  # both gone: no run holds them now
+        assert not rt.run(reader, key="b.csv").succeeded  # no such object
+
+
+def test_serving_removes_what_killed_processes_left_in_the_cache(s3_endpoint: str,
+                                                                 tmp_path) -> None:
+    """Temporary files of uploads and downloads killed midway, and copies of objects deleted
+    while nothing ran, go when a serving process starts; a file a live process holds stays."""
+    import fcntl
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import boto3
+
+    from cauce.runtime.runtime import Runtime
+    from waiting import wait_for
+
+    prefix = uuid.uuid4().hex[:12]
+    url = f"s3://cauce-test/{prefix}"
+    home = tmp_path / "home"
+    app = App("objects")
+    bucket = app.bucket("raw", url=url)
+
+    @app.job()
+    def reader(ctx) -> None:
+        for key in ("kept.csv", "deleted.csv"):
+            bucket.path(key)
+
+    with TestRuntime(app, home=home) as rt:
+        bucket.put("kept.csv", b"1")
+        bucket.put("deleted.csv", b"2")
+        bucket.put("other.csv", b"3")  # no copy yet
+        assert rt.run(reader).succeeded
+    cache = home / "cache" / "buckets" / "objects" / "raw"
+    boto3.client("s3").delete_object(Bucket="cauce-test", Key=f"{prefix}/deleted.csv")
+    killed = subprocess.run([sys.executable, "-c", f"""
+import os, signal
+from cauce import App
+from cauce.testing import TestRuntime
+app = App("objects")
+bucket = app.bucket("raw", url={url!r})
+with TestRuntime(app, home={str(home)!r}) as rt:
+    store = rt.runtime.bucket_store(bucket)
+    def killed_midway(remote, local, **kw):
+        with open(local, "wb") as out:
+            out.write(b"half")
+        os.kill(os.getpid(), signal.SIGKILL)
+    with store.writer("big.csv") as out:
+        out.write(b"half")
+        store.fs.get_file = killed_midway
+        bucket.path("other.csv")
+"""[1:]], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert killed.returncode == -signal.SIGKILL
+    left = sorted(p.name[:5] for p in cache.rglob(".*-*"))
+    assert left == [".get-", ".put-"]
+    held = cache / ".put-live"  # a live process's upload, still written
+    held.write_bytes(b"x")
+    holder = os.open(held, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_SH)
+    an_hour_ago = time.time() - 3600
+    for leftover in cache.rglob(".*-*"):  # as if a while had passed: none is too young to go
+        os.utime(leftover, (an_hour_ago, an_hour_ago))
+    try:
+        with Runtime(app, home=home) as served:
+            served.serve(until="idle", timeout="30s", threads=1)
+            objects = cache / "objects"
+            wait_for(lambda: len([p for p in objects.iterdir() if p.is_dir()]) == 1,
+                     what="the copy of the deleted object and the killed download to go")
+            wait_for(lambda: not [p for p in cache.glob(".put-*") if p != held],
+                     what="the killed upload's file to go")
+        assert [p.name for p in objects.rglob("*.csv")] == ["kept.csv"]
+        assert held.exists()
+    finally:
+        os.close(holder)

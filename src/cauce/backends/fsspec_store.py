@@ -14,13 +14,18 @@ environment variables and files, with ``AWS_ENDPOINT_URL`` for an S3-compatible 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import json
 import logging
 import os
-import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+import weakref
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -34,8 +39,13 @@ from .objects import (
     ObjectStore,
     StoredObject,
     check_key,
+    hold_copy,
     is_key,
 )
+
+# seconds a temporary file of the cache is left alone after it was last written, whoever holds
+# it: the moment between its creation and its lock
+TEMPORARY_GRACE = 60.0
 
 # Object storage, where one call uploads a whole object that readers then see at once; fsspec's
 # other protocols (ftp, sftp, http, webdav...) show a file while it is written, or are read-only.
@@ -47,6 +57,9 @@ class FsspecStore(ObjectStore):
     and the copies ``path()`` hands out."""
 
     def __init__(self, url: str, cache: Path) -> None:
+        self._held: dict[str, int] = {}  # copies handed out outside any run, by key
+        self._holding = threading.Lock()
+        weakref.finalize(self, _release, self._held)
         protocol = url.partition("://")[0].lower()
         if protocol not in OBJECT_STORAGE:
             raise ConfigError(f"URL {url!r} is not supported: {protocol}:// is no object storage "
@@ -181,35 +194,215 @@ class FsspecStore(ObjectStore):
             return False
         with self._translated(f"delete {key!r}"):
             self.fs.rm_file(self._full(key))
-        shutil.rmtree(self._local(key).parent, ignore_errors=True)  # path()'s copy, if any
+        with self._holding:  # this process, outside any run, is done with it: it deletes it
+            fd = self._held.pop(key, None)
+        if fd is not None:
+            os.close(fd)
+        self._drop_copy(key)  # path()'s copy, if no run holds it
         return True
 
     def path(self, key: str) -> Path:
-        """A local copy of the object, downloaded again only when the object changed."""
+        """A local copy of the object, downloaded again only when the object changed (its size,
+        time or tag). The copy is held (a shared lock) until the run that asked ends, or, asked
+        outside a run, while this store lives: no clean-up removes it meanwhile."""
         stored = self.stat(key)
         local = self._local(key)
-        if local.is_file():
-            kept = local.stat()
-            if kept.st_size == stored.size and kept.st_mtime == stored.mtime:
+        for _ in range(5):  # another process may replace or remove the copy between steps
+            if self._fresh(local, stored):
+                fd = _open_held(local)
+                if fd is not None:
+                    self._hold(key, fd)
+                    return local
+            fd = self._download(key, stored, local)
+            if fd is not None:
+                self._hold(key, fd)
                 return local
-        local.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=local.parent, prefix=".get-")
-        os.close(fd)
+        raise ResourceError(f"{self.url}: cannot keep a local copy of {key!r}: other processes "
+                            "replace it as it is made",
+                            hint=f"check what else writes under {self.cache}")
+
+    def _fresh(self, local: Path, stored: StoredObject) -> bool:
+        try:
+            kept = local.stat()
+        except OSError:
+            return False
+        if (kept.st_size, kept.st_mtime) != (stored.size, stored.mtime):
+            return False
+        # same size and time: S3's whole seconds do not tell two versions apart, the tag does
+        return stored.tag is None or self._copied(local.parent).get("tag") == stored.tag
+
+    def _download(self, key: str, stored: StoredObject, local: Path) -> int | None:
+        """Download ``key`` as its local copy; a descriptor holding it (None when another
+        process put its own copy there meanwhile). The temporary file is held from the start,
+        so a clean-up of what killed processes left does not take it."""
+        for _ in range(3):  # a clean-up may remove the copy's emptied folder in between
+            local.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, tmp_name = tempfile.mkstemp(dir=local.parent, prefix=".get-")
+                break
+            except FileNotFoundError:
+                continue
+        else:
+            raise ResourceError(f"{self.url}: cannot make a local copy of {key!r} in "
+                                f"{local.parent}", hint=f"check what else removes files "
+                                f"under {self.cache}")
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        done = False
         try:
             with self._translated(f"download {key!r}"):
                 self.fs.get_file(self._full(key), tmp_name)
             os.utime(tmp_name, (stored.mtime, stored.mtime))
             os.replace(tmp_name, local)
+            self._note_copy(local.parent, key, stored.tag)
+            done = _same_file(fd, local)
+            return fd if done else None
         finally:
-            Path(tmp_name).unlink(missing_ok=True)
-        return local
+            if not done:
+                Path(tmp_name).unlink(missing_ok=True)
+                os.close(fd)
+
+    def _hold(self, key: str, fd: int) -> None:
+        """Keep the copy ``fd`` holds until the current run ends, or while this store lives
+        when no run asked (one descriptor per key then, the newest copy's)."""
+        if hold_copy(fd):
+            return
+        with self._holding:
+            previous = self._held.pop(key, None)
+            self._held[key] = fd
+        if previous is not None:
+            os.close(previous)
+
+    def _copied(self, folder: Path) -> dict[str, Any]:
+        """What the note beside a copy's folder says: its object's key and tag ({} if none)."""
+        try:
+            note = json.loads(folder.with_name(folder.name + ".json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return note if isinstance(note, dict) else {}
+
+    def _note_copy(self, folder: Path, key: str, tag: str | None) -> None:
+        fd, tmp_name = tempfile.mkstemp(dir=folder.parent, prefix=".note-")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"key": key, "tag": tag}, out)
+        os.replace(tmp_name, folder.with_name(folder.name + ".json"))
+
+    def _drop_copy(self, key: str) -> None:
+        """Remove the local copy of ``key``, unless a run (of any process) holds it."""
+        self._drop_folder(self._local(key).parent)
+
+    def _drop_folder(self, folder: Path) -> bool:
+        """Remove a copy's folder — the copy, its note, what killed downloads left — unless a
+        process holds one of its files; whether it went."""
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            names = []
+        free = all([_remove_unheld(folder / name, older_than=TEMPORARY_GRACE
+                                   if name.startswith(".get-") else 0.0) for name in names])
+        if free:
+            folder.with_name(folder.name + ".json").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a download began there meanwhile
+                folder.rmdir()
+        return free
+
+    def keep_copies(self, listed: Collection[str]) -> None:
+        """After a listing of the whole bucket: remove the copies of objects it no longer
+        shows (deleted by other programs), and what killed processes left."""
+        self._clean(lambda key: key in listed)
+
+    def clean_cache(self) -> None:
+        """Remove the copies of objects that are gone, asking the storage about each, and the
+        temporary files of processes killed while writing or downloading (the start of a
+        `cauce serve` or `worker`)."""
+        def exists(key: str) -> bool:
+            try:
+                self.stat(key)
+            except ObjectNotFound:
+                return False
+            return True
+
+        self._clean(exists)
+
+    def _clean(self, exists: Callable[[str], bool]) -> None:
+        for tmp in self.cache.glob(".put-*"):
+            _remove_unheld(tmp, older_than=TEMPORARY_GRACE)
+        objects = self.cache / "objects"
+        try:
+            entries = sorted(objects.iterdir())
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".note-"):
+                _remove_unheld(entry, older_than=TEMPORARY_GRACE)
+            elif entry.is_dir():
+                for tmp in entry.glob(".get-*"):
+                    _remove_unheld(tmp, older_than=TEMPORARY_GRACE)
+                key = self._copied(entry).get("key")
+                # a copy without a note: made by an older cauce, or its download was killed
+                if not isinstance(key, str) or not exists(key):
+                    self._drop_folder(entry)
+            elif entry.suffix == ".json" and not entry.with_suffix("").exists():
+                _remove_unheld(entry, older_than=TEMPORARY_GRACE)  # its copy went
 
     def _local(self, key: str) -> Path:
         """Where the local copy of ``key`` goes: a folder named by a digest of the key, holding
         a file named as the key ends (engines go by its extension). Object storage may hold
-        both ``a`` and ``a/b``, which as paths of their own would be a file and a folder."""
+        both ``a`` and ``a/b``, which as paths of their own would be a file and a folder. A
+        note beside the folder (``<digest>.json``) says the key and the tag copied."""
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return self.cache / "objects" / digest / key.rsplit("/", 1)[-1]
+
+
+def _release(held: dict[str, int]) -> None:
+    for fd in held.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    held.clear()
+
+
+def _open_held(path: Path) -> int | None:
+    """A descriptor of ``path`` holding it (a shared lock), or None when it is gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)  # waits out a clean-up deciding on it
+    if _same_file(fd, path):
+        return fd
+    os.close(fd)  # removed or replaced meanwhile
+    return None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _remove_unheld(path: Path, *, older_than: float = 0.0) -> bool:
+    """Remove ``path`` unless a process holds it (a lock of any kind) or it is younger than
+    ``older_than`` seconds; whether it is gone. A process killed releases its locks, so what
+    it left can go; a live one's temporary file is held from the moment after it is made."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    except OSError:  # a folder, or unreadable: not cauce's to remove
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        if not _same_file(fd, path):
+            return not path.exists()
+        if older_than and time.time() - os.fstat(fd).st_mtime < older_than:
+            return False
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 # botocore's loggers that say at INFO where the credentials and the endpoint came from, once

@@ -9,8 +9,10 @@ every key is checked by `check_key` before it reaches the storage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
+import os
+from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
@@ -34,6 +36,34 @@ class StoredObject:
     size: int
     mtime: float
     tag: str | None = None
+
+
+# descriptors holding the local copies `ObjectStore.path` handed out in the current run
+_held_copies: ContextVar[list[int] | None] = ContextVar("cauce_held_copies", default=None)
+
+
+@contextmanager
+def holding_copies() -> Iterator[None]:
+    """Hold the local copies that ``path()`` hands out within the block (a run) until it ends:
+    no clean-up of the cache removes a copy a run may still be reading."""
+    held: list[int] = []
+    token = _held_copies.set(held)
+    try:
+        yield
+    finally:
+        _held_copies.reset(token)
+        for fd in held:
+            os.close(fd)
+
+
+def hold_copy(fd: int) -> bool:
+    """Give ``fd`` (holding a local copy) to the current run, to close when it ends; False
+    outside a run."""
+    held = _held_copies.get()
+    if held is None:
+        return False
+    held.append(fd)
+    return True
 
 
 MAX_KEY_BYTES = 1024  # S3's limit
@@ -124,4 +154,9 @@ class ObjectStore(Protocol):
 
     def path(self, key: str) -> Path:
         """A local file with the object's bytes, for engines that read files directly."""
+        ...
+
+    def keep_copies(self, listed: Collection[str]) -> None:
+        """After a listing of the whole bucket showing ``listed``: drop local copies of objects
+        that are gone (a store without copies has nothing to do)."""
         ...

@@ -104,7 +104,8 @@ def scan_bucket(rt: Runtime, bucket: Bucket) -> int:
     began is left as that write recorded it: the listing may predate it.
     """
     started = rt.clock.time()
-    listed = {stored.key: stored for stored in rt.bucket_store(bucket).list()}
+    store = rt.bucket_store(bucket)
+    listed = {stored.key: stored for stored in store.list()}
     now = rt.clock.time()
     app, watches = rt.app.name, rt.state.watches
     with rt.state.atomic():
@@ -128,6 +129,11 @@ def scan_bucket(rt: Runtime, bucket: Bucket) -> int:
                     "bucket %s: %d object(s) new or changed since the last look",
                     bucket.name, len(fresh))
         rt.new_work()
+    try:  # local copies of objects other programs deleted, unless a run holds them
+        store.keep_copies(listed.keys())
+    except OSError as error:
+        log_general(rt, app, logging.WARNING, "bucket %s: cannot clean its local copies: %s",
+                    bucket.name, error)
     return len(fresh)
 
 

@@ -279,12 +279,17 @@ class Runtime:
 
     def _open_store(self, bucket: Bucket, url: str | None) -> ObjectStore:
         if url is not None and "://" in url and not url.startswith("file://"):
-            return FsspecStore(url, self.home / "cache" / "buckets" / self.app.name / bucket.name)
+            return FsspecStore(url, self.bucket_cache(bucket))
         if url is None:
             root = self.home / "buckets" / self.app.name / bucket.name
         else:
             root = Path(url.removeprefix("file://"))
         return FolderStore(root if root.is_absolute() else Path.cwd() / root)
+
+    def bucket_cache(self, bucket: Bucket) -> Path:
+        """The local folder of a bucket in object storage: temporary files, ``path()``'s
+        copies."""
+        return self.home / "cache" / "buckets" / self.app.name / bucket.name
 
     def _origin(self, resource: Resource, where: str) -> str:
         """``where`` a resource's URL came from, with the setting's own origin (option,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from .. import logs
 from ..durations import DurationLike, format_duration, parse_duration
 from ..errors import CauceError, StateConflict, StateUnavailable
+from ..resources.bucket import Bucket
 from ..resources.stream import Stream
 from .execute import log_general
 from .foreground import BEAT_EVERY, alive
@@ -137,6 +138,7 @@ def serve(
     with logs.scoped(logs.LogScope(rt.sink, rt.app.name, f"worker/{rt.worker_id}")):
         log_general(rt, rt.app.name, logging.INFO, "%s %s started (pid %d)", role, rt.worker_id,
                     os.getpid())
+        _clean_bucket_caches(rt)
         if first is not None:
             log_general(rt, rt.app.name, logging.WARNING,
                         "another `cauce serve %s` is live on the same state store: pid %d on %s "
@@ -161,6 +163,33 @@ def serve(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             rt.sink.flush()
+
+
+def _clean_bucket_caches(rt: Runtime) -> threading.Thread | None:
+    """In a thread of its own (the storage may be slow to answer): remove the local copies of
+    objects deleted meanwhile by other programs, and the temporary files of processes killed
+    while uploading or downloading, from the caches of the app's buckets in object storage.
+    Copies that runs of live processes hold stay."""
+    buckets = [r for r in rt.app.resources.values()
+               if isinstance(r, Bucket) and rt.bucket_cache(r).is_dir()]
+    if not buckets:
+        return None
+
+    from ..backends.fsspec_store import FsspecStore
+
+    def clean() -> None:
+        for bucket in buckets:
+            try:
+                store = rt.bucket_store(bucket)
+                if isinstance(store, FsspecStore):
+                    store.clean_cache()
+            except (CauceError, OSError) as error:
+                log_general(rt, rt.app.name, logging.WARNING,
+                            "bucket %s: cannot clean its local copies: %s", bucket.name, error)
+
+    thread = threading.Thread(target=clean, daemon=True, name="cauce-cache-clean")
+    thread.start()
+    return thread
 
 
 def _other_server(rt: Runtime) -> WorkerRecord | None:
