@@ -284,3 +284,31 @@ def test_a_state_of_the_schema_before_tags_announces_nothing_again(
         replace_keeping_size_and_time(location, "a.csv", b"3\n")
         rt.advance("3m")
     assert sorted(seen) == [("a.csv", 2), ("a.csv", 2), ("b.csv", 3)]
+
+
+def test_a_look_between_a_write_through_cauce_landing_and_its_record_announces_it_once(
+        location: str, tmp_path: Path) -> None:
+    """Another process's look lists the object after it landed and records it before the write
+    itself does: one event, not one from the look and one from the write."""
+    seen: list[tuple[str, int]] = []
+    app = watching_app(location, seen)
+    inbox = app.resources["inbox"]
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        store = rt.runtime.bucket_store(inbox)
+        plain_created = store.created
+
+        def looked_at_first(key: str, when: float):
+            rt.advance("1s")  # the look comes a moment later
+            assert rt.runtime.scan_bucket(inbox) == 1
+            return plain_created(key, when)
+
+        store.created = looked_at_first  # type: ignore[method-assign]
+        try:
+            inbox.put("a.csv", b"1\n")
+            with inbox.open("b.csv", "wb") as out:
+                out.write(b"22\n")
+        finally:
+            store.created = plain_created  # type: ignore[method-assign]
+        rt.drain()
+        rt.advance("3m")
+    assert sorted(seen) == [("a.csv", 2), ("b.csv", 3)]

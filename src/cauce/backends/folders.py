@@ -11,7 +11,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -56,7 +56,8 @@ class FolderStore(ObjectStore):
         return path
 
     @contextmanager
-    def writer(self, key: str) -> Iterator[IO[bytes]]:
+    def writer(self, key: str, dated: Callable[[], float] | None = None,
+               ) -> Iterator[IO[bytes]]:
         """A binary file that becomes the object ``key`` only when the block ends without error."""
         target = self._file(key)
         tmp_dir = self.root / TMP_DIR
@@ -67,21 +68,28 @@ class FolderStore(ObjectStore):
             with os.fdopen(fd, "wb") as handle:
                 yield handle
             target.parent.mkdir(parents=True, exist_ok=True)
+            if dated is not None:
+                when = dated()
+                os.utime(tmp_name, (when, when))
             os.replace(tmp_name, target)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
 
-    def put_file(self, key: str, source: Path, *, move: bool) -> None:
+    def put_file(self, key: str, source: Path, *, move: bool,
+                 dated: Callable[[], float] | None = None) -> None:
         target = self._file(key)
         if move:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                if dated is not None:
+                    when = dated()
+                    os.utime(source, (when, when))
                 os.replace(source, target)
                 return
             except OSError:
                 pass  # another file system: copy, then remove the source
-        with self.writer(key) as out, open(source, "rb") as src:
+        with self.writer(key, dated) as out, open(source, "rb") as src:
             shutil.copyfileobj(src, out, 1 << 20)
         if move:
             Path(source).unlink()
@@ -100,9 +108,13 @@ class FolderStore(ObjectStore):
 
     def created(self, key: str, when: float) -> StoredObject:
         """The object just written, dated ``when`` by the runtime's clock (a file moved in
-        would otherwise keep its old modification time)."""
-        os.utime(self._file(key), (when, when))
-        return self.stat(key)
+        would otherwise keep its old modification time): the writer dated it so already
+        when given that time, and it is not touched again."""
+        stored = self.stat(key)
+        if stored.mtime != when:
+            os.utime(self._file(key), (when, when))
+            stored = self.stat(key)
+        return stored
 
     def open(self, key: str) -> IO[bytes]:
         self.stat(key)

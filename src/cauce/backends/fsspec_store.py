@@ -129,7 +129,8 @@ class FsspecStore(ObjectStore):
             ) from error
 
     @contextmanager
-    def writer(self, key: str) -> Iterator[IO[bytes]]:
+    def writer(self, key: str, dated: Callable[[], float] | None = None,
+               ) -> Iterator[IO[bytes]]:
         """A binary file that is uploaded as ``key`` only when the block ends without error."""
         target = self._full(key)
         self.cache.mkdir(parents=True, exist_ok=True)
@@ -142,7 +143,8 @@ class FsspecStore(ObjectStore):
         finally:
             Path(tmp_name).unlink(missing_ok=True)
 
-    def put_file(self, key: str, source: Path, *, move: bool) -> None:
+    def put_file(self, key: str, source: Path, *, move: bool,
+                 dated: Callable[[], float] | None = None) -> None:
         with self._translated(f"put {key!r}"):
             self.fs.put_file(str(source), self._full(key))
         if move:

@@ -10,7 +10,7 @@ every key is checked by `check_key` before it reaches the storage.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -123,13 +123,17 @@ class ObjectStore(Protocol):
     """The objects of one bucket. Keys are checked by `check_key`; a missing key raises
     `ObjectNotFound`, storage failures a one-line `ResourceError`."""
 
-    def writer(self, key: str) -> AbstractContextManager[IO[bytes]]:
+    def writer(self, key: str, dated: Callable[[], float] | None = None,
+               ) -> AbstractContextManager[IO[bytes]]:
         """A binary file that becomes the object ``key`` (replacing any previous one) only when
-        the block ends without error; otherwise nothing is written."""
+        the block ends without error; otherwise nothing is written. A storage that lets cauce
+        date objects dates it ``dated()`` before it appears, so no listing sees it otherwise."""
         ...
 
-    def put_file(self, key: str, source: Path, *, move: bool) -> None:
-        """Store a local file as ``key``, atomically; with ``move`` the source is removed."""
+    def put_file(self, key: str, source: Path, *, move: bool,
+                 dated: Callable[[], float] | None = None) -> None:
+        """Store a local file as ``key``, atomically (dated as `writer` says); with ``move`` the
+        source is removed."""
         ...
 
     def stat(self, key: str) -> StoredObject:

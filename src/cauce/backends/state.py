@@ -678,8 +678,8 @@ class WatchStore(ABC):
     """What the last look into each watched bucket saw."""
 
     @abstractmethod
-    def seen(self, app: str, bucket: str) -> dict[str, SeenObject]:
-        """The objects remembered for a bucket, by key."""
+    def seen(self, app: str, bucket: str, *, key: str | None = None) -> dict[str, SeenObject]:
+        """The objects remembered for a bucket (only ``key``, if given), by key."""
 
     @abstractmethod
     def remember(self, app: str, bucket: str,

@@ -64,9 +64,12 @@ def _body(obj: StoredObject) -> str:
     return json.dumps({"key": obj.key, "size": obj.size, "mtime": obj.mtime})
 
 
-def object_created(rt: Runtime, bucket: Bucket, ref: ObjectRef, stored: StoredObject) -> None:
-    """Queue the object-created event of a write made through cauce; a watched bucket also
-    remembers the object as listings show it, so its watch does not announce it again."""
+def object_created(rt: Runtime, bucket: Bucket, ref: ObjectRef, stored: StoredObject, *,
+                   begun: float | None = None) -> None:
+    """Queue the object-created event of a write made through cauce (begun at ``begun``); a
+    watched bucket also remembers the object as listings show it, so its watch does not
+    announce it again. A look that listed this very object once it appeared, and recorded it
+    before this write could, announced it already: it is not announced twice."""
     handlers = [h for h in rt.app.handlers_of(bucket) if h.matches(ref.key)]
     watched = rt.watch_of(bucket) is not None
     if not handlers and not watched:
@@ -75,6 +78,11 @@ def object_created(rt: Runtime, bucket: Bucket, ref: ObjectRef, stored: StoredOb
     now = rt.clock.time()
     with rt.state.atomic():
         if watched:
+            seen = rt.state.watches.seen(rt.app.name, bucket.name, key=stored.key)
+            looked = seen.get(stored.key)
+            if (begun is not None and looked is not None and looked.seen_at >= begun
+                    and not _changed(looked, stored) and looked.tag == stored.tag):
+                return  # that look's event is this write's
             rt.state.watches.remember(rt.app.name, bucket.name, [_seen(stored)], now=now)
         for handler in handlers:
             rt.state.queues.send(handler.store_queue, [body], now=now)

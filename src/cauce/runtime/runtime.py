@@ -376,8 +376,9 @@ class Runtime:
     def publish(self, topic: Topic, text: str) -> str:
         return produce.publish(self, topic, text)
 
-    def object_created(self, bucket: Bucket, ref: ObjectRef, stored: StoredObject) -> None:
-        produce.object_created(self, bucket, ref, stored)
+    def object_created(self, bucket: Bucket, ref: ObjectRef, stored: StoredObject, *,
+                       begun: float | None = None) -> None:
+        produce.object_created(self, bucket, ref, stored, begun=begun)
 
     def scan_bucket(self, bucket: Bucket) -> int:
         return produce.scan_bucket(self, bucket)

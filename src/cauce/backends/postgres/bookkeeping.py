@@ -103,9 +103,11 @@ class PostgresWatches(WatchStore):
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def seen(self, app: str, bucket: str) -> dict[str, SeenObject]:
+    def seen(self, app: str, bucket: str, *, key: str | None = None) -> dict[str, SeenObject]:
+        one = "" if key is None else " AND key = %s"
         rows = self.db.rows("SELECT key, size, mtime, seen_at, tag FROM bucket_objects "
-                            "WHERE app = %s AND bucket = %s", (app, bucket))
+                            f"WHERE app = %s AND bucket = %s{one}",
+                            (app, bucket) + (() if key is None else (key,)))
         return {row[0]: SeenObject(*row) for row in rows}
 
     def remember(self, app: str, bucket: str,

@@ -116,10 +116,12 @@ class SQLiteWatches(WatchStore):
     def __init__(self, db: StateDB) -> None:
         self.db = db
 
-    def seen(self, app: str, bucket: str) -> dict[str, SeenObject]:
+    def seen(self, app: str, bucket: str, *, key: str | None = None) -> dict[str, SeenObject]:
+        one = "" if key is None else " AND key = ?"
         with self.db.reading() as con:
             rows = con.execute("SELECT key, size, mtime, seen_at, tag FROM bucket_objects "
-                               "WHERE app = ? AND bucket = ?", (app, bucket)).fetchall()
+                               f"WHERE app = ? AND bucket = ?{one}",
+                               (app, bucket) + (() if key is None else (key,))).fetchall()
         return {row[0]: SeenObject(*row) for row in rows}
 
     def remember(self, app: str, bucket: str,
