@@ -312,3 +312,77 @@ def test_a_look_between_a_write_through_cauce_landing_and_its_record_announces_i
         rt.drain()
         rt.advance("3m")
     assert sorted(seen) == [("a.csv", 2), ("b.csv", 3)]
+
+
+_KILLED_LOOK = """
+import os, signal, sys
+from cauce import App
+from cauce.settings import ConfigSources
+from cauce.testing import TestRuntime
+
+location, home, url, where = sys.argv[1:]
+app = App("watcher")
+inbox = app.bucket("inbox", url=location, watch="1m")
+app.on(inbox, suffix=".csv", name="arrived")(lambda obj, ctx: None)
+with TestRuntime(app, home=home, config=ConfigSources(environ={"CAUCE_STATE": url})) as rt:
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if where == "recording":  # in the look's transaction, before it commits
+        rt.runtime.state.watches.remember = killed
+    else:  # once it committed, before anything ran
+        rt.runtime.new_work = killed
+    with open(os.path.join(location, "a.csv"), "wb") as out:  # arrives once it started
+        out.write(b"1\\n")
+    rt.advance("1m")
+"""
+
+
+@pytest.mark.parametrize("where", ["recording", "recorded"])
+@pytest.mark.parametrize("engine", TARGETS)
+def test_a_look_killed_while_recording_what_it_saw_announces_each_object_once(
+        engine: str, where: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    seen: list[tuple[str, int]] = []
+    location, home = tmp_path / "dropbox", tmp_path / "home"
+    url = target_url(engine, tmp_path / "states", request)
+    location.mkdir()
+    killed = subprocess.run([sys.executable, "-c", _KILLED_LOOK, str(location), str(home), url,
+                             where], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert killed.returncode == -signal.SIGKILL
+    with TestRuntime(watching_app(str(location), seen), home=home,
+                     config=ConfigSources(environ={"CAUCE_STATE": url})) as rt:
+        rt.drain()
+        rt.advance("3m")
+    assert seen == [("a.csv", 2)]
+
+
+@pytest.mark.parametrize("engine", TARGETS)
+def test_keys_differing_only_in_normalization_or_case_are_objects_of_their_own(
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A folder on Linux holds 'café.csv' composed (NFC) and decomposed (NFD), 'A.csv' and
+    'a.csv', as four files: four objects, each announced once, each change its own."""
+    import unicodedata
+
+    seen: list[tuple[str, int]] = []
+    location = tmp_path / "dropbox"
+    keys = [unicodedata.normalize("NFC", "café.csv"), unicodedata.normalize("NFD", "café.csv"),
+            "A.csv", "a.csv"]
+    url = target_url(engine, tmp_path / "states", request)
+    app = watching_app(str(location), seen)
+    with TestRuntime(app, home=tmp_path / "home",
+                     config=ConfigSources(environ={"CAUCE_STATE": url})) as rt:
+        for n, key in enumerate(keys):
+            drop(str(location), key, b"x" * (n + 1))
+        rt.advance("1m")
+        assert sorted(seen) == sorted((key, n + 1) for n, key in enumerate(keys))
+        assert sorted(ref.key for ref in app.resources["inbox"].list()) == sorted(keys)
+        seen.clear()
+        remove(str(location), keys[0])
+        app.resources["inbox"].put(keys[2], b"changed")
+        rt.drain()
+        rt.advance("3m")
+        assert seen == [(keys[2], 7)]
+        assert sorted(ref.key for ref in app.resources["inbox"].list()) == sorted(keys[1:])
