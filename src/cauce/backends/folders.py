@@ -11,14 +11,24 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, InvalidKey, ObjectNotFound
 from ..textfiles import file_problem, real_path
-from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key, is_key
+from .objects import (
+    BUCKET_LOCATIONS,
+    TEMPORARY_GRACE,
+    TMP_DIR,
+    ObjectStore,
+    StoredObject,
+    check_key,
+    is_key,
+    remove_unheld,
+    share,
+)
 
 
 def _file_mode() -> int:
@@ -63,6 +73,8 @@ class FolderStore(ObjectStore):
         tmp_dir = self.root / TMP_DIR
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        held = os.open(tmp_name, os.O_RDONLY)  # until it is the object: see clean_cache
+        share(held)
         try:
             os.chmod(tmp_name, _FILE_MODE)
             with os.fdopen(fd, "wb") as handle:
@@ -75,6 +87,17 @@ class FolderStore(ObjectStore):
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
+        finally:
+            os.close(held)
+
+    def keep_copies(self, listed: Collection[str]) -> None:
+        """A folder's objects are their own files: no copies to drop."""
+
+    def clean_cache(self) -> None:
+        """Remove the temporary files of writes that a killed process left in the bucket's
+        ``.cauce-tmp`` folder (a live write holds its own: a shared lock)."""
+        for tmp in (self.root / TMP_DIR).glob("put-*"):
+            remove_unheld(tmp, older_than=TEMPORARY_GRACE)
 
     def put_file(self, key: str, source: Path, *, move: bool,
                  dated: Callable[[], float] | None = None) -> None:

@@ -15,7 +15,6 @@ environment variables and files, with ``AWS_ENDPOINT_URL`` for an S3-compatible 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -23,7 +22,6 @@ import os
 import socket
 import tempfile
 import threading
-import time
 import weakref
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -36,16 +34,15 @@ from ..errors import CauceError, ConfigError, InvalidKey, ObjectNotFound, Resour
 from .objects import (
     BUCKET_LOCATIONS,
     MAX_KEY_BYTES,
+    TEMPORARY_GRACE,
     ObjectStore,
     StoredObject,
     check_key,
     hold_copy,
     is_key,
+    remove_unheld,
+    share,
 )
-
-# seconds a temporary file of the cache is left alone after it was last written, whoever holds
-# it: the moment between its creation and its lock
-TEMPORARY_GRACE = 60.0
 
 # Object storage, where one call uploads a whole object that readers then see at once; fsspec's
 # other protocols (ftp, sftp, http, webdav...) show a file while it is written, or are read-only.
@@ -248,7 +245,7 @@ class FsspecStore(ObjectStore):
             raise ResourceError(f"{self.url}: cannot make a local copy of {key!r} in "
                                 f"{local.parent}", hint=f"check what else removes files "
                                 f"under {self.cache}")
-        fcntl.flock(fd, fcntl.LOCK_SH)
+        share(fd)
         done = False
         try:
             with self._translated(f"download {key!r}"):
@@ -299,7 +296,7 @@ class FsspecStore(ObjectStore):
             names = os.listdir(folder)
         except FileNotFoundError:
             names = []
-        free = all([_remove_unheld(folder / name, older_than=TEMPORARY_GRACE
+        free = all([remove_unheld(folder / name, older_than=TEMPORARY_GRACE
                                    if name.startswith(".get-") else 0.0) for name in names])
         if free:
             folder.with_name(folder.name + ".json").unlink(missing_ok=True)
@@ -327,7 +324,7 @@ class FsspecStore(ObjectStore):
 
     def _clean(self, exists: Callable[[str], bool]) -> None:
         for tmp in self.cache.glob(".put-*"):
-            _remove_unheld(tmp, older_than=TEMPORARY_GRACE)
+            remove_unheld(tmp, older_than=TEMPORARY_GRACE)
         objects = self.cache / "objects"
         try:
             entries = sorted(objects.iterdir())
@@ -335,16 +332,16 @@ class FsspecStore(ObjectStore):
             return
         for entry in entries:
             if entry.name.startswith(".note-"):
-                _remove_unheld(entry, older_than=TEMPORARY_GRACE)
+                remove_unheld(entry, older_than=TEMPORARY_GRACE)
             elif entry.is_dir():
                 for tmp in entry.glob(".get-*"):
-                    _remove_unheld(tmp, older_than=TEMPORARY_GRACE)
+                    remove_unheld(tmp, older_than=TEMPORARY_GRACE)
                 key = self._copied(entry).get("key")
                 # a copy without a note: made by an older cauce, or its download was killed
                 if not isinstance(key, str) or not exists(key):
                     self._drop_folder(entry)
             elif entry.suffix == ".json" and not entry.with_suffix("").exists():
-                _remove_unheld(entry, older_than=TEMPORARY_GRACE)  # its copy went
+                remove_unheld(entry, older_than=TEMPORARY_GRACE)  # its copy went
 
     def _local(self, key: str) -> Path:
         """Where the local copy of ``key`` goes: a folder named by a digest of the key, holding
@@ -368,7 +365,7 @@ def _open_held(path: Path) -> int | None:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
-    fcntl.flock(fd, fcntl.LOCK_SH)  # waits out a clean-up deciding on it
+    share(fd)  # waits out a clean-up deciding on it
     if _same_file(fd, path):
         return fd
     os.close(fd)  # removed or replaced meanwhile
@@ -380,31 +377,6 @@ def _same_file(fd: int, path: Path) -> bool:
         return os.stat(path).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
         return False
-
-
-def _remove_unheld(path: Path, *, older_than: float = 0.0) -> bool:
-    """Remove ``path`` unless a process holds it (a lock of any kind) or it is younger than
-    ``older_than`` seconds; whether it is gone. A process killed releases its locks, so what
-    it left can go; a live one's temporary file is held from the moment after it is made."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return True
-    except OSError:  # a folder, or unreadable: not cauce's to remove
-        return False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        if not _same_file(fd, path):
-            return not path.exists()
-        if older_than and time.time() - os.fstat(fd).st_mtime < older_than:
-            return False
-        path.unlink(missing_ok=True)
-        return True
-    finally:
-        os.close(fd)
 
 
 # botocore's loggers that say at INFO where the credentials and the endpoint came from, once

@@ -9,7 +9,11 @@ every key is checked by `check_key` before it reaches the storage.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import stat
+import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -64,6 +68,50 @@ def hold_copy(fd: int) -> bool:
         return False
     held.append(fd)
     return True
+
+
+# seconds a temporary file is left alone after it was last written, whoever holds it: the
+# moment between its creation and its lock
+TEMPORARY_GRACE = 60.0
+
+
+def share(fd: int) -> None:
+    """Hold the file ``fd`` is open on (a shared lock), so that no clean-up removes it: a
+    temporary file being written, a local copy being read. Where the file system has no locks,
+    the clean-ups' other rules (ages, listings) are all there is."""
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_SH)
+
+
+def remove_unheld(path: Path, *, older_than: float = 0.0) -> bool:
+    """Remove ``path`` unless a process holds it (a lock of any kind) or it is younger than
+    ``older_than`` seconds; whether it is gone. A process killed releases its locks, so what
+    it left can go; a live one's temporary file is held from the moment after it is made."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    except OSError:  # a folder, or unreadable: not cauce's to remove
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held; or a file system without locks, where nothing is known
+            return False
+        try:
+            if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                return False  # replaced meanwhile
+        except FileNotFoundError:
+            return True
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):  # a folder: not a file cauce leaves
+            return False
+        if older_than and time.time() - status.st_mtime < older_than:
+            return False
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 MAX_KEY_BYTES = 1024  # S3's limit
@@ -163,4 +211,9 @@ class ObjectStore(Protocol):
     def keep_copies(self, listed: Collection[str]) -> None:
         """After a listing of the whole bucket showing ``listed``: drop local copies of objects
         that are gone (a store without copies has nothing to do)."""
+        ...
+
+    def clean_cache(self) -> None:
+        """Remove what processes killed while writing (or downloading) left, and local copies
+        of objects that are gone; never what a live process holds."""
         ...

@@ -274,7 +274,8 @@ class Runtime:
             except ConfigError as error:
                 raise ConfigError(f"bucket {bucket.name!r} ({self._origin(bucket, where)}): "
                                   f"{error.message}", hint=error.hint) from None
-            self._stores[bucket.name] = store
+            # another thread may have opened it meanwhile: one store per bucket
+            store = self._stores.setdefault(bucket.name, store)
         return store
 
     def _open_store(self, bucket: Bucket, url: str | None) -> ObjectStore:

@@ -168,21 +168,16 @@ def serve(
 def _clean_bucket_caches(rt: Runtime) -> threading.Thread | None:
     """In a thread of its own (the storage may be slow to answer): remove the local copies of
     objects deleted meanwhile by other programs, and the temporary files of processes killed
-    while uploading or downloading, from the caches of the app's buckets in object storage.
-    Copies that runs of live processes hold stay."""
-    buckets = [r for r in rt.app.resources.values()
-               if isinstance(r, Bucket) and rt.bucket_cache(r).is_dir()]
+    while writing, uploading or downloading, of the app's buckets. What live processes hold
+    stays."""
+    buckets = [r for r in rt.app.resources.values() if isinstance(r, Bucket)]
     if not buckets:
         return None
-
-    from ..backends.fsspec_store import FsspecStore
 
     def clean() -> None:
         for bucket in buckets:
             try:
-                store = rt.bucket_store(bucket)
-                if isinstance(store, FsspecStore):
-                    store.clean_cache()
+                rt.bucket_store(bucket).clean_cache()
             except (CauceError, OSError) as error:
                 log_general(rt, rt.app.name, logging.WARNING,
                             "bucket %s: cannot clean its local copies: %s", bucket.name, error)
