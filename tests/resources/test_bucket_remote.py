@@ -471,3 +471,22 @@ with TestRuntime(app, home={str(home)!r}) as rt:
         assert held.exists()
     finally:
         os.close(holder)
+
+
+def test_a_clean_up_leaves_the_temporary_file_of_a_write_under_way(remote) -> None:
+    # a write that took longer than the grace lost its file to the clean-up of a starting
+    # serve, and the upload failed
+    import os
+    import time
+
+    bucket, rt, _ = remote
+    store = rt.runtime.bucket_store(bucket)
+    with bucket.open("in/slow.csv", "wb") as out:
+        out.write(b"1,2\n")
+        out.flush()
+        [temporary] = store.cache.glob(".put-*")
+        an_hour_ago = time.time() - 3600
+        os.utime(temporary, (an_hour_ago, an_hour_ago))
+        store.clean_cache()
+        assert temporary.exists()
+    assert bucket.get("in/slow.csv") == b"1,2\n"

@@ -132,6 +132,8 @@ class FsspecStore(ObjectStore):
         target = self._full(key)
         self.cache.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=self.cache, prefix=".put-")
+        held = os.open(tmp_name, os.O_RDONLY)  # until uploaded: see clean_cache
+        share(held)
         try:
             with os.fdopen(fd, "wb") as handle:
                 yield handle
@@ -139,6 +141,7 @@ class FsspecStore(ObjectStore):
                 self.fs.put_file(tmp_name, target)
         finally:
             Path(tmp_name).unlink(missing_ok=True)
+            os.close(held)
 
     def put_file(self, key: str, source: Path, *, move: bool,
                  dated: Callable[[], float] | None = None) -> None:
