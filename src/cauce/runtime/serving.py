@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -174,13 +175,25 @@ def _clean_bucket_caches(rt: Runtime) -> threading.Thread | None:
     if not buckets:
         return None
 
+    from .runtime import Lifecycle
+
     def clean() -> None:
         for bucket in buckets:
             try:
                 rt.bucket_store(bucket).clean_cache()
-            except (CauceError, OSError) as error:
-                log_general(rt, rt.app.name, logging.WARNING,
-                            "bucket %s: cannot clean its local copies: %s", bucket.name, error)
+            except Exception as error:  # a clean-up never stops a serve: one line said
+                if rt.lifecycle is not Lifecycle.OPEN:  # the serve ended meanwhile
+                    return
+                if isinstance(error, CauceError | OSError):  # unreachable, say: said so
+                    log_general(rt, rt.app.name, logging.WARNING,
+                                "bucket %s: cannot clean its local copies: %s", bucket.name,
+                                error)
+                    continue
+                line = (f"bucket {bucket.name}: cleaning its local copies failed: "
+                        f"{type(error).__name__}: {error}")  # the general log keeps the trace
+                rt.sink.write(rt.app.name, "general", logging.ERROR,
+                              f"{line}\n{traceback.format_exc()}")
+                logging.getLogger(f"cauce.general.{rt.app.name}").error("%s", line)
 
     thread = threading.Thread(target=clean, daemon=True, name="cauce-cache-clean")
     thread.start()
