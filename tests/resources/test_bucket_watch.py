@@ -386,3 +386,30 @@ def test_keys_differing_only_in_normalization_or_case_are_objects_of_their_own(
         rt.advance("3m")
         assert seen == [(keys[2], 7)]
         assert sorted(ref.key for ref in app.resources["inbox"].list()) == sorted(keys[1:])
+
+
+def test_a_write_killed_between_its_object_landing_and_its_record_is_announced_once(
+        tmp_path: Path) -> None:
+    """The object is there, its event is not: the watch announces it after the restart."""
+    import signal
+    import subprocess
+    import sys
+
+    seen: list[tuple[str, int]] = []
+    location, home = tmp_path / "dropbox", tmp_path / "home"
+    killed = subprocess.run([sys.executable, "-c", f"""
+import os, signal
+from cauce import App
+from cauce.testing import TestRuntime
+app = App("watcher")
+inbox = app.bucket("inbox", url={str(location)!r}, watch="1m")
+app.on(inbox, suffix=".csv", name="arrived")(lambda obj, ctx: None)
+with TestRuntime(app, home={str(home)!r}) as rt:
+    rt.runtime.object_created = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+    inbox.put("a.csv", b"1\\n")
+"""[1:]], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert killed.returncode == -signal.SIGKILL
+    with TestRuntime(watching_app(str(location), seen), home=home) as rt:
+        rt.drain()
+        rt.advance("3m")
+    assert seen == [("a.csv", 2)]
