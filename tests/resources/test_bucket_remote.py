@@ -490,3 +490,25 @@ def test_a_clean_up_leaves_the_temporary_file_of_a_write_under_way(remote) -> No
         store.clean_cache()
         assert temporary.exists()
     assert bucket.get("in/slow.csv") == b"1,2\n"
+
+
+def test_path_of_an_object_others_deleted_drops_its_copy(s3_endpoint: str, tmp_path) -> None:
+    # in a bucket no watch looks into, the copy stayed until the next start of a serve
+    import boto3
+
+    prefix = uuid.uuid4().hex[:12]
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{prefix}")
+
+    @app.job()
+    def reader(ctx) -> None:
+        bucket.path("a.csv")
+
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        bucket.put("a.csv", b"a")
+        assert rt.run(reader).succeeded
+        assert len(_copy_folders(rt)) == 1
+        boto3.client("s3").delete_object(Bucket="cauce-test", Key=f"{prefix}/a.csv")
+        with pytest.raises(ObjectNotFound):
+            bucket.path("a.csv")
+        assert _copy_folders(rt) == []

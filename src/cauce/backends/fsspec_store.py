@@ -206,8 +206,13 @@ class FsspecStore(ObjectStore):
     def path(self, key: str) -> Path:
         """A local copy of the object, downloaded again only when the object changed (its size,
         time or tag). The copy is held (a shared lock) until the run that asked ends, or, asked
-        outside a run, while this store lives: no clean-up removes it meanwhile."""
-        stored = self.stat(key)
+        outside a run, while this store lives: no clean-up removes it meanwhile. Asked for an
+        object that is gone, it drops the copy of it (unless a run holds it)."""
+        try:
+            stored = self.stat(key)
+        except ObjectNotFound:
+            self._drop_copy(key)
+            raise
         local = self._local(key)
         for _ in range(5):  # another process may replace or remove the copy between steps
             if self._fresh(local, stored):
