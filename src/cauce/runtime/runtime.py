@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .. import logs
 from ..app import App, Handler, Job, watch_of
@@ -278,8 +278,12 @@ class Runtime:
             store = self._stores.setdefault(bucket.name, store)
         return store
 
+    def bucket_in_folder(self, bucket: Bucket) -> bool:
+        """Whether ``bucket`` is a folder (not in object storage), without opening it."""
+        return not _remote(self._url_of(bucket)[0])
+
     def _open_store(self, bucket: Bucket, url: str | None) -> ObjectStore:
-        if url is not None and "://" in url and not url.startswith("file://"):
+        if _remote(url):
             return FsspecStore(url, self.bucket_cache(bucket))
         if url is None:
             root = self.home / "buckets" / self.app.name / bucket.name
@@ -575,3 +579,8 @@ class Runtime:
 
     def warehouse(self, name: str) -> Warehouse:
         return self._lookup(name, Warehouse)
+
+
+def _remote(url: str | None) -> TypeGuard[str]:
+    """Whether a bucket's URL names object storage (not a folder)."""
+    return url is not None and "://" in url and not url.startswith("file://")

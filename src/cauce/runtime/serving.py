@@ -171,7 +171,8 @@ def _clean_bucket_caches(rt: Runtime) -> threading.Thread | None:
     objects deleted meanwhile by other programs, and the temporary files of processes killed
     while writing, uploading or downloading, of the app's buckets. What live processes hold
     stays."""
-    buckets = [r for r in rt.app.resources.values() if isinstance(r, Bucket)]
+    buckets = [r for r in rt.app.resources.values() if isinstance(r, Bucket)
+               and (rt.bucket_in_folder(r) or rt.bucket_cache(r).is_dir())]
     if not buckets:
         return None
 
