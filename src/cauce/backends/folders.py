@@ -45,8 +45,11 @@ _FILE_MODE = _file_mode()  # once, at import, before threads that could create f
 class FolderStore(ObjectStore):
     """The objects of one bucket, stored under ``root`` (created with the first write)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, clock: Callable[[], float] | None = None) -> None:
+        """``clock``: the runtime's, which dates the objects written (None: the caller dates
+        them by `created`)."""
         self.root = real_path(root)
+        self.clock = clock
         _check_folder(self.root)
 
     def path(self, key: str) -> Path:
@@ -66,8 +69,7 @@ class FolderStore(ObjectStore):
         return path
 
     @contextmanager
-    def writer(self, key: str, dated: Callable[[], float] | None = None,
-               ) -> Iterator[IO[bytes]]:
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
         """A binary file that becomes the object ``key`` only when the block ends without error."""
         target = self._file(key)
         tmp_dir = self.root / TMP_DIR
@@ -80,9 +82,7 @@ class FolderStore(ObjectStore):
             with os.fdopen(fd, "wb") as handle:
                 yield handle
             target.parent.mkdir(parents=True, exist_ok=True)
-            if dated is not None:
-                when = dated()
-                os.utime(tmp_name, (when, when))
+            self._date(tmp_name)
             os.replace(tmp_name, target)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
@@ -99,20 +99,17 @@ class FolderStore(ObjectStore):
         for tmp in (self.root / TMP_DIR).glob("put-*"):
             remove_unheld(tmp, older_than=TEMPORARY_GRACE)
 
-    def put_file(self, key: str, source: Path, *, move: bool,
-                 dated: Callable[[], float] | None = None) -> None:
+    def put_file(self, key: str, source: Path, *, move: bool) -> None:
         target = self._file(key)
         if move:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                if dated is not None:
-                    when = dated()
-                    os.utime(source, (when, when))
+                self._date(source)
                 os.replace(source, target)
                 return
             except OSError:
                 pass  # another file system: copy, then remove the source
-        with self.writer(key, dated) as out, open(source, "rb") as src:
+        with self.writer(key) as out, open(source, "rb") as src:
             shutil.copyfileobj(src, out, 1 << 20)
         if move:
             Path(source).unlink()
@@ -131,13 +128,19 @@ class FolderStore(ObjectStore):
 
     def created(self, key: str, when: float) -> StoredObject:
         """The object just written, dated ``when`` by the runtime's clock (a file moved in
-        would otherwise keep its old modification time): the writer dated it so already
-        when given that time, and it is not touched again."""
-        stored = self.stat(key)
-        if stored.mtime != when:
+        would otherwise keep its old modification time). A store with the runtime's clock
+        dated it so as it appeared, and leaves it as a look may have listed it since."""
+        if self.clock is None:
             os.utime(self._file(key), (when, when))
-            stored = self.stat(key)
-        return stored
+        return self.stat(key)
+
+    def _date(self, path: str | Path) -> None:
+        """Date a file about to become an object with the runtime's clock, if the store has
+        it: a look that lists the object then sees it as the write records it (dated after it
+        appeared, it was another object to a look in between, and announced twice)."""
+        if self.clock is not None:
+            when = self.clock()
+            os.utime(path, (when, when))
 
     def open(self, key: str) -> IO[bytes]:
         self.stat(key)

@@ -126,8 +126,7 @@ class FsspecStore(ObjectStore):
             ) from error
 
     @contextmanager
-    def writer(self, key: str, dated: Callable[[], float] | None = None,
-               ) -> Iterator[IO[bytes]]:
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
         """A binary file that is uploaded as ``key`` only when the block ends without error."""
         target = self._full(key)
         self.cache.mkdir(parents=True, exist_ok=True)
@@ -143,8 +142,7 @@ class FsspecStore(ObjectStore):
             Path(tmp_name).unlink(missing_ok=True)
             os.close(held)
 
-    def put_file(self, key: str, source: Path, *, move: bool,
-                 dated: Callable[[], float] | None = None) -> None:
+    def put_file(self, key: str, source: Path, *, move: bool) -> None:
         with self._translated(f"put {key!r}"):
             self.fs.put_file(str(source), self._full(key))
         if move:

@@ -14,7 +14,7 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -171,17 +171,13 @@ class ObjectStore(Protocol):
     """The objects of one bucket. Keys are checked by `check_key`; a missing key raises
     `ObjectNotFound`, storage failures a one-line `ResourceError`."""
 
-    def writer(self, key: str, dated: Callable[[], float] | None = None,
-               ) -> AbstractContextManager[IO[bytes]]:
+    def writer(self, key: str) -> AbstractContextManager[IO[bytes]]:
         """A binary file that becomes the object ``key`` (replacing any previous one) only when
-        the block ends without error; otherwise nothing is written. A storage that lets cauce
-        date objects dates it ``dated()`` before it appears, so no listing sees it otherwise."""
+        the block ends without error; otherwise nothing is written."""
         ...
 
-    def put_file(self, key: str, source: Path, *, move: bool,
-                 dated: Callable[[], float] | None = None) -> None:
-        """Store a local file as ``key``, atomically (dated as `writer` says); with ``move`` the
-        source is removed."""
+    def put_file(self, key: str, source: Path, *, move: bool) -> None:
+        """Store a local file as ``key``, atomically; with ``move`` the source is removed."""
         ...
 
     def stat(self, key: str) -> StoredObject:
@@ -208,6 +204,7 @@ class ObjectStore(Protocol):
         """A local file with the object's bytes, for engines that read files directly."""
         ...
 
+    # Optional (a store without them is left as it is): the runtime calls them where present.
     def keep_copies(self, listed: Collection[str]) -> None:
         """After a listing of the whole bucket showing ``listed``: drop local copies of objects
         that are gone (a store without copies has nothing to do)."""

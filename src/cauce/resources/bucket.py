@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,22 +24,6 @@ _STORAGE_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EA
                                errno.EPERM})
 
 
-class _Stamp:
-    """The runtime's time when a write began (``begun``), and the time the store dated the
-    object with as it appeared (``at``; None when the storage keeps its own times)."""
-
-    __slots__ = ("_clock", "at", "begun")
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self.begun = clock()
-        self.at: float | None = None
-
-    def __call__(self) -> float:
-        self.at = self._clock()
-        return self.at
-
-
 class Bucket(Resource):
     """Objects by key. On one machine a folder under the cauce home (or the folder its URL
     names); with an ``s3://`` (or other fsspec) URL, objects in that storage."""
@@ -54,17 +38,16 @@ class Bucket(Resource):
     def _ref(self, obj: StoredObject) -> ObjectRef:
         return ObjectRef(self, obj.key, obj.size, datetime.fromtimestamp(obj.mtime, UTC))
 
-    def _stamp(self) -> _Stamp:
-        return _Stamp(self._runtime().clock.time)
+    def _began(self) -> float:
+        return self._runtime().clock.time()
 
-    def _created(self, key: str, stamp: _Stamp) -> ObjectRef:
-        # The object was created now by the runtime's clock, whatever the file's own history:
-        # when the store dated it as it appeared, at that time (a look may have listed it since)
+    def _created(self, key: str, begun: float) -> ObjectRef:
+        # The object was created now by the runtime's clock, whatever the file's own history.
         runtime = self._runtime()
-        now = stamp.at if stamp.at is not None else runtime.clock.time()
+        now = runtime.clock.time()
         stored = self._store().created(key, now)
         ref = ObjectRef(self, key, stored.size, datetime.fromtimestamp(now, UTC))
-        runtime.object_created(self, ref, stored, begun=stamp.begun)
+        runtime.object_created(self, ref, stored, begun=begun)
         return ref
 
     @contextmanager
@@ -97,14 +80,14 @@ class Bucket(Resource):
         if not isinstance(data, bytes | bytearray | memoryview) and not hasattr(data, "read"):
             raise ResourceError(f"cannot store a {type(data).__name__} in bucket {self.name!r}",
                                 hint="pass bytes, text or a binary file object")
-        stamp = self._stamp()
-        with self._writing(key), store.writer(key, stamp) as out:
+        begun = self._began()
+        with self._writing(key), store.writer(key) as out:
             if isinstance(data, bytes | bytearray | memoryview):
                 out.write(data)
             else:
                 while chunk := data.read(1 << 20):
                     out.write(chunk)
-        return self._created(key, stamp)
+        return self._created(key, begun)
 
     def put_file(self, key: str, path: str | Path, *, move: bool = False) -> ObjectRef:
         """Store a local file as ``key`` (moved instead of copied when ``move``)."""
@@ -123,10 +106,10 @@ class Bucket(Resource):
             problem = file_problem(source)
             raise ObjectNotFound(f"no file {source}" if problem in (None, "does not exist")
                                  else f"{source} {problem}", hint="check the path")
-        stamp = self._stamp()
+        begun = self._began()
         with self._writing(key):
-            self._store().put_file(key, source, move=move, dated=stamp)
-        return self._created(key, stamp)
+            self._store().put_file(key, source, move=move)
+        return self._created(key, begun)
 
     def get(self, key: str) -> bytes:
         with self._store().open(key) as handle:
@@ -142,10 +125,10 @@ class Bucket(Resource):
 
     @contextmanager
     def _writer(self, key: str) -> Iterator[IO[bytes]]:
-        stamp = self._stamp()
-        with self._writing(key), self._store().writer(key, stamp) as out:
+        begun = self._began()
+        with self._writing(key), self._store().writer(key) as out:
             yield out
-        self._created(key, stamp)
+        self._created(key, begun)
 
     def info(self, key: str) -> ObjectRef:
         return self._ref(self._store().stat(key))

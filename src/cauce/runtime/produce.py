@@ -137,8 +137,10 @@ def scan_bucket(rt: Runtime, bucket: Bucket) -> int:
                     "bucket %s: %d object(s) new or changed since the last look",
                     bucket.name, len(fresh))
         rt.new_work()
+    keep = getattr(store, "keep_copies", None)  # optional in the ObjectStore protocol
     try:  # local copies of objects other programs deleted, unless a run holds them
-        store.keep_copies(listed.keys())
+        if keep is not None:
+            keep(listed.keys())
     except OSError as error:
         log_general(rt, app, logging.WARNING, "bucket %s: cannot clean its local copies: %s",
                     bucket.name, error)

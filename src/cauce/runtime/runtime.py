@@ -289,7 +289,8 @@ class Runtime:
             root = self.home / "buckets" / self.app.name / bucket.name
         else:
             root = Path(url.removeprefix("file://"))
-        return FolderStore(root if root.is_absolute() else Path.cwd() / root)
+        return FolderStore(root if root.is_absolute() else Path.cwd() / root,
+                           clock=self.clock.time)
 
     def bucket_cache(self, bucket: Bucket) -> Path:
         """The local folder of a bucket in object storage: temporary files, ``path()``'s

@@ -181,7 +181,9 @@ def _clean_bucket_caches(rt: Runtime) -> threading.Thread | None:
     def clean() -> None:
         for bucket in buckets:
             try:
-                rt.bucket_store(bucket).clean_cache()
+                clean_cache = getattr(rt.bucket_store(bucket), "clean_cache", None)
+                if clean_cache is not None:  # optional in the ObjectStore protocol
+                    clean_cache()
             except Exception as error:  # a clean-up never stops a serve: one line said
                 if rt.lifecycle is not Lifecycle.OPEN:  # the serve ended meanwhile
                     return
