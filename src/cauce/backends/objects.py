@@ -5,6 +5,11 @@ A bucket's objects live in a folder (`cauce.backends.folders.FolderStore`) or in
 fsspec storage (`cauce.backends.fsspec_store.FsspecStore`); the `Bucket` resource speaks only
 to this protocol. Every write is atomic — a reader or a crash never sees half an object — and
 every key is checked by `check_key` before it reaches the storage.
+
+A store may also have ``keep_copies(listed)`` (after a listing of the whole bucket: drop local
+copies of objects it no longer shows) and ``clean_cache()`` (remove what killed processes left,
+and copies of objects gone, never what a live process holds); the runtime calls them where a
+store has them, so a store written for the protocol alone keeps working.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -202,15 +207,4 @@ class ObjectStore(Protocol):
 
     def path(self, key: str) -> Path:
         """A local file with the object's bytes, for engines that read files directly."""
-        ...
-
-    # Optional (a store without them is left as it is): the runtime calls them where present.
-    def keep_copies(self, listed: Collection[str]) -> None:
-        """After a listing of the whole bucket showing ``listed``: drop local copies of objects
-        that are gone (a store without copies has nothing to do)."""
-        ...
-
-    def clean_cache(self) -> None:
-        """Remove what processes killed while writing (or downloading) left, and local copies
-        of objects that are gone; never what a live process holds."""
         ...
