@@ -447,7 +447,7 @@ def _speaks_no_http(error: BaseException) -> str | None:
     closed the connection unanswered and answers a plain HTTP request with no HTTP (Redis) —
     else None."""
     try:
-        from aiohttp.http_exceptions import HttpProcessingError
+        from aiohttp.http_exceptions import BadStatusLine
     except ImportError:  # no S3 library: no S3 endpoint either
         return None
     endpoint, garbled, closed = None, False, False
@@ -458,7 +458,7 @@ def _speaks_no_http(error: BaseException) -> str | None:
             endpoint = _origin(str(info.real_url))
         if isinstance(kept, dict) and isinstance(kept.get("endpoint_url"), str):
             endpoint = endpoint or _origin(kept["endpoint_url"])
-        garbled = garbled or isinstance(cause, HttpProcessingError)
+        garbled = garbled or isinstance(cause, BadStatusLine)  # not a malformed header
         closed = closed or type(cause).__name__ in ("ConnectionClosedError",
                                                    "ServerDisconnectedError")
     if endpoint is None or not (garbled or closed):
