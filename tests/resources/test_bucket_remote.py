@@ -512,3 +512,26 @@ def test_path_of_an_object_others_deleted_drops_its_copy(s3_endpoint: str, tmp_p
         with pytest.raises(ObjectNotFound):
             bucket.path("a.csv")
         assert _copy_folders(rt) == []
+
+
+def test_a_run_reading_many_local_copies_keeps_few_files_open(tmp_path) -> None:
+    # each copy a run read stayed open (a lock) until the run ended: a job reading thousands of
+    # objects ran out of file descriptors
+    import os
+
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"memory://cauce-test/{uuid.uuid4().hex[:12]}")
+    opened: list[int] = []
+
+    @app.job()
+    def reader(ctx) -> None:
+        before = len(os.listdir("/proc/self/fd"))
+        for n in range(300):
+            bucket.path(f"in/{n}.csv")
+        opened.append(len(os.listdir("/proc/self/fd")) - before)
+
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        for n in range(300):
+            bucket.put(f"in/{n}.csv", b"1")
+        assert rt.run(reader).succeeded
+    assert opened[0] < 10

@@ -35,10 +35,12 @@ from .objects import (
     BUCKET_LOCATIONS,
     MAX_KEY_BYTES,
     TEMPORARY_GRACE,
+    HoldFile,
     ObjectStore,
     StoredObject,
     check_key,
-    hold_copy,
+    held_names,
+    hold_in_run,
     is_key,
     remove_unheld,
     share,
@@ -54,9 +56,8 @@ class FsspecStore(ObjectStore):
     and the copies ``path()`` hands out."""
 
     def __init__(self, url: str, cache: Path) -> None:
-        self._held: dict[str, int] = {}  # copies handed out outside any run, by key
+        self._hold: HoldFile | None = None  # the copies handed out outside any run
         self._holding = threading.Lock()
-        weakref.finalize(self, _release, self._held)
         protocol = url.partition("://")[0].lower()
         if protocol not in OBJECT_STORAGE:
             raise ConfigError(f"URL {url!r} is not supported: {protocol}:// is no object storage "
@@ -194,10 +195,8 @@ class FsspecStore(ObjectStore):
             return False
         with self._translated(f"delete {key!r}"):
             self.fs.rm_file(self._full(key))
-        with self._holding:  # this process, outside any run, is done with it: it deletes it
-            fd = self._held.pop(key, None)
-        if fd is not None:
-            os.close(fd)
+        if self._hold is not None:  # this process, outside any run, deletes it: done with it
+            self._hold.discard(self._local(key).parent.name)
         self._drop_copy(key)  # path()'s copy, if no run holds it
         return True
 
@@ -213,14 +212,14 @@ class FsspecStore(ObjectStore):
             raise
         local = self._local(key)
         for _ in range(5):  # another process may replace or remove the copy between steps
-            if self._fresh(local, stored):
-                fd = _open_held(local)
-                if fd is not None:
-                    self._hold(key, fd)
-                    return local
-            fd = self._download(key, stored, local)
+            fd = _open_held(local) if self._fresh(local, stored) else None
+            if fd is None:
+                fd = self._download(key, stored, local)
             if fd is not None:
-                self._hold(key, fd)
+                try:  # named as held before the lock a clean-up waits for is let go
+                    self._keep(local.parent.name)
+                finally:
+                    os.close(fd)
                 return local
         raise ResourceError(f"{self.url}: cannot keep a local copy of {key!r}: other processes "
                             "replace it as it is made",
@@ -266,16 +265,20 @@ class FsspecStore(ObjectStore):
                 Path(tmp_name).unlink(missing_ok=True)
                 os.close(fd)
 
-    def _hold(self, key: str, fd: int) -> None:
-        """Keep the copy ``fd`` holds until the current run ends, or while this store lives
-        when no run asked (one descriptor per key then, the newest copy's)."""
-        if hold_copy(fd):
+    def _keep(self, name: str) -> None:
+        """Hold the copy in the folder ``name`` until the current run ends, or while this store
+        lives when no run asked."""
+        if hold_in_run(self._holds, name):
             return
         with self._holding:
-            previous = self._held.pop(key, None)
-            self._held[key] = fd
-        if previous is not None:
-            os.close(previous)
+            if self._hold is None:
+                self._hold = HoldFile(self._holds)
+                weakref.finalize(self, self._hold.close)
+        self._hold.add(name)
+
+    @property
+    def _holds(self) -> Path:
+        return self.cache / "holds"
 
     def _copied(self, folder: Path) -> dict[str, Any]:
         """What the note beside a copy's folder says: its object's key and tag ({} if none)."""
@@ -297,13 +300,17 @@ class FsspecStore(ObjectStore):
 
     def _drop_folder(self, folder: Path) -> bool:
         """Remove a copy's folder — the copy, its note, what killed downloads left — unless a
-        process holds one of its files; whether it went."""
+        process holds one of its files or names the copy in a hold file; whether it went."""
         try:
             names = os.listdir(folder)
         except FileNotFoundError:
             names = []
-        free = all([remove_unheld(folder / name, older_than=TEMPORARY_GRACE
-                                   if name.startswith(".get-") else 0.0) for name in names])
+        def held() -> bool:  # asked once the copy is locked: no path() is handing it out
+            return folder.name in held_names(self._holds)
+
+        free = all([remove_unheld(folder / name, older_than=TEMPORARY_GRACE)
+                    if name.startswith(".get-") else remove_unheld(folder / name, kept=held)
+                    for name in names])
         if free:
             folder.with_name(folder.name + ".json").unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # a download began there meanwhile
@@ -356,13 +363,6 @@ class FsspecStore(ObjectStore):
         note beside the folder (``<digest>.json``) says the key and the tag copied."""
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return self.cache / "objects" / digest / key.rsplit("/", 1)[-1]
-
-
-def _release(held: dict[str, int]) -> None:
-    for fd in held.values():
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    held.clear()
 
 
 def _open_held(path: Path) -> int | None:

@@ -18,8 +18,10 @@ import contextlib
 import fcntl
 import os
 import stat
+import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -47,32 +49,92 @@ class StoredObject:
     tag: str | None = None
 
 
-# descriptors holding the local copies `ObjectStore.path` handed out in the current run
-_held_copies: ContextVar[list[int] | None] = ContextVar("cauce_held_copies", default=None)
+class HoldFile:
+    """A file in a cache's ``holds`` folder naming, a line each, the local copies its holder
+    (a run; or a process, for what it asked outside runs) may read; the holder's shared lock
+    on it says it lives. One descriptor per holder and cache, however many copies it reads."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.fd, name = tempfile.mkstemp(dir=folder, prefix="hold-")
+        share(self.fd)
+        self.path = Path(name)
+        self.names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            if name not in self.names:
+                os.write(self.fd, f"{name}\n".encode())
+                self.names.add(name)
+
+    def discard(self, name: str) -> None:
+        with self._lock:
+            if name in self.names:
+                self.names.discard(name)
+                os.ftruncate(self.fd, 0)
+                os.pwrite(self.fd, "".join(f"{n}\n" for n in self.names).encode(), 0)
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
+        os.close(self.fd)
+
+
+# the hold files of the current run, by the holds folder of each cache it reads from
+_run_holds: ContextVar[dict[Path, HoldFile] | None] = ContextVar("cauce_run_holds",
+                                                                 default=None)
 
 
 @contextmanager
 def holding_copies() -> Iterator[None]:
     """Hold the local copies that ``path()`` hands out within the block (a run) until it ends:
     no clean-up of the cache removes a copy a run may still be reading."""
-    held: list[int] = []
-    token = _held_copies.set(held)
+    holds: dict[Path, HoldFile] = {}
+    token = _run_holds.set(holds)
     try:
         yield
     finally:
-        _held_copies.reset(token)
-        for fd in held:
-            os.close(fd)
+        _run_holds.reset(token)
+        for hold in holds.values():
+            hold.close()
 
 
-def hold_copy(fd: int) -> bool:
-    """Give ``fd`` (holding a local copy) to the current run, to close when it ends; False
+def hold_in_run(folder: Path, name: str) -> bool:
+    """Name the copy ``name`` in the current run's hold file of the holds ``folder``; False
     outside a run."""
-    held = _held_copies.get()
-    if held is None:
+    holds = _run_holds.get()
+    if holds is None:
         return False
-    held.append(fd)
+    hold = holds.get(folder)
+    if hold is None:
+        hold = holds[folder] = HoldFile(folder)
+    hold.add(name)
     return True
+
+
+def held_names(folder: Path) -> set[str]:
+    """The copies that live holders name in the holds ``folder``; the files of holders gone
+    (killed, or ended without removing theirs) are removed."""
+    names: set[str] = set()
+    for path in folder.glob("hold-*"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # its holder lives
+                names.update(Path(path).read_text("utf-8").split())
+                continue
+            except OSError:  # no locks here: taken at its word
+                names.update(Path(path).read_text("utf-8").split())
+                continue
+            if time.time() - os.fstat(fd).st_mtime >= TEMPORARY_GRACE:
+                path.unlink(missing_ok=True)  # younger: made a moment ago, not locked yet
+        finally:
+            os.close(fd)
+    return names
 
 
 # seconds a temporary file is left alone after it was last written, whoever holds it: the
@@ -88,10 +150,12 @@ def share(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_SH)
 
 
-def remove_unheld(path: Path, *, older_than: float = 0.0) -> bool:
-    """Remove ``path`` unless a process holds it (a lock of any kind) or it is younger than
-    ``older_than`` seconds; whether it is gone. A process killed releases its locks, so what
-    it left can go; a live one's temporary file is held from the moment after it is made."""
+def remove_unheld(path: Path, *, older_than: float = 0.0,
+                  kept: Callable[[], bool] | None = None) -> bool:
+    """Remove ``path`` unless a process holds it (a lock of any kind), it is younger than
+    ``older_than`` seconds, or ``kept()`` says so once it is locked; whether it is gone. A
+    process killed releases its locks, so what it left can go; a live one's temporary file is
+    held from the moment after it is made."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -112,6 +176,8 @@ def remove_unheld(path: Path, *, older_than: float = 0.0) -> bool:
         if not stat.S_ISREG(status.st_mode):  # a folder: not a file cauce leaves
             return False
         if older_than and time.time() - status.st_mtime < older_than:
+            return False
+        if kept is not None and kept():
             return False
         path.unlink(missing_ok=True)
         return True
