@@ -535,3 +535,24 @@ def test_a_run_reading_many_local_copies_keeps_few_files_open(tmp_path) -> None:
             bucket.put(f"in/{n}.csv", b"1")
         assert rt.run(reader).succeeded
     assert opened[0] < 10
+
+
+def test_copies_asked_for_outside_a_run_stay_while_the_runtime_lives(s3_endpoint: str,
+                                                                     tmp_path) -> None:
+    # a script's copies are held for the runtime's life, also after it deleted another one
+    import boto3
+
+    prefix = uuid.uuid4().hex[:12]
+    app = App("objects")
+    bucket = app.bucket("raw", url=f"s3://cauce-test/{prefix}", watch="1m")
+    with TestRuntime(app, home=tmp_path / "home") as rt:
+        for key in ("a.csv", "b.csv", "c.csv"):
+            bucket.put(key, key.encode())
+        bucket.path("a.csv")
+        bucket.path("b.csv")
+        assert bucket.delete("a.csv")
+        kept = bucket.path("c.csv")
+        boto3.client("s3").delete_object(Bucket="cauce-test", Key=f"{prefix}/c.csv")
+        rt.advance("1m")  # a look: c is gone, and its copy is held
+        assert kept.read_bytes() == b"c.csv"
+        assert len(_copy_folders(rt)) == 2  # b's and c's

@@ -73,7 +73,8 @@ class HoldFile:
             if name in self.names:
                 self.names.discard(name)
                 os.ftruncate(self.fd, 0)
-                os.pwrite(self.fd, "".join(f"{n}\n" for n in self.names).encode(), 0)
+                os.lseek(self.fd, 0, os.SEEK_SET)  # the next name goes after these
+                os.write(self.fd, "".join(f"{n}\n" for n in self.names).encode())
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
