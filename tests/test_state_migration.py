@@ -18,7 +18,8 @@ def test_a_version_2_file_keeps_its_stream_numbering(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "state.db")  # as version 2 left it
     con.executescript(
         "DROP TABLE stream_shards; ALTER TABLE stream_consumers DROP COLUMN upto; "
-        "ALTER TABLE runs DROP COLUMN in_child; PRAGMA user_version = 2;"
+        "ALTER TABLE runs DROP COLUMN in_child; ALTER TABLE bucket_objects DROP COLUMN tag; "
+        "PRAGMA user_version = 2;"
     )
     con.close()
     state = open_state(url)
@@ -49,7 +50,7 @@ def test_an_item_write_finds_its_index_entries_by_key_in_new_and_version_3_files
     assert _entries_found_by_key(tmp_path / "state.db")
     con = sqlite3.connect(tmp_path / "state.db")  # as version 3 left it
     con.executescript("DROP INDEX item_index_by_key; ALTER TABLE runs DROP COLUMN in_child; "
-                      "PRAGMA user_version = 3;")
+                      "ALTER TABLE bucket_objects DROP COLUMN tag; PRAGMA user_version = 3;")
     con.close()
     assert not _entries_found_by_key(tmp_path / "state.db")
     state = open_state(url)
@@ -68,7 +69,8 @@ def test_a_version_4_file_learns_which_runs_ran_in_a_child_process(tmp_path: Pat
     state.runs.upsert([running])
     state.close()
     con = sqlite3.connect(tmp_path / "state.db")  # as version 4 left it
-    con.executescript("ALTER TABLE runs DROP COLUMN in_child; PRAGMA user_version = 4;")
+    con.executescript("ALTER TABLE runs DROP COLUMN in_child; "
+                      "ALTER TABLE bucket_objects DROP COLUMN tag; PRAGMA user_version = 4;")
     con.close()
     state = open_state(url)
     try:
@@ -102,7 +104,8 @@ def test_a_version_5_file_lists_its_newest_runs_from_an_index(tmp_path: Path) ->
                                  started_at=float(i)) for i in range(5)])
     state.close()
     con = sqlite3.connect(tmp_path / "state.db")  # as version 5 left it
-    con.executescript("DROP INDEX runs_by_time; PRAGMA user_version = 5;")
+    con.executescript("DROP INDEX runs_by_time; ALTER TABLE bucket_objects DROP COLUMN tag; "
+                      "PRAGMA user_version = 5;")
     con.close()
     state = open_state(url)
     try:

@@ -456,3 +456,47 @@ def test_text_in_a_named_encoding_the_bytes_are_not_in_names_the_object(raw) -> 
                                "byte 0xf1 on line 2 (invalid continuation byte)")
     assert "encoding='cp1252'" in (info.value.hint or "")
     assert bucket.text("in.csv", encoding="cp1252") == "a\nñ\n"
+
+
+def test_serving_removes_the_temporary_files_of_writes_killed_midway(tmp_path: Path) -> None:
+    """A write killed midway (SIGKILL) left its file in the bucket's .cauce-tmp for ever; a
+    serving process's start removes it, and leaves one a live write holds."""
+    import fcntl
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cauce.runtime.runtime import Runtime
+    from waiting import wait_for
+
+    folder, home = tmp_path / "drop", tmp_path / "home"
+    killed = subprocess.run([sys.executable, "-c", f"""
+import os, signal
+from cauce import App
+from cauce.testing import TestRuntime
+app = App("objects")
+bucket = app.bucket("raw", url={str(folder)!r})
+with TestRuntime(app, home={str(home)!r}), bucket.open("a.csv", "wb") as out:
+    out.write(b"half")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""[1:]], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert killed.returncode == -signal.SIGKILL
+    temporary = folder / ".cauce-tmp"
+    [left] = temporary.iterdir()
+    held = temporary / "put-live"  # a live write's
+    held.write_bytes(b"x")
+    holder = os.open(held, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_SH)
+    an_hour_ago = time.time() - 3600
+    for leftover in (left, held):  # as if a while had passed: none is too young to go
+        os.utime(leftover, (an_hour_ago, an_hour_ago))
+    app = App("objects")
+    app.bucket("raw", url=str(folder))
+    try:
+        with Runtime(app, home=home) as served:
+            served.serve(until="idle", timeout="30s", threads=1)
+            wait_for(lambda: not left.exists(), what="the killed write's file to go")
+        assert held.exists() and not (folder / "a.csv").exists()
+    finally:
+        os.close(holder)

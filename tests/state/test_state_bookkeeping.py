@@ -79,11 +79,15 @@ def test_worker_heartbeats_and_listing(state: StateStore, other: StateStore) -> 
 
 def test_watched_bucket_state(state: StateStore) -> None:
     watches = state.watches
-    watches.remember("app", "inbox", [("a.csv", 10, 100.0), ("b.csv", 20, 200.0)], now=5.0)
-    watches.remember("app", "inbox", [("a.csv", 11, 101.0)], now=6.0)
-    watches.remember("app", "outbox", [("c.csv", 1, 1.0)], now=6.0)
-    assert watches.seen("app", "inbox") == {"a.csv": SeenObject("a.csv", 11, 101.0, 6.0),
-                                            "b.csv": SeenObject("b.csv", 20, 200.0, 5.0)}
+    watches.remember("app", "inbox", [("a.csv", 10, 100.0, None), ("b.csv", 20, 200.0, "e1")],
+                      now=5.0)
+    watches.remember("app", "inbox", [("a.csv", 11, 101.0, "e2")], now=6.0)
+    watches.remember("app", "outbox", [("c.csv", 1, 1.0, None)], now=6.0)
+    assert watches.seen("app", "inbox") == {"a.csv": SeenObject("a.csv", 11, 101.0, 6.0, "e2"),
+                                            "b.csv": SeenObject("b.csv", 20, 200.0, 5.0, "e1")}
+    assert watches.seen("app", "inbox", key="b.csv") == {
+        "b.csv": SeenObject("b.csv", 20, 200.0, 5.0, "e1")}
+    assert watches.seen("app", "outbox", key="a.csv") == {}
     watches.forget("app", "inbox", ["b.csv", "missing"])
     assert list(watches.seen("app", "inbox")) == ["a.csv"]
 

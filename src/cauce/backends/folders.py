@@ -11,14 +11,24 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, InvalidKey, ObjectNotFound
 from ..textfiles import file_problem, real_path
-from .objects import BUCKET_LOCATIONS, TMP_DIR, ObjectStore, StoredObject, check_key, is_key
+from .objects import (
+    BUCKET_LOCATIONS,
+    TEMPORARY_GRACE,
+    TMP_DIR,
+    ObjectStore,
+    StoredObject,
+    check_key,
+    is_key,
+    remove_unheld,
+    share,
+)
 
 
 def _file_mode() -> int:
@@ -35,8 +45,11 @@ _FILE_MODE = _file_mode()  # once, at import, before threads that could create f
 class FolderStore(ObjectStore):
     """The objects of one bucket, stored under ``root`` (created with the first write)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, clock: Callable[[], float] | None = None) -> None:
+        """``clock``: the runtime's, which dates the objects written (None: the caller dates
+        them by `created`)."""
         self.root = real_path(root)
+        self.clock = clock
         _check_folder(self.root)
 
     def path(self, key: str) -> Path:
@@ -62,21 +75,36 @@ class FolderStore(ObjectStore):
         tmp_dir = self.root / TMP_DIR
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        held = os.open(tmp_name, os.O_RDONLY)  # until it is the object: see clean_cache
+        share(held)
         try:
             os.chmod(tmp_name, _FILE_MODE)
             with os.fdopen(fd, "wb") as handle:
                 yield handle
             target.parent.mkdir(parents=True, exist_ok=True)
+            self._date(tmp_name)
             os.replace(tmp_name, target)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
+        finally:
+            os.close(held)
+
+    def keep_copies(self, listed: Collection[str]) -> None:
+        """A folder's objects are their own files: no copies to drop."""
+
+    def clean_cache(self) -> None:
+        """Remove the temporary files of writes that a killed process left in the bucket's
+        ``.cauce-tmp`` folder (a live write holds its own: a shared lock)."""
+        for tmp in (self.root / TMP_DIR).glob("put-*"):
+            remove_unheld(tmp, older_than=TEMPORARY_GRACE)
 
     def put_file(self, key: str, source: Path, *, move: bool) -> None:
         target = self._file(key)
         if move:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                self._date(source)
                 os.replace(source, target)
                 return
             except OSError:
@@ -96,13 +124,23 @@ class FolderStore(ObjectStore):
             raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
         if not path.is_file():
             raise ObjectNotFound(f"no object {key!r} in {self.root}")
-        return StoredObject(key, st.st_size, st.st_mtime)
+        return _stored(key, st)
 
     def created(self, key: str, when: float) -> StoredObject:
         """The object just written, dated ``when`` by the runtime's clock (a file moved in
-        would otherwise keep its old modification time)."""
-        os.utime(self._file(key), (when, when))
+        would otherwise keep its old modification time). A store with the runtime's clock
+        dated it so as it appeared, and leaves it as a look may have listed it since."""
+        if self.clock is None:
+            os.utime(self._file(key), (when, when))
         return self.stat(key)
+
+    def _date(self, path: str | Path) -> None:
+        """Date a file about to become an object with the runtime's clock, if the store has
+        it: a look that lists the object then sees it as the write records it (dated after it
+        appeared, it was another object to a look in between, and announced twice)."""
+        if self.clock is not None:
+            when = self.clock()
+            os.utime(path, (when, when))
 
     def open(self, key: str) -> IO[bytes]:
         self.stat(key)
@@ -140,7 +178,7 @@ class FolderStore(ObjectStore):
                         st = full.stat()
                     except OSError:  # a link to a file gone, or to itself: no object to list
                         continue
-                    found.append(StoredObject(key, st.st_size, st.st_mtime))
+                    found.append(_stored(key, st))
         yield from sorted(found, key=lambda o: o.key)
 
     def delete(self, key: str) -> bool:
@@ -158,6 +196,14 @@ class FolderStore(ObjectStore):
                 break
             parent = parent.parent
         return True
+
+
+def _stored(key: str, st: os.stat_result) -> StoredObject:
+    """The object a file's status describes. Its tag is the modification time in nanoseconds
+    and the inode: a file replaced by another of the same size and time (renamed over it, as
+    rsync and most writers do, or copied with its time kept) was the same object by size and
+    time in seconds, and no watch saw it change."""
+    return StoredObject(key, st.st_size, st.st_mtime, f"{st.st_mtime_ns}:{st.st_ino}")
 
 
 def _check_folder(root: Path) -> None:

@@ -187,6 +187,7 @@ class SeenObject:
     size: int
     mtime: float
     seen_at: float
+    tag: str | None = None  # `StoredObject.tag`; None where the storage keeps none, or not yet
 
 
 @dataclass
@@ -677,13 +678,13 @@ class WatchStore(ABC):
     """What the last look into each watched bucket saw."""
 
     @abstractmethod
-    def seen(self, app: str, bucket: str) -> dict[str, SeenObject]:
-        """The objects remembered for a bucket, by key."""
+    def seen(self, app: str, bucket: str, *, key: str | None = None) -> dict[str, SeenObject]:
+        """The objects remembered for a bucket (only ``key``, if given), by key."""
 
     @abstractmethod
-    def remember(self, app: str, bucket: str, objects: Sequence[tuple[str, int, float]], *,
-                 now: float) -> None:
-        """Remember objects ``(key, size, mtime)`` as seen at ``now``."""
+    def remember(self, app: str, bucket: str,
+                 objects: Sequence[tuple[str, int, float, str | None]], *, now: float) -> None:
+        """Remember objects ``(key, size, mtime, tag)`` as seen at ``now``."""
 
     @abstractmethod
     def forget(self, app: str, bucket: str, keys: Sequence[str]) -> None:
@@ -812,7 +813,7 @@ COPIED: dict[str, tuple[str, ...]] = {
              "result", "worker", "cancel", "in_child"),
     "logs": ("id", "app", "stream", "ts", "level", "message", "run_id"),
     "schedules": ("app", "job", "spec", "next_at", "paused"),
-    "bucket_objects": ("app", "bucket", "key", "size", "mtime", "seen_at"),
+    "bucket_objects": ("app", "bucket", "key", "size", "mtime", "seen_at", "tag"),
 }
 
 

@@ -38,13 +38,16 @@ class Bucket(Resource):
     def _ref(self, obj: StoredObject) -> ObjectRef:
         return ObjectRef(self, obj.key, obj.size, datetime.fromtimestamp(obj.mtime, UTC))
 
-    def _created(self, key: str) -> ObjectRef:
+    def _began(self) -> float:
+        return self._runtime().clock.time()
+
+    def _created(self, key: str, begun: float) -> ObjectRef:
         # The object was created now by the runtime's clock, whatever the file's own history.
         runtime = self._runtime()
         now = runtime.clock.time()
         stored = self._store().created(key, now)
         ref = ObjectRef(self, key, stored.size, datetime.fromtimestamp(now, UTC))
-        runtime.object_created(self, ref, stored)
+        runtime.object_created(self, ref, stored, begun=begun)
         return ref
 
     @contextmanager
@@ -77,13 +80,14 @@ class Bucket(Resource):
         if not isinstance(data, bytes | bytearray | memoryview) and not hasattr(data, "read"):
             raise ResourceError(f"cannot store a {type(data).__name__} in bucket {self.name!r}",
                                 hint="pass bytes, text or a binary file object")
+        begun = self._began()
         with self._writing(key), store.writer(key) as out:
             if isinstance(data, bytes | bytearray | memoryview):
                 out.write(data)
             else:
                 while chunk := data.read(1 << 20):
                     out.write(chunk)
-        return self._created(key)
+        return self._created(key, begun)
 
     def put_file(self, key: str, path: str | Path, *, move: bool = False) -> ObjectRef:
         """Store a local file as ``key`` (moved instead of copied when ``move``)."""
@@ -102,9 +106,10 @@ class Bucket(Resource):
             problem = file_problem(source)
             raise ObjectNotFound(f"no file {source}" if problem in (None, "does not exist")
                                  else f"{source} {problem}", hint="check the path")
+        begun = self._began()
         with self._writing(key):
             self._store().put_file(key, source, move=move)
-        return self._created(key)
+        return self._created(key, begun)
 
     def get(self, key: str) -> bytes:
         with self._store().open(key) as handle:
@@ -120,9 +125,10 @@ class Bucket(Resource):
 
     @contextmanager
     def _writer(self, key: str) -> Iterator[IO[bytes]]:
+        begun = self._began()
         with self._writing(key), self._store().writer(key) as out:
             yield out
-        self._created(key)
+        self._created(key, begun)
 
     def info(self, key: str) -> ObjectRef:
         return self._ref(self._store().stat(key))

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..app import Handler, Job
+from ..backends.objects import holding_copies
 from ..context import Context
 from ..errors import CauceError, RunCancelled, first_line
 from ..events import BatchFailed, Message
@@ -96,7 +97,7 @@ def execute(runtime: Runtime, spec: RunSpec, cancel: threading.Event | None = No
         position=spec.position,
     )
     scope = LogScope(runtime.sink, target.app.name, spec.stream_name, spec.run_id)
-    with scoped(scope):
+    with scoped(scope), holding_copies():  # the local copies of objects it reads, kept
         if spec.is_job:
             where = f" for partition {spec.partition}" if spec.partition else ""
             ctx.log.info("run %s of %s started%s (attempt %d)", spec.run_id, target.name, where,

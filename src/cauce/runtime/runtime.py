@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .. import logs
 from ..app import App, Handler, Job, watch_of
@@ -274,17 +274,28 @@ class Runtime:
             except ConfigError as error:
                 raise ConfigError(f"bucket {bucket.name!r} ({self._origin(bucket, where)}): "
                                   f"{error.message}", hint=error.hint) from None
-            self._stores[bucket.name] = store
+            # another thread may have opened it meanwhile: one store per bucket
+            store = self._stores.setdefault(bucket.name, store)
         return store
 
+    def bucket_in_folder(self, bucket: Bucket) -> bool:
+        """Whether ``bucket`` is a folder (not in object storage), without opening it."""
+        return not _remote(self._url_of(bucket)[0])
+
     def _open_store(self, bucket: Bucket, url: str | None) -> ObjectStore:
-        if url is not None and "://" in url and not url.startswith("file://"):
-            return FsspecStore(url, self.home / "cache" / "buckets" / self.app.name / bucket.name)
+        if _remote(url):
+            return FsspecStore(url, self.bucket_cache(bucket))
         if url is None:
             root = self.home / "buckets" / self.app.name / bucket.name
         else:
             root = Path(url.removeprefix("file://"))
-        return FolderStore(root if root.is_absolute() else Path.cwd() / root)
+        return FolderStore(root if root.is_absolute() else Path.cwd() / root,
+                           clock=self.clock.time)
+
+    def bucket_cache(self, bucket: Bucket) -> Path:
+        """The local folder of a bucket in object storage: temporary files, ``path()``'s
+        copies."""
+        return self.home / "cache" / "buckets" / self.app.name / bucket.name
 
     def _origin(self, resource: Resource, where: str) -> str:
         """``where`` a resource's URL came from, with the setting's own origin (option,
@@ -371,8 +382,9 @@ class Runtime:
     def publish(self, topic: Topic, text: str) -> str:
         return produce.publish(self, topic, text)
 
-    def object_created(self, bucket: Bucket, ref: ObjectRef, stored: StoredObject) -> None:
-        produce.object_created(self, bucket, ref, stored)
+    def object_created(self, bucket: Bucket, ref: ObjectRef, stored: StoredObject, *,
+                       begun: float | None = None) -> None:
+        produce.object_created(self, bucket, ref, stored, begun=begun)
 
     def scan_bucket(self, bucket: Bucket) -> int:
         return produce.scan_bucket(self, bucket)
@@ -568,3 +580,8 @@ class Runtime:
 
     def warehouse(self, name: str) -> Warehouse:
         return self._lookup(name, Warehouse)
+
+
+def _remote(url: str | None) -> TypeGuard[str]:
+    """Whether a bucket's URL names object storage (not a folder)."""
+    return url is not None and "://" in url and not url.startswith("file://")

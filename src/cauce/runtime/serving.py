@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from .. import logs
 from ..durations import DurationLike, format_duration, parse_duration
 from ..errors import CauceError, StateConflict, StateUnavailable
+from ..resources.bucket import Bucket
 from ..resources.stream import Stream
 from .execute import log_general
 from .foreground import BEAT_EVERY, alive
@@ -137,6 +139,7 @@ def serve(
     with logs.scoped(logs.LogScope(rt.sink, rt.app.name, f"worker/{rt.worker_id}")):
         log_general(rt, rt.app.name, logging.INFO, "%s %s started (pid %d)", role, rt.worker_id,
                     os.getpid())
+        _clean_bucket_caches(rt)
         if first is not None:
             log_general(rt, rt.app.name, logging.WARNING,
                         "another `cauce serve %s` is live on the same state store: pid %d on %s "
@@ -161,6 +164,43 @@ def serve(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             rt.sink.flush()
+
+
+def _clean_bucket_caches(rt: Runtime) -> threading.Thread | None:
+    """In a thread of its own (the storage may be slow to answer): remove the local copies of
+    objects deleted meanwhile by other programs, and the temporary files of processes killed
+    while writing, uploading or downloading, of the app's buckets. What live processes hold
+    stays."""
+    buckets = [r for r in rt.app.resources.values() if isinstance(r, Bucket)
+               and (rt.bucket_in_folder(r) or rt.bucket_cache(r).is_dir())]
+    if not buckets:
+        return None
+
+    from .runtime import Lifecycle
+
+    def clean() -> None:
+        for bucket in buckets:
+            try:
+                clean_cache = getattr(rt.bucket_store(bucket), "clean_cache", None)
+                if clean_cache is not None:  # optional in the ObjectStore protocol
+                    clean_cache()
+            except Exception as error:  # a clean-up never stops a serve: one line said
+                if rt.lifecycle is not Lifecycle.OPEN:  # the serve ended meanwhile
+                    return
+                if isinstance(error, CauceError | OSError):  # unreachable, say: said so
+                    log_general(rt, rt.app.name, logging.WARNING,
+                                "bucket %s: cannot clean its local copies: %s", bucket.name,
+                                error)
+                    continue
+                line = (f"bucket {bucket.name}: cleaning its local copies failed: "
+                        f"{type(error).__name__}: {error}")  # the general log keeps the trace
+                rt.sink.write(rt.app.name, "general", logging.ERROR,
+                              f"{line}\n{traceback.format_exc()}")
+                logging.getLogger(f"cauce.general.{rt.app.name}").error("%s", line)
+
+    thread = threading.Thread(target=clean, daemon=True, name="cauce-cache-clean")
+    thread.start()
+    return thread
 
 
 def _other_server(rt: Runtime) -> WorkerRecord | None:

@@ -103,22 +103,24 @@ class PostgresWatches(WatchStore):
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def seen(self, app: str, bucket: str) -> dict[str, SeenObject]:
-        rows = self.db.rows("SELECT key, size, mtime, seen_at FROM bucket_objects "
-                            "WHERE app = %s AND bucket = %s", (app, bucket))
+    def seen(self, app: str, bucket: str, *, key: str | None = None) -> dict[str, SeenObject]:
+        one = "" if key is None else " AND key = %s"
+        rows = self.db.rows("SELECT key, size, mtime, seen_at, tag FROM bucket_objects "
+                            f"WHERE app = %s AND bucket = %s{one}",
+                            (app, bucket) + (() if key is None else (key,)))
         return {row[0]: SeenObject(*row) for row in rows}
 
-    def remember(self, app: str, bucket: str, objects: Sequence[tuple[str, int, float]], *,
-                 now: float) -> None:
-        latest = {key: (key, size, mtime) for key, size, mtime in objects}  # one row per key
+    def remember(self, app: str, bucket: str,
+                 objects: Sequence[tuple[str, int, float, str | None]], *, now: float) -> None:
+        latest = {row[0]: row for row in objects}  # one row per key
         if not latest:
             return
         self.db.change(
-            "INSERT INTO bucket_objects (app, bucket, key, size, mtime, seen_at) "
-            "SELECT %s, %s, k, s, m, %s FROM unnest(%s::text[], %s::bigint[], "
-            "%s::double precision[]) AS u(k, s, m) "
+            "INSERT INTO bucket_objects (app, bucket, key, size, mtime, seen_at, tag) "
+            "SELECT %s, %s, k, s, m, %s, t FROM unnest(%s::text[], %s::bigint[], "
+            "%s::double precision[], %s::text[]) AS u(k, s, m, t) "
             "ON CONFLICT (app, bucket, key) DO UPDATE SET size = excluded.size, "
-            "mtime = excluded.mtime, seen_at = excluded.seen_at",
+            "mtime = excluded.mtime, seen_at = excluded.seen_at, tag = excluded.tag",
             (app, bucket, now, *[list(c) for c in zip(*latest.values(), strict=True)]))
 
     def forget(self, app: str, bucket: str, keys: Sequence[str]) -> None:

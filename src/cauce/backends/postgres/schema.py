@@ -187,6 +187,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, ("ALTER TABLE stream_consumers ADD COLUMN upto bigint NOT NULL DEFAULT 0",)),
     # whether a run ran in a child process of its own (its parent's death does not count)
     Migration(3, ("ALTER TABLE runs ADD COLUMN in_child boolean NOT NULL DEFAULT false",)),
+    # what tells an object of a watched bucket from another of the same size and time (S3's
+    # ETag, a file's mtime_ns:inode); NULL for objects seen before, filled in at the next look
+    Migration(4, ("ALTER TABLE bucket_objects ADD COLUMN tag text",)),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -116,20 +116,23 @@ class SQLiteWatches(WatchStore):
     def __init__(self, db: StateDB) -> None:
         self.db = db
 
-    def seen(self, app: str, bucket: str) -> dict[str, SeenObject]:
+    def seen(self, app: str, bucket: str, *, key: str | None = None) -> dict[str, SeenObject]:
+        one = "" if key is None else " AND key = ?"
         with self.db.reading() as con:
-            rows = con.execute("SELECT key, size, mtime, seen_at FROM bucket_objects "
-                               "WHERE app = ? AND bucket = ?", (app, bucket)).fetchall()
+            rows = con.execute("SELECT key, size, mtime, seen_at, tag FROM bucket_objects "
+                               f"WHERE app = ? AND bucket = ?{one}",
+                               (app, bucket) + (() if key is None else (key,))).fetchall()
         return {row[0]: SeenObject(*row) for row in rows}
 
-    def remember(self, app: str, bucket: str, objects: Sequence[tuple[str, int, float]], *,
-                 now: float) -> None:
+    def remember(self, app: str, bucket: str,
+                 objects: Sequence[tuple[str, int, float, str | None]], *, now: float) -> None:
         with self.db.atomic() as con:
             con.executemany(
-                "INSERT INTO bucket_objects (app, bucket, key, size, mtime, seen_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (app, bucket, key) DO UPDATE SET "
-                "size = excluded.size, mtime = excluded.mtime, seen_at = excluded.seen_at",
-                [(app, bucket, key, size, mtime, now) for key, size, mtime in objects])
+                "INSERT INTO bucket_objects (app, bucket, key, size, mtime, seen_at, tag) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app, bucket, key) DO UPDATE SET "
+                "size = excluded.size, mtime = excluded.mtime, seen_at = excluded.seen_at, "
+                "tag = excluded.tag",
+                [(app, bucket, key, size, mtime, now, tag) for key, size, mtime, tag in objects])
 
     def forget(self, app: str, bucket: str, keys: Sequence[str]) -> None:
         with self.db.atomic() as con:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # An item's index entries, found to be replaced at each write of the item (without it a write
 # read every entry of the table).
@@ -143,6 +143,7 @@ CREATE TABLE IF NOT EXISTS bucket_objects (
     size    INTEGER NOT NULL,
     mtime   REAL NOT NULL,
     seen_at REAL NOT NULL,
+    tag     TEXT,                                     -- S3's ETag, a file's mtime_ns:inode
     PRIMARY KEY (app, bucket, key)
 ) WITHOUT ROWID;
 
@@ -189,4 +190,5 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     (4, [_ENTRIES_BY_KEY]),
     (5, ["ALTER TABLE runs ADD COLUMN in_child INTEGER NOT NULL DEFAULT 0"]),
     (6, [_RUNS_BY_TIME]),
+    (7, ["ALTER TABLE bucket_objects ADD COLUMN tag TEXT"]),
 ]
