@@ -76,6 +76,22 @@ def test_pages_forbid_framing_and_foreign_scripts(ui_client):
     assert headers["x-content-type-options"] == "nosniff"
 
 
+def test_the_policy_allows_no_inline_script_style_or_eval(ui_client):
+    """Scripts and styles come from the UI's files only (tests/web/test_ui_csp.py checks every
+    page kind in a browser under this policy), and no page carries an inline one."""
+    import re
+
+    policy = ui_client.get("/").headers["content-security-policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert "unsafe" not in policy
+    for path in ("/", "/runs", "/apps/hostile", "/apps/hostile/partitions/per-day",
+                 "/apps/hostile/logs", "/apps/hostile/dlq/handle", "/apps/hostile/dashboard"):
+        text = ui_client.get(path).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)", text), path
+        assert not re.search(r"<[^>]*\s(style|on[a-z]+)=", text), path
+
+
 def test_a_link_cannot_make_a_page_say_what_the_ui_did_not_do(ui_client):
     said = "run 42 failed: sign in again at http://elsewhere.example"
     for query in ({"done": said}, {"done": said, "sig": "0" * 64}):

@@ -43,6 +43,13 @@
       .forEach(function (box) { box.checked = all.checked; });
   });
 
+  // <select data-autosubmit>: choosing an option submits its form.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-autosubmit]")) {
+      event.target.form.submit();
+    }
+  });
+
   // Forms that ask first: <form data-confirm="...">.
   document.addEventListener("submit", function (event) {
     var form = event.target;
