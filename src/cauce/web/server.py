@@ -32,14 +32,42 @@ VENDOR = Path(__file__).parent.parent / "vendor"
 
 
 class UI:
-    """What the pages share: the home, the templates, the background executor, and the SQL
-    box's time limit."""
+    """What the pages share: the home, the templates, the background executor, the SQL box's
+    time limit and connections, and whether the UI is shared (has a token)."""
 
-    def __init__(self, home: Home, sql_timeout: float = sqlbox.TIMEOUT) -> None:
+    def __init__(self, home: Home, sql_timeout: float = sqlbox.TIMEOUT,
+                 shared: bool = False) -> None:
         self.home = home
         self.pages = Pages(home)
         self.executor = Executor(home)
         self.sql_timeout = sql_timeout
+        self.shared = shared
+        self._readers: dict[str, Any] = {}
+        self._readers_lock = threading.Lock()
+
+    def sql_backend(self, app: str, name: str) -> tuple[Any, str | None]:
+        """The backend the SQL box of warehouse ``name`` uses, and where its URL was set: the
+        connection configured for it (CAUCE_<APP>_<WAREHOUSE>_SQLBOX_URL), else the
+        warehouse's own (and None)."""
+        configured = self.home.runtime(app).config.sqlbox_url(app, name)
+        if configured is None:
+            return self.home.warehouse_backend(app, name), None
+        url, where = configured
+        with self._readers_lock:
+            reader = self._readers.get(url)
+            if reader is None:
+                from ..warehouse import connect
+
+                reader = self._readers[url] = connect(url)
+        return reader, where
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        with self._readers_lock:
+            for reader in self._readers.values():
+                with contextlib.suppress(Exception):
+                    reader.close()
+            self._readers.clear()
 
 
 def create_app(home: Home, *, token: str | None = None,
@@ -47,7 +75,7 @@ def create_app(home: Home, *, token: str | None = None,
     """The Starlette application over ``home``; with ``token``, every request must carry it.
     ``sql_timeout``: seconds a warehouse page's queries (table list, description, SQL box)
     and waits to open its file may take together (tests lower it to stay fast)."""
-    ui = UI(home, sql_timeout)
+    ui = UI(home, sql_timeout, shared=token is not None)
     routes: list[Any] = [
         Mount("/static/vendor", app=StaticFiles(directory=VENDOR), name="vendor"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
@@ -98,7 +126,7 @@ def create_app(home: Home, *, token: str | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        ui.executor.shutdown()
+        ui.close()
 
     guard = security.Guard(token)
     app = Starlette(

@@ -200,6 +200,17 @@ NO_SUPERUSER = ("DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = c
                 "THEN SET LOCAL ROLE pg_read_all_data; END IF; END $$")
 
 
+def superuser(backend: Any, limit: Limit | None = None) -> str | None:
+    """The PostgreSQL user the SQL box would run as on ``backend``, if it is a superuser;
+    None for a user that is not, and for other databases."""
+    if _scheme(backend.url) not in ("postgresql", "postgres"):
+        return None
+    # the login's, not current_user: that is the reading role a superuser's look starts as
+    rows = run(backend, "SELECT session_user::text, rolsuper FROM pg_roles "
+               "WHERE rolname = session_user", limit=limit, checked=True).rows
+    return str(rows[0][0]) if rows and rows[0][1] else None
+
+
 def _run_postgres(backend: Any, sql: str, cap: int, limit: Limit) -> Result:
     """A READ ONLY transaction that is always rolled back: functions it lets through (a large
     object made, a setting changed) are undone, and session locks taken are let go."""
