@@ -115,3 +115,25 @@ def test_a_backfill_range_backwards_is_explained_in_the_form_s_words(ui_client):
     assert refused.status_code == 400
     assert "range 2021-01-05..2021-01-01 is empty" in refused.text
     assert "the first partition must come before the last" in refused.text
+
+
+def test_a_dead_letter_replayed_or_dropped_meanwhile_is_a_409_saying_so(ui_client):
+    """The page was drawn, then another process replayed or dropped a message ticked on it:
+    the replay says so in one line (409, as for other actions overtaken), not a 404 page."""
+    from .hostile_app import work
+
+    rt = ui_client.app.state.ui.home.runtime("hostile")
+    before = work.dlq.depth()
+    work.send({"body": "one"})
+    work.send({"body": "two"})
+    rt.serve(until=lambda: work.dlq.depth() >= before + 2, timeout="20s", scheduler=False)
+    token = _csrf(ui_client, "/apps/hostile/dlq/handle")
+    ids = [m.id for m in rt.state.queues.listing(work.dlq.store_name)][-2:]
+    rt.replay("handle", [ids[0]])           # another process, while the page is open
+    rt.purge_dead_letters("handle", [ids[1]])
+    for gone in ids:
+        answer = ui_client.post(REPLAY, data={"id": str(gone), "csrf": token})
+        assert answer.status_code == 409, answer.text
+        assert (f"message {gone} of handle was replayed or dropped meanwhile, by another page "
+                "or process; nothing was replayed") in answer.text
+        assert "reload the page for the dead letters left" in answer.text

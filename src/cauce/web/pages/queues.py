@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ...errors import CauceError
+from ...errors import CauceError, Conflict
+from ...runtime.inspection import NotDeadLettered
 from . import cursor
 
 if TYPE_CHECKING:
@@ -50,7 +51,17 @@ def routes(ui: UI) -> list[Route]:
         if not chosen and not everything:
             raise CauceError("no message was selected", hint="tick the messages to replay, "
                              "or use “replay all”")
-        moved = home.runtime(app).replay(target, None if everything else chosen)
+        try:
+            moved = home.runtime(app).replay(target, None if everything else chosen)
+        except NotDeadLettered as gone:
+            # ticked on this page, so dead-lettered when it was drawn: another page, a `cauce
+            # dlq` or a worker's replay took them since; the state keeps no word of which
+            which = ", ".join(map(str, gone.missing))
+            plural = len(gone.missing) > 1
+            raise Conflict(f"message{'s' if plural else ''} {which} of {target} "
+                           f"{'were' if plural else 'was'} replayed or dropped meanwhile, by "
+                           "another page or process; nothing was replayed",
+                           hint="reload the page for the dead letters left") from None
         done = (f"replayed {moved} message(s)" + ("" if home.serving(app) else
                 "; they wait in their queue until a serve or worker of the app runs"))
         return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
