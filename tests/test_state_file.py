@@ -165,3 +165,35 @@ def test_an_io_error_hints_at_a_full_disk_first(tmp_path: Path) -> None:
     """SQLite says "disk I/O error", not "disk is full", when a full disk stops its WAL index."""
     error = statefile.translate(tmp_path / "state.db", sqlite3.OperationalError("disk I/O error"))
     assert error is not None and "disk is full" in (error.hint or "")
+
+
+def test_a_state_file_removed_while_running_is_not_made_anew_empty(tmp_path: Path) -> None:
+    """A thread that connects after the state file was removed or renamed gets one StateError
+    saying so; it used to make an empty file without cauce's tables in its place ("no such
+    table: runs" in every later reader, and a bare SQLite file where the state was)."""
+    import threading
+
+    from cauce.backends.sqlite.database import StateDB
+
+    path = tmp_path / "state.db"
+    db = StateDB(path)
+    try:
+        path.rename(tmp_path / "state.db.moved")
+        errors: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                db.connection()
+            except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+                errors.append(err)
+
+        thread = threading.Thread(target=connect)
+        thread.start()
+        thread.join(30)
+        (err,) = errors
+        assert isinstance(err, StateError)
+        assert err.message == (f"the state database {path} is gone: it was removed or renamed "
+                               "while this process was running")
+        assert not path.exists()
+    finally:
+        db.close()
