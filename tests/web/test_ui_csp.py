@@ -154,6 +154,11 @@ def test_htmx_parts_refresh_and_filter_under_the_policy(demo_ui, page):
         with page.expect_navigation():
             page.select_option("select[name=stream]", streams[-1])
         assert "stream=" in page.url
+    # an error page's "back" link goes back (a javascript: address would be refused)
+    page.goto(base + "/runs")
+    page.goto(base + "/runs/not-a-run")
+    page.click("text=back")
+    page.wait_for_url(re.compile(r".*/runs$"))
     assert page.problems == []
 
 

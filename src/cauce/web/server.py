@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from ..errors import CauceError, Conflict, InvalidKey, NotFound, StateUnavailable
+from ..errors import CauceError, Conflict, InvalidKey, NotFound, StateError, StateUnavailable
 from ..runtime.runtime import Runtime
 from . import security, sqlbox
 from .executor import Executor
@@ -100,11 +100,14 @@ def create_app(home: Home, *, token: str | None = None,
                                message=exc.message, hint=exc.hint or "")
 
     async def away(request: Request, exc: Exception) -> Response:
-        # the state store cannot be reached for now: not the user's doing, and worth another try
-        assert isinstance(exc, StateUnavailable)
+        # the state store cannot be used: not the user's doing; worth another try soon when
+        # it cannot be reached for now (StateUnavailable), else once it is put right (a state
+        # file removed while the UI runs, a full disk)
+        assert isinstance(exc, StateError)
         response = ui.pages.render(request, "error.html", 503, title="State store unavailable",
                                    message=exc.message, hint=exc.hint or "")
-        response.headers["Retry-After"] = "5"
+        if isinstance(exc, StateUnavailable):
+            response.headers["Retry-After"] = "5"
         return response
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -133,7 +136,7 @@ def create_app(home: Home, *, token: str | None = None,
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
         exception_handlers={NotFound: not_found, InvalidKey: refused, Conflict: clash,
-                            StateUnavailable: away, CauceError: refused,
+                            StateError: away, CauceError: refused,
                             HTTPException: http_error, Exception: crashed},
         lifespan=lifespan)
     app.state.ui = ui

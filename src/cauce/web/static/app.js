@@ -43,6 +43,16 @@
       .forEach(function (box) { box.checked = all.checked; });
   });
 
+  // <a data-back>: the browser's Back (a javascript: address would be refused by the policy);
+  // without a page to go back to, the link's own address.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-back]");
+    if (link && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   // <select data-autosubmit>: choosing an option submits its form.
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]")) {
