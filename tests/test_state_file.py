@@ -184,7 +184,7 @@ def test_a_state_file_removed_while_running_is_not_made_anew_empty(tmp_path: Pat
         def connect() -> None:
             try:
                 db.connection()
-            except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            except BaseException as err:  # handed to the test's thread
                 errors.append(err)
 
         thread = threading.Thread(target=connect)
