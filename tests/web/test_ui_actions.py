@@ -3,6 +3,7 @@ read. Each is refused with a page (or line) saying why and a 4xx status, never a
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from types import SimpleNamespace
 
@@ -137,3 +138,43 @@ def test_a_dead_letter_replayed_or_dropped_meanwhile_is_a_409_saying_so(ui_clien
         assert (f"message {gone} of handle was replayed or dropped meanwhile, by another page "
                 "or process; nothing was replayed") in answer.text
         assert "reload the page for the dead letters left" in answer.text
+
+
+def test_a_rerun_double_clicked_at_once_queues_one_run(ui_client, monkeypatch):
+    """Two Re-run posts that arrive together (a double click: the browser sends both) each
+    looked for a pending re-run before either had queued one, and both queued: the check and
+    the queuing are one step now."""
+    import re
+
+    home = ui_client.app.state.ui.home
+    monkeypatch.setattr(ui_client.app.state.ui.executor, "drain", lambda *_: None)
+    runs = ui_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
+    token = _csrf(ui_client, f"/runs/{run_id}")
+    looked = threading.Barrier(2)
+    related = home.related_runs
+
+    def both_look_first(run):  # holds each request after its look until the other has looked
+        found = related(run)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            looked.wait(timeout=3)  # with the fix, the second never looks while the first waits
+        return found
+
+    monkeypatch.setattr(home, "related_runs", both_look_first)
+    answers: list[int] = []
+
+    def post() -> None:
+        answers.append(ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token},
+                                      follow_redirects=False).status_code)
+
+    clicks = [threading.Thread(target=post) for _ in range(2)]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join(60)
+    monkeypatch.setattr(home, "related_runs", related)
+    pending = [r for r in home.related_runs(home.run(run_id))
+               if r.trigger == f"re-run of {run_id}" and not r.status.finished]
+    for run in pending:  # leaves the shared home as it was
+        ui_client.post(f"/runs/{run.id}/cancel", data={"csrf": token})
+    assert sorted(answers) == [303, 409] and len(pending) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ def _date_or_none(value: str | None) -> str | None:
 
 def routes(ui: UI) -> list[Route]:
     home, pages = ui.home, ui.pages
+    rerunning = threading.Lock()  # one re-run's look and queuing at a time
 
     def runs_list(request: Request) -> Response:
         q = request.query_params
@@ -123,14 +125,17 @@ def routes(ui: UI) -> list[Route]:
                              "runs can be run again",
                              hint="replay the handler's dead letters from its queue page")
         trigger = f"re-run of {original.id}"
-        pending = [r for r in home.related_runs(original)
-                   if r.trigger == trigger and not r.status.finished]
-        if pending:  # the button pressed twice, or a reload: one re-run at a time
-            raise Conflict(f"run {pending[0].id}, a re-run of {original.id}, is still "
-                           f"{pending[0].status.value}; nothing more was queued",
-                           hint="open that run to follow it, or cancel it to re-run anew")
-        new_id = rt.submit(job, partition=original.partition, params=original.params or {},
-                           trigger=trigger)
+        # the look and the queuing as one step: a double click sends two posts at once, and
+        # both looked before either had queued
+        with rerunning:
+            pending = [r for r in home.related_runs(original)
+                       if r.trigger == trigger and not r.status.finished]
+            if pending:  # the button pressed twice, or a reload: one re-run at a time
+                raise Conflict(f"run {pending[0].id}, a re-run of {original.id}, is still "
+                               f"{pending[0].status.value}; nothing more was queued",
+                               hint="open that run to follow it, or cancel it to re-run anew")
+            new_id = rt.submit(job, partition=original.partition,
+                               params=original.params or {}, trigger=trigger)
         if not home.serving(shown.app):
             ui.executor.drain(shown.app, job, new_id)
             done = f"re-run of {original.id} started by this UI (no serve is running)"
