@@ -178,3 +178,24 @@ def test_a_rerun_double_clicked_at_once_queues_one_run(ui_client, monkeypatch):
     for run in pending:  # leaves the shared home as it was
         ui_client.post(f"/runs/{run.id}/cancel", data={"csrf": token})
     assert sorted(answers) == [303, 409] and len(pending) == 1
+
+
+def test_replay_all_or_purge_of_a_queue_emptied_meanwhile_is_a_409_saying_so(ui_client):
+    """Replay all, or Purge, posted after another page or process emptied the dead-letter
+    queue (or posted twice) said "replayed 0 message(s); they wait in their queue": now one
+    line that it was emptied meanwhile, 409, as for the other overtaken actions."""
+    from .hostile_app import work
+
+    rt = ui_client.app.state.ui.home.runtime("hostile")
+    work.send({"body": "one more"})
+    rt.serve(until=lambda: work.dlq.depth() >= 1, timeout="20s", scheduler=False)
+    token = _csrf(ui_client, "/apps/hostile/dlq/handle")
+    rt.purge_dead_letters("handle")  # another process, while the page is open
+    for action, form in (("replay", {"all": "yes"}), ("purge", {"confirm": "handle"})):
+        answer = ui_client.post(f"/apps/hostile/dlq/handle/{action}",
+                                data={**form, "csrf": token})
+        assert answer.status_code == 409, answer.text
+        done = "replayed" if action == "replay" else "purged"
+        assert ("the dead-letter queue of handle is empty: its messages were replayed or "
+                f"dropped meanwhile, by another page or process; nothing was {done}"
+                ) in answer.text

@@ -20,6 +20,14 @@ WINDOW, BUCKETS = 3600.0, 30  # the sparkline: runs per 2 minutes over the last 
 PAGE = 50  # dead letters per page
 
 
+def emptied(target: str, action: str) -> Conflict:
+    """The 409 for "all" of a dead-letter queue that another page or process emptied since
+    its page was drawn (a form posted twice, too)."""
+    return Conflict(f"the dead-letter queue of {target} is empty: its messages were replayed "
+                    f"or dropped meanwhile, by another page or process; nothing was {action}",
+                    hint="reload the page to see it")
+
+
 def routes(ui: UI) -> list[Route]:
     home = ui.home
 
@@ -62,6 +70,8 @@ def routes(ui: UI) -> list[Route]:
                            f"{'were' if plural else 'was'} replayed or dropped meanwhile, by "
                            "another page or process; nothing was replayed",
                            hint="reload the page for the dead letters left") from None
+        if everything and not moved:  # the button shows only over dead letters
+            raise emptied(target, "replayed")
         done = (f"replayed {moved} message(s)" + ("" if home.serving(app) else
                 "; they wait in their queue until a serve or worker of the app runs"))
         return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
@@ -75,6 +85,8 @@ def routes(ui: UI) -> list[Route]:
             raise CauceError("purge not confirmed",
                              hint=f"type the queue's name ({target}) in the box to purge it")
         removed = home.runtime(app).purge_dead_letters(target)
+        if not removed:  # the form shows only over dead letters
+            raise emptied(target, "purged")
         done = f"purged {removed} dead-lettered message(s)"
         return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
                                 f"{ui.pages.flash_query(done)}",
