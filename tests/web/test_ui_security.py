@@ -103,3 +103,43 @@ def test_a_link_cannot_make_a_page_say_what_the_ui_did_not_do(ui_client):
     signed = ui_client.app.state.ui.pages.flash_query(said)
     shown = ui_client.get(f"/apps/hostile/dlq/handle?{signed}").text
     assert f'class="flash ">{said}</p>' in shown
+
+
+def test_a_form_drawn_before_the_ui_restarted_is_refused_saying_why(hostile_home: Path):
+    """A page left open while `cauce ui` restarted posts a token made with the old key: it was
+    refused as "did not come from a page of this UI", which sent a daily user looking for an
+    attack; now the line names the likely cause, and a reload is enough."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        home = Home(hostile_home, [rt], [])
+        with TestClient(create_app(home), base_url="http://127.0.0.1") as before:
+            page = before.get("/apps/hostile/dlq/handle").text
+            old = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+            cookies = dict(before.cookies)
+        with TestClient(create_app(home), base_url="http://127.0.0.1",
+                        cookies=cookies) as after:  # the same browser, the UI started anew
+            stale = after.post("/apps/hostile/dlq/handle/purge",
+                               data={"confirm": "nothing-to-match", "csrf": old})
+            assert stale.status_code == 403
+            assert stale.text == (
+                "refused: this form is not from a page of this UI's current session (CSRF "
+                "check): the UI restarted, or the browser's cookies were cleared, since the "
+                "page was drawn; reload the page and try again")
+            elsewhere = after.post("/apps/hostile/dlq/handle/purge",
+                                   data={"confirm": "x", "csrf": old},
+                                   headers={"origin": "http://attacker.example"})
+            assert elsewhere.status_code == 403 and "a page of another site" in elsewhere.text
+            page = after.get("/apps/hostile/dlq/handle").text  # reloaded
+            fresh = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+            reloaded = after.post("/apps/hostile/dlq/handle/purge",
+                                  data={"confirm": "nothing-to-match", "csrf": fresh})
+            assert reloaded.status_code == 400 and "purge not confirmed" in reloaded.text

@@ -125,10 +125,17 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
                                              f"{err.detail}", err.status_code)
                 value = form.get(CSRF_FIELD)
                 form_token = value if isinstance(value, str) else None
-            if not guard.same_origin(request) or not guard.csrf_ok(session, form_token):
+            if not guard.same_origin(request):
                 return PlainTextResponse(
-                    "refused: this action did not come from a page of this UI (CSRF check); "
-                    "reload the page and try again", 403)
+                    "refused: this action came from a page of another site (CSRF check); "
+                    "open the UI itself and act from its pages", 403)
+            if not guard.csrf_ok(session, form_token):
+                # a page drawn before the UI restarted (a new key), or before the browser's
+                # cookies were cleared, is the daily case; a forged form the rarer one
+                return PlainTextResponse(
+                    "refused: this form is not from a page of this UI's current session (CSRF "
+                    "check): the UI restarted, or the browser's cookies were cleared, since the "
+                    "page was drawn; reload the page and try again", 403)
         new_session = None
         if not session:
             session = new_session = secrets.token_urlsafe(24)
