@@ -197,3 +197,26 @@ def test_a_state_file_removed_while_running_is_not_made_anew_empty(tmp_path: Pat
         assert not path.exists()
     finally:
         db.close()
+
+
+def test_a_state_file_made_read_only_while_running_is_one_state_error(tmp_path: Path) -> None:
+    """A write to a state that became read-only under the process (a chmod, a disk remounted
+    read-only) escaped as sqlite3's "attempt to write a readonly database" (a 500 page in the
+    UI); it is one StateError naming the file, and reads go on."""
+    from cauce.backends.sqlite.database import StateDB
+    from cauce.backends.sqlite.queues import SQLiteQueues
+
+    path = tmp_path / "state.db"
+    db = StateDB(path)
+    try:
+        # what SQLite answers a write to a file it may not write (the tests run as root,
+        # whom a chmod does not stop)
+        db.connection().execute("PRAGMA query_only = ON")
+        with pytest.raises(StateError) as refused:
+            SQLiteQueues(db).send("app:q", ["{}"], now=0.0)
+        assert refused.value.message == (f"cannot write the state database {path}: it is "
+                                         "read-only to this process")
+        assert "write permission" in (refused.value.hint or "")
+        assert SQLiteQueues(db).listing("app:q") == []
+    finally:
+        db.close()
