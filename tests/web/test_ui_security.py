@@ -58,7 +58,7 @@ def test_a_token_link_sets_a_cookie_and_leaves_the_address(token_client):
     first = token_client.get(f"/runs?app=hostile&token={TOKEN}", follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"].endswith("/runs?app=hostile")
     assert TOKEN not in first.headers["location"]
-    cookie = [c for c in first.headers.get_list("set-cookie") if c.startswith("cauce_token=")]
+    cookie = [c for c in first.headers.get_list("set-cookie") if c.startswith("cauce_token_8765=")]
     assert cookie and "HttpOnly" in cookie[0] and "SameSite=strict" in cookie[0]
     assert token_client.get("/runs?app=hostile").status_code == 200  # the cookie carries it
 
@@ -143,3 +143,33 @@ def test_a_form_drawn_before_the_ui_restarted_is_refused_saying_why(hostile_home
             reloaded = after.post("/apps/hostile/dlq/handle/purge",
                                   data={"confirm": "nothing-to-match", "csrf": fresh})
             assert reloaded.status_code == 400 and "purge not confirmed" in reloaded.text
+
+
+def test_two_uis_on_one_host_keep_their_own_token_cookies(hostile_home: Path):
+    """A browser keeps cookies per host, not per port: the second UI's token cookie replaced
+    the first's, and the first UI then asked for its token again."""
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    tokens = {8765: TOKEN, 8766: "another-long-enough-token-987654321"}
+    jar: dict[str, str] = {}  # the browser's cookies for host 127.0.0.1, whatever the port
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        home = Home(hostile_home, [rt], [])
+        clients = {port: TestClient(create_app(home, token=token),
+                                    base_url=f"http://127.0.0.1:{port}")
+                   for port, token in tokens.items()}
+        for port, client in clients.items():  # each opened from the link its UI printed
+            first = client.get(f"/?token={tokens[port]}", follow_redirects=False)
+            for header in first.headers.get_list("set-cookie"):
+                name, _, rest = header.partition("=")
+                jar[name] = rest.split(";")[0]
+        for port, client in clients.items():
+            client.cookies.clear()
+            for name, value in jar.items():
+                client.cookies.set(name, value)
+            assert client.get("/").status_code == 200, port

@@ -79,7 +79,7 @@ class Guard:
     def token_ok(self, request: Request) -> bool:
         if self.token is None:
             return True
-        given = [request.cookies.get(TOKEN_COOKIE), request.query_params.get("token")]
+        given = [request.cookies.get(token_cookie(request)), request.query_params.get("token")]
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             given.append(header[7:].strip())
@@ -98,6 +98,15 @@ class Guard:
         if not origin:
             return True  # not a browser's cross-site request; the CSRF token still applies
         return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def token_cookie(request: Request) -> str:
+    """The token cookie's name for the port the browser reached the UI on: a browser keeps
+    one set of cookies per host whatever the port, so two UIs with their own tokens on one
+    host (two homes, two `cauce serve --ui`) overwrote each other's cookie, and each
+    tab asked for its token again after the other was opened."""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return f"{TOKEN_COOKIE}_{port}"
 
 
 def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
@@ -144,7 +153,8 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
         if new_session:
             response.set_cookie(SESSION_COOKIE, new_session, httponly=True, samesite="strict")
         if guard.token is not None and request.query_params.get("token"):
-            response.set_cookie(TOKEN_COOKIE, guard.token, httponly=True, samesite="strict")
+            response.set_cookie(token_cookie(request), guard.token, httponly=True,
+                                samesite="strict")
             if request.method == "GET" and not isinstance(response, RedirectResponse):
                 # drop the token from the address bar and the history
                 clean = request.url.remove_query_params("token")
