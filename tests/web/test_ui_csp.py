@@ -162,6 +162,32 @@ def test_htmx_parts_refresh_and_filter_under_the_policy(demo_ui, page):
     assert page.problems == []
 
 
+def test_a_refresh_that_fails_says_so_until_one_succeeds(demo_ui, page):
+    """The overview refreshes itself every 5 s; a refresh answered with an error (the state
+    store gone, the UI stopped) left the page as it was, as if up to date."""
+    base = _base(demo_ui)
+    failing = {"on": True}
+
+    def refresh(route):
+        if route.request.headers.get("hx-request") == "true" and failing["on"]:
+            route.fulfill(status=503, content_type="text/html", body=(
+                '<main><h1>State store unavailable</h1><p class="error">the state database '
+                "/x/state.db is gone: it was removed</p></main>"))
+        else:
+            route.continue_()
+
+    page.route(base + "/", refresh)
+    page.goto(base + "/")
+    banner = page.locator("#refresh-problem")
+    banner.wait_for(timeout=20_000)
+    assert banner.inner_text() == (
+        "this part of the page could not be refreshed (503): the state database /x/state.db "
+        "is gone: it was removed; what it shows may be out of date")
+    failing["on"] = False
+    banner.wait_for(state="detached", timeout=20_000)
+    assert page.problems == []
+
+
 def test_actions_under_the_policy(hostile_ui, page):
     base = _base(hostile_ui)
     page.on("dialog", lambda dialog: dialog.accept())
