@@ -74,6 +74,12 @@ def test_pages_forbid_framing_and_foreign_scripts(ui_client):
     assert headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cross-origin-resource-policy"] == "same-origin"
+    assert headers["cross-origin-opener-policy"] == "same-origin"
+    download = ui_client.get("/apps/hostile/data/bucket/inbox/download",
+                             params={"key": "folder/deeper/'quoted'.csv"})
+    assert download.status_code == 200 and download.content == b"a,b\n1,2\n"
+    assert download.headers["cross-origin-resource-policy"] == "same-origin"
 
 
 def test_the_policy_allows_no_inline_script_style_or_eval(ui_client):

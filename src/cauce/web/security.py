@@ -181,6 +181,10 @@ def harden(response: Response) -> None:
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
         "referrer-policy": "same-origin",
+        # another site's page may not load the UI's answers as images, scripts or media (a
+        # bucket object, a page), nor keep a handle on a UI window it opened
+        "cross-origin-resource-policy": "same-origin",
+        "cross-origin-opener-policy": "same-origin",
         "content-security-policy": CSP,
     }
     for name, value in headers.items():
