@@ -110,6 +110,15 @@ def test_a_shared_ui_refuses_typed_sql_as_a_superuser(tmp_path: Path, schema: st
         assert "1 rows" in page.text  # and the chosen one described
 
 
+def test_a_sql_box_url_that_is_no_url_is_one_line_naming_where_it_was_set(
+        tmp_path: Path, schema: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(ENV, "postgres-reader-without-scheme")
+    for get in open_page(tmp_path, schema):
+        (problem,) = lines(get(sql="SELECT 1"), "error")
+        assert problem.startswith(f"the SQL box's URL (environment {ENV}) cannot be used: not "
+                                  "a warehouse URL: 'postgres-reader-without-scheme' (hint: ")
+
+
 def test_a_reader_connection_of_its_own_cannot_take_a_superusers_rights(
         tmp_path: Path, schema: str, reader: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(ENV, SERVER.format(user=reader, schema=schema))

@@ -58,7 +58,11 @@ class UI:
             if reader is None:
                 from ..warehouse import connect
 
-                reader = self._readers[url] = connect(url)
+                try:
+                    reader = self._readers[url] = connect(url)
+                except CauceError as err:
+                    raise CauceError(f"the SQL box's URL ({where}) cannot be used: "
+                                     f"{err.message}", hint=err.hint) from None
         return reader, where
 
     def close(self) -> None:
