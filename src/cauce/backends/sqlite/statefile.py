@@ -47,7 +47,7 @@ def translate(path: Path, error: sqlite3.Error) -> StateError | None:
                               "this process",
                               hint=f"give {path.name} and its folder (where SQLite keeps its "
                               "-wal and -shm files) write permission for this user, or mount "
-                              "its disk read-write; reading the state still works")
+                              "its disk read-write")
         if "disk I/O error" in text:
             return StateError(f"cannot read or write the state database {path}: {text}",
                               hint="the disk is full (SQLite says so when it cannot grow "
