@@ -118,22 +118,41 @@ def test_a_backfill_range_backwards_is_explained_in_the_form_s_words(ui_client):
     assert "the first partition must come before the last" in refused.text
 
 
-def test_a_dead_letter_replayed_or_dropped_meanwhile_is_a_409_saying_so(ui_client):
+@pytest.fixture
+def own_client(tmp_path):
+    """A UI over a hostile home of this test's own: the tests that empty its dead-letter
+    queue leave the session's shared home as it was."""
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .conftest import build_hostile_home
+    from .hostile_app import app
+
+    home = build_hostile_home(tmp_path / "home")
+    with Runtime(app, home=home, lenient_settings=True) as rt, \
+            TestClient(create_app(Home(home, [rt], [])), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def test_a_dead_letter_replayed_or_dropped_meanwhile_is_a_409_saying_so(own_client):
     """The page was drawn, then another process replayed or dropped a message ticked on it:
     the replay says so in one line (409, as for other actions overtaken), not a 404 page."""
     from .hostile_app import work
 
-    rt = ui_client.app.state.ui.home.runtime("hostile")
+    rt = own_client.app.state.ui.home.runtime("hostile")
     before = work.dlq.depth()
     work.send({"body": "one"})
     work.send({"body": "two"})
     rt.serve(until=lambda: work.dlq.depth() >= before + 2, timeout="20s", scheduler=False)
-    token = _csrf(ui_client, "/apps/hostile/dlq/handle")
+    token = _csrf(own_client, "/apps/hostile/dlq/handle")
     ids = [m.id for m in rt.state.queues.listing(work.dlq.store_name)][-2:]
     rt.replay("handle", [ids[0]])           # another process, while the page is open
     rt.purge_dead_letters("handle", [ids[1]])
     for gone in ids:
-        answer = ui_client.post(REPLAY, data={"id": str(gone), "csrf": token})
+        answer = own_client.post(REPLAY, data={"id": str(gone), "csrf": token})
         assert answer.status_code == 409, answer.text
         assert (f"message {gone} of handle was replayed or dropped meanwhile, by another page "
                 "or process; nothing was replayed") in answer.text
@@ -180,19 +199,19 @@ def test_a_rerun_double_clicked_at_once_queues_one_run(ui_client, monkeypatch):
     assert sorted(answers) == [303, 409] and len(pending) == 1
 
 
-def test_replay_all_or_purge_of_a_queue_emptied_meanwhile_is_a_409_saying_so(ui_client):
+def test_replay_all_or_purge_of_a_queue_emptied_meanwhile_is_a_409_saying_so(own_client):
     """Replay all, or Purge, posted after another page or process emptied the dead-letter
     queue (or posted twice) said "replayed 0 message(s); they wait in their queue": now one
     line that it was emptied meanwhile, 409, as for the other overtaken actions."""
     from .hostile_app import work
 
-    rt = ui_client.app.state.ui.home.runtime("hostile")
+    rt = own_client.app.state.ui.home.runtime("hostile")
     work.send({"body": "one more"})
     rt.serve(until=lambda: work.dlq.depth() >= 1, timeout="20s", scheduler=False)
-    token = _csrf(ui_client, "/apps/hostile/dlq/handle")
+    token = _csrf(own_client, "/apps/hostile/dlq/handle")
     rt.purge_dead_letters("handle")  # another process, while the page is open
     for action, form in (("replay", {"all": "yes"}), ("purge", {"confirm": "handle"})):
-        answer = ui_client.post(f"/apps/hostile/dlq/handle/{action}",
+        answer = own_client.post(f"/apps/hostile/dlq/handle/{action}",
                                 data={**form, "csrf": token})
         assert answer.status_code == 409, answer.text
         done = "replayed" if action == "replay" else "purged"

@@ -128,7 +128,7 @@ def test_a_form_drawn_before_the_ui_restarted_is_refused_saying_why(hostile_home
     with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
         home = Home(hostile_home, [rt], [])
         with TestClient(create_app(home), base_url="http://127.0.0.1") as before:
-            page = before.get("/apps/hostile/dlq/handle").text
+            page = before.get("/apps/hostile/partitions/per-day").text  # always a form
             old = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
             cookies = dict(before.cookies)
         with TestClient(create_app(home), base_url="http://127.0.0.1",
@@ -144,7 +144,7 @@ def test_a_form_drawn_before_the_ui_restarted_is_refused_saying_why(hostile_home
                                    data={"confirm": "x", "csrf": old},
                                    headers={"origin": "http://attacker.example"})
             assert elsewhere.status_code == 403 and "a page of another site" in elsewhere.text
-            page = after.get("/apps/hostile/dlq/handle").text  # reloaded
+            page = after.get("/apps/hostile/partitions/per-day").text  # reloaded
             fresh = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
             reloaded = after.post("/apps/hostile/dlq/handle/purge",
                                   data={"confirm": "nothing-to-match", "csrf": fresh})
