@@ -188,6 +188,27 @@ def test_a_refresh_that_fails_says_so_until_one_succeeds(demo_ui, page):
     assert page.problems == []
 
 
+def test_replay_all_asks_first(hostile_ui, page):
+    """Replay all sends every dead letter back at once; its button carried a confirmation
+    that no script asked, so one click replayed them all. Declined, nothing moves."""
+    base = _base(hostile_ui)
+    asked: list[str] = []
+
+    def decline(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", decline)
+    page.goto(base + "/apps/hostile/dlq/handle")
+    before = page.locator("input[name=id]").count()
+    assert before >= 1
+    page.click("text=Replay all")
+    assert asked == ["Replay every dead-lettered message of handle?"]
+    page.goto(base + "/apps/hostile/dlq/handle")
+    assert page.locator("input[name=id]").count() == before
+    assert page.problems == []
+
+
 def test_actions_under_the_policy(hostile_ui, page):
     base = _base(hostile_ui)
     page.on("dialog", lambda dialog: dialog.accept())

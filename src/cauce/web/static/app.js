@@ -94,10 +94,14 @@
     }
   });
 
-  // Forms that ask first: <form data-confirm="...">.
+  // Forms, or their buttons, that ask first: <form data-confirm="..."> or
+  // <button data-confirm="..."> (the button's question for what that button does).
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    var button = event.submitter;
+    var ask = (button && button.dataset && button.dataset.confirm) ||
+      (form.dataset && form.dataset.confirm);
+    if (ask && !window.confirm(ask)) {
       event.preventDefault();
     }
   }, true);
