@@ -4,6 +4,7 @@ read. Each is refused with a page (or line) saying why and a 4xx status, never a
 from __future__ import annotations
 
 import contextlib
+import html
 import threading
 from types import SimpleNamespace
 
@@ -218,3 +219,23 @@ def test_replay_all_or_purge_of_a_queue_emptied_meanwhile_is_a_409_saying_so(own
         assert ("the dead-letter queue of handle is empty: its messages were replayed or "
                 f"dropped meanwhile, by another page or process; nothing was {done}"
                 ) in answer.text
+
+
+def test_an_action_on_a_run_pruned_meanwhile_is_a_409_saying_so(own_client):
+    """A run page left open while `cauce runs prune` removed the run: its Re-run (or Cancel)
+    answered 404 "no run", as for an id typed wrong; now one line says it was pruned."""
+    import re
+    import time
+
+    runs = own_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
+    token = _csrf(own_client, f"/runs/{run_id}")
+    rt = own_client.app.state.ui.home.runtime("hostile")
+    assert rt.state.runs.prune(ended_before=time.time() + 3600, app="hostile") >= 1
+    for action, nothing in (("rerun", "queued"), ("cancel", "cancelled")):
+        answer = own_client.post(f"/runs/{run_id}/{action}", data={"csrf": token})
+        assert answer.status_code == 409, answer.text
+        assert (f"run {run_id} is no longer recorded: it was pruned (`cauce runs prune`) since "
+                f"this page was drawn; nothing was {nothing}") in html.unescape(answer.text)
+    made_up = own_client.post("/runs/zzz/rerun", data={"csrf": token})
+    assert made_up.status_code == 404 and "no run" in html.unescape(made_up.text)
