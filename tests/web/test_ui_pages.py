@@ -477,3 +477,14 @@ def test_a_state_file_removed_while_the_ui_runs_is_a_503_page_saying_so(tmp_path
                         "or renamed while this process was running") in page.text
                 assert "javascript:" not in page.text  # its back link runs under the policy
             assert not (home / "state.db").exists()
+
+
+def test_a_bucket_object_removed_since_its_listing_is_a_404_saying_so(ui_client):
+    """An object linked from a bucket's listing and removed since (or a key edited by hand)
+    answered 400 "Cannot do that", as if the request could never have worked."""
+    for part in ("object", "download"):
+        page = ui_client.get(f"/apps/hostile/data/bucket/inbox/{part}",
+                             params={"key": "folder/removed-meanwhile.txt"})
+        assert page.status_code == 404, (part, page.status_code)
+        assert "no object &#39;folder/removed-meanwhile.txt&#39;" in page.text
+        assert "it may have been removed since the listing was drawn" in page.text

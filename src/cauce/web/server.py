@@ -19,7 +19,15 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from ..errors import CauceError, Conflict, InvalidKey, NotFound, StateError, StateUnavailable
+from ..errors import (
+    CauceError,
+    Conflict,
+    InvalidKey,
+    NotFound,
+    ObjectNotFound,
+    StateError,
+    StateUnavailable,
+)
 from ..runtime.runtime import Runtime
 from . import security, sqlbox
 from .executor import Executor
@@ -92,6 +100,15 @@ def create_app(home: Home, *, token: str | None = None,
         return ui.pages.render(request, "error.html", 404, title="Not found", message=message,
                                hint=getattr(exc, "hint", ""))
 
+    async def gone_object(request: Request, exc: Exception) -> Response:
+        # a bucket object linked from a listing and removed since (by a job, a lifecycle
+        # rule), or a key edited by hand: not found, not a request that could never work
+        assert isinstance(exc, CauceError)
+        return ui.pages.render(request, "error.html", 404, title="Not found",
+                               message=exc.message,
+                               hint=exc.hint or "it may have been removed since the listing "
+                               "was drawn; the bucket's page lists what is there now")
+
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CauceError)
         return ui.pages.render(request, "error.html", 400, title="Cannot do that",
@@ -139,7 +156,8 @@ def create_app(home: Home, *, token: str | None = None,
     app = Starlette(
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
-        exception_handlers={NotFound: not_found, InvalidKey: refused, Conflict: clash,
+        exception_handlers={NotFound: not_found, ObjectNotFound: gone_object,
+                            InvalidKey: refused, Conflict: clash,
                             StateError: away, CauceError: refused,
                             HTTPException: http_error, Exception: crashed},
         lifespan=lifespan)
