@@ -110,6 +110,17 @@ def test_a_shared_ui_refuses_typed_sql_as_a_superuser(tmp_path: Path, schema: st
         assert "1 rows" in page.text  # and the chosen one described
 
 
+def test_a_sql_box_url_naming_a_superuser_is_said_so_too(tmp_path: Path, schema: str,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(ENV, SERVER.format(user="postgres", schema=schema))
+    for get in open_page(tmp_path, schema):
+        (notice,) = lines(get(sql="SELECT 1"), "warning")
+        assert notice == (f"the SQL box runs as postgres, a PostgreSQL superuser, through {ENV}:"
+                          " a SELECT can take the superuser's rights back (hint: give "
+                          f"{ENV} a user that is not a superuser, one granted "
+                          "pg_read_all_data, say)")
+
+
 def test_a_sql_box_url_that_is_no_url_is_one_line_naming_where_it_was_set(
         tmp_path: Path, schema: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(ENV, "postgres-reader-without-scheme")

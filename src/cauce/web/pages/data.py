@@ -36,8 +36,8 @@ def superuser_line(app: str, name: str, who: str, where: str | None) -> str:
     """The one line a warehouse page shows when its SQL box runs as a PostgreSQL superuser."""
     env = sqlbox_env(app, name)
     if where is not None:
-        return (f"the SQL box runs as {who}, a PostgreSQL superuser, as {env} says: a SELECT "
-                f"can take back a superuser's rights (hint: give {env} a user that is not a "
+        return (f"the SQL box runs as {who}, a PostgreSQL superuser, through {env}: a SELECT "
+                f"can take the superuser's rights back (hint: give {env} a user that is not a "
                 "superuser, one granted pg_read_all_data, say)")
     return (f"the SQL box runs as {who}, a PostgreSQL superuser: its read-only role guards "
             f"against mistakes, but a SELECT can take the superuser's rights back (hint: set "
