@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from pathlib import Path
@@ -47,6 +48,36 @@ def test_hostile_data_cannot_leave_the_spec():
     assert "<!--" not in fragment and "alert(1)</" not in fragment
     (spec,) = _specs_in(fragment)
     assert [row["zone"] for row in spec["data"]["values"]] == HOSTILE
+
+
+def test_a_csp_fragment_runs_no_script_of_its_own():
+    """For pages whose Content-Security-Policy refuses inline scripts and eval (the web UI):
+    the chart is data only, and its options ask Vega for its expression interpreter."""
+    fragment = charts.html(_bar(HOSTILE), scripts=None, csp=True)
+    assert fragment.count("<script") == fragment.count('<script type="application/json"') == 1
+    assert "vegaEmbed(" not in fragment and "alert(1)</" not in fragment
+    found = re.search(r'<script type="application/json" id="[^"]+" data-cauce-chart="([^"]+)">'
+                      r"(.*?)</script>", fragment, flags=re.S)
+    assert found is not None
+    options = json.loads(html.unescape(found.group(1)))
+    assert options["ast"] is True and options["defaultStyle"] is False
+    assert options["tooltip"] == {"disableDefaultStyle": True}
+    assert [row["zone"] for row in json.loads(found.group(2))["data"]["values"]] == HOSTILE
+    with pytest.raises(ValueError, match="URL prefix or None"):
+        charts.html(_bar(), csp=True)
+
+
+def test_the_ui_chart_stylesheet_is_the_one_vega_embed_would_inject():
+    """static/charts.css holds, unchanged, the styles vega-embed and its tooltip add as <style>
+    elements when allowed to: an update of the vendored vega-embed must update it too."""
+
+    bundle = (charts.VENDOR / "vega-embed.min.js").read_text(encoding="utf-8")
+    sheet = (charts.VENDOR.parent / "web" / "static" / "charts.css").read_text(encoding="utf-8")
+    for start in (".vega-embed {", "#vg-tooltip-element {"):
+        at = bundle.index(start)
+        end = bundle.index('"', at)
+        text = bundle[at:end].encode().decode("unicode_escape")
+        assert text.strip() in sheet, start
 
 
 def test_same_charts_same_bytes():

@@ -165,3 +165,58 @@ def test_an_io_error_hints_at_a_full_disk_first(tmp_path: Path) -> None:
     """SQLite says "disk I/O error", not "disk is full", when a full disk stops its WAL index."""
     error = statefile.translate(tmp_path / "state.db", sqlite3.OperationalError("disk I/O error"))
     assert error is not None and "disk is full" in (error.hint or "")
+
+
+def test_a_state_file_removed_while_running_is_not_made_anew_empty(tmp_path: Path) -> None:
+    """A thread that connects after the state file was removed or renamed gets one StateError
+    saying so; it used to make an empty file without cauce's tables in its place ("no such
+    table: runs" in every later reader, and a bare SQLite file where the state was)."""
+    import threading
+
+    from cauce.backends.sqlite.database import StateDB
+
+    path = tmp_path / "state.db"
+    db = StateDB(path)
+    try:
+        path.rename(tmp_path / "state.db.moved")
+        errors: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                db.connection()
+            except BaseException as err:  # handed to the test's thread
+                errors.append(err)
+
+        thread = threading.Thread(target=connect)
+        thread.start()
+        thread.join(30)
+        (err,) = errors
+        assert isinstance(err, StateError)
+        assert err.message == (f"the state database {path} is gone: it was removed or renamed "
+                               "while this process was running")
+        assert not path.exists()
+    finally:
+        db.close()
+
+
+def test_a_state_file_made_read_only_while_running_is_one_state_error(tmp_path: Path) -> None:
+    """A write to a state that became read-only under the process (a chmod, a disk remounted
+    read-only) escaped as sqlite3's "attempt to write a readonly database" (a 500 page in the
+    UI); it is one StateError naming the file, and reads go on."""
+    from cauce.backends.sqlite.database import StateDB
+    from cauce.backends.sqlite.queues import SQLiteQueues
+
+    path = tmp_path / "state.db"
+    db = StateDB(path)
+    try:
+        # what SQLite answers a write to a file it may not write (the tests run as root,
+        # whom a chmod does not stop)
+        db.connection().execute("PRAGMA query_only = ON")
+        with pytest.raises(StateError) as refused:
+            SQLiteQueues(db).send("app:q", ["{}"], now=0.0)
+        assert refused.value.message == (f"cannot write the state database {path}: it is "
+                                         "read-only to this process")
+        assert "write permission" in (refused.value.hint or "")
+        assert SQLiteQueues(db).listing("app:q") == []
+    finally:
+        db.close()

@@ -40,6 +40,12 @@ _STYLE = (
 # Export as PNG/SVG works offline; the editor and the source views would need the network.
 _EMBED_OPTIONS = {"renderer": "svg", "actions": {"export": True, "source": False,
                                                  "compiled": False, "editor": False}}
+# Under a Content-Security-Policy without 'unsafe-eval' or inline styles: Vega evaluates its
+# expressions with the interpreter vega-embed bundles instead of compiling them with
+# Function(), and vega-embed and its tooltip add no <style> element (the page links their
+# stylesheet instead; the web UI's is static/charts.css).
+_CSP_EMBED_OPTIONS = {**_EMBED_OPTIONS, "ast": True, "defaultStyle": False,
+                      "forceActionsMenu": True, "tooltip": {"disableDefaultStyle": True}}
 
 
 @runtime_checkable
@@ -113,6 +119,7 @@ def html(
     page: bool = False,
     title: str = "",
     scripts: str | None = "inline",
+    csp: bool = False,
 ) -> str:
     """HTML that draws ``charts`` (one or a list) with axes, legends and tooltips.
 
@@ -122,7 +129,15 @@ def html(
     ``page=True`` the result is a whole document titled ``title``; otherwise a fragment to put
     inside a page (it draws itself when inserted, including by htmx). The same charts give the
     same bytes.
+
+    With ``csp=True`` the fragment holds no script that runs: each chart is its element and its
+    spec and options as JSON, drawn by a script of the page (the web UI's ``static/charts.js``),
+    so the page needs neither 'unsafe-inline' nor 'unsafe-eval' in its Content-Security-Policy
+    (``scripts`` must then be a URL prefix or None).
     """
+    if csp and scripts == "inline":
+        raise ValueError("csp=True draws with the page's own script: give scripts a URL prefix "
+                         "or None, not 'inline'")
     items = [charts] if isinstance(charts, Mapping | _AltairChart) else list(charts)
     blocks = []
     for index, chart in enumerate(items):
@@ -131,6 +146,12 @@ def html(
         # the script draws into the elements just before it, not into an id: the same chart
         # twice in a page (two fragments) has the same id twice, and its second copy stayed
         # empty while the first was drawn twice
+        if csp:
+            options = _script_json(_CSP_EMBED_OPTIONS)
+            blocks.append(f'<div class="cauce-chart" id="{chart_id}"></div>'
+                          f'<script type="application/json" id="{chart_id}-spec" '
+                          f'data-cauce-chart="{html_text.escape(options)}">{data}</script>')
+            continue
         blocks.append(
             f'<div class="cauce-chart" id="{chart_id}"></div>'
             f'<script type="application/json" id="{chart_id}-spec">{data}</script>'

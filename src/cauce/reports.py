@@ -35,7 +35,8 @@ max-width:60rem;color:#222;line-height:1.45;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}
 h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.n{text-align:right}
+th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}
+td.n{text-align:right;white-space:nowrap}
 th{background:#f4f4f4}.meta{color:#666;font-size:.85rem}img{max-width:100%;margin:.5rem 0}
 .cauce-chart{display:block;margin:.5rem 0}
 """

@@ -98,6 +98,12 @@ def resource_env(app: str, resource: str) -> str:
     return f"CAUCE_{_upper(app)}_{_upper(resource)}_URL"
 
 
+def sqlbox_env(app: str, warehouse: str) -> str:
+    """The environment variable that gives the web UI's SQL box its own connection URL for a
+    warehouse of ``app`` (a read-only user's, say)."""
+    return f"CAUCE_{_upper(app)}_{_upper(warehouse)}_SQLBOX_URL"
+
+
 def _from_text(text: str, annotation: Any) -> Any:
     """Make environment text fit list and optional types (JSON or comma-separated lists)."""
     args = typing.get_args(annotation)
@@ -232,6 +238,16 @@ class ConfigSources:
         urls = self.app_section(app).get("resources", {})
         if resource in urls:
             return str(urls[resource]), f"{self.file_name} [apps.{app}.resources] {resource}"
+        return None
+
+    def sqlbox_url(self, app: str, warehouse: str) -> tuple[str, str] | None:
+        """The URL the web UI's SQL box connects with for a warehouse, and its source: from the
+        environment or .env only, as secrets are (it names a user and often a password)."""
+        env_name = sqlbox_env(app, warehouse)
+        if (value := self._environment(env_name)) is not None and value.strip():
+            return value.strip(), f"environment {env_name}"
+        if self.dotenv.get(env_name, "").strip():
+            return self.dotenv[env_name].strip(), f".env {env_name}"
         return None
 
 

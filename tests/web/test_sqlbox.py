@@ -231,9 +231,11 @@ def warehouse_page(tmp_path: Path, dialect: str) -> Iterator[tuple[Any, Callable
         ui = create_app(Home(tmp_path, [rt], []))
         with TestClient(ui, base_url="http://127.0.0.1") as client:
 
-            def get(stopped: bool = True, **params: str) -> Any:
+            def get(stopped: bool = True, headers: dict[str, str] | None = None,
+                    **params: str) -> Any:
                 ui.state.ui.sql_timeout = LIMIT if stopped else sqlbox.TIMEOUT
-                page = client.get("/apps/looks/data/warehouse/w", params=params)
+                page = client.get("/apps/looks/data/warehouse/w", params=params,
+                                  headers=headers)
                 assert page.status_code == 200 and "Traceback" not in page.text
                 return page
 
@@ -313,3 +315,22 @@ def test_the_wait_for_a_duckdb_file_being_written_counts_within_the_limit(
         "process (hint: it can be read once that process has closed it; try again in a moment)"]
     assert clock.now == pytest.approx(LIMIT)
     assert problems(fine) == [] and "1 row(s)" in fine.text
+
+
+def test_a_query_in_a_link_from_another_site_is_shown_not_run(tmp_path: Path):
+    """A page of another site that links to the SQL box with a query of its own (the browser
+    says `Sec-Fetch-Site: cross-site`) gets the query shown in the box, not run; from the UI's
+    own pages, a bookmark or the address bar (or a client that says nothing) it runs."""
+    ran = {}
+    with warehouse_page(tmp_path, "sqlite") as (_, get):
+        for site in ("cross-site", "same-site", "same-origin", "none", None):
+            headers = {"sec-fetch-site": site} if site else None
+            page = get(stopped=False, headers=headers, sql="SELECT a FROM t")
+            ran[site] = "1 row(s)" in page.text
+            if not ran[site]:
+                assert problems(page) == [
+                    "the query was not run: it came in a link from another site (hint: read "
+                    "it in the box, then press Run to run it)"]
+                assert ">SELECT a FROM t</textarea>" in page.text
+    assert ran == {"cross-site": False, "same-site": False, "same-origin": True, "none": True,
+                   None: True}

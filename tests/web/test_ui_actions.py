@@ -3,6 +3,8 @@ read. Each is refused with a page (or line) saying why and a 4xx status, never a
 
 from __future__ import annotations
 
+import contextlib
+import html
 import threading
 from types import SimpleNamespace
 
@@ -115,3 +117,125 @@ def test_a_backfill_range_backwards_is_explained_in_the_form_s_words(ui_client):
     assert refused.status_code == 400
     assert "range 2021-01-05..2021-01-01 is empty" in refused.text
     assert "the first partition must come before the last" in refused.text
+
+
+@pytest.fixture
+def own_client(tmp_path):
+    """A UI over a hostile home of this test's own: the tests that empty its dead-letter
+    queue leave the session's shared home as it was."""
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .conftest import build_hostile_home
+    from .hostile_app import app
+
+    home = build_hostile_home(tmp_path / "home")
+    with Runtime(app, home=home, lenient_settings=True) as rt, \
+            TestClient(create_app(Home(home, [rt], [])), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def test_a_dead_letter_replayed_or_dropped_meanwhile_is_a_409_saying_so(own_client):
+    """The page was drawn, then another process replayed or dropped a message ticked on it:
+    the replay says so in one line (409, as for other actions overtaken), not a 404 page."""
+    from .hostile_app import work
+
+    rt = own_client.app.state.ui.home.runtime("hostile")
+    before = work.dlq.depth()
+    work.send({"body": "one"})
+    work.send({"body": "two"})
+    rt.serve(until=lambda: work.dlq.depth() >= before + 2, timeout="20s", scheduler=False)
+    token = _csrf(own_client, "/apps/hostile/dlq/handle")
+    ids = [m.id for m in rt.state.queues.listing(work.dlq.store_name)][-2:]
+    rt.replay("handle", [ids[0]])           # another process, while the page is open
+    rt.purge_dead_letters("handle", [ids[1]])
+    for gone in ids:
+        answer = own_client.post(REPLAY, data={"id": str(gone), "csrf": token})
+        assert answer.status_code == 409, answer.text
+        assert (f"message {gone} of handle was replayed or dropped meanwhile, by another page "
+                "or process; nothing was replayed") in answer.text
+        assert "reload the page for the dead letters left" in answer.text
+
+
+def test_a_rerun_double_clicked_at_once_queues_one_run(ui_client, monkeypatch):
+    """Two Re-run posts that arrive together (a double click: the browser sends both) each
+    looked for a pending re-run before either had queued one, and both queued: the check and
+    the queuing are one step now."""
+    import re
+
+    home = ui_client.app.state.ui.home
+    monkeypatch.setattr(ui_client.app.state.ui.executor, "drain", lambda *_: None)
+    runs = ui_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
+    token = _csrf(ui_client, f"/runs/{run_id}")
+    looked = threading.Barrier(2)
+    related = home.related_runs
+
+    def both_look_first(run):  # holds each request after its look until the other has looked
+        found = related(run)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            looked.wait(timeout=3)  # with the fix, the second never looks while the first waits
+        return found
+
+    monkeypatch.setattr(home, "related_runs", both_look_first)
+    answers: list[int] = []
+
+    def post() -> None:
+        answers.append(ui_client.post(f"/runs/{run_id}/rerun", data={"csrf": token},
+                                      follow_redirects=False).status_code)
+
+    clicks = [threading.Thread(target=post) for _ in range(2)]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join(60)
+    monkeypatch.setattr(home, "related_runs", related)
+    pending = [r for r in home.related_runs(home.run(run_id))
+               if r.trigger == f"re-run of {run_id}" and not r.status.finished]
+    for run in pending:  # leaves the shared home as it was
+        ui_client.post(f"/runs/{run.id}/cancel", data={"csrf": token})
+    assert sorted(answers) == [303, 409] and len(pending) == 1
+
+
+def test_replay_all_or_purge_of_a_queue_emptied_meanwhile_is_a_409_saying_so(own_client):
+    """Replay all, or Purge, posted after another page or process emptied the dead-letter
+    queue (or posted twice) said "replayed 0 message(s); they wait in their queue": now one
+    line that it was emptied meanwhile, 409, as for the other overtaken actions."""
+    from .hostile_app import work
+
+    rt = own_client.app.state.ui.home.runtime("hostile")
+    work.send({"body": "one more"})
+    rt.serve(until=lambda: work.dlq.depth() >= 1, timeout="20s", scheduler=False)
+    token = _csrf(own_client, "/apps/hostile/dlq/handle")
+    rt.purge_dead_letters("handle")  # another process, while the page is open
+    for action, form in (("replay", {"all": "yes"}), ("purge", {"confirm": "handle"})):
+        answer = own_client.post(f"/apps/hostile/dlq/handle/{action}",
+                                data={**form, "csrf": token})
+        assert answer.status_code == 409, answer.text
+        done = "replayed" if action == "replay" else "purged"
+        assert ("the dead-letter queue of handle is empty: its messages were replayed or "
+                f"dropped meanwhile, by another page or process; nothing was {done}"
+                ) in answer.text
+
+
+def test_an_action_on_a_run_pruned_meanwhile_is_a_409_saying_so(own_client):
+    """A run page left open while `cauce runs prune` removed the run: its Re-run (or Cancel)
+    answered 404 "no run", as for an id typed wrong; now one line says it was pruned."""
+    import re
+    import time
+
+    runs = own_client.get("/runs?app=hostile&name=boom").text
+    run_id = re.findall(r'href="/runs/([0-9a-f]{24})"', runs)[-1]
+    token = _csrf(own_client, f"/runs/{run_id}")
+    rt = own_client.app.state.ui.home.runtime("hostile")
+    assert rt.state.runs.prune(ended_before=time.time() + 3600, app="hostile") >= 1
+    for action, nothing in (("rerun", "queued"), ("cancel", "cancelled")):
+        answer = own_client.post(f"/runs/{run_id}/{action}", data={"csrf": token})
+        assert answer.status_code == 409, answer.text
+        assert (f"run {run_id} is no longer recorded: it was pruned (`cauce runs prune`) since "
+                f"this page was drawn; nothing was {nothing}") in html.unescape(answer.text)
+    made_up = own_client.post("/runs/zzz/rerun", data={"csrf": token})
+    assert made_up.status_code == 404 and "no run" in html.unescape(made_up.text)

@@ -445,3 +445,46 @@ def test_a_next_run_time_already_past_is_marked_overdue(tmp_path):
             rows = re.findall(r"<tr><td>hostile</td>.*?</tr>", client.get("/").text, re.S)
     marked = {re.search(r">([\w-]+)</a>", row).group(1): "overdue" in row for row in rows}
     assert marked == {"boom": True, "per-day": False}
+
+
+def test_a_state_file_removed_while_the_ui_runs_is_a_503_page_saying_so(tmp_path):
+    """Removed (or renamed) under a running UI, the state file was made anew, empty, by the
+    next page's thread, and every page was a 500 "unexpected error"; now each page that reads
+    the state says in one line that it is gone, and no empty file takes its place."""
+    from starlette.testclient import TestClient
+
+    from cauce import App, Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    app = App("gone")
+
+    @app.job
+    def hello(ctx):
+        return 1
+
+    home = tmp_path / "home"
+    with Runtime(app, home=home) as rt:
+        rt.run("hello")
+        ui = Home(home, [rt], [])
+        with TestClient(create_app(ui), base_url="http://127.0.0.1",
+                        raise_server_exceptions=False) as client:
+            (home / "state.db").rename(home / "state.db.moved")
+            for path in ("/runs", "/apps/gone/queues", "/apps/gone/logs"):
+                page = client.get(path)
+                assert page.status_code == 503, (path, page.status_code)
+                assert (f"the state database {home / 'state.db'} is gone: it was removed "
+                        "or renamed while this process was running") in page.text
+                assert "javascript:" not in page.text  # its back link runs under the policy
+            assert not (home / "state.db").exists()
+
+
+def test_a_bucket_object_removed_since_its_listing_is_a_404_saying_so(ui_client):
+    """An object linked from a bucket's listing and removed since (or a key edited by hand)
+    answered 400 "Cannot do that", as if the request could never have worked."""
+    for part in ("object", "download"):
+        page = ui_client.get(f"/apps/hostile/data/bucket/inbox/{part}",
+                             params={"key": "folder/removed-meanwhile.txt"})
+        assert page.status_code == 404, (part, page.status_code)
+        assert "no object &#39;folder/removed-meanwhile.txt&#39;" in page.text
+        assert "it may have been removed since the listing was drawn" in page.text

@@ -111,6 +111,15 @@ def replay(rt: Runtime, target: Target,
     return len(moved)
 
 
+class NotDeadLettered(NotFound):
+    """Message ids that are not in a dead-letter queue (``missing``): mistyped, or replayed or
+    dropped since they were listed."""
+
+    def __init__(self, message: str, *, hint: str, missing: Sequence[int]) -> None:
+        super().__init__(message, hint=hint)
+        self.missing = list(missing)
+
+
 def _all_dead_lettered(rt: Runtime, dlq_name: str, numbers: Sequence[int], name: str,
                        done: str) -> None:
     """Refuse ids not in the dead-letter queue, before any message moves or goes: an id
@@ -119,10 +128,10 @@ def _all_dead_lettered(rt: Runtime, dlq_name: str, numbers: Sequence[int], name:
     missing = [n for n in dict.fromkeys(numbers) if n not in held]
     if missing:
         which = ", ".join(map(str, missing))
-        raise NotFound(f"message{'s' if len(missing) > 1 else ''} {which} "
-                       f"{'are' if len(missing) > 1 else 'is'} not in the dead-letter queue of "
-                       f"{name}; nothing was {done}",
-                       hint="`cauce dlq list APP QUEUE` shows the ids")
+        raise NotDeadLettered(f"message{'s' if len(missing) > 1 else ''} {which} "
+                              f"{'are' if len(missing) > 1 else 'is'} not in the dead-letter "
+                              f"queue of {name}; nothing was {done}",
+                              hint="`cauce dlq list APP QUEUE` shows the ids", missing=missing)
 
 
 def _message_ids(ids: Sequence[int | str] | int | str) -> list[int]:

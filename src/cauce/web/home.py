@@ -177,6 +177,11 @@ class Home:
                            hint=f"start the UI with `cauce ui {run.app}`")
         return self._masked_run(run)
 
+    def run_recorded(self, run_id: str) -> bool:
+        """Whether the state holds a run of exactly this id (any app's)."""
+        rt = next(iter(self.runtimes.values()))
+        return rt.state.runs.get(run_id) is not None
+
     def related_runs(self, run: Run, limit: int = 20) -> list[Run]:
         """Other runs of the same job or handler (and partition): attempts and re-runs."""
         f = RunFilter([run.app], run.name, partition=run.partition)

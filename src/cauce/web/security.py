@@ -79,7 +79,7 @@ class Guard:
     def token_ok(self, request: Request) -> bool:
         if self.token is None:
             return True
-        given = [request.cookies.get(TOKEN_COOKIE), request.query_params.get("token")]
+        given = [request.cookies.get(token_cookie(request)), request.query_params.get("token")]
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             given.append(header[7:].strip())
@@ -98,6 +98,15 @@ class Guard:
         if not origin:
             return True  # not a browser's cross-site request; the CSRF token still applies
         return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def token_cookie(request: Request) -> str:
+    """The token cookie's name for the port the browser reached the UI on: a browser keeps
+    one set of cookies per host whatever the port, so two UIs with their own tokens on one
+    host (two homes, two `cauce serve --ui`) overwrote each other's cookie, and each
+    tab asked for its token again after the other was opened."""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return f"{TOKEN_COOKIE}_{port}"
 
 
 def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
@@ -125,10 +134,17 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
                                              f"{err.detail}", err.status_code)
                 value = form.get(CSRF_FIELD)
                 form_token = value if isinstance(value, str) else None
-            if not guard.same_origin(request) or not guard.csrf_ok(session, form_token):
+            if not guard.same_origin(request):
                 return PlainTextResponse(
-                    "refused: this action did not come from a page of this UI (CSRF check); "
-                    "reload the page and try again", 403)
+                    "refused: this action came from a page of another site (CSRF check); "
+                    "open the UI itself and act from its pages", 403)
+            if not guard.csrf_ok(session, form_token):
+                # a page drawn before the UI restarted (a new key), or before the browser's
+                # cookies were cleared, is the daily case; a forged form the rarer one
+                return PlainTextResponse(
+                    "refused: this form is not from a page of this UI's current session (CSRF "
+                    "check): the UI restarted, or the browser's cookies were cleared, since the "
+                    "page was drawn; reload the page and try again", 403)
         new_session = None
         if not session:
             session = new_session = secrets.token_urlsafe(24)
@@ -137,7 +153,8 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
         if new_session:
             response.set_cookie(SESSION_COOKIE, new_session, httponly=True, samesite="strict")
         if guard.token is not None and request.query_params.get("token"):
-            response.set_cookie(TOKEN_COOKIE, guard.token, httponly=True, samesite="strict")
+            response.set_cookie(token_cookie(request), guard.token, httponly=True,
+                                samesite="strict")
             if request.method == "GET" and not isinstance(response, RedirectResponse):
                 # drop the token from the address bar and the history
                 clean = request.url.remove_query_params("token")
@@ -151,16 +168,24 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
     return check
 
 
+# Scripts and styles only from the UI's own files: no inline script, event attribute, style
+# element or style attribute runs, and nothing compiles code from text (Vega draws through its
+# expression interpreter, htmx runs without eval). Nothing loads from elsewhere.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+       "form-action 'self'")
+
+
 def harden(response: Response) -> None:
     headers: dict[str, Any] = {
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
         "referrer-policy": "same-origin",
-        # Vega compiles expressions with Function(): 'unsafe-eval'; charts and htmx put small
-        # inline scripts in pages: 'unsafe-inline'. Nothing may load from elsewhere.
-        "content-security-policy": "default-src 'self'; script-src 'self' 'unsafe-inline' "
-        "'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        # another site's page may not load the UI's answers as images, scripts or media (a
+        # bucket object, a page), nor keep a handle on a UI window it opened
+        "cross-origin-resource-policy": "same-origin",
+        "cross-origin-opener-policy": "same-origin",
+        "content-security-policy": CSP,
     }
     for name, value in headers.items():
         response.headers.setdefault(name, value)

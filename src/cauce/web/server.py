@@ -19,7 +19,15 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from ..errors import CauceError, Conflict, InvalidKey, NotFound, StateUnavailable
+from ..errors import (
+    CauceError,
+    Conflict,
+    InvalidKey,
+    NotFound,
+    ObjectNotFound,
+    StateError,
+    StateUnavailable,
+)
 from ..runtime.runtime import Runtime
 from . import security, sqlbox
 from .executor import Executor
@@ -32,14 +40,46 @@ VENDOR = Path(__file__).parent.parent / "vendor"
 
 
 class UI:
-    """What the pages share: the home, the templates, the background executor, and the SQL
-    box's time limit."""
+    """What the pages share: the home, the templates, the background executor, the SQL box's
+    time limit and connections, and whether the UI is shared (has a token)."""
 
-    def __init__(self, home: Home, sql_timeout: float = sqlbox.TIMEOUT) -> None:
+    def __init__(self, home: Home, sql_timeout: float = sqlbox.TIMEOUT,
+                 shared: bool = False) -> None:
         self.home = home
         self.pages = Pages(home)
         self.executor = Executor(home)
         self.sql_timeout = sql_timeout
+        self.shared = shared
+        self._readers: dict[str, Any] = {}
+        self._readers_lock = threading.Lock()
+
+    def sql_backend(self, app: str, name: str) -> tuple[Any, str | None]:
+        """The backend the SQL box of warehouse ``name`` uses, and where its URL was set: the
+        connection configured for it (CAUCE_<APP>_<WAREHOUSE>_SQLBOX_URL), else the
+        warehouse's own (and None)."""
+        configured = self.home.runtime(app).config.sqlbox_url(app, name)
+        if configured is None:
+            return self.home.warehouse_backend(app, name), None
+        url, where = configured
+        with self._readers_lock:
+            reader = self._readers.get(url)
+            if reader is None:
+                from ..warehouse import connect
+
+                try:
+                    reader = self._readers[url] = connect(url)
+                except CauceError as err:
+                    raise CauceError(f"the SQL box's URL ({where}) cannot be used: "
+                                     f"{err.message}", hint=err.hint) from None
+        return reader, where
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        with self._readers_lock:
+            for reader in self._readers.values():
+                with contextlib.suppress(Exception):
+                    reader.close()
+            self._readers.clear()
 
 
 def create_app(home: Home, *, token: str | None = None,
@@ -47,7 +87,7 @@ def create_app(home: Home, *, token: str | None = None,
     """The Starlette application over ``home``; with ``token``, every request must carry it.
     ``sql_timeout``: seconds a warehouse page's queries (table list, description, SQL box)
     and waits to open its file may take together (tests lower it to stay fast)."""
-    ui = UI(home, sql_timeout)
+    ui = UI(home, sql_timeout, shared=token is not None)
     routes: list[Any] = [
         Mount("/static/vendor", app=StaticFiles(directory=VENDOR), name="vendor"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
@@ -59,6 +99,15 @@ def create_app(home: Home, *, token: str | None = None,
         message = getattr(exc, "message", None) or "no such page"
         return ui.pages.render(request, "error.html", 404, title="Not found", message=message,
                                hint=getattr(exc, "hint", ""))
+
+    async def gone_object(request: Request, exc: Exception) -> Response:
+        # a bucket object linked from a listing and removed since (by a job, a lifecycle
+        # rule), or a key edited by hand: not found, not a request that could never work
+        assert isinstance(exc, CauceError)
+        return ui.pages.render(request, "error.html", 404, title="Not found",
+                               message=exc.message,
+                               hint=exc.hint or "it may have been removed since the listing "
+                               "was drawn; the bucket's page lists what is there now")
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CauceError)
@@ -72,11 +121,14 @@ def create_app(home: Home, *, token: str | None = None,
                                message=exc.message, hint=exc.hint or "")
 
     async def away(request: Request, exc: Exception) -> Response:
-        # the state store cannot be reached for now: not the user's doing, and worth another try
-        assert isinstance(exc, StateUnavailable)
+        # the state store cannot be used: not the user's doing; worth another try soon when
+        # it cannot be reached for now (StateUnavailable), else once it is put right (a state
+        # file removed while the UI runs, a full disk)
+        assert isinstance(exc, StateError)
         response = ui.pages.render(request, "error.html", 503, title="State store unavailable",
                                    message=exc.message, hint=exc.hint or "")
-        response.headers["Retry-After"] = "5"
+        if isinstance(exc, StateUnavailable):
+            response.headers["Retry-After"] = "5"
         return response
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -98,14 +150,15 @@ def create_app(home: Home, *, token: str | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        ui.executor.shutdown()
+        ui.close()
 
     guard = security.Guard(token)
     app = Starlette(
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
-        exception_handlers={NotFound: not_found, InvalidKey: refused, Conflict: clash,
-                            StateUnavailable: away, CauceError: refused,
+        exception_handlers={NotFound: not_found, ObjectNotFound: gone_object,
+                            InvalidKey: refused, Conflict: clash,
+                            StateError: away, CauceError: refused,
                             HTTPException: http_error, Exception: crashed},
         lifespan=lifespan)
     app.state.ui = ui

@@ -195,9 +195,23 @@ def _run_sqlite(url: str, sql: str, cap: int, limit: Limit) -> Result:
 # transaction: the box then looks through the predefined role that reads every table and
 # nothing else (PostgreSQL 14 or later; on an older server a superuser's look is refused).
 # A guard against mistakes only: the session stays a superuser's, so a SELECT that sets
-# `role` back (set_config inside query_to_xml) has its rights again (docs/ui.md).
+# `role` back (a query_to_xml calling set_config, then another) has its rights again
+# (docs/ui.md). The wall is the box's own connection as a user that is not a superuser
+# (CAUCE_<APP>_<WAREHOUSE>_SQLBOX_URL); the page says when the box runs as one (`superuser`),
+# and a shared UI then refuses typed SQL.
 NO_SUPERUSER = ("DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
                 "THEN SET LOCAL ROLE pg_read_all_data; END IF; END $$")
+
+
+def superuser(backend: Any, limit: Limit | None = None) -> str | None:
+    """The PostgreSQL user the SQL box would run as on ``backend``, if it is a superuser;
+    None for a user that is not, and for other databases."""
+    if _scheme(backend.url) not in ("postgresql", "postgres"):
+        return None
+    # the login's, not current_user: that is the reading role a superuser's look starts as
+    rows = run(backend, "SELECT session_user::text, rolsuper FROM pg_roles "
+               "WHERE rolname = session_user", limit=limit, checked=True).rows
+    return str(rows[0][0]) if rows and rows[0][1] else None
 
 
 def _run_postgres(backend: Any, sql: str, cap: int, limit: Limit) -> Result:

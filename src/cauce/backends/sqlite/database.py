@@ -62,6 +62,10 @@ class StateDB:
         if not self.path.exists():
             statefile.create(self.path, SCHEMA, SCHEMA_VERSION)
         statefile.check_header(self.path)
+        # each thread's connection opens the file that is there, never makes one: a file
+        # removed or renamed while the process runs was replaced, for every thread that
+        # connected afterwards, by an empty database without cauce's tables
+        self._uri = self.path.absolute().as_uri() + "?mode=rw"
         try:
             self._upgrade(self.connection())
         except BaseException:
@@ -111,7 +115,8 @@ class StateDB:
         con = getattr(self._local, "con", None)
         if con is None:
             try:
-                con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                con = sqlite3.connect(self._uri, uri=True, isolation_level=None,
+                                      check_same_thread=False,
                                       timeout=self.BUSY_TIMEOUT_MS / 1000)
                 con.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
                 use_wal(con, self.BUSY_TIMEOUT_MS / 1000)
@@ -122,6 +127,12 @@ class StateDB:
                 known = statefile.translate(self.path, err)
                 if known is not None:
                     raise known from err
+                if not self.path.exists() and not self.path.is_symlink():
+                    raise StateError(
+                        f"the state database {self.path} is gone: it was removed or renamed "
+                        "while this process was running",
+                        hint="put it back, or stop this process and start it again to begin "
+                        "a new, empty state there") from None
                 raise StateError(
                     f"cannot open the state database {self.path}: {err}",
                     hint=f"check that {self.path.parent} exists and is writable and that "

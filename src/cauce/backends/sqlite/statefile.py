@@ -42,6 +42,12 @@ def translate(path: Path, error: sqlite3.Error) -> StateError | None:
         if "disk is full" in text:
             return StateError(f"cannot write the state database {path}: the disk is full",
                               hint="free some space on its disk, then start again")
+        if "readonly database" in text:  # SQLITE_READONLY: file, folder or disk made read-only
+            return StateError(f"cannot write the state database {path}: it is read-only to "
+                              "this process",
+                              hint=f"give {path.name} and its folder (where SQLite keeps its "
+                              "-wal and -shm files) write permission for this user, or mount "
+                              "its disk read-write")
         if "disk I/O error" in text:
             return StateError(f"cannot read or write the state database {path}: {text}",
                               hint="the disk is full (SQLite says so when it cannot grow "

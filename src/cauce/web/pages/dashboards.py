@@ -23,7 +23,7 @@ def render_sections(sections: list[Section]) -> list[dict[str, Any]]:
     cauce.reports), and each chart as a live Vega fragment."""
     shown = []
     for section in sections:
-        drawn = [charts.html(chart, scripts=None) if not isinstance(chart, str) else chart
+        drawn = [charts.html(chart, scripts=None, csp=True) if not isinstance(chart, str) else chart
                  for chart in section.charts.values()]
         shown.append({"title": section.title, "html": Markup(section.html),
                       "charts": [Markup(c) for c in drawn],

@@ -17,11 +17,32 @@ from ...errors import CauceError
 from ...resources.bucket import Bucket
 from ...resources.table import Table
 from ...resources.warehouse import Warehouse
+from ...settings import sqlbox_env
 from .. import sqlbox
 from ..render import CONTROLS
 
 if TYPE_CHECKING:
     from ..server import UI
+
+
+def from_elsewhere(request: Request) -> bool:
+    """Whether the browser says this request came from another site's page (a link or a form
+    there): a page of another site could otherwise make the SQL box run a query of its choice
+    with the UI's rights, through a browser that reaches the UI."""
+    return request.headers.get("sec-fetch-site", "none") not in ("same-origin", "none")
+
+
+def superuser_line(app: str, name: str, who: str, where: str | None) -> str:
+    """The one line a warehouse page shows when its SQL box runs as a PostgreSQL superuser."""
+    env = sqlbox_env(app, name)
+    if where is not None:
+        return (f"the SQL box runs as {who}, a PostgreSQL superuser, through {env}: a SELECT "
+                f"can take the superuser's rights back (hint: give {env} a user that is not a "
+                "superuser, one granted pg_read_all_data, say)")
+    return (f"the SQL box runs as {who}, a PostgreSQL superuser: its read-only role guards "
+            f"against mistakes, but a SELECT can take the superuser's rights back (hint: set "
+            f"{env} in the environment or .env to the URL of a user that is not a superuser, "
+            "one granted pg_read_all_data, say)")
 
 PAGE = 50
 PREVIEW = 64 * 1024
@@ -154,12 +175,27 @@ def routes(ui: UI) -> list[Route]:
             return pages.render(request, "warehouse.html", **context)
         limit = sqlbox.Limit(ui.sql_timeout)  # one for all the page's looks
         try:
-            context["tables"] = await run_in_threadpool(sqlbox.tables, backend, limit)
+            box, where = ui.sql_backend(app, name)
+            if where is not None:
+                context["box_url"] = f"{home.mask(app, box.url)} ({where})"
+            who = await run_in_threadpool(sqlbox.superuser, box, limit)
+            if who is not None:
+                context["notice"] = superuser_line(app, name, who, where)
+            context["tables"] = await run_in_threadpool(sqlbox.tables, box, limit)
             if chosen:
-                context["detail"] = await run_in_threadpool(sqlbox.describe, backend, chosen,
+                context["detail"] = await run_in_threadpool(sqlbox.describe, box, chosen,
                                                             limit=limit)
+            if sql.strip() and who is not None and ui.shared:
+                raise CauceError(
+                    f"typed SQL is refused: this UI is shared (it has a token), and its SQL "
+                    f"box would run as the PostgreSQL superuser {who}",
+                    hint=f"set {sqlbox_env(app, name)} to the URL of a user that is not a "
+                    "superuser (one granted pg_read_all_data, say)")
+            if sql.strip() and from_elsewhere(request):
+                raise CauceError("the query was not run: it came in a link from another site",
+                                 hint="read it in the box, then press Run to run it")
             if sql.strip():
-                context["result"] = await run_in_threadpool(sqlbox.run, backend, sql,
+                context["result"] = await run_in_threadpool(sqlbox.run, box, sql,
                                                             limit=limit)
         except CauceError as err:
             context["problem"] = err.message + (f" (hint: {err.hint})" if err.hint else "")

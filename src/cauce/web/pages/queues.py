@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ...errors import CauceError
+from ...errors import CauceError, Conflict
+from ...runtime.inspection import NotDeadLettered
 from . import cursor
 
 if TYPE_CHECKING:
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
 
 WINDOW, BUCKETS = 3600.0, 30  # the sparkline: runs per 2 minutes over the last hour
 PAGE = 50  # dead letters per page
+
+
+def emptied(target: str, action: str) -> Conflict:
+    """The 409 for "all" of a dead-letter queue that another page or process emptied since
+    its page was drawn (a form posted twice, too)."""
+    return Conflict(f"the dead-letter queue of {target} is empty: its messages were replayed "
+                    f"or dropped meanwhile, by another page or process; nothing was {action}",
+                    hint="reload the page to see it")
 
 
 def routes(ui: UI) -> list[Route]:
@@ -50,7 +59,19 @@ def routes(ui: UI) -> list[Route]:
         if not chosen and not everything:
             raise CauceError("no message was selected", hint="tick the messages to replay, "
                              "or use “replay all”")
-        moved = home.runtime(app).replay(target, None if everything else chosen)
+        try:
+            moved = home.runtime(app).replay(target, None if everything else chosen)
+        except NotDeadLettered as gone:
+            # ticked on this page, so dead-lettered when it was drawn: another page, a `cauce
+            # dlq` or a worker's replay took them since; the state keeps no word of which
+            which = ", ".join(map(str, gone.missing))
+            plural = len(gone.missing) > 1
+            raise Conflict(f"message{'s' if plural else ''} {which} of {target} "
+                           f"{'were' if plural else 'was'} replayed or dropped meanwhile, by "
+                           "another page or process; nothing was replayed",
+                           hint="reload the page for the dead letters left") from None
+        if everything and not moved:  # the button shows only over dead letters
+            raise emptied(target, "replayed")
         done = (f"replayed {moved} message(s)" + ("" if home.serving(app) else
                 "; they wait in their queue until a serve or worker of the app runs"))
         return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
@@ -64,6 +85,8 @@ def routes(ui: UI) -> list[Route]:
             raise CauceError("purge not confirmed",
                              hint=f"type the queue's name ({target}) in the box to purge it")
         removed = home.runtime(app).purge_dead_letters(target)
+        if not removed:  # the form shows only over dead letters
+            raise emptied(target, "purged")
         done = f"purged {removed} dead-lettered message(s)"
         return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
                                 f"{ui.pages.flash_query(done)}",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import threading
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,11 +18,13 @@ from starlette.routing import Route
 
 from ...app import Job
 from ...durations import parse_moment
-from ...errors import CauceError, Conflict
-from ...runs import RunStatus
+from ...errors import CauceError, Conflict, NotFound
+from ...runs import Run, RunStatus
 from ..home import RunFilter
 from ..render import shown
 from . import cursor
+
+RUN_ID = re.compile(r"[0-9a-f]{24}")  # as `cauce.runs.new_run_id` makes them
 
 if TYPE_CHECKING:
     from ..server import UI
@@ -35,6 +39,7 @@ def _date_or_none(value: str | None) -> str | None:
 
 def routes(ui: UI) -> list[Route]:
     home, pages = ui.home, ui.pages
+    rerunning = threading.Lock()  # one re-run's look and queuing at a time
 
     def runs_list(request: Request) -> Response:
         q = request.query_params
@@ -113,8 +118,21 @@ def routes(ui: UI) -> list[Route]:
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"cache-control": "no-store"})
 
+    def acted_on(request: Request, nothing: str) -> Run:
+        """The run an action names; a run the page showed and `cauce runs prune` removed
+        since is a 409 saying so, as other overtaken actions are (not "no run")."""
+        run_id = request.path_params["run_id"]
+        try:
+            return home.run(run_id)
+        except NotFound:
+            if RUN_ID.fullmatch(run_id) and not home.run_recorded(run_id):
+                raise Conflict(f"run {run_id} is no longer recorded: it was pruned (`cauce runs "
+                               f"prune`) since this page was drawn; {nothing}",
+                               hint="the runs page lists the runs kept") from None
+            raise
+
     def rerun(request: Request) -> Response:
-        shown = home.run(request.path_params["run_id"])
+        shown = acted_on(request, "nothing was queued")
         rt = home.runtime(shown.app)
         original = rt.get_run(shown.id)  # unmasked parameters, as the run had them
         job = home.app(shown.app).jobs.get(original.name)
@@ -123,14 +141,17 @@ def routes(ui: UI) -> list[Route]:
                              "runs can be run again",
                              hint="replay the handler's dead letters from its queue page")
         trigger = f"re-run of {original.id}"
-        pending = [r for r in home.related_runs(original)
-                   if r.trigger == trigger and not r.status.finished]
-        if pending:  # the button pressed twice, or a reload: one re-run at a time
-            raise Conflict(f"run {pending[0].id}, a re-run of {original.id}, is still "
-                           f"{pending[0].status.value}; nothing more was queued",
-                           hint="open that run to follow it, or cancel it to re-run anew")
-        new_id = rt.submit(job, partition=original.partition, params=original.params or {},
-                           trigger=trigger)
+        # the look and the queuing as one step: a double click sends two posts at once, and
+        # both looked before either had queued
+        with rerunning:
+            pending = [r for r in home.related_runs(original)
+                       if r.trigger == trigger and not r.status.finished]
+            if pending:  # the button pressed twice, or a reload: one re-run at a time
+                raise Conflict(f"run {pending[0].id}, a re-run of {original.id}, is still "
+                               f"{pending[0].status.value}; nothing more was queued",
+                               hint="open that run to follow it, or cancel it to re-run anew")
+            new_id = rt.submit(job, partition=original.partition,
+                               params=original.params or {}, trigger=trigger)
         if not home.serving(shown.app):
             ui.executor.drain(shown.app, job, new_id)
             done = f"re-run of {original.id} started by this UI (no serve is running)"
@@ -139,7 +160,7 @@ def routes(ui: UI) -> list[Route]:
         return RedirectResponse(f"/runs/{new_id}?{ui.pages.flash_query(done)}", 303)
 
     def cancel(request: Request) -> Response:
-        run = home.run(request.path_params["run_id"])
+        run = acted_on(request, "nothing was cancelled")
         if run.status.finished:
             raise Conflict(f"run {run.id} already ended ({run.status.value}); nothing was "
                            "cancelled",

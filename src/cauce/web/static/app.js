@@ -43,10 +43,65 @@
       .forEach(function (box) { box.checked = all.checked; });
   });
 
-  // Forms that ask first: <form data-confirm="...">.
+  // A part that refreshes itself (htmx) and whose refresh failed kept showing what it had, as
+  // if nothing were wrong: say so above the page, with the UI's own line, until one succeeds.
+  function refreshProblem(text) {
+    var shown = document.getElementById("refresh-problem");
+    if (!text) {
+      if (shown) { shown.remove(); }
+      return;
+    }
+    if (!shown) {
+      shown = document.createElement("p");
+      shown.id = "refresh-problem";
+      shown.className = "flash bad";
+      var main = document.querySelector("main");
+      if (!main) { return; }
+      main.insertBefore(shown, main.firstChild);
+    }
+    shown.textContent = text;
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var said = new DOMParser().parseFromString(xhr.responseText || "", "text/html")
+      .querySelector("p.error");
+    refreshProblem("this part of the page could not be refreshed (" + xhr.status + "): " +
+      (said ? said.textContent : (xhr.responseText || xhr.statusText).slice(0, 300)) +
+      "; what it shows may be out of date");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    refreshProblem("the UI did not answer (stopped, or the network is down); what this page " +
+      "shows may be out of date");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) { refreshProblem(null); }
+  });
+
+  // <a data-back>: the browser's Back (a javascript: address would be refused by the policy);
+  // without a page to go back to, the link's own address.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-back]");
+    if (link && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
+  // <select data-autosubmit>: choosing an option submits its form.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-autosubmit]")) {
+      event.target.form.submit();
+    }
+  });
+
+  // Forms, or their buttons, that ask first: <form data-confirm="..."> or
+  // <button data-confirm="..."> (the button's question for what that button does).
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    var button = event.submitter;
+    var ask = (button && button.dataset && button.dataset.confirm) ||
+      (form.dataset && form.dataset.confirm);
+    if (ask && !window.confirm(ask)) {
       event.preventDefault();
     }
   }, true);

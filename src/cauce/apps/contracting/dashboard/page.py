@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 
 TOP = 15
 TITLE = "Indicadores de riesgo en la contratación pública"
-# numbers right-aligned and never broken after "$", in the static page and in the web UI alike
-NUMBER = ' class=n style="text-align:right;white-space:nowrap"'
+# numbers right-aligned and never broken after "$", in the static page and in the web UI alike:
+# by the class (td.n in both stylesheets), not a style attribute, which the UI's policy refuses
+NUMBER = ' class=n'
 CHARTS = (
     "contratos_por_indicador",
     "monto_por_indicador",
