@@ -187,6 +187,30 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, ("ALTER TABLE stream_consumers ADD COLUMN upto bigint NOT NULL DEFAULT 0",)),
     # whether a run ran in a child process of its own (its parent's death does not count)
     Migration(3, ("ALTER TABLE runs ADD COLUMN in_child boolean NOT NULL DEFAULT false",)),
+    # filtered run lists walk an index of their filter in the order they list, newest first
+    # (`cauce runs` by start time, the runs page by id), instead of sorting every run the
+    # filter matches; each stream's line count and last line, kept as lines are written (the
+    # list of streams counted every line)
+    Migration(4, (
+        "CREATE INDEX runs_by_app_time ON runs "
+        "(app, coalesce(started_at, queued_at) NULLS FIRST, id)",
+        "CREATE INDEX runs_by_job_time ON runs "
+        "(name, coalesce(started_at, queued_at) NULLS FIRST, id)",
+        "CREATE INDEX runs_by_status_time ON runs "
+        "(status, coalesce(started_at, queued_at) NULLS FIRST, id)",
+        "CREATE INDEX runs_by_job_id ON runs (name, id)",
+        "CREATE INDEX runs_by_status_id ON runs (status, id)",
+        """CREATE TABLE log_streams (
+            app     text COLLATE "C" NOT NULL,
+            stream  text COLLATE "C" NOT NULL,
+            last_ts double precision NOT NULL,
+            lines   bigint NOT NULL,
+            PRIMARY KEY (app, stream))""",
+        "CREATE INDEX log_streams_by_time ON log_streams (last_ts)",
+        "CREATE INDEX log_streams_by_app ON log_streams (app, last_ts)",
+        "INSERT INTO log_streams SELECT app, stream, max(ts), count(*) FROM logs "
+        "GROUP BY app, stream",
+    )),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -194,7 +218,7 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 # Tables every cauce schema has.
 TABLES = ("messages", "items", "item_index", "stream_heads", "stream_records", "stream_consumers",
           "runs", "starts", "logs", "schedules", "bucket_objects", "leases", "workers",
-          "wake_listeners")
+          "wake_listeners")  # log_streams: added in version 4
 
 
 def current_version(con: Any, location: Location) -> int:

@@ -23,7 +23,10 @@ from .streams import shard_states
 def _run_where(f: RunFilter) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     args: list[Any] = []
-    if f.apps is not None:
+    if f.apps is not None and len(f.apps) == 1:  # one app: its (app, id) index, in order
+        where.append("app = %s")
+        args.append(f.apps[0])
+    elif f.apps is not None:
         where.append("app = ANY(%s::text[])")
         args.append(list(f.apps))
     for column, value in (("name", f.name), ("status", f.status),
