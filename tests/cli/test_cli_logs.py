@@ -181,3 +181,36 @@ def test_a_long_stream_is_read_a_page_at_a_time(cli, tmp_path: Path,
     in_order = sorted(range(len(times)), key=lambda i: (times[i], i))
     assert shown == [f"line {i}" for i in in_order]
     assert sizes == [3, 3, 2]
+
+
+def test_follow_prints_each_new_line_once_whatever_its_time(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines of two writers whose clocks differ: the batch written second may be stamped
+    first. --follow printed such a line again at every poll (it asked for the ids after the
+    latest-stamped line it had shown); it prints each line written since once, in time order,
+    reading only the lines written since, not the whole stream."""
+    from cauce.backends.state import open_state, sqlite_url
+
+    home = tmp_path / "h"
+    home.mkdir()
+    state = open_state(sqlite_url(home / "state.db"))
+    state.logs.append([("a", "general", 10.0, 20, "before", None)])
+    # what the writers commit before each poll: two batches, then nothing, twice
+    polls = [[[("a", "general", 12.0, 20, "late clock", None),
+               ("a", "worker/w", 12.0, 20, "another stream", None)],
+              [("a", "general", 11.0, 20, "early clock", None)]], [], []]
+
+    def poll(seconds: float) -> None:
+        if not polls:
+            raise KeyboardInterrupt
+        for batch in polls.pop(0):
+            state.logs.append(batch)
+
+    monkeypatch.setattr("cauce.cli.logs.time.sleep", poll)
+    try:
+        result = cli("--home", str(home), "logs", "general", "--app", "a", "--follow", "--json")
+    finally:
+        state.close()
+    assert result.status == 130
+    shown = [json.loads(line)["message"] for line in result.out.splitlines()]
+    assert shown == ["before", "early clock", "late clock"]

@@ -57,7 +57,9 @@ def logs_command(
             query["run_id"] = run.id
         else:
             query.update(stream=stream, app=app)
-        pages = _pages(state, query)
+        # the lines there now, then (--follow) those written since: told apart by id
+        mark = state.logs.newest_id()
+        pages = _pages(state, {**query, "upto_id": mark})
         lines = next(pages, [])
         if not lines and run is None and not state.logs.read(stream=stream, app=app, limit=1):
             unknown = _unknown_stream(state, stream, app)
@@ -71,14 +73,16 @@ def logs_command(
             _emit(lines, sink, tz, as_json)
             for page in pages:
                 _emit(page, sink, tz, as_json)
-                lines = page
-            last_id = lines[-1].id if lines else 0
+            # each poll reads from the newest id of the poll before the last: a batch numbered
+            # before another but committed after it (two writers) is still found; what the
+            # last poll printed is not printed again
+            marks, printed = (mark, mark), set[int]()
             while follow:
                 time.sleep(0.5)
-                fresh = state.logs.read(after_id=last_id, **query)
-                _emit(fresh, sink, tz, as_json)
-                if fresh:
-                    last_id = fresh[-1].id
+                fresh, top = state.logs.newer(after_id=marks[0], **query)
+                _emit([line for line in fresh if line.id not in printed], sink, tz, as_json)
+                printed = {line.id for line in fresh}
+                marks = (marks[1], top)
                 if run is not None and get_run(state, run.id).status.finished and not fresh:
                     break
         except OSError as err:
