@@ -187,19 +187,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, ("ALTER TABLE stream_consumers ADD COLUMN upto bigint NOT NULL DEFAULT 0",)),
     # whether a run ran in a child process of its own (its parent's death does not count)
     Migration(3, ("ALTER TABLE runs ADD COLUMN in_child boolean NOT NULL DEFAULT false",)),
-    # filtered run lists walk an index of their filter in the order they list, newest first
-    # (`cauce runs` by start time, the runs page by id), instead of sorting every run the
-    # filter matches; each stream's line count and last line, kept as lines are written (the
-    # list of streams counted every line)
+    # each stream's line count and last line, kept as lines are written (the list of streams
+    # counted every line)
     Migration(4, (
-        "CREATE INDEX runs_by_app_time ON runs "
-        "(app, coalesce(started_at, queued_at) NULLS FIRST, id)",
-        "CREATE INDEX runs_by_job_time ON runs "
-        "(name, coalesce(started_at, queued_at) NULLS FIRST, id)",
-        "CREATE INDEX runs_by_status_time ON runs "
-        "(status, coalesce(started_at, queued_at) NULLS FIRST, id)",
-        "CREATE INDEX runs_by_job_id ON runs (name, id)",
-        "CREATE INDEX runs_by_status_id ON runs (status, id)",
         """CREATE TABLE log_streams (
             app     text COLLATE "C" NOT NULL,
             stream  text COLLATE "C" NOT NULL,
