@@ -188,14 +188,40 @@ def _unknown_stream(state: StateStore, stream: str, app: str | None) -> NotFound
 def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:
     import json  # not at start-up: `cauce --help` does without it
 
+    texts = []
     for line in lines:
         if as_json:
-            text = json.dumps({"ts": line.ts.astimezone(tz).isoformat(), "level": line.level,
-                               "app": line.app, "stream": line.stream, "run_id": line.run_id,
-                               "message": line.message}, ensure_ascii=False)
+            texts.append(json.dumps({"ts": line.ts.astimezone(tz).isoformat(),
+                                     "level": line.level, "app": line.app,
+                                     "stream": line.stream, "run_id": line.run_id,
+                                     "message": line.message}, ensure_ascii=False))
         else:
-            text = console.visible(line.format(tz))
-        if sink is not None:
-            sink.write(text.replace("\n", " ⏎ ") + "\n")
-        else:
-            console.out.print(text, markup=False, highlight=False, soft_wrap=True)
+            texts.append(console.visible(line.format(tz)))
+    if not texts:
+        return
+    if sink is not None:
+        sink.write("".join(text.replace("\n", " ⏎ ") + "\n" for text in texts))
+    else:  # a page in one print: one a line cost rich 0.27 ms each, 11 s for an hour's 40,000
+        console.out.print(_tabs_expanded("\n".join(texts)), markup=False, highlight=False,
+                          soft_wrap=True)
+
+
+def _tabs_expanded(text: str, size: int = 8) -> str:
+    """``text`` with each tab made the spaces up to the next multiple of ``size`` cells, as
+    rich writes a tab (`rich.text.Text.expand_tabs`), at a fraction of its cost per line."""
+    if "\t" not in text:
+        return text
+    from rich.cells import cell_len
+
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if "\t" not in line:
+            continue
+        parts, at = line.split("\t"), 0
+        for j, part in enumerate(parts[:-1]):
+            at += cell_len(part) + 1
+            pad = -at % size
+            parts[j] = part + " " * (1 + pad)
+            at += pad
+        lines[i] = "".join(parts)
+    return "\n".join(lines)
