@@ -196,3 +196,39 @@ def test_the_list_of_streams_reads_no_line(sqlite_state: StateStore) -> None:
     for app in (None, "app"):
         plans = _plans(sqlite_state, lambda a=app: sqlite_state.logs.streams(a), "log_streams")
         assert all("TEMP B-TREE" not in p for p in plans), plans
+
+
+def _steps(state: StateStore, call: Callable[[], object]) -> int:
+    """SQLite's virtual machine steps (in hundreds) a call takes: what it reads, not its time."""
+    con: sqlite3.Connection = state.runs.db.connection()  # type: ignore[attr-defined]
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    con.set_progress_handler(count, 100)
+    try:
+        call()
+    finally:
+        con.set_progress_handler(None, 0)
+    return steps[0]
+
+
+@pytest.mark.parametrize("since", [None, 0.0, 500.0])
+def test_a_page_deep_in_a_stream_starts_at_its_line(sqlite_state: StateStore,
+                                                     since: float | None) -> None:
+    """A page after a line began at the start of the stream (or at --since) and read every
+    line before it again: a year's stream took 90 s to print, most of it reading the same
+    lines over. It starts at the line now: a page costs the same deep in the stream."""
+    sqlite_state.logs.append([("app", "general", float(i // 3), 20, f"l{i}", None)
+                              for i in range(12_000)])
+    lines = sqlite_state.logs.read(app="app", stream="general", since=since)
+    near, deep = lines[1_600], lines[-1_100]
+
+    def page(after: int) -> Callable[[], object]:
+        return lambda: sqlite_state.logs.read(app="app", stream="general", since=since,
+                                              after_line=after, limit=1000)
+
+    assert [line.id for line in page(deep.id)()] == [line.id for line in lines[-1_099:-99]]
+    assert _steps(sqlite_state, page(deep.id)) < 2 * _steps(sqlite_state, page(near.id))
