@@ -232,3 +232,32 @@ def test_a_page_deep_in_a_stream_starts_at_its_line(sqlite_state: StateStore,
 
     assert [line.id for line in page(deep.id)()] == [line.id for line in lines[-1_099:-99]]
     assert _steps(sqlite_state, page(deep.id)) < 2 * _steps(sqlite_state, page(near.id))
+
+
+def test_older_pages_of_a_stream_follow_its_order_and_start_where_the_last_ended(
+        state: StateStore) -> None:
+    """The UI's older page of a stream asked for the lines of smaller ids: a line written late
+    (stamped earlier than lines before it) was never shown, and every newer line of the stream
+    was read again (a page deep in a year's stream: 0.38 s on SQLite, 9,800 buffers on
+    PostgreSQL)."""
+    state.logs.append([("app", "general", float(t), 20, f"t{t}", None) for t in (1, 2, 3, 4, 5)])
+    state.logs.append([("app", "general", 2.5, 20, "t2.5 written late", None)])
+    newest = state.views.log_tail(app="app", stream="general", limit=2)
+    assert [line.message for line in newest] == ["t4", "t5"]
+    older = state.views.log_tail(app="app", stream="general", limit=2, before_id=newest[0].id)
+    assert [line.message for line in older] == ["t2.5 written late", "t3"]
+    oldest = state.views.log_tail(app="app", stream="general", limit=2, before_id=older[0].id)
+    assert [line.message for line in oldest] == ["t1", "t2"]
+
+
+def test_an_older_page_deep_in_a_stream_reads_only_its_lines(sqlite_state: StateStore) -> None:
+    sqlite_state.logs.append([("app", "general", float(i // 3), 20, f"l{i}", None)
+                              for i in range(12_000)])
+    lines = sqlite_state.logs.read(app="app", stream="general")
+    near, deep = lines[-300], lines[1_000]
+
+    def page(before: int) -> Callable[[], object]:
+        return lambda: sqlite_state.views.log_tail(app="app", stream="general", limit=200,
+                                                   before_id=before)
+
+    assert _steps(sqlite_state, page(deep.id)) < 2 * _steps(sqlite_state, page(near.id))

@@ -99,10 +99,13 @@ class PostgresViews(ViewStore):
 
     def log_tail(self, *, app: str, stream: str, limit: int = 200,
                  before_id: int | None = None) -> list[LogLine]:
-        rows = self.db.rows(f"SELECT {LINE} FROM logs WHERE app = %s AND stream = %s "
-                            "AND (%s::bigint IS NULL OR id < %s) "
-                            "ORDER BY ts DESC, id DESC LIMIT %s",
-                            (app, stream, before_id, before_id, limit))
+        # before that line in the stream's order (time, then id), where its index range ends
+        before = ("" if before_id is None else
+                  " AND (ts, id) < ((SELECT ts FROM logs WHERE id = %(before)s), %(before)s)")
+        rows = self.db.rows(f"SELECT {LINE} FROM logs WHERE app = %(app)s "
+                            f"AND stream = %(stream)s{before} "
+                            "ORDER BY ts DESC, id DESC LIMIT %(limit)s",
+                            {"app": app, "stream": stream, "before": before_id, "limit": limit})
         return [line(r) for r in reversed(rows)]
 
     def log_streams(self, app: str, limit: int = 50) -> list[str]:

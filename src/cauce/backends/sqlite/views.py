@@ -113,8 +113,12 @@ class SQLiteViews(ViewStore):
                "WHERE app = ? AND stream = ?")
         args: list[Any] = [app, stream]
         if before_id is not None:
-            sql += " AND id < ?"
-            args.append(before_id)
+            # the lines before that one in the stream's order (time, then id), the index range
+            # ending at its time: 'id < ?' read every newer line of the stream again, and
+            # skipped older lines written late
+            sql += (" AND ts <= (SELECT ts FROM logs WHERE id = ?) "
+                    "AND (ts, id) < ((SELECT ts FROM logs WHERE id = ?), ?)")
+            args.extend((before_id, before_id, before_id))
         with self.db.reading() as con:
             rows = con.execute(sql + " ORDER BY ts DESC, id DESC LIMIT ?",
                                [*args, limit]).fetchall()
