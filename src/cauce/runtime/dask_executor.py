@@ -302,8 +302,10 @@ class _Printed(io.TextIOBase):
     def fileno(self) -> int:
         return self.original.fileno()
 
-    def isatty(self) -> bool:
-        return False
+    def isatty(self) -> bool:  # a run's text goes elsewhere; other threads' to the terminal
+        if getattr(_printing, "sender", None) is not None:
+            return False
+        return bool(getattr(self.original, "isatty", lambda: False)())
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
