@@ -250,7 +250,8 @@ def _as_schema_before_tags(url: str) -> None:
         import sqlite3
 
         con = sqlite3.connect(url.removeprefix("sqlite:///"))
-        con.executescript("ALTER TABLE bucket_objects DROP COLUMN tag; PRAGMA user_version = 6;")
+        con.executescript("ALTER TABLE bucket_objects DROP COLUMN tag; DROP TABLE log_streams; "
+                          "PRAGMA user_version = 6;")
         con.close()
         return
     import psycopg
@@ -259,7 +260,8 @@ def _as_schema_before_tags(url: str) -> None:
         schema = url.partition("schema=")[2]
         con.execute(f'SET search_path TO "{schema}"')
         con.execute("ALTER TABLE bucket_objects DROP COLUMN tag")
-        con.execute("DELETE FROM cauce_schema WHERE version = 4")
+        con.execute("DROP TABLE log_streams")  # schema 5's
+        con.execute("DELETE FROM cauce_schema WHERE version >= 4")
 
 
 @pytest.mark.parametrize("engine", TARGETS)

@@ -69,6 +69,14 @@ def nap(ctx) -> str:
     time.sleep(1)
     return "rested"
 
+@app.job()
+def chatty(ctx) -> str:
+    import sys
+    print("said by print", 1)
+    print("said to stderr", file=sys.stderr)
+    sys.stdout.write("no line end")
+    return "said"
+
 spin = app.job(name="spin")(_spin)
 spin_briefly = app.job(name="spin-briefly", timeout="0.5s")(_spin)
 """
@@ -475,3 +483,24 @@ def test_runs_go_to_a_scheduler_listening_with_tls(test_app: App, tmp_path: Path
             lines = [line.message for line in rt.logs(run.id)]
         assert (run.succeeded, run.result) == (True, "hello")
         assert any("on Dask worker tls://" in m for m in lines)
+
+
+def test_what_a_run_prints_on_dask_is_printed_where_it_was_sent_from(
+        test_app: App, url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As a run in a thread of this process prints here (to this process's stdout, not into
+    the run's log), a run on a Dask worker prints here too, not on the worker's terminal."""
+    out, err = [], []
+
+    def printed() -> bool:
+        found = capsys.readouterr()
+        out.append(found.out)
+        err.append(found.err)
+        return "no line end" in "".join(out) and "said to stderr" in "".join(err)
+
+    with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        run = rt.run("chatty")
+        assert run.succeeded
+        wait_for(printed, timeout=10, what="the run's printed text here")
+        lines = [line.message for line in rt.logs(run.id)]
+    assert "said by print 1\n" in "".join(out)
+    assert "said by print 1" not in "".join(err) and not any("said" in m for m in lines)

@@ -73,6 +73,7 @@ def test_free_text_an_older_sqlite_state_kept_with_u0000_is_copied(
         return text.replace("\ufffd", "\x00") if text else text
 
     assert [read(line.message) for line in state.logs.read(app="app")] == ["line\x00one"]
+    assert state.logs.streams() == [("app", "general", 1.0, 1)], "the stream's count copied"
     assert read(state.queues.listing("app:q")[0].last_error) == "sent\x00back"
     assert read(state.runs.get("r1").error) == "boom\x00"  # type: ignore[union-attr]
     assert [read(c.last_error) for c in state.streams.consumer_states(S, "reader")] == [

@@ -575,15 +575,29 @@ class LogStore(ABC):
     def read(self, *, app: str | None = None, stream: str | None = None,
              run_id: str | None = None, since: float | None = None,
              until: float | None = None, after_id: int = 0, after_line: int | None = None,
-             limit: int | None = None) -> list[LogLine]:
+             limit: int | None = None, upto_id: int | None = None) -> list[LogLine]:
         """Lines matching every given filter, ``since`` included and
-        ``until`` excluded, with ids over ``after_id`` (to follow a stream), oldest first;
+        ``until`` excluded, with ids over ``after_id`` (and up to ``upto_id``), oldest first;
         with ``after_line``, only those after that line in this order (to read a page at a
         time)."""
 
     @abstractmethod
+    def newest_id(self) -> int:
+        """The id of the newest line of any stream (0: none): where `newer` starts from."""
+
+    @abstractmethod
+    def newer(self, *, after_id: int, app: str | None = None, stream: str | None = None,
+              run_id: str | None = None, since: float | None = None,
+              until: float | None = None) -> tuple[list[LogLine], int]:
+        """To follow a stream: its lines written since line ``after_id`` of any stream (oldest
+        first), and the id of the newest line of any stream, to ask from next time. Reads the
+        lines written since, not the stream's whole history."""
+
+    @abstractmethod
     def streams(self, app: str | None = None, limit: int = 50) -> list[tuple[str, str, float, int]]:
-        """Recent streams: (app, stream, time of the last line, line count), newest first."""
+        """Recent streams: (app, stream, time of the last line, line count), newest first;
+        as quick with a year of lines as with a day's (the counts are kept as lines are
+        written)."""
 
     @abstractmethod
     def prune(self, *, before: float, app: str | None = None) -> int:

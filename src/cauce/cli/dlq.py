@@ -44,15 +44,21 @@ def dlq_list(app_ref: str = typer.Argument(..., metavar="APP"),
         return
     import json  # not at start-up: `cauce --help` does without it
 
+    from rich.markup import escape as escape_markup
+
     if not rows:
         console.err.print("the dead-letter queue is empty")
-    for row in rows:
-        first = first_line(row["error"] or "")
-        console.out.print(f"[bold]{row['id']}[/] receives={row['receives']} "
-                          f"sent={console.local(row['sent_at'])}")
-        console.out.print(f"  body: {json.dumps(row['body'], ensure_ascii=False)[:200]}",
-                          markup=False)
-        console.out.print(f"  [red]{escape(first)}[/]")
+    # a hundred messages a print: three prints a message cost rich 0.2 ms each (10,000
+    # dead letters: 5.7 s)
+    for start in range(0, len(rows), 100):
+        shown = []
+        for row in rows[start:start + 100]:
+            body = json.dumps(row["body"], ensure_ascii=False)[:200]
+            shown += [f"[bold]{row['id']}[/] receives={row['receives']} "
+                      f"sent={console.local(row['sent_at'])}",
+                      f"  body: {escape_markup(body)}",
+                      f"  [red]{escape(first_line(row['error'] or ''))}[/]"]
+        console.out.print("\n".join(shown))
 
 
 MAX_ID = 2**63 - 1  # the largest id either state engine stores

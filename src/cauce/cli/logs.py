@@ -57,7 +57,9 @@ def logs_command(
             query["run_id"] = run.id
         else:
             query.update(stream=stream, app=app)
-        pages = _pages(state, query)
+        # the lines there now, then (--follow) those written since: told apart by id
+        mark = state.logs.newest_id()
+        pages = _pages(state, {**query, "upto_id": mark})
         lines = next(pages, [])
         if not lines and run is None and not state.logs.read(stream=stream, app=app, limit=1):
             unknown = _unknown_stream(state, stream, app)
@@ -71,14 +73,16 @@ def logs_command(
             _emit(lines, sink, tz, as_json)
             for page in pages:
                 _emit(page, sink, tz, as_json)
-                lines = page
-            last_id = lines[-1].id if lines else 0
+            # each poll reads from the newest id of the poll before the last: a batch numbered
+            # before another but committed after it (two writers) is still found; what the
+            # last poll printed is not printed again
+            marks, printed = (mark, mark), set[int]()
             while follow:
                 time.sleep(0.5)
-                fresh = state.logs.read(after_id=last_id, **query)
-                _emit(fresh, sink, tz, as_json)
-                if fresh:
-                    last_id = fresh[-1].id
+                fresh, top = state.logs.newer(after_id=marks[0], **query)
+                _emit([line for line in fresh if line.id not in printed], sink, tz, as_json)
+                printed = {line.id for line in fresh}
+                marks = (marks[1], top)
                 if run is not None and get_run(state, run.id).status.finished and not fresh:
                     break
         except OSError as err:
@@ -184,15 +188,41 @@ def _unknown_stream(state: StateStore, stream: str, app: str | None) -> NotFound
 def _emit(lines: list[LogLine], sink: Any, tz: Any, as_json: bool = False) -> None:
     from ..fallbacks import json_text
 
+    texts = []
     for line in lines:
         if as_json:
             # to stdout, all ASCII where its encoding holds less (the -o file is UTF-8)
-            text = json_text({"ts": line.ts.astimezone(tz).isoformat(), "level": line.level,
-                               "app": line.app, "stream": line.stream, "run_id": line.run_id,
-                               "message": line.message}, sink or console.out.file)
+            texts.append(json_text({"ts": line.ts.astimezone(tz).isoformat(),
+                                    "level": line.level, "app": line.app,
+                                    "stream": line.stream, "run_id": line.run_id,
+                                    "message": line.message}, sink or console.out.file))
         else:
-            text = console.visible(line.format(tz))
-        if sink is not None:
-            sink.write(text.replace("\n", " ⏎ ") + "\n")
-        else:
-            console.out.print(text, markup=False, highlight=False, soft_wrap=True)
+            texts.append(console.visible(line.format(tz)))
+    if not texts:
+        return
+    if sink is not None:
+        sink.write("".join(text.replace("\n", " ⏎ ") + "\n" for text in texts))
+    else:  # a page in one print: one a line cost rich 0.27 ms each, 11 s for an hour's 40,000
+        console.out.print(_tabs_expanded("\n".join(texts)), markup=False, highlight=False,
+                          soft_wrap=True)
+
+
+def _tabs_expanded(text: str, size: int = 8) -> str:
+    """``text`` with each tab made the spaces up to the next multiple of ``size`` cells, as
+    rich writes a tab (`rich.text.Text.expand_tabs`), at a fraction of its cost per line."""
+    if "\t" not in text:
+        return text
+    from rich.cells import cell_len
+
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if "\t" not in line:
+            continue
+        parts, at = line.split("\t"), 0
+        for j, part in enumerate(parts[:-1]):
+            at += cell_len(part) + 1
+            pad = -at % size
+            parts[j] = part + " " * (1 + pad)
+            at += pad
+        lines[i] = "".join(parts)
+    return "\n".join(lines)

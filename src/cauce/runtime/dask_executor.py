@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import io
 import logging
 import os
 import socket
@@ -65,6 +67,9 @@ class DaskExecutor:
                               hint='pip install "cauce[dask]"') from None
         self.runtime = runtime
         self.url = url
+        # what its runs print (print(), sys.stdout, sys.stderr) comes back here, as a run in a
+        # thread of this process prints here: to this process's stdout and stderr
+        self.topic = f"cauce-print-{os.getpid()}-{id(self):x}"
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter: not ours
         address = self._address = scheduler_address(url)
         self._cluster: Any = None
@@ -75,8 +80,10 @@ class DaskExecutor:
             self._cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
                                          processes=True, dashboard_address=":0")
             self.client = Client(self._cluster)
+            self.client.subscribe_topic(self.topic, _print_here)
         else:
             self.client = _connect(address)
+            self.client.subscribe_topic(self.topic, _print_here)
             if not self.client.scheduler_info().get("workers"):
                 log.warning("the Dask scheduler at %s has no workers: runs sent to it wait "
                             "until one joins (`dask worker %s`)", address, address)
@@ -94,7 +101,8 @@ class DaskExecutor:
             client = self._live_client()
         except CauceError as err:
             return Outcome(ok=False, error=f"{err}; {err.hint}")
-        future = client.submit(run_task, task, key=f"cauce-{spec.run_id}-{spec.attempt}",
+        future = client.submit(run_task, task, self.topic,
+                               key=f"cauce-{spec.run_id}-{spec.attempt}",
                                retries=RETRIES, pure=False)
         # no deadline here: the task keeps its job's timeout= on the worker from when the job
         # starts there, not from now, while the task may wait for a free worker
@@ -149,12 +157,23 @@ class DaskExecutor:
             if self._address is not None and self.client.status in ("closing", "closed"):
                 self.client.close()
                 self.client = _connect(self._address)
+                self.client.subscribe_topic(self.topic, _print_here)
             return self.client
 
     def close(self) -> None:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _print_here(event: tuple[float, Any]) -> None:
+    """Write what a run printed on its Dask worker to this process's stdout or stderr."""
+    _, said = event
+    if isinstance(said, dict) and isinstance(said.get("text"), str):
+        stream = sys.stderr if said.get("fd") == 2 else sys.stdout
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken terminal
+            stream.write(said["text"])
+            stream.flush()
 
 
 def _connect(address: str) -> Any:
@@ -275,9 +294,10 @@ _lock = threading.Lock()
 _attached: dict[str, _Attached] = {}  # app reference → its runtime in this worker process
 
 
-def run_task(task: ChildTask) -> Outcome:
-    """Execute one run on a Dask worker: the function the cluster is sent."""
-    with _runtime_for(task) as runtime:
+def run_task(task: ChildTask, printed_to: str | None = None) -> Outcome:
+    """Execute one run on a Dask worker: the function the cluster is sent. What the run prints
+    goes, as Dask events of topic ``printed_to``, to the process that sent it."""
+    with _runtime_for(task) as runtime, _printing_to(printed_to):
         earlier = runtime.state.runs.get(task.run_id)
         if earlier is not None and earlier.succeeded:  # a rerun of a task that had finished
             return Outcome(ok=True, result=earlier.result)
@@ -298,6 +318,97 @@ def run_task(task: ChildTask) -> Outcome:
                                       result=outcome.result)
         runtime.sink.flush()
         return outcome
+
+
+class _Printed(io.TextIOBase):
+    """Stands for sys.stdout (or stderr) in a Dask worker process: what a thread running a run
+    writes goes, a line at a time, to the process that sent the run; what any other thread
+    writes goes where it went before."""
+
+    def __init__(self, original: Any, fd: int) -> None:
+        self.original, self.fd = original, fd
+
+    def write(self, text: str) -> int:
+        sending: _Sender | None = getattr(_printing, "sender", None)
+        if sending is None:
+            return self.original.write(text)
+        sending.write(self.fd, text)
+        return len(text)
+
+    def flush(self) -> None:
+        sending: _Sender | None = getattr(_printing, "sender", None)
+        if sending is not None:
+            sending.flush(self.fd)
+        with contextlib.suppress(OSError, ValueError):
+            self.original.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.original.fileno()
+
+    def isatty(self) -> bool:  # a run's text goes elsewhere; other threads' to the terminal
+        if getattr(_printing, "sender", None) is not None:
+            return False
+        return bool(getattr(self.original, "isatty", lambda: False)())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.original, "encoding", None) or "utf-8"
+
+
+class _Sender:
+    """The text a run printed, sent as Dask events whole lines at a time."""
+
+    def __init__(self, topic: str) -> None:
+        from distributed import get_worker
+
+        self.topic, self.worker = topic, get_worker()
+        self.held = {1: "", 2: ""}
+
+    def write(self, fd: int, text: str) -> None:
+        held = self.held[fd] + text
+        cut = held.rfind("\n") + 1
+        self.held[fd] = held[cut:]
+        if cut:
+            self._send(fd, held[:cut])
+
+    def flush(self, fd: int) -> None:
+        if self.held[fd]:
+            text, self.held[fd] = self.held[fd], ""
+            self._send(fd, text)
+
+    def _send(self, fd: int, text: str) -> None:
+        self.worker.log_event(self.topic, {"fd": fd, "text": text})
+
+
+_printing = threading.local()
+
+
+@contextmanager
+def _printing_to(topic: str | None) -> Iterator[None]:
+    """While the block runs, what this thread prints goes to ``topic`` (None, or outside a
+    Dask worker: where it goes anyway)."""
+    try:
+        sender = _Sender(topic) if topic else None
+    except ValueError:  # not on a Dask worker
+        sender = None
+    if sender is None:
+        yield
+        return
+    with _lock:
+        for name, fd in (("stdout", 1), ("stderr", 2)):
+            current = getattr(sys, name)
+            if current is not None and not isinstance(current, _Printed):
+                setattr(sys, name, _Printed(current, fd))
+    _printing.sender = sender
+    try:
+        yield
+    finally:
+        _printing.sender = None
+        sender.flush(1)
+        sender.flush(2)
 
 
 def _abandoned() -> Callable[[], str | None] | None:

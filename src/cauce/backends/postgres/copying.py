@@ -15,6 +15,7 @@ from typing import Any
 from ..state import COPIED, CopyStore
 from . import jsonb
 from .database import Database, text
+from .logs import COUNT_LINES
 
 _KEYS = {"messages": "id", "items": "tbl, key", "item_index": "tbl, idx, value, key",
          "stream_heads": "stream, shard", "stream_records": "stream, shard, seq",
@@ -83,6 +84,9 @@ class PostgresCopying(CopyStore):
             if kind in _IDENTITY:
                 con.execute(f"SELECT setval(pg_get_serial_sequence('{kind}', 'id'), "
                             f"(SELECT max(id) FROM {kind}))")
+            if kind == "logs":  # copied in id order into a state holding none
+                con.execute(COUNT_LINES.format(added="SELECT app, stream, ts FROM logs "
+                                               "WHERE id >= %s"), (min(r["id"] for r in rows),))
 
     def loading(self) -> None:
         self.db.change(_NO_IDLE_LIMIT)  # idle while the source reads each page

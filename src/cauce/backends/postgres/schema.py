@@ -190,6 +190,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     # what tells an object of a watched bucket from another of the same size and time (S3's
     # ETag, a file's mtime_ns:inode); NULL for objects seen before, filled in at the next look
     Migration(4, ("ALTER TABLE bucket_objects ADD COLUMN tag text",)),
+    # each stream's line count and last line, kept as lines are written (the list of streams
+    # counted every line)
+    Migration(5, (
+        """CREATE TABLE log_streams (
+            app     text COLLATE "C" NOT NULL,
+            stream  text COLLATE "C" NOT NULL,
+            last_ts double precision NOT NULL,
+            lines   bigint NOT NULL,
+            PRIMARY KEY (app, stream))""",
+        "CREATE INDEX log_streams_by_time ON log_streams (last_ts)",
+        "CREATE INDEX log_streams_by_app ON log_streams (app, last_ts)",
+        "INSERT INTO log_streams SELECT app, stream, max(ts), count(*) FROM logs "
+        "GROUP BY app, stream",
+    )),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -197,7 +211,7 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 # Tables every cauce schema has.
 TABLES = ("messages", "items", "item_index", "stream_heads", "stream_records", "stream_consumers",
           "runs", "starts", "logs", "schedules", "bucket_objects", "leases", "workers",
-          "wake_listeners")
+          "wake_listeners")  # log_streams: added in version 4
 
 
 def current_version(con: Any, location: Location) -> int:

@@ -23,7 +23,10 @@ from .streams import shard_states
 def _run_where(f: RunFilter) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     args: list[Any] = []
-    if f.apps is not None:
+    if f.apps is not None and len(f.apps) == 1:  # one app: its (app, id) index, in order
+        where.append("app = %s")
+        args.append(f.apps[0])
+    elif f.apps is not None:
         where.append("app = ANY(%s::text[])")
         args.append(list(f.apps))
     for column, value in (("name", f.name), ("status", f.status),
@@ -96,10 +99,13 @@ class PostgresViews(ViewStore):
 
     def log_tail(self, *, app: str, stream: str, limit: int = 200,
                  before_id: int | None = None) -> list[LogLine]:
-        rows = self.db.rows(f"SELECT {LINE} FROM logs WHERE app = %s AND stream = %s "
-                            "AND (%s::bigint IS NULL OR id < %s) "
-                            "ORDER BY ts DESC, id DESC LIMIT %s",
-                            (app, stream, before_id, before_id, limit))
+        # before that line in the stream's order (time, then id), where its index range ends
+        before = ("" if before_id is None else
+                  " AND (ts, id) < ((SELECT ts FROM logs WHERE id = %(before)s), %(before)s)")
+        rows = self.db.rows(f"SELECT {LINE} FROM logs WHERE app = %(app)s "
+                            f"AND stream = %(stream)s{before} "
+                            "ORDER BY ts DESC, id DESC LIMIT %(limit)s",
+                            {"app": app, "stream": stream, "before": before_id, "limit": limit})
         return [line(r) for r in reversed(rows)]
 
     def log_streams(self, app: str, limit: int = 50) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..state import COPIED, CopyStore
 from .database import StateDB
+from .logs import count_lines
 
 # fields kept as JSON text in the file but crossing the seam as Python values
 _JSON = frozenset({"attrs", "params", "result"})
@@ -62,6 +63,8 @@ class SQLiteCopying(CopyStore):
             con.executemany(f"INSERT INTO {_TABLES.get(kind, kind)} "
                             f"({', '.join(_columns(kind))}) "
                             f"VALUES ({', '.join('?' * len(fields))})", values)
+            if kind == "logs" and rows:  # copied in id order into a state holding none
+                count_lines(con, above=min(row["id"] for row in rows) - 1)
 
     def count(self, kind: str) -> int:
         _fields(kind)

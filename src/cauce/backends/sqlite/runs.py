@@ -60,6 +60,24 @@ def _row(r: RunRecord) -> tuple[Any, ...]:
             r.ended_at, r.error, _json(r.result), int(r.in_child))
 
 
+def walked_columns(*, app: str | None, name: str | None, status: str | None,
+                   partition: str | None) -> tuple[str, ...]:
+    """The filter whose index a filtered listing walks, newest first, until it has its page
+    (``runs_by_job_*``, ``runs_by_status_*``, ``runs_by_app_*``); the other filters are checked
+    on the way, written ``+column`` so that SQLite, which keeps no statistics here, does not
+    pick another index and sort every run it matches. The job first (its runs are the fewest),
+    then the status unless it is the common one, then the app; "partition" (with the job and
+    the app): that partition's runs, few, found by ``runs_by_name`` and sorted; none: the
+    whole time (or id) order."""
+    if partition is not None and name is not None and app is not None:
+        return ("app", "name", "partition")
+    if name is not None:
+        return ("name",)
+    if status is not None and (status != "succeeded" or app is None):
+        return ("status",)
+    return ("app",) if app is not None else ()
+
+
 class SQLiteRuns(RunStore):
     def __init__(self, db: StateDB, starts: Path) -> None:
         self.db = db
@@ -156,10 +174,11 @@ class SQLiteRuns(RunStore):
               kind: str | None = None, limit: int | None = None,
               newest_first: bool = True) -> list[Run]:
         where, args = [], []
+        walked = walked_columns(app=app, name=name, status=status, partition=partition)
         for column, value in (("app", app), ("name", name), ("status", status),
                               ("partition", partition), ("kind", kind)):
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(f"{'' if column in walked else '+'}{column} = ?")
                 args.append(value)
         sql = "SELECT * FROM runs"
         if where:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # An item's index entries, found to be replaced at each write of the item (without it a write
 # read every entry of the table).
@@ -12,6 +12,36 @@ _ENTRIES_BY_KEY = "CREATE INDEX IF NOT EXISTS item_index_by_key ON item_index (t
 # listing of 20 read and sorted every run ever recorded.
 _RUNS_BY_TIME = ("CREATE INDEX IF NOT EXISTS runs_by_time "
                  "ON runs (coalesce(started_at, queued_at), id)")
+
+# Filtered run lists, newest first, as `cauce runs` orders them (start time) and as the runs
+# page does (id): one index per filter, so that a page stops after its rows instead of sorting
+# every run the filter matches (`runs.SQLiteRuns.query`, `views.SQLiteViews.runs_page` say
+# which one a filter walks).
+_RUNS_FILTERED = [
+    "CREATE INDEX IF NOT EXISTS runs_by_app_time "
+    "ON runs (app, coalesce(started_at, queued_at), id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_job_time "
+    "ON runs (name, coalesce(started_at, queued_at), id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status_time "
+    "ON runs (status, coalesce(started_at, queued_at), id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_app_id ON runs (app, id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_job_id ON runs (name, id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status_id ON runs (status, id)",
+]
+
+# Each log stream's line count and last line, kept as lines are written (`logs.SQLiteLogs`):
+# the list of streams counted every line of every stream.
+_LOG_STREAMS = [
+    """CREATE TABLE IF NOT EXISTS log_streams (
+    app     TEXT    NOT NULL,
+    stream  TEXT    NOT NULL,
+    last_ts REAL    NOT NULL,
+    lines   INTEGER NOT NULL,
+    PRIMARY KEY (app, stream)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS log_streams_by_time ON log_streams (last_ts)",
+    "CREATE INDEX IF NOT EXISTS log_streams_by_app ON log_streams (app, last_ts)",
+]
 
 _SHARDS = """CREATE TABLE IF NOT EXISTS stream_shards (
     stream   TEXT    NOT NULL,
@@ -163,7 +193,7 @@ CREATE TABLE IF NOT EXISTS workers (
     heartbeat_at REAL NOT NULL,
     stopped_at   REAL
 );
-""" + _SHARDS
+""" + _SHARDS + ";\n".join(_RUNS_FILTERED + _LOG_STREAMS) + ";\n"
 
 
 # Tables every state file has; a SQLite file without them is not cauce's.
@@ -191,4 +221,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     (5, ["ALTER TABLE runs ADD COLUMN in_child INTEGER NOT NULL DEFAULT 0"]),
     (6, [_RUNS_BY_TIME]),
     (7, ["ALTER TABLE bucket_objects ADD COLUMN tag TEXT"]),
+    (8, [*_RUNS_FILTERED, *_LOG_STREAMS,
+         "INSERT INTO log_streams SELECT app, stream, max(ts), count(*) FROM logs "
+         "GROUP BY app, stream"]),
 ]

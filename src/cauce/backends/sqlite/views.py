@@ -16,25 +16,27 @@ from ...runs import Run, run_id_at
 from ..state import RunFilter, ShardState, StoredMessage, ViewStore, key_range_end
 from .database import StateDB, marks
 from .queues import _message
-from .runs import _run
+from .runs import _run, walked_columns
 from .streams import shard_states
 
 
 def _run_where(f: RunFilter) -> tuple[list[str], list[Any]]:
-    """WHERE terms of ``f``. Without a job name, the columns are written ``+column`` so that
-    SQLite walks the primary key (newest first, or the id range of ``since``/``until``) and
-    stops after a page, instead of sorting every run of an app; with a name, the
-    (app, name) index finds that job's runs."""
+    """WHERE terms of ``f``. The filter `runs.walked_columns` picks is written plain, so that
+    SQLite walks its index (``runs_by_job_id``, ``runs_by_status_id``, ``runs_by_app_id``: in id
+    order, newest first, within the id range of ``since``/``until``) and stops after a page;
+    the others ``+column``, checked on the way. With none (several apps), the primary key."""
     where: list[str] = []
     args: list[Any] = []
-    plus = "" if f.name is not None else "+"
+    one_app = f.apps[0] if f.apps is not None and len(f.apps) == 1 else None
+    walked = walked_columns(app=one_app, name=f.name, status=f.status, partition=f.partition)
     if f.apps is not None:
+        plus = "" if "app" in walked else "+"
         where.append(f"{plus}app IN ({','.join('?' * len(f.apps))})" if f.apps else "0")
         args.extend(f.apps)
     for column, value in (("name", f.name), ("status", f.status),
                           ("partition", f.partition), ("kind", f.kind)):
         if value is not None:
-            where.append(f"{plus if column != 'name' else ''}{column} = ?")
+            where.append(f"{'' if column in walked else '+'}{column} = ?")
             args.append(value)
     if f.since is not None:
         where.append("id >= ?")
@@ -111,8 +113,12 @@ class SQLiteViews(ViewStore):
                "WHERE app = ? AND stream = ?")
         args: list[Any] = [app, stream]
         if before_id is not None:
-            sql += " AND id < ?"
-            args.append(before_id)
+            # the lines before that one in the stream's order (time, then id), the index range
+            # ending at its time: 'id < ?' read every newer line of the stream again, and
+            # skipped older lines written late
+            sql += (" AND ts <= (SELECT ts FROM logs WHERE id = ?) "
+                    "AND (ts, id) < ((SELECT ts FROM logs WHERE id = ?), ?)")
+            args.extend((before_id, before_id, before_id))
         with self.db.reading() as con:
             rows = con.execute(sql + " ORDER BY ts DESC, id DESC LIMIT ?",
                                [*args, limit]).fetchall()
