@@ -205,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
                              f"hint: rename {shadow.name} (python -m cauce puts the working "
                              "folder first; the cauce command does not)\n")
             return 1
+        from ..causes import of  # only on the way to an error message
+
+        if (cause := of(err)) is not None:
+            # the machine's limit, not a bug: said as such, the error it came as in brackets
+            console.print_problem(first_line(f"{cause.reason} ({type(err).__name__}: {err})"),
+                                  cause.hint)
+            return 1
         console.print_problem(first_line(f"unexpected {type(err).__name__}: {err}"),
                               "run again with --debug (or CAUCE_DEBUG=1) for the traceback, "
                               "and report it")
