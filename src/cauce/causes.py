@@ -186,8 +186,6 @@ def memory() -> Cause:
 def threads() -> Cause:
     limits = []
     processes = _limit("NPROC")
-    if processes is not None and not _unlimited(processes[0]):
-        limits.append(f"ulimit -u is {processes[0]} processes and threads for this user")
     tasks = _pids_max()
     if tasks is not None:
         limits.append(f"its control group's pids.max is {tasks}")
@@ -195,6 +193,10 @@ def threads() -> Cause:
     if space is not None and not _unlimited(space[0]):
         limits.append(f"ulimit -v is {_size(space[0])} of address space, from which each "
                       "thread's stack is taken")
+    if processes is not None and not _unlimited(processes[0]) \
+            and (processes[0] < 16384 or not limits):
+        # a system's default (tens of thousands) is named only when nothing else is lower
+        limits.append(f"ulimit -u is {processes[0]} processes and threads for this user")
     said = "; ".join(limits) or "a container's or service's limit on tasks (TasksMax=)"
     return Cause("no thread can be started", f"this process is at a limit ({said}): raise it, "
                  "or run fewer --threads and --processes; then run it again")

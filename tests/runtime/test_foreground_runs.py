@@ -30,6 +30,10 @@ def pid(ctx) -> int:
 def hard_exit(ctx) -> None:
     os._exit(0)
 
+@app.job(worker="process", retries=0)
+def aborted(ctx) -> None:
+    os.abort()  # what Polars does when an allocation fails
+
 @app.job(worker="process", retries=0, timeout="0.5s")
 def stuck(ctx) -> None:
     time.sleep(60)
@@ -123,3 +127,16 @@ def test_a_run_stopped_by_keyboard_interrupt_is_recorded_cancelled(tmp_path: Pat
         (run,) = rt.runs(interrupted)
     assert run.status == "cancelled"
     assert run.error == "cancelled: interrupted (KeyboardInterrupt)"
+
+
+def test_a_process_job_aborted_or_killed_gets_a_hint_about_memory(tmp_path: Path,
+                                                                  app_module) -> None:
+    """A child aborted (native code out of memory) failed its run with `killed by SIGABRT`
+    and the hint to read a traceback, which the run's log does not have."""
+    app, ref = load_app(app_module("fore_abort", APP))
+    with _runtime(app, tmp_path / "home", ref) as rt:
+        run = run_foreground(rt, "aborted", in_child=True)
+    assert run.status == "failed"
+    assert run.error.startswith("the process running it died (killed by SIGABRT) (hint: native "
+                                "code aborted it, as it does when memory cannot be had")
+    assert "this process ran out of memory" in run.error

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import causes
 from ..backends.state import sqlite_path, sqlite_url
 from ..errors import CauceError
 from ..events import ObjectRef
@@ -183,8 +184,10 @@ class ProcessLauncher:
                     self._stop(child)
                     return timed_out(timeout, "the process was stopped")
             child.join(timeout=5)
-            return Outcome(ok=False, lost=True,
-                           error=f"the process running it died ({_death(child.exitcode)})")
+            error = f"the process running it died ({_death(child.exitcode)})"
+            if (hint := _death_hint(child.exitcode)) is not None:
+                error += f" (hint: {hint})"
+            return Outcome(ok=False, lost=True, error=error)
         finally:
             receiver.close()
             if child.is_alive():
@@ -224,3 +227,16 @@ def _death(exitcode: int | None) -> str:
         except ValueError:
             return f"killed by signal {-exitcode}"
     return f"exit code {exitcode}"
+
+
+def _death_hint(exitcode: int | None) -> str | None:
+    """What a child killed by a signal most likely ran into: memory, for SIGKILL (the kernel's
+    out-of-memory killer) and SIGABRT (native code, as Polars', aborts when an allocation
+    fails), named with this process's limit on it, which the child had too."""
+    if exitcode == -signal.SIGKILL:
+        return ("it ran out of memory if the kernel's out-of-memory killer stopped it (dmesg "
+                "says so): " + causes.memory().hint)
+    if exitcode == -signal.SIGABRT:
+        return ("native code aborted it, as it does when memory cannot be had (its log ends "
+                "where it was): " + str(causes.memory()))
+    return None
