@@ -106,6 +106,19 @@ def _limit(name: str) -> tuple[int, int] | None:
         return None
 
 
+def open_file_limit() -> tuple[int, int] | None:
+    """This process's soft and hard limit on open files (None where there is none)."""
+    return _limit("NOFILE")
+
+
+def set_open_file_limit(soft: int, hard: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def unlimited(value: int) -> bool:
+    return _unlimited(value)
+
+
 def _unlimited(value: int) -> bool:
     if resource is None:
         return True

@@ -440,3 +440,46 @@ def test_a_wait_distributed_cancels_is_looked_at_again_not_taken_for_the_tasks_f
     with Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
         run = rt.run("hello")
     assert run.succeeded and run.result == "hello", run.error
+
+
+_FEW_FILES = """
+import resource, sys
+from cauce.errors import ConfigError
+from cauce.runtime.dask_executor import DaskExecutor, make_room_for_files
+soft, hard = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+try:
+    DaskExecutor(None, "dask") if hard < 1000 else make_room_for_files(500, "a test")
+except ConfigError as err:
+    print(err.message)
+    print(err.hint)
+print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+"""
+
+
+def _few_files(soft: int, hard: int) -> list[str]:
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    out = subprocess.run([sys.executable, "-c", _FEW_FILES, str(soft), str(hard)],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(src)})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_a_local_cluster_with_too_few_open_files_is_refused_before_it_starts() -> None:
+    """At `ulimit -n 64` a local cluster started, its scheduler's accept loop failed on every
+    turn and logged it (200,000 lines in 45 s of `cauce serve`), and runs hung."""
+    message, hint, soft = _few_files(64, 64)
+    workers = os.cpu_count() or 1
+    assert message == (f"a local Dask cluster of {workers} worker(s) needs about "
+                       f"{64 + 24 * workers} open files, and this process may have 64 "
+                       "(ulimit -n, its hard limit too)")
+    assert "ulimit -n 4096" in hint and "--executor local" in hint
+    assert soft == "64"
+
+
+def test_a_soft_limit_on_open_files_is_raised_as_far_as_the_hard_one_allows() -> None:
+    assert _few_files(64, 4096) == ["500"]
