@@ -33,6 +33,10 @@ def test_causes_are_found_in_an_errors_chain() -> None:
     assert "memory" in causes.of(MemoryError()).reason
     assert causes.of(RuntimeError("can't start new thread")).reason \
         == "no thread can be started"
+    # Polars' thread pool, when clone() says EAGAIN (a pids.max, ulimit -u)
+    panic = Exception('called `Result::unwrap()` on an `Err` value: Os { code: 11, kind: '
+                      'WouldBlock, message: "Resource temporarily unavailable" }')
+    assert causes.of(panic).reason == "no thread can be started"
     try:
         try:
             raise MemoryError

@@ -35,7 +35,9 @@ class Cause:
 _CODE = re.compile(r"\(os error (\d+)\)")
 _MEMORY_WORDS = re.compile(r"cannot allocate memory|failed to map segment|out of memory"
                            r"|memory allocation of \d+ bytes failed", re.IGNORECASE)
-_THREAD_WORDS = re.compile(r"can't start new thread|cannot start new thread", re.IGNORECASE)
+# Python's words, and a Rust thread pool's (Polars') panic when clone() says EAGAIN
+_THREAD_WORDS = re.compile(r"can't start new thread|cannot start new thread"
+                           r"|Os \{ code: 11, kind: WouldBlock", re.IGNORECASE)
 
 
 def of(error: BaseException) -> Cause | None:
