@@ -198,7 +198,9 @@ def memory() -> Cause:
                  "batch where the job has one); then run it again")
 
 
-def threads() -> Cause:
+def threads(what: str = "thread") -> Cause:
+    """No thread (or, with ``what="process"``, no process: fork's EAGAIN) to be had, with the
+    limits in force that count them."""
     limits = []
     processes = _limit("NPROC")
     tasks = _pids_max()
@@ -213,7 +215,7 @@ def threads() -> Cause:
         # a system's default (tens of thousands) is named only when nothing else is lower
         limits.append(f"ulimit -u is {processes[0]} processes and threads for this user")
     said = "; ".join(limits) or "a container's or service's limit on tasks (TasksMax=)"
-    return Cause("no thread can be started", f"this process is at a limit ({said}): raise it, "
+    return Cause(f"no {what} can be started", f"this process is at a limit ({said}): raise it, "
                  "or run fewer --threads and --processes; then run it again")
 
 

@@ -12,6 +12,7 @@ serving process's own death, the other way round, does not count against a child
 
 from __future__ import annotations
 
+import errno
 import importlib
 import multiprocessing
 import os
@@ -164,7 +165,17 @@ class ProcessLauncher:
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(target=_child_main, args=(task, sender),
                                       name=f"cauce-{spec.run_id}")
-        child.start()
+        try:
+            child.start()
+        except OSError as err:  # fork's EAGAIN or ENOMEM: a limit, not a bug of cauce's
+            sender.close()
+            receiver.close()
+            cause = causes.of(err) or (causes.threads("process")
+                                       if err.errno == errno.EAGAIN else None)
+            if cause is None:
+                raise
+            return Outcome(ok=False, error=f"its process could not be started: {cause.reason} "
+                           f"({type(err).__name__}: {err}) (hint: {cause.hint})")
         sender.close()
         timeout = getattr(spec.target, "timeout", None)
         started = time.monotonic()
