@@ -214,3 +214,28 @@ def test_warehouse_errors_of_memory_and_disk_are_not_blamed_on_the_sql() -> None
               "failed to map segment from shared object")
     assert hint_for(dlopen).startswith("this process ran out of memory")
     assert "full disk" in hint_for("failed to execute query: disk I/O error")
+
+
+def test_a_delivery_that_meets_a_thread_limit_in_a_serve_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A serve whose worker could start no thread for a run (a job run's timeout watcher, say)
+    failed it as `internal error: RuntimeError: can't start new thread`, logged as a bug with
+    its traceback."""
+    app = App("limits_serve")
+    work = app.queue("work", max_receives=1)
+
+    @app.on(work)
+    def handle(message, ctx) -> None:
+        pass
+
+    with Runtime(app, home=tmp_path / "home", config=ConfigSources(environ={})) as rt:
+        def no_thread(spec, cancel):
+            raise RuntimeError("can't start new thread")
+
+        monkeypatch.setattr(rt.executors.thread, "execute", no_thread)
+        work.send({"n": 1})
+        rt.serve(until="idle", timeout="20s", scheduler=False)
+        runs = rt.runs("handle")
+    assert [run.status for run in runs] == ["dead-lettered"]
+    assert runs[0].error.startswith("no thread can be started (RuntimeError: can't start new "
+                                    "thread) (hint: this process is at a limit (")
