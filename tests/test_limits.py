@@ -214,6 +214,8 @@ def test_warehouse_errors_of_memory_and_disk_are_not_blamed_on_the_sql() -> None
               "failed to map segment from shared object")
     assert hint_for(dlopen).startswith("this process ran out of memory")
     assert "full disk" in hint_for("failed to execute query: disk I/O error")
+    duckdb = "TransactionContext Error: Failed to commit: Failed to allocate block of 262144 bytes"
+    assert hint_for(duckdb).startswith("this process ran out of memory")
 
 
 def test_a_delivery_that_meets_a_thread_limit_in_a_serve_says_so(
@@ -239,3 +241,30 @@ def test_a_delivery_that_meets_a_thread_limit_in_a_serve_says_so(
     assert [run.status for run in runs] == ["dead-lettered"]
     assert runs[0].error.startswith("no thread can be started (RuntimeError: can't start new "
                                     "thread) (hint: this process is at a limit (")
+
+
+_ARENAS = textwrap.dedent("""
+    import os, resource, sys
+    from cauce.cli.main import main
+    if sys.argv[1] == "limited":
+        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, resource.RLIM_INFINITY))
+    main(["--help"])
+    print(os.environ.get("MALLOC_ARENA_MAX"))
+""")
+
+
+@pytest.mark.parametrize(("limit", "preset", "arenas"), [
+    ("limited", None, "2"), ("limited", "4", "4"), ("unlimited", None, "None")])
+def test_under_an_address_space_limit_malloc_keeps_to_two_arenas(limit: str, preset: str | None,
+                                                                 arenas: str) -> None:
+    """Under `ulimit -v 1200000` a census load aborted the process (`memory allocation of 512
+    bytes failed`): glibc reserved 64 MB per thread's arena. Two arenas (this process and the
+    processes it starts) load it within 1 GB; a MALLOC_ARENA_MAX of the user's is kept."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env.pop("MALLOC_ARENA_MAX", None)
+    if preset is not None:
+        env["MALLOC_ARENA_MAX"] = preset
+    out = subprocess.run([sys.executable, "-c", _ARENAS, limit], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == arenas

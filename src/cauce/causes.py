@@ -245,3 +245,28 @@ def _pids_max() -> int | None:
         if text.isdigit():
             return int(text)
     return None
+
+
+# glibc's malloc gives each thread that allocates an arena of its own, up to 8 per core, each
+# reserving 64 MB of address space: under `ulimit -v` the reservations of Polars', DuckDB's and
+# cauce's threads ran out of it before the data did (a census load aborted at 1.2 GB, which two
+# arenas load within).
+ARENAS_UNDER_AN_ADDRESS_LIMIT = 2
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def fewer_arenas_under_an_address_limit() -> bool:
+    """Under an address-space limit (``ulimit -v``), have glibc's malloc keep to two arenas, in
+    this process (mallopt) and in the processes it starts (MALLOC_ARENA_MAX, read by each at its
+    start); a MALLOC_ARENA_MAX set by the user is left alone. Whether the limit was set."""
+    limit = _limit("AS")
+    if limit is None or _unlimited(limit[0]) or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    os.environ["MALLOC_ARENA_MAX"] = str(ARENAS_UNDER_AN_ADDRESS_LIMIT)
+    try:
+        import ctypes  # only here: costly to import, and needed only under such a limit
+
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, ARENAS_UNDER_AN_ADDRESS_LIMIT)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): no mallopt, or none like it
+        pass
+    return True

@@ -170,6 +170,9 @@ def _shadowing_file(error: BaseException) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     _printable_output()
+    from ..causes import fewer_arenas_under_an_address_limit
+
+    fewer_arenas_under_an_address_limit()  # before threads allocate: each takes an arena
     args = _debug_first(_without_carriage_returns(list(sys.argv[1:] if argv is None
                                                         else argv)))
     GLOBALS.debug = bool(args) and args[0] == "--debug"

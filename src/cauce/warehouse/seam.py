@@ -23,19 +23,21 @@ _HINTS = (
         "text.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace'), or load the bytes",
     ),
     (
-        # a driver's library that cannot be mapped, a buffer that cannot be had: the memory
-        # this process may use, not the SQL (named with its limit when it is read)
-        r"failed to map segment|cannot allocate memory|out of memory|memory allocation"
-        r"|std::bad_alloc",
-        lambda: str(causes.memory()),
-    ),
-    (
         r"disk is full|no space left|disk quota|read-only file system|readonly database"
         r"|attempt to write a readonly|cannot open file|unable to open database|failed to open"
         r"|disk i/o error|file too large",
         "the database file or its folder cannot be written (a full disk, a file size limit "
         "(ulimit -f), a read-only or forbidden folder): free some space, or point the URL at "
         "another folder",
+    ),
+    (
+        # a driver's library that cannot be mapped, a buffer that cannot be had: the memory
+        # this process may use, not the SQL (named with its limit when it is read); after the
+        # disk's, as ADBC's SQLite says 'failed to open ...: failed to allocate memory' of a
+        # read-only folder
+        r"failed to map segment|cannot allocate memory|out of memory|memory allocation"
+        r"|std::bad_alloc|failed to allocate",
+        lambda: str(causes.memory()),
     ),
     (
         r"role .* does not exist|password authentication failed|authentication failed"
