@@ -45,6 +45,23 @@ def test_causes_are_found_in_an_errors_chain() -> None:
     except ValueError as wrapped:
         assert "memory" in causes.of(wrapped).reason
     assert causes.of(ValueError("bad value")) is None
+    try:
+        try:
+            raise PermissionError(errno.EACCES, "Permission denied", "/etc/shadow")
+        except PermissionError:
+            raise ValueError("no settings file, using defaults") from None
+    except ValueError as unrelated:
+        assert causes.of(unrelated) is None
+    try:
+        try:
+            raise PermissionError(errno.EACCES, "Permission denied", "/etc/shadow")
+        except PermissionError:
+            raise ValueError("bad value")  # noqa: B904 (raised while it was handled)
+    except ValueError as during:
+        assert causes.of(during) is None  # most often about something else
+    refused = ValueError("cannot read the settings")
+    refused.__cause__ = PermissionError(errno.EACCES, "Permission denied", "/etc/x.toml")
+    assert causes.of(refused).reason == "this user may not use /etc/x.toml"
     assert causes.of(OSError(errno.ENOENT, "No such file", "x")) is None
 
 

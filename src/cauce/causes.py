@@ -45,20 +45,29 @@ def of(error: BaseException) -> Cause | None:
     or permission (None otherwise: the error says what it is about)."""
     seen: set[int] = set()
     current: BaseException | None = error
+    implicit = False  # reached through __context__: raised while another was handled
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        cause = _one(current)
+        cause = _one(current, permissions=not implicit)
         if cause is not None:
             return cause
-        current = current.__cause__ or current.__context__
+        implicit = current.__cause__ is None
+        current = current.__cause__ or (None if current.__suppress_context__  # `from None`
+                                        else current.__context__)
     return None
 
 
-def _one(error: BaseException) -> Cause | None:
+def _one(error: BaseException, *, permissions: bool = True) -> Cause | None:
+    """The cause ``error`` itself names; a refused permission only with ``permissions`` (an
+    error raised while a PermissionError was handled is most often about something else)."""
     if isinstance(error, MemoryError):
         return memory()
-    text = str(error)
-    if isinstance(error, OSError):
+    try:
+        text = str(error)
+    except Exception:  # an exception whose __str__ fails: nothing to read in it
+        text = ""
+    if isinstance(error, OSError) and (permissions or error.errno not in (errno.EACCES,
+                                                                          errno.EPERM)):
         code = error.errno
         if code is None and (found := _CODE.search(text)):
             code = int(found.group(1))
