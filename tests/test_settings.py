@@ -632,8 +632,9 @@ def test_a_dotenv_line_in_a_windows_shells_syntax_says_how_to_write_it(warnings)
 def test_a_quoted_value_over_several_lines_is_read_as_dotenv_reads_it(warnings) -> None:
     # a PEM key between quotes was its first line and a quote, its other lines skipped one by
     # one as having no `=` (the base64 line ending in `=` read as a variable)
-    text = ('KEY="-----BEGIN PRIVATE KEY-----\r\nMIIBVgIBADANBgkqhkiG9w0B\r\nAQEFAASCAUAwggE8AgEA=\r\n'
-            '-----END PRIVATE KEY-----"  # the key\r\nNOTE=\'one\n  two\'\nESC="a\\"\nb\\n"\n'
+    text = ('KEY="-----BEGIN PRIVATE KEY-----\r\nMIIBVgIBADANBgkqhkiG9w0B\r\n'
+            'AQEFAASCAUAwggE8AgEA=\r\n-----END PRIVATE KEY-----"  # the key\r\n'
+            'NOTE=\'one\n  two\'\nESC="a\\"\nb\\n"\n'
             'AFTER=1\n')
     assert parse_dotenv(text) == {
         "KEY": "-----BEGIN PRIVATE KEY-----\nMIIBVgIBADANBgkqhkiG9w0B\nAQEFAASCAUAwggE8AgEA=\n"

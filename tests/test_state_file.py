@@ -214,8 +214,8 @@ def test_a_state_file_made_read_only_while_running_is_one_state_error(tmp_path: 
         db.connection().execute("PRAGMA query_only = ON")
         with pytest.raises(StateError) as refused:
             SQLiteQueues(db).send("app:q", ["{}"], now=0.0)
-        assert refused.value.message == (f"cannot write the state database {path}: it is "
-                                         "read-only to this process")
+        assert refused.value.message == (f"cannot write the state database {path}: it or "
+                                         f"its folder {tmp_path} is read-only for this user")
         assert "write permission" in (refused.value.hint or "")
         assert SQLiteQueues(db).listing("app:q") == []
     finally:

@@ -269,3 +269,30 @@ def test_the_contracting_demo_leaves_no_stream_consumer_behind(cli, demo_home) -
     assert streams[0]["lag"] == {"alert": 0, "contracts-to-staging": 0}
     staging = demo_home.home / "buckets" / "contracting" / "staging" / "t_streaming_contracts"
     assert any(staging.rglob("*.jsonl.gz"))
+
+
+def test_a_demo_that_fills_the_disk_says_what_to_do(cli, tmp_path: Path, monkeypatch) -> None:
+    """A demo stopped by a full disk said only `run with --debug for a traceback`: the hint of
+    its error (free some space) was dropped, and the traceback says nothing more."""
+    import errno
+
+    from cauce.errors import StateError
+
+    def full(rt):
+        raise StateError("cannot write the state database x: the disk is full",
+                         hint="free some space on its disk, then start again")
+
+    _example_demo_doing(monkeypatch, full)
+    result = cli("demo", "--app", "example", "--home", str(tmp_path / "d"))
+    assert result.status == 1
+    lines = result.err.splitlines()
+    assert "  hint: free some space on its disk, then start again" in lines
+    assert lines[-1] == "hint: do as the hint above says, then run the demo again"
+
+    def written(rt):  # an OSError from a write carries no hint: the machine's limit gives it
+        raise OSError(errno.ENOSPC, "No space left on device", "/x/census.db")
+
+    _example_demo_doing(monkeypatch, written)
+    result = cli("demo", "--app", "example", "--home", str(tmp_path / "e"))
+    assert "  hint: the disk of /x/census.db is full" in result.err
+    assert "debug" not in result.err.splitlines()[-1]

@@ -259,3 +259,31 @@ def test_a_page_of_lines_is_printed_at_once_as_rich_prints_each(
     assert result.out == "".join(line.rstrip(" ") + "\n"
                                  for line in one_by_one.getvalue().splitlines())
     assert len(printed) == 2, "a print a page"
+
+
+def test_an_output_file_that_cannot_be_written_whole_keeps_its_earlier_lines(
+        cli, example_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that filled while `logs -o day.log` wrote left day.log cut short, its earlier
+    content gone; the lines now go to a file beside it, put in its place once whole."""
+    import errno
+
+    import cauce.cli.logs as logs_module
+
+    day = tmp_path / "day.log"
+    day.write_text("the earlier lines\n", encoding="utf-8")
+    emit = logs_module._emit
+
+    def filling(lines, sink, tz, as_json=False):
+        emit(lines, sink, tz, as_json)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(logs_module, "_emit", filling)
+    result = cli("--home", str(example_home), "logs", "general", "-o", str(day))
+    assert result.err.splitlines() == [f"error: cannot write {day}: No space left on device",
+                                       "hint: free room on its disk, or give -o a file on another"]
+    assert day.read_text(encoding="utf-8") == "the earlier lines\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.log"]  # nothing left beside it
+    monkeypatch.setattr(logs_module, "_emit", emit)
+    assert cli("--home", str(example_home), "logs", "general", "-o", str(day)).status == 0
+    assert "started" in day.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.log"]

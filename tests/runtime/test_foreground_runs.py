@@ -30,6 +30,10 @@ def pid(ctx) -> int:
 def hard_exit(ctx) -> None:
     os._exit(0)
 
+@app.job(worker="process", retries=0)
+def aborted(ctx) -> None:
+    os.abort()  # what Polars does when an allocation fails
+
 @app.job(worker="process", retries=0, timeout="0.5s")
 def stuck(ctx) -> None:
     time.sleep(60)
@@ -123,3 +127,36 @@ def test_a_run_stopped_by_keyboard_interrupt_is_recorded_cancelled(tmp_path: Pat
         (run,) = rt.runs(interrupted)
     assert run.status == "cancelled"
     assert run.error == "cancelled: interrupted (KeyboardInterrupt)"
+
+
+def test_a_process_job_aborted_or_killed_gets_a_hint_about_memory(tmp_path: Path,
+                                                                  app_module) -> None:
+    """A child aborted (native code out of memory) failed its run with `killed by SIGABRT`
+    and the hint to read a traceback, which the run's log does not have."""
+    app, ref = load_app(app_module("fore_abort", APP))
+    with _runtime(app, tmp_path / "home", ref) as rt:
+        run = run_foreground(rt, "aborted", in_child=True)
+    assert run.status == "failed"
+    assert run.error.startswith("the process running it died (killed by SIGABRT) (hint: native "
+                                "code aborted it, as it does when memory cannot be had")
+    assert "this process ran out of memory" in run.error
+
+
+def test_a_process_job_whose_process_cannot_be_started_fails_naming_the_limit(
+        tmp_path: Path, app_module, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fork's EAGAIN (a pids.max, ulimit -u) ended the command with `unexpected
+    BlockingIOError` (in a serve: `internal error: BlockingIOError ...` and a traceback)."""
+    import errno
+    import multiprocessing.context
+
+    def no_fork(self) -> None:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    app, ref = load_app(app_module("fore_nofork", APP))
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", no_fork)
+    with _runtime(app, tmp_path / "home", ref) as rt:
+        run = run_foreground(rt, "pid", in_child=True)
+    assert run.status == "failed"
+    assert run.error.startswith("its process could not be started: no process can be started "
+                                "(BlockingIOError: [Errno 11] Resource temporarily unavailable) "
+                                "(hint: this process is at a limit (")

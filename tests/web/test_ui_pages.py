@@ -488,3 +488,74 @@ def test_a_bucket_object_removed_since_its_listing_is_a_404_saying_so(ui_client)
         assert page.status_code == 404, (part, page.status_code)
         assert "no object &#39;folder/removed-meanwhile.txt&#39;" in page.text
         assert "it may have been removed since the listing was drawn" in page.text
+
+
+def test_too_many_open_files_is_a_page_naming_the_limit_not_a_defect(hostile_home, monkeypatch,
+                                                                      caplog):
+    """With the UI out of file descriptors every page was 500 "please report", each with a
+    traceback or two on the terminal, and the error page itself could not be drawn (its
+    template could not be opened). It is 503 naming ulimit -n, and one line per request."""
+    import errno
+    import logging
+    import resource
+
+    import jinja2
+    from starlette.testclient import TestClient
+
+    from cauce import Runtime
+    from cauce.web.home import Home
+    from cauce.web.server import create_app
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        home = Home(hostile_home, [rt], [])
+
+        def no_files(*args, **kwargs):
+            raise OSError(errno.EMFILE, "Too many open files", "/usr/share/zoneinfo/UTC")
+
+        monkeypatch.setattr(home, "workers", no_files)
+        ui = create_app(home)
+        monkeypatch.setattr(jinja2.FileSystemLoader, "get_source", no_files)
+        with TestClient(ui, base_url="http://127.0.0.1",
+                        raise_server_exceptions=False) as client, \
+                caplog.at_level(logging.ERROR):
+            page = client.get("/")
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert "this process has too many files open" in page.text and "ulimit -n" in page.text
+    assert "unexpected error" not in page.text
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert lines == [f"GET /: this process has too many files open: it may have {soft} "
+                     "(ulimit -n) (OSError: [Errno 24] Too many open files: "
+                     "'/usr/share/zoneinfo/UTC')"]
+
+
+def test_a_ui_that_cannot_start_for_want_of_files_says_so_in_one_line(hostile_home, capsys,
+                                                                      monkeypatch):
+    """Its thread printed Python's traceback, then `the UI could not start` with the hint
+    `its error is above`."""
+    import errno
+
+    import pytest
+
+    from cauce import Runtime
+    from cauce.errors import CauceError
+    from cauce.web.home import Home
+    from cauce.web.server import Server
+
+    from .hostile_app import app
+
+    with Runtime(app, home=hostile_home, lenient_settings=True) as rt:
+        server = Server(Home(hostile_home, [rt], []), port=0)
+
+        def no_files(*args, **kwargs):
+            raise OSError(errno.EMFILE, "Too many open files", "uvicorn/protocols/__init__.py")
+
+        monkeypatch.setattr(server.server, "run", no_files)
+        with pytest.raises(CauceError) as raised:
+            server.start()
+    assert raised.value.message.startswith("the UI could not start on 127.0.0.1:0: this "
+                                           "process has too many files open")
+    assert "ulimit -n" in raised.value.hint
+    assert "Traceback" not in capsys.readouterr().err

@@ -7,11 +7,13 @@ import shlex
 import shutil
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from .. import causes
 from ..errors import CauceError
 from ..textfiles import real_path
 from . import console
@@ -132,14 +134,16 @@ def register(cli: typer.Typer) -> None:
                           + (", replacing the earlier demo there" if replaced else ""),
                           soft_wrap=True)
         failures: list[str] = []
+        hinted = True  # every failure came with a hint of its own, said under its line
         summaries: list[tuple[App, list[str]]] = []
         current = ""
         try:
             with terminated_as_interrupted():
                 for current in apps:
                     outcome = _run_demo(current, home)
-                    if outcome is None:
+                    if isinstance(outcome, _Failed):
                         failures.append(current)
+                        hinted = hinted and outcome.hinted
                     else:
                         summaries.extend(outcome)
         except KeyboardInterrupt as stop:
@@ -159,12 +163,21 @@ def register(cli: typer.Typer) -> None:
             _print_look_around(command, [app for app, _ in summaries])
         if failures:
             raise CauceError(f"the demo of {', '.join(failures)} failed",
-                             hint="run with --debug for a traceback")
+                             hint="do as the hint above says, then run the demo again"
+                             if hinted else "run with --debug for a traceback")
 
 
-def _run_demo(name: str, home: Path) -> list[tuple[App, list[str]]] | None:
+@dataclass(frozen=True)
+class _Failed:
+    """An app's demo failed; ``hinted``: its line came with a hint (a full disk, a limit)."""
+
+    hinted: bool
+
+
+def _run_demo(name: str, home: Path) -> list[tuple[App, list[str]]] | _Failed:
     """Run one app's demo in ``home``, saying how it went: its summary lines (none for an app
-    without a demo), or None when it failed (its traceback shown with --debug)."""
+    without a demo), or _Failed when it failed (its traceback shown with --debug, and the hint
+    its error carries, or that of the machine's limit it ran into, under its line)."""
     from ..runtime.runtime import Runtime
     from ..settings import ConfigSources
 
@@ -191,7 +204,12 @@ def _run_demo(name: str, home: Path) -> list[tuple[App, list[str]]] | None:
                    else f"{type(err).__name__}: {err}")
         console.err.print(f"[red]✗ {name}[/] failed after "
                           f"{time.monotonic() - started:.1f}s: {escape(message)}")
-        return None
+        hint = err.hint if isinstance(err, CauceError) else None
+        if hint is None and (cause := causes.of(err)) is not None:
+            hint = str(cause)
+        if hint:
+            console.err.print(f"  [yellow]hint:[/] {escape(hint)}", soft_wrap=True)
+        return _Failed(hinted=hint is not None)
     finally:
         os.chdir(previous)
     console.err.print(f"[green]✓ {name}[/] in {time.monotonic() - started:.1f}s")

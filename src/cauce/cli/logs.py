@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,7 +70,10 @@ def logs_command(
             _say_waiting(unknown)
         if output:  # a ~ no shell expanded (-o=~/day.log, quoted) is the home folder
             output = user_path(output)
-        sink = _opened(output, state.url) if output else None
+        # without --follow the lines go to a file beside it, put in its place once whole: a
+        # disk that fills on the way leaves the earlier file as it was, not cut short
+        whole = _beside(output) if output and not follow else None
+        sink = _opened(output, state.url, into=whole) if output else None
         try:
             _emit(lines, sink, tz, as_json)
             for page in pages:
@@ -92,12 +97,21 @@ def logs_command(
                 sink.close()
             raise _unwritable(output, err) from None
         finally:  # Ctrl-C (how --follow ends) goes on to `cauce.cli.main`: exit 130
-            if sink and not sink.closed:
-                try:
-                    sink.close()
-                except OSError as err:
-                    raise _unwritable(output, err) from None
-                console.err.print(f"wrote {output}", markup=False)
+            try:
+                if sink and not sink.closed:
+                    try:
+                        sink.close()
+                        if whole is not None:
+                            target = real_path(output)
+                            with contextlib.suppress(OSError):  # an earlier file's mode kept
+                                shutil.copymode(target, whole)
+                            os.replace(whole, target)
+                    except OSError as err:
+                        raise _unwritable(output, err) from None
+                    console.err.print(f"wrote {output}", markup=False)
+            finally:
+                if whole is not None:
+                    whole.unlink(missing_ok=True)  # not written whole: the earlier file stays
 
 
 # Lines read at a time: a stream of a year's lines is printed as it is read, never held whole.
@@ -122,14 +136,25 @@ def _unwritable(output: Path | None, err: OSError) -> CauceError:
                       hint="free room on its disk, or give -o a file on another")
 
 
-def _opened(output: Path, state_url: str) -> TextIO:
-    """The -o file, opened for writing; a folder, a file in a missing one, or the state
-    database (which opening it would empty) is one line."""
+def _beside(output: Path) -> Path | None:
+    """A new file beside ``output``'s target for the lines to be written to and then put in
+    its place; None when it is no regular file (a terminal, a pipe, /dev/full: written as
+    it is)."""
+    target = real_path(output)
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        return None  # a loop of links (opening it says so), a folder, a device
+    return target.with_name(f".{target.name}.{os.getpid()}.part")
+
+
+def _opened(output: Path, state_url: str, into: Path | None = None) -> TextIO:
+    """The -o file (or ``into``, the file that takes its place), opened for writing; a folder,
+    a file in a missing one, or the state database (which opening it would empty) is one
+    line."""
     if _is_state_file(output, state_url):
         raise CauceError(f"{output} is the state database: writing the log there would destroy it",
                          hint="give -o another file, e.g. -o general.log")
     try:
-        return output.open("w", encoding="utf-8")
+        return (into or output).open("w", encoding="utf-8")
     except OSError as err:
         raise CauceError(f"cannot write {output}: {err.strerror or err}",
                          hint="give -o a file in a folder that exists and you can write to"

@@ -222,6 +222,9 @@ def _output_failed(failure: stdio.OutputFailed) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    from ..causes import fewer_arenas_under_an_address_limit
+
+    fewer_arenas_under_an_address_limit()  # before threads allocate: each takes an arena
     args = _debug_first(_without_carriage_returns(list(sys.argv[1:] if argv is None
                                                         else argv)))
     GLOBALS.debug = bool(args) and args[0] == "--debug"
@@ -265,6 +268,13 @@ def _main(argv: list[str] | None) -> int:
                              "module (its folder comes first on the module path)\n"
                              f"hint: rename {shadow.name} (python -m cauce puts the working "
                              "folder first; the cauce command does not)\n")
+            return 1
+        from ..causes import of  # only on the way to an error message
+
+        if (cause := of(err)) is not None:
+            # the machine's limit, not a bug: said as such, the error it came as in brackets
+            console.print_problem(first_line(f"{cause.reason} ({type(err).__name__}: {err})"),
+                                  cause.hint)
             return 1
         kept = _keep_traceback(err, args)
         where = (f"its traceback is in {kept}: report it with that file (--debug, or "

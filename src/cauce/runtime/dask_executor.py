@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import causes
 from ..backends.state import engine
 from ..errors import CauceError, ConfigError, first_line
 from ..executor_urls import scheduler_address
@@ -77,7 +78,10 @@ class DaskExecutor:
         if address is None:
             # a cluster of processes on this machine, one single-threaded worker per core; its
             # HTTP server on any free port (a fixed one may be taken by another cluster)
-            self._cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+            workers = os.cpu_count() or 1
+            make_room_for_files(FILES_BESIDE_A_CLUSTER + FILES_PER_LOCAL_WORKER * workers,
+                                f"a local Dask cluster of {workers} worker(s)")
+            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                          processes=True, dashboard_address=":0")
             self.client = Client(self._cluster)
             self.client.subscribe_topic(self.topic, _print_here)
@@ -174,6 +178,37 @@ def _print_here(event: tuple[float, Any]) -> None:
         with contextlib.suppress(OSError, ValueError):  # a closed or broken terminal
             stream.write(said["text"])
             stream.flush()
+
+
+# Open files a local cluster takes in this process (the scheduler's and nannies' sockets and
+# pipes, some 18 per worker at rest, more at work) and the serving process beside it (its
+# threads' connections to the state). Below that the scheduler's accept loop fails on every
+# turn and logs it: 200,000 lines in 45 s of `cauce serve` at `ulimit -n 64` on two cores.
+FILES_PER_LOCAL_WORKER = 24
+FILES_BESIDE_A_CLUSTER = 64
+
+
+def make_room_for_files(needed: int, what: str) -> None:
+    """Let this process open ``needed`` files: its soft limit raised up to that, when its
+    hard limit allows (as macOS's default soft limit of 256 needs for many cores); else a
+    ConfigError naming the limit, before anything is started that would fail on it."""
+    limit = causes.open_file_limit()
+    if limit is None:
+        return
+    soft, hard = limit
+    if causes.unlimited(soft) or soft >= needed:
+        return
+    if causes.unlimited(hard) or hard >= needed:
+        causes.set_open_file_limit(needed, hard)
+        log.info("raised this process's limit on open files from %d to %d for %s", soft,
+                 needed, what)
+        return
+    raise ConfigError(
+        f"{what} needs about {needed} open files, and this process may have {soft} "
+        "(ulimit -n, its hard limit too)",
+        hint=f"raise it (`ulimit -n {max(needed, 4096)}` as root, nofile in "
+        "/etc/security/limits.conf, LimitNOFILE= for a systemd service), or run on --executor "
+        "local or a cluster elsewhere (dask://HOST:PORT)")
 
 
 def _connect(address: str) -> Any:

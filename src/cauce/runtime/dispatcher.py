@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
-from ..errors import StateUnavailable
+from .. import causes
+from ..errors import StateUnavailable, first_line
 from .execute import Outcome
 from .jobs import drop_cancelled
 from .sources import Claimed, Delivery, QueueSource, Source, StreamSource, build_sources
@@ -155,9 +156,15 @@ class Dispatcher:
             try:
                 delivery.outcome = self._execute(delivery)
             except BaseException as err:  # a bug in cauce: keep the message, record the failure
-                log.exception("cauce failed to execute run %s", delivery.spec.run_id)
-                delivery.outcome = Outcome(ok=False,
-                                           error=f"internal error: {type(err).__name__}: {err}")
+                cause = causes.of(err)
+                if cause is None:
+                    log.exception("cauce failed to execute run %s", delivery.spec.run_id)
+                    delivery.outcome = Outcome(
+                        ok=False, error=f"internal error: {type(err).__name__}: {err}")
+                else:  # a limit of the machine (no thread for a job run's timeout): no bug
+                    error = f"{cause.reason} ({type(err).__name__}: {first_line(str(err))})"
+                    log.error("run %s: %s", delivery.spec.run_id, error)
+                    delivery.outcome = Outcome(ok=False, error=f"{error} (hint: {cause.hint})")
             delivery.source.timed(time.monotonic() - began)
             self._done.append(delivery)
             if self._frees_wanted_slot(delivery):

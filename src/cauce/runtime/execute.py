@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .. import causes
 from ..app import Handler, Job
 from ..backends.objects import holding_copies
 from ..context import Context
@@ -184,6 +185,8 @@ def _failed(ctx: Context, spec: RunSpec, err: BaseException, redact: Callable[[s
     """The outcome of a run that raised: its one-line error, its traceback in its log."""
     one_line = first_line(f"{type(err).__name__}: {err}") if str(err) else type(err).__name__
     hint = hint or (err.hint if isinstance(err, CauceError) else None)
+    if hint is None and (cause := causes.of(err)) is not None:
+        hint = str(cause)  # a full disk, no memory, too many open files: the machine's limit
     if hint:
         one_line += f" (hint: {' '.join(hint.split())})"  # one line, as the error is
     trace = traceback.format_exc().rstrip()

@@ -12,6 +12,7 @@ serving process's own death, the other way round, does not count against a child
 
 from __future__ import annotations
 
+import errno
 import importlib
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import causes
 from ..backends.state import sqlite_path, sqlite_url
 from ..errors import CauceError
 from ..events import ObjectRef
@@ -178,7 +180,17 @@ class ProcessLauncher:
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(target=_child_main, args=(task, sender),
                                       name=f"cauce-{spec.run_id}")
-        child.start()
+        try:
+            child.start()
+        except OSError as err:  # fork's EAGAIN or ENOMEM: a limit, not a bug of cauce's
+            sender.close()
+            receiver.close()
+            cause = causes.of(err) or (causes.threads("process")
+                                       if err.errno == errno.EAGAIN else None)
+            if cause is None:
+                raise
+            return Outcome(ok=False, error=f"its process could not be started: {cause.reason} "
+                           f"({type(err).__name__}: {err}) (hint: {cause.hint})")
         sender.close()
         timeout = getattr(spec.target, "timeout", None)
         started = time.monotonic()
@@ -198,8 +210,10 @@ class ProcessLauncher:
                     self._stop(child)
                     return timed_out(timeout, "the process was stopped")
             child.join(timeout=5)
-            return Outcome(ok=False, lost=True,
-                           error=f"the process running it died ({_death(child.exitcode)})")
+            error = f"the process running it died ({_death(child.exitcode)})"
+            if (hint := _death_hint(child.exitcode)) is not None:
+                error += f" (hint: {hint})"
+            return Outcome(ok=False, lost=True, error=error)
         finally:
             receiver.close()
             if child.is_alive():
@@ -239,3 +253,16 @@ def _death(exitcode: int | None) -> str:
         except ValueError:
             return f"killed by signal {-exitcode}"
     return f"exit code {exitcode}"
+
+
+def _death_hint(exitcode: int | None) -> str | None:
+    """What a child killed by a signal most likely ran into: memory, for SIGKILL (the kernel's
+    out-of-memory killer) and SIGABRT (native code, as Polars', aborts when an allocation
+    fails), named with this process's limit on it, which the child had too."""
+    if exitcode == -signal.SIGKILL:
+        return ("it ran out of memory if the kernel's out-of-memory killer stopped it (dmesg "
+                "says so): " + causes.memory().hint)
+    if exitcode == -signal.SIGABRT:
+        return ("native code aborted it, as it does when memory cannot be had (its log ends "
+                "where it was): " + str(causes.memory()))
+    return None

@@ -152,6 +152,13 @@ def serve(
             if on_ready is not None:
                 on_ready()
             _loop(rt, sched, dispatcher, done, deadline, poll, listening=listening)
+        except Exception as error:
+            # the command's last line says it on the terminal; the general log keeps it with
+            # its traceback, where a serve's stop is looked for
+            rt.sink.write(rt.app.name, "general", logging.ERROR,
+                          f"{role} {rt.worker_id} stops on an error: {type(error).__name__}: "
+                          f"{error}\n{traceback.format_exc().rstrip()}")
+            raise
         finally:
             if listener is not None:
                 listener.close()

@@ -12,6 +12,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from cauce import causes
 from cauce.errors import WarehouseError
 
 _HINTS = (
@@ -23,9 +24,20 @@ _HINTS = (
     ),
     (
         r"disk is full|no space left|disk quota|read-only file system|readonly database"
-        r"|attempt to write a readonly|cannot open file|unable to open database|failed to open",
-        "the database file or its folder cannot be written (a full disk, a read-only or "
-        "forbidden folder): free some space, or point the URL at another folder",
+        r"|attempt to write a readonly|cannot open file|unable to open database|failed to open"
+        r"|disk i/o error|file too large",
+        "the database file or its folder cannot be written (a full disk, a file size limit "
+        "(ulimit -f), a read-only or forbidden folder): free some space, or point the URL at "
+        "another folder",
+    ),
+    (
+        # a driver's library that cannot be mapped, a buffer that cannot be had: the memory
+        # this process may use, not the SQL (named with its limit when it is read); after the
+        # disk's, as ADBC's SQLite says 'failed to open ...: failed to allocate memory' of a
+        # read-only folder
+        r"failed to map segment|cannot allocate memory|out of memory|memory allocation"
+        r"|std::bad_alloc|failed to allocate",
+        lambda: str(causes.memory()),
     ),
     (
         r"role .* does not exist|password authentication failed|authentication failed"
@@ -84,7 +96,7 @@ def hint_for(message: str) -> str:
     lowered = message.lower()
     for pattern, hint in _HINTS:
         if re.search(pattern, lowered):
-            return hint
+            return hint() if callable(hint) else hint
     return DEFAULT_HINT
 
 

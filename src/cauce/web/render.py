@@ -101,6 +101,10 @@ class Pages:
         self.home = home
         self.env = environment()
         self.env.globals.update(apps=home.app_names, home_path=str(home.path))
+        for held in ("base.html", "error.html"):
+            # read now: the page that says a file could not be opened (too many open files)
+            # must not need one opened
+            self.env.get_template(held)
         self._flash_key = secrets.token_bytes(32)
 
     # A page says what a form did in a banner whose text travels in the redirect's address.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import socket
 import threading
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from .. import causes
 from ..errors import (
     CauceError,
     Conflict,
@@ -27,6 +30,7 @@ from ..errors import (
     ObjectNotFound,
     StateError,
     StateUnavailable,
+    first_line,
 )
 from ..runtime.runtime import Runtime
 from . import security, sqlbox
@@ -111,8 +115,25 @@ def create_app(home: Home, *, token: str | None = None,
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CauceError)
+        if causes.of(exc) is not None:  # the machine's limit
+            return await limited(request, exc)
         return ui.pages.render(request, "error.html", 400, title="Cannot do that",
                                message=exc.message, hint=exc.hint or "")
+
+    async def limited(request: Request, exc: Exception) -> Response:
+        # a limit of this process (open files, memory, threads), not a defect: one line on
+        # the terminal and a page saying it, not a traceback and a request to report it
+        cause = causes.of(exc)
+        if cause is None:
+            raise exc  # a defect after all: `crashed` shows its page, uvicorn its traceback
+        message = exc.message if isinstance(exc, CauceError) else cause.reason
+        logging.getLogger("uvicorn.error").error("%s %s: %s (%s: %s)", request.method,
+                                            request.url.path, message, type(exc).__name__,
+                                            first_line(str(exc)))
+        response = ui.pages.render(request, "error.html", 503, title="Out of a resource",
+                                   message=message, hint=cause.hint)
+        response.headers["Retry-After"] = "5"
+        return response
 
     async def clash(request: Request, exc: Exception) -> Response:
         # the thing changed since its page was drawn (a run ended), or the work is under way
@@ -159,6 +180,7 @@ def create_app(home: Home, *, token: str | None = None,
         exception_handlers={NotFound: not_found, ObjectNotFound: gone_object,
                             InvalidKey: refused, Conflict: clash,
                             StateError: away, CauceError: refused,
+                            OSError: limited, MemoryError: limited, RuntimeError: limited,
                             HTTPException: http_error, Exception: crashed},
         lifespan=lifespan)
     app.state.ui = ui
@@ -192,6 +214,29 @@ def listening_socket(host: str, port: int) -> socket.socket:
                          hint=hint) from None
     sock.set_inheritable(True)
     return sock
+
+
+def _not_started(host: str, port: int, failed: list[BaseException]) -> CauceError:
+    """Why the UI's thread ended before it served: the error it raised (its traceback shown
+    with --debug), named by the machine's limit it ran into when it is one (too many open
+    files, no memory)."""
+    where = f"the UI could not start on {host}:{port}"
+    if not failed:  # uvicorn said why in its own log line, above
+        return CauceError(where, hint="its error is above; run again with --debug for more")
+    error = failed[0]
+    if _debugging():
+        traceback.print_exception(error)
+    cause = causes.of(error)
+    if cause is not None:
+        return CauceError(f"{where}: {cause.reason}", hint=cause.hint)
+    return CauceError(f"{where}: {type(error).__name__}: {first_line(str(error))}",
+                      hint="run again with --debug for its traceback")
+
+
+def _debugging() -> bool:
+    from ..cli.console import debugging
+
+    return debugging()
 
 
 class Server:
@@ -237,14 +282,21 @@ class Server:
     def start(self) -> Server:
         """Serve from a background thread; returns once it accepts connections."""
         sockets = self._sockets()
-        self._thread = threading.Thread(target=self.server.run, args=(sockets,),
-                                        name="cauce-ui", daemon=True)
+        failed: list[BaseException] = []
+
+        def serve() -> None:
+            # an error of its start is said by start(), in one line: left to the thread, it
+            # was Python's traceback on the terminal
+            try:
+                self.server.run(sockets)
+            except Exception as err:
+                failed.append(err)
+
+        self._thread = threading.Thread(target=serve, name="cauce-ui", daemon=True)
         self._thread.start()
         while not self.server.started:
             if not self._thread.is_alive():
-                raise CauceError(f"the UI could not start on {self.config.host}:"
-                                 f"{self.config.port}",
-                                 hint="its error is above; run again with --debug for more")
+                raise _not_started(self.config.host, self.config.port, failed)
             self._thread.join(0.02)
         return self
 

@@ -491,3 +491,24 @@ def test_url_sources_are_downloaded_once_into_the_bucket(tmp_path, http_server):
                     for name in ("Adult.data", "Adult.test", "Description")
                     for suffix in ("", ".sha256")]
     assert any(line.startswith(f"read {urls[1]}: ") for line in logs)
+
+
+def test_a_load_out_of_memory_says_to_load_in_chunks(tmp_path, small_synthetic, monkeypatch):
+    """A load that ran out of memory failed with a bare `MemoryError` and the hint to read its
+    traceback; it is one line saying to load less at once, with the option that does it."""
+    def no_memory(records, description):
+        raise MemoryError
+
+    monkeypatch.setattr(loader, "validate", no_memory)
+    with TestRuntime(app, settings=settings_for(tmp_path, small_synthetic,
+                                                chunk_size=300)) as rt:
+        everything = rt.run(load, all=True)
+        chunk = rt.run(load)
+        assert target.checkpoint(checkpoint_name("adult")) is None
+    assert everything.status == chunk.status == "failed"
+    assert everything.error.startswith(
+        "CauceError: out of memory loading every remaining record at once (hint: load in "
+        "chunks: leave out --all (and --every 0), each run then loads --chunk-size records "
+        "(300); this process ran out of memory")
+    assert chunk.error.startswith("CauceError: out of memory loading a chunk of 300 records "
+                                  "(hint: a smaller --chunk-size; this process ran out of memory")

@@ -302,7 +302,7 @@ def test_records_ending_both_in_lf_and_crlf_are_read(tmp_path: Path, first: str,
         PEPS, PEP_ROWS[2:], newline=later).split(later, 1)[1] + f'"unclosed,x{later}'
     path = tmp_path / PEPS.file
     path.write_text(text, newline="")
-    output, rows, quarantined = etl(PEPS, path, tmp_path)
+    _, rows, quarantined = etl(PEPS, path, tmp_path)
     assert [r["nombre_pep"] for r in rows] == ["A\r\nB", "C", "D", "E"]
     assert [q["line"] for q in quarantined] == [6]
 

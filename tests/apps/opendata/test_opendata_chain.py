@@ -788,3 +788,37 @@ def test_a_harvest_waits_while_a_replayed_download_resumes_that_dataset(chain: C
     assert chain.rt.bucket("raw").get(object_key("jbjy-vk9h")) == csv_bytes(
         chain.state.datasets["jbjy-vk9h"].frame
     )
+
+
+def test_a_disk_that_fills_during_a_harvest_fails_it_and_the_next_one_finishes(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that failed (a full disk) left the downloads' generator to the garbage
+    collector: its download threads went on, and its collection in one of them printed
+    `Exception ignored ... RuntimeError: cannot join current thread` under the error line."""
+    import errno
+    import threading
+
+    from cauce.apps.opendata import raw
+
+    put_file = raw.put_file
+    stored: list[str] = []
+    raised: list[OSError] = []  # kept, as a cycle of references keeps it (the harvest's frame)
+
+    def filling(key: str, path: Any, **kwargs: Any) -> Any:
+        if stored:
+            raised.append(OSError(errno.ENOSPC, "No space left on device", str(path)))
+            raise raised[-1]
+        stored.append(key)
+        return put_file(key, path, **kwargs)
+
+    monkeypatch.setattr(raw, "put_file", filling)
+    run = chain.rt.run(harvest)
+    assert not run.succeeded
+    assert "(hint: the disk of " in run.error and " is full" in run.error
+    # the downloads were ended with the run, not left to the garbage collector
+    assert not [t for t in threading.enumerate() if t.name.startswith("soda-download")]
+    monkeypatch.setattr(raw, "put_file", put_file)
+    result = chain.harvest()
+    assert result["resumed"] == 1
+    assert {v["ID"] for v in chain.items("versions")} == set(chain.state.datasets)

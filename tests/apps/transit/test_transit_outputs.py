@@ -224,3 +224,42 @@ def test_an_empty_text_file_gzipped_is_an_input_without_rows(tmp_path):
     (tmp_path / "d.gps.gz").write_bytes(gzip.compress(b""))
     gunzip_to(tmp_path / "d.gps.gz", tmp_path / "d.gps", label="d.gps.gz")
     assert (tmp_path / "d.gps").read_bytes() == b""
+
+
+_FILE_SIZE_LIMIT = """
+import errno, gzip, resource, sys
+from pathlib import Path
+from cauce.apps.transit.errors import InputFileError
+from cauce.apps.transit.po import gunzip_to, unpack_po, write_po_zip
+folder = Path(sys.argv[1])
+(folder / "day.gps.gz").write_bytes(gzip.compress(b"1;2;3\\n" * 100_000))
+write_po_zip({"2021-04-01/big.txt.gz": "x" * 600_000}, folder / "p.zip")
+# what a full work folder does to the writes, as a file size limit makes it (Python ignores
+# SIGXFSZ: the write fails with EFBIG)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+for unpack in (lambda: gunzip_to(folder / "day.gps.gz", folder / "day.gps", label="gps"),
+               lambda: unpack_po(folder / "p.zip", folder / "po", "2021-04-01")):
+    try:
+        unpack()
+    except InputFileError as err:
+        print("blamed the input:", err)
+    except OSError as err:
+        print(errno.errorcode[err.errno])
+"""
+
+
+def test_a_work_folder_that_cannot_take_an_input_does_not_blame_the_input(tmp_path: Path
+                                                                            ) -> None:
+    """A full disk while a day's inputs were unpacked failed the run with `not a readable gzip
+    file ([Errno 28] No space left on device)` and the hint `upload the file again; it may be
+    truncated`: the error of the disk is the run's, which names the disk."""
+    import os
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[3] / "src"
+    out = subprocess.run([sys.executable, "-c", _FILE_SIZE_LIMIT, str(tmp_path)],
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(src)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["EFBIG", "EFBIG"]

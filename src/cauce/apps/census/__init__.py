@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge, Interval
 
-from cauce import App, CauceError, CheckpointConflict, Context, RunCancelled, Runtime
+from cauce import App, CauceError, CheckpointConflict, Context, RunCancelled, Runtime, causes
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
 from cauce.apps.census.report import warehouse_sections, write_census_report
 from cauce.apps.census.sources import (
@@ -109,6 +109,14 @@ def load(
     except CheckpointConflict:
         ctx.log.warning("another run committed this chunk first; nothing was loaded twice")
         return {"conflict": True}
+    except MemoryError as err:
+        # nothing of the chunk was committed: a run with less to hold loads it
+        raise CauceError(
+            "out of memory loading " + ("every remaining record at once" if size is None
+                                        else f"a chunk of {size:,} records"),
+            hint=("load in chunks: leave out --all (and --every 0), each run then loads "
+                  f"--chunk-size records ({settings['chunk_size']:,}); " if size is None
+                  else "a smaller --chunk-size; ") + causes.memory().reason) from err
     if not result.committed and result.state.cursor is None:
         raise CauceError(
             "there is no record to load: " + ", ".join(

@@ -19,9 +19,10 @@ HTML page of the catalogue. See README.md next to this file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -237,19 +238,34 @@ def _download_and_settle(
         totals["resumed"] = len(mark.settled)
     todo = [a for a in assets if a.id not in mark.settled]
     first = len(assets) - len(todo) + 1
-    downloads = download_all(
-        soda, todo, downloads_folder(ctx), concurrency=ctx.settings.concurrency
-    )
+    # closed here, however the loop ends: a store that fails (a full disk) left the generator to
+    # the garbage collector, whose run in a download thread tried to join that thread
+    # ("Exception ignored ... cannot join current thread") while downloads went on
+    with contextlib.closing(
+        download_all(soda, todo, downloads_folder(ctx), concurrency=ctx.settings.concurrency)
+    ) as downloads:
+        return _settle_all(ctx, downloads, first, len(assets), mark, soda.base_url, totals)
+
+
+def _settle_all(
+    ctx: Context,
+    downloads: Iterator[Outcome],
+    first: int,
+    count: int,
+    mark: Any,
+    portal: str,
+    totals: Counter[str],
+) -> Counter[str]:
     for done, outcome in enumerate(downloads, first):
-        _settle(ctx, outcome, mark.time, soda.base_url)
+        _settle(ctx, outcome, mark.time, portal)
         checkpoint.settle(harvests, mark, outcome.asset.id)
         totals[outcome.status] += 1
         if outcome.result is not None:
             totals["rows"] += outcome.result.rows
             totals["bytes"] += outcome.result.bytes
-        ctx.progress(done, len(assets), outcome.asset.id)
-        if ctx.cancelled and done < len(assets):
-            ctx.log.warning("cancelled after %d of %d dataset(s)", done, len(assets))
+        ctx.progress(done, count, outcome.asset.id)
+        if ctx.cancelled and done < count:
+            ctx.log.warning("cancelled after %d of %d dataset(s)", done, count)
             break
     else:
         checkpoint.finish(harvests, mark)

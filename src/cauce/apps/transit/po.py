@@ -7,6 +7,7 @@ Inside: one top folder `YYYY-MM-DD/`; files directly in it and one level of subf
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import zipfile
@@ -63,6 +64,7 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
             _check_names(zip_path.name, names, dest)
             archive.extractall(dest, members=members)
     except (zipfile.BadZipFile, EOFError, OSError) as error:
+        _raise_if_machine(error)
         raise InputFileError(f"{zip_path.name}: not a readable zip archive ({error})",
                              hint="upload the file again; it may be truncated") from None
     folder = dest / day_text
@@ -77,6 +79,7 @@ def unpack_po(zip_path: Path, dest: Path, day_text: str) -> Path:
             with gzip.open(member) as source:
                 plain.write_bytes(source.read())
         except (OSError, EOFError) as error:
+            _raise_if_machine(error)
             raise InputFileError(f"{zip_path.name}: member {member.relative_to(dest)} is not "
                                  f"a readable gzip file ({error})",
                                  hint="gzip that file again and zip the PO folder anew") from None
@@ -132,11 +135,23 @@ def gunzip_to(source: Path, target: Path, *, label: str) -> None:
                 out.write(chunk)
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         target.unlink(missing_ok=True)
+        _raise_if_machine(error)
         raise InputFileError(f"{label}: not a readable gzip file ({error})",
                              hint="upload the file again; it may be truncated") from None
     if _starts_with(target, GZIP_MAGIC):
         raise InputFileError(f"{label}: is compressed twice (gzip inside gzip)",
                              hint="decompress it once (`gunzip`) and upload the result")
+
+
+# what the work folder's disk or this process's limits say while an input is unpacked into it:
+# no fault of the input, which a hint to upload it again would blame
+_MACHINE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EMFILE, errno.ENFILE,
+                      errno.ENOMEM})
+
+
+def _raise_if_machine(error: BaseException) -> None:
+    if isinstance(error, OSError) and error.errno in _MACHINE:
+        raise error
 
 
 def _check_gzip(source: Path, label: str) -> None:

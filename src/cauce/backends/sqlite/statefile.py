@@ -9,12 +9,14 @@ line saying so, instead of starting a fresh state in which queued work would sil
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from ... import causes
 from ...errors import StateError
 from ...textfiles import file_problem
 from ..state import Verdict
@@ -42,12 +44,16 @@ def translate(path: Path, error: sqlite3.Error) -> StateError | None:
         if "disk is full" in text:
             return StateError(f"cannot write the state database {path}: the disk is full",
                               hint="free some space on its disk, then start again")
-        if "readonly database" in text:  # SQLITE_READONLY: file, folder or disk made read-only
-            return StateError(f"cannot write the state database {path}: it is read-only to "
-                              "this process",
-                              hint=f"give {path.name} and its folder (where SQLite keeps its "
-                              "-wal and -shm files) write permission for this user, or mount "
-                              "its disk read-write")
+        if "unable to open database file" in text and causes.out_of_descriptors():
+            cause = causes.open_files()
+            return StateError(f"cannot open the state database {path}: {cause.reason}",
+                              hint=cause.hint)
+        if "readonly database" in text:  # the file, or its folder (no -wal or -shm made there)
+            return StateError(f"cannot write the state database {path}: it or its folder "
+                              f"{path.parent} is read-only for this user",
+                              hint=f"give write permission back (chmod u+w {path} "
+                              f"{path.parent}), or run cauce as the user who owns them; a "
+                              "disk mounted read-only must be mounted read-write")
         if "disk I/O error" in text:
             return StateError(f"cannot read or write the state database {path}: {text}",
                               hint="the disk is full (SQLite says so when it cannot grow "
@@ -64,6 +70,10 @@ def check_header(path: Path) -> None:
     except (IsADirectoryError, PermissionError):
         return  # opening it will fail with its own, fitting message
     except OSError as err:  # a loop of links: an unexpected error where it was first opened
+        if err.errno in (errno.EMFILE, errno.ENFILE):
+            cause = causes.by_errno(err.errno)
+            raise StateError(f"cannot open the state database {path}: {cause.reason}",
+                             hint=cause.hint) from None
         problem = file_problem(path) or f"cannot be opened ({err.strerror or err})"
         raise StateError(f"the state database {path} {problem}",
                          hint="give --state (or CAUCE_STATE) a file, or the link a target"
