@@ -9,6 +9,7 @@ Python ignores SIGXFSZ from the start, so a file that outgrows ``ulimit -f`` is 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -272,10 +273,9 @@ def fewer_arenas_under_an_address_limit() -> bool:
     if limit is None or _unlimited(limit[0]) or "MALLOC_ARENA_MAX" in os.environ:
         return False
     os.environ["MALLOC_ARENA_MAX"] = str(ARENAS_UNDER_AN_ADDRESS_LIMIT)
-    try:
+    # not glibc (musl, macOS): no mallopt, or none like it
+    with contextlib.suppress(OSError, AttributeError):
         import ctypes  # only here: costly to import, and needed only under such a limit
 
         ctypes.CDLL(None).mallopt(M_ARENA_MAX, ARENAS_UNDER_AN_ADDRESS_LIMIT)
-    except (OSError, AttributeError):  # not glibc (musl, macOS): no mallopt, or none like it
-        pass
     return True

@@ -16,6 +16,7 @@ not UTF (`ascii_json`), so that its text is the same text in any encoding.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import unicodedata
 
 ERRORS = "cauce.ascii-fallback"
@@ -84,11 +85,9 @@ def json_text(value: object, stream: object, **options: object) -> str:
 
     if not ascii_json(stream):
         text = json.dumps(value, ensure_ascii=False, **options)  # type: ignore[arg-type]
-        try:
+        with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: escaped below
             text.encode("utf-8")
             return text
-        except UnicodeEncodeError:
-            pass
     return json.dumps(value, ensure_ascii=True, **options)  # type: ignore[arg-type]
 
 

@@ -38,6 +38,7 @@ transcoded to UTF-8 first.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -486,10 +487,8 @@ class _Load:
         except duckdb.InvalidInputException as err:
             evened = one_line_end(file, self.workdir)
             if evened is not None:  # CR CR LF, or LF and CRLF in one file: read as Spark does
-                try:
+                with contextlib.suppress(duckdb.InvalidInputException):  # said below
                     return self.run(evened)
-                except duckdb.InvalidInputException:
-                    pass  # said below as the file's own defect
             line = textfiles.stray_carriage_return(file.path, file.duckdb_encoding)
             if line is not None:
                 raise SourceUnreadable(
