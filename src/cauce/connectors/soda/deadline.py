@@ -190,6 +190,14 @@ class DeadlineTransport(httpx.BaseTransport):
     ) -> None:
         through = None
         if proxy is not None:
+            if proxy.url.scheme in ("socks5", "socks5h"):  # refused here, as httpx does
+                try:
+                    import socksio  # noqa: F401
+                except ImportError:
+                    raise ImportError(
+                        "Using SOCKS proxy, but the 'socksio' package is not installed. "
+                        "Make sure to install httpx using `pip install httpx[socks]`."
+                    ) from None
             through = httpcore.Proxy(
                 url=httpcore.URL(
                     scheme=proxy.url.raw_scheme,
