@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import logging
 import math
 import socket
@@ -467,6 +468,102 @@ def test_an_answer_trickling_bytes_is_given_up_at_its_deadline(
             soda.metadata("jbjy-vk9h")
     assert call == "metadata" or marker_for(tmp_path / "j.csv").exists()
     server.close()
+
+
+@pytest.mark.parametrize("via", ["direct", "proxy"])
+def test_an_answer_trickling_its_headers_is_given_up_at_its_deadline(
+    via: str, waits: Waits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline covers the whole request, not only the body: a portal sending its status
+    line and headers a byte at a time, each under the read timeout, held a request until h11's
+    16 KiB header limit (a 5 s deadline took 40 s; here it would be minutes). It now fails at
+    the deadline and is retried like any other transient failure, also through a proxy of the
+    environment (which is still used)."""
+    monkeypatch.setattr(soda_client, "PAGE_TIMEOUTS", 2, raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(2)
+    answered: list[int] = []  # the header bytes sent to each connection before it was dropped
+    head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 16_000 + b"\r\n\r\n"
+
+    def trickle() -> None:
+        for _ in range(2):
+            connection, _ = server.accept()
+            sent = 0
+            with connection, contextlib.suppress(OSError):  # the client hangs up
+                connection.recv(65536)
+                end = time.monotonic() + 10  # ten deadlines: then hang up, so a client
+                for byte in head:  # without one fails here rather than hanging for minutes
+                    if time.monotonic() > end:
+                        break
+                    time.sleep(0.005)
+                    connection.sendall(bytes([byte]))
+                    sent += 1
+            answered.append(sent)
+
+    feeder = threading.Thread(target=trickle, daemon=True)
+    feeder.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    if via == "proxy":  # the trickling server is the proxy; the portal's name never resolves
+        monkeypatch.setenv("HTTP_PROXY", url)
+        url = "http://portal.test"
+    deadline = 2 * 0.5
+    began = time.monotonic()
+    with (
+        SodaClient(url, timeout=0.5, retry=RetryPolicy(attempts=2), sleep=waits) as soda,
+        pytest.raises(SodaUnavailable, match=r"did not arrive whole within 1 s after 2 attempt"),
+    ):
+        soda.metadata("jbjy-vk9h")
+    took = time.monotonic() - began
+    feeder.join(timeout=30)
+    server.close()
+    assert len(waits) == 1  # retried once, as a transient failure
+    assert len(answered) == 2 and all(sent < len(head) for sent in answered)
+    assert took < 2 * 3 * deadline  # two attempts, each within its deadline and a margin
+
+
+def test_requests_reuse_their_connection_and_no_proxy_hosts_go_direct(
+    waits: Waits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client's transport (a deadline for each whole request) keeps httpx's pooling: one
+    connection for many requests; and of the environment's proxies, NO_PROXY is honoured."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens: used, it fails
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    for name in ("http_proxy", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    connections: list[int] = []
+
+    class View(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def setup(self) -> None:
+            connections.append(1)
+            super().setup()
+
+        def do_GET(self) -> None:
+            body = b'{"id": "jbjy-vk9h"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), View)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with SodaClient(f"http://127.0.0.1:{server.server_address[1]}",
+                        retry=RetryPolicy(attempts=1), sleep=waits) as soda:
+            views = [soda.metadata("jbjy-vk9h") for _ in range(5)]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert views == [{"id": "jbjy-vk9h"}] * 5 and len(connections) == 1
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,13 @@ docs/decisions.md).
 - The app token (``SODA_APP_TOKEN``) goes in the ``X-App-Token`` header of requests to the
   portal's own origin and nowhere else: not in URLs, logs, errors, ``repr``, or a redirect to
   another host.
-- Every request has a timeout per read, and a deadline of `PAGE_TIMEOUTS` timeouts for its
-  whole answer (a portal trickling bytes never trips a read timeout). 202, 429, 5xx, timeouts,
-  broken connections and pages longer than their ``$limit`` are retried with exponential backoff
-  and jitter, honouring ``Retry-After``, as are other answers than 200 that are no 4xx (204, a
-  redirect without a ``Location``); 404 raises `DatasetGone`, 403 `DatasetForbidden`, other
-  4xx `SodaRequestError`, none retried.
+- Every request has a timeout per read, and a deadline of `PAGE_TIMEOUTS` timeouts for the
+  whole of it, from connecting to its body's last byte (a portal trickling bytes, of its headers
+  or its body, never trips a read timeout): see `cauce.connectors.soda.deadline`. 202, 429,
+  5xx, timeouts, broken connections and pages longer than their ``$limit`` are retried with
+  exponential backoff and jitter, honouring ``Retry-After``, as are other answers than 200 that
+  are no 4xx (204, a redirect without a ``Location``); 404 raises `DatasetGone`, 403
+  `DatasetForbidden`, other 4xx `SodaRequestError`, none retried.
 - `download_csv` pages with ``$order=:id``, ``$limit`` and ``$offset`` until a short page, streams
   each page to the file (header kept once) and, after each page, writes a small resume marker
   next to it. A download that failed restarts at the failed page, not from zero.
@@ -196,17 +197,25 @@ class SodaClient:
         self._sleep = sleep
         self._cancelled = cancelled
         headers = {"User-Agent": "cauce", "Accept-Encoding": "gzip"}
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        mounts = None
+        if transport is None:  # httpx's own, with a deadline for each whole request
+            from cauce.connectors.soda.deadline import DeadlineTransport, environment_mounts
+
+            transport = DeadlineTransport(ssl_context=_tls(), limits=limits)
+            mounts = environment_mounts(_tls(), limits)
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=headers,
             event_hooks={"request": [_token_for(httpx.URL(self.base_url), app_token)]},
             transport=transport,
+            mounts=mounts,
             follow_redirects=True,
             verify=_tls(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
+            limits=limits,
         )
         self.uses_token = bool(app_token)
 
@@ -444,10 +453,16 @@ class SodaClient:
 
     def _arriving(self, response: httpx.Response, where: str) -> Iterator[bytes]:
         """The answer's body in chunks as they arrive (not gathered to a size, so a slow answer
-        is still watched): `RunCancelled` when the run is, `_Transient` once the whole answer
+        is still watched): `RunCancelled` when the run is, `_Transient` once the whole request
         has taken longer than `answer_deadline` (a portal trickling bytes never trips a read
-        timeout)."""
-        deadline = time.monotonic() + self.answer_deadline
+        timeout). The client's own transport also bounds each read by that deadline; this
+        check covers a transport given to the client."""
+        from cauce.connectors.soda.deadline import current_attempt
+
+        current = current_attempt()
+        deadline = (
+            current.deadline if current is not None else time.monotonic() + self.answer_deadline
+        )
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
         chunks = _gunzipped(response.iter_raw()) if encoding == "gzip" else response.iter_bytes()
         for chunk in chunks:
@@ -459,21 +474,37 @@ class SodaClient:
             yield chunk
 
     def _with_retries(
-        self, path: str, params: dict[str, str], dataset: str, fetch: Callable[[], T]
+        self,
+        path: str,
+        params: dict[str, str],
+        dataset: str,
+        fetch: Callable[[], T],
     ) -> T:
+        """``fetch()``, each attempt within `answer_deadline`, tried again after transient
+        failures."""
         import httpx
 
+        from cauce.connectors.soda.deadline import attempt as deadline
+
         attempts = max(1, self.retry.attempts)
+        where = _describe(path, params)
         for attempt in range(1, attempts + 1):
-            try:
-                return fetch()
-            # timeouts, refused or broken connections, redirect loops, a body that is not the
-            # gzip it claims: a failure of this answer, not of the program
-            except httpx.RequestError as err:
-                failure = _Transient(f"{type(err).__name__}: {err}")
-            except _Transient as err:
-                failure = err
-            where = _describe(path, params)
+            # the whole request (connect, sending, status line, headers, body) within
+            # answer_deadline: a portal trickling its headers is given up as one trickling a body
+            with deadline(self.answer_deadline) as current:
+                try:
+                    return fetch()
+                # timeouts, refused or broken connections, redirect loops, a body that is not
+                # the gzip it claims: a failure of this answer, not of the program
+                except httpx.RequestError as err:
+                    if isinstance(err, httpx.TimeoutException) and current.passed():
+                        failure = _Transient(
+                            f"the answer did not arrive whole within {self.answer_deadline:g} s"
+                        )
+                    else:
+                        failure = _Transient(f"{type(err).__name__}: {err}")
+                except _Transient as err:
+                    failure = err
             if attempt == attempts:
                 raise SodaUnavailable(
                     f"{where}: {failure} after {attempts} attempt(s)",
