@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from cauce.backends.sqlite.runs import SQLiteRuns
 from cauce.cli.loading import load_app
 from cauce.testing import TestRuntime
 
@@ -112,3 +114,55 @@ def test_an_empty_run_id_names_no_run_even_when_there_is_only_one(cli, app_file,
                                                   f"error: no log stream or run {empty!r}")
     [queued] = cli("runs", "--json").json()
     assert queued["status"] == "queued", "nothing cancelled or retried it"
+
+
+def test_a_long_listing_is_read_and_printed_a_page_at_a_time(cli, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """`cauce runs --limit` of more runs than a page printed what one read of every run would,
+    byte for byte: the JSON array whole, the table's columns as wide as the longest cell of any
+    page (a partition and a long job name only in the oldest runs). It read every run into one
+    list first (a year's runs: 960 MB for the JSON, 1.1 GB and 222 s for the table); now each
+    page is one query."""
+    from cauce.backends.state import open_state, sqlite_url
+    from cauce.cli import runs as runs_cli
+    from cauce.runs import RunRecord, RunStatus
+
+    home = tmp_path / "home"
+    home.mkdir()
+    state = open_state(sqlite_url(home / "state.db"))
+    state.runs.insert([RunRecord(
+        id=f"{i:024x}", app="app", kind="job", name="a-long-job-name" if i < 3 else "load",
+        status=RunStatus.FAILED if i % 4 == 0 else RunStatus.SUCCEEDED, attempt=1 + i % 11,
+        partition="2024-01-01" if i < 2 else None, queued_at=float(i), started_at=i + 0.5,
+        ended_at=i + 0.5 + i * 7.25, error="boom ñ\ttab" * (i % 3) or None,
+        params={"n": i}) for i in range(23)])
+    state.close()
+
+    def listed(*args: str) -> tuple[str, str]:
+        result = cli("--home", str(home), "runs", *args)
+        assert result.status == 0, result.err
+        return result.out, result.err
+
+    whole = {args: listed(*args) for args in (("--limit", "100", "--json"),
+                                              ("--limit", "100"), ("--limit", "21"))}
+    assert len(json.loads(whole["--limit", "100", "--json"][0])) == 23
+    assert "a-long-job-name" in whole["--limit", "100"][0]
+    assert "2024-01-01" in whole["--limit", "100"][0]
+    monkeypatch.setattr(runs_cli, "PAGE", 4)
+    asked = []
+    page_of = SQLiteRuns.keyed_page
+
+    def counted(self, **query):
+        asked.append(query["limit"])
+        return page_of(self, **query)
+
+    monkeypatch.setattr(SQLiteRuns, "keyed_page", counted)
+    assert listed("--limit", "100", "--json") == whole["--limit", "100", "--json"]
+    assert asked == [4] * 7  # 6 pages (the last of 3), then one for runs with no time: none
+    assert listed("--limit", "100") == whole["--limit", "100"]
+    assert listed("--limit", "21") == whole["--limit", "21"]
+    assert listed("--limit", "3") == listed("--limit", "3", "--app", "app")
+    asked.clear()
+    assert listed("--limit", "6", "--job", "nothing")[1].strip() == "no runs match"
+    assert listed("--limit", "6", "--json", "--job", "nothing")[0] == "[]\n"
+    assert asked == [4, 4]

@@ -134,6 +134,44 @@ def test_log_lines_are_read_a_page_after_another(state: StateStore) -> None:
     assert state.logs.read(app="app", after_line=rest[-1].id) == []
 
 
+def test_runs_are_listed_a_page_after_another(state: StateStore) -> None:
+    """Pages of the newest-first listing, each one query starting after the last run of the
+    page before: ties in time (told apart by id), untimed runs last, a limit, a filter; a run
+    added meanwhile, newer than the first page, is not listed again nor skipped."""
+    state.runs.insert([
+        *(_run(f"t{i:02}", started_at=float(i // 3), queued_at=0.5) for i in range(20)),
+        *(_run(f"n{i}", queued_at=None, name="untimed") for i in range(4)),
+        *(_run(f"o{i}", started_at=7.5, app="other") for i in range(3)),
+    ])
+    every = [r.id for r in state.runs.query(limit=None)]
+    asked: list[object] = []
+    page_of = state.runs.keyed_page
+
+    def counted(**query: object) -> object:
+        asked.append(query["after"])
+        return page_of(**query)  # type: ignore[arg-type]
+
+    state.runs.keyed_page = counted  # type: ignore[method-assign]
+    for size in (1, 2, 3, 4, 26, 27, 100):
+        asked.clear()
+        pages = list(state.runs.pages(size=size))
+        assert [r.id for page in pages for r in page] == every, size
+        assert all(0 < len(page) <= size for page in pages)
+        # a query a page, and at most two that find none: the end of the timed runs, the end
+        assert len(pages) <= len(asked) <= len(pages) + 2
+    for limit in (1, 5, 23, 25, 40):
+        listed = [r.id for page in state.runs.pages(size=4, limit=limit) for r in page]
+        assert listed == every[:limit]
+    assert [r.id for page in state.runs.pages(app="other", size=2) for r in page] == [
+        r.id for r in state.runs.query(app="other")]
+    assert [r.id for page in state.runs.pages(name="untimed", size=3) for r in page] == [
+        "n3", "n2", "n1", "n0"]
+    pages = state.runs.pages(size=5)
+    first = next(pages)
+    state.runs.insert([_run("late", started_at=100.0)])
+    assert [r.id for r in first] + [r.id for page in pages for r in page] == every
+
+
 def test_an_upsert_naming_a_run_twice_keeps_the_last(state: StateStore) -> None:
     state.runs.upsert([_run("u1", status=RunStatus.RUNNING, started_at=1.0),
                        _run("u1", status=RunStatus.SUCCEEDED, started_at=1.0, ended_at=2.0)])

@@ -481,6 +481,10 @@ class StreamStore(ABC):
         ``keep`` of each shard; returns how many. Sequence numbering is not affected."""
 
 
+# A run's place in the listing of runs: its start (or queue) time as stored, and its id.
+RunKey = tuple[float | None, str | None]
+
+
 class RunStore(ABC):
     """Runs: one attempt of a job or handler each, and the marks of deliveries that started."""
 
@@ -532,6 +536,41 @@ class RunStore(ABC):
               kind: str | None = None, limit: int | None = None,
               newest_first: bool = True) -> list[Run]:
         """Runs matching every given filter, ordered by start (or queue) time then id."""
+
+    @abstractmethod
+    def keyed_page(self, *, app: str | None = None, name: str | None = None,
+                   status: str | None = None, partition: str | None = None,
+                   kind: str | None = None, after: RunKey | None = None,
+                   limit: int) -> list[tuple[RunKey, Run]]:
+        """Up to ``limit`` runs `query` lists newest first, each with its place in that order
+        (its start, or queue, time as stored, and its id; a run with neither time comes after
+        every timed one); with ``after``, only the runs after that place (``(None, None)``: the
+        untimed runs)."""
+
+    def pages(self, *, app: str | None = None, name: str | None = None,
+              status: str | None = None, partition: str | None = None,
+              kind: str | None = None, limit: int | None = None,
+              size: int = 1000) -> Iterator[list[Run]]:
+        """The runs `query` lists newest first, up to ``limit`` of them, ``size`` at a time:
+        each page is one query that starts after the last run of the page before (by its place
+        in the order, not by an offset), so a year's runs are read as they are printed, never
+        held whole, and none is read twice or skipped when runs are added meanwhile."""
+        after: RunKey | None = None
+        left = limit
+        while left is None or left > 0:
+            want = size if left is None else min(size, left)
+            keyed = self.keyed_page(app=app, name=name, status=status, partition=partition,
+                                    kind=kind, after=after, limit=want)
+            if keyed:
+                yield [run for _, run in keyed]
+            if left is not None:
+                left -= len(keyed)
+            if len(keyed) == want:
+                after = keyed[-1][0]
+            elif after is None or after[0] is None:
+                return  # the whole order was read (a first page, or the untimed runs)
+            else:  # the timed runs are done: on to those with no time, if any
+                after = (None, None)
 
     @abstractmethod
     def queued_for(self, message_id: int) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -233,6 +233,23 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()  # a closed pipe or a full device is said here, not as Python exits
 
 
+def print_json_array(pages: Iterable[list[Any]]) -> None:
+    """The values of ``pages`` as one JSON array, the same text `print_json` writes of their
+    list, written a page at a time: a listing of a year's runs is never one text in memory."""
+    from ..fallbacks import json_text
+
+    out, started = sys.stdout, False
+    for page in pages:
+        if not page:
+            continue
+        # the page as an array, "[\n" and "\n]" left off: its elements, indented as in the whole
+        text = json_text(page, out, indent=2, default=_default)[2:-2]
+        out.write((",\n" if started else "[\n") + text)
+        started = True
+    out.write("\n]\n" if started else "[]\n")
+    out.flush()  # a closed pipe or a full device is said here, not as Python exits
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -264,11 +281,28 @@ SPARED_LAST = ("try", "secs", "partition", "error", "started")
 MIN_ERROR = 12  # narrower than this, the error column is left out
 
 
-def runs_table(rows: list[Run], width: int | None = None) -> Table:
+def runs_table(rows: list[Run], width: int | None = None, *,
+               sizes: dict[str, int] | None = None, header: bool = True) -> Table:
     """Runs as a table as wide as ``width`` (the terminal's; unlimited when piped): columns
-    that do not fit are left out, least useful first, and the error is cut to what is left."""
-    width = width or _console("out").width
-    cells = {
+    that do not fit are left out, least useful first, and the error is cut to what is left.
+    ``sizes`` (`runs_sizes`) lays the table out for more runs than ``rows``, a page of them:
+    the pages of one listing, printed one after another (``header`` on the first only), are
+    the lines of its one table."""
+    cells = _run_cells(rows)
+    sizes = sizes or runs_sizes(widest_cells(rows), width)
+    shown = table(box=None, pad_edge=False, show_header=header)
+    for name, size in sizes.items():
+        shown.add_column(name, no_wrap=True, overflow="ellipsis", width=size,
+                         justify="right" if name in ("try", "secs") else "left")
+    for i, run in enumerate(rows):
+        style = STATUS_STYLE.get(run.status.value, "")
+        shown.add_row(*(f"[{style}]{cells[name][i]}[/]" if name == "status"
+                        else escape(cells[name][i]) for name in sizes))
+    return shown
+
+
+def _run_cells(rows: list[Run]) -> dict[str, list[str]]:
+    return {
         "run": [r.id for r in rows],
         "job/handler": [f"{r.app}.{r.name}" for r in rows],
         "partition": [r.partition or "" for r in rows],
@@ -278,28 +312,33 @@ def runs_table(rows: list[Run], width: int | None = None) -> Table:
         "secs": [f"{r.duration:.2f}" if r.duration is not None else "" for r in rows],
         "error": [r.error or "" for r in rows],
     }
-    if not any(cells["partition"]):
-        del cells["partition"]
-    sizes = {name: max([len(name), *map(len, values)]) for name, values in cells.items()}
-    droppable = [name for name in SPARED_LAST if name in cells]
+
+
+def widest_cells(rows: list[Run], widest: dict[str, int] | None = None) -> dict[str, int]:
+    """The longest cell of each column of `runs_table` for ``rows``, or of ``widest`` (those
+    of runs before) if longer: a listing's pages are measured one at a time."""
+    found = {name: max(map(len, values), default=0) for name, values in _run_cells(rows).items()}
+    return {name: max(size, (widest or {}).get(name, 0)) for name, size in found.items()}
+
+
+def runs_sizes(widest: dict[str, int], width: int | None = None) -> dict[str, int]:
+    """The columns of a runs table and their widths, for runs whose longest cells are
+    ``widest`` (`widest_cells`), on a console ``width`` wide (the terminal's by default)."""
+    width = width or _console("out").width
+    sizes = {name: max(len(name), size) for name, size in widest.items()}
+    if not widest["partition"]:
+        del sizes["partition"]
+    droppable = [name for name in SPARED_LAST if name in sizes]
     while True:
-        fixed = sum(sizes[n] for n in cells if n != "error") + 2 * (len(cells) - 1)
+        fixed = sum(sizes[n] for n in sizes if n != "error") + 2 * (len(sizes) - 1)
         room = width - fixed
-        if "error" in cells and room >= min(MIN_ERROR, sizes["error"]):
+        if "error" in sizes and room >= min(MIN_ERROR, sizes["error"]):
             sizes["error"] = min(sizes["error"], room)
             break
-        if ("error" not in cells and room + 2 >= 0) or not droppable:
+        if ("error" not in sizes and room + 2 >= 0) or not droppable:
             break
-        del cells[droppable.pop(0)]
-    shown = table(box=None, pad_edge=False)
-    for name in cells:
-        shown.add_column(name, no_wrap=True, overflow="ellipsis", width=sizes[name],
-                         justify="right" if name in ("try", "secs") else "left")
-    for i, run in enumerate(rows):
-        style = STATUS_STYLE.get(run.status.value, "")
-        shown.add_row(*(f"[{style}]{cells[name][i]}[/]" if name == "status"
-                        else escape(cells[name][i]) for name in cells))
-    return shown
+        del sizes[droppable.pop(0)]
+    return sizes
 
 
 def summary_line(run: Run) -> str:

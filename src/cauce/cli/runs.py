@@ -47,15 +47,29 @@ def runs_list(
     if status is not None and status not in {s.value for s in RunStatus}:
         raise CauceError(f"unknown status {status!r}",
                          hint="one of: " + ", ".join(s.value for s in RunStatus))
+    query = {"app": app, "name": job, "status": status, "partition": partition,
+             "limit": limit, "size": PAGE}
     with inspected(home, state_option) as state:
-        rows = state.runs.query(app=app, name=job, status=status, partition=partition,
-                                limit=limit)
-    if as_json:
-        console.print_json([console.run_dict(r) for r in rows])
-    elif rows:
-        console.print_table(console.runs_table(rows))
-    else:
-        console.err.print("no runs match")
+        pages = state.runs.pages(**query)
+        if as_json:
+            console.print_json_array([console.run_dict(r) for r in page] for page in pages)
+            return
+        first = next(pages, [])
+        if not first:
+            console.err.print("no runs match")
+        elif len(first) < PAGE or limit == PAGE:
+            console.print_table(console.runs_table(first))
+        else:  # columns as wide as the longest cell of any page: one table, a page at a time
+            widest = console.widest_cells(first)
+            for page in pages:
+                widest = console.widest_cells(page, widest)
+            sizes = console.runs_sizes(widest)
+            for number, page in enumerate(state.runs.pages(**query)):
+                console.print_table(console.runs_table(page, sizes=sizes, header=number == 0))
+
+
+# Runs read (and printed) at a time: a year's runs are listed as they are read, never held whole.
+PAGE = 1000
 
 
 @runs_cli.command("show")

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import StateUnavailable
 from ...runs import Run, RunRecord, RunStatus
-from ..state import RunStore, Start
+from ..state import RunKey, RunStore, Start
 from .database import Database, text
 from .jsonb import dump_value
 
@@ -63,6 +63,34 @@ def latest_of(runs: Sequence[RunRecord]) -> list[RunRecord]:
     """One record per run, the last written winning (as one write after another would): a
     statement may not update a row twice."""
     return list({r.id: r for r in runs}.values())
+
+
+def _listing(*, app: str | None, name: str | None, status: str | None, partition: str | None,
+             kind: str | None, limit: int | None, newest_first: bool = True,
+             after: RunKey | None = None) -> tuple[str, list[Any]]:
+    """The query of a run listing, each row `RECORD` and its place (its time in the order);
+    with ``after`` (newest first), only the runs after that place: a range of runs_by_start."""
+    where, args = [], []
+    for column, value in (("app", app), ("name", name), ("status", status),
+                          ("partition", partition), ("kind", kind)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            args.append(value)
+    if after is not None and after[0] is not None:  # a row value: NULL, untimed, is not less
+        where.append("(coalesce(started_at, queued_at), id) < (%s::double precision, %s)")
+        args.extend(after)
+    elif after is not None:
+        where.append("coalesce(started_at, queued_at) IS NULL")
+        if after[1] is not None:
+            where.append("id < %s")
+            args.append(after[1])
+    # NULLs first, as in SQLite (and as the index runs_by_start is walked, either way)
+    order = "DESC NULLS LAST" if newest_first else "ASC NULLS FIRST"
+    sql = (f"SELECT {RECORD}, coalesce(started_at, queued_at) FROM runs"
+           + (" WHERE " + " AND ".join(where) if where else "")
+           + f" ORDER BY coalesce(started_at, queued_at) {order}, id {order.split()[0]} "
+           "LIMIT %s")
+    return sql, [*args, limit or None]
 
 
 class PostgresRuns(RunStore):
@@ -144,18 +172,17 @@ class PostgresRuns(RunStore):
               status: str | None = None, partition: str | None = None,
               kind: str | None = None, limit: int | None = None,
               newest_first: bool = True) -> list[Run]:
-        where, args = [], []
-        for column, value in (("app", app), ("name", name), ("status", status),
-                              ("partition", partition), ("kind", kind)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                args.append(value)
-        # NULLs first, as in SQLite (and as the index runs_by_start is walked, either way)
-        order = "DESC NULLS LAST" if newest_first else "ASC NULLS FIRST"
-        sql = (f"SELECT {RECORD} FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
-               + f" ORDER BY coalesce(started_at, queued_at) {order}, id {order.split()[0]} "
-               "LIMIT %s")
-        return [run(r) for r in self.db.rows(sql, [*args, limit or None])]
+        sql, args = _listing(app=app, name=name, status=status, partition=partition, kind=kind,
+                             limit=limit, newest_first=newest_first)
+        return [run(r[:-1]) for r in self.db.rows(sql, args)]
+
+    def keyed_page(self, *, app: str | None = None, name: str | None = None,
+                   status: str | None = None, partition: str | None = None,
+                   kind: str | None = None, after: RunKey | None = None,
+                   limit: int) -> list[tuple[RunKey, Run]]:
+        sql, args = _listing(app=app, name=name, status=status, partition=partition, kind=kind,
+                             limit=limit, after=after)
+        return [((r[-1], r[0]), run(r[:-1])) for r in self.db.rows(sql, args)]
 
     def queued_for(self, message_id: int) -> str | None:
         row = self.db.row("SELECT id FROM runs WHERE message_id = %s AND status = 'queued'",

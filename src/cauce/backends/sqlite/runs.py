@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...runs import Run, RunRecord, RunStatus
-from ..state import RunStore, Start
+from ..state import RunKey, RunStore, Start
 from .database import StateDB, marks
 from .starts import StartLog, StartReader
 
@@ -76,6 +76,42 @@ def walked_columns(*, app: str | None, name: str | None, status: str | None,
     if status is not None and (status != "succeeded" or app is None):
         return ("status",)
     return ("app",) if app is not None else ()
+
+
+def _listing(*, app: str | None, name: str | None, status: str | None, partition: str | None,
+             kind: str | None, limit: int | None, newest_first: bool = True,
+             after: RunKey | None = None) -> tuple[str, list[Any]]:
+    """The query of a run listing, each row with its ``place`` (its time in the order); with
+    ``after`` (newest first), only the runs after that place: a range of the index walked."""
+    where, args = [], []
+    walked = walked_columns(app=app, name=name, status=status, partition=partition)
+    for column, value in (("app", app), ("name", name), ("status", status),
+                          ("partition", partition), ("kind", kind)):
+        if value is not None:
+            where.append(f"{'' if column in walked else '+'}{column} = ?")
+            args.append(value)
+    order = "DESC" if newest_first else "ASC"
+    sort = f"coalesce(started_at, queued_at) {order}, id {order}"
+    if after is not None and after[0] is not None:
+        # a range of the index (its row value, (time, id) < (?, ?), SQLite checks row by row
+        # from the newest: each page would walk every run before it); NULL, untimed, is not <=
+        where.append("coalesce(started_at, queued_at) <= ? "
+                     "AND (coalesce(started_at, queued_at) < ? OR id < ?)")
+        args.extend((after[0], after[0], after[1]))
+    elif after is not None:  # the untimed runs: by id (by both, the order is sorted again)
+        where.append("coalesce(started_at, queued_at) IS NULL")
+        sort = f"id {order}"
+        if after[1] is not None:
+            where.append("id < ?")
+            args.append(after[1])
+    sql = "SELECT *, coalesce(started_at, queued_at) AS place FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {sort}"
+    if limit:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return sql, args
 
 
 class SQLiteRuns(RunStore):
@@ -173,23 +209,19 @@ class SQLiteRuns(RunStore):
               status: str | None = None, partition: str | None = None,
               kind: str | None = None, limit: int | None = None,
               newest_first: bool = True) -> list[Run]:
-        where, args = [], []
-        walked = walked_columns(app=app, name=name, status=status, partition=partition)
-        for column, value in (("app", app), ("name", name), ("status", status),
-                              ("partition", partition), ("kind", kind)):
-            if value is not None:
-                where.append(f"{'' if column in walked else '+'}{column} = ?")
-                args.append(value)
-        sql = "SELECT * FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        order = "DESC" if newest_first else "ASC"
-        sql += f" ORDER BY coalesce(started_at, queued_at) {order}, id {order}"
-        if limit:
-            sql += " LIMIT ?"
-            args.append(limit)
+        sql, args = _listing(app=app, name=name, status=status, partition=partition, kind=kind,
+                             limit=limit, newest_first=newest_first)
         with self.db.reading() as con:
             return [_run(r) for r in con.execute(sql, args).fetchall()]
+
+    def keyed_page(self, *, app: str | None = None, name: str | None = None,
+                   status: str | None = None, partition: str | None = None,
+                   kind: str | None = None, after: RunKey | None = None,
+                   limit: int) -> list[tuple[RunKey, Run]]:
+        sql, args = _listing(app=app, name=name, status=status, partition=partition, kind=kind,
+                             limit=limit, after=after)
+        with self.db.reading() as con:
+            return [((r["place"], r["id"]), _run(r)) for r in con.execute(sql, args).fetchall()]
 
     def queued_for(self, message_id: int) -> str | None:
         with self.db.reading() as con:
