@@ -98,3 +98,17 @@ def ui_client(hostile_home: Path) -> Iterator[Any]:
         home = Home(hostile_home, [rt], [])
         with TestClient(create_app(home), base_url="http://127.0.0.1") as client:
             yield client
+
+
+@pytest.fixture(scope="module")
+def demo_ui(demo_home: Any, browser: Any) -> Iterator[Any]:
+    """The UI over a home where `cauce demo` ran every bundled app."""
+    from cauce.web import open_ui
+
+    home = demo_home.home
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)  # as `cauce ui` does for a demo home: its relative files are there
+        server = open_ui(home, port=0).start()
+        yield server
+        server.stop()
+        server.home.close()

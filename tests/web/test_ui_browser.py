@@ -24,20 +24,6 @@ LIVE_LINES = 4  # lines the live-log test follows, one at a time
 
 
 @pytest.fixture(scope="module")
-def demo_ui(demo_home: Any, browser: Any) -> Iterator[Any]:
-    """The UI over a home where `cauce demo` ran every bundled app."""
-    from cauce.web import open_ui
-
-    home = demo_home.home
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(home)  # as `cauce ui` does for a demo home: its relative files are there
-        server = open_ui(home, port=0).start()
-        yield server
-        server.stop()
-        server.home.close()
-
-
-@pytest.fixture(scope="module")
 def hostile_ui(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Any]:
     """The UI over a fresh home of the hostile app, with a token (browsers get it by link)."""
     from cauce import Runtime

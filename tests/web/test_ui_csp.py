@@ -20,19 +20,6 @@ from .conftest import build_hostile_home
 
 
 @pytest.fixture(scope="module")
-def demo_ui(demo_home: Any, browser: Any) -> Iterator[Any]:
-    from cauce.web import open_ui
-
-    home = demo_home.home
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(home)  # as `cauce ui` does for a demo home: its relative files are there
-        server = open_ui(home, port=0).start()
-        yield server
-        server.stop()
-        server.home.close()
-
-
-@pytest.fixture(scope="module")
 def hostile_ui(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Any]:
     from cauce import Runtime
     from cauce.web.home import Home
