@@ -180,3 +180,10 @@ def test_an_unknown_cron_nickname_names_the_ones_there_are(nickname: str) -> Non
     with pytest.raises(DeclarationError, match="unknown cron nickname") as info:
         CronSchedule(nickname, "UTC")
     assert "@daily" in (info.value.hint or "")
+
+
+def test_reboot_is_pointed_at_run_at_start() -> None:
+    # @reboot means "once at start": the hint names the job option that does that
+    with pytest.raises(DeclarationError) as info:
+        CronSchedule("@reboot", "UTC")
+    assert "run_at_start=True" in (info.value.hint or "")

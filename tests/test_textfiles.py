@@ -294,6 +294,27 @@ def test_read_lines_across_blocks(monkeypatch, block: int) -> None:
         list(read_lines(bad, name="pipe"))
 
 
+def test_read_lines_gives_a_slow_producers_first_lines_before_its_head_is_full() -> None:
+    # the head (64 KB, to tell the encoding) was awaited whole: `tail -f log | cauce put APP
+    # STREAM -` put nothing until 64 KB had come, and a Ctrl-C lost the lines held
+    import queue
+    import threading
+
+    readable, writable = os.pipe()
+    got: queue.Queue[str] = queue.Queue()
+    with open(readable, "rb") as stream, open(writable, "wb", buffering=0) as producer:
+        reader = threading.Thread(target=lambda: [got.put(line) for line in read_lines(stream)],
+                                  daemon=True)
+        reader.start()
+        producer.write("São,1\nZoë,2\n".encode())
+        assert [got.get(timeout=10), got.get(timeout=10)] == ["São,1", "Zoë,2"]
+        producer.write(b"K\xc3\xb6ln,3\n")  # later lines as they come, in the head's encoding
+        assert got.get(timeout=10) == "Köln,3"
+        producer.close()
+        reader.join(10)
+    assert not reader.is_alive()
+
+
 def test_real_path_is_resolve_without_its_error_for_a_loop(tmp_path) -> None:
     (tmp_path / "a.txt").write_text("x")
     (tmp_path / "to-a").symlink_to("a.txt")

@@ -80,7 +80,7 @@ class CronSchedule(Schedule):
             f"unknown cron nickname {self.expression.strip()!r}",
             hint="a schedule fires at times; use one of "
             + ", ".join(sorted(set(CRON_NICKNAMES))) + ', or 5 fields such as "0 3 * * *"'
-            + (" (work to do once at start belongs in the app, not a schedule)"
+            + ("; work to do once when `cauce serve` starts is @app.job(run_at_start=True)"
                if self.expression.strip().lower() == "@reboot" else ""),
         )
 

@@ -275,18 +275,51 @@ def _decoded(data: bytes, encoding: str, errors: str, name: str) -> str:
 STREAM_HEAD = 64 << 10
 
 
+HEAD_PAUSE = 0.2  # seconds: a producer quiet this long has written what it has for now
+
+
+def _head(stream: BinaryIO) -> bytes:
+    """The first :data:`STREAM_HEAD` bytes of ``stream``, or what has come when a pipe's
+    producer pauses (``tail -f log | cauce put APP STREAM -``): waiting for a whole head held
+    back the lines already written, and a Ctrl-C lost them."""
+    read1 = getattr(stream, "read1", None)
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a BytesIO: all of it is there
+        fd = None
+    if read1 is None or fd is None:
+        return stream.read(STREAM_HEAD)
+    import select
+
+    data = b""
+    while len(data) < STREAM_HEAD:
+        if data:
+            try:
+                ready, _, _ = select.select([fd], [], [], HEAD_PAUSE)
+            except (OSError, ValueError):  # not a thing select takes: read on
+                ready = [fd]
+            if not ready:
+                break
+        block = read1(STREAM_HEAD - len(data))
+        if not block:
+            break
+        data += block
+    return data
+
+
 def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
     """The lines of a text ``stream`` (standard input, a pipe), each without its line end (LF,
     CRLF, or CR alone when the head has no LF: :func:`cr_line_ends`), a last line without one
     included, a block at a time: never the whole stream in memory. After the head, a block is
     what has come (``read1``), so that lines a slow producer wrote are not held back.
 
-    The encoding is told from the first :data:`STREAM_HEAD` bytes as :func:`detect_encoding`
+    The encoding is told from the first :data:`STREAM_HEAD` bytes (or fewer: what a pipe's
+    producer wrote before a pause of :data:`HEAD_PAUSE`) as :func:`detect_encoding`
     tells it (a byte-order mark, which is dropped, UTF-16 with or without one, else UTF-8, or
     cp1252 / Latin-1 when the head is no UTF-8, nor mostly UTF-8). A byte the encoding cannot
     decode raises :class:`TextDecodeError` naming ``name`` and the line, rather than a
     character the user never wrote (Python's ``sys.stdin`` gives a lone surrogate for it)."""
-    data = stream.read(STREAM_HEAD)
+    data = _head(stream)
     encoding = detect_encoding(data, complete=False)
     if encoding in (CP1252, LATIN1) and mostly_utf8(data):
         encoding = UTF8  # a damaged UTF-8 line: said where, not every accent garbled

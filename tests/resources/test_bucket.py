@@ -458,6 +458,16 @@ def test_text_in_a_named_encoding_the_bytes_are_not_in_names_the_object(raw) -> 
     assert bucket.text("in.csv", encoding="cp1252") == "a\nñ\n"
 
 
+def test_text_not_in_cp1252_is_not_told_to_try_cp1252(raw) -> None:
+    # the hint's example was cp1252 whatever failed, cp1252 itself included
+    bucket, _ = raw
+    bucket.put("in.csv", b"a\n\x81\n")
+    with pytest.raises(TextDecodeError, match="is not cp1252 text: byte 0x81 on line 2") as info:
+        bucket.text("in.csv", encoding="windows-1252")
+    assert "encoding='latin-1'" in (info.value.hint or "")
+    assert bucket.text("in.csv", encoding="latin-1") == "a\n\x81\n"
+
+
 def test_serving_removes_the_temporary_files_of_writes_killed_midway(tmp_path: Path) -> None:
     """A write killed midway (SIGKILL) left its file in the bucket's .cauce-tmp for ever; a
     serving process's start removes it, and leaves one a live write holds."""

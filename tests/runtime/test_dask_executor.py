@@ -485,6 +485,25 @@ def test_runs_go_to_a_scheduler_listening_with_tls(test_app: App, tmp_path: Path
         assert any("on Dask worker tls://" in m for m in lines)
 
 
+def test_dask_tls_without_certificates_says_so_before_trying_the_network(
+        test_app: App, tmp_path: Path) -> None:
+    # with no scheduler there (yet), the missing certificates were not named: "cannot reach",
+    # with a hint to start a plain `dask scheduler`
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"dask+tls://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(CauceError, match="takes TLS, and Dask's configuration names no "
+                       "certificates"), \
+            Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        rt.run("hello")
+    pytest.importorskip("cryptography", reason="Dask's temporary certificates need it")
+    with dask.config.set(_tls_config(distributed.security.Security.temporary())), \
+            pytest.raises(CauceError, match="cannot reach the Dask scheduler") as info, \
+            Runtime(test_app, home=tmp_path / "home", executor=url) as rt:
+        rt.run("hello")
+    assert "`dask scheduler --protocol tls` (and its certificates)" in (info.value.hint or "")
+
+
 def test_what_a_run_prints_on_dask_is_printed_where_it_was_sent_from(
         test_app: App, url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """As a run in a thread of this process prints here (to this process's stdout, not into

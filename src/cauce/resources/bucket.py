@@ -168,6 +168,10 @@ class Bucket(Resource):
             return decode(self.get(key), encoding,
                           name=f"object {key!r} of bucket {self.name!r}")
         except TextDecodeError as err:
+            import codecs
+
+            # the example is never the encoding that just failed
+            other = "latin-1" if codecs.lookup(encoding or "utf-8").name == "cp1252" else "cp1252"
             err.hint = (f"give the encoding it was saved in, e.g. {self.name}.text(key, "
-                        "encoding='cp1252'), or none to tell it from the bytes")
+                        f"encoding={other!r}), or none to tell it from the bytes")
             raise

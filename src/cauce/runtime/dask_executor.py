@@ -215,8 +215,9 @@ def _connect(address: str) -> Any:
     """A Dask client of the scheduler at ``address``, once `check_scheduler` found one."""
     from distributed import Client
 
+    security = _security(address)  # certificates missing: said before the network is tried
     check_scheduler(address, CONNECT_TIMEOUT)
-    return Client(address, timeout=f"{CONNECT_TIMEOUT}s", security=_security(address))
+    return Client(address, timeout=f"{CONNECT_TIMEOUT}s", security=security)
 
 
 # Dask's settings naming a client's TLS files, as its configuration and environment spell them
@@ -254,7 +255,10 @@ def check_scheduler(address: str, timeout: float) -> None:
         why = (f"within {timeout:g} s" if isinstance(err, TimeoutError)
                else f"({err.strerror or err})")
         raise CauceError(f"cannot reach the Dask scheduler at {address} {why}",
-                         hint=f"start one with `dask scheduler` and `dask worker {address}`, "
+                         hint="start one with `dask scheduler"
+                         + (" --protocol tls` (and its certificates)" if address.startswith("tls://")
+                            else "`")
+                         + f" and `dask worker {address}`, "
                          "or use --executor dask for a cluster on this machine") from None
     kind = _server_kind(address, timeout)
     if kind != "Scheduler":
