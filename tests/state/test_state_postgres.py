@@ -714,10 +714,15 @@ def test_a_copy_outlasts_a_short_idle_in_transaction_timeout(pg_url: str, tmp_pa
     from cauce.backends.copy import copy_state
 
     limited = "&options=-cidle_in_transaction_session_timeout%3D50"
+    target_url = pg_url.replace("schema=", "schema=copy_")
+    # the schemas made and the messages sent beforehand, without the limit: on a loaded
+    # machine a pause of 50 ms between two statements of the schema's creation ended it too
+    prepared = open_state(pg_url)
+    prepared.queues.send("app:q", ['"a"', '"b"', '"c"'], now=1.0)
+    prepared.close()
+    open_state(target_url).close()
     source = open_state(pg_url + limited)
-    source.queues.send("app:q", ['"a"', '"b"', '"c"'], now=1.0)
-    target_url = pg_url.replace("schema=", "schema=copy_") + limited
-    target = open_state(target_url)
+    target = open_state(target_url + limited)
     waited = False
 
     def idle_long(pids: list[int]) -> bool:  # or ended by the server
@@ -734,12 +739,18 @@ def test_a_copy_outlasts_a_short_idle_in_transaction_timeout(pg_url: str, tmp_pa
             wait_for(lambda: idle_long(pids), what="both sessions to idle for 300 ms")
 
     try:
-        assert copy_state(source, target, page=1, progress=progress)["messages"] == 3
-        assert waited
-        assert [m.body for m in target.queues.listing("app:q")] == ['"a"', '"b"', '"c"']
+        try:
+            assert copy_state(source, target, page=1, progress=progress)["messages"] == 3
+            assert waited
+        finally:
+            source.close()
+            target.close()
+        copied = open_state(target_url)
+        try:
+            assert [m.body for m in copied.queues.listing("app:q")] == ['"a"', '"b"', '"c"']
+        finally:
+            copied.close()
     finally:
-        source.close()
-        target.close()
         with psycopg.connect(_admin(pg_url), autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA IF EXISTS {target_url.split('schema=')[1].split('&')[0]} "
                           "CASCADE")
