@@ -577,3 +577,53 @@ def test_a_partition_value_too_long_for_a_folder_name_gets_a_shortened_folder(
     assert len(folders) == 2
     assert all(len(folder.encode()) <= 255 for folder in folders)
     assert sorted(r["tipo_contratacion"] for r in rows) == [long_a, long_b]
+
+
+@pytest.mark.parametrize(
+    ("newline", "encoding", "mark"),
+    [("\n", "utf-8", b""), ("\r\n", "utf-8", b""), ("\n", "utf-16-le", b"\xff\xfe")],
+)
+def test_lines_a_long_unclosed_quote_took_are_counted_to_where_reading_resumed(
+    tmp_path: Path, newline: str, encoding: str, mark: bytes
+) -> None:
+    """DuckDB keeps 10,000 bytes of a rejected record: a quote opened and never closed in a
+    file of 400 records said "at least 113" lines after it were lost, while DuckDB read on to
+    the next quote, 199 lines on. The lines are counted in the file, to where reading resumed
+    (in the text DuckDB decoded, for UTF-16): every line is loaded or counted in the
+    quarantine."""
+    rows = [{"ID Contrato": f"C{i}", "Fecha de Firma": "31/12/2021",
+             "Nombre Representante Legal": f'ana "{i}"' if i >= 200 else f"ana {i}"}
+            for i in range(400)]
+    rows[250]["Nombre Representante Legal"] = f"ana{newline}250"  # one record, two lines
+    lines = export(CANCELADOS, rows, newline=newline).split(newline)
+    lines[2] = lines[2].replace(",", ',"', 1)  # the second record opens a quote never closed
+    bad = next(i for i, line in enumerate(lines) if ",C299," in line)
+    lines[bad] += ",extra"  # a record with one field too many, after it
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes(mark + newline.join(lines).encode(encoding))
+    _, loaded, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert [q["line"] for q in quarantined] == [3, 102]  # records, as DuckDB counts them
+    reason = ("UNQUOTED VALUE (and the 199 line(s) after it, inside a quoted value, not loaded "
+              "either)")
+    assert quarantined[0]["reason"].startswith(reason + ": ")
+    assert [r["id_contrato"] for r in loaded] == ["C0"] + [f"C{i}" for i in range(201, 400)
+                                                           if i != 299]
+    physical = len(lines) - 1  # the last is empty: the file ends in a line end
+    taken = 1 + 199 + 1  # the two records rejected, and the lines the first took in
+    assert 1 + len(loaded) + 1 + taken == physical  # the header, C250's second line
+
+
+def test_lines_a_long_unclosed_quote_took_to_the_end_of_the_file_are_counted(
+    tmp_path: Path,
+) -> None:
+    """A quote never closed, in a record that runs past DuckDB's 10,000 bytes to the end of a
+    file with no line end after its last line: the count is exact, not "at least"."""
+    lines = cancelled("ana", rows=400).split("\n")
+    lines[2] = lines[2].replace(",", ',"', 1)
+    path = tmp_path / CANCELADOS.file
+    path.write_bytes("\n".join(lines[:-1]).encode())
+    output, _, quarantined = etl(CANCELADOS, path, tmp_path)
+    assert output.rows == 1 and [q["line"] for q in quarantined] == [3]
+    reason = ("UNQUOTED VALUE (and the 398 line(s) after it, inside a quoted value, not loaded "
+              "either)")
+    assert quarantined[0]["reason"].startswith(reason + ": ")

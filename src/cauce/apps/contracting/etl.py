@@ -17,12 +17,13 @@ Two parallel passes over the file, none of them sorting or numbering rows one at
 
 Nothing is dropped silently. Unreadable records go to the quarantine with their line and the
 reason, which counts the lines a quoted value took into the record (an unclosed quote takes the
-rest of the file). Records ending in CR CR LF, or some in LF and others in CRLF, stop DuckDB's
-reader: they are read from a copy whose records all end in LF, as the original's Spark reader
-read them; a carriage return inside an unquoted value still stops the reader for the whole
-file, and the source fails with that line named. A value that a cast
-turns into null (``1,234`` for a decimal, ``13/25/2022`` for a date) stays null in the raw
-zone, as in the original, and is listed in the quarantine too.
+rest of the file, or the lines up to a later quote where reading resumes; past the 10,000 bytes
+of a record DuckDB keeps, they are counted in the file, only then). Records ending in CR CR LF,
+or some in LF and others in CRLF, stop DuckDB's reader: they are read from a copy whose records
+all end in LF, as the original's Spark reader read them; a carriage return inside an unquoted
+value still stops the reader for the whole file, and the source fails with that line named. A
+value that a cast turns into null (``1,234`` for a decimal, ``13/25/2022`` for a date) stays
+null in the raw zone, as in the original, and is listed in the quarantine too.
 Quarantine lines count records (the header is line 1), as DuckDB's reader does; they differ
 from a text editor's line only after a record whose quoted value spans several lines.
 
@@ -72,14 +73,15 @@ _NULLED = ": null in the raw zone"  # the end of a quarantined value's reason
 
 
 # a record DuckDB could not read: its error type and message, and the lines after its first that
-# a quoted value took in (a quote that never closes takes the rest of the file), which are not
-# loaded either; DuckDB keeps 10,000 bytes of a record, past them the count is a lower bound
+# a quoted value took in (a quote that never closes takes the rest of the file, or runs to a later
+# quote, where DuckDB starts reading again), which are not loaded either. DuckDB keeps 10,000
+# bytes of a record: a longer one's lines are counted in the file itself (`_Load._long_records`)
 _RECORD_TEXT = "regexp_replace(trim(csv_line, e'\\r\\n'), '\\r\\n?', e'\\n', 'g')"
 _TAKEN_IN = f"length({_RECORD_TEXT}) - length(replace({_RECORD_TEXT}, e'\\n', ''))"
+_KEPT = 10_000  # the bytes of a rejected record DuckDB keeps
 _REJECT_REASON = (
-    f"error_type || CASE WHEN {_TAKEN_IN} > 0 THEN ' (and ' || "
-    "CASE WHEN strlen(csv_line) >= 10000 THEN 'at least ' ELSE 'the ' END || "
-    f"{_TAKEN_IN} || ' line(s) after it, inside a quoted value, not loaded either)' ELSE '' END"
+    "error_type || CASE WHEN taken > 0 THEN ' (and the ' || taken || "
+    "' line(s) after it, inside a quoted value, not loaded either)' ELSE '' END"
     " || ': ' || error_message"
 )
 
@@ -220,6 +222,25 @@ def one_line_end(file: Readable, workdir: Path) -> Readable | None:
         target.unlink()
         return None
     return Readable(target, "utf-8", file.encoding, utf8_known=file.utf8_known)
+
+
+def _lines_in(path: Path, start: int, end: int | None) -> int:
+    """The lines of ``path`` from the one holding byte ``start`` to the one holding byte
+    ``end`` (excluded; None: to the file's end, included), a block at a time: the line feeds
+    between, which DuckDB's positions one byte into a line do not change."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        handle.seek(start)
+        left = end - start if end is not None else None
+        while left is None or left > 0:
+            block = handle.read(CHUNK if left is None else min(CHUNK, left))
+            if not block:
+                break
+            count += block.count(b"\n")
+            last = block[-1:]
+            if left is not None:
+                left -= len(block)
+    return count + (end is None and last != b"\n")
 
 
 # -- the header -----------------------------------------------------------------------------------
@@ -626,13 +647,19 @@ class _Load:
     def _write_quarantine(self, file: Readable, output: EtlOutput) -> None:
         file_name = javatime.quote(self.src.file)
         source = javatime.quote(self.src.key)
+        self.con.execute("CREATE TABLE taken_in (line BIGINT, taken BIGINT)")
+        long_records = self._long_records(file, output.rows)
+        if long_records:
+            self.con.executemany("INSERT INTO taken_in VALUES (?, ?)", long_records)
         self.con.execute(
             f"CREATE TABLE q AS SELECT {source} AS source, {file_name} AS file, line, "
             "CAST(NULL AS VARCHAR) AS \"column\", left(trim(csv_line, e'\\r\\n'), 500) AS value, "
             f"{_REJECT_REASON} AS reason "
-            "FROM (SELECT *, row_number() OVER (PARTITION BY line ORDER BY column_idx) AS k "
-            "FROM rejects) WHERE k = 1"
+            f"FROM (SELECT r.*, coalesce(t.taken, {_TAKEN_IN}) AS taken, row_number() OVER "
+            "(PARTITION BY r.line ORDER BY r.column_idx) AS k "
+            "FROM rejects r LEFT JOIN taken_in t ON r.line = t.line) WHERE k = 1"
         )
+        self.con.execute("DROP TABLE taken_in")
         output.rejected_rows = self.con.execute("SELECT count(*) FROM q").fetchall()[0][0]
         output.nulled_values = self._find_nulled(file)
         if output.nulled_values:
@@ -658,6 +685,56 @@ class _Load:
             output.quarantine = target
         self.con.execute("DROP TABLE q")
         self.con.execute("DROP TABLE IF EXISTS nulled")
+
+    def _long_records(self, file: Readable, rows: int) -> list[tuple[int, int]]:
+        """(line, lines after its first not loaded) of each rejected record longer than the
+        10,000 bytes DuckDB keeps of it, counted in the file.
+
+        A quote that never closes runs to the end of the file, or to a later quote where DuckDB
+        starts reading again: the record goes on to where the next record read or rejected
+        starts. The lines from its start (``line_byte_position``) to the next rejected record's
+        (or the file's end) hold it and the records loaded between, each one line plus the line
+        breaks inside its values (counted in one more read of the file, only then). DuckDB's
+        positions are at times one byte into a line: counting line feeds between them, that
+        does not change the count."""
+        con = self.con
+        rejected = con.execute(
+            "SELECT line, min(line_byte_position), max(strlen(csv_line)) >= "
+            f"{_KEPT} FROM rejects GROUP BY line ORDER BY line"
+        ).fetchall()
+        if not any(long for _, _, long in rejected):
+            return []
+        breaks = " + ".join(
+            f"coalesce(strlen(c{i}) - strlen(replace(c{i}, e'\\n', '')), 0)"
+            for i in range(self.width)
+        )
+        con.execute(
+            f"CREATE TABLE record_breaks AS SELECT {breaks} AS n "
+            f"FROM {self.reader(file, 'rejects3')}"
+        )
+        found = con.execute(
+            "SELECT rowid + 1, n FROM record_breaks WHERE n > 0 ORDER BY 1"
+        ).fetchall()
+        for table in ("record_breaks", "rejects3", "rejects3_scan"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        records = np.array([r for r, _ in found], dtype=np.int64)  # read order, from 1
+        inside = np.concatenate(([0], np.cumsum([n for _, n in found], dtype=np.int64)))
+        # DuckDB's positions are in the text it decoded: UTF-16 is counted in a UTF-8 copy
+        path = (file.path if file.duckdb_encoding == "utf-8"
+                else _as_utf8(file.path, file.encoding, self.workdir))
+        counts = []
+        for index, (line, start, long) in enumerate(rejected):
+            if not long:
+                continue
+            read_before = line - 2 - index  # records (header = line 1) loaded before it
+            if index + 1 < len(rejected):
+                end, between = rejected[index + 1][1], rejected[index + 1][0] - line - 1
+            else:
+                end, between = None, rows - read_before
+            first, last = np.searchsorted(records, [read_before + 1, read_before + between + 1])
+            lines = _lines_in(path, start, end)
+            counts.append((line, lines - 1 - between - int(inside[last] - inside[first])))
+        return counts
 
     def _record_lines(self) -> None:
         """Add ``line`` to ``nulled``: record numbers (1 = first record read) become lines
