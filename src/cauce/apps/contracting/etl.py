@@ -731,6 +731,8 @@ class _Load:
                 end, between = rejected[index + 1][1], rejected[index + 1][0] - line - 1
             else:
                 end, between = None, rows - read_before
+            if start is None or (end is None and index + 1 < len(rejected)):
+                continue  # no position from DuckDB: the lines of the text it kept are said
             first, last = np.searchsorted(records, [read_before + 1, read_before + between + 1])
             lines = _lines_in(path, start, end)
             counts.append((line, lines - 1 - between - int(inside[last] - inside[first])))
