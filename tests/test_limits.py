@@ -142,7 +142,7 @@ def test_a_command_stopped_by_a_thread_limit_says_so_and_the_log_keeps_it(
 
 
 _EXHAUST = textwrap.dedent("""
-    import os, resource, sys
+    import contextlib, os, resource, sys
     from pathlib import Path
     from cauce.backends.state import open_state, sqlite_url
     from cauce.errors import StateError
@@ -152,11 +152,9 @@ _EXHAUST = textwrap.dedent("""
     state.tables.count("t")
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     held = []
-    try:
+    with contextlib.suppress(OSError):  # every descriptor the limit leaves, taken
         while True:
             held.append(os.open(os.devnull, os.O_RDONLY))
-    except OSError:
-        pass
 
     def look(opening):  # another state opened, or a new thread's connection to this one
         try:
@@ -245,7 +243,7 @@ def test_a_delivery_that_meets_a_thread_limit_in_a_serve_says_so(
 
     @app.on(work)
     def handle(message, ctx) -> None:
-        pass
+        """Nothing to do: the run's thread is what the limit refuses."""
 
     with Runtime(app, home=tmp_path / "home", config=ConfigSources(environ={})) as rt:
         def no_thread(spec, cancel):

@@ -552,7 +552,7 @@ def test_requests_reuse_their_connection_and_no_proxy_hosts_go_direct(
             self.wfile.write(body)
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: the server's access lines are no part of the test's output."""
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), View)
     threading.Thread(target=server.serve_forever, daemon=True).start()
