@@ -20,6 +20,13 @@ def test_ui_refuses_other_addresses_without_a_token(cli, example_home: Path):
     assert "Traceback" not in result.err
 
 
+def test_ui_refuses_a_base_path_no_address_can_hold_in_one_line(cli, example_home: Path):
+    result = cli("--home", str(example_home), "ui", "example", "--port", "0",
+                 "--base-path", "/a b")
+    assert result.status == 1 and "base path '/a b'" in result.err
+    assert "--base-path /cauce" in result.err and "Traceback" not in result.err
+
+
 def test_ui_needs_an_existing_home(cli, tmp_path: Path):
     result = cli("--home", str(tmp_path / "nothing-here"), "ui")
     assert result.status == 1 and "no cauce home" in result.err

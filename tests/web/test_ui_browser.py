@@ -212,3 +212,36 @@ def test_live_log_follows_a_running_run(hostile_ui, page, shots: Path):
     assert any(t.endswith(f"tick {LIVE_LINES - 1} {XSS}") for t in texts)  # as text
     assert page.locator("#run-log script").count() == 0
     page.screenshot(path=str(shots / "run-live.png"))
+
+
+@pytest.fixture(scope="module")
+def prefixed_ui(hostile_ui: Any) -> Iterator[Any]:
+    """The hostile home's UI again, served under the path prefix /cauce."""
+    from cauce.web.server import Server
+
+    server = Server(hostile_ui.home, port=0, token=TOKEN, base_path="/cauce").start()
+    yield server
+    server.stop()
+
+
+def test_under_a_path_prefix_pages_scripts_and_the_live_log_work(prefixed_ui, page):
+    from .hostile_app import next_line
+
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    rt = prefixed_ui.home.runtime("hostile")
+    job = rt.app.get_job("slow")
+    run_id = rt.submit(job, params={"lines": 1})
+    prefixed_ui.app.state.ui.executor.drain("hostile", job, run_id)
+    base = _login(page, prefixed_ui, f"/runs/{run_id}")
+    assert base.endswith("/cauce")
+    try:
+        page.wait_for_selector("#run-log span:has-text(': tick 0 ')", timeout=30_000)
+    finally:
+        next_line.release()
+    page.wait_for_selector("text=the run ended: succeeded", timeout=30_000)
+    page.click("header nav >> text=Runs")
+    page.wait_for_url(f"{base}/runs")
+    page.click(f"a[href='/cauce/runs/{run_id}']")
+    page.wait_for_url(f"{base}/runs/{run_id}")
+    assert missing == []  # styles, scripts, the event stream: all found under the prefix

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     import click
 
 TOKEN_ENV = "CAUCE_UI_TOKEN"
+BASE_PATH_ENV = "CAUCE_UI_BASE_PATH"
+BASE_PATH_HELP = ("the path prefix a reverse proxy serves the UI under, e.g. /cauce "
+                  f"[env {BASE_PATH_ENV}]")
 
 
 def ui_opener() -> Callable[..., Any]:
@@ -39,14 +42,15 @@ def ui_opener() -> Callable[..., Any]:
 
 
 def start_ui(home: Path, apps: list[str] | None, *, host: str, port: int, token: str | None,
-             attached: Sequence[Any] = (), state: str | None = None) -> Any:
+             attached: Sequence[Any] = (), state: str | None = None,
+             base_path: str = "") -> Any:
     """Start the UI in a background thread and print its address; returns the server."""
     from ..settings import environment_text
 
     if token:  # a CR left by the command line is gone already: this one is the environment's
         token = environment_text(TOKEN_ENV, token)
     server = ui_opener()(home, apps, attached=attached, host=host, port=port,
-                         token=token or None, state=state)
+                         token=token or None, state=state, base_path=base_path or "")
     try:
         server.start()
     except BaseException:
@@ -79,6 +83,8 @@ def register(cli: typer.Typer) -> None:
                                  help="port to listen on (0: any free port)"),
         token: str = typer.Option(None, "--token", envvar=TOKEN_ENV,
                                   help=f"require this token on every request [env {TOKEN_ENV}]"),
+        base_path: str = typer.Option("", "--base-path", envvar=BASE_PATH_ENV,
+                                      metavar="<path>", help=BASE_PATH_HELP),
         home: Path = typer.Option(None, "--home", metavar="<path>", parser=home_option_path,
                                   help=HOME_HELP),
         state_option: str = StateOption,
@@ -95,7 +101,7 @@ def register(cli: typer.Typer) -> None:
             # are there: read them from there too
             os.chdir(chosen)
         server = start_ui(chosen, apps or None, host=host, port=port, token=token,
-                          state=state_url(chosen, state_option))
+                          state=state_url(chosen, state_option), base_path=base_path)
         stopped = None
         try:
             with terminated_as_interrupted():  # before saying so: a stop sent on that line
@@ -119,7 +125,9 @@ def ui_options() -> list[click.Parameter]:
                          help="address of the UI"),
             click.Option(["--ui-port"], type=click.IntRange(0, 65535), default=8765,
                          show_default=True,
-                         help="port of the UI (0: any free port)")]
+                         help="port of the UI (0: any free port)"),
+            click.Option(["--ui-base-path"], default="", envvar=BASE_PATH_ENV,
+                         metavar="<path>", help=BASE_PATH_HELP)]
 
 
 def start_served_ui(rt: Any, values: dict[str, Any]) -> Any:
@@ -127,4 +135,5 @@ def start_served_ui(rt: Any, values: dict[str, Any]) -> Any:
     if not values.get("ui"):
         return None
     return start_ui(rt.home, [], host=values["ui_host"], port=values["ui_port"],
-                    token=os.environ.get(TOKEN_ENV), attached=[rt])
+                    token=os.environ.get(TOKEN_ENV), attached=[rt],
+                    base_path=values.get("ui_base_path") or "")

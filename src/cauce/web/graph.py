@@ -66,11 +66,12 @@ def _referenced_names(func: Any, module: Any) -> set[str]:
     return names
 
 
-def build(app: App) -> Graph:
-    """The graph of ``app``, each node linking to its page in the UI."""
+def build(app: App, root: str = "") -> Graph:
+    """The graph of ``app``, each node linking to its page in the UI (under the path prefix
+    ``root``)."""
     g = Graph()
-    prefix = f"/apps/{quote(app.name)}"
-    runs = f"/runs?app={quote(app.name)}&name="
+    prefix = f"{root}/apps/{quote(app.name)}"
+    runs = f"{root}/runs?app={quote(app.name)}&name="
     for resource in app.resources.values():
         g.nodes[f"r:{resource.name}"] = Node(f"r:{resource.name}", resource.kind, resource.name,
                                              _resource_href(prefix, resource))

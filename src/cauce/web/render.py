@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from ..durations import format_duration
+from .base_path import root
 from .home import Home, local
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -130,8 +131,9 @@ class Pages:
 
     def render(self, request: Request, template: str, status: int = 200,
                **values: Any) -> HTMLResponse:
-        context = {"request": request, "csrf": getattr(request.state, "csrf", ""),
-                   "when": self.when, "url_with": lambda **kw: url_with(request, **kw),
+        context = {"request": request, "root": root(request.scope),
+                   "csrf": getattr(request.state, "csrf", ""), "when": self.when,
+                   "url_with": lambda **kw: url_with(request, **kw),
                    "section": values.pop("section", ""), **values}
         page = self.env.get_template(template).render(context)
         return HTMLResponse(LONE_SURROGATE.sub("\ufffd", page), status_code=status)

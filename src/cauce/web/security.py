@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from ..errors import ConfigError
+from .base_path import root
 
 SESSION_COOKIE = "cauce_session"
 TOKEN_COOKIE = "cauce_token"
@@ -109,6 +110,12 @@ def token_cookie(request: Request) -> str:
     return f"{TOKEN_COOKIE}_{port}"
 
 
+def cookie_path(request: Request) -> str:
+    """The path the UI's cookies are sent for: its prefix, so two UIs a proxy serves on one
+    host under two prefixes keep a session each."""
+    return root(request.scope) + "/"
+
+
 def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
                                          Awaitable[Response]]:
     """Starlette HTTP middleware applying `Guard` to every request."""
@@ -151,10 +158,11 @@ def middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable
         request.state.csrf = guard.csrf_for(session)
         response = await call_next(request)
         if new_session:
-            response.set_cookie(SESSION_COOKIE, new_session, httponly=True, samesite="strict")
+            response.set_cookie(SESSION_COOKIE, new_session, path=cookie_path(request),
+                                httponly=True, samesite="strict")
         if guard.token is not None and request.query_params.get("token"):
-            response.set_cookie(token_cookie(request), guard.token, httponly=True,
-                                samesite="strict")
+            response.set_cookie(token_cookie(request), guard.token, path=cookie_path(request),
+                                httponly=True, samesite="strict")
             if request.method == "GET" and not isinstance(response, RedirectResponse):
                 # drop the token from the address bar and the history
                 clean = request.url.remove_query_params("token")

@@ -34,6 +34,7 @@ from ..errors import (
 )
 from ..runtime.runtime import Runtime
 from . import security, sqlbox
+from .base_path import BasePath, parse_base_path
 from .executor import Executor
 from .home import Home
 from .pages import apps, dashboards, data, overview, partitions, queues, runs
@@ -87,10 +88,11 @@ class UI:
 
 
 def create_app(home: Home, *, token: str | None = None,
-               sql_timeout: float = sqlbox.TIMEOUT) -> Starlette:
+               sql_timeout: float = sqlbox.TIMEOUT, base_path: str = "") -> Starlette:
     """The Starlette application over ``home``; with ``token``, every request must carry it.
     ``sql_timeout``: seconds a warehouse page's queries (table list, description, SQL box)
-    and waits to open its file may take together (tests lower it to stay fast)."""
+    and waits to open its file may take together (tests lower it to stay fast).
+    ``base_path``: the path prefix a reverse proxy serves it under (`parse_base_path`)."""
     ui = UI(home, sql_timeout, shared=token is not None)
     routes: list[Any] = [
         Mount("/static/vendor", app=StaticFiles(directory=VENDOR), name="vendor"),
@@ -176,7 +178,8 @@ def create_app(home: Home, *, token: str | None = None,
     guard = security.Guard(token)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
+        middleware=[Middleware(BasePath, base=parse_base_path(base_path)),
+                    Middleware(BaseHTTPMiddleware, dispatch=security.middleware(guard))],
         exception_handlers={NotFound: not_found, ObjectNotFound: gone_object,
                             InvalidKey: refused, Conflict: clash,
                             StateError: away, CauceError: refused,
@@ -244,12 +247,13 @@ class Server:
     tests), or in the foreground (`cauce ui`)."""
 
     def __init__(self, home: Home, *, host: str = "127.0.0.1", port: int = 8765,
-                 token: str | None = None) -> None:
+                 token: str | None = None, base_path: str = "") -> None:
         import uvicorn
 
         security.check_bind(host, token)
         self.home = home
-        self.app = create_app(home, token=token)
+        self.base_path = parse_base_path(base_path)
+        self.app = create_app(home, token=token, base_path=self.base_path)
         self.config = uvicorn.Config(self.app, host=host, port=port, log_level="warning",
                                      access_log=False, lifespan="on")
         self.server = uvicorn.Server(self.config)
@@ -261,7 +265,7 @@ class Server:
         host = self.config.host
         port = self.port
         shown = f"[{host}]" if ":" in host else host
-        address = f"http://{shown}:{port}/"
+        address = f"http://{shown}:{port}{self.base_path}/"
         return address + (f"?token={self.token}" if self.token else "")
 
     @property
@@ -321,14 +325,16 @@ class Server:
 def open_ui(home_path: Path, references: Sequence[str] | None = None, *,
             attached: Sequence[Runtime] = (),
             host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
-            state: str | None = None) -> Server:
+            state: str | None = None, base_path: str = "") -> Server:
     """A server over the home at ``home_path`` (its state at ``state``, if given) showing the
     named apps (every bundled one for None) and the ``attached`` runtimes' apps, not yet
-    started; close its home with ``server.home.close()`` after use."""
+    started; close its home with ``server.home.close()`` after use. ``base_path``: the path
+    prefix a reverse proxy serves it under (``/cauce``), which its links carry."""
     security.check_bind(host, token)
+    parse_base_path(base_path)  # refused before the home is opened
     home = Home.open(home_path, references, attached, state=state)
     try:
-        return Server(home, host=host, port=port, token=token)
+        return Server(home, host=host, port=port, token=token, base_path=base_path)
     except BaseException:
         with contextlib.suppress(Exception):
             home.close()

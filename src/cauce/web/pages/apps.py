@@ -11,6 +11,7 @@ from starlette.routing import Route
 from ...app import Job
 from ...logs import GENERAL
 from .. import graph
+from ..base_path import root
 from . import cursor
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def routes(ui: UI) -> list[Route]:
     def app_page(request: Request) -> Response:
         name = request.path_params["app"]
         declared = home.app(name)
-        drawn = graph.svg(graph.build(declared))
+        drawn = graph.svg(graph.build(declared, root(request.scope)))
         jobs = [{"name": j.name, "trigger": describe_trigger(j), "description": j.description,
                  "partitioned": j.partitions is not None} for j in declared.jobs.values()]
         handlers = [{"name": h.name, "source": f"{h.resource.kind} {h.resource.name}",

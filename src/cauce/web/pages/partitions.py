@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ...app import Job
 from ...errors import CauceError, PartitionError
 from ...partitions import Partitions
 from ...runtime.backfill import _closure as family  # the jobs a backfill runs
+from ..base_path import see_page
 
 if TYPE_CHECKING:
     from ..server import UI
@@ -116,8 +117,8 @@ def routes(ui: UI) -> list[Route]:
         done = f"started: {task.label}"
         # the grid ends at the range's last key: a month typed (2021-01) is no key of a day
         end = job.partitions.range(first, last, home.today(app))[-1]
-        return RedirectResponse(f"/apps/{quote(app)}/partitions/{quote(job.name)}?"
-                                f"last={quote(end)}&{ui.pages.flash_query(done)}", 303)
+        return see_page(request, f"/apps/{quote(app)}/partitions/{quote(job.name)}?"
+                        f"last={quote(end)}&{ui.pages.flash_query(done)}")
 
     return [Route("/apps/{app}/partitions", index),
             Route("/apps/{app}/partitions/{job}", one),

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ...errors import CauceError, Conflict
 from ...runtime.inspection import NotDeadLettered
+from ..base_path import see_page
 from . import cursor
 
 if TYPE_CHECKING:
@@ -74,9 +75,8 @@ def routes(ui: UI) -> list[Route]:
             raise emptied(target, "replayed")
         done = (f"replayed {moved} message(s)" + ("" if home.serving(app) else
                 "; they wait in their queue until a serve or worker of the app runs"))
-        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
-                                f"{ui.pages.flash_query(done)}",
-                                303)
+        return see_page(request, f"/apps/{quote(app)}/dlq/{quote(target)}?"
+                        f"{ui.pages.flash_query(done)}")
 
     async def purge(request: Request) -> Response:
         app, target = request.path_params["app"], request.path_params["target"]
@@ -88,9 +88,8 @@ def routes(ui: UI) -> list[Route]:
         if not removed:  # the form shows only over dead letters
             raise emptied(target, "purged")
         done = f"purged {removed} dead-lettered message(s)"
-        return RedirectResponse(f"/apps/{quote(app)}/dlq/{quote(target)}?"
-                                f"{ui.pages.flash_query(done)}",
-                                303)
+        return see_page(request, f"/apps/{quote(app)}/dlq/{quote(target)}?"
+                        f"{ui.pages.flash_query(done)}")
 
     return [Route("/apps/{app}/queues", queues_page),
             Route("/apps/{app}/dlq/{target}", dlq_page),

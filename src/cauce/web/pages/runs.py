@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ...app import Job
 from ...durations import parse_moment
 from ...errors import CauceError, Conflict, NotFound
 from ...runs import Run, RunStatus
+from ..base_path import see_page
 from ..home import RunFilter
 from ..render import shown
 from . import cursor
@@ -157,7 +158,7 @@ def routes(ui: UI) -> list[Route]:
             done = f"re-run of {original.id} started by this UI (no serve is running)"
         else:
             done = f"re-run of {original.id} queued; the running serve picks it up"
-        return RedirectResponse(f"/runs/{new_id}?{ui.pages.flash_query(done)}", 303)
+        return see_page(request, f"/runs/{new_id}?{ui.pages.flash_query(done)}")
 
     def cancel(request: Request) -> Response:
         run = acted_on(request, "nothing was cancelled")
@@ -169,7 +170,7 @@ def routes(ui: UI) -> list[Route]:
         done = (f"asked run {run.id} to cancel; its worker stops it within a second"
                 + ("" if home.serving(run.app) else " (no serve is running: a queued run is "
                    "cancelled when one starts)"))
-        return RedirectResponse(f"/runs/{run.id}?{ui.pages.flash_query(done)}", 303)
+        return see_page(request, f"/runs/{run.id}?{ui.pages.flash_query(done)}")
 
     return [Route("/runs", runs_list), Route("/runs/{run_id}", run_page),
             Route("/runs/{run_id}/events", run_events),

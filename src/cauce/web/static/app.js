@@ -7,7 +7,7 @@
     var box = document.getElementById("run-log");
     if (!box || box.dataset.follow !== "yes" || !window.EventSource) { return; }
     var state = document.getElementById("follow-state");
-    var url = "/runs/" + encodeURIComponent(box.dataset.run) + "/events?after=" + box.dataset.after;
+    var url = box.dataset.events + "?after=" + encodeURIComponent(box.dataset.after);
     var source = new EventSource(url);
     source.addEventListener("line", function (event) {
       var line = JSON.parse(event.data);
