@@ -288,3 +288,40 @@ def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: 
                     "2021-01-20", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert _partitions_by_status(tmp_path) == {"succeeded": 20}
+
+
+def _leases_until(store: StateStore) -> list[float]:
+    """When the leases held on the backfill's partitions run out."""
+    return [m.visible_at for m in store.queues.listing("days:job/day") if m.lease is not None]
+
+
+def _started(store: StateStore, partition: str) -> list[float]:
+    return sorted(run["started_at"] for page in store.copying.rows("runs") for run in page
+                  if run["partition"] == partition and run["status"] == "succeeded")
+
+
+def test_a_killed_backfill_is_resumed_at_once_not_after_its_leases(tmp_path: Path) -> None:
+    """The partition a SIGKILLed backfill had in hand runs again as soon as the same command is
+    started again; before, the resumed backfill stood still (its bar too) until the killed one's
+    lease ran out, 30 s later, a wait nothing explained."""
+    # a retry for the partition in hand: it ran in the killed process, whose death it counts
+    (tmp_path / "days.py").write_text(DAYS.replace("retries=0", "retries=1"))
+    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
+                    "2021-01-05", cwd=tmp_path)
+    try:
+        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
+        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
+        process.kill()
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    lease_end = min(_in_state(tmp_path, _leases_until))  # the run in hand's, and those fetched
+    (tmp_path / "resuming").touch()
+    resumed = cauce("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
+                    "2021-01-05", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("day: 4 succeeded, 0 failed, 1 skipped")
+    [again] = _in_state(tmp_path, lambda store: _started(store, "2021-01-02"))
+    assert again < lease_end
+    general = cauce("logs", "general", cwd=tmp_path).stdout
+    assert "delivery(ies) of a killed worker taken back" in general

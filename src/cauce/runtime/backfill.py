@@ -8,6 +8,8 @@ queued (say, by a backfill that was interrupted) are picked up, not queued twice
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +18,8 @@ from typing import TYPE_CHECKING
 from ..app import Job
 from ..errors import PartitionError
 from .execute import log_general
-from .serving import StateTrouble
+from .foreground import BEAT_EVERY
+from .serving import StateTrouble, take_back_leases
 from .sources import QueueSource
 
 if TYPE_CHECKING:
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 GRACE = 30.0  # seconds an interrupted backfill lets its runs in hand finish
+ROLE = "backfill"  # as registered among the workers: a killed one's leases are taken back
 
 
 @dataclass
@@ -102,10 +106,22 @@ def backfill(
     dispatcher = runtime.dispatcher(threads=parallel, processes=parallel,
                                     sources=[QueueSource(runtime, j) for j in family])
     remaining = set(wanted)
+    workers = runtime.state.workers
+    # registered and beating as a serving process is, so that the partitions in hand of a
+    # backfill killed on this machine are taken back at once by the next one (or a serve),
+    # not after their leases run out
+    patiently(lambda: workers.register(runtime.worker_id, app=runtime.app.name,
+                                       pid=os.getpid(), host=socket.gethostname(), role=ROLE,
+                                       now=runtime.clock.time()))
+    patiently(lambda: take_back_leases(runtime, dispatcher))
+    beaten = time.monotonic()
 
     def turn() -> bool:
         """One turn of the dispatcher; whether every partition and its downstream runs ended."""
-        nonlocal remaining
+        nonlocal remaining, beaten
+        if time.monotonic() - beaten > BEAT_EVERY:
+            workers.beat(runtime.worker_id, now=runtime.clock.time())
+            beaten = time.monotonic()
         dispatcher.pump()
         remaining &= runtime.pending_partitions(job)
         return not remaining and not any(runtime.pending_partitions(j) & wanted
@@ -126,6 +142,7 @@ def backfill(
         raise
     finally:
         dispatcher.shutdown(GRACE)
+        patiently(lambda: workers.stopped(runtime.worker_id, now=runtime.clock.time()))
     latest = {r.partition: r for r in patiently(lambda: runtime.runs(job, newest_first=False))
               if r.partition in wanted}
     for key in todo:
