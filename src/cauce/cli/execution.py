@@ -22,7 +22,12 @@ from rich.markup import escape
 from ..app import App, Job
 from ..durations import format_duration, parse_duration
 from ..errors import CauceError, ConfigError, PartitionError
-from ..runtime.backfill import backfill, check_partitioned
+from ..runtime.backfill import (
+    BackfillInterrupted,
+    BackfillReport,
+    backfill,
+    check_partitioned,
+)
 from ..runtime.foreground import Stopper
 from ..runtime.jobs import check_params, run_foreground, runs_in_child
 from ..runtime.runtime import Runtime
@@ -229,11 +234,15 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
             handler.hide(rt.secrets())
             report = _backfill_with_bar(rt, job, values)
     except KeyboardInterrupt as stop:
-        name, status = stopped_by(stop)
+        done = stop.report if isinstance(stop, BackfillInterrupted) else None
+        name, status = stopped_by(stop.interrupt if isinstance(stop, BackfillInterrupted)
+                                  else stop)
         console.print_error(CauceError(
-            f"backfill of {job.name} interrupted by {name}: the partitions it had not run "
-            "stay queued", hint="run the same command again to resume (partitions that "
-            "succeeded are skipped)"))
+            f"backfill of {job.name} interrupted by {name}: "
+            + (_interrupted_counts(done) if done is not None else "")
+            + "the partitions it had not run stay queued",
+            hint="run the same command again to resume (partitions that succeeded are "
+            "skipped)"))
         raise typer.Exit(status) from None
     finally:
         logging.getLogger().removeHandler(handler)
@@ -249,6 +258,13 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
                           f"partitions; see `cauce runs --app {app.name} --job {job.name} "
                           "--status dead-lettered`")
         raise typer.Exit(1)
+
+
+def _interrupted_counts(report: BackfillReport) -> str:
+    """What an interrupted backfill did, counted once its runs in hand ended."""
+    total = len(report.succeeded) + len(report.failed) + len(report.queued)
+    failed = f", {len(report.failed)} failed" if report.failed else ""
+    return f"{len(report.succeeded)} of {total} partition(s) succeeded{failed}; "
 
 
 def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:

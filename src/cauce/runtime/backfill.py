@@ -39,11 +39,21 @@ class BackfillReport:
     skipped: list[str] = field(default_factory=list)
     succeeded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    queued: list[str] = field(default_factory=list)  # not run yet: the backfill was stopped
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+class BackfillInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a backfill: raised once its runs in hand ended, with what it
+    did (``report``) and the signal's own exception (``interrupt``)."""
+
+    def __init__(self, report: BackfillReport, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(f"backfill of {report.job} interrupted")
+        self.report, self.interrupt = report, interrupt
 
 
 def _closure(job: Job) -> list[Job]:
@@ -127,6 +137,7 @@ def backfill(
         return not remaining and not any(runtime.pending_partitions(j) & wanted
                                          for j in family)
 
+    interrupt: KeyboardInterrupt | None = None
     try:
         while True:
             finished = patiently(turn)
@@ -135,23 +146,34 @@ def backfill(
             if finished:
                 break
             runtime.wait(poll)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         log_general(runtime, runtime.app.name, logging.WARNING,
                     "backfill of %s interrupted: the runs in hand finish (up to %.0f s), "
                     "the partitions not started stay queued", job.name, GRACE)
-        raise
+        interrupt = stop
     finally:
         dispatcher.shutdown(GRACE)
         patiently(lambda: workers.stopped(runtime.worker_id, now=runtime.clock.time()))
+    # what is still queued once the runs in hand ended (those given back after the grace too)
+    pending = patiently(lambda: runtime.pending_partitions(job)) if interrupt else set()
     latest = {r.partition: r for r in patiently(lambda: runtime.runs(job, newest_first=False))
               if r.partition in wanted}
     for key in todo:
         run = latest.get(key)
         if run is not None and run.succeeded:
             report.succeeded.append(key)
+        elif key in pending:
+            report.queued.append(key)
         else:
             report.failed[key] = (run.error if run else None) or "did not run"
     report.seconds = time.monotonic() - started
+    if interrupt is not None:
+        if progress is not None:  # the runs that ended in the grace count: the bar says so
+            progress(len(todo) - len(report.queued), len(todo))
+        log_general(runtime, runtime.app.name, logging.WARNING,
+                    "backfill of %s stopped: %d succeeded, %d failed, %d still queued",
+                    job.name, len(report.succeeded), len(report.failed), len(report.queued))
+        raise BackfillInterrupted(report, interrupt) from None
     log_general(runtime, runtime.app.name, logging.INFO if report.ok else logging.ERROR,
                 "backfill of %s finished: %d succeeded, %d failed, %d skipped", job.name,
                 len(report.succeeded), len(report.failed), len(report.skipped))
