@@ -227,3 +227,21 @@ def test_range_ends_written_otherwise_say_how_to_write_them(end: str, message: s
 def test_a_range_of_29_february_in_a_leap_year_is_one_day() -> None:
     assert daily(start="2024-01-01").range("2024-02-29", "2024-02-29") == ["2024-02-29"]
     assert monthly(start="2024-01").range("2024-02-29", "2024-03-01") == ["2024-02", "2024-03"]
+
+
+def test_a_range_reaching_a_period_not_ended_yet_is_refused() -> None:
+    """Run mid-period, a partition held part of its data and succeeded: the schedule, which runs
+    each period once it has ended, then skipped it as done. `--to 2024-03` of a monthly job was
+    refused as in the future, `--to 2024-03-10` of the same month went through."""
+    months, days = monthly(start="2024-01"), daily(start="2024-01-01")
+    with pytest.raises(PartitionError) as info:
+        months.range("2024-01", "2024-03-10", today=date(2024, 3, 20))
+    assert info.value.message == "partition 2024-03 has not ended yet"
+    assert info.value.hint == ("today is 2024-03-20 in the app's time zone; the newest "
+                               "partition that has ended is 2024-02 (run one not ended by "
+                               "hand, with cauce run --partition)")
+    with pytest.raises(PartitionError, match="partition 2024-03-20 has not ended yet"):
+        days.range("2024-03-01", "2024-03-20", today=date(2024, 3, 20))
+    assert days.range("2024-03-18", "2024-03-19", today=date(2024, 3, 20)) == [
+        "2024-03-18", "2024-03-19"]
+    assert months.range("2024-01", "2024-02-10", today=date(2024, 3, 1)) == ["2024-01", "2024-02"]

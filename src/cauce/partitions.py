@@ -86,8 +86,9 @@ class Partitions:
         return first
 
     def range(self, first: str, last: str, today: date | None = None) -> list[str]:
-        """Every key from ``first`` to ``last`` inclusive, each validated. A month
-        (``2021-02``) stands for all its days: as ``last``, for its last one."""
+        """Every key from ``first`` to ``last`` inclusive, each validated, the last one ended
+        before ``today``. A month (``2021-02``) stands for all its days: as ``last``, for its
+        last one."""
         begin, end = _as_date(first), _as_date(last)
         if isinstance(last, str) and len(last) == 7:  # the month's last day, not its first
             end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
@@ -97,6 +98,16 @@ class Partitions:
             raise PartitionError(f"range {first}..{last} is empty",
                                  hint="the first partition must come before the last "
                                  "(--from before --to)")
+        if today is not None and self._next(hi) > today:
+            # run now it would hold part of its period and, succeeded, be skipped by the
+            # schedule that runs it once it has ended
+            newest = self.last_complete(today)
+            raise PartitionError(
+                f"partition {self._format(hi)} has not ended yet",
+                hint=f"today is {today} in the app's time zone; "
+                + (f"the newest partition that has ended is {newest}" if newest is not None
+                   else "no partition has ended yet")
+                + " (run one not ended by hand, with cauce run --partition)")
         keys, cur = [], lo
         while cur <= hi:
             keys.append(self._format(cur))
