@@ -124,6 +124,17 @@ class Partitions:
             previous = self._period_start(self.end)
         return self._format(previous)
 
+    def newest_ended(self, today: date) -> str:
+        """The newest partition that has ended before ``today`` (where a backfill given no last
+        one stops); PartitionError saying why when none has."""
+        newest = self.last_complete(today)
+        if newest is None:
+            period = {"daily": "day", "weekly": "week", "monthly": "month"}[self.unit]
+            raise PartitionError(f"no {self.unit} partition has ended yet",
+                                 hint=f"the first one, {self.key(self.start)}, ends with its "
+                                 f"{period}; today is {today} in the app's time zone")
+        return newest
+
     def completed_from(self, key: str | None) -> date:
         """The first day on which the partition after ``key`` (the first one when None) has
         ended: from that day on, `last_complete` is that partition or a later one."""

@@ -139,7 +139,7 @@ def _list_jobs(app: App, verb: str) -> None:
             raise PartitionError(f"app {app.name!r} has no partitioned job to backfill",
                                  hint="backfill runs a job over a range of partitions; "
                                  f"`cauce run {app.name}` lists the jobs to run once")
-        what, usage = "partitioned jobs", "JOB --from FIRST --to LAST [OPTIONS]"
+        what, usage = "partitioned jobs", "JOB --from FIRST [--to LAST] [OPTIONS]"
     else:
         jobs, what, usage = list(app.jobs.values()), "jobs", "JOB [OPTIONS]"
     console.out.print(f"[bold]{app.name}[/] {what}:")
@@ -211,8 +211,9 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
     app, reference, job = chosen
     extra = [click.Option(["--from", "first"], required=True,
                           help="first partition: a day YYYY-MM-DD, or a month YYYY-MM"),
-             click.Option(["--to", "last"], required=True,
-                          help="last partition (inclusive): a day, or a month for all its days"),
+             click.Option(["--to", "last"],
+                          help="last partition (inclusive): a day, or a month for all its days "
+                          "[default: the newest that has ended]"),
              click.Option(["--parallel"], type=click.IntRange(1, 256),
                           help="partitions run at once [default: 1, or the threads of "
                           "the Dask cluster]"),

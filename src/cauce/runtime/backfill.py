@@ -87,19 +87,22 @@ def backfill(
     runtime: Runtime,
     job: Job,
     first: str,
-    last: str,
+    last: str | None,
     *,
     parallel: int | None = None,
     force: bool = False,
     progress: Progress | None = None,
     poll: float = 0.05,
 ) -> BackfillReport:
-    """Run ``job`` for every partition from ``first`` to ``last`` (inclusive); returns a report.
+    """Run ``job`` for every partition from ``first`` to ``last`` (inclusive; None: the newest
+    that has ended); returns a report.
     ``parallel`` partitions run at once: by default one, or as many as the threads of the Dask
     cluster the job's runs go to."""
     check_partitioned(job)
     started = time.monotonic()
-    keys = job.partitions.range(first, last, runtime.today())
+    today = runtime.today()
+    keys = job.partitions.range(
+        first, last if last is not None else job.partitions.newest_ended(today), today)
     slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here
     parallel = parallel or slots
     report = BackfillReport(job.name, keys)
