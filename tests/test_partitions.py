@@ -245,3 +245,12 @@ def test_a_range_reaching_a_period_not_ended_yet_is_refused() -> None:
     assert days.range("2024-03-18", "2024-03-19", today=date(2024, 3, 20)) == [
         "2024-03-18", "2024-03-19"]
     assert months.range("2024-01", "2024-02-10", today=date(2024, 3, 1)) == ["2024-01", "2024-02"]
+
+
+def test_range_ends_written_with_spaces_around_them_are_read() -> None:
+    """As a job's date options are (`--from " 2024-03-01"`, pasted): before, "is not a date"."""
+    assert daily(start="2024-01-01").range(" 2024-03-01", "2024-03-02\n") == [
+        "2024-03-01", "2024-03-02"]
+    assert monthly(start="2024-01").range("2024-01 ", " 2024-02") == ["2024-01", "2024-02"]
+    assert daily(start="2024-01-01").range("2024-02-28", " 2024-02") == [
+        "2024-02-28", "2024-02-29"]

@@ -90,7 +90,7 @@ class Partitions:
         before ``today``. A month (``2021-02``) stands for all its days: as ``last``, for its
         last one."""
         begin, end = _as_date(first), _as_date(last)
-        if isinstance(last, str) and len(last) == 7:  # the month's last day, not its first
+        if isinstance(last, str) and len(last.strip()) == 7:  # the month's last day
             end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
         lo = self.validate(self.key(begin), today)
         hi = self.validate(self.key(end), today)
@@ -171,6 +171,7 @@ def _as_date(value: str | date) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        value = value.strip()  # as a job's date options are read: a pasted " 2024-03-01"
         shape = _MONTH_SHAPE if len(value) == 7 else _DAY_SHAPE
         if shape[0].fullmatch(value):
             try:
