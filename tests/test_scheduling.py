@@ -111,6 +111,20 @@ def test_a_serve_down_for_days_runs_each_missed_partition_once_and_other_jobs_on
     assert nightly == 2  # the missed ticks of a job without partitions are one run
 
 
+def test_a_schedule_resumed_in_a_test_fires_at_its_next_tick_as_in_a_serve() -> None:
+    """A serve reads the schedules' state at least every second; the test runtime's clock
+    does not move by itself, so it read it again only at the next tick due — where the resume
+    (which fires from the next tick after it) was seen, and that tick skipped."""
+    app = App("cron")
+    per_day = app.job(schedule="0 3 * * *", partitions=daily(start="2020-01-01"),
+                      name="per-day")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        rt.runtime.pause_schedule(app, "per-day", "not yet")
+        rt.runtime.resume_schedule(per_day)
+        rt.advance("1d")
+        assert [r.partition for r in rt.runs("per-day")] == ["2024-03-04"]
+
+
 def test_catching_up_reads_the_jobs_queue_once_not_once_a_partition(
         monkeypatch: pytest.MonkeyPatch) -> None:
     app = App("cron")
