@@ -187,6 +187,10 @@ class Scheduler:
             for name, schedule in self.schedules.items():
                 row = rows.get(name)
                 if row is None or row.spec != schedule.spec:
+                    # changed while nothing served: the ticks its old spec missed are still
+                    # missed ones (not after a resume, which blanks the spec: from now on)
+                    if row is not None and row.spec and not row.paused and row.next_at <= now:
+                        self._fire(app.jobs[name], schedule, row.next_at, now)
                     next_at = schedule.next_after(now)
                     store.set(app.name, name, spec=schedule.spec, next_at=next_at)
                     next_times.append(next_at)
