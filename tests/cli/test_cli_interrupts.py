@@ -327,3 +327,72 @@ def test_a_killed_backfill_is_resumed_at_once_not_after_its_leases(tmp_path: Pat
     assert again < lease_end
     general = cauce("logs", "general", cwd=tmp_path).stdout
     assert "delivery(ies) of a killed worker taken back" in general
+
+
+def test_a_second_ctrl_c_stops_a_backfill_at_once_saying_its_run_in_hand_was_cut_short(
+        tmp_path: Path) -> None:
+    """Before, the second Ctrl-C gave the same line as the first, as if the run in hand had
+    finished and only partitions not started were left."""
+    (tmp_path / "days.py").write_text(DAYS)
+    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
+                    "2021-01-20", cwd=tmp_path)
+    try:
+        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
+        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
+        process.send_signal(signal.SIGINT)
+        wait_for(lambda: _in_state(tmp_path, _unclaimed) == 18, "the partitions to be given back")
+        process.send_signal(signal.SIGINT)  # the run in hand never ends by itself
+        _, err = process.communicate(timeout=60)
+    finally:
+        (tmp_path / "signalled").touch()
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-2:] == [
+        "error: backfill of day stopped at once by SIGINT: the partitions it had not run stay "
+        "queued, any run in hand was cut short",
+        "hint: run the same command again to resume: it takes back the runs cut short and runs "
+        "them again (partitions that succeeded are skipped)"]
+
+
+ENDLESS = """
+import time
+from pathlib import Path
+
+from cauce import App
+
+app = App("endless")
+
+
+@app.job(run_at_start=True, retries=0)
+def spin(ctx) -> None:
+    Path("started").touch()
+    while True:  # checks nothing, but can be interrupted between two sleeps
+        time.sleep(0.01)
+"""
+
+
+def test_a_second_ctrl_c_ends_a_serve_at_once_with_its_job_still_running(
+        tmp_path: Path) -> None:
+    """Before, the serve said it had stopped at once, then the process waited at its exit for
+    the thread running the job, as long as the job ran (here: for ever)."""
+    (tmp_path / "endless.py").write_text(ENDLESS)
+    with open(tmp_path / "serve.err", "w") as err:
+        process = subprocess.Popen(
+            [str(CAUCE), "serve", "endless.py:app"], cwd=tmp_path, env=_env(),
+            stdout=subprocess.DEVNULL, stderr=err, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            wait_for((tmp_path / "started").exists, "the job to start")
+            process.send_signal(signal.SIGINT)
+            wait_for(lambda: "received SIGINT" in (tmp_path / "serve.err").read_text(),
+                     "the first Ctrl-C to be heard")
+            process.send_signal(signal.SIGINT)
+            status = process.wait(timeout=60)
+        finally:
+            process.kill()
+    said = (tmp_path / "serve.err").read_text()
+    assert status == 130, said
+    assert said.splitlines()[-2:] == [
+        "error: stopped at once on a second interrupt",
+        "hint: unfinished work is delivered again when its leases expire"]

@@ -43,7 +43,7 @@ from .home import (
 )
 from .loading import load_app
 from .options import DurationOption, clean, job_options, settings_options
-from .signals import stopped_by, terminated_as_interrupted
+from .signals import exit_at_once, stopped_by, terminated_as_interrupted
 from .ui import start_served_ui, ui_options
 
 if TYPE_CHECKING:
@@ -234,17 +234,22 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
                 terminated_as_interrupted():
             handler.hide(rt.secrets())
             report = _backfill_with_bar(rt, job, values)
-    except KeyboardInterrupt as stop:
-        done = stop.report if isinstance(stop, BackfillInterrupted) else None
-        name, status = stopped_by(stop.interrupt if isinstance(stop, BackfillInterrupted)
-                                  else stop)
+    except BackfillInterrupted as stop:  # its runs in hand ended (or were given back)
+        name, status = stopped_by(stop.interrupt)
         console.print_error(CauceError(
-            f"backfill of {job.name} interrupted by {name}: "
-            + (_interrupted_counts(done) if done is not None else "")
-            + "the partitions it had not run stay queued",
+            f"backfill of {job.name} interrupted by {name}: {_interrupted_counts(stop.report)}"
+            "the partitions it had not run stay queued",
             hint="run the same command again to resume (partitions that succeeded are "
             "skipped)"))
         raise typer.Exit(status) from None
+    except KeyboardInterrupt as stop:  # a second one, while the runs in hand had their grace
+        name, status = stopped_by(stop)
+        console.print_error(CauceError(
+            f"backfill of {job.name} stopped at once by {name}: the partitions it had not run "
+            "stay queued, any run in hand was cut short",
+            hint="run the same command again to resume: it takes back the runs cut short and "
+            "runs them again (partitions that succeeded are skipped)"))
+        exit_at_once(status)
     finally:
         logging.getLogger().removeHandler(handler)
     console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "
@@ -365,7 +370,7 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
         console.print_error(CauceError(
             "stopped at once on a second interrupt",
             hint="unfinished work is delivered again when its leases expire"))
-        raise typer.Exit(130) from None
+        exit_at_once(130)
     finally:
         if ui is not None:
             ui.stop()
