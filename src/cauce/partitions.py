@@ -86,9 +86,8 @@ class Partitions:
         return first
 
     def range(self, first: str, last: str, today: date | None = None) -> list[str]:
-        """Every key from ``first`` to ``last`` inclusive, each validated, the last one ended
-        before ``today``. A month (``2021-02``) stands for all its days: as ``last``, for its
-        last one."""
+        """Every key from ``first`` to ``last`` inclusive, each validated. A month
+        (``2021-02``) stands for all its days: as ``last``, for its last one."""
         begin, end = _as_date(first), _as_date(last)
         if isinstance(last, str) and len(last.strip()) == 7:  # the month's last day
             end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
@@ -98,16 +97,6 @@ class Partitions:
             raise PartitionError(f"range {first}..{last} is empty",
                                  hint="the first partition must come before the last "
                                  "(--from before --to)")
-        if today is not None and self._next(hi) > today:
-            # run now it would hold part of its period and, succeeded, be skipped by the
-            # schedule that runs it once it has ended
-            newest = self.last_complete(today)
-            raise PartitionError(
-                f"partition {self._format(hi)} has not ended yet",
-                hint=f"today is {today} in the app's time zone; "
-                + (f"the newest partition that has ended is {newest}" if newest is not None
-                   else "no partition has ended yet")
-                + " (run one not ended by hand, with cauce run --partition)")
         keys, cur = [], lo
         while cur <= hi:
             keys.append(self._format(cur))
@@ -123,6 +112,22 @@ class Partitions:
         if self.end is not None and previous > self.end:
             previous = self._period_start(self.end)
         return self._format(previous)
+
+    def ended_range(self, first: str, last: str | None, today: date) -> list[str]:
+        """`range` for a backfill: up to ``last`` (None: the newest partition that has ended),
+        every partition of it ended before ``today``. Run before its period ends, a partition
+        would hold part of it and, succeeded, be skipped by the schedule that runs it once it
+        has ended."""
+        keys = self.range(first, last if last is not None else self.newest_ended(today), today)
+        if self._next(self.parse(keys[-1])) > today:
+            newest = self.last_complete(today)
+            raise PartitionError(
+                f"partition {keys[-1]} has not ended yet",
+                hint=f"today is {today} in the app's time zone; "
+                + (f"the newest partition that has ended is {newest}" if newest is not None
+                   else "no partition has ended yet")
+                + " (run one not ended by hand, with cauce run --partition)")
+        return keys
 
     def newest_ended(self, today: date) -> str:
         """The newest partition that has ended before ``today`` (where a backfill given no last

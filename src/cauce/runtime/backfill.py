@@ -100,9 +100,7 @@ def backfill(
     cluster the job's runs go to."""
     check_partitioned(job)
     started = time.monotonic()
-    today = runtime.today()
-    keys = job.partitions.range(
-        first, last if last is not None else job.partitions.newest_ended(today), today)
+    keys = job.partitions.ended_range(first, last, runtime.today())
     slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here
     parallel = parallel or slots
     report = BackfillReport(job.name, keys)
