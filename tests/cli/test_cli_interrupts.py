@@ -257,17 +257,29 @@ def _unclaimed(store: StateStore) -> int:
     return sum(message.lease is None for message in store.queues.listing("days:job/day"))
 
 
+def _backfill_holding_its_second_day(tmp_path: Path, last: str,
+                                     source: str = DAYS) -> subprocess.Popen[str]:
+    """`cauce backfill` of days.py from 2021-01-01 to ``last``, once its first partition ended
+    and its second is in hand (it stays so until the file "signalled" exists)."""
+    (tmp_path / "days.py").write_text(source)
+    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to", last,
+                    cwd=tmp_path)
+    try:
+        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
+        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
+    except BaseException:
+        process.kill()
+        raise
+    return process
+
+
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: signal.Signals,
                                                            status: int) -> None:
     """Only the run in hand finishes: the partitions the backfill had fetched ahead go back to
     the queue at once (they ran, one by one, for up to the 30 s grace), and it says so."""
-    (tmp_path / "days.py").write_text(DAYS)
-    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
-                    "2021-01-20", cwd=tmp_path)
+    process = _backfill_holding_its_second_day(tmp_path, "2021-01-20")
     try:
-        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
-        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
         process.send_signal(sig)
         # all but the first two partitions back in the queue: those fetched ahead were given
         # back (the run in hand still holds its own); only then may the run in hand end
@@ -307,12 +319,9 @@ def test_a_killed_backfill_is_resumed_at_once_not_after_its_leases(tmp_path: Pat
     started again; before, the resumed backfill stood still (its bar too) until the killed one's
     lease ran out, 30 s later, a wait nothing explained."""
     # a retry for the partition in hand: it ran in the killed process, whose death it counts
-    (tmp_path / "days.py").write_text(DAYS.replace("retries=0", "retries=1"))
-    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
-                    "2021-01-05", cwd=tmp_path)
+    process = _backfill_holding_its_second_day(tmp_path, "2021-01-05",
+                                               DAYS.replace("retries=0", "retries=1"))
     try:
-        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
-        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
         process.kill()
         process.communicate(timeout=60)
     finally:
@@ -333,12 +342,8 @@ def test_a_second_ctrl_c_stops_a_backfill_at_once_saying_its_run_in_hand_was_cut
         tmp_path: Path) -> None:
     """Before, the second Ctrl-C gave the same line as the first, as if the run in hand had
     finished and only partitions not started were left."""
-    (tmp_path / "days.py").write_text(DAYS)
-    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
-                    "2021-01-20", cwd=tmp_path)
+    process = _backfill_holding_its_second_day(tmp_path, "2021-01-20")
     try:
-        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
-        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
         process.send_signal(signal.SIGINT)
         wait_for(lambda: _in_state(tmp_path, _unclaimed) == 18, "the partitions to be given back")
         process.send_signal(signal.SIGINT)  # the run in hand never ends by itself

@@ -24,7 +24,8 @@ def _at(app: App, moment: str) -> SimulatedClock:
 
 
 def test_a_backfill_without_a_last_partition_runs_up_to_the_newest_that_has_ended(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     app = _app()
     # 00:30 on 5 March in Santiago (03:30 UTC): the 4th has ended there, the 5th has not
     with Runtime(app, home=tmp_path / "home", clock=_at(app, "2024-03-05T00:30")) as runtime:
@@ -34,9 +35,12 @@ def test_a_backfill_without_a_last_partition_runs_up_to_the_newest_that_has_ende
 
 def test_a_backfill_without_a_last_partition_when_none_has_ended(tmp_path: Path) -> None:
     app = _app()
-    with Runtime(app, home=tmp_path / "home", clock=_at(app, "2024-03-01T12:00")) as runtime, \
-            pytest.raises(PartitionError) as info:
+    with (
+        Runtime(app, home=tmp_path / "home", clock=_at(app, "2024-03-01T12:00")) as runtime,
+        pytest.raises(PartitionError) as info,
+    ):
         backfill(runtime, app.jobs["per-day"], "2024-03-01", None)
     assert info.value.message == "no daily partition has ended yet"
-    assert info.value.hint == ("the first one, 2024-03-01, ends with its day; today is "
-                               "2024-03-01 in the app's time zone")
+    assert info.value.hint == (
+        "the first one, 2024-03-01, ends with its day; today is 2024-03-01 in the app's time zone"
+    )
