@@ -258,3 +258,13 @@ def test_range_ends_written_with_spaces_around_them_are_read() -> None:
     assert monthly(start="2024-01").range("2024-01 ", " 2024-02") == ["2024-01", "2024-02"]
     assert daily(start="2024-01-01").range("2024-02-28", " 2024-02") == [
         "2024-02-28", "2024-02-29"]
+
+
+def test_a_backfill_from_a_period_not_ended_without_a_last_one_says_so() -> None:
+    """`--from` today and no `--to`: before, "range 2024-03-20..2024-03-19 is empty", with a
+    hint about a --to never given."""
+    with pytest.raises(PartitionError) as info:
+        daily(start="2024-01-01").ended_range("2024-03-20", None, today=date(2024, 3, 20))
+    assert info.value.message == "partition 2024-03-20 has not ended yet"
+    assert (info.value.hint or "").startswith("today is 2024-03-20 in the app's time zone; the "
+                                              "newest partition that has ended is 2024-03-19")

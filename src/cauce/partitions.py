@@ -118,16 +118,23 @@ class Partitions:
         every partition of it ended before ``today``. Run before its period ends, a partition
         would hold part of it and, succeeded, be skipped by the schedule that runs it once it
         has ended."""
-        keys = self.range(first, last if last is not None else self.newest_ended(today), today)
-        if self._next(self.parse(keys[-1])) > today:
+        if last is None:
+            last = self.newest_ended(today)
+            # from a period not ended: said so, not as a range the wrong way round
+            self._check_ended(self.validate(self.key(_as_date(first)), today), today)
+        keys = self.range(first, last, today)
+        self._check_ended(self.parse(keys[-1]), today)
+        return keys
+
+    def _check_ended(self, period: date, today: date) -> None:
+        if self._next(period) > today:
             newest = self.last_complete(today)
             raise PartitionError(
-                f"partition {keys[-1]} has not ended yet",
+                f"partition {self._format(period)} has not ended yet",
                 hint=f"today is {today} in the app's time zone; "
                 + (f"the newest partition that has ended is {newest}" if newest is not None
                    else "no partition has ended yet")
                 + " (run one not ended by hand, with cauce run --partition)")
-        return keys
 
     def newest_ended(self, today: date) -> str:
         """The newest partition that has ended before ``today`` (where a backfill given no last
