@@ -227,3 +227,44 @@ def test_range_ends_written_otherwise_say_how_to_write_them(end: str, message: s
 def test_a_range_of_29_february_in_a_leap_year_is_one_day() -> None:
     assert daily(start="2024-01-01").range("2024-02-29", "2024-02-29") == ["2024-02-29"]
     assert monthly(start="2024-01").range("2024-02-29", "2024-03-01") == ["2024-02", "2024-03"]
+
+
+def test_a_range_reaching_a_period_not_ended_yet_is_refused() -> None:
+    """Run mid-period, a partition held part of its data and succeeded: the schedule, which runs
+    each period once it has ended, then skipped it as done. `--to 2024-03` of a monthly job was
+    refused as in the future, `--to 2024-03-10` of the same month went through."""
+    months, days = monthly(start="2024-01"), daily(start="2024-01-01")
+    with pytest.raises(PartitionError) as info:
+        months.ended_range("2024-01", "2024-03-10", today=date(2024, 3, 20))
+    assert info.value.message == "partition 2024-03 has not ended yet"
+    assert info.value.hint == ("today is 2024-03-20 in the app's time zone; the newest "
+                               "partition that has ended is 2024-02 (run one not ended by "
+                               "hand, with cauce run --partition)")
+    with pytest.raises(PartitionError, match="partition 2024-03-20 has not ended yet"):
+        days.ended_range("2024-03-01", "2024-03-20", today=date(2024, 3, 20))
+    assert days.ended_range("2024-03-18", "2024-03-19", today=date(2024, 3, 20)) == [
+        "2024-03-18", "2024-03-19"]
+    assert months.ended_range("2024-01", "2024-02-10", today=date(2024, 3, 1)) == [
+        "2024-01", "2024-02"]
+    # a grid of partitions (the web UI's) may still end at today's
+    assert days.range("2024-03-19", "2024-03-20", today=date(2024, 3, 20)) == [
+        "2024-03-19", "2024-03-20"]
+
+
+def test_range_ends_written_with_spaces_around_them_are_read() -> None:
+    """As a job's date options are (`--from " 2024-03-01"`, pasted): before, "is not a date"."""
+    assert daily(start="2024-01-01").range(" 2024-03-01", "2024-03-02\n") == [
+        "2024-03-01", "2024-03-02"]
+    assert monthly(start="2024-01").range("2024-01 ", " 2024-02") == ["2024-01", "2024-02"]
+    assert daily(start="2024-01-01").range("2024-02-28", " 2024-02") == [
+        "2024-02-28", "2024-02-29"]
+
+
+def test_a_backfill_from_a_period_not_ended_without_a_last_one_says_so() -> None:
+    """`--from` today and no `--to`: before, "range 2024-03-20..2024-03-19 is empty", with a
+    hint about a --to never given."""
+    with pytest.raises(PartitionError) as info:
+        daily(start="2024-01-01").ended_range("2024-03-20", None, today=date(2024, 3, 20))
+    assert info.value.message == "partition 2024-03-20 has not ended yet"
+    assert (info.value.hint or "").startswith("today is 2024-03-20 in the app's time zone; the "
+                                              "newest partition that has ended is 2024-03-19")

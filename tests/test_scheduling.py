@@ -111,6 +111,43 @@ def test_a_serve_down_for_days_runs_each_missed_partition_once_and_other_jobs_on
     assert nightly == 2  # the missed ticks of a job without partitions are one run
 
 
+def test_a_schedule_changed_while_nothing_served_still_catches_up(tmp_path: Path) -> None:
+    """The ticks the old schedule missed while the serve was down count, as they would have
+    had the schedule stayed: before, a new spec started afresh from now, and the days between
+    were never run by the schedule, without a word."""
+
+    def declared(expression: str) -> App:
+        app = App("cron", timezone="Europe/Berlin")
+        app.job(schedule=expression, partitions=daily(start="2024-01-01"), name="per-day")(
+            lambda ctx: None)
+        app.job(schedule=expression, name="nightly")(lambda ctx: None)
+        return app
+
+    with TestRuntime(declared("0 3 * * *"), start="2024-03-04T12:00:00", home=tmp_path) as rt:
+        rt.advance("1d")
+    # down from the 5th at noon; back on the 9th at noon with the jobs moved to 04:00
+    with TestRuntime(declared("0 4 * * *"), start="2024-03-09T12:00:00", home=tmp_path) as rt:
+        rt.advance("1s")
+        per_day = [r.partition for r in rt.runs("per-day")]
+        nightly = len(rt.runs("nightly"))
+    assert per_day == ["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08"]
+    assert nightly == 2  # its missed ticks, one run
+
+
+def test_a_schedule_resumed_in_a_test_fires_at_its_next_tick_as_in_a_serve() -> None:
+    """A serve reads the schedules' state at least every second; the test runtime's clock
+    does not move by itself, so it read it again only at the next tick due — where the resume
+    (which fires from the next tick after it) was seen, and that tick skipped."""
+    app = App("cron")
+    per_day = app.job(schedule="0 3 * * *", partitions=daily(start="2020-01-01"),
+                      name="per-day")(lambda ctx: None)
+    with TestRuntime(app, start="2024-03-04T12:00:00") as rt:
+        rt.runtime.pause_schedule(app, "per-day", "not yet")
+        rt.runtime.resume_schedule(per_day)
+        rt.advance("1d")
+        assert [r.partition for r in rt.runs("per-day")] == ["2024-03-04"]
+
+
 def test_catching_up_reads_the_jobs_queue_once_not_once_a_partition(
         monkeypatch: pytest.MonkeyPatch) -> None:
     app = App("cron")

@@ -89,7 +89,7 @@ class Partitions:
         """Every key from ``first`` to ``last`` inclusive, each validated. A month
         (``2021-02``) stands for all its days: as ``last``, for its last one."""
         begin, end = _as_date(first), _as_date(last)
-        if isinstance(last, str) and len(last) == 7:  # the month's last day, not its first
+        if isinstance(last, str) and len(last.strip()) == 7:  # the month's last day
             end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
         lo = self.validate(self.key(begin), today)
         hi = self.validate(self.key(end), today)
@@ -112,6 +112,40 @@ class Partitions:
         if self.end is not None and previous > self.end:
             previous = self._period_start(self.end)
         return self._format(previous)
+
+    def ended_range(self, first: str, last: str | None, today: date) -> list[str]:
+        """`range` for a backfill: up to ``last`` (None: the newest partition that has ended),
+        every partition of it ended before ``today``. Run before its period ends, a partition
+        would hold part of it and, succeeded, be skipped by the schedule that runs it once it
+        has ended."""
+        if last is None:
+            last = self.newest_ended(today)
+            # from a period not ended: said so, not as a range the wrong way round
+            self._check_ended(self.validate(self.key(_as_date(first)), today), today)
+        keys = self.range(first, last, today)
+        self._check_ended(self.parse(keys[-1]), today)
+        return keys
+
+    def _check_ended(self, period: date, today: date) -> None:
+        if self._next(period) > today:
+            newest = self.last_complete(today)
+            raise PartitionError(
+                f"partition {self._format(period)} has not ended yet",
+                hint=f"today is {today} in the app's time zone; "
+                + (f"the newest partition that has ended is {newest}" if newest is not None
+                   else "no partition has ended yet")
+                + " (run one not ended by hand, with cauce run --partition)")
+
+    def newest_ended(self, today: date) -> str:
+        """The newest partition that has ended before ``today`` (where a backfill given no last
+        one stops); PartitionError saying why when none has."""
+        newest = self.last_complete(today)
+        if newest is None:
+            period = {"daily": "day", "weekly": "week", "monthly": "month"}[self.unit]
+            raise PartitionError(f"no {self.unit} partition has ended yet",
+                                 hint=f"the first one, {self.key(self.start)}, ends with its "
+                                 f"{period}; today is {today} in the app's time zone")
+        return newest
 
     def completed_from(self, key: str | None) -> date:
         """The first day on which the partition after ``key`` (the first one when None) has
@@ -149,6 +183,7 @@ def _as_date(value: str | date) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        value = value.strip()  # as a job's date options are read: a pasted " 2024-03-01"
         shape = _MONTH_SHAPE if len(value) == 7 else _DAY_SHAPE
         if shape[0].fullmatch(value):
             try:

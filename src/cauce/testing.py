@@ -63,7 +63,7 @@ class TestRuntime:
         except BaseException:
             self.close()  # a failed start (missing settings…) leaves no temporary home behind
             raise
-        self._scheduler = Scheduler(self.runtime)
+        self._scheduler = Scheduler(self.runtime, recheck=0.0)
         self._scheduler.tick()
         self._dispatcher = self.runtime.dispatcher(threads=1, processes=1)
         return self

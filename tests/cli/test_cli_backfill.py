@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
+
+import pytest
+
+from cauce.runtime.runtime import Runtime
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
 BACKFILL = ("backfill", "example", "daily-summary", "--from", "2024-01-01", "--to", "2024-01-05")
@@ -67,7 +72,7 @@ def test_backfill_with_an_app_but_no_job_lists_the_jobs_it_can_backfill(cli) -> 
     assert listed == ["daily-summary", "publish-summary"]  # partitioned; not heartbeat or seed
     assert result.out.splitlines()[0] == "example partitioned jobs:"
     assert result.out.splitlines()[-1] == (
-        "backfill one: cauce backfill example JOB --from FIRST --to LAST [OPTIONS]   "
+        "backfill one: cauce backfill example JOB --from FIRST [--to LAST] [OPTIONS]   "
         "(cauce backfill example JOB --help)")
     assert "cauce run" not in result.out
 
@@ -102,3 +107,13 @@ def test_failed_partitions_are_listed_and_the_exit_status_is_1(cli, app_file) ->
     assert result.out.startswith("load: 2 succeeded, 1 failed, 0 skipped")
     assert "2024-01-02: ValueError: the source file for this day is corrupt" in result.err
     assert "run the same command again to retry the failed partitions" in result.err
+
+
+def test_backfill_without_to_runs_up_to_the_newest_partition_that_has_ended(
+        cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--from` alone, as one types "from then on": before, `Missing option '--to'`."""
+    monkeypatch.setattr(Runtime, "today", lambda self: date(2024, 1, 4))
+    result = cli("backfill", "example", "daily-summary", "--from", "2024-01-01")
+    assert result.status == 0, result.err
+    assert result.out.startswith("daily-summary: 3 succeeded, 0 failed, 0 skipped")
+    assert succeeded(cli, "daily-summary") == Counter(DAYS[:3])

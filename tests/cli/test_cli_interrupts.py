@@ -257,17 +257,29 @@ def _unclaimed(store: StateStore) -> int:
     return sum(message.lease is None for message in store.queues.listing("days:job/day"))
 
 
+def _backfill_holding_its_second_day(tmp_path: Path, last: str,
+                                     source: str = DAYS) -> subprocess.Popen[str]:
+    """`cauce backfill` of days.py from 2021-01-01 to ``last``, once its first partition ended
+    and its second is in hand (it stays so until the file "signalled" exists)."""
+    (tmp_path / "days.py").write_text(source)
+    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to", last,
+                    cwd=tmp_path)
+    try:
+        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
+        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
+    except BaseException:
+        process.kill()
+        raise
+    return process
+
+
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: signal.Signals,
                                                            status: int) -> None:
     """Only the run in hand finishes: the partitions the backfill had fetched ahead go back to
     the queue at once (they ran, one by one, for up to the 30 s grace), and it says so."""
-    (tmp_path / "days.py").write_text(DAYS)
-    process = start("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
-                    "2021-01-20", cwd=tmp_path)
+    process = _backfill_holding_its_second_day(tmp_path, "2021-01-20")
     try:
-        wait_for(lambda: _in_state(tmp_path, _a_partition_succeeded), "a partition to end")
-        wait_for((tmp_path / "second").exists, "the second partition to be in hand")
         process.send_signal(sig)
         # all but the first two partitions back in the queue: those fetched ahead were given
         # back (the run in hand still holds its own); only then may the run in hand end
@@ -278,9 +290,11 @@ def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: 
         process.kill()
     assert process.returncode == status, err
     assert "Traceback" not in err
+    # how far it got, counted once the run in hand ended (it ended after the signal: before,
+    # only the bar, which stopped at the signal, said how far, one partition short)
     assert err.splitlines()[-2:] == [
-        f"error: backfill of day interrupted by {sig.name}: the partitions it had not run stay "
-        "queued",
+        f"error: backfill of day interrupted by {sig.name}: 2 of 20 partition(s) succeeded; the "
+        "partitions it had not run stay queued",
         "hint: run the same command again to resume (partitions that succeeded are skipped)"]
     assert _partitions_by_status(tmp_path) == {"succeeded": 2, "queued": 18}
     (tmp_path / "resuming").touch()
@@ -288,3 +302,102 @@ def test_a_signal_stops_a_backfill_leaving_the_rest_queued(tmp_path: Path, sig: 
                     "2021-01-20", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert _partitions_by_status(tmp_path) == {"succeeded": 20}
+
+
+def _leases_until(store: StateStore) -> list[float]:
+    """When the leases held on the backfill's partitions run out."""
+    return [m.visible_at for m in store.queues.listing("days:job/day") if m.lease is not None]
+
+
+def _started(store: StateStore, partition: str) -> list[float]:
+    return sorted(run["started_at"] for page in store.copying.rows("runs") for run in page
+                  if run["partition"] == partition and run["status"] == "succeeded")
+
+
+def test_a_killed_backfill_is_resumed_at_once_not_after_its_leases(tmp_path: Path) -> None:
+    """The partition a SIGKILLed backfill had in hand runs again as soon as the same command is
+    started again; before, the resumed backfill stood still (its bar too) until the killed one's
+    lease ran out, 30 s later, a wait nothing explained."""
+    # a retry for the partition in hand: it ran in the killed process, whose death it counts
+    process = _backfill_holding_its_second_day(tmp_path, "2021-01-05",
+                                               DAYS.replace("retries=0", "retries=1"))
+    try:
+        process.kill()
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    lease_end = min(_in_state(tmp_path, _leases_until))  # the run in hand's, and those fetched
+    (tmp_path / "resuming").touch()
+    resumed = cauce("backfill", "days.py:app", "day", "--from", "2021-01-01", "--to",
+                    "2021-01-05", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("day: 4 succeeded, 0 failed, 1 skipped")
+    [again] = _in_state(tmp_path, lambda store: _started(store, "2021-01-02"))
+    assert again < lease_end
+    general = cauce("logs", "general", cwd=tmp_path).stdout
+    assert "delivery(ies) of a killed worker taken back" in general
+
+
+def test_a_second_ctrl_c_stops_a_backfill_at_once_saying_its_run_in_hand_was_cut_short(
+        tmp_path: Path) -> None:
+    """Before, the second Ctrl-C gave the same line as the first, as if the run in hand had
+    finished and only partitions not started were left."""
+    process = _backfill_holding_its_second_day(tmp_path, "2021-01-20")
+    try:
+        process.send_signal(signal.SIGINT)
+        wait_for(lambda: _in_state(tmp_path, _unclaimed) == 18, "the partitions to be given back")
+        process.send_signal(signal.SIGINT)  # the run in hand never ends by itself
+        _, err = process.communicate(timeout=60)
+    finally:
+        (tmp_path / "signalled").touch()
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-2:] == [
+        "error: backfill of day stopped at once by SIGINT: the partitions it had not run stay "
+        "queued, any run in hand was cut short",
+        "hint: run the same command again to resume: it takes back the runs cut short and runs "
+        "them again (partitions that succeeded are skipped)"]
+
+
+ENDLESS = """
+import time
+from pathlib import Path
+
+from cauce import App
+
+app = App("endless")
+
+
+@app.job(run_at_start=True, retries=0)
+def spin(ctx) -> None:
+    Path("started").touch()
+    while True:  # checks nothing, but can be interrupted between two sleeps
+        time.sleep(0.01)
+"""
+
+
+def test_a_second_ctrl_c_ends_a_serve_at_once_with_its_job_still_running(
+        tmp_path: Path) -> None:
+    """Before, the serve said it had stopped at once, then the process waited at its exit for
+    the thread running the job, as long as the job ran (here: for ever)."""
+    (tmp_path / "endless.py").write_text(ENDLESS)
+    with open(tmp_path / "serve.err", "w") as err:
+        process = subprocess.Popen(
+            [str(CAUCE), "serve", "endless.py:app"], cwd=tmp_path, env=_env(),
+            stdout=subprocess.DEVNULL, stderr=err, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            wait_for((tmp_path / "started").exists, "the job to start")
+            process.send_signal(signal.SIGINT)
+            wait_for(lambda: "received SIGINT" in (tmp_path / "serve.err").read_text(),
+                     "the first Ctrl-C to be heard")
+            process.send_signal(signal.SIGINT)
+            status = process.wait(timeout=60)
+        finally:
+            process.kill()
+    said = (tmp_path / "serve.err").read_text()
+    assert status == 130, said
+    assert said.splitlines()[-2:] == [
+        "error: stopped at once on a second interrupt",
+        "hint: unfinished work is delivered again when its leases expire"]

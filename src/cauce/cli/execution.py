@@ -22,7 +22,12 @@ from rich.markup import escape
 from ..app import App, Job
 from ..durations import format_duration, parse_duration
 from ..errors import CauceError, ConfigError, PartitionError
-from ..runtime.backfill import backfill, check_partitioned
+from ..runtime.backfill import (
+    BackfillInterrupted,
+    BackfillReport,
+    backfill,
+    check_partitioned,
+)
 from ..runtime.foreground import Stopper
 from ..runtime.jobs import check_params, run_foreground, runs_in_child
 from ..runtime.runtime import Runtime
@@ -38,7 +43,7 @@ from .home import (
 )
 from .loading import load_app
 from .options import DurationOption, clean, job_options, settings_options
-from .signals import stopped_by, terminated_as_interrupted
+from .signals import exit_at_once, stopped_by, terminated_as_interrupted
 from .ui import start_served_ui, ui_options
 
 if TYPE_CHECKING:
@@ -134,7 +139,7 @@ def _list_jobs(app: App, verb: str) -> None:
             raise PartitionError(f"app {app.name!r} has no partitioned job to backfill",
                                  hint="backfill runs a job over a range of partitions; "
                                  f"`cauce run {app.name}` lists the jobs to run once")
-        what, usage = "partitioned jobs", "JOB --from FIRST --to LAST [OPTIONS]"
+        what, usage = "partitioned jobs", "JOB --from FIRST [--to LAST] [OPTIONS]"
     else:
         jobs, what, usage = list(app.jobs.values()), "jobs", "JOB [OPTIONS]"
     console.out.print(f"[bold]{app.name}[/] {what}:")
@@ -206,8 +211,9 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
     app, reference, job = chosen
     extra = [click.Option(["--from", "first"], required=True,
                           help="first partition: a day YYYY-MM-DD, or a month YYYY-MM"),
-             click.Option(["--to", "last"], required=True,
-                          help="last partition (inclusive): a day, or a month for all its days"),
+             click.Option(["--to", "last"],
+                          help="last partition (inclusive): a day, or a month for all its days "
+                          "[default: the newest that has ended]"),
              click.Option(["--parallel"], type=click.IntRange(1, 256),
                           help="partitions run at once [default: 1, or the threads of "
                           "the Dask cluster]"),
@@ -228,13 +234,22 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
                 terminated_as_interrupted():
             handler.hide(rt.secrets())
             report = _backfill_with_bar(rt, job, values)
-    except KeyboardInterrupt as stop:
+    except BackfillInterrupted as stop:  # its runs in hand ended (or were given back)
+        name, status = stopped_by(stop.interrupt)
+        console.print_error(CauceError(
+            f"backfill of {job.name} interrupted by {name}: {_interrupted_counts(stop.report)}"
+            "the partitions it had not run stay queued",
+            hint="run the same command again to resume (partitions that succeeded are "
+            "skipped)"))
+        raise typer.Exit(status) from None
+    except KeyboardInterrupt as stop:  # a second one, while the runs in hand had their grace
         name, status = stopped_by(stop)
         console.print_error(CauceError(
-            f"backfill of {job.name} interrupted by {name}: the partitions it had not run "
-            "stay queued", hint="run the same command again to resume (partitions that "
-            "succeeded are skipped)"))
-        raise typer.Exit(status) from None
+            f"backfill of {job.name} stopped at once by {name}: the partitions it had not run "
+            "stay queued, any run in hand was cut short",
+            hint="run the same command again to resume: it takes back the runs cut short and "
+            "runs them again (partitions that succeeded are skipped)"))
+        exit_at_once(status)
     finally:
         logging.getLogger().removeHandler(handler)
     console.out.print(f"{job.name}: {len(report.succeeded)} succeeded, "
@@ -249,6 +264,13 @@ def backfill_job(ctx: typer.Context, app_ref: str | None, job_name: str | None) 
                           f"partitions; see `cauce runs --app {app.name} --job {job.name} "
                           "--status dead-lettered`")
         raise typer.Exit(1)
+
+
+def _interrupted_counts(report: BackfillReport) -> str:
+    """What an interrupted backfill did, counted once its runs in hand ended."""
+    total = len(report.succeeded) + len(report.failed) + len(report.queued)
+    failed = f", {len(report.failed)} failed" if report.failed else ""
+    return f"{len(report.succeeded)} of {total} partition(s) succeeded{failed}; "
 
 
 def _backfill_with_bar(rt: Runtime, job: Job, values: dict[str, Any]) -> Any:
@@ -348,7 +370,7 @@ def serve(ctx: typer.Context, app_ref: str | None, *, scheduler: bool) -> None:
         console.print_error(CauceError(
             "stopped at once on a second interrupt",
             hint="unfinished work is delivered again when its leases expire"))
-        raise typer.Exit(130) from None
+        exit_at_once(130)
     finally:
         if ui is not None:
             ui.stop()

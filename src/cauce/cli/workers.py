@@ -25,7 +25,8 @@ def workers_command(
     as_json: bool = JsonOption,
     home: Path = HomeOption, state_option: str = StateOption,
 ) -> None:
-    """Live servers (`cauce serve`), workers (`cauce worker`) and foreground runs (`cauce run`).
+    """Live servers (`cauce serve`), workers (`cauce worker`), backfills (`cauce backfill`) and
+    foreground runs (`cauce run`).
 
     A process is live while it beats every few seconds; one silent for 30 s is taken for dead.
     Example: cauce workers --app census

@@ -39,11 +39,17 @@ class Scheduler:
 
     LEASE = 15.0
 
-    def __init__(self, runtime: Runtime, *, looks_aside: bool = False) -> None:
+    def __init__(self, runtime: Runtime, *, looks_aside: bool = False,
+                 recheck: float | None = None) -> None:
         """``looks_aside``: list watched buckets in threads of their own (``serve``), so that a
         storage slow to answer holds up no schedule, dispatch or heartbeat; otherwise each
-        look is made within `tick` (`TestRuntime`, whose clock only moves when told)."""
+        look is made within `tick` (`TestRuntime`, whose clock only moves when told).
+        ``recheck``: at most how long the schedules' state goes unread (`RECHECK`); 0 reads
+        it at every tick (`TestRuntime`: a clock that stands still between two of its steps
+        would keep what the test changed meanwhile, a resume say, unread until the next tick
+        due, as a serve never does)."""
         self.runtime = runtime
+        self._recheck = self.RECHECK if recheck is None else recheck
         self.owner = runtime.worker_id + ":" + new_token()
         self.schedules: dict[str, Schedule] = {}
         for job in runtime.app.jobs.values():
@@ -169,7 +175,7 @@ class Scheduler:
         # A clock stepped back makes now earlier than the last read: read again then, or what
         # another process changed (a schedule resumed) would wait as long as the step.
         if (self._next_due is not None and now < self._next_due
-                and 0 <= now - self._checked_at < self.RECHECK):
+                and 0 <= now - self._checked_at < self._recheck):
             return self._next_due
         self._checked_at = now
         if not self._lead(now):
@@ -181,6 +187,10 @@ class Scheduler:
             for name, schedule in self.schedules.items():
                 row = rows.get(name)
                 if row is None or row.spec != schedule.spec:
+                    # changed while nothing served: the ticks its old spec missed are still
+                    # missed ones (not after a resume, which blanks the spec: from now on)
+                    if row is not None and row.spec and not row.paused and row.next_at <= now:
+                        self._fire(app.jobs[name], schedule, row.next_at, now)
                     next_at = schedule.next_after(now)
                     store.set(app.name, name, spec=schedule.spec, next_at=next_at)
                     next_times.append(next_at)

@@ -218,7 +218,7 @@ def _other_server(rt: Runtime) -> WorkerRecord | None:
                  and w.app == rt.app.name and w.id != rt.worker_id and alive(w, now)), None)
 
 
-def _take_back_leases(rt: Runtime, dispatcher: Dispatcher) -> None:
+def take_back_leases(rt: Runtime, dispatcher: Dispatcher) -> None:
     """Deliveries leased to a worker killed on this machine are taken back now (logged)."""
     taken = expire_gone_workers_leases(rt, dispatcher.sources, rt.clock.time())
     if taken:
@@ -240,7 +240,7 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
     while not rt.stopping:
         try:
             if not taken_back:
-                _take_back_leases(rt, dispatcher)
+                take_back_leases(rt, dispatcher)
                 taken_back = True
             if time.monotonic() - told > SUMMARY_EVERY:
                 rt.handler_tally.flush(rt)
@@ -251,7 +251,7 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
             if time.monotonic() - beaten > BEAT_EVERY:
                 rt.state.workers.beat(rt.worker_id, now=rt.clock.time())
                 # a peer killed meanwhile: its work comes back now, not when its leases end
-                _take_back_leases(rt, dispatcher)
+                take_back_leases(rt, dispatcher)
                 beaten = time.monotonic()
             next_due = sched.tick() if sched is not None else None
             busy = dispatcher.pump()

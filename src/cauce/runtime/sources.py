@@ -238,15 +238,16 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int, now: float
 
 
 def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now: float) -> int:
-    """Take back now the leases held by this app's workers that were killed on this machine,
-    so that a restarted or a live `cauce serve` or `cauce worker` redelivers their deliveries
+    """Take back now the leases held by this app's workers (serving processes and backfills)
+    that were killed on this machine, so that a restarted or a live `cauce serve`, `cauce
+    worker` or `cauce backfill` redelivers their deliveries
     and stream batches at once instead of waiting out the visibility timeout, and settle them
     (``sources``: the dispatcher's, whose limits apply): lost, as any expired lease, except the
     deliveries that ran in a child process, which the killed worker's death says nothing about
     (`recover_queue`, `StreamSource.take_back`). Returns how many were taken back."""
     state = runtime.state
     dead = {w.id for w in state.workers.listing() if w.app == runtime.app.name
-            and w.role in ("serve", "worker") and w.id != runtime.worker_id
+            and w.role in ("serve", "worker", "backfill") and w.id != runtime.worker_id
             and gone(w.host, w.pid)}
     if not dead:
         return 0

@@ -84,7 +84,7 @@ class Executor:
                  force: bool) -> Task:
         rt = self.home.runtime(app)
         # check the range now, so a bad one is refused on the page instead of in a thread
-        keys = job.partitions.range(first, last, rt.today()) if job.partitions else []
+        keys = job.partitions.ended_range(first, last, rt.today()) if job.partitions else []
 
         def work(task: Task) -> str:
             def progress(done: int, total: int) -> None:
