@@ -30,6 +30,7 @@ from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urls
 
 from ...errors import ConfigError, StateConflict, StateError, StateUnavailable
 from . import jsonb
+from .foreign import foreign
 
 if TYPE_CHECKING:
     import psycopg
@@ -260,6 +261,9 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateError(f"PostgreSQL at {at} has no database {location.dbname!r}",
                           hint=f"create it: createdb -h {shlex.quote(location.host)} -p "
                           f"{location.port} {shlex.quote(location.dbname)}")
+    other = foreign(location, str(error))  # another server's port: not a refused login
+    if other is not None:
+        return other
     if "password" in low or "authentication" in low:
         return StateError(f"PostgreSQL at {at} refused the login of {location.user!r}: {text}",
                           hint="check the user and password in the state URL (or PGPASSWORD, "
