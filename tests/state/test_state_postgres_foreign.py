@@ -117,3 +117,11 @@ def test_a_server_that_hangs_up_on_a_usual_port_of_another_is_named(server, monk
     with pytest.raises(StateUnavailable, match="took the connection and closed it") as caught:
         open_state(f"postgresql://cauce@127.0.0.1:{port}/cauce?sslmode=disable")
     assert f"{port} is the usual port of MQTT" in (caught.value.hint or "")
+
+
+def test_a_silent_server_on_another_port_is_a_server_that_did_not_answer(server) -> None:
+    """A PostgreSQL server too busy to answer (or a machine paused) keeps silent too: on a port
+    of no other server's, it is not said to be another server."""
+    port = server(_silent)
+    with pytest.raises(StateUnavailable, match="did not answer"):
+        open_state(f"postgresql://cauce@127.0.0.1:{port}/cauce?connect_timeout=1")

@@ -69,8 +69,8 @@ def foreign(location: Location, said: str) -> StateError | None:
     greeting = _greeting(location.host, location.port)
     if greeting is None and not garbled:
         return None  # the address does not take a connection now: out of reach, not foreign
-    if closed and not _name(greeting or b"") and location.port not in USUAL_PORTS:
-        return None  # as likely a PostgreSQL server restarting
+    if (closed or silent) and not _name(greeting or b"") and location.port not in USUAL_PORTS:
+        return None  # as likely a PostgreSQL server restarting, or too busy to answer
     at, port = location.at, location.port
     hint = (
         "give the port PostgreSQL listens on in the state URL (5432 unless its server sets "
@@ -87,8 +87,9 @@ def foreign(location: Location, said: str) -> StateError | None:
             f"answered {letter!r} to PostgreSQL's first message",
             hint=hint,
         )
-    # a connection taken, then closed or left unanswered: a PostgreSQL server too busy to
-    # answer keeps silent too, so the store is taken for away, as when it cannot be reached
+    # a connection taken, then closed or left unanswered, on another server's usual port: a
+    # PostgreSQL server moved there could be restarting or too busy to answer, so the store is
+    # taken for away, as when it cannot be reached
     if closed:
         return StateUnavailable(
             f"the server at {at} took the connection and closed it without "
