@@ -309,6 +309,31 @@ def unreachable(location: Location, error: Exception) -> StateError:
                       hint="check the state URL and that the server accepts connections")
 
 
+# the values libpq takes for its parameters that take a few words (libpq checks them before it
+# connects, and says only `invalid sslmode value: "Require"`)
+_CHOICES = {
+    "sslmode": "disable, allow, prefer, require, verify-ca, verify-full",
+    "target_session_attrs": "any, read-write, read-only, primary, standby, prefer-standby",
+    "gssencmode": "disable, prefer, require",
+    "channel_binding": "disable, prefer, require",
+    "load_balance_hosts": "disable, random",
+    "sslcertmode": "disable, allow, require",
+    "sslnegotiation": "postgres, direct",
+}
+
+
+def _bad_value(error: Exception) -> ConfigError | None:
+    """The ConfigError for a state URL parameter whose value libpq does not take (it was said
+    as a disagreement with the server on SSL, or a server that could not be used)."""
+    found = re.search(r'invalid (\w+) value: "(.*)"', str(error))
+    if found is None:
+        return None
+    name, value = found.groups()
+    return ConfigError(f"the state URL's {name} is not a value libpq takes: {value!r}",
+                       hint=f"{name} takes one of: {_CHOICES[name]}" if name in _CHOICES
+                       else f"see libpq's documentation of {name}")
+
+
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
@@ -380,7 +405,7 @@ class Database:
         try:
             con = self.psycopg.connect(self.location.conninfo, **options)
         except self.psycopg.OperationalError as error:
-            raise unreachable(self.location, error) from None
+            raise (_bad_value(error) or unreachable(self.location, error)) from None
         except self.psycopg.ProgrammingError as error:  # libpq refused the URL itself
             from ..state import url_passwords
 
