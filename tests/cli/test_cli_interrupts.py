@@ -168,6 +168,9 @@ def test_a_killed_run_is_found_lost_by_the_next_command(tmp_path: Path) -> None:
         f"{os.uname().nodename}) ended without finishing it"
     )
     assert not (tmp_path / ".cauce" / "work" / str(run["id"])).exists()  # its files went too
+    # its log, which stopped at its start, ends with why
+    log = cauce("logs", str(run["id"]), cwd=tmp_path).stdout.splitlines()
+    assert log[-1].endswith(f"WARNING: run {run['id']} failed: {run['error']}")
 
 
 def test_serve_says_when_it_is_ready_and_when_another_serve_is_live(tmp_path: Path) -> None:

@@ -216,6 +216,51 @@ def test_follow_prints_each_new_line_once_whatever_its_time(
     assert shown == ["before", "early clock", "late clock"]
 
 
+def test_follow_waits_for_a_state_store_away_for_a_while(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PostgreSQL server closed to connections for three seconds (a restart, a failover)
+    ended `cauce logs --follow` with the error while the runs it followed went on; it says so
+    once, waits as a serving process does, says the store is back, and prints what came."""
+    from cauce.backends.sqlite.logs import SQLiteLogs
+    from cauce.backends.state import open_state, sqlite_url
+    from cauce.errors import StateUnavailable
+    from cauce.runtime import serving
+
+    home = tmp_path / "h"
+    home.mkdir()
+    state = open_state(sqlite_url(home / "state.db"))
+    state.logs.append([("a", "general", 10.0, 20, "before", None)])
+    away = [2]  # polls that find the store away
+    newer = SQLiteLogs.newer
+
+    def flaky(self, **query):
+        if away[0]:
+            away[0] -= 1
+            raise StateUnavailable("lost the connection to PostgreSQL at db:5432 (for the test)")
+        return newer(self, **query)
+
+    polls = [[("a", "general", 11.0, 20, "meanwhile", None)], [], []]
+
+    def poll(seconds: float) -> None:
+        if not polls:
+            raise KeyboardInterrupt
+        state.logs.append(polls.pop(0))
+
+    monkeypatch.setattr(SQLiteLogs, "newer", flaky)
+    monkeypatch.setattr(serving, "AWAY_RETRY", 0.0)
+    monkeypatch.setattr("cauce.cli.logs.time.sleep", poll)
+    try:
+        result = cli("--home", str(home), "logs", "general", "--app", "a", "--follow", "--json")
+    finally:
+        state.close()
+    assert result.status == 130, result.err
+    assert [json.loads(line)["message"] for line in result.out.splitlines()] == [
+        "before", "meanwhile"]
+    assert result.err.count("warning: the state store cannot be reached (lost the connection "
+                            "to PostgreSQL at db:5432 (for the test))") == 1
+    assert result.err.count("warning: the state store is back") == 1
+
+
 def test_a_page_of_lines_is_printed_at_once_as_rich_prints_each(
         cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each line was one rich print (0.27 ms: 11 s for an hour of a busy general stream); a

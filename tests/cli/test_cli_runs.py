@@ -166,3 +166,38 @@ def test_a_long_listing_is_read_and_printed_a_page_at_a_time(cli, tmp_path: Path
     assert listed("--limit", "6", "--job", "nothing")[1].strip() == "no runs match"
     assert listed("--limit", "6", "--json", "--job", "nothing")[0] == "[]\n"
     assert asked == [4, 4]
+
+
+def test_a_run_whose_worker_died_says_so_while_no_worker_took_it_back(cli, tmp_path: Path) -> None:
+    """A worker killed on another machine, and none of its app running: its runs stayed
+    `running` with no word in `cauce runs` (while `cauce queues` counted their messages as
+    waiting); each now says its worker died, and what will record it lost."""
+    import time
+
+    from cauce.backends.state import open_state, sqlite_url
+    from cauce.runs import RunRecord, RunStatus
+
+    home = tmp_path / "h"
+    home.mkdir()
+    now = time.time()
+    state = open_state(sqlite_url(home / "state.db"))
+    try:
+        for worker, beat in (("worker-b-7-aa", now - 90), ("worker-c-8-bb", now)):
+            state.workers.register(worker, app="probe", pid=7, host="elsewhere", role="worker",
+                                   now=beat)
+        state.runs.insert([RunRecord(id=f"01run{n}", app="probe", kind="handler", name="handle",
+                                     status=RunStatus.RUNNING, queued_at=now - 100,
+                                     started_at=now - 100, worker=worker)
+                           for n, worker in enumerate(("worker-b-7-aa", "worker-c-8-bb"))])
+    finally:
+        state.close()
+    listed = {r["id"]: r["error"] for r in cli("--home", str(home), "runs", "--json").json()}
+    assert listed["01run0"].startswith("its worker died: worker worker-b-7-aa (pid 7 on "
+                                       "elsewhere) has not beaten for 1m")
+    assert listed["01run0"].endswith("the run is recorded lost once a `cauce serve` or `cauce "
+                                     "worker` of probe runs")
+    assert listed["01run1"] is None, "its worker beats"
+    shown = cli("--home", str(home), "runs", "show", "01run0")
+    assert "its worker died: worker worker-b-7-aa" in shown.out
+    table = cli("--home", str(home), "runs")
+    assert "its worker died" in table.out

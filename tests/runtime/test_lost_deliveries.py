@@ -56,6 +56,34 @@ def test_only_deliveries_that_started_are_lost(config: ConfigSources) -> None:
     assert len(runs) == 6
 
 
+def test_a_lost_run_says_so_at_the_end_of_its_log_and_in_the_general_log(
+        config: ConfigSources) -> None:
+    """A lost run's log stopped at its start (`cauce logs RUN_ID` showed the job started and
+    nothing more), and no line anywhere said a worker on another machine had been lost; the
+    run's row alone said so."""
+    app, work, _ = _app(max_receives=2)
+
+    @app.job(retries=1)
+    def slow(ctx):
+        ctx.log.info("working")
+
+    with TestRuntime(app, config=config) as rt:
+        work.send(1)
+        _die_while_running(rt, claim=1, started=1)
+        rt.drain()
+        run_id = rt.submit("slow")
+        _die_while_running(rt, claim=1, started=1)
+        rt.drain()
+        lost = [r for r in rt.runs() if not r.succeeded]
+        assert sorted(r.name for r in lost) == ["handle", "slow"]
+        for run in lost:
+            assert rt.logs(run.id)[-1].message == f"run {run.id} failed: worker lost: its " \
+                                                  "lease expired before the run finished"
+        general = [line.message for line in rt.logs(stream="general")]
+        assert f"run {run_id} slow failed (attempt 1): worker lost: its lease expired before " \
+               "the run finished" in general
+
+
 def test_a_message_that_keeps_killing_its_worker_is_dead_lettered(config: ConfigSources) -> None:
     app, work, done = _app(max_receives=2)
     with TestRuntime(app, config=config) as rt:

@@ -1063,3 +1063,18 @@ def test_ssl_and_target_session_attrs_have_their_own_hints(said: str, message: s
 
     error = unreachable(locate("postgresql://cauce@db:5432/cauce"), Exception(said))
     assert message in error.message and hint in (error.hint or "")
+
+
+@pytest.mark.parametrize(("query", "hint"), [
+    ("sslmode=Require", "sslmode takes one of: disable, allow, prefer, require, verify-ca, "
+     "verify-full"),
+    ("target_session_attrs=primary_only", "target_session_attrs takes one of: any, read-write"),
+])
+def test_a_value_libpq_does_not_take_is_a_mistake_in_the_url(query: str, hint: str) -> None:
+    """`?sslmode=Require` was said as a disagreement with the server on SSL (`connection is
+    bad: invalid sslmode value`), with the hint to compare the URL with what the server offers;
+    libpq refuses it before it connects, so no server is needed here."""
+    with pytest.raises(ConfigError, match=f"the state URL's {query.split('=')[0]} is not a "
+                       f"value libpq takes: '{query.split('=')[1]}'") as caught:
+        open_state(f"postgresql://cauce@127.0.0.1:1/cauce?{query}")
+    assert hint in (caught.value.hint or "")

@@ -7,8 +7,9 @@ import os
 import shutil
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import typer
 
@@ -20,10 +21,12 @@ from .home import AppFilterOption, HomeOption, StateOption, inspected, text_argu
 from .runs import find_run, get_run
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from ..backends.state import StateStore
     from ..logs import LogLine
+
+T = TypeVar("T")
 
 
 def logs_command(
@@ -82,13 +85,15 @@ def logs_command(
             # before another but committed after it (two writers) is still found; what the
             # last poll printed is not printed again
             marks, printed = (mark, mark), set[int]()
-            while follow:
+            patiently = _patiently() if follow else None
+            while patiently is not None:
                 time.sleep(0.5)
-                fresh, top = state.logs.newer(after_id=marks[0], **query)
+                fresh, top = patiently(partial(state.logs.newer, after_id=marks[0], **query))
                 _emit([line for line in fresh if line.id not in printed], sink, tz, as_json)
                 printed = {line.id for line in fresh}
                 marks = (marks[1], top)
-                if run is not None and get_run(state, run.id).status.finished and not fresh:
+                if (run is not None and not fresh
+                        and patiently(partial(get_run, state, run.id)).status.finished):
                     break
         except OSError as err:
             if sink is None:
@@ -112,6 +117,18 @@ def logs_command(
             finally:
                 if whole is not None:
                     whole.unlink(missing_ok=True)  # not written whole: the earlier file stays
+
+
+def _patiently() -> Callable[[Callable[[], T]], T]:
+    """How --follow reads: a state store away for a while (a PostgreSQL server restarting, a
+    session it ended) is waited for, said once on stderr and once back, as a serving process
+    waits for it, instead of ending the command while the runs it follows go on."""
+    from ..runtime.serving import StateTrouble
+
+    def say(text: str) -> None:
+        console.err.print(f"warning: {text}", markup=False, soft_wrap=True)
+
+    return StateTrouble(say, time.sleep).outlast
 
 
 # Lines read at a time: a stream of a year's lines is printed as it is read, never held whole.

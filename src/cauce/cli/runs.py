@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,9 @@ from .duration_option import positive_duration
 from .home import AppFilterOption, HomeOption, JsonOption, StateOption, inspected, text_argument
 
 if TYPE_CHECKING:
-    from ..backends.state import StateStore
+    from collections.abc import Iterator
+
+    from ..backends.state import StateStore, WorkerRecord
     from ..runs import Run
 
 runs_cli = typer.Typer(rich_markup_mode=None,
@@ -50,7 +53,7 @@ def runs_list(
     query = {"app": app, "name": job, "status": status, "partition": partition,
              "limit": limit, "size": PAGE}
     with inspected(home, state_option) as state:
-        pages = state.runs.pages(**query)
+        pages = _noting_dead_workers(state, state.runs.pages(**query))
         if as_json:
             console.print_json_array([console.run_dict(r) for r in page] for page in pages)
             return
@@ -64,8 +67,34 @@ def runs_list(
             for page in pages:
                 widest = console.widest_cells(page, widest)
             sizes = console.runs_sizes(widest)
-            for number, page in enumerate(state.runs.pages(**query)):
+            again = _noting_dead_workers(state, state.runs.pages(**query))
+            for number, page in enumerate(again):
                 console.print_table(console.runs_table(page, sizes=sizes, header=number == 0))
+
+
+def _noting_dead_workers(state: StateStore, pages: Iterator[list[Run]]) -> Iterator[list[Run]]:
+    """``pages`` of runs, each running one whose worker died (killed, its machine down: no
+    heartbeat for 30 s) with that as its error: the run's row says ``running`` until a serving
+    process of its app takes its lease back and records it lost, which, with none running,
+    is never; `cauce queues` meanwhile counts its message as waiting."""
+    from ..runs import RunStatus
+    from ..runtime.foreground import alive
+
+    workers: dict[str, WorkerRecord] | None = None
+    now = time.time()
+    for page in pages:
+        if workers is None and any(r.status is RunStatus.RUNNING for r in page):
+            workers = {w.id: w for w in state.workers.listing(stopped=True)}
+        yield [_dead_worker_noted(r, workers[r.worker], now)
+               if workers and r.status is RunStatus.RUNNING and r.worker in workers
+               and not alive(workers[r.worker], now) else r for r in page]
+
+
+def _dead_worker_noted(run: Run, worker: WorkerRecord, now: float) -> Run:
+    silent = format_duration(max(0.0, now - worker.heartbeat_at))
+    return replace(run, error=f"its worker died: {worker.role} {worker.id} (pid {worker.pid} "
+                   f"on {worker.host}) has not beaten for {silent}; the run is recorded lost "
+                   f"once a `cauce serve` or `cauce worker` of {run.app} runs")
 
 
 # Runs read (and printed) at a time: a year's runs are listed as they are read, never held whole.
@@ -81,7 +110,7 @@ def runs_show(run_id: str = typer.Argument(..., metavar="RUN_ID", parser=text_ar
     Example: cauce runs show 018f3a2b4c
     """
     with inspected(home, state_option) as state:
-        run = get_run(state, run_id)
+        [run] = next(_noting_dead_workers(state, iter([[get_run(state, run_id)]])))
         lines = [] if as_json else state.logs.read(run_id=run.id)
     if as_json:
         console.print_json(console.run_dict(run))

@@ -104,7 +104,7 @@ def backfill(
     slots = runtime.executors.slots(job)  # opens its executor: an unreachable one fails here
     parallel = parallel or slots
     report = BackfillReport(job.name, keys)
-    patiently = StateTrouble(runtime).outlast
+    patiently = StateTrouble.of(runtime).outlast
     done = patiently(lambda: runtime.state.runs.succeeded_partitions(runtime.app.name, job.name))
     todo = [k for k in keys if force or k not in done]
     wanted = set(todo)

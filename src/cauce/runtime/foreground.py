@@ -15,6 +15,7 @@ process is gone from this host or its heartbeat is older than `STALE` seconds.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -147,13 +148,12 @@ def reap_lost_runs(state: StateStore, now: float, home: Path | None = None) -> l
             worker = workers.get(run.worker or "")
             if worker is None or alive(worker, now):
                 continue
-            state.runs.finish(
-                run.id,
-                RunStatus.FAILED,
-                now=now,
-                error=f"lost: its `cauce run` process (pid {worker.pid} on "
-                f"{worker.host}) ended without finishing it",
-            )
+            error = (f"lost: its `cauce run` process (pid {worker.pid} on {worker.host}) "
+                     "ended without finishing it")
+            state.runs.finish(run.id, RunStatus.FAILED, now=now, error=error)
+            # its log stopped at its start: it ends with why
+            state.logs.append([(run.app, f"{run.name}/{run.id}", now, logging.WARNING,
+                                f"run {run.id} failed: {error}", run.id)])
             if worker.stopped_at is None:
                 state.workers.stopped(worker.id, now=now)
             lost.append(run.id)

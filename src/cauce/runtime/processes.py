@@ -7,7 +7,7 @@ a cancellation or a timeout stops it together with any program it started. A chi
 without reporting — killed, out of memory, crashed — is a *lost* outcome, which counts toward
 the message's ``max_receives`` as a worker's death does; the serving process carries on. The
 serving process's own death, the other way round, does not count against a child's message
-(`cauce.runtime.sources`).
+(`cauce.runtime.sources`), and stops the child (`_stop_when_orphaned`).
 """
 
 from __future__ import annotations
@@ -127,6 +127,10 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
     # each its own process group) and ends; the parent sends SIGKILL if that takes too long.
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: cancel.set())
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        threading.Thread(target=_stop_when_orphaned, args=(parent.pid, cancel), daemon=True,
+                         name="cauce-orphan-watch").start()
     _printable_output()
     from .runtime import Runtime
 
@@ -148,6 +152,24 @@ def _child_main(task: ChildTask, conn: Connection) -> None:
     except OSError:  # the serving process is gone (killed): nobody is left to tell, and the
         return       # lease it held brings the run back to another
     conn.close()
+
+
+def _stop_when_orphaned(parent: int, cancel: threading.Event) -> None:
+    """Stop this child once the serving process that started it is gone (killed: its child
+    is handed to another parent): nobody is left to hear how the run ends, and the run's lease,
+    taken back at once on this machine, has it run again elsewhere, so going on would run it
+    twice at once. Stopped as a cancellation stops it (its programs too), then ended
+    `ORPHAN_GRACE` seconds later if the job went on."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL)
+    cancel.set()
+    time.sleep(ORPHAN_GRACE)
+    os._exit(1)
+
+
+# seconds between looks at the child's parent, and a job's time to stop once it is gone
+ORPHAN_POLL = 0.5
+ORPHAN_GRACE = 3.0
 
 
 def _printable_output() -> None:

@@ -17,7 +17,7 @@ from ..resources.queue import Queue
 from ..resources.stream import Stream
 from ..resources.topic import Topic
 from .execute import log_general
-from .sources import recover_queue
+from .sources import record_lost, recover_queue
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -34,8 +34,8 @@ def receive(rt: Runtime, queue: Queue, *, limit: int, visibility: float) -> list
     """Lease messages of ``queue`` by hand (`Queue.receive`), after settling expired leases."""
     now = rt.clock.time()
     with rt.state.atomic():
-        rt.state.runs.upsert(recover_queue(rt, queue.store_name,
-                                           max_receives=queue.max_receives, now=now))
+        record_lost(rt, recover_queue(rt, queue.store_name, max_receives=queue.max_receives,
+                                      now=now))
         return rt.state.queues.receive(queue.store_name, now=now, limit=limit,
                                        visibility=visibility, alone=None)
 

@@ -236,7 +236,7 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
     # deadlock meanwhile is waited for or tried again, as any other call's
     taken_back = False
     wait_quiet = poll  # the next wait while nothing is in hand; doubles while that lasts
-    trouble = StateTrouble(rt)
+    trouble = StateTrouble.of(rt)
     while not rt.stopping:
         try:
             if not taken_back:
@@ -289,41 +289,46 @@ def _loop(rt: Runtime, sched: Scheduler | None, dispatcher: Dispatcher,
 
 
 class StateTrouble:
-    """What a serving process, or a backfill, does when its state store fails a call.
+    """What a serving process, a backfill or `cauce logs --follow` does when its state store
+    fails a call.
 
     A conflict committed nothing of the call: said, and tried again at once. A store that
     cannot be reached (a PostgreSQL session ended, a server restarting) is said once, waited
     for a little before each next try, and given up on (the error raised) once it has been away
     for `AWAY_LIMIT` seconds; its return is said once too. Work in hand goes on meanwhile: what
     finished is settled once the store is back, and leases not renewed bring their work back
-    to the others.
+    to the others. ``say`` tells a line (a warning), ``wait`` waits before the next try.
     """
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, say: Callable[[str], None], wait: Callable[[float], None]) -> None:
+        self.say, self.wait = say, wait
         self.away: float | None = None  # since when the state store could not be reached
+
+    @classmethod
+    def of(cls, rt: Runtime) -> StateTrouble:
+        """A runtime's: told in its app's general log, waited for on its wake-ups."""
+        return cls(lambda text: log_general(rt, rt.app.name, logging.WARNING, "%s", text),
+                   rt.wait)
 
     def met(self, error: StateConflict | StateUnavailable) -> None:
         """A call failed with `error`: say so (once for a store away), wait before the next
         try, or raise it when the store has been away too long."""
-        rt = self.rt
         if isinstance(error, StateConflict):
-            log_general(rt, rt.app.name, logging.WARNING, "%s; trying again", error.message)
+            self.say(f"{error.message}; trying again")
             return
         now = time.monotonic()
         if self.away is None:
             self.away = now
-            log_general(rt, rt.app.name, logging.WARNING, "the state store cannot be reached "
-                        "(%s): trying again every %s for up to %s", error.message,
-                        format_duration(AWAY_RETRY), format_duration(AWAY_LIMIT))
+            self.say(f"the state store cannot be reached ({error.message}): trying again every "
+                     f"{format_duration(AWAY_RETRY)} for up to {format_duration(AWAY_LIMIT)}")
         elif now - self.away >= AWAY_LIMIT:
             raise error
-        rt.wait(AWAY_RETRY)
+        self.wait(AWAY_RETRY)
 
     def over(self) -> None:
         """A call went through: say once that a store away is back."""
         if self.away is not None:
-            log_general(self.rt, self.rt.app.name, logging.WARNING, "the state store is back")
+            self.say("the state store is back")
             self.away = None
 
     def outlast(self, call: Callable[[], T]) -> T:

@@ -24,6 +24,7 @@ that expired by itself (its worker hung, or died on another machine) counts, whe
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from abc import ABC, abstractmethod
@@ -237,6 +238,20 @@ def recover_queue(runtime: Runtime, queue: str, *, max_receives: int, now: float
     return list(lost.values())
 
 
+def record_lost(runtime: Runtime, runs: Sequence[RunRecord]) -> None:
+    """Record ``runs``, found lost, and end each one's log with why (its process died before
+    it could: the log stopped at its start) and say it in the general log, where the
+    dispatcher says how the runs it settles end."""
+    runtime.state.runs.upsert(runs)
+    for run in runs:
+        level = logging.ERROR if run.status is RunStatus.DEAD_LETTERED else logging.WARNING
+        what = run.name + (f"[{run.partition}]" if run.partition else "")
+        runtime.sink.write(run.app, f"{run.name}/{run.id}", level,
+                           f"run {run.id} {run.status.value}: {run.error}", run.id)
+        log_general(runtime, run.app, level, "run %s %s %s (attempt %d): %s", run.id, what,
+                    run.status.value, run.attempt, run.error)
+
+
 def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now: float) -> int:
     """Take back now the leases held by this app's workers (serving processes and backfills)
     that were killed on this machine, so that a restarted or a live `cauce serve`, `cauce
@@ -260,8 +275,8 @@ def expire_gone_workers_leases(runtime: Runtime, sources: Sequence[Source], now:
         taken = state.queues.extend([lease for leases in held.values() for lease in leases],
                                     until=now) if held else 0
         for queue in held:
-            state.runs.upsert(recover_queue(runtime, queue, max_receives=queues[queue],
-                                            now=now, killed=dead))
+            record_lost(runtime, recover_queue(runtime, queue, max_receives=queues[queue],
+                                               now=now, killed=dead))
         taken += sum(source.take_back(leases, now, killed=dead) for source, leases in shards
                      if leases)
         # in one order: two workers starting at once take back together, and on PostgreSQL
@@ -294,9 +309,8 @@ class QueueSource(Source):
               expired: bool = True) -> list[Taken]:
         queues = self.runtime.state.queues
         if expired:
-            self.runtime.state.runs.upsert(recover_queue(self.runtime, self.queue,
-                                                         max_receives=self.max_attempts,
-                                                         now=now))
+            record_lost(self.runtime, recover_queue(self.runtime, self.queue,
+                                                    max_receives=self.max_attempts, now=now))
         stored = []
         if alone > 0:
             stored = queues.receive(self.queue, now=now, limit=min(alone, capacity),
@@ -638,7 +652,7 @@ class StreamSource(Source):
                 streams.give_back(self.stream.qualified, handler.name, state.shard, lease,
                                   started=True, error=LOST)
                 lost.append(replace(run, status=RunStatus.FAILED, ended_at=now, error=LOST))
-        state_store.runs.upsert(lost)
+        record_lost(self.runtime, lost)
 
     def has_work(self, now: float) -> bool:
         """Whether a shard has records to deliver now (a read, so idle polls take no write lock)."""

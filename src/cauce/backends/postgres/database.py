@@ -30,6 +30,7 @@ from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urls
 
 from ...errors import ConfigError, StateConflict, StateError, StateUnavailable
 from . import jsonb
+from .foreign import foreign
 
 if TYPE_CHECKING:
     import psycopg
@@ -260,6 +261,9 @@ def unreachable(location: Location, error: Exception) -> StateError:
         return StateError(f"PostgreSQL at {at} has no database {location.dbname!r}",
                           hint=f"create it: createdb -h {shlex.quote(location.host)} -p "
                           f"{location.port} {shlex.quote(location.dbname)}")
+    other = foreign(location, str(error))  # another server's port: not a refused login
+    if other is not None:
+        return other
     if "password" in low or "authentication" in low:
         return StateError(f"PostgreSQL at {at} refused the login of {location.user!r}: {text}",
                           hint="check the user and password in the state URL (or PGPASSWORD, "
@@ -303,6 +307,31 @@ def unreachable(location: Location, error: Exception) -> StateError:
                                 hint=f"is the server at {at} reachable from this machine?")
     return StateError(f"cannot use PostgreSQL at {at}: {text}",
                       hint="check the state URL and that the server accepts connections")
+
+
+# the values libpq takes for its parameters that take a few words (libpq checks them before it
+# connects, and says only `invalid sslmode value: "Require"`)
+_CHOICES = {
+    "sslmode": "disable, allow, prefer, require, verify-ca, verify-full",
+    "target_session_attrs": "any, read-write, read-only, primary, standby, prefer-standby",
+    "gssencmode": "disable, prefer, require",
+    "channel_binding": "disable, prefer, require",
+    "load_balance_hosts": "disable, random",
+    "sslcertmode": "disable, allow, require",
+    "sslnegotiation": "postgres, direct",
+}
+
+
+def _bad_value(error: Exception) -> ConfigError | None:
+    """The ConfigError for a state URL parameter whose value libpq does not take (it was said
+    as a disagreement with the server on SSL, or a server that could not be used)."""
+    found = re.search(r'invalid (\w+) value: "(.*)"', str(error))
+    if found is None:
+        return None
+    name, value = found.groups()
+    return ConfigError(f"the state URL's {name} is not a value libpq takes: {value!r}",
+                       hint=f"{name} takes one of: {_CHOICES[name]}" if name in _CHOICES
+                       else f"see libpq's documentation of {name}")
 
 
 def _first_line(error: Exception) -> str:
@@ -376,7 +405,7 @@ class Database:
         try:
             con = self.psycopg.connect(self.location.conninfo, **options)
         except self.psycopg.OperationalError as error:
-            raise unreachable(self.location, error) from None
+            raise (_bad_value(error) or unreachable(self.location, error)) from None
         except self.psycopg.ProgrammingError as error:  # libpq refused the URL itself
             from ..state import url_passwords
 
