@@ -88,6 +88,16 @@ def test_types_numbers_padded_codes_booleans_and_export_dates(tmp_path: Path) ->
     assert empty is not None and empty.null_share == 1.0
 
 
+def test_a_date_of_year_zero_keeps_its_text_as_the_minimum(tmp_path: Path) -> None:
+    """DuckDB reads year 0000 (1 BC) as a timestamp Python cannot hold and returns it as text:
+    the profile raised ValueError, and the dataset's message ended in the dead-letter queue."""
+    data = b"d\n0000-01-01T00:00:00.000\n2019-11-14T00:00:00.000\n"
+    profile = profile_csv(write(tmp_path, data))
+    day = profile.column("d")
+    assert day is not None and (day.type, day.max) == ("timestamp", "2019-11-14T00:00:00")
+    assert day.min == "0001-01-01 (BC) 00:00:00"
+
+
 def test_duplicate_rows_are_counted(tmp_path: Path) -> None:
     frame = make_frame("pcr-tests", 300, seed=1)
     doubled = pl.concat([frame, frame.head(30), frame.head(5)])

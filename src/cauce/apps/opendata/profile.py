@@ -479,11 +479,15 @@ def _columns(
 
 
 def _plain(value: Any) -> float | str | None:
-    """Values as JSON can carry them: numbers as floats, moments as ISO text."""
+    """Values as JSON can carry them: numbers as floats, moments as ISO text. A moment Python
+    cannot hold (year 0, `0000-01-01`, is 1 BC to DuckDB) comes from DuckDB as its own text,
+    which is kept."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, str):
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return float(value)
