@@ -127,6 +127,20 @@ def test_a_file_wider_than_one_query_is_profiled_column_by_column(
     assert profile.columns[11].distinct == 3
 
 
+def test_a_header_longer_than_the_sampled_head_keeps_every_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header was read from the first 64 KiB alone: a dataset of 3,000 columns of 25
+    characters lost the names past that (the last one cut), and every row was rejected as
+    ragged, 0 rows. A 64-byte head stands for the 64 KiB here."""
+    monkeypatch.setattr(profile_module, "SAMPLE_BYTES", 64)
+    names = [f"columna_larga_{i:02d}" for i in range(12)]
+    data = (",".join(names) + "\n" + ",".join("7" for _ in names) + "\n").encode()
+    profile = profile_csv(write(tmp_path, data))
+    assert [c.name for c in profile.columns] == names
+    assert (profile.rows, profile.rejected_rows, profile.problems) == (1, 0, ())
+
+
 @pytest.mark.parametrize(
     ("data", "rows", "problem"),
     [

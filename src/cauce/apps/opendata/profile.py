@@ -170,7 +170,7 @@ def profile_csv(
     if utf16 is None and _looks_binary(head):
         return Profile(digest, size, 0, problems=("binary content: this is not a CSV text file",))
     encoding = utf16 or ("utf-8" if detected == textfiles.UTF8 else raw.single_byte)
-    names, problems = _header(head, encoding)
+    names, problems = _header(_through_first_line(path, head), encoding)
     if utf16:
         order = " (big-endian)" if utf16 == BIG_ENDIAN else ""
         problems.insert(0, f"UTF-16 text{order}: read as UTF-16; convert to UTF-8 for other tools")
@@ -259,6 +259,22 @@ def _detected(head: bytes, *, complete: bool) -> str | None:
     if head.startswith(codecs.BOM_UTF32_LE):
         return None
     return textfiles.detect_encoding(head, complete=complete)
+
+
+def _through_first_line(path: Path, head: bytes) -> bytes:
+    """The head, read on to the end of the first line when it has none: the header of a dataset
+    of thousands of columns is longer than the head, and its names cut there made every row
+    ragged."""
+    if len(head) < SAMPLE_BYTES or b"\n" in head or b"\r" in head:
+        return head
+    parts = [head]
+    with path.open("rb") as handle:
+        handle.seek(len(head))
+        while block := handle.read(SAMPLE_BYTES):
+            parts.append(block)
+            if b"\n" in block or b"\r" in block:
+                break
+    return b"".join(parts)
 
 
 def _header(head: bytes, encoding: str) -> tuple[list[str], list[str]]:
