@@ -172,3 +172,13 @@ def test_a_nul_byte_quarantines_its_record_on_every_target(
          "reason": "education: 'Bache\ufffdlors' is not one of the listed values"},
         {"_line": 3, "raw": "\ufffd", "reason": "expected 15 comma-separated fields, found 1"},
     ]
+
+
+def test_a_file_name_that_is_not_utf8_names_its_rows_as_decoded(tmp_path, description_file):
+    """A file named in Latin-1 on a UTF-8 system (`Año.data`, byte F1): its name, the `_source`
+    of its rows, could not be encoded, and the load failed with a UnicodeEncodeError."""
+    name = b"A\xf1o.data".decode("utf-8", "surrogateescape")
+    source = write(tmp_path / name, TEXT.encode("utf-8"))
+    result, loaded, rejected = run_load(tmp_path, source, description_file)
+    assert (len(loaded), rejected) == (4, REJECTED)
+    assert result["cursor"]["source"] == "Año.data"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from cauce import Bucket, CauceError
+from cauce import Bucket, CauceError, textfiles
 from cauce.apps.census.description import DESCRIPTION_FILE
 
 if TYPE_CHECKING:
@@ -178,7 +178,10 @@ def _read_local(source: str, advice: Advice) -> SourceFile:
             f"cannot read the {advice.role} {source!r}: {error.strerror}",
             hint=f"pass an existing file or an http(s) URL with {advice.option}",
         ) from error
-    return SourceFile(path.name, source, data, hashlib.sha256(data).hexdigest())
+    # the name labels its rows: bytes that are not UTF-8 (a Latin-1 name) are decoded as a
+    # file's would be, as a database's text must be valid
+    name = textfiles.escaped_bytes_decoded(path.name)
+    return SourceFile(name, source, data, hashlib.sha256(data).hexdigest())
 
 
 def _download(
