@@ -80,6 +80,23 @@ class SourceFile:
     downloaded: bool = False
 
 
+#: the first bytes of the compressed files a download may be (UCI's adult.zip, a .gz copy)
+COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
+
+
+def compression(data: bytes) -> str | None:
+    """The compression `data` starts with (`gzip`, `zip`...), None for text: a census line
+    never starts with these bytes."""
+    return next((kind for magic, kind in COMPRESSED.items() if data.startswith(magic)), None)
+
+
 def is_url(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
 
