@@ -180,6 +180,23 @@ def test_malformed_files_give_a_profile_with_their_problems(
     assert profile.sha256 == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.parametrize("data", [
+    b'"id";"nombre"\n"1";"Ana"\n"2";"Luis"\n',  # ;-separated, as a Spanish Excel saves it
+    b'"id"x,"nombre"\n1,Ana\n2,Luis\n',
+])
+def test_rows_skipped_behind_a_header_that_is_not_csv_are_a_problem(
+    tmp_path: Path, data: bytes
+) -> None:
+    """DuckDB's reader skips every line after a header whose quoted name is followed by another
+    character than a comma, rejecting none: the profile said 0 rows and no problem at all."""
+    profile = profile_csv(write(tmp_path, data))
+    assert profile.rows == 0
+    assert profile.problems == (
+        "no row read: the header (line 1) does not split as CSV (',' expected after '\"'), "
+        "and every line after it was skipped",
+    )
+
+
 def test_cr_line_ends_are_still_a_csv(tmp_path: Path) -> None:
     profile = profile_csv(write(tmp_path, b'"a","b"\r"1","x"\r"2","y"\r'))
     assert (profile.rows, [c.name for c in profile.columns]) == (2, ["a", "b"])
