@@ -141,6 +141,17 @@ def test_a_header_longer_than_the_sampled_head_keeps_every_name(
     assert (profile.rows, profile.rejected_rows, profile.problems) == (1, 0, ())
 
 
+def test_a_file_of_one_endless_line_is_not_read_whole_for_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header is read on past the head to its line end, but not without end: a file of one
+    line of gigabytes would be held in memory whole. 64 and 256 bytes stand for 64 KiB and 1 MiB."""
+    monkeypatch.setattr(profile_module, "SAMPLE_BYTES", 64)
+    monkeypatch.setattr(profile_module, "HEADER_BYTES", 256)
+    profile = profile_csv(write(tmp_path, b"a," * 1_000))
+    assert len(profile.columns) <= 256 // 2 + 1
+
+
 @pytest.mark.parametrize(
     ("data", "rows", "problem"),
     [

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     import duckdb
 
 SAMPLE_BYTES = 1 << 16
+# the longest header read: 30,000 names of 33 characters
+HEADER_BYTES = 1 << 20
 SAMPLE_ROWS = 5_000
 # columns profiled per query (see _groups)
 COLUMNS_PER_QUERY = 250
@@ -270,13 +272,13 @@ def _detected(head: bytes, *, complete: bool) -> str | None:
 def _through_first_line(path: Path, head: bytes) -> bytes:
     """The head, read on to the end of the first line when it has none: the header of a dataset
     of thousands of columns is longer than the head, and its names cut there made every row
-    ragged."""
+    ragged. At most `HEADER_BYTES`, so a file of one endless line is not read whole."""
     if len(head) < SAMPLE_BYTES or b"\n" in head or b"\r" in head:
         return head
     parts = [head]
     with path.open("rb") as handle:
         handle.seek(len(head))
-        while block := handle.read(SAMPLE_BYTES):
+        while len(parts) * SAMPLE_BYTES < HEADER_BYTES and (block := handle.read(SAMPLE_BYTES)):
             parts.append(block)
             if b"\n" in block or b"\r" in block:
                 break
