@@ -13,6 +13,7 @@ folder), else the original's, downloaded like the data files.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,13 +99,21 @@ def compression(data: bytes) -> str | None:
 
 
 def is_url(source: str) -> bool:
-    return urlsplit(source).scheme in ("http", "https")
+    """Whether `source` is an http(s) URL (well formed or not: `_check_url` says)."""
+    return _HTTP.match(source) is not None
+
+
+_HTTP = re.compile(r"(?i)https?:")
 
 
 def source_name(source: str) -> str:
     """The file name of a path or URL: `Adult.data`."""
     if is_url(source):
-        return unquote(urlsplit(source).path.rstrip("/").rsplit("/", 1)[-1]) or source
+        try:
+            path = urlsplit(source).path
+        except ValueError:  # no URL (`https://[::1`), which fetching it says
+            path = source
+        return unquote(path.rstrip("/").rsplit("/", 1)[-1]) or source
     return Path(source).name
 
 
@@ -145,6 +154,7 @@ def fetch(
     """
     if not is_url(source):
         return _read_local(source, advice)
+    _check_url(source, advice)
     key = download_key(source)
     checksum_key = f"{key}.sha256"
     if bucket.exists(key) and bucket.exists(checksum_key):
@@ -157,6 +167,17 @@ def fetch(
     bucket.put(key, data)
     bucket.put(checksum_key, digest + "\n")
     return SourceFile(source_name(source), source, data, digest, downloaded=True)
+
+
+def _check_url(url: str, advice: Advice) -> None:
+    """One line for a URL no request can be made to (`https://[::1`, a line break in it)."""
+    import httpx
+
+    try:
+        urlsplit(url)  # the bucket key is made from its parts
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as error:
+        raise CauceError(f"{url!r} is not a valid URL: {error}", hint=advice.hint) from None
 
 
 def download_key(url: str) -> str:
