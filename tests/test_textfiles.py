@@ -150,7 +150,9 @@ def test_check_encoding_accepts_python_codec_names(given: str, canonical: str) -
     assert check_encoding(given) == canonical
 
 
-@pytest.mark.parametrize("given", ["klingon", "base64", "rot13", ""])
+# idna, punycode and undefined passed, then failed every read with a bare UnicodeError
+@pytest.mark.parametrize("given", ["klingon", "base64", "rot13", "", "idna", "punycode",
+                                   "undefined"])
 def test_check_encoding_refuses_what_is_not_a_text_encoding(given: str) -> None:
     with pytest.raises(CauceError) as caught:
         check_encoding(given)

@@ -440,9 +440,14 @@ def check_encoding(encoding: str) -> str:
     return UTF8 if info.name == "utf-8-sig" else info.name
 
 
+_NOT_FOR_FILES = frozenset({"idna", "punycode", "undefined"})
+
+
 def _is_text_codec(info: codecs.CodecInfo) -> bool:
-    # Codecs such as base64 or rot13 are bytes-to-bytes or str-to-str transforms.
-    return getattr(info, "_is_text_encoding", True)
+    # Codecs such as base64 or rot13 are bytes-to-bytes or str-to-str transforms; idna and
+    # punycode encode domain names (no file's text: they refuse U+FFFD for a bad byte), and
+    # undefined refuses everything.
+    return getattr(info, "_is_text_encoding", True) and info.name not in _NOT_FOR_FILES
 
 
 def single_byte_encoding(data: bytes) -> str:

@@ -126,6 +126,9 @@ def test_a_minimal_description():
         (lambda t: t.replace("1 continuous", "2 continuous"), "declares 2 continuous"),
         (lambda t: t.replace("Female, Male", "Female, , Male"), "'sex' has an empty value"),
         (lambda t: t.replace("Female, Male", "Male, Male"), "'sex' lists a value twice"),
+        # the table's CREATE failed: "duplicate column name: age", with a hint about SQL
+        (lambda t: t.replace("sex   :", "age   :"), "lists the attribute 'age' twice"),
+        (lambda t: t.replace("sex   :", "AGE   :"), "lists the attribute 'age' twice"),
         (lambda t: t.replace("yes, no", "yes, no, maybe"), "exactly the class labels"),
         (lambda t: t.replace("label 'no'", "label no"), "exactly the class labels"),
         (lambda t: t.replace("Probability for the label", "P"), "gives no label probabilities"),

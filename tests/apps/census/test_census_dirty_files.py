@@ -3,8 +3,13 @@ every kind of bad record. Exact counts of what is loaded and what is quarantined
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import gzip
+import io
+import lzma
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -172,3 +177,43 @@ def test_a_nul_byte_quarantines_its_record_on_every_target(
          "reason": "education: 'Bache\ufffdlors' is not one of the listed values"},
         {"_line": 3, "raw": "\ufffd", "reason": "expected 15 comma-separated fields, found 1"},
     ]
+
+
+def test_a_file_name_that_is_not_utf8_names_its_rows_as_decoded(tmp_path, description_file):
+    """A file named in Latin-1 on a UTF-8 system (`Año.data`, byte F1): its name, the `_source`
+    of its rows, could not be encoded, and the load failed with a UnicodeEncodeError."""
+    name = b"A\xf1o.data".decode("utf-8", "surrogateescape")
+    source = write(tmp_path / name, TEXT.encode("utf-8"))
+    result, loaded, rejected = run_load(tmp_path, source, description_file)
+    assert (len(loaded), rejected) == (4, REJECTED)
+    assert result["cursor"]["source"] == "Año.data"
+
+
+@pytest.mark.parametrize(("kind", "pack"), [
+    ("gzip", lambda data: gzip.compress(data, mtime=0)),
+    ("zip", lambda data: zip_of(data)),
+    ("bzip2", bz2.compress),
+    ("xz", lzma.compress),
+])
+def test_a_compressed_source_is_refused_naming_what_it_is(
+    tmp_path, description_file, kind, pack
+):
+    """A compressed download (UCI's adult.zip, a .gz) was split as text: a few binary "records"
+    quarantined for their field count, and none of the records inside loaded."""
+    source = write(tmp_path / "Adult.data.gz", pack(TEXT.encode()))
+    with TestRuntime(app, settings={"db": f"sqlite:///{tmp_path / 'census.db'}",
+                                    "source": [str(source)],
+                                    "description": str(description_file)}) as rt:
+        run = rt.run(load, all=True)
+    assert run.error is not None
+    assert f"Adult.data.gz is {kind}-compressed, not text" in run.error
+    assert not (tmp_path / "census.db").exists() or not sqlite3.connect(
+        tmp_path / "census.db").execute(
+        "SELECT name FROM sqlite_master WHERE name = 'adult_rejected'").fetchall()
+
+
+def zip_of(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("adult.data", data)
+    return buffer.getvalue()

@@ -206,3 +206,16 @@ def test_a_folder_named_like_an_unknown_users_home_is_read_as_written(tmp_path, 
     source = "~no-such-user-census/Adult.data"
     assert fetch(source, DictBucket()).data == BODY
     assert description_origin(None, [source]) == "~no-such-user-census/Description"
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("https://[::1/Adult.data", "Invalid IPv6 URL"),  # was ValueError
+    ("http://exa\nmple.org/Adult.data", "non-printable"),  # was httpx.InvalidURL
+])
+def test_a_url_that_is_none_says_so_in_one_line(url, why):
+    assert source_name(url) == "Adult.data"  # the label of its progress, before the fetch
+    server = Server()
+    with pytest.raises(CauceError, match=f"is not a valid URL: .*{why}") as raised:
+        fetch(url, DictBucket(), transport=httpx.MockTransport(server))
+    assert "--source path/to/Adult.data" in raised.value.hint
+    assert server.requests == 0

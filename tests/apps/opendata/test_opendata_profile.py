@@ -88,6 +88,16 @@ def test_types_numbers_padded_codes_booleans_and_export_dates(tmp_path: Path) ->
     assert empty is not None and empty.null_share == 1.0
 
 
+def test_a_date_of_year_zero_keeps_its_text_as_the_minimum(tmp_path: Path) -> None:
+    """DuckDB reads year 0000 (1 BC) as a timestamp Python cannot hold and returns it as text:
+    the profile raised ValueError, and the dataset's message ended in the dead-letter queue."""
+    data = b"d\n0000-01-01T00:00:00.000\n2019-11-14T00:00:00.000\n"
+    profile = profile_csv(write(tmp_path, data))
+    day = profile.column("d")
+    assert day is not None and (day.type, day.max) == ("timestamp", "2019-11-14T00:00:00")
+    assert day.min == "0001-01-01 (BC) 00:00:00"
+
+
 def test_duplicate_rows_are_counted(tmp_path: Path) -> None:
     frame = make_frame("pcr-tests", 300, seed=1)
     doubled = pl.concat([frame, frame.head(30), frame.head(5)])
@@ -115,6 +125,31 @@ def test_a_file_wider_than_one_query_is_profiled_column_by_column(
     assert [c.nulls for c in profile.columns] == [0] * 11 + [1]
     assert (profile.columns[9].min, profile.columns[9].max) == (0.0, 8.0)
     assert profile.columns[11].distinct == 3
+
+
+def test_a_header_longer_than_the_sampled_head_keeps_every_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header was read from the first 64 KiB alone: a dataset of 3,000 columns of 25
+    characters lost the names past that (the last one cut), and every row was rejected as
+    ragged, 0 rows. A 64-byte head stands for the 64 KiB here."""
+    monkeypatch.setattr(profile_module, "SAMPLE_BYTES", 64)
+    names = [f"columna_larga_{i:02d}" for i in range(12)]
+    data = (",".join(names) + "\n" + ",".join("7" for _ in names) + "\n").encode()
+    profile = profile_csv(write(tmp_path, data))
+    assert [c.name for c in profile.columns] == names
+    assert (profile.rows, profile.rejected_rows, profile.problems) == (1, 0, ())
+
+
+def test_a_file_of_one_endless_line_is_not_read_whole_for_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header is read on past the head to its line end, but not without end: a file of one
+    line of gigabytes would be held in memory whole. 64 and 256 bytes stand for 64 KiB and 1 MiB."""
+    monkeypatch.setattr(profile_module, "SAMPLE_BYTES", 64)
+    monkeypatch.setattr(profile_module, "HEADER_BYTES", 256)
+    profile = profile_csv(write(tmp_path, b"a," * 1_000))
+    assert len(profile.columns) <= 256 // 2 + 1
 
 
 @pytest.mark.parametrize(
@@ -154,6 +189,23 @@ def test_malformed_files_give_a_profile_with_their_problems(
     assert profile.rows == rows
     assert any(p.startswith(problem) for p in profile.problems), profile.problems
     assert profile.sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("data", [
+    b'"id";"nombre"\n"1";"Ana"\n"2";"Luis"\n',  # ;-separated, as a Spanish Excel saves it
+    b'"id"x,"nombre"\n1,Ana\n2,Luis\n',
+])
+def test_rows_skipped_behind_a_header_that_is_not_csv_are_a_problem(
+    tmp_path: Path, data: bytes
+) -> None:
+    """DuckDB's reader skips every line after a header whose quoted name is followed by another
+    character than a comma, rejecting none: the profile said 0 rows and no problem at all."""
+    profile = profile_csv(write(tmp_path, data))
+    assert profile.rows == 0
+    assert profile.problems == (
+        "no row read: the header (line 1) does not split as CSV (',' expected after '\"'), "
+        "and every line after it was skipped",
+    )
 
 
 def test_cr_line_ends_are_still_a_csv(tmp_path: Path) -> None:

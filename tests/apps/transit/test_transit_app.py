@@ -373,6 +373,20 @@ def test_synth_refuses_a_day_adatrap_would_not_process(day):
         assert not rt.bucket("gps").list()
 
 
+@pytest.mark.parametrize(("day", "said"), [
+    # the hint was "use YYYY-MM-DD", which it is
+    ("2021-02-29", "'2021-02-29' is no date of the calendar (hint: 2021-02 has 28 days"),
+    # read as 2021-04-22 by date.fromisoformat, a spelling no partition key has
+    ("20210422", "'20210422' is not a daily partition key (hint: write it like 2021-04-22)"),
+])
+def test_synth_says_why_a_day_is_none(day, said):
+    with TestRuntime(app) as rt:
+        run = rt.run(synth, scale="tiny", date=day, seed=1)
+        assert run.status == RunStatus.FAILED
+        assert said in run.error
+        assert not rt.bucket("gps").list()
+
+
 def test_a_cancelled_synth_puts_no_file_in_the_buckets(monkeypatch):
     """A Ctrl-C while generating was obeyed only after every file was put (the run then said
     cancelled), or, forced mid-way, left part of a new day beside part of an older one."""

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from cauce.apps.transit.errors import InputFileError
+from cauce.apps.transit.formats import delimited
 from cauce.apps.transit.formats.delimited import (
     is_number_text,
     read_positional,
@@ -198,6 +199,32 @@ def test_a_truncated_or_blank_first_record_costs_only_itself(tmp_path, short, li
     frame, rejects = read_gps(path, PAR, DAY)
     assert frame["t"].to_list() == [8 * 3600, 8 * 3600 + 40]
     assert rejects == ({"gps: unreadable time": 1} if short else {"gps: missing plate": 1})
+
+
+@pytest.mark.parametrize("damaged", [1, 2])
+def test_a_damaged_record_of_many_separators_does_not_widen_the_file(
+    tmp_path, monkeypatch, damaged
+):
+    """The reader took every row's width from the widest of the first lines: one line of
+    millions of `;` (a damaged copy) made every row of the day that wide, and the day's process
+    was killed for memory. Only the columns the parameter file reads are read."""
+    widths: list[int] = []
+    read_csv = delimited._read_csv
+
+    def spy(*args, **kwargs):
+        frame = read_csv(*args, **kwargs)
+        widths.append(frame.width)
+        return frame
+
+    monkeypatch.setattr(delimited, "_read_csv", spy)
+    rows = ["patente;C2;tiempo;latitud;longitud",
+            "ZN-6220;;2021-04-22 08:00:00;-33.45;-70.65",
+            "ZN-6220;;2021-04-22 08:00:40;-33.45;-70.65"]
+    rows.insert(damaged, "x" + ";" * 10_000)
+    frame, rejects = read_gps(_gz(tmp_path, "d.gps", "\n".join(rows) + "\n"), PAR, DAY)
+    assert frame["t"].to_list() == [8 * 3600, 8 * 3600 + 40]
+    assert rejects == {"gps: unreadable time": 1}
+    assert widths == [5]
 
 
 @pytest.mark.parametrize("text", ["patente;C2;tiempo;latitud;longitud",

@@ -89,6 +89,7 @@ def parse_description(text: str) -> Description:
         raise DescriptionError("the 'Attribute type' section lists no attributes")
     notes = dict(_attributes(sections.get("attribute description", [])))
     distribution = _class_distribution(_section(sections, "class distribution"))
+    _check_names_once([name for name, _ in types])
     columns = tuple(_column(name, body, notes.get(name, "")) for name, body in types)
     class_column = _class_column(columns, distribution)
     _check_counts(sections.get("number of attributes", []), columns, class_column)
@@ -149,6 +150,18 @@ def _attributes(lines: list[str]) -> list[tuple[str, str]]:
         else:
             raise DescriptionError(f"cannot read the attribute line {line.strip()!r}")
     return entries
+
+
+def _check_names_once(names: list[str]) -> None:
+    """Each attribute once: two of one name, or of names differing only in case (which SQL
+    takes for one column), would make a table no database creates."""
+    seen: dict[str, str] = {}
+    for name in names:
+        first = seen.get(name.casefold())
+        if first is not None:
+            also = "" if first == name else f" (also as {name!r})"
+            raise DescriptionError(f"the Description lists the attribute {first!r} twice{also}")
+        seen[name.casefold()] = name
 
 
 def _column(name: str, body: str, note: str) -> Column:

@@ -27,7 +27,7 @@ from cauce.apps.census.chunker import Cursor, check_order, next_chunk
 from cauce.apps.census.description import Description
 from cauce.apps.census.reader import SourceLines, read_lines
 from cauce.apps.census.schema import DUPLICATE, LINE, SOURCE, create_statements, rejected_table
-from cauce.apps.census.sources import SourceFile
+from cauce.apps.census.sources import SourceFile, compression
 from cauce.apps.census.validate import PROBLEM, Validated, validate
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def read_sources(
 ) -> list[Future[SourceLines]]:
     """Split every fetched file into records (in `encoding`, detected when None), each file in
     a thread of `pool`, so that two files split side by side; two sources may not share a
-    file name."""
+    file name, and a compressed one is refused rather than split into binary "records"."""
     names = [file.name for file in files]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -221,6 +221,12 @@ def read_sources(
             f"two sources are both named {repeated[0]!r}; rows are told apart by file name",
             hint="rename one of the files, or pass each file once",
         )
+    for file in files:
+        if kind := compression(file.data):
+            raise CauceError(
+                f"{file.name} is {kind}-compressed, not text: its records cannot be read",
+                hint="decompress it and pass the file inside with --source",
+            )
     return [pool.submit(read_lines, file.name, file.data, encoding) for file in files]
 
 

@@ -13,13 +13,14 @@ folder), else the original's, downloaded like the data files.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from cauce import Bucket, CauceError
+from cauce import Bucket, CauceError, textfiles
 from cauce.apps.census.description import DESCRIPTION_FILE
 
 if TYPE_CHECKING:
@@ -80,14 +81,39 @@ class SourceFile:
     downloaded: bool = False
 
 
+#: the first bytes of the compressed files a download may be (UCI's adult.zip, a .gz copy)
+COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
+
+
+def compression(data: bytes) -> str | None:
+    """The compression `data` starts with (`gzip`, `zip`...), None for text: a census line
+    never starts with these bytes."""
+    return next((kind for magic, kind in COMPRESSED.items() if data.startswith(magic)), None)
+
+
 def is_url(source: str) -> bool:
-    return urlsplit(source).scheme in ("http", "https")
+    """Whether `source` is an http(s) URL (well formed or not: `_check_url` says)."""
+    return _HTTP.match(source) is not None
+
+
+_HTTP = re.compile(r"(?i)https?:")
 
 
 def source_name(source: str) -> str:
     """The file name of a path or URL: `Adult.data`."""
     if is_url(source):
-        return unquote(urlsplit(source).path.rstrip("/").rsplit("/", 1)[-1]) or source
+        try:
+            path = urlsplit(source).path
+        except ValueError:  # no URL (`https://[::1`), which fetching it says
+            path = source
+        return unquote(path.rstrip("/").rsplit("/", 1)[-1]) or source
     return Path(source).name
 
 
@@ -128,6 +154,7 @@ def fetch(
     """
     if not is_url(source):
         return _read_local(source, advice)
+    _check_url(source, advice)
     key = download_key(source)
     checksum_key = f"{key}.sha256"
     if bucket.exists(key) and bucket.exists(checksum_key):
@@ -140,6 +167,17 @@ def fetch(
     bucket.put(key, data)
     bucket.put(checksum_key, digest + "\n")
     return SourceFile(source_name(source), source, data, digest, downloaded=True)
+
+
+def _check_url(url: str, advice: Advice) -> None:
+    """One line for a URL no request can be made to (`https://[::1`, a line break in it)."""
+    import httpx
+
+    try:
+        urlsplit(url)  # the bucket key is made from its parts
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as error:
+        raise CauceError(f"{url!r} is not a valid URL: {error}", hint=advice.hint) from None
 
 
 def download_key(url: str) -> str:
@@ -178,7 +216,10 @@ def _read_local(source: str, advice: Advice) -> SourceFile:
             f"cannot read the {advice.role} {source!r}: {error.strerror}",
             hint=f"pass an existing file or an http(s) URL with {advice.option}",
         ) from error
-    return SourceFile(path.name, source, data, hashlib.sha256(data).hexdigest())
+    # the name labels its rows: bytes that are not UTF-8 (a Latin-1 name) are decoded as a
+    # file's would be, as a database's text must be valid
+    name = textfiles.escaped_bytes_decoded(path.name)
+    return SourceFile(name, source, data, hashlib.sha256(data).hexdigest())
 
 
 def _download(

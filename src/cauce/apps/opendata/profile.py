@@ -14,7 +14,8 @@ that are not UTF-8, UTF-16 text (with a byte-order mark or without, either byte 
 UTF-16 all the same) each become a line in ``Profile.problems``, and rows DuckDB could not parse
 are counted in ``rejected_rows``. A carriage return inside an unquoted value (or lines ending CR
 CR LF) stops DuckDB's reader for the whole file: the profile then has no rows and a problem
-naming that line.
+naming that line. So does a header that does not split as CSV (`"id";"nombre"`), after
+which DuckDB skips every line without rejecting one.
 
 A file that is not UTF-8 is cp1252 (Excel's "CSV" on Western-European Windows) when every byte
 is one cp1252 defines, else Latin-1 (`cauce.textfiles`' rule, judged over the whole file in the
@@ -33,6 +34,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     import duckdb
 
 SAMPLE_BYTES = 1 << 16
+# the longest header read: 30,000 names of 33 characters
+HEADER_BYTES = 1 << 20
 SAMPLE_ROWS = 5_000
 # columns profiled per query (see _groups)
 COLUMNS_PER_QUERY = 250
@@ -56,6 +60,7 @@ BLOCK = 8 << 20
 # 11/14/2019 or 11/14/2019 12:00:00 AM.
 SLASH_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
 NUMERIC = ("integer", "number")
+_LINE_END = re.compile(r"\r\n?|\n")
 # how problem lines name the encodings a file that is not UTF-8 is read in
 SINGLE_BYTE = {textfiles.CP1252: "cp1252", textfiles.LATIN1: "Latin-1"}
 BIG_ENDIAN = "utf-16-be"
@@ -170,7 +175,8 @@ def profile_csv(
     if utf16 is None and _looks_binary(head):
         return Profile(digest, size, 0, problems=("binary content: this is not a CSV text file",))
     encoding = utf16 or ("utf-8" if detected == textfiles.UTF8 else raw.single_byte)
-    names, problems = _header(head, encoding)
+    first = _through_first_line(path, head)
+    names, problems = _header(first, encoding)
     if utf16:
         order = " (big-endian)" if utf16 == BIG_ENDIAN else ""
         problems.insert(0, f"UTF-16 text{order}: read as UTF-16; convert to UTF-8 for other tools")
@@ -199,6 +205,8 @@ def profile_csv(
     elif encoding in SINGLE_BYTE:
         problems.append(f"not UTF-8: read as {SINGLE_BYTE[encoding]}")
     problems.extend(_describe_rejects(result.rejects))
+    if not result.rows and not result.rejected and (skipped := _all_skipped(first, encoding)):
+        problems.append(skipped)
     return Profile(
         sha256=digest,
         size=size,
@@ -261,6 +269,22 @@ def _detected(head: bytes, *, complete: bool) -> str | None:
     return textfiles.detect_encoding(head, complete=complete)
 
 
+def _through_first_line(path: Path, head: bytes) -> bytes:
+    """The head, read on to the end of the first line when it has none: the header of a dataset
+    of thousands of columns is longer than the head, and its names cut there made every row
+    ragged. At most `HEADER_BYTES`, so a file of one endless line is not read whole."""
+    if len(head) < SAMPLE_BYTES or b"\n" in head or b"\r" in head:
+        return head
+    parts = [head]
+    with path.open("rb") as handle:
+        handle.seek(len(head))
+        while len(parts) * SAMPLE_BYTES < HEADER_BYTES and (block := handle.read(SAMPLE_BYTES)):
+            parts.append(block)
+            if b"\n" in block or b"\r" in block:
+                break
+    return b"".join(parts)
+
+
 def _header(head: bytes, encoding: str) -> tuple[list[str], list[str]]:
     text = head.decode(encoding, errors="replace").removeprefix("\ufeff")
     try:
@@ -285,6 +309,23 @@ def _header(head: bytes, encoding: str) -> tuple[list[str], list[str]]:
     if blanks:
         problems.append(f"{blanks} column(s) without a name in the header")
     return names, problems
+
+
+def _all_skipped(first: bytes, encoding: str) -> str | None:
+    """The problem of a file that has lines after its header but no row read and none rejected:
+    DuckDB's reader skips every line, silently, after a header whose quoted name is followed by
+    another character than a comma (`"id";"nombre"`, as a Spanish Excel saves a CSV). None when
+    nothing follows the header."""
+    text = first.decode(encoding, errors="replace").removeprefix("\ufeff")
+    line, *rest = _LINE_END.split(text, maxsplit=1)
+    if not "".join(rest).strip():
+        return None
+    try:
+        next(csv.reader([line], strict=True), None)
+    except csv.Error as err:
+        return (f"no row read: the header (line 1) does not split as CSV ({err}), and every "
+                "line after it was skipped")
+    return "no row read: every line after the header was skipped"
 
 
 # -- the scan -------------------------------------------------------------------------------
@@ -479,11 +520,15 @@ def _columns(
 
 
 def _plain(value: Any) -> float | str | None:
-    """Values as JSON can carry them: numbers as floats, moments as ISO text."""
+    """Values as JSON can carry them: numbers as floats, moments as ISO text. A moment Python
+    cannot hold (year 0, `0000-01-01`, is 1 BC to DuckDB) comes from DuckDB as its own text,
+    which is kept."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, str):
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return float(value)

@@ -118,7 +118,7 @@ def synth(
     """Generate a synthetic city and day (tiny|small|santiago) into the input buckets."""
     from .synth.day import generate_day
 
-    day = _parse_day(date)
+    day = DAYS.parse(date)  # a key as `adatrap --partition` takes it, or why it is none
     if day < DAYS.start:
         raise CauceError(f"{day} is before the first day adatrap processes ({DAYS.start})",
                          hint=f"generate a day from {DAYS.start} on")
@@ -335,13 +335,6 @@ def on_input(obj: ObjectRef, ctx: Context) -> list[str]:
         ctx.log.info("all inputs of %s are in; submitted run %s", day, run_id)
         submitted_runs.append(run_id)
     return submitted_runs
-
-
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CauceError(f"not a date: {text!r}", hint="use YYYY-MM-DD") from None
 
 
 def _local_file(ctx: Context, name: str, what: str) -> Path:

@@ -97,13 +97,16 @@ def _head_lines(data: bytes, count: int = HEAD_LINES) -> list[str]:
     return lines
 
 
-def _widened_first_row(data: bytes, skip: int, separator: str, width: int,
-                       quoted: bool = False) -> bytes:
-    """`data` with its first row (after `skip` lines) given empty fields up to `width`.
+def _first_row_of_width(data: bytes, skip: int, separator: str, width: int,
+                        quoted: bool = False) -> bytes:
+    """`data` with its first row (after `skip` lines) given exactly `width` fields, the last
+    column read: empty ones added when it is short, those past `width` left out when longer.
 
     The CSV reader takes a file's width from its first row: a short one (a truncated record)
-    would cut every row after it to its width. Only that row is touched, and only when short;
-    in a quoted file, not when its line ends inside quotes (a value holding a line break)."""
+    would cut every row after it to its width, and one of millions of separators (a damaged
+    line) made every row that wide, until memory ran out. Only that row is touched; in a quoted
+    file, not when its line ends inside quotes (a value holding a line break), and never cut
+    (a separator may be inside quotes)."""
     start = 0
     for _ in range(skip):
         start = data.find(b"\n", start) + 1
@@ -119,7 +122,14 @@ def _widened_first_row(data: bytes, skip: int, separator: str, width: int,
         return data
     mark = separator.encode()
     missing = width - 1 - data.count(mark, start, end)
-    return data if missing <= 0 else data[:end] + mark * missing + data[end:]
+    if missing > 0:
+        return data[:end] + mark * missing + data[end:]
+    if missing == 0 or quoted:
+        return data
+    at = start
+    for _ in range(width):
+        at = data.index(mark, at, end) + 1
+    return data[:at - 1] + data[end:]
 
 
 def read_positional(
@@ -174,7 +184,8 @@ def read_positional(
         else:
             reason = f"{label}: {CUT_LAST_LINE}"
             rejects[reason] = rejects.get(reason, 0) + 1
-    data = _widened_first_row(data, 1 if has_header else 0, separator, width, quoted)
+    data = _first_row_of_width(data, 1 if has_header else 0, separator,
+                               max(wanted.values()), quoted)
     frame = _read_rows(data, separator, 1 if has_header else 0, quoted, name)
     if frame.height == 0:
         return pl.DataFrame({field: pl.Series([], dtype=pl.String) for field in fields})
