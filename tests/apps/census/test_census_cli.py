@@ -93,6 +93,23 @@ def test_serve_with_every_0_loads_everything_into_each_new_database(offline, tmp
     assert rows(tmp_path / "c.db") == VALID
 
 
+@pytest.mark.parametrize(("every", "problem"), [("abc", "is not a duration"),
+                                                ("-1s", "is negative"), ("nan", "finite")])
+def test_a_load_every_that_is_no_duration_is_refused_before_it_runs(offline, tmp_path, every,
+                                                                     problem):
+    status, output = offline("run", "census", "load", "--every", every, "--db",
+                             "sqlite:///c.db", *SOURCES)
+    assert status == 2 and problem in output and "Traceback" not in output
+    assert not (tmp_path / "c.db").exists()
+
+
+def test_a_load_every_written_0_in_any_unit_loads_everything_in_one_run(offline, tmp_path):
+    status, output = offline("run", "census", "load", "--every", "0.0m", "--db",
+                             "sqlite:///c.db", *SOURCES)
+    assert status == 0, output
+    assert rows(tmp_path / "c.db") == VALID
+
+
 @pytest.mark.parametrize("job", ["demo-data", "report"])
 def test_an_out_folder_that_cannot_be_made_is_one_line_with_a_hint(offline, tmp_path, job):
     assert offline("run", "census", "load", *SOURCES, "--all")[0] == 0

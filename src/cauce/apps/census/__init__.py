@@ -11,7 +11,6 @@ report with one chart per breakdown. See README.md next to this file.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge, Interval
 
-from cauce import App, CauceError, CheckpointConflict, Context, RunCancelled, Runtime, causes
+from cauce import (
+    App,
+    CauceError,
+    CheckpointConflict,
+    Context,
+    Duration,
+    RunCancelled,
+    Runtime,
+    causes,
+)
 from cauce.apps.census.description import DESCRIPTION_FILE, Description, read_description
 from cauce.apps.census.report import warehouse_sections, write_census_report
 from cauce.apps.census.sources import (
@@ -63,7 +71,7 @@ chunk_size = app.setting(
     "chunk_size", int, default=1630, help="records committed per scheduled run"
 )
 every = app.setting(
-    "every", str, default="10s",
+    "every", Annotated[Duration, Ge(0)], default="10s",
     help="how often `cauce serve` loads the next chunk; 0 loads everything in one run",
 )
 source = app.setting(
@@ -85,9 +93,6 @@ encoding = app.setting(
 target = app.warehouse("target", url=db)
 downloads = app.bucket("sources")
 
-_ZERO = re.compile(r"0+(\.0*)?\s*(ms|s|m|h|d|w)?")
-
-
 @app.job(every=every, retries=2)
 def load(
     ctx: Context, all: Annotated[bool, "load every remaining record in this run"] = False
@@ -99,7 +104,7 @@ def load(
     text_encoding = _encoding(ctx)
     files = _fetch_sources(ctx, settings["source"])
     schema, description = _description(ctx)
-    at_once = all or _ZERO.fullmatch(str(settings["every"]).strip().lower()) is not None
+    at_once = all or settings["every"] == 0
     try:
         size = None if at_once else settings["chunk_size"]
         result = load_chunk(
