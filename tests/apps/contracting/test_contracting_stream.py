@@ -377,3 +377,23 @@ def test_nul_characters_are_dropped_and_the_id_length_is_the_stored_one(rt):
     bucket = rt.bucket("quarantine")
     [kept] = [json.loads(bucket.get(o.key)) for o in bucket.list("t_streaming_contracts/")]
     assert kept["reason"] == "id_no_contrato longer than 100 characters"
+
+
+def test_a_lone_surrogate_in_a_field_is_replaced_and_its_batch_goes_on(rt):
+    """JSON may escape half a surrogate pair (``"\\ud800"``), which has no UTF-8 form: the
+    batch failed to encode, was retried into the dead-letter queue with every good record of
+    it, and the shard stalled meanwhile. It is now U+FFFD, as a decoder writes it."""
+    put(
+        rt,
+        record(1, "100000", nombre_proveedor="MULTADO\ud800 SAS", id_no_contrato="CO1.\udc80"),
+        record(2, "100000", nombre_proveedor="MULTADO SAS"),
+        {"nombre_proveedor": "\ud800"},  # quarantined: no id
+    )
+    got = alerts(rt)
+    assert {contract for contract, _ in got} == {"CO1.\ufffd", "CO1.REQ.0000002"}
+    bucket = rt.bucket("quarantine")
+    [kept] = [json.loads(bucket.get(o.key)) for o in bucket.list("t_streaming_contracts/")]
+    assert kept["record"] == {"nombre_proveedor": "\ud800"}
+    assert got[("CO1.REQ.0000002", "inhabilitados por multa")]["tipo_alerta_irregularidad"] == "Si"
+    assert got[("CO1.\ufffd", "inhabilitados por multa")]["tipo_alerta_irregularidad"] == "No"
+    assert rt.dlq("alert") == []

@@ -21,7 +21,7 @@ import numpy as np
 
 from cauce import Bucket, Context, Record, Stream, Topic, Warehouse
 
-from .alerts import evaluate, frame, text_of
+from .alerts import LONE_SURROGATE, evaluate, frame, text_of
 from .reference import ReferenceCache
 from .store import (
     PAIRS_TABLE,
@@ -72,10 +72,10 @@ def _keyed(record: Record, quarantine: Bucket, shard: int) -> bool:
         else f"id_no_contrato longer than {MAX_ID} characters"
     )
     body = {"seq": record.seq, "shard": shard, "reason": reason, "record": data}
-    quarantine.put(
-        f"t_streaming_contracts/shard={shard}/seq={record.seq}.json",
-        json.dumps(body, ensure_ascii=False, default=str),
-    )
+    text = json.dumps(body, ensure_ascii=False, default=str)
+    if not text.isascii() and LONE_SURROGATE.search(text):  # no UTF-8 form: JSON escapes
+        text = json.dumps(body, default=str)
+    quarantine.put(f"t_streaming_contracts/shard={shard}/seq={record.seq}.json", text)
     return False
 
 
