@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ def ts(text: str) -> datetime:
 
 
 def money(value: float | int | str) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.001"))
+    return Decimal(str(value)).quantize(Decimal("0.001"), context=Context(prec=40))
 
 
 def proc(**values: Any) -> dict[str, Any]:
