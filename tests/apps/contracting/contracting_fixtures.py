@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from cauce.apps.contracting.engine import Engine
 from cauce.apps.contracting.indicators.common import Inputs
 from cauce.apps.contracting.indicators.compute import Outcome, compute_indicators, load_inputs
-from cauce.apps.contracting.tables import COLUMNS, PROCESOS
+from cauce.apps.contracting.tables import COLUMNS, PEP, PROCESOS
 
 CUT = date(2023, 4, 16)
 _ids = itertools.count(1)
@@ -53,6 +53,17 @@ def proc(**values: Any) -> dict[str, Any]:
         if isinstance(row[key], int | float | str):
             row[key] = money(row[key])
     return row
+
+
+def nit_world() -> dict[str, list[dict[str, Any]]]:
+    """NITs written with dots and a check digit after a hyphen, on either side of I04's match,
+    and ten digits without a hyphen (a cédula's length), which must not match."""
+    pep = [{"id_nit_pep": "900123456", "fecha_vinculacion": ts("2020-01-01")},
+           {"id_nit_pep": "800.200.300 - 1", "fecha_vinculacion": ts("2020-01-01")}]
+    return {PROCESOS: [proc(id_nit_proveedor="900.123.456-7", monto_precio_base=100),
+                       proc(id_nit_proveedor="800200300", monto_precio_base=200),
+                       proc(id_nit_proveedor="9001234567", monto_precio_base=400)],
+            PEP: pep}
 
 
 def write_raw(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[Path]]:

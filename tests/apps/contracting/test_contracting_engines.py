@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from contracting_fixtures import inputs_of, measures, money, proc, run_one, ts
+from contracting_fixtures import inputs_of, measures, money, nit_world, proc, run_one, ts
 from contracting_spark import spark_engine  # noqa: F401  (the session-wide Spark engine)
 
 from cauce.apps.contracting import app, rawzone
@@ -125,6 +125,11 @@ def test_engine_defaults_do_not_leak_into_the_results(tmp_path, spark, code, pub
         duck.close()
     assert measures(run_one(spark, tmp_path / "s", code, edge_world(),
                             as_published=published)) == expected
+
+
+def test_a_check_digit_after_a_hyphen_is_dropped_on_both_engines(tmp_path, spark):
+    assert measures(run_one(spark, tmp_path, "I04", nit_world(), as_published=False)) == (
+        2, 2, money(300), 3)
 
 
 def test_spark_reads_a_source_committed_with_no_rows(tmp_path, spark):

@@ -6,7 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from contracting_fixtures import CUT, d, inputs_of, measures, money, proc, run_one, ts
+from contracting_fixtures import (
+    CUT,
+    d,
+    inputs_of,
+    measures,
+    money,
+    nit_world,
+    proc,
+    run_one,
+    ts,
+)
 
 from cauce import CauceError
 from cauce.apps.contracting.engine import Engine, check_master, connect
@@ -269,3 +279,11 @@ def test_a_master_that_is_no_spark_url_is_refused_before_spark_starts(master):
                                     "spark://host:7077", "k8s://https://h:443", "yarn"])
 def test_spark_master_urls_pass_the_check(master):
     check_master(master)
+
+
+def test_a_nit_written_with_dots_and_its_check_digit_matches_the_bare_nit(duck, tmp_path):
+    """`900.123.456-7` became 9001234567 and missed the registries' 900123456 (RUES keeps the
+    check digit apart): the digit after the hyphen is dropped. Ten digits with no hyphen may be
+    a cédula and are kept whole."""
+    fixed = measures(run_one(duck, tmp_path, "I04", nit_world(), as_published=False))
+    assert fixed == (2, 2, money(300), 3)

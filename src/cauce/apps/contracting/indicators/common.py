@@ -46,9 +46,11 @@ class Inputs:
 
 
 def doc(value: ir.StringValue) -> ir.StringValue:
-    """A document number as digits without leading zeros; null when it has no digit
-    (so the placeholders `No Definido` and `No Adjudicado` are null too)."""
-    return value.re_replace(r"[^0-9]", "").re_replace(r"^0+", "").nullif("")
+    """A document number as digits without leading zeros and without a NIT's check digit
+    written after a hyphen (`900.123.456-7` is 900123456, as RUES and SIGEP keep it); null
+    when it has no digit (so the placeholders `No Definido` and `No Adjudicado` are null too)."""
+    bare = value.re_replace(r"-\s*[0-9]\s*$", "")
+    return bare.re_replace(r"[^0-9]", "").re_replace(r"^0+", "").nullif("")
 
 
 def name(value: ir.StringValue) -> ir.StringValue:
