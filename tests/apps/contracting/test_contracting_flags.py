@@ -191,3 +191,16 @@ def test_amounts_at_the_top_of_decimal_30_3_are_summed_or_loaded_as_null(duck, t
     buyers = {b["documento"]: b for b in results.scored.buyers.to_pylist()}
     assert buyers["855"]["monto_total"] is None and buyers["855"]["contratos"] == 3
     assert buyers["856"]["monto_total"] == money("99999999999999999999999999.5")
+
+
+def test_phase_rows_tied_on_every_ordering_key_give_one_result_whatever_their_order(
+        duck, tmp_path):
+    """Two rows of a process updated, awarded and priced alike (phase rows updated the same
+    day) kept whichever the export listed first: the same data in another order fired other
+    flags. The remaining columns now break the tie."""
+    rows = []
+    for k in range(4):
+        a = proc(n=f"t{k}", fecha_recep_resp=d("2023-01-11"))   # 1 day: short
+        b = dict(a, fecha_recep_resp=d("2023-02-28"))
+        rows += [a, b] if k % 2 else [b, a]
+    assert fired(duck, tmp_path, "RF02", {PROCESOS: rows}) == {f"CO1.REQ.t{k}" for k in range(4)}

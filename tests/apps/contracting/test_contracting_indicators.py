@@ -256,6 +256,18 @@ def test_responsabilidad_fiscal_filters_tr_not_r_and_dedups(duck, tmp_path):
     assert published == (1, 1, money(600), 4)     # c's two phase rows add its amount twice
 
 
+def test_the_original_s_arbitrary_row_does_not_depend_on_the_export_s_order(duck, tmp_path):
+    """--as-published keeps the first row by a fixed order so its numbers repeat; phase rows
+    equal on that order but published in another year were kept as the export listed them."""
+    rows = []
+    for k in range(3):
+        a = proc(n=f"y{k}", id_nit_proveedor="111", fecha_publicacion=d("2022-03-01"))
+        b = dict(a, fecha_publicacion=d("2021-03-01"))
+        rows += [b, a] if k == 1 else [a, b]
+    published = measures(run_one(duck, tmp_path, "I01", {PROCESOS: rows}, as_published=True))
+    assert published == (1, 3, money(300), 1)
+
+
 def test_first_per_keeps_one_row_per_key_and_one_for_the_null_key(duck):
     import ibis
     import pyarrow as pa

@@ -8,7 +8,7 @@ process (`processes`); the as-published definitions reproduce the original's arb
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -82,12 +82,22 @@ def asc_first(column: str) -> ibis.Deferred:
     return ibis.asc(_[column], nulls_first=True)
 
 
+def the_rest(table: ir.Table, used: Collection[str], *,
+             nulls_first: bool) -> list[ibis.Deferred]:
+    """Every column of ``table`` not in ``used``, ascending: the last tie-break of a
+    `first_per`, so rows equal on its chosen order are never kept by the order they were read
+    in (an export's, or a parallel reader's)."""
+    return [ibis.asc(_[c], nulls_first=nulls_first) for c in table.columns if c not in used]
+
+
 def published_first(table: ir.Table, key: str) -> ir.Table:
     """The original's ``dropDuplicates([key])``: it keeps an arbitrary row; this keeps the first
-    by (id_proceso, id_portafolio, monto_precio_base, id_nit_proveedor), so runs agree."""
+    by (id_proceso, id_portafolio, monto_precio_base, id_nit_proveedor), then by the other
+    columns, so runs agree."""
     order = [c for c in ("id_proceso", "id_portafolio", "monto_precio_base", "id_nit_proveedor")
              if c != key]
-    return first_per(table, key, [asc_first(c) for c in order])
+    rest = the_rest(table, {key, *order}, nulls_first=True)
+    return first_per(table, key, [*(asc_first(c) for c in order), *rest])
 
 
 def processes(inputs: Inputs) -> ir.Table:
@@ -101,16 +111,17 @@ def published_processes(inputs: Inputs, key: str) -> ir.Table:
     return inputs.shared(f"published:{key}", lambda: published_first(inputs[PROCESOS], key))
 
 
+LATEST = (("fecha_actualizacion", ibis.desc), ("fecha_adjudicacion", ibis.desc),
+          ("monto_total_adjudicado", ibis.desc), ("monto_precio_base", ibis.desc),
+          ("id_nit_proveedor", ibis.asc), ("nombre_proveedor", ibis.asc))
+
+
 def _processes(inputs: Inputs) -> ir.Table:
     p = inputs[PROCESOS].filter(_.id_proceso.notnull())
-    latest = first_per(p, "id_proceso", [
-        ibis.desc(_.fecha_actualizacion, nulls_first=False),
-        ibis.desc(_.fecha_adjudicacion, nulls_first=False),
-        ibis.desc(_.monto_total_adjudicado, nulls_first=False),
-        ibis.desc(_.monto_precio_base, nulls_first=False),
-        ibis.asc(_.id_nit_proveedor, nulls_first=False),
-        ibis.asc(_.nombre_proveedor, nulls_first=False),
-    ])
+    # the latest row; phase rows updated the same day can tie on all of that
+    keys = [order(_[c], nulls_first=False) for c, order in LATEST]
+    rest = the_rest(p, {"id_proceso", *dict(LATEST)}, nulls_first=False)
+    latest = first_per(p, "id_proceso", keys + rest)
     return latest.mutate(
         doc_proveedor=doc(_.id_nit_proveedor),
         doc_entidad=doc(_.id_nit_entidad),
