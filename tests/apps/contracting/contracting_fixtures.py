@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from cauce.apps.contracting.engine import Engine
 from cauce.apps.contracting.indicators.common import Inputs
 from cauce.apps.contracting.indicators.compute import Outcome, compute_indicators, load_inputs
-from cauce.apps.contracting.tables import COLUMNS, PEP, PROCESOS
+from cauce.apps.contracting.tables import COLUMNS, CONTRATOS, EJECUCION, PEP, PROCESOS
 
 CUT = date(2023, 4, 16)
 _ids = itertools.count(1)
@@ -64,6 +64,25 @@ def nit_world() -> dict[str, list[dict[str, Any]]]:
                        proc(id_nit_proveedor="800200300", monto_precio_base=200),
                        proc(id_nit_proveedor="9001234567", monto_precio_base=400)],
             PEP: pep}
+
+
+#: quantities as hostile delivery lines write them: the engines' own casts read some differently
+QUANTITIES = ("1e3", "+5", "5.", ".5", " 7\t", "1_000", "\uff15", "\u0661\u0662", "0x10",
+              "Infinity", "NaN", "10,5", "1e40")
+
+
+def quantity_world() -> dict[str, list[dict[str, Any]]]:
+    """One process per value of `QUANTITIES`, its one delivery line due with 0.1 received of
+    that quantity: I07 flags the processes whose quantity is read as a number above 0.1."""
+    procs, lines, contracts = [], [], []
+    for i, quantity in enumerate(QUANTITIES):
+        p = proc(n=f"q{i:02d}")
+        procs.append(p)
+        contracts.append({"id_contrato": f"CO1.PCCNTR.q{i:02d}",
+                          "id_proceso_compra": p["id_portafolio"]})
+        lines.append({"id_contrato": f"CO1.PCCNTR.q{i:02d}", "cant_recibir": quantity,
+                      "cant_recibida": "0.1", "fecha_entrega_esperada": ts("2023-01-01")})
+    return {PROCESOS: procs, EJECUCION: lines, CONTRATOS: contracts}
 
 
 def write_raw(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[Path]]:

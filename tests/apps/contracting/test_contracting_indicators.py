@@ -8,12 +8,14 @@ from collections.abc import Iterator
 import pytest
 from contracting_fixtures import (
     CUT,
+    QUANTITIES,
     d,
     inputs_of,
     measures,
     money,
     nit_world,
     proc,
+    quantity_world,
     run_one,
     ts,
 )
@@ -266,6 +268,16 @@ def test_the_original_s_arbitrary_row_does_not_depend_on_the_export_s_order(duck
         rows += [b, a] if k == 1 else [a, b]
     published = measures(run_one(duck, tmp_path, "I01", {PROCESOS: rows}, as_published=True))
     assert published == (1, 3, money(300), 1)
+
+
+def test_quantities_are_numbers_only_when_written_with_ascii_digits(duck, tmp_path):
+    """DuckDB's cast read `1_000` as a thousand (Spark's reads it as no number, and reads `５`
+    and `١٢` as numbers): the engines disagreed on I07. Only a sign, ASCII digits, a point and
+    an exponent make a number now, on both."""
+    outcome = run_one(duck, tmp_path, "I07", quantity_world(), as_published=False)
+    assert outcome.hits is not None
+    read = sorted(QUANTITIES[int(p[-2:])] for p in outcome.hits["id_proceso"].to_pylist())
+    assert read == sorted(["1e3", "+5", "5.", ".5", " 7\t"])
 
 
 def test_first_per_keeps_one_row_per_key_and_one_for_the_null_key(duck):

@@ -53,6 +53,19 @@ def doc(value: ir.StringValue) -> ir.StringValue:
     return bare.re_replace(r"[^0-9]", "").re_replace(r"^0+", "").nullif("")
 
 
+_INTEGER = r"^[+-]?[0-9]+$"
+_DECIMAL = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def number(value: ir.StringValue, to: str) -> ir.NumericValue:
+    """Text as a number of type ``to`` (``int64`` or a decimal), trimmed; null unless written
+    with ASCII digits, a sign, a point and an exponent only: each engine's own cast also reads
+    other spellings (DuckDB ``1_000``, Spark ``５`` or ``١٢``), which would make them differ."""
+    text = value.strip()
+    plain = text.re_search(_INTEGER if to.startswith("int") else _DECIMAL)
+    return ibis.ifelse(plain, text, ibis.null(str)).try_cast(to)
+
+
 def name(value: ir.StringValue) -> ir.StringValue:
     """A person's or firm's name for comparison: trimmed, upper case, single spaces, no acute
     accents or diaeresis (Ñ is kept); null when empty."""
