@@ -15,7 +15,14 @@ import pyarrow.parquet as pq
 from cauce.apps.contracting.engine import Engine
 from cauce.apps.contracting.indicators.common import Inputs
 from cauce.apps.contracting.indicators.compute import Outcome, compute_indicators, load_inputs
-from cauce.apps.contracting.tables import COLUMNS, CONTRATOS, EJECUCION, PEP, PROCESOS
+from cauce.apps.contracting.tables import (
+    COLUMNS,
+    CONTRATOS,
+    EJECUCION,
+    OBRAS,
+    PEP,
+    PROCESOS,
+)
 
 CUT = date(2023, 4, 16)
 _ids = itertools.count(1)
@@ -83,6 +90,18 @@ def quantity_world() -> dict[str, list[dict[str, Any]]]:
         lines.append({"id_contrato": f"CO1.PCCNTR.q{i:02d}", "cant_recibir": quantity,
                       "cant_recibida": "0.1", "fecha_entrega_esperada": ts("2023-01-01")})
     return {PROCESOS: procs, EJECUCION: lines, CONTRATOS: contracts}
+
+
+def names_world() -> dict[str, list[dict[str, Any]]]:
+    """Contractors of unfinished works known by name only, each written otherwise by its
+    process: a vertical tab for a space, a sharp s or a ligature that upper-cases to two
+    letters. I09 matches all three."""
+    names = (("CONSTRUCTORA\vUNO SAS", "Constructora Uno SAS"),
+             ("Ingeniería Straße", "INGENIERIA STRASSE"), ("ﬁnca raíz ltda", "FINCA RAIZ LTDA"))
+    works = [{"nombre_rol": "CONTRATISTA", "id_rol": None, "nombre_rol_1": registered}
+             for _, registered in names]
+    return {PROCESOS: [proc(nombre_proveedor=written, monto_precio_base=100)
+                       for written, _ in names], OBRAS: works}
 
 
 def write_raw(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[Path]]:

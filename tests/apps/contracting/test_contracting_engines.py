@@ -14,6 +14,7 @@ from contracting_fixtures import (
     inputs_of,
     measures,
     money,
+    names_world,
     nit_world,
     proc,
     quantity_world,
@@ -139,6 +140,11 @@ def test_engine_defaults_do_not_leak_into_the_results(tmp_path, spark, code, pub
 def test_a_check_digit_after_a_hyphen_is_dropped_on_both_engines(tmp_path, spark):
     assert measures(run_one(spark, tmp_path, "I04", nit_world(), as_published=False)) == (
         2, 2, money(300), 3)
+
+
+def test_names_are_normalised_alike_by_both_engines(tmp_path, spark):
+    assert measures(run_one(spark, tmp_path, "I09", names_world(), as_published=False)) == (
+        3, 3, money(300), 3)
 
 
 def test_quantities_are_read_alike_by_both_engines(tmp_path, spark):

@@ -13,6 +13,7 @@ from contracting_fixtures import (
     inputs_of,
     measures,
     money,
+    names_world,
     nit_world,
     proc,
     quantity_world,
@@ -278,6 +279,14 @@ def test_quantities_are_numbers_only_when_written_with_ascii_digits(duck, tmp_pa
     assert outcome.hits is not None
     read = sorted(QUANTITIES[int(p[-2:])] for p in outcome.hits["id_proceso"].to_pylist())
     assert read == sorted(["1e3", "+5", "5.", ".5", " 7\t"])
+
+
+def test_names_written_with_other_spaces_or_letters_that_upper_case_to_two_match(duck,
+                                                                                 tmp_path):
+    """DuckDB kept a vertical tab (Spark's `\\s` takes it for a space) and upper-cased `ß` to
+    `ẞ` and `ﬁ` to itself (Spark: `SS`, `FI`): the same names matched on Spark only."""
+    fixed = measures(run_one(duck, tmp_path, "I09", names_world(), as_published=False))
+    assert fixed == (3, 3, money(300), 3)
 
 
 def test_first_per_keeps_one_row_per_key_and_one_for_the_null_key(duck):

@@ -66,11 +66,19 @@ def number(value: ir.StringValue, to: str) -> ir.NumericValue:
     return ibis.ifelse(plain, text, ibis.null(str)).try_cast(to)
 
 
+# Spark's upper case (Java's) writes these as two letters; DuckDB's keeps them, or gives ẞ
+_TWO_LETTERS = (("ß", "SS"), ("ﬀ", "FF"), ("ﬁ", "FI"), ("ﬂ", "FL"), ("ﬃ", "FFI"),
+                ("ﬄ", "FFL"), ("ﬅ", "ST"), ("ﬆ", "ST"), ("ŉ", "ʼN"))
+
+
 def name(value: ir.StringValue) -> ir.StringValue:
     """A person's or firm's name for comparison: trimmed, upper case, single spaces, no acute
-    accents or diaeresis (Ñ is kept); null when empty."""
-    cleaned = value.strip().re_replace(r"\s+", " ").upper().translate("ÁÉÍÓÚÜ", "AEIOUU")
-    return cleaned.nullif("")
+    accents or diaeresis (Ñ is kept); null when empty. The spaces and the letters that
+    upper-case to two are spelt out, so both engines give the same text."""
+    cleaned = value.strip().re_replace(r"[ \t\n\r\x0b\x0c]+", " ")
+    for letter, letters in _TWO_LETTERS:
+        cleaned = cleaned.replace(letter, letters)
+    return cleaned.upper().translate("ÁÉÍÓÚÜ", "AEIOUU").nullif("")
 
 
 def first_per(table: ir.Table, key: str | Sequence[str],
