@@ -8,19 +8,10 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import contracting_fixtures as worlds
 import pyarrow as pa
 import pytest
-from contracting_fixtures import (
-    inputs_of,
-    measures,
-    money,
-    names_world,
-    nit_world,
-    proc,
-    quantity_world,
-    run_one,
-    ts,
-)
+from contracting_fixtures import inputs_of, measures, money, proc, run_one, ts
 from contracting_spark import spark_engine  # noqa: F401  (the session-wide Spark engine)
 
 from cauce.apps.contracting import app, rawzone
@@ -138,22 +129,22 @@ def test_engine_defaults_do_not_leak_into_the_results(tmp_path, spark, code, pub
 
 
 def test_a_check_digit_after_a_hyphen_is_dropped_on_both_engines(tmp_path, spark):
-    assert measures(run_one(spark, tmp_path, "I04", nit_world(), as_published=False)) == (
+    assert measures(run_one(spark, tmp_path, "I04", worlds.nit_world(), as_published=False)) == (
         2, 2, money(300), 3)
 
 
 def test_names_are_normalised_alike_by_both_engines(tmp_path, spark):
-    assert measures(run_one(spark, tmp_path, "I09", names_world(), as_published=False)) == (
+    assert measures(run_one(spark, tmp_path, "I09", worlds.names_world(), as_published=False)) == (
         3, 3, money(300), 3)
 
 
 def test_quantities_are_read_alike_by_both_engines(tmp_path, spark):
     duck: Engine = connect("duckdb")
     try:
-        expected = run_one(duck, tmp_path / "d", "I07", quantity_world(), as_published=False)
+        expected = run_one(duck, tmp_path / "d", "I07", worlds.quantity_world(), as_published=False)
     finally:
         duck.close()
-    got = run_one(spark, tmp_path / "s", "I07", quantity_world(), as_published=False)
+    got = run_one(spark, tmp_path / "s", "I07", worlds.quantity_world(), as_published=False)
     assert expected.hits is not None and got.hits is not None
     assert sorted(got.hits["id_proceso"].to_pylist()) == sorted(
         expected.hits["id_proceso"].to_pylist())
