@@ -37,11 +37,12 @@ def test_single_bidder_counts_distinct_bidders_or_the_published_count(duck, tmp_
     two = proc(n="a2")
     direct = proc(n="a3", tipo_contratacion="Contratación directa")
     by_count = proc(n="a4", cantidad_prov_unicos="1")
+    spelt = proc(n="a5", cantidad_prov_unicos=" 1.0 ")   # as a float column exports it
     offers = [offer(one, "1", 10), offer(one, "1-", 11),   # one bidder, two bids
               offer(two, "1", 10), offer(two, "2", 11), offer(direct, "5", 10)]
-    assert fired(duck, tmp_path, "RF01", {PROCESOS: [one, two, direct, by_count],
-                                          OFERTAS: offers}) == {one["id_proceso"],
-                                                                by_count["id_proceso"]}
+    assert fired(duck, tmp_path, "RF01", {PROCESOS: [one, two, direct, by_count, spelt],
+                                          OFERTAS: offers}) == {
+        one["id_proceso"], by_count["id_proceso"], spelt["id_proceso"]}
 
 
 def test_short_or_missing_submission_period(duck, tmp_path):

@@ -53,16 +53,20 @@ def doc(value: ir.StringValue) -> ir.StringValue:
     return bare.re_replace(r"[^0-9]", "").re_replace(r"^0+", "").nullif("")
 
 
-_INTEGER = r"^[+-]?[0-9]+$"
+_INTEGER = r"^[+-]?[0-9]+([.]0*)?$"
 _DECIMAL = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 def number(value: ir.StringValue, to: str) -> ir.NumericValue:
     """Text as a number of type ``to`` (``int64`` or a decimal), trimmed; null unless written
-    with ASCII digits, a sign, a point and an exponent only: each engine's own cast also reads
-    other spellings (DuckDB ``1_000``, Spark ``５`` or ``١٢``), which would make them differ."""
+    with ASCII digits, a sign, a point and an exponent only (an integer: a point followed by
+    zeros at most, as in ``3.0``): each engine's own cast also reads other spellings (DuckDB
+    ``1_000``, Spark ``５`` or ``١٢``), which would make them differ."""
     text = value.strip()
-    plain = text.re_search(_INTEGER if to.startswith("int") else _DECIMAL)
+    if to.startswith("int"):
+        plain, text = text.re_search(_INTEGER), text.re_replace(r"[.]0*$", "")
+    else:
+        plain = text.re_search(_DECIMAL)
     return ibis.ifelse(plain, text, ibis.null(str)).try_cast(to)
 
 
