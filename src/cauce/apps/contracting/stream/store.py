@@ -163,7 +163,11 @@ def messages(
 
 
 def apply(
-    wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int,
+    wh: Warehouse,
+    tx: Any,
+    ev: Evaluated,
+    outbox: pa.Table,
+    shard: int,
     published: tuple[int, int] | None,
 ) -> None:
     """The batch's warehouse writes, inside transaction ``tx``; the outbox rows of sequences
@@ -214,19 +218,23 @@ def unapplied(tx: Any, shard: int, first: int, last: int) -> list[tuple[int, int
         f"SELECT desde, hasta FROM {GAPS_TABLE} WHERE shard = ? AND desde <= ? AND hasta >= ?",
         [shard, last, first],
     )
-    return list(zip(rows.column("desde").to_pylist(), rows.column("hasta").to_pylist(),
-                    strict=True))
+    return list(
+        zip(rows.column("desde").to_pylist(), rows.column("hasta").to_pylist(), strict=True)
+    )
 
 
-def mark(tx: Any, shard: int, first: int, last: int, done: int,
-         gaps: list[tuple[int, int]]) -> None:
+def mark(
+    tx: Any, shard: int, first: int, last: int, done: int, gaps: list[tuple[int, int]]
+) -> None:
     """Record, in ``tx``, the sequences skipped before batch ``first`` … ``last`` (above
     checkpoint ``done``) as never applied, and the batch's own, from ``gaps``, as applied."""
     if first > done + 1:
         tx.execute(f"INSERT INTO {GAPS_TABLE} VALUES (?, ?, ?)", [shard, done + 1, first - 1])
     for low, high in gaps:
-        tx.execute(f"DELETE FROM {GAPS_TABLE} WHERE shard = ? AND desde = ? AND hasta = ?",
-                   [shard, low, high])
+        tx.execute(
+            f"DELETE FROM {GAPS_TABLE} WHERE shard = ? AND desde = ? AND hasta = ?",
+            [shard, low, high],
+        )
         for rest in ((low, first - 1), (last + 1, high)):
             if rest[0] <= rest[1]:
                 tx.execute(f"INSERT INTO {GAPS_TABLE} VALUES (?, ?, ?)", [shard, *rest])
