@@ -78,6 +78,24 @@ def test_records_are_grouped_in_folders_by_partition() -> None:
         }
 
 
+def test_a_record_holding_a_lone_surrogate_is_written_with_json_escapes() -> None:
+    """Half a surrogate pair (JSON's ``"\\ud800"``) has no UTF-8 form: the batch failed to
+    encode, was retried into the dead-letter queue with every record of it, and the sink's
+    shard stalled. That record's line is now written in ASCII, with the JSON escape, which
+    reads back as the same text; the other lines keep their characters."""
+    app, events, lake = _app(max_seconds="10s")
+    with TestRuntime(app) as rt:
+        events.put_many([({"name": "Peñón"}, "k"), ({"name": "A\ud800B"}, "k")])
+        rt.drain()
+        [ref] = lake.list()
+        assert gzip.decompress(lake.get(ref.key)).splitlines() == [
+            '{"name":"Peñón"}'.encode(),
+            b'{"name":"A\\ud800B"}',
+        ]
+        assert _files(lake)[ref.key][1] == {"name": "A\ud800B"}
+        assert rt.dlq("events-to-lake") == []
+
+
 def test_parquet_files_hold_one_row_per_record() -> None:
     app, events, lake = _app(max_seconds="10s", format="parquet")
     with TestRuntime(app) as rt:

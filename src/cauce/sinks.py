@@ -147,7 +147,14 @@ def encode(records: list[Record], format: str) -> bytes:
         out = io.BytesIO()
         pq.write_table(pa.Table.from_pylist(rows), out, compression="zstd")
         return out.getvalue()
-    text = "".join(
-        json.dumps(r.data, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
-    )
-    return gzip.compress(text.encode("utf-8"), mtime=0)
+    return gzip.compress(b"".join(_json_line(r.data) for r in records), mtime=0)
+
+
+def _json_line(data: Any) -> bytes:
+    """One record as a JSON line in UTF-8; a record holding a lone surrogate (half a pair,
+    which has no UTF-8 form) is written in ASCII, with JSON escapes that read back as it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(data, separators=(",", ":")) + "\n").encode("ascii")

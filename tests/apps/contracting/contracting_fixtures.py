@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,14 @@ import pyarrow.parquet as pq
 from cauce.apps.contracting.engine import Engine
 from cauce.apps.contracting.indicators.common import Inputs
 from cauce.apps.contracting.indicators.compute import Outcome, compute_indicators, load_inputs
-from cauce.apps.contracting.tables import COLUMNS, PROCESOS
+from cauce.apps.contracting.tables import (
+    COLUMNS,
+    CONTRATOS,
+    EJECUCION,
+    OBRAS,
+    PEP,
+    PROCESOS,
+)
 
 CUT = date(2023, 4, 16)
 _ids = itertools.count(1)
@@ -30,7 +37,7 @@ def ts(text: str) -> datetime:
 
 
 def money(value: float | int | str) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.001"))
+    return Decimal(str(value)).quantize(Decimal("0.001"), context=Context(prec=40))
 
 
 def proc(**values: Any) -> dict[str, Any]:
@@ -53,6 +60,48 @@ def proc(**values: Any) -> dict[str, Any]:
         if isinstance(row[key], int | float | str):
             row[key] = money(row[key])
     return row
+
+
+def nit_world() -> dict[str, list[dict[str, Any]]]:
+    """NITs written with dots and a check digit after a hyphen, on either side of I04's match,
+    and ten digits without a hyphen (a cédula's length), which must not match."""
+    pep = [{"id_nit_pep": "900123456", "fecha_vinculacion": ts("2020-01-01")},
+           {"id_nit_pep": "800.200.300 - 1", "fecha_vinculacion": ts("2020-01-01")}]
+    return {PROCESOS: [proc(id_nit_proveedor="900.123.456-7", monto_precio_base=100),
+                       proc(id_nit_proveedor="800200300", monto_precio_base=200),
+                       proc(id_nit_proveedor="9001234567", monto_precio_base=400)],
+            PEP: pep}
+
+
+#: quantities as hostile delivery lines write them: the engines' own casts read some differently
+QUANTITIES = ("1e3", "+5", "5.", ".5", " 7\t", "1_000", "\uff15", "\u0661\u0662", "0x10",
+              "Infinity", "NaN", "10,5", "1e40")
+
+
+def quantity_world() -> dict[str, list[dict[str, Any]]]:
+    """One process per value of `QUANTITIES`, its one delivery line due with 0.1 received of
+    that quantity: I07 flags the processes whose quantity is read as a number above 0.1."""
+    procs, lines, contracts = [], [], []
+    for i, quantity in enumerate(QUANTITIES):
+        p = proc(n=f"q{i:02d}")
+        procs.append(p)
+        contracts.append({"id_contrato": f"CO1.PCCNTR.q{i:02d}",
+                          "id_proceso_compra": p["id_portafolio"]})
+        lines.append({"id_contrato": f"CO1.PCCNTR.q{i:02d}", "cant_recibir": quantity,
+                      "cant_recibida": "0.1", "fecha_entrega_esperada": ts("2023-01-01")})
+    return {PROCESOS: procs, EJECUCION: lines, CONTRATOS: contracts}
+
+
+def names_world() -> dict[str, list[dict[str, Any]]]:
+    """Contractors of unfinished works known by name only, each written otherwise by its
+    process: a vertical tab for a space, a sharp s or a ligature that upper-cases to two
+    letters. I09 matches all three."""
+    names = (("CONSTRUCTORA\vUNO SAS", "Constructora Uno SAS"),
+             ("Ingeniería Straße", "INGENIERIA STRASSE"), ("ﬁnca raíz ltda", "FINCA RAIZ LTDA"))
+    works = [{"nombre_rol": "CONTRATISTA", "id_rol": None, "nombre_rol_1": registered}
+             for _, registered in names]
+    return {PROCESOS: [proc(nombre_proveedor=written, monto_precio_base=100)
+                       for written, _ in names], OBRAS: works}
 
 
 def write_raw(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[Path]]:

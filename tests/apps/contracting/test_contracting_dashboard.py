@@ -276,3 +276,23 @@ def test_two_suppliers_of_one_name_get_a_bar_each():
     assert max(widths) == pytest.approx(2 * min(widths))
     assert {"JUAN PEREZ (11)", "JUAN PEREZ (22)", "ANA"} <= set(re.findall(r">([^<>]+)</text>",
                                                                             drawn))
+
+
+def test_a_total_with_an_amount_too_large_to_load_is_unknown_not_a_partial_sum() -> None:
+    """An indicator whose total passed decimal(30,3) is loaded as null: the table's total
+    counted it as 0, a smaller figure than the truth with nothing to say so."""
+    from datetime import date
+
+    from cauce.apps.contracting.dashboard.page import Panel, panel_sections
+
+    def row(name: str, amount: object) -> dict[str, object]:
+        return {"nombre_grupo_indicador": "g", "nombre_indicador": name,
+                "cantidad_irregularidades": 1, "cantidad_contratos_irregularidades": 1,
+                "monto_total_irregularidades": amount, "cantidad_contratos_totales": 3}
+
+    panel = Panel(date(2023, 4, 16), [row("a", None), row("b", 5)], [], scored=False,
+                  flagged=False)
+    [table] = [s.html for s in panel_sections(panel) if "<table>" in s.html][:1]
+    total = table[table.index(">total<"):]
+    assert "$ 5<" not in total and "–" in total
+    assert cop("999999999999999999999999999.999") == "$ 1" + ".000" * 9

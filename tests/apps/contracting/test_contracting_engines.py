@@ -8,6 +8,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import contracting_fixtures as worlds
 import pyarrow as pa
 import pytest
 from contracting_fixtures import inputs_of, measures, money, proc, run_one, ts
@@ -125,6 +126,29 @@ def test_engine_defaults_do_not_leak_into_the_results(tmp_path, spark, code, pub
         duck.close()
     assert measures(run_one(spark, tmp_path / "s", code, edge_world(),
                             as_published=published)) == expected
+
+
+def test_a_check_digit_after_a_hyphen_is_dropped_on_both_engines(tmp_path, spark):
+    assert measures(run_one(spark, tmp_path, "I04", worlds.nit_world(), as_published=False)) == (
+        2, 2, money(300), 3)
+
+
+def test_names_are_normalised_alike_by_both_engines(tmp_path, spark):
+    assert measures(run_one(spark, tmp_path, "I09", worlds.names_world(), as_published=False)) == (
+        3, 3, money(300), 3)
+
+
+def test_quantities_are_read_alike_by_both_engines(tmp_path, spark):
+    duck: Engine = connect("duckdb")
+    try:
+        expected = run_one(duck, tmp_path / "d", "I07", worlds.quantity_world(), as_published=False)
+    finally:
+        duck.close()
+    got = run_one(spark, tmp_path / "s", "I07", worlds.quantity_world(), as_published=False)
+    assert expected.hits is not None and got.hits is not None
+    assert sorted(got.hits["id_proceso"].to_pylist()) == sorted(
+        expected.hits["id_proceso"].to_pylist())
+    assert measures(got) == measures(expected)
 
 
 def test_spark_reads_a_source_committed_with_no_rows(tmp_path, spark):

@@ -37,11 +37,12 @@ def test_single_bidder_counts_distinct_bidders_or_the_published_count(duck, tmp_
     two = proc(n="a2")
     direct = proc(n="a3", tipo_contratacion="Contratación directa")
     by_count = proc(n="a4", cantidad_prov_unicos="1")
+    spelt = proc(n="a5", cantidad_prov_unicos=" 1.0 ")   # as a float column exports it
     offers = [offer(one, "1", 10), offer(one, "1-", 11),   # one bidder, two bids
               offer(two, "1", 10), offer(two, "2", 11), offer(direct, "5", 10)]
-    assert fired(duck, tmp_path, "RF01", {PROCESOS: [one, two, direct, by_count],
-                                          OFERTAS: offers}) == {one["id_proceso"],
-                                                                by_count["id_proceso"]}
+    assert fired(duck, tmp_path, "RF01", {PROCESOS: [one, two, direct, by_count, spelt],
+                                          OFERTAS: offers}) == {
+        one["id_proceso"], by_count["id_proceso"], spelt["id_proceso"]}
 
 
 def test_short_or_missing_submission_period(duck, tmp_path):
@@ -168,3 +169,39 @@ def test_scores_flags_table_and_rollups(duck, tmp_path):
     assert buyer["puntaje"] == pytest.approx(contract["puntaje"] * 1200 / 1300, abs=1e-3)
     # suppliers with no flagged contract score 0 and are left out
     assert [s["documento"] for s in results.scored.suppliers.to_pylist()] == ["77"]
+
+
+def test_amounts_at_the_top_of_decimal_30_3_are_summed_or_loaded_as_null(duck, tmp_path, caplog):
+    """Amounts of 28 to 30 digits (a value decimal(30,3) holds, as hostile exports carry) failed
+    every indicator that met one with `InvalidOperation` and the scores with a cast error, so
+    nothing was loaded; a total that no decimal(30,3) holds (the tables' type) is now null,
+    said in the log, and everything else is computed."""
+    top = "999999999999999999999999999.999"
+    abuse = [proc(id_nit_entidad="855", id_nit_proveedor="77", monto_precio_base=top,
+                  monto_total_adjudicado=top) for _ in range(3)]
+    one = proc(id_nit_entidad="856", id_nit_proveedor="78", monto_precio_base=1,
+               monto_total_adjudicado="99999999999999999999999999.5")
+    inputs = inputs_of(duck, tmp_path, {PROCESOS: [*abuse, one]})
+    results = run_all(duck, inputs, as_published=False, fecha_ejecucion=CUT)
+    assert {s.code for s in results.steps if s.status == "failed"} == set()
+    [i01] = results.indicators.to_pylist()
+    assert i01["cantidad_contratos_irregularidades"] == 3
+    assert i01["monto_total_irregularidades"] is None
+    assert "does not fit decimal(30,3)" in caplog.text
+    assert results.scored is not None
+    buyers = {b["documento"]: b for b in results.scored.buyers.to_pylist()}
+    assert buyers["855"]["monto_total"] is None and buyers["855"]["contratos"] == 3
+    assert buyers["856"]["monto_total"] == money("99999999999999999999999999.5")
+
+
+def test_phase_rows_tied_on_every_ordering_key_give_one_result_whatever_their_order(
+        duck, tmp_path):
+    """Two rows of a process updated, awarded and priced alike (phase rows updated the same
+    day) kept whichever the export listed first: the same data in another order fired other
+    flags. The remaining columns now break the tie."""
+    rows = []
+    for k in range(4):
+        a = proc(n=f"t{k}", fecha_recep_resp=d("2023-01-11"))   # 1 day: short
+        b = dict(a, fecha_recep_resp=d("2023-02-28"))
+        rows += [a, b] if k % 2 else [b, a]
+    assert fired(duck, tmp_path, "RF02", {PROCESOS: rows}) == {f"CO1.REQ.t{k}" for k in range(4)}

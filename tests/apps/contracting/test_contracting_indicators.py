@@ -6,7 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from contracting_fixtures import CUT, d, inputs_of, measures, money, proc, run_one, ts
+from contracting_fixtures import (
+    CUT,
+    QUANTITIES,
+    d,
+    inputs_of,
+    measures,
+    money,
+    names_world,
+    nit_world,
+    proc,
+    quantity_world,
+    run_one,
+    ts,
+)
 
 from cauce import CauceError
 from cauce.apps.contracting.engine import Engine, check_master, connect
@@ -246,6 +259,36 @@ def test_responsabilidad_fiscal_filters_tr_not_r_and_dedups(duck, tmp_path):
     assert published == (1, 1, money(600), 4)     # c's two phase rows add its amount twice
 
 
+def test_the_original_s_arbitrary_row_does_not_depend_on_the_export_s_order(duck, tmp_path):
+    """--as-published keeps the first row by a fixed order so its numbers repeat; phase rows
+    equal on that order but published in another year were kept as the export listed them."""
+    rows = []
+    for k in range(3):
+        a = proc(n=f"y{k}", id_nit_proveedor="111", fecha_publicacion=d("2022-03-01"))
+        b = dict(a, fecha_publicacion=d("2021-03-01"))
+        rows += [b, a] if k == 1 else [a, b]
+    published = measures(run_one(duck, tmp_path, "I01", {PROCESOS: rows}, as_published=True))
+    assert published == (1, 3, money(300), 1)
+
+
+def test_quantities_are_numbers_only_when_written_with_ascii_digits(duck, tmp_path):
+    """DuckDB's cast read `1_000` as a thousand (Spark's reads it as no number, and reads `５`
+    and `١٢` as numbers): the engines disagreed on I07. Only a sign, ASCII digits, a point and
+    an exponent make a number now, on both."""
+    outcome = run_one(duck, tmp_path, "I07", quantity_world(), as_published=False)
+    assert outcome.hits is not None
+    read = sorted(QUANTITIES[int(p[-2:])] for p in outcome.hits["id_proceso"].to_pylist())
+    assert read == sorted(["1e3", "+5", "5.", ".5", " 7\t"])
+
+
+def test_names_written_with_other_spaces_or_letters_that_upper_case_to_two_match(duck,
+                                                                                 tmp_path):
+    """DuckDB kept a vertical tab (Spark's `\\s` takes it for a space) and upper-cased `ß` to
+    `ẞ` and `ﬁ` to itself (Spark: `SS`, `FI`): the same names matched on Spark only."""
+    fixed = measures(run_one(duck, tmp_path, "I09", names_world(), as_published=False))
+    assert fixed == (3, 3, money(300), 3)
+
+
 def test_first_per_keeps_one_row_per_key_and_one_for_the_null_key(duck):
     import ibis
     import pyarrow as pa
@@ -269,3 +312,11 @@ def test_a_master_that_is_no_spark_url_is_refused_before_spark_starts(master):
                                     "spark://host:7077", "k8s://https://h:443", "yarn"])
 def test_spark_master_urls_pass_the_check(master):
     check_master(master)
+
+
+def test_a_nit_written_with_dots_and_its_check_digit_matches_the_bare_nit(duck, tmp_path):
+    """`900.123.456-7` became 9001234567 and missed the registries' 900123456 (RUES keeps the
+    check digit apart): the digit after the hyphen is dropped. Ten digits with no hyphen may be
+    a cédula and are kept whole."""
+    fixed = measures(run_one(duck, tmp_path, "I04", nit_world(), as_published=False))
+    assert fixed == (2, 2, money(300), 3)

@@ -377,3 +377,66 @@ def test_nul_characters_are_dropped_and_the_id_length_is_the_stored_one(rt):
     bucket = rt.bucket("quarantine")
     [kept] = [json.loads(bucket.get(o.key)) for o in bucket.list("t_streaming_contracts/")]
     assert kept["reason"] == "id_no_contrato longer than 100 characters"
+
+
+def test_a_lone_surrogate_in_a_field_is_replaced_and_its_batch_goes_on(rt):
+    """JSON may escape half a surrogate pair (``"\\ud800"``), which has no UTF-8 form: the
+    batch failed to encode, was retried into the dead-letter queue with every good record of
+    it, and the shard stalled meanwhile. It is now U+FFFD, as a decoder writes it."""
+    put(
+        rt,
+        record(1, "100000", nombre_proveedor="MULTADO\ud800 SAS", id_no_contrato="CO1.\udc80"),
+        record(2, "100000", nombre_proveedor="MULTADO SAS"),
+        {"nombre_proveedor": "\ud800"},  # quarantined: no id
+    )
+    got = alerts(rt)
+    assert {contract for contract, _ in got} == {"CO1.\ufffd", "CO1.REQ.0000002"}
+    bucket = rt.bucket("quarantine")
+    [kept] = [json.loads(bucket.get(o.key)) for o in bucket.list("t_streaming_contracts/")]
+    assert kept["record"] == {"nombre_proveedor": "\ud800"}
+    assert got[("CO1.REQ.0000002", "inhabilitados por multa")]["tipo_alerta_irregularidad"] == "Si"
+    assert got[("CO1.\ufffd", "inhabilitados por multa")]["tipo_alerta_irregularidad"] == "No"
+    assert rt.dlq("alert") == []
+
+
+def test_a_dead_lettered_batch_replayed_after_later_batches_is_alerted(rt, monkeypatch):
+    """The shard moves on past a dead-lettered batch, so later batches move the warehouse
+    checkpoint beyond it; its replay then counted as a batch applied before a crash and did
+    nothing, saying it succeeded: its records were never alerted. A replay that fails after its
+    warehouse commit is applied once, and its messages are published once."""
+    evaluate, broken = consumer.evaluate, [True]
+
+    def failing(df, *args):
+        if broken[0]:
+            raise RuntimeError("reference unreadable")
+        return evaluate(df, *args)
+
+    monkeypatch.setattr(consumer, "evaluate", failing)
+    pair = {"id_nit_entidad": "E2", "id_nit_proveedor": "P2"}
+    put(rt, record(1, "100000", nombre_proveedor="MULTADO SAS", **pair), record(2, "100100"))
+    assert len(rt.dlq("alert")) == 1 and "reference unreadable" in rt.dlq_errors("alert")[0]
+    broken[0] = False
+    put(rt, record(3, "100200", nombre_proveedor="MULTADO SAS", **pair))
+    assert {contract for contract, _ in alerts(rt)} == {"CO1.REQ.0000003"}
+    topic, calls = app.get_resource("alerts"), []
+    publish = topic.publish
+
+    def lost_once(body):  # the replay's first publish fails after its warehouse commit
+        calls.append(body["id_no_contrato"])
+        if len(calls) == 1:
+            raise ConnectionError("topic unreachable")
+        return publish(body)
+
+    monkeypatch.setattr(topic, "publish", lost_once)
+    assert rt.replay("alert") == 1
+    rt.drain()
+    rt.advance("10s")
+    got = alerts(rt)
+    assert {contract for contract, _ in got} == {f"CO1.REQ.000000{n}" for n in (1, 2, 3)}
+    assert [m["id_no_contrato"] for m in seen(rt)] == ["CO1.REQ.0000003", "CO1.REQ.0000001"]
+    assert calls == ["CO1.REQ.0000001"] * 2
+    pairs = rt.warehouse("results").query(
+        "SELECT contratos FROM t_stream_pares_abuso WHERE id_nit_entidad = 'E2'"
+    ).to_pylist()
+    assert pairs == [{"contratos": 2}]
+    assert rt.dlq("alert") == []

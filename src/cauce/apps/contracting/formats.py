@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 
@@ -10,7 +10,8 @@ def cop(value: Any) -> str:
     """Pesos rounded to the peso: ``$ 1.234.568``; ``–`` when unknown."""
     if value is None:
         return "–"
-    return "$ " + miles(Decimal(str(value)).quantize(Decimal(1)))
+    whole = Decimal(str(value)).quantize(Decimal(1), context=Context(prec=80))
+    return "$ " + miles(whole)
 
 
 def miles(value: Any) -> str:

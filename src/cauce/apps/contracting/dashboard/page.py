@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -326,7 +326,12 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
 
 def _indicator_table(rows: list[dict[str, Any]]) -> str:
     total_contracts = sum(r["cantidad_contratos_irregularidades"] or 0 for r in rows)
-    total_amount = sum(Decimal(str(r["monto_total_irregularidades"] or 0)) for r in rows)
+    amounts = [r["monto_total_irregularidades"] for r in rows]
+    # a total too large for the table is null: the sum is then unknown, not a smaller figure
+    with localcontext(prec=80):  # exact: ten totals of up to 30 digits
+        total_amount = (
+            None if None in amounts else sum((Decimal(str(a)) for a in amounts), Decimal(0))
+        )
     body = [
         [
             r["nombre_grupo_indicador"],

@@ -8,7 +8,7 @@ process (`processes`); the as-published definitions reproduce the original's arb
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -46,16 +46,43 @@ class Inputs:
 
 
 def doc(value: ir.StringValue) -> ir.StringValue:
-    """A document number as digits without leading zeros; null when it has no digit
-    (so the placeholders `No Definido` and `No Adjudicado` are null too)."""
-    return value.re_replace(r"[^0-9]", "").re_replace(r"^0+", "").nullif("")
+    """A document number as digits without leading zeros and without a NIT's check digit
+    written after a hyphen (`900.123.456-7` is 900123456, as RUES and SIGEP keep it); null
+    when it has no digit (so the placeholders `No Definido` and `No Adjudicado` are null too)."""
+    bare = value.re_replace(r"-\s*[0-9]\s*$", "")
+    return bare.re_replace(r"[^0-9]", "").re_replace(r"^0+", "").nullif("")
+
+
+_INTEGER = r"^[+-]?[0-9]+([.]0*)?$"
+_DECIMAL = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def number(value: ir.StringValue, to: str) -> ir.NumericValue:
+    """Text as a number of type ``to`` (``int64`` or a decimal), trimmed; null unless written
+    with ASCII digits, a sign, a point and an exponent only (an integer: a point followed by
+    zeros at most, as in ``3.0``): each engine's own cast also reads other spellings (DuckDB
+    ``1_000``, Spark ``５`` or ``١٢``), which would make them differ."""
+    text = value.strip()
+    if to.startswith("int"):
+        plain, text = text.re_search(_INTEGER), text.re_replace(r"[.]0*$", "")
+    else:
+        plain = text.re_search(_DECIMAL)
+    return ibis.ifelse(plain, text, ibis.null(str)).try_cast(to)
+
+
+# Spark's upper case (Java's) writes these as two letters; DuckDB's keeps them, or gives ẞ
+_TWO_LETTERS = (("ß", "SS"), ("ﬀ", "FF"), ("ﬁ", "FI"), ("ﬂ", "FL"), ("ﬃ", "FFI"),
+                ("ﬄ", "FFL"), ("ﬅ", "ST"), ("ﬆ", "ST"), ("ŉ", "ʼN"))
 
 
 def name(value: ir.StringValue) -> ir.StringValue:
     """A person's or firm's name for comparison: trimmed, upper case, single spaces, no acute
-    accents or diaeresis (Ñ is kept); null when empty."""
-    cleaned = value.strip().re_replace(r"\s+", " ").upper().translate("ÁÉÍÓÚÜ", "AEIOUU")
-    return cleaned.nullif("")
+    accents or diaeresis (Ñ is kept); null when empty. The spaces and the letters that
+    upper-case to two are spelt out, so both engines give the same text."""
+    cleaned = value.strip().re_replace(r"[ \t\n\r\x0b\x0c]+", " ")
+    for letter, letters in _TWO_LETTERS:
+        cleaned = cleaned.replace(letter, letters)
+    return cleaned.upper().translate("ÁÉÍÓÚÜ", "AEIOUU").nullif("")
 
 
 def first_per(table: ir.Table, key: str | Sequence[str],
@@ -80,12 +107,22 @@ def asc_first(column: str) -> ibis.Deferred:
     return ibis.asc(_[column], nulls_first=True)
 
 
+def the_rest(table: ir.Table, used: Collection[str], *,
+             nulls_first: bool) -> list[ibis.Deferred]:
+    """Every column of ``table`` not in ``used``, ascending: the last tie-break of a
+    `first_per`, so rows equal on its chosen order are never kept by the order they were read
+    in (an export's, or a parallel reader's)."""
+    return [ibis.asc(_[c], nulls_first=nulls_first) for c in table.columns if c not in used]
+
+
 def published_first(table: ir.Table, key: str) -> ir.Table:
     """The original's ``dropDuplicates([key])``: it keeps an arbitrary row; this keeps the first
-    by (id_proceso, id_portafolio, monto_precio_base, id_nit_proveedor), so runs agree."""
+    by (id_proceso, id_portafolio, monto_precio_base, id_nit_proveedor), then by the other
+    columns, so runs agree."""
     order = [c for c in ("id_proceso", "id_portafolio", "monto_precio_base", "id_nit_proveedor")
              if c != key]
-    return first_per(table, key, [asc_first(c) for c in order])
+    rest = the_rest(table, {key, *order}, nulls_first=True)
+    return first_per(table, key, [*(asc_first(c) for c in order), *rest])
 
 
 def processes(inputs: Inputs) -> ir.Table:
@@ -99,16 +136,17 @@ def published_processes(inputs: Inputs, key: str) -> ir.Table:
     return inputs.shared(f"published:{key}", lambda: published_first(inputs[PROCESOS], key))
 
 
+LATEST = (("fecha_actualizacion", ibis.desc), ("fecha_adjudicacion", ibis.desc),
+          ("monto_total_adjudicado", ibis.desc), ("monto_precio_base", ibis.desc),
+          ("id_nit_proveedor", ibis.asc), ("nombre_proveedor", ibis.asc))
+
+
 def _processes(inputs: Inputs) -> ir.Table:
     p = inputs[PROCESOS].filter(_.id_proceso.notnull())
-    latest = first_per(p, "id_proceso", [
-        ibis.desc(_.fecha_actualizacion, nulls_first=False),
-        ibis.desc(_.fecha_adjudicacion, nulls_first=False),
-        ibis.desc(_.monto_total_adjudicado, nulls_first=False),
-        ibis.desc(_.monto_precio_base, nulls_first=False),
-        ibis.asc(_.id_nit_proveedor, nulls_first=False),
-        ibis.asc(_.nombre_proveedor, nulls_first=False),
-    ])
+    # the latest row; phase rows updated the same day can tie on all of that
+    keys = [order(_[c], nulls_first=False) for c, order in LATEST]
+    rest = the_rest(p, {"id_proceso", *dict(LATEST)}, nulls_first=False)
+    latest = first_per(p, "id_proceso", keys + rest)
     return latest.mutate(
         doc_proveedor=doc(_.id_nit_proveedor),
         doc_entidad=doc(_.id_nit_entidad),

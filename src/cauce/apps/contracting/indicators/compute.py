@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,9 @@ MEASURES = ("cantidad_irregularidades", "cantidad_contratos_irregularidades",
 HITS_SCHEMA = pa.schema([("id_proceso", pa.string()), ("doc_proveedor", pa.string()),
                          ("monto", MONEY)])
 CENT = Decimal("0.001")
+# decimal(30,3): 27 digits before the point; Python's default context keeps 28 in all
+TOP = Decimal(10) ** 27
+WIDE = Context(prec=80)
 
 
 @dataclass
@@ -102,6 +105,9 @@ class IndicatorRunner:
         outcome.row = {"nombre_grupo_indicador": indicator.group,
                        "nombre_indicador": indicator.name, **(outcome.row or {}),
                        "fecha_ejecucion": self.fecha_ejecucion}
+        if outcome.row["monto_total_irregularidades"] is None:
+            log.warning("%s: its total amount does not fit decimal(30,3), the table's type "
+                        "(amounts near its top, summed): loaded as null", indicator.name)
         if outcome.nulls:
             log.warning("%s: the original's global sums are null here (%s): it would have "
                         "failed its NOT NULL COPY; loaded as 0", indicator.name,
@@ -134,8 +140,11 @@ def _scalar(engine: Engine, expr: Any) -> Any:
     return table.column(0)[0].as_py() if table.num_rows else None
 
 
-def _money(value: Any) -> Decimal:
-    return (Decimal(value) if value is not None else Decimal(0)).quantize(CENT)
+def _money(value: Any) -> Decimal | None:
+    """A total as the tables' decimal(30,3): 0 when there is none, None when it does not fit
+    (amounts near the type's top, summed)."""
+    total = (Decimal(value) if value is not None else Decimal(0)).quantize(CENT, context=WIDE)
+    return total if abs(total) < TOP else None
 
 
 def _fixed_outcome(engine: Engine, indicator: Indicator, hits: Hits, totales: int) -> Outcome:

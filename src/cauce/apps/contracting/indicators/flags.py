@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from ..tables import CONTRATOS, OFERTAS, PROCESOS, RUES
-from .common import Inputs, awarded, doc, name
+from .common import Inputs, awarded, doc, name, number
 
 COMPETITIVE = "LICITACION|SELECCION ABREVIADA|CONCURSO DE MERITOS|MINIMA CUANTIA|SUBASTA"
 NON_COMPETITIVE = "CONTRATACION DIRECTA|REGIMEN ESPECIAL"
@@ -66,7 +66,7 @@ def single_bidder(inputs: Inputs) -> ir.Table:
     bidders = inputs[OFERTAS].mutate(k=doc(_.id_nit_proveedor)).aggregate(
         by="id_proceso_compra", bidders=_.k.nunique())
     joined = p.left_join(bidders, p.id_portafolio == bidders.id_proceso_compra)
-    count = ibis.coalesce(joined.bidders, joined.cantidad_prov_unicos.strip().try_cast("int64"))
+    count = ibis.coalesce(joined.bidders, number(joined.cantidad_prov_unicos, "int64"))
     return _ids(joined.filter(count == 1))
 
 
@@ -153,7 +153,7 @@ def long_extension(inputs: Inputs) -> ir.Table:
     """Days added (`Dias Adicionados`) against the contract's term, from SECOP II Contratos,
     which lists every contract (the cancelled ones too) with both."""
     k = inputs[CONTRATOS].mutate(
-        dias=_.numero_adicion_dias.strip().try_cast("int64"),
+        dias=number(_.numero_adicion_dias, "int64"),
         plazo=_.fecha_fin_contrato.delta(_.fecha_inicio_contrato, unit="day"))
     stretched = k.filter((_.plazo > 0) & (_.dias * 2 >= _.plazo)).select(
         "id_proceso_compra").distinct()

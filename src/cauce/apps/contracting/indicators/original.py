@@ -35,6 +35,7 @@ from .common import (
     by_doc_or_name,
     doc,
     name,
+    number,
     published_first,
     published_processes,
 )
@@ -275,8 +276,8 @@ def cancelados_published(inputs: Inputs) -> ir.Table:
 # -- 7. contratos con incumplimiento de entregas ----------------------------------------
 def entregas_fixed(inputs: Inputs) -> Hits:
     pd = awarded(inputs)
-    e = inputs[EJECUCION].mutate(debe=_.cant_recibir.strip().try_cast("decimal(30,6)"),
-                                 recibio=_.cant_recibida.strip().try_cast("decimal(30,6)"))
+    e = inputs[EJECUCION].mutate(debe=number(_.cant_recibir, "decimal(30,6)"),
+                                 recibio=number(_.cant_recibida, "decimal(30,6)"))
     due = e.fecha_entrega_esperada.date() <= ibis.literal(inputs.fecha_corte)
     lines = e.filter(e.debe.notnull() & e.recibio.notnull() & due & (e.recibio < e.debe))
     per_contract = lines.aggregate(by="id_contrato", n=_.count())

@@ -101,9 +101,10 @@ def _rollup(contracts: pl.DataFrame, key: str, names: list[str], day: pl.Expr) -
         *(pl.col(n).min() for n in names),  # one deterministic name among its processes
         contratos=pl.len().cast(pl.Int64),
         contratos_con_banderas=(pl.col("cantidad_banderas") > 0).sum().cast(pl.Int64),
-        monto_total=pl.col("monto").sum().cast(MONEY),
+        # null when the sum passes decimal(30,3), the tables' type
+        monto_total=pl.col("monto").sum().cast(MONEY, strict=False),
         monto_con_banderas=pl.col("monto").filter(pl.col("cantidad_banderas") > 0).sum()
-        .cast(MONEY),
+        .cast(MONEY, strict=False),
         peso_total=pl.col("w").sum(),
         puntaje_ponderado=(pl.col("w") * pl.col("puntaje")).sum(),
         puntaje_medio=pl.col("puntaje").mean(),

@@ -19,6 +19,7 @@ Differences from the original loop (``spark_stream_ind_mini_batch_loop.py``), on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,10 +122,17 @@ def frame(records: Sequence[dict], arrival: Sequence[float]) -> pl.DataFrame:
     )
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def text_of(value: object) -> str | None:
-    """A field as text, without NUL characters: PostgreSQL cannot store them, and one failed
-    its whole batch there."""
-    return None if value is None else str(value).replace("\x00", "")
+    """A field as text, without NUL characters (PostgreSQL cannot store them, and one failed
+    its whole batch there) and with each lone surrogate as U+FFFD (JSON may escape half a
+    pair, which has no UTF-8 form: its batch failed to encode on every engine)."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "")
+    return text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text)
 
 
 MAX_AMOUNT = 1e27  # monto_contrato decimal(30,3): 27 digits before the point

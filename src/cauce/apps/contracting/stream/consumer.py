@@ -21,7 +21,7 @@ import numpy as np
 
 from cauce import Bucket, Context, Record, Stream, Topic, Warehouse
 
-from .alerts import evaluate, frame, text_of
+from .alerts import LONE_SURROGATE, evaluate, frame, text_of
 from .reference import ReferenceCache
 from .store import (
     PAIRS_TABLE,
@@ -29,8 +29,10 @@ from .store import (
     apply,
     checkpoint_name,
     create_tables,
+    mark,
     messages,
     pending,
+    unapplied,
 )
 
 _lock = threading.Lock()
@@ -72,10 +74,10 @@ def _keyed(record: Record, quarantine: Bucket, shard: int) -> bool:
         else f"id_no_contrato longer than {MAX_ID} characters"
     )
     body = {"seq": record.seq, "shard": shard, "reason": reason, "record": data}
-    quarantine.put(
-        f"t_streaming_contracts/shard={shard}/seq={record.seq}.json",
-        json.dumps(body, ensure_ascii=False, default=str),
-    )
+    text = json.dumps(body, ensure_ascii=False, default=str)
+    if not text.isascii() and LONE_SURROGATE.search(text):  # no UTF-8 form: JSON escapes
+        text = json.dumps(body, default=str)
+    quarantine.put(f"t_streaming_contracts/shard={shard}/seq={record.seq}.json", text)
     return False
 
 
@@ -106,9 +108,21 @@ def handle(
     with wh.transaction() as tx:
         at = tx.checkpoint(name)
         done = at["seq"] if at else 0
-        if done >= first:  # applied before a crash: its messages wait in the outbox
+        gaps: list[tuple[int, int]] = []
+        if done >= first:  # applied before a crash (its messages wait in the outbox), or
+            # dead-lettered while the shard moved on, and now replayed
             texts = pending(tx, shard, first, min(done, last))
-        fresh = [r for r in records if r.seq > done and _keyed(r, quarantine, shard)]
+            gaps = unapplied(tx, shard, first, min(done, last))
+        fresh = [
+            r for r in records
+            if (r.seq > done or any(low <= r.seq <= high for low, high in gaps))
+            and _keyed(r, quarantine, shard)
+        ]
+        mark(tx, shard, first, last, done, gaps)
+        # the outbox rows of the batches since the last one applied in order; a replay's are
+        # kept, as it may be delivered again before it publishes them
+        ahead = last > done
+        trim = ((at or {}).get("first", 0), first - 1) if ahead else None
         if fresh:
             if pairs.at != at or not pairs.loaded:
                 pairs.load(
@@ -122,15 +136,16 @@ def handle(
             ev = evaluate(df, reference, pairs.counts, at["watermark"] if at else None, ctx.now(),
                           arrival)
             outbox = messages(ev, df, np.array([r.seq for r in fresh]), arrival, shard)
-            apply(wh, tx, ev, outbox, shard, published=first - 1)
+            apply(wh, tx, ev, outbox, shard, published=trim)
             late = ev.late
             moved = {
-                "seq": last,
+                "seq": max(done, last),
                 "watermark": ev.watermark,
                 "late": (at["late"] if at else 0) + late,
+                "first": first if ahead else (at or {}).get("first", 0),
             }
             tx.set_checkpoint(name, moved, expect=at)
-        elif done < last:  # only records it cannot alert: the checkpoint moves past them
+        elif ahead:  # only records it cannot alert: the checkpoint moves past them
             tx.set_checkpoint(name, {**(at or {"watermark": None, "late": 0}), "seq": last},
                               expect=at)
     if fresh:

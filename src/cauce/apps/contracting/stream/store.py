@@ -32,11 +32,12 @@ from .reference import keys_of
 ALERTS_TABLE = "t_result_indicadores_stream"
 PAIRS_TABLE = "t_stream_pares_abuso"
 OUTBOX_TABLE = "t_stream_alertas_por_publicar"
+GAPS_TABLE = "t_stream_sin_aplicar"
 
 
 def ddl(wh: Warehouse) -> dict[str, str]:
     """The original's DDL for the alerts (``window`` quoted: a reserved word in PostgreSQL),
-    and this app's two bookkeeping tables."""
+    and this app's bookkeeping tables."""
     window = wh.quote("window")
     return {
         ALERTS_TABLE: f"""(
@@ -58,6 +59,11 @@ def ddl(wh: Warehouse) -> dict[str, str]:
     shard integer not null,
     seq bigint not null,
     mensaje varchar not null
+)""",
+        GAPS_TABLE: """(
+    shard integer not null,
+    desde bigint not null,
+    hasta bigint not null
 )""",
     }
 
@@ -157,10 +163,15 @@ def messages(
 
 
 def apply(
-    wh: Warehouse, tx: Any, ev: Evaluated, outbox: pa.Table, shard: int, published: int
+    wh: Warehouse,
+    tx: Any,
+    ev: Evaluated,
+    outbox: pa.Table,
+    shard: int,
+    published: tuple[int, int] | None,
 ) -> None:
-    """The batch's warehouse writes, inside transaction ``tx``; outbox rows up to sequence
-    ``published`` (batches whose stream checkpoint moved) are dropped."""
+    """The batch's warehouse writes, inside transaction ``tx``; the outbox rows of sequences
+    ``published`` (the batches before it, whose stream checkpoint moved) are dropped."""
     window = wh.quote("window")
     stage, stage_pairs = _stages(shard)
     tx.execute(f"DELETE FROM {stage}")
@@ -182,7 +193,11 @@ def apply(
             "AND s.id_nit_proveedor = t.id_nit_proveedor)"
         )
         tx.execute(f"INSERT INTO {PAIRS_TABLE} SELECT * FROM {stage_pairs}")
-    tx.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE shard = ? AND seq <= ?", [shard, published])
+    if published is not None:
+        tx.execute(
+            f"DELETE FROM {OUTBOX_TABLE} WHERE shard = ? AND seq BETWEEN ? AND ?",
+            [shard, *published],
+        )
     if outbox.num_rows:
         tx.load(OUTBOX_TABLE, outbox)
 
@@ -194,3 +209,32 @@ def pending(tx: Any, shard: int, first: int, last: int) -> list[str]:
         [shard, first, last],
     )
     return rows.column("mensaje").to_pylist()
+
+
+def unapplied(tx: Any, shard: int, first: int, last: int) -> list[tuple[int, int]]:
+    """The ranges of sequence numbers below the warehouse checkpoint that were never applied
+    (a batch dead-lettered, so the shard moved on without it) meeting ``first`` … ``last``."""
+    rows = tx.query(
+        f"SELECT desde, hasta FROM {GAPS_TABLE} WHERE shard = ? AND desde <= ? AND hasta >= ?",
+        [shard, last, first],
+    )
+    return list(
+        zip(rows.column("desde").to_pylist(), rows.column("hasta").to_pylist(), strict=True)
+    )
+
+
+def mark(
+    tx: Any, shard: int, first: int, last: int, done: int, gaps: list[tuple[int, int]]
+) -> None:
+    """Record, in ``tx``, the sequences skipped before batch ``first`` … ``last`` (above
+    checkpoint ``done``) as never applied, and the batch's own, from ``gaps``, as applied."""
+    if first > done + 1:
+        tx.execute(f"INSERT INTO {GAPS_TABLE} VALUES (?, ?, ?)", [shard, done + 1, first - 1])
+    for low, high in gaps:
+        tx.execute(
+            f"DELETE FROM {GAPS_TABLE} WHERE shard = ? AND desde = ? AND hasta = ?",
+            [shard, low, high],
+        )
+        for rest in ((low, first - 1), (last + 1, high)):
+            if rest[0] <= rest[1]:
+                tx.execute(f"INSERT INTO {GAPS_TABLE} VALUES (?, ?, ?)", [shard, *rest])
