@@ -178,7 +178,9 @@ def test_a_pretty_printed_document_on_stdin_is_one_message(cli, monkeypatch) -> 
     ('\n{\n  "key": "a",\n  "rows": 1,\n}\n', "the message (standard input, one JSON "
      "document) is not valid JSON: Expecting property name enclosed in double quotes at line "
      "5 column 1"),
-], ids=["a line cut short", "a bad first line", "a document"])
+    ("[" * 50_000 + "]" * 50_000 + "\n", "the message (line 1 of standard input) nests too "
+     "deeply to read"),
+], ids=["a line cut short", "a bad first line", "a document", "a line nested too deeply"])
 def test_bad_json_on_stdin_names_where(cli, monkeypatch, text: str, error: str) -> None:
     _stdin(monkeypatch, text)
     result = cli("send", "example", "work", "-")

@@ -167,6 +167,8 @@ def _goes_on(line: str) -> bool:
         json.loads(line)
     except json.JSONDecodeError as err:
         return err.pos >= len(line.rstrip())
+    except (ValueError, RecursionError):  # whole but unreadable (too deep): it does not go on
+        return False
     return False
 
 
