@@ -204,3 +204,18 @@ def test_a_bad_line_says_what_went_out_before_it(cli, monkeypatch) -> None:
                         r'"v": 1\}; published 2 events \(\S+ to \S+\) before it',
                         result.err.splitlines()[1])
     assert depths(cli)["topic events → notify"] == 2
+
+
+def test_a_number_too_long_for_python_is_one_line(cli, monkeypatch) -> None:
+    # "unexpected ValueError: Exceeds the limit (4300 digits) for integer string conversion"
+    result = cli("send", "example", "work", '{"n": ' + "7" * 5000 + "}")
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: the message holds a whole number of more than 4,300 digits, more than Python "
+        "reads",
+        "hint: write it as text, in quotes, and convert it where it is used"])
+    _stdin(monkeypatch, "7" * 5000 + "\n")
+    piped = cli("publish", "example", "events", "-")
+    assert piped.err.splitlines()[0] == (
+        "error: the message (line 1 of standard input) holds a whole number of more than 4,300 "
+        "digits, more than Python reads")
+    assert depths(cli)["work"] == 0

@@ -258,6 +258,11 @@ def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
               else f"character {err.pos}")
         raise CauceError(f"the message{where} is not valid JSON: {err.msg} at {at}",
                          hint=hint) from None
+    except ValueError:  # not a JSONDecodeError: a number longer than Python reads
+        raise CauceError(f"the message{where} holds a whole number of more than "
+                         f"{sys.get_int_max_str_digits():,} digits, more than Python reads",
+                         hint="write it as text, in quotes, and convert it where it is "
+                         "used") from None
     except RecursionError:
         raise CauceError(f"the message{where} nests too deeply to read",
                          hint="send a flatter JSON value (lists in lists, a few hundred deep "
