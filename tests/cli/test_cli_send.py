@@ -219,3 +219,17 @@ def test_a_number_too_long_for_python_is_one_line(cli, monkeypatch) -> None:
         "error: the message (line 1 of standard input) holds a whole number of more than 4,300 "
         "digits, more than Python reads")
     assert depths(cli)["work"] == 0
+
+
+def test_a_key_given_twice_is_refused_rather_than_dropped(cli, monkeypatch) -> None:
+    # sent as {"key": "b"}: the first value was gone, and nothing said so
+    result = cli("send", "example", "work", '{"key": "a", "rows": {"n": 1, "n": 2}, "key": "b"}')
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: the message has the key 'n' twice in one object: JSON would keep only the last",
+        "hint: give each key once"])
+    _stdin(monkeypatch, '{"key": "a"}\n{"key": "a", "key": "b"}\n')
+    piped = cli("publish", "example", "events", "-")
+    assert piped.err.splitlines()[0] == (
+        "error: the message (line 2 of standard input) has the key 'key' twice in one object: "
+        "JSON would keep only the last")
+    assert depths(cli)["work"] == 0

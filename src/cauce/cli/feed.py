@@ -234,6 +234,27 @@ def _field(record: Any, name: str, number: int) -> str:
     return str(value)
 
 
+class _KeyTwice(Exception):
+    """A JSON object names one key twice (``{"a": 1, "a": 2}``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The dict of a JSON object's pairs, or `_KeyTwice`: a dict would keep the last value of
+    a key given twice, and the others would be lost unsaid."""
+    made = dict(pairs)
+    if len(made) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _KeyTwice(key)
+            seen.add(key)
+    return made
+
+
 def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
               file_hint: str | None = MESSAGE_FILE_HINT) -> Any:
     """A message or record given as JSON text; a byte-order mark before it (a file saved by
@@ -245,7 +266,10 @@ def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
 
     text = escaped_bytes_decoded(text)
     try:
-        return json.loads(text.removeprefix("\ufeff"))
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_once_each)
+    except _KeyTwice as twice:
+        raise CauceError(f"the message{where} has the key {twice.key!r} twice in one object: "
+                         "JSON would keep only the last", hint="give each key once") from None
     except json.JSONDecodeError as err:
         if "\0" in text:  # said as what it is: JSON's words for it are about the next character
             raise CauceError(f"the message{where} holds a NUL byte at character "
