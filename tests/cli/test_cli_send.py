@@ -233,3 +233,24 @@ def test_a_key_given_twice_is_refused_rather_than_dropped(cli, monkeypatch) -> N
         "error: the message (line 2 of standard input) has the key 'key' twice in one object: "
         "JSON would keep only the last")
     assert depths(cli)["work"] == 0
+
+
+UNHEARD_APP = """
+from cauce import App
+
+app = App("unheard")
+notes = app.topic("notes")
+heard = app.topic("heard", subscribers=[app.queue("inbox")])
+"""
+
+
+def test_publishing_to_a_topic_nobody_subscribes_to_is_refused(cli, app_file) -> None:
+    # "published event …": a copy for each of no subscriber, so nothing was kept anywhere
+    ref = app_file(UNHEARD_APP)
+    result = cli("publish", ref, "notes", '{"n": 1}')
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: topic 'notes' has no subscriber: a message published there reaches nobody and "
+        "is not kept",
+        "hint: subscribe a handler to it (@app.on(topic)) or a queue (subscribers=[queue]), "
+        "then publish"])
+    assert cli("publish", ref, "heard", '{"n": 1}').status == 0

@@ -56,6 +56,11 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
 
     with attached(app_ref, home, state_option) as rt:
         target = rt.app.get_resource(topic, Topic)
+        if not target.subscribed():  # by hand, that is a mistake: said before any is lost
+            raise CauceError(f"topic {topic!r} has no subscriber: a message published there "
+                             "reaches nobody and is not kept",
+                             hint="subscribe a handler to it (@app.on(topic)) or a queue "
+                             "(subscribers=[queue]), then publish")
         values = _stdin_values() if body == "-" else [_json_arg(body)]
         ids: list[str] = []
         # one event a transaction: a chunk interrupted midway would be published twice
