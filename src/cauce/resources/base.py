@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import DeclarationError, NotAttached, NotSerializable, ResourceError
 from ..names import checked
+from .not_json import not_json
 
 if TYPE_CHECKING:
     from ..app import App
@@ -100,7 +101,7 @@ def _strict_json(value: Any, what: str) -> str:
     try:
         text = _STRICT.encode(value)
     except (TypeError, ValueError, RecursionError) as err:  # RecursionError: nested too deep
-        raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None
+        raise not_json(value, what, err) from None
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return _STRICT_ASCII.encode(value)
     return text
