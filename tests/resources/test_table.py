@@ -34,6 +34,23 @@ def test_put_get_delete(tables) -> None:
     assert items.delete("a") is False
 
 
+def test_an_item_and_its_version_are_read_together(tables) -> None:
+    # `get` then `version` are two reads: a write between them gave the newer version with the
+    # older item, and the put of a change made to it succeeded, losing that write
+    items, readings = tables
+    items.put({"id": "a", "n": 1})
+    item, version = items.get_with_version("a")
+    assert (item, version) == ({"id": "a", "n": 1}, 1)
+    items.put({"id": "a", "n": 5})  # another writer, between the read and the write
+    with pytest.raises(ConditionFailed):
+        items.put({**item, "n": item["n"] + 1}, if_version=version)
+    assert items.get_with_version("a") == ({"id": "a", "n": 5}, 2)
+    assert items.get_with_version("missing") is None
+    readings.put({"station": "A", "day": "2024-01-01", "v": 1})
+    assert readings.get_with_version(("A", "2024-01-01")) == (
+        {"station": "A", "day": "2024-01-01", "v": 1}, 1)
+
+
 def test_items_need_their_key(tables) -> None:
     items, readings = tables
     with pytest.raises(InvalidKey, match="item for table 'items' has no id") as info:

@@ -89,8 +89,15 @@ class Table(Resource):
         return version
 
     def get(self, key: KeyValue) -> dict[str, Any] | None:
+        found = self.get_with_version(key)
+        return found[0] if found else None
+
+    def get_with_version(self, key: KeyValue) -> tuple[dict[str, Any], int] | None:
+        """The item and its version, read together (or None if absent): what a change made
+        to the item is put back with, ``if_version=version``. `get` then `version` are two
+        reads, and a write between them would give the newer version with the older item."""
         found = self._runtime().state.tables.get(self.qualified, self._encode(key))
-        return json.loads(found[0]) if found else None
+        return (json.loads(found[0]), found[1]) if found else None
 
     def version(self, key: KeyValue) -> int | None:
         """The item's current version (1 after its first put), or None if absent."""
