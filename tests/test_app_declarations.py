@@ -470,6 +470,9 @@ def test_duplicate_settings() -> None:
         (lambda app: app.queue("q", max_receives=0), "max_receives must be a positive integer"),
         (lambda app: app.queue("q", visibility_timeout=0), "visibility_timeout must be positive"),
         (lambda app: app.stream("s", shards=0), "shards must be a positive integer"),
+        # kept nothing: a serve dropped every record, read or not, at its next trim
+        (lambda app: app.stream("s", retention=0), "retention must be longer than zero"),
+        (lambda app: app.stream("s", retention="0s"), "retention must be longer than zero"),
         (lambda app: app.table("t", key=()), "key must be an attribute name or a tuple"),
         (lambda app: app.table("t", key="id", indexes=["id"]), "is already the key"),
         (lambda app: app.table("t", indexes=["", "a"]), "indexes must be attribute names"),

@@ -82,6 +82,10 @@ class Stream(Resource):
                                    hint="leave it out to keep records for the retention only")
         self.shards = shards
         self.retention = parse_duration(retention, what=f"stream {name!r} retention")
+        if self.retention <= 0:
+            raise DeclarationError(f"stream {name!r}: retention must be longer than zero",
+                                   hint="records older than it are dropped, read or not: leave "
+                                   "it out to keep them 7 days")
         self.max_records = max_records
 
     def shard_for(self, partition_key: str) -> int:
