@@ -87,8 +87,10 @@ def test_receive_may_ask_for_a_longer_visibility_timeout(queue) -> None:
     assert work.receive() == []
 
 
-@pytest.mark.parametrize("count", [-1, 1.5, True, "2"])
+@pytest.mark.parametrize("count", [-1, 1.5, True, "2", 2**63])
 def test_receive_refuses_a_max_that_is_no_count_and_leases_nothing(queue, count) -> None:
+    # 2**63: "OverflowError: Python int too large to convert to SQLite INTEGER", and
+    # PostgreSQL's "bigint out of range"
     work, _ = queue
     work.send_batch([1, 2, 3])
     with pytest.raises(ResourceError, match=r"max=.* is not a count"):
@@ -412,6 +414,9 @@ def test_dead_letter_listing_takes_a_count(queue) -> None:
     assert work.dlq.messages(0) == []  # was every message
     with pytest.raises(ResourceError, match="limit=-1 is not a count"):
         work.dlq.messages(-1)
+    with pytest.raises(ResourceError, match=f"limit={2**63} is not a count") as info:
+        work.dlq.messages(2**63)
+    assert info.value.hint == "a whole number, 0 to 9,223,372,036,854,775,807"
 
 
 def test_a_batch_handler_gets_lists_of_messages() -> None:

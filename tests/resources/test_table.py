@@ -142,7 +142,7 @@ def test_query_takes_a_limit_that_is_a_count(tables, index) -> None:
     value = "new" if index else None
     assert len(items.query(index=index, value=value, limit=2)) == 2
     assert items.query(index=index, value=value, limit=0) == []  # was every item
-    for wrong in (-1, 1.5, True):  # -1: every item on SQLite, an error of PostgreSQL's
+    for wrong in (-1, 1.5, True, 2**63):  # -1: every item on SQLite, an error of PostgreSQL's
         with pytest.raises(ResourceError, match=f"limit={wrong!r} is not a count"):
             items.query(index=index, value=value, limit=wrong)
 

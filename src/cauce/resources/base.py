@@ -170,9 +170,15 @@ def check_text_keys(value: Any, what: str) -> None:
                            if isinstance(inner, _NESTED))
 
 
+# the largest integer of the state engines (SQLite's INTEGER, PostgreSQL's bigint)
+MOST = 2**63 - 1
+
+
 def check_count(value: Any, what: str) -> None:
-    """Refuse a count (of messages, of items) that is not a whole number, 0 or more: SQLite
-    takes a negative LIMIT as none (every row), PostgreSQL fails with an error of its own."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    """Refuse a count (of messages, of items) that is not a whole number from 0 to `MOST`:
+    SQLite takes a negative LIMIT as none (every row), PostgreSQL fails with an error of its
+    own, and a larger one was an OverflowError of SQLite's driver ("bigint out of range" on
+    PostgreSQL)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MOST:
         raise ResourceError(f"{what}={value!r} is not a count",
-                            hint="a whole number, 0 or more")
+                            hint=f"a whole number, 0 to {MOST:,}")
