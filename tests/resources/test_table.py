@@ -51,6 +51,18 @@ def test_an_item_and_its_version_are_read_together(tables) -> None:
         {"station": "A", "day": "2024-01-01", "v": 1}, 1)
 
 
+def test_a_version_no_engine_holds_deletes_nothing(tables) -> None:
+    # 2**63: "OverflowError: Python int too large to convert to SQLite INTEGER" (PostgreSQL:
+    # "integer out of range" from 2**31), where a put with it said ConditionFailed
+    items, _ = tables
+    items.put({"id": "a"})
+    for version in (2**31, 2**63, 10**30, 0, -(2**70), 1.5):
+        assert items.delete("a", if_version=version) is False
+        with pytest.raises(ConditionFailed):
+            items.put({"id": "a"}, if_version=version)
+    assert items.delete("a", if_version=1) is True
+
+
 def test_items_need_their_key(tables) -> None:
     items, readings = tables
     with pytest.raises(InvalidKey, match="item for table 'items' has no id") as info:

@@ -19,6 +19,8 @@ SEPARATOR = "\x1f"  # joins the parts of a composite key, so a prefix of parts i
 # Longer keys and index entries do not fit one entry of PostgreSQL's btree (about 2.7 kB with
 # the table's name); 1 kB is also DynamoDB's limit for a sort key.
 MAX_KEY = 1024
+# The largest version an item can have (PostgreSQL keeps versions as integer).
+MAX_VERSION = 2**31 - 1
 # An index entry longer than this is stored as a digest of the value's JSON: lookups are by
 # equality only, so the digest finds the same items and always fits.
 _LONG_INDEX = 256
@@ -105,7 +107,12 @@ class Table(Resource):
         return found[1] if found else None
 
     def delete(self, key: KeyValue, *, if_version: int | None = None) -> bool:
-        return self._runtime().state.tables.delete(self.qualified, self._encode(key),
+        """Delete the item (only at ``if_version``, when given); whether one was deleted."""
+        encoded = self._encode(key)
+        if if_version is not None and not (isinstance(if_version, int)
+                                           and 0 < if_version <= MAX_VERSION):
+            return False  # no item is at it: the engines' integers cannot even hold some
+        return self._runtime().state.tables.delete(self.qualified, encoded,
                                                    if_version=if_version)
 
     def query(
