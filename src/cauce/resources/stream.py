@@ -76,7 +76,8 @@ class Stream(Resource):
                  retention: DurationLike = "7d", max_records: int | None = None) -> None:
         super().__init__(app, name)
         if not isinstance(shards, int) or shards < 1:
-            raise DeclarationError(f"stream {name!r}: shards must be a positive integer")
+            raise DeclarationError(f"stream {name!r}: shards must be a positive integer",
+                                   hint="1 or more: a partition key keeps its order in one")
         if max_records is not None and (not isinstance(max_records, int) or max_records < 1):
             raise DeclarationError(f"stream {name!r}: max_records must be a positive integer",
                                    hint="leave it out to keep records for the retention only")

@@ -37,7 +37,8 @@ class Table(Resource):
         self.key_fields: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key)
         if not self.key_fields or not all(isinstance(k, str) and k for k in self.key_fields):
             raise DeclarationError(f"table {name!r}: key must be an attribute name "
-                                   "or a tuple of them")
+                                   "or a tuple of them",
+                                   hint='e.g. key="id", or key=("station", "day")')
         self.indexes = (indexes,) if isinstance(indexes, str) else tuple(indexes)
         if not all(map(_attribute, self.indexes)):  # index names are stored as text
             raise DeclarationError(f"table {name!r}: indexes must be attribute names, "
@@ -46,7 +47,8 @@ class Table(Resource):
         overlap = set(self.indexes) & set(self.key_fields)
         if overlap:
             raise DeclarationError(f"table {name!r}: {sorted(overlap)} is already the key; "
-                                   "drop it from indexes")
+                                   "drop it from indexes",
+                                   hint="an item is found by its key without an index")
 
     # -- keys ---------------------------------------------------------------------------
     def _encode(self, key: KeyValue, *, prefix: bool = False) -> str:
