@@ -221,10 +221,16 @@ def test_two_handlers_with_one_name() -> None:
         ("queue", {"window": "5m"}, "window= groups stream records"),
         ("bucket", {"batch_size": 10}, "batch_size= applies to queues and streams, not buckets"),
         ("topic", {"batch_size": 10}, "batch_size= applies to queues and streams, not topics"),
-        ("queue", {"batch_size": 0}, "batch_size must be a positive integer, got 0"),
-        ("queue", {"max_attempts": 0}, "max_attempts must be a positive integer"),
-        ("queue", {"concurrency": 0}, "concurrency must be a positive integer"),
-        ("stream", {"window": "0s"}, "window must be longer than zero"),
+        # these named no handler nor resource, and had no hint
+        ("queue", {"batch_size": 0},
+         "handler of queue 'r': batch_size must be a positive integer, got 0"),
+        ("queue", {"max_attempts": 0},
+         "handler of queue 'r': max_attempts must be a positive integer"),
+        ("queue", {"concurrency": 0},
+         "handler of queue 'r': concurrency must be a positive integer"),
+        ("stream", {"window": "0s"}, "handler of stream 'r': window must be longer than zero"),
+        ("stream", {"visibility": 0},
+         "handler of stream 'r': visibility must be longer than zero"),
         ("stream", {"window": "soon"}, "window: 'soon' is not a duration"),
     ],
 )
@@ -232,8 +238,9 @@ def test_handler_options_that_do_not_fit_the_resource(kind: str, options: dict,
                                                       message: str) -> None:
     app = App("demo")
     resource = getattr(app, kind)("r")
-    with pytest.raises(DeclarationError, match=message):
+    with pytest.raises(DeclarationError, match=message) as info:
         app.on(resource, **options)
+    assert info.value.hint
 
 
 @pytest.mark.parametrize(
@@ -470,6 +477,9 @@ def test_duplicate_settings() -> None:
         (lambda app: app.queue("q", max_receives=0), "max_receives must be a positive integer"),
         (lambda app: app.queue("q", visibility_timeout=0), "visibility_timeout must be positive"),
         (lambda app: app.stream("s", shards=0), "shards must be a positive integer"),
+        # kept nothing: a serve dropped every record, read or not, at its next trim
+        (lambda app: app.stream("s", retention=0), "retention must be longer than zero"),
+        (lambda app: app.stream("s", retention="0s"), "retention must be longer than zero"),
         (lambda app: app.table("t", key=()), "key must be an attribute name or a tuple"),
         (lambda app: app.table("t", key="id", indexes=["id"]), "is already the key"),
         (lambda app: app.table("t", indexes=["", "a"]), "indexes must be attribute names"),
@@ -480,8 +490,9 @@ def test_duplicate_settings() -> None:
     ],
 )
 def test_resource_options(make, message: str) -> None:
-    with pytest.raises(DeclarationError, match=message):
+    with pytest.raises(DeclarationError, match=message) as info:
         make(App("demo"))
+    assert info.value.hint
 
 
 def test_one_index_may_be_given_as_its_name_alone() -> None:

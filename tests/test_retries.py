@@ -145,3 +145,23 @@ def test_a_partition_for_a_job_without_partitions() -> None:
           pytest.raises(PartitionError, match="job 'plain' is not partitioned") as info):
         rt.run("plain", partition="2024-01-01")
     assert info.value.hint == "drop --partition"
+
+
+def test_a_message_retried_past_a_thousand_times_waits_the_longest_delay() -> None:
+    # the 1,026th receive's back-off, 2**1024 times the first delay, was "OverflowError: int
+    # too large to convert to float", raised where the failed delivery was settled
+    app = App("forever")
+    work = app.queue("work", max_receives=2_000)
+    receives: list[int] = []
+
+    @app.on(work, retry_delay="1s")
+    def flaky(message, ctx) -> None:
+        receives.append(message.receive_count)
+        if message.receive_count < 1_100:
+            raise ConnectionRefusedError("endpoint down")
+
+    with TestRuntime(app) as rt:
+        work.send({"id": 7})
+        rt.drain()
+        assert receives[-1] == 1_100
+        assert work.depth() == 0 and work.dlq.depth() == 0

@@ -336,3 +336,22 @@ def test_real_path_takes_a_leading_tilde_for_the_home_folder(tmp_path, monkeypat
     monkeypatch.setenv("HOME", str(tmp_path))
     assert real_path("~/cauce") == tmp_path.resolve() / "cauce"
     assert real_path("~no-such-user-here/x") == Path.cwd().resolve() / "~no-such-user-here/x"
+
+
+def test_read_lines_holds_a_long_line_once(monkeypatch) -> None:
+    # each block was joined to the text of the line so far and split again: a 50 MB line
+    # took 20 s to read (its copies grew with the square of its length), three times its
+    # size in memory at the end
+    import io
+    import tracemalloc
+
+    size = 4_000_000
+    data = ("x" * size + "\r\nshort").encode()
+    tracemalloc.start()
+    try:
+        lines = list(read_lines(io.BytesIO(data)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [len(line) for line in lines] == [size, 5]
+    assert peak < 2.5 * size  # the pieces, and the line they join into

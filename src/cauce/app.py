@@ -376,21 +376,30 @@ class App:
                                    hint="handlers subscribe to buckets, queues, topics and streams")
         if (prefix or suffix) and not isinstance(target, Bucket):
             raise DeclarationError("prefix= and suffix= filter bucket keys; "
-                                   f"{target.kind} {target.name!r} has no keys")
+                                   f"{target.kind} {target.name!r} has no keys",
+                                   hint=f"leave them out for a {target.kind}")
         if window is not None and not isinstance(target, Stream):
-            raise DeclarationError("window= groups stream records; use batch_size= for queues")
+            raise DeclarationError("window= groups stream records; use batch_size= for queues",
+                                   hint="batch_size=N hands a call up to N messages")
         if batch_size is not None and isinstance(target, Bucket | Topic):
-            raise DeclarationError(f"batch_size= applies to queues and streams, not {target.kind}s")
+            raise DeclarationError(f"batch_size= applies to queues and streams, not {target.kind}s",
+                                   hint="each event of a bucket or a topic comes alone: leave "
+                                   "it out")
         if batch_size is not None and window is not None:
             raise DeclarationError(f"stream {target.name!r}: read batches by count (batch_size=) "
                                    "or by time (window=), not both")
         size = batch_size if batch_size is not None else (100 if isinstance(target, Stream) else 1)
+        on = f"handler of {target.kind} {target.name!r}"  # its name comes with the function
         if not isinstance(size, int) or size < 1:
-            raise DeclarationError(f"batch_size must be a positive integer, got {batch_size!r}")
+            raise DeclarationError(f"{on}: batch_size must be a positive integer, "
+                                   f"got {batch_size!r}", hint="the events a call gets, e.g. 10")
         if not isinstance(max_attempts, int) or max_attempts < 1:
-            raise DeclarationError(f"max_attempts must be a positive integer, got {max_attempts!r}")
+            raise DeclarationError(f"{on}: max_attempts must be a positive integer, "
+                                   f"got {max_attempts!r}", hint="1 runs once, with no retry")
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
-            raise DeclarationError(f"concurrency must be a positive integer, got {concurrency!r}")
+            raise DeclarationError(f"{on}: concurrency must be a positive integer, "
+                                   f"got {concurrency!r}",
+                                   hint="the runs at once, e.g. 2; leave it out for no cap")
         if start not in ("oldest", "latest"):
             raise DeclarationError(f"start={start!r}: a stream handler starts at 'oldest' or "
                                    "'latest'")
@@ -401,10 +410,13 @@ class App:
                                    hint="a queue's handler has its queue's visibility_timeout")
         lease = parse_duration(visibility, what="visibility") if visibility is not None else 60.0
         if lease <= 0:
-            raise DeclarationError("visibility must be longer than zero")
+            raise DeclarationError(f"{on}: visibility must be longer than zero",
+                                   hint='how long a batch may run before its shard is taken '
+                                   'over, e.g. "60s"')
         seconds = parse_duration(window, what="window") if window is not None else None
         if seconds is not None and seconds <= 0:
-            raise DeclarationError("window must be longer than zero")
+            raise DeclarationError(f"{on}: window must be longer than zero",
+                                   hint='the span of time a batch covers, e.g. "5m"')
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             handler_name = _checked_name("handler", name or getattr(func, "__name__", ""))

@@ -328,7 +328,11 @@ def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
     # after the head, what has come (a pipe's producer writes as it goes): read() would wait
     # for a whole block, holding back the lines that came, lost with it to a Ctrl-C
     more = getattr(stream, "read1", stream.read)
-    line, pending, first = 1, "", True
+    # the text after the last line end, in pieces: joined once its line ends (joining each
+    # block to it and splitting again took time and memory growing with the square of a long
+    # line's length: 20 s for a 50 MB line)
+    pending: list[str] = []
+    line, first = 1, True
     while True:
         try:
             text = decoder.decode(data, final=not data)
@@ -341,15 +345,20 @@ def read_lines(stream: BinaryIO, name: str = "standard input") -> Iterator[str]:
                 hint="convert it to UTF-8 first, e.g. iconv -f cp1252 -t utf-8") from None
         if first and text:  # the mark, once decoded
             text, first = text.removeprefix("\ufeff"), False
-        *ended, pending = (pending + text).split(end)
-        for piece in ended:
-            yield piece.removesuffix("\r")
-        line += len(ended)
+        if end in text:
+            head, *ended, tail = text.split(end)
+            whole = "".join([*pending, head])
+            pending = [tail]  # its pieces let go before the line's CR is cut off
+            for piece in [whole, *ended]:
+                yield piece.removesuffix("\r")
+            line += 1 + len(ended)
+        else:
+            pending.append(text)
         if not data:
             break
         data = more(STREAM_HEAD)
-    if pending:
-        yield pending
+    if any(pending):
+        yield "".join(pending)
 
 
 def stray_carriage_return(path: Path, encoding: str = UTF8) -> int | None:

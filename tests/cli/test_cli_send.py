@@ -178,7 +178,9 @@ def test_a_pretty_printed_document_on_stdin_is_one_message(cli, monkeypatch) -> 
     ('\n{\n  "key": "a",\n  "rows": 1,\n}\n', "the message (standard input, one JSON "
      "document) is not valid JSON: Expecting property name enclosed in double quotes at line "
      "5 column 1"),
-], ids=["a line cut short", "a bad first line", "a document"])
+    ("[" * 50_000 + "]" * 50_000 + "\n", "the message (line 1 of standard input) nests too "
+     "deeply to read"),
+], ids=["a line cut short", "a bad first line", "a document", "a line nested too deeply"])
 def test_bad_json_on_stdin_names_where(cli, monkeypatch, text: str, error: str) -> None:
     _stdin(monkeypatch, text)
     result = cli("send", "example", "work", "-")
@@ -202,3 +204,53 @@ def test_a_bad_line_says_what_went_out_before_it(cli, monkeypatch) -> None:
                         r'"v": 1\}; published 2 events \(\S+ to \S+\) before it',
                         result.err.splitlines()[1])
     assert depths(cli)["topic events → notify"] == 2
+
+
+def test_a_number_too_long_for_python_is_one_line(cli, monkeypatch) -> None:
+    # "unexpected ValueError: Exceeds the limit (4300 digits) for integer string conversion"
+    result = cli("send", "example", "work", '{"n": ' + "7" * 5000 + "}")
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: the message holds a whole number of more than 4,300 digits, more than Python "
+        "reads",
+        "hint: write it as text, in quotes, and convert it where it is used"])
+    _stdin(monkeypatch, "7" * 5000 + "\n")
+    piped = cli("publish", "example", "events", "-")
+    assert piped.err.splitlines()[0] == (
+        "error: the message (line 1 of standard input) holds a whole number of more than 4,300 "
+        "digits, more than Python reads")
+    assert depths(cli)["work"] == 0
+
+
+def test_a_key_given_twice_is_refused_rather_than_dropped(cli, monkeypatch) -> None:
+    # sent as {"key": "b"}: the first value was gone, and nothing said so
+    result = cli("send", "example", "work", '{"key": "a", "rows": {"n": 1, "n": 2}, "key": "b"}')
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: the message has the key 'n' twice in one object: JSON would keep only the last",
+        "hint: give each key once"])
+    _stdin(monkeypatch, '{"key": "a"}\n{"key": "a", "key": "b"}\n')
+    piped = cli("publish", "example", "events", "-")
+    assert piped.err.splitlines()[0] == (
+        "error: the message (line 2 of standard input) has the key 'key' twice in one object: "
+        "JSON would keep only the last")
+    assert depths(cli)["work"] == 0
+
+
+UNHEARD_APP = """
+from cauce import App
+
+app = App("unheard")
+notes = app.topic("notes")
+heard = app.topic("heard", subscribers=[app.queue("inbox")])
+"""
+
+
+def test_publishing_to_a_topic_nobody_subscribes_to_is_refused(cli, app_file) -> None:
+    # "published event …": a copy for each of no subscriber, so nothing was kept anywhere
+    ref = app_file(UNHEARD_APP)
+    result = cli("publish", ref, "notes", '{"n": 1}')
+    assert (result.status, result.err.splitlines()) == (1, [
+        "error: topic 'notes' has no subscriber: a message published there reaches nobody and "
+        "is not kept",
+        "hint: subscribe a handler to it (@app.on(topic)) or a queue (subscribers=[queue]), "
+        "then publish"])
+    assert cli("publish", ref, "heard", '{"n": 1}').status == 0

@@ -7,6 +7,7 @@ import math
 import re
 from collections import OrderedDict
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -86,8 +87,10 @@ def test_receive_may_ask_for_a_longer_visibility_timeout(queue) -> None:
     assert work.receive() == []
 
 
-@pytest.mark.parametrize("count", [-1, 1.5, True, "2"])
+@pytest.mark.parametrize("count", [-1, 1.5, True, "2", 2**63])
 def test_receive_refuses_a_max_that_is_no_count_and_leases_nothing(queue, count) -> None:
+    # 2**63: "OverflowError: Python int too large to convert to SQLite INTEGER", and
+    # PostgreSQL's "bigint out of range"
     work, _ = queue
     work.send_batch([1, 2, 3])
     with pytest.raises(ResourceError, match=r"max=.* is not a count"):
@@ -166,16 +169,38 @@ def _nested(depth: int) -> list:
     return body
 
 
-@pytest.mark.parametrize("body",
-                         [object(), {"when": datetime(2024, 1, 1)}, math.nan, {1, 2}, b"bytes",
-                          _nested(100_000)],
-                         ids=["object", "datetime", "nan", "set", "bytes", "nested too deep"])
-def test_a_body_that_is_not_json_is_rejected_at_send(queue, body) -> None:
+@pytest.mark.parametrize(("body", "error", "hint"), [
+    (object(), "it holds a value of type object, which JSON has no form for",
+     "write it as dicts, lists, strings, numbers, booleans and None (a dataclass: "
+     "dataclasses.asdict(value))"),
+    ({"rows": [{"when": datetime(2024, 1, 1)}]}, "it holds a value of type datetime (at "
+     "rows[0].when), which JSON has no form for", "write it as text, value.isoformat(), and "
+     "parse it where it is read"),
+    ({"v": math.nan}, "it holds nan (at v), a float JSON has no number for",
+     "write None for a missing value, or the text 'nan' if that is what is meant"),
+    ({1, 2}, "it holds a value of type set, which JSON has no form for",
+     "write it as a list, sorted(value)"),
+    (b"bytes", "it holds a value of type bytes, which JSON has no form for",
+     "put the bytes in a bucket and send the object's key, or write them as base64 text"),
+    ({"price": Decimal("9.99")}, "it holds a value of type Decimal (at price), which JSON has "
+     "no form for", "write it as text, str(value), to keep every digit (a float rounds it)"),
+    ([10 ** 5000], "it holds a whole number of more than 4,300 digits (at [0]), more than "
+     "Python writes", "write it as text, str(value), and convert it where it is read"),
+    ({(2021, 1): 3}, "it has the key (2021, 1), which is no text",
+     "write the key as text, or keep such pairs as a list"),
+    (_nested(100_000), "it nests too deeply to be written",
+     "send a flatter value (a few hundred levels deep at most)"),
+], ids=["object", "datetime", "nan", "set", "bytes", "decimal", "long integer", "tuple key",
+        "nested too deep"])
+def test_a_body_that_is_not_json_is_rejected_at_send(queue, body, error: str, hint: str) -> None:
+    # each said "...: Object of type datetime is not JSON serializable" (or "Out of range float
+    # values are not JSON compliant"), where in the body unsaid, and the hint was "send dicts,
+    # lists, strings, numbers, booleans and None only" whatever the value
     work, _ = queue
-    with pytest.raises(NotSerializable,
-                       match="a message for queue 'work' is not JSON-serialisable") as info:
+    with pytest.raises(NotSerializable) as info:
         work.send(body)
-    assert "dicts, lists, strings" in (info.value.hint or "")
+    assert (str(info.value), info.value.hint) == (
+        f"a message for queue 'work' is not JSON-serialisable: {error}", hint)
     assert work.depth() == 0
 
 
@@ -389,6 +414,9 @@ def test_dead_letter_listing_takes_a_count(queue) -> None:
     assert work.dlq.messages(0) == []  # was every message
     with pytest.raises(ResourceError, match="limit=-1 is not a count"):
         work.dlq.messages(-1)
+    with pytest.raises(ResourceError, match=f"limit={2**63} is not a count") as info:
+        work.dlq.messages(2**63)
+    assert info.value.hint == "a whole number, 0 to 9,223,372,036,854,775,807"
 
 
 def test_a_batch_handler_gets_lists_of_messages() -> None:

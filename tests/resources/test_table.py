@@ -34,6 +34,35 @@ def test_put_get_delete(tables) -> None:
     assert items.delete("a") is False
 
 
+def test_an_item_and_its_version_are_read_together(tables) -> None:
+    # `get` then `version` are two reads: a write between them gave the newer version with the
+    # older item, and the put of a change made to it succeeded, losing that write
+    items, readings = tables
+    items.put({"id": "a", "n": 1})
+    item, version = items.get_with_version("a")
+    assert (item, version) == ({"id": "a", "n": 1}, 1)
+    items.put({"id": "a", "n": 5})  # another writer, between the read and the write
+    with pytest.raises(ConditionFailed):
+        items.put({**item, "n": item["n"] + 1}, if_version=version)
+    assert items.get_with_version("a") == ({"id": "a", "n": 5}, 2)
+    assert items.get_with_version("missing") is None
+    readings.put({"station": "A", "day": "2024-01-01", "v": 1})
+    assert readings.get_with_version(("A", "2024-01-01")) == (
+        {"station": "A", "day": "2024-01-01", "v": 1}, 1)
+
+
+def test_a_version_no_engine_holds_deletes_nothing(tables) -> None:
+    # 2**63: "OverflowError: Python int too large to convert to SQLite INTEGER" (PostgreSQL:
+    # "integer out of range" from 2**31), where a put with it said ConditionFailed
+    items, _ = tables
+    items.put({"id": "a"})
+    for version in (2**31, 2**63, 10**30, 0, -(2**70), 1.5):
+        assert items.delete("a", if_version=version) is False
+        with pytest.raises(ConditionFailed):
+            items.put({"id": "a"}, if_version=version)
+    assert items.delete("a", if_version=1) is True
+
+
 def test_items_need_their_key(tables) -> None:
     items, readings = tables
     with pytest.raises(InvalidKey, match="item for table 'items' has no id") as info:
@@ -125,7 +154,7 @@ def test_query_takes_a_limit_that_is_a_count(tables, index) -> None:
     value = "new" if index else None
     assert len(items.query(index=index, value=value, limit=2)) == 2
     assert items.query(index=index, value=value, limit=0) == []  # was every item
-    for wrong in (-1, 1.5, True):  # -1: every item on SQLite, an error of PostgreSQL's
+    for wrong in (-1, 1.5, True, 2**63):  # -1: every item on SQLite, an error of PostgreSQL's
         with pytest.raises(ResourceError, match=f"limit={wrong!r} is not a count"):
             items.query(index=index, value=value, limit=wrong)
 

@@ -45,6 +45,18 @@ def test_table_items_come_back_equal(state: StateStore, value: dict) -> None:
     assert tables.put("app:t", "k", text, indexes={}, now=0.0, if_version=1) == 2
 
 
+def test_a_deeply_nested_item_with_text_to_escape_comes_back_equal(state: StateStore) -> None:
+    # PostgreSQL's escaping walked the item by recursion: 500 lists deep around a U+0000 was
+    # "RecursionError: maximum recursion depth exceeded" at put, where SQLite kept it
+    value: object = "a\x00b \ud800 \uffff"
+    for _ in range(600):
+        value = [value]
+    item = {"deep": value}
+    assert state.tables.put("app:t", "k", to_json(item, "an item"), indexes={}, now=0.0) == 1
+    got, _ = state.tables.get("app:t", "k") or ("null", 0)
+    assert json.loads(got) == item
+
+
 @pytest.mark.parametrize("value", VALUES, ids=IDS)
 def test_messages_and_stream_records_come_back_equal(state: StateStore, value: dict) -> None:
     text = to_json({**value, "partition": "p"}, "a message")

@@ -56,6 +56,11 @@ def publish_command(app_ref: str = typer.Argument(..., metavar="APP"),
 
     with attached(app_ref, home, state_option) as rt:
         target = rt.app.get_resource(topic, Topic)
+        if not target.subscribed():  # by hand, that is a mistake: said before any is lost
+            raise CauceError(f"topic {topic!r} has no subscriber: a message published there "
+                             "reaches nobody and is not kept",
+                             hint="subscribe a handler to it (@app.on(topic)) or a queue "
+                             "(subscribers=[queue]), then publish")
         values = _stdin_values() if body == "-" else [_json_arg(body)]
         ids: list[str] = []
         # one event a transaction: a chunk interrupted midway would be published twice
@@ -167,6 +172,8 @@ def _goes_on(line: str) -> bool:
         json.loads(line)
     except json.JSONDecodeError as err:
         return err.pos >= len(line.rstrip())
+    except (ValueError, RecursionError):  # whole but unreadable (too deep): it does not go on
+        return False
     return False
 
 
@@ -232,6 +239,27 @@ def _field(record: Any, name: str, number: int) -> str:
     return str(value)
 
 
+class _KeyTwice(Exception):
+    """A JSON object names one key twice (``{"a": 1, "a": 2}``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The dict of a JSON object's pairs, or `_KeyTwice`: a dict would keep the last value of
+    a key given twice, and the others would be lost unsaid."""
+    made = dict(pairs)
+    if len(made) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _KeyTwice(key)
+            seen.add(key)
+    return made
+
+
 def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
               file_hint: str | None = MESSAGE_FILE_HINT) -> Any:
     """A message or record given as JSON text; a byte-order mark before it (a file saved by
@@ -243,7 +271,10 @@ def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
 
     text = escaped_bytes_decoded(text)
     try:
-        return json.loads(text.removeprefix("\ufeff"))
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_once_each)
+    except _KeyTwice as twice:
+        raise CauceError(f"the message{where} has the key {twice.key!r} twice in one object: "
+                         "JSON would keep only the last", hint="give each key once") from None
     except json.JSONDecodeError as err:
         if "\0" in text:  # said as what it is: JSON's words for it are about the next character
             raise CauceError(f"the message{where} holds a NUL byte at character "
@@ -256,6 +287,11 @@ def _json_arg(text: str, where: str = "", hint: str = SHELL_HINT,
               else f"character {err.pos}")
         raise CauceError(f"the message{where} is not valid JSON: {err.msg} at {at}",
                          hint=hint) from None
+    except ValueError:  # not a JSONDecodeError: a number longer than Python reads
+        raise CauceError(f"the message{where} holds a whole number of more than "
+                         f"{sys.get_int_max_str_digits():,} digits, more than Python reads",
+                         hint="write it as text, in quotes, and convert it where it is "
+                         "used") from None
     except RecursionError:
         raise CauceError(f"the message{where} nests too deeply to read",
                          hint="send a flatter JSON value (lists in lists, a few hundred deep "

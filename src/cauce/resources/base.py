@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import DeclarationError, NotAttached, NotSerializable, ResourceError
 from ..names import checked
+from .not_json import not_json
 
 if TYPE_CHECKING:
     from ..app import App
@@ -100,7 +101,7 @@ def _strict_json(value: Any, what: str) -> str:
     try:
         text = _STRICT.encode(value)
     except (TypeError, ValueError, RecursionError) as err:  # RecursionError: nested too deep
-        raise NotSerializable(f"{what} is not JSON-serialisable: {err}") from None
+        raise not_json(value, what, err) from None
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return _STRICT_ASCII.encode(value)
     return text
@@ -169,9 +170,15 @@ def check_text_keys(value: Any, what: str) -> None:
                            if isinstance(inner, _NESTED))
 
 
+# the largest integer of the state engines (SQLite's INTEGER, PostgreSQL's bigint)
+MOST = 2**63 - 1
+
+
 def check_count(value: Any, what: str) -> None:
-    """Refuse a count (of messages, of items) that is not a whole number, 0 or more: SQLite
-    takes a negative LIMIT as none (every row), PostgreSQL fails with an error of its own."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    """Refuse a count (of messages, of items) that is not a whole number from 0 to `MOST`:
+    SQLite takes a negative LIMIT as none (every row), PostgreSQL fails with an error of its
+    own, and a larger one was an OverflowError of SQLite's driver ("bigint out of range" on
+    PostgreSQL)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MOST:
         raise ResourceError(f"{what}={value!r} is not a count",
-                            hint="a whole number, 0 or more")
+                            hint=f"a whole number, 0 to {MOST:,}")

@@ -67,12 +67,14 @@ class Queue(Resource):
     ) -> None:
         super().__init__(app, name)
         if not isinstance(max_receives, int) or max_receives < 1:
-            raise DeclarationError(f"queue {name!r}: max_receives must be a positive integer")
+            raise DeclarationError(f"queue {name!r}: max_receives must be a positive integer",
+                                   hint="the deliveries before its dead-letter queue, e.g. 5")
         self.max_receives = max_receives
         self.visibility_timeout = parse_duration(visibility_timeout,
                                                  what=f"queue {name!r} visibility_timeout")
         if self.visibility_timeout <= 0:
-            raise DeclarationError(f"queue {name!r}: visibility_timeout must be positive")
+            raise DeclarationError(f"queue {name!r}: visibility_timeout must be positive",
+                                   hint='how long a received message stays hidden, e.g. "30s"')
         self.fifo = fifo
 
     @property

@@ -76,12 +76,17 @@ class Stream(Resource):
                  retention: DurationLike = "7d", max_records: int | None = None) -> None:
         super().__init__(app, name)
         if not isinstance(shards, int) or shards < 1:
-            raise DeclarationError(f"stream {name!r}: shards must be a positive integer")
+            raise DeclarationError(f"stream {name!r}: shards must be a positive integer",
+                                   hint="1 or more: a partition key keeps its order in one")
         if max_records is not None and (not isinstance(max_records, int) or max_records < 1):
             raise DeclarationError(f"stream {name!r}: max_records must be a positive integer",
                                    hint="leave it out to keep records for the retention only")
         self.shards = shards
         self.retention = parse_duration(retention, what=f"stream {name!r} retention")
+        if self.retention <= 0:
+            raise DeclarationError(f"stream {name!r}: retention must be longer than zero",
+                                   hint="records older than it are dropped, read or not: leave "
+                                   "it out to keep them 7 days")
         self.max_records = max_records
 
     def shard_for(self, partition_key: str) -> int:

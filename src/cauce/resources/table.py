@@ -19,6 +19,8 @@ SEPARATOR = "\x1f"  # joins the parts of a composite key, so a prefix of parts i
 # Longer keys and index entries do not fit one entry of PostgreSQL's btree (about 2.7 kB with
 # the table's name); 1 kB is also DynamoDB's limit for a sort key.
 MAX_KEY = 1024
+# The largest version an item can have (PostgreSQL keeps versions as integer).
+MAX_VERSION = 2**31 - 1
 # An index entry longer than this is stored as a digest of the value's JSON: lookups are by
 # equality only, so the digest finds the same items and always fits.
 _LONG_INDEX = 256
@@ -35,7 +37,8 @@ class Table(Resource):
         self.key_fields: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key)
         if not self.key_fields or not all(isinstance(k, str) and k for k in self.key_fields):
             raise DeclarationError(f"table {name!r}: key must be an attribute name "
-                                   "or a tuple of them")
+                                   "or a tuple of them",
+                                   hint='e.g. key="id", or key=("station", "day")')
         self.indexes = (indexes,) if isinstance(indexes, str) else tuple(indexes)
         if not all(map(_attribute, self.indexes)):  # index names are stored as text
             raise DeclarationError(f"table {name!r}: indexes must be attribute names, "
@@ -44,7 +47,8 @@ class Table(Resource):
         overlap = set(self.indexes) & set(self.key_fields)
         if overlap:
             raise DeclarationError(f"table {name!r}: {sorted(overlap)} is already the key; "
-                                   "drop it from indexes")
+                                   "drop it from indexes",
+                                   hint="an item is found by its key without an index")
 
     # -- keys ---------------------------------------------------------------------------
     def _encode(self, key: KeyValue, *, prefix: bool = False) -> str:
@@ -89,8 +93,15 @@ class Table(Resource):
         return version
 
     def get(self, key: KeyValue) -> dict[str, Any] | None:
+        found = self.get_with_version(key)
+        return found[0] if found else None
+
+    def get_with_version(self, key: KeyValue) -> tuple[dict[str, Any], int] | None:
+        """The item and its version, read together (or None if absent): what a change made
+        to the item is put back with, ``if_version=version``. `get` then `version` are two
+        reads, and a write between them would give the newer version with the older item."""
         found = self._runtime().state.tables.get(self.qualified, self._encode(key))
-        return json.loads(found[0]) if found else None
+        return (json.loads(found[0]), found[1]) if found else None
 
     def version(self, key: KeyValue) -> int | None:
         """The item's current version (1 after its first put), or None if absent."""
@@ -98,7 +109,12 @@ class Table(Resource):
         return found[1] if found else None
 
     def delete(self, key: KeyValue, *, if_version: int | None = None) -> bool:
-        return self._runtime().state.tables.delete(self.qualified, self._encode(key),
+        """Delete the item (only at ``if_version``, when given); whether one was deleted."""
+        encoded = self._encode(key)
+        if if_version is not None and not (isinstance(if_version, int)
+                                           and 0 < if_version <= MAX_VERSION):
+            return False  # no item is at it: the engines' integers cannot even hold some
+        return self._runtime().state.tables.delete(self.qualified, encoded,
                                                    if_version=if_version)
 
     def query(

@@ -34,6 +34,11 @@ class Topic(Resource):
         if queue not in self.queues:
             self.queues.append(queue)
 
+    def subscribed(self) -> bool:
+        """Whether a message published here reaches anyone: a handler on the topic or a queue
+        subscribed to it (with neither, it is kept nowhere, as in SNS)."""
+        return bool(self.queues or self.app.handlers_of(self))
+
     def publish(self, body: Any) -> str:
         """Publish one message; returns the event id every subscriber sees."""
         text = to_json(body, f"a message for topic {self.name!r}")

@@ -96,6 +96,33 @@ def test_of_racing_runs_exactly_one_takes_the_lease(rt: TestRuntime) -> None:
     assert len(won) == 1 and len(refused) == 5
 
 
+def test_a_lease_taken_over_between_the_reads_of_a_takeover_is_not_taken_again(
+    rt: TestRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the expired lease was read, then its version: a run that took it over in between gave
+    # its fresh version to the stale lease, and the takeover of that succeeded — two runs
+    # loading one partition, each sweeping the other's parts
+    leases = rt.table("etl_leases")
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    lease.acquire(leases, TABLE, DAY, holder="01killed", clock=lambda: long_ago,
+                  ttl=timedelta(minutes=2))  # fmt: skip
+    read = leases.get_with_version
+    quick: list[str] = []
+
+    def read_then_taken_over(key: tuple[str, str]) -> tuple[dict, int] | None:
+        found = read(key)
+        if not quick:  # once: the quick run's own reads go on as they are
+            quick.append("01quick")
+            lease.acquire(leases, TABLE, DAY, holder="01quick", clock=now,
+                          ttl=timedelta(minutes=2))  # fmt: skip
+        return found
+
+    monkeypatch.setattr(leases, "get_with_version", read_then_taken_over)
+    with pytest.raises(PartitionBusy, match=r"another ETL run \(01quick\)"):
+        lease.acquire(leases, TABLE, DAY, holder="01slow", clock=now, ttl=timedelta(minutes=2))
+    assert leases.get((TABLE, DAY.isoformat()))["holder"] == "01quick"
+
+
 class MovedClock:
     """The leases' clock (`lease.Clock`), moved only by the test: whether a lease has expired
     is then what the test says, however late the renewing thread runs."""

@@ -81,9 +81,10 @@ def acquire(
             return Lease(table, key, holder, now, table.put(item, if_absent=True))
         except ConditionFailed:
             pass
-        current, version = table.get(key), table.version(key)
-        if current is None or version is None:
+        found = table.get_with_version(key)  # together: a takeover between two reads is lost
+        if found is None:
             continue  # released meanwhile
+        current, version = found
         if datetime.fromisoformat(current["expires"]) > now and holder_alive(current):
             raise PartitionBusy(
                 f"{raw_table} {key[1]}: another ETL run ({current['holder']}) has been loading "

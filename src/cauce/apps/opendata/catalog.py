@@ -100,10 +100,10 @@ def record_content(
     except ConditionFailed:
         pass  # the content is known already: add this id to its item below
     for _ in range(10):  # another writer may add its id at the same time: read, check, write again
-        current = datasets.get(profile.sha256)
-        version_number = datasets.version(profile.sha256)
-        if current is None or item["ID"] in current.get("IDS", []):
+        found = datasets.get_with_version(profile.sha256)  # together: an id added between
+        if found is None or item["ID"] in found[0].get("IDS", []):  # two reads would be lost
             return False
+        current, version_number = found
         current["IDS"] = [*current.get("IDS", []), item["ID"]]
         try:
             datasets.put(current, if_version=version_number)

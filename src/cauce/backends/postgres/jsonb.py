@@ -55,14 +55,32 @@ def _restore(text: str) -> str:
 
 
 def _each_string(value: Any, change: Callable[[str], str]) -> Any:
-    """``value`` with ``change`` applied to every string in it, object keys included."""
+    """``value`` (as `json.loads` gives it) with ``change`` applied to every string in it,
+    object keys included. A walk, not a recursion: a value nested a few hundred deep, which
+    the other engine keeps, failed here with RecursionError."""
     if isinstance(value, str):
         return change(value)
-    if isinstance(value, list):
-        return [_each_string(v, change) for v in value]
-    if isinstance(value, dict):
-        return {change(k): _each_string(v, change) for k, v in value.items()}
-    return value
+    if not isinstance(value, list | dict):
+        return value
+    top = _copied(value, change)
+    pending = [top]
+    while pending:
+        node = pending.pop()
+        for place, inner in list(enumerate(node) if isinstance(node, list) else node.items()):
+            if isinstance(inner, str):
+                node[place] = change(inner)
+            elif isinstance(inner, list | dict):
+                node[place] = _copied(inner, change)
+                pending.append(node[place])
+    return top
+
+
+def _copied(node: list[Any] | dict[str, Any], change: Callable[[str], str]) -> Any:
+    """A copy of one list, or of one dict with ``change`` applied to its keys: its values are
+    changed in place by `_each_string`."""
+    if isinstance(node, list):
+        return list(node)
+    return {change(key): inner for key, inner in node.items()}
 
 
 def _in_full(found: re.Match[str]) -> str:
