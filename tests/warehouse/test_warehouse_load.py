@@ -437,3 +437,19 @@ def test_a_pandas_column_mixing_types_is_named_in_plain_words(
         warehouse.load("mixed", pd.DataFrame({"a": [1, "x"]}))
     message = str(raised.value)
     assert "column a" in message and "('" not in message and "give the column" in raised.value.hint
+
+
+def test_nan_round_trips_or_is_refused_by_column(warehouse: WarehouseBackend) -> None:
+    # SQLite stored NaN as NULL without a word: a value became a missing value.
+    values = [float("nan"), float("inf"), float("-inf"), None, 1e-310]
+    data = pa.table({"id": [1, 2, 3, 4, 5], "f": values})
+    try:
+        warehouse.load("floats", data)
+    except WarehouseError as error:
+        assert "column 'f'" in str(error) and "NaN" in str(error) and "\n" not in str(error)
+        assert "fill_nan" in (error.hint or "")
+        assert not warehouse.table_exists("floats")
+        assert warehouse.load("floats", data.slice(1)) == 4  # infinities are kept
+    else:
+        found = warehouse.query("SELECT f FROM floats ORDER BY id").column(0).to_pylist()
+        assert found[0] != found[0] and found[1:] == values[1:]

@@ -182,6 +182,22 @@ def refuse_beyond_int64(data: pa.Table, table: str) -> None:
             )
 
 
+def refuse_nan(data: pa.Table, table: str) -> None:
+    """Refuse a NaN, naming its column: SQLite stores NaN as NULL, so a value would come back
+    as a missing one without a word."""
+    for field, column in zip(data.schema, data.columns, strict=True):
+        if not pa.types.is_floating(field.type):
+            continue
+        if pa.types.is_float16(field.type):  # Arrow's kernels take no half floats
+            column = column.cast(pa.float32())
+        if pc.any(pc.is_nan(column)).as_py():
+            raise WarehouseError(
+                f"column {field.name!r} for {table!r} holds NaN, which SQLite stores as NULL",
+                hint="make NaN a null first if it means missing (polars: "
+                "pl.col(name).fill_nan(None)), or use a DuckDB or PostgreSQL warehouse",
+            )
+
+
 def refuse_nul_text(data: pa.Table, table: str) -> None:
     """Refuse text holding a NUL character, naming its column: PostgreSQL text cannot store
     it, and its own message names neither the column nor the cause."""

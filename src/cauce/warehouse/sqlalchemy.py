@@ -25,6 +25,7 @@ from cauce.warehouse.arrowdata import (
     as_stored_text,
     python_columns,
     refuse_beyond_int64,
+    refuse_nan,
     refuse_nul_text,
     rows_to_arrow,
 )
@@ -139,6 +140,7 @@ class SQLAlchemySession(Session):
             refuse_nul_text(data, table)
         if self._dialect.name == "sqlite":
             refuse_beyond_int64(data, table)
+            refuse_nan(data, table)
         columns = python_columns(data, as_text=self._dialect.name == "sqlite")
         rows: list[Any] = list(zip(*columns, strict=True))
         if self._style.positional is None:
