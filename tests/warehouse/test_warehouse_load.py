@@ -453,3 +453,17 @@ def test_nan_round_trips_or_is_refused_by_column(warehouse: WarehouseBackend) ->
     else:
         found = warehouse.query("SELECT f FROM floats ORDER BY id").column(0).to_pylist()
         assert found[0] != found[0] and found[1:] == values[1:]
+
+
+@pytest.mark.parametrize("aware_first", [True, False])
+def test_rows_mixing_datetimes_with_and_without_a_zone_are_refused_by_column(
+    warehouse: WarehouseBackend, aware_first: bool
+) -> None:
+    # Arrow took the first value's kind: a naive time after an aware one was read as UTC, and
+    # an aware one after a naive one lost its zone, 00:00 at +05:00 stored as 19:00.
+    aware = dt.datetime(2021, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    naive = dt.datetime(2021, 1, 1)
+    rows = [{"at": aware}, {"at": None}, {"at": naive}]
+    with pytest.raises(WarehouseError, match=r"column 'at' for 'times' mixes datetimes with and"):
+        warehouse.load("times", rows if aware_first else rows[::-1])
+    assert not warehouse.table_exists("times")

@@ -130,6 +130,8 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
         values = [row.get(name) for row in rows]
         try:
             arrays.append(pa.array(values))
+            if pa.types.is_timestamp(arrays[-1].type):
+                _refuse_mixed_zones(values, name, table)
         except OverflowError:
             arrays.append(_wide_integers(values, name, table))
         except (pa.ArrowException, TypeError) as error:
@@ -143,6 +145,18 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
             f"the rows for {table!r} have no columns", hint="give each row at least one key"
         )
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def _refuse_mixed_zones(values: list[Any], name: str, table: str) -> None:
+    """Refuse a column of datetimes some with a zone and some without: Arrow takes the first
+    value's kind, reading a naive time as UTC or dropping an aware one's zone, without a word
+    (the naive ones' zone is unknown)."""
+    aware = {value.utcoffset() is not None for value in values if isinstance(value, dt.datetime)}
+    if len(aware) > 1:
+        raise WarehouseError(
+            f"column {name!r} for {table!r} mixes datetimes with and without a time zone",
+            hint="give every datetime of the column a zone (dt.replace(tzinfo=...)), or none",
+        )
 
 
 def plain_types(data: pa.Table, *, views: bool = False) -> pa.Table:
