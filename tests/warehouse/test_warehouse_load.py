@@ -347,6 +347,24 @@ def test_a_zoned_timestamp_in_a_column_without_zone_keeps_its_utc_time(
     assert seen.replace(tzinfo=None) == dt.datetime(2021, 4, 22, 0, 0)
 
 
+def test_a_timestamp_without_zone_in_a_zoned_column_is_refused_by_column(
+    warehouse: WarehouseBackend,
+) -> None:
+    # DuckDB read 00:00 as the process's local time and PostgreSQL as the session's zone: one
+    # row, as many instants as machines, without a word.
+    warehouse.execute("CREATE TABLE zoned (id INTEGER, seen TIMESTAMP WITH TIME ZONE)")
+    naive = pa.table({"id": [1], "seen": pa.array([dt.datetime(2021, 4, 22)], pa.timestamp("us"))})
+    if warehouse.dialect == "sqlite":  # no zoned type: the text is kept as given
+        assert warehouse.load("zoned", naive) == 1
+        return
+    with pytest.raises(WarehouseError, match=r"column 'seen' of 'zoned' .* time zone") as raised:
+        warehouse.load("zoned", naive)
+    assert "replace_time_zone" in (raised.value.hint or "")
+    assert warehouse.query("SELECT * FROM zoned").num_rows == 0
+    aware = naive.set_column(1, "seen", naive.column(1).cast(pa.timestamp("us", "UTC")))
+    assert warehouse.load("zoned", aware) == 1
+
+
 @pytest.mark.parametrize(
     "make",
     [

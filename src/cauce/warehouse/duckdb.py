@@ -141,6 +141,10 @@ class DuckDBSession(Session):
         # DuckDB casts on insert, rounding 1.7 to 2 and taking 7 as true.
         return {name: _EXACT[kind] for name, kind in self._described(table) if kind in _EXACT}
 
+    def zoned_columns(self, table: str) -> set[str]:
+        # DuckDB reads a naive timestamp in the process's TimeZone setting (its local zone).
+        return {name for name, kind in self._described(table) if kind == _ZONED}
+
     def _described(self, table: str) -> list[tuple[str, str]]:
         """The names and types of ``table``'s columns in order; empty when it does not exist."""
         # DuckDB matches names ignoring the case of A-Z only, so its lower() (which folds "É"
@@ -192,6 +196,8 @@ _EXACT = {
     ),
     "BOOLEAN": "boolean",
 }
+#: The data type information_schema names for a timestamp column with a time zone.
+_ZONED = "TIMESTAMP WITH TIME ZONE"
 
 #: The widest decimal DuckDB stores.
 _DECIMAL_DIGITS = 38

@@ -78,6 +78,15 @@ class PostgresSession(Session):
         ).fetchall()
         return [row[0] for row in rows] or None
 
+    def zoned_columns(self, table: str) -> set[str]:
+        # COPY reads a naive timestamp in the session's TimeZone.
+        rows = self._connection.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+            "AND attnum > 0 AND NOT attisdropped AND atttypid = 'timestamptz'::regtype",
+            [self.backend.quote(table)],
+        ).fetchall()
+        return {row[0] for row in rows}
+
     def create(self, table: str, ddl: str) -> None:
         if self.table_columns(table) is not None:
             return

@@ -129,6 +129,16 @@ class SQLAlchemySession(Session):
                 kinds[column["name"]] = "integer"
         return kinds
 
+    def zoned_columns(self, table: str) -> set[str]:
+        # Drivers bind a naive datetime for the database to read in its session's zone.
+        if self._dialect.name == "sqlite":
+            return set()  # no zoned type: SQLite keeps the text as given
+        return {
+            column["name"]
+            for column in sa.inspect(self._connection).get_columns(table)
+            if isinstance(column["type"], sa.DateTime) and column["type"].timezone
+        }
+
     def insert(self, table: str, data: pa.Table) -> None:
         quote = self.backend.quote
         names = ", ".join(quote(name) for name in data.column_names)
