@@ -315,6 +315,28 @@ def _repeated_strings(column: pa.ChunkedArray) -> list[Any]:
     return distinct[indices.to_numpy()].tolist()
 
 
+def _unfit_result(name: str, values: Sequence[Any], error: Exception) -> WarehouseError:
+    """The error for a result column Arrow cannot build, naming what in it has no Arrow form
+    and the cast that gives it one."""
+    odd = next((v for v in values if isinstance(v, Decimal) and not v.is_finite()), None)
+    if odd is not None:  # PostgreSQL's NUMERIC holds NaN and infinities; Arrow's decimals don't
+        return WarehouseError(
+            f"result column {name!r} holds the decimal {odd}, which Arrow's decimals cannot hold",
+            hint=f"CAST {name!r} to double precision in the query, or filter those rows out",
+        )
+    kinds = {type(value) for value in values if value is not None}
+    if len(kinds) == 1:  # one Python type Arrow has no type for (an IP address...)
+        return WarehouseError(
+            f"result column {name!r} holds {kinds.pop().__name__} values, which Arrow has no "
+            f"type for: {error}",
+            hint=f"CAST {name!r} to text in the query",
+        )
+    return WarehouseError(
+        f"result column {name!r} holds values Arrow cannot put in one column: {error}",
+        hint=f"CAST {name!r} to one type in the query",
+    )
+
+
 def rows_to_arrow(
     names: Sequence[str],
     rows: Iterable[Sequence[Any]],
@@ -333,10 +355,7 @@ def rows_to_arrow(
         try:
             arrays.append(pa.array(values))
         except (pa.ArrowException, OverflowError, TypeError) as error:
-            raise WarehouseError(
-                f"result column {name!r} holds values Arrow cannot put in one column: {error}",
-                hint=f"CAST {name!r} to one type in the query",
-            ) from error
+            raise _unfit_result(name, values, error) from error
     for index, declared in enumerate(types or ()):
         if declared is not None and pa.types.is_null(arrays[index].type):
             arrays[index] = arrays[index].cast(declared)
