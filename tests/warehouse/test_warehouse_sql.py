@@ -184,3 +184,17 @@ def test_a_result_value_arrow_cannot_hold_is_named_with_the_cast_to_use(
     with pytest.raises(WarehouseError, match=rf"result column 'x' {message}") as raised:
         warehouse.query(sql)
     assert hint in (raised.value.hint or "")
+
+
+@pytest.mark.parametrize("value", ["infinity", "-infinity", "10000-01-01"])
+def test_a_result_timestamp_beyond_year_9999_is_read_or_named_with_the_cast_to_use(
+    warehouse: WarehouseBackend, value: str
+) -> None:
+    # PostgreSQL's 'infinity' (an open end in a history table) failed with "timestamp too
+    # large (after year 10K)" and the hint to check the SQL and the table and column names.
+    try:
+        found = warehouse.query(f"SELECT CAST('{value}' AS TIMESTAMP) AS x")
+    except WarehouseError as error:
+        assert "\n" not in str(error) and "CAST" in (error.hint or "")
+    else:
+        assert found.num_rows == 1

@@ -83,6 +83,12 @@ _HINTS = (
         "give one value per ? (as a list) or a dict with every :name",
     ),
     (
+        # psycopg reading a PostgreSQL date or timestamp Python has no year for
+        r"too large \(after year 10k\)|too small \(before year 1\)",
+        "a date or timestamp lies beyond Python's years 1 to 9999 (PostgreSQL's 'infinity' "
+        "included): CAST it to text in the query, or keep a finite bound such as 9999-12-31",
+    ),
+    (
         r"convert|invalid input syntax|conversion|could not cast|mismatch|out of range",
         "a value does not fit its column's type; cast it or change the column",
     ),
