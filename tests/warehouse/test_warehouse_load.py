@@ -485,3 +485,18 @@ def test_rows_mixing_datetimes_with_and_without_a_zone_are_refused_by_column(
     with pytest.raises(WarehouseError, match=r"column 'at' for 'times' mixes datetimes with and"):
         warehouse.load("times", rows if aware_first else rows[::-1])
     assert not warehouse.table_exists("times")
+
+
+def test_a_table_wider_than_the_database_allows_is_refused_with_a_fitting_hint(
+    warehouse: WarehouseBackend,
+) -> None:
+    # SQLite ("too many columns") and PostgreSQL ("at most 1600 columns") were answered with
+    # the hint to check the SQL and the table and column names.
+    wide = pa.table({f"c{i}": [i] for i in range(2001)})
+    try:
+        warehouse.load("wide", wide)
+    except WarehouseError as error:
+        assert "columns" in str(error) and "split" in (error.hint or "")
+        assert not warehouse.table_exists("wide")
+    else:
+        assert len(warehouse.columns("wide")) == 2001

@@ -55,6 +55,12 @@ _HINTS = (
         "URL's host and port",
     ),
     (
+        r"too many columns|can have at most \d+ columns",
+        "the table has more columns than the database allows (SQLite 2000, PostgreSQL 1600): "
+        "split the data into tables sharing a key, pack rarely used columns into one JSON "
+        "text column, or use DuckDB",
+    ),
+    (
         r"no such column|has no column|unknown column|column .*(not found|does not exist)",
         "check the column names (backend.columns(table) lists them)",
     ),
