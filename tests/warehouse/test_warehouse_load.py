@@ -500,3 +500,15 @@ def test_a_table_wider_than_the_database_allows_is_refused_with_a_fitting_hint(
         assert not warehouse.table_exists("wide")
     else:
         assert len(warehouse.columns("wide")) == 2001
+
+
+def test_a_pandas_frames_named_index_is_loaded_as_columns(warehouse: WarehouseBackend) -> None:
+    # The index was dropped without a word: after set_index("id") the ids were gone.
+    frame = _people().to_pandas().set_index("id")
+    assert warehouse.load("people", frame) == 3
+    assert [row["id"] for row in _sorted(warehouse, "people")] == [1, 2, 3]
+    levels = pd.MultiIndex.from_tuples([(7, "a"), (8, "b")], names=["batch", None])
+    warehouse.load("levels", pd.DataFrame({"id": [1, 2]}, index=levels))
+    assert warehouse.columns("levels") == ["batch", "id"]  # an unnamed level is a position
+    with pytest.raises(WarehouseError, match="duplicate columns: id"):
+        warehouse.load("people", frame.assign(id=[4, 5, 6]))

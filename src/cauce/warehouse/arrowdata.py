@@ -61,9 +61,13 @@ WIDE_INTEGER = pa.decimal128(38, 0)
 
 
 def _from_pandas(frame: Any, table: str) -> pa.Table:
-    """A pandas frame as Arrow, without its index."""
-    _refuse_duplicates([str(name) for name in frame.columns], table)
+    """A pandas frame as Arrow, its named index levels first as columns (``set_index("id")``
+    keeps the ids); unnamed levels are row positions, and are left out."""
+    named = [name for name in frame.index.names if name is not None]
+    _refuse_duplicates([str(name) for name in (*named, *frame.columns)], table)
     try:
+        if named:
+            frame = frame.reset_index(level=named)
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
         # pyarrow's message is its argument tuple: the failure, then the column.
