@@ -512,3 +512,13 @@ def test_a_pandas_frames_named_index_is_loaded_as_columns(warehouse: WarehouseBa
     assert warehouse.columns("levels") == ["batch", "id"]  # an unnamed level is a position
     with pytest.raises(WarehouseError, match="duplicate columns: id"):
         warehouse.load("people", frame.assign(id=[4, 5, 6]))
+
+
+def test_a_polars_object_column_is_refused_by_name(warehouse: WarehouseBackend) -> None:
+    # Polars handed its Python objects over as their memory addresses, stored as 8-byte blobs.
+    frame = pl.DataFrame(
+        {"id": [1], "thing": [object()]}, schema={"id": pl.Int64, "thing": pl.Object}
+    )
+    with pytest.raises(WarehouseError, match=r"column 'thing' for 'things' holds Python objects"):
+        warehouse.load("things", frame)
+    assert not warehouse.table_exists("things")

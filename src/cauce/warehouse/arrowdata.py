@@ -82,6 +82,13 @@ def _from_polars(frame: Any, table: str) -> pa.Table:
     """A Polars frame as Arrow, its 128-bit integer columns as 38-digit decimals."""
     import polars as pl
 
+    for name, kind in frame.schema.items():
+        if kind == pl.Object:  # to_arrow() gives each object's memory address as bytes
+            raise WarehouseError(
+                f"column {name!r} for {table!r} holds Python objects, which have no column type",
+                hint="convert them to numbers, text or bytes first (e.g. "
+                "pl.col(name).map_elements(str, return_dtype=pl.String))",
+            )
     wide = [name for name, kind in frame.schema.items() if kind in (pl.Int128, pl.UInt128)]
     for name in wide:
         try:
