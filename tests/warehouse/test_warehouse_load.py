@@ -474,8 +474,13 @@ def test_nan_round_trips_or_is_refused_by_column(warehouse: WarehouseBackend) ->
 
 
 @pytest.mark.parametrize("aware_first", [True, False])
+@pytest.mark.parametrize(
+    "make",
+    [lambda rows: rows, lambda rows: pd.DataFrame(rows, dtype=object)],
+    ids=["dicts", "pandas"],
+)
 def test_rows_mixing_datetimes_with_and_without_a_zone_are_refused_by_column(
-    warehouse: WarehouseBackend, aware_first: bool
+    warehouse: WarehouseBackend, aware_first: bool, make
 ) -> None:
     # Arrow took the first value's kind: a naive time after an aware one was read as UTC, and
     # an aware one after a naive one lost its zone, 00:00 at +05:00 stored as 19:00.
@@ -483,7 +488,7 @@ def test_rows_mixing_datetimes_with_and_without_a_zone_are_refused_by_column(
     naive = dt.datetime(2021, 1, 1)
     rows = [{"at": aware}, {"at": None}, {"at": naive}]
     with pytest.raises(WarehouseError, match=r"column 'at' for 'times' mixes datetimes with and"):
-        warehouse.load("times", rows if aware_first else rows[::-1])
+        warehouse.load("times", make(rows if aware_first else rows[::-1]))
     assert not warehouse.table_exists("times")
 
 

@@ -68,7 +68,7 @@ def _from_pandas(frame: Any, table: str) -> pa.Table:
     try:
         if named:
             frame = frame.reset_index(level=named)
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        result = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
         # pyarrow's message is its argument tuple: the failure, then the column.
         raise WarehouseError(
@@ -76,6 +76,11 @@ def _from_pandas(frame: Any, table: str) -> pa.Table:
             + "; ".join(str(part) for part in error.args),
             hint="give the column values of one type (None for missing)",
         ) from error
+    # Python datetimes in an object column went through Arrow as in a list of dicts.
+    for index, field in enumerate(result.schema):
+        if pa.types.is_timestamp(field.type) and frame.dtypes.iloc[index].kind == "O":
+            _refuse_mixed_zones(frame.iloc[:, index].tolist(), field.name, table)
+    return result
 
 
 def _from_polars(frame: Any, table: str) -> pa.Table:
