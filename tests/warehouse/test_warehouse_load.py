@@ -527,3 +527,27 @@ def test_a_polars_object_column_is_refused_by_name(warehouse: WarehouseBackend) 
     with pytest.raises(WarehouseError, match=r"column 'thing' for 'things' holds Python objects"):
         warehouse.load("things", frame)
     assert not warehouse.table_exists("things")
+
+
+@pytest.mark.parametrize(
+    ("value", "arrow_type", "refused"),
+    [
+        (Decimal("1.239"), pa.decimal128(10, 3), True),
+        (1.239, pa.float64(), True),
+        (Decimal("1.230"), pa.decimal128(10, 3), False),
+        (0.1 + 0.2, pa.float64(), False),  # float noise, not a third decimal
+    ],
+    ids=["decimal", "float", "decimal-fits", "float-noise"],
+)
+def test_more_decimals_than_an_existing_numeric_column_keeps_are_refused(
+    warehouse: WarehouseBackend, value: object, arrow_type: pa.DataType, refused: bool
+) -> None:
+    # DuckDB and PostgreSQL rounded 1.239 into NUMERIC(10, 2) as 1.24 without a word.
+    warehouse.execute("CREATE TABLE money (id INTEGER, amount NUMERIC(10, 2))")
+    data = pa.table({"id": [1], "amount": pa.array([value], arrow_type)})
+    if warehouse.dialect == "sqlite" or not refused:  # SQLite keeps any value as given
+        assert warehouse.load("money", data) == 1
+        return
+    with pytest.raises(WarehouseError, match=r"column 'amount' of 'money' is decimal\(10, 2\)"):
+        warehouse.load("money", data)
+    assert warehouse.query("SELECT * FROM money").num_rows == 0

@@ -8,6 +8,7 @@ Arrow's own kernels, never row by row in Python.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -242,21 +243,49 @@ def refuse_nul_text(data: pa.Table, table: str) -> None:
             )
 
 
+def decimal_kind(precision: int, scale: int) -> str:
+    """The exact kind of a numeric column keeping ``scale`` decimals (see changed_values)."""
+    return f"decimal({precision}, {scale})"
+
+
+_DECIMAL_KIND = re.compile(r"decimal\(\d+, (\d+)\)")
+#: How far a float may be from its value rounded to a column's decimals and still count as
+#: that value (0.1 + 0.2 is 0.30000000000000004): relative, at float64's precision.
+_FLOAT_NOISE = 1e-12
+
+
 def changed_values(column: pa.ChunkedArray, kind: str) -> Any | None:
-    """The first value of ``column`` that a column of ``kind`` (``"integer"`` or
-    ``"boolean"``) would change: a fraction, NaN or infinity as an integer, a number other
-    than 0 and 1 as a boolean. None when every value fits as it is."""
+    """The first value of ``column`` that a column of ``kind`` (``"integer"``, ``"boolean"``
+    or a :func:`decimal_kind`) would change: a fraction, NaN or infinity as an integer, a
+    number other than 0 and 1 as a boolean, more decimals than a numeric column keeps. None
+    when every value fits as it is."""
     if pa.types.is_float16(column.type):  # Arrow's kernels take no half floats
         column = column.cast(pa.float32())
-    if kind == "integer" and pa.types.is_floating(column.type):
+    decimals = _DECIMAL_KIND.fullmatch(kind)
+    if decimals:
+        changed = _beyond_scale(column, int(decimals.group(1)))
+    elif kind == "integer" and pa.types.is_floating(column.type):
         changed = pc.not_equal(column, pc.floor(column))
     elif kind == "boolean" and (pa.types.is_integer(column.type)
                                 or pa.types.is_floating(column.type)):
         changed = pc.and_(pc.not_equal(column, 0), pc.not_equal(column, 1))
     else:
         return None
+    if changed is None:
+        return None
     found = column.filter(changed)
     return found[0].as_py() if len(found) else None
+
+
+def _beyond_scale(column: pa.ChunkedArray, scale: int) -> pa.ChunkedArray | None:
+    """Where ``column`` has more than ``scale`` decimals (a float's last-digit noise aside);
+    None when its type cannot have them."""
+    if pa.types.is_decimal(column.type) and column.type.scale > scale:
+        return pc.not_equal(column, pc.round(column, ndigits=scale))
+    if pa.types.is_floating(column.type):
+        off = pc.abs(pc.subtract(column, pc.round(column, ndigits=scale)))
+        return pc.greater(off, pc.multiply(pc.abs(column), _FLOAT_NOISE))
+    return None
 
 
 def is_temporal(kind: pa.DataType) -> bool:

@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import in_utc, refuse_nul_text, rows_to_arrow
+from cauce.warehouse.arrowdata import decimal_kind, in_utc, refuse_nul_text, rows_to_arrow
 from cauce.warehouse.base import Session, WarehouseBackend, postgres_quoted
 from cauce.warehouse.params import PSYCOPG, Params, bind
 from cauce.warehouse.pool import ConnectionPool
@@ -77,6 +77,17 @@ class PostgresSession(Session):
             [self.backend.quote(table)],
         ).fetchall()
         return [row[0] for row in rows] or None
+
+    def exact_columns(self, table: str) -> dict[str, str]:
+        # COPY refuses a fraction for an integer, but rounds 1.239 into NUMERIC(10, 2) as 1.24.
+        # A numeric's typmod is 4 + (precision << 16 | scale); -1 when it has neither.
+        rows = self._connection.execute(
+            "SELECT attname, ((atttypmod - 4) >> 16) & 65535, (atttypmod - 4) & 65535 "
+            "FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped AND atttypid = 'numeric'::regtype AND atttypmod >= 4",
+            [self.backend.quote(table)],
+        ).fetchall()
+        return {name: decimal_kind(precision, scale) for name, precision, scale in rows}
 
     def zoned_columns(self, table: str) -> set[str]:
         # COPY reads a naive timestamp in the session's TimeZone.

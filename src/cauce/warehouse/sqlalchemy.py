@@ -23,6 +23,7 @@ from cauce.errors import WarehouseError
 from cauce.warehouse import sqltypes
 from cauce.warehouse.arrowdata import (
     as_stored_text,
+    decimal_kind,
     python_columns,
     refuse_beyond_int64,
     refuse_nan,
@@ -127,6 +128,8 @@ class SQLAlchemySession(Session):
                 kinds[column["name"]] = "boolean"
             elif isinstance(column["type"], sa.Integer):
                 kinds[column["name"]] = "integer"
+            elif _fixed_decimals(column["type"]):  # 1.239 into NUMERIC(10, 2) became 1.24
+                kinds[column["name"]] = decimal_kind(column["type"].precision, column["type"].scale)
         return kinds
 
     def zoned_columns(self, table: str) -> set[str]:
@@ -290,3 +293,13 @@ def _as_stored(bound: Any) -> Any:
     if isinstance(bound, Mapping):
         return {key: as_stored_text(value) for key, value in bound.items()}
     return [as_stored_text(value) for value in bound]
+
+
+def _fixed_decimals(kind: sa.types.TypeEngine[Any]) -> bool:
+    """Whether ``kind`` is a numeric keeping a fixed number of decimals (not a float)."""
+    return (
+        isinstance(kind, sa.Numeric)
+        and not isinstance(kind, sa.Float)
+        and kind.precision is not None
+        and kind.scale is not None
+    )
