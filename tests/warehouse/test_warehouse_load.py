@@ -551,3 +551,17 @@ def test_more_decimals_than_an_existing_numeric_column_keeps_are_refused(
     with pytest.raises(WarehouseError, match=r"column 'amount' of 'money' is decimal\(10, 2\)"):
         warehouse.load("money", data)
     assert warehouse.query("SELECT * FROM money").num_rows == 0
+
+
+def test_text_longer_than_its_column_allows_is_kept_or_refused_with_a_fitting_hint(
+    warehouse: WarehouseBackend,
+) -> None:
+    # PostgreSQL's "value too long for type character varying(3)" came with the hint to check
+    # the SQL and the table and column names.
+    warehouse.execute("CREATE TABLE codes (code VARCHAR(3))")
+    try:
+        warehouse.load("codes", pa.table({"code": ["abcdef"]}))
+    except WarehouseError as error:
+        assert "does not fit" in (error.hint or "")
+    else:  # DuckDB and SQLite take VARCHAR(n) as text of any length
+        assert warehouse.query("SELECT code FROM codes").column(0).to_pylist() == ["abcdef"]

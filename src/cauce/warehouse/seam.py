@@ -95,7 +95,8 @@ _HINTS = (
         "included): CAST it to text in the query, or keep a finite bound such as 9999-12-31",
     ),
     (
-        r"convert|invalid input syntax|conversion|could not cast|mismatch|out of range",
+        r"convert|invalid input syntax|conversion|could not cast|mismatch|out of range"
+        r"|value too long",
         "a value does not fit its column's type; cast it or change the column",
     ),
 )
