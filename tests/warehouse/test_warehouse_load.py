@@ -565,3 +565,14 @@ def test_text_longer_than_its_column_allows_is_kept_or_refused_with_a_fitting_hi
         assert "does not fit" in (error.hint or "")
     else:  # DuckDB and SQLite take VARCHAR(n) as text of any length
         assert warehouse.query("SELECT code FROM codes").column(0).to_pylist() == ["abcdef"]
+
+
+@pytest.mark.parametrize("name", ["", "a\x00b"])
+def test_a_column_name_no_database_holds_is_refused_as_a_column_name(
+    warehouse: WarehouseBackend, name: str
+) -> None:
+    # The error said "invalid identifier name ''", its hint "a identifier name is ...".
+    with pytest.raises(WarehouseError, match=r"invalid column name .* for 'odd'") as raised:
+        warehouse.load("odd", pa.table({"id": [1], name: [2]}))
+    assert "rename" in (raised.value.hint or "")
+    assert not warehouse.table_exists("odd")

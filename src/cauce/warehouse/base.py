@@ -346,6 +346,12 @@ class WarehouseBackend(ABC):
         if arrow.num_columns == 0:
             return 0
         self._check_distinct(table, arrow.column_names)
+        for name in arrow.column_names:
+            if not valid_name(name):
+                raise WarehouseError(
+                    f"invalid column name {name!r} for {table!r}",
+                    hint="rename the column: a name is a non-empty string without NUL",
+                )
         existing = session.table_columns(table)
         if existing is None:
             session.create_table(table, arrow)
@@ -495,8 +501,13 @@ def postgres_quoted(identifier: str, limit: int = POSTGRES_NAME_BYTES) -> str:
     return double_quoted(identifier)
 
 
+def valid_name(name: object) -> bool:
+    """Whether ``name`` can name a table or column: a non-empty string without NUL."""
+    return isinstance(name, str) and bool(name) and "\x00" not in name
+
+
 def check_name(name: str, what: str) -> None:
-    if not isinstance(name, str) or not name or "\x00" in name:
+    if not valid_name(name):
         raise WarehouseError(
-            f"invalid {what} name {name!r}", hint=f"a {what} name is a non-empty string"
+            f"invalid {what} name {name!r}", hint="give a non-empty string without NUL"
         )
