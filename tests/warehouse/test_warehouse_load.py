@@ -576,3 +576,12 @@ def test_a_column_name_no_database_holds_is_refused_as_a_column_name(
         warehouse.load("odd", pa.table({"id": [1], name: [2]}))
     assert "rename" in (raised.value.hint or "")
     assert not warehouse.table_exists("odd")
+
+
+def test_a_decimal_wider_than_arrow_holds_is_named_as_such(warehouse: WarehouseBackend) -> None:
+    # The error said the column "mixes values Arrow cannot put in one column", of one Decimal.
+    with pytest.raises(WarehouseError, match=r"column 'd' for 'huge' needs decimals of 401 "):
+        warehouse.load("huge", [{"d": Decimal("1e400")}, {"d": None}])
+    # each fits alone, not both in one type: 51 integer digits and 30 decimals
+    with pytest.raises(WarehouseError, match=r"column 'd' for 'huge' needs decimals of 81 "):
+        warehouse.load("huge", [{"d": Decimal("1e50")}, {"d": Decimal("1e-30")}])

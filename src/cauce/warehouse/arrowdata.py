@@ -152,6 +152,7 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
         except OverflowError:
             arrays.append(_wide_integers(values, name, table))
         except (pa.ArrowException, TypeError) as error:
+            _refuse_unfit_decimals(values, name, table)
             raise WarehouseError(
                 f"column {name!r} for {table!r} mixes values Arrow cannot put in one column: "
                 f"{error}",
@@ -162,6 +163,31 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
             f"the rows for {table!r} have no columns", hint="give each row at least one key"
         )
     return pa.Table.from_arrays(arrays, names=names)
+
+
+#: The most digits an Arrow decimal (decimal256) holds.
+ARROW_DECIMAL_DIGITS = 76
+
+
+def _refuse_unfit_decimals(values: list[Any], name: str, table: str) -> None:
+    """Name the cause when a column of Decimals does not convert: one is not finite, or has
+    more digits than Arrow's widest decimal (pyarrow's own words were of mixed values)."""
+    given = [value for value in values if value is not None]
+    if not given or not all(isinstance(value, Decimal) for value in given):
+        return
+    hint = "give such values as text (str) or as floats"
+    odd = next((value for value in given if not value.is_finite()), None)
+    if odd is not None:
+        raise WarehouseError(f"column {name!r} for {table!r} holds the decimal {odd}", hint=hint)
+    # One Arrow type holds them all: the longest integer part plus the longest fraction.
+    shapes = [(len(v.as_tuple().digits), int(v.as_tuple().exponent)) for v in given]
+    whole = max(max(count + exponent, 0) for count, exponent in shapes)
+    fraction = max(max(-exponent, 0) for _, exponent in shapes)
+    raise WarehouseError(
+        f"column {name!r} for {table!r} needs decimals of {whole + fraction} digits, more "
+        f"than Arrow's {ARROW_DECIMAL_DIGITS}",
+        hint=hint,
+    )
 
 
 def _refuse_mixed_zones(values: list[Any], name: str, table: str) -> None:
