@@ -13,6 +13,7 @@ import pytest
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import WarehouseBackend
+from cauce.warehouse.sqlalchemy import SQLAlchemyBackend
 
 
 def _people() -> pa.Table:
@@ -585,3 +586,23 @@ def test_a_decimal_wider_than_arrow_holds_is_named_as_such(warehouse: WarehouseB
     # each fits alone, not both in one type: 51 integer digits and 30 decimals
     with pytest.raises(WarehouseError, match=r"column 'd' for 'huge' needs decimals of 81 "):
         warehouse.load("huge", [{"d": Decimal("1e50")}, {"d": Decimal("1e-30")}])
+
+
+def test_dates_before_year_1_load_on_every_backend(warehouse: WarehouseBackend) -> None:
+    # PostgreSQL's COPY read Arrow's "-0768-02-04" as a time zone: "time zone displacement out
+    # of range"; it writes years before 1 as "0769-02-04 BC".
+    days = pa.array([-1_000_000, -719_163, 0], pa.date32())  # 769 BC, 1 BC (year 0), 1970
+    stamps = days.cast(pa.timestamp("us")).cast(pa.timestamp("us", "UTC"))
+    data = pa.table({"id": [1, 2, 3], "day": days, "seen": stamps})
+    if isinstance(warehouse, SQLAlchemyBackend) and warehouse.dialect != "sqlite":
+        # drivers bind Python dates, and Python has none before year 1
+        with pytest.raises(WarehouseError, match="out of range"):
+            warehouse.load("ancient", data)
+        return
+    assert warehouse.load("ancient", data) == 3
+    for column in ("day", "seen"):
+        found = warehouse.query(f"SELECT id FROM ancient ORDER BY {column}, id")
+        assert found.column(0).to_pylist() == [1, 2, 3]
+    if warehouse.dialect == "postgresql":
+        text = warehouse.query("SELECT CAST(day AS TEXT) AS d FROM ancient ORDER BY id")
+        assert text.column(0).to_pylist() == ["0769-02-04 BC", "0001-12-31 BC", "1970-01-01"]
