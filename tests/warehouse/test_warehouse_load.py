@@ -13,6 +13,7 @@ import pytest
 
 from cauce.errors import WarehouseError
 from cauce.warehouse import WarehouseBackend
+from cauce.warehouse.sqlalchemy import SQLAlchemyBackend
 
 
 def _people() -> pa.Table:
@@ -347,6 +348,24 @@ def test_a_zoned_timestamp_in_a_column_without_zone_keeps_its_utc_time(
     assert seen.replace(tzinfo=None) == dt.datetime(2021, 4, 22, 0, 0)
 
 
+def test_a_timestamp_without_zone_in_a_zoned_column_is_refused_by_column(
+    warehouse: WarehouseBackend,
+) -> None:
+    # DuckDB read 00:00 as the process's local time and PostgreSQL as the session's zone: one
+    # row, as many instants as machines, without a word.
+    warehouse.execute("CREATE TABLE zoned (id INTEGER, seen TIMESTAMP WITH TIME ZONE)")
+    naive = pa.table({"id": [1], "seen": pa.array([dt.datetime(2021, 4, 22)], pa.timestamp("us"))})
+    if warehouse.dialect == "sqlite":  # no zoned type: the text is kept as given
+        assert warehouse.load("zoned", naive) == 1
+        return
+    with pytest.raises(WarehouseError, match=r"column 'seen' of 'zoned' .* time zone") as raised:
+        warehouse.load("zoned", naive)
+    assert "replace_time_zone" in (raised.value.hint or "")
+    assert warehouse.query("SELECT * FROM zoned").num_rows == 0
+    aware = naive.set_column(1, "seen", naive.column(1).cast(pa.timestamp("us", "UTC")))
+    assert warehouse.load("zoned", aware) == 1
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -437,3 +456,153 @@ def test_a_pandas_column_mixing_types_is_named_in_plain_words(
         warehouse.load("mixed", pd.DataFrame({"a": [1, "x"]}))
     message = str(raised.value)
     assert "column a" in message and "('" not in message and "give the column" in raised.value.hint
+
+
+def test_nan_round_trips_or_is_refused_by_column(warehouse: WarehouseBackend) -> None:
+    # SQLite stored NaN as NULL without a word: a value became a missing value.
+    values = [float("nan"), float("inf"), float("-inf"), None, 1e-310]
+    data = pa.table({"id": [1, 2, 3, 4, 5], "f": values})
+    try:
+        warehouse.load("floats", data)
+    except WarehouseError as error:
+        assert "column 'f'" in str(error) and "NaN" in str(error) and "\n" not in str(error)
+        assert "fill_nan" in (error.hint or "")
+        assert not warehouse.table_exists("floats")
+        assert warehouse.load("floats", data.slice(1)) == 4  # infinities are kept
+    else:
+        found = warehouse.query("SELECT f FROM floats ORDER BY id").column(0).to_pylist()
+        assert found[0] != found[0] and found[1:] == values[1:]
+
+
+@pytest.mark.parametrize("aware_first", [True, False])
+@pytest.mark.parametrize(
+    "make",
+    [lambda rows: rows, lambda rows: pd.DataFrame(rows, dtype=object)],
+    ids=["dicts", "pandas"],
+)
+def test_rows_mixing_datetimes_with_and_without_a_zone_are_refused_by_column(
+    warehouse: WarehouseBackend, aware_first: bool, make
+) -> None:
+    # Arrow took the first value's kind: a naive time after an aware one was read as UTC, and
+    # an aware one after a naive one lost its zone, 00:00 at +05:00 stored as 19:00.
+    aware = dt.datetime(2021, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    naive = dt.datetime(2021, 1, 1)
+    rows = [{"at": aware}, {"at": None}, {"at": naive}]
+    with pytest.raises(WarehouseError, match=r"column 'at' for 'times' mixes datetimes with and"):
+        warehouse.load("times", make(rows if aware_first else rows[::-1]))
+    assert not warehouse.table_exists("times")
+
+
+def test_a_table_wider_than_the_database_allows_is_refused_with_a_fitting_hint(
+    warehouse: WarehouseBackend,
+) -> None:
+    # SQLite ("too many columns") and PostgreSQL ("at most 1600 columns") were answered with
+    # the hint to check the SQL and the table and column names.
+    wide = pa.table({f"c{i}": [i] for i in range(2001)})
+    try:
+        warehouse.load("wide", wide)
+    except WarehouseError as error:
+        assert "columns" in str(error) and "split" in (error.hint or "")
+        assert not warehouse.table_exists("wide")
+    else:
+        assert len(warehouse.columns("wide")) == 2001
+
+
+def test_a_pandas_frames_named_index_is_loaded_as_columns(warehouse: WarehouseBackend) -> None:
+    # The index was dropped without a word: after set_index("id") the ids were gone.
+    frame = _people().to_pandas().set_index("id")
+    assert warehouse.load("people", frame) == 3
+    assert [row["id"] for row in _sorted(warehouse, "people")] == [1, 2, 3]
+    levels = pd.MultiIndex.from_tuples([(7, "a"), (8, "b")], names=["batch", None])
+    warehouse.load("levels", pd.DataFrame({"id": [1, 2]}, index=levels))
+    assert warehouse.columns("levels") == ["batch", "id"]  # an unnamed level is a position
+    with pytest.raises(WarehouseError, match="duplicate columns: id"):
+        warehouse.load("people", frame.assign(id=[4, 5, 6]))
+
+
+def test_a_polars_object_column_is_refused_by_name(warehouse: WarehouseBackend) -> None:
+    # Polars handed its Python objects over as their memory addresses, stored as 8-byte blobs.
+    frame = pl.DataFrame(
+        {"id": [1], "thing": [object()]}, schema={"id": pl.Int64, "thing": pl.Object}
+    )
+    with pytest.raises(WarehouseError, match=r"column 'thing' for 'things' holds Python objects"):
+        warehouse.load("things", frame)
+    assert not warehouse.table_exists("things")
+
+
+@pytest.mark.parametrize(
+    ("value", "arrow_type", "refused"),
+    [
+        (Decimal("1.239"), pa.decimal128(10, 3), True),
+        (1.239, pa.float64(), True),
+        (Decimal("1.230"), pa.decimal128(10, 3), False),
+        (0.1 + 0.2, pa.float64(), False),  # float noise, not a third decimal
+    ],
+    ids=["decimal", "float", "decimal-fits", "float-noise"],
+)
+def test_more_decimals_than_an_existing_numeric_column_keeps_are_refused(
+    warehouse: WarehouseBackend, value: object, arrow_type: pa.DataType, refused: bool
+) -> None:
+    # DuckDB and PostgreSQL rounded 1.239 into NUMERIC(10, 2) as 1.24 without a word.
+    warehouse.execute("CREATE TABLE money (id INTEGER, amount NUMERIC(10, 2))")
+    data = pa.table({"id": [1], "amount": pa.array([value], arrow_type)})
+    if warehouse.dialect == "sqlite" or not refused:  # SQLite keeps any value as given
+        assert warehouse.load("money", data) == 1
+        return
+    with pytest.raises(WarehouseError, match=r"column 'amount' of 'money' is decimal\(10, 2\)"):
+        warehouse.load("money", data)
+    assert warehouse.query("SELECT * FROM money").num_rows == 0
+
+
+def test_text_longer_than_its_column_allows_is_kept_or_refused_with_a_fitting_hint(
+    warehouse: WarehouseBackend,
+) -> None:
+    # PostgreSQL's "value too long for type character varying(3)" came with the hint to check
+    # the SQL and the table and column names.
+    warehouse.execute("CREATE TABLE codes (code VARCHAR(3))")
+    try:
+        warehouse.load("codes", pa.table({"code": ["abcdef"]}))
+    except WarehouseError as error:
+        assert "does not fit" in (error.hint or "")
+    else:  # DuckDB and SQLite take VARCHAR(n) as text of any length
+        assert warehouse.query("SELECT code FROM codes").column(0).to_pylist() == ["abcdef"]
+
+
+@pytest.mark.parametrize("name", ["", "a\x00b"])
+def test_a_column_name_no_database_holds_is_refused_as_a_column_name(
+    warehouse: WarehouseBackend, name: str
+) -> None:
+    # The error said "invalid identifier name ''", its hint "a identifier name is ...".
+    with pytest.raises(WarehouseError, match=r"invalid column name .* for 'odd'") as raised:
+        warehouse.load("odd", pa.table({"id": [1], name: [2]}))
+    assert "rename" in (raised.value.hint or "")
+    assert not warehouse.table_exists("odd")
+
+
+def test_a_decimal_wider_than_arrow_holds_is_named_as_such(warehouse: WarehouseBackend) -> None:
+    # The error said the column "mixes values Arrow cannot put in one column", of one Decimal.
+    with pytest.raises(WarehouseError, match=r"column 'd' for 'huge' needs decimals of 401 "):
+        warehouse.load("huge", [{"d": Decimal("1e400")}, {"d": None}])
+    # each fits alone, not both in one type: 51 integer digits and 30 decimals
+    with pytest.raises(WarehouseError, match=r"column 'd' for 'huge' needs decimals of 81 "):
+        warehouse.load("huge", [{"d": Decimal("1e50")}, {"d": Decimal("1e-30")}])
+
+
+def test_dates_before_year_1_load_on_every_backend(warehouse: WarehouseBackend) -> None:
+    # PostgreSQL's COPY read Arrow's "-0768-02-04" as a time zone: "time zone displacement out
+    # of range"; it writes years before 1 as "0769-02-04 BC".
+    days = pa.array([-1_000_000, -719_163, 0], pa.date32())  # 769 BC, 1 BC (year 0), 1970
+    stamps = days.cast(pa.timestamp("us")).cast(pa.timestamp("us", "UTC"))
+    data = pa.table({"id": [1, 2, 3], "day": days, "seen": stamps})
+    if isinstance(warehouse, SQLAlchemyBackend) and warehouse.dialect != "sqlite":
+        # drivers bind Python dates, and Python has none before year 1
+        with pytest.raises(WarehouseError, match="out of range"):
+            warehouse.load("ancient", data)
+        return
+    assert warehouse.load("ancient", data) == 3
+    for column in ("day", "seen"):
+        found = warehouse.query(f"SELECT id FROM ancient ORDER BY {column}, id")
+        assert found.column(0).to_pylist() == [1, 2, 3]
+    if warehouse.dialect == "postgresql":
+        text = warehouse.query("SELECT CAST(day AS TEXT) AS d FROM ancient ORDER BY id")
+        assert text.column(0).to_pylist() == ["0769-02-04 BC", "0001-12-31 BC", "1970-01-01"]

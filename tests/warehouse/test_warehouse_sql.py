@@ -164,3 +164,37 @@ def test_an_empty_or_all_null_result_keeps_its_columns_types(warehouse: Warehous
     assert empty.schema.types == [pa.int64(), pa.float64(), pa.string(), pa.bool_(),
                                   pa.date32(), pa.int64()]
     assert nulls.schema.types == [pa.int64()]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message", "hint"),
+    [
+        ("SELECT CAST('NaN' AS NUMERIC) AS x", "holds the decimal NaN", "double precision"),
+        ("SELECT 1.5 AS x UNION ALL SELECT 'Infinity'", "holds the decimal Infinity", "double"),
+        ("SELECT CAST('10.0.0.1' AS INET) AS x", "holds IPv4Address values", "to text"),
+    ],
+)
+def test_a_result_value_arrow_cannot_hold_is_named_with_the_cast_to_use(
+    warehouse: WarehouseBackend, sql: str, message: str, hint: str
+) -> None:
+    # PostgreSQL's NUMERIC NaN failed as "Decimal precision out of range [1, 38]:
+    # -2147483648", and every such column with the hint to cast it "to one type".
+    if warehouse.dialect != "postgresql":
+        pytest.skip("only PostgreSQL has non-finite NUMERIC and INET values")
+    with pytest.raises(WarehouseError, match=rf"result column 'x' {message}") as raised:
+        warehouse.query(sql)
+    assert hint in (raised.value.hint or "")
+
+
+@pytest.mark.parametrize("value", ["infinity", "-infinity", "10000-01-01"])
+def test_a_result_timestamp_beyond_year_9999_is_read_or_named_with_the_cast_to_use(
+    warehouse: WarehouseBackend, value: str
+) -> None:
+    # PostgreSQL's 'infinity' (an open end in a history table) failed with "timestamp too
+    # large (after year 10K)" and the hint to check the SQL and the table and column names.
+    try:
+        found = warehouse.query(f"SELECT CAST('{value}' AS TIMESTAMP) AS x")
+    except WarehouseError as error:
+        assert "\n" not in str(error) and "CAST" in (error.hint or "")
+    else:
+        assert found.num_rows == 1

@@ -8,6 +8,7 @@ Arrow's own kernels, never row by row in Python.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -61,10 +62,14 @@ WIDE_INTEGER = pa.decimal128(38, 0)
 
 
 def _from_pandas(frame: Any, table: str) -> pa.Table:
-    """A pandas frame as Arrow, without its index."""
-    _refuse_duplicates([str(name) for name in frame.columns], table)
+    """A pandas frame as Arrow, its named index levels first as columns (``set_index("id")``
+    keeps the ids); unnamed levels are row positions, and are left out."""
+    named = [name for name in frame.index.names if name is not None]
+    _refuse_duplicates([str(name) for name in (*named, *frame.columns)], table)
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        if named:
+            frame = frame.reset_index(level=named)
+        result = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
         # pyarrow's message is its argument tuple: the failure, then the column.
         raise WarehouseError(
@@ -72,12 +77,24 @@ def _from_pandas(frame: Any, table: str) -> pa.Table:
             + "; ".join(str(part) for part in error.args),
             hint="give the column values of one type (None for missing)",
         ) from error
+    # Python datetimes in an object column went through Arrow as in a list of dicts.
+    for index, field in enumerate(result.schema):
+        if pa.types.is_timestamp(field.type) and frame.dtypes.iloc[index].kind == "O":
+            _refuse_mixed_zones(frame.iloc[:, index].tolist(), field.name, table)
+    return result
 
 
 def _from_polars(frame: Any, table: str) -> pa.Table:
     """A Polars frame as Arrow, its 128-bit integer columns as 38-digit decimals."""
     import polars as pl
 
+    for name, kind in frame.schema.items():
+        if kind == pl.Object:  # to_arrow() gives each object's memory address as bytes
+            raise WarehouseError(
+                f"column {name!r} for {table!r} holds Python objects, which have no column type",
+                hint="convert them to numbers, text or bytes first (e.g. "
+                "pl.col(name).map_elements(str, return_dtype=pl.String))",
+            )
     wide = [name for name, kind in frame.schema.items() if kind in (pl.Int128, pl.UInt128)]
     for name in wide:
         try:
@@ -130,9 +147,12 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
         values = [row.get(name) for row in rows]
         try:
             arrays.append(pa.array(values))
+            if pa.types.is_timestamp(arrays[-1].type):
+                _refuse_mixed_zones(values, name, table)
         except OverflowError:
             arrays.append(_wide_integers(values, name, table))
         except (pa.ArrowException, TypeError) as error:
+            _refuse_unfit_decimals(values, name, table)
             raise WarehouseError(
                 f"column {name!r} for {table!r} mixes values Arrow cannot put in one column: "
                 f"{error}",
@@ -143,6 +163,43 @@ def _from_dicts(rows: Sequence[Any], table: str) -> pa.Table:
             f"the rows for {table!r} have no columns", hint="give each row at least one key"
         )
     return pa.Table.from_arrays(arrays, names=names)
+
+
+#: The most digits an Arrow decimal (decimal256) holds.
+ARROW_DECIMAL_DIGITS = 76
+
+
+def _refuse_unfit_decimals(values: list[Any], name: str, table: str) -> None:
+    """Name the cause when a column of Decimals does not convert: one is not finite, or has
+    more digits than Arrow's widest decimal (pyarrow's own words were of mixed values)."""
+    given = [value for value in values if value is not None]
+    if not given or not all(isinstance(value, Decimal) for value in given):
+        return
+    hint = "give such values as text (str) or as floats"
+    odd = next((value for value in given if not value.is_finite()), None)
+    if odd is not None:
+        raise WarehouseError(f"column {name!r} for {table!r} holds the decimal {odd}", hint=hint)
+    # One Arrow type holds them all: the longest integer part plus the longest fraction.
+    shapes = [(len(v.as_tuple().digits), int(v.as_tuple().exponent)) for v in given]
+    whole = max(max(count + exponent, 0) for count, exponent in shapes)
+    fraction = max(max(-exponent, 0) for _, exponent in shapes)
+    raise WarehouseError(
+        f"column {name!r} for {table!r} needs decimals of {whole + fraction} digits, more "
+        f"than Arrow's {ARROW_DECIMAL_DIGITS}",
+        hint=hint,
+    )
+
+
+def _refuse_mixed_zones(values: list[Any], name: str, table: str) -> None:
+    """Refuse a column of datetimes some with a zone and some without: Arrow takes the first
+    value's kind, reading a naive time as UTC or dropping an aware one's zone, without a word
+    (the naive ones' zone is unknown)."""
+    aware = {value.utcoffset() is not None for value in values if isinstance(value, dt.datetime)}
+    if len(aware) > 1:
+        raise WarehouseError(
+            f"column {name!r} for {table!r} mixes datetimes with and without a time zone",
+            hint="give every datetime of the column a zone (dt.replace(tzinfo=...)), or none",
+        )
 
 
 def plain_types(data: pa.Table, *, views: bool = False) -> pa.Table:
@@ -182,6 +239,22 @@ def refuse_beyond_int64(data: pa.Table, table: str) -> None:
             )
 
 
+def refuse_nan(data: pa.Table, table: str) -> None:
+    """Refuse a NaN, naming its column: SQLite stores NaN as NULL, so a value would come back
+    as a missing one without a word."""
+    for field, column in zip(data.schema, data.columns, strict=True):
+        if not pa.types.is_floating(field.type):
+            continue
+        if pa.types.is_float16(field.type):  # Arrow's kernels take no half floats
+            column = column.cast(pa.float32())
+        if pc.any(pc.is_nan(column)).as_py():
+            raise WarehouseError(
+                f"column {field.name!r} for {table!r} holds NaN, which SQLite stores as NULL",
+                hint="make NaN a null first if it means missing (polars: "
+                "pl.col(name).fill_nan(None)), or use a DuckDB or PostgreSQL warehouse",
+            )
+
+
 def refuse_nul_text(data: pa.Table, table: str) -> None:
     """Refuse text holding a NUL character, naming its column: PostgreSQL text cannot store
     it, and its own message names neither the column nor the cause."""
@@ -196,21 +269,49 @@ def refuse_nul_text(data: pa.Table, table: str) -> None:
             )
 
 
+def decimal_kind(precision: int, scale: int) -> str:
+    """The exact kind of a numeric column keeping ``scale`` decimals (see changed_values)."""
+    return f"decimal({precision}, {scale})"
+
+
+_DECIMAL_KIND = re.compile(r"decimal\(\d+, (\d+)\)")
+#: How far a float may be from its value rounded to a column's decimals and still count as
+#: that value (0.1 + 0.2 is 0.30000000000000004): relative, at float64's precision.
+_FLOAT_NOISE = 1e-12
+
+
 def changed_values(column: pa.ChunkedArray, kind: str) -> Any | None:
-    """The first value of ``column`` that a column of ``kind`` (``"integer"`` or
-    ``"boolean"``) would change: a fraction, NaN or infinity as an integer, a number other
-    than 0 and 1 as a boolean. None when every value fits as it is."""
+    """The first value of ``column`` that a column of ``kind`` (``"integer"``, ``"boolean"``
+    or a :func:`decimal_kind`) would change: a fraction, NaN or infinity as an integer, a
+    number other than 0 and 1 as a boolean, more decimals than a numeric column keeps. None
+    when every value fits as it is."""
     if pa.types.is_float16(column.type):  # Arrow's kernels take no half floats
         column = column.cast(pa.float32())
-    if kind == "integer" and pa.types.is_floating(column.type):
+    decimals = _DECIMAL_KIND.fullmatch(kind)
+    if decimals:
+        changed = _beyond_scale(column, int(decimals.group(1)))
+    elif kind == "integer" and pa.types.is_floating(column.type):
         changed = pc.not_equal(column, pc.floor(column))
     elif kind == "boolean" and (pa.types.is_integer(column.type)
                                 or pa.types.is_floating(column.type)):
         changed = pc.and_(pc.not_equal(column, 0), pc.not_equal(column, 1))
     else:
         return None
+    if changed is None:
+        return None
     found = column.filter(changed)
     return found[0].as_py() if len(found) else None
+
+
+def _beyond_scale(column: pa.ChunkedArray, scale: int) -> pa.ChunkedArray | None:
+    """Where ``column`` has more than ``scale`` decimals (a float's last-digit noise aside);
+    None when its type cannot have them."""
+    if pa.types.is_decimal(column.type) and column.type.scale > scale:
+        return pc.not_equal(column, pc.round(column, ndigits=scale))
+    if pa.types.is_floating(column.type):
+        off = pc.abs(pc.subtract(column, pc.round(column, ndigits=scale)))
+        return pc.greater(off, pc.multiply(pc.abs(column), _FLOAT_NOISE))
+    return None
 
 
 def is_temporal(kind: pa.DataType) -> bool:
@@ -285,6 +386,28 @@ def _repeated_strings(column: pa.ChunkedArray) -> list[Any]:
     return distinct[indices.to_numpy()].tolist()
 
 
+def _unfit_result(name: str, values: Sequence[Any], error: Exception) -> WarehouseError:
+    """The error for a result column Arrow cannot build, naming what in it has no Arrow form
+    and the cast that gives it one."""
+    odd = next((v for v in values if isinstance(v, Decimal) and not v.is_finite()), None)
+    if odd is not None:  # PostgreSQL's NUMERIC holds NaN and infinities; Arrow's decimals don't
+        return WarehouseError(
+            f"result column {name!r} holds the decimal {odd}, which Arrow's decimals cannot hold",
+            hint=f"CAST {name!r} to double precision in the query, or filter those rows out",
+        )
+    kinds = {type(value) for value in values if value is not None}
+    if len(kinds) == 1:  # one Python type Arrow has no type for (an IP address...)
+        return WarehouseError(
+            f"result column {name!r} holds {kinds.pop().__name__} values, which Arrow has no "
+            f"type for: {error}",
+            hint=f"CAST {name!r} to text in the query",
+        )
+    return WarehouseError(
+        f"result column {name!r} holds values Arrow cannot put in one column: {error}",
+        hint=f"CAST {name!r} to one type in the query",
+    )
+
+
 def rows_to_arrow(
     names: Sequence[str],
     rows: Iterable[Sequence[Any]],
@@ -303,10 +426,7 @@ def rows_to_arrow(
         try:
             arrays.append(pa.array(values))
         except (pa.ArrowException, OverflowError, TypeError) as error:
-            raise WarehouseError(
-                f"result column {name!r} holds values Arrow cannot put in one column: {error}",
-                hint=f"CAST {name!r} to one type in the query",
-            ) from error
+            raise _unfit_result(name, values, error) from error
     for index, declared in enumerate(types or ()):
         if declared is not None and pa.types.is_null(arrays[index].type):
             arrays[index] = arrays[index].cast(declared)

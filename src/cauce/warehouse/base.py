@@ -74,6 +74,12 @@ class Session(ABC):
         (PostgreSQL's COPY) or keeps them as given (SQLite)."""
         return {}
 
+    def zoned_columns(self, table: str) -> set[str]:
+        """The names of ``table``'s timestamp columns with a time zone, where the database
+        would read a timestamp without one in its own zone. Empty where there is no such type
+        (SQLite)."""
+        return set()
+
     def column_type(self, column: str, arrow_type: pa.DataType) -> str:
         """The SQL type a new table gets for an Arrow column."""
         return sqltypes.column_type(column, arrow_type, self.type_names, self.backend.dialect)
@@ -340,12 +346,19 @@ class WarehouseBackend(ABC):
         if arrow.num_columns == 0:
             return 0
         self._check_distinct(table, arrow.column_names)
+        for name in arrow.column_names:
+            if not valid_name(name):
+                raise WarehouseError(
+                    f"invalid column name {name!r} for {table!r}",
+                    hint="rename the column: a name is a non-empty string without NUL",
+                )
         existing = session.table_columns(table)
         if existing is None:
             session.create_table(table, arrow)
         else:
             self._check_columns(table, arrow.column_names, existing)
             self._check_exact(table, arrow, session.exact_columns(table))
+            self._check_zones(table, arrow, session.zoned_columns(table))
         if arrow.num_rows:
             session.insert(table, arrow)
         return arrow.num_rows
@@ -385,6 +398,21 @@ class WarehouseBackend(ABC):
                     f"column {name!r} of {table!r} is {kind}, and the value {changed!r} would "
                     "be stored as another value",
                     hint=f"round or cast the data to {kind} first, or change the column's type",
+                )
+
+    def _check_zones(self, table: str, data: pa.Table, zoned: set[str]) -> None:
+        """Refuse timestamps without a zone for a column with one: the database would read
+        them in its session's or process's zone, so one row would be another instant on
+        another machine."""
+        folded = {self._folded(name) for name in zoned}
+        for field, column in zip(data.schema, data.columns, strict=True):
+            naive = pa.types.is_timestamp(field.type) and field.type.tz is None
+            if naive and self._folded(field.name) in folded and column.null_count < len(column):
+                raise WarehouseError(
+                    f"column {field.name!r} of {table!r} is a timestamp with time zone, and "
+                    "the data's timestamps have none: which instant they are is unknown",
+                    hint="give them their zone first (polars: "
+                    "pl.col(name).dt.replace_time_zone('UTC'); pandas: .dt.tz_localize('UTC'))",
                 )
 
     def _folded(self, name: str) -> str:
@@ -473,8 +501,13 @@ def postgres_quoted(identifier: str, limit: int = POSTGRES_NAME_BYTES) -> str:
     return double_quoted(identifier)
 
 
+def valid_name(name: object) -> bool:
+    """Whether ``name`` can name a table or column: a non-empty string without NUL."""
+    return isinstance(name, str) and bool(name) and "\x00" not in name
+
+
 def check_name(name: str, what: str) -> None:
-    if not isinstance(name, str) or not name or "\x00" in name:
+    if not valid_name(name):
         raise WarehouseError(
-            f"invalid {what} name {name!r}", hint=f"a {what} name is a non-empty string"
+            f"invalid {what} name {name!r}", hint="give a non-empty string without NUL"
         )

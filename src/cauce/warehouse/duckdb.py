@@ -33,6 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from cauce.errors import WarehouseError
+from cauce.warehouse.arrowdata import decimal_kind
 from cauce.warehouse.base import ASCII_LOWER, Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import DUCKDB, Params, bind, blank_quotes_in_comments
 from cauce.warehouse.pool import SharedConnection
@@ -138,8 +139,20 @@ class DuckDBSession(Session):
         return [name for name, _ in self._described(table)] or None
 
     def exact_columns(self, table: str) -> dict[str, str]:
-        # DuckDB casts on insert, rounding 1.7 to 2 and taking 7 as true.
-        return {name: _EXACT[kind] for name, kind in self._described(table) if kind in _EXACT}
+        # DuckDB casts on insert, rounding 1.7 to 2 (and 1.239 to 1.24 in DECIMAL(10,2)) and
+        # taking 7 as true.
+        kinds = {}
+        for name, kind in self._described(table):
+            decimal = _DECIMAL.fullmatch(kind)
+            if decimal:
+                kinds[name] = decimal_kind(int(decimal.group(1)), int(decimal.group(2)))
+            elif kind in _EXACT:
+                kinds[name] = _EXACT[kind]
+        return kinds
+
+    def zoned_columns(self, table: str) -> set[str]:
+        # DuckDB reads a naive timestamp in the process's TimeZone setting (its local zone).
+        return {name for name, kind in self._described(table) if kind == _ZONED}
 
     def _described(self, table: str) -> list[tuple[str, str]]:
         """The names and types of ``table``'s columns in order; empty when it does not exist."""
@@ -192,6 +205,10 @@ _EXACT = {
     ),
     "BOOLEAN": "boolean",
 }
+#: A decimal column's type as information_schema names it.
+_DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+#: The data type information_schema names for a timestamp column with a time zone.
+_ZONED = "TIMESTAMP WITH TIME ZONE"
 
 #: The widest decimal DuckDB stores.
 _DECIMAL_DIGITS = 38

@@ -7,18 +7,20 @@ Threads: a pool of connections, each used by one thread at a time.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import in_utc, refuse_nul_text, rows_to_arrow
+from cauce.warehouse.arrowdata import decimal_kind, in_utc, refuse_nul_text, rows_to_arrow
 from cauce.warehouse.base import Session, WarehouseBackend, postgres_quoted
 from cauce.warehouse.params import PSYCOPG, Params, bind
 from cauce.warehouse.pool import ConnectionPool
@@ -78,6 +80,26 @@ class PostgresSession(Session):
         ).fetchall()
         return [row[0] for row in rows] or None
 
+    def exact_columns(self, table: str) -> dict[str, str]:
+        # COPY refuses a fraction for an integer, but rounds 1.239 into NUMERIC(10, 2) as 1.24.
+        # A numeric's typmod is 4 + (precision << 16 | scale); -1 when it has neither.
+        rows = self._connection.execute(
+            "SELECT attname, ((atttypmod - 4) >> 16) & 65535, (atttypmod - 4) & 65535 "
+            "FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped AND atttypid = 'numeric'::regtype AND atttypmod >= 4",
+            [self.backend.quote(table)],
+        ).fetchall()
+        return {name: decimal_kind(precision, scale) for name, precision, scale in rows}
+
+    def zoned_columns(self, table: str) -> set[str]:
+        # COPY reads a naive timestamp in the session's TimeZone.
+        rows = self._connection.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+            "AND attnum > 0 AND NOT attisdropped AND atttypid = 'timestamptz'::regtype",
+            [self.backend.quote(table)],
+        ).fetchall()
+        return {row[0] for row in rows}
+
     def create(self, table: str, ddl: str) -> None:
         if self.table_columns(table) is not None:
             return
@@ -93,7 +115,7 @@ class PostgresSession(Session):
         quote = self.backend.quote
         names = ", ".join(quote(name) for name in data.column_names)
         refuse_nul_text(data, table)
-        data = _bytea_as_text(in_utc(data))
+        data = _bc_years(_bytea_as_text(in_utc(data)))
         with (
             self._connection.cursor() as cursor,
             cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT csv)") as copy,
@@ -102,6 +124,34 @@ class PostgresSession(Session):
                 buffer = io.BytesIO()
                 pa_csv.write_csv(batch, buffer, _CSV)
                 copy.write(buffer.getbuffer())
+
+
+#: The first day of year 1, before which Arrow writes years as ISO 8601 does (0 for 1 BC,
+#: -768 for 769 BC), and PostgreSQL reads them only with "BC" (a leading "-" is a zone to it).
+_YEAR_1 = pa.scalar(dt.date(1, 1, 1), pa.date32())
+
+
+def _bc_years(data: pa.Table) -> pa.Table:
+    """Dates and timestamps before year 1 as PostgreSQL's "0769-02-04 BC" text."""
+    for index, field in enumerate(data.schema):
+        column = data.column(index)
+        if not (pa.types.is_date(field.type) or pa.types.is_timestamp(field.type)):
+            continue
+        # compared in Arrow: Python has no date before year 1
+        if not pc.any(pc.less(column.cast(pa.date32()), _YEAR_1)).as_py():
+            continue
+        parts = pc.extract_regex(column.cast(pa.string()), r"^(?P<year>-?\d+)(?P<rest>.*)$")
+        year = pc.struct_field(parts, "year").cast(pa.int64())
+        rest = pc.struct_field(parts, "rest")
+        before = pc.less_equal(year, 0)
+        bc_year = pc.utf8_lpad(pc.subtract(1, year).cast(pa.string()), width=4, padding="0")
+        written = pc.if_else(
+            before,
+            pc.binary_join_element_wise(bc_year, rest, " BC", ""),
+            pc.binary_join_element_wise(pc.struct_field(parts, "year"), rest, ""),
+        )
+        data = data.set_column(index, field.name, written)
+    return data
 
 
 def _bytea_as_text(data: pa.Table) -> pa.Table:

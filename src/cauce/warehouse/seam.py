@@ -55,6 +55,12 @@ _HINTS = (
         "URL's host and port",
     ),
     (
+        r"too many columns|can have at most \d+ columns",
+        "the table has more columns than the database allows (SQLite 2000, PostgreSQL 1600): "
+        "split the data into tables sharing a key, pack rarely used columns into one JSON "
+        "text column, or use DuckDB",
+    ),
+    (
         r"no such column|has no column|unknown column|column .*(not found|does not exist)",
         "check the column names (backend.columns(table) lists them)",
     ),
@@ -83,7 +89,14 @@ _HINTS = (
         "give one value per ? (as a list) or a dict with every :name",
     ),
     (
-        r"convert|invalid input syntax|conversion|could not cast|mismatch|out of range",
+        # psycopg reading a PostgreSQL date or timestamp Python has no year for
+        r"too large \(after year 10k\)|too small \(before year 1\)",
+        "a date or timestamp lies beyond Python's years 1 to 9999 (PostgreSQL's 'infinity' "
+        "included): CAST it to text in the query, or keep a finite bound such as 9999-12-31",
+    ),
+    (
+        r"convert|invalid input syntax|conversion|could not cast|mismatch|out of range"
+        r"|value too long",
         "a value does not fit its column's type; cast it or change the column",
     ),
 )

@@ -23,8 +23,10 @@ from cauce.errors import WarehouseError
 from cauce.warehouse import sqltypes
 from cauce.warehouse.arrowdata import (
     as_stored_text,
+    decimal_kind,
     python_columns,
     refuse_beyond_int64,
+    refuse_nan,
     refuse_nul_text,
     rows_to_arrow,
 )
@@ -126,7 +128,19 @@ class SQLAlchemySession(Session):
                 kinds[column["name"]] = "boolean"
             elif isinstance(column["type"], sa.Integer):
                 kinds[column["name"]] = "integer"
+            elif _fixed_decimals(column["type"]):  # 1.239 into NUMERIC(10, 2) became 1.24
+                kinds[column["name"]] = decimal_kind(column["type"].precision, column["type"].scale)
         return kinds
+
+    def zoned_columns(self, table: str) -> set[str]:
+        # Drivers bind a naive datetime for the database to read in its session's zone.
+        if self._dialect.name == "sqlite":
+            return set()  # no zoned type: SQLite keeps the text as given
+        return {
+            column["name"]
+            for column in sa.inspect(self._connection).get_columns(table)
+            if isinstance(column["type"], sa.DateTime) and column["type"].timezone
+        }
 
     def insert(self, table: str, data: pa.Table) -> None:
         quote = self.backend.quote
@@ -139,6 +153,7 @@ class SQLAlchemySession(Session):
             refuse_nul_text(data, table)
         if self._dialect.name == "sqlite":
             refuse_beyond_int64(data, table)
+            refuse_nan(data, table)
         columns = python_columns(data, as_text=self._dialect.name == "sqlite")
         rows: list[Any] = list(zip(*columns, strict=True))
         if self._style.positional is None:
@@ -278,3 +293,13 @@ def _as_stored(bound: Any) -> Any:
     if isinstance(bound, Mapping):
         return {key: as_stored_text(value) for key, value in bound.items()}
     return [as_stored_text(value) for value in bound]
+
+
+def _fixed_decimals(kind: sa.types.TypeEngine[Any]) -> bool:
+    """Whether ``kind`` is a numeric keeping a fixed number of decimals (not a float)."""
+    return (
+        isinstance(kind, sa.Numeric)
+        and not isinstance(kind, sa.Float)
+        and kind.precision is not None
+        and kind.scale is not None
+    )

@@ -51,7 +51,12 @@ from adbc_driver_manager import (
 from adbc_driver_manager._lib import _blocking_call
 
 from cauce.warehouse import sqltypes
-from cauce.warehouse.arrowdata import as_stored_text, as_text_columns, refuse_beyond_int64
+from cauce.warehouse.arrowdata import (
+    as_stored_text,
+    as_text_columns,
+    refuse_beyond_int64,
+    refuse_nan,
+)
 from cauce.warehouse.base import Session, WarehouseBackend, double_quoted
 from cauce.warehouse.params import DBAPI_STYLES, Params, bind, split_statements
 from cauce.warehouse.pool import ConnectionPool, SharedConnection
@@ -215,6 +220,7 @@ class SQLiteSession(Session):
         """Bind the Arrow columns into one prepared INSERT in native code."""
         if data.num_rows and data.num_columns:
             refuse_beyond_int64(data, table)
+            refuse_nan(data, table)
             self._connection.ingest(table, as_text_columns(data))
 
 
