@@ -18,6 +18,15 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
     backend.close()
 
 
+@pytest.fixture(params=[kind for kind in ALL_BACKENDS if "postgresql" in kind])
+def postgres_warehouse(request: pytest.FixtureRequest,
+                       tmp_path: Path) -> Iterator[WarehouseBackend]:
+    """The PostgreSQL backends only, for what only PostgreSQL holds (NUMERIC NaN, INET)."""
+    backend = open_backend(request.param, tmp_path, request)
+    yield backend
+    backend.close()
+
+
 @pytest.fixture
 def make_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
     """Build the URL of a file or server backend, for tests that start other processes."""
